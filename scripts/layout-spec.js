@@ -1,0 +1,175 @@
+'use strict';
+// The single declaration of the shmstore binary format v1 and of the status codes shared by the
+// native and the pure-JS engines. `node scripts/gen-layout.js` turns it into src/layout_gen.h and
+// lib/layout.js; `node scripts/gen-layout.js --check` fails when either is stale.
+// docs/format.md explains every value declared here.
+
+const UNIT = 64;
+
+// Allocation size classes, in 64-byte units: exact up to 8 units, then four steps per doubling
+// (at most 25% rounding waste) up to 2048 units, enough for the largest entry.
+function sizeClasses() {
+  const out = [1, 2, 3, 4, 5, 6, 7, 8];
+  for (let p = 8; p < 2048; p *= 2) {
+    for (let k = 1; k <= 4; k++) out.push(p + (p / 4) * k);
+  }
+  return out;
+}
+
+const constants = {
+  MAGIC: 0x464c4f57, // 'FLOW'
+  FORMAT_VERSION: 1,
+  UNIT,
+  UNIT_SHIFT: 6,
+  HEADER_OFFSET: 0,
+  HEADER_SIZE: 64,
+  METADATA_OFFSET: 64,
+  METADATA_END: 4096,
+  ALLOC_OFFSET: 64,
+  NSSTATE_OFFSET: 320,
+  REPAIR_OFFSET: 384,
+  NAMESPACES_OFFSET: 4096,
+  NAMESPACE_SLOTS: 256,
+  OWNERS_OFFSET: 20480,
+  OWNER_SLOTS: 4096,
+  BUCKETS_OFFSET: 53248,
+  BUCKET_SIZE: 32,
+  ENTRY_HEADER_SIZE: 32,
+  MIN_BUCKETS: 1,
+  MAX_BUCKETS: 1 << 26,
+  MAX_KEY_BYTES: 1024,
+  MAX_VALUE_BYTES: 65535,
+  MAX_NAMESPACE_BYTES: 48,
+  // Lock words: bits 0..19 are a version whose low bit is set while the lock is held; bits
+  // 20..31 name the holder's owner slot (0 while free).
+  LOCK_VERSION_MASK: 0xfffff,
+  LOCK_OWNER_SHIFT: 20,
+  // Entry flags word: bits 0..3 value encoding, bits 8..15 size class, bit 16 block is free.
+  FLAG_ENCODING_MASK: 0xf,
+  ENC_BINARY: 0,
+  ENC_UTF8: 1,
+  ENC_JSON: 2,
+  FLAG_CLASS_SHIFT: 8,
+  FLAG_CLASS_MASK: 0xff,
+  FLAG_FREE: 0x10000,
+  NS_STATE_FREE: 0,
+  NS_STATE_LIVE: 2,
+  SIZE_CLASS_COUNT: sizeClasses().length,
+  MAX_SEGMENT_UNITS: 0xffffffff,
+};
+
+// Every struct is little-endian, packed exactly as listed, naturally aligned.
+// Field: [name, type, offset] with type u8|u16|u32|u64, or [name, 'u8', offset, count] for bytes.
+const structs = {
+  Header: {
+    size: 64,
+    fields: [
+      ['magic', 'u32', 0],
+      ['version', 'u32', 4],
+      ['totalSize', 'u64', 8],
+      ['bucketCount', 'u32', 16],
+      ['entryCount', 'u32', 20],
+      ['maxEntries', 'u32', 24],
+      ['freeHead', 'u32', 28],
+      ['gcCounter', 'u32', 32],
+      ['headerChecksum', 'u32', 36],
+      ['writeCounter', 'u64', 40],
+      ['readCounter', 'u64', 48],
+      ['reserved', 'u8', 56, 8],
+    ],
+  },
+  AllocState: {
+    size: 256,
+    fields: [
+      ['lock', 'u32', 0],
+      ['classCount', 'u32', 4],
+      ['reserved', 'u8', 8, 56],
+      ['freeHeads', 'u32', 64, 40],
+      ['reserved2', 'u8', 224, 32],
+    ],
+  },
+  NsState: {
+    size: 64,
+    fields: [
+      ['lock', 'u32', 0],
+      ['liveCount', 'u32', 4],
+      ['reserved', 'u8', 8, 56],
+    ],
+  },
+  RepairState: {
+    size: 64,
+    fields: [
+      ['lock', 'u32', 0],
+      ['repairs', 'u32', 4],
+      ['reserved', 'u8', 8, 56],
+    ],
+  },
+  Namespace: {
+    size: 64,
+    fields: [
+      ['state', 'u32', 0],
+      ['count', 'u32', 4],
+      ['nameLength', 'u32', 8],
+      ['reserved', 'u32', 12],
+      ['name', 'u8', 16, 48],
+    ],
+  },
+  Owner: {
+    size: 8,
+    fields: [
+      ['pid', 'u32', 0],
+      ['tid', 'u32', 4],
+    ],
+  },
+  Bucket: {
+    size: 32,
+    fields: [
+      ['head', 'u32', 0],
+      ['count', 'u32', 4],
+      ['lock', 'u32', 8],
+      ['reserved', 'u8', 12, 20],
+    ],
+  },
+  Entry: {
+    size: 32,
+    fields: [
+      ['next', 'u32', 0],
+      ['keyHash', 'u32', 4],
+      ['keyLength', 'u16', 8],
+      ['valueLength', 'u16', 10],
+      ['namespaceId', 'u32', 12],
+      ['timestamp', 'u64', 16],
+      ['flags', 'u32', 24],
+      ['checksum', 'u32', 28],
+    ],
+  },
+};
+
+// Status codes: 0 is success; the C++ core returns these, the binding and the JS engine map them
+// to ShmError codes (the string is the stable `code`).
+const statuses = [
+  [0, 'OK'],
+  [1, 'ERR_INVALID_ARG'],
+  [2, 'ERR_SHM_NOT_FOUND'],
+  [3, 'ERR_SHM_EXISTS'],
+  [4, 'ERR_SHM_ACCESS'],
+  [5, 'ERR_SHM_NO_SPACE'],
+  [6, 'ERR_SHM_TOO_LARGE'],
+  [7, 'ERR_SHM_IO'],
+  [8, 'ERR_CLOSED'],
+  [9, 'ERR_BAD_MAGIC'],
+  [10, 'ERR_BAD_VERSION'],
+  [11, 'ERR_BAD_SIZE'],
+  [12, 'ERR_BAD_CHECKSUM'],
+  [13, 'ERR_STORE_FULL'],
+  [14, 'ERR_TOO_MANY_NAMESPACES'],
+  [15, 'ERR_TOO_MANY_HANDLES'],
+  [16, 'ERR_LOCK_TIMEOUT'],
+  [17, 'ERR_CORRUPT'],
+  [18, 'ERR_ADDON_ABI'],
+  [19, 'ERR_ADDON_MISSING'],
+  [20, 'ERR_KEY_TOO_LONG'],
+  [21, 'ERR_VALUE_TOO_LONG'],
+];
+
+module.exports = { constants, structs, statuses, sizeClasses: sizeClasses() };
