@@ -1,0 +1,39 @@
+'use strict';
+// Value encodings (docs/format.md §8): strings as UTF-8, bytes as bytes, everything else that
+// JSON can represent as JSON text. The entry's flags record which, so `get` returns what `set`
+// was given.
+const { C } = require('./layout');
+
+// Returns [payload, encoding]; the payload is a string or a Uint8Array. Throws TypeError or
+// RangeError for values the store cannot represent.
+function encodeValue(value) {
+  if (typeof value === 'string') return [value, C.ENC_UTF8];
+  if (value instanceof Uint8Array) return [value, C.ENC_BINARY];
+  if (ArrayBuffer.isView(value)) {
+    return [new Uint8Array(value.buffer, value.byteOffset, value.byteLength), C.ENC_BINARY];
+  }
+  if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) {
+    return [new Uint8Array(value), C.ENC_BINARY];
+  }
+  switch (typeof value) {
+    case 'number':
+      if (!Number.isFinite(value)) throw new RangeError(`value must be a finite number, got ${value}`);
+      break;
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+    case 'bigint':
+      throw new TypeError(`value of type ${typeof value} cannot be stored`);
+    default:
+      break;
+  }
+  const text = JSON.stringify(value);
+  if (typeof text !== 'string') throw new TypeError('value cannot be represented as JSON');
+  return [text, C.ENC_JSON];
+}
+
+function decodeValue(raw, encoding) {
+  return encoding === C.ENC_JSON ? JSON.parse(raw) : raw;
+}
+
+module.exports = { encodeValue, decodeValue };

@@ -1,0 +1,570 @@
+'use strict';
+// The pure-JS engine: format v1 (docs/format.md) on any SharedArrayBuffer with typed arrays and
+// Atomics, no native code. It exposes the same internal interface as the native binding
+// (binding/store.cc) so that lib/store.js drives either one.
+const { C, S, STATUS } = require('../layout');
+const { xxh32Aligned, LITTLE_ENDIAN } = require('../xxhash');
+const { readGeometry, formatStore } = require('./format');
+const { Locks, NEED_REPAIR } = require('./locks');
+const { allocBlock, freeBlocks, classFor } = require('./alloc');
+const maintenance = require('./maintenance');
+
+const H = S.HEADER;
+const E = S.ENTRY;
+const ENTRY_COUNT = H.ENTRY_COUNT >> 2;
+const BUCKET_BASE = C.BUCKETS_OFFSET >> 2;
+const NS_BASE = C.NAMESPACES_OFFSET >> 2;
+const NS_LOCK = (C.NSSTATE_OFFSET + S.NS_STATE.LOCK) >> 2;
+const NS_LIVE = (C.NSSTATE_OFFSET + S.NS_STATE.LIVE_COUNT) >> 2;
+const SIZE_UNITS = require('../layout').SIZE_CLASSES;
+const MAX_JS_BYTES = 2 ** 32;
+const CORRUPT_RETRIES = 64;
+// Hot-path constants as plain module bindings (cheaper to load than frozen-object properties).
+const CLASS_SHIFT = C.FLAG_CLASS_SHIFT;
+const CLASS_MASK = C.FLAG_CLASS_MASK;
+const CLASS_COUNT = C.SIZE_CLASS_COUNT;
+const ENC_MASK = C.FLAG_ENCODING_MASK;
+const UNIT = C.UNIT;
+const HDR = E.SIZE;
+
+function corruptError(bucket) {
+  return Object.assign(new Error(`bucket ${bucket} is corrupt`), { status: STATUS.ERR_CORRUPT });
+}
+
+const encoder = new TextEncoder();
+
+// Writes the UTF-8 bytes of `s` to `out`; returns the length, or -1 when it exceeds `max`.
+// `out` must have room for max + 4 bytes.
+function utf8Into(s, out, max) {
+  const n = s.length;
+  if (n <= max) {
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      out[i] = c;
+    }
+    if (i === n) return n;
+  }
+  const r = encoder.encodeInto(s, out);
+  return r.read < n || r.written > max ? -1 : r.written;
+}
+
+class JsEngine {
+  // Formats `buf` as an empty store; returns a status.
+  static create(buf, bucketCount, maxEntries) {
+    if (buf.byteLength > MAX_JS_BYTES) return STATUS.ERR_SHM_TOO_LARGE;
+    return formatStore(buf, bucketCount, maxEntries);
+  }
+
+  constructor(buf, pid, tid, lockTimeoutMs, out) {
+    const { status, geometry } = readGeometry(buf);
+    if (status !== STATUS.OK) throw Object.assign(new Error('open'), { status });
+    if (buf.byteLength > MAX_JS_BYTES || !LITTLE_ENDIAN) {
+      throw Object.assign(new Error('open'), { status: STATUS.ERR_SHM_TOO_LARGE });
+    }
+    Object.assign(this, geometry);
+    this.buf = buf;
+    this.u8 = new Uint8Array(buf, 0, geometry.totalSize);
+    this.u16 = new Uint16Array(buf, 0, geometry.totalSize >> 1);
+    this.u32 = new Uint32Array(buf, 0, geometry.totalSize >> 2);
+    this.mask = geometry.bucketCount - 1;
+    this.maxSteps = geometry.maxEntries + 1;
+    this.out = out;
+    this.locks = new Locks(this.u32, pid, tid, lockTimeoutMs);
+    // Private scratch: the encoded key, the encoded value, and the reader's copy of key+value.
+    this.kb32 = new Uint32Array((C.MAX_KEY_BYTES + 8) >> 2);
+    this.kb = new Uint8Array(this.kb32.buffer);
+    this.vb = Buffer.allocUnsafeSlow(C.MAX_VALUE_BYTES + 4);
+    this.copy32 = new Uint32Array((C.MAX_KEY_BYTES + C.MAX_VALUE_BYTES + 8) >> 2);
+    this.copy = Buffer.from(this.copy32.buffer);
+    this.freeList = new Uint32Array(64);
+    this.reads = 0;
+    this.writes = 0;
+    this.closed = false;
+    if (!this.locks.claimSlot()) {
+      maintenance.repair(this);
+      if (!this.locks.claimSlot()) {
+        throw Object.assign(new Error('open'), { status: STATUS.ERR_TOO_MANY_HANDLES });
+      }
+    }
+  }
+
+  close() {
+    if (this.closed) return;
+    maintenance.flushCounters(this);
+    this.locks.releaseSlot();
+    this.closed = true;
+  }
+
+  // Encodes `key` into this.kb; returns its length or -1 when too long.
+  keyLength(key) {
+    return utf8Into(key, this.kb, C.MAX_KEY_BYTES);
+  }
+
+  keyHash(kl, nsId) {
+    return xxh32Aligned(this.kb32, this.kb, 0, kl, nsId);
+  }
+
+  // Copies the key+value of the entry at byte offset `off` into this.copy, a word at a time
+  // (the block is at least that long, rounded up to 4).
+  copyOut(off, n) {
+    const src = this.u32;
+    const dst = this.copy32;
+    const w = (off + E.SIZE) >> 2;
+    const words = (n + 3) >> 2;
+    for (let i = 0; i < words; i++) dst[i] = src[w + i];
+  }
+
+  // One pass over the chain whose lock word is at `lw`, without the lock. Returns the word
+  // index of the matching entry, 0 when there is none, -1 when the chain looked invalid (a race
+  // with a writer, or corruption). Links are read with plain loads: aligned 32-bit typed-array
+  // accesses do not tear, every index is bounds-checked, and the caller's version check decides
+  // whether the pass counts.
+  walk(lw, nsId, kl, h) {
+    const { u8, u16, u32, kb } = this;
+    const first = this.firstUnit;
+    const total = this.totalUnits;
+    let u = u32[lw - 2];
+    for (let steps = 0; u !== 0; steps++) {
+      if (u < first || u >= total || steps > this.maxSteps) return -1;
+      const w = u * 16;
+      if (u32[w + 1] === h && u32[w + 3] === nsId && u16[w * 2 + 4] === kl) {
+        const off = w * 4 + HDR;
+        let i = 0;
+        while (i < kl && u8[off + i] === kb[i]) i++;
+        if (i === kl) return w;
+      }
+      u = u32[w];
+    }
+    return 0;
+  }
+
+  // The lock-free read of format.md §9. Leaves the key+value in this.copy and returns the value
+  // length, or -1 on a miss.
+  find(nsId, kl, h) {
+    const { u16, u32 } = this;
+    const lw = BUCKET_BASE + (h & this.mask) * 8 + 2;
+    for (let stable = 0; ; ) {
+      const v1 = Atomics.load(u32, lw);
+      if (v1 & 1) {
+        this.waitForWriter(lw, v1);
+        continue;
+      }
+      let w = this.walk(lw, nsId, kl, h);
+      let vl = 0;
+      let flags = 0;
+      let sum = 0;
+      if (w > 0) {
+        vl = u16[w * 2 + 5];
+        flags = u32[w + 6];
+        sum = u32[w + 7];
+        const cls = (flags >>> CLASS_SHIFT) & CLASS_MASK;
+        // Never copy beyond the block (or the store), whatever a racing writer left here.
+        if (cls < CLASS_COUNT && HDR + kl + vl <= SIZE_UNITS[cls] * UNIT &&
+          w / 16 + SIZE_UNITS[cls] <= this.totalUnits) {
+          this.copyOut(w * 4, kl + vl);
+        } else {
+          w = -1;
+        }
+      }
+      if (Atomics.load(u32, lw) !== v1) continue;
+      if (w === 0) return -1;
+      // The copy is trusted only if it hashes to the checksum (the JS memory model gives no
+      // fence to order the data loads before the version check; format.md §9).
+      const enc = flags & ENC_MASK;
+      if (w > 0 && xxh32Aligned(this.copy32, this.copy, 0, kl + vl, (h ^ enc) >>> 0) === sum &&
+        this.copyHoldsKey(kl)) {
+        this.out[0] = enc;
+        return vl;
+      }
+      this.badRead(++stable, h);
+    }
+  }
+
+  waitForWriter(lw, seen) {
+    if (this.locks.waitWhileHeld(lw, seen) === NEED_REPAIR) maintenance.repair(this);
+  }
+
+  // Failing again and again under an unchanged version is not a race but corruption: repair
+  // once, then give up with ERR_CORRUPT.
+  badRead(stable, h) {
+    if (stable === CORRUPT_RETRIES) maintenance.repair(this);
+    else if (stable > 2 * CORRUPT_RETRIES) throw corruptError(h & this.mask);
+  }
+
+  copyHoldsKey(kl) {
+    const { copy, kb } = this;
+    for (let i = 0; i < kl; i++) if (copy[i] !== kb[i]) return false;
+    return true;
+  }
+
+  get(nsId, key) {
+    const kl = this.keyLength(key);
+    if (kl < 0) return undefined;
+    this.reads++;
+    const vl = this.find(nsId, kl, this.keyHash(kl, nsId));
+    if (vl < 0) return undefined;
+    if (this.out[0] === C.ENC_BINARY) {
+      const b = Buffer.allocUnsafe(vl);
+      this.copy.copy(b, 0, kl, kl + vl);
+      return b;
+    }
+    return this.copy.utf8Slice(kl, kl + vl);
+  }
+
+  has(nsId, key) {
+    const kl = this.keyLength(key);
+    if (kl < 0) return false;
+    this.reads++;
+    return this.find(nsId, kl, this.keyHash(kl, nsId)) >= 0;
+  }
+
+  getMany(nsId, keys) {
+    const values = new Array(keys.length);
+    const encs = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      values[i] = this.get(nsId, keys[i]);
+      encs[i] = this.out[0];
+    }
+    return [values, encs];
+  }
+
+  set(nsId, key, value, enc) {
+    const kl = this.keyLength(key);
+    if (kl < 0) return STATUS.ERR_KEY_TOO_LONG;
+    let vl;
+    let src;
+    if (typeof value === 'string') {
+      vl = utf8Into(value, this.vb, C.MAX_VALUE_BYTES);
+      src = this.vb;
+    } else {
+      vl = value.byteLength <= C.MAX_VALUE_BYTES ? value.byteLength : -1;
+      src = value;
+    }
+    if (vl < 0) return STATUS.ERR_VALUE_TOO_LONG;
+    const h = this.keyHash(kl, nsId);
+    const cls = classFor(E.SIZE + kl + vl);
+    for (;;) {
+      const r = this.setOnce(nsId, kl, h, src, vl, enc, cls);
+      if (r !== NEED_REPAIR) return r;
+      maintenance.repair(this);
+    }
+  }
+
+  setMany(nsId, keys, values, encs) {
+    for (let i = 0; i < keys.length; i++) {
+      const st = this.set(nsId, keys[i], values[i], encs[i]);
+      if (st !== STATUS.OK) return [st, i];
+    }
+    return [STATUS.OK, keys.length];
+  }
+
+  // Walks the chain of the bucket whose lock word is at `lw` (lock held) for the key in this.kb.
+  // Returns the index of the word that links to the entry (head or a predecessor's next), or -1.
+  findLink(lw, nsId, kl, h) {
+    const { u8, u16, u32, kb } = this;
+    let link = lw - 2;
+    let u = u32[link];
+    for (let steps = 0; u !== 0 && steps <= this.maxSteps; steps++) {
+      if (u < this.firstUnit || u >= this.totalUnits) return -2;
+      const w = u * 16;
+      if (u32[w + 1] === h && u32[w + 3] === nsId && u16[w * 2 + 4] === kl) {
+        const off = w * 4 + 32;
+        let i = 0;
+        while (i < kl && u8[off + i] === kb[i]) i++;
+        if (i === kl) return link;
+      }
+      link = w;
+      u = u32[w];
+    }
+    return -1;
+  }
+
+  setOnce(nsId, kl, h, src, vl, enc, cls) {
+    const u32 = this.u32;
+    const b = h & this.mask;
+    const lw = BUCKET_BASE + b * 8 + 2;
+    if (this.locks.acquire(lw) === NEED_REPAIR) return NEED_REPAIR;
+    const link = this.findLink(lw, nsId, kl, h);
+    if (link === -2) {
+      this.locks.release(lw);
+      return NEED_REPAIR; // a chain that is invalid under its lock: only repair can mend it
+    }
+    const old = link >= 0 ? u32[link] : 0;
+    if (!old && Atomics.add(u32, ENTRY_COUNT, 1) >= this.maxEntries) {
+      Atomics.sub(u32, ENTRY_COUNT, 1);
+      this.locks.release(lw);
+      return STATUS.ERR_STORE_FULL;
+    }
+    const nu = allocBlock(this, cls);
+    if (nu === NEED_REPAIR || nu === 0) {
+      if (!old) Atomics.sub(u32, ENTRY_COUNT, 1);
+      this.locks.release(lw);
+      return nu === 0 ? STATUS.ERR_STORE_FULL : NEED_REPAIR;
+    }
+    const next = old ? u32[old * 16] : u32[lw - 2];
+    this.writeEntry(nu, nsId, kl, h, src, vl, enc, cls, next);
+    // The one store that publishes the new entry (and unlinks the old one).
+    Atomics.store(u32, old ? link : lw - 2, nu);
+    let st = 0;
+    if (old) {
+      this.freeList[0] = old;
+      st = freeBlocks(this, this.freeList, 1);
+    } else {
+      u32[lw - 1]++;
+      Atomics.add(u32, NS_BASE + nsId * 16 + 1, 1);
+    }
+    this.locks.release(lw);
+    this.writes++;
+    if (st === NEED_REPAIR) maintenance.repair(this);
+    return STATUS.OK;
+  }
+
+  writeEntry(u, nsId, kl, h, src, vl, enc, cls, next) {
+    const { u8, u16, u32, kb } = this;
+    const w = u * 16;
+    const off = w * 4;
+    u32[w + 1] = h;
+    u16[w * 2 + 4] = kl;
+    u16[w * 2 + 5] = vl;
+    u32[w + 3] = nsId;
+    const now = Date.now();
+    u32[w + 4] = now % 0x100000000;
+    u32[w + 5] = Math.floor(now / 0x100000000);
+    for (let i = 0; i < kl; i++) u8[off + 32 + i] = kb[i];
+    const voff = off + 32 + kl;
+    if (vl < 64) {
+      for (let i = 0; i < vl; i++) u8[voff + i] = src[i];
+    } else {
+      u8.set(src.subarray(0, vl), voff);
+    }
+    u32[w + 7] = xxh32Aligned(u32, u8, off + 32, kl + vl, (h ^ enc) >>> 0);
+    Atomics.store(u32, w + 6, (enc | (cls << C.FLAG_CLASS_SHIFT)) >>> 0);
+    Atomics.store(u32, w, next);
+  }
+
+  delete(nsId, key) {
+    const kl = this.keyLength(key);
+    if (kl < 0) return false;
+    const h = this.keyHash(kl, nsId);
+    for (;;) {
+      const r = this.deleteOnce(nsId, kl, h);
+      if (r !== NEED_REPAIR) return r;
+      maintenance.repair(this);
+    }
+  }
+
+  deleteOnce(nsId, kl, h) {
+    const u32 = this.u32;
+    const lw = BUCKET_BASE + (h & this.mask) * 8 + 2;
+    if (this.locks.acquire(lw) === NEED_REPAIR) return NEED_REPAIR;
+    const link = this.findLink(lw, nsId, kl, h);
+    if (link < 0) {
+      this.locks.release(lw);
+      return link === -2 ? NEED_REPAIR : false;
+    }
+    const old = u32[link];
+    Atomics.store(u32, link, u32[old * 16]);
+    u32[lw - 1]--;
+    Atomics.sub(u32, NS_BASE + nsId * 16 + 1, 1);
+    Atomics.sub(u32, ENTRY_COUNT, 1);
+    this.freeList[0] = old;
+    const st = freeBlocks(this, this.freeList, 1);
+    this.locks.release(lw);
+    this.writes++;
+    if (st === NEED_REPAIR) maintenance.repair(this);
+    return true;
+  }
+
+  // Removes every entry of `nsId`, bucket by bucket. Returns how many were removed.
+  clear(nsId) {
+    let removed = 0;
+    for (let b = 0; b <= this.mask; b++) {
+      const lw = BUCKET_BASE + b * 8 + 2;
+      if (Atomics.load(this.u32, lw - 2) === 0) continue;
+      for (;;) {
+        const r = this.clearBucket(lw, nsId);
+        if (r !== NEED_REPAIR) {
+          removed += r;
+          break;
+        }
+        maintenance.repair(this);
+      }
+    }
+    return removed;
+  }
+
+  clearBucket(lw, nsId) {
+    const u32 = this.u32;
+    if (this.locks.acquire(lw) === NEED_REPAIR) return NEED_REPAIR;
+    let link = lw - 2;
+    let n = 0;
+    let u = u32[link];
+    let freeList = this.freeList;
+    while (u !== 0 && u >= this.firstUnit && u < this.totalUnits) {
+      const w = u * 16;
+      const next = u32[w];
+      if (u32[w + 3] === nsId) {
+        Atomics.store(u32, link, next);
+        if (n === freeList.length) {
+          const grown = new Uint32Array(n * 2);
+          grown.set(freeList);
+          freeList = this.freeList = grown;
+        }
+        freeList[n++] = u;
+      } else {
+        link = w;
+      }
+      u = next;
+    }
+    let st = 0;
+    if (n) {
+      u32[lw - 1] -= n;
+      Atomics.sub(u32, NS_BASE + nsId * 16 + 1, n);
+      Atomics.sub(u32, ENTRY_COUNT, n);
+      st = freeBlocks(this, freeList, n);
+      this.writes += n;
+    }
+    this.locks.release(lw);
+    if (st === NEED_REPAIR) maintenance.repair(this);
+    return n;
+  }
+
+  count(nsId) {
+    if (nsId === 0) return Atomics.load(this.u32, ENTRY_COUNT);
+    return Atomics.load(this.u32, NS_BASE + nsId * 16 + 1);
+  }
+
+  // Collects [key, value, encoding] of every entry of `nsId`; each bucket is read consistently
+  // (seqlock), the store as a whole is not a snapshot.
+  entries(nsId, withValues = true) {
+    const out = [];
+    const { u16, u32 } = this;
+    for (let b = 0; b <= this.mask; b++) {
+      const lw = BUCKET_BASE + b * 8 + 2;
+      if (Atomics.load(u32, lw - 2) === 0) continue;
+      for (;;) {
+        const v1 = Atomics.load(u32, lw);
+        if (v1 & 1) {
+          if (this.locks.waitWhileHeld(lw, v1) === NEED_REPAIR) maintenance.repair(this);
+          continue;
+        }
+        const found = [];
+        let ok = true;
+        let u = Atomics.load(u32, lw - 2);
+        for (let steps = 0; u !== 0; steps++) {
+          if (u < this.firstUnit || u >= this.totalUnits || steps > this.maxSteps) {
+            ok = false;
+            break;
+          }
+          const w = u * 16;
+          if (u32[w + 3] === nsId) {
+            const kl = u16[w * 2 + 4];
+            const vl = u16[w * 2 + 5];
+            if ((w + 8) * 4 + kl + vl > this.totalSize) {
+              ok = false;
+              break;
+            }
+            const enc = u32[w + 6] & C.FLAG_ENCODING_MASK;
+            this.copyOut(w * 4, kl + vl);
+            if (xxh32Aligned(this.copy32, this.copy, 0, kl + vl, (u32[w + 1] ^ enc) >>> 0) !== u32[w + 7]) {
+              ok = false;
+              break;
+            }
+            const key = this.copy.utf8Slice(0, kl);
+            let value;
+            if (withValues) {
+              value = enc === C.ENC_BINARY ? Buffer.from(this.copy.subarray(kl, kl + vl))
+                : this.copy.utf8Slice(kl, kl + vl);
+            }
+            found.push(withValues ? [key, value, enc] : key);
+          }
+          u = Atomics.load(u32, w);
+        }
+        if (!ok || Atomics.load(u32, lw) !== v1) continue;
+        for (const f of found) out.push(f);
+        break;
+      }
+    }
+    return out;
+  }
+
+  keys(nsId) {
+    return this.entries(nsId, false);
+  }
+
+  // Returns the id of namespace `name`, 0 when absent (and create is false), or -status.
+  resolveNamespace(name, create) {
+    const kl = utf8Into(name, this.kb, C.MAX_NAMESPACE_BYTES);
+    if (kl <= 0) return -STATUS.ERR_INVALID_ARG;
+    let id = this.findNamespace(kl);
+    if (id || !create) return id;
+    for (;;) {
+      if (this.locks.acquire(NS_LOCK) === NEED_REPAIR) {
+        maintenance.repair(this);
+        continue;
+      }
+      break;
+    }
+    id = this.findNamespace(kl);
+    if (!id) {
+      id = -STATUS.ERR_TOO_MANY_NAMESPACES;
+      for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
+        const w = NS_BASE + i * 16;
+        if (Atomics.load(this.u32, w) !== C.NS_STATE_FREE) continue;
+        this.u32[w + 2] = kl;
+        const off = w * 4 + S.NAMESPACE.NAME;
+        this.u8.fill(0, off, off + C.MAX_NAMESPACE_BYTES);
+        this.u8.set(this.kb.subarray(0, kl), off);
+        Atomics.store(this.u32, w, C.NS_STATE_LIVE);
+        Atomics.add(this.u32, NS_LIVE, 1);
+        id = i;
+        break;
+      }
+    }
+    this.locks.release(NS_LOCK);
+    return id;
+  }
+
+  findNamespace(kl) {
+    const { u8, u32, kb } = this;
+    for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
+      const w = NS_BASE + i * 16;
+      if (Atomics.load(u32, w) !== C.NS_STATE_LIVE || u32[w + 2] !== kl) continue;
+      const off = w * 4 + S.NAMESPACE.NAME;
+      let j = 0;
+      while (j < kl && u8[off + j] === kb[j]) j++;
+      if (j === kl) return i;
+    }
+    return 0;
+  }
+
+  namespaces() {
+    const out = [];
+    for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
+      const w = NS_BASE + i * 16;
+      if (Atomics.load(this.u32, w) !== C.NS_STATE_LIVE) continue;
+      const off = w * 4 + S.NAMESPACE.NAME;
+      const len = Math.min(this.u32[w + 2], C.MAX_NAMESPACE_BYTES);
+      const name = Buffer.from(this.u8.slice(off, off + len)).toString('utf8');
+      out.push([name, i, Atomics.load(this.u32, w + 1)]);
+    }
+    return out;
+  }
+
+  stats() {
+    return maintenance.stats(this);
+  }
+
+  verify() {
+    return maintenance.verify(this);
+  }
+
+  repair() {
+    maintenance.repair(this);
+  }
+}
+
+
+module.exports = { JsEngine, utf8Into };

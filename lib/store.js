@@ -1,0 +1,364 @@
+'use strict';
+// The public Store API. It validates every argument, resolves namespace names to ids (cached per
+// handle: a namespace, once live, never changes id) and drives one of two engines with the same
+// internal interface: the native binding or the pure-JS engine.
+const { threadId } = require('worker_threads');
+const { C, STATUS, STATUS_CODE } = require('./layout');
+const { JsEngine } = require('./engine/js-engine');
+const { defaultGeometry, entriesOffsetFor } = require('./engine/format');
+const { LockError } = require('./engine/locks');
+const { encodeValue, decodeValue } = require('./codec');
+const { Segment } = require('./segment');
+const { ShmError } = require('./errors');
+const native = require('./native');
+const { NamespaceView } = require('./namespace-view');
+
+const RANGE_STATUSES = new Set([
+  STATUS.ERR_KEY_TOO_LONG,
+  STATUS.ERR_VALUE_TOO_LONG,
+  STATUS.ERR_TOO_MANY_NAMESPACES,
+]);
+const MESSAGES = {
+  [STATUS.ERR_KEY_TOO_LONG]: `key is longer than ${C.MAX_KEY_BYTES} UTF-8 bytes`,
+  [STATUS.ERR_VALUE_TOO_LONG]: `encoded value is longer than ${C.MAX_VALUE_BYTES} bytes`,
+  [STATUS.ERR_TOO_MANY_NAMESPACES]: `the store already has ${C.NAMESPACE_SLOTS - 1} namespaces`,
+  [STATUS.ERR_STORE_FULL]: 'the store is full (entries or space)',
+  [STATUS.ERR_BAD_MAGIC]: 'not a shmstore store (bad magic)',
+  [STATUS.ERR_BAD_VERSION]: 'unsupported store format version',
+  [STATUS.ERR_BAD_CHECKSUM]: 'store header checksum mismatch (corrupted header)',
+  [STATUS.ERR_BAD_SIZE]: 'store size does not match its segment (truncated or too small)',
+  [STATUS.ERR_CORRUPT]: 'store structure is corrupt',
+  [STATUS.ERR_TOO_MANY_HANDLES]: 'too many open handles on this store',
+  [STATUS.ERR_SHM_TOO_LARGE]: 'store too large for this engine',
+};
+
+function statusError(status, what) {
+  const code = STATUS_CODE[status] || 'ERR_UNKNOWN';
+  const msg = `${what}: ${MESSAGES[status] || code}`;
+  if (RANGE_STATUSES.has(status)) return Object.assign(new RangeError(msg), { code });
+  return new ShmError(code, msg);
+}
+
+function engineClass(name) {
+  if (name === undefined) return native.addon ? native.addon.NativeStore : JsEngine;
+  if (name === 'js') return JsEngine;
+  if (name === 'native') {
+    if (!native.addon) {
+      throw new ShmError('ERR_ADDON_MISSING',
+        `the native engine is not available: ${native.loadError ? native.loadError.message : 'not built'}`);
+    }
+    return native.addon.NativeStore;
+  }
+  throw new RangeError(`engine must be 'native' or 'js', got ${String(name)}`);
+}
+
+function checkOptions(opts, name) {
+  if (opts === undefined) return {};
+  if (opts === null || typeof opts !== 'object') throw new TypeError(`${name} must be an object`);
+  return opts;
+}
+
+function checkInt(v, name, min, max) {
+  if (typeof v !== 'number') throw new TypeError(`${name} must be a number`);
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new RangeError(`${name} must be an integer in [${min}, ${max}], got ${v}`);
+  }
+}
+
+function checkNsName(ns) {
+  if (typeof ns !== 'string') throw new TypeError('namespace must be a string');
+  const n = Buffer.byteLength(ns);
+  if (n < 1 || n > C.MAX_NAMESPACE_BYTES) {
+    throw new RangeError(`namespace must be 1 to ${C.MAX_NAMESPACE_BYTES} UTF-8 bytes, got ${n}`);
+  }
+}
+
+function checkKey(key) {
+  if (typeof key !== 'string') throw new TypeError('key must be a string');
+  // A UTF-16 code unit is at least one UTF-8 byte and at most three.
+  if (key.length * 3 > C.MAX_KEY_BYTES && Buffer.byteLength(key) > C.MAX_KEY_BYTES) {
+    throw statusError(STATUS.ERR_KEY_TOO_LONG, 'key');
+  }
+}
+
+function pairsOf(entries) {
+  if (entries instanceof Map) return [...entries];
+  if (entries === null || typeof entries !== 'object' || typeof entries[Symbol.iterator] !== 'function') {
+    throw new TypeError('entries must be an iterable of [key, value] pairs or a Map');
+  }
+  const out = [];
+  for (const pair of entries) {
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      throw new TypeError('each entry must be a [key, value] pair');
+    }
+    out.push(pair);
+  }
+  return out;
+}
+
+class Store {
+  // Creates a new store on a new segment (name or path) or on a given SharedArrayBuffer.
+  static create(opts) {
+    opts = checkOptions(opts, 'options');
+    if (opts === undefined || Object.keys(opts).length === 0) throw new TypeError('options are required');
+    const Engine = engineClass(opts.engine);
+    const lockTimeoutMs = Store._lockTimeout(opts);
+    let segment = null;
+    let buffer = opts.buffer;
+    if (buffer !== undefined) {
+      if (!(buffer instanceof SharedArrayBuffer)) throw new TypeError('buffer must be a SharedArrayBuffer');
+      if (opts.name !== undefined || opts.path !== undefined) {
+        throw new TypeError('give one of name, path or buffer');
+      }
+    } else {
+      checkInt(opts.size, 'size', C.BUCKETS_OFFSET + 2 * C.UNIT, C.MAX_SEGMENT_UNITS * C.UNIT);
+    }
+    const size = buffer ? buffer.byteLength : opts.size;
+    if (opts.buckets !== undefined) {
+      checkInt(opts.buckets, 'buckets', 1, C.MAX_BUCKETS);
+      if (opts.buckets & (opts.buckets - 1)) throw new RangeError('buckets must be a power of two');
+    }
+    if (opts.maxEntries !== undefined) checkInt(opts.maxEntries, 'maxEntries', 1, 0xffffffff);
+    const geo = defaultGeometry(size, opts.buckets, opts.maxEntries);
+    if (entriesOffsetFor(geo.bucketCount) + C.UNIT > size) {
+      throw new RangeError(`size ${size} is too small for ${geo.bucketCount} buckets`);
+    }
+    if (!buffer) {
+      segment = Segment.create({ name: opts.name, path: opts.path, size, mode: opts.mode,
+        exclusive: true });
+      buffer = segment.buffer;
+    }
+    try {
+      const st = Engine.create(buffer, geo.bucketCount, geo.maxEntries);
+      if (st !== STATUS.OK) throw statusError(st, 'create');
+      return new Store(Engine, buffer, segment, lockTimeoutMs);
+    } catch (err) {
+      if (segment) {
+        segment.unlink();
+        segment.close();
+      }
+      throw err;
+    }
+  }
+
+  // Opens an existing store by segment name or file path.
+  static open(opts) {
+    opts = checkOptions(opts, 'options');
+    const Engine = engineClass(opts.engine);
+    const lockTimeoutMs = Store._lockTimeout(opts);
+    const segment = Segment.open({ name: opts.name, path: opts.path });
+    try {
+      return new Store(Engine, segment.buffer, segment, lockTimeoutMs);
+    } catch (err) {
+      segment.close();
+      throw err;
+    }
+  }
+
+  // Attaches to a store in a SharedArrayBuffer (for example one received through postMessage).
+  static attach(buffer, opts) {
+    if (!(buffer instanceof SharedArrayBuffer)) throw new TypeError('buffer must be a SharedArrayBuffer');
+    opts = checkOptions(opts, 'options');
+    return new Store(engineClass(opts.engine), buffer, null, Store._lockTimeout(opts));
+  }
+
+  static _lockTimeout(opts) {
+    if (opts.lockTimeoutMs === undefined) return 1000;
+    checkInt(opts.lockTimeoutMs, 'lockTimeoutMs', 1, 3600000);
+    return opts.lockTimeoutMs;
+  }
+
+  constructor(Engine, buffer, segment, lockTimeoutMs) {
+    this._out = new Int32Array(2);
+    try {
+      this._e = new Engine(buffer, process.pid, threadId, lockTimeoutMs, this._out);
+    } catch (err) {
+      if (err.status !== undefined) throw statusError(err.status, 'open');
+      if (typeof err.code === 'string' && STATUS[err.code] !== undefined) {
+        throw statusError(STATUS[err.code], 'open');
+      }
+      throw err;
+    }
+    this._buffer = buffer;
+    this._segment = segment;
+    this._ns = new Map();
+    this.engine = Engine === JsEngine ? 'js' : 'native';
+  }
+
+  get buffer() {
+    this._live();
+    return this._buffer;
+  }
+
+  get closed() {
+    return this._e === null;
+  }
+
+  _live() {
+    if (this._e === null) throw new ShmError('ERR_CLOSED', 'the store is closed');
+    return this._e;
+  }
+
+  // Namespace id for `ns`, or 0 when it does not exist and `create` is false.
+  _id(ns, create) {
+    const cached = this._ns.get(ns);
+    if (cached !== undefined) return cached;
+    checkNsName(ns);
+    const id = this._call(() => this._e.resolveNamespace(ns, create));
+    if (id < 0) throw statusError(-id, `namespace '${ns}'`);
+    if (id > 0) this._ns.set(ns, id);
+    return id;
+  }
+
+  // Runs an engine call; maps the engine's internal failures to ShmError.
+  _call(fn) {
+    this._live();
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof LockError) {
+        throw new ShmError('ERR_LOCK_TIMEOUT', 'a lock is held by a live process that does not release it');
+      }
+      if (err && err.status !== undefined && !(err instanceof ShmError)) {
+        throw statusError(err.status, err.message);
+      }
+      throw err;
+    }
+  }
+
+  get(ns, key) {
+    const e = this._live();
+    const id = this._id(ns, false);
+    checkKey(key);
+    if (id === 0) return undefined;
+    const raw = this._call(() => e.get(id, key));
+    return raw === undefined ? undefined : decodeValue(raw, this._out[0]);
+  }
+
+  has(ns, key) {
+    const e = this._live();
+    const id = this._id(ns, false);
+    checkKey(key);
+    return id !== 0 && this._call(() => e.has(id, key));
+  }
+
+  set(ns, key, value) {
+    const e = this._live();
+    checkNsName(ns);
+    checkKey(key);
+    const [payload, enc] = encodeValue(value);
+    const id = this._id(ns, true);
+    const st = this._call(() => e.set(id, key, payload, enc));
+    if (st !== STATUS.OK) throw statusError(st, `set '${key}'`);
+    return this;
+  }
+
+  delete(ns, key) {
+    const e = this._live();
+    const id = this._id(ns, false);
+    checkKey(key);
+    return id !== 0 && this._call(() => e.delete(id, key));
+  }
+
+  clear(ns) {
+    const e = this._live();
+    const id = this._id(ns, false);
+    return id === 0 ? 0 : this._call(() => e.clear(id));
+  }
+
+  keys(ns) {
+    const e = this._live();
+    const id = this._id(ns, false);
+    return id === 0 ? [] : this._call(() => e.keys(id));
+  }
+
+  entries(ns) {
+    const e = this._live();
+    const id = this._id(ns, false);
+    if (id === 0) return [];
+    return this._call(() => e.entries(id)).map(([k, raw, enc]) => [k, decodeValue(raw, enc)]);
+  }
+
+  count(ns) {
+    const e = this._live();
+    if (ns === undefined) return this._call(() => e.count(0));
+    const id = this._id(ns, false);
+    return id === 0 ? 0 : this._call(() => e.count(id));
+  }
+
+  namespaces() {
+    const e = this._live();
+    return this._call(() => e.namespaces()).map(([name]) => name);
+  }
+
+  getMany(ns, keys) {
+    const e = this._live();
+    if (!Array.isArray(keys)) throw new TypeError('keys must be an array of strings');
+    const id = this._id(ns, false);
+    for (const k of keys) checkKey(k);
+    if (id === 0) return new Array(keys.length).fill(undefined);
+    const [values, encs] = this._call(() => e.getMany(id, keys));
+    for (let i = 0; i < values.length; i++) {
+      if (values[i] !== undefined) values[i] = decodeValue(values[i], encs[i]);
+    }
+    return values;
+  }
+
+  // Validates and encodes every pair before writing any, so bad input changes nothing. A store
+  // that fills up part way leaves the pairs before the failing one written (err.written).
+  setMany(ns, entries) {
+    const e = this._live();
+    checkNsName(ns);
+    const pairs = pairsOf(entries);
+    const keys = new Array(pairs.length);
+    const payloads = new Array(pairs.length);
+    const encs = new Array(pairs.length);
+    for (let i = 0; i < pairs.length; i++) {
+      checkKey(pairs[i][0]);
+      keys[i] = pairs[i][0];
+      [payloads[i], encs[i]] = encodeValue(pairs[i][1]);
+    }
+    const id = this._id(ns, true);
+    const [st, done] = this._call(() => e.setMany(id, keys, payloads, encs));
+    if (st !== STATUS.OK) {
+      throw Object.assign(statusError(st, `setMany '${keys[done]}'`), { written: done });
+    }
+    return done;
+  }
+
+  stats() {
+    const e = this._live();
+    const s = this._call(() => e.stats());
+    s.engine = this.engine;
+    s.namespaceCounts = Object.fromEntries(this._call(() => e.namespaces()).map(([n, , c]) => [n, c]));
+    return s;
+  }
+
+  verify() {
+    const e = this._live();
+    return this._call(() => e.verify());
+  }
+
+  // Runs a repair pass (format.md §9): normally triggered automatically when a lock holder is
+  // gone; callable after verify() reported a problem.
+  repair() {
+    const e = this._live();
+    this._call(() => e.repair());
+  }
+
+  namespace(name) {
+    this._live();
+    checkNsName(name);
+    return new NamespaceView(this, name);
+  }
+
+  close() {
+    if (this._e === null) return;
+    const e = this._e;
+    this._e = null;
+    e.close();
+    if (this._segment) this._segment.close();
+  }
+}
+
+module.exports = { Store };

@@ -1,0 +1,112 @@
+'use strict';
+// XXH32 (the xxHash 32-bit function, as in the xxHash C library) over a byte range of a
+// Uint8Array. The store's key hashes and entry checksums must agree bit for bit with the native
+// engine, which calls the C library; test/xxhash.test.js compares the two on random inputs.
+
+const P1 = 0x9e3779b1 | 0;
+const P2 = 0x85ebca77 | 0;
+const P3 = 0xc2b2ae3d | 0;
+const P4 = 0x27d4eb2f | 0;
+const P5 = 0x165667b1 | 0;
+
+function rd32(b, p) {
+  return b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24);
+}
+
+function round(acc, input) {
+  acc = (acc + Math.imul(input, P2)) | 0;
+  return Math.imul((acc << 13) | (acc >>> 19), P1);
+}
+
+function xxh32(b, off, len, seed) {
+  const end = off + len;
+  let p = off;
+  let h;
+  seed |= 0;
+  if (len >= 16) {
+    let v1 = (seed + P1 + P2) | 0;
+    let v2 = (seed + P2) | 0;
+    let v3 = seed;
+    let v4 = (seed - P1) | 0;
+    const limit = end - 16;
+    do {
+      v1 = round(v1, rd32(b, p));
+      v2 = round(v2, rd32(b, p + 4));
+      v3 = round(v3, rd32(b, p + 8));
+      v4 = round(v4, rd32(b, p + 12));
+      p += 16;
+    } while (p <= limit);
+    h = (((v1 << 1) | (v1 >>> 31)) + ((v2 << 7) | (v2 >>> 25)) + ((v3 << 12) | (v3 >>> 20)) +
+      ((v4 << 18) | (v4 >>> 14))) | 0;
+  } else {
+    h = (seed + P5) | 0;
+  }
+  h = (h + len) | 0;
+  while (p + 4 <= end) {
+    h = (h + Math.imul(rd32(b, p), P3)) | 0;
+    h = Math.imul((h << 17) | (h >>> 15), P4);
+    p += 4;
+  }
+  while (p < end) {
+    h = (h + Math.imul(b[p], P5)) | 0;
+    h = Math.imul((h << 11) | (h >>> 21), P1);
+    p++;
+  }
+  h ^= h >>> 15;
+  h = Math.imul(h, P2);
+  h ^= h >>> 13;
+  h = Math.imul(h, P3);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+// The same function over bytes that start at a 4-aligned offset of the buffer that `w` (a
+// Uint32Array) and `b` (a Uint8Array) both view from byte 0: whole words are read at once, which
+// is what makes the pure-JS engine's hashing and checksums cheap. Little-endian hosts only (the
+// caller checks; every platform Node supports for shared memory here is little-endian).
+function xxh32Aligned(w, b, off, len, seed) {
+  const end = off + len;
+  let p = off;
+  let h;
+  seed |= 0;
+  if (len >= 16) {
+    let v1 = (seed + P1 + P2) | 0;
+    let v2 = (seed + P2) | 0;
+    let v3 = seed;
+    let v4 = (seed - P1) | 0;
+    const limit = end - 16;
+    do {
+      const i = p >> 2;
+      v1 = round(v1, w[i]);
+      v2 = round(v2, w[i + 1]);
+      v3 = round(v3, w[i + 2]);
+      v4 = round(v4, w[i + 3]);
+      p += 16;
+    } while (p <= limit);
+    h = (((v1 << 1) | (v1 >>> 31)) + ((v2 << 7) | (v2 >>> 25)) + ((v3 << 12) | (v3 >>> 20)) +
+      ((v4 << 18) | (v4 >>> 14))) | 0;
+  } else {
+    h = (seed + P5) | 0;
+  }
+  h = (h + len) | 0;
+  while (p + 4 <= end) {
+    h = (h + Math.imul(w[p >> 2], P3)) | 0;
+    h = Math.imul((h << 17) | (h >>> 15), P4);
+    p += 4;
+  }
+  while (p < end) {
+    h = (h + Math.imul(b[p], P5)) | 0;
+    h = Math.imul((h << 11) | (h >>> 21), P1);
+    p++;
+  }
+  h ^= h >>> 15;
+  h = Math.imul(h, P2);
+  h ^= h >>> 13;
+  h = Math.imul(h, P3);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+module.exports = { xxh32, xxh32Aligned, LITTLE_ENDIAN };

@@ -1,0 +1,33 @@
+'use strict';
+// One factory for both engines: every store test file runs its suite once per engine.
+const { Store } = require('../../lib/store');
+
+// SHMSTORE_TEST_ENGINES=js narrows a local run; CI runs both.
+const ENGINES = process.env.SHMSTORE_TEST_ENGINES ? process.env.SHMSTORE_TEST_ENGINES.split(',') : ['native', 'js'];
+let counter = 0;
+
+// A unique POSIX shm name for this test process.
+function uniqueName(tag = 't') {
+  counter++;
+  return `shmstore-test-${process.pid}-${tag}-${counter}`;
+}
+
+function forEachEngine(title, body) {
+  for (const engine of ENGINES) {
+    describe(`${title} [${engine} engine]`, function () {
+      const opened = [];
+      // Creates a store on a fresh SharedArrayBuffer (no segment to clean up).
+      const make = (opts = {}) => {
+        const s = Store.create({ buffer: new SharedArrayBuffer(opts.size || 1 << 22), engine, ...opts, size: undefined });
+        opened.push(s);
+        return s;
+      };
+      afterEach(() => {
+        for (const s of opened.splice(0)) s.close();
+      });
+      body({ engine, make, other: engine === 'js' ? 'native' : 'js' });
+    });
+  }
+}
+
+module.exports = { ENGINES, forEachEngine, uniqueName };
