@@ -39,6 +39,17 @@ function statusError(status, what) {
   return new ShmError(code, msg);
 }
 
+// Maps an engine's internal failure (a lock timeout, a status) to the public error.
+function engineError(err) {
+  if (err instanceof LockError) {
+    return new ShmError('ERR_LOCK_TIMEOUT', 'a lock is held by a live process that does not release it');
+  }
+  if (err && err.status !== undefined && !(err instanceof ShmError)) {
+    return statusError(err.status, err.message);
+  }
+  return err;
+}
+
 function engineClass(name) {
   if (name === undefined) return native.addon ? native.addon.NativeStore : JsEngine;
   if (name === 'js') return JsEngine;
@@ -216,13 +227,7 @@ class Store {
     try {
       return fn();
     } catch (err) {
-      if (err instanceof LockError) {
-        throw new ShmError('ERR_LOCK_TIMEOUT', 'a lock is held by a live process that does not release it');
-      }
-      if (err && err.status !== undefined && !(err instanceof ShmError)) {
-        throw statusError(err.status, err.message);
-      }
-      throw err;
+      throw engineError(err);
     }
   }
 
@@ -231,7 +236,12 @@ class Store {
     const id = this._id(ns, false);
     checkKey(key);
     if (id === 0) return undefined;
-    const raw = this._call(() => e.get(id, key));
+    let raw;
+    try {
+      raw = e.get(id, key);
+    } catch (err) {
+      throw engineError(err);
+    }
     return raw === undefined ? undefined : decodeValue(raw, this._out[0]);
   }
 
@@ -248,7 +258,12 @@ class Store {
     checkKey(key);
     const [payload, enc] = encodeValue(value);
     const id = this._id(ns, true);
-    const st = this._call(() => e.set(id, key, payload, enc));
+    let st;
+    try {
+      st = e.set(id, key, payload, enc);
+    } catch (err) {
+      throw engineError(err);
+    }
     if (st !== STATUS.OK) throw statusError(st, `set '${key}'`);
     return this;
   }

@@ -1,0 +1,30 @@
+'use strict';
+// ESLint flat config (eslint >= 9). Run: npm run lint
+const js = require('@eslint/js');
+const globals = require('globals');
+
+module.exports = [
+  {
+    ignores: ['node_modules/**', 'build/**', 'build-*/**'],
+  },
+  js.configs.recommended,
+  {
+    files: ['**/*.js'],
+    languageOptions: {
+      ecmaVersion: 2023,
+      sourceType: 'commonjs',
+      globals: { ...globals.node },
+    },
+    rules: {
+      'no-unused-vars': ['error', { argsIgnorePattern: '^_', caughtErrors: 'none' }],
+      'prefer-const': 'error',
+      'no-var': 'error',
+      eqeqeq: ['error', 'always', { null: 'ignore' }],
+      strict: ['error', 'global'],
+    },
+  },
+  {
+    files: ['test/**/*.js'],
+    languageOptions: { globals: { ...globals.mocha } },
+  },
+];

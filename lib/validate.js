@@ -1,0 +1,138 @@
+'use strict';
+// Small argument validators shared by every public function. They throw before anything
+// reaches the native addon: TypeError for a wrong type (or a missing required value),
+// RangeError for a value of the right type that is not allowed. Both carry
+// code 'ERR_INVALID_ARG' so that callers can branch on err.code as with ShmError.
+const { types } = require('util');
+
+const INVALID = 'ERR_INVALID_ARG';
+
+function describe(value) {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`;
+  if (typeof value === 'object') {
+    if (value.constructor && value.constructor.name) return `an instance of ${value.constructor.name}`;
+    return 'an object';
+  }
+  if (typeof value === 'string') {
+    const shown = value.length > 28 ? `${value.slice(0, 25)}...` : value;
+    return `type string (${JSON.stringify(shown)})`;
+  }
+  if (typeof value === 'bigint') return `type bigint (${value}n)`;
+  if (typeof value === 'symbol') return `type symbol (${String(value)})`;
+  return `type ${typeof value} (${String(value)})`;
+}
+
+function typeError(message, code = INVALID) {
+  const e = new TypeError(message);
+  e.code = code;
+  return e;
+}
+
+function rangeError(message, code = INVALID) {
+  const e = new RangeError(message);
+  e.code = code;
+  return e;
+}
+
+function invalidType(name, expected, value) {
+  return typeError(`The "${name}" argument must be ${expected}. Received ${describe(value)}`);
+}
+
+/** A plain options object (not null, not an array). */
+function validateObject(value, name) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalidType(name, 'an object', value);
+  }
+}
+
+/** Throws TypeError when `obj` has an own enumerable key not in `allowed` (catches typos). */
+function validateKeys(obj, name, allowed) {
+  for (const key of Object.keys(obj)) {
+    if (!allowed.includes(key)) {
+      throw typeError(`Unknown option "${name}.${key}". Allowed: ${allowed.join(', ')}`);
+    }
+  }
+}
+
+function validateBoolean(value, name) {
+  if (typeof value !== 'boolean') throw invalidType(name, 'of type boolean', value);
+}
+
+function validateFunction(value, name) {
+  if (typeof value !== 'function') throw invalidType(name, 'a function', value);
+}
+
+/**
+ * A string of minLength..maxLength UTF-16 units, optionally matching `pattern`
+ * (described by `patternText` in the message). Never allows NUL characters.
+ */
+function validateString(value, name, { minLength = 0, maxLength = Infinity, pattern, patternText } = {}) {
+  if (typeof value !== 'string') throw invalidType(name, 'of type string', value);
+  if (value.length < minLength || value.length > maxLength) {
+    const range = maxLength === Infinity ? `at least ${minLength}` : `${minLength} to ${maxLength}`;
+    throw rangeError(`The "${name}" argument must be ${range} characters long. Received length ${value.length}`);
+  }
+  if (value.includes('\0')) throw rangeError(`The "${name}" argument must not contain NUL characters`);
+  if (pattern && !pattern.test(value)) {
+    throw rangeError(`The "${name}" argument must ${patternText || `match ${pattern}`}. Received ${describe(value)}`);
+  }
+}
+
+/**
+ * A number that is an integer in [min, max] (inclusive). TypeError when not a number,
+ * RangeError otherwise. `tooLargeCode` replaces the code for values above max.
+ */
+function validateInteger(value, name, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER, tooLargeCode) {
+  if (typeof value !== 'number') throw invalidType(name, 'of type number', value);
+  if (!Number.isInteger(value)) {
+    throw rangeError(`The "${name}" argument must be an integer. Received ${describe(value)}`);
+  }
+  if (value < min || value > max) {
+    const err = rangeError(`The "${name}" argument must be >= ${min} and <= ${max}. Received ${value}`);
+    if (value > max && tooLargeCode) err.code = tooLargeCode;
+    throw err;
+  }
+}
+
+/**
+ * A number >= min (fractions allowed); +Infinity only when allowInfinity. NaN is refused.
+ */
+function validateNumber(value, name, { min = -Infinity, allowInfinity = false } = {}) {
+  if (typeof value !== 'number') throw invalidType(name, 'of type number', value);
+  if (Number.isNaN(value) || value < min || (value === Infinity && !allowInfinity)) {
+    throw rangeError(`The "${name}" argument must be a number >= ${min}${allowInfinity ? ' or Infinity' : ''}. Received ${value}`);
+  }
+}
+
+/** An Int32Array whose buffer is a SharedArrayBuffer (required for futexes and Atomics.wait). */
+function validateSharedInt32Array(value, name) {
+  if (!types.isInt32Array(value)) throw invalidType(name, 'an Int32Array', value);
+  if (!types.isSharedArrayBuffer(value.buffer)) {
+    throw typeError(`The "${name}" argument must be an Int32Array over a SharedArrayBuffer (it is over an ArrayBuffer)`);
+  }
+}
+
+/** An index into an array-like of `length` elements. */
+function validateIndex(value, name, length) {
+  if (typeof value !== 'number') throw invalidType(name, 'of type number', value);
+  if (!Number.isInteger(value) || value < 0 || value >= length) {
+    throw rangeError(`The "${name}" argument must be an integer in [0, ${length - 1}]. Received ${describe(value)}`);
+  }
+}
+
+module.exports = {
+  describe,
+  typeError,
+  rangeError,
+  validateObject,
+  validateKeys,
+  validateBoolean,
+  validateFunction,
+  validateString,
+  validateInteger,
+  validateNumber,
+  validateSharedInt32Array,
+  validateIndex,
+};

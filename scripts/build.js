@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+'use strict';
+// Builds the addon (and optionally the C++ tests) with plain CMake, offline: Node's headers are
+// taken from next to the running node and node-addon-api's from node_modules, so neither
+// node-gyp nor cmake-js (which download headers) is involved.
+//
+//   node scripts/build.js              addon -> build/Release/shmstore.node (npm install, npm run build)
+//   node scripts/build.js --tests      addon + GoogleTest program in build/ (npm test)
+//   node scripts/build.js --bench      addon + Google Benchmark programs in build/
+//   node scripts/build.js --sanitize   core + tests with ASan/UBSan in build-sanitize/ (no addon)
+//   node scripts/build.js --format | --format-check   clang-format the C++ sources
+//
+// Environment: SHMSTORE_SKIP_BUILD=1 skips the build (the pure-JS parts still work);
+// SHMSTORE_NODE_INCLUDE overrides the Node header directory.
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const root = path.join(__dirname, '..');
+const args = new Set(process.argv.slice(2));
+
+function fail(message) {
+  console.error(`shmstore build: ${message}`);
+  process.exit(1);
+}
+
+function run(cmd, argv, options = {}) {
+  const r = spawnSync(cmd, argv, { stdio: 'inherit', cwd: root, ...options });
+  if (r.error && r.error.code === 'ENOENT') {
+    fail(`'${cmd}' not found. Prerequisites: cmake >= 3.20, g++ (C++20), make, libxxhash-dev` +
+      (args.has('--tests') || args.has('--sanitize') ? ', libgtest-dev' : '') +
+      ' (Debian/Ubuntu: apt-get install cmake g++ make libxxhash-dev libgtest-dev)');
+  }
+  if (r.error) fail(`${cmd}: ${r.error.message}`);
+  if (r.status !== 0) fail(`${cmd} ${argv.join(' ')} exited with ${r.status ?? r.signal}`);
+}
+
+function cppSources() {
+  const out = [];
+  for (const dir of ['src', 'binding', 'test/cpp', 'bench/cpp']) {
+    const abs = path.join(root, dir);
+    if (!fs.existsSync(abs)) continue;
+    for (const f of fs.readdirSync(abs).sort()) {
+      // layout_gen.h is generated: its format belongs to scripts/gen-layout.js.
+      if (/\.(h|cc|cpp)$/.test(f) && f !== 'layout_gen.h') out.push(path.join(dir, f));
+    }
+  }
+  return out;
+}
+
+function format(check) {
+  const files = cppSources();
+  run('clang-format', check ? ['--dry-run', '-Werror', ...files] : ['-i', ...files]);
+}
+
+function nodeIncludeDir() {
+  const dir = process.env.SHMSTORE_NODE_INCLUDE ||
+    path.join(path.dirname(process.execPath), '..', 'include', 'node');
+  for (const h of ['node_api.h', 'v8.h', 'node_version.h']) {
+    if (!fs.existsSync(path.join(dir, h))) {
+      fail(`Node headers not found (${path.join(dir, h)} is missing). Install the headers that ` +
+        'match this node (they ship with the official Node.js builds and the nodejs packages) ' +
+        'or point SHMSTORE_NODE_INCLUDE at them.');
+    }
+  }
+  return path.resolve(dir);
+}
+
+function addonApiDir() {
+  let dir;
+  try {
+    // include_dir is relative to the current directory at the time of the require.
+    dir = path.resolve(process.cwd(), require('node-addon-api').include_dir);
+  } catch (e) {
+    fail(`node-addon-api is not installed (${e.message}); run npm install`);
+  }
+  if (!fs.existsSync(path.join(dir, 'napi.h'))) fail(`napi.h not found in ${dir}`);
+  return dir;
+}
+
+function main() {
+  if (args.has('--format') || args.has('--format-check')) return format(args.has('--format-check'));
+  if (process.env.SHMSTORE_SKIP_BUILD && process.env.SHMSTORE_SKIP_BUILD !== '0') {
+    console.log('shmstore build: skipped (SHMSTORE_SKIP_BUILD); the native addon is unavailable');
+    return;
+  }
+  if (process.platform !== 'linux') fail(`unsupported platform ${process.platform} (Linux only)`);
+  const jobs = String(Math.max(1, os.availableParallelism ? os.availableParallelism() : os.cpus().length));
+  const sanitize = args.has('--sanitize');
+  const buildDir = path.join(root, sanitize ? 'build-sanitize' : 'build');
+  const defs = sanitize
+    ? ['-DCMAKE_BUILD_TYPE=Debug', '-DSHMSTORE_SANITIZE=ON', '-DSHMSTORE_TESTS=ON', '-DSHMSTORE_ADDON=OFF']
+    : [
+      '-DCMAKE_BUILD_TYPE=Release',
+      '-DSHMSTORE_ADDON=ON',
+      `-DNODE_INCLUDE_DIR=${nodeIncludeDir()}`,
+      `-DNODE_ADDON_API_DIR=${addonApiDir()}`,
+    ];
+  if (!sanitize && args.has('--tests')) defs.push('-DSHMSTORE_TESTS=ON');
+  if (!sanitize && args.has('--bench')) defs.push('-DSHMSTORE_BENCH=ON');
+
+  run('cmake', ['-S', root, '-B', buildDir, '-Wno-dev', ...defs]);
+  run('cmake', ['--build', buildDir, '--parallel', jobs]);
+  if (sanitize) return;
+
+  const addon = path.join(buildDir, 'Release', 'shmstore.node');
+  if (!fs.existsSync(addon)) fail(`build finished but ${addon} is missing`);
+  // lib/native.js reads this before loading the addon: an addon built for another Node ABI
+  // must be refused with a clear error, not loaded (V8's C++ ABI differs between versions).
+  const abi = {
+    modules: process.versions.modules,
+    napi: process.versions.napi,
+    node: process.version,
+    platform: process.platform,
+    arch: process.arch,
+  };
+  fs.writeFileSync(path.join(buildDir, 'Release', 'abi.json'), JSON.stringify(abi, null, 2) + '\n');
+}
+
+main();
