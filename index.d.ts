@@ -102,3 +102,107 @@ export declare const layout: {
   STATUS: Readonly<Record<string, number>>;
   STATUS_CODE: readonly string[];
 };
+
+/** A value the store can hold; binary values come back as Buffer, JSON values as equal values. */
+export type StoreValue =
+  | string
+  | number
+  | boolean
+  | null
+  | Uint8Array
+  | ArrayBufferView
+  | ArrayBuffer
+  | StoreValue[]
+  | { [key: string]: StoreValue };
+
+export type StoreEngine = 'native' | 'js';
+
+export interface StoreOpenOptions {
+  /** 'native' (default when the addon is built) or 'js' (pure JavaScript). */
+  engine?: StoreEngine;
+  /** After how long a lock held by another thread of this process is presumed abandoned. Default 1000. */
+  lockTimeoutMs?: number;
+}
+
+export type StoreCreateOptions = StoreOpenOptions & {
+  /** Power of two; default near maxEntries / 2. */
+  buckets?: number;
+  /** Live entries allowed; default (size - entriesOffset) / 128. */
+  maxEntries?: number;
+  /** Permissions of a new segment or file; default 0o600. */
+  mode?: number;
+} & (
+  | { name: string; size: number; path?: never; buffer?: never }
+  | { path: string; size: number; name?: never; buffer?: never }
+  | { buffer: SharedArrayBuffer; size?: number; name?: never; path?: never }
+);
+
+export interface StoreStats {
+  engine: StoreEngine;
+  entries: number;
+  maxEntries: number;
+  buckets: number;
+  namespaces: number;
+  namespaceCounts: Record<string, number>;
+  bytesTotal: number;
+  bytesLive: number;
+  bytesFree: number;
+  bytesFreeLists: number;
+  bytesTail: number;
+  fragmentation: number;
+  repairs: number;
+  reads: number;
+  writes: number;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  errors: string[];
+  entries: number;
+  liveUnits: number;
+  freeUnits: number;
+  leakedUnits: number;
+}
+
+/** A Map-like view of one namespace. */
+export declare class NamespaceView implements Iterable<[string, any]> {
+  readonly store: Store;
+  readonly name: string;
+  get(key: string): any;
+  set(key: string, value: StoreValue): this;
+  has(key: string): boolean;
+  delete(key: string): boolean;
+  clear(): void;
+  readonly size: number;
+  keys(): IterableIterator<string>;
+  values(): IterableIterator<any>;
+  entries(): IterableIterator<[string, any]>;
+  forEach(callback: (value: any, key: string, view: this) => void, thisArg?: unknown): void;
+  [Symbol.iterator](): IterableIterator<[string, any]>;
+}
+
+/** A key-value store in shared memory (docs/format.md), usable from any thread or process. */
+export declare class Store {
+  static create(options: StoreCreateOptions): Store;
+  static open(options: ({ name: string } | { path: string }) & StoreOpenOptions): Store;
+  static attach(buffer: SharedArrayBuffer, options?: StoreOpenOptions): Store;
+  readonly engine: StoreEngine;
+  readonly buffer: SharedArrayBuffer;
+  readonly closed: boolean;
+  set(ns: string, key: string, value: StoreValue): this;
+  get(ns: string, key: string): any;
+  has(ns: string, key: string): boolean;
+  delete(ns: string, key: string): boolean;
+  clear(ns: string): number;
+  keys(ns: string): string[];
+  entries(ns: string): [string, any][];
+  count(ns?: string): number;
+  namespaces(): string[];
+  getMany(ns: string, keys: string[]): any[];
+  setMany(ns: string, entries: Iterable<[string, StoreValue]> | Map<string, StoreValue>): number;
+  stats(): StoreStats;
+  verify(): VerifyReport;
+  repair(): void;
+  namespace(name: string): NamespaceView;
+  close(): void;
+}

@@ -2,6 +2,7 @@
 // Value encodings (docs/format.md §8): strings as UTF-8, bytes as bytes, everything else that
 // JSON can represent as JSON text. The entry's flags record which, so `get` returns what `set`
 // was given.
+const { typeError, rangeError } = require('./validate');
 const { C } = require('./layout');
 
 // Returns [payload, encoding]; the payload is a string or a Uint8Array. Throws TypeError or
@@ -17,18 +18,18 @@ function encodeValue(value) {
   }
   switch (typeof value) {
     case 'number':
-      if (!Number.isFinite(value)) throw new RangeError(`value must be a finite number, got ${value}`);
+      if (!Number.isFinite(value)) throw rangeError(`value must be a finite number, got ${value}`);
       break;
     case 'undefined':
     case 'function':
     case 'symbol':
     case 'bigint':
-      throw new TypeError(`value of type ${typeof value} cannot be stored`);
+      throw typeError(`value of type ${typeof value} cannot be stored`);
     default:
       break;
   }
   const text = JSON.stringify(value);
-  if (typeof text !== 'string') throw new TypeError('value cannot be represented as JSON');
+  if (typeof text !== 'string') throw typeError('value cannot be represented as JSON');
   return [text, C.ENC_JSON];
 }
 

@@ -2,6 +2,7 @@
 // The public Store API. It validates every argument, resolves namespace names to ids (cached per
 // handle: a namespace, once live, never changes id) and drives one of two engines with the same
 // internal interface: the native binding or the pure-JS engine.
+const { typeError, rangeError } = require('./validate');
 const { threadId } = require('worker_threads');
 const { C, STATUS, STATUS_CODE } = require('./layout');
 const { JsEngine } = require('./engine/js-engine');
@@ -35,7 +36,7 @@ const MESSAGES = {
 function statusError(status, what) {
   const code = STATUS_CODE[status] || 'ERR_UNKNOWN';
   const msg = `${what}: ${MESSAGES[status] || code}`;
-  if (RANGE_STATUSES.has(status)) return Object.assign(new RangeError(msg), { code });
+  if (RANGE_STATUSES.has(status)) return rangeError(msg, code);
   return new ShmError(code, msg);
 }
 
@@ -60,32 +61,32 @@ function engineClass(name) {
     }
     return native.addon.NativeStore;
   }
-  throw new RangeError(`engine must be 'native' or 'js', got ${String(name)}`);
+  throw rangeError(`engine must be 'native' or 'js', got ${String(name)}`);
 }
 
 function checkOptions(opts, name) {
   if (opts === undefined) return {};
-  if (opts === null || typeof opts !== 'object') throw new TypeError(`${name} must be an object`);
+  if (opts === null || typeof opts !== 'object') throw typeError(`${name} must be an object`);
   return opts;
 }
 
 function checkInt(v, name, min, max) {
-  if (typeof v !== 'number') throw new TypeError(`${name} must be a number`);
+  if (typeof v !== 'number') throw typeError(`${name} must be a number`);
   if (!Number.isInteger(v) || v < min || v > max) {
-    throw new RangeError(`${name} must be an integer in [${min}, ${max}], got ${v}`);
+    throw rangeError(`${name} must be an integer in [${min}, ${max}], got ${v}`);
   }
 }
 
 function checkNsName(ns) {
-  if (typeof ns !== 'string') throw new TypeError('namespace must be a string');
+  if (typeof ns !== 'string') throw typeError('namespace must be a string');
   const n = Buffer.byteLength(ns);
   if (n < 1 || n > C.MAX_NAMESPACE_BYTES) {
-    throw new RangeError(`namespace must be 1 to ${C.MAX_NAMESPACE_BYTES} UTF-8 bytes, got ${n}`);
+    throw rangeError(`namespace must be 1 to ${C.MAX_NAMESPACE_BYTES} UTF-8 bytes, got ${n}`);
   }
 }
 
 function checkKey(key) {
-  if (typeof key !== 'string') throw new TypeError('key must be a string');
+  if (typeof key !== 'string') throw typeError('key must be a string');
   // A UTF-16 code unit is at least one UTF-8 byte and at most three.
   if (key.length * 3 > C.MAX_KEY_BYTES && Buffer.byteLength(key) > C.MAX_KEY_BYTES) {
     throw statusError(STATUS.ERR_KEY_TOO_LONG, 'key');
@@ -95,12 +96,12 @@ function checkKey(key) {
 function pairsOf(entries) {
   if (entries instanceof Map) return [...entries];
   if (entries === null || typeof entries !== 'object' || typeof entries[Symbol.iterator] !== 'function') {
-    throw new TypeError('entries must be an iterable of [key, value] pairs or a Map');
+    throw typeError('entries must be an iterable of [key, value] pairs or a Map');
   }
   const out = [];
   for (const pair of entries) {
     if (!Array.isArray(pair) || pair.length !== 2) {
-      throw new TypeError('each entry must be a [key, value] pair');
+      throw typeError('each entry must be a [key, value] pair');
     }
     out.push(pair);
   }
@@ -111,15 +112,15 @@ class Store {
   // Creates a new store on a new segment (name or path) or on a given SharedArrayBuffer.
   static create(opts) {
     opts = checkOptions(opts, 'options');
-    if (opts === undefined || Object.keys(opts).length === 0) throw new TypeError('options are required');
+    if (opts === undefined || Object.keys(opts).length === 0) throw typeError('options are required');
     const Engine = engineClass(opts.engine);
     const lockTimeoutMs = Store._lockTimeout(opts);
     let segment = null;
     let buffer = opts.buffer;
     if (buffer !== undefined) {
-      if (!(buffer instanceof SharedArrayBuffer)) throw new TypeError('buffer must be a SharedArrayBuffer');
+      if (!(buffer instanceof SharedArrayBuffer)) throw typeError('buffer must be a SharedArrayBuffer');
       if (opts.name !== undefined || opts.path !== undefined) {
-        throw new TypeError('give one of name, path or buffer');
+        throw typeError('give one of name, path or buffer');
       }
     } else {
       checkInt(opts.size, 'size', C.BUCKETS_OFFSET + 2 * C.UNIT, C.MAX_SEGMENT_UNITS * C.UNIT);
@@ -127,12 +128,12 @@ class Store {
     const size = buffer ? buffer.byteLength : opts.size;
     if (opts.buckets !== undefined) {
       checkInt(opts.buckets, 'buckets', 1, C.MAX_BUCKETS);
-      if (opts.buckets & (opts.buckets - 1)) throw new RangeError('buckets must be a power of two');
+      if (opts.buckets & (opts.buckets - 1)) throw rangeError('buckets must be a power of two');
     }
     if (opts.maxEntries !== undefined) checkInt(opts.maxEntries, 'maxEntries', 1, 0xffffffff);
     const geo = defaultGeometry(size, opts.buckets, opts.maxEntries);
     if (entriesOffsetFor(geo.bucketCount) + C.UNIT > size) {
-      throw new RangeError(`size ${size} is too small for ${geo.bucketCount} buckets`);
+      throw rangeError(`size ${size} is too small for ${geo.bucketCount} buckets`);
     }
     if (!buffer) {
       segment = Segment.create({ name: opts.name, path: opts.path, size, mode: opts.mode,
@@ -168,7 +169,7 @@ class Store {
 
   // Attaches to a store in a SharedArrayBuffer (for example one received through postMessage).
   static attach(buffer, opts) {
-    if (!(buffer instanceof SharedArrayBuffer)) throw new TypeError('buffer must be a SharedArrayBuffer');
+    if (!(buffer instanceof SharedArrayBuffer)) throw typeError('buffer must be a SharedArrayBuffer');
     opts = checkOptions(opts, 'options');
     return new Store(engineClass(opts.engine), buffer, null, Store._lockTimeout(opts));
   }
@@ -308,7 +309,7 @@ class Store {
 
   getMany(ns, keys) {
     const e = this._live();
-    if (!Array.isArray(keys)) throw new TypeError('keys must be an array of strings');
+    if (!Array.isArray(keys)) throw typeError('keys must be an array of strings');
     const id = this._id(ns, false);
     for (const k of keys) checkKey(k);
     if (id === 0) return new Array(keys.length).fill(undefined);
