@@ -75,7 +75,7 @@ class JsEngine {
     // Private scratch: the encoded key, the encoded value, and the reader's copy of key+value.
     this.kb32 = new Uint32Array((C.MAX_KEY_BYTES + 8) >> 2);
     this.kb = new Uint8Array(this.kb32.buffer);
-    this.vb = Buffer.allocUnsafeSlow(C.MAX_VALUE_BYTES + 4);
+    this.sbuf = Buffer.from(buf, 0, geometry.totalSize);
     this.copy32 = new Uint32Array((C.MAX_KEY_BYTES + C.MAX_VALUE_BYTES + 8) >> 2);
     this.copy = Buffer.from(this.copy32.buffer);
     this.freeList = new Uint32Array(64);
@@ -233,20 +233,13 @@ class JsEngine {
   set(nsId, key, value, enc) {
     const kl = this.keyLength(key);
     if (kl < 0) return STATUS.ERR_KEY_TOO_LONG;
-    let vl;
-    let src;
-    if (typeof value === 'string') {
-      vl = utf8Into(value, this.vb, C.MAX_VALUE_BYTES);
-      src = this.vb;
-    } else {
-      vl = value.byteLength <= C.MAX_VALUE_BYTES ? value.byteLength : -1;
-      src = value;
-    }
-    if (vl < 0) return STATUS.ERR_VALUE_TOO_LONG;
+    // Strings are measured here and encoded straight into the entry by writeEntry.
+    const vl = typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
+    if (vl > C.MAX_VALUE_BYTES) return STATUS.ERR_VALUE_TOO_LONG;
     const h = this.keyHash(kl, nsId);
     const cls = classFor(E.SIZE + kl + vl);
     for (;;) {
-      const r = this.setOnce(nsId, kl, h, src, vl, enc, cls);
+      const r = this.setOnce(nsId, kl, h, value, vl, enc, cls);
       if (r !== NEED_REPAIR) return r;
       maintenance.repair(this);
     }
@@ -334,10 +327,12 @@ class JsEngine {
     u32[w + 5] = Math.floor(now / 0x100000000);
     for (let i = 0; i < kl; i++) u8[off + 32 + i] = kb[i];
     const voff = off + 32 + kl;
-    if (vl < 64) {
+    if (typeof src === 'string') {
+      if (vl) this.sbuf.utf8Write(src, voff, vl);
+    } else if (vl < 64) {
       for (let i = 0; i < vl; i++) u8[voff + i] = src[i];
     } else {
-      u8.set(src.subarray(0, vl), voff);
+      u8.set(src, voff);
     }
     u32[w + 7] = xxh32Aligned(u32, u8, off + 32, kl + vl, (h ^ enc) >>> 0);
     Atomics.store(u32, w + 6, (enc | (cls << C.FLAG_CLASS_SHIFT)) >>> 0);
