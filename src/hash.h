@@ -1,0 +1,29 @@
+// XXH32 (the xxHash library's 32-bit hash, bit for bit) and the three hashes the store format
+// derives from it (docs/format.md §3, §8).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace shm {
+
+// XXH32(data, len, seed) exactly as xxhash.h 0.8 computes it.
+uint32_t Xxh32(const void* data, size_t len, uint32_t seed) noexcept;
+
+// keyHash of an entry: XXH32 of the key's UTF-8 bytes seeded with the namespace id.
+inline uint32_t KeyHash(const void* key, size_t len, uint32_t namespaceId) noexcept {
+  return Xxh32(key, len, namespaceId);
+}
+
+// checksum of an entry: XXH32 of key ‖ value (contiguous), seeded with keyHash XOR encoding.
+inline uint32_t EntryChecksum(const void* keyAndValue, size_t len, uint32_t keyHash,
+                              uint32_t encoding) noexcept {
+  return Xxh32(keyAndValue, len, keyHash ^ encoding);
+}
+
+// headerChecksum: XXH32 (seed 0) of the 24-byte little-endian image
+// magic u32, version u32, totalSize u64, bucketCount u32, maxEntries u32.
+uint32_t HeaderChecksum(uint32_t magic, uint32_t version, uint64_t totalSize, uint32_t bucketCount,
+                        uint32_t maxEntries) noexcept;
+
+}  // namespace shm

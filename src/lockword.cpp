@@ -1,0 +1,245 @@
+#include "lockword.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace shm {
+
+namespace {
+
+inline void CpuRelax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#else
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+#endif
+}
+
+void SleepMicros(uint32_t us) noexcept {
+  timespec ts;
+  ts.tv_sec = us / 1000000;
+  ts.tv_nsec = static_cast<long>(us % 1000000) * 1000;
+  nanosleep(&ts, nullptr);
+}
+
+// Spin phase, then yield phase, then sleeps growing from 10 us to 1 ms.
+constexpr uint32_t kSpinRounds = 32;
+constexpr uint32_t kYieldRounds = 64;
+// The holder is looked at only once the word has been unchanged this long, then at most once per
+// kCheckEvery; no operation holds a lock for more than microseconds.
+constexpr auto kFirstCheck = std::chrono::milliseconds(2);
+constexpr auto kCheckEvery = std::chrono::milliseconds(1);
+
+void BackoffRound(uint32_t round) noexcept {
+  if (round <= kSpinRounds) {
+    for (uint32_t i = 0; i < 16u << std::min<uint32_t>(round / 8, 3); ++i) CpuRelax();
+  } else if (round <= kYieldRounds) {
+    sched_yield();
+  } else {
+    uint32_t k = std::min<uint32_t>(round - kYieldRounds, 7);
+    SleepMicros(10u << k);  // 20 us .. 1.28 ms
+  }
+}
+
+std::mutex& RegistryMutex() {
+  static std::mutex m;
+  return m;
+}
+std::vector<std::pair<const void*, uint32_t>>& Registry() {
+  static std::vector<std::pair<const void*, uint32_t>> v;
+  return v;
+}
+
+}  // namespace
+
+void LockWaiter::Backoff() noexcept {
+  ++backoffRounds_;
+  if (backoffRounds_ < 8) {
+    for (int i = 0; i < (4 << backoffRounds_); ++i) CpuRelax();
+  } else if (backoffRounds_ < 32) {
+    sched_yield();
+  } else {
+    SleepMicros(20);
+  }
+}
+
+Verdict LockWaiter::OnHeld(const uint32_t* word, uint32_t w) noexcept {
+  if (w != last_ || rounds_ == 0) {
+    last_ = w;
+    rounds_ = 0;
+    timing_ = false;
+  }
+  ++rounds_;
+  BackoffRound(rounds_);
+  if (rounds_ <= kSpinRounds / 2) return Verdict::kWait;
+  auto now = Clock::now();
+  if (!timing_) {
+    timing_ = true;
+    since_ = now;
+    nextCheck_ = now + kFirstCheck;
+    return Verdict::kWait;
+  }
+  if (now < nextCheck_) return Verdict::kWait;
+  nextCheck_ = now + kCheckEvery;
+  if (AtomicLoad(word) != w) {
+    rounds_ = 0;
+    return Verdict::kWait;
+  }
+  const auto elapsed = now - since_;
+  const auto timeout = std::chrono::milliseconds(env_.lockTimeoutMs);
+  const uint32_t owner = LockOwnerOf(w);
+  bool gone;
+  if (owner == 0 || owner >= kOwnerSlots) {
+    // No valid holder is named (a corrupt word): presume it gone after the timeout.
+    gone = elapsed >= timeout;
+  } else if (owner == env_.selfSlot) {
+    // Our own slot: we are not inside an operation holding this lock, so nobody is (a slot
+    // adopted from a dead process names that process's locks).
+    gone = true;
+  } else {
+    const uint32_t pid = AtomicLoad(&env_.owners[owner].pid);
+    if (AtomicLoad(word) != w) {
+      rounds_ = 0;
+      return Verdict::kWait;
+    }
+    if (pid == 0) {
+      gone = true;  // the holder's slot was released: nobody can be holding the lock
+    } else if (pid == env_.pid) {
+      gone = !IsLiveSlot(env_.storeBase, owner) && elapsed >= timeout;
+    } else {
+      gone = ProcessGone(pid);
+    }
+  }
+  if (gone) {
+    if (AtomicLoad(word) != w) {
+      rounds_ = 0;
+      return Verdict::kWait;
+    }
+    return Verdict::kGone;
+  }
+  // A live holder (or one not yet presumed gone) is waited for up to lockTimeoutMs x 10.
+  return elapsed >= timeout * 10 ? Verdict::kTimeout : Verdict::kWait;
+}
+
+LockResult AcquireLock(uint32_t* word, const LockEnv& env, bool takeover, uint32_t* held) noexcept {
+  LockWaiter waiter(env);
+  for (;;) {
+    uint32_t w = AtomicLoad(word);
+    if (!LockIsHeld(w)) {
+      uint32_t next = LockAcquiredWord(w, env.selfSlot);
+      if (AtomicCas(word, w, next)) {
+        std::atomic_thread_fence(std::memory_order_release);
+        *held = next;
+        return LockResult::kAcquired;
+      }
+      waiter.Backoff();
+      continue;
+    }
+    Verdict v = waiter.OnHeld(word, w);
+    if (v == Verdict::kWait) continue;
+    if (v == Verdict::kTimeout) return LockResult::kTimeout;
+    if (!takeover) {
+      *held = w;  // the word whose holder is gone, for the caller's repair
+      return LockResult::kGone;
+    }
+    uint32_t next = LockTakeoverWord(w, env.selfSlot);
+    if (AtomicCas(word, w, next)) {
+      std::atomic_thread_fence(std::memory_order_release);
+      *held = next;
+      return LockResult::kAcquired;
+    }
+    waiter.Reset();
+  }
+}
+
+bool ProcessGone(uint32_t pid) noexcept {
+  if (pid == 0 || pid > 0x7fffffffu) return true;  // not a process id (never signal a group)
+  if (kill(static_cast<pid_t>(pid), 0) != 0) return errno == ESRCH;
+  // A killed child that was not reaped yet still answers kill(): look for a zombie.
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%u/stat", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[512];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return false;
+  buf[n] = 0;
+  const char* paren = strrchr(buf, ')');
+  if (paren == nullptr || paren[1] != ' ') return false;
+  return paren[2] == 'Z' || paren[2] == 'X';
+}
+
+uint32_t ClaimOwnerSlot(layout::Owner* owners, uint32_t pid, uint32_t tid) noexcept {
+  for (uint32_t o = 1; o < kOwnerSlots; ++o) {
+    if (AtomicLoad(&owners[o].pid) == 0 && AtomicCas(&owners[o].pid, 0, pid)) {
+      AtomicStore(&owners[o].tid, tid);
+      return o;
+    }
+  }
+  return 0;
+}
+
+uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, uint32_t pid, uint32_t tid) noexcept {
+  for (uint32_t o = 1; o < kOwnerSlots; ++o) {
+    uint32_t p = AtomicLoad(&owners[o].pid);
+    if (p == 0) {
+      if (AtomicCas(&owners[o].pid, 0, pid)) {
+        AtomicStore(&owners[o].tid, tid);
+        return o;
+      }
+      continue;
+    }
+    if (p != pid && ProcessGone(p) && AtomicCas(&owners[o].pid, p, pid)) {
+      AtomicStore(&owners[o].tid, tid);
+      return o;
+    }
+  }
+  return 0;
+}
+
+void ReleaseOwnerSlot(layout::Owner* owners, uint32_t slot) noexcept {
+  if (slot == 0 || slot >= kOwnerSlots) return;
+  AtomicStore(&owners[slot].tid, 0);
+  AtomicStore(&owners[slot].pid, 0);
+}
+
+void RegisterLiveSlot(const void* storeBase, uint32_t slot) noexcept {
+  std::lock_guard<std::mutex> g(RegistryMutex());
+  Registry().emplace_back(storeBase, slot);
+}
+
+void UnregisterLiveSlot(const void* storeBase, uint32_t slot) noexcept {
+  std::lock_guard<std::mutex> g(RegistryMutex());
+  auto& r = Registry();
+  auto it = std::find(r.begin(), r.end(), std::make_pair(storeBase, slot));
+  if (it != r.end()) {
+    *it = r.back();
+    r.pop_back();
+  }
+}
+
+bool IsLiveSlot(const void* storeBase, uint32_t slot) noexcept {
+  std::lock_guard<std::mutex> g(RegistryMutex());
+  auto& r = Registry();
+  return std::find(r.begin(), r.end(), std::make_pair(storeBase, slot)) != r.end();
+}
+
+}  // namespace shm

@@ -1,0 +1,168 @@
+// Lock words, owner slots and the stuck-lock policy (docs/format.md §1, §6, §9).
+//
+// A lock word is an atomic u32: bits 0-19 a version (odd while held), bits 20-31 the holder's
+// owner slot (0 while free). Every access to a shared atomic word goes through std::atomic_ref
+// with sequentially consistent ordering, the one ordering the JS engine has too.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+#include "layout_gen.h"
+
+namespace shm {
+
+static_assert(std::atomic_ref<uint32_t>::is_always_lock_free, "u32 atomics must be lock free");
+static_assert(std::atomic_ref<uint64_t>::is_always_lock_free, "u64 atomics must be lock free");
+static_assert(sizeof(void*) == 8, "64-bit platforms only");
+
+inline uint32_t AtomicLoad(const uint32_t* p) noexcept {
+  return std::atomic_ref<uint32_t>(*const_cast<uint32_t*>(p)).load(std::memory_order_seq_cst);
+}
+inline void AtomicStore(uint32_t* p, uint32_t v) noexcept {
+  std::atomic_ref<uint32_t>(*p).store(v, std::memory_order_seq_cst);
+}
+inline bool AtomicCas(uint32_t* p, uint32_t expected, uint32_t desired) noexcept {
+  return std::atomic_ref<uint32_t>(*p).compare_exchange_strong(expected, desired,
+                                                               std::memory_order_seq_cst);
+}
+inline uint32_t AtomicAdd(uint32_t* p, uint32_t v) noexcept {
+  return std::atomic_ref<uint32_t>(*p).fetch_add(v, std::memory_order_seq_cst);
+}
+inline uint32_t AtomicSub(uint32_t* p, uint32_t v) noexcept {
+  return std::atomic_ref<uint32_t>(*p).fetch_sub(v, std::memory_order_seq_cst);
+}
+// Decrement that stops at 0 (counts may be one low after a writer died; they must not wrap).
+inline void AtomicDecrementSaturating(uint32_t* p) noexcept {
+  std::atomic_ref<uint32_t> a(*p);
+  uint32_t cur = a.load(std::memory_order_seq_cst);
+  while (cur != 0 && !a.compare_exchange_weak(cur, cur - 1, std::memory_order_seq_cst)) {
+  }
+}
+inline uint64_t AtomicLoad64(const uint64_t* p) noexcept {
+  return std::atomic_ref<uint64_t>(*const_cast<uint64_t*>(p)).load(std::memory_order_seq_cst);
+}
+inline void AtomicAdd64(uint64_t* p, uint64_t v) noexcept {
+  std::atomic_ref<uint64_t>(*p).fetch_add(v, std::memory_order_seq_cst);
+}
+// Racy reads of plain (lock-protected or seqlock-validated) shared data: a relaxed atomic load is
+// a plain load on every target but forbids the compiler from re-reading the location, so a value
+// that was bounds-checked is the value that gets used.
+template <class T>
+inline T RacyLoad(const T* p) noexcept {
+  static_assert(std::atomic_ref<T>::is_always_lock_free);
+  return std::atomic_ref<T>(*const_cast<T*>(p)).load(std::memory_order_relaxed);
+}
+
+inline constexpr uint32_t kLockVersionMask = static_cast<uint32_t>(layout::kLockVersionMask);
+inline constexpr uint32_t kLockOwnerShift = static_cast<uint32_t>(layout::kLockOwnerShift);
+inline constexpr uint32_t kOwnerSlots = static_cast<uint32_t>(layout::kOwnerSlots);
+
+inline constexpr bool LockIsHeld(uint32_t word) noexcept {
+  return (word & 1u) != 0;
+}
+inline constexpr uint32_t LockOwnerOf(uint32_t word) noexcept {
+  return word >> kLockOwnerShift;
+}
+// The word a holder writes when it acquires the free word `word`.
+inline constexpr uint32_t LockAcquiredWord(uint32_t word, uint32_t owner) noexcept {
+  return ((word + 1) & kLockVersionMask) | (owner << kLockOwnerShift);
+}
+// The word a holder writes when it releases the held word `held` (owner bits cleared).
+inline constexpr uint32_t LockReleasedWord(uint32_t held) noexcept {
+  return (held + 1) & kLockVersionMask;
+}
+// The word a repairer writes to take over `held` from a gone holder: same odd version.
+inline constexpr uint32_t LockTakeoverWord(uint32_t held, uint32_t owner) noexcept {
+  return (held & kLockVersionMask) | (owner << kLockOwnerShift);
+}
+
+// What a lock wait needs to know about the waiter.
+struct LockEnv {
+  const void* storeBase = nullptr;  // identifies the mapping in the live-slot registry
+  layout::Owner* owners = nullptr;  // the owner table (4096 records)
+  uint32_t selfSlot = 0;            // the waiter's own owner slot
+  uint32_t pid = 0;                 // the waiter's process id
+  uint32_t lockTimeoutMs = 1000;
+};
+
+enum class Verdict { kWait, kGone, kTimeout };
+
+// Tracks one wait for a held word: backs off (pause, then sched_yield, then short sleeps) and,
+// when the word stays unchanged, applies the stuck-lock rule of §9.
+class LockWaiter {
+ public:
+  explicit LockWaiter(const LockEnv& env) noexcept : env_(env) {}
+  // Call each time `word` was observed held with value `w`. Backs off, then returns kWait (try
+  // again), kGone (the holder is gone: repair or take over) or kTimeout (a live holder kept it
+  // for lockTimeoutMs * 10).
+  Verdict OnHeld(const uint32_t* word, uint32_t w) noexcept;
+  // Short backoff for a seqlock reader whose version moved (no stuck-lock bookkeeping).
+  void Backoff() noexcept;
+  void Reset() noexcept { last_ = 0, rounds_ = 0, timing_ = false; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  const LockEnv& env_;
+  uint32_t last_ = 0;
+  uint32_t rounds_ = 0;
+  bool timing_ = false;
+  Clock::time_point since_{};
+  Clock::time_point nextCheck_{};
+  int backoffRounds_ = 0;
+};
+
+enum class LockResult { kAcquired, kGone, kTimeout };
+
+// Acquires `word`. Returns kAcquired with *held = the word now stored; kGone when the holder is
+// gone (only when takeover is false: the caller repairs and retries), with *held = the word
+// observed; kTimeout. With takeover true a gone holder's lock is taken over (CAS to the same odd
+// version with our owner).
+LockResult AcquireLock(uint32_t* word, const LockEnv& env, bool takeover, uint32_t* held) noexcept;
+
+// Fast path inline; falls back to AcquireLock.
+inline LockResult LockFast(uint32_t* word, const LockEnv& env, uint32_t* held) noexcept {
+  uint32_t w = AtomicLoad(word);
+  if (!LockIsHeld(w)) {
+    uint32_t next = LockAcquiredWord(w, env.selfSlot);
+    if (AtomicCas(word, w, next)) {
+      // Later plain stores must not become visible before the odd version (ARM: LDAXR/STLXR
+      // lets them; x86: no instruction).
+      std::atomic_thread_fence(std::memory_order_release);
+      *held = next;
+      return LockResult::kAcquired;
+    }
+  }
+  return AcquireLock(word, env, false, held);
+}
+
+// Releases a lock held with word `held`. A CAS rather than a plain store, so that a holder that
+// was (wrongly) presumed gone and taken over cannot release the new holder's lock.
+inline void Unlock(uint32_t* word, uint32_t held) noexcept {
+  AtomicCas(word, held, LockReleasedWord(held));
+}
+// Releases a lock that the caller holds without remembering the word.
+inline void UnlockCurrent(uint32_t* word) noexcept {
+  uint32_t w = AtomicLoad(word);
+  if (LockIsHeld(w)) AtomicCas(word, w, LockReleasedWord(w));
+}
+
+// True when process `pid` no longer exists (kill(pid, 0) fails with ESRCH, or it is a zombie).
+bool ProcessGone(uint32_t pid) noexcept;
+
+// Owner slots (§6). Claims the lowest free slot; returns 0 when none is free.
+uint32_t ClaimOwnerSlot(layout::Owner* owners, uint32_t pid, uint32_t tid) noexcept;
+// Claims a slot whose process is gone (for an attacher that found the table full; it must run a
+// repair pass right after, which takes over the locks still naming that slot). 0 if none.
+uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, uint32_t pid, uint32_t tid) noexcept;
+void ReleaseOwnerSlot(layout::Owner* owners, uint32_t slot) noexcept;
+
+// Process-local registry of owner slots held by open native handles, so that a waiter can tell
+// that a lock held by another thread of its own process is held by a live handle (native calls
+// are never cut short by worker.terminate()) and must not be presumed gone after lockTimeoutMs.
+void RegisterLiveSlot(const void* storeBase, uint32_t slot) noexcept;
+void UnregisterLiveSlot(const void* storeBase, uint32_t slot) noexcept;
+bool IsLiveSlot(const void* storeBase, uint32_t slot) noexcept;
+
+}  // namespace shm
