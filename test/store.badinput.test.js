@@ -77,6 +77,24 @@ forEachEngine('bad input', ({ engine, make }) => {
     assert.throws(() => Store.attach(new SharedArrayBuffer(16), { engine }), { code: 'ERR_BAD_SIZE' });
   });
 
+  it('repairs a chain that loops through corrupt entries', () => {
+    const s = make({ buckets: 1 });
+    s.set('n', 'k1', 'one');
+    s.set('n', 'k2', 'two');
+    const dv = new DataView(s.buffer);
+    const head = dv.getUint32(53248, true); // k2, which links to k1
+    const tail = dv.getUint32(head * 64, true);
+    dv.setUint32(tail * 64, head, true); // k1 -> k2: a cycle
+    for (const u of [head, tail]) dv.setUint8(u * 64 + 32 + 2, 0x7a); // break both checksums
+    assert.strictEqual(s.verify().ok, false);
+    s.repair();
+    const v = s.verify();
+    assert.ok(v.ok, v.errors.join('\n'));
+    assert.strictEqual(s.count('n'), 0);
+    s.set('n', 'k3', 'three');
+    assert.strictEqual(s.get('n', 'k3'), 'three');
+  });
+
   describe('corrupted and truncated files', () => {
     let dir;
     let file;

@@ -79,7 +79,6 @@ function entryProblem(e, pool, u, b, seenKeys) {
   if (u < e.firstUnit || u >= pool.top) return 'unit out of range';
   const st = pool.state[u - e.firstUnit];
   if (st === 0) return 'not a block start';
-  if (st === LIVE) return 'linked twice (cycle or shared block)';
   const w = u * 16;
   const flags = u32[w + 6];
   if (flags & C.FLAG_FREE) return 'marked free';
@@ -107,6 +106,7 @@ function entryProblem(e, pool, u, b, seenKeys) {
 function walkChains(e, pool, fix, errors) {
   const u32 = e.u32;
   const nsCounts = new Uint32Array(C.NAMESPACE_SLOTS);
+  const visited = new Uint8Array(e.totalUnits - e.firstUnit);
   let entries = 0;
   for (let b = 0; b < e.bucketCount; b++) {
     const lw = BUCKET_BASE + b * 8 + 2;
@@ -115,6 +115,15 @@ function walkChains(e, pool, fix, errors) {
     let n = 0;
     const seen = new Set();
     while (u !== 0) {
+      // A unit met twice (a cycle, or two chains sharing a block) ends the chain there, valid
+      // or not: unlinking and continuing could go round forever.
+      const inPool = u >= e.firstUnit && u < pool.top;
+      if (inPool && visited[u - e.firstUnit]) {
+        errors.push(`bucket ${b}: entry at unit ${u}: linked twice (cycle or shared block)`);
+        if (fix) Atomics.store(u32, link, 0);
+        break;
+      }
+      if (inPool) visited[u - e.firstUnit] = 1;
       const why = entryProblem(e, pool, u, b, seen);
       if (why) {
         errors.push(`bucket ${b}: entry at unit ${u}: ${why}`);
