@@ -95,6 +95,35 @@ forEachEngine('bad input', ({ engine, make }) => {
     assert.strictEqual(s.get('n', 'k3'), 'three');
   });
 
+  it('owner slots: a full table of live handles refuses, slots of dead processes are reused', () => {
+    const s = make();
+    s.set('n', 'k', 'v');
+    const u32 = new Uint32Array(s.buffer);
+    const deadPid = require('child_process').spawnSync(process.execPath, ['-e', '0']).pid;
+    const fill = (pid) => {
+      for (let o = 1; o < 4096; o++) {
+        if (u32[(20480 >> 2) + o * 2] === 0) {
+          u32[(20480 >> 2) + o * 2] = pid;
+          u32[(20480 >> 2) + o * 2 + 1] = 999;
+        }
+      }
+    };
+    fill(process.pid);
+    assert.throws(() => Store.attach(s.buffer, { engine }), { code: 'ERR_TOO_MANY_HANDLES' });
+    // Make the filler slots look like a dead process's: the next attach adopts one.
+    for (let o = 1; o < 4096; o++) {
+      if (u32[(20480 >> 2) + o * 2 + 1] === 999) u32[(20480 >> 2) + o * 2] = deadPid;
+    }
+    const t = Store.attach(s.buffer, { engine });
+    assert.strictEqual(t.get('n', 'k'), 'v');
+    t.set('n', 'k2', 'v2');
+    assert.ok(t.stats().repairs >= 1);
+    let stillDead = 0;
+    for (let o = 1; o < 4096; o++) if (u32[(20480 >> 2) + o * 2] === deadPid) stillDead++;
+    assert.strictEqual(stillDead, 0, 'the repair pass released the dead slots');
+    t.close();
+  });
+
   describe('corrupted and truncated files', () => {
     let dir;
     let file;

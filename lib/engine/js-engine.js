@@ -83,10 +83,10 @@ class JsEngine {
     this.writes = 0;
     this.closed = false;
     if (!this.locks.claimSlot()) {
-      maintenance.repair(this);
-      if (!this.locks.claimSlot()) {
+      if (!this.locks.adoptDeadSlot()) {
         throw Object.assign(new Error('open'), { status: STATUS.ERR_TOO_MANY_HANDLES });
       }
+      maintenance.repair(this);
     }
   }
 

@@ -62,6 +62,24 @@ class Locks {
     return false;
   }
 
+  // With every slot taken: adopts one whose process is gone. The caller must then run a repair
+  // pass, which takes over any lock still naming the slot (holderGone treats our own slot as
+  // gone) and frees the other dead slots.
+  adoptDeadSlot() {
+    const u32 = this.u32;
+    for (let o = 1; o < C.OWNER_SLOTS; o++) {
+      const w = OWNER_BASE + o * OWNER_WORDS;
+      const pid = Atomics.load(u32, w);
+      if (pid === 0 || pid === this.pid || pidAlive(pid)) continue;
+      if (Atomics.compareExchange(u32, w, pid, this.pid) !== pid) continue;
+      Atomics.store(u32, w + 1, this.tid);
+      this.slot = o;
+      this.ownerBits = (o << OSHIFT) >>> 0;
+      return true;
+    }
+    return false;
+  }
+
   releaseSlot() {
     if (!this.slot) return;
     const w = OWNER_BASE + this.slot * OWNER_WORDS;
@@ -144,6 +162,9 @@ class Locks {
   // The stuck-lock rule of format.md §9.
   holderGone(word, waitedMs) {
     const o = word >>> OSHIFT;
+    // Operations never wait for a lock they hold, so a lock naming our own slot was left by
+    // the process that had the slot before us.
+    if (o === this.slot) return true;
     if (o === 0 || o >= C.OWNER_SLOTS) return waitedMs >= this.timeout;
     const w = OWNER_BASE + o * OWNER_WORDS;
     const pid = Atomics.load(this.u32, w);
