@@ -255,10 +255,12 @@ class Store {
 
   set(ns, key, value) {
     const e = this._live();
-    checkNsName(ns);
+    let id = this._ns.get(ns);
+    if (id === undefined) checkNsName(ns);
     checkKey(key);
     const [payload, enc] = encodeValue(value);
-    const id = this._id(ns, true);
+    // The namespace is created only once everything else is known to be valid.
+    if (id === undefined) id = this._id(ns, true);
     let st;
     try {
       st = e.set(id, key, payload, enc);
@@ -312,10 +314,16 @@ class Store {
     if (!Array.isArray(keys)) throw typeError('keys must be an array of strings');
     const id = this._id(ns, false);
     for (const k of keys) checkKey(k);
-    if (id === 0) return new Array(keys.length).fill(undefined);
-    const [values, encs] = this._call(() => e.getMany(id, keys));
-    for (let i = 0; i < values.length; i++) {
-      if (values[i] !== undefined) values[i] = decodeValue(values[i], encs[i]);
+    const values = new Array(keys.length).fill(undefined);
+    if (id === 0) return values;
+    // One engine call per key: cheaper than one call that walks JS arrays through Node-API.
+    try {
+      for (let i = 0; i < keys.length; i++) {
+        const raw = e.get(id, keys[i]);
+        if (raw !== undefined) values[i] = decodeValue(raw, this._out[0]);
+      }
+    } catch (err) {
+      throw engineError(err);
     }
     return values;
   }
@@ -335,11 +343,16 @@ class Store {
       [payloads[i], encs[i]] = encodeValue(pairs[i][1]);
     }
     const id = this._id(ns, true);
-    const [st, done] = this._call(() => e.setMany(id, keys, payloads, encs));
-    if (st !== STATUS.OK) {
-      throw Object.assign(statusError(st, `setMany '${keys[done]}'`), { written: done });
+    for (let i = 0; i < keys.length; i++) {
+      let st;
+      try {
+        st = e.set(id, keys[i], payloads[i], encs[i]);
+      } catch (err) {
+        throw Object.assign(engineError(err), { written: i });
+      }
+      if (st !== STATUS.OK) throw Object.assign(statusError(st, `setMany '${keys[i]}'`), { written: i });
     }
-    return done;
+    return keys.length;
   }
 
   stats() {

@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -111,7 +112,16 @@ Status GrowLocked(int fd, uint64_t size, bool reserve, uint64_t* mapped_size,
     status = FailStatus(layout::kErrInvalidArg, "not a regular file", err);
   } else {
     const uint64_t current = static_cast<uint64_t>(st.st_size);
-    if (reserve) {
+    // A request larger than the free space of the file system is refused before anything is
+    // allocated: on tmpfs posix_fallocate would otherwise take memory page by page until ENOSPC,
+    // and where /dev/shm is larger than RAM that ends with the OOM killer, not ENOSPC.
+    struct statvfs vfs;
+    const bool tooBig = reserve && size > current && fstatvfs(fd, &vfs) == 0 &&
+                        vfs.f_blocks != 0 &&
+                        size - current > uint64_t{vfs.f_bavail} * uint64_t{vfs.f_frsize};
+    if (tooBig) {
+      status = Fail(ENOSPC, "posix_fallocate", err);
+    } else if (reserve) {
       // posix_fallocate returns the error number instead of setting errno, and only ever
       // extends the file. EINTR can interrupt a large allocation; what was allocated stays, so
       // retrying is cheap.

@@ -220,16 +220,6 @@ class JsEngine {
     return this.find(nsId, kl, this.keyHash(kl, nsId)) >= 0;
   }
 
-  getMany(nsId, keys) {
-    const values = new Array(keys.length);
-    const encs = new Array(keys.length);
-    for (let i = 0; i < keys.length; i++) {
-      values[i] = this.get(nsId, keys[i]);
-      encs[i] = this.out[0];
-    }
-    return [values, encs];
-  }
-
   set(nsId, key, value, enc) {
     const kl = this.keyLength(key);
     if (kl < 0) return STATUS.ERR_KEY_TOO_LONG;
@@ -243,14 +233,6 @@ class JsEngine {
       if (r !== NEED_REPAIR) return r;
       maintenance.repair(this);
     }
-  }
-
-  setMany(nsId, keys, values, encs) {
-    for (let i = 0; i < keys.length; i++) {
-      const st = this.set(nsId, keys[i], values[i], encs[i]);
-      if (st !== STATUS.OK) return [st, i];
-    }
-    return [STATUS.OK, keys.length];
   }
 
   // Walks the chain of the bucket whose lock word is at `lw` (lock held) for the key in this.kb.
