@@ -1,0 +1,12 @@
+'use strict';
+// The declared list of cases, in table order. Each runs in its own child process
+// (bench/lib/child.js); `name` is what --only takes.
+module.exports = [
+  'shmstore-native',
+  'shmstore-js',
+  'map',
+  'lru-cache',
+  'lmdb',
+  'lmdb-nosync',
+  'redis',
+];

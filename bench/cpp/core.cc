@@ -1,0 +1,322 @@
+// Google Benchmark microbenchmarks of the C++ core (shmstore_core), on the reference workload
+// of DESIGN.md §5: 100,000 keys "key:" + 10 zero-padded digits (14 bytes), 100-byte values,
+// random order from a seeded shuffle. Built by CMake with -DSHMSTORE_BENCH=ON (every
+// bench/cpp/*.cc becomes a program bench_<name>); run by `npm run bench:cpp`.
+//
+// Each benchmark runs single-threaded and with ->Threads(2). The store lives in one region that
+// this program maps itself (mmap MAP_SHARED | MAP_ANONYMOUS, like a shm segment) and formats
+// with shm::Store::Create; every benchmark thread attaches its own shm::Store handle (a handle
+// is single-threaded), exactly as two worker_threads would. Times are per operation and per
+// thread (Google Benchmark's convention for ->Threads(n): "Time" is wall time per iteration of
+// one thread; items_per_second is the aggregate over threads).
+#include <benchmark/benchmark.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "alloc.h"
+#include "hash.h"
+#include "store.h"
+
+namespace {
+
+constexpr uint32_t kKeys = 100000;
+constexpr uint32_t kKeyLen = 14;
+constexpr uint32_t kValueLen = 100;
+constexpr uint32_t kBuckets = 131072;  // a power of two >= keys (load factor 0.76)
+constexpr uint32_t kMaxEntries = 3 * kKeys;
+constexpr uint64_t kRegionSize = 96ull << 20;
+
+using Key = std::array<char, kKeyLen>;
+
+Key MakeKey(uint32_t n) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "key:%010u", n);
+  Key k;
+  std::memcpy(k.data(), buf, kKeyLen);
+  return k;
+}
+
+std::vector<uint32_t> Shuffled(uint32_t n, uint32_t seed) {
+  std::vector<uint32_t> v(n);
+  for (uint32_t i = 0; i < n; ++i) v[i] = i;
+  std::mt19937 rng(seed);
+  for (uint32_t i = n - 1; i > 0; --i) {
+    uint32_t j = std::uniform_int_distribution<uint32_t>(0, i)(rng);
+    std::swap(v[i], v[j]);
+  }
+  return v;
+}
+
+uint8_t* MapRegion(uint64_t size) {
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    std::perror("mmap");
+    std::abort();
+  }
+  return static_cast<uint8_t*>(p);
+}
+
+uint32_t Tid() {
+  return static_cast<uint32_t>(syscall(SYS_gettid));
+}
+
+void Check(shm::Status s, const char* what) {
+  if (s != shm::layout::kOk) {
+    std::fprintf(stderr, "%s failed: status %d\n", what, static_cast<int>(s));
+    std::abort();
+  }
+}
+
+// The shared fixture: one region holding the 100,000 reference keys in namespace "bench", the
+// keys that hit (k_0..k_99999), keys that miss (k_100000..), and two value sets.
+struct World {
+  uint8_t* base = nullptr;
+  uint32_t ns = 0;
+  std::vector<Key> keys;    // keys[n] = key number n
+  std::vector<Key> misses;  // never inserted
+  std::vector<uint32_t> order;
+  std::vector<std::array<uint8_t, kValueLen>> values[2];
+
+  World() {
+    base = MapRegion(kRegionSize);
+    Check(shm::Store::Create(base, kRegionSize, kBuckets, kMaxEntries), "Create");
+    keys.reserve(kKeys);
+    misses.reserve(kKeys);
+    for (uint32_t n = 0; n < kKeys; ++n) {
+      keys.push_back(MakeKey(n));
+      misses.push_back(MakeKey(n + kKeys));
+    }
+    for (int v = 0; v < 2; ++v) {
+      values[v].resize(kKeys);
+      for (uint32_t n = 0; n < kKeys; ++n) {
+        for (uint32_t i = 0; i < kValueLen; ++i) values[v][n][i] = 'a' + (n * 7 + i + v * 13) % 26;
+      }
+    }
+    order = Shuffled(kKeys, 20240601);
+    std::unique_ptr<shm::Store> st = Attach();
+    Check(st->ResolveNamespace("bench", 5, true, &ns), "ResolveNamespace");
+    for (uint32_t n : Shuffled(kKeys, 7)) {
+      Check(st->Set(ns, keys[n].data(), kKeyLen, values[0][n].data(), kValueLen, 1), "Set");
+    }
+  }
+
+  std::unique_ptr<shm::Store> Attach() const {
+    std::unique_ptr<shm::Store> st;
+    Check(shm::Store::Attach(base, kRegionSize, static_cast<uint32_t>(getpid()), Tid(), 0, &st),
+          "Attach");
+    return st;
+  }
+};
+
+World& TheWorld() {
+  static World* w = new World();  // built once, on first use, never torn down
+  return *w;
+}
+
+// Each thread walks the shuffled order from its own offset.
+inline uint32_t Start(const benchmark::State& state) {
+  return static_cast<uint32_t>(state.thread_index()) * (kKeys / 2 + 12345) % kKeys;
+}
+
+// ---- XXH32 of keys ------------------------------------------------------------------------------
+
+void BM_Xxh32Key(benchmark::State& state) {
+  World& w = TheWorld();
+  uint32_t i = Start(state);
+  uint32_t acc = 0;
+  for (auto _ : state) {
+    const Key& k = w.keys[w.order[i]];
+    acc += shm::KeyHash(k.data(), kKeyLen, w.ns);
+    if (++i == kKeys) i = 0;
+  }
+  benchmark::DoNotOptimize(acc);
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * kKeyLen);
+}
+BENCHMARK(BM_Xxh32Key)->Threads(1)->Threads(2)->UseRealTime();
+
+// ---- get hit / miss -----------------------------------------------------------------------------
+
+void BM_GetHit(benchmark::State& state) {
+  World& w = TheWorld();
+  auto st = w.Attach();
+  uint32_t i = Start(state);
+  uint64_t bytes = 0;
+  for (auto _ : state) {
+    const Key& k = w.keys[w.order[i]];
+    bool found;
+    shm::Store::Value v;
+    st->Get(w.ns, k.data(), kKeyLen, &found, &v);
+    if (!found) state.SkipWithError("a get hit missed");
+    bytes += v.length;
+    if (++i == kKeys) i = 0;
+  }
+  benchmark::DoNotOptimize(bytes);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_GetHit)->Threads(1)->Threads(2)->UseRealTime();
+
+void BM_GetMiss(benchmark::State& state) {
+  World& w = TheWorld();
+  auto st = w.Attach();
+  uint32_t i = Start(state);
+  for (auto _ : state) {
+    const Key& k = w.misses[w.order[i]];
+    bool found;
+    shm::Store::Value v;
+    st->Get(w.ns, k.data(), kKeyLen, &found, &v);
+    if (found) state.SkipWithError("a get miss hit");
+    if (++i == kKeys) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_GetMiss)->Threads(1)->Threads(2)->UseRealTime();
+
+// ---- set (update an existing key with a new 100-byte value) ------------------------------------
+// BM_SetUpdate takes each key's own value from the 10 MB value table (a cache miss on the source,
+// as in the JS benchmark, where every key has its own value string); BM_SetUpdateHotValue copies
+// from a ring of 64 values that stay in cache, like a value the caller has just built.
+
+void BM_SetUpdate(benchmark::State& state) {
+  World& w = TheWorld();
+  auto st = w.Attach();
+  uint32_t i = Start(state);
+  int variant = 1;
+  for (auto _ : state) {
+    uint32_t n = w.order[i];
+    shm::Status s =
+        st->Set(w.ns, w.keys[n].data(), kKeyLen, w.values[variant][n].data(), kValueLen, 1);
+    if (s != shm::layout::kOk) state.SkipWithError("set failed");
+    if (++i == kKeys) {
+      i = 0;
+      variant ^= 1;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SetUpdate)->Threads(1)->Threads(2)->UseRealTime();
+
+void BM_SetUpdateHotValue(benchmark::State& state) {
+  World& w = TheWorld();
+  auto st = w.Attach();
+  uint32_t i = Start(state);
+  uint32_t r = 0;
+  for (auto _ : state) {
+    uint32_t n = w.order[i];
+    shm::Status s =
+        st->Set(w.ns, w.keys[n].data(), kKeyLen, w.values[r & 1][r & 63].data(), kValueLen, 1);
+    if (s != shm::layout::kOk) state.SkipWithError("set failed");
+    ++r;
+    if (++i == kKeys) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SetUpdateHotValue)->Threads(1)->Threads(2)->UseRealTime();
+
+// ---- delete (of existing keys; every key deleted is put back untimed) ---------------------------
+
+void BM_Delete(benchmark::State& state) {
+  World& w = TheWorld();
+  auto st = w.Attach();
+  // Thread t deletes the keys at positions t, t + threads, ... of the shuffled order, so that
+  // two threads never delete the same key; after a full pass the keys are reinserted (timer
+  // paused once per pass, not per key).
+  const uint32_t t = static_cast<uint32_t>(state.thread_index());
+  const uint32_t step = static_cast<uint32_t>(state.threads());
+  uint32_t i = t;
+  uint32_t from = t;
+  auto restore = [&](uint32_t upto) {
+    for (uint32_t j = from; j < upto; j += step) {
+      uint32_t n = w.order[j];
+      st->Set(w.ns, w.keys[n].data(), kKeyLen, w.values[0][n].data(), kValueLen, 1);
+    }
+  };
+  for (auto _ : state) {
+    uint32_t n = w.order[i];
+    bool existed = false;
+    st->Delete(w.ns, w.keys[n].data(), kKeyLen, &existed);
+    if (!existed) state.SkipWithError("delete found no key");
+    i += step;
+    if (i >= kKeys) {
+      state.PauseTiming();
+      restore(kKeys);
+      i = from = t;
+      state.ResumeTiming();
+    }
+  }
+  restore(i);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Delete)->Threads(1)->Threads(2)->UseRealTime();
+
+// ---- allocator: AllocBlock + FreeBlock of a reference-entry block (3 units) ---------------------
+
+struct AllocWorld {
+  uint8_t* base = nullptr;
+  shm::PoolView pool;
+  uint32_t cls = 0;
+  AllocWorld() {
+    const uint64_t size = 16ull << 20;
+    const uint32_t buckets = 1024;
+    base = MapRegion(size);
+    Check(shm::Store::Create(base, size, buckets, 1u << 20), "Create");
+    pool.base = base;
+    pool.header = reinterpret_cast<shm::layout::Header*>(base);
+    pool.alloc = reinterpret_cast<shm::layout::AllocState*>(base + shm::layout::kAllocOffset);
+    pool.firstUnit = static_cast<uint32_t>(shm::EntriesOffset(buckets) / shm::layout::kUnit);
+    pool.totalUnits = static_cast<uint32_t>(size / shm::layout::kUnit);
+    cls = shm::SizeClassFor(shm::UnitsForEntry(kKeyLen, kValueLen));
+  }
+};
+
+AllocWorld& TheAllocWorld() {
+  static AllocWorld* w = new AllocWorld();
+  return *w;
+}
+
+void BM_AllocFree(benchmark::State& state) {
+  AllocWorld& w = TheAllocWorld();
+  shm::LockEnv env;
+  env.storeBase = w.base;
+  env.owners = reinterpret_cast<shm::layout::Owner*>(w.base + shm::layout::kOwnersOffset);
+  env.pid = static_cast<uint32_t>(getpid());
+  env.selfSlot = shm::ClaimOwnerSlot(env.owners, env.pid, Tid());
+  if (env.selfSlot == 0) {
+    state.SkipWithError("no owner slot");
+    return;
+  }
+  shm::RegisterLiveSlot(w.base, env.selfSlot);
+  // A few blocks in flight per thread, so that frees and allocations interleave like sets do.
+  constexpr int kInFlight = 8;
+  uint32_t held[kInFlight] = {};
+  for (int j = 0; j < kInFlight; ++j) shm::AllocBlock(w.pool, env, w.cls, &held[j]);
+  int j = 0;
+  for (auto _ : state) {
+    if (shm::FreeBlock(w.pool, env, held[j]) != shm::AllocStatus::kOk ||
+        shm::AllocBlock(w.pool, env, w.cls, &held[j]) != shm::AllocStatus::kOk) {
+      state.SkipWithError("alloc/free failed");
+      break;
+    }
+    if (++j == kInFlight) j = 0;
+  }
+  for (uint32_t u : held) shm::FreeBlock(w.pool, env, u);
+  shm::UnregisterLiveSlot(w.base, env.selfSlot);
+  shm::ReleaseOwnerSlot(env.owners, env.selfSlot);
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel("one free + one alloc per iteration");
+}
+BENCHMARK(BM_AllocFree)->Threads(1)->Threads(2)->UseRealTime();
+
+}  // namespace

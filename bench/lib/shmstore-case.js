@@ -1,0 +1,95 @@
+'use strict';
+// The two shmstore cases (native engine, pure-JS engine) share this adapter: one store in a
+// plain SharedArrayBuffer created by the child, attached by each worker of the read-scaling op
+// with Store.attach(buffer, { engine }).
+const path = require('path');
+
+const ROOT = path.join(__dirname, '..', '..');
+const NS = 'bench';
+
+function load() {
+  return require(path.join(ROOT, 'lib', 'store.js')).Store;
+}
+
+// Bytes for a store that holds `maxKeys` reference entries (32-byte header + 14-byte key +
+// 100-byte value = 146 bytes = 3 units of 64) with room for the free lists to work.
+function sizeFor(maxKeys) {
+  return Math.ceil((maxKeys * 256 + (8 << 20)) / 4096) * 4096;
+}
+
+function adapter(store) {
+  return {
+    get: (k) => store.get(NS, k),
+    set: (k, v) => store.set(NS, k, v),
+    del: (k) => store.delete(NS, k),
+    getMany: (ks) => store.getMany(NS, ks),
+    setMany: (pairs) => store.setMany(NS, pairs),
+    load(keys, vals) {
+      for (let i = 0; i < keys.length; i += 1000) {
+        const pairs = [];
+        for (let j = i; j < Math.min(keys.length, i + 1000); j++) pairs.push([keys[j], vals[j]]);
+        store.setMany(NS, pairs);
+      }
+    },
+    close: () => store.close(),
+    store,
+  };
+}
+
+function shmstoreCase(engine, label) {
+  return {
+    name: engine === 'native' ? 'shmstore-native' : 'shmstore-js',
+    label,
+    async: false,
+    shared: true,
+    sharing: 'one SharedArrayBuffer, Store.attach(buffer, { engine }) in each worker',
+    // Returns null when usable, else why not (checked in the child, so a broken addon never
+    // takes the driver down).
+    unavailable() {
+      let Store;
+      try {
+        Store = load();
+      } catch (e) {
+        return `lib/store.js failed to load: ${e.message}`;
+      }
+      if (engine === 'native') {
+        const native = require(path.join(ROOT, 'lib', 'native.js'));
+        if (!native.addon) return `addon not built/loadable (${native.loadError && native.loadError.code}): ${native.loadError && native.loadError.message}`;
+        if (typeof native.addon.NativeStore !== 'function') {
+          return 'the addon exports no NativeStore (binding/store.cc not implemented yet)';
+        }
+      }
+      try {
+        const s = Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine });
+        s.set(NS, 'probe', 'x'.repeat(100));
+        const v = s.get(NS, 'probe');
+        s.close();
+        if (v !== 'x'.repeat(100)) return `round trip failed (got ${typeof v})`;
+      } catch (e) {
+        return `${e.code || e.name}: ${e.message}`;
+      }
+      return null;
+    },
+    async open({ maxKeys }) {
+      const Store = load();
+      const size = sizeFor(maxKeys);
+      const store = Store.create({ buffer: new SharedArrayBuffer(size), engine, maxEntries: maxKeys });
+      const st = store.stats();
+      return {
+        ad: adapter(store),
+        share: { buffer: store.buffer },
+        info: { engine: store.engine, size, buckets: st.buckets, maxEntries: st.maxEntries, namespace: NS },
+      };
+    },
+    async attach({ buffer }) {
+      return adapter(load().attach(buffer, { engine }));
+    },
+    // After the run: the store must still be sound.
+    check(ad) {
+      const r = ad.store.verify();
+      return { verify: r && r.ok ? 'ok' : r, stats: ad.store.stats() };
+    },
+  };
+}
+
+module.exports = { shmstoreCase, NS };
