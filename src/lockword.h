@@ -80,7 +80,7 @@ inline constexpr uint32_t LockTakeoverWord(uint32_t held, uint32_t owner) noexce
 
 // What a lock wait needs to know about the waiter.
 struct LockEnv {
-  const void* storeBase = nullptr;  // identifies the mapping in the live-slot registry
+  const void* storeBase = nullptr;  // the store's mapping, for the live-slot registry
   layout::Owner* owners = nullptr;  // the owner table (4096 records)
   uint32_t selfSlot = 0;            // the waiter's own owner slot
   uint32_t pid = 0;                 // the waiter's process id
@@ -161,6 +161,8 @@ void ReleaseOwnerSlot(layout::Owner* owners, uint32_t slot) noexcept;
 // Process-local registry of owner slots held by open native handles, so that a waiter can tell
 // that a lock held by another thread of its own process is held by a live handle (native calls
 // are never cut short by worker.terminate()) and must not be presumed gone after lockTimeoutMs.
+// storeBase is where the caller mapped the store; entries are matched by the memory behind it
+// (device, inode, offset), so a handle that mapped the same segment elsewhere is recognised.
 void RegisterLiveSlot(const void* storeBase, uint32_t slot) noexcept;
 void UnregisterLiveSlot(const void* storeBase, uint32_t slot) noexcept;
 bool IsLiveSlot(const void* storeBase, uint32_t slot) noexcept;

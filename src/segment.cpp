@@ -116,8 +116,7 @@ Status GrowLocked(int fd, uint64_t size, bool reserve, uint64_t* mapped_size,
     // allocated: on tmpfs posix_fallocate would otherwise take memory page by page until ENOSPC,
     // and where /dev/shm is larger than RAM that ends with the OOM killer, not ENOSPC.
     struct statvfs vfs;
-    const bool tooBig = reserve && size > current && fstatvfs(fd, &vfs) == 0 &&
-                        vfs.f_blocks != 0 &&
+    const bool tooBig = reserve && size > current && fstatvfs(fd, &vfs) == 0 && vfs.f_blocks != 0 &&
                         size - current > uint64_t{vfs.f_bavail} * uint64_t{vfs.f_frsize};
     if (tooBig) {
       status = Fail(ENOSPC, "posix_fallocate", err);

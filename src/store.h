@@ -112,7 +112,9 @@ class Store {
 
   // Calls fn(ns, key, keyLength, value, valueLength, encoding) for every entry of namespace ns
   // (every namespace for ns = 0). Each bucket is copied consistently (seqlock, falling back to
-  // its lock) and the callback runs on the copy, outside any lock. fn must not call this handle.
+  // its lock) and the callback runs on the copy, outside any lock. fn may call this handle's
+  // other methods, ForEach included (the pointers it was given stay valid until it returns), but
+  // must not close or destroy it.
   template <class F>
   Status ForEach(uint32_t ns, F&& fn);
 
@@ -221,19 +223,24 @@ class Store {
   uint64_t reads_ = 0;
   uint64_t writes_ = 0;
   std::unique_ptr<uint8_t[]> scratch_;  // kMaxKeyBytes + kMaxValueBytes: one key ‖ value
-  std::vector<uint8_t> snap_;           // ForEach's per-bucket copy
+  std::vector<uint8_t> snap_;           // ForEach's per-bucket copy, kept for reuse
 };
 
 template <class F>
 Status Store::ForEach(uint32_t ns, F&& fn) {
   if (closed_) return layout::kErrClosed;
   if (ns > kMaxNamespaceId) return layout::kErrInvalidArg;
+  // The copy being visited is taken out of the handle, so that a ForEach called from fn fills a
+  // buffer of its own instead of overwriting (or reallocating) the bytes fn was handed.
+  std::vector<uint8_t> snap;
+  snap.swap(snap_);
+  Status s = layout::kOk;
   for (uint32_t b = 0; b < bucketCount_; ++b) {
     if (AtomicLoad(&buckets_[b].head) == 0) continue;
-    Status s = SnapshotBucket(b, ns, &snap_);
-    if (s != layout::kOk) return s;
-    const uint8_t* p = snap_.data();
-    const uint8_t* end = p + snap_.size();
+    s = SnapshotBucket(b, ns, &snap);
+    if (s != layout::kOk) break;
+    const uint8_t* p = snap.data();
+    const uint8_t* end = p + snap.size();
     while (p < end) {
       SnapRecord r;
       std::memcpy(&r, p, sizeof r);
@@ -242,7 +249,8 @@ Status Store::ForEach(uint32_t ns, F&& fn) {
       p += r.keyLength + r.valueLength;
     }
   }
-  return layout::kOk;
+  if (snap.capacity() > snap_.capacity()) snap_.swap(snap);  // keep the larger for reuse
+  return s;
 }
 
 }  // namespace shm

@@ -1,4 +1,5 @@
-// Helpers shared by the repair pass and verify() (not part of the public interface).
+// Internals of shm::Store shared by its translation units (store*.cpp, repair.cpp, verify.cpp);
+// not part of the public interface in store.h.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,9 @@
 #include "layout_gen.h"
 
 namespace shm::internal {
+
+// Bytes of the entry header that precedes key and value in every block (§8).
+inline constexpr uint32_t kEntryHeader = static_cast<uint32_t>(layout::kEntryHeaderSize);
 
 // One bit per pool unit in [firstUnit, totalUnits).
 class UnitBitmap {
