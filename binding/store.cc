@@ -118,6 +118,18 @@ napi_value Construct(napi_env env, napi_callback_info info) {
     ThrowTypeError(Napi::Env(env), "The \"out\" argument must be an Int32Array of length >= 1");
     return nullptr;
   }
+  // The handle keeps a raw pointer to `out`: only shared memory cannot be detached (transferred)
+  // under it.
+  napi_value outBuffer;
+  void* outBufferData = nullptr;
+  size_t outBufferLength = 0;
+  if (napi_get_typedarray_info(env, argv[4], &type, &outLength, &outData, &outBuffer, nullptr) !=
+          napi_ok ||
+      !GetSharedArrayBufferData(env, outBuffer, &outBufferData, &outBufferLength)) {
+    ThrowTypeError(Napi::Env(env),
+                   "The \"out\" argument must be an Int32Array over a SharedArrayBuffer");
+    return nullptr;
+  }
 
   auto* core = new (std::nothrow) StoreCore();
   if (core == nullptr) {

@@ -51,7 +51,7 @@ napi_value MHas(napi_env env, StoreCore* c, napi_value* argv) {
   return Boolean(env, found);
 }
 
-// One write (set and setMany): the status, or -1 with a pending TypeError/RangeError.
+// One write (set): the status, or -1 with a pending TypeError/RangeError.
 int32_t SetOne(napi_env env, StoreCore* c, uint32_t ns, napi_value keyValue, napi_value value,
                napi_value encodingValue) {
   char key[kKeyBufSize];
@@ -180,94 +180,6 @@ napi_value MEntries(napi_env env, StoreCore* c, napi_value* argv) {
   return arr;
 }
 
-// getMany(nsId, keys) -> [values, encodings]; a miss is undefined with encoding -1.
-napi_value MGetMany(napi_env env, StoreCore* c, napi_value* argv) {
-  uint32_t ns;
-  if (!GetNs(env, argv[0], 1, &ns)) return nullptr;
-  napi_value keys = argv[1];
-  bool isArray = false;
-  uint32_t n = 0;
-  if (napi_is_array(env, keys, &isArray) != napi_ok || !isArray ||
-      napi_get_array_length(env, keys, &n) != napi_ok) {
-    ThrowTypeError(Napi::Env(env), "The \"keys\" argument must be an array of strings");
-    return nullptr;
-  }
-  napi_value values, encodings, undef = Undefined(env);
-  napi_create_array_with_length(env, n, &values);
-  napi_create_array_with_length(env, n, &encodings);
-  char key[kKeyBufSize];
-  for (uint32_t i = 0; i < n; ++i) {
-    napi_value k;
-    size_t klen;
-    if (napi_get_element(env, keys, i, &k) != napi_ok || !GetKey(env, k, key, &klen)) {
-      return nullptr;
-    }
-    if (klen > shm::kMaxKeyBytes) {
-      ThrowFailed(env, L::kErrKeyTooLong, "getMany");
-      return nullptr;
-    }
-    bool found;
-    shm::Store::Value v;
-    Status s = c->store->Get(ns, key, static_cast<uint32_t>(klen), &found, &v);
-    if (s != L::kOk) {
-      ThrowFailed(env, s, "getMany");
-      return nullptr;
-    }
-    if (found) {
-      napi_set_element(env, values, i, MakeValue(env, v.data, v.length, v.encoding));
-      napi_set_element(env, encodings, i, Int(env, static_cast<int32_t>(v.encoding)));
-    } else {
-      napi_set_element(env, values, i, undef);
-      napi_set_element(env, encodings, i, Int(env, -1));
-    }
-  }
-  napi_value result;
-  napi_create_array_with_length(env, 2, &result);
-  napi_set_element(env, result, 0, values);
-  napi_set_element(env, result, 1, encodings);
-  return result;
-}
-
-// setMany(nsId, keys, values, encodings) -> [status of the first failure or 0, number written]
-napi_value MSetMany(napi_env env, StoreCore* c, napi_value* argv) {
-  uint32_t ns;
-  if (!GetNs(env, argv[0], 1, &ns)) return nullptr;
-  napi_value* arrays = argv + 1;
-  uint32_t n = 0;
-  for (int a = 0; a < 3; ++a) {
-    bool isArray = false;
-    uint32_t len = 0;
-    if (napi_is_array(env, arrays[a], &isArray) != napi_ok || !isArray ||
-        napi_get_array_length(env, arrays[a], &len) != napi_ok || (a > 0 && len != n)) {
-      ThrowTypeError(Napi::Env(env),
-                     "setMany: keys, values and encodings must be arrays of one length");
-      return nullptr;
-    }
-    n = len;
-  }
-  int32_t status = 0;
-  uint32_t done = 0;
-  for (; done < n; ++done) {
-    napi_value k, v, e;
-    if (napi_get_element(env, arrays[0], done, &k) != napi_ok ||
-        napi_get_element(env, arrays[1], done, &v) != napi_ok ||
-        napi_get_element(env, arrays[2], done, &e) != napi_ok) {
-      return nullptr;
-    }
-    int32_t s = SetOne(env, c, ns, k, v, e);
-    if (s < 0) return nullptr;
-    if (s != L::kOk) {
-      status = s;
-      break;
-    }
-  }
-  napi_value result;
-  napi_create_array_with_length(env, 2, &result);
-  napi_set_element(env, result, 0, Int(env, status));
-  napi_set_element(env, result, 1, Number(env, done));
-  return result;
-}
-
 // resolveNamespace(name, create) -> id (1..255), 0 (absent), or -status
 napi_value MResolveNamespace(napi_env env, StoreCore* c, napi_value* argv) {
   char name[shm::kMaxNamespaceBytes + 8];
@@ -393,8 +305,6 @@ const MethodDef kMethods[] = {
     {"count", Call<MCount, 1>},
     {"keys", Call<MKeys, 1>},
     {"entries", Call<MEntries, 1>},
-    {"getMany", Call<MGetMany, 2>},
-    {"setMany", Call<MSetMany, 4>},
     {"resolveNamespace", Call<MResolveNamespace, 2>},
     {"namespaces", Call<MNamespaces, 0>},
     {"stats", Call<MStats, 0>},

@@ -181,7 +181,8 @@ class Store {
   }
 
   constructor(Engine, buffer, segment, lockTimeoutMs) {
-    this._out = new Int32Array(2);
+    // Shared memory: a native handle keeps a pointer to it, and it cannot be detached.
+    this._out = new Int32Array(new SharedArrayBuffer(8));
     try {
       this._e = new Engine(buffer, process.pid, threadId, lockTimeoutMs, this._out);
     } catch (err) {

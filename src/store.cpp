@@ -51,7 +51,7 @@ Status Store::Create(uint8_t* base, uint64_t size, uint32_t bucketCount,
   return layout::kOk;
 }
 
-Status Store::Validate(const uint8_t* base, uint64_t size) noexcept {
+Status Store::Validate(const uint8_t* base, uint64_t size, Geometry* out) noexcept {
   if (size < layout::kHeaderSize) return layout::kErrBadSize;
   if (base == nullptr || (reinterpret_cast<uintptr_t>(base) & 7) != 0) {
     return layout::kErrInvalidArg;
@@ -80,12 +80,14 @@ Status Store::Validate(const uint8_t* base, uint64_t size) noexcept {
   if (freeHead < firstUnit || freeHead > totalUnits) return layout::kErrCorrupt;
   const auto* a = reinterpret_cast<const layout::AllocState*>(base + layout::kAllocOffset);
   if (RacyLoad(&a->classCount) != kClassCount) return layout::kErrCorrupt;
+  if (out != nullptr) *out = Geometry{totalSize, bucketCount, maxEntries};
   return layout::kOk;
 }
 
 Status Store::Attach(uint8_t* base, uint64_t size, uint32_t pid, uint32_t tid,
                      uint32_t lockTimeoutMs, std::unique_ptr<Store>* out) noexcept {
-  Status s = Validate(base, size);
+  Geometry g;
+  Status s = Validate(base, size, &g);
   if (s != layout::kOk) return s;
   if (pid == 0) return layout::kErrInvalidArg;
   std::unique_ptr<Store> st(new (std::nothrow) Store());
@@ -95,12 +97,12 @@ Status Store::Attach(uint8_t* base, uint64_t size, uint32_t pid, uint32_t tid,
   auto* h = reinterpret_cast<Header*>(base);
   st->base_ = base;
   st->regionSize_ = size;
-  st->totalSize_ = h->totalSize;
+  st->totalSize_ = g.totalSize;
   st->totalUnits_ = static_cast<uint32_t>(st->totalSize_ / layout::kUnit);
-  st->bucketCount_ = h->bucketCount;
+  st->bucketCount_ = g.bucketCount;
   st->mask_ = st->bucketCount_ - 1;
   st->firstUnit_ = static_cast<uint32_t>(EntriesOffset(st->bucketCount_) / layout::kUnit);
-  st->maxEntries_ = h->maxEntries;
+  st->maxEntries_ = g.maxEntries;
   st->hdr_ = h;
   st->alloc_ = reinterpret_cast<layout::AllocState*>(base + layout::kAllocOffset);
   st->nsState_ = reinterpret_cast<layout::NsState*>(base + layout::kNsstateOffset);

@@ -81,7 +81,14 @@ class Store {
                        uint32_t maxEntries) noexcept;
 
   // The open checks of §3 ("Opening a store"), without attaching.
-  static Status Validate(const uint8_t* base, uint64_t size) noexcept;
+  // *out (optional) receives the validated header values, so that a caller never re-reads
+  // fields another process could change between the check and the use.
+  struct Geometry {
+    uint64_t totalSize = 0;
+    uint32_t bucketCount = 0;
+    uint32_t maxEntries = 0;
+  };
+  static Status Validate(const uint8_t* base, uint64_t size, Geometry* out = nullptr) noexcept;
 
   // Validates and opens the region, claiming an owner slot for (pid, tid). lockTimeoutMs 0 means
   // the default (1000).

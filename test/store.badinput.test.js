@@ -124,6 +124,40 @@ forEachEngine('bad input', ({ engine, make }) => {
     t.close();
   });
 
+  it('survives close() from user code that runs inside a call (an Array.prototype setter)', () => {
+    const s = make();
+    for (let i = 0; i < 50; i++) s.set('re', `k${i}`, i);
+    Object.defineProperty(Array.prototype, '3', {
+      configurable: true,
+      set(v) {
+        s.close();
+        Object.defineProperty(this, '3', { value: v, writable: true, enumerable: true, configurable: true });
+      },
+    });
+    try {
+      try {
+        s.keys('re');
+      } catch (err) {
+        assert.strictEqual(err.code, 'ERR_CLOSED');
+      }
+    } finally {
+      delete Array.prototype[3];
+    }
+    assert.strictEqual(s.closed, true);
+    assert.throws(() => s.get('re', 'k1'), { code: 'ERR_CLOSED' });
+  });
+
+  if (engine === 'native') {
+    it('the binding refuses an out array that could be detached', () => {
+      const { addon } = require('../lib/native');
+      const buf = new SharedArrayBuffer(1 << 20);
+      assert.strictEqual(addon.NativeStore.create(buf, 64, 100), 0);
+      assert.throws(() => new addon.NativeStore(buf, process.pid, 0, 1000, new Int32Array(2)), TypeError);
+      const h = new addon.NativeStore(buf, process.pid, 0, 1000, new Int32Array(new SharedArrayBuffer(8)));
+      h.close();
+    });
+  }
+
   describe('corrupted and truncated files', () => {
     let dir;
     let file;
