@@ -23,6 +23,11 @@ inline uint32_t AtomicLoad(const uint32_t* p) noexcept {
 inline void AtomicStore(uint32_t* p, uint32_t v) noexcept {
   std::atomic_ref<uint32_t>(*p).store(v, std::memory_order_seq_cst);
 }
+// For words of a block nobody can reach yet: the store that publishes the block is sequentially
+// consistent, which orders these before it (a plain mov on x86 instead of an xchg).
+inline void UnpublishedStore(uint32_t* p, uint32_t v) noexcept {
+  std::atomic_ref<uint32_t>(*p).store(v, std::memory_order_relaxed);
+}
 inline bool AtomicCas(uint32_t* p, uint32_t expected, uint32_t desired) noexcept {
   return std::atomic_ref<uint32_t>(*p).compare_exchange_strong(expected, desired,
                                                                std::memory_order_seq_cst);

@@ -108,6 +108,8 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
   const uint32_t hash = KeyHash(key, keyLength, ns);
   const uint32_t cls = SizeClassFor(UnitsForEntry(keyLength, valueLength));
   Bucket* b = BucketFor(hash);
+  // Read before taking the lock: the clock is not cheap and the lock is shared.
+  const uint64_t now = NowMs();
   bool repaired = false;
   for (;;) {
     uint32_t held;
@@ -142,17 +144,18 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
     }
     // Write the new entry completely, then publish it with one store.
     Entry* ne = EntryAt(nu);
-    AtomicStore(&ne->next, f.unit != 0 ? AtomicLoad(&EntryAt(f.unit)->next) : AtomicLoad(&b->head));
+    UnpublishedStore(&ne->next,
+                     f.unit != 0 ? AtomicLoad(&EntryAt(f.unit)->next) : AtomicLoad(&b->head));
     ne->keyHash = hash;
     ne->keyLength = static_cast<uint16_t>(keyLength);
     ne->valueLength = static_cast<uint16_t>(valueLength);
     ne->namespaceId = ns;
-    ne->timestamp = NowMs();
+    ne->timestamp = now;
     auto* kv = reinterpret_cast<uint8_t*>(ne + 1);
     if (keyLength != 0) std::memcpy(kv, key, keyLength);
     if (valueLength != 0) std::memcpy(kv + keyLength, value, valueLength);
     ne->checksum = EntryChecksum(kv, keyLength + valueLength, hash, encoding);
-    AtomicStore(&ne->flags, (cls << kClassShift) | encoding);
+    UnpublishedStore(&ne->flags, (cls << kClassShift) | encoding);
     AllocStatus fs = AllocStatus::kOk;
     if (f.unit != 0) {
       AtomicStore(f.link, nu);
