@@ -8,14 +8,14 @@ const { readGeometry, formatStore } = require('./format');
 const { Locks, NEED_REPAIR } = require('./locks');
 const { allocBlock, freeBlocks, classFor } = require('./alloc');
 const maintenance = require('./maintenance');
+const scan = require('./scan');
+const namespaces = require('./namespaces');
 
 const H = S.HEADER;
 const E = S.ENTRY;
 const ENTRY_COUNT = H.ENTRY_COUNT >> 2;
 const BUCKET_BASE = C.BUCKETS_OFFSET >> 2;
 const NS_BASE = C.NAMESPACES_OFFSET >> 2;
-const NS_LOCK = (C.NSSTATE_OFFSET + S.NS_STATE.LOCK) >> 2;
-const NS_LIVE = (C.NSSTATE_OFFSET + S.NS_STATE.LIVE_COUNT) >> 2;
 const SIZE_UNITS = require('../layout').SIZE_CLASSES;
 const MAX_JS_BYTES = 2 ** 32;
 const CORRUPT_RETRIES = 64;
@@ -95,6 +95,10 @@ class JsEngine {
     maintenance.flushCounters(this);
     this.locks.releaseSlot();
     this.closed = true;
+  }
+
+  utf8Into(s, max) {
+    return utf8Into(s, this.kb, max);
   }
 
   // Encodes `key` into this.kb; returns its length or -1 when too long.
@@ -356,56 +360,7 @@ class JsEngine {
 
   // Removes every entry of `nsId`, bucket by bucket. Returns how many were removed.
   clear(nsId) {
-    let removed = 0;
-    for (let b = 0; b <= this.mask; b++) {
-      const lw = BUCKET_BASE + b * 8 + 2;
-      if (Atomics.load(this.u32, lw - 2) === 0) continue;
-      for (;;) {
-        const r = this.clearBucket(lw, nsId);
-        if (r !== NEED_REPAIR) {
-          removed += r;
-          break;
-        }
-        maintenance.repair(this);
-      }
-    }
-    return removed;
-  }
-
-  clearBucket(lw, nsId) {
-    const u32 = this.u32;
-    if (this.locks.acquire(lw) === NEED_REPAIR) return NEED_REPAIR;
-    let link = lw - 2;
-    let n = 0;
-    let u = u32[link];
-    let freeList = this.freeList;
-    while (u !== 0 && u >= this.firstUnit && u < this.totalUnits) {
-      const w = u * 16;
-      const next = u32[w];
-      if (u32[w + 3] === nsId) {
-        Atomics.store(u32, link, next);
-        if (n === freeList.length) {
-          const grown = new Uint32Array(n * 2);
-          grown.set(freeList);
-          freeList = this.freeList = grown;
-        }
-        freeList[n++] = u;
-      } else {
-        link = w;
-      }
-      u = next;
-    }
-    let st = 0;
-    if (n) {
-      u32[lw - 1] -= n;
-      Atomics.sub(u32, NS_BASE + nsId * 16 + 1, n);
-      Atomics.sub(u32, ENTRY_COUNT, n);
-      st = freeBlocks(this, freeList, n);
-      this.writes += n;
-    }
-    this.locks.release(lw);
-    if (st === NEED_REPAIR) maintenance.repair(this);
-    return n;
+    return scan.clear(this, nsId);
   }
 
   count(nsId) {
@@ -413,121 +368,22 @@ class JsEngine {
     return Atomics.load(this.u32, NS_BASE + nsId * 16 + 1);
   }
 
-  // Collects [key, value, encoding] of every entry of `nsId`; each bucket is read consistently
-  // (seqlock), the store as a whole is not a snapshot.
-  entries(nsId, withValues = true) {
-    const out = [];
-    const { u16, u32 } = this;
-    for (let b = 0; b <= this.mask; b++) {
-      const lw = BUCKET_BASE + b * 8 + 2;
-      if (Atomics.load(u32, lw - 2) === 0) continue;
-      for (;;) {
-        const v1 = Atomics.load(u32, lw);
-        if (v1 & 1) {
-          if (this.locks.waitWhileHeld(lw, v1) === NEED_REPAIR) maintenance.repair(this);
-          continue;
-        }
-        const found = [];
-        let ok = true;
-        let u = Atomics.load(u32, lw - 2);
-        for (let steps = 0; u !== 0; steps++) {
-          if (u < this.firstUnit || u >= this.totalUnits || steps > this.maxSteps) {
-            ok = false;
-            break;
-          }
-          const w = u * 16;
-          if (u32[w + 3] === nsId) {
-            const kl = u16[w * 2 + 4];
-            const vl = u16[w * 2 + 5];
-            if ((w + 8) * 4 + kl + vl > this.totalSize) {
-              ok = false;
-              break;
-            }
-            const enc = u32[w + 6] & C.FLAG_ENCODING_MASK;
-            this.copyOut(w * 4, kl + vl);
-            if (xxh32Aligned(this.copy32, this.copy, 0, kl + vl, (u32[w + 1] ^ enc) >>> 0) !== u32[w + 7]) {
-              ok = false;
-              break;
-            }
-            const key = this.copy.utf8Slice(0, kl);
-            let value;
-            if (withValues) {
-              value = enc === C.ENC_BINARY ? Buffer.from(this.copy.subarray(kl, kl + vl))
-                : this.copy.utf8Slice(kl, kl + vl);
-            }
-            found.push(withValues ? [key, value, enc] : key);
-          }
-          u = Atomics.load(u32, w);
-        }
-        if (!ok || Atomics.load(u32, lw) !== v1) continue;
-        for (const f of found) out.push(f);
-        break;
-      }
-    }
-    return out;
+  // [key, value, encoding] of every entry of `nsId` (scan.js).
+  entries(nsId) {
+    return scan.entries(this, nsId, true);
   }
 
   keys(nsId) {
-    return this.entries(nsId, false);
+    return scan.entries(this, nsId, false);
   }
 
-  // Returns the id of namespace `name`, 0 when absent (and create is false), or -status.
+  // The id of namespace `name`, 0 when absent (and create is false), or -status.
   resolveNamespace(name, create) {
-    const kl = utf8Into(name, this.kb, C.MAX_NAMESPACE_BYTES);
-    if (kl <= 0) return -STATUS.ERR_INVALID_ARG;
-    let id = this.findNamespace(kl);
-    if (id || !create) return id;
-    for (;;) {
-      if (this.locks.acquire(NS_LOCK) === NEED_REPAIR) {
-        maintenance.repair(this);
-        continue;
-      }
-      break;
-    }
-    id = this.findNamespace(kl);
-    if (!id) {
-      id = -STATUS.ERR_TOO_MANY_NAMESPACES;
-      for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
-        const w = NS_BASE + i * 16;
-        if (Atomics.load(this.u32, w) !== C.NS_STATE_FREE) continue;
-        this.u32[w + 2] = kl;
-        const off = w * 4 + S.NAMESPACE.NAME;
-        this.u8.fill(0, off, off + C.MAX_NAMESPACE_BYTES);
-        this.u8.set(this.kb.subarray(0, kl), off);
-        Atomics.store(this.u32, w, C.NS_STATE_LIVE);
-        Atomics.add(this.u32, NS_LIVE, 1);
-        id = i;
-        break;
-      }
-    }
-    this.locks.release(NS_LOCK);
-    return id;
-  }
-
-  findNamespace(kl) {
-    const { u8, u32, kb } = this;
-    for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
-      const w = NS_BASE + i * 16;
-      if (Atomics.load(u32, w) !== C.NS_STATE_LIVE || u32[w + 2] !== kl) continue;
-      const off = w * 4 + S.NAMESPACE.NAME;
-      let j = 0;
-      while (j < kl && u8[off + j] === kb[j]) j++;
-      if (j === kl) return i;
-    }
-    return 0;
+    return namespaces.resolve(this, name, create);
   }
 
   namespaces() {
-    const out = [];
-    for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
-      const w = NS_BASE + i * 16;
-      if (Atomics.load(this.u32, w) !== C.NS_STATE_LIVE) continue;
-      const off = w * 4 + S.NAMESPACE.NAME;
-      const len = Math.min(this.u32[w + 2], C.MAX_NAMESPACE_BYTES);
-      const name = Buffer.from(this.u8.slice(off, off + len)).toString('utf8');
-      out.push([name, i, Atomics.load(this.u32, w + 1)]);
-    }
-    return out;
+    return namespaces.list(this);
   }
 
   stats() {
@@ -542,6 +398,5 @@ class JsEngine {
     maintenance.repair(this);
   }
 }
-
 
 module.exports = { JsEngine, utf8Into };

@@ -1,0 +1,123 @@
+'use strict';
+// Whole-namespace operations of the pure-JS engine: listing (each bucket read consistently
+// under its seqlock, the store as a whole not a snapshot) and clearing (bucket by bucket, under
+// each bucket's lock).
+const { C } = require('../layout');
+const { xxh32Aligned } = require('../xxhash');
+const { NEED_REPAIR } = require('./locks');
+const { freeBlocks } = require('./alloc');
+const maintenance = require('./maintenance');
+
+const ENTRY_COUNT = require('../layout').S.HEADER.ENTRY_COUNT >> 2;
+const BUCKET_BASE = C.BUCKETS_OFFSET >> 2;
+const NS_BASE = C.NAMESPACES_OFFSET >> 2;
+
+// Removes every entry of `nsId`, bucket by bucket. Returns how many were removed.
+function clear(e, nsId) {
+  let removed = 0;
+  for (let b = 0; b <= e.mask; b++) {
+    const lw = BUCKET_BASE + b * 8 + 2;
+    if (Atomics.load(e.u32, lw - 2) === 0) continue;
+    for (;;) {
+      const r = clearBucket(e, lw, nsId);
+      if (r !== NEED_REPAIR) {
+        removed += r;
+        break;
+      }
+      maintenance.repair(e);
+    }
+  }
+  return removed;
+}
+
+function clearBucket(e, lw, nsId) {
+  const u32 = e.u32;
+  if (e.locks.acquire(lw) === NEED_REPAIR) return NEED_REPAIR;
+  let link = lw - 2;
+  let n = 0;
+  let u = u32[link];
+  let freeList = e.freeList;
+  while (u !== 0 && u >= e.firstUnit && u < e.totalUnits) {
+    const w = u * 16;
+    const next = u32[w];
+    if (u32[w + 3] === nsId) {
+      Atomics.store(u32, link, next);
+      if (n === freeList.length) {
+        const grown = new Uint32Array(n * 2);
+        grown.set(freeList);
+        freeList = e.freeList = grown;
+      }
+      freeList[n++] = u;
+    } else {
+      link = w;
+    }
+    u = next;
+  }
+  let st = 0;
+  if (n) {
+    u32[lw - 1] -= n;
+    Atomics.sub(u32, NS_BASE + nsId * 16 + 1, n);
+    Atomics.sub(u32, ENTRY_COUNT, n);
+    st = freeBlocks(this, freeList, n);
+    e.writes += n;
+  }
+  e.locks.release(lw);
+  if (st === NEED_REPAIR) maintenance.repair(e);
+  return n;
+}
+
+// Collects [key, value, encoding] of every entry of `nsId`; each bucket is read consistently
+// (seqlock), the store as a whole is not a snapshot.
+function entries(e, nsId, withValues = true) {
+  const out = [];
+  const { u16, u32 } = e;
+  for (let b = 0; b <= e.mask; b++) {
+    const lw = BUCKET_BASE + b * 8 + 2;
+    if (Atomics.load(u32, lw - 2) === 0) continue;
+    for (;;) {
+      const v1 = Atomics.load(u32, lw);
+      if (v1 & 1) {
+        if (e.locks.waitWhileHeld(lw, v1) === NEED_REPAIR) maintenance.repair(e);
+        continue;
+      }
+      const found = [];
+      let ok = true;
+      let u = Atomics.load(u32, lw - 2);
+      for (let steps = 0; u !== 0; steps++) {
+        if (u < e.firstUnit || u >= e.totalUnits || steps > e.maxSteps) {
+          ok = false;
+          break;
+        }
+        const w = u * 16;
+        if (u32[w + 3] === nsId) {
+          const kl = u16[w * 2 + 4];
+          const vl = u16[w * 2 + 5];
+          if ((w + 8) * 4 + kl + vl > e.totalSize) {
+            ok = false;
+            break;
+          }
+          const enc = u32[w + 6] & C.FLAG_ENCODING_MASK;
+          e.copyOut(w * 4, kl + vl);
+          if (xxh32Aligned(e.copy32, e.copy, 0, kl + vl, (u32[w + 1] ^ enc) >>> 0) !== u32[w + 7]) {
+            ok = false;
+            break;
+          }
+          const key = e.copy.utf8Slice(0, kl);
+          let value;
+          if (withValues) {
+            value = enc === C.ENC_BINARY ? Buffer.from(e.copy.subarray(kl, kl + vl))
+              : e.copy.utf8Slice(kl, kl + vl);
+          }
+          found.push(withValues ? [key, value, enc] : key);
+        }
+        u = Atomics.load(u32, w);
+      }
+      if (!ok || Atomics.load(u32, lw) !== v1) continue;
+      for (const f of found) out.push(f);
+      break;
+    }
+  }
+  return out;
+}
+
+module.exports = { clear, entries };
