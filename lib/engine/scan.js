@@ -58,7 +58,7 @@ function clearBucket(e, lw, nsId) {
     u32[lw - 1] -= n;
     Atomics.sub(u32, NS_BASE + nsId * 16 + 1, n);
     Atomics.sub(u32, ENTRY_COUNT, n);
-    st = freeBlocks(this, freeList, n);
+    st = freeBlocks(e, freeList, n);
     e.writes += n;
   }
   e.locks.release(lw);
