@@ -195,6 +195,8 @@ class Store {
     this._buffer = buffer;
     this._segment = segment;
     this._ns = new Map();
+    this._lastNs = undefined;
+    this._lastId = 0;
     this.engine = Engine === JsEngine ? 'js' : 'native';
   }
 
@@ -214,12 +216,18 @@ class Store {
 
   // Namespace id for `ns`, or 0 when it does not exist and `create` is false.
   _id(ns, create) {
-    const cached = this._ns.get(ns);
-    if (cached !== undefined) return cached;
-    checkNsName(ns);
-    const id = this._call(() => this._e.resolveNamespace(ns, create));
-    if (id < 0) throw statusError(-id, `namespace '${ns}'`);
-    if (id > 0) this._ns.set(ns, id);
+    // Most callers use one namespace many times in a row: compare before hashing.
+    if (ns === this._lastNs) return this._lastId;
+    let id = this._ns.get(ns);
+    if (id === undefined) {
+      checkNsName(ns);
+      id = this._call(() => this._e.resolveNamespace(ns, create));
+      if (id < 0) throw statusError(-id, `namespace '${ns}'`);
+      if (id === 0) return 0; // not cached: it may be created later
+      this._ns.set(ns, id);
+    }
+    this._lastNs = ns;
+    this._lastId = id;
     return id;
   }
 
@@ -256,7 +264,7 @@ class Store {
 
   set(ns, key, value) {
     const e = this._live();
-    let id = this._ns.get(ns);
+    let id = ns === this._lastNs ? this._lastId : this._ns.get(ns);
     if (id === undefined) checkNsName(ns);
     checkKey(key);
     const [payload, enc] = encodeValue(value);
