@@ -2,7 +2,7 @@
 // The public Store API. It validates every argument, resolves namespace names to ids (cached per
 // handle: a namespace, once live, never changes id) and drives one of two engines with the same
 // internal interface: the native binding or the pure-JS engine.
-const { typeError, rangeError } = require('./validate');
+const { typeError, rangeError, validateKeys } = require('./validate');
 const { threadId } = require('worker_threads');
 const { C, STATUS, STATUS_CODE } = require('./layout');
 const { JsEngine } = require('./engine/js-engine');
@@ -64,9 +64,16 @@ function engineClass(name) {
   throw rangeError(`engine must be 'native' or 'js', got ${String(name)}`);
 }
 
-function checkOptions(opts, name) {
+const CREATE_KEYS = ['name', 'path', 'buffer', 'size', 'buckets', 'maxEntries', 'mode', 'engine',
+  'lockTimeoutMs'];
+const OPEN_KEYS = ['name', 'path', 'engine', 'lockTimeoutMs'];
+const ATTACH_KEYS = ['engine', 'lockTimeoutMs'];
+
+// A misspelt option is an error, not a silently ignored default.
+function checkOptions(opts, name, allowed) {
   if (opts === undefined) return {};
   if (opts === null || typeof opts !== 'object') throw typeError(`${name} must be an object`);
+  validateKeys(opts, name, allowed);
   return opts;
 }
 
@@ -111,7 +118,7 @@ function pairsOf(entries) {
 class Store {
   // Creates a new store on a new segment (name or path) or on a given SharedArrayBuffer.
   static create(opts) {
-    opts = checkOptions(opts, 'options');
+    opts = checkOptions(opts, 'options', CREATE_KEYS);
     if (opts === undefined || Object.keys(opts).length === 0) throw typeError('options are required');
     const Engine = engineClass(opts.engine);
     const lockTimeoutMs = Store._lockTimeout(opts);
@@ -155,7 +162,7 @@ class Store {
 
   // Opens an existing store by segment name or file path.
   static open(opts) {
-    opts = checkOptions(opts, 'options');
+    opts = checkOptions(opts, 'options', OPEN_KEYS);
     const Engine = engineClass(opts.engine);
     const lockTimeoutMs = Store._lockTimeout(opts);
     const segment = Segment.open({ name: opts.name, path: opts.path });
@@ -170,7 +177,7 @@ class Store {
   // Attaches to a store in a SharedArrayBuffer (for example one received through postMessage).
   static attach(buffer, opts) {
     if (!(buffer instanceof SharedArrayBuffer)) throw typeError('buffer must be a SharedArrayBuffer');
-    opts = checkOptions(opts, 'options');
+    opts = checkOptions(opts, 'options', ATTACH_KEYS);
     return new Store(engineClass(opts.engine), buffer, null, Store._lockTimeout(opts));
   }
 

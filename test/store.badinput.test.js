@@ -73,6 +73,9 @@ forEachEngine('bad input', ({ engine, make }) => {
     assert.throws(() => Store.create({ name: 'x', size: 'big', engine }), TypeError);
     assert.throws(() => Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine, lockTimeoutMs: 0 }), RangeError);
     assert.throws(() => Store.attach({}, { engine }), TypeError);
+    assert.throws(() => Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine, bucket: 64 }), TypeError);
+    assert.throws(() => Store.open({ name: 'x', engine, mode: 0o600 }), TypeError);
+    assert.throws(() => Store.attach(new SharedArrayBuffer(1 << 20), { engine, size: 1 }), TypeError);
     assert.throws(() => Store.attach(new SharedArrayBuffer(1 << 20), { engine }), { code: 'ERR_BAD_MAGIC' });
     assert.throws(() => Store.attach(new SharedArrayBuffer(16), { engine }), { code: 'ERR_BAD_SIZE' });
   });
