@@ -54,6 +54,21 @@ function cpp() {
     out.push('');
   }
   out.push('}  // namespace shm::layout', '');
+  // X-macro lists of every constant, struct and field with its JS name, so that code exporting
+  // the compiled layout (binding/layout.cc) never keeps a hand-written copy of the list.
+  const cname = (k) => `k${k.toLowerCase().replace(/(^|_)([a-z])/g, (_, __, c) => c.toUpperCase())}`;
+  const list = (name, items) => {
+    out.push(`#define ${name}(X) \\`);
+    items.forEach((item, i) => out.push(`  X(${item})${i + 1 < items.length ? ' \\' : ''}`));
+    out.push('');
+  };
+  list('SHM_LAYOUT_CONSTANTS', Object.keys(constants).map((k) => `${cname(k)}, "${k}"`));
+  list('SHM_LAYOUT_STRUCTS', Object.keys(structs).map((n) => `${n}, "${camelToConst(n)}"`));
+  const fields = [];
+  for (const [n, st] of Object.entries(structs)) {
+    for (const [f] of st.fields) fields.push(`${n}, "${camelToConst(n)}", ${f}, "${camelToConst(f)}"`);
+  }
+  list('SHM_LAYOUT_FIELDS', fields);
   return out.join('\n');
 }
 

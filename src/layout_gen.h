@@ -215,3 +215,95 @@ static_assert(offsetof(Entry, flags) == 24, "Entry.flags");
 static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
 
 }  // namespace shm::layout
+
+#define SHM_LAYOUT_CONSTANTS(X) \
+  X(kMagic, "MAGIC") \
+  X(kFormatVersion, "FORMAT_VERSION") \
+  X(kUnit, "UNIT") \
+  X(kUnitShift, "UNIT_SHIFT") \
+  X(kHeaderOffset, "HEADER_OFFSET") \
+  X(kHeaderSize, "HEADER_SIZE") \
+  X(kMetadataOffset, "METADATA_OFFSET") \
+  X(kMetadataEnd, "METADATA_END") \
+  X(kAllocOffset, "ALLOC_OFFSET") \
+  X(kNsstateOffset, "NSSTATE_OFFSET") \
+  X(kRepairOffset, "REPAIR_OFFSET") \
+  X(kNamespacesOffset, "NAMESPACES_OFFSET") \
+  X(kNamespaceSlots, "NAMESPACE_SLOTS") \
+  X(kOwnersOffset, "OWNERS_OFFSET") \
+  X(kOwnerSlots, "OWNER_SLOTS") \
+  X(kBucketsOffset, "BUCKETS_OFFSET") \
+  X(kBucketSize, "BUCKET_SIZE") \
+  X(kEntryHeaderSize, "ENTRY_HEADER_SIZE") \
+  X(kMinBuckets, "MIN_BUCKETS") \
+  X(kMaxBuckets, "MAX_BUCKETS") \
+  X(kMaxKeyBytes, "MAX_KEY_BYTES") \
+  X(kMaxValueBytes, "MAX_VALUE_BYTES") \
+  X(kMaxNamespaceBytes, "MAX_NAMESPACE_BYTES") \
+  X(kLockVersionMask, "LOCK_VERSION_MASK") \
+  X(kLockOwnerShift, "LOCK_OWNER_SHIFT") \
+  X(kFlagEncodingMask, "FLAG_ENCODING_MASK") \
+  X(kEncBinary, "ENC_BINARY") \
+  X(kEncUtf8, "ENC_UTF8") \
+  X(kEncJson, "ENC_JSON") \
+  X(kFlagClassShift, "FLAG_CLASS_SHIFT") \
+  X(kFlagClassMask, "FLAG_CLASS_MASK") \
+  X(kFlagFree, "FLAG_FREE") \
+  X(kNsStateFree, "NS_STATE_FREE") \
+  X(kNsStateLive, "NS_STATE_LIVE") \
+  X(kSizeClassCount, "SIZE_CLASS_COUNT") \
+  X(kMaxSegmentUnits, "MAX_SEGMENT_UNITS")
+
+#define SHM_LAYOUT_STRUCTS(X) \
+  X(Header, "HEADER") \
+  X(AllocState, "ALLOC_STATE") \
+  X(NsState, "NS_STATE") \
+  X(RepairState, "REPAIR_STATE") \
+  X(Namespace, "NAMESPACE") \
+  X(Owner, "OWNER") \
+  X(Bucket, "BUCKET") \
+  X(Entry, "ENTRY")
+
+#define SHM_LAYOUT_FIELDS(X) \
+  X(Header, "HEADER", magic, "MAGIC") \
+  X(Header, "HEADER", version, "VERSION") \
+  X(Header, "HEADER", totalSize, "TOTAL_SIZE") \
+  X(Header, "HEADER", bucketCount, "BUCKET_COUNT") \
+  X(Header, "HEADER", entryCount, "ENTRY_COUNT") \
+  X(Header, "HEADER", maxEntries, "MAX_ENTRIES") \
+  X(Header, "HEADER", freeHead, "FREE_HEAD") \
+  X(Header, "HEADER", gcCounter, "GC_COUNTER") \
+  X(Header, "HEADER", headerChecksum, "HEADER_CHECKSUM") \
+  X(Header, "HEADER", writeCounter, "WRITE_COUNTER") \
+  X(Header, "HEADER", readCounter, "READ_COUNTER") \
+  X(Header, "HEADER", reserved, "RESERVED") \
+  X(AllocState, "ALLOC_STATE", lock, "LOCK") \
+  X(AllocState, "ALLOC_STATE", classCount, "CLASS_COUNT") \
+  X(AllocState, "ALLOC_STATE", reserved, "RESERVED") \
+  X(AllocState, "ALLOC_STATE", freeHeads, "FREE_HEADS") \
+  X(AllocState, "ALLOC_STATE", reserved2, "RESERVED2") \
+  X(NsState, "NS_STATE", lock, "LOCK") \
+  X(NsState, "NS_STATE", liveCount, "LIVE_COUNT") \
+  X(NsState, "NS_STATE", reserved, "RESERVED") \
+  X(RepairState, "REPAIR_STATE", lock, "LOCK") \
+  X(RepairState, "REPAIR_STATE", repairs, "REPAIRS") \
+  X(RepairState, "REPAIR_STATE", reserved, "RESERVED") \
+  X(Namespace, "NAMESPACE", state, "STATE") \
+  X(Namespace, "NAMESPACE", count, "COUNT") \
+  X(Namespace, "NAMESPACE", nameLength, "NAME_LENGTH") \
+  X(Namespace, "NAMESPACE", reserved, "RESERVED") \
+  X(Namespace, "NAMESPACE", name, "NAME") \
+  X(Owner, "OWNER", pid, "PID") \
+  X(Owner, "OWNER", tid, "TID") \
+  X(Bucket, "BUCKET", head, "HEAD") \
+  X(Bucket, "BUCKET", count, "COUNT") \
+  X(Bucket, "BUCKET", lock, "LOCK") \
+  X(Bucket, "BUCKET", reserved, "RESERVED") \
+  X(Entry, "ENTRY", next, "NEXT") \
+  X(Entry, "ENTRY", keyHash, "KEY_HASH") \
+  X(Entry, "ENTRY", keyLength, "KEY_LENGTH") \
+  X(Entry, "ENTRY", valueLength, "VALUE_LENGTH") \
+  X(Entry, "ENTRY", namespaceId, "NAMESPACE_ID") \
+  X(Entry, "ENTRY", timestamp, "TIMESTAMP") \
+  X(Entry, "ENTRY", flags, "FLAGS") \
+  X(Entry, "ENTRY", checksum, "CHECKSUM")
