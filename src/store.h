@@ -183,6 +183,11 @@ class Store {
     bool corrupt = false;
   };
   // Walks a chain under its lock for (ns, key); every index is checked.
+  Status AwaitWriter(LockWaiter* waiter, uint32_t* lock, uint32_t seen) noexcept;
+  // Takes the bucket lock and finds (ns, key) under it; a corrupt chain gets one repair pass
+  // (*repaired records it across the caller's retries). kOk means the lock is held.
+  Status LockAndFind(layout::Bucket* b, uint32_t ns, const void* key, uint32_t keyLength,
+                     uint32_t hash, uint32_t* held, Found* f, bool* repaired) noexcept;
   Found FindLocked(layout::Bucket* b, uint32_t ns, const void* key, uint32_t keyLength,
                    uint32_t hash) noexcept;
   Status SnapshotBucket(uint32_t bucket, uint32_t ns, std::vector<uint8_t>* out) noexcept;

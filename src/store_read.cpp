@@ -57,6 +57,17 @@ Store::Walk Store::WalkForKey(const Bucket* b, uint32_t ns, const uint8_t* key, 
   return Walk::kMiss;
 }
 
+// A reader met a held bucket lock: wait for the writer, or repair when the holder is gone.
+// kOk means "read again".
+Status Store::AwaitWriter(LockWaiter* waiter, uint32_t* lock, uint32_t seen) noexcept {
+  const Verdict v = waiter->OnHeld(lock, seen);
+  if (v == Verdict::kWait) return layout::kOk;
+  if (v == Verdict::kTimeout) return layout::kErrLockTimeout;
+  const Status s = RepairFor(lock, seen);
+  if (s == layout::kOk) waiter->Reset();
+  return s;
+}
+
 Status Store::Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* found,
                      Value* out) noexcept {
   if (closed_) return layout::kErrClosed;
@@ -74,12 +85,8 @@ Status Store::Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* 
     if (races < kLockedReadAfter) {
       const uint32_t v1 = AtomicLoad(&b->lock);
       if (LockIsHeld(v1)) {
-        Verdict v = waiter.OnHeld(&b->lock, v1);
-        if (v == Verdict::kWait) continue;
-        if (v == Verdict::kTimeout) return layout::kErrLockTimeout;
-        Status s = RepairFor(&b->lock, v1);
+        Status s = AwaitWriter(&waiter, &b->lock, v1);
         if (s != layout::kOk) return s;
-        waiter.Reset();
         continue;
       }
       w = WalkForKey(b, ns, key, keyLength, hash, &hit);
@@ -188,12 +195,8 @@ Status Store::SnapshotBucket(uint32_t bucket, uint32_t ns, std::vector<uint8_t>*
     if (races < kLockedSnapshotAfter) {
       const uint32_t v1 = AtomicLoad(&b->lock);
       if (LockIsHeld(v1)) {
-        Verdict v = waiter.OnHeld(&b->lock, v1);
-        if (v == Verdict::kWait) continue;
-        if (v == Verdict::kTimeout) return layout::kErrLockTimeout;
-        Status s = RepairFor(&b->lock, v1);
+        Status s = AwaitWriter(&waiter, &b->lock, v1);
         if (s != layout::kOk) return s;
-        waiter.Reset();
         continue;
       }
       copied = CopyChain(b, ns, out);

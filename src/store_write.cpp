@@ -99,6 +99,22 @@ Store::Found Store::FindLocked(Bucket* b, uint32_t ns, const void* key, uint32_t
   return found;
 }
 
+Status Store::LockAndFind(Bucket* b, uint32_t ns, const void* key, uint32_t keyLength,
+                          uint32_t hash, uint32_t* held, Found* f, bool* repaired) noexcept {
+  for (;;) {
+    Status s = LockBucket(b, held);
+    if (s != layout::kOk) return s;
+    *f = FindLocked(b, ns, key, keyLength, hash);
+    if (!f->corrupt) return layout::kOk;
+    // A chain that is invalid under its own lock is corruption: one repair pass, then give up.
+    Unlock(&b->lock, *held);
+    if (*repaired) return layout::kErrCorrupt;
+    *repaired = true;
+    s = RepairPass(true);
+    if (s != layout::kOk) return s;
+  }
+}
+
 Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* value,
                   uint32_t valueLength, uint32_t encoding) noexcept {
   if (closed_) return layout::kErrClosed;
@@ -115,17 +131,9 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
   bool repaired = false;
   for (;;) {
     uint32_t held;
-    Status s = LockBucket(b, &held);
+    Found f;
+    Status s = LockAndFind(b, ns, key, keyLength, hash, &held, &f, &repaired);
     if (s != layout::kOk) return s;
-    Found f = FindLocked(b, ns, key, keyLength, hash);
-    if (f.corrupt) {
-      Unlock(&b->lock, held);
-      if (repaired) return layout::kErrCorrupt;
-      repaired = true;
-      s = RepairPass(true);
-      if (s != layout::kOk) return s;
-      continue;
-    }
     if (f.unit == 0) {
       // Reserve a slot for the new entry.
       if (AtomicAdd(&hdr_->entryCount, 1) >= maxEntries_) {
@@ -185,17 +193,9 @@ Status Store::Delete(uint32_t ns, const void* key, uint32_t keyLength, bool* exi
   bool repaired = false;
   for (;;) {
     uint32_t held;
-    Status s = LockBucket(b, &held);
+    Found f;
+    Status s = LockAndFind(b, ns, key, keyLength, hash, &held, &f, &repaired);
     if (s != layout::kOk) return s;
-    Found f = FindLocked(b, ns, key, keyLength, hash);
-    if (f.corrupt) {
-      Unlock(&b->lock, held);
-      if (repaired) return layout::kErrCorrupt;
-      repaired = true;
-      s = RepairPass(true);
-      if (s != layout::kOk) return s;
-      continue;
-    }
     if (f.unit == 0) {
       Unlock(&b->lock, held);
       return layout::kOk;
