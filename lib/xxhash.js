@@ -18,6 +18,29 @@ function round(acc, input) {
   return Math.imul((acc << 13) | (acc >>> 19), P1);
 }
 
+function merge(v1, v2, v3, v4) {
+  return (((v1 << 1) | (v1 >>> 31)) + ((v2 << 7) | (v2 >>> 25)) + ((v3 << 12) | (v3 >>> 20)) +
+    ((v4 << 18) | (v4 >>> 14))) | 0;
+}
+
+// The last 0-3 bytes.
+function tailBytes(h, b, p, end) {
+  for (; p < end; p++) {
+    h = (h + Math.imul(b[p], P5)) | 0;
+    h = Math.imul((h << 11) | (h >>> 21), P1);
+  }
+  return h;
+}
+
+function avalanche(h) {
+  h ^= h >>> 15;
+  h = Math.imul(h, P2);
+  h ^= h >>> 13;
+  h = Math.imul(h, P3);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 function xxh32(b, off, len, seed) {
   const end = off + len;
   let p = off;
@@ -36,8 +59,7 @@ function xxh32(b, off, len, seed) {
       v4 = round(v4, rd32(b, p + 12));
       p += 16;
     } while (p <= limit);
-    h = (((v1 << 1) | (v1 >>> 31)) + ((v2 << 7) | (v2 >>> 25)) + ((v3 << 12) | (v3 >>> 20)) +
-      ((v4 << 18) | (v4 >>> 14))) | 0;
+    h = merge(v1, v2, v3, v4);
   } else {
     h = (seed + P5) | 0;
   }
@@ -47,17 +69,7 @@ function xxh32(b, off, len, seed) {
     h = Math.imul((h << 17) | (h >>> 15), P4);
     p += 4;
   }
-  while (p < end) {
-    h = (h + Math.imul(b[p], P5)) | 0;
-    h = Math.imul((h << 11) | (h >>> 21), P1);
-    p++;
-  }
-  h ^= h >>> 15;
-  h = Math.imul(h, P2);
-  h ^= h >>> 13;
-  h = Math.imul(h, P3);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return avalanche(tailBytes(h, b, p, end));
 }
 
 // The same function over bytes that start at a 4-aligned offset of the buffer that `w` (a
@@ -83,8 +95,7 @@ function xxh32Aligned(w, b, off, len, seed) {
       v4 = round(v4, w[i + 3]);
       p += 16;
     } while (p <= limit);
-    h = (((v1 << 1) | (v1 >>> 31)) + ((v2 << 7) | (v2 >>> 25)) + ((v3 << 12) | (v3 >>> 20)) +
-      ((v4 << 18) | (v4 >>> 14))) | 0;
+    h = merge(v1, v2, v3, v4);
   } else {
     h = (seed + P5) | 0;
   }
@@ -94,17 +105,7 @@ function xxh32Aligned(w, b, off, len, seed) {
     h = Math.imul((h << 17) | (h >>> 15), P4);
     p += 4;
   }
-  while (p < end) {
-    h = (h + Math.imul(b[p], P5)) | 0;
-    h = Math.imul((h << 11) | (h >>> 21), P1);
-    p++;
-  }
-  h ^= h >>> 15;
-  h = Math.imul(h, P2);
-  h ^= h >>> 13;
-  h = Math.imul(h, P3);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return avalanche(tailBytes(h, b, p, end));
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
