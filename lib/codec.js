@@ -2,6 +2,7 @@
 // Value encodings (docs/format.md §8): strings as UTF-8, bytes as bytes, everything else that
 // JSON can represent as JSON text. The entry's flags record which, so `get` returns what `set`
 // was given.
+const { types } = require('util');
 const { typeError, rangeError } = require('./validate');
 const { C } = require('./layout');
 
@@ -13,7 +14,8 @@ function encodeValue(value) {
   if (ArrayBuffer.isView(value)) {
     return [new Uint8Array(value.buffer, value.byteOffset, value.byteLength), C.ENC_BINARY];
   }
-  if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) {
+  // Not instanceof: an ArrayBuffer from another realm (vm, some test runners) is bytes too, not '{}'.
+  if (types.isAnyArrayBuffer(value)) {
     return [new Uint8Array(value), C.ENC_BINARY];
   }
   switch (typeof value) {
@@ -28,7 +30,14 @@ function encodeValue(value) {
     default:
       break;
   }
-  const text = JSON.stringify(value);
+  let text;
+  try {
+    text = JSON.stringify(value);
+  } catch (err) {
+    // A cycle or a nested bigint: the same TypeError (with its code) as any other bad value.
+    if (err instanceof TypeError) throw typeError(`value cannot be represented as JSON: ${err.message}`);
+    throw err;
+  }
   if (typeof text !== 'string') throw typeError('value cannot be represented as JSON');
   return [text, C.ENC_JSON];
 }

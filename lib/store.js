@@ -100,6 +100,19 @@ function checkKey(key) {
   }
 }
 
+// The engines measure the encoded value too, but only after the namespace exists: a value that is
+// too long must be refused before set() creates one. A UTF-16 unit is at most 3 UTF-8 bytes.
+function checkValueLength(payload) {
+  const n = typeof payload === 'string'
+    ? (payload.length * 3 > C.MAX_VALUE_BYTES ? Buffer.byteLength(payload) : 0)
+    : payload.byteLength;
+  if (n > C.MAX_VALUE_BYTES) throw statusError(STATUS.ERR_VALUE_TOO_LONG, 'value');
+}
+
+// What _lastNs holds before any namespace was used: no argument can be identical to it (with
+// `undefined` there, _id(undefined) returned the cached id 0 without validating the name).
+const NO_NAMESPACE = Symbol('no namespace');
+
 function pairsOf(entries) {
   if (entries instanceof Map) return [...entries];
   if (entries === null || typeof entries !== 'object' || typeof entries[Symbol.iterator] !== 'function') {
@@ -193,6 +206,7 @@ class Store {
     try {
       this._e = new Engine(buffer, process.pid, threadId, lockTimeoutMs, this._out);
     } catch (err) {
+      if (err instanceof LockError) throw engineError(err);
       if (err.status !== undefined) throw statusError(err.status, 'open');
       if (typeof err.code === 'string' && STATUS[err.code] !== undefined) {
         throw statusError(STATUS[err.code], 'open');
@@ -202,7 +216,7 @@ class Store {
     this._buffer = buffer;
     this._segment = segment;
     this._ns = new Map();
-    this._lastNs = undefined;
+    this._lastNs = NO_NAMESPACE;
     this._lastId = 0;
     this.engine = Engine === JsEngine ? 'js' : 'native';
   }
@@ -266,7 +280,13 @@ class Store {
     const e = this._live();
     const id = this._id(ns, false);
     checkKey(key);
-    return id !== 0 && this._call(() => e.has(id, key));
+    if (id === 0) return false;
+    // No closure through _call(): has() is a hot path.
+    try {
+      return e.has(id, key);
+    } catch (err) {
+      throw engineError(err);
+    }
   }
 
   set(ns, key, value) {
@@ -275,6 +295,7 @@ class Store {
     if (id === undefined) checkNsName(ns);
     checkKey(key);
     const [payload, enc] = encodeValue(value);
+    checkValueLength(payload);
     // The namespace is created only once everything else is known to be valid.
     if (id === undefined) id = this._id(ns, true);
     let st;
@@ -291,7 +312,12 @@ class Store {
     const e = this._live();
     const id = this._id(ns, false);
     checkKey(key);
-    return id !== 0 && this._call(() => e.delete(id, key));
+    if (id === 0) return false;
+    try {
+      return e.delete(id, key);
+    } catch (err) {
+      throw engineError(err);
+    }
   }
 
   clear(ns) {
@@ -357,6 +383,7 @@ class Store {
       checkKey(pairs[i][0]);
       keys[i] = pairs[i][0];
       [payloads[i], encs[i]] = encodeValue(pairs[i][1]);
+      checkValueLength(payloads[i]);
     }
     const id = this._id(ns, true);
     for (let i = 0; i < keys.length; i++) {

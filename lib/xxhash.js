@@ -88,7 +88,7 @@ function xxh32Aligned(w, b, off, len, seed) {
     let v4 = (seed - P1) | 0;
     const limit = end - 16;
     do {
-      const i = p >> 2;
+      const i = p >>> 2; // byte offsets reach 2^32 in a 4 GiB store
       v1 = round(v1, w[i]);
       v2 = round(v2, w[i + 1]);
       v3 = round(v3, w[i + 2]);
@@ -101,7 +101,7 @@ function xxh32Aligned(w, b, off, len, seed) {
   }
   h = (h + len) | 0;
   while (p + 4 <= end) {
-    h = (h + Math.imul(w[p >> 2], P3)) | 0;
+    h = (h + Math.imul(w[p >>> 2], P3)) | 0;
     h = Math.imul((h << 17) | (h >>> 15), P4);
     p += 4;
   }

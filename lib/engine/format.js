@@ -53,7 +53,7 @@ function formatStore(buf, bucketCount, maxEntries) {
   const eo = entriesOffsetFor(bucketCount);
   if (eo + C.UNIT > totalSize) return STATUS.ERR_BAD_SIZE;
   const u8 = new Uint8Array(buf, 0, eo);
-  const u32 = new Uint32Array(buf, 0, eo >> 2);
+  const u32 = new Uint32Array(buf, 0, eo / 4); // eo may exceed 2^31 (2^26 buckets)
   u8.fill(0);
   u32[(H.VERSION) >> 2] = C.FORMAT_VERSION;
   u32[H.TOTAL_SIZE >> 2] = totalSize % 0x100000000;

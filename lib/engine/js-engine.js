@@ -5,7 +5,7 @@
 const { C, S, STATUS } = require('../layout');
 const { xxh32Aligned, LITTLE_ENDIAN } = require('../xxhash');
 const { readGeometry, formatStore } = require('./format');
-const { Locks, NEED_REPAIR } = require('./locks');
+const { Locks, NEED_REPAIR, CORRUPT, subSaturating } = require('./locks');
 const { allocBlock, freeBlocks, classFor } = require('./alloc');
 const maintenance = require('./maintenance');
 const scan = require('./scan');
@@ -24,6 +24,7 @@ const CLASS_SHIFT = C.FLAG_CLASS_SHIFT;
 const CLASS_MASK = C.FLAG_CLASS_MASK;
 const CLASS_COUNT = C.SIZE_CLASS_COUNT;
 const ENC_MASK = C.FLAG_ENCODING_MASK;
+const FLAG_FREE = C.FLAG_FREE;
 const UNIT = C.UNIT;
 const HDR = E.SIZE;
 
@@ -60,16 +61,21 @@ class JsEngine {
   constructor(buf, pid, tid, lockTimeoutMs, out) {
     const { status, geometry } = readGeometry(buf);
     if (status !== STATUS.OK) throw Object.assign(new Error('open'), { status });
-    if (buf.byteLength > MAX_JS_BYTES || !LITTLE_ENDIAN) {
+    // The segment may be longer than the store (format.md §3): only the store must fit.
+    if (geometry.totalSize > MAX_JS_BYTES || !LITTLE_ENDIAN) {
       throw Object.assign(new Error('open'), { status: STATUS.ERR_SHM_TOO_LARGE });
     }
     Object.assign(this, geometry);
     this.buf = buf;
     this.u8 = new Uint8Array(buf, 0, geometry.totalSize);
-    this.u16 = new Uint16Array(buf, 0, geometry.totalSize >> 1);
-    this.u32 = new Uint32Array(buf, 0, geometry.totalSize >> 2);
+    // Division, not >>: a store may be up to 4 GiB, beyond the int32 range of shifts.
+    this.u16 = new Uint16Array(buf, 0, geometry.totalSize / 2);
+    this.u32 = new Uint32Array(buf, 0, geometry.totalSize / 4);
     this.mask = geometry.bucketCount - 1;
-    this.maxSteps = geometry.maxEntries + 1;
+    // A chain holds distinct blocks of at least one unit, so no valid walk is longer than the pool
+    // either: with maxEntries 2^32 - 1 on a small store, a cycle would otherwise cost 2^32 steps
+    // per attempt (minutes before a reader gets to its repair pass).
+    this.maxSteps = Math.min(geometry.maxEntries, geometry.totalUnits - geometry.firstUnit) + 1;
     this.out = out;
     this.locks = new Locks(this.u32, pid, tid, lockTimeoutMs);
     // Private scratch: the encoded key, the encoded value, and the reader's copy of key+value.
@@ -87,7 +93,12 @@ class JsEngine {
       if (!this.locks.adoptDeadSlot()) {
         throw Object.assign(new Error('open'), { status: STATUS.ERR_TOO_MANY_HANDLES });
       }
-      maintenance.repair(this);
+      try {
+        maintenance.repair(this);
+      } catch (err) {
+        this.locks.releaseSlot(); // the handle does not exist: its slot must not stay claimed
+        throw err;
+      }
     }
   }
 
@@ -116,7 +127,7 @@ class JsEngine {
   copyOut(off, n) {
     const src = this.u32;
     const dst = this.copy32;
-    const w = (off + E.SIZE) >> 2;
+    const w = (off + E.SIZE) >>> 2; // off may be >= 2^31
     const words = (n + 3) >> 2;
     for (let i = 0; i < words; i++) dst[i] = src[w + i];
   }
@@ -166,7 +177,7 @@ class JsEngine {
         sum = u32[w + 7];
         const cls = (flags >>> CLASS_SHIFT) & CLASS_MASK;
         // Never copy beyond the block (or the store), whatever a racing writer left here.
-        if (cls < CLASS_COUNT && HDR + kl + vl <= SIZE_UNITS[cls] * UNIT &&
+        if (cls < CLASS_COUNT && (flags & FLAG_FREE) === 0 && HDR + kl + vl <= SIZE_UNITS[cls] * UNIT &&
           w / 16 + SIZE_UNITS[cls] <= this.totalUnits) {
           this.copyOut(w * 4, kl + vl);
         } else {
@@ -188,7 +199,7 @@ class JsEngine {
   }
 
   waitForWriter(lw, seen) {
-    if (this.locks.waitWhileHeld(lw, seen) === NEED_REPAIR) maintenance.repair(this);
+    if (this.locks.waitWhileHeld(lw, seen) === NEED_REPAIR) maintenance.repair(this, false);
   }
 
   // Failing again and again under an unchanged version is not a race but corruption: repair
@@ -235,23 +246,38 @@ class JsEngine {
     const cls = classFor(E.SIZE + kl + vl);
     // Read before taking the lock: the clock is not cheap and the lock is shared.
     this.now = Date.now();
-    for (;;) {
+    for (let repaired = false; ;) {
       const r = this.setOnce(nsId, kl, h, value, vl, enc, cls);
-      if (r !== NEED_REPAIR) return r;
-      maintenance.repair(this);
+      if (r === NEED_REPAIR) {
+        maintenance.repair(this, false);
+      } else if (r === CORRUPT) {
+        if (repaired) throw corruptError(h & this.mask);
+        repaired = true;
+        maintenance.repair(this);
+      } else {
+        return r;
+      }
     }
   }
 
   // Walks the chain of the bucket whose lock word is at `lw` (lock held) for the key in this.kb.
-  // Returns the index of the word that links to the entry (head or a predecessor's next), or -1.
+  // Returns the index of the word that links to the entry (head or a predecessor's next), -1 when
+  // there is none, -2 when the chain is invalid (under the lock that is corruption, not a race: an
+  // index out of range, a cycle, a block without a valid class or marked free, an entry that
+  // does not fit its block). Freeing such an entry could free a block twice.
   findLink(lw, nsId, kl, h) {
     const { u8, u16, u32, kb } = this;
+    const total = this.totalUnits;
     let link = lw - 2;
     let u = u32[link];
-    for (let steps = 0; u !== 0 && steps <= this.maxSteps; steps++) {
-      if (u < this.firstUnit || u >= this.totalUnits) return -2;
+    for (let steps = 0; u !== 0; steps++) {
+      if (u < this.firstUnit || u >= total || steps > this.maxSteps) return -2;
       const w = u * 16;
+      const flags = u32[w + 6];
+      const cls = (flags >>> CLASS_SHIFT) & CLASS_MASK;
+      if (cls >= CLASS_COUNT || (flags & FLAG_FREE) !== 0 || u + SIZE_UNITS[cls] > total) return -2;
       if (u32[w + 1] === h && u32[w + 3] === nsId && u16[w * 2 + 4] === kl) {
+        if (HDR + kl + u16[w * 2 + 5] > SIZE_UNITS[cls] * UNIT) return -2;
         const off = w * 4 + 32;
         let i = 0;
         while (i < kl && u8[off + i] === kb[i]) i++;
@@ -271,7 +297,7 @@ class JsEngine {
     const link = this.findLink(lw, nsId, kl, h);
     if (link === -2) {
       this.locks.release(lw);
-      return NEED_REPAIR; // a chain that is invalid under its lock: only repair can mend it
+      return CORRUPT; // a chain that is invalid under its lock: only repair can mend it
     }
     const old = link >= 0 ? u32[link] : 0;
     if (!old && Atomics.add(u32, ENTRY_COUNT, 1) >= this.maxEntries) {
@@ -279,11 +305,17 @@ class JsEngine {
       this.locks.release(lw);
       return STATUS.ERR_STORE_FULL;
     }
-    const nu = allocBlock(this, cls);
-    if (nu === NEED_REPAIR || nu === 0) {
+    let nu;
+    try {
+      nu = allocBlock(this, cls);
+    } catch (err) {
+      nu = err; // a lock timeout: the bucket lock must not stay held
+    }
+    if (typeof nu !== 'number' || nu <= 0) {
       if (!old) Atomics.sub(u32, ENTRY_COUNT, 1);
       this.locks.release(lw);
-      return nu === 0 ? STATUS.ERR_STORE_FULL : NEED_REPAIR;
+      if (typeof nu !== 'number') throw nu;
+      return nu === 0 ? STATUS.ERR_STORE_FULL : nu;
     }
     const next = old ? u32[old * 16] : u32[lw - 2];
     this.writeEntry(nu, nsId, kl, h, src, vl, enc, cls, next);
@@ -299,7 +331,7 @@ class JsEngine {
     }
     this.locks.release(lw);
     this.writes++;
-    if (st === NEED_REPAIR) maintenance.repair(this);
+    if (st === NEED_REPAIR) maintenance.repair(this); // reclaims the block not freed
     return STATUS.OK;
   }
 
@@ -332,10 +364,17 @@ class JsEngine {
     const kl = this.keyLength(key);
     if (kl < 0) return false;
     const h = this.keyHash(kl, nsId);
-    for (;;) {
+    for (let repaired = false; ;) {
       const r = this.deleteOnce(nsId, kl, h);
-      if (r !== NEED_REPAIR) return r;
-      maintenance.repair(this);
+      if (r === NEED_REPAIR) {
+        maintenance.repair(this, false);
+      } else if (r === CORRUPT) {
+        if (repaired) throw corruptError(h & this.mask);
+        repaired = true;
+        maintenance.repair(this);
+      } else {
+        return r;
+      }
     }
   }
 
@@ -346,13 +385,13 @@ class JsEngine {
     const link = this.findLink(lw, nsId, kl, h);
     if (link < 0) {
       this.locks.release(lw);
-      return link === -2 ? NEED_REPAIR : false;
+      return link === -2 ? CORRUPT : false;
     }
     const old = u32[link];
     Atomics.store(u32, link, u32[old * 16]);
-    u32[lw - 1]--;
-    Atomics.sub(u32, NS_BASE + nsId * 16 + 1, 1);
-    Atomics.sub(u32, ENTRY_COUNT, 1);
+    if (u32[lw - 1] !== 0) u32[lw - 1]--;
+    subSaturating(u32, NS_BASE + nsId * 16 + 1, 1);
+    subSaturating(u32, ENTRY_COUNT, 1);
     this.freeList[0] = old;
     const st = freeBlocks(this, this.freeList, 1);
     this.locks.release(lw);

@@ -14,6 +14,20 @@ const OWNER_WORDS = S.OWNER.SIZE >> 2;
 
 // Returned by acquire() when the holder of a lock is gone and a repair pass must run first.
 const NEED_REPAIR = -1;
+// Returned by a writer step that found the structure invalid under its lock: a repair pass must
+// run (once; if the step fails again the store is reported corrupt).
+const CORRUPT = -3;
+
+// Atomically subtracts `n` from the u32 at `idx`, stopping at 0 (a count left low by a writer
+// that died between publishing and counting must not wrap to 2^32 - 1).
+function subSaturating(u32, idx, n) {
+  let c = Atomics.load(u32, idx);
+  for (;;) {
+    const seen = Atomics.compareExchange(u32, idx, c, c > n ? c - n : 0);
+    if (seen === c) return;
+    c = seen;
+  }
+}
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 function sleepMs(ms) {
@@ -111,9 +125,14 @@ class Locks {
     this.wait(idx, true);
   }
 
+  // Releases the lock at `idx` if this handle still holds it. A lock can be taken over from a
+  // holder presumed gone that is in fact only slow (a same-process holder after lockTimeoutMs,
+  // e.g. a long verify() or repair pass): its late release must not free the new holder's lock.
   release(idx) {
-    const w = this.u32[idx];
-    Atomics.store(this.u32, idx, ((w & VMASK) + 1) & VMASK);
+    const w = Atomics.load(this.u32, idx);
+    if ((w & 1) !== 0 && (w >>> OSHIFT) === this.slot) {
+      Atomics.compareExchange(this.u32, idx, w, ((w & VMASK) + 1) & VMASK);
+    }
   }
 
   // Waits until the lock at `idx` is free, or (readers) until its word changes. Returns 0 when
@@ -191,4 +210,4 @@ class Locks {
   }
 }
 
-module.exports = { Locks, LockError, NEED_REPAIR, pidAlive, sleepMs };
+module.exports = { Locks, LockError, NEED_REPAIR, CORRUPT, subSaturating, pidAlive, sleepMs };

@@ -21,38 +21,50 @@ const START = 1;
 const LIVE = 2;
 const FREE = 3;
 
-// Acquires the repair lock, every bucket lock in index order, then the allocator and namespace
-// locks, taking over any whose holder is gone. Returns the list of lock indices held.
-function lockAll(e) {
-  const held = [];
+// With the repair lock held: acquires every bucket lock in index order, then the allocator and
+// namespace locks, taking over any whose holder is gone. On failure (a lock timeout) releases
+// what it took, the repair lock included, and throws. (No list of the locks held: a store can
+// have 2^26 buckets.)
+function lockRest(e) {
+  const L = e.locks;
+  let b = 0;
+  let alloc = false;
   try {
-    for (const idx of [REPAIR_LOCK]) {
-      e.locks.acquireOrTakeOver(idx);
-      held.push(idx);
-    }
-    for (let b = 0; b < e.bucketCount; b++) {
-      e.locks.acquireOrTakeOver(BUCKET_BASE + b * 8 + 2);
-      held.push(BUCKET_BASE + b * 8 + 2);
-    }
-    e.locks.acquireOrTakeOver(ALLOC_LOCK);
-    held.push(ALLOC_LOCK);
-    e.locks.acquireOrTakeOver(NS_LOCK);
-    held.push(NS_LOCK);
+    for (; b < e.bucketCount; b++) L.acquireOrTakeOver(BUCKET_BASE + b * 8 + 2);
+    L.acquireOrTakeOver(ALLOC_LOCK);
+    alloc = true;
+    L.acquireOrTakeOver(NS_LOCK);
   } catch (err) {
-    unlockAll(e, held);
+    if (alloc) L.release(ALLOC_LOCK);
+    while (b-- > 0) L.release(BUCKET_BASE + b * 8 + 2);
+    L.release(REPAIR_LOCK);
     throw err;
   }
-  return held;
 }
 
-function unlockAll(e, held) {
-  for (let i = held.length - 1; i >= 0; i--) e.locks.release(held[i]);
+function lockAll(e) {
+  e.locks.acquireOrTakeOver(REPAIR_LOCK);
+  lockRest(e);
 }
 
-// Walks the pool by block size. Returns the block starts and where the tiling broke (or -1).
+// Releases in the order of format.md §9 step 7.
+function unlockAll(e) {
+  const L = e.locks;
+  L.release(NS_LOCK);
+  L.release(ALLOC_LOCK);
+  for (let b = 0; b < e.bucketCount; b++) L.release(BUCKET_BASE + b * 8 + 2);
+  L.release(REPAIR_LOCK);
+}
+
+// Walks the pool by block size. Returns the block starts, where the tiling broke (or -1), and
+// whether freeHead itself was outside [firstUnit, totalUnits] (it is then clamped, as native does:
+// walking to a freeHead beyond the store would read past it, and one below the pool would let the
+// allocator place blocks over the buckets).
 function walkPool(e) {
   const u32 = e.u32;
-  const top = u32[FREE_HEAD];
+  const raw = u32[FREE_HEAD];
+  const badHead = raw < e.firstUnit || raw > e.totalUnits;
+  const top = Math.min(Math.max(raw, e.firstUnit), e.totalUnits);
   const state = new Uint8Array(e.totalUnits - e.firstUnit);
   const starts = [];
   let cut = -1;
@@ -66,7 +78,7 @@ function walkPool(e) {
     starts.push(u);
     u += SIZE_CLASSES[cls];
   }
-  return { top: cut >= 0 ? cut : top, cut, state, starts };
+  return { top: cut >= 0 ? cut : top, cut, badHead, state, starts };
 }
 
 function nsLive(e, id) {
@@ -107,13 +119,14 @@ function walkChains(e, pool, fix, errors) {
   const u32 = e.u32;
   const nsCounts = new Uint32Array(C.NAMESPACE_SLOTS);
   const visited = new Uint8Array(e.totalUnits - e.firstUnit);
+  const seen = new Set();
   let entries = 0;
   for (let b = 0; b < e.bucketCount; b++) {
     const lw = BUCKET_BASE + b * 8 + 2;
     let link = lw - 2;
     let u = u32[link];
     let n = 0;
-    const seen = new Set();
+    seen.clear();
     while (u !== 0) {
       // A unit met twice (a cycle, or two chains sharing a block) ends the chain there, valid
       // or not: unlinking and continuing could go round forever.
@@ -170,12 +183,21 @@ function checkCounts(e, found, fix, errors) {
   }
 }
 
-function repair(e) {
-  const held = lockAll(e);
+// A repair pass. `force` false is for a caller that met a lock whose holder is gone: if another
+// pass completed while this one waited for the repair lock, that pass took the lock over already
+// and this one is skipped (N threads meeting one dead lock run one pass, not N in a row).
+function repair(e, force = true) {
+  const u32 = e.u32;
+  const gc0 = Atomics.load(u32, GC_COUNTER);
+  e.locks.acquireOrTakeOver(REPAIR_LOCK);
+  if (!force && Atomics.load(u32, GC_COUNTER) !== gc0) {
+    e.locks.release(REPAIR_LOCK);
+    return;
+  }
+  lockRest(e);
   try {
-    const u32 = e.u32;
     const pool = walkPool(e);
-    if (pool.cut >= 0) Atomics.store(u32, FREE_HEAD, pool.cut);
+    if (pool.cut >= 0 || pool.badHead) Atomics.store(u32, FREE_HEAD, pool.top);
     const found = walkChains(e, pool, true, []);
     checkCounts(e, found, true, []);
     for (let c = 0; c < SIZE_CLASSES.length; c++) u32[HEADS + c] = 0;
@@ -191,17 +213,18 @@ function repair(e) {
     Atomics.add(u32, GC_COUNTER, 1);
     Atomics.add(u32, REPAIRS, 1);
   } finally {
-    unlockAll(e, held);
+    unlockAll(e);
   }
 }
 
 function verify(e) {
-  const held = lockAll(e);
+  lockAll(e);
   const errors = [];
   let result;
   try {
     const u32 = e.u32;
     const pool = walkPool(e);
+    if (pool.badHead) errors.push(`header: freeHead ${u32[FREE_HEAD]} outside [${e.firstUnit}, ${e.totalUnits}]`);
     if (pool.cut >= 0) errors.push(`pool: block at unit ${pool.cut} breaks the tiling`);
     const found = walkChains(e, pool, false, errors);
     checkCounts(e, found, false, errors);
@@ -238,7 +261,7 @@ function verify(e) {
     result = { ok: errors.length === 0, errors, entries: found.entries, liveUnits, freeUnits,
       leakedUnits };
   } finally {
-    unlockAll(e, held);
+    unlockAll(e);
   }
   return result;
 }
@@ -255,7 +278,7 @@ function flushCounters(e) {
 function stats(e) {
   flushCounters(e);
   const u32 = e.u32;
-  while (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) repair(e);
+  while (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) repair(e, false);
   let freeListUnits = 0;
   for (let c = 0; c < SIZE_CLASSES.length; c++) {
     let u = u32[HEADS + c];

@@ -17,7 +17,7 @@ function resolve(e, name, create) {
   if (id || !create) return id;
   for (;;) {
     if (e.locks.acquire(NS_LOCK) === NEED_REPAIR) {
-      maintenance.repair(e);
+      maintenance.repair(e, false);
       continue;
     }
     break;

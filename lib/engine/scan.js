@@ -2,15 +2,35 @@
 // Whole-namespace operations of the pure-JS engine: listing (each bucket read consistently
 // under its seqlock, the store as a whole not a snapshot) and clearing (bucket by bucket, under
 // each bucket's lock).
-const { C } = require('../layout');
+const { C, STATUS, SIZE_CLASSES } = require('../layout');
 const { xxh32Aligned } = require('../xxhash');
-const { NEED_REPAIR } = require('./locks');
+const { NEED_REPAIR, subSaturating } = require('./locks');
 const { freeBlocks } = require('./alloc');
 const maintenance = require('./maintenance');
 
 const ENTRY_COUNT = require('../layout').S.HEADER.ENTRY_COUNT >> 2;
 const BUCKET_BASE = C.BUCKETS_OFFSET >> 2;
 const NS_BASE = C.NAMESPACES_OFFSET >> 2;
+const CLASS_SHIFT = C.FLAG_CLASS_SHIFT;
+const CLASS_MASK = C.FLAG_CLASS_MASK;
+const CLASS_COUNT = SIZE_CLASSES.length;
+// As for a get (js-engine.js): a snapshot that keeps failing under an unchanged version is
+// corruption, not a race. Repair once, then report it.
+const CORRUPT_RETRIES = 64;
+
+function corruptError(bucket) {
+  return Object.assign(new Error(`bucket ${bucket} is corrupt`), { status: STATUS.ERR_CORRUPT });
+}
+
+// Whether the block at unit `u` can be a linked entry: a valid class, not free, inside the store.
+function validBlock(e, u) {
+  const flags = e.u32[u * 16 + 6];
+  const cls = (flags >>> CLASS_SHIFT) & CLASS_MASK;
+  return cls < CLASS_COUNT && (flags & C.FLAG_FREE) === 0 && u + SIZE_CLASSES[cls] <= e.totalUnits;
+}
+
+// Set by clearBucket when it stopped at an invalid chain.
+let bucketCorrupt = false;
 
 // Removes every entry of `nsId`, bucket by bucket. Returns how many were removed.
 function clear(e, nsId) {
@@ -18,12 +38,18 @@ function clear(e, nsId) {
   for (let b = 0; b <= e.mask; b++) {
     const lw = BUCKET_BASE + b * 8 + 2;
     if (Atomics.load(e.u32, lw - 2) === 0) continue;
-    for (;;) {
+    for (let repaired = false; ;) {
       const r = clearBucket(e, lw, nsId);
-      if (r !== NEED_REPAIR) {
-        removed += r;
-        break;
+      if (r === NEED_REPAIR) {
+        maintenance.repair(e, false);
+        continue;
       }
+      removed += r;
+      if (!bucketCorrupt) break;
+      // An invalid chain under the lock (a cycle, an index out of range, a free block): what was
+      // unlinked before it is removed; repair mends the rest and the bucket is cleared again.
+      if (repaired) throw corruptError(b);
+      repaired = true;
       maintenance.repair(e);
     }
   }
@@ -32,12 +58,17 @@ function clear(e, nsId) {
 
 function clearBucket(e, lw, nsId) {
   const u32 = e.u32;
+  bucketCorrupt = false;
   if (e.locks.acquire(lw) === NEED_REPAIR) return NEED_REPAIR;
   let link = lw - 2;
   let n = 0;
   let u = u32[link];
   let freeList = e.freeList;
-  while (u !== 0 && u >= e.firstUnit && u < e.totalUnits) {
+  for (let steps = 0; u !== 0; steps++) {
+    if (u < e.firstUnit || u >= e.totalUnits || steps > e.maxSteps || !validBlock(e, u)) {
+      bucketCorrupt = true;
+      break;
+    }
     const w = u * 16;
     const next = u32[w];
     if (u32[w + 3] === nsId) {
@@ -55,9 +86,9 @@ function clearBucket(e, lw, nsId) {
   }
   let st = 0;
   if (n) {
-    u32[lw - 1] -= n;
-    Atomics.sub(u32, NS_BASE + nsId * 16 + 1, n);
-    Atomics.sub(u32, ENTRY_COUNT, n);
+    u32[lw - 1] = u32[lw - 1] > n ? u32[lw - 1] - n : 0;
+    subSaturating(u32, NS_BASE + nsId * 16 + 1, n);
+    subSaturating(u32, ENTRY_COUNT, n);
     st = freeBlocks(e, freeList, n);
     e.writes += n;
   }
@@ -74,17 +105,17 @@ function entries(e, nsId, withValues = true) {
   for (let b = 0; b <= e.mask; b++) {
     const lw = BUCKET_BASE + b * 8 + 2;
     if (Atomics.load(u32, lw - 2) === 0) continue;
-    for (;;) {
+    for (let stable = 0; ;) {
       const v1 = Atomics.load(u32, lw);
       if (v1 & 1) {
-        if (e.locks.waitWhileHeld(lw, v1) === NEED_REPAIR) maintenance.repair(e);
+        if (e.locks.waitWhileHeld(lw, v1) === NEED_REPAIR) maintenance.repair(e, false);
         continue;
       }
       const found = [];
       let ok = true;
       let u = Atomics.load(u32, lw - 2);
       for (let steps = 0; u !== 0; steps++) {
-        if (u < e.firstUnit || u >= e.totalUnits || steps > e.maxSteps) {
+        if (u < e.firstUnit || u >= e.totalUnits || steps > e.maxSteps || !validBlock(e, u)) {
           ok = false;
           break;
         }
@@ -92,11 +123,13 @@ function entries(e, nsId, withValues = true) {
         if (u32[w + 3] === nsId) {
           const kl = u16[w * 2 + 4];
           const vl = u16[w * 2 + 5];
-          if ((w + 8) * 4 + kl + vl > e.totalSize) {
+          const flags = u32[w + 6];
+          // Never copy beyond the block (nor beyond the private copy buffer).
+          if (kl > C.MAX_KEY_BYTES || 32 + kl + vl > SIZE_CLASSES[(flags >>> CLASS_SHIFT) & CLASS_MASK] * 64) {
             ok = false;
             break;
           }
-          const enc = u32[w + 6] & C.FLAG_ENCODING_MASK;
+          const enc = flags & C.FLAG_ENCODING_MASK;
           e.copyOut(w * 4, kl + vl);
           if (xxh32Aligned(e.copy32, e.copy, 0, kl + vl, (u32[w + 1] ^ enc) >>> 0) !== u32[w + 7]) {
             ok = false;
@@ -112,9 +145,13 @@ function entries(e, nsId, withValues = true) {
         }
         u = Atomics.load(u32, w);
       }
-      if (!ok || Atomics.load(u32, lw) !== v1) continue;
-      for (const f of found) out.push(f);
-      break;
+      if (Atomics.load(u32, lw) !== v1) continue;
+      if (ok) {
+        for (const f of found) out.push(f);
+        break;
+      }
+      if (++stable === CORRUPT_RETRIES) maintenance.repair(e);
+      else if (stable > 2 * CORRUPT_RETRIES) throw corruptError(b);
     }
   }
   return out;
