@@ -142,6 +142,9 @@ class Store {
       if (opts.name !== undefined || opts.path !== undefined) {
         throw typeError('give one of name, path or buffer');
       }
+      if (opts.size !== undefined || opts.mode !== undefined) {
+        throw typeError('size and mode do not apply to a buffer (the store takes all of it)');
+      }
     } else {
       checkInt(opts.size, 'size', C.BUCKETS_OFFSET + 2 * C.UNIT, C.MAX_SEGMENT_UNITS * C.UNIT);
     }

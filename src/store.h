@@ -163,6 +163,12 @@ class Store {
     return reinterpret_cast<layout::Entry*>(base_ + (static_cast<uint64_t>(unit) << 6));
   }
   layout::Bucket* BucketFor(uint32_t hash) const noexcept { return &buckets_[hash & mask_]; }
+  // No valid chain is longer than the number of entries, nor than the number of blocks the pool
+  // can hold: a walk that goes further is in a cycle (a race, or corruption).
+  uint64_t MaxChainSteps() const noexcept {
+    const uint64_t blocks = uint64_t{totalUnits_} - firstUnit_;
+    return (maxEntries_ < blocks ? uint64_t{maxEntries_} : blocks) + 1;
+  }
   bool NamespaceLive(uint32_t ns) const noexcept {
     return ns >= 1 && ns <= kMaxNamespaceId &&
            AtomicLoad(&nsTable_[ns].state) == layout::kNsStateLive;

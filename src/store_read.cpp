@@ -30,7 +30,7 @@ Store::Walk Store::WalkForKey(const Bucket* b, uint32_t ns, const uint8_t* key, 
                               uint32_t hash, Hit* hit) noexcept {
   uint32_t u = AtomicLoad(&b->head);
   uint64_t steps = 0;
-  const uint64_t maxSteps = uint64_t{maxEntries_} + 1;
+  const uint64_t maxSteps = MaxChainSteps();
   while (u != 0) {
     if (++steps > maxSteps || u < firstUnit_ || u >= totalUnits_) return Walk::kViolation;
     const Entry* e = EntryAt(u);
@@ -151,7 +151,7 @@ Status Store::Has(uint32_t ns, const void* key, uint32_t keyLength, bool* found)
 bool Store::CopyChain(const Bucket* b, uint32_t ns, std::vector<uint8_t>* out) noexcept {
   uint32_t u = AtomicLoad(&b->head);
   uint64_t steps = 0;
-  const uint64_t maxSteps = uint64_t{maxEntries_} + 1;
+  const uint64_t maxSteps = MaxChainSteps();
   while (u != 0) {
     if (++steps > maxSteps || u < firstUnit_ || u >= totalUnits_) return false;
     const Entry* e = EntryAt(u);

@@ -70,7 +70,7 @@ Store::Found Store::FindLocked(Bucket* b, uint32_t ns, const void* key, uint32_t
   uint32_t u = AtomicLoad(link);
   uint64_t steps = 0;
   while (u != 0) {
-    if (++steps > uint64_t{maxEntries_} + 1 || u < firstUnit_ || u >= totalUnits_) {
+    if (++steps > MaxChainSteps() || u < firstUnit_ || u >= totalUnits_) {
       found.corrupt = true;
       return found;
     }
@@ -231,7 +231,7 @@ Status Store::Clear(uint32_t ns, uint32_t* removed) noexcept {
       bool corrupt = false;
       bool allocGone = false;
       while (u != 0) {
-        if (++steps > uint64_t{maxEntries_} + 1 || u < firstUnit_ || u >= totalUnits_) {
+        if (++steps > MaxChainSteps() || u < firstUnit_ || u >= totalUnits_) {
           corrupt = true;
           break;
         }

@@ -355,16 +355,16 @@ forEachEngine('review: attaching', ({ engine, make }) => {
   });
 });
 
-describe('review: walk bound [js engine]', () => {
+forEachEngine('review: walk bound', ({ engine }) => {
   it('a reader meeting a cycle with maxEntries 2^32 - 1 repairs in reasonable time', async function () {
     this.timeout(30000);
-    const s = Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine: 'js', buckets: 1, maxEntries: 0xffffffff });
+    const s = Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine, buckets: 1, maxEntries: 0xffffffff });
     try {
       for (const k of ['k1', 'k2', 'k3']) s.set('a', k, k);
       const u32 = new Uint32Array(s.buffer);
       const units = chain(u32);
       u32[units[2] * 16] = units[0]; // k1.next = k3
-      const r = await inWorkerWithin(15000, 'js', s.buffer, 'get', ['a', 'missing']);
+      const r = await inWorkerWithin(15000, engine, s.buffer, 'get', ['a', 'missing']);
       assert.ok(!r.error || r.error.code === 'ERR_CORRUPT', JSON.stringify(r));
       assert.ok(s.verify().ok);
     } finally {
