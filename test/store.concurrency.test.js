@@ -35,7 +35,7 @@ describe('store concurrency', function () {
 
   it('2 processes and 2 workers on mixed engines: no bad read, verify clean, counts add up',
     withNamedStore(async (store, name) => {
-      const ms = 2500;
+      const ms = 4000;
       const keys = 500;
       const actors = [
         inProcess({ op: 'stress', id: 'p-native', engine: 'native', name, ms, keys }).done,
