@@ -5,7 +5,7 @@
 const { C, S, STATUS } = require('../layout');
 const { xxh32Aligned, LITTLE_ENDIAN } = require('../xxhash');
 const { readGeometry, formatStore } = require('./format');
-const { Locks, NEED_REPAIR, CORRUPT, subSaturating } = require('./locks');
+const { Locks, NEED_REPAIR, CORRUPT, subSaturating, corruptError } = require('./locks');
 const { allocBlock, freeBlocks, classFor } = require('./alloc');
 const maintenance = require('./maintenance');
 const scan = require('./scan');
@@ -27,10 +27,6 @@ const ENC_MASK = C.FLAG_ENCODING_MASK;
 const FLAG_FREE = C.FLAG_FREE;
 const UNIT = C.UNIT;
 const HDR = E.SIZE;
-
-function corruptError(bucket) {
-  return Object.assign(new Error(`bucket ${bucket} is corrupt`), { status: STATUS.ERR_CORRUPT });
-}
 
 const encoder = new TextEncoder();
 

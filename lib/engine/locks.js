@@ -5,7 +5,7 @@
 // slot of the holder. Acquiring and releasing both bump the version, so the bucket lock doubles
 // as the bucket's seqlock.
 const fs = require('fs');
-const { C, S } = require('../layout');
+const { C, S, STATUS } = require('../layout');
 
 const VMASK = C.LOCK_VERSION_MASK;
 const OSHIFT = C.LOCK_OWNER_SHIFT;
@@ -17,6 +17,11 @@ const NEED_REPAIR = -1;
 // Returned by a writer step that found the structure invalid under its lock: a repair pass must
 // run (once; if the step fails again the store is reported corrupt).
 const CORRUPT = -3;
+
+// The internal error for a chain still invalid after a repair pass (lib/store.js maps `status`).
+function corruptError(bucket) {
+  return Object.assign(new Error(`bucket ${bucket} is corrupt`), { status: STATUS.ERR_CORRUPT });
+}
 
 // Atomically subtracts `n` from the u32 at `idx`, stopping at 0 (a count left low by a writer
 // that died between publishing and counting must not wrap to 2^32 - 1).
@@ -210,4 +215,4 @@ class Locks {
   }
 }
 
-module.exports = { Locks, LockError, NEED_REPAIR, CORRUPT, subSaturating, pidAlive, sleepMs };
+module.exports = { Locks, LockError, NEED_REPAIR, CORRUPT, corruptError, subSaturating, pidAlive, sleepMs };

@@ -2,9 +2,9 @@
 // Whole-namespace operations of the pure-JS engine: listing (each bucket read consistently
 // under its seqlock, the store as a whole not a snapshot) and clearing (bucket by bucket, under
 // each bucket's lock).
-const { C, STATUS, SIZE_CLASSES } = require('../layout');
+const { C, SIZE_CLASSES } = require('../layout');
 const { xxh32Aligned } = require('../xxhash');
-const { NEED_REPAIR, subSaturating } = require('./locks');
+const { NEED_REPAIR, subSaturating, corruptError } = require('./locks');
 const { freeBlocks } = require('./alloc');
 const maintenance = require('./maintenance');
 
@@ -17,10 +17,6 @@ const CLASS_COUNT = SIZE_CLASSES.length;
 // As for a get (js-engine.js): a snapshot that keeps failing under an unchanged version is
 // corruption, not a race. Repair once, then report it.
 const CORRUPT_RETRIES = 64;
-
-function corruptError(bucket) {
-  return Object.assign(new Error(`bucket ${bucket} is corrupt`), { status: STATUS.ERR_CORRUPT });
-}
 
 // Whether the block at unit `u` can be a linked entry: a valid class, not free, inside the store.
 function validBlock(e, u) {
