@@ -74,6 +74,26 @@ void Store::VerifyLocked(VerifyReport* out) {
     tiledEnd = u;
   }
 
+  // A unit a chain or a free list links to must be a block start met for the first time on
+  // that kind of walk; anything else ends the walk with an error.
+  auto firstVisit = [&](const std::string& where, uint32_t u, internal::UnitBitmap* visited,
+                        const char* twice) {
+    const char* problem = nullptr;
+    if (u < firstUnit_ || u >= tiledEnd) {
+      problem = "unit out of range";
+    } else if (!starts.Get(u)) {
+      problem = "not a block start";
+    } else if (visited->Get(u)) {
+      problem = twice;
+    }
+    if (problem != nullptr) {
+      error(where + ": " + problem);
+      return false;
+    }
+    visited->Set(u);
+    return true;
+  };
+
   // Every chain.
   bool nsLive[kMaxNamespaceId + 1] = {};
   uint32_t liveNamespaces = 0;
@@ -95,19 +115,7 @@ void Store::VerifyLocked(VerifyReport* out) {
     uint32_t u = AtomicLoad(&b->head);
     while (u != 0) {
       const std::string where = "bucket " + std::to_string(bi) + ", " + unitName(u);
-      if (u < firstUnit_ || u >= tiledEnd) {
-        error(where + ": unit out of range");
-        break;
-      }
-      if (!starts.Get(u)) {
-        error(where + ": not a block start");
-        break;
-      }
-      if (seen.Get(u)) {
-        error(where + ": reached twice (a cycle or a shared chain)");
-        break;
-      }
-      seen.Set(u);
+      if (!firstVisit(where, u, &seen, "reached twice (a cycle or a shared chain)")) break;
       const Entry* e = EntryAt(u);
       const uint32_t flags = AtomicLoad(&e->flags);
       if (const char* problem = EntryProblem(u, flags, bi, nsLive)) {
@@ -134,19 +142,7 @@ void Store::VerifyLocked(VerifyReport* out) {
     uint32_t u = AtomicLoad(&alloc_->freeHeads[c]);
     while (u != 0) {
       const std::string where = "free list " + std::to_string(c) + ", " + unitName(u);
-      if (u < firstUnit_ || u >= tiledEnd) {
-        error(where + ": unit out of range");
-        break;
-      }
-      if (!starts.Get(u)) {
-        error(where + ": not a block start");
-        break;
-      }
-      if (onFree.Get(u)) {
-        error(where + ": reached twice (a cycle)");
-        break;
-      }
-      onFree.Set(u);
+      if (!firstVisit(where, u, &onFree, "reached twice (a cycle)")) break;
       const Entry* e = EntryAt(u);
       const uint32_t flags = AtomicLoad(&e->flags);
       if ((flags & kFlagFree) == 0) error(where + ": FREE not set");
