@@ -110,6 +110,29 @@ describe('store concurrency', function () {
     });
   }
 
+  for (const engine of ['js', 'native']) {
+    it(`a ${engine} handle waits for a long pass of another thread that shows a heartbeat`, async () => {
+      const store = Store.create({ buffer: new SharedArrayBuffer(1 << 22), engine, lockTimeoutMs: 100 });
+      try {
+        store.set('held', 'k', 'before');
+        const flag = new SharedArrayBuffer(4);
+        const a = announced();
+        const { done } = inWorker({ op: 'longPass', engine: 'js', buffer: store.buffer, ms: 800, flag },
+          a.onMessage);
+        await a.promise;
+        const repairs = new Uint32Array(store.buffer)[32 >> 2]; // header gcCounter
+        store.set('held', 'k', 'after'); // blocks until the pass releases its locks
+        assert.strictEqual(Atomics.load(new Int32Array(flag), 0), 1, 'the lock was taken before the pass ended');
+        assert.strictEqual(new Uint32Array(store.buffer)[32 >> 2], repairs, 'no repair pass ran');
+        await done;
+        assert.strictEqual(store.get('held', 'k'), 'after');
+        assert.ok(store.verify().ok);
+      } finally {
+        store.close();
+      }
+    });
+  }
+
   it('a pure-JS worker terminated while writing in a loop leaves a usable store', async () => {
     const store = Store.create({ buffer: new SharedArrayBuffer(1 << 23), buckets: 64, engine: 'js', lockTimeoutMs: 200 });
     try {

@@ -14,6 +14,9 @@ const OWNER_WORDS = S.OWNER.SIZE >> 2;
 
 // Returned by acquire() when the holder of a lock is gone and a repair pass must run first.
 const NEED_REPAIR = -1;
+// RepairState.lock: a long pass that holds it advances its version as a heartbeat.
+const REPAIR_LOCK = (C.REPAIR_OFFSET + S.REPAIR_STATE.LOCK) >> 2;
+const BEAT_EVERY = 4096;
 // Returned by a writer step that found the structure invalid under its lock: a repair pass must
 // run (once; if the step fails again the store is reported corrupt).
 const CORRUPT = -3;
@@ -64,6 +67,7 @@ class Locks {
     this.timeout = lockTimeoutMs;
     this.slot = 0;
     this.ownerBits = 0;
+    this.work = 0;
   }
 
   // Claims an owner slot (format.md §6). Returns false when every slot is taken.
@@ -133,6 +137,20 @@ class Locks {
   // Releases the lock at `idx` if this handle still holds it. A lock can be taken over from a
   // holder presumed gone that is in fact only slow (a same-process holder after lockTimeoutMs,
   // e.g. a long verify() or repair pass): its late release must not free the new holder's lock.
+  // Called once per unit of work by a pass that holds RepairState.lock: every BEAT_EVERY units
+  // the lock's version moves on (held bit and owner unchanged), so that waiters can tell a long
+  // pass from a holder that is gone.
+  beat() {
+    if (++this.work >= BEAT_EVERY) this.pulse();
+  }
+
+  pulse() {
+    this.work = 0;
+    const w = Atomics.load(this.u32, REPAIR_LOCK);
+    if ((w & 1) === 0 || w >>> OSHIFT !== this.slot) return;
+    Atomics.compareExchange(this.u32, REPAIR_LOCK, w, ((((w & VMASK) + 2) & VMASK) | this.ownerBits) >>> 0);
+  }
+
   release(idx) {
     const w = Atomics.load(this.u32, idx);
     if ((w & 1) !== 0 && (w >>> OSHIFT) === this.slot) {
@@ -164,6 +182,7 @@ class Locks {
   stuck(idx, seen, takeOver) {
     const u32 = this.u32;
     let start = 0;
+    let beat = 0;
     for (let spin = 0; ; spin++) {
       if (Atomics.load(u32, idx) !== seen) return 0;
       if (spin < 64) continue;
@@ -172,8 +191,20 @@ class Locks {
         continue;
       }
       const now = performance.now();
-      if (start === 0) start = now;
+      if (start === 0) {
+        start = now;
+        beat = Atomics.load(u32, REPAIR_LOCK);
+      }
       if (this.holderGone(seen, now - start)) {
+        // A holder running a long pass (repair, verify) proves it is alive by moving the repair
+        // lock's version while it holds it (format.md §9, heartbeat).
+        const o = seen >>> OSHIFT;
+        const rw = Atomics.load(u32, REPAIR_LOCK);
+        if (o !== this.slot && (rw & 1) !== 0 && rw >>> OSHIFT === o && rw !== beat) {
+          beat = rw;
+          start = now;
+          continue;
+        }
         if (!takeOver) return NEED_REPAIR;
         const mine = ((seen & VMASK) | this.ownerBits) >>> 0;
         if (Atomics.compareExchange(u32, idx, seen, mine) === seen) return 1;

@@ -30,7 +30,10 @@ function lockRest(e) {
   let b = 0;
   let alloc = false;
   try {
-    for (; b < e.bucketCount; b++) L.acquireOrTakeOver(BUCKET_BASE + b * 8 + 2);
+    for (; b < e.bucketCount; b++) {
+      L.acquireOrTakeOver(BUCKET_BASE + b * 8 + 2);
+      L.beat();
+    }
     L.acquireOrTakeOver(ALLOC_LOCK);
     alloc = true;
     L.acquireOrTakeOver(NS_LOCK);
@@ -50,6 +53,7 @@ function lockAll(e) {
 // Releases in the order of format.md §9 step 7.
 function unlockAll(e) {
   const L = e.locks;
+  L.pulse(); // the last heartbeat: waiters that timed the pass restart before it ends
   L.release(NS_LOCK);
   L.release(ALLOC_LOCK);
   for (let b = 0; b < e.bucketCount; b++) L.release(BUCKET_BASE + b * 8 + 2);
@@ -69,6 +73,7 @@ function walkPool(e) {
   const starts = [];
   let cut = -1;
   for (let u = e.firstUnit; u < top;) {
+    e.locks.beat();
     const cls = (u32[u * 16 + 6] >>> C.FLAG_CLASS_SHIFT) & CLASS_MASK;
     if (cls >= SIZE_CLASSES.length || u + SIZE_CLASSES[cls] > top) {
       cut = u;
@@ -127,7 +132,9 @@ function walkChains(e, pool, fix, errors) {
     let u = u32[link];
     let n = 0;
     seen.clear();
+    e.locks.beat();
     while (u !== 0) {
+      e.locks.beat();
       // A unit met twice (a cycle, or two chains sharing a block) ends the chain there, valid
       // or not: unlinking and continuing could go round forever.
       const inPool = u >= e.firstUnit && u < pool.top;
@@ -202,6 +209,7 @@ function repair(e, force = true) {
     checkCounts(e, found, true, []);
     for (let c = 0; c < SIZE_CLASSES.length; c++) u32[HEADS + c] = 0;
     for (let i = pool.starts.length - 1; i >= 0; i--) {
+      e.locks.beat();
       const u = pool.starts[i];
       if (pool.state[u - e.firstUnit] === LIVE) continue;
       const cls = (u32[u * 16 + 6] >>> C.FLAG_CLASS_SHIFT) & CLASS_MASK;
@@ -232,6 +240,7 @@ function verify(e) {
     for (let c = 0; c < SIZE_CLASSES.length; c++) {
       let u = u32[HEADS + c];
       while (u !== 0) {
+        e.locks.beat();
         const st = u >= e.firstUnit && u < pool.top ? pool.state[u - e.firstUnit] : 0;
         const flags = st ? u32[u * 16 + 6] : 0;
         let why = null;
@@ -310,4 +319,5 @@ function stats(e) {
   };
 }
 
-module.exports = { repair, verify, stats, flushCounters };
+// lockAll/unlockAll are exported for tests that simulate a long pass.
+module.exports = { repair, verify, stats, flushCounters, lockAll, unlockAll };
