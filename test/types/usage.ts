@@ -1,0 +1,53 @@
+// Compiled by `npm run check:types` (tsc, no emit): the declarations in index.d.ts must accept
+// every documented use and reject the misuses marked @ts-expect-error.
+import { Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport } from '../../index';
+
+const s = Store.create({ name: 'types', size: 1 << 20, engine: 'js', buckets: 64, lockTimeoutMs: 500 });
+s.set('ns', 'k', { a: 1, b: [true, null, 'x'] }).set('ns', 'b', Buffer.from('x')).set('ns', 'n', 4);
+const v: unknown = s.get('ns', 'k');
+const has: boolean = s.has('ns', 'k');
+const removed: boolean = s.delete('ns', 'k');
+const cleared: number = s.clear('ns');
+const keys: string[] = s.keys('ns');
+const entries: [string, unknown][] = s.entries('ns');
+const total: number = s.count();
+const inNs: number = s.count('ns');
+const names: string[] = s.namespaces();
+const many: unknown[] = s.getMany('ns', ['a', 'b']);
+const written: number = s.setMany('ns', [['a', 1], ['b', 'two']]);
+s.setMany('ns', new Map([['c', 3]]));
+const view: NamespaceView = s.namespace('ns');
+view.set('x', 1).set('y', 'z');
+for (const [k, val] of view) console.log(k, val);
+view.forEach((val, k) => console.log(k, val));
+const size: number = view.size;
+const st: StoreStats = s.stats();
+const r: VerifyReport = s.verify();
+if (!r.ok) console.log(r.errors.join('\n'), st.bytesFree, st.engine);
+s.repair();
+const other = Store.attach(s.buffer, { engine: 'native' });
+other.close();
+Store.open({ name: 'types' }).close();
+Store.create({ buffer: new SharedArrayBuffer(1 << 20) }).close();
+s.close();
+
+const seg = Segment.create({ name: 'types-seg', size: 4096 });
+const word = new Int32Array(seg.buffer);
+futex.wake(word, 0);
+futex.waitAsync(word, 0, 0, 10).then((res) => console.log(res));
+try {
+  Store.open({ path: '/nowhere' });
+} catch (e) {
+  if (e instanceof ShmError) console.log(e.code, e.errno);
+}
+
+// @ts-expect-error undefined is not a storable value
+s.set('ns', 'k', undefined);
+// @ts-expect-error keys are strings
+s.get('ns', 42);
+// @ts-expect-error a store needs a size when it is created by name
+Store.create({ name: 'nosize' });
+// @ts-expect-error engine is 'native' or 'js'
+Store.attach(new SharedArrayBuffer(8), { engine: 'rust' });
+
+console.log(v, has, removed, cleared, keys, entries, total, inNs, names, many, written, size);
