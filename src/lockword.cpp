@@ -130,10 +130,28 @@ void LockWaiter::Backoff() noexcept {
   }
 }
 
+bool LockWaiter::Moved(const uint32_t* word, uint32_t w) noexcept {
+  const uint32_t now = AtomicLoad(word);
+  if (now == w) return false;
+  if (!IsHeartbeat(word, w, now)) rounds_ = 0;
+  return true;
+}
+
+bool LockWaiter::HolderHeartbeats(uint32_t owner, Clock::time_point now) noexcept {
+  if (repairLock_ == nullptr) return false;
+  const uint32_t r = AtomicLoad(repairLock_);
+  if (!LockIsHeld(r) || LockOwnerOf(r) != owner || r == repairSeen_) return false;
+  repairSeen_ = r;
+  since_ = now;
+  return true;
+}
+
 Verdict LockWaiter::OnHeld(const uint32_t* word, uint32_t w) noexcept {
   if (w != last_ || rounds_ == 0) {
+    // A holder that heartbeats RepairState.lock (the word waited on) keeps the backoff going, so
+    // that waiting out a long pass sleeps instead of spinning; the timer restarts either way.
+    if (!IsHeartbeat(word, last_, w)) rounds_ = 0;
     last_ = w;
-    rounds_ = 0;
     timing_ = false;
   }
   ++rounds_;
@@ -144,14 +162,12 @@ Verdict LockWaiter::OnHeld(const uint32_t* word, uint32_t w) noexcept {
     timing_ = true;
     since_ = now;
     nextCheck_ = now + kFirstCheck;
+    if (repairLock_ != nullptr) repairSeen_ = AtomicLoad(repairLock_);
     return Verdict::kWait;
   }
   if (now < nextCheck_) return Verdict::kWait;
   nextCheck_ = now + kCheckEvery;
-  if (AtomicLoad(word) != w) {
-    rounds_ = 0;
-    return Verdict::kWait;
-  }
+  if (Moved(word, w)) return Verdict::kWait;
   const auto elapsed = now - since_;
   const auto timeout = std::chrono::milliseconds(env_.lockTimeoutMs);
   const uint32_t owner = LockOwnerOf(w);
@@ -165,23 +181,20 @@ Verdict LockWaiter::OnHeld(const uint32_t* word, uint32_t w) noexcept {
     gone = true;
   } else {
     const uint32_t pid = AtomicLoad(&env_.owners[owner].pid);
-    if (AtomicLoad(word) != w) {
-      rounds_ = 0;
-      return Verdict::kWait;
-    }
+    if (Moved(word, w)) return Verdict::kWait;
     if (pid == 0) {
       gone = true;  // the holder's slot was released: nobody can be holding the lock
     } else if (pid == env_.pid) {
       gone = !IsLiveSlot(env_.storeBase, owner) && elapsed >= timeout;
+      // A repair pass or verify() holds every lock for a long time and proves it is alive by
+      // advancing RepairState.lock (§9, "Heartbeat of long passes").
+      if (gone && HolderHeartbeats(owner, now)) return Verdict::kWait;
     } else {
       gone = ProcessGone(pid);
     }
   }
   if (gone) {
-    if (AtomicLoad(word) != w) {
-      rounds_ = 0;
-      return Verdict::kWait;
-    }
+    if (Moved(word, w)) return Verdict::kWait;
     return Verdict::kGone;
   }
   // A live holder (or one not yet presumed gone) is waited for up to lockTimeoutMs x 10.

@@ -82,6 +82,17 @@ inline constexpr uint32_t LockReleasedWord(uint32_t held) noexcept {
 inline constexpr uint32_t LockTakeoverWord(uint32_t held, uint32_t owner) noexcept {
   return (held & kLockVersionMask) | (owner << kLockOwnerShift);
 }
+// The word the holder of `held` writes to show it is alive during a long pass (§9, "Heartbeat of
+// long passes"): the version advances by 2, so the lock stays held, by the same owner.
+inline constexpr uint32_t LockHeartbeatWord(uint32_t held) noexcept {
+  return ((held + 2) & kLockVersionMask) | (held & ~kLockVersionMask);
+}
+
+// RepairState.lock of the store mapped at `storeBase` (held by repair passes and verify()).
+inline const uint32_t* RepairLockWord(const void* storeBase) noexcept {
+  return reinterpret_cast<const uint32_t*>(static_cast<const uint8_t*>(storeBase) +
+                                           layout::kRepairOffset);
+}
 
 // What a lock wait needs to know about the waiter.
 struct LockEnv {
@@ -95,10 +106,13 @@ struct LockEnv {
 enum class Verdict { kWait, kGone, kTimeout };
 
 // Tracks one wait for a held word: backs off (pause, then sched_yield, then short sleeps) and,
-// when the word stays unchanged, applies the stuck-lock rule of §9.
+// when the word stays unchanged, applies the stuck-lock rule of §9, heartbeats included: a holder
+// of this process is not presumed gone while it holds RepairState.lock and keeps advancing it.
 class LockWaiter {
  public:
-  explicit LockWaiter(const LockEnv& env) noexcept : env_(env) {}
+  explicit LockWaiter(const LockEnv& env) noexcept
+      : env_(env),
+        repairLock_(env.storeBase != nullptr ? RepairLockWord(env.storeBase) : nullptr) {}
   // Call each time `word` was observed held with value `w`. Backs off, then returns kWait (try
   // again), kGone (the holder is gone: repair or take over) or kTimeout (a live holder kept it
   // for lockTimeoutMs * 10).
@@ -109,7 +123,21 @@ class LockWaiter {
 
  private:
   using Clock = std::chrono::steady_clock;
+  // True when `word` went from `before` to `after` because the holder of RepairState.lock
+  // heartbeated (still held, same owner): the wait goes on without restarting the backoff.
+  bool IsHeartbeat(const uint32_t* word, uint32_t before, uint32_t after) const noexcept {
+    return word == repairLock_ && LockIsHeld(after) && LockOwnerOf(after) == LockOwnerOf(before);
+  }
+  // Reloads `word`: true when it is no longer `w` (the caller waits on).
+  bool Moved(const uint32_t* word, uint32_t w) noexcept;
+  // Called before presuming `owner` (a slot of this process) gone under the timeout rule: true,
+  // with the timer restarted, when `owner` holds RepairState.lock and advanced it since the wait
+  // started or since the last check (a repair pass or verify() that is alive).
+  bool HolderHeartbeats(uint32_t owner, Clock::time_point now) noexcept;
+
   const LockEnv& env_;
+  const uint32_t* repairLock_;  // RepairState.lock, nullptr when the env names no store
+  uint32_t repairSeen_ = 0;     // RepairState.lock when the timer (re)started
   uint32_t last_ = 0;
   uint32_t rounds_ = 0;
   bool timing_ = false;
@@ -152,6 +180,50 @@ inline void UnlockCurrent(uint32_t* word) noexcept {
   uint32_t w = AtomicLoad(word);
   if (LockIsHeld(w)) AtomicCas(word, w, LockReleasedWord(w));
 }
+
+// The heartbeat of a long pass (§9, "Heartbeat of long passes"): while a repair pass or verify()
+// holds RepairState.lock it counts its units of work (locks taken; blocks, buckets, chain entries
+// and free-list entries walked) and, after every kUnitsPerBeat of them, advances the word's version
+// by 2 with a CAS from the word it holds. The word it holds therefore changes: Release() releases
+// with the current one.
+class LockHeartbeat {
+ public:
+  static constexpr uint32_t kUnitsPerBeat = 4096;
+
+  // `word` was just acquired and holds `held`.
+  void Start(uint32_t* word, uint32_t held) noexcept {
+    word_ = word;
+    held_ = held;
+    units_ = 0;
+  }
+  // One unit of work: a counter, and a CAS every kUnitsPerBeat units.
+  void Work() noexcept {
+    if (++units_ >= kUnitsPerBeat) Beat();
+  }
+  // Advances the version now (and restarts the count). If the CAS fails the lock was taken over
+  // (this holder was presumed gone): the heartbeat stops and Release() leaves the word alone.
+  void Beat() noexcept {
+    units_ = 0;
+    if (word_ == nullptr) return;
+    const uint32_t next = LockHeartbeatWord(held_);
+    if (AtomicCas(word_, held_, next)) {
+      held_ = next;
+    } else {
+      word_ = nullptr;
+    }
+  }
+  // Releases the word (a CAS from the word held now) and stops.
+  void Release() noexcept {
+    if (word_ != nullptr) Unlock(word_, held_);
+    word_ = nullptr;
+  }
+  uint32_t held() const noexcept { return held_; }
+
+ private:
+  uint32_t* word_ = nullptr;
+  uint32_t held_ = 0;
+  uint32_t units_ = 0;
+};
 
 // True when process `pid` no longer exists (kill(pid, 0) fails with ESRCH, or it is a zombie).
 bool ProcessGone(uint32_t pid) noexcept;

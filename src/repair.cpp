@@ -46,14 +46,24 @@ LockResult Store::AcquireAllLocks(bool takeover) noexcept {
   for (uint32_t i = 0; i < bucketCount_; ++i) {
     LockResult r = AcquireLock(&buckets_[i].lock, env_, takeover, &held);
     if (r != LockResult::kAcquired) {
+      passBeat_.Beat();
       while (i-- > 0) ReleaseOwned(&buckets_[i].lock, env_.selfSlot);
       return r;
     }
+    passBeat_.Work();
   }
   LockResult r = AcquireLock(&alloc_->lock, env_, takeover, &held);
   if (r == LockResult::kAcquired) {
+    passBeat_.Work();
     r = AcquireLock(&nsState_->lock, env_, takeover, &held);
-    if (r != LockResult::kAcquired) ReleaseOwned(&alloc_->lock, env_.selfSlot);
+    if (r == LockResult::kAcquired) {
+      passBeat_.Work();
+    } else {
+      passBeat_.Beat();
+      ReleaseOwned(&alloc_->lock, env_.selfSlot);
+    }
+  } else {
+    passBeat_.Beat();
   }
   if (r != LockResult::kAcquired) {
     for (uint32_t i = bucketCount_; i-- > 0;) ReleaseOwned(&buckets_[i].lock, env_.selfSlot);
@@ -62,6 +72,7 @@ LockResult Store::AcquireAllLocks(bool takeover) noexcept {
 }
 
 void Store::ReleaseAllLocks() noexcept {
+  passBeat_.Beat();  // waiters that checked since the last beat see the pass alive until here
   ReleaseOwned(&nsState_->lock, env_.selfSlot);
   ReleaseOwned(&alloc_->lock, env_.selfSlot);
   for (uint32_t i = 0; i < bucketCount_; ++i) ReleaseOwned(&buckets_[i].lock, env_.selfSlot);
@@ -78,13 +89,14 @@ Status Store::RepairPass(bool force, const uint32_t* stuckWord, uint32_t seen) n
   if (AcquireLock(&repairState_->lock, env_, true, &held) != LockResult::kAcquired) {
     return layout::kErrLockTimeout;
   }
+  passBeat_.Start(&repairState_->lock, held);
   if (!force && (AtomicLoad(&hdr_->gcCounter) != gc0 ||
                  (stuckWord != nullptr && AtomicLoad(stuckWord) != seen))) {
-    ReleaseOwned(&repairState_->lock, env_.selfSlot);
+    passBeat_.Release();
     return layout::kOk;
   }
   if (AcquireAllLocks(true) != LockResult::kAcquired) {
-    ReleaseOwned(&repairState_->lock, env_.selfSlot);
+    passBeat_.Release();
     return layout::kErrLockTimeout;
   }
   Status s = RepairLocked();
@@ -93,7 +105,7 @@ Status Store::RepairPass(bool force, const uint32_t* stuckWord, uint32_t seen) n
     AtomicAdd(&repairState_->repairs, 1);
   }
   ReleaseAllLocks();
-  ReleaseOwned(&repairState_->lock, env_.selfSlot);
+  passBeat_.Release();  // with the word held now: the heartbeats moved its version
   return s;
 }
 
@@ -116,6 +128,7 @@ Status Store::RepairLocked() noexcept {
     }
     starts.Set(u);
     u += kSizeClasses[cls];
+    passBeat_.Work();
   }
   AtomicStore(&hdr_->freeHead, freeHead);
 
@@ -135,7 +148,9 @@ Status Store::RepairLocked() noexcept {
     uint32_t count = 0;
     uint32_t* link = &b->head;
     uint32_t u = AtomicLoad(link);
+    passBeat_.Work();  // a bucket: on a store of many empty buckets these are the work
     while (u != 0) {
+      passBeat_.Work();
       if (u < firstUnit_ || u >= freeHead || !starts.Get(u) || seen.Get(u)) {
         // Not a block, or a block already met (a cycle or a shared tail): its `next` cannot be
         // trusted, so the chain ends here.
@@ -184,6 +199,7 @@ Status Store::RepairLocked() noexcept {
       tails[cls] = u;
     }
     u += kSizeClasses[cls];
+    passBeat_.Work();
   }
   AtomicStore(&alloc_->classCount, kClassCount);
 
@@ -191,6 +207,7 @@ Status Store::RepairLocked() noexcept {
   for (uint32_t o = 1; o < kOwnerSlots; ++o) {
     const uint32_t pid = AtomicLoad(&owners_[o].pid);
     if (pid == 0 || pid == env_.pid || o == env_.selfSlot) continue;
+    passBeat_.Work();
     if (ProcessGone(pid)) {
       AtomicStore(&owners_[o].tid, 0);
       AtomicCas(&owners_[o].pid, pid, 0);

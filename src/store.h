@@ -211,8 +211,10 @@ class Store {
   Status RepairLocked() noexcept;
   // Acquires every bucket lock in index order, then AllocState.lock and NsState.lock. With
   // takeover, gone holders are taken over; without, a gone holder releases everything and
-  // returns kGone.
+  // returns kGone. Called with RepairState.lock held (passBeat_ started): every lock taken is a
+  // unit of work of the heartbeat.
   LockResult AcquireAllLocks(bool takeover) noexcept;
+  // Heartbeats once more, then releases NsState.lock, AllocState.lock and every bucket lock.
   void ReleaseAllLocks() noexcept;
   // Why the chain entry at `unit` (a block start, flags already loaded) is not a valid entry of
   // bucket `bucket`, or nullptr when it is.
@@ -237,6 +239,9 @@ class Store {
   layout::Bucket* buckets_ = nullptr;
   PoolView pool_;
   LockEnv env_;
+  // RepairState.lock while a repair pass or verify() of this handle holds it (§9, "Heartbeat of
+  // long passes"); the passes count their work on it.
+  LockHeartbeat passBeat_;
   bool closed_ = true;
   uint64_t reads_ = 0;
   uint64_t writes_ = 0;

@@ -18,14 +18,15 @@ Status Store::Verify(VerifyReport* out) {
     uint32_t held;
     LockResult r = AcquireLock(&repairState_->lock, env_, false, &held);
     if (r == LockResult::kAcquired) {
+      passBeat_.Start(&repairState_->lock, held);
       r = AcquireAllLocks(false);
       if (r == LockResult::kAcquired) {
         VerifyLocked(out);
         ReleaseAllLocks();
-        Unlock(&repairState_->lock, held);
+        passBeat_.Release();  // with the word held now: the heartbeats moved its version
         return layout::kOk;
       }
-      Unlock(&repairState_->lock, held);
+      passBeat_.Release();
     }
     if (r == LockResult::kTimeout || attempt >= 8) return layout::kErrLockTimeout;
     // A gone holder: repair first, then verify.
@@ -72,6 +73,7 @@ void Store::VerifyLocked(VerifyReport* out) {
     starts.Set(u);
     u += kSizeClasses[cls];
     tiledEnd = u;
+    passBeat_.Work();
   }
 
   // A unit a chain or a free list links to must be a block start met for the first time on
@@ -113,7 +115,9 @@ void Store::VerifyLocked(VerifyReport* out) {
     dups.Clear();
     uint32_t count = 0;
     uint32_t u = AtomicLoad(&b->head);
+    passBeat_.Work();  // a bucket: on a store of many empty buckets these are the work
     while (u != 0) {
+      passBeat_.Work();
       const std::string where = "bucket " + std::to_string(bi) + ", " + unitName(u);
       if (!firstVisit(where, u, &seen, "reached twice (a cycle or a shared chain)")) break;
       const Entry* e = EntryAt(u);
@@ -141,6 +145,7 @@ void Store::VerifyLocked(VerifyReport* out) {
   for (uint32_t c = 0; c < kClassCount; ++c) {
     uint32_t u = AtomicLoad(&alloc_->freeHeads[c]);
     while (u != 0) {
+      passBeat_.Work();
       const std::string where = "free list " + std::to_string(c) + ", " + unitName(u);
       if (!firstVisit(where, u, &onFree, "reached twice (a cycle)")) break;
       const Entry* e = EntryAt(u);
@@ -165,6 +170,7 @@ void Store::VerifyLocked(VerifyReport* out) {
       out->leakedUnits += units;
     }
     u += units;
+    passBeat_.Work();
   }
   if (out->leakedUnits != 0) {
     error("pool: " + std::to_string(out->leakedUnits) +
