@@ -40,8 +40,22 @@ for (const p of programs.sort()) {
     '--benchmark_min_time=0.2', `--benchmark_out=${out}`, '--benchmark_out_format=json',
     ...process.argv.slice(2),
   ]);
+  scrubPaths(out);
   process.stderr.write(`bench:cpp: JSON report in ${path.relative(ROOT, out)}\n`);
   summarize(out);
+}
+
+// Results are committed: keep the program's name, not where this machine built it.
+function scrubPaths(file) {
+  try {
+    const report = JSON.parse(fs.readFileSync(file, 'utf8'));
+    if (report.context && report.context.executable) {
+      report.context.executable = path.basename(report.context.executable);
+    }
+    fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  } catch {
+    // A report that cannot be read is left as the program wrote it.
+  }
 }
 
 // A short summary: median ns/op per thread count, aggregate throughput and the 2-thread / 1-thread

@@ -89,11 +89,11 @@ function lmdbCase(name, label, envOptions) {
         share: { opts },
         info: {
           version: version('lmdb'),
-          options: opts,
+          options: { ...opts, path: '<a fresh directory in the OS temp directory>' },
           durability: envOptions.noSync
             ? 'noSync: true (no fsync; commits reach disk when the OS writes back)'
             : 'default: synchronous commits, overlappingSync (fsync of each commit overlaps later ones)',
-          filesystem: `${fsType(dir)} (${path.dirname(dir)})`,
+          filesystem: `${fsType(dir)} (the OS temp directory)`,
         },
       };
     },
