@@ -190,6 +190,9 @@ class Store {
   };
   // Walks a chain under its lock for (ns, key); every index is checked.
   Status AwaitWriter(LockWaiter* waiter, uint32_t* lock, uint32_t seen) noexcept;
+  template <class WalkFn, class AcceptFn>
+  Status ReadBucket(layout::Bucket* b, uint32_t lockedAfter, WalkFn&& walk,
+                    AcceptFn&& accept) noexcept;
   // Takes the bucket lock and finds (ns, key) under it; a corrupt chain gets one repair pass
   // (*repaired records it across the caller's retries). kOk means the lock is held.
   Status LockAndFind(layout::Bucket* b, uint32_t ns, const void* key, uint32_t keyLength,

@@ -68,28 +68,26 @@ Status Store::AwaitWriter(LockWaiter* waiter, uint32_t* lock, uint32_t seen) noe
   return s;
 }
 
-Status Store::Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* found,
-                     Value* out) noexcept {
-  if (closed_) return layout::kErrClosed;
-  if (keyLength > kMaxKeyBytes) return layout::kErrKeyTooLong;
-  if (ns == 0 || ns > kMaxNamespaceId) return layout::kErrInvalidArg;
-  const uint32_t hash = KeyHash(key, keyLength, ns);
-  Bucket* b = BucketFor(hash);
+// The reader protocol of format.md §9 around one bucket. `walk` reads the chain without the lock
+// (or, after `lockedAfter` races with writers, once under it); when the version check passed,
+// `accept` validates what was copied and returns true when the read is done. Failures under an
+// unchanged version are corruption, not races: one repair pass, then ERR_CORRUPT.
+template <class WalkFn, class AcceptFn>
+Status Store::ReadBucket(Bucket* b, uint32_t lockedAfter, WalkFn&& walk,
+                         AcceptFn&& accept) noexcept {
   LockWaiter waiter(env_);
   uint32_t races = 0;
   int stableFailures = 0;
   bool repaired = false;
   for (;;) {
-    Hit hit;
-    Walk w;
-    if (races < kLockedReadAfter) {
+    if (races < lockedAfter) {
       const uint32_t v1 = AtomicLoad(&b->lock);
       if (LockIsHeld(v1)) {
         Status s = AwaitWriter(&waiter, &b->lock, v1);
         if (s != layout::kOk) return s;
         continue;
       }
-      w = WalkForKey(b, ns, key, keyLength, hash, &hit);
+      walk();
       // The data loads above must not be satisfied after the closing version load.
       std::atomic_thread_fence(std::memory_order_acquire);
       if (AtomicLoad(&b->lock) != v1) {
@@ -101,29 +99,12 @@ Status Store::Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* 
       uint32_t held;
       Status s = LockBucket(b, &held);
       if (s != layout::kOk) return s;
-      w = WalkForKey(b, ns, key, keyLength, hash, &hit);
+      walk();
       Unlock(&b->lock, held);
       races = 0;
       stableFailures = kStableFailures - 1;  // under the lock a failure is certain
     }
-    if (w == Walk::kMiss) {
-      ++reads_;
-      *found = false;
-      return layout::kOk;
-    }
-    const uint32_t encoding = hit.flags & kEncodingMask;
-    if (w == Walk::kHit && EntryChecksum(scratch_.get(), keyLength + hit.valueLength, hash,
-                                         encoding) == hit.checksum) {
-      ++reads_;
-      *found = true;
-      if (out != nullptr) {
-        out->data = scratch_.get() + keyLength;
-        out->length = hit.valueLength;
-        out->encoding = encoding;
-      }
-      return layout::kOk;
-    }
-    // The walk failed a check although no writer overlapped it.
+    if (accept()) return layout::kOk;
     if (++stableFailures < kStableFailures) {
       waiter.Backoff();
       continue;
@@ -134,6 +115,39 @@ Status Store::Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* 
     Status s = RepairPass(true);
     if (s != layout::kOk) return s;
   }
+}
+
+Status Store::Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* found,
+                     Value* out) noexcept {
+  if (closed_) return layout::kErrClosed;
+  if (keyLength > kMaxKeyBytes) return layout::kErrKeyTooLong;
+  if (ns == 0 || ns > kMaxNamespaceId) return layout::kErrInvalidArg;
+  const uint32_t hash = KeyHash(key, keyLength, ns);
+  Bucket* b = BucketFor(hash);
+  Hit hit;
+  Walk w = Walk::kMiss;
+  return ReadBucket(
+      b, kLockedReadAfter, [&] { w = WalkForKey(b, ns, key, keyLength, hash, &hit); },
+      [&] {
+        if (w == Walk::kMiss) {
+          ++reads_;
+          *found = false;
+          return true;
+        }
+        const uint32_t encoding = hit.flags & kEncodingMask;
+        if (w != Walk::kHit || EntryChecksum(scratch_.get(), keyLength + hit.valueLength, hash,
+                                             encoding) != hit.checksum) {
+          return false;
+        }
+        ++reads_;
+        *found = true;
+        if (out != nullptr) {
+          out->data = scratch_.get() + keyLength;
+          out->length = hit.valueLength;
+          out->encoding = encoding;
+        }
+        return true;
+      });
 }
 
 Status Store::Get(uint32_t ns, const void* key, uint32_t keyLength, bool* found,
@@ -185,55 +199,25 @@ bool Store::CopyChain(const Bucket* b, uint32_t ns, std::vector<uint8_t>* out) n
 
 Status Store::SnapshotBucket(uint32_t bucket, uint32_t ns, std::vector<uint8_t>* out) noexcept {
   Bucket* b = &buckets_[bucket];
-  LockWaiter waiter(env_);
-  uint32_t races = 0;
-  int stableFailures = 0;
-  bool repaired = false;
-  for (;;) {
-    out->clear();
-    bool copied;
-    if (races < kLockedSnapshotAfter) {
-      const uint32_t v1 = AtomicLoad(&b->lock);
-      if (LockIsHeld(v1)) {
-        Status s = AwaitWriter(&waiter, &b->lock, v1);
-        if (s != layout::kOk) return s;
-        continue;
-      }
-      copied = CopyChain(b, ns, out);
-      std::atomic_thread_fence(std::memory_order_acquire);
-      if (AtomicLoad(&b->lock) != v1) {
-        ++races;
-        waiter.Backoff();
-        continue;
-      }
-    } else {
-      uint32_t held;
-      Status s = LockBucket(b, &held);
-      if (s != layout::kOk) return s;
-      copied = CopyChain(b, ns, out);
-      Unlock(&b->lock, held);
-      races = 0;
-      stableFailures = kStableFailures - 1;
-    }
-    bool ok = copied;
-    for (size_t at = 0; ok && at < out->size();) {
-      SnapRecord r;
-      std::memcpy(&r, out->data() + at, sizeof r);
-      at += sizeof r;
-      if (EntryChecksum(out->data() + at, r.keyLength + r.valueLength, r.keyHash, r.encoding) !=
-          r.checksum) {
-        ok = false;
-      }
-      at += r.keyLength + r.valueLength;
-    }
-    if (ok) return layout::kOk;
-    if (++stableFailures < kStableFailures) continue;
-    if (repaired) return layout::kErrCorrupt;
-    repaired = true;
-    stableFailures = 0;
-    Status s = RepairPass(true);
-    if (s != layout::kOk) return s;
-  }
+  bool copied = false;
+  return ReadBucket(
+      b, kLockedSnapshotAfter,
+      [&] {
+        out->clear();
+        copied = CopyChain(b, ns, out);
+      },
+      [&] {
+        bool ok = copied;
+        for (size_t at = 0; ok && at < out->size();) {
+          SnapRecord r;
+          std::memcpy(&r, out->data() + at, sizeof r);
+          at += sizeof r;
+          ok = EntryChecksum(out->data() + at, r.keyLength + r.valueLength, r.keyHash,
+                             r.encoding) == r.checksum;
+          at += r.keyLength + r.valueLength;
+        }
+        return ok;
+      });
 }
 
 }  // namespace shm
