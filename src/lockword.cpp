@@ -206,12 +206,7 @@ LockResult AcquireLock(uint32_t* word, const LockEnv& env, bool takeover, uint32
   for (;;) {
     uint32_t w = AtomicLoad(word);
     if (!LockIsHeld(w)) {
-      uint32_t next = LockAcquiredWord(w, env.selfSlot);
-      if (AtomicCas(word, w, next)) {
-        std::atomic_thread_fence(std::memory_order_release);
-        *held = next;
-        return LockResult::kAcquired;
-      }
+      if (TryLockFrom(word, w, env.selfSlot, held)) return LockResult::kAcquired;
       waiter.Backoff();
       continue;
     }

@@ -154,19 +154,21 @@ enum class LockResult { kAcquired, kGone, kTimeout };
 // version with our owner).
 LockResult AcquireLock(uint32_t* word, const LockEnv& env, bool takeover, uint32_t* held) noexcept;
 
+// One attempt to take a lock whose word was seen free as `w`.
+inline bool TryLockFrom(uint32_t* word, uint32_t w, uint32_t selfSlot, uint32_t* held) noexcept {
+  const uint32_t next = LockAcquiredWord(w, selfSlot);
+  if (!AtomicCas(word, w, next)) return false;
+  // Later plain stores must not become visible before the odd version (ARM: LDAXR/STLXR lets
+  // them; x86: no instruction).
+  std::atomic_thread_fence(std::memory_order_release);
+  *held = next;
+  return true;
+}
+
 // Fast path inline; falls back to AcquireLock.
 inline LockResult LockFast(uint32_t* word, const LockEnv& env, uint32_t* held) noexcept {
-  uint32_t w = AtomicLoad(word);
-  if (!LockIsHeld(w)) {
-    uint32_t next = LockAcquiredWord(w, env.selfSlot);
-    if (AtomicCas(word, w, next)) {
-      // Later plain stores must not become visible before the odd version (ARM: LDAXR/STLXR
-      // lets them; x86: no instruction).
-      std::atomic_thread_fence(std::memory_order_release);
-      *held = next;
-      return LockResult::kAcquired;
-    }
-  }
+  const uint32_t w = AtomicLoad(word);
+  if (!LockIsHeld(w) && TryLockFrom(word, w, env.selfSlot, held)) return LockResult::kAcquired;
   return AcquireLock(word, env, false, held);
 }
 
