@@ -244,15 +244,8 @@ class JsEngine {
     this.now = Date.now();
     for (let repaired = false; ;) {
       const r = this.setOnce(nsId, kl, h, value, vl, enc, cls);
-      if (r === NEED_REPAIR) {
-        maintenance.repair(this, false);
-      } else if (r === CORRUPT) {
-        if (repaired) throw corruptError(h & this.mask);
-        repaired = true;
-        maintenance.repair(this);
-      } else {
-        return r;
-      }
+      if (r !== NEED_REPAIR && r !== CORRUPT) return r;
+      repaired = this.recover(r, h, repaired);
     }
   }
 
@@ -356,21 +349,26 @@ class JsEngine {
     Atomics.store(u32, w, next);
   }
 
+  // After a write attempt that could not finish: runs the repair pass it needs and returns
+  // whether a pass for corruption has now run (a second one means the chain cannot be mended).
+  recover(r, h, repaired) {
+    if (r === NEED_REPAIR) {
+      maintenance.repair(this, false);
+      return repaired;
+    }
+    if (repaired) throw corruptError(h & this.mask);
+    maintenance.repair(this);
+    return true;
+  }
+
   delete(nsId, key) {
     const kl = this.keyLength(key);
     if (kl < 0) return false;
     const h = this.keyHash(kl, nsId);
     for (let repaired = false; ;) {
       const r = this.deleteOnce(nsId, kl, h);
-      if (r === NEED_REPAIR) {
-        maintenance.repair(this, false);
-      } else if (r === CORRUPT) {
-        if (repaired) throw corruptError(h & this.mask);
-        repaired = true;
-        maintenance.repair(this);
-      } else {
-        return r;
-      }
+      if (r !== NEED_REPAIR && r !== CORRUPT) return r;
+      repaired = this.recover(r, h, repaired);
     }
   }
 
