@@ -1,10 +1,10 @@
 'use strict';
 // Public entry point of shmstore.
-const { Segment } = require('./lib/segment');
-const futex = require('./lib/futex');
-const { ShmError } = require('./lib/errors');
-const layout = require('./lib/layout');
-const { Store } = require('./lib/store');
-const { NamespaceView } = require('./lib/namespace-view');
+const { Segment } = require('./lib/segment/segment');
+const futex = require('./lib/segment/futex');
+const { ShmError } = require('./lib/base/errors');
+const layout = require('./lib/layout/layout');
+const { Store } = require('./lib/store/store');
+const { NamespaceView } = require('./lib/store/namespace-view');
 
 module.exports = { Store, NamespaceView, Segment, futex, ShmError, layout };

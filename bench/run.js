@@ -10,7 +10,7 @@
 const fs = require('fs');
 const path = require('path');
 const { fork } = require('child_process');
-const CASES = require('./cases');
+const CASES = require('./cases/index');
 const { OPS, SCALING } = require('./lib/ops');
 const { VALUE_BYTES } = require('./lib/workload');
 const { startRedis } = require('./lib/redis');

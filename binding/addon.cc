@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "module.h"
+#include "binding/base/module.h"
 
 namespace {
 

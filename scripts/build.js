@@ -38,14 +38,17 @@ function run(cmd, argv, options = {}) {
 
 function cppSources() {
   const out = [];
-  for (const dir of ['src', 'binding', 'test/cpp', 'bench/cpp']) {
+  const walk = (dir) => {
     const abs = path.join(root, dir);
-    if (!fs.existsSync(abs)) continue;
-    for (const f of fs.readdirSync(abs).sort()) {
-      // layout_gen.h is generated: its format belongs to scripts/gen-layout.js.
-      if (/\.(h|cc|cpp)$/.test(f) && f !== 'layout_gen.h') out.push(path.join(dir, f));
+    if (!fs.existsSync(abs)) return;
+    for (const ent of fs.readdirSync(abs, { withFileTypes: true }).sort((x, y) => (x.name < y.name ? -1 : 1))) {
+      const rel = path.join(dir, ent.name);
+      if (ent.isDirectory()) walk(rel);
+      // Generated headers (*_gen.h): their format belongs to scripts/gen-layout.js.
+      else if (/\.(h|cc|cpp)$/.test(ent.name) && !ent.name.endsWith('_gen.h')) out.push(rel);
     }
-  }
+  };
+  for (const dir of ['src', 'binding', 'test/cpp', 'bench/cpp']) walk(dir);
   return out;
 }
 

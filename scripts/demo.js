@@ -17,7 +17,7 @@ const { Worker, isMainThread, workerData, parentPort } = require('worker_threads
 const path = require('path');
 
 const pkg = require(path.join(__dirname, '..'));
-const Store = pkg.Store || require(path.join(__dirname, '..', 'lib', 'store.js')).Store;
+const Store = pkg.Store || require(path.join(__dirname, '..', 'lib', 'store', 'store.js')).Store;
 
 const SHARED = 'shared';
 const FACTS = 2000; // shared fact slots, overwritten round-robin

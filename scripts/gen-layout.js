@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 'use strict';
-// Generates src/layout_gen.h and lib/layout.js from scripts/layout-spec.js.
+// Generates src/layout/layout_gen.h and lib/layout/layout.js (the binary layout), and
+// src/base/status_gen.h and lib/base/status.js (the status codes) from scripts/layout-spec.js.
 // With --check it writes nothing and exits 1 when a generated file differs from what it would
 // generate (CI runs this so that a stale copy of the layout can never ship).
 const fs = require('fs');
@@ -30,17 +31,12 @@ const hex = (n) => (n > 9 ? `0x${n.toString(16)}` : String(n));
 
 function cpp() {
   const out = [`// ${BANNER}`, '#pragma once', '', '#include <cstddef>', '#include <cstdint>', ''];
+  out.push('#include "base/status_gen.h"', '');
   out.push('namespace shm::layout {', '');
   for (const [k, v] of Object.entries(constants)) {
     out.push(`inline constexpr uint64_t k${k.toLowerCase().replace(/(^|_)([a-z])/g, (_, __, c) => c.toUpperCase())} = ${hex(v)}ULL;`);
   }
   out.push('', `inline constexpr uint32_t kSizeClasses[${sizeClasses.length}] = {${sizeClasses.join(', ')}};`, '');
-  out.push('enum Status : int32_t {');
-  for (const [code, name] of statuses) out.push(`  ${statusName(name)} = ${code},`);
-  out.push('};', '');
-  out.push('inline const char* StatusCode(int32_t s) noexcept {', '  switch (s) {');
-  for (const [code, name] of statuses) out.push(`    case ${code}: return "${name}";`);
-  out.push('    default: return "ERR_UNKNOWN";', '  }', '}', '');
   for (const [name, s] of Object.entries(structs)) {
     out.push(`struct ${name} {`);
     for (const [field, type, , count] of s.fields) {
@@ -72,8 +68,38 @@ function cpp() {
   return out.join('\n');
 }
 
+// The status codes, generated apart from the layout because every room returns them (the base
+// room included, which sits below the layout); every generated declaration is in shm::layout.
+function cppStatus() {
+  const out = [`// ${BANNER}`, '#pragma once', '', '#include <cstdint>', ''];
+  out.push('namespace shm::layout {', '');
+  out.push('enum Status : int32_t {');
+  for (const [code, name] of statuses) out.push(`  ${statusName(name)} = ${code},`);
+  out.push('};', '');
+  out.push('inline const char* StatusCode(int32_t s) noexcept {', '  switch (s) {');
+  for (const [code, name] of statuses) out.push(`    case ${code}: return "${name}";`);
+  out.push('    default: return "ERR_UNKNOWN";', '  }', '}', '');
+  out.push('}  // namespace shm::layout', '');
+  return out.join('\n');
+}
+
+function jsStatus() {
+  const out = [`// ${BANNER}`, "'use strict';", ''];
+  out.push('const STATUS = Object.freeze({');
+  for (const [code, name] of statuses) out.push(`  ${name}: ${code},`);
+  out.push('});', '');
+  out.push('const STATUS_CODE = Object.freeze([');
+  const byCode = [];
+  for (const [code, name] of statuses) byCode[code] = name;
+  for (const name of byCode) out.push(`  '${name}',`);
+  out.push(']);', '');
+  out.push('module.exports = { STATUS, STATUS_CODE };', '');
+  return out.join('\n');
+}
+
 function js() {
   const out = [`// ${BANNER}`, "'use strict';", ''];
+  out.push("const { STATUS, STATUS_CODE } = require('../base/status');", '');
   out.push('const C = Object.freeze({');
   for (const [k, v] of Object.entries(constants)) out.push(`  ${k}: ${hex(v)},`);
   out.push('});', '');
@@ -87,14 +113,6 @@ function js() {
     out.push('  }),');
   }
   out.push('});', '');
-  out.push('const STATUS = Object.freeze({');
-  for (const [code, name] of statuses) out.push(`  ${name}: ${code},`);
-  out.push('});', '');
-  out.push('const STATUS_CODE = Object.freeze([');
-  const byCode = [];
-  for (const [code, name] of statuses) byCode[code] = name;
-  for (const name of byCode) out.push(`  '${name}',`);
-  out.push(']);', '');
   out.push('module.exports = { C, S, SIZE_CLASSES, STATUS, STATUS_CODE };', '');
   return out.join('\n');
 }
@@ -102,8 +120,10 @@ function js() {
 function main() {
   checkStructs();
   const files = [
-    [path.join(root, 'src', 'layout_gen.h'), cpp()],
-    [path.join(root, 'lib', 'layout.js'), js()],
+    [path.join(root, 'src', 'layout', 'layout_gen.h'), cpp()],
+    [path.join(root, 'lib', 'layout', 'layout.js'), js()],
+    [path.join(root, 'src', 'base', 'status_gen.h'), cppStatus()],
+    [path.join(root, 'lib', 'base', 'status.js'), jsStatus()],
   ];
   const check = process.argv.includes('--check');
   let stale = 0;

@@ -25,9 +25,9 @@
 #include <string>
 #include <vector>
 
-#include "alloc.h"
-#include "hash.h"
-#include "store.h"
+#include "base/hash.h"
+#include "store/alloc.h"
+#include "store/store.h"
 
 namespace {
 
@@ -289,7 +289,7 @@ AllocWorld& TheAllocWorld() {
 void BM_AllocFree(benchmark::State& state) {
   AllocWorld& w = TheAllocWorld();
   shm::LockEnv env;
-  env.storeBase = w.base;
+  env.regionBase = w.base;
   env.owners = reinterpret_cast<shm::layout::Owner*>(w.base + shm::layout::kOwnersOffset);
   env.pid = static_cast<uint32_t>(getpid());
   env.selfSlot = shm::ClaimOwnerSlot(env.owners, env.pid, Tid());

@@ -8,7 +8,7 @@ const ROOT = path.join(__dirname, '..', '..');
 const NS = 'bench';
 
 function load() {
-  return require(path.join(ROOT, 'lib', 'store.js')).Store;
+  return require(path.join(ROOT, 'lib', 'store', 'store.js')).Store;
 }
 
 // Bytes for a store that holds `maxKeys` reference entries (32-byte header + 14-byte key +
@@ -50,10 +50,10 @@ function shmstoreCase(engine, label) {
       try {
         Store = load();
       } catch (e) {
-        return `lib/store.js failed to load: ${e.message}`;
+        return `lib/store/store.js failed to load: ${e.message}`;
       }
       if (engine === 'native') {
-        const native = require(path.join(ROOT, 'lib', 'native.js'));
+        const native = require(path.join(ROOT, 'lib', 'base', 'native.js'));
         if (!native.addon) return `addon not built/loadable (${native.loadError && native.loadError.code}): ${native.loadError && native.loadError.message}`;
         if (typeof native.addon.NativeStore !== 'function') {
           return 'the addon exports no NativeStore (binding/store.cc not implemented yet)';

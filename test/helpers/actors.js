@@ -1,10 +1,10 @@
 'use strict';
-// Runs test/fixtures/store-actor.js as a worker thread or a child process.
+// Runs test/helpers/children/store-actor.js as a worker thread or a child process.
 const path = require('path');
 const { Worker } = require('worker_threads');
 const { fork } = require('child_process');
 
-const ACTOR = path.join(__dirname, '..', 'fixtures', 'store-actor.js');
+const ACTOR = path.join(__dirname, 'children', 'store-actor.js');
 
 // Resolves with the actor's result; onMessage sees every intermediate announcement.
 function inWorker(task, onMessage = () => {}) {

@@ -1,6 +1,6 @@
 'use strict';
 // One factory for both engines: every store test file runs its suite once per engine.
-const { Store } = require('../../lib/store');
+const { Store } = require('../../lib/store/store');
 
 // SHMSTORE_TEST_ENGINES=js narrows a local run; CI runs both.
 const ENGINES = process.env.SHMSTORE_TEST_ENGINES ? process.env.SHMSTORE_TEST_ENGINES.split(',') : ['native', 'js'];

@@ -1,6 +1,6 @@
 'use strict';
 // Values that carry their own checksum, so a reader can tell a torn or mixed value from a good one.
-const { xxh32 } = require('../../lib/xxhash');
+const { xxh32 } = require('../../lib/base/xxhash');
 
 function sum(text) {
   const b = Buffer.from(text);

@@ -1,0 +1,319 @@
+// futexWait / futexWaitAsync / futexWake over an Int32Array on a SharedArrayBuffer.
+//
+// waitAsync runs each pending wait on its own small thread, blocked in the shared futex; the
+// result comes back to the JS thread through one thread-safe function per environment (which
+// also keeps the event loop alive while waits are pending).
+//
+// Teardown (worker.terminate(), environment exit) must not hang on those threads. The
+// environment cleanup hook marks every pending wait cancelled and wakes it with a futex wake
+// restricted to that wait's own bitset bit, then joins its thread:
+// - sync waiters use bitset bit 0 and async waiters one of bits 1..31, so futex.wake (all bits)
+//   reaches everybody while a cancellation wake reaches only async waiters sharing that bit;
+//   another waiter woken that way returns 'ok' early, which futex callers must tolerate anyway
+//   (a futex wait can return spuriously: always re-check the word).
+// - a cancellation wake can miss a thread that has not entered the kernel yet, so the hook
+//   repeats the wake until the join succeeds.
+// - the hook is registered after the thread-safe function is created: hooks run last-in,
+//   first-out, so every thread is joined before Node closes that function.
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cmath>
+#include <unordered_set>
+
+#include "binding/base/module.h"
+#include "segment/futex.h"
+
+namespace futex = shm::futex;
+
+struct AsyncWait;
+
+struct FutexState {
+  napi_env env = nullptr;
+  napi_threadsafe_function tsfn = nullptr;
+  std::unordered_set<AsyncWait*> waits;  // touched only on the JS thread
+  bool closed = false;                   // set by Cleanup; results arriving later are dropped
+  uint32_t next_bit = 0;
+};
+
+struct AsyncWait {
+  FutexState* state = nullptr;
+  const uint32_t* addr = nullptr;
+  uint32_t expected = 0;
+  int64_t timeout_ns = futex::kForever;
+  uint32_t bitset = 0;
+  napi_deferred deferred = nullptr;
+  napi_ref keep = nullptr;  // the Int32Array: keeps the memory mapped while we wait on it
+  pthread_t thread{};
+  std::atomic<bool> cancelled{false};
+  futex::WaitResult result = futex::WaitResult::kOk;
+};
+
+namespace {
+
+constexpr uint32_t kSyncBitset = 1u;  // bit 0: never targeted by cancellation wakes
+
+const char* ResultString(futex::WaitResult r) {
+  switch (r) {
+    case futex::WaitResult::kOk:
+      return "ok";
+    case futex::WaitResult::kNotEqual:
+      return "not-equal";
+    default:
+      return "timed-out";
+  }
+}
+
+// Joins a cancelled wait's thread, waking it until it leaves the kernel.
+void CancelAndJoin(AsyncWait* w) {
+  w->cancelled.store(true, std::memory_order_release);
+  for (;;) {
+    futex::Wake(w->addr, INT_MAX, w->bitset);
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 2000000;  // 2 ms
+    if (ts.tv_nsec >= 1000000000) {
+      ts.tv_nsec -= 1000000000;
+      ts.tv_sec += 1;
+    }
+    if (pthread_timedjoin_np(w->thread, nullptr, &ts) == 0) return;
+  }
+}
+
+void Cleanup(void* arg) {
+  FutexState* state = static_cast<FutexState*>(arg);
+  if (state->closed) return;
+  state->closed = true;
+  for (AsyncWait* w : state->waits) {
+    CancelAndJoin(w);
+    napi_delete_reference(state->env, w->keep);
+    // The promise stays pending: its environment is going away, nobody can observe it.
+    delete w;
+  }
+  state->waits.clear();
+}
+
+// Runs on the JS thread (env != nullptr) or at teardown with env == nullptr, when only
+// freeing would be allowed; Cleanup owns every wait by then, so there is nothing to do.
+void CallJs(napi_env env, napi_value, void* context, void* data) {
+  FutexState* state = static_cast<FutexState*>(context);
+  AsyncWait* w = static_cast<AsyncWait*>(data);
+  if (env == nullptr || state->closed) return;
+  pthread_join(w->thread, nullptr);  // it returns right after queueing this call
+  napi_value result;
+  napi_create_string_utf8(env, ResultString(w->result), NAPI_AUTO_LENGTH, &result);
+  napi_resolve_deferred(env, w->deferred, result);
+  napi_delete_reference(env, w->keep);
+  state->waits.erase(w);
+  delete w;
+  if (state->waits.empty()) napi_unref_threadsafe_function(env, state->tsfn);
+}
+
+void FinalizeState(napi_env env, void* data, void*) {
+  FutexState* state = static_cast<FutexState*>(data);
+  // Normally Cleanup ran already; if this function was closed first, clean up here.
+  napi_remove_env_cleanup_hook(env, Cleanup, state);
+  Cleanup(state);
+  // AddonData::futex is left dangling on purpose: this runs only at environment teardown, when
+  // no JS call can reach it, and the instance data itself may already be gone.
+  delete state;
+}
+
+void* RunWait(void* arg) {
+  AsyncWait* w = static_cast<AsyncWait*>(arg);
+  const futex::WaitResult r = futex::Wait(w->addr, w->expected, w->timeout_ns, w->bitset);
+  if (w->cancelled.load(std::memory_order_acquire)) return nullptr;
+  w->result = r;
+  // Fails only while the environment is closing; Cleanup then owns and frees `w`.
+  napi_call_threadsafe_function(w->state->tsfn, w, napi_tsfn_nonblocking);
+  return nullptr;
+}
+
+FutexState* GetState(Napi::Env env) {
+  AddonData* addon = GetAddonData(env);
+  if (addon->futex != nullptr) return addon->futex;
+  FutexState* state = new FutexState();
+  state->env = env;
+  state->next_bit = static_cast<uint32_t>(getpid());
+  napi_value name = Napi::String::New(env, "shmstore.futex.waitAsync");
+  if (napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, state, FinalizeState,
+                                      state, CallJs, &state->tsfn) != napi_ok) {
+    delete state;
+    return nullptr;
+  }
+  napi_unref_threadsafe_function(env, state->tsfn);
+  napi_add_env_cleanup_hook(env, Cleanup, state);  // after the tsfn: runs before its cleanup
+  addon->futex = state;
+  return state;
+}
+
+// Reads (int32Array, index) into the futex word address. Throws and returns false when the
+// array is not an Int32Array over a SharedArrayBuffer or the index is out of range.
+bool GetWord(const Napi::CallbackInfo& info, const uint32_t** addr) {
+  Napi::Env env = info.Env();
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value buffer = nullptr;
+  bool is_ta = false, is_ab = true;
+  if (info.Length() < 1 || napi_is_typedarray(env, info[0], &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(env, info[0], &type, &length, &data, &buffer, nullptr) != napi_ok ||
+      type != napi_int32_array || napi_is_arraybuffer(env, buffer, &is_ab) != napi_ok || is_ab) {
+    // A typed array is backed by an ArrayBuffer or a SharedArrayBuffer: not the first here.
+    ThrowTypeError(env,
+                   "The \"int32Array\" argument must be an Int32Array over a SharedArrayBuffer");
+    return false;
+  }
+  int64_t index = 0;
+  if (!GetIntegerArg(info, 1, "index", 0, static_cast<double>(length) - 1, &index)) return false;
+  const uint32_t* p = static_cast<const uint32_t*>(data) + index;
+  if (data == nullptr || (reinterpret_cast<uintptr_t>(p) & 3u) != 0) {
+    ThrowRangeError(env, "The futex word must be 4-byte aligned");
+    return false;
+  }
+  *addr = p;
+  return true;
+}
+
+// expected: an integer in [-2^31, 2^32) compared as the same 32 bits.
+bool GetExpected(const Napi::CallbackInfo& info, uint32_t* out) {
+  int64_t v = 0;
+  if (!GetIntegerArg(info, 2, "expected", -2147483648.0, 4294967295.0, &v)) return false;
+  *out = static_cast<uint32_t>(v & 0xffffffff);
+  return true;
+}
+
+// timeoutMs: undefined or +Infinity for forever, else a number >= 0 (fractions allowed).
+bool GetTimeout(const Napi::CallbackInfo& info, size_t index, int64_t* ns) {
+  Napi::Env env = info.Env();
+  if (index >= info.Length() || info[index].IsUndefined()) {
+    *ns = futex::kForever;
+    return true;
+  }
+  if (!info[index].IsNumber()) {
+    ThrowTypeError(env, "The \"timeoutMs\" argument must be of type number");
+    return false;
+  }
+  const double ms = info[index].As<Napi::Number>().DoubleValue();
+  if (std::isnan(ms) || ms < 0) {
+    ThrowRangeError(env, "The \"timeoutMs\" argument must be >= 0 or Infinity");
+    return false;
+  }
+  // Beyond ~292 years int64 nanoseconds overflow; that is "forever" for any caller.
+  *ns = ms >= 9.2e12 ? futex::kForever : static_cast<int64_t>(std::ceil(ms * 1e6));
+  return true;
+}
+
+Napi::Value ResultValue(Napi::Env env, futex::WaitResult r) {
+  if (r == futex::WaitResult::kInvalid) {
+    ThrowStatus(env, shm::layout::kErrInvalidArg, "futex wait failed: invalid futex word");
+    return env.Undefined();
+  }
+  return Napi::String::New(env, ResultString(r));
+}
+
+// futexWait(int32Array, index, expected, timeoutMs?) -> 'ok' | 'not-equal' | 'timed-out'
+Napi::Value FutexWait(const Napi::CallbackInfo& info) {
+  const uint32_t* addr;
+  uint32_t expected;
+  int64_t ns;
+  if (!GetWord(info, &addr) || !GetExpected(info, &expected) || !GetTimeout(info, 3, &ns)) {
+    return info.Env().Undefined();
+  }
+  return ResultValue(info.Env(), futex::Wait(addr, expected, ns, kSyncBitset));
+}
+
+// futexWaitAsync(int32Array, index, expected, timeoutMs?) -> Promise<string>
+Napi::Value FutexWaitAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint32_t* addr;
+  uint32_t expected;
+  int64_t ns;
+  if (!GetWord(info, &addr) || !GetExpected(info, &expected) || !GetTimeout(info, 3, &ns)) {
+    return env.Undefined();
+  }
+  napi_deferred deferred = nullptr;
+  napi_value promise = nullptr;
+  if (napi_create_promise(env, &deferred, &promise) != napi_ok) return env.Undefined();
+  // Settled without a thread: the word already differs, or a zero timeout.
+  if (__atomic_load_n(addr, __ATOMIC_SEQ_CST) != expected || ns == 0) {
+    Napi::Value r = ResultValue(env, futex::Wait(addr, expected, 0, kSyncBitset));
+    if (env.IsExceptionPending()) {
+      napi_reject_deferred(env, deferred, env.GetAndClearPendingException().Value());
+    } else {
+      napi_resolve_deferred(env, deferred, r);
+    }
+    return Napi::Value(env, promise);
+  }
+  FutexState* state = GetState(env);
+  if (state == nullptr) {
+    napi_reject_deferred(env, deferred,
+                         MakeStatusError(env, shm::layout::kErrShmIo, "cannot start futex waiter"));
+    return Napi::Value(env, promise);
+  }
+  AsyncWait* w = new AsyncWait();
+  w->state = state;
+  w->addr = addr;
+  w->expected = expected;
+  w->timeout_ns = ns;
+  w->bitset = 2u << (state->next_bit++ % 31);  // one of bits 1..31
+  w->deferred = deferred;
+  napi_create_reference(env, info[0], 1, &w->keep);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  const int rc = pthread_create(&w->thread, &attr, RunWait, w);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    napi_delete_reference(env, w->keep);
+    delete w;
+    shm::SysError err{rc, "pthread_create", nullptr};
+    napi_reject_deferred(
+        env, deferred,
+        MakeStatusError(env, shm::layout::kErrShmIo, "cannot start futex waiter", &err));
+    return Napi::Value(env, promise);
+  }
+  // From here CallJs owns `w` and settles the promise (or Cleanup frees it at teardown).
+  if (state->waits.empty()) napi_ref_threadsafe_function(env, state->tsfn);
+  state->waits.insert(w);
+  return Napi::Value(env, promise);
+}
+
+// futexWake(int32Array, index, count?) -> number of waiters woken (any process)
+Napi::Value FutexWake(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint32_t* addr;
+  if (!GetWord(info, &addr)) return env.Undefined();
+  int count = INT_MAX;
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    if (!info[2].IsNumber()) {
+      ThrowTypeError(env, "The \"count\" argument must be of type number");
+      return env.Undefined();
+    }
+    const double c = info[2].As<Napi::Number>().DoubleValue();
+    if (std::isnan(c) || c < 0 || (std::isfinite(c) && std::trunc(c) != c)) {
+      ThrowRangeError(env, "The \"count\" argument must be an integer >= 0 or Infinity");
+      return env.Undefined();
+    }
+    count = c >= INT_MAX ? INT_MAX : static_cast<int>(c);
+  }
+  const int n = futex::Wake(addr, count);
+  if (n < 0) {
+    shm::SysError err{-n, "futex", nullptr};
+    ThrowStatus(env, shm::layout::kErrInvalidArg, "futex wake failed", &err);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, n);
+}
+
+}  // namespace
+
+void InitFutex(Napi::Env env, Napi::Object exports) {
+  exports.Set("futexWait", Napi::Function::New(env, FutexWait, "futexWait"));
+  exports.Set("futexWaitAsync", Napi::Function::New(env, FutexWaitAsync, "futexWaitAsync"));
+  exports.Set("futexWake", Napi::Function::New(env, FutexWake, "futexWake"));
+}

@@ -1,0 +1,192 @@
+// Native segment handles: segmentCreate / segmentOpen return a SegmentHandle that owns the
+// descriptor and, until the first buffer() call, the mapping.
+//
+// Ownership of the mapping (the invariant that makes close() safe with other threads):
+// - Before buffer() is first called, the handle owns the mapping; close() or the handle's
+//   finalizer unmaps it (no SharedArrayBuffer exists, so nothing else can reach it).
+// - buffer() creates the one SharedArrayBuffer for the mapping and hands the mapping to its V8
+//   backing store; from then on only the backing-store deleter unmaps it, when the last
+//   reference in any thread (this one, workers it was posted to) is gone.
+// - close() closes the descriptor and drops the handle's reference. If this thread's buffer
+//   object is the only reference left anywhere, it also detaches the range (shm::DetachMapping):
+//   V8 does not count shared backing stores as memory pressure, so without this a loop of
+//   create/close/unlink would keep every segment's pages alive until some unrelated GC. Stale
+//   views in this thread then see zeros, never a fault; other threads are never detached.
+#include <string>
+
+#include "binding/base/module.h"
+#include "binding/segment/external_sab.h"
+#include "segment/segment.h"
+
+namespace {
+
+using shm::layout::Status;
+
+void UnmapDeleter(void* data, size_t length, void*) {
+  shm::Unmap(data, length);
+}
+
+class SegmentHandle : public Napi::ObjectWrap<SegmentHandle> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "SegmentHandle",
+                       {InstanceMethod<&SegmentHandle::Buffer>("buffer"),
+                        InstanceMethod<&SegmentHandle::Close>("close"),
+                        InstanceAccessor<&SegmentHandle::Size>("size"),
+                        InstanceAccessor<&SegmentHandle::Closed>("closed")});
+  }
+
+  // A handle constructed from JS (new SegmentHandle()) is empty and closed.
+  explicit SegmentHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SegmentHandle>(info) {}
+  ~SegmentHandle() override { seg_.Close(); }
+
+  void Adopt(shm::Segment&& seg) {
+    size_ = seg.size();
+    seg_ = std::move(seg);
+    closed_ = false;
+  }
+
+ private:
+  Napi::Value Buffer(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (closed_) {
+      ThrowStatus(env, shm::layout::kErrClosed, "segment is closed");
+      return env.Undefined();
+    }
+    if (!sab_.IsEmpty()) {
+      Napi::Value v = sab_.Value();
+      if (!v.IsEmpty() && !v.IsUndefined()) return v;
+      // The one SharedArrayBuffer was collected (only possible when JS dropped it): V8 allows
+      // one backing store per address, and the mapping went with it.
+      ThrowStatus(env, shm::layout::kErrClosed, "segment buffer was released");
+      return env.Undefined();
+    }
+    uint8_t* data = seg_.data();
+    napi_value result = nullptr;
+    napi_status st = CreateExternalSharedArrayBuffer(env, data, static_cast<size_t>(size_),
+                                                     UnmapDeleter, nullptr, &result);
+    if (st != napi_ok) {
+      ThrowStatus(env, shm::layout::kErrShmIo,
+                  "cannot create a SharedArrayBuffer over the segment");
+      return env.Undefined();
+    }
+    mapped_ = seg_.ReleaseMapping();  // now owned by the backing store (see the header comment)
+    Napi::Value sab(env, result);
+    // Weak: the JS Segment caches the buffer strongly; this only answers repeated calls.
+    sab_ = Napi::Weak(sab.As<Napi::Object>());
+    return sab;
+  }
+
+  // Idempotent: closes the descriptor; unmaps only a mapping no buffer was made for.
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (closed_) return info.Env().Undefined();
+    closed_ = true;
+    seg_.Close();
+    if (!sab_.IsEmpty()) {
+      Napi::Value sab = sab_.Value();
+      if (!sab.IsEmpty() && sab.IsObject() && IsSoleSharedArrayBufferReference(info.Env(), sab)) {
+        shm::DetachMapping(mapped_, size_);
+      }
+      sab_.Reset();
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Size(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(size_));
+  }
+  Napi::Value Closed(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), closed_);
+  }
+
+  shm::Segment seg_;
+  uint8_t* mapped_ = nullptr;  // the mapping once owned by the backing store
+  uint64_t size_ = 0;
+  bool closed_ = true;
+  Napi::ObjectReference sab_;
+};
+
+bool GetTarget(const Napi::CallbackInfo& info, shm::SegmentKind* kind, std::string* id) {
+  int64_t k = 0;
+  if (!GetIntegerArg(info, 0, "kind", 0, 1, &k)) return false;
+  *kind = static_cast<shm::SegmentKind>(k);
+  return GetStringArg(info, 1, *kind == shm::SegmentKind::kShm ? "name" : "path", id);
+}
+
+std::string Describe(shm::SegmentKind kind, const std::string& id) {
+  return kind == shm::SegmentKind::kShm ? "shared memory segment '" + id + "'"
+                                        : "file segment '" + id + "'";
+}
+
+Napi::Value Wrap(Napi::Env env, shm::Segment&& seg) {
+  Napi::Object obj = GetAddonData(env)->segment_class.New({});
+  if (env.IsExceptionPending()) return env.Undefined();
+  SegmentHandle::Unwrap(obj)->Adopt(std::move(seg));
+  return obj;
+}
+
+// segmentCreate(kind, id, size, mode, exclusive, reserve) -> SegmentHandle
+Napi::Value SegmentCreate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  shm::CreateOptions o;
+  std::string id;
+  int64_t size = 0, mode = 0;
+  if (!GetTarget(info, &o.kind, &id) ||
+      !GetIntegerArg(info, 2, "size", 1, 9007199254740991.0, &size) ||
+      !GetIntegerArg(info, 3, "mode", 0, 0777, &mode) ||
+      !GetBoolArg(info, 4, "exclusive", &o.exclusive) ||
+      !GetBoolArg(info, 5, "reserve", &o.reserve)) {
+    return env.Undefined();
+  }
+  o.id = id.c_str();
+  o.size = static_cast<uint64_t>(size);
+  o.mode = static_cast<uint32_t>(mode);
+  shm::Segment seg;
+  shm::SysError err;
+  const Status s = shm::Segment::Create(o, &seg, &err);
+  if (s != shm::layout::kOk) {
+    ThrowStatus(env, s, "cannot create " + Describe(o.kind, id), &err);
+    return env.Undefined();
+  }
+  return Wrap(env, std::move(seg));
+}
+
+// segmentOpen(kind, id) -> SegmentHandle
+Napi::Value SegmentOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  shm::SegmentKind kind;
+  std::string id;
+  if (!GetTarget(info, &kind, &id)) return env.Undefined();
+  shm::Segment seg;
+  shm::SysError err;
+  const Status s = shm::Segment::Open(kind, id.c_str(), &seg, &err);
+  if (s != shm::layout::kOk) {
+    ThrowStatus(env, s, "cannot open " + Describe(kind, id), &err);
+    return env.Undefined();
+  }
+  return Wrap(env, std::move(seg));
+}
+
+// segmentUnlink(kind, id) -> undefined
+Napi::Value SegmentUnlink(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  shm::SegmentKind kind;
+  std::string id;
+  if (!GetTarget(info, &kind, &id)) return env.Undefined();
+  shm::SysError err;
+  const Status s = shm::Segment::Unlink(kind, id.c_str(), &err);
+  if (s != shm::layout::kOk) ThrowStatus(env, s, "cannot unlink " + Describe(kind, id), &err);
+  return env.Undefined();
+}
+
+}  // namespace
+
+void InitSegment(Napi::Env env, Napi::Object exports) {
+  Napi::Function cls = SegmentHandle::Define(env);
+  GetAddonData(env)->segment_class = Napi::Persistent(cls);
+  exports.Set("SegmentHandle", cls);
+  exports.Set("segmentCreate", Napi::Function::New(env, SegmentCreate, "segmentCreate"));
+  exports.Set("segmentOpen", Napi::Function::New(env, SegmentOpen, "segmentOpen"));
+  exports.Set("segmentUnlink", Napi::Function::New(env, SegmentUnlink, "segmentUnlink"));
+  exports.Set("maxSegmentSize", Napi::Number::New(env, static_cast<double>(shm::kMaxSegmentSize)));
+}

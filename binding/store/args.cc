@@ -1,0 +1,89 @@
+// NativeStore argument conversion: numbers, booleans and binary values from JS, and status
+// errors back. The hot helpers (GetNs, GetKey, MakeValue) are inline in store_binding.h.
+#include <string>
+
+#include "binding/segment/external_sab.h"
+#include "binding/store/store_binding.h"
+
+namespace store_binding {
+
+bool GetUint32(napi_env env, napi_value v, const char* what, uint32_t min, uint32_t max,
+               uint32_t* out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok) {
+    ThrowTypeError(Napi::Env(env),
+                   std::string("The \"") + what + "\" argument must be of type number");
+    return false;
+  }
+  if (!(d >= min && d <= max) || std::trunc(d) != d) {
+    ThrowRangeError(Napi::Env(env), std::string("The \"") + what + "\" argument is out of range");
+    return false;
+  }
+  *out = static_cast<uint32_t>(d);
+  return true;
+}
+
+bool GetBool(napi_env env, napi_value v, const char* what, bool* out) {
+  if (napi_get_value_bool(env, v, out) != napi_ok) {
+    ThrowTypeError(Napi::Env(env),
+                   std::string("The \"") + what + "\" argument must be of type boolean");
+    return false;
+  }
+  return true;
+}
+
+bool GetBytes(napi_env env, napi_value v, const void** data, size_t* len) {
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+    napi_typedarray_type type;
+    size_t length;
+    void* p;
+    if (napi_get_typedarray_info(env, v, &type, &length, &p, nullptr, nullptr) != napi_ok) {
+      return false;
+    }
+    size_t elem = 1;
+    switch (type) {
+      case napi_int16_array:
+      case napi_uint16_array:
+        elem = 2;
+        break;
+      case napi_int32_array:
+      case napi_uint32_array:
+      case napi_float32_array:
+        elem = 4;
+        break;
+      case napi_float64_array:
+      case napi_bigint64_array:
+      case napi_biguint64_array:
+        elem = 8;
+        break;
+      default:
+        break;
+    }
+    *data = p;
+    *len = length * elem;
+    return true;
+  }
+  if (napi_is_dataview(env, v, &is) == napi_ok && is) {
+    void* p;
+    return napi_get_dataview_info(env, v, len, &p, nullptr, nullptr) == napi_ok &&
+           ((*data = p), true);
+  }
+  if (napi_is_arraybuffer(env, v, &is) == napi_ok && is) {
+    void* p;
+    return napi_get_arraybuffer_info(env, v, &p, len) == napi_ok && ((*data = p), true);
+  }
+  void* p;
+  if (GetSharedArrayBufferData(env, v, &p, len)) {
+    *data = p;
+    return true;
+  }
+  ThrowTypeError(Napi::Env(env), "The \"value\" argument must be a Uint8Array for encoding 0");
+  return false;
+}
+
+void ThrowFailed(napi_env env, Status s, const char* what) {
+  ThrowStatus(Napi::Env(env), s, std::string(what) + ": " + L::StatusCode(s));
+}
+
+}  // namespace store_binding

@@ -1,0 +1,317 @@
+// NativeStore methods: (env, core, argv) with argv padded with undefined, called through Call<>,
+// which checks that the core is open and keeps it from being released until the method returns
+// (user JS run by a getter or setter inside a method may call close()).
+#include <string>
+#include <vector>
+
+#include "binding/store/store_binding.h"
+
+namespace store_binding {
+
+namespace {
+
+// get(nsId, key) -> string | Buffer | undefined; out[0] = encoding on a hit.
+napi_value MGet(napi_env env, StoreCore* c, napi_value* argv) {
+  uint32_t ns;
+  char key[kKeyBufSize];
+  size_t klen;
+  if (!GetNs(env, argv[0], 1, &ns) || !GetKey(env, argv[1], key, &klen)) return nullptr;
+  if (klen > shm::kMaxKeyBytes) {
+    ThrowFailed(env, L::kErrKeyTooLong, "get");
+    return nullptr;
+  }
+  bool found;
+  shm::Store::Value v;
+  Status s = c->store->Get(ns, key, static_cast<uint32_t>(klen), &found, &v);
+  if (s != L::kOk) {
+    ThrowFailed(env, s, "get");
+    return nullptr;
+  }
+  if (!found) return Undefined(env);
+  c->out[0] = static_cast<int32_t>(v.encoding);
+  return MakeValue(env, v.data, v.length, v.encoding);
+}
+
+// has(nsId, key) -> boolean
+napi_value MHas(napi_env env, StoreCore* c, napi_value* argv) {
+  uint32_t ns;
+  char key[kKeyBufSize];
+  size_t klen;
+  if (!GetNs(env, argv[0], 1, &ns) || !GetKey(env, argv[1], key, &klen)) return nullptr;
+  if (klen > shm::kMaxKeyBytes) {
+    ThrowFailed(env, L::kErrKeyTooLong, "has");
+    return nullptr;
+  }
+  bool found;
+  Status s = c->store->Has(ns, key, static_cast<uint32_t>(klen), &found);
+  if (s != L::kOk) {
+    ThrowFailed(env, s, "has");
+    return nullptr;
+  }
+  return Boolean(env, found);
+}
+
+// One write (set): the status, or -1 with a pending TypeError/RangeError.
+int32_t SetOne(napi_env env, StoreCore* c, uint32_t ns, napi_value keyValue, napi_value value,
+               napi_value encodingValue) {
+  char key[kKeyBufSize];
+  size_t klen;
+  uint32_t encoding;
+  if (!GetKey(env, keyValue, key, &klen) ||
+      !GetUint32(env, encodingValue, "encoding", 0, L::kEncJson, &encoding)) {
+    return -1;
+  }
+  const void* data;
+  size_t vlen;
+  if (encoding == L::kEncUtf8 || encoding == L::kEncJson) {
+    if (napi_get_value_string_utf8(env, value, c->value_buf.get(), kValueBufSize, &vlen) !=
+        napi_ok) {
+      ThrowTypeError(Napi::Env(env),
+                     "The \"value\" argument must be a string for encodings 1 and 2");
+      return -1;
+    }
+    data = c->value_buf.get();
+  } else if (!GetBytes(env, value, &data, &vlen)) {
+    return -1;
+  }
+  if (klen > shm::kMaxKeyBytes) return L::kErrKeyTooLong;
+  if (vlen > shm::kMaxValueBytes) return L::kErrValueTooLong;
+  return c->store->Set(ns, key, static_cast<uint32_t>(klen), data, static_cast<uint32_t>(vlen),
+                       encoding);
+}
+
+// set(nsId, key, value, encoding) -> status
+napi_value MSet(napi_env env, StoreCore* c, napi_value* argv) {
+  uint32_t ns;
+  if (!GetNs(env, argv[0], 1, &ns)) return nullptr;
+  int32_t s = SetOne(env, c, ns, argv[1], argv[2], argv[3]);
+  if (s < 0) return nullptr;
+  return Int(env, s);
+}
+
+// delete(nsId, key) -> boolean (existed)
+napi_value MDelete(napi_env env, StoreCore* c, napi_value* argv) {
+  uint32_t ns;
+  char key[kKeyBufSize];
+  size_t klen;
+  if (!GetNs(env, argv[0], 1, &ns) || !GetKey(env, argv[1], key, &klen)) return nullptr;
+  if (klen > shm::kMaxKeyBytes) {
+    ThrowFailed(env, L::kErrKeyTooLong, "delete");
+    return nullptr;
+  }
+  bool existed;
+  Status s = c->store->Delete(ns, key, static_cast<uint32_t>(klen), &existed);
+  if (s != L::kOk) {
+    ThrowFailed(env, s, "delete");
+    return nullptr;
+  }
+  return Boolean(env, existed);
+}
+
+// clear(nsId) -> number removed
+napi_value MClear(napi_env env, StoreCore* c, napi_value* argv) {
+  uint32_t ns;
+  if (!GetNs(env, argv[0], 1, &ns)) return nullptr;
+  uint32_t removed;
+  Status s = c->store->Clear(ns, &removed);
+  if (s != L::kOk) {
+    ThrowFailed(env, s, "clear");
+    return nullptr;
+  }
+  return Number(env, removed);
+}
+
+// count(nsId) -> number (nsId 0: the whole store)
+napi_value MCount(napi_env env, StoreCore* c, napi_value* argv) {
+  uint32_t ns;
+  if (!GetNs(env, argv[0], 0, &ns)) return nullptr;
+  return Number(env, c->store->Count(ns));
+}
+
+// keys(nsId) -> [key...]
+napi_value MKeys(napi_env env, StoreCore* c, napi_value* argv) {
+  uint32_t ns;
+  if (!GetNs(env, argv[0], 1, &ns)) return nullptr;
+  napi_value arr;
+  napi_create_array(env, &arr);
+  uint32_t n = 0;
+  Status s = c->store->ForEach(
+      ns, [&](uint32_t, const uint8_t* key, uint32_t klen, const uint8_t*, uint32_t, uint32_t) {
+        napi_handle_scope scope;  // the array keeps the string; the handle can go
+        if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+        napi_value k;
+        if (napi_create_string_utf8(env, reinterpret_cast<const char*>(key), klen, &k) == napi_ok) {
+          napi_set_element(env, arr, n++, k);
+        }
+        napi_close_handle_scope(env, scope);
+      });
+  if (s != L::kOk) {
+    ThrowFailed(env, s, "keys");
+    return nullptr;
+  }
+  return arr;
+}
+
+// entries(nsId) -> [[key, value, encoding]...]
+napi_value MEntries(napi_env env, StoreCore* c, napi_value* argv) {
+  uint32_t ns;
+  if (!GetNs(env, argv[0], 1, &ns)) return nullptr;
+  napi_value arr;
+  napi_create_array(env, &arr);
+  uint32_t n = 0;
+  Status s = c->store->ForEach(ns, [&](uint32_t, const uint8_t* key, uint32_t klen,
+                                       const uint8_t* value, uint32_t vlen, uint32_t encoding) {
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+    napi_value triple, k;
+    if (napi_create_array_with_length(env, 3, &triple) == napi_ok &&
+        napi_create_string_utf8(env, reinterpret_cast<const char*>(key), klen, &k) == napi_ok) {
+      napi_set_element(env, triple, 0, k);
+      napi_set_element(env, triple, 1, MakeValue(env, value, vlen, encoding));
+      napi_set_element(env, triple, 2, Int(env, static_cast<int32_t>(encoding)));
+      napi_set_element(env, arr, n++, triple);
+    }
+    napi_close_handle_scope(env, scope);
+  });
+  if (s != L::kOk) {
+    ThrowFailed(env, s, "entries");
+    return nullptr;
+  }
+  return arr;
+}
+
+// resolveNamespace(name, create) -> id (1..255), 0 (absent), or -status
+napi_value MResolveNamespace(napi_env env, StoreCore* c, napi_value* argv) {
+  char name[shm::kMaxNamespaceBytes + 8];
+  size_t len;
+  bool create;
+  if (napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok) {
+    ThrowTypeError(Napi::Env(env), "The \"name\" argument must be of type string");
+    return nullptr;
+  }
+  if (!GetBool(env, argv[1], "create", &create)) return nullptr;
+  if (len == 0 || len > shm::kMaxNamespaceBytes) return Int(env, -L::kErrInvalidArg);
+  uint32_t id;
+  Status s = c->store->ResolveNamespace(name, static_cast<uint32_t>(len), create, &id);
+  if (s != L::kOk) return Int(env, -s);
+  return Int(env, static_cast<int32_t>(id));
+}
+
+// namespaces() -> [[name, id, count]...]
+napi_value MNamespaces(napi_env e, StoreCore* c, napi_value*) {
+  Napi::Env env(e);
+  std::vector<shm::NamespaceInfo> list;
+  c->store->Namespaces(&list);
+  Napi::Array arr = Napi::Array::New(env, list.size());
+  for (size_t i = 0; i < list.size(); ++i) {
+    Napi::Array t = Napi::Array::New(env, 3);
+    t.Set(0u, Napi::String::New(env, list[i].name));
+    t.Set(1u, Napi::Number::New(env, list[i].id));
+    t.Set(2u, Napi::Number::New(env, list[i].count));
+    arr.Set(static_cast<uint32_t>(i), t);
+  }
+  return arr;
+}
+
+// stats() -> { entries, maxEntries, buckets, namespaces, bytesTotal, bytesLive, bytesFree,
+//              bytesFreeLists, bytesTail, fragmentation, repairs, reads, writes }
+napi_value MStats(napi_env e, StoreCore* c, napi_value*) {
+  Napi::Env env(e);
+  shm::StoreStats st;
+  Status s = c->store->Stats(&st);
+  if (s != L::kOk) {
+    ThrowFailed(e, s, "stats");
+    return nullptr;
+  }
+  Napi::Object o = Napi::Object::New(env);
+  auto num = [&](const char* k, double v) { o.Set(k, Napi::Number::New(env, v)); };
+  num("entries", static_cast<double>(st.entries));
+  num("maxEntries", static_cast<double>(st.maxEntries));
+  num("buckets", static_cast<double>(st.buckets));
+  num("namespaces", static_cast<double>(st.namespaces));
+  num("bytesTotal", static_cast<double>(st.bytesTotal));
+  num("bytesLive", static_cast<double>(st.bytesLive));
+  num("bytesFree", static_cast<double>(st.bytesFree));
+  num("bytesFreeLists", static_cast<double>(st.bytesFreeLists));
+  num("bytesTail", static_cast<double>(st.bytesTail));
+  num("fragmentation", st.fragmentation);
+  num("repairs", static_cast<double>(st.repairs));
+  num("reads", static_cast<double>(st.reads));
+  num("writes", static_cast<double>(st.writes));
+  return o;
+}
+
+// verify() -> { ok, errors, entries, liveUnits, freeUnits, leakedUnits }
+napi_value MVerify(napi_env e, StoreCore* c, napi_value*) {
+  Napi::Env env(e);
+  shm::VerifyReport r;
+  Status s = c->store->Verify(&r);
+  if (s != L::kOk) {
+    ThrowFailed(e, s, "verify");
+    return nullptr;
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("ok", Napi::Boolean::New(env, r.ok));
+  Napi::Array errors = Napi::Array::New(env, r.errors.size());
+  for (size_t i = 0; i < r.errors.size(); ++i) {
+    errors.Set(static_cast<uint32_t>(i), Napi::String::New(env, r.errors[i]));
+  }
+  o.Set("errors", errors);
+  o.Set("entries", Napi::Number::New(env, static_cast<double>(r.entries)));
+  o.Set("liveUnits", Napi::Number::New(env, static_cast<double>(r.liveUnits)));
+  o.Set("freeUnits", Napi::Number::New(env, static_cast<double>(r.freeUnits)));
+  o.Set("leakedUnits", Napi::Number::New(env, static_cast<double>(r.leakedUnits)));
+  return o;
+}
+
+// repair() -> undefined (throws on failure)
+napi_value MRepair(napi_env env, StoreCore* c, napi_value*) {
+  Status s = c->store->Repair();
+  if (s != L::kOk) {
+    ThrowFailed(env, s, "repair");
+    return nullptr;
+  }
+  return Undefined(env);
+}
+
+using Method = napi_value (*)(napi_env, StoreCore*, napi_value*);
+
+// Instantiated here, next to the method bodies, so that each M is inlined into its entry point.
+template <Method M, size_t N>
+napi_value Call(napi_env env, napi_callback_info info) {
+  size_t argc = N;
+  napi_value argv[N == 0 ? 1 : N];
+  void* data = nullptr;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
+  auto* core = static_cast<StoreCore*>(data);
+  if (!core->open()) {
+    ThrowStatus(Napi::Env(env), L::kErrClosed, "the store is closed");
+    return nullptr;
+  }
+  ++core->busy;
+  napi_value r = M(env, core, argv);
+  if (--core->busy == 0 && core->closing) core->Release();
+  return r;
+}
+
+}  // namespace
+
+const MethodDef kMethods[] = {
+    {"get", Call<MGet, 2>},
+    {"has", Call<MHas, 2>},
+    {"set", Call<MSet, 4>},
+    {"delete", Call<MDelete, 2>},
+    {"clear", Call<MClear, 1>},
+    {"count", Call<MCount, 1>},
+    {"keys", Call<MKeys, 1>},
+    {"entries", Call<MEntries, 1>},
+    {"resolveNamespace", Call<MResolveNamespace, 2>},
+    {"namespaces", Call<MNamespaces, 0>},
+    {"stats", Call<MStats, 0>},
+    {"verify", Call<MVerify, 0>},
+    {"repair", Call<MRepair, 0>},
+    {"close", CallClose},
+};
+const size_t kMethodCount = sizeof kMethods / sizeof kMethods[0];
+
+}  // namespace store_binding

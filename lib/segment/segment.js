@@ -1,0 +1,180 @@
+'use strict';
+// Segment: a POSIX shared memory object (by name) or a file (by path), mapped read-write and
+// exposed as one SharedArrayBuffer over the mapping (no copy).
+//
+// What close() guarantees (docs/api.md repeats this for users):
+// - the file descriptor is closed at once and `closed` becomes true;
+// - `buffer` throws ShmError ERR_CLOSED from then on (the handle drops its reference);
+// - if another thread still holds the SharedArrayBuffer (it was posted to a worker that still
+//   has it), the memory stays mapped for everyone and they keep reading and writing the shared
+//   memory safely; it is unmapped when the last reference is garbage collected (the V8
+//   backing-store deleter);
+// - otherwise the shared pages are released at once: the range is replaced by private
+//   zero-filled memory, so views this thread kept from before close() see zeros (never a
+//   crash) and no longer share anything. (V8 does not count shared memory as GC pressure;
+//   waiting for a GC would let create/close loops pile up memory.)
+// - if `buffer` was never asked for, the mapping is simply unmapped.
+// close() does not remove the segment: unlink() does (existing mappings stay valid).
+const path = require('path');
+const { fileURLToPath } = require('url');
+const { inspect } = require('util');
+const { requireAddon } = require('../base/native');
+const { ShmError } = require('../base/errors');
+const v = require('../base/validate');
+
+const KIND_SHM = 0;
+const KIND_FILE = 1;
+// 2^47 bytes is the whole user address space of x86-64: nothing larger can be mapped.
+const MAX_SIZE = 2 ** 47;
+const MAX_NAME_LENGTH = 200;
+const MAX_PATH_LENGTH = 4095;
+const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
+const CREATE_KEYS = ['name', 'path', 'size', 'mode', 'exclusive', 'reserve'];
+const TARGET_KEYS = ['name', 'path'];
+const kInternal = Symbol('shmstore.Segment.internal');
+
+// Validates { name | path } and returns { kind, id, name, path } for the addon.
+function parseTarget(options, allowed) {
+  v.validateObject(options, 'options');
+  v.validateKeys(options, 'options', allowed);
+  const hasName = options.name !== undefined;
+  const hasPath = options.path !== undefined;
+  if (hasName === hasPath) {
+    throw v.typeError('Exactly one of "options.name" (shared memory) or "options.path" (file) is required');
+  }
+  if (hasName) {
+    const name = options.name;
+    v.validateString(name, 'options.name', {
+      minLength: 1,
+      maxLength: MAX_NAME_LENGTH,
+      pattern: NAME_PATTERN,
+      patternText: 'contain only A-Z, a-z, 0-9, ".", "_" and "-" (no "/": it is added internally)',
+    });
+    if (name === '.' || name === '..') throw v.rangeError(`The "options.name" argument must not be "${name}"`);
+    return { kind: KIND_SHM, id: name, name, path: null };
+  }
+  let p = options.path;
+  if (p instanceof URL) p = fileURLToPath(p);
+  v.validateString(p, 'options.path', { minLength: 1, maxLength: MAX_PATH_LENGTH });
+  // Absolute, so that the path still names the same file for workers or children with
+  // another working directory.
+  const abs = path.resolve(p);
+  return { kind: KIND_FILE, id: abs, name: null, path: abs };
+}
+
+function optional(options, key, fallback, check) {
+  const value = options[key];
+  if (value === undefined) return fallback;
+  check(value, `options.${key}`);
+  return value;
+}
+
+class Segment {
+  #handle;
+  #buffer = null;
+  #closed = false;
+  #target;
+  #size;
+
+  /** @private Use Segment.create() or Segment.open(). */
+  constructor(token, handle, target) {
+    if (token !== kInternal) {
+      throw new TypeError('Segment cannot be constructed directly: use Segment.create() or Segment.open()');
+    }
+    this.#handle = handle;
+    this.#target = target;
+    this.#size = handle.size;
+  }
+
+  /**
+   * Creates a segment (or, with exclusive: false, opens an existing one and grows it to at
+   * least `size`; it is never shrunk) and maps it.
+   */
+  static create(options) {
+    const target = parseTarget(options, CREATE_KEYS);
+    if (options.size === undefined) throw v.typeError('The "options.size" argument is required');
+    v.validateInteger(options.size, 'options.size', 1, MAX_SIZE, 'ERR_SHM_TOO_LARGE');
+    const mode = optional(options, 'mode', 0o600, (x, n) => v.validateInteger(x, n, 0, 0o777));
+    const exclusive = optional(options, 'exclusive', true, v.validateBoolean);
+    const reserve = optional(options, 'reserve', true, v.validateBoolean);
+    const handle = requireAddon().segmentCreate(target.kind, target.id, options.size, mode, exclusive, reserve);
+    return new Segment(kInternal, handle, target);
+  }
+
+  /** Maps an existing segment at its current size. */
+  static open(options) {
+    const target = parseTarget(options, TARGET_KEYS);
+    return new Segment(kInternal, requireAddon().segmentOpen(target.kind, target.id), target);
+  }
+
+  /** Removes a segment's name (or file). Mappings of it stay valid until closed. */
+  static unlink(options) {
+    const target = parseTarget(options, TARGET_KEYS);
+    requireAddon().segmentUnlink(target.kind, target.id);
+  }
+
+  /**
+   * The SharedArrayBuffer over the mapping: the same object on every access (one V8 backing
+   * store per mapping). Throws ShmError ERR_CLOSED after close().
+   */
+  get buffer() {
+    const b = this.#buffer;
+    return b !== null ? b : this.#materialize();
+  }
+
+  #materialize() {
+    if (this.#closed) throw new ShmError('ERR_CLOSED', `${this.#describe()} is closed`);
+    this.#buffer = this.#handle.buffer();
+    return this.#buffer;
+  }
+
+  #describe() {
+    const t = this.#target;
+    return t.name !== null ? `segment '${t.name}'` : `segment '${t.path}'`;
+  }
+
+  /** Size of the mapping in bytes (stays readable after close). */
+  get size() {
+    return this.#size;
+  }
+
+  /** Name of a shared memory segment (without the leading '/'), or null for a file. */
+  get name() {
+    return this.#target.name;
+  }
+
+  /** Absolute path of a file segment, or null for a shared memory segment. */
+  get path() {
+    return this.#target.path;
+  }
+
+  get closed() {
+    return this.#closed;
+  }
+
+  /** Idempotent. See the top of this file for exactly what it guarantees. */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#buffer = null;
+    this.#handle.close();
+  }
+
+  /** Removes this segment's name (or file); allowed before or after close(). */
+  unlink() {
+    requireAddon().segmentUnlink(this.#target.kind, this.#target.id);
+  }
+
+  [inspect.custom](depth, options) {
+    const what = this.#target.name !== null ? `name: '${this.#target.name}'` : `path: '${this.#target.path}'`;
+    return `Segment { ${what}, size: ${options.stylize(String(this.#size), 'number')}, closed: ${this.#closed} }`;
+  }
+}
+
+if (typeof Symbol.dispose === 'symbol') {
+  Segment.prototype[Symbol.dispose] = Segment.prototype.close;
+}
+
+Object.defineProperty(Segment, 'MAX_SIZE', { value: MAX_SIZE, enumerable: true });
+
+module.exports = { Segment, MAX_SIZE };

@@ -1,0 +1,49 @@
+'use strict';
+// Value encodings (docs/format.md §8): strings as UTF-8, bytes as bytes, everything else that
+// JSON can represent as JSON text. The entry's flags record which, so `get` returns what `set`
+// was given.
+const { types } = require('util');
+const { typeError, rangeError } = require('../base/validate');
+const { C } = require('../layout/layout');
+
+// Returns [payload, encoding]; the payload is a string or a Uint8Array. Throws TypeError or
+// RangeError for values the store cannot represent.
+function encodeValue(value) {
+  if (typeof value === 'string') return [value, C.ENC_UTF8];
+  if (value instanceof Uint8Array) return [value, C.ENC_BINARY];
+  if (ArrayBuffer.isView(value)) {
+    return [new Uint8Array(value.buffer, value.byteOffset, value.byteLength), C.ENC_BINARY];
+  }
+  // Not instanceof: an ArrayBuffer from another realm (vm, some test runners) is bytes too, not '{}'.
+  if (types.isAnyArrayBuffer(value)) {
+    return [new Uint8Array(value), C.ENC_BINARY];
+  }
+  switch (typeof value) {
+    case 'number':
+      if (!Number.isFinite(value)) throw rangeError(`value must be a finite number, got ${value}`);
+      break;
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+    case 'bigint':
+      throw typeError(`value of type ${typeof value} cannot be stored`);
+    default:
+      break;
+  }
+  let text;
+  try {
+    text = JSON.stringify(value);
+  } catch (err) {
+    // A cycle or a nested bigint: the same TypeError (with its code) as any other bad value.
+    if (err instanceof TypeError) throw typeError(`value cannot be represented as JSON: ${err.message}`);
+    throw err;
+  }
+  if (typeof text !== 'string') throw typeError('value cannot be represented as JSON');
+  return [text, C.ENC_JSON];
+}
+
+function decodeValue(raw, encoding) {
+  return encoding === C.ENC_JSON ? JSON.parse(raw) : raw;
+}
+
+module.exports = { encodeValue, decodeValue };

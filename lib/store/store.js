@@ -1,0 +1,439 @@
+'use strict';
+// The public Store API. It validates every argument, resolves namespace names to ids (cached per
+// handle: a namespace, once live, never changes id) and drives one of two engines with the same
+// internal interface: the native binding or the pure-JS engine.
+const { typeError, rangeError, validateKeys } = require('../base/validate');
+const { threadId } = require('worker_threads');
+const { C, STATUS, STATUS_CODE } = require('../layout/layout');
+const { JsEngine } = require('./js/engine');
+const { defaultGeometry, entriesOffsetFor } = require('./js/format');
+const { LockError } = require('../ownership/locks');
+const { encodeValue, decodeValue } = require('./codec');
+const { Segment } = require('../segment/segment');
+const { ShmError } = require('../base/errors');
+const native = require('../base/native');
+const { NamespaceView } = require('./namespace-view');
+
+const RANGE_STATUSES = new Set([
+  STATUS.ERR_KEY_TOO_LONG,
+  STATUS.ERR_VALUE_TOO_LONG,
+  STATUS.ERR_TOO_MANY_NAMESPACES,
+]);
+const MESSAGES = {
+  [STATUS.ERR_KEY_TOO_LONG]: `key is longer than ${C.MAX_KEY_BYTES} UTF-8 bytes`,
+  [STATUS.ERR_VALUE_TOO_LONG]: `encoded value is longer than ${C.MAX_VALUE_BYTES} bytes`,
+  [STATUS.ERR_TOO_MANY_NAMESPACES]: `the store already has ${C.NAMESPACE_SLOTS - 1} namespaces`,
+  [STATUS.ERR_STORE_FULL]: 'the store is full (entries or space)',
+  [STATUS.ERR_BAD_MAGIC]: 'not a shmstore store (bad magic)',
+  [STATUS.ERR_BAD_VERSION]: 'unsupported store format version',
+  [STATUS.ERR_BAD_CHECKSUM]: 'store header checksum mismatch (corrupted header)',
+  [STATUS.ERR_BAD_SIZE]: 'store size does not match its segment (truncated or too small)',
+  [STATUS.ERR_CORRUPT]: 'store structure is corrupt',
+  [STATUS.ERR_TOO_MANY_HANDLES]: 'too many open handles on this store',
+  [STATUS.ERR_SHM_TOO_LARGE]: 'store too large for this engine',
+};
+
+function statusError(status, what) {
+  const code = STATUS_CODE[status] || 'ERR_UNKNOWN';
+  const msg = `${what}: ${MESSAGES[status] || code}`;
+  if (RANGE_STATUSES.has(status)) return rangeError(msg, code);
+  return new ShmError(code, msg);
+}
+
+// Maps an engine's internal failure (a lock timeout, a status) to the public error.
+function engineError(err) {
+  if (err instanceof LockError) {
+    return new ShmError('ERR_LOCK_TIMEOUT', 'a lock is held by a live process that does not release it');
+  }
+  if (err && err.status !== undefined && !(err instanceof ShmError)) {
+    return statusError(err.status, err.message);
+  }
+  return err;
+}
+
+function engineClass(name) {
+  if (name === undefined) return native.addon ? native.addon.NativeStore : JsEngine;
+  if (name === 'js') return JsEngine;
+  if (name === 'native') {
+    if (!native.addon) {
+      throw new ShmError('ERR_ADDON_MISSING',
+        `the native engine is not available: ${native.loadError ? native.loadError.message : 'not built'}`);
+    }
+    return native.addon.NativeStore;
+  }
+  throw rangeError(`engine must be 'native' or 'js', got ${String(name)}`);
+}
+
+const CREATE_KEYS = ['name', 'path', 'buffer', 'size', 'buckets', 'maxEntries', 'mode', 'engine',
+  'lockTimeoutMs'];
+const OPEN_KEYS = ['name', 'path', 'engine', 'lockTimeoutMs'];
+const ATTACH_KEYS = ['engine', 'lockTimeoutMs'];
+
+// A misspelt option is an error, not a silently ignored default.
+function checkOptions(opts, name, allowed) {
+  if (opts === undefined) return {};
+  if (opts === null || typeof opts !== 'object') throw typeError(`${name} must be an object`);
+  validateKeys(opts, name, allowed);
+  return opts;
+}
+
+function checkInt(v, name, min, max) {
+  if (typeof v !== 'number') throw typeError(`${name} must be a number`);
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw rangeError(`${name} must be an integer in [${min}, ${max}], got ${v}`);
+  }
+}
+
+function checkNsName(ns) {
+  if (typeof ns !== 'string') throw typeError('namespace must be a string');
+  const n = Buffer.byteLength(ns);
+  if (n < 1 || n > C.MAX_NAMESPACE_BYTES) {
+    throw rangeError(`namespace must be 1 to ${C.MAX_NAMESPACE_BYTES} UTF-8 bytes, got ${n}`);
+  }
+}
+
+function checkKey(key) {
+  if (typeof key !== 'string') throw typeError('key must be a string');
+  // A UTF-16 code unit is at least one UTF-8 byte and at most three.
+  if (key.length * 3 > C.MAX_KEY_BYTES && Buffer.byteLength(key) > C.MAX_KEY_BYTES) {
+    throw statusError(STATUS.ERR_KEY_TOO_LONG, 'key');
+  }
+}
+
+// The engines measure the encoded value too, but only after the namespace exists: a value that is
+// too long must be refused before set() creates one. A UTF-16 unit is at most 3 UTF-8 bytes.
+function checkValueLength(payload) {
+  const n = typeof payload === 'string'
+    ? (payload.length * 3 > C.MAX_VALUE_BYTES ? Buffer.byteLength(payload) : 0)
+    : payload.byteLength;
+  if (n > C.MAX_VALUE_BYTES) throw statusError(STATUS.ERR_VALUE_TOO_LONG, 'value');
+}
+
+// What _lastNs holds before any namespace was used: no argument can be identical to it (with
+// `undefined` there, _id(undefined) returned the cached id 0 without validating the name).
+const NO_NAMESPACE = Symbol('no namespace');
+
+function pairsOf(entries) {
+  if (entries instanceof Map) return [...entries];
+  if (entries === null || typeof entries !== 'object' || typeof entries[Symbol.iterator] !== 'function') {
+    throw typeError('entries must be an iterable of [key, value] pairs or a Map');
+  }
+  const out = [];
+  for (const pair of entries) {
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      throw typeError('each entry must be a [key, value] pair');
+    }
+    out.push(pair);
+  }
+  return out;
+}
+
+class Store {
+  // Creates a new store on a new segment (name or path) or on a given SharedArrayBuffer.
+  static create(opts) {
+    opts = checkOptions(opts, 'options', CREATE_KEYS);
+    if (opts === undefined || Object.keys(opts).length === 0) throw typeError('options are required');
+    const Engine = engineClass(opts.engine);
+    const lockTimeoutMs = Store._lockTimeout(opts);
+    let segment = null;
+    let buffer = opts.buffer;
+    if (buffer !== undefined) {
+      if (!(buffer instanceof SharedArrayBuffer)) throw typeError('buffer must be a SharedArrayBuffer');
+      if (opts.name !== undefined || opts.path !== undefined) {
+        throw typeError('give one of name, path or buffer');
+      }
+      if (opts.size !== undefined || opts.mode !== undefined) {
+        throw typeError('size and mode do not apply to a buffer (the store takes all of it)');
+      }
+    } else {
+      checkInt(opts.size, 'size', C.BUCKETS_OFFSET + 2 * C.UNIT, C.MAX_SEGMENT_UNITS * C.UNIT);
+    }
+    const size = buffer ? buffer.byteLength : opts.size;
+    if (opts.buckets !== undefined) {
+      checkInt(opts.buckets, 'buckets', 1, C.MAX_BUCKETS);
+      if (opts.buckets & (opts.buckets - 1)) throw rangeError('buckets must be a power of two');
+    }
+    if (opts.maxEntries !== undefined) checkInt(opts.maxEntries, 'maxEntries', 1, 0xffffffff);
+    const geo = defaultGeometry(size, opts.buckets, opts.maxEntries);
+    if (entriesOffsetFor(geo.bucketCount) + C.UNIT > size) {
+      throw rangeError(`size ${size} is too small for ${geo.bucketCount} buckets`);
+    }
+    if (!buffer) {
+      segment = Segment.create({ name: opts.name, path: opts.path, size, mode: opts.mode,
+        exclusive: true });
+      buffer = segment.buffer;
+    }
+    try {
+      const st = Engine.create(buffer, geo.bucketCount, geo.maxEntries);
+      if (st !== STATUS.OK) throw statusError(st, 'create');
+      return new Store(Engine, buffer, segment, lockTimeoutMs);
+    } catch (err) {
+      if (segment) {
+        segment.unlink();
+        segment.close();
+      }
+      throw err;
+    }
+  }
+
+  // Opens an existing store by segment name or file path.
+  static open(opts) {
+    opts = checkOptions(opts, 'options', OPEN_KEYS);
+    const Engine = engineClass(opts.engine);
+    const lockTimeoutMs = Store._lockTimeout(opts);
+    const segment = Segment.open({ name: opts.name, path: opts.path });
+    try {
+      return new Store(Engine, segment.buffer, segment, lockTimeoutMs);
+    } catch (err) {
+      segment.close();
+      throw err;
+    }
+  }
+
+  // Attaches to a store in a SharedArrayBuffer (for example one received through postMessage).
+  static attach(buffer, opts) {
+    if (!(buffer instanceof SharedArrayBuffer)) throw typeError('buffer must be a SharedArrayBuffer');
+    opts = checkOptions(opts, 'options', ATTACH_KEYS);
+    return new Store(engineClass(opts.engine), buffer, null, Store._lockTimeout(opts));
+  }
+
+  static _lockTimeout(opts) {
+    if (opts.lockTimeoutMs === undefined) return 1000;
+    checkInt(opts.lockTimeoutMs, 'lockTimeoutMs', 1, 3600000);
+    return opts.lockTimeoutMs;
+  }
+
+  constructor(Engine, buffer, segment, lockTimeoutMs) {
+    // Shared memory: a native handle keeps a pointer to it, and it cannot be detached.
+    this._out = new Int32Array(new SharedArrayBuffer(8));
+    try {
+      this._e = new Engine(buffer, process.pid, threadId, lockTimeoutMs, this._out);
+    } catch (err) {
+      if (err instanceof LockError) throw engineError(err);
+      if (err.status !== undefined) throw statusError(err.status, 'open');
+      if (typeof err.code === 'string' && STATUS[err.code] !== undefined) {
+        throw statusError(STATUS[err.code], 'open');
+      }
+      throw err;
+    }
+    this._buffer = buffer;
+    this._segment = segment;
+    this._ns = new Map();
+    this._lastNs = NO_NAMESPACE;
+    this._lastId = 0;
+    this.engine = Engine === JsEngine ? 'js' : 'native';
+  }
+
+  get buffer() {
+    this._live();
+    return this._buffer;
+  }
+
+  get closed() {
+    return this._e === null;
+  }
+
+  _live() {
+    if (this._e === null) throw new ShmError('ERR_CLOSED', 'the store is closed');
+    return this._e;
+  }
+
+  // Namespace id for `ns`, or 0 when it does not exist and `create` is false.
+  _id(ns, create) {
+    // Most callers use one namespace many times in a row: compare before hashing.
+    if (ns === this._lastNs) return this._lastId;
+    let id = this._ns.get(ns);
+    if (id === undefined) {
+      checkNsName(ns);
+      id = this._call(() => this._e.resolveNamespace(ns, create));
+      if (id < 0) throw statusError(-id, `namespace '${ns}'`);
+      if (id === 0) return 0; // not cached: it may be created later
+      this._ns.set(ns, id);
+    }
+    this._lastNs = ns;
+    this._lastId = id;
+    return id;
+  }
+
+  // Runs an engine call; maps the engine's internal failures to ShmError.
+  _call(fn) {
+    this._live();
+    try {
+      return fn();
+    } catch (err) {
+      throw engineError(err);
+    }
+  }
+
+  get(ns, key) {
+    const e = this._live();
+    const id = this._id(ns, false);
+    checkKey(key);
+    if (id === 0) return undefined;
+    let raw;
+    try {
+      raw = e.get(id, key);
+    } catch (err) {
+      throw engineError(err);
+    }
+    return raw === undefined ? undefined : decodeValue(raw, this._out[0]);
+  }
+
+  has(ns, key) {
+    const e = this._live();
+    const id = this._id(ns, false);
+    checkKey(key);
+    if (id === 0) return false;
+    // No closure through _call(): has() is a hot path.
+    try {
+      return e.has(id, key);
+    } catch (err) {
+      throw engineError(err);
+    }
+  }
+
+  set(ns, key, value) {
+    const e = this._live();
+    let id = ns === this._lastNs ? this._lastId : this._ns.get(ns);
+    if (id === undefined) checkNsName(ns);
+    checkKey(key);
+    const [payload, enc] = encodeValue(value);
+    checkValueLength(payload);
+    // The namespace is created only once everything else is known to be valid.
+    if (id === undefined) id = this._id(ns, true);
+    let st;
+    try {
+      st = e.set(id, key, payload, enc);
+    } catch (err) {
+      throw engineError(err);
+    }
+    if (st !== STATUS.OK) throw statusError(st, `set '${key}'`);
+    return this;
+  }
+
+  delete(ns, key) {
+    const e = this._live();
+    const id = this._id(ns, false);
+    checkKey(key);
+    if (id === 0) return false;
+    try {
+      return e.delete(id, key);
+    } catch (err) {
+      throw engineError(err);
+    }
+  }
+
+  clear(ns) {
+    const e = this._live();
+    const id = this._id(ns, false);
+    return id === 0 ? 0 : this._call(() => e.clear(id));
+  }
+
+  keys(ns) {
+    const e = this._live();
+    const id = this._id(ns, false);
+    return id === 0 ? [] : this._call(() => e.keys(id));
+  }
+
+  entries(ns) {
+    const e = this._live();
+    const id = this._id(ns, false);
+    if (id === 0) return [];
+    return this._call(() => e.entries(id)).map(([k, raw, enc]) => [k, decodeValue(raw, enc)]);
+  }
+
+  count(ns) {
+    const e = this._live();
+    if (ns === undefined) return this._call(() => e.count(0));
+    const id = this._id(ns, false);
+    return id === 0 ? 0 : this._call(() => e.count(id));
+  }
+
+  namespaces() {
+    const e = this._live();
+    return this._call(() => e.namespaces()).map(([name]) => name);
+  }
+
+  getMany(ns, keys) {
+    const e = this._live();
+    if (!Array.isArray(keys)) throw typeError('keys must be an array of strings');
+    const id = this._id(ns, false);
+    for (const k of keys) checkKey(k);
+    const values = new Array(keys.length).fill(undefined);
+    if (id === 0) return values;
+    // One engine call per key: cheaper than one call that walks JS arrays through Node-API.
+    try {
+      for (let i = 0; i < keys.length; i++) {
+        const raw = e.get(id, keys[i]);
+        if (raw !== undefined) values[i] = decodeValue(raw, this._out[0]);
+      }
+    } catch (err) {
+      throw engineError(err);
+    }
+    return values;
+  }
+
+  // Validates and encodes every pair before writing any, so bad input changes nothing. A store
+  // that fills up part way leaves the pairs before the failing one written (err.written).
+  setMany(ns, entries) {
+    const e = this._live();
+    checkNsName(ns);
+    const pairs = pairsOf(entries);
+    const keys = new Array(pairs.length);
+    const payloads = new Array(pairs.length);
+    const encs = new Array(pairs.length);
+    for (let i = 0; i < pairs.length; i++) {
+      checkKey(pairs[i][0]);
+      keys[i] = pairs[i][0];
+      [payloads[i], encs[i]] = encodeValue(pairs[i][1]);
+      checkValueLength(payloads[i]);
+    }
+    const id = this._id(ns, true);
+    for (let i = 0; i < keys.length; i++) {
+      let st;
+      try {
+        st = e.set(id, keys[i], payloads[i], encs[i]);
+      } catch (err) {
+        throw Object.assign(engineError(err), { written: i });
+      }
+      if (st !== STATUS.OK) throw Object.assign(statusError(st, `setMany '${keys[i]}'`), { written: i });
+    }
+    return keys.length;
+  }
+
+  stats() {
+    const e = this._live();
+    const s = this._call(() => e.stats());
+    s.engine = this.engine;
+    s.namespaceCounts = Object.fromEntries(this._call(() => e.namespaces()).map(([n, , c]) => [n, c]));
+    return s;
+  }
+
+  verify() {
+    const e = this._live();
+    return this._call(() => e.verify());
+  }
+
+  // Runs a repair pass (format.md §9): normally triggered automatically when a lock holder is
+  // gone; callable after verify() reported a problem.
+  repair() {
+    const e = this._live();
+    this._call(() => e.repair());
+  }
+
+  namespace(name) {
+    this._live();
+    checkNsName(name);
+    return new NamespaceView(this, name);
+  }
+
+  close() {
+    if (this._e === null) return;
+    const e = this._e;
+    this._e = null;
+    e.close();
+    if (this._segment) this._segment.close();
+  }
+}
+
+module.exports = { Store };

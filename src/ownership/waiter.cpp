@@ -1,0 +1,143 @@
+#include "ownership/waiter.h"
+
+#include <sched.h>
+
+#include <algorithm>
+
+#include "base/atomic.h"
+#include "base/process.h"
+
+namespace shm {
+
+namespace {
+
+// Spin phase, then yield phase, then sleeps growing from 10 us to 1 ms.
+constexpr uint32_t kSpinRounds = 32;
+constexpr uint32_t kYieldRounds = 64;
+// The holder is looked at only once the word has been unchanged this long, then at most once per
+// kCheckEvery; no operation holds a lock for more than microseconds.
+constexpr auto kFirstCheck = std::chrono::milliseconds(2);
+constexpr auto kCheckEvery = std::chrono::milliseconds(1);
+
+void BackoffRound(uint32_t round) noexcept {
+  if (round <= kSpinRounds) {
+    for (uint32_t i = 0; i < 16u << std::min<uint32_t>(round / 8, 3); ++i) CpuRelax();
+  } else if (round <= kYieldRounds) {
+    sched_yield();
+  } else {
+    uint32_t k = std::min<uint32_t>(round - kYieldRounds, 7);
+    SleepMicros(10u << k);  // 20 us .. 1.28 ms
+  }
+}
+
+}  // namespace
+
+void LockWaiter::Backoff() noexcept {
+  ++backoffRounds_;
+  if (backoffRounds_ < 8) {
+    for (int i = 0; i < (4 << backoffRounds_); ++i) CpuRelax();
+  } else if (backoffRounds_ < 32) {
+    sched_yield();
+  } else {
+    SleepMicros(20);
+  }
+}
+
+bool LockWaiter::Moved(const uint32_t* word, uint32_t w) noexcept {
+  const uint32_t now = AtomicLoad(word);
+  if (now == w) return false;
+  if (!IsHeartbeat(word, w, now)) rounds_ = 0;
+  return true;
+}
+
+bool LockWaiter::HolderHeartbeats(uint32_t owner, Clock::time_point now) noexcept {
+  if (heartbeatWord_ == nullptr) return false;
+  const uint32_t r = AtomicLoad(heartbeatWord_);
+  if (!LockIsHeld(r) || LockOwnerOf(r) != owner || r == heartbeatSeen_) return false;
+  heartbeatSeen_ = r;
+  since_ = now;
+  return true;
+}
+
+Verdict LockWaiter::OnHeld(const uint32_t* word, uint32_t w) noexcept {
+  if (w != last_ || rounds_ == 0) {
+    // A holder that heartbeats RepairState.lock (the word waited on) keeps the backoff going, so
+    // that waiting out a long pass sleeps instead of spinning; the timer restarts either way.
+    if (!IsHeartbeat(word, last_, w)) rounds_ = 0;
+    last_ = w;
+    timing_ = false;
+  }
+  ++rounds_;
+  BackoffRound(rounds_);
+  if (rounds_ <= kSpinRounds / 2) return Verdict::kWait;
+  auto now = Clock::now();
+  if (!timing_) {
+    timing_ = true;
+    since_ = now;
+    nextCheck_ = now + kFirstCheck;
+    if (heartbeatWord_ != nullptr) heartbeatSeen_ = AtomicLoad(heartbeatWord_);
+    return Verdict::kWait;
+  }
+  if (now < nextCheck_) return Verdict::kWait;
+  nextCheck_ = now + kCheckEvery;
+  if (Moved(word, w)) return Verdict::kWait;
+  const auto elapsed = now - since_;
+  const auto timeout = std::chrono::milliseconds(env_.lockTimeoutMs);
+  const uint32_t owner = LockOwnerOf(w);
+  bool gone;
+  if (owner == 0 || owner >= kOwnerSlots) {
+    // No valid holder is named (a corrupt word): presume it gone after the timeout.
+    gone = elapsed >= timeout;
+  } else if (owner == env_.selfSlot) {
+    // Our own slot: we are not inside an operation holding this lock, so nobody is (a slot
+    // adopted from a dead process names that process's locks).
+    gone = true;
+  } else {
+    const uint32_t pid = AtomicLoad(&env_.owners[owner].pid);
+    if (Moved(word, w)) return Verdict::kWait;
+    if (pid == 0) {
+      gone = true;  // the holder's slot was released: nobody can be holding the lock
+    } else if (pid == env_.pid) {
+      gone = !IsLiveSlot(env_.regionBase, owner) && elapsed >= timeout;
+      // A repair pass or verify() holds every lock for a long time and proves it is alive by
+      // advancing RepairState.lock (§9, "Heartbeat of long passes").
+      if (gone && HolderHeartbeats(owner, now)) return Verdict::kWait;
+    } else {
+      gone = ProcessGone(pid);
+    }
+  }
+  if (gone) {
+    if (Moved(word, w)) return Verdict::kWait;
+    return Verdict::kGone;
+  }
+  // A live holder (or one not yet presumed gone) is waited for up to lockTimeoutMs x 10.
+  return elapsed >= timeout * 10 ? Verdict::kTimeout : Verdict::kWait;
+}
+
+LockResult AcquireLock(uint32_t* word, const LockEnv& env, bool takeover, uint32_t* held) noexcept {
+  LockWaiter waiter(env);
+  for (;;) {
+    uint32_t w = AtomicLoad(word);
+    if (!LockIsHeld(w)) {
+      if (TryLockFrom(word, w, env.selfSlot, held)) return LockResult::kAcquired;
+      waiter.Backoff();
+      continue;
+    }
+    Verdict v = waiter.OnHeld(word, w);
+    if (v == Verdict::kWait) continue;
+    if (v == Verdict::kTimeout) return LockResult::kTimeout;
+    if (!takeover) {
+      *held = w;  // the word whose holder is gone, for the caller's repair
+      return LockResult::kGone;
+    }
+    uint32_t next = LockTakeoverWord(w, env.selfSlot);
+    if (AtomicCas(word, w, next)) {
+      std::atomic_thread_fence(std::memory_order_release);
+      *held = next;
+      return LockResult::kAcquired;
+    }
+    waiter.Reset();
+  }
+}
+
+}  // namespace shm

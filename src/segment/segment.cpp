@@ -1,0 +1,297 @@
+#include "segment/segment.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace shm {
+namespace {
+
+// "/" + name + NUL, the form shm_open wants.
+struct ShmPath {
+  char buf[kMaxShmNameLength + 2];
+};
+
+bool ValidId(SegmentKind kind, const char* id) noexcept {
+  if (id == nullptr) return false;
+  if (kind == SegmentKind::kShm) return ValidShmName(id);
+  if (kind != SegmentKind::kFile) return false;
+  const size_t n = strnlen(id, kMaxPathLength + 1);
+  return n >= 1 && n <= kMaxPathLength;
+}
+
+// Precondition: ValidId(kind, id).
+void MakeShmPath(const char* name, ShmPath* out) noexcept {
+  out->buf[0] = '/';
+  const size_t n = strnlen(name, kMaxShmNameLength);
+  memcpy(out->buf + 1, name, n);
+  out->buf[n + 1] = '\0';
+}
+
+// open(2) or shm_open(3) of a valid id. Returns the descriptor or -1 with errno set.
+// O_CLOEXEC always: a child process must not inherit (and keep alive) the descriptor.
+// O_NOCTTY: a path naming a terminal must not become our controlling terminal (it is then
+// refused as "not a regular file").
+int OpenId(SegmentKind kind, const char* id, int flags, mode_t mode) noexcept {
+  flags |= O_CLOEXEC | O_NOCTTY;
+  int fd;
+  do {
+    if (kind == SegmentKind::kShm) {
+      ShmPath p;
+      MakeShmPath(id, &p);
+      fd = shm_open(p.buf, flags, mode);
+    } else {
+      fd = open(id, flags, mode);
+    }
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+int UnlinkId(SegmentKind kind, const char* id) noexcept {
+  if (kind == SegmentKind::kShm) {
+    ShmPath p;
+    MakeShmPath(id, &p);
+    return shm_unlink(p.buf);
+  }
+  return unlink(id);
+}
+
+const char* OpenSyscall(SegmentKind kind) noexcept {
+  return kind == SegmentKind::kShm ? "shm_open" : "open";
+}
+
+int FlockRetry(int fd, int op) noexcept {
+  int rc;
+  do {
+    rc = flock(fd, op);
+  } while (rc < 0 && errno == EINTR);
+  return rc;
+}
+
+// Opens for Create: tries O_CREAT|O_EXCL first so that *created tells whether this call made
+// the object (only then is the exact mode applied and the object removed on failure). Without
+// `exclusive`, an existing object is opened instead; if it disappears between the two calls
+// the loop tries again.
+Status OpenForCreate(const CreateOptions& o, int* fd_out, bool* created, SysError* err) noexcept {
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    int fd = OpenId(o.kind, o.id, O_RDWR | O_CREAT | O_EXCL, static_cast<mode_t>(o.mode));
+    if (fd >= 0) {
+      *fd_out = fd;
+      *created = true;
+      return layout::kOk;
+    }
+    if (errno != EEXIST || o.exclusive) return Fail(errno, OpenSyscall(o.kind), err);
+    fd = OpenId(o.kind, o.id, O_RDWR, 0);
+    if (fd >= 0) {
+      *fd_out = fd;
+      *created = false;
+      return layout::kOk;
+    }
+    if (errno != ENOENT) return Fail(errno, OpenSyscall(o.kind), err);
+  }
+  return Fail(EAGAIN, OpenSyscall(o.kind), err);
+}
+
+// Grows the object behind fd to at least `size` (never shrinks) and, with reserve, allocates
+// [0, size). Holds an exclusive flock so that concurrent shmstore creators serialise; the size
+// is read again under the lock. *mapped_size receives max(current size, size).
+Status GrowLocked(int fd, uint64_t size, bool reserve, uint64_t* mapped_size,
+                  SysError* err) noexcept {
+  if (FlockRetry(fd, LOCK_EX) < 0) return Fail(errno, "flock", err);
+  Status status = layout::kOk;
+  struct stat st;
+  if (fstat(fd, &st) < 0) {
+    status = Fail(errno, "fstat", err);
+  } else if (!S_ISREG(st.st_mode)) {
+    status = FailStatus(layout::kErrInvalidArg, "not a regular file", err);
+  } else {
+    const uint64_t current = static_cast<uint64_t>(st.st_size);
+    // A request larger than the free space of the file system is refused before anything is
+    // allocated: on tmpfs posix_fallocate would otherwise take memory page by page until ENOSPC,
+    // and where /dev/shm is larger than RAM that ends with the OOM killer, not ENOSPC.
+    struct statvfs vfs;
+    const bool tooBig = reserve && size > current && fstatvfs(fd, &vfs) == 0 && vfs.f_blocks != 0 &&
+                        size - current > uint64_t{vfs.f_bavail} * uint64_t{vfs.f_frsize};
+    if (tooBig) {
+      status = Fail(ENOSPC, "posix_fallocate", err);
+    } else if (reserve) {
+      // posix_fallocate returns the error number instead of setting errno, and only ever
+      // extends the file. EINTR can interrupt a large allocation; what was allocated stays, so
+      // retrying is cheap.
+      int rc;
+      do {
+        rc = posix_fallocate(fd, 0, static_cast<off_t>(size));
+      } while (rc == EINTR);
+      if (rc != 0) status = Fail(rc, "posix_fallocate", err);
+    } else if (current < size) {
+      int rc;
+      do {
+        rc = ftruncate(fd, static_cast<off_t>(size));
+      } while (rc < 0 && errno == EINTR);
+      if (rc < 0) status = Fail(errno, "ftruncate", err);
+    }
+    *mapped_size = current > size ? current : size;
+  }
+  FlockRetry(fd, LOCK_UN);
+  return status;
+}
+
+Status MapFd(int fd, uint64_t size, uint8_t** out, SysError* err) noexcept {
+  if (size == 0) return FailStatus(layout::kErrBadSize, "too small to map (0 bytes)", err);
+  if (size > kMaxSegmentSize) {
+    return FailStatus(layout::kErrShmTooLarge, "larger than the platform can map", err);
+  }
+  void* p = mmap(nullptr, static_cast<size_t>(size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) return Fail(errno, "mmap", err);
+  *out = static_cast<uint8_t*>(p);
+  return layout::kOk;
+}
+
+}  // namespace
+
+bool ValidShmName(const char* name) noexcept {
+  if (name == nullptr) return false;
+  size_t n = 0;
+  for (; name[n] != '\0'; ++n) {
+    if (n >= kMaxShmNameLength) return false;
+    const char c = name[n];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  if (n == 0) return false;
+  // "/." and "/.." would name /dev/shm itself or its parent.
+  return strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+Segment::~Segment() {
+  Close();
+}
+
+Segment::Segment(Segment&& other) noexcept
+    : fd_(other.fd_), data_(other.data_), size_(other.size_) {
+  other.fd_ = -1;
+  other.data_ = nullptr;
+  other.size_ = 0;
+}
+
+Segment& Segment::operator=(Segment&& other) noexcept {
+  if (this != &other) {
+    Close();
+    fd_ = other.fd_;
+    data_ = other.data_;
+    size_ = other.size_;
+    other.fd_ = -1;
+    other.data_ = nullptr;
+    other.size_ = 0;
+  }
+  return *this;
+}
+
+void Segment::CloseFd() noexcept {
+  // close(2) must not be retried on EINTR on Linux: the descriptor is released either way.
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+uint8_t* Segment::ReleaseMapping() noexcept {
+  uint8_t* p = data_;
+  data_ = nullptr;
+  return p;
+}
+
+void Segment::Close() noexcept {
+  if (data_ != nullptr) Unmap(data_, size_);
+  data_ = nullptr;
+  CloseFd();
+}
+
+Status Segment::Create(const CreateOptions& o, Segment* out, SysError* err) noexcept {
+  if (out == nullptr || !ValidId(o.kind, o.id)) {
+    return FailStatus(layout::kErrInvalidArg, "invalid name or path", err);
+  }
+  out->Close();
+  if (o.size == 0) return FailStatus(layout::kErrInvalidArg, "size must be at least 1", err);
+  if (o.size > kMaxSegmentSize) {
+    return FailStatus(layout::kErrShmTooLarge, "larger than the platform can map", err);
+  }
+  if (o.mode > 0777) return FailStatus(layout::kErrInvalidArg, "mode must be 0..0o777", err);
+
+  int fd = -1;
+  bool created = false;
+  Status status = OpenForCreate(o, &fd, &created, err);
+  if (status != layout::kOk) return status;
+
+  // The open mode was filtered by the umask; apply the exact mode the caller asked for.
+  if (created && fchmod(fd, static_cast<mode_t>(o.mode)) < 0) status = Fail(errno, "fchmod", err);
+
+  uint64_t mapped_size = 0;
+  if (status == layout::kOk) status = GrowLocked(fd, o.size, o.reserve, &mapped_size, err);
+  uint8_t* data = nullptr;
+  if (status == layout::kOk) status = MapFd(fd, mapped_size, &data, err);
+  if (status != layout::kOk) {
+    if (created) UnlinkId(o.kind, o.id);
+    ::close(fd);
+    return status;
+  }
+  out->fd_ = fd;
+  out->data_ = data;
+  out->size_ = mapped_size;
+  return layout::kOk;
+}
+
+Status Segment::Open(SegmentKind kind, const char* id, Segment* out, SysError* err) noexcept {
+  if (out == nullptr || !ValidId(kind, id)) {
+    return FailStatus(layout::kErrInvalidArg, "invalid name or path", err);
+  }
+  out->Close();
+  const int fd = OpenId(kind, id, O_RDWR, 0);
+  if (fd < 0) return Fail(errno, OpenSyscall(kind), err);
+  struct stat st;
+  Status status = layout::kOk;
+  uint8_t* data = nullptr;
+  if (fstat(fd, &st) < 0) {
+    status = Fail(errno, "fstat", err);
+  } else if (!S_ISREG(st.st_mode)) {
+    status = FailStatus(layout::kErrInvalidArg, "not a regular file", err);
+  } else {
+    status = MapFd(fd, static_cast<uint64_t>(st.st_size), &data, err);
+  }
+  if (status != layout::kOk) {
+    ::close(fd);
+    return status;
+  }
+  out->fd_ = fd;
+  out->data_ = data;
+  out->size_ = static_cast<uint64_t>(st.st_size);
+  return layout::kOk;
+}
+
+Status Segment::Unlink(SegmentKind kind, const char* id, SysError* err) noexcept {
+  if (!ValidId(kind, id)) return FailStatus(layout::kErrInvalidArg, "invalid name or path", err);
+  if (UnlinkId(kind, id) < 0)
+    return Fail(errno, kind == SegmentKind::kShm ? "shm_unlink" : "unlink", err);
+  return layout::kOk;
+}
+
+Status Unmap(void* data, uint64_t size) noexcept {
+  if (data == nullptr || size == 0) return layout::kOk;
+  if (munmap(data, static_cast<size_t>(size)) < 0) return Fail(errno, "munmap", nullptr);
+  return layout::kOk;
+}
+
+Status DetachMapping(void* data, uint64_t size) noexcept {
+  if (data == nullptr || size == 0) return layout::kOk;
+  void* p = mmap(data, static_cast<size_t>(size), PROT_READ | PROT_WRITE,
+                 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return Fail(errno, "mmap", nullptr);
+  return layout::kOk;
+}
+
+}  // namespace shm

@@ -1,0 +1,80 @@
+// shm::Store namespaces (docs/format.md §5): lookup by name, creation under NsState.lock, listing.
+// A record is published by its `state = live` store after its name is written, and is never
+// removed, so a reader that sees it live may trust (and cache) the name -> id mapping forever.
+#include "store/store.h"
+
+namespace shm {
+
+namespace {
+
+uint32_t FindNamespace(layout::Namespace* table, const void* name, uint32_t length) noexcept {
+  for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
+    layout::Namespace* r = &table[i];
+    if (AtomicLoad(&r->state) != layout::kNsStateLive) continue;
+    if (RacyLoad(&r->nameLength) == length && std::memcmp(r->name, name, length) == 0) return i;
+  }
+  return 0;
+}
+
+}  // namespace
+
+Status Store::ResolveNamespace(const void* name, uint32_t length, bool create,
+                               uint32_t* id) noexcept {
+  *id = 0;
+  if (closed_) return layout::kErrClosed;
+  if (length == 0 || length > kMaxNamespaceBytes) return layout::kErrInvalidArg;
+  uint32_t found = FindNamespace(nsTable_, name, length);
+  if (found != 0 || !create) {
+    *id = found;
+    return layout::kOk;
+  }
+  for (;;) {
+    uint32_t held;
+    LockResult r = LockFast(&nsState_->lock, env_, &held);
+    if (r == LockResult::kTimeout) return layout::kErrLockTimeout;
+    if (r == LockResult::kGone) {
+      Status s = RepairFor(&nsState_->lock, held);
+      if (s != layout::kOk) return s;
+      continue;
+    }
+    found = FindNamespace(nsTable_, name, length);
+    if (found == 0) {
+      for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
+        layout::Namespace* rec = &nsTable_[i];
+        if (AtomicLoad(&rec->state) == layout::kNsStateLive) continue;
+        rec->nameLength = length;
+        rec->reserved = 0;
+        std::memset(rec->name, 0, sizeof rec->name);
+        std::memcpy(rec->name, name, length);
+        AtomicStore(&rec->count, 0);
+        AtomicStore(&rec->state, static_cast<uint32_t>(layout::kNsStateLive));
+        AtomicAdd(&nsState_->liveCount, 1);
+        found = i;
+        break;
+      }
+    }
+    Unlock(&nsState_->lock, held);
+    if (found == 0) return layout::kErrTooManyNamespaces;
+    *id = found;
+    return layout::kOk;
+  }
+}
+
+Status Store::Namespaces(std::vector<NamespaceInfo>* out) const {
+  out->clear();
+  if (closed_) return layout::kErrClosed;
+  for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
+    const layout::Namespace* r = &nsTable_[i];
+    if (AtomicLoad(&r->state) != layout::kNsStateLive) continue;
+    uint32_t len = RacyLoad(&r->nameLength);
+    if (len > kMaxNamespaceBytes) len = kMaxNamespaceBytes;
+    NamespaceInfo info;
+    info.name.assign(reinterpret_cast<const char*>(r->name), len);
+    info.id = i;
+    info.count = AtomicLoad(&r->count);
+    out->push_back(std::move(info));
+  }
+  return layout::kOk;
+}
+
+}  // namespace shm

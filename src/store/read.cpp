@@ -1,0 +1,223 @@
+// shm::Store readers (docs/format.md §9, "Readers"): get/has and the per-bucket snapshot behind
+// forEach. Readers take no lock and write nothing: each walk is validated by the bucket's
+// version (an acquire fence orders the data loads before the closing version load) and by the
+// entry checksum over the private copy, which is the only thing decoded.
+#include "base/hash.h"
+#include "store/internal.h"
+#include "store/store.h"
+
+namespace shm {
+
+using internal::kEntryHeader;
+using layout::Bucket;
+using layout::Entry;
+using layout::kSizeClasses;
+
+namespace {
+
+// After this many seqlock validations failed because writers kept moving the version, a reader
+// takes the bucket lock for one read (progress under heavy write load).
+constexpr uint32_t kLockedReadAfter = 64;
+// The same for a forEach snapshot, which copies a whole chain and so races writers more often.
+constexpr uint32_t kLockedSnapshotAfter = 8;
+// A walk that fails its checks with an unchanged version this many times is corruption (a JS
+// writer on a weakly ordered CPU can fool the version check once, never repeatedly).
+constexpr int kStableFailures = 3;
+
+}  // namespace
+
+Store::Walk Store::WalkForKey(const Bucket* b, uint32_t ns, const uint8_t* key, uint32_t keyLength,
+                              uint32_t hash, Hit* hit) noexcept {
+  uint32_t u = AtomicLoad(&b->head);
+  uint64_t steps = 0;
+  const uint64_t maxSteps = MaxChainSteps();
+  while (u != 0) {
+    if (++steps > maxSteps || u < firstUnit_ || u >= totalUnits_) return Walk::kViolation;
+    const Entry* e = EntryAt(u);
+    const uint32_t flags = AtomicLoad(&e->flags);
+    const uint32_t cls = ClassOfFlags(flags);
+    if (cls >= kClassCount || (flags & kFlagFree) != 0) return Walk::kViolation;
+    const uint32_t units = kSizeClasses[cls];
+    if (uint64_t{u} + units > totalUnits_) return Walk::kViolation;
+    if (RacyLoad(&e->keyHash) == hash && RacyLoad(&e->keyLength) == keyLength &&
+        RacyLoad(&e->namespaceId) == ns) {
+      const uint32_t valueLength = RacyLoad(&e->valueLength);
+      if (kEntryHeader + keyLength + valueLength > (units << 6)) return Walk::kViolation;
+      const auto* kv = reinterpret_cast<const uint8_t*>(e + 1);
+      if (keyLength == 0 || std::memcmp(kv, key, keyLength) == 0) {
+        std::memcpy(scratch_.get(), kv, keyLength + valueLength);
+        hit->valueLength = valueLength;
+        hit->flags = flags;
+        hit->checksum = RacyLoad(&e->checksum);
+        return Walk::kHit;
+      }
+    }
+    u = AtomicLoad(&e->next);
+  }
+  return Walk::kMiss;
+}
+
+// A reader met a held bucket lock: wait for the writer, or repair when the holder is gone.
+// kOk means "read again".
+Status Store::AwaitWriter(LockWaiter* waiter, uint32_t* lock, uint32_t seen) noexcept {
+  const Verdict v = waiter->OnHeld(lock, seen);
+  if (v == Verdict::kWait) return layout::kOk;
+  if (v == Verdict::kTimeout) return layout::kErrLockTimeout;
+  const Status s = RepairFor(lock, seen);
+  if (s == layout::kOk) waiter->Reset();
+  return s;
+}
+
+// The reader protocol of format.md §9 around one bucket. `walk` reads the chain without the lock
+// (or, after `lockedAfter` races with writers, once under it); when the version check passed,
+// `accept` validates what was copied and returns true when the read is done. Failures under an
+// unchanged version are corruption, not races: one repair pass, then ERR_CORRUPT.
+template <class WalkFn, class AcceptFn>
+Status Store::ReadBucket(Bucket* b, uint32_t lockedAfter, WalkFn&& walk,
+                         AcceptFn&& accept) noexcept {
+  LockWaiter waiter(env_);
+  uint32_t races = 0;
+  int stableFailures = 0;
+  bool repaired = false;
+  for (;;) {
+    if (races < lockedAfter) {
+      const uint32_t v1 = AtomicLoad(&b->lock);
+      if (LockIsHeld(v1)) {
+        Status s = AwaitWriter(&waiter, &b->lock, v1);
+        if (s != layout::kOk) return s;
+        continue;
+      }
+      walk();
+      // The data loads above must not be satisfied after the closing version load.
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (AtomicLoad(&b->lock) != v1) {
+        ++races;
+        waiter.Backoff();
+        continue;
+      }
+    } else {
+      uint32_t held;
+      Status s = LockBucket(b, &held);
+      if (s != layout::kOk) return s;
+      walk();
+      Unlock(&b->lock, held);
+      races = 0;
+      stableFailures = kStableFailures - 1;  // under the lock a failure is certain
+    }
+    if (accept()) return layout::kOk;
+    if (++stableFailures < kStableFailures) {
+      waiter.Backoff();
+      continue;
+    }
+    if (repaired) return layout::kErrCorrupt;
+    repaired = true;
+    stableFailures = 0;
+    Status s = RepairPass(true);
+    if (s != layout::kOk) return s;
+  }
+}
+
+Status Store::Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* found,
+                     Value* out) noexcept {
+  if (closed_) return layout::kErrClosed;
+  if (keyLength > kMaxKeyBytes) return layout::kErrKeyTooLong;
+  if (ns == 0 || ns > kMaxNamespaceId) return layout::kErrInvalidArg;
+  const uint32_t hash = KeyHash(key, keyLength, ns);
+  Bucket* b = BucketFor(hash);
+  Hit hit;
+  Walk w = Walk::kMiss;
+  return ReadBucket(
+      b, kLockedReadAfter, [&] { w = WalkForKey(b, ns, key, keyLength, hash, &hit); },
+      [&] {
+        if (w == Walk::kMiss) {
+          ++reads_;
+          *found = false;
+          return true;
+        }
+        const uint32_t encoding = hit.flags & kEncodingMask;
+        if (w != Walk::kHit || EntryChecksum(scratch_.get(), keyLength + hit.valueLength, hash,
+                                             encoding) != hit.checksum) {
+          return false;
+        }
+        ++reads_;
+        *found = true;
+        if (out != nullptr) {
+          out->data = scratch_.get() + keyLength;
+          out->length = hit.valueLength;
+          out->encoding = encoding;
+        }
+        return true;
+      });
+}
+
+Status Store::Get(uint32_t ns, const void* key, uint32_t keyLength, bool* found,
+                  Value* out) noexcept {
+  return Lookup(ns, static_cast<const uint8_t*>(key), keyLength, found, out);
+}
+
+Status Store::Has(uint32_t ns, const void* key, uint32_t keyLength, bool* found) noexcept {
+  return Lookup(ns, static_cast<const uint8_t*>(key), keyLength, found, nullptr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// forEach: one bucket at a time, copied under the same validation as a get, checksums included.
+
+bool Store::CopyChain(const Bucket* b, uint32_t ns, std::vector<uint8_t>* out) noexcept {
+  uint32_t u = AtomicLoad(&b->head);
+  uint64_t steps = 0;
+  const uint64_t maxSteps = MaxChainSteps();
+  while (u != 0) {
+    if (++steps > maxSteps || u < firstUnit_ || u >= totalUnits_) return false;
+    const Entry* e = EntryAt(u);
+    const uint32_t flags = AtomicLoad(&e->flags);
+    const uint32_t cls = ClassOfFlags(flags);
+    if (cls >= kClassCount || (flags & kFlagFree) != 0) return false;
+    const uint32_t units = kSizeClasses[cls];
+    if (uint64_t{u} + units > totalUnits_) return false;
+    const uint32_t entryNs = RacyLoad(&e->namespaceId);
+    if (ns == 0 || entryNs == ns) {
+      SnapRecord r;
+      r.ns = entryNs;
+      r.keyLength = RacyLoad(&e->keyLength);
+      r.valueLength = RacyLoad(&e->valueLength);
+      r.encoding = flags & kEncodingMask;
+      r.keyHash = RacyLoad(&e->keyHash);
+      r.checksum = RacyLoad(&e->checksum);
+      const uint32_t bytes = r.keyLength + r.valueLength;
+      if (r.keyLength > kMaxKeyBytes || kEntryHeader + bytes > (units << 6)) return false;
+      // A consistent chain holds distinct blocks, so it cannot copy more than the pool.
+      if (out->size() + sizeof r + bytes > totalSize_) return false;
+      const size_t at = out->size();
+      out->resize(at + sizeof r + bytes);
+      std::memcpy(out->data() + at, &r, sizeof r);
+      std::memcpy(out->data() + at + sizeof r, e + 1, bytes);
+    }
+    u = AtomicLoad(&e->next);
+  }
+  return true;
+}
+
+Status Store::SnapshotBucket(uint32_t bucket, uint32_t ns, std::vector<uint8_t>* out) noexcept {
+  Bucket* b = &buckets_[bucket];
+  bool copied = false;
+  return ReadBucket(
+      b, kLockedSnapshotAfter,
+      [&] {
+        out->clear();
+        copied = CopyChain(b, ns, out);
+      },
+      [&] {
+        bool ok = copied;
+        for (size_t at = 0; ok && at < out->size();) {
+          SnapRecord r;
+          std::memcpy(&r, out->data() + at, sizeof r);
+          at += sizeof r;
+          ok = EntryChecksum(out->data() + at, r.keyLength + r.valueLength, r.keyHash,
+                             r.encoding) == r.checksum;
+          at += r.keyLength + r.valueLength;
+        }
+        return ok;
+      });
+}
+
+}  // namespace shm

@@ -1,0 +1,220 @@
+// The repair pass (docs/format.md §9, "Stuck locks and repair").
+#include <signal.h>
+
+#include "base/hash.h"
+#include "base/process.h"
+#include "store/internal.h"
+#include "store/store.h"
+
+namespace shm {
+
+using layout::Bucket;
+using layout::Entry;
+using layout::kSizeClasses;
+
+namespace {
+
+// Releases a lock word this handle holds (whatever its version); never a lock someone else took.
+void ReleaseOwned(uint32_t* word, uint32_t self) noexcept {
+  const uint32_t w = AtomicLoad(word);
+  if (LockIsHeld(w) && LockOwnerOf(w) == self) AtomicCas(word, w, LockReleasedWord(w));
+}
+
+}  // namespace
+
+const char* Store::EntryProblem(uint32_t unit, uint32_t flags, uint32_t bucket,
+                                const bool* nsLive) const noexcept {
+  const Entry* e = EntryAt(unit);
+  if ((flags & kFlagFree) != 0) return "has FREE set";
+  const uint32_t units = kSizeClasses[ClassOfFlags(flags)];
+  const uint32_t keyHash = e->keyHash;
+  if ((keyHash & mask_) != bucket) return "sits in the wrong bucket";
+  const uint32_t ns = e->namespaceId;
+  if (ns == 0 || ns > kMaxNamespaceId || !nsLive[ns]) return "names a namespace that is not live";
+  const uint32_t k = e->keyLength;
+  const uint32_t n = e->valueLength;
+  if (k > kMaxKeyBytes) return "has a key longer than 1024 bytes";
+  if (layout::kEntryHeaderSize + k + n > (uint64_t{units} << 6)) return "does not fit its block";
+  if (KeyHash(e + 1, k, ns) != keyHash) return "has a keyHash that is not its key's";
+  if (EntryChecksum(e + 1, k + n, keyHash, flags & kEncodingMask) != e->checksum) {
+    return "has a wrong checksum";
+  }
+  return nullptr;
+}
+
+LockResult Store::AcquireAllLocks(bool takeover) noexcept {
+  uint32_t held;
+  for (uint32_t i = 0; i < bucketCount_; ++i) {
+    LockResult r = AcquireLock(&buckets_[i].lock, env_, takeover, &held);
+    if (r != LockResult::kAcquired) {
+      passBeat_.Beat();
+      while (i-- > 0) ReleaseOwned(&buckets_[i].lock, env_.selfSlot);
+      return r;
+    }
+    passBeat_.Work();
+  }
+  LockResult r = AcquireLock(&alloc_->lock, env_, takeover, &held);
+  if (r == LockResult::kAcquired) {
+    passBeat_.Work();
+    r = AcquireLock(&nsState_->lock, env_, takeover, &held);
+    if (r == LockResult::kAcquired) {
+      passBeat_.Work();
+    } else {
+      passBeat_.Beat();
+      ReleaseOwned(&alloc_->lock, env_.selfSlot);
+    }
+  } else {
+    passBeat_.Beat();
+  }
+  if (r != LockResult::kAcquired) {
+    for (uint32_t i = bucketCount_; i-- > 0;) ReleaseOwned(&buckets_[i].lock, env_.selfSlot);
+  }
+  return r;
+}
+
+void Store::ReleaseAllLocks() noexcept {
+  passBeat_.Beat();  // waiters that checked since the last beat see the pass alive until here
+  ReleaseOwned(&nsState_->lock, env_.selfSlot);
+  ReleaseOwned(&alloc_->lock, env_.selfSlot);
+  for (uint32_t i = 0; i < bucketCount_; ++i) ReleaseOwned(&buckets_[i].lock, env_.selfSlot);
+}
+
+Status Store::RepairFor(const uint32_t* word, uint32_t seen) noexcept {
+  if (!LockIsHeld(seen) || AtomicLoad(word) != seen) return layout::kOk;
+  return RepairPass(false, word, seen);
+}
+
+Status Store::RepairPass(bool force, const uint32_t* stuckWord, uint32_t seen) noexcept {
+  const uint32_t gc0 = AtomicLoad(&hdr_->gcCounter);
+  uint32_t held;
+  if (AcquireLock(&repairState_->lock, env_, true, &held) != LockResult::kAcquired) {
+    return layout::kErrLockTimeout;
+  }
+  passBeat_.Start(&repairState_->lock, held);
+  if (!force && (AtomicLoad(&hdr_->gcCounter) != gc0 ||
+                 (stuckWord != nullptr && AtomicLoad(stuckWord) != seen))) {
+    passBeat_.Release();
+    return layout::kOk;
+  }
+  if (AcquireAllLocks(true) != LockResult::kAcquired) {
+    passBeat_.Release();
+    return layout::kErrLockTimeout;
+  }
+  Status s = RepairLocked();
+  if (s == layout::kOk) {
+    AtomicAdd(&hdr_->gcCounter, 1);
+    AtomicAdd(&repairState_->repairs, 1);
+  }
+  ReleaseAllLocks();
+  passBeat_.Release();  // with the word held now: the heartbeats moved its version
+  return s;
+}
+
+Status Store::RepairLocked() noexcept {
+  internal::UnitBitmap starts, seen, live;
+  if (!starts.Init(firstUnit_, totalUnits_) || !seen.Init(firstUnit_, totalUnits_) ||
+      !live.Init(firstUnit_, totalUnits_)) {
+    return layout::kErrShmNoSpace;
+  }
+
+  // 3. Walk the pool; cut freeHead back at the first block that is not a valid block.
+  uint32_t freeHead = AtomicLoad(&hdr_->freeHead);
+  if (freeHead < firstUnit_) freeHead = firstUnit_;
+  if (freeHead > totalUnits_) freeHead = totalUnits_;
+  for (uint32_t u = firstUnit_; u < freeHead;) {
+    const uint32_t cls = ClassOfFlags(AtomicLoad(&EntryAt(u)->flags));
+    if (cls >= kClassCount || uint64_t{u} + kSizeClasses[cls] > freeHead) {
+      freeHead = u;
+      break;
+    }
+    starts.Set(u);
+    u += kSizeClasses[cls];
+    passBeat_.Work();
+  }
+  AtomicStore(&hdr_->freeHead, freeHead);
+
+  // 4. Walk every chain, unlinking what is not a valid, unique entry of that bucket.
+  bool nsLive[kMaxNamespaceId + 1] = {};
+  uint32_t liveNamespaces = 0;
+  for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
+    nsLive[i] = NamespaceLive(i);
+    if (nsLive[i]) ++liveNamespaces;
+  }
+  uint32_t nsCounts[kMaxNamespaceId + 1] = {};
+  uint64_t entries = 0;
+  internal::DupIndex dups;
+  for (uint32_t bi = 0; bi < bucketCount_; ++bi) {
+    Bucket* b = &buckets_[bi];
+    dups.Clear();
+    uint32_t count = 0;
+    uint32_t* link = &b->head;
+    uint32_t u = AtomicLoad(link);
+    passBeat_.Work();  // a bucket: on a store of many empty buckets these are the work
+    while (u != 0) {
+      passBeat_.Work();
+      if (u < firstUnit_ || u >= freeHead || !starts.Get(u) || seen.Get(u)) {
+        // Not a block, or a block already met (a cycle or a shared tail): its `next` cannot be
+        // trusted, so the chain ends here.
+        AtomicStore(link, 0);
+        break;
+      }
+      seen.Set(u);
+      Entry* e = EntryAt(u);
+      const uint32_t flags = AtomicLoad(&e->flags);
+      const uint32_t next = AtomicLoad(&e->next);
+      if (EntryProblem(u, flags, bi, nsLive) != nullptr || dups.Contains(base_, e)) {
+        AtomicStore(link, next);  // unlink; the block is freed in step 5
+        u = next;
+        continue;
+      }
+      live.Set(u);
+      dups.Add(e->keyHash, u);
+      ++count;
+      ++nsCounts[e->namespaceId];
+      link = &e->next;
+      u = next;
+    }
+    b->count = count;
+    entries += count;
+  }
+  for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
+    if (nsLive[i]) AtomicStore(&nsTable_[i].count, nsCounts[i]);
+  }
+  AtomicStore(&hdr_->entryCount, static_cast<uint32_t>(entries));
+  AtomicStore(&nsState_->liveCount, liveNamespaces);
+
+  // 5. Rebuild every free list, in address order, from the blocks that are not live.
+  uint32_t tails[kClassCount] = {};
+  for (uint32_t c = 0; c < kClassCount; ++c) AtomicStore(&alloc_->freeHeads[c], 0);
+  for (uint32_t u = firstUnit_; u < freeHead;) {
+    Entry* e = EntryAt(u);
+    const uint32_t cls = ClassOfFlags(AtomicLoad(&e->flags));
+    if (!live.Get(u)) {
+      AtomicStore(&e->flags, kFlagFree | (cls << kClassShift));
+      AtomicStore(&e->next, 0);
+      if (tails[cls] != 0) {
+        AtomicStore(&EntryAt(tails[cls])->next, u);
+      } else {
+        AtomicStore(&alloc_->freeHeads[cls], u);
+      }
+      tails[cls] = u;
+    }
+    u += kSizeClasses[cls];
+    passBeat_.Work();
+  }
+  AtomicStore(&alloc_->classCount, kClassCount);
+
+  // 6. Release the owner slots of processes that are gone (their locks were taken over above).
+  for (uint32_t o = 1; o < kOwnerSlots; ++o) {
+    const uint32_t pid = AtomicLoad(&owners_[o].pid);
+    if (pid == 0 || pid == env_.pid || o == env_.selfSlot) continue;
+    passBeat_.Work();
+    if (ProcessGone(pid)) {
+      AtomicStore(&owners_[o].tid, 0);
+      AtomicCas(&owners_[o].pid, pid, 0);
+    }
+  }
+  return layout::kOk;
+}
+
+}  // namespace shm

@@ -1,0 +1,284 @@
+// shm::Store: the native engine of the shmstore format v1 (docs/format.md) over a raw region.
+//
+// A Store is one open handle: it owns an owner slot, private counters and scratch buffers, and
+// must be used by one thread at a time (give each thread its own handle). The region itself may
+// be shared by any number of handles in any threads and processes, native or pure JS.
+// Nothing here throws or allocates on the get/set paths; every index read from the region is
+// bounds-checked, so a corrupt region yields ERR_CORRUPT or a miss, never a wild access.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "layout/layout_gen.h"
+#include "ownership/heartbeat.h"
+#include "ownership/owners.h"
+#include "ownership/waiter.h"
+#include "store/alloc.h"
+
+namespace shm {
+
+using layout::Status;
+
+inline constexpr uint32_t kMaxKeyBytes = static_cast<uint32_t>(layout::kMaxKeyBytes);
+inline constexpr uint32_t kMaxValueBytes = static_cast<uint32_t>(layout::kMaxValueBytes);
+inline constexpr uint32_t kMaxNamespaceBytes = static_cast<uint32_t>(layout::kMaxNamespaceBytes);
+inline constexpr uint32_t kMaxNamespaceId = static_cast<uint32_t>(layout::kNamespaceSlots) - 1;
+inline constexpr uint32_t kDefaultLockTimeoutMs = 1000;
+
+// entriesOffset for a bucket count: align64(53248 + bucketCount * 32).
+inline constexpr uint64_t EntriesOffset(uint64_t bucketCount) noexcept {
+  return (layout::kBucketsOffset + bucketCount * layout::kBucketSize + 63) & ~uint64_t{63};
+}
+
+struct StoreStats {
+  uint64_t entries = 0;
+  uint64_t maxEntries = 0;
+  uint64_t buckets = 0;
+  uint64_t namespaces = 0;
+  uint64_t bytesTotal = 0;
+  uint64_t bytesLive = 0;
+  uint64_t bytesFree = 0;
+  uint64_t bytesFreeLists = 0;
+  uint64_t bytesTail = 0;
+  double fragmentation = 0;
+  uint64_t repairs = 0;
+  uint64_t reads = 0;
+  uint64_t writes = 0;
+};
+
+struct VerifyReport {
+  bool ok = true;
+  std::vector<std::string> errors;  // at most kMaxVerifyErrors messages (ok reflects all)
+  uint64_t entries = 0;             // live entries found on the chains
+  uint64_t liveUnits = 0;           // units of blocks holding live entries
+  uint64_t freeUnits = 0;           // units of blocks on the free lists (the tail not included)
+  uint64_t leakedUnits = 0;         // units of blocks neither live nor free
+};
+inline constexpr size_t kMaxVerifyErrors = 1000;
+
+struct NamespaceInfo {
+  std::string name;
+  uint32_t id = 0;
+  uint32_t count = 0;
+};
+
+class Store {
+ public:
+  // A value returned by Get: points into the handle's scratch buffer, valid until the next call.
+  struct Value {
+    const uint8_t* data = nullptr;
+    uint32_t length = 0;
+    uint32_t encoding = 0;
+  };
+
+  // Formats `size` bytes at `base` as an empty store (§10). totalSize is `size` rounded down to
+  // a multiple of 64 (and capped at (2^32 - 1) * 64). bucketCount must be a power of two in
+  // [1, 2^26]; maxEntries is taken as given. base must be 64-byte aligned. Nobody may have the
+  // region open while it is being created.
+  static Status Create(uint8_t* base, uint64_t size, uint32_t bucketCount,
+                       uint32_t maxEntries) noexcept;
+
+  // The open checks of §3 ("Opening a store"), without attaching.
+  // *out (optional) receives the validated header values, so that a caller never re-reads
+  // fields another process could change between the check and the use.
+  struct Geometry {
+    uint64_t totalSize = 0;
+    uint32_t bucketCount = 0;
+    uint32_t maxEntries = 0;
+  };
+  static Status Validate(const uint8_t* base, uint64_t size, Geometry* out = nullptr) noexcept;
+
+  // Validates and opens the region, claiming an owner slot for (pid, tid). lockTimeoutMs 0 means
+  // the default (1000).
+  static Status Attach(uint8_t* base, uint64_t size, uint32_t pid, uint32_t tid,
+                       uint32_t lockTimeoutMs, std::unique_ptr<Store>* out) noexcept;
+
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Looks a key up. *found false on a miss. On a hit *out points into this handle's scratch
+  // buffer (valid until the next call on this handle).
+  Status Get(uint32_t ns, const void* key, uint32_t keyLength, bool* found, Value* out) noexcept;
+  Status Has(uint32_t ns, const void* key, uint32_t keyLength, bool* found) noexcept;
+  // Inserts or replaces. encoding 0..15 (0 binary, 1 UTF-8, 2 JSON).
+  Status Set(uint32_t ns, const void* key, uint32_t keyLength, const void* value,
+             uint32_t valueLength, uint32_t encoding) noexcept;
+  Status Delete(uint32_t ns, const void* key, uint32_t keyLength, bool* existed) noexcept;
+  // Removes every entry of namespace ns, bucket by bucket.
+  Status Clear(uint32_t ns, uint32_t* removed) noexcept;
+  // Live entries of namespace ns (from its counter), or of the whole store for ns = 0.
+  uint32_t Count(uint32_t ns) const noexcept;
+
+  // Finds (and with create, creates) namespace `name` (1-48 UTF-8 bytes). *id = 0 when it does
+  // not exist and create is false.
+  Status ResolveNamespace(const void* name, uint32_t length, bool create, uint32_t* id) noexcept;
+  Status Namespaces(std::vector<NamespaceInfo>* out) const;
+
+  // Calls fn(ns, key, keyLength, value, valueLength, encoding) for every entry of namespace ns
+  // (every namespace for ns = 0). Each bucket is copied consistently (seqlock, falling back to
+  // its lock) and the callback runs on the copy, outside any lock. fn may call this handle's
+  // other methods, ForEach included (the pointers it was given stay valid until it returns), but
+  // must not close or destroy it.
+  template <class F>
+  Status ForEach(uint32_t ns, F&& fn);
+
+  Status Stats(StoreStats* out) noexcept;
+  Status Verify(VerifyReport* out);
+  // Runs one repair pass (§9).
+  Status Repair() noexcept;
+  // Flushes counters and releases the owner slot. Idempotent; every later call is ERR_CLOSED.
+  void Close() noexcept;
+  // Adds this handle's private read/write counts to the header's counters.
+  void FlushCounters() noexcept;
+
+  bool closed() const noexcept { return closed_; }
+  uint32_t ownerSlot() const noexcept { return env_.selfSlot; }
+  uint8_t* base() const noexcept { return base_; }
+  uint32_t bucketCount() const noexcept { return bucketCount_; }
+  uint32_t firstUnit() const noexcept { return firstUnit_; }
+  uint32_t totalUnits() const noexcept { return totalUnits_; }
+
+ private:
+  Store() = default;
+
+  struct Hit {
+    uint32_t valueLength;
+    uint32_t flags;
+    uint32_t checksum;
+  };
+  enum class Walk { kMiss, kHit, kViolation };
+  struct SnapRecord {
+    uint32_t ns;
+    uint32_t keyLength;
+    uint32_t valueLength;
+    uint32_t encoding;
+    uint32_t keyHash;
+    uint32_t checksum;
+  };
+
+  layout::Entry* EntryAt(uint32_t unit) const noexcept {
+    return reinterpret_cast<layout::Entry*>(base_ + (static_cast<uint64_t>(unit) << 6));
+  }
+  layout::Bucket* BucketFor(uint32_t hash) const noexcept { return &buckets_[hash & mask_]; }
+  // No valid chain is longer than the number of entries, nor than the number of blocks the pool
+  // can hold: a walk that goes further is in a cycle (a race, or corruption).
+  uint64_t MaxChainSteps() const noexcept {
+    const uint64_t blocks = uint64_t{totalUnits_} - firstUnit_;
+    return (maxEntries_ < blocks ? uint64_t{maxEntries_} : blocks) + 1;
+  }
+  bool NamespaceLive(uint32_t ns) const noexcept {
+    return ns >= 1 && ns <= kMaxNamespaceId &&
+           AtomicLoad(&nsTable_[ns].state) == layout::kNsStateLive;
+  }
+
+  Status Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* found,
+                Value* out) noexcept;
+  Walk WalkForKey(const layout::Bucket* b, uint32_t ns, const uint8_t* key, uint32_t keyLength,
+                  uint32_t hash, Hit* hit) noexcept;
+  // Acquires a bucket lock as a writer; a gone holder triggers a repair pass and a retry.
+  Status LockBucket(layout::Bucket* b, uint32_t* held) noexcept;
+  // Maps an allocator failure to a status; for kGone/kCorrupt repairs (the caller released its
+  // bucket lock) and returns kOk to ask for a retry, with *retry set.
+  Status HandleAllocFailure(AllocStatus s, bool* repaired, bool* retry) noexcept;
+  struct Found {
+    uint32_t* link = nullptr;  // the link pointing at `unit` (head or a predecessor's next)
+    uint32_t unit = 0;         // 0: not found
+    bool corrupt = false;
+  };
+  // Walks a chain under its lock for (ns, key); every index is checked.
+  Status AwaitWriter(LockWaiter* waiter, uint32_t* lock, uint32_t seen) noexcept;
+  template <class WalkFn, class AcceptFn>
+  Status ReadBucket(layout::Bucket* b, uint32_t lockedAfter, WalkFn&& walk,
+                    AcceptFn&& accept) noexcept;
+  // Takes the bucket lock and finds (ns, key) under it; a corrupt chain gets one repair pass
+  // (*repaired records it across the caller's retries). kOk means the lock is held.
+  Status LockAndFind(layout::Bucket* b, uint32_t ns, const void* key, uint32_t keyLength,
+                     uint32_t hash, uint32_t* held, Found* f, bool* repaired) noexcept;
+  Found FindLocked(layout::Bucket* b, uint32_t ns, const void* key, uint32_t keyLength,
+                   uint32_t hash) noexcept;
+  Status SnapshotBucket(uint32_t bucket, uint32_t ns, std::vector<uint8_t>* out) noexcept;
+  bool CopyChain(const layout::Bucket* b, uint32_t ns, std::vector<uint8_t>* out) noexcept;
+  uint64_t NowMs() const noexcept;
+
+  // repair.cpp / verify.cpp
+  // One repair pass. Unless force, it is skipped when another pass completed while this one
+  // waited for RepairState.lock (that pass already repaired what made the caller ask).
+  Status RepairPass(bool force = false, const uint32_t* stuckWord = nullptr,
+                    uint32_t seen = 0) noexcept;
+  // A repair pass asked for because the lock word at `word` stayed `seen` with its holder gone:
+  // skipped when the word changed meanwhile (released, or taken over by another repairer).
+  Status RepairFor(const uint32_t* word, uint32_t seen) noexcept;
+  Status RepairLocked() noexcept;
+  // Acquires every bucket lock in index order, then AllocState.lock and NsState.lock. With
+  // takeover, gone holders are taken over; without, a gone holder releases everything and
+  // returns kGone. Called with RepairState.lock held (passBeat_ started): every lock taken is a
+  // unit of work of the heartbeat.
+  LockResult AcquireAllLocks(bool takeover) noexcept;
+  // Heartbeats once more, then releases NsState.lock, AllocState.lock and every bucket lock.
+  void ReleaseAllLocks() noexcept;
+  // Why the chain entry at `unit` (a block start, flags already loaded) is not a valid entry of
+  // bucket `bucket`, or nullptr when it is.
+  const char* EntryProblem(uint32_t unit, uint32_t flags, uint32_t bucket,
+                           const bool* nsLive) const noexcept;
+  void VerifyLocked(VerifyReport* out);
+
+  uint8_t* base_ = nullptr;
+  uint64_t regionSize_ = 0;
+  uint64_t totalSize_ = 0;
+  uint32_t totalUnits_ = 0;
+  uint32_t firstUnit_ = 0;
+  uint32_t bucketCount_ = 0;
+  uint32_t mask_ = 0;
+  uint32_t maxEntries_ = 0;
+  layout::Header* hdr_ = nullptr;
+  layout::AllocState* alloc_ = nullptr;
+  layout::NsState* nsState_ = nullptr;
+  layout::RepairState* repairState_ = nullptr;
+  layout::Namespace* nsTable_ = nullptr;
+  layout::Owner* owners_ = nullptr;
+  layout::Bucket* buckets_ = nullptr;
+  PoolView pool_;
+  LockEnv env_;
+  // RepairState.lock while a repair pass or verify() of this handle holds it (§9, "Heartbeat of
+  // long passes"); the passes count their work on it.
+  LockHeartbeat passBeat_;
+  bool closed_ = true;
+  uint64_t reads_ = 0;
+  uint64_t writes_ = 0;
+  std::unique_ptr<uint8_t[]> scratch_;  // kMaxKeyBytes + kMaxValueBytes: one key ‖ value
+  std::vector<uint8_t> snap_;           // ForEach's per-bucket copy, kept for reuse
+};
+
+template <class F>
+Status Store::ForEach(uint32_t ns, F&& fn) {
+  if (closed_) return layout::kErrClosed;
+  if (ns > kMaxNamespaceId) return layout::kErrInvalidArg;
+  // The copy being visited is taken out of the handle, so that a ForEach called from fn fills a
+  // buffer of its own instead of overwriting (or reallocating) the bytes fn was handed.
+  std::vector<uint8_t> snap;
+  snap.swap(snap_);
+  Status s = layout::kOk;
+  for (uint32_t b = 0; b < bucketCount_; ++b) {
+    if (AtomicLoad(&buckets_[b].head) == 0) continue;
+    s = SnapshotBucket(b, ns, &snap);
+    if (s != layout::kOk) break;
+    const uint8_t* p = snap.data();
+    const uint8_t* end = p + snap.size();
+    while (p < end) {
+      SnapRecord r;
+      std::memcpy(&r, p, sizeof r);
+      p += sizeof r;
+      fn(r.ns, p, r.keyLength, p + r.keyLength, r.valueLength, r.encoding);
+      p += r.keyLength + r.valueLength;
+    }
+  }
+  if (snap.capacity() > snap_.capacity()) snap_.swap(snap);  // keep the larger for reuse
+  return s;
+}
+
+}  // namespace shm

@@ -1,0 +1,278 @@
+// shm::Store writers (docs/format.md §9, "Writers"): set, delete and clear. Every change to a
+// chain happens under its bucket lock, a writer holds at most one bucket lock (and possibly the
+// allocator lock inside it), and an entry is complete before the one atomic store that links it,
+// so a chain is a valid list of valid entries at every instant.
+#include <chrono>
+
+#include "base/hash.h"
+#include "store/internal.h"
+#include "store/store.h"
+
+namespace shm {
+
+using internal::kEntryHeader;
+using layout::Bucket;
+using layout::Entry;
+using layout::kSizeClasses;
+
+uint64_t Store::NowMs() const noexcept {
+  using namespace std::chrono;
+  return static_cast<uint64_t>(
+      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+Status Store::LockBucket(Bucket* b, uint32_t* held) noexcept {
+  for (;;) {
+    switch (LockFast(&b->lock, env_, held)) {
+      case LockResult::kAcquired:
+        return layout::kOk;
+      case LockResult::kTimeout:
+        return layout::kErrLockTimeout;
+      case LockResult::kGone: {
+        Status s = RepairFor(&b->lock, *held);
+        if (s != layout::kOk) return s;
+        break;
+      }
+    }
+  }
+}
+
+Status Store::HandleAllocFailure(AllocStatus s, bool* repaired, bool* retry) noexcept {
+  *retry = false;
+  switch (s) {
+    case AllocStatus::kOk:
+      return layout::kOk;
+    case AllocStatus::kFull:
+      return layout::kErrStoreFull;
+    case AllocStatus::kTimeout:
+      return layout::kErrLockTimeout;
+    case AllocStatus::kCorrupt:
+      if (*repaired) return layout::kErrCorrupt;
+      *repaired = true;
+      break;
+    case AllocStatus::kGone: {
+      Status r = RepairFor(&alloc_->lock, AtomicLoad(&alloc_->lock));
+      if (r != layout::kOk) return r;
+      *retry = true;
+      return layout::kOk;
+    }
+  }
+  Status r = RepairPass(true);  // a corrupt free list
+  if (r != layout::kOk) return r;
+  *retry = true;
+  return layout::kOk;
+}
+
+Store::Found Store::FindLocked(Bucket* b, uint32_t ns, const void* key, uint32_t keyLength,
+                               uint32_t hash) noexcept {
+  Found found;
+  uint32_t* link = &b->head;
+  uint32_t u = AtomicLoad(link);
+  uint64_t steps = 0;
+  while (u != 0) {
+    if (++steps > MaxChainSteps() || u < firstUnit_ || u >= totalUnits_) {
+      found.corrupt = true;
+      return found;
+    }
+    Entry* e = EntryAt(u);
+    const uint32_t flags = AtomicLoad(&e->flags);
+    const uint32_t cls = ClassOfFlags(flags);
+    if (cls >= kClassCount || (flags & kFlagFree) != 0 ||
+        uint64_t{u} + kSizeClasses[cls] > totalUnits_) {
+      found.corrupt = true;
+      return found;
+    }
+    if (e->keyHash == hash && e->keyLength == keyLength && e->namespaceId == ns) {
+      if (kEntryHeader + keyLength + e->valueLength > (kSizeClasses[cls] << 6)) {
+        found.corrupt = true;
+        return found;
+      }
+      if (keyLength == 0 || std::memcmp(e + 1, key, keyLength) == 0) {
+        found.link = link;
+        found.unit = u;
+        return found;
+      }
+    }
+    link = &e->next;
+    u = AtomicLoad(link);
+  }
+  return found;
+}
+
+Status Store::LockAndFind(Bucket* b, uint32_t ns, const void* key, uint32_t keyLength,
+                          uint32_t hash, uint32_t* held, Found* f, bool* repaired) noexcept {
+  for (;;) {
+    Status s = LockBucket(b, held);
+    if (s != layout::kOk) return s;
+    *f = FindLocked(b, ns, key, keyLength, hash);
+    if (!f->corrupt) return layout::kOk;
+    // A chain that is invalid under its own lock is corruption: one repair pass, then give up.
+    Unlock(&b->lock, *held);
+    if (*repaired) return layout::kErrCorrupt;
+    *repaired = true;
+    s = RepairPass(true);
+    if (s != layout::kOk) return s;
+  }
+}
+
+Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* value,
+                  uint32_t valueLength, uint32_t encoding) noexcept {
+  if (closed_) return layout::kErrClosed;
+  if (keyLength > kMaxKeyBytes) return layout::kErrKeyTooLong;
+  if (valueLength > kMaxValueBytes) return layout::kErrValueTooLong;
+  if (encoding > kEncodingMask || !NamespaceLive(ns)) return layout::kErrInvalidArg;
+  const uint32_t hash = KeyHash(key, keyLength, ns);
+  const uint32_t cls = SizeClassFor(UnitsForEntry(keyLength, valueLength));
+  Bucket* b = BucketFor(hash);
+  // The bucket is almost always a cache miss: start loading it (for writing) while the clock is
+  // read. The clock is read before taking the lock: it is not cheap and the lock is shared.
+  __builtin_prefetch(b, 1);
+  const uint64_t now = NowMs();
+  bool repaired = false;
+  for (;;) {
+    uint32_t held;
+    Found f;
+    Status s = LockAndFind(b, ns, key, keyLength, hash, &held, &f, &repaired);
+    if (s != layout::kOk) return s;
+    if (f.unit == 0) {
+      // Reserve a slot for the new entry.
+      if (AtomicAdd(&hdr_->entryCount, 1) >= maxEntries_) {
+        AtomicSub(&hdr_->entryCount, 1);
+        Unlock(&b->lock, held);
+        return layout::kErrStoreFull;
+      }
+    }
+    uint32_t nu = 0;
+    AllocStatus as = AllocBlock(pool_, env_, cls, &nu);
+    if (as != AllocStatus::kOk) {
+      if (f.unit == 0) AtomicSub(&hdr_->entryCount, 1);
+      Unlock(&b->lock, held);
+      bool retry;
+      s = HandleAllocFailure(as, &repaired, &retry);
+      if (retry) continue;
+      return s;
+    }
+    // Write the new entry completely, then publish it with one store.
+    Entry* ne = EntryAt(nu);
+    UnpublishedStore(&ne->next,
+                     f.unit != 0 ? AtomicLoad(&EntryAt(f.unit)->next) : AtomicLoad(&b->head));
+    ne->keyHash = hash;
+    ne->keyLength = static_cast<uint16_t>(keyLength);
+    ne->valueLength = static_cast<uint16_t>(valueLength);
+    ne->namespaceId = ns;
+    ne->timestamp = now;
+    auto* kv = reinterpret_cast<uint8_t*>(ne + 1);
+    if (keyLength != 0) std::memcpy(kv, key, keyLength);
+    if (valueLength != 0) std::memcpy(kv + keyLength, value, valueLength);
+    ne->checksum = EntryChecksum(kv, keyLength + valueLength, hash, encoding);
+    UnpublishedStore(&ne->flags, (cls << kClassShift) | encoding);
+    AllocStatus fs = AllocStatus::kOk;
+    if (f.unit != 0) {
+      AtomicStore(f.link, nu);
+      fs = FreeBlock(pool_, env_, f.unit);
+    } else {
+      AtomicStore(&b->head, nu);
+      b->count = b->count + 1;
+      AtomicAdd(&nsTable_[ns].count, 1);
+    }
+    Unlock(&b->lock, held);
+    ++writes_;
+    // The old block could not be freed (allocator holder gone): a repair pass reclaims it.
+    if (fs == AllocStatus::kGone || fs == AllocStatus::kCorrupt) RepairPass(true);
+    return layout::kOk;
+  }
+}
+
+Status Store::Delete(uint32_t ns, const void* key, uint32_t keyLength, bool* existed) noexcept {
+  *existed = false;
+  if (closed_) return layout::kErrClosed;
+  if (keyLength > kMaxKeyBytes) return layout::kErrKeyTooLong;
+  if (ns == 0 || ns > kMaxNamespaceId) return layout::kErrInvalidArg;
+  const uint32_t hash = KeyHash(key, keyLength, ns);
+  Bucket* b = BucketFor(hash);
+  bool repaired = false;
+  for (;;) {
+    uint32_t held;
+    Found f;
+    Status s = LockAndFind(b, ns, key, keyLength, hash, &held, &f, &repaired);
+    if (s != layout::kOk) return s;
+    if (f.unit == 0) {
+      Unlock(&b->lock, held);
+      return layout::kOk;
+    }
+    AtomicStore(f.link, AtomicLoad(&EntryAt(f.unit)->next));
+    AllocStatus fs = FreeBlock(pool_, env_, f.unit);
+    if (b->count != 0) b->count = b->count - 1;
+    AtomicDecrementSaturating(&nsTable_[ns].count);
+    AtomicDecrementSaturating(&hdr_->entryCount);
+    Unlock(&b->lock, held);
+    ++writes_;
+    *existed = true;
+    if (fs == AllocStatus::kGone || fs == AllocStatus::kCorrupt) RepairPass(true);
+    return layout::kOk;
+  }
+}
+
+Status Store::Clear(uint32_t ns, uint32_t* removed) noexcept {
+  *removed = 0;
+  if (closed_) return layout::kErrClosed;
+  if (ns == 0 || ns > kMaxNamespaceId) return layout::kErrInvalidArg;
+  for (uint32_t i = 0; i < bucketCount_; ++i) {
+    Bucket* b = &buckets_[i];
+    if (AtomicLoad(&b->head) == 0) continue;
+    bool repaired = false;
+    for (;;) {
+      uint32_t held;
+      Status s = LockBucket(b, &held);
+      if (s != layout::kOk) return s;
+      uint32_t* link = &b->head;
+      uint32_t u = AtomicLoad(link);
+      uint64_t steps = 0;
+      bool corrupt = false;
+      bool allocGone = false;
+      while (u != 0) {
+        if (++steps > MaxChainSteps() || u < firstUnit_ || u >= totalUnits_) {
+          corrupt = true;
+          break;
+        }
+        Entry* e = EntryAt(u);
+        const uint32_t flags = AtomicLoad(&e->flags);
+        const uint32_t cls = ClassOfFlags(flags);
+        if (cls >= kClassCount || (flags & kFlagFree) != 0 ||
+            uint64_t{u} + kSizeClasses[cls] > totalUnits_) {
+          corrupt = true;
+          break;
+        }
+        const uint32_t next = AtomicLoad(&e->next);
+        if (e->namespaceId != ns) {
+          link = &e->next;
+          u = next;
+          continue;
+        }
+        AtomicStore(link, next);
+        AllocStatus fs = FreeBlock(pool_, env_, u);
+        if (b->count != 0) b->count = b->count - 1;
+        AtomicDecrementSaturating(&nsTable_[ns].count);
+        AtomicDecrementSaturating(&hdr_->entryCount);
+        ++*removed;
+        ++writes_;
+        if (fs != AllocStatus::kOk) {
+          allocGone = true;  // the unlinked block is reclaimed by the repair pass below
+          break;
+        }
+        u = next;
+      }
+      Unlock(&b->lock, held);
+      if (!corrupt && !allocGone) break;
+      if (corrupt) {
+        if (repaired) return layout::kErrCorrupt;
+        repaired = true;
+      }
+      s = RepairPass(true);
+      if (s != layout::kOk) return s;
+    }
+  }
+  return layout::kOk;
+}
+
+}  // namespace shm

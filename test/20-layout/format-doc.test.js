@@ -1,0 +1,235 @@
+'use strict';
+// docs/format.md claims to specify the store bytes exactly enough for an independent reader.
+// This test holds it to that: stores written by both engines through the public API are read
+// back by test/helpers/independent-reader.js, which was written from the document alone.
+
+const assert = require('assert');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { Store } = require('../../index.js');
+const { readStore, SIZE_CLASSES } = require('../helpers/independent-reader.js');
+const { xxh32 } = require('../helpers/independent-xxh32.js');
+
+// Published XXH32 vectors, so a mistake in the hash cannot hide behind a matching mistake.
+describe('independent XXH32', () => {
+  it('matches published test vectors', () => {
+    const h = (s, seed) => xxh32(Buffer.from(s), seed);
+    assert.strictEqual(h('', 0), 0x02cc5d05);
+    assert.strictEqual(h('a', 0), 0x550d7456);
+    assert.strictEqual(h('abc', 0), 0x32d153ff);
+    assert.strictEqual(h('ABXY', 0), 0x0ea4b6ca);
+    assert.strictEqual(h('1234', 0xabcdef00), 0x2af3be26); // seeded, short input
+    assert.strictEqual(h('Nobody inspects the spammish repetition', 0), 0xe2293b2f); // >= 16 bytes
+  });
+});
+
+// Deterministic pseudo-random bytes (no dependency on Math.random for reproducibility).
+function bytes(n, seed) {
+  const b = Buffer.alloc(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+const id = (ns, key) => `${ns}\u0000${key}`;
+
+// Applies operations to the store and to a model of what must be live afterwards.
+function populate(store) {
+  const model = new Map();
+  const set = (ns, key, value) => {
+    store.set(ns, key, value);
+    model.set(id(ns, key), { namespace: ns, key, value });
+  };
+  const del = (ns, key) => {
+    store.delete(ns, key);
+    model.delete(id(ns, key));
+  };
+
+  // Strings, including non-ASCII keys, values and namespace names.
+  set('strings', 'plain', 'hello');
+  set('strings', 'ключ-🔑', 'värde ✓ 😀');
+  set('strings', '', 'the empty key');
+  set('strings', 'k'.repeat(1021) + '€', 'key of exactly 1024 UTF-8 bytes');
+  set('strings', 'é'.repeat(511) + 'x', 'key of 1023 UTF-8 bytes');
+  set('strings', 'empty value', '');
+  set('strings', 'big', 'xyz'.repeat(2000)); // 6000 bytes: a multi-unit class
+  set('ναμεσπέις', 'κλειδί', 'τιμή');
+
+  // Buffers, including empty and the maximum value length.
+  set('binary', 'small', Buffer.from([0, 1, 2, 255]));
+  set('binary', 'empty', Buffer.alloc(0));
+  set('binary', 'several KB', bytes(5000, 7));
+  set('binary', 'max', bytes(65535, 9));
+  set('binary', '', bytes(100, 11)); // the empty key in a second namespace
+
+  // JSON values.
+  set('json', 'object', { a: 1, b: [1, 2, 3], s: 'ü', nested: { t: true, n: null } });
+  set('json', 'int', 42);
+  set('json', 'float', -3.5);
+  set('json', 'null', null);
+  set('json', 'true', true);
+  set('json', 'array', [1, 'two', { three: 3 }]);
+  set('json', 'big', { list: Array.from({ length: 800 }, (_, i) => i) });
+
+  // Overwrites: same class, bigger class, smaller class, and a change of encoding.
+  set('strings', 'plain', 'hullo');
+  set('strings', 'big', 'small now');
+  set('json', 'int', { grown: 'x'.repeat(300) });
+  set('binary', 'small', 'now a string');
+  set('json', 'float', Buffer.from('now a buffer'));
+
+  // Deletes: plain, of the empty key, delete-then-reinsert, and a namespace emptied entirely.
+  del('strings', 'empty value');
+  del('binary', '');
+  del('json', 'true');
+  set('json', 'true', false);
+  set('emptied', 'only', 'soon gone');
+  del('emptied', 'only');
+
+  // Many keys so that some buckets hold chains longer than one.
+  for (let i = 0; i < 400; i++) set('bulk', `key-${i}`, i % 2 ? `v${i}` : { i });
+  for (let i = 0; i < 400; i += 3) del('bulk', `key-${i}`);
+  for (let i = 0; i < 400; i += 5) set('bulk', `key-${i}`, `rewritten ${i}`.repeat(i % 7));
+  return model;
+}
+
+for (const engine of ['native', 'js']) {
+  describe(`docs/format.md describes the ${engine} engine's bytes`, () => {
+    let dir;
+    let file;
+    let model;
+    let store;
+    let t0;
+    let t1;
+
+    before(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmstore-format-doc-'));
+      file = path.join(dir, `${engine}.store`);
+      t0 = Date.now();
+      const s = Store.create({ path: file, size: 1 << 20, engine });
+      model = populate(s);
+      s.close();
+      t1 = Date.now();
+      store = readStore(fs.readFileSync(file));
+    });
+
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it('finds no problem anywhere', () => {
+      assert.deepStrictEqual(store.problems, []);
+    });
+
+    it('finds exactly the live entries, decoded', () => {
+      const found = new Map(store.entries.map((e) => [id(e.namespace, e.key), e]));
+      assert.strictEqual(found.size, store.entries.length, 'an entry appears twice');
+      assert.deepStrictEqual([...found.keys()].sort(), [...model.keys()].sort());
+      for (const [k, want] of model) {
+        const got = found.get(k);
+        assert.deepStrictEqual(got.value, want.value, `value of ${JSON.stringify(k)}`);
+        // Encoding: Buffer -> 0, string -> 1, anything else -> JSON 2 (§8).
+        const enc = Buffer.isBuffer(want.value) ? 0 : typeof want.value === 'string' ? 1 : 2;
+        assert.strictEqual(got.encoding, enc, `encoding of ${JSON.stringify(k)}`);
+        assert.ok(got.timestamp >= t0 && got.timestamp <= t1, `timestamp of ${JSON.stringify(k)}`);
+      }
+    });
+
+    it('has namespace counts and entryCount that match the entries', () => {
+      const perNs = new Map();
+      for (const e of model.values()) perNs.set(e.namespace, (perNs.get(e.namespace) || 0) + 1);
+      const names = store.namespaces.map((n) => n.name).sort();
+      assert.deepStrictEqual(names, ['binary', 'bulk', 'emptied', 'json', 'strings', 'ναμεσπέις'].sort());
+      for (const ns of store.namespaces) assert.strictEqual(ns.count, perNs.get(ns.name) || 0, ns.name);
+      assert.strictEqual(store.header.entryCount, model.size);
+      assert.strictEqual(store.metadata.ns.liveCount, store.namespaces.length);
+      // Ids are taken lowest-free-first from 1 (§5), in order of first use.
+      assert.deepStrictEqual(store.namespaces.map((n) => n.id), [1, 2, 3, 4, 5, 6]);
+    });
+
+    it('has a header consistent with §2 and §3', () => {
+      const h = store.header;
+      assert.strictEqual(h.totalSize, 1 << 20);
+      assert.strictEqual(h.entriesOffset % 64, 0);
+      assert.strictEqual(h.entriesOffset, Math.ceil((53248 + h.bucketCount * 32) / 64) * 64);
+      assert.ok(h.firstUnit <= h.freeHead && h.freeHead <= h.totalUnits);
+      assert.strictEqual(store.owners.length, 0, 'a closed store keeps no owner slot');
+    });
+
+    it('satisfies the allocator facts of §8', () => {
+      const { blocks, freeLists, header } = store;
+      // Blocks tile [firstUnit, freeHead) exactly.
+      let u = header.firstUnit;
+      for (const b of blocks) {
+        assert.strictEqual(b.unit, u, 'blocks are contiguous');
+        assert.strictEqual(b.units, SIZE_CLASSES[b.sizeClass]);
+        u += b.units;
+      }
+      assert.strictEqual(u, header.freeHead, 'the tiling ends exactly at freeHead');
+      // Every block is live xor free; free blocks carry FREE and sit on their class's list.
+      for (const b of blocks) {
+        assert.ok(b.live !== b.free, `block ${b.unit}: live=${b.live} free=${b.free}`);
+        assert.strictEqual(b.onFreeList, b.free, `block ${b.unit}: FREE vs free list`);
+      }
+      const byUnit = new Map(blocks.map((b) => [b.unit, b]));
+      for (const [c, list] of Object.entries(freeLists)) {
+        for (const unit of list) assert.strictEqual(byUnit.get(unit).sizeClass, Number(c));
+      }
+      // The deletes and overwrites above must have left free blocks, in more than one class.
+      assert.ok(Object.keys(freeLists).length >= 2, 'free lists exercised');
+      assert.strictEqual(blocks.filter((b) => b.live).length, model.size);
+      // Chains longer than one were walked.
+      const perBucket = new Map();
+      for (const e of store.entries) perBucket.set(e.bucket, (perBucket.get(e.bucket) || 0) + 1);
+      assert.ok(Math.max(...perBucket.values()) >= 2, 'some chain has two entries');
+    });
+
+    describe('refuses corrupt headers with the document\'s error names (§3)', () => {
+      let good;
+      before(() => {
+        good = fs.readFileSync(file);
+      });
+      const refuses = (mutate, codes) => {
+        const buf = mutate(Buffer.from(good));
+        assert.throws(
+          () => readStore(buf),
+          (err) => [].concat(codes).includes(err.code) || assert.fail(`got ${err.code}: ${err.message}`),
+        );
+      };
+
+      it('ERR_BAD_SIZE below 64 bytes', () => refuses((b) => b.subarray(0, 63), 'ERR_BAD_SIZE'));
+      it('ERR_BAD_MAGIC', () => refuses((b) => (b.writeUInt32LE(0x574f4c46, 0), b), 'ERR_BAD_MAGIC'));
+      it('ERR_BAD_VERSION', () => refuses((b) => (b.writeUInt32LE(2, 4), b), 'ERR_BAD_VERSION'));
+      it('ERR_BAD_CHECKSUM when the checksum is wrong', () =>
+        refuses((b) => (b.writeUInt32LE((b.readUInt32LE(36) ^ 1) >>> 0, 36), b), 'ERR_BAD_CHECKSUM'));
+      it('ERR_BAD_CHECKSUM when an immutable field changed', () =>
+        refuses((b) => (b.writeUInt32LE(b.readUInt32LE(24) + 1, 24), b), 'ERR_BAD_CHECKSUM'));
+      it('ERR_BAD_SIZE for a truncated file', () => {
+        refuses((b) => b.subarray(0, b.length - 64), 'ERR_BAD_SIZE');
+        refuses((b) => b.subarray(0, 4096), 'ERR_BAD_SIZE');
+      });
+      // The document names "ERR_BAD_SIZE / ERR_CORRUPT" for these without saying which.
+      it('ERR_BAD_SIZE or ERR_CORRUPT for freeHead out of range', () =>
+        refuses((b) => (b.writeUInt32LE(0xffffffff, 28), b), ['ERR_BAD_SIZE', 'ERR_CORRUPT']));
+      it('ERR_BAD_SIZE or ERR_CORRUPT for classCount != 40', () =>
+        refuses((b) => (b.writeUInt32LE(41, 68), b), ['ERR_BAD_SIZE', 'ERR_CORRUPT']));
+      it('accepts mutable header fields changing (entryCount is not in the checksum)', () => {
+        const buf = Buffer.from(good);
+        buf.writeUInt32LE(buf.readUInt32LE(20) + 1, 20);
+        assert.ok(readStore(buf).problems.some((p) => /entryCount/.test(p)));
+      });
+      it('reports (not throws) a corrupt entry byte as a checksum problem', () => {
+        const buf = Buffer.from(good);
+        const e = store.entries.find((x) => x.namespace === 'strings' && x.key === 'plain');
+        const at = e.unit * 64;
+        buf[at + 32 + buf.readUInt16LE(at + 8)] ^= 1; // first value byte: "hullo" -> "iullo"
+        const problems = readStore(buf).problems;
+        assert.deepStrictEqual(problems, [`bucket ${e.bucket} unit ${e.unit}: checksum mismatch`]);
+      });
+    });
+  });
+}

@@ -1,0 +1,240 @@
+'use strict';
+const assert = require('assert');
+const { forEachEngine } = require('../helpers/engines');
+const { Store } = require('../../lib/store/store');
+
+forEachEngine('Store API', ({ engine, make }) => {
+  it('reports its engine and exposes the buffer', () => {
+    const s = make();
+    assert.strictEqual(s.engine, engine);
+    assert.ok(s.buffer instanceof SharedArrayBuffer);
+  });
+
+  it('round-trips every value kind with its type', () => {
+    const s = make();
+    const values = {
+      str: 'hello wörld ✓',
+      empty: '',
+      bin: Buffer.from([0, 1, 2, 255]),
+      u8: new Uint8Array([9, 8, 7]),
+      obj: { a: 1, b: [true, null, 'x'], c: { d: 2.5 } },
+      arr: [1, 'two', { three: 3 }],
+      num: 42.125,
+      neg: -7,
+      t: true,
+      f: false,
+      nil: null,
+    };
+    for (const [k, v] of Object.entries(values)) s.set('ns', k, v);
+    for (const [k, v] of Object.entries(values)) {
+      const got = s.get('ns', k);
+      if (v instanceof Uint8Array) {
+        assert.ok(Buffer.isBuffer(got), `${k} comes back as a Buffer`);
+        assert.deepStrictEqual([...got], [...v]);
+      } else {
+        assert.deepStrictEqual(got, v, k);
+      }
+    }
+    const f64 = new Float64Array([1.5, -2]);
+    s.set('ns', 'f64', f64);
+    assert.deepStrictEqual(new Float64Array(new Uint8Array(s.get('ns', 'f64')).buffer), f64);
+  });
+
+  it('misses return undefined; has/delete report presence', () => {
+    const s = make();
+    assert.strictEqual(s.get('none', 'k'), undefined);
+    assert.strictEqual(s.has('none', 'k'), false);
+    assert.strictEqual(s.delete('none', 'k'), false);
+    s.set('a', 'k', 'v');
+    assert.strictEqual(s.get('a', 'missing'), undefined);
+    assert.strictEqual(s.has('a', 'k'), true);
+    assert.strictEqual(s.delete('a', 'k'), true);
+    assert.strictEqual(s.delete('a', 'k'), false);
+    assert.strictEqual(s.has('a', 'k'), false);
+    assert.strictEqual(s.get('a', 'k'), undefined);
+  });
+
+  it('keeps namespaces apart', () => {
+    const s = make();
+    s.set('agent-1', 'memory', 'one');
+    s.set('agent-2', 'memory', 'two');
+    assert.strictEqual(s.get('agent-1', 'memory'), 'one');
+    assert.strictEqual(s.get('agent-2', 'memory'), 'two');
+    assert.deepStrictEqual(s.namespaces().sort(), ['agent-1', 'agent-2']);
+    assert.strictEqual(s.count('agent-1'), 1);
+    assert.strictEqual(s.count(), 2);
+    assert.strictEqual(s.clear('agent-1'), 1);
+    assert.strictEqual(s.get('agent-1', 'memory'), undefined);
+    assert.strictEqual(s.get('agent-2', 'memory'), 'two');
+    assert.strictEqual(s.count(), 1);
+    assert.strictEqual(s.count('unknown'), 0);
+  });
+
+  it('overwrites in place of the old value, including a size-class change', () => {
+    const s = make();
+    s.set('n', 'k', 'short');
+    s.set('n', 'k', 'x'.repeat(5000));
+    assert.strictEqual(s.get('n', 'k'), 'x'.repeat(5000));
+    s.set('n', 'k', { now: 'json' });
+    assert.deepStrictEqual(s.get('n', 'k'), { now: 'json' });
+    assert.strictEqual(s.count('n'), 1);
+    assert.ok(s.verify().ok);
+  });
+
+  it('lists keys and entries, and counts', () => {
+    const s = make();
+    const want = new Map();
+    for (let i = 0; i < 500; i++) {
+      want.set(`key:${i}`, { i });
+      s.set('list', `key:${i}`, { i });
+    }
+    s.set('other', 'x', 1);
+    assert.deepStrictEqual(s.keys('list').sort(), [...want.keys()].sort());
+    const entries = new Map(s.entries('list'));
+    assert.deepStrictEqual(entries, want);
+    assert.strictEqual(s.count('list'), 500);
+    assert.strictEqual(s.count(), 501);
+    assert.deepStrictEqual(s.keys('nothing'), []);
+    assert.deepStrictEqual(s.entries('nothing'), []);
+  });
+
+  it('getMany and setMany', () => {
+    const s = make();
+    const n = s.setMany('m', [['a', 1], ['b', 'two'], ['c', Buffer.from('3')]]);
+    assert.strictEqual(n, 3);
+    s.setMany('m', new Map([['d', [4]]]));
+    const got = s.getMany('m', ['a', 'b', 'zz', 'c', 'd']);
+    assert.strictEqual(got[0], 1);
+    assert.strictEqual(got[1], 'two');
+    assert.strictEqual(got[2], undefined);
+    assert.strictEqual(got[3].toString(), '3');
+    assert.deepStrictEqual(got[4], [4]);
+    assert.deepStrictEqual(s.getMany('nope', ['a']), [undefined]);
+  });
+
+  it('handles keys at the length limits and non-ASCII keys', () => {
+    const s = make();
+    s.set('k', '', 'empty key');
+    s.set('k', 'é'.repeat(512), 'two-byte chars at the limit');
+    s.set('k', '𝄞 clef', 'astral');
+    assert.strictEqual(s.get('k', ''), 'empty key');
+    assert.strictEqual(s.get('k', 'é'.repeat(512)), 'two-byte chars at the limit');
+    assert.strictEqual(s.get('k', '𝄞 clef'), 'astral');
+    s.set('k', 'v', 'x'.repeat(65535));
+    assert.strictEqual(s.get('k', 'v').length, 65535);
+  });
+
+  it('reuses freed space: delete and overwrite do not grow the store', () => {
+    const s = make({ size: 1 << 20 });
+    const value = 'v'.repeat(200);
+    for (let round = 0; round < 50; round++) {
+      for (let i = 0; i < 100; i++) s.set('r', `k${i}`, value + round);
+      for (let i = 0; i < 100; i += 2) s.delete('r', `k${i}`);
+    }
+    const st = s.stats();
+    assert.strictEqual(st.entries, 50);
+    assert.ok(st.bytesLive < 100 * 320 * 2, `live bytes ${st.bytesLive}`);
+    assert.ok(st.bytesTail > (1 << 20) / 2, 'most of the pool was never needed');
+    assert.ok(s.verify().ok);
+  });
+
+  it('reports ERR_STORE_FULL when entries or space run out, and stays usable', () => {
+    const s = make({ maxEntries: 10 });
+    for (let i = 0; i < 10; i++) s.set('f', `k${i}`, i);
+    assert.throws(() => s.set('f', 'k10', 10), { code: 'ERR_STORE_FULL' });
+    s.set('f', 'k0', 'overwrite is fine when full');
+    s.delete('f', 'k1');
+    s.set('f', 'k10', 10);
+    assert.strictEqual(s.count(), 10);
+    const small = make({ size: 80 * 1024, buckets: 64 });
+    let n = 0;
+    assert.throws(() => {
+      for (;;) small.set('f', `key${n++}`, 'x'.repeat(1000));
+    }, { code: 'ERR_STORE_FULL' });
+    assert.strictEqual(small.count(), n - 1);
+    assert.strictEqual(small.get('f', 'key0'), 'x'.repeat(1000));
+    assert.ok(small.verify().ok);
+  });
+
+  it('stats() reports entries, bytes and fragmentation', () => {
+    const s = make();
+    for (let i = 0; i < 100; i++) s.set('s', `k${i}`, 'x'.repeat(100));
+    for (let i = 0; i < 50; i++) s.delete('s', `k${i}`);
+    s.get('s', 'k60');
+    const st = s.stats();
+    assert.strictEqual(st.engine, engine);
+    assert.strictEqual(st.entries, 50);
+    assert.strictEqual(st.namespaces, 1);
+    assert.deepStrictEqual(st.namespaceCounts, { s: 50 });
+    assert.strictEqual(st.bytesFreeLists, 50 * 3 * 64);
+    assert.strictEqual(st.bytesLive, 50 * 3 * 64);
+    assert.strictEqual(st.bytesFree, st.bytesFreeLists + st.bytesTail);
+    assert.ok(st.fragmentation > 0 && st.fragmentation < 1);
+    assert.ok(st.writes >= 150 && st.reads >= 1);
+  });
+
+  it('namespace() gives a Map-like view', () => {
+    const s = make();
+    const ns = s.namespace('view');
+    assert.strictEqual(ns.set('a', 1), ns);
+    ns.set('b', 2);
+    assert.strictEqual(ns.get('a'), 1);
+    assert.strictEqual(ns.has('b'), true);
+    assert.strictEqual(ns.size, 2);
+    assert.deepStrictEqual(new Map(ns), new Map([['a', 1], ['b', 2]]));
+    assert.deepStrictEqual([...ns.keys()].sort(), ['a', 'b']);
+    assert.deepStrictEqual([...ns.values()].sort(), [1, 2]);
+    assert.deepStrictEqual(new Map(ns.entries()), new Map([['a', 1], ['b', 2]]));
+    const seen = [];
+    ns.forEach((v, k, m) => seen.push([k, v, m === ns]));
+    assert.deepStrictEqual(seen.sort(), [['a', 1, true], ['b', 2, true]]);
+    assert.strictEqual(ns.delete('a'), true);
+    ns.clear();
+    assert.strictEqual(ns.size, 0);
+  });
+
+  it('enforces 255 namespaces with a RangeError and no change', () => {
+    const s = make();
+    for (let i = 1; i <= 255; i++) s.set(`ns${i}`, 'k', i);
+    assert.throws(() => s.set('one-too-many', 'k', 1), (e) => e instanceof RangeError &&
+      e.code === 'ERR_TOO_MANY_NAMESPACES');
+    assert.strictEqual(s.namespaces().length, 255);
+    assert.strictEqual(s.get('ns255', 'k'), 255);
+  });
+
+  it('close() is idempotent and later calls throw ERR_CLOSED', () => {
+    const s = make();
+    s.set('c', 'k', 1);
+    s.close();
+    s.close();
+    assert.strictEqual(s.closed, true);
+    assert.throws(() => s.get('c', 'k'), { code: 'ERR_CLOSED' });
+    assert.throws(() => s.set('c', 'k', 1), { code: 'ERR_CLOSED' });
+    assert.throws(() => s.buffer, { code: 'ERR_CLOSED' });
+  });
+
+  it('attaches a second handle to the same buffer', () => {
+    const s = make();
+    s.set('shared', 'k', 'from first');
+    const t = Store.attach(s.buffer, { engine });
+    try {
+      assert.strictEqual(t.get('shared', 'k'), 'from first');
+      t.set('shared', 'k2', 'from second');
+      assert.strictEqual(s.get('shared', 'k2'), 'from second');
+    } finally {
+      t.close();
+    }
+  });
+
+  it('verify() and a repair pass on a healthy store change nothing', () => {
+    const s = make();
+    for (let i = 0; i < 300; i++) s.set(`n${i % 3}`, `k${i}`, i);
+    const before = s.verify();
+    assert.ok(before.ok, before.errors.join('\n'));
+    assert.strictEqual(before.entries, 300);
+    s.repair();
+    const after = s.verify();
+    assert.deepStrictEqual(after, before);
+    assert.strictEqual(s.stats().repairs, 1);
+  });
+});

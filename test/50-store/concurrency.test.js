@@ -1,0 +1,155 @@
+'use strict';
+// Concurrency and crash recovery: processes and workers on both engines hammer one store; a
+// process killed with SIGKILL and a worker terminated part way through writing leave a store the
+// survivors keep using.
+const assert = require('assert');
+const { Store } = require('../../lib/store/store');
+const { Segment } = require('../../lib/segment/segment');
+const { uniqueName } = require('../helpers/engines');
+const { inWorker, inProcess, announced } = require('../helpers/actors');
+const { checkValue } = require('../helpers/values');
+
+function withNamedStore(fn, engine = 'native', opts = {}) {
+  return async function () {
+    const name = uniqueName('conc');
+    const store = Store.create({ name, size: 1 << 24, buckets: 256, engine, ...opts });
+    try {
+      await fn.call(this, store, name);
+    } finally {
+      store.close();
+      Segment.unlink({ name });
+    }
+  };
+}
+
+// Touches every bucket of `store` with writes, so a lock left anywhere is met and recovered.
+function touchEverything(store) {
+  for (let i = 0; i < 4000; i++) store.set('after', `k${i}`, i);
+  for (let i = 0; i < 4000; i++) assert.strictEqual(store.get('after', `k${i}`), i);
+  assert.strictEqual(store.clear('after'), 4000);
+  store.clear('loop');
+}
+
+describe('store concurrency', function () {
+  this.timeout(60000);
+
+  it('2 processes and 2 workers on mixed engines: no bad read, verify clean, counts add up',
+    withNamedStore(async (store, name) => {
+      const ms = 4000;
+      const keys = 500;
+      const actors = [
+        inProcess({ op: 'stress', id: 'p-native', engine: 'native', name, ms, keys }).done,
+        inProcess({ op: 'stress', id: 'p-js', engine: 'js', name, ms, keys }).done,
+        inWorker({ op: 'stress', id: 'w-native', engine: 'native', buffer: store.buffer, ms, keys }).done,
+        inWorker({ op: 'stress', id: 'w-js', engine: 'js', buffer: store.buffer, ms, keys }).done,
+      ];
+      const results = await Promise.all(actors);
+      for (const r of results) {
+        assert.strictEqual(r.bad, 0, 'a reader saw a torn or foreign value');
+        assert.ok(r.writes > 100 && r.reads > 100, JSON.stringify(r));
+      }
+      const v = store.verify();
+      assert.ok(v.ok, v.errors.join('\n'));
+      for (const [k, val] of store.entries('shared')) assert.ok(checkValue(val), k);
+      assert.strictEqual(store.count('shared'), store.keys('shared').length);
+      const ids = ['p-native', 'p-js', 'w-native', 'w-js'];
+      ids.forEach((id, i) => assert.strictEqual(store.count(`actor-${id}`), results[i].ownLive, id));
+      const total = store.namespaces().reduce((n, ns) => n + store.count(ns), 0);
+      assert.strictEqual(store.count(), total);
+    }));
+
+  for (const engine of ['native', 'js']) {
+    it(`a ${engine}-engine process killed with SIGKILL while writing leaves a usable store`,
+      withNamedStore(async (store, name) => {
+        for (let round = 0; round < 3; round++) {
+          const a = announced();
+          const { child, done } = inProcess({ op: 'loop', id: `kill${round}`, engine, name, keys: 300 },
+            a.onMessage);
+          await a.promise;
+          await new Promise((r) => setTimeout(r, 50 + round * 40));
+          child.kill('SIGKILL');
+          await assert.rejects(done, /SIGKILL/);
+          touchEverything(store);
+          const v = store.verify();
+          assert.ok(v.ok, v.errors.join('\n'));
+          for (const [k, val] of store.entries('loop')) assert.ok(checkValue(val), k);
+        }
+      }, 'js', { lockTimeoutMs: 200 }));
+  }
+
+  it('a lock held by a killed process is taken back, deterministically', withNamedStore(async (store, name) => {
+    const a = announced();
+    const { child, done } = inProcess({ op: 'hold', engine: 'js', name, key: 'victim' }, a.onMessage);
+    await a.promise;
+    child.kill('SIGKILL');
+    await assert.rejects(done);
+    const before = store.stats().repairs;
+    store.set('held', 'victim', 'recovered');
+    assert.strictEqual(store.get('held', 'victim'), 'recovered');
+    assert.strictEqual(store.stats().repairs, before + 1);
+    assert.ok(store.verify().ok);
+  }));
+
+  for (const engine of ['js', 'native']) {
+    it(`a worker terminated while holding a lock is recovered by a ${engine} handle`, async () => {
+      const store = Store.create({ buffer: new SharedArrayBuffer(1 << 22), engine, lockTimeoutMs: 200 });
+      try {
+        const a = announced();
+        const { worker, done } = inWorker({ op: 'hold', engine: 'js', buffer: store.buffer, key: 'victim' },
+          a.onMessage);
+        done.catch(() => {});
+        await a.promise;
+        await worker.terminate();
+        store.set('held', 'victim', 'recovered');
+        assert.strictEqual(store.get('held', 'victim'), 'recovered');
+        assert.ok(store.stats().repairs >= 1);
+        assert.ok(store.verify().ok);
+      } finally {
+        store.close();
+      }
+    });
+  }
+
+  for (const engine of ['js', 'native']) {
+    it(`a ${engine} handle waits for a long pass of another thread that shows a heartbeat`, async () => {
+      const store = Store.create({ buffer: new SharedArrayBuffer(1 << 22), engine, lockTimeoutMs: 100 });
+      try {
+        store.set('held', 'k', 'before');
+        const flag = new SharedArrayBuffer(4);
+        const a = announced();
+        const { done } = inWorker({ op: 'longPass', engine: 'js', buffer: store.buffer, ms: 800, flag },
+          a.onMessage);
+        await a.promise;
+        const repairs = new Uint32Array(store.buffer)[32 >> 2]; // header gcCounter
+        store.set('held', 'k', 'after'); // blocks until the pass releases its locks
+        assert.strictEqual(Atomics.load(new Int32Array(flag), 0), 1, 'the lock was taken before the pass ended');
+        assert.strictEqual(new Uint32Array(store.buffer)[32 >> 2], repairs, 'no repair pass ran');
+        await done;
+        assert.strictEqual(store.get('held', 'k'), 'after');
+        assert.ok(store.verify().ok);
+      } finally {
+        store.close();
+      }
+    });
+  }
+
+  it('a pure-JS worker terminated while writing in a loop leaves a usable store', async () => {
+    const store = Store.create({ buffer: new SharedArrayBuffer(1 << 23), buckets: 64, engine: 'js', lockTimeoutMs: 200 });
+    try {
+      for (let round = 0; round < 5; round++) {
+        const a = announced();
+        const { worker, done } = inWorker({ op: 'loop', id: `t${round}`, engine: 'js', buffer: store.buffer, keys: 200 },
+          a.onMessage);
+        done.catch(() => {});
+        await a.promise;
+        await new Promise((r) => setTimeout(r, 20 + round * 15));
+        await worker.terminate();
+        touchEverything(store);
+        const v = store.verify();
+        assert.ok(v.ok, v.errors.join('\n'));
+      }
+    } finally {
+      store.close();
+    }
+  });
+});

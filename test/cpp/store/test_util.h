@@ -1,0 +1,115 @@
+// Helpers for the shm::Store tests: a shared anonymous region (visible to fork()ed children),
+// a dead process id, and direct access to the layout.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "layout/layout_gen.h"
+#include "store/store.h"
+
+namespace shm::test {
+
+namespace L = shm::layout;
+
+// MAP_SHARED | MAP_ANONYMOUS: page aligned, zeroed, shared with fork()ed children.
+class Region {
+ public:
+  explicit Region(size_t size) : size_(size) {
+    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    base_ = p == MAP_FAILED ? nullptr : static_cast<uint8_t*>(p);
+  }
+  ~Region() {
+    if (base_ != nullptr) munmap(base_, size_);
+  }
+  Region(const Region&) = delete;
+  Region& operator=(const Region&) = delete;
+  uint8_t* base() const { return base_; }
+  size_t size() const { return size_; }
+  L::Header* header() const { return reinterpret_cast<L::Header*>(base_); }
+  L::AllocState* alloc() const { return reinterpret_cast<L::AllocState*>(base_ + L::kAllocOffset); }
+  L::NsState* nsState() const { return reinterpret_cast<L::NsState*>(base_ + L::kNsstateOffset); }
+  L::RepairState* repairState() const {
+    return reinterpret_cast<L::RepairState*>(base_ + L::kRepairOffset);
+  }
+  L::Namespace* ns(uint32_t i) const {
+    return reinterpret_cast<L::Namespace*>(base_ + L::kNamespacesOffset) + i;
+  }
+  L::Owner* owner(uint32_t i) const {
+    return reinterpret_cast<L::Owner*>(base_ + L::kOwnersOffset) + i;
+  }
+  L::Bucket* bucket(uint32_t i) const {
+    return reinterpret_cast<L::Bucket*>(base_ + L::kBucketsOffset) + i;
+  }
+  L::Entry* entry(uint32_t unit) const {
+    return reinterpret_cast<L::Entry*>(base_ + uint64_t{unit} * 64);
+  }
+
+ private:
+  size_t size_;
+  uint8_t* base_;
+};
+
+// The id of a process that existed and is gone (forked, exited, reaped).
+inline uint32_t DeadPid() {
+  pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  int st;
+  waitpid(pid, &st, 0);
+  return static_cast<uint32_t>(pid);
+}
+
+inline std::unique_ptr<Store> Open(const Region& r, uint32_t tid = 1, uint32_t timeoutMs = 1000) {
+  std::unique_ptr<Store> s;
+  Status st =
+      Store::Attach(r.base(), r.size(), static_cast<uint32_t>(getpid()), tid, timeoutMs, &s);
+  EXPECT_EQ(st, L::kOk) << L::StatusCode(st);
+  return s;
+}
+
+inline uint32_t Ns(Store& s, const std::string& name) {
+  uint32_t id = 0;
+  EXPECT_EQ(s.ResolveNamespace(name.data(), static_cast<uint32_t>(name.size()), true, &id), L::kOk);
+  return id;
+}
+
+inline Status Put(Store& s, uint32_t ns, const std::string& key, const std::string& value,
+                  uint32_t enc = 1) {
+  return s.Set(ns, key.data(), static_cast<uint32_t>(key.size()), value.data(),
+               static_cast<uint32_t>(value.size()), enc);
+}
+
+// The value of key, or "<miss>"; a failing status is reported as "<STATUS>".
+inline std::string GetStr(Store& s, uint32_t ns, const std::string& key, uint32_t* enc = nullptr) {
+  bool found = false;
+  Store::Value v;
+  Status st = s.Get(ns, key.data(), static_cast<uint32_t>(key.size()), &found, &v);
+  if (st != L::kOk) return std::string("<") + L::StatusCode(st) + ">";
+  if (!found) return "<miss>";
+  if (enc != nullptr) *enc = v.encoding;
+  return std::string(reinterpret_cast<const char*>(v.data), v.length);
+}
+
+inline bool Del(Store& s, uint32_t ns, const std::string& key) {
+  bool existed = false;
+  EXPECT_EQ(s.Delete(ns, key.data(), static_cast<uint32_t>(key.size()), &existed), L::kOk);
+  return existed;
+}
+
+inline VerifyReport VerifyOk(Store& s) {
+  VerifyReport r;
+  EXPECT_EQ(s.Verify(&r), L::kOk);
+  std::string all;
+  for (const auto& e : r.errors) all += e + "\n";
+  EXPECT_TRUE(r.ok) << all;
+  EXPECT_EQ(r.leakedUnits, 0u);
+  return r;
+}
+
+}  // namespace shm::test

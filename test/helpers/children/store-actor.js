@@ -1,0 +1,113 @@
+'use strict';
+// A store client run as a worker thread or as a child process by the store tests. It receives
+// one task ({ op, engine, name | buffer, ... }) and reports a result object back.
+const { parentPort, workerData, isMainThread } = require('worker_threads');
+const { Store } = require('../../../lib/store/store');
+const { valueFor, checkValue } = require('../values');
+
+function open(task) {
+  const opts = { engine: task.engine, lockTimeoutMs: task.lockTimeoutMs };
+  return task.buffer ? Store.attach(task.buffer, opts) : Store.open({ name: task.name, ...opts });
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+const ops = {
+  // Reads what the other side wrote, writes its own, reports.
+  exchange(store, task) {
+    const seen = {};
+    for (const k of task.read) seen[k] = store.get('x', k);
+    for (const [k, v] of task.write) store.set('x', k, v);
+    return { seen, verify: store.verify().ok };
+  },
+
+  // Mixed reads and writes of overlapping keys for task.ms milliseconds; every value carries
+  // its own checksum and every read is checked.
+  stress(store, task) {
+    const end = Date.now() + task.ms;
+    let writes = 0;
+    let reads = 0;
+    let bad = 0;
+    let own = 0;
+    let seq = 0;
+    const mine = `actor-${task.id}`;
+    while (Date.now() < end) {
+      for (let i = 0; i < 200; i++) {
+        const k = `k${(seq * 7 + i * 13) % task.keys}`;
+        if (i % 3 === 0) {
+          store.set('shared', k, valueFor(task.id, seq++));
+          writes++;
+        } else {
+          const v = store.get('shared', k);
+          reads++;
+          if (v !== undefined && !checkValue(v)) bad++;
+        }
+        if (i % 50 === 0) {
+          store.set(mine, `own${own}`, valueFor(task.id, own));
+          own++;
+          if (own % 4 === 0) store.delete(mine, `own${own - 2}`);
+        }
+      }
+    }
+    const deleted = Math.floor(own / 4);
+    return { writes, reads, bad, ownLive: own - deleted };
+  },
+
+  // Writes forever (until killed or terminated), optionally announcing after the first round.
+  loop(store, task, announce) {
+    for (let n = 0; ; n++) {
+      store.set('loop', `k${n % task.keys}`, valueFor(task.id, n));
+      if (n % 97 === 0) store.delete('loop', `k${(n + 5) % task.keys}`);
+      if (n === task.keys) announce({ looping: true });
+    }
+  },
+
+  // Holds every lock for task.ms like a long repair or verify pass, with heartbeats, then sets
+  // flag[0] = 1 just before releasing them (pure-JS engine).
+  longPass(store, task, announce) {
+    const maintenance = require('../../../lib/store/js/maintenance');
+    const e = store._e;
+    const flag = new Int32Array(task.flag);
+    maintenance.lockAll(e);
+    announce({ holding: true });
+    const end = Date.now() + task.ms;
+    while (Date.now() < end) {
+      e.locks.pulse();
+      Atomics.wait(sleeper, 0, 0, 10);
+    }
+    Atomics.store(flag, 0, 1);
+    maintenance.unlockAll(e);
+    return { done: true };
+  },
+
+  // Takes the lock of the key's bucket through the pure-JS engine and never lets go.
+  hold(store, task, announce) {
+    const e = store._e;
+    const id = store._id('held', true);
+    const kl = e.keyLength(task.key);
+    const h = e.keyHash(kl, id);
+    const lw = (require('../../../lib/layout/layout').C.BUCKETS_OFFSET >> 2) + (h & e.mask) * 8 + 2;
+    e.locks.acquire(lw);
+    announce({ holding: true });
+    for (;;) Atomics.wait(sleeper, 0, 0, 1000);
+  },
+};
+
+function run(task, announce) {
+  const store = open(task);
+  try {
+    return ops[task.op](store, task, announce);
+  } finally {
+    store.close();
+  }
+}
+
+if (!isMainThread) {
+  const announce = (m) => parentPort.postMessage(m);
+  announce({ result: run(workerData, announce) });
+} else {
+  const task = JSON.parse(process.argv[2]);
+  const announce = (m) => process.send(m);
+  const result = run(task, announce);
+  process.send({ result }, () => process.exit(0));
+}
