@@ -132,7 +132,7 @@ namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<AddonData, DeleteAddonData>(new AddonData());
-  // The Node ABI this file was compiled for; lib/native.js compares it with the running node
+  // The Node ABI this file was compiled for; lib/base/native.js compares it with the running node
   // (it also checks build/Release/abi.json before loading, since a mismatched V8 ABI may not
   // even get this far).
   exports.Set("moduleVersion", Napi::Number::New(env, NODE_MODULE_VERSION));

@@ -109,7 +109,7 @@ function main() {
 
   const addon = path.join(buildDir, 'Release', 'shmstore.node');
   if (!fs.existsSync(addon)) fail(`build finished but ${addon} is missing`);
-  // lib/native.js reads this before loading the addon: an addon built for another Node ABI
+  // lib/base/native.js reads this before loading the addon: an addon built for another Node ABI
   // must be refused with a clear error, not loaded (V8's C++ ABI differs between versions).
   const abi = {
     modules: process.versions.modules,

@@ -51,7 +51,7 @@ function cpp() {
   }
   out.push('}  // namespace shm::layout', '');
   // X-macro lists of every constant, struct and field with its JS name, so that code exporting
-  // the compiled layout (binding/layout.cc) never keeps a hand-written copy of the list.
+  // the compiled layout (binding/layout/layout.cc) never keeps a hand-written copy of the list.
   const cname = (k) => `k${k.toLowerCase().replace(/(^|_)([a-z])/g, (_, __, c) => c.toUpperCase())}`;
   const list = (name, items) => {
     out.push(`#define ${name}(X) \\`);

@@ -1,7 +1,7 @@
 'use strict';
 // The single declaration of the shmstore binary format v1 and of the status codes shared by the
-// native and the pure-JS engines. `node scripts/gen-layout.js` turns it into src/layout_gen.h and
-// lib/layout.js; `node scripts/gen-layout.js --check` fails when either is stale.
+// native and the pure-JS engines. `node scripts/gen-layout.js` turns it into src/layout/layout_gen.h and
+// lib/layout/layout.js; `node scripts/gen-layout.js --check` fails when either is stale.
 // docs/format.md explains every value declared here.
 
 const UNIT = 64;

@@ -56,7 +56,7 @@ function shmstoreCase(engine, label) {
         const native = require(path.join(ROOT, 'lib', 'base', 'native.js'));
         if (!native.addon) return `addon not built/loadable (${native.loadError && native.loadError.code}): ${native.loadError && native.loadError.message}`;
         if (typeof native.addon.NativeStore !== 'function') {
-          return 'the addon exports no NativeStore (binding/store.cc not implemented yet)';
+          return 'the addon exports no NativeStore (binding/store/store.cc not implemented yet)';
         }
       }
       try {

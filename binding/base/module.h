@@ -4,7 +4,7 @@
 // Invariants:
 // - Every exported function validates its arguments itself even though lib/ validates first:
 //   calling the addon directly with bad input throws, it never crashes.
-// - Errors from the core are thrown as the ShmError class registered by lib/native.js
+// - Errors from the core are thrown as the ShmError class registered by lib/base/native.js
 //   (setErrorClass) with a stable `code` from shm::layout::StatusCode, so JS sees one class.
 // - Each environment (main thread, each worker) has its own AddonData; nothing JS-related is
 //   shared between threads.
@@ -23,7 +23,7 @@ struct FutexState;  // futex.cc
 // Per-environment state of the addon, set as the environment's instance data in addon.cc.
 // Parts may add members here; all members must be safe to destroy at environment teardown.
 struct AddonData {
-  Napi::FunctionReference error_class;    // lib/errors.js ShmError, set by setErrorClass()
+  Napi::FunctionReference error_class;    // lib/base/errors.js ShmError, set by setErrorClass()
   Napi::FunctionReference segment_class;  // SegmentHandle (segment.cc)
   // Created on the first waitAsync; owned (and freed) by its thread-safe function, never by
   // AddonData, because the instance data may be destroyed before that function's finalizer.
@@ -46,7 +46,7 @@ Napi::Value MakeStatusError(Napi::Env env, shm::layout::Status status, const std
 void ThrowStatus(Napi::Env env, shm::layout::Status status, const std::string& message,
                  const shm::SysError* sys = nullptr);
 
-// Throw TypeError / RangeError with code 'ERR_INVALID_ARG' (same shape as lib/validate.js).
+// Throw TypeError / RangeError with code 'ERR_INVALID_ARG' (same shape as lib/base/validate.js).
 void ThrowTypeError(Napi::Env env, const std::string& message);
 void ThrowRangeError(Napi::Env env, const std::string& message);
 

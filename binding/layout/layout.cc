@@ -1,8 +1,8 @@
-// Exports `layout`: the offsets and constants as compiled into the addon from src/layout_gen.h,
-// in the shape of lib/layout.js ({ C, S, SIZE_CLASSES, STATUS }). test/layout.test.js compares
-// the two deep-equal. Offsets and sizes come from the compiler (offsetof/sizeof on the generated
-// structs), the lists of names from the generated X-macros, so nothing here is a copy to keep
-// in step by hand.
+// Exports `layout`: the offsets and constants as compiled into the addon from
+// src/layout/layout_gen.h, in the shape of lib/layout/layout.js ({ C, S, SIZE_CLASSES, STATUS }).
+// test/20-layout/layout.test.js compares the two deep-equal. Offsets and sizes come from the
+// compiler (offsetof/sizeof on the generated structs), the lists of names from the generated
+// X-macros, so nothing here is a copy to keep in step by hand.
 #include <cstddef>
 #include <string>
 

@@ -1,6 +1,6 @@
-// NativeStore: the JS face of shm::Store (src/store.h). lib/store.js is its only intended caller
-// and validates arguments first; every method still checks types itself (TypeError) so that a
-// direct call with bad input throws instead of crashing.
+// NativeStore: the JS face of shm::Store (src/store/store.h). lib/store/store.js is its only
+// intended caller and validates arguments first; every method still checks types itself (TypeError)
+// so that a direct call with bad input throws instead of crashing.
 //
 // Methods use raw Node-API calls and are per-instance functions whose data is the native core
 // (StoreCore, store_binding.h): the key is converted into a stack buffer, the value is copied

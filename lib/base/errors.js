@@ -1,5 +1,5 @@
 'use strict';
-// The one error class of shmstore. `code` is a stable string from lib/layout.js STATUS_CODE
+// The one error class of shmstore. `code` is a stable string from lib/layout/layout.js STATUS_CODE
 // (generated from scripts/layout-spec.js, shared with the C++ core), so callers branch on
 // err.code, never on the message. Errors coming from a system call also carry `errno` (the
 // positive POSIX errno value) and `syscall` ('shm_open', 'mmap', ...).
@@ -22,7 +22,7 @@ Object.defineProperty(ShmError.prototype, 'name', {
   value: 'ShmError', writable: true, enumerable: false, configurable: true,
 });
 
-/** The stable code string of a numeric status (see lib/layout.js STATUS). */
+/** The stable code string of a numeric status (see lib/layout/layout.js STATUS). */
 function codeOf(status) {
   return (Number.isInteger(status) && STATUS_CODE[status]) || 'ERR_UNKNOWN';
 }

@@ -21,7 +21,7 @@ const BEAT_EVERY = 4096;
 // run (once; if the step fails again the store is reported corrupt).
 const CORRUPT = -3;
 
-// The internal error for a chain still invalid after a repair pass (lib/store.js maps `status`).
+// The internal error for a chain still invalid after a repair pass (lib/store/store.js maps `status`).
 function corruptError(bucket) {
   return Object.assign(new Error(`bucket ${bucket} is corrupt`), { status: STATUS.ERR_CORRUPT });
 }

@@ -11,7 +11,7 @@ describe('layout', function () {
     if (!addon) throw loadError; // the addon is part of what npm test checks: never skip
   });
 
-  it('struct offsets and sizes match lib/layout.js (S)', function () {
+  it('struct offsets and sizes match lib/layout/layout.js (S)', function () {
     assert.deepStrictEqual(addon.layout.S, JSON.parse(JSON.stringify(layout.S)));
   });
 
@@ -28,7 +28,7 @@ describe('layout', function () {
     for (const [code, n] of Object.entries(addon.layout.STATUS)) assert.strictEqual(layout.STATUS_CODE[n], code);
   });
 
-  it('every struct of lib/layout.js is exported by the addon', function () {
+  it('every struct of lib/layout/layout.js is exported by the addon', function () {
     assert.deepStrictEqual(Object.keys(addon.layout.S).sort(), Object.keys(layout.S).sort());
   });
 });

@@ -1,7 +1,7 @@
 'use strict';
 // The pure-JS engine: format v1 (docs/format.md) on any SharedArrayBuffer with typed arrays and
 // Atomics, no native code. It exposes the same internal interface as the native binding
-// (binding/store.cc) so that lib/store.js drives either one.
+// (binding/store/store.cc) so that lib/store/store.js drives either one.
 const { C, S, STATUS } = require('../../layout/layout');
 const { xxh32Aligned, LITTLE_ENDIAN } = require('../../base/xxhash');
 const { readGeometry, formatStore } = require('./format');

@@ -1,6 +1,6 @@
-// Tests of src/futex.h: results, timeouts, bitsets, cross-process wake, and a multi-threaded
-// stress of a futex-based mutex that must produce an exact sum (a lost wake-up would hang,
-// a broken exclusion would miscount).
+// Tests of src/segment/futex.h: results, timeouts, bitsets, cross-process wake, and a
+// multi-threaded stress of a futex-based mutex that must produce an exact sum (a lost wake-up would
+// hang, a broken exclusion would miscount).
 #include "segment/futex.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Tests of src/segment.h and src/sys_error.h: the C++ core without Node.
+// Tests of src/segment/segment.h and src/base/sys_error.h: the C++ core without Node.
 #include "segment/segment.h"
 
 #include <gtest/gtest.h>
