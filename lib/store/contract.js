@@ -1,0 +1,62 @@
+'use strict';
+// The store engine contract: the one interface that lib/store/store.js drives and that both
+// engines implement, the native one (binding/store/, the addon's NativeStore) and the pure-JS
+// one (lib/store/js/store.js, JsEngine). test/50-store/contract.test.js checks that each engine
+// has exactly these methods, no more, and that both give the same results and the same errors.
+//
+// Conventions (the same for every method of both engines):
+// - Arguments are already validated by the facade: namespace ids are live ids (or 0 where the
+//   method says so), keys are strings of at most MAX_KEY_BYTES UTF-8 bytes, payloads are
+//   strings or Uint8Arrays. An engine still refuses bad arguments with a TypeError or a
+//   RangeError (code ERR_INVALID_ARG) and never crashes or corrupts the store on them.
+// - Success returns the documented result. Every failure is thrown, as an Error whose numeric
+//   `status` is a code of lib/base/status.js (STATUS.ERR_STORE_FULL, STATUS.ERR_LOCK_TIMEOUT,
+//   ...). Nothing is signalled through a return value: no status returns, no negative ids, no
+//   sentinel values. The facade turns `status` into the public error (statusError in
+//   lib/store/store.js).
+// - `out` is an Int32Array of 2 on a SharedArrayBuffer, given to the constructor: get() leaves
+//   the value's encoding (C.ENC_*) in out[0], so that the hot path allocates nothing for it.
+
+const STATICS = Object.freeze({
+  // Formats `buffer` as an empty store. Throws with `status` if the geometry does not fit.
+  create: { args: ['buffer', 'bucketCount', 'maxEntries'], returns: 'undefined' },
+});
+
+const METHODS = Object.freeze({
+  get: { args: ['nsId', 'key'], returns: 'string | Uint8Array | undefined (encoding in out[0])' },
+  has: { args: ['nsId', 'key'], returns: 'boolean' },
+  set: { args: ['nsId', 'key', 'payload', 'encoding'], returns: 'undefined' },
+  delete: { args: ['nsId', 'key'], returns: 'boolean (an entry was removed)' },
+  clear: { args: ['nsId'], returns: 'number (entries removed)' },
+  count: { args: ['nsId (0: the whole store)'], returns: 'number' },
+  keys: { args: ['nsId'], returns: 'string[]' },
+  entries: { args: ['nsId'], returns: '[key, payload, encoding][]' },
+  resolveNamespace: { args: ['name', 'create'], returns: 'number (id; 0: absent and create false)' },
+  namespaces: { args: [], returns: '[name, id, count][]' },
+  stats: { args: [], returns: 'object (the fields of docs/api.md store.stats())' },
+  verify: { args: [], returns: '{ ok, errors, entries, liveUnits, freeUnits, leakedUnits }' },
+  repair: { args: [], returns: 'undefined' },
+  close: { args: [], returns: 'undefined' },
+});
+
+// The constructor: (buffer, pid, tid, lockTimeoutMs, out). It attaches to the store in
+// `buffer` (claiming an owner slot) or throws with `status` (ERR_BAD_MAGIC, ...).
+const CONSTRUCTOR_ARGS = Object.freeze(['buffer', 'pid', 'tid', 'lockTimeoutMs', 'out']);
+
+// The names an engine class exposes: its static functions and the public methods of its
+// prototype chain (names starting with '_' are private to the engine).
+function surfaceOf(Engine) {
+  const statics = Object.getOwnPropertyNames(Engine)
+    .filter((n) => typeof Engine[n] === 'function' && !n.startsWith('_'));
+  const methods = new Set();
+  for (let p = Engine.prototype; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    for (const n of Object.getOwnPropertyNames(p)) {
+      if (n === 'constructor' || n.startsWith('_')) continue;
+      const d = Object.getOwnPropertyDescriptor(p, n);
+      if (typeof d.value === 'function') methods.add(n);
+    }
+  }
+  return { statics: statics.sort(), methods: [...methods].sort() };
+}
+
+module.exports = { STATICS, METHODS, CONSTRUCTOR_ARGS, surfaceOf };
