@@ -131,6 +131,8 @@ const S = Object.freeze({
 //   UNIT_WORDS           a unit (C.UNIT bytes) in u32, UNIT_HALFS in u16: the entry that starts
 //   UNIT_HALFS           the block at unit u is at u32 index u * UNIT_WORDS (its field F at
 //                        u * UNIT_WORDS + W.ENTRY.F), u16 index u * UNIT_HALFS, byte u * C.UNIT.
+//   entriesOffset(n)     byte offset of the entry pool of a store with n buckets.
+// Hot paths copy the numbers they use into module-level constants.
 
 const W = Object.freeze({
   HEADER: Object.freeze({
@@ -249,6 +251,12 @@ const AT = Object.freeze({
 const UNIT_WORDS = 16;
 const UNIT_HALFS = 32;
 
+// Byte offset of the entry pool (entriesOffset) of a store with `bucketCount` buckets: the end
+// of the bucket table rounded up to a whole unit (float arithmetic: offsets may exceed 2^31).
+function entriesOffset(bucketCount) {
+  return Math.ceil((C.BUCKETS_OFFSET + bucketCount * C.BUCKET_SIZE) / C.UNIT) * C.UNIT;
+}
+
 const STATUS = Object.freeze({
   OK: 0,
   ERR_INVALID_ARG: 1,
@@ -300,5 +308,5 @@ const STATUS_CODE = Object.freeze([
 ]);
 
 module.exports = {
-  C, S, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES, STATUS, STATUS_CODE,
+  C, S, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES, STATUS, STATUS_CODE, entriesOffset,
 };

@@ -127,6 +127,8 @@ function wordIndices() {
     '//   UNIT_WORDS           a unit (C.UNIT bytes) in u32, UNIT_HALFS in u16: the entry that starts',
     '//   UNIT_HALFS           the block at unit u is at u32 index u * UNIT_WORDS (its field F at',
     '//                        u * UNIT_WORDS + W.ENTRY.F), u16 index u * UNIT_HALFS, byte u * C.UNIT.',
+    '//   entriesOffset(n)     byte offset of the entry pool of a store with n buckets.',
+    '// Hot paths copy the numbers they use into module-level constants.',
   ];
   const W = {};
   const H = {};
@@ -170,7 +172,15 @@ function wordIndices() {
     }
   }
   table('AT', at);
-  out.push(`const UNIT_WORDS = ${constants.UNIT / 4};`, `const UNIT_HALFS = ${constants.UNIT / 2};`);
+  out.push(`const UNIT_WORDS = ${constants.UNIT / 4};`, `const UNIT_HALFS = ${constants.UNIT / 2};`, '');
+  // The pool starts at the first whole unit after the bucket table (checkPlacement: it is last).
+  out.push(
+    '// Byte offset of the entry pool (entriesOffset) of a store with `bucketCount` buckets: the end',
+    '// of the bucket table rounded up to a whole unit (float arithmetic: offsets may exceed 2^31).',
+    'function entriesOffset(bucketCount) {',
+    `  return Math.ceil((C.${placement.Bucket.at} + bucketCount * C.BUCKET_SIZE) / C.UNIT) * C.UNIT;`,
+    '}',
+  );
   return out;
 }
 
@@ -198,7 +208,9 @@ function js() {
   for (const [code, name] of statuses) byCode[code] = name;
   for (const name of byCode) out.push(`  '${name}',`);
   out.push(']);', '');
-  out.push('module.exports = {', '  C, S, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES, STATUS, STATUS_CODE,', '};', '');
+  out.push('module.exports = {');
+  out.push('  C, S, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES, STATUS, STATUS_CODE, entriesOffset,');
+  out.push('};', '');
   return out.join('\n');
 }
 

@@ -1,16 +1,11 @@
 'use strict';
 // Store geometry, creation and open-time validation (docs/format.md §2, §3, §10).
-const { C, W, AT, STATUS } = require('../layout');
+const { C, W, AT, STATUS, entriesOffset: entriesOffsetFor } = require('../layout');
 const { xxh32 } = require('../xxhash');
 
 const H = AT.HEADER;
 const CLASS_COUNT = AT.ALLOC_STATE.CLASS_COUNT;
 const MAX_TOTAL = C.MAX_SEGMENT_UNITS * C.UNIT;
-
-function entriesOffsetFor(bucketCount) {
-  const end = C.BUCKETS_OFFSET + bucketCount * C.BUCKET_SIZE;
-  return Math.ceil(end / C.UNIT) * C.UNIT;
-}
 
 function isPow2(n) {
   return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
