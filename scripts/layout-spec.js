@@ -3,6 +3,7 @@
 // native and the pure-JS engines. `node scripts/gen-layout.js` turns it into src/layout_gen.h and
 // lib/layout.js; `node scripts/gen-layout.js --check` fails when either is stale.
 // docs/format.md explains every value declared here.
+// layout-ok-file: the one place the layout's numbers are written (scripts/check-layout-literals.js).
 
 const UNIT = 64;
 
