@@ -3,6 +3,7 @@
 // native and the pure-JS engines. `node scripts/gen-layout.js` turns it into src/layout/layout_gen.h and
 // lib/layout/layout.js; `node scripts/gen-layout.js --check` fails when either is stale.
 // docs/format.md explains every value declared here.
+// layout-ok-file: the one place the layout's numbers are written (scripts/check-layout-literals.js).
 
 const UNIT = 64;
 
@@ -145,6 +146,20 @@ const structs = {
   },
 };
 
+// Where each struct lives in the segment: `at` names the constant holding the byte offset of its
+// first (or only) record, `count` how many records the table holds (a constant, or the header
+// field that sets it). Entry is not placed here: an entry starts a block of the pool, and the one
+// at unit u is at byte u * UNIT.
+const placement = {
+  Header: { at: 'HEADER_OFFSET', count: 1 },
+  AllocState: { at: 'ALLOC_OFFSET', count: 1 },
+  NsState: { at: 'NSSTATE_OFFSET', count: 1 },
+  RepairState: { at: 'REPAIR_OFFSET', count: 1 },
+  Namespace: { at: 'NAMESPACES_OFFSET', count: 'NAMESPACE_SLOTS' },
+  Owner: { at: 'OWNERS_OFFSET', count: 'OWNER_SLOTS' },
+  Bucket: { at: 'BUCKETS_OFFSET', count: 'Header.bucketCount' },
+};
+
 // Status codes: 0 is success; the C++ core returns these, the binding and the JS engine map them
 // to ShmError codes (the string is the stable `code`).
 const statuses = [
@@ -172,4 +187,4 @@ const statuses = [
   [21, 'ERR_VALUE_TOO_LONG'],
 ];
 
-module.exports = { constants, structs, statuses, sizeClasses: sizeClasses() };
+module.exports = { constants, structs, placement, statuses, sizeClasses: sizeClasses() };

@@ -114,4 +114,151 @@ const S = Object.freeze({
   }),
 });
 
-module.exports = { C, S, SIZE_CLASSES, STATUS, STATUS_CODE };
+// Indices for the typed-array views of the store (Uint32Array u32, Uint16Array u16, Uint8Array
+// u8), all starting at byte 0 of the segment. Every layout index the JS side uses comes from here.
+//
+//   W.<STRUCT>.<FIELD>   u32 index of a 4- or 8-byte field from the start of its struct (byte
+//                        offset / 4). A u64 field has <FIELD> (its low word) and <FIELD>_HI (its
+//                        high word: the store is little-endian); a u32 array field, the index
+//                        of its element 0.
+//   W.<STRUCT>.WORDS     the struct size in u32 words: the stride of a table of them.
+//   H.<STRUCT>.<FIELD>   u16 index of a 2-byte field from the start of its struct (byte offset
+//                        / 2); H.<STRUCT>.HALFS is the struct size in u16. Only structs that
+//                        have u16 fields appear. Byte fields (u8 arrays): the offsets of S.
+//   BASE.<STRUCT>        absolute u32 index of the first (or only) record of a struct that has
+//                        a fixed place: record i of a table is at BASE.X + i * W.X.WORDS, so
+//                        field F of it at BASE.X + i * W.X.WORDS + W.X.F.
+//   AT.<STRUCT>.<FIELD>  absolute u32 index of each 4- or 8-byte field of the structs that
+//                        exist once (BASE.X + W.X.F): the header counters and the lock words.
+//   UNIT_WORDS           a unit (C.UNIT bytes) in u32, UNIT_HALFS in u16: the entry that starts
+//   UNIT_HALFS           the block at unit u is at u32 index u * UNIT_WORDS (its field F at
+//                        u * UNIT_WORDS + W.ENTRY.F), u16 index u * UNIT_HALFS, byte u * C.UNIT.
+//   entriesOffset(n)     byte offset of the entry pool of a store with n buckets.
+// Hot paths copy the numbers they use into module-level constants.
+
+const W = Object.freeze({
+  HEADER: Object.freeze({
+    WORDS: 16,
+    MAGIC: 0,
+    VERSION: 1,
+    TOTAL_SIZE: 2,
+    TOTAL_SIZE_HI: 3,
+    BUCKET_COUNT: 4,
+    ENTRY_COUNT: 5,
+    MAX_ENTRIES: 6,
+    FREE_HEAD: 7,
+    GC_COUNTER: 8,
+    HEADER_CHECKSUM: 9,
+    WRITE_COUNTER: 10,
+    WRITE_COUNTER_HI: 11,
+    READ_COUNTER: 12,
+    READ_COUNTER_HI: 13,
+  }),
+  ALLOC_STATE: Object.freeze({
+    WORDS: 64,
+    LOCK: 0,
+    CLASS_COUNT: 1,
+    FREE_HEADS: 16,
+  }),
+  NS_STATE: Object.freeze({
+    WORDS: 16,
+    LOCK: 0,
+    LIVE_COUNT: 1,
+  }),
+  REPAIR_STATE: Object.freeze({
+    WORDS: 16,
+    LOCK: 0,
+    REPAIRS: 1,
+  }),
+  NAMESPACE: Object.freeze({
+    WORDS: 16,
+    STATE: 0,
+    COUNT: 1,
+    NAME_LENGTH: 2,
+    RESERVED: 3,
+  }),
+  OWNER: Object.freeze({
+    WORDS: 2,
+    PID: 0,
+    TID: 1,
+  }),
+  BUCKET: Object.freeze({
+    WORDS: 8,
+    HEAD: 0,
+    COUNT: 1,
+    LOCK: 2,
+  }),
+  ENTRY: Object.freeze({
+    WORDS: 8,
+    NEXT: 0,
+    KEY_HASH: 1,
+    NAMESPACE_ID: 3,
+    TIMESTAMP: 4,
+    TIMESTAMP_HI: 5,
+    FLAGS: 6,
+    CHECKSUM: 7,
+  }),
+});
+
+const H = Object.freeze({
+  ENTRY: Object.freeze({
+    HALFS: 16,
+    KEY_LENGTH: 4,
+    VALUE_LENGTH: 5,
+  }),
+});
+
+const BASE = Object.freeze({
+  HEADER: 0,
+  ALLOC_STATE: 16,
+  NS_STATE: 80,
+  REPAIR_STATE: 96,
+  NAMESPACE: 1024,
+  OWNER: 5120,
+  BUCKET: 13312,
+});
+
+const AT = Object.freeze({
+  HEADER: Object.freeze({
+    MAGIC: 0,
+    VERSION: 1,
+    TOTAL_SIZE: 2,
+    TOTAL_SIZE_HI: 3,
+    BUCKET_COUNT: 4,
+    ENTRY_COUNT: 5,
+    MAX_ENTRIES: 6,
+    FREE_HEAD: 7,
+    GC_COUNTER: 8,
+    HEADER_CHECKSUM: 9,
+    WRITE_COUNTER: 10,
+    WRITE_COUNTER_HI: 11,
+    READ_COUNTER: 12,
+    READ_COUNTER_HI: 13,
+  }),
+  ALLOC_STATE: Object.freeze({
+    LOCK: 16,
+    CLASS_COUNT: 17,
+    FREE_HEADS: 32,
+  }),
+  NS_STATE: Object.freeze({
+    LOCK: 80,
+    LIVE_COUNT: 81,
+  }),
+  REPAIR_STATE: Object.freeze({
+    LOCK: 96,
+    REPAIRS: 97,
+  }),
+});
+
+const UNIT_WORDS = 16;
+const UNIT_HALFS = 32;
+
+// Byte offset of the entry pool (entriesOffset) of a store with `bucketCount` buckets: the end
+// of the bucket table rounded up to a whole unit (float arithmetic: offsets may exceed 2^31).
+function entriesOffset(bucketCount) {
+  return Math.ceil((C.BUCKETS_OFFSET + bucketCount * C.BUCKET_SIZE) / C.UNIT) * C.UNIT;
+}
+
+module.exports = {
+  C, S, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES, STATUS, STATUS_CODE, entriesOffset,
+};

@@ -5,17 +5,19 @@
 // slot of the holder. Acquiring and releasing both bump the version, so the bucket lock doubles
 // as the bucket's seqlock.
 const fs = require('fs');
-const { C, S, STATUS } = require('../layout/layout');
+const { C, W, BASE, AT, STATUS } = require('../layout/layout');
 
 const VMASK = C.LOCK_VERSION_MASK;
 const OSHIFT = C.LOCK_OWNER_SHIFT;
-const OWNER_BASE = C.OWNERS_OFFSET >> 2;
-const OWNER_WORDS = S.OWNER.SIZE >> 2;
+const OWNER_BASE = BASE.OWNER;
+const OWNER_WORDS = W.OWNER.WORDS;
+const PID = W.OWNER.PID;
+const TID = W.OWNER.TID;
 
 // Returned by acquire() when the holder of a lock is gone and a repair pass must run first.
 const NEED_REPAIR = -1;
 // RepairState.lock: a long pass that holds it advances its version as a heartbeat.
-const REPAIR_LOCK = (C.REPAIR_OFFSET + S.REPAIR_STATE.LOCK) >> 2;
+const REPAIR_LOCK = AT.REPAIR_STATE.LOCK;
 const BEAT_EVERY = 4096;
 // Returned by a writer step that found the structure invalid under its lock: a repair pass must
 // run (once; if the step fails again the store is reported corrupt).
@@ -74,9 +76,9 @@ class Locks {
   claimSlot() {
     const u32 = this.u32;
     for (let o = 1; o < C.OWNER_SLOTS; o++) {
-      const w = OWNER_BASE + o * OWNER_WORDS;
-      if (Atomics.load(u32, w) === 0 && Atomics.compareExchange(u32, w, 0, this.pid) === 0) {
-        Atomics.store(u32, w + 1, this.tid);
+      const r = OWNER_BASE + o * OWNER_WORDS;
+      if (Atomics.load(u32, r + PID) === 0 && Atomics.compareExchange(u32, r + PID, 0, this.pid) === 0) {
+        Atomics.store(u32, r + TID, this.tid);
         this.slot = o;
         this.ownerBits = (o << OSHIFT) >>> 0;
         return true;
@@ -91,11 +93,11 @@ class Locks {
   adoptDeadSlot() {
     const u32 = this.u32;
     for (let o = 1; o < C.OWNER_SLOTS; o++) {
-      const w = OWNER_BASE + o * OWNER_WORDS;
-      const pid = Atomics.load(u32, w);
+      const r = OWNER_BASE + o * OWNER_WORDS;
+      const pid = Atomics.load(u32, r + PID);
       if (pid === 0 || pid === this.pid || pidAlive(pid)) continue;
-      if (Atomics.compareExchange(u32, w, pid, this.pid) !== pid) continue;
-      Atomics.store(u32, w + 1, this.tid);
+      if (Atomics.compareExchange(u32, r + PID, pid, this.pid) !== pid) continue;
+      Atomics.store(u32, r + TID, this.tid);
       this.slot = o;
       this.ownerBits = (o << OSHIFT) >>> 0;
       return true;
@@ -105,9 +107,9 @@ class Locks {
 
   releaseSlot() {
     if (!this.slot) return;
-    const w = OWNER_BASE + this.slot * OWNER_WORDS;
-    Atomics.store(this.u32, w + 1, 0);
-    Atomics.store(this.u32, w, 0);
+    const r = OWNER_BASE + this.slot * OWNER_WORDS;
+    Atomics.store(this.u32, r + TID, 0);
+    Atomics.store(this.u32, r + PID, 0);
     this.slot = 0;
   }
 
@@ -221,8 +223,7 @@ class Locks {
     // the process that had the slot before us.
     if (o === this.slot) return true;
     if (o === 0 || o >= C.OWNER_SLOTS) return waitedMs >= this.timeout;
-    const w = OWNER_BASE + o * OWNER_WORDS;
-    const pid = Atomics.load(this.u32, w);
+    const pid = Atomics.load(this.u32, OWNER_BASE + o * OWNER_WORDS + PID);
     if (pid === 0) return true;
     if (pid !== this.pid) {
       if (!pidAlive(pid)) return true;
@@ -236,11 +237,11 @@ class Locks {
   reclaimDeadSlots() {
     const u32 = this.u32;
     for (let o = 1; o < C.OWNER_SLOTS; o++) {
-      const w = OWNER_BASE + o * OWNER_WORDS;
-      const pid = Atomics.load(u32, w);
+      const r = OWNER_BASE + o * OWNER_WORDS;
+      const pid = Atomics.load(u32, r + PID);
       if (pid !== 0 && pid !== this.pid && !pidAlive(pid)) {
-        Atomics.store(u32, w + 1, 0);
-        Atomics.store(u32, w, 0);
+        Atomics.store(u32, r + TID, 0);
+        Atomics.store(u32, r + PID, 0);
       }
     }
   }

@@ -146,7 +146,7 @@ class Store {
         throw typeError('size and mode do not apply to a buffer (the store takes all of it)');
       }
     } else {
-      checkInt(opts.size, 'size', C.BUCKETS_OFFSET + 2 * C.UNIT, C.MAX_SEGMENT_UNITS * C.UNIT);
+      checkInt(opts.size, 'size', entriesOffsetFor(C.MIN_BUCKETS) + C.UNIT, C.MAX_SEGMENT_UNITS * C.UNIT);
     }
     const size = buffer ? buffer.byteLength : opts.size;
     if (opts.buckets !== undefined) {

@@ -2,6 +2,8 @@
 // docs/format.md claims to specify the store bytes exactly enough for an independent reader.
 // This test holds it to that: stores written by both engines through the public API are read
 // back by test/helpers/independent-reader.js, which was written from the document alone.
+// layout-ok-file: like that reader, this file uses the document's offsets on purpose, never
+// lib/layout/layout.js (a layout that drifted from docs/format.md must fail here).
 
 const assert = require('assert');
 const fs = require('fs');

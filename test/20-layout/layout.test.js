@@ -11,8 +11,38 @@ describe('layout', function () {
     if (!addon) throw loadError; // the addon is part of what npm test checks: never skip
   });
 
-  it('struct offsets and sizes match lib/layout/layout.js (S)', function () {
-    assert.deepStrictEqual(addon.layout.S, JSON.parse(JSON.stringify(layout.S)));
+  it('struct offsets and sizes match lib/layout/layout.js (S, and the word indices W, H, BASE, AT)', function () {
+    const { S, C } = addon.layout;
+    assert.deepStrictEqual(S, JSON.parse(JSON.stringify(layout.S)));
+    // Each word index, scaled by its element size, is the compiled byte offset; a u64's high word
+    // follows its low word.
+    const u32 = Uint32Array.BYTES_PER_ELEMENT;
+    const u16 = Uint16Array.BYTES_PER_ELEMENT;
+    for (const [struct, fields] of Object.entries(layout.W)) {
+      for (const [f, i] of Object.entries(fields)) {
+        if (f === 'WORDS') assert.strictEqual(i * u32, S[struct].SIZE, `W.${struct}.WORDS`);
+        else if (f.endsWith('_HI')) assert.strictEqual((i - 1) * u32, S[struct][f.slice(0, -3)], `W.${struct}.${f}`);
+        else assert.strictEqual(i * u32, S[struct][f], `W.${struct}.${f}`);
+      }
+    }
+    for (const [struct, fields] of Object.entries(layout.H)) {
+      for (const [f, i] of Object.entries(fields)) {
+        assert.strictEqual(i * u16, f === 'HALFS' ? S[struct].SIZE : S[struct][f], `H.${struct}.${f}`);
+      }
+    }
+    const at = { HEADER: 'HEADER_OFFSET', ALLOC_STATE: 'ALLOC_OFFSET', NS_STATE: 'NSSTATE_OFFSET',
+      REPAIR_STATE: 'REPAIR_OFFSET', NAMESPACE: 'NAMESPACES_OFFSET', OWNER: 'OWNERS_OFFSET', BUCKET: 'BUCKETS_OFFSET' };
+    assert.deepStrictEqual(Object.keys(layout.BASE).sort(), Object.keys(at).sort());
+    for (const [struct, c] of Object.entries(at)) assert.strictEqual(layout.BASE[struct] * u32, C[c], `BASE.${struct}`);
+    for (const [struct, fields] of Object.entries(layout.AT)) {
+      for (const [f, i] of Object.entries(fields)) {
+        assert.strictEqual(i, layout.BASE[struct] + layout.W[struct][f], `AT.${struct}.${f}`);
+      }
+    }
+    assert.strictEqual(layout.UNIT_WORDS * u32, C.UNIT);
+    assert.strictEqual(layout.UNIT_HALFS * u16, C.UNIT);
+    assert.strictEqual(layout.entriesOffset(1) % C.UNIT, 0);
+    assert.ok(layout.entriesOffset(1) >= C.BUCKETS_OFFSET + C.BUCKET_SIZE);
   });
 
   it('constants match (C)', function () {

@@ -6,6 +6,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { Store } = require('../../lib/store/store');
+const { C, S, W, BASE } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
 
 const NOT_STRINGS = [undefined, null, 1, {}, [], Symbol('s'), () => {}, 1n];
@@ -87,10 +88,11 @@ forEachEngine('bad input', ({ engine, make }) => {
     s.set('n', 'k1', 'one');
     s.set('n', 'k2', 'two');
     const dv = new DataView(s.buffer);
-    const head = dv.getUint32(53248, true); // k2, which links to k1
-    const tail = dv.getUint32(head * 64, true);
-    dv.setUint32(tail * 64, head, true); // k1 -> k2: a cycle
-    for (const u of [head, tail]) dv.setUint8(u * 64 + 32 + 2, 0x7a); // break both checksums
+    const head = dv.getUint32(C.BUCKETS_OFFSET + S.BUCKET.HEAD, true); // k2, which links to k1
+    const tail = dv.getUint32(head * C.UNIT + S.ENTRY.NEXT, true);
+    dv.setUint32(tail * C.UNIT + S.ENTRY.NEXT, head, true); // k1 -> k2: a cycle
+    // Break both checksums: the first value byte follows the entry header and the 2-byte key.
+    for (const u of [head, tail]) dv.setUint8(u * C.UNIT + S.ENTRY.SIZE + 'k1'.length, 0x7a);
     assert.strictEqual(s.verify().ok, false);
     s.repair();
     const v = s.verify();
@@ -105,26 +107,28 @@ forEachEngine('bad input', ({ engine, make }) => {
     s.set('n', 'k', 'v');
     const u32 = new Uint32Array(s.buffer);
     const deadPid = require('child_process').spawnSync(process.execPath, ['-e', '0']).pid;
+    const pidWord = (o) => BASE.OWNER + o * W.OWNER.WORDS + W.OWNER.PID;
+    const tidWord = (o) => BASE.OWNER + o * W.OWNER.WORDS + W.OWNER.TID;
     const fill = (pid) => {
-      for (let o = 1; o < 4096; o++) {
-        if (u32[(20480 >> 2) + o * 2] === 0) {
-          u32[(20480 >> 2) + o * 2] = pid;
-          u32[(20480 >> 2) + o * 2 + 1] = 999;
+      for (let o = 1; o < C.OWNER_SLOTS; o++) {
+        if (u32[pidWord(o)] === 0) {
+          u32[pidWord(o)] = pid;
+          u32[tidWord(o)] = 999;
         }
       }
     };
     fill(process.pid);
     assert.throws(() => Store.attach(s.buffer, { engine }), { code: 'ERR_TOO_MANY_HANDLES' });
     // Make the filler slots look like a dead process's: the next attach adopts one.
-    for (let o = 1; o < 4096; o++) {
-      if (u32[(20480 >> 2) + o * 2 + 1] === 999) u32[(20480 >> 2) + o * 2] = deadPid;
+    for (let o = 1; o < C.OWNER_SLOTS; o++) {
+      if (u32[tidWord(o)] === 999) u32[pidWord(o)] = deadPid;
     }
     const t = Store.attach(s.buffer, { engine });
     assert.strictEqual(t.get('n', 'k'), 'v');
     t.set('n', 'k2', 'v2');
     assert.ok(t.stats().repairs >= 1);
     let stillDead = 0;
-    for (let o = 1; o < 4096; o++) if (u32[(20480 >> 2) + o * 2] === deadPid) stillDead++;
+    for (let o = 1; o < C.OWNER_SLOTS; o++) if (u32[pidWord(o)] === deadPid) stillDead++;
     assert.strictEqual(stillDead, 0, 'the repair pass released the dead slots');
     t.close();
   });
@@ -217,10 +221,11 @@ forEachEngine('bad input', ({ engine, make }) => {
       const s = Store.open({ path: file, engine });
       for (let i = 0; i < 50; i++) s.set('n', `k${i}`, i);
       const dv = new DataView(s.buffer);
-      const bc = dv.getUint32(16, true);
+      const bc = dv.getUint32(S.HEADER.BUCKET_COUNT, true);
       // Point every bucket head far outside the store.
       for (let b = 0; b < bc; b++) {
-        if (dv.getUint32(53248 + b * 32, true)) dv.setUint32(53248 + b * 32, 0x7fffffff, true);
+        const head = C.BUCKETS_OFFSET + b * S.BUCKET.SIZE + S.BUCKET.HEAD;
+        if (dv.getUint32(head, true)) dv.setUint32(head, 0x7fffffff, true);
       }
       const v = s.verify();
       assert.strictEqual(v.ok, false);

@@ -5,6 +5,7 @@
 const assert = require('assert');
 const { Store } = require('../../lib/store/store');
 const { Segment } = require('../../lib/segment/segment');
+const { AT } = require('../../lib/layout/layout');
 const { uniqueName } = require('../helpers/engines');
 const { inWorker, inProcess, announced } = require('../helpers/actors');
 const { checkValue } = require('../helpers/values');
@@ -120,10 +121,10 @@ describe('store concurrency', function () {
         const { done } = inWorker({ op: 'longPass', engine: 'js', buffer: store.buffer, ms: 800, flag },
           a.onMessage);
         await a.promise;
-        const repairs = new Uint32Array(store.buffer)[32 >> 2]; // header gcCounter
+        const repairs = new Uint32Array(store.buffer)[AT.HEADER.GC_COUNTER];
         store.set('held', 'k', 'after'); // blocks until the pass releases its locks
         assert.strictEqual(Atomics.load(new Int32Array(flag), 0), 1, 'the lock was taken before the pass ended');
-        assert.strictEqual(new Uint32Array(store.buffer)[32 >> 2], repairs, 'no repair pass ran');
+        assert.strictEqual(new Uint32Array(store.buffer)[AT.HEADER.GC_COUNTER], repairs, 'no repair pass ran');
         await done;
         assert.strictEqual(store.get('held', 'k'), 'after');
         assert.ok(store.verify().ok);

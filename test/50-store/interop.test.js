@@ -6,7 +6,7 @@ const { Store } = require('../../lib/store/store');
 const { forEachEngine, uniqueName } = require('../helpers/engines');
 const { inWorker, inProcess } = require('../helpers/actors');
 const { xxh32 } = require('../../lib/base/xxhash');
-const { C } = require('../../lib/layout/layout');
+const { C, S } = require('../../lib/layout/layout');
 
 const SAMPLE = [
   ['s', 'text ✓'],
@@ -97,20 +97,23 @@ forEachEngine('interop', ({ engine, other, make }) => {
     const id = s._id('h', false);
     const seen = new Set();
     // Walk every chain and check each entry's stored hash and checksum.
-    const bc = dv.getUint32(16, true);
+    const E = S.ENTRY;
+    const bc = dv.getUint32(S.HEADER.BUCKET_COUNT, true);
     for (let b = 0; b < bc; b++) {
-      let u = dv.getUint32(C.BUCKETS_OFFSET + b * 32, true);
+      let u = dv.getUint32(C.BUCKETS_OFFSET + b * S.BUCKET.SIZE + S.BUCKET.HEAD, true);
       while (u) {
-        const off = u * 64;
-        const kl = dv.getUint16(off + 8, true);
-        const vl = dv.getUint16(off + 10, true);
-        const keyBytes = u8.slice(off + 32, off + 32 + kl);
-        assert.strictEqual(dv.getUint32(off + 4, true), xxh32(keyBytes, 0, kl, id));
-        const enc = dv.getUint32(off + 24, true) & 0xf;
-        const all = u8.slice(off + 32, off + 32 + kl + vl);
-        assert.strictEqual(dv.getUint32(off + 28, true), xxh32(all, 0, kl + vl, (dv.getUint32(off + 4, true) ^ enc) >>> 0));
+        const off = u * C.UNIT;
+        const kl = dv.getUint16(off + E.KEY_LENGTH, true);
+        const vl = dv.getUint16(off + E.VALUE_LENGTH, true);
+        const key = off + E.SIZE; // the key follows the entry header, the value follows the key
+        const keyBytes = u8.slice(key, key + kl);
+        const keyHash = dv.getUint32(off + E.KEY_HASH, true);
+        assert.strictEqual(keyHash, xxh32(keyBytes, 0, kl, id));
+        const enc = dv.getUint32(off + E.FLAGS, true) & C.FLAG_ENCODING_MASK;
+        const all = u8.slice(key, key + kl + vl);
+        assert.strictEqual(dv.getUint32(off + E.CHECKSUM, true), xxh32(all, 0, kl + vl, (keyHash ^ enc) >>> 0));
         seen.add(Buffer.from(keyBytes).toString());
-        u = dv.getUint32(off, true);
+        u = dv.getUint32(off + E.NEXT, true);
       }
     }
     assert.deepStrictEqual([...seen].sort(), [...keys].sort());

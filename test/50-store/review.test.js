@@ -6,24 +6,28 @@ const assert = require('assert');
 const { Worker } = require('worker_threads');
 const path = require('path');
 const { Store } = require('../../lib/store/store');
-const { C, S, SIZE_CLASSES } = require('../../lib/layout/layout');
+const { C, S, W, BASE, AT, UNIT_WORDS, SIZE_CLASSES, entriesOffset } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
 
-const W = (off) => off >> 2; // word index of a byte offset below 2 GiB
-const FREE_HEAD = W(S.HEADER.FREE_HEAD);
-const ENTRY_COUNT = W(S.HEADER.ENTRY_COUNT);
-const ALLOC_LOCK = W(C.ALLOC_OFFSET + S.ALLOC_STATE.LOCK);
-const HEADS = W(C.ALLOC_OFFSET + S.ALLOC_STATE.FREE_HEADS);
-const bucketWord = (b, field) => W(C.BUCKETS_OFFSET + b * C.BUCKET_SIZE + field);
-const LOCK0 = bucketWord(0, S.BUCKET.LOCK);
-const nsCountWord = (id) => W(C.NAMESPACES_OFFSET + id * S.NAMESPACE.SIZE + S.NAMESPACE.COUNT);
-const ownerWord = (o) => W(C.OWNERS_OFFSET + o * S.OWNER.SIZE);
-const entriesOffset = (buckets) => Math.ceil((C.BUCKETS_OFFSET + buckets * C.BUCKET_SIZE) / C.UNIT) * C.UNIT;
+const FREE_HEAD = AT.HEADER.FREE_HEAD;
+const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
+const ALLOC_LOCK = AT.ALLOC_STATE.LOCK;
+const HEADS = AT.ALLOC_STATE.FREE_HEADS;
+// u32 indices of a field of bucket b, of namespace id's count, of owner slot o's pid and tid, and
+// of a field of the entry at unit u.
+const bucketWord = (b, field) => BASE.BUCKET + b * W.BUCKET.WORDS + field;
+const LOCK0 = bucketWord(0, W.BUCKET.LOCK);
+const nsCountWord = (id) => BASE.NAMESPACE + id * W.NAMESPACE.WORDS + W.NAMESPACE.COUNT;
+const pidWord = (o) => BASE.OWNER + o * W.OWNER.WORDS + W.OWNER.PID;
+const tidWord = (o) => BASE.OWNER + o * W.OWNER.WORDS + W.OWNER.TID;
+const entryWord = (u, field) => u * UNIT_WORDS + field;
+const NEXT = W.ENTRY.NEXT;
+const FLAGS = W.ENTRY.FLAGS;
 
 // The units of bucket `b`'s chain, head first (a chain with no corruption).
 function chain(u32, b = 0) {
   const out = [];
-  for (let u = u32[bucketWord(b, S.BUCKET.HEAD)]; u !== 0; u = u32[u * 16]) out.push(u);
+  for (let u = u32[bucketWord(b, W.BUCKET.HEAD)]; u !== 0; u = u32[entryWord(u, NEXT)]) out.push(u);
   return out;
 }
 
@@ -81,8 +85,8 @@ forEachEngine('review: stores larger than 2 GiB', ({ make, other }) => {
     const big = SIZE_CLASSES.length - 1;
     let u = entriesOffset(16) / C.UNIT;
     while (u * C.UNIT < 2 ** 31 + 2 ** 20) {
-      u32[u * 16 + 6] = (C.FLAG_FREE | (big << C.FLAG_CLASS_SHIFT)) >>> 0;
-      u32[u * 16] = u32[HEADS + big];
+      u32[entryWord(u, FLAGS)] = (C.FLAG_FREE | (big << C.FLAG_CLASS_SHIFT)) >>> 0;
+      u32[entryWord(u, NEXT)] = u32[HEADS + big];
       u32[HEADS + big] = u;
       u += SIZE_CLASSES[big];
     }
@@ -173,7 +177,7 @@ forEachEngine('review: corruption ends in repair, never a hang', ({ engine, make
     const u32 = new Uint32Array(s.buffer);
     const units = chain(u32); // k3, k2, k1, bx
     assert.strictEqual(units.length, 4);
-    u32[units[2] * 16] = units[0]; // k1.next = k3: a cycle without namespace b
+    u32[entryWord(units[2], NEXT)] = units[0]; // k1.next = k3: a cycle without namespace b
     const r = await inWorkerWithin(15000, engine, s.buffer, 'clear', ['b']);
     assert.ok(!r.error || r.error.code === 'ERR_CORRUPT', JSON.stringify(r));
     const v = s.verify();
@@ -190,7 +194,7 @@ forEachEngine('review: corruption ends in repair, never a hang', ({ engine, make
     const u8 = new Uint8Array(s.buffer);
     const u32 = new Uint32Array(s.buffer);
     const k1 = chain(u32)[1];
-    u8[k1 * 64 + 32 + 2] ^= 0x20; // the first byte of k1's value
+    u8[k1 * C.UNIT + S.ENTRY.SIZE + 'k1'.length] ^= 0x20; // the first byte of k1's value
     const r = await inWorkerWithin(15000, engine, s.buffer, 'keys', ['a']);
     assert.ok(!r.error || r.error.code === 'ERR_CORRUPT', JSON.stringify(r));
     if (!r.error) assert.deepStrictEqual(r.value, ['k2']);
@@ -205,11 +209,11 @@ forEachEngine('review: corruption ends in repair, never a hang', ({ engine, make
     s.set('a', 'k1', 'v1');
     const u32 = new Uint32Array(s.buffer);
     const [u] = chain(u32);
-    const flags = u32[u * 16 + 6];
+    const flags = u32[entryWord(u, FLAGS)];
     const cls = (flags >>> C.FLAG_CLASS_SHIFT) & C.FLAG_CLASS_MASK;
     // The block is live and also the head of its (otherwise empty) free list.
     assert.strictEqual(u32[HEADS + cls], 0);
-    u32[u * 16 + 6] = (flags | C.FLAG_FREE) >>> 0;
+    u32[entryWord(u, FLAGS)] = (flags | C.FLAG_FREE) >>> 0;
     u32[HEADS + cls] = u;
     assert.strictEqual(s.delete('a', 'k1'), false);
     s.set('a', 'k2', 'v2');
@@ -225,7 +229,7 @@ forEachEngine('review: corruption ends in repair, never a hang', ({ engine, make
     for (const k of ['k1', 'k2', 'k3']) s.set('a', k, k);
     const u32 = new Uint32Array(s.buffer);
     const units = chain(u32);
-    u32[units[2] * 16] = units[0];
+    u32[entryWord(units[2], NEXT)] = units[0];
     s.set('a', 'k4', 'k4');
     assert.strictEqual(s.get('a', 'k4'), 'k4');
     const v = s.verify();
@@ -283,8 +287,8 @@ forEachEngine('review: a lock timeout inside a bucket lock', ({ make }) => {
     s.set('a', 'old', 'v');
     // The allocator lock held by owner slot 4000, a live process that is not this one.
     const slot = 4000;
-    u32[ownerWord(slot)] = process.ppid;
-    u32[ownerWord(slot) + 1] = 1;
+    u32[pidWord(slot)] = process.ppid;
+    u32[tidWord(slot)] = 1;
     const saved = u32[ALLOC_LOCK];
     u32[ALLOC_LOCK] = ((((saved & C.LOCK_VERSION_MASK) + 1) & C.LOCK_VERSION_MASK) | (slot << C.LOCK_OWNER_SHIFT)) >>> 0;
     try {
@@ -299,8 +303,8 @@ forEachEngine('review: a lock timeout inside a bucket lock', ({ make }) => {
       assert.strictEqual(s.get('a', 'old'), undefined);
     } finally {
       u32[ALLOC_LOCK] = (saved + 2) & C.LOCK_VERSION_MASK;
-      u32[ownerWord(slot) + 1] = 0;
-      u32[ownerWord(slot)] = 0;
+      u32[tidWord(slot)] = 0;
+      u32[pidWord(slot)] = 0;
     }
     s.repair(); // reclaims the block the delete could not free
     const v = s.verify();
@@ -316,7 +320,7 @@ forEachEngine('review: attaching', ({ engine, make }) => {
     const u32 = new Uint32Array(s.buffer);
     const mine = () => {
       let n = 0;
-      for (let o = 1; o < C.OWNER_SLOTS; o++) if (u32[ownerWord(o)] === process.pid) n++;
+      for (let o = 1; o < C.OWNER_SLOTS; o++) if (u32[pidWord(o)] === process.pid) n++;
       return n;
     };
     const before = mine();
@@ -325,13 +329,13 @@ forEachEngine('review: attaching', ({ engine, make }) => {
     // pass times out on the allocator lock.
     const free = [];
     for (let o = 1; o < C.OWNER_SLOTS; o++) {
-      if (u32[ownerWord(o)] !== 0) continue;
+      if (u32[pidWord(o)] !== 0) continue;
       free.push(o);
-      u32[ownerWord(o)] = 0x7ffffff0;
-      u32[ownerWord(o) + 1] = 1;
+      u32[pidWord(o)] = 0x7ffffff0;
+      u32[tidWord(o)] = 1;
     }
     const slot = free[free.length - 1];
-    u32[ownerWord(slot)] = process.ppid;
+    u32[pidWord(slot)] = process.ppid;
     const saved = u32[ALLOC_LOCK];
     u32[ALLOC_LOCK] = ((((saved & C.LOCK_VERSION_MASK) + 1) & C.LOCK_VERSION_MASK) | (slot << C.LOCK_OWNER_SHIFT)) >>> 0;
     try {
@@ -341,8 +345,8 @@ forEachEngine('review: attaching', ({ engine, make }) => {
     } finally {
       u32[ALLOC_LOCK] = (saved + 2) & C.LOCK_VERSION_MASK;
       for (const o of free) {
-        u32[ownerWord(o) + 1] = 0;
-        u32[ownerWord(o)] = 0;
+        u32[tidWord(o)] = 0;
+        u32[pidWord(o)] = 0;
       }
     }
     s.set('a', 'k', 'v');
@@ -374,7 +378,7 @@ forEachEngine('review: walk bound', ({ engine }) => {
       for (const k of ['k1', 'k2', 'k3']) s.set('a', k, k);
       const u32 = new Uint32Array(s.buffer);
       const units = chain(u32);
-      u32[units[2] * 16] = units[0]; // k1.next = k3
+      u32[entryWord(units[2], NEXT)] = units[0]; // k1.next = k3
       const r = await inWorkerWithin(15000, engine, s.buffer, 'get', ['a', 'missing']);
       assert.ok(!r.error || r.error.code === 'ERR_CORRUPT', JSON.stringify(r));
       assert.ok(s.verify().ok);

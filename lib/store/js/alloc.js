@@ -1,13 +1,16 @@
 'use strict';
 // The block allocator (docs/format.md §8): per-class free lists and a bump pointer, all under
 // AllocState.lock, which is never held while waiting for anything else.
-const { C, S, SIZE_CLASSES } = require('../../layout/layout');
+const { C, W, AT, UNIT_WORDS, SIZE_CLASSES } = require('../../layout/layout');
 const { NEED_REPAIR, CORRUPT, LockError } = require('../../ownership/locks');
 
-const ALLOC_LOCK = (C.ALLOC_OFFSET + S.ALLOC_STATE.LOCK) >> 2;
-const HEADS = (C.ALLOC_OFFSET + S.ALLOC_STATE.FREE_HEADS) >> 2;
-const FREE_HEAD = S.HEADER.FREE_HEAD >> 2;
-const FLAGS = S.ENTRY.FLAGS >> 2;
+const ALLOC_LOCK = AT.ALLOC_STATE.LOCK;
+const HEADS = AT.ALLOC_STATE.FREE_HEADS;
+const FREE_HEAD = AT.HEADER.FREE_HEAD;
+// A free block keeps its class and FREE in Entry.flags and links the next free block of its
+// class through Entry.next.
+const FLAGS = W.ENTRY.FLAGS;
+const NEXT = W.ENTRY.NEXT;
 const CLASS_SHIFT = C.FLAG_CLASS_SHIFT;
 const CLASS_MASK = C.FLAG_CLASS_MASK;
 const CLASS_COUNT = SIZE_CLASSES.length;
@@ -39,20 +42,20 @@ function allocBlock(e, cls) {
   if (top < e.firstUnit || top > e.totalUnits) {
     u = CORRUPT; // never place a block over the buckets or the header, or beyond the store
   } else if (u !== 0) {
-    const flags = u >= e.firstUnit && u < top ? u32[u * 16 + FLAGS] : 0;
-    const next = u >= e.firstUnit && u < top ? u32[u * 16] : 0;
+    const flags = u >= e.firstUnit && u < top ? u32[u * UNIT_WORDS + FLAGS] : 0;
+    const next = u >= e.firstUnit && u < top ? u32[u * UNIT_WORDS + NEXT] : 0;
     if (u < e.firstUnit || u + size > top || (flags & C.FLAG_FREE) === 0 ||
         ((flags >>> CLASS_SHIFT) & CLASS_MASK) !== cls ||
         (next !== 0 && (next < e.firstUnit || next >= top))) {
       u = CORRUPT;
     } else {
       u32[HEADS + cls] = next;
-      Atomics.store(u32, u * 16 + FLAGS, cls << CLASS_SHIFT);
+      Atomics.store(u32, u * UNIT_WORDS + FLAGS, cls << CLASS_SHIFT);
     }
   } else if (top + size <= e.totalUnits) {
     // The class is written before the block joins [firstUnit, freeHead): the pool stays
     // walkable at every instant.
-    Atomics.store(u32, top * 16 + FLAGS, cls << CLASS_SHIFT);
+    Atomics.store(u32, top * UNIT_WORDS + FLAGS, cls << CLASS_SHIFT);
     Atomics.store(u32, FREE_HEAD, top + size);
     u = top;
   }
@@ -76,14 +79,14 @@ function freeBlocks(e, units, n) {
   if (got === NEED_REPAIR) return NEED_REPAIR;
   let st = 0;
   for (let i = 0; i < n; i++) {
-    const w = units[i] * 16;
+    const w = units[i] * UNIT_WORDS;
     const cls = (u32[w + FLAGS] >>> CLASS_SHIFT) & CLASS_MASK;
     if (cls >= CLASS_COUNT) {
       st = NEED_REPAIR; // freeHeads[cls] would be some other metadata word
       continue;
     }
     Atomics.store(u32, w + FLAGS, (C.FLAG_FREE | (cls << CLASS_SHIFT)) >>> 0);
-    Atomics.store(u32, w, u32[HEADS + cls]);
+    Atomics.store(u32, w + NEXT, u32[HEADS + cls]);
     u32[HEADS + cls] = units[i];
   }
   e.locks.release(ALLOC_LOCK);

@@ -2,7 +2,7 @@
 // The pure-JS engine: format v1 (docs/format.md) on any SharedArrayBuffer with typed arrays and
 // Atomics, no native code. It exposes the same internal interface as the native binding
 // (binding/store/store.cc) so that lib/store/store.js drives either one.
-const { C, S, STATUS } = require('../../layout/layout');
+const { C, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, STATUS } = require('../../layout/layout');
 const { xxh32Aligned, LITTLE_ENDIAN } = require('../../base/xxhash');
 const { readGeometry, formatStore } = require('./format');
 const { Locks, NEED_REPAIR, CORRUPT, subSaturating, corruptError } = require('../../ownership/locks');
@@ -11,11 +11,7 @@ const maintenance = require('./maintenance');
 const scan = require('./scan');
 const namespaces = require('./namespaces');
 
-const H = S.HEADER;
-const E = S.ENTRY;
-const ENTRY_COUNT = H.ENTRY_COUNT >> 2;
-const BUCKET_BASE = C.BUCKETS_OFFSET >> 2;
-const NS_BASE = C.NAMESPACES_OFFSET >> 2;
+const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
 const SIZE_UNITS = require('../../layout/layout').SIZE_CLASSES;
 const MAX_JS_BYTES = 2 ** 32;
 const CORRUPT_RETRIES = 64;
@@ -26,7 +22,27 @@ const CLASS_COUNT = C.SIZE_CLASS_COUNT;
 const ENC_MASK = C.FLAG_ENCODING_MASK;
 const FLAG_FREE = C.FLAG_FREE;
 const UNIT = C.UNIT;
-const HDR = E.SIZE;
+const HDR = C.ENTRY_HEADER_SIZE; // the key starts right after the entry header
+// Word indices (lib/layout/layout.js): bucket b's record starts at u32 index BUCKET_BASE + b * BUCKET_WORDS;
+// the entry at unit u at u32 index u * UNIT_WORDS (u16 index u * UNIT_HALFS, byte u * UNIT).
+const BUCKET_BASE = BASE.BUCKET;
+const BUCKET_WORDS = W.BUCKET.WORDS;
+const B_HEAD = W.BUCKET.HEAD;
+const B_COUNT = W.BUCKET.COUNT;
+const B_LOCK = W.BUCKET.LOCK;
+const E_NEXT = W.ENTRY.NEXT;
+const E_HASH = W.ENTRY.KEY_HASH;
+const E_NS = W.ENTRY.NAMESPACE_ID;
+const E_TIME = W.ENTRY.TIMESTAMP;
+const E_TIME_HI = W.ENTRY.TIMESTAMP_HI;
+const E_FLAGS = W.ENTRY.FLAGS;
+const E_SUM = W.ENTRY.CHECKSUM;
+const E_WORDS = W.ENTRY.WORDS;
+const E_KEY_LENGTH = H.ENTRY.KEY_LENGTH;
+const E_VALUE_LENGTH = H.ENTRY.VALUE_LENGTH;
+// Namespace i's count: u32 index NS_COUNT + i * NS_WORDS.
+const NS_COUNT = BASE.NAMESPACE + W.NAMESPACE.COUNT;
+const NS_WORDS = W.NAMESPACE.WORDS;
 
 const encoder = new TextEncoder();
 
@@ -118,36 +134,36 @@ class JsEngine {
     return xxh32Aligned(this.kb32, this.kb, 0, kl, nsId);
   }
 
-  // Copies the key+value of the entry at byte offset `off` into this.copy, a word at a time
-  // (the block is at least that long, rounded up to 4).
-  copyOut(off, n) {
+  // Copies the key+value of the entry at unit `u` into this.copy, a word at a time (the block
+  // is at least that long, rounded up to 4).
+  copyOut(u, n) {
     const src = this.u32;
     const dst = this.copy32;
-    const w = (off + E.SIZE) >>> 2; // off may be >= 2^31
+    const w = u * UNIT_WORDS + E_WORDS;
     const words = (n + 3) >> 2;
     for (let i = 0; i < words; i++) dst[i] = src[w + i];
   }
 
-  // One pass over the chain whose lock word is at `lw`, without the lock. Returns the word
-  // index of the matching entry, 0 when there is none, -1 when the chain looked invalid (a race
-  // with a writer, or corruption). Links are read with plain loads: aligned 32-bit typed-array
-  // accesses do not tear, every index is bounds-checked, and the caller's version check decides
-  // whether the pass counts.
-  walk(lw, nsId, kl, h) {
+  // One pass over the chain of the bucket whose record starts at word `bw`, without the lock.
+  // Returns the unit of the matching entry, 0 when there is none, -1 when the chain looked
+  // invalid (a race with a writer, or corruption). Links are read with plain loads: aligned
+  // 32-bit typed-array accesses do not tear, every index is bounds-checked, and the caller's
+  // version check decides whether the pass counts.
+  walk(bw, nsId, kl, h) {
     const { u8, u16, u32, kb } = this;
     const first = this.firstUnit;
     const total = this.totalUnits;
-    let u = u32[lw - 2];
+    let u = u32[bw + B_HEAD];
     for (let steps = 0; u !== 0; steps++) {
       if (u < first || u >= total || steps > this.maxSteps) return -1;
-      const w = u * 16;
-      if (u32[w + 1] === h && u32[w + 3] === nsId && u16[w * 2 + 4] === kl) {
-        const off = w * 4 + HDR;
+      const w = u * UNIT_WORDS;
+      if (u32[w + E_HASH] === h && u32[w + E_NS] === nsId && u16[u * UNIT_HALFS + E_KEY_LENGTH] === kl) {
+        const off = u * UNIT + HDR;
         let i = 0;
         while (i < kl && u8[off + i] === kb[i]) i++;
-        if (i === kl) return w;
+        if (i === kl) return u;
       }
-      u = u32[w];
+      u = u32[w + E_NEXT];
     }
     return 0;
   }
@@ -156,36 +172,38 @@ class JsEngine {
   // length, or -1 on a miss.
   find(nsId, kl, h) {
     const { u16, u32 } = this;
-    const lw = BUCKET_BASE + (h & this.mask) * 8 + 2;
+    const bw = BUCKET_BASE + (h & this.mask) * BUCKET_WORDS;
+    const lw = bw + B_LOCK;
     for (let stable = 0; ; ) {
       const v1 = Atomics.load(u32, lw);
       if (v1 & 1) {
         this.waitForWriter(lw, v1);
         continue;
       }
-      let w = this.walk(lw, nsId, kl, h);
+      let u = this.walk(bw, nsId, kl, h);
       let vl = 0;
       let flags = 0;
       let sum = 0;
-      if (w > 0) {
-        vl = u16[w * 2 + 5];
-        flags = u32[w + 6];
-        sum = u32[w + 7];
+      if (u > 0) {
+        const w = u * UNIT_WORDS;
+        vl = u16[u * UNIT_HALFS + E_VALUE_LENGTH];
+        flags = u32[w + E_FLAGS];
+        sum = u32[w + E_SUM];
         const cls = (flags >>> CLASS_SHIFT) & CLASS_MASK;
         // Never copy beyond the block (or the store), whatever a racing writer left here.
         if (cls < CLASS_COUNT && (flags & FLAG_FREE) === 0 && HDR + kl + vl <= SIZE_UNITS[cls] * UNIT &&
-          w / 16 + SIZE_UNITS[cls] <= this.totalUnits) {
-          this.copyOut(w * 4, kl + vl);
+          u + SIZE_UNITS[cls] <= this.totalUnits) {
+          this.copyOut(u, kl + vl);
         } else {
-          w = -1;
+          u = -1;
         }
       }
       if (Atomics.load(u32, lw) !== v1) continue;
-      if (w === 0) return -1;
+      if (u === 0) return -1;
       // The copy is trusted only if it hashes to the checksum (the JS memory model gives no
       // fence to order the data loads before the version check; format.md §9).
       const enc = flags & ENC_MASK;
-      if (w > 0 && xxh32Aligned(this.copy32, this.copy, 0, kl + vl, (h ^ enc) >>> 0) === sum &&
+      if (u > 0 && xxh32Aligned(this.copy32, this.copy, 0, kl + vl, (h ^ enc) >>> 0) === sum &&
         this.copyHoldsKey(kl)) {
         this.out[0] = enc;
         return vl;
@@ -239,7 +257,7 @@ class JsEngine {
     const vl = typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
     if (vl > C.MAX_VALUE_BYTES) return STATUS.ERR_VALUE_TOO_LONG;
     const h = this.keyHash(kl, nsId);
-    const cls = classFor(E.SIZE + kl + vl);
+    const cls = classFor(HDR + kl + vl);
     // Read before taking the lock: the clock is not cheap and the lock is shared.
     this.now = Date.now();
     for (let repaired = false; ;) {
@@ -249,41 +267,41 @@ class JsEngine {
     }
   }
 
-  // Walks the chain of the bucket whose lock word is at `lw` (lock held) for the key in this.kb.
-  // Returns the index of the word that links to the entry (head or a predecessor's next), -1 when
-  // there is none, -2 when the chain is invalid (under the lock that is corruption, not a race: an
-  // index out of range, a cycle, a block without a valid class or marked free, an entry that
-  // does not fit its block). Freeing such an entry could free a block twice.
-  findLink(lw, nsId, kl, h) {
+  // Walks the chain of the bucket whose record starts at word `bw` (lock held) for the key in
+  // this.kb. Returns the index of the word that links to the entry (head or a predecessor's next),
+  // -1 when there is none, -2 when the chain is invalid (under the lock that is corruption, not a
+  // race: an index out of range, a cycle, a block without a valid class or marked free, an entry
+  // that does not fit its block). Freeing such an entry could free a block twice.
+  findLink(bw, nsId, kl, h) {
     const { u8, u16, u32, kb } = this;
     const total = this.totalUnits;
-    let link = lw - 2;
+    let link = bw + B_HEAD;
     let u = u32[link];
     for (let steps = 0; u !== 0; steps++) {
       if (u < this.firstUnit || u >= total || steps > this.maxSteps) return -2;
-      const w = u * 16;
-      const flags = u32[w + 6];
+      const w = u * UNIT_WORDS;
+      const flags = u32[w + E_FLAGS];
       const cls = (flags >>> CLASS_SHIFT) & CLASS_MASK;
       if (cls >= CLASS_COUNT || (flags & FLAG_FREE) !== 0 || u + SIZE_UNITS[cls] > total) return -2;
-      if (u32[w + 1] === h && u32[w + 3] === nsId && u16[w * 2 + 4] === kl) {
-        if (HDR + kl + u16[w * 2 + 5] > SIZE_UNITS[cls] * UNIT) return -2;
-        const off = w * 4 + 32;
+      if (u32[w + E_HASH] === h && u32[w + E_NS] === nsId && u16[u * UNIT_HALFS + E_KEY_LENGTH] === kl) {
+        if (HDR + kl + u16[u * UNIT_HALFS + E_VALUE_LENGTH] > SIZE_UNITS[cls] * UNIT) return -2;
+        const off = u * UNIT + HDR;
         let i = 0;
         while (i < kl && u8[off + i] === kb[i]) i++;
         if (i === kl) return link;
       }
-      link = w;
-      u = u32[w];
+      link = w + E_NEXT;
+      u = u32[link];
     }
     return -1;
   }
 
   setOnce(nsId, kl, h, src, vl, enc, cls) {
     const u32 = this.u32;
-    const b = h & this.mask;
-    const lw = BUCKET_BASE + b * 8 + 2;
+    const bw = BUCKET_BASE + (h & this.mask) * BUCKET_WORDS;
+    const lw = bw + B_LOCK;
     if (this.locks.acquire(lw) === NEED_REPAIR) return NEED_REPAIR;
-    const link = this.findLink(lw, nsId, kl, h);
+    const link = this.findLink(bw, nsId, kl, h);
     if (link === -2) {
       this.locks.release(lw);
       return CORRUPT; // a chain that is invalid under its lock: only repair can mend it
@@ -306,17 +324,17 @@ class JsEngine {
       if (typeof nu !== 'number') throw nu;
       return nu === 0 ? STATUS.ERR_STORE_FULL : nu;
     }
-    const next = old ? u32[old * 16] : u32[lw - 2];
+    const next = old ? u32[old * UNIT_WORDS + E_NEXT] : u32[bw + B_HEAD];
     this.writeEntry(nu, nsId, kl, h, src, vl, enc, cls, next);
     // The one store that publishes the new entry (and unlinks the old one).
-    Atomics.store(u32, old ? link : lw - 2, nu);
+    Atomics.store(u32, old ? link : bw + B_HEAD, nu);
     let st = 0;
     if (old) {
       this.freeList[0] = old;
       st = freeBlocks(this, this.freeList, 1);
     } else {
-      u32[lw - 1]++;
-      Atomics.add(u32, NS_BASE + nsId * 16 + 1, 1);
+      u32[bw + B_COUNT]++;
+      Atomics.add(u32, NS_COUNT + nsId * NS_WORDS, 1);
     }
     this.locks.release(lw);
     this.writes++;
@@ -326,17 +344,18 @@ class JsEngine {
 
   writeEntry(u, nsId, kl, h, src, vl, enc, cls, next) {
     const { u8, u16, u32, kb } = this;
-    const w = u * 16;
-    const off = w * 4;
-    u32[w + 1] = h;
-    u16[w * 2 + 4] = kl;
-    u16[w * 2 + 5] = vl;
-    u32[w + 3] = nsId;
+    const w = u * UNIT_WORDS;
+    const hw = u * UNIT_HALFS;
+    const koff = u * UNIT + HDR;
+    u32[w + E_HASH] = h;
+    u16[hw + E_KEY_LENGTH] = kl;
+    u16[hw + E_VALUE_LENGTH] = vl;
+    u32[w + E_NS] = nsId;
     const now = this.now;
-    u32[w + 4] = now % 0x100000000;
-    u32[w + 5] = Math.floor(now / 0x100000000);
-    for (let i = 0; i < kl; i++) u8[off + 32 + i] = kb[i];
-    const voff = off + 32 + kl;
+    u32[w + E_TIME] = now % 0x100000000;
+    u32[w + E_TIME_HI] = Math.floor(now / 0x100000000);
+    for (let i = 0; i < kl; i++) u8[koff + i] = kb[i];
+    const voff = koff + kl;
     if (typeof src === 'string') {
       if (vl) this.sbuf.utf8Write(src, voff, vl);
     } else if (vl < 64) {
@@ -344,9 +363,9 @@ class JsEngine {
     } else {
       u8.set(src, voff);
     }
-    u32[w + 7] = xxh32Aligned(u32, u8, off + 32, kl + vl, (h ^ enc) >>> 0);
-    Atomics.store(u32, w + 6, (enc | (cls << C.FLAG_CLASS_SHIFT)) >>> 0);
-    Atomics.store(u32, w, next);
+    u32[w + E_SUM] = xxh32Aligned(u32, u8, koff, kl + vl, (h ^ enc) >>> 0);
+    Atomics.store(u32, w + E_FLAGS, (enc | (cls << C.FLAG_CLASS_SHIFT)) >>> 0);
+    Atomics.store(u32, w + E_NEXT, next);
   }
 
   // After a write attempt that could not finish: runs the repair pass it needs and returns
@@ -374,17 +393,18 @@ class JsEngine {
 
   deleteOnce(nsId, kl, h) {
     const u32 = this.u32;
-    const lw = BUCKET_BASE + (h & this.mask) * 8 + 2;
+    const bw = BUCKET_BASE + (h & this.mask) * BUCKET_WORDS;
+    const lw = bw + B_LOCK;
     if (this.locks.acquire(lw) === NEED_REPAIR) return NEED_REPAIR;
-    const link = this.findLink(lw, nsId, kl, h);
+    const link = this.findLink(bw, nsId, kl, h);
     if (link < 0) {
       this.locks.release(lw);
       return link === -2 ? CORRUPT : false;
     }
     const old = u32[link];
-    Atomics.store(u32, link, u32[old * 16]);
-    if (u32[lw - 1] !== 0) u32[lw - 1]--;
-    subSaturating(u32, NS_BASE + nsId * 16 + 1, 1);
+    Atomics.store(u32, link, u32[old * UNIT_WORDS + E_NEXT]);
+    if (u32[bw + B_COUNT] !== 0) u32[bw + B_COUNT]--;
+    subSaturating(u32, NS_COUNT + nsId * NS_WORDS, 1);
     subSaturating(u32, ENTRY_COUNT, 1);
     this.freeList[0] = old;
     const st = freeBlocks(this, this.freeList, 1);
@@ -401,7 +421,7 @@ class JsEngine {
 
   count(nsId) {
     if (nsId === 0) return Atomics.load(this.u32, ENTRY_COUNT);
-    return Atomics.load(this.u32, NS_BASE + nsId * 16 + 1);
+    return Atomics.load(this.u32, NS_COUNT + nsId * NS_WORDS);
   }
 
   // [key, value, encoding] of every entry of `nsId` (scan.js).

@@ -1,31 +1,27 @@
 'use strict';
 // Store geometry, creation and open-time validation (docs/format.md §2, §3, §10).
-const { C, S, STATUS } = require('../../layout/layout');
+const { C, W, AT, STATUS, entriesOffset: entriesOffsetFor } = require('../../layout/layout');
 const { xxh32 } = require('../../base/xxhash');
 
-const H = S.HEADER;
-const A = S.ALLOC_STATE;
+const H = AT.HEADER;
+const CLASS_COUNT = AT.ALLOC_STATE.CLASS_COUNT;
 const MAX_TOTAL = C.MAX_SEGMENT_UNITS * C.UNIT;
-
-function entriesOffsetFor(bucketCount) {
-  const end = C.BUCKETS_OFFSET + bucketCount * C.BUCKET_SIZE;
-  return Math.ceil(end / C.UNIT) * C.UNIT;
-}
 
 function isPow2(n) {
   return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 }
 
 // The checksum of the immutable header fields: magic, version, totalSize (u64), bucketCount,
-// maxEntries, little-endian, XXH32 seed 0.
+// maxEntries, back to back, little-endian, XXH32 seed 0.
 function headerChecksum(magic, version, totalSize, bucketCount, maxEntries) {
-  const img = new DataView(new ArrayBuffer(24));
-  img.setUint32(0, magic, true);
-  img.setUint32(4, version, true);
-  img.setBigUint64(8, BigInt(totalSize), true);
-  img.setUint32(16, bucketCount, true);
-  img.setUint32(20, maxEntries, true);
-  return xxh32(new Uint8Array(img.buffer), 0, 24, 0);
+  const img = Buffer.alloc(24);
+  let at = 0;
+  at = img.writeUInt32LE(magic, at);
+  at = img.writeUInt32LE(version, at);
+  at = img.writeBigUInt64LE(BigInt(totalSize), at);
+  at = img.writeUInt32LE(bucketCount, at);
+  img.writeUInt32LE(maxEntries, at);
+  return xxh32(img, 0, img.length, 0);
 }
 
 // Defaults used when the caller does not choose (format.md §10).
@@ -55,17 +51,17 @@ function formatStore(buf, bucketCount, maxEntries) {
   const u8 = new Uint8Array(buf, 0, eo);
   const u32 = new Uint32Array(buf, 0, eo / 4); // eo may exceed 2^31 (2^26 buckets)
   u8.fill(0);
-  u32[(H.VERSION) >> 2] = C.FORMAT_VERSION;
-  u32[H.TOTAL_SIZE >> 2] = totalSize % 0x100000000;
-  u32[(H.TOTAL_SIZE >> 2) + 1] = Math.floor(totalSize / 0x100000000);
-  u32[H.BUCKET_COUNT >> 2] = bucketCount;
-  u32[H.MAX_ENTRIES >> 2] = maxEntries;
-  u32[H.FREE_HEAD >> 2] = eo / C.UNIT;
-  u32[H.HEADER_CHECKSUM >> 2] = headerChecksum(C.MAGIC, C.FORMAT_VERSION, totalSize, bucketCount,
+  u32[H.VERSION] = C.FORMAT_VERSION;
+  u32[H.TOTAL_SIZE] = totalSize % 0x100000000;
+  u32[H.TOTAL_SIZE_HI] = Math.floor(totalSize / 0x100000000);
+  u32[H.BUCKET_COUNT] = bucketCount;
+  u32[H.MAX_ENTRIES] = maxEntries;
+  u32[H.FREE_HEAD] = eo / C.UNIT;
+  u32[H.HEADER_CHECKSUM] = headerChecksum(C.MAGIC, C.FORMAT_VERSION, totalSize, bucketCount,
     maxEntries);
-  u32[(C.ALLOC_OFFSET + A.CLASS_COUNT) >> 2] = C.SIZE_CLASS_COUNT;
+  u32[CLASS_COUNT] = C.SIZE_CLASS_COUNT;
   // The magic is stored last: a store is valid only once everything else is in place.
-  Atomics.store(u32, H.MAGIC >> 2, C.MAGIC);
+  Atomics.store(u32, H.MAGIC, C.MAGIC);
   return STATUS.OK;
 }
 
@@ -73,27 +69,27 @@ function formatStore(buf, bucketCount, maxEntries) {
 function readGeometry(buf) {
   const size = buf.byteLength;
   if (size < C.HEADER_SIZE) return { status: STATUS.ERR_BAD_SIZE };
-  const u32 = new Uint32Array(buf, 0, C.HEADER_SIZE >> 2);
-  if (Atomics.load(u32, H.MAGIC >> 2) !== C.MAGIC) return { status: STATUS.ERR_BAD_MAGIC };
-  if (u32[H.VERSION >> 2] !== C.FORMAT_VERSION) return { status: STATUS.ERR_BAD_VERSION };
-  const totalSize = u32[H.TOTAL_SIZE >> 2] + u32[(H.TOTAL_SIZE >> 2) + 1] * 0x100000000;
-  const bucketCount = u32[H.BUCKET_COUNT >> 2];
-  const maxEntries = u32[H.MAX_ENTRIES >> 2];
+  const u32 = new Uint32Array(buf, 0, W.HEADER.WORDS);
+  if (Atomics.load(u32, H.MAGIC) !== C.MAGIC) return { status: STATUS.ERR_BAD_MAGIC };
+  if (u32[H.VERSION] !== C.FORMAT_VERSION) return { status: STATUS.ERR_BAD_VERSION };
+  const totalSize = u32[H.TOTAL_SIZE] + u32[H.TOTAL_SIZE_HI] * 0x100000000;
+  const bucketCount = u32[H.BUCKET_COUNT];
+  const maxEntries = u32[H.MAX_ENTRIES];
   const sum = headerChecksum(C.MAGIC, C.FORMAT_VERSION, totalSize, bucketCount, maxEntries);
-  if (u32[H.HEADER_CHECKSUM >> 2] !== sum) return { status: STATUS.ERR_BAD_CHECKSUM };
+  if (u32[H.HEADER_CHECKSUM] !== sum) return { status: STATUS.ERR_BAD_CHECKSUM };
   if (totalSize % C.UNIT !== 0 || totalSize > size || totalSize > MAX_TOTAL) {
     return { status: STATUS.ERR_BAD_SIZE };
   }
   if (!isPow2(bucketCount) || bucketCount > C.MAX_BUCKETS) return { status: STATUS.ERR_CORRUPT };
   const entriesOffset = entriesOffsetFor(bucketCount);
   if (entriesOffset + C.UNIT > totalSize) return { status: STATUS.ERR_BAD_SIZE };
-  const meta = new Uint32Array(buf, 0, C.METADATA_END >> 2);
-  if (meta[(C.ALLOC_OFFSET + A.CLASS_COUNT) >> 2] !== C.SIZE_CLASS_COUNT) {
+  const meta = new Uint32Array(buf, 0, C.METADATA_END / 4);
+  if (meta[CLASS_COUNT] !== C.SIZE_CLASS_COUNT) {
     return { status: STATUS.ERR_CORRUPT };
   }
   const firstUnit = entriesOffset / C.UNIT;
   const totalUnits = totalSize / C.UNIT;
-  const freeHead = Atomics.load(meta, H.FREE_HEAD >> 2);
+  const freeHead = Atomics.load(meta, H.FREE_HEAD);
   if (freeHead < firstUnit || freeHead > totalUnits) return { status: STATUS.ERR_CORRUPT };
   return {
     status: STATUS.OK,

@@ -2,21 +2,25 @@
 // The stop-the-world passes of the pure-JS engine (docs/format.md §9): repair, verify, and the
 // statistics walk. They hold every lock, so they see the store exactly as no writer is changing
 // it; readers keep running and simply retry around them.
-const { C, S, SIZE_CLASSES } = require('../../layout/layout');
+const { C, S, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES } = require('../../layout/layout');
 const { xxh32 } = require('../../base/xxhash');
 const { NEED_REPAIR } = require('../../ownership/locks');
 const { ALLOC_LOCK, HEADS, FREE_HEAD } = require('./alloc');
 
-const H = S.HEADER;
-const BUCKET_BASE = C.BUCKETS_OFFSET >> 2;
-const NS_BASE = C.NAMESPACES_OFFSET >> 2;
-const NS_LOCK = (C.NSSTATE_OFFSET + S.NS_STATE.LOCK) >> 2;
-const NS_LIVE = (C.NSSTATE_OFFSET + S.NS_STATE.LIVE_COUNT) >> 2;
-const REPAIR_LOCK = (C.REPAIR_OFFSET + S.REPAIR_STATE.LOCK) >> 2;
-const REPAIRS = (C.REPAIR_OFFSET + S.REPAIR_STATE.REPAIRS) >> 2;
-const ENTRY_COUNT = H.ENTRY_COUNT >> 2;
-const GC_COUNTER = H.GC_COUNTER >> 2;
+const B = W.BUCKET;
+const E = W.ENTRY;
+const NS = W.NAMESPACE;
+const NS_LOCK = AT.NS_STATE.LOCK;
+const NS_LIVE = AT.NS_STATE.LIVE_COUNT;
+const REPAIR_LOCK = AT.REPAIR_STATE.LOCK;
+const REPAIRS = AT.REPAIR_STATE.REPAIRS;
+const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
+const GC_COUNTER = AT.HEADER.GC_COUNTER;
+const HDR = C.ENTRY_HEADER_SIZE;
 const CLASS_MASK = C.FLAG_CLASS_MASK;
+// Word index of bucket `b`'s record and of namespace `id`'s record.
+const bucketWord = (b) => BASE.BUCKET + b * B.WORDS;
+const nsWord = (id) => BASE.NAMESPACE + id * NS.WORDS;
 const START = 1;
 const LIVE = 2;
 const FREE = 3;
@@ -31,7 +35,7 @@ function lockRest(e) {
   let alloc = false;
   try {
     for (; b < e.bucketCount; b++) {
-      L.acquireOrTakeOver(BUCKET_BASE + b * 8 + 2);
+      L.acquireOrTakeOver(bucketWord(b) + B.LOCK);
       L.beat();
     }
     L.acquireOrTakeOver(ALLOC_LOCK);
@@ -39,7 +43,7 @@ function lockRest(e) {
     L.acquireOrTakeOver(NS_LOCK);
   } catch (err) {
     if (alloc) L.release(ALLOC_LOCK);
-    while (b-- > 0) L.release(BUCKET_BASE + b * 8 + 2);
+    while (b-- > 0) L.release(bucketWord(b) + B.LOCK);
     L.release(REPAIR_LOCK);
     throw err;
   }
@@ -56,7 +60,7 @@ function unlockAll(e) {
   L.pulse(); // the last heartbeat: waiters that timed the pass restart before it ends
   L.release(NS_LOCK);
   L.release(ALLOC_LOCK);
-  for (let b = 0; b < e.bucketCount; b++) L.release(BUCKET_BASE + b * 8 + 2);
+  for (let b = 0; b < e.bucketCount; b++) L.release(bucketWord(b) + B.LOCK);
   L.release(REPAIR_LOCK);
 }
 
@@ -74,7 +78,7 @@ function walkPool(e) {
   let cut = -1;
   for (let u = e.firstUnit; u < top;) {
     e.locks.beat();
-    const cls = (u32[u * 16 + 6] >>> C.FLAG_CLASS_SHIFT) & CLASS_MASK;
+    const cls = (u32[u * UNIT_WORDS + E.FLAGS] >>> C.FLAG_CLASS_SHIFT) & CLASS_MASK;
     if (cls >= SIZE_CLASSES.length || u + SIZE_CLASSES[cls] > top) {
       cut = u;
       break;
@@ -87,7 +91,7 @@ function walkPool(e) {
 }
 
 function nsLive(e, id) {
-  return id > 0 && id < C.NAMESPACE_SLOTS && e.u32[NS_BASE + id * 16] === C.NS_STATE_LIVE;
+  return id > 0 && id < C.NAMESPACE_SLOTS && e.u32[nsWord(id) + NS.STATE] === C.NS_STATE_LIVE;
 }
 
 // Why the entry at unit `u` in bucket `b` is not valid, or null.
@@ -96,21 +100,21 @@ function entryProblem(e, pool, u, b, seenKeys) {
   if (u < e.firstUnit || u >= pool.top) return 'unit out of range';
   const st = pool.state[u - e.firstUnit];
   if (st === 0) return 'not a block start';
-  const w = u * 16;
-  const flags = u32[w + 6];
+  const w = u * UNIT_WORDS;
+  const flags = u32[w + E.FLAGS];
   if (flags & C.FLAG_FREE) return 'marked free';
-  const h = u32[w + 1];
+  const h = u32[w + E.KEY_HASH];
   if ((h & e.mask) !== b) return 'in the wrong bucket';
-  const ns = u32[w + 3];
+  const ns = u32[w + E.NAMESPACE_ID];
   if (!nsLive(e, ns)) return `unknown namespace ${ns}`;
-  const kl = u16[w * 2 + 4];
-  const vl = u16[w * 2 + 5];
+  const kl = u16[u * UNIT_HALFS + H.ENTRY.KEY_LENGTH];
+  const vl = u16[u * UNIT_HALFS + H.ENTRY.VALUE_LENGTH];
   const cls = (flags >>> C.FLAG_CLASS_SHIFT) & CLASS_MASK;
-  if (32 + kl + vl > SIZE_CLASSES[cls] * 64) return 'does not fit its block';
-  const off = w * 4 + 32;
+  if (HDR + kl + vl > SIZE_CLASSES[cls] * C.UNIT) return 'does not fit its block';
+  const off = u * C.UNIT + HDR;
   if (kl > C.MAX_KEY_BYTES) return 'key too long';
   if (xxh32(u8, off, kl, ns) !== h) return 'key hash mismatch';
-  if (xxh32(u8, off, kl + vl, (h ^ (flags & C.FLAG_ENCODING_MASK)) >>> 0) !== u32[w + 7]) {
+  if (xxh32(u8, off, kl + vl, (h ^ (flags & C.FLAG_ENCODING_MASK)) >>> 0) !== u32[w + E.CHECKSUM]) {
     return 'checksum mismatch';
   }
   const id = `${ns}:${Buffer.from(u8.buffer, off, kl).toString('latin1')}`;
@@ -127,8 +131,8 @@ function walkChains(e, pool, fix, errors) {
   const seen = new Set();
   let entries = 0;
   for (let b = 0; b < e.bucketCount; b++) {
-    const lw = BUCKET_BASE + b * 8 + 2;
-    let link = lw - 2;
+    const bw = bucketWord(b);
+    let link = bw + B.HEAD;
     let u = u32[link];
     let n = 0;
     seen.clear();
@@ -149,21 +153,21 @@ function walkChains(e, pool, fix, errors) {
         errors.push(`bucket ${b}: entry at unit ${u}: ${why}`);
         if (!fix) break;
         const inRange = u >= e.firstUnit && u < pool.top && pool.state[u - e.firstUnit] === START;
-        const next = inRange ? u32[u * 16] : 0;
+        const next = inRange ? u32[u * UNIT_WORDS + E.NEXT] : 0;
         Atomics.store(u32, link, next);
         u = next;
         continue;
       }
       pool.state[u - e.firstUnit] = LIVE;
       n++;
-      nsCounts[u32[u * 16 + 3]]++;
-      link = u * 16;
+      nsCounts[u32[u * UNIT_WORDS + E.NAMESPACE_ID]]++;
+      link = u * UNIT_WORDS + E.NEXT;
       u = u32[link];
     }
     entries += n;
-    if (u32[lw - 1] !== n) {
-      if (fix) u32[lw - 1] = n;
-      else errors.push(`bucket ${b}: count ${u32[lw - 1]}, found ${n}`);
+    if (u32[bw + B.COUNT] !== n) {
+      if (fix) u32[bw + B.COUNT] = n;
+      else errors.push(`bucket ${b}: count ${u32[bw + B.COUNT]}, found ${n}`);
     }
   }
   return { entries, nsCounts };
@@ -175,9 +179,9 @@ function checkCounts(e, found, fix, errors) {
   for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
     if (!nsLive(e, i)) continue;
     live++;
-    const have = u32[NS_BASE + i * 16 + 1];
+    const have = u32[nsWord(i) + NS.COUNT];
     if (have === found.nsCounts[i]) continue;
-    if (fix) Atomics.store(u32, NS_BASE + i * 16 + 1, found.nsCounts[i]);
+    if (fix) Atomics.store(u32, nsWord(i) + NS.COUNT, found.nsCounts[i]);
     else errors.push(`namespace ${i}: count ${have}, found ${found.nsCounts[i]}`);
   }
   if (u32[ENTRY_COUNT] !== found.entries) {
@@ -212,9 +216,10 @@ function repair(e, force = true) {
       e.locks.beat();
       const u = pool.starts[i];
       if (pool.state[u - e.firstUnit] === LIVE) continue;
-      const cls = (u32[u * 16 + 6] >>> C.FLAG_CLASS_SHIFT) & CLASS_MASK;
-      Atomics.store(u32, u * 16 + 6, (C.FLAG_FREE | (cls << C.FLAG_CLASS_SHIFT)) >>> 0);
-      Atomics.store(u32, u * 16, u32[HEADS + cls]);
+      const w = u * UNIT_WORDS;
+      const cls = (u32[w + E.FLAGS] >>> C.FLAG_CLASS_SHIFT) & CLASS_MASK;
+      Atomics.store(u32, w + E.FLAGS, (C.FLAG_FREE | (cls << C.FLAG_CLASS_SHIFT)) >>> 0);
+      Atomics.store(u32, w + E.NEXT, u32[HEADS + cls]);
       u32[HEADS + cls] = u;
     }
     e.locks.reclaimDeadSlots();
@@ -242,7 +247,7 @@ function verify(e) {
       while (u !== 0) {
         e.locks.beat();
         const st = u >= e.firstUnit && u < pool.top ? pool.state[u - e.firstUnit] : 0;
-        const flags = st ? u32[u * 16 + 6] : 0;
+        const flags = st ? u32[u * UNIT_WORDS + E.FLAGS] : 0;
         let why = null;
         if (st === 0) why = 'not a block start';
         else if (st === LIVE) why = 'is also a live entry';
@@ -255,13 +260,13 @@ function verify(e) {
         }
         pool.state[u - e.firstUnit] = FREE;
         freeUnits += SIZE_CLASSES[c];
-        u = u32[u * 16];
+        u = u32[u * UNIT_WORDS + E.NEXT];
       }
     }
     let liveUnits = 0;
     let leakedUnits = 0;
     for (const u of pool.starts) {
-      const size = SIZE_CLASSES[(u32[u * 16 + 6] >>> C.FLAG_CLASS_SHIFT) & CLASS_MASK];
+      const size = SIZE_CLASSES[(u32[u * UNIT_WORDS + E.FLAGS] >>> C.FLAG_CLASS_SHIFT) & CLASS_MASK];
       const st = pool.state[u - e.firstUnit];
       if (st === LIVE) liveUnits += size;
       else if (st === START) leakedUnits += size;
@@ -275,11 +280,15 @@ function verify(e) {
   return result;
 }
 
+// A view of the header's u64 counter at byte offset `at` (Header.writeCounter, readCounter).
+function counter(e, at) {
+  return new BigUint64Array(e.buf, at, 1);
+}
+
 function flushCounters(e) {
   if (!e.reads && !e.writes) return;
-  const c64 = new BigUint64Array(e.buf, H.WRITE_COUNTER, 2);
-  if (e.writes) Atomics.add(c64, 0, BigInt(e.writes));
-  if (e.reads) Atomics.add(c64, 1, BigInt(e.reads));
+  if (e.writes) Atomics.add(counter(e, S.HEADER.WRITE_COUNTER), 0, BigInt(e.writes));
+  if (e.reads) Atomics.add(counter(e, S.HEADER.READ_COUNTER), 0, BigInt(e.reads));
   e.reads = 0;
   e.writes = 0;
 }
@@ -293,12 +302,11 @@ function stats(e) {
     let u = u32[HEADS + c];
     for (let steps = 0; u !== 0 && u < e.totalUnits && steps < e.totalUnits; steps++) {
       freeListUnits += SIZE_CLASSES[c];
-      u = u32[u * 16];
+      u = u32[u * UNIT_WORDS + E.NEXT];
     }
   }
   const top = u32[FREE_HEAD];
   e.locks.release(ALLOC_LOCK);
-  const c64 = new BigUint64Array(e.buf, H.WRITE_COUNTER, 2);
   const bytesFreeLists = freeListUnits * C.UNIT;
   const bytesTail = (e.totalUnits - top) * C.UNIT;
   const bytesFree = bytesFreeLists + bytesTail;
@@ -314,8 +322,8 @@ function stats(e) {
     bytesTail,
     fragmentation: bytesFree ? bytesFreeLists / bytesFree : 0,
     repairs: Atomics.load(u32, GC_COUNTER),
-    reads: Number(Atomics.load(c64, 1)),
-    writes: Number(Atomics.load(c64, 0)),
+    reads: Number(Atomics.load(counter(e, S.HEADER.READ_COUNTER), 0)),
+    writes: Number(Atomics.load(counter(e, S.HEADER.WRITE_COUNTER), 0)),
   };
 }
 

@@ -1,13 +1,16 @@
 'use strict';
 // Namespaces of the pure-JS engine (docs/format.md §5): lookup by name without a lock (a live
 // record never changes), creation under NsState.lock.
-const { C, S, STATUS } = require('../../layout/layout');
+const { C, S, W, BASE, AT, STATUS } = require('../../layout/layout');
 const { NEED_REPAIR } = require('../../ownership/locks');
 const maintenance = require('./maintenance');
 
-const NS_BASE = C.NAMESPACES_OFFSET >> 2;
-const NS_LOCK = (C.NSSTATE_OFFSET + S.NS_STATE.LOCK) >> 2;
-const NS_LIVE = (C.NSSTATE_OFFSET + S.NS_STATE.LIVE_COUNT) >> 2;
+const NS = W.NAMESPACE;
+const NS_LOCK = AT.NS_STATE.LOCK;
+const NS_LIVE = AT.NS_STATE.LIVE_COUNT;
+// Record `i` of the namespace table: its first word, and the byte offset of its name.
+const recordWord = (i) => BASE.NAMESPACE + i * NS.WORDS;
+const nameOffset = (i) => C.NAMESPACES_OFFSET + i * S.NAMESPACE.SIZE + S.NAMESPACE.NAME;
 
 // Returns the id of namespace `name`, 0 when absent (and create is false), or -status.
 function resolve(e, name, create) {
@@ -26,13 +29,13 @@ function resolve(e, name, create) {
   if (!id) {
     id = -STATUS.ERR_TOO_MANY_NAMESPACES;
     for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
-      const w = NS_BASE + i * 16;
-      if (Atomics.load(e.u32, w) !== C.NS_STATE_FREE) continue;
-      e.u32[w + 2] = kl;
-      const off = w * 4 + S.NAMESPACE.NAME;
+      const r = recordWord(i);
+      if (Atomics.load(e.u32, r + NS.STATE) !== C.NS_STATE_FREE) continue;
+      e.u32[r + NS.NAME_LENGTH] = kl;
+      const off = nameOffset(i);
       e.u8.fill(0, off, off + C.MAX_NAMESPACE_BYTES);
       e.u8.set(e.kb.subarray(0, kl), off);
-      Atomics.store(e.u32, w, C.NS_STATE_LIVE);
+      Atomics.store(e.u32, r + NS.STATE, C.NS_STATE_LIVE);
       Atomics.add(e.u32, NS_LIVE, 1);
       id = i;
       break;
@@ -45,9 +48,9 @@ function resolve(e, name, create) {
 function findNamespace(e, kl) {
   const { u8, u32, kb } = e;
   for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
-    const w = NS_BASE + i * 16;
-    if (Atomics.load(u32, w) !== C.NS_STATE_LIVE || u32[w + 2] !== kl) continue;
-    const off = w * 4 + S.NAMESPACE.NAME;
+    const r = recordWord(i);
+    if (Atomics.load(u32, r + NS.STATE) !== C.NS_STATE_LIVE || u32[r + NS.NAME_LENGTH] !== kl) continue;
+    const off = nameOffset(i);
     let j = 0;
     while (j < kl && u8[off + j] === kb[j]) j++;
     if (j === kl) return i;
@@ -58,12 +61,12 @@ function findNamespace(e, kl) {
 function list(e) {
   const out = [];
   for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
-    const w = NS_BASE + i * 16;
-    if (Atomics.load(e.u32, w) !== C.NS_STATE_LIVE) continue;
-    const off = w * 4 + S.NAMESPACE.NAME;
-    const len = Math.min(e.u32[w + 2], C.MAX_NAMESPACE_BYTES);
+    const r = recordWord(i);
+    if (Atomics.load(e.u32, r + NS.STATE) !== C.NS_STATE_LIVE) continue;
+    const off = nameOffset(i);
+    const len = Math.min(e.u32[r + NS.NAME_LENGTH], C.MAX_NAMESPACE_BYTES);
     const name = Buffer.from(e.u8.slice(off, off + len)).toString('utf8');
-    out.push([name, i, Atomics.load(e.u32, w + 1)]);
+    out.push([name, i, Atomics.load(e.u32, r + NS.COUNT)]);
   }
   return out;
 }

@@ -2,15 +2,21 @@
 // Whole-namespace operations of the pure-JS engine: listing (each bucket read consistently
 // under its seqlock, the store as a whole not a snapshot) and clearing (bucket by bucket, under
 // each bucket's lock).
-const { C, SIZE_CLASSES } = require('../../layout/layout');
+const { C, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES } = require('../../layout/layout');
 const { xxh32Aligned } = require('../../base/xxhash');
 const { NEED_REPAIR, subSaturating, corruptError } = require('../../ownership/locks');
 const { freeBlocks } = require('./alloc');
 const maintenance = require('./maintenance');
 
-const ENTRY_COUNT = require('../../layout/layout').S.HEADER.ENTRY_COUNT >> 2;
-const BUCKET_BASE = C.BUCKETS_OFFSET >> 2;
-const NS_BASE = C.NAMESPACES_OFFSET >> 2;
+const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
+const BUCKET_BASE = BASE.BUCKET;
+const B = W.BUCKET;
+const E = W.ENTRY;
+const KEY_LENGTH = H.ENTRY.KEY_LENGTH;
+const VALUE_LENGTH = H.ENTRY.VALUE_LENGTH;
+const NS_COUNT = BASE.NAMESPACE + W.NAMESPACE.COUNT;
+const NS_WORDS = W.NAMESPACE.WORDS;
+const HDR = C.ENTRY_HEADER_SIZE;
 const CLASS_SHIFT = C.FLAG_CLASS_SHIFT;
 const CLASS_MASK = C.FLAG_CLASS_MASK;
 const CLASS_COUNT = SIZE_CLASSES.length;
@@ -20,7 +26,7 @@ const CORRUPT_RETRIES = 64;
 
 // Whether the block at unit `u` can be a linked entry: a valid class, not free, inside the store.
 function validBlock(e, u) {
-  const flags = e.u32[u * 16 + 6];
+  const flags = e.u32[u * UNIT_WORDS + E.FLAGS];
   const cls = (flags >>> CLASS_SHIFT) & CLASS_MASK;
   return cls < CLASS_COUNT && (flags & C.FLAG_FREE) === 0 && u + SIZE_CLASSES[cls] <= e.totalUnits;
 }
@@ -32,10 +38,10 @@ let bucketCorrupt = false;
 function clear(e, nsId) {
   let removed = 0;
   for (let b = 0; b <= e.mask; b++) {
-    const lw = BUCKET_BASE + b * 8 + 2;
-    if (Atomics.load(e.u32, lw - 2) === 0) continue;
+    const bw = BUCKET_BASE + b * B.WORDS;
+    if (Atomics.load(e.u32, bw + B.HEAD) === 0) continue;
     for (let repaired = false; ;) {
-      const r = clearBucket(e, lw, nsId);
+      const r = clearBucket(e, bw, nsId);
       if (r === NEED_REPAIR) {
         maintenance.repair(e, false);
         continue;
@@ -52,11 +58,13 @@ function clear(e, nsId) {
   return removed;
 }
 
-function clearBucket(e, lw, nsId) {
+// Removes the entries of `nsId` from the bucket whose record starts at word `bw`, under its lock.
+function clearBucket(e, bw, nsId) {
   const u32 = e.u32;
+  const lw = bw + B.LOCK;
   bucketCorrupt = false;
   if (e.locks.acquire(lw) === NEED_REPAIR) return NEED_REPAIR;
-  let link = lw - 2;
+  let link = bw + B.HEAD;
   let n = 0;
   let u = u32[link];
   let freeList = e.freeList;
@@ -65,9 +73,9 @@ function clearBucket(e, lw, nsId) {
       bucketCorrupt = true;
       break;
     }
-    const w = u * 16;
-    const next = u32[w];
-    if (u32[w + 3] === nsId) {
+    const w = u * UNIT_WORDS;
+    const next = u32[w + E.NEXT];
+    if (u32[w + E.NAMESPACE_ID] === nsId) {
       Atomics.store(u32, link, next);
       if (n === freeList.length) {
         const grown = new Uint32Array(n * 2);
@@ -76,14 +84,14 @@ function clearBucket(e, lw, nsId) {
       }
       freeList[n++] = u;
     } else {
-      link = w;
+      link = w + E.NEXT;
     }
     u = next;
   }
   let st = 0;
   if (n) {
-    u32[lw - 1] = u32[lw - 1] > n ? u32[lw - 1] - n : 0;
-    subSaturating(u32, NS_BASE + nsId * 16 + 1, n);
+    u32[bw + B.COUNT] = u32[bw + B.COUNT] > n ? u32[bw + B.COUNT] - n : 0;
+    subSaturating(u32, NS_COUNT + nsId * NS_WORDS, n);
     subSaturating(u32, ENTRY_COUNT, n);
     st = freeBlocks(e, freeList, n);
     e.writes += n;
@@ -99,8 +107,9 @@ function entries(e, nsId, withValues = true) {
   const out = [];
   const { u16, u32 } = e;
   for (let b = 0; b <= e.mask; b++) {
-    const lw = BUCKET_BASE + b * 8 + 2;
-    if (Atomics.load(u32, lw - 2) === 0) continue;
+    const bw = BUCKET_BASE + b * B.WORDS;
+    const lw = bw + B.LOCK;
+    if (Atomics.load(u32, bw + B.HEAD) === 0) continue;
     for (let stable = 0; ;) {
       const v1 = Atomics.load(u32, lw);
       if (v1 & 1) {
@@ -109,25 +118,25 @@ function entries(e, nsId, withValues = true) {
       }
       const found = [];
       let ok = true;
-      let u = Atomics.load(u32, lw - 2);
+      let u = Atomics.load(u32, bw + B.HEAD);
       for (let steps = 0; u !== 0; steps++) {
         if (u < e.firstUnit || u >= e.totalUnits || steps > e.maxSteps || !validBlock(e, u)) {
           ok = false;
           break;
         }
-        const w = u * 16;
-        if (u32[w + 3] === nsId) {
-          const kl = u16[w * 2 + 4];
-          const vl = u16[w * 2 + 5];
-          const flags = u32[w + 6];
+        const w = u * UNIT_WORDS;
+        if (u32[w + E.NAMESPACE_ID] === nsId) {
+          const kl = u16[u * UNIT_HALFS + KEY_LENGTH];
+          const vl = u16[u * UNIT_HALFS + VALUE_LENGTH];
+          const flags = u32[w + E.FLAGS];
           // Never copy beyond the block (nor beyond the private copy buffer).
-          if (kl > C.MAX_KEY_BYTES || 32 + kl + vl > SIZE_CLASSES[(flags >>> CLASS_SHIFT) & CLASS_MASK] * 64) {
+          if (kl > C.MAX_KEY_BYTES || HDR + kl + vl > SIZE_CLASSES[(flags >>> CLASS_SHIFT) & CLASS_MASK] * C.UNIT) {
             ok = false;
             break;
           }
           const enc = flags & C.FLAG_ENCODING_MASK;
-          e.copyOut(w * 4, kl + vl);
-          if (xxh32Aligned(e.copy32, e.copy, 0, kl + vl, (u32[w + 1] ^ enc) >>> 0) !== u32[w + 7]) {
+          e.copyOut(u, kl + vl);
+          if (xxh32Aligned(e.copy32, e.copy, 0, kl + vl, (u32[w + E.KEY_HASH] ^ enc) >>> 0) !== u32[w + E.CHECKSUM]) {
             ok = false;
             break;
           }
@@ -139,7 +148,7 @@ function entries(e, nsId, withValues = true) {
           }
           found.push(withValues ? [key, value, enc] : key);
         }
-        u = Atomics.load(u32, w);
+        u = Atomics.load(u32, w + E.NEXT);
       }
       if (Atomics.load(u32, lw) !== v1) continue;
       if (ok) {

@@ -3,6 +3,7 @@
 // one task ({ op, engine, name | buffer, ... }) and reports a result object back.
 const { parentPort, workerData, isMainThread } = require('worker_threads');
 const { Store } = require('../../../lib/store/store');
+const { W, BASE } = require('../../../lib/layout/layout');
 const { valueFor, checkValue } = require('../values');
 
 function open(task) {
@@ -86,7 +87,7 @@ const ops = {
     const id = store._id('held', true);
     const kl = e.keyLength(task.key);
     const h = e.keyHash(kl, id);
-    const lw = (require('../../../lib/layout/layout').C.BUCKETS_OFFSET >> 2) + (h & e.mask) * 8 + 2;
+    const lw = BASE.BUCKET + (h & e.mask) * W.BUCKET.WORDS + W.BUCKET.LOCK;
     e.locks.acquire(lw);
     announce({ holding: true });
     for (;;) Atomics.wait(sleeper, 0, 0, 1000);
