@@ -80,13 +80,17 @@ int32_t SetOne(napi_env env, StoreCore* c, uint32_t ns, napi_value keyValue, nap
                        encoding);
 }
 
-// set(nsId, key, value, encoding) -> status
+// set(nsId, key, value, encoding) -> undefined (throws on failure, like every method)
 napi_value MSet(napi_env env, StoreCore* c, napi_value* argv) {
   uint32_t ns;
   if (!GetNs(env, argv[0], 1, &ns)) return nullptr;
   int32_t s = SetOne(env, c, ns, argv[1], argv[2], argv[3]);
   if (s < 0) return nullptr;
-  return Int(env, s);
+  if (s != L::kOk) {
+    ThrowFailed(env, static_cast<Status>(s), "set");
+    return nullptr;
+  }
+  return Undefined(env);
 }
 
 // delete(nsId, key) -> boolean (existed)
@@ -180,7 +184,7 @@ napi_value MEntries(napi_env env, StoreCore* c, napi_value* argv) {
   return arr;
 }
 
-// resolveNamespace(name, create) -> id (1..255), 0 (absent), or -status
+// resolveNamespace(name, create) -> id (1..255), or 0 when absent and create is false
 napi_value MResolveNamespace(napi_env env, StoreCore* c, napi_value* argv) {
   char name[shm::kMaxNamespaceBytes + 8];
   size_t len;
@@ -190,10 +194,16 @@ napi_value MResolveNamespace(napi_env env, StoreCore* c, napi_value* argv) {
     return nullptr;
   }
   if (!GetBool(env, argv[1], "create", &create)) return nullptr;
-  if (len == 0 || len > shm::kMaxNamespaceBytes) return Int(env, -L::kErrInvalidArg);
+  if (len == 0 || len > shm::kMaxNamespaceBytes) {
+    ThrowRangeError(Napi::Env(env), "The \"name\" argument must be 1 to 48 UTF-8 bytes");
+    return nullptr;
+  }
   uint32_t id;
   Status s = c->store->ResolveNamespace(name, static_cast<uint32_t>(len), create, &id);
-  if (s != L::kOk) return Int(env, -s);
+  if (s != L::kOk) {
+    ThrowFailed(env, s, "namespace");
+    return nullptr;
+  }
   return Int(env, static_cast<int32_t>(id));
 }
 

@@ -65,7 +65,7 @@ void UnrefCore(napi_env, void* data, void*) {
   static_cast<StoreCore*>(data)->Unref();
 }
 
-// NativeStore.create(sab, bucketCount, maxEntries) -> status
+// NativeStore.create(sab, bucketCount, maxEntries) -> undefined (throws on failure)
 napi_value Create(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -81,7 +81,12 @@ napi_value Create(napi_env env, napi_callback_info info) {
       !GetUint32(env, argv[2], "maxEntries", 0, UINT32_MAX, &maxEntries)) {
     return nullptr;
   }
-  return Int(env, shm::Store::Create(static_cast<uint8_t*>(data), length, buckets, maxEntries));
+  Status s = shm::Store::Create(static_cast<uint8_t*>(data), length, buckets, maxEntries);
+  if (s != L::kOk) {
+    ThrowFailed(env, s, "create");
+    return nullptr;
+  }
+  return Undefined(env);
 }
 
 // new NativeStore(sab, pid, tid, lockTimeoutMs, outInt32Array)

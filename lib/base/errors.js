@@ -16,6 +16,8 @@ class ShmError extends Error {
     this.code = String(code);
     if (extra && typeof extra.errno === 'number') this.errno = extra.errno;
     if (extra && typeof extra.syscall === 'string') this.syscall = extra.syscall;
+    // The numeric status behind `code`, set by the native engine (lib/store/contract.js).
+    if (extra && typeof extra.status === 'number') this.status = extra.status;
   }
 }
 Object.defineProperty(ShmError.prototype, 'name', {

@@ -23,11 +23,6 @@ const BEAT_EVERY = 4096;
 // run (once; if the step fails again the store is reported corrupt).
 const CORRUPT = -3;
 
-// The internal error for a chain still invalid after a repair pass (lib/store/store.js maps `status`).
-function corruptError(bucket) {
-  return Object.assign(new Error(`bucket ${bucket} is corrupt`), { status: STATUS.ERR_CORRUPT });
-}
-
 // Atomically subtracts `n` from the u32 at `idx`, stopping at 0 (a count left low by a writer
 // that died between publishing and counting must not wrap to 2^32 - 1).
 function subSaturating(u32, idx, n) {
@@ -59,7 +54,14 @@ function pidAlive(pid) {
   }
 }
 
-class LockError extends Error {}
+// A live holder kept a lock for lockTimeoutMs * 10. `status` is ERR_LOCK_TIMEOUT, the one error
+// convention of the engines (lib/store/contract.js).
+class LockError extends Error {
+  constructor(message) {
+    super(message);
+    this.status = STATUS.ERR_LOCK_TIMEOUT;
+  }
+}
 
 class Locks {
   constructor(u32, pid, tid, lockTimeoutMs) {
@@ -247,4 +249,4 @@ class Locks {
   }
 }
 
-module.exports = { Locks, LockError, NEED_REPAIR, CORRUPT, corruptError, subSaturating, pidAlive, sleepMs };
+module.exports = { Locks, LockError, NEED_REPAIR, CORRUPT, subSaturating, pidAlive, sleepMs };

@@ -7,7 +7,6 @@ const { threadId } = require('worker_threads');
 const { C, STATUS, STATUS_CODE } = require('../layout/layout');
 const { JsEngine } = require('./js/engine');
 const { defaultGeometry, entriesOffsetFor } = require('./js/format');
-const { LockError } = require('../ownership/locks');
 const { encodeValue, decodeValue } = require('./codec');
 const { Segment } = require('../segment/segment');
 const { ShmError } = require('../base/errors');
@@ -31,6 +30,7 @@ const MESSAGES = {
   [STATUS.ERR_CORRUPT]: 'store structure is corrupt',
   [STATUS.ERR_TOO_MANY_HANDLES]: 'too many open handles on this store',
   [STATUS.ERR_SHM_TOO_LARGE]: 'store too large for this engine',
+  [STATUS.ERR_LOCK_TIMEOUT]: 'a lock is held by a live process that does not release it',
 };
 
 function statusError(status, what) {
@@ -40,14 +40,10 @@ function statusError(status, what) {
   return new ShmError(code, msg);
 }
 
-// Maps an engine's internal failure (a lock timeout, a status) to the public error.
-function engineError(err) {
-  if (err instanceof LockError) {
-    return new ShmError('ERR_LOCK_TIMEOUT', 'a lock is held by a live process that does not release it');
-  }
-  if (err && err.status !== undefined && !(err instanceof ShmError)) {
-    return statusError(err.status, err.message);
-  }
+// Maps an engine failure to the public error. Both engines throw an Error whose numeric
+// `status` is a status code (lib/store/contract.js); TypeErrors and RangeErrors pass through.
+function engineError(err, what = 'store') {
+  if (err && typeof err.status === 'number') return statusError(err.status, what);
   return err;
 }
 
@@ -164,8 +160,11 @@ class Store {
       buffer = segment.buffer;
     }
     try {
-      const st = Engine.create(buffer, geo.bucketCount, geo.maxEntries);
-      if (st !== STATUS.OK) throw statusError(st, 'create');
+      try {
+        Engine.create(buffer, geo.bucketCount, geo.maxEntries);
+      } catch (err) {
+        throw engineError(err, 'create');
+      }
       return new Store(Engine, buffer, segment, lockTimeoutMs);
     } catch (err) {
       if (segment) {
@@ -209,12 +208,7 @@ class Store {
     try {
       this._e = new Engine(buffer, process.pid, threadId, lockTimeoutMs, this._out);
     } catch (err) {
-      if (err instanceof LockError) throw engineError(err);
-      if (err.status !== undefined) throw statusError(err.status, 'open');
-      if (typeof err.code === 'string' && STATUS[err.code] !== undefined) {
-        throw statusError(STATUS[err.code], 'open');
-      }
-      throw err;
+      throw engineError(err, 'open');
     }
     this._buffer = buffer;
     this._segment = segment;
@@ -245,8 +239,11 @@ class Store {
     let id = this._ns.get(ns);
     if (id === undefined) {
       checkNsName(ns);
-      id = this._call(() => this._e.resolveNamespace(ns, create));
-      if (id < 0) throw statusError(-id, `namespace '${ns}'`);
+      try {
+        id = this._live().resolveNamespace(ns, create);
+      } catch (err) {
+        throw engineError(err, `namespace '${ns}'`);
+      }
       if (id === 0) return 0; // not cached: it may be created later
       this._ns.set(ns, id);
     }
@@ -256,12 +253,12 @@ class Store {
   }
 
   // Runs an engine call; maps the engine's internal failures to ShmError.
-  _call(fn) {
+  _call(fn, what) {
     this._live();
     try {
       return fn();
     } catch (err) {
-      throw engineError(err);
+      throw engineError(err, what);
     }
   }
 
@@ -274,7 +271,7 @@ class Store {
     try {
       raw = e.get(id, key);
     } catch (err) {
-      throw engineError(err);
+      throw engineError(err, 'get');
     }
     return raw === undefined ? undefined : decodeValue(raw, this._out[0]);
   }
@@ -288,7 +285,7 @@ class Store {
     try {
       return e.has(id, key);
     } catch (err) {
-      throw engineError(err);
+      throw engineError(err, 'has');
     }
   }
 
@@ -301,13 +298,11 @@ class Store {
     checkValueLength(payload);
     // The namespace is created only once everything else is known to be valid.
     if (id === undefined) id = this._id(ns, true);
-    let st;
     try {
-      st = e.set(id, key, payload, enc);
+      e.set(id, key, payload, enc);
     } catch (err) {
-      throw engineError(err);
+      throw engineError(err, `set '${key}'`);
     }
-    if (st !== STATUS.OK) throw statusError(st, `set '${key}'`);
     return this;
   }
 
@@ -319,39 +314,39 @@ class Store {
     try {
       return e.delete(id, key);
     } catch (err) {
-      throw engineError(err);
+      throw engineError(err, 'delete');
     }
   }
 
   clear(ns) {
     const e = this._live();
     const id = this._id(ns, false);
-    return id === 0 ? 0 : this._call(() => e.clear(id));
+    return id === 0 ? 0 : this._call(() => e.clear(id), 'clear');
   }
 
   keys(ns) {
     const e = this._live();
     const id = this._id(ns, false);
-    return id === 0 ? [] : this._call(() => e.keys(id));
+    return id === 0 ? [] : this._call(() => e.keys(id), 'keys');
   }
 
   entries(ns) {
     const e = this._live();
     const id = this._id(ns, false);
     if (id === 0) return [];
-    return this._call(() => e.entries(id)).map(([k, raw, enc]) => [k, decodeValue(raw, enc)]);
+    return this._call(() => e.entries(id), 'entries').map(([k, raw, enc]) => [k, decodeValue(raw, enc)]);
   }
 
   count(ns) {
     const e = this._live();
-    if (ns === undefined) return this._call(() => e.count(0));
+    if (ns === undefined) return this._call(() => e.count(0), 'count');
     const id = this._id(ns, false);
-    return id === 0 ? 0 : this._call(() => e.count(id));
+    return id === 0 ? 0 : this._call(() => e.count(id), 'count');
   }
 
   namespaces() {
     const e = this._live();
-    return this._call(() => e.namespaces()).map(([name]) => name);
+    return this._call(() => e.namespaces(), 'namespaces').map(([name]) => name);
   }
 
   getMany(ns, keys) {
@@ -368,7 +363,7 @@ class Store {
         if (raw !== undefined) values[i] = decodeValue(raw, this._out[0]);
       }
     } catch (err) {
-      throw engineError(err);
+      throw engineError(err, 'getMany');
     }
     return values;
   }
@@ -390,35 +385,33 @@ class Store {
     }
     const id = this._id(ns, true);
     for (let i = 0; i < keys.length; i++) {
-      let st;
       try {
-        st = e.set(id, keys[i], payloads[i], encs[i]);
+        e.set(id, keys[i], payloads[i], encs[i]);
       } catch (err) {
-        throw Object.assign(engineError(err), { written: i });
+        throw Object.assign(engineError(err, `setMany '${keys[i]}'`), { written: i });
       }
-      if (st !== STATUS.OK) throw Object.assign(statusError(st, `setMany '${keys[i]}'`), { written: i });
     }
     return keys.length;
   }
 
   stats() {
     const e = this._live();
-    const s = this._call(() => e.stats());
+    const s = this._call(() => e.stats(), 'stats');
     s.engine = this.engine;
-    s.namespaceCounts = Object.fromEntries(this._call(() => e.namespaces()).map(([n, , c]) => [n, c]));
+    s.namespaceCounts = Object.fromEntries(this._call(() => e.namespaces(), 'namespaces').map(([n, , c]) => [n, c]));
     return s;
   }
 
   verify() {
     const e = this._live();
-    return this._call(() => e.verify());
+    return this._call(() => e.verify(), 'verify');
   }
 
   // Runs a repair pass (format.md §9): normally triggered automatically when a lock holder is
   // gone; callable after verify() reported a problem.
   repair() {
     const e = this._live();
-    this._call(() => e.repair());
+    this._call(() => e.repair(), 'repair');
   }
 
   namespace(name) {

@@ -160,7 +160,7 @@ forEachEngine('bad input', ({ engine, make }) => {
     it('the binding refuses an out array that could be detached', () => {
       const { addon } = require('../../lib/base/native');
       const buf = new SharedArrayBuffer(1 << 20);
-      assert.strictEqual(addon.NativeStore.create(buf, 64, 100), 0);
+      assert.strictEqual(addon.NativeStore.create(buf, 64, 100), undefined);
       assert.throws(() => new addon.NativeStore(buf, process.pid, 0, 1000, new Int32Array(2)), TypeError);
       const h = new addon.NativeStore(buf, process.pid, 0, 1000, new Int32Array(new SharedArrayBuffer(8)));
       h.close();

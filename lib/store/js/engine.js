@@ -5,7 +5,8 @@
 const { C, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, STATUS } = require('../../layout/layout');
 const { xxh32Aligned, LITTLE_ENDIAN } = require('../../base/xxhash');
 const { readGeometry, formatStore } = require('./format');
-const { Locks, NEED_REPAIR, CORRUPT, subSaturating, corruptError } = require('../../ownership/locks');
+const { Locks, NEED_REPAIR, CORRUPT, subSaturating } = require('../../ownership/locks');
+const { failure, corruptError } = require('./failure');
 const { allocBlock, freeBlocks, classFor } = require('./alloc');
 const maintenance = require('./maintenance');
 const scan = require('./scan');
@@ -64,18 +65,19 @@ function utf8Into(s, out, max) {
 }
 
 class JsEngine {
-  // Formats `buf` as an empty store; returns a status.
+  // Formats `buf` as an empty store.
   static create(buf, bucketCount, maxEntries) {
-    if (buf.byteLength > MAX_JS_BYTES) return STATUS.ERR_SHM_TOO_LARGE;
-    return formatStore(buf, bucketCount, maxEntries);
+    if (buf.byteLength > MAX_JS_BYTES) throw failure(STATUS.ERR_SHM_TOO_LARGE, 'create');
+    const status = formatStore(buf, bucketCount, maxEntries);
+    if (status !== STATUS.OK) throw failure(status, 'create');
   }
 
   constructor(buf, pid, tid, lockTimeoutMs, out) {
     const { status, geometry } = readGeometry(buf);
-    if (status !== STATUS.OK) throw Object.assign(new Error('open'), { status });
+    if (status !== STATUS.OK) throw failure(status, 'open');
     // The segment may be longer than the store (format.md §3): only the store must fit.
     if (geometry.totalSize > MAX_JS_BYTES || !LITTLE_ENDIAN) {
-      throw Object.assign(new Error('open'), { status: STATUS.ERR_SHM_TOO_LARGE });
+      throw failure(STATUS.ERR_SHM_TOO_LARGE, 'open');
     }
     Object.assign(this, geometry);
     this.buf = buf;
@@ -103,7 +105,7 @@ class JsEngine {
     this.closed = false;
     if (!this.locks.claimSlot()) {
       if (!this.locks.adoptDeadSlot()) {
-        throw Object.assign(new Error('open'), { status: STATUS.ERR_TOO_MANY_HANDLES });
+        throw failure(STATUS.ERR_TOO_MANY_HANDLES, 'open');
       }
       try {
         maintenance.repair(this);
@@ -252,17 +254,18 @@ class JsEngine {
 
   set(nsId, key, value, enc) {
     const kl = this.keyLength(key);
-    if (kl < 0) return STATUS.ERR_KEY_TOO_LONG;
+    if (kl < 0) throw failure(STATUS.ERR_KEY_TOO_LONG, 'set');
     // Strings are measured here and encoded straight into the entry by writeEntry.
     const vl = typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
-    if (vl > C.MAX_VALUE_BYTES) return STATUS.ERR_VALUE_TOO_LONG;
+    if (vl > C.MAX_VALUE_BYTES) throw failure(STATUS.ERR_VALUE_TOO_LONG, 'set');
     const h = this.keyHash(kl, nsId);
     const cls = classFor(HDR + kl + vl);
     // Read before taking the lock: the clock is not cheap and the lock is shared.
     this.now = Date.now();
     for (let repaired = false; ;) {
       const r = this.setOnce(nsId, kl, h, value, vl, enc, cls);
-      if (r !== NEED_REPAIR && r !== CORRUPT) return r;
+      if (r === STATUS.OK) return;
+      if (r !== NEED_REPAIR && r !== CORRUPT) throw failure(r, 'set');
       repaired = this.recover(r, h, repaired);
     }
   }
@@ -433,7 +436,7 @@ class JsEngine {
     return scan.entries(this, nsId, false);
   }
 
-  // The id of namespace `name`, 0 when absent (and create is false), or -status.
+  // The id of namespace `name`, 0 when absent (and create is false).
   resolveNamespace(name, create) {
     return namespaces.resolve(this, name, create);
   }

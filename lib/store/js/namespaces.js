@@ -4,6 +4,7 @@
 const { C, S, W, BASE, AT, STATUS } = require('../../layout/layout');
 const { NEED_REPAIR } = require('../../ownership/locks');
 const maintenance = require('./maintenance');
+const { failure } = require('./failure');
 
 const NS = W.NAMESPACE;
 const NS_LOCK = AT.NS_STATE.LOCK;
@@ -12,10 +13,10 @@ const NS_LIVE = AT.NS_STATE.LIVE_COUNT;
 const recordWord = (i) => BASE.NAMESPACE + i * NS.WORDS;
 const nameOffset = (i) => C.NAMESPACES_OFFSET + i * S.NAMESPACE.SIZE + S.NAMESPACE.NAME;
 
-// Returns the id of namespace `name`, 0 when absent (and create is false), or -status.
+// Returns the id of namespace `name`, or 0 when absent (and create is false).
 function resolve(e, name, create) {
   const kl = e.utf8Into(name, C.MAX_NAMESPACE_BYTES);
-  if (kl <= 0) return -STATUS.ERR_INVALID_ARG;
+  if (kl <= 0) throw new RangeError('The "name" argument must be 1 to 48 UTF-8 bytes');
   let id = findNamespace(e, kl);
   if (id || !create) return id;
   for (;;) {
@@ -42,6 +43,7 @@ function resolve(e, name, create) {
     }
   }
   e.locks.release(NS_LOCK);
+  if (id < 0) throw failure(-id, 'namespace');
   return id;
 }
 

@@ -4,7 +4,8 @@
 // each bucket's lock).
 const { C, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES } = require('../../layout/layout');
 const { xxh32Aligned } = require('../../base/xxhash');
-const { NEED_REPAIR, subSaturating, corruptError } = require('../../ownership/locks');
+const { NEED_REPAIR, subSaturating } = require('../../ownership/locks');
+const { corruptError } = require('./failure');
 const { freeBlocks } = require('./alloc');
 const maintenance = require('./maintenance');
 
