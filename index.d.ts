@@ -84,7 +84,7 @@ export type ShmErrorCode =
 
 /** The one error class of shmstore. */
 export declare class ShmError extends Error {
-  constructor(code: ShmErrorCode | string, message: string, extra?: { errno?: number; syscall?: string; cause?: unknown });
+  constructor(code: ShmErrorCode | string, message: string, extra?: { errno?: number; syscall?: string; status?: number; cause?: unknown });
   readonly name: 'ShmError';
   /** Stable code: branch on this, not on the message. */
   code: ShmErrorCode | string;
@@ -92,6 +92,8 @@ export declare class ShmError extends Error {
   errno?: number;
   /** The system call that failed ('shm_open', 'mmap', ...). */
   syscall?: string;
+  /** The numeric status behind `code` (`layout.STATUS[code]`), on errors of the store and the addon. */
+  status?: number;
 }
 
 /** The binary layout (generated from scripts/layout-spec.js). */

@@ -37,7 +37,7 @@ function statusError(status, what) {
   const code = STATUS_CODE[status] || 'ERR_UNKNOWN';
   const msg = `${what}: ${MESSAGES[status] || code}`;
   if (RANGE_STATUSES.has(status)) return rangeError(msg, code);
-  return new ShmError(code, msg);
+  return new ShmError(code, msg, { status });
 }
 
 // Maps an engine failure to the public error. Both engines throw an Error whose numeric
