@@ -10,7 +10,7 @@
 const fs = require('fs');
 const path = require('path');
 const { fork } = require('child_process');
-const CASES = require('./cases/index');
+const CASES = require('./cases');
 const { OPS, SCALING } = require('./lib/ops');
 const { VALUE_BYTES } = require('./lib/workload');
 const { startRedis } = require('./lib/redis');
@@ -127,7 +127,7 @@ function runChild(cfg, label) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const caseNames = args.only ? CASES.filter((n) => args.only.includes(n)) : CASES.slice();
+  const caseNames = args.only ? CASES.filter((n) => args.only.includes(n)) : CASES.filter((n) => !n.startsWith('baseline-'));
   const meta = {
     date: new Date().toISOString(),
     machine: machine(),

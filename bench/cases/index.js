@@ -9,4 +9,7 @@ module.exports = [
   'lmdb',
   'lmdb-nosync',
   'redis',
+  // Only with --only: the same two engines from the checkout named by SHMSTORE_BASELINE.
+  'baseline-native',
+  'baseline-js',
 ];

@@ -4,11 +4,24 @@
 // with Store.attach(buffer, { engine }).
 const path = require('path');
 
-const ROOT = path.join(__dirname, '..', '..');
+const fs = require('fs');
+
 const NS = 'bench';
 
-function load() {
-  return require(path.join(ROOT, 'lib', 'store', 'store.js')).Store;
+// The tree a case loads: this one, or for the baseline cases the checkout named by
+// SHMSTORE_BASELINE (an earlier commit, built, to compare before/after in one run).
+function rootOf(baseline) {
+  if (!baseline) return path.join(__dirname, '..', '..');
+  if (!process.env.SHMSTORE_BASELINE) throw new Error('set SHMSTORE_BASELINE to a built checkout of an earlier commit');
+  return path.resolve(process.env.SHMSTORE_BASELINE);
+}
+
+// lib/store/store.js, or lib/store.js in trees from before the rooms.
+function libFile(root, ...names) {
+  for (const rel of names) {
+    if (fs.existsSync(path.join(root, rel))) return path.join(root, rel);
+  }
+  throw new Error(`none of ${names.join(', ')} in ${root}`);
 }
 
 // Bytes for a store that holds `maxKeys` reference entries (32-byte header + 14-byte key +
@@ -36,9 +49,14 @@ function adapter(store) {
   };
 }
 
-function shmstoreCase(engine, label) {
+function shmstoreCase(engine, label, baseline = false) {
+  let ROOT;
+  const load = () => {
+    ROOT = rootOf(baseline);
+    return require(libFile(ROOT, 'lib/store/store.js', 'lib/store.js')).Store;
+  };
   return {
-    name: engine === 'native' ? 'shmstore-native' : 'shmstore-js',
+    name: `${baseline ? 'baseline' : 'shmstore'}-${engine}`,
     label,
     async: false,
     shared: true,
@@ -50,10 +68,10 @@ function shmstoreCase(engine, label) {
       try {
         Store = load();
       } catch (e) {
-        return `lib/store/store.js failed to load: ${e.message}`;
+        return `the store failed to load: ${e.message}`;
       }
       if (engine === 'native') {
-        const native = require(path.join(ROOT, 'lib', 'base', 'native.js'));
+        const native = require(libFile(ROOT, 'lib/base/native.js', 'lib/native.js'));
         if (!native.addon) return `addon not built/loadable (${native.loadError && native.loadError.code}): ${native.loadError && native.loadError.message}`;
         if (typeof native.addon.NativeStore !== 'function') {
           return 'the addon exports no NativeStore (binding/store/store.cc not implemented yet)';
