@@ -177,11 +177,6 @@ inline LockResult LockFast(uint32_t* word, const LockEnv& env, uint32_t* held) n
 inline void Unlock(uint32_t* word, uint32_t held) noexcept {
   AtomicCas(word, held, LockReleasedWord(held));
 }
-// Releases a lock that the caller holds without remembering the word.
-inline void UnlockCurrent(uint32_t* word) noexcept {
-  uint32_t w = AtomicLoad(word);
-  if (LockIsHeld(w)) AtomicCas(word, w, LockReleasedWord(w));
-}
 
 // The heartbeat of a long pass (§9, "Heartbeat of long passes"): while a repair pass or verify()
 // holds RepairState.lock it counts its units of work (locks taken; blocks, buckets, chain entries

@@ -137,7 +137,6 @@ class Store {
   bool closed() const noexcept { return closed_; }
   uint32_t ownerSlot() const noexcept { return env_.selfSlot; }
   uint8_t* base() const noexcept { return base_; }
-  uint32_t bucketCount() const noexcept { return bucketCount_; }
   uint32_t firstUnit() const noexcept { return firstUnit_; }
   uint32_t totalUnits() const noexcept { return totalUnits_; }
 
