@@ -187,7 +187,8 @@ class Store {
     uint32_t unit = 0;         // 0: not found
     bool corrupt = false;
   };
-  // Walks a chain under its lock for (ns, key); every index is checked.
+  // A reader met the bucket lock held as `seen`: waits for the writer, or repairs when the holder
+  // is gone. kOk means "read again".
   Status AwaitWriter(LockWaiter* waiter, uint32_t* lock, uint32_t seen) noexcept;
   template <class WalkFn, class AcceptFn>
   Status ReadBucket(layout::Bucket* b, uint32_t lockedAfter, WalkFn&& walk,
@@ -196,6 +197,7 @@ class Store {
   // (*repaired records it across the caller's retries). kOk means the lock is held.
   Status LockAndFind(layout::Bucket* b, uint32_t ns, const void* key, uint32_t keyLength,
                      uint32_t hash, uint32_t* held, Found* f, bool* repaired) noexcept;
+  // Walks a chain under its lock for (ns, key); every index is checked.
   Found FindLocked(layout::Bucket* b, uint32_t ns, const void* key, uint32_t keyLength,
                    uint32_t hash) noexcept;
   Status SnapshotBucket(uint32_t bucket, uint32_t ns, std::vector<uint8_t>* out) noexcept;
