@@ -8,6 +8,7 @@ const path = require('path');
 const { Store } = require('../lib/store');
 const { C, S, SIZE_CLASSES } = require('../lib/layout');
 const { forEachEngine } = require('./helpers/engines');
+const { headerChecksum } = require('../lib/engine/format');
 
 const W = (off) => off >> 2; // word index of a byte offset below 2 GiB
 const FREE_HEAD = W(S.HEADER.FREE_HEAD);
@@ -378,6 +379,25 @@ forEachEngine('review: walk bound', ({ engine }) => {
       const r = await inWorkerWithin(15000, engine, s.buffer, 'get', ['a', 'missing']);
       assert.ok(!r.error || r.error.code === 'ERR_CORRUPT', JSON.stringify(r));
       assert.ok(s.verify().ok);
+    } finally {
+      s.close();
+    }
+  });
+
+  it('a chain longer than maxEntries + 1 is corrupt on every engine (the bound of format.md §9)', () => {
+    // Four valid entries on one chain of a store whose header allows two: a walk may meet at
+    // most maxEntries + 1 = 3 of them.
+    const buffer = new SharedArrayBuffer(1 << 20);
+    const w = Store.create({ buffer, engine, buckets: 1, maxEntries: 4 });
+    for (const k of ['k1', 'k2', 'k3', 'k4']) w.set('a', k, k);
+    w.close();
+    const u32 = new Uint32Array(buffer);
+    u32[W(S.HEADER.MAX_ENTRIES)] = 2;
+    u32[W(S.HEADER.HEADER_CHECKSUM)] = headerChecksum(C.MAGIC, C.FORMAT_VERSION, buffer.byteLength, 1, 2);
+    const s = Store.attach(buffer, { engine });
+    try {
+      assert.strictEqual(s.get('a', 'k4'), 'k4'); // the head
+      assert.throws(() => s.get('a', 'k1'), { code: 'ERR_CORRUPT' }); // the fourth entry
     } finally {
       s.close();
     }

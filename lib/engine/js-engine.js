@@ -70,8 +70,10 @@ class JsEngine {
     this.mask = geometry.bucketCount - 1;
     // A chain holds distinct blocks of at least one unit, so no valid walk is longer than the pool
     // either: with maxEntries 2^32 - 1 on a small store, a cycle would otherwise cost 2^32 steps
-    // per attempt (minutes before a reader gets to its repair pass).
-    this.maxSteps = Math.min(geometry.maxEntries, geometry.totalUnits - geometry.firstUnit) + 1;
+    // per attempt (minutes before a reader gets to its repair pass). The walks test
+    // `steps > maxSteps` before each entry, so they meet at most maxSteps + 1 entries, as the
+    // native engine (format.md §9, Readers).
+    this.maxSteps = Math.min(geometry.maxEntries, geometry.totalUnits - geometry.firstUnit);
     this.out = out;
     this.locks = new Locks(this.u32, pid, tid, lockTimeoutMs);
     // Private scratch: the encoded key, the encoded value, and the reader's copy of key+value.
