@@ -56,6 +56,13 @@ const constants = {
   NS_STATE_LIVE: 2,
   SIZE_CLASS_COUNT: sizeClasses().length,
   MAX_SEGMENT_UNITS: 0xffffffff,
+  // Segments (not the store format; declared once here for src/segment.h and lib/segment.js).
+  // 2^47 bytes is the whole user address space of x86-64 with 4-level paging: nothing larger can
+  // be mapped. Shared memory names are 1..200 characters of [A-Za-z0-9._-]; file paths at most
+  // 4095 bytes (PATH_MAX includes the terminating NUL).
+  MAX_SEGMENT_BYTES: 2 ** 47,
+  MAX_SEGMENT_NAME_BYTES: 200,
+  MAX_SEGMENT_PATH_BYTES: 4095,
 };
 
 // Every struct is little-endian, packed exactly as listed, naturally aligned.
