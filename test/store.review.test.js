@@ -18,6 +18,7 @@ const HEADS = W(C.ALLOC_OFFSET + S.ALLOC_STATE.FREE_HEADS);
 const bucketWord = (b, field) => W(C.BUCKETS_OFFSET + b * C.BUCKET_SIZE + field);
 const LOCK0 = bucketWord(0, S.BUCKET.LOCK);
 const nsCountWord = (id) => W(C.NAMESPACES_OFFSET + id * S.NAMESPACE.SIZE + S.NAMESPACE.COUNT);
+const nsStateWord = (id) => W(C.NAMESPACES_OFFSET + id * S.NAMESPACE.SIZE + S.NAMESPACE.STATE);
 const ownerWord = (o) => W(C.OWNERS_OFFSET + o * S.OWNER.SIZE);
 const entriesOffset = (buckets) => Math.ceil((C.BUCKETS_OFFSET + buckets * C.BUCKET_SIZE) / C.UNIT) * C.UNIT;
 
@@ -132,6 +133,29 @@ forEachEngine('review: namespace validation', ({ make }) => {
     }
     assert.strictEqual(s.count(), 0);
     assert.ok(s.verify().ok);
+  });
+
+  it('a new namespace starts with count 0 whatever count its record held', () => {
+    const s = make({ buckets: 1 });
+    const u32 = new Uint32Array(s.buffer);
+    u32[nsCountWord(1)] = 7; // left by a namespace creation that died, or by damage
+    s.set('a', 'k', 'v');
+    assert.strictEqual(s.count('a'), 1);
+    assert.deepStrictEqual(s.stats().namespaceCounts, { a: 1 });
+    const v = s.verify();
+    assert.ok(v.ok, v.errors.join('\n'));
+  });
+
+  it('a new namespace takes the lowest record that is not live, whatever its state word holds', () => {
+    const s = make({ buckets: 1 });
+    const u32 = new Uint32Array(s.buffer);
+    u32[nsStateWord(1)] = 1; // neither free (0) nor live (2): not live (format.md §5)
+    s.set('a', 'k', 'v');
+    assert.strictEqual(u32[nsStateWord(1)], C.NS_STATE_LIVE);
+    assert.strictEqual(u32[nsStateWord(2)], C.NS_STATE_FREE);
+    assert.strictEqual(s.get('a', 'k'), 'v');
+    const v = s.verify();
+    assert.ok(v.ok, v.errors.join('\n'));
   });
 
   it('a value that is too long does not create the namespace', () => {

@@ -27,11 +27,15 @@ function resolve(e, name, create) {
     id = -STATUS.ERR_TOO_MANY_NAMESPACES;
     for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
       const w = NS_BASE + i * 16;
-      if (Atomics.load(e.u32, w) !== C.NS_STATE_FREE) continue;
+      // Any state but live is reusable (format.md §5), and the record starts afresh: a count
+      // left by a creator that died, or by damage, must not become the new namespace's.
+      if (Atomics.load(e.u32, w) === C.NS_STATE_LIVE) continue;
       e.u32[w + 2] = kl;
+      e.u32[w + 3] = 0;
       const off = w * 4 + S.NAMESPACE.NAME;
       e.u8.fill(0, off, off + C.MAX_NAMESPACE_BYTES);
       e.u8.set(e.kb.subarray(0, kl), off);
+      Atomics.store(e.u32, w + 1, 0);
       Atomics.store(e.u32, w, C.NS_STATE_LIVE);
       Atomics.add(e.u32, NS_LIVE, 1);
       id = i;
