@@ -9,6 +9,7 @@ const { Store } = require('../lib/store');
 const { C, S, SIZE_CLASSES } = require('../lib/layout');
 const { forEachEngine } = require('./helpers/engines');
 const { headerChecksum } = require('../lib/engine/format');
+const maintenance = require('../lib/engine/maintenance');
 
 const W = (off) => off >> 2; // word index of a byte offset below 2 GiB
 const FREE_HEAD = W(S.HEADER.FREE_HEAD);
@@ -59,6 +60,20 @@ function inWorkerWithin(ms, engine, buffer, method, args) {
       reject(e);
     });
   });
+}
+
+// A store whose one chain holds four valid entries k4 -> k3 -> k2 -> k1 (namespace 'a') while its
+// header allows two: a walk may meet at most maxEntries + 1 = 3 of them, so reading k1 fails on
+// every attempt with the bucket's version unchanged, and a repair pass cannot mend it.
+function overlongChain(engine) {
+  const buffer = new SharedArrayBuffer(1 << 20);
+  const w = Store.create({ buffer, engine, buckets: 1, maxEntries: 4 });
+  for (const k of ['k1', 'k2', 'k3', 'k4']) w.set('a', k, k);
+  w.close();
+  const u32 = new Uint32Array(buffer);
+  u32[W(S.HEADER.MAX_ENTRIES)] = 2;
+  u32[W(S.HEADER.HEADER_CHECKSUM)] = headerChecksum(C.MAGIC, C.FORMAT_VERSION, buffer.byteLength, 1, 2);
+  return buffer;
 }
 
 // Large buffers are address space, not memory (pages are touched sparsely), but a host that
@@ -409,20 +424,72 @@ forEachEngine('review: walk bound', ({ engine }) => {
   });
 
   it('a chain longer than maxEntries + 1 is corrupt on every engine (the bound of format.md §9)', () => {
-    // Four valid entries on one chain of a store whose header allows two: a walk may meet at
-    // most maxEntries + 1 = 3 of them.
-    const buffer = new SharedArrayBuffer(1 << 20);
-    const w = Store.create({ buffer, engine, buckets: 1, maxEntries: 4 });
-    for (const k of ['k1', 'k2', 'k3', 'k4']) w.set('a', k, k);
-    w.close();
-    const u32 = new Uint32Array(buffer);
-    u32[W(S.HEADER.MAX_ENTRIES)] = 2;
-    u32[W(S.HEADER.HEADER_CHECKSUM)] = headerChecksum(C.MAGIC, C.FORMAT_VERSION, buffer.byteLength, 1, 2);
-    const s = Store.attach(buffer, { engine });
+    const s = Store.attach(overlongChain(engine), { engine });
     try {
       assert.strictEqual(s.get('a', 'k4'), 'k4'); // the head
       assert.throws(() => s.get('a', 'k1'), { code: 'ERR_CORRUPT' }); // the fourth entry
     } finally {
+      s.close();
+    }
+  });
+});
+
+forEachEngine('review: corrupt reads', ({ engine }) => {
+  // Counts the JS engine's chain walks (get) and entry copies (keys, entries) and its repair
+  // passes; the native engine exposes no such hook, only the outcome.
+  function spy(s) {
+    const counts = { walks: 0, copies: 0, repairs: 0, walksBeforeRepair: -1, copiesBeforeRepair: -1 };
+    if (engine !== 'js') return { counts, restore() {} };
+    const e = s._e;
+    const { walk, copyOut } = e;
+    const { repair } = maintenance;
+    e.walk = function (...args) {
+      counts.walks++;
+      return walk.apply(this, args);
+    };
+    e.copyOut = function (...args) {
+      counts.copies++;
+      return copyOut.apply(this, args);
+    };
+    maintenance.repair = function (...args) {
+      if (counts.repairs++ === 0) {
+        counts.walksBeforeRepair = counts.walks;
+        counts.copiesBeforeRepair = counts.copies;
+      }
+      return repair.apply(this, args);
+    };
+    return {
+      counts,
+      restore() {
+        delete e.walk;
+        delete e.copyOut;
+        maintenance.repair = repair;
+      },
+    };
+  }
+
+  it(`a read failing under an unchanged version repairs after ${C.CORRUPT_READ_RETRIES} attempts, then is ERR_CORRUPT after as many again`, () => {
+    const s = Store.attach(overlongChain(engine), { engine });
+    const { counts, restore } = spy(s);
+    try {
+      const before = s.stats().repairs;
+      assert.throws(() => s.get('a', 'k1'), { code: 'ERR_CORRUPT' });
+      assert.strictEqual(s.stats().repairs, before + 1);
+      if (engine === 'js') {
+        assert.deepStrictEqual([counts.walksBeforeRepair, counts.walks, counts.repairs],
+          [C.CORRUPT_READ_RETRIES, 2 * C.CORRUPT_READ_RETRIES, 1]);
+      }
+      // keys() copies the three entries it may walk, then fails at the fourth, on each attempt.
+      counts.repairs = 0;
+      counts.copies = 0;
+      assert.throws(() => s.keys('a'), { code: 'ERR_CORRUPT' });
+      assert.strictEqual(s.stats().repairs, before + 2);
+      if (engine === 'js') {
+        assert.deepStrictEqual([counts.copiesBeforeRepair, counts.copies, counts.repairs],
+          [3 * C.CORRUPT_READ_RETRIES, 6 * C.CORRUPT_READ_RETRIES, 1]);
+      }
+    } finally {
+      restore();
       s.close();
     }
   });

@@ -18,7 +18,7 @@ const BUCKET_BASE = C.BUCKETS_OFFSET >> 2;
 const NS_BASE = C.NAMESPACES_OFFSET >> 2;
 const SIZE_UNITS = require('../layout').SIZE_CLASSES;
 const MAX_JS_BYTES = 2 ** 32;
-const CORRUPT_RETRIES = 64;
+const CORRUPT_RETRIES = C.CORRUPT_READ_RETRIES; // why this many: scripts/layout-spec.js
 // Hot-path constants as plain module bindings (cheaper to load than frozen-object properties).
 const CLASS_SHIFT = C.FLAG_CLASS_SHIFT;
 const CLASS_MASK = C.FLAG_CLASS_MASK;
@@ -204,7 +204,7 @@ class JsEngine {
   // once, then give up with ERR_CORRUPT.
   badRead(stable, h) {
     if (stable === CORRUPT_RETRIES) maintenance.repair(this);
-    else if (stable > 2 * CORRUPT_RETRIES) throw corruptError(h & this.mask);
+    else if (stable >= 2 * CORRUPT_RETRIES) throw corruptError(h & this.mask);
   }
 
   copyHoldsKey(kl) {
