@@ -434,6 +434,40 @@ forEachEngine('review: walk bound', ({ engine }) => {
   });
 });
 
+forEachEngine('review: verify() repairs first', ({ make }) => {
+  it('a bucket lock left by a dead process in the middle of an insert: verify() repairs, then reports ok', () => {
+    const s = make({ buckets: 4 });
+    for (let i = 0; i < 10; i++) s.set('a', `k${i}`, i);
+    const u32 = new Uint32Array(s.buffer);
+    const deadPid = require('child_process').spawnSync(process.execPath, ['-e', '0']).pid;
+    const slot = 4000;
+    u32[ownerWord(slot)] = deadPid;
+    u32[ownerWord(slot) + 1] = 1;
+    // The dead writer held bucket 2, had reserved its entry (entryCount) and allocated a block
+    // (class 0, at the bump pointer) that it never published: a leaked unit.
+    const lock = bucketWord(2, S.BUCKET.LOCK);
+    u32[lock] = ((((u32[lock] & C.LOCK_VERSION_MASK) + 1) & C.LOCK_VERSION_MASK) | (slot << C.LOCK_OWNER_SHIFT)) >>> 0;
+    u32[ENTRY_COUNT]++;
+    const unit = u32[FREE_HEAD];
+    u32[unit * 16 + W(S.ENTRY.FLAGS)] = 0;
+    u32[unit * 16 + W(S.ENTRY.KEY_HASH)] = 0x1234;
+    u32[FREE_HEAD] = unit + 1;
+    const gc = s.stats().repairs;
+    assert.deepStrictEqual(s.verify(),
+      { ok: true, errors: [], entries: 10, liveUnits: 10, freeUnits: 1, leakedUnits: 0 });
+    assert.strictEqual(s.stats().repairs, gc + 1, 'verify() ran one repair pass');
+    assert.strictEqual(u32[lock] & 1, 0, 'the dead writer\'s lock is free');
+    assert.strictEqual(u32[ownerWord(slot)], 0, 'the dead writer\'s owner slot is free');
+    assert.strictEqual(s.count(), 10);
+    s.set('a', 'new', 'v');
+    assert.strictEqual(s.get('a', 'new'), 'v');
+    assert.strictEqual(s.get('a', 'k3'), 3);
+    assert.strictEqual(u32[FREE_HEAD], unit + 1, 'the new entry reused the reclaimed block');
+    assert.deepStrictEqual(s.verify(),
+      { ok: true, errors: [], entries: 11, liveUnits: 11, freeUnits: 0, leakedUnits: 0 });
+  });
+});
+
 forEachEngine('review: corrupt reads', ({ engine }) => {
   // Counts the JS engine's chain walks (get) and entry copies (keys, entries) and its repair
   // passes; the native engine exposes no such hook, only the outcome.

@@ -4,7 +4,7 @@
 // it; readers keep running and simply retry around them.
 const { C, S, SIZE_CLASSES } = require('../layout');
 const { xxh32 } = require('../xxhash');
-const { NEED_REPAIR } = require('./locks');
+const { NEED_REPAIR, LockError } = require('./locks');
 const { ALLOC_LOCK, HEADS, FREE_HEAD } = require('./alloc');
 
 const H = S.HEADER;
@@ -22,26 +22,45 @@ const LIVE = 2;
 const FREE = 3;
 
 // With the repair lock held: acquires every bucket lock in index order, then the allocator and
-// namespace locks, taking over any whose holder is gone. On failure (a lock timeout) releases
-// what it took, the repair lock included, and throws. (No list of the locks held: a store can
-// have 2^26 buckets.)
-function lockRest(e) {
+// namespace locks. With `takeOver` (repair) a lock whose holder is gone is taken over; without
+// (verify) such a lock makes it release what it took, the repair lock included, and return
+// false: the caller repairs first. On a lock timeout it releases the same and throws. (No list
+// of the locks held: a store can have 2^26 buckets.)
+function lockRest(e, takeOver = true) {
   const L = e.locks;
+  const take = (idx) => {
+    if (takeOver) L.acquireOrTakeOver(idx);
+    else if (L.acquire(idx) === NEED_REPAIR) return false;
+    return true;
+  };
   let b = 0;
   let alloc = false;
+  let ok = false;
   try {
     for (; b < e.bucketCount; b++) {
-      L.acquireOrTakeOver(BUCKET_BASE + b * 8 + 2);
+      if (!take(BUCKET_BASE + b * 8 + 2)) break;
       L.beat();
     }
-    L.acquireOrTakeOver(ALLOC_LOCK);
-    alloc = true;
-    L.acquireOrTakeOver(NS_LOCK);
-  } catch (err) {
-    if (alloc) L.release(ALLOC_LOCK);
-    while (b-- > 0) L.release(BUCKET_BASE + b * 8 + 2);
-    L.release(REPAIR_LOCK);
-    throw err;
+    alloc = b === e.bucketCount && take(ALLOC_LOCK);
+    ok = alloc && take(NS_LOCK);
+  } finally {
+    if (!ok) {
+      if (alloc) L.release(ALLOC_LOCK);
+      while (b-- > 0) L.release(BUCKET_BASE + b * 8 + 2);
+      L.release(REPAIR_LOCK);
+    }
+  }
+  return ok;
+}
+
+// Takes every lock for verify() (format.md §9): a lock left by a gone holder is not taken over
+// but repaired first, as the native engine does, so that what verify() reports is the store as
+// the repair pass leaves it (the dead writer's leaked block and counts already mended).
+function lockAllForVerify(e) {
+  for (let attempt = 0; ; attempt++) {
+    if (e.locks.acquire(REPAIR_LOCK) !== NEED_REPAIR && lockRest(e, false)) return;
+    if (attempt >= 8) throw new LockError('lock timeout');
+    repair(e, false);
   }
 }
 
@@ -226,7 +245,7 @@ function repair(e, force = true) {
 }
 
 function verify(e) {
-  lockAll(e);
+  lockAllForVerify(e);
   const errors = [];
   let result;
   try {
