@@ -65,6 +65,8 @@ const constants = {
   // else is damage, and each further attempt walks the damaged chain again (a cycle costs a whole
   // walk bound per attempt), so waiting 64 attempts, as the JS engine did, only delays the repair.
   CORRUPT_READ_RETRIES: 3,
+  // verify() lists at most this many problems (its `ok` reflects all of them), in both engines.
+  MAX_VERIFY_ERRORS: 1000,
   // Segments (not the store format; declared once here for src/segment.h and lib/segment.js).
   // 2^47 bytes is the whole user address space of x86-64 with 4-level paging: nothing larger can
   // be mapped. Shared memory names are 1..200 characters of [A-Za-z0-9._-]; file paths at most

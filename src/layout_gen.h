@@ -43,6 +43,7 @@ inline constexpr uint64_t kNsStateLive = 2ULL;
 inline constexpr uint64_t kSizeClassCount = 0x28ULL;
 inline constexpr uint64_t kMaxSegmentUnits = 0xffffffffULL;
 inline constexpr uint64_t kCorruptReadRetries = 3ULL;
+inline constexpr uint64_t kMaxVerifyErrors = 0x3e8ULL;
 inline constexpr uint64_t kMaxSegmentBytes = 0x800000000000ULL;
 inline constexpr uint64_t kMaxSegmentNameBytes = 0xc8ULL;
 inline constexpr uint64_t kMaxSegmentPathBytes = 0xfffULL;
@@ -258,6 +259,7 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(kSizeClassCount, "SIZE_CLASS_COUNT") \
   X(kMaxSegmentUnits, "MAX_SEGMENT_UNITS") \
   X(kCorruptReadRetries, "CORRUPT_READ_RETRIES") \
+  X(kMaxVerifyErrors, "MAX_VERIFY_ERRORS") \
   X(kMaxSegmentBytes, "MAX_SEGMENT_BYTES") \
   X(kMaxSegmentNameBytes, "MAX_SEGMENT_NAME_BYTES") \
   X(kMaxSegmentPathBytes, "MAX_SEGMENT_PATH_BYTES")

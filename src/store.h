@@ -56,7 +56,7 @@ struct VerifyReport {
   uint64_t freeUnits = 0;           // units of blocks on the free lists (the tail not included)
   uint64_t leakedUnits = 0;         // units of blocks neither live nor free
 };
-inline constexpr size_t kMaxVerifyErrors = 1000;
+inline constexpr size_t kMaxVerifyErrors = static_cast<size_t>(layout::kMaxVerifyErrors);
 
 struct NamespaceInfo {
   std::string name;
