@@ -132,7 +132,17 @@ Status Store::RepairLocked() noexcept {
   }
   AtomicStore(&hdr_->freeHead, freeHead);
 
-  // 4. Walk every chain, unlinking what is not a valid, unique entry of that bucket.
+  // 4. A live namespace record whose nameLength is impossible names no namespace anybody can
+  // find: it is freed, and its entries are unlinked below as entries of a namespace that is not
+  // live. Then walk every chain, unlinking what is not a valid, unique entry of that bucket.
+  for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
+    layout::Namespace* rec = &nsTable_[i];
+    const uint32_t len = rec->nameLength;
+    if (AtomicLoad(&rec->state) == layout::kNsStateLive && (len == 0 || len > kMaxNamespaceBytes)) {
+      AtomicStore(&rec->state, static_cast<uint32_t>(layout::kNsStateFree));
+      AtomicStore(&rec->count, 0);
+    }
+  }
   bool nsLive[kMaxNamespaceId + 1] = {};
   uint32_t liveNamespaces = 0;
   for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {

@@ -235,6 +235,15 @@ describe('interop: verify() and repair() of the same damaged store', () => {
     'a free list pointing out of the pool': (u32) => {
       u32[HEADS + 7] = 5;
     },
+    'a namespace record with nameLength 0': (u32) => {
+      u32[ns(1, S.NAMESPACE.NAME_LENGTH)] = 0;
+    },
+    'a namespace record with nameLength 49': (u32) => {
+      u32[ns(2, S.NAMESPACE.NAME_LENGTH)] = 49;
+    },
+    'a namespace record with nameLength 2^32 - 1': (u32) => {
+      u32[ns(1, S.NAMESPACE.NAME_LENGTH)] = 0xffffffff;
+    },
     'a duplicate key on a chain': (u32, u8) => {
       const b = longest(u32);
       const first = u32[bucket(b, S.BUCKET.HEAD)];
@@ -257,7 +266,7 @@ describe('interop: verify() and repair() of the same damaged store', () => {
     'everything at once': (u32, u8) => {
       // The cycles last: the helpers above walk the chains and lists.
       for (const name of ['an entry with a bad checksum', 'a wrong bucket count', 'a leaked unit',
-        'wrong counts', 'a free list with a cycle', 'a cycle in a chain']) {
+        'a namespace record with nameLength 49', 'wrong counts', 'a free list with a cycle', 'a cycle in a chain']) {
         CASES[name](u32, u8);
       }
     },

@@ -434,6 +434,44 @@ forEachEngine('review: walk bound', ({ engine }) => {
   });
 });
 
+forEachEngine('review: a namespace record with an impossible nameLength', ({ engine, make }) => {
+  for (const len of [0, 49, 0xffffffff]) {
+    it(`nameLength ${len}: verify() reports it, repair() drops the namespace and its entries`, () => {
+      const s = make({ buckets: 4 });
+      for (let i = 0; i < 5; i++) s.set('a', `k${i}`, i);
+      for (let i = 0; i < 3; i++) s.set('b', `k${i}`, i);
+      const u32 = new Uint32Array(s.buffer);
+      u32[W(C.NAMESPACES_OFFSET + 1 * S.NAMESPACE.SIZE + S.NAMESPACE.NAME_LENGTH)] = len;
+      assert.deepStrictEqual(s.verify(), { ok: false, errors: [`namespace 1: name length ${len}`],
+        entries: 8, liveUnits: 8, freeUnits: 0, leakedUnits: 0 });
+      s.repair();
+      assert.deepStrictEqual(s.verify(), { ok: true, errors: [], entries: 3, liveUnits: 3, freeUnits: 5,
+        leakedUnits: 0 });
+      assert.strictEqual(u32[nsStateWord(1)], C.NS_STATE_FREE);
+      assert.deepStrictEqual(s.namespaces(), ['b']);
+      assert.strictEqual(s.count(), 3);
+      // This handle still knows the dropped namespace's id: reads find nothing, writes are refused
+      // (an entry of a namespace that is not live would be corrupt).
+      assert.strictEqual(s.get('a', 'k1'), undefined);
+      assert.strictEqual(s.count('a'), 0);
+      assert.throws(() => s.set('a', 'k1', 'again'), { code: 'ERR_INVALID_ARG' });
+      // Another handle creates the name afresh (in the freed record).
+      const o = Store.attach(s.buffer, { engine });
+      try {
+        assert.strictEqual(o.get('a', 'k1'), undefined);
+        o.set('a', 'k1', 'again');
+        assert.strictEqual(o.get('a', 'k1'), 'again');
+        assert.strictEqual(o.count('a'), 1);
+      } finally {
+        o.close();
+      }
+      assert.strictEqual(s.get('a', 'k1'), 'again');
+      const v = s.verify();
+      assert.ok(v.ok, v.errors.join('\n'));
+    });
+  }
+});
+
 forEachEngine('review: verify() repairs first', ({ make }) => {
   it('a bucket lock left by a dead process in the middle of an insert: verify() repairs, then reports ok', () => {
     const s = make({ buckets: 4 });

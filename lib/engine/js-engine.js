@@ -240,6 +240,9 @@ class JsEngine {
     // Strings are measured here and encoded straight into the entry by writeEntry.
     const vl = typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
     if (vl > C.MAX_VALUE_BYTES) return STATUS.ERR_VALUE_TOO_LONG;
+    // As native: an entry of a namespace that is not live would be corrupt (a handle may still
+    // know the id of a namespace that a repair pass dropped, format.md §5).
+    if (Atomics.load(this.u32, NS_BASE + nsId * 16) !== C.NS_STATE_LIVE) return STATUS.ERR_INVALID_ARG;
     const h = this.keyHash(kl, nsId);
     const cls = classFor(E.SIZE + kl + vl);
     // Read before taking the lock: the clock is not cheap and the lock is shared.

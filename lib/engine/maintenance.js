@@ -267,6 +267,14 @@ function repair(e, force = true) {
   try {
     const pool = walkPool(e, null);
     if (pool.moved) Atomics.store(u32, FREE_HEAD, pool.top);
+    // A live namespace record whose nameLength is impossible names no namespace anybody can
+    // find: it is freed, and its entries are unlinked as entries of a namespace that is not live.
+    for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
+      if (nsLive(e, i) && badNameLength(u32[NS_BASE + i * 16 + 2])) {
+        Atomics.store(u32, NS_BASE + i * 16, C.NS_STATE_FREE);
+        Atomics.store(u32, NS_BASE + i * 16 + 1, 0);
+      }
+    }
     const found = walkChains(e, pool, null);
     checkCounts(e, found, null);
     for (let c = 0; c < SIZE_CLASSES.length; c++) u32[HEADS + c] = 0;
