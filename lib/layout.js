@@ -140,6 +140,7 @@ const STATUS = Object.freeze({
   ERR_ADDON_MISSING: 19,
   ERR_KEY_TOO_LONG: 20,
   ERR_VALUE_TOO_LONG: 21,
+  ERR_NO_MEMORY: 22,
 });
 
 const STATUS_CODE = Object.freeze([
@@ -165,6 +166,7 @@ const STATUS_CODE = Object.freeze([
   'ERR_ADDON_MISSING',
   'ERR_KEY_TOO_LONG',
   'ERR_VALUE_TOO_LONG',
+  'ERR_NO_MEMORY',
 ]);
 
 module.exports = { C, S, SIZE_CLASSES, STATUS, STATUS_CODE };

@@ -31,6 +31,7 @@ const MESSAGES = {
   [STATUS.ERR_CORRUPT]: 'store structure is corrupt',
   [STATUS.ERR_TOO_MANY_HANDLES]: 'too many open handles on this store',
   [STATUS.ERR_SHM_TOO_LARGE]: 'store too large for this engine',
+  [STATUS.ERR_NO_MEMORY]: 'out of memory (the process heap is exhausted)',
 };
 
 function statusError(status, what) {
@@ -40,10 +41,16 @@ function statusError(status, what) {
   return new ShmError(code, msg);
 }
 
-// Maps an engine's internal failure (a lock timeout, a status) to the public error.
+// Maps an engine's internal failure (a lock timeout, a status, an exhausted heap) to the public
+// error.
 function engineError(err) {
   if (err instanceof LockError) {
     return new ShmError('ERR_LOCK_TIMEOUT', 'a lock is held by a live process that does not release it');
+  }
+  // V8's message when the memory of a typed array cannot be allocated (the JS engine's repair
+  // and verify passes allocate one byte per pool unit): the native engine's ERR_NO_MEMORY.
+  if (err instanceof RangeError && /allocation failed/i.test(err.message)) {
+    return new ShmError('ERR_NO_MEMORY', `${MESSAGES[STATUS.ERR_NO_MEMORY]}: ${err.message}`, { cause: err });
   }
   if (err && err.status !== undefined && !(err instanceof ShmError)) {
     return statusError(err.status, err.message);

@@ -188,6 +188,7 @@ const statuses = [
   [19, 'ERR_ADDON_MISSING'],
   [20, 'ERR_KEY_TOO_LONG'],
   [21, 'ERR_VALUE_TOO_LONG'],
+  [22, 'ERR_NO_MEMORY'],
 ];
 
 module.exports = { constants, structs, statuses, sizeClasses: sizeClasses() };

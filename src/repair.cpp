@@ -1,6 +1,8 @@
 // The repair pass (docs/format.md §9, "Stuck locks and repair").
 #include <signal.h>
 
+#include <new>
+
 #include "hash.h"
 #include "store.h"
 #include "store_internal.h"
@@ -99,7 +101,14 @@ Status Store::RepairPass(bool force, const uint32_t* stuckWord, uint32_t seen) n
     passBeat_.Release();
     return layout::kErrLockTimeout;
   }
-  Status s = RepairLocked();
+  Status s;
+  try {
+    s = RepairLocked();
+  } catch (const std::bad_alloc&) {
+    // The index of a chain's keys ran out of memory part way: the store is left valid (entries
+    // unlinked but not yet freed, counts not yet set), and the next pass mends it.
+    s = layout::kErrNoMemory;
+  }
   if (s == layout::kOk) {
     AtomicAdd(&hdr_->gcCounter, 1);
     AtomicAdd(&repairState_->repairs, 1);
@@ -109,11 +118,11 @@ Status Store::RepairPass(bool force, const uint32_t* stuckWord, uint32_t seen) n
   return s;
 }
 
-Status Store::RepairLocked() noexcept {
+Status Store::RepairLocked() {
   internal::UnitBitmap starts, seen, live;
   if (!starts.Init(firstUnit_, totalUnits_) || !seen.Init(firstUnit_, totalUnits_) ||
       !live.Init(firstUnit_, totalUnits_)) {
-    return layout::kErrShmNoSpace;
+    return layout::kErrNoMemory;  // before anything changed
   }
 
   // 3. Walk the pool; cut freeHead back at the first block that is not a valid block.

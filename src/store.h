@@ -91,7 +91,7 @@ class Store {
   static Status Validate(const uint8_t* base, uint64_t size, Geometry* out = nullptr) noexcept;
 
   // Validates and opens the region, claiming an owner slot for (pid, tid). lockTimeoutMs 0 means
-  // the default (1000).
+  // the default (1000). kErrNoMemory when the handle cannot be allocated.
   static Status Attach(uint8_t* base, uint64_t size, uint32_t pid, uint32_t tid,
                        uint32_t lockTimeoutMs, std::unique_ptr<Store>* out) noexcept;
 
@@ -115,7 +115,8 @@ class Store {
   // Finds (and with create, creates) namespace `name` (1-48 UTF-8 bytes). *id = 0 when it does
   // not exist and create is false.
   Status ResolveNamespace(const void* name, uint32_t length, bool create, uint32_t* id) noexcept;
-  Status Namespaces(std::vector<NamespaceInfo>* out) const;
+  // kErrNoMemory when the list cannot be allocated.
+  Status Namespaces(std::vector<NamespaceInfo>* out) const noexcept;
 
   // Calls fn(ns, key, keyLength, value, valueLength, encoding) for every entry of namespace ns
   // (every namespace for ns = 0). Each bucket is copied consistently (seqlock, falling back to
@@ -126,7 +127,8 @@ class Store {
   Status ForEach(uint32_t ns, F&& fn);
 
   Status Stats(StoreStats* out) noexcept;
-  Status Verify(VerifyReport* out);
+  // kErrNoMemory (and an empty report) when the heap is exhausted.
+  Status Verify(VerifyReport* out) noexcept;
   // Runs one repair pass (§9).
   Status Repair() noexcept;
   // Flushes counters and releases the owner slot. Idempotent; every later call is ERR_CLOSED.
@@ -212,7 +214,8 @@ class Store {
   // A repair pass asked for because the lock word at `word` stayed `seen` with its holder gone:
   // skipped when the word changed meanwhile (released, or taken over by another repairer).
   Status RepairFor(const uint32_t* word, uint32_t seen) noexcept;
-  Status RepairLocked() noexcept;
+  // The pass itself, every lock held. Throws nothing but std::bad_alloc.
+  Status RepairLocked();
   // Acquires every bucket lock in index order, then AllocState.lock and NsState.lock. With
   // takeover, gone holders are taken over; without, a gone holder releases everything and
   // returns kGone. Called with RepairState.lock held (passBeat_ started): every lock taken is a
@@ -224,7 +227,8 @@ class Store {
   // bucket `bucket`, or nullptr when it is.
   const char* EntryProblem(uint32_t unit, uint32_t flags, uint32_t bucket,
                            const bool* nsLive) const noexcept;
-  void VerifyLocked(VerifyReport* out);
+  // Throws nothing but std::bad_alloc; kErrNoMemory when its bitmaps cannot be allocated.
+  Status VerifyLocked(VerifyReport* out);
 
   uint8_t* base_ = nullptr;
   uint64_t regionSize_ = 0;

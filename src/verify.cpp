@@ -1,6 +1,7 @@
 // verify(): checks every invariant of docs/format.md §9 under all locks, changing nothing. The
 // JS engine (lib/engine/maintenance.js) makes the same checks in the same order with the same
 // messages: docs/api.md (store.verify()) lists them.
+#include <new>
 #include <string>
 
 #include "hash.h"
@@ -13,7 +14,7 @@ using layout::Bucket;
 using layout::Entry;
 using layout::kSizeClasses;
 
-Status Store::Verify(VerifyReport* out) {
+Status Store::Verify(VerifyReport* out) noexcept {
   *out = VerifyReport{};
   if (closed_) return layout::kErrClosed;
   for (int attempt = 0;; ++attempt) {
@@ -23,10 +24,16 @@ Status Store::Verify(VerifyReport* out) {
       passBeat_.Start(&repairState_->lock, held);
       r = AcquireAllLocks(false);
       if (r == LockResult::kAcquired) {
-        VerifyLocked(out);
+        Status s;
+        try {
+          s = VerifyLocked(out);
+        } catch (const std::bad_alloc&) {  // the messages, the index of a chain's keys
+          s = layout::kErrNoMemory;
+        }
         ReleaseAllLocks();
         passBeat_.Release();  // with the word held now: the heartbeats moved its version
-        return layout::kOk;
+        if (s != layout::kOk) *out = VerifyReport{};
+        return s;
       }
       passBeat_.Release();
     }
@@ -37,7 +44,7 @@ Status Store::Verify(VerifyReport* out) {
   }
 }
 
-void Store::VerifyLocked(VerifyReport* out) {
+Status Store::VerifyLocked(VerifyReport* out) {
   auto error = [out](std::string message) {
     out->ok = false;
     if (out->errors.size() < kMaxVerifyErrors) out->errors.push_back(std::move(message));
@@ -48,11 +55,10 @@ void Store::VerifyLocked(VerifyReport* out) {
   Status hs = Validate(base_, regionSize_);
   if (hs != layout::kOk) error(std::string("header: ") + layout::StatusCode(hs));
 
-  internal::UnitBitmap starts, live, onFree;
+  internal::UnitBitmap starts, live, onFree, seen;
   if (!starts.Init(firstUnit_, totalUnits_) || !live.Init(firstUnit_, totalUnits_) ||
-      !onFree.Init(firstUnit_, totalUnits_)) {
-    error("out of memory for the verification bitmaps");
-    return;
+      !onFree.Init(firstUnit_, totalUnits_) || !seen.Init(firstUnit_, totalUnits_)) {
+    return layout::kErrNoMemory;
   }
 
   // The tiling of [firstUnit, freeHead).
@@ -108,11 +114,6 @@ void Store::VerifyLocked(VerifyReport* out) {
     if (nsLive[i]) ++liveNamespaces;
   }
   uint64_t nsCounts[kMaxNamespaceId + 1] = {};
-  internal::UnitBitmap seen;
-  if (!seen.Init(firstUnit_, totalUnits_)) {
-    error("out of memory for the verification bitmaps");
-    return;
-  }
   internal::DupIndex dups;
   for (uint32_t bi = 0; bi < bucketCount_; ++bi) {
     const Bucket* b = &buckets_[bi];
@@ -200,6 +201,7 @@ void Store::VerifyLocked(VerifyReport* out) {
   if (liveCount != liveNamespaces) {
     error("namespaces: liveCount " + str(liveCount) + ", found " + str(liveNamespaces));
   }
+  return layout::kOk;
 }
 
 }  // namespace shm

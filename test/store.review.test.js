@@ -567,6 +567,39 @@ forEachEngine('review: corrupt reads', ({ engine }) => {
   });
 });
 
+describe('review: an exhausted heap [js engine]', () => {
+  // The native engine's side of this is test/cpp/store_regression_test.cc
+  // (HeapExhaustionIsErrNoMemory).
+  it('verify() and repair() that cannot allocate their per-unit state are ERR_NO_MEMORY, with every lock freed', () => {
+    const s = Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine: 'js', buckets: 4 });
+    const RealUint8Array = globalThis.Uint8Array;
+    try {
+      s.set('a', 'k', 'v');
+      const u32 = new Uint32Array(s.buffer);
+      const units = (1 << 20) / C.UNIT;
+      globalThis.Uint8Array = new Proxy(RealUint8Array, {
+        construct(target, args, newTarget) {
+          if (args[0] >= units / 2) throw new RangeError('Array buffer allocation failed');
+          return Reflect.construct(target, args, newTarget);
+        },
+      });
+      assert.throws(() => s.verify(), { name: 'ShmError', code: 'ERR_NO_MEMORY' });
+      assert.throws(() => s.repair(), { name: 'ShmError', code: 'ERR_NO_MEMORY' });
+      globalThis.Uint8Array = RealUint8Array;
+      const locks = [W(C.REPAIR_OFFSET + S.REPAIR_STATE.LOCK), ALLOC_LOCK, W(C.NSSTATE_OFFSET + S.NS_STATE.LOCK)];
+      for (let b = 0; b < 4; b++) locks.push(bucketWord(b, S.BUCKET.LOCK));
+      for (const w of locks) assert.strictEqual(u32[w] & 1, 0, `lock word ${w} left held`);
+      s.set('a', 'k2', 'v2');
+      assert.strictEqual(s.get('a', 'k'), 'v');
+      const v = s.verify();
+      assert.ok(v.ok, v.errors.join('\n'));
+    } finally {
+      globalThis.Uint8Array = RealUint8Array;
+      s.close();
+    }
+  });
+});
+
 describe('review: lock release [js engine]', () => {
   it('a holder whose lock was taken over does not release the new holder\'s lock', () => {
     const s = Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine: 'js', buckets: 1 });
