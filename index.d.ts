@@ -80,6 +80,7 @@ export type ShmErrorCode =
   | 'ERR_ADDON_MISSING'
   | 'ERR_KEY_TOO_LONG'
   | 'ERR_VALUE_TOO_LONG'
+  | 'ERR_NO_MEMORY'
   | 'ERR_UNKNOWN';
 
 /** The one error class of shmstore. */

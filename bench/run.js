@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 'use strict';
 // shmstore benchmark driver: runs every declared case (bench/cases/index.js) in its own child
-// process, round after round, on the reference workload of DESIGN.md §5, and prints a table of
-// ns/op medians with ratios to Map and lmdb from the same run, the read-scaling table and the
-// goal lines. Results go to bench/results/. See bench/README.md.
+// process, round after round, on the reference workload (bench/README.md, "Workload"), and
+// prints a table of ns/op medians with ratios to Map and lmdb from the same run, the
+// read-scaling table and the goal lines. Results go to bench/results/. See bench/README.md.
 //
 //   node bench/run.js [--quick] [--only <case>[,<case>...]] [--runs N] [--keys N] [--ops a,b]
 //                     [--budget MS] [--no-save]

@@ -57,6 +57,24 @@ const constants = {
   NS_STATE_LIVE: 2,
   SIZE_CLASS_COUNT: sizeClasses().length,
   MAX_SEGMENT_UNITS: 0xffffffff,
+  // A reader whose walk or checksum fails while the bucket's version did not move runs one repair
+  // pass after this many such failures in a row, and reports ERR_CORRUPT after as many again
+  // (format.md §9, Readers), in both engines. Such a failure is a race only when a writer's
+  // stores were seen out of order around the version check (a JS reader has no fence; a JS
+  // writer's plain stores may become visible before its lock word): that takes a concurrent
+  // write landing in a window of nanoseconds, and does not happen three times in a row. Anything
+  // else is damage, and each further attempt walks the damaged chain again (a cycle costs a whole
+  // walk bound per attempt), so waiting 64 attempts, as the JS engine did, only delays the repair.
+  CORRUPT_READ_RETRIES: 3,
+  // verify() lists at most this many problems (its `ok` reflects all of them), in both engines.
+  MAX_VERIFY_ERRORS: 1000,
+  // Segments (not the store format; declared once here for src/segment.h and lib/segment.js).
+  // 2^47 bytes is the whole user address space of x86-64 with 4-level paging: nothing larger can
+  // be mapped. Shared memory names are 1..200 characters of [A-Za-z0-9._-]; file paths at most
+  // 4095 bytes (PATH_MAX includes the terminating NUL).
+  MAX_SEGMENT_BYTES: 2 ** 47,
+  MAX_SEGMENT_NAME_BYTES: 200,
+  MAX_SEGMENT_PATH_BYTES: 4095,
 };
 
 // Every struct is little-endian, packed exactly as listed, naturally aligned.
@@ -185,6 +203,7 @@ const statuses = [
   [19, 'ERR_ADDON_MISSING'],
   [20, 'ERR_KEY_TOO_LONG'],
   [21, 'ERR_VALUE_TOO_LONG'],
+  [22, 'ERR_NO_MEMORY'],
 ];
 
 module.exports = { constants, structs, placement, statuses, sizeClasses: sizeClasses() };

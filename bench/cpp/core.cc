@@ -1,7 +1,7 @@
 // Google Benchmark microbenchmarks of the C++ core (shmstore_core), on the reference workload
-// of DESIGN.md §5: 100,000 keys "key:" + 10 zero-padded digits (14 bytes), 100-byte values,
-// random order from a seeded shuffle. Built by CMake with -DSHMSTORE_BENCH=ON (every
-// bench/cpp/*.cc becomes a program bench_<name>); run by `npm run bench:cpp`.
+// of bench/README.md ("Workload"): 100,000 keys "key:" + 10 zero-padded digits (14 bytes),
+// 100-byte values, random order from a seeded shuffle. Built by CMake with -DSHMSTORE_BENCH=ON
+// (every bench/cpp/*.cc becomes a program bench_<name>); run by `npm run bench:cpp`.
 //
 // Each benchmark runs single-threaded and with ->Threads(2). The store lives in one region that
 // this program maps itself (mmap MAP_SHARED | MAP_ANONYMOUS, like a shm segment) and formats

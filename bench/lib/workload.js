@@ -1,8 +1,8 @@
 'use strict';
-// The reference workload (DESIGN.md §5): keys `key:` + a 10-digit zero-padded number (14 ASCII
-// bytes), 100-byte ASCII values, random order from a seeded shuffle. Everything here is
-// deterministic for a given seed, so every case (in its own process) sees the same keys in the
-// same order.
+// The reference workload (bench/README.md, "Workload"): keys `key:` + a 10-digit zero-padded
+// number (14 ASCII bytes), 100-byte ASCII values, random order from a seeded shuffle. Everything
+// here is deterministic for a given seed, so every case (in its own process) sees the same keys
+// in the same order.
 
 const KEY_PREFIX = 'key:';
 const KEY_DIGITS = 10;

@@ -86,4 +86,12 @@ void ThrowFailed(napi_env env, Status s, const char* what) {
   ThrowStatus(Napi::Env(env), s, std::string(what) + ": " + L::StatusCode(s));
 }
 
+napi_value ThrowNoMemory(napi_env env, const char* what) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) != napi_ok || !pending) {
+    ThrowFailed(env, L::kErrNoMemory, what);
+  }
+  return nullptr;
+}
+
 }  // namespace store_binding

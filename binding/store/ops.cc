@@ -29,7 +29,8 @@ napi_value MGet(napi_env env, StoreCore* c, napi_value* argv) {
   }
   if (!found) return Undefined(env);
   c->out[0] = static_cast<int32_t>(v.encoding);
-  return MakeValue(env, v.data, v.length, v.encoding);
+  napi_value r = MakeValue(env, v.data, v.length, v.encoding);
+  return r != nullptr ? r : ThrowNoMemory(env, "get");  // never a miss for a hit
 }
 
 // has(nsId, key) -> boolean
@@ -137,15 +138,21 @@ napi_value MKeys(napi_env env, StoreCore* c, napi_value* argv) {
   uint32_t ns;
   if (!GetNs(env, argv[0], 1, &ns)) return nullptr;
   napi_value arr;
-  napi_create_array(env, &arr);
+  if (napi_create_array(env, &arr) != napi_ok) return ThrowNoMemory(env, "keys");
   uint32_t n = 0;
+  bool failed = false;  // a key could not be created: never a list with keys missing
   Status s = c->store->ForEach(
       ns, [&](uint32_t, const uint8_t* key, uint32_t klen, const uint8_t*, uint32_t, uint32_t) {
         napi_handle_scope scope;  // the array keeps the string; the handle can go
-        if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+        if (failed || napi_open_handle_scope(env, &scope) != napi_ok) {
+          failed = true;
+          return;
+        }
         napi_value k;
         if (napi_create_string_utf8(env, reinterpret_cast<const char*>(key), klen, &k) == napi_ok) {
           napi_set_element(env, arr, n++, k);
+        } else {
+          failed = true;
         }
         napi_close_handle_scope(env, scope);
       });
@@ -153,7 +160,7 @@ napi_value MKeys(napi_env env, StoreCore* c, napi_value* argv) {
     ThrowFailed(env, s, "keys");
     return nullptr;
   }
-  return arr;
+  return failed ? ThrowNoMemory(env, "keys") : arr;
 }
 
 // entries(nsId) -> [[key, value, encoding]...]
@@ -161,19 +168,26 @@ napi_value MEntries(napi_env env, StoreCore* c, napi_value* argv) {
   uint32_t ns;
   if (!GetNs(env, argv[0], 1, &ns)) return nullptr;
   napi_value arr;
-  napi_create_array(env, &arr);
+  if (napi_create_array(env, &arr) != napi_ok) return ThrowNoMemory(env, "entries");
   uint32_t n = 0;
+  bool failed = false;  // a key or value could not be created: never a list with entries missing
   Status s = c->store->ForEach(ns, [&](uint32_t, const uint8_t* key, uint32_t klen,
                                        const uint8_t* value, uint32_t vlen, uint32_t encoding) {
     napi_handle_scope scope;
-    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-    napi_value triple, k;
+    if (failed || napi_open_handle_scope(env, &scope) != napi_ok) {
+      failed = true;
+      return;
+    }
+    napi_value triple, k, v;
     if (napi_create_array_with_length(env, 3, &triple) == napi_ok &&
-        napi_create_string_utf8(env, reinterpret_cast<const char*>(key), klen, &k) == napi_ok) {
+        napi_create_string_utf8(env, reinterpret_cast<const char*>(key), klen, &k) == napi_ok &&
+        (v = MakeValue(env, value, vlen, encoding)) != nullptr) {
       napi_set_element(env, triple, 0, k);
-      napi_set_element(env, triple, 1, MakeValue(env, value, vlen, encoding));
+      napi_set_element(env, triple, 1, v);
       napi_set_element(env, triple, 2, Int(env, static_cast<int32_t>(encoding)));
       napi_set_element(env, arr, n++, triple);
+    } else {
+      failed = true;
     }
     napi_close_handle_scope(env, scope);
   });
@@ -181,7 +195,7 @@ napi_value MEntries(napi_env env, StoreCore* c, napi_value* argv) {
     ThrowFailed(env, s, "entries");
     return nullptr;
   }
-  return arr;
+  return failed ? ThrowNoMemory(env, "entries") : arr;
 }
 
 // resolveNamespace(name, create) -> id (1..255), or 0 when absent and create is false
@@ -211,7 +225,11 @@ napi_value MResolveNamespace(napi_env env, StoreCore* c, napi_value* argv) {
 napi_value MNamespaces(napi_env e, StoreCore* c, napi_value*) {
   Napi::Env env(e);
   std::vector<shm::NamespaceInfo> list;
-  c->store->Namespaces(&list);
+  Status s = c->store->Namespaces(&list);
+  if (s != L::kOk) {
+    ThrowFailed(e, s, "namespaces");
+    return nullptr;
+  }
   Napi::Array arr = Napi::Array::New(env, list.size());
   for (size_t i = 0; i < list.size(); ++i) {
     Napi::Array t = Napi::Array::New(env, 3);

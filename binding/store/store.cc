@@ -138,14 +138,14 @@ napi_value Construct(napi_env env, napi_callback_info info) {
 
   auto* core = new (std::nothrow) StoreCore();
   if (core == nullptr) {
-    ThrowStatus(Napi::Env(env), L::kErrInvalidArg, "open: out of memory");
+    ThrowFailed(env, L::kErrNoMemory, "open");
     return nullptr;
   }
   core->env = env;
   core->value_buf.reset(new (std::nothrow) char[kValueBufSize]);
   Status s = core->value_buf ? shm::Store::Attach(static_cast<uint8_t*>(data), length, pid, tid,
                                                   timeout, &core->store)
-                             : L::kErrInvalidArg;
+                             : L::kErrNoMemory;
   if (s != L::kOk) {
     delete core;
     ThrowStatus(Napi::Env(env), s, std::string("open: ") + L::StatusCode(s));

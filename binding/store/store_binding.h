@@ -141,6 +141,11 @@ inline napi_value Int(napi_env env, int32_t v) {
 // Throws ShmError(status) with the message "<what>: <CODE>".
 void ThrowFailed(napi_env env, Status s, const char* what);
 
+// For a JS value Node-API could not create (the heap is exhausted): throws ShmError
+// ERR_NO_MEMORY, unless an exception is pending already (it then propagates). Returns nullptr,
+// for the method to return.
+napi_value ThrowNoMemory(napi_env env, const char* what);
+
 // ---- the per-instance methods (store_ops.cc) --------------------------------------------------
 
 struct MethodDef {

@@ -3,7 +3,6 @@
 // (generated from scripts/layout-spec.js, shared with the C++ core), so callers branch on
 // err.code, never on the message. Errors coming from a system call also carry `errno` (the
 // positive POSIX errno value) and `syscall` ('shm_open', 'mmap', ...).
-const { STATUS, STATUS_CODE } = require('./status');
 
 class ShmError extends Error {
   /**
@@ -24,19 +23,4 @@ Object.defineProperty(ShmError.prototype, 'name', {
   value: 'ShmError', writable: true, enumerable: false, configurable: true,
 });
 
-/** The stable code string of a numeric status (see lib/layout/layout.js STATUS). */
-function codeOf(status) {
-  return (Number.isInteger(status) && STATUS_CODE[status]) || 'ERR_UNKNOWN';
-}
-
-/** A ShmError for a numeric status from the core. */
-function errorFromStatus(status, message, extra) {
-  return new ShmError(codeOf(status), message, extra);
-}
-
-/** Throws errorFromStatus(...) unless status is OK (0). Returns nothing. */
-function throwIfError(status, message, extra) {
-  if (status !== STATUS.OK) throw errorFromStatus(status, message, extra);
-}
-
-module.exports = { ShmError, codeOf, errorFromStatus, throwIfError };
+module.exports = { ShmError };

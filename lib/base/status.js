@@ -24,6 +24,7 @@ const STATUS = Object.freeze({
   ERR_ADDON_MISSING: 19,
   ERR_KEY_TOO_LONG: 20,
   ERR_VALUE_TOO_LONG: 21,
+  ERR_NO_MEMORY: 22,
 });
 
 const STATUS_CODE = Object.freeze([
@@ -49,6 +50,7 @@ const STATUS_CODE = Object.freeze([
   'ERR_ADDON_MISSING',
   'ERR_KEY_TOO_LONG',
   'ERR_VALUE_TOO_LONG',
+  'ERR_NO_MEMORY',
 ]);
 
 module.exports = { STATUS, STATUS_CODE };

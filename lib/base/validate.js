@@ -60,10 +60,6 @@ function validateBoolean(value, name) {
   if (typeof value !== 'boolean') throw invalidType(name, 'of type boolean', value);
 }
 
-function validateFunction(value, name) {
-  if (typeof value !== 'function') throw invalidType(name, 'a function', value);
-}
-
 /**
  * A string of minLength..maxLength UTF-16 units, optionally matching `pattern`
  * (described by `patternText` in the message). Never allows NUL characters.
@@ -129,7 +125,6 @@ module.exports = {
   validateObject,
   validateKeys,
   validateBoolean,
-  validateFunction,
   validateString,
   validateInteger,
   validateNumber,

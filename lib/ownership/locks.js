@@ -138,9 +138,6 @@ class Locks {
     this.wait(idx, true);
   }
 
-  // Releases the lock at `idx` if this handle still holds it. A lock can be taken over from a
-  // holder presumed gone that is in fact only slow (a same-process holder after lockTimeoutMs,
-  // e.g. a long verify() or repair pass): its late release must not free the new holder's lock.
   // Called once per unit of work by a pass that holds RepairState.lock: every BEAT_EVERY units
   // the lock's version moves on (held bit and owner unchanged), so that waiters can tell a long
   // pass from a holder that is gone.
@@ -155,6 +152,9 @@ class Locks {
     Atomics.compareExchange(this.u32, REPAIR_LOCK, w, ((((w & VMASK) + 2) & VMASK) | this.ownerBits) >>> 0);
   }
 
+  // Releases the lock at `idx` if this handle still holds it. A lock can be taken over from a
+  // holder presumed gone that is in fact only slow (a same-process holder after lockTimeoutMs,
+  // e.g. a long verify() or repair pass): its late release must not free the new holder's lock.
   release(idx) {
     const w = Atomics.load(this.u32, idx);
     if ((w & 1) !== 0 && (w >>> OSHIFT) === this.slot) {

@@ -18,16 +18,20 @@
 const path = require('path');
 const { fileURLToPath } = require('url');
 const { inspect } = require('util');
-const { requireAddon } = require('../base/native');
+const { addon, requireAddon } = require('../base/native');
+const { C } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
 const v = require('../base/validate');
 
 const KIND_SHM = 0;
 const KIND_FILE = 1;
-// 2^47 bytes is the whole user address space of x86-64: nothing larger can be mapped.
-const MAX_SIZE = 2 ** 47;
-const MAX_NAME_LENGTH = 200;
-const MAX_PATH_LENGTH = 4095;
+// The limits the addon enforces, as it was compiled (the same values as lib/layout.js, both
+// generated from scripts/layout-spec.js, unless the addon is stale). Sizes: 2^47 bytes is the
+// whole user address space of x86-64, nothing larger can be mapped.
+const LIMITS = addon ? addon.layout.C : C;
+const MAX_SIZE = LIMITS.MAX_SEGMENT_BYTES;
+const MAX_NAME_LENGTH = LIMITS.MAX_SEGMENT_NAME_BYTES;
+const MAX_PATH_LENGTH = LIMITS.MAX_SEGMENT_PATH_BYTES;
 const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
 const CREATE_KEYS = ['name', 'path', 'size', 'mode', 'exclusive', 'reserve'];
 const TARGET_KEYS = ['name', 'path'];

@@ -31,6 +31,7 @@ const MESSAGES = {
   [STATUS.ERR_TOO_MANY_HANDLES]: 'too many open handles on this store',
   [STATUS.ERR_SHM_TOO_LARGE]: 'store too large for this engine',
   [STATUS.ERR_LOCK_TIMEOUT]: 'a lock is held by a live process that does not release it',
+  [STATUS.ERR_NO_MEMORY]: 'out of memory (the process heap is exhausted)',
 };
 
 function statusError(status, what) {
@@ -44,6 +45,12 @@ function statusError(status, what) {
 // `status` is a status code (lib/store/contract.js); TypeErrors and RangeErrors pass through.
 function engineError(err, what = 'store') {
   if (err && typeof err.status === 'number') return statusError(err.status, what);
+  // V8's message when the memory of a typed array cannot be allocated (the JS engine's repair
+  // and verify passes allocate one byte per pool unit): the native engine's ERR_NO_MEMORY.
+  if (err instanceof RangeError && /allocation failed/i.test(err.message)) {
+    return new ShmError('ERR_NO_MEMORY', `${what}: ${MESSAGES[STATUS.ERR_NO_MEMORY]}: ${err.message}`,
+      { cause: err, status: STATUS.ERR_NO_MEMORY });
+  }
   return err;
 }
 

@@ -28,6 +28,7 @@ enum Status : int32_t {
   kErrAddonMissing = 19,
   kErrKeyTooLong = 20,
   kErrValueTooLong = 21,
+  kErrNoMemory = 22,
 };
 
 inline const char* StatusCode(int32_t s) noexcept {
@@ -54,6 +55,7 @@ inline const char* StatusCode(int32_t s) noexcept {
     case 19: return "ERR_ADDON_MISSING";
     case 20: return "ERR_KEY_TOO_LONG";
     case 21: return "ERR_VALUE_TOO_LONG";
+    case 22: return "ERR_NO_MEMORY";
     default: return "ERR_UNKNOWN";
   }
 }

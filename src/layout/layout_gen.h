@@ -44,6 +44,11 @@ inline constexpr uint64_t kNsStateFree = 0ULL;
 inline constexpr uint64_t kNsStateLive = 2ULL;
 inline constexpr uint64_t kSizeClassCount = 0x28ULL;
 inline constexpr uint64_t kMaxSegmentUnits = 0xffffffffULL;
+inline constexpr uint64_t kCorruptReadRetries = 3ULL;
+inline constexpr uint64_t kMaxVerifyErrors = 0x3e8ULL;
+inline constexpr uint64_t kMaxSegmentBytes = 0x800000000000ULL;
+inline constexpr uint64_t kMaxSegmentNameBytes = 0xc8ULL;
+inline constexpr uint64_t kMaxSegmentPathBytes = 0xfffULL;
 
 inline constexpr uint32_t kSizeClasses[40] = {1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048};
 
@@ -201,7 +206,12 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(kNsStateFree, "NS_STATE_FREE") \
   X(kNsStateLive, "NS_STATE_LIVE") \
   X(kSizeClassCount, "SIZE_CLASS_COUNT") \
-  X(kMaxSegmentUnits, "MAX_SEGMENT_UNITS")
+  X(kMaxSegmentUnits, "MAX_SEGMENT_UNITS") \
+  X(kCorruptReadRetries, "CORRUPT_READ_RETRIES") \
+  X(kMaxVerifyErrors, "MAX_VERIFY_ERRORS") \
+  X(kMaxSegmentBytes, "MAX_SEGMENT_BYTES") \
+  X(kMaxSegmentNameBytes, "MAX_SEGMENT_NAME_BYTES") \
+  X(kMaxSegmentPathBytes, "MAX_SEGMENT_PATH_BYTES")
 
 #define SHM_LAYOUT_STRUCTS(X) \
   X(Header, "HEADER") \

@@ -21,17 +21,18 @@
 
 namespace shm {
 
+// The limits are declared in scripts/layout-spec.js (shared with lib/segment.js).
 // The largest size accepted for a segment: 2^47 bytes is the whole user address space of
 // x86-64 with 4-level paging, so nothing larger can be mapped. Sizes below it can still fail
 // with kErrShmTooLarge when mmap finds no room (ENOMEM).
-inline constexpr uint64_t kMaxSegmentSize = uint64_t{1} << 47;
+inline constexpr uint64_t kMaxSegmentSize = layout::kMaxSegmentBytes;
 
 // Names of POSIX shared memory objects, without the leading '/' (added internally):
 // 1..kMaxShmNameLength characters of [A-Za-z0-9._-], and not "." or "..".
-inline constexpr size_t kMaxShmNameLength = 200;
+inline constexpr size_t kMaxShmNameLength = layout::kMaxSegmentNameBytes;
 
 // Longest path accepted for file segments (PATH_MAX includes the terminating NUL).
-inline constexpr size_t kMaxPathLength = 4095;
+inline constexpr size_t kMaxPathLength = layout::kMaxSegmentPathBytes;
 
 enum class SegmentKind : uint8_t {
   kShm = 0,   // id is a shared memory object name, e.g. "my-app.store"

@@ -1,6 +1,9 @@
 // shm::Store namespaces (docs/format.md §5): lookup by name, creation under NsState.lock, listing.
 // A record is published by its `state = live` store after its name is written, and is never
-// removed, so a reader that sees it live may trust (and cache) the name -> id mapping forever.
+// removed (but by a repair pass, when its nameLength is one no name has: §5), so a reader that
+// sees it live may trust (and cache) the name -> id mapping.
+#include <new>
+
 #include "store/store.h"
 
 namespace shm {
@@ -60,19 +63,24 @@ Status Store::ResolveNamespace(const void* name, uint32_t length, bool create,
   }
 }
 
-Status Store::Namespaces(std::vector<NamespaceInfo>* out) const {
+Status Store::Namespaces(std::vector<NamespaceInfo>* out) const noexcept {
   out->clear();
   if (closed_) return layout::kErrClosed;
-  for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
-    const layout::Namespace* r = &nsTable_[i];
-    if (AtomicLoad(&r->state) != layout::kNsStateLive) continue;
-    uint32_t len = RacyLoad(&r->nameLength);
-    if (len > kMaxNamespaceBytes) len = kMaxNamespaceBytes;
-    NamespaceInfo info;
-    info.name.assign(reinterpret_cast<const char*>(r->name), len);
-    info.id = i;
-    info.count = AtomicLoad(&r->count);
-    out->push_back(std::move(info));
+  try {
+    for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
+      const layout::Namespace* r = &nsTable_[i];
+      if (AtomicLoad(&r->state) != layout::kNsStateLive) continue;
+      uint32_t len = RacyLoad(&r->nameLength);
+      if (len > kMaxNamespaceBytes) len = kMaxNamespaceBytes;
+      NamespaceInfo info;
+      info.name.assign(reinterpret_cast<const char*>(r->name), len);
+      info.id = i;
+      info.count = AtomicLoad(&r->count);
+      out->push_back(std::move(info));
+    }
+  } catch (const std::bad_alloc&) {
+    out->clear();
+    return layout::kErrNoMemory;
   }
   return layout::kOk;
 }

@@ -21,8 +21,9 @@ constexpr uint32_t kLockedReadAfter = 64;
 // The same for a forEach snapshot, which copies a whole chain and so races writers more often.
 constexpr uint32_t kLockedSnapshotAfter = 8;
 // A walk that fails its checks with an unchanged version this many times is corruption (a JS
-// writer on a weakly ordered CPU can fool the version check once, never repeatedly).
-constexpr int kStableFailures = 3;
+// writer on a weakly ordered CPU can fool the version check once, never repeatedly); why this
+// many: scripts/layout-spec.js.
+constexpr int kStableFailures = static_cast<int>(layout::kCorruptReadRetries);
 
 }  // namespace
 

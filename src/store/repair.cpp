@@ -1,6 +1,8 @@
 // The repair pass (docs/format.md §9, "Stuck locks and repair").
 #include <signal.h>
 
+#include <new>
+
 #include "base/hash.h"
 #include "base/process.h"
 #include "store/internal.h"
@@ -100,7 +102,14 @@ Status Store::RepairPass(bool force, const uint32_t* stuckWord, uint32_t seen) n
     passBeat_.Release();
     return layout::kErrLockTimeout;
   }
-  Status s = RepairLocked();
+  Status s;
+  try {
+    s = RepairLocked();
+  } catch (const std::bad_alloc&) {
+    // The index of a chain's keys ran out of memory part way: the store is left valid (entries
+    // unlinked but not yet freed, counts not yet set), and the next pass mends it.
+    s = layout::kErrNoMemory;
+  }
   if (s == layout::kOk) {
     AtomicAdd(&hdr_->gcCounter, 1);
     AtomicAdd(&repairState_->repairs, 1);
@@ -110,11 +119,11 @@ Status Store::RepairPass(bool force, const uint32_t* stuckWord, uint32_t seen) n
   return s;
 }
 
-Status Store::RepairLocked() noexcept {
+Status Store::RepairLocked() {
   internal::UnitBitmap starts, seen, live;
   if (!starts.Init(firstUnit_, totalUnits_) || !seen.Init(firstUnit_, totalUnits_) ||
       !live.Init(firstUnit_, totalUnits_)) {
-    return layout::kErrShmNoSpace;
+    return layout::kErrNoMemory;  // before anything changed
   }
 
   // 3. Walk the pool; cut freeHead back at the first block that is not a valid block.
@@ -133,7 +142,17 @@ Status Store::RepairLocked() noexcept {
   }
   AtomicStore(&hdr_->freeHead, freeHead);
 
-  // 4. Walk every chain, unlinking what is not a valid, unique entry of that bucket.
+  // 4. A live namespace record whose nameLength is impossible names no namespace anybody can
+  // find: it is freed, and its entries are unlinked below as entries of a namespace that is not
+  // live. Then walk every chain, unlinking what is not a valid, unique entry of that bucket.
+  for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
+    layout::Namespace* rec = &nsTable_[i];
+    const uint32_t len = rec->nameLength;
+    if (AtomicLoad(&rec->state) == layout::kNsStateLive && (len == 0 || len > kMaxNamespaceBytes)) {
+      AtomicStore(&rec->state, static_cast<uint32_t>(layout::kNsStateFree));
+      AtomicStore(&rec->count, 0);
+    }
+  }
   bool nsLive[kMaxNamespaceId + 1] = {};
   uint32_t liveNamespaces = 0;
   for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {

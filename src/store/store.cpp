@@ -91,9 +91,9 @@ Status Store::Attach(uint8_t* base, uint64_t size, uint32_t pid, uint32_t tid,
   if (s != layout::kOk) return s;
   if (pid == 0) return layout::kErrInvalidArg;
   std::unique_ptr<Store> st(new (std::nothrow) Store());
-  if (!st) return layout::kErrInvalidArg;
+  if (!st) return layout::kErrNoMemory;
   st->scratch_.reset(new (std::nothrow) uint8_t[kMaxKeyBytes + kMaxValueBytes + 64]);
-  if (!st->scratch_) return layout::kErrInvalidArg;
+  if (!st->scratch_) return layout::kErrNoMemory;
   auto* h = reinterpret_cast<Header*>(base);
   st->base_ = base;
   st->regionSize_ = size;

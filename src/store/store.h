@@ -58,7 +58,7 @@ struct VerifyReport {
   uint64_t freeUnits = 0;           // units of blocks on the free lists (the tail not included)
   uint64_t leakedUnits = 0;         // units of blocks neither live nor free
 };
-inline constexpr size_t kMaxVerifyErrors = 1000;
+inline constexpr size_t kMaxVerifyErrors = static_cast<size_t>(layout::kMaxVerifyErrors);
 
 struct NamespaceInfo {
   std::string name;
@@ -93,7 +93,7 @@ class Store {
   static Status Validate(const uint8_t* base, uint64_t size, Geometry* out = nullptr) noexcept;
 
   // Validates and opens the region, claiming an owner slot for (pid, tid). lockTimeoutMs 0 means
-  // the default (1000).
+  // the default (1000). kErrNoMemory when the handle cannot be allocated.
   static Status Attach(uint8_t* base, uint64_t size, uint32_t pid, uint32_t tid,
                        uint32_t lockTimeoutMs, std::unique_ptr<Store>* out) noexcept;
 
@@ -117,7 +117,8 @@ class Store {
   // Finds (and with create, creates) namespace `name` (1-48 UTF-8 bytes). *id = 0 when it does
   // not exist and create is false.
   Status ResolveNamespace(const void* name, uint32_t length, bool create, uint32_t* id) noexcept;
-  Status Namespaces(std::vector<NamespaceInfo>* out) const;
+  // kErrNoMemory when the list cannot be allocated.
+  Status Namespaces(std::vector<NamespaceInfo>* out) const noexcept;
 
   // Calls fn(ns, key, keyLength, value, valueLength, encoding) for every entry of namespace ns
   // (every namespace for ns = 0). Each bucket is copied consistently (seqlock, falling back to
@@ -128,7 +129,8 @@ class Store {
   Status ForEach(uint32_t ns, F&& fn);
 
   Status Stats(StoreStats* out) noexcept;
-  Status Verify(VerifyReport* out);
+  // kErrNoMemory (and an empty report) when the heap is exhausted.
+  Status Verify(VerifyReport* out) noexcept;
   // Runs one repair pass (§9).
   Status Repair() noexcept;
   // Flushes counters and releases the owner slot. Idempotent; every later call is ERR_CLOSED.
@@ -139,7 +141,6 @@ class Store {
   bool closed() const noexcept { return closed_; }
   uint32_t ownerSlot() const noexcept { return env_.selfSlot; }
   uint8_t* base() const noexcept { return base_; }
-  uint32_t bucketCount() const noexcept { return bucketCount_; }
   uint32_t firstUnit() const noexcept { return firstUnit_; }
   uint32_t totalUnits() const noexcept { return totalUnits_; }
 
@@ -190,7 +191,8 @@ class Store {
     uint32_t unit = 0;         // 0: not found
     bool corrupt = false;
   };
-  // Walks a chain under its lock for (ns, key); every index is checked.
+  // A reader met the bucket lock held as `seen`: waits for the writer, or repairs when the holder
+  // is gone. kOk means "read again".
   Status AwaitWriter(LockWaiter* waiter, uint32_t* lock, uint32_t seen) noexcept;
   template <class WalkFn, class AcceptFn>
   Status ReadBucket(layout::Bucket* b, uint32_t lockedAfter, WalkFn&& walk,
@@ -199,6 +201,7 @@ class Store {
   // (*repaired records it across the caller's retries). kOk means the lock is held.
   Status LockAndFind(layout::Bucket* b, uint32_t ns, const void* key, uint32_t keyLength,
                      uint32_t hash, uint32_t* held, Found* f, bool* repaired) noexcept;
+  // Walks a chain under its lock for (ns, key); every index is checked.
   Found FindLocked(layout::Bucket* b, uint32_t ns, const void* key, uint32_t keyLength,
                    uint32_t hash) noexcept;
   Status SnapshotBucket(uint32_t bucket, uint32_t ns, std::vector<uint8_t>* out) noexcept;
@@ -213,7 +216,8 @@ class Store {
   // A repair pass asked for because the lock word at `word` stayed `seen` with its holder gone:
   // skipped when the word changed meanwhile (released, or taken over by another repairer).
   Status RepairFor(const uint32_t* word, uint32_t seen) noexcept;
-  Status RepairLocked() noexcept;
+  // The pass itself, every lock held. Throws nothing but std::bad_alloc.
+  Status RepairLocked();
   // Acquires every bucket lock in index order, then AllocState.lock and NsState.lock. With
   // takeover, gone holders are taken over; without, a gone holder releases everything and
   // returns kGone. Called with RepairState.lock held (passBeat_ started): every lock taken is a
@@ -225,7 +229,8 @@ class Store {
   // bucket `bucket`, or nullptr when it is.
   const char* EntryProblem(uint32_t unit, uint32_t flags, uint32_t bucket,
                            const bool* nsLive) const noexcept;
-  void VerifyLocked(VerifyReport* out);
+  // Throws nothing but std::bad_alloc; kErrNoMemory when its bitmaps cannot be allocated.
+  Status VerifyLocked(VerifyReport* out);
 
   uint8_t* base_ = nullptr;
   uint64_t regionSize_ = 0;

@@ -12,6 +12,7 @@ const path = require('path');
 const { Store } = require('../../index.js');
 const { readStore, SIZE_CLASSES } = require('../helpers/independent-reader.js');
 const { xxh32 } = require('../helpers/independent-xxh32.js');
+const { xxh32: libXxh32, xxh32Aligned } = require('../../lib/base/xxhash');
 
 // Published XXH32 vectors, so a mistake in the hash cannot hide behind a matching mistake.
 describe('independent XXH32', () => {
@@ -23,6 +24,48 @@ describe('independent XXH32', () => {
     assert.strictEqual(h('ABXY', 0), 0x0ea4b6ca);
     assert.strictEqual(h('1234', 0xabcdef00), 0x2af3be26); // seeded, short input
     assert.strictEqual(h('Nobody inspects the spammish repetition', 0), 0xe2293b2f); // >= 16 bytes
+  });
+});
+
+// The engines' XXH32 (lib/xxhash.js, both the byte-wise and the word-wise variant) against the same
+// published vectors, and against the independent implementation on inputs of every length class.
+describe('lib/xxhash.js XXH32', () => {
+  const VECTORS = [
+    ['', 0, 0x02cc5d05],
+    ['a', 0, 0x550d7456],
+    ['abc', 0, 0x32d153ff],
+    ['ABXY', 0, 0x0ea4b6ca],
+    ['1234', 0xabcdef00, 0x2af3be26],
+    ['Nobody inspects the spammish repetition', 0, 0xe2293b2f],
+  ];
+  // `bytes` copied to byte 8 of a fresh buffer, viewed as bytes and as words.
+  const placed = (bytes) => {
+    const w = new Uint32Array(Math.ceil((bytes.length + 16) / 4));
+    const b = new Uint8Array(w.buffer);
+    b.set(bytes, 8);
+    return { w, b };
+  };
+
+  it('matches published test vectors', () => {
+    for (const [text, seed, want] of VECTORS) {
+      const input = Buffer.from(text);
+      const { w, b } = placed(input);
+      assert.strictEqual(libXxh32(input, 0, input.length, seed), want, JSON.stringify(text));
+      assert.strictEqual(libXxh32(b, 8, input.length, seed), want, JSON.stringify(text));
+      assert.strictEqual(xxh32Aligned(w, b, 8, input.length, seed), want, JSON.stringify(text));
+    }
+  });
+
+  it('agrees with the independent implementation on every length up to 100 and many seeds', () => {
+    for (let len = 0; len <= 100; len++) {
+      const input = bytes(len, len + 1);
+      const { w, b } = placed(input);
+      for (const seed of [0, 1, 255, 0x9e3779b1, 0xffffffff]) {
+        const want = xxh32(input, seed);
+        assert.strictEqual(libXxh32(input, 0, len, seed), want, `len ${len} seed ${seed}`);
+        assert.strictEqual(xxh32Aligned(w, b, 8, len, seed), want, `len ${len} seed ${seed}`);
+      }
+    }
   });
 });
 

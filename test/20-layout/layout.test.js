@@ -5,6 +5,7 @@
 const assert = require('assert');
 const layout = require('../../lib/layout/layout');
 const { addon, loadError } = require('../../lib/base/native');
+const { Segment } = require('../..');
 
 describe('layout', function () {
   before(function () {
@@ -56,6 +57,22 @@ describe('layout', function () {
   it('status codes match (STATUS / STATUS_CODE)', function () {
     assert.deepStrictEqual(addon.layout.STATUS, { ...layout.STATUS });
     for (const [code, n] of Object.entries(addon.layout.STATUS)) assert.strictEqual(layout.STATUS_CODE[n], code);
+  });
+
+  it('segment limits have one declaration: lib/layout/layout.js, the addon and Segment agree', function () {
+    const { C } = layout;
+    assert.strictEqual(C.MAX_SEGMENT_BYTES, 2 ** 47);
+    assert.strictEqual(addon.maxSegmentSize, C.MAX_SEGMENT_BYTES);
+    assert.strictEqual(Segment.MAX_SIZE, C.MAX_SEGMENT_BYTES);
+    // The longest name passes both the JS validation and the addon's; one more character fails both.
+    const long = `t${process.pid}-`.padEnd(C.MAX_SEGMENT_NAME_BYTES, 'x');
+    Segment.create({ name: long, size: 64 }).close();
+    Segment.unlink({ name: long });
+    assert.throws(() => Segment.create({ name: `${long}x`, size: 64 }), { name: 'RangeError', code: 'ERR_INVALID_ARG' });
+    assert.throws(() => addon.segmentCreate(0, `${long}x`, 64, 0o600, true, false), { code: 'ERR_INVALID_ARG' });
+    const longPath = `/${'p'.repeat(C.MAX_SEGMENT_PATH_BYTES)}`;
+    assert.throws(() => Segment.create({ path: longPath, size: 64 }), { name: 'RangeError', code: 'ERR_INVALID_ARG' });
+    assert.throws(() => addon.segmentCreate(1, longPath, 64, 0o600, true, false), { code: 'ERR_INVALID_ARG' });
   });
 
   it('every struct of lib/layout/layout.js is exported by the addon', function () {

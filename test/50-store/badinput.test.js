@@ -8,6 +8,7 @@ const path = require('path');
 const { Store } = require('../../lib/store/store');
 const { C, S, W, BASE } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
+const { xxh32: independentXxh32 } = require('../helpers/independent-xxh32');
 
 const NOT_STRINGS = [undefined, null, 1, {}, [], Symbol('s'), () => {}, 1n];
 
@@ -204,6 +205,25 @@ forEachEngine('bad input', ({ engine, make }) => {
         assert.throws(() => Store.open({ path: file, engine }), { code });
       });
     }
+
+    it('refuses a totalSize too large for the segment with ERR_BAD_SIZE when the checksum was recomputed (also above 2^53)', () => {
+      const header = fs.readFileSync(file).subarray(0, 64);
+      for (const total of [2n ** 38n, 2n ** 53n + 64n, 2n ** 63n + 64n, 0xffffffffffffffc0n]) {
+        // The checksum image of format.md §3 with the new totalSize.
+        const img = Buffer.alloc(24);
+        header.copy(img, 0, 0, 8); // magic, version
+        img.writeBigUInt64LE(total, 8);
+        header.copy(img, 16, 16, 20); // bucketCount
+        header.copy(img, 20, 24, 28); // maxEntries
+        const size = Buffer.alloc(8);
+        size.writeBigUInt64LE(total);
+        patch(8, size);
+        const sum = Buffer.alloc(4);
+        sum.writeUInt32LE(independentXxh32(img, 0));
+        patch(36, sum);
+        assert.throws(() => Store.open({ path: file, engine }), { code: 'ERR_BAD_SIZE' }, `totalSize ${total}`);
+      }
+    });
 
     it('refuses a truncated file with ERR_BAD_SIZE', () => {
       fs.truncateSync(file, 1 << 19);

@@ -8,6 +8,8 @@ const path = require('path');
 const { Store } = require('../../lib/store/store');
 const { C, S, W, BASE, AT, UNIT_WORDS, SIZE_CLASSES, entriesOffset } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
+const { headerChecksum } = require('../../lib/store/js/format');
+const maintenance = require('../../lib/store/js/maintenance');
 
 const FREE_HEAD = AT.HEADER.FREE_HEAD;
 const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
@@ -23,6 +25,7 @@ const tidWord = (o) => BASE.OWNER + o * W.OWNER.WORDS + W.OWNER.TID;
 const entryWord = (u, field) => u * UNIT_WORDS + field;
 const NEXT = W.ENTRY.NEXT;
 const FLAGS = W.ENTRY.FLAGS;
+const nsStateWord = (id) => BASE.NAMESPACE + id * W.NAMESPACE.WORDS + W.NAMESPACE.STATE;
 
 // The units of bucket `b`'s chain, head first (a chain with no corruption).
 function chain(u32, b = 0) {
@@ -61,6 +64,20 @@ function inWorkerWithin(ms, engine, buffer, method, args) {
       reject(e);
     });
   });
+}
+
+// A store whose one chain holds four valid entries k4 -> k3 -> k2 -> k1 (namespace 'a') while its
+// header allows two: a walk may meet at most maxEntries + 1 = 3 of them, so reading k1 fails on
+// every attempt with the bucket's version unchanged, and a repair pass cannot mend it.
+function overlongChain(engine) {
+  const buffer = new SharedArrayBuffer(1 << 20);
+  const w = Store.create({ buffer, engine, buckets: 1, maxEntries: 4 });
+  for (const k of ['k1', 'k2', 'k3', 'k4']) w.set('a', k, k);
+  w.close();
+  const u32 = new Uint32Array(buffer);
+  u32[AT.HEADER.MAX_ENTRIES] = 2;
+  u32[AT.HEADER.HEADER_CHECKSUM] = headerChecksum(C.MAGIC, C.FORMAT_VERSION, buffer.byteLength, 1, 2);
+  return buffer;
 }
 
 // Large buffers are address space, not memory (pages are touched sparsely), but a host that
@@ -135,6 +152,29 @@ forEachEngine('review: namespace validation', ({ make }) => {
     }
     assert.strictEqual(s.count(), 0);
     assert.ok(s.verify().ok);
+  });
+
+  it('a new namespace starts with count 0 whatever count its record held', () => {
+    const s = make({ buckets: 1 });
+    const u32 = new Uint32Array(s.buffer);
+    u32[nsCountWord(1)] = 7; // left by a namespace creation that died, or by damage
+    s.set('a', 'k', 'v');
+    assert.strictEqual(s.count('a'), 1);
+    assert.deepStrictEqual(s.stats().namespaceCounts, { a: 1 });
+    const v = s.verify();
+    assert.ok(v.ok, v.errors.join('\n'));
+  });
+
+  it('a new namespace takes the lowest record that is not live, whatever its state word holds', () => {
+    const s = make({ buckets: 1 });
+    const u32 = new Uint32Array(s.buffer);
+    u32[nsStateWord(1)] = 1; // neither free (0) nor live (2): not live (format.md §5)
+    s.set('a', 'k', 'v');
+    assert.strictEqual(u32[nsStateWord(1)], C.NS_STATE_LIVE);
+    assert.strictEqual(u32[nsStateWord(2)], C.NS_STATE_FREE);
+    assert.strictEqual(s.get('a', 'k'), 'v');
+    const v = s.verify();
+    assert.ok(v.ok, v.errors.join('\n'));
   });
 
   it('a value that is too long does not create the namespace', () => {
@@ -383,6 +423,182 @@ forEachEngine('review: walk bound', ({ engine }) => {
       assert.ok(!r.error || r.error.code === 'ERR_CORRUPT', JSON.stringify(r));
       assert.ok(s.verify().ok);
     } finally {
+      s.close();
+    }
+  });
+
+  it('a chain longer than maxEntries + 1 is corrupt on every engine (the bound of format.md §9)', () => {
+    const s = Store.attach(overlongChain(engine), { engine });
+    try {
+      assert.strictEqual(s.get('a', 'k4'), 'k4'); // the head
+      assert.throws(() => s.get('a', 'k1'), { code: 'ERR_CORRUPT' }); // the fourth entry
+    } finally {
+      s.close();
+    }
+  });
+});
+
+forEachEngine('review: a namespace record with an impossible nameLength', ({ engine, make }) => {
+  for (const len of [0, 49, 0xffffffff]) {
+    it(`nameLength ${len}: verify() reports it, repair() drops the namespace and its entries`, () => {
+      const s = make({ buckets: 4 });
+      for (let i = 0; i < 5; i++) s.set('a', `k${i}`, i);
+      for (let i = 0; i < 3; i++) s.set('b', `k${i}`, i);
+      const u32 = new Uint32Array(s.buffer);
+      u32[BASE.NAMESPACE + 1 * W.NAMESPACE.WORDS + W.NAMESPACE.NAME_LENGTH] = len;
+      assert.deepStrictEqual(s.verify(), { ok: false, errors: [`namespace 1: name length ${len}`],
+        entries: 8, liveUnits: 8, freeUnits: 0, leakedUnits: 0 });
+      s.repair();
+      assert.deepStrictEqual(s.verify(), { ok: true, errors: [], entries: 3, liveUnits: 3, freeUnits: 5,
+        leakedUnits: 0 });
+      assert.strictEqual(u32[nsStateWord(1)], C.NS_STATE_FREE);
+      assert.deepStrictEqual(s.namespaces(), ['b']);
+      assert.strictEqual(s.count(), 3);
+      // This handle still knows the dropped namespace's id: reads find nothing, writes are refused
+      // (an entry of a namespace that is not live would be corrupt).
+      assert.strictEqual(s.get('a', 'k1'), undefined);
+      assert.strictEqual(s.count('a'), 0);
+      assert.throws(() => s.set('a', 'k1', 'again'), { code: 'ERR_INVALID_ARG' });
+      // Another handle creates the name afresh (in the freed record).
+      const o = Store.attach(s.buffer, { engine });
+      try {
+        assert.strictEqual(o.get('a', 'k1'), undefined);
+        o.set('a', 'k1', 'again');
+        assert.strictEqual(o.get('a', 'k1'), 'again');
+        assert.strictEqual(o.count('a'), 1);
+      } finally {
+        o.close();
+      }
+      assert.strictEqual(s.get('a', 'k1'), 'again');
+      const v = s.verify();
+      assert.ok(v.ok, v.errors.join('\n'));
+    });
+  }
+});
+
+forEachEngine('review: verify() repairs first', ({ make }) => {
+  it('a bucket lock left by a dead process in the middle of an insert: verify() repairs, then reports ok', () => {
+    const s = make({ buckets: 4 });
+    for (let i = 0; i < 10; i++) s.set('a', `k${i}`, i);
+    const u32 = new Uint32Array(s.buffer);
+    const deadPid = require('child_process').spawnSync(process.execPath, ['-e', '0']).pid;
+    const slot = 4000;
+    u32[pidWord(slot)] = deadPid;
+    u32[tidWord(slot)] = 1;
+    // The dead writer held bucket 2, had reserved its entry (entryCount) and allocated a block
+    // (class 0, at the bump pointer) that it never published: a leaked unit.
+    const lock = bucketWord(2, W.BUCKET.LOCK);
+    u32[lock] = ((((u32[lock] & C.LOCK_VERSION_MASK) + 1) & C.LOCK_VERSION_MASK) | (slot << C.LOCK_OWNER_SHIFT)) >>> 0;
+    u32[ENTRY_COUNT]++;
+    const unit = u32[FREE_HEAD];
+    u32[entryWord(unit, W.ENTRY.FLAGS)] = 0;
+    u32[entryWord(unit, W.ENTRY.KEY_HASH)] = 0x1234;
+    u32[FREE_HEAD] = unit + 1;
+    const gc = s.stats().repairs;
+    assert.deepStrictEqual(s.verify(),
+      { ok: true, errors: [], entries: 10, liveUnits: 10, freeUnits: 1, leakedUnits: 0 });
+    assert.strictEqual(s.stats().repairs, gc + 1, 'verify() ran one repair pass');
+    assert.strictEqual(u32[lock] & 1, 0, 'the dead writer\'s lock is free');
+    assert.strictEqual(u32[pidWord(slot)], 0, 'the dead writer\'s owner slot is free');
+    assert.strictEqual(s.count(), 10);
+    s.set('a', 'new', 'v');
+    assert.strictEqual(s.get('a', 'new'), 'v');
+    assert.strictEqual(s.get('a', 'k3'), 3);
+    assert.strictEqual(u32[FREE_HEAD], unit + 1, 'the new entry reused the reclaimed block');
+    assert.deepStrictEqual(s.verify(),
+      { ok: true, errors: [], entries: 11, liveUnits: 11, freeUnits: 0, leakedUnits: 0 });
+  });
+});
+
+forEachEngine('review: corrupt reads', ({ engine }) => {
+  // Counts the JS engine's chain walks (get) and entry copies (keys, entries) and its repair
+  // passes; the native engine exposes no such hook, only the outcome.
+  function spy(s) {
+    const counts = { walks: 0, copies: 0, repairs: 0, walksBeforeRepair: -1, copiesBeforeRepair: -1 };
+    if (engine !== 'js') return { counts, restore() {} };
+    const e = s._e;
+    const { walk, copyOut } = e;
+    const { repair } = maintenance;
+    e.walk = function (...args) {
+      counts.walks++;
+      return walk.apply(this, args);
+    };
+    e.copyOut = function (...args) {
+      counts.copies++;
+      return copyOut.apply(this, args);
+    };
+    maintenance.repair = function (...args) {
+      if (counts.repairs++ === 0) {
+        counts.walksBeforeRepair = counts.walks;
+        counts.copiesBeforeRepair = counts.copies;
+      }
+      return repair.apply(this, args);
+    };
+    return {
+      counts,
+      restore() {
+        delete e.walk;
+        delete e.copyOut;
+        maintenance.repair = repair;
+      },
+    };
+  }
+
+  it(`a read failing under an unchanged version repairs after ${C.CORRUPT_READ_RETRIES} attempts, then is ERR_CORRUPT after as many again`, () => {
+    const s = Store.attach(overlongChain(engine), { engine });
+    const { counts, restore } = spy(s);
+    try {
+      const before = s.stats().repairs;
+      assert.throws(() => s.get('a', 'k1'), { code: 'ERR_CORRUPT' });
+      assert.strictEqual(s.stats().repairs, before + 1);
+      if (engine === 'js') {
+        assert.deepStrictEqual([counts.walksBeforeRepair, counts.walks, counts.repairs],
+          [C.CORRUPT_READ_RETRIES, 2 * C.CORRUPT_READ_RETRIES, 1]);
+      }
+      // keys() copies the three entries it may walk, then fails at the fourth, on each attempt.
+      counts.repairs = 0;
+      counts.copies = 0;
+      assert.throws(() => s.keys('a'), { code: 'ERR_CORRUPT' });
+      assert.strictEqual(s.stats().repairs, before + 2);
+      if (engine === 'js') {
+        assert.deepStrictEqual([counts.copiesBeforeRepair, counts.copies, counts.repairs],
+          [3 * C.CORRUPT_READ_RETRIES, 6 * C.CORRUPT_READ_RETRIES, 1]);
+      }
+    } finally {
+      restore();
+      s.close();
+    }
+  });
+});
+
+describe('review: an exhausted heap [js engine]', () => {
+  // The native engine's side of this is test/cpp/store_regression_test.cc
+  // (HeapExhaustionIsErrNoMemory).
+  it('verify() and repair() that cannot allocate their per-unit state are ERR_NO_MEMORY, with every lock freed', () => {
+    const s = Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine: 'js', buckets: 4 });
+    const RealUint8Array = globalThis.Uint8Array;
+    try {
+      s.set('a', 'k', 'v');
+      const u32 = new Uint32Array(s.buffer);
+      const units = (1 << 20) / C.UNIT;
+      globalThis.Uint8Array = new Proxy(RealUint8Array, {
+        construct(target, args, newTarget) {
+          if (args[0] >= units / 2) throw new RangeError('Array buffer allocation failed');
+          return Reflect.construct(target, args, newTarget);
+        },
+      });
+      assert.throws(() => s.verify(), { name: 'ShmError', code: 'ERR_NO_MEMORY' });
+      assert.throws(() => s.repair(), { name: 'ShmError', code: 'ERR_NO_MEMORY' });
+      globalThis.Uint8Array = RealUint8Array;
+      const locks = [AT.REPAIR_STATE.LOCK, ALLOC_LOCK, AT.NS_STATE.LOCK];
+      for (let b = 0; b < 4; b++) locks.push(bucketWord(b, W.BUCKET.LOCK));
+      for (const w of locks) assert.strictEqual(u32[w] & 1, 0, `lock word ${w} left held`);
+      s.set('a', 'k2', 'v2');
+      assert.strictEqual(s.get('a', 'k'), 'v');
+      const v = s.verify();
+      assert.ok(v.ok, v.errors.join('\n'));
+    } finally {
+      globalThis.Uint8Array = RealUint8Array;
       s.close();
     }
   });

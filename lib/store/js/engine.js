@@ -15,7 +15,7 @@ const namespaces = require('./namespaces');
 const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
 const SIZE_UNITS = require('../../layout/layout').SIZE_CLASSES;
 const MAX_JS_BYTES = 2 ** 32;
-const CORRUPT_RETRIES = 64;
+const CORRUPT_RETRIES = C.CORRUPT_READ_RETRIES; // why this many: scripts/layout-spec.js
 // Hot-path constants as plain module bindings (cheaper to load than frozen-object properties).
 const CLASS_SHIFT = C.FLAG_CLASS_SHIFT;
 const CLASS_MASK = C.FLAG_CLASS_MASK;
@@ -44,6 +44,7 @@ const E_VALUE_LENGTH = H.ENTRY.VALUE_LENGTH;
 // Namespace i's count: u32 index NS_COUNT + i * NS_WORDS.
 const NS_COUNT = BASE.NAMESPACE + W.NAMESPACE.COUNT;
 const NS_WORDS = W.NAMESPACE.WORDS;
+const NS_STATE = BASE.NAMESPACE + W.NAMESPACE.STATE;
 
 const encoder = new TextEncoder();
 
@@ -88,8 +89,10 @@ class JsEngine {
     this.mask = geometry.bucketCount - 1;
     // A chain holds distinct blocks of at least one unit, so no valid walk is longer than the pool
     // either: with maxEntries 2^32 - 1 on a small store, a cycle would otherwise cost 2^32 steps
-    // per attempt (minutes before a reader gets to its repair pass).
-    this.maxSteps = Math.min(geometry.maxEntries, geometry.totalUnits - geometry.firstUnit) + 1;
+    // per attempt (minutes before a reader gets to its repair pass). The walks test
+    // `steps > maxSteps` before each entry, so they meet at most maxSteps + 1 entries, as the
+    // native engine (format.md §9, Readers).
+    this.maxSteps = Math.min(geometry.maxEntries, geometry.totalUnits - geometry.firstUnit);
     this.out = out;
     this.locks = new Locks(this.u32, pid, tid, lockTimeoutMs);
     // Private scratch: the encoded key, the encoded value, and the reader's copy of key+value.
@@ -222,7 +225,7 @@ class JsEngine {
   // once, then give up with ERR_CORRUPT.
   badRead(stable, h) {
     if (stable === CORRUPT_RETRIES) maintenance.repair(this);
-    else if (stable > 2 * CORRUPT_RETRIES) throw corruptError(h & this.mask);
+    else if (stable >= 2 * CORRUPT_RETRIES) throw corruptError(h & this.mask);
   }
 
   copyHoldsKey(kl) {
@@ -258,6 +261,11 @@ class JsEngine {
     // Strings are measured here and encoded straight into the entry by writeEntry.
     const vl = typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
     if (vl > C.MAX_VALUE_BYTES) throw failure(STATUS.ERR_VALUE_TOO_LONG, 'set');
+    // As native: an entry of a namespace that is not live would be corrupt (a handle may still
+    // know the id of a namespace that a repair pass dropped, format.md §5).
+    if (Atomics.load(this.u32, NS_STATE + nsId * NS_WORDS) !== C.NS_STATE_LIVE) {
+      throw failure(STATUS.ERR_INVALID_ARG, 'set');
+    }
     const h = this.keyHash(kl, nsId);
     const cls = classFor(HDR + kl + vl);
     // Read before taking the lock: the clock is not cheap and the lock is shared.

@@ -12,7 +12,8 @@ function isPow2(n) {
 }
 
 // The checksum of the immutable header fields: magic, version, totalSize (u64), bucketCount,
-// maxEntries, back to back, little-endian, XXH32 seed 0.
+// maxEntries, little-endian, XXH32 seed 0. totalSize is a number or, for the exact bits of any
+// u64, a bigint.
 function headerChecksum(magic, version, totalSize, bucketCount, maxEntries) {
   const img = Buffer.alloc(24);
   let at = 0;
@@ -72,10 +73,15 @@ function readGeometry(buf) {
   const u32 = new Uint32Array(buf, 0, W.HEADER.WORDS);
   if (Atomics.load(u32, H.MAGIC) !== C.MAGIC) return { status: STATUS.ERR_BAD_MAGIC };
   if (u32[H.VERSION] !== C.FORMAT_VERSION) return { status: STATUS.ERR_BAD_VERSION };
-  const totalSize = u32[H.TOTAL_SIZE] + u32[H.TOTAL_SIZE_HI] * 0x100000000;
+  const totalLo = u32[H.TOTAL_SIZE];
+  const totalHi = u32[H.TOTAL_SIZE_HI];
+  // Rounded to a double above 2^53, but only where it is far beyond MAX_TOTAL anyway: the checksum
+  // is computed over the exact u64.
+  const totalSize = totalLo + totalHi * 0x100000000;
   const bucketCount = u32[H.BUCKET_COUNT];
   const maxEntries = u32[H.MAX_ENTRIES];
-  const sum = headerChecksum(C.MAGIC, C.FORMAT_VERSION, totalSize, bucketCount, maxEntries);
+  const exactTotal = (BigInt(totalHi) << 32n) | BigInt(totalLo);
+  const sum = headerChecksum(C.MAGIC, C.FORMAT_VERSION, exactTotal, bucketCount, maxEntries);
   if (u32[H.HEADER_CHECKSUM] !== sum) return { status: STATUS.ERR_BAD_CHECKSUM };
   if (totalSize % C.UNIT !== 0 || totalSize > size || totalSize > MAX_TOTAL) {
     return { status: STATUS.ERR_BAD_SIZE };

@@ -31,11 +31,15 @@ function resolve(e, name, create) {
     id = -STATUS.ERR_TOO_MANY_NAMESPACES;
     for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
       const r = recordWord(i);
-      if (Atomics.load(e.u32, r + NS.STATE) !== C.NS_STATE_FREE) continue;
+      // Any state but live is reusable (format.md §5), and the record starts afresh: a count
+      // left by a creator that died, or by damage, must not become the new namespace's.
+      if (Atomics.load(e.u32, r + NS.STATE) === C.NS_STATE_LIVE) continue;
       e.u32[r + NS.NAME_LENGTH] = kl;
+      e.u32[r + NS.RESERVED] = 0;
       const off = nameOffset(i);
       e.u8.fill(0, off, off + C.MAX_NAMESPACE_BYTES);
       e.u8.set(e.kb.subarray(0, kl), off);
+      Atomics.store(e.u32, r + NS.COUNT, 0);
       Atomics.store(e.u32, r + NS.STATE, C.NS_STATE_LIVE);
       Atomics.add(e.u32, NS_LIVE, 1);
       id = i;

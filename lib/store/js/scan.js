@@ -22,8 +22,8 @@ const CLASS_SHIFT = C.FLAG_CLASS_SHIFT;
 const CLASS_MASK = C.FLAG_CLASS_MASK;
 const CLASS_COUNT = SIZE_CLASSES.length;
 // As for a get (js-engine.js): a snapshot that keeps failing under an unchanged version is
-// corruption, not a race. Repair once, then report it.
-const CORRUPT_RETRIES = 64;
+// corruption, not a race. Repair once, then report it (the threshold: scripts/layout-spec.js).
+const CORRUPT_RETRIES = C.CORRUPT_READ_RETRIES;
 
 // Whether the block at unit `u` can be a linked entry: a valid class, not free, inside the store.
 function validBlock(e, u) {
@@ -157,7 +157,7 @@ function entries(e, nsId, withValues = true) {
         break;
       }
       if (++stable === CORRUPT_RETRIES) maintenance.repair(e);
-      else if (stable > 2 * CORRUPT_RETRIES) throw corruptError(b);
+      else if (stable >= 2 * CORRUPT_RETRIES) throw corruptError(b);
     }
   }
   return out;

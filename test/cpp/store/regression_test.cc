@@ -3,6 +3,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <new>
 #include <set>
 #include <string>
 
@@ -12,8 +14,69 @@
 #include "store/store.h"
 #include "test_util.h"
 
+// While set, every nothrow allocation of this program fails (the core allocates its handle and
+// the repair and verify bitmaps with new (std::nothrow)).
+static std::atomic<bool> gFailNothrowNew{false};
+
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  if (gFailNothrowNew.load()) return nullptr;
+  try {
+    return ::operator new(n);
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+  if (gFailNothrowNew.load()) return nullptr;
+  try {
+    return ::operator new[](n);
+  } catch (...) {
+    return nullptr;
+  }
+}
+
 namespace shm::test {
 namespace {
+
+struct FailNothrowNew {
+  FailNothrowNew() { gFailNothrowNew = true; }
+  ~FailNothrowNew() { gFailNothrowNew = false; }
+};
+
+// An exhausted heap is ERR_NO_MEMORY, with nothing changed and no lock left held. Before, opening
+// reported it as ERR_INVALID_ARG, a repair pass as ERR_SHM_NO_SPACE (a full /dev/shm), and
+// verify() as a successful call whose report listed "out of memory" as a problem of the store.
+TEST(StoreRegression, HeapExhaustionIsErrNoMemory) {
+  Region r(1 << 20);
+  ASSERT_EQ(Store::Create(r.base(), r.size(), 64, 1000), L::kOk);
+  auto s = Open(r);
+  ASSERT_TRUE(s);
+  const uint32_t ns = Ns(*s, "a");
+  ASSERT_EQ(Put(*s, ns, "k", "v"), L::kOk);
+  std::unique_ptr<Store> t;
+  VerifyReport rep;
+  Status attach, repair, verify;
+  {
+    FailNothrowNew fail;
+    attach = Store::Attach(r.base(), r.size(), static_cast<uint32_t>(getpid()), 2, 0, &t);
+    repair = s->Repair();
+    verify = s->Verify(&rep);
+  }
+  EXPECT_EQ(attach, L::kErrNoMemory) << L::StatusCode(attach);
+  EXPECT_EQ(t, nullptr);
+  EXPECT_EQ(repair, L::kErrNoMemory) << L::StatusCode(repair);
+  EXPECT_EQ(verify, L::kErrNoMemory) << L::StatusCode(verify);
+  EXPECT_EQ(r.header()->gcCounter, 0u);
+  EXPECT_FALSE(LockIsHeld(r.repairState()->lock));
+  for (uint32_t i = 0; i < 64; ++i) EXPECT_FALSE(LockIsHeld(r.bucket(i)->lock)) << i;
+  EXPECT_FALSE(LockIsHeld(r.alloc()->lock));
+  EXPECT_FALSE(LockIsHeld(r.nsState()->lock));
+  EXPECT_EQ(GetStr(*s, ns, "k"), "v");
+  VerifyOk(*s);
+  t = Open(r, 2);
+  EXPECT_TRUE(t);
+}
 
 // ForEach's callback may call ForEach on the same handle (the binding's callbacks run user JS,
 // which can call keys() again): the outer walk must keep visiting its own copy. Before the fix
