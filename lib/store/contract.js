@@ -43,13 +43,14 @@ const METHODS = Object.freeze({
 // `buffer` (claiming an owner slot) or throws with `status` (ERR_BAD_MAGIC, ...).
 const CONSTRUCTOR_ARGS = Object.freeze(['buffer', 'pid', 'tid', 'lockTimeoutMs', 'out']);
 
-// The names an engine class exposes: its static functions and the public methods of its
-// prototype chain (names starting with '_' are private to the engine).
-function surfaceOf(Engine) {
+// The names an engine exposes: the static functions of its class, and the public methods of an
+// instance, its own properties (the native engine binds its methods to each handle) and its
+// prototype chain alike. Names starting with '_' are private to the engine.
+function surfaceOf(Engine, instance) {
   const statics = Object.getOwnPropertyNames(Engine)
     .filter((n) => typeof Engine[n] === 'function' && !n.startsWith('_'));
   const methods = new Set();
-  for (let p = Engine.prototype; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+  for (let p = instance; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
     for (const n of Object.getOwnPropertyNames(p)) {
       if (n === 'constructor' || n.startsWith('_')) continue;
       const d = Object.getOwnPropertyDescriptor(p, n);

@@ -5,7 +5,7 @@
 const { typeError, rangeError, validateKeys } = require('../base/validate');
 const { threadId } = require('worker_threads');
 const { C, STATUS, STATUS_CODE } = require('../layout/layout');
-const { JsEngine } = require('./js/engine');
+const { JsEngine } = require('./js/store');
 const { defaultGeometry, entriesOffsetFor } = require('./js/format');
 const { encodeValue, decodeValue } = require('./codec');
 const { Segment } = require('../segment/segment');

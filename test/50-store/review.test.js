@@ -9,7 +9,9 @@ const { Store } = require('../../lib/store/store');
 const { C, S, W, BASE, AT, UNIT_WORDS, SIZE_CLASSES, entriesOffset } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
 const { headerChecksum } = require('../../lib/store/js/format');
-const maintenance = require('../../lib/store/js/maintenance');
+const read = require('../../lib/store/js/read');
+const chainModule = require('../../lib/store/js/chain');
+const repairs = require('../../lib/store/js/repair');
 
 const FREE_HEAD = AT.HEADER.FREE_HEAD;
 const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
@@ -513,21 +515,21 @@ forEachEngine('review: verify() repairs first', ({ make }) => {
 forEachEngine('review: corrupt reads', ({ engine }) => {
   // Counts the JS engine's chain walks (get) and entry copies (keys, entries) and its repair
   // passes; the native engine exposes no such hook, only the outcome.
-  function spy(s) {
+  function spy() {
     const counts = { walks: 0, copies: 0, repairs: 0, walksBeforeRepair: -1, copiesBeforeRepair: -1 };
     if (engine !== 'js') return { counts, restore() {} };
-    const e = s._e;
-    const { walk, copyOut } = e;
-    const { repair } = maintenance;
-    e.walk = function (...args) {
+    const { walk } = read;
+    const { copyOut } = chainModule;
+    const { repair } = repairs;
+    read.walk = function (...args) {
       counts.walks++;
       return walk.apply(this, args);
     };
-    e.copyOut = function (...args) {
+    chainModule.copyOut = function (...args) {
       counts.copies++;
       return copyOut.apply(this, args);
     };
-    maintenance.repair = function (...args) {
+    repairs.repair = function (...args) {
       if (counts.repairs++ === 0) {
         counts.walksBeforeRepair = counts.walks;
         counts.copiesBeforeRepair = counts.copies;
@@ -537,9 +539,9 @@ forEachEngine('review: corrupt reads', ({ engine }) => {
     return {
       counts,
       restore() {
-        delete e.walk;
-        delete e.copyOut;
-        maintenance.repair = repair;
+        read.walk = walk;
+        chainModule.copyOut = copyOut;
+        repairs.repair = repair;
       },
     };
   }

@@ -3,7 +3,8 @@
 // record never changes), creation under NsState.lock.
 const { C, S, W, BASE, AT, STATUS } = require('../../layout/layout');
 const { NEED_REPAIR } = require('../../ownership/locks');
-const maintenance = require('./maintenance');
+const repairs = require('./repair');
+const { utf8Into } = require('./read');
 const { failure } = require('./failure');
 
 const NS = W.NAMESPACE;
@@ -15,13 +16,13 @@ const nameOffset = (i) => C.NAMESPACES_OFFSET + i * S.NAMESPACE.SIZE + S.NAMESPA
 
 // Returns the id of namespace `name`, or 0 when absent (and create is false).
 function resolve(e, name, create) {
-  const kl = e.utf8Into(name, C.MAX_NAMESPACE_BYTES);
+  const kl = utf8Into(name, e.kb, C.MAX_NAMESPACE_BYTES);
   if (kl <= 0) throw new RangeError('The "name" argument must be 1 to 48 UTF-8 bytes');
   let id = findNamespace(e, kl);
   if (id || !create) return id;
   for (;;) {
     if (e.locks.acquire(NS_LOCK) === NEED_REPAIR) {
-      maintenance.repair(e, false);
+      repairs.repair(e, false);
       continue;
     }
     break;

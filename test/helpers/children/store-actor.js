@@ -66,10 +66,10 @@ const ops = {
   // Holds every lock for task.ms like a long repair or verify pass, with heartbeats, then sets
   // flag[0] = 1 just before releasing them (pure-JS engine).
   longPass(store, task, announce) {
-    const maintenance = require('../../../lib/store/js/maintenance');
+    const repairs = require('../../../lib/store/js/repair');
     const e = store._e;
     const flag = new Int32Array(task.flag);
-    maintenance.lockAll(e);
+    repairs.lockAll(e);
     announce({ holding: true });
     const end = Date.now() + task.ms;
     while (Date.now() < end) {
@@ -77,7 +77,7 @@ const ops = {
       Atomics.wait(sleeper, 0, 0, 10);
     }
     Atomics.store(flag, 0, 1);
-    maintenance.unlockAll(e);
+    repairs.unlockAll(e);
     return { done: true };
   },
 
@@ -85,8 +85,9 @@ const ops = {
   hold(store, task, announce) {
     const e = store._e;
     const id = store._id('held', true);
-    const kl = e.keyLength(task.key);
-    const h = e.keyHash(kl, id);
+    const read = require('../../../lib/store/js/read');
+    const kl = read.encodeKey(e, task.key);
+    const h = read.keyHash(e, kl, id);
     const lw = BASE.BUCKET + (h & e.mask) * W.BUCKET.WORDS + W.BUCKET.LOCK;
     e.locks.acquire(lw);
     announce({ holding: true });

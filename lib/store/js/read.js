@@ -1,0 +1,228 @@
+'use strict';
+// Reads of the pure-JS engine (docs/format.md §9, "Readers"): get and has without a lock (the
+// bucket's lock word is its seqlock, and a copy counts only if it hashes to the entry's
+// checksum), and the listing of a namespace, each bucket read consistently. Mirrors
+// src/store/read.cpp.
+const { C, W, H, BASE, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES } = require('../../layout/layout');
+const { xxh32Aligned } = require('../../base/xxhash');
+const { NEED_REPAIR } = require('../../ownership/locks');
+const { corruptError } = require('./failure');
+const chain = require('./chain');
+const repairs = require('./repair');
+
+// Called through the module objects (R.walk, chain.copyOut, repairs.repair) so that a test can
+// count the walks, copies and repair passes of one read.
+const R = module.exports;
+
+const CORRUPT_RETRIES = C.CORRUPT_READ_RETRIES; // why this many: scripts/layout-spec.js
+const CLASS_SHIFT = C.FLAG_CLASS_SHIFT;
+const CLASS_MASK = C.FLAG_CLASS_MASK;
+const CLASS_COUNT = C.SIZE_CLASS_COUNT;
+const ENC_MASK = C.FLAG_ENCODING_MASK;
+const FLAG_FREE = C.FLAG_FREE;
+const UNIT = C.UNIT;
+const HDR = C.ENTRY_HEADER_SIZE; // the key starts right after the entry header
+const BUCKET_BASE = BASE.BUCKET;
+const BUCKET_WORDS = W.BUCKET.WORDS;
+const B_HEAD = W.BUCKET.HEAD;
+const B_LOCK = W.BUCKET.LOCK;
+const E_HASH = W.ENTRY.KEY_HASH;
+const E_NS = W.ENTRY.NAMESPACE_ID;
+const E_FLAGS = W.ENTRY.FLAGS;
+const E_SUM = W.ENTRY.CHECKSUM;
+const E_KEY_LENGTH = H.ENTRY.KEY_LENGTH;
+const E_VALUE_LENGTH = H.ENTRY.VALUE_LENGTH;
+
+const encoder = new TextEncoder();
+
+// Writes the UTF-8 bytes of `s` to `out`; returns the length, or -1 when it exceeds `max`.
+// `out` must have room for max + 4 bytes.
+function utf8Into(s, out, max) {
+  const n = s.length;
+  if (n <= max) {
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      out[i] = c;
+    }
+    if (i === n) return n;
+  }
+  const r = encoder.encodeInto(s, out);
+  return r.read < n || r.written > max ? -1 : r.written;
+}
+
+// Encodes `key` into e.kb; returns its length, or -1 when it is too long.
+function encodeKey(e, key) {
+  return utf8Into(key, e.kb, C.MAX_KEY_BYTES);
+}
+
+// XXH32 of the key in e.kb, seeded with the namespace id (§8).
+function keyHash(e, kl, nsId) {
+  return xxh32Aligned(e.kb32, e.kb, 0, kl, nsId);
+}
+
+// The word index of the record of the bucket that hash `h` falls in.
+function bucketOf(e, h) {
+  return BUCKET_BASE + (h & e.mask) * BUCKET_WORDS;
+}
+
+// One pass over the chain of the bucket whose record starts at word `bw`, without the lock.
+// Returns the unit of the matching entry, 0 when there is none, -1 when the chain looked
+// invalid (a race with a writer, or corruption): every index is bounds-checked and the caller's
+// version check decides whether the pass counts.
+function walk(e, bw, nsId, kl, h) {
+  const { u8, u16, u32, kb } = e;
+  const c = e.chain;
+  for (let u = c.from(bw + B_HEAD); u !== 0; u = c.next()) {
+    if (!c.inBounds()) return -1;
+    const w = u * UNIT_WORDS;
+    if (u32[w + E_HASH] === h && u32[w + E_NS] === nsId && u16[u * UNIT_HALFS + E_KEY_LENGTH] === kl) {
+      const off = u * UNIT + HDR;
+      let i = 0;
+      while (i < kl && u8[off + i] === kb[i]) i++;
+      if (i === kl) return u;
+    }
+  }
+  return 0;
+}
+
+// The lock-free read of format.md §9 for the key in e.kb. Leaves the key+value in e.copy and
+// the encoding in e.out[0], and returns the value length, or -1 on a miss.
+function find(e, nsId, kl, h) {
+  const { u16, u32 } = e;
+  const bw = bucketOf(e, h);
+  const lw = bw + B_LOCK;
+  for (let stable = 0; ;) {
+    const v1 = Atomics.load(u32, lw);
+    if (v1 & 1) {
+      waitForWriter(e, lw, v1);
+      continue;
+    }
+    let u = R.walk(e, bw, nsId, kl, h);
+    let vl = 0;
+    let flags = 0;
+    let sum = 0;
+    if (u > 0) {
+      vl = u16[u * UNIT_HALFS + E_VALUE_LENGTH];
+      flags = u32[u * UNIT_WORDS + E_FLAGS];
+      sum = u32[u * UNIT_WORDS + E_SUM];
+      const cls = (flags >>> CLASS_SHIFT) & CLASS_MASK;
+      // Never copy beyond the block (or the store), whatever a racing writer left here.
+      if (cls < CLASS_COUNT && (flags & FLAG_FREE) === 0 && HDR + kl + vl <= SIZE_CLASSES[cls] * UNIT &&
+        u + SIZE_CLASSES[cls] <= e.totalUnits) {
+        chain.copyOut(e, u, kl + vl);
+      } else {
+        u = -1;
+      }
+    }
+    if (Atomics.load(u32, lw) !== v1) continue;
+    if (u === 0) return -1;
+    // The copy is trusted only if it hashes to the checksum (the JS memory model gives no
+    // fence to order the data loads before the version check; format.md §9).
+    const enc = flags & ENC_MASK;
+    if (u > 0 && xxh32Aligned(e.copy32, e.copy, 0, kl + vl, (h ^ enc) >>> 0) === sum && copyHoldsKey(e, kl)) {
+      e.out[0] = enc;
+      return vl;
+    }
+    badRead(e, ++stable, h & e.mask);
+  }
+}
+
+function waitForWriter(e, lw, seen) {
+  if (e.locks.waitWhileHeld(lw, seen) === NEED_REPAIR) repairs.repair(e, false);
+}
+
+// Failing again and again under an unchanged version is not a race but corruption: repair
+// once, then give up with ERR_CORRUPT.
+function badRead(e, stable, bucket) {
+  if (stable === CORRUPT_RETRIES) repairs.repair(e);
+  else if (stable >= 2 * CORRUPT_RETRIES) throw corruptError(bucket);
+}
+
+function copyHoldsKey(e, kl) {
+  const { copy, kb } = e;
+  for (let i = 0; i < kl; i++) if (copy[i] !== kb[i]) return false;
+  return true;
+}
+
+function get(e, nsId, key) {
+  const kl = encodeKey(e, key);
+  if (kl < 0) return undefined;
+  e.reads++;
+  const vl = find(e, nsId, kl, keyHash(e, kl, nsId));
+  if (vl < 0) return undefined;
+  if (e.out[0] === C.ENC_BINARY) {
+    const b = Buffer.allocUnsafe(vl);
+    e.copy.copy(b, 0, kl, kl + vl);
+    return b;
+  }
+  return e.copy.utf8Slice(kl, kl + vl);
+}
+
+function has(e, nsId, key) {
+  const kl = encodeKey(e, key);
+  if (kl < 0) return false;
+  e.reads++;
+  return find(e, nsId, kl, keyHash(e, kl, nsId)) >= 0;
+}
+
+// The entries of `nsId` in the bucket whose record starts at word `bw`, read without the lock:
+// pushes them to `found` and returns true, or returns false when the chain looked invalid.
+function listBucket(e, bw, nsId, withValues, found) {
+  const { u32 } = e;
+  const c = e.chain;
+  for (let u = c.from(bw + B_HEAD); u !== 0; u = c.next()) {
+    if (!c.atEntry()) return false;
+    const w = u * UNIT_WORDS;
+    if (u32[w + E_NS] !== nsId) continue;
+    const kl = chain.keyLengthOf(e, u);
+    const vl = chain.valueLengthOf(e, u);
+    const flags = u32[w + E_FLAGS];
+    // Never copy beyond the block (nor beyond the private copy buffer).
+    if (kl > C.MAX_KEY_BYTES || !chain.fitsBlock(flags, kl, vl)) return false;
+    const enc = flags & ENC_MASK;
+    chain.copyOut(e, u, kl + vl);
+    if (xxh32Aligned(e.copy32, e.copy, 0, kl + vl, (u32[w + E_HASH] ^ enc) >>> 0) !== u32[w + E_SUM]) {
+      return false;
+    }
+    const k = e.copy.utf8Slice(0, kl);
+    if (!withValues) {
+      found.push(k);
+      continue;
+    }
+    const value = enc === C.ENC_BINARY ? Buffer.from(e.copy.subarray(kl, kl + vl)) : e.copy.utf8Slice(kl, kl + vl);
+    found.push([k, value, enc]);
+  }
+  return true;
+}
+
+// [key, value, encoding] (or only the key) of every entry of `nsId`. Each bucket is read
+// consistently (seqlock); the store as a whole is not a snapshot.
+function entries(e, nsId, withValues) {
+  const out = [];
+  const u32 = e.u32;
+  for (let b = 0; b <= e.mask; b++) {
+    const bw = BUCKET_BASE + b * BUCKET_WORDS;
+    const lw = bw + B_LOCK;
+    if (Atomics.load(u32, bw + B_HEAD) === 0) continue;
+    for (let stable = 0; ;) {
+      const v1 = Atomics.load(u32, lw);
+      if (v1 & 1) {
+        waitForWriter(e, lw, v1);
+        continue;
+      }
+      const found = [];
+      const ok = listBucket(e, bw, nsId, withValues, found);
+      if (Atomics.load(u32, lw) !== v1) continue;
+      if (ok) {
+        for (const f of found) out.push(f);
+        break;
+      }
+      badRead(e, ++stable, b);
+    }
+  }
+  return out;
+}
+
+Object.assign(R, { utf8Into, encodeKey, keyHash, bucketOf, walk, find, get, has, entries });

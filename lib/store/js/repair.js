@@ -1,0 +1,293 @@
+'use strict';
+// The repair pass of the pure-JS engine (docs/format.md §9, "Stuck locks and repair"), and the
+// stop-the-world machinery it shares with verify(): taking every lock, walking the pool by block
+// size, walking every chain. A pass holds every lock, so it sees the store exactly as no writer
+// is changing it; readers keep running and simply retry around it. Mirrors src/store/repair.cpp.
+const { C, W, BASE, AT, SIZE_CLASSES } = require('../../layout/layout');
+const { xxh32 } = require('../../base/xxhash');
+const { NEED_REPAIR } = require('../../ownership/locks');
+const { ALLOC_LOCK, HEADS, FREE_HEAD } = require('./alloc');
+const chain = require('./chain');
+
+const NS = W.NAMESPACE;
+const NS_LOCK = AT.NS_STATE.LOCK;
+const NS_LIVE = AT.NS_STATE.LIVE_COUNT;
+const REPAIR_LOCK = AT.REPAIR_STATE.LOCK;
+const REPAIRS = AT.REPAIR_STATE.REPAIRS;
+const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
+const GC_COUNTER = AT.HEADER.GC_COUNTER;
+const CLASS_COUNT_WORD = AT.ALLOC_STATE.CLASS_COUNT;
+const E = W.ENTRY;
+const B = W.BUCKET;
+const bucketLock = (b) => BASE.BUCKET + b * B.WORDS + B.LOCK;
+const nsWord = (id, field) => BASE.NAMESPACE + id * NS.WORDS + field;
+
+// With the repair lock held: acquires every bucket lock in index order, then the allocator and
+// namespace locks. With `takeOver` (repair) a lock whose holder is gone is taken over; without
+// (verify) such a lock makes it release what it took, the repair lock included, and return
+// false: the caller repairs first. On a lock timeout it releases the same and throws. (No list
+// of the locks held: a store can have 2^26 buckets.)
+function lockRest(e, takeOver = true) {
+  const L = e.locks;
+  const take = (idx) => {
+    if (takeOver) L.acquireOrTakeOver(idx);
+    else if (L.acquire(idx) === NEED_REPAIR) return false;
+    return true;
+  };
+  let b = 0;
+  let alloc = false;
+  let ok = false;
+  try {
+    for (; b < e.bucketCount; b++) {
+      if (!take(bucketLock(b))) break;
+      L.beat();
+    }
+    alloc = b === e.bucketCount && take(ALLOC_LOCK);
+    ok = alloc && take(NS_LOCK);
+  } finally {
+    if (!ok) {
+      if (alloc) L.release(ALLOC_LOCK);
+      while (b-- > 0) L.release(bucketLock(b));
+      L.release(REPAIR_LOCK);
+    }
+  }
+  return ok;
+}
+
+function lockAll(e) {
+  e.locks.acquireOrTakeOver(REPAIR_LOCK);
+  lockRest(e);
+}
+
+// Releases in the order of format.md §9 step 7.
+function unlockAll(e) {
+  const L = e.locks;
+  L.pulse(); // the last heartbeat: waiters that timed the pass restart before it ends
+  L.release(NS_LOCK);
+  L.release(ALLOC_LOCK);
+  for (let b = 0; b < e.bucketCount; b++) L.release(bucketLock(b));
+  L.release(REPAIR_LOCK);
+}
+
+// Per-unit state bits of a pass (a store of 2^26 units has no room for one object per block).
+const START = 1; // a block start found by the pool walk
+const LIVE = 2; // a valid entry, kept on its chain
+const SEEN = 4; // met on a chain
+const ON_FREE = 8; // met on a free list
+
+// Walks the pool by block size. Returns the block starts and where the tiling ends (`top`: the
+// first block that is not valid, else freeHead). A freeHead outside [firstUnit, totalUnits] is
+// clamped, as native does: walking to a freeHead beyond the store would read past it, and one
+// below the pool would let the allocator place blocks over the buckets.
+function walkPool(e, report) {
+  const u32 = e.u32;
+  const raw = u32[FREE_HEAD];
+  const badHead = raw < e.firstUnit || raw > e.totalUnits;
+  if (badHead && report) report.add(`header: freeHead ${raw} outside [${e.firstUnit}, ${e.totalUnits}]`);
+  const head = Math.min(Math.max(raw, e.firstUnit), e.totalUnits);
+  const state = new Uint8Array(e.totalUnits - e.firstUnit);
+  const starts = [];
+  let u = e.firstUnit;
+  while (u < head) {
+    e.locks.beat();
+    const cls = chain.classOf(u32[chain.entryWord(u) + E.FLAGS]);
+    if (cls >= SIZE_CLASSES.length) {
+      if (report) report.add(`pool: block ${u}: invalid size class ${cls}`);
+      break;
+    }
+    if (u + SIZE_CLASSES[cls] > head) {
+      if (report) report.add(`pool: block ${u}: crosses freeHead ${head}`);
+      break;
+    }
+    state[u - e.firstUnit] = START;
+    starts.push(u);
+    u += SIZE_CLASSES[cls];
+  }
+  return { top: Math.min(u, head), moved: badHead || u < head, state, starts };
+}
+
+function nsLive(e, id) {
+  return id > 0 && id < C.NAMESPACE_SLOTS && e.u32[nsWord(id, NS.STATE)] === C.NS_STATE_LIVE;
+}
+
+function badNameLength(len) {
+  return len === 0 || len > C.MAX_NAMESPACE_BYTES;
+}
+
+// Why the entry at block start `u` is not a valid entry of bucket `b`, or null (the order and the
+// words of native's Store::EntryProblem).
+function entryProblem(e, u, b) {
+  const { u8, u32 } = e;
+  const w = chain.entryWord(u);
+  const flags = u32[w + E.FLAGS];
+  if (flags & C.FLAG_FREE) return 'has FREE set';
+  const h = u32[w + E.KEY_HASH];
+  if ((h & e.mask) !== b) return 'sits in the wrong bucket';
+  const ns = u32[w + E.NAMESPACE_ID];
+  if (!nsLive(e, ns)) return 'names a namespace that is not live';
+  const kl = chain.keyLengthOf(e, u);
+  const vl = chain.valueLengthOf(e, u);
+  if (kl > C.MAX_KEY_BYTES) return `has a key longer than ${C.MAX_KEY_BYTES} bytes`;
+  if (!chain.fitsBlock(flags, kl, vl)) return 'does not fit its block';
+  const off = chain.keyOffset(u);
+  if (xxh32(u8, off, kl, ns) !== h) return 'has a keyHash that is not its key\'s';
+  if (xxh32(u8, off, kl + vl, (h ^ (flags & C.FLAG_ENCODING_MASK)) >>> 0) !== u32[w + E.CHECKSUM]) {
+    return 'has a wrong checksum';
+  }
+  return null;
+}
+
+// Why a chain or free list must stop at unit `u` (not a block start of the tiling, or met
+// before on that kind of walk, `twice` naming what that means), or null.
+function stopAt(e, pool, u, bit, twice) {
+  if (u < e.firstUnit || u >= pool.top) return 'unit out of range';
+  const st = pool.state[u - e.firstUnit];
+  if ((st & START) === 0) return 'not a block start';
+  if (st & bit) return twice;
+  return null;
+}
+
+// Walks every chain (format.md §9, repair step 4). Verify reports each problem; repair (no
+// report) unlinks the bad entries, ends a chain at a unit it must stop at, and rewrites the
+// bucket counts.
+function walkChains(e, pool, report) {
+  const nsCounts = new Uint32Array(C.NAMESPACE_SLOTS);
+  const keys = new Set();
+  let entries = 0;
+  for (let b = 0; b < e.bucketCount; b++) {
+    keys.clear();
+    e.locks.beat();
+    const n = walkChain(e, pool, report, b, keys, nsCounts);
+    entries += n;
+    const countWord = BASE.BUCKET + b * B.WORDS + B.COUNT;
+    if (e.u32[countWord] !== n) {
+      if (report) report.add(`bucket ${b}: count ${e.u32[countWord]}, found ${n}`);
+      else e.u32[countWord] = n;
+    }
+  }
+  return { entries, nsCounts };
+}
+
+// One bucket's chain for walkChains: returns the entries kept on it.
+function walkChain(e, pool, report, b, keys, nsCounts) {
+  const { u8, u32 } = e;
+  const c = e.chain;
+  let n = 0;
+  for (let u = c.from(BASE.BUCKET + b * B.WORDS + B.HEAD); u !== 0;) {
+    e.locks.beat();
+    const stop = stopAt(e, pool, u, SEEN, 'reached twice (a cycle or a shared chain)');
+    if (stop) {
+      // Its `next` cannot be trusted (not a block, or a cycle): the chain ends here.
+      if (report) report.add(`bucket ${b}, block ${u}: ${stop}`);
+      else Atomics.store(u32, c.link, 0);
+      break;
+    }
+    pool.state[u - e.firstUnit] |= SEEN;
+    let why = entryProblem(e, u, b);
+    let key;
+    if (!why) {
+      const off = chain.keyOffset(u);
+      key = `${u32[chain.entryWord(u) + E.NAMESPACE_ID]}:${Buffer.from(u8.buffer, off, chain.keyLengthOf(e, u)).toString('latin1')}`;
+      if (keys.has(key)) why = 'repeats a key already on the chain';
+    }
+    if (why) {
+      if (report) {
+        report.add(`bucket ${b}, block ${u}: ${why}`);
+        u = c.next();
+      } else {
+        Atomics.store(u32, c.link, c.nextOfCurrent()); // unlinked; the block is freed by the caller
+        u = c.afterUnlink();
+      }
+      continue;
+    }
+    keys.add(key);
+    pool.state[u - e.firstUnit] |= LIVE;
+    n++;
+    nsCounts[u32[chain.entryWord(u) + E.NAMESPACE_ID]]++;
+    u = c.next();
+  }
+  return n;
+}
+
+// The counters and the namespace records against what the chains hold.
+function checkCounts(e, found, report) {
+  const u32 = e.u32;
+  if (u32[ENTRY_COUNT] !== found.entries) {
+    if (report) report.add(`header: entryCount ${u32[ENTRY_COUNT]}, found ${found.entries}`);
+    else Atomics.store(u32, ENTRY_COUNT, found.entries);
+  }
+  let live = 0;
+  for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
+    if (!nsLive(e, i)) continue;
+    live++;
+    const nameLength = u32[nsWord(i, NS.NAME_LENGTH)];
+    if (report && badNameLength(nameLength)) report.add(`namespace ${i}: name length ${nameLength}`);
+    const have = u32[nsWord(i, NS.COUNT)];
+    if (have === found.nsCounts[i]) continue;
+    if (report) report.add(`namespace ${i}: count ${have}, found ${found.nsCounts[i]}`);
+    else Atomics.store(u32, nsWord(i, NS.COUNT), found.nsCounts[i]);
+  }
+  if (u32[NS_LIVE] !== live) {
+    if (report) report.add(`namespaces: liveCount ${u32[NS_LIVE]}, found ${live}`);
+    else Atomics.store(u32, NS_LIVE, live);
+  }
+}
+
+// A live namespace record whose nameLength is impossible names no namespace anybody can find:
+// it is freed, and its entries are then unlinked as entries of a namespace that is not live.
+function dropNamelessNamespaces(e) {
+  for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
+    if (nsLive(e, i) && badNameLength(e.u32[nsWord(i, NS.NAME_LENGTH)])) {
+      Atomics.store(e.u32, nsWord(i, NS.STATE), C.NS_STATE_FREE);
+      Atomics.store(e.u32, nsWord(i, NS.COUNT), 0);
+    }
+  }
+}
+
+// Every block start that is not a live entry goes back on its class's free list.
+function rebuildFreeLists(e, pool) {
+  const u32 = e.u32;
+  for (let c = 0; c < SIZE_CLASSES.length; c++) u32[HEADS + c] = 0;
+  for (let i = pool.starts.length - 1; i >= 0; i--) {
+    e.locks.beat();
+    const u = pool.starts[i];
+    if (pool.state[u - e.firstUnit] & LIVE) continue;
+    const w = chain.entryWord(u);
+    const cls = chain.classOf(u32[w + E.FLAGS]);
+    Atomics.store(u32, w + E.FLAGS, (C.FLAG_FREE | (cls << C.FLAG_CLASS_SHIFT)) >>> 0);
+    Atomics.store(u32, w + E.NEXT, u32[HEADS + cls]);
+    u32[HEADS + cls] = u;
+  }
+  u32[CLASS_COUNT_WORD] = C.SIZE_CLASS_COUNT;
+}
+
+// A repair pass. `force` false is for a caller that met a lock whose holder is gone: if another
+// pass completed while this one waited for the repair lock, that pass took the lock over already
+// and this one is skipped (N threads meeting one dead lock run one pass, not N in a row).
+function repair(e, force = true) {
+  const u32 = e.u32;
+  const gc0 = Atomics.load(u32, GC_COUNTER);
+  e.locks.acquireOrTakeOver(REPAIR_LOCK);
+  if (!force && Atomics.load(u32, GC_COUNTER) !== gc0) {
+    e.locks.release(REPAIR_LOCK);
+    return;
+  }
+  lockRest(e);
+  try {
+    const pool = walkPool(e, null);
+    if (pool.moved) Atomics.store(u32, FREE_HEAD, pool.top);
+    dropNamelessNamespaces(e);
+    checkCounts(e, walkChains(e, pool, null), null);
+    rebuildFreeLists(e, pool);
+    e.locks.reclaimDeadSlots();
+    Atomics.add(u32, GC_COUNTER, 1);
+    Atomics.add(u32, REPAIRS, 1);
+  } finally {
+    unlockAll(e);
+  }
+}
+
+module.exports = {
+  repair, lockAll, lockRest, unlockAll, walkPool, walkChains, checkCounts, stopAt,
+  REPAIR_LOCK, START, LIVE, ON_FREE,
+};

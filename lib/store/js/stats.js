@@ -1,0 +1,71 @@
+'use strict';
+// stats() of the pure-JS engine, and the per-handle read/write counters it flushes into the
+// header (format.md §3: a shared counter written by every get would bounce its cache line
+// between cores, so each handle counts privately). Mirrors src/store/stats.cpp.
+const { C, W, AT, S, SIZE_CLASSES } = require('../../layout/layout');
+const { NEED_REPAIR } = require('../../ownership/locks');
+const { ALLOC_LOCK, HEADS, FREE_HEAD } = require('./alloc');
+const chain = require('./chain');
+const repairs = require('./repair');
+
+const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
+const GC_COUNTER = AT.HEADER.GC_COUNTER;
+const NS_LIVE = AT.NS_STATE.LIVE_COUNT;
+const NEXT = W.ENTRY.NEXT;
+
+// Header.writeCounter and Header.readCounter, as one view of two u64.
+const counters = (e) => new BigUint64Array(e.buf, S.HEADER.WRITE_COUNTER, 2);
+
+function flushCounters(e) {
+  if (!e.reads && !e.writes) return;
+  const c64 = counters(e);
+  if (e.writes) Atomics.add(c64, 0, BigInt(e.writes));
+  if (e.reads) Atomics.add(c64, 1, BigInt(e.reads));
+  e.reads = 0;
+  e.writes = 0;
+}
+
+// Units on the free lists, walked under the allocator lock (bounded: a damaged list ends the
+// count, it never loops).
+function freeListUnits(e) {
+  const u32 = e.u32;
+  let units = 0;
+  for (let c = 0; c < SIZE_CLASSES.length; c++) {
+    let u = u32[HEADS + c];
+    for (let steps = 0; u !== 0 && u < e.totalUnits && steps < e.totalUnits; steps++) {
+      units += SIZE_CLASSES[c];
+      u = u32[chain.entryWord(u) + NEXT];
+    }
+  }
+  return units;
+}
+
+function stats(e) {
+  flushCounters(e);
+  const u32 = e.u32;
+  while (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) repairs.repair(e, false);
+  const listed = freeListUnits(e);
+  const top = u32[FREE_HEAD];
+  e.locks.release(ALLOC_LOCK);
+  const c64 = counters(e);
+  const bytesFreeLists = listed * C.UNIT;
+  const bytesTail = (e.totalUnits - top) * C.UNIT;
+  const bytesFree = bytesFreeLists + bytesTail;
+  return {
+    entries: Atomics.load(u32, ENTRY_COUNT),
+    maxEntries: e.maxEntries,
+    buckets: e.bucketCount,
+    namespaces: Atomics.load(u32, NS_LIVE),
+    bytesTotal: e.totalSize,
+    bytesLive: (top - e.firstUnit) * C.UNIT - bytesFreeLists,
+    bytesFree,
+    bytesFreeLists,
+    bytesTail,
+    fragmentation: bytesFree ? bytesFreeLists / bytesFree : 0,
+    repairs: Atomics.load(u32, GC_COUNTER),
+    reads: Number(Atomics.load(c64, 1)),
+    writes: Number(Atomics.load(c64, 0)),
+  };
+}
+
+module.exports = { stats, flushCounters };

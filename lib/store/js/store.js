@@ -1,0 +1,144 @@
+'use strict';
+// The pure-JS engine: the store format (docs/format.md) on any SharedArrayBuffer with typed
+// arrays and Atomics, no native code. JsEngine implements the engine contract of
+// lib/store/contract.js, as the native NativeStore does, so that lib/store/store.js drives
+// either one; each method hands over to the file that mirrors its native counterpart
+// (read.js ↔ src/store/read.cpp, write.js ↔ write.cpp, ...). Mirrors src/store/store.cpp.
+const { C, BASE, W, AT, STATUS } = require('../../layout/layout');
+const { LITTLE_ENDIAN } = require('../../base/xxhash');
+const { Locks } = require('../../ownership/locks');
+const { failure } = require('./failure');
+const { readGeometry, formatStore } = require('./format');
+const { Chain } = require('./chain');
+const read = require('./read');
+const write = require('./write');
+const namespaces = require('./namespaces');
+const repairs = require('./repair');
+const { verify } = require('./verify');
+const { stats, flushCounters } = require('./stats');
+
+const MAX_JS_BYTES = 2 ** 32;
+const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
+const NS_COUNT = BASE.NAMESPACE + W.NAMESPACE.COUNT;
+const NS_WORDS = W.NAMESPACE.WORDS;
+
+class JsEngine {
+  // Formats `buf` as an empty store.
+  static create(buf, bucketCount, maxEntries) {
+    if (buf.byteLength > MAX_JS_BYTES) throw failure(STATUS.ERR_SHM_TOO_LARGE, 'create');
+    const status = formatStore(buf, bucketCount, maxEntries);
+    if (status !== STATUS.OK) throw failure(status, 'create');
+  }
+
+  // Attaches to the store in `buf`: validates the header (§3), makes the views and the private
+  // scratch buffers, and claims an owner slot (§6).
+  constructor(buf, pid, tid, lockTimeoutMs, out) {
+    const { status, geometry } = readGeometry(buf);
+    if (status !== STATUS.OK) throw failure(status, 'open');
+    // The segment may be longer than the store (format.md §3): only the store must fit.
+    if (geometry.totalSize > MAX_JS_BYTES || !LITTLE_ENDIAN) throw failure(STATUS.ERR_SHM_TOO_LARGE, 'open');
+    Object.assign(this, geometry);
+    this.buf = buf;
+    this.u8 = new Uint8Array(buf, 0, geometry.totalSize);
+    // Division, not >>: a store may be up to 4 GiB, beyond the int32 range of shifts.
+    this.u16 = new Uint16Array(buf, 0, geometry.totalSize / 2);
+    this.u32 = new Uint32Array(buf, 0, geometry.totalSize / 4);
+    this.mask = geometry.bucketCount - 1;
+    // The walk bound of §9 (Readers): a chain holds distinct blocks of at least one unit, so no
+    // valid walk is longer than the pool either (with maxEntries 2^32 - 1 on a small store, a
+    // cycle would otherwise cost 2^32 steps per attempt). The chain cursor tests
+    // `steps > maxSteps` before each entry, so a walk meets at most maxSteps + 1 entries, as the
+    // native engine's.
+    this.maxSteps = Math.min(geometry.maxEntries, geometry.totalUnits - geometry.firstUnit);
+    this.out = out;
+    this.locks = new Locks(this.u32, pid, tid, lockTimeoutMs);
+    this.chain = new Chain(this);
+    // Private scratch: the encoded key, the encoded value, and the reader's copy of key+value.
+    this.kb32 = new Uint32Array(Math.ceil((C.MAX_KEY_BYTES + 8) / Uint32Array.BYTES_PER_ELEMENT));
+    this.kb = new Uint8Array(this.kb32.buffer);
+    this.sbuf = Buffer.from(buf, 0, geometry.totalSize);
+    this.copy32 = new Uint32Array(Math.ceil((C.MAX_KEY_BYTES + C.MAX_VALUE_BYTES + 8) / Uint32Array.BYTES_PER_ELEMENT));
+    this.copy = Buffer.from(this.copy32.buffer);
+    this.freeList = new Uint32Array(64);
+    this.reads = 0;
+    this.writes = 0;
+    this.now = 0;
+    this.closed = false;
+    this._claimSlot();
+  }
+
+  // Claims an owner slot; with every slot taken, adopts one whose process is gone and repairs
+  // (the repair takes over the locks that still name it).
+  _claimSlot() {
+    if (this.locks.claimSlot()) return;
+    if (!this.locks.adoptDeadSlot()) throw failure(STATUS.ERR_TOO_MANY_HANDLES, 'open');
+    try {
+      repairs.repair(this);
+    } catch (err) {
+      this.locks.releaseSlot(); // the handle does not exist: its slot must not stay claimed
+      throw err;
+    }
+  }
+
+  close() {
+    if (this.closed) return;
+    flushCounters(this);
+    this.locks.releaseSlot();
+    this.closed = true;
+  }
+
+  get(nsId, key) {
+    return read.get(this, nsId, key);
+  }
+
+  has(nsId, key) {
+    return read.has(this, nsId, key);
+  }
+
+  set(nsId, key, value, enc) {
+    write.set(this, nsId, key, value, enc);
+  }
+
+  delete(nsId, key) {
+    return write.delete(this, nsId, key);
+  }
+
+  clear(nsId) {
+    return write.clear(this, nsId);
+  }
+
+  count(nsId) {
+    if (nsId === 0) return Atomics.load(this.u32, ENTRY_COUNT);
+    return Atomics.load(this.u32, NS_COUNT + nsId * NS_WORDS);
+  }
+
+  keys(nsId) {
+    return read.entries(this, nsId, false);
+  }
+
+  entries(nsId) {
+    return read.entries(this, nsId, true);
+  }
+
+  resolveNamespace(name, create) {
+    return namespaces.resolve(this, name, create);
+  }
+
+  namespaces() {
+    return namespaces.list(this);
+  }
+
+  stats() {
+    return stats(this);
+  }
+
+  verify() {
+    return verify(this);
+  }
+
+  repair() {
+    repairs.repair(this);
+  }
+}
+
+module.exports = { JsEngine };

@@ -1,0 +1,103 @@
+'use strict';
+// verify() of the pure-JS engine: the checks and the messages of native's Store::VerifyLocked,
+// in the same order (docs/api.md lists them), so that both engines report a damaged store
+// identically. It holds every lock like a repair pass, but changes nothing. Mirrors
+// src/store/verify.cpp.
+const { C, W, STATUS, STATUS_CODE, SIZE_CLASSES } = require('../../layout/layout');
+const { NEED_REPAIR, LockError } = require('../../ownership/locks');
+const { readGeometry } = require('./format');
+const { HEADS } = require('./alloc');
+const chain = require('./chain');
+const repairs = require('./repair');
+
+const { REPAIR_LOCK, LIVE, ON_FREE } = repairs;
+const FLAGS = W.ENTRY.FLAGS;
+const NEXT = W.ENTRY.NEXT;
+// How many times verify() repairs a lock left by a gone holder before giving up.
+const LOCK_ATTEMPTS = 8;
+
+// Takes every lock for verify() (format.md §9): a lock left by a gone holder is not taken over
+// but repaired first, as the native engine does, so that what verify() reports is the store as
+// the repair pass leaves it (the dead writer's leaked block and counts already mended).
+function lockAllForVerify(e) {
+  for (let attempt = 0; ; attempt++) {
+    if (e.locks.acquire(REPAIR_LOCK) !== NEED_REPAIR && repairs.lockRest(e, false)) return;
+    if (attempt >= LOCK_ATTEMPTS) throw new LockError('lock timeout');
+    repairs.repair(e, false);
+  }
+}
+
+// Collects the problems verify() reports: at most C.MAX_VERIFY_ERRORS messages, `ok` false after
+// any.
+function problems() {
+  return {
+    ok: true,
+    list: [],
+    add(message) {
+      this.ok = false;
+      if (this.list.length < C.MAX_VERIFY_ERRORS) this.list.push(message);
+    },
+  };
+}
+
+// Every free list: each block a block start met once, marked FREE, of the list's class, not live.
+function checkFreeLists(e, pool, report) {
+  const u32 = e.u32;
+  for (let c = 0; c < SIZE_CLASSES.length; c++) {
+    for (let u = u32[HEADS + c]; u !== 0; u = u32[chain.entryWord(u) + NEXT]) {
+      e.locks.beat();
+      const stop = repairs.stopAt(e, pool, u, ON_FREE, 'reached twice (a cycle, or on another list)');
+      if (stop) {
+        report.add(`free list ${c}, block ${u}: ${stop}`);
+        break;
+      }
+      pool.state[u - e.firstUnit] |= ON_FREE;
+      const flags = u32[chain.entryWord(u) + FLAGS];
+      if (!(flags & C.FLAG_FREE)) report.add(`free list ${c}, block ${u}: FREE not set`);
+      if (chain.classOf(flags) !== c) report.add(`free list ${c}, block ${u}: size class differs from the list's`);
+      if (pool.state[u - e.firstUnit] & LIVE) report.add(`free list ${c}, block ${u}: both live and free`);
+    }
+  }
+}
+
+// Units of live, free and leaked (neither) blocks; reports the leak.
+function countUnits(e, pool, report) {
+  let liveUnits = 0;
+  let freeUnits = 0;
+  let leakedUnits = 0;
+  let firstLeak = 0;
+  for (const u of pool.starts) {
+    e.locks.beat();
+    const size = SIZE_CLASSES[chain.classOf(e.u32[chain.entryWord(u) + FLAGS])];
+    const st = pool.state[u - e.firstUnit];
+    if (st & LIVE) liveUnits += size;
+    else if (st & ON_FREE) freeUnits += size;
+    else {
+      if (leakedUnits === 0) firstLeak = u;
+      leakedUnits += size;
+    }
+  }
+  if (leakedUnits) {
+    report.add(`pool: ${leakedUnits} units neither live nor free (leaked), the first at block ${firstLeak}`);
+  }
+  return { liveUnits, freeUnits, leakedUnits };
+}
+
+function verify(e) {
+  lockAllForVerify(e);
+  const report = problems();
+  try {
+    const { status } = readGeometry(e.buf);
+    if (status !== STATUS.OK) report.add(`header: ${STATUS_CODE[status]}`);
+    const pool = repairs.walkPool(e, report);
+    const found = repairs.walkChains(e, pool, report);
+    checkFreeLists(e, pool, report);
+    const units = countUnits(e, pool, report);
+    repairs.checkCounts(e, found, report);
+    return { ok: report.ok, errors: report.list, entries: found.entries, ...units };
+  } finally {
+    repairs.unlockAll(e);
+  }
+}
+
+module.exports = { verify };

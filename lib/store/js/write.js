@@ -1,0 +1,273 @@
+'use strict';
+// Writes of the pure-JS engine (docs/format.md §9, "Writers"): set, delete and clear, each under
+// the lock of one bucket at a time, the allocator lock taken inside it. Mirrors
+// src/store/write.cpp.
+const { C, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, STATUS } = require('../../layout/layout');
+const { xxh32Aligned } = require('../../base/xxhash');
+const { NEED_REPAIR, CORRUPT, subSaturating } = require('../../ownership/locks');
+const { failure, corruptError } = require('./failure');
+const { allocBlock, freeBlocks, classFor } = require('./alloc');
+const { encodeKey, keyHash, bucketOf } = require('./read');
+const chain = require('./chain');
+const repairs = require('./repair');
+
+const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
+const UNIT = C.UNIT;
+const HDR = C.ENTRY_HEADER_SIZE;
+const BUCKET_BASE = BASE.BUCKET;
+const BUCKET_WORDS = W.BUCKET.WORDS;
+const B_HEAD = W.BUCKET.HEAD;
+const B_COUNT = W.BUCKET.COUNT;
+const B_LOCK = W.BUCKET.LOCK;
+const E_NEXT = W.ENTRY.NEXT;
+const E_HASH = W.ENTRY.KEY_HASH;
+const E_NS = W.ENTRY.NAMESPACE_ID;
+const E_TIME = W.ENTRY.TIMESTAMP;
+const E_TIME_HI = W.ENTRY.TIMESTAMP_HI;
+const E_FLAGS = W.ENTRY.FLAGS;
+const E_SUM = W.ENTRY.CHECKSUM;
+const E_KEY_LENGTH = H.ENTRY.KEY_LENGTH;
+const E_VALUE_LENGTH = H.ENTRY.VALUE_LENGTH;
+// Namespace i's count and state: u32 indices NS_COUNT + i * NS_WORDS, NS_STATE + i * NS_WORDS.
+const NS_COUNT = BASE.NAMESPACE + W.NAMESPACE.COUNT;
+const NS_STATE = BASE.NAMESPACE + W.NAMESPACE.STATE;
+const NS_WORDS = W.NAMESPACE.WORDS;
+// Returned by a walk under the lock that met an invalid chain.
+const INVALID = -2;
+
+// Walks the chain of the bucket whose record starts at word `bw` (lock held) for the key in
+// e.kb. Returns the index of the word that links to the entry (head or a predecessor's next),
+// -1 when there is none, INVALID when the chain is invalid (under the lock that is corruption,
+// not a race: an index out of range, a cycle, a block without a valid class or marked free, an
+// entry that does not fit its block). Freeing such an entry could free a block twice.
+function findLink(e, bw, nsId, kl, h) {
+  const { u8, u16, u32, kb } = e;
+  const c = e.chain;
+  for (let u = c.from(bw + B_HEAD); u !== 0; u = c.next()) {
+    if (!c.atEntry()) return INVALID;
+    const w = u * UNIT_WORDS;
+    if (u32[w + E_HASH] === h && u32[w + E_NS] === nsId && u16[u * UNIT_HALFS + E_KEY_LENGTH] === kl) {
+      if (!chain.fitsBlock(u32[w + E_FLAGS], kl, u16[u * UNIT_HALFS + E_VALUE_LENGTH])) return INVALID;
+      const off = u * UNIT + HDR;
+      let i = 0;
+      while (i < kl && u8[off + i] === kb[i]) i++;
+      if (i === kl) return c.link;
+    }
+  }
+  return -1;
+}
+
+function set(e, nsId, key, value, enc) {
+  const kl = encodeKey(e, key);
+  if (kl < 0) throw failure(STATUS.ERR_KEY_TOO_LONG, 'set');
+  // Strings are measured here and encoded straight into the entry by writeEntry.
+  const vl = typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
+  if (vl > C.MAX_VALUE_BYTES) throw failure(STATUS.ERR_VALUE_TOO_LONG, 'set');
+  // As native: an entry of a namespace that is not live would be corrupt (a handle may still
+  // know the id of a namespace that a repair pass dropped, format.md §5).
+  if (Atomics.load(e.u32, NS_STATE + nsId * NS_WORDS) !== C.NS_STATE_LIVE) {
+    throw failure(STATUS.ERR_INVALID_ARG, 'set');
+  }
+  const h = keyHash(e, kl, nsId);
+  const cls = classFor(HDR + kl + vl);
+  // Read before taking the lock: the clock is not cheap and the lock is shared.
+  e.now = Date.now();
+  for (let repaired = false; ;) {
+    const r = setOnce(e, nsId, kl, h, value, vl, enc, cls);
+    if (r === STATUS.OK) return;
+    if (r !== NEED_REPAIR && r !== CORRUPT) throw failure(r, 'set');
+    repaired = recover(e, r, h, repaired);
+  }
+}
+
+// One attempt of set under the bucket's lock: a status, NEED_REPAIR or CORRUPT.
+function setOnce(e, nsId, kl, h, src, vl, enc, cls) {
+  const u32 = e.u32;
+  const bw = bucketOf(e, h);
+  const lw = bw + B_LOCK;
+  if (e.locks.acquire(lw) === NEED_REPAIR) return NEED_REPAIR;
+  const link = findLink(e, bw, nsId, kl, h);
+  if (link === INVALID) {
+    e.locks.release(lw);
+    return CORRUPT; // a chain that is invalid under its lock: only repair can mend it
+  }
+  const old = link >= 0 ? u32[link] : 0;
+  if (!old && Atomics.add(u32, ENTRY_COUNT, 1) >= e.maxEntries) {
+    Atomics.sub(u32, ENTRY_COUNT, 1);
+    e.locks.release(lw);
+    return STATUS.ERR_STORE_FULL;
+  }
+  let nu;
+  try {
+    nu = allocBlock(e, cls);
+  } catch (err) {
+    nu = err; // a lock timeout: the bucket lock must not stay held
+  }
+  if (typeof nu !== 'number' || nu <= 0) {
+    if (!old) Atomics.sub(u32, ENTRY_COUNT, 1);
+    e.locks.release(lw);
+    if (typeof nu !== 'number') throw nu;
+    return nu === 0 ? STATUS.ERR_STORE_FULL : nu;
+  }
+  const next = old ? u32[old * UNIT_WORDS + E_NEXT] : u32[bw + B_HEAD];
+  writeEntry(e, nu, nsId, kl, h, src, vl, enc, cls, next);
+  // The one store that publishes the new entry (and unlinks the old one).
+  Atomics.store(u32, old ? link : bw + B_HEAD, nu);
+  let st = 0;
+  if (old) {
+    e.freeList[0] = old;
+    st = freeBlocks(e, e.freeList, 1);
+  } else {
+    u32[bw + B_COUNT]++;
+    Atomics.add(u32, NS_COUNT + nsId * NS_WORDS, 1);
+  }
+  e.locks.release(lw);
+  e.writes++;
+  if (st === NEED_REPAIR) repairs.repair(e); // reclaims the block not freed
+  return STATUS.OK;
+}
+
+// Fills the unpublished block at unit `u`: header, key (from e.kb), value, checksum, and last
+// the flags and the link, so that the block is whole before the store that publishes it.
+function writeEntry(e, u, nsId, kl, h, src, vl, enc, cls, next) {
+  const { u8, u16, u32, kb } = e;
+  const w = u * UNIT_WORDS;
+  const hw = u * UNIT_HALFS;
+  const koff = u * UNIT + HDR;
+  u32[w + E_HASH] = h;
+  u16[hw + E_KEY_LENGTH] = kl;
+  u16[hw + E_VALUE_LENGTH] = vl;
+  u32[w + E_NS] = nsId;
+  const now = e.now;
+  u32[w + E_TIME] = now % 0x100000000;
+  u32[w + E_TIME_HI] = Math.floor(now / 0x100000000);
+  for (let i = 0; i < kl; i++) u8[koff + i] = kb[i];
+  const voff = koff + kl;
+  if (typeof src === 'string') {
+    if (vl) e.sbuf.utf8Write(src, voff, vl);
+  } else if (vl < 64) {
+    for (let i = 0; i < vl; i++) u8[voff + i] = src[i];
+  } else {
+    u8.set(src, voff);
+  }
+  u32[w + E_SUM] = xxh32Aligned(u32, u8, koff, kl + vl, (h ^ enc) >>> 0);
+  Atomics.store(u32, w + E_FLAGS, (enc | (cls << C.FLAG_CLASS_SHIFT)) >>> 0);
+  Atomics.store(u32, w + E_NEXT, next);
+}
+
+// After a write attempt that could not finish: runs the repair pass it needs and returns
+// whether a pass for corruption has now run (a second one means the chain cannot be mended).
+function recover(e, r, h, repaired) {
+  if (r === NEED_REPAIR) {
+    repairs.repair(e, false);
+    return repaired;
+  }
+  if (repaired) throw corruptError(h & e.mask);
+  repairs.repair(e);
+  return true;
+}
+
+function del(e, nsId, key) {
+  const kl = encodeKey(e, key);
+  if (kl < 0) return false;
+  const h = keyHash(e, kl, nsId);
+  for (let repaired = false; ;) {
+    const r = deleteOnce(e, nsId, kl, h);
+    if (r !== NEED_REPAIR && r !== CORRUPT) return r;
+    repaired = recover(e, r, h, repaired);
+  }
+}
+
+// One attempt of delete under the bucket's lock: whether an entry was removed, NEED_REPAIR or
+// CORRUPT.
+function deleteOnce(e, nsId, kl, h) {
+  const u32 = e.u32;
+  const bw = bucketOf(e, h);
+  const lw = bw + B_LOCK;
+  if (e.locks.acquire(lw) === NEED_REPAIR) return NEED_REPAIR;
+  const link = findLink(e, bw, nsId, kl, h);
+  if (link < 0) {
+    e.locks.release(lw);
+    return link === INVALID ? CORRUPT : false;
+  }
+  const old = u32[link];
+  Atomics.store(u32, link, u32[old * UNIT_WORDS + E_NEXT]);
+  if (u32[bw + B_COUNT] !== 0) u32[bw + B_COUNT]--;
+  subSaturating(u32, NS_COUNT + nsId * NS_WORDS, 1);
+  subSaturating(u32, ENTRY_COUNT, 1);
+  e.freeList[0] = old;
+  const st = freeBlocks(e, e.freeList, 1);
+  e.locks.release(lw);
+  e.writes++;
+  if (st === NEED_REPAIR) repairs.repair(e);
+  return true;
+}
+
+// Removes every entry of `nsId`, bucket by bucket. Returns how many were removed.
+function clear(e, nsId) {
+  let removed = 0;
+  for (let b = 0; b <= e.mask; b++) {
+    const bw = BUCKET_BASE + b * BUCKET_WORDS;
+    if (Atomics.load(e.u32, bw + B_HEAD) === 0) continue;
+    for (let repaired = false; ;) {
+      const r = clearBucket(e, bw, nsId);
+      if (r === NEED_REPAIR) {
+        repairs.repair(e, false);
+        continue;
+      }
+      removed += r.removed;
+      if (!r.invalid) break;
+      // An invalid chain under the lock (a cycle, an index out of range, a free block): what was
+      // unlinked before it is removed; repair mends the rest and the bucket is cleared again.
+      if (repaired) throw corruptError(b);
+      repaired = true;
+      repairs.repair(e);
+    }
+  }
+  return removed;
+}
+
+// Removes the entries of `nsId` from the bucket whose record starts at word `bw`, under its
+// lock. Returns NEED_REPAIR, or { removed, invalid } (invalid: it stopped at an invalid link).
+function clearBucket(e, bw, nsId) {
+  const u32 = e.u32;
+  const lw = bw + B_LOCK;
+  if (e.locks.acquire(lw) === NEED_REPAIR) return NEED_REPAIR;
+  const c = e.chain;
+  let n = 0;
+  let invalid = false;
+  for (let u = c.from(bw + B_HEAD); u !== 0;) {
+    if (!c.atEntry()) {
+      invalid = true;
+      break;
+    }
+    if (u32[u * UNIT_WORDS + E_NS] !== nsId) {
+      u = c.next();
+      continue;
+    }
+    Atomics.store(u32, c.link, c.nextOfCurrent());
+    if (n === e.freeList.length) {
+      const grown = new Uint32Array(n * 2);
+      grown.set(e.freeList);
+      e.freeList = grown;
+    }
+    e.freeList[n++] = u;
+    u = c.afterUnlink();
+  }
+  const st = n ? dropCounted(e, bw, nsId, n) : 0;
+  e.locks.release(lw);
+  if (st === NEED_REPAIR) repairs.repair(e);
+  return { removed: n, invalid };
+}
+
+// Counts and frees the n entries of `nsId` that clearBucket unlinked (e.freeList[0..n)).
+function dropCounted(e, bw, nsId, n) {
+  const u32 = e.u32;
+  u32[bw + B_COUNT] = u32[bw + B_COUNT] > n ? u32[bw + B_COUNT] - n : 0;
+  subSaturating(u32, NS_COUNT + nsId * NS_WORDS, n);
+  subSaturating(u32, ENTRY_COUNT, n);
+  e.writes += n;
+  return freeBlocks(e, e.freeList, n);
+}
+
+module.exports = { set, delete: del, clear };
