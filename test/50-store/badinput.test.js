@@ -212,7 +212,7 @@ forEachEngine('bad input', ({ engine, make }) => {
         // The checksum image of format.md §3 with the new totalSize.
         const img = Buffer.alloc(24);
         header.copy(img, 0, 0, 8); // magic, version
-        img.writeBigUInt64LE(total, 8);
+        img.writeBigUInt64LE(total, 8); // layout-ok: offsets in the checksum image of format.md §3
         header.copy(img, 16, 16, 20); // bucketCount
         header.copy(img, 20, 24, 28); // maxEntries
         const size = Buffer.alloc(8);

@@ -6,7 +6,7 @@ const { Store } = require('../../lib/store/store');
 const { forEachEngine, uniqueName } = require('../helpers/engines');
 const { inWorker, inProcess } = require('../helpers/actors');
 const { xxh32 } = require('../../lib/base/xxhash');
-const { C, S, SIZE_CLASSES } = require('../../lib/layout/layout');
+const { C, S, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES } = require('../../lib/layout/layout');
 
 const SAMPLE = [
   ['s', 'text ✓'],
@@ -124,19 +124,20 @@ forEachEngine('interop', ({ engine, other, make }) => {
 // identical, report and all (docs/api.md, store.verify()); so must the stores a repair pass
 // leaves behind.
 describe('interop: verify() and repair() of the same damaged store', () => {
-  const W = (off) => off >> 2;
-  const FREE_HEAD = W(S.HEADER.FREE_HEAD);
-  const ENTRY_COUNT = W(S.HEADER.ENTRY_COUNT);
-  const MAX_ENTRIES = W(S.HEADER.MAX_ENTRIES);
-  const HEADS = W(C.ALLOC_OFFSET + S.ALLOC_STATE.FREE_HEADS);
-  const NS_LIVE = W(C.NSSTATE_OFFSET + S.NS_STATE.LIVE_COUNT);
-  const bucket = (b, field) => W(C.BUCKETS_OFFSET + b * C.BUCKET_SIZE + field);
-  const ns = (id, field) => W(C.NAMESPACES_OFFSET + id * S.NAMESPACE.SIZE + field);
-  const ent = (u, field) => u * 16 + W(field);
+  const FREE_HEAD = AT.HEADER.FREE_HEAD;
+  const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
+  const MAX_ENTRIES = AT.HEADER.MAX_ENTRIES;
+  const HEADS = AT.ALLOC_STATE.FREE_HEADS;
+  const NS_LIVE = AT.NS_STATE.LIVE_COUNT;
+  const bucket = (b, field) => BASE.BUCKET + b * W.BUCKET.WORDS + field;
+  const ns = (id, field) => BASE.NAMESPACE + id * W.NAMESPACE.WORDS + field;
+  const ent = (u, field) => u * UNIT_WORDS + field;
+  const next = (u) => ent(u, W.ENTRY.NEXT);
+  const keyByte = (u) => u * C.UNIT + C.ENTRY_HEADER_SIZE; // the first byte of the key
+  const keyLength = (u32, u) => new Uint16Array(u32.buffer, 0, u32.length * 2)[u * UNIT_HALFS + H.ENTRY.KEY_LENGTH];
   const BUCKETS = 4;
-  const LOCK_WORDS = new Set([W(C.ALLOC_OFFSET + S.ALLOC_STATE.LOCK), W(C.NSSTATE_OFFSET + S.NS_STATE.LOCK),
-    W(C.REPAIR_OFFSET + S.REPAIR_STATE.LOCK)]);
-  for (let b = 0; b < BUCKETS; b++) LOCK_WORDS.add(bucket(b, S.BUCKET.LOCK));
+  const LOCK_WORDS = new Set([AT.ALLOC_STATE.LOCK, AT.NS_STATE.LOCK, AT.REPAIR_STATE.LOCK]);
+  for (let b = 0; b < BUCKETS; b++) LOCK_WORDS.add(bucket(b, W.BUCKET.LOCK));
 
   // The store every case damages: two namespaces, chains of several entries, and free blocks of
   // two classes (the deletes).
@@ -152,15 +153,15 @@ describe('interop: verify() and repair() of the same damaged store', () => {
 
   const chain = (u32, b) => {
     const out = [];
-    for (let u = u32[bucket(b, S.BUCKET.HEAD)]; u !== 0; u = u32[u * 16]) out.push(u);
+    for (let u = u32[bucket(b, W.BUCKET.HEAD)]; u !== 0; u = u32[next(u)]) out.push(u);
     return out;
   };
   const freeList = (u32, c) => {
     const out = [];
-    for (let u = u32[HEADS + c]; u !== 0; u = u32[u * 16]) out.push(u);
+    for (let u = u32[HEADS + c]; u !== 0; u = u32[next(u)]) out.push(u);
     return out;
   };
-  const classOf = (u32, u) => (u32[ent(u, S.ENTRY.FLAGS)] >>> C.FLAG_CLASS_SHIFT) & C.FLAG_CLASS_MASK;
+  const classOf = (u32, u) => (u32[ent(u, W.ENTRY.FLAGS)] >>> C.FLAG_CLASS_SHIFT) & C.FLAG_CLASS_MASK;
   const longest = (u32) => [...Array(BUCKETS).keys()].sort((x, y) => chain(u32, y).length - chain(u32, x).length)[0];
   const nonEmptyFreeList = (u32) => SIZE_CLASSES.findIndex((_, c) => u32[HEADS + c] !== 0);
 
@@ -168,99 +169,104 @@ describe('interop: verify() and repair() of the same damaged store', () => {
   const CASES = {
     'a cycle in a chain': (u32) => {
       const c = chain(u32, longest(u32));
-      u32[c[c.length - 1] * 16] = c[0];
+      const last = c.at(-1);
+      u32[next(last)] = c[0];
     },
     'a chain through a shared tail': (u32) => {
       const c0 = chain(u32, 0);
       const c1 = chain(u32, 1);
-      u32[c1[c1.length - 1] * 16] = c0[1];
+      const last = c1.at(-1);
+      u32[next(last)] = c0[1];
     },
     'an entry with a bad checksum': (u32, u8) => {
       const u = chain(u32, longest(u32))[1];
-      u8[u * 64 + 32 + u32[ent(u, S.ENTRY.KEY_LENGTH)] % 65536 + 1] ^= 0x20;
+      u8[keyByte(u) + keyLength(u32, u) + 1] ^= 0x20; // layout-ok: a byte of the value
     },
     'an entry whose key does not match its keyHash': (u32, u8) => {
       const u = chain(u32, 0)[0];
-      u8[u * 64 + 32] ^= 1;
+      u8[keyByte(u)] ^= 1;
     },
     'a wrong bucket count': (u32) => {
-      u32[bucket(2, S.BUCKET.COUNT)] += 3;
+      u32[bucket(2, W.BUCKET.COUNT)] += 3;
     },
     'an entry in the wrong bucket': (u32) => {
       const from = chain(u32, 0);
       const to = chain(u32, 1);
-      u32[bucket(0, S.BUCKET.HEAD)] = u32[from[0] * 16];
-      u32[from[0] * 16] = to[0];
-      u32[bucket(1, S.BUCKET.HEAD)] = from[0];
+      u32[bucket(0, W.BUCKET.HEAD)] = u32[next(from[0])];
+      u32[next(from[0])] = to[0];
+      u32[bucket(1, W.BUCKET.HEAD)] = from[0];
     },
     'an entry of a namespace that is not live': (u32) => {
-      u32[ent(chain(u32, 3)[0], S.ENTRY.NAMESPACE_ID)] = 9;
+      u32[ent(chain(u32, 3)[0], W.ENTRY.NAMESPACE_ID)] = 9;
     },
     'a head out of range': (u32) => {
-      u32[bucket(1, S.BUCKET.HEAD)] = 0x7fffffff;
+      u32[bucket(1, W.BUCKET.HEAD)] = 0x7fffffff;
     },
     'a link into the middle of a block': (u32) => {
       const c = chain(u32, longest(u32));
       const big = c.find((u) => classOf(u32, u) > 0);
-      u32[c[0] * 16] = big + 1;
+      u32[next(c[0])] = big + 1;
     },
     'a leaked unit': (u32) => {
       const u = u32[FREE_HEAD];
-      u32[ent(u, S.ENTRY.FLAGS)] = 0;
+      u32[ent(u, W.ENTRY.FLAGS)] = 0;
       u32[FREE_HEAD] = u + 1;
     },
     'a block with an invalid size class': (u32) => {
-      const c = chain(u32, 2);
-      u32[ent(c[c.length - 1], S.ENTRY.FLAGS)] = 0x7700;
+      const last = chain(u32, 2).at(-1);
+      u32[ent(last, W.ENTRY.FLAGS)] = 0x7700;
     },
     'freeHead beyond the store': (u32) => {
-      u32[FREE_HEAD] = (1 << 20) / 64 + 3;
+      u32[FREE_HEAD] = (1 << 20) / C.UNIT + 3;
     },
     'a free list whose head is a live entry': (u32) => {
       const c = nonEmptyFreeList(u32);
       const live = chain(u32, 0).find((u) => classOf(u32, u) === c);
-      u32[live * 16] = 0;
+      u32[next(live)] = 0;
       u32[HEADS + c] = live;
     },
     'a free list with a cycle': (u32) => {
       const c = nonEmptyFreeList(u32);
       const list = freeList(u32, c);
-      u32[list[list.length - 1] * 16] = list[0];
+      const last = list.at(-1);
+      u32[next(last)] = list[0];
     },
     'a free block without FREE, on the list of another class': (u32) => {
       const c = nonEmptyFreeList(u32);
       const u = freeList(u32, c)[0];
-      u32[ent(u, S.ENTRY.FLAGS)] = c << C.FLAG_CLASS_SHIFT;
-      u32[HEADS + c] = u32[u * 16];
-      u32[u * 16] = u32[HEADS + c + 1];
-      u32[HEADS + c + 1] = u;
+      u32[ent(u, W.ENTRY.FLAGS)] = c << C.FLAG_CLASS_SHIFT;
+      const other = HEADS + c + 1; // the list of the next class
+      u32[HEADS + c] = u32[next(u)];
+      u32[next(u)] = u32[other];
+      u32[other] = u;
     },
     'a free list pointing out of the pool': (u32) => {
-      u32[HEADS + 7] = 5;
+      const list = HEADS + 7;
+      u32[list] = 5; // unit 5 is in the header
     },
     'a namespace record with nameLength 0': (u32) => {
-      u32[ns(1, S.NAMESPACE.NAME_LENGTH)] = 0;
+      u32[ns(1, W.NAMESPACE.NAME_LENGTH)] = 0;
     },
     'a namespace record with nameLength 49': (u32) => {
-      u32[ns(2, S.NAMESPACE.NAME_LENGTH)] = 49;
+      u32[ns(2, W.NAMESPACE.NAME_LENGTH)] = 49;
     },
     'a namespace record with nameLength 2^32 - 1': (u32) => {
-      u32[ns(1, S.NAMESPACE.NAME_LENGTH)] = 0xffffffff;
+      u32[ns(1, W.NAMESPACE.NAME_LENGTH)] = 0xffffffff;
     },
     'a duplicate key on a chain': (u32, u8) => {
       const b = longest(u32);
-      const first = u32[bucket(b, S.BUCKET.HEAD)];
+      const first = u32[bucket(b, W.BUCKET.HEAD)];
       const cls = classOf(u32, first);
       const copy = u32[FREE_HEAD];
-      u8.copyWithin(copy * 64, first * 64, (first + SIZE_CLASSES[cls]) * 64);
+      u8.copyWithin(copy * C.UNIT, first * C.UNIT, (first + SIZE_CLASSES[cls]) * C.UNIT);
       u32[FREE_HEAD] = copy + SIZE_CLASSES[cls];
-      u32[copy * 16] = u32[first * 16];
-      u32[first * 16] = copy;
-      u32[bucket(b, S.BUCKET.COUNT)]++;
+      u32[next(copy)] = u32[next(first)];
+      u32[next(first)] = copy;
+      u32[bucket(b, W.BUCKET.COUNT)]++;
     },
     'wrong counts': (u32) => {
       u32[ENTRY_COUNT] += 2;
-      u32[ns(2, S.NAMESPACE.COUNT)] = 0;
+      u32[ns(2, W.NAMESPACE.COUNT)] = 0;
       u32[NS_LIVE] = 7;
     },
     'a changed immutable header field': (u32) => {

@@ -447,7 +447,8 @@ forEachEngine('review: a namespace record with an impossible nameLength', ({ eng
       for (let i = 0; i < 5; i++) s.set('a', `k${i}`, i);
       for (let i = 0; i < 3; i++) s.set('b', `k${i}`, i);
       const u32 = new Uint32Array(s.buffer);
-      u32[BASE.NAMESPACE + 1 * W.NAMESPACE.WORDS + W.NAMESPACE.NAME_LENGTH] = len;
+      const nameLength = nsStateWord(1) - W.NAMESPACE.STATE + W.NAMESPACE.NAME_LENGTH;
+      u32[nameLength] = len;
       assert.deepStrictEqual(s.verify(), { ok: false, errors: [`namespace 1: name length ${len}`],
         entries: 8, liveUnits: 8, freeUnits: 0, leakedUnits: 0 });
       s.repair();
