@@ -120,6 +120,7 @@ function validateIndex(value, name, length) {
 
 module.exports = {
   describe,
+  invalidType,
   typeError,
   rangeError,
   validateObject,

@@ -3,7 +3,7 @@
 // JSON can represent as JSON text. The entry's flags record which, so `get` returns what `set`
 // was given.
 const { types } = require('util');
-const { typeError, rangeError } = require('../base/validate');
+const { typeError, rangeError, invalidType } = require('../base/validate');
 const { C } = require('../layout/layout');
 
 // Returns [payload, encoding]; the payload is a string or a Uint8Array. Throws TypeError or
@@ -20,13 +20,13 @@ function encodeValue(value) {
   }
   switch (typeof value) {
     case 'number':
-      if (!Number.isFinite(value)) throw rangeError(`value must be a finite number, got ${value}`);
+      if (!Number.isFinite(value)) throw rangeError(`The "value" argument must be a finite number. Received ${value}`);
       break;
     case 'undefined':
     case 'function':
     case 'symbol':
     case 'bigint':
-      throw typeError(`value of type ${typeof value} cannot be stored`);
+      throw invalidType('value', 'a string, bytes or a JSON value', value);
     default:
       break;
   }
@@ -35,10 +35,10 @@ function encodeValue(value) {
     text = JSON.stringify(value);
   } catch (err) {
     // A cycle or a nested bigint: the same TypeError (with its code) as any other bad value.
-    if (err instanceof TypeError) throw typeError(`value cannot be represented as JSON: ${err.message}`);
+    if (err instanceof TypeError) throw typeError(`The "value" argument cannot be represented as JSON: ${err.message}`);
     throw err;
   }
-  if (typeof text !== 'string') throw typeError('value cannot be represented as JSON');
+  if (typeof text !== 'string') throw typeError('The "value" argument cannot be represented as JSON');
   return [text, C.ENC_JSON];
 }
 

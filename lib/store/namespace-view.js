@@ -1,7 +1,7 @@
 'use strict';
 // A Map-like view of one namespace of a store. It holds no state of its own: every call goes to
 // the store, so views in different threads or processes see the same entries.
-const { typeError } = require('../base/validate');
+const { invalidType } = require('../base/validate');
 
 class NamespaceView {
   constructor(store, name) {
@@ -47,7 +47,7 @@ class NamespaceView {
   }
 
   forEach(callback, thisArg) {
-    if (typeof callback !== 'function') throw typeError('callback must be a function');
+    if (typeof callback !== 'function') throw invalidType('callback', 'a function', callback);
     for (const [k, v] of this.store.entries(this.name)) callback.call(thisArg, v, k, this);
   }
 

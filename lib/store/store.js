@@ -2,7 +2,9 @@
 // The public Store API. It validates every argument, resolves namespace names to ids (cached per
 // handle: a namespace, once live, never changes id) and drives one of two engines with the same
 // internal interface: the native binding or the pure-JS engine.
-const { typeError, rangeError, validateKeys } = require('../base/validate');
+const v = require('../base/validate');
+
+const { typeError, rangeError } = v;
 const { threadId } = require('worker_threads');
 const { C, STATUS, STATUS_CODE } = require('../layout/layout');
 const { JsEngine } = require('./js/store');
@@ -64,7 +66,7 @@ function engineClass(name) {
     }
     return native.addon.NativeStore;
   }
-  throw rangeError(`engine must be 'native' or 'js', got ${String(name)}`);
+  throw rangeError(`The "options.engine" argument must be 'native' or 'js'. Received ${v.describe(name)}`);
 }
 
 const CREATE_KEYS = ['name', 'path', 'buffer', 'size', 'buckets', 'maxEntries', 'mode', 'engine',
@@ -72,31 +74,29 @@ const CREATE_KEYS = ['name', 'path', 'buffer', 'size', 'buckets', 'maxEntries', 
 const OPEN_KEYS = ['name', 'path', 'engine', 'lockTimeoutMs'];
 const ATTACH_KEYS = ['engine', 'lockTimeoutMs'];
 
-// A misspelt option is an error, not a silently ignored default.
+// Options: an object whose every key is known (a misspelt option is an error, not a silently
+// ignored default). The one validation vocabulary of lib/base/validate.js.
 function checkOptions(opts, name, allowed) {
   if (opts === undefined) return {};
-  if (opts === null || typeof opts !== 'object') throw typeError(`${name} must be an object`);
-  validateKeys(opts, name, allowed);
+  v.validateObject(opts, name);
+  v.validateKeys(opts, name, allowed);
   return opts;
 }
 
-function checkInt(v, name, min, max) {
-  if (typeof v !== 'number') throw typeError(`${name} must be a number`);
-  if (!Number.isInteger(v) || v < min || v > max) {
-    throw rangeError(`${name} must be an integer in [${min}, ${max}], got ${v}`);
-  }
+function checkInt(value, name, min, max) {
+  v.validateInteger(value, name, min, max);
 }
 
 function checkNsName(ns) {
-  if (typeof ns !== 'string') throw typeError('namespace must be a string');
+  if (typeof ns !== 'string') throw v.invalidType('namespace', 'of type string', ns);
   const n = Buffer.byteLength(ns);
   if (n < 1 || n > C.MAX_NAMESPACE_BYTES) {
-    throw rangeError(`namespace must be 1 to ${C.MAX_NAMESPACE_BYTES} UTF-8 bytes, got ${n}`);
+    throw rangeError(`The "namespace" argument must be 1 to ${C.MAX_NAMESPACE_BYTES} UTF-8 bytes. Received ${n} bytes`);
   }
 }
 
 function checkKey(key) {
-  if (typeof key !== 'string') throw typeError('key must be a string');
+  if (typeof key !== 'string') throw v.invalidType('key', 'of type string', key);
   // A UTF-16 code unit is at least one UTF-8 byte and at most three.
   if (key.length * 3 > C.MAX_KEY_BYTES && Buffer.byteLength(key) > C.MAX_KEY_BYTES) {
     throw statusError(STATUS.ERR_KEY_TOO_LONG, 'key');
@@ -119,12 +119,12 @@ const NO_NAMESPACE = Symbol('no namespace');
 function pairsOf(entries) {
   if (entries instanceof Map) return [...entries];
   if (entries === null || typeof entries !== 'object' || typeof entries[Symbol.iterator] !== 'function') {
-    throw typeError('entries must be an iterable of [key, value] pairs or a Map');
+    throw v.invalidType('entries', 'an iterable of [key, value] pairs or a Map', entries);
   }
   const out = [];
   for (const pair of entries) {
     if (!Array.isArray(pair) || pair.length !== 2) {
-      throw typeError('each entry must be a [key, value] pair');
+      throw v.invalidType('entries', 'made of [key, value] pairs', pair);
     }
     out.push(pair);
   }
@@ -135,31 +135,31 @@ class Store {
   // Creates a new store on a new segment (name or path) or on a given SharedArrayBuffer.
   static create(opts) {
     opts = checkOptions(opts, 'options', CREATE_KEYS);
-    if (opts === undefined || Object.keys(opts).length === 0) throw typeError('options are required');
+    if (opts === undefined || Object.keys(opts).length === 0) throw typeError('The "options" argument is required');
     const Engine = engineClass(opts.engine);
     const lockTimeoutMs = Store._lockTimeout(opts);
     let segment = null;
     let buffer = opts.buffer;
     if (buffer !== undefined) {
-      if (!(buffer instanceof SharedArrayBuffer)) throw typeError('buffer must be a SharedArrayBuffer');
+      if (!(buffer instanceof SharedArrayBuffer)) throw v.invalidType('options.buffer', 'a SharedArrayBuffer', buffer);
       if (opts.name !== undefined || opts.path !== undefined) {
-        throw typeError('give one of name, path or buffer');
+        throw typeError('Only one of "options.name", "options.path" and "options.buffer" may be given');
       }
       if (opts.size !== undefined || opts.mode !== undefined) {
-        throw typeError('size and mode do not apply to a buffer (the store takes all of it)');
+        throw typeError('"options.size" and "options.mode" do not apply to a buffer (the store takes all of it)');
       }
     } else {
-      checkInt(opts.size, 'size', entriesOffsetFor(C.MIN_BUCKETS) + C.UNIT, C.MAX_SEGMENT_UNITS * C.UNIT);
+      checkInt(opts.size, 'options.size', entriesOffsetFor(C.MIN_BUCKETS) + C.UNIT, C.MAX_SEGMENT_UNITS * C.UNIT);
     }
     const size = buffer ? buffer.byteLength : opts.size;
     if (opts.buckets !== undefined) {
-      checkInt(opts.buckets, 'buckets', 1, C.MAX_BUCKETS);
-      if (opts.buckets & (opts.buckets - 1)) throw rangeError('buckets must be a power of two');
+      checkInt(opts.buckets, 'options.buckets', 1, C.MAX_BUCKETS);
+      if (opts.buckets & (opts.buckets - 1)) throw rangeError(`The "options.buckets" argument must be a power of two. Received ${opts.buckets}`);
     }
-    if (opts.maxEntries !== undefined) checkInt(opts.maxEntries, 'maxEntries', 1, 0xffffffff);
+    if (opts.maxEntries !== undefined) checkInt(opts.maxEntries, 'options.maxEntries', 1, 0xffffffff);
     const geo = defaultGeometry(size, opts.buckets, opts.maxEntries);
     if (entriesOffsetFor(geo.bucketCount) + C.UNIT > size) {
-      throw rangeError(`size ${size} is too small for ${geo.bucketCount} buckets`);
+      throw rangeError(`The "options.size" argument (${size}) is too small for ${geo.bucketCount} buckets`);
     }
     if (!buffer) {
       segment = Segment.create({ name: opts.name, path: opts.path, size, mode: opts.mode,
@@ -198,14 +198,14 @@ class Store {
 
   // Attaches to a store in a SharedArrayBuffer (for example one received through postMessage).
   static attach(buffer, opts) {
-    if (!(buffer instanceof SharedArrayBuffer)) throw typeError('buffer must be a SharedArrayBuffer');
+    if (!(buffer instanceof SharedArrayBuffer)) throw v.invalidType('buffer', 'a SharedArrayBuffer', buffer);
     opts = checkOptions(opts, 'options', ATTACH_KEYS);
     return new Store(engineClass(opts.engine), buffer, null, Store._lockTimeout(opts));
   }
 
   static _lockTimeout(opts) {
     if (opts.lockTimeoutMs === undefined) return 1000;
-    checkInt(opts.lockTimeoutMs, 'lockTimeoutMs', 1, 3600000);
+    checkInt(opts.lockTimeoutMs, 'options.lockTimeoutMs', 1, 3600000);
     return opts.lockTimeoutMs;
   }
 
@@ -358,7 +358,7 @@ class Store {
 
   getMany(ns, keys) {
     const e = this._live();
-    if (!Array.isArray(keys)) throw typeError('keys must be an array of strings');
+    if (!Array.isArray(keys)) throw v.invalidType('keys', 'an array of strings', keys);
     const id = this._id(ns, false);
     for (const k of keys) checkKey(k);
     const values = new Array(keys.length).fill(undefined);
