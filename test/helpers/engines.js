@@ -1,16 +1,10 @@
 'use strict';
 // One factory for both engines: every store test file runs its suite once per engine.
 const { Store } = require('../../lib/store/store');
+const { uniqueName } = require('./process');
 
 // SHMSTORE_TEST_ENGINES=js narrows a local run; CI runs both.
 const ENGINES = process.env.SHMSTORE_TEST_ENGINES ? process.env.SHMSTORE_TEST_ENGINES.split(',') : ['native', 'js'];
-let counter = 0;
-
-// A unique POSIX shm name for this test process.
-function uniqueName(tag = 't') {
-  counter++;
-  return `shmstore-test-${process.pid}-${tag}-${counter}`;
-}
 
 function forEachEngine(title, body) {
   for (const engine of ENGINES) {
@@ -30,4 +24,5 @@ function forEachEngine(title, body) {
   }
 }
 
+// uniqueName is re-exported for the store tests that name a segment.
 module.exports = { ENGINES, forEachEngine, uniqueName };
