@@ -6,8 +6,10 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { Store } = require('../../lib/store/store');
-const { C, S, W, BASE } = require('../../lib/layout/layout');
+const { C, S } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
+const { exitedPid } = require('../helpers/process');
+const { pidWord, tidWord } = require('../helpers/store-bytes');
 const { xxh32: independentXxh32 } = require('../helpers/independent-xxh32');
 
 const NOT_STRINGS = [undefined, null, 1, {}, [], Symbol('s'), () => {}, 1n];
@@ -107,9 +109,7 @@ forEachEngine('bad input', ({ engine, make }) => {
     const s = make();
     s.set('n', 'k', 'v');
     const u32 = new Uint32Array(s.buffer);
-    const deadPid = require('child_process').spawnSync(process.execPath, ['-e', '0']).pid;
-    const pidWord = (o) => BASE.OWNER + o * W.OWNER.WORDS + W.OWNER.PID;
-    const tidWord = (o) => BASE.OWNER + o * W.OWNER.WORDS + W.OWNER.TID;
+    const deadPid = exitedPid();
     const fill = (pid) => {
       for (let o = 1; o < C.OWNER_SLOTS; o++) {
         if (u32[pidWord(o)] === 0) {

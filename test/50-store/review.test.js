@@ -3,11 +3,13 @@
 // end in a repair or a clear error (never a hang, a leaked lock, a double free or a write outside
 // the pool). Each test failed before its fix.
 const assert = require('assert');
-const { Worker } = require('worker_threads');
-const path = require('path');
 const { Store } = require('../../lib/store/store');
-const { C, S, W, BASE, AT, UNIT_WORDS, SIZE_CLASSES, entriesOffset } = require('../../lib/layout/layout');
+const { C, S, W, AT, SIZE_CLASSES, entriesOffset } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
+const { inWorkerWithin } = require('../helpers/actors');
+const { exitedPid } = require('../helpers/process');
+const { bucketWord, namespaceWord, nsCountWord, nsStateWord, pidWord, tidWord, entryWord, chain, lockedBy } =
+  require('../helpers/store-bytes');
 const { headerChecksum } = require('../../lib/store/js/format');
 const read = require('../../lib/store/js/read');
 const chainModule = require('../../lib/store/js/chain');
@@ -17,56 +19,9 @@ const FREE_HEAD = AT.HEADER.FREE_HEAD;
 const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
 const ALLOC_LOCK = AT.ALLOC_STATE.LOCK;
 const HEADS = AT.ALLOC_STATE.FREE_HEADS;
-// u32 indices of a field of bucket b, of namespace id's count, of owner slot o's pid and tid, and
-// of a field of the entry at unit u.
-const bucketWord = (b, field) => BASE.BUCKET + b * W.BUCKET.WORDS + field;
 const LOCK0 = bucketWord(0, W.BUCKET.LOCK);
-const nsCountWord = (id) => BASE.NAMESPACE + id * W.NAMESPACE.WORDS + W.NAMESPACE.COUNT;
-const pidWord = (o) => BASE.OWNER + o * W.OWNER.WORDS + W.OWNER.PID;
-const tidWord = (o) => BASE.OWNER + o * W.OWNER.WORDS + W.OWNER.TID;
-const entryWord = (u, field) => u * UNIT_WORDS + field;
 const NEXT = W.ENTRY.NEXT;
 const FLAGS = W.ENTRY.FLAGS;
-const nsStateWord = (id) => BASE.NAMESPACE + id * W.NAMESPACE.WORDS + W.NAMESPACE.STATE;
-
-// The units of bucket `b`'s chain, head first (a chain with no corruption).
-function chain(u32, b = 0) {
-  const out = [];
-  for (let u = u32[bucketWord(b, W.BUCKET.HEAD)]; u !== 0; u = u32[entryWord(u, NEXT)]) out.push(u);
-  return out;
-}
-
-// Runs store[method](...args) in a worker attached to `buffer`; rejects when it does not return
-// within `ms` (a loop that never ends), after terminating the worker.
-function inWorkerWithin(ms, engine, buffer, method, args) {
-  const code = `
-    const { workerData, parentPort } = require('worker_threads');
-    const { Store } = require(workerData.lib);
-    const s = Store.attach(workerData.buffer, { engine: workerData.engine });
-    let r;
-    try { r = { value: s[workerData.method](...workerData.args) }; }
-    catch (e) { r = { error: { code: e.code, message: e.message } }; }
-    s.close();
-    parentPort.postMessage(r);`;
-  const w = new Worker(code, {
-    eval: true,
-    workerData: { lib: path.join(__dirname, '..', '..', 'lib', 'store', 'store.js'), engine, buffer, method, args },
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      w.terminate();
-      reject(new Error(`${method} did not return within ${ms} ms`));
-    }, ms);
-    w.once('message', (m) => {
-      clearTimeout(timer);
-      resolve(m);
-    });
-    w.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
-}
 
 // A store whose one chain holds four valid entries k4 -> k3 -> k2 -> k1 (namespace 'a') while its
 // header allows two: a walk may meet at most maxEntries + 1 = 3 of them, so reading k1 fails on
@@ -332,7 +287,7 @@ forEachEngine('review: a lock timeout inside a bucket lock', ({ make }) => {
     u32[pidWord(slot)] = process.ppid;
     u32[tidWord(slot)] = 1;
     const saved = u32[ALLOC_LOCK];
-    u32[ALLOC_LOCK] = ((((saved & C.LOCK_VERSION_MASK) + 1) & C.LOCK_VERSION_MASK) | (slot << C.LOCK_OWNER_SHIFT)) >>> 0;
+    u32[ALLOC_LOCK] = lockedBy(saved, slot);
     try {
       assert.throws(() => s.set('a', 'new', 'v'), { code: 'ERR_LOCK_TIMEOUT' });
       assert.strictEqual(u32[LOCK0] & 1, 0, 'set left the bucket lock held');
@@ -379,7 +334,7 @@ forEachEngine('review: attaching', ({ engine, make }) => {
     const slot = free[free.length - 1];
     u32[pidWord(slot)] = process.ppid;
     const saved = u32[ALLOC_LOCK];
-    u32[ALLOC_LOCK] = ((((saved & C.LOCK_VERSION_MASK) + 1) & C.LOCK_VERSION_MASK) | (slot << C.LOCK_OWNER_SHIFT)) >>> 0;
+    u32[ALLOC_LOCK] = lockedBy(saved, slot);
     try {
       assert.throws(() => Store.attach(s.buffer, { engine, lockTimeoutMs: 2 }), { code: 'ERR_LOCK_TIMEOUT' });
       assert.strictEqual(mine(), before, 'the failed attach kept an owner slot');
@@ -447,7 +402,7 @@ forEachEngine('review: a namespace record with an impossible nameLength', ({ eng
       for (let i = 0; i < 5; i++) s.set('a', `k${i}`, i);
       for (let i = 0; i < 3; i++) s.set('b', `k${i}`, i);
       const u32 = new Uint32Array(s.buffer);
-      const nameLength = nsStateWord(1) - W.NAMESPACE.STATE + W.NAMESPACE.NAME_LENGTH;
+      const nameLength = namespaceWord(1, W.NAMESPACE.NAME_LENGTH);
       u32[nameLength] = len;
       assert.deepStrictEqual(s.verify(), { ok: false, errors: [`namespace 1: name length ${len}`],
         entries: 8, liveUnits: 8, freeUnits: 0, leakedUnits: 0 });
@@ -484,14 +439,14 @@ forEachEngine('review: verify() repairs first', ({ make }) => {
     const s = make({ buckets: 4 });
     for (let i = 0; i < 10; i++) s.set('a', `k${i}`, i);
     const u32 = new Uint32Array(s.buffer);
-    const deadPid = require('child_process').spawnSync(process.execPath, ['-e', '0']).pid;
+    const deadPid = exitedPid();
     const slot = 4000;
     u32[pidWord(slot)] = deadPid;
     u32[tidWord(slot)] = 1;
     // The dead writer held bucket 2, had reserved its entry (entryCount) and allocated a block
     // (class 0, at the bump pointer) that it never published: a leaked unit.
     const lock = bucketWord(2, W.BUCKET.LOCK);
-    u32[lock] = ((((u32[lock] & C.LOCK_VERSION_MASK) + 1) & C.LOCK_VERSION_MASK) | (slot << C.LOCK_OWNER_SHIFT)) >>> 0;
+    u32[lock] = lockedBy(u32[lock], slot);
     u32[ENTRY_COUNT]++;
     const unit = u32[FREE_HEAD];
     u32[entryWord(unit, W.ENTRY.FLAGS)] = 0;

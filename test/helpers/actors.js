@@ -1,5 +1,6 @@
 'use strict';
-// Runs test/helpers/children/store-actor.js as a worker thread or a child process.
+// Runs test/helpers/children/store-actor.js as a worker thread or a child process, or one store
+// method in a worker with a deadline.
 const path = require('path');
 const { Worker } = require('worker_threads');
 const { fork } = require('child_process');
@@ -38,4 +39,37 @@ function announced() {
   return { promise: p, onMessage: (m, who) => resolveIt({ m, who }) };
 }
 
-module.exports = { inWorker, inProcess, announced };
+// Runs store[method](...args) in a worker attached to `buffer` with `engine`, and resolves with
+// { value } or { error: { code, message } }; rejects when it does not return within `ms` (a loop
+// that never ends), after terminating the worker.
+function inWorkerWithin(ms, engine, buffer, method, args) {
+  const code = `
+    const { workerData, parentPort } = require('worker_threads');
+    const { Store } = require(workerData.lib);
+    const s = Store.attach(workerData.buffer, { engine: workerData.engine });
+    let r;
+    try { r = { value: s[workerData.method](...workerData.args) }; }
+    catch (e) { r = { error: { code: e.code, message: e.message } }; }
+    s.close();
+    parentPort.postMessage(r);`;
+  const w = new Worker(code, {
+    eval: true,
+    workerData: { lib: path.join(__dirname, '..', '..', 'lib', 'store', 'store.js'), engine, buffer, method, args },
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      w.terminate();
+      reject(new Error(`${method} did not return within ${ms} ms`));
+    }, ms);
+    w.once('message', (m) => {
+      clearTimeout(timer);
+      resolve(m);
+    });
+    w.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+module.exports = { inWorker, inProcess, announced, inWorkerWithin };
