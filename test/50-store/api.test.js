@@ -1,7 +1,6 @@
 'use strict';
 const assert = require('assert');
 const { forEachEngine } = require('../helpers/engines');
-const { Store } = require('../../lib/store/store');
 const { C } = require('../../lib/layout/layout');
 
 forEachEngine('Store API', ({ engine, make }) => {
@@ -213,19 +212,6 @@ forEachEngine('Store API', ({ engine, make }) => {
     assert.throws(() => s.get('c', 'k'), { code: 'ERR_CLOSED' });
     assert.throws(() => s.set('c', 'k', 1), { code: 'ERR_CLOSED' });
     assert.throws(() => s.buffer, { code: 'ERR_CLOSED' });
-  });
-
-  it('attaches a second handle to the same buffer', () => {
-    const s = make();
-    s.set('shared', 'k', 'from first');
-    const t = Store.attach(s.buffer, { engine });
-    try {
-      assert.strictEqual(t.get('shared', 'k'), 'from first');
-      t.set('shared', 'k2', 'from second');
-      assert.strictEqual(s.get('shared', 'k2'), 'from second');
-    } finally {
-      t.close();
-    }
   });
 
   it('verify() and a repair pass on a healthy store change nothing', () => {
