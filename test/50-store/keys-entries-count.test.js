@@ -1,0 +1,62 @@
+'use strict';
+// store.keys(ns), store.entries(ns) and store.count(ns?) (docs/api.md): listing and counting per
+// namespace and in total, reads over an entry with a bad checksum, and counts that never wrap.
+const assert = require('assert');
+const { C, S, AT } = require('../../lib/layout/layout');
+const { forEachEngine } = require('../helpers/engines');
+const { inWorkerWithin } = require('../helpers/actors');
+const { nsCountWord, chain } = require('../helpers/store-bytes');
+
+const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
+
+forEachEngine('store.keys() / store.entries() / store.count()', ({ engine, make }) => {
+  it('lists keys and entries, and counts', () => {
+    const s = make();
+    const want = new Map();
+    for (let i = 0; i < 500; i++) {
+      want.set(`key:${i}`, { i });
+      s.set('list', `key:${i}`, { i });
+    }
+    s.set('other', 'x', 1);
+    assert.deepStrictEqual(s.keys('list').sort(), [...want.keys()].sort());
+    const entries = new Map(s.entries('list'));
+    assert.deepStrictEqual(entries, want);
+    assert.strictEqual(s.count('list'), 500);
+    assert.strictEqual(s.count(), 501);
+    assert.deepStrictEqual(s.keys('nothing'), []);
+    assert.deepStrictEqual(s.entries('nothing'), []);
+  });
+
+  it('keys() and entries() over an entry with a bad checksum return', async function () {
+    this.timeout(30000);
+    const s = make({ buckets: 1 });
+    s.set('a', 'k1', 'hello');
+    s.set('a', 'k2', 'world');
+    const u8 = new Uint8Array(s.buffer);
+    const u32 = new Uint32Array(s.buffer);
+    const k1 = chain(u32)[1];
+    u8[k1 * C.UNIT + S.ENTRY.SIZE + 'k1'.length] ^= 0x20; // the first byte of k1's value
+    const r = await inWorkerWithin(15000, engine, s.buffer, 'keys', ['a']);
+    assert.ok(!r.error || r.error.code === 'ERR_CORRUPT', JSON.stringify(r));
+    if (!r.error) assert.deepStrictEqual(r.value, ['k2']);
+    const r2 = await inWorkerWithin(15000, engine, s.buffer, 'entries', ['a']);
+    assert.ok(!r2.error, JSON.stringify(r2));
+    assert.deepStrictEqual(r2.value, [['k2', 'world']]);
+    assert.ok(s.verify().ok);
+  });
+
+  it('a count that is already 0 stays 0 on delete (no wrap to 2^32 - 1)', () => {
+    const s = make({ buckets: 1 });
+    s.set('a', 'k', 'v');
+    s.set('a', 'k2', 'v');
+    const u32 = new Uint32Array(s.buffer);
+    u32[nsCountWord(1)] = 0;
+    u32[ENTRY_COUNT] = 0;
+    assert.strictEqual(s.delete('a', 'k'), true);
+    assert.strictEqual(s.count('a'), 0);
+    assert.strictEqual(s.count(), 0);
+    assert.strictEqual(s.clear('a'), 1);
+    assert.strictEqual(s.count('a'), 0);
+    assert.strictEqual(s.count(), 0);
+  });
+});
