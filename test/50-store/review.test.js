@@ -8,7 +8,7 @@ const { C, W, AT, entriesOffset } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
 const { inWorkerWithin } = require('../helpers/actors');
 const { exitedPid } = require('../helpers/process');
-const { bucketWord, namespaceWord, nsCountWord, nsStateWord, pidWord, tidWord, entryWord, chain, lockedBy } =
+const { bucketWord, pidWord, tidWord, entryWord, chain, lockedBy } =
   require('../helpers/store-bytes');
 const { headerChecksum } = require('../../lib/store/js/format');
 const read = require('../../lib/store/js/read');
@@ -34,31 +34,6 @@ function overlongChain(engine) {
   u32[AT.HEADER.HEADER_CHECKSUM] = headerChecksum(C.MAGIC, C.FORMAT_VERSION, buffer.byteLength, 1, 2);
   return buffer;
 }
-
-forEachEngine('review: namespace validation', ({ make }) => {
-  it('a new namespace starts with count 0 whatever count its record held', () => {
-    const s = make({ buckets: 1 });
-    const u32 = new Uint32Array(s.buffer);
-    u32[nsCountWord(1)] = 7; // left by a namespace creation that died, or by damage
-    s.set('a', 'k', 'v');
-    assert.strictEqual(s.count('a'), 1);
-    assert.deepStrictEqual(s.stats().namespaceCounts, { a: 1 });
-    const v = s.verify();
-    assert.ok(v.ok, v.errors.join('\n'));
-  });
-
-  it('a new namespace takes the lowest record that is not live, whatever its state word holds', () => {
-    const s = make({ buckets: 1 });
-    const u32 = new Uint32Array(s.buffer);
-    u32[nsStateWord(1)] = 1; // neither free (0) nor live (2): not live (format.md §5)
-    s.set('a', 'k', 'v');
-    assert.strictEqual(u32[nsStateWord(1)], C.NS_STATE_LIVE);
-    assert.strictEqual(u32[nsStateWord(2)], C.NS_STATE_FREE);
-    assert.strictEqual(s.get('a', 'k'), 'v');
-    const v = s.verify();
-    assert.ok(v.ok, v.errors.join('\n'));
-  });
-});
 
 forEachEngine('review: corruption ends in repair, never a hang', ({ make }) => {
   it('repair() mends a freeHead beyond the pool instead of throwing', () => {
@@ -149,45 +124,6 @@ forEachEngine('review: walk bound', ({ engine }) => {
       s.close();
     }
   });
-});
-
-forEachEngine('review: a namespace record with an impossible nameLength', ({ engine, make }) => {
-  for (const len of [0, 49, 0xffffffff]) {
-    it(`nameLength ${len}: verify() reports it, repair() drops the namespace and its entries`, () => {
-      const s = make({ buckets: 4 });
-      for (let i = 0; i < 5; i++) s.set('a', `k${i}`, i);
-      for (let i = 0; i < 3; i++) s.set('b', `k${i}`, i);
-      const u32 = new Uint32Array(s.buffer);
-      const nameLength = namespaceWord(1, W.NAMESPACE.NAME_LENGTH);
-      u32[nameLength] = len;
-      assert.deepStrictEqual(s.verify(), { ok: false, errors: [`namespace 1: name length ${len}`],
-        entries: 8, liveUnits: 8, freeUnits: 0, leakedUnits: 0 });
-      s.repair();
-      assert.deepStrictEqual(s.verify(), { ok: true, errors: [], entries: 3, liveUnits: 3, freeUnits: 5,
-        leakedUnits: 0 });
-      assert.strictEqual(u32[nsStateWord(1)], C.NS_STATE_FREE);
-      assert.deepStrictEqual(s.namespaces(), ['b']);
-      assert.strictEqual(s.count(), 3);
-      // This handle still knows the dropped namespace's id: reads find nothing, writes are refused
-      // (an entry of a namespace that is not live would be corrupt).
-      assert.strictEqual(s.get('a', 'k1'), undefined);
-      assert.strictEqual(s.count('a'), 0);
-      assert.throws(() => s.set('a', 'k1', 'again'), { code: 'ERR_INVALID_ARG' });
-      // Another handle creates the name afresh (in the freed record).
-      const o = Store.attach(s.buffer, { engine });
-      try {
-        assert.strictEqual(o.get('a', 'k1'), undefined);
-        o.set('a', 'k1', 'again');
-        assert.strictEqual(o.get('a', 'k1'), 'again');
-        assert.strictEqual(o.count('a'), 1);
-      } finally {
-        o.close();
-      }
-      assert.strictEqual(s.get('a', 'k1'), 'again');
-      const v = s.verify();
-      assert.ok(v.ok, v.errors.join('\n'));
-    });
-  }
 });
 
 forEachEngine('review: verify() repairs first', ({ make }) => {
