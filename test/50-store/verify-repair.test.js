@@ -1,0 +1,282 @@
+'use strict';
+// store.verify() and store.repair() (docs/api.md, format.md §9): a healthy store is unchanged,
+// each kind of damage ends in a repair or a clear ERR_CORRUPT (never a hang, a leaked lock or a
+// write outside the pool), verify() repairs a dead writer's lock first, reads bound their walks
+// and repair after CORRUPT_READ_RETRIES, and an exhausted heap is ERR_NO_MEMORY.
+const assert = require('assert');
+const path = require('path');
+const { Store } = require('../../lib/store/store');
+const { C, S, W, AT, entriesOffset } = require('../../lib/layout/layout');
+const { forEachEngine } = require('../helpers/engines');
+const { inWorkerWithin } = require('../helpers/actors');
+const { exitedPid, tempDir } = require('../helpers/process');
+const { bucketWord, pidWord, tidWord, entryWord, chain, lockedBy } = require('../helpers/store-bytes');
+const { headerChecksum } = require('../../lib/store/js/format');
+const read = require('../../lib/store/js/read');
+const chainModule = require('../../lib/store/js/chain');
+const repairs = require('../../lib/store/js/repair');
+
+const FREE_HEAD = AT.HEADER.FREE_HEAD;
+const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
+const ALLOC_LOCK = AT.ALLOC_STATE.LOCK;
+const NEXT = W.ENTRY.NEXT;
+
+// A store whose one chain holds four valid entries k4 -> k3 -> k2 -> k1 (namespace 'a') while its
+// header allows two: a walk may meet at most maxEntries + 1 = 3 of them, so reading k1 fails on
+// every attempt with the bucket's version unchanged, and a repair pass cannot mend it.
+function overlongChain(engine) {
+  const buffer = new SharedArrayBuffer(1 << 20);
+  const w = Store.create({ buffer, engine, buckets: 1, maxEntries: 4 });
+  for (const k of ['k1', 'k2', 'k3', 'k4']) w.set('a', k, k);
+  w.close();
+  const u32 = new Uint32Array(buffer);
+  u32[AT.HEADER.MAX_ENTRIES] = 2;
+  u32[AT.HEADER.HEADER_CHECKSUM] = headerChecksum(C.MAGIC, C.FORMAT_VERSION, buffer.byteLength, 1, 2);
+  return buffer;
+}
+
+forEachEngine('store.verify() / store.repair()', ({ engine, make }) => {
+  it('verify() and a repair pass on a healthy store change nothing', () => {
+    const s = make();
+    for (let i = 0; i < 300; i++) s.set(`n${i % 3}`, `k${i}`, i);
+    const before = s.verify();
+    assert.ok(before.ok, before.errors.join('\n'));
+    assert.strictEqual(before.entries, 300);
+    s.repair();
+    const after = s.verify();
+    assert.deepStrictEqual(after, before);
+    assert.strictEqual(s.stats().repairs, 1);
+  });
+
+  it('a bucket lock left by a dead process in the middle of an insert: verify() repairs, then reports ok', () => {
+    const s = make({ buckets: 4 });
+    for (let i = 0; i < 10; i++) s.set('a', `k${i}`, i);
+    const u32 = new Uint32Array(s.buffer);
+    const deadPid = exitedPid();
+    const slot = 4000;
+    u32[pidWord(slot)] = deadPid;
+    u32[tidWord(slot)] = 1;
+    // The dead writer held bucket 2, had reserved its entry (entryCount) and allocated a block
+    // (class 0, at the bump pointer) that it never published: a leaked unit.
+    const lock = bucketWord(2, W.BUCKET.LOCK);
+    u32[lock] = lockedBy(u32[lock], slot);
+    u32[ENTRY_COUNT]++;
+    const unit = u32[FREE_HEAD];
+    u32[entryWord(unit, W.ENTRY.FLAGS)] = 0;
+    u32[entryWord(unit, W.ENTRY.KEY_HASH)] = 0x1234;
+    u32[FREE_HEAD] = unit + 1;
+    const gc = s.stats().repairs;
+    assert.deepStrictEqual(s.verify(),
+      { ok: true, errors: [], entries: 10, liveUnits: 10, freeUnits: 1, leakedUnits: 0 });
+    assert.strictEqual(s.stats().repairs, gc + 1, 'verify() ran one repair pass');
+    assert.strictEqual(u32[lock] & 1, 0, 'the dead writer\'s lock is free');
+    assert.strictEqual(u32[pidWord(slot)], 0, 'the dead writer\'s owner slot is free');
+    assert.strictEqual(s.count(), 10);
+    s.set('a', 'new', 'v');
+    assert.strictEqual(s.get('a', 'new'), 'v');
+    assert.strictEqual(s.get('a', 'k3'), 3);
+    assert.strictEqual(u32[FREE_HEAD], unit + 1, 'the new entry reused the reclaimed block');
+    assert.deepStrictEqual(s.verify(),
+      { ok: true, errors: [], entries: 11, liveUnits: 11, freeUnits: 0, leakedUnits: 0 });
+  });
+
+  it('repairs a chain that loops through corrupt entries', () => {
+    const s = make({ buckets: 1 });
+    s.set('n', 'k1', 'one');
+    s.set('n', 'k2', 'two');
+    const dv = new DataView(s.buffer);
+    const head = dv.getUint32(C.BUCKETS_OFFSET + S.BUCKET.HEAD, true); // k2, which links to k1
+    const tail = dv.getUint32(head * C.UNIT + S.ENTRY.NEXT, true);
+    dv.setUint32(tail * C.UNIT + S.ENTRY.NEXT, head, true); // k1 -> k2: a cycle
+    // Break both checksums: the first value byte follows the entry header and the 2-byte key.
+    for (const u of [head, tail]) dv.setUint8(u * C.UNIT + S.ENTRY.SIZE + 'k1'.length, 0x7a);
+    assert.strictEqual(s.verify().ok, false);
+    s.repair();
+    const v = s.verify();
+    assert.ok(v.ok, v.errors.join('\n'));
+    assert.strictEqual(s.count('n'), 0);
+    s.set('n', 'k3', 'three');
+    assert.strictEqual(s.get('n', 'k3'), 'three');
+  });
+
+  it('repair() mends a freeHead beyond the pool instead of throwing', () => {
+    const s = make({ buckets: 16 });
+    s.set('a', 'k', 'v');
+    const u32 = new Uint32Array(s.buffer);
+    const totalUnits = s.buffer.byteLength / C.UNIT;
+    u32[FREE_HEAD] = totalUnits + 5;
+    s.repair();
+    assert.ok(u32[FREE_HEAD] <= totalUnits);
+    const v = s.verify();
+    assert.ok(v.ok, v.errors.join('\n'));
+    assert.strictEqual(s.get('a', 'k'), 'v');
+    s.set('a', 'k2', 'v2');
+    assert.strictEqual(s.get('a', 'k2'), 'v2');
+  });
+
+  it('a freeHead below the pool never places a block over the bucket table', () => {
+    const s = make({ buckets: 2 });
+    const u32 = new Uint32Array(s.buffer);
+    const first = entriesOffset(2) / C.UNIT;
+    u32[FREE_HEAD] = first - 1; // the unit that holds the buckets
+    s.set('a', 'k', 'v');
+    assert.strictEqual(s.get('a', 'k'), 'v');
+    assert.ok(u32[FREE_HEAD] > first);
+    const v = s.verify();
+    assert.ok(v.ok, v.errors.join('\n'));
+  });
+
+  describe('a store in a file', () => {
+    let cleanup;
+    let file;
+    beforeEach(() => {
+      let dir;
+      ({ dir, cleanup } = tempDir());
+      file = path.join(dir, 'store.shm');
+      const s = Store.create({ path: file, size: 1 << 20, engine });
+      s.set('n', 'k', 'v');
+      s.close();
+    });
+    afterEach(() => cleanup());
+
+    it('survives a corrupted chain: reads miss or fail cleanly, repair restores consistency', () => {
+      const s = Store.open({ path: file, engine });
+      for (let i = 0; i < 50; i++) s.set('n', `k${i}`, i);
+      const dv = new DataView(s.buffer);
+      const bc = dv.getUint32(S.HEADER.BUCKET_COUNT, true);
+      // Point every bucket head far outside the store.
+      for (let b = 0; b < bc; b++) {
+        const head = C.BUCKETS_OFFSET + b * S.BUCKET.SIZE + S.BUCKET.HEAD;
+        if (dv.getUint32(head, true)) dv.setUint32(head, 0x7fffffff, true);
+      }
+      const v = s.verify();
+      assert.strictEqual(v.ok, false);
+      assert.ok(v.errors.some((e) => /out of range/.test(e)), v.errors.join('\n'));
+      s.repair();
+      assert.ok(s.verify().ok);
+      s.set('n', 'fresh', 1);
+      assert.strictEqual(s.get('n', 'fresh'), 1);
+      s.close();
+    });
+  });
+});
+
+forEachEngine('store.repair() from a read: walk bound and corrupt-read threshold', ({ engine }) => {
+  it('a reader meeting a cycle with maxEntries 2^32 - 1 repairs in reasonable time', async function () {
+    this.timeout(30000);
+    const s = Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine, buckets: 1, maxEntries: 0xffffffff });
+    try {
+      for (const k of ['k1', 'k2', 'k3']) s.set('a', k, k);
+      const u32 = new Uint32Array(s.buffer);
+      const units = chain(u32);
+      u32[entryWord(units[2], NEXT)] = units[0]; // k1.next = k3
+      const r = await inWorkerWithin(15000, engine, s.buffer, 'get', ['a', 'missing']);
+      assert.ok(!r.error || r.error.code === 'ERR_CORRUPT', JSON.stringify(r));
+      assert.ok(s.verify().ok);
+    } finally {
+      s.close();
+    }
+  });
+
+  it('a chain longer than maxEntries + 1 is corrupt on every engine (the bound of format.md §9)', () => {
+    const s = Store.attach(overlongChain(engine), { engine });
+    try {
+      assert.strictEqual(s.get('a', 'k4'), 'k4'); // the head
+      assert.throws(() => s.get('a', 'k1'), { code: 'ERR_CORRUPT' }); // the fourth entry
+    } finally {
+      s.close();
+    }
+  });
+
+  // Counts the JS engine's chain walks (get) and entry copies (keys, entries) and its repair
+  // passes; the native engine exposes no such hook, only the outcome.
+  function spy() {
+    const counts = { walks: 0, copies: 0, repairs: 0, walksBeforeRepair: -1, copiesBeforeRepair: -1 };
+    if (engine !== 'js') return { counts, restore() {} };
+    const { walk } = read;
+    const { copyOut } = chainModule;
+    const { repair } = repairs;
+    read.walk = function (...args) {
+      counts.walks++;
+      return walk.apply(this, args);
+    };
+    chainModule.copyOut = function (...args) {
+      counts.copies++;
+      return copyOut.apply(this, args);
+    };
+    repairs.repair = function (...args) {
+      if (counts.repairs++ === 0) {
+        counts.walksBeforeRepair = counts.walks;
+        counts.copiesBeforeRepair = counts.copies;
+      }
+      return repair.apply(this, args);
+    };
+    return {
+      counts,
+      restore() {
+        read.walk = walk;
+        chainModule.copyOut = copyOut;
+        repairs.repair = repair;
+      },
+    };
+  }
+
+  it(`a read failing under an unchanged version repairs after ${C.CORRUPT_READ_RETRIES} attempts, then is ERR_CORRUPT after as many again`, () => {
+    const s = Store.attach(overlongChain(engine), { engine });
+    const { counts, restore } = spy(s);
+    try {
+      const before = s.stats().repairs;
+      assert.throws(() => s.get('a', 'k1'), { code: 'ERR_CORRUPT' });
+      assert.strictEqual(s.stats().repairs, before + 1);
+      if (engine === 'js') {
+        assert.deepStrictEqual([counts.walksBeforeRepair, counts.walks, counts.repairs],
+          [C.CORRUPT_READ_RETRIES, 2 * C.CORRUPT_READ_RETRIES, 1]);
+      }
+      // keys() copies the three entries it may walk, then fails at the fourth, on each attempt.
+      counts.repairs = 0;
+      counts.copies = 0;
+      assert.throws(() => s.keys('a'), { code: 'ERR_CORRUPT' });
+      assert.strictEqual(s.stats().repairs, before + 2);
+      if (engine === 'js') {
+        assert.deepStrictEqual([counts.copiesBeforeRepair, counts.copies, counts.repairs],
+          [3 * C.CORRUPT_READ_RETRIES, 6 * C.CORRUPT_READ_RETRIES, 1]);
+      }
+    } finally {
+      restore();
+      s.close();
+    }
+  });
+});
+
+describe('store.verify() / store.repair(): an exhausted heap [js engine]', () => {
+  // The native engine's side of this is test/cpp/store/regression_test.cc
+  // (HeapExhaustionIsErrNoMemory).
+  it('verify() and repair() that cannot allocate their per-unit state are ERR_NO_MEMORY, with every lock freed', () => {
+    const s = Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine: 'js', buckets: 4 });
+    const RealUint8Array = globalThis.Uint8Array;
+    try {
+      s.set('a', 'k', 'v');
+      const u32 = new Uint32Array(s.buffer);
+      const units = (1 << 20) / C.UNIT;
+      globalThis.Uint8Array = new Proxy(RealUint8Array, {
+        construct(target, args, newTarget) {
+          if (args[0] >= units / 2) throw new RangeError('Array buffer allocation failed');
+          return Reflect.construct(target, args, newTarget);
+        },
+      });
+      assert.throws(() => s.verify(), { name: 'ShmError', code: 'ERR_NO_MEMORY' });
+      assert.throws(() => s.repair(), { name: 'ShmError', code: 'ERR_NO_MEMORY' });
+      globalThis.Uint8Array = RealUint8Array;
+      const locks = [AT.REPAIR_STATE.LOCK, ALLOC_LOCK, AT.NS_STATE.LOCK];
+      for (let b = 0; b < 4; b++) locks.push(bucketWord(b, W.BUCKET.LOCK));
+      for (const w of locks) assert.strictEqual(u32[w] & 1, 0, `lock word ${w} left held`);
+      s.set('a', 'k2', 'v2');
+      assert.strictEqual(s.get('a', 'k'), 'v');
+      const v = s.verify();
+      assert.ok(v.ok, v.errors.join('\n'));
+    } finally {
+      globalThis.Uint8Array = RealUint8Array;
+      s.close();
+    }
+  });
+});
