@@ -26,7 +26,7 @@ describe('scripts/check-deps.js', function () {
     assert.strictEqual(roomOf('src/store/read.cpp'), 'store');
     assert.strictEqual(roomOf('binding/segment/futex.cc'), 'segment');
     assert.strictEqual(roomOf('lib/ownership/locks.js'), 'ownership');
-    assert.strictEqual(roomOf('test/50-store/api.test.js'), 'store');
+    assert.strictEqual(roomOf('test/50-store/get-set.test.js'), 'store');
     assert.strictEqual(roomOf('test/cpp/segment/futex_test.cc'), 'segment');
     assert.strictEqual(roomOf('test/helpers/engines.js'), null);
     assert.strictEqual(roomOf('binding/addon.cc'), null);

@@ -1,0 +1,47 @@
+'use strict';
+// store.close(), store.closed, store.buffer, store.engine (docs/api.md): close() is idempotent,
+// every later call is ERR_CLOSED, also when user code closes the store in the middle of a call.
+const assert = require('assert');
+const { forEachEngine } = require('../helpers/engines');
+
+forEachEngine('store.close(), store.closed, store.buffer, store.engine', ({ engine, make }) => {
+  it('reports its engine and exposes the buffer', () => {
+    const s = make();
+    assert.strictEqual(s.engine, engine);
+    assert.ok(s.buffer instanceof SharedArrayBuffer);
+  });
+
+  it('close() is idempotent and later calls throw ERR_CLOSED', () => {
+    const s = make();
+    s.set('c', 'k', 1);
+    s.close();
+    s.close();
+    assert.strictEqual(s.closed, true);
+    assert.throws(() => s.get('c', 'k'), { code: 'ERR_CLOSED' });
+    assert.throws(() => s.set('c', 'k', 1), { code: 'ERR_CLOSED' });
+    assert.throws(() => s.buffer, { code: 'ERR_CLOSED' });
+  });
+
+  it('survives close() from user code that runs inside a call (an Array.prototype setter)', () => {
+    const s = make();
+    for (let i = 0; i < 50; i++) s.set('re', `k${i}`, i);
+    Object.defineProperty(Array.prototype, '3', {
+      configurable: true,
+      set(v) {
+        s.close();
+        Object.defineProperty(this, '3', { value: v, writable: true, enumerable: true, configurable: true });
+      },
+    });
+    try {
+      try {
+        s.keys('re');
+      } catch (err) {
+        assert.strictEqual(err.code, 'ERR_CLOSED');
+      }
+    } finally {
+      delete Array.prototype[3];
+    }
+    assert.strictEqual(s.closed, true);
+    assert.throws(() => s.get('re', 'k1'), { code: 'ERR_CLOSED' });
+  });
+});
