@@ -87,47 +87,6 @@ void ThrowRangeError(Napi::Env env, const std::string& message) {
   napi_throw(env, MakeCodedError(env, napi_create_range_error, message));
 }
 
-bool GetIntegerArg(const Napi::CallbackInfo& info, size_t index, const char* what, double min,
-                   double max, int64_t* out) {
-  Napi::Env env = info.Env();
-  if (index >= info.Length() || !info[index].IsNumber()) {
-    ThrowTypeError(env, std::string("The \"") + what + "\" argument must be of type number");
-    return false;
-  }
-  const double v = info[index].As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(v) || std::trunc(v) != v || v < min || v > max) {
-    ThrowRangeError(env, std::string("The \"") + what + "\" argument is out of range");
-    return false;
-  }
-  *out = static_cast<int64_t>(v);
-  return true;
-}
-
-bool GetStringArg(const Napi::CallbackInfo& info, size_t index, const char* what,
-                  std::string* out) {
-  Napi::Env env = info.Env();
-  if (index >= info.Length() || !info[index].IsString()) {
-    ThrowTypeError(env, std::string("The \"") + what + "\" argument must be of type string");
-    return false;
-  }
-  *out = info[index].As<Napi::String>().Utf8Value();
-  if (out->find('\0') != std::string::npos) {
-    ThrowTypeError(env, std::string("The \"") + what + "\" argument must not contain NUL");
-    return false;
-  }
-  return true;
-}
-
-bool GetBoolArg(const Napi::CallbackInfo& info, size_t index, const char* what, bool* out) {
-  if (index >= info.Length() || !info[index].IsBoolean()) {
-    ThrowTypeError(info.Env(),
-                   std::string("The \"") + what + "\" argument must be of type boolean");
-    return false;
-  }
-  *out = info[index].As<Napi::Boolean>().Value();
-  return true;
-}
-
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

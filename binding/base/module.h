@@ -50,14 +50,4 @@ void ThrowStatus(Napi::Env env, shm::layout::Status status, const std::string& m
 void ThrowTypeError(Napi::Env env, const std::string& message);
 void ThrowRangeError(Napi::Env env, const std::string& message);
 
-// Reads an argument that must be a JS number holding an integer in [min, max] (max <= 2^53).
-// On failure throws TypeError/RangeError naming `what` and returns false.
-bool GetIntegerArg(const Napi::CallbackInfo& info, size_t index, const char* what, double min,
-                   double max, int64_t* out);
-
-// Reads a string argument; throws TypeError and returns false when it is not a string or
-// contains a NUL character (which would silently truncate a C path).
-bool GetStringArg(const Napi::CallbackInfo& info, size_t index, const char* what, std::string* out);
-
-// Reads a boolean argument; throws TypeError and returns false otherwise.
-bool GetBoolArg(const Napi::CallbackInfo& info, size_t index, const char* what, bool* out);
+// Argument converters: binding/base/args.h.

@@ -25,6 +25,7 @@
 #include <cmath>
 #include <unordered_set>
 
+#include "binding/base/args.h"
 #include "binding/base/module.h"
 #include "segment/futex.h"
 

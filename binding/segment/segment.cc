@@ -14,6 +14,7 @@
 //   views in this thread then see zeros, never a fault; other threads are never detached.
 #include <string>
 
+#include "binding/base/args.h"
 #include "binding/base/module.h"
 #include "binding/segment/external_sab.h"
 #include "segment/segment.h"

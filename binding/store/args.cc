@@ -1,36 +1,12 @@
-// NativeStore argument conversion: numbers, booleans and binary values from JS, and status
-// errors back. The hot helpers (GetNs, GetKey, MakeValue) are inline in store_binding.h.
+// NativeStore argument conversion: binary values from JS (numbers, booleans and strings:
+// binding/base/args.h), and status errors back. The hot helpers (GetNs, GetKey, MakeValue) are
+// inline in store_binding.h.
 #include <string>
 
 #include "binding/segment/external_sab.h"
 #include "binding/store/store_binding.h"
 
 namespace store_binding {
-
-bool GetUint32(napi_env env, napi_value v, const char* what, uint32_t min, uint32_t max,
-               uint32_t* out) {
-  double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok) {
-    ThrowTypeError(Napi::Env(env),
-                   std::string("The \"") + what + "\" argument must be of type number");
-    return false;
-  }
-  if (!(d >= min && d <= max) || std::trunc(d) != d) {
-    ThrowRangeError(Napi::Env(env), std::string("The \"") + what + "\" argument is out of range");
-    return false;
-  }
-  *out = static_cast<uint32_t>(d);
-  return true;
-}
-
-bool GetBool(napi_env env, napi_value v, const char* what, bool* out) {
-  if (napi_get_value_bool(env, v, out) != napi_ok) {
-    ThrowTypeError(Napi::Env(env),
-                   std::string("The \"") + what + "\" argument must be of type boolean");
-    return false;
-  }
-  return true;
-}
 
 bool GetBytes(napi_env env, napi_value v, const void** data, size_t* len) {
   bool is = false;

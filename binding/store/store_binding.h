@@ -15,6 +15,7 @@
 #include <cstring>
 #include <memory>
 
+#include "binding/base/args.h"
 #include "binding/base/module.h"
 #include "store/store.h"
 
@@ -59,10 +60,6 @@ inline napi_value Undefined(napi_env env) {
   return v;
 }
 
-// A number holding an integer in [min, max]: TypeError / RangeError naming `what` otherwise.
-bool GetUint32(napi_env env, napi_value v, const char* what, uint32_t min, uint32_t max,
-               uint32_t* out);
-
 // The namespace id of get/set/...: an integer in [1, 255] (min 0 for count).
 inline bool GetNs(napi_env env, napi_value v, uint32_t min, uint32_t* out) {
   double d;
@@ -83,8 +80,6 @@ inline bool GetKey(napi_env env, napi_value v, char* buf, size_t* len) {
   }
   return true;
 }
-
-bool GetBool(napi_env env, napi_value v, const char* what, bool* out);
 
 // The bytes of a binary value: any ArrayBufferView, ArrayBuffer or SharedArrayBuffer.
 bool GetBytes(napi_env env, napi_value v, const void** data, size_t* len);
