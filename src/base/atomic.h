@@ -47,6 +47,9 @@ inline void AtomicDecrementSaturating(uint32_t* p) noexcept {
 inline uint64_t AtomicLoad64(const uint64_t* p) noexcept {
   return std::atomic_ref<uint64_t>(*const_cast<uint64_t*>(p)).load(std::memory_order_seq_cst);
 }
+inline void AtomicStore64(uint64_t* p, uint64_t v) noexcept {
+  std::atomic_ref<uint64_t>(*p).store(v, std::memory_order_seq_cst);
+}
 inline void AtomicAdd64(uint64_t* p, uint64_t v) noexcept {
   std::atomic_ref<uint64_t>(*p).fetch_add(v, std::memory_order_seq_cst);
 }

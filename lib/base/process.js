@@ -1,0 +1,84 @@
+'use strict';
+// Processes as seen through /proc (docs/format.md §6): liveness, start times, the boot id. The
+// same rules as src/base/process.cpp. Reading /proc is slow: it belongs on slow paths only
+// (claiming an owner slot, checking a stuck lock, a repair pass).
+const fs = require('fs');
+
+// Field 22 of /proc/<pid>/stat (starttime, clock ticks since boot) as a BigInt, counted after the
+// last ')' (the command name may contain spaces and parentheses), 0n when the text is malformed;
+// and whether the state (field 3) is Z or X (a zombie, or dead).
+function parseStat(text) {
+  const paren = text.lastIndexOf(')');
+  if (paren < 0 || text.charAt(paren + 1) !== ' ') return { zombie: false, startTime: 0n };
+  const fields = text.slice(paren + 2).split(' ');
+  const state = fields[0];
+  const zombie = state === 'Z' || state === 'X';
+  const start = fields.length > 19 ? fields[19].trim() : '';
+  return { zombie, startTime: /^\d{1,20}$/.test(start) ? BigInt(start) : 0n };
+}
+
+// The first 16 hexadecimal digits of a boot_id text (dashes skipped), read as a big-endian
+// hexadecimal number, as a BigInt; 0n when there are not 16 digits before anything else.
+function parseBootId(text) {
+  const digits = text.replace(/-/g, '').slice(0, 16);
+  return /^[0-9a-fA-F]{16}$/.test(digits) ? BigInt(`0x${digits}`) : 0n;
+}
+
+function exists(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+}
+
+// { gone, startTime }: gone when the process does not exist or is a zombie (it holds nothing and
+// never runs again); startTime 0n when unknown (it exists but /proc cannot be read).
+function readProcessStat(pid) {
+  if (!Number.isInteger(pid) || pid <= 0 || pid > 0x7fffffff) return { gone: true, startTime: 0n };
+  if (!exists(pid)) return { gone: true, startTime: 0n };
+  let text;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    // No /proc, or the process ended since kill() answered.
+    return { gone: !exists(pid), startTime: 0n };
+  }
+  const { zombie, startTime } = parseStat(text);
+  return { gone: zombie, startTime };
+}
+
+function processGone(pid) {
+  return readProcessStat(pid).gone;
+}
+
+let ownStart = null;
+// This process's start time (read once), 0n when unknown.
+function ownStartTime() {
+  if (ownStart === null) ownStart = readProcessStat(process.pid).startTime;
+  return ownStart;
+}
+
+let boot = null;
+// This boot's id (read once), 0n when unknown.
+function bootId() {
+  if (boot === null) {
+    try {
+      boot = parseBootId(fs.readFileSync('/proc/sys/kernel/random/boot_id', 'latin1'));
+    } catch {
+      boot = 0n;
+    }
+  }
+  return boot;
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+// Blocks the calling thread for `ms` milliseconds (fractions allowed).
+function sleepMs(ms) {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
+
+module.exports = {
+  parseStat, parseBootId, readProcessStat, processGone, ownStartTime, bootId, sleepMs,
+};
