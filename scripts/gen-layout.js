@@ -23,6 +23,15 @@ function checkStructs() {
     }
     if (at !== s.size) throw new Error(`${name}: fields cover ${at} bytes, size ${s.size}`);
   }
+  // The fixed regions (docs/format.md §2) follow each other without a gap or an overlap.
+  const c = constants;
+  const regions = [
+    ['namespace table', c.NAMESPACES_OFFSET, c.NAMESPACE_SLOTS * structs.Namespace.size, c.OWNERS_OFFSET],
+    ['owner table', c.OWNERS_OFFSET, c.OWNER_SLOTS * structs.Owner.size, c.BUCKETS_OFFSET],
+  ];
+  for (const [what, offset, size, next] of regions) {
+    if (offset + size !== next) throw new Error(`${what}: ${offset} + ${size} does not end at ${next}`);
+  }
 }
 
 // Each placed struct lies at an aligned offset, fixed tables do not overlap, and the table whose

@@ -1,7 +1,8 @@
 'use strict';
-// The single declaration of the shmstore binary format v1 and of the status codes shared by the
-// native and the pure-JS engines. `node scripts/gen-layout.js` turns it into src/layout/layout_gen.h and
-// lib/layout/layout.js; `node scripts/gen-layout.js --check` fails when either is stale.
+// The single declaration of the shmstore binary format (version FORMAT_VERSION below) and of
+// the status codes shared by the native and the pure-JS engines. `node scripts/gen-layout.js`
+// turns it into src/layout/layout_gen.h and lib/layout/layout.js; `node scripts/gen-layout.js
+// --check` fails when either is stale.
 // docs/format.md explains every value declared here.
 // layout-ok-file: the one place the layout's numbers are written (scripts/check-layout-literals.js).
 
@@ -19,7 +20,8 @@ function sizeClasses() {
 
 const constants = {
   MAGIC: 0x464c4f57, // 'FLOW'
-  FORMAT_VERSION: 1,
+  // 2: owner records of 32 bytes (identity: start time, boot id, state); buckets at 151552.
+  FORMAT_VERSION: 2,
   UNIT,
   UNIT_SHIFT: 6,
   HEADER_OFFSET: 0,
@@ -33,7 +35,7 @@ const constants = {
   NAMESPACE_SLOTS: 256,
   OWNERS_OFFSET: 20480,
   OWNER_SLOTS: 4096,
-  BUCKETS_OFFSET: 53248,
+  BUCKETS_OFFSET: 151552,
   BUCKET_SIZE: 32,
   ENTRY_HEADER_SIZE: 32,
   MIN_BUCKETS: 1,
@@ -55,6 +57,9 @@ const constants = {
   FLAG_FREE: 0x10000,
   NS_STATE_FREE: 0,
   NS_STATE_LIVE: 2,
+  // Owner record state: the owner is live, or its thread ended without releasing the slot.
+  OWNER_STATE_LIVE: 0,
+  OWNER_STATE_DEAD: 1,
   SIZE_CLASS_COUNT: sizeClasses().length,
   MAX_SEGMENT_UNITS: 0xffffffff,
   // A reader whose walk or checksum fails while the bucket's version did not move runs one repair
@@ -134,10 +139,14 @@ const structs = {
     ],
   },
   Owner: {
-    size: 8,
+    size: 32,
     fields: [
       ['pid', 'u32', 0],
       ['tid', 'u32', 4],
+      ['startTime', 'u64', 8],
+      ['bootId', 'u64', 16],
+      ['state', 'u32', 24],
+      ['reserved', 'u32', 28],
     ],
   },
   Bucket: {

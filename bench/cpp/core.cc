@@ -291,8 +291,8 @@ void BM_AllocFree(benchmark::State& state) {
   shm::LockEnv env;
   env.regionBase = w.base;
   env.owners = reinterpret_cast<shm::layout::Owner*>(w.base + shm::layout::kOwnersOffset);
-  env.pid = static_cast<uint32_t>(getpid());
-  env.selfSlot = shm::ClaimOwnerSlot(env.owners, env.pid, Tid());
+  env.self = shm::IdentityOf(static_cast<uint32_t>(getpid()), Tid());
+  env.selfSlot = shm::ClaimOwnerSlot(env.owners, env.self);
   if (env.selfSlot == 0) {
     state.SkipWithError("no owner slot");
     return;

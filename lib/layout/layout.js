@@ -5,7 +5,7 @@ const { STATUS, STATUS_CODE } = require('../base/status');
 
 const C = Object.freeze({
   MAGIC: 0x464c4f57,
-  FORMAT_VERSION: 1,
+  FORMAT_VERSION: 2,
   UNIT: 0x40,
   UNIT_SHIFT: 6,
   HEADER_OFFSET: 0,
@@ -19,7 +19,7 @@ const C = Object.freeze({
   NAMESPACE_SLOTS: 0x100,
   OWNERS_OFFSET: 0x5000,
   OWNER_SLOTS: 0x1000,
-  BUCKETS_OFFSET: 0xd000,
+  BUCKETS_OFFSET: 0x25000,
   BUCKET_SIZE: 0x20,
   ENTRY_HEADER_SIZE: 0x20,
   MIN_BUCKETS: 1,
@@ -38,6 +38,8 @@ const C = Object.freeze({
   FLAG_FREE: 0x10000,
   NS_STATE_FREE: 0,
   NS_STATE_LIVE: 2,
+  OWNER_STATE_LIVE: 0,
+  OWNER_STATE_DEAD: 1,
   SIZE_CLASS_COUNT: 0x28,
   MAX_SEGMENT_UNITS: 0xffffffff,
   CORRUPT_READ_RETRIES: 3,
@@ -95,9 +97,13 @@ const S = Object.freeze({
     NAME: 16,
   }),
   OWNER: Object.freeze({
-    SIZE: 8,
+    SIZE: 32,
     PID: 0,
     TID: 4,
+    START_TIME: 8,
+    BOOT_ID: 16,
+    STATE: 24,
+    RESERVED: 28,
   }),
   BUCKET: Object.freeze({
     SIZE: 32,
@@ -183,9 +189,15 @@ const W = Object.freeze({
     RESERVED: 3,
   }),
   OWNER: Object.freeze({
-    WORDS: 2,
+    WORDS: 8,
     PID: 0,
     TID: 1,
+    START_TIME: 2,
+    START_TIME_HI: 3,
+    BOOT_ID: 4,
+    BOOT_ID_HI: 5,
+    STATE: 6,
+    RESERVED: 7,
   }),
   BUCKET: Object.freeze({
     WORDS: 8,
@@ -220,7 +232,7 @@ const BASE = Object.freeze({
   REPAIR_STATE: 96,
   NAMESPACE: 1024,
   OWNER: 5120,
-  BUCKET: 13312,
+  BUCKET: 37888,
 });
 
 const AT = Object.freeze({

@@ -9,7 +9,7 @@
 namespace shm::layout {
 
 inline constexpr uint64_t kMagic = 0x464c4f57ULL;
-inline constexpr uint64_t kFormatVersion = 1ULL;
+inline constexpr uint64_t kFormatVersion = 2ULL;
 inline constexpr uint64_t kUnit = 0x40ULL;
 inline constexpr uint64_t kUnitShift = 6ULL;
 inline constexpr uint64_t kHeaderOffset = 0ULL;
@@ -23,7 +23,7 @@ inline constexpr uint64_t kNamespacesOffset = 0x1000ULL;
 inline constexpr uint64_t kNamespaceSlots = 0x100ULL;
 inline constexpr uint64_t kOwnersOffset = 0x5000ULL;
 inline constexpr uint64_t kOwnerSlots = 0x1000ULL;
-inline constexpr uint64_t kBucketsOffset = 0xd000ULL;
+inline constexpr uint64_t kBucketsOffset = 0x25000ULL;
 inline constexpr uint64_t kBucketSize = 0x20ULL;
 inline constexpr uint64_t kEntryHeaderSize = 0x20ULL;
 inline constexpr uint64_t kMinBuckets = 1ULL;
@@ -42,6 +42,8 @@ inline constexpr uint64_t kFlagClassMask = 0xffULL;
 inline constexpr uint64_t kFlagFree = 0x10000ULL;
 inline constexpr uint64_t kNsStateFree = 0ULL;
 inline constexpr uint64_t kNsStateLive = 2ULL;
+inline constexpr uint64_t kOwnerStateLive = 0ULL;
+inline constexpr uint64_t kOwnerStateDead = 1ULL;
 inline constexpr uint64_t kSizeClassCount = 0x28ULL;
 inline constexpr uint64_t kMaxSegmentUnits = 0xffffffffULL;
 inline constexpr uint64_t kCorruptReadRetries = 3ULL;
@@ -131,10 +133,18 @@ static_assert(offsetof(Namespace, name) == 16, "Namespace.name");
 struct Owner {
   uint32_t pid;
   uint32_t tid;
+  uint64_t startTime;
+  uint64_t bootId;
+  uint32_t state;
+  uint32_t reserved;
 };
-static_assert(sizeof(Owner) == 8, "Owner size");
+static_assert(sizeof(Owner) == 32, "Owner size");
 static_assert(offsetof(Owner, pid) == 0, "Owner.pid");
 static_assert(offsetof(Owner, tid) == 4, "Owner.tid");
+static_assert(offsetof(Owner, startTime) == 8, "Owner.startTime");
+static_assert(offsetof(Owner, bootId) == 16, "Owner.bootId");
+static_assert(offsetof(Owner, state) == 24, "Owner.state");
+static_assert(offsetof(Owner, reserved) == 28, "Owner.reserved");
 
 struct Bucket {
   uint32_t head;
@@ -205,6 +215,8 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(kFlagFree, "FLAG_FREE") \
   X(kNsStateFree, "NS_STATE_FREE") \
   X(kNsStateLive, "NS_STATE_LIVE") \
+  X(kOwnerStateLive, "OWNER_STATE_LIVE") \
+  X(kOwnerStateDead, "OWNER_STATE_DEAD") \
   X(kSizeClassCount, "SIZE_CLASS_COUNT") \
   X(kMaxSegmentUnits, "MAX_SEGMENT_UNITS") \
   X(kCorruptReadRetries, "CORRUPT_READ_RETRIES") \
@@ -254,6 +266,10 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(Namespace, "NAMESPACE", name, "NAME") \
   X(Owner, "OWNER", pid, "PID") \
   X(Owner, "OWNER", tid, "TID") \
+  X(Owner, "OWNER", startTime, "START_TIME") \
+  X(Owner, "OWNER", bootId, "BOOT_ID") \
+  X(Owner, "OWNER", state, "STATE") \
+  X(Owner, "OWNER", reserved, "RESERVED") \
   X(Bucket, "BUCKET", head, "HEAD") \
   X(Bucket, "BUCKET", count, "COUNT") \
   X(Bucket, "BUCKET", lock, "LOCK") \

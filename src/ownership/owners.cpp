@@ -1,5 +1,7 @@
 #include "ownership/owners.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -74,28 +76,86 @@ std::vector<LiveSlot>& Registry() {
 
 }  // namespace
 
-uint32_t ClaimOwnerSlot(layout::Owner* owners, uint32_t pid, uint32_t tid) noexcept {
+namespace {
+
+// Two values of a field that may be unknown (0) name different things only when both are known.
+bool Differ(uint64_t recorded, uint64_t current) noexcept {
+  return recorded != 0 && current != 0 && recorded != current;
+}
+
+// Clears every field but pid, so that a slot is all zero once its pid is 0 and a claimer's record
+// reads, until it is complete, as "pid alone, identity unknown" (judged by the pid only).
+void ClearIdentity(layout::Owner* r) noexcept {
+  AtomicStore(&r->tid, 0);
+  AtomicStore64(&r->startTime, 0);
+  AtomicStore64(&r->bootId, 0);
+  AtomicStore(&r->state, kOwnerLive);
+}
+
+// Writes the identity of a slot whose pid word the caller has just set to id.pid.
+void WriteIdentity(layout::Owner* r, const OwnerIdentity& id) noexcept {
+  AtomicStore(&r->tid, id.tid);
+  AtomicStore64(&r->startTime, id.startTime);
+  AtomicStore64(&r->bootId, id.bootId);
+  AtomicStore(&r->state, kOwnerLive);
+}
+
+}  // namespace
+
+OwnerIdentity IdentityOf(uint32_t pid, uint32_t tid) noexcept {
+  OwnerIdentity id;
+  id.pid = pid;
+  id.tid = tid;
+  id.startTime =
+      pid == static_cast<uint32_t>(getpid()) ? OwnStartTime() : ReadProcessStat(pid).startTime;
+  id.bootId = BootId();
+  return id;
+}
+
+OwnerStatus ClassifyOwner(const layout::Owner* record, const OwnerIdentity& self) noexcept {
+  const uint32_t pid = AtomicLoad(&record->pid);
+  if (pid == 0) return OwnerStatus::kGone;
+  if (AtomicLoad(&record->state) == kOwnerDead) return OwnerStatus::kGone;
+  if (Differ(AtomicLoad64(&record->bootId), self.bootId)) return OwnerStatus::kGone;
+  const uint64_t start = AtomicLoad64(&record->startTime);
+  if (pid == self.pid) {
+    // An earlier process that had this pid (its start time differs) is gone.
+    return Differ(start, self.startTime) ? OwnerStatus::kGone : OwnerStatus::kThisProcess;
+  }
+  const ProcessStat now = ReadProcessStat(pid);
+  if (now.gone || Differ(start, now.startTime)) return OwnerStatus::kGone;
+  return OwnerStatus::kOtherProcess;
+}
+
+uint32_t ClaimOwnerSlot(layout::Owner* owners, const OwnerIdentity& id) noexcept {
+  if (id.pid == 0) return 0;
   for (uint32_t o = 1; o < kOwnerSlots; ++o) {
-    if (AtomicLoad(&owners[o].pid) == 0 && AtomicCas(&owners[o].pid, 0, pid)) {
-      AtomicStore(&owners[o].tid, tid);
+    if (AtomicLoad(&owners[o].pid) == 0 && AtomicCas(&owners[o].pid, 0, id.pid)) {
+      WriteIdentity(&owners[o], id);
       return o;
     }
   }
   return 0;
 }
 
-uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, uint32_t pid, uint32_t tid) noexcept {
+uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, const OwnerIdentity& id) noexcept {
+  if (id.pid == 0) return 0;
   for (uint32_t o = 1; o < kOwnerSlots; ++o) {
-    uint32_t p = AtomicLoad(&owners[o].pid);
+    layout::Owner* r = &owners[o];
+    const uint32_t p = AtomicLoad(&r->pid);
     if (p == 0) {
-      if (AtomicCas(&owners[o].pid, 0, pid)) {
-        AtomicStore(&owners[o].tid, tid);
+      if (AtomicCas(&r->pid, 0, id.pid)) {
+        WriteIdentity(r, id);
         return o;
       }
       continue;
     }
-    if (p != pid && ProcessGone(p) && AtomicCas(&owners[o].pid, p, pid)) {
-      AtomicStore(&owners[o].tid, tid);
+    if (p == id.pid || ClassifyOwner(r, id) != OwnerStatus::kGone) continue;
+    // The gone owner's identity goes first: between the CAS and WriteIdentity the record must not
+    // read as a gone owner's (a repair pass would free the slot under us).
+    ClearIdentity(r);
+    if (AtomicCas(&r->pid, p, id.pid)) {
+      WriteIdentity(r, id);
       return o;
     }
   }
@@ -104,8 +164,27 @@ uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, uint32_t pid, uint32_t tid) n
 
 void ReleaseOwnerSlot(layout::Owner* owners, uint32_t slot) noexcept {
   if (slot == 0 || slot >= kOwnerSlots) return;
-  AtomicStore(&owners[slot].tid, 0);
+  ClearIdentity(&owners[slot]);
   AtomicStore(&owners[slot].pid, 0);
+}
+
+bool FreeGoneOwnerSlot(layout::Owner* owners, uint32_t slot, const OwnerIdentity& self) noexcept {
+  if (slot == 0 || slot >= kOwnerSlots) return false;
+  layout::Owner* r = &owners[slot];
+  const uint32_t p = AtomicLoad(&r->pid);
+  if (p == 0 || ClassifyOwner(r, self) != OwnerStatus::kGone) return false;
+  ClearIdentity(r);
+  return AtomicCas(&r->pid, p, 0);
+}
+
+bool MarkOwnerSlotDead(layout::Owner* owners, uint32_t slot, const OwnerIdentity& id) noexcept {
+  if (slot == 0 || slot >= kOwnerSlots || id.pid == 0) return false;
+  layout::Owner* r = &owners[slot];
+  if (AtomicLoad(&r->pid) != id.pid || AtomicLoad(&r->tid) != id.tid ||
+      AtomicLoad64(&r->startTime) != id.startTime) {
+    return false;
+  }
+  return AtomicCas(&r->state, kOwnerLive, kOwnerDead);
 }
 
 void RegisterLiveSlot(const void* regionBase, uint32_t slot) noexcept {

@@ -9,13 +9,46 @@
 namespace shm {
 
 inline constexpr uint32_t kOwnerSlots = static_cast<uint32_t>(layout::kOwnerSlots);
+inline constexpr uint32_t kOwnerLive = static_cast<uint32_t>(layout::kOwnerStateLive);
+inline constexpr uint32_t kOwnerDead = static_cast<uint32_t>(layout::kOwnerStateDead);
+static_assert(layout::kOwnersOffset + kOwnerSlots * sizeof(layout::Owner) == layout::kBucketsOffset,
+              "the owner table ends where the buckets begin");
 
-// Owner slots (§6). Claims the lowest free slot; returns 0 when none is free.
-uint32_t ClaimOwnerSlot(layout::Owner* owners, uint32_t pid, uint32_t tid) noexcept;
-// Claims a slot whose process is gone (for an attacher that found the table full; it must run a
-// repair pass right after, which takes over the locks still naming that slot). 0 if none.
-uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, uint32_t pid, uint32_t tid) noexcept;
+// Who an owner record names (§6): a thread of one process of one boot.
+struct OwnerIdentity {
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  uint64_t startTime = 0;  // the process's start time in clock ticks since boot; 0: unknown
+  uint64_t bootId = 0;     // the boot id (base/process.h); 0: unknown
+};
+
+// Thread `tid` of process `pid` on this boot: pid's start time (this process's is read once)
+// and the boot id. Reads /proc: call it when attaching, not per operation.
+OwnerIdentity IdentityOf(uint32_t pid, uint32_t tid) noexcept;
+
+// What a record's owner is to `self`, by the gone rule of §6.
+enum class OwnerStatus {
+  kGone,          // released, marked dead, another boot, or a process that ended (pid reused)
+  kThisProcess,   // a thread of self's process: only the timeout rule (§9) can tell more
+  kOtherProcess,  // a live process other than self's
+};
+// Reads /proc for a record of another process (slow path only).
+OwnerStatus ClassifyOwner(const layout::Owner* record, const OwnerIdentity& self) noexcept;
+
+// Claims the lowest free slot for `id` (§6); returns 0 when none is free.
+uint32_t ClaimOwnerSlot(layout::Owner* owners, const OwnerIdentity& id) noexcept;
+// Claims a slot whose owner is gone, for an attacher that found the table full; it must run a
+// repair pass right after, which takes over the locks still naming that slot. Slots that name
+// id.pid are never adopted (a CAS of the pid word could not tell two adopters apart). 0 if none.
+uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, const OwnerIdentity& id) noexcept;
+// Releases a slot this handle holds (on close).
 void ReleaseOwnerSlot(layout::Owner* owners, uint32_t slot) noexcept;
+// Frees `slot` if its owner is gone for `self` (the repair pass, §9 step 6, holding every lock:
+// no lock can name the slot). Returns true when it freed it.
+bool FreeGoneOwnerSlot(layout::Owner* owners, uint32_t slot, const OwnerIdentity& self) noexcept;
+// Marks `slot` dead (state 1) if it still names id's pid, tid and start time: the host process
+// does this for a handle whose thread ended without releasing it. Returns true when it did.
+bool MarkOwnerSlotDead(layout::Owner* owners, uint32_t slot, const OwnerIdentity& id) noexcept;
 
 // Process-local registry of owner slots held by open native handles, so that a waiter can tell
 // that a lock held by another thread of its own process is held by a live handle (native calls

@@ -93,17 +93,17 @@ Verdict LockWaiter::OnHeld(const uint32_t* word, uint32_t w) noexcept {
     // adopted from a dead process names that process's locks).
     gone = true;
   } else {
-    const uint32_t pid = AtomicLoad(&env_.owners[owner].pid);
+    // Released, marked dead, of another boot, or a process that ended (§6): nobody can be
+    // holding the lock.
+    const OwnerStatus status = ClassifyOwner(&env_.owners[owner], env_.self);
     if (Moved(word, w)) return Verdict::kWait;
-    if (pid == 0) {
-      gone = true;  // the holder's slot was released: nobody can be holding the lock
-    } else if (pid == env_.pid) {
+    if (status == OwnerStatus::kThisProcess) {
       gone = !IsLiveSlot(env_.regionBase, owner) && elapsed >= timeout;
       // A repair pass or verify() holds every lock for a long time and proves it is alive by
       // advancing RepairState.lock (§9, "Heartbeat of long passes").
       if (gone && HolderHeartbeats(owner, now)) return Verdict::kWait;
     } else {
-      gone = ProcessGone(pid);
+      gone = status == OwnerStatus::kGone;
     }
   }
   if (gone) {

@@ -19,7 +19,7 @@ struct LockEnv {
   // is alive by advancing the version (heartbeat.h) and is then never presumed gone.
   const uint32_t* heartbeatWord = nullptr;
   uint32_t selfSlot = 0;  // the waiter's own owner slot
-  uint32_t pid = 0;       // the waiter's process id
+  OwnerIdentity self;     // the waiter's identity (its process id, start time, boot id)
   uint32_t lockTimeoutMs = 1000;
 };
 

@@ -1,10 +1,7 @@
 // The repair pass (docs/format.md §9, "Stuck locks and repair").
-#include <signal.h>
-
 #include <new>
 
 #include "base/hash.h"
-#include "base/process.h"
 #include "store/internal.h"
 #include "store/store.h"
 
@@ -223,15 +220,11 @@ Status Store::RepairLocked() {
   }
   AtomicStore(&alloc_->classCount, kClassCount);
 
-  // 6. Release the owner slots of processes that are gone (their locks were taken over above).
+  // 6. Free the slots of owners that are gone (§6; their locks were taken over above).
   for (uint32_t o = 1; o < kOwnerSlots; ++o) {
-    const uint32_t pid = AtomicLoad(&owners_[o].pid);
-    if (pid == 0 || pid == env_.pid || o == env_.selfSlot) continue;
+    if (o == env_.selfSlot || AtomicLoad(&owners_[o].pid) == 0) continue;
     passBeat_.Work();
-    if (ProcessGone(pid)) {
-      AtomicStore(&owners_[o].tid, 0);
-      AtomicCas(&owners_[o].pid, pid, 0);
-    }
+    FreeGoneOwnerSlot(owners_, o, env_.self);
   }
   return layout::kOk;
 }

@@ -118,15 +118,15 @@ Status Store::Attach(uint8_t* base, uint64_t size, uint32_t pid, uint32_t tid,
   st->env_.regionBase = base;
   st->env_.heartbeatWord = &st->repairState_->lock;
   st->env_.owners = st->owners_;
-  st->env_.pid = pid;
+  st->env_.self = IdentityOf(pid, tid);
   st->env_.lockTimeoutMs = lockTimeoutMs == 0 ? kDefaultLockTimeoutMs : lockTimeoutMs;
 
   bool adopted = false;
-  uint32_t slot = ClaimOwnerSlot(st->owners_, pid, tid);
+  uint32_t slot = ClaimOwnerSlot(st->owners_, st->env_.self);
   if (slot == 0) {
-    // Every slot is taken: adopt one whose process is gone and repair (the repair takes over the
-    // locks that still name the adopted slot and frees the other dead slots).
-    slot = AdoptDeadOwnerSlot(st->owners_, pid, tid);
+    // Every slot is taken: adopt one whose owner is gone and repair (the repair takes over the
+    // locks that still name the adopted slot and frees the other gone owners' slots).
+    slot = AdoptDeadOwnerSlot(st->owners_, st->env_.self);
     if (slot == 0) return layout::kErrTooManyHandles;
     adopted = true;
   }

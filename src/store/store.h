@@ -29,7 +29,7 @@ inline constexpr uint32_t kMaxNamespaceBytes = static_cast<uint32_t>(layout::kMa
 inline constexpr uint32_t kMaxNamespaceId = static_cast<uint32_t>(layout::kNamespaceSlots) - 1;
 inline constexpr uint32_t kDefaultLockTimeoutMs = 1000;
 
-// entriesOffset for a bucket count: align64(53248 + bucketCount * 32).
+// entriesOffset for a bucket count: align64(BUCKETS_OFFSET + bucketCount * 32) (§2).
 inline constexpr uint64_t EntriesOffset(uint64_t bucketCount) noexcept {
   return (layout::kBucketsOffset + bucketCount * layout::kBucketSize + 63) & ~uint64_t{63};
 }

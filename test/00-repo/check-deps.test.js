@@ -25,7 +25,7 @@ describe('scripts/check-deps.js', function () {
   it('names the room of a path, numbered test folders included', function () {
     assert.strictEqual(roomOf('src/store/read.cpp'), 'store');
     assert.strictEqual(roomOf('binding/segment/futex.cc'), 'segment');
-    assert.strictEqual(roomOf('lib/ownership/locks.js'), 'ownership');
+    assert.strictEqual(roomOf('lib/ownership/waiter.js'), 'ownership');
     assert.strictEqual(roomOf('test/50-store/get-set.test.js'), 'store');
     assert.strictEqual(roomOf('test/cpp/segment/futex_test.cc'), 'segment');
     assert.strictEqual(roomOf('test/helpers/engines.js'), null);

@@ -10,7 +10,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { Store } = require('../../index.js');
-const { readStore, SIZE_CLASSES } = require('../helpers/independent-reader.js');
+const { readStore, statStartTime, bootIdOf, SIZE_CLASSES, BUCKETS } = require('../helpers/independent-reader.js');
 const { xxh32 } = require('../helpers/independent-xxh32.js');
 const { xxh32: libXxh32, xxh32Aligned } = require('../../lib/base/xxhash');
 
@@ -200,9 +200,27 @@ for (const engine of ['native', 'js']) {
       const h = store.header;
       assert.strictEqual(h.totalSize, 1 << 20);
       assert.strictEqual(h.entriesOffset % 64, 0);
-      assert.strictEqual(h.entriesOffset, Math.ceil((53248 + h.bucketCount * 32) / 64) * 64);
+      assert.strictEqual(h.entriesOffset, Math.ceil((BUCKETS + h.bucketCount * 32) / 64) * 64);
       assert.ok(h.firstUnit <= h.freeHead && h.freeHead <= h.totalUnits);
       assert.strictEqual(store.owners.length, 0, 'a closed store keeps no owner slot');
+    });
+
+    it('records an open handle\'s owner as §6 says: pid, tid, start time, boot id, state', () => {
+      const s = Store.open({ path: file, engine });
+      let open;
+      try {
+        open = readStore(fs.readFileSync(file)); // the file's pages are the mapped store
+      } finally {
+        s.close();
+      }
+      assert.strictEqual(open.owners.length, 1);
+      const [o] = open.owners;
+      assert.strictEqual(o.pid, process.pid);
+      assert.strictEqual(o.tid, require('worker_threads').threadId);
+      assert.strictEqual(o.startTime, statStartTime(fs.readFileSync('/proc/self/stat', 'latin1')));
+      assert.strictEqual(o.bootId, bootIdOf(fs.readFileSync('/proc/sys/kernel/random/boot_id', 'latin1')));
+      assert.strictEqual(o.state, 0);
+      assert.strictEqual(readStore(fs.readFileSync(file)).owners.length, 0, 'close() cleared the record');
     });
 
     it('satisfies the allocator facts of §8', () => {
@@ -248,7 +266,9 @@ for (const engine of ['native', 'js']) {
 
       it('ERR_BAD_SIZE below 64 bytes', () => refuses((b) => b.subarray(0, 63), 'ERR_BAD_SIZE'));
       it('ERR_BAD_MAGIC', () => refuses((b) => (b.writeUInt32LE(0x574f4c46, 0), b), 'ERR_BAD_MAGIC'));
-      it('ERR_BAD_VERSION', () => refuses((b) => (b.writeUInt32LE(2, 4), b), 'ERR_BAD_VERSION'));
+      it('ERR_BAD_VERSION', () => refuses((b) => (b.writeUInt32LE(3, 4), b), 'ERR_BAD_VERSION'));
+      it('ERR_BAD_VERSION for a store of format version 1', () =>
+        refuses((b) => (b.writeUInt32LE(1, 4), b), 'ERR_BAD_VERSION'));
       it('ERR_BAD_CHECKSUM when the checksum is wrong', () =>
         refuses((b) => (b.writeUInt32LE((b.readUInt32LE(36) ^ 1) >>> 0, 36), b), 'ERR_BAD_CHECKSUM'));
       it('ERR_BAD_CHECKSUM when an immutable field changed', () =>

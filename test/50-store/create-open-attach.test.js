@@ -95,6 +95,8 @@ forEachEngine('Store.open()', ({ engine }) => {
     const cases = [
       ['bad magic', 0, [0, 0, 0, 0], 'ERR_BAD_MAGIC'],
       ['bad version', 4, [9, 0, 0, 0], 'ERR_BAD_VERSION'],
+      // Format version 1 had 8-byte owner records and its buckets where version 2 has owners.
+      ['a store of format version 1', 4, [1, 0, 0, 0], 'ERR_BAD_VERSION'],
       ['bad bucket count', 16, [3, 0, 0, 0], 'ERR_BAD_CHECKSUM'],
       ['bad total size', 8, [0, 0, 0, 0x40], 'ERR_BAD_CHECKSUM'],
       ['bad header checksum', 36, [1, 2, 3, 4], 'ERR_BAD_CHECKSUM'],

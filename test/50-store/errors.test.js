@@ -3,7 +3,7 @@
 // was; ERR_STORE_FULL leaves every entry as it was and the store usable; ERR_LOCK_TIMEOUT inside
 // a bucket lock releases that lock and undoes what the call had reserved.
 const assert = require('assert');
-const { C, W, AT } = require('../../lib/layout/layout');
+const { C, W, AT, entriesOffset } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
 const { bucketWord, pidWord, tidWord, lockedBy } = require('../helpers/store-bytes');
 
@@ -71,7 +71,7 @@ forEachEngine('Store errors: ERR_STORE_FULL', ({ make }) => {
     s.delete('f', 'k1');
     s.set('f', 'k10', 10);
     assert.strictEqual(s.count(), 10);
-    const small = make({ size: 80 * 1024, buckets: 64 });
+    const small = make({ size: entriesOffset(64) + 24 * 1024, buckets: 64 }); // a pool of 24 KiB
     let n = 0;
     assert.throws(() => {
       for (;;) small.set('f', `key${n++}`, 'x'.repeat(1000));

@@ -1,16 +1,15 @@
 'use strict';
 // Store-level lock behaviour (docs/format.md §1 and §6; docs/api.md `lockTimeoutMs`,
 // ERR_TOO_MANY_HANDLES): the owner table full of live handles refuses an attach, slots of dead
-// processes are adopted and released, and a lock taken over from its holder stays the new
-// holder's. A lock left by a dead writer is repaired by verify(): verify-repair.test.js.
+// processes are adopted and released. A lock taken over from its holder stays the new holder's:
+// test/40-ownership/waiter.test.js. A lock left by a dead writer is repaired by verify():
+// verify-repair.test.js; one left by an owner that is gone by its identity: owners.test.js.
 const assert = require('assert');
 const { Store } = require('../../lib/store/store');
-const { C, W } = require('../../lib/layout/layout');
+const { C } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
 const { exitedPid } = require('../helpers/process');
-const { bucketWord, pidWord, tidWord } = require('../helpers/store-bytes');
-
-const LOCK0 = bucketWord(0, W.BUCKET.LOCK);
+const { pidWord, tidWord } = require('../helpers/store-bytes');
 
 forEachEngine('Store.attach(): owner slots and ERR_TOO_MANY_HANDLES', ({ engine, make }) => {
   it('owner slots: a full table of live handles refuses, slots of dead processes are reused', () => {
@@ -40,25 +39,5 @@ forEachEngine('Store.attach(): owner slots and ERR_TOO_MANY_HANDLES', ({ engine,
     for (let o = 1; o < C.OWNER_SLOTS; o++) if (u32[pidWord(o)] === deadPid) stillDead++;
     assert.strictEqual(stillDead, 0, 'the repair pass released the dead slots');
     t.close();
-  });
-});
-
-describe('lock words: release after a takeover [js engine]', () => {
-  it('a holder whose lock was taken over does not release the new holder\'s lock', () => {
-    const s = Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine: 'js', buckets: 1 });
-    try {
-      const locks = s._e.locks;
-      const u32 = new Uint32Array(s.buffer);
-      assert.strictEqual(locks.acquire(LOCK0), 0);
-      const held = u32[LOCK0];
-      // Another handle presumed us gone and took the lock over (same odd version, its owner).
-      const other = ((held & C.LOCK_VERSION_MASK) | ((locks.slot + 1) << C.LOCK_OWNER_SHIFT)) >>> 0;
-      u32[LOCK0] = other;
-      locks.release(LOCK0);
-      assert.strictEqual(u32[LOCK0], other, 'release freed a lock held by someone else');
-      u32[LOCK0] = (held + 1) & C.LOCK_VERSION_MASK;
-    } finally {
-      s.close();
-    }
   });
 });

@@ -2,7 +2,7 @@
 // The block allocator (docs/format.md §8): per-class free lists and a bump pointer, all under
 // AllocState.lock, which is never held while waiting for anything else.
 const { C, W, AT, UNIT_WORDS, SIZE_CLASSES } = require('../../layout/layout');
-const { NEED_REPAIR, CORRUPT, LockError } = require('../../ownership/locks');
+const { NEED_REPAIR, CORRUPT, LockError } = require('./locks');
 
 const ALLOC_LOCK = AT.ALLOC_STATE.LOCK;
 const HEADS = AT.ALLOC_STATE.FREE_HEADS;

@@ -2,7 +2,7 @@
 // Namespaces of the pure-JS engine (docs/format.md §5): lookup by name without a lock (a live
 // record never changes), creation under NsState.lock.
 const { C, S, W, BASE, AT, STATUS } = require('../../layout/layout');
-const { NEED_REPAIR } = require('../../ownership/locks');
+const { NEED_REPAIR } = require('./locks');
 const repairs = require('./repair');
 const { utf8Into } = require('./read');
 const { failure } = require('./failure');

@@ -5,7 +5,7 @@
 // src/store/read.cpp.
 const { C, W, H, BASE, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES } = require('../../layout/layout');
 const { xxh32Aligned } = require('../../base/xxhash');
-const { NEED_REPAIR } = require('../../ownership/locks');
+const { NEED_REPAIR } = require('./locks');
 const { corruptError } = require('./failure');
 const chain = require('./chain');
 const repairs = require('./repair');

@@ -5,14 +5,13 @@
 // is changing it; readers keep running and simply retry around it. Mirrors src/store/repair.cpp.
 const { C, W, BASE, AT, SIZE_CLASSES } = require('../../layout/layout');
 const { xxh32 } = require('../../base/xxhash');
-const { NEED_REPAIR } = require('../../ownership/locks');
+const { NEED_REPAIR, REPAIR_LOCK } = require('./locks');
 const { ALLOC_LOCK, HEADS, FREE_HEAD } = require('./alloc');
 const chain = require('./chain');
 
 const NS = W.NAMESPACE;
 const NS_LOCK = AT.NS_STATE.LOCK;
 const NS_LIVE = AT.NS_STATE.LIVE_COUNT;
-const REPAIR_LOCK = AT.REPAIR_STATE.LOCK;
 const REPAIRS = AT.REPAIR_STATE.REPAIRS;
 const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
 const GC_COUNTER = AT.HEADER.GC_COUNTER;
@@ -40,7 +39,7 @@ function lockRest(e, takeOver = true) {
   try {
     for (; b < e.bucketCount; b++) {
       if (!take(bucketLock(b))) break;
-      L.beat();
+      e.heartbeat.work();
     }
     alloc = b === e.bucketCount && take(ALLOC_LOCK);
     ok = alloc && take(NS_LOCK);
@@ -62,7 +61,7 @@ function lockAll(e) {
 // Releases in the order of format.md §9 step 7.
 function unlockAll(e) {
   const L = e.locks;
-  L.pulse(); // the last heartbeat: waiters that timed the pass restart before it ends
+  e.heartbeat.beat(); // the last heartbeat: waiters that timed the pass restart before it ends
   L.release(NS_LOCK);
   L.release(ALLOC_LOCK);
   for (let b = 0; b < e.bucketCount; b++) L.release(bucketLock(b));
@@ -89,7 +88,7 @@ function walkPool(e, report) {
   const starts = [];
   let u = e.firstUnit;
   while (u < head) {
-    e.locks.beat();
+    e.heartbeat.work();
     const cls = chain.classOf(u32[chain.entryWord(u) + E.FLAGS]);
     if (cls >= SIZE_CLASSES.length) {
       if (report) report.add(`pool: block ${u}: invalid size class ${cls}`);
@@ -156,7 +155,7 @@ function walkChains(e, pool, report) {
   let entries = 0;
   for (let b = 0; b < e.bucketCount; b++) {
     keys.clear();
-    e.locks.beat();
+    e.heartbeat.work();
     const n = walkChain(e, pool, report, b, keys, nsCounts);
     entries += n;
     const countWord = BASE.BUCKET + b * B.WORDS + B.COUNT;
@@ -174,7 +173,7 @@ function walkChain(e, pool, report, b, keys, nsCounts) {
   const c = e.chain;
   let n = 0;
   for (let u = c.from(BASE.BUCKET + b * B.WORDS + B.HEAD); u !== 0;) {
-    e.locks.beat();
+    e.heartbeat.work();
     const stop = stopAt(e, pool, u, SEEN, 'reached twice (a cycle or a shared chain)');
     if (stop) {
       // Its `next` cannot be trusted (not a block, or a cycle): the chain ends here.
@@ -249,7 +248,7 @@ function rebuildFreeLists(e, pool) {
   const u32 = e.u32;
   for (let c = 0; c < SIZE_CLASSES.length; c++) u32[HEADS + c] = 0;
   for (let i = pool.starts.length - 1; i >= 0; i--) {
-    e.locks.beat();
+    e.heartbeat.work();
     const u = pool.starts[i];
     if (pool.state[u - e.firstUnit] & LIVE) continue;
     const w = chain.entryWord(u);
@@ -259,6 +258,16 @@ function rebuildFreeLists(e, pool) {
     u32[HEADS + cls] = u;
   }
   u32[CLASS_COUNT_WORD] = C.SIZE_CLASS_COUNT;
+}
+
+// Frees the slots of owners that are gone (format.md §6, §9 step 6; their locks were taken over
+// when this pass took every lock), except this handle's own.
+function freeGoneOwners(e) {
+  for (let o = 1; o < C.OWNER_SLOTS; o++) {
+    if (o === e.locks.slot || Atomics.load(e.u32, e.owners.pidWord(o)) === 0) continue;
+    e.heartbeat.work();
+    e.owners.freeGone(o, e.identity);
+  }
 }
 
 // A repair pass. `force` false is for a caller that met a lock whose holder is gone: if another
@@ -279,7 +288,7 @@ function repair(e, force = true) {
     dropNamelessNamespaces(e);
     checkCounts(e, walkChains(e, pool, null), null);
     rebuildFreeLists(e, pool);
-    e.locks.reclaimDeadSlots();
+    freeGoneOwners(e);
     Atomics.add(u32, GC_COUNTER, 1);
     Atomics.add(u32, REPAIRS, 1);
   } finally {

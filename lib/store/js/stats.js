@@ -3,7 +3,7 @@
 // header (format.md §3: a shared counter written by every get would bounce its cache line
 // between cores, so each handle counts privately). Mirrors src/store/stats.cpp.
 const { C, W, AT, S, SIZE_CLASSES } = require('../../layout/layout');
-const { NEED_REPAIR } = require('../../ownership/locks');
+const { NEED_REPAIR } = require('./locks');
 const { ALLOC_LOCK, HEADS, FREE_HEAD } = require('./alloc');
 const chain = require('./chain');
 const repairs = require('./repair');

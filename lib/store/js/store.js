@@ -6,7 +6,7 @@
 // (read.js ↔ src/store/read.cpp, write.js ↔ write.cpp, ...). Mirrors src/store/store.cpp.
 const { C, BASE, W, AT, STATUS } = require('../../layout/layout');
 const { LITTLE_ENDIAN } = require('../../base/xxhash');
-const { Locks } = require('../../ownership/locks');
+const { storeOwnership } = require('./locks');
 const { failure } = require('./failure');
 const { readGeometry, formatStore } = require('./format');
 const { Chain } = require('./chain');
@@ -51,7 +51,8 @@ class JsEngine {
     // native engine's.
     this.maxSteps = Math.min(geometry.maxEntries, geometry.totalUnits - geometry.firstUnit);
     this.out = out;
-    this.locks = new Locks(this.u32, pid, tid, lockTimeoutMs);
+    // Its identity, the owner table, the lock waiter and the heartbeat of its long passes.
+    Object.assign(this, storeOwnership(this.u32, pid, tid, lockTimeoutMs));
     this.chain = new Chain(this);
     // Private scratch: the encoded key, the encoded value, and the reader's copy of key+value.
     this.kb32 = new Uint32Array(Math.ceil((C.MAX_KEY_BYTES + 8) / Uint32Array.BYTES_PER_ELEMENT));
@@ -67,23 +68,32 @@ class JsEngine {
     this._claimSlot();
   }
 
-  // Claims an owner slot; with every slot taken, adopts one whose process is gone and repairs
-  // (the repair takes over the locks that still name it).
+  // Claims an owner slot (§6); with every slot taken, adopts one whose owner is gone and repairs
+  // (the repair takes over the locks that still name the adopted slot and frees the other gone
+  // owners' slots).
   _claimSlot() {
-    if (this.locks.claimSlot()) return;
-    if (!this.locks.adoptDeadSlot()) throw failure(STATUS.ERR_TOO_MANY_HANDLES, 'open');
+    let slot = this.owners.claim(this.identity);
+    const adopted = slot === 0;
+    if (adopted) slot = this.owners.adopt(this.identity);
+    if (slot === 0) throw failure(STATUS.ERR_TOO_MANY_HANDLES, 'open');
+    this.locks.setSlot(slot);
+    this.heartbeat.slot = slot;
     try {
-      repairs.repair(this);
+      if (adopted) repairs.repair(this);
     } catch (err) {
-      this.locks.releaseSlot(); // the handle does not exist: its slot must not stay claimed
+      this._releaseSlot(); // the handle does not exist: its slot must not stay claimed
       throw err;
     }
+  }
+
+  _releaseSlot() {
+    this.owners.release(this.locks.slot);
   }
 
   close() {
     if (this.closed) return;
     flushCounters(this);
-    this.locks.releaseSlot();
+    this._releaseSlot();
     this.closed = true;
   }
 

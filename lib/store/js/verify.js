@@ -4,7 +4,7 @@
 // identically. It holds every lock like a repair pass, but changes nothing. Mirrors
 // src/store/verify.cpp.
 const { C, W, STATUS, STATUS_CODE, SIZE_CLASSES } = require('../../layout/layout');
-const { NEED_REPAIR, LockError } = require('../../ownership/locks');
+const { NEED_REPAIR, LockError } = require('./locks');
 const { readGeometry } = require('./format');
 const { HEADS } = require('./alloc');
 const chain = require('./chain');
@@ -45,7 +45,7 @@ function checkFreeLists(e, pool, report) {
   const u32 = e.u32;
   for (let c = 0; c < SIZE_CLASSES.length; c++) {
     for (let u = u32[HEADS + c]; u !== 0; u = u32[chain.entryWord(u) + NEXT]) {
-      e.locks.beat();
+      e.heartbeat.work();
       const stop = repairs.stopAt(e, pool, u, ON_FREE, 'reached twice (a cycle, or on another list)');
       if (stop) {
         report.add(`free list ${c}, block ${u}: ${stop}`);
@@ -67,7 +67,7 @@ function countUnits(e, pool, report) {
   let leakedUnits = 0;
   let firstLeak = 0;
   for (const u of pool.starts) {
-    e.locks.beat();
+    e.heartbeat.work();
     const size = SIZE_CLASSES[chain.classOf(e.u32[chain.entryWord(u) + FLAGS])];
     const st = pool.state[u - e.firstUnit];
     if (st & LIVE) liveUnits += size;

@@ -4,7 +4,7 @@
 // src/store/write.cpp.
 const { C, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, STATUS } = require('../../layout/layout');
 const { xxh32Aligned } = require('../../base/xxhash');
-const { NEED_REPAIR, CORRUPT, subSaturating } = require('../../ownership/locks');
+const { NEED_REPAIR, CORRUPT, subSaturating } = require('./locks');
 const { failure, corruptError } = require('./failure');
 const { allocBlock, freeBlocks, classFor } = require('./alloc');
 const { encodeKey, keyHash, bucketOf } = require('./read');

@@ -282,6 +282,15 @@ class StuckLocks : public ::testing::Test {
     r.owner(kSlot)->tid = 9;
     *word = LockAcquiredWord(*word, kSlot);
   }
+  // Makes owner slot kSlot name `id` (all of its record) and `word` held by it.
+  void HoldAsIdentity(const OwnerIdentity& id, uint32_t* word) {
+    r.owner(kSlot)->pid = id.pid;
+    r.owner(kSlot)->tid = id.tid;
+    r.owner(kSlot)->startTime = id.startTime;
+    r.owner(kSlot)->bootId = id.bootId;
+    r.owner(kSlot)->state = kOwnerLive;
+    *word = LockAcquiredWord(*word, kSlot);
+  }
   void ExpectRepaired(uint32_t passes = 1) {
     EXPECT_EQ(r.header()->gcCounter, passes);
     EXPECT_EQ(r.owner(kSlot)->pid, 0u);
@@ -383,6 +392,109 @@ TEST_F(StuckLocks, LiveOtherProcessIsWaitedForThenTimesOut) {
   kill(pid, SIGKILL);
   waitpid(pid, nullptr, 0);
   EXPECT_EQ(Put(*s, ns, "k", "new"), L::kOk);
+  ExpectRepaired();
+}
+
+// A live process whose pid the record names, but not its start time: the recorded owner ended
+// and its pid was reused (or this is a store on a file reopened after a reboot). Gone at once,
+// not waited for 10 x lockTimeoutMs and then ERR_LOCK_TIMEOUT.
+class IdentityOfAGoneOwner : public StuckLocks, public ::testing::WithParamInterface<int> {
+ protected:
+  pid_t sleeper_ = -1;
+  void TearDown() override {
+    if (sleeper_ > 0) {
+      kill(sleeper_, SIGKILL);
+      waitpid(sleeper_, nullptr, 0);
+    }
+  }
+  // The identity of the parameter's case: a live other process or this one, with its start time
+  // or its boot id changed.
+  OwnerIdentity Planted() {
+    const int c = GetParam();
+    OwnerIdentity id;
+    if (c < 2) {
+      sleeper_ = fork();
+      if (sleeper_ == 0) {
+        for (;;) pause();
+      }
+      id = IdentityOf(static_cast<uint32_t>(sleeper_), 9);
+    } else {
+      id = IdentityOf(static_cast<uint32_t>(getpid()), 9);
+    }
+    if (c % 2 == 0) {
+      id.startTime += 12345;
+    } else {
+      id.bootId ^= 0x5a5a;
+    }
+    return id;
+  }
+};
+
+TEST_P(IdentityOfAGoneOwner, OperationsVerifyAndRepairTakeTheLockBackAtOnce) {
+  const OwnerIdentity id = Planted();
+  auto h = Open(r, 2, 5000);
+  auto prompt = [](Clock::time_point t0) {
+    return Clock::now() - t0 < std::chrono::milliseconds(1000);
+  };
+  HoldAsIdentity(id, &bucket->lock);
+  auto t0 = Clock::now();
+  EXPECT_EQ(Put(*h, ns, "k", "new"), L::kOk);
+  EXPECT_TRUE(prompt(t0));
+  EXPECT_EQ(r.owner(kSlot)->pid, 0u) << "the repair pass freed the gone owner's slot";
+  HoldAsIdentity(id, &bucket->lock);
+  t0 = Clock::now();
+  EXPECT_EQ(GetStr(*h, ns, "k"), "new");
+  EXPECT_TRUE(prompt(t0));
+  HoldAsIdentity(id, &bucket->lock);
+  t0 = Clock::now();
+  VerifyOk(*h);
+  EXPECT_TRUE(prompt(t0));
+  HoldAsIdentity(id, &bucket->lock);
+  t0 = Clock::now();
+  EXPECT_EQ(h->Repair(), L::kOk);
+  EXPECT_TRUE(prompt(t0));
+  ExpectRepaired(4);
+}
+
+std::string GoneOwnerCase(const ::testing::TestParamInfo<int>& info) {
+  static const char* const kNames[] = {"OtherPidReused", "OtherPidOtherBoot",
+                                       "ThisPidEarlierProcess", "ThisPidOtherBoot"};
+  return kNames[info.param];
+}
+
+INSTANTIATE_TEST_SUITE_P(StuckLocks, IdentityOfAGoneOwner, ::testing::Values(0, 1, 2, 3),
+                         GoneOwnerCase);
+
+TEST_F(StuckLocks, LiveOtherProcessWithItsIdentityIsWaitedFor) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    pause();
+    _exit(0);
+  }
+  HoldAsIdentity(IdentityOf(static_cast<uint32_t>(pid), 9), &bucket->lock);
+  auto h = Open(r, 2, 20);
+  auto t0 = Clock::now();
+  EXPECT_EQ(Put(*h, ns, "k", "new"), L::kErrLockTimeout);
+  EXPECT_GE(Clock::now() - t0, std::chrono::milliseconds(200));  // lockTimeoutMs (20) x 10
+  VerifyReport rep;
+  EXPECT_EQ(h->Verify(&rep), L::kErrLockTimeout);
+  EXPECT_EQ(h->Repair(), L::kErrLockTimeout);
+  EXPECT_EQ(r.header()->gcCounter, 0u);
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  EXPECT_EQ(Put(*s, ns, "k", "new"), L::kOk);
+  ExpectRepaired();
+}
+
+TEST_F(StuckLocks, DeadMarkedSlotOfThisProcessIsGoneAtOnce) {
+  // A JS-engine handle of a worker that was terminated: the addon marked its slot dead.
+  const OwnerIdentity id = IdentityOf(static_cast<uint32_t>(getpid()), 9);
+  HoldAsIdentity(id, &bucket->lock);
+  ASSERT_TRUE(MarkOwnerSlotDead(r.owner(0), kSlot, id));
+  auto h = Open(r, 2, 5000);
+  const auto t0 = Clock::now();
+  EXPECT_EQ(Put(*h, ns, "k", "new"), L::kOk);
+  EXPECT_LT(Clock::now() - t0, std::chrono::milliseconds(1000));
   ExpectRepaired();
 }
 

@@ -63,17 +63,7 @@ TEST(Xxh32, FormatDerivedHashes) {
   EXPECT_EQ(HeaderChecksum(magic, version, total, buckets, maxEntries), Xxh32(image, 24, 0));
 }
 
-// ---- lock words and size classes ------------------------------------------------------------
-
-TEST(LockWord, Encoding) {
-  EXPECT_EQ(LockAcquiredWord(0, 5), (5u << 20) | 1u);
-  EXPECT_EQ(LockReleasedWord((5u << 20) | 1u), 2u);
-  EXPECT_EQ(LockAcquiredWord(0xFFFFE, 7), (7u << 20) | 0xFFFFFu);
-  EXPECT_EQ(LockReleasedWord((7u << 20) | 0xFFFFFu), 0u);  // the version wraps, owner cleared
-  EXPECT_EQ(LockTakeoverWord((9u << 20) | 33u, 4), (4u << 20) | 33u);
-  EXPECT_TRUE(LockIsHeld(LockAcquiredWord(10, 1)));
-  EXPECT_FALSE(LockIsHeld(LockReleasedWord(LockAcquiredWord(10, 1))));
-}
+// ---- size classes -----------------------------------------------------------------------------
 
 TEST(Alloc, SizeClasses) {
   EXPECT_EQ(SizeClassFor(1), 0u);
@@ -96,22 +86,25 @@ TEST(StoreCreate, LayoutAfterCreate) {
   const L::Header* h = r.header();
   EXPECT_EQ(h->magic, 0x464C4F57u);
   EXPECT_EQ(std::memcmp(r.base(), "WOLF", 4), 0);
-  EXPECT_EQ(h->version, 1u);
+  EXPECT_EQ(h->version, 2u);
   EXPECT_EQ(h->totalSize, uint64_t{1} << 22);
   EXPECT_EQ(h->bucketCount, 1024u);
   EXPECT_EQ(h->maxEntries, 5000u);
   EXPECT_EQ(h->entryCount, 0u);
-  EXPECT_EQ(EntriesOffset(1024), 53248u + 32768u);
-  EXPECT_EQ(h->freeHead, (53248u + 32768u) / 64);
-  EXPECT_EQ(h->headerChecksum, HeaderChecksum(h->magic, 1, h->totalSize, 1024, 5000));
+  EXPECT_EQ(EntriesOffset(1024), L::kBucketsOffset + 1024 * L::kBucketSize);
+  EXPECT_EQ(h->freeHead, EntriesOffset(1024) / 64);
+  EXPECT_EQ(h->headerChecksum, HeaderChecksum(h->magic, 2, h->totalSize, 1024, 5000));
   EXPECT_EQ(r.alloc()->classCount, 40u);
   EXPECT_EQ(Store::Validate(r.base(), r.size()), L::kOk);
 }
 
 TEST(StoreCreate, EntriesOffsetIsAligned) {
-  EXPECT_EQ(EntriesOffset(1), 53248u + 64u);  // 53280 rounded up to 64
-  EXPECT_EQ(EntriesOffset(2), 53248u + 64u);
-  EXPECT_EQ(EntriesOffset(4), 53248u + 128u);
+  // The regions of §2: the owner table (4096 records of 32 bytes) ends where the buckets begin.
+  EXPECT_EQ(L::kBucketsOffset, 151552u);
+  EXPECT_EQ(L::kOwnersOffset + L::kOwnerSlots * sizeof(L::Owner), L::kBucketsOffset);
+  EXPECT_EQ(EntriesOffset(1), L::kBucketsOffset + 64);  // one 32-byte bucket, rounded up to 64
+  EXPECT_EQ(EntriesOffset(2), L::kBucketsOffset + 64);
+  EXPECT_EQ(EntriesOffset(4), L::kBucketsOffset + 128);
 }
 
 TEST(StoreCreate, RejectsBadArguments) {
@@ -125,8 +118,9 @@ TEST(StoreCreate, RejectsBadArguments) {
   EXPECT_EQ(Store::Create(r.base(), EntriesOffset(16), 16, 10), L::kErrBadSize);
   EXPECT_EQ(Store::Create(r.base(), EntriesOffset(16) + 64, 16, 10), L::kOk);
   // A size that is not a multiple of 64 is rounded down.
-  EXPECT_EQ(Store::Create(r.base(), 100000 + 17, 16, 10), L::kOk);
-  EXPECT_EQ(r.header()->totalSize, 100000u / 64 * 64);
+  const uint64_t odd = EntriesOffset(16) + 100000 + 17;
+  EXPECT_EQ(Store::Create(r.base(), odd, 16, 10), L::kOk);
+  EXPECT_EQ(r.header()->totalSize, odd / 64 * 64);
 }
 
 class StoreValidate : public ::testing::Test {
@@ -161,7 +155,18 @@ TEST_F(StoreValidate, BadMagic) {
 }
 
 TEST_F(StoreValidate, BadVersion) {
-  r.header()->version = 2;
+  r.header()->version = 3;
+  EXPECT_EQ(Open(), L::kErrBadVersion);
+  Reseal();
+  EXPECT_EQ(Open(), L::kErrBadVersion);
+}
+
+// A store of format version 1 (8-byte owner records, buckets at 53248) is refused, never read
+// with the version 2 layout, even with a header checksum that matches.
+TEST_F(StoreValidate, FormatVersion1IsRefused) {
+  r.header()->version = 1;
+  Reseal();
+  EXPECT_EQ(Store::Validate(r.base(), r.size()), L::kErrBadVersion);
   EXPECT_EQ(Open(), L::kErrBadVersion);
 }
 
@@ -594,7 +599,7 @@ TEST_F(StoreOps, VerifyReportsAndRepairReclaimsALeak) {
   env.regionBase = r.base();
   env.owners = r.owner(0);
   env.selfSlot = s->ownerSlot();
-  env.pid = getpid();
+  env.self = IdentityOf(static_cast<uint32_t>(getpid()), 1);
   uint32_t unit;
   ASSERT_EQ(AllocBlock(pool, env, 3, &unit), AllocStatus::kOk);
   VerifyReport rep;

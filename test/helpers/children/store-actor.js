@@ -73,7 +73,7 @@ const ops = {
     announce({ holding: true });
     const end = Date.now() + task.ms;
     while (Date.now() < end) {
-      e.locks.pulse();
+      e.heartbeat.beat();
       Atomics.wait(sleeper, 0, 0, 10);
     }
     Atomics.store(flag, 0, 1);

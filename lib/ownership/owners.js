@@ -1,0 +1,168 @@
+'use strict';
+// Owner slots (docs/format.md §6): a table of records in shared memory, one per open handle, that
+// lock words name by index, and the gone rule that tells whether a record's owner still exists.
+// The same rules as src/ownership/owners.cpp.
+const { C, W } = require('../layout/layout');
+const { readProcessStat, ownStartTime, bootId } = require('../base/process');
+
+const O = W.OWNER;
+const RECORD_WORDS = O.WORDS;
+const PID = O.PID;
+const TID = O.TID;
+const STATE = O.STATE;
+// The u64 fields, as indices of a BigUint64Array over the table (two u32 words per element).
+const WORDS_PER_U64 = BigUint64Array.BYTES_PER_ELEMENT / Uint32Array.BYTES_PER_ELEMENT;
+const RECORD_U64 = O.WORDS / WORDS_PER_U64;
+const START_TIME = O.START_TIME / WORDS_PER_U64;
+const BOOT_ID = O.BOOT_ID / WORDS_PER_U64;
+const LIVE = C.OWNER_STATE_LIVE;
+const DEAD = C.OWNER_STATE_DEAD;
+
+// What a record's owner is to the caller (OwnerStatus in owners.h).
+const GONE = 0; // released, marked dead, another boot, or a process that ended (pid reused)
+const THIS_PROCESS = 1; // a thread of the caller's process: only the timeout rule can tell more
+const OTHER_PROCESS = 2; // a live process other than the caller's
+
+// Who an owner record names: a thread of one process of one boot. startTime and bootId are
+// BigInts, 0n when unknown.
+function identityOf(pid, tid) {
+  return {
+    pid,
+    tid,
+    startTime: pid === process.pid ? ownStartTime() : readProcessStat(pid).startTime,
+    bootId: bootId(),
+  };
+}
+
+// Two values of a field that may be unknown (0n) name different things only when both are known.
+function differ(recorded, current) {
+  return recorded !== 0n && current !== 0n && recorded !== current;
+}
+
+class OwnerTable {
+  // `u32` is the region; `base` the word index of record 0 (C.OWNER_SLOTS records follow).
+  constructor(u32, base) {
+    this.u32 = u32;
+    this.base = base;
+    this.u64 = new BigUint64Array(u32.buffer, u32.byteOffset + base * Uint32Array.BYTES_PER_ELEMENT,
+      C.OWNER_SLOTS * RECORD_U64);
+  }
+
+  pidWord(o) {
+    return this.base + o * RECORD_WORDS + PID;
+  }
+
+  // The record of slot `o`, read field by field ({ pid, tid, startTime, bootId, state }).
+  read(o) {
+    const w = this.base + o * RECORD_WORDS;
+    return {
+      pid: Atomics.load(this.u32, w + PID),
+      tid: Atomics.load(this.u32, w + TID),
+      startTime: Atomics.load(this.u64, o * RECORD_U64 + START_TIME),
+      bootId: Atomics.load(this.u64, o * RECORD_U64 + BOOT_ID),
+      state: Atomics.load(this.u32, w + STATE),
+    };
+  }
+
+  // The gone rule of §6 for the owner of slot `o`, as seen by `self`. Reads /proc for a record
+  // of another process (slow path only).
+  status(o, self) {
+    const w = this.base + o * RECORD_WORDS;
+    const pid = Atomics.load(this.u32, w + PID);
+    if (pid === 0) return GONE;
+    if (Atomics.load(this.u32, w + STATE) === DEAD) return GONE;
+    if (differ(Atomics.load(this.u64, o * RECORD_U64 + BOOT_ID), self.bootId)) return GONE;
+    const start = Atomics.load(this.u64, o * RECORD_U64 + START_TIME);
+    if (pid === self.pid) return differ(start, self.startTime) ? GONE : THIS_PROCESS;
+    const now = readProcessStat(pid);
+    if (now.gone || differ(start, now.startTime)) return GONE;
+    return OTHER_PROCESS;
+  }
+
+  // Clears every field but pid: a slot is all zero once its pid is 0, and a claimer's record
+  // reads, until it is complete, as "pid alone, identity unknown" (judged by the pid only).
+  clearIdentity(o) {
+    const w = this.base + o * RECORD_WORDS;
+    Atomics.store(this.u32, w + TID, 0);
+    Atomics.store(this.u64, o * RECORD_U64 + START_TIME, 0n);
+    Atomics.store(this.u64, o * RECORD_U64 + BOOT_ID, 0n);
+    Atomics.store(this.u32, w + STATE, LIVE);
+  }
+
+  // Writes the identity of a slot whose pid word the caller has just set to id.pid.
+  writeIdentity(o, id) {
+    const w = this.base + o * RECORD_WORDS;
+    Atomics.store(this.u32, w + TID, id.tid);
+    Atomics.store(this.u64, o * RECORD_U64 + START_TIME, id.startTime);
+    Atomics.store(this.u64, o * RECORD_U64 + BOOT_ID, id.bootId);
+    Atomics.store(this.u32, w + STATE, LIVE);
+  }
+
+  // Claims the lowest free slot for `id`. Returns the slot, 0 when every slot is taken.
+  claim(id) {
+    for (let o = 1; o < C.OWNER_SLOTS; o++) {
+      const w = this.pidWord(o);
+      if (Atomics.load(this.u32, w) === 0 && Atomics.compareExchange(this.u32, w, 0, id.pid) === 0) {
+        this.writeIdentity(o, id);
+        return o;
+      }
+    }
+    return 0;
+  }
+
+  // With every slot taken: adopts one whose owner is gone. The caller must then run a repair
+  // pass, which takes over any lock still naming the slot (a waiter treats its own slot as gone)
+  // and frees the other gone owners' slots. Slots naming id.pid are never adopted (a CAS of the
+  // pid word could not tell two adopters of one process apart). Returns the slot or 0.
+  adopt(id) {
+    for (let o = 1; o < C.OWNER_SLOTS; o++) {
+      const w = this.pidWord(o);
+      const pid = Atomics.load(this.u32, w);
+      if (pid === 0) {
+        if (Atomics.compareExchange(this.u32, w, 0, id.pid) === 0) {
+          this.writeIdentity(o, id);
+          return o;
+        }
+        continue;
+      }
+      if (pid === id.pid || this.status(o, id) !== GONE) continue;
+      // Until the identity is ours the record must not read as a gone owner's (a repair pass
+      // would free the slot under us).
+      this.clearIdentity(o);
+      if (Atomics.compareExchange(this.u32, w, pid, id.pid) !== pid) continue;
+      this.writeIdentity(o, id);
+      return o;
+    }
+    return 0;
+  }
+
+  // Releases slot `o`, which the caller holds (on close).
+  release(o) {
+    if (o <= 0 || o >= C.OWNER_SLOTS) return;
+    this.clearIdentity(o);
+    Atomics.store(this.u32, this.pidWord(o), 0);
+  }
+
+  // Frees slot `o` if its owner is gone for `self` (the repair pass, holding every lock: no lock
+  // can name the slot). Returns whether it freed it.
+  freeGone(o, self) {
+    const w = this.pidWord(o);
+    const pid = Atomics.load(this.u32, w);
+    if (pid === 0 || this.status(o, self) !== GONE) return false;
+    this.clearIdentity(o);
+    return Atomics.compareExchange(this.u32, w, pid, 0) === pid;
+  }
+
+  // Marks slot `o` dead if it still names id's pid, tid and start time (what the addon does at
+  // the teardown of a watched handle's environment). Returns whether it did.
+  markDead(o, id) {
+    const w = this.base + o * RECORD_WORDS;
+    if (Atomics.load(this.u32, w + PID) !== id.pid || Atomics.load(this.u32, w + TID) !== id.tid ||
+        Atomics.load(this.u64, o * RECORD_U64 + START_TIME) !== id.startTime) {
+      return false;
+    }
+    return Atomics.compareExchange(this.u32, w + STATE, LIVE, DEAD) === LIVE;
+  }
+}
+
+module.exports = { OwnerTable, identityOf, GONE, THIS_PROCESS, OTHER_PROCESS };

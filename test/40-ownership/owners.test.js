@@ -1,0 +1,184 @@
+'use strict';
+// Owner records on their own (docs/format.md §6): identities read from /proc, claiming, adopting
+// and releasing slots, the gone rule for each of its causes, and dead marking.
+const assert = require('assert');
+const fs = require('fs');
+const { spawn } = require('child_process');
+const { threadId } = require('worker_threads');
+const { C, S, BASE } = require('../../lib/layout/layout');
+const proc = require('../../lib/base/process');
+const { OwnerTable, identityOf, GONE, THIS_PROCESS, OTHER_PROCESS } = require('../../lib/ownership/owners');
+const { statStartTime, bootIdOf } = require('../helpers/independent-reader');
+const { exitedPid } = require('../helpers/process');
+
+const RECORD_BYTES = S.OWNER.SIZE;
+
+// A region just large enough for the owner table at its place in a store.
+function newTable() {
+  const u32 = new Uint32Array(new SharedArrayBuffer(C.OWNERS_OFFSET + C.OWNER_SLOTS * RECORD_BYTES));
+  return new OwnerTable(u32, BASE.OWNER);
+}
+
+// The bytes of record `o`.
+function recordBytes(table, o) {
+  return Buffer.from(table.u32.buffer, C.OWNERS_OFFSET + o * RECORD_BYTES, RECORD_BYTES);
+}
+
+
+// A live process other than this one, that sleeps until killed.
+function sleeper() {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' });
+  return child;
+}
+
+describe('ownership: process identity (/proc)', () => {
+  it('parses starttime after the last ")" and the boot id as format.md §6 says', () => {
+    const fields = Array.from({ length: 50 }, (_, i) => String(i + 3)); // field n holds "n"
+    fields[0] = 'S';
+    const stat = `123 (a) b (c)) ${fields.join(' ')}\n`;
+    assert.deepStrictEqual(proc.parseStat(stat), { zombie: false, startTime: 22n });
+    assert.strictEqual(proc.parseStat(stat.replace(') S ', ') Z ')).zombie, true);
+    assert.strictEqual(proc.parseStat('garbage').startTime, 0n);
+    assert.strictEqual(proc.parseStat('1 (x) S 1 2').startTime, 0n);
+    assert.strictEqual(proc.parseBootId('97b4b383-d5d9-4d53-a0b6-c3acb7efe7aa\n'), 0x97b4b383d5d94d53n);
+    assert.strictEqual(proc.parseBootId('97B4B383-D5D9-4D53-A0B6-C3ACB7EFE7AA'), 0x97b4b383d5d94d53n);
+    assert.strictEqual(proc.parseBootId('97b4b383-d5d9'), 0n);
+    assert.strictEqual(proc.parseBootId(''), 0n);
+  });
+
+  it('reads this process, another live process and a gone one', async () => {
+    const self = proc.readProcessStat(process.pid);
+    assert.strictEqual(self.gone, false);
+    assert.strictEqual(self.startTime, statStartTime(fs.readFileSync('/proc/self/stat', 'latin1')));
+    assert.strictEqual(proc.ownStartTime(), self.startTime);
+    assert.strictEqual(proc.bootId(), bootIdOf(fs.readFileSync('/proc/sys/kernel/random/boot_id', 'latin1')));
+    const child = sleeper();
+    try {
+      const st = proc.readProcessStat(child.pid);
+      assert.strictEqual(st.gone, false);
+      assert.ok(st.startTime >= self.startTime);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    assert.strictEqual(proc.readProcessStat(exitedPid()).gone, true);
+    assert.strictEqual(proc.processGone(0), true);
+  });
+
+  it('identityOf names a thread of a process of this boot', () => {
+    const id = identityOf(process.pid, threadId);
+    assert.deepStrictEqual(id, { pid: process.pid, tid: threadId, startTime: proc.ownStartTime(), bootId: proc.bootId() });
+    assert.ok(id.startTime > 0n && id.bootId > 0n);
+  });
+});
+
+describe('ownership: owner slots', () => {
+  let child;
+  let other; // the identity of `child`, a live other process
+  before(() => {
+    child = sleeper();
+    other = identityOf(child.pid, 1);
+  });
+  after(() => child.kill('SIGKILL'));
+  const self = () => identityOf(process.pid, threadId);
+
+  it('claims the lowest free slot, writes the identity, releases to all zero', () => {
+    const t = newTable();
+    const me = self();
+    const a = t.claim(me);
+    const b = t.claim({ ...me, tid: 77 });
+    assert.deepStrictEqual([a, b], [1, 2]);
+    assert.deepStrictEqual(t.read(b), { pid: me.pid, tid: 77, startTime: me.startTime, bootId: me.bootId, state: 0 });
+    // The record's bytes as format.md §6 lays them out.
+    const r = recordBytes(t, a);
+    assert.strictEqual(r.readUInt32LE(S.OWNER.PID), me.pid);
+    assert.strictEqual(r.readUInt32LE(S.OWNER.TID), me.tid);
+    assert.strictEqual(r.readBigUInt64LE(S.OWNER.START_TIME), me.startTime);
+    assert.strictEqual(r.readBigUInt64LE(S.OWNER.BOOT_ID), me.bootId);
+    assert.strictEqual(r.readUInt32LE(S.OWNER.STATE), C.OWNER_STATE_LIVE);
+    assert.strictEqual(r.readUInt32LE(S.OWNER.RESERVED), 0);
+    t.release(a);
+    assert.ok(recordBytes(t, a).equals(Buffer.alloc(RECORD_BYTES)), 'a released slot is all zero');
+    assert.strictEqual(t.claim(me), a, 'the lowest free slot is reused');
+  });
+
+  it('the gone rule: each cause (format.md §6)', () => {
+    const t = newTable();
+    const me = self();
+    const status = (id) => {
+      const o = t.claim(id);
+      const s = t.status(o, me);
+      t.release(o);
+      return s;
+    };
+    assert.strictEqual(t.status(5, me), GONE, 'a free slot');
+    assert.strictEqual(status(me), THIS_PROCESS);
+    assert.strictEqual(status({ ...me, tid: 9 }), THIS_PROCESS, 'another thread of this process');
+    assert.strictEqual(status({ ...me, startTime: 0n }), THIS_PROCESS, 'unknown start time: pid alone');
+    assert.strictEqual(status({ ...me, startTime: me.startTime + 1n }), GONE, 'an earlier process with this pid');
+    assert.strictEqual(status({ ...me, bootId: me.bootId ^ 1n }), GONE, 'this pid in another boot');
+    assert.strictEqual(status(other), OTHER_PROCESS);
+    assert.strictEqual(status({ ...other, startTime: 0n, bootId: 0n }), OTHER_PROCESS, 'unknown identity: pid alone');
+    assert.strictEqual(status({ ...other, startTime: other.startTime + 12345n }), GONE, 'the pid was reused');
+    assert.strictEqual(status({ ...other, bootId: other.bootId + 1n }), GONE, 'another boot');
+    assert.strictEqual(status({ ...other, pid: exitedPid() }), GONE, 'the process is gone');
+    // A reader that does not know its boot id compares none.
+    const o = t.claim({ ...other, bootId: other.bootId + 1n });
+    assert.strictEqual(t.status(o, { ...me, bootId: 0n }), OTHER_PROCESS);
+    // Dead, whatever else the record says.
+    assert.ok(t.markDead(o, { ...other, bootId: 0n }));
+    assert.strictEqual(t.status(o, { ...me, bootId: 0n }), GONE);
+    const mine = t.claim(me);
+    assert.ok(t.markDead(mine, me));
+    assert.strictEqual(t.status(mine, me), GONE, 'a dead thread of this process');
+  });
+
+  it('marks a slot dead only while it names the same pid, tid and start time', () => {
+    const t = newTable();
+    const me = self();
+    const o = t.claim(me);
+    assert.strictEqual(t.markDead(o, { ...me, tid: me.tid + 1 }), false);
+    assert.strictEqual(t.markDead(o, { ...me, startTime: me.startTime + 1n }), false);
+    assert.strictEqual(t.markDead(o, { ...me, pid: other.pid }), false);
+    assert.strictEqual(t.read(o).state, C.OWNER_STATE_LIVE);
+    assert.strictEqual(t.markDead(o, me), true);
+    assert.strictEqual(t.read(o).state, C.OWNER_STATE_DEAD);
+    assert.strictEqual(t.markDead(o, me), false, 'already dead');
+    t.release(o);
+    assert.strictEqual(t.markDead(o, me), false, 'a released slot');
+  });
+
+  it('frees the slots of gone owners only', () => {
+    const t = newTable();
+    const me = self();
+    const live = t.claim(other);
+    const mine = t.claim({ ...me, tid: 3 });
+    const reused = t.claim({ ...other, startTime: other.startTime + 1n });
+    const rebooted = t.claim({ ...other, bootId: other.bootId + 1n });
+    const dead = t.claim({ ...me, tid: 4 });
+    t.markDead(dead, { ...me, tid: 4 });
+    const gone = t.claim({ ...other, pid: exitedPid() });
+    const freed = [live, mine, reused, rebooted, dead, gone].filter((o) => t.freeGone(o, me));
+    assert.deepStrictEqual(freed, [reused, rebooted, dead, gone]);
+    for (const o of freed) assert.ok(recordBytes(t, o).equals(Buffer.alloc(RECORD_BYTES)), `slot ${o} is all zero`);
+    assert.strictEqual(t.read(live).pid, other.pid);
+    assert.strictEqual(t.read(mine).pid, me.pid);
+  });
+
+  it('a full table: adopts a gone owner\'s slot, never a live one nor one naming its own pid', () => {
+    const t = newTable();
+    const me = self();
+    for (let o = 1; o < C.OWNER_SLOTS; o++) t.claim(other);
+    assert.strictEqual(t.claim(me), 0);
+    assert.strictEqual(t.adopt(me), 0, 'every owner is live');
+    // Slot 100 names this pid in an earlier process: gone, but not adoptable by this pid.
+    t.release(100);
+    t.claim({ ...me, startTime: me.startTime + 1n });
+    assert.strictEqual(t.adopt(me), 0);
+    // Slot 4000 names the live child's pid with another start time: a reused pid, gone.
+    t.release(4000);
+    t.claim({ ...other, startTime: other.startTime + 1n });
+    assert.strictEqual(t.adopt(me), 4000);
+    assert.deepStrictEqual(t.read(4000), { ...me, state: 0 });
+    assert.strictEqual(t.status(4000, me), THIS_PROCESS);
+  });
+});

@@ -1,0 +1,160 @@
+'use strict';
+// Waiting for lock words on their own (docs/format.md §9, "Stuck locks and repair"): a region
+// with an owner table and a few lock words, no store. The holder's record decides: gone (taken
+// over at once), a thread of this process (after lockTimeoutMs), a live other process (waited
+// for, then LockError after lockTimeoutMs x 10).
+const assert = require('assert');
+const { spawn } = require('child_process');
+const { threadId } = require('worker_threads');
+const { C, S, BASE } = require('../../lib/layout/layout');
+const lw = require('../../lib/ownership/lockword');
+const { OwnerTable, identityOf } = require('../../lib/ownership/owners');
+const { LockWaiter, LockError, HOLDER_GONE } = require('../../lib/ownership/waiter');
+
+const LOCK = 1; // lock words in the first words of the region, before the owner table
+const BEAT = 2;
+
+function region(timeoutMs) {
+  const u32 = new Uint32Array(new SharedArrayBuffer(C.OWNERS_OFFSET + C.OWNER_SLOTS * S.OWNER.SIZE));
+  const owners = new OwnerTable(u32, BASE.OWNER);
+  const me = identityOf(process.pid, threadId);
+  const waiter = new LockWaiter(u32, owners, BEAT, me, timeoutMs);
+  waiter.setSlot(owners.claim(me));
+  return { u32, owners, me, waiter };
+}
+
+// Makes `identity` the owner of a new slot holding the lock word at LOCK; returns the word.
+function holdAs(r, identity) {
+  const slot = r.owners.claim(identity);
+  assert.ok(lw.tryLock(r.u32, LOCK, slot));
+  return r.u32[LOCK];
+}
+
+function timed(fn) {
+  const t0 = performance.now();
+  const value = fn();
+  return { value, ms: performance.now() - t0 };
+}
+
+describe('ownership: lock waiter', function () {
+  this.timeout(20000);
+  let child;
+  let other;
+  before(() => {
+    child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' });
+    other = identityOf(child.pid, 1);
+  });
+  after(() => child.kill('SIGKILL'));
+
+  it('takes and releases a free lock', () => {
+    const r = region(1000);
+    assert.strictEqual(r.waiter.acquire(LOCK), 0);
+    assert.strictEqual(lw.ownerOf(r.u32[LOCK]), r.waiter.slot);
+    r.waiter.release(LOCK);
+    assert.ok(!lw.isHeld(r.u32[LOCK]));
+  });
+
+  it('does not release a lock that was taken over from it', () => {
+    const r = region(1000);
+    assert.strictEqual(r.waiter.acquire(LOCK), 0);
+    const held = r.u32[LOCK];
+    // Another handle presumed us gone and took the lock over (same odd version, its owner).
+    const taken = lw.takeoverWord(held, r.waiter.slot + 1);
+    r.u32[LOCK] = taken;
+    r.waiter.release(LOCK);
+    assert.strictEqual(r.u32[LOCK], taken, 'release freed a lock held by someone else');
+  });
+
+  const goneHolders = [
+    ['a live pid with another start time (pid reuse)', () => ({ ...other, startTime: other.startTime + 12345n })],
+    ['a live pid of another boot (a file reopened after a reboot)', () => ({ ...other, bootId: other.bootId ^ 1n })],
+    ['this pid with another start time', (r) => ({ ...r.me, tid: 5, startTime: r.me.startTime + 1n })],
+    ['this pid of another boot', (r) => ({ ...r.me, tid: 5, bootId: r.me.bootId ^ 1n })],
+  ];
+  for (const [what, identity] of goneHolders) {
+    it(`a holder that is gone at once: ${what}`, () => {
+      const r = region(5000);
+      const seen = holdAs(r, identity(r));
+      const a = timed(() => r.waiter.acquire(LOCK));
+      assert.strictEqual(a.value, HOLDER_GONE);
+      assert.ok(a.ms < 1000, `took ${a.ms} ms`);
+      assert.strictEqual(r.waiter.waitWhileHeld(LOCK, seen), HOLDER_GONE);
+      const b = timed(() => r.waiter.acquireOrTakeOver(LOCK));
+      assert.ok(b.ms < 1000, `took ${b.ms} ms`);
+      assert.strictEqual(r.u32[LOCK], lw.takeoverWord(seen, r.waiter.slot), 'taken over: same version, our slot');
+    });
+  }
+
+  it('a holder of this process marked dead is gone at once', () => {
+    const r = region(5000);
+    const id = { ...r.me, tid: 6 };
+    holdAs(r, id);
+    assert.ok(r.owners.markDead(lw.ownerOf(r.u32[LOCK]), id));
+    const a = timed(() => r.waiter.acquire(LOCK));
+    assert.strictEqual(a.value, HOLDER_GONE);
+    assert.ok(a.ms < 1000, `took ${a.ms} ms`);
+  });
+
+  it('a live holder of this process is gone after lockTimeoutMs', () => {
+    const r = region(100);
+    holdAs(r, { ...r.me, tid: 7 });
+    const a = timed(() => r.waiter.acquire(LOCK));
+    assert.strictEqual(a.value, HOLDER_GONE);
+    assert.ok(a.ms >= 100, `took ${a.ms} ms`);
+  });
+
+  it('a live other process with its identity is waited for, then LockError after lockTimeoutMs x 10', () => {
+    const r = region(30);
+    const seen = holdAs(r, other);
+    const t0 = performance.now();
+    assert.throws(() => r.waiter.acquire(LOCK), LockError);
+    assert.ok(performance.now() - t0 >= 300);
+    assert.strictEqual(r.u32[LOCK], seen, 'not taken over');
+    // Unknown start time and boot id: the pid alone, which is alive.
+    const u = region(30);
+    holdAs(u, { ...other, startTime: 0n, bootId: 0n });
+    assert.throws(() => u.waiter.acquire(LOCK), LockError);
+  });
+
+  it('a holder of this process that keeps the heartbeat word moving is not presumed gone', async () => {
+    const r = region(50);
+    const id = { ...r.me, tid: 8 };
+    holdAs(r, id);
+    const slot = lw.ownerOf(r.u32[LOCK]);
+    r.u32[BEAT] = lw.acquiredWord(r.u32[BEAT], slot);
+    // The holder beats from a timer of this thread while the waiter waits in a worker.
+    const { Worker } = require('worker_threads');
+    const path = require('path');
+    const w = new Worker(`
+      const { workerData, parentPort, threadId } = require('worker_threads');
+      const { OwnerTable, identityOf } = require(workerData.lib + '/ownership/owners');
+      const { LockWaiter } = require(workerData.lib + '/ownership/waiter');
+      const u32 = new Uint32Array(workerData.buffer);
+      const owners = new OwnerTable(u32, workerData.base);
+      const me = identityOf(process.pid, threadId);
+      const waiter = new LockWaiter(u32, owners, workerData.beat, me, 50);
+      waiter.setSlot(owners.claim(me));
+      parentPort.postMessage('waiting');
+      const t0 = performance.now();
+      const r = waiter.acquire(workerData.lock);
+      parentPort.postMessage({ r, ms: performance.now() - t0 });
+    `, { eval: true, workerData: { lib: path.join(__dirname, '..', '..', 'lib'), buffer: r.u32.buffer,
+      base: BASE.OWNER, beat: BEAT, lock: LOCK } });
+    const messages = [];
+    const next = () => new Promise((resolve, reject) => {
+      if (messages.length) return resolve(messages.shift());
+      w.once('message', () => resolve(messages.shift()));
+      w.once('error', reject);
+    });
+    w.on('message', (m) => messages.push(m));
+    assert.strictEqual(await next(), 'waiting');
+    const timer = setInterval(() => { r.u32[BEAT] = lw.heartbeatWord(r.u32[BEAT]); }, 10);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    clearInterval(timer);
+    // Released after 400 ms, eight times lockTimeoutMs: the waiter waited and then took it.
+    r.u32[LOCK] = lw.releasedWord(r.u32[LOCK]);
+    const m = await next();
+    assert.strictEqual(m.r, 0, 'the waiter presumed the beating holder gone');
+    assert.ok(m.ms >= 300, `took ${m.ms} ms`);
+  });
+});

@@ -1,0 +1,421 @@
+// The ownership room on its own (docs/format.md §1, §6, §9): lock words, process identities read
+// from /proc, owner slots (claim, adopt, release, free, dead marking), the gone rule for each of
+// its causes, and waiting for a held lock word. No store: an owner table and lock words in memory.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "base/atomic.h"
+#include "base/process.h"
+#include "layout/layout_gen.h"
+#include "ownership/heartbeat.h"
+#include "ownership/lockword.h"
+#include "ownership/owners.h"
+#include "ownership/waiter.h"
+
+namespace shm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// The id of a process that existed and is gone (forked, exited, reaped).
+uint32_t DeadPid() {
+  const pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  waitpid(pid, nullptr, 0);
+  return static_cast<uint32_t>(pid);
+}
+
+// A live process other than this one, that sleeps until the object goes away.
+class Sleeper {
+ public:
+  Sleeper() {
+    pid_ = fork();
+    if (pid_ == 0) {
+      for (;;) pause();
+    }
+  }
+  ~Sleeper() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  uint32_t pid() const { return static_cast<uint32_t>(pid_); }
+
+ private:
+  pid_t pid_;
+};
+
+// An owner table, all zero, as in a new store.
+struct Table {
+  std::vector<layout::Owner> records = std::vector<layout::Owner>(kOwnerSlots);
+  layout::Owner* owners() { return records.data(); }
+  layout::Owner* at(uint32_t o) { return &records[o]; }
+  bool Zero(uint32_t o) const {
+    static const layout::Owner zero{};
+    return std::memcmp(&records[o], &zero, sizeof zero) == 0;
+  }
+};
+
+OwnerIdentity Me(uint32_t tid = 1) {
+  return IdentityOf(static_cast<uint32_t>(getpid()), tid);
+}
+
+// ---- lock words ---------------------------------------------------------------------------------
+
+TEST(LockWord, Encoding) {
+  EXPECT_EQ(LockAcquiredWord(0, 5), (5u << 20) | 1u);
+  EXPECT_EQ(LockReleasedWord((5u << 20) | 1u), 2u);
+  EXPECT_EQ(LockAcquiredWord(0xFFFFE, 7), (7u << 20) | 0xFFFFFu);
+  EXPECT_EQ(LockReleasedWord((7u << 20) | 0xFFFFFu), 0u);  // the version wraps, owner cleared
+  EXPECT_EQ(LockTakeoverWord((9u << 20) | 33u, 4), (4u << 20) | 33u);
+  EXPECT_EQ(LockHeartbeatWord((4095u << 20) | 33u), (4095u << 20) | 35u);
+  EXPECT_TRUE(LockIsHeld(LockAcquiredWord(10, 1)));
+  EXPECT_FALSE(LockIsHeld(LockReleasedWord(LockAcquiredWord(10, 1))));
+  EXPECT_EQ(LockOwnerOf(LockAcquiredWord(10, 4095)), 4095u);
+}
+
+TEST(LockWord, UnlockReleasesOnlyItsOwnHold) {
+  uint32_t word = 0;
+  uint32_t held = 0;
+  ASSERT_TRUE(TryLockFrom(&word, word, 3, &held));
+  EXPECT_FALSE(TryLockFrom(&word, 0, 4, &held)) << "a held word is not taken";
+  // Another owner presumed slot 3 gone and took the lock over.
+  const uint32_t taken = LockTakeoverWord(held, 4);
+  word = taken;
+  Unlock(&word, held);
+  EXPECT_EQ(word, taken);
+  Unlock(&word, taken);
+  EXPECT_EQ(word, LockReleasedWord(taken));
+}
+
+TEST(LockWord, HeartbeatAdvancesByTwoWhileHeld) {
+  uint32_t word = 0;
+  uint32_t held = 0;
+  ASSERT_TRUE(TryLockFrom(&word, word, 6, &held));
+  LockHeartbeat beat;
+  beat.Start(&word, held);
+  for (uint32_t i = 0; i + 1 < LockHeartbeat::kUnitsPerBeat; ++i) beat.Work();
+  EXPECT_EQ(word, held);
+  beat.Work();
+  EXPECT_EQ(word, LockHeartbeatWord(held));
+  // Taken over: the heartbeat stops and Release() leaves the new holder's word alone.
+  const uint32_t taken = LockTakeoverWord(word, 7);
+  word = taken;
+  beat.Beat();
+  beat.Release();
+  EXPECT_EQ(word, taken);
+}
+
+// ---- /proc --------------------------------------------------------------------------------------
+
+TEST(ProcessIdentity, ParsesStarttimeAfterTheLastParenthesis) {
+  // Field n holds the number n, the command name has spaces and parentheses.
+  std::string stat = "123 (a) b (c)) S";
+  for (int f = 4; f <= 52; ++f) stat += " " + std::to_string(f);
+  stat += "\n";
+  bool zombie = true;
+  EXPECT_EQ(ParseStatStartTime(stat.c_str(), &zombie), 22u);
+  EXPECT_FALSE(zombie);
+  std::string z = stat;
+  z.replace(z.find(") S ") + 2, 1, "Z");
+  EXPECT_EQ(ParseStatStartTime(z.c_str(), &zombie), 22u);
+  EXPECT_TRUE(zombie);
+  EXPECT_EQ(ParseStatStartTime("garbage", &zombie), 0u);
+  EXPECT_EQ(ParseStatStartTime("1 (x) S 1 2", &zombie), 0u);
+}
+
+TEST(ProcessIdentity, ParsesTheBootIdAsFormatMdSays) {
+  EXPECT_EQ(ParseBootId("97b4b383-d5d9-4d53-a0b6-c3acb7efe7aa\n"), 0x97b4b383d5d94d53u);
+  EXPECT_EQ(ParseBootId("97B4B383-D5D9-4D53-A0B6-C3ACB7EFE7AA"), 0x97b4b383d5d94d53u);
+  EXPECT_EQ(ParseBootId("97b4b383-d5d9"), 0u);
+  EXPECT_EQ(ParseBootId("97b4b383-x5d9-4d53-a0b6-c3acb7efe7aa"), 0u);
+  // Stored little-endian, the record's bytes are the digits' bytes in reverse order.
+  const uint64_t id = 0x97b4b383d5d94d53u;
+  uint8_t bytes[8];
+  std::memcpy(bytes, &id, 8);
+  const uint8_t want[8] = {0x53, 0x4d, 0xd9, 0xd5, 0x83, 0xb3, 0xb4, 0x97};
+  EXPECT_EQ(std::memcmp(bytes, want, 8), 0);
+}
+
+TEST(ProcessIdentity, ReadsThisProcessOthersAndGoneOnes) {
+  const ProcessStat self = ReadProcessStat(static_cast<uint32_t>(getpid()));
+  EXPECT_FALSE(self.gone);
+  EXPECT_GT(self.startTime, 0u);
+  EXPECT_EQ(OwnStartTime(), self.startTime);
+  EXPECT_NE(BootId(), 0u);
+  {
+    Sleeper other;
+    const ProcessStat st = ReadProcessStat(other.pid());
+    EXPECT_FALSE(st.gone);
+    EXPECT_GE(st.startTime, self.startTime);
+  }
+  EXPECT_TRUE(ReadProcessStat(DeadPid()).gone);
+  EXPECT_TRUE(ProcessGone(0));
+  // A zombie (exited, not reaped) still answers kill(pid, 0) but is gone.
+  const pid_t z = fork();
+  if (z == 0) _exit(0);
+  for (int i = 0; i < 200 && !ProcessGone(static_cast<uint32_t>(z)); ++i) SleepMicros(1000);
+  EXPECT_TRUE(ProcessGone(static_cast<uint32_t>(z)));
+  waitpid(z, nullptr, 0);
+}
+
+TEST(ProcessIdentity, OwnStartTimeIsReadAgainInAForkedChild) {
+  const uint64_t parent = OwnStartTime();  // cached in the parent
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  SleepMicros(30000);  // a later clock tick than the parent's start (ticks are 10 ms)
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const uint64_t mine = OwnStartTime();
+    const bool ok = mine == ReadProcessStat(static_cast<uint32_t>(getpid())).startTime;
+    const char c = ok ? (mine != parent ? 'y' : 'n') : 'x';
+    (void)!write(fds[1], &c, 1);
+    _exit(0);
+  }
+  char c = 0;
+  EXPECT_EQ(read(fds[0], &c, 1), 1);
+  waitpid(pid, nullptr, 0);
+  close(fds[0]);
+  close(fds[1]);
+  EXPECT_EQ(c, 'y') << "a forked child recorded its parent's start time";
+}
+
+// ---- owner slots and the gone rule --------------------------------------------------------------
+
+TEST(OwnerSlots, ClaimWritesTheIdentityAndReleaseClearsTheRecord) {
+  Table t;
+  const OwnerIdentity me = Me(5);
+  EXPECT_EQ(ClaimOwnerSlot(t.owners(), me), 1u);
+  OwnerIdentity b = me;
+  b.tid = 77;
+  EXPECT_EQ(ClaimOwnerSlot(t.owners(), b), 2u);
+  EXPECT_EQ(t.at(2)->pid, me.pid);
+  EXPECT_EQ(t.at(2)->tid, 77u);
+  EXPECT_EQ(t.at(2)->startTime, me.startTime);
+  EXPECT_EQ(t.at(2)->bootId, me.bootId);
+  EXPECT_EQ(t.at(2)->state, kOwnerLive);
+  EXPECT_EQ(t.at(2)->reserved, 0u);
+  ReleaseOwnerSlot(t.owners(), 1);
+  EXPECT_TRUE(t.Zero(1));
+  EXPECT_EQ(ClaimOwnerSlot(t.owners(), me), 1u) << "the lowest free slot is reused";
+  EXPECT_EQ(ClaimOwnerSlot(t.owners(), OwnerIdentity{}), 0u) << "pid 0 cannot claim";
+}
+
+class GoneRule : public ::testing::Test {
+ protected:
+  OwnerStatus StatusOf(const OwnerIdentity& id, const OwnerIdentity& reader) {
+    const uint32_t o = ClaimOwnerSlot(t.owners(), id);
+    EXPECT_NE(o, 0u);
+    const OwnerStatus s = ClassifyOwner(t.at(o), reader);
+    ReleaseOwnerSlot(t.owners(), o);
+    return s;
+  }
+  OwnerStatus StatusOf(const OwnerIdentity& id) { return StatusOf(id, me); }
+  Table t;
+  Sleeper child;
+  OwnerIdentity me = Me();
+  OwnerIdentity other = IdentityOf(child.pid(), 1);
+};
+
+TEST_F(GoneRule, EachCause) {
+  EXPECT_EQ(ClassifyOwner(t.at(5), me), OwnerStatus::kGone) << "a free slot";
+  EXPECT_EQ(StatusOf(me), OwnerStatus::kThisProcess);
+  OwnerIdentity x = me;
+  x.tid = 9;
+  EXPECT_EQ(StatusOf(x), OwnerStatus::kThisProcess) << "another thread of this process";
+  x.startTime = 0;
+  EXPECT_EQ(StatusOf(x), OwnerStatus::kThisProcess) << "unknown start time: the pid alone";
+  x = me;
+  x.startTime += 1;
+  EXPECT_EQ(StatusOf(x), OwnerStatus::kGone) << "an earlier process with this pid";
+  x = me;
+  x.bootId ^= 1;
+  EXPECT_EQ(StatusOf(x), OwnerStatus::kGone) << "this pid in another boot";
+  EXPECT_EQ(StatusOf(other), OwnerStatus::kOtherProcess);
+  x = other;
+  x.startTime = 0;
+  x.bootId = 0;
+  EXPECT_EQ(StatusOf(x), OwnerStatus::kOtherProcess) << "unknown identity: the pid alone";
+  x = other;
+  x.startTime += 12345;
+  EXPECT_EQ(StatusOf(x), OwnerStatus::kGone) << "the pid was reused";
+  x = other;
+  x.bootId += 1;
+  EXPECT_EQ(StatusOf(x), OwnerStatus::kGone) << "another boot";
+  OwnerIdentity unknownBoot = me;
+  unknownBoot.bootId = 0;
+  EXPECT_EQ(StatusOf(x, unknownBoot), OwnerStatus::kOtherProcess) << "a reader without a boot id";
+  x = other;
+  x.pid = DeadPid();
+  EXPECT_EQ(StatusOf(x), OwnerStatus::kGone) << "the process is gone";
+  // Dead, whatever else the record says.
+  const uint32_t o = ClaimOwnerSlot(t.owners(), other);
+  ASSERT_TRUE(MarkOwnerSlotDead(t.owners(), o, other));
+  EXPECT_EQ(ClassifyOwner(t.at(o), me), OwnerStatus::kGone);
+  const uint32_t mine = ClaimOwnerSlot(t.owners(), me);
+  ASSERT_TRUE(MarkOwnerSlotDead(t.owners(), mine, me));
+  EXPECT_EQ(ClassifyOwner(t.at(mine), me), OwnerStatus::kGone) << "a dead thread of this process";
+}
+
+TEST_F(GoneRule, MarkDeadOnlyWhileTheSlotNamesTheSameThread) {
+  const uint32_t o = ClaimOwnerSlot(t.owners(), me);
+  OwnerIdentity x = me;
+  x.tid += 1;
+  EXPECT_FALSE(MarkOwnerSlotDead(t.owners(), o, x));
+  x = me;
+  x.startTime += 1;
+  EXPECT_FALSE(MarkOwnerSlotDead(t.owners(), o, x));
+  EXPECT_FALSE(MarkOwnerSlotDead(t.owners(), o, other));
+  EXPECT_EQ(t.at(o)->state, kOwnerLive);
+  EXPECT_TRUE(MarkOwnerSlotDead(t.owners(), o, me));
+  EXPECT_EQ(t.at(o)->state, kOwnerDead);
+  EXPECT_FALSE(MarkOwnerSlotDead(t.owners(), o, me)) << "already dead";
+  ReleaseOwnerSlot(t.owners(), o);
+  EXPECT_FALSE(MarkOwnerSlotDead(t.owners(), o, me)) << "a released slot";
+}
+
+TEST_F(GoneRule, FreesTheSlotsOfGoneOwnersOnly) {
+  OwnerIdentity mine = me;
+  mine.tid = 3;
+  const uint32_t live = ClaimOwnerSlot(t.owners(), other);
+  const uint32_t ours = ClaimOwnerSlot(t.owners(), mine);
+  OwnerIdentity reused = other;
+  reused.startTime += 1;
+  OwnerIdentity rebooted = other;
+  rebooted.bootId += 1;
+  OwnerIdentity dead = me;
+  dead.tid = 4;
+  OwnerIdentity gone = other;
+  gone.pid = DeadPid();
+  const uint32_t freeable[] = {ClaimOwnerSlot(t.owners(), reused),
+                               ClaimOwnerSlot(t.owners(), rebooted),
+                               ClaimOwnerSlot(t.owners(), dead), ClaimOwnerSlot(t.owners(), gone)};
+  MarkOwnerSlotDead(t.owners(), freeable[2], dead);
+  EXPECT_FALSE(FreeGoneOwnerSlot(t.owners(), live, me));
+  EXPECT_FALSE(FreeGoneOwnerSlot(t.owners(), ours, me));
+  for (uint32_t o : freeable) {
+    EXPECT_TRUE(FreeGoneOwnerSlot(t.owners(), o, me)) << "slot " << o;
+    EXPECT_TRUE(t.Zero(o)) << "slot " << o;
+  }
+  EXPECT_EQ(t.at(live)->pid, other.pid);
+  EXPECT_EQ(t.at(ours)->pid, me.pid);
+}
+
+TEST_F(GoneRule, AFullTableAdoptsAGoneOwnersSlotOnly) {
+  for (uint32_t o = 1; o < kOwnerSlots; ++o) ASSERT_EQ(ClaimOwnerSlot(t.owners(), other), o);
+  EXPECT_EQ(ClaimOwnerSlot(t.owners(), me), 0u);
+  EXPECT_EQ(AdoptDeadOwnerSlot(t.owners(), me), 0u) << "every owner is live";
+  // Slot 100 names this pid in an earlier process: gone, but never adopted by this pid.
+  ReleaseOwnerSlot(t.owners(), 100);
+  OwnerIdentity earlier = me;
+  earlier.startTime += 1;
+  ASSERT_EQ(ClaimOwnerSlot(t.owners(), earlier), 100u);
+  EXPECT_EQ(AdoptDeadOwnerSlot(t.owners(), me), 0u);
+  // Slot 4000 names the live child's pid with another start time: a reused pid, gone.
+  ReleaseOwnerSlot(t.owners(), 4000);
+  OwnerIdentity reused = other;
+  reused.startTime += 1;
+  ASSERT_EQ(ClaimOwnerSlot(t.owners(), reused), 4000u);
+  EXPECT_EQ(AdoptDeadOwnerSlot(t.owners(), me), 4000u);
+  EXPECT_EQ(t.at(4000)->pid, me.pid);
+  EXPECT_EQ(t.at(4000)->startTime, me.startTime);
+  EXPECT_EQ(t.at(4000)->bootId, me.bootId);
+  EXPECT_EQ(ClassifyOwner(t.at(4000), me), OwnerStatus::kThisProcess);
+}
+
+// ---- waiting for a held lock word ---------------------------------------------------------------
+
+class Waiting : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    env.regionBase = t.owners();
+    env.owners = t.owners();
+    env.self = me;
+    env.selfSlot = ClaimOwnerSlot(t.owners(), me);
+    env.lockTimeoutMs = 5000;
+  }
+  // Makes a new slot with `id` the holder of `word`.
+  uint32_t HoldAs(const OwnerIdentity& id) {
+    const uint32_t o = ClaimOwnerSlot(t.owners(), id);
+    uint32_t held;
+    EXPECT_TRUE(TryLockFrom(&word, word, o, &held));
+    return o;
+  }
+  // Acquires `word` (takeover as given); *ms receives how long it took.
+  LockResult Acquire(bool takeover, milliseconds* ms) {
+    uint32_t held = 0;
+    const auto t0 = Clock::now();
+    const LockResult r = AcquireLock(&word, env, takeover, &held);
+    *ms = std::chrono::duration_cast<milliseconds>(Clock::now() - t0);
+    return r;
+  }
+  Table t;
+  Sleeper child;
+  OwnerIdentity me = Me();
+  OwnerIdentity other = IdentityOf(child.pid(), 1);
+  LockEnv env;
+  uint32_t word = 0;
+};
+
+TEST_F(Waiting, AHolderThatIsGoneIsTakenOverAtOnce) {
+  OwnerIdentity reused = other;
+  reused.startTime += 12345;
+  OwnerIdentity rebooted = other;
+  rebooted.bootId ^= 1;
+  OwnerIdentity earlier = me;
+  earlier.tid = 5;
+  earlier.startTime += 1;
+  OwnerIdentity dead = me;
+  dead.tid = 6;
+  for (const OwnerIdentity& id : {reused, rebooted, earlier, dead}) {
+    if (LockIsHeld(word)) word = LockReleasedWord(word);  // taken over in the previous round
+    const uint32_t o = HoldAs(id);
+    if (id.tid == 6) {
+      ASSERT_TRUE(MarkOwnerSlotDead(t.owners(), o, id));
+    }
+    const uint32_t seen = word;
+    milliseconds ms;
+    EXPECT_EQ(Acquire(false, &ms), LockResult::kGone) << "tid " << id.tid;
+    EXPECT_LT(ms, milliseconds(1000)) << "tid " << id.tid;
+    EXPECT_EQ(Acquire(true, &ms), LockResult::kAcquired);
+    EXPECT_LT(ms, milliseconds(1000));
+    EXPECT_EQ(word, LockTakeoverWord(seen, env.selfSlot)) << "same version, our slot";
+  }
+}
+
+TEST_F(Waiting, ALiveHolderOfThisProcessIsGoneAfterTheTimeoutUnlessRegistered) {
+  env.lockTimeoutMs = 100;
+  OwnerIdentity id = me;
+  id.tid = 7;
+  const uint32_t o = HoldAs(id);
+  milliseconds ms;
+  EXPECT_EQ(Acquire(false, &ms), LockResult::kGone);
+  EXPECT_GE(ms, milliseconds(100));
+  // A slot of an open native handle of this process (the live-slot registry) is never gone.
+  env.lockTimeoutMs = 20;
+  RegisterLiveSlot(t.owners(), o);
+  EXPECT_EQ(Acquire(false, &ms), LockResult::kTimeout);
+  EXPECT_GE(ms, milliseconds(200));
+  UnregisterLiveSlot(t.owners(), o);
+}
+
+TEST_F(Waiting, ALiveOtherProcessIsWaitedForThenTimesOut) {
+  env.lockTimeoutMs = 30;
+  HoldAs(other);
+  const uint32_t seen = word;
+  milliseconds ms;
+  EXPECT_EQ(Acquire(true, &ms), LockResult::kTimeout);
+  EXPECT_GE(ms, milliseconds(300));
+  EXPECT_EQ(word, seen) << "not taken over";
+}
+
+}  // namespace
+}  // namespace shm
