@@ -99,6 +99,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitLayout(env, exports);
   InitSegment(env, exports);
   InitFutex(env, exports);
+  InitOwnership(env, exports);
   InitStore(env, exports);
   return exports;
 }

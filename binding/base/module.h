@@ -34,6 +34,7 @@ AddonData* GetAddonData(Napi::Env env);
 
 void InitSegment(Napi::Env env, Napi::Object exports);
 void InitFutex(Napi::Env env, Napi::Object exports);
+void InitOwnership(Napi::Env env, Napi::Object exports);
 void InitStore(Napi::Env env, Napi::Object exports);
 void InitLayout(Napi::Env env, Napi::Object exports);
 

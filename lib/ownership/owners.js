@@ -1,9 +1,11 @@
 'use strict';
 // Owner slots (docs/format.md §6): a table of records in shared memory, one per open handle, that
-// lock words name by index, and the gone rule that tells whether a record's owner still exists.
-// The same rules as src/ownership/owners.cpp.
+// lock words name by index; the gone rule that tells whether a record's owner still exists; and
+// the watch that marks a slot dead when the thread of its handle ends without releasing it. The
+// same rules as src/ownership/owners.cpp.
 const { C, W } = require('../layout/layout');
 const { readProcessStat, ownStartTime, bootId } = require('../base/process');
+const native = require('../base/native');
 
 const O = W.OWNER;
 const RECORD_WORDS = O.WORDS;
@@ -162,6 +164,19 @@ class OwnerTable {
       return false;
     }
     return Atomics.compareExchange(this.u32, w + STATE, LIVE, DEAD) === LIVE;
+  }
+
+  // Asks the addon to mark slot `o` dead when the calling thread's environment is torn down
+  // (the thread ended or was terminated without releasing it). Returns a token for unwatch(),
+  // or 0 without the addon: then only the timeout rule of §9 recovers such a slot's locks.
+  watch(o, id) {
+    if (!native.addon) return 0;
+    const tableOffset = this.u32.byteOffset + this.base * Uint32Array.BYTES_PER_ELEMENT;
+    return native.addon.watchOwnerSlot(this.u32.buffer, tableOffset, o, id.pid, id.tid, Number(id.startTime));
+  }
+
+  unwatch(token) {
+    if (token && native.addon) native.addon.unwatchOwnerSlot(token);
   }
 }
 

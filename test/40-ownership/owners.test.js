@@ -1,13 +1,16 @@
 'use strict';
 // Owner records on their own (docs/format.md §6): identities read from /proc, claiming, adopting
-// and releasing slots, the gone rule for each of its causes, and dead marking.
+// and releasing slots, the gone rule for each of its causes, and dead marking by the addon when
+// a watched thread's environment is torn down.
 const assert = require('assert');
 const fs = require('fs');
+const path = require('path');
 const { spawn } = require('child_process');
-const { threadId } = require('worker_threads');
+const { Worker, threadId } = require('worker_threads');
 const { C, S, BASE } = require('../../lib/layout/layout');
 const proc = require('../../lib/base/process');
 const { OwnerTable, identityOf, GONE, THIS_PROCESS, OTHER_PROCESS } = require('../../lib/ownership/owners');
+const { addon, loadError } = require('../../lib/base/native');
 const { statStartTime, bootIdOf } = require('../helpers/independent-reader');
 const { exitedPid } = require('../helpers/process');
 
@@ -180,5 +183,99 @@ describe('ownership: owner slots', () => {
     assert.strictEqual(t.adopt(me), 4000);
     assert.deepStrictEqual(t.read(4000), { ...me, state: 0 });
     assert.strictEqual(t.status(4000, me), THIS_PROCESS);
+  });
+});
+
+describe('ownership: the addon marks a watched slot dead when its thread ends', function () {
+  this.timeout(30000);
+  before(function () {
+    if (!addon) throw loadError; // the addon is part of what npm test checks: never skip
+  });
+
+  // Runs a worker that claims a slot in `table` with its own identity and watches it, then does
+  // `then` ('return': its script ends; 'hang': waits to be terminated; 'unwatch': unwatches and
+  // ends). Resolves with the slot once the worker has exited.
+  async function watchedInWorker(table, then) {
+    const lib = path.join(__dirname, '..', '..', 'lib');
+    const w = new Worker(`
+      const { workerData, parentPort, threadId } = require('worker_threads');
+      const { OwnerTable, identityOf } = require(workerData.lib + '/ownership/owners');
+      const t = new OwnerTable(new Uint32Array(workerData.buffer), workerData.base);
+      const id = identityOf(process.pid, threadId);
+      const slot = t.claim(id);
+      const token = t.watch(slot, id);
+      if (workerData.then === 'unwatch') t.unwatch(token);
+      parentPort.postMessage({ slot, token });
+      if (workerData.then === 'hang') for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    `, { eval: true, workerData: { lib, buffer: table.u32.buffer, base: BASE.OWNER, then } });
+    const tid = w.threadId; // -1 once it has exited
+    const exited = new Promise((resolve) => w.once('exit', resolve));
+    const m = await new Promise((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    assert.ok(m.slot > 0 && m.token > 0, JSON.stringify(m));
+    if (then === 'hang') await w.terminate();
+    await exited;
+    return { slot: m.slot, tid };
+  }
+
+  it('a worker stopped by terminate()', async () => {
+    const t = newTable();
+    const { slot, tid } = await watchedInWorker(t, 'hang');
+    const r = t.read(slot);
+    assert.strictEqual(r.tid, tid);
+    assert.strictEqual(r.state, C.OWNER_STATE_DEAD);
+    assert.strictEqual(t.status(slot, identityOf(process.pid, threadId)), GONE);
+  });
+
+  it('a worker that ended without releasing its slot', async () => {
+    const t = newTable();
+    const { slot } = await watchedInWorker(t, 'return');
+    assert.strictEqual(t.read(slot).state, C.OWNER_STATE_DEAD);
+  });
+
+  it('not once unwatched (the handle was closed)', async () => {
+    const t = newTable();
+    const { slot } = await watchedInWorker(t, 'unwatch');
+    assert.strictEqual(t.read(slot).state, C.OWNER_STATE_LIVE);
+  });
+
+  it('not a slot claimed again by another thread meanwhile', async () => {
+    const t = newTable();
+    const lib = path.join(__dirname, '..', '..', 'lib');
+    // The worker watches slot 1 and stays; this thread then releases and reclaims it.
+    const w = new Worker(`
+      const { workerData, parentPort, threadId } = require('worker_threads');
+      const { OwnerTable, identityOf } = require(workerData.lib + '/ownership/owners');
+      const t = new OwnerTable(new Uint32Array(workerData.buffer), workerData.base);
+      const id = identityOf(process.pid, threadId);
+      const slot = t.claim(id);
+      t.watch(slot, id);
+      parentPort.postMessage(slot);
+      for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    `, { eval: true, workerData: { lib, buffer: t.u32.buffer, base: BASE.OWNER } });
+    const slot = await new Promise((resolve) => w.once('message', resolve));
+    t.release(slot);
+    const me = identityOf(process.pid, threadId);
+    assert.strictEqual(t.claim(me), slot);
+    await w.terminate();
+    assert.strictEqual(t.read(slot).state, C.OWNER_STATE_LIVE);
+    assert.strictEqual(t.status(slot, me), THIS_PROCESS);
+  });
+
+  it('refuses bad arguments without crashing', () => {
+    const sab = new SharedArrayBuffer(C.OWNERS_OFFSET + C.OWNER_SLOTS * RECORD_BYTES);
+    assert.throws(() => addon.watchOwnerSlot({}, 0, 1, 1, 0, 0), TypeError);
+    assert.throws(() => addon.watchOwnerSlot(sab, C.OWNERS_OFFSET, 0, 1, 0, 0), RangeError);
+    assert.throws(() => addon.watchOwnerSlot(sab, C.OWNERS_OFFSET, C.OWNER_SLOTS, 1, 0, 0), RangeError);
+    assert.throws(() => addon.watchOwnerSlot(sab, sab.byteLength, 1, 1, 0, 0), RangeError);
+    assert.throws(() => addon.watchOwnerSlot(sab, C.OWNERS_OFFSET + 4, 1, 1, 0, 0), RangeError);
+    assert.throws(() => addon.watchOwnerSlot(sab, C.OWNERS_OFFSET, 1, 0, 0, 0), RangeError);
+    assert.throws(() => addon.unwatchOwnerSlot('x'), TypeError);
+    assert.strictEqual(addon.unwatchOwnerSlot(123456), false);
+    const token = addon.watchOwnerSlot(sab, C.OWNERS_OFFSET, 1, process.pid, 0, 0);
+    assert.strictEqual(addon.unwatchOwnerSlot(token), true);
+    assert.strictEqual(addon.unwatchOwnerSlot(token), false, 'a token works once');
   });
 });

@@ -5,7 +5,8 @@
 const assert = require('assert');
 const { Store } = require('../../lib/store/store');
 const { Segment } = require('../../lib/segment/segment');
-const { AT } = require('../../lib/layout/layout');
+const { C, AT, BASE } = require('../../lib/layout/layout');
+const { OwnerTable } = require('../../lib/ownership/owners');
 const { uniqueName } = require('../helpers/engines');
 const { inWorker, inProcess, announced } = require('../helpers/actors');
 const { checkValue } = require('../helpers/values');
@@ -21,6 +22,28 @@ function withNamedStore(fn, engine = 'native', opts = {}) {
       Segment.unlink({ name });
     }
   };
+}
+
+// A pure-JS-engine worker takes the lock of key 'victim' (namespace 'held') of `store` and is
+// terminated while it holds it.
+async function holdInWorkerThenTerminate(store) {
+  const a = announced();
+  const { worker, done } = inWorker({ op: 'hold', engine: 'js', buffer: store.buffer, key: 'victim' },
+    a.onMessage);
+  done.catch(() => {});
+  await a.promise;
+  await worker.terminate();
+}
+
+// The owner records of `store` that name thread `tid` of this process.
+function recordsOfThread(store, tid) {
+  const t = new OwnerTable(new Uint32Array(store.buffer), BASE.OWNER);
+  const out = [];
+  for (let o = 1; o < C.OWNER_SLOTS; o++) {
+    const r = t.read(o);
+    if (r.pid === process.pid && r.tid === tid) out.push(r);
+  }
+  return out;
 }
 
 // Touches every bucket of `store` with writes, so a lock left anywhere is met and recovered.
@@ -105,6 +128,66 @@ describe('store concurrency', function () {
         assert.strictEqual(store.get('held', 'victim'), 'recovered');
         assert.ok(store.stats().repairs >= 1);
         assert.ok(store.verify().ok);
+      } finally {
+        store.close();
+      }
+    });
+  }
+
+  // The owner record of a JS-engine handle in a terminated worker names the host process, which
+  // lives on: the addon marks the record dead as the worker's environment is torn down, so no
+  // process waits for lockTimeoutMs (the host's threads) or 10 x lockTimeoutMs (the others).
+  for (const engine of ['js', 'native']) {
+    it(`a JS-engine worker terminated while holding a lock: another process (${engine} engine) takes it back at once`,
+      withNamedStore(async (store, name) => {
+        const lockTimeoutMs = 5000;
+        await holdInWorkerThenTerminate(store);
+        const r = await inProcess({ op: 'timedSet', engine, name, key: 'victim', value: 'by a process', lockTimeoutMs }).done;
+        assert.ok(r.ms < lockTimeoutMs / 5, `the other process waited ${r.ms} ms`);
+        assert.strictEqual(r.value, 'by a process');
+        assert.ok(r.verify);
+        assert.ok(r.repairs >= 1);
+        assert.strictEqual(store.get('held', 'victim'), 'by a process');
+        assert.ok(store.verify().ok);
+      }, 'js', { lockTimeoutMs: 5000 }));
+
+    it(`a JS-engine worker terminated while holding a lock: another thread of the host (${engine} engine) takes it back at once`,
+      async () => {
+        const lockTimeoutMs = 5000;
+        const store = Store.create({ buffer: new SharedArrayBuffer(1 << 22), engine, lockTimeoutMs });
+        try {
+          await holdInWorkerThenTerminate(store);
+          const t0 = performance.now();
+          store.set('held', 'victim', 'by the host');
+          const ms = performance.now() - t0;
+          assert.ok(ms < lockTimeoutMs / 5, `the host's thread waited ${ms} ms`);
+          assert.strictEqual(store.get('held', 'victim'), 'by the host');
+          assert.ok(store.stats().repairs >= 1);
+          assert.ok(store.verify().ok);
+        } finally {
+          store.close();
+        }
+      });
+  }
+
+  for (const engine of ['native', 'js']) {
+    it(`a ${engine}-engine handle of a terminated worker leaves no live owner record`, async () => {
+      const store = Store.create({ buffer: new SharedArrayBuffer(1 << 22), engine: 'js' });
+      try {
+        const a = announced();
+        const { worker, done } = inWorker({ op: 'idle', engine, buffer: store.buffer }, a.onMessage);
+        done.catch(() => {});
+        const { m } = await a.promise;
+        assert.strictEqual(recordsOfThread(store, m.threadId).length, 1);
+        await worker.terminate();
+        const left = recordsOfThread(store, m.threadId);
+        if (engine === 'native') {
+          assert.deepStrictEqual(left, [], 'the handle\'s finalizer released the slot');
+        } else {
+          assert.deepStrictEqual(left.map((r) => r.state), [C.OWNER_STATE_DEAD], 'the addon marked the slot dead');
+        }
+        store.repair(); // frees the slots of gone owners
+        assert.deepStrictEqual(recordsOfThread(store, m.threadId), []);
       } finally {
         store.close();
       }

@@ -65,6 +65,7 @@ class JsEngine {
     this.writes = 0;
     this.now = 0;
     this.closed = false;
+    this.watch = 0;
     this._claimSlot();
   }
 
@@ -79,6 +80,8 @@ class JsEngine {
     this.locks.setSlot(slot);
     this.heartbeat.slot = slot;
     try {
+      // A worker stopped by terminate() cannot release the slot: the addon marks it dead then.
+      this.watch = this.owners.watch(slot, this.identity);
       if (adopted) repairs.repair(this);
     } catch (err) {
       this._releaseSlot(); // the handle does not exist: its slot must not stay claimed
@@ -87,6 +90,8 @@ class JsEngine {
   }
 
   _releaseSlot() {
+    this.owners.unwatch(this.watch);
+    this.watch = 0;
     this.owners.release(this.locks.slot);
   }
 

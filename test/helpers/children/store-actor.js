@@ -81,6 +81,21 @@ const ops = {
     return { done: true };
   },
 
+  // Sets task.key in namespace 'held' and reports how long that took, then reads it back,
+  // verifies and reports the number of repair passes.
+  timedSet(store, task) {
+    const t0 = performance.now();
+    store.set('held', task.key, task.value);
+    const ms = performance.now() - t0;
+    return { ms, value: store.get('held', task.key), verify: store.verify().ok, repairs: store.stats().repairs };
+  },
+
+  // Announces its thread id and waits forever with the store open (to be terminated).
+  idle(store, task, announce) {
+    announce({ threadId: require('worker_threads').threadId });
+    for (;;) Atomics.wait(sleeper, 0, 0, 1000);
+  },
+
   // Takes the lock of the key's bucket through the pure-JS engine and never lets go.
   hold(store, task, announce) {
     const e = store._e;

@@ -1,0 +1,132 @@
+// Owner slots of pure-JS-engine handles watched by the addon (docs/format.md §6, "Dead owners").
+//
+// worker.terminate() can stop a pure-JS-engine handle in the middle of an operation, with a lock
+// held and its owner slot claimed. The slot names the host process, which lives on, so nothing in
+// the record would tell other processes that the holder is gone. When the addon is loaded, a JS
+// handle therefore registers its slot here: watchOwnerSlot adds a cleanup hook to the calling
+// environment (the worker's), and when that environment is torn down (the worker ended or was
+// terminated, or the process exits) the hook marks the slot dead, unless the slot was released
+// and claimed again meanwhile. close() unregisters the slot first (unwatchOwnerSlot).
+//
+// Native handles need none of this: a native call always completes, and their finalizers run at
+// environment teardown, which releases their slots.
+#include <cstdint>
+#include <mutex>
+#include <unordered_map>
+
+#include "binding/base/args.h"
+#include "binding/base/module.h"
+#include "binding/segment/external_sab.h"
+#include "ownership/owners.h"
+
+namespace {
+
+namespace L = shm::layout;
+
+struct Watch {
+  napi_env env = nullptr;
+  napi_ref sab = nullptr;  // keeps the memory of the owner table alive until the hook has run
+  L::Owner* owners = nullptr;
+  uint32_t slot = 0;
+  shm::OwnerIdentity id;
+  uint32_t token = 0;
+};
+
+// Every watch of the process, by token (watches of all environments: tokens are handed to JS,
+// which must not be able to name freed memory).
+std::mutex& WatchMutex() {
+  static std::mutex m;
+  return m;
+}
+std::unordered_map<uint32_t, Watch*>& Watches() {
+  static std::unordered_map<uint32_t, Watch*> w;
+  return w;
+}
+uint32_t nextToken = 1;
+
+// Removes the watch from the registry and frees it (on the thread of its environment).
+void Drop(Watch* w) {
+  {
+    std::lock_guard<std::mutex> g(WatchMutex());
+    Watches().erase(w->token);
+  }
+  if (w->sab != nullptr) napi_delete_reference(w->env, w->sab);
+  delete w;
+}
+
+// The environment of the handle is being torn down: its thread will never release the slot.
+void OnTeardown(void* arg) {
+  auto* w = static_cast<Watch*>(arg);
+  shm::MarkOwnerSlotDead(w->owners, w->slot, w->id);
+  Drop(w);
+}
+
+// watchOwnerSlot(sab, tableOffset, slot, pid, tid, startTime) -> token
+Napi::Value WatchOwnerSlot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  void* data = nullptr;
+  size_t length = 0;
+  if (info.Length() < 1 || !GetSharedArrayBufferData(env, info[0], &data, &length)) {
+    ThrowTypeError(env, "The \"buffer\" argument must be a SharedArrayBuffer");
+    return env.Undefined();
+  }
+  int64_t offset, slot, pid, tid, start;
+  if (!GetIntegerArg(info, 1, "tableOffset", 0, 9007199254740991.0, &offset) ||
+      !GetIntegerArg(info, 2, "slot", 1, shm::kOwnerSlots - 1, &slot) ||
+      !GetIntegerArg(info, 3, "pid", 1, UINT32_MAX, &pid) ||
+      !GetIntegerArg(info, 4, "tid", 0, UINT32_MAX, &tid) ||
+      !GetIntegerArg(info, 5, "startTime", 0, 9007199254740991.0, &start)) {
+    return env.Undefined();
+  }
+  const uint64_t end =
+      static_cast<uint64_t>(offset) + (static_cast<uint64_t>(slot) + 1) * sizeof(L::Owner);
+  if (offset % alignof(L::Owner) != 0 || end > length) {
+    ThrowRangeError(env, "The owner record is not inside the buffer");
+    return env.Undefined();
+  }
+  auto* w = new Watch();
+  w->env = env;
+  w->owners = reinterpret_cast<L::Owner*>(static_cast<uint8_t*>(data) + offset);
+  w->slot = static_cast<uint32_t>(slot);
+  w->id.pid = static_cast<uint32_t>(pid);
+  w->id.tid = static_cast<uint32_t>(tid);
+  w->id.startTime = static_cast<uint64_t>(start);
+  if (napi_create_reference(env, info[0], 1, &w->sab) != napi_ok ||
+      napi_add_env_cleanup_hook(env, OnTeardown, w) != napi_ok) {
+    if (w->sab != nullptr) napi_delete_reference(env, w->sab);
+    delete w;
+    ThrowStatus(env, L::kErrInvalidArg, "watchOwnerSlot: cannot register the cleanup hook");
+    return env.Undefined();
+  }
+  {
+    std::lock_guard<std::mutex> g(WatchMutex());
+    w->token = nextToken++;
+    if (nextToken == 0) nextToken = 1;
+    Watches()[w->token] = w;
+  }
+  return Napi::Number::New(env, w->token);
+}
+
+// unwatchOwnerSlot(token) -> boolean: false for a token that is not a watch of this environment.
+Napi::Value UnwatchOwnerSlot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t token;
+  if (!GetIntegerArg(info, 0, "token", 0, UINT32_MAX, &token)) return env.Undefined();
+  Watch* w = nullptr;
+  {
+    std::lock_guard<std::mutex> g(WatchMutex());
+    auto it = Watches().find(static_cast<uint32_t>(token));
+    if (it != Watches().end() && it->second->env == static_cast<napi_env>(env)) w = it->second;
+  }
+  if (w == nullptr) return Napi::Boolean::New(env, false);
+  napi_remove_env_cleanup_hook(env, OnTeardown, w);
+  Drop(w);
+  return Napi::Boolean::New(env, true);
+}
+
+}  // namespace
+
+void InitOwnership(Napi::Env env, Napi::Object exports) {
+  exports.Set("watchOwnerSlot", Napi::Function::New(env, WatchOwnerSlot, "watchOwnerSlot"));
+  exports.Set("unwatchOwnerSlot", Napi::Function::New(env, UnwatchOwnerSlot, "unwatchOwnerSlot"));
+}
