@@ -1,0 +1,82 @@
+// The format of a store (docs/format.md §2-3, §10): creating an empty store in a region and the
+// checks that open one (geometry and header), without attaching.
+#include "base/hash.h"
+#include "store/store.h"
+
+namespace shm {
+
+using layout::Header;
+
+namespace {
+
+constexpr uint64_t kMaxTotalSize = layout::kMaxSegmentUnits * layout::kUnit;
+
+bool ValidBucketCount(uint64_t n) {
+  return n >= layout::kMinBuckets && n <= layout::kMaxBuckets && (n & (n - 1)) == 0;
+}
+
+}  // namespace
+
+Status Store::Create(uint8_t* base, uint64_t size, uint32_t bucketCount,
+                     uint32_t maxEntries) noexcept {
+  if (base == nullptr || (reinterpret_cast<uintptr_t>(base) & 7) != 0) {
+    return layout::kErrInvalidArg;
+  }
+  if (!ValidBucketCount(bucketCount)) return layout::kErrInvalidArg;
+  uint64_t total = size & ~uint64_t{63};
+  if (total > kMaxTotalSize) total = kMaxTotalSize;
+  const uint64_t entriesOffset = EntriesOffset(bucketCount);
+  if (entriesOffset + layout::kUnit > total) return layout::kErrBadSize;
+
+  std::memset(base, 0, entriesOffset);
+  auto* h = reinterpret_cast<Header*>(base);
+  h->version = static_cast<uint32_t>(layout::kFormatVersion);
+  h->totalSize = total;
+  h->bucketCount = bucketCount;
+  h->entryCount = 0;
+  h->maxEntries = maxEntries;
+  h->freeHead = static_cast<uint32_t>(entriesOffset / layout::kUnit);
+  h->gcCounter = 0;
+  h->headerChecksum = HeaderChecksum(static_cast<uint32_t>(layout::kMagic), h->version, total,
+                                     bucketCount, maxEntries);
+  auto* a = reinterpret_cast<layout::AllocState*>(base + layout::kAllocOffset);
+  a->classCount = kClassCount;
+  // magic last, with a sequentially consistent store: whoever sees it sees the rest.
+  AtomicStore(&h->magic, static_cast<uint32_t>(layout::kMagic));
+  return layout::kOk;
+}
+
+Status Store::Validate(const uint8_t* base, uint64_t size, Geometry* out) noexcept {
+  if (size < layout::kHeaderSize) return layout::kErrBadSize;
+  if (base == nullptr || (reinterpret_cast<uintptr_t>(base) & 7) != 0) {
+    return layout::kErrInvalidArg;
+  }
+  const auto* h = reinterpret_cast<const Header*>(base);
+  const uint32_t magic = AtomicLoad(&h->magic);
+  if (magic != layout::kMagic) return layout::kErrBadMagic;
+  const uint32_t version = RacyLoad(&h->version);
+  if (version != layout::kFormatVersion) return layout::kErrBadVersion;
+  const uint64_t totalSize = RacyLoad(&h->totalSize);
+  const uint32_t bucketCount = RacyLoad(&h->bucketCount);
+  const uint32_t maxEntries = RacyLoad(&h->maxEntries);
+  if (HeaderChecksum(magic, version, totalSize, bucketCount, maxEntries) !=
+      RacyLoad(&h->headerChecksum)) {
+    return layout::kErrBadChecksum;
+  }
+  if ((totalSize & 63) != 0 || totalSize > size || totalSize > kMaxTotalSize) {
+    return layout::kErrBadSize;
+  }
+  if (!ValidBucketCount(bucketCount)) return layout::kErrCorrupt;
+  const uint64_t entriesOffset = EntriesOffset(bucketCount);
+  if (entriesOffset + layout::kUnit > totalSize) return layout::kErrBadSize;
+  const uint64_t firstUnit = entriesOffset / layout::kUnit;
+  const uint64_t totalUnits = totalSize / layout::kUnit;
+  const uint32_t freeHead = AtomicLoad(&h->freeHead);
+  if (freeHead < firstUnit || freeHead > totalUnits) return layout::kErrCorrupt;
+  const auto* a = reinterpret_cast<const layout::AllocState*>(base + layout::kAllocOffset);
+  if (RacyLoad(&a->classCount) != kClassCount) return layout::kErrCorrupt;
+  if (out != nullptr) *out = Geometry{totalSize, bucketCount, maxEntries};
+  return layout::kOk;
+}
+
+}  // namespace shm

@@ -1,0 +1,56 @@
+// stats() and the per-handle counters (docs/format.md §3 header counters, §8 the pool): the
+// live entry counts, the handle's private read/write counts and their flush into the header.
+#include "store/store.h"
+
+namespace shm {
+
+void Store::FlushCounters() noexcept {
+  if (closed_) return;
+  if (reads_ != 0) AtomicAdd64(&hdr_->readCounter, reads_);
+  if (writes_ != 0) AtomicAdd64(&hdr_->writeCounter, writes_);
+  reads_ = 0;
+  writes_ = 0;
+}
+
+uint32_t Store::Count(uint32_t ns) const noexcept {
+  if (closed_) return 0;
+  if (ns == 0) return AtomicLoad(&hdr_->entryCount);
+  if (!NamespaceLive(ns)) return 0;
+  return AtomicLoad(&nsTable_[ns].count);
+}
+
+Status Store::Stats(StoreStats* out) noexcept {
+  *out = StoreStats{};
+  if (closed_) return layout::kErrClosed;
+  uint64_t freeListUnits = 0;
+  uint32_t freeHead = 0;
+  for (;;) {
+    AllocStatus s = FreeListUnits(pool_, env_, &freeListUnits, &freeHead);
+    if (s == AllocStatus::kOk) break;
+    if (s == AllocStatus::kTimeout) return layout::kErrLockTimeout;
+    Status r = s == AllocStatus::kGone ? RepairFor(&alloc_->lock, AtomicLoad(&alloc_->lock))
+                                       : RepairPass();
+    if (r != layout::kOk) return r;
+  }
+  if (freeHead < firstUnit_) freeHead = firstUnit_;
+  if (freeHead > totalUnits_) freeHead = totalUnits_;
+  FlushCounters();
+  out->entries = AtomicLoad(&hdr_->entryCount);
+  out->maxEntries = maxEntries_;
+  out->buckets = bucketCount_;
+  out->namespaces = AtomicLoad(&nsState_->liveCount);
+  out->bytesTotal = totalSize_;
+  out->bytesTail = uint64_t{totalUnits_ - freeHead} * layout::kUnit;
+  out->bytesFreeLists = freeListUnits * layout::kUnit;
+  out->bytesFree = out->bytesFreeLists + out->bytesTail;
+  const uint64_t used = uint64_t{freeHead - firstUnit_} * layout::kUnit;
+  out->bytesLive = used > out->bytesFreeLists ? used - out->bytesFreeLists : 0;
+  out->fragmentation =
+      out->bytesFree != 0 ? static_cast<double>(out->bytesFreeLists) / out->bytesFree : 0.0;
+  out->repairs = AtomicLoad(&hdr_->gcCounter);
+  out->reads = AtomicLoad64(&hdr_->readCounter);
+  out->writes = AtomicLoad64(&hdr_->writeCounter);
+  return layout::kOk;
+}
+
+}  // namespace shm
