@@ -1,5 +1,6 @@
 // Helpers for the shm::Store tests: a shared anonymous region (visible to fork()ed children),
-// a dead process id, and direct access to the layout.
+// direct access to the layout, a dead process id, shorthands for the operations and the fixture
+// of a store open with one namespace.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -7,9 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "layout/layout_gen.h"
 #include "store/store.h"
@@ -65,6 +68,10 @@ inline uint32_t DeadPid() {
   return static_cast<uint32_t>(pid);
 }
 
+inline void SleepMs(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+
 inline std::unique_ptr<Store> Open(const Region& r, uint32_t tid = 1, uint32_t timeoutMs = 1000) {
   std::unique_ptr<Store> s;
   Status st =
@@ -102,6 +109,16 @@ inline bool Del(Store& s, uint32_t ns, const std::string& key) {
   return existed;
 }
 
+// Every bucket, allocator, namespace and repair lock is free.
+inline void ExpectNoLockHeld(const Region& r, uint32_t buckets) {
+  for (uint32_t i = 0; i < buckets; ++i) {
+    ASSERT_EQ(r.bucket(i)->lock & 1, 0u) << "bucket " << i << " still locked";
+  }
+  EXPECT_EQ(r.alloc()->lock & 1, 0u);
+  EXPECT_EQ(r.nsState()->lock & 1, 0u);
+  EXPECT_EQ(r.repairState()->lock & 1, 0u);
+}
+
 inline VerifyReport VerifyOk(Store& s) {
   VerifyReport r;
   EXPECT_EQ(s.Verify(&r), L::kOk);
@@ -111,5 +128,20 @@ inline VerifyReport VerifyOk(Store& s) {
   EXPECT_EQ(r.leakedUnits, 0u);
   return r;
 }
+
+// A 4 MiB store of 256 buckets and at most 5000 entries, open on one handle, with namespace
+// "agents" (ns). Each test file derives its own suite from it.
+class OpenStore : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(Store::Create(r.base(), r.size(), 256, 5000), L::kOk);
+    s = Open(r);
+    ASSERT_TRUE(s);
+    ns = Ns(*s, "agents");
+  }
+  Region r{1 << 22};
+  std::unique_ptr<Store> s;
+  uint32_t ns = 0;
+};
 
 }  // namespace shm::test

@@ -1,0 +1,155 @@
+// The format of a store (src/store/format.cpp, docs/format.md §2-3, §10): the bytes Create writes
+// and the checks that refuse to open a damaged or foreign region.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+
+#include "base/hash.h"
+#include "store/store.h"
+#include "test_util.h"
+
+namespace shm::test {
+namespace {
+
+TEST(StoreCreate, LayoutAfterCreate) {
+  Region r(1 << 22);
+  ASSERT_EQ(Store::Create(r.base(), r.size(), 1024, 5000), L::kOk);
+  const L::Header* h = r.header();
+  EXPECT_EQ(h->magic, 0x464C4F57u);
+  EXPECT_EQ(std::memcmp(r.base(), "WOLF", 4), 0);
+  EXPECT_EQ(h->version, 2u);
+  EXPECT_EQ(h->totalSize, uint64_t{1} << 22);
+  EXPECT_EQ(h->bucketCount, 1024u);
+  EXPECT_EQ(h->maxEntries, 5000u);
+  EXPECT_EQ(h->entryCount, 0u);
+  EXPECT_EQ(EntriesOffset(1024), L::kBucketsOffset + 1024 * L::kBucketSize);
+  EXPECT_EQ(h->freeHead, EntriesOffset(1024) / 64);
+  EXPECT_EQ(h->headerChecksum, HeaderChecksum(h->magic, 2, h->totalSize, 1024, 5000));
+  EXPECT_EQ(r.alloc()->classCount, 40u);
+  EXPECT_EQ(Store::Validate(r.base(), r.size()), L::kOk);
+}
+
+TEST(StoreCreate, EntriesOffsetIsAligned) {
+  // The regions of §2: the owner table (4096 records of 32 bytes) ends where the buckets begin.
+  EXPECT_EQ(L::kBucketsOffset, 151552u);
+  EXPECT_EQ(L::kOwnersOffset + L::kOwnerSlots * sizeof(L::Owner), L::kBucketsOffset);
+  EXPECT_EQ(EntriesOffset(1), L::kBucketsOffset + 64);  // one 32-byte bucket, rounded up to 64
+  EXPECT_EQ(EntriesOffset(2), L::kBucketsOffset + 64);
+  EXPECT_EQ(EntriesOffset(4), L::kBucketsOffset + 128);
+}
+
+TEST(StoreCreate, RejectsBadArguments) {
+  Region r(1 << 20);
+  EXPECT_EQ(Store::Create(r.base(), r.size(), 0, 10), L::kErrInvalidArg);
+  EXPECT_EQ(Store::Create(r.base(), r.size(), 3, 10), L::kErrInvalidArg);
+  EXPECT_EQ(Store::Create(r.base(), r.size(), 1u << 27, 10), L::kErrInvalidArg);
+  EXPECT_EQ(Store::Create(r.base() + 4, r.size() - 64, 16, 10), L::kErrInvalidArg);
+  EXPECT_EQ(Store::Create(nullptr, r.size(), 16, 10), L::kErrInvalidArg);
+  // Too small for the buckets plus one unit.
+  EXPECT_EQ(Store::Create(r.base(), EntriesOffset(16), 16, 10), L::kErrBadSize);
+  EXPECT_EQ(Store::Create(r.base(), EntriesOffset(16) + 64, 16, 10), L::kOk);
+  // A size that is not a multiple of 64 is rounded down.
+  const uint64_t odd = EntriesOffset(16) + 100000 + 17;
+  EXPECT_EQ(Store::Create(r.base(), odd, 16, 10), L::kOk);
+  EXPECT_EQ(r.header()->totalSize, odd / 64 * 64);
+}
+
+class StoreValidate : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_EQ(Store::Create(r.base(), r.size(), 64, 1000), L::kOk); }
+  void Reseal() {
+    L::Header* h = r.header();
+    h->headerChecksum =
+        HeaderChecksum(h->magic, h->version, h->totalSize, h->bucketCount, h->maxEntries);
+  }
+  Status Open() {
+    std::unique_ptr<Store> s;
+    return Store::Attach(r.base(), r.size(), static_cast<uint32_t>(getpid()), 1, 0, &s);
+  }
+  Region r{1 << 20};
+};
+
+TEST_F(StoreValidate, GoodStoreOpens) {
+  EXPECT_EQ(Open(), L::kOk);
+}
+
+TEST_F(StoreValidate, TooSmallSegment) {
+  EXPECT_EQ(Store::Validate(r.base(), 63), L::kErrBadSize);
+  EXPECT_EQ(Store::Validate(r.base(), 0), L::kErrBadSize);
+}
+
+TEST_F(StoreValidate, BadMagic) {
+  r.header()->magic = 0x12345678;
+  EXPECT_EQ(Open(), L::kErrBadMagic);
+  std::memset(r.base(), 0, 64);
+  EXPECT_EQ(Open(), L::kErrBadMagic);
+}
+
+TEST_F(StoreValidate, BadVersion) {
+  r.header()->version = 3;
+  EXPECT_EQ(Open(), L::kErrBadVersion);
+  Reseal();
+  EXPECT_EQ(Open(), L::kErrBadVersion);
+}
+
+// A store of format version 1 (8-byte owner records, buckets at 53248) is refused, never read
+// with the version 2 layout, even with a header checksum that matches.
+TEST_F(StoreValidate, FormatVersion1IsRefused) {
+  r.header()->version = 1;
+  Reseal();
+  EXPECT_EQ(Store::Validate(r.base(), r.size()), L::kErrBadVersion);
+  EXPECT_EQ(Open(), L::kErrBadVersion);
+}
+
+TEST_F(StoreValidate, BadChecksum) {
+  r.header()->maxEntries = 1001;
+  EXPECT_EQ(Open(), L::kErrBadChecksum);
+  r.header()->maxEntries = 1000;
+  r.header()->headerChecksum ^= 1;
+  EXPECT_EQ(Open(), L::kErrBadChecksum);
+}
+
+TEST_F(StoreValidate, Truncated) {
+  EXPECT_EQ(Store::Validate(r.base(), r.size() - 64), L::kErrBadSize);
+  std::unique_ptr<Store> s;
+  EXPECT_EQ(Store::Attach(r.base(), r.size() / 2, getpid(), 1, 0, &s), L::kErrBadSize);
+}
+
+TEST_F(StoreValidate, TotalSizeNotUnitMultiple) {
+  r.header()->totalSize -= 8;
+  Reseal();
+  EXPECT_EQ(Open(), L::kErrBadSize);
+}
+
+TEST_F(StoreValidate, TotalSizeTooSmallForBuckets) {
+  r.header()->totalSize = EntriesOffset(64);
+  Reseal();
+  EXPECT_EQ(Open(), L::kErrBadSize);
+}
+
+TEST_F(StoreValidate, BucketCountNotPowerOfTwo) {
+  r.header()->bucketCount = 48;
+  Reseal();
+  EXPECT_EQ(Open(), L::kErrCorrupt);
+  r.header()->bucketCount = 0;
+  Reseal();
+  EXPECT_EQ(Open(), L::kErrCorrupt);
+}
+
+TEST_F(StoreValidate, FreeHeadOutOfRange) {
+  r.header()->freeHead = static_cast<uint32_t>(EntriesOffset(64) / 64) - 1;
+  EXPECT_EQ(Open(), L::kErrCorrupt);
+  r.header()->freeHead = static_cast<uint32_t>(r.size() / 64) + 1;
+  EXPECT_EQ(Open(), L::kErrCorrupt);
+  r.header()->freeHead = static_cast<uint32_t>(r.size() / 64);  // full: valid
+  EXPECT_EQ(Open(), L::kOk);
+}
+
+TEST_F(StoreValidate, ClassCount) {
+  r.alloc()->classCount = 39;
+  EXPECT_EQ(Open(), L::kErrCorrupt);
+}
+
+}  // namespace
+}  // namespace shm::test

@@ -1,0 +1,145 @@
+// The repair pass on damaged regions (src/store/repair.cpp, docs/format.md §9, "Stuck locks and
+// repair"): what readers, writers and repair() do with a bad entry, a wild link, a cycle, a bad
+// free list, a broken pool, a repeated key and wrong counts.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+#include "base/hash.h"
+#include "store/store.h"
+#include "test_util.h"
+
+namespace shm::test {
+namespace {
+
+class StoreRepair : public OpenStore {};
+
+TEST_F(StoreRepair, CorruptValueIsDroppedByRepair) {
+  ASSERT_EQ(Put(*s, ns, "good", "fine"), L::kOk);
+  ASSERT_EQ(Put(*s, ns, "bad", "will be damaged"), L::kOk);
+  const uint32_t h = Xxh32("bad", 3, ns);
+  L::Entry* e = r.entry(r.bucket(h & 255)->head);
+  reinterpret_cast<uint8_t*>(e + 1)[5] ^= 0x20;
+  VerifyReport rep;
+  ASSERT_EQ(s->Verify(&rep), L::kOk);
+  EXPECT_FALSE(rep.ok);
+  ASSERT_FALSE(rep.errors.empty());
+  EXPECT_NE(rep.errors[0].find("checksum"), std::string::npos) << rep.errors[0];
+  // A read that keeps meeting the bad checksum runs a repair pass, which unlinks the entry.
+  EXPECT_EQ(GetStr(*s, ns, "bad"), "<miss>");
+  EXPECT_EQ(GetStr(*s, ns, "good"), "fine");
+  EXPECT_EQ(s->Count(ns), 1u);
+  rep = VerifyOk(*s);
+  EXPECT_EQ(rep.entries, 1u);
+}
+
+TEST_F(StoreRepair, WildChainIndexNeverCrashes) {
+  ASSERT_EQ(Put(*s, ns, "k", "v"), L::kOk);
+  const uint32_t h = Xxh32("k", 1, ns);
+  L::Bucket* b = r.bucket(h & 255);
+  const uint32_t good = b->head;
+  for (uint32_t wild : {0xFFFFFFFFu, static_cast<uint32_t>(r.size() / 64), 1u, good + 1}) {
+    b->head = wild;
+    // A miss (a reader that meets an impossible index also runs a repair pass), never a crash.
+    EXPECT_EQ(GetStr(*s, ns, "k"), "<miss>") << wild;
+    ASSERT_EQ(s->Repair(), L::kOk);
+    EXPECT_EQ(b->head, 0u);
+    VerifyOk(*s);
+    ASSERT_EQ(Put(*s, ns, "k", "v"), L::kOk);
+    EXPECT_EQ(GetStr(*s, ns, "k"), "v");
+  }
+}
+
+TEST_F(StoreRepair, CycleIsCut) {
+  ASSERT_EQ(Put(*s, ns, "k", "v"), L::kOk);
+  const uint32_t h = Xxh32("k", 1, ns);
+  L::Bucket* b = r.bucket(h & 255);
+  r.entry(b->head)->next = b->head;  // a chain that loops on itself
+  EXPECT_EQ(GetStr(*s, ns, "other-key-in-any-bucket"), "<miss>");
+  // A miss in that bucket walks the cycle: the walk is cut and the repair keeps one copy.
+  std::string miss;
+  for (int i = 0;; ++i) {
+    miss = "m" + std::to_string(i);
+    if ((Xxh32(miss.data(), miss.size(), ns) & 255) == (h & 255)) break;
+  }
+  EXPECT_EQ(GetStr(*s, ns, miss), "<miss>");
+  EXPECT_EQ(r.entry(b->head)->next, 0u);
+  EXPECT_EQ(GetStr(*s, ns, "k"), "v");
+  VerifyOk(*s);
+}
+
+TEST_F(StoreRepair, WritersRepairCorruptChains) {
+  ASSERT_EQ(Put(*s, ns, "k", "v"), L::kOk);
+  const uint32_t h = Xxh32("k", 1, ns);
+  L::Bucket* b = r.bucket(h & 255);
+  r.entry(b->head)->flags = 0xFF00;  // invalid size class
+  EXPECT_EQ(Put(*s, ns, "k", "w"), L::kOk);
+  EXPECT_EQ(GetStr(*s, ns, "k"), "w");
+  EXPECT_EQ(r.header()->gcCounter, 1u);
+  VerifyOk(*s);
+}
+
+TEST_F(StoreRepair, CorruptFreeListIsRebuilt) {
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i), "v"), L::kOk);
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(Del(*s, ns, "k" + std::to_string(i)));
+  r.alloc()->freeHeads[0] = 5;               // points into the header
+  EXPECT_EQ(Put(*s, ns, "x", "y"), L::kOk);  // the allocator sees it and a repair rebuilds
+  EXPECT_EQ(GetStr(*s, ns, "x"), "y");
+  VerifyOk(*s);
+}
+
+TEST_F(StoreRepair, RepairCutsABrokenPool) {
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i), "v"), L::kOk);
+  const uint32_t first = s->firstUnit();
+  // The 6th block gets an invalid class: the pool is cut there, later entries are dropped.
+  r.entry(first + 5)->flags = 0x7700;
+  ASSERT_EQ(s->Repair(), L::kOk);
+  EXPECT_EQ(r.header()->freeHead, first + 5);
+  auto rep = VerifyOk(*s);
+  EXPECT_EQ(rep.entries, 5u);
+  EXPECT_EQ(s->Count(0), 5u);
+  EXPECT_EQ(s->Count(ns), 5u);
+}
+
+TEST_F(StoreRepair, DuplicateKeyOnAChainIsDropped) {
+  ASSERT_EQ(Put(*s, ns, "dup", "first"), L::kOk);
+  const uint32_t h = Xxh32("dup", 3, ns);
+  L::Bucket* b = r.bucket(h & 255);
+  // Forge a second copy of the entry behind the first.
+  const uint32_t first = b->head;
+  const uint32_t copy = r.header()->freeHead;
+  std::memcpy(r.entry(copy), r.entry(first), 64);
+  r.header()->freeHead = copy + 1;
+  r.entry(first)->next = copy;
+  b->count = 2;
+  VerifyReport rep;
+  ASSERT_EQ(s->Verify(&rep), L::kOk);
+  EXPECT_FALSE(rep.ok);
+  ASSERT_EQ(s->Repair(), L::kOk);
+  rep = VerifyOk(*s);
+  EXPECT_EQ(rep.entries, 1u);
+  EXPECT_EQ(r.entry(first)->next, 0u);
+  EXPECT_EQ(rep.freeUnits, 1u);
+}
+
+TEST_F(StoreRepair, CountsAreRecomputedByRepair) {
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i), "v"), L::kOk);
+  r.header()->entryCount = 7;
+  r.ns(ns)->count = 0;
+  r.nsState()->liveCount = 9;
+  VerifyReport rep;
+  ASSERT_EQ(s->Verify(&rep), L::kOk);
+  EXPECT_FALSE(rep.ok);
+  EXPECT_EQ(rep.errors.size(), 3u);
+  // A decrement at 0 does not wrap.
+  EXPECT_TRUE(Del(*s, ns, "k0"));
+  EXPECT_EQ(r.ns(ns)->count, 0u);
+  ASSERT_EQ(s->Repair(), L::kOk);
+  EXPECT_EQ(s->Count(0), 19u);
+  EXPECT_EQ(s->Count(ns), 19u);
+  VerifyOk(*s);
+}
+
+}  // namespace
+}  // namespace shm::test
