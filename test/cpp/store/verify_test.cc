@@ -1,8 +1,10 @@
-// verify() (src/store/verify.cpp, docs/api.md store.verify()) on hand-damaged regions.
+// verify() (src/store/verify.cpp, docs/api.md store.verify()): every invariant it checks, with the
+// exact message it reports (the JS engine reports the same bytes), on hand-damaged regions.
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "base/hash.h"
 #include "ownership/owners.h"
@@ -13,7 +15,42 @@
 namespace shm::test {
 namespace {
 
-class StoreVerify : public OpenStore {};
+std::string Str(uint64_t v) {
+  return std::to_string(v);
+}
+
+class StoreVerify : public OpenStore {
+ protected:
+  // The errors verify() reports, in its order.
+  std::vector<std::string> Errors() {
+    VerifyReport rep;
+    EXPECT_EQ(s->Verify(&rep), L::kOk);
+    EXPECT_FALSE(rep.ok);
+    return rep.errors;
+  }
+  uint32_t BucketOf(const std::string& key) const {
+    return Xxh32(key.data(), key.size(), ns) & 255;
+  }
+  // Stores key (alone in its bucket in these tests) and returns the unit of its block.
+  uint32_t Store1(const std::string& key, const std::string& value) {
+    EXPECT_EQ(Put(*s, ns, key, value), L::kOk);
+    return r.bucket(BucketOf(key))->head;
+  }
+  // The errors that follow when the one entry of bucket b is no longer counted as live: its
+  // bucket's count, and the header's and the namespace's counts (of `stored` entries).
+  std::vector<std::string> LostOne(uint32_t b, uint32_t stored, const char* leak = nullptr) {
+    std::vector<std::string> out{"bucket " + Str(b) + ": count 1, found 0"};
+    if (leak != nullptr) out.emplace_back(leak);
+    out.push_back("header: entryCount " + Str(stored) + ", found " + Str(stored - 1));
+    out.push_back("namespace " + Str(ns) + ": count " + Str(stored) + ", found " + Str(stored - 1));
+    return out;
+  }
+  std::vector<std::string> Then(std::vector<std::string> first,
+                                const std::vector<std::string>& rest) {
+    first.insert(first.end(), rest.begin(), rest.end());
+    return first;
+  }
+};
 
 TEST_F(StoreVerify, VerifyReportsAndRepairReclaimsALeak) {
   ASSERT_EQ(Put(*s, ns, "k", "v"), L::kOk);
@@ -44,6 +81,174 @@ TEST_F(StoreVerify, VerifyReportsAndRepairReclaimsALeak) {
   EXPECT_EQ(r.header()->gcCounter, 1u);
   EXPECT_EQ(r.repairState()->repairs, 1u);
   EXPECT_EQ(GetStr(*s, ns, "k"), "v");
+}
+
+TEST_F(StoreVerify, HeaderThatNoLongerValidates) {
+  ASSERT_EQ(Put(*s, ns, "k", "v"), L::kOk);
+  r.header()->maxEntries += 1;
+  EXPECT_EQ(Errors(), std::vector<std::string>{"header: ERR_BAD_CHECKSUM"});
+}
+
+TEST_F(StoreVerify, FreeHeadBeyondTheStore) {
+  const uint32_t u = Store1("k", "v");
+  const uint32_t total = s->totalUnits();
+  r.header()->freeHead = total + 3;
+  // The units above the real freeHead are zero: blocks of class 0 that are neither live nor free.
+  EXPECT_EQ(Errors(),
+            (std::vector<std::string>{
+                "header: ERR_CORRUPT",
+                "header: freeHead " + Str(total + 3) + " outside [" + Str(s->firstUnit()) + ", " +
+                    Str(total) + "]",
+                "pool: " + Str(total - u - 1) +
+                    " units neither live nor free (leaked), the first at block " + Str(u + 1),
+            }));
+}
+
+TEST_F(StoreVerify, PoolBlockWithAnInvalidSizeClass) {
+  const uint32_t u = Store1("k", "v");
+  r.entry(u)->flags = 0x7700;
+  EXPECT_EQ(Errors(),
+            Then({"pool: block " + Str(u) + ": invalid size class " + Str(0x77),
+                  "bucket " + Str(BucketOf("k")) + ", block " + Str(u) + ": unit out of range"},
+                 LostOne(BucketOf("k"), 1)));
+}
+
+TEST_F(StoreVerify, PoolBlockThatCrossesFreeHead) {
+  const uint32_t u = Store1("k", "v");
+  r.entry(u)->flags = 2u << 8;  // 3 units where the pool has 1
+  EXPECT_EQ(Errors(),
+            Then({"pool: block " + Str(u) + ": crosses freeHead " + Str(u + 1),
+                  "bucket " + Str(BucketOf("k")) + ", block " + Str(u) + ": unit out of range"},
+                 LostOne(BucketOf("k"), 1)));
+}
+
+TEST_F(StoreVerify, ChainLinkOutOfRange) {
+  const uint32_t u = Store1("k", "v");
+  const uint32_t b = BucketOf("k");
+  r.bucket(b)->head = 0x7fffffff;
+  const std::string leak =
+      "pool: 1 units neither live nor free (leaked), the first at block " + Str(u);
+  EXPECT_EQ(Errors(), Then({"bucket " + Str(b) + ", block 2147483647: unit out of range"},
+                           LostOne(b, 1, leak.c_str())));
+}
+
+TEST_F(StoreVerify, ChainLinkIntoTheMiddleOfABlock) {
+  const uint32_t big = Store1("k", std::string(40, 'v'));  // 2 units
+  const uint32_t u = Store1("j", "v");
+  const uint32_t b = BucketOf("j");
+  r.bucket(b)->head = big + 1;
+  const std::string leak =
+      "pool: 1 units neither live nor free (leaked), the first at block " + Str(u);
+  EXPECT_EQ(Errors(), Then({"bucket " + Str(b) + ", block " + Str(big + 1) + ": not a block start"},
+                           LostOne(b, 2, leak.c_str())));
+}
+
+TEST_F(StoreVerify, ChainCycle) {
+  const uint32_t u = Store1("k", "v");
+  r.entry(u)->next = u;
+  EXPECT_EQ(Errors(),
+            std::vector<std::string>{"bucket " + Str(BucketOf("k")) + ", block " + Str(u) +
+                                     ": reached twice (a cycle or a shared chain)"});
+}
+
+// Each damage of one entry, with the message verify() gives it; the entry then counts as neither
+// live nor free.
+TEST_F(StoreVerify, EntryProblems) {
+  struct Case {
+    const char* problem;
+    void (*damage)(L::Entry* e, uint32_t ns);
+  };
+  const Case cases[] = {
+      {"has FREE set", [](L::Entry* e, uint32_t) { e->flags |= kFlagFree; }},
+      {"names a namespace that is not live", [](L::Entry* e, uint32_t) { e->namespaceId = 9; }},
+      {"has a key longer than 1024 bytes", [](L::Entry* e, uint32_t) { e->keyLength = 2000; }},
+      {"does not fit its block", [](L::Entry* e, uint32_t) { e->valueLength = 100; }},
+      {"has a keyHash that is not its key's",
+       [](L::Entry* e, uint32_t) { reinterpret_cast<uint8_t*>(e + 1)[0] ^= 1; }},
+      {"has a wrong checksum",
+       [](L::Entry* e, uint32_t) { reinterpret_cast<uint8_t*>(e + 1)[1] ^= 1; }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.problem);
+    s.reset();  // a fresh store for each case
+    ASSERT_EQ(Store::Create(r.base(), r.size(), 256, 5000), L::kOk);
+    s = Open(r);
+    ns = Ns(*s, "agents");
+    const uint32_t u = Store1("k", "v");
+    const uint32_t b = BucketOf("k");
+    c.damage(r.entry(u), ns);
+    const std::string leak =
+        "pool: 1 units neither live nor free (leaked), the first at block " + Str(u);
+    EXPECT_EQ(Errors(), Then({"bucket " + Str(b) + ", block " + Str(u) + ": " + c.problem},
+                             LostOne(b, 1, leak.c_str())));
+  }
+}
+
+TEST_F(StoreVerify, EntryInTheWrongBucket) {
+  const uint32_t u = Store1("k", "v");
+  const uint32_t from = BucketOf("k");
+  const uint32_t to = (from + 1) & 255;
+  r.bucket(from)->head = 0;
+  r.bucket(to)->head = u;
+  const std::string leak =
+      "pool: 1 units neither live nor free (leaked), the first at block " + Str(u);
+  EXPECT_EQ(Errors(), (std::vector<std::string>{
+                          "bucket " + Str(from) + ": count 1, found 0",
+                          "bucket " + Str(to) + ", block " + Str(u) + ": sits in the wrong bucket",
+                          leak,
+                          "header: entryCount 1, found 0",
+                          "namespace " + Str(ns) + ": count 1, found 0",
+                      }));
+}
+
+TEST_F(StoreVerify, RepeatedKeyAndBucketCount) {
+  const uint32_t u = Store1("dup", "v");
+  const uint32_t b = BucketOf("dup");
+  const uint32_t copy = r.header()->freeHead;
+  std::memcpy(r.entry(copy), r.entry(u), 64);
+  r.header()->freeHead = copy + 1;
+  r.entry(u)->next = copy;
+  r.bucket(b)->count = 5;
+  EXPECT_EQ(
+      Errors(),
+      (std::vector<std::string>{
+          "bucket " + Str(b) + ", block " + Str(copy) + ": repeats a key already on the chain",
+          "bucket " + Str(b) + ": count 5, found 1",
+          "pool: 1 units neither live nor free (leaked), the first at block " + Str(copy),
+      }));
+}
+
+TEST_F(StoreVerify, FreeListProblems) {
+  const uint32_t a = Store1("a", "v");
+  const uint32_t k = Store1("k", "v");
+  ASSERT_TRUE(Del(*s, ns, "a"));  // block a is on the list of class 0
+  ASSERT_EQ(r.alloc()->freeHeads[0], a);
+  r.alloc()->freeHeads[7] = 5;  // into the header
+  r.entry(a)->next = a;         // a cycle
+  r.alloc()->freeHeads[1] = k;  // a live entry, of class 0, on the list of class 1
+  const std::string fl0 = "free list 0, block " + Str(a) + ": ";
+  const std::string fl1 = "free list 1, block " + Str(k) + ": ";
+  EXPECT_EQ(Errors(), (std::vector<std::string>{
+                          fl0 + "reached twice (a cycle, or on another list)",
+                          fl1 + "FREE not set",
+                          fl1 + "size class differs from the list's",
+                          fl1 + "both live and free",
+                          "free list 7, block 5: unit out of range",
+                      }));
+}
+
+TEST_F(StoreVerify, CountersAndNamespaceRecords) {
+  ASSERT_EQ(Put(*s, ns, "k", "v"), L::kOk);
+  r.header()->entryCount = 4;
+  r.ns(ns)->count = 2;
+  r.ns(ns)->nameLength = 49;
+  r.nsState()->liveCount = 3;
+  EXPECT_EQ(Errors(), (std::vector<std::string>{
+                          "header: entryCount 4, found 1",
+                          "namespace " + Str(ns) + ": name length 49",
+                          "namespace " + Str(ns) + ": count 2, found 1",
+                          "namespaces: liveCount 3, found 1",
+                      }));
 }
 
 }  // namespace
