@@ -27,6 +27,15 @@ inline constexpr uint32_t ClassOfFlags(uint32_t flags) noexcept {
   return (flags >> kClassShift) & kClassMask;
 }
 
+// The block at unit index `unit`: byte offset unit * 64 (docs/format.md §1). The one place a unit
+// becomes a pointer.
+inline layout::Entry* EntryAt(uint8_t* base, uint32_t unit) noexcept {
+  return reinterpret_cast<layout::Entry*>(base + (static_cast<uint64_t>(unit) << 6));
+}
+inline const layout::Entry* EntryAt(const uint8_t* base, uint32_t unit) noexcept {
+  return reinterpret_cast<const layout::Entry*>(base + (static_cast<uint64_t>(unit) << 6));
+}
+
 // What the allocator needs to reach the shared state.
 struct PoolView {
   uint8_t* base = nullptr;
@@ -34,9 +43,7 @@ struct PoolView {
   layout::AllocState* alloc = nullptr;
   uint32_t firstUnit = 0;
   uint32_t totalUnits = 0;
-  layout::Entry* EntryAt(uint32_t unit) const noexcept {
-    return reinterpret_cast<layout::Entry*>(base + (static_cast<uint64_t>(unit) << 6));
-  }
+  layout::Entry* EntryAt(uint32_t unit) const noexcept { return shm::EntryAt(base, unit); }
 };
 
 enum class AllocStatus { kOk, kFull, kGone, kTimeout, kCorrupt };

@@ -1,5 +1,5 @@
-// Internals of shm::Store shared by its translation units (store*.cpp, repair.cpp, verify.cpp);
-// not part of the public interface in store.h.
+// Internals of shm::Store shared by its translation units (the bitmaps and the key index of the
+// repair pass and verify()); not part of the public interface in store.h.
 #pragma once
 
 #include <cstdint>
@@ -11,11 +11,9 @@
 #include <vector>
 
 #include "layout/layout_gen.h"
+#include "store/alloc.h"
 
 namespace shm::internal {
-
-// Bytes of the entry header that precedes key and value in every block (§8).
-inline constexpr uint32_t kEntryHeader = static_cast<uint32_t>(layout::kEntryHeaderSize);
 
 // One bit per pool unit in [firstUnit, totalUnits).
 class UnitBitmap {
@@ -52,7 +50,7 @@ class DupIndex {
   bool Contains(const uint8_t* base, const layout::Entry* e) const {
     const uint32_t hash = e->keyHash;
     auto same = [&](uint32_t unit) {
-      const auto* o = reinterpret_cast<const layout::Entry*>(base + (uint64_t{unit} << 6));
+      const layout::Entry* o = EntryAt(base, unit);
       return o->namespaceId == e->namespaceId && o->keyLength == e->keyLength &&
              std::memcmp(o + 1, e + 1, e->keyLength) == 0;
     };

@@ -3,15 +3,13 @@
 // version (an acquire fence orders the data loads before the closing version load) and by the
 // entry checksum over the private copy, which is the only thing decoded.
 #include "base/hash.h"
-#include "store/internal.h"
+#include "store/chain.h"
 #include "store/store.h"
 
 namespace shm {
 
-using internal::kEntryHeader;
 using layout::Bucket;
 using layout::Entry;
-using layout::kSizeClasses;
 
 namespace {
 
@@ -27,35 +25,28 @@ constexpr int kStableFailures = static_cast<int>(layout::kCorruptReadRetries);
 
 }  // namespace
 
-Store::Walk Store::WalkForKey(const Bucket* b, uint32_t ns, const uint8_t* key, uint32_t keyLength,
+Store::Walk Store::WalkForKey(Bucket* b, uint32_t ns, const uint8_t* key, uint32_t keyLength,
                               uint32_t hash, Hit* hit) noexcept {
-  uint32_t u = AtomicLoad(&b->head);
-  uint64_t steps = 0;
-  const uint64_t maxSteps = MaxChainSteps();
-  while (u != 0) {
-    if (++steps > maxSteps || u < firstUnit_ || u >= totalUnits_) return Walk::kViolation;
-    const Entry* e = EntryAt(u);
-    const uint32_t flags = AtomicLoad(&e->flags);
-    const uint32_t cls = ClassOfFlags(flags);
-    if (cls >= kClassCount || (flags & kFlagFree) != 0) return Walk::kViolation;
-    const uint32_t units = kSizeClasses[cls];
-    if (uint64_t{u} + units > totalUnits_) return Walk::kViolation;
+  ChainCursor c(Chains(), &b->head);
+  for (;;) {
+    const ChainStep step = c.Next();
+    if (step == ChainStep::kEnd) return Walk::kMiss;
+    if (step != ChainStep::kEntry) return Walk::kViolation;
+    const Entry* e = c.entry();
     if (RacyLoad(&e->keyHash) == hash && RacyLoad(&e->keyLength) == keyLength &&
         RacyLoad(&e->namespaceId) == ns) {
       const uint32_t valueLength = RacyLoad(&e->valueLength);
-      if (kEntryHeader + keyLength + valueLength > (units << 6)) return Walk::kViolation;
+      if (!c.Fits(keyLength, valueLength)) return Walk::kViolation;
       const auto* kv = reinterpret_cast<const uint8_t*>(e + 1);
       if (keyLength == 0 || std::memcmp(kv, key, keyLength) == 0) {
         std::memcpy(scratch_.get(), kv, keyLength + valueLength);
         hit->valueLength = valueLength;
-        hit->flags = flags;
+        hit->flags = c.flags();
         hit->checksum = RacyLoad(&e->checksum);
         return Walk::kHit;
       }
     }
-    u = AtomicLoad(&e->next);
   }
-  return Walk::kMiss;
 }
 
 // A reader met a held bucket lock: wait for the writer, or repair when the holder is gone.
@@ -163,39 +154,31 @@ Status Store::Has(uint32_t ns, const void* key, uint32_t keyLength, bool* found)
 // ---------------------------------------------------------------------------------------------
 // forEach: one bucket at a time, copied under the same validation as a get, checksums included.
 
-bool Store::CopyChain(const Bucket* b, uint32_t ns, std::vector<uint8_t>* out) noexcept {
-  uint32_t u = AtomicLoad(&b->head);
-  uint64_t steps = 0;
-  const uint64_t maxSteps = MaxChainSteps();
-  while (u != 0) {
-    if (++steps > maxSteps || u < firstUnit_ || u >= totalUnits_) return false;
-    const Entry* e = EntryAt(u);
-    const uint32_t flags = AtomicLoad(&e->flags);
-    const uint32_t cls = ClassOfFlags(flags);
-    if (cls >= kClassCount || (flags & kFlagFree) != 0) return false;
-    const uint32_t units = kSizeClasses[cls];
-    if (uint64_t{u} + units > totalUnits_) return false;
+bool Store::CopyChain(Bucket* b, uint32_t ns, std::vector<uint8_t>* out) noexcept {
+  ChainCursor c(Chains(), &b->head);
+  for (;;) {
+    const ChainStep step = c.Next();
+    if (step == ChainStep::kEnd) return true;
+    if (step != ChainStep::kEntry) return false;
+    const Entry* e = c.entry();
     const uint32_t entryNs = RacyLoad(&e->namespaceId);
-    if (ns == 0 || entryNs == ns) {
-      SnapRecord r;
-      r.ns = entryNs;
-      r.keyLength = RacyLoad(&e->keyLength);
-      r.valueLength = RacyLoad(&e->valueLength);
-      r.encoding = flags & kEncodingMask;
-      r.keyHash = RacyLoad(&e->keyHash);
-      r.checksum = RacyLoad(&e->checksum);
-      const uint32_t bytes = r.keyLength + r.valueLength;
-      if (r.keyLength > kMaxKeyBytes || kEntryHeader + bytes > (units << 6)) return false;
-      // A consistent chain holds distinct blocks, so it cannot copy more than the pool.
-      if (out->size() + sizeof r + bytes > totalSize_) return false;
-      const size_t at = out->size();
-      out->resize(at + sizeof r + bytes);
-      std::memcpy(out->data() + at, &r, sizeof r);
-      std::memcpy(out->data() + at + sizeof r, e + 1, bytes);
-    }
-    u = AtomicLoad(&e->next);
+    if (ns != 0 && entryNs != ns) continue;
+    SnapRecord r;
+    r.ns = entryNs;
+    r.keyLength = RacyLoad(&e->keyLength);
+    r.valueLength = RacyLoad(&e->valueLength);
+    r.encoding = c.flags() & kEncodingMask;
+    r.keyHash = RacyLoad(&e->keyHash);
+    r.checksum = RacyLoad(&e->checksum);
+    const uint32_t bytes = r.keyLength + r.valueLength;
+    if (r.keyLength > kMaxKeyBytes || !c.Fits(r.keyLength, r.valueLength)) return false;
+    // A consistent chain holds distinct blocks, so it cannot copy more than the pool.
+    if (out->size() + sizeof r + bytes > totalSize_) return false;
+    const size_t at = out->size();
+    out->resize(at + sizeof r + bytes);
+    std::memcpy(out->data() + at, &r, sizeof r);
+    std::memcpy(out->data() + at + sizeof r, e + 1, bytes);
   }
-  return true;
 }
 
 Status Store::SnapshotBucket(uint32_t bucket, uint32_t ns, std::vector<uint8_t>* out) noexcept {

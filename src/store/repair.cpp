@@ -2,6 +2,7 @@
 #include <new>
 
 #include "base/hash.h"
+#include "store/chain.h"
 #include "store/internal.h"
 #include "store/store.h"
 
@@ -21,11 +22,11 @@ void ReleaseOwned(uint32_t* word, uint32_t self) noexcept {
 
 }  // namespace
 
-const char* Store::EntryProblem(uint32_t unit, uint32_t flags, uint32_t bucket,
+const char* Store::EntryProblem(const ChainCursor& at, uint32_t bucket,
                                 const bool* nsLive) const noexcept {
-  const Entry* e = EntryAt(unit);
+  const Entry* e = at.entry();
+  const uint32_t flags = at.flags();
   if ((flags & kFlagFree) != 0) return "has FREE set";
-  const uint32_t units = kSizeClasses[ClassOfFlags(flags)];
   const uint32_t keyHash = e->keyHash;
   if ((keyHash & mask_) != bucket) return "sits in the wrong bucket";
   const uint32_t ns = e->namespaceId;
@@ -33,7 +34,7 @@ const char* Store::EntryProblem(uint32_t unit, uint32_t flags, uint32_t bucket,
   const uint32_t k = e->keyLength;
   const uint32_t n = e->valueLength;
   if (k > kMaxKeyBytes) return "has a key longer than 1024 bytes";
-  if (layout::kEntryHeaderSize + k + n > (uint64_t{units} << 6)) return "does not fit its block";
+  if (!at.Fits(k, n)) return "does not fit its block";
   if (KeyHash(e + 1, k, ns) != keyHash) return "has a keyHash that is not its key's";
   if (EntryChecksum(e + 1, k + n, keyHash, flags & kEncodingMask) != e->checksum) {
     return "has a wrong checksum";
@@ -163,32 +164,30 @@ Status Store::RepairLocked() {
     Bucket* b = &buckets_[bi];
     dups.Clear();
     uint32_t count = 0;
-    uint32_t* link = &b->head;
-    uint32_t u = AtomicLoad(link);
+    ChainCursor c(ChainBounds{base_, firstUnit_, freeHead, kNoStepLimit}, &b->head);
     passBeat_.Work();  // a bucket: on a store of many empty buckets these are the work
-    while (u != 0) {
+    for (;;) {
+      const ChainStep step = c.Next();
+      if (step == ChainStep::kEnd) break;
       passBeat_.Work();
-      if (u < firstUnit_ || u >= freeHead || !starts.Get(u) || seen.Get(u)) {
+      const uint32_t u = c.unit();
+      if ((step != ChainStep::kEntry && step != ChainStep::kFree) || !starts.Get(u) ||
+          seen.Get(u)) {
         // Not a block, or a block already met (a cycle or a shared tail): its `next` cannot be
         // trusted, so the chain ends here.
-        AtomicStore(link, 0);
+        c.Cut();
         break;
       }
       seen.Set(u);
-      Entry* e = EntryAt(u);
-      const uint32_t flags = AtomicLoad(&e->flags);
-      const uint32_t next = AtomicLoad(&e->next);
-      if (EntryProblem(u, flags, bi, nsLive) != nullptr || dups.Contains(base_, e)) {
-        AtomicStore(link, next);  // unlink; the block is freed in step 5
-        u = next;
+      const Entry* e = c.entry();
+      if (EntryProblem(c, bi, nsLive) != nullptr || dups.Contains(base_, e)) {
+        c.Unlink();  // the block is freed in step 5
         continue;
       }
       live.Set(u);
       dups.Add(e->keyHash, u);
       ++count;
       ++nsCounts[e->namespaceId];
-      link = &e->next;
-      u = next;
     }
     b->count = count;
     entries += count;

@@ -18,6 +18,7 @@
 #include "ownership/owners.h"
 #include "ownership/waiter.h"
 #include "store/alloc.h"
+#include "store/chain.h"
 
 namespace shm {
 
@@ -162,15 +163,13 @@ class Store {
     uint32_t checksum;
   };
 
-  layout::Entry* EntryAt(uint32_t unit) const noexcept {
-    return reinterpret_cast<layout::Entry*>(base_ + (static_cast<uint64_t>(unit) << 6));
-  }
+  layout::Entry* EntryAt(uint32_t unit) const noexcept { return shm::EntryAt(base_, unit); }
   layout::Bucket* BucketFor(uint32_t hash) const noexcept { return &buckets_[hash & mask_]; }
-  // No valid chain is longer than the number of entries, nor than the number of blocks the pool
-  // can hold: a walk that goes further is in a cycle (a race, or corruption).
-  uint64_t MaxChainSteps() const noexcept {
-    const uint64_t blocks = uint64_t{totalUnits_} - firstUnit_;
-    return (maxEntries_ < blocks ? uint64_t{maxEntries_} : blocks) + 1;
+  // The bounds of a chain walk by a reader or a writer (chain.h): blocks anywhere in the pool,
+  // no more links than a valid chain can have.
+  ChainBounds Chains() const noexcept {
+    return ChainBounds{base_, firstUnit_, totalUnits_,
+                       ChainStepLimit(maxEntries_, firstUnit_, totalUnits_)};
   }
   bool NamespaceLive(uint32_t ns) const noexcept {
     return ns >= 1 && ns <= kMaxNamespaceId &&
@@ -179,7 +178,7 @@ class Store {
 
   Status Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* found,
                 Value* out) noexcept;
-  Walk WalkForKey(const layout::Bucket* b, uint32_t ns, const uint8_t* key, uint32_t keyLength,
+  Walk WalkForKey(layout::Bucket* b, uint32_t ns, const uint8_t* key, uint32_t keyLength,
                   uint32_t hash, Hit* hit) noexcept;
   // Acquires a bucket lock as a writer; a gone holder triggers a repair pass and a retry.
   Status LockBucket(layout::Bucket* b, uint32_t* held) noexcept;
@@ -205,7 +204,7 @@ class Store {
   Found FindLocked(layout::Bucket* b, uint32_t ns, const void* key, uint32_t keyLength,
                    uint32_t hash) noexcept;
   Status SnapshotBucket(uint32_t bucket, uint32_t ns, std::vector<uint8_t>* out) noexcept;
-  bool CopyChain(const layout::Bucket* b, uint32_t ns, std::vector<uint8_t>* out) noexcept;
+  bool CopyChain(layout::Bucket* b, uint32_t ns, std::vector<uint8_t>* out) noexcept;
   uint64_t NowMs() const noexcept;
 
   // repair.cpp / verify.cpp
@@ -225,9 +224,9 @@ class Store {
   LockResult AcquireAllLocks(bool takeover) noexcept;
   // Heartbeats once more, then releases NsState.lock, AllocState.lock and every bucket lock.
   void ReleaseAllLocks() noexcept;
-  // Why the chain entry at `unit` (a block start, flags already loaded) is not a valid entry of
-  // bucket `bucket`, or nullptr when it is.
-  const char* EntryProblem(uint32_t unit, uint32_t flags, uint32_t bucket,
+  // Why the block a chain cursor is at (a block start of the pool) is not a valid entry of bucket
+  // `bucket`, or nullptr when it is.
+  const char* EntryProblem(const ChainCursor& at, uint32_t bucket,
                            const bool* nsLive) const noexcept;
   // Throws nothing but std::bad_alloc; kErrNoMemory when its bitmaps cannot be allocated.
   Status VerifyLocked(VerifyReport* out);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "base/hash.h"
+#include "store/chain.h"
 #include "store/internal.h"
 #include "store/store.h"
 
@@ -86,13 +87,15 @@ Status Store::VerifyLocked(VerifyReport* out) {
   }
 
   // A unit a chain or a free list links to must be a block start met for the first time on
-  // that kind of walk; anything else ends the walk with an error.
-  auto firstVisit = [&](const std::string& where, uint32_t u, internal::UnitBitmap* visited,
-                        const char* twice) {
+  // that kind of walk; anything else ends the walk with an error. (These walks have no step
+  // limit: the bitmaps cut cycles.)
+  const ChainBounds tiled{base_, firstUnit_, tiledEnd, kNoStepLimit};
+  auto firstVisit = [&](const std::string& where, ChainStep step, uint32_t u,
+                        internal::UnitBitmap* visited, const char* twice) {
     const char* problem = nullptr;
-    if (u < firstUnit_ || u >= tiledEnd) {
+    if (step == ChainStep::kOutOfRange) {
       problem = "unit out of range";
-    } else if (!starts.Get(u)) {
+    } else if ((step != ChainStep::kEntry && step != ChainStep::kFree) || !starts.Get(u)) {
       problem = "not a block start";
     } else if (visited->Get(u)) {
       problem = twice;
@@ -116,18 +119,20 @@ Status Store::VerifyLocked(VerifyReport* out) {
   uint64_t nsCounts[kMaxNamespaceId + 1] = {};
   internal::DupIndex dups;
   for (uint32_t bi = 0; bi < bucketCount_; ++bi) {
-    const Bucket* b = &buckets_[bi];
+    Bucket* b = &buckets_[bi];
     dups.Clear();
     uint32_t count = 0;
-    uint32_t u = AtomicLoad(&b->head);
+    ChainCursor c(tiled, &b->head);
     passBeat_.Work();  // a bucket: on a store of many empty buckets these are the work
-    while (u != 0) {
+    for (;;) {
+      const ChainStep step = c.Next();
+      if (step == ChainStep::kEnd) break;
       passBeat_.Work();
+      const uint32_t u = c.unit();
       const std::string where = "bucket " + str(bi) + ", block " + str(u);
-      if (!firstVisit(where, u, &seen, "reached twice (a cycle or a shared chain)")) break;
-      const Entry* e = EntryAt(u);
-      const uint32_t flags = AtomicLoad(&e->flags);
-      if (const char* problem = EntryProblem(u, flags, bi, nsLive)) {
+      if (!firstVisit(where, step, u, &seen, "reached twice (a cycle or a shared chain)")) break;
+      const Entry* e = c.entry();
+      if (const char* problem = EntryProblem(c, bi, nsLive)) {
         error(where + ": " + problem);
       } else if (dups.Contains(base_, e)) {
         error(where + ": repeats a key already on the chain");
@@ -138,7 +143,6 @@ Status Store::VerifyLocked(VerifyReport* out) {
         ++nsCounts[e->namespaceId];
         ++out->entries;
       }
-      u = AtomicLoad(&e->next);
     }
     if (b->count != count) {
       error("bucket " + str(bi) + ": count " + str(b->count) + ", found " + str(count));
@@ -146,18 +150,19 @@ Status Store::VerifyLocked(VerifyReport* out) {
   }
 
   // Every free list.
-  for (uint32_t c = 0; c < kClassCount; ++c) {
-    uint32_t u = AtomicLoad(&alloc_->freeHeads[c]);
-    while (u != 0) {
+  for (uint32_t cls = 0; cls < kClassCount; ++cls) {
+    ChainCursor c(tiled, &alloc_->freeHeads[cls]);
+    for (;;) {
+      const ChainStep step = c.Next();
+      if (step == ChainStep::kEnd) break;
       passBeat_.Work();
-      const std::string where = "free list " + str(c) + ", block " + str(u);
-      if (!firstVisit(where, u, &onFree, "reached twice (a cycle, or on another list)")) break;
-      const Entry* e = EntryAt(u);
-      const uint32_t flags = AtomicLoad(&e->flags);
-      if ((flags & kFlagFree) == 0) error(where + ": FREE not set");
-      if (ClassOfFlags(flags) != c) error(where + ": size class differs from the list's");
+      const uint32_t u = c.unit();
+      const std::string where = "free list " + str(cls) + ", block " + str(u);
+      if (!firstVisit(where, step, u, &onFree, "reached twice (a cycle, or on another list)"))
+        break;
+      if (step != ChainStep::kFree) error(where + ": FREE not set");
+      if (ClassOfFlags(c.flags()) != cls) error(where + ": size class differs from the list's");
       if (live.Get(u)) error(where + ": both live and free");
-      u = AtomicLoad(&e->next);
     }
   }
 

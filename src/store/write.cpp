@@ -5,15 +5,13 @@
 #include <chrono>
 
 #include "base/hash.h"
-#include "store/internal.h"
+#include "store/chain.h"
 #include "store/store.h"
 
 namespace shm {
 
-using internal::kEntryHeader;
 using layout::Bucket;
 using layout::Entry;
-using layout::kSizeClasses;
 
 uint64_t Store::NowMs() const noexcept {
   using namespace std::chrono;
@@ -66,37 +64,27 @@ Status Store::HandleAllocFailure(AllocStatus s, bool* repaired, bool* retry) noe
 Store::Found Store::FindLocked(Bucket* b, uint32_t ns, const void* key, uint32_t keyLength,
                                uint32_t hash) noexcept {
   Found found;
-  uint32_t* link = &b->head;
-  uint32_t u = AtomicLoad(link);
-  uint64_t steps = 0;
-  while (u != 0) {
-    if (++steps > MaxChainSteps() || u < firstUnit_ || u >= totalUnits_) {
+  ChainCursor c(Chains(), &b->head);
+  for (;;) {
+    const ChainStep step = c.Next();
+    if (step == ChainStep::kEnd) return found;
+    if (step != ChainStep::kEntry) {
       found.corrupt = true;
       return found;
     }
-    Entry* e = EntryAt(u);
-    const uint32_t flags = AtomicLoad(&e->flags);
-    const uint32_t cls = ClassOfFlags(flags);
-    if (cls >= kClassCount || (flags & kFlagFree) != 0 ||
-        uint64_t{u} + kSizeClasses[cls] > totalUnits_) {
-      found.corrupt = true;
-      return found;
-    }
+    const Entry* e = c.entry();
     if (e->keyHash == hash && e->keyLength == keyLength && e->namespaceId == ns) {
-      if (kEntryHeader + keyLength + e->valueLength > (kSizeClasses[cls] << 6)) {
+      if (!c.Fits(keyLength, e->valueLength)) {
         found.corrupt = true;
         return found;
       }
       if (keyLength == 0 || std::memcmp(e + 1, key, keyLength) == 0) {
-        found.link = link;
-        found.unit = u;
+        found.link = c.link();
+        found.unit = c.unit();
         return found;
       }
     }
-    link = &e->next;
-    u = AtomicLoad(link);
   }
-  return found;
 }
 
 Status Store::LockAndFind(Bucket* b, uint32_t ns, const void* key, uint32_t keyLength,
@@ -225,32 +213,19 @@ Status Store::Clear(uint32_t ns, uint32_t* removed) noexcept {
       uint32_t held;
       Status s = LockBucket(b, &held);
       if (s != layout::kOk) return s;
-      uint32_t* link = &b->head;
-      uint32_t u = AtomicLoad(link);
-      uint64_t steps = 0;
+      ChainCursor c(Chains(), &b->head);
       bool corrupt = false;
       bool allocGone = false;
-      while (u != 0) {
-        if (++steps > MaxChainSteps() || u < firstUnit_ || u >= totalUnits_) {
+      for (;;) {
+        const ChainStep step = c.Next();
+        if (step == ChainStep::kEnd) break;
+        if (step != ChainStep::kEntry) {
           corrupt = true;
           break;
         }
-        Entry* e = EntryAt(u);
-        const uint32_t flags = AtomicLoad(&e->flags);
-        const uint32_t cls = ClassOfFlags(flags);
-        if (cls >= kClassCount || (flags & kFlagFree) != 0 ||
-            uint64_t{u} + kSizeClasses[cls] > totalUnits_) {
-          corrupt = true;
-          break;
-        }
-        const uint32_t next = AtomicLoad(&e->next);
-        if (e->namespaceId != ns) {
-          link = &e->next;
-          u = next;
-          continue;
-        }
-        AtomicStore(link, next);
-        AllocStatus fs = FreeBlock(pool_, env_, u);
+        if (c.entry()->namespaceId != ns) continue;
+        c.Unlink();
+        AllocStatus fs = FreeBlock(pool_, env_, c.unit());
         if (b->count != 0) b->count = b->count - 1;
         AtomicDecrementSaturating(&nsTable_[ns].count);
         AtomicDecrementSaturating(&hdr_->entryCount);
@@ -260,7 +235,6 @@ Status Store::Clear(uint32_t ns, uint32_t* removed) noexcept {
           allocGone = true;  // the unlinked block is reclaimed by the repair pass below
           break;
         }
-        u = next;
       }
       Unlock(&b->lock, held);
       if (!corrupt && !allocGone) break;

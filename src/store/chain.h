@@ -1,0 +1,107 @@
+// The chain cursor: one walk along a bucket chain (or a free list) with every link checked
+// (docs/format.md §7-9). Every walk of the native engine goes through it: readers (get/has and
+// the forEach snapshot) retry when it reports an invalid link, writers report corruption, the
+// repair pass cuts the chain there and verify() reports why. No allocation, no virtual call:
+// everything is inline so that a walk compiles to the loop it replaces.
+#pragma once
+
+#include <cstdint>
+
+#include "base/atomic.h"
+#include "layout/layout_gen.h"
+#include "store/alloc.h"
+
+namespace shm {
+
+// What following one link found.
+enum class ChainStep : uint8_t {
+  kEnd,    // the link is 0: the chain ends
+  kEntry,  // a block that can be a linked entry: a valid size class, inside [firstUnit, endUnit)
+           // and not marked free
+  // An invalid link, and why:
+  kTooLong,     // more links than any valid chain has: a cycle (or, for a reader, a race)
+  kOutOfRange,  // the unit is outside [firstUnit, endUnit)
+  kBadClass,    // the block's size class is invalid, or the block runs past endUnit
+  kFree,        // the block is marked free (the normal case on a free list)
+};
+
+// No valid chain holds more entries than the store allows nor more blocks than the pool has, so a
+// walk that follows more links than this is in a cycle (format.md §9, "Readers", step 2).
+inline constexpr uint64_t ChainStepLimit(uint32_t maxEntries, uint32_t firstUnit,
+                                         uint32_t totalUnits) noexcept {
+  const uint64_t blocks = totalUnits > firstUnit ? uint64_t{totalUnits} - firstUnit : 0;
+  return (maxEntries < blocks ? uint64_t{maxEntries} : blocks) + 1;
+}
+// For walks that cut cycles themselves (repair and verify mark every block they visit).
+inline constexpr uint64_t kNoStepLimit = ~uint64_t{0};
+
+// Where blocks may be and how long a chain may be, for every walk over one store.
+struct ChainBounds {
+  uint8_t* base = nullptr;
+  uint32_t firstUnit = 0;
+  uint32_t endUnit = 0;  // no block reaches past it: totalUnits, or where the pool walk ended
+  uint64_t maxSteps = 0;
+};
+
+class ChainCursor {
+ public:
+  // A walk from `head` (a bucket's head or a free list's head).
+  ChainCursor(const ChainBounds& bounds, uint32_t* head) noexcept
+      : bounds_(bounds), follow_(head) {}
+
+  // Follows the next link: the head at first, then the `next` of the block the cursor is at, or,
+  // after Unlink(), the link that now skips it. unit() and link() are set from kTooLong on,
+  // entry() and flags() from kBadClass on, units() from kFree on.
+  ChainStep Next() noexcept {
+    link_ = follow_;
+    unit_ = AtomicLoad(link_);
+    if (unit_ == 0) return ChainStep::kEnd;
+    if (++steps_ > bounds_.maxSteps) return ChainStep::kTooLong;
+    if (unit_ < bounds_.firstUnit || unit_ >= bounds_.endUnit) return ChainStep::kOutOfRange;
+    entry_ = EntryAt(bounds_.base, unit_);
+    follow_ = &entry_->next;
+    flags_ = AtomicLoad(&entry_->flags);
+    const uint32_t cls = ClassOfFlags(flags_);
+    if (cls >= kClassCount) return ChainStep::kBadClass;
+    units_ = layout::kSizeClasses[cls];
+    if (uint64_t{unit_} + units_ > bounds_.endUnit) return ChainStep::kBadClass;
+    if ((flags_ & kFlagFree) != 0) return ChainStep::kFree;
+    return ChainStep::kEntry;
+  }
+
+  uint32_t unit() const noexcept { return unit_; }
+  // The word that named unit(): the head, or the `next` of the block before it.
+  uint32_t* link() const noexcept { return link_; }
+  layout::Entry* entry() const noexcept { return entry_; }
+  uint32_t flags() const noexcept { return flags_; }  // loaded once, atomically
+  uint32_t units() const noexcept { return units_; }  // the block's size
+
+  // Whether an entry of these lengths fits the block the cursor is at (from kFree on).
+  bool Fits(uint32_t keyLength, uint32_t valueLength) const noexcept {
+    return uint64_t{layout::kEntryHeaderSize} + keyLength + valueLength <= uint64_t{units_} << 6;
+  }
+
+  // Under the chain's lock: link() takes the `next` of the block the cursor is at, which leaves
+  // the chain; Next() continues with the block that followed it.
+  void Unlink() noexcept {
+    AtomicStore(link_, AtomicLoad(follow_));
+    follow_ = link_;
+  }
+  // Under the chain's lock: the chain ends at link() (a link that cannot be trusted).
+  void Cut() noexcept {
+    AtomicStore(link_, 0);
+    follow_ = link_;
+  }
+
+ private:
+  ChainBounds bounds_;
+  uint32_t* follow_;          // the link Next() follows
+  uint32_t* link_ = nullptr;  // the link that named unit_
+  layout::Entry* entry_ = nullptr;
+  uint64_t steps_ = 0;
+  uint32_t unit_ = 0;
+  uint32_t flags_ = 0;
+  uint32_t units_ = 0;
+};
+
+}  // namespace shm
