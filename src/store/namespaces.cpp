@@ -85,4 +85,13 @@ Status Store::Namespaces(std::vector<NamespaceInfo>* out) const noexcept {
   return layout::kOk;
 }
 
+uint32_t Store::LiveNamespaces(bool* nsLive) const noexcept {
+  uint32_t live = 0;
+  for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
+    nsLive[i] = NamespaceLive(i);
+    if (nsLive[i]) ++live;
+  }
+  return live;
+}
+
 }  // namespace shm

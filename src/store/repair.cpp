@@ -12,6 +12,27 @@ using layout::Bucket;
 using layout::Entry;
 using layout::kSizeClasses;
 
+namespace internal {
+
+// What the repair pass has found so far, for its later steps.
+struct RepairScan {
+  bool Init(uint32_t firstUnit, uint32_t totalUnits) noexcept {
+    return starts.Init(firstUnit, totalUnits) && seen.Init(firstUnit, totalUnits) &&
+           live.Init(firstUnit, totalUnits);
+  }
+
+  UnitBitmap starts;  // every block start below freeHead
+  UnitBitmap seen;    // blocks met on the chains
+  UnitBitmap live;    // blocks of the entries kept
+  uint32_t freeHead = 0;
+  bool nsLive[kMaxNamespaceId + 1] = {};
+  uint32_t liveNamespaces = 0;
+  uint32_t nsCounts[kMaxNamespaceId + 1] = {};
+  uint64_t entries = 0;
+};
+
+}  // namespace internal
+
 namespace {
 
 // Releases a lock word this handle holds (whatever its version); never a lock someone else took.
@@ -117,14 +138,22 @@ Status Store::RepairPass(bool force, const uint32_t* stuckWord, uint32_t seen) n
   return s;
 }
 
+// Steps 3 to 6 of format.md §9 ("Stuck locks and repair"), every lock held.
 Status Store::RepairLocked() {
-  internal::UnitBitmap starts, seen, live;
-  if (!starts.Init(firstUnit_, totalUnits_) || !seen.Init(firstUnit_, totalUnits_) ||
-      !live.Init(firstUnit_, totalUnits_)) {
-    return layout::kErrNoMemory;  // before anything changed
-  }
+  internal::RepairScan scan;
+  if (!scan.Init(firstUnit_, totalUnits_)) return layout::kErrNoMemory;  // before any change
+  RepairPool(&scan);
+  DropUnnamedNamespaces();
+  RepairChains(&scan);
+  RepairCounts(scan);
+  RebuildFreeLists(scan);
+  FreeGoneOwnerSlots();
+  return layout::kOk;
+}
 
-  // 3. Walk the pool; cut freeHead back at the first block that is not a valid block.
+// Step 3. Establishes: freeHead ends the pool at its first block that is not valid (an invalid size
+// class, or a block that crosses freeHead), and scan->starts holds every block start below it.
+void Store::RepairPool(internal::RepairScan* scan) noexcept {
   uint32_t freeHead = AtomicLoad(&hdr_->freeHead);
   if (freeHead < firstUnit_) freeHead = firstUnit_;
   if (freeHead > totalUnits_) freeHead = totalUnits_;
@@ -134,15 +163,18 @@ Status Store::RepairLocked() {
       freeHead = u;
       break;
     }
-    starts.Set(u);
+    scan->starts.Set(u);
     u += kSizeClasses[cls];
     passBeat_.Work();
   }
   AtomicStore(&hdr_->freeHead, freeHead);
+  scan->freeHead = freeHead;
+}
 
-  // 4. A live namespace record whose nameLength is impossible names no namespace anybody can
-  // find: it is freed, and its entries are unlinked below as entries of a namespace that is not
-  // live. Then walk every chain, unlinking what is not a valid, unique entry of that bucket.
+// Step 4. Establishes: no live namespace record has a nameLength no name can have. Such a record
+// names no namespace anybody can find: it is freed, and RepairChains unlinks its entries as entries
+// of a namespace that is not live.
+void Store::DropUnnamedNamespaces() noexcept {
   for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
     layout::Namespace* rec = &nsTable_[i];
     const uint32_t len = rec->nameLength;
@@ -151,60 +183,68 @@ Status Store::RepairLocked() {
       AtomicStore(&rec->count, 0);
     }
   }
-  bool nsLive[kMaxNamespaceId + 1] = {};
-  uint32_t liveNamespaces = 0;
-  for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
-    nsLive[i] = NamespaceLive(i);
-    if (nsLive[i]) ++liveNamespaces;
-  }
-  uint32_t nsCounts[kMaxNamespaceId + 1] = {};
-  uint64_t entries = 0;
+}
+
+// Step 4. Establishes: every chain holds only valid, unique entries of its bucket (a link that
+// cannot be trusted ends the chain), each bucket's count is right, and scan->live, nsCounts and
+// entries hold what was kept. Throws nothing but std::bad_alloc (the index of a chain's keys).
+void Store::RepairChains(internal::RepairScan* scan) {
+  scan->liveNamespaces = LiveNamespaces(scan->nsLive);
+  const ChainBounds pool{base_, firstUnit_, scan->freeHead, kNoStepLimit};
   internal::DupIndex dups;
   for (uint32_t bi = 0; bi < bucketCount_; ++bi) {
     Bucket* b = &buckets_[bi];
     dups.Clear();
     uint32_t count = 0;
-    ChainCursor c(ChainBounds{base_, firstUnit_, freeHead, kNoStepLimit}, &b->head);
+    ChainCursor c(pool, &b->head);
     passBeat_.Work();  // a bucket: on a store of many empty buckets these are the work
     for (;;) {
       const ChainStep step = c.Next();
       if (step == ChainStep::kEnd) break;
       passBeat_.Work();
       const uint32_t u = c.unit();
-      if ((step != ChainStep::kEntry && step != ChainStep::kFree) || !starts.Get(u) ||
-          seen.Get(u)) {
+      if ((step != ChainStep::kEntry && step != ChainStep::kFree) || !scan->starts.Get(u) ||
+          scan->seen.Get(u)) {
         // Not a block, or a block already met (a cycle or a shared tail): its `next` cannot be
         // trusted, so the chain ends here.
         c.Cut();
         break;
       }
-      seen.Set(u);
+      scan->seen.Set(u);
       const Entry* e = c.entry();
-      if (EntryProblem(c, bi, nsLive) != nullptr || dups.Contains(base_, e)) {
-        c.Unlink();  // the block is freed in step 5
+      if (EntryProblem(c, bi, scan->nsLive) != nullptr || dups.Contains(base_, e)) {
+        c.Unlink();  // the block is freed by RebuildFreeLists
         continue;
       }
-      live.Set(u);
+      scan->live.Set(u);
       dups.Add(e->keyHash, u);
       ++count;
-      ++nsCounts[e->namespaceId];
+      ++scan->nsCounts[e->namespaceId];
     }
     b->count = count;
-    entries += count;
+    scan->entries += count;
   }
-  for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
-    if (nsLive[i]) AtomicStore(&nsTable_[i].count, nsCounts[i]);
-  }
-  AtomicStore(&hdr_->entryCount, static_cast<uint32_t>(entries));
-  AtomicStore(&nsState_->liveCount, liveNamespaces);
+}
 
-  // 5. Rebuild every free list, in address order, from the blocks that are not live.
+// Step 4. Establishes: each live namespace's count, entryCount and NsState.liveCount are what the
+// chains hold.
+void Store::RepairCounts(const internal::RepairScan& scan) noexcept {
+  for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
+    if (scan.nsLive[i]) AtomicStore(&nsTable_[i].count, scan.nsCounts[i]);
+  }
+  AtomicStore(&hdr_->entryCount, static_cast<uint32_t>(scan.entries));
+  AtomicStore(&nsState_->liveCount, scan.liveNamespaces);
+}
+
+// Step 5. Establishes: every block below freeHead that is not live has FREE set and is on the free
+// list of its class, in address order; classCount is 40.
+void Store::RebuildFreeLists(const internal::RepairScan& scan) noexcept {
   uint32_t tails[kClassCount] = {};
   for (uint32_t c = 0; c < kClassCount; ++c) AtomicStore(&alloc_->freeHeads[c], 0);
-  for (uint32_t u = firstUnit_; u < freeHead;) {
+  for (uint32_t u = firstUnit_; u < scan.freeHead;) {
     Entry* e = EntryAt(u);
     const uint32_t cls = ClassOfFlags(AtomicLoad(&e->flags));
-    if (!live.Get(u)) {
+    if (!scan.live.Get(u)) {
       AtomicStore(&e->flags, kFlagFree | (cls << kClassShift));
       AtomicStore(&e->next, 0);
       if (tails[cls] != 0) {
@@ -218,14 +258,16 @@ Status Store::RepairLocked() {
     passBeat_.Work();
   }
   AtomicStore(&alloc_->classCount, kClassCount);
+}
 
-  // 6. Free the slots of owners that are gone (§6; their locks were taken over above).
+// Step 6. Establishes: no owner slot but this handle's names an owner that is gone (§6; their
+// locks were taken over when the pass acquired every lock).
+void Store::FreeGoneOwnerSlots() noexcept {
   for (uint32_t o = 1; o < kOwnerSlots; ++o) {
     if (o == env_.selfSlot || AtomicLoad(&owners_[o].pid) == 0) continue;
     passBeat_.Work();
     FreeGoneOwnerSlot(owners_, o, env_.self);
   }
-  return layout::kOk;
 }
 
 }  // namespace shm

@@ -24,6 +24,11 @@ namespace shm {
 
 using layout::Status;
 
+namespace internal {
+struct RepairScan;  // repair.cpp
+struct VerifyScan;  // verify.cpp
+}  // namespace internal
+
 inline constexpr uint32_t kMaxKeyBytes = static_cast<uint32_t>(layout::kMaxKeyBytes);
 inline constexpr uint32_t kMaxValueBytes = static_cast<uint32_t>(layout::kMaxValueBytes);
 inline constexpr uint32_t kMaxNamespaceBytes = static_cast<uint32_t>(layout::kMaxNamespaceBytes);
@@ -176,10 +181,21 @@ class Store {
            AtomicLoad(&nsTable_[ns].state) == layout::kNsStateLive;
   }
 
+  // read.cpp
   Status Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* found,
                 Value* out) noexcept;
   Walk WalkForKey(layout::Bucket* b, uint32_t ns, const uint8_t* key, uint32_t keyLength,
                   uint32_t hash, Hit* hit) noexcept;
+  // A reader met the bucket lock held as `seen`: waits for the writer, or repairs when the holder
+  // is gone. kOk means "read again".
+  Status AwaitWriter(LockWaiter* waiter, uint32_t* lock, uint32_t seen) noexcept;
+  template <class WalkFn, class AcceptFn>
+  Status ReadBucket(layout::Bucket* b, uint32_t lockedAfter, WalkFn&& walk,
+                    AcceptFn&& accept) noexcept;
+  Status SnapshotBucket(uint32_t bucket, uint32_t ns, std::vector<uint8_t>* out) noexcept;
+  bool CopyChain(layout::Bucket* b, uint32_t ns, std::vector<uint8_t>* out) noexcept;
+
+  // write.cpp
   // Acquires a bucket lock as a writer; a gone holder triggers a repair pass and a retry.
   Status LockBucket(layout::Bucket* b, uint32_t* held) noexcept;
   // Maps an allocator failure to a status; for kGone/kCorrupt repairs (the caller released its
@@ -190,12 +206,6 @@ class Store {
     uint32_t unit = 0;         // 0: not found
     bool corrupt = false;
   };
-  // A reader met the bucket lock held as `seen`: waits for the writer, or repairs when the holder
-  // is gone. kOk means "read again".
-  Status AwaitWriter(LockWaiter* waiter, uint32_t* lock, uint32_t seen) noexcept;
-  template <class WalkFn, class AcceptFn>
-  Status ReadBucket(layout::Bucket* b, uint32_t lockedAfter, WalkFn&& walk,
-                    AcceptFn&& accept) noexcept;
   // Takes the bucket lock and finds (ns, key) under it; a corrupt chain gets one repair pass
   // (*repaired records it across the caller's retries). kOk means the lock is held.
   Status LockAndFind(layout::Bucket* b, uint32_t ns, const void* key, uint32_t keyLength,
@@ -203,11 +213,17 @@ class Store {
   // Walks a chain under its lock for (ns, key); every index is checked.
   Found FindLocked(layout::Bucket* b, uint32_t ns, const void* key, uint32_t keyLength,
                    uint32_t hash) noexcept;
-  Status SnapshotBucket(uint32_t bucket, uint32_t ns, std::vector<uint8_t>* out) noexcept;
-  bool CopyChain(layout::Bucket* b, uint32_t ns, std::vector<uint8_t>* out) noexcept;
+  // clear(), one bucket at a time: the retries around the sweep of one chain under its lock.
+  enum class Sweep { kDone, kCorrupt, kFreeFailed };
+  Status ClearBucket(layout::Bucket* b, uint32_t ns, uint32_t* removed) noexcept;
+  Sweep SweepNamespace(layout::Bucket* b, uint32_t ns, uint32_t* removed) noexcept;
   uint64_t NowMs() const noexcept;
 
-  // repair.cpp / verify.cpp
+  // namespaces.cpp
+  // Fills nsLive[1..255] with which namespace records are live; returns how many are.
+  uint32_t LiveNamespaces(bool* nsLive) const noexcept;
+
+  // repair.cpp
   // One repair pass. Unless force, it is skipped when another pass completed while this one
   // waited for RepairState.lock (that pass already repaired what made the caller ask).
   Status RepairPass(bool force = false, const uint32_t* stuckWord = nullptr,
@@ -217,6 +233,13 @@ class Store {
   Status RepairFor(const uint32_t* word, uint32_t seen) noexcept;
   // The pass itself, every lock held. Throws nothing but std::bad_alloc.
   Status RepairLocked();
+  // Its steps, in order (repair.cpp says what each establishes).
+  void RepairPool(internal::RepairScan* scan) noexcept;
+  void DropUnnamedNamespaces() noexcept;
+  void RepairChains(internal::RepairScan* scan);
+  void RepairCounts(const internal::RepairScan& scan) noexcept;
+  void RebuildFreeLists(const internal::RepairScan& scan) noexcept;
+  void FreeGoneOwnerSlots() noexcept;
   // Acquires every bucket lock in index order, then AllocState.lock and NsState.lock. With
   // takeover, gone holders are taken over; without, a gone holder releases everything and
   // returns kGone. Called with RepairState.lock held (passBeat_ started): every lock taken is a
@@ -225,11 +248,20 @@ class Store {
   // Heartbeats once more, then releases NsState.lock, AllocState.lock and every bucket lock.
   void ReleaseAllLocks() noexcept;
   // Why the block a chain cursor is at (a block start of the pool) is not a valid entry of bucket
-  // `bucket`, or nullptr when it is.
+  // `bucket`, or nullptr when it is (the repair pass and verify() ask the same questions).
   const char* EntryProblem(const ChainCursor& at, uint32_t bucket,
                            const bool* nsLive) const noexcept;
+
+  // verify.cpp
   // Throws nothing but std::bad_alloc; kErrNoMemory when its bitmaps cannot be allocated.
   Status VerifyLocked(VerifyReport* out);
+  // Its checks, in order (verify.cpp says what each establishes). Each reports into scan.
+  void VerifyHeader(internal::VerifyScan* scan);
+  void VerifyPool(internal::VerifyScan* scan);
+  void VerifyChains(internal::VerifyScan* scan);
+  void VerifyFreeLists(internal::VerifyScan* scan);
+  void VerifyLeaks(internal::VerifyScan* scan);
+  void VerifyCounters(internal::VerifyScan* scan);
 
   uint8_t* base_ = nullptr;
   uint64_t regionSize_ = 0;

@@ -1,6 +1,6 @@
 // verify(): checks every invariant of docs/format.md §9 under all locks, changing nothing. The
-// JS engine (lib/engine/maintenance.js) makes the same checks in the same order with the same
-// messages: docs/api.md (store.verify()) lists them.
+// JS engine (lib/store/js/) makes the same checks in the same order with the same messages:
+// docs/api.md (store.verify()) lists them.
 #include <new>
 #include <string>
 
@@ -14,6 +14,62 @@ namespace shm {
 using layout::Bucket;
 using layout::Entry;
 using layout::kSizeClasses;
+
+namespace internal {
+
+// What verify() has found so far: the report it fills and what the later checks read.
+struct VerifyScan {
+  explicit VerifyScan(VerifyReport* report) : out(report) {}
+
+  bool Init(uint32_t firstUnit, uint32_t totalUnits) noexcept {
+    return starts.Init(firstUnit, totalUnits) && live.Init(firstUnit, totalUnits) &&
+           onFree.Init(firstUnit, totalUnits) && seen.Init(firstUnit, totalUnits);
+  }
+  void Error(std::string message) {
+    out->ok = false;
+    if (out->errors.size() < kMaxVerifyErrors) out->errors.push_back(std::move(message));
+  }
+  // A unit a chain or a free list links to must be a block start met for the first time on that
+  // kind of walk (`visited`); anything else is reported and ends the walk. (These walks have no
+  // step limit: the bitmaps cut cycles.)
+  bool FirstVisit(const std::string& where, ChainStep step, uint32_t u, UnitBitmap* visited,
+                  const char* twice) {
+    const char* problem = nullptr;
+    if (step == ChainStep::kOutOfRange) {
+      problem = "unit out of range";
+    } else if ((step != ChainStep::kEntry && step != ChainStep::kFree) || !starts.Get(u)) {
+      problem = "not a block start";
+    } else if (visited->Get(u)) {
+      problem = twice;
+    }
+    if (problem != nullptr) {
+      Error(where + ": " + problem);
+      return false;
+    }
+    visited->Set(u);
+    return true;
+  }
+
+  VerifyReport* out;
+  UnitBitmap starts;  // every block start of the tiling
+  UnitBitmap live;    // blocks of valid entries on the chains
+  UnitBitmap onFree;  // blocks met on the free lists
+  UnitBitmap seen;    // blocks met on the chains
+  uint32_t tiledEnd = 0;
+  bool nsLive[kMaxNamespaceId + 1] = {};
+  uint32_t liveNamespaces = 0;
+  uint64_t nsCounts[kMaxNamespaceId + 1] = {};
+};
+
+}  // namespace internal
+
+namespace {
+
+std::string Str(uint64_t v) {
+  return std::to_string(v);
+}
+
+}  // namespace
 
 Status Store::Verify(VerifyReport* out) noexcept {
   *out = VerifyReport{};
@@ -46,77 +102,57 @@ Status Store::Verify(VerifyReport* out) noexcept {
 }
 
 Status Store::VerifyLocked(VerifyReport* out) {
-  auto error = [out](std::string message) {
-    out->ok = false;
-    if (out->errors.size() < kMaxVerifyErrors) out->errors.push_back(std::move(message));
-  };
-  auto str = [](uint64_t v) { return std::to_string(v); };
+  internal::VerifyScan scan(out);
+  VerifyHeader(&scan);
+  if (!scan.Init(firstUnit_, totalUnits_)) return layout::kErrNoMemory;
+  VerifyPool(&scan);
+  VerifyChains(&scan);
+  VerifyFreeLists(&scan);
+  VerifyLeaks(&scan);
+  VerifyCounters(&scan);
+  return layout::kOk;
+}
 
-  // The header.
+// Establishes: the header passed the open checks of format.md §3, or its status is reported.
+void Store::VerifyHeader(internal::VerifyScan* scan) {
   Status hs = Validate(base_, regionSize_);
-  if (hs != layout::kOk) error(std::string("header: ") + layout::StatusCode(hs));
+  if (hs != layout::kOk) scan->Error(std::string("header: ") + layout::StatusCode(hs));
+}
 
-  internal::UnitBitmap starts, live, onFree, seen;
-  if (!starts.Init(firstUnit_, totalUnits_) || !live.Init(firstUnit_, totalUnits_) ||
-      !onFree.Init(firstUnit_, totalUnits_) || !seen.Init(firstUnit_, totalUnits_)) {
-    return layout::kErrNoMemory;
-  }
-
-  // The tiling of [firstUnit, freeHead).
+// Establishes: scan->starts holds every block start of [firstUnit, freeHead) up to the first
+// block that is not valid, and scan->tiledEnd is where that tiling ends.
+void Store::VerifyPool(internal::VerifyScan* scan) {
   uint32_t freeHead = AtomicLoad(&hdr_->freeHead);
   if (freeHead < firstUnit_ || freeHead > totalUnits_) {
-    error("header: freeHead " + str(freeHead) + " outside [" + str(firstUnit_) + ", " +
-          str(totalUnits_) + "]");
+    scan->Error("header: freeHead " + Str(freeHead) + " outside [" + Str(firstUnit_) + ", " +
+                Str(totalUnits_) + "]");
     freeHead = freeHead < firstUnit_ ? firstUnit_ : totalUnits_;
   }
-  uint32_t tiledEnd = firstUnit_;
+  scan->tiledEnd = firstUnit_;
   for (uint32_t u = firstUnit_; u < freeHead;) {
     const uint32_t cls = ClassOfFlags(AtomicLoad(&EntryAt(u)->flags));
     if (cls >= kClassCount) {
-      error("pool: block " + str(u) + ": invalid size class " + str(cls));
+      scan->Error("pool: block " + Str(u) + ": invalid size class " + Str(cls));
       break;
     }
     if (uint64_t{u} + kSizeClasses[cls] > freeHead) {
-      error("pool: block " + str(u) + ": crosses freeHead " + str(freeHead));
+      scan->Error("pool: block " + Str(u) + ": crosses freeHead " + Str(freeHead));
       break;
     }
-    starts.Set(u);
+    scan->starts.Set(u);
     u += kSizeClasses[cls];
-    tiledEnd = u;
+    scan->tiledEnd = u;
     passBeat_.Work();
   }
+}
 
-  // A unit a chain or a free list links to must be a block start met for the first time on
-  // that kind of walk; anything else ends the walk with an error. (These walks have no step
-  // limit: the bitmaps cut cycles.)
-  const ChainBounds tiled{base_, firstUnit_, tiledEnd, kNoStepLimit};
-  auto firstVisit = [&](const std::string& where, ChainStep step, uint32_t u,
-                        internal::UnitBitmap* visited, const char* twice) {
-    const char* problem = nullptr;
-    if (step == ChainStep::kOutOfRange) {
-      problem = "unit out of range";
-    } else if ((step != ChainStep::kEntry && step != ChainStep::kFree) || !starts.Get(u)) {
-      problem = "not a block start";
-    } else if (visited->Get(u)) {
-      problem = twice;
-    }
-    if (problem != nullptr) {
-      error(where + ": " + problem);
-      return false;
-    }
-    visited->Set(u);
-    return true;
-  };
-
-  // Every chain. (A live namespace record with an impossible nameLength is reported below; its
-  // entries count as live here, until a repair pass drops it.)
-  bool nsLive[kMaxNamespaceId + 1] = {};
-  uint32_t liveNamespaces = 0;
-  for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
-    nsLive[i] = NamespaceLive(i);
-    if (nsLive[i]) ++liveNamespaces;
-  }
-  uint64_t nsCounts[kMaxNamespaceId + 1] = {};
+// Establishes: every chain problem and wrong bucket count is reported, and scan->live and
+// scan->nsCounts hold the valid, unique entries. (A live namespace record with an impossible
+// nameLength is reported by VerifyCounters; its entries count as live here, until a repair pass
+// drops it.)
+void Store::VerifyChains(internal::VerifyScan* scan) {
+  scan->liveNamespaces = LiveNamespaces(scan->nsLive);
+  const ChainBounds tiled{base_, firstUnit_, scan->tiledEnd, kNoStepLimit};
   internal::DupIndex dups;
   for (uint32_t bi = 0; bi < bucketCount_; ++bi) {
     Bucket* b = &buckets_[bi];
@@ -129,27 +165,34 @@ Status Store::VerifyLocked(VerifyReport* out) {
       if (step == ChainStep::kEnd) break;
       passBeat_.Work();
       const uint32_t u = c.unit();
-      const std::string where = "bucket " + str(bi) + ", block " + str(u);
-      if (!firstVisit(where, step, u, &seen, "reached twice (a cycle or a shared chain)")) break;
+      const std::string where = "bucket " + Str(bi) + ", block " + Str(u);
+      if (!scan->FirstVisit(where, step, u, &scan->seen,
+                            "reached twice (a cycle or a shared chain)")) {
+        break;
+      }
       const Entry* e = c.entry();
-      if (const char* problem = EntryProblem(c, bi, nsLive)) {
-        error(where + ": " + problem);
+      if (const char* problem = EntryProblem(c, bi, scan->nsLive)) {
+        scan->Error(where + ": " + problem);
       } else if (dups.Contains(base_, e)) {
-        error(where + ": repeats a key already on the chain");
+        scan->Error(where + ": repeats a key already on the chain");
       } else {
-        live.Set(u);
+        scan->live.Set(u);
         dups.Add(e->keyHash, u);
         ++count;
-        ++nsCounts[e->namespaceId];
-        ++out->entries;
+        ++scan->nsCounts[e->namespaceId];
+        ++scan->out->entries;
       }
     }
     if (b->count != count) {
-      error("bucket " + str(bi) + ": count " + str(b->count) + ", found " + str(count));
+      scan->Error("bucket " + Str(bi) + ": count " + Str(b->count) + ", found " + Str(count));
     }
   }
+}
 
-  // Every free list.
+// Establishes: every free list problem is reported, and scan->onFree holds the blocks met on the
+// free lists.
+void Store::VerifyFreeLists(internal::VerifyScan* scan) {
+  const ChainBounds tiled{base_, firstUnit_, scan->tiledEnd, kNoStepLimit};
   for (uint32_t cls = 0; cls < kClassCount; ++cls) {
     ChainCursor c(tiled, &alloc_->freeHeads[cls]);
     for (;;) {
@@ -157,22 +200,30 @@ Status Store::VerifyLocked(VerifyReport* out) {
       if (step == ChainStep::kEnd) break;
       passBeat_.Work();
       const uint32_t u = c.unit();
-      const std::string where = "free list " + str(cls) + ", block " + str(u);
-      if (!firstVisit(where, step, u, &onFree, "reached twice (a cycle, or on another list)"))
+      const std::string where = "free list " + Str(cls) + ", block " + Str(u);
+      if (!scan->FirstVisit(where, step, u, &scan->onFree,
+                            "reached twice (a cycle, or on another list)")) {
         break;
-      if (step != ChainStep::kFree) error(where + ": FREE not set");
-      if (ClassOfFlags(c.flags()) != cls) error(where + ": size class differs from the list's");
-      if (live.Get(u)) error(where + ": both live and free");
+      }
+      if (step != ChainStep::kFree) scan->Error(where + ": FREE not set");
+      if (ClassOfFlags(c.flags()) != cls) {
+        scan->Error(where + ": size class differs from the list's");
+      }
+      if (scan->live.Get(u)) scan->Error(where + ": both live and free");
     }
   }
+}
 
-  // Every block is live or free, not both, not neither.
+// Establishes: the report's liveUnits, freeUnits and leakedUnits, every block of the tiling
+// counted once, and an error when some block is neither live nor free.
+void Store::VerifyLeaks(internal::VerifyScan* scan) {
+  VerifyReport* out = scan->out;
   uint32_t firstLeak = 0;
-  for (uint32_t u = firstUnit_; u < tiledEnd;) {
+  for (uint32_t u = firstUnit_; u < scan->tiledEnd;) {
     const uint32_t units = kSizeClasses[ClassOfFlags(AtomicLoad(&EntryAt(u)->flags))];
-    if (live.Get(u)) {
+    if (scan->live.Get(u)) {
       out->liveUnits += units;
-    } else if (onFree.Get(u)) {
+    } else if (scan->onFree.Get(u)) {
       out->freeUnits += units;
     } else {
       if (out->leakedUnits == 0) firstLeak = u;
@@ -182,31 +233,35 @@ Status Store::VerifyLocked(VerifyReport* out) {
     passBeat_.Work();
   }
   if (out->leakedUnits != 0) {
-    error("pool: " + str(out->leakedUnits) +
-          " units neither live nor free (leaked), the first at block " + str(firstLeak));
+    scan->Error("pool: " + Str(out->leakedUnits) +
+                " units neither live nor free (leaked), the first at block " + Str(firstLeak));
   }
+}
 
-  // The counters and the namespace records (entries are counted only in live namespaces).
+// Establishes: the header's entryCount, each live namespace record (name length, count) and
+// NsState.liveCount are checked against what the chains hold (entries count only in live
+// namespaces).
+void Store::VerifyCounters(internal::VerifyScan* scan) {
   const uint32_t entryCount = AtomicLoad(&hdr_->entryCount);
-  if (entryCount != out->entries) {
-    error("header: entryCount " + str(entryCount) + ", found " + str(out->entries));
+  if (entryCount != scan->out->entries) {
+    scan->Error("header: entryCount " + Str(entryCount) + ", found " + Str(scan->out->entries));
   }
   for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
-    if (!nsLive[i]) continue;
+    if (!scan->nsLive[i]) continue;
     const uint32_t len = nsTable_[i].nameLength;
     if (len == 0 || len > kMaxNamespaceBytes) {
-      error("namespace " + str(i) + ": name length " + str(len));
+      scan->Error("namespace " + Str(i) + ": name length " + Str(len));
     }
     const uint32_t count = AtomicLoad(&nsTable_[i].count);
-    if (count != nsCounts[i]) {
-      error("namespace " + str(i) + ": count " + str(count) + ", found " + str(nsCounts[i]));
+    if (count != scan->nsCounts[i]) {
+      scan->Error("namespace " + Str(i) + ": count " + Str(count) + ", found " +
+                  Str(scan->nsCounts[i]));
     }
   }
   const uint32_t liveCount = AtomicLoad(&nsState_->liveCount);
-  if (liveCount != liveNamespaces) {
-    error("namespaces: liveCount " + str(liveCount) + ", found " + str(liveNamespaces));
+  if (liveCount != scan->liveNamespaces) {
+    scan->Error("namespaces: liveCount " + Str(liveCount) + ", found " + Str(scan->liveNamespaces));
   }
-  return layout::kOk;
 }
 
 }  // namespace shm

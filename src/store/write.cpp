@@ -208,45 +208,51 @@ Status Store::Clear(uint32_t ns, uint32_t* removed) noexcept {
   for (uint32_t i = 0; i < bucketCount_; ++i) {
     Bucket* b = &buckets_[i];
     if (AtomicLoad(&b->head) == 0) continue;
-    bool repaired = false;
-    for (;;) {
-      uint32_t held;
-      Status s = LockBucket(b, &held);
-      if (s != layout::kOk) return s;
-      ChainCursor c(Chains(), &b->head);
-      bool corrupt = false;
-      bool allocGone = false;
-      for (;;) {
-        const ChainStep step = c.Next();
-        if (step == ChainStep::kEnd) break;
-        if (step != ChainStep::kEntry) {
-          corrupt = true;
-          break;
-        }
-        if (c.entry()->namespaceId != ns) continue;
-        c.Unlink();
-        AllocStatus fs = FreeBlock(pool_, env_, c.unit());
-        if (b->count != 0) b->count = b->count - 1;
-        AtomicDecrementSaturating(&nsTable_[ns].count);
-        AtomicDecrementSaturating(&hdr_->entryCount);
-        ++*removed;
-        ++writes_;
-        if (fs != AllocStatus::kOk) {
-          allocGone = true;  // the unlinked block is reclaimed by the repair pass below
-          break;
-        }
-      }
-      Unlock(&b->lock, held);
-      if (!corrupt && !allocGone) break;
-      if (corrupt) {
-        if (repaired) return layout::kErrCorrupt;
-        repaired = true;
-      }
-      s = RepairPass(true);
-      if (s != layout::kOk) return s;
-    }
+    Status s = ClearBucket(b, ns, removed);
+    if (s != layout::kOk) return s;
   }
   return layout::kOk;
+}
+
+// Establishes: bucket b holds no entry of ns (or the status that stopped it). A sweep that met a
+// corrupt chain gets one repair pass, one that could not free a block gets one each time.
+Status Store::ClearBucket(Bucket* b, uint32_t ns, uint32_t* removed) noexcept {
+  bool repaired = false;
+  for (;;) {
+    uint32_t held;
+    Status s = LockBucket(b, &held);
+    if (s != layout::kOk) return s;
+    const Sweep sweep = SweepNamespace(b, ns, removed);
+    Unlock(&b->lock, held);
+    if (sweep == Sweep::kDone) return layout::kOk;
+    if (sweep == Sweep::kCorrupt) {
+      if (repaired) return layout::kErrCorrupt;
+      repaired = true;
+    }
+    s = RepairPass(true);
+    if (s != layout::kOk) return s;
+  }
+}
+
+// Under b's lock. Establishes: every entry of ns on the chain is unlinked, freed and uncounted
+// (kDone), or those before the first invalid link (kCorrupt) or up to the first block the
+// allocator could not take back (kFreeFailed: the repair pass reclaims it).
+Store::Sweep Store::SweepNamespace(Bucket* b, uint32_t ns, uint32_t* removed) noexcept {
+  ChainCursor c(Chains(), &b->head);
+  for (;;) {
+    const ChainStep step = c.Next();
+    if (step == ChainStep::kEnd) return Sweep::kDone;
+    if (step != ChainStep::kEntry) return Sweep::kCorrupt;
+    if (c.entry()->namespaceId != ns) continue;
+    c.Unlink();
+    const AllocStatus fs = FreeBlock(pool_, env_, c.unit());
+    if (b->count != 0) b->count = b->count - 1;
+    AtomicDecrementSaturating(&nsTable_[ns].count);
+    AtomicDecrementSaturating(&hdr_->entryCount);
+    ++*removed;
+    ++writes_;
+    if (fs != AllocStatus::kOk) return Sweep::kFreeFailed;
+  }
 }
 
 }  // namespace shm
