@@ -8,7 +8,7 @@
 // (encodings 1, 2) or a Buffer (0) from there. Nothing is allocated on the C++ heap per get/set.
 //
 // This file holds the class: construction, close and the core's lifetime, registration. The
-// methods are in store_ops.cc, argument conversion in store_args.cc.
+// methods are in ops.cc, argument conversion in args.cc.
 #include <new>
 #include <string>
 #include <vector>
@@ -89,53 +89,69 @@ napi_value Create(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
-// new NativeStore(sab, pid, tid, lockTimeoutMs, outInt32Array)
-napi_value Construct(napi_env env, napi_callback_info info) {
+// The arguments of new NativeStore(sab, pid, tid, lockTimeoutMs, outInt32Array), converted.
+struct ConstructArgs {
+  napi_value self = nullptr;
+  napi_value argv[5] = {};
+  void* data = nullptr;  // the SharedArrayBuffer's bytes
+  size_t length = 0;
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  uint32_t timeout = 0;
+  int32_t* out = nullptr;  // the out array's elements
+};
+
+// Establishes: called with new, a SharedArrayBuffer and pid, tid and lockTimeoutMs in range in
+// *a; false with an exception pending otherwise.
+bool ReadConstructArgs(napi_env env, napi_callback_info info, ConstructArgs* a) {
   size_t argc = 5;
-  napi_value argv[5];
-  napi_value self;
-  if (napi_get_cb_info(env, info, &argc, argv, &self, nullptr) != napi_ok) return nullptr;
+  if (napi_get_cb_info(env, info, &argc, a->argv, &a->self, nullptr) != napi_ok) return false;
   napi_value newTarget = nullptr;
   if (napi_get_new_target(env, info, &newTarget) != napi_ok || newTarget == nullptr) {
     ThrowTypeError(Napi::Env(env), "NativeStore must be called with new");
-    return nullptr;
+    return false;
   }
-  void* data = nullptr;
-  size_t length = 0;
-  if (!GetSharedArrayBufferData(env, argv[0], &data, &length)) {
+  if (!GetSharedArrayBufferData(env, a->argv[0], &a->data, &a->length)) {
     ThrowTypeError(Napi::Env(env), "The \"buffer\" argument must be a SharedArrayBuffer");
-    return nullptr;
+    return false;
   }
-  uint32_t pid, tid, timeout;
-  if (!GetUint32(env, argv[1], "pid", 1, UINT32_MAX, &pid) ||
-      !GetUint32(env, argv[2], "tid", 0, UINT32_MAX, &tid) ||
-      !GetUint32(env, argv[3], "lockTimeoutMs", 0, UINT32_MAX, &timeout)) {
-    return nullptr;
-  }
+  return GetUint32(env, a->argv[1], "pid", 1, UINT32_MAX, &a->pid) &&
+         GetUint32(env, a->argv[2], "tid", 0, UINT32_MAX, &a->tid) &&
+         GetUint32(env, a->argv[3], "lockTimeoutMs", 0, UINT32_MAX, &a->timeout);
+}
+
+// Establishes: a->out points at the elements of an Int32Array of length >= 1 over a
+// SharedArrayBuffer; false with a TypeError pending otherwise. The handle keeps that raw pointer:
+// only shared memory cannot be detached (transferred) under it.
+bool CheckOutArray(napi_env env, ConstructArgs* a) {
   bool isTyped = false;
   napi_typedarray_type type;
   size_t outLength = 0;
   void* outData = nullptr;
-  if (napi_is_typedarray(env, argv[4], &isTyped) != napi_ok || !isTyped ||
-      napi_get_typedarray_info(env, argv[4], &type, &outLength, &outData, nullptr, nullptr) !=
+  if (napi_is_typedarray(env, a->argv[4], &isTyped) != napi_ok || !isTyped ||
+      napi_get_typedarray_info(env, a->argv[4], &type, &outLength, &outData, nullptr, nullptr) !=
           napi_ok ||
       type != napi_int32_array || outLength < 1) {
     ThrowTypeError(Napi::Env(env), "The \"out\" argument must be an Int32Array of length >= 1");
-    return nullptr;
+    return false;
   }
-  // The handle keeps a raw pointer to `out`: only shared memory cannot be detached (transferred)
-  // under it.
   napi_value outBuffer;
   void* outBufferData = nullptr;
   size_t outBufferLength = 0;
-  if (napi_get_typedarray_info(env, argv[4], &type, &outLength, &outData, &outBuffer, nullptr) !=
+  if (napi_get_typedarray_info(env, a->argv[4], &type, &outLength, &outData, &outBuffer, nullptr) !=
           napi_ok ||
       !GetSharedArrayBufferData(env, outBuffer, &outBufferData, &outBufferLength)) {
     ThrowTypeError(Napi::Env(env),
                    "The \"out\" argument must be an Int32Array over a SharedArrayBuffer");
-    return nullptr;
+    return false;
   }
+  a->out = static_cast<int32_t*>(outData);
+  return true;
+}
 
+// Establishes: a new core with its value buffer and a shm::Store attached to the buffer (an owner
+// slot claimed); nullptr with a ShmError pending otherwise.
+StoreCore* AttachCore(napi_env env, const ConstructArgs& a) {
   auto* core = new (std::nothrow) StoreCore();
   if (core == nullptr) {
     ThrowFailed(env, L::kErrNoMemory, "open");
@@ -143,39 +159,62 @@ napi_value Construct(napi_env env, napi_callback_info info) {
   }
   core->env = env;
   core->value_buf.reset(new (std::nothrow) char[kValueBufSize]);
-  Status s = core->value_buf ? shm::Store::Attach(static_cast<uint8_t*>(data), length, pid, tid,
-                                                  timeout, &core->store)
+  Status s = core->value_buf ? shm::Store::Attach(static_cast<uint8_t*>(a.data), a.length, a.pid,
+                                                  a.tid, a.timeout, &core->store)
                              : L::kErrNoMemory;
   if (s != L::kOk) {
     delete core;
     ThrowStatus(Napi::Env(env), s, std::string("open: ") + L::StatusCode(s));
     return nullptr;
   }
-  // The buffer and the out array stay alive while the handle is open.
-  if (napi_create_reference(env, argv[0], 1, &core->sab_ref) != napi_ok ||
-      napi_create_reference(env, argv[4], 1, &core->out_ref) != napi_ok ||
-      napi_wrap(env, self, core, UnrefCore, nullptr, nullptr) != napi_ok) {
+  return core;
+}
+
+// Establishes: the core keeps the buffer and the out array alive while the handle is open, and
+// is owned by the object (one reference, dropped by its finalizer); false with the core freed and
+// an exception pending otherwise.
+bool WrapCore(napi_env env, const ConstructArgs& a, StoreCore* core) {
+  if (napi_create_reference(env, a.argv[0], 1, &core->sab_ref) != napi_ok ||
+      napi_create_reference(env, a.argv[4], 1, &core->out_ref) != napi_ok ||
+      napi_wrap(env, a.self, core, UnrefCore, nullptr, nullptr) != napi_ok) {
     core->Release();
     delete core;
     ThrowStatus(Napi::Env(env), L::kErrInvalidArg, "open: cannot reference the buffer");
-    return nullptr;
+    return false;
   }
-  core->out = static_cast<int32_t*>(outData);
+  core->out = a.out;
   core->refs = 1;  // the object itself
+  return true;
+}
+
+// Establishes: the object has the methods of kMethods as its own properties, functions whose
+// data is the core, each holding one more reference on it; false with an exception pending
+// otherwise (the object's finalizer then frees the core).
+bool DefineMethods(napi_env env, napi_value self, StoreCore* core) {
   std::vector<napi_property_descriptor> props(kMethodCount);
   for (size_t i = 0; i < kMethodCount; ++i) {
     napi_value fn;
     if (napi_create_function(env, kMethods[i].name, NAPI_AUTO_LENGTH, kMethods[i].cb, core, &fn) !=
             napi_ok ||
         napi_add_finalizer(env, fn, core, UnrefCore, nullptr, nullptr) != napi_ok) {
-      return nullptr;  // a pending exception; the object's finalizer frees the core
+      return false;
     }
     ++core->refs;
     props[i] = napi_property_descriptor{kMethods[i].name, nullptr, nullptr,       nullptr,
                                         nullptr,          fn,      napi_writable, nullptr};
   }
-  if (napi_define_properties(env, self, kMethodCount, props.data()) != napi_ok) return nullptr;
-  return self;
+  return napi_define_properties(env, self, kMethodCount, props.data()) == napi_ok;
+}
+
+// new NativeStore(sab, pid, tid, lockTimeoutMs, outInt32Array)
+napi_value Construct(napi_env env, napi_callback_info info) {
+  ConstructArgs a;
+  if (!ReadConstructArgs(env, info, &a) || !CheckOutArray(env, &a)) return nullptr;
+  StoreCore* core = AttachCore(env, a);
+  if (core == nullptr || !WrapCore(env, a, core) || !DefineMethods(env, a.self, core)) {
+    return nullptr;
+  }
+  return a.self;
 }
 
 }  // namespace

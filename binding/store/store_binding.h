@@ -1,5 +1,5 @@
 // Internals of the NativeStore binding shared by store.cc (the class: construction, close,
-// registration), store_ops.cc (the methods) and store_args.cc (argument conversion).
+// registration), ops.cc (the methods) and args.cc (argument conversion).
 //
 // Invariants:
 // - A method runs only while its StoreCore is open; close() called from user JS that runs inside
@@ -52,7 +52,7 @@ struct StoreCore {
   void Unref() noexcept;
 };
 
-// ---- argument conversion (store_args.cc); each throws and returns false on bad input ---------
+// ---- argument conversion (args.cc); each throws and returns false on bad input ---------
 
 inline napi_value Undefined(napi_env env) {
   napi_value v;
@@ -141,7 +141,7 @@ void ThrowFailed(napi_env env, Status s, const char* what);
 // for the method to return.
 napi_value ThrowNoMemory(napi_env env, const char* what);
 
-// ---- the per-instance methods (store_ops.cc) --------------------------------------------------
+// ---- the per-instance methods (ops.cc) --------------------------------------------------
 
 struct MethodDef {
   const char* name;
