@@ -249,8 +249,8 @@ forEachEngine('store.repair() from a read: walk bound and corrupt-read threshold
 });
 
 describe('store.verify() / store.repair(): an exhausted heap [js engine]', () => {
-  // The native engine's side of this is test/cpp/store/regression_test.cc
-  // (HeapExhaustionIsErrNoMemory).
+  // The native engine's side of this is test/cpp/store/attach_test.cc
+  // (StoreHandles.HeapExhaustionIsErrNoMemory).
   it('verify() and repair() that cannot allocate their per-unit state are ERR_NO_MEMORY, with every lock freed', () => {
     const s = Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine: 'js', buckets: 4 });
     const RealUint8Array = globalThis.Uint8Array;
