@@ -1,6 +1,6 @@
 // verify(): checks every invariant of docs/format.md §9 under all locks, changing nothing. The
-// JS engine (lib/store/js/) makes the same checks in the same order with the same messages:
-// docs/api.md (store.verify()) lists them.
+// JS engine (lib/store/js/verify.js) makes the same checks in the same order with the same
+// messages: docs/api.md (store.verify()) lists them.
 #include <new>
 #include <string>
 
