@@ -27,9 +27,10 @@ enum class ChainStep : uint8_t {
 
 // No valid chain holds more entries than the store allows nor more blocks than the pool has, so a
 // walk that follows more links than this is in a cycle (format.md §9, "Readers", step 2).
+// (An open store has totalUnits > firstUnit: format.md §3.)
 inline constexpr uint64_t ChainStepLimit(uint32_t maxEntries, uint32_t firstUnit,
                                          uint32_t totalUnits) noexcept {
-  const uint64_t blocks = totalUnits > firstUnit ? uint64_t{totalUnits} - firstUnit : 0;
+  const uint64_t blocks = uint64_t{totalUnits} - firstUnit;
   return (maxEntries < blocks ? uint64_t{maxEntries} : blocks) + 1;
 }
 // For walks that cut cycles themselves (repair and verify mark every block they visit).
@@ -45,26 +46,32 @@ struct ChainBounds {
 
 class ChainCursor {
  public:
-  // A walk from `head` (a bucket's head or a free list's head).
+  // A walk from `head` (a bucket's head or a free list's head). The cursor reads `bounds` where
+  // it is (the store's, or a local of the walk), so that a walk keeps few values in registers:
+  // they must outlive it.
   ChainCursor(const ChainBounds& bounds, uint32_t* head) noexcept
-      : bounds_(bounds), follow_(head) {}
+      : b_(&bounds), stepsLeft_(bounds.maxSteps), follow_(head) {}
+  ChainCursor(const ChainBounds&& bounds, uint32_t* head) = delete;
 
   // Follows the next link: the head at first, then the `next` of the block the cursor is at, or,
-  // after Unlink(), the link that now skips it. unit() and link() are set from kTooLong on,
-  // entry() and flags() from kBadClass on, units() from kFree on.
+  // after Unlink() or Cut(), the link that now skips it. Afterwards link() is the word followed
+  // and unit() what it held; once the unit passed the range check (kBadClass, kFree, kEntry)
+  // entry() and flags() describe its block, and units() its size (kFree, kEntry).
   ChainStep Next() noexcept {
     link_ = follow_;
     unit_ = AtomicLoad(link_);
     if (unit_ == 0) return ChainStep::kEnd;
-    if (++steps_ > bounds_.maxSteps) return ChainStep::kTooLong;
-    if (unit_ < bounds_.firstUnit || unit_ >= bounds_.endUnit) return ChainStep::kOutOfRange;
-    entry_ = EntryAt(bounds_.base, unit_);
+    if (stepsLeft_ == 0) return ChainStep::kTooLong;
+    --stepsLeft_;
+    if (unit_ < b_->firstUnit || unit_ >= b_->endUnit) return ChainStep::kOutOfRange;
+    entry_ = EntryAt(b_->base, unit_);
     follow_ = &entry_->next;
     flags_ = AtomicLoad(&entry_->flags);
     const uint32_t cls = ClassOfFlags(flags_);
     if (cls >= kClassCount) return ChainStep::kBadClass;
     units_ = layout::kSizeClasses[cls];
-    if (uint64_t{unit_} + units_ > bounds_.endUnit) return ChainStep::kBadClass;
+    // The block runs past endUnit (unit_ < endUnit here, so this cannot wrap).
+    if (units_ > b_->endUnit - unit_) return ChainStep::kBadClass;
     if ((flags_ & kFlagFree) != 0) return ChainStep::kFree;
     return ChainStep::kEntry;
   }
@@ -76,7 +83,7 @@ class ChainCursor {
   uint32_t flags() const noexcept { return flags_; }  // loaded once, atomically
   uint32_t units() const noexcept { return units_; }  // the block's size
 
-  // Whether an entry of these lengths fits the block the cursor is at (from kFree on).
+  // Whether an entry of these lengths fits the block the cursor is at (after kFree or kEntry).
   bool Fits(uint32_t keyLength, uint32_t valueLength) const noexcept {
     return uint64_t{layout::kEntryHeaderSize} + keyLength + valueLength <= uint64_t{units_} << 6;
   }
@@ -94,11 +101,11 @@ class ChainCursor {
   }
 
  private:
-  ChainBounds bounds_;
+  const ChainBounds* b_;
+  uint64_t stepsLeft_;        // links Next() may still follow
   uint32_t* follow_;          // the link Next() follows
   uint32_t* link_ = nullptr;  // the link that named unit_
   layout::Entry* entry_ = nullptr;
-  uint64_t steps_ = 0;
   uint32_t unit_ = 0;
   uint32_t flags_ = 0;
   uint32_t units_ = 0;

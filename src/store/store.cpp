@@ -30,6 +30,8 @@ Status Store::Attach(uint8_t* base, uint64_t size, uint32_t pid, uint32_t tid,
   st->mask_ = st->bucketCount_ - 1;
   st->firstUnit_ = static_cast<uint32_t>(EntriesOffset(st->bucketCount_) / layout::kUnit);
   st->maxEntries_ = g.maxEntries;
+  st->chains_ = ChainBounds{base, st->firstUnit_, st->totalUnits_,
+                            ChainStepLimit(st->maxEntries_, st->firstUnit_, st->totalUnits_)};
   st->hdr_ = h;
   st->alloc_ = reinterpret_cast<layout::AllocState*>(base + layout::kAllocOffset);
   st->nsState_ = reinterpret_cast<layout::NsState*>(base + layout::kNsstateOffset);

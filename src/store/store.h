@@ -172,10 +172,7 @@ class Store {
   layout::Bucket* BucketFor(uint32_t hash) const noexcept { return &buckets_[hash & mask_]; }
   // The bounds of a chain walk by a reader or a writer (chain.h): blocks anywhere in the pool,
   // no more links than a valid chain can have.
-  ChainBounds Chains() const noexcept {
-    return ChainBounds{base_, firstUnit_, totalUnits_,
-                       ChainStepLimit(maxEntries_, firstUnit_, totalUnits_)};
-  }
+  const ChainBounds& Chains() const noexcept { return chains_; }
   bool NamespaceLive(uint32_t ns) const noexcept {
     return ns >= 1 && ns <= kMaxNamespaceId &&
            AtomicLoad(&nsTable_[ns].state) == layout::kNsStateLive;
@@ -271,6 +268,7 @@ class Store {
   uint32_t bucketCount_ = 0;
   uint32_t mask_ = 0;
   uint32_t maxEntries_ = 0;
+  ChainBounds chains_;  // Chains(): the whole pool and ChainStepLimit of this store
   layout::Header* hdr_ = nullptr;
   layout::AllocState* alloc_ = nullptr;
   layout::NsState* nsState_ = nullptr;
