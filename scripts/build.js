@@ -11,7 +11,14 @@
 //   node scripts/build.js --format | --format-check   clang-format the C++ sources
 //
 // Environment: SHMSTORE_SKIP_BUILD=1 skips the build (the pure-JS parts still work);
-// SHMSTORE_NODE_INCLUDE overrides the Node header directory.
+// SHMSTORE_NODE_INCLUDE overrides the Node header directory; SHMSTORE_BUILD_DIR the build
+// directory (default build/; lib/base/native.js reads SHMSTORE_ADDON_DIR).
+//
+// As the install script (npm_lifecycle_event 'install') a build that cannot be done does not fail
+// the install: the package stays usable with the pure-JS engine, the reason is printed in one
+// warning and recorded in <build>/Release/unavailable.json, where lib/base/native.js finds it to
+// name the cause in ERR_ADDON_MISSING. SHMSTORE_REQUIRE_NATIVE=1 (set by .ci/run) makes such an
+// install fail instead. Every other use of this script fails on a failed build.
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
@@ -20,18 +27,44 @@ const path = require('path');
 const root = path.join(__dirname, '..');
 const args = new Set(process.argv.slice(2));
 
+// A build that cannot be done: main() decides whether that fails the command.
+class BuildError extends Error {}
+
 function fail(message) {
-  console.error(`shmstore build: ${message}`);
-  process.exit(1);
+  throw new BuildError(message);
+}
+
+// What the build needs from the system, with the package that provides it. A missing one is
+// reported in one line naming the package, never as a CMake trace.
+const PREREQUISITES = [
+  { what: 'cmake >= 3.20', command: 'cmake', debian: 'cmake', fedora: 'cmake' },
+  { what: 'a C++20 compiler (g++)', command: process.env.CXX || 'g++', debian: 'g++', fedora: 'gcc-c++' },
+  { what: 'make', command: 'make', debian: 'make', fedora: 'make' },
+  { what: 'the xxHash headers (xxhash.h)', header: 'xxhash.h', debian: 'libxxhash-dev', fedora: 'xxhash-devel' },
+];
+const TEST_PREREQUISITES = [
+  { what: 'GoogleTest (gtest/gtest.h)', header: 'gtest/gtest.h', debian: 'libgtest-dev', fedora: 'gtest-devel' },
+];
+
+function onPath(command) {
+  if (command.includes('/')) return fs.existsSync(command);
+  return (process.env.PATH || '').split(':').some((d) => d && fs.existsSync(path.join(d, command)));
+}
+
+function hasHeader(header) {
+  const dirs = ['/usr/include', '/usr/local/include', ...(process.env.CPATH || '').split(':').filter(Boolean)];
+  return dirs.some((d) => fs.existsSync(path.join(d, header)));
+}
+
+// One line per missing prerequisite, or none.
+function missingPrerequisites(list) {
+  return list
+    .filter((p) => (p.command ? !onPath(p.command) : !hasHeader(p.header)))
+    .map((p) => `missing ${p.what}: install it with \`apt-get install ${p.debian}\` (Debian/Ubuntu) or \`dnf install ${p.fedora}\` (Fedora)`);
 }
 
 function run(cmd, argv, options = {}) {
   const r = spawnSync(cmd, argv, { stdio: 'inherit', cwd: root, ...options });
-  if (r.error && r.error.code === 'ENOENT') {
-    fail(`'${cmd}' not found. Prerequisites: cmake >= 3.20, g++ (C++20), make, libxxhash-dev` +
-      (args.has('--tests') || args.has('--sanitize') ? ', libgtest-dev' : '') +
-      ' (Debian/Ubuntu: apt-get install cmake g++ make libxxhash-dev libgtest-dev)');
-  }
   if (r.error) fail(`${cmd}: ${r.error.message}`);
   if (r.status !== 0) fail(`${cmd} ${argv.join(' ')} exited with ${r.status ?? r.signal}`);
 }
@@ -82,16 +115,13 @@ function addonApiDir() {
   return dir;
 }
 
-function main() {
-  if (args.has('--format') || args.has('--format-check')) return format(args.has('--format-check'));
-  if (process.env.SHMSTORE_SKIP_BUILD && process.env.SHMSTORE_SKIP_BUILD !== '0') {
-    console.log('shmstore build: skipped (SHMSTORE_SKIP_BUILD); the native addon is unavailable');
-    return;
-  }
+function build(sanitize) {
   if (process.platform !== 'linux') fail(`unsupported platform ${process.platform} (Linux only)`);
+  const needs = args.has('--tests') || sanitize ? [...PREREQUISITES, ...TEST_PREREQUISITES] : PREREQUISITES;
+  const missing = missingPrerequisites(needs);
+  if (missing.length) fail(missing.join('\n'));
   const jobs = String(Math.max(1, os.availableParallelism ? os.availableParallelism() : os.cpus().length));
-  const sanitize = args.has('--sanitize');
-  const buildDir = path.join(root, sanitize ? 'build-sanitize' : 'build');
+  const buildDir = buildDirOf(sanitize);
   const defs = sanitize
     ? ['-DCMAKE_BUILD_TYPE=Debug', '-DSHMSTORE_SANITIZE=ON', '-DSHMSTORE_TESTS=ON', '-DSHMSTORE_ADDON=OFF']
     : [
@@ -119,6 +149,50 @@ function main() {
     arch: process.arch,
   };
   fs.writeFileSync(path.join(buildDir, 'Release', 'abi.json'), JSON.stringify(abi, null, 2) + '\n');
+  fs.rmSync(path.join(buildDir, 'Release', UNAVAILABLE), { force: true });
+}
+
+const UNAVAILABLE = 'unavailable.json';
+
+function buildDirOf(sanitize) {
+  if (sanitize) return path.join(root, 'build-sanitize');
+  return process.env.SHMSTORE_BUILD_DIR ? path.resolve(process.env.SHMSTORE_BUILD_DIR) : path.join(root, 'build');
+}
+
+// The install goes on without the addon: the reason is kept for lib/base/native.js.
+function installWithoutAddon(reason) {
+  const dir = path.join(buildDirOf(false), 'Release');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, UNAVAILABLE), JSON.stringify({ reason, node: process.version }, null, 2) + '\n');
+  console.warn(`shmstore: the native addon was not built, the pure-JS engine will be used: ${reason.split('\n').join('; ')}` +
+    ' (set SHMSTORE_REQUIRE_NATIVE=1 to make this fail the install; `npm rebuild shmstore` retries)');
+}
+
+function main() {
+  if (args.has('--format') || args.has('--format-check')) {
+    try {
+      format(args.has('--format-check'));
+    } catch (err) {
+      if (!(err instanceof BuildError)) throw err;
+      console.error(`shmstore build: ${err.message}`);
+      process.exitCode = 1;
+    }
+    return;
+  }
+  if (process.env.SHMSTORE_SKIP_BUILD && process.env.SHMSTORE_SKIP_BUILD !== '0') {
+    console.log('shmstore build: skipped (SHMSTORE_SKIP_BUILD); the native addon is unavailable');
+    return;
+  }
+  try {
+    build(args.has('--sanitize'));
+  } catch (err) {
+    if (!(err instanceof BuildError)) throw err;
+    const lenient = process.env.npm_lifecycle_event === 'install' && args.size === 0 &&
+      !['1', 'true'].includes(String(process.env.SHMSTORE_REQUIRE_NATIVE || '').toLowerCase());
+    if (lenient) return installWithoutAddon(err.message);
+    for (const line of err.message.split('\n')) console.error(`shmstore build: ${line}`);
+    process.exitCode = 1;
+  }
 }
 
 main();

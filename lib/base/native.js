@@ -12,12 +12,24 @@ const fs = require('fs');
 const path = require('path');
 const { ShmError } = require('./errors');
 
-const DEFAULT_DIR = path.join(__dirname, '..', '..', 'build', 'Release');
+// Where scripts/build.js puts the addon; SHMSTORE_ADDON_DIR names another build's Release folder.
+const DEFAULT_DIR = process.env.SHMSTORE_ADDON_DIR
+  ? path.resolve(process.env.SHMSTORE_ADDON_DIR)
+  : path.join(__dirname, '..', '..', 'build', 'Release');
 const REBUILD = 'rebuild it with `npm rebuild shmstore` (or `npm run build` in a clone)';
 
 function readAbi(dir) {
   try {
     return JSON.parse(fs.readFileSync(path.join(dir, 'abi.json'), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+function readUnavailable(dir) {
+  try {
+    const r = JSON.parse(fs.readFileSync(path.join(dir, 'unavailable.json'), 'utf8'));
+    return typeof r.reason === 'string' ? r.reason.split('\n').join('; ') : null;
   } catch {
     return null;
   }
@@ -37,10 +49,13 @@ function abiError(builtFor) {
 function load(dir = DEFAULT_DIR) {
   const file = path.join(dir, 'shmstore.node');
   if (!fs.existsSync(file)) {
+    // The install that could not build it left the reason (scripts/build.js).
+    const why = readUnavailable(dir);
     return {
       addon: null,
-      loadError: new ShmError('ERR_ADDON_MISSING',
-        `shmstore: the native addon is not built (${file} is missing): ${REBUILD}`),
+      loadError: new ShmError('ERR_ADDON_MISSING', why
+        ? `shmstore: the native addon could not be built at install (${why}): fix that, then ${REBUILD}`
+        : `shmstore: the native addon is not built (${file} is missing): ${REBUILD}`),
     };
   }
   const abi = readAbi(dir);
@@ -63,6 +78,12 @@ function load(dir = DEFAULT_DIR) {
 }
 
 const { addon, loadError } = load();
+// Said once per process, so that a user who expected the native engine learns why it is not
+// there; the pure-JS engine serves every store call meanwhile.
+if (addon === null) {
+  process.emitWarning(`${loadError.message}. The pure-JS engine is used; the native engine, ` +
+    'cross-process futex waits and segments are unavailable.', { code: 'SHMSTORE_NATIVE_UNAVAILABLE' });
+}
 
 /** The addon, or throws loadError explaining why it is unavailable. */
 function requireAddon() {
