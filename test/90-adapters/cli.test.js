@@ -228,6 +228,18 @@ describe('shmstore CLI', function () {
       }
     });
 
+    it('dump into a reader that stops early ends quietly', function () {
+      const s = Store.open({ name });
+      try {
+        s.setMany('big', Array.from({ length: 3000 }, (_, i) => [`key-${i}`, 'v'.repeat(100)]));
+      } finally {
+        s.close();
+      }
+      const r = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" dump ${name} big | head -n 1`], { encoding: 'utf8' });
+      assert.strictEqual(r.stdout.split('\n').filter(Boolean).length, 1);
+      assert.strictEqual(r.stderr, '');
+    });
+
     it('load refuses a line that is not an entry, in one line naming it', function () {
       assertOneLine(cli(['load', name], { input: '{"ns":"a","key":"x","value":1}\nnot json\n' }), 1, /stdin line 2: not JSON/);
       assertOneLine(cli(['load', name], { input: '{"ns":"a"}\n' }), 1, /stdin line 1: expected/);

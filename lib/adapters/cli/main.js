@@ -83,9 +83,19 @@ function quietAddonWarning() {
   };
 }
 
+// A reader that goes away (`shmstore dump x | head`) ends the command quietly, as in other tools.
+function quietBrokenPipe() {
+  process.stdout.on('error', (err) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
+    process.stderr.write(`shmstore: stdout: ${err.message}\n`);
+    process.exit(EXIT.ERROR);
+  });
+}
+
 /** Runs the command line `argv` (without node and the script); resolves to the exit code. */
 async function main(argv) {
   quietAddonWarning();
+  quietBrokenPipe();
   try {
     const { positional, flags } = parse(argv);
     const name = positional.shift();
