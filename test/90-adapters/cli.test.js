@@ -126,6 +126,17 @@ describe('shmstore CLI', function () {
       assert.strictEqual(human.code, 1);
       assert.match(human.stdout, /native addon\s+unavailable: .*not built/);
     });
+
+    it('an addon built for another Node ABI: --help works, doctor and the commands say why in one line', function () {
+      fs.writeFileSync(path.join(tmp.dir, 'shmstore.node'), '');
+      fs.writeFileSync(path.join(tmp.dir, 'abi.json'), JSON.stringify({ modules: 1, node: 'v0.0.0' }));
+      const env = { SHMSTORE_ADDON_DIR: tmp.dir };
+      assert.strictEqual(cli(['--help'], { env }).code, 0);
+      const r = cli(['doctor', '--json'], { env });
+      assert.strictEqual(r.code, 1);
+      assert.strictEqual(JSON.parse(r.stdout).addon.code, 'ERR_ADDON_ABI');
+      assertOneLine(cli(['stats', name], { env }), 1, /ERR_ADDON_ABI/);
+    });
   });
 
   describe('on a shared memory store', function () {
