@@ -34,34 +34,8 @@ function fail(message) {
   throw new BuildError(message);
 }
 
-// What the build needs from the system, with the package that provides it. A missing one is
-// reported in one line naming the package, never as a CMake trace.
-const PREREQUISITES = [
-  { what: 'cmake >= 3.20', command: 'cmake', debian: 'cmake', fedora: 'cmake' },
-  { what: 'a C++20 compiler (g++)', command: process.env.CXX || 'g++', debian: 'g++', fedora: 'gcc-c++' },
-  { what: 'make', command: 'make', debian: 'make', fedora: 'make' },
-  { what: 'the xxHash headers (xxhash.h)', header: 'xxhash.h', debian: 'libxxhash-dev', fedora: 'xxhash-devel' },
-];
-const TEST_PREREQUISITES = [
-  { what: 'GoogleTest (gtest/gtest.h)', header: 'gtest/gtest.h', debian: 'libgtest-dev', fedora: 'gtest-devel' },
-];
-
-function onPath(command) {
-  if (command.includes('/')) return fs.existsSync(command);
-  return (process.env.PATH || '').split(':').some((d) => d && fs.existsSync(path.join(d, command)));
-}
-
-function hasHeader(header) {
-  const dirs = ['/usr/include', '/usr/local/include', ...(process.env.CPATH || '').split(':').filter(Boolean)];
-  return dirs.some((d) => fs.existsSync(path.join(d, header)));
-}
-
-// One line per missing prerequisite, or none.
-function missingPrerequisites(list) {
-  return list
-    .filter((p) => (p.command ? !onPath(p.command) : !hasHeader(p.header)))
-    .map((p) => `missing ${p.what}: install it with \`apt-get install ${p.debian}\` (Debian/Ubuntu) or \`dnf install ${p.fedora}\` (Fedora)`);
-}
+// What the build needs from the system (shared with `shmstore doctor`).
+const { PREREQUISITES, TEST_PREREQUISITES, missingPrerequisites } = require('../lib/base/prerequisites');
 
 function run(cmd, argv, options = {}) {
   const r = spawnSync(cmd, argv, { stdio: 'inherit', cwd: root, ...options });

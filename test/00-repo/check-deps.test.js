@@ -28,6 +28,8 @@ describe('scripts/check-deps.js', function () {
     assert.strictEqual(roomOf('lib/ownership/waiter.js'), 'ownership');
     assert.strictEqual(roomOf('test/50-store/get-set.test.js'), 'store');
     assert.strictEqual(roomOf('test/cpp/segment/futex_test.cc'), 'segment');
+    assert.strictEqual(roomOf('lib/adapters/cli/stats.js'), 'adapters');
+    assert.strictEqual(roomOf('test/90-adapters/cli.test.js'), 'adapters');
     assert.strictEqual(roomOf('test/helpers/engines.js'), null);
     assert.strictEqual(roomOf('binding/addon.cc'), null);
   });
@@ -35,6 +37,7 @@ describe('scripts/check-deps.js', function () {
   it('accepts arrows that point down and includes beside the file', function () {
     put('src/store/read.cpp', '#include "store/store.h"\n#include "base/hash.h"\n#include "internal.h"\n#include <atomic>\n');
     put('lib/store/store.js', "require('../segment/segment');\nrequire('./codec');\n");
+    put('lib/adapters/cli/stats.js', "require('../../store/store');\nrequire('./output');\n");
     put('binding/store/ops.cc', '#include "binding/segment/external_sab.h"\n#include "store/store.h"\n#include <napi.h>\n');
     assert.deepStrictEqual(check(dir), []);
   });

@@ -1,0 +1,45 @@
+'use strict';
+// `shmstore inspect <store>`: the header fields, the namespaces with their counts, how full and
+// how fragmented the store is.
+const { AT, C } = require('../../layout/layout');
+const { EXIT, printJson, fields, table, percent } = require('./output');
+const { targetOf, withStore } = require('./target');
+
+module.exports = {
+  usage: 'inspect <store> [--path] [--json]',
+  summary: 'print the header, the namespaces with their counts, fill and fragmentation',
+  run({ positional, flags }) {
+    return withStore(targetOf(positional[0], flags), {}, (store) => {
+      const s = store.stats();
+      const u32 = new Uint32Array(store.buffer);
+      const header = {
+        magic: `0x${u32[AT.HEADER.MAGIC].toString(16)}`,
+        version: u32[AT.HEADER.VERSION],
+        totalSize: s.bytesTotal,
+        bucketCount: u32[AT.HEADER.BUCKET_COUNT],
+        entryCount: u32[AT.HEADER.ENTRY_COUNT],
+        maxEntries: u32[AT.HEADER.MAX_ENTRIES],
+        freeHead: u32[AT.HEADER.FREE_HEAD],
+        gcCounter: u32[AT.HEADER.GC_COUNTER],
+      };
+      const namespaces = Object.entries(s.namespaceCounts).map(([name, entries]) => ({ name, entries }));
+      const fill = {
+        entries: percent(s.entries, s.maxEntries),
+        bytes: percent(s.bytesLive, s.bytesLive + s.bytesFree),
+        fragmentation: percent(s.fragmentation, 1),
+      };
+      if (flags.json) {
+        printJson({ engine: store.engine, formatVersion: C.FORMAT_VERSION, header, namespaces, fill, stats: s });
+        return EXIT.OK;
+      }
+      process.stdout.write('header\n' + fields(Object.entries(header)));
+      process.stdout.write('\n' + table(['namespace', 'entries'], namespaces.map((n) => [n.name, n.entries])));
+      process.stdout.write('\n' + fields([
+        ['entries', `${s.entries} of ${s.maxEntries} (${fill.entries})`],
+        ['bytes live', `${s.bytesLive} of ${s.bytesLive + s.bytesFree} (${fill.bytes})`],
+        ['fragmentation', `${fill.fragmentation} (${s.bytesFreeLists} bytes on free lists)`],
+      ]));
+      return EXIT.OK;
+    });
+  },
+};

@@ -1,0 +1,57 @@
+'use strict';
+// `shmstore ls [paths...]`: the segments in /dev/shm (or the given files and folders), which of
+// them are stores (Store.open accepts them) and how many entries those hold.
+const fs = require('fs');
+const path = require('path');
+const { EXIT, printJson, table } = require('./output');
+const { openStore } = require('./target');
+
+const NOT_A_STORE = new Set(['ERR_BAD_MAGIC', 'ERR_BAD_SIZE']);
+
+function candidates(paths) {
+  if (paths.length === 0) {
+    return fs.readdirSync('/dev/shm').sort().map((n) => ({ name: n, file: path.join('/dev/shm', n), target: { name: n } }));
+  }
+  const out = [];
+  for (const p of paths) {
+    const abs = path.resolve(p);
+    const st = fs.statSync(abs, { throwIfNoEntry: false });
+    if (st && st.isDirectory()) {
+      for (const n of fs.readdirSync(abs).sort()) out.push({ name: path.join(p, n), file: path.join(abs, n), target: { path: path.join(abs, n) } });
+    } else out.push({ name: p, file: abs, target: { path: abs } });
+  }
+  return out;
+}
+
+function describe(c) {
+  const st = fs.statSync(c.file, { throwIfNoEntry: false });
+  if (!st) return { name: c.name, size: null, kind: 'missing', entries: null };
+  if (!st.isFile()) return null;
+  const row = { name: c.name, size: st.size, kind: 'segment', entries: null };
+  try {
+    const store = openStore(c.target);
+    try {
+      row.kind = 'store';
+      row.entries = store.count();
+    } finally {
+      store.close();
+    }
+  } catch (err) {
+    if (NOT_A_STORE.has(err.code)) row.kind = 'segment';
+    else if (/^ERR_(BAD_|CORRUPT)/.test(err.code || '')) row.kind = `damaged store (${err.code})`;
+    else row.kind = `unreadable (${err.code || err.message})`;
+  }
+  return row;
+}
+
+module.exports = {
+  usage: 'ls [paths...] [--json]',
+  summary: 'list the segments of /dev/shm (or of the given files and folders): size, kind, entries',
+  help: "kind is 'store' for a shmstore store (with its entry count), 'segment' for anything else.",
+  run({ positional, flags }) {
+    const rows = candidates(positional).map(describe).filter(Boolean);
+    if (flags.json) printJson(rows);
+    else process.stdout.write(table(['name', 'size', 'kind', 'entries'], rows.map((r) => [r.name, r.size, r.kind, r.entries])));
+    return EXIT.OK;
+  },
+};

@@ -1,0 +1,68 @@
+'use strict';
+// What the commands print: aligned tables and key/value lists for people, JSON for scripts, the
+// JSON-lines record of one entry (dump, load, get --json), and the error that ends a command with
+// an exit code.
+
+/** Exit codes of the CLI (docs/api.md, CLI). */
+const EXIT = { OK: 0, ERROR: 1, DAMAGED: 2 };
+
+/** An expected failure: printed as one line on stderr, then the process exits with `exitCode`. */
+class CliError extends Error {
+  constructor(message, exitCode = EXIT.ERROR) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+
+/** Writes `text` to stdout, resolving once the stream can take more (backpressure). */
+function write(text) {
+  return new Promise((resolve) => {
+    if (process.stdout.write(text)) resolve();
+    else process.stdout.once('drain', resolve);
+  });
+}
+
+function printJson(value) {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+const cell = (v) => (v === null || v === undefined ? '' : String(v));
+
+/** Formats rows (arrays) under `headers` as aligned columns; numbers are right-aligned. */
+function table(headers, rows) {
+  const all = [headers, ...rows].map((r) => r.map(cell));
+  const widths = headers.map((_, i) => Math.max(...all.map((r) => r[i].length)));
+  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
+  return all.map((r) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+    .join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/** Formats [label, value] pairs as two aligned columns. */
+function fields(pairs) {
+  const width = Math.max(...pairs.map(([k]) => k.length));
+  return pairs.map(([k, v]) => `${k.padEnd(width)}  ${cell(v)}`).join('\n') + '\n';
+}
+
+/** A percentage with one decimal. */
+const percent = (part, whole) => (whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '0.0%');
+
+/** The JSON record of one entry: strings and JSON values as `value`, bytes as base64 `bytes`. */
+function entryRecord(ns, key, value) {
+  if (Buffer.isBuffer(value)) return { ns, key, bytes: value.toString('base64') };
+  return { ns, key, value };
+}
+
+/** The value a record of entryRecord() stands for. */
+function recordValue(record) {
+  if (typeof record.bytes === 'string') return Buffer.from(record.bytes, 'base64');
+  return record.value;
+}
+
+/** A stored value as a person reads it: a string as is, bytes in hex, other values as JSON. */
+function humanValue(value) {
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return `<${value.length} bytes> ${value.toString('hex')}`;
+  return JSON.stringify(value);
+}
+
+module.exports = { EXIT, CliError, write, printJson, table, fields, percent, entryRecord, recordValue, humanValue };

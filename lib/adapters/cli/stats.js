@@ -1,0 +1,23 @@
+'use strict';
+// `shmstore stats <store>`: store.stats() as a table.
+const { EXIT, printJson, fields, table } = require('./output');
+const { targetOf, withStore } = require('./target');
+
+module.exports = {
+  usage: 'stats <store> [--path] [--json]',
+  summary: 'print store.stats(): entries, bytes, fragmentation, namespaces',
+  run({ positional, flags }) {
+    return withStore(targetOf(positional[0], flags), {}, (store) => {
+      const s = store.stats();
+      if (flags.json) {
+        printJson(s);
+        return EXIT.OK;
+      }
+      const { namespaceCounts, ...rest } = s;
+      process.stdout.write(fields(Object.entries(rest)));
+      const names = Object.keys(namespaceCounts);
+      if (names.length) process.stdout.write('\n' + table(['namespace', 'entries'], names.map((n) => [n, namespaceCounts[n]])));
+      return EXIT.OK;
+    });
+  },
+};

@@ -1,0 +1,60 @@
+'use strict';
+// A <store> argument and the store it names. The rule: a <store> that contains a `/`
+// (`/var/lib/app.shm`, `./cache.shm`) or is given with --path is a file path; anything else is
+// the name of a POSIX shared memory object (/dev/shm/<name>).
+//
+// Without the native addon a store's segment cannot be mapped: the read-only commands then read a
+// copy of its bytes and use the pure-JS engine; the commands that write refuse with the reason.
+const fs = require('fs');
+const path = require('path');
+const { ShmError } = require('../../base/errors');
+const { CliError } = require('./output');
+
+/** { name } or { path } for Store.open. */
+function targetOf(arg, { path: asPath = false } = {}) {
+  if (typeof arg !== 'string' || arg === '') throw new CliError('a <store> argument is required (see --help)');
+  if (asPath || arg.includes('/')) return { path: path.resolve(arg) };
+  return { name: arg };
+}
+
+/** How a target is named in messages. */
+const describe = (t) => (t.name !== undefined ? `store '${t.name}'` : `store '${t.path}'`);
+
+/** The file that holds a target's bytes. */
+const fileOf = (t) => (t.name !== undefined ? path.join('/dev/shm', t.name) : t.path);
+
+function readCopy(t) {
+  let bytes;
+  try {
+    bytes = fs.readFileSync(fileOf(t));
+  } catch (err) {
+    if (err.code === 'ENOENT') throw new ShmError('ERR_SHM_NOT_FOUND', `${describe(t)} does not exist`);
+    throw new ShmError('ERR_SHM_IO', `${describe(t)}: ${err.message}`);
+  }
+  const { Store } = require('../../store/store');
+  const buffer = new SharedArrayBuffer(bytes.length);
+  new Uint8Array(buffer).set(bytes);
+  return Store.attach(buffer, { engine: 'js' });
+}
+
+/** Opens the store `t`; `write` says whether the command changes it. */
+function openStore(t, { write = false } = {}) {
+  // Required here, not at the top: --help works even when the addon refuses to load.
+  const native = require('../../base/native');
+  const { Store } = require('../../store/store');
+  if (native.addon) return Store.open(t);
+  if (write) throw native.loadError;
+  return readCopy(t);
+}
+
+/** Runs fn(store) on the store `t` and closes it. */
+async function withStore(t, options, fn) {
+  const store = openStore(t, options);
+  try {
+    return await fn(store);
+  } finally {
+    store.close();
+  }
+}
+
+module.exports = { targetOf, describe, fileOf, openStore, withStore };

@@ -1,0 +1,347 @@
+'use strict';
+// The shmstore command line (bin/shmstore.js, docs/api.md CLI), run as a child process on stores
+// made by the tests: each command's output and exit code, --json, a missing store, damaged stores
+// (header bytes, a chain), the read-only fallback without the addon, dump | load.
+const assert = require('assert');
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+const { Store } = require('../../lib/store/store');
+const { AT, W } = require('../../lib/layout/layout');
+const { ROOT, uniqueName, tempDir, removeShm } = require('../helpers/process');
+const { entryWord, chain } = require('../helpers/store-bytes');
+
+const BIN = path.join(ROOT, 'bin', 'shmstore.js');
+const SIZE = 1 << 20;
+
+/** Runs the CLI; returns { code, stdout, stderr }. */
+function cli(args, { input, cwd = ROOT, env } = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd, input, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Asserts that the CLI failed with `code` and one line on stderr matching `re`, no stack trace. */
+function assertOneLine(r, code, re) {
+  assert.strictEqual(r.code, code, r.stderr + r.stdout);
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.strictEqual(lines.length, 1, r.stderr);
+  assert.match(lines[0], /^shmstore: /);
+  assert.match(lines[0], re);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+}
+
+/** Fills a store with a few entries of each kind of value. */
+function fill(store) {
+  store.set('a', 'k1', 'one');
+  store.set('a', 'k2', { n: 2, list: [1, 'x'] });
+  store.set('a', 'other', 7);
+  store.set('b', 'bin', Buffer.from([0, 1, 254, 255]));
+  store.set('b', 'flag', true);
+}
+
+/** Every entry of a store as { ns: { key: value } }. */
+function contents(store) {
+  const out = {};
+  for (const ns of store.namespaces()) out[ns] = Object.fromEntries(store.entries(ns));
+  return out;
+}
+
+/** Rewrites the bytes of a closed file store: fn(u32) edits a Uint32Array over them. */
+function editFile(file, fn) {
+  const bytes = fs.readFileSync(file);
+  fn(new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / Uint32Array.BYTES_PER_ELEMENT));
+  fs.writeFileSync(file, bytes);
+}
+
+describe('shmstore CLI', function () {
+  let name;
+  let tmp;
+  let file;
+
+  beforeEach(function () {
+    name = uniqueName('cli');
+    tmp = tempDir();
+    file = path.join(tmp.dir, 'store.shm');
+  });
+  afterEach(function () {
+    removeShm(name);
+    tmp.cleanup();
+  });
+
+  describe('help and usage', function () {
+    it('--help lists every command with the <store> rule and exit codes', function () {
+      const r = cli(['--help']);
+      assert.strictEqual(r.code, 0);
+      for (const c of ['doctor', 'stats', 'inspect', 'verify', 'repair', 'get', 'set', 'del', 'keys', 'ls', 'dump', 'load']) {
+        assert.match(r.stdout, new RegExp(`shmstore ${c}\\b`));
+      }
+      assert.match(r.stdout, /--path/);
+      assert.match(r.stdout, /Exit codes: 0 ok, 1 .*, 2 damaged store/);
+    });
+
+    it('each command has its --help', function () {
+      for (const c of ['doctor', 'stats', 'inspect', 'verify', 'repair', 'get', 'set', 'del', 'keys', 'ls', 'dump', 'load']) {
+        const r = cli([c, '--help']);
+        assert.strictEqual(r.code, 0, c);
+        assert.match(r.stdout, new RegExp(`^Usage: shmstore ${c}\\b`), c);
+        assert.deepStrictEqual(cli(['help', c]).stdout, r.stdout);
+      }
+    });
+
+    it('an unknown command, an unknown option or a missing argument is exit 1 in one line', function () {
+      assertOneLine(cli(['frobnicate']), 1, /unknown command 'frobnicate'/);
+      assertOneLine(cli(['stats', 'x', '--frob']), 1, /unknown option --frob/);
+      assertOneLine(cli(['get', 'x', 'ns']), 1, /get needs <store> <ns> <key>/);
+      assertOneLine(cli(['stats']), 1, /<store> argument is required/);
+      assert.strictEqual(cli([]).code, 1);
+    });
+  });
+
+  describe('doctor', function () {
+    it('reports Node, the addon, /dev/shm and the prerequisites; exit 0 when all is well', function () {
+      const r = cli(['doctor']);
+      assert.strictEqual(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, new RegExp(`node\\s+${process.version.replace(/\./g, '\\.')} \\(ABI ${process.versions.modules}`));
+      assert.match(r.stdout, /native addon\s+loaded/);
+      assert.match(r.stdout, /\/dev\/shm\s+\d/);
+      assert.match(r.stdout, /cmake >= 3\.20/);
+      const j = JSON.parse(cli(['doctor', '--json']).stdout);
+      assert.strictEqual(j.ok, true);
+      assert.strictEqual(j.abi, process.versions.modules);
+      assert.strictEqual(j.addon.ok, true);
+      assert.ok(j.shm.total > 0 && j.shm.free >= 0);
+      assert.ok(j.prerequisites.length >= 4 && j.prerequisites.every((p) => typeof p.ok === 'boolean'));
+    });
+
+    it('exits 1 and says why when the addon is unavailable', function () {
+      const r = cli(['doctor', '--json'], { env: { SHMSTORE_ADDON_DIR: tmp.dir } });
+      assert.strictEqual(r.code, 1);
+      const j = JSON.parse(r.stdout);
+      assert.strictEqual(j.ok, false);
+      assert.strictEqual(j.addon.ok, false);
+      assert.strictEqual(j.addon.code, 'ERR_ADDON_MISSING');
+      const human = cli(['doctor'], { env: { SHMSTORE_ADDON_DIR: tmp.dir } });
+      assert.strictEqual(human.code, 1);
+      assert.match(human.stdout, /native addon\s+unavailable: .*not built/);
+    });
+
+    it('an addon built for another Node ABI: --help works, doctor and the commands say why in one line', function () {
+      fs.writeFileSync(path.join(tmp.dir, 'shmstore.node'), '');
+      fs.writeFileSync(path.join(tmp.dir, 'abi.json'), JSON.stringify({ modules: 1, node: 'v0.0.0' }));
+      const env = { SHMSTORE_ADDON_DIR: tmp.dir };
+      assert.strictEqual(cli(['--help'], { env }).code, 0);
+      const r = cli(['doctor', '--json'], { env });
+      assert.strictEqual(r.code, 1);
+      assert.strictEqual(JSON.parse(r.stdout).addon.code, 'ERR_ADDON_ABI');
+      assertOneLine(cli(['stats', name], { env }), 1, /ERR_ADDON_ABI/);
+    });
+  });
+
+  describe('on a shared memory store', function () {
+    beforeEach(function () {
+      const s = Store.create({ name, size: SIZE });
+      fill(s);
+      s.close();
+    });
+
+    it('stats prints an aligned table, --json the stats() object', function () {
+      const r = cli(['stats', name]);
+      assert.strictEqual(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^entries\s+5$/m);
+      assert.match(r.stdout, /^namespace\s+entries$/m);
+      assert.match(r.stdout, /^a\s+3$/m);
+      const j = JSON.parse(cli(['stats', name, '--json']).stdout);
+      assert.strictEqual(j.entries, 5);
+      assert.deepStrictEqual(j.namespaceCounts, { a: 3, b: 2 });
+      assert.strictEqual(j.bytesTotal, SIZE);
+    });
+
+    it('inspect prints the header, the namespaces, fill and fragmentation', function () {
+      const r = cli(['inspect', name]);
+      assert.strictEqual(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^magic\s+0x[0-9a-f]+$/m);
+      assert.match(r.stdout, /^entryCount\s+5$/m);
+      assert.match(r.stdout, /^entries\s+5 of \d+ \(\d+\.\d%\)$/m);
+      assert.match(r.stdout, /^fragmentation\s+/m);
+      const j = JSON.parse(cli(['inspect', name, '--json']).stdout);
+      assert.strictEqual(j.header.entryCount, 5);
+      assert.strictEqual(j.header.totalSize, SIZE);
+      assert.deepStrictEqual(j.namespaces, [{ name: 'a', entries: 3 }, { name: 'b', entries: 2 }]);
+      assert.match(j.fill.entries, /%$/);
+    });
+
+    it('verify and repair of a healthy store exit 0', function () {
+      const v = cli(['verify', name]);
+      assert.strictEqual(v.code, 0, v.stdout);
+      assert.match(v.stdout, /^status\s+ok$/m);
+      const j = JSON.parse(cli(['verify', name, '--json']).stdout);
+      assert.strictEqual(j.ok, true);
+      assert.strictEqual(j.entries, 5);
+      assert.strictEqual(cli(['repair', name]).code, 0);
+    });
+
+    it('get, set, del and keys', function () {
+      assert.strictEqual(cli(['get', name, 'a', 'k1']).stdout, 'one\n');
+      assert.strictEqual(cli(['get', name, 'a', 'k2']).stdout, '{"n":2,"list":[1,"x"]}\n');
+      assert.strictEqual(cli(['get', name, 'b', 'bin']).stdout, '<4 bytes> 0001feff\n');
+      assert.deepStrictEqual(JSON.parse(cli(['get', name, 'b', 'bin', '--json']).stdout), { ns: 'b', key: 'bin', bytes: 'AAH+/w==' });
+      assertOneLine(cli(['get', name, 'a', 'nope']), 1, /no key 'nope' in namespace 'a'/);
+
+      assert.strictEqual(cli(['set', name, 'c', 's', '42']).code, 0);
+      assert.strictEqual(cli(['set', name, 'c', 'j', '{"x":[1,2]}', '--json']).code, 0);
+      assertOneLine(cli(['set', name, 'c', 'bad', '{', '--json']), 1, /not JSON/);
+      const s = Store.open({ name });
+      try {
+        assert.strictEqual(s.get('c', 's'), '42');
+        assert.deepStrictEqual(s.get('c', 'j'), { x: [1, 2] });
+        assert.strictEqual(s.has('c', 'bad'), false);
+      } finally {
+        s.close();
+      }
+
+      assert.deepStrictEqual(cli(['keys', name, 'a']).stdout.split('\n').filter(Boolean).sort(), ['k1', 'k2', 'other']);
+      assert.deepStrictEqual(JSON.parse(cli(['keys', name, 'a', '--prefix', 'k', '--json']).stdout).sort(), ['k1', 'k2']);
+      assert.deepStrictEqual(JSON.parse(cli(['keys', name, 'a', '--prefix=o', '--json']).stdout), ['other']);
+
+      assert.strictEqual(cli(['del', name, 'a', 'k1']).code, 0);
+      assertOneLine(cli(['del', name, 'a', 'k1']), 1, /no key 'k1'/);
+      assertOneLine(cli(['get', name, 'a', 'k1']), 1, /no key 'k1'/);
+    });
+
+    it('ls lists the store with its entries among the segments of /dev/shm', function () {
+      const j = JSON.parse(cli(['ls', '--json']).stdout);
+      const row = j.find((x) => x.name === name);
+      assert.deepStrictEqual(row, { name, size: SIZE, kind: 'store', entries: 5 });
+      assert.match(cli(['ls']).stdout, new RegExp(`^${name}\\s+${SIZE}\\s+store\\s+5$`, 'm'));
+    });
+
+    it('dump then load into a fresh store gives equal contents', function () {
+      const dumped = cli(['dump', name]);
+      assert.strictEqual(dumped.code, 0, dumped.stderr);
+      const lines = dumped.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+      assert.strictEqual(lines.length, 5);
+      assert.ok(lines.some((l) => l.ns === 'b' && l.key === 'bin' && l.bytes === 'AAH+/w=='));
+      assert.strictEqual(cli(['dump', name, 'b']).stdout.trimEnd().split('\n').length, 2);
+
+      Store.create({ path: file, size: SIZE }).close();
+      const loaded = cli(['load', file, '--json'], { input: dumped.stdout });
+      assert.strictEqual(loaded.code, 0, loaded.stderr);
+      assert.deepStrictEqual(JSON.parse(loaded.stdout), { loaded: 5 });
+      const a = Store.open({ name });
+      const b = Store.open({ path: file });
+      try {
+        assert.deepStrictEqual(contents(b), contents(a));
+      } finally {
+        a.close();
+        b.close();
+      }
+    });
+
+    it('dump into a reader that stops early ends quietly', function () {
+      const s = Store.open({ name });
+      try {
+        s.setMany('big', Array.from({ length: 3000 }, (_, i) => [`key-${i}`, 'v'.repeat(100)]));
+      } finally {
+        s.close();
+      }
+      const r = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" dump ${name} big | head -n 1`], { encoding: 'utf8' });
+      assert.strictEqual(r.stdout.split('\n').filter(Boolean).length, 1);
+      assert.strictEqual(r.stderr, '');
+    });
+
+    it('load refuses a line that is not an entry, in one line naming it', function () {
+      assertOneLine(cli(['load', name], { input: '{"ns":"a","key":"x","value":1}\nnot json\n' }), 1, /stdin line 2: not JSON/);
+      assertOneLine(cli(['load', name], { input: '{"ns":"a"}\n' }), 1, /stdin line 1: expected/);
+    });
+  });
+
+  describe('on a file store', function () {
+    beforeEach(function () {
+      const s = Store.create({ path: file, size: SIZE });
+      fill(s);
+      s.close();
+    });
+
+    it('takes a path with a "/" or a bare file name with --path', function () {
+      const j = JSON.parse(cli(['stats', file, '--json']).stdout);
+      assert.strictEqual(j.entries, 5);
+      const rel = cli(['stats', './store.shm', '--json'], { cwd: tmp.dir });
+      assert.strictEqual(JSON.parse(rel.stdout).entries, 5);
+      const bare = cli(['get', 'store.shm', 'a', 'k1', '--path'], { cwd: tmp.dir });
+      assert.strictEqual(bare.stdout, 'one\n');
+      // Without --path a bare name is a shared memory name.
+      assertOneLine(cli(['stats', 'store.shm'], { cwd: tmp.dir }), 1, /ERR_SHM_NOT_FOUND/);
+    });
+
+    it('ls on a folder tells stores from other files', function () {
+      fs.writeFileSync(path.join(tmp.dir, 'other.bin'), Buffer.alloc(SIZE));
+      const j = JSON.parse(cli(['ls', tmp.dir, '--json']).stdout);
+      assert.deepStrictEqual(j.map((r) => [path.basename(r.name), r.kind, r.entries]),
+        [['other.bin', 'segment', null], ['store.shm', 'store', 5]]);
+    });
+
+    it('without the addon the read-only commands use the pure-JS engine and writes say why not', function () {
+      const env = { SHMSTORE_ADDON_DIR: tmp.dir };
+      const r = cli(['stats', file, '--json'], { env });
+      assert.strictEqual(r.code, 0, r.stderr);
+      assert.strictEqual(JSON.parse(r.stdout).engine, 'js');
+      assert.strictEqual(cli(['verify', file], { env }).code, 0);
+      assert.strictEqual(cli(['get', file, 'a', 'k1'], { env }).stdout, 'one\n');
+      assertOneLine(cli(['set', file, 'a', 'k1', 'x'], { env }), 1, /ERR_ADDON_MISSING/);
+    });
+  });
+
+  describe('missing and damaged stores', function () {
+    it('a missing store is exit 1 with one line naming ERR_SHM_NOT_FOUND', function () {
+      for (const c of [['stats', name], ['inspect', name], ['verify', name], ['get', name, 'a', 'b'], ['dump', name]]) {
+        assertOneLine(cli(c), 1, /ERR_SHM_NOT_FOUND/);
+      }
+      assertOneLine(cli(['stats', path.join(tmp.dir, 'none.shm')]), 1, /ERR_SHM_NOT_FOUND/);
+    });
+
+    it('damaged header bytes are exit 2 with one line naming the check that failed', function () {
+      const cases = [
+        [AT.HEADER.MAGIC, /ERR_BAD_MAGIC/],
+        [AT.HEADER.VERSION, /ERR_BAD_VERSION/],
+        [AT.HEADER.MAX_ENTRIES, /ERR_BAD_CHECKSUM/],
+      ];
+      for (const [word, re] of cases) {
+        fs.rmSync(file, { force: true });
+        const s = Store.create({ path: file, size: SIZE });
+        fill(s);
+        s.close();
+        editFile(file, (u32) => { u32[word] ^= 1; });
+        for (const c of ['stats', 'inspect', 'verify', 'dump']) assertOneLine(cli([c, file]), 2, re);
+      }
+      const j = JSON.parse(cli(['ls', tmp.dir, '--json']).stdout);
+      assert.match(j[0].kind, /^damaged store \(ERR_BAD_CHECKSUM\)$/);
+    });
+
+    it('a corrupt chain: verify exits 2 listing the problems, repair mends it', function () {
+      const s = Store.create({ path: file, size: SIZE, buckets: 1 });
+      for (const k of ['k1', 'k2', 'k3']) s.set('a', k, k);
+      s.close();
+      editFile(file, (u32) => {
+        const units = chain(u32, 0);
+        assert.strictEqual(units.length, 3);
+        const last = units[units.length - 1];
+        u32[entryWord(last, W.ENTRY.NEXT)] = units[0]; // a cycle
+      });
+      const v = cli(['verify', file]);
+      assert.strictEqual(v.code, 2, v.stdout + v.stderr);
+      assert.match(v.stdout, /^error: bucket 0, block \d+: .*reached twice/m);
+      assert.match(v.stdout, /^status\s+damaged/m);
+      const j = JSON.parse(cli(['verify', file, '--json']).stdout);
+      assert.strictEqual(j.ok, false);
+      assert.ok(j.errors.length > 0);
+
+      const r = cli(['repair', file]);
+      assert.strictEqual(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /^status\s+ok$/m);
+      assert.strictEqual(cli(['verify', file]).code, 0);
+      assert.deepStrictEqual(JSON.parse(cli(['keys', file, 'a', '--json']).stdout).sort(), ['k1', 'k2', 'k3']);
+    });
+  });
+});
