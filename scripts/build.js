@@ -139,7 +139,7 @@ function installWithoutAddon(reason) {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, UNAVAILABLE), JSON.stringify({ reason, node: process.version }, null, 2) + '\n');
   console.warn(`shmstore: the native addon was not built, the pure-JS engine will be used: ${reason.split('\n').join('; ')}` +
-    ' (set SHMSTORE_REQUIRE_NATIVE=1 to make this fail the install; `npm rebuild shmstore` retries)');
+    ' (`npx shmstore doctor` tells more; `npm rebuild shmstore` retries; SHMSTORE_REQUIRE_NATIVE=1 makes this fail the install)');
 }
 
 function main() {

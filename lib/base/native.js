@@ -82,7 +82,8 @@ const { addon, loadError } = load();
 // there; the pure-JS engine serves every store call meanwhile.
 if (addon === null) {
   process.emitWarning(`${loadError.message}. The pure-JS engine is used; the native engine, ` +
-    'cross-process futex waits and segments are unavailable.', { code: 'SHMSTORE_NATIVE_UNAVAILABLE' });
+    'cross-process futex waits and segments are unavailable (`npx shmstore doctor` tells more).',
+  { code: 'SHMSTORE_NATIVE_UNAVAILABLE' });
 }
 
 /** The addon, or throws loadError explaining why it is unavailable. */

@@ -49,6 +49,7 @@ describe('installing without a working build', function () {
     const r = install(bare());
     assert.strictEqual(r.status, 0, r.out);
     assert.match(r.out, /the native addon was not built, the pure-JS engine will be used: missing cmake/);
+    assert.match(r.out, /npx shmstore doctor/);
     const record = JSON.parse(fs.readFileSync(path.join(release(), 'unavailable.json'), 'utf8'));
     assert.match(record.reason, /missing cmake/);
   });
@@ -97,5 +98,6 @@ describe('installing without a working build', function () {
     }
     const warnings = r.stderr.split('\n').filter((l) => l.includes('SHMSTORE_NATIVE_UNAVAILABLE'));
     assert.strictEqual(warnings.length, 1, r.stderr);
+    assert.match(warnings[0], /npx shmstore doctor/);
   });
 });
