@@ -1,0 +1,39 @@
+'use strict';
+// The runnable examples of examples/ run as a user would run them and print what they promise.
+const assert = require('assert');
+const fs = require('fs');
+const path = require('path');
+const { spawnSync } = require('child_process');
+const { ROOT } = require('../helpers/process');
+
+function runExample(file, ...args) {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'examples', file), ...args.map(String)], {
+    cwd: ROOT, encoding: 'utf8', timeout: 60000,
+  });
+  assert.strictEqual(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+describe('examples/', function () {
+  this.timeout(60000);
+
+  it('agent-memory.js: every agent\'s notes are in its namespace, on both engines, and the store verifies', function () {
+    const out = runExample('agent-memory.js', 4);
+    assert.deepStrictEqual(out.memories, { 'agent:0': 5, 'agent:1': 5, 'agent:2': 5, 'agent:3': 5 });
+    assert.match(out.progress, /^agent [0-3] finished last$/);
+    assert.strictEqual(out.verify, true);
+  });
+
+  it('cluster-cache.js: each key is computed about once across the workers, every other lookup hits, nothing is left in /dev/shm', function () {
+    const before = fs.readdirSync('/dev/shm').filter((n) => n.startsWith('example-cluster-cache-'));
+    const workers = 3;
+    const out = runExample('cluster-cache.js', workers);
+    assert.strictEqual(out.entries, out.keys);
+    assert.strictEqual(out.hits + out.misses, workers * 3 * out.keys);
+    // A key may be computed by several workers that missed it at the same moment, never more
+    // than once each.
+    assert.ok(out.misses >= out.keys && out.misses <= workers * out.keys, JSON.stringify(out));
+    const after = fs.readdirSync('/dev/shm').filter((n) => n.startsWith('example-cluster-cache-'));
+    assert.deepStrictEqual(after, before);
+  });
+});
