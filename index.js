@@ -6,5 +6,6 @@ const { ShmError } = require('./lib/base/errors');
 const layout = require('./lib/layout/layout');
 const { Store } = require('./lib/store/store');
 const { NamespaceView } = require('./lib/store/namespace-view');
+const { Mutex } = require('./lib/sync/mutex');
 
-module.exports = { Store, NamespaceView, Segment, futex, ShmError, layout };
+module.exports = { Store, NamespaceView, Segment, futex, ShmError, layout, Mutex };

@@ -28,6 +28,10 @@ function checkStructs() {
   const regions = [
     ['namespace table', c.NAMESPACES_OFFSET, c.NAMESPACE_SLOTS * structs.Namespace.size, c.OWNERS_OFFSET],
     ['owner table', c.OWNERS_OFFSET, c.OWNER_SLOTS * structs.Owner.size, c.BUCKETS_OFFSET],
+    // The sync region (docs/format.md §13), a layout of its own.
+    ['sync header', c.SYNC_HEADER_OFFSET, structs.SyncHeader.size, c.SYNC_MUTEX_OFFSET],
+    ['sync mutex', c.SYNC_MUTEX_OFFSET, structs.MutexState.size, c.SYNC_OWNERS_OFFSET],
+    ['sync owner table', c.SYNC_OWNERS_OFFSET, c.SYNC_OWNER_SLOTS * structs.Owner.size, c.SYNC_REGION_BYTES],
   ];
   for (const [what, offset, size, next] of regions) {
     if (offset + size !== next) throw new Error(`${what}: ${offset} + ${size} does not end at ${next}`);

@@ -80,6 +80,28 @@ const constants = {
   MAX_SEGMENT_BYTES: 2 ** 47,
   MAX_SEGMENT_NAME_BYTES: 200,
   MAX_SEGMENT_PATH_BYTES: 4095,
+  // Sync region (docs/format.md §13), the bytes of one synchronization object (a Mutex, the
+  // first kind) in a segment or a SharedArrayBuffer of its own, independent of the store format.
+  // Why these numbers: the magic reads 'SYNC' in memory order; a region of all zero bytes is a
+  // valid free mutex (magic 0 means "not yet stamped": the first opener stamps it), so a fresh
+  // segment or `new SharedArrayBuffer(n)` needs no initialization. The header takes one cache line;
+  // the mutex record takes two, because waiters register (an atomic add on `waiters`) while the
+  // holder works: on the lock word's line they would steal it from the holder at every
+  // registration. The owner table reuses the Owner record of §6 with 256 slots (8 KiB): one per
+  // open Mutex handle (a thread of a process), far more than the threads that contend for one
+  // mutex, while the lock word's 12 owner bits would allow 4095; slot 0 stays unused as in §6.
+  // The whole region is 8384 bytes, a multiple of 64. A waiter rechecks whether the holder is gone
+  // at least every SYNC_RECHECK_MS ms (a killed process wakes nobody): the bound on how late a
+  // waiter notices a dead holder, against one /proc read per waiter per period.
+  SYNC_MAGIC: 0x434e5953, // 'SYNC'
+  SYNC_FORMAT_VERSION: 1,
+  SYNC_KIND_MUTEX: 1,
+  SYNC_HEADER_OFFSET: 0,
+  SYNC_MUTEX_OFFSET: 64,
+  SYNC_OWNERS_OFFSET: 192,
+  SYNC_OWNER_SLOTS: 256,
+  SYNC_REGION_BYTES: 8384,
+  SYNC_RECHECK_MS: 50,
 };
 
 // Every struct is little-endian, packed exactly as listed, naturally aligned.
@@ -149,6 +171,26 @@ const structs = {
       ['reserved', 'u32', 28],
     ],
   },
+  SyncHeader: {
+    size: 64,
+    fields: [
+      ['magic', 'u32', 0],
+      ['kind', 'u32', 4],
+      ['version', 'u32', 8],
+      ['reserved', 'u8', 12, 52],
+    ],
+  },
+  MutexState: {
+    size: 128,
+    fields: [
+      ['lock', 'u32', 0],
+      ['generation', 'u32', 4],
+      ['recovering', 'u32', 8],
+      ['reserved', 'u8', 12, 52],
+      ['waiters', 'u32', 64],
+      ['reserved2', 'u8', 68, 60],
+    ],
+  },
   Bucket: {
     size: 32,
     fields: [
@@ -213,6 +255,7 @@ const statuses = [
   [20, 'ERR_KEY_TOO_LONG'],
   [21, 'ERR_VALUE_TOO_LONG'],
   [22, 'ERR_NO_MEMORY'],
+  [23, 'ERR_NOT_OWNER'],
 ];
 
 module.exports = { constants, structs, placement, statuses, sizeClasses: sizeClasses() };

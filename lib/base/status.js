@@ -25,6 +25,7 @@ const STATUS = Object.freeze({
   ERR_KEY_TOO_LONG: 20,
   ERR_VALUE_TOO_LONG: 21,
   ERR_NO_MEMORY: 22,
+  ERR_NOT_OWNER: 23,
 });
 
 const STATUS_CODE = Object.freeze([
@@ -51,6 +52,7 @@ const STATUS_CODE = Object.freeze([
   'ERR_KEY_TOO_LONG',
   'ERR_VALUE_TOO_LONG',
   'ERR_NO_MEMORY',
+  'ERR_NOT_OWNER',
 ]);
 
 module.exports = { STATUS, STATUS_CODE };

@@ -47,6 +47,15 @@ const C = Object.freeze({
   MAX_SEGMENT_BYTES: 0x800000000000,
   MAX_SEGMENT_NAME_BYTES: 0xc8,
   MAX_SEGMENT_PATH_BYTES: 0xfff,
+  SYNC_MAGIC: 0x434e5953,
+  SYNC_FORMAT_VERSION: 1,
+  SYNC_KIND_MUTEX: 1,
+  SYNC_HEADER_OFFSET: 0,
+  SYNC_MUTEX_OFFSET: 0x40,
+  SYNC_OWNERS_OFFSET: 0xc0,
+  SYNC_OWNER_SLOTS: 0x100,
+  SYNC_REGION_BYTES: 0x20c0,
+  SYNC_RECHECK_MS: 0x32,
 });
 
 const SIZE_CLASSES = Object.freeze([1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048]);
@@ -104,6 +113,22 @@ const S = Object.freeze({
     BOOT_ID: 16,
     STATE: 24,
     RESERVED: 28,
+  }),
+  SYNC_HEADER: Object.freeze({
+    SIZE: 64,
+    MAGIC: 0,
+    KIND: 4,
+    VERSION: 8,
+    RESERVED: 12,
+  }),
+  MUTEX_STATE: Object.freeze({
+    SIZE: 128,
+    LOCK: 0,
+    GENERATION: 4,
+    RECOVERING: 8,
+    RESERVED: 12,
+    WAITERS: 64,
+    RESERVED2: 68,
   }),
   BUCKET: Object.freeze({
     SIZE: 32,
@@ -198,6 +223,19 @@ const W = Object.freeze({
     BOOT_ID_HI: 5,
     STATE: 6,
     RESERVED: 7,
+  }),
+  SYNC_HEADER: Object.freeze({
+    WORDS: 16,
+    MAGIC: 0,
+    KIND: 1,
+    VERSION: 2,
+  }),
+  MUTEX_STATE: Object.freeze({
+    WORDS: 32,
+    LOCK: 0,
+    GENERATION: 1,
+    RECOVERING: 2,
+    WAITERS: 16,
   }),
   BUCKET: Object.freeze({
     WORDS: 8,

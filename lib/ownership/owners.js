@@ -42,12 +42,15 @@ function differ(recorded, current) {
 }
 
 class OwnerTable {
-  // `u32` is the region; `base` the word index of record 0 (C.OWNER_SLOTS records follow).
-  constructor(u32, base) {
+  // `u32` is the region; `base` the word index of record 0; `slots` how many records the table
+  // holds (C.OWNER_SLOTS in a store, C.SYNC_OWNER_SLOTS in a sync region; at most C.OWNER_SLOTS,
+  // what a lock word's owner bits can name).
+  constructor(u32, base, slots = C.OWNER_SLOTS) {
     this.u32 = u32;
     this.base = base;
+    this.slots = slots;
     this.u64 = new BigUint64Array(u32.buffer, u32.byteOffset + base * Uint32Array.BYTES_PER_ELEMENT,
-      C.OWNER_SLOTS * RECORD_U64);
+      slots * RECORD_U64);
   }
 
   pidWord(o) {
@@ -102,7 +105,7 @@ class OwnerTable {
 
   // Claims the lowest free slot for `id`. Returns the slot, 0 when every slot is taken.
   claim(id) {
-    for (let o = 1; o < C.OWNER_SLOTS; o++) {
+    for (let o = 1; o < this.slots; o++) {
       const w = this.pidWord(o);
       if (Atomics.load(this.u32, w) === 0 && Atomics.compareExchange(this.u32, w, 0, id.pid) === 0) {
         this.writeIdentity(o, id);
@@ -117,7 +120,7 @@ class OwnerTable {
   // and frees the other gone owners' slots. Slots naming id.pid are never adopted (a CAS of the
   // pid word could not tell two adopters of one process apart). Returns the slot or 0.
   adopt(id) {
-    for (let o = 1; o < C.OWNER_SLOTS; o++) {
+    for (let o = 1; o < this.slots; o++) {
       const w = this.pidWord(o);
       const pid = Atomics.load(this.u32, w);
       if (pid === 0) {
@@ -140,7 +143,7 @@ class OwnerTable {
 
   // Releases slot `o`, which the caller holds (on close).
   release(o) {
-    if (o <= 0 || o >= C.OWNER_SLOTS) return;
+    if (o <= 0 || o >= this.slots) return;
     this.clearIdentity(o);
     Atomics.store(this.u32, this.pidWord(o), 0);
   }

@@ -29,6 +29,7 @@ enum Status : int32_t {
   kErrKeyTooLong = 20,
   kErrValueTooLong = 21,
   kErrNoMemory = 22,
+  kErrNotOwner = 23,
 };
 
 inline const char* StatusCode(int32_t s) noexcept {
@@ -56,6 +57,7 @@ inline const char* StatusCode(int32_t s) noexcept {
     case 20: return "ERR_KEY_TOO_LONG";
     case 21: return "ERR_VALUE_TOO_LONG";
     case 22: return "ERR_NO_MEMORY";
+    case 23: return "ERR_NOT_OWNER";
     default: return "ERR_UNKNOWN";
   }
 }

@@ -51,6 +51,15 @@ inline constexpr uint64_t kMaxVerifyErrors = 0x3e8ULL;
 inline constexpr uint64_t kMaxSegmentBytes = 0x800000000000ULL;
 inline constexpr uint64_t kMaxSegmentNameBytes = 0xc8ULL;
 inline constexpr uint64_t kMaxSegmentPathBytes = 0xfffULL;
+inline constexpr uint64_t kSyncMagic = 0x434e5953ULL;
+inline constexpr uint64_t kSyncFormatVersion = 1ULL;
+inline constexpr uint64_t kSyncKindMutex = 1ULL;
+inline constexpr uint64_t kSyncHeaderOffset = 0ULL;
+inline constexpr uint64_t kSyncMutexOffset = 0x40ULL;
+inline constexpr uint64_t kSyncOwnersOffset = 0xc0ULL;
+inline constexpr uint64_t kSyncOwnerSlots = 0x100ULL;
+inline constexpr uint64_t kSyncRegionBytes = 0x20c0ULL;
+inline constexpr uint64_t kSyncRecheckMs = 0x32ULL;
 
 inline constexpr uint32_t kSizeClasses[40] = {1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048};
 
@@ -146,6 +155,34 @@ static_assert(offsetof(Owner, bootId) == 16, "Owner.bootId");
 static_assert(offsetof(Owner, state) == 24, "Owner.state");
 static_assert(offsetof(Owner, reserved) == 28, "Owner.reserved");
 
+struct SyncHeader {
+  uint32_t magic;
+  uint32_t kind;
+  uint32_t version;
+  uint8_t reserved[52];
+};
+static_assert(sizeof(SyncHeader) == 64, "SyncHeader size");
+static_assert(offsetof(SyncHeader, magic) == 0, "SyncHeader.magic");
+static_assert(offsetof(SyncHeader, kind) == 4, "SyncHeader.kind");
+static_assert(offsetof(SyncHeader, version) == 8, "SyncHeader.version");
+static_assert(offsetof(SyncHeader, reserved) == 12, "SyncHeader.reserved");
+
+struct MutexState {
+  uint32_t lock;
+  uint32_t generation;
+  uint32_t recovering;
+  uint8_t reserved[52];
+  uint32_t waiters;
+  uint8_t reserved2[60];
+};
+static_assert(sizeof(MutexState) == 128, "MutexState size");
+static_assert(offsetof(MutexState, lock) == 0, "MutexState.lock");
+static_assert(offsetof(MutexState, generation) == 4, "MutexState.generation");
+static_assert(offsetof(MutexState, recovering) == 8, "MutexState.recovering");
+static_assert(offsetof(MutexState, reserved) == 12, "MutexState.reserved");
+static_assert(offsetof(MutexState, waiters) == 64, "MutexState.waiters");
+static_assert(offsetof(MutexState, reserved2) == 68, "MutexState.reserved2");
+
 struct Bucket {
   uint32_t head;
   uint32_t count;
@@ -223,7 +260,16 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(kMaxVerifyErrors, "MAX_VERIFY_ERRORS") \
   X(kMaxSegmentBytes, "MAX_SEGMENT_BYTES") \
   X(kMaxSegmentNameBytes, "MAX_SEGMENT_NAME_BYTES") \
-  X(kMaxSegmentPathBytes, "MAX_SEGMENT_PATH_BYTES")
+  X(kMaxSegmentPathBytes, "MAX_SEGMENT_PATH_BYTES") \
+  X(kSyncMagic, "SYNC_MAGIC") \
+  X(kSyncFormatVersion, "SYNC_FORMAT_VERSION") \
+  X(kSyncKindMutex, "SYNC_KIND_MUTEX") \
+  X(kSyncHeaderOffset, "SYNC_HEADER_OFFSET") \
+  X(kSyncMutexOffset, "SYNC_MUTEX_OFFSET") \
+  X(kSyncOwnersOffset, "SYNC_OWNERS_OFFSET") \
+  X(kSyncOwnerSlots, "SYNC_OWNER_SLOTS") \
+  X(kSyncRegionBytes, "SYNC_REGION_BYTES") \
+  X(kSyncRecheckMs, "SYNC_RECHECK_MS")
 
 #define SHM_LAYOUT_STRUCTS(X) \
   X(Header, "HEADER") \
@@ -232,6 +278,8 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(RepairState, "REPAIR_STATE") \
   X(Namespace, "NAMESPACE") \
   X(Owner, "OWNER") \
+  X(SyncHeader, "SYNC_HEADER") \
+  X(MutexState, "MUTEX_STATE") \
   X(Bucket, "BUCKET") \
   X(Entry, "ENTRY")
 
@@ -270,6 +318,16 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(Owner, "OWNER", bootId, "BOOT_ID") \
   X(Owner, "OWNER", state, "STATE") \
   X(Owner, "OWNER", reserved, "RESERVED") \
+  X(SyncHeader, "SYNC_HEADER", magic, "MAGIC") \
+  X(SyncHeader, "SYNC_HEADER", kind, "KIND") \
+  X(SyncHeader, "SYNC_HEADER", version, "VERSION") \
+  X(SyncHeader, "SYNC_HEADER", reserved, "RESERVED") \
+  X(MutexState, "MUTEX_STATE", lock, "LOCK") \
+  X(MutexState, "MUTEX_STATE", generation, "GENERATION") \
+  X(MutexState, "MUTEX_STATE", recovering, "RECOVERING") \
+  X(MutexState, "MUTEX_STATE", reserved, "RESERVED") \
+  X(MutexState, "MUTEX_STATE", waiters, "WAITERS") \
+  X(MutexState, "MUTEX_STATE", reserved2, "RESERVED2") \
   X(Bucket, "BUCKET", head, "HEAD") \
   X(Bucket, "BUCKET", count, "COUNT") \
   X(Bucket, "BUCKET", lock, "LOCK") \

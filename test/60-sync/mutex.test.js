@@ -1,0 +1,360 @@
+'use strict';
+// Mutex (docs/api.md "Mutex"; bytes and protocol: docs/format.md §13).
+const assert = require('assert');
+const path = require('path');
+const { spawn } = require('child_process');
+const { Worker } = require('worker_threads');
+const { Mutex, Segment, ShmError } = require('../../index');
+const { addon } = require('../../lib/base/native');
+const { uniqueName, tempDir, removeShm, runNode } = require('../helpers/process');
+
+const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'mutex-child.js');
+// A waiter notices a holder that died within the recheck period (50 ms) plus scheduling: this is
+// far below any lock timeout a caller would choose, and generous for a loaded CI machine.
+const RECOVERY_BOUND_MS = 2000;
+const withAddon = addon ? describe : describe.skip;
+
+function sab() {
+  return new SharedArrayBuffer(Mutex.BYTES);
+}
+
+function worker(data) {
+  const w = new Worker(CHILD, { workerData: data });
+  const exited = new Promise((resolve) => w.once('exit', resolve));
+  const message = new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  return { w, message, exited };
+}
+
+// A child process that locks the mutex of segment `name` and then waits to be killed.
+function holder(name) {
+  const child = spawn(process.execPath, [CHILD, 'hold', name], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal || code)));
+  const held = new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('held')) resolve();
+    });
+    child.once('exit', () => reject(new Error(`holder exited before holding: ${out}`)));
+  });
+  return { child, held, exited };
+}
+
+describe('Mutex', () => {
+  describe('a zero-filled SharedArrayBuffer', () => {
+    it('is a free mutex: lock, tryLock and unlock work at once', () => {
+      const buffer = sab();
+      const a = Mutex.create({ buffer });
+      const b = Mutex.open({ buffer });
+      assert.deepStrictEqual(a.lock(), { recovered: false });
+      assert.strictEqual(a.held, true);
+      assert.strictEqual(b.tryLock(), false);
+      a.unlock();
+      assert.deepStrictEqual(b.tryLock(), { recovered: false });
+      b.unlock();
+      assert.strictEqual(a.recoveries, 0);
+      a.close();
+      b.close();
+    });
+
+    it('can live at a byteOffset inside a larger buffer, next to another one', () => {
+      const buffer = new SharedArrayBuffer(2 * Mutex.BYTES);
+      const a = Mutex.open({ buffer });
+      const b = Mutex.open({ buffer, byteOffset: Mutex.BYTES });
+      a.lock();
+      assert.deepStrictEqual(b.tryLock(), { recovered: false }); // another mutex
+      a.unlock();
+      b.unlock();
+      a.close();
+      b.close();
+    });
+  });
+
+  describe('tryLock', () => {
+    it('returns false while another handle holds the mutex, and on a handle that holds it', () => {
+      const buffer = sab();
+      const a = Mutex.open({ buffer });
+      const b = Mutex.open({ buffer });
+      assert.ok(a.tryLock());
+      assert.strictEqual(a.tryLock(), false);
+      assert.strictEqual(b.tryLock(), false);
+      a.unlock();
+      assert.ok(b.tryLock());
+      b.unlock();
+      a.close();
+      b.close();
+    });
+  });
+
+  describe('lock timeout', () => {
+    it('throws ShmError ERR_LOCK_TIMEOUT after timeoutMs while a live holder keeps the mutex', () => {
+      const buffer = sab();
+      const a = Mutex.open({ buffer });
+      const b = Mutex.open({ buffer });
+      a.lock();
+      const t0 = performance.now();
+      assert.throws(() => b.lock(120), (e) => e instanceof ShmError && e.code === 'ERR_LOCK_TIMEOUT');
+      assert.ok(performance.now() - t0 >= 100);
+      assert.throws(() => a.lock(), { code: 'ERR_LOCK_TIMEOUT' }); // not recursive
+      a.unlock();
+      a.close();
+      b.close();
+    });
+
+    it('lockAsync rejects with ERR_LOCK_TIMEOUT', async () => {
+      const buffer = sab();
+      const a = Mutex.open({ buffer });
+      const b = Mutex.open({ buffer });
+      a.lock();
+      await assert.rejects(b.lockAsync(80), { code: 'ERR_LOCK_TIMEOUT' });
+      a.unlock();
+      a.close();
+      b.close();
+    });
+  });
+
+  describe('unlock', () => {
+    it('by a handle that does not hold the mutex throws ShmError ERR_NOT_OWNER', () => {
+      const buffer = sab();
+      const a = Mutex.open({ buffer });
+      const b = Mutex.open({ buffer });
+      assert.throws(() => a.unlock(), (e) => e instanceof ShmError && e.code === 'ERR_NOT_OWNER');
+      a.lock();
+      assert.throws(() => b.unlock(), { code: 'ERR_NOT_OWNER' });
+      a.unlock();
+      assert.throws(() => a.unlock(), { code: 'ERR_NOT_OWNER' });
+      a.close();
+      b.close();
+    });
+  });
+
+  describe('lockAsync', () => {
+    it('does not block the event loop while it waits', async () => {
+      const buffer = sab();
+      const a = Mutex.open({ buffer });
+      const b = Mutex.open({ buffer });
+      a.lock();
+      let ticks = 0;
+      let acquired = false;
+      const timer = setInterval(() => { ticks++; }, 5);
+      const p = b.lockAsync(10000).then((r) => {
+        acquired = true;
+        return r;
+      });
+      await new Promise((r) => setTimeout(r, 150));
+      assert.strictEqual(acquired, false);
+      assert.ok(ticks >= 5, `only ${ticks} timer ticks while waiting`);
+      a.unlock();
+      assert.deepStrictEqual(await p, { recovered: false });
+      clearInterval(timer);
+      b.unlock();
+      a.close();
+      b.close();
+    });
+
+    it('lets tasks of one thread sharing a handle wait for each other', async () => {
+      const m = Mutex.open({ buffer: sab() });
+      const order = [];
+      const task = async (n) => {
+        await m.lockAsync();
+        order.push(`in${n}`);
+        await new Promise((r) => setTimeout(r, 20));
+        order.push(`out${n}`);
+        m.unlock();
+      };
+      await Promise.all([task(1), task(2)]);
+      assert.deepStrictEqual(order, ['in1', 'out1', 'in2', 'out2']);
+      m.close();
+    });
+  });
+
+  describe('mutual exclusion among threads', () => {
+    it('4 workers doing plain increments in a SharedArrayBuffer leave exactly the sum', async () => {
+      const K = 20000;
+      const buffer = new SharedArrayBuffer(Mutex.BYTES + 64);
+      const counter = new Uint32Array(buffer, Mutex.BYTES, 1);
+      const workers = [1, 2, 3, 4].map(() => worker({ mode: 'count', buffer, k: K }));
+      for (const w of workers) assert.strictEqual(await w.message, 'done');
+      assert.strictEqual(counter[0], 4 * K);
+    });
+  });
+
+  describe('withLock', () => {
+    it('runs a sync function under the lock and returns its value', () => {
+      const m = Mutex.open({ buffer: sab() });
+      assert.strictEqual(m.withLock((info) => {
+        assert.strictEqual(m.held, true);
+        assert.deepStrictEqual(info, { recovered: false });
+        return 42;
+      }), 42);
+      assert.strictEqual(m.held, false);
+      assert.throws(() => m.withLock(() => { throw new Error('boom'); }), /boom/);
+      assert.strictEqual(m.held, false);
+      m.close();
+    });
+
+    it('runs an async function under the lock and releases it when it settles', async () => {
+      const m = Mutex.open({ buffer: sab() });
+      const v = await m.withLock(async () => {
+        await new Promise((r) => setTimeout(r, 10));
+        assert.strictEqual(m.held, true);
+        return 'x';
+      });
+      assert.strictEqual(v, 'x');
+      assert.strictEqual(m.held, false);
+      await assert.rejects(m.withLock(async () => { throw new Error('async boom'); }), /async boom/);
+      assert.strictEqual(m.held, false);
+      m.close();
+    });
+  });
+
+  describe('recovery', () => {
+    it('close() while holding abandons the mutex: the next acquirer is told recovered until an unlock', () => {
+      const buffer = sab();
+      const a = Mutex.open({ buffer });
+      const b = Mutex.open({ buffer });
+      a.lock();
+      a.close();
+      assert.deepStrictEqual(b.lock(1000), { recovered: true });
+      // It does not repair and closes too: the recovery is still pending for the next one.
+      b.close();
+      const c = Mutex.open({ buffer });
+      assert.deepStrictEqual(c.lock(1000), { recovered: true });
+      c.unlock();
+      assert.deepStrictEqual(c.lock(1000), { recovered: false });
+      c.unlock();
+      c.close();
+    });
+
+    (addon ? it : it.skip)('a worker terminated while holding: the main thread acquires and sees recovered: true', async () => {
+      const buffer = sab();
+      const m = Mutex.open({ buffer });
+      const { w, message, exited } = worker({ mode: 'hold', buffer });
+      assert.strictEqual(await message, 'held');
+      assert.strictEqual(m.tryLock(), false);
+      await w.terminate();
+      await exited;
+      const t0 = performance.now();
+      assert.deepStrictEqual(m.lock(RECOVERY_BOUND_MS), { recovered: true });
+      assert.ok(performance.now() - t0 < RECOVERY_BOUND_MS);
+      assert.strictEqual(m.recoveries, 1);
+      m.unlock();
+      assert.deepStrictEqual(m.lock(), { recovered: false });
+      m.unlock();
+      m.close();
+    });
+  });
+
+  withAddon('across processes (segments)', () => {
+    let name;
+    beforeEach(() => { name = uniqueName('mutex'); });
+    afterEach(() => removeShm(name));
+
+    it('a holder killed with SIGKILL: a waiting process acquires within a bounded time, recovered: true', async () => {
+      const m = Mutex.create({ name });
+      const h = holder(name);
+      await h.held;
+      const waiting = m.lockAsync(30000);
+      await new Promise((r) => setTimeout(r, 100));
+      const t0 = performance.now();
+      h.child.kill('SIGKILL');
+      assert.strictEqual(await h.exited, 'SIGKILL');
+      assert.deepStrictEqual(await waiting, { recovered: true });
+      const took = performance.now() - t0;
+      assert.ok(took < RECOVERY_BOUND_MS, `recovered after ${took} ms`);
+      m.unlock();
+      assert.deepStrictEqual(m.tryLock(), { recovered: false });
+      m.unlock();
+      m.close();
+    });
+
+    it('a holder killed with SIGKILL: a later lock() recovers it at once', async () => {
+      const m = Mutex.create({ name });
+      const h = holder(name);
+      await h.held;
+      h.child.kill('SIGKILL');
+      await h.exited;
+      const t0 = performance.now();
+      assert.deepStrictEqual(m.lock(RECOVERY_BOUND_MS), { recovered: true });
+      assert.ok(performance.now() - t0 < RECOVERY_BOUND_MS);
+      m.unlock();
+      m.close();
+    });
+
+    it('mutual exclusion: 4 workers and 2 processes doing plain increments leave exactly the sum', async () => {
+      const K = 20000;
+      const m = Mutex.create({ name, size: Mutex.BYTES + 64 });
+      const counter = new Uint32Array(m.buffer, Mutex.BYTES, 1);
+      const workers = [1, 2, 3, 4].map(() => worker({ mode: 'count', buffer: m.buffer, k: K }));
+      const children = [1, 2].map(() => runNode(CHILD, ['count', name, String(K)]));
+      for (const w of workers) assert.strictEqual(await w.message, 'done');
+      for (const r of await Promise.all(children)) {
+        assert.strictEqual(r.code, 0, r.stderr);
+        assert.strictEqual(r.stdout.trim(), 'done');
+      }
+      assert.strictEqual(counter[0], 6 * K);
+      assert.strictEqual(m.recoveries, 0);
+      m.close();
+    });
+
+    it('a file segment (path) and open() of an existing mutex', () => {
+      const { dir, cleanup } = tempDir();
+      try {
+        const file = path.join(dir, 'mutex');
+        const a = Mutex.create({ path: file });
+        const b = Mutex.open({ path: file });
+        a.lock();
+        assert.strictEqual(b.tryLock(), false);
+        a.unlock();
+        assert.ok(b.tryLock());
+        b.unlock();
+        a.close();
+        b.close();
+      } finally {
+        cleanup();
+      }
+    });
+
+    it('open() refuses a segment too small for the region and one that is not a mutex', () => {
+      const seg = Segment.create({ name, size: 64 });
+      assert.throws(() => Mutex.open({ name }), { code: 'ERR_BAD_SIZE' });
+      seg.close();
+      const buffer = sab();
+      new Uint8Array(buffer).fill(7);
+      assert.throws(() => Mutex.open({ buffer }), { code: 'ERR_BAD_MAGIC' });
+    });
+  });
+
+  describe('bad arguments', () => {
+    const invalid = (name) => (e) => e instanceof name && e.code === 'ERR_INVALID_ARG';
+
+    it('are refused with TypeError or RangeError, code ERR_INVALID_ARG', () => {
+      assert.throws(() => Mutex.create(), invalid(TypeError));
+      assert.throws(() => Mutex.open(null), invalid(TypeError));
+      assert.throws(() => Mutex.open({}), invalid(TypeError));
+      assert.throws(() => Mutex.open({ buffer: sab(), name: 'x' }), invalid(TypeError));
+      assert.throws(() => Mutex.open({ buffer: new ArrayBuffer(Mutex.BYTES) }), invalid(TypeError));
+      assert.throws(() => Mutex.open({ buffer: new SharedArrayBuffer(64) }), invalid(RangeError));
+      assert.throws(() => Mutex.open({ buffer: sab(), byteOffset: 3 }), invalid(RangeError));
+      assert.throws(() => Mutex.open({ buffer: sab(), byteOffset: -64 }), invalid(RangeError));
+      assert.throws(() => Mutex.open({ buffer: sab(), byteOffset: Mutex.BYTES }), invalid(RangeError));
+      assert.throws(() => Mutex.open({ buffer: sab(), size: 1 << 20 }), invalid(TypeError));
+      assert.throws(() => Mutex.open({ buffer: sab(), bogus: 1 }), invalid(TypeError));
+      assert.throws(() => Mutex.create({ buffer: sab(), size: 1 << 20 }), invalid(TypeError));
+      assert.throws(() => Mutex.create({ name: 'bad/name' }), invalid(RangeError));
+      assert.throws(() => new Mutex(), TypeError);
+      const m = Mutex.open({ buffer: sab() });
+      assert.throws(() => m.lock('1'), invalid(TypeError));
+      assert.throws(() => m.lock(-1), invalid(RangeError));
+      assert.throws(() => m.lock(NaN), invalid(RangeError));
+      assert.throws(() => m.lockAsync({}), invalid(TypeError));
+      assert.throws(() => m.withLock('fn'), invalid(TypeError));
+      m.close();
+      assert.throws(() => m.lock(), { code: 'ERR_CLOSED' });
+      m.close(); // idempotent
+    });
+  });
+});
