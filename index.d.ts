@@ -81,6 +81,7 @@ export type ShmErrorCode =
   | 'ERR_KEY_TOO_LONG'
   | 'ERR_VALUE_TOO_LONG'
   | 'ERR_NO_MEMORY'
+  | 'ERR_NOT_OWNER'
   | 'ERR_UNKNOWN';
 
 /** The one error class of shmstore. */
@@ -208,4 +209,46 @@ export declare class Store {
   repair(): void;
   namespace(name: string): NamespaceView;
   close(): void;
+}
+
+/** Where a Mutex lives: a segment (name or path) or a SharedArrayBuffer, at byteOffset (a multiple of 64). */
+export type MutexTarget =
+  | { name: string; path?: undefined; buffer?: undefined; byteOffset?: number }
+  | { path: string | URL; name?: undefined; buffer?: undefined; byteOffset?: number }
+  | { buffer: SharedArrayBuffer; name?: undefined; path?: undefined; byteOffset?: number };
+
+export type MutexCreateOptions =
+  | { name: string; path?: undefined; buffer?: undefined; byteOffset?: number; size?: number }
+  | { path: string | URL; name?: undefined; buffer?: undefined; byteOffset?: number; size?: number }
+  | { buffer: SharedArrayBuffer; name?: undefined; path?: undefined; byteOffset?: number };
+
+/** What an acquisition tells: `recovered` is true when a holder was gone (see docs/api.md, Mutex). */
+export interface MutexLockResult {
+  recovered: boolean;
+}
+
+/** A robust mutual-exclusion lock in shared memory (docs/format.md §13). */
+export declare class Mutex {
+  private constructor();
+  /** Bytes of the sync region. */
+  static readonly BYTES: number;
+  static create(options: MutexCreateOptions): Mutex;
+  static open(options: MutexTarget): Mutex;
+  /** Blocks the thread; throws ShmError ERR_LOCK_TIMEOUT after timeoutMs (default Infinity). */
+  lock(timeoutMs?: number): MutexLockResult;
+  /** The lock if it is free (or its holder is gone), else false. */
+  tryLock(): MutexLockResult | false;
+  /** Like lock() without blocking the event loop. */
+  lockAsync(timeoutMs?: number): Promise<MutexLockResult>;
+  /** Releases the lock; throws ShmError ERR_NOT_OWNER when this handle does not hold it. */
+  unlock(): void;
+  withLock<T>(fn: (info: MutexLockResult) => Promise<T>): Promise<T>;
+  withLock<T>(fn: (info: MutexLockResult) => T): T;
+  close(): void;
+  [Symbol.dispose](): void;
+  readonly held: boolean;
+  readonly closed: boolean;
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
+  readonly recoveries: number;
 }

@@ -1,6 +1,6 @@
 // Compiled by `npm run check:types` (tsc, no emit): the declarations in index.d.ts must accept
 // every documented use and reject the misuses marked @ts-expect-error.
-import { Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport } from '../../index';
+import { Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult } from '../../index';
 
 const s = Store.create({ name: 'types', size: 1 << 20, engine: 'js', buckets: 64, lockTimeoutMs: 500 });
 s.set('ns', 'k', { a: 1, b: [true, null, 'x'] }).set('ns', 'b', Buffer.from('x')).set('ns', 'n', 4);
@@ -51,3 +51,20 @@ Store.create({ name: 'nosize' });
 Store.attach(new SharedArrayBuffer(8), { engine: 'rust' });
 
 console.log(v, has, removed, cleared, keys, entries, total, inNs, names, many, written, size);
+
+const mx = Mutex.create({ buffer: new SharedArrayBuffer(Mutex.BYTES) });
+const got: MutexLockResult = mx.lock(100);
+if (got.recovered) mx.unlock();
+const maybe: MutexLockResult | false = mx.tryLock();
+if (maybe) mx.unlock();
+const n: number = mx.withLock(({ recovered }) => (recovered ? 1 : 2));
+const later: Promise<string> = mx.withLock(async () => 'done');
+mx.lockAsync(50).then(() => mx.unlock());
+Mutex.open({ name: 'types-mutex', byteOffset: 0 }).close();
+const mxBuf: SharedArrayBuffer = mx.buffer;
+// @ts-expect-error exactly one of name, path, buffer
+Mutex.open({ name: 'x', buffer: new SharedArrayBuffer(8) });
+// @ts-expect-error size only with a segment
+Mutex.create({ buffer: new SharedArrayBuffer(8), size: 1 });
+mx.close();
+console.log(n, later, mxBuf, mx.held, mx.recoveries);
