@@ -251,8 +251,13 @@ class Mutex {
       if (typeof r === 'object') return r;
     }
     const start = performance.now();
+    let checked = -Infinity;
     for (;;) {
-      const r = this.#attempt(true);
+      // The gone rule reads /proc for a holder in another process: at most once per period.
+      const now = performance.now();
+      const checkGone = now - checked >= RECHECK_MS;
+      if (checkGone) checked = now;
+      const r = this.#attempt(checkGone);
       if (typeof r === 'object') return r;
       const left = timeout - (performance.now() - start);
       if (left <= 0) throw timedOut(timeout);
@@ -286,9 +291,13 @@ class Mutex {
 
   async #lockAsync(timeout) {
     const start = performance.now();
+    let checked = -Infinity;
     for (;;) {
       this.#usable();
-      const r = this.#attempt(true);
+      const now = performance.now();
+      const checkGone = now - checked >= RECHECK_MS;
+      if (checkGone) checked = now;
+      const r = this.#attempt(checkGone);
       if (typeof r === 'object') return r;
       const left = timeout - (performance.now() - start);
       if (left <= 0) throw timedOut(timeout);

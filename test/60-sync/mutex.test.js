@@ -6,13 +6,26 @@ const { spawn } = require('child_process');
 const { Worker } = require('worker_threads');
 const { Mutex, Segment, ShmError } = require('../../index');
 const { addon } = require('../../lib/base/native');
-const { uniqueName, tempDir, removeShm, runNode } = require('../helpers/process');
+const { C, W } = require('../../lib/layout/layout');
+const { OwnerTable } = require('../../lib/ownership/owners');
+const { acquiredWord } = require('../../lib/ownership/lockword');
+const { uniqueName, tempDir, removeShm, runNode, exitedPid } = require('../helpers/process');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'mutex-child.js');
 // A waiter notices a holder that died within the recheck period (50 ms) plus scheduling: this is
 // far below any lock timeout a caller would choose, and generous for a loaded CI machine.
 const RECOVERY_BOUND_MS = 2000;
 const withAddon = addon ? describe : describe.skip;
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const LOCK = C.SYNC_MUTEX_OFFSET / WORD + W.MUTEX_STATE.LOCK;
+
+// Claims every owner slot of the region in `buffer` for `pid` (thread 1, identity unknown).
+function fillOwners(buffer, pid) {
+  const u32 = new Uint32Array(buffer);
+  const table = new OwnerTable(u32, C.SYNC_OWNERS_OFFSET / WORD, C.SYNC_OWNER_SLOTS);
+  for (let o = 1; o < C.SYNC_OWNER_SLOTS; o++) table.claim({ pid, tid: 1, startTime: 0n, bootId: 0n });
+  return u32;
+}
 
 function sab() {
   return new SharedArrayBuffer(Mutex.BYTES);
@@ -245,6 +258,40 @@ describe('Mutex', () => {
       assert.deepStrictEqual(m.lock(), { recovered: false });
       m.unlock();
       m.close();
+    });
+  });
+
+  describe('a full owner table', () => {
+    it('adopts the slot of a gone owner, and abandons the lock that slot held', () => {
+      const buffer = sab();
+      const u32 = fillOwners(buffer, exitedPid());
+      // The dead owner of slot 1 (the one an opener adopts first) held the lock.
+      Atomics.store(u32, LOCK, acquiredWord(0, 1));
+      const a = Mutex.open({ buffer });
+      const b = Mutex.open({ buffer });
+      assert.deepStrictEqual(a.lock(1000), { recovered: true });
+      a.unlock();
+      assert.deepStrictEqual(b.lock(1000), { recovered: false });
+      b.unlock();
+      a.close();
+      b.close();
+    });
+
+    it('takes over a lock held by another gone owner of a full table', () => {
+      const buffer = sab();
+      const u32 = fillOwners(buffer, exitedPid());
+      Atomics.store(u32, LOCK, acquiredWord(0, C.SYNC_OWNER_SLOTS - 1));
+      const m = Mutex.open({ buffer });
+      assert.deepStrictEqual(m.lock(1000), { recovered: true });
+      assert.strictEqual(m.recoveries, 1);
+      m.unlock();
+      m.close();
+    });
+
+    it('throws ERR_TOO_MANY_HANDLES when every owner is live', () => {
+      const buffer = sab();
+      fillOwners(buffer, process.pid);
+      assert.throws(() => Mutex.open({ buffer }), (e) => e instanceof ShmError && e.code === 'ERR_TOO_MANY_HANDLES');
     });
   });
 
