@@ -7,5 +7,10 @@ const layout = require('./lib/layout/layout');
 const { Store } = require('./lib/store/store');
 const { NamespaceView } = require('./lib/store/namespace-view');
 const { Mutex } = require('./lib/sync/mutex');
+const { Condition } = require('./lib/sync/condition');
+const { Semaphore } = require('./lib/sync/semaphore');
+const { WaitGroup } = require('./lib/sync/waitgroup');
 
-module.exports = { Store, NamespaceView, Segment, futex, ShmError, layout, Mutex };
+module.exports = {
+  Store, NamespaceView, Segment, futex, ShmError, layout, Mutex, Condition, Semaphore, WaitGroup,
+};

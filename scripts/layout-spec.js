@@ -102,6 +102,30 @@ const constants = {
   SYNC_OWNER_SLOTS: 256,
   SYNC_REGION_BYTES: 8384,
   SYNC_RECHECK_MS: 50,
+  // The other kinds of sync region (docs/format.md §13.1-13.5). Every kind starts with the same
+  // header and keeps its record at SYNC_STATE_OFFSET (the mutex's place), 128 bytes: the words
+  // changed by acquirers and releasers on the first line, the `sleepers` hint on the second (as
+  // the mutex's `waiters`). Kinds whose holds must survive a holder's death (rwlock, semaphore,
+  // barrier) have the mutex's owner table at SYNC_OWNERS_OFFSET, and the rwlock and the
+  // semaphore one or two per-slot u32 tables after it (SYNC_SLOT_TABLE_BYTES each, 256 words): a
+  // hold is counted against the holder's owner slot, so a gone owner's share can be given back.
+  // Those tables are written only under the record's guard lock word, so the neighbouring slots
+  // on one cache line contend no more than the guard itself. Condition and waitgroup track no
+  // owner: header and record only (SYNC_SMALL_REGION_BYTES).
+  SYNC_KIND_RWLOCK: 2,
+  SYNC_KIND_CONDITION: 3,
+  SYNC_KIND_SEMAPHORE: 4,
+  SYNC_KIND_BARRIER: 5,
+  SYNC_KIND_WAITGROUP: 6,
+  SYNC_STATE_OFFSET: 64,
+  SYNC_SLOT_TABLE_OFFSET: 8384,
+  SYNC_SLOT_TABLE_BYTES: 1024,
+  SYNC_SMALL_REGION_BYTES: 192,
+  SYNC_SEMAPHORE_REGION_BYTES: 9408,
+  SYNC_RWLOCK_REGION_BYTES: 10432,
+  SYNC_BARRIER_REGION_BYTES: 8384,
+  // The largest count a semaphore, waitgroup or barrier holds (an i32 futex word stays positive).
+  SYNC_MAX_COUNT: 0x7fffffff,
 };
 
 // Every struct is little-endian, packed exactly as listed, naturally aligned.
@@ -191,6 +215,67 @@ const structs = {
       ['reserved2', 'u8', 68, 60],
     ],
   },
+  RwLockState: {
+    size: 128,
+    fields: [
+      ['guard', 'u32', 0],
+      ['seq', 'u32', 4],
+      ['writer', 'u32', 8],
+      ['readers', 'u32', 12],
+      ['writersWaiting', 'u32', 16],
+      ['recovering', 'u32', 20],
+      ['generation', 'u32', 24],
+      ['reserved', 'u8', 28, 36],
+      ['sleepers', 'u32', 64],
+      ['reserved2', 'u8', 68, 60],
+    ],
+  },
+  ConditionState: {
+    size: 128,
+    fields: [
+      ['seq', 'u32', 0],
+      ['signals', 'u32', 4],
+      ['waiting', 'u32', 8],
+      ['reserved', 'u8', 12, 52],
+      ['sleepers', 'u32', 64],
+      ['reserved2', 'u8', 68, 60],
+    ],
+  },
+  SemaphoreState: {
+    size: 128,
+    fields: [
+      ['guard', 'u32', 0],
+      ['permits', 'u32', 4],
+      ['total', 'u32', 8],
+      ['recovering', 'u32', 12],
+      ['generation', 'u32', 16],
+      ['reserved', 'u8', 20, 44],
+      ['sleepers', 'u32', 64],
+      ['reserved2', 'u8', 68, 60],
+    ],
+  },
+  BarrierState: {
+    size: 128,
+    fields: [
+      ['guard', 'u32', 0],
+      ['state', 'u32', 4],
+      ['arrived', 'u32', 8],
+      ['parties', 'u32', 12],
+      ['breaks', 'u32', 16],
+      ['reserved', 'u8', 20, 44],
+      ['sleepers', 'u32', 64],
+      ['reserved2', 'u8', 68, 60],
+    ],
+  },
+  WaitGroupState: {
+    size: 128,
+    fields: [
+      ['count', 'u32', 0],
+      ['reserved', 'u8', 4, 60],
+      ['sleepers', 'u32', 64],
+      ['reserved2', 'u8', 68, 60],
+    ],
+  },
   Bucket: {
     size: 32,
     fields: [
@@ -256,6 +341,7 @@ const statuses = [
   [21, 'ERR_VALUE_TOO_LONG'],
   [22, 'ERR_NO_MEMORY'],
   [23, 'ERR_NOT_OWNER'],
+  [24, 'ERR_BARRIER_BROKEN'],
 ];
 
 module.exports = { constants, structs, placement, statuses, sizeClasses: sizeClasses() };

@@ -11,176 +11,75 @@
 // and is told { recovered: true }. `recovering` stays set until a holder calls unlock(), which
 // declares what the lock protects consistent again; every acquirer until then is told
 // recovered: true.
-const { threadId } = require('worker_threads');
-const { types } = require('util');
 const { C, W } = require('../layout/layout');
-const { ShmError } = require('../base/errors');
 const v = require('../base/validate');
-const native = require('../base/native');
-const { Segment } = require('../segment/segment');
-const futex = require('../segment/futex');
-const { OwnerTable, identityOf, GONE } = require('../ownership/owners');
 const { isHeld, ownerOf, acquiredWord, releasedWord, takeoverWord } = require('../ownership/lockword');
+const { Region, place, stamp, shmError, validateTimeout, validateSignal } = require('./region');
+const { TIMED_OUT, block, blockAsync, wake } = require('./wait');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
-const REGION_WORDS = C.SYNC_REGION_BYTES / WORD;
-const HDR = C.SYNC_HEADER_OFFSET / WORD;
-const MAGIC = HDR + W.SYNC_HEADER.MAGIC;
-const KIND = HDR + W.SYNC_HEADER.KIND;
-const VERSION = HDR + W.SYNC_HEADER.VERSION;
 const MX = C.SYNC_MUTEX_OFFSET / WORD;
 const LOCK = MX + W.MUTEX_STATE.LOCK;
 const GENERATION = MX + W.MUTEX_STATE.GENERATION;
 const RECOVERING = MX + W.MUTEX_STATE.RECOVERING;
 const WAITERS = MX + W.MUTEX_STATE.WAITERS;
-const OWNERS = C.SYNC_OWNERS_OFFSET / WORD;
-const RECHECK_MS = C.SYNC_RECHECK_MS;
 // Attempts of lock() before it sleeps: a holder of a short critical section lets go meanwhile.
 const SPINS = 100;
-const ALIGN = C.UNIT;
-
-const CREATE_KEYS = ['name', 'path', 'buffer', 'byteOffset', 'size'];
-const OPEN_KEYS = ['name', 'path', 'buffer', 'byteOffset'];
+const PLACE = { bytes: C.SYNC_REGION_BYTES, what: 'mutex' };
 const kInternal = Symbol('shmstore.Mutex.internal');
+// What a Condition uses of a mutex it waits with: release and reacquire without ending a
+// recovery (a wait is not a declaration that the protected state is consistent).
+const kRelease = Symbol('shmstore.Mutex.release');
 
 function notOwner(message) {
-  return new ShmError('ERR_NOT_OWNER', message);
+  return shmError('ERR_NOT_OWNER', message);
 }
 
 function timedOut(timeoutMs) {
-  return new ShmError('ERR_LOCK_TIMEOUT', `Mutex not acquired within ${timeoutMs} ms`);
-}
-
-function validateTimeout(timeoutMs) {
-  if (timeoutMs !== undefined) v.validateNumber(timeoutMs, 'timeoutMs', { min: 0, allowInfinity: true });
-  return timeoutMs === undefined ? Infinity : timeoutMs;
-}
-
-// Stamps a region of zero bytes (every opener stores the same values, the magic last) and checks
-// the header of a stamped one.
-function stamp(u32) {
-  if (Atomics.load(u32, MAGIC) === 0) {
-    if (Atomics.load(u32, KIND) === 0) Atomics.store(u32, KIND, C.SYNC_KIND_MUTEX);
-    if (Atomics.load(u32, VERSION) === 0) Atomics.store(u32, VERSION, C.SYNC_FORMAT_VERSION);
-    Atomics.compareExchange(u32, MAGIC, 0, C.SYNC_MAGIC);
-  }
-  if (Atomics.load(u32, MAGIC) !== C.SYNC_MAGIC) throw new ShmError('ERR_BAD_MAGIC', 'Not a sync region (bad magic)');
-  if (Atomics.load(u32, KIND) !== C.SYNC_KIND_MUTEX) throw new ShmError('ERR_BAD_MAGIC', 'The sync region is not a mutex');
-  const version = Atomics.load(u32, VERSION);
-  if (version !== C.SYNC_FORMAT_VERSION) {
-    throw new ShmError('ERR_BAD_VERSION', `Sync region version ${version}, expected ${C.SYNC_FORMAT_VERSION}`);
-  }
-}
-
-// Validates the options and returns { buffer, byteOffset, segment }.
-function place(options, create) {
-  v.validateObject(options, 'options');
-  v.validateKeys(options, 'options', create ? CREATE_KEYS : OPEN_KEYS);
-  const given = ['name', 'path', 'buffer'].filter((k) => options[k] !== undefined);
-  if (given.length !== 1) {
-    throw v.typeError('Exactly one of "options.name", "options.path" or "options.buffer" is required');
-  }
-  let byteOffset = 0;
-  if (options.byteOffset !== undefined) {
-    v.validateInteger(options.byteOffset, 'options.byteOffset', 0);
-    if (options.byteOffset % ALIGN !== 0) {
-      throw v.rangeError(`The "options.byteOffset" argument must be a multiple of ${ALIGN}. Received ${options.byteOffset}`);
-    }
-    byteOffset = options.byteOffset;
-  }
-  const need = byteOffset + C.SYNC_REGION_BYTES;
-  if (options.buffer !== undefined) {
-    if (!types.isSharedArrayBuffer(options.buffer)) throw v.invalidType('options.buffer', 'a SharedArrayBuffer', options.buffer);
-    if (options.size !== undefined) throw v.typeError('"options.size" applies only to a segment (name or path)');
-    if (options.buffer.byteLength < need) {
-      throw v.rangeError(`The "options.buffer" argument must hold at least ${need} bytes. Received ${options.buffer.byteLength}`);
-    }
-    return { buffer: options.buffer, byteOffset, segment: null };
-  }
-  const target = options.name !== undefined ? { name: options.name } : { path: options.path };
-  let segment;
-  if (create) {
-    let size = need;
-    if (options.size !== undefined) {
-      v.validateInteger(options.size, 'options.size', need, Segment.MAX_SIZE);
-      size = options.size;
-    }
-    segment = Segment.create({ ...target, size });
-  } else {
-    segment = Segment.open(target);
-    if (segment.size < need) {
-      segment.close();
-      throw new ShmError('ERR_BAD_SIZE', `The segment holds ${segment.size} bytes, a mutex at ${byteOffset} needs ${need}`);
-    }
-  }
-  return { buffer: segment.buffer, byteOffset, segment };
+  return shmError('ERR_LOCK_TIMEOUT', `Mutex not acquired within ${timeoutMs} ms`);
 }
 
 class Mutex {
-  #buffer;
-  #byteOffset;
-  #segment;
-  #u32;
-  #i32;
-  #owners;
-  #self;
-  #slot = 0;
-  #token = 0;
+  #r;
   #held = false;
-  #closed = false;
 
   /** @private Use Mutex.create() or Mutex.open(). */
   constructor(token, where) {
     if (token !== kInternal) throw new TypeError('Mutex cannot be constructed directly: use Mutex.create() or Mutex.open()');
-    this.#buffer = where.buffer;
-    this.#byteOffset = where.byteOffset;
-    this.#segment = where.segment;
-    this.#u32 = new Uint32Array(where.buffer, where.byteOffset, REGION_WORDS);
-    this.#i32 = new Int32Array(where.buffer, where.byteOffset, REGION_WORDS);
+    const r = new Region(where, C.SYNC_REGION_BYTES, 'mutex');
     try {
-      stamp(this.#u32);
-      this.#owners = new OwnerTable(this.#u32, OWNERS, C.SYNC_OWNER_SLOTS);
-      this.#self = identityOf(process.pid, threadId);
-      this.#claim();
+      stamp(r.u32, C.SYNC_KIND_MUTEX);
+      // The gone owner of an adopted slot may have died holding the lock: a lock naming a live
+      // slot would never read as gone again, so it is abandoned now (format.md §13).
+      r.claim((slot) => {
+        const w = Atomics.load(r.u32, LOCK);
+        if (isHeld(w) && ownerOf(w) === slot) this.#abandon(r, w);
+      });
     } catch (e) {
-      if (this.#segment) this.#segment.close();
+      r.abort();
       throw e;
     }
-  }
-
-  #claim() {
-    const owners = this.#owners;
-    let slot = owners.claim(this.#self);
-    if (slot === 0) {
-      slot = owners.adopt(this.#self);
-      if (slot === 0) throw new ShmError('ERR_TOO_MANY_HANDLES', `All ${C.SYNC_OWNER_SLOTS - 1} owner slots of the mutex are in use`);
-      // The gone owner of the adopted slot may have died holding the lock: a lock naming a live
-      // slot would never read as gone again, so it is abandoned now (format.md §13).
-      const w = Atomics.load(this.#u32, LOCK);
-      if (isHeld(w) && ownerOf(w) === slot) this.#abandon(w);
-    }
-    this.#slot = slot;
-    this.#token = owners.watch(slot, this.#self);
+    this.#r = r;
   }
 
   /** Creates a mutex: a new segment (exclusive), or a mutex in a SharedArrayBuffer. */
   static create(options) {
-    return new Mutex(kInternal, place(options, true));
+    return new Mutex(kInternal, place(options, { create: true, ...PLACE }));
   }
 
   /** Opens an existing mutex (a segment, or a SharedArrayBuffer: all zero bytes are a free mutex). */
   static open(options) {
-    return new Mutex(kInternal, place(options, false));
+    return new Mutex(kInternal, place(options, { create: false, ...PLACE }));
   }
 
   /** The SharedArrayBuffer the mutex lives in (the segment's, or the one given). */
   get buffer() {
-    this.#usable();
-    return this.#buffer;
+    this.#r.usable();
+    return this.#r.buffer;
   }
 
   get byteOffset() {
-    return this.#byteOffset;
+    return this.#r.byteOffset;
   }
 
   /** Whether this handle holds the mutex. */
@@ -189,49 +88,40 @@ class Mutex {
   }
 
   get closed() {
-    return this.#closed;
+    return this.#r.closed;
   }
 
   /** How many times the mutex was recovered from a gone holder (wraps at 2^32). */
   get recoveries() {
-    this.#usable();
-    return Atomics.load(this.#u32, GENERATION);
-  }
-
-  #usable() {
-    if (this.#closed) throw new ShmError('ERR_CLOSED', 'The mutex is closed');
+    this.#r.usable();
+    return Atomics.load(this.#r.u32, GENERATION);
   }
 
   #acquired(tookOver) {
+    const u32 = this.#r.u32;
     this.#held = true;
     if (tookOver) {
-      Atomics.store(this.#u32, RECOVERING, 1);
-      Atomics.add(this.#u32, GENERATION, 1);
+      Atomics.store(u32, RECOVERING, 1);
+      Atomics.add(u32, GENERATION, 1);
     }
-    return { recovered: Atomics.load(this.#u32, RECOVERING) !== 0 };
-  }
-
-  // The gone rule of format.md §6 for the holder named by the held word `w`.
-  #holderGone(w) {
-    const o = ownerOf(w);
-    // Our own slot: held by this handle (an async waiter of the same handle), or left by the
-    // owner that had the slot before us.
-    if (o === this.#slot) return !this.#held;
-    if (o === 0 || o >= C.SYNC_OWNER_SLOTS) return true; // no owner can hold it: a damaged word
-    return this.#owners.status(o, this.#self) === GONE;
+    return { recovered: Atomics.load(u32, RECOVERING) !== 0 };
   }
 
   // One look: returns { recovered } when the lock is now ours, else the held word to wait on.
+  // `checkGone` applies the gone rule of format.md §6 to the holder (a read of /proc for a
+  // holder in another process); a holder in our own slot is an async waiter of this handle
+  // while the handle holds the lock, else the slot's previous owner.
   #attempt(checkGone) {
-    const u32 = this.#u32;
+    const r = this.#r;
+    const u32 = r.u32;
     for (;;) {
       const w = Atomics.load(u32, LOCK);
       if (!isHeld(w)) {
-        if (Atomics.compareExchange(u32, LOCK, w, acquiredWord(w, this.#slot)) === w) return this.#acquired(false);
+        if (Atomics.compareExchange(u32, LOCK, w, acquiredWord(w, r.slot)) === w) return this.#acquired(false);
         continue;
       }
-      if (checkGone && this.#holderGone(w)) {
-        if (Atomics.compareExchange(u32, LOCK, w, takeoverWord(w, this.#slot)) === w) return this.#acquired(true);
+      if (checkGone && r.gone(ownerOf(w), this.#held)) {
+        if (Atomics.compareExchange(u32, LOCK, w, takeoverWord(w, r.slot)) === w) return this.#acquired(true);
         continue;
       }
       return w;
@@ -244,36 +134,16 @@ class Mutex {
    */
   lock(timeoutMs) {
     const timeout = validateTimeout(timeoutMs);
-    this.#usable();
-    if (this.#held) throw new ShmError('ERR_LOCK_TIMEOUT', 'This handle already holds the mutex (it is not recursive)');
-    for (let i = 0; i < SPINS; i++) {
-      const r = this.#attempt(false);
-      if (typeof r === 'object') return r;
-    }
-    const start = performance.now();
-    let checked = -Infinity;
-    for (;;) {
-      // The gone rule reads /proc for a holder in another process: at most once per period.
-      const now = performance.now();
-      const checkGone = now - checked >= RECHECK_MS;
-      if (checkGone) checked = now;
-      const r = this.#attempt(checkGone);
-      if (typeof r === 'object') return r;
-      const left = timeout - (performance.now() - start);
-      if (left <= 0) throw timedOut(timeout);
-      Atomics.add(this.#u32, WAITERS, 1);
-      try {
-        if (native.addon) futex.wait(this.#i32, LOCK, r, Math.min(left, RECHECK_MS));
-        else Atomics.wait(this.#i32, LOCK, r | 0, Math.min(left, RECHECK_MS));
-      } finally {
-        Atomics.sub(this.#u32, WAITERS, 1);
-      }
-    }
+    this.#r.usable();
+    if (this.#held) throw shmError('ERR_LOCK_TIMEOUT', 'This handle already holds the mutex (it is not recursive)');
+    const r = block(this.#r.i32, LOCK, WAITERS, (check) => this.#attempt(check), timeout, SPINS);
+    if (r === TIMED_OUT) throw timedOut(timeout);
+    return r;
   }
 
   /** Acquires the mutex if it is free (or its holder is gone): { recovered }, else false. */
   tryLock() {
-    this.#usable();
+    this.#r.usable();
     if (this.#held) return false;
     const r = this.#attempt(true);
     return typeof r === 'object' ? r : false;
@@ -281,39 +151,21 @@ class Mutex {
 
   /**
    * Like lock() without blocking the event loop. Tasks of one thread that share a handle wait
-   * for each other. Resolves { recovered }; rejects with ShmError ERR_LOCK_TIMEOUT.
+   * for each other. Resolves { recovered }; rejects with ShmError ERR_LOCK_TIMEOUT, or the
+   * reason of `options.signal` when it aborts.
    */
-  lockAsync(timeoutMs) {
+  lockAsync(timeoutMs, options) {
     const timeout = validateTimeout(timeoutMs);
-    this.#usable();
-    return this.#lockAsync(timeout);
+    const signal = validateSignal(options);
+    this.#r.usable();
+    return this.#lockAsync(timeout, signal);
   }
 
-  async #lockAsync(timeout) {
-    const start = performance.now();
-    let checked = -Infinity;
-    for (;;) {
-      this.#usable();
-      const now = performance.now();
-      const checkGone = now - checked >= RECHECK_MS;
-      if (checkGone) checked = now;
-      const r = this.#attempt(checkGone);
-      if (typeof r === 'object') return r;
-      const left = timeout - (performance.now() - start);
-      if (left <= 0) throw timedOut(timeout);
-      const ms = Math.min(left, RECHECK_MS);
-      Atomics.add(this.#u32, WAITERS, 1);
-      try {
-        if (native.addon) {
-          await futex.waitAsync(this.#i32, LOCK, r, ms);
-        } else {
-          const w = Atomics.waitAsync(this.#i32, LOCK, r | 0, ms);
-          if (w.async) await w.value;
-        }
-      } finally {
-        Atomics.sub(this.#u32, WAITERS, 1);
-      }
-    }
+  async #lockAsync(timeout, signal) {
+    const r = await blockAsync(this.#r.i32, LOCK, WAITERS, (check) => this.#attempt(check), timeout, signal,
+      () => this.#r.usable());
+    if (r === TIMED_OUT) throw timedOut(timeout);
+    return r;
   }
 
   /**
@@ -321,33 +173,27 @@ class Mutex {
    * progress). Throws ShmError ERR_NOT_OWNER when this handle does not hold it.
    */
   unlock() {
-    this.#usable();
+    this.#r.usable();
     this.#release(true);
   }
 
   #release(consistent) {
+    const u32 = this.#r.u32;
     if (!this.#held) throw notOwner('unlock() of a mutex this handle does not hold');
     this.#held = false;
-    const w = Atomics.load(this.#u32, LOCK);
-    if (!isHeld(w) || ownerOf(w) !== this.#slot) throw notOwner('The mutex was taken over from this handle (presumed gone)');
-    if (consistent) Atomics.store(this.#u32, RECOVERING, 0);
-    else Atomics.store(this.#u32, RECOVERING, 1);
-    if (Atomics.compareExchange(this.#u32, LOCK, w, releasedWord(w)) !== w) {
+    const w = Atomics.load(u32, LOCK);
+    if (!isHeld(w) || ownerOf(w) !== this.#r.slot) throw notOwner('The mutex was taken over from this handle (presumed gone)');
+    Atomics.store(u32, RECOVERING, consistent ? 0 : 1);
+    if (Atomics.compareExchange(u32, LOCK, w, releasedWord(w)) !== w) {
       throw notOwner('The mutex was taken over from this handle (presumed gone)');
     }
-    this.#wake();
+    wake(this.#r.i32, LOCK, WAITERS, 1);
   }
 
   // Releases a lock whose holder is gone without declaring anything consistent.
-  #abandon(w) {
-    Atomics.store(this.#u32, RECOVERING, 1);
-    if (Atomics.compareExchange(this.#u32, LOCK, w, releasedWord(w)) === w) this.#wake();
-  }
-
-  #wake() {
-    if (Atomics.load(this.#u32, WAITERS) === 0) return;
-    if (native.addon) futex.wake(this.#i32, LOCK, 1);
-    else Atomics.notify(this.#i32, LOCK, 1);
+  #abandon(r, w) {
+    Atomics.store(r.u32, RECOVERING, 1);
+    if (Atomics.compareExchange(r.u32, LOCK, w, releasedWord(w)) === w) wake(r.i32, LOCK, WAITERS, 1);
   }
 
   /**
@@ -357,7 +203,7 @@ class Mutex {
    */
   withLock(fn) {
     if (typeof fn !== 'function') throw v.invalidType('fn', 'a function', fn);
-    this.#usable();
+    this.#r.usable();
     const settle = (p) => Promise.resolve(p).then(
       (value) => { this.unlock(); return value; },
       (err) => { this.#releaseIfHeld(); throw err; },
@@ -388,7 +234,14 @@ class Mutex {
   }
 
   #releaseIfHeld() {
-    if (!this.#closed && this.#held) this.#release(Atomics.load(this.#u32, RECOVERING) === 0);
+    if (!this.#r.closed && this.#held) this.#release(Atomics.load(this.#r.u32, RECOVERING) === 0);
+  }
+
+  /** For Condition: releases a held mutex leaving a pending recovery pending. */
+  [kRelease]() {
+    this.#r.usable();
+    if (!this.#held) throw notOwner('A condition wait needs the mutex held by this handle');
+    this.#release(Atomics.load(this.#r.u32, RECOVERING) === 0);
   }
 
   /**
@@ -397,20 +250,19 @@ class Mutex {
    * recovered: true. Idempotent.
    */
   close() {
-    if (this.#closed) return;
+    const r = this.#r;
+    if (r.closed) return;
     if (this.#held) {
       this.#held = false;
-      const w = Atomics.load(this.#u32, LOCK);
-      if (isHeld(w) && ownerOf(w) === this.#slot) this.#abandon(w);
+      const w = Atomics.load(r.u32, LOCK);
+      if (isHeld(w) && ownerOf(w) === r.slot) this.#abandon(r, w);
     }
-    this.#closed = true;
-    this.#owners.unwatch(this.#token);
-    this.#owners.release(this.#slot);
-    if (this.#segment) this.#segment.close();
+    r.close();
   }
 }
 
 if (typeof Symbol.dispose === 'symbol') Mutex.prototype[Symbol.dispose] = Mutex.prototype.close;
 Object.defineProperty(Mutex, 'BYTES', { value: C.SYNC_REGION_BYTES, enumerable: true });
+Object.defineProperty(Mutex, 'regionBytes', { value: C.SYNC_REGION_BYTES, enumerable: true });
 
-module.exports = { Mutex };
+module.exports = { Mutex, kRelease };

@@ -60,6 +60,19 @@ inline constexpr uint64_t kSyncOwnersOffset = 0xc0ULL;
 inline constexpr uint64_t kSyncOwnerSlots = 0x100ULL;
 inline constexpr uint64_t kSyncRegionBytes = 0x20c0ULL;
 inline constexpr uint64_t kSyncRecheckMs = 0x32ULL;
+inline constexpr uint64_t kSyncKindRwlock = 2ULL;
+inline constexpr uint64_t kSyncKindCondition = 3ULL;
+inline constexpr uint64_t kSyncKindSemaphore = 4ULL;
+inline constexpr uint64_t kSyncKindBarrier = 5ULL;
+inline constexpr uint64_t kSyncKindWaitgroup = 6ULL;
+inline constexpr uint64_t kSyncStateOffset = 0x40ULL;
+inline constexpr uint64_t kSyncSlotTableOffset = 0x20c0ULL;
+inline constexpr uint64_t kSyncSlotTableBytes = 0x400ULL;
+inline constexpr uint64_t kSyncSmallRegionBytes = 0xc0ULL;
+inline constexpr uint64_t kSyncSemaphoreRegionBytes = 0x24c0ULL;
+inline constexpr uint64_t kSyncRwlockRegionBytes = 0x28c0ULL;
+inline constexpr uint64_t kSyncBarrierRegionBytes = 0x20c0ULL;
+inline constexpr uint64_t kSyncMaxCount = 0x7fffffffULL;
 
 inline constexpr uint32_t kSizeClasses[40] = {1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048};
 
@@ -183,6 +196,98 @@ static_assert(offsetof(MutexState, reserved) == 12, "MutexState.reserved");
 static_assert(offsetof(MutexState, waiters) == 64, "MutexState.waiters");
 static_assert(offsetof(MutexState, reserved2) == 68, "MutexState.reserved2");
 
+struct RwLockState {
+  uint32_t guard;
+  uint32_t seq;
+  uint32_t writer;
+  uint32_t readers;
+  uint32_t writersWaiting;
+  uint32_t recovering;
+  uint32_t generation;
+  uint8_t reserved[36];
+  uint32_t sleepers;
+  uint8_t reserved2[60];
+};
+static_assert(sizeof(RwLockState) == 128, "RwLockState size");
+static_assert(offsetof(RwLockState, guard) == 0, "RwLockState.guard");
+static_assert(offsetof(RwLockState, seq) == 4, "RwLockState.seq");
+static_assert(offsetof(RwLockState, writer) == 8, "RwLockState.writer");
+static_assert(offsetof(RwLockState, readers) == 12, "RwLockState.readers");
+static_assert(offsetof(RwLockState, writersWaiting) == 16, "RwLockState.writersWaiting");
+static_assert(offsetof(RwLockState, recovering) == 20, "RwLockState.recovering");
+static_assert(offsetof(RwLockState, generation) == 24, "RwLockState.generation");
+static_assert(offsetof(RwLockState, reserved) == 28, "RwLockState.reserved");
+static_assert(offsetof(RwLockState, sleepers) == 64, "RwLockState.sleepers");
+static_assert(offsetof(RwLockState, reserved2) == 68, "RwLockState.reserved2");
+
+struct ConditionState {
+  uint32_t seq;
+  uint32_t signals;
+  uint32_t waiting;
+  uint8_t reserved[52];
+  uint32_t sleepers;
+  uint8_t reserved2[60];
+};
+static_assert(sizeof(ConditionState) == 128, "ConditionState size");
+static_assert(offsetof(ConditionState, seq) == 0, "ConditionState.seq");
+static_assert(offsetof(ConditionState, signals) == 4, "ConditionState.signals");
+static_assert(offsetof(ConditionState, waiting) == 8, "ConditionState.waiting");
+static_assert(offsetof(ConditionState, reserved) == 12, "ConditionState.reserved");
+static_assert(offsetof(ConditionState, sleepers) == 64, "ConditionState.sleepers");
+static_assert(offsetof(ConditionState, reserved2) == 68, "ConditionState.reserved2");
+
+struct SemaphoreState {
+  uint32_t guard;
+  uint32_t permits;
+  uint32_t total;
+  uint32_t recovering;
+  uint32_t generation;
+  uint8_t reserved[44];
+  uint32_t sleepers;
+  uint8_t reserved2[60];
+};
+static_assert(sizeof(SemaphoreState) == 128, "SemaphoreState size");
+static_assert(offsetof(SemaphoreState, guard) == 0, "SemaphoreState.guard");
+static_assert(offsetof(SemaphoreState, permits) == 4, "SemaphoreState.permits");
+static_assert(offsetof(SemaphoreState, total) == 8, "SemaphoreState.total");
+static_assert(offsetof(SemaphoreState, recovering) == 12, "SemaphoreState.recovering");
+static_assert(offsetof(SemaphoreState, generation) == 16, "SemaphoreState.generation");
+static_assert(offsetof(SemaphoreState, reserved) == 20, "SemaphoreState.reserved");
+static_assert(offsetof(SemaphoreState, sleepers) == 64, "SemaphoreState.sleepers");
+static_assert(offsetof(SemaphoreState, reserved2) == 68, "SemaphoreState.reserved2");
+
+struct BarrierState {
+  uint32_t guard;
+  uint32_t state;
+  uint32_t arrived;
+  uint32_t parties;
+  uint32_t breaks;
+  uint8_t reserved[44];
+  uint32_t sleepers;
+  uint8_t reserved2[60];
+};
+static_assert(sizeof(BarrierState) == 128, "BarrierState size");
+static_assert(offsetof(BarrierState, guard) == 0, "BarrierState.guard");
+static_assert(offsetof(BarrierState, state) == 4, "BarrierState.state");
+static_assert(offsetof(BarrierState, arrived) == 8, "BarrierState.arrived");
+static_assert(offsetof(BarrierState, parties) == 12, "BarrierState.parties");
+static_assert(offsetof(BarrierState, breaks) == 16, "BarrierState.breaks");
+static_assert(offsetof(BarrierState, reserved) == 20, "BarrierState.reserved");
+static_assert(offsetof(BarrierState, sleepers) == 64, "BarrierState.sleepers");
+static_assert(offsetof(BarrierState, reserved2) == 68, "BarrierState.reserved2");
+
+struct WaitGroupState {
+  uint32_t count;
+  uint8_t reserved[60];
+  uint32_t sleepers;
+  uint8_t reserved2[60];
+};
+static_assert(sizeof(WaitGroupState) == 128, "WaitGroupState size");
+static_assert(offsetof(WaitGroupState, count) == 0, "WaitGroupState.count");
+static_assert(offsetof(WaitGroupState, reserved) == 4, "WaitGroupState.reserved");
+static_assert(offsetof(WaitGroupState, sleepers) == 64, "WaitGroupState.sleepers");
+static_assert(offsetof(WaitGroupState, reserved2) == 68, "WaitGroupState.reserved2");
+
 struct Bucket {
   uint32_t head;
   uint32_t count;
@@ -269,7 +374,20 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(kSyncOwnersOffset, "SYNC_OWNERS_OFFSET") \
   X(kSyncOwnerSlots, "SYNC_OWNER_SLOTS") \
   X(kSyncRegionBytes, "SYNC_REGION_BYTES") \
-  X(kSyncRecheckMs, "SYNC_RECHECK_MS")
+  X(kSyncRecheckMs, "SYNC_RECHECK_MS") \
+  X(kSyncKindRwlock, "SYNC_KIND_RWLOCK") \
+  X(kSyncKindCondition, "SYNC_KIND_CONDITION") \
+  X(kSyncKindSemaphore, "SYNC_KIND_SEMAPHORE") \
+  X(kSyncKindBarrier, "SYNC_KIND_BARRIER") \
+  X(kSyncKindWaitgroup, "SYNC_KIND_WAITGROUP") \
+  X(kSyncStateOffset, "SYNC_STATE_OFFSET") \
+  X(kSyncSlotTableOffset, "SYNC_SLOT_TABLE_OFFSET") \
+  X(kSyncSlotTableBytes, "SYNC_SLOT_TABLE_BYTES") \
+  X(kSyncSmallRegionBytes, "SYNC_SMALL_REGION_BYTES") \
+  X(kSyncSemaphoreRegionBytes, "SYNC_SEMAPHORE_REGION_BYTES") \
+  X(kSyncRwlockRegionBytes, "SYNC_RWLOCK_REGION_BYTES") \
+  X(kSyncBarrierRegionBytes, "SYNC_BARRIER_REGION_BYTES") \
+  X(kSyncMaxCount, "SYNC_MAX_COUNT")
 
 #define SHM_LAYOUT_STRUCTS(X) \
   X(Header, "HEADER") \
@@ -280,6 +398,11 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(Owner, "OWNER") \
   X(SyncHeader, "SYNC_HEADER") \
   X(MutexState, "MUTEX_STATE") \
+  X(RwLockState, "RW_LOCK_STATE") \
+  X(ConditionState, "CONDITION_STATE") \
+  X(SemaphoreState, "SEMAPHORE_STATE") \
+  X(BarrierState, "BARRIER_STATE") \
+  X(WaitGroupState, "WAIT_GROUP_STATE") \
   X(Bucket, "BUCKET") \
   X(Entry, "ENTRY")
 
@@ -328,6 +451,42 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(MutexState, "MUTEX_STATE", reserved, "RESERVED") \
   X(MutexState, "MUTEX_STATE", waiters, "WAITERS") \
   X(MutexState, "MUTEX_STATE", reserved2, "RESERVED2") \
+  X(RwLockState, "RW_LOCK_STATE", guard, "GUARD") \
+  X(RwLockState, "RW_LOCK_STATE", seq, "SEQ") \
+  X(RwLockState, "RW_LOCK_STATE", writer, "WRITER") \
+  X(RwLockState, "RW_LOCK_STATE", readers, "READERS") \
+  X(RwLockState, "RW_LOCK_STATE", writersWaiting, "WRITERS_WAITING") \
+  X(RwLockState, "RW_LOCK_STATE", recovering, "RECOVERING") \
+  X(RwLockState, "RW_LOCK_STATE", generation, "GENERATION") \
+  X(RwLockState, "RW_LOCK_STATE", reserved, "RESERVED") \
+  X(RwLockState, "RW_LOCK_STATE", sleepers, "SLEEPERS") \
+  X(RwLockState, "RW_LOCK_STATE", reserved2, "RESERVED2") \
+  X(ConditionState, "CONDITION_STATE", seq, "SEQ") \
+  X(ConditionState, "CONDITION_STATE", signals, "SIGNALS") \
+  X(ConditionState, "CONDITION_STATE", waiting, "WAITING") \
+  X(ConditionState, "CONDITION_STATE", reserved, "RESERVED") \
+  X(ConditionState, "CONDITION_STATE", sleepers, "SLEEPERS") \
+  X(ConditionState, "CONDITION_STATE", reserved2, "RESERVED2") \
+  X(SemaphoreState, "SEMAPHORE_STATE", guard, "GUARD") \
+  X(SemaphoreState, "SEMAPHORE_STATE", permits, "PERMITS") \
+  X(SemaphoreState, "SEMAPHORE_STATE", total, "TOTAL") \
+  X(SemaphoreState, "SEMAPHORE_STATE", recovering, "RECOVERING") \
+  X(SemaphoreState, "SEMAPHORE_STATE", generation, "GENERATION") \
+  X(SemaphoreState, "SEMAPHORE_STATE", reserved, "RESERVED") \
+  X(SemaphoreState, "SEMAPHORE_STATE", sleepers, "SLEEPERS") \
+  X(SemaphoreState, "SEMAPHORE_STATE", reserved2, "RESERVED2") \
+  X(BarrierState, "BARRIER_STATE", guard, "GUARD") \
+  X(BarrierState, "BARRIER_STATE", state, "STATE") \
+  X(BarrierState, "BARRIER_STATE", arrived, "ARRIVED") \
+  X(BarrierState, "BARRIER_STATE", parties, "PARTIES") \
+  X(BarrierState, "BARRIER_STATE", breaks, "BREAKS") \
+  X(BarrierState, "BARRIER_STATE", reserved, "RESERVED") \
+  X(BarrierState, "BARRIER_STATE", sleepers, "SLEEPERS") \
+  X(BarrierState, "BARRIER_STATE", reserved2, "RESERVED2") \
+  X(WaitGroupState, "WAIT_GROUP_STATE", count, "COUNT") \
+  X(WaitGroupState, "WAIT_GROUP_STATE", reserved, "RESERVED") \
+  X(WaitGroupState, "WAIT_GROUP_STATE", sleepers, "SLEEPERS") \
+  X(WaitGroupState, "WAIT_GROUP_STATE", reserved2, "RESERVED2") \
   X(Bucket, "BUCKET", head, "HEAD") \
   X(Bucket, "BUCKET", count, "COUNT") \
   X(Bucket, "BUCKET", lock, "LOCK") \

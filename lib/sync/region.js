@@ -1,0 +1,241 @@
+'use strict';
+// What every kind of sync region shares (docs/format.md §13): placing a region in a segment or a
+// SharedArrayBuffer, stamping and checking its header, the owner slot of a handle (claimed,
+// adopted from a gone owner, watched by the addon) and the judgement of a slot named by a word.
+const { threadId } = require('worker_threads');
+const { types } = require('util');
+const { C, W, STATUS } = require('../layout/layout');
+const { ShmError } = require('../base/errors');
+const v = require('../base/validate');
+const { Segment } = require('../segment/segment');
+const { OwnerTable, identityOf, GONE } = require('../ownership/owners');
+
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const HDR = C.SYNC_HEADER_OFFSET / WORD;
+const MAGIC = HDR + W.SYNC_HEADER.MAGIC;
+const KIND = HDR + W.SYNC_HEADER.KIND;
+const VERSION = HDR + W.SYNC_HEADER.VERSION;
+const STATE = C.SYNC_STATE_OFFSET / WORD;
+const OWNERS = C.SYNC_OWNERS_OFFSET / WORD;
+const SLOT_TABLE = C.SYNC_SLOT_TABLE_OFFSET / WORD;
+const SLOT_TABLE_WORDS = C.SYNC_SLOT_TABLE_BYTES / WORD;
+const ALIGN = C.UNIT;
+// How long an opener waits for another opener that claimed an unstamped region to finish its
+// stamp (a few stores: only a stamper that died midway makes it wait this long).
+const STAMP_WAIT_MS = 1000;
+
+const KIND_NAMES = {
+  [C.SYNC_KIND_MUTEX]: 'mutex',
+  [C.SYNC_KIND_RWLOCK]: 'rwlock',
+  [C.SYNC_KIND_CONDITION]: 'condition',
+  [C.SYNC_KIND_SEMAPHORE]: 'semaphore',
+  [C.SYNC_KIND_BARRIER]: 'barrier',
+  [C.SYNC_KIND_WAITGROUP]: 'waitgroup',
+};
+
+/** A ShmError with its numeric status. */
+function shmError(code, message) {
+  return new ShmError(code, message, { status: STATUS[code] });
+}
+
+/** The timeout argument of every wait: a number of ms >= 0 (Infinity allowed), default Infinity. */
+function validateTimeout(timeoutMs, name = 'timeoutMs') {
+  if (timeoutMs !== undefined) v.validateNumber(timeoutMs, name, { min: 0, allowInfinity: true });
+  return timeoutMs === undefined ? Infinity : timeoutMs;
+}
+
+/** The options argument of the async waits: { signal? }; returns the signal or undefined. */
+function validateSignal(options) {
+  if (options === undefined) return undefined;
+  v.validateObject(options, 'options');
+  v.validateKeys(options, 'options', ['signal']);
+  const { signal } = options;
+  if (signal === undefined) return undefined;
+  if (!(signal instanceof AbortSignal)) throw v.invalidType('options.signal', 'an AbortSignal', signal);
+  return signal;
+}
+
+/** A count argument: an integer in min..SYNC_MAX_COUNT, `dflt` when undefined. */
+function validateCount(n, name, dflt, min = 1) {
+  if (n === undefined) return dflt;
+  v.validateInteger(n, name, min, C.SYNC_MAX_COUNT);
+  return n;
+}
+
+/**
+ * Validates the options of X.create/X.open and maps the region: { buffer, byteOffset, segment }.
+ * `bytes` is the region size of the kind, `extraKeys` the kind's own creation options.
+ */
+function place(options, { create, bytes, what, extraKeys = [] }) {
+  v.validateObject(options, 'options');
+  const keys = create ? ['name', 'path', 'buffer', 'byteOffset', 'size', ...extraKeys] : ['name', 'path', 'buffer', 'byteOffset'];
+  v.validateKeys(options, 'options', keys);
+  const given = ['name', 'path', 'buffer'].filter((k) => options[k] !== undefined);
+  if (given.length !== 1) {
+    throw v.typeError('Exactly one of "options.name", "options.path" or "options.buffer" is required');
+  }
+  let byteOffset = 0;
+  if (options.byteOffset !== undefined) {
+    v.validateInteger(options.byteOffset, 'options.byteOffset', 0);
+    if (options.byteOffset % ALIGN !== 0) {
+      throw v.rangeError(`The "options.byteOffset" argument must be a multiple of ${ALIGN}. Received ${options.byteOffset}`);
+    }
+    byteOffset = options.byteOffset;
+  }
+  const need = byteOffset + bytes;
+  if (options.buffer !== undefined) {
+    if (!types.isSharedArrayBuffer(options.buffer)) throw v.invalidType('options.buffer', 'a SharedArrayBuffer', options.buffer);
+    if (options.size !== undefined) throw v.typeError('"options.size" applies only to a segment (name or path)');
+    if (options.buffer.byteLength < need) {
+      throw v.rangeError(`The "options.buffer" argument must hold at least ${need} bytes. Received ${options.buffer.byteLength}`);
+    }
+    return { buffer: options.buffer, byteOffset, segment: null };
+  }
+  const target = options.name !== undefined ? { name: options.name } : { path: options.path };
+  let segment;
+  if (create) {
+    let size = need;
+    if (options.size !== undefined) {
+      v.validateInteger(options.size, 'options.size', need, Segment.MAX_SIZE);
+      size = options.size;
+    }
+    segment = Segment.create({ ...target, size });
+  } else {
+    segment = Segment.open(target);
+    if (segment.size < need) {
+      segment.close();
+      throw shmError('ERR_BAD_SIZE', `The segment holds ${segment.size} bytes, a ${what} at ${byteOffset} needs ${need}`);
+    }
+  }
+  return { buffer: segment.buffer, byteOffset, segment };
+}
+
+function waitForStamp(u32) {
+  const deadline = performance.now() + STAMP_WAIT_MS;
+  const i32 = new Int32Array(u32.buffer, u32.byteOffset, u32.length);
+  while (Atomics.load(u32, MAGIC) === 0 && performance.now() < deadline) Atomics.wait(i32, MAGIC, 0, 1);
+}
+
+/**
+ * Stamps an unstamped region as `kind` and checks the header of a stamped one (format.md §13,
+ * "Stamping"). `init(u32)` writes the kind's creation parameters: it runs only in the stamper
+ * that claims the region (CAS of `kind` from 0), before the magic is stored. `exclusive` (a
+ * create with parameters) refuses a region that another stamper claimed: ERR_SHM_EXISTS.
+ * Without `init` the kind's zero bytes are valid and any opener may complete a stamp.
+ */
+function stamp(u32, kind, { init, exclusive = false, zeroValid = true } = {}) {
+  const name = KIND_NAMES[kind];
+  if (Atomics.load(u32, MAGIC) === 0) {
+    const claimed = Atomics.compareExchange(u32, KIND, 0, kind) === 0;
+    if (claimed) {
+      if (init) init(u32);
+      Atomics.store(u32, VERSION, C.SYNC_FORMAT_VERSION);
+      Atomics.compareExchange(u32, MAGIC, 0, C.SYNC_MAGIC);
+    } else if (exclusive) {
+      throw shmError('ERR_SHM_EXISTS', `The region already holds a sync object (kind ${Atomics.load(u32, KIND)})`);
+    } else if (zeroValid && Atomics.load(u32, KIND) === kind) {
+      // Another opener stamps the same values: completing its stamp is harmless.
+      if (Atomics.load(u32, VERSION) === 0) Atomics.store(u32, VERSION, C.SYNC_FORMAT_VERSION);
+      Atomics.compareExchange(u32, MAGIC, 0, C.SYNC_MAGIC);
+    } else {
+      waitForStamp(u32);
+    }
+  } else if (exclusive) {
+    throw shmError('ERR_SHM_EXISTS', `The region already holds a sync object (kind ${Atomics.load(u32, KIND)})`);
+  }
+  if (Atomics.load(u32, MAGIC) !== C.SYNC_MAGIC) throw shmError('ERR_BAD_MAGIC', 'Not a sync region (bad magic)');
+  const found = Atomics.load(u32, KIND);
+  if (found !== kind) {
+    throw shmError('ERR_BAD_MAGIC', `The sync region is not a ${name} (it is a ${KIND_NAMES[found] || `kind ${found}`})`);
+  }
+  const version = Atomics.load(u32, VERSION);
+  if (version !== C.SYNC_FORMAT_VERSION) {
+    throw shmError('ERR_BAD_VERSION', `Sync region version ${version}, expected ${C.SYNC_FORMAT_VERSION}`);
+  }
+}
+
+/**
+ * A handle's view of a mapped region: its words (`u32`, `i32`), the segment it opened (if any),
+ * and, for kinds with owners, its owner slot.
+ */
+class Region {
+  constructor(where, bytes, what) {
+    this.buffer = where.buffer;
+    this.byteOffset = where.byteOffset;
+    this.segment = where.segment;
+    this.what = what;
+    const words = bytes / WORD;
+    this.u32 = new Uint32Array(where.buffer, where.byteOffset, words);
+    this.i32 = new Int32Array(where.buffer, where.byteOffset, words);
+    this.owners = null;
+    this.self = null;
+    this.slot = 0;
+    this.token = 0;
+    this.closed = false;
+  }
+
+  /** The word index of field `f` of the kind's record. */
+  static field(f) {
+    return STATE + f;
+  }
+
+  /** The word index of slot `o` in per-slot table `t` (0 or 1). */
+  static slotWord(t, o) {
+    return SLOT_TABLE + t * SLOT_TABLE_WORDS + o;
+  }
+
+  /**
+   * Claims an owner slot for this handle. `onAdopt(slot)` runs when the slot was adopted from a
+   * gone owner (whose holds the kind must then give back).
+   */
+  claim(onAdopt) {
+    const owners = new OwnerTable(this.u32, OWNERS, C.SYNC_OWNER_SLOTS);
+    const self = identityOf(process.pid, threadId);
+    let slot = owners.claim(self);
+    let adopted = false;
+    if (slot === 0) {
+      slot = owners.adopt(self);
+      if (slot === 0) {
+        throw shmError('ERR_TOO_MANY_HANDLES', `All ${C.SYNC_OWNER_SLOTS - 1} owner slots of the ${this.what} are in use`);
+      }
+      adopted = true;
+    }
+    this.owners = owners;
+    this.self = self;
+    this.slot = slot;
+    if (adopted && onAdopt) onAdopt(slot);
+    this.token = owners.watch(slot, self);
+  }
+
+  /**
+   * Whether the owner of slot `o`, named by a word of the region, is gone for this handle: a
+   * damaged slot number, the gone rule of §6, or this handle's own slot when `mine` is false
+   * (then the word was left by the slot's previous owner).
+   */
+  gone(o, mine) {
+    if (o === this.slot) return !mine;
+    if (o === 0 || o >= C.SYNC_OWNER_SLOTS) return true;
+    return this.owners.status(o, this.self) === GONE;
+  }
+
+  usable() {
+    if (this.closed) throw shmError('ERR_CLOSED', `The ${this.what} is closed`);
+  }
+
+  /** Releases the owner slot (if any) and the segment (if this handle opened one). */
+  close() {
+    this.closed = true;
+    if (this.owners) {
+      this.owners.unwatch(this.token);
+      this.owners.release(this.slot);
+    }
+    if (this.segment) this.segment.close();
+  }
+
+  /** Closes the segment of a handle whose construction failed. */
+  abort() {
+    if (this.segment) this.segment.close();
+  }
+}
+
+module.exports = { Region, place, stamp, shmError, validateTimeout, validateSignal, validateCount };

@@ -1,0 +1,182 @@
+'use strict';
+// The one wait/wake algorithm of the sync room (docs/format.md §13, "Waiting"), shared by every
+// kind. A waiter looks (`attempt`), and when it cannot proceed it registers on the record's
+// `sleepers` word and sleeps on a futex word with the value it saw, for at most SYNC_RECHECK_MS;
+// a releaser changes the word first and wakes only when `sleepers` is not 0. Every access is
+// sequentially consistent, so either the releaser sees the sleeper or the sleeper's futex wait
+// sees the changed word: no wake-up is lost. The bounded sleep is what notices a holder that
+// died (a killed process wakes nobody), lets worker.terminate() end a blocked thread, and
+// checks an AbortSignal.
+//
+// Sleeping uses the addon's shared futex (any process can wake); without the addon,
+// Atomics.wait/waitAsync, which only threads of one process can wake (and a segment cannot be
+// mapped without the addon anyway).
+//
+// The guard: kinds whose state spans several words (rwlock, semaphore, barrier) change it under a
+// short internal lock, a §1 lock word named by the holder's owner slot. It is never held across
+// an await or a sleep, so a waiter spins; a guard whose holder is gone is taken over and the
+// caller recomputes the state from what each owner slot holds.
+const { C } = require('../layout/layout');
+const native = require('../base/native');
+const futex = require('../segment/futex');
+const { isHeld, ownerOf, acquiredWord, takeoverWord, unlock } = require('../ownership/lockword');
+
+const RECHECK_MS = C.SYNC_RECHECK_MS;
+/** Returned by block()/blockAsync() when the timeout passed. */
+const TIMED_OUT = Symbol('timed out');
+// Spins of a guard before it sleeps 1 ms at a time (its holder was descheduled or is gone).
+const GUARD_SPINS = 200;
+const GUARD_NAP_MS = 1;
+
+function sleep(i32, index, expected, ms) {
+  if (native.addon) futex.wait(i32, index, expected, ms);
+  else Atomics.wait(i32, index, expected | 0, ms);
+}
+
+function sleepAsync(i32, index, expected, ms) {
+  if (native.addon) return futex.waitAsync(i32, index, expected, ms);
+  const w = Atomics.waitAsync(i32, index, expected | 0, ms);
+  return w.async ? w.value : Promise.resolve(w.value);
+}
+
+/**
+ * Wakes up to `count` sleepers of word `index` (Infinity: all) if `sleepers` (a word index)
+ * says someone may sleep. Call after changing the word.
+ */
+function wake(i32, index, sleepers, count) {
+  if (Atomics.load(i32, sleepers) === 0) return;
+  if (native.addon) futex.wake(i32, index, count === Infinity ? undefined : count);
+  else Atomics.notify(i32, index, count);
+}
+
+// Whether a slow-path check (the gone rule, which reads /proc) is due: at most once per period.
+class Recheck {
+  constructor() {
+    this.last = -Infinity;
+  }
+
+  due() {
+    const now = performance.now();
+    if (now - this.last < RECHECK_MS) return false;
+    this.last = now;
+    return true;
+  }
+}
+
+/**
+ * Blocks the thread until `attempt(check)` returns something other than a number, and returns
+ * it; TIMED_OUT after `timeoutMs`. A number is the value of word `word` of `i32` that stops the
+ * waiter: it sleeps while the word holds it. `check` is true at most once per RECHECK_MS (and on
+ * the first look after the spins): when the attempt should apply the gone rule. `spins` first
+ * attempts are made without sleeping.
+ */
+function block(i32, word, sleepers, attempt, timeoutMs, spins = 0) {
+  for (let i = 0; i < spins; i++) {
+    const r = attempt(false);
+    if (typeof r !== 'number') return r;
+  }
+  const start = performance.now();
+  const recheck = new Recheck();
+  for (;;) {
+    const r = attempt(recheck.due());
+    if (typeof r !== 'number') return r;
+    const left = timeoutMs - (performance.now() - start);
+    if (left <= 0) return TIMED_OUT;
+    Atomics.add(i32, sleepers, 1);
+    try {
+      sleep(i32, word, r, Math.min(left, RECHECK_MS));
+    } finally {
+      Atomics.sub(i32, sleepers, 1);
+    }
+  }
+}
+
+/**
+ * Like block() without blocking the event loop. `usable()` is called before each look (it
+ * throws when the handle was closed); a `signal` that aborts rejects with its reason.
+ */
+async function blockAsync(i32, word, sleepers, attempt, timeoutMs, signal, usable) {
+  let onAbort;
+  const aborted = signal && new Promise((resolve) => {
+    onAbort = resolve;
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    const start = performance.now();
+    const recheck = new Recheck();
+    for (;;) {
+      if (signal) signal.throwIfAborted();
+      if (usable) usable();
+      const r = attempt(recheck.due());
+      if (typeof r !== 'number') return r;
+      const left = timeoutMs - (performance.now() - start);
+      if (left <= 0) return TIMED_OUT;
+      Atomics.add(i32, sleepers, 1);
+      try {
+        const slept = sleepAsync(i32, word, r, Math.min(left, RECHECK_MS));
+        await (aborted ? Promise.race([slept, aborted]) : slept);
+      } finally {
+        Atomics.sub(i32, sleepers, 1);
+      }
+    }
+  } finally {
+    if (signal) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * Takes the guard lock word `index` of `region` (a Region with an owner slot). Returns true
+ * when it took the guard over from a gone holder: the state it protects may be half changed and
+ * the caller recomputes it.
+ */
+function lockGuard(region, index) {
+  const { u32, i32, slot } = region;
+  const recheck = new Recheck();
+  for (let i = 0; ; i++) {
+    const w = Atomics.load(u32, index);
+    if (!isHeld(w)) {
+      if (Atomics.compareExchange(u32, index, w, acquiredWord(w, slot)) === w) return false;
+      continue;
+    }
+    if (i < GUARD_SPINS) continue;
+    // The guard is never held across a sleep, so a handle that finds its own slot in it finds
+    // the word of the slot's previous owner.
+    if (recheck.due() && region.gone(ownerOf(w), false)) {
+      if (Atomics.compareExchange(u32, index, w, takeoverWord(w, slot)) === w) return true;
+      continue;
+    }
+    sleep(i32, index, w, GUARD_NAP_MS);
+  }
+}
+
+function unlockGuard(region, index) {
+  unlock(region.u32, index, region.slot);
+}
+
+/**
+ * Runs fn() holding the guard `index` of `region`; `repair()` first when the guard was taken
+ * over from a gone holder. Returns what fn returns.
+ */
+function guarded(region, index, repair, fn) {
+  if (lockGuard(region, index)) repair();
+  try {
+    return fn();
+  } finally {
+    unlockGuard(region, index);
+  }
+}
+
+/** The error an AbortSignal's reason makes (what signal.throwIfAborted() throws). */
+function abortReason(signal) {
+  try {
+    signal.throwIfAborted();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
+module.exports = {
+  TIMED_OUT, RECHECK_MS, sleep, sleepAsync, wake, block, blockAsync, lockGuard, unlockGuard, guarded, Recheck,
+  abortReason,
+};

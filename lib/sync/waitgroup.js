@@ -1,0 +1,127 @@
+'use strict';
+// WaitGroup: a counter of pending tasks that waiters wait to see reach 0 (docs/format.md §13.5),
+// shared by threads (a SharedArrayBuffer) or processes (a Segment). One word, `count`, is both
+// the state and the futex word: add() changes it by CAS (never below 0) and the add that makes
+// it 0 wakes every sleeper. It tracks no owner: a task that dies without done() keeps the count
+// above 0, and waiters end by their timeout.
+const { C, W } = require('../layout/layout');
+const v = require('../base/validate');
+const { Region, place, stamp, shmError, validateTimeout, validateSignal } = require('./region');
+const { TIMED_OUT, block, blockAsync, wake } = require('./wait');
+
+const COUNT = Region.field(W.WAIT_GROUP_STATE.COUNT);
+const SLEEPERS = Region.field(W.WAIT_GROUP_STATE.SLEEPERS);
+const BYTES = C.SYNC_SMALL_REGION_BYTES;
+const PLACE = { bytes: BYTES, what: 'waitgroup' };
+const kInternal = Symbol('shmstore.WaitGroup.internal');
+
+function timedOut(timeoutMs) {
+  return shmError('ERR_LOCK_TIMEOUT', `The waitgroup did not reach 0 within ${timeoutMs} ms`);
+}
+
+class WaitGroup {
+  #r;
+
+  /** @private Use WaitGroup.create() or WaitGroup.open(). */
+  constructor(token, where) {
+    if (token !== kInternal) throw new TypeError('WaitGroup cannot be constructed directly: use WaitGroup.create() or WaitGroup.open()');
+    const r = new Region(where, BYTES, 'waitgroup');
+    try {
+      stamp(r.u32, C.SYNC_KIND_WAITGROUP);
+    } catch (e) {
+      r.abort();
+      throw e;
+    }
+    this.#r = r;
+  }
+
+  /** Creates a waitgroup: a new segment (exclusive), or one in a SharedArrayBuffer (count 0). */
+  static create(options) {
+    return new WaitGroup(kInternal, place(options, { create: true, ...PLACE }));
+  }
+
+  /** Opens an existing waitgroup (all zero bytes are a waitgroup of count 0). */
+  static open(options) {
+    return new WaitGroup(kInternal, place(options, { create: false, ...PLACE }));
+  }
+
+  get buffer() {
+    this.#r.usable();
+    return this.#r.buffer;
+  }
+
+  get byteOffset() {
+    return this.#r.byteOffset;
+  }
+
+  get closed() {
+    return this.#r.closed;
+  }
+
+  /** The current count. */
+  get count() {
+    this.#r.usable();
+    return Atomics.load(this.#r.u32, COUNT);
+  }
+
+  /**
+   * Adds `n` (an integer, negative to subtract; default 1) to the count and returns the new
+   * count. RangeError when the count would go below 0 or above SYNC_MAX_COUNT (nothing changes).
+   */
+  add(n = 1) {
+    v.validateInteger(n, 'n', -C.SYNC_MAX_COUNT, C.SYNC_MAX_COUNT);
+    this.#r.usable();
+    const u32 = this.#r.u32;
+    for (;;) {
+      const c = Atomics.load(u32, COUNT);
+      const next = c + n;
+      if (next < 0) throw v.rangeError(`The waitgroup count would become negative (${c} + ${n})`);
+      if (next > C.SYNC_MAX_COUNT) throw v.rangeError(`The waitgroup count would exceed ${C.SYNC_MAX_COUNT} (${c} + ${n})`);
+      if (Atomics.compareExchange(u32, COUNT, c, next) !== c) continue;
+      if (next === 0 && n !== 0) wake(this.#r.i32, COUNT, SLEEPERS, Infinity);
+      return next;
+    }
+  }
+
+  /** Subtracts 1 from the count (RangeError at 0); returns the new count. */
+  done() {
+    return this.add(-1);
+  }
+
+  #attempt() {
+    const c = Atomics.load(this.#r.u32, COUNT);
+    return c === 0 ? undefined : c;
+  }
+
+  /** Blocks until the count is 0; throws ShmError ERR_LOCK_TIMEOUT after timeoutMs. */
+  wait(timeoutMs) {
+    const timeout = validateTimeout(timeoutMs);
+    this.#r.usable();
+    if (block(this.#r.i32, COUNT, SLEEPERS, () => this.#attempt(), timeout) === TIMED_OUT) throw timedOut(timeout);
+  }
+
+  /** Like wait() without blocking the event loop; `options.signal` aborts it. */
+  waitAsync(timeoutMs, options) {
+    const timeout = validateTimeout(timeoutMs);
+    const signal = validateSignal(options);
+    this.#r.usable();
+    return this.#waitAsync(timeout, signal);
+  }
+
+  async #waitAsync(timeout, signal) {
+    const r = this.#r;
+    const res = await blockAsync(r.i32, COUNT, SLEEPERS, () => this.#attempt(), timeout, signal, () => r.usable());
+    if (res === TIMED_OUT) throw timedOut(timeout);
+  }
+
+  /** Closes the handle (and its segment). The count is left as it is. Idempotent. */
+  close() {
+    if (!this.#r.closed) this.#r.close();
+  }
+}
+
+if (typeof Symbol.dispose === 'symbol') WaitGroup.prototype[Symbol.dispose] = WaitGroup.prototype.close;
+Object.defineProperty(WaitGroup, 'BYTES', { value: BYTES, enumerable: true });
+Object.defineProperty(WaitGroup, 'regionBytes', { value: BYTES, enumerable: true });
+
+module.exports = { WaitGroup };

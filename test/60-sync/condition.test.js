@@ -1,0 +1,127 @@
+'use strict';
+// Condition (docs/api.md "Condition"; bytes and protocol: docs/format.md §13.2).
+const assert = require('assert');
+const { Condition, Mutex, ShmError } = require('../../index');
+const { addon } = require('../../lib/base/native');
+const { uniqueName, removeShm } = require('../helpers/process');
+const { actor, allSay } = require('../helpers/sync-actors');
+
+const withAddon = addon ? describe : describe.skip;
+const B = Condition.BYTES;
+const M = Mutex.BYTES;
+// Region layout of the queue tests: the mutex, two conditions, then the queue's words.
+const LAYOUT = { mutex: 0, notEmpty: M, notFull: M + B, words: M + 2 * B, wordCount: 4 };
+const TOTAL_BYTES = M + 2 * B + 64;
+
+// Producers and consumers of a bounded queue of 2 slots: every item produced is consumed, the
+// count never leaves 0..2, and no wait ends by its timeout (a lost wake-up would).
+async function queue(producers, consumers, buffer, items) {
+  const w = new Int32Array(buffer, LAYOUT.words, 4);
+  const args = { ...LAYOUT, capacity: 2, items };
+  const actors = [
+    ...producers.map((where) => actor('cond-queue', where, { ...args, producer: true, items: items * consumers.length })),
+    ...consumers.map((where) => actor('cond-queue', where, { ...args, producer: false, items: items * producers.length })),
+  ];
+  await allSay(actors, 'done');
+  const total = items * producers.length * consumers.length;
+  assert.deepStrictEqual(Array.from(w), [0, total, total, 0]);
+}
+
+describe('Condition', () => {
+  function pair() {
+    const buffer = new SharedArrayBuffer(M + B);
+    return { m: Mutex.open({ buffer }), c: Condition.open({ buffer, byteOffset: M }), buffer };
+  }
+
+  it('wait() times out: { notified: false } and the mutex is held again', () => {
+    const { m, c } = pair();
+    m.lock();
+    assert.deepStrictEqual(c.wait(m, 40), { notified: false, recovered: false });
+    assert.strictEqual(m.held, true);
+    assert.strictEqual(c.waiting, 0);
+    m.unlock();
+    m.close();
+    c.close();
+  });
+
+  it('a notify with nobody waiting is not kept for a later waiter', () => {
+    const { m, c } = pair();
+    c.notifyOne();
+    c.notifyAll();
+    m.lock();
+    assert.strictEqual(c.wait(m, 30).notified, false);
+    m.unlock();
+  });
+
+  it('waitAsync is woken by notifyOne from another task, and notifyAll lets every waiter go', async () => {
+    const { m, c, buffer } = pair();
+    const m2 = Mutex.open({ buffer });
+    const m3 = Mutex.open({ buffer });
+    await m.lockAsync();
+    const p = c.waitAsync(m, 10000);
+    m2.lock();
+    c.notifyOne();
+    m2.unlock();
+    assert.deepStrictEqual(await p, { notified: true, recovered: false });
+    m.unlock();
+    await m.lockAsync();
+    const a = c.waitAsync(m, 10000);
+    await m3.lockAsync();
+    const b = c.waitAsync(m3, 10000);
+    assert.strictEqual(c.waiting, 2);
+    m2.lock();
+    c.notifyAll();
+    m2.unlock();
+    const first = await Promise.race([a.then(() => m), b.then(() => m3)]);
+    first.unlock();
+    assert.strictEqual((await a).notified, true);
+    assert.strictEqual((await b).notified, true);
+    (first === m ? m3 : m).unlock();
+  });
+
+  it('an AbortSignal ends waitAsync with the mutex held again', async () => {
+    const { m, c } = pair();
+    m.lock();
+    const ac = new AbortController();
+    const p = c.waitAsync(m, 10000, { signal: ac.signal });
+    setTimeout(() => ac.abort(), 20);
+    await assert.rejects(p, { name: 'AbortError' });
+    assert.strictEqual(m.held, true);
+    assert.strictEqual(c.waiting, 0);
+    m.unlock();
+  });
+
+  it('a bounded queue with 2 producer and 2 consumer workers: every item once, no lost wake-up', async () => {
+    const buffer = new SharedArrayBuffer(TOTAL_BYTES);
+    const where = { buffer };
+    await queue([where, where], [where, where], buffer, 1500);
+  });
+
+  withAddon('across processes', () => {
+    let name;
+    beforeEach(() => { name = uniqueName('cond'); });
+    afterEach(() => removeShm(name));
+
+    it('a bounded queue with producers and consumers in 2 processes and 2 workers', async () => {
+      const m = Mutex.create({ name, size: TOTAL_BYTES });
+      const { buffer } = m;
+      await queue([{ name }, { buffer }], [{ buffer }, { name }], buffer, 1500);
+      m.close();
+    });
+  });
+
+  it('bad arguments', () => {
+    const invalid = (cls) => (e) => e instanceof cls && e.code === 'ERR_INVALID_ARG';
+    const { m, c } = pair();
+    assert.throws(() => c.wait({}), invalid(TypeError));
+    assert.throws(() => c.wait(m), (e) => e instanceof ShmError && e.code === 'ERR_NOT_OWNER' && e.status === 23);
+    assert.throws(() => c.wait(m, -5), invalid(RangeError));
+    assert.throws(() => c.waitAsync(m, 1, { signal: 1 }), invalid(TypeError));
+    assert.strictEqual(c.waiting, 0);
+    assert.throws(() => Condition.open({ buffer: new SharedArrayBuffer(100) }), invalid(RangeError));
+    assert.throws(() => new Condition(), TypeError);
+    c.close();
+    assert.throws(() => c.notifyOne(), { code: 'ERR_CLOSED' });
+    m.close();
+  });
+});

@@ -1,0 +1,162 @@
+'use strict';
+// Semaphore (docs/api.md "Semaphore"; bytes and protocol: docs/format.md §13.3).
+const assert = require('assert');
+const { Semaphore, ShmError } = require('../../index');
+const { addon } = require('../../lib/base/native');
+const { uniqueName, removeShm } = require('../helpers/process');
+const { actor, allSay } = require('../helpers/sync-actors');
+
+const withAddon = addon ? describe : describe.skip;
+const B = Semaphore.BYTES;
+// A waiter notices a gone holder within the recheck period (50 ms) plus scheduling: generous
+// for a loaded machine, far below any timeout a caller would choose.
+const RECOVERY_BOUND_MS = 5000;
+
+function sab(extra = 0) {
+  return new SharedArrayBuffer(B + extra);
+}
+
+async function stress(where, sem, permits) {
+  const { buffer } = sem;
+  const w = new Int32Array(buffer, B, 3);
+  const iterations = 2000;
+  const actors = where.map((x) => actor('sem-stress', x, { sem: 0, words: B, wordCount: 3, iterations, maxN: 3, permits }));
+  await allSay(actors, 'done');
+  assert.strictEqual(Atomics.load(w, 1), 0, 'more permits were out than the semaphore has');
+  assert.strictEqual(Atomics.load(w, 2), where.length * iterations);
+  assert.strictEqual(sem.permits, permits); // every permit came back
+  sem.close();
+}
+
+describe('Semaphore', () => {
+  it('counts permits: acquire, tryAcquire and release', () => {
+    const buffer = sab();
+    const a = Semaphore.create({ buffer, permits: 3 });
+    const b = Semaphore.open({ buffer });
+    assert.deepStrictEqual(a.acquire(2), { recovered: false });
+    assert.strictEqual(a.held, 2);
+    assert.strictEqual(b.tryAcquire(2), false);
+    assert.deepStrictEqual(b.tryAcquire(), { recovered: false });
+    assert.strictEqual(a.permits, 0);
+    assert.throws(() => b.acquire(1, 50), (e) => e instanceof ShmError && e.code === 'ERR_LOCK_TIMEOUT');
+    a.release(2);
+    b.release();
+    assert.strictEqual(a.permits, 3);
+    // A release beyond what the handle holds adds permits (a producer signalling a consumer).
+    b.release(2);
+    assert.strictEqual(a.permits, 5);
+    a.close();
+    b.close();
+  });
+
+  it('zero bytes are a semaphore of 0 permits; create() on a stamped region is ERR_SHM_EXISTS', () => {
+    const buffer = sab();
+    const s = Semaphore.open({ buffer });
+    assert.strictEqual(s.permits, 0);
+    assert.strictEqual(s.tryAcquire(), false);
+    assert.throws(() => Semaphore.create({ buffer, permits: 1 }), { code: 'ERR_SHM_EXISTS' });
+    s.close();
+  });
+
+  it('acquireAsync waits without blocking the event loop; an AbortSignal aborts it', async () => {
+    const buffer = sab();
+    const a = Semaphore.create({ buffer, permits: 1 });
+    const b = Semaphore.open({ buffer });
+    a.acquire();
+    const p = b.acquireAsync(1, 10000);
+    let ticks = 0;
+    const timer = setInterval(() => { ticks++; }, 5);
+    await new Promise((r) => setTimeout(r, 60));
+    a.release();
+    assert.deepStrictEqual(await p, { recovered: false });
+    clearInterval(timer);
+    assert.ok(ticks >= 3);
+    const ac = new AbortController();
+    const q = a.acquireAsync(1, 10000, { signal: ac.signal });
+    setTimeout(() => ac.abort(), 20);
+    await assert.rejects(q, { name: 'AbortError' });
+    assert.strictEqual(a.held, 0);
+    b.release();
+    a.close();
+    b.close();
+  });
+
+  it('close() while holding gives the permits back, and the next acquirer is told', () => {
+    const buffer = sab();
+    const a = Semaphore.create({ buffer, permits: 2 });
+    const b = Semaphore.open({ buffer });
+    a.acquire(2);
+    a.close();
+    assert.deepStrictEqual(b.acquire(2, 1000), { recovered: true });
+    b.release(2);
+    assert.deepStrictEqual(b.acquire(1, 1000), { recovered: false });
+    b.close();
+  });
+
+  it('stress with 4 workers: never more permits out than there are, all of them back at the end', async () => {
+    const buffer = sab(64);
+    await stress([1, 2, 3, 4].map(() => ({ buffer })), Semaphore.create({ buffer, permits: 4 }), 4);
+  });
+
+  (addon ? it : it.skip)('a worker terminated while holding: its permits are given back', async () => {
+    const buffer = sab();
+    const sem = Semaphore.create({ buffer, permits: 3 });
+    const h = actor('sem-hold', { buffer }, { sem: 0, n: 2 });
+    assert.strictEqual(await h.next(), 'held');
+    await h.kill();
+    assert.deepStrictEqual(sem.acquire(3, RECOVERY_BOUND_MS), { recovered: true });
+    assert.strictEqual(sem.recoveries, 1);
+    sem.release(3);
+    sem.close();
+  });
+
+  withAddon('across processes', () => {
+    let name;
+    beforeEach(() => { name = uniqueName('sem'); });
+    afterEach(() => removeShm(name));
+
+    it('stress with 2 processes and 2 workers: the invariant holds', async () => {
+      const sem = Semaphore.create({ name, size: B + 64, permits: 3 });
+      const { buffer } = sem;
+      await stress([{ name }, { name }, { buffer }, { buffer }], sem, 3);
+    });
+
+    it('holders killed with SIGKILL at random moments: a waiter gets every permit back within the bound, told', async () => {
+      const sem = Semaphore.create({ name, permits: 4 });
+      for (let round = 0; round < 3; round++) {
+        const h = actor('sem-hold', { name }, { sem: 0, n: 1 + round });
+        assert.strictEqual(await h.next(), 'held');
+        const waiting = sem.acquireAsync(4, 30000);
+        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 80)));
+        const t0 = performance.now();
+        h.kill();
+        assert.strictEqual(await h.exited, 'SIGKILL');
+        assert.deepStrictEqual(await waiting, { recovered: true });
+        assert.ok(performance.now() - t0 < RECOVERY_BOUND_MS);
+        sem.release(4);
+      }
+      assert.strictEqual(sem.recoveries, 3);
+      assert.strictEqual(sem.permits, 4);
+      sem.close();
+    });
+  });
+
+  it('bad arguments', () => {
+    const invalid = (cls) => (e) => e instanceof cls && e.code === 'ERR_INVALID_ARG';
+    assert.throws(() => Semaphore.create({ buffer: sab(), permits: -1 }), invalid(RangeError));
+    assert.throws(() => Semaphore.create({ buffer: sab(), permits: 1.5 }), invalid(RangeError));
+    assert.throws(() => Semaphore.open({ buffer: sab(), permits: 1 }), invalid(TypeError));
+    assert.throws(() => Semaphore.open({ buffer: new SharedArrayBuffer(64) }), invalid(RangeError));
+    const s = Semaphore.create({ buffer: sab(), permits: 1 });
+    assert.throws(() => s.acquire(0), invalid(RangeError));
+    assert.throws(() => s.acquire('1'), invalid(TypeError));
+    assert.throws(() => s.acquire(1, -1), invalid(RangeError));
+    assert.throws(() => s.tryAcquire(-2), invalid(RangeError));
+    assert.throws(() => s.release(2 ** 31), invalid(RangeError));
+    assert.throws(() => s.release(2 ** 31 - 1), invalid(RangeError)); // the total would overflow
+    assert.strictEqual(s.permits, 1);
+    assert.throws(() => s.acquireAsync(1, 1, { signal: 'x' }), invalid(TypeError));
+    s.close();
+    assert.throws(() => s.acquire(), { code: 'ERR_CLOSED' });
+  });
+});

@@ -1,0 +1,132 @@
+'use strict';
+// WaitGroup (docs/api.md "WaitGroup"; bytes and protocol: docs/format.md §13.5).
+const assert = require('assert');
+const { WaitGroup, Mutex, ShmError } = require('../../index');
+const { addon } = require('../../lib/base/native');
+const { uniqueName, removeShm } = require('../helpers/process');
+const { actor, allSay } = require('../helpers/sync-actors');
+
+const withAddon = addon ? describe : describe.skip;
+const B = WaitGroup.BYTES;
+
+function sab(extra = 0) {
+  return new SharedArrayBuffer(B + extra);
+}
+
+// Rounds: the main thread opens gate r % 2, every actor passes it, adds 1 to the work counter
+// and calls finish.done(); the main thread waits for finish and checks the counter. A lost
+// wake-up makes a wait time out and the test fail.
+async function rounds(where, buffer, actorCount, roundCount) {
+  const gates = [WaitGroup.open({ buffer, byteOffset: 0 }), WaitGroup.open({ buffer, byteOffset: B })];
+  const finish = WaitGroup.open({ buffer, byteOffset: 2 * B });
+  const work = new Int32Array(buffer, 3 * B, 1);
+  gates[0].add(1);
+  gates[1].add(1);
+  const args = { gates: [0, B], finish: 2 * B, words: 3 * B, wordCount: 1, rounds: roundCount };
+  const actors = where.map((w) => actor('wg-rounds', w, args));
+  for (let r = 0; r < roundCount; r++) {
+    finish.add(actorCount);
+    gates[r % 2].done();
+    await finish.waitAsync(30000);
+    assert.strictEqual(Atomics.load(work, 0), actorCount * (r + 1));
+    gates[r % 2].add(1);
+  }
+  await allSay(actors, 'done');
+  for (const g of [...gates, finish]) g.close();
+}
+
+describe('WaitGroup', () => {
+  it('counts with add() and done(), and refuses a negative count', () => {
+    const wg = WaitGroup.create({ buffer: sab() });
+    assert.strictEqual(wg.count, 0);
+    assert.strictEqual(wg.add(3), 3);
+    assert.strictEqual(wg.done(), 2);
+    assert.strictEqual(wg.add(-2), 0);
+    assert.throws(() => wg.done(), (e) => e instanceof RangeError && e.code === 'ERR_INVALID_ARG');
+    assert.throws(() => wg.add(-5), RangeError);
+    assert.strictEqual(wg.count, 0); // nothing changed
+    wg.wait(0); // a count of 0 does not wait
+    wg.close();
+  });
+
+  it('wait() times out with ERR_LOCK_TIMEOUT while the count is above 0', async () => {
+    const wg = WaitGroup.open({ buffer: sab() });
+    wg.add(1);
+    assert.throws(() => wg.wait(60), (e) => e instanceof ShmError && e.code === 'ERR_LOCK_TIMEOUT' && e.status === 16);
+    await assert.rejects(wg.waitAsync(60), { code: 'ERR_LOCK_TIMEOUT' });
+    wg.close();
+  });
+
+  it('waitAsync resolves when another task brings the count to 0, and an AbortSignal aborts it', async () => {
+    const buffer = sab();
+    const a = WaitGroup.open({ buffer });
+    const b = WaitGroup.open({ buffer });
+    a.add(2);
+    const p = a.waitAsync(10000);
+    setTimeout(() => { b.done(); b.done(); }, 30);
+    await p;
+    b.add(1);
+    const ac = new AbortController();
+    const q = b.waitAsync(10000, { signal: ac.signal });
+    setTimeout(() => ac.abort(), 30);
+    await assert.rejects(q, { name: 'AbortError' });
+    const ac2 = new AbortController();
+    ac2.abort();
+    await assert.rejects(b.waitAsync(undefined, { signal: ac2.signal }), { name: 'AbortError' });
+    a.close();
+    b.close();
+  });
+
+  it('rounds with 3 workers: no lost wake-up over 300 rounds', async () => {
+    const buffer = sab(3 * B);
+    await rounds([1, 2, 3].map(() => ({ buffer })), buffer, 3, 300);
+  });
+
+  withAddon('across processes', () => {
+    let name;
+    beforeEach(() => { name = uniqueName('wg'); });
+    afterEach(() => removeShm(name));
+
+    it('rounds with 2 processes and 2 workers: no lost wake-up over 200 rounds', async () => {
+      const first = WaitGroup.create({ name, size: 4 * B });
+      const { buffer } = first;
+      await rounds([{ name }, { name }, { buffer }, { buffer }], buffer, 4, 200);
+      first.close();
+    });
+  });
+
+  it('a worker terminated during a blocking wait() ends: nothing hangs', async () => {
+    const buffer = sab(3 * B);
+    const gates = [WaitGroup.open({ buffer }), WaitGroup.open({ buffer, byteOffset: B })];
+    gates[0].add(1);
+    const a = actor('wg-rounds', { buffer }, { gates: [0, B], finish: 2 * B, words: 3 * B, wordCount: 1, rounds: 1 });
+    await new Promise((r) => setTimeout(r, 100));
+    await a.kill();
+    assert.strictEqual(await a.exited, 1);
+  });
+
+  it('bad arguments', () => {
+    const invalid = (cls) => (e) => e instanceof cls && e.code === 'ERR_INVALID_ARG';
+    assert.throws(() => WaitGroup.create(), invalid(TypeError));
+    assert.throws(() => WaitGroup.open({ buffer: new SharedArrayBuffer(64) }), invalid(RangeError));
+    assert.throws(() => WaitGroup.open({ buffer: sab(), byteOffset: 32 }), invalid(RangeError));
+    assert.throws(() => new WaitGroup(), TypeError);
+    const wg = WaitGroup.open({ buffer: sab() });
+    assert.throws(() => wg.add(1.5), invalid(RangeError));
+    assert.throws(() => wg.add('1'), invalid(TypeError));
+    assert.throws(() => wg.add(2 ** 31), invalid(RangeError));
+    assert.throws(() => wg.wait(-1), invalid(RangeError));
+    assert.throws(() => wg.waitAsync(1, { signal: {} }), invalid(TypeError));
+    assert.throws(() => wg.waitAsync(1, { bogus: 1 }), invalid(TypeError));
+    wg.close();
+    assert.throws(() => wg.add(1), { code: 'ERR_CLOSED' });
+    wg.close();
+    // A region of another kind is refused, and a waitgroup region is not a mutex.
+    const buffer = new SharedArrayBuffer(Mutex.BYTES);
+    Mutex.open({ buffer }).close();
+    assert.throws(() => WaitGroup.open({ buffer }), (e) => e instanceof ShmError && e.code === 'ERR_BAD_MAGIC' && /mutex/.test(e.message));
+    const other = new SharedArrayBuffer(Mutex.BYTES);
+    WaitGroup.open({ buffer: other }).close();
+    assert.throws(() => Mutex.open({ buffer: other }), { code: 'ERR_BAD_MAGIC' });
+  });
+});

@@ -1,0 +1,184 @@
+'use strict';
+// Child process and worker thread of the sync tests (test/60-sync/*.test.js) other than the
+// mutex's. As a process: node sync-child.js <mode> <name> <json args>; as a worker: workerData
+// is { mode, buffer, args }. It reports with say(): a line on stdout, or a message to the parent.
+// Modes (the region layouts each mode expects are set by the test that starts it):
+//   wg-rounds      rounds of two gate waitgroups and a finish waitgroup (waitgroup.test.js)
+//   sem-stress     acquire/release in a loop, counting how many are inside at once
+//   sem-hold       acquire args.n permits, say "held", wait to be killed
+//   rw-count       plain increments under the write lock, checked reads under the read lock
+//   rw-hold        take the write (args.write) or read lock, say "held", wait to be killed
+//   cond-queue     a producer or consumer of a bounded queue under a mutex and two conditions
+//   bar-lockstep   args.rounds generations of a barrier, checking the lockstep of a shared array
+//   bar-hold       arrive at the barrier (args.arrive) or not, say "ready", wait to be killed
+const { isMainThread, parentPort, workerData } = require('worker_threads');
+const { Mutex, RwLock, Condition, Semaphore, Barrier, WaitGroup } = require('../../../index');
+
+const TIMEOUT = 30000;
+let mode;
+let target;
+let args;
+if (isMainThread) {
+  mode = process.argv[2];
+  target = { name: process.argv[3] };
+  args = JSON.parse(process.argv[4] || '{}');
+} else {
+  ({ mode, args } = workerData);
+  target = { buffer: workerData.buffer };
+}
+
+function say(msg) {
+  if (isMainThread) process.stdout.write(`${msg}\n`);
+  else parentPort.postMessage(msg);
+}
+
+// Keeps a killed-to-end holder alive: a process on a timer, a worker busy (terminate() ends it).
+function stay() {
+  if (isMainThread) {
+    setInterval(() => {}, 1000);
+  } else {
+    for (;;) {
+      // until terminated
+    }
+  }
+}
+
+function at(offset) {
+  return { ...target, byteOffset: offset };
+}
+
+// The shared words a test places after its regions: an Int32Array at args.words.
+function words(buffer) {
+  return new Int32Array(buffer, args.words, args.wordCount || 16);
+}
+
+const modes = {
+  'wg-rounds'() {
+    const gates = [WaitGroup.open(at(args.gates[0])), WaitGroup.open(at(args.gates[1]))];
+    const finish = WaitGroup.open(at(args.finish));
+    const w = words(finish.buffer);
+    for (let r = 0; r < args.rounds; r++) {
+      gates[r % 2].wait(TIMEOUT);
+      Atomics.add(w, 0, 1);
+      finish.done();
+    }
+    say('done');
+  },
+
+  'sem-stress'() {
+    const sem = Semaphore.open(at(args.sem));
+    const w = words(sem.buffer);
+    for (let i = 0; i < args.iterations; i++) {
+      const n = 1 + (i % args.maxN);
+      sem.acquire(n, TIMEOUT);
+      const inside = Atomics.add(w, 0, n) + n;
+      if (inside > args.permits) Atomics.add(w, 1, 1); // more permits out than the semaphore has
+      for (let j = 0; j < 50; j++) Math.sqrt(j);
+      Atomics.sub(w, 0, n);
+      sem.release(n);
+      Atomics.add(w, 2, 1);
+    }
+    sem.close();
+    say('done');
+  },
+
+  'sem-hold'() {
+    const sem = Semaphore.open(at(args.sem));
+    sem.acquire(args.n, TIMEOUT);
+    say('held');
+    stay();
+  },
+
+  'rw-count'() {
+    const rw = RwLock.open(at(args.rw));
+    const w = words(rw.buffer);
+    for (let i = 0; i < args.k; i++) {
+      if (args.readEvery && i % args.readEvery === 0) {
+        rw.readLock(TIMEOUT);
+        // Under the read lock nobody writes: the two halves of the pair agree.
+        if (w[1] !== w[2]) Atomics.add(w, 3, 1);
+        rw.readUnlock();
+      }
+      rw.writeLock(TIMEOUT);
+      const seen = w[0]; // plain read and write: only the write lock keeps increments apart
+      w[1] = seen + 1;
+      for (let j = 0; j < 10; j++) Math.sqrt(j);
+      w[0] = seen + 1;
+      w[2] = seen + 1;
+      rw.writeUnlock();
+    }
+    rw.close();
+    say('done');
+  },
+
+  'rw-hold'() {
+    const rw = RwLock.open(at(args.rw));
+    if (args.write) rw.writeLock(TIMEOUT);
+    else rw.readLock(TIMEOUT);
+    say('held');
+    stay();
+  },
+
+  'cond-queue'() {
+    // A bounded queue of args.capacity slots: w[0] = items in it, w[1] = total produced,
+    // w[2] = total consumed, w[3] = violations (an item count out of 0..capacity).
+    const m = Mutex.open(at(args.mutex));
+    const notEmpty = Condition.open(at(args.notEmpty));
+    const notFull = Condition.open(at(args.notFull));
+    const w = words(m.buffer);
+    for (let i = 0; i < args.items; i++) {
+      m.lock(TIMEOUT);
+      if (args.producer) {
+        while (w[0] >= args.capacity) {
+          if (!notFull.wait(m, TIMEOUT).notified) throw new Error('producer: no wake-up within the timeout');
+        }
+        w[0] += 1;
+        w[1] += 1;
+        notEmpty.notifyOne();
+      } else {
+        while (w[0] <= 0) {
+          if (!notEmpty.wait(m, TIMEOUT).notified) throw new Error('consumer: no wake-up within the timeout');
+        }
+        w[0] -= 1;
+        w[2] += 1;
+        notFull.notifyOne();
+      }
+      if (w[0] < 0 || w[0] > args.capacity) w[3] += 1;
+      m.unlock();
+    }
+    say('done');
+  },
+
+  'bar-lockstep'() {
+    // w[1 + p] is party p's generation; after each barrier every party checks that all parties
+    // have reached its generation (none is behind), and none is ahead by more than one.
+    const b = Barrier.open(at(args.barrier));
+    const w = words(b.buffer);
+    const gens = w.subarray(1);
+    for (let g = 1; g <= args.rounds; g++) {
+      Atomics.store(gens, args.party, g);
+      b.wait(TIMEOUT);
+      for (let p = 0; p < args.parties; p++) {
+        const seen = Atomics.load(gens, p);
+        if (seen < g || seen > g + 1) Atomics.add(w, 0, 1);
+      }
+      b.wait(TIMEOUT); // nobody moves on to g + 1 before everyone has checked g
+    }
+    say('done');
+  },
+
+  'bar-hold'() {
+    const b = Barrier.open(at(args.barrier));
+    say('ready');
+    if (args.arrive) {
+      try {
+        b.wait(TIMEOUT);
+      } catch (e) {
+        say(e.code);
+      }
+    }
+    stay();
+  },
+};
+
+modes[mode]();
