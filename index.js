@@ -7,10 +7,12 @@ const layout = require('./lib/layout/layout');
 const { Store } = require('./lib/store/store');
 const { NamespaceView } = require('./lib/store/namespace-view');
 const { Mutex } = require('./lib/sync/mutex');
+const { RwLock } = require('./lib/sync/rwlock');
 const { Condition } = require('./lib/sync/condition');
 const { Semaphore } = require('./lib/sync/semaphore');
+const { Barrier } = require('./lib/sync/barrier');
 const { WaitGroup } = require('./lib/sync/waitgroup');
 
 module.exports = {
-  Store, NamespaceView, Segment, futex, ShmError, layout, Mutex, Condition, Semaphore, WaitGroup,
+  Store, NamespaceView, Segment, futex, ShmError, layout, Mutex, RwLock, Condition, Semaphore, Barrier, WaitGroup,
 };

@@ -121,13 +121,13 @@ function waitForStamp(u32) {
  * "Stamping"). `init(u32)` writes the kind's creation parameters: it runs only in the stamper
  * that claims the region (CAS of `kind` from 0), before the magic is stored. `exclusive` (a
  * create with parameters) refuses a region that another stamper claimed: ERR_SHM_EXISTS.
- * Without `init` the kind's zero bytes are valid and any opener may complete a stamp.
+ * `zeroValid` (the default) says the kind's zero bytes are a valid object, so any opener may
+ * stamp or complete a stamp; without it an opener refuses an unstamped region (ERR_BAD_MAGIC).
  */
 function stamp(u32, kind, { init, exclusive = false, zeroValid = true } = {}) {
   const name = KIND_NAMES[kind];
   if (Atomics.load(u32, MAGIC) === 0) {
-    const claimed = Atomics.compareExchange(u32, KIND, 0, kind) === 0;
-    if (claimed) {
+    if ((init || zeroValid) && Atomics.compareExchange(u32, KIND, 0, kind) === 0) {
       if (init) init(u32);
       Atomics.store(u32, VERSION, C.SYNC_FORMAT_VERSION);
       Atomics.compareExchange(u32, MAGIC, 0, C.SYNC_MAGIC);
@@ -137,8 +137,10 @@ function stamp(u32, kind, { init, exclusive = false, zeroValid = true } = {}) {
       // Another opener stamps the same values: completing its stamp is harmless.
       if (Atomics.load(u32, VERSION) === 0) Atomics.store(u32, VERSION, C.SYNC_FORMAT_VERSION);
       Atomics.compareExchange(u32, MAGIC, 0, C.SYNC_MAGIC);
-    } else {
+    } else if (Atomics.load(u32, KIND) !== 0) {
       waitForStamp(u32);
+    } else {
+      throw shmError('ERR_BAD_MAGIC', `The region holds no ${name} yet: create it first`);
     }
   } else if (exclusive) {
     throw shmError('ERR_SHM_EXISTS', `The region already holds a sync object (kind ${Atomics.load(u32, KIND)})`);

@@ -347,6 +347,19 @@ describe('Mutex', () => {
       m.close();
     });
 
+    it('mutual exclusion: 2 processes x 2 workers, 1,000,000 plain increments in all: exactly the sum', async function () {
+      this.timeout(300000);
+      const K = 250000;
+      const m = Mutex.create({ name, size: Mutex.BYTES + 64 });
+      const counter = new Uint32Array(m.buffer, Mutex.BYTES, 1);
+      const workers = [1, 2].map(() => worker({ mode: 'count', buffer: m.buffer, k: K }));
+      const children = [1, 2].map(() => runNode(CHILD, ['count', name, String(K)], { timeoutMs: 240000 }));
+      for (const w of workers) assert.strictEqual(await w.message, 'done');
+      for (const r of await Promise.all(children)) assert.strictEqual(r.code, 0, r.stderr);
+      assert.strictEqual(counter[0], 4 * K);
+      m.close();
+    });
+
     it('a file segment (path) and open() of an existing mutex', () => {
       const { dir, cleanup } = tempDir();
       try {

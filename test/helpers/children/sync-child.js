@@ -94,9 +94,10 @@ const modes = {
     const w = words(rw.buffer);
     for (let i = 0; i < args.k; i++) {
       if (args.readEvery && i % args.readEvery === 0) {
-        rw.readLock(TIMEOUT);
-        // Under the read lock nobody writes: the two halves of the pair agree.
-        if (w[1] !== w[2]) Atomics.add(w, 3, 1);
+        const { recovered } = rw.readLock(TIMEOUT);
+        // Under the read lock nobody writes: the two halves of the pair agree, unless a writer
+        // died between them (and then the reader is told).
+        if (!recovered && w[1] !== w[2]) Atomics.add(w, 3, 1);
         rw.readUnlock();
       }
       rw.writeLock(TIMEOUT);
@@ -150,8 +151,9 @@ const modes = {
   },
 
   'bar-lockstep'() {
-    // w[1 + p] is party p's generation; after each barrier every party checks that all parties
-    // have reached its generation (none is behind), and none is ahead by more than one.
+    // gens[p] is party p's generation; between the two barriers of generation g every party
+    // must read g for every party: none is behind (the first barrier let it go too early) and
+    // none ahead (the second barrier let it go before everyone had checked).
     const b = Barrier.open(at(args.barrier));
     const w = words(b.buffer);
     const gens = w.subarray(1);
@@ -160,7 +162,7 @@ const modes = {
       b.wait(TIMEOUT);
       for (let p = 0; p < args.parties; p++) {
         const seen = Atomics.load(gens, p);
-        if (seen < g || seen > g + 1) Atomics.add(w, 0, 1);
+        if (seen !== g) Atomics.add(w, 0, 1);
       }
       b.wait(TIMEOUT); // nobody moves on to g + 1 before everyone has checked g
     }

@@ -1,0 +1,261 @@
+'use strict';
+// Barrier: N parties meet, generation after generation, in a sync region (docs/format.md §13.4),
+// shared by threads (a SharedArrayBuffer) or processes (a Segment). `state` is the futex word:
+// the generation in bits 1..31 and `broken` in bit 0. An arrival under the guard counts itself
+// in `arrived`; the last one resets `arrived` and advances the generation (state + 2), which
+// lets every waiter of that generation go. Every open handle has an owner slot; a handle whose
+// owner is gone (its process died, or its worker was terminated, with the addon) can never
+// arrive again, so a party that notices one breaks the barrier (sets bit 0) and the waiting
+// parties get ERR_BARRIER_BROKEN instead of hanging; so does a wait that times out or is
+// aborted. reset() starts a new generation (state advanced by 4, so that a waiter of the broken
+// one never mistakes it for its own end) and frees the gone owners' slots.
+const { C, W } = require('../layout/layout');
+const v = require('../base/validate');
+const { Region, place, stamp, shmError, validateTimeout, validateSignal, validateCount } = require('./region');
+const { TIMED_OUT, block, blockAsync, wake, guarded, Recheck } = require('./wait');
+
+const S = W.BARRIER_STATE;
+const GUARD = Region.field(S.GUARD);
+const STATE = Region.field(S.STATE);
+const ARRIVED = Region.field(S.ARRIVED);
+const PARTIES = Region.field(S.PARTIES);
+const BREAKS = Region.field(S.BREAKS);
+const SLEEPERS = Region.field(S.SLEEPERS);
+const BYTES = C.SYNC_BARRIER_REGION_BYTES;
+const PLACE = { bytes: BYTES, what: 'barrier', extraKeys: ['parties'] };
+const BROKEN_BIT = 1;
+const NEXT = 2; // one generation in `state`
+const kInternal = Symbol('shmstore.Barrier.internal');
+const BROKEN = Symbol('broken');
+
+function broken() {
+  return shmError('ERR_BARRIER_BROKEN', 'The barrier is broken (a party died, timed out or gave up): reset() it');
+}
+
+class Barrier {
+  #r;
+  #recheck = new Recheck();
+  // The state of the generation an async wait of this handle waits in (null: none).
+  #pending = null;
+  // A guard taken over from a gone holder: that party died, which breaks the barrier anyway.
+  #repair = () => this.#break();
+
+  /** @private Use Barrier.create() or Barrier.open(). */
+  constructor(token, where, parties) {
+    if (token !== kInternal) throw new TypeError('Barrier cannot be constructed directly: use Barrier.create() or Barrier.open()');
+    const r = new Region(where, BYTES, 'barrier');
+    try {
+      const init = parties === undefined ? undefined : (u32) => Atomics.store(u32, PARTIES, parties);
+      stamp(r.u32, C.SYNC_KIND_BARRIER, { init, exclusive: parties !== undefined && where.segment === null, zeroValid: false });
+      this.#r = r;
+      r.claim(null);
+    } catch (e) {
+      r.abort();
+      throw e;
+    }
+  }
+
+  /**
+   * Creates a barrier of `parties` parties (required, >= 1): a new segment (exclusive), or a
+   * region of a SharedArrayBuffer that no one stamped yet (else ERR_SHM_EXISTS).
+   */
+  static create(options) {
+    const parties = options && typeof options === 'object' ? validateCount(options.parties, 'options.parties', undefined) : 1;
+    if (parties === undefined) throw v.typeError('The "options.parties" argument is required');
+    return new Barrier(kInternal, place(options, { create: true, ...PLACE }), parties);
+  }
+
+  /** Opens an existing barrier (a region of zero bytes is refused: create it first). */
+  static open(options) {
+    return new Barrier(kInternal, place(options, { create: false, ...PLACE }));
+  }
+
+  get buffer() {
+    this.#r.usable();
+    return this.#r.buffer;
+  }
+
+  get byteOffset() {
+    return this.#r.byteOffset;
+  }
+
+  get closed() {
+    return this.#r.closed;
+  }
+
+  get parties() {
+    this.#r.usable();
+    return Atomics.load(this.#r.u32, PARTIES);
+  }
+
+  /** How many parties wait in the current generation. */
+  get arrived() {
+    this.#r.usable();
+    return Atomics.load(this.#r.u32, ARRIVED);
+  }
+
+  /** Whether the barrier is broken (every wait throws ERR_BARRIER_BROKEN until reset()). */
+  get broken() {
+    this.#r.usable();
+    return (Atomics.load(this.#r.u32, STATE) & BROKEN_BIT) !== 0;
+  }
+
+  /** How many generations have passed or been reset (wraps at 2^31). */
+  get generation() {
+    this.#r.usable();
+    return Atomics.load(this.#r.u32, STATE) >>> 1;
+  }
+
+  /** How many times the barrier was broken (wraps at 2^32). */
+  get breaks() {
+    this.#r.usable();
+    return Atomics.load(this.#r.u32, BREAKS);
+  }
+
+  // Under the guard: breaks the current generation (once) and wakes its waiters.
+  #break() {
+    const r = this.#r;
+    const st = Atomics.load(r.u32, STATE);
+    if ((st & BROKEN_BIT) !== 0) return;
+    Atomics.store(r.u32, STATE, (st | BROKEN_BIT) >>> 0);
+    Atomics.add(r.u32, BREAKS, 1);
+    wake(r.i32, STATE, SLEEPERS, Infinity);
+  }
+
+  // Under the guard: whether a party's owner is gone (it will never arrive).
+  #partyGone() {
+    const r = this.#r;
+    for (let o = 1; o < C.SYNC_OWNER_SLOTS; o++) {
+      if (o !== r.slot && Atomics.load(r.u32, r.owners.pidWord(o)) !== 0 && r.gone(o, false)) return true;
+    }
+    return false;
+  }
+
+  // Arrives under the guard: { leader: true } when this arrival ends the generation, else the
+  // state to wait on. Throws ERR_BARRIER_BROKEN.
+  #arrive() {
+    const r = this.#r;
+    const u32 = r.u32;
+    return guarded(r, GUARD, this.#repair, () => {
+      if (this.#recheck.due() && this.#partyGone()) this.#break();
+      const st = Atomics.load(u32, STATE);
+      if ((st & BROKEN_BIT) !== 0) throw broken();
+      const arrived = Atomics.load(u32, ARRIVED) + 1;
+      if (arrived < Atomics.load(u32, PARTIES)) {
+        Atomics.store(u32, ARRIVED, arrived);
+        return st;
+      }
+      Atomics.store(u32, ARRIVED, 0);
+      Atomics.store(u32, STATE, (st + NEXT) >>> 0);
+      wake(r.i32, STATE, SLEEPERS, Infinity);
+      return { leader: true };
+    });
+  }
+
+  // While waiting in the generation whose state was `mine`: passed, broken, or keep sleeping.
+  #attempt(mine, check) {
+    const st = Atomics.load(this.#r.u32, STATE);
+    if (st === mine) {
+      if (!check || !this.#recheck.due()) return st;
+      guarded(this.#r, GUARD, this.#repair, () => {
+        if (Atomics.load(this.#r.u32, STATE) === mine && this.#partyGone()) this.#break();
+      });
+      return Atomics.load(this.#r.u32, STATE) === mine ? mine : this.#attempt(mine, false);
+    }
+    return st === ((mine + NEXT) >>> 0) ? { leader: false } : BROKEN;
+  }
+
+  // A party that stops waiting in the generation `mine` (timeout, abort, close): the barrier is
+  // broken for the others, unless the generation ended meanwhile. Returns the outcome.
+  #leave(mine) {
+    return guarded(this.#r, GUARD, this.#repair, () => {
+      const res = this.#attempt(mine, false);
+      if (typeof res === 'number') this.#break();
+      return res;
+    });
+  }
+
+  /**
+   * Waits until `parties` parties have called wait() in this generation, for at most timeoutMs.
+   * Returns { leader } (true for exactly one party per generation: the last to arrive). Throws
+   * ShmError ERR_BARRIER_BROKEN when the barrier is or gets broken, ERR_LOCK_TIMEOUT when the
+   * timeout passes (which breaks it for the others).
+   */
+  wait(timeoutMs) {
+    const timeout = validateTimeout(timeoutMs);
+    this.#r.usable();
+    const mine = this.#arrive();
+    if (typeof mine !== 'number') return mine;
+    let res = block(this.#r.i32, STATE, SLEEPERS, (check) => this.#attempt(mine, check), timeout);
+    if (res === TIMED_OUT) {
+      res = this.#leave(mine);
+      if (typeof res === 'number') throw shmError('ERR_LOCK_TIMEOUT', `The barrier did not fill within ${timeout} ms (now broken)`);
+    }
+    if (res === BROKEN) throw broken();
+    return res;
+  }
+
+  /** Like wait() without blocking the event loop; `options.signal` aborts it (and breaks the barrier). */
+  waitAsync(timeoutMs, options) {
+    const timeout = validateTimeout(timeoutMs);
+    const signal = validateSignal(options);
+    this.#r.usable();
+    if (signal) signal.throwIfAborted();
+    const mine = this.#arrive();
+    if (typeof mine !== 'number') return Promise.resolve(mine);
+    return this.#waitAsync(mine, timeout, signal);
+  }
+
+  async #waitAsync(mine, timeout, signal) {
+    const r = this.#r;
+    let res;
+    this.#pending = mine;
+    try {
+      res = await blockAsync(r.i32, STATE, SLEEPERS, (check) => this.#attempt(mine, check), timeout, signal, () => r.usable());
+    } catch (e) {
+      if (!r.closed) this.#leave(mine);
+      throw e;
+    } finally {
+      this.#pending = null;
+    }
+    if (res === TIMED_OUT) {
+      res = this.#leave(mine);
+      if (typeof res === 'number') throw shmError('ERR_LOCK_TIMEOUT', `The barrier did not fill within ${timeout} ms (now broken)`);
+    }
+    if (res === BROKEN) throw broken();
+    return res;
+  }
+
+  /**
+   * Starts a new generation with no party arrived and the barrier not broken, optionally with
+   * another number of parties; frees the owner slots of gone parties. Parties still waiting in
+   * the old generation get ERR_BARRIER_BROKEN.
+   */
+  reset(parties) {
+    const n = validateCount(parties, 'parties', undefined);
+    const r = this.#r;
+    r.usable();
+    const u32 = r.u32;
+    guarded(r, GUARD, () => {}, () => {
+      for (let o = 1; o < C.SYNC_OWNER_SLOTS; o++) if (o !== r.slot) r.owners.freeGone(o, r.self);
+      if (n !== undefined) Atomics.store(u32, PARTIES, n);
+      Atomics.store(u32, ARRIVED, 0);
+      const gen = Atomics.load(u32, STATE) >>> 1;
+      Atomics.store(u32, STATE, ((gen + 2) << 1) >>> 0);
+    });
+    wake(r.i32, STATE, SLEEPERS, Infinity);
+  }
+
+  /** Closes the handle (and its segment). A wait pending on it breaks the barrier. Idempotent. */
+  close() {
+    if (this.#r.closed) return;
+    if (this.#pending !== null) this.#leave(this.#pending);
+    this.#r.close();
+  }
+}
+
+if (typeof Symbol.dispose === 'symbol') Barrier.prototype[Symbol.dispose] = Barrier.prototype.close;
+Object.defineProperty(Barrier, 'BYTES', { value: BYTES, enumerable: true });
+Object.defineProperty(Barrier, 'regionBytes', { value: BYTES, enumerable: true });
+
+module.exports = { Barrier };

@@ -1,0 +1,163 @@
+'use strict';
+// Barrier (docs/api.md "Barrier"; bytes and protocol: docs/format.md §13.4).
+const assert = require('assert');
+const { Barrier, ShmError } = require('../../index');
+const { addon } = require('../../lib/base/native');
+const { uniqueName, removeShm } = require('../helpers/process');
+const { actor, allSay } = require('../helpers/sync-actors');
+
+const withAddon = addon ? describe : describe.skip;
+const B = Barrier.BYTES;
+const RECOVERY_BOUND_MS = 5000;
+const isBroken = (e) => e instanceof ShmError && e.code === 'ERR_BARRIER_BROKEN' && e.status === 24;
+
+function sab() {
+  return new SharedArrayBuffer(B + 64);
+}
+
+async function lockstep(where, barrier, rounds) {
+  const w = new Int32Array(barrier.buffer, B, 16);
+  const parties = where.length;
+  const actors = where.map((x, party) => actor('bar-lockstep', x, { barrier: 0, words: B, party, parties, rounds }));
+  await allSay(actors, 'done');
+  assert.strictEqual(Atomics.load(w, 0), 0, 'a party passed a barrier before another had arrived');
+  assert.strictEqual(barrier.generation, 2 * rounds);
+}
+
+describe('Barrier', () => {
+  it('lets the parties go together, one of them the leader, generation after generation', async () => {
+    const buffer = sab();
+    const a = Barrier.create({ buffer, parties: 2 });
+    const b = Barrier.open({ buffer });
+    assert.strictEqual(b.parties, 2);
+    for (let g = 0; g < 3; g++) {
+      const p = a.waitAsync(10000);
+      assert.strictEqual(b.arrived, 1);
+      assert.deepStrictEqual(b.wait(10000), { leader: true });
+      assert.deepStrictEqual(await p, { leader: false });
+    }
+    assert.strictEqual(a.generation, 3);
+    assert.strictEqual(a.arrived, 0);
+    const one = Barrier.create({ buffer: sab(), parties: 1 });
+    assert.deepStrictEqual(one.wait(), { leader: true });
+    a.close();
+    b.close();
+    one.close();
+  });
+
+  it('a wait that times out breaks the barrier for the others until reset()', async () => {
+    const buffer = sab();
+    const a = Barrier.create({ buffer, parties: 3 });
+    const b = Barrier.open({ buffer });
+    const p = a.waitAsync(10000);
+    assert.throws(() => b.wait(40), (e) => e instanceof ShmError && e.code === 'ERR_LOCK_TIMEOUT');
+    await assert.rejects(p, isBroken);
+    assert.strictEqual(a.broken, true);
+    assert.throws(() => b.wait(10), isBroken);
+    assert.strictEqual(a.breaks, 1);
+    a.reset(2);
+    assert.strictEqual(a.broken, false);
+    const q = a.waitAsync(10000);
+    assert.deepStrictEqual(b.wait(10000), { leader: true });
+    assert.deepStrictEqual(await q, { leader: false });
+    a.close();
+    b.close();
+  });
+
+  it('an aborted waitAsync and a reset() during a wait break it for the waiting parties', async () => {
+    const buffer = sab();
+    const a = Barrier.create({ buffer, parties: 3 });
+    const b = Barrier.open({ buffer });
+    const ac = new AbortController();
+    const p = a.waitAsync(10000, { signal: ac.signal });
+    const q = b.waitAsync(10000);
+    ac.abort();
+    await assert.rejects(p, { name: 'AbortError' });
+    await assert.rejects(q, isBroken);
+    a.reset();
+    const r = b.waitAsync(10000);
+    a.reset();
+    await assert.rejects(r, isBroken);
+    a.close();
+    b.close();
+  });
+
+  it('generations in lockstep: 4 workers, 300 generations', async () => {
+    const buffer = sab();
+    const barrier = Barrier.create({ buffer, parties: 4 });
+    await lockstep([1, 2, 3, 4].map(() => ({ buffer })), barrier, 150);
+    barrier.close();
+  });
+
+  (addon ? it : it.skip)('a worker party terminated: the waiting parties get ERR_BARRIER_BROKEN', async () => {
+    const buffer = sab();
+    const barrier = Barrier.create({ buffer, parties: 3 });
+    const h = actor('bar-hold', { buffer }, { barrier: 0, arrive: false });
+    assert.strictEqual(await h.next(), 'ready');
+    const p = barrier.waitAsync(30000);
+    await h.kill();
+    await assert.rejects(p, isBroken);
+    barrier.close();
+  });
+
+  withAddon('across processes', () => {
+    let name;
+    beforeEach(() => { name = uniqueName('bar'); });
+    afterEach(() => removeShm(name));
+
+    it('generations in lockstep: 2 processes and 2 workers, 300 generations', async () => {
+      const barrier = Barrier.create({ name, size: B + 64, parties: 4 });
+      const { buffer } = barrier;
+      await lockstep([{ name }, { buffer }, { name }, { buffer }], barrier, 150);
+      barrier.close();
+    });
+
+    it('parties killed with SIGKILL at random moments break the barrier for the others within the bound; reset() mends it', async () => {
+      const barrier = Barrier.create({ name, size: B + 64, parties: 3 });
+      for (let round = 0; round < 3; round++) {
+        const arrived = actor('bar-hold', { name }, { barrier: 0, arrive: true });
+        const working = actor('bar-hold', { name }, { barrier: 0, arrive: false });
+        assert.strictEqual(await arrived.next(), 'ready');
+        assert.strictEqual(await working.next(), 'ready');
+        const waiting = barrier.waitAsync(30000);
+        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 80)));
+        const t0 = performance.now();
+        working.kill(); // a party that will never arrive
+        await assert.rejects(waiting, isBroken);
+        assert.ok(performance.now() - t0 < RECOVERY_BOUND_MS);
+        assert.strictEqual(await arrived.next(), 'ERR_BARRIER_BROKEN'); // the other waiter is told too
+        arrived.kill();
+        await arrived.exited;
+        await working.exited;
+        barrier.reset();
+      }
+      assert.strictEqual(barrier.breaks, 3);
+      // Mended: with the dead parties' slots freed, two parties meet again.
+      barrier.reset(2);
+      const other = Barrier.open({ name });
+      const p = other.waitAsync(10000);
+      assert.deepStrictEqual(barrier.wait(10000), { leader: true });
+      assert.deepStrictEqual(await p, { leader: false });
+      other.close();
+      barrier.close();
+    });
+  });
+
+  it('bad arguments', () => {
+    const invalid = (cls) => (e) => e instanceof cls && e.code === 'ERR_INVALID_ARG';
+    assert.throws(() => Barrier.create({ buffer: sab() }), invalid(TypeError));
+    assert.throws(() => Barrier.create({ buffer: sab(), parties: 0 }), invalid(RangeError));
+    assert.throws(() => Barrier.create({ buffer: sab(), parties: '2' }), invalid(TypeError));
+    assert.throws(() => Barrier.open({ buffer: sab() }), { code: 'ERR_BAD_MAGIC' }); // never created
+    assert.throws(() => Barrier.open({ buffer: sab(), parties: 2 }), invalid(TypeError));
+    const buffer = sab();
+    const b = Barrier.create({ buffer, parties: 2 });
+    assert.throws(() => Barrier.create({ buffer, parties: 2 }), { code: 'ERR_SHM_EXISTS' });
+    assert.throws(() => b.wait(-1), invalid(RangeError));
+    assert.throws(() => b.reset(0), invalid(RangeError));
+    assert.throws(() => b.waitAsync(1, { signal: 5 }), invalid(TypeError));
+    assert.strictEqual(b.arrived, 0);
+    b.close();
+    assert.throws(() => b.wait(), { code: 'ERR_CLOSED' });
+  });
+});

@@ -1,0 +1,195 @@
+'use strict';
+// RwLock (docs/api.md "RwLock"; bytes and protocol: docs/format.md §13.1).
+const assert = require('assert');
+const { RwLock, ShmError } = require('../../index');
+const { addon } = require('../../lib/base/native');
+const { uniqueName, removeShm } = require('../helpers/process');
+const { actor, allSay } = require('../helpers/sync-actors');
+
+const withAddon = addon ? describe : describe.skip;
+const B = RwLock.BYTES;
+const RECOVERY_BOUND_MS = 5000;
+// The words after the region: [0] the counter, [1] and [2] the two halves of a pair written
+// under the write lock (w[1] first, w[2] last), [3] reads that saw the halves disagree.
+const WORDS = { rw: 0, words: B, wordCount: 4 };
+
+function sab() {
+  return new SharedArrayBuffer(B + 64);
+}
+
+describe('RwLock', () => {
+  it('many readers or one writer', () => {
+    const buffer = sab();
+    const a = RwLock.create({ buffer });
+    const b = RwLock.open({ buffer });
+    assert.deepStrictEqual(a.readLock(), { recovered: false });
+    assert.deepStrictEqual(b.tryReadLock(), { recovered: false });
+    assert.strictEqual(a.reading, 1);
+    assert.strictEqual(b.tryWriteLock(), false);
+    a.readUnlock();
+    b.readUnlock();
+    assert.deepStrictEqual(a.writeLock(), { recovered: false });
+    assert.strictEqual(a.writing, true);
+    assert.strictEqual(b.tryReadLock(), false);
+    assert.strictEqual(b.tryWriteLock(), false);
+    assert.throws(() => b.readLock(40), (e) => e instanceof ShmError && e.code === 'ERR_LOCK_TIMEOUT');
+    assert.throws(() => a.writeLock(), { code: 'ERR_LOCK_TIMEOUT' }); // not recursive
+    a.writeUnlock();
+    assert.ok(b.tryWriteLock());
+    b.writeUnlock();
+    a.close();
+    b.close();
+  });
+
+  it('unlocks by a handle that does not hold throw ERR_NOT_OWNER', () => {
+    const buffer = sab();
+    const a = RwLock.open({ buffer });
+    const b = RwLock.open({ buffer });
+    assert.throws(() => a.readUnlock(), (e) => e instanceof ShmError && e.code === 'ERR_NOT_OWNER' && e.status === 23);
+    assert.throws(() => a.writeUnlock(), { code: 'ERR_NOT_OWNER' });
+    a.readLock();
+    assert.throws(() => b.readUnlock(), { code: 'ERR_NOT_OWNER' });
+    a.readUnlock();
+    a.close();
+    b.close();
+  });
+
+  it('is writer-preferring: a waiting writer holds new readers back, and a writer that gives up lets them in', async () => {
+    const buffer = sab();
+    const r1 = RwLock.open({ buffer });
+    const r2 = RwLock.open({ buffer });
+    const w = RwLock.open({ buffer });
+    r1.readLock();
+    const writing = w.writeLockAsync(10000);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.strictEqual(r2.tryReadLock(), false); // a writer waits
+    r1.readUnlock();
+    assert.deepStrictEqual(await writing, { recovered: false });
+    w.writeUnlock();
+    r1.readLock();
+    const ac = new AbortController();
+    const gaveUp = w.writeLockAsync(10000, { signal: ac.signal });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.strictEqual(r2.tryReadLock(), false);
+    ac.abort();
+    await assert.rejects(gaveUp, { name: 'AbortError' });
+    assert.deepStrictEqual(r2.tryReadLock(), { recovered: false });
+    assert.throws(() => w.writeLock(30), { code: 'ERR_LOCK_TIMEOUT' });
+    assert.deepStrictEqual(r2.tryReadLock(), { recovered: false }); // the timed-out writer is gone too
+    r1.readUnlock();
+    r2.readUnlock();
+    r2.readUnlock();
+    for (const h of [r1, r2, w]) h.close();
+  });
+
+  it('close() holding the write lock abandons it: recovered until a writeUnlock', () => {
+    const buffer = sab();
+    const a = RwLock.open({ buffer });
+    const b = RwLock.open({ buffer });
+    a.writeLock();
+    a.close();
+    assert.deepStrictEqual(b.readLock(), { recovered: true });
+    b.readUnlock();
+    assert.deepStrictEqual(b.writeLock(), { recovered: true });
+    b.writeUnlock();
+    assert.deepStrictEqual(b.readLock(), { recovered: false });
+    b.readUnlock();
+    assert.strictEqual(b.recoveries, 1);
+    b.close();
+  });
+
+  it('mutual exclusion among 4 workers: exact sum, no read sees a half-written pair', async () => {
+    const buffer = sab();
+    const w = new Int32Array(buffer, B, 4);
+    const actors = [1, 2, 3, 4].map(() => actor('rw-count', { buffer }, { ...WORDS, k: 20000, readEvery: 8 }));
+    await allSay(actors, 'done');
+    assert.deepStrictEqual(Array.from(w), [80000, 80000, 80000, 0]);
+  });
+
+  (addon ? it : it.skip)('a worker terminated holding a read lock: a waiting writer gets the lock, told', async () => {
+    const buffer = sab();
+    const rw = RwLock.open({ buffer });
+    const h = actor('rw-hold', { buffer }, { ...WORDS, write: false });
+    assert.strictEqual(await h.next(), 'held');
+    assert.strictEqual(rw.tryWriteLock(), false);
+    const writing = rw.writeLockAsync(30000);
+    await h.kill();
+    assert.deepStrictEqual(await writing, { recovered: true });
+    rw.writeUnlock();
+    rw.close();
+  });
+
+  withAddon('across processes', () => {
+    let name;
+    beforeEach(() => { name = uniqueName('rw'); });
+    afterEach(() => removeShm(name));
+
+    it('mutual exclusion: 2 processes x 2 workers, 1,000,000 increments under the write lock: exact sum', async function () {
+      this.timeout(300000);
+      const rw = RwLock.create({ name, size: B + 64 });
+      const { buffer } = rw;
+      const w = new Int32Array(buffer, B, 4);
+      const k = 250000;
+      const args = { ...WORDS, k, readEvery: 64 };
+      const actors = [{ name }, { name }, { buffer }, { buffer }].map((where) => actor('rw-count', where, args));
+      await allSay(actors, 'done');
+      assert.deepStrictEqual(Array.from(w), [4 * k, 4 * k, 4 * k, 0]);
+      assert.strictEqual(rw.recoveries, 0);
+      rw.close();
+    });
+
+    for (const write of [true, false]) {
+      it(`a ${write ? 'writer' : 'reader'} killed with SIGKILL while holding: a waiter gets the lock within the bound, told`, async () => {
+        const rw = RwLock.create({ name, size: B + 64 });
+        const h = actor('rw-hold', { name }, { ...WORDS, write });
+        assert.strictEqual(await h.next(), 'held');
+        const waiting = write ? rw.readLockAsync(30000) : rw.writeLockAsync(30000);
+        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 60)));
+        const t0 = performance.now();
+        h.kill();
+        assert.strictEqual(await h.exited, 'SIGKILL');
+        assert.deepStrictEqual(await waiting, { recovered: true });
+        assert.ok(performance.now() - t0 < RECOVERY_BOUND_MS);
+        if (write) rw.readUnlock();
+        else rw.writeUnlock();
+        assert.strictEqual(rw.recoveries, 1);
+        rw.close();
+      });
+    }
+
+    it('writers killed at random moments of a busy loop: the others go on, told whenever a pair was left half written', async () => {
+      const rw = RwLock.create({ name, size: B + 64 });
+      const w = new Int32Array(rw.buffer, B, 4);
+      for (let round = 0; round < 4; round++) {
+        const victim = actor('rw-count', { name }, { ...WORDS, k: 1e9, readEvery: 4 });
+        const survivor = actor('rw-count', { buffer: rw.buffer }, { ...WORDS, k: 3000, readEvery: 4 });
+        await new Promise((r) => setTimeout(r, 150 + Math.floor(Math.random() * 150)));
+        victim.kill();
+        await victim.exited;
+        assert.strictEqual(await survivor.next(), 'done');
+        const { recovered } = rw.writeLock(RECOVERY_BOUND_MS);
+        if (w[1] !== w[2] || w[0] !== w[2]) assert.strictEqual(recovered, true, 'a half-written pair without recovered: true');
+        w[0] = w[2] = w[1] = Math.max(w[0], w[1], w[2]); // the repair
+        rw.writeUnlock();
+        assert.strictEqual(w[3], 0);
+      }
+      rw.close();
+    });
+  });
+
+  it('bad arguments', () => {
+    const invalid = (cls) => (e) => e instanceof cls && e.code === 'ERR_INVALID_ARG';
+    assert.throws(() => RwLock.create({}), invalid(TypeError));
+    assert.throws(() => RwLock.open({ buffer: new SharedArrayBuffer(B - 64) }), invalid(RangeError));
+    assert.throws(() => RwLock.open({ buffer: sab(), permits: 1 }), invalid(TypeError));
+    assert.throws(() => new RwLock(), TypeError);
+    const rw = RwLock.open({ buffer: sab() });
+    assert.throws(() => rw.readLock(-1), invalid(RangeError));
+    assert.throws(() => rw.writeLock('x'), invalid(TypeError));
+    assert.throws(() => rw.readLockAsync(1, { signal: null }), invalid(TypeError));
+    assert.throws(() => rw.writeLockAsync(1, []), invalid(TypeError));
+    rw.close();
+    assert.throws(() => rw.readLock(), { code: 'ERR_CLOSED' });
+    rw.close();
+  });
+});
