@@ -222,6 +222,15 @@ export type MutexCreateOptions =
   | { path: string | URL; name?: undefined; buffer?: undefined; byteOffset?: number; size?: number }
   | { buffer: SharedArrayBuffer; name?: undefined; path?: undefined; byteOffset?: number };
 
+/** Where any sync object lives (the same forms as MutexTarget). */
+export type SyncTarget = MutexTarget;
+/** Creation options of the sync objects without parameters of their own. */
+export type SyncCreateOptions = MutexCreateOptions;
+/** The options of the async waits of the sync objects. */
+export interface SyncWaitOptions {
+  signal?: AbortSignal;
+}
+
 /** What an acquisition tells: `recovered` is true when a holder was gone (see docs/api.md, Mutex). */
 export interface MutexLockResult {
   recovered: boolean;
@@ -232,14 +241,16 @@ export declare class Mutex {
   private constructor();
   /** Bytes of the sync region. */
   static readonly BYTES: number;
+  /** The same as BYTES: the room a registry makes for one mutex. */
+  static readonly regionBytes: number;
   static create(options: MutexCreateOptions): Mutex;
   static open(options: MutexTarget): Mutex;
   /** Blocks the thread; throws ShmError ERR_LOCK_TIMEOUT after timeoutMs (default Infinity). */
   lock(timeoutMs?: number): MutexLockResult;
   /** The lock if it is free (or its holder is gone), else false. */
   tryLock(): MutexLockResult | false;
-  /** Like lock() without blocking the event loop. */
-  lockAsync(timeoutMs?: number): Promise<MutexLockResult>;
+  /** Like lock() without blocking the event loop; options.signal aborts it. */
+  lockAsync(timeoutMs?: number, options?: SyncWaitOptions): Promise<MutexLockResult>;
   /** Releases the lock; throws ShmError ERR_NOT_OWNER when this handle does not hold it. */
   unlock(): void;
   withLock<T>(fn: (info: MutexLockResult) => Promise<T>): Promise<T>;
@@ -251,4 +262,134 @@ export declare class Mutex {
   readonly buffer: SharedArrayBuffer;
   readonly byteOffset: number;
   readonly recoveries: number;
+}
+
+/** Members every sync object other than Mutex has. */
+interface SyncHandle {
+  close(): void;
+  [Symbol.dispose](): void;
+  readonly closed: boolean;
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
+}
+
+/** A writer-preferring reader-writer lock in shared memory (docs/format.md §13.1). */
+export declare class RwLock implements SyncHandle {
+  private constructor();
+  static readonly BYTES: number;
+  static readonly regionBytes: number;
+  static create(options: SyncCreateOptions): RwLock;
+  static open(options: SyncTarget): RwLock;
+  readLock(timeoutMs?: number): MutexLockResult;
+  tryReadLock(): MutexLockResult | false;
+  readLockAsync(timeoutMs?: number, options?: SyncWaitOptions): Promise<MutexLockResult>;
+  readUnlock(): void;
+  writeLock(timeoutMs?: number): MutexLockResult;
+  tryWriteLock(): MutexLockResult | false;
+  writeLockAsync(timeoutMs?: number, options?: SyncWaitOptions): Promise<MutexLockResult>;
+  writeUnlock(): void;
+  close(): void;
+  [Symbol.dispose](): void;
+  readonly writing: boolean;
+  readonly reading: number;
+  readonly recoveries: number;
+  readonly closed: boolean;
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
+}
+
+/** What a condition wait tells: notified false when the timeout passed. */
+export interface ConditionWaitResult {
+  notified: boolean;
+  recovered: boolean;
+}
+
+/** A condition variable used with a Mutex (docs/format.md §13.2). */
+export declare class Condition implements SyncHandle {
+  private constructor();
+  static readonly BYTES: number;
+  static readonly regionBytes: number;
+  static create(options: SyncCreateOptions): Condition;
+  static open(options: SyncTarget): Condition;
+  wait(mutex: Mutex, timeoutMs?: number): ConditionWaitResult;
+  waitAsync(mutex: Mutex, timeoutMs?: number, options?: SyncWaitOptions): Promise<ConditionWaitResult>;
+  notifyOne(): void;
+  notifyAll(): void;
+  close(): void;
+  [Symbol.dispose](): void;
+  readonly waiting: number;
+  readonly closed: boolean;
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
+}
+
+export type SemaphoreCreateOptions = SyncCreateOptions & { permits?: number };
+
+/** A counting semaphore whose permits come back from a holder that died (docs/format.md §13.3). */
+export declare class Semaphore implements SyncHandle {
+  private constructor();
+  static readonly BYTES: number;
+  static readonly regionBytes: number;
+  static create(options: SemaphoreCreateOptions): Semaphore;
+  static open(options: SyncTarget): Semaphore;
+  acquire(n?: number, timeoutMs?: number): MutexLockResult;
+  tryAcquire(n?: number): MutexLockResult | false;
+  acquireAsync(n?: number, timeoutMs?: number, options?: SyncWaitOptions): Promise<MutexLockResult>;
+  release(n?: number): void;
+  close(): void;
+  [Symbol.dispose](): void;
+  readonly permits: number;
+  readonly held: number;
+  readonly recoveries: number;
+  readonly closed: boolean;
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
+}
+
+export type BarrierCreateOptions = SyncCreateOptions & { parties: number };
+
+/** What a barrier wait tells: leader is true for the last party of a generation. */
+export interface BarrierWaitResult {
+  leader: boolean;
+}
+
+/** A reusable barrier that a dead party breaks (docs/format.md §13.4). */
+export declare class Barrier implements SyncHandle {
+  private constructor();
+  static readonly BYTES: number;
+  static readonly regionBytes: number;
+  static create(options: BarrierCreateOptions): Barrier;
+  static open(options: SyncTarget): Barrier;
+  wait(timeoutMs?: number): BarrierWaitResult;
+  waitAsync(timeoutMs?: number, options?: SyncWaitOptions): Promise<BarrierWaitResult>;
+  reset(parties?: number): void;
+  close(): void;
+  [Symbol.dispose](): void;
+  readonly parties: number;
+  readonly arrived: number;
+  readonly broken: boolean;
+  readonly generation: number;
+  readonly breaks: number;
+  readonly closed: boolean;
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
+}
+
+/** A counter of pending tasks to wait for (docs/format.md §13.5). */
+export declare class WaitGroup implements SyncHandle {
+  private constructor();
+  static readonly BYTES: number;
+  static readonly regionBytes: number;
+  static create(options: SyncCreateOptions): WaitGroup;
+  static open(options: SyncTarget): WaitGroup;
+  add(n?: number): number;
+  done(): number;
+  wait(timeoutMs?: number): void;
+  waitAsync(timeoutMs?: number, options?: SyncWaitOptions): Promise<void>;
+  close(): void;
+  [Symbol.dispose](): void;
+  readonly count: number;
+  readonly closed: boolean;
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
 }

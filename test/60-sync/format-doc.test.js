@@ -4,7 +4,7 @@
 // lib/layout/layout.js (a layout that drifted from docs/format.md must fail here).
 const assert = require('assert');
 const { threadId } = require('worker_threads');
-const { Mutex } = require('../../index');
+const { Mutex, RwLock, Condition, Semaphore, Barrier, WaitGroup } = require('../../index');
 
 // The region as the document describes it, read from its bytes.
 function readRegion(buffer, byteOffset = 0) {
@@ -80,3 +80,118 @@ describe('Mutex: the sync region of docs/format.md §13', () => {
     b.close();
   });
 });
+
+// The other kinds (§13.1-13.5), read with the document's offsets.
+function header(buffer) {
+  const dv = new DataView(buffer);
+  return { magic: dv.getUint32(0, true), kind: dv.getUint32(4, true), version: dv.getUint32(8, true) };
+}
+
+function u32s(buffer, at, n) {
+  const dv = new DataView(buffer);
+  return Array.from({ length: n }, (_, i) => dv.getUint32(at + 4 * i, true));
+}
+
+// The per-slot table at `at`: { slot: value } for the non-zero words of slots 1..255.
+function slotTable(buffer, at) {
+  const out = {};
+  u32s(buffer, at, 256).forEach((x, o) => { if (o > 0 && x !== 0) out[o] = x; });
+  return out;
+}
+
+describe('the other sync kinds of docs/format.md §13.1-13.5', () => {
+  it('region sizes and kinds as in the table of §13', () => {
+    assert.deepStrictEqual([RwLock.BYTES, Condition.BYTES, Semaphore.BYTES, Barrier.BYTES, WaitGroup.BYTES],
+      [10432, 192, 9408, 8384, 192]);
+    const kinds = [[RwLock, 2], [Condition, 3], [Semaphore, 4], [Barrier, 5], [WaitGroup, 6]];
+    for (const [K, kind] of kinds) {
+      const buffer = new SharedArrayBuffer(K.BYTES);
+      const h = K === Barrier ? K.create({ buffer, parties: 1 }) : K.open({ buffer });
+      assert.deepStrictEqual(header(buffer), { magic: 0x434e5953, kind, version: 1 });
+      h.close();
+    }
+  });
+
+  it('§13.1 rwlock: writer, readers, the read-hold table, seq and recovering', () => {
+    const buffer = new SharedArrayBuffer(10432);
+    const a = RwLock.open({ buffer });
+    const b = RwLock.open({ buffer });
+    a.readLock();
+    b.readLock();
+    b.readLock();
+    const [guard, seqBefore, idle, readers, waiting] = u32s(buffer, 64, 5);
+    assert.deepStrictEqual([guard & 1, idle, readers, waiting], [0, 0, 3, 0]);
+    const holds = slotTable(buffer, 8384);
+    assert.deepStrictEqual(Object.values(holds).sort(), [1, 2]);
+    a.readUnlock();
+    b.readUnlock();
+    b.readUnlock();
+    a.writeLock();
+    const [, seq, writer, readersNow] = u32s(buffer, 64, 4);
+    assert.strictEqual(readersNow, 0);
+    assert.ok(writer >= 1 && writer <= 255);
+    assert.strictEqual(new DataView(buffer).getUint32(192 + 32 * writer, true), process.pid); // its owner record
+    assert.ok(seq !== seqBefore); // the last read unlock advanced it
+    a.close(); // abandons the write lock
+    const after = u32s(buffer, 64, 7);
+    assert.deepStrictEqual([after[2], after[5], after[6]], [0, 1, 1]); // writer, recovering, generation
+    b.close();
+  });
+
+  it('§13.3 semaphore: permits + held = total', () => {
+    const buffer = new SharedArrayBuffer(9408);
+    const s = Semaphore.create({ buffer, permits: 5 });
+    s.acquire(2);
+    s.release(4); // 2 held back, 2 new
+    s.acquire(3);
+    const [guard, permits, total, recovering] = u32s(buffer, 64, 4);
+    const held = Object.values(slotTable(buffer, 8384));
+    assert.deepStrictEqual([guard & 1, permits, total, recovering, held], [0, 4, 7, 0, [3]]);
+    s.close(); // gives the 3 back and records it
+    assert.deepStrictEqual(u32s(buffer, 68, 4), [7, 7, 1, 1]);
+  });
+
+  it('§13.4 barrier: state (generation and broken bit), arrived, parties, breaks', async () => {
+    const buffer = new SharedArrayBuffer(8384);
+    const a = Barrier.create({ buffer, parties: 2 });
+    const b = Barrier.open({ buffer });
+    assert.deepStrictEqual(u32s(buffer, 68, 4), [0, 0, 2, 0]);
+    const p = a.waitAsync(5000);
+    assert.deepStrictEqual(u32s(buffer, 68, 2), [0, 1]);
+    b.wait(5000);
+    await p;
+    assert.deepStrictEqual(u32s(buffer, 68, 2), [2, 0]); // generation 1, broken clear
+    assert.throws(() => a.wait(10));
+    assert.deepStrictEqual(u32s(buffer, 68, 4), [3, 1, 2, 1]); // broken bit set, one break
+    a.reset();
+    assert.deepStrictEqual(u32s(buffer, 68, 2), [6, 0]); // two generations on, bit clear
+    a.close();
+    b.close();
+  });
+
+  it('§13.2 condition and §13.5 waitgroup words', async () => {
+    const buffer = new SharedArrayBuffer(8384 + 192 + 192);
+    const m = Mutex.open({ buffer });
+    const c = Condition.open({ buffer, byteOffset: 8384 });
+    const wg = WaitGroup.open({ buffer, byteOffset: 8384 + 192 });
+    m.lock();
+    c.notifyOne(); // nobody waits: nothing changes
+    assert.deepStrictEqual(u32s(buffer, 8384 + 64, 3), [0, 0, 0]);
+    c.wait(m, 5);
+    assert.deepStrictEqual(u32s(buffer, 8384 + 64, 3), [0, 0, 0]);
+    const p = c.waitAsync(m, 5000); // registers at once: waiting 1
+    assert.deepStrictEqual(u32s(buffer, 8384 + 64, 3), [0, 0, 1]);
+    c.notifyOne(); // a token and seq + 1
+    assert.deepStrictEqual(u32s(buffer, 8384 + 64, 3), [1, 1, 1]);
+    c.notifyOne(); // never more tokens than waiters; seq still advances
+    assert.deepStrictEqual(u32s(buffer, 8384 + 64, 3), [2, 1, 1]);
+    assert.strictEqual((await p).notified, true);
+    assert.deepStrictEqual(u32s(buffer, 8384 + 64, 3), [2, 0, 0]);
+    m.unlock();
+    wg.add(3);
+    assert.strictEqual(u32s(buffer, 8384 + 192 + 64, 1)[0], 3);
+    wg.add(-3);
+    assert.strictEqual(u32s(buffer, 8384 + 192 + 64, 1)[0], 0);
+  });
+});
+

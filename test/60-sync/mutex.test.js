@@ -168,6 +168,24 @@ describe('Mutex', () => {
       b.close();
     });
 
+    it('an AbortSignal ends the wait with its reason, and a later lock works', async () => {
+      const buffer = sab();
+      const a = Mutex.open({ buffer });
+      const b = Mutex.open({ buffer });
+      a.lock();
+      const ac = new AbortController();
+      const p = b.lockAsync(10000, { signal: ac.signal });
+      setTimeout(() => ac.abort(), 20);
+      await assert.rejects(p, { name: 'AbortError' });
+      assert.strictEqual(b.held, false);
+      assert.throws(() => b.lockAsync(1, { signal: 'no' }), { code: 'ERR_INVALID_ARG' });
+      a.unlock();
+      assert.deepStrictEqual(await b.lockAsync(1000), { recovered: false });
+      b.unlock();
+      a.close();
+      b.close();
+    });
+
     it('lets tasks of one thread sharing a handle wait for each other', async () => {
       const m = Mutex.open({ buffer: sab() });
       const order = [];

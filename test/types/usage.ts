@@ -1,6 +1,9 @@
 // Compiled by `npm run check:types` (tsc, no emit): the declarations in index.d.ts must accept
 // every documented use and reject the misuses marked @ts-expect-error.
-import { Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult } from '../../index';
+import {
+  Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult, RwLock, Condition,
+  Semaphore, Barrier, WaitGroup, ConditionWaitResult, BarrierWaitResult,
+} from '../../index';
 
 const s = Store.create({ name: 'types', size: 1 << 20, engine: 'js', buckets: 64, lockTimeoutMs: 500 });
 s.set('ns', 'k', { a: 1, b: [true, null, 'x'] }).set('ns', 'b', Buffer.from('x')).set('ns', 'n', 4);
@@ -68,3 +71,38 @@ Mutex.open({ name: 'x', buffer: new SharedArrayBuffer(8) });
 Mutex.create({ buffer: new SharedArrayBuffer(8), size: 1 });
 mx.close();
 console.log(n, later, mxBuf, mx.held, mx.recoveries);
+
+// The other sync kinds.
+const ac = new AbortController();
+const rw = RwLock.create({ buffer: new SharedArrayBuffer(RwLock.BYTES) });
+const rr: MutexLockResult = rw.readLock(10);
+rw.readUnlock();
+if (rw.tryWriteLock()) rw.writeUnlock();
+const rwp: Promise<MutexLockResult> = rw.writeLockAsync(10, { signal: ac.signal });
+console.log(rr, rwp, rw.reading, rw.writing, RwLock.regionBytes);
+const cond = Condition.open({ buffer: new SharedArrayBuffer(Condition.BYTES) });
+mx.lock();
+const cw: ConditionWaitResult = cond.wait(mx, 1);
+const cwa: Promise<ConditionWaitResult> = cond.waitAsync(mx, 1, { signal: ac.signal });
+cond.notifyOne();
+cond.notifyAll();
+console.log(cw.notified, cwa);
+const sem = Semaphore.create({ buffer: new SharedArrayBuffer(Semaphore.BYTES), permits: 2 });
+const sa: MutexLockResult = sem.acquire(2, 100);
+const sTry: MutexLockResult | false = sem.tryAcquire();
+const sp: Promise<MutexLockResult> = sem.acquireAsync(1, 100, { signal: ac.signal });
+sem.release(2);
+console.log(sa, sTry, sp, sem.permits, sem.held);
+// @ts-expect-error a barrier needs its parties
+Barrier.create({ buffer: new SharedArrayBuffer(Barrier.BYTES) });
+const bar = Barrier.create({ buffer: new SharedArrayBuffer(Barrier.BYTES), parties: 2 });
+const bw: Promise<BarrierWaitResult> = bar.waitAsync(100);
+bar.reset(3);
+console.log(bw, bar.broken, bar.generation, bar.parties);
+const wg = WaitGroup.create({ name: 'types-wg' });
+const left: number = wg.add(2);
+wg.done();
+wg.wait(10);
+const wga: Promise<void> = wg.waitAsync(10, { signal: ac.signal });
+console.log(left, wga, wg.count);
+
