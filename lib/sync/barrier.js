@@ -11,7 +11,10 @@
 // one never mistakes it for its own end) and frees the gone owners' slots.
 const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
-const { Region, place, stamp, shmError, validateTimeout, validateSignal, validateCount } = require('./region');
+const {
+  Region, SyncObject, regionOf, kOnClose, claimOrAbort, defineKind, place, shmError, validateTimeout, validateSignal,
+  validateCount,
+} = require('./region');
 const { TIMED_OUT, block, blockAsync, wake, guarded, Recheck } = require('./wait');
 
 const S = W.BARRIER_STATE;
@@ -32,7 +35,7 @@ function broken() {
   return shmError('ERR_BARRIER_BROKEN', 'The barrier is broken (a party died, timed out or gave up): reset() it');
 }
 
-class Barrier {
+class Barrier extends SyncObject {
   #r;
   #recheck = new Recheck();
   // The state of the generation an async wait of this handle waits in (null: none).
@@ -43,16 +46,11 @@ class Barrier {
   /** @private Use Barrier.create() or Barrier.open(). */
   constructor(token, where, parties) {
     if (token !== kInternal) throw new TypeError('Barrier cannot be constructed directly: use Barrier.create() or Barrier.open()');
-    const r = new Region(where, BYTES, 'barrier');
-    try {
-      const init = parties === undefined ? undefined : (u32) => Atomics.store(u32, PARTIES, parties);
-      stamp(r.u32, C.SYNC_KIND_BARRIER, { init, exclusive: parties !== undefined && where.segment === null, zeroValid: false });
-      this.#r = r;
-      r.claim(null);
-    } catch (e) {
-      r.abort();
-      throw e;
-    }
+    const init = parties === undefined ? undefined : (u32) => Atomics.store(u32, PARTIES, parties);
+    super(where, BYTES, 'barrier', C.SYNC_KIND_BARRIER,
+      { init, exclusive: init !== undefined && where.segment === null, zeroValid: false });
+    this.#r = regionOf(this);
+    claimOrAbort(this.#r, null);
   }
 
   /**
@@ -68,19 +66,6 @@ class Barrier {
   /** Opens an existing barrier (a region of zero bytes is refused: create it first). */
   static open(options) {
     return new Barrier(kInternal, place(options, { create: false, ...PLACE }));
-  }
-
-  get buffer() {
-    this.#r.usable();
-    return this.#r.buffer;
-  }
-
-  get byteOffset() {
-    return this.#r.byteOffset;
-  }
-
-  get closed() {
-    return this.#r.closed;
   }
 
   get parties() {
@@ -246,16 +231,12 @@ class Barrier {
     wake(r.i32, STATE, SLEEPERS, Infinity);
   }
 
-  /** Closes the handle (and its segment). A wait pending on it breaks the barrier. Idempotent. */
-  close() {
-    if (this.#r.closed) return;
+  // At close(): a wait pending on the handle breaks the barrier.
+  [kOnClose]() {
     if (this.#pending !== null) this.#leave(this.#pending);
-    this.#r.close();
   }
 }
 
-if (typeof Symbol.dispose === 'symbol') Barrier.prototype[Symbol.dispose] = Barrier.prototype.close;
-Object.defineProperty(Barrier, 'BYTES', { value: BYTES, enumerable: true });
-Object.defineProperty(Barrier, 'regionBytes', { value: BYTES, enumerable: true });
+defineKind(Barrier, BYTES);
 
 module.exports = { Barrier };

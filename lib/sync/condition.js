@@ -11,7 +11,7 @@
 const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
 const { Mutex, kRelease } = require('./mutex');
-const { Region, place, stamp, shmError, validateTimeout, validateSignal } = require('./region');
+const { Region, SyncObject, regionOf, defineKind, place, shmError, validateTimeout, validateSignal } = require('./region');
 const { TIMED_OUT, block, blockAsync, wake } = require('./wait');
 
 const S = W.CONDITION_STATE;
@@ -24,20 +24,14 @@ const PLACE = { bytes: BYTES, what: 'condition' };
 const kInternal = Symbol('shmstore.Condition.internal');
 const NOTIFIED = true;
 
-class Condition {
+class Condition extends SyncObject {
   #r;
 
   /** @private Use Condition.create() or Condition.open(). */
   constructor(token, where) {
     if (token !== kInternal) throw new TypeError('Condition cannot be constructed directly: use Condition.create() or Condition.open()');
-    const r = new Region(where, BYTES, 'condition');
-    try {
-      stamp(r.u32, C.SYNC_KIND_CONDITION);
-    } catch (e) {
-      r.abort();
-      throw e;
-    }
-    this.#r = r;
+    super(where, BYTES, 'condition', C.SYNC_KIND_CONDITION);
+    this.#r = regionOf(this);
   }
 
   /** Creates a condition: a new segment (exclusive), or one in a SharedArrayBuffer. */
@@ -48,19 +42,6 @@ class Condition {
   /** Opens an existing condition (all zero bytes are a condition nobody waits on). */
   static open(options) {
     return new Condition(kInternal, place(options, { create: false, ...PLACE }));
-  }
-
-  get buffer() {
-    this.#r.usable();
-    return this.#r.buffer;
-  }
-
-  get byteOffset() {
-    return this.#r.byteOffset;
-  }
-
-  get closed() {
-    return this.#r.closed;
   }
 
   /** How many waiters are registered (dead waiters included: a hint). */
@@ -178,15 +159,8 @@ class Condition {
   notifyAll() {
     this.#notify(Infinity);
   }
-
-  /** Closes the handle (and its segment). Idempotent. */
-  close() {
-    if (!this.#r.closed) this.#r.close();
-  }
 }
 
-if (typeof Symbol.dispose === 'symbol') Condition.prototype[Symbol.dispose] = Condition.prototype.close;
-Object.defineProperty(Condition, 'BYTES', { value: BYTES, enumerable: true });
-Object.defineProperty(Condition, 'regionBytes', { value: BYTES, enumerable: true });
+defineKind(Condition, BYTES);
 
 module.exports = { Condition };

@@ -14,7 +14,9 @@
 const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
 const { isHeld, ownerOf, acquiredWord, releasedWord, takeoverWord } = require('../ownership/lockword');
-const { Region, place, stamp, shmError, validateTimeout, validateSignal } = require('./region');
+const {
+  SyncObject, regionOf, kOnClose, claimOrAbort, defineKind, place, shmError, validateTimeout, validateSignal,
+} = require('./region');
 const { TIMED_OUT, block, blockAsync, wake } = require('./wait');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -39,27 +41,22 @@ function timedOut(timeoutMs) {
   return shmError('ERR_LOCK_TIMEOUT', `Mutex not acquired within ${timeoutMs} ms`);
 }
 
-class Mutex {
+class Mutex extends SyncObject {
   #r;
   #held = false;
 
   /** @private Use Mutex.create() or Mutex.open(). */
   constructor(token, where) {
     if (token !== kInternal) throw new TypeError('Mutex cannot be constructed directly: use Mutex.create() or Mutex.open()');
-    const r = new Region(where, C.SYNC_REGION_BYTES, 'mutex');
-    try {
-      stamp(r.u32, C.SYNC_KIND_MUTEX);
-      // The gone owner of an adopted slot may have died holding the lock: a lock naming a live
-      // slot would never read as gone again, so it is abandoned now (format.md §13).
-      r.claim((slot) => {
-        const w = Atomics.load(r.u32, LOCK);
-        if (isHeld(w) && ownerOf(w) === slot) this.#abandon(r, w);
-      });
-    } catch (e) {
-      r.abort();
-      throw e;
-    }
+    super(where, C.SYNC_REGION_BYTES, 'mutex', C.SYNC_KIND_MUTEX);
+    const r = regionOf(this);
     this.#r = r;
+    // The gone owner of an adopted slot may have died holding the lock: a lock naming a live
+    // slot would never read as gone again, so it is abandoned now (format.md §13).
+    claimOrAbort(r, (slot) => {
+      const w = Atomics.load(r.u32, LOCK);
+      if (isHeld(w) && ownerOf(w) === slot) this.#abandon(w);
+    });
   }
 
   /** Creates a mutex: a new segment (exclusive), or a mutex in a SharedArrayBuffer. */
@@ -72,23 +69,9 @@ class Mutex {
     return new Mutex(kInternal, place(options, { create: false, ...PLACE }));
   }
 
-  /** The SharedArrayBuffer the mutex lives in (the segment's, or the one given). */
-  get buffer() {
-    this.#r.usable();
-    return this.#r.buffer;
-  }
-
-  get byteOffset() {
-    return this.#r.byteOffset;
-  }
-
   /** Whether this handle holds the mutex. */
   get held() {
     return this.#held;
-  }
-
-  get closed() {
-    return this.#r.closed;
   }
 
   /** How many times the mutex was recovered from a gone holder (wraps at 2^32). */
@@ -191,7 +174,8 @@ class Mutex {
   }
 
   // Releases a lock whose holder is gone without declaring anything consistent.
-  #abandon(r, w) {
+  #abandon(w) {
+    const r = this.#r;
     Atomics.store(r.u32, RECOVERING, 1);
     if (Atomics.compareExchange(r.u32, LOCK, w, releasedWord(w)) === w) wake(r.i32, LOCK, WAITERS, 1);
   }
@@ -244,25 +228,16 @@ class Mutex {
     this.#release(Atomics.load(this.#r.u32, RECOVERING) === 0);
   }
 
-  /**
-   * Releases the handle's owner slot (and closes its segment). Closing while holding the
-   * mutex abandons it: it is released with a recovery pending, so the next acquirer is told
-   * recovered: true. Idempotent.
-   */
-  close() {
-    const r = this.#r;
-    if (r.closed) return;
-    if (this.#held) {
-      this.#held = false;
-      const w = Atomics.load(r.u32, LOCK);
-      if (isHeld(w) && ownerOf(w) === r.slot) this.#abandon(r, w);
-    }
-    r.close();
+  // At close(), before the owner slot is released: closing while holding the mutex abandons
+  // it (released with a recovery pending, so the next acquirer is told recovered: true).
+  [kOnClose]() {
+    if (!this.#held) return;
+    this.#held = false;
+    const w = Atomics.load(this.#r.u32, LOCK);
+    if (isHeld(w) && ownerOf(w) === this.#r.slot) this.#abandon(w);
   }
 }
 
-if (typeof Symbol.dispose === 'symbol') Mutex.prototype[Symbol.dispose] = Mutex.prototype.close;
-Object.defineProperty(Mutex, 'BYTES', { value: C.SYNC_REGION_BYTES, enumerable: true });
-Object.defineProperty(Mutex, 'regionBytes', { value: C.SYNC_REGION_BYTES, enumerable: true });
+defineKind(Mutex, C.SYNC_REGION_BYTES);
 
 module.exports = { Mutex, kRelease };

@@ -240,4 +240,73 @@ class Region {
   }
 }
 
-module.exports = { Region, place, stamp, shmError, validateTimeout, validateSignal, validateCount };
+// What a kind does at close() before its owner slot is released (gives back its holds).
+const kOnClose = Symbol('shmstore.sync.onClose');
+let regionOf;
+
+/**
+ * The base of every kind's handle: maps and stamps the region (closing the segment again if
+ * that fails), and has the members every kind shares. A kind reads its Region with
+ * regionOf(this) after super() and, if it has owners, claims its slot then.
+ */
+class SyncObject {
+  #r;
+
+  static {
+    regionOf = (o) => o.#r;
+  }
+
+  constructor(where, bytes, what, kind, stampOptions) {
+    const r = new Region(where, bytes, what);
+    try {
+      stamp(r.u32, kind, stampOptions);
+    } catch (e) {
+      r.abort();
+      throw e;
+    }
+    this.#r = r;
+  }
+
+  /** The SharedArrayBuffer the region lives in (the segment's, or the one given). */
+  get buffer() {
+    this.#r.usable();
+    return this.#r.buffer;
+  }
+
+  get byteOffset() {
+    return this.#r.byteOffset;
+  }
+
+  get closed() {
+    return this.#r.closed;
+  }
+
+  /** Closes the handle: the kind's own step, then its owner slot and segment. Idempotent. */
+  close() {
+    if (this.#r.closed) return;
+    if (this[kOnClose]) this[kOnClose]();
+    this.#r.close();
+  }
+}
+
+/** Claims the owner slot of a new handle's region, closing the segment again if that fails. */
+function claimOrAbort(r, onAdopt) {
+  try {
+    r.claim(onAdopt);
+  } catch (e) {
+    r.abort();
+    throw e;
+  }
+}
+
+/** The statics and the dispose of a kind: X.BYTES and X.regionBytes (its region size). */
+function defineKind(Class, bytes) {
+  if (typeof Symbol.dispose === 'symbol') Class.prototype[Symbol.dispose] = Class.prototype.close;
+  Object.defineProperty(Class, 'BYTES', { value: bytes, enumerable: true });
+  Object.defineProperty(Class, 'regionBytes', { value: bytes, enumerable: true });
+}
+
+module.exports = {
+  Region, SyncObject, regionOf: (o) => regionOf(o), kOnClose, claimOrAbort, defineKind, place, stamp, shmError,
+  validateTimeout, validateSignal, validateCount,
+};

@@ -11,7 +11,9 @@
 // sets `recovering`; every acquirer is told { recovered: true } until a writer's writeUnlock()
 // declares the protected state consistent, as for the Mutex.
 const { C, W } = require('../layout/layout');
-const { Region, place, stamp, shmError, validateTimeout, validateSignal } = require('./region');
+const {
+  Region, SyncObject, regionOf, kOnClose, claimOrAbort, defineKind, place, shmError, validateTimeout, validateSignal,
+} = require('./region');
 const { TIMED_OUT, block, blockAsync, wake, guarded } = require('./wait');
 
 const S = W.RW_LOCK_STATE;
@@ -34,7 +36,7 @@ function timedOut(what, timeoutMs) {
   return shmError('ERR_LOCK_TIMEOUT', `RwLock ${what} lock not acquired within ${timeoutMs} ms`);
 }
 
-class RwLock {
+class RwLock extends SyncObject {
   #r;
   #writing = false;
   #repair = () => this.#recount();
@@ -42,18 +44,11 @@ class RwLock {
   /** @private Use RwLock.create() or RwLock.open(). */
   constructor(token, where) {
     if (token !== kInternal) throw new TypeError('RwLock cannot be constructed directly: use RwLock.create() or RwLock.open()');
-    const r = new Region(where, BYTES, 'rwlock');
-    try {
-      stamp(r.u32, C.SYNC_KIND_RWLOCK);
-      this.#r = r;
-      // An adopted slot may still hold what its gone previous owner held: given back.
-      r.claim((slot) => {
-        if (guarded(r, GUARD, this.#repair, () => this.#giveBack(slot))) wake(r.i32, SEQ, SLEEPERS, Infinity);
-      });
-    } catch (e) {
-      r.abort();
-      throw e;
-    }
+    super(where, BYTES, 'rwlock', C.SYNC_KIND_RWLOCK);
+    const r = regionOf(this);
+    this.#r = r;
+    // An adopted slot may still hold what its gone previous owner held: given back.
+    claimOrAbort(r, (slot) => this.#giveBackAndWake(slot));
   }
 
   /** Creates a reader-writer lock: a new segment (exclusive), or one in a SharedArrayBuffer. */
@@ -64,19 +59,6 @@ class RwLock {
   /** Opens an existing reader-writer lock (all zero bytes are a free one). */
   static open(options) {
     return new RwLock(kInternal, place(options, { create: false, ...PLACE }));
-  }
-
-  get buffer() {
-    this.#r.usable();
-    return this.#r.buffer;
-  }
-
-  get byteOffset() {
-    return this.#r.byteOffset;
-  }
-
-  get closed() {
-    return this.#r.closed;
   }
 
   /** Whether this handle holds the write lock. */
@@ -320,21 +302,19 @@ class RwLock {
     wake(r.i32, SEQ, SLEEPERS, Infinity);
   }
 
-  /**
-   * Closes the handle (and its segment). Holds it still has are given back as abandoned: the
-   * next acquirer is told { recovered: true }. Idempotent.
-   */
-  close() {
+  #giveBackAndWake(slot) {
     const r = this.#r;
-    if (r.closed) return;
+    if (guarded(r, GUARD, this.#repair, () => this.#giveBack(slot))) wake(r.i32, SEQ, SLEEPERS, Infinity);
+  }
+
+  // At close(): holds it still has are given back as abandoned (the next acquirer is told
+  // { recovered: true }).
+  [kOnClose]() {
     this.#writing = false;
-    if (guarded(r, GUARD, this.#repair, () => this.#giveBack(r.slot))) wake(r.i32, SEQ, SLEEPERS, Infinity);
-    r.close();
+    this.#giveBackAndWake(this.#r.slot);
   }
 }
 
-if (typeof Symbol.dispose === 'symbol') RwLock.prototype[Symbol.dispose] = RwLock.prototype.close;
-Object.defineProperty(RwLock, 'BYTES', { value: BYTES, enumerable: true });
-Object.defineProperty(RwLock, 'regionBytes', { value: BYTES, enumerable: true });
+defineKind(RwLock, BYTES);
 
 module.exports = { RwLock };

@@ -8,7 +8,10 @@
 // is told { recovered: true }. Invariant under the guard: permits + sum(held) === total.
 const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
-const { Region, place, stamp, shmError, validateTimeout, validateSignal, validateCount } = require('./region');
+const {
+  Region, SyncObject, regionOf, kOnClose, claimOrAbort, defineKind, place, shmError, validateTimeout, validateSignal,
+  validateCount,
+} = require('./region');
 const { TIMED_OUT, block, blockAsync, wake, guarded } = require('./wait');
 
 const S = W.SEMAPHORE_STATE;
@@ -27,27 +30,22 @@ function timedOut(n, timeoutMs) {
   return shmError('ERR_LOCK_TIMEOUT', `${n} permit(s) of the semaphore not acquired within ${timeoutMs} ms`);
 }
 
-class Semaphore {
+class Semaphore extends SyncObject {
   #r;
   #repair = () => this.#recount();
 
   /** @private Use Semaphore.create() or Semaphore.open(). */
   constructor(token, where, permits) {
     if (token !== kInternal) throw new TypeError('Semaphore cannot be constructed directly: use Semaphore.create() or Semaphore.open()');
-    const r = new Region(where, BYTES, 'semaphore');
-    try {
-      const init = permits === undefined ? undefined : (u32) => {
-        Atomics.store(u32, PERMITS, permits);
-        Atomics.store(u32, TOTAL, permits);
-      };
-      stamp(r.u32, C.SYNC_KIND_SEMAPHORE, { init, exclusive: permits !== undefined && where.segment === null });
-      this.#r = r;
-      // An adopted slot may still count the permits of its gone previous owner: given back.
-      r.claim((slot) => guarded(r, GUARD, this.#repair, () => this.#giveBack(slot)));
-    } catch (e) {
-      r.abort();
-      throw e;
-    }
+    const init = permits === undefined ? undefined : (u32) => {
+      Atomics.store(u32, PERMITS, permits);
+      Atomics.store(u32, TOTAL, permits);
+    };
+    super(where, BYTES, 'semaphore', C.SYNC_KIND_SEMAPHORE, { init, exclusive: init !== undefined && where.segment === null });
+    const r = regionOf(this);
+    this.#r = r;
+    // An adopted slot may still count the permits of its gone previous owner: given back.
+    claimOrAbort(r, (slot) => guarded(r, GUARD, this.#repair, () => this.#giveBack(slot)));
   }
 
   /**
@@ -62,19 +60,6 @@ class Semaphore {
   /** Opens an existing semaphore (all zero bytes are a semaphore of 0 permits). */
   static open(options) {
     return new Semaphore(kInternal, place(options, { create: false, ...PLACE }));
-  }
-
-  get buffer() {
-    this.#r.usable();
-    return this.#r.buffer;
-  }
-
-  get byteOffset() {
-    return this.#r.byteOffset;
-  }
-
-  get closed() {
-    return this.#r.closed;
   }
 
   /** The free permits now. */
@@ -206,20 +191,14 @@ class Semaphore {
     wake(r.i32, PERMITS, SLEEPERS, Infinity);
   }
 
-  /**
-   * Closes the handle (and its segment). Permits it still holds are given back, with the news
-   * for the next acquirer ({ recovered: true }), as for a holder that died. Idempotent.
-   */
-  close() {
+  // At close(): permits still held are given back, with the news for the next acquirer
+  // ({ recovered: true }), as for a holder that died.
+  [kOnClose]() {
     const r = this.#r;
-    if (r.closed) return;
     if (guarded(r, GUARD, this.#repair, () => this.#giveBack(r.slot))) wake(r.i32, PERMITS, SLEEPERS, Infinity);
-    r.close();
   }
 }
 
-if (typeof Symbol.dispose === 'symbol') Semaphore.prototype[Symbol.dispose] = Semaphore.prototype.close;
-Object.defineProperty(Semaphore, 'BYTES', { value: BYTES, enumerable: true });
-Object.defineProperty(Semaphore, 'regionBytes', { value: BYTES, enumerable: true });
+defineKind(Semaphore, BYTES);
 
 module.exports = { Semaphore };

@@ -63,6 +63,30 @@ class Recheck {
   }
 }
 
+// The looks of one waiter: look() returns what ends the wait (the attempt's result, or
+// TIMED_OUT), or SLEEP with `expected` (the value to sleep on) and `ms` (how long) set.
+const SLEEP = Symbol('sleep');
+class Looks {
+  constructor(attempt, timeoutMs) {
+    this.attempt = attempt;
+    this.timeoutMs = timeoutMs;
+    this.start = performance.now();
+    this.recheck = new Recheck();
+    this.expected = 0;
+    this.ms = 0;
+  }
+
+  look() {
+    const r = this.attempt(this.recheck.due());
+    if (typeof r !== 'number') return r;
+    const left = this.timeoutMs - (performance.now() - this.start);
+    if (left <= 0) return TIMED_OUT;
+    this.expected = r;
+    this.ms = Math.min(left, RECHECK_MS);
+    return SLEEP;
+  }
+}
+
 /**
  * Blocks the thread until `attempt(check)` returns something other than a number, and returns
  * it; TIMED_OUT after `timeoutMs`. A number is the value of word `word` of `i32` that stops the
@@ -75,16 +99,13 @@ function block(i32, word, sleepers, attempt, timeoutMs, spins = 0) {
     const r = attempt(false);
     if (typeof r !== 'number') return r;
   }
-  const start = performance.now();
-  const recheck = new Recheck();
+  const looks = new Looks(attempt, timeoutMs);
   for (;;) {
-    const r = attempt(recheck.due());
-    if (typeof r !== 'number') return r;
-    const left = timeoutMs - (performance.now() - start);
-    if (left <= 0) return TIMED_OUT;
+    const r = looks.look();
+    if (r !== SLEEP) return r;
     Atomics.add(i32, sleepers, 1);
     try {
-      sleep(i32, word, r, Math.min(left, RECHECK_MS));
+      sleep(i32, word, looks.expected, looks.ms);
     } finally {
       Atomics.sub(i32, sleepers, 1);
     }
@@ -102,18 +123,15 @@ async function blockAsync(i32, word, sleepers, attempt, timeoutMs, signal, usabl
     signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
-    const start = performance.now();
-    const recheck = new Recheck();
+    const looks = new Looks(attempt, timeoutMs);
     for (;;) {
       if (signal) signal.throwIfAborted();
       if (usable) usable();
-      const r = attempt(recheck.due());
-      if (typeof r !== 'number') return r;
-      const left = timeoutMs - (performance.now() - start);
-      if (left <= 0) return TIMED_OUT;
+      const r = looks.look();
+      if (r !== SLEEP) return r;
       Atomics.add(i32, sleepers, 1);
       try {
-        const slept = sleepAsync(i32, word, r, Math.min(left, RECHECK_MS));
+        const slept = sleepAsync(i32, word, looks.expected, looks.ms);
         await (aborted ? Promise.race([slept, aborted]) : slept);
       } finally {
         Atomics.sub(i32, sleepers, 1);
@@ -166,17 +184,4 @@ function guarded(region, index, repair, fn) {
   }
 }
 
-/** The error an AbortSignal's reason makes (what signal.throwIfAborted() throws). */
-function abortReason(signal) {
-  try {
-    signal.throwIfAborted();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
-
-module.exports = {
-  TIMED_OUT, RECHECK_MS, sleep, sleepAsync, wake, block, blockAsync, lockGuard, unlockGuard, guarded, Recheck,
-  abortReason,
-};
+module.exports = { TIMED_OUT, RECHECK_MS, wake, block, blockAsync, guarded, Recheck };

@@ -6,7 +6,7 @@
 // above 0, and waiters end by their timeout.
 const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
-const { Region, place, stamp, shmError, validateTimeout, validateSignal } = require('./region');
+const { Region, SyncObject, regionOf, defineKind, place, shmError, validateTimeout, validateSignal } = require('./region');
 const { TIMED_OUT, block, blockAsync, wake } = require('./wait');
 
 const COUNT = Region.field(W.WAIT_GROUP_STATE.COUNT);
@@ -19,20 +19,14 @@ function timedOut(timeoutMs) {
   return shmError('ERR_LOCK_TIMEOUT', `The waitgroup did not reach 0 within ${timeoutMs} ms`);
 }
 
-class WaitGroup {
+class WaitGroup extends SyncObject {
   #r;
 
   /** @private Use WaitGroup.create() or WaitGroup.open(). */
   constructor(token, where) {
     if (token !== kInternal) throw new TypeError('WaitGroup cannot be constructed directly: use WaitGroup.create() or WaitGroup.open()');
-    const r = new Region(where, BYTES, 'waitgroup');
-    try {
-      stamp(r.u32, C.SYNC_KIND_WAITGROUP);
-    } catch (e) {
-      r.abort();
-      throw e;
-    }
-    this.#r = r;
+    super(where, BYTES, 'waitgroup', C.SYNC_KIND_WAITGROUP);
+    this.#r = regionOf(this);
   }
 
   /** Creates a waitgroup: a new segment (exclusive), or one in a SharedArrayBuffer (count 0). */
@@ -43,19 +37,6 @@ class WaitGroup {
   /** Opens an existing waitgroup (all zero bytes are a waitgroup of count 0). */
   static open(options) {
     return new WaitGroup(kInternal, place(options, { create: false, ...PLACE }));
-  }
-
-  get buffer() {
-    this.#r.usable();
-    return this.#r.buffer;
-  }
-
-  get byteOffset() {
-    return this.#r.byteOffset;
-  }
-
-  get closed() {
-    return this.#r.closed;
   }
 
   /** The current count. */
@@ -113,15 +94,8 @@ class WaitGroup {
     const res = await blockAsync(r.i32, COUNT, SLEEPERS, () => this.#attempt(), timeout, signal, () => r.usable());
     if (res === TIMED_OUT) throw timedOut(timeout);
   }
-
-  /** Closes the handle (and its segment). The count is left as it is. Idempotent. */
-  close() {
-    if (!this.#r.closed) this.#r.close();
-  }
 }
 
-if (typeof Symbol.dispose === 'symbol') WaitGroup.prototype[Symbol.dispose] = WaitGroup.prototype.close;
-Object.defineProperty(WaitGroup, 'BYTES', { value: BYTES, enumerable: true });
-Object.defineProperty(WaitGroup, 'regionBytes', { value: BYTES, enumerable: true });
+defineKind(WaitGroup, BYTES);
 
 module.exports = { WaitGroup };
