@@ -20,6 +20,7 @@ const { C } = require('../layout/layout');
 const native = require('../base/native');
 const futex = require('../segment/futex');
 const { isHeld, ownerOf, acquiredWord, takeoverWord, unlock } = require('../ownership/lockword');
+const { shmError } = require('./region');
 
 const RECHECK_MS = C.SYNC_RECHECK_MS;
 /** Returned by block()/blockAsync() when the timeout passed. */
@@ -27,6 +28,10 @@ const TIMED_OUT = Symbol('timed out');
 // Spins of a guard before it sleeps 1 ms at a time (its holder was descheduled or is gone).
 const GUARD_SPINS = 200;
 const GUARD_NAP_MS = 1;
+// A guard is held for a few stores; one held this long has a holder that is stopped (SIGSTOP),
+// or a worker terminated in its section that only the addon could have marked dead. Nothing
+// waits for it forever: the caller gets ERR_LOCK_TIMEOUT.
+const GUARD_LIMIT_MS = 10000;
 
 function sleep(i32, index, expected, ms) {
   if (native.addon) futex.wait(i32, index, expected, ms);
@@ -150,6 +155,8 @@ async function blockAsync(i32, word, sleepers, attempt, timeoutMs, signal, usabl
 function lockGuard(region, index) {
   const { u32, i32, slot } = region;
   const recheck = new Recheck();
+  let since = 0; // when this waiter first found the guard held by the word `seen`
+  let seen = 0;
   for (let i = 0; ; i++) {
     const w = Atomics.load(u32, index);
     if (!isHeld(w)) {
@@ -162,6 +169,12 @@ function lockGuard(region, index) {
     if (recheck.due() && region.gone(ownerOf(w), false)) {
       if (Atomics.compareExchange(u32, index, w, takeoverWord(w, slot)) === w) return true;
       continue;
+    }
+    if (since === 0 || w !== seen) {
+      since = performance.now();
+      seen = w;
+    } else if (performance.now() - since > GUARD_LIMIT_MS) {
+      throw shmError('ERR_LOCK_TIMEOUT', `The ${region.what}'s guard was held by a live owner for ${GUARD_LIMIT_MS} ms`);
     }
     sleep(i32, index, w, GUARD_NAP_MS);
   }

@@ -143,6 +143,32 @@ describe('Barrier', () => {
     });
   });
 
+  withAddon('parties killed in the middle of busy generations', () => {
+    let name;
+    beforeEach(() => { name = uniqueName('bar'); });
+    afterEach(() => removeShm(name));
+
+    it('a process killed with SIGKILL at a random moment: every other party is told ERR_BARRIER_BROKEN, none hangs', async () => {
+      for (let round = 0; round < 3; round++) {
+        const barrier = Barrier.create({ name, size: B + 64, parties: 3 });
+        const { buffer } = barrier;
+        const victim = actor('bar-busy', { name }, { barrier: 0 });
+        const others = [actor('bar-busy', { name }, { barrier: 0 }), actor('bar-busy', { buffer }, { barrier: 0 })];
+        await allSay([victim, ...others], 'ready');
+        await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 200)));
+        victim.kill();
+        await victim.exited;
+        const t0 = performance.now();
+        await allSay(others, 'ERR_BARRIER_BROKEN');
+        assert.ok(performance.now() - t0 < RECOVERY_BOUND_MS);
+        assert.strictEqual(barrier.broken, true);
+        await Promise.all(others.map((o) => o.exited));
+        barrier.close();
+        removeShm(name);
+      }
+    });
+  });
+
   it('bad arguments', () => {
     const invalid = (cls) => (e) => e instanceof cls && e.code === 'ERR_INVALID_ARG';
     assert.throws(() => Barrier.create({ buffer: sab() }), invalid(TypeError));

@@ -141,6 +141,31 @@ describe('Semaphore', () => {
     });
   });
 
+  withAddon('holders killed in the middle of a busy loop', () => {
+    let name;
+    beforeEach(() => { name = uniqueName('sem'); });
+    afterEach(() => removeShm(name));
+
+    it('processes killed with SIGKILL at random moments: the others finish, every permit comes back', async () => {
+      const permits = 3;
+      const sem = Semaphore.create({ name, size: B + 64, permits });
+      // (The count of permits out is not checked here: a victim dies with its share counted.)
+      const args = { sem: 0, words: B, wordCount: 3, maxN: 2, permits };
+      for (let round = 0; round < 3; round++) {
+        const victims = [1, 2].map(() => actor('sem-stress', { name }, { ...args, iterations: 1e9 }));
+        const survivor = actor('sem-stress', { buffer: sem.buffer }, { ...args, iterations: 3000 });
+        await new Promise((r) => setTimeout(r, 100 + Math.floor(Math.random() * 200)));
+        for (const v of victims) v.kill();
+        await Promise.all(victims.map((v) => v.exited));
+        assert.strictEqual(await survivor.next(), 'done');
+        sem.acquire(permits, RECOVERY_BOUND_MS); // every permit, the dead ones' included
+        sem.release(permits);
+      }
+      assert.strictEqual(sem.permits, permits);
+      sem.close();
+    });
+  });
+
   it('bad arguments', () => {
     const invalid = (cls) => (e) => e instanceof cls && e.code === 'ERR_INVALID_ARG';
     assert.throws(() => Semaphore.create({ buffer: sab(), permits: -1 }), invalid(RangeError));

@@ -11,6 +11,11 @@
 //   cond-queue     a producer or consumer of a bounded queue under a mutex and two conditions
 //   bar-lockstep   args.rounds generations of a barrier, checking the lockstep of a shared array
 //   bar-hold       arrive at the barrier (args.arrive) or not, say "ready", wait to be killed
+//   bar-busy       generations of a barrier until it breaks, then say the error's code
+//   pending-all    start an async wait on every kind, say "waiting", then exit (a process:
+//                  process.exit()) or block in a sync wait (a worker, to be terminated)
+//   no-addon       (a process without the addon) what each kind does with a segment and
+//                  whether threads still coordinate: says a JSON report
 const { isMainThread, parentPort, workerData } = require('worker_threads');
 const { Mutex, RwLock, Condition, Semaphore, Barrier, WaitGroup } = require('../../../index');
 
@@ -181,6 +186,50 @@ const modes = {
     }
     stay();
   },
+};
+
+modes['bar-busy'] = () => {
+  const b = Barrier.open(at(args.barrier));
+  say('ready');
+  try {
+    for (;;) b.wait(TIMEOUT);
+  } catch (e) {
+    say(e.code);
+  }
+};
+
+// Async waits of every kind that cannot end: the test holds the mutex, the write lock, no
+// permits, the barrier short of a party, the waitgroup above 0 and never notifies.
+modes['pending-all'] = () => {
+  const o = args.offsets;
+  const m = Mutex.open(at(o.mutex));
+  const rw = RwLock.open(at(o.rwlock));
+  const sem = Semaphore.open(at(o.semaphore));
+  const bar = Barrier.open(at(o.barrier));
+  const wg = WaitGroup.open(at(o.waitgroup));
+  const cond = Condition.open(at(o.condition));
+  const own = Mutex.open(at(o.condMutex));
+  own.lock();
+  const pending = [m.lockAsync(), rw.readLockAsync(), sem.acquireAsync(), bar.waitAsync(), wg.waitAsync(),
+    cond.waitAsync(own)];
+  for (const p of pending) p.then(() => say('a wait ended'), (e) => say(`a wait failed: ${e.code}`));
+  say('waiting');
+  if (isMainThread) setTimeout(() => process.exit(0), 50);
+  else wg.wait(TIMEOUT);
+};
+
+modes['no-addon'] = () => {
+  const report = { addon: !!require('../../../lib/base/native').addon, segment: {} };
+  for (const K of [Mutex, RwLock, Condition, Semaphore, Barrier, WaitGroup]) {
+    try {
+      const name = `${args.name}-${K.name}`;
+      K.create(K === Barrier ? { name, parties: 2 } : { name });
+      report.segment[K.name] = 'created';
+    } catch (e) {
+      report.segment[K.name] = e.code;
+    }
+  }
+  say(JSON.stringify(report));
 };
 
 modes[mode]();

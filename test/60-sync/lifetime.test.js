@@ -1,0 +1,88 @@
+'use strict';
+// What every sync kind promises about the life of its waiters (docs/api.md "Sync objects"):
+// worker.terminate() and process.exit() never hang on a pending wait, and without the addon the
+// kinds work between the threads of one process and refuse a segment with a clear error.
+const assert = require('assert');
+const path = require('path');
+const { Mutex, RwLock, Condition, Semaphore, Barrier, WaitGroup, Segment } = require('../../index');
+const { addon } = require('../../lib/base/native');
+const { uniqueName, removeShm, tempDir, runNode } = require('../helpers/process');
+const { actor } = require('../helpers/sync-actors');
+
+const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'sync-child.js');
+const KINDS = { mutex: Mutex, rwlock: RwLock, semaphore: Semaphore, barrier: Barrier, waitgroup: WaitGroup, condition: Condition, condMutex: Mutex };
+
+// Every kind side by side in one buffer: their offsets and the total size.
+function layout() {
+  const offsets = {};
+  let at = 0;
+  for (const [k, K] of Object.entries(KINDS)) {
+    offsets[k] = at;
+    at += K.BYTES;
+  }
+  return { offsets, bytes: at };
+}
+
+// The test's side of the "pending-all" mode: every wait the actor starts stays pending.
+function blockEverything(target, offsets) {
+  const at = (k) => ({ ...target, byteOffset: offsets[k] });
+  const m = Mutex.open(at('mutex'));
+  m.lock();
+  const rw = RwLock.open(at('rwlock'));
+  rw.writeLock();
+  const objects = [m, rw, Semaphore.open(at('semaphore')), Barrier.create({ ...at('barrier'), parties: 3 }),
+    WaitGroup.open(at('waitgroup')), Condition.open(at('condition'))];
+  objects[4].add(1);
+  return objects;
+}
+
+describe('sync objects: the life of a waiter', () => {
+  it('worker.terminate() ends a worker with pending async waits of every kind and a blocking wait', async () => {
+    const { offsets, bytes } = layout();
+    const buffer = new SharedArrayBuffer(bytes);
+    const held = blockEverything({ buffer }, offsets);
+    const a = actor('pending-all', { buffer }, { offsets });
+    assert.strictEqual(await a.next(), 'waiting');
+    await new Promise((r) => setTimeout(r, 50));
+    await a.kill();
+    assert.strictEqual(await a.exited, 1);
+    for (const o of held) o.close();
+  });
+
+  (addon ? it : it.skip)('process.exit() with pending async waits of every kind exits at once', async () => {
+    const name = uniqueName('life');
+    try {
+      const { offsets, bytes } = layout();
+      const seg = Segment.create({ name, size: bytes });
+      const held = blockEverything({ buffer: seg.buffer }, offsets);
+      const r = await runNode(CHILD, ['pending-all', name, JSON.stringify({ offsets })], { timeoutMs: 30000 });
+      assert.strictEqual(r.signal, null, 'killed by the time limit: the exit hung');
+      assert.strictEqual(r.code, 0, r.stderr);
+      assert.strictEqual(r.stdout, 'waiting\n');
+      for (const o of held) o.close();
+      seg.close();
+    } finally {
+      removeShm(name);
+    }
+  });
+
+  it('without the addon: a segment is ERR_ADDON_MISSING for every kind, threads still coordinate', async () => {
+    const empty = tempDir();
+    try {
+      const env = { SHMSTORE_ADDON_DIR: empty.dir };
+      const r = await runNode(CHILD, ['no-addon', 'x', JSON.stringify({ name: uniqueName('noaddon') })], { env });
+      assert.strictEqual(r.code, 0, r.stderr);
+      const report = JSON.parse(r.stdout);
+      assert.strictEqual(report.addon, false);
+      for (const K of ['Mutex', 'RwLock', 'Condition', 'Semaphore', 'Barrier', 'WaitGroup']) {
+        assert.strictEqual(report.segment[K], 'ERR_ADDON_MISSING', K);
+      }
+      // Threads: the waitgroup rounds of waitgroup.test.js in a process without the addon.
+      const t = await runNode(path.join(__dirname, '..', 'helpers', 'children', 'sync-threads.js'), ['60'], { env });
+      assert.strictEqual(t.code, 0, t.stderr);
+      assert.strictEqual(t.stdout.trim(), 'rounds 60');
+    } finally {
+      empty.cleanup();
+    }
+  });
+});
