@@ -123,7 +123,7 @@ class Condition extends SyncObject {
     let res;
     let failure;
     try {
-      res = await blockAsync(r.i32, SEQ, SLEEPERS, () => this.#attempt(), timeout, signal);
+      res = await blockAsync(r.i32, SEQ, SLEEPERS, () => this.#attempt(), timeout, signal, () => r.usable());
     } catch (e) {
       failure = e;
     } finally {

@@ -78,6 +78,14 @@ describe('Barrier', () => {
     const r = b.waitAsync(10000);
     a.reset();
     await assert.rejects(r, isBroken);
+    // A handle closed while its wait is pending breaks it too.
+    a.reset();
+    const c = Barrier.open({ buffer });
+    const pc = c.waitAsync(10000);
+    const pb = b.waitAsync(10000);
+    c.close();
+    await assert.rejects(pc, { code: 'ERR_CLOSED' });
+    await assert.rejects(pb, isBroken);
     a.close();
     b.close();
   });

@@ -91,6 +91,20 @@ describe('Condition', () => {
     m.unlock();
   });
 
+  it('closing the condition ends a pending waitAsync with ERR_CLOSED, the mutex held again', async () => {
+    const { m, c, buffer } = pair();
+    const other = Condition.open({ buffer, byteOffset: M });
+    m.lock();
+    const p = c.waitAsync(m, 10000);
+    setTimeout(() => c.close(), 20);
+    await assert.rejects(p, { code: 'ERR_CLOSED' });
+    assert.strictEqual(m.held, true);
+    assert.strictEqual(other.waiting, 0);
+    m.unlock();
+    m.close();
+    other.close();
+  });
+
   it('a bounded queue with 2 producer and 2 consumer workers: every item once, no lost wake-up', async () => {
     const buffer = new SharedArrayBuffer(TOTAL_BYTES);
     const where = { buffer };

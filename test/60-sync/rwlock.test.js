@@ -76,6 +76,14 @@ describe('RwLock', () => {
     assert.deepStrictEqual(r2.tryReadLock(), { recovered: false });
     assert.throws(() => w.writeLock(30), { code: 'ERR_LOCK_TIMEOUT' });
     assert.deepStrictEqual(r2.tryReadLock(), { recovered: false }); // the timed-out writer is gone too
+    const closing = RwLock.open({ buffer });
+    const closed = closing.writeLockAsync(10000);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.strictEqual(r2.tryReadLock(), false);
+    closing.close(); // a waiting writer whose handle closes stops holding readers back
+    await assert.rejects(closed, { code: 'ERR_CLOSED' });
+    assert.deepStrictEqual(r2.tryReadLock(), { recovered: false });
+    r2.readUnlock();
     r1.readUnlock();
     r2.readUnlock();
     r2.readUnlock();
