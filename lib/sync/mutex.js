@@ -119,6 +119,8 @@ class Mutex extends SyncObject {
     const timeout = validateTimeout(timeoutMs);
     this.#r.usable();
     if (this.#held) throw shmError('ERR_LOCK_TIMEOUT', 'This handle already holds the mutex (it is not recursive)');
+    const first = this.#attempt(false); // the uncontended case, without the closure of block()
+    if (typeof first === 'object') return first;
     const r = block(this.#r.i32, LOCK, WAITERS, (check) => this.#attempt(check), timeout, SPINS);
     if (r === TIMED_OUT) throw timedOut(timeout);
     return r;
