@@ -116,6 +116,29 @@ describe('Condition', () => {
     beforeEach(() => { name = uniqueName('cond'); });
     afterEach(() => removeShm(name));
 
+    it('a waiter killed with SIGKILL while waiting: a notifyOne still wakes a live waiter', async () => {
+      const m = Mutex.create({ name, size: TOTAL_BYTES });
+      const c = Condition.open({ buffer: m.buffer, byteOffset: LAYOUT.notEmpty });
+      const ghost = actor('cond-wait-hold', { name }, LAYOUT);
+      assert.strictEqual(await ghost.next(), 'waiting');
+      m.lock(30000); // held once the ghost's wait has released it: the ghost is registered
+      assert.strictEqual(c.waiting, 1);
+      ghost.kill();
+      await ghost.exited;
+      for (let i = 0; i < 5; i++) {
+        const p = c.waitAsync(m, 30000);
+        const notifier = Mutex.open({ buffer: m.buffer });
+        notifier.lock();
+        c.notifyOne();
+        notifier.unlock();
+        notifier.close();
+        assert.deepStrictEqual(await p, { notified: true, recovered: false });
+      }
+      m.unlock();
+      c.close();
+      m.close();
+    });
+
     it('a bounded queue with producers and consumers in 2 processes and 2 workers', async () => {
       const m = Mutex.create({ name, size: TOTAL_BYTES });
       const { buffer } = m;

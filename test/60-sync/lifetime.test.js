@@ -66,6 +66,23 @@ describe('sync objects: the life of a waiter', () => {
     }
   });
 
+  (addon ? it : it.skip)('every kind on a file segment (path), at a byteOffset: create, then open from another handle', () => {
+    const dir = tempDir();
+    try {
+      for (const [k, K] of Object.entries(KINDS)) {
+        const file = path.join(dir.dir, k);
+        const extra = K === Barrier ? { parties: 1 } : K === Semaphore ? { permits: 2 } : {};
+        const a = K.create({ path: file, byteOffset: 128, ...extra });
+        const b = K.open({ path: file, byteOffset: 128 });
+        assert.strictEqual(b.buffer.byteLength, 128 + K.BYTES);
+        b.close();
+        a.close();
+      }
+    } finally {
+      dir.cleanup();
+    }
+  });
+
   it('without the addon: a segment is ERR_ADDON_MISSING for every kind, threads still coordinate', async () => {
     const empty = tempDir();
     try {

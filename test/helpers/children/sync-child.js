@@ -11,6 +11,7 @@
 //   cond-queue     a producer or consumer of a bounded queue under a mutex and two conditions
 //   bar-lockstep   args.rounds generations of a barrier, checking the lockstep of a shared array
 //   bar-hold       arrive at the barrier (args.arrive) or not, say "ready", wait to be killed
+//   cond-wait-hold lock the mutex, say "waiting", wait on the condition, wait to be killed
 //   bar-busy       generations of a barrier until it breaks, then say the error's code
 //   pending-all    start an async wait on every kind, say "waiting", then exit (a process:
 //                  process.exit()) or block in a sync wait (a worker, to be terminated)
@@ -186,6 +187,16 @@ const modes = {
     }
     stay();
   },
+};
+
+modes['cond-wait-hold'] = () => {
+  const m = Mutex.open(at(args.mutex));
+  const c = Condition.open(at(args.notEmpty));
+  m.lock(TIMEOUT);
+  say('waiting');
+  c.wait(m, TIMEOUT);
+  say('woken');
+  stay();
 };
 
 modes['bar-busy'] = () => {
