@@ -66,7 +66,7 @@ describe('Semaphore', () => {
     const p = b.acquireAsync(1, 10000);
     let ticks = 0;
     const timer = setInterval(() => { ticks++; }, 5);
-    await new Promise((r) => setTimeout(r, 60));
+    await new Promise((r) => setTimeout(r, 150));
     a.release();
     assert.deepStrictEqual(await p, { recovered: false });
     clearInterval(timer);
