@@ -115,9 +115,13 @@ class Semaphore extends SyncObject {
   #attempt(n, check) {
     const r = this.#r;
     const u32 = r.u32;
-    return guarded(r, GUARD, this.#repair, () => {
+    let reclaimed = false;
+    const res = guarded(r, GUARD, this.#repair, () => {
       let p = Atomics.load(u32, PERMITS);
-      if (p < n && check && this.#reclaim()) p = Atomics.load(u32, PERMITS);
+      if (p < n && check && this.#reclaim()) {
+        reclaimed = true;
+        p = Atomics.load(u32, PERMITS);
+      }
       if (p < n) return p;
       Atomics.store(u32, PERMITS, p - n);
       Atomics.add(u32, HELD(r.slot), n);
@@ -125,6 +129,9 @@ class Semaphore extends SyncObject {
       const recovered = Atomics.exchange(u32, RECOVERING, 0) !== 0;
       return { recovered };
     });
+    // Permits given back may serve other waiters too.
+    if (reclaimed) wake(r.i32, PERMITS, SLEEPERS, Infinity);
+    return res;
   }
 
   /**
