@@ -112,14 +112,17 @@ class Heartbeat : public ::testing::TestWithParam<Target> {
  protected:
   static constexpr uint32_t kBuckets = 64;
   static constexpr uint32_t kSlot = 100;
-  static constexpr auto kHold = milliseconds(500);
+  static constexpr uint32_t kWaiterTimeoutMs = 200;
+  static constexpr auto kHold = milliseconds(1000);
   void SetUp() override {
     ASSERT_EQ(Store::Create(r.base(), r.size(), kBuckets, 1000), L::kOk);
     s = Open(r, 1, 200);
     ns = Ns(*s, "n");
     ASSERT_EQ(Put(*s, ns, "k", "v"), L::kOk);
     bucket = r.bucket(Xxh32("k", 1, ns) & (kBuckets - 1));
-    waiter = Open(r, 2, 50);  // lockTimeoutMs 50: far below the pass's 500 ms
+    // lockTimeoutMs 200: far below the pass's 1000 ms, and far above the 10 ms between beats, so
+    // that a beating thread descheduled on a loaded machine is not presumed gone.
+    waiter = Open(r, 2, kWaiterTimeoutMs);
   }
   void TearDown() override {
     r.owner(kSlot)->pid = 0;  // this process's slots are not cleared by repair
@@ -197,7 +200,7 @@ TEST_P(Heartbeat, HolderWithoutHeartbeatIsTakenOverAfterTheTimeout) {
   Operate();
   const auto waited = Clock::now() - t0;
   EXPECT_FALSE(pass.ending()) << "the waiter waited for the whole pass";
-  EXPECT_GE(waited, milliseconds(50));  // lockTimeoutMs
+  EXPECT_GE(waited, milliseconds(kWaiterTimeoutMs));
   pass.Join();
   EXPECT_FALSE(pass.released());
   EXPECT_EQ(r.header()->gcCounter, 1u);
