@@ -273,9 +273,10 @@ TEST(StoreHeartbeat, LongRepairPassOfAnUnregisteredHandleIsNotTakenOver) {
   auto passer = Open(r, 2, 1000);
   const uint32_t slot = passer->ownerSlot();
   UnregisterLiveSlot(r.base(), slot);
-  // Without heartbeats a waiter with lockTimeoutMs 8 would presume the pass gone after 8 ms, take
-  // RepairState.lock over 8 ms later and run a second pass over the first.
-  auto waiter = Open(r, 3, 8);
+  // Without heartbeats a waiter with lockTimeoutMs 30 would presume the pass (about 90 ms here)
+  // gone after 30 ms, take RepairState.lock over 30 ms later and run a second pass over the
+  // first. 30 ms, not less: a pass thread descheduled on a loaded machine must not look gone.
+  auto waiter = Open(r, 3, 30);
   uint32_t* repair = &r.repairState()->lock;
 
   std::atomic<bool> passDone{false};
