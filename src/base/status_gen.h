@@ -30,6 +30,11 @@ enum Status : int32_t {
   kErrValueTooLong = 21,
   kErrNoMemory = 22,
   kErrNotOwner = 23,
+  kErrExists = 30,
+  kErrNotFound = 31,
+  kErrKindMismatch = 32,
+  kErrRegistryFull = 33,
+  kErrInUse = 34,
 };
 
 inline const char* StatusCode(int32_t s) noexcept {
@@ -58,6 +63,11 @@ inline const char* StatusCode(int32_t s) noexcept {
     case 21: return "ERR_VALUE_TOO_LONG";
     case 22: return "ERR_NO_MEMORY";
     case 23: return "ERR_NOT_OWNER";
+    case 30: return "ERR_EXISTS";
+    case 31: return "ERR_NOT_FOUND";
+    case 32: return "ERR_KIND_MISMATCH";
+    case 33: return "ERR_REGISTRY_FULL";
+    case 34: return "ERR_IN_USE";
     default: return "ERR_UNKNOWN";
   }
 }
