@@ -7,5 +7,6 @@ const layout = require('./lib/layout/layout');
 const { Store } = require('./lib/store/store');
 const { NamespaceView } = require('./lib/store/namespace-view');
 const { Mutex } = require('./lib/sync/mutex');
+const { Registry } = require('./lib/registry/registry');
 
-module.exports = { Store, NamespaceView, Segment, futex, ShmError, layout, Mutex };
+module.exports = { Store, NamespaceView, Segment, futex, ShmError, layout, Mutex, Registry };
