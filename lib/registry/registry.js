@@ -9,43 +9,19 @@
 // (kill -9, a terminated worker with the addon) is recognised by the Mutex's gone rule; the next
 // holder is told recovered: true and runs the repair pass (repair.js), which rolls back a
 // create or finishes a delete that died halfway and rebuilds the free space from the table.
-const crypto = require('crypto');
 const { threadId } = require('worker_threads');
-const { types } = require('util');
 const { C } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
 const v = require('../base/validate');
-const { sleepMs } = require('../base/process');
-const { Segment } = require('../segment/segment');
 const { identityOf } = require('../ownership/owners');
 const { Mutex } = require('../sync/mutex');
-const { Table, STATE, dataOffset, formatHeader, readHeader, nameHash } = require('./table');
+const { Table, STATE, nameHash } = require('./table');
+const { placeNew, placeExisting } = require('./place');
 const { Space, SpaceDamaged } = require('./space');
 const { repair } = require('./repair');
 const { KINDS, kindOf } = require('./kinds');
 
-const CREATE_KEYS = ['name', 'path', 'buffer', 'size', 'maxEntries', 'mode', 'timeoutMs'];
-const OPEN_KEYS = ['name', 'path', 'buffer', 'timeoutMs'];
-const DEFAULT_TIMEOUT_MS = 30000;
-const MAX_BYTES = C.MAX_SEGMENT_UNITS * C.UNIT;
 const kInternal = Symbol('shmstore.Registry.internal');
-
-function targetOf(options) {
-  const given = ['name', 'path', 'buffer'].filter((k) => options[k] !== undefined);
-  if (given.length !== 1) {
-    throw v.typeError('Exactly one of "options.name", "options.path" or "options.buffer" is required');
-  }
-  if (options.buffer !== undefined && !types.isSharedArrayBuffer(options.buffer)) {
-    throw v.invalidType('options.buffer', 'a SharedArrayBuffer', options.buffer);
-  }
-  return options.name !== undefined ? { name: options.name } : options.path !== undefined ? { path: options.path } : null;
-}
-
-function timeoutOf(options) {
-  if (options.timeoutMs === undefined) return DEFAULT_TIMEOUT_MS;
-  v.validateNumber(options.timeoutMs, 'options.timeoutMs', { min: 0, allowInfinity: true });
-  return options.timeoutMs;
-}
 
 /** The UTF-8 bytes of a structure name: 1..64 bytes, no NUL, no lone surrogate. */
 function nameBytes(name) {
@@ -70,32 +46,6 @@ function kindOptions(kind, options, creating) {
 
 function notFound(name) {
   return new ShmError('ERR_NOT_FOUND', `No structure named ${JSON.stringify(name)} in the registry`);
-}
-
-// Maps the segment of Registry.open(), waiting a bounded time for a creator that has made the
-// segment but not yet sized it or written the header.
-function openSegment(target) {
-  const deadline = performance.now() + C.REGISTRY_OPEN_WAIT_MS;
-  let segment = null;
-  while (segment === null) {
-    try {
-      segment = Segment.open(target);
-    } catch (e) {
-      if (e.code !== 'ERR_BAD_SIZE' || performance.now() > deadline) throw e; // 0 bytes: not sized yet
-      sleepMs(1);
-    }
-  }
-  try {
-    for (;;) {
-      const geometry = readHeader(segment.buffer);
-      if (geometry !== null) return { segment, geometry };
-      if (performance.now() > deadline) throw new ShmError('ERR_BAD_MAGIC', 'Not a registry (its header was never written)');
-      sleepMs(1);
-    }
-  } catch (e) {
-    segment.close();
-    throw e;
-  }
 }
 
 class Registry {
@@ -127,41 +77,13 @@ class Registry {
 
   /** Creates a registry: a new segment (exclusive), or the bytes of a SharedArrayBuffer. */
   static create(options) {
-    v.validateObject(options, 'options');
-    v.validateKeys(options, 'options', CREATE_KEYS);
-    const target = targetOf(options);
-    const timeoutMs = timeoutOf(options);
-    let maxEntries = C.REGISTRY_DEFAULT_ENTRIES;
-    if (options.maxEntries !== undefined) {
-      v.validateInteger(options.maxEntries, 'options.maxEntries', 1, C.REGISTRY_MAX_ENTRIES);
-      maxEntries = options.maxEntries;
-    }
-    const min = dataOffset(maxEntries) + C.UNIT;
-    let size;
-    if (target === null) {
-      if (options.size !== undefined || options.mode !== undefined) {
-        throw v.typeError('"options.size" and "options.mode" apply only to a segment (name or path)');
-      }
-      size = options.buffer.byteLength;
-      if (size < min) {
-        throw v.rangeError(`The "options.buffer" argument must hold at least ${min} bytes for ${maxEntries} entries. Received ${size}`);
-      }
-    } else {
-      if (options.size === undefined) throw v.typeError('The "options.size" argument is required');
-      v.validateInteger(options.size, 'options.size', min, MAX_BYTES);
-      size = options.size;
-    }
-    const endUnit = Math.min(Math.floor(size / C.UNIT), C.MAX_SEGMENT_UNITS);
-    const nonce = crypto.randomInt(1, 2 ** 32 - 1) >>> 0;
-    const segment = target === null ? null : Segment.create({ ...target, size, mode: options.mode, exclusive: true });
+    const where = placeNew(options);
     try {
-      const buffer = segment ? segment.buffer : options.buffer;
-      formatHeader(buffer, maxEntries, endUnit, nonce);
-      return new Registry(kInternal, { buffer, segment, timeoutMs, geometry: readHeader(buffer) });
+      return new Registry(kInternal, where);
     } catch (e) {
-      if (segment) {
-        segment.unlink();
-        segment.close();
+      if (where.segment) {
+        where.segment.unlink();
+        where.segment.close();
       }
       throw e;
     }
@@ -169,17 +91,7 @@ class Registry {
 
   /** Opens an existing registry: { name | path | buffer, timeoutMs? }. */
   static open(options) {
-    v.validateObject(options, 'options');
-    v.validateKeys(options, 'options', OPEN_KEYS);
-    const target = targetOf(options);
-    const timeoutMs = timeoutOf(options);
-    if (target === null) {
-      const geometry = readHeader(options.buffer);
-      if (geometry === null) throw new ShmError('ERR_BAD_MAGIC', 'Not a registry (zero header: create it with Registry.create)');
-      return new Registry(kInternal, { buffer: options.buffer, segment: null, timeoutMs, geometry });
-    }
-    const { segment, geometry } = openSegment(target);
-    return new Registry(kInternal, { buffer: segment.buffer, segment, timeoutMs, geometry });
+    return new Registry(kInternal, placeExisting(options));
   }
 
   /** Creates the structure `name` of `kind` and returns a handle on it (ERR_EXISTS if the name is taken). */

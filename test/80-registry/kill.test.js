@@ -93,6 +93,11 @@ describeWithAddon('Registry: a holder killed in the middle of an operation', () 
       await c.said('stalled');
       const mid = readRegistry(registry.buffer);
       assert.deepStrictEqual([mid.lock.held, mid.entries.filter((e) => e.state === 'creating').length], [true, 1]);
+      // A live holder is waited for, never taken over: a bounded wait, then ERR_LOCK_TIMEOUT.
+      const impatient = Registry.open({ name, timeoutMs: 100 });
+      assert.throws(() => impatient.list(), { code: 'ERR_LOCK_TIMEOUT' });
+      impatient.close();
+      assert.strictEqual(readRegistry(registry.buffer).entries.filter((e) => e.state === 'creating').length, 1);
       await c.kill();
       discards = 0;
       assert.deepStrictEqual(registry.list().map((e) => e.name), ['kept']);

@@ -7,6 +7,8 @@ const path = require('path');
 const { Registry, Mutex, Store, Segment, ShmError } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { C, S } = require('../../lib/layout/layout');
+const { KINDS } = require('../../lib/registry/kinds');
+const { acquiredWord, takeoverWord } = require('../../lib/ownership/lockword');
 const { readRegistry } = require('../helpers/registry-reader');
 const { uniqueName, removeShm, tempDir } = require('../helpers/process');
 
@@ -272,6 +274,29 @@ describe('Registry', () => {
         registry.close();
         removeShm(name);
       }
+    });
+  });
+
+  describe('structures of a kind this process does not know', () => {
+    it('are listed, kept by repair, never opened as another kind and not deleted', () => {
+      const registry = Registry.create({ buffer: bufferFor(4, 1 << 16), maxEntries: 4 });
+      KINDS.future = { ...KINDS.bytes, version: 7 };
+      try {
+        registry.create('future', 'later', { size: 10 });
+      } finally {
+        delete KINDS.future;
+      }
+      const [entry] = registry.list();
+      assert.deepStrictEqual([entry.name, entry.kind, entry.version, entry.options], ['later', 'future', 7, {}]);
+      refuses(registry, () => registry.open('bytes', 'later'), { code: 'ERR_KIND_MISMATCH' });
+      refuses(registry, () => registry.delete('later'), { code: 'ERR_KIND_MISMATCH', message: /does not know/ });
+      refuses(registry, () => registry.open('future', 'later'), RangeError);
+      // A repair pass (after a table lock holder that is gone) keeps it.
+      const lock = new Uint32Array(registry.buffer, C.REGISTRY_LOCK_OFFSET + C.SYNC_MUTEX_OFFSET, 1);
+      lock[0] = takeoverWord(acquiredWord(0, 0), C.SYNC_OWNER_SLOTS - 1); // held by a released slot
+      assert.deepStrictEqual(registry.list().map((e) => e.name), ['later']);
+      assert.strictEqual(registry.stats().repairs, 1);
+      registry.close();
     });
   });
 
