@@ -28,7 +28,9 @@
 //
 // Kinds whose structure is a region of a buffer at a 64-byte aligned byteOffset, with a class
 // that has static create/open({ buffer, byteOffset, ...options }) and BYTES (or bytes(options)),
-// take one line with regionKind(); the sync primitives with syncKind().
+// take one line with regionKind(); the sync primitives with syncKind(). For example:
+//   semaphore: syncKind(Semaphore, { createOptions: ['initial', 'max'] }),
+//   queue: regionKind(Queue, { version: C.QUEUE_FORMAT_VERSION, createOptions: ['capacity', 'slotBytes'] }),
 const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
 const { OwnerTable, GONE } = require('../ownership/owners');
@@ -36,8 +38,6 @@ const { Mutex } = require('../sync/mutex');
 const { storeKind } = require('./store-kind');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
-const NO_PARAMS = () => [];
-const NO_DESCRIPTION = () => ({});
 
 /**
  * Whether the owner table at `owners.offset` (bytes, in the region at `at`) of `owners.slots`
@@ -53,29 +53,37 @@ function ownersInUse(at, owners, self) {
   return false;
 }
 
+// A u32 option value as a creation parameter; 0 for anything else (an option not given).
+function asParam(x) {
+  return Number.isInteger(x) && x >= 0 && x <= 0xffffffff ? x : 0;
+}
+
 /**
  * A kind for `Class`, a structure that lives in a region of a buffer: `Class.create({ buffer,
  * byteOffset, ...options })` makes it, `Class.open({ buffer, byteOffset, ...openOptions })` opens
  * it, `Class.bytes(options)` or `Class.BYTES` is its size. `spec` gives `version` (required),
  * `createOptions`, `openOptions`, `check`, `params`, `describe`, and `owners: { offset, slots }`
- * when the region has an owner table of §6 records (one per open handle), for inUse().
+ * when the region has an owner table of §6 records (one per open handle), for inUse(). By default
+ * the first C.REGISTRY_PARAMS creation options are recorded as params (u32 values; 0 when not
+ * given) and list() shows them under their names; Class.create() validates them.
  */
 function regionKind(Class, spec) {
   const bytes = typeof Class.bytes === 'function' ? (o) => Class.bytes(o) : () => Class.BYTES;
   const pick = (options, keys) => Object.fromEntries(keys.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]));
   const createOptions = spec.createOptions || [];
   const openOptions = spec.openOptions || [];
+  const recorded = createOptions.slice(0, C.REGISTRY_PARAMS);
   return {
     version: spec.version,
     createOptions,
     openOptions,
     check: spec.check || (() => {}),
     bytes,
-    params: spec.params || NO_PARAMS,
+    params: spec.params || ((options) => recorded.map((k) => asParam(options[k]))),
     init: (at, options) => Class.create({ buffer: at.buffer, byteOffset: at.byteOffset,
       ...pick(options, [...createOptions, ...openOptions]) }),
     open: (at, info, options) => Class.open({ buffer: at.buffer, byteOffset: at.byteOffset, ...pick(options, openOptions) }),
-    describe: spec.describe || NO_DESCRIPTION,
+    describe: spec.describe || ((at, info) => Object.fromEntries(recorded.map((k, i) => [k, info.params[i]]))),
     inUse: spec.owners ? (at, info, self) => ownersInUse(at, spec.owners, self) : undefined,
   };
 }

@@ -7,6 +7,8 @@
 //       { created: [names it created], lockAt: the mutex's byteOffset }.
 //   node registry-child.js churn <registry> <seed>
 //       creates and deletes structures of every kind under a few names, forever (to be killed).
+//   node registry-child.js hold <registry> <kind> <name>
+//       opens the structure (and locks it, a mutex), prints "held" and waits to be killed.
 //   node registry-child.js stall <registry> create|delete
 //       creates, or deletes, the structure 'stalled' of the test kind 'stall', whose init and
 //       discard print "stalled" and never return: the process is killed in the middle.
@@ -99,6 +101,11 @@ function run(data, say) {
   } else if (data.mode === 'churn') {
     say('ready');
     churn(registry, data.seed, data.kinds || ['mutex', 'bytes', 'store']);
+  } else if (data.mode === 'hold') {
+    const handle = registry.open(data.kind, data.structure);
+    if (data.kind === 'mutex') handle.lock();
+    say('held');
+    setInterval(() => {}, 1000);
   } else if (data.mode === 'stall') {
     KINDS.stall = stallKind(say);
     if (data.op === 'create') registry.create('stall', 'stalled');
@@ -110,7 +117,8 @@ function run(data, say) {
 
 if (isMainThread) {
   const [mode, name, arg, extra] = process.argv.slice(2);
-  run({ mode, name, k: Number(arg), seed: Number(arg), op: arg, openOrCreate: extra === 'open-or-create' },
+  run({ mode, name, k: Number(arg), seed: Number(arg), op: arg, openOrCreate: extra === 'open-or-create', kind: arg,
+    structure: extra },
     (line) => process.stdout.write(`${line}\n`));
 } else {
   run(workerData, (line) => parentPort.postMessage(line));

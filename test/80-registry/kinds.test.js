@@ -1,0 +1,104 @@
+'use strict';
+// The kinds of a registry (docs/format.md §14 "Kinds"; lib/registry/kinds.js): a kind made by
+// regionKind() from a class of the usual shape, and "in use" as the owner records of other
+// processes tell it (the handle of a process that was killed does not count).
+const assert = require('assert');
+const path = require('path');
+const { spawn } = require('child_process');
+const { Registry, Store } = require('../../index');
+const { addon } = require('../../lib/base/native');
+const { C, S } = require('../../lib/layout/layout');
+const { KINDS, regionKind } = require('../../lib/registry/kinds');
+const { uniqueName, removeShm } = require('../helpers/process');
+
+const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'registry-child.js');
+const withAddon = addon ? it : it.skip;
+
+// A u32 cell in a region of a buffer, set from its creation option.
+class Cell {
+  static BYTES = 100;
+
+  static create({ buffer, byteOffset, initial = 0 }) {
+    const cell = new Cell(buffer, byteOffset, false);
+    Atomics.store(cell.word, 0, initial);
+    return cell;
+  }
+
+  static open({ buffer, byteOffset, readOnly = false }) {
+    return new Cell(buffer, byteOffset, readOnly);
+  }
+
+  constructor(buffer, byteOffset, readOnly) {
+    this.word = new Uint32Array(buffer, byteOffset, 1);
+    this.readOnly = readOnly;
+    this.closed = false;
+  }
+
+  close() {
+    this.closed = true;
+  }
+}
+
+// A child process that opens `kind` `name` of the registry (and locks it, a mutex) and waits.
+function holder(registry, kind, name) {
+  const child = spawn(process.execPath, [CHILD, 'hold', registry, kind, name], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal || code)));
+  const held = new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('held')) resolve();
+    });
+    exited.then((how) => reject(new Error(`holder ended (${how}) before holding`)));
+  });
+  return { held, kill: () => { child.kill('SIGKILL'); return exited; } };
+}
+
+describe('Registry kinds', () => {
+  it('regionKind(): a class with BYTES, create() and open() is a kind in one line', () => {
+    KINDS.cell = regionKind(Cell, { version: 3, createOptions: ['initial'], openOptions: ['readOnly'] });
+    try {
+      const buffer = new SharedArrayBuffer(C.REGISTRY_ENTRIES_OFFSET + 4 * S.REGISTRY_ENTRY.SIZE + 4096);
+      const registry = Registry.create({ buffer, maxEntries: 4 });
+      const a = registry.create('cell', 'c', { initial: 41 });
+      assert.strictEqual(a.word[0], 41);
+      assert.strictEqual(a.word.byteOffset % C.UNIT, 0);
+      const b = registry.open('cell', 'c', { readOnly: true });
+      assert.strictEqual(b.readOnly, true);
+      Atomics.add(b.word, 0, 1);
+      assert.strictEqual(a.word[0], 42);
+      assert.deepStrictEqual(registry.list().map(({ name, kind, version, byteLength, options }) =>
+        ({ name, kind, version, byteLength, options })),
+      [{ name: 'c', kind: 'cell', version: 3, byteLength: 2 * C.UNIT, options: { initial: 41 } }]);
+      assert.throws(() => registry.open('cell', 'c', { initial: 1 }), TypeError); // a creation option
+      registry.delete('c'); // no owner records: never "in use"
+      registry.close();
+      assert.deepStrictEqual([a.closed, b.closed], [true, true]);
+    } finally {
+      delete KINDS.cell;
+    }
+  });
+
+  withAddon('a mutex or a store open in another process is in use until that process is killed', async () => {
+    const name = uniqueName('regkind');
+    const registry = Registry.create({ name, size: 1 << 16, maxEntries: 4 });
+    try {
+      registry.create('mutex', 'm').close();
+      const s = registry.create('store', 's', { size: 1 << 18 });
+      const segment = registry.list().find((e) => e.name === 's').options.segment;
+      s.close();
+      const holders = [holder(name, 'mutex', 'm'), holder(name, 'store', 's')];
+      await Promise.all(holders.map((h) => h.held));
+      assert.throws(() => registry.delete('m'), { code: 'ERR_IN_USE' });
+      assert.throws(() => registry.delete('s'), { code: 'ERR_IN_USE' });
+      assert.deepStrictEqual(await Promise.all(holders.map((h) => h.kill())), ['SIGKILL', 'SIGKILL']);
+      registry.delete('m'); // its holder died holding the lock: deleting it is fine
+      registry.delete('s');
+      assert.throws(() => Store.open(segment), { code: 'ERR_SHM_NOT_FOUND' });
+      assert.deepStrictEqual(registry.list(), []);
+    } finally {
+      registry.close();
+      removeShm(name);
+    }
+  });
+});
