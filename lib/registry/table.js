@@ -214,4 +214,22 @@ class Table {
   }
 }
 
-module.exports = { Table, STATE, dataOffset, formatHeader, readHeader, nameHash, headerChecksum };
+/**
+ * How many structures the registry in `buffer` holds, read without the table lock (a moment's
+ * count, for tools that only look), or null when the bytes are not a valid registry.
+ */
+function peekEntries(buffer) {
+  let geometry;
+  try {
+    geometry = readHeader(buffer);
+  } catch {
+    return null;
+  }
+  if (geometry === null) return null;
+  const table = new Table(buffer, geometry);
+  let live = 0;
+  for (let slot = 0; slot < table.maxEntries; slot++) if (table.state(slot) === STATE.LIVE) live++;
+  return live;
+}
+
+module.exports = { Table, STATE, dataOffset, formatHeader, readHeader, nameHash, headerChecksum, peekEntries };
