@@ -4,6 +4,7 @@
 const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
+const { Worker } = require('worker_threads');
 const { Registry, Mutex, Store, Segment, ShmError } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { C, S } = require('../../lib/layout/layout');
@@ -90,6 +91,38 @@ describe('Registry', () => {
     it('refuses to open bytes that are not a registry', () => {
       assert.throws(() => Registry.open({ buffer: bufferFor(4, 4096) }), { code: 'ERR_BAD_MAGIC' });
       assert.throws(() => Registry.open({ buffer: new SharedArrayBuffer(64) }), { code: 'ERR_BAD_SIZE' });
+    });
+
+    withAddon('waits for a creator that has made the segment but not yet written the header', async () => {
+      const name = uniqueName('reg');
+      const seg = Segment.create({ name, size: 1 << 16 });
+      const source = `
+        const { workerData, parentPort } = require('worker_threads');
+        const { formatHeader, dataOffset } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'lib', 'registry', 'table.js'))});
+        const { Segment } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'index.js'))});
+        const seg = Segment.open({ name: workerData.name });
+        parentPort.postMessage('started');
+        Atomics.wait(workerData.opening, 0, 0); // until the main thread is about to open
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+        formatHeader(seg.buffer, 4, workerData.endUnit, 1);
+        seg.close();`;
+      const opening = new Int32Array(new SharedArrayBuffer(4));
+      const w = new Worker(source, { eval: true, workerData: { name, opening, endUnit: seg.size / C.UNIT } });
+      try {
+        await new Promise((resolve, reject) => {
+          w.once('message', resolve);
+          w.once('error', reject);
+        });
+        Atomics.store(opening, 0, 1);
+        Atomics.notify(opening, 0);
+        const registry = Registry.open({ name }); // blocks until the worker wrote the header
+        assert.strictEqual(registry.maxEntries, 4);
+        registry.close();
+      } finally {
+        await new Promise((resolve) => (w.threadId === -1 ? resolve() : w.once('exit', resolve)));
+        seg.close();
+        removeShm(name);
+      }
     });
 
     withAddon('refuses a missing segment, and one whose header is never written after a bounded wait', () => {
