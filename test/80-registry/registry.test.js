@@ -88,6 +88,19 @@ describe('Registry', () => {
       assert.throws(() => Registry.open({ buffer, size: 1 }), TypeError);
     });
 
+    it('works at the limits of maxEntries (1 and 65536) and with a data area of one unit', () => {
+      for (const maxEntries of [1, C.REGISTRY_MAX_ENTRIES]) {
+        const registry = Registry.create({ buffer: bufferFor(maxEntries, C.UNIT), maxEntries });
+        registry.create('bytes', 'only', { size: C.UNIT });
+        assert.throws(() => registry.create('bytes', 'more', { size: 1 }), { code: 'ERR_REGISTRY_FULL' });
+        const r = readRegistry(registry.buffer);
+        assert.deepStrictEqual([r.problems, r.header.maxEntries, r.live.length], [[], maxEntries, 1]);
+        registry.delete('only');
+        assert.strictEqual(registry.stats().freeBytes, C.UNIT);
+        registry.close();
+      }
+    });
+
     it('refuses to open bytes that are not a registry', () => {
       assert.throws(() => Registry.open({ buffer: bufferFor(4, 4096) }), { code: 'ERR_BAD_MAGIC' });
       assert.throws(() => Registry.open({ buffer: new SharedArrayBuffer(64) }), { code: 'ERR_BAD_SIZE' });
