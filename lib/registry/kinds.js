@@ -125,6 +125,11 @@ function kindOf(name) {
   if (!Object.hasOwn(KINDS, name)) {
     throw v.rangeError(`Unknown kind ${v.describe(name)}. Known kinds: ${Object.keys(KINDS).join(', ')}`);
   }
+  // The entry holds the kind's name in 16 ASCII bytes (format.md §14): a longer one is a bug of
+  // the kind table, refused before anything is written.
+  if (!/^[\x21-\x7e]+$/.test(name) || name.length > C.REGISTRY_MAX_KIND_BYTES) {
+    throw new Error(`The kind name ${JSON.stringify(name)} is not 1 to ${C.REGISTRY_MAX_KIND_BYTES} printable ASCII characters`);
+  }
   return KINDS[name];
 }
 

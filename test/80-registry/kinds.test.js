@@ -79,6 +79,18 @@ describe('Registry kinds', () => {
     }
   });
 
+  it('a kind whose name does not fit the entry (16 ASCII bytes) is refused before anything is written', () => {
+    KINDS['a-kind-name-too-long'] = KINDS.bytes;
+    try {
+      const registry = Registry.create({ buffer: new SharedArrayBuffer(C.REGISTRY_ENTRIES_OFFSET + 4 * S.REGISTRY_ENTRY.SIZE + 4096), maxEntries: 4 });
+      assert.throws(() => registry.create('a-kind-name-too-long', 'x', { size: 1 }), /printable ASCII characters/);
+      assert.deepStrictEqual([registry.list(), registry.stats().freeBytes], [[], 4096]);
+      registry.close();
+    } finally {
+      delete KINDS['a-kind-name-too-long'];
+    }
+  });
+
   withAddon('a mutex or a store open in another process is in use until that process is killed', async () => {
     const name = uniqueName('regkind');
     const registry = Registry.create({ name, size: 1 << 16, maxEntries: 4 });
