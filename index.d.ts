@@ -82,6 +82,11 @@ export type ShmErrorCode =
   | 'ERR_VALUE_TOO_LONG'
   | 'ERR_NO_MEMORY'
   | 'ERR_NOT_OWNER'
+  | 'ERR_EXISTS'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_KIND_MISMATCH'
+  | 'ERR_REGISTRY_FULL'
+  | 'ERR_IN_USE'
   | 'ERR_UNKNOWN';
 
 /** The one error class of shmstore. */
@@ -392,4 +397,93 @@ export declare class WaitGroup implements SyncHandle {
   readonly closed: boolean;
   readonly buffer: SharedArrayBuffer;
   readonly byteOffset: number;
+}
+
+/** Where a Registry lives: a segment (name or path) or a SharedArrayBuffer (threads only). */
+export type RegistryTarget = (
+  | { name: string; path?: undefined; buffer?: undefined }
+  | { path: string | URL; name?: undefined; buffer?: undefined }
+  | { buffer: SharedArrayBuffer; name?: undefined; path?: undefined }
+) & {
+  /** How long an operation waits for the table lock (default 30000 ms), then ERR_LOCK_TIMEOUT. */
+  timeoutMs?: number;
+};
+
+export type RegistryCreateOptions = RegistryTarget & {
+  /** Entries in the table, 1 to 65536 (default 256): the most structures at a time. */
+  maxEntries?: number;
+} & (
+  | { buffer?: undefined; /** Segment size in bytes. */ size: number; /** Default 0o600. */ mode?: number }
+  | { buffer: SharedArrayBuffer; size?: undefined; mode?: undefined }
+);
+
+/** The kinds of structure a registry hosts: the options of a call that may create (creation
+ * and handle options), those of open(), and the handle. */
+export interface RegistryKinds {
+  mutex: { create: Record<string, never>; open: Record<string, never>; handle: Mutex };
+  store: {
+    create: { size: number; buckets?: number; maxEntries?: number; mode?: number; engine?: StoreEngine; lockTimeoutMs?: number };
+    open: { engine?: StoreEngine; lockTimeoutMs?: number };
+    handle: Store;
+  };
+  bytes: { create: { size: number }; open: Record<string, never>; handle: Uint8Array };
+}
+
+export type RegistryKind = keyof RegistryKinds;
+
+/** The options of a call that may create: required when the kind has required creation options. */
+export type RegistryCreateArgs<K extends RegistryKind> = Record<string, never> extends RegistryKinds[K]['create']
+  ? [options?: RegistryKinds[K]['open']]
+  : [options: RegistryKinds[K]['create']];
+
+/** One live structure, as registry.list() shows it. */
+export interface RegistryEntry {
+  name: string;
+  kind: string;
+  /** The format version of the kind's bytes. */
+  version: number;
+  /** Where its block lies in registry.buffer (a multiple of 64), and its length. */
+  byteOffset: number;
+  byteLength: number;
+  /** Its creation options (a store's also names its segment). */
+  options: Record<string, unknown>;
+}
+
+export interface RegistryStats {
+  entries: number;
+  maxEntries: number;
+  /** Bytes of the data area, free bytes in total, and the largest free run. */
+  bytes: number;
+  freeBytes: number;
+  largestFreeBytes: number;
+  freeBlocks: number;
+  /** Repair passes run (after a holder died, or damage was found). */
+  repairs: number;
+  /** Creates and deletes completed. */
+  changes: number;
+}
+
+/** A table of named structures in one segment or SharedArrayBuffer (docs/format.md §14). */
+export declare class Registry {
+  private constructor();
+  static create(options: RegistryCreateOptions): Registry;
+  static open(options: RegistryTarget): Registry;
+  /** Creates the structure; ShmError ERR_EXISTS when the name is taken. */
+  create<K extends RegistryKind>(kind: K, name: string, ...options: RegistryCreateArgs<K>): RegistryKinds[K]['handle'];
+  /** Opens the structure; ERR_NOT_FOUND, ERR_KIND_MISMATCH, ERR_BAD_VERSION. */
+  open<K extends RegistryKind>(kind: K, name: string, options?: RegistryKinds[K]['open']): RegistryKinds[K]['handle'];
+  /** Opens the structure if it exists, else creates it. */
+  openOrCreate<K extends RegistryKind>(kind: K, name: string, ...options: RegistryCreateArgs<K>): RegistryKinds[K]['handle'];
+  /** Deletes the structure; ERR_NOT_FOUND, ERR_IN_USE while a handle is open. */
+  delete(name: string): void;
+  list(): RegistryEntry[];
+  stats(): RegistryStats;
+  /** Closes every handle this registry returned, and the registry. */
+  close(): void;
+  [Symbol.dispose](): void;
+  readonly buffer: SharedArrayBuffer;
+  readonly name: string | null;
+  readonly path: string | null;
+  readonly maxEntries: number;
+  readonly closed: boolean;
 }

@@ -12,7 +12,9 @@ const { Condition } = require('./lib/sync/condition');
 const { Semaphore } = require('./lib/sync/semaphore');
 const { Barrier } = require('./lib/sync/barrier');
 const { WaitGroup } = require('./lib/sync/waitgroup');
+const { Registry } = require('./lib/registry/registry');
 
 module.exports = {
   Store, NamespaceView, Segment, futex, ShmError, layout, Mutex, RwLock, Condition, Semaphore, Barrier, WaitGroup,
+  Registry,
 };

@@ -32,7 +32,14 @@ function checkStructs() {
     ['sync header', c.SYNC_HEADER_OFFSET, structs.SyncHeader.size, c.SYNC_MUTEX_OFFSET],
     ['sync mutex', c.SYNC_MUTEX_OFFSET, structs.MutexState.size, c.SYNC_OWNERS_OFFSET],
     ['sync owner table', c.SYNC_OWNERS_OFFSET, c.SYNC_OWNER_SLOTS * structs.Owner.size, c.SYNC_REGION_BYTES],
+    // The registry (docs/format.md §14): its header, then its table lock (a sync region).
+    ['registry header', c.REGISTRY_HEADER_OFFSET, structs.RegistryHeader.size, c.REGISTRY_LOCK_OFFSET],
+    ['registry lock', c.REGISTRY_LOCK_OFFSET, c.SYNC_REGION_BYTES, c.REGISTRY_ENTRIES_OFFSET],
   ];
+  if (c.REGISTRY_ENTRIES_OFFSET % c.UNIT !== 0 || structs.RegistryEntry.size % c.UNIT !== 0 ||
+      structs.RegistryFree.size !== c.UNIT) {
+    throw new Error('registry: entries and free records must be whole units');
+  }
   for (const [what, offset, size, next] of regions) {
     if (offset + size !== next) throw new Error(`${what}: ${offset} + ${size} does not end at ${next}`);
   }
@@ -135,7 +142,8 @@ function jsStatus() {
   out.push('const STATUS_CODE = Object.freeze([');
   const byCode = [];
   for (const [code, name] of statuses) byCode[code] = name;
-  for (const name of byCode) out.push(`  '${name}',`);
+  // Numbers not (yet) given to a status are holes: `undefined`, so that a lookup of one fails.
+  for (const name of byCode) out.push(name === undefined ? '  undefined,' : `  '${name}',`);
   out.push(']);', '');
   out.push('module.exports = { STATUS, STATUS_CODE };', '');
   return out.join('\n');

@@ -126,6 +126,38 @@ const constants = {
   SYNC_BARRIER_REGION_BYTES: 8384,
   // The largest count a semaphore, waitgroup or barrier holds (an i32 futex word stays positive).
   SYNC_MAX_COUNT: 0x7fffffff,
+  // Registry (docs/format.md §14): a table of named structures in one segment or
+  // SharedArrayBuffer. Why these numbers: the magic reads 'REGS' in memory order. The header takes
+  // one cache line; the table lock is a whole sync region (§13) right after it, so the registry
+  // reuses the Mutex's robust lock word, owner records and recovery, and a registry handle is one
+  // of its 255 owners. An entry is two cache lines: 32 bytes of fixed fields, the kind name (16
+  // bytes, ASCII, zero-padded), 4 creation parameters (u32) and the name (64 UTF-8 bytes, the
+  // longest a name may be). Entries start at 64 + 8384 = 8448, a multiple of 64, so the data area
+  // after `maxEntries` entries starts on a unit. Blocks are whole 64-byte units (a sync region
+  // needs a 64-byte aligned offset), addressed by unit index (u32: registries up to 2^32 - 1
+  // units, as stores). 65536 entries (8 MiB of table) bounds a linear lookup; 256 by default.
+  // An entry's state is 0 free, 1 creating, 2 live, 3 deleting: zero bytes are an empty table,
+  // and zero allocator words (no free block, the tail at the start of the data area) an empty
+  // data area. A free block's first unit holds a RegistryFree record tagged 'FREE'. Registry.open
+  // waits at most REGISTRY_OPEN_WAIT_MS for a creator to write the header of a new segment.
+  REGISTRY_MAGIC: 0x53474552, // 'REGS'
+  REGISTRY_FORMAT_VERSION: 1,
+  REGISTRY_HEADER_OFFSET: 0,
+  REGISTRY_LOCK_OFFSET: 64,
+  REGISTRY_ENTRIES_OFFSET: 8448,
+  REGISTRY_MAX_ENTRIES: 65536,
+  REGISTRY_DEFAULT_ENTRIES: 256,
+  REGISTRY_MAX_NAME_BYTES: 64,
+  REGISTRY_MAX_KIND_BYTES: 16,
+  REGISTRY_PARAMS: 4,
+  REGISTRY_ENTRY_FREE: 0,
+  REGISTRY_ENTRY_CREATING: 1,
+  REGISTRY_ENTRY_LIVE: 2,
+  REGISTRY_ENTRY_DELETING: 3,
+  REGISTRY_FREE_TAG: 0x45455246, // 'FREE'
+  REGISTRY_TARGET_SHM: 1,
+  REGISTRY_TARGET_FILE: 2,
+  REGISTRY_OPEN_WAIT_MS: 2000,
 };
 
 // Every struct is little-endian, packed exactly as listed, naturally aligned.
@@ -276,6 +308,56 @@ const structs = {
       ['reserved2', 'u8', 68, 60],
     ],
   },
+  RegistryHeader: {
+    size: 64,
+    fields: [
+      ['magic', 'u32', 0],
+      ['version', 'u32', 4],
+      ['maxEntries', 'u32', 8],
+      ['dataUnit', 'u32', 12],
+      ['endUnit', 'u32', 16],
+      ['nonce', 'u32', 20],
+      ['freeHead', 'u32', 24],
+      ['tail', 'u32', 28],
+      ['repairs', 'u32', 32],
+      ['changes', 'u32', 36],
+      ['headerChecksum', 'u32', 40],
+      ['reserved', 'u8', 44, 20],
+    ],
+  },
+  RegistryEntry: {
+    size: 128,
+    fields: [
+      ['state', 'u32', 0],
+      ['generation', 'u32', 4],
+      ['nameHash', 'u32', 8],
+      ['nameLength', 'u32', 12],
+      ['unit', 'u32', 16],
+      ['units', 'u32', 20],
+      ['version', 'u32', 24],
+      ['reserved', 'u32', 28],
+      ['kind', 'u8', 32, 16],
+      ['params', 'u32', 48, 4],
+      ['name', 'u8', 64, 64],
+    ],
+  },
+  RegistryFree: {
+    size: 64,
+    fields: [
+      ['tag', 'u32', 0],
+      ['units', 'u32', 4],
+      ['next', 'u32', 8],
+      ['reserved', 'u8', 12, 52],
+    ],
+  },
+  RegistryStoreRef: {
+    size: 16,
+    fields: [
+      ['target', 'u32', 0],
+      ['length', 'u32', 4],
+      ['reserved', 'u8', 8, 8],
+    ],
+  },
   Bucket: {
     size: 32,
     fields: [
@@ -342,6 +424,12 @@ const statuses = [
   [22, 'ERR_NO_MEMORY'],
   [23, 'ERR_NOT_OWNER'],
   [24, 'ERR_BARRIER_BROKEN'],
+  // Registry (docs/format.md §14).
+  [30, 'ERR_EXISTS'],
+  [31, 'ERR_NOT_FOUND'],
+  [32, 'ERR_KIND_MISMATCH'],
+  [33, 'ERR_REGISTRY_FULL'],
+  [34, 'ERR_IN_USE'],
 ];
 
 module.exports = { constants, structs, placement, statuses, sizeClasses: sizeClasses() };

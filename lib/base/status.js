@@ -27,6 +27,11 @@ const STATUS = Object.freeze({
   ERR_NO_MEMORY: 22,
   ERR_NOT_OWNER: 23,
   ERR_BARRIER_BROKEN: 24,
+  ERR_EXISTS: 30,
+  ERR_NOT_FOUND: 31,
+  ERR_KIND_MISMATCH: 32,
+  ERR_REGISTRY_FULL: 33,
+  ERR_IN_USE: 34,
 });
 
 const STATUS_CODE = Object.freeze([
@@ -55,6 +60,16 @@ const STATUS_CODE = Object.freeze([
   'ERR_NO_MEMORY',
   'ERR_NOT_OWNER',
   'ERR_BARRIER_BROKEN',
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  'ERR_EXISTS',
+  'ERR_NOT_FOUND',
+  'ERR_KIND_MISMATCH',
+  'ERR_REGISTRY_FULL',
+  'ERR_IN_USE',
 ]);
 
 module.exports = { STATUS, STATUS_CODE };

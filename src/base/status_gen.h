@@ -31,6 +31,11 @@ enum Status : int32_t {
   kErrNoMemory = 22,
   kErrNotOwner = 23,
   kErrBarrierBroken = 24,
+  kErrExists = 30,
+  kErrNotFound = 31,
+  kErrKindMismatch = 32,
+  kErrRegistryFull = 33,
+  kErrInUse = 34,
 };
 
 inline const char* StatusCode(int32_t s) noexcept {
@@ -60,6 +65,11 @@ inline const char* StatusCode(int32_t s) noexcept {
     case 22: return "ERR_NO_MEMORY";
     case 23: return "ERR_NOT_OWNER";
     case 24: return "ERR_BARRIER_BROKEN";
+    case 30: return "ERR_EXISTS";
+    case 31: return "ERR_NOT_FOUND";
+    case 32: return "ERR_KIND_MISMATCH";
+    case 33: return "ERR_REGISTRY_FULL";
+    case 34: return "ERR_IN_USE";
     default: return "ERR_UNKNOWN";
   }
 }

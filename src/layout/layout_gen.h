@@ -73,6 +73,24 @@ inline constexpr uint64_t kSyncSemaphoreRegionBytes = 0x24c0ULL;
 inline constexpr uint64_t kSyncRwlockRegionBytes = 0x28c0ULL;
 inline constexpr uint64_t kSyncBarrierRegionBytes = 0x20c0ULL;
 inline constexpr uint64_t kSyncMaxCount = 0x7fffffffULL;
+inline constexpr uint64_t kRegistryMagic = 0x53474552ULL;
+inline constexpr uint64_t kRegistryFormatVersion = 1ULL;
+inline constexpr uint64_t kRegistryHeaderOffset = 0ULL;
+inline constexpr uint64_t kRegistryLockOffset = 0x40ULL;
+inline constexpr uint64_t kRegistryEntriesOffset = 0x2100ULL;
+inline constexpr uint64_t kRegistryMaxEntries = 0x10000ULL;
+inline constexpr uint64_t kRegistryDefaultEntries = 0x100ULL;
+inline constexpr uint64_t kRegistryMaxNameBytes = 0x40ULL;
+inline constexpr uint64_t kRegistryMaxKindBytes = 0x10ULL;
+inline constexpr uint64_t kRegistryParams = 4ULL;
+inline constexpr uint64_t kRegistryEntryFree = 0ULL;
+inline constexpr uint64_t kRegistryEntryCreating = 1ULL;
+inline constexpr uint64_t kRegistryEntryLive = 2ULL;
+inline constexpr uint64_t kRegistryEntryDeleting = 3ULL;
+inline constexpr uint64_t kRegistryFreeTag = 0x45455246ULL;
+inline constexpr uint64_t kRegistryTargetShm = 1ULL;
+inline constexpr uint64_t kRegistryTargetFile = 2ULL;
+inline constexpr uint64_t kRegistryOpenWaitMs = 0x7d0ULL;
 
 inline constexpr uint32_t kSizeClasses[40] = {1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048};
 
@@ -288,6 +306,82 @@ static_assert(offsetof(WaitGroupState, reserved) == 4, "WaitGroupState.reserved"
 static_assert(offsetof(WaitGroupState, sleepers) == 64, "WaitGroupState.sleepers");
 static_assert(offsetof(WaitGroupState, reserved2) == 68, "WaitGroupState.reserved2");
 
+struct RegistryHeader {
+  uint32_t magic;
+  uint32_t version;
+  uint32_t maxEntries;
+  uint32_t dataUnit;
+  uint32_t endUnit;
+  uint32_t nonce;
+  uint32_t freeHead;
+  uint32_t tail;
+  uint32_t repairs;
+  uint32_t changes;
+  uint32_t headerChecksum;
+  uint8_t reserved[20];
+};
+static_assert(sizeof(RegistryHeader) == 64, "RegistryHeader size");
+static_assert(offsetof(RegistryHeader, magic) == 0, "RegistryHeader.magic");
+static_assert(offsetof(RegistryHeader, version) == 4, "RegistryHeader.version");
+static_assert(offsetof(RegistryHeader, maxEntries) == 8, "RegistryHeader.maxEntries");
+static_assert(offsetof(RegistryHeader, dataUnit) == 12, "RegistryHeader.dataUnit");
+static_assert(offsetof(RegistryHeader, endUnit) == 16, "RegistryHeader.endUnit");
+static_assert(offsetof(RegistryHeader, nonce) == 20, "RegistryHeader.nonce");
+static_assert(offsetof(RegistryHeader, freeHead) == 24, "RegistryHeader.freeHead");
+static_assert(offsetof(RegistryHeader, tail) == 28, "RegistryHeader.tail");
+static_assert(offsetof(RegistryHeader, repairs) == 32, "RegistryHeader.repairs");
+static_assert(offsetof(RegistryHeader, changes) == 36, "RegistryHeader.changes");
+static_assert(offsetof(RegistryHeader, headerChecksum) == 40, "RegistryHeader.headerChecksum");
+static_assert(offsetof(RegistryHeader, reserved) == 44, "RegistryHeader.reserved");
+
+struct RegistryEntry {
+  uint32_t state;
+  uint32_t generation;
+  uint32_t nameHash;
+  uint32_t nameLength;
+  uint32_t unit;
+  uint32_t units;
+  uint32_t version;
+  uint32_t reserved;
+  uint8_t kind[16];
+  uint32_t params[4];
+  uint8_t name[64];
+};
+static_assert(sizeof(RegistryEntry) == 128, "RegistryEntry size");
+static_assert(offsetof(RegistryEntry, state) == 0, "RegistryEntry.state");
+static_assert(offsetof(RegistryEntry, generation) == 4, "RegistryEntry.generation");
+static_assert(offsetof(RegistryEntry, nameHash) == 8, "RegistryEntry.nameHash");
+static_assert(offsetof(RegistryEntry, nameLength) == 12, "RegistryEntry.nameLength");
+static_assert(offsetof(RegistryEntry, unit) == 16, "RegistryEntry.unit");
+static_assert(offsetof(RegistryEntry, units) == 20, "RegistryEntry.units");
+static_assert(offsetof(RegistryEntry, version) == 24, "RegistryEntry.version");
+static_assert(offsetof(RegistryEntry, reserved) == 28, "RegistryEntry.reserved");
+static_assert(offsetof(RegistryEntry, kind) == 32, "RegistryEntry.kind");
+static_assert(offsetof(RegistryEntry, params) == 48, "RegistryEntry.params");
+static_assert(offsetof(RegistryEntry, name) == 64, "RegistryEntry.name");
+
+struct RegistryFree {
+  uint32_t tag;
+  uint32_t units;
+  uint32_t next;
+  uint8_t reserved[52];
+};
+static_assert(sizeof(RegistryFree) == 64, "RegistryFree size");
+static_assert(offsetof(RegistryFree, tag) == 0, "RegistryFree.tag");
+static_assert(offsetof(RegistryFree, units) == 4, "RegistryFree.units");
+static_assert(offsetof(RegistryFree, next) == 8, "RegistryFree.next");
+static_assert(offsetof(RegistryFree, reserved) == 12, "RegistryFree.reserved");
+
+struct RegistryStoreRef {
+  uint32_t target;
+  uint32_t length;
+  uint8_t reserved[8];
+};
+static_assert(sizeof(RegistryStoreRef) == 16, "RegistryStoreRef size");
+static_assert(offsetof(RegistryStoreRef, target) == 0, "RegistryStoreRef.target");
+static_assert(offsetof(RegistryStoreRef, length) == 4, "RegistryStoreRef.length");
+static_assert(offsetof(RegistryStoreRef, reserved) == 8, "RegistryStoreRef.reserved");
+
 struct Bucket {
   uint32_t head;
   uint32_t count;
@@ -387,7 +481,25 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(kSyncSemaphoreRegionBytes, "SYNC_SEMAPHORE_REGION_BYTES") \
   X(kSyncRwlockRegionBytes, "SYNC_RWLOCK_REGION_BYTES") \
   X(kSyncBarrierRegionBytes, "SYNC_BARRIER_REGION_BYTES") \
-  X(kSyncMaxCount, "SYNC_MAX_COUNT")
+  X(kSyncMaxCount, "SYNC_MAX_COUNT") \
+  X(kRegistryMagic, "REGISTRY_MAGIC") \
+  X(kRegistryFormatVersion, "REGISTRY_FORMAT_VERSION") \
+  X(kRegistryHeaderOffset, "REGISTRY_HEADER_OFFSET") \
+  X(kRegistryLockOffset, "REGISTRY_LOCK_OFFSET") \
+  X(kRegistryEntriesOffset, "REGISTRY_ENTRIES_OFFSET") \
+  X(kRegistryMaxEntries, "REGISTRY_MAX_ENTRIES") \
+  X(kRegistryDefaultEntries, "REGISTRY_DEFAULT_ENTRIES") \
+  X(kRegistryMaxNameBytes, "REGISTRY_MAX_NAME_BYTES") \
+  X(kRegistryMaxKindBytes, "REGISTRY_MAX_KIND_BYTES") \
+  X(kRegistryParams, "REGISTRY_PARAMS") \
+  X(kRegistryEntryFree, "REGISTRY_ENTRY_FREE") \
+  X(kRegistryEntryCreating, "REGISTRY_ENTRY_CREATING") \
+  X(kRegistryEntryLive, "REGISTRY_ENTRY_LIVE") \
+  X(kRegistryEntryDeleting, "REGISTRY_ENTRY_DELETING") \
+  X(kRegistryFreeTag, "REGISTRY_FREE_TAG") \
+  X(kRegistryTargetShm, "REGISTRY_TARGET_SHM") \
+  X(kRegistryTargetFile, "REGISTRY_TARGET_FILE") \
+  X(kRegistryOpenWaitMs, "REGISTRY_OPEN_WAIT_MS")
 
 #define SHM_LAYOUT_STRUCTS(X) \
   X(Header, "HEADER") \
@@ -403,6 +515,10 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(SemaphoreState, "SEMAPHORE_STATE") \
   X(BarrierState, "BARRIER_STATE") \
   X(WaitGroupState, "WAIT_GROUP_STATE") \
+  X(RegistryHeader, "REGISTRY_HEADER") \
+  X(RegistryEntry, "REGISTRY_ENTRY") \
+  X(RegistryFree, "REGISTRY_FREE") \
+  X(RegistryStoreRef, "REGISTRY_STORE_REF") \
   X(Bucket, "BUCKET") \
   X(Entry, "ENTRY")
 
@@ -487,6 +603,36 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(WaitGroupState, "WAIT_GROUP_STATE", reserved, "RESERVED") \
   X(WaitGroupState, "WAIT_GROUP_STATE", sleepers, "SLEEPERS") \
   X(WaitGroupState, "WAIT_GROUP_STATE", reserved2, "RESERVED2") \
+  X(RegistryHeader, "REGISTRY_HEADER", magic, "MAGIC") \
+  X(RegistryHeader, "REGISTRY_HEADER", version, "VERSION") \
+  X(RegistryHeader, "REGISTRY_HEADER", maxEntries, "MAX_ENTRIES") \
+  X(RegistryHeader, "REGISTRY_HEADER", dataUnit, "DATA_UNIT") \
+  X(RegistryHeader, "REGISTRY_HEADER", endUnit, "END_UNIT") \
+  X(RegistryHeader, "REGISTRY_HEADER", nonce, "NONCE") \
+  X(RegistryHeader, "REGISTRY_HEADER", freeHead, "FREE_HEAD") \
+  X(RegistryHeader, "REGISTRY_HEADER", tail, "TAIL") \
+  X(RegistryHeader, "REGISTRY_HEADER", repairs, "REPAIRS") \
+  X(RegistryHeader, "REGISTRY_HEADER", changes, "CHANGES") \
+  X(RegistryHeader, "REGISTRY_HEADER", headerChecksum, "HEADER_CHECKSUM") \
+  X(RegistryHeader, "REGISTRY_HEADER", reserved, "RESERVED") \
+  X(RegistryEntry, "REGISTRY_ENTRY", state, "STATE") \
+  X(RegistryEntry, "REGISTRY_ENTRY", generation, "GENERATION") \
+  X(RegistryEntry, "REGISTRY_ENTRY", nameHash, "NAME_HASH") \
+  X(RegistryEntry, "REGISTRY_ENTRY", nameLength, "NAME_LENGTH") \
+  X(RegistryEntry, "REGISTRY_ENTRY", unit, "UNIT") \
+  X(RegistryEntry, "REGISTRY_ENTRY", units, "UNITS") \
+  X(RegistryEntry, "REGISTRY_ENTRY", version, "VERSION") \
+  X(RegistryEntry, "REGISTRY_ENTRY", reserved, "RESERVED") \
+  X(RegistryEntry, "REGISTRY_ENTRY", kind, "KIND") \
+  X(RegistryEntry, "REGISTRY_ENTRY", params, "PARAMS") \
+  X(RegistryEntry, "REGISTRY_ENTRY", name, "NAME") \
+  X(RegistryFree, "REGISTRY_FREE", tag, "TAG") \
+  X(RegistryFree, "REGISTRY_FREE", units, "UNITS") \
+  X(RegistryFree, "REGISTRY_FREE", next, "NEXT") \
+  X(RegistryFree, "REGISTRY_FREE", reserved, "RESERVED") \
+  X(RegistryStoreRef, "REGISTRY_STORE_REF", target, "TARGET") \
+  X(RegistryStoreRef, "REGISTRY_STORE_REF", length, "LENGTH") \
+  X(RegistryStoreRef, "REGISTRY_STORE_REF", reserved, "RESERVED") \
   X(Bucket, "BUCKET", head, "HEAD") \
   X(Bucket, "BUCKET", count, "COUNT") \
   X(Bucket, "BUCKET", lock, "LOCK") \

@@ -7,6 +7,7 @@ const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 const { Store } = require('../../lib/store/store');
+const { Registry } = require('../../lib/registry/registry');
 const { AT, W } = require('../../lib/layout/layout');
 const { ROOT, uniqueName, tempDir, removeShm } = require('../helpers/process');
 const { entryWord, chain } = require('../helpers/store-bytes');
@@ -275,11 +276,15 @@ describe('shmstore CLI', function () {
       assertOneLine(cli(['stats', 'store.shm'], { cwd: tmp.dir }), 1, /ERR_SHM_NOT_FOUND/);
     });
 
-    it('ls on a folder tells stores from other files', function () {
+    it('ls on a folder tells stores and registries from other files', function () {
       fs.writeFileSync(path.join(tmp.dir, 'other.bin'), Buffer.alloc(SIZE));
+      const registry = Registry.create({ path: path.join(tmp.dir, 'registry'), size: 1 << 16 });
+      registry.create('mutex', 'a').close();
+      registry.create('bytes', 'b', { size: 8 });
+      registry.close();
       const j = JSON.parse(cli(['ls', tmp.dir, '--json']).stdout);
       assert.deepStrictEqual(j.map((r) => [path.basename(r.name), r.kind, r.entries]),
-        [['other.bin', 'segment', null], ['store.shm', 'store', 5]]);
+        [['other.bin', 'segment', null], ['registry', 'registry', 2], ['store.shm', 'store', 5]]);
     });
 
     it('without the addon the read-only commands use the pure-JS engine and writes say why not', function () {

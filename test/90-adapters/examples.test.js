@@ -36,4 +36,13 @@ describe('examples/', function () {
     const after = fs.readdirSync('/dev/shm').filter((n) => n.startsWith('example-cluster-cache-'));
     assert.deepStrictEqual(after, before);
   });
+
+  it('job-board.js: processes that open a mutex and a store by name hand out every job exactly once, and leave nothing in /dev/shm', function () {
+    const before = fs.readdirSync('/dev/shm').filter((n) => n.startsWith('example-job-board-'));
+    const out = runExample('job-board.js', 3);
+    assert.deepStrictEqual([out.claimed, out.distinct, out.done], [out.jobs, out.jobs, out.jobs]);
+    assert.deepStrictEqual(out.structures, ['store board', 'mutex board.lock']);
+    const after = fs.readdirSync('/dev/shm').filter((n) => n.startsWith('example-job-board-'));
+    assert.deepStrictEqual(after, before);
+  });
 });

@@ -2,7 +2,7 @@
 // every documented use and reject the misuses marked @ts-expect-error.
 import {
   Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult, RwLock, Condition,
-  Semaphore, Barrier, WaitGroup, ConditionWaitResult, BarrierWaitResult,
+  Semaphore, Barrier, WaitGroup, ConditionWaitResult, BarrierWaitResult, Registry, RegistryEntry, RegistryStats,
 } from '../../index';
 
 const s = Store.create({ name: 'types', size: 1 << 20, engine: 'js', buckets: 64, lockTimeoutMs: 500 });
@@ -106,3 +106,26 @@ wg.wait(10);
 const wga: Promise<void> = wg.waitAsync(10, { signal: ac.signal });
 console.log(left, wga, wg.count);
 
+const reg = Registry.create({ name: 'types-registry', size: 1 << 20, maxEntries: 64, timeoutMs: 1000 });
+const lockByName: Mutex = reg.create('mutex', 'jobs');
+const kv: Store = reg.openOrCreate('store', 'sessions', { size: 1 << 20, engine: 'js' });
+const bytesBlock: Uint8Array = reg.create('bytes', 'flags', { size: 16 });
+const again: Mutex = reg.open('mutex', 'jobs');
+const kv2: Store = reg.open('store', 'sessions', { lockTimeoutMs: 100 });
+const listed: RegistryEntry[] = reg.list();
+const regStats: RegistryStats = reg.stats();
+reg.delete('flags');
+Registry.open({ buffer: new SharedArrayBuffer(1 << 16) }).close();
+Registry.create({ buffer: new SharedArrayBuffer(1 << 16), maxEntries: 8 }).close();
+// @ts-expect-error a store needs its size
+reg.create('store', 'nosize');
+// @ts-expect-error a mutex takes no creation options
+reg.create('mutex', 'm', { size: 1 });
+// @ts-expect-error unknown kind
+reg.create('queue', 'q');
+// @ts-expect-error size only with a segment
+Registry.create({ buffer: new SharedArrayBuffer(8), size: 1 });
+// @ts-expect-error a segment needs a size
+Registry.create({ name: 'nosize' });
+reg.close();
+console.log(lockByName, kv, bytesBlock, again, kv2, listed, regStats);

@@ -23,6 +23,27 @@ function candidates(paths) {
   return out;
 }
 
+// A file that is not a store: a registry (with its structure count) or another segment.
+function registryRow(c) {
+  // Loaded here, as target.js loads the store: --help works with an addon that cannot load.
+  const native = require('../../base/native');
+  if (!native.addon) return { kind: 'segment' };
+  const { Segment } = require('../../segment/segment');
+  const { peekEntries } = require('../../registry/table');
+  let segment;
+  try {
+    segment = Segment.open(c.target);
+  } catch {
+    return { kind: 'segment' };
+  }
+  try {
+    const live = peekEntries(segment.buffer);
+    return live === null ? { kind: 'segment' } : { kind: 'registry', entries: live };
+  } finally {
+    segment.close();
+  }
+}
+
 function describe(c) {
   const st = fs.statSync(c.file, { throwIfNoEntry: false });
   if (!st) return { name: c.name, size: null, kind: 'missing', entries: null };
@@ -37,7 +58,7 @@ function describe(c) {
       store.close();
     }
   } catch (err) {
-    if (NOT_A_STORE.has(err.code)) row.kind = 'segment';
+    if (NOT_A_STORE.has(err.code)) Object.assign(row, registryRow(c));
     else if (/^ERR_(BAD_|CORRUPT)/.test(err.code || '')) row.kind = `damaged store (${err.code})`;
     else row.kind = `unreadable (${err.code || err.message})`;
   }
@@ -47,7 +68,7 @@ function describe(c) {
 module.exports = {
   usage: 'ls [paths...] [--json]',
   summary: 'list the segments of /dev/shm (or of the given files and folders): size, kind, entries',
-  help: "kind is 'store' for a shmstore store (with its entry count), 'segment' for anything else.",
+  help: "kind is 'store' for a shmstore store (with its entry count), 'registry' for a registry (with its structure count), 'segment' for anything else.",
   run({ positional, flags }) {
     const rows = candidates(positional).map(describe).filter(Boolean);
     if (flags.json) printJson(rows);

@@ -1,0 +1,148 @@
+'use strict';
+// The kinds of structure a registry hosts (docs/format.md §14, "Kinds"; docs/api.md, Registry).
+// A kind is ONE entry of KINDS below: adding a kind is adding a line. An entry is an object:
+//
+//   version         u32 recorded in the table entry at creation; open() refuses an entry whose
+//                   version differs (ERR_BAD_VERSION), so bytes are never read with another layout.
+//   createOptions   the option names registry.create(kind, name, options) accepts for creation;
+//   openOptions     and those accepted for the handle (by create, open and openOrCreate).
+//   check(options)  validates the option values (before the table lock is taken).
+//   bytes(options, ctx)     the size of the structure's block in the registry (at least 1; the
+//                   registry rounds it up to whole 64-byte units). May throw when the structure
+//                   cannot live in this registry (before anything is written).
+//   params(options) up to C.REGISTRY_PARAMS u32 creation parameters, recorded in the entry.
+//   init(at, options, ctx)  makes the block, which the registry has zero-filled, a fresh
+//                   structure and returns an open handle on it.
+//   open(at, info, options) returns an open handle on the structure.
+//   describe(at, info)      the creation options, as registry.list() shows them.
+//   inUse(at, info, self)   optional: whether a live handle (of any process) has it open, in
+//                   which case delete() refuses (ERR_IN_USE); `self` is the caller's identity.
+//   discard(at, info)       optional: releases what the structure holds outside its block. It
+//                   must be idempotent: the repair pass runs it again for a create or delete
+//                   that died halfway.
+//
+// `at` is { buffer, byteOffset, byteLength } (the block: byteOffset is a multiple of 64); `info`
+// the table entry (table.read(): params, version, ...); `ctx` { name, path, buffer, nonce, slot,
+// generation }: the registry's segment name or path (or its buffer) and the entry's place. A
+// handle with a close() method is closed by registry.close().
+//
+// Kinds whose structure is a region of a buffer at a 64-byte aligned byteOffset, with a class
+// that has static create/open({ buffer, byteOffset, ...options }) and BYTES (or bytes(options)),
+// take one line with regionKind(); the sync primitives with syncKind(). For example:
+//   semaphore: syncKind(Semaphore, { createOptions: ['initial', 'max'] }),
+//   queue: regionKind(Queue, { version: C.QUEUE_FORMAT_VERSION, createOptions: ['capacity', 'slotBytes'] }),
+const { C, W } = require('../layout/layout');
+const v = require('../base/validate');
+const { OwnerTable, GONE } = require('../ownership/owners');
+const { Mutex } = require('../sync/mutex');
+const { RwLock } = require('../sync/rwlock');
+const { Condition } = require('../sync/condition');
+const { Semaphore } = require('../sync/semaphore');
+const { Barrier } = require('../sync/barrier');
+const { WaitGroup } = require('../sync/waitgroup');
+const { storeKind } = require('./store-kind');
+
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+
+/**
+ * Whether the owner table at `owners.offset` (bytes, in the region at `at`) of `owners.slots`
+ * records has an owner that is not gone: an open handle.
+ */
+function ownersInUse(at, owners, self) {
+  const words = owners.offset / WORD + owners.slots * W.OWNER.WORDS;
+  const u32 = new Uint32Array(at.buffer, at.byteOffset, words);
+  const table = new OwnerTable(u32, owners.offset / WORD, owners.slots);
+  for (let o = 1; o < owners.slots; o++) {
+    if (Atomics.load(u32, table.pidWord(o)) !== 0 && table.status(o, self) !== GONE) return true;
+  }
+  return false;
+}
+
+// A u32 option value as a creation parameter; 0 for anything else (an option not given).
+function asParam(x) {
+  return Number.isInteger(x) && x >= 0 && x <= 0xffffffff ? x : 0;
+}
+
+/**
+ * A kind for `Class`, a structure that lives in a region of a buffer: `Class.create({ buffer,
+ * byteOffset, ...options })` makes it, `Class.open({ buffer, byteOffset, ...openOptions })` opens
+ * it, `Class.bytes(options)` or `Class.BYTES` is its size. `spec` gives `version` (required),
+ * `createOptions`, `openOptions`, `check`, `params`, `describe`, and `owners: { offset, slots }`
+ * when the region has an owner table of §6 records (one per open handle), for inUse(). By default
+ * the first C.REGISTRY_PARAMS creation options are recorded as params (u32 values; 0 when not
+ * given) and list() shows them under their names; Class.create() validates them.
+ */
+function regionKind(Class, spec) {
+  const bytes = typeof Class.bytes === 'function' ? (o) => Class.bytes(o) : () => Class.BYTES;
+  const pick = (options, keys) => Object.fromEntries(keys.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]));
+  const createOptions = spec.createOptions || [];
+  const openOptions = spec.openOptions || [];
+  const recorded = createOptions.slice(0, C.REGISTRY_PARAMS);
+  return {
+    version: spec.version,
+    createOptions,
+    openOptions,
+    check: spec.check || (() => {}),
+    bytes,
+    params: spec.params || ((options) => recorded.map((k) => asParam(options[k]))),
+    init: (at, options) => Class.create({ buffer: at.buffer, byteOffset: at.byteOffset,
+      ...pick(options, [...createOptions, ...openOptions]) }),
+    open: (at, info, options) => Class.open({ buffer: at.buffer, byteOffset: at.byteOffset, ...pick(options, openOptions) }),
+    describe: spec.describe || ((at, info) => Object.fromEntries(recorded.map((k, i) => [k, info.params[i]]))),
+    inUse: spec.owners ? (at, info, self) => ownersInUse(at, spec.owners, self) : undefined,
+  };
+}
+
+// The owner table of a sync region (format.md §13): one record per open handle.
+const SYNC_OWNERS = Object.freeze({ offset: C.SYNC_OWNERS_OFFSET, slots: C.SYNC_OWNER_SLOTS });
+
+/** A kind for a primitive of the sync room whose bytes are a sync region (format.md §13). */
+function syncKind(Class, spec = {}) {
+  return regionKind(Class, { version: C.SYNC_FORMAT_VERSION, owners: SYNC_OWNERS, ...spec });
+}
+
+// 'bytes': a zero-filled block of `size` bytes for the caller's own data; the handle is a
+// Uint8Array over it. No handle records itself, so delete() cannot tell whether it is in use.
+const bytesKind = {
+  version: 1,
+  createOptions: ['size'],
+  openOptions: [],
+  check(options) {
+    if (options.size === undefined) throw v.typeError('The "options.size" argument is required');
+    v.validateInteger(options.size, 'options.size', 1, 0xffffffff);
+  },
+  bytes: (options) => options.size,
+  params: (options) => [options.size],
+  init: (at, options) => new Uint8Array(at.buffer, at.byteOffset, options.size),
+  open: (at, info) => new Uint8Array(at.buffer, at.byteOffset, Math.min(info.params[0], at.byteLength)),
+  describe: (at, info) => ({ size: info.params[0] }),
+};
+
+const KINDS = {
+  mutex: syncKind(Mutex),
+  rwlock: syncKind(RwLock),
+  semaphore: syncKind(Semaphore, { createOptions: ['permits'] }),
+  barrier: syncKind(Barrier, { createOptions: ['parties'] }),
+  // A condition and a waitgroup keep no owner table (format.md §13.2, §13.5): nothing records
+  // who has them open, so delete() cannot tell whether they are in use (as 'bytes').
+  condition: syncKind(Condition, { owners: undefined }),
+  waitgroup: syncKind(WaitGroup, { owners: undefined }),
+  store: storeKind,
+  bytes: bytesKind,
+};
+
+/** The kind named `name` (TypeError/RangeError ERR_INVALID_ARG for anything else). */
+function kindOf(name) {
+  if (typeof name !== 'string') throw v.invalidType('kind', 'of type string', name);
+  if (!Object.hasOwn(KINDS, name)) {
+    throw v.rangeError(`Unknown kind ${v.describe(name)}. Known kinds: ${Object.keys(KINDS).join(', ')}`);
+  }
+  // The entry holds the kind's name in 16 ASCII bytes (format.md §14): a longer one is a bug of
+  // the kind table, refused before anything is written.
+  if (!/^[\x21-\x7e]+$/.test(name) || name.length > C.REGISTRY_MAX_KIND_BYTES) {
+    throw new Error(`The kind name ${JSON.stringify(name)} is not 1 to ${C.REGISTRY_MAX_KIND_BYTES} printable ASCII characters`);
+  }
+  return KINDS[name];
+}
+
+module.exports = { KINDS, kindOf, regionKind, syncKind, SYNC_OWNERS };

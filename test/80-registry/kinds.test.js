@@ -1,0 +1,146 @@
+'use strict';
+// The kinds of a registry (docs/format.md §14 "Kinds"; lib/registry/kinds.js): a kind made by
+// regionKind() from a class of the usual shape, and "in use" as the owner records of other
+// processes tell it (the handle of a process that was killed does not count).
+const assert = require('assert');
+const path = require('path');
+const { spawn } = require('child_process');
+const { Registry, Store } = require('../../index');
+const { addon } = require('../../lib/base/native');
+const { C, S } = require('../../lib/layout/layout');
+const { KINDS, regionKind } = require('../../lib/registry/kinds');
+const { uniqueName, removeShm } = require('../helpers/process');
+
+const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'registry-child.js');
+const withAddon = addon ? it : it.skip;
+
+// A u32 cell in a region of a buffer, set from its creation option.
+class Cell {
+  static BYTES = 100;
+
+  static create({ buffer, byteOffset, initial = 0 }) {
+    const cell = new Cell(buffer, byteOffset, false);
+    Atomics.store(cell.word, 0, initial);
+    return cell;
+  }
+
+  static open({ buffer, byteOffset, readOnly = false }) {
+    return new Cell(buffer, byteOffset, readOnly);
+  }
+
+  constructor(buffer, byteOffset, readOnly) {
+    this.word = new Uint32Array(buffer, byteOffset, 1);
+    this.readOnly = readOnly;
+    this.closed = false;
+  }
+
+  close() {
+    this.closed = true;
+  }
+}
+
+// A child process that opens `kind` `name` of the registry (and locks it, a mutex) and waits.
+function holder(registry, kind, name) {
+  const child = spawn(process.execPath, [CHILD, 'hold', registry, kind, name], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal || code)));
+  const held = new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('held')) resolve();
+    });
+    exited.then((how) => reject(new Error(`holder ended (${how}) before holding`)));
+  });
+  return { held, kill: () => { child.kill('SIGKILL'); return exited; } };
+}
+
+describe('Registry kinds', () => {
+  it('regionKind(): a class with BYTES, create() and open() is a kind in one line', () => {
+    KINDS.cell = regionKind(Cell, { version: 3, createOptions: ['initial'], openOptions: ['readOnly'] });
+    try {
+      const buffer = new SharedArrayBuffer(C.REGISTRY_ENTRIES_OFFSET + 4 * S.REGISTRY_ENTRY.SIZE + 4096);
+      const registry = Registry.create({ buffer, maxEntries: 4 });
+      const a = registry.create('cell', 'c', { initial: 41 });
+      assert.strictEqual(a.word[0], 41);
+      assert.strictEqual(a.word.byteOffset % C.UNIT, 0);
+      const b = registry.open('cell', 'c', { readOnly: true });
+      assert.strictEqual(b.readOnly, true);
+      Atomics.add(b.word, 0, 1);
+      assert.strictEqual(a.word[0], 42);
+      assert.deepStrictEqual(registry.list().map(({ name, kind, version, byteLength, options }) =>
+        ({ name, kind, version, byteLength, options })),
+      [{ name: 'c', kind: 'cell', version: 3, byteLength: 2 * C.UNIT, options: { initial: 41 } }]);
+      assert.throws(() => registry.open('cell', 'c', { initial: 1 }), TypeError); // a creation option
+      registry.delete('c'); // no owner records: never "in use"
+      registry.close();
+      assert.deepStrictEqual([a.closed, b.closed], [true, true]);
+    } finally {
+      delete KINDS.cell;
+    }
+  });
+
+  it('a kind whose name does not fit the entry (16 ASCII bytes) is refused before anything is written', () => {
+    KINDS['a-kind-name-too-long'] = KINDS.bytes;
+    try {
+      const registry = Registry.create({ buffer: new SharedArrayBuffer(C.REGISTRY_ENTRIES_OFFSET + 4 * S.REGISTRY_ENTRY.SIZE + 4096), maxEntries: 4 });
+      assert.throws(() => registry.create('a-kind-name-too-long', 'x', { size: 1 }), /printable ASCII characters/);
+      assert.deepStrictEqual([registry.list(), registry.stats().freeBytes], [[], 4096]);
+      registry.close();
+    } finally {
+      delete KINDS['a-kind-name-too-long'];
+    }
+  });
+
+  withAddon('a mutex or a store open in another process is in use until that process is killed', async () => {
+    const name = uniqueName('regkind');
+    const registry = Registry.create({ name, size: 1 << 16, maxEntries: 4 });
+    try {
+      registry.create('mutex', 'm').close();
+      const s = registry.create('store', 's', { size: 1 << 18 });
+      const segment = registry.list().find((e) => e.name === 's').options.segment;
+      s.close();
+      const holders = [holder(name, 'mutex', 'm'), holder(name, 'store', 's')];
+      await Promise.all(holders.map((h) => h.held));
+      assert.throws(() => registry.delete('m'), { code: 'ERR_IN_USE' });
+      assert.throws(() => registry.delete('s'), { code: 'ERR_IN_USE' });
+      assert.deepStrictEqual(await Promise.all(holders.map((h) => h.kill())), ['SIGKILL', 'SIGKILL']);
+      registry.delete('m'); // its holder died holding the lock: deleting it is fine
+      registry.delete('s');
+      assert.throws(() => Store.open(segment), { code: 'ERR_SHM_NOT_FOUND' });
+      assert.deepStrictEqual(registry.list(), []);
+    } finally {
+      registry.close();
+      removeShm(name);
+    }
+  });
+  it('every sync kind is created and found by name, shares its state, and is deleted', () => {
+    const buffer = new SharedArrayBuffer(256 << 10);
+    const a = Registry.create({ buffer, maxEntries: 16 });
+    const b = Registry.open({ buffer });
+    try {
+      const sem = a.create('semaphore', 'slots', { permits: 3 });
+      assert.deepStrictEqual(sem.tryAcquire(2), { recovered: false });
+      assert.strictEqual(b.open('semaphore', 'slots').permits, 1);
+      const barrier = a.create('barrier', 'step', { parties: 2 });
+      assert.strictEqual(b.open('barrier', 'step').parties, 2);
+      const wg = a.create('waitgroup', 'jobs');
+      wg.add(5);
+      assert.strictEqual(b.open('waitgroup', 'jobs').count, 5);
+      const rw = a.create('rwlock', 'table');
+      assert.deepStrictEqual(rw.tryWriteLock(), { recovered: false });
+      assert.strictEqual(b.open('rwlock', 'table').tryReadLock(), false);
+      rw.writeUnlock();
+      a.create('condition', 'ready');
+      assert.strictEqual(typeof b.open('condition', 'ready').notifyAll, 'function');
+      assert.deepStrictEqual(a.list().map((e) => [e.name, e.kind]).sort(),
+        [['jobs', 'waitgroup'], ['ready', 'condition'], ['slots', 'semaphore'], ['step', 'barrier'], ['table', 'rwlock']]);
+      assert.throws(() => b.open('mutex', 'table'), { code: 'ERR_KIND_MISMATCH' });
+      for (const e of a.list()) if (e.kind === 'condition' || e.kind === 'waitgroup') a.delete(e.name);
+      assert.strictEqual(a.list().length, 3);
+      void barrier;
+    } finally {
+      b.close();
+      a.close();
+    }
+  });
+});

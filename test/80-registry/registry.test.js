@@ -1,0 +1,400 @@
+'use strict';
+// Registry (docs/api.md "Registry"; bytes and protocol: docs/format.md §14): creating and opening
+// registries, and each method's results and errors. Every refused call leaves the table as it was.
+const assert = require('assert');
+const fs = require('fs');
+const path = require('path');
+const { Worker } = require('worker_threads');
+const { Registry, Mutex, Store, Segment, ShmError } = require('../../index');
+const { addon } = require('../../lib/base/native');
+const { C, S } = require('../../lib/layout/layout');
+const { KINDS } = require('../../lib/registry/kinds');
+const { acquiredWord, takeoverWord } = require('../../lib/ownership/lockword');
+const { readRegistry } = require('../helpers/registry-reader');
+const { uniqueName, removeShm, tempDir } = require('../helpers/process');
+
+const withAddon = addon ? it : it.skip;
+const ENTRY = S.REGISTRY_ENTRY;
+
+function bufferFor(maxEntries, dataBytes) {
+  return new SharedArrayBuffer(C.REGISTRY_ENTRIES_OFFSET + maxEntries * ENTRY.SIZE + dataBytes);
+}
+
+// The header and the entry table (not the lock region, whose version moves on every operation).
+function tableBytes(registry) {
+  const end = C.REGISTRY_ENTRIES_OFFSET + registry.maxEntries * ENTRY.SIZE;
+  return Buffer.concat([Buffer.from(registry.buffer, 0, C.REGISTRY_LOCK_OFFSET),
+    Buffer.from(registry.buffer, C.REGISTRY_ENTRIES_OFFSET, end - C.REGISTRY_ENTRIES_OFFSET)]);
+}
+
+// Asserts that fn throws what `expected` says and that the table did not change.
+function refuses(registry, fn, expected) {
+  const before = tableBytes(registry);
+  assert.throws(fn, expected);
+  assert.ok(tableBytes(registry).equals(before), 'the table changed');
+  assert.deepStrictEqual(readRegistry(registry.buffer).problems, []);
+}
+
+describe('Registry', () => {
+  describe('Registry.create(options) and Registry.open(options)', () => {
+    it('makes a registry in a SharedArrayBuffer that another handle opens', () => {
+      const buffer = bufferFor(16, 1 << 16);
+      const a = Registry.create({ buffer, maxEntries: 16 });
+      a.create('bytes', 'x', { size: 10 });
+      const b = Registry.open({ buffer });
+      assert.deepStrictEqual(b.list().map((e) => e.name), ['x']);
+      assert.deepStrictEqual([b.maxEntries, b.name, b.path, b.buffer === buffer], [16, null, null, true]);
+      a.close();
+      b.close();
+    });
+
+    withAddon('makes a registry in a shared memory segment or a file', () => {
+      const name = uniqueName('reg');
+      const { dir, cleanup } = tempDir();
+      const file = path.join(dir, 'registry');
+      try {
+        for (const target of [{ name }, { path: file }]) {
+          const a = Registry.create({ ...target, size: 1 << 16, maxEntries: 4 });
+          a.create('mutex', 'm').close();
+          const b = Registry.open(target);
+          assert.deepStrictEqual(b.list().map((e) => [e.name, e.kind]), [['m', 'mutex']]);
+          assert.strictEqual(b.maxEntries, 4);
+          a.close();
+          b.close();
+          assert.throws(() => Registry.create({ ...target, size: 1 << 16 }), { code: 'ERR_SHM_EXISTS' });
+        }
+        assert.strictEqual(Registry.open({ path: file }).path, file);
+        assert.strictEqual(fs.statSync(file).mode & 0o777, 0o600);
+      } finally {
+        removeShm(name);
+        cleanup();
+      }
+    });
+
+    it('refuses bad options with TypeError or RangeError (code ERR_INVALID_ARG)', () => {
+      const buffer = bufferFor(4, 4096);
+      const bad = [
+        [undefined, TypeError], [{}, TypeError], [{ buffer, name: 'x' }, TypeError],
+        [{ buffer: new ArrayBuffer(1 << 16) }, TypeError], [{ buffer, size: 1 << 16 }, TypeError],
+        [{ buffer, maxEntries: 0 }, RangeError], [{ buffer, maxEntries: C.REGISTRY_MAX_ENTRIES + 1 }, RangeError],
+        [{ buffer, maxEntries: 1.5 }, RangeError], [{ buffer, maxEntries: 64 }, RangeError],
+        [{ buffer, timeoutMs: -1 }, RangeError], [{ buffer, bogus: 1 }, TypeError],
+        [{ name: 'x' }, TypeError], [{ name: 'x', size: 100 }, RangeError],
+      ];
+      for (const [options, type] of bad) {
+        assert.throws(() => Registry.create(options), (e) => e instanceof type && e.code === 'ERR_INVALID_ARG',
+          JSON.stringify(options));
+      }
+      assert.throws(() => Registry.open({ buffer, size: 1 }), TypeError);
+    });
+
+    it('works at the limits of maxEntries (1 and 65536) and with a data area of one unit', () => {
+      for (const maxEntries of [1, C.REGISTRY_MAX_ENTRIES]) {
+        const registry = Registry.create({ buffer: bufferFor(maxEntries, C.UNIT), maxEntries });
+        registry.create('bytes', 'only', { size: C.UNIT });
+        assert.throws(() => registry.create('bytes', 'more', { size: 1 }), { code: 'ERR_REGISTRY_FULL' });
+        const r = readRegistry(registry.buffer);
+        assert.deepStrictEqual([r.problems, r.header.maxEntries, r.live.length], [[], maxEntries, 1]);
+        registry.delete('only');
+        assert.strictEqual(registry.stats().freeBytes, C.UNIT);
+        registry.close();
+      }
+    });
+
+    it('refuses to open bytes that are not a registry', () => {
+      assert.throws(() => Registry.open({ buffer: bufferFor(4, 4096) }), { code: 'ERR_BAD_MAGIC' });
+      assert.throws(() => Registry.open({ buffer: new SharedArrayBuffer(64) }), { code: 'ERR_BAD_SIZE' });
+    });
+
+    withAddon('waits for a creator that has made the segment but not yet written the header', async () => {
+      const name = uniqueName('reg');
+      const seg = Segment.create({ name, size: 1 << 16 });
+      const source = `
+        const { workerData, parentPort } = require('worker_threads');
+        const { formatHeader, dataOffset } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'lib', 'registry', 'table.js'))});
+        const { Segment } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'index.js'))});
+        const seg = Segment.open({ name: workerData.name });
+        parentPort.postMessage('started');
+        Atomics.wait(workerData.opening, 0, 0); // until the main thread is about to open
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+        formatHeader(seg.buffer, 4, workerData.endUnit, 1);
+        seg.close();`;
+      const opening = new Int32Array(new SharedArrayBuffer(4));
+      const w = new Worker(source, { eval: true, workerData: { name, opening, endUnit: seg.size / C.UNIT } });
+      try {
+        await new Promise((resolve, reject) => {
+          w.once('message', resolve);
+          w.once('error', reject);
+        });
+        Atomics.store(opening, 0, 1);
+        Atomics.notify(opening, 0);
+        const registry = Registry.open({ name }); // blocks until the worker wrote the header
+        assert.strictEqual(registry.maxEntries, 4);
+        registry.close();
+      } finally {
+        await new Promise((resolve) => (w.threadId === -1 ? resolve() : w.once('exit', resolve)));
+        seg.close();
+        removeShm(name);
+      }
+    });
+
+    withAddon('refuses a missing segment, and one whose header is never written after a bounded wait', () => {
+      const name = uniqueName('reg');
+      assert.throws(() => Registry.open({ name }), { code: 'ERR_SHM_NOT_FOUND' });
+      const seg = Segment.create({ name, size: 1 << 16 });
+      try {
+        assert.throws(() => Registry.open({ name }), { code: 'ERR_BAD_MAGIC' });
+      } finally {
+        seg.close();
+        removeShm(name);
+      }
+    });
+  });
+
+  describe('registry.create(kind, name, options)', () => {
+    it('creates each kind and returns an open handle', () => {
+      const registry = Registry.create({ buffer: bufferFor(8, 1 << 16), maxEntries: 8 });
+      const m = registry.create('mutex', 'lock');
+      assert.ok(m instanceof Mutex);
+      assert.strictEqual(m.byteOffset % C.UNIT, 0);
+      assert.deepStrictEqual(m.lock(), { recovered: false });
+      m.unlock();
+      const bytes = registry.create('bytes', 'data', { size: 12 });
+      assert.ok(bytes instanceof Uint8Array);
+      assert.strictEqual(bytes.length, 12);
+      assert.ok(bytes.every((x) => x === 0));
+      assert.strictEqual(bytes.buffer, registry.buffer);
+      registry.close();
+    });
+
+    it('refuses a taken name with ERR_EXISTS', () => {
+      const registry = Registry.create({ buffer: bufferFor(4, 1 << 16), maxEntries: 4 });
+      registry.create('mutex', 'm');
+      refuses(registry, () => registry.create('mutex', 'm'), (e) => e instanceof ShmError && e.code === 'ERR_EXISTS');
+      refuses(registry, () => registry.create('bytes', 'm', { size: 1 }), { code: 'ERR_EXISTS' });
+      registry.close();
+    });
+
+    it('refuses bad kinds, names and options, leaving the table unchanged', () => {
+      const registry = Registry.create({ buffer: bufferFor(4, 1 << 16), maxEntries: 4 });
+      registry.create('bytes', 'x', { size: 1 });
+      const invalid = (type) => (e) => e instanceof type && e.code === 'ERR_INVALID_ARG';
+      refuses(registry, () => registry.create('queue', 'q'), invalid(RangeError));
+      refuses(registry, () => registry.create(1, 'q'), invalid(TypeError));
+      refuses(registry, () => registry.create('mutex', 42), invalid(TypeError));
+      refuses(registry, () => registry.create('mutex', ''), invalid(RangeError));
+      refuses(registry, () => registry.create('mutex', 'a'.repeat(65)), invalid(RangeError));
+      refuses(registry, () => registry.create('mutex', '€'.repeat(22)), invalid(RangeError)); // 66 bytes
+      refuses(registry, () => registry.create('mutex', 'a\0b'), invalid(RangeError));
+      refuses(registry, () => registry.create('mutex', 'a\ud800'), invalid(RangeError));
+      refuses(registry, () => registry.create('mutex', 'm', { size: 1 }), invalid(TypeError));
+      refuses(registry, () => registry.create('mutex', 'm', null), invalid(TypeError));
+      refuses(registry, () => registry.create('bytes', 'b'), invalid(TypeError));
+      refuses(registry, () => registry.create('bytes', 'b', { size: 0 }), invalid(RangeError));
+      refuses(registry, () => registry.create('store', 's', { size: 1 << 20 }), invalid(TypeError)); // no segment
+      // The longest names: 64 ASCII bytes, 21 three-byte characters (63 bytes) plus one byte.
+      registry.create('bytes', 'a'.repeat(64), { size: 1 });
+      registry.create('bytes', `${'€'.repeat(21)}!`, { size: 1 });
+      assert.deepStrictEqual(registry.list().map((e) => Buffer.byteLength(e.name)).sort(), [1, 64, 64]);
+      registry.close();
+    });
+
+    it('refuses with ERR_REGISTRY_FULL when the table is full or no free block is large enough', () => {
+      const registry = Registry.create({ buffer: bufferFor(2, 4 * C.UNIT), maxEntries: 2 });
+      refuses(registry, () => registry.create('mutex', 'm'), { code: 'ERR_REGISTRY_FULL', message: /No space/ });
+      refuses(registry, () => registry.create('bytes', 'big', { size: 4 * C.UNIT + 1 }), { code: 'ERR_REGISTRY_FULL' });
+      registry.create('bytes', 'a', { size: C.UNIT });
+      registry.create('bytes', 'b', { size: C.UNIT });
+      refuses(registry, () => registry.create('bytes', 'c', { size: 1 }), { code: 'ERR_REGISTRY_FULL', message: /table is full/ });
+      registry.delete('a');
+      registry.create('bytes', 'c', { size: C.UNIT });
+      // Three units are free in total but the largest free block has two.
+      refuses(registry, () => registry.create('bytes', 'd', { size: 3 * C.UNIT }), { code: 'ERR_REGISTRY_FULL' });
+      registry.close();
+    });
+
+    withAddon('creates a store in a segment of its own, removed again when the create fails', () => {
+      const name = uniqueName('reg');
+      const registry = Registry.create({ name, size: 1 << 16, maxEntries: 4 });
+      try {
+        const s = registry.create('store', 'kv', { size: 1 << 20, buckets: 64, engine: 'js' });
+        assert.ok(s instanceof Store);
+        assert.strictEqual(s.engine, 'js');
+        s.set('ns', 'a', 1);
+        // Store.create refuses buckets that are not a power of two: the entry and the segment go.
+        const before = readRegistry(registry.buffer);
+        assert.throws(() => registry.create('store', 'bad', { size: 1 << 20, buckets: 3 }), RangeError);
+        const after = readRegistry(registry.buffer);
+        assert.deepStrictEqual(after.problems, []);
+        assert.deepStrictEqual(after.live.map((e) => e.name), ['kv']);
+        assert.strictEqual(after.tailStart, before.tailStart);
+        const leftovers = fs.readdirSync('/dev/shm').filter((f) => f.startsWith(`${name}.`));
+        assert.strictEqual(leftovers.length, 1);
+      } finally {
+        registry.close();
+        const r = Registry.open({ name });
+        for (const e of r.list()) r.delete(e.name);
+        r.close();
+        removeShm(name);
+      }
+    });
+  });
+
+  describe('registry.open(kind, name, options) and registry.openOrCreate(kind, name, options)', () => {
+    it('opens a structure by name, only as its own kind and version', () => {
+      const registry = Registry.create({ buffer: bufferFor(4, 1 << 16), maxEntries: 4 });
+      const a = registry.create('mutex', 'm');
+      const b = registry.open('mutex', 'm');
+      assert.strictEqual(b.byteOffset, a.byteOffset);
+      a.lock();
+      assert.strictEqual(b.tryLock(), false);
+      a.unlock();
+      const bytes = registry.create('bytes', 'data', { size: 5 });
+      bytes[4] = 9;
+      assert.strictEqual(registry.open('bytes', 'data')[4], 9);
+      refuses(registry, () => registry.open('mutex', 'nope'), { code: 'ERR_NOT_FOUND' });
+      refuses(registry, () => registry.open('bytes', 'm'), { code: 'ERR_KIND_MISMATCH', message: /is a mutex, not a bytes/ });
+      refuses(registry, () => registry.open('mutex', 'data'), { code: 'ERR_KIND_MISMATCH' });
+      refuses(registry, () => registry.open('bytes', 'data', { size: 5 }), TypeError); // creation options
+      // An entry of another version of its kind is never read with this version's layout.
+      const slot = readRegistry(registry.buffer).live.find((e) => e.name === 'm').index;
+      const words = new Uint32Array(registry.buffer, C.REGISTRY_ENTRIES_OFFSET + slot * ENTRY.SIZE, ENTRY.SIZE / 4);
+      words[ENTRY.VERSION / 4] = 2;
+      assert.throws(() => registry.open('mutex', 'm'), { code: 'ERR_BAD_VERSION' });
+      assert.throws(() => registry.openOrCreate('mutex', 'm'), { code: 'ERR_BAD_VERSION' });
+      registry.close();
+    });
+
+    it('openOrCreate() creates once, then opens the same structure', () => {
+      const registry = Registry.create({ buffer: bufferFor(4, 1 << 16), maxEntries: 4 });
+      const a = registry.openOrCreate('bytes', 'counter', { size: 8 });
+      a[0] = 5;
+      const b = registry.openOrCreate('bytes', 'counter', { size: 8 });
+      assert.strictEqual(b[0], 5);
+      assert.strictEqual(registry.stats().entries, 1);
+      refuses(registry, () => registry.openOrCreate('mutex', 'counter'), { code: 'ERR_KIND_MISMATCH' });
+      registry.close();
+    });
+  });
+
+  describe('registry.delete(name)', () => {
+    it('deletes a structure and frees its name and space; refuses a missing name', () => {
+      const registry = Registry.create({ buffer: bufferFor(4, 1 << 16), maxEntries: 4 });
+      registry.create('bytes', 'x', { size: 100 });
+      const free = registry.stats().freeBytes;
+      registry.delete('x');
+      assert.deepStrictEqual(registry.list(), []);
+      assert.strictEqual(registry.stats().freeBytes, free + 2 * C.UNIT);
+      refuses(registry, () => registry.delete('x'), { code: 'ERR_NOT_FOUND' });
+      refuses(registry, () => registry.delete(''), RangeError);
+      registry.create('mutex', 'x').close();
+      registry.close();
+    });
+
+    it('refuses ERR_IN_USE while a handle on a mutex is open anywhere', () => {
+      const registry = Registry.create({ buffer: bufferFor(4, 1 << 16), maxEntries: 4 });
+      const m = registry.create('mutex', 'm');
+      refuses(registry, () => registry.delete('m'), { code: 'ERR_IN_USE' });
+      const other = Registry.open({ buffer: registry.buffer });
+      const n = other.open('mutex', 'm');
+      m.close();
+      refuses(registry, () => registry.delete('m'), { code: 'ERR_IN_USE' });
+      other.close(); // closes n
+      assert.strictEqual(n.closed, true);
+      registry.delete('m');
+      registry.close();
+    });
+
+    withAddon('refuses ERR_IN_USE while a store is open, then unlinks its segment', () => {
+      const name = uniqueName('reg');
+      const registry = Registry.create({ name, size: 1 << 16, maxEntries: 4 });
+      try {
+        const s = registry.create('store', 'kv', { size: 1 << 20 });
+        const [{ options }] = registry.list();
+        assert.deepStrictEqual(Object.keys(options.segment), ['name']);
+        refuses(registry, () => registry.delete('kv'), { code: 'ERR_IN_USE' });
+        s.close();
+        registry.delete('kv');
+        assert.throws(() => Store.open(options.segment), { code: 'ERR_SHM_NOT_FOUND' });
+      } finally {
+        registry.close();
+        removeShm(name);
+      }
+    });
+  });
+
+  describe('structures of a kind this process does not know', () => {
+    it('are listed, kept by repair, never opened as another kind and not deleted', () => {
+      const registry = Registry.create({ buffer: bufferFor(4, 1 << 16), maxEntries: 4 });
+      KINDS.future = { ...KINDS.bytes, version: 7 };
+      try {
+        registry.create('future', 'later', { size: 10 });
+      } finally {
+        delete KINDS.future;
+      }
+      const [entry] = registry.list();
+      assert.deepStrictEqual([entry.name, entry.kind, entry.version, entry.options], ['later', 'future', 7, {}]);
+      refuses(registry, () => registry.open('bytes', 'later'), { code: 'ERR_KIND_MISMATCH' });
+      refuses(registry, () => registry.delete('later'), { code: 'ERR_KIND_MISMATCH', message: /does not know/ });
+      refuses(registry, () => registry.open('future', 'later'), RangeError);
+      // A repair pass (after a table lock holder that is gone) keeps it.
+      const lock = new Uint32Array(registry.buffer, C.REGISTRY_LOCK_OFFSET + C.SYNC_MUTEX_OFFSET, 1);
+      lock[0] = takeoverWord(acquiredWord(0, 0), C.SYNC_OWNER_SLOTS - 1); // held by a released slot
+      assert.deepStrictEqual(registry.list().map((e) => e.name), ['later']);
+      assert.strictEqual(registry.stats().repairs, 1);
+      registry.close();
+    });
+  });
+
+  describe('registry.list(), registry.stats() and registry.close()', () => {
+    withAddon('list() shows every live structure with its kind, place and creation options', () => {
+      const name = uniqueName('reg');
+      const registry = Registry.create({ name, size: 1 << 17, maxEntries: 8 });
+      try {
+        registry.create('store', 'sessions', { size: 1 << 20, maxEntries: 1000 });
+        registry.create('mutex', 'jobs');
+        registry.create('bytes', 'flags', { size: 3 });
+        const list = registry.list();
+        assert.deepStrictEqual(list.map((e) => [e.name, e.kind, e.version]),
+          [['flags', 'bytes', 1], ['jobs', 'mutex', C.SYNC_FORMAT_VERSION], ['sessions', 'store', C.FORMAT_VERSION]]);
+        assert.deepStrictEqual(list[0].options, { size: 3 });
+        assert.deepStrictEqual([list[0].byteLength, list[1].byteLength], [C.UNIT, Mutex.BYTES]);
+        assert.deepStrictEqual(list[1].options, {});
+        assert.deepStrictEqual(Object.keys(list[2].options), ['segment', 'size', 'maxEntries']);
+        assert.deepStrictEqual([list[2].options.size, list[2].options.maxEntries], [1 << 20, 1000]);
+        for (const e of list) assert.strictEqual(e.byteOffset % C.UNIT, 0);
+      } finally {
+        registry.close();
+        const r = Registry.open({ name });
+        r.delete('sessions');
+        r.close();
+        removeShm(name);
+      }
+    });
+
+    it('stats() counts entries, free space and completed changes', () => {
+      const registry = Registry.create({ buffer: bufferFor(4, 16 * C.UNIT), maxEntries: 4 });
+      assert.deepStrictEqual(registry.stats(), { entries: 0, maxEntries: 4, bytes: 16 * C.UNIT,
+        freeBytes: 16 * C.UNIT, largestFreeBytes: 16 * C.UNIT, freeBlocks: 0, repairs: 0, changes: 0 });
+      registry.create('bytes', 'a', { size: C.UNIT });
+      registry.create('bytes', 'b', { size: C.UNIT });
+      registry.delete('a');
+      assert.deepStrictEqual(registry.stats(), { entries: 1, maxEntries: 4, bytes: 16 * C.UNIT,
+        freeBytes: 15 * C.UNIT, largestFreeBytes: 14 * C.UNIT, freeBlocks: 1, repairs: 0, changes: 3 });
+      registry.close();
+    });
+
+    it('close() closes the handles it returned; then every method throws ERR_CLOSED', () => {
+      const registry = Registry.create({ buffer: bufferFor(4, 1 << 16), maxEntries: 4 });
+      const m = registry.create('mutex', 'a');
+      const n = registry.open('mutex', 'a');
+      registry.close();
+      registry.close();
+      assert.deepStrictEqual([m.closed, n.closed, registry.closed], [true, true, true]);
+      for (const call of [() => registry.list(), () => registry.stats(), () => registry.open('mutex', 'a'),
+        () => registry.create('mutex', 'b'), () => registry.delete('a'), () => registry.buffer]) {
+        assert.throws(call, { code: 'ERR_CLOSED' });
+      }
+    });
+  });
+});
