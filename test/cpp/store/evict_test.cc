@@ -1,0 +1,112 @@
+// shm::Store expiry and eviction (docs/format.md §8, "Expiry" and "Eviction"): the hand evicts
+// unmarked entries of evictable namespaces only, a hit marks without writing twice, a full
+// evicting store accepts, expired entries are hidden and reclaimed.
+#include <chrono>
+#include <string>
+
+#include "base/hash.h"
+#include "test_util.h"
+
+namespace shm::test {
+namespace {
+
+uint64_t NowMs() {
+  using namespace std::chrono;
+  return static_cast<uint64_t>(
+      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+Status PutExp(Store& s, uint32_t ns, const std::string& key, const std::string& value,
+              uint64_t expiresAt) {
+  return s.Set(ns, key.data(), static_cast<uint32_t>(key.size()), value.data(),
+               static_cast<uint32_t>(value.size()), 1, expiresAt);
+}
+
+TEST(StoreEviction, NoneRefusesWhenFullAndChangesNothing) {
+  Region r(1 << 20);
+  ASSERT_EQ(Store::Create(r.base(), r.size(), 64, 10, kPolicyNone), L::kOk);
+  auto s = Open(r);
+  const uint32_t ns = Ns(*s, "n");
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i), "v"), L::kOk);
+  EXPECT_EQ(Put(*s, ns, "one more", "v"), L::kErrStoreFull);
+  EXPECT_EQ(s->Count(ns), 10u);
+  VerifyOk(*s);
+}
+
+TEST(StoreEviction, ClockEvictsUnmarkedFirstAndNeverPinned) {
+  Region r(1 << 20);
+  ASSERT_EQ(Store::Create(r.base(), r.size(), 64, 100, kPolicyClock), L::kOk);
+  auto s = Open(r);
+  const uint32_t pinned = Ns(*s, "memories");
+  ASSERT_EQ(s->ConfigureNamespace(pinned, kPolicyNone, -1), L::kOk);
+  const uint32_t cache = Ns(*s, "cache");
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(Put(*s, pinned, "m" + std::to_string(i), "keep"), L::kOk);
+  for (int i = 0; i < 80; ++i) ASSERT_EQ(Put(*s, cache, "c" + std::to_string(i), "v"), L::kOk);
+  // Hits mark c0..c39: the hand gives them a second chance and evicts c40..c79 first.
+  for (int i = 0; i < 40; ++i) EXPECT_EQ(GetStr(*s, cache, "c" + std::to_string(i)), "v");
+  for (int i = 0; i < 40; ++i) ASSERT_EQ(Put(*s, cache, "n" + std::to_string(i), "w"), L::kOk);
+  for (int i = 0; i < 40; ++i) EXPECT_EQ(GetStr(*s, cache, "c" + std::to_string(i)), "v") << i;
+  for (int i = 40; i < 80; ++i) EXPECT_EQ(GetStr(*s, cache, "c" + std::to_string(i)), "<miss>");
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(GetStr(*s, pinned, "m" + std::to_string(i)), "keep");
+  EXPECT_EQ(s->Count(0), 100u);
+  std::vector<NamespaceInfo> list;
+  ASSERT_EQ(s->Namespaces(&list), L::kOk);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[1].evictions, 40u);
+  EXPECT_EQ(list[0].evictions, 0u);
+  EXPECT_EQ(list[1].hits, 80u);
+  EXPECT_EQ(list[1].misses, 40u);
+  VerifyOk(*s);
+}
+
+TEST(StoreEviction, AHitWritesTheMarkOnlyWhenItChanges) {
+  Region r(1 << 20);
+  ASSERT_EQ(Store::Create(r.base(), r.size(), 64, 100, kPolicyClock), L::kOk);
+  auto s = Open(r);
+  const uint32_t ns = Ns(*s, "cache");
+  ASSERT_EQ(Put(*s, ns, "k", "v"), L::kOk);
+  const L::Entry* e = r.entry(r.bucket(Xxh32("k", 1, ns) & 63)->head);
+  EXPECT_EQ(e->flags & kFlagAccessed, 0u);
+  EXPECT_EQ(GetStr(*s, ns, "k"), "v");
+  EXPECT_NE(e->flags & kFlagAccessed, 0u);
+  const uint32_t lock = r.bucket(Xxh32("k", 1, ns) & 63)->lock;
+  EXPECT_EQ(GetStr(*s, ns, "k"), "v");
+  EXPECT_EQ(r.bucket(Xxh32("k", 1, ns) & 63)->lock, lock);  // readers never touch the bucket
+}
+
+TEST(StoreEviction, AFullEvictingStoreAcceptsBySpaceToo) {
+  Region r(1 << 20);
+  // Entries are not limited by count: space runs out first.
+  ASSERT_EQ(Store::Create(r.base(), r.size(), 256, 1000000, kPolicyClock), L::kOk);
+  auto s = Open(r);
+  const uint32_t ns = Ns(*s, "cache");
+  const std::string big(3000, 'x');
+  for (int i = 0; i < 2000; ++i) ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i), big), L::kOk) << i;
+  EXPECT_LT(s->Count(ns), 2000u);
+  EXPECT_EQ(GetStr(*s, ns, "k1999"), big);
+  VerifyOk(*s);
+}
+
+TEST(StoreExpiry, ExpiredEntriesAreHiddenAndReclaimed) {
+  Region r(1 << 20);
+  ASSERT_EQ(Store::Create(r.base(), r.size(), 16, 1000, kPolicyNone), L::kOk);
+  auto s = Open(r);
+  const uint32_t ns = Ns(*s, "t");
+  const uint64_t past = NowMs() - 1;
+  ASSERT_EQ(PutExp(*s, ns, "gone", "v", past), L::kOk);
+  ASSERT_EQ(PutExp(*s, ns, "later", "v", NowMs() + 3600000), L::kOk);
+  ASSERT_EQ(PutExp(*s, ns, "never", "v", kExpiryNever), L::kOk);
+  // count() may include the expired entry until a reader or the sweep of an insert removes it.
+  EXPECT_GE(s->Count(ns), 2u);
+  EXPECT_EQ(GetStr(*s, ns, "gone"), "<miss>");
+  EXPECT_EQ(s->Count(ns), 2u);
+  EXPECT_EQ(GetStr(*s, ns, "later"), "v");
+  ASSERT_EQ(s->ConfigureNamespace(ns, -1, 1), L::kOk);  // default TTL of 1 ms
+  ASSERT_EQ(Put(*s, ns, "short", "v"), L::kOk);
+  SleepMs(5);
+  EXPECT_EQ(GetStr(*s, ns, "short"), "<miss>");
+  VerifyOk(*s);
+}
+
+}  // namespace
+}  // namespace shm::test
