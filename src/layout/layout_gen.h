@@ -48,6 +48,7 @@ inline constexpr uint64_t kPolicyNone = 1ULL;
 inline constexpr uint64_t kPolicyClock = 2ULL;
 inline constexpr uint64_t kSweepBuckets = 2ULL;
 inline constexpr uint64_t kEvictTurns = 2ULL;
+inline constexpr uint64_t kEvictAdvanceEvery = 8ULL;
 inline constexpr uint64_t kNsStateFree = 0ULL;
 inline constexpr uint64_t kNsStateLive = 2ULL;
 inline constexpr uint64_t kOwnerStateLive = 0ULL;
@@ -308,6 +309,7 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(kPolicyClock, "POLICY_CLOCK") \
   X(kSweepBuckets, "SWEEP_BUCKETS") \
   X(kEvictTurns, "EVICT_TURNS") \
+  X(kEvictAdvanceEvery, "EVICT_ADVANCE_EVERY") \
   X(kNsStateFree, "NS_STATE_FREE") \
   X(kNsStateLive, "NS_STATE_LIVE") \
   X(kOwnerStateLive, "OWNER_STATE_LIVE") \

@@ -102,6 +102,11 @@ Status Store::EvictOne(uint32_t cls, bool* evicted) noexcept {
     if (s != layout::kOk) return s;
     // An expired block of a smaller class frees space but not this insert's room: go on.
     if (removed && (cls == kClassCount || bc >= cls)) {
+      // Quick demotion: the hand goes back to the freed block, where the insert puts its entry,
+      // but once in EVICT_ADVANCE_EVERY evictions (scripts/layout-spec.js says why).
+      if (++evictions_ % static_cast<uint32_t>(layout::kEvictAdvanceEvery) != 0) {
+        AtomicCas(&evict_->hand, u + kSizeClasses[bc], u);
+      }
       *evicted = true;
       return layout::kOk;
     }

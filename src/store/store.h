@@ -348,6 +348,7 @@ class Store {
   bool closed_ = true;
   uint64_t reads_ = 0;
   uint64_t writes_ = 0;
+  uint32_t evictions_ = 0;  // by this handle's hand: decides when the hand moves on (evict.cpp)
   std::unique_ptr<NsCounts[]> nsCounts_;  // kMaxNamespaceId + 1, flushed with reads_ and writes_
   std::unique_ptr<uint8_t[]> scratch_;    // kMaxKeyBytes + kMaxValueBytes: one key ‖ value
   std::vector<uint8_t> snap_;             // ForEach's per-bucket copy, kept for reuse

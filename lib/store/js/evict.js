@@ -148,7 +148,13 @@ function evictOne(e, cls) {
     }
     const removed = removeUnit(e, u, hash, isExpired ? EXPIRE : EVICT, now);
     // An expired block of a smaller class frees space but not this insert's room: go on.
-    if (removed && (cls < 0 || bc >= cls)) return true;
+    if (removed && (cls < 0 || bc >= cls)) {
+      // Quick demotion: the hand goes back to the freed block, where the insert puts its entry,
+      // but once in EVICT_ADVANCE_EVERY evictions (scripts/layout-spec.js says why).
+      e.evictions = (e.evictions + 1) % C.EVICT_ADVANCE_EVERY;
+      if (e.evictions !== 0) Atomics.compareExchange(u32, HAND, u + SIZE_CLASSES[bc], u);
+      return true;
+    }
   }
   return false;
 }
