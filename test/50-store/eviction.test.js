@@ -77,6 +77,24 @@ forEachEngine('eviction: Store.create({ eviction }), namespace policies', ({ mak
     assert.strictEqual(s.count('c'), 100);
   });
 
+  it('a get hit writes shared memory only when the mark changes, and never without eviction', () => {
+    for (const eviction of ['auto', 'none']) {
+      const s = make({ size: 1 << 20, eviction });
+      for (let i = 0; i < 50; i++) s.set('c', `k${i}`, `v${i}`);
+      const bytes = new Uint8Array(s.buffer);
+      const before = Uint8Array.from(bytes);
+      assert.strictEqual(s.get('c', 'k7'), 'v7');
+      const changed = [];
+      for (let i = 0; i < bytes.length; i++) if (bytes[i] !== before[i]) changed.push(i);
+      // 'auto': exactly the byte of k7's flags word that holds the mark (bit 17); 'none': nothing.
+      assert.strictEqual(changed.length, eviction === 'auto' ? 1 : 0, `${eviction}: bytes ${changed}`);
+      const again = Uint8Array.from(bytes);
+      for (let r = 0; r < 10; r++) assert.strictEqual(s.get('c', 'k7'), 'v7');
+      assert.strictEqual(s.has('c', 'k7'), true);
+      assert.ok(bytes.every((b, i) => b === again[i]), 'a hit on a marked entry wrote shared memory');
+    }
+  });
+
   it('demotes new entries quickly: a loop a little larger than the store still hits', () => {
     // Plain CLOCK (and LRU) would miss every request of such a loop: each key is evicted just
     // before it comes round again. Here a new entry that is not read before the next eviction
