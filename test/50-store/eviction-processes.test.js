@@ -9,7 +9,7 @@ const path = require('path');
 const { Store } = require('../../lib/store/store');
 const { Segment } = require('../../lib/segment/segment');
 const { uniqueName, tempDir } = require('../helpers/process');
-const { inProcess, announced } = require('../helpers/actors');
+const { inProcess, inWorker, announced } = require('../helpers/actors');
 const { valueFor, checkValue } = require('../helpers/values');
 
 const EVICT_ACTOR = path.join(__dirname, '..', 'helpers', 'children', 'evict-actor.js');
@@ -43,6 +43,32 @@ describe('eviction across processes', function () {
     } finally {
       store.close();
       Segment.unlink({ name });
+    }
+  });
+
+  it('a pure-JS-engine worker terminated while evicting: the store stays usable and verifies clean', async () => {
+    const store = Store.create({ buffer: new SharedArrayBuffer(1 << 21), maxEntries: 300, buckets: 256,
+      eviction: 'auto', lockTimeoutMs: 200 });
+    try {
+      store.namespace('pinned', { eviction: 'none' });
+      for (let i = 0; i < 50; i++) store.set('pinned', `p${i}`, i);
+      for (let round = 0; round < 3; round++) {
+        const a = announced();
+        const { worker, done } = inWorker({ op: 'loop', id: `w${round}`, engine: 'js', buffer: store.buffer, keys: 3000 },
+          a.onMessage);
+        done.catch(() => {});
+        await a.promise;
+        await new Promise((r) => setTimeout(r, 10 + Math.floor(Math.random() * 60)));
+        await worker.terminate();
+        for (let i = 0; i < 1000; i++) store.set('cache', `after${round}-${i}`, i);
+        const v = store.verify();
+        assert.ok(v.ok, v.errors.join('\n'));
+        for (let i = 0; i < 50; i++) assert.strictEqual(store.get('pinned', `p${i}`), i);
+        for (const [k, val] of store.entries('loop')) assert.ok(checkValue(val), k);
+        assert.ok(store.count() <= 300);
+      }
+    } finally {
+      store.close();
     }
   });
 
