@@ -1,8 +1,13 @@
 // shm::Store expiry and eviction (docs/format.md §8, "Expiry" and "Eviction"): the hand evicts
 // unmarked entries of evictable namespaces only, a hit marks without writing twice, a full
 // evicting store accepts, expired entries are hidden and reclaimed.
+#include <atomic>
 #include <chrono>
+#include <cstring>
+#include <random>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "base/hash.h"
 #include "test_util.h"
@@ -111,6 +116,63 @@ TEST(StoreExpiry, ExpiredEntriesAreHiddenAndReclaimed) {
   SleepMs(5);
   EXPECT_EQ(GetStr(*s, ns, "short"), "<miss>");
   VerifyOk(*s);
+}
+
+// Threads of one store: writers insert far more keys than it holds (some with short expiries),
+// so that nearly every insert evicts or sweeps, while readers check every value they find. A
+// value names its key and carries its checksum: a torn or misdirected read cannot pass. Also run
+// under ASan/UBSan (npm run test:sanitize).
+TEST(StoreEviction, ThreadsReadWhileOthersEvictAndExpire) {
+  Region r(4 << 20);
+  ASSERT_EQ(Store::Create(r.base(), r.size(), 256, 500, kPolicyClock), L::kOk);
+  auto main = Open(r, 100);
+  const uint32_t ns = Ns(*main, "cache");
+  const uint32_t pinned = Ns(*main, "pinned");
+  ASSERT_EQ(main->ConfigureNamespace(pinned, kPolicyNone, -1), L::kOk);
+  for (int i = 0; i < 50; ++i)
+    ASSERT_EQ(Put(*main, pinned, "p" + std::to_string(i), "kept"), L::kOk);
+  auto valueOf = [](uint32_t k) {
+    std::string v = "v" + std::to_string(k) + ":";
+    v.resize(24 + k % 200, static_cast<char>('a' + k % 26));
+    return v;
+  };
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> bad{0}, failures{0}, hits{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      auto s = Open(r, static_cast<uint32_t>(t + 1));
+      std::mt19937 rng(99 + t);
+      while (!stop.load(std::memory_order_relaxed)) {
+        const uint32_t k = rng() % 5000;
+        const std::string key = "k" + std::to_string(k);
+        if (t < 2) {
+          const std::string v = valueOf(k);
+          const uint64_t exp = (k % 3 == 0) ? NowMs() + rng() % 20 : kExpiryDefault;
+          if (PutExp(*s, ns, key, v, exp) != L::kOk) failures++;
+        } else {
+          bool found = false;
+          Store::Value v;
+          if (s->Get(ns, key.data(), static_cast<uint32_t>(key.size()), &found, &v) != L::kOk) {
+            failures++;
+          } else if (found) {
+            hits++;
+            const std::string want = valueOf(k);
+            if (v.length != want.size() || std::memcmp(v.data, want.data(), v.length) != 0) bad++;
+          }
+        }
+      }
+    });
+  }
+  SleepMs(1500);
+  stop = true;
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0u);
+  EXPECT_EQ(failures.load(), 0u);
+  EXPECT_GT(hits.load(), 0u);
+  EXPECT_LE(main->Count(0), 500u);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(GetStr(*main, pinned, "p" + std::to_string(i)), "kept");
+  VerifyOk(*main);
 }
 
 }  // namespace
