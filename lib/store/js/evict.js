@@ -4,7 +4,7 @@
 // an expired entry a reader met. Every removal is a delete under the entry's bucket lock (§9,
 // "Writers"): readers see the old entry or nothing. Mirrors src/store/evict.cpp.
 const { C, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES } = require('../../layout/layout');
-const { NEED_REPAIR, subSaturating } = require('./locks');
+const { NEED_REPAIR, LockError, subSaturating } = require('./locks');
 const { freeBlocks } = require('./alloc');
 const { bucketOf, expiryOf } = require('./read');
 const { NSC_WORDS, NSC_EVICTIONS, NSC_EXPIRATIONS, NSC_BYTES } = require('./counts');
@@ -182,6 +182,18 @@ function sweepChain(e, bw, now) {
   return true;
 }
 
+// Acquires a bucket lock for work nobody waits for (the sweep, a lazy removal): false when the
+// holder is gone (the next write that meets it repairs) or does not let go; the work is then
+// skipped, and the call that asked for it (a set that succeeded, a read) does not fail for it.
+function tryLock(e, lw) {
+  try {
+    return e.locks.acquire(lw) !== NEED_REPAIR;
+  } catch (err) {
+    if (err instanceof LockError) return false;
+    throw err;
+  }
+}
+
 // The incremental expiry sweep: SWEEP_BUCKETS buckets, expired entries removed.
 function sweepExpired(e) {
   const u32 = e.u32;
@@ -191,7 +203,7 @@ function sweepExpired(e) {
     const bw = BUCKET_BASE + (Atomics.add(u32, SWEEP, 1) & e.mask) * BUCKET_WORDS;
     if (Atomics.load(u32, bw + B_HEAD) === 0) continue;
     const lw = bw + B_LOCK;
-    if (e.locks.acquire(lw) === NEED_REPAIR) return;
+    if (!tryLock(e, lw)) return;
     const ok = sweepChain(e, bw, now);
     e.locks.release(lw);
     if (!ok) {
@@ -206,7 +218,7 @@ function reclaimExpired(e, nsId, kl, h) {
   const u32 = e.u32;
   const bw = bucketOf(e, h);
   const lw = bw + B_LOCK;
-  if (e.locks.acquire(lw) === NEED_REPAIR) return;
+  if (!tryLock(e, lw)) return;
   const link = findLink(e, bw, nsId, kl, h);
   let st = 0;
   if (link >= 0) {
