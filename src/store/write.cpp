@@ -138,8 +138,11 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
     Found f;
     Status s = LockAndFind(b, ns, key, keyLength, hash, &held, &f, &repaired);
     if (s != layout::kOk) return s;
-    // An evicting store (some namespace may evict, format.md §8) makes room instead of refusing.
-    const bool evicting = AtomicLoad(&evict_->marking) != 0 && evictions < kMaxEvictionsPerSet;
+    // An evicting store (some namespace may evict, format.md §8) makes room instead of refusing;
+    // so does one where entries may have expired (the hand then removes only those).
+    const bool marking = AtomicLoad(&evict_->marking) != 0;
+    const bool evicting = (marking || AtomicLoad(&evict_->ttlSeen) != 0) &&
+                          evictions < kMaxEvictionsPerSet;
     if (f.unit == 0) {
       // Reserve a slot for the new entry.
       if (AtomicAdd(&hdr_->entryCount, 1) >= maxEntries_) {
@@ -156,7 +159,7 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
       }
     }
     uint32_t nu = 0;
-    AllocStatus as = AllocBlock(pool_, env_, cls, &nu, evicting);
+    AllocStatus as = AllocBlock(pool_, env_, cls, &nu, marking && evicting);
     if (as != AllocStatus::kOk) {
       if (f.unit == 0) AtomicSub(&hdr_->entryCount, 1);
       Unlock(&b->lock, held);

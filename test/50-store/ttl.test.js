@@ -158,6 +158,22 @@ forEachEngine('expiry: set(..., { ttl | expiresAt }), ttl(), namespace TTLs', ({
     assert.ok(s.verify().ok);
   });
 
+  it('a store that does not evict accepts new entries in the place of expired ones', async () => {
+    const s = make({ maxEntries: 20, buckets: 64 });
+    s.set('keep', 'k', 'pinned by default');
+    const exp = Date.now() + 30;
+    for (let i = 0; i < 19; i++) s.set('t', `e${i}`, i, { expiresAt: exp });
+    assert.throws(() => s.set('t', 'one more', 1), { code: 'ERR_STORE_FULL' });
+    await until(exp);
+    for (let i = 0; i < 19; i++) s.set('t', `n${i}`, i); // the hand removes expired entries only
+    assert.throws(() => s.set('t', 'one more', 1), { code: 'ERR_STORE_FULL' });
+    assert.strictEqual(s.get('keep', 'k'), 'pinned by default');
+    assert.strictEqual(s.count('t'), 19);
+    assert.strictEqual(s.stats().namespaceStats.t.expirations, 19);
+    assert.strictEqual(s.stats().namespaceStats.t.evictions, 0);
+    assert.ok(s.verify().ok);
+  });
+
   it('an entry set with a ttl in one engine expires for the other', async () => {
     const s = make();
     const o = Store.attach(s.buffer, { engine: other });

@@ -97,9 +97,11 @@ function set(e, nsId, key, value, enc, expiresAt = 0) {
   e.expiry = expiryFor(e, nsId, expiresAt, e.now);
   if (e.expiry !== 0 && Atomics.load(e.u32, TTL_SEEN) === 0) Atomics.store(e.u32, TTL_SEEN, 1);
   for (let repaired = false, evictions = 0; ;) {
-    // An evicting store (some namespace may evict, format.md §8) makes room instead of refusing.
-    const evicting = evictions < MAX_EVICTIONS_PER_SET && Atomics.load(e.u32, MARKING) !== 0;
-    const r = setOnce(e, nsId, kl, h, value, vl, enc, cls, evicting);
+    // An evicting store (some namespace may evict, format.md §8) makes room instead of refusing;
+    // so does one where entries may have expired (the hand then removes only those).
+    const marking = Atomics.load(e.u32, MARKING) !== 0;
+    const evicting = evictions < MAX_EVICTIONS_PER_SET && (marking || Atomics.load(e.u32, TTL_SEEN) !== 0);
+    const r = setOnce(e, nsId, kl, h, value, vl, enc, cls, marking && evicting);
     if (r === STATUS.OK || r === INSERTED) {
       if (r === INSERTED) evict.sweepExpired(e);
       return;
