@@ -141,8 +141,8 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
     // An evicting store (some namespace may evict, format.md §8) makes room instead of refusing;
     // so does one where entries may have expired (the hand then removes only those).
     const bool marking = AtomicLoad(&evict_->marking) != 0;
-    const bool evicting = (marking || AtomicLoad(&evict_->ttlSeen) != 0) &&
-                          evictions < kMaxEvictionsPerSet;
+    const bool evicting =
+        (marking || AtomicLoad(&evict_->ttlSeen) != 0) && evictions < kMaxEvictionsPerSet;
     if (f.unit == 0) {
       // Reserve a slot for the new entry.
       if (AtomicAdd(&hdr_->entryCount, 1) >= maxEntries_) {
