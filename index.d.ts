@@ -133,7 +133,38 @@ export interface StoreOpenOptions {
   lockTimeoutMs?: number;
 }
 
+/** 'none' pins (a full store refuses), 'auto' is the recommended policy (today 'clock'). */
+export type EvictionPolicy = 'none' | 'auto' | 'clock';
+
+/** The expiry of one set: at most one of the two (docs/api.md, store.set). */
+export type SetOptions =
+  | { /** ms from now, > 0, or Infinity (never). */ ttl?: number; expiresAt?: undefined }
+  | { ttl?: undefined; /** epoch ms, > 0, or Infinity (never); one already past deletes the key. */ expiresAt?: number };
+
+/** Settings of a namespace recorded in the store (store.namespace(name, options)). */
+export interface NamespaceOptions {
+  eviction?: EvictionPolicy;
+  /** Default TTL in ms of entries set without their own, or Infinity for none. */
+  ttl?: number;
+}
+
+/** Per-namespace statistics (stats().namespaceStats[name]). */
+export interface NamespaceStats {
+  count: number;
+  hits: number;
+  misses: number;
+  evictions: number;
+  expirations: number;
+  bytes: number;
+  /** The effective policy: its own, or the store's. */
+  eviction: 'none' | 'clock';
+  /** Default TTL in ms, or Infinity. */
+  ttl: number;
+}
+
 export type StoreCreateOptions = StoreOpenOptions & {
+  /** The store's default eviction policy; default 'none'. */
+  eviction?: EvictionPolicy;
   /** Power of two; default near maxEntries / 2. */
   buckets?: number;
   /** Live entries allowed; default (size - entriesOffset) / 128. */
@@ -153,6 +184,10 @@ export interface StoreStats {
   buckets: number;
   namespaces: number;
   namespaceCounts: Record<string, number>;
+  namespaceStats: Record<string, NamespaceStats>;
+  eviction: 'none' | 'clock';
+  evictionHand: number;
+  evictionTurns: number;
   bytesTotal: number;
   bytesLive: number;
   bytesFree: number;
@@ -178,7 +213,9 @@ export declare class NamespaceView implements Iterable<[string, any]> {
   readonly store: Store;
   readonly name: string;
   get(key: string): any;
-  set(key: string, value: StoreValue): this;
+  set(key: string, value: StoreValue, options?: SetOptions): this;
+  /** ms until the entry expires, Infinity without expiry, undefined when absent or expired. */
+  ttl(key: string): number | undefined;
   has(key: string): boolean;
   delete(key: string): boolean;
   clear(): void;
@@ -198,7 +235,9 @@ export declare class Store {
   readonly engine: StoreEngine;
   readonly buffer: SharedArrayBuffer;
   readonly closed: boolean;
-  set(ns: string, key: string, value: StoreValue): this;
+  set(ns: string, key: string, value: StoreValue, options?: SetOptions): this;
+  /** ms until the entry expires, Infinity without expiry, undefined when absent or expired. */
+  ttl(ns: string, key: string): number | undefined;
   get(ns: string, key: string): any;
   has(ns: string, key: string): boolean;
   delete(ns: string, key: string): boolean;
@@ -208,11 +247,11 @@ export declare class Store {
   count(ns?: string): number;
   namespaces(): string[];
   getMany(ns: string, keys: string[]): any[];
-  setMany(ns: string, entries: Iterable<[string, StoreValue]> | Map<string, StoreValue>): number;
+  setMany(ns: string, entries: Iterable<[string, StoreValue]> | Map<string, StoreValue>, options?: SetOptions): number;
   stats(): StoreStats;
   verify(): VerifyReport;
   repair(): void;
-  namespace(name: string): NamespaceView;
+  namespace(name: string, options?: NamespaceOptions): NamespaceView;
   close(): void;
 }
 

@@ -27,7 +27,8 @@ function checkStructs() {
   const c = constants;
   const regions = [
     ['namespace table', c.NAMESPACES_OFFSET, c.NAMESPACE_SLOTS * structs.Namespace.size, c.OWNERS_OFFSET],
-    ['owner table', c.OWNERS_OFFSET, c.OWNER_SLOTS * structs.Owner.size, c.BUCKETS_OFFSET],
+    ['owner table', c.OWNERS_OFFSET, c.OWNER_SLOTS * structs.Owner.size, c.NSPOLICY_OFFSET],
+    ['namespace policy table', c.NSPOLICY_OFFSET, c.NAMESPACE_SLOTS * structs.NsPolicy.size, c.BUCKETS_OFFSET],
     // The sync region (docs/format.md §13), a layout of its own.
     ['sync header', c.SYNC_HEADER_OFFSET, structs.SyncHeader.size, c.SYNC_MUTEX_OFFSET],
     ['sync mutex', c.SYNC_MUTEX_OFFSET, structs.MutexState.size, c.SYNC_OWNERS_OFFSET],

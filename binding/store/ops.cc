@@ -52,14 +52,42 @@ napi_value MHas(napi_env env, StoreCore* c, napi_value* argv) {
   return Boolean(env, found);
 }
 
+// The expiry argument of set: undefined or 0 -> the namespace's default, -1 -> none, else the
+// epoch ms (a positive integer). false with a pending TypeError/RangeError otherwise.
+bool GetExpiry(napi_env env, napi_value v, uint64_t* out) {
+  napi_valuetype t;
+  if (v == nullptr || napi_typeof(env, v, &t) != napi_ok || t == napi_undefined) {
+    *out = shm::kExpiryDefault;
+    return true;
+  }
+  double d;
+  if (t != napi_number || napi_get_value_double(env, v, &d) != napi_ok) {
+    ThrowTypeError(Napi::Env(env), "The \"expiresAt\" argument must be of type number");
+    return false;
+  }
+  if (d == -1) {
+    *out = shm::kExpiryNever;
+    return true;
+  }
+  if (!(d >= 0 && d <= 9007199254740991.0) || static_cast<double>(static_cast<uint64_t>(d)) != d) {
+    ThrowRangeError(Napi::Env(env),
+                    "The \"expiresAt\" argument must be -1 or an integer in [0, 2^53)");
+    return false;
+  }
+  *out = static_cast<uint64_t>(d);
+  return true;
+}
+
 // One write (set): the status, or -1 with a pending TypeError/RangeError.
 int32_t SetOne(napi_env env, StoreCore* c, uint32_t ns, napi_value keyValue, napi_value value,
-               napi_value encodingValue) {
+               napi_value encodingValue, napi_value expiryValue) {
   char key[kKeyBufSize];
   size_t klen;
   uint32_t encoding;
+  uint64_t expiresAt;
   if (!GetKey(env, keyValue, key, &klen) ||
-      !GetUint32(env, encodingValue, "encoding", 0, L::kEncJson, &encoding)) {
+      !GetUint32(env, encodingValue, "encoding", 0, L::kEncJson, &encoding) ||
+      !GetExpiry(env, expiryValue, &expiresAt)) {
     return -1;
   }
   const void* data;
@@ -78,17 +106,62 @@ int32_t SetOne(napi_env env, StoreCore* c, uint32_t ns, napi_value keyValue, nap
   if (klen > shm::kMaxKeyBytes) return L::kErrKeyTooLong;
   if (vlen > shm::kMaxValueBytes) return L::kErrValueTooLong;
   return c->store->Set(ns, key, static_cast<uint32_t>(klen), data, static_cast<uint32_t>(vlen),
-                       encoding);
+                       encoding, expiresAt);
 }
 
-// set(nsId, key, value, encoding) -> undefined (throws on failure, like every method)
+// set(nsId, key, value, encoding, expiresAt) -> undefined (throws on failure, like every
+// method); expiresAt as GetExpiry.
 napi_value MSet(napi_env env, StoreCore* c, napi_value* argv) {
   uint32_t ns;
   if (!GetNs(env, argv[0], 1, &ns)) return nullptr;
-  int32_t s = SetOne(env, c, ns, argv[1], argv[2], argv[3]);
+  int32_t s = SetOne(env, c, ns, argv[1], argv[2], argv[3], argv[4]);
   if (s < 0) return nullptr;
   if (s != L::kOk) {
     ThrowFailed(env, static_cast<Status>(s), "set");
+    return nullptr;
+  }
+  return Undefined(env);
+}
+
+// expiresAt(nsId, key) -> -1 absent or expired, 0 no expiry, else the expiry in epoch ms
+napi_value MExpiresAt(napi_env env, StoreCore* c, napi_value* argv) {
+  uint32_t ns;
+  char key[kKeyBufSize];
+  size_t klen;
+  if (!GetNs(env, argv[0], 1, &ns) || !GetKey(env, argv[1], key, &klen)) return nullptr;
+  if (klen > shm::kMaxKeyBytes) {
+    ThrowFailed(env, L::kErrKeyTooLong, "expiresAt");
+    return nullptr;
+  }
+  bool found;
+  shm::Store::Value v;
+  Status s = c->store->Get(ns, key, static_cast<uint32_t>(klen), &found, &v);
+  if (s != L::kOk) {
+    ThrowFailed(env, s, "expiresAt");
+    return nullptr;
+  }
+  return Number(env, found ? static_cast<double>(v.expiresAt) : -1);
+}
+
+// configureNamespace(nsId, policy, ttlMs) -> undefined; -1 leaves a setting as it is.
+napi_value MConfigureNamespace(napi_env env, StoreCore* c, napi_value* argv) {
+  uint32_t ns;
+  double policy, ttl;
+  if (!GetNs(env, argv[0], 1, &ns)) return nullptr;
+  if (napi_get_value_double(env, argv[1], &policy) != napi_ok ||
+      napi_get_value_double(env, argv[2], &ttl) != napi_ok) {
+    ThrowTypeError(Napi::Env(env), "The \"policy\" and \"ttlMs\" arguments must be numbers");
+    return nullptr;
+  }
+  if (!(policy >= -1 && policy <= shm::kPolicyClock) || policy != static_cast<int64_t>(policy) ||
+      !(ttl >= -1 && ttl <= 9007199254740991.0) || ttl != static_cast<int64_t>(ttl)) {
+    ThrowRangeError(Napi::Env(env), "The \"policy\" or \"ttlMs\" argument is out of range");
+    return nullptr;
+  }
+  Status s =
+      c->store->ConfigureNamespace(ns, static_cast<int64_t>(policy), static_cast<int64_t>(ttl));
+  if (s != L::kOk) {
+    ThrowFailed(env, s, "namespace");
     return nullptr;
   }
   return Undefined(env);
@@ -221,7 +294,8 @@ napi_value MResolveNamespace(napi_env env, StoreCore* c, napi_value* argv) {
   return Int(env, static_cast<int32_t>(id));
 }
 
-// namespaces() -> [[name, id, count]...]
+// namespaces() -> [[name, id, count, policy, ttlMs, hits, misses, evictions, expirations,
+//                   bytes]...]
 napi_value MNamespaces(napi_env e, StoreCore* c, napi_value*) {
   Napi::Env env(e);
   std::vector<shm::NamespaceInfo> list;
@@ -232,10 +306,16 @@ napi_value MNamespaces(napi_env e, StoreCore* c, napi_value*) {
   }
   Napi::Array arr = Napi::Array::New(env, list.size());
   for (size_t i = 0; i < list.size(); ++i) {
-    Napi::Array t = Napi::Array::New(env, 3);
-    t.Set(0u, Napi::String::New(env, list[i].name));
-    t.Set(1u, Napi::Number::New(env, list[i].id));
-    t.Set(2u, Napi::Number::New(env, list[i].count));
+    const shm::NamespaceInfo& n = list[i];
+    Napi::Array t = Napi::Array::New(env, 10);
+    t.Set(0u, Napi::String::New(env, n.name));
+    t.Set(1u, Napi::Number::New(env, n.id));
+    t.Set(2u, Napi::Number::New(env, n.count));
+    t.Set(3u, Napi::Number::New(env, n.policy));
+    const uint64_t rest[] = {n.ttlMs, n.hits, n.misses, n.evictions, n.expirations, n.bytes};
+    for (uint32_t k = 0; k < 6; ++k) {
+      t.Set(4 + k, Napi::Number::New(env, static_cast<double>(rest[k])));
+    }
     arr.Set(static_cast<uint32_t>(i), t);
   }
   return arr;
@@ -266,6 +346,9 @@ napi_value MStats(napi_env e, StoreCore* c, napi_value*) {
   num("repairs", static_cast<double>(st.repairs));
   num("reads", static_cast<double>(st.reads));
   num("writes", static_cast<double>(st.writes));
+  num("policy", static_cast<double>(st.policy));
+  num("evictionHand", static_cast<double>(st.hand));
+  num("evictionTurns", static_cast<double>(st.turns));
   return o;
 }
 
@@ -327,7 +410,9 @@ napi_value Call(napi_env env, napi_callback_info info) {
 const MethodDef kMethods[] = {
     {"get", Call<MGet, 2>},
     {"has", Call<MHas, 2>},
-    {"set", Call<MSet, 4>},
+    {"set", Call<MSet, 5>},
+    {"expiresAt", Call<MExpiresAt, 2>},
+    {"configureNamespace", Call<MConfigureNamespace, 3>},
     {"delete", Call<MDelete, 2>},
     {"clear", Call<MClear, 1>},
     {"count", Call<MCount, 1>},

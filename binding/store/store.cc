@@ -65,10 +65,10 @@ void UnrefCore(napi_env, void* data, void*) {
   static_cast<StoreCore*>(data)->Unref();
 }
 
-// NativeStore.create(sab, bucketCount, maxEntries) -> undefined (throws on failure)
+// NativeStore.create(sab, bucketCount, maxEntries, policy) -> undefined (throws on failure)
 napi_value Create(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4] = {};
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
   void* data = nullptr;
   size_t length = 0;
@@ -76,12 +76,16 @@ napi_value Create(napi_env env, napi_callback_info info) {
     ThrowTypeError(Napi::Env(env), "The \"buffer\" argument must be a SharedArrayBuffer");
     return nullptr;
   }
-  uint32_t buckets, maxEntries;
+  uint32_t buckets, maxEntries, policy = shm::kPolicyNone;
+  napi_valuetype policyType = napi_undefined;
+  if (argv[3] != nullptr) napi_typeof(env, argv[3], &policyType);
   if (!GetUint32(env, argv[1], "bucketCount", 0, UINT32_MAX, &buckets) ||
-      !GetUint32(env, argv[2], "maxEntries", 0, UINT32_MAX, &maxEntries)) {
+      !GetUint32(env, argv[2], "maxEntries", 0, UINT32_MAX, &maxEntries) ||
+      (policyType != napi_undefined &&
+       !GetUint32(env, argv[3], "policy", shm::kPolicyNone, shm::kPolicyClock, &policy))) {
     return nullptr;
   }
-  Status s = shm::Store::Create(static_cast<uint8_t*>(data), length, buckets, maxEntries);
+  Status s = shm::Store::Create(static_cast<uint8_t*>(data), length, buckets, maxEntries, policy);
   if (s != L::kOk) {
     ThrowFailed(env, s, "create");
     return nullptr;

@@ -19,20 +19,25 @@
 
 const STATICS = Object.freeze({
   // Formats `buffer` as an empty store. Throws with `status` if the geometry does not fit.
-  create: { args: ['buffer', 'bucketCount', 'maxEntries'], returns: 'undefined' },
+  // policy: the store's default eviction policy (C.POLICY_NONE, the default, or C.POLICY_CLOCK).
+  create: { args: ['buffer', 'bucketCount', 'maxEntries', 'policy'], returns: 'undefined' },
 });
 
 const METHODS = Object.freeze({
   get: { args: ['nsId', 'key'], returns: 'string | Uint8Array | undefined (encoding in out[0])' },
   has: { args: ['nsId', 'key'], returns: 'boolean' },
-  set: { args: ['nsId', 'key', 'payload', 'encoding'], returns: 'undefined' },
+  // expiresAt: 0 takes the namespace's default TTL, -1 stores no expiry, else epoch ms.
+  set: { args: ['nsId', 'key', 'payload', 'encoding', 'expiresAt'], returns: 'undefined' },
+  expiresAt: { args: ['nsId', 'key'], returns: 'number (-1: absent or expired; 0: no expiry; else epoch ms)' },
+  // policy: C.POLICY_* or -1 (unchanged); ttlMs: the default TTL (0: none) or -1 (unchanged).
+  configureNamespace: { args: ['nsId', 'policy', 'ttlMs'], returns: 'undefined' },
   delete: { args: ['nsId', 'key'], returns: 'boolean (an entry was removed)' },
   clear: { args: ['nsId'], returns: 'number (entries removed)' },
   count: { args: ['nsId (0: the whole store)'], returns: 'number' },
   keys: { args: ['nsId'], returns: 'string[]' },
   entries: { args: ['nsId'], returns: '[key, payload, encoding][]' },
   resolveNamespace: { args: ['name', 'create'], returns: 'number (id; 0: absent and create false)' },
-  namespaces: { args: [], returns: '[name, id, count][]' },
+  namespaces: { args: [], returns: '[name, id, count, policy, ttlMs, hits, misses, evictions, expirations, bytes][]' },
   stats: { args: [], returns: 'object (the fields of docs/api.md store.stats())' },
   verify: { args: [], returns: '{ ok, errors, entries, liveUnits, freeUnits, leakedUnits }' },
   repair: { args: [], returns: 'undefined' },

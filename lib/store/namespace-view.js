@@ -13,9 +13,13 @@ class NamespaceView {
     return this.store.get(this.name, key);
   }
 
-  set(key, value) {
-    this.store.set(this.name, key, value);
+  set(key, value, opts) {
+    this.store.set(this.name, key, value, opts);
     return this;
+  }
+
+  ttl(key) {
+    return this.store.ttl(this.name, key);
   }
 
   has(key) {

@@ -6,7 +6,7 @@ const v = require('../base/validate');
 
 const { typeError, rangeError } = v;
 const { threadId } = require('worker_threads');
-const { C, STATUS, STATUS_CODE } = require('../layout/layout');
+const { C, S, STATUS, STATUS_CODE } = require('../layout/layout');
 const { JsEngine } = require('./js/store');
 const { defaultGeometry, entriesOffsetFor } = require('./js/format');
 const { encodeValue, decodeValue } = require('./codec');
@@ -14,6 +14,7 @@ const { Segment } = require('../segment/segment');
 const { ShmError } = require('../base/errors');
 const native = require('../base/native');
 const { NamespaceView } = require('./namespace-view');
+const cache = require('./cache-options');
 
 const RANGE_STATUSES = new Set([
   STATUS.ERR_KEY_TOO_LONG,
@@ -26,7 +27,7 @@ const MESSAGES = {
   [STATUS.ERR_TOO_MANY_NAMESPACES]: `the store already has ${C.NAMESPACE_SLOTS - 1} namespaces`,
   [STATUS.ERR_STORE_FULL]: 'the store is full (entries or space)',
   [STATUS.ERR_BAD_MAGIC]: 'not a shmstore store (bad magic)',
-  [STATUS.ERR_BAD_VERSION]: 'unsupported store format version',
+  [STATUS.ERR_BAD_VERSION]: `unsupported store format version (this shmstore reads version ${C.FORMAT_VERSION})`,
   [STATUS.ERR_BAD_CHECKSUM]: 'store header checksum mismatch (corrupted header)',
   [STATUS.ERR_BAD_SIZE]: 'store size does not match its segment (truncated or too small)',
   [STATUS.ERR_CORRUPT]: 'store structure is corrupt',
@@ -56,6 +57,17 @@ function engineError(err, what = 'store') {
   return err;
 }
 
+// ERR_BAD_VERSION on open: names the version found and how to move the data (format.md, "Version
+// history": there is no in-place upgrade).
+function versionHint(err, buffer) {
+  if (!(err instanceof ShmError) || err.code !== 'ERR_BAD_VERSION' || buffer.byteLength < C.HEADER_SIZE) return err;
+  const found = new Uint32Array(buffer, 0, C.HEADER_SIZE / 4)[S.HEADER.VERSION / 4];
+  err.message = `open: the store has format version ${found}; this shmstore reads version ${C.FORMAT_VERSION}. ` +
+    'To move its data, run `npx shmstore dump` with the shmstore version that wrote it, then ' +
+    '`npx shmstore load` the dump into a new store';
+  return err;
+}
+
 function engineClass(name) {
   if (name === undefined) return native.addon ? native.addon.NativeStore : JsEngine;
   if (name === 'js') return JsEngine;
@@ -70,7 +82,7 @@ function engineClass(name) {
 }
 
 const CREATE_KEYS = ['name', 'path', 'buffer', 'size', 'buckets', 'maxEntries', 'mode', 'engine',
-  'lockTimeoutMs'];
+  'lockTimeoutMs', 'eviction'];
 const OPEN_KEYS = ['name', 'path', 'engine', 'lockTimeoutMs'];
 const ATTACH_KEYS = ['engine', 'lockTimeoutMs'];
 
@@ -157,6 +169,7 @@ class Store {
       if (opts.buckets & (opts.buckets - 1)) throw rangeError(`The "options.buckets" argument must be a power of two. Received ${opts.buckets}`);
     }
     if (opts.maxEntries !== undefined) checkInt(opts.maxEntries, 'options.maxEntries', 1, 0xffffffff);
+    const policy = opts.eviction === undefined ? C.POLICY_NONE : cache.policyOf(opts.eviction, 'options.eviction');
     const geo = defaultGeometry(size, opts.buckets, opts.maxEntries);
     if (entriesOffsetFor(geo.bucketCount) + C.UNIT > size) {
       throw rangeError(`The "options.size" argument (${size}) is too small for ${geo.bucketCount} buckets`);
@@ -168,7 +181,7 @@ class Store {
     }
     try {
       try {
-        Engine.create(buffer, geo.bucketCount, geo.maxEntries);
+        Engine.create(buffer, geo.bucketCount, geo.maxEntries, policy);
       } catch (err) {
         throw engineError(err, 'create');
       }
@@ -215,7 +228,7 @@ class Store {
     try {
       this._e = new Engine(buffer, process.pid, threadId, lockTimeoutMs, this._out);
     } catch (err) {
-      throw engineError(err, 'open');
+      throw versionHint(engineError(err, 'open'), buffer);
     }
     this._buffer = buffer;
     this._segment = segment;
@@ -296,21 +309,43 @@ class Store {
     }
   }
 
-  set(ns, key, value) {
+  set(ns, key, value, opts) {
     const e = this._live();
     let id = ns === this._lastNs ? this._lastId : this._ns.get(ns);
     if (id === undefined) checkNsName(ns);
     checkKey(key);
     const [payload, enc] = encodeValue(value);
     checkValueLength(payload);
+    const expiry = opts === undefined ? cache.EXPIRY_DEFAULT : cache.expiryOf(opts);
+    // Set and expired at once: what stays is no entry at all.
+    if (cache.alreadyExpired(expiry)) {
+      this.delete(ns, key);
+      return this;
+    }
     // The namespace is created only once everything else is known to be valid.
     if (id === undefined) id = this._id(ns, true);
     try {
-      e.set(id, key, payload, enc);
+      e.set(id, key, payload, enc, expiry);
     } catch (err) {
       throw engineError(err, `set '${key}'`);
     }
     return this;
+  }
+
+  // Milliseconds until the entry expires, Infinity when it never does, undefined when it is
+  // absent or expired.
+  ttl(ns, key) {
+    const e = this._live();
+    const id = this._id(ns, false);
+    checkKey(key);
+    if (id === 0) return undefined;
+    let at;
+    try {
+      at = e.expiresAt(id, key);
+    } catch (err) {
+      throw engineError(err, 'ttl');
+    }
+    return cache.remainingOf(at);
   }
 
   delete(ns, key) {
@@ -377,10 +412,12 @@ class Store {
 
   // Validates and encodes every pair before writing any, so bad input changes nothing. A store
   // that fills up part way leaves the pairs before the failing one written (err.written).
-  setMany(ns, entries) {
+  setMany(ns, entries, opts) {
     const e = this._live();
     checkNsName(ns);
     const pairs = pairsOf(entries);
+    // One expiry for every pair, computed once (a ttl counts from this call).
+    const expiry = opts === undefined ? cache.EXPIRY_DEFAULT : cache.expiryOf(opts);
     const keys = new Array(pairs.length);
     const payloads = new Array(pairs.length);
     const encs = new Array(pairs.length);
@@ -390,10 +427,14 @@ class Store {
       [payloads[i], encs[i]] = encodeValue(pairs[i][1]);
       checkValueLength(payloads[i]);
     }
+    if (cache.alreadyExpired(expiry)) {
+      for (const k of keys) this.delete(ns, k);
+      return keys.length;
+    }
     const id = this._id(ns, true);
     for (let i = 0; i < keys.length; i++) {
       try {
-        e.set(id, keys[i], payloads[i], encs[i]);
+        e.set(id, keys[i], payloads[i], encs[i], expiry);
       } catch (err) {
         throw Object.assign(engineError(err, `setMany '${keys[i]}'`), { written: i });
       }
@@ -405,7 +446,15 @@ class Store {
     const e = this._live();
     const s = this._call(() => e.stats(), 'stats');
     s.engine = this.engine;
-    s.namespaceCounts = Object.fromEntries(this._call(() => e.namespaces(), 'namespaces').map(([n, , c]) => [n, c]));
+    const rows = this._call(() => e.namespaces(), 'namespaces');
+    s.namespaceCounts = Object.fromEntries(rows.map(([n, , c]) => [n, c]));
+    s.eviction = cache.POLICY_NAMES[s.policy] || 'none';
+    delete s.policy;
+    s.namespaceStats = Object.fromEntries(rows.map(([n, , count, policy, ttlMs, hits, misses, evictions, expirations, bytes]) => [n, {
+      count, hits, misses, evictions, expirations, bytes,
+      eviction: policy === C.POLICY_INHERIT ? s.eviction : cache.POLICY_NAMES[policy],
+      ttl: ttlMs === 0 ? Infinity : ttlMs,
+    }]));
     return s;
   }
 
@@ -421,9 +470,16 @@ class Store {
     this._call(() => e.repair(), 'repair');
   }
 
-  namespace(name) {
-    this._live();
+  // A view of namespace `name`. With options, creates the namespace if needed and records its
+  // eviction policy and default TTL in the store, where every handle and process sees them.
+  namespace(name, opts) {
+    const e = this._live();
     checkNsName(name);
+    const config = cache.namespaceConfigOf(opts);
+    if (config !== null) {
+      const id = this._id(name, true);
+      this._call(() => e.configureNamespace(id, config[0], config[1]), `namespace '${name}'`);
+    }
     return new NamespaceView(this, name);
   }
 

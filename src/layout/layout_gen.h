@@ -9,7 +9,7 @@
 namespace shm::layout {
 
 inline constexpr uint64_t kMagic = 0x464c4f57ULL;
-inline constexpr uint64_t kFormatVersion = 2ULL;
+inline constexpr uint64_t kFormatVersion = 3ULL;
 inline constexpr uint64_t kUnit = 0x40ULL;
 inline constexpr uint64_t kUnitShift = 6ULL;
 inline constexpr uint64_t kHeaderOffset = 0ULL;
@@ -19,11 +19,13 @@ inline constexpr uint64_t kMetadataEnd = 0x1000ULL;
 inline constexpr uint64_t kAllocOffset = 0x40ULL;
 inline constexpr uint64_t kNsstateOffset = 0x140ULL;
 inline constexpr uint64_t kRepairOffset = 0x180ULL;
+inline constexpr uint64_t kEvictOffset = 0x1c0ULL;
 inline constexpr uint64_t kNamespacesOffset = 0x1000ULL;
 inline constexpr uint64_t kNamespaceSlots = 0x100ULL;
 inline constexpr uint64_t kOwnersOffset = 0x5000ULL;
 inline constexpr uint64_t kOwnerSlots = 0x1000ULL;
-inline constexpr uint64_t kBucketsOffset = 0x25000ULL;
+inline constexpr uint64_t kNspolicyOffset = 0x25000ULL;
+inline constexpr uint64_t kBucketsOffset = 0x29000ULL;
 inline constexpr uint64_t kBucketSize = 0x20ULL;
 inline constexpr uint64_t kEntryHeaderSize = 0x20ULL;
 inline constexpr uint64_t kMinBuckets = 1ULL;
@@ -40,6 +42,13 @@ inline constexpr uint64_t kEncJson = 2ULL;
 inline constexpr uint64_t kFlagClassShift = 8ULL;
 inline constexpr uint64_t kFlagClassMask = 0xffULL;
 inline constexpr uint64_t kFlagFree = 0x10000ULL;
+inline constexpr uint64_t kFlagAccessed = 0x20000ULL;
+inline constexpr uint64_t kPolicyInherit = 0ULL;
+inline constexpr uint64_t kPolicyNone = 1ULL;
+inline constexpr uint64_t kPolicyClock = 2ULL;
+inline constexpr uint64_t kSweepBuckets = 2ULL;
+inline constexpr uint64_t kEvictTurns = 2ULL;
+inline constexpr uint64_t kEvictAdvanceEvery = 8ULL;
 inline constexpr uint64_t kNsStateFree = 0ULL;
 inline constexpr uint64_t kNsStateLive = 2ULL;
 inline constexpr uint64_t kOwnerStateLive = 0ULL;
@@ -155,6 +164,48 @@ static_assert(sizeof(RepairState) == 64, "RepairState size");
 static_assert(offsetof(RepairState, lock) == 0, "RepairState.lock");
 static_assert(offsetof(RepairState, repairs) == 4, "RepairState.repairs");
 static_assert(offsetof(RepairState, reserved) == 8, "RepairState.reserved");
+
+struct EvictState {
+  uint32_t policy;
+  uint32_t marking;
+  uint32_t ttlSeen;
+  uint8_t reserved[52];
+  uint32_t hand;
+  uint32_t sweep;
+  uint32_t turns;
+  uint8_t reserved2[52];
+};
+static_assert(sizeof(EvictState) == 128, "EvictState size");
+static_assert(offsetof(EvictState, policy) == 0, "EvictState.policy");
+static_assert(offsetof(EvictState, marking) == 4, "EvictState.marking");
+static_assert(offsetof(EvictState, ttlSeen) == 8, "EvictState.ttlSeen");
+static_assert(offsetof(EvictState, reserved) == 12, "EvictState.reserved");
+static_assert(offsetof(EvictState, hand) == 64, "EvictState.hand");
+static_assert(offsetof(EvictState, sweep) == 68, "EvictState.sweep");
+static_assert(offsetof(EvictState, turns) == 72, "EvictState.turns");
+static_assert(offsetof(EvictState, reserved2) == 76, "EvictState.reserved2");
+
+struct NsPolicy {
+  uint32_t policy;
+  uint32_t reserved;
+  uint64_t ttlMs;
+  uint64_t hits;
+  uint64_t misses;
+  uint64_t evictions;
+  uint64_t expirations;
+  uint64_t bytes;
+  uint8_t reserved2[8];
+};
+static_assert(sizeof(NsPolicy) == 64, "NsPolicy size");
+static_assert(offsetof(NsPolicy, policy) == 0, "NsPolicy.policy");
+static_assert(offsetof(NsPolicy, reserved) == 4, "NsPolicy.reserved");
+static_assert(offsetof(NsPolicy, ttlMs) == 8, "NsPolicy.ttlMs");
+static_assert(offsetof(NsPolicy, hits) == 16, "NsPolicy.hits");
+static_assert(offsetof(NsPolicy, misses) == 24, "NsPolicy.misses");
+static_assert(offsetof(NsPolicy, evictions) == 32, "NsPolicy.evictions");
+static_assert(offsetof(NsPolicy, expirations) == 40, "NsPolicy.expirations");
+static_assert(offsetof(NsPolicy, bytes) == 48, "NsPolicy.bytes");
+static_assert(offsetof(NsPolicy, reserved2) == 56, "NsPolicy.reserved2");
 
 struct Namespace {
   uint32_t state;
@@ -400,7 +451,7 @@ struct Entry {
   uint16_t keyLength;
   uint16_t valueLength;
   uint32_t namespaceId;
-  uint64_t timestamp;
+  uint64_t expiresAt;
   uint32_t flags;
   uint32_t checksum;
 };
@@ -410,7 +461,7 @@ static_assert(offsetof(Entry, keyHash) == 4, "Entry.keyHash");
 static_assert(offsetof(Entry, keyLength) == 8, "Entry.keyLength");
 static_assert(offsetof(Entry, valueLength) == 10, "Entry.valueLength");
 static_assert(offsetof(Entry, namespaceId) == 12, "Entry.namespaceId");
-static_assert(offsetof(Entry, timestamp) == 16, "Entry.timestamp");
+static_assert(offsetof(Entry, expiresAt) == 16, "Entry.expiresAt");
 static_assert(offsetof(Entry, flags) == 24, "Entry.flags");
 static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
 
@@ -428,10 +479,12 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(kAllocOffset, "ALLOC_OFFSET") \
   X(kNsstateOffset, "NSSTATE_OFFSET") \
   X(kRepairOffset, "REPAIR_OFFSET") \
+  X(kEvictOffset, "EVICT_OFFSET") \
   X(kNamespacesOffset, "NAMESPACES_OFFSET") \
   X(kNamespaceSlots, "NAMESPACE_SLOTS") \
   X(kOwnersOffset, "OWNERS_OFFSET") \
   X(kOwnerSlots, "OWNER_SLOTS") \
+  X(kNspolicyOffset, "NSPOLICY_OFFSET") \
   X(kBucketsOffset, "BUCKETS_OFFSET") \
   X(kBucketSize, "BUCKET_SIZE") \
   X(kEntryHeaderSize, "ENTRY_HEADER_SIZE") \
@@ -449,6 +502,13 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(kFlagClassShift, "FLAG_CLASS_SHIFT") \
   X(kFlagClassMask, "FLAG_CLASS_MASK") \
   X(kFlagFree, "FLAG_FREE") \
+  X(kFlagAccessed, "FLAG_ACCESSED") \
+  X(kPolicyInherit, "POLICY_INHERIT") \
+  X(kPolicyNone, "POLICY_NONE") \
+  X(kPolicyClock, "POLICY_CLOCK") \
+  X(kSweepBuckets, "SWEEP_BUCKETS") \
+  X(kEvictTurns, "EVICT_TURNS") \
+  X(kEvictAdvanceEvery, "EVICT_ADVANCE_EVERY") \
   X(kNsStateFree, "NS_STATE_FREE") \
   X(kNsStateLive, "NS_STATE_LIVE") \
   X(kOwnerStateLive, "OWNER_STATE_LIVE") \
@@ -506,6 +566,8 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(AllocState, "ALLOC_STATE") \
   X(NsState, "NS_STATE") \
   X(RepairState, "REPAIR_STATE") \
+  X(EvictState, "EVICT_STATE") \
+  X(NsPolicy, "NS_POLICY") \
   X(Namespace, "NAMESPACE") \
   X(Owner, "OWNER") \
   X(SyncHeader, "SYNC_HEADER") \
@@ -546,6 +608,23 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(RepairState, "REPAIR_STATE", lock, "LOCK") \
   X(RepairState, "REPAIR_STATE", repairs, "REPAIRS") \
   X(RepairState, "REPAIR_STATE", reserved, "RESERVED") \
+  X(EvictState, "EVICT_STATE", policy, "POLICY") \
+  X(EvictState, "EVICT_STATE", marking, "MARKING") \
+  X(EvictState, "EVICT_STATE", ttlSeen, "TTL_SEEN") \
+  X(EvictState, "EVICT_STATE", reserved, "RESERVED") \
+  X(EvictState, "EVICT_STATE", hand, "HAND") \
+  X(EvictState, "EVICT_STATE", sweep, "SWEEP") \
+  X(EvictState, "EVICT_STATE", turns, "TURNS") \
+  X(EvictState, "EVICT_STATE", reserved2, "RESERVED2") \
+  X(NsPolicy, "NS_POLICY", policy, "POLICY") \
+  X(NsPolicy, "NS_POLICY", reserved, "RESERVED") \
+  X(NsPolicy, "NS_POLICY", ttlMs, "TTL_MS") \
+  X(NsPolicy, "NS_POLICY", hits, "HITS") \
+  X(NsPolicy, "NS_POLICY", misses, "MISSES") \
+  X(NsPolicy, "NS_POLICY", evictions, "EVICTIONS") \
+  X(NsPolicy, "NS_POLICY", expirations, "EXPIRATIONS") \
+  X(NsPolicy, "NS_POLICY", bytes, "BYTES") \
+  X(NsPolicy, "NS_POLICY", reserved2, "RESERVED2") \
   X(Namespace, "NAMESPACE", state, "STATE") \
   X(Namespace, "NAMESPACE", count, "COUNT") \
   X(Namespace, "NAMESPACE", nameLength, "NAME_LENGTH") \
@@ -642,6 +721,6 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(Entry, "ENTRY", keyLength, "KEY_LENGTH") \
   X(Entry, "ENTRY", valueLength, "VALUE_LENGTH") \
   X(Entry, "ENTRY", namespaceId, "NAMESPACE_ID") \
-  X(Entry, "ENTRY", timestamp, "TIMESTAMP") \
+  X(Entry, "ENTRY", expiresAt, "EXPIRES_AT") \
   X(Entry, "ENTRY", flags, "FLAGS") \
   X(Entry, "ENTRY", checksum, "CHECKSUM")

@@ -34,8 +34,31 @@ AllocStatus LockAlloc(const PoolView& pool, const LockEnv& env, uint32_t* held) 
 
 }  // namespace
 
-AllocStatus AllocBlock(const PoolView& pool, const LockEnv& env, uint32_t cls,
-                       uint32_t* unit) noexcept {
+namespace {
+
+// Under AllocState.lock: pops the head of class c's list into *unit (kOk), or finds it corrupt.
+AllocStatus PopList(const PoolView& pool, uint32_t c, uint32_t head, uint32_t freeHead,
+                    uint32_t* unit) noexcept {
+  layout::Entry* e = pool.EntryAt(head);
+  const uint32_t size = kSizeClasses[c];
+  uint32_t flags;
+  uint32_t next;
+  if (head < pool.firstUnit || head >= freeHead || freeHead > pool.totalUnits ||
+      ((flags = AtomicLoad(&e->flags)) & kFlagFree) == 0 || ClassOfFlags(flags) != c ||
+      static_cast<uint64_t>(head) + size > freeHead ||
+      ((next = AtomicLoad(&e->next)) != 0 && (next < pool.firstUnit || next >= freeHead))) {
+    return AllocStatus::kCorrupt;
+  }
+  AtomicStore(&pool.alloc->freeHeads[c], next);
+  AtomicStore(&e->flags, c << kClassShift);
+  *unit = head;
+  return AllocStatus::kOk;
+}
+
+}  // namespace
+
+AllocStatus AllocBlock(const PoolView& pool, const LockEnv& env, uint32_t cls, uint32_t* unit,
+                       bool larger) noexcept {
   if (cls >= kClassCount) return AllocStatus::kFull;
   uint32_t held;
   AllocStatus s = LockAlloc(pool, env, &held);
@@ -44,30 +67,24 @@ AllocStatus AllocBlock(const PoolView& pool, const LockEnv& env, uint32_t cls,
   const uint32_t size = kSizeClasses[cls];
   const uint32_t freeHead = AtomicLoad(&pool.header->freeHead);
   const uint32_t head = AtomicLoad(&a->freeHeads[cls]);
-  AllocStatus result = AllocStatus::kOk;
+  AllocStatus result = AllocStatus::kFull;
   if (head != 0) {
-    layout::Entry* e = pool.EntryAt(head);
-    uint32_t flags;
-    uint32_t next;
-    if (head < pool.firstUnit || head >= freeHead || freeHead > pool.totalUnits ||
-        ((flags = AtomicLoad(&e->flags)) & kFlagFree) == 0 || ClassOfFlags(flags) != cls ||
-        static_cast<uint64_t>(head) + size > freeHead ||
-        ((next = AtomicLoad(&e->next)) != 0 && (next < pool.firstUnit || next >= freeHead))) {
-      result = AllocStatus::kCorrupt;
-    } else {
-      AtomicStore(&a->freeHeads[cls], next);
-      AtomicStore(&e->flags, cls << kClassShift);
-      *unit = head;
-    }
+    result = PopList(pool, cls, head, freeHead, unit);
   } else if (freeHead >= pool.firstUnit && freeHead <= pool.totalUnits &&
              static_cast<uint64_t>(freeHead) + size <= pool.totalUnits) {
     AtomicStore(&pool.EntryAt(freeHead)->flags, cls << kClassShift);
     AtomicStore(&pool.header->freeHead, freeHead + size);
     *unit = freeHead;
+    result = AllocStatus::kOk;
   } else if (freeHead < pool.firstUnit || freeHead > pool.totalUnits) {
     result = AllocStatus::kCorrupt;
-  } else {
-    result = AllocStatus::kFull;
+  } else if (larger) {
+    for (uint32_t c = cls + 1; c < kClassCount; ++c) {
+      const uint32_t h = AtomicLoad(&a->freeHeads[c]);
+      if (h == 0) continue;
+      result = PopList(pool, c, h, freeHead, unit);
+      break;
+    }
   }
   Unlock(&a->lock, held);
   return result;

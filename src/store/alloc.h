@@ -13,6 +13,7 @@ namespace shm {
 
 inline constexpr uint32_t kClassCount = static_cast<uint32_t>(layout::kSizeClassCount);
 inline constexpr uint32_t kFlagFree = static_cast<uint32_t>(layout::kFlagFree);
+inline constexpr uint32_t kFlagAccessed = static_cast<uint32_t>(layout::kFlagAccessed);
 inline constexpr uint32_t kClassShift = static_cast<uint32_t>(layout::kFlagClassShift);
 inline constexpr uint32_t kClassMask = static_cast<uint32_t>(layout::kFlagClassMask);
 inline constexpr uint32_t kEncodingMask = static_cast<uint32_t>(layout::kFlagEncodingMask);
@@ -49,9 +50,12 @@ struct PoolView {
 enum class AllocStatus { kOk, kFull, kGone, kTimeout, kCorrupt };
 
 // Takes AllocState.lock (never repairs: kGone tells the caller, who must release its bucket lock
-// before repairing), pops or bumps a block of class `cls`, writes flags = cls << 8.
-AllocStatus AllocBlock(const PoolView& pool, const LockEnv& env, uint32_t cls,
-                       uint32_t* unit) noexcept;
+// before repairing), pops or bumps a block of class `cls`, writes flags = cls << 8. With
+// `larger`, when neither is possible, pops the head of the smallest non-empty list of a larger
+// class instead (an evicting store, format.md §8): the block keeps its class, which the caller
+// reads from its flags.
+AllocStatus AllocBlock(const PoolView& pool, const LockEnv& env, uint32_t cls, uint32_t* unit,
+                       bool larger = false) noexcept;
 // Takes AllocState.lock and pushes the block at `unit` on its class's free list.
 AllocStatus FreeBlock(const PoolView& pool, const LockEnv& env, uint32_t unit) noexcept;
 

@@ -17,12 +17,13 @@ bool ValidBucketCount(uint64_t n) {
 
 }  // namespace
 
-Status Store::Create(uint8_t* base, uint64_t size, uint32_t bucketCount,
-                     uint32_t maxEntries) noexcept {
+Status Store::Create(uint8_t* base, uint64_t size, uint32_t bucketCount, uint32_t maxEntries,
+                     uint32_t policy) noexcept {
   if (base == nullptr || (reinterpret_cast<uintptr_t>(base) & 7) != 0) {
     return layout::kErrInvalidArg;
   }
   if (!ValidBucketCount(bucketCount)) return layout::kErrInvalidArg;
+  if (policy != kPolicyNone && policy != kPolicyClock) return layout::kErrInvalidArg;
   uint64_t total = size & ~uint64_t{63};
   if (total > kMaxTotalSize) total = kMaxTotalSize;
   const uint64_t entriesOffset = EntriesOffset(bucketCount);
@@ -41,6 +42,9 @@ Status Store::Create(uint8_t* base, uint64_t size, uint32_t bucketCount,
                                      bucketCount, maxEntries);
   auto* a = reinterpret_cast<layout::AllocState*>(base + layout::kAllocOffset);
   a->classCount = kClassCount;
+  auto* ev = reinterpret_cast<layout::EvictState*>(base + layout::kEvictOffset);
+  ev->policy = policy;
+  ev->marking = policy == kPolicyClock ? 1u : 0u;
   // magic last, with a sequentially consistent store: whoever sees it sees the rest.
   AtomicStore(&h->magic, static_cast<uint32_t>(layout::kMagic));
   return layout::kOk;

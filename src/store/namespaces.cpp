@@ -49,6 +49,16 @@ Status Store::ResolveNamespace(const void* name, uint32_t length, bool create,
         rec->reserved = 0;
         std::memset(rec->name, 0, sizeof rec->name);
         std::memcpy(rec->name, name, length);
+        // The policy record starts afresh too: no policy, TTL or count of an earlier namespace.
+        layout::NsPolicy* pol = &nsPolicy_[i];
+        AtomicStore(&pol->policy, kPolicyInherit);
+        AtomicStore64(&pol->ttlMs, 0);
+        AtomicStore64(&pol->hits, 0);
+        AtomicStore64(&pol->misses, 0);
+        AtomicStore64(&pol->evictions, 0);
+        AtomicStore64(&pol->expirations, 0);
+        AtomicStore64(&pol->bytes, 0);
+        nsCounts_[i] = NsCounts{};
         AtomicStore(&rec->count, 0);
         AtomicStore(&rec->state, static_cast<uint32_t>(layout::kNsStateLive));
         AtomicAdd(&nsState_->liveCount, 1);
@@ -63,9 +73,25 @@ Status Store::ResolveNamespace(const void* name, uint32_t length, bool create,
   }
 }
 
-Status Store::Namespaces(std::vector<NamespaceInfo>* out) const noexcept {
+Status Store::ConfigureNamespace(uint32_t ns, int64_t policy, int64_t ttlMs) noexcept {
+  if (closed_) return layout::kErrClosed;
+  if (!NamespaceLive(ns) || policy > static_cast<int64_t>(kPolicyClock)) {
+    return layout::kErrInvalidArg;
+  }
+  layout::NsPolicy* pol = &nsPolicy_[ns];
+  if (ttlMs >= 0) AtomicStore64(&pol->ttlMs, static_cast<uint64_t>(ttlMs));
+  if (policy >= 0) {
+    // Readers mark hits, and full stores evict, once any namespace may be evicted.
+    if (policy == kPolicyClock) AtomicStore(&evict_->marking, 1u);
+    AtomicStore(&pol->policy, static_cast<uint32_t>(policy));
+  }
+  return layout::kOk;
+}
+
+Status Store::Namespaces(std::vector<NamespaceInfo>* out) noexcept {
   out->clear();
   if (closed_) return layout::kErrClosed;
+  FlushCounters();
   try {
     for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
       const layout::Namespace* r = &nsTable_[i];
@@ -76,6 +102,17 @@ Status Store::Namespaces(std::vector<NamespaceInfo>* out) const noexcept {
       info.name.assign(reinterpret_cast<const char*>(r->name), len);
       info.id = i;
       info.count = AtomicLoad(&r->count);
+      const layout::NsPolicy* pol = &nsPolicy_[i];
+      info.policy = AtomicLoad(&pol->policy);
+      info.ttlMs = AtomicLoad64(&pol->ttlMs);
+      info.hits = AtomicLoad64(&pol->hits);
+      info.misses = AtomicLoad64(&pol->misses);
+      info.evictions = AtomicLoad64(&pol->evictions);
+      info.expirations = AtomicLoad64(&pol->expirations);
+      // A gauge built from flushed changes: a handle killed before flushing leaves it off until
+      // the next repair pass recounts it; never shown below zero.
+      const uint64_t bytes = AtomicLoad64(&pol->bytes);
+      info.bytes = static_cast<int64_t>(bytes) < 0 ? 0 : bytes;
       out->push_back(std::move(info));
     }
   } catch (const std::bad_alloc&) {

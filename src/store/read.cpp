@@ -43,6 +43,8 @@ Store::Walk Store::WalkForKey(Bucket* b, uint32_t ns, const uint8_t* key, uint32
         hit->valueLength = valueLength;
         hit->flags = c.flags();
         hit->checksum = RacyLoad(&e->checksum);
+        hit->unit = c.unit();
+        hit->expiresAt = RacyLoad(&e->expiresAt);
         return Walk::kHit;
       }
     }
@@ -118,11 +120,13 @@ Status Store::Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* 
   Bucket* b = BucketFor(hash);
   Hit hit;
   Walk w = Walk::kMiss;
-  return ReadBucket(
+  bool expired = false;
+  const Status s = ReadBucket(
       b, kLockedReadAfter, [&] { w = WalkForKey(b, ns, key, keyLength, hash, &hit); },
       [&] {
         if (w == Walk::kMiss) {
           ++reads_;
+          ++nsCounts_[ns].misses;
           *found = false;
           return true;
         }
@@ -132,14 +136,30 @@ Status Store::Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* 
           return false;
         }
         ++reads_;
+        // The clock is read only for an entry that has an expiry.
+        if (hit.expiresAt != 0 && Expired(hit.expiresAt, NowMs())) {
+          ++nsCounts_[ns].misses;
+          expired = true;
+          *found = false;
+          return true;
+        }
+        ++nsCounts_[ns].hits;
         *found = true;
+        // The CLOCK mark (format.md §8): written only when it changes, with a CAS from the flags
+        // this read validated, so that a block freed or reused meanwhile is left alone.
+        if ((hit.flags & kFlagAccessed) == 0 && AtomicLoad(&evict_->marking) != 0) {
+          AtomicCas(&EntryAt(hit.unit)->flags, hit.flags, hit.flags | kFlagAccessed);
+        }
         if (out != nullptr) {
           out->data = scratch_.get() + keyLength;
           out->length = hit.valueLength;
           out->encoding = encoding;
+          out->expiresAt = hit.expiresAt;
         }
         return true;
       });
+  if (s == layout::kOk && expired) ReclaimExpired(ns, key, keyLength, hash);
+  return s;
 }
 
 Status Store::Get(uint32_t ns, const void* key, uint32_t keyLength, bool* found,
@@ -154,7 +174,7 @@ Status Store::Has(uint32_t ns, const void* key, uint32_t keyLength, bool* found)
 // ---------------------------------------------------------------------------------------------
 // forEach: one bucket at a time, copied under the same validation as a get, checksums included.
 
-bool Store::CopyChain(Bucket* b, uint32_t ns, std::vector<uint8_t>* out) noexcept {
+bool Store::CopyChain(Bucket* b, uint32_t ns, uint64_t now, std::vector<uint8_t>* out) noexcept {
   ChainCursor c(Chains(), &b->head);
   for (;;) {
     const ChainStep step = c.Next();
@@ -163,6 +183,7 @@ bool Store::CopyChain(Bucket* b, uint32_t ns, std::vector<uint8_t>* out) noexcep
     const Entry* e = c.entry();
     const uint32_t entryNs = RacyLoad(&e->namespaceId);
     if (ns != 0 && entryNs != ns) continue;
+    if (Expired(RacyLoad(&e->expiresAt), now)) continue;
     SnapRecord r;
     r.ns = entryNs;
     r.keyLength = RacyLoad(&e->keyLength);
@@ -181,14 +202,15 @@ bool Store::CopyChain(Bucket* b, uint32_t ns, std::vector<uint8_t>* out) noexcep
   }
 }
 
-Status Store::SnapshotBucket(uint32_t bucket, uint32_t ns, std::vector<uint8_t>* out) noexcept {
+Status Store::SnapshotBucket(uint32_t bucket, uint32_t ns, uint64_t now,
+                             std::vector<uint8_t>* out) noexcept {
   Bucket* b = &buckets_[bucket];
   bool copied = false;
   return ReadBucket(
       b, kLockedSnapshotAfter,
       [&] {
         out->clear();
-        copied = CopyChain(b, ns, out);
+        copied = CopyChain(b, ns, now, out);
       },
       [&] {
         bool ok = copied;

@@ -28,6 +28,7 @@ struct RepairScan {
   bool nsLive[kMaxNamespaceId + 1] = {};
   uint32_t liveNamespaces = 0;
   uint32_t nsCounts[kMaxNamespaceId + 1] = {};
+  uint64_t nsBytes[kMaxNamespaceId + 1] = {};
   uint64_t entries = 0;
 };
 
@@ -220,6 +221,7 @@ void Store::RepairChains(internal::RepairScan* scan) {
       dups.Add(e->keyHash, u);
       ++count;
       ++scan->nsCounts[e->namespaceId];
+      scan->nsBytes[e->namespaceId] += uint64_t{e->keyLength} + e->valueLength;
     }
     b->count = count;
     scan->entries += count;
@@ -230,8 +232,13 @@ void Store::RepairChains(internal::RepairScan* scan) {
 // chains hold.
 void Store::RepairCounts(const internal::RepairScan& scan) noexcept {
   for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
-    if (scan.nsLive[i]) AtomicStore(&nsTable_[i].count, scan.nsCounts[i]);
+    if (!scan.nsLive[i]) continue;
+    AtomicStore(&nsTable_[i].count, scan.nsCounts[i]);
+    AtomicStore64(&nsPolicy_[i].bytes, scan.nsBytes[i]);
+    nsCounts_[i].bytes = 0;  // counted in what was just stored
   }
+  // The hand starts a new turn at a block start (a cut pool may have left it inside a block).
+  AtomicStore(&evict_->hand, firstUnit_);
   AtomicStore(&hdr_->entryCount, static_cast<uint32_t>(scan.entries));
   AtomicStore(&nsState_->liveCount, scan.liveNamespaces);
 }

@@ -10,6 +10,20 @@ void Store::FlushCounters() noexcept {
   if (writes_ != 0) AtomicAdd64(&hdr_->writeCounter, writes_);
   reads_ = 0;
   writes_ = 0;
+  for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
+    NsCounts& c = nsCounts_[i];
+    if (c.hits == 0 && c.misses == 0 && c.evictions == 0 && c.expirations == 0 && c.bytes == 0) {
+      continue;
+    }
+    layout::NsPolicy* pol = &nsPolicy_[i];
+    if (c.hits != 0) AtomicAdd64(&pol->hits, c.hits);
+    if (c.misses != 0) AtomicAdd64(&pol->misses, c.misses);
+    if (c.evictions != 0) AtomicAdd64(&pol->evictions, c.evictions);
+    if (c.expirations != 0) AtomicAdd64(&pol->expirations, c.expirations);
+    // Two's complement: adding the u64 of a negative change subtracts it.
+    if (c.bytes != 0) AtomicAdd64(&pol->bytes, static_cast<uint64_t>(c.bytes));
+    c = NsCounts{};
+  }
 }
 
 uint32_t Store::Count(uint32_t ns) const noexcept {
@@ -50,6 +64,9 @@ Status Store::Stats(StoreStats* out) noexcept {
   out->repairs = AtomicLoad(&hdr_->gcCounter);
   out->reads = AtomicLoad64(&hdr_->readCounter);
   out->writes = AtomicLoad64(&hdr_->writeCounter);
+  out->policy = AtomicLoad(&evict_->policy);
+  out->hand = AtomicLoad(&evict_->hand);
+  out->turns = AtomicLoad(&evict_->turns);
   return layout::kOk;
 }
 

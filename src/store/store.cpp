@@ -21,6 +21,8 @@ Status Store::Attach(uint8_t* base, uint64_t size, uint32_t pid, uint32_t tid,
   if (!st) return layout::kErrNoMemory;
   st->scratch_.reset(new (std::nothrow) uint8_t[kMaxKeyBytes + kMaxValueBytes + 64]);
   if (!st->scratch_) return layout::kErrNoMemory;
+  st->nsCounts_.reset(new (std::nothrow) NsCounts[kMaxNamespaceId + 1]);
+  if (!st->nsCounts_) return layout::kErrNoMemory;
   auto* h = reinterpret_cast<Header*>(base);
   st->base_ = base;
   st->regionSize_ = size;
@@ -37,6 +39,8 @@ Status Store::Attach(uint8_t* base, uint64_t size, uint32_t pid, uint32_t tid,
   st->nsState_ = reinterpret_cast<layout::NsState*>(base + layout::kNsstateOffset);
   st->repairState_ = reinterpret_cast<layout::RepairState*>(base + layout::kRepairOffset);
   st->nsTable_ = reinterpret_cast<layout::Namespace*>(base + layout::kNamespacesOffset);
+  st->nsPolicy_ = reinterpret_cast<layout::NsPolicy*>(base + layout::kNspolicyOffset);
+  st->evict_ = reinterpret_cast<layout::EvictState*>(base + layout::kEvictOffset);
   st->owners_ = reinterpret_cast<layout::Owner*>(base + layout::kOwnersOffset);
   st->buckets_ = reinterpret_cast<Bucket*>(base + layout::kBucketsOffset);
   st->pool_.base = base;

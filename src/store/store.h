@@ -1,4 +1,5 @@
-// shm::Store: the native engine of the shmstore format v1 (docs/format.md) over a raw region.
+// shm::Store: the native engine of the shmstore format (version 3) (docs/format.md) over a raw
+// region.
 //
 // A Store is one open handle: it owns an owner slot, private counters and scratch buffers, and
 // must be used by one thread at a time (give each thread its own handle). The region itself may
@@ -34,6 +35,13 @@ inline constexpr uint32_t kMaxValueBytes = static_cast<uint32_t>(layout::kMaxVal
 inline constexpr uint32_t kMaxNamespaceBytes = static_cast<uint32_t>(layout::kMaxNamespaceBytes);
 inline constexpr uint32_t kMaxNamespaceId = static_cast<uint32_t>(layout::kNamespaceSlots) - 1;
 inline constexpr uint32_t kDefaultLockTimeoutMs = 1000;
+// Set's expiry argument: 0 takes the namespace's default TTL, kExpiryNever stores no expiry, any
+// other value is the absolute expiry in milliseconds since the Unix epoch (format.md §8).
+inline constexpr uint64_t kExpiryDefault = 0;
+inline constexpr uint64_t kExpiryNever = ~uint64_t{0};
+inline constexpr uint32_t kPolicyInherit = static_cast<uint32_t>(layout::kPolicyInherit);
+inline constexpr uint32_t kPolicyNone = static_cast<uint32_t>(layout::kPolicyNone);
+inline constexpr uint32_t kPolicyClock = static_cast<uint32_t>(layout::kPolicyClock);
 
 // entriesOffset for a bucket count: align64(BUCKETS_OFFSET + bucketCount * 32) (§2).
 inline constexpr uint64_t EntriesOffset(uint64_t bucketCount) noexcept {
@@ -54,6 +62,9 @@ struct StoreStats {
   uint64_t repairs = 0;
   uint64_t reads = 0;
   uint64_t writes = 0;
+  uint32_t policy = 0;  // the store's default eviction policy (kPolicyNone or kPolicyClock)
+  uint64_t hand = 0;    // the eviction hand: a unit of the pool
+  uint64_t turns = 0;   // how many times the hand wrapped around the pool
 };
 
 struct VerifyReport {
@@ -70,6 +81,15 @@ struct NamespaceInfo {
   std::string name;
   uint32_t id = 0;
   uint32_t count = 0;
+  uint32_t policy = 0;  // as recorded: kPolicyInherit, kPolicyNone or kPolicyClock
+  uint64_t ttlMs = 0;   // default TTL, 0 = none
+  uint64_t hits = 0, misses = 0, evictions = 0, expirations = 0, bytes = 0;
+};
+
+// A handle's private per-namespace counts, added to NsPolicy when it flushes (format.md §5).
+struct NsCounts {
+  uint64_t hits = 0, misses = 0, evictions = 0, expirations = 0;
+  int64_t bytes = 0;  // change of the key + value bytes of the namespace's live entries
 };
 
 class Store {
@@ -79,14 +99,16 @@ class Store {
     const uint8_t* data = nullptr;
     uint32_t length = 0;
     uint32_t encoding = 0;
+    uint64_t expiresAt = 0;  // 0: no expiry
   };
 
   // Formats `size` bytes at `base` as an empty store (§10). totalSize is `size` rounded down to
   // a multiple of 64 (and capped at (2^32 - 1) * 64). bucketCount must be a power of two in
   // [1, 2^26]; maxEntries is taken as given. base must be 64-byte aligned. Nobody may have the
   // region open while it is being created.
-  static Status Create(uint8_t* base, uint64_t size, uint32_t bucketCount,
-                       uint32_t maxEntries) noexcept;
+  // policy: the store's default eviction policy (kPolicyNone or kPolicyClock).
+  static Status Create(uint8_t* base, uint64_t size, uint32_t bucketCount, uint32_t maxEntries,
+                       uint32_t policy = kPolicyNone) noexcept;
 
   // The open checks of §3 ("Opening a store"), without attaching.
   // *out (optional) receives the validated header values, so that a caller never re-reads
@@ -111,9 +133,10 @@ class Store {
   // buffer (valid until the next call on this handle).
   Status Get(uint32_t ns, const void* key, uint32_t keyLength, bool* found, Value* out) noexcept;
   Status Has(uint32_t ns, const void* key, uint32_t keyLength, bool* found) noexcept;
-  // Inserts or replaces. encoding 0..15 (0 binary, 1 UTF-8, 2 JSON).
+  // Inserts or replaces. encoding 0..15 (0 binary, 1 UTF-8, 2 JSON). expiresAt: kExpiryDefault,
+  // kExpiryNever or epoch ms. A full store evicts (format.md §8) when some namespace may.
   Status Set(uint32_t ns, const void* key, uint32_t keyLength, const void* value,
-             uint32_t valueLength, uint32_t encoding) noexcept;
+             uint32_t valueLength, uint32_t encoding, uint64_t expiresAt = kExpiryDefault) noexcept;
   Status Delete(uint32_t ns, const void* key, uint32_t keyLength, bool* existed) noexcept;
   // Removes every entry of namespace ns, bucket by bucket.
   Status Clear(uint32_t ns, uint32_t* removed) noexcept;
@@ -123,8 +146,11 @@ class Store {
   // Finds (and with create, creates) namespace `name` (1-48 UTF-8 bytes). *id = 0 when it does
   // not exist and create is false.
   Status ResolveNamespace(const void* name, uint32_t length, bool create, uint32_t* id) noexcept;
-  // kErrNoMemory when the list cannot be allocated.
-  Status Namespaces(std::vector<NamespaceInfo>* out) const noexcept;
+  // kErrNoMemory when the list cannot be allocated. Flushes this handle's counts first.
+  Status Namespaces(std::vector<NamespaceInfo>* out) noexcept;
+  // Sets namespace ns's eviction policy (kPolicyInherit, kPolicyNone, kPolicyClock) and default
+  // TTL in ms (0 = none); a negative argument leaves that setting as it is.
+  Status ConfigureNamespace(uint32_t ns, int64_t policy, int64_t ttlMs) noexcept;
 
   // Calls fn(ns, key, keyLength, value, valueLength, encoding) for every entry of namespace ns
   // (every namespace for ns = 0). Each bucket is copied consistently (seqlock, falling back to
@@ -141,8 +167,15 @@ class Store {
   Status Repair() noexcept;
   // Flushes counters and releases the owner slot. Idempotent; every later call is ERR_CLOSED.
   void Close() noexcept;
-  // Adds this handle's private read/write counts to the header's counters.
+  // Adds this handle's private read/write counts to the header's counters and its namespace
+  // counts to the NsPolicy records.
   void FlushCounters() noexcept;
+  // One step of the eviction hand for an insert of size class cls (kClassCount: any class will
+  // do, the entry count is what is full): inspects at most EVICT_TURNS turns of the pool and
+  // removes one entry. *evicted false when nothing could be (format.md §8, "Eviction").
+  Status EvictOne(uint32_t cls, bool* evicted) noexcept;
+  // The incremental expiry sweep: SWEEP_BUCKETS buckets, expired entries removed.
+  void SweepExpired() noexcept;
 
   bool closed() const noexcept { return closed_; }
   uint32_t ownerSlot() const noexcept { return env_.selfSlot; }
@@ -157,6 +190,8 @@ class Store {
     uint32_t valueLength;
     uint32_t flags;
     uint32_t checksum;
+    uint32_t unit;
+    uint64_t expiresAt;
   };
   enum class Walk { kMiss, kHit, kViolation };
   struct SnapRecord {
@@ -177,6 +212,16 @@ class Store {
     return ns >= 1 && ns <= kMaxNamespaceId &&
            AtomicLoad(&nsTable_[ns].state) == layout::kNsStateLive;
   }
+  // Whether the hand may evict entries of namespace ns (live, its policy or the store's clock).
+  bool Evictable(uint32_t ns) const noexcept {
+    if (!NamespaceLive(ns)) return false;
+    uint32_t p = AtomicLoad(&nsPolicy_[ns].policy);
+    if (p == kPolicyInherit) p = AtomicLoad(&evict_->policy);
+    return p == kPolicyClock;
+  }
+  static bool Expired(uint64_t expiresAt, uint64_t now) noexcept {
+    return expiresAt != 0 && expiresAt <= now;
+  }
 
   // read.cpp
   Status Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* found,
@@ -189,8 +234,10 @@ class Store {
   template <class WalkFn, class AcceptFn>
   Status ReadBucket(layout::Bucket* b, uint32_t lockedAfter, WalkFn&& walk,
                     AcceptFn&& accept) noexcept;
-  Status SnapshotBucket(uint32_t bucket, uint32_t ns, std::vector<uint8_t>* out) noexcept;
-  bool CopyChain(layout::Bucket* b, uint32_t ns, std::vector<uint8_t>* out) noexcept;
+  // Copies the entries of ns (every namespace for 0) not expired at `now`.
+  Status SnapshotBucket(uint32_t bucket, uint32_t ns, uint64_t now,
+                        std::vector<uint8_t>* out) noexcept;
+  bool CopyChain(layout::Bucket* b, uint32_t ns, uint64_t now, std::vector<uint8_t>* out) noexcept;
 
   // write.cpp
   // Acquires a bucket lock as a writer; a gone holder triggers a repair pass and a retry.
@@ -215,7 +262,22 @@ class Store {
   Status ClearBucket(layout::Bucket* b, uint32_t ns, uint32_t* removed) noexcept;
   Sweep SweepNamespace(layout::Bucket* b, uint32_t ns, uint32_t* removed) noexcept;
   uint64_t NowMs() const noexcept;
+  // The expiry a set stores: see Set.
+  uint64_t ExpiryFor(uint32_t ns, uint64_t expiresAt, uint64_t now) const noexcept;
 
+  // evict.cpp
+  // Why an entry is removed outside delete/clear: the hand evicted it, or it had expired.
+  enum class Removal { kEvict, kExpire };
+  // Under no lock: takes the bucket of `hash`, finds `unit` on its chain and removes it if it is
+  // still a candidate (kEvict: not marked; kExpire: expired at now). *removed says whether.
+  Status RemoveUnit(uint32_t unit, uint32_t hash, Removal why, uint64_t now,
+                    bool* removed) noexcept;
+  // Under b's lock: unlinks every expired entry of the chain; false on an invalid link.
+  bool SweepChainLocked(layout::Bucket* b, uint64_t now) noexcept;
+  // Accounting of one removed entry (counts of the bucket, namespace and store; the handle's).
+  void CountRemoved(layout::Bucket* b, uint32_t ns, uint32_t bytes) noexcept;
+  // A get/has found the entry expired: removes it if it still is (lazy reclamation).
+  void ReclaimExpired(uint32_t ns, const uint8_t* key, uint32_t keyLength, uint32_t hash) noexcept;
   // namespaces.cpp
   // Fills nsLive[1..255] with which namespace records are live; returns how many are.
   uint32_t LiveNamespaces(bool* nsLive) const noexcept;
@@ -274,6 +336,8 @@ class Store {
   layout::NsState* nsState_ = nullptr;
   layout::RepairState* repairState_ = nullptr;
   layout::Namespace* nsTable_ = nullptr;
+  layout::NsPolicy* nsPolicy_ = nullptr;
+  layout::EvictState* evict_ = nullptr;
   layout::Owner* owners_ = nullptr;
   layout::Bucket* buckets_ = nullptr;
   PoolView pool_;
@@ -284,8 +348,10 @@ class Store {
   bool closed_ = true;
   uint64_t reads_ = 0;
   uint64_t writes_ = 0;
-  std::unique_ptr<uint8_t[]> scratch_;  // kMaxKeyBytes + kMaxValueBytes: one key ‖ value
-  std::vector<uint8_t> snap_;           // ForEach's per-bucket copy, kept for reuse
+  uint32_t evictions_ = 0;  // by this handle's hand: decides when the hand moves on (evict.cpp)
+  std::unique_ptr<NsCounts[]> nsCounts_;  // kMaxNamespaceId + 1, flushed with reads_ and writes_
+  std::unique_ptr<uint8_t[]> scratch_;    // kMaxKeyBytes + kMaxValueBytes: one key ‖ value
+  std::vector<uint8_t> snap_;             // ForEach's per-bucket copy, kept for reuse
 };
 
 template <class F>
@@ -297,9 +363,10 @@ Status Store::ForEach(uint32_t ns, F&& fn) {
   std::vector<uint8_t> snap;
   snap.swap(snap_);
   Status s = layout::kOk;
+  const uint64_t now = NowMs();  // one instant for the whole listing: expired entries are left out
   for (uint32_t b = 0; b < bucketCount_; ++b) {
     if (AtomicLoad(&buckets_[b].head) == 0) continue;
-    s = SnapshotBucket(b, ns, &snap);
+    s = SnapshotBucket(b, ns, now, &snap);
     if (s != layout::kOk) break;
     const uint8_t* p = snap.data();
     const uint8_t* end = p + snap.size();

@@ -19,6 +19,13 @@ uint64_t Store::NowMs() const noexcept {
       duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
 }
 
+uint64_t Store::ExpiryFor(uint32_t ns, uint64_t expiresAt, uint64_t now) const noexcept {
+  if (expiresAt == kExpiryNever) return 0;
+  if (expiresAt != kExpiryDefault) return expiresAt;
+  const uint64_t ttl = AtomicLoad64(&nsPolicy_[ns].ttlMs);
+  return ttl == 0 ? 0 : now + ttl;
+}
+
 Status Store::LockBucket(Bucket* b, uint32_t* held) noexcept {
   for (;;) {
     switch (LockFast(&b->lock, env_, held)) {
@@ -103,8 +110,14 @@ Status Store::LockAndFind(Bucket* b, uint32_t ns, const void* key, uint32_t keyL
   }
 }
 
+namespace {
+// Entries one set may evict before it gives up with ERR_STORE_FULL (other writers may take each
+// freed block first): bounds the work of one insert.
+constexpr int kMaxEvictionsPerSet = 64;
+}  // namespace
+
 Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* value,
-                  uint32_t valueLength, uint32_t encoding) noexcept {
+                  uint32_t valueLength, uint32_t encoding, uint64_t expiresAt) noexcept {
   if (closed_) return layout::kErrClosed;
   if (keyLength > kMaxKeyBytes) return layout::kErrKeyTooLong;
   if (valueLength > kMaxValueBytes) return layout::kErrValueTooLong;
@@ -116,46 +129,73 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
   // read. The clock is read before taking the lock: it is not cheap and the lock is shared.
   __builtin_prefetch(b, 1);
   const uint64_t now = NowMs();
+  const uint64_t expiry = ExpiryFor(ns, expiresAt, now);
+  if (expiry != 0 && AtomicLoad(&evict_->ttlSeen) == 0) AtomicStore(&evict_->ttlSeen, 1u);
   bool repaired = false;
+  int evictions = 0;
   for (;;) {
     uint32_t held;
     Found f;
     Status s = LockAndFind(b, ns, key, keyLength, hash, &held, &f, &repaired);
     if (s != layout::kOk) return s;
+    // An evicting store (some namespace may evict, format.md §8) makes room instead of refusing;
+    // so does one where entries may have expired (the hand then removes only those).
+    const bool marking = AtomicLoad(&evict_->marking) != 0;
+    const bool evicting =
+        (marking || AtomicLoad(&evict_->ttlSeen) != 0) && evictions < kMaxEvictionsPerSet;
     if (f.unit == 0) {
       // Reserve a slot for the new entry.
       if (AtomicAdd(&hdr_->entryCount, 1) >= maxEntries_) {
         AtomicSub(&hdr_->entryCount, 1);
         Unlock(&b->lock, held);
+        bool evicted = false;
+        if (evicting) {
+          ++evictions;
+          s = EvictOne(kClassCount, &evicted);
+          if (s != layout::kOk) return s;
+        }
+        if (evicted) continue;
         return layout::kErrStoreFull;
       }
     }
     uint32_t nu = 0;
-    AllocStatus as = AllocBlock(pool_, env_, cls, &nu);
+    AllocStatus as = AllocBlock(pool_, env_, cls, &nu, marking && evicting);
     if (as != AllocStatus::kOk) {
       if (f.unit == 0) AtomicSub(&hdr_->entryCount, 1);
       Unlock(&b->lock, held);
+      if (as == AllocStatus::kFull && evicting) {
+        ++evictions;
+        bool evicted = false;
+        s = EvictOne(cls, &evicted);
+        if (s != layout::kOk) return s;
+        if (evicted) continue;
+      }
       bool retry;
       s = HandleAllocFailure(as, &repaired, &retry);
       if (retry) continue;
       return s;
     }
-    // Write the new entry completely, then publish it with one store.
+    // Write the new entry completely, then publish it with one store. The block may be of a
+    // larger class than cls (AllocBlock's `larger`): its flags say which.
     Entry* ne = EntryAt(nu);
+    const uint32_t blockCls = ClassOfFlags(AtomicLoad(&ne->flags));
     UnpublishedStore(&ne->next,
                      f.unit != 0 ? AtomicLoad(&EntryAt(f.unit)->next) : AtomicLoad(&b->head));
     ne->keyHash = hash;
     ne->keyLength = static_cast<uint16_t>(keyLength);
     ne->valueLength = static_cast<uint16_t>(valueLength);
     ne->namespaceId = ns;
-    ne->timestamp = now;
+    ne->expiresAt = expiry;
     auto* kv = reinterpret_cast<uint8_t*>(ne + 1);
     if (keyLength != 0) std::memcpy(kv, key, keyLength);
     if (valueLength != 0) std::memcpy(kv + keyLength, value, valueLength);
     ne->checksum = EntryChecksum(kv, keyLength + valueLength, hash, encoding);
-    UnpublishedStore(&ne->flags, (cls << kClassShift) | encoding);
+    UnpublishedStore(&ne->flags, (blockCls << kClassShift) | encoding);
     AllocStatus fs = AllocStatus::kOk;
+    NsCounts& counts = nsCounts_[ns];
+    counts.bytes += keyLength + valueLength;
     if (f.unit != 0) {
+      counts.bytes -= keyLength + EntryAt(f.unit)->valueLength;
       AtomicStore(f.link, nu);
       fs = FreeBlock(pool_, env_, f.unit);
     } else {
@@ -167,6 +207,7 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
     ++writes_;
     // The old block could not be freed (allocator holder gone): a repair pass reclaims it.
     if (fs == AllocStatus::kGone || fs == AllocStatus::kCorrupt) RepairPass(true);
+    if (f.unit == 0) SweepExpired();
     return layout::kOk;
   }
 }
@@ -188,6 +229,7 @@ Status Store::Delete(uint32_t ns, const void* key, uint32_t keyLength, bool* exi
       Unlock(&b->lock, held);
       return layout::kOk;
     }
+    nsCounts_[ns].bytes -= keyLength + EntryAt(f.unit)->valueLength;
     AtomicStore(f.link, AtomicLoad(&EntryAt(f.unit)->next));
     AllocStatus fs = FreeBlock(pool_, env_, f.unit);
     if (b->count != 0) b->count = b->count - 1;
@@ -244,6 +286,7 @@ Store::Sweep Store::SweepNamespace(Bucket* b, uint32_t ns, uint32_t* removed) no
     if (step == ChainStep::kEnd) return Sweep::kDone;
     if (step != ChainStep::kEntry) return Sweep::kCorrupt;
     if (c.entry()->namespaceId != ns) continue;
+    nsCounts_[ns].bytes -= c.entry()->keyLength + c.entry()->valueLength;
     c.Unlink();
     const AllocStatus fs = FreeBlock(pool_, env_, c.unit());
     if (b->count != 0) b->count = b->count - 1;

@@ -87,9 +87,9 @@ const id = (ns, key) => `${ns}\u0000${key}`;
 // Applies operations to the store and to a model of what must be live afterwards.
 function populate(store) {
   const model = new Map();
-  const set = (ns, key, value) => {
-    store.set(ns, key, value);
-    model.set(id(ns, key), { namespace: ns, key, value });
+  const set = (ns, key, value, opts) => {
+    store.set(ns, key, value, opts);
+    model.set(id(ns, key), { namespace: ns, key, value, expiresAt: opts ? opts.expiresAt : 0 });
   };
   const del = (ns, key) => {
     store.delete(ns, key);
@@ -137,6 +137,12 @@ function populate(store) {
   set('emptied', 'only', 'soon gone');
   del('emptied', 'only');
 
+  // Expiries (§8): absolute, an hour from now, and a replaced one that keeps none.
+  const later = Date.now() + 3600e3;
+  set('json', 'expiring', 'in an hour', { expiresAt: later });
+  set('strings', 'was expiring', 'x', { expiresAt: later });
+  set('strings', 'was expiring', 'kept');
+
   // Many keys so that some buckets hold chains longer than one.
   for (let i = 0; i < 400; i++) set('bulk', `key-${i}`, i % 2 ? `v${i}` : { i });
   for (let i = 0; i < 400; i += 3) del('bulk', `key-${i}`);
@@ -150,17 +156,13 @@ for (const engine of ['native', 'js']) {
     let file;
     let model;
     let store;
-    let t0;
-    let t1;
 
     before(() => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmstore-format-doc-'));
       file = path.join(dir, `${engine}.store`);
-      t0 = Date.now();
       const s = Store.create({ path: file, size: 1 << 20, engine });
       model = populate(s);
       s.close();
-      t1 = Date.now();
       store = readStore(fs.readFileSync(file));
     });
 
@@ -180,7 +182,7 @@ for (const engine of ['native', 'js']) {
         // Encoding: Buffer -> 0, string -> 1, anything else -> JSON 2 (§8).
         const enc = Buffer.isBuffer(want.value) ? 0 : typeof want.value === 'string' ? 1 : 2;
         assert.strictEqual(got.encoding, enc, `encoding of ${JSON.stringify(k)}`);
-        assert.ok(got.timestamp >= t0 && got.timestamp <= t1, `timestamp of ${JSON.stringify(k)}`);
+        assert.strictEqual(got.expiresAt, want.expiresAt, `expiresAt of ${JSON.stringify(k)}`);
       }
     });
 
@@ -221,6 +223,37 @@ for (const engine of ['native', 'js']) {
       assert.strictEqual(o.bootId, bootIdOf(fs.readFileSync('/proc/sys/kernel/random/boot_id', 'latin1')));
       assert.strictEqual(o.state, 0);
       assert.strictEqual(readStore(fs.readFileSync(file)).owners.length, 0, 'close() cleared the record');
+    });
+
+    it('records policies, default TTLs, marks and per-namespace counts as §4, §5 and §8 say', () => {
+      const f = path.join(dir, `${engine}-cache.store`);
+      const s = Store.create({ path: f, size: 1 << 20, engine, eviction: 'auto' });
+      try {
+        s.namespace('pinned', { eviction: 'none', ttl: 90000 });
+        s.set('pinned', 'a', 'x');
+        s.set('cache', 'b', 'yy', { ttl: 3600e3 });
+        s.get('cache', 'b');
+        s.get('cache', 'b');
+        s.get('cache', 'nope');
+        s.delete('cache', 'nope');
+      } finally {
+        s.close();
+      }
+      const r = readStore(fs.readFileSync(f));
+      assert.deepStrictEqual(r.problems, []);
+      assert.deepStrictEqual(
+        { policy: r.metadata.evict.policy, marking: r.metadata.evict.marking, ttlSeen: r.metadata.evict.ttlSeen },
+        { policy: 2, marking: 1, ttlSeen: 1 });
+      const [pinned, cached] = r.namespaces;
+      assert.deepStrictEqual([pinned.name, pinned.policy, pinned.ttlMs], ['pinned', 1, 90000]);
+      assert.deepStrictEqual([cached.name, cached.policy, cached.ttlMs], ['cache', 0, 0]);
+      assert.deepStrictEqual([cached.hits, cached.misses, cached.bytes, pinned.bytes], [2n, 1n, 3n, 2n]);
+      const a = r.entries.find((e) => e.key === 'a');
+      const b = r.entries.find((e) => e.key === 'b');
+      // The namespace's default TTL gave 'a' an expiry; a hit marked 'b' (and only 'b').
+      assert.ok(a.expiresAt > Date.now() + 80000 && a.expiresAt <= Date.now() + 90000, `a expires at ${a.expiresAt}`);
+      assert.ok(b.expiresAt > Date.now() + 3500e3, `b expires at ${b.expiresAt}`);
+      assert.deepStrictEqual([a.accessed, b.accessed], [false, true]);
     });
 
     it('satisfies the allocator facts of §8', () => {
@@ -266,7 +299,9 @@ for (const engine of ['native', 'js']) {
 
       it('ERR_BAD_SIZE below 64 bytes', () => refuses((b) => b.subarray(0, 63), 'ERR_BAD_SIZE'));
       it('ERR_BAD_MAGIC', () => refuses((b) => (b.writeUInt32LE(0x574f4c46, 0), b), 'ERR_BAD_MAGIC'));
-      it('ERR_BAD_VERSION', () => refuses((b) => (b.writeUInt32LE(3, 4), b), 'ERR_BAD_VERSION'));
+      it('ERR_BAD_VERSION', () => refuses((b) => (b.writeUInt32LE(4, 4), b), 'ERR_BAD_VERSION'));
+      it('ERR_BAD_VERSION for a store of format version 2', () =>
+        refuses((b) => (b.writeUInt32LE(2, 4), b), 'ERR_BAD_VERSION'));
       it('ERR_BAD_VERSION for a store of format version 1', () =>
         refuses((b) => (b.writeUInt32LE(1, 4), b), 'ERR_BAD_VERSION'));
       it('ERR_BAD_CHECKSUM when the checksum is wrong', () =>

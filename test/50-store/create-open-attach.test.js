@@ -97,6 +97,8 @@ forEachEngine('Store.open()', ({ engine }) => {
       ['bad version', 4, [9, 0, 0, 0], 'ERR_BAD_VERSION'],
       // Format version 1 had 8-byte owner records and its buckets where version 2 has owners.
       ['a store of format version 1', 4, [1, 0, 0, 0], 'ERR_BAD_VERSION'],
+      // Version 2 had no expiry, marks or policy table; its buckets are where version 3 has policies.
+      ['a store of format version 2', 4, [2, 0, 0, 0], 'ERR_BAD_VERSION'],
       ['bad bucket count', 16, [3, 0, 0, 0], 'ERR_BAD_CHECKSUM'],
       ['bad total size', 8, [0, 0, 0, 0x40], 'ERR_BAD_CHECKSUM'],
       ['bad header checksum', 36, [1, 2, 3, 4], 'ERR_BAD_CHECKSUM'],
@@ -107,6 +109,18 @@ forEachEngine('Store.open()', ({ engine }) => {
         assert.throws(() => Store.open({ path: file, engine }), { code });
       });
     }
+
+    it('says, for an older version, which one it found and how to move its data (dump, then load)', () => {
+      patch(4, [2, 0, 0, 0]);
+      assert.throws(() => Store.open({ path: file, engine }), (err) => {
+        assert.strictEqual(err.code, 'ERR_BAD_VERSION');
+        assert.match(err.message, /format version 2/);
+        assert.match(err.message, /reads version 3/);
+        assert.match(err.message, /npx shmstore dump/);
+        assert.match(err.message, /npx shmstore load/);
+        return true;
+      });
+    });
 
     it('refuses a totalSize too large for the segment with ERR_BAD_SIZE when the checksum was recomputed (also above 2^53)', () => {
       const header = fs.readFileSync(file).subarray(0, 64);

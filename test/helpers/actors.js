@@ -18,8 +18,9 @@ function inWorker(task, onMessage = () => {}) {
   return { worker, done };
 }
 
-function inProcess(task, onMessage = () => {}) {
-  const child = fork(ACTOR, [JSON.stringify(task)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+// `script`: another actor of test/helpers/children/ with the same protocol (evict-actor.js).
+function inProcess(task, onMessage = () => {}, script = ACTOR) {
+  const child = fork(script, [JSON.stringify(task)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const done = new Promise((resolve, reject) => {
     let result;
     child.on('message', (m) => (m.result ? (result = m.result) : onMessage(m, child)));

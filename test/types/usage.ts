@@ -3,6 +3,7 @@
 import {
   Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult, RwLock, Condition,
   Semaphore, Barrier, WaitGroup, ConditionWaitResult, BarrierWaitResult, Registry, RegistryEntry, RegistryStats,
+  NamespaceStats,
 } from '../../index';
 
 const s = Store.create({ name: 'types', size: 1 << 20, engine: 'js', buckets: 64, lockTimeoutMs: 500 });
@@ -25,6 +26,20 @@ for (const [k, val] of view) console.log(k, val);
 view.forEach((val, k) => console.log(k, val));
 const size: number = view.size;
 const st: StoreStats = s.stats();
+const cache = Store.create({ buffer: new SharedArrayBuffer(1 << 20), eviction: 'auto' });
+cache.set('c', 'k', 1, { ttl: 1000 }).set('c', 'j', 2, { expiresAt: Date.now() + 5000 });
+cache.setMany('c', [['a', 1]], { ttl: Infinity });
+const ttlLeft: number | undefined = cache.ttl('c', 'k');
+const pinned: NamespaceView = cache.namespace('memories', { eviction: 'none', ttl: Infinity });
+pinned.set('goal', 'ship', { ttl: 60e3 });
+const leftInView: number | undefined = pinned.ttl('goal');
+const nsStats: NamespaceStats = cache.stats().namespaceStats.c;
+console.log(ttlLeft, leftInView, nsStats.evictions + nsStats.hits, cache.stats().evictionTurns);
+// @ts-expect-error at most one of ttl and expiresAt
+cache.set('c', 'k', 1, { ttl: 5, expiresAt: 6 });
+// @ts-expect-error an unknown eviction policy
+Store.create({ buffer: new SharedArrayBuffer(1 << 20), eviction: 'lru' });
+cache.close();
 const r: VerifyReport = s.verify();
 if (!r.ok) console.log(r.errors.join('\n'), st.bytesFree, st.engine);
 s.repair();

@@ -13,10 +13,16 @@ module.exports = {
         printJson(s);
         return EXIT.OK;
       }
-      const { namespaceCounts, ...rest } = s;
+      const { namespaceCounts, namespaceStats, ...rest } = s;
       process.stdout.write(fields(Object.entries(rest)));
       const names = Object.keys(namespaceCounts);
       if (names.length) process.stdout.write('\n' + table(['namespace', 'entries'], names.map((n) => [n, namespaceCounts[n]])));
+      // The cache statistics of each namespace (docs/api.md, store.stats()).
+      const cols = ['hits', 'misses', 'evictions', 'expirations', 'bytes', 'eviction', 'ttl'];
+      if (names.length) {
+        process.stdout.write('\n' + table(['namespace', ...cols],
+          names.map((n) => [n, ...cols.map((c) => namespaceStats[n][c])])));
+      }
       return EXIT.OK;
     });
   },

@@ -30,10 +30,29 @@ function classFor(bytes) {
   return units <= MAX_UNITS ? CLASS_OF_UNITS[units] : -1;
 }
 
+// Under the allocator lock: pops the head `u` of class c's list (the unit), or CORRUPT.
+function popList(e, c, u, top) {
+  const u32 = e.u32;
+  const size = SIZE_CLASSES[c];
+  const flags = u >= e.firstUnit && u < top ? u32[u * UNIT_WORDS + FLAGS] : 0;
+  const next = u >= e.firstUnit && u < top ? u32[u * UNIT_WORDS + NEXT] : 0;
+  if (u < e.firstUnit || u + size > top || (flags & C.FLAG_FREE) === 0 ||
+      ((flags >>> CLASS_SHIFT) & CLASS_MASK) !== c ||
+      (next !== 0 && (next < e.firstUnit || next >= top))) {
+    return CORRUPT;
+  }
+  u32[HEADS + c] = next;
+  Atomics.store(u32, u * UNIT_WORDS + FLAGS, c << CLASS_SHIFT);
+  return u;
+}
+
 // Returns a unit index, 0 when the store has no block of that class, NEED_REPAIR (the allocator
 // lock's holder is gone) or CORRUPT (a free list or freeHead that would hand out memory outside
 // the pool or a block that is not free: only a repair pass may touch them). Throws LockError.
-function allocBlock(e, cls) {
+// With `larger`, when neither the list nor the tail has a block, the head of the smallest
+// non-empty list of a larger class is taken (an evicting store, format.md §8); the block keeps
+// its class, which its flags say.
+function allocBlock(e, cls, larger = false) {
   const u32 = e.u32;
   if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return NEED_REPAIR;
   const size = SIZE_CLASSES[cls];
@@ -42,22 +61,20 @@ function allocBlock(e, cls) {
   if (top < e.firstUnit || top > e.totalUnits) {
     u = CORRUPT; // never place a block over the buckets or the header, or beyond the store
   } else if (u !== 0) {
-    const flags = u >= e.firstUnit && u < top ? u32[u * UNIT_WORDS + FLAGS] : 0;
-    const next = u >= e.firstUnit && u < top ? u32[u * UNIT_WORDS + NEXT] : 0;
-    if (u < e.firstUnit || u + size > top || (flags & C.FLAG_FREE) === 0 ||
-        ((flags >>> CLASS_SHIFT) & CLASS_MASK) !== cls ||
-        (next !== 0 && (next < e.firstUnit || next >= top))) {
-      u = CORRUPT;
-    } else {
-      u32[HEADS + cls] = next;
-      Atomics.store(u32, u * UNIT_WORDS + FLAGS, cls << CLASS_SHIFT);
-    }
+    u = popList(e, cls, u, top);
   } else if (top + size <= e.totalUnits) {
     // The class is written before the block joins [firstUnit, freeHead): the pool stays
     // walkable at every instant.
     Atomics.store(u32, top * UNIT_WORDS + FLAGS, cls << CLASS_SHIFT);
     Atomics.store(u32, FREE_HEAD, top + size);
     u = top;
+  } else if (larger) {
+    for (let c = cls + 1; c < CLASS_COUNT; c++) {
+      const head = u32[HEADS + c];
+      if (head === 0) continue;
+      u = popList(e, c, head, top);
+      break;
+    }
   }
   e.locks.release(ALLOC_LOCK);
   return u;

@@ -43,9 +43,10 @@ function defaultGeometry(totalSize, buckets, maxEntries) {
 }
 
 // Formats `buf` (a SharedArrayBuffer) as an empty store. Returns a status.
-function formatStore(buf, bucketCount, maxEntries) {
+function formatStore(buf, bucketCount, maxEntries, policy = C.POLICY_NONE) {
   const totalSize = Math.floor(buf.byteLength / C.UNIT) * C.UNIT;
   if (!isPow2(bucketCount) || bucketCount > C.MAX_BUCKETS) return STATUS.ERR_INVALID_ARG;
+  if (policy !== C.POLICY_NONE && policy !== C.POLICY_CLOCK) return STATUS.ERR_INVALID_ARG;
   if (totalSize > MAX_TOTAL) return STATUS.ERR_SHM_TOO_LARGE;
   const eo = entriesOffsetFor(bucketCount);
   if (eo + C.UNIT > totalSize) return STATUS.ERR_BAD_SIZE;
@@ -61,6 +62,8 @@ function formatStore(buf, bucketCount, maxEntries) {
   u32[H.HEADER_CHECKSUM] = headerChecksum(C.MAGIC, C.FORMAT_VERSION, totalSize, bucketCount,
     maxEntries);
   u32[CLASS_COUNT] = C.SIZE_CLASS_COUNT;
+  u32[AT.EVICT_STATE.POLICY] = policy;
+  u32[AT.EVICT_STATE.MARKING] = policy === C.POLICY_CLOCK ? 1 : 0;
   // The magic is stored last: a store is valid only once everything else is in place.
   Atomics.store(u32, H.MAGIC, C.MAGIC);
   return STATUS.OK;

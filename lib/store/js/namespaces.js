@@ -6,8 +6,17 @@ const { NEED_REPAIR } = require('./locks');
 const repairs = require('./repair');
 const { utf8Into } = require('./read');
 const { failure } = require('./failure');
+const { NSC_WORDS } = require('./counts');
+const { flushCounters } = require('./stats');
 
 const NS = W.NAMESPACE;
+const POL = W.NS_POLICY;
+const MARKING = AT.EVICT_STATE.MARKING;
+// Record `i` of the namespace policy table: its first word, and its u64 fields as indices of
+// the handle's BigUint64Array over that table (e.big).
+const policyWord = (i) => BASE.NS_POLICY + i * POL.WORDS;
+const policyBig = (i, field) => (i * POL.WORDS + field) / 2;
+const U64_FIELDS = [POL.TTL_MS, POL.HITS, POL.MISSES, POL.EVICTIONS, POL.EXPIRATIONS, POL.BYTES];
 const NS_LOCK = AT.NS_STATE.LOCK;
 const NS_LIVE = AT.NS_STATE.LIVE_COUNT;
 // Record `i` of the namespace table: its first word, and the byte offset of its name.
@@ -40,6 +49,10 @@ function resolve(e, name, create) {
       const off = nameOffset(i);
       e.u8.fill(0, off, off + C.MAX_NAMESPACE_BYTES);
       e.u8.set(e.kb.subarray(0, kl), off);
+      // The policy record starts afresh too: no policy, TTL or count of an earlier namespace.
+      Atomics.store(e.u32, policyWord(i) + POL.POLICY, C.POLICY_INHERIT);
+      for (const f of U64_FIELDS) Atomics.store(e.big, policyBig(i, f), 0n);
+      e.nsc.fill(0, i * NSC_WORDS, (i + 1) * NSC_WORDS);
       Atomics.store(e.u32, r + NS.COUNT, 0);
       Atomics.store(e.u32, r + NS.STATE, C.NS_STATE_LIVE);
       Atomics.add(e.u32, NS_LIVE, 1);
@@ -65,7 +78,26 @@ function findNamespace(e, kl) {
   return 0;
 }
 
+// Sets namespace `id`'s eviction policy and default TTL in ms (0: none); -1 leaves a setting as
+// it is.
+function configure(e, id, policy, ttlMs) {
+  if (!Number.isInteger(policy) || policy < -1 || policy > C.POLICY_CLOCK ||
+      !Number.isSafeInteger(ttlMs) || ttlMs < -1) {
+    throw new RangeError('The "policy" or "ttlMs" argument is out of range');
+  }
+  if (Atomics.load(e.u32, recordWord(id) + NS.STATE) !== C.NS_STATE_LIVE) throw failure(STATUS.ERR_INVALID_ARG, 'namespace');
+  if (ttlMs >= 0) Atomics.store(e.big, policyBig(id, POL.TTL_MS), BigInt(ttlMs));
+  if (policy >= 0) {
+    // Readers mark hits, and full stores evict, once any namespace may be evicted.
+    if (policy === C.POLICY_CLOCK) Atomics.store(e.u32, MARKING, 1);
+    Atomics.store(e.u32, policyWord(id) + POL.POLICY, policy);
+  }
+}
+
+// [name, id, count, policy, ttlMs, hits, misses, evictions, expirations, bytes] of every live
+// namespace; flushes this handle's counts first.
 function list(e) {
+  flushCounters(e);
   const out = [];
   for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
     const r = recordWord(i);
@@ -73,9 +105,13 @@ function list(e) {
     const off = nameOffset(i);
     const len = Math.min(e.u32[r + NS.NAME_LENGTH], C.MAX_NAMESPACE_BYTES);
     const name = Buffer.from(e.u8.slice(off, off + len)).toString('utf8');
-    out.push([name, i, Atomics.load(e.u32, r + NS.COUNT)]);
+    const row = [name, i, Atomics.load(e.u32, r + NS.COUNT), Atomics.load(e.u32, policyWord(i) + POL.POLICY)];
+    for (const f of U64_FIELDS) row.push(Number(Atomics.load(e.big, policyBig(i, f))));
+    // bytes is a gauge built from flushed changes (may be off until a repair pass): never below 0.
+    if (row[9] >= 2 ** 63) row[9] = 0;
+    out.push(row);
   }
   return out;
 }
 
-module.exports = { resolve, list };
+module.exports = { resolve, list, configure };

@@ -3,7 +3,7 @@
 // bucket's lock word is its seqlock, and a copy counts only if it hashes to the entry's
 // checksum), and the listing of a namespace, each bucket read consistently. Mirrors
 // src/store/read.cpp.
-const { C, W, H, BASE, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES } = require('../../layout/layout');
+const { C, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES } = require('../../layout/layout');
 const { xxh32Aligned } = require('../../base/xxhash');
 const { NEED_REPAIR } = require('./locks');
 const { corruptError } = require('./failure');
@@ -30,6 +30,11 @@ const E_HASH = W.ENTRY.KEY_HASH;
 const E_NS = W.ENTRY.NAMESPACE_ID;
 const E_FLAGS = W.ENTRY.FLAGS;
 const E_SUM = W.ENTRY.CHECKSUM;
+const E_EXP = W.ENTRY.EXPIRES_AT;
+const E_EXP_HI = W.ENTRY.EXPIRES_AT_HI;
+const FLAG_ACCESSED = C.FLAG_ACCESSED;
+const MARKING = AT.EVICT_STATE.MARKING;
+const { NSC_WORDS, NSC_HITS, NSC_MISSES } = require('./counts');
 const E_KEY_LENGTH = H.ENTRY.KEY_LENGTH;
 const E_VALUE_LENGTH = H.ENTRY.VALUE_LENGTH;
 
@@ -87,8 +92,14 @@ function walk(e, bw, nsId, kl, h) {
   return 0;
 }
 
-// The lock-free read of format.md §9 for the key in e.kb. Leaves the key+value in e.copy and
-// the encoding in e.out[0], and returns the value length, or -1 on a miss.
+// The expiry (epoch ms, 0: none) of an entry from its two words.
+function expiryOf(lo, hi) {
+  return hi * 0x100000000 + lo;
+}
+
+// The lock-free read of format.md §9 for the key in e.kb. Leaves the key+value in e.copy, the
+// encoding in e.out[0], the entry's unit, flags and expiry in e.hitUnit, e.hitFlags and
+// e.hitExpires, and returns the value length, or -1 on a miss.
 function find(e, nsId, kl, h) {
   const { u16, u32 } = e;
   const bw = bucketOf(e, h);
@@ -103,10 +114,14 @@ function find(e, nsId, kl, h) {
     let vl = 0;
     let flags = 0;
     let sum = 0;
+    let expLo = 0;
+    let expHi = 0;
     if (u > 0) {
       vl = u16[u * UNIT_HALFS + E_VALUE_LENGTH];
       flags = u32[u * UNIT_WORDS + E_FLAGS];
       sum = u32[u * UNIT_WORDS + E_SUM];
+      expLo = u32[u * UNIT_WORDS + E_EXP];
+      expHi = u32[u * UNIT_WORDS + E_EXP_HI];
       const cls = (flags >>> CLASS_SHIFT) & CLASS_MASK;
       // Never copy beyond the block (or the store), whatever a racing writer left here.
       if (cls < CLASS_COUNT && (flags & FLAG_FREE) === 0 && HDR + kl + vl <= SIZE_CLASSES[cls] * UNIT &&
@@ -123,6 +138,9 @@ function find(e, nsId, kl, h) {
     const enc = flags & ENC_MASK;
     if (u > 0 && xxh32Aligned(e.copy32, e.copy, 0, kl + vl, (h ^ enc) >>> 0) === sum && copyHoldsKey(e, kl)) {
       e.out[0] = enc;
+      e.hitUnit = u;
+      e.hitFlags = flags;
+      e.hitExpires = expLo === 0 && expHi === 0 ? 0 : expiryOf(expLo, expHi);
       return vl;
     }
     badRead(e, ++stable, h & e.mask);
@@ -146,12 +164,35 @@ function copyHoldsKey(e, kl) {
   return true;
 }
 
+// After find(): counts the read, hides (and reclaims) an expired entry, marks a hit (format.md
+// §8: only when the mark changes, with a CAS from the flags the read validated). Returns whether
+// the read is a hit.
+function settle(e, nsId, kl, h, vl) {
+  const nsc = e.nsc;
+  if (vl < 0) {
+    nsc[nsId * NSC_WORDS + NSC_MISSES]++;
+    return false;
+  }
+  if (e.hitExpires !== 0 && e.hitExpires <= Date.now()) {
+    nsc[nsId * NSC_WORDS + NSC_MISSES]++;
+    require('./evict').reclaimExpired(e, nsId, kl, h); // evict.js requires this file
+    return false;
+  }
+  nsc[nsId * NSC_WORDS + NSC_HITS]++;
+  const flags = e.hitFlags;
+  if ((flags & FLAG_ACCESSED) === 0 && Atomics.load(e.u32, MARKING) !== 0) {
+    Atomics.compareExchange(e.u32, e.hitUnit * UNIT_WORDS + E_FLAGS, flags, (flags | FLAG_ACCESSED) >>> 0);
+  }
+  return true;
+}
+
 function get(e, nsId, key) {
   const kl = encodeKey(e, key);
   if (kl < 0) return undefined;
   e.reads++;
-  const vl = find(e, nsId, kl, keyHash(e, kl, nsId));
-  if (vl < 0) return undefined;
+  const h = keyHash(e, kl, nsId);
+  const vl = find(e, nsId, kl, h);
+  if (!settle(e, nsId, kl, h, vl)) return undefined;
   if (e.out[0] === C.ENC_BINARY) {
     const b = Buffer.allocUnsafe(vl);
     e.copy.copy(b, 0, kl, kl + vl);
@@ -164,18 +205,31 @@ function has(e, nsId, key) {
   const kl = encodeKey(e, key);
   if (kl < 0) return false;
   e.reads++;
-  return find(e, nsId, kl, keyHash(e, kl, nsId)) >= 0;
+  const h = keyHash(e, kl, nsId);
+  return settle(e, nsId, kl, h, find(e, nsId, kl, h));
+}
+
+// The expiry of the key's entry (0: none), or -1 when it is absent or expired.
+function expiresAt(e, nsId, key) {
+  const kl = encodeKey(e, key);
+  if (kl < 0) return -1;
+  e.reads++;
+  const h = keyHash(e, kl, nsId);
+  return settle(e, nsId, kl, h, find(e, nsId, kl, h)) ? e.hitExpires : -1;
 }
 
 // The entries of `nsId` in the bucket whose record starts at word `bw`, read without the lock:
 // pushes them to `found` and returns true, or returns false when the chain looked invalid.
-function listBucket(e, bw, nsId, withValues, found) {
+function listBucket(e, bw, nsId, withValues, found, now) {
   const { u32 } = e;
   const c = e.chain;
   for (let u = c.from(bw + B_HEAD); u !== 0; u = c.next()) {
     if (!c.atEntry()) return false;
     const w = u * UNIT_WORDS;
     if (u32[w + E_NS] !== nsId) continue;
+    const expLo = u32[w + E_EXP];
+    const expHi = u32[w + E_EXP_HI];
+    if ((expLo !== 0 || expHi !== 0) && expiryOf(expLo, expHi) <= now) continue;
     const kl = chain.keyLengthOf(e, u);
     const vl = chain.valueLengthOf(e, u);
     const flags = u32[w + E_FLAGS];
@@ -202,6 +256,7 @@ function listBucket(e, bw, nsId, withValues, found) {
 function entries(e, nsId, withValues) {
   const out = [];
   const u32 = e.u32;
+  const now = Date.now(); // one instant for the whole listing: expired entries are left out
   for (let b = 0; b <= e.mask; b++) {
     const bw = BUCKET_BASE + b * BUCKET_WORDS;
     const lw = bw + B_LOCK;
@@ -213,7 +268,7 @@ function entries(e, nsId, withValues) {
         continue;
       }
       const found = [];
-      const ok = listBucket(e, bw, nsId, withValues, found);
+      const ok = listBucket(e, bw, nsId, withValues, found, now);
       if (Atomics.load(u32, lw) !== v1) continue;
       if (ok) {
         for (const f of found) out.push(f);
@@ -225,4 +280,6 @@ function entries(e, nsId, withValues) {
   return out;
 }
 
-Object.assign(R, { utf8Into, encodeKey, keyHash, bucketOf, walk, find, get, has, entries });
+Object.assign(R, {
+  utf8Into, encodeKey, keyHash, bucketOf, walk, find, get, has, expiresAt, entries, expiryOf,
+});

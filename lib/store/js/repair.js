@@ -8,6 +8,7 @@ const { xxh32 } = require('../../base/xxhash');
 const { NEED_REPAIR, REPAIR_LOCK } = require('./locks');
 const { ALLOC_LOCK, HEADS, FREE_HEAD } = require('./alloc');
 const chain = require('./chain');
+const { NSC_WORDS, NSC_BYTES } = require('./counts');
 
 const NS = W.NAMESPACE;
 const NS_LOCK = AT.NS_STATE.LOCK;
@@ -151,12 +152,13 @@ function stopAt(e, pool, u, bit, twice) {
 // bucket counts.
 function walkChains(e, pool, report) {
   const nsCounts = new Uint32Array(C.NAMESPACE_SLOTS);
+  const nsBytes = new Float64Array(C.NAMESPACE_SLOTS);
   const keys = new Set();
   let entries = 0;
   for (let b = 0; b < e.bucketCount; b++) {
     keys.clear();
     e.heartbeat.work();
-    const n = walkChain(e, pool, report, b, keys, nsCounts);
+    const n = walkChain(e, pool, report, b, keys, nsCounts, nsBytes);
     entries += n;
     const countWord = BASE.BUCKET + b * B.WORDS + B.COUNT;
     if (e.u32[countWord] !== n) {
@@ -164,11 +166,11 @@ function walkChains(e, pool, report) {
       else e.u32[countWord] = n;
     }
   }
-  return { entries, nsCounts };
+  return { entries, nsCounts, nsBytes };
 }
 
 // One bucket's chain for walkChains: returns the entries kept on it.
-function walkChain(e, pool, report, b, keys, nsCounts) {
+function walkChain(e, pool, report, b, keys, nsCounts, nsBytes) {
   const { u8, u32 } = e;
   const c = e.chain;
   let n = 0;
@@ -203,6 +205,7 @@ function walkChain(e, pool, report, b, keys, nsCounts) {
     pool.state[u - e.firstUnit] |= LIVE;
     n++;
     nsCounts[u32[chain.entryWord(u) + E.NAMESPACE_ID]]++;
+    nsBytes[u32[chain.entryWord(u) + E.NAMESPACE_ID]] += chain.keyLengthOf(e, u) + chain.valueLengthOf(e, u);
     u = c.next();
   }
   return n;
@@ -230,6 +233,19 @@ function checkCounts(e, found, report) {
     if (report) report.add(`namespaces: liveCount ${u32[NS_LIVE]}, found ${live}`);
     else Atomics.store(u32, NS_LIVE, live);
   }
+}
+
+// Each live namespace's NsPolicy.bytes from what the chains hold (this handle's unflushed changes
+// are counted in it), and the hand back at the first block (a cut pool may have left it inside
+// one).
+function resetEvictionState(e, found) {
+  for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
+    if (!nsLive(e, i)) continue;
+    Atomics.store(e.big, (BASE.NS_POLICY + i * W.NS_POLICY.WORDS + W.NS_POLICY.BYTES - BASE.NS_POLICY) / 2,
+      BigInt(found.nsBytes[i]));
+    e.nsc[i * NSC_WORDS + NSC_BYTES] = 0;
+  }
+  Atomics.store(e.u32, AT.EVICT_STATE.HAND, e.firstUnit);
 }
 
 // A live namespace record whose nameLength is impossible names no namespace anybody can find:
@@ -286,7 +302,9 @@ function repair(e, force = true) {
     const pool = walkPool(e, null);
     if (pool.moved) Atomics.store(u32, FREE_HEAD, pool.top);
     dropNamelessNamespaces(e);
-    checkCounts(e, walkChains(e, pool, null), null);
+    const found = walkChains(e, pool, null);
+    checkCounts(e, found, null);
+    resetEvictionState(e, found);
     rebuildFreeLists(e, pool);
     freeGoneOwners(e);
     Atomics.add(u32, GC_COUNTER, 1);

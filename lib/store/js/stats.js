@@ -6,23 +6,41 @@ const { C, W, AT, S, SIZE_CLASSES } = require('../../layout/layout');
 const { NEED_REPAIR } = require('./locks');
 const { ALLOC_LOCK, HEADS, FREE_HEAD } = require('./alloc');
 const chain = require('./chain');
+const { NSC_WORDS, NSC_HITS, NSC_MISSES, NSC_EVICTIONS, NSC_EXPIRATIONS, NSC_BYTES } = require('./counts');
 const repairs = require('./repair');
 
 const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
 const GC_COUNTER = AT.HEADER.GC_COUNTER;
 const NS_LIVE = AT.NS_STATE.LIVE_COUNT;
 const NEXT = W.ENTRY.NEXT;
+const POL = W.NS_POLICY;
+// Each private count and the NsPolicy field (u32 word offset in the record) it is added to.
+const NSC_FIELDS = [[NSC_HITS, POL.HITS], [NSC_MISSES, POL.MISSES], [NSC_EVICTIONS, POL.EVICTIONS],
+  [NSC_EXPIRATIONS, POL.EXPIRATIONS], [NSC_BYTES, POL.BYTES]];
 
 // Header.writeCounter and Header.readCounter, as one view of two u64.
 const counters = (e) => new BigUint64Array(e.buf, S.HEADER.WRITE_COUNTER, 2);
 
+// Adds the handle's private counts to the header's counters and to the NsPolicy records.
 function flushCounters(e) {
-  if (!e.reads && !e.writes) return;
-  const c64 = counters(e);
-  if (e.writes) Atomics.add(c64, 0, BigInt(e.writes));
-  if (e.reads) Atomics.add(c64, 1, BigInt(e.reads));
-  e.reads = 0;
-  e.writes = 0;
+  if (e.reads || e.writes) {
+    const c64 = counters(e);
+    if (e.writes) Atomics.add(c64, 0, BigInt(e.writes));
+    if (e.reads) Atomics.add(c64, 1, BigInt(e.reads));
+    e.reads = 0;
+    e.writes = 0;
+  }
+  const nsc = e.nsc;
+  for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
+    const at = i * NSC_WORDS;
+    if (!nsc[at] && !nsc[at + 1] && !nsc[at + 2] && !nsc[at + 3] && !nsc[at + 4]) continue;
+    const big = (i * POL.WORDS) / 2;
+    for (const [k, f] of NSC_FIELDS) {
+      // BigInt.asUintN: a negative change of bytes is added as its two's complement.
+      if (nsc[at + k]) Atomics.add(e.big, big + f / 2, BigInt.asUintN(64, BigInt(nsc[at + k])));
+      nsc[at + k] = 0;
+    }
+  }
 }
 
 // Units on the free lists, walked under the allocator lock (bounded: a damaged list ends the
@@ -65,6 +83,9 @@ function stats(e) {
     repairs: Atomics.load(u32, GC_COUNTER),
     reads: Number(Atomics.load(c64, 1)),
     writes: Number(Atomics.load(c64, 0)),
+    policy: Atomics.load(u32, AT.EVICT_STATE.POLICY),
+    evictionHand: Atomics.load(u32, AT.EVICT_STATE.HAND),
+    evictionTurns: Atomics.load(u32, AT.EVICT_STATE.TURNS),
   };
 }
 

@@ -4,7 +4,8 @@
 // lib/store/contract.js, as the native NativeStore does, so that lib/store/store.js drives
 // either one; each method hands over to the file that mirrors its native counterpart
 // (read.js ↔ src/store/read.cpp, write.js ↔ write.cpp, ...). Mirrors src/store/store.cpp.
-const { C, BASE, W, AT, STATUS } = require('../../layout/layout');
+const { C, S, BASE, W, AT, STATUS } = require('../../layout/layout');
+const { newCounts } = require('./counts');
 const { LITTLE_ENDIAN } = require('../../base/xxhash');
 const { storeOwnership } = require('./locks');
 const { failure } = require('./failure');
@@ -24,9 +25,9 @@ const NS_WORDS = W.NAMESPACE.WORDS;
 
 class JsEngine {
   // Formats `buf` as an empty store.
-  static create(buf, bucketCount, maxEntries) {
+  static create(buf, bucketCount, maxEntries, policy = C.POLICY_NONE) {
     if (buf.byteLength > MAX_JS_BYTES) throw failure(STATUS.ERR_SHM_TOO_LARGE, 'create');
-    const status = formatStore(buf, bucketCount, maxEntries);
+    const status = formatStore(buf, bucketCount, maxEntries, policy);
     if (status !== STATUS.OK) throw failure(status, 'create');
   }
 
@@ -43,6 +44,16 @@ class JsEngine {
     // Division, not >>: a store may be up to 4 GiB, beyond the int32 range of shifts.
     this.u16 = new Uint16Array(buf, 0, geometry.totalSize / 2);
     this.u32 = new Uint32Array(buf, 0, geometry.totalSize / 4);
+    // The namespace policy table's u64 fields (TTL, counters), read and added atomically.
+    this.big = new BigUint64Array(buf, C.NSPOLICY_OFFSET, (C.NAMESPACE_SLOTS * S.NS_POLICY.SIZE) / 8);
+    this.nsc = newCounts();
+    // Set by a read that found an entry (read.js): its unit, flags and expiry.
+    this.hitUnit = 0;
+    this.hitFlags = 0;
+    this.hitExpires = 0;
+    this.expiry = 0;
+    // Evictions by this handle's hand, modulo EVICT_ADVANCE_EVERY (evict.js).
+    this.evictions = 0;
     this.mask = geometry.bucketCount - 1;
     // The walk bound of §9 (Readers): a chain holds distinct blocks of at least one unit, so no
     // valid walk is longer than the pool either (with maxEntries 2^32 - 1 on a small store, a
@@ -110,8 +121,20 @@ class JsEngine {
     return read.has(this, nsId, key);
   }
 
-  set(nsId, key, value, enc) {
-    write.set(this, nsId, key, value, enc);
+  set(nsId, key, value, enc, expiresAt = 0) {
+    if (typeof expiresAt !== 'number') throw new TypeError('The "expiresAt" argument must be of type number');
+    if (expiresAt !== -1 && !(Number.isSafeInteger(expiresAt) && expiresAt >= 0)) {
+      throw new RangeError('The "expiresAt" argument must be -1 or an integer in [0, 2^53)');
+    }
+    write.set(this, nsId, key, value, enc, expiresAt);
+  }
+
+  expiresAt(nsId, key) {
+    return read.expiresAt(this, nsId, key);
+  }
+
+  configureNamespace(nsId, policy, ttlMs) {
+    namespaces.configure(this, nsId, policy, ttlMs);
   }
 
   delete(nsId, key) {

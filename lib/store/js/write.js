@@ -22,8 +22,20 @@ const B_LOCK = W.BUCKET.LOCK;
 const E_NEXT = W.ENTRY.NEXT;
 const E_HASH = W.ENTRY.KEY_HASH;
 const E_NS = W.ENTRY.NAMESPACE_ID;
-const E_TIME = W.ENTRY.TIMESTAMP;
-const E_TIME_HI = W.ENTRY.TIMESTAMP_HI;
+const E_EXP = W.ENTRY.EXPIRES_AT;
+const E_EXP_HI = W.ENTRY.EXPIRES_AT_HI;
+const MARKING = AT.EVICT_STATE.MARKING;
+const TTL_SEEN = AT.EVICT_STATE.TTL_SEEN;
+// NsPolicy.ttlMs of namespace i: u32 words TTL + i * POL_WORDS (low) and TTL_HI + ...
+const POL_WORDS = W.NS_POLICY.WORDS;
+const POL_TTL = BASE.NS_POLICY + W.NS_POLICY.TTL_MS;
+const POL_TTL_HI = BASE.NS_POLICY + W.NS_POLICY.TTL_MS_HI;
+// Set's expiry argument (as the native engine's): 0 takes the namespace's default TTL, -1 stores
+// no expiry, anything else is the expiry in epoch ms.
+const EXPIRY_NEVER = -1;
+// Entries one set may evict before it gives up with ERR_STORE_FULL (as src/store/write.cpp).
+const MAX_EVICTIONS_PER_SET = 64;
+const { NSC_WORDS, NSC_BYTES } = require('./counts');
 const E_FLAGS = W.ENTRY.FLAGS;
 const E_SUM = W.ENTRY.CHECKSUM;
 const E_KEY_LENGTH = H.ENTRY.KEY_LENGTH;
@@ -57,7 +69,17 @@ function findLink(e, bw, nsId, kl, h) {
   return -1;
 }
 
-function set(e, nsId, key, value, enc) {
+// The expiry a set stores (epoch ms, 0: none) for its expiry argument (see EXPIRY_NEVER).
+function expiryFor(e, nsId, expiresAt, now) {
+  if (expiresAt === EXPIRY_NEVER) return 0;
+  if (expiresAt !== 0) return expiresAt;
+  const lo = e.u32[POL_TTL + nsId * POL_WORDS];
+  const hi = e.u32[POL_TTL_HI + nsId * POL_WORDS];
+  if (lo === 0 && hi === 0) return 0;
+  return now + Number(Atomics.load(e.big, (POL_TTL + nsId * POL_WORDS - BASE.NS_POLICY) / 2));
+}
+
+function set(e, nsId, key, value, enc, expiresAt = 0) {
   const kl = encodeKey(e, key);
   if (kl < 0) throw failure(STATUS.ERR_KEY_TOO_LONG, 'set');
   // Strings are measured here and encoded straight into the entry by writeEntry.
@@ -72,16 +94,37 @@ function set(e, nsId, key, value, enc) {
   const cls = classFor(HDR + kl + vl);
   // Read before taking the lock: the clock is not cheap and the lock is shared.
   e.now = Date.now();
-  for (let repaired = false; ;) {
-    const r = setOnce(e, nsId, kl, h, value, vl, enc, cls);
-    if (r === STATUS.OK) return;
+  e.expiry = expiryFor(e, nsId, expiresAt, e.now);
+  if (e.expiry !== 0 && Atomics.load(e.u32, TTL_SEEN) === 0) Atomics.store(e.u32, TTL_SEEN, 1);
+  for (let repaired = false, evictions = 0; ;) {
+    // An evicting store (some namespace may evict, format.md §8) makes room instead of refusing;
+    // so does one where entries may have expired (the hand then removes only those).
+    const marking = Atomics.load(e.u32, MARKING) !== 0;
+    const evicting = evictions < MAX_EVICTIONS_PER_SET && (marking || Atomics.load(e.u32, TTL_SEEN) !== 0);
+    const r = setOnce(e, nsId, kl, h, value, vl, enc, cls, marking && evicting);
+    if (r === STATUS.OK || r === INSERTED) {
+      if (r === INSERTED) evict.sweepExpired(e);
+      return;
+    }
+    if (r === FULL_COUNT || r === FULL_SPACE) {
+      evictions++;
+      if (evicting && evict.evictOne(e, r === FULL_COUNT ? -1 : cls)) continue;
+      throw failure(STATUS.ERR_STORE_FULL, 'set');
+    }
     if (r !== NEED_REPAIR && r !== CORRUPT) throw failure(r, 'set');
     repaired = recover(e, r, h, repaired);
   }
 }
 
-// One attempt of set under the bucket's lock: a status, NEED_REPAIR or CORRUPT.
-function setOnce(e, nsId, kl, h, src, vl, enc, cls) {
+// setOnce's results besides a status: the store is full (the entry count, or no block of the
+// class), or a new entry was inserted (the expiry sweep runs after the lock is released).
+const FULL_COUNT = -10;
+const FULL_SPACE = -11;
+const INSERTED = -12;
+
+// One attempt of set under the bucket's lock: a status, NEED_REPAIR, CORRUPT, FULL_COUNT,
+// FULL_SPACE or INSERTED. With `larger`, a block of a larger class may be used (allocBlock).
+function setOnce(e, nsId, kl, h, src, vl, enc, cls, larger) {
   const u32 = e.u32;
   const bw = bucketOf(e, h);
   const lw = bw + B_LOCK;
@@ -95,11 +138,11 @@ function setOnce(e, nsId, kl, h, src, vl, enc, cls) {
   if (!old && Atomics.add(u32, ENTRY_COUNT, 1) >= e.maxEntries) {
     Atomics.sub(u32, ENTRY_COUNT, 1);
     e.locks.release(lw);
-    return STATUS.ERR_STORE_FULL;
+    return FULL_COUNT;
   }
   let nu;
   try {
-    nu = allocBlock(e, cls);
+    nu = allocBlock(e, cls, larger);
   } catch (err) {
     nu = err; // a lock timeout: the bucket lock must not stay held
   }
@@ -107,10 +150,13 @@ function setOnce(e, nsId, kl, h, src, vl, enc, cls) {
     if (!old) Atomics.sub(u32, ENTRY_COUNT, 1);
     e.locks.release(lw);
     if (typeof nu !== 'number') throw nu;
-    return nu === 0 ? STATUS.ERR_STORE_FULL : nu;
+    return nu === 0 ? FULL_SPACE : nu;
   }
   const next = old ? u32[old * UNIT_WORDS + E_NEXT] : u32[bw + B_HEAD];
-  writeEntry(e, nu, nsId, kl, h, src, vl, enc, cls, next);
+  // The block may be of a larger class than cls (allocBlock's `larger`): its flags say which.
+  const blockCls = (u32[nu * UNIT_WORDS + E_FLAGS] >>> C.FLAG_CLASS_SHIFT) & C.FLAG_CLASS_MASK;
+  writeEntry(e, nu, nsId, kl, h, src, vl, enc, blockCls, next);
+  e.nsc[nsId * NSC_WORDS + NSC_BYTES] += kl + vl - (old ? kl + e.u16[old * UNIT_HALFS + E_VALUE_LENGTH] : 0);
   // The one store that publishes the new entry (and unlinks the old one).
   Atomics.store(u32, old ? link : bw + B_HEAD, nu);
   let st = 0;
@@ -124,7 +170,7 @@ function setOnce(e, nsId, kl, h, src, vl, enc, cls) {
   e.locks.release(lw);
   e.writes++;
   if (st === NEED_REPAIR) repairs.repair(e); // reclaims the block not freed
-  return STATUS.OK;
+  return old ? STATUS.OK : INSERTED;
 }
 
 // Fills the unpublished block at unit `u`: header, key (from e.kb), value, checksum, and last
@@ -138,9 +184,9 @@ function writeEntry(e, u, nsId, kl, h, src, vl, enc, cls, next) {
   u16[hw + E_KEY_LENGTH] = kl;
   u16[hw + E_VALUE_LENGTH] = vl;
   u32[w + E_NS] = nsId;
-  const now = e.now;
-  u32[w + E_TIME] = now % 0x100000000;
-  u32[w + E_TIME_HI] = Math.floor(now / 0x100000000);
+  const exp = e.expiry;
+  u32[w + E_EXP] = exp % 0x100000000;
+  u32[w + E_EXP_HI] = Math.floor(exp / 0x100000000);
   for (let i = 0; i < kl; i++) u8[koff + i] = kb[i];
   const voff = koff + kl;
   if (typeof src === 'string') {
@@ -191,6 +237,7 @@ function deleteOnce(e, nsId, kl, h) {
     return link === INVALID ? CORRUPT : false;
   }
   const old = u32[link];
+  e.nsc[nsId * NSC_WORDS + NSC_BYTES] -= kl + e.u16[old * UNIT_HALFS + E_VALUE_LENGTH];
   Atomics.store(u32, link, u32[old * UNIT_WORDS + E_NEXT]);
   if (u32[bw + B_COUNT] !== 0) u32[bw + B_COUNT]--;
   subSaturating(u32, NS_COUNT + nsId * NS_WORDS, 1);
@@ -245,6 +292,7 @@ function clearBucket(e, bw, nsId) {
       u = c.next();
       continue;
     }
+    e.nsc[nsId * NSC_WORDS + NSC_BYTES] -= chain.keyLengthOf(e, u) + chain.valueLengthOf(e, u);
     Atomics.store(u32, c.link, c.nextOfCurrent());
     if (n === e.freeList.length) {
       const grown = new Uint32Array(n * 2);
@@ -270,4 +318,6 @@ function dropCounted(e, bw, nsId, n) {
   return freeBlocks(e, e.freeList, n);
 }
 
-module.exports = { set, delete: del, clear };
+module.exports = { set, delete: del, clear, findLink, INVALID, EXPIRY_NEVER };
+// evict.js uses findLink above.
+const evict = require('./evict');

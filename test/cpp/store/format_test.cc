@@ -18,22 +18,23 @@ TEST(StoreCreate, LayoutAfterCreate) {
   const L::Header* h = r.header();
   EXPECT_EQ(h->magic, 0x464C4F57u);
   EXPECT_EQ(std::memcmp(r.base(), "WOLF", 4), 0);
-  EXPECT_EQ(h->version, 2u);
+  EXPECT_EQ(h->version, 3u);
   EXPECT_EQ(h->totalSize, uint64_t{1} << 22);
   EXPECT_EQ(h->bucketCount, 1024u);
   EXPECT_EQ(h->maxEntries, 5000u);
   EXPECT_EQ(h->entryCount, 0u);
   EXPECT_EQ(EntriesOffset(1024), L::kBucketsOffset + 1024 * L::kBucketSize);
   EXPECT_EQ(h->freeHead, EntriesOffset(1024) / 64);
-  EXPECT_EQ(h->headerChecksum, HeaderChecksum(h->magic, 2, h->totalSize, 1024, 5000));
+  EXPECT_EQ(h->headerChecksum, HeaderChecksum(h->magic, 3, h->totalSize, 1024, 5000));
   EXPECT_EQ(r.alloc()->classCount, 40u);
   EXPECT_EQ(Store::Validate(r.base(), r.size()), L::kOk);
 }
 
 TEST(StoreCreate, EntriesOffsetIsAligned) {
   // The regions of §2: the owner table (4096 records of 32 bytes) ends where the buckets begin.
-  EXPECT_EQ(L::kBucketsOffset, 151552u);
-  EXPECT_EQ(L::kOwnersOffset + L::kOwnerSlots * sizeof(L::Owner), L::kBucketsOffset);
+  EXPECT_EQ(L::kBucketsOffset, 167936u);
+  EXPECT_EQ(L::kOwnersOffset + L::kOwnerSlots * sizeof(L::Owner), L::kNspolicyOffset);
+  EXPECT_EQ(L::kNspolicyOffset + L::kNamespaceSlots * sizeof(L::NsPolicy), L::kBucketsOffset);
   EXPECT_EQ(EntriesOffset(1), L::kBucketsOffset + 64);  // one 32-byte bucket, rounded up to 64
   EXPECT_EQ(EntriesOffset(2), L::kBucketsOffset + 64);
   EXPECT_EQ(EntriesOffset(4), L::kBucketsOffset + 128);
@@ -87,7 +88,7 @@ TEST_F(StoreValidate, BadMagic) {
 }
 
 TEST_F(StoreValidate, BadVersion) {
-  r.header()->version = 3;
+  r.header()->version = 4;
   EXPECT_EQ(Open(), L::kErrBadVersion);
   Reseal();
   EXPECT_EQ(Open(), L::kErrBadVersion);
@@ -97,6 +98,15 @@ TEST_F(StoreValidate, BadVersion) {
 // with the version 2 layout, even with a header checksum that matches.
 TEST_F(StoreValidate, FormatVersion1IsRefused) {
   r.header()->version = 1;
+  Reseal();
+  EXPECT_EQ(Store::Validate(r.base(), r.size()), L::kErrBadVersion);
+  EXPECT_EQ(Open(), L::kErrBadVersion);
+}
+
+// A store of format version 2 (no expiry, marks or namespace policy table; buckets at 151552) is
+// refused with the version 3 layout, even with a header checksum that matches.
+TEST_F(StoreValidate, FormatVersion2IsRefused) {
+  r.header()->version = 2;
   Reseal();
   EXPECT_EQ(Store::Validate(r.base(), r.size()), L::kErrBadVersion);
   EXPECT_EQ(Open(), L::kErrBadVersion);

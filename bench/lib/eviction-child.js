@@ -1,0 +1,138 @@
+'use strict';
+// One case of bench/eviction.js in its own process: { kind: 'miss', workload, policy } replays a
+// request sequence against one cache and reports its miss ratio; { kind: 'latency', engine }
+// times get hits in an evicting store and in one that never evicts. Reports one IPC message.
+const { LRUCache } = require('lru-cache');
+const { Store } = require('../..');
+const { C, entriesOffset } = require('../../lib/layout/layout');
+const { workload } = require('./eviction-cases');
+
+const task = JSON.parse(process.argv[2]);
+const VALUE = 'v'.repeat(8);
+
+// A store whose entry count (not its space) is what fills: every key here takes one unit.
+function cacheStore(engine, entries, eviction) {
+  let buckets = 1;
+  while (buckets < entries / 2) buckets *= 2;
+  const size = entriesOffset(buckets) + entries * C.UNIT * 2 + (1 << 16);
+  return Store.create({ buffer: new SharedArrayBuffer(size), engine, buckets, maxEntries: entries, eviction });
+}
+
+// A plain FIFO: evicts in insertion order, hits do not reorder.
+class Fifo {
+  constructor(max) {
+    this.max = max;
+    this.map = new Map();
+  }
+  get(k) {
+    const e = this.map.get(k);
+    if (e === undefined) return undefined;
+    if (e.exp !== 0 && e.exp <= Date.now()) {
+      this.map.delete(k);
+      return undefined;
+    }
+    return e.v;
+  }
+  set(k, v, ttl) {
+    if (!this.map.has(k) && this.map.size >= this.max) this.map.delete(this.map.keys().next().value);
+    this.map.set(k, { v, exp: ttl ? Date.now() + ttl : 0 });
+  }
+}
+
+// { get(key), set(key, ttl) } of a policy holding at most `cache` entries.
+function adapter(policy, cache) {
+  switch (policy) {
+    case 'lru-cache': {
+      const lru = new LRUCache({ max: cache });
+      return { get: (k) => lru.get(k), set: (k, ttl) => lru.set(k, VALUE, ttl ? { ttl } : undefined) };
+    }
+    case 'fifo': {
+      const f = new Fifo(cache);
+      return { get: (k) => f.get(k), set: (k, ttl) => f.set(k, VALUE, ttl) };
+    }
+    case 'shmstore-native':
+    case 'shmstore-js': {
+      const s = cacheStore(policy.slice('shmstore-'.length), cache, 'clock');
+      return {
+        get: (k) => s.get('c', k),
+        set: (k, ttl) => s.set('c', k, VALUE, ttl ? { ttl } : undefined),
+        stats: () => s.stats().namespaceStats.c,
+      };
+    }
+    default:
+      throw new Error(`unknown policy ${policy}`);
+  }
+}
+
+function missRatio() {
+  const { cache, seq, ttl } = workload(task.workload, task.quick);
+  const a = adapter(task.policy, cache);
+  const keys = new Map();
+  const keyOf = (n) => {
+    let k = keys.get(n);
+    if (k === undefined) keys.set(n, (k = `k${n}`));
+    return k;
+  };
+  let misses = 0;
+  for (let i = 0; i < seq.length; i++) {
+    const k = keyOf(seq[i]);
+    if (a.get(k) === undefined) {
+      misses++;
+      a.set(k, ttl ? ttl(seq[i]) : 0);
+    }
+  }
+  return { missRatio: misses / seq.length, requests: seq.length, cache, stats: a.stats ? a.stats() : null };
+}
+
+const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
+
+// ns per get over `keys` (all resident), one pass.
+function timeGets(s, keys) {
+  let found = 0;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < keys.length; i++) if (s.get('c', keys[i]) !== undefined) found++;
+  const ns = Number(process.hrtime.bigint() - t0) / keys.length;
+  if (found !== keys.length) throw new Error(`${keys.length - found} misses among resident keys`);
+  return ns;
+}
+
+function shuffle(a) {
+  let x = 12345;
+  for (let i = a.length - 1; i > 0; i--) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    const j = x % (i + 1);
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
+function latency() {
+  const { engine, entries, churn } = task;
+  const rounds = task.quick ? 5 : task.rounds;
+  const evicting = cacheStore(engine, entries, 'clock');
+  const none = cacheStore(engine, entries, 'none');
+  for (let i = 0; i < entries; i++) {
+    evicting.set('c', `k${i}`, VALUE);
+    none.set('c', `k${i}`, VALUE);
+  }
+  const out = { evicting: [], none: [] };
+  let next = entries;
+  for (let r = 0; r <= rounds; r++) {
+    // Untimed churn: the evicting store inserts new keys (each insert evicts one entry and the
+    // hand clears marks on its way); the other replaces as many existing keys.
+    for (let i = 0; i < churn; i++) evicting.set('c', `k${next++}`, VALUE);
+    for (let i = 0; i < churn; i++) none.set('c', `k${(r * churn + i) % entries}`, VALUE);
+    const ek = shuffle(evicting.keys('c'));
+    const nk = shuffle(none.keys('c'));
+    // Alternate which store goes first, so that neither always runs on a warmer machine.
+    const order = r % 2 ? [['evicting', evicting, ek], ['none', none, nk]] : [['none', none, nk], ['evicting', evicting, ek]];
+    for (const [name, s, keys] of order) {
+      const ns = timeGets(s, keys);
+      if (r > 0) out[name].push(ns); // round 0 is the warm-up
+    }
+  }
+  return { evicting: median(out.evicting), none: median(out.none), rounds };
+}
+
+const result = task.kind === 'latency' ? latency() : missRatio();
+process.send(result, () => process.exit(0));

@@ -1,0 +1,238 @@
+'use strict';
+// Eviction and expiry of the pure-JS engine (docs/format.md §8, "Expiry" and "Eviction"): the
+// CLOCK hand over the pool, the incremental expiry sweep over the buckets and the lazy removal of
+// an expired entry a reader met. Every removal is a delete under the entry's bucket lock (§9,
+// "Writers"): readers see the old entry or nothing. Mirrors src/store/evict.cpp.
+const { C, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES } = require('../../layout/layout');
+const { NEED_REPAIR, LockError, subSaturating } = require('./locks');
+const { freeBlocks } = require('./alloc');
+const { bucketOf, expiryOf } = require('./read');
+const { NSC_WORDS, NSC_EVICTIONS, NSC_EXPIRATIONS, NSC_BYTES } = require('./counts');
+const { findLink } = require('./write');
+const chain = require('./chain');
+const repairs = require('./repair');
+
+const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
+const FREE_HEAD = AT.HEADER.FREE_HEAD;
+const HAND = AT.EVICT_STATE.HAND;
+const TURNS = AT.EVICT_STATE.TURNS;
+const SWEEP = AT.EVICT_STATE.SWEEP;
+const TTL_SEEN = AT.EVICT_STATE.TTL_SEEN;
+const STORE_POLICY = AT.EVICT_STATE.POLICY;
+const B_HEAD = W.BUCKET.HEAD;
+const B_COUNT = W.BUCKET.COUNT;
+const B_LOCK = W.BUCKET.LOCK;
+const BUCKET_BASE = BASE.BUCKET;
+const BUCKET_WORDS = W.BUCKET.WORDS;
+const E_NEXT = W.ENTRY.NEXT;
+const E_HASH = W.ENTRY.KEY_HASH;
+const E_NS = W.ENTRY.NAMESPACE_ID;
+const E_FLAGS = W.ENTRY.FLAGS;
+const E_EXP = W.ENTRY.EXPIRES_AT;
+const E_EXP_HI = W.ENTRY.EXPIRES_AT_HI;
+const E_VALUE_LENGTH = H.ENTRY.VALUE_LENGTH;
+const NS_COUNT = BASE.NAMESPACE + W.NAMESPACE.COUNT;
+const NS_STATE = BASE.NAMESPACE + W.NAMESPACE.STATE;
+const NS_WORDS = W.NAMESPACE.WORDS;
+const POL_POLICY = BASE.NS_POLICY + W.NS_POLICY.POLICY;
+const POL_WORDS = W.NS_POLICY.WORDS;
+const CLASS_SHIFT = C.FLAG_CLASS_SHIFT;
+const CLASS_MASK = C.FLAG_CLASS_MASK;
+const CLASS_COUNT = SIZE_CLASSES.length;
+const FLAG_FREE = C.FLAG_FREE;
+const FLAG_ACCESSED = C.FLAG_ACCESSED;
+const MAX_NS = C.NAMESPACE_SLOTS - 1;
+// Why an entry is removed: the hand evicted it, or it had expired.
+const EVICT = 0;
+const EXPIRE = 1;
+
+function expiryAt(u32, u) {
+  const w = u * UNIT_WORDS;
+  const lo = u32[w + E_EXP];
+  const hi = u32[w + E_EXP_HI];
+  return lo === 0 && hi === 0 ? 0 : expiryOf(lo, hi);
+}
+
+const expired = (exp, now) => exp !== 0 && exp <= now;
+
+// Whether the hand may evict entries of namespace `ns` (live, its policy or the store's clock).
+function evictable(e, ns) {
+  const u32 = e.u32;
+  if (ns < 1 || ns > MAX_NS || Atomics.load(u32, NS_STATE + ns * NS_WORDS) !== C.NS_STATE_LIVE) return false;
+  let p = Atomics.load(u32, POL_POLICY + ns * POL_WORDS);
+  if (p === C.POLICY_INHERIT) p = Atomics.load(u32, STORE_POLICY);
+  return p === C.POLICY_CLOCK;
+}
+
+// Accounting of one entry removed from the bucket at word `bw` (its lock held).
+function countRemoved(e, bw, ns, bytes, why) {
+  const u32 = e.u32;
+  if (u32[bw + B_COUNT] !== 0) u32[bw + B_COUNT]--;
+  subSaturating(u32, NS_COUNT + ns * NS_WORDS, 1);
+  subSaturating(u32, ENTRY_COUNT, 1);
+  e.nsc[ns * NSC_WORDS + NSC_BYTES] -= bytes;
+  e.nsc[ns * NSC_WORDS + (why === EVICT ? NSC_EVICTIONS : NSC_EXPIRATIONS)]++;
+  e.writes++;
+}
+
+// Takes the bucket of `hash`, finds `unit` on its chain and removes it if it still is a candidate
+// (EVICT: not marked; EXPIRE: expired at now). Returns whether it did.
+function removeUnit(e, unit, hash, why, now) {
+  const u32 = e.u32;
+  const bw = bucketOf(e, hash);
+  const lw = bw + B_LOCK;
+  while (e.locks.acquire(lw) === NEED_REPAIR) repairs.repair(e, false);
+  const c = e.chain;
+  let removed = false;
+  let st = 0;
+  // A chain that is invalid under its lock is left to the repair pass of the next writer or
+  // reader that meets it: the hand only removes what it finds on a valid chain.
+  for (let u = c.from(bw + B_HEAD); u !== 0 && c.atEntry(); u = c.next()) {
+    if (u !== unit) continue;
+    const w = u * UNIT_WORDS;
+    const candidate = why === EVICT ? (u32[w + E_FLAGS] & FLAG_ACCESSED) === 0 : expired(expiryAt(u32, u), now);
+    if (!candidate) break;
+    const ns = u32[w + E_NS];
+    const bytes = chain.keyLengthOf(e, u) + chain.valueLengthOf(e, u);
+    Atomics.store(u32, c.link, c.nextOfCurrent());
+    e.freeList[0] = u;
+    st = freeBlocks(e, e.freeList, 1);
+    if (ns >= 1 && ns <= MAX_NS) countRemoved(e, bw, ns, bytes, why);
+    removed = true;
+    break;
+  }
+  e.locks.release(lw);
+  if (st === NEED_REPAIR) repairs.repair(e);
+  return removed;
+}
+
+// One step of the eviction hand for an insert of size class `cls` (-1: any class will do, the
+// entry count is what is full): inspects at most EVICT_TURNS turns of the pool and removes one
+// entry. Returns whether it did.
+function evictOne(e, cls) {
+  const u32 = e.u32;
+  const now = Date.now();
+  // Blocks are at least one unit, so EVICT_TURNS turns are at most this many steps: the first
+  // turn clears every mark, the second meets every candidate unmarked.
+  const budget = C.EVICT_TURNS * (e.totalUnits - e.firstUnit);
+  for (let steps = 0; steps < budget; steps++) {
+    const u = Atomics.load(u32, HAND);
+    const top = Atomics.load(u32, FREE_HEAD);
+    if (u < e.firstUnit || u >= top || top > e.totalUnits) {
+      // The end of the pool (or a hand no block start has, after damage): a new turn.
+      if (Atomics.compareExchange(u32, HAND, u, e.firstUnit) === u && u >= e.firstUnit) Atomics.add(u32, TURNS, 1);
+      if (top <= e.firstUnit) return false; // an empty pool
+      continue;
+    }
+    const w = u * UNIT_WORDS;
+    const flags = Atomics.load(u32, w + E_FLAGS);
+    const bc = (flags >>> CLASS_SHIFT) & CLASS_MASK;
+    if (bc >= CLASS_COUNT || u + SIZE_CLASSES[bc] > top) {
+      Atomics.compareExchange(u32, HAND, u, top); // not a block start: end this turn
+      continue;
+    }
+    // The hand moves past the block first: concurrent evictors each take a different block.
+    if (Atomics.compareExchange(u32, HAND, u, u + SIZE_CLASSES[bc]) !== u) continue;
+    if (flags & FLAG_FREE) continue;
+    const ns = u32[w + E_NS];
+    const hash = u32[w + E_HASH];
+    const isExpired = expired(expiryAt(u32, u), now);
+    if (!isExpired) {
+      if (cls >= 0 && bc < cls) continue; // would not make room for this insert
+      if (!evictable(e, ns)) continue; // pinned
+      if (flags & FLAG_ACCESSED) {
+        // Second chance: the mark is cleared (only if the flags did not change meanwhile).
+        Atomics.compareExchange(u32, w + E_FLAGS, flags, (flags & ~FLAG_ACCESSED) >>> 0);
+        continue;
+      }
+    }
+    const removed = removeUnit(e, u, hash, isExpired ? EXPIRE : EVICT, now);
+    // An expired block of a smaller class frees space but not this insert's room: go on.
+    if (removed && (cls < 0 || bc >= cls)) {
+      // Quick demotion: the hand goes back to the freed block, where the insert puts its entry,
+      // but once in EVICT_ADVANCE_EVERY evictions (scripts/layout-spec.js says why).
+      e.evictions = (e.evictions + 1) % C.EVICT_ADVANCE_EVERY;
+      if (e.evictions !== 0) Atomics.compareExchange(u32, HAND, u + SIZE_CLASSES[bc], u);
+      return true;
+    }
+  }
+  return false;
+}
+
+// Under the lock of the bucket at word `bw`: unlinks every expired entry of its chain. Returns
+// false on an invalid link or a block the allocator did not take back.
+function sweepChain(e, bw, now) {
+  const u32 = e.u32;
+  const c = e.chain;
+  for (let u = c.from(bw + B_HEAD); u !== 0;) {
+    if (!c.atEntry()) return false;
+    if (!expired(expiryAt(u32, u), now)) {
+      u = c.next();
+      continue;
+    }
+    const ns = u32[u * UNIT_WORDS + E_NS];
+    const bytes = chain.keyLengthOf(e, u) + chain.valueLengthOf(e, u);
+    Atomics.store(u32, c.link, c.nextOfCurrent());
+    e.freeList[0] = u;
+    const st = freeBlocks(e, e.freeList, 1);
+    if (ns >= 1 && ns <= MAX_NS) countRemoved(e, bw, ns, bytes, EXPIRE);
+    if (st !== 0) return false;
+    u = c.afterUnlink();
+  }
+  return true;
+}
+
+// Acquires a bucket lock for work nobody waits for (the sweep, a lazy removal): false when the
+// holder is gone (the next write that meets it repairs) or does not let go; the work is then
+// skipped, and the call that asked for it (a set that succeeded, a read) does not fail for it.
+function tryLock(e, lw) {
+  try {
+    return e.locks.acquire(lw) !== NEED_REPAIR;
+  } catch (err) {
+    if (err instanceof LockError) return false;
+    throw err;
+  }
+}
+
+// The incremental expiry sweep: SWEEP_BUCKETS buckets, expired entries removed.
+function sweepExpired(e) {
+  const u32 = e.u32;
+  if (Atomics.load(u32, TTL_SEEN) === 0) return;
+  const now = Date.now();
+  for (let i = 0; i < C.SWEEP_BUCKETS; i++) {
+    const bw = BUCKET_BASE + (Atomics.add(u32, SWEEP, 1) & e.mask) * BUCKET_WORDS;
+    if (Atomics.load(u32, bw + B_HEAD) === 0) continue;
+    const lw = bw + B_LOCK;
+    if (!tryLock(e, lw)) return;
+    const ok = sweepChain(e, bw, now);
+    e.locks.release(lw);
+    if (!ok) {
+      repairs.repair(e); // an invalid chain under its lock, or a block not freed
+      return;
+    }
+  }
+}
+
+// A get/has found the key's entry (in e.kb, kl bytes, hash h) expired: removes it if it still is.
+function reclaimExpired(e, nsId, kl, h) {
+  const u32 = e.u32;
+  const bw = bucketOf(e, h);
+  const lw = bw + B_LOCK;
+  if (!tryLock(e, lw)) return;
+  const link = findLink(e, bw, nsId, kl, h);
+  let st = 0;
+  if (link >= 0) {
+    const u = u32[link];
+    if (expired(expiryAt(u32, u), Date.now())) {
+      const bytes = kl + e.u16[u * UNIT_HALFS + E_VALUE_LENGTH];
+      Atomics.store(u32, link, u32[u * UNIT_WORDS + E_NEXT]);
+      e.freeList[0] = u;
+      st = freeBlocks(e, e.freeList, 1);
+      countRemoved(e, bw, nsId, bytes, EXPIRE);
+    }
+  }
+  e.locks.release(lw);
+  if (st === NEED_REPAIR) repairs.repair(e);
+}
+
+module.exports = { evictOne, sweepExpired, reclaimExpired, evictable };

@@ -1,0 +1,174 @@
+// shm::Store eviction and expiry (docs/format.md §8, "Expiry" and "Eviction"): the CLOCK hand
+// over the pool, the incremental expiry sweep over the buckets and the lazy removal of an expired
+// entry a reader met. Every removal is a delete under the entry's bucket lock (§9, "Writers"), so
+// readers see it exactly as they see a delete: the old entry or nothing, never a torn one.
+#include "base/hash.h"
+#include "store/chain.h"
+#include "store/store.h"
+
+namespace shm {
+
+using layout::Bucket;
+using layout::Entry;
+using layout::kSizeClasses;
+
+void Store::CountRemoved(Bucket* b, uint32_t ns, uint32_t bytes) noexcept {
+  if (b->count != 0) b->count = b->count - 1;
+  AtomicDecrementSaturating(&nsTable_[ns].count);
+  AtomicDecrementSaturating(&hdr_->entryCount);
+  nsCounts_[ns].bytes -= bytes;
+  ++writes_;
+}
+
+Status Store::RemoveUnit(uint32_t unit, uint32_t hash, Removal why, uint64_t now,
+                         bool* removed) noexcept {
+  *removed = false;
+  Bucket* b = BucketFor(hash);
+  uint32_t held;
+  Status s = LockBucket(b, &held);
+  if (s != layout::kOk) return s;
+  ChainCursor c(Chains(), &b->head);
+  AllocStatus fs = AllocStatus::kOk;
+  for (;;) {
+    const ChainStep step = c.Next();
+    // A chain that is invalid under its lock is left to the repair pass of the next writer or
+    // reader that meets it: the hand only removes what it finds on a valid chain.
+    if (step != ChainStep::kEntry) break;
+    if (c.unit() != unit) continue;
+    const Entry* e = c.entry();
+    // Still a candidate? A hit may have marked it, or a set replaced it with a later expiry.
+    const bool candidate =
+        why == Removal::kEvict ? (c.flags() & kFlagAccessed) == 0 : Expired(e->expiresAt, now);
+    if (!candidate) break;
+    const uint32_t ns = e->namespaceId;
+    const uint32_t bytes = uint32_t{e->keyLength} + e->valueLength;
+    c.Unlink();
+    fs = FreeBlock(pool_, env_, unit);
+    if (ns >= 1 && ns <= kMaxNamespaceId) {
+      CountRemoved(b, ns, bytes);
+      if (why == Removal::kEvict) {
+        ++nsCounts_[ns].evictions;
+      } else {
+        ++nsCounts_[ns].expirations;
+      }
+    }
+    *removed = true;
+    break;
+  }
+  Unlock(&b->lock, held);
+  if (fs == AllocStatus::kGone || fs == AllocStatus::kCorrupt) return RepairPass(true);
+  return layout::kOk;
+}
+
+Status Store::EvictOne(uint32_t cls, bool* evicted) noexcept {
+  *evicted = false;
+  const uint64_t now = NowMs();
+  // Blocks are at least one unit, so EVICT_TURNS turns are at most this many steps: the first
+  // turn clears every mark, the second meets every candidate unmarked.
+  const uint64_t budget = uint64_t{layout::kEvictTurns} * (totalUnits_ - firstUnit_);
+  for (uint64_t steps = 0; steps < budget; ++steps) {
+    const uint32_t u = AtomicLoad(&evict_->hand);
+    const uint32_t freeHead = AtomicLoad(&hdr_->freeHead);
+    if (u < firstUnit_ || u >= freeHead || freeHead > totalUnits_) {
+      // The end of the pool (or a hand no block start has, after damage): a new turn.
+      if (AtomicCas(&evict_->hand, u, firstUnit_) && u >= firstUnit_) AtomicAdd(&evict_->turns, 1);
+      if (freeHead <= firstUnit_) return layout::kOk;  // an empty pool
+      continue;
+    }
+    Entry* e = EntryAt(u);
+    const uint32_t flags = AtomicLoad(&e->flags);
+    const uint32_t bc = ClassOfFlags(flags);
+    if (bc >= kClassCount || uint64_t{u} + kSizeClasses[bc] > freeHead) {
+      AtomicCas(&evict_->hand, u, freeHead);  // not a block start: end this turn
+      continue;
+    }
+    // The hand moves past the block first: concurrent evictors each take a different block.
+    if (!AtomicCas(&evict_->hand, u, u + kSizeClasses[bc])) continue;
+    if ((flags & kFlagFree) != 0) continue;
+    const uint32_t ns = RacyLoad(&e->namespaceId);
+    const uint32_t hash = RacyLoad(&e->keyHash);
+    const bool expired = Expired(RacyLoad(&e->expiresAt), now);
+    if (!expired) {
+      if (cls != kClassCount && bc < cls) continue;  // would not make room for this insert
+      if (!Evictable(ns)) continue;                  // pinned
+      if ((flags & kFlagAccessed) != 0) {
+        // Second chance: the mark is cleared (only if the flags did not change meanwhile).
+        AtomicCas(&e->flags, flags, flags & ~kFlagAccessed);
+        continue;
+      }
+    }
+    bool removed = false;
+    Status s = RemoveUnit(u, hash, expired ? Removal::kExpire : Removal::kEvict, now, &removed);
+    if (s != layout::kOk) return s;
+    // An expired block of a smaller class frees space but not this insert's room: go on.
+    if (removed && (cls == kClassCount || bc >= cls)) {
+      // Quick demotion: the hand goes back to the freed block, where the insert puts its entry,
+      // but once in EVICT_ADVANCE_EVERY evictions (scripts/layout-spec.js says why).
+      if (++evictions_ % static_cast<uint32_t>(layout::kEvictAdvanceEvery) != 0) {
+        AtomicCas(&evict_->hand, u + kSizeClasses[bc], u);
+      }
+      *evicted = true;
+      return layout::kOk;
+    }
+  }
+  return layout::kOk;
+}
+
+bool Store::SweepChainLocked(Bucket* b, uint64_t now) noexcept {
+  ChainCursor c(Chains(), &b->head);
+  for (;;) {
+    const ChainStep step = c.Next();
+    if (step == ChainStep::kEnd) return true;
+    if (step != ChainStep::kEntry) return false;
+    const Entry* e = c.entry();
+    if (!Expired(e->expiresAt, now)) continue;
+    const uint32_t ns = e->namespaceId;
+    const uint32_t bytes = uint32_t{e->keyLength} + e->valueLength;
+    const uint32_t unit = c.unit();
+    c.Unlink();
+    const AllocStatus fs = FreeBlock(pool_, env_, unit);
+    if (ns >= 1 && ns <= kMaxNamespaceId) {
+      CountRemoved(b, ns, bytes);
+      ++nsCounts_[ns].expirations;
+    }
+    if (fs != AllocStatus::kOk) return false;
+  }
+}
+
+void Store::SweepExpired() noexcept {
+  if (AtomicLoad(&evict_->ttlSeen) == 0) return;
+  const uint64_t now = NowMs();
+  for (uint32_t i = 0; i < static_cast<uint32_t>(layout::kSweepBuckets); ++i) {
+    Bucket* b = &buckets_[AtomicAdd(&evict_->sweep, 1) & mask_];
+    if (AtomicLoad(&b->head) == 0) continue;
+    uint32_t held;
+    if (LockBucket(b, &held) != layout::kOk) return;
+    const bool ok = SweepChainLocked(b, now);
+    Unlock(&b->lock, held);
+    if (!ok) {
+      RepairPass(true);  // an invalid chain under its lock, or a block not freed
+      return;
+    }
+  }
+}
+
+void Store::ReclaimExpired(uint32_t ns, const uint8_t* key, uint32_t keyLength,
+                           uint32_t hash) noexcept {
+  Bucket* b = BucketFor(hash);
+  uint32_t held;
+  if (LockBucket(b, &held) != layout::kOk) return;
+  const Found f = FindLocked(b, ns, key, keyLength, hash);
+  AllocStatus fs = AllocStatus::kOk;
+  if (f.unit != 0 && Expired(EntryAt(f.unit)->expiresAt, NowMs())) {
+    const Entry* e = EntryAt(f.unit);
+    const uint32_t bytes = keyLength + e->valueLength;
+    AtomicStore(f.link, AtomicLoad(&e->next));
+    fs = FreeBlock(pool_, env_, f.unit);
+    CountRemoved(b, ns, bytes);
+    ++nsCounts_[ns].expirations;
+  }
+  Unlock(&b->lock, held);
+  if (fs == AllocStatus::kGone || fs == AllocStatus::kCorrupt) RepairPass(true);
+}
+
+}  // namespace shm

@@ -1,0 +1,179 @@
+// shm::Store expiry and eviction (docs/format.md §8, "Expiry" and "Eviction"): the hand evicts
+// unmarked entries of evictable namespaces only, a hit marks without writing twice, a full
+// evicting store accepts, expired entries are hidden and reclaimed.
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/hash.h"
+#include "test_util.h"
+
+namespace shm::test {
+namespace {
+
+uint64_t NowMs() {
+  using namespace std::chrono;
+  return static_cast<uint64_t>(
+      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+Status PutExp(Store& s, uint32_t ns, const std::string& key, const std::string& value,
+              uint64_t expiresAt) {
+  return s.Set(ns, key.data(), static_cast<uint32_t>(key.size()), value.data(),
+               static_cast<uint32_t>(value.size()), 1, expiresAt);
+}
+
+TEST(StoreEviction, NoneRefusesWhenFullAndChangesNothing) {
+  Region r(1 << 20);
+  ASSERT_EQ(Store::Create(r.base(), r.size(), 64, 10, kPolicyNone), L::kOk);
+  auto s = Open(r);
+  const uint32_t ns = Ns(*s, "n");
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i), "v"), L::kOk);
+  EXPECT_EQ(Put(*s, ns, "one more", "v"), L::kErrStoreFull);
+  EXPECT_EQ(s->Count(ns), 10u);
+  VerifyOk(*s);
+}
+
+TEST(StoreEviction, ClockEvictsUnmarkedFirstAndNeverPinned) {
+  Region r(1 << 20);
+  ASSERT_EQ(Store::Create(r.base(), r.size(), 64, 100, kPolicyClock), L::kOk);
+  auto s = Open(r);
+  const uint32_t pinned = Ns(*s, "memories");
+  ASSERT_EQ(s->ConfigureNamespace(pinned, kPolicyNone, -1), L::kOk);
+  const uint32_t cache = Ns(*s, "cache");
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(Put(*s, pinned, "m" + std::to_string(i), "keep"), L::kOk);
+  for (int i = 0; i < 80; ++i) ASSERT_EQ(Put(*s, cache, "c" + std::to_string(i), "v"), L::kOk);
+  // Hits mark c0..c39: the hand gives them a second chance and evicts from c40..c79 and the new
+  // entries (which it meets first: it goes back to the block it freed, format.md §8).
+  for (int i = 0; i < 40; ++i) EXPECT_EQ(GetStr(*s, cache, "c" + std::to_string(i)), "v");
+  for (int i = 0; i < 40; ++i) ASSERT_EQ(Put(*s, cache, "n" + std::to_string(i), "w"), L::kOk);
+  for (int i = 0; i < 40; ++i) EXPECT_EQ(GetStr(*s, cache, "c" + std::to_string(i)), "v") << i;
+  int misses = 0;
+  for (int i = 40; i < 80; ++i) misses += GetStr(*s, cache, "c" + std::to_string(i)) == "<miss>";
+  for (int i = 0; i < 40; ++i) misses += GetStr(*s, cache, "n" + std::to_string(i)) == "<miss>";
+  EXPECT_EQ(misses, 40);  // as many as were evicted, none of them marked or pinned
+  EXPECT_EQ(GetStr(*s, cache, "n39"), "w");  // the entry just inserted
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(GetStr(*s, pinned, "m" + std::to_string(i)), "keep");
+  EXPECT_EQ(s->Count(0), 100u);
+  std::vector<NamespaceInfo> list;
+  ASSERT_EQ(s->Namespaces(&list), L::kOk);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[1].evictions, 40u);
+  EXPECT_EQ(list[0].evictions, 0u);
+  EXPECT_EQ(list[1].hits, 40u + 40u + 40u + 1u);
+  EXPECT_EQ(list[1].misses, 40u);
+  VerifyOk(*s);
+}
+
+TEST(StoreEviction, AHitWritesTheMarkOnlyWhenItChanges) {
+  Region r(1 << 20);
+  ASSERT_EQ(Store::Create(r.base(), r.size(), 64, 100, kPolicyClock), L::kOk);
+  auto s = Open(r);
+  const uint32_t ns = Ns(*s, "cache");
+  ASSERT_EQ(Put(*s, ns, "k", "v"), L::kOk);
+  const L::Entry* e = r.entry(r.bucket(Xxh32("k", 1, ns) & 63)->head);
+  EXPECT_EQ(e->flags & kFlagAccessed, 0u);
+  EXPECT_EQ(GetStr(*s, ns, "k"), "v");
+  EXPECT_NE(e->flags & kFlagAccessed, 0u);
+  const uint32_t lock = r.bucket(Xxh32("k", 1, ns) & 63)->lock;
+  EXPECT_EQ(GetStr(*s, ns, "k"), "v");
+  EXPECT_EQ(r.bucket(Xxh32("k", 1, ns) & 63)->lock, lock);  // readers never touch the bucket
+}
+
+TEST(StoreEviction, AFullEvictingStoreAcceptsBySpaceToo) {
+  Region r(1 << 20);
+  // Entries are not limited by count: space runs out first.
+  ASSERT_EQ(Store::Create(r.base(), r.size(), 256, 1000000, kPolicyClock), L::kOk);
+  auto s = Open(r);
+  const uint32_t ns = Ns(*s, "cache");
+  const std::string big(3000, 'x');
+  for (int i = 0; i < 2000; ++i) ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i), big), L::kOk) << i;
+  EXPECT_LT(s->Count(ns), 2000u);
+  EXPECT_EQ(GetStr(*s, ns, "k1999"), big);
+  VerifyOk(*s);
+}
+
+TEST(StoreExpiry, ExpiredEntriesAreHiddenAndReclaimed) {
+  Region r(1 << 20);
+  ASSERT_EQ(Store::Create(r.base(), r.size(), 16, 1000, kPolicyNone), L::kOk);
+  auto s = Open(r);
+  const uint32_t ns = Ns(*s, "t");
+  const uint64_t past = NowMs() - 1;
+  ASSERT_EQ(PutExp(*s, ns, "gone", "v", past), L::kOk);
+  ASSERT_EQ(PutExp(*s, ns, "later", "v", NowMs() + 3600000), L::kOk);
+  ASSERT_EQ(PutExp(*s, ns, "never", "v", kExpiryNever), L::kOk);
+  // count() may include the expired entry until a reader or the sweep of an insert removes it.
+  EXPECT_GE(s->Count(ns), 2u);
+  EXPECT_EQ(GetStr(*s, ns, "gone"), "<miss>");
+  EXPECT_EQ(s->Count(ns), 2u);
+  EXPECT_EQ(GetStr(*s, ns, "later"), "v");
+  ASSERT_EQ(s->ConfigureNamespace(ns, -1, 1), L::kOk);  // default TTL of 1 ms
+  ASSERT_EQ(Put(*s, ns, "short", "v"), L::kOk);
+  SleepMs(5);
+  EXPECT_EQ(GetStr(*s, ns, "short"), "<miss>");
+  VerifyOk(*s);
+}
+
+// Threads of one store: writers insert far more keys than it holds (some with short expiries),
+// so that nearly every insert evicts or sweeps, while readers check every value they find. A
+// value names its key and carries its checksum: a torn or misdirected read cannot pass. Also run
+// under ASan/UBSan (npm run test:sanitize).
+TEST(StoreEviction, ThreadsReadWhileOthersEvictAndExpire) {
+  Region r(4 << 20);
+  ASSERT_EQ(Store::Create(r.base(), r.size(), 256, 500, kPolicyClock), L::kOk);
+  auto main = Open(r, 100);
+  const uint32_t ns = Ns(*main, "cache");
+  const uint32_t pinned = Ns(*main, "pinned");
+  ASSERT_EQ(main->ConfigureNamespace(pinned, kPolicyNone, -1), L::kOk);
+  for (int i = 0; i < 50; ++i)
+    ASSERT_EQ(Put(*main, pinned, "p" + std::to_string(i), "kept"), L::kOk);
+  auto valueOf = [](uint32_t k) {
+    std::string v = "v" + std::to_string(k) + ":";
+    v.resize(24 + k % 200, static_cast<char>('a' + k % 26));
+    return v;
+  };
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> bad{0}, failures{0}, hits{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      auto s = Open(r, static_cast<uint32_t>(t + 1));
+      std::mt19937 rng(99 + t);
+      while (!stop.load(std::memory_order_relaxed)) {
+        const uint32_t k = rng() % 5000;
+        const std::string key = "k" + std::to_string(k);
+        if (t < 2) {
+          const std::string v = valueOf(k);
+          const uint64_t exp = (k % 3 == 0) ? NowMs() + rng() % 20 : kExpiryDefault;
+          if (PutExp(*s, ns, key, v, exp) != L::kOk) failures++;
+        } else {
+          bool found = false;
+          Store::Value v;
+          if (s->Get(ns, key.data(), static_cast<uint32_t>(key.size()), &found, &v) != L::kOk) {
+            failures++;
+          } else if (found) {
+            hits++;
+            const std::string want = valueOf(k);
+            if (v.length != want.size() || std::memcmp(v.data, want.data(), v.length) != 0) bad++;
+          }
+        }
+      }
+    });
+  }
+  SleepMs(1500);
+  stop = true;
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0u);
+  EXPECT_EQ(failures.load(), 0u);
+  EXPECT_GT(hits.load(), 0u);
+  EXPECT_LE(main->Count(0), 500u);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(GetStr(*main, pinned, "p" + std::to_string(i)), "kept");
+  VerifyOk(*main);
+}
+
+}  // namespace
+}  // namespace shm::test

@@ -1,0 +1,75 @@
+'use strict';
+// A store client run as a child process by the eviction tests (test/50-store/eviction-processes).
+// One task ({ op, engine, name, ... }) from argv; announcements and the result through IPC.
+const fs = require('fs');
+const { Store } = require('../../../lib/store/store');
+const { valueFor, checkValue } = require('../values');
+
+// The sequence number a valueFor() value carries ('<actor>:<seq>:...').
+const seqOf = (v) => Number(v.split(':')[1]);
+
+const ops = {
+  // Writes key `<id>-<i>` of 'cache' with increasing sequence numbers for task.ms (each writer its
+  // own keys): a store far smaller than the keys written, so almost every insert evicts.
+  write(store, task) {
+    const end = Date.now() + task.ms;
+    let seq = 0;
+    while (Date.now() < end) {
+      for (let i = 0; i < 100; i++, seq++) store.set('cache', `${task.id}-${seq % task.keys}`, valueFor(task.id, seq));
+    }
+    return { writes: seq };
+  },
+
+  // Reads the keys of 'cache' for task.ms. A value must carry its checksum (not torn) and, per
+  // key, a sequence number never below one already seen (an evicted value never comes back).
+  read(store, task) {
+    const end = Date.now() + task.ms;
+    const seen = new Map();
+    let reads = 0;
+    let hits = 0;
+    let bad = 0;
+    let stale = 0;
+    while (Date.now() < end) {
+      for (let i = 0; i < 100; i++, reads++) {
+        const k = `${task.writers[reads % task.writers.length]}-${(reads * 7919) % task.keys}`;
+        const v = store.get('cache', k);
+        if (v === undefined) continue;
+        hits++;
+        if (!checkValue(v)) {
+          bad++;
+          continue;
+        }
+        const s = seqOf(v);
+        if (s < (seen.get(k) ?? -1)) stale++;
+        seen.set(k, s);
+      }
+    }
+    return { reads, hits, bad, stale };
+  },
+
+  // Writes pinned memories m0.. and, between them, enough cache entries to keep the hand busy,
+  // until killed. After each acknowledged memory set, appends its key to task.record (the
+  // expected-values record the parent checks after the kill).
+  pinnedUntilKilled(store, task, announce) {
+    const fd = fs.openSync(task.record, 'a');
+    for (let n = 0; ; n++) {
+      if (n < task.memories) {
+        store.set('memories', `m${n}`, valueFor('mem', n));
+        fs.writeSync(fd, `m${n}\n`);
+      }
+      for (let i = 0; i < 20; i++) store.set('cache', `c${(n * 20 + i) % task.keys}`, valueFor('c', n * 20 + i));
+      if (n === 50) announce({ running: true });
+    }
+  },
+};
+
+const task = JSON.parse(process.argv[2]);
+const announce = (m) => process.send(m);
+const store = Store.open({ name: task.name, engine: task.engine, lockTimeoutMs: task.lockTimeoutMs });
+let result;
+try {
+  result = ops[task.op](store, task, announce);
+} finally {
+  store.close();
+}
+process.send({ result }, () => process.exit(0));
