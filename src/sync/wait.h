@@ -1,0 +1,72 @@
+// The wait/wake algorithm of the sync room (docs/format.md §13, "Wait"), shared by every
+// primitive of src/sync/: retry briefly without sleeping, then park on the cross-process futex of
+// the word waited on, registered in a waiter count so that a releaser makes the wake system call
+// only when somebody sleeps. Each sleep lasts at most one recheck period (SYNC_RECHECK_MS), after
+// which the caller looks again and applies its slow checks (the gone rule: a dead holder wakes
+// nobody). No Node headers, no exceptions.
+//
+// No wake is lost: a sleeper adds 1 to `waiters` before the futex compares the word with the
+// value it saw, and a releaser changes the word before it reads `waiters`; every access is
+// sequentially consistent, so either the releaser sees the sleeper counted (and wakes it) or the
+// futex sees the new word (and does not sleep).
+#pragma once
+
+#include <cstdint>
+
+#include "layout/layout_gen.h"
+
+namespace shm::sync {
+
+// Attempts before the first sleep: a holder of a short critical section lets go meanwhile, and
+// an uncontended hand-off costs no system call.
+inline constexpr uint32_t kSpinAttempts = 100;
+inline constexpr int64_t kRecheckNs = static_cast<int64_t>(layout::kSyncRecheckMs) * 1000000;
+// A timeout meaning "no deadline".
+inline constexpr int64_t kForever = -1;
+
+// Nanoseconds on the monotonic clock.
+int64_t MonotonicNs() noexcept;
+
+// Asked once per sleep whether the wait must end early (the thread's environment is being torn
+// down): a wait never outlives what it runs in by more than one recheck period.
+struct StopCheck {
+  bool (*stop)(void* ctx) = nullptr;
+  void* ctx = nullptr;
+  bool operator()() const noexcept { return stop != nullptr && stop(ctx); }
+};
+
+// The state of one wait: its deadline, its spin budget and the period of its slow checks.
+// The clock is read only once spinning is over.
+class Wait {
+ public:
+  // timeout_ns < 0: no deadline; 0: look (spin included) and give up.
+  explicit Wait(int64_t timeout_ns) noexcept : timeout_ns_(timeout_ns) {}
+
+  // True for the first kSpinAttempts calls (after a pause instruction): the caller looks again
+  // at once. Then false for good.
+  bool Spin() noexcept;
+  // True on the first call and then at most once per recheck period: time for the caller's slow
+  // checks (reading /proc for the gone rule).
+  bool Recheck() noexcept;
+  // Sleeps while *word == seen, counted in *waiters, for at most the time left and one recheck
+  // period, and returns true (woken, timed out or not equal: the caller looks again). Returns
+  // false without sleeping when the deadline has passed, or when `stop` says so (*stopped is then
+  // set).
+  bool Park(uint32_t* word, uint32_t* waiters, uint32_t seen, const StopCheck& stop,
+            bool* stopped) noexcept;
+
+ private:
+  void Start() noexcept;
+
+  int64_t timeout_ns_;
+  int64_t start_ns_ = 0;
+  int64_t checked_ns_ = 0;
+  uint32_t spins_ = 0;
+  bool started_ = false;
+};
+
+// Wakes up to `count` sleepers of `word` if `waiters` says anybody sleeps. Call after changing
+// the word.
+void WakeWaiters(uint32_t* word, const uint32_t* waiters, int count) noexcept;
+
+}  // namespace shm::sync
