@@ -27,7 +27,7 @@ L::Status Stamp(L::SyncHeader* h) noexcept {
 
 L::Status Mutex::Open(uint8_t* region, uint64_t size, uint32_t pid, uint32_t tid) noexcept {
   if (state_ != nullptr || region == nullptr || pid == 0 ||
-      reinterpret_cast<uintptr_t>(region) % kRegionAlign != 0) {
+      reinterpret_cast<uintptr_t>(region) % alignof(L::Owner) != 0) {
     return L::kErrInvalidArg;
   }
   if (size < kRegionBytes) return L::kErrBadSize;

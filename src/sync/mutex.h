@@ -22,7 +22,9 @@
 namespace shm::sync {
 
 inline constexpr uint64_t kRegionBytes = layout::kSyncRegionBytes;
-inline constexpr uint64_t kRegionAlign = 64;  // the unit a region's offset is a multiple of
+// The unit a region's offset in its buffer is a multiple of (§13), so that the lock word and the
+// waiter count sit on cache lines of their own; the core itself needs only 8-byte alignment.
+inline constexpr uint64_t kRegionAlign = 64;
 inline constexpr uint32_t kMutexOwnerSlots = static_cast<uint32_t>(layout::kSyncOwnerSlots);
 static_assert(layout::kSyncOwnersOffset + kMutexOwnerSlots * sizeof(layout::Owner) == kRegionBytes,
               "the owner table ends the region");
@@ -38,8 +40,8 @@ class Mutex {
   ~Mutex() { Close(); }
 
   // Opens the mutex of the region at `region` (`size` bytes available, at least kRegionBytes;
-  // 64-byte aligned), stamping a region of zero bytes, and claims an owner slot for thread `tid`
-  // of process `pid` (adopting a gone owner's slot when the table is full). Statuses:
+  // 8-byte aligned, 64 for speed), stamping a region of zero bytes, and claims an owner slot for
+  // thread `tid` of process `pid` (adopting a gone owner's slot when the table is full). Statuses:
   // kErrInvalidArg (null, misaligned, open already, pid 0), kErrBadSize, kErrBadMagic (not a sync
   // region, or not a mutex), kErrBadVersion, kErrTooManyHandles.
   layout::Status Open(uint8_t* region, uint64_t size, uint32_t pid, uint32_t tid) noexcept;
