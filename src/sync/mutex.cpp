@@ -60,15 +60,6 @@ uint32_t Mutex::Recoveries() const noexcept {
   return state_ != nullptr ? AtomicLoad(&state_->generation) : 0;
 }
 
-void Mutex::Acquired(bool tookOver, bool* recovered) noexcept {
-  held_ = true;
-  if (tookOver) {
-    AtomicStore(&state_->recovering, 1);
-    AtomicAdd(&state_->generation, 1);
-  }
-  *recovered = AtomicLoad(&state_->recovering) != 0;
-}
-
 // The gone rule of §6 for the holder named by the held word `word`.
 bool Mutex::HolderGone(uint32_t word) const noexcept {
   const uint32_t o = LockOwnerOf(word);
@@ -101,17 +92,22 @@ bool Mutex::Attempt(bool checkGone, uint32_t* seen, bool* recovered) noexcept {
   }
 }
 
-L::Status Mutex::Lock(int64_t timeout_ns, bool* recovered, const StopCheck& stop) noexcept {
+L::Status Mutex::LockSlow(int64_t timeout_ns, bool* recovered, const StopCheck& stop) noexcept {
   if (state_ == nullptr) return L::kErrClosed;
   if (held_) return L::kErrLockTimeout;
-  uint32_t seen;
+  uint32_t seen = 0;
   Wait wait(timeout_ns);
-  // Spinning looks at the word only: the gone rule reads /proc, at most once per recheck period.
+  // Spinning looks at the word only.
   while (wait.Spin()) {
     if (Attempt(false, &seen, recovered)) return L::kOk;
   }
   for (;;) {
-    if (Attempt(wait.Recheck(), &seen, recovered)) return L::kOk;
+    // The gone rule reads /proc for a holder in another process: only for a word that has not
+    // moved since the previous look (a word that moves has live users), and at most once per
+    // recheck period. A holder that died leaves its word still: the first look after spinning
+    // applies the rule.
+    const bool check = AtomicLoad(&state_->lock) == seen && wait.Recheck();
+    if (Attempt(check, &seen, recovered)) return L::kOk;
     bool stopped = false;
     if (!wait.Park(&state_->lock, &state_->waiters, seen, stop, &stopped)) {
       return stopped ? L::kErrClosed : L::kErrLockTimeout;

@@ -14,8 +14,10 @@
 
 #include <cstdint>
 
+#include "base/atomic.h"
 #include "base/status_gen.h"
 #include "layout/layout_gen.h"
+#include "ownership/lockword.h"
 #include "ownership/owners.h"
 #include "sync/wait.h"
 
@@ -49,7 +51,17 @@ class Mutex {
   // Acquires the mutex, waiting at most timeout_ns (negative: no limit). kOk with *recovered;
   // kErrLockTimeout (also when this handle holds it already: it is not recursive); kErrClosed
   // when the handle is closed or `stop` ended the wait.
-  layout::Status Lock(int64_t timeout_ns, bool* recovered, const StopCheck& stop = {}) noexcept;
+  layout::Status Lock(int64_t timeout_ns, bool* recovered, const StopCheck& stop = {}) noexcept {
+    // The uncontended case inline: one load and one CAS of a free word.
+    if (state_ != nullptr && !held_) {
+      const uint32_t w = AtomicLoad(&state_->lock);
+      if (!LockIsHeld(w) && AtomicCas(&state_->lock, w, LockAcquiredWord(w, slot_))) {
+        Acquired(false, recovered);
+        return layout::kOk;
+      }
+    }
+    return LockSlow(timeout_ns, recovered, stop);
+  }
   // Acquires the mutex if it is free or its holder is gone: kOk with *acquired and *recovered.
   layout::Status TryLock(bool* acquired, bool* recovered) noexcept;
   // Releases the mutex declaring the protected state consistent (clears `recovering`).
@@ -66,11 +78,19 @@ class Mutex {
   uint32_t Recoveries() const noexcept;
 
  private:
+  layout::Status LockSlow(int64_t timeout_ns, bool* recovered, const StopCheck& stop) noexcept;
   // One look at the lock word: true when the lock is now ours (*recovered set), else false with
   // *seen = the held word.
   bool Attempt(bool checkGone, uint32_t* seen, bool* recovered) noexcept;
   bool HolderGone(uint32_t word) const noexcept;
-  void Acquired(bool tookOver, bool* recovered) noexcept;
+  void Acquired(bool tookOver, bool* recovered) noexcept {
+    held_ = true;
+    if (tookOver) {
+      AtomicStore(&state_->recovering, 1);
+      AtomicAdd(&state_->generation, 1);
+    }
+    *recovered = AtomicLoad(&state_->recovering) != 0;
+  }
   // Releases the held word `w` without declaring anything consistent.
   void Abandon(uint32_t w) noexcept;
 

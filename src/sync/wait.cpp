@@ -50,12 +50,18 @@ bool Wait::Park(uint32_t* word, uint32_t* waiters, uint32_t seen, const StopChec
     if (left <= 0) return false;
     sleep_ns = std::min(left, sleep_ns);
   }
-  AtomicAdd(waiters, 1);
+  if (counted_ == nullptr) {
+    counted_ = waiters;
+    AtomicAdd(waiters, 1);
+  }
   futex::Wait(word, seen, sleep_ns);
-  // Saturating: a damaged count must not wrap (a count too high, left by a sleeper that died, only
-  // costs releasers a wake call).
-  AtomicDecrementSaturating(waiters);
   return true;
+}
+
+Wait::~Wait() {
+  // Saturating: a damaged count must not wrap (a count too high, left by a waiter that died, only
+  // costs releasers a wake call).
+  if (counted_ != nullptr) AtomicDecrementSaturating(counted_);
 }
 
 void WakeWaiters(uint32_t* word, const uint32_t* waiters, int count) noexcept {

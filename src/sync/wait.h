@@ -9,6 +9,13 @@
 // value it saw, and a releaser changes the word before it reads `waiters`; every access is
 // sequentially consistent, so either the releaser sees the sleeper counted (and wakes it) or the
 // futex sees the new word (and does not sleep).
+//
+// A waiter stays counted from its first sleep until its wait ends (not only while asleep): woken
+// and looking again it is still "about to sleep", and a releaser that keeps re-taking the word
+// (a party passing the lock back and forth) keeps making the wake call, whose duration is the
+// window in which the woken waiter takes the word. Uncounted between sleeps, the woken waiter
+// would meet only releases without a system call, nanoseconds long, and could lose the race for
+// a long time.
 #pragma once
 
 #include <cstdint>
@@ -48,16 +55,22 @@ class Wait {
   // True on the first call and then at most once per recheck period: time for the caller's slow
   // checks (reading /proc for the gone rule).
   bool Recheck() noexcept;
-  // Sleeps while *word == seen, counted in *waiters, for at most the time left and one recheck
-  // period, and returns true (woken, timed out or not equal: the caller looks again). Returns
+  // Sleeps while *word == seen, for at most the time left and one recheck period, and returns
+  // true (woken, timed out or not equal: the caller looks again). The first call counts the
+  // waiter in *waiters until the Wait is destroyed (the same `waiters` on every call). Returns
   // false without sleeping when the deadline has passed, or when `stop` says so (*stopped is then
   // set).
   bool Park(uint32_t* word, uint32_t* waiters, uint32_t seen, const StopCheck& stop,
             bool* stopped) noexcept;
 
+  ~Wait();
+  Wait(const Wait&) = delete;
+  Wait& operator=(const Wait&) = delete;
+
  private:
   void Start() noexcept;
 
+  uint32_t* counted_ = nullptr;  // the waiter count this wait is counted in, once it slept
   int64_t timeout_ns_;
   int64_t start_ns_ = 0;
   int64_t checked_ns_ = 0;

@@ -34,18 +34,32 @@ TEST(SyncWait, ParkEndsAtTheDeadlineAndUnregisters) {
   bool stopped = false;
   Wait zero(0);
   EXPECT_FALSE(zero.Park(&word, &waiters, 1, {}, &stopped)) << "a zero timeout never sleeps";
-  Wait w(20 * kMs);
-  const auto t0 = std::chrono::steady_clock::now();
-  int parks = 0;
-  while (w.Park(&word, &waiters, 1, {}, &stopped)) ++parks;
-  EXPECT_GE(parks, 1);
-  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(20));
-  EXPECT_FALSE(stopped);
+  {
+    Wait w(20 * kMs);
+    const auto t0 = std::chrono::steady_clock::now();
+    int parks = 0;
+    while (w.Park(&word, &waiters, 1, {}, &stopped)) ++parks;
+    EXPECT_GE(parks, 1);
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(20));
+    EXPECT_FALSE(stopped);
+    EXPECT_EQ(waiters, 1u) << "counted once, for the whole wait";
+  }
+  EXPECT_EQ(waiters, 0u) << "uncounted when the wait ends";
+  {
+    // A word that no longer holds the value seen returns at once (and counts as a look).
+    Wait x(kForever);
+    EXPECT_TRUE(x.Park(&word, &waiters, 2, {}, &stopped));
+  }
   EXPECT_EQ(waiters, 0u);
-  // A word that no longer holds the value seen returns at once (and counts as a look).
-  Wait x(kForever);
-  EXPECT_TRUE(x.Park(&word, &waiters, 2, {}, &stopped));
-  EXPECT_EQ(waiters, 0u);
+}
+
+TEST(SyncWait, StopEndsAWaitWithoutSleeping) {
+  uint32_t word = 1, waiters = 0;
+  bool stopped = false;
+  Wait w(kForever);
+  EXPECT_FALSE(
+      w.Park(&word, &waiters, 1, StopCheck{[](void*) { return true; }, nullptr}, &stopped));
+  EXPECT_TRUE(stopped);
 }
 
 TEST(SyncWait, WakeReachesACountedSleeper) {
