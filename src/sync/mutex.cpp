@@ -103,9 +103,8 @@ L::Status Mutex::LockSlow(int64_t timeout_ns, bool* recovered, const StopCheck& 
   }
   for (;;) {
     // The gone rule reads /proc for a holder in another process: only for a word that has not
-    // moved since the previous look (a word that moves has live users), and at most once per
-    // recheck period. A holder that died leaves its word still: the first look after spinning
-    // applies the rule.
+    // moved since the previous look (a word that moves has live users), first 1 ms after
+    // spinning, then at most once per recheck period (wait.h).
     const bool check = AtomicLoad(&state_->lock) == seen && wait.Recheck();
     if (Attempt(check, &seen, recovered)) return L::kOk;
     bool stopped = false;

@@ -26,14 +26,14 @@ void Wait::Start() noexcept {
   if (started_) return;
   started_ = true;
   start_ns_ = MonotonicNs();
-  checked_ns_ = start_ns_ - kRecheckNs;  // the first Recheck() is due at once
+  next_check_ns_ = start_ns_ + kFirstCheckNs;
 }
 
 bool Wait::Recheck() noexcept {
   Start();
   const int64_t now = MonotonicNs();
-  if (now - checked_ns_ < kRecheckNs) return false;
-  checked_ns_ = now;
+  if (now < next_check_ns_) return false;
+  next_check_ns_ = now + kRecheckNs;
   return true;
 }
 
@@ -44,9 +44,11 @@ bool Wait::Park(uint32_t* word, uint32_t* waiters, uint32_t seen, const StopChec
     *stopped = true;
     return false;
   }
-  int64_t sleep_ns = kRecheckNs;
+  const int64_t now = MonotonicNs();
+  // Until the next check is due (at least a little: a due check was just made or skipped).
+  int64_t sleep_ns = std::max<int64_t>(next_check_ns_ - now, kFirstCheckNs);
   if (timeout_ns_ >= 0) {
-    const int64_t left = timeout_ns_ - (MonotonicNs() - start_ns_);
+    const int64_t left = timeout_ns_ - (now - start_ns_);
     if (left <= 0) return false;
     sleep_ns = std::min(left, sleep_ns);
   }

@@ -28,6 +28,10 @@ namespace shm::sync {
 // an uncontended hand-off costs no system call.
 inline constexpr uint32_t kSpinAttempts = 100;
 inline constexpr int64_t kRecheckNs = static_cast<int64_t>(layout::kSyncRecheckMs) * 1000000;
+// The first slow check is due this long after spinning ends: a holder keeping the lock longer
+// than the spin is common (a critical section of microseconds), one that died is rare, and the
+// check reads /proc (tens of microseconds) while the holder may be releasing.
+inline constexpr int64_t kFirstCheckNs = 1000000;
 // A timeout meaning "no deadline".
 inline constexpr int64_t kForever = -1;
 
@@ -52,11 +56,11 @@ class Wait {
   // True for the first kSpinAttempts calls (after a pause instruction): the caller looks again
   // at once. Then false for good.
   bool Spin() noexcept;
-  // True on the first call and then at most once per recheck period: time for the caller's slow
-  // checks (reading /proc for the gone rule).
+  // True kFirstCheckNs after spinning ended and then at most once per recheck period: time for
+  // the caller's slow checks (reading /proc for the gone rule).
   bool Recheck() noexcept;
-  // Sleeps while *word == seen, for at most the time left and one recheck period, and returns
-  // true (woken, timed out or not equal: the caller looks again). The first call counts the
+  // Sleeps while *word == seen, for at most the time left and until the next check is due, and
+  // returns true (woken, timed out or not equal: the caller looks again). The first call counts the
   // waiter in *waiters until the Wait is destroyed (the same `waiters` on every call). Returns
   // false without sleeping when the deadline has passed, or when `stop` says so (*stopped is then
   // set).
@@ -73,7 +77,7 @@ class Wait {
   uint32_t* counted_ = nullptr;  // the waiter count this wait is counted in, once it slept
   int64_t timeout_ns_;
   int64_t start_ns_ = 0;
-  int64_t checked_ns_ = 0;
+  int64_t next_check_ns_ = 0;
   uint32_t spins_ = 0;
   bool started_ = false;
 };

@@ -23,8 +23,10 @@ TEST(SyncWait, SpinsAFixedNumberOfTimes) {
   EXPECT_FALSE(w.Spin());
 }
 
-TEST(SyncWait, RecheckIsDueFirstThenOncePerPeriod) {
+TEST(SyncWait, RecheckIsDueAfterTheFirstDelayThenOncePerPeriod) {
   Wait w(kForever);
+  EXPECT_FALSE(w.Recheck()) << "not at once";
+  std::this_thread::sleep_for(std::chrono::nanoseconds(kFirstCheckNs));
   EXPECT_TRUE(w.Recheck());
   EXPECT_FALSE(w.Recheck()) << "not again within the period";
 }
