@@ -114,8 +114,11 @@ function runCpp(c, cfg) {
   const out = path.join(os.tmpdir(), `shmstore-bench-sync-${process.pid}.json`);
   const r = spawnSync(path.join(BUILD, 'bench_sync'), [`--benchmark_filter=^${c.bm}(/|$)`,
     `--benchmark_repetitions=${cfg.reps}`, `--benchmark_out=${out}`, '--benchmark_out_format=json',
-    '--benchmark_min_time=0.2'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: CHILD_TIMEOUT_MS });
-  if (r.status !== 0) return { error: `bench_sync exited with ${r.status ?? r.signal}` };
+    '--benchmark_min_time=0.2'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: CHILD_TIMEOUT_MS });
+  if (r.status !== 0) {
+    process.stderr.write(r.stderr || '');
+    return { error: `bench_sync exited with ${r.status ?? r.signal}` };
+  }
   const report = JSON.parse(fs.readFileSync(out, 'utf8'));
   fs.rmSync(out, { force: true });
   const samples = report.benchmarks.filter((b) => b.run_type === 'iteration').map((b) => b.real_time);
