@@ -18,6 +18,7 @@
 //   worker that held the mutex abandons it, so the next acquirer is told recovered, and its
 //   owner slot is released.
 #include <cmath>
+#include <cstdio>
 #include <new>
 #include <string>
 
@@ -94,6 +95,13 @@ MutexCore* CoreOf(napi_env env, napi_callback_info info, napi_value* arg) {
   return static_cast<MutexCore*>(data);
 }
 
+// A timeout as JS prints it (20, 0.5, Infinity), for messages.
+std::string Millis(double ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", ms);
+  return std::isinf(ms) ? "Infinity" : buf;
+}
+
 void Throw(napi_env env, L::Status s, const std::string& message) {
   ThrowStatus(Napi::Env(env), s, message);
 }
@@ -131,7 +139,7 @@ napi_value Lock(napi_env env, napi_callback_info info) {
   if (s == L::kErrLockTimeout) {
     Throw(env, s,
           core->mutex.held() ? "This handle already holds the mutex (it is not recursive)"
-                             : "Mutex not acquired within " + std::to_string(ms) + " ms");
+                             : "Mutex not acquired within " + Millis(ms) + " ms");
   } else {
     Throw(env, s, std::string("lock: ") + L::StatusCode(s));
   }

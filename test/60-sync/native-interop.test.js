@@ -9,6 +9,7 @@ const { spawn } = require('child_process');
 const { Worker } = require('worker_threads');
 const { Mutex, Segment, ShmError } = require('../../index');
 const { addon } = require('../../lib/base/native');
+const { STATUS } = require('../../lib/layout/layout');
 const { uniqueName, removeShm } = require('../helpers/process');
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -91,7 +92,8 @@ withAddon('NativeMutex and Mutex on the same bytes', () => {
     n.unlock();
     assert.deepStrictEqual(j.lock(), { recovered: false });
     assert.strictEqual(n.tryLock(), 0);
-    assert.throws(() => n.lock(20), (e) => e instanceof ShmError && e.code === 'ERR_LOCK_TIMEOUT');
+    assert.throws(() => n.lock(20), (e) => e instanceof ShmError && e.code === 'ERR_LOCK_TIMEOUT' &&
+      e.message === 'Mutex not acquired within 20 ms' && e.status === STATUS.ERR_LOCK_TIMEOUT);
     j.unlock();
     assert.strictEqual(n.tryLock(), 1);
     n.unlock();
