@@ -8,6 +8,8 @@
 //   node scripts/build.js --tests      addon + GoogleTest program in build/ (npm test)
 //   node scripts/build.js --bench      addon + Google Benchmark programs in build/
 //   node scripts/build.js --sanitize   core + tests with ASan/UBSan in build-sanitize/ (no addon)
+//   node scripts/build.js --tsan       core + the tests of the threaded rooms with ThreadSanitizer
+//                                      in build-tsan/ (no addon; CTest label `tsan`)
 //   node scripts/build.js --format | --format-check   clang-format the C++ sources
 //
 // Environment: SHMSTORE_SKIP_BUILD=1 skips the build (the pure-JS parts still work);
@@ -89,6 +91,12 @@ function addonApiDir() {
   return dir;
 }
 
+// The sanitizer builds: their own directory and CMake options, core and tests only.
+const SANITIZERS = {
+  '--sanitize': { dir: 'build-sanitize', defs: ['-DSHMSTORE_SANITIZE=ON', '-DSHMSTORE_TESTS=ON'] },
+  '--tsan': { dir: 'build-tsan', defs: ['-DSHMSTORE_TSAN=ON', '-DSHMSTORE_TESTS=OFF'], target: 'shmstore_tsan_tests' },
+};
+
 function build(sanitize) {
   if (process.platform !== 'linux') fail(`unsupported platform ${process.platform} (Linux only)`);
   const needs = args.has('--tests') || sanitize ? [...PREREQUISITES, ...TEST_PREREQUISITES] : PREREQUISITES;
@@ -97,7 +105,7 @@ function build(sanitize) {
   const jobs = String(Math.max(1, os.availableParallelism ? os.availableParallelism() : os.cpus().length));
   const buildDir = buildDirOf(sanitize);
   const defs = sanitize
-    ? ['-DCMAKE_BUILD_TYPE=Debug', '-DSHMSTORE_SANITIZE=ON', '-DSHMSTORE_TESTS=ON', '-DSHMSTORE_ADDON=OFF']
+    ? ['-DCMAKE_BUILD_TYPE=Debug', ...sanitize.defs, '-DSHMSTORE_ADDON=OFF']
     : [
       '-DCMAKE_BUILD_TYPE=Release',
       '-DSHMSTORE_ADDON=ON',
@@ -108,7 +116,7 @@ function build(sanitize) {
   if (!sanitize && args.has('--bench')) defs.push('-DSHMSTORE_BENCH=ON');
 
   run('cmake', ['-S', root, '-B', buildDir, '-Wno-dev', ...defs]);
-  run('cmake', ['--build', buildDir, '--parallel', jobs]);
+  run('cmake', ['--build', buildDir, '--parallel', jobs, ...(sanitize && sanitize.target ? ['--target', sanitize.target] : [])]);
   if (sanitize) return;
 
   const addon = path.join(buildDir, 'Release', 'shmstore.node');
@@ -129,7 +137,7 @@ function build(sanitize) {
 const UNAVAILABLE = 'unavailable.json';
 
 function buildDirOf(sanitize) {
-  if (sanitize) return path.join(root, 'build-sanitize');
+  if (sanitize) return path.join(root, sanitize.dir);
   return process.env.SHMSTORE_BUILD_DIR ? path.resolve(process.env.SHMSTORE_BUILD_DIR) : path.join(root, 'build');
 }
 
@@ -158,7 +166,8 @@ function main() {
     return;
   }
   try {
-    build(args.has('--sanitize'));
+    const flag = Object.keys(SANITIZERS).find((f) => args.has(f));
+    build(flag ? SANITIZERS[flag] : null);
   } catch (err) {
     if (!(err instanceof BuildError)) throw err;
     const lenient = process.env.npm_lifecycle_event === 'install' && args.size === 0 &&
