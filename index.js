@@ -7,5 +7,7 @@ const layout = require('./lib/layout/layout');
 const { Store } = require('./lib/store/store');
 const { NamespaceView } = require('./lib/store/namespace-view');
 const { Mutex } = require('./lib/sync/mutex');
+const { SpscRing } = require('./lib/msg/spsc');
+const { MpmcQueue } = require('./lib/msg/mpmc');
 
-module.exports = { Store, NamespaceView, Segment, futex, ShmError, layout, Mutex };
+module.exports = { Store, NamespaceView, Segment, futex, ShmError, layout, Mutex, SpscRing, MpmcQueue };

@@ -8,6 +8,7 @@
 //   node scripts/build.js --tests      addon + GoogleTest program in build/ (npm test)
 //   node scripts/build.js --bench      addon + Google Benchmark programs in build/
 //   node scripts/build.js --sanitize   core + tests with ASan/UBSan in build-sanitize/ (no addon)
+//   node scripts/build.js --tsan       core + tests with ThreadSanitizer in build-tsan/ (no addon)
 //   node scripts/build.js --format | --format-check   clang-format the C++ sources
 //
 // Environment: SHMSTORE_SKIP_BUILD=1 skips the build (the pure-JS parts still work);
@@ -97,7 +98,7 @@ function build(sanitize) {
   const jobs = String(Math.max(1, os.availableParallelism ? os.availableParallelism() : os.cpus().length));
   const buildDir = buildDirOf(sanitize);
   const defs = sanitize
-    ? ['-DCMAKE_BUILD_TYPE=Debug', '-DSHMSTORE_SANITIZE=ON', '-DSHMSTORE_TESTS=ON', '-DSHMSTORE_ADDON=OFF']
+    ? ['-DCMAKE_BUILD_TYPE=Debug', `-DSHMSTORE_${sanitize === 'tsan' ? 'TSAN' : 'SANITIZE'}=ON`, '-DSHMSTORE_TESTS=ON', '-DSHMSTORE_ADDON=OFF']
     : [
       '-DCMAKE_BUILD_TYPE=Release',
       '-DSHMSTORE_ADDON=ON',
@@ -129,7 +130,7 @@ function build(sanitize) {
 const UNAVAILABLE = 'unavailable.json';
 
 function buildDirOf(sanitize) {
-  if (sanitize) return path.join(root, 'build-sanitize');
+  if (sanitize) return path.join(root, sanitize === 'tsan' ? 'build-tsan' : 'build-sanitize');
   return process.env.SHMSTORE_BUILD_DIR ? path.resolve(process.env.SHMSTORE_BUILD_DIR) : path.join(root, 'build');
 }
 
@@ -158,7 +159,7 @@ function main() {
     return;
   }
   try {
-    build(args.has('--sanitize'));
+    build(args.has('--tsan') ? 'tsan' : args.has('--sanitize'));
   } catch (err) {
     if (!(err instanceof BuildError)) throw err;
     const lenient = process.env.npm_lifecycle_event === 'install' && args.size === 0 &&

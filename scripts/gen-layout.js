@@ -32,7 +32,14 @@ function checkStructs() {
     ['sync header', c.SYNC_HEADER_OFFSET, structs.SyncHeader.size, c.SYNC_MUTEX_OFFSET],
     ['sync mutex', c.SYNC_MUTEX_OFFSET, structs.MutexState.size, c.SYNC_OWNERS_OFFSET],
     ['sync owner table', c.SYNC_OWNERS_OFFSET, c.SYNC_OWNER_SLOTS * structs.Owner.size, c.SYNC_REGION_BYTES],
+    // The message regions (docs/format.md §15).
+    ['msg header', c.MSG_HEADER_OFFSET, structs.MsgHeader.size, c.SPSC_CONTROL_OFFSET],
+    ['spsc control', c.SPSC_CONTROL_OFFSET, structs.SpscControl.size, c.SPSC_DATA_OFFSET],
+    ['mpmc control', c.MPMC_CONTROL_OFFSET, structs.MpmcControl.size, c.MPMC_OWNERS_OFFSET],
+    ['mpmc owner table', c.MPMC_OWNERS_OFFSET, c.MPMC_OWNER_SLOTS * structs.Owner.size, c.MPMC_INTENTS_OFFSET],
+    ['mpmc intents', c.MPMC_INTENTS_OFFSET, c.MPMC_OWNER_SLOTS * structs.MpmcIntent.size, c.MPMC_SLOTS_OFFSET],
   ];
+  if (c.MPMC_SLOT_HEADER_BYTES !== structs.MpmcSlot.size) throw new Error('MPMC_SLOT_HEADER_BYTES != MpmcSlot size');
   for (const [what, offset, size, next] of regions) {
     if (offset + size !== next) throw new Error(`${what}: ${offset} + ${size} does not end at ${next}`);
   }
@@ -135,7 +142,10 @@ function jsStatus() {
   out.push('const STATUS_CODE = Object.freeze([');
   const byCode = [];
   for (const [code, name] of statuses) byCode[code] = name;
-  for (const name of byCode) out.push(`  '${name}',`);
+  // Numbers between the ranges given to the rooms are holes: undefined, never a code.
+  for (let code = 0; code < byCode.length; code++) {
+    out.push(byCode[code] === undefined ? '  undefined,' : `  '${byCode[code]}',`);
+  }
   out.push(']);', '');
   out.push('module.exports = { STATUS, STATUS_CODE };', '');
   return out.join('\n');

@@ -49,13 +49,13 @@ Napi::Array SizeClasses(Napi::Env env) {
   return a;
 }
 
-// STATUS: { CODE_NAME: number } for every code StatusCode knows (they are dense from 0).
+// STATUS: { CODE_NAME: number } for every code StatusCode knows (each room has its own range of
+// numbers, so there are holes between the ranges).
 Napi::Object Statuses(Napi::Env env) {
   Napi::Object o = Napi::Object::New(env);
   for (int32_t s = 0; s < 1024; ++s) {
     const char* name = L::StatusCode(s);
-    if (std::string(name) == "ERR_UNKNOWN") break;
-    o.Set(name, Napi::Number::New(env, s));
+    if (std::string(name) != "ERR_UNKNOWN") o.Set(name, Napi::Number::New(env, s));
   }
   return o;
 }

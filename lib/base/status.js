@@ -26,6 +26,9 @@ const STATUS = Object.freeze({
   ERR_VALUE_TOO_LONG: 21,
   ERR_NO_MEMORY: 22,
   ERR_NOT_OWNER: 23,
+  ERR_QUEUE_TIMEOUT: 35,
+  ERR_MESSAGE_TOO_LARGE: 36,
+  ERR_CHANNEL_CLOSED: 37,
 });
 
 const STATUS_CODE = Object.freeze([
@@ -53,6 +56,20 @@ const STATUS_CODE = Object.freeze([
   'ERR_VALUE_TOO_LONG',
   'ERR_NO_MEMORY',
   'ERR_NOT_OWNER',
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  'ERR_QUEUE_TIMEOUT',
+  'ERR_MESSAGE_TOO_LARGE',
+  'ERR_CHANNEL_CLOSED',
 ]);
 
 module.exports = { STATUS, STATUS_CODE };

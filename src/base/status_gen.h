@@ -30,6 +30,9 @@ enum Status : int32_t {
   kErrValueTooLong = 21,
   kErrNoMemory = 22,
   kErrNotOwner = 23,
+  kErrQueueTimeout = 35,
+  kErrMessageTooLarge = 36,
+  kErrChannelClosed = 37,
 };
 
 inline const char* StatusCode(int32_t s) noexcept {
@@ -58,6 +61,9 @@ inline const char* StatusCode(int32_t s) noexcept {
     case 21: return "ERR_VALUE_TOO_LONG";
     case 22: return "ERR_NO_MEMORY";
     case 23: return "ERR_NOT_OWNER";
+    case 35: return "ERR_QUEUE_TIMEOUT";
+    case 36: return "ERR_MESSAGE_TOO_LARGE";
+    case 37: return "ERR_CHANNEL_CLOSED";
     default: return "ERR_UNKNOWN";
   }
 }

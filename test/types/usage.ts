@@ -1,6 +1,6 @@
 // Compiled by `npm run check:types` (tsc, no emit): the declarations in index.d.ts must accept
 // every documented use and reject the misuses marked @ts-expect-error.
-import { Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult } from '../../index';
+import { Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult, SpscRing, MpmcQueue } from '../../index';
 
 const s = Store.create({ name: 'types', size: 1 << 20, engine: 'js', buckets: 64, lockTimeoutMs: 500 });
 s.set('ns', 'k', { a: 1, b: [true, null, 'x'] }).set('ns', 'b', Buffer.from('x')).set('ns', 'n', 4);
@@ -68,3 +68,20 @@ Mutex.open({ name: 'x', buffer: new SharedArrayBuffer(8) });
 Mutex.create({ buffer: new SharedArrayBuffer(8), size: 1 });
 mx.close();
 console.log(n, later, mxBuf, mx.held, mx.recoveries);
+
+const ring = SpscRing.create({ buffer: new SharedArrayBuffer(SpscRing.bytesFor(1024)), capacity: 1024 });
+const queued: boolean = ring.tryEnqueue({ n: 1 });
+ring.enqueue('text', 100);
+const first: unknown = ring.tryDequeue();
+void ring.dequeueAsync({ timeoutMs: 10, signal: AbortSignal.timeout(100) });
+const elements = SpscRing.create({ name: 'types-ring', capacity: 16, elementSize: 8 });
+const into: number = elements.tryDequeueInto(new Float64Array(4));
+void [queued, first, into, ring.size, SpscRing.DATA_OFFSET];
+ring.close();
+
+const mq = MpmcQueue.create({ buffer: new SharedArrayBuffer(MpmcQueue.bytesFor(16)), capacity: 16, messageBytes: 248 });
+const put: boolean = mq.tryEnqueue('job');
+void mq.enqueueAsync({ id: 1 }, { timeoutMs: 10 });
+const lost: { writes: number; reads: number } = mq.skipped;
+void [put, lost, mq.tryDequeue(), MpmcQueue.SLOTS_OFFSET];
+mq.close();
