@@ -127,9 +127,9 @@ OwnerStatus ClassifyOwner(const layout::Owner* record, const OwnerIdentity& self
   return OwnerStatus::kOtherProcess;
 }
 
-uint32_t ClaimOwnerSlot(layout::Owner* owners, const OwnerIdentity& id) noexcept {
+uint32_t ClaimOwnerSlot(layout::Owner* owners, const OwnerIdentity& id, uint32_t slots) noexcept {
   if (id.pid == 0) return 0;
-  for (uint32_t o = 1; o < kOwnerSlots; ++o) {
+  for (uint32_t o = 1; o < slots && o < kOwnerSlots; ++o) {
     if (AtomicLoad(&owners[o].pid) == 0 && AtomicCas(&owners[o].pid, 0, id.pid)) {
       WriteIdentity(&owners[o], id);
       return o;
@@ -138,9 +138,10 @@ uint32_t ClaimOwnerSlot(layout::Owner* owners, const OwnerIdentity& id) noexcept
   return 0;
 }
 
-uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, const OwnerIdentity& id) noexcept {
+uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, const OwnerIdentity& id,
+                            uint32_t slots) noexcept {
   if (id.pid == 0) return 0;
-  for (uint32_t o = 1; o < kOwnerSlots; ++o) {
+  for (uint32_t o = 1; o < slots && o < kOwnerSlots; ++o) {
     layout::Owner* r = &owners[o];
     const uint32_t p = AtomicLoad(&r->pid);
     if (p == 0) {

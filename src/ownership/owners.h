@@ -35,12 +35,15 @@ enum class OwnerStatus {
 // Reads /proc for a record of another process (slow path only).
 OwnerStatus ClassifyOwner(const layout::Owner* record, const OwnerIdentity& self) noexcept;
 
-// Claims the lowest free slot for `id` (§6); returns 0 when none is free.
-uint32_t ClaimOwnerSlot(layout::Owner* owners, const OwnerIdentity& id) noexcept;
+// Claims the lowest free slot for `id` (§6); returns 0 when none is free. `slots` is the size of
+// the table (a store's by default; smaller tables: the sync and message regions).
+uint32_t ClaimOwnerSlot(layout::Owner* owners, const OwnerIdentity& id,
+                        uint32_t slots = kOwnerSlots) noexcept;
 // Claims a slot whose owner is gone, for an attacher that found the table full; it must run a
 // repair pass right after, which takes over the locks still naming that slot. Slots that name
 // id.pid are never adopted (a CAS of the pid word could not tell two adopters apart). 0 if none.
-uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, const OwnerIdentity& id) noexcept;
+uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, const OwnerIdentity& id,
+                            uint32_t slots = kOwnerSlots) noexcept;
 // Releases a slot this handle holds (on close).
 void ReleaseOwnerSlot(layout::Owner* owners, uint32_t slot) noexcept;
 // Frees `slot` if its owner is gone for `self` (the repair pass, §9 step 6, holding every lock:

@@ -11,6 +11,7 @@ const { MpmcQueue, Segment } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { Scoreboard } = require('../helpers/scoreboard');
 const { uniqueName, removeShm, until } = require('../helpers/process');
+const { producerOf, seqOf } = require('../helpers/messages');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'mpmc-child.js');
 const withAddon = addon ? describe : describe.skip;
@@ -73,6 +74,48 @@ describe('MpmcQueue: many parties', () => {
     q.tryEnqueue('still works');
     assert.strictEqual(q.dequeue(1000), 'still works');
     q.close();
+  });
+
+  withAddon('C++ and JS parties on the same bytes', () => {
+    it('2 C++ producer threads, a JS worker and the JS main thread as consumers: 100000 messages exactly once', async function () {
+      this.timeout(120000);
+      const P = 2;
+      const n = 50000;
+      const bytes = MpmcQueue.bytesFor(128, { messageBytes: 16 });
+      const buffer = new SharedArrayBuffer(bytes);
+      const q = MpmcQueue.create({ buffer, capacity: 128, messageBytes: 16, startPosition: 2 ** 32 - 30000 });
+      const boardBuffer = new SharedArrayBuffer(Scoreboard.bytesFor(P * n));
+      const board = new Scoreboard(boardBuffer);
+      const region = new Uint8Array(buffer, 0, bytes);
+      const natives = [0, 1].map((p) => addon.msgMpmcProduce(region, n, 16, p));
+      const w = worker({ mode: 'consume', queue: { buffer }, board: boardBuffer, perProducer: n });
+      const last = [-1, -1];
+      while (board.receivedCount() < P * n) {
+        const m = q.tryDequeue() ?? await q.dequeueAsync({ timeoutMs: 100 }).catch((e) => {
+          if (e.code !== 'ERR_QUEUE_TIMEOUT') throw e;
+        });
+        if (m === undefined) continue;
+        const p = producerOf(m);
+        assert.ok(seqOf(m) > last[p]);
+        last[p] = seqOf(m);
+        board.markReceived(p * n + seqOf(m));
+      }
+      board.stop();
+      assert.deepStrictEqual(await Promise.all(natives), [n, n]);
+      await w.result;
+      const t = board.tally();
+      assert.deepStrictEqual([t.received, t.duplicated], [P * n, 0]);
+      assert.ok(board.received.every((r) => r === 1));
+      q.close();
+    });
+
+    it('the native producer checks its arguments', () => {
+      assert.throws(() => addon.msgMpmcProduce(new Uint8Array(new SharedArrayBuffer(MpmcQueue.SLOTS_OFFSET)), 1, 8, 0), (e) => e.code === 'ERR_BAD_MAGIC');
+      const buffer = new SharedArrayBuffer(MpmcQueue.bytesFor(2, { messageBytes: 8 }));
+      MpmcQueue.create({ buffer, capacity: 2, messageBytes: 8 }).close();
+      assert.throws(() => addon.msgMpmcProduce(new Uint8Array(buffer), 1, 9, 0), (e) => e.code === 'ERR_MESSAGE_TOO_LARGE');
+      assert.throws(() => addon.msgMpmcProduce(new Uint8Array(buffer), 1, 4, 0), RangeError);
+    });
   });
 
   withAddon('across processes', () => {
