@@ -32,7 +32,7 @@ const LENGTH_MASK = C.MSG_LENGTH_MASK;
 const RECHECK_MS = C.MPMC_RECHECK_MS;
 const MAX_BYTES = 2 ** 31;
 const DEFAULT_MESSAGE_BYTES = 248; // a 256-byte slot
-const SPINS = 200; // attempts before a waiting party parks
+const SPINS = 50; // attempts before a waiting party parks
 const NONE = Symbol('none');
 const CREATE_KEYS = ['name', 'path', 'buffer', 'byteOffset', 'size', 'capacity', 'messageBytes', 'startPosition'];
 const OPEN_KEYS = ['name', 'path', 'buffer', 'byteOffset'];
@@ -243,7 +243,8 @@ class MpmcQueue {
           u32[at + RECORD] = ((tag << TAG_SHIFT) | length) >>> 0;
           Atomics.store(u32, at, S.seqOf(pos, FULL));
           Atomics.store(u32, this.#rolesAt, 0);
-          if (Atomics.load(u32, CONSUMER_WAITERS) !== 0) {
+          // Sleepers registered since the last wake are woken once: the count is taken back.
+          if (Atomics.load(u32, CONSUMER_WAITERS) !== 0 && Atomics.exchange(u32, CONSUMER_WAITERS, 0) !== 0) {
             Atomics.add(u32, PRODUCED, 1);
             wakeAll(this.#i32, PRODUCED);
           }
@@ -269,6 +270,7 @@ class MpmcQueue {
   enqueue(value, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     const { tag, payload } = this.#prepare(value);
+    if (this.#push(tag, payload)) return;
     const r = this.#block(PRODUCER_WAITERS, CONSUMED, () => (this.#push(tag, payload) ? true : NONE), timeout);
     if (r === NONE) throw timedOut('enqueue()', timeout);
   }
@@ -301,7 +303,7 @@ class MpmcQueue {
         } finally {
           Atomics.store(u32, at, S.seqOf(pos + this.capacity, 0));
           Atomics.store(u32, this.#rolesAt, 0);
-          if (Atomics.load(u32, PRODUCER_WAITERS) !== 0) {
+          if (Atomics.load(u32, PRODUCER_WAITERS) !== 0 && Atomics.exchange(u32, PRODUCER_WAITERS, 0) !== 0) {
             Atomics.add(u32, CONSUMED, 1);
             wakeAll(this.#i32, CONSUMED);
           }
@@ -334,6 +336,8 @@ class MpmcQueue {
   dequeue(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.#usable();
+    const first = this.#pop();
+    if (first !== NONE) return first;
     const r = this.#block(CONSUMER_WAITERS, PRODUCED, () => this.#pop(), timeout);
     if (r === NONE) throw timedOut('dequeue()', timeout);
     return r;
@@ -350,7 +354,8 @@ class MpmcQueue {
   // ---- waiting -----------------------------------------------------------------------------
 
   // Runs attempt() until it returns something else than NONE: spins, then registers in
-  // `waiters`, reads the wake word, tries again and parks on the word (format.md §15, Waking).
+  // `waiters` (the party that wakes sleepers takes the count back to 0), reads the wake word,
+  // tries again and parks on the word (format.md §15, Waking).
   #block(waiters, word, attempt, timeout) {
     for (let i = 0; i < SPINS; i++) {
       const r = attempt();
@@ -362,16 +367,12 @@ class MpmcQueue {
       const left = deadline - performance.now();
       if (left <= 0) return NONE;
       Atomics.add(u32, waiters, 1);
-      try {
-        const seen = Atomics.load(u32, word);
-        const r = attempt();
-        if (r !== NONE) return r;
-        park(this.#i32, word, seen, Math.min(left, RECHECK_MS));
-      } finally {
-        Atomics.sub(u32, waiters, 1);
-      }
+      const seen = Atomics.load(u32, word);
+      let r = attempt();
+      if (r !== NONE) return r;
+      park(this.#i32, word, seen, Math.min(left, RECHECK_MS));
       this.#usable();
-      const r = attempt();
+      r = attempt();
       if (r !== NONE) return r;
     }
   }
@@ -382,18 +383,13 @@ class MpmcQueue {
     for (;;) {
       signal?.throwIfAborted();
       this.#usable();
-      let seen;
       Atomics.add(u32, waiters, 1);
-      try {
-        seen = Atomics.load(u32, word);
-        const r = attempt();
-        if (r !== NONE) return r;
-        const left = deadline - performance.now();
-        if (left <= 0) return NONE;
-        await abortable(parkAsync(this.#i32, word, seen, Math.min(left, RECHECK_MS)), signal);
-      } finally {
-        Atomics.sub(u32, waiters, 1);
-      }
+      const seen = Atomics.load(u32, word);
+      const r = attempt();
+      if (r !== NONE) return r;
+      const left = deadline - performance.now();
+      if (left <= 0) return NONE;
+      await abortable(parkAsync(this.#i32, word, seen, Math.min(left, RECHECK_MS)), signal);
     }
   }
 

@@ -28,9 +28,10 @@ const TAG_SHIFT = C.MSG_TAG_SHIFT;
 const LENGTH_MASK = C.MSG_LENGTH_MASK;
 const TAG_WRAP = C.MSG_TAG_WRAP;
 const HEADER = WORD; // the record header
-// Loads of the other side's index before parking: a party that answers within a few microseconds
-// is met without a system call on either side.
-const SPINS = 2000;
+// Loads of the other side's index before parking: a party that answers within a microsecond or
+// so is met without a system call; longer spins only take the CPU from the other side when the
+// machine has fewer cores than busy threads.
+const SPINS = 100;
 // A parked side re-checks at least this often (a wake-up can only be missed by a party that died
 // between its store and its wake).
 const PARK_MS = 200;
@@ -253,9 +254,14 @@ class SpscRing {
     return true;
   }
 
+  // Stores the index, and wakes the other side if it says it sleeps: once per sleep (the flag is
+  // taken back with a CAS), not at every message published while it is waking up.
   #publish(tail) {
     Atomics.store(this.#u32, TAIL, tail);
-    if (Atomics.load(this.#u32, CONSUMER_SLEEPING) !== 0) wakeAll(this.#i32, TAIL);
+    if (Atomics.load(this.#u32, CONSUMER_SLEEPING) !== 0 &&
+        Atomics.compareExchange(this.#u32, CONSUMER_SLEEPING, 1, 0) === 1) {
+      wakeAll(this.#i32, TAIL);
+    }
   }
 
   /** Enqueues `value` if there is room now. Returns whether it did. */
@@ -267,6 +273,7 @@ class SpscRing {
   enqueue(value, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     const p = this.#prepare(value);
+    if (this.#push(p)) return;
     const deadline = performance.now() + timeout;
     for (;;) {
       const head = Atomics.load(this.#u32, HEAD);
@@ -335,7 +342,10 @@ class SpscRing {
 
   #release(head) {
     Atomics.store(this.#u32, HEAD, head);
-    if (Atomics.load(this.#u32, PRODUCER_SLEEPING) !== 0) wakeAll(this.#i32, HEAD);
+    if (Atomics.load(this.#u32, PRODUCER_SLEEPING) !== 0 &&
+        Atomics.compareExchange(this.#u32, PRODUCER_SLEEPING, 1, 0) === 1) {
+      wakeAll(this.#i32, HEAD);
+    }
   }
 
   /** Dequeues the next message, or returns undefined when the ring is empty. */
@@ -361,6 +371,8 @@ class SpscRing {
   dequeue(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.#usable();
+    const first = this.#pop();
+    if (first !== undefined) return first;
     const deadline = performance.now() + timeout;
     for (;;) {
       const tail = Atomics.load(this.#u32, TAIL);

@@ -44,7 +44,7 @@ constexpr uint32_t kSkipped = L::kMpmcSeqSkipped;
 constexpr uint32_t kRecord = offsetof(L::MpmcSlot, record) / kWord;
 constexpr uint64_t kMaxBytes = uint64_t{1} << 31;
 constexpr int64_t kRecheckNs = L::kMpmcRecheckMs * 1'000'000;
-constexpr int kSpins = 200;
+constexpr int kSpins = 50;
 static_assert(L::kMpmcOwnersOffset == L::kMpmcControlOffset + sizeof(L::MpmcControl));
 static_assert(L::kMpmcSlotsOffset ==
               L::kMpmcIntentsOffset + L::kMpmcOwnerSlots * sizeof(L::MpmcIntent));
@@ -230,7 +230,9 @@ Push MpmcQueue::TryEnqueue(const void* data, uint32_t length, uint32_t tag) noex
         UnpublishedStore(seq + kRecord, (tag << L::kMsgTagShift) | length);
         AtomicStore(seq, SeqOf(pos, kFull));
         AtomicStore(Intent(slot_, kRoles), 0);
-        if (AtomicLoad(Word(kConsumerWaiters)) != 0) {
+        // Sleepers registered since the last wake are woken once: the count is taken back.
+        if (AtomicLoad(Word(kConsumerWaiters)) != 0 &&
+            AtomicExchange(Word(kConsumerWaiters), 0) != 0) {
           AtomicAdd(Word(kProduced), 1);
           futex::Wake(Word(kProduced), INT32_MAX);
         }
@@ -264,7 +266,8 @@ int64_t MpmcQueue::TryDequeue(void* out, uint32_t cap, uint32_t* tag) noexcept {
       }
       AtomicStore(seq, SeqOf(pos + capacity_, 0));
       AtomicStore(Intent(slot_, kRoles), 0);
-      if (AtomicLoad(Word(kProducerWaiters)) != 0) {
+      if (AtomicLoad(Word(kProducerWaiters)) != 0 &&
+          AtomicExchange(Word(kProducerWaiters), 0) != 0) {
         AtomicAdd(Word(kConsumed), 1);
         futex::Wake(Word(kConsumed), INT32_MAX);
       }
@@ -286,14 +289,12 @@ bool MpmcQueue::Block(uint32_t waiters, uint32_t word, int64_t deadline, F&& try
   for (;;) {
     const int64_t left = deadline - NowNs();
     if (left <= 0) return false;
+    // Registered until a waker takes the count back to 0 (a timed-out sleeper's count costs one
+    // needless wake).
     AtomicAdd(Word(waiters), 1);
     const uint32_t seen = AtomicLoad(Word(word));
-    if (try_once()) {
-      AtomicSub(Word(waiters), 1);
-      return true;
-    }
+    if (try_once()) return true;
     futex::Wait(Word(word), seen, std::min(left, kRecheckNs));
-    AtomicSub(Word(waiters), 1);
     if (try_once()) return true;
   }
 }

@@ -35,7 +35,7 @@ constexpr uint32_t kTagShift = L::kMsgTagShift;
 constexpr uint32_t kLengthMask = L::kMsgLengthMask;
 constexpr uint32_t kTagWrap = L::kMsgTagWrap;
 // As lib/msg/spsc.js: loads of the other index before parking, and the longest park.
-constexpr int kSpins = 2000;
+constexpr int kSpins = 100;
 constexpr int64_t kParkNs = 200'000'000;
 static_assert(L::kSpscDataOffset == L::kSpscControlOffset + sizeof(L::SpscControl));
 static_assert(L::kSpscDataOffset % 64 == 0);
@@ -109,14 +109,20 @@ L::Status SpscRing::Attach(void* base, uint64_t bytes) noexcept {
   return L::kOk;
 }
 
+// The other side is woken once per sleep: its flag is taken back with a CAS, so that messages
+// published while it wakes up make no further system call.
 void SpscRing::Publish(uint32_t tail) noexcept {
   AtomicStore(Word(kTail), tail);
-  if (AtomicLoad(Word(kConsumerSleeping)) != 0) futex::Wake(Word(kTail), INT32_MAX);
+  if (AtomicLoad(Word(kConsumerSleeping)) != 0 && AtomicCas(Word(kConsumerSleeping), 1, 0)) {
+    futex::Wake(Word(kTail), INT32_MAX);
+  }
 }
 
 void SpscRing::Release(uint32_t head) noexcept {
   AtomicStore(Word(kHead), head);
-  if (AtomicLoad(Word(kProducerSleeping)) != 0) futex::Wake(Word(kHead), INT32_MAX);
+  if (AtomicLoad(Word(kProducerSleeping)) != 0 && AtomicCas(Word(kProducerSleeping), 1, 0)) {
+    futex::Wake(Word(kHead), INT32_MAX);
+  }
 }
 
 Push SpscRing::TryEnqueue(const void* data, uint32_t length, uint32_t tag) noexcept {

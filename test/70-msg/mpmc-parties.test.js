@@ -196,8 +196,10 @@ describe('MpmcQueue: many parties', () => {
       assert.ok(t.lost <= killed.consumers, `lost ${t.lost}`);
       assert.ok(t.unmarked <= killed.producers, `unmarked ${t.unmarked}`);
       assert.ok(skipped.writes <= killed.producers && skipped.reads <= killed.consumers, JSON.stringify(skipped));
-      // Every message of the producer that lived was received.
-      for (let i = 0; i < n; i++) assert.strictEqual(board.received[2 * n + i], 1, `message ${i} of producer 2`);
+      // Every message of the producer that lived was received, but for one a dead consumer took.
+      let missing = 0;
+      for (let i = 0; i < n; i++) missing += board.received[2 * n + i] === 0 ? 1 : 0;
+      assert.ok(missing <= t.lost, `producer 2: ${missing} messages missing`);
       q.close();
       seg.close();
     });
