@@ -60,7 +60,7 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
   const date = new Date().toISOString();
   console.log(`shmstore bench: messaging (${date})`);
   console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.os}; node ${m.node}; ringbuf.js ${version('ringbuf.js')}, ioredis ${version('ioredis')}`);
-  console.log(`runs: ${runs} per case (median), ${N} messages per one-way run\n`);
+  console.log(`load average: ${require('os').loadavg().map((x) => x.toFixed(2)).join(' ')}; runs: ${runs} per case (median), ${N} messages per one-way run\n`);
   const redis = await startRedis();
   let redisNote;
   if (redis.note) {
@@ -145,7 +145,8 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
   for (const g of goals) console.log(`  [${g.met ? 'met' : 'NOT met'}] ${g.text}: ${g.detail}`);
   if (!flag('--no-save') && !only) {
     fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
-    fs.writeFileSync(RESULTS, `${JSON.stringify({ date, machine: m, runs, redis: redisNote, results, goals }, null, 2)}\n`);
+    const loadavg = require('os').loadavg();
+    fs.writeFileSync(RESULTS, `${JSON.stringify({ date, machine: m, loadavg, runs, redis: redisNote, results, goals }, null, 2)}\n`);
     console.log(`\nsaved ${path.relative(process.cwd(), RESULTS)}`);
   }
 })().catch((e) => {

@@ -11,9 +11,12 @@ const v = require('../base/validate');
 
 const addon = native.addon;
 
-/** Blocks while i32[index] === expected, at most `ms` milliseconds. */
+/**
+ * Blocks while i32[index] === expected, at most `ms` milliseconds. The callers' views and indices
+ * were checked when the queue was opened, so the addon is called without futex.wait's checks.
+ */
 function park(i32, index, expected, ms) {
-  if (addon) futex.wait(i32, index, expected, ms);
+  if (addon) addon.futexWait(i32, index, expected, ms);
   else Atomics.wait(i32, index, expected | 0, ms);
 }
 
