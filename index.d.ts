@@ -344,3 +344,31 @@ export declare class MpmcQueue {
   readonly byteOffset: number;
   readonly closed: boolean;
 }
+
+/** An MPMC queue that can be closed, with Go's semantics (docs/api.md, Channel). */
+export declare class Channel implements AsyncIterable<any> {
+  private constructor();
+  static create(options: MpmcQueueCreateOptions): Channel;
+  static open(options: QueueTarget): Channel;
+  static bytesFor(capacity: number, options?: { messageBytes?: number }): number;
+  send(value: QueueMessage, options?: QueueWaitOptions): Promise<void>;
+  sendSync(value: QueueMessage, timeoutMs?: number): void;
+  trySend(value: QueueMessage): boolean;
+  receive(options?: QueueWaitOptions): Promise<any>;
+  receiveSync(timeoutMs?: number): any;
+  /** The next message, or undefined when none is queued. */
+  tryReceive(): any;
+  [Symbol.asyncIterator](): AsyncIterator<any>;
+  /** Closes the channel for every party; throws ERR_CHANNEL_CLOSED when it is closed already. */
+  close(): void;
+  /** Releases this handle. */
+  dispose(): void;
+  [Symbol.dispose](): void;
+  readonly closed: boolean;
+  readonly capacity: number;
+  readonly messageBytes: number;
+  readonly size: number;
+  readonly skipped: { writes: number; reads: number };
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
+}

@@ -9,5 +9,6 @@ const { NamespaceView } = require('./lib/store/namespace-view');
 const { Mutex } = require('./lib/sync/mutex');
 const { SpscRing } = require('./lib/msg/spsc');
 const { MpmcQueue } = require('./lib/msg/mpmc');
+const { Channel } = require('./lib/msg/channel');
 
-module.exports = { Store, NamespaceView, Segment, futex, ShmError, layout, Mutex, SpscRing, MpmcQueue };
+module.exports = { Store, NamespaceView, Segment, futex, ShmError, layout, Mutex, SpscRing, MpmcQueue, Channel };

@@ -135,8 +135,8 @@ const constants = {
   // an owner table of §6 records (one per open handle), one intent record per owner (the
   // position its party is producing or consuming: what lets others finish the slot of a party
   // that is gone), then the slots, each a u32 sequence word, a u32 record header and the payload,
-  // padded to 8 bytes. A slot's sequence word is 4 × position + state (0 empty, 1 full, 2 given
-  // up): one CAS moves a slot between any two states, a repair included, so a late repairer can
+  // padded to 8 bytes. A channel is an MPMC queue whose `closed` word is set once by close().
+  // A slot's sequence word is 4 × position + state (0 empty, 1 full, 2 given up): one CAS moves a slot between any two states, a repair included, so a late repairer can
   // never write into a slot reused since. Hence positions live mod 2^30 in sequence words and a
   // capacity is at most 2^28 (a lap's distance, 4 × capacity, stays below 2^31). A stuck party
   // is judged gone (the gone rule of §6, a /proc read) at most once per MPMC_RECHECK_MS per
@@ -287,7 +287,8 @@ const structs = {
       ['reserved6', 'u8', 324, 60],
       ['skippedWrites', 'u32', 384],
       ['skippedReads', 'u32', 388],
-      ['reserved7', 'u8', 392, 120],
+      ['closed', 'u32', 392],
+      ['reserved7', 'u8', 396, 116],
     ],
   },
   MpmcIntent: {

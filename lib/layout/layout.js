@@ -198,7 +198,8 @@ const S = Object.freeze({
     RESERVED6: 324,
     SKIPPED_WRITES: 384,
     SKIPPED_READS: 388,
-    RESERVED7: 392,
+    CLOSED: 392,
+    RESERVED7: 396,
   }),
   MPMC_INTENT: Object.freeze({
     SIZE: 16,
@@ -344,6 +345,7 @@ const W = Object.freeze({
     PRODUCER_WAITERS: 80,
     SKIPPED_WRITES: 96,
     SKIPPED_READS: 97,
+    CLOSED: 98,
   }),
   MPMC_INTENT: Object.freeze({
     WORDS: 4,

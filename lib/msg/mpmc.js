@@ -34,6 +34,13 @@ const MAX_BYTES = 2 ** 31;
 const DEFAULT_MESSAGE_BYTES = 248; // a 256-byte slot
 const SPINS = 50; // attempts before a waiting party parks
 const NONE = Symbol('none');
+const CLOSED_WORD = CTL + W.MPMC_CONTROL.CLOSED;
+// What a channel's send finds after claiming a slot of a closed channel (channel.js).
+const CLOSED = Symbol('closed');
+// Internal methods for lib/msg/channel.js.
+const kClosable = Symbol('shmstore.MpmcQueue.closable');
+const kPrepare = Symbol('shmstore.MpmcQueue.prepare');
+const kPush = Symbol('shmstore.MpmcQueue.push');
 const CREATE_KEYS = ['name', 'path', 'buffer', 'byteOffset', 'size', 'capacity', 'messageBytes', 'startPosition'];
 const OPEN_KEYS = ['name', 'path', 'buffer', 'byteOffset'];
 const kInternal = Symbol('shmstore.MpmcQueue.internal');
@@ -67,6 +74,7 @@ class MpmcQueue {
   #producePosAt = 0;
   #consumePosAt = 0;
   #lastRepair = -Infinity;
+  #closable = false;
   #closed = false;
   /** @private The region as mpmc-slots.js sees it. */
   u32;
@@ -239,15 +247,15 @@ class MpmcQueue {
         Atomics.store(u32, this.#producePosAt, pos);
         Atomics.store(u32, this.#rolesAt, PRODUCE);
         if (Atomics.compareExchange(u32, TAIL, pos, (pos + 1) >>> 0) === pos) {
+          // A channel closed before this claim: the slot is given up (consumers skip it) and the
+          // send fails, so that nothing is delivered after receivers saw the end.
+          if (this.#closable && Atomics.load(u32, CLOSED_WORD) !== 0) {
+            this.#finishPush(at, S.seqOf(pos, SKIPPED));
+            return CLOSED;
+          }
           const length = codec.writePayload(this.#buf, at * WORD + SLOT_HEADER, payload);
           u32[at + RECORD] = ((tag << TAG_SHIFT) | length) >>> 0;
-          Atomics.store(u32, at, S.seqOf(pos, FULL));
-          Atomics.store(u32, this.#rolesAt, 0);
-          // Sleepers registered since the last wake are woken once: the count is taken back.
-          if (Atomics.load(u32, CONSUMER_WAITERS) !== 0 && Atomics.exchange(u32, CONSUMER_WAITERS, 0) !== 0) {
-            Atomics.add(u32, PRODUCED, 1);
-            wakeAll(this.#i32, PRODUCED);
-          }
+          this.#finishPush(at, S.seqOf(pos, FULL));
           return true;
         }
       } else if (d < 0 && Atomics.load(u32, TAIL) === pos) {
@@ -258,6 +266,33 @@ class MpmcQueue {
         return false;
       }
     }
+  }
+
+  // Publishes a claimed slot in state `seq`, then wakes sleeping consumers: those registered since
+  // the last wake are woken once (the count is taken back).
+  #finishPush(at, seq) {
+    const u32 = this.u32;
+    Atomics.store(u32, at, seq);
+    Atomics.store(u32, this.#rolesAt, 0);
+    if (Atomics.load(u32, CONSUMER_WAITERS) !== 0 && Atomics.exchange(u32, CONSUMER_WAITERS, 0) !== 0) {
+      Atomics.add(u32, PRODUCED, 1);
+      wakeAll(this.#i32, PRODUCED);
+    }
+  }
+
+  /** @private For channel.js: sends fail once the channel is closed. */
+  [kClosable]() {
+    this.#closable = true;
+  }
+
+  /** @private For channel.js: a checked message ({ tag, payload }). */
+  [kPrepare](value) {
+    return this.#prepare(value);
+  }
+
+  /** @private For channel.js: one attempt; true, false (full) or CLOSED. */
+  [kPush](p) {
+    return this.#push(p.tag, p.payload);
   }
 
   /** Enqueues `value` if there is room now. Returns whether it did. */
@@ -407,4 +442,4 @@ class MpmcQueue {
 if (typeof Symbol.dispose === 'symbol') MpmcQueue.prototype[Symbol.dispose] = MpmcQueue.prototype.close;
 Object.defineProperty(MpmcQueue, 'SLOTS_OFFSET', { value: SLOTS, enumerable: true });
 
-module.exports = { MpmcQueue };
+module.exports = { MpmcQueue, CLOSED, kClosable, kPrepare, kPush };

@@ -266,7 +266,8 @@ struct MpmcControl {
   uint8_t reserved6[60];
   uint32_t skippedWrites;
   uint32_t skippedReads;
-  uint8_t reserved7[120];
+  uint32_t closed;
+  uint8_t reserved7[116];
 };
 static_assert(sizeof(MpmcControl) == 512, "MpmcControl size");
 static_assert(offsetof(MpmcControl, tail) == 0, "MpmcControl.tail");
@@ -283,7 +284,8 @@ static_assert(offsetof(MpmcControl, producerWaiters) == 320, "MpmcControl.produc
 static_assert(offsetof(MpmcControl, reserved6) == 324, "MpmcControl.reserved6");
 static_assert(offsetof(MpmcControl, skippedWrites) == 384, "MpmcControl.skippedWrites");
 static_assert(offsetof(MpmcControl, skippedReads) == 388, "MpmcControl.skippedReads");
-static_assert(offsetof(MpmcControl, reserved7) == 392, "MpmcControl.reserved7");
+static_assert(offsetof(MpmcControl, closed) == 392, "MpmcControl.closed");
+static_assert(offsetof(MpmcControl, reserved7) == 396, "MpmcControl.reserved7");
 
 struct MpmcIntent {
   uint32_t roles;
@@ -515,6 +517,7 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(MpmcControl, "MPMC_CONTROL", reserved6, "RESERVED6") \
   X(MpmcControl, "MPMC_CONTROL", skippedWrites, "SKIPPED_WRITES") \
   X(MpmcControl, "MPMC_CONTROL", skippedReads, "SKIPPED_READS") \
+  X(MpmcControl, "MPMC_CONTROL", closed, "CLOSED") \
   X(MpmcControl, "MPMC_CONTROL", reserved7, "RESERVED7") \
   X(MpmcIntent, "MPMC_INTENT", roles, "ROLES") \
   X(MpmcIntent, "MPMC_INTENT", producePos, "PRODUCE_POS") \

@@ -3,7 +3,7 @@
 // reader. layout-ok-file: this file reads the bytes with the document's offsets on purpose, never
 // lib/layout/layout.js (a layout that drifted from docs/format.md must fail here).
 const assert = require('assert');
-const { SpscRing, MpmcQueue } = require('../../index');
+const { SpscRing, MpmcQueue, Channel } = require('../../index');
 const { exitedPid } = require('../helpers/process');
 
 // An SPSC ring read from its bytes as the document describes it: its header, indices and the
@@ -164,5 +164,20 @@ describe('MpmcQueue: the bytes of docs/format.md §15', () => {
     assert.strictEqual(q.slot(0).seq, 4 * 4); // given up (2), then consumed and released
     assert.deepStrictEqual([q.skippedWrites, q.skippedReads, q.head, q.tail], [1, 0, 2, 2]);
     queue.close();
+  });
+});
+
+describe('Channel: the closed word of docs/format.md §15', () => {
+  it('is the u32 at 456 of an MPMC region: 0, then 1 after close(); both wake words move', () => {
+    const buffer = new SharedArrayBuffer(Channel.bytesFor(2, { messageBytes: 8 }));
+    const ch = Channel.create({ buffer, capacity: 2, messageBytes: 8 });
+    const before = readQueue(buffer);
+    assert.strictEqual(new DataView(buffer).getUint32(456, true), 0);
+    assert.strictEqual(before.kind, 2);
+    ch.close();
+    const after = readQueue(buffer);
+    assert.strictEqual(new DataView(buffer).getUint32(456, true), 1);
+    assert.deepStrictEqual([after.produced, after.consumed], [before.produced + 1, before.consumed + 1]);
+    ch.dispose();
   });
 });

@@ -1,6 +1,6 @@
 // Compiled by `npm run check:types` (tsc, no emit): the declarations in index.d.ts must accept
 // every documented use and reject the misuses marked @ts-expect-error.
-import { Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult, SpscRing, MpmcQueue } from '../../index';
+import { Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult, SpscRing, MpmcQueue, Channel } from '../../index';
 
 const s = Store.create({ name: 'types', size: 1 << 20, engine: 'js', buckets: 64, lockTimeoutMs: 500 });
 s.set('ns', 'k', { a: 1, b: [true, null, 'x'] }).set('ns', 'b', Buffer.from('x')).set('ns', 'n', 4);
@@ -85,3 +85,13 @@ void mq.enqueueAsync({ id: 1 }, { timeoutMs: 10 });
 const lost: { writes: number; reads: number } = mq.skipped;
 void [put, lost, mq.tryDequeue(), MpmcQueue.SLOTS_OFFSET];
 mq.close();
+
+const ch = Channel.create({ buffer: new SharedArrayBuffer(Channel.bytesFor(8)), capacity: 8 });
+const sent: boolean = ch.trySend({ n: 1 });
+void ch.send('x', { timeoutMs: 10 });
+void (async () => {
+  for await (const m of ch) void m;
+})();
+ch.close();
+void [sent, ch.closed, ch.tryReceive()];
+ch.dispose();

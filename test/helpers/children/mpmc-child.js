@@ -6,12 +6,16 @@
 // numbered(p, i) (helpers/messages.js).
 //   node mpmc-child.js produce <queue> <board> <p> <perProducer>
 //       marks each id produced after its enqueue returned; prints "done"
+//   node mpmc-child.js channel-send <channel> <n>
+//       sends numbered(0, i) for i in 0..n-1 on a Channel, then closes it; prints "closed"
 //   node mpmc-child.js consume <queue> <board> <perProducer>
 //       dequeues until the stop word is set; checks per-producer order; marks each id received;
 //       prints "count <n> sum <s>"
-// As a worker: workerData { mode, queue: { buffer } , board: SharedArrayBuffer, p, perProducer }.
+// As a worker: workerData { mode, queue: { buffer } , board: SharedArrayBuffer, p, perProducer },
+// or { mode: 'channel-receive', queue } (receiveSync until the end; posts { count, sum }) or
+// { mode: 'channel-block', queue } (receiveSync on an empty channel: waits until terminated).
 const { isMainThread, parentPort, workerData } = require('worker_threads');
-const { MpmcQueue, Segment } = require('../../../index');
+const { MpmcQueue, Channel, Segment } = require('../../../index');
 const { numbered, producerOf, seqOf } = require('../messages');
 const { Scoreboard } = require('../scoreboard');
 
@@ -45,7 +49,30 @@ function consume(q, board, perProducer) {
   return { count, sum };
 }
 
-if (isMainThread) {
+function receiveAll(ch) {
+  let count = 0;
+  let sum = 0;
+  for (;;) {
+    let m;
+    try {
+      m = ch.receiveSync(60000);
+    } catch (e) {
+      if (e.code === 'ERR_CHANNEL_CLOSED') return { count, sum };
+      throw e;
+    }
+    count++;
+    sum += seqOf(m);
+  }
+}
+
+if (isMainThread && process.argv[2] === 'channel-send') {
+  const ch = Channel.open({ name: process.argv[3] });
+  const n = Number(process.argv[4]);
+  for (let i = 0; i < n; i++) ch.sendSync(numbered(0, i), 60000);
+  ch.close();
+  ch.dispose();
+  process.stdout.write('closed\n');
+} else if (isMainThread) {
   const [mode, queue, boardName, ...rest] = process.argv.slice(2);
   const q = MpmcQueue.open({ name: queue });
   const seg = Segment.open({ name: boardName });
@@ -61,6 +88,11 @@ if (isMainThread) {
   }
   q.close();
   seg.close();
+} else if (workerData.mode.startsWith('channel-')) {
+  const ch = Channel.open(workerData.queue);
+  if (workerData.mode === 'channel-block') parentPort.postMessage('waiting');
+  parentPort.postMessage(receiveAll(ch));
+  ch.dispose();
 } else {
   const { mode, queue, board: boardBuffer, p, perProducer } = workerData;
   const q = MpmcQueue.open(queue);
