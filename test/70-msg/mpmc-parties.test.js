@@ -118,6 +118,39 @@ describe('MpmcQueue: many parties', () => {
     });
   });
 
+  withAddon('worker threads terminated in the middle of operations', () => {
+    it('terminate() of a producer and a consumer at random moments: the others go on, nothing duplicated', async function () {
+      this.timeout(120000);
+      const P = 2;
+      const n = 100000;
+      const buffer = new SharedArrayBuffer(MpmcQueue.bytesFor(16, { messageBytes: 16 }));
+      const q = MpmcQueue.create({ buffer, capacity: 16, messageBytes: 16 });
+      const boardBuffer = new SharedArrayBuffer(Scoreboard.bytesFor(P * n));
+      const board = new Scoreboard(boardBuffer);
+      const start = (data) => worker({ queue: { buffer }, board: boardBuffer, perProducer: n, ...data });
+      const consumers = [start({ mode: 'consume' })];
+      const producers = [0, 1].map((p) => start({ mode: 'produce', p }));
+      await until(() => board.receivedCount() > 1000 + Math.floor(Math.random() * 20000), 'traffic', 60000);
+      await Promise.all([producers[0].w.terminate(), consumers[0].w.terminate()]);
+      consumers.push(start({ mode: 'consume' }));
+      assert.strictEqual(await producers[1].result, 'done'); // the queue did not wedge
+      await until(() => q.size === 0, 'the queue drained', 60000);
+      board.stop();
+      await consumers[1].result;
+      const t = board.tally();
+      const skipped = q.skipped;
+      console.log(`      terminate() of 1 producer and 1 consumer: ${t.received} received, ${t.lost} lost, ` +
+        `${t.duplicated} duplicated, ${t.unmarked} received but not marked produced; skipped slots ${JSON.stringify(skipped)}`);
+      assert.strictEqual(t.duplicated, 0);
+      assert.ok(t.lost <= 1 && t.unmarked <= 1, JSON.stringify(t));
+      assert.ok(skipped.writes <= 1 && skipped.reads <= 1, JSON.stringify(skipped));
+      let missing = 0;
+      for (let i = 0; i < n; i++) missing += board.received[n + i] === 0 ? 1 : 0;
+      assert.ok(missing <= t.lost, `producer 1: ${missing} messages missing`);
+      q.close();
+    });
+  });
+
   withAddon('across processes', () => {
     let names = [];
     afterEach(() => {
