@@ -358,6 +358,10 @@ export declare class Channel implements AsyncIterable<any> {
   receiveSync(timeoutMs?: number): any;
   /** The next message, or undefined when none is queued. */
   tryReceive(): any;
+  /** Sends every value in order; resolves how many were sent. */
+  sendBatch(values: QueueMessage[], options?: QueueWaitOptions): Promise<number>;
+  /** At least one message, at most max (what is queued). */
+  receiveBatch(max: number, options?: QueueWaitOptions): Promise<any[]>;
   [Symbol.asyncIterator](): AsyncIterator<any>;
   /** Closes the channel for every party; throws ERR_CHANNEL_CLOSED when it is closed already. */
   close(): void;

@@ -6,6 +6,7 @@
 // receive() rejects with ERR_CHANNEL_CLOSED and `for await` stops. Promise forms for the event
 // loop, blocking forms for workers, try forms that never wait.
 const { C, W } = require('../layout/layout');
+const v = require('../base/validate');
 const { msgError } = require('./errors');
 const { MpmcQueue, CLOSED, kClosable, kPrepare, kPush } = require('./mpmc');
 const { park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut } = require('./park');
@@ -160,6 +161,46 @@ class Channel {
         if (r === NONE) throw timedOut('receive()', timeout);
         return r;
       });
+  }
+
+  /**
+   * Sends every value of `values` in order (waiting while full, as send()); resolves how many were
+   * sent. Every value is checked before the first is sent.
+   */
+  sendBatch(values, options) {
+    if (!Array.isArray(values)) throw v.invalidType('values', 'an array', values);
+    const { timeout, signal } = asyncOptions(options);
+    this.#usable();
+    const prepared = values.map((x) => {
+      const p = this.#q[kPrepare](x);
+      return { tag: p.tag, payload: p.payload };
+    });
+    const deadline = performance.now() + timeout;
+    return (async () => {
+      for (const p of prepared) {
+        const left = Math.max(0, deadline - performance.now());
+        const r = await this.#blockAsync(PRODUCER_WAITERS, CONSUMED, () => (this.#trySend(p) ? true : NONE), left, signal);
+        if (r === NONE) throw timedOut('sendBatch()', timeout);
+      }
+      return prepared.length;
+    })();
+  }
+
+  /**
+   * Receives at least one message and at most `max` (what is queued, without waiting for more);
+   * rejects with ERR_CHANNEL_CLOSED at the end, as receive().
+   */
+  receiveBatch(max, options) {
+    v.validateInteger(max, 'max', 1, 2 ** 32 - 1);
+    return this.receive(options).then((first) => {
+      const out = [first];
+      while (out.length < max) {
+        const m = this.#q.tryDequeue();
+        if (m === undefined) break;
+        out.push(m);
+      }
+      return out;
+    });
   }
 
   /** Every message until the channel is closed and drained. */

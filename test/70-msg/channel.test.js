@@ -103,6 +103,27 @@ describe('Channel', () => {
     plain.close();
   });
 
+  it('sendBatch() sends in order; receiveBatch() takes what is queued, at least one, at most max', async () => {
+    const values = [1, 'two', { three: 3 }, 4, 5, 6];
+    const roomy = channel(8);
+    assert.strictEqual(await roomy.sendBatch(values), 6);
+    assert.deepStrictEqual(await roomy.receiveBatch(4), values.slice(0, 4));
+    assert.deepStrictEqual(await roomy.receiveBatch(10), values.slice(4));
+    const ch = channel(4); // the batch waits for room: receivers take it in turns
+    const sending = ch.sendBatch(values);
+    const got = [];
+    while (got.length < values.length) got.push(...await ch.receiveBatch(3, { timeoutMs: 10000 }));
+    assert.deepStrictEqual(got, values);
+    assert.strictEqual(await sending, 6);
+    assert.throws(() => ch.sendBatch([1, undefined]), TypeError); // checked before any is sent
+    assert.strictEqual(ch.tryReceive(), undefined);
+    assert.throws(() => ch.sendBatch('x'), TypeError);
+    assert.throws(() => ch.receiveBatch(0), RangeError);
+    ch.close();
+    await assert.rejects(ch.receiveBatch(3), isClosed);
+    await assert.rejects(ch.sendBatch([1]), isClosed);
+  });
+
   it('abort and timeout of receive()', async () => {
     const ch = channel();
     await assert.rejects(ch.receive({ timeoutMs: 20 }), (e) => e.code === 'ERR_QUEUE_TIMEOUT');

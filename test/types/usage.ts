@@ -89,6 +89,8 @@ mq.close();
 const ch = Channel.create({ buffer: new SharedArrayBuffer(Channel.bytesFor(8)), capacity: 8 });
 const sent: boolean = ch.trySend({ n: 1 });
 void ch.send('x', { timeoutMs: 10 });
+void ch.sendBatch([1, 'two']).then((n: number) => n);
+void ch.receiveBatch(8).then((ms: unknown[]) => ms.length);
 void (async () => {
   for await (const m of ch) void m;
 })();
