@@ -11,7 +11,7 @@ const { MpmcQueue, Segment } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { Scoreboard } = require('../helpers/scoreboard');
 const { uniqueName, removeShm, until } = require('../helpers/process');
-const { producerOf, seqOf } = require('../helpers/messages');
+const { numbered, producerOf, seqOf } = require('../helpers/messages');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'mpmc-child.js');
 const withAddon = addon ? describe : describe.skip;
@@ -187,6 +187,54 @@ describe('MpmcQueue: many parties', () => {
       assert.strictEqual(sums[0].sum + sums[1].sum, expectedSum(P, n));
       assert.deepStrictEqual(board.tally(), { received: P * n, duplicated: 0, lost: 0, unmarked: 0 });
       assert.deepStrictEqual(q.skipped, { writes: 0, reads: 0 });
+      q.close();
+      seg.close();
+    });
+
+    it('10 rounds of kill -9 of a busy producer and of a busy consumer: slots left half done are finished', async function () {
+      this.timeout(300000);
+      const rounds = 10;
+      const n = 200000; // more than a producer sends before it is killed
+      const { q, qName, bName, seg, board } = setup(2 * rounds * n, 4096);
+      const killAfter = () => new Promise((r) => setTimeout(r, 30 + Math.floor(Math.random() * 150)));
+      // Producers killed in the middle of their stream; the test's thread consumes meanwhile.
+      for (let k = 0; k < rounds; k++) {
+        const p = child(['produce', qName, bName, String(k), String(n)]);
+        await until(() => board.receivedCount() > 0 || q.size > 0, 'a producer running', 60000);
+        await killAfter();
+        p.c.kill('SIGKILL');
+        await p.exited;
+        let m;
+        while ((m = q.tryDequeue()) !== undefined) board.markReceived(producerOf(m) * n + seqOf(m));
+      }
+      // Consumers killed in the middle of their stream; the test's thread produces meanwhile.
+      for (let k = rounds; k < 2 * rounds; k++) {
+        const c = child(['consume', qName, bName, String(n)]);
+        let i = 0;
+        const t0 = Date.now();
+        const stopAt = t0 + 30 + Math.floor(Math.random() * 150);
+        while (Date.now() < stopAt || i === 0) {
+          if (q.tryEnqueue(numbered(k, i))) board.markProduced(k * n + i++);
+          else await new Promise((r) => setImmediate(r));
+        }
+        c.c.kill('SIGKILL');
+        await c.exited;
+      }
+      // What is left is drained here (a slot a dead producer claimed is given up within 50 ms).
+      await until(() => {
+        let m;
+        while ((m = q.tryDequeue()) !== undefined) board.markReceived(producerOf(m) * n + seqOf(m));
+        return q.size === 0;
+      }, 'the queue drained', 60000);
+      const t = board.tally();
+      const skipped = q.skipped;
+      console.log(`      ${rounds} producers and ${rounds} consumers killed: ${t.received} received, ${t.lost} lost, ` +
+        `${t.duplicated} duplicated, ${t.unmarked} received but not marked produced; skipped slots ${JSON.stringify(skipped)}`);
+      assert.strictEqual(t.duplicated, 0);
+      assert.ok(t.lost <= rounds, `lost ${t.lost}`);
+      assert.ok(t.unmarked <= rounds, `unmarked ${t.unmarked}`);
+      assert.ok(skipped.writes <= rounds && skipped.reads <= rounds, JSON.stringify(skipped));
+      assert.strictEqual(q.size, 0);
       q.close();
       seg.close();
     });
