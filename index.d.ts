@@ -526,3 +526,127 @@ export declare class Registry {
   readonly maxEntries: number;
   readonly closed: boolean;
 }
+
+/** Where a queue lives: a segment (name or path) or a SharedArrayBuffer, at byteOffset (a multiple of 64). */
+export type QueueTarget = MutexTarget;
+
+/** A message: a string, bytes, or any JSON value (read back as string, Buffer or the parsed value). */
+export type QueueMessage = string | ArrayBufferView | ArrayBuffer | SharedArrayBuffer | number | boolean | null | object;
+
+/** Options of the Promise forms of the queues. */
+export interface QueueWaitOptions {
+  /** Default Infinity; then the promise rejects with ShmError ERR_QUEUE_TIMEOUT. */
+  timeoutMs?: number;
+  /** Aborting rejects the promise with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+export type SpscRingCreateOptions = MutexCreateOptions & {
+  /** Data bytes (variable-size messages) or elements (with elementSize): a power of two. */
+  capacity: number;
+  /** Fixed-size elements of this many bytes (1..65536); 0 or absent: variable-size messages. */
+  elementSize?: number;
+  /** Test hook: where both position counters start (to test the wrap at 2^32). */
+  startPosition?: number;
+};
+
+/** A wait-free single-producer single-consumer ring in shared memory (docs/format.md §15). */
+export declare class SpscRing {
+  private constructor();
+  /** Where the data starts in the region (320). */
+  static readonly DATA_OFFSET: number;
+  static create(options: SpscRingCreateOptions): SpscRing;
+  static open(options: QueueTarget): SpscRing;
+  /** Bytes a ring of this shape needs from its byteOffset. */
+  static bytesFor(capacity: number, options?: { elementSize?: number }): number;
+  tryEnqueue(value: QueueMessage): boolean;
+  enqueue(value: QueueMessage, timeoutMs?: number): void;
+  enqueueAsync(value: QueueMessage, options?: QueueWaitOptions): Promise<void>;
+  /** The next message, or undefined when empty. */
+  tryDequeue(): any;
+  peek(): any;
+  dequeue(timeoutMs?: number): any;
+  dequeueAsync(options?: QueueWaitOptions): Promise<any>;
+  /** Element mode: copies up to as many elements as target holds; returns how many. */
+  tryDequeueInto(target: ArrayBufferView | ArrayBuffer | SharedArrayBuffer): number;
+  dequeueInto(target: ArrayBufferView | ArrayBuffer | SharedArrayBuffer, timeoutMs?: number): number;
+  dequeueIntoAsync(target: ArrayBufferView | ArrayBuffer | SharedArrayBuffer, options?: QueueWaitOptions): Promise<number>;
+  close(): void;
+  [Symbol.dispose](): void;
+  readonly capacity: number;
+  readonly elementSize: number;
+  readonly maxMessageBytes: number;
+  /** Elements queued, or bytes of records in use. */
+  readonly size: number;
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
+  readonly closed: boolean;
+}
+
+export type MpmcQueueCreateOptions = MutexCreateOptions & {
+  /** Slots: a power of two, 2 to 2^28. */
+  capacity: number;
+  /** The largest message in bytes (1..1048576); default 248. */
+  messageBytes?: number;
+  /** Test hook: where the position counters start (to test the wrap at 2^32). */
+  startPosition?: number;
+};
+
+/** A bounded lock-free multi-producer multi-consumer queue in shared memory (docs/format.md §15). */
+export declare class MpmcQueue {
+  private constructor();
+  /** Where the slots start in the region (12864). */
+  static readonly SLOTS_OFFSET: number;
+  static create(options: MpmcQueueCreateOptions): MpmcQueue;
+  static open(options: QueueTarget): MpmcQueue;
+  static bytesFor(capacity: number, options?: { messageBytes?: number }): number;
+  tryEnqueue(value: QueueMessage): boolean;
+  enqueue(value: QueueMessage, timeoutMs?: number): void;
+  enqueueAsync(value: QueueMessage, options?: QueueWaitOptions): Promise<void>;
+  /** The next message, or undefined when empty. */
+  tryDequeue(): any;
+  dequeue(timeoutMs?: number): any;
+  dequeueAsync(options?: QueueWaitOptions): Promise<any>;
+  close(): void;
+  [Symbol.dispose](): void;
+  readonly capacity: number;
+  readonly messageBytes: number;
+  readonly size: number;
+  /** Slots finished for gone parties: writes never delivered, reads lost with a dead consumer. */
+  readonly skipped: { writes: number; reads: number };
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
+  readonly closed: boolean;
+}
+
+/** An MPMC queue that can be closed, with Go's semantics (docs/api.md, Channel). */
+export declare class Channel implements AsyncIterable<any> {
+  private constructor();
+  static create(options: MpmcQueueCreateOptions): Channel;
+  static open(options: QueueTarget): Channel;
+  static bytesFor(capacity: number, options?: { messageBytes?: number }): number;
+  send(value: QueueMessage, options?: QueueWaitOptions): Promise<void>;
+  sendSync(value: QueueMessage, timeoutMs?: number): void;
+  trySend(value: QueueMessage): boolean;
+  receive(options?: QueueWaitOptions): Promise<any>;
+  receiveSync(timeoutMs?: number): any;
+  /** The next message, or undefined when none is queued. */
+  tryReceive(): any;
+  /** Sends every value in order; resolves how many were sent. */
+  sendBatch(values: QueueMessage[], options?: QueueWaitOptions): Promise<number>;
+  /** At least one message, at most max (what is queued). */
+  receiveBatch(max: number, options?: QueueWaitOptions): Promise<any[]>;
+  [Symbol.asyncIterator](): AsyncIterator<any>;
+  /** Closes the channel for every party; throws ERR_CHANNEL_CLOSED when it is closed already. */
+  close(): void;
+  /** Releases this handle. */
+  dispose(): void;
+  [Symbol.dispose](): void;
+  readonly closed: boolean;
+  readonly capacity: number;
+  readonly messageBytes: number;
+  readonly size: number;
+  readonly skipped: { writes: number; reads: number };
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
+}

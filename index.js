@@ -12,9 +12,12 @@ const { Condition } = require('./lib/sync/condition');
 const { Semaphore } = require('./lib/sync/semaphore');
 const { Barrier } = require('./lib/sync/barrier');
 const { WaitGroup } = require('./lib/sync/waitgroup');
+const { SpscRing } = require('./lib/msg/spsc');
+const { MpmcQueue } = require('./lib/msg/mpmc');
+const { Channel } = require('./lib/msg/channel');
 const { Registry } = require('./lib/registry/registry');
 
 module.exports = {
   Store, NamespaceView, Segment, futex, ShmError, layout, Mutex, RwLock, Condition, Semaphore, Barrier, WaitGroup,
-  Registry,
+  SpscRing, MpmcQueue, Channel, Registry,
 };

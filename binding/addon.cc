@@ -102,6 +102,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitOwnership(env, exports);
   InitStore(env, exports);
   InitSync(env, exports);
+  InitMsg(env, exports);
   return exports;
 }
 

@@ -36,11 +36,18 @@ function checkStructs() {
     // The registry (docs/format.md §14): its header, then its table lock (a sync region).
     ['registry header', c.REGISTRY_HEADER_OFFSET, structs.RegistryHeader.size, c.REGISTRY_LOCK_OFFSET],
     ['registry lock', c.REGISTRY_LOCK_OFFSET, c.SYNC_REGION_BYTES, c.REGISTRY_ENTRIES_OFFSET],
+    // The message regions (docs/format.md §15).
+    ['msg header', c.MSG_HEADER_OFFSET, structs.MsgHeader.size, c.SPSC_CONTROL_OFFSET],
+    ['spsc control', c.SPSC_CONTROL_OFFSET, structs.SpscControl.size, c.SPSC_DATA_OFFSET],
+    ['mpmc control', c.MPMC_CONTROL_OFFSET, structs.MpmcControl.size, c.MPMC_OWNERS_OFFSET],
+    ['mpmc owner table', c.MPMC_OWNERS_OFFSET, c.MPMC_OWNER_SLOTS * structs.Owner.size, c.MPMC_INTENTS_OFFSET],
+    ['mpmc intents', c.MPMC_INTENTS_OFFSET, c.MPMC_OWNER_SLOTS * structs.MpmcIntent.size, c.MPMC_SLOTS_OFFSET],
   ];
   if (c.REGISTRY_ENTRIES_OFFSET % c.UNIT !== 0 || structs.RegistryEntry.size % c.UNIT !== 0 ||
       structs.RegistryFree.size !== c.UNIT) {
     throw new Error('registry: entries and free records must be whole units');
   }
+  if (c.MPMC_SLOT_HEADER_BYTES !== structs.MpmcSlot.size) throw new Error('MPMC_SLOT_HEADER_BYTES != MpmcSlot size');
   for (const [what, offset, size, next] of regions) {
     if (offset + size !== next) throw new Error(`${what}: ${offset} + ${size} does not end at ${next}`);
   }

@@ -191,6 +191,61 @@ const constants = {
   REGISTRY_TARGET_SHM: 1,
   REGISTRY_TARGET_FILE: 2,
   REGISTRY_OPEN_WAIT_MS: 2000,
+  // Message regions (docs/format.md §15): an SPSC ring or an MPMC queue in a segment or a
+  // SharedArrayBuffer of its own, independent of the store format. Why these numbers: the magic
+  // reads 'MSGQ' in memory order and is stored last by the creator, so an opener never sees a
+  // half-stamped header. Every index (the ring's head and tail, the queue's positions) is a u32
+  // counter that wraps at 2^32; capacities are powers of two so that `position & (capacity - 1)`
+  // is the place, and at most 2^30 so that `tail - head` (mod 2^32) can never be mistaken for a
+  // negative distance. A record header is one u32: the payload length in bits 0..27 (payloads
+  // of up to 2^28 - 1 bytes) and the payload tag in bits 28..31 (MSG_TAG_*: how to decode it;
+  // WRAP marks the unused end of the ring).
+  // The ring's control block takes four cache lines: tail (written by the producer), head
+  // (written by the consumer) and one sleeping flag per side, each on a line of its own, so the
+  // parties never write a line the other writes. Data follows at SPSC_DATA_OFFSET.
+  MSG_MAGIC: 0x5147534d, // 'MSGQ'
+  MSG_FORMAT_VERSION: 1,
+  MSG_KIND_SPSC: 1,
+  MSG_KIND_MPMC: 2,
+  MSG_HEADER_OFFSET: 0,
+  MSG_LENGTH_MASK: 0x0fffffff,
+  MSG_TAG_SHIFT: 28,
+  MSG_TAG_BINARY: 0,
+  MSG_TAG_UTF8: 1,
+  MSG_TAG_JSON: 2,
+  MSG_TAG_WRAP: 15,
+  MSG_MAX_CAPACITY: 1 << 30,
+  SPSC_CONTROL_OFFSET: 64,
+  SPSC_DATA_OFFSET: 320,
+  // Smallest byte ring: room for a record of 28 payload bytes (half the ring, see §15).
+  SPSC_MIN_BYTES: 64,
+  SPSC_MAX_ELEMENT_BYTES: 65536,
+  // The MPMC queue: eight control lines (positions, wake words, waiter counts, repair counters),
+  // an owner table of §6 records (one per open handle), one intent record per owner (the
+  // position its party is producing or consuming: what lets others finish the slot of a party
+  // that is gone), then the slots, each a u32 sequence word, a u32 record header and the payload,
+  // padded to 8 bytes. A channel is an MPMC queue whose `closed` word is set once by close().
+  // A slot's sequence word is 4 × position + state (0 empty, 1 full, 2 given up): one CAS moves a slot between any two states, a repair included, so a late repairer can
+  // never write into a slot reused since. Hence positions live mod 2^30 in sequence words and a
+  // capacity is at most 2^28 (a lap's distance, 4 × capacity, stays below 2^31). A stuck party
+  // is judged gone (the gone rule of §6, a /proc read) at most once per MPMC_RECHECK_MS per
+  // handle.
+  MPMC_CONTROL_OFFSET: 64,
+  MPMC_OWNERS_OFFSET: 576,
+  MPMC_OWNER_SLOTS: 256,
+  MPMC_INTENTS_OFFSET: 8768,
+  MPMC_SLOTS_OFFSET: 12864,
+  MPMC_SLOT_HEADER_BYTES: 8,
+  MPMC_SLOT_ALIGN: 8,
+  MPMC_MIN_CAPACITY: 2,
+  MPMC_MAX_MESSAGE_BYTES: 1 << 20,
+  MPMC_INTENT_PRODUCE: 1,
+  MPMC_INTENT_CONSUME: 2,
+  MPMC_MAX_CAPACITY: 1 << 28,
+  MPMC_SEQ_SHIFT: 2,
+  MPMC_SEQ_FULL: 1,
+  MPMC_SEQ_SKIPPED: 2,
+  MPMC_RECHECK_MS: 50,
 };
 
 // Every struct is little-endian, packed exactly as listed, naturally aligned.
@@ -418,6 +473,67 @@ const structs = {
       ['reserved', 'u8', 8, 8],
     ],
   },
+  MsgHeader: {
+    size: 64,
+    fields: [
+      ['magic', 'u32', 0],
+      ['kind', 'u32', 4],
+      ['version', 'u32', 8],
+      ['capacity', 'u32', 12],
+      ['elementSize', 'u32', 16],
+      ['reserved', 'u8', 20, 44],
+    ],
+  },
+  SpscControl: {
+    size: 256,
+    fields: [
+      ['tail', 'u32', 0],
+      ['reserved', 'u8', 4, 60],
+      ['head', 'u32', 64],
+      ['reserved2', 'u8', 68, 60],
+      ['consumerSleeping', 'u32', 128],
+      ['reserved3', 'u8', 132, 60],
+      ['producerSleeping', 'u32', 192],
+      ['reserved4', 'u8', 196, 60],
+    ],
+  },
+  MpmcControl: {
+    size: 512,
+    fields: [
+      ['tail', 'u32', 0],
+      ['reserved', 'u8', 4, 60],
+      ['head', 'u32', 64],
+      ['reserved2', 'u8', 68, 60],
+      ['produced', 'u32', 128],
+      ['reserved3', 'u8', 132, 60],
+      ['consumed', 'u32', 192],
+      ['reserved4', 'u8', 196, 60],
+      ['consumerWaiters', 'u32', 256],
+      ['reserved5', 'u8', 260, 60],
+      ['producerWaiters', 'u32', 320],
+      ['reserved6', 'u8', 324, 60],
+      ['skippedWrites', 'u32', 384],
+      ['skippedReads', 'u32', 388],
+      ['closed', 'u32', 392],
+      ['reserved7', 'u8', 396, 116],
+    ],
+  },
+  MpmcIntent: {
+    size: 16,
+    fields: [
+      ['roles', 'u32', 0],
+      ['producePos', 'u32', 4],
+      ['consumePos', 'u32', 8],
+      ['reserved', 'u32', 12],
+    ],
+  },
+  MpmcSlot: {
+    size: 8,
+    fields: [
+      ['seq', 'u32', 0],
+      ['record', 'u32', 4],
+    ],
+  },
   Bucket: {
     size: 32,
     fields: [
@@ -492,6 +608,11 @@ const statuses = [
   [32, 'ERR_KIND_MISMATCH'],
   [33, 'ERR_REGISTRY_FULL'],
   [34, 'ERR_IN_USE'],
+  // Messaging (docs/format.md §15): a blocking queue operation's wait ran out; a message larger
+  // than the queue can hold; an operation on a closed channel.
+  [35, 'ERR_QUEUE_TIMEOUT'],
+  [36, 'ERR_MESSAGE_TOO_LARGE'],
+  [37, 'ERR_CHANNEL_CLOSED'],
 ];
 
 module.exports = { constants, structs, placement, statuses, sizeClasses: sizeClasses() };

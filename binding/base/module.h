@@ -38,6 +38,7 @@ void InitOwnership(Napi::Env env, Napi::Object exports);
 void InitStore(Napi::Env env, Napi::Object exports);
 void InitSync(Napi::Env env, Napi::Object exports);
 void InitLayout(Napi::Env env, Napi::Object exports);
+void InitMsg(Napi::Env env, Napi::Object exports);
 
 // Builds ShmError(code, message, { errno, syscall, status }) for a core status. `sys` may be
 // null; its errno, syscall and detail are appended to the message and set as properties.

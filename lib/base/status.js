@@ -32,6 +32,9 @@ const STATUS = Object.freeze({
   ERR_KIND_MISMATCH: 32,
   ERR_REGISTRY_FULL: 33,
   ERR_IN_USE: 34,
+  ERR_QUEUE_TIMEOUT: 35,
+  ERR_MESSAGE_TOO_LARGE: 36,
+  ERR_CHANNEL_CLOSED: 37,
 });
 
 const STATUS_CODE = Object.freeze([
@@ -70,6 +73,9 @@ const STATUS_CODE = Object.freeze([
   'ERR_KIND_MISMATCH',
   'ERR_REGISTRY_FULL',
   'ERR_IN_USE',
+  'ERR_QUEUE_TIMEOUT',
+  'ERR_MESSAGE_TOO_LARGE',
+  'ERR_CHANNEL_CLOSED',
 ]);
 
 module.exports = { STATUS, STATUS_CODE };

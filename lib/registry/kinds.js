@@ -40,6 +40,9 @@ const { Condition } = require('../sync/condition');
 const { Semaphore } = require('../sync/semaphore');
 const { Barrier } = require('../sync/barrier');
 const { WaitGroup } = require('../sync/waitgroup');
+const { SpscRing } = require('../msg/spsc');
+const { MpmcQueue } = require('../msg/mpmc');
+const { Channel } = require('../msg/channel');
 const { storeKind } = require('./store-kind');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -66,14 +69,14 @@ function asParam(x) {
 /**
  * A kind for `Class`, a structure that lives in a region of a buffer: `Class.create({ buffer,
  * byteOffset, ...options })` makes it, `Class.open({ buffer, byteOffset, ...openOptions })` opens
- * it, `Class.bytes(options)` or `Class.BYTES` is its size. `spec` gives `version` (required),
+ * it, `spec.bytes(options)`, `Class.bytes(options)` or `Class.BYTES` is its size. `spec` gives `version` (required),
  * `createOptions`, `openOptions`, `check`, `params`, `describe`, and `owners: { offset, slots }`
  * when the region has an owner table of §6 records (one per open handle), for inUse(). By default
  * the first C.REGISTRY_PARAMS creation options are recorded as params (u32 values; 0 when not
  * given) and list() shows them under their names; Class.create() validates them.
  */
 function regionKind(Class, spec) {
-  const bytes = typeof Class.bytes === 'function' ? (o) => Class.bytes(o) : () => Class.BYTES;
+  const bytes = spec.bytes || (typeof Class.bytes === 'function' ? (o) => Class.bytes(o) : () => Class.BYTES);
   const pick = (options, keys) => Object.fromEntries(keys.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]));
   const createOptions = spec.createOptions || [];
   const openOptions = spec.openOptions || [];
@@ -118,6 +121,19 @@ const bytesKind = {
   describe: (at, info) => ({ size: info.params[0] }),
 };
 
+// A kind for a queue of the msg room (format.md §15): sized by `capacity` and its per-message
+// option, made once by create() (zero bytes are not a queue), and, for the MPMC queue and the
+// channel, open while any of its owner records is not gone.
+function queueKind(Class, sizeOption, owners) {
+  return regionKind(Class, {
+    version: C.MSG_FORMAT_VERSION,
+    createOptions: ['capacity', sizeOption],
+    bytes: (o) => Class.bytesFor(o.capacity, o[sizeOption] === undefined ? undefined : { [sizeOption]: o[sizeOption] }),
+    owners,
+  });
+}
+const MPMC_OWNERS = Object.freeze({ offset: C.MPMC_OWNERS_OFFSET, slots: C.MPMC_OWNER_SLOTS });
+
 const KINDS = {
   mutex: syncKind(Mutex),
   rwlock: syncKind(RwLock),
@@ -127,6 +143,9 @@ const KINDS = {
   // who has them open, so delete() cannot tell whether they are in use (as 'bytes').
   condition: syncKind(Condition, { owners: undefined }),
   waitgroup: syncKind(WaitGroup, { owners: undefined }),
+  spsc: queueKind(SpscRing, 'elementSize'),
+  mpmc: queueKind(MpmcQueue, 'messageBytes', MPMC_OWNERS),
+  channel: queueKind(Channel, 'messageBytes', MPMC_OWNERS),
   store: storeKind,
   bytes: bytesKind,
 };

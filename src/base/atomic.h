@@ -34,6 +34,9 @@ inline bool AtomicCas(uint32_t* p, uint32_t expected, uint32_t desired) noexcept
 inline uint32_t AtomicAdd(uint32_t* p, uint32_t v) noexcept {
   return std::atomic_ref<uint32_t>(*p).fetch_add(v, std::memory_order_seq_cst);
 }
+inline uint32_t AtomicExchange(uint32_t* p, uint32_t v) noexcept {
+  return std::atomic_ref<uint32_t>(*p).exchange(v, std::memory_order_seq_cst);
+}
 inline uint32_t AtomicSub(uint32_t* p, uint32_t v) noexcept {
   return std::atomic_ref<uint32_t>(*p).fetch_sub(v, std::memory_order_seq_cst);
 }

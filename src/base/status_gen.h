@@ -36,6 +36,9 @@ enum Status : int32_t {
   kErrKindMismatch = 32,
   kErrRegistryFull = 33,
   kErrInUse = 34,
+  kErrQueueTimeout = 35,
+  kErrMessageTooLarge = 36,
+  kErrChannelClosed = 37,
 };
 
 inline const char* StatusCode(int32_t s) noexcept {
@@ -70,6 +73,9 @@ inline const char* StatusCode(int32_t s) noexcept {
     case 32: return "ERR_KIND_MISMATCH";
     case 33: return "ERR_REGISTRY_FULL";
     case 34: return "ERR_IN_USE";
+    case 35: return "ERR_QUEUE_TIMEOUT";
+    case 36: return "ERR_MESSAGE_TOO_LARGE";
+    case 37: return "ERR_CHANNEL_CLOSED";
     default: return "ERR_UNKNOWN";
   }
 }

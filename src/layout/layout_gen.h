@@ -100,6 +100,38 @@ inline constexpr uint64_t kRegistryFreeTag = 0x45455246ULL;
 inline constexpr uint64_t kRegistryTargetShm = 1ULL;
 inline constexpr uint64_t kRegistryTargetFile = 2ULL;
 inline constexpr uint64_t kRegistryOpenWaitMs = 0x7d0ULL;
+inline constexpr uint64_t kMsgMagic = 0x5147534dULL;
+inline constexpr uint64_t kMsgFormatVersion = 1ULL;
+inline constexpr uint64_t kMsgKindSpsc = 1ULL;
+inline constexpr uint64_t kMsgKindMpmc = 2ULL;
+inline constexpr uint64_t kMsgHeaderOffset = 0ULL;
+inline constexpr uint64_t kMsgLengthMask = 0xfffffffULL;
+inline constexpr uint64_t kMsgTagShift = 0x1cULL;
+inline constexpr uint64_t kMsgTagBinary = 0ULL;
+inline constexpr uint64_t kMsgTagUtf8 = 1ULL;
+inline constexpr uint64_t kMsgTagJson = 2ULL;
+inline constexpr uint64_t kMsgTagWrap = 0xfULL;
+inline constexpr uint64_t kMsgMaxCapacity = 0x40000000ULL;
+inline constexpr uint64_t kSpscControlOffset = 0x40ULL;
+inline constexpr uint64_t kSpscDataOffset = 0x140ULL;
+inline constexpr uint64_t kSpscMinBytes = 0x40ULL;
+inline constexpr uint64_t kSpscMaxElementBytes = 0x10000ULL;
+inline constexpr uint64_t kMpmcControlOffset = 0x40ULL;
+inline constexpr uint64_t kMpmcOwnersOffset = 0x240ULL;
+inline constexpr uint64_t kMpmcOwnerSlots = 0x100ULL;
+inline constexpr uint64_t kMpmcIntentsOffset = 0x2240ULL;
+inline constexpr uint64_t kMpmcSlotsOffset = 0x3240ULL;
+inline constexpr uint64_t kMpmcSlotHeaderBytes = 8ULL;
+inline constexpr uint64_t kMpmcSlotAlign = 8ULL;
+inline constexpr uint64_t kMpmcMinCapacity = 2ULL;
+inline constexpr uint64_t kMpmcMaxMessageBytes = 0x100000ULL;
+inline constexpr uint64_t kMpmcIntentProduce = 1ULL;
+inline constexpr uint64_t kMpmcIntentConsume = 2ULL;
+inline constexpr uint64_t kMpmcMaxCapacity = 0x10000000ULL;
+inline constexpr uint64_t kMpmcSeqShift = 2ULL;
+inline constexpr uint64_t kMpmcSeqFull = 1ULL;
+inline constexpr uint64_t kMpmcSeqSkipped = 2ULL;
+inline constexpr uint64_t kMpmcRecheckMs = 0x32ULL;
 
 inline constexpr uint32_t kSizeClasses[40] = {1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048};
 
@@ -433,6 +465,98 @@ static_assert(offsetof(RegistryStoreRef, target) == 0, "RegistryStoreRef.target"
 static_assert(offsetof(RegistryStoreRef, length) == 4, "RegistryStoreRef.length");
 static_assert(offsetof(RegistryStoreRef, reserved) == 8, "RegistryStoreRef.reserved");
 
+struct MsgHeader {
+  uint32_t magic;
+  uint32_t kind;
+  uint32_t version;
+  uint32_t capacity;
+  uint32_t elementSize;
+  uint8_t reserved[44];
+};
+static_assert(sizeof(MsgHeader) == 64, "MsgHeader size");
+static_assert(offsetof(MsgHeader, magic) == 0, "MsgHeader.magic");
+static_assert(offsetof(MsgHeader, kind) == 4, "MsgHeader.kind");
+static_assert(offsetof(MsgHeader, version) == 8, "MsgHeader.version");
+static_assert(offsetof(MsgHeader, capacity) == 12, "MsgHeader.capacity");
+static_assert(offsetof(MsgHeader, elementSize) == 16, "MsgHeader.elementSize");
+static_assert(offsetof(MsgHeader, reserved) == 20, "MsgHeader.reserved");
+
+struct SpscControl {
+  uint32_t tail;
+  uint8_t reserved[60];
+  uint32_t head;
+  uint8_t reserved2[60];
+  uint32_t consumerSleeping;
+  uint8_t reserved3[60];
+  uint32_t producerSleeping;
+  uint8_t reserved4[60];
+};
+static_assert(sizeof(SpscControl) == 256, "SpscControl size");
+static_assert(offsetof(SpscControl, tail) == 0, "SpscControl.tail");
+static_assert(offsetof(SpscControl, reserved) == 4, "SpscControl.reserved");
+static_assert(offsetof(SpscControl, head) == 64, "SpscControl.head");
+static_assert(offsetof(SpscControl, reserved2) == 68, "SpscControl.reserved2");
+static_assert(offsetof(SpscControl, consumerSleeping) == 128, "SpscControl.consumerSleeping");
+static_assert(offsetof(SpscControl, reserved3) == 132, "SpscControl.reserved3");
+static_assert(offsetof(SpscControl, producerSleeping) == 192, "SpscControl.producerSleeping");
+static_assert(offsetof(SpscControl, reserved4) == 196, "SpscControl.reserved4");
+
+struct MpmcControl {
+  uint32_t tail;
+  uint8_t reserved[60];
+  uint32_t head;
+  uint8_t reserved2[60];
+  uint32_t produced;
+  uint8_t reserved3[60];
+  uint32_t consumed;
+  uint8_t reserved4[60];
+  uint32_t consumerWaiters;
+  uint8_t reserved5[60];
+  uint32_t producerWaiters;
+  uint8_t reserved6[60];
+  uint32_t skippedWrites;
+  uint32_t skippedReads;
+  uint32_t closed;
+  uint8_t reserved7[116];
+};
+static_assert(sizeof(MpmcControl) == 512, "MpmcControl size");
+static_assert(offsetof(MpmcControl, tail) == 0, "MpmcControl.tail");
+static_assert(offsetof(MpmcControl, reserved) == 4, "MpmcControl.reserved");
+static_assert(offsetof(MpmcControl, head) == 64, "MpmcControl.head");
+static_assert(offsetof(MpmcControl, reserved2) == 68, "MpmcControl.reserved2");
+static_assert(offsetof(MpmcControl, produced) == 128, "MpmcControl.produced");
+static_assert(offsetof(MpmcControl, reserved3) == 132, "MpmcControl.reserved3");
+static_assert(offsetof(MpmcControl, consumed) == 192, "MpmcControl.consumed");
+static_assert(offsetof(MpmcControl, reserved4) == 196, "MpmcControl.reserved4");
+static_assert(offsetof(MpmcControl, consumerWaiters) == 256, "MpmcControl.consumerWaiters");
+static_assert(offsetof(MpmcControl, reserved5) == 260, "MpmcControl.reserved5");
+static_assert(offsetof(MpmcControl, producerWaiters) == 320, "MpmcControl.producerWaiters");
+static_assert(offsetof(MpmcControl, reserved6) == 324, "MpmcControl.reserved6");
+static_assert(offsetof(MpmcControl, skippedWrites) == 384, "MpmcControl.skippedWrites");
+static_assert(offsetof(MpmcControl, skippedReads) == 388, "MpmcControl.skippedReads");
+static_assert(offsetof(MpmcControl, closed) == 392, "MpmcControl.closed");
+static_assert(offsetof(MpmcControl, reserved7) == 396, "MpmcControl.reserved7");
+
+struct MpmcIntent {
+  uint32_t roles;
+  uint32_t producePos;
+  uint32_t consumePos;
+  uint32_t reserved;
+};
+static_assert(sizeof(MpmcIntent) == 16, "MpmcIntent size");
+static_assert(offsetof(MpmcIntent, roles) == 0, "MpmcIntent.roles");
+static_assert(offsetof(MpmcIntent, producePos) == 4, "MpmcIntent.producePos");
+static_assert(offsetof(MpmcIntent, consumePos) == 8, "MpmcIntent.consumePos");
+static_assert(offsetof(MpmcIntent, reserved) == 12, "MpmcIntent.reserved");
+
+struct MpmcSlot {
+  uint32_t seq;
+  uint32_t record;
+};
+static_assert(sizeof(MpmcSlot) == 8, "MpmcSlot size");
+static_assert(offsetof(MpmcSlot, seq) == 0, "MpmcSlot.seq");
+static_assert(offsetof(MpmcSlot, record) == 4, "MpmcSlot.record");
+
 struct Bucket {
   uint32_t head;
   uint32_t count;
@@ -559,7 +683,39 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(kRegistryFreeTag, "REGISTRY_FREE_TAG") \
   X(kRegistryTargetShm, "REGISTRY_TARGET_SHM") \
   X(kRegistryTargetFile, "REGISTRY_TARGET_FILE") \
-  X(kRegistryOpenWaitMs, "REGISTRY_OPEN_WAIT_MS")
+  X(kRegistryOpenWaitMs, "REGISTRY_OPEN_WAIT_MS") \
+  X(kMsgMagic, "MSG_MAGIC") \
+  X(kMsgFormatVersion, "MSG_FORMAT_VERSION") \
+  X(kMsgKindSpsc, "MSG_KIND_SPSC") \
+  X(kMsgKindMpmc, "MSG_KIND_MPMC") \
+  X(kMsgHeaderOffset, "MSG_HEADER_OFFSET") \
+  X(kMsgLengthMask, "MSG_LENGTH_MASK") \
+  X(kMsgTagShift, "MSG_TAG_SHIFT") \
+  X(kMsgTagBinary, "MSG_TAG_BINARY") \
+  X(kMsgTagUtf8, "MSG_TAG_UTF8") \
+  X(kMsgTagJson, "MSG_TAG_JSON") \
+  X(kMsgTagWrap, "MSG_TAG_WRAP") \
+  X(kMsgMaxCapacity, "MSG_MAX_CAPACITY") \
+  X(kSpscControlOffset, "SPSC_CONTROL_OFFSET") \
+  X(kSpscDataOffset, "SPSC_DATA_OFFSET") \
+  X(kSpscMinBytes, "SPSC_MIN_BYTES") \
+  X(kSpscMaxElementBytes, "SPSC_MAX_ELEMENT_BYTES") \
+  X(kMpmcControlOffset, "MPMC_CONTROL_OFFSET") \
+  X(kMpmcOwnersOffset, "MPMC_OWNERS_OFFSET") \
+  X(kMpmcOwnerSlots, "MPMC_OWNER_SLOTS") \
+  X(kMpmcIntentsOffset, "MPMC_INTENTS_OFFSET") \
+  X(kMpmcSlotsOffset, "MPMC_SLOTS_OFFSET") \
+  X(kMpmcSlotHeaderBytes, "MPMC_SLOT_HEADER_BYTES") \
+  X(kMpmcSlotAlign, "MPMC_SLOT_ALIGN") \
+  X(kMpmcMinCapacity, "MPMC_MIN_CAPACITY") \
+  X(kMpmcMaxMessageBytes, "MPMC_MAX_MESSAGE_BYTES") \
+  X(kMpmcIntentProduce, "MPMC_INTENT_PRODUCE") \
+  X(kMpmcIntentConsume, "MPMC_INTENT_CONSUME") \
+  X(kMpmcMaxCapacity, "MPMC_MAX_CAPACITY") \
+  X(kMpmcSeqShift, "MPMC_SEQ_SHIFT") \
+  X(kMpmcSeqFull, "MPMC_SEQ_FULL") \
+  X(kMpmcSeqSkipped, "MPMC_SEQ_SKIPPED") \
+  X(kMpmcRecheckMs, "MPMC_RECHECK_MS")
 
 #define SHM_LAYOUT_STRUCTS(X) \
   X(Header, "HEADER") \
@@ -581,6 +737,11 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(RegistryEntry, "REGISTRY_ENTRY") \
   X(RegistryFree, "REGISTRY_FREE") \
   X(RegistryStoreRef, "REGISTRY_STORE_REF") \
+  X(MsgHeader, "MSG_HEADER") \
+  X(SpscControl, "SPSC_CONTROL") \
+  X(MpmcControl, "MPMC_CONTROL") \
+  X(MpmcIntent, "MPMC_INTENT") \
+  X(MpmcSlot, "MPMC_SLOT") \
   X(Bucket, "BUCKET") \
   X(Entry, "ENTRY")
 
@@ -712,6 +873,42 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(RegistryStoreRef, "REGISTRY_STORE_REF", target, "TARGET") \
   X(RegistryStoreRef, "REGISTRY_STORE_REF", length, "LENGTH") \
   X(RegistryStoreRef, "REGISTRY_STORE_REF", reserved, "RESERVED") \
+  X(MsgHeader, "MSG_HEADER", magic, "MAGIC") \
+  X(MsgHeader, "MSG_HEADER", kind, "KIND") \
+  X(MsgHeader, "MSG_HEADER", version, "VERSION") \
+  X(MsgHeader, "MSG_HEADER", capacity, "CAPACITY") \
+  X(MsgHeader, "MSG_HEADER", elementSize, "ELEMENT_SIZE") \
+  X(MsgHeader, "MSG_HEADER", reserved, "RESERVED") \
+  X(SpscControl, "SPSC_CONTROL", tail, "TAIL") \
+  X(SpscControl, "SPSC_CONTROL", reserved, "RESERVED") \
+  X(SpscControl, "SPSC_CONTROL", head, "HEAD") \
+  X(SpscControl, "SPSC_CONTROL", reserved2, "RESERVED2") \
+  X(SpscControl, "SPSC_CONTROL", consumerSleeping, "CONSUMER_SLEEPING") \
+  X(SpscControl, "SPSC_CONTROL", reserved3, "RESERVED3") \
+  X(SpscControl, "SPSC_CONTROL", producerSleeping, "PRODUCER_SLEEPING") \
+  X(SpscControl, "SPSC_CONTROL", reserved4, "RESERVED4") \
+  X(MpmcControl, "MPMC_CONTROL", tail, "TAIL") \
+  X(MpmcControl, "MPMC_CONTROL", reserved, "RESERVED") \
+  X(MpmcControl, "MPMC_CONTROL", head, "HEAD") \
+  X(MpmcControl, "MPMC_CONTROL", reserved2, "RESERVED2") \
+  X(MpmcControl, "MPMC_CONTROL", produced, "PRODUCED") \
+  X(MpmcControl, "MPMC_CONTROL", reserved3, "RESERVED3") \
+  X(MpmcControl, "MPMC_CONTROL", consumed, "CONSUMED") \
+  X(MpmcControl, "MPMC_CONTROL", reserved4, "RESERVED4") \
+  X(MpmcControl, "MPMC_CONTROL", consumerWaiters, "CONSUMER_WAITERS") \
+  X(MpmcControl, "MPMC_CONTROL", reserved5, "RESERVED5") \
+  X(MpmcControl, "MPMC_CONTROL", producerWaiters, "PRODUCER_WAITERS") \
+  X(MpmcControl, "MPMC_CONTROL", reserved6, "RESERVED6") \
+  X(MpmcControl, "MPMC_CONTROL", skippedWrites, "SKIPPED_WRITES") \
+  X(MpmcControl, "MPMC_CONTROL", skippedReads, "SKIPPED_READS") \
+  X(MpmcControl, "MPMC_CONTROL", closed, "CLOSED") \
+  X(MpmcControl, "MPMC_CONTROL", reserved7, "RESERVED7") \
+  X(MpmcIntent, "MPMC_INTENT", roles, "ROLES") \
+  X(MpmcIntent, "MPMC_INTENT", producePos, "PRODUCE_POS") \
+  X(MpmcIntent, "MPMC_INTENT", consumePos, "CONSUME_POS") \
+  X(MpmcIntent, "MPMC_INTENT", reserved, "RESERVED") \
+  X(MpmcSlot, "MPMC_SLOT", seq, "SEQ") \
+  X(MpmcSlot, "MPMC_SLOT", record, "RECORD") \
   X(Bucket, "BUCKET", head, "HEAD") \
   X(Bucket, "BUCKET", count, "COUNT") \
   X(Bucket, "BUCKET", lock, "LOCK") \

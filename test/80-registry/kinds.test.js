@@ -143,4 +143,28 @@ describe('Registry kinds', () => {
       a.close();
     }
   });
+  it('the queue kinds are created and found by name, and carry messages between handles', () => {
+    const buffer = new SharedArrayBuffer(1 << 20);
+    const a = Registry.create({ buffer, maxEntries: 8 });
+    const b = Registry.open({ buffer });
+    try {
+      const ring = a.create('spsc', 'events', { capacity: 1024 });
+      const queue = a.create('mpmc', 'jobs', { capacity: 16, messageBytes: 64 });
+      const channel = a.create('channel', 'replies', { capacity: 16 });
+      assert.strictEqual(ring.tryEnqueue('hello'), true);
+      assert.strictEqual(queue.tryEnqueue({ job: 7 }), true);
+      assert.strictEqual(channel.trySend('done'), true);
+      assert.strictEqual(b.open('spsc', 'events').tryDequeue(), 'hello');
+      assert.deepStrictEqual(b.open('mpmc', 'jobs').tryDequeue(), { job: 7 });
+      assert.strictEqual(b.open('channel', 'replies').tryReceive(), 'done');
+      const listed = Object.fromEntries(a.list().map((e) => [e.name, e]));
+      assert.deepStrictEqual(listed.jobs.options, { capacity: 16, messageBytes: 64 });
+      assert.throws(() => a.create('mpmc', 'bad', { capacity: 3 }), { name: 'RangeError' });
+      assert.throws(() => b.open('spsc', 'jobs'), { code: 'ERR_KIND_MISMATCH' });
+      assert.strictEqual(a.list().length, 3, 'a refused create leaves the table unchanged');
+    } finally {
+      b.close();
+      a.close();
+    }
+  });
 });

@@ -3,7 +3,7 @@
 import {
   Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult, RwLock, Condition,
   Semaphore, Barrier, WaitGroup, ConditionWaitResult, BarrierWaitResult, Registry, RegistryEntry, RegistryStats,
-  NamespaceStats,
+  NamespaceStats, SpscRing, MpmcQueue, Channel,
 } from '../../index';
 
 const s = Store.create({ name: 'types', size: 1 << 20, engine: 'js', buckets: 64, lockTimeoutMs: 500 });
@@ -144,3 +144,32 @@ Registry.create({ buffer: new SharedArrayBuffer(8), size: 1 });
 Registry.create({ name: 'nosize' });
 reg.close();
 console.log(lockByName, kv, bytesBlock, again, kv2, listed, regStats);
+
+const ring = SpscRing.create({ buffer: new SharedArrayBuffer(SpscRing.bytesFor(1024)), capacity: 1024 });
+const queued: boolean = ring.tryEnqueue({ n: 1 });
+ring.enqueue('text', 100);
+const first: unknown = ring.tryDequeue();
+void ring.dequeueAsync({ timeoutMs: 10, signal: AbortSignal.timeout(100) });
+const elements = SpscRing.create({ name: 'types-ring', capacity: 16, elementSize: 8 });
+const into: number = elements.tryDequeueInto(new Float64Array(4));
+void [queued, first, into, ring.size, SpscRing.DATA_OFFSET];
+ring.close();
+
+const mq = MpmcQueue.create({ buffer: new SharedArrayBuffer(MpmcQueue.bytesFor(16)), capacity: 16, messageBytes: 248 });
+const put: boolean = mq.tryEnqueue('job');
+void mq.enqueueAsync({ id: 1 }, { timeoutMs: 10 });
+const lost: { writes: number; reads: number } = mq.skipped;
+void [put, lost, mq.tryDequeue(), MpmcQueue.SLOTS_OFFSET];
+mq.close();
+
+const ch = Channel.create({ buffer: new SharedArrayBuffer(Channel.bytesFor(8)), capacity: 8 });
+const sent: boolean = ch.trySend({ n: 1 });
+void ch.send('x', { timeoutMs: 10 });
+void ch.sendBatch([1, 'two']).then((n: number) => n);
+void ch.receiveBatch(8).then((ms: unknown[]) => ms.length);
+void (async () => {
+  for await (const m of ch) void m;
+})();
+ch.close();
+void [sent, ch.closed, ch.tryReceive()];
+ch.dispose();

@@ -1,0 +1,208 @@
+'use strict';
+// One case of the messaging benchmark (bench/msg.js), run in a child process of its own:
+//   node bench/lib/msg-case.js '<case JSON>'   prints one JSON line { samples, cpu } (ns per message)
+// The case's main thread is the sender (one-way) or the pinger (round trips); the other end runs
+// in a worker thread or a child process of this one (the same file, as 'peer'). Each run passes
+// `n` messages; the peer reports the end of a run and, as a process, the CPU time it used.
+const path = require('path');
+const { fork } = require('child_process');
+const { Worker, isMainThread, parentPort, workerData } = require('worker_threads');
+const { SpscRing, MpmcQueue, Segment } = require('../..');
+const T = require('./msg-transports');
+
+const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) * 1000; };
+
+// ---- the peer ----------------------------------------------------------------------------
+
+async function peer(c, where, report) {
+  const { n, runs, kind } = c;
+  if (c.transport === 'futex') {
+    const i32 = where.name ? new Int32Array(Segment.open({ name: where.name }).buffer, 0, 1) : new Int32Array(where.buffer, 0, 1);
+    for (let r = 0; r < runs; r++) {
+      const cpu0 = cpuNow();
+      for (let i = 0; i < n; i++) T.futexTurn(i32, 1);
+      report(cpuNow() - cpu0);
+    }
+    return;
+  }
+  if (c.transport === 'redis') {
+    const Redis = require('ioredis');
+    const redis = new Redis({ port: c.redisPort, host: '127.0.0.1', lazyConnect: false });
+    for (let r = 0; r < runs; r++) {
+      const cpu0 = cpuNow();
+      for (let i = 0; i < n; i++) {
+        const [, m] = await redis.brpop(`${c.id}:ping`, 0);
+        if (c.pattern === 'pingpong') await redis.lpush(`${c.id}:pong`, m);
+        else if (kind === 'json') JSON.parse(m);
+      }
+      report(cpuNow() - cpu0);
+    }
+    redis.disconnect();
+    return;
+  }
+  if (c.transport === 'ipc' || c.transport === 'postMessage') {
+    const port = c.transport === 'ipc' ? process : where.port;
+    let count = 0;
+    let cpu0 = cpuNow();
+    let left = runs;
+    await new Promise((resolve) => {
+      port.on('message', (m) => {
+        if (c.pattern === 'pingpong') port[c.transport === 'ipc' ? 'send' : 'postMessage'](m);
+        if (++count < n) return;
+        count = 0;
+        report(cpuNow() - cpu0);
+        cpu0 = cpuNow();
+        if (--left === 0) resolve();
+      });
+    });
+    if (where.port) where.port.close();
+    return;
+  }
+  // Queues: a blocking receive loop.
+  const open = (w) => (c.transport === 'spsc' ? T.spscEnds(w) : c.transport === 'mpmc' ? T.mpmcEnds(w) : T.ringbufEnds(w.buffer));
+  const recv = open(where.ping).receiver(kind);
+  const send = c.pattern === 'pingpong' ? open(where.pong).sender() : null;
+  for (let r = 0; r < runs; r++) {
+    const cpu0 = cpuNow();
+    for (let i = 0; i < n; i++) {
+      const m = recv();
+      if (send) send(m);
+    }
+    report(cpuNow() - cpu0);
+  }
+}
+
+// ---- the case ----------------------------------------------------------------------------
+
+// Creates the shared memory of a queue transport: a SharedArrayBuffer (threads) or a segment
+// (processes). Returns { where, cleanup }.
+function makeQueue(c, tag) {
+  const bytes = c.transport === 'spsc' ? SpscRing.bytesFor(1 << 16) : c.transport === 'mpmc'
+    ? MpmcQueue.bytesFor(256, { messageBytes: 1100 }) : T.ringbufEnds.storage(1 << 16).byteLength;
+  const create = (o) => (c.transport === 'spsc' ? SpscRing.create({ ...o, capacity: 1 << 16 })
+    : MpmcQueue.create({ ...o, capacity: 256, messageBytes: 1100 }));
+  if (c.topology === 'threads') {
+    if (c.transport === 'ringbuf') return { where: { buffer: T.ringbufEnds.storage(1 << 16) }, cleanup() {} };
+    const buffer = new SharedArrayBuffer(bytes);
+    create({ buffer }).close();
+    return { where: { buffer }, cleanup() {} };
+  }
+  const name = `shmstore-bench-msg-${process.pid}-${tag}`;
+  create({ name }).close();
+  return { where: { name }, cleanup: () => Segment.unlink({ name }) };
+}
+
+async function main(c) {
+  const cleanups = [];
+  let where;
+  let pingPort = null;
+  if (['spsc', 'mpmc', 'ringbuf'].includes(c.transport)) {
+    const ping = makeQueue(c, 'ping');
+    cleanups.push(ping.cleanup);
+    where = { ping: ping.where };
+    if (c.pattern === 'pingpong') {
+      const pong = makeQueue(c, 'pong');
+      cleanups.push(pong.cleanup);
+      where.pong = pong.where;
+    }
+  } else if (c.transport === 'futex') {
+    if (c.topology === 'threads') where = { buffer: new SharedArrayBuffer(64) };
+    else {
+      const name = `shmstore-bench-msg-${process.pid}-futex`;
+      Segment.create({ name, size: 4096 }).close();
+      cleanups.push(() => Segment.unlink({ name }));
+      where = { name };
+    }
+  } else if (c.transport === 'postMessage') {
+    const { port1, port2 } = new MessageChannel();
+    pingPort = port1;
+    where = { port: port2 };
+  } else {
+    where = {};
+  }
+  // The peer, and a queue of its reports.
+  const reports = [];
+  let wake = null;
+  const onReport = (cpu) => { reports.push(cpu); if (wake) wake(); };
+  const nextReport = async () => {
+    while (!reports.length) await new Promise((r) => { wake = r; });
+    wake = null;
+    return reports.shift();
+  };
+  let peerProc = null;
+  let peerWorker = null;
+  if (c.topology === 'threads') {
+    peerWorker = new Worker(__filename, { workerData: { c, where }, transferList: where.port ? [where.port] : [] });
+    peerWorker.on('message', (m) => onReport(m.cpu === undefined ? null : 0));
+    peerWorker.on('error', (e) => { console.error(e); process.exit(1); });
+  } else {
+    peerProc = fork(__filename, ['peer', JSON.stringify({ c, where })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    peerProc.on('message', (m) => { if (m && m.report) onReport(m.cpu); });
+  }
+  // Sender side.
+  let send;
+  let recv = null;
+  if (['spsc', 'mpmc', 'ringbuf'].includes(c.transport)) {
+    const open = (w) => (c.transport === 'spsc' ? T.spscEnds(w) : c.transport === 'mpmc' ? T.mpmcEnds(w) : T.ringbufEnds(w.buffer));
+    send = open(where.ping).sender();
+    if (c.pattern === 'pingpong') recv = open(where.pong).receiver(c.kind);
+  }
+  let redis = null;
+  if (c.transport === 'redis') {
+    const Redis = require('ioredis');
+    redis = new Redis({ port: c.redisPort, host: '127.0.0.1' });
+    await redis.del(`${c.id}:ping`, `${c.id}:pong`);
+  }
+  let i32 = null;
+  if (c.transport === 'futex') i32 = where.name ? new Int32Array(Segment.open({ name: where.name }).buffer, 0, 1) : new Int32Array(where.buffer, 0, 1);
+  let replies = null;
+  if (c.pattern === 'pingpong' && (c.transport === 'postMessage' || c.transport === 'ipc')) {
+    const port = c.transport === 'ipc' ? peerProc : pingPort;
+    replies = { wake: null };
+    port.on('message', (m) => { if (m && m.report) return; if (replies.wake) replies.wake(); });
+  }
+  if (pingPort && c.pattern !== 'pingpong') pingPort.start();
+  const messages = Array.from({ length: 64 }, (_, i) => T.makeMessage(c.kind, c.size, i));
+  const samples = [];
+  const cpu = [];
+  for (let r = 0; r < c.runs; r++) {
+    const cpu0 = cpuNow();
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < c.n; i++) {
+      const m = c.kind === 'json' ? T.makeMessage('json', c.size, i) : messages[i & 63];
+      if (c.transport === 'futex') T.futexTurn(i32, 0);
+      else if (c.transport === 'postMessage') pingPort.postMessage(m);
+      else if (c.transport === 'ipc') peerProc.send(m);
+      else if (c.transport === 'redis') {
+        const p = redis.lpush(`${c.id}:ping`, typeof m === 'string' ? m : JSON.stringify(m));
+        if (c.pattern === 'pingpong') { await p; await redis.brpop(`${c.id}:pong`, 0); }
+      } else send(m);
+      if (recv) recv();
+      if (replies) await new Promise((res) => { replies.wake = res; });
+    }
+    const peerCpu = await nextReport();
+    const t1 = process.hrtime.bigint();
+    samples.push(Number(t1 - t0) / c.n);
+    cpu.push((cpuNow() - cpu0 + (peerCpu || 0)) / c.n);
+  }
+  if (redis) redis.disconnect();
+  if (peerWorker) await peerWorker.terminate();
+  if (peerProc) await new Promise((res) => (peerProc.exitCode !== null ? res() : peerProc.once('exit', res)));
+  if (pingPort) pingPort.close();
+  for (const f of cleanups) f();
+  process.stdout.write(`${JSON.stringify({ samples, cpu })}\n`);
+}
+
+if (!isMainThread) {
+  peer(workerData.c, workerData.where, () => parentPort.postMessage({ cpu: 0 })).catch((e) => { throw e; });
+} else if (process.argv[2] === 'peer') {
+  const { c, where } = JSON.parse(process.argv[3]);
+  peer(c, where, (cpu) => process.send({ report: true, cpu })).then(() => process.disconnect());
+} else if (require.main === module) {
+  main(JSON.parse(process.argv[2])).catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
+
+module.exports = { file: path.resolve(__filename) };

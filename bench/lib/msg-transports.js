@@ -1,0 +1,88 @@
+'use strict';
+// The transports of the messaging benchmark (bench/msg.js): each gives a sender and a receiver
+// for one-way throughput and a pinger and a ponger for round trips, over shmstore's SpscRing and
+// MpmcQueue and the peers users would pick instead. Every peer runs as it is meant to be used:
+// postMessage on a MessageChannel, ringbuf.js with a length prefix and spinning ends (it has no
+// wait), child_process IPC, Redis LPUSH/BRPOP through ioredis.
+// An "end" is created from a description that a worker (workerData) or a child (argv) receives.
+// layout-ok-file: the length prefix of ringbuf.js messages is this benchmark's framing, not the layout.
+const { SpscRing, MpmcQueue, futex } = require('../..');
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+// Payloads: 'str' messages are strings, 'json' plain objects; both about `size` bytes encoded.
+function makeMessage(kind, size, i) {
+  if (kind === 'str') return `${String(i).padStart(8, '0')}${'x'.repeat(size - 8)}`;
+  return { i, s: 'y'.repeat(Math.max(1, size - 16 - String(i).length)) };
+}
+
+// ---- shmstore ----------------------------------------------------------------------------
+
+function spscEnds(where) {
+  const ring = () => SpscRing.open(where);
+  return {
+    sender: () => { const r = ring(); return (m) => r.enqueue(m); },
+    receiver: () => { const r = ring(); return () => r.dequeue(); },
+  };
+}
+
+function mpmcEnds(where) {
+  const q = () => MpmcQueue.open(where);
+  return {
+    sender: () => { const r = q(); return (m) => r.enqueue(m); },
+    receiver: () => { const r = q(); return () => r.dequeue(); },
+  };
+}
+
+// ---- ringbuf.js: bytes with a 4-byte length prefix; both ends spin -----------------------
+
+function ringbufEnds(sab) {
+  const { RingBuffer } = require('ringbuf.js');
+  const open = () => new RingBuffer(sab, Uint8Array);
+  return {
+    sender: () => {
+      const rb = open();
+      const scratch = new Uint8Array(1 << 16);
+      const head = new Uint8Array(4);
+      const hv = new DataView(head.buffer);
+      return (m) => {
+        const text = typeof m === 'string' ? m : JSON.stringify(m);
+        const n = encoder.encodeInto(text, scratch).written;
+        hv.setUint32(0, n, true);
+        while (rb.available_write() < n + 4) { /* spin: ringbuf.js has no wait */ }
+        rb.push(head, 4);
+        rb.push(scratch, n);
+      };
+    },
+    receiver: (kind) => {
+      const rb = open();
+      const scratch = new Uint8Array(1 << 16);
+      const head = new Uint8Array(4);
+      const hv = new DataView(head.buffer);
+      return () => {
+        while (rb.available_read() < 4) { /* spin */ }
+        rb.pop(head, 4);
+        const n = hv.getUint32(0, true);
+        while (rb.available_read() < n) { /* spin */ }
+        rb.pop(scratch, n);
+        const text = decoder.decode(scratch.subarray(0, n));
+        return kind === 'str' ? text : JSON.parse(text);
+      };
+    },
+  };
+}
+
+ringbufEnds.storage = (bytes) => require('ringbuf.js').RingBuffer.getStorageForCapacity(bytes, Uint8Array);
+
+// ---- futex: the bare wake-up round trip (no payload) --------------------------------------
+
+// Word 0 counts hand-offs: even is the pinger's turn, odd the ponger's.
+function futexTurn(i32, me) {
+  let v;
+  while ((v = Atomics.load(i32, 0)) % 2 !== me) futex.wait(i32, 0, v);
+  Atomics.add(i32, 0, 1);
+  futex.wake(i32, 0, 1);
+}
+
+module.exports = { makeMessage, spscEnds, mpmcEnds, ringbufEnds, futexTurn };

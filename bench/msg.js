@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+'use strict';
+// Messaging benchmark (npm run bench:msg): one-way throughput (32 B and 1 KB messages, strings
+// and JSON objects) and ping-pong round trips, between two worker threads and between two
+// processes, for shmstore's SpscRing and MpmcQueue against postMessage (MessageChannel),
+// ringbuf.js, child_process IPC, Redis LPUSH/BRPOP (a private redis-server on a free loopback
+// port; skipped with the reason when absent) and the bare futex wake-up round trip. Each case
+// runs in its own child process (bench/lib/msg-case.js) from the declared list below; the table
+// shows medians over runs, CPU time per message (both ends; Redis's server not included) and the
+// ratios the issue's goals name. Results: bench/results/msg-latest.json.
+//   node bench/msg.js [--quick] [--only <substring>] [--runs N] [--no-save]
+const fs = require('fs');
+const path = require('path');
+const { execFileSync } = require('child_process');
+const { machine, median } = require('./lib/report');
+const { startRedis } = require('./lib/redis');
+const { version } = require('./lib/versions');
+
+const args = process.argv.slice(2);
+const flag = (f) => args.includes(f);
+const value = (f, d) => (args.includes(f) ? args[args.indexOf(f) + 1] : d);
+const quick = flag('--quick');
+const runs = Number(value('--runs', quick ? 3 : 5));
+const only = value('--only', null);
+const CASE = path.join(__dirname, 'lib', 'msg-case.js');
+const RESULTS = path.join(__dirname, 'results', 'msg-latest.json');
+
+// The declared cases: [pattern, transport, topology, kind, size, messages per run].
+const N = quick ? 5000 : 20000;
+const PAYLOADS = [['str', 32], ['json', 32], ['str', 1024], ['json', 1024]];
+const CASES = [];
+for (const [kind, size] of PAYLOADS) {
+  for (const t of ['spsc', 'mpmc', 'ringbuf', 'postMessage']) CASES.push(['oneway', t, 'threads', kind, size, N]);
+  for (const t of ['spsc', 'mpmc', 'ipc']) CASES.push(['oneway', t, 'processes', kind, size, N]);
+  CASES.push(['oneway', 'redis', 'processes', kind, size, quick ? 500 : 2000]);
+}
+const RT = quick ? 1000 : 3000;
+for (const t of ['futex', 'spsc', 'postMessage']) CASES.push(['pingpong', t, 'threads', 'str', 32, RT]);
+for (const t of ['futex', 'spsc', 'ipc']) CASES.push(['pingpong', t, 'processes', 'str', 32, RT]);
+CASES.push(['pingpong', 'redis', 'processes', 'str', 32, quick ? 300 : 1000]);
+
+const idOf = ([pattern, transport, topology, kind, size]) => `${pattern}/${topology}/${transport}/${kind}${size}`;
+
+function runCase(c, redisPort) {
+  const [pattern, transport, topology, kind, size, n] = c;
+  const desc = { id: `bench-${process.pid}-${idOf(c).replace(/\//g, '-')}`, pattern, transport, topology, kind, size, n, runs, redisPort };
+  try {
+    const out = execFileSync(process.execPath, [CASE, JSON.stringify(desc)], { encoding: 'utf8', timeout: 300000, stdio: ['ignore', 'pipe', 'inherit'] });
+    const r = JSON.parse(out.trim().split('\n').pop());
+    return { ns: median(r.samples), cpu: median(r.cpu), samples: r.samples };
+  } catch (e) {
+    return { error: String(e.message).split('\n')[0] };
+  }
+}
+
+const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+
+(async () => {
+  const m = machine();
+  const date = new Date().toISOString();
+  console.log(`shmstore bench: messaging (${date})`);
+  console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.os}; node ${m.node}; ringbuf.js ${version('ringbuf.js')}, ioredis ${version('ioredis')}`);
+  console.log(`load average: ${require('os').loadavg().map((x) => x.toFixed(2)).join(' ')}; runs: ${runs} per case (median), ${N} messages per one-way run\n`);
+  const redis = await startRedis();
+  let redisNote;
+  if (redis.note) {
+    redisNote = redis.note;
+    console.log(`redis: ${redis.note}`);
+  } else {
+    try {
+      redisNote = `redis-server ${execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).match(/v=(\S+)/)[1]} on 127.0.0.1:${redis.port}`;
+    } catch {
+      redisNote = `redis-server on 127.0.0.1:${redis.port}`;
+    }
+    console.log(`redis: ${redisNote}`);
+  }
+  const results = {};
+  for (const c of CASES) {
+    const id = idOf(c);
+    if (only && !id.includes(only)) continue;
+    if (c[1] === 'redis' && redis.note) {
+      results[id] = { skipped: redis.note };
+      continue;
+    }
+    results[id] = runCase(c, redis.port);
+    const r = results[id];
+    console.log(`  ${id.padEnd(42)} ${r.error ? `error: ${r.error}` : `${fmt(r.ns)} ns/msg, cpu ${fmt(r.cpu)} ns/msg`}`);
+  }
+  if (redis.stop) await redis.stop();
+
+  // The table: one-way per payload, then round trips.
+  const ref = (pattern, topology, transport, payload) => results[`${pattern}/${topology}/${transport}/${payload}`];
+  console.log('\none-way throughput: ns per message (median) | CPU ns per message | × postMessage (threads, same payload)');
+  for (const [kind, size] of PAYLOADS) {
+    const payload = `${kind}${size}`;
+    const pm = ref('oneway', 'threads', 'postMessage', payload);
+    console.log(`  ${payload}`);
+    for (const [topology, transports] of [['threads', ['spsc', 'mpmc', 'ringbuf', 'postMessage']], ['processes', ['spsc', 'mpmc', 'ipc', 'redis']]]) {
+      for (const t of transports) {
+        const r = ref('oneway', topology, t, payload);
+        if (!r) continue;
+        if (r.skipped || r.error) {
+          console.log(`    ${`${topology} ${t}`.padEnd(22)} ${r.skipped || r.error}`);
+          continue;
+        }
+        const ratio = pm && pm.ns ? (r.ns / pm.ns).toFixed(3) : '—';
+        console.log(`    ${`${topology} ${t}`.padEnd(22)} ${fmt(r.ns).padStart(9)} ns  ${fmt(r.cpu).padStart(9)} cpu ns  ${ratio.padStart(7)} × postMessage  ${(1e9 / r.ns / 1e6).toFixed(2)} M msg/s`);
+      }
+    }
+  }
+  console.log('\nround trip (ping-pong, 32-byte string): ns per round trip | CPU ns per round trip | × bare futex (same topology)');
+  for (const topology of ['threads', 'processes']) {
+    const fx = ref('pingpong', topology, 'futex', 'str32');
+    for (const t of ['futex', 'spsc', 'postMessage', 'ipc', 'redis']) {
+      const r = ref('pingpong', topology, t, 'str32');
+      if (!r) continue;
+      if (r.skipped || r.error) {
+        console.log(`    ${`${topology} ${t}`.padEnd(22)} ${r.skipped || r.error}`);
+        continue;
+      }
+      console.log(`    ${`${topology} ${t}`.padEnd(22)} ${fmt(r.ns).padStart(9)} ns  ${fmt(r.cpu).padStart(9)} cpu ns  ${fx && fx.ns ? (r.ns / fx.ns).toFixed(2) : '—'} × futex`);
+    }
+  }
+
+  // The goals of the issue, with the numbers that decide them.
+  const goals = [];
+  const goal = (text, ok, detail) => goals.push({ text, met: ok === null ? null : !!ok, detail });
+  for (const [kind, size] of PAYLOADS) {
+    const p = `${kind}${size}`;
+    const s = ref('oneway', 'threads', 'spsc', p);
+    const pm = ref('oneway', 'threads', 'postMessage', p);
+    const rb = ref('oneway', 'threads', 'ringbuf', p);
+    if (s && pm && s.ns && pm.ns) goal(`SPSC one-way ${p} <= 1/10 of postMessage`, s.ns <= pm.ns / 10, `${fmt(s.ns)} vs ${fmt(pm.ns)} ns (${(s.ns / pm.ns).toFixed(3)}×)`);
+    if (s && rb && s.ns && rb.ns) goal(`SPSC one-way ${p} faster than ringbuf.js`, s.ns < rb.ns, `${fmt(s.ns)} vs ${fmt(rb.ns)} ns`);
+  }
+  const mp = ref('oneway', 'processes', 'mpmc', 'str32');
+  const pm32 = ref('oneway', 'threads', 'postMessage', 'str32');
+  if (mp && pm32 && mp.ns && pm32.ns) goal('MPMC across processes >= 5x postMessage throughput (str32)', pm32.ns / mp.ns >= 5, `${(pm32.ns / mp.ns).toFixed(2)}× (${fmt(mp.ns)} vs ${fmt(pm32.ns)} ns)`);
+  for (const topology of ['threads', 'processes']) {
+    const s = ref('pingpong', topology, 'spsc', 'str32');
+    const fx = ref('pingpong', topology, 'futex', 'str32');
+    if (s && fx && s.ns && fx.ns) goal(`ping-pong (${topology}) within 1.2x of the bare futex round trip`, s.ns <= 1.2 * fx.ns, `${(s.ns / fx.ns).toFixed(2)}× (${fmt(s.ns)} vs ${fmt(fx.ns)} ns)`);
+  }
+  console.log('\ngoals:');
+  for (const g of goals) console.log(`  [${g.met ? 'met' : 'NOT met'}] ${g.text}: ${g.detail}`);
+  if (!flag('--no-save') && !only) {
+    fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
+    const loadavg = require('os').loadavg();
+    fs.writeFileSync(RESULTS, `${JSON.stringify({ date, machine: m, loadavg, runs, redis: redisNote, results, goals }, null, 2)}\n`);
+    console.log(`\nsaved ${path.relative(process.cwd(), RESULTS)}`);
+  }
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,222 @@
+// The msg room's native side reached from JS: a C++ producer or consumer of an SPSC ring
+// (src/msg/spsc.h) running on a thread of libuv's pool, on the bytes a JS party uses at the same
+// time. It passes numbered messages (the interop tests and the benchmarks):
+//
+//   msgSpscProduce(region, count, size) -> Promise<count>
+//     enqueues `count` binary messages of `size` (>= 4) bytes: message i holds i as a u32 (little
+//     endian) in bytes 0..3 and the byte (i & 255) in every other byte.
+//   msgSpscConsume(region, count) -> Promise<{ count, sum }>
+//     dequeues `count` messages and sums the u32 at byte 0 of each (as a double: exact to 2^53).
+//   msgMpmcProduce(region, count, size, producer) -> Promise<count>
+//     enqueues `count` binary messages of `size` (>= 8) bytes on an MPMC queue with an owner
+//     record of its own thread: message i holds `producer` and i as u32 (little endian) in bytes
+//     0..7 and (i & 255) in every other byte.
+//
+// `region` is a Uint8Array over a SharedArrayBuffer covering the ring (header included); the
+// worker keeps a reference to it so the memory stays mapped while the thread runs.
+#include <cstring>
+#include <vector>
+
+#include <sys/types.h>
+#include <unistd.h>
+#include "binding/base/args.h"
+#include "binding/base/module.h"
+
+#include "msg/mpmc.h"
+#include "msg/spsc.h"
+
+namespace L = shm::layout;
+
+namespace {
+
+constexpr int64_t kForever = -1;
+
+enum class Job { kSpscProduce, kSpscConsume, kMpmcProduce };
+
+class MsgWorker : public Napi::AsyncWorker {
+ public:
+  MsgWorker(Napi::Env env, Napi::Object region, uint8_t* base, size_t bytes, Job job,
+            uint32_t count, uint32_t size, uint32_t producer)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        base_(base),
+        bytes_(bytes),
+        produce_(job != Job::kSpscConsume),
+        job_(job),
+        count_(count),
+        size_(size),
+        producer_(producer) {
+    region_ = Napi::Persistent(region);
+  }
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    if (job_ == Job::kMpmcProduce) {
+      ProduceMpmc();
+      return;
+    }
+    shm::msg::SpscRing ring;
+    status_ = ring.Attach(base_, bytes_);
+    if (status_ != L::kOk) return;
+    if (produce_) {
+      std::vector<uint8_t> msg(size_);
+      for (uint32_t i = 0; i < count_; ++i) {
+        std::memset(msg.data(), static_cast<int>(i & 255), size_);
+        std::memcpy(msg.data(), &i, sizeof i);
+        status_ = ring.Enqueue(msg.data(), size_, L::kMsgTagBinary, kForever);
+        if (status_ != L::kOk) return;
+        ++done_;
+      }
+      return;
+    }
+    std::vector<uint8_t> msg(ring.max_message());
+    for (uint32_t i = 0; i < count_; ++i) {
+      uint32_t tag = 0;
+      const int64_t n = ring.Dequeue(msg.data(), static_cast<uint32_t>(msg.size()), &tag, kForever);
+      if (n < 4) {
+        status_ = L::kErrCorrupt;
+        return;
+      }
+      uint32_t v = 0;
+      std::memcpy(&v, msg.data(), sizeof v);
+      sum_ += v;
+      ++done_;
+    }
+  }
+
+  void ProduceMpmc() {
+    shm::msg::MpmcQueue q;
+    status_ =
+        q.Attach(base_, bytes_,
+                 shm::IdentityOf(static_cast<uint32_t>(getpid()), static_cast<uint32_t>(gettid())));
+    if (status_ != L::kOk) return;
+    std::vector<uint8_t> msg(size_);
+    for (uint32_t i = 0; i < count_; ++i) {
+      std::memset(msg.data(), static_cast<int>(i & 255), size_);
+      std::memcpy(msg.data(), &producer_, sizeof producer_);
+      std::memcpy(msg.data() + 4, &i, sizeof i);
+      status_ = q.Enqueue(msg.data(), size_, L::kMsgTagBinary, kForever);
+      if (status_ != L::kOk) return;
+      ++done_;
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (status_ != L::kOk) {
+      deferred_.Reject(MakeStatusError(env, status_,
+                                       job_ == Job::kMpmcProduce ? "native MPMC producer"
+                                       : produce_                ? "native SPSC producer"
+                                                                 : "native SPSC consumer"));
+      return;
+    }
+    if (produce_) {
+      deferred_.Resolve(Napi::Number::New(env, done_));
+      return;
+    }
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("count", Napi::Number::New(env, done_));
+    r.Set("sum", Napi::Number::New(env, sum_));
+    deferred_.Resolve(r);
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference region_;
+  uint8_t* base_;
+  size_t bytes_;
+  bool produce_;
+  Job job_;
+  uint32_t count_;
+  uint32_t size_;
+  uint32_t producer_;
+  L::Status status_ = L::kOk;
+  uint32_t done_ = 0;
+  double sum_ = 0;
+};
+
+// Reads argument 0 as a Uint8Array over a SharedArrayBuffer.
+bool GetRegion(const Napi::CallbackInfo& info, uint8_t** base, size_t* bytes) {
+  Napi::Env env = info.Env();
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value buffer = nullptr;
+  bool is_ta = false, is_ab = true;
+  if (info.Length() < 1 || napi_is_typedarray(env, info[0], &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(env, info[0], &type, &length, &data, &buffer, nullptr) != napi_ok ||
+      type != napi_uint8_array || napi_is_arraybuffer(env, buffer, &is_ab) != napi_ok || is_ab) {
+    ThrowTypeError(env, "The \"region\" argument must be a Uint8Array over a SharedArrayBuffer");
+    return false;
+  }
+  *base = static_cast<uint8_t*>(data);
+  *bytes = length;
+  return true;
+}
+
+Napi::Value Start(const Napi::CallbackInfo& info, Job job) {
+  Napi::Env env = info.Env();
+  uint8_t* base = nullptr;
+  size_t bytes = 0;
+  if (!GetRegion(info, &base, &bytes)) return env.Undefined();
+  const bool produce = job != Job::kSpscConsume;
+  int64_t count = 0, size = 0, producer = 0;
+  if (!GetIntegerArg(info, 1, "count", 0, 4294967295.0, &count)) return env.Undefined();
+  const double min_size = job == Job::kMpmcProduce ? 8 : 4;
+  if (produce && !GetIntegerArg(info, 2, "size", min_size, L::kMsgLengthMask, &size)) {
+    return env.Undefined();
+  }
+  if (job == Job::kMpmcProduce) {
+    if (!GetIntegerArg(info, 3, "producer", 0, 4294967295.0, &producer)) return env.Undefined();
+    // Checked here so that a bad region throws at once; the thread attaches with its own record.
+    shm::msg::MpmcQueue probe;
+    const L::Status s =
+        probe.Attach(base, bytes, shm::IdentityOf(static_cast<uint32_t>(getpid()), 0));
+    if (s != L::kOk) {
+      ThrowStatus(env, s, "Not an MPMC queue");
+      return env.Undefined();
+    }
+    if (size > probe.message_bytes()) {
+      ThrowStatus(env, L::kErrMessageTooLarge, "The queue cannot hold these messages");
+      return env.Undefined();
+    }
+  } else {
+    shm::msg::SpscRing probe;
+    const L::Status s = probe.Attach(base, bytes);
+    if (s != L::kOk) {
+      ThrowStatus(env, s, "Not an SPSC ring");
+      return env.Undefined();
+    }
+    if (probe.element_size() != 0 || (produce && size > probe.max_message())) {
+      ThrowStatus(env, L::kErrMessageTooLarge, "The ring cannot hold these messages");
+      return env.Undefined();
+    }
+  }
+  auto* w =
+      new MsgWorker(env, info[0].As<Napi::Object>(), base, bytes, job, static_cast<uint32_t>(count),
+                    static_cast<uint32_t>(size), static_cast<uint32_t>(producer));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Value Produce(const Napi::CallbackInfo& info) {
+  return Start(info, Job::kSpscProduce);
+}
+
+Napi::Value Consume(const Napi::CallbackInfo& info) {
+  return Start(info, Job::kSpscConsume);
+}
+
+Napi::Value ProduceMpmc(const Napi::CallbackInfo& info) {
+  return Start(info, Job::kMpmcProduce);
+}
+
+}  // namespace
+
+void InitMsg(Napi::Env env, Napi::Object exports) {
+  exports.Set("msgSpscProduce", Napi::Function::New(env, Produce, "msgSpscProduce"));
+  exports.Set("msgSpscConsume", Napi::Function::New(env, Consume, "msgSpscConsume"));
+  exports.Set("msgMpmcProduce", Napi::Function::New(env, ProduceMpmc, "msgMpmcProduce"));
+}

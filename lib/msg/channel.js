@@ -1,0 +1,277 @@
+'use strict';
+// Channel: an MPMC queue (mpmc.js) that can be closed, with Go's semantics (docs/format.md §15,
+// "Channels"): close() sets the region's `closed` word once; a send that finds it set fails with
+// ERR_CHANNEL_CLOSED (a send that had claimed its slot before checking gives the slot up, so
+// nothing is delivered after the end); receivers drain what was sent, then see the end:
+// receive() rejects with ERR_CHANNEL_CLOSED and `for await` stops. Promise forms for the event
+// loop, blocking forms for workers, try forms that never wait.
+const { C, W } = require('../layout/layout');
+const v = require('../base/validate');
+const { msgError } = require('./errors');
+const { MpmcQueue, CLOSED, kClosable, kPrepare, kPush } = require('./mpmc');
+const { park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut } = require('./park');
+const S = require('./mpmc-slots');
+
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const CTL = C.MPMC_CONTROL_OFFSET / WORD;
+const CLOSED_WORD = CTL + W.MPMC_CONTROL.CLOSED;
+const PRODUCED = CTL + W.MPMC_CONTROL.PRODUCED;
+const CONSUMED = CTL + W.MPMC_CONTROL.CONSUMED;
+const CONSUMER_WAITERS = CTL + W.MPMC_CONTROL.CONSUMER_WAITERS;
+const PRODUCER_WAITERS = CTL + W.MPMC_CONTROL.PRODUCER_WAITERS;
+const RECHECK_MS = C.MPMC_RECHECK_MS;
+const NONE = Symbol('none');
+const kInternal = Symbol('shmstore.Channel.internal');
+
+function closedError(what) {
+  return msgError('ERR_CHANNEL_CLOSED', `${what}: the channel is closed`);
+}
+
+class Channel {
+  #q;
+  #u32;
+  #i32;
+
+  /** @private Use Channel.create() or Channel.open(). */
+  constructor(token, q) {
+    if (token !== kInternal) throw new TypeError('Channel cannot be constructed directly: use Channel.create() or Channel.open()');
+    this.#q = q;
+    q[kClosable]();
+    this.#u32 = q.u32;
+    this.#i32 = new Int32Array(q.u32.buffer, q.u32.byteOffset, q.u32.length);
+  }
+
+  /** Creates a channel: the options of MpmcQueue.create (capacity, messageBytes, ...). */
+  static create(options) {
+    return new Channel(kInternal, MpmcQueue.create(options));
+  }
+
+  /** Opens an existing channel (any MPMC queue region). */
+  static open(options) {
+    return new Channel(kInternal, MpmcQueue.open(options));
+  }
+
+  static bytesFor(capacity, options) {
+    return MpmcQueue.bytesFor(capacity, options);
+  }
+
+  get capacity() {
+    return this.#q.capacity;
+  }
+
+  get messageBytes() {
+    return this.#q.messageBytes;
+  }
+
+  get size() {
+    return this.#q.size;
+  }
+
+  get buffer() {
+    return this.#q.buffer;
+  }
+
+  get byteOffset() {
+    return this.#q.byteOffset;
+  }
+
+  /** Whether close() was called (by any party). */
+  get closed() {
+    this.#usable();
+    return Atomics.load(this.#u32, CLOSED_WORD) !== 0;
+  }
+
+  get skipped() {
+    return this.#q.skipped;
+  }
+
+  #usable() {
+    if (this.#q.closed) throw msgError('ERR_CLOSED', 'The channel handle is disposed');
+  }
+
+  // ---- sending -----------------------------------------------------------------------------
+
+  // One attempt: true when sent, false when full; throws when the channel is closed.
+  #trySend(p) {
+    if (Atomics.load(this.#u32, CLOSED_WORD) !== 0) throw closedError('send');
+    const r = this.#q[kPush](p);
+    if (r === CLOSED) throw closedError('send');
+    return r;
+  }
+
+  /** Sends `value` if there is room now; returns whether it did. ERR_CHANNEL_CLOSED once closed. */
+  trySend(value) {
+    this.#usable();
+    return this.#trySend(this.#q[kPrepare](value));
+  }
+
+  /** Sends `value`, blocking the thread while the channel is full (for workers). */
+  sendSync(value, timeoutMs) {
+    const timeout = timeoutOf(timeoutMs);
+    this.#usable();
+    const p = this.#q[kPrepare](value);
+    const r = this.#blockSync(PRODUCER_WAITERS, CONSUMED, () => (this.#trySend(p) ? true : NONE), timeout);
+    if (r === NONE) throw timedOut('sendSync()', timeout);
+  }
+
+  /** Sends `value` without blocking the event loop; options { timeoutMs, signal }. */
+  send(value, options) {
+    const { timeout, signal } = asyncOptions(options);
+    this.#usable();
+    const p = this.#q[kPrepare](value);
+    return this.#blockAsync(PRODUCER_WAITERS, CONSUMED, () => (this.#trySend(p) ? true : NONE), timeout, signal)
+      .then((r) => { if (r === NONE) throw timedOut('send()', timeout); });
+  }
+
+  // ---- receiving ---------------------------------------------------------------------------
+
+  // One attempt: the next message, NONE when empty; throws when closed and drained (nothing
+  // queued and no slot claimed by a sender: a claimed slot is still published or given up).
+  #tryReceive() {
+    const value = this.#q.tryDequeue();
+    if (value !== undefined) return value;
+    if (Atomics.load(this.#u32, CLOSED_WORD) !== 0 &&
+        S.diff(Atomics.load(this.#u32, S.TAIL), Atomics.load(this.#u32, S.HEAD)) <= 0) {
+      throw closedError('receive');
+    }
+    return NONE;
+  }
+
+  /** The next message, or undefined when none is queued (see `closed` to tell the end). */
+  tryReceive() {
+    this.#usable();
+    return this.#q.tryDequeue();
+  }
+
+  /** Receives, blocking the thread while the channel is empty (for workers). ERR_CHANNEL_CLOSED at the end. */
+  receiveSync(timeoutMs) {
+    const timeout = timeoutOf(timeoutMs);
+    this.#usable();
+    const r = this.#blockSync(CONSUMER_WAITERS, PRODUCED, () => this.#tryReceive(), timeout);
+    if (r === NONE) throw timedOut('receiveSync()', timeout);
+    return r;
+  }
+
+  /** Receives without blocking the event loop; rejects with ERR_CHANNEL_CLOSED at the end. */
+  receive(options) {
+    const { timeout, signal } = asyncOptions(options);
+    this.#usable();
+    return this.#blockAsync(CONSUMER_WAITERS, PRODUCED, () => this.#tryReceive(), timeout, signal)
+      .then((r) => {
+        if (r === NONE) throw timedOut('receive()', timeout);
+        return r;
+      });
+  }
+
+  /**
+   * Sends every value of `values` in order (waiting while full, as send()); resolves how many were
+   * sent. Every value is checked before the first is sent.
+   */
+  sendBatch(values, options) {
+    if (!Array.isArray(values)) throw v.invalidType('values', 'an array', values);
+    const { timeout, signal } = asyncOptions(options);
+    this.#usable();
+    const prepared = values.map((x) => {
+      const p = this.#q[kPrepare](x);
+      return { tag: p.tag, payload: p.payload };
+    });
+    const deadline = performance.now() + timeout;
+    return (async () => {
+      for (const p of prepared) {
+        const left = Math.max(0, deadline - performance.now());
+        const r = await this.#blockAsync(PRODUCER_WAITERS, CONSUMED, () => (this.#trySend(p) ? true : NONE), left, signal);
+        if (r === NONE) throw timedOut('sendBatch()', timeout);
+      }
+      return prepared.length;
+    })();
+  }
+
+  /**
+   * Receives at least one message and at most `max` (what is queued, without waiting for more);
+   * rejects with ERR_CHANNEL_CLOSED at the end, as receive().
+   */
+  receiveBatch(max, options) {
+    v.validateInteger(max, 'max', 1, 2 ** 32 - 1);
+    return this.receive(options).then((first) => {
+      const out = [first];
+      while (out.length < max) {
+        const m = this.#q.tryDequeue();
+        if (m === undefined) break;
+        out.push(m);
+      }
+      return out;
+    });
+  }
+
+  /** Every message until the channel is closed and drained. */
+  async *[Symbol.asyncIterator]() {
+    for (;;) {
+      try {
+        yield await this.receive();
+      } catch (e) {
+        if (e.code === 'ERR_CHANNEL_CLOSED') return;
+        throw e;
+      }
+    }
+  }
+
+  // ---- closing -----------------------------------------------------------------------------
+
+  /**
+   * Closes the channel for every party: sends fail from now on, receivers drain and then see the
+   * end, and every waiting party is woken. ERR_CHANNEL_CLOSED if it was closed already (as Go).
+   */
+  close() {
+    this.#usable();
+    if (Atomics.compareExchange(this.#u32, CLOSED_WORD, 0, 1) !== 0) throw closedError('close');
+    for (const [waiters, word] of [[CONSUMER_WAITERS, PRODUCED], [PRODUCER_WAITERS, CONSUMED]]) {
+      Atomics.store(this.#u32, waiters, 0);
+      Atomics.add(this.#u32, word, 1);
+      wakeAll(this.#i32, word);
+    }
+  }
+
+  /** Releases this handle (its owner record; the channel stays). Idempotent. */
+  dispose() {
+    this.#q.close();
+  }
+
+  // ---- waiting (as MpmcQueue's: register, read the wake word, try, park) --------------------
+
+  #blockSync(waiters, word, attempt, timeout) {
+    const deadline = performance.now() + timeout;
+    for (;;) {
+      const r0 = attempt();
+      if (r0 !== NONE) return r0;
+      const left = deadline - performance.now();
+      if (left <= 0) return NONE;
+      Atomics.add(this.#u32, waiters, 1);
+      const seen = Atomics.load(this.#u32, word);
+      const r = attempt();
+      if (r !== NONE) return r;
+      park(this.#i32, word, seen, Math.min(left, RECHECK_MS));
+      this.#usable();
+    }
+  }
+
+  async #blockAsync(waiters, word, attempt, timeout, signal) {
+    const deadline = performance.now() + timeout;
+    for (;;) {
+      signal?.throwIfAborted();
+      this.#usable();
+      const r0 = attempt();
+      if (r0 !== NONE) return r0;
+      const left = deadline - performance.now();
+      if (left <= 0) return NONE;
+      Atomics.add(this.#u32, waiters, 1);
+      const seen = Atomics.load(this.#u32, word);
+      const r = attempt();
+      if (r !== NONE) return r;
+      await abortable(parkAsync(this.#i32, word, seen, Math.min(left, RECHECK_MS)), signal);
+    }
+  }
+}
+
+if (typeof Symbol.dispose === 'symbol') Channel.prototype[Symbol.dispose] = Channel.prototype.dispose;
+
+module.exports = { Channel };

@@ -1,0 +1,121 @@
+'use strict';
+// The slot protocol of the MPMC queue (docs/format.md §15, "MPMC queue"): claiming, publishing
+// and releasing slots, and finishing the slot of a party that is gone. No waiting, no payload
+// codec: mpmc.js drives these. All indices are u32 word indices of the region view `u32`.
+//
+// A slot's sequence word is 4 × position + state (mod 2^32) for the position it serves:
+//   4p      empty: the producer of position p may write it
+//   4p + 1  full: the consumer of position p may read it
+//   4p + 2  given up (its producer is gone): the consumer of p skips it
+// and releasing it for the next lap stores 4(p + capacity). Every move is one store or CAS of
+// that word, so a repair (a CAS from the state the gone party left) can never land in a slot
+// that was reused since.
+const { C, W } = require('../layout/layout');
+const { GONE } = require('../ownership/owners');
+
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const CTL = C.MPMC_CONTROL_OFFSET / WORD;
+const TAIL = CTL + W.MPMC_CONTROL.TAIL;
+const HEAD = CTL + W.MPMC_CONTROL.HEAD;
+const SKIPPED_WRITES = CTL + W.MPMC_CONTROL.SKIPPED_WRITES;
+const SKIPPED_READS = CTL + W.MPMC_CONTROL.SKIPPED_READS;
+const INTENTS = C.MPMC_INTENTS_OFFSET / WORD;
+const INTENT_WORDS = W.MPMC_INTENT.WORDS;
+const ROLES = W.MPMC_INTENT.ROLES;
+const PRODUCE_POS = W.MPMC_INTENT.PRODUCE_POS;
+const CONSUME_POS = W.MPMC_INTENT.CONSUME_POS;
+const PRODUCE = C.MPMC_INTENT_PRODUCE;
+const CONSUME = C.MPMC_INTENT_CONSUME;
+const SHIFT = C.MPMC_SEQ_SHIFT;
+const FULL = C.MPMC_SEQ_FULL;
+const SKIPPED = C.MPMC_SEQ_SKIPPED;
+
+/** The sequence word value of position `pos` in state `state`. */
+function seqOf(pos, state) {
+  return ((pos << SHIFT) + state) >>> 0;
+}
+
+/** Signed distance a - b of two u32 counters (both below 2^31 apart). */
+function diff(a, b) {
+  return (a - b) | 0;
+}
+
+function intentWord(slot, field) {
+  return INTENTS + slot * INTENT_WORDS + field;
+}
+
+/**
+ * Whether the party that claimed position `pos` for `role` is gone: every owner whose intent
+ * record names `pos` for that role is gone by the gone rule of §6, and there is at least one.
+ * (The claimer wrote its intent before claiming and clears it only after finishing; an owner that
+ * tried `pos` and lost the claim may name it too, so all of them must be gone.)
+ */
+function claimerGone(u32, owners, self, role, pos) {
+  const field = role === PRODUCE ? PRODUCE_POS : CONSUME_POS;
+  let named = 0;
+  for (let o = 1; o < owners.slots; o++) {
+    if ((Atomics.load(u32, intentWord(o, ROLES)) & role) === 0) continue;
+    if (Atomics.load(u32, intentWord(o, field)) !== pos) continue;
+    if (owners.status(o, self) !== GONE) return false;
+    named++;
+  }
+  return named > 0;
+}
+
+/**
+ * Gives up position `pos` if a producer claimed it and is gone without publishing it (consumers
+ * then skip it). Returns whether it did.
+ */
+function repairProduced(q, owners, self, pos) {
+  const { u32 } = q;
+  const at = q.seqIndex(pos);
+  if (diff(Atomics.load(u32, TAIL), pos) <= 0 || Atomics.load(u32, at) !== seqOf(pos, 0)) return false;
+  if (!claimerGone(u32, owners, self, PRODUCE, pos)) return false;
+  if (Atomics.compareExchange(u32, at, seqOf(pos, 0), seqOf(pos, SKIPPED)) !== seqOf(pos, 0)) return false;
+  Atomics.add(u32, SKIPPED_WRITES, 1);
+  return true;
+}
+
+/**
+ * Releases position `pos` for the next lap if a consumer claimed it and is gone without
+ * releasing it (its message is counted lost: it may or may not have been handled). Returns
+ * whether it did.
+ */
+function repairConsumed(q, owners, self, pos) {
+  const { u32 } = q;
+  const at = q.seqIndex(pos);
+  const seq = Atomics.load(u32, at);
+  if (diff(Atomics.load(u32, HEAD), pos) <= 0 || (seq !== seqOf(pos, FULL) && seq !== seqOf(pos, SKIPPED))) return false;
+  if (!claimerGone(u32, owners, self, CONSUME, pos)) return false;
+  if (Atomics.compareExchange(u32, at, seq, seqOf(pos + q.capacity, 0)) !== seq) return false;
+  if (seq === seqOf(pos, FULL)) Atomics.add(u32, SKIPPED_READS, 1);
+  return true;
+}
+
+/**
+ * Finishes the slots of gone parties that block the queue, if any: the slot at `head` (for
+ * consumers) and the slot of `tail - capacity` (for producers). Reads /proc only when such a slot
+ * is claimed and unfinished. Returns how many slots it finished.
+ */
+function repairStuck(q, owners, self) {
+  const head = Atomics.load(q.u32, HEAD);
+  const tail = Atomics.load(q.u32, TAIL);
+  return Number(repairProduced(q, owners, self, head)) +
+    Number(repairConsumed(q, owners, self, (tail - q.capacity) >>> 0));
+}
+
+/**
+ * Before an owner record of a gone owner is adopted (its intents overwritten): finishes the
+ * positions its intents name, which nothing could name afterwards.
+ */
+function repairOwnerIntents(q, owners, self, o) {
+  const u32 = q.u32;
+  const roles = Atomics.load(u32, intentWord(o, ROLES));
+  if (roles & PRODUCE) repairProduced(q, owners, self, Atomics.load(u32, intentWord(o, PRODUCE_POS)));
+  if (roles & CONSUME) repairConsumed(q, owners, self, Atomics.load(u32, intentWord(o, CONSUME_POS)));
+}
+
+module.exports = {
+  TAIL, HEAD, SKIPPED_WRITES, SKIPPED_READS, PRODUCE, CONSUME, FULL, SKIPPED,
+  ROLES, PRODUCE_POS, CONSUME_POS, seqOf, diff, intentWord, repairStuck, repairOwnerIntents,
+};

@@ -1,0 +1,445 @@
+'use strict';
+// MpmcQueue: a bounded lock-free multi-producer multi-consumer queue (docs/format.md §15) in a
+// segment or a SharedArrayBuffer, in the manner of Vyukov's bounded queue (a sequence word per
+// slot; a CAS on the tail or head position claims a slot), made robust: every handle has an
+// owner record of §6 and an intent record naming the position it is producing or consuming, so
+// that when a party dies (SIGKILL, a terminated worker) between claiming a slot and finishing it,
+// the others find the slot, see its claimer gone and finish it (mpmc-slots.js). A message in
+// such a slot is lost, never duplicated: `queue.skipped` counts them.
+const { threadId } = require('worker_threads');
+const { C, W } = require('../layout/layout');
+const v = require('../base/validate');
+const { OwnerTable, identityOf, GONE } = require('../ownership/owners');
+const region = require('./region');
+const codec = require('./codec');
+const { msgError } = require('./errors');
+const { park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut } = require('./park');
+const S = require('./mpmc-slots');
+
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const CTL = C.MPMC_CONTROL_OFFSET / WORD;
+const PRODUCED = CTL + W.MPMC_CONTROL.PRODUCED;
+const CONSUMED = CTL + W.MPMC_CONTROL.CONSUMED;
+const CONSUMER_WAITERS = CTL + W.MPMC_CONTROL.CONSUMER_WAITERS;
+const PRODUCER_WAITERS = CTL + W.MPMC_CONTROL.PRODUCER_WAITERS;
+const { TAIL, HEAD, FULL, SKIPPED, PRODUCE, CONSUME } = S;
+const OWNERS = C.MPMC_OWNERS_OFFSET / WORD;
+const SLOTS = C.MPMC_SLOTS_OFFSET;
+const SLOT_HEADER = C.MPMC_SLOT_HEADER_BYTES;
+const RECORD = W.MPMC_SLOT.RECORD;
+const TAG_SHIFT = C.MSG_TAG_SHIFT;
+const LENGTH_MASK = C.MSG_LENGTH_MASK;
+const RECHECK_MS = C.MPMC_RECHECK_MS;
+const MAX_BYTES = 2 ** 31;
+const DEFAULT_MESSAGE_BYTES = 248; // a 256-byte slot
+const SPINS = 50; // attempts before a waiting party parks
+const NONE = Symbol('none');
+const CLOSED_WORD = CTL + W.MPMC_CONTROL.CLOSED;
+// What a channel's send finds after claiming a slot of a closed channel (channel.js).
+const CLOSED = Symbol('closed');
+// Internal methods for lib/msg/channel.js.
+const kClosable = Symbol('shmstore.MpmcQueue.closable');
+const kPrepare = Symbol('shmstore.MpmcQueue.prepare');
+const kPush = Symbol('shmstore.MpmcQueue.push');
+const CREATE_KEYS = ['name', 'path', 'buffer', 'byteOffset', 'size', 'capacity', 'messageBytes', 'startPosition'];
+const OPEN_KEYS = ['name', 'path', 'buffer', 'byteOffset'];
+const kInternal = Symbol('shmstore.MpmcQueue.internal');
+
+const strideOf = (messageBytes) => Math.ceil((SLOT_HEADER + messageBytes) / C.MPMC_SLOT_ALIGN) * C.MPMC_SLOT_ALIGN;
+const bytesFor = (capacity, messageBytes) => SLOTS + capacity * strideOf(messageBytes);
+
+function validateShape(capacity, messageBytes) {
+  region.validateCapacity(capacity, 'options.capacity', C.MPMC_MIN_CAPACITY);
+  if (capacity > C.MPMC_MAX_CAPACITY) throw v.rangeError(`The "options.capacity" argument must be <= ${C.MPMC_MAX_CAPACITY}. Received ${capacity}`);
+  v.validateInteger(messageBytes, 'options.messageBytes', 1, C.MPMC_MAX_MESSAGE_BYTES);
+  if (bytesFor(capacity, messageBytes) > MAX_BYTES) {
+    throw v.rangeError(`A queue of ${capacity} slots of ${messageBytes} bytes exceeds ${MAX_BYTES} bytes`);
+  }
+}
+
+class MpmcQueue {
+  #segment;
+  #buffer;
+  #byteOffset;
+  #i32;
+  #buf;
+  #mask;
+  #strideWords;
+  #messageBytes;
+  #owners;
+  #self;
+  #slot = 0;
+  #token = 0;
+  #rolesAt = 0;
+  #producePosAt = 0;
+  #consumePosAt = 0;
+  #lastRepair = -Infinity;
+  #closable = false;
+  #closed = false;
+  /** @private The region as mpmc-slots.js sees it. */
+  u32;
+  capacity;
+
+  /** @private Use MpmcQueue.create() or MpmcQueue.open(). */
+  constructor(token, where, shape) {
+    if (token !== kInternal) throw new TypeError('MpmcQueue cannot be constructed directly: use MpmcQueue.create() or MpmcQueue.open()');
+    this.#segment = where.segment;
+    this.#buffer = where.segment ? where.segment.buffer : where.buffer;
+    this.#byteOffset = where.byteOffset;
+    try {
+      if (shape) region.stamp(this.#buffer, where.byteOffset, C.MSG_KIND_MPMC, shape.capacity, shape.messageBytes);
+      const h = region.checkHeader(this.#buffer, where.byteOffset, C.MSG_KIND_MPMC);
+      if (h.capacity > C.MPMC_MAX_CAPACITY || h.capacity < C.MPMC_MIN_CAPACITY || h.elementSize < 1 ||
+          h.elementSize > C.MPMC_MAX_MESSAGE_BYTES || bytesFor(h.capacity, h.elementSize) > MAX_BYTES) {
+        throw msgError('ERR_CORRUPT', `MPMC queue header: capacity ${h.capacity}, message bytes ${h.elementSize}`);
+      }
+      const bytes = bytesFor(h.capacity, h.elementSize);
+      if (where.byteOffset + bytes > this.#buffer.byteLength) {
+        throw msgError('ERR_BAD_SIZE', `The queue needs ${bytes} bytes at ${where.byteOffset}; the memory holds ${this.#buffer.byteLength}`);
+      }
+      this.capacity = h.capacity;
+      this.#mask = h.capacity - 1;
+      this.#messageBytes = h.elementSize;
+      this.#strideWords = strideOf(h.elementSize) / WORD;
+      this.u32 = new Uint32Array(this.#buffer, where.byteOffset, bytes / WORD);
+      this.#i32 = new Int32Array(this.#buffer, where.byteOffset, bytes / WORD);
+      this.#buf = Buffer.from(this.#buffer, where.byteOffset, bytes);
+      this.#owners = new OwnerTable(this.u32, OWNERS, C.MPMC_OWNER_SLOTS);
+      this.#self = identityOf(process.pid, threadId);
+      this.#claim();
+    } catch (e) {
+      if (this.#segment) this.#segment.close();
+      throw e;
+    }
+  }
+
+  #claim() {
+    const owners = this.#owners;
+    let slot = owners.claim(this.#self);
+    if (slot === 0) {
+      // A full table: finish what gone owners left half done before one of their records (and
+      // the intents that name their slots) is taken over.
+      for (let o = 1; o < owners.slots; o++) {
+        if (owners.status(o, this.#self) === GONE) S.repairOwnerIntents(this, owners, this.#self, o);
+      }
+      slot = owners.adopt(this.#self);
+      if (slot === 0) throw msgError('ERR_TOO_MANY_HANDLES', `All ${C.MPMC_OWNER_SLOTS - 1} owner slots of the queue are in use`);
+    }
+    this.#slot = slot;
+    this.#rolesAt = S.intentWord(slot, S.ROLES);
+    this.#producePosAt = S.intentWord(slot, S.PRODUCE_POS);
+    this.#consumePosAt = S.intentWord(slot, S.CONSUME_POS);
+    Atomics.store(this.u32, this.#rolesAt, 0);
+    this.#token = owners.watch(slot, this.#self);
+  }
+
+  /** Creates a queue: a new segment (exclusive), or a queue in a SharedArrayBuffer. */
+  static create(options) {
+    v.validateObject(options, 'options');
+    if (options.capacity === undefined) throw v.typeError('The "options.capacity" argument is required');
+    const messageBytes = options.messageBytes ?? DEFAULT_MESSAGE_BYTES;
+    validateShape(options.capacity, messageBytes);
+    let start = 0;
+    if (options.startPosition !== undefined) {
+      v.validateInteger(options.startPosition, 'options.startPosition', 0, 2 ** 32 - 1);
+      start = options.startPosition;
+    }
+    const bytes = bytesFor(options.capacity, messageBytes);
+    const where = region.place(options, { create: true, keys: CREATE_KEYS, bytes });
+    const buffer = where.segment ? where.segment.buffer : where.buffer;
+    // Everything but the header, then the header (magic last) in the constructor.
+    const u32 = new Uint32Array(buffer, where.byteOffset, SLOTS / WORD);
+    u32.fill(0, C.MSG_HEADER_OFFSET / WORD);
+    Atomics.store(u32, TAIL, start);
+    Atomics.store(u32, HEAD, start);
+    const slots = new Uint32Array(buffer, where.byteOffset + SLOTS, (bytes - SLOTS) / WORD);
+    const stride = strideOf(messageBytes) / WORD;
+    for (let k = 0; k < options.capacity; k++) {
+      const p = (start + k) >>> 0;
+      Atomics.store(slots, (p & (options.capacity - 1)) * stride, S.seqOf(p, 0));
+    }
+    return new MpmcQueue(kInternal, where, { capacity: options.capacity, messageBytes });
+  }
+
+  /** Opens an existing queue (its header gives the capacity and slot size). */
+  static open(options) {
+    v.validateObject(options, 'options');
+    return new MpmcQueue(kInternal, region.place(options, { create: false, keys: OPEN_KEYS, bytes: null }));
+  }
+
+  static bytesFor(capacity, options) {
+    let messageBytes = DEFAULT_MESSAGE_BYTES;
+    if (options !== undefined) {
+      v.validateObject(options, 'options');
+      v.validateKeys(options, 'options', ['messageBytes']);
+      messageBytes = options.messageBytes ?? DEFAULT_MESSAGE_BYTES;
+    }
+    validateShape(capacity, messageBytes);
+    return bytesFor(capacity, messageBytes);
+  }
+
+  /** @private The u32 index of position `pos`'s sequence word. */
+  seqIndex(pos) {
+    return SLOTS / WORD + (pos & this.#mask) * this.#strideWords;
+  }
+
+  get buffer() {
+    this.#usable();
+    return this.#buffer;
+  }
+
+  get byteOffset() {
+    return this.#byteOffset;
+  }
+
+  get messageBytes() {
+    return this.#messageBytes;
+  }
+
+  /** Messages queued or being written or read (a snapshot: others move it meanwhile). */
+  get size() {
+    this.#usable();
+    const n = S.diff(Atomics.load(this.u32, TAIL), Atomics.load(this.u32, HEAD));
+    return Math.max(0, Math.min(n, this.capacity));
+  }
+
+  /** Slots finished for gone parties: { writes } never delivered, { reads } lost or delivered to the dead consumer. */
+  get skipped() {
+    this.#usable();
+    return { writes: Atomics.load(this.u32, S.SKIPPED_WRITES), reads: Atomics.load(this.u32, S.SKIPPED_READS) };
+  }
+
+  get closed() {
+    return this.#closed;
+  }
+
+  #usable() {
+    if (this.#closed) throw region.closedError('queue');
+  }
+
+  // At most once per RECHECK_MS: finish the slots of gone parties that block the queue.
+  #maybeRepair() {
+    const now = performance.now();
+    if (now - this.#lastRepair < RECHECK_MS) return false;
+    this.#lastRepair = now;
+    return S.repairStuck(this, this.#owners, this.#self) > 0;
+  }
+
+  // ---- producing ---------------------------------------------------------------------------
+
+  #prepare(value) {
+    this.#usable();
+    const { tag, payload } = codec.prepare(value, 'value');
+    const length = codec.encodedLength(payload, this.#messageBytes);
+    if (length > this.#messageBytes) throw codec.tooLarge(length, this.#messageBytes);
+    return { tag, payload };
+  }
+
+  // One attempt: claims the slot at the tail and writes the message, or returns false when full.
+  #push(tag, payload) {
+    const u32 = this.u32;
+    for (;;) {
+      const pos = Atomics.load(u32, TAIL);
+      const at = this.seqIndex(pos);
+      const d = S.diff(Atomics.load(u32, at), S.seqOf(pos, 0));
+      if (d === 0) {
+        // The intent first: whoever finds this slot claimed and unfinished can tell who claimed it.
+        Atomics.store(u32, this.#producePosAt, pos);
+        Atomics.store(u32, this.#rolesAt, PRODUCE);
+        if (Atomics.compareExchange(u32, TAIL, pos, (pos + 1) >>> 0) === pos) {
+          // A channel closed before this claim: the slot is given up (consumers skip it) and the
+          // send fails, so that nothing is delivered after receivers saw the end.
+          if (this.#closable && Atomics.load(u32, CLOSED_WORD) !== 0) {
+            this.#finishPush(at, S.seqOf(pos, SKIPPED));
+            return CLOSED;
+          }
+          const length = codec.writePayload(this.#buf, at * WORD + SLOT_HEADER, payload);
+          u32[at + RECORD] = ((tag << TAG_SHIFT) | length) >>> 0;
+          this.#finishPush(at, S.seqOf(pos, FULL));
+          return true;
+        }
+      } else if (d < 0 && Atomics.load(u32, TAIL) === pos) {
+        // The slot still serves position pos - capacity: full, unless a party is gone with a
+        // slot (its consumer, or the producer of the slot at the head).
+        Atomics.store(u32, this.#rolesAt, 0);
+        if (this.#maybeRepair()) continue;
+        return false;
+      }
+    }
+  }
+
+  // Publishes a claimed slot in state `seq`, then wakes sleeping consumers: those registered since
+  // the last wake are woken once (the count is taken back).
+  #finishPush(at, seq) {
+    const u32 = this.u32;
+    Atomics.store(u32, at, seq);
+    Atomics.store(u32, this.#rolesAt, 0);
+    if (Atomics.load(u32, CONSUMER_WAITERS) !== 0 && Atomics.exchange(u32, CONSUMER_WAITERS, 0) !== 0) {
+      Atomics.add(u32, PRODUCED, 1);
+      wakeAll(this.#i32, PRODUCED);
+    }
+  }
+
+  /** @private For channel.js: sends fail once the channel is closed. */
+  [kClosable]() {
+    this.#closable = true;
+  }
+
+  /** @private For channel.js: a checked message ({ tag, payload }). */
+  [kPrepare](value) {
+    return this.#prepare(value);
+  }
+
+  /** @private For channel.js: one attempt; true, false (full) or CLOSED. */
+  [kPush](p) {
+    return this.#push(p.tag, p.payload);
+  }
+
+  /** Enqueues `value` if there is room now. Returns whether it did. */
+  tryEnqueue(value) {
+    const p = this.#prepare(value);
+    return this.#push(p.tag, p.payload);
+  }
+
+  /** Enqueues `value`, blocking the thread while the queue is full. ERR_QUEUE_TIMEOUT after timeoutMs. */
+  enqueue(value, timeoutMs) {
+    const timeout = timeoutOf(timeoutMs);
+    const { tag, payload } = this.#prepare(value);
+    if (this.#push(tag, payload)) return;
+    const r = this.#block(PRODUCER_WAITERS, CONSUMED, () => (this.#push(tag, payload) ? true : NONE), timeout);
+    if (r === NONE) throw timedOut('enqueue()', timeout);
+  }
+
+  /** Like enqueue() without blocking the event loop; options { timeoutMs, signal }. */
+  enqueueAsync(value, options) {
+    const { timeout, signal } = asyncOptions(options);
+    const { tag, payload } = this.#prepare(value);
+    return this.#blockAsync(PRODUCER_WAITERS, CONSUMED, () => (this.#push(tag, payload) ? true : NONE), timeout, signal)
+      .then((r) => { if (r === NONE) throw timedOut('enqueueAsync()', timeout); });
+  }
+
+  // ---- consuming ---------------------------------------------------------------------------
+
+  // One attempt: claims the slot at the head and reads it, or returns NONE when empty. Skips
+  // slots given up by gone producers.
+  #pop() {
+    const u32 = this.u32;
+    for (;;) {
+      const pos = Atomics.load(u32, HEAD);
+      const at = this.seqIndex(pos);
+      const d = S.diff(Atomics.load(u32, at), S.seqOf(pos, 0));
+      if (d === FULL || d === SKIPPED) {
+        Atomics.store(u32, this.#consumePosAt, pos);
+        Atomics.store(u32, this.#rolesAt, CONSUME);
+        if (Atomics.compareExchange(u32, HEAD, pos, (pos + 1) >>> 0) !== pos) continue;
+        let value = NONE;
+        try {
+          if (d === FULL) value = this.#read(at);
+        } finally {
+          Atomics.store(u32, at, S.seqOf(pos + this.capacity, 0));
+          Atomics.store(u32, this.#rolesAt, 0);
+          if (Atomics.load(u32, PRODUCER_WAITERS) !== 0 && Atomics.exchange(u32, PRODUCER_WAITERS, 0) !== 0) {
+            Atomics.add(u32, CONSUMED, 1);
+            wakeAll(this.#i32, CONSUMED);
+          }
+        }
+        if (value !== NONE) return value;
+      } else if (d <= 0 && Atomics.load(u32, HEAD) === pos) {
+        Atomics.store(u32, this.#rolesAt, 0);
+        // Empty at pos, unless a producer claimed pos and is gone.
+        if (d === 0 && S.diff(Atomics.load(u32, TAIL), pos) > 0 && this.#maybeRepair()) continue;
+        return NONE;
+      }
+    }
+  }
+
+  #read(at) {
+    const h = this.u32[at + RECORD];
+    const length = h & LENGTH_MASK;
+    if (length > this.#messageBytes) throw codec.corrupt(`a slot record of ${length} bytes`);
+    return codec.decode(this.#buf, at * WORD + SLOT_HEADER, length, h >>> TAG_SHIFT);
+  }
+
+  /** Dequeues the next message, or returns undefined when the queue is empty. */
+  tryDequeue() {
+    this.#usable();
+    const r = this.#pop();
+    return r === NONE ? undefined : r;
+  }
+
+  /** Dequeues, blocking the thread while the queue is empty. ERR_QUEUE_TIMEOUT after timeoutMs. */
+  dequeue(timeoutMs) {
+    const timeout = timeoutOf(timeoutMs);
+    this.#usable();
+    const first = this.#pop();
+    if (first !== NONE) return first;
+    const r = this.#block(CONSUMER_WAITERS, PRODUCED, () => this.#pop(), timeout);
+    if (r === NONE) throw timedOut('dequeue()', timeout);
+    return r;
+  }
+
+  /** Like dequeue() without blocking the event loop; options { timeoutMs, signal }. */
+  dequeueAsync(options) {
+    const { timeout, signal } = asyncOptions(options);
+    this.#usable();
+    return this.#blockAsync(CONSUMER_WAITERS, PRODUCED, () => this.#pop(), timeout, signal)
+      .then((r) => { if (r === NONE) throw timedOut('dequeueAsync()', timeout); return r; });
+  }
+
+  // ---- waiting -----------------------------------------------------------------------------
+
+  // Runs attempt() until it returns something else than NONE: spins, then registers in
+  // `waiters` (the party that wakes sleepers takes the count back to 0), reads the wake word,
+  // tries again and parks on the word (format.md §15, Waking).
+  #block(waiters, word, attempt, timeout) {
+    for (let i = 0; i < SPINS; i++) {
+      const r = attempt();
+      if (r !== NONE) return r;
+    }
+    const deadline = performance.now() + timeout;
+    const u32 = this.u32;
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0) return NONE;
+      Atomics.add(u32, waiters, 1);
+      const seen = Atomics.load(u32, word);
+      let r = attempt();
+      if (r !== NONE) return r;
+      park(this.#i32, word, seen, Math.min(left, RECHECK_MS));
+      this.#usable();
+      r = attempt();
+      if (r !== NONE) return r;
+    }
+  }
+
+  async #blockAsync(waiters, word, attempt, timeout, signal) {
+    const deadline = performance.now() + timeout;
+    const u32 = this.u32;
+    for (;;) {
+      signal?.throwIfAborted();
+      this.#usable();
+      Atomics.add(u32, waiters, 1);
+      const seen = Atomics.load(u32, word);
+      const r = attempt();
+      if (r !== NONE) return r;
+      const left = deadline - performance.now();
+      if (left <= 0) return NONE;
+      await abortable(parkAsync(this.#i32, word, seen, Math.min(left, RECHECK_MS)), signal);
+    }
+  }
+
+  /** Releases the handle's owner slot (and closes its segment); the queue stays. Idempotent. */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    Atomics.store(this.u32, this.#rolesAt, 0);
+    this.#owners.unwatch(this.#token);
+    this.#owners.release(this.#slot);
+    if (this.#segment) this.#segment.close();
+  }
+}
+
+if (typeof Symbol.dispose === 'symbol') MpmcQueue.prototype[Symbol.dispose] = MpmcQueue.prototype.close;
+Object.defineProperty(MpmcQueue, 'SLOTS_OFFSET', { value: SLOTS, enumerable: true });
+
+module.exports = { MpmcQueue, CLOSED, kClosable, kPrepare, kPush };

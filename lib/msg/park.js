@@ -1,0 +1,73 @@
+'use strict';
+// Parking a party of a queue until a word moves: the segment room's cross-process futex when the
+// addon is loaded (any process mapping the region can wake it), Atomics.wait/waitAsync without it
+// (threads of one process only: a region outside a segment). Every party of one region is in a
+// process with the same addon state: segments need the addon. A park may end early (a spurious or
+// shared wake-up): callers re-check in a loop.
+const { msgError } = require('./errors');
+const native = require('../base/native');
+const futex = require('../segment/futex');
+const v = require('../base/validate');
+
+const addon = native.addon;
+
+/**
+ * Blocks while i32[index] === expected, at most `ms` milliseconds. The callers' views and indices
+ * were checked when the queue was opened, so the addon is called without futex.wait's checks.
+ */
+function park(i32, index, expected, ms) {
+  if (addon) addon.futexWait(i32, index, expected, ms);
+  else Atomics.wait(i32, index, expected | 0, ms);
+}
+
+/** Like park() without blocking the event loop. */
+function parkAsync(i32, index, expected, ms) {
+  if (addon) return futex.waitAsync(i32, index, expected, ms);
+  const w = Atomics.waitAsync(i32, index, expected | 0, ms);
+  return w.async ? w.value : Promise.resolve(w.value);
+}
+
+/** Wakes every party parked on i32[index] (the hot path: the index was checked at open). */
+function wakeAll(i32, index) {
+  if (addon) addon.futexWake(i32, index);
+  else Atomics.notify(i32, index);
+}
+
+/** Validates a timeout in milliseconds (undefined: forever). */
+function timeoutOf(timeoutMs, name = 'timeoutMs') {
+  if (timeoutMs === undefined) return Infinity;
+  v.validateNumber(timeoutMs, name, { min: 0, allowInfinity: true });
+  return timeoutMs;
+}
+
+/** Validates the { timeoutMs, signal } options of a Promise form; returns { timeout, signal }. */
+function asyncOptions(options) {
+  if (options === undefined) return { timeout: Infinity, signal: undefined };
+  v.validateObject(options, 'options');
+  v.validateKeys(options, 'options', ['timeoutMs', 'signal']);
+  const { signal } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw v.invalidType('options.signal', 'an AbortSignal', signal);
+  return { timeout: timeoutOf(options.timeoutMs, 'options.timeoutMs'), signal };
+}
+
+/** Resolves with `promise`, or rejects with the signal's reason when it aborts first. */
+function abortable(promise, signal) {
+  if (signal === undefined) return promise;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then((r) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(r);
+    }, (e) => {
+      signal.removeEventListener('abort', onAbort);
+      reject(e);
+    });
+  });
+}
+
+function timedOut(what, timeout) {
+  return msgError('ERR_QUEUE_TIMEOUT', `${what} did not complete within ${timeout} ms`);
+}
+
+module.exports = { park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut };

@@ -1,0 +1,118 @@
+'use strict';
+// Where a message region lives (docs/format.md §15): a new or existing segment (`name` or `path`)
+// or a SharedArrayBuffer (`buffer`, `byteOffset`), and its 64-byte header: stamped by the
+// creator with the magic stored last, checked by every opener.
+const { types } = require('util');
+const { C, W } = require('../layout/layout');
+const { msgError } = require('./errors');
+const v = require('../base/validate');
+const { Segment } = require('../segment/segment');
+
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const HDR = C.MSG_HEADER_OFFSET / WORD;
+const MAGIC = HDR + W.MSG_HEADER.MAGIC;
+const KIND = HDR + W.MSG_HEADER.KIND;
+const VERSION = HDR + W.MSG_HEADER.VERSION;
+const CAPACITY = HDR + W.MSG_HEADER.CAPACITY;
+const ELEMENT_SIZE = HDR + W.MSG_HEADER.ELEMENT_SIZE;
+const KIND_NAMES = { [C.MSG_KIND_SPSC]: 'an SPSC ring', [C.MSG_KIND_MPMC]: 'an MPMC queue' };
+
+function isPowerOfTwo(n) {
+  return n > 0 && (n & (n - 1)) === 0;
+}
+
+/** A capacity option: a power of two in [min, C.MSG_MAX_CAPACITY]. */
+function validateCapacity(value, name, min) {
+  v.validateInteger(value, name, min, C.MSG_MAX_CAPACITY);
+  if (!isPowerOfTwo(value)) throw v.rangeError(`The "${name}" argument must be a power of two. Received ${value}`);
+}
+
+/**
+ * Resolves the placement options into { buffer, byteOffset, segment } holding at least `bytes`
+ * bytes from byteOffset (a multiple of 64). `create` makes a new segment (exclusive); opening
+ * checks that the existing one is large enough. `bytes` is null when opening (the header says).
+ */
+function place(options, { create, keys, bytes }) {
+  const given = ['name', 'path', 'buffer'].filter((k) => options[k] !== undefined);
+  v.validateKeys(options, 'options', keys);
+  if (given.length !== 1) {
+    throw v.typeError('Exactly one of "options.name", "options.path" or "options.buffer" is required');
+  }
+  let byteOffset = 0;
+  if (options.byteOffset !== undefined) {
+    v.validateInteger(options.byteOffset, 'options.byteOffset', 0);
+    if (options.byteOffset % C.UNIT !== 0) {
+      throw v.rangeError(`The "options.byteOffset" argument must be a multiple of ${C.UNIT}. Received ${options.byteOffset}`);
+    }
+    byteOffset = options.byteOffset;
+  }
+  const need = byteOffset + (bytes ?? C.MSG_HEADER_OFFSET + W.MSG_HEADER.WORDS * WORD);
+  if (options.buffer !== undefined) {
+    if (!types.isSharedArrayBuffer(options.buffer)) throw v.invalidType('options.buffer', 'a SharedArrayBuffer', options.buffer);
+    if (options.size !== undefined) throw v.typeError('"options.size" applies only to a segment (name or path)');
+    if (options.buffer.byteLength < need) {
+      throw v.rangeError(`The "options.buffer" argument must hold at least ${need} bytes. Received ${options.buffer.byteLength}`);
+    }
+    return { buffer: options.buffer, byteOffset, segment: null };
+  }
+  const target = options.name !== undefined ? { name: options.name } : { path: options.path };
+  if (create) {
+    let size = need;
+    if (options.size !== undefined) {
+      v.validateInteger(options.size, 'options.size', need, Segment.MAX_SIZE);
+      size = options.size;
+    }
+    return { buffer: null, byteOffset, segment: Segment.create({ ...target, size }) };
+  }
+  const segment = Segment.open(target);
+  if (segment.size < need) {
+    segment.close();
+    throw msgError('ERR_BAD_SIZE', `The segment holds ${segment.size} bytes, the region at ${byteOffset} needs ${need}`);
+  }
+  return { buffer: null, byteOffset, segment };
+}
+
+/** The header words of a region, read once: { magic, kind, version, capacity, elementSize }. */
+function readHeader(buffer, byteOffset) {
+  const u32 = new Uint32Array(buffer, byteOffset, W.MSG_HEADER.WORDS);
+  return {
+    magic: Atomics.load(u32, MAGIC),
+    kind: Atomics.load(u32, KIND),
+    version: Atomics.load(u32, VERSION),
+    capacity: Atomics.load(u32, CAPACITY),
+    elementSize: Atomics.load(u32, ELEMENT_SIZE),
+  };
+}
+
+/** Stamps the header of a region being created: every field, then the magic. */
+function stamp(buffer, byteOffset, kind, capacity, elementSize) {
+  const u32 = new Uint32Array(buffer, byteOffset, W.MSG_HEADER.WORDS);
+  Atomics.store(u32, KIND, kind);
+  Atomics.store(u32, VERSION, C.MSG_FORMAT_VERSION);
+  Atomics.store(u32, CAPACITY, capacity);
+  Atomics.store(u32, ELEMENT_SIZE, elementSize);
+  Atomics.store(u32, MAGIC, C.MSG_MAGIC);
+}
+
+/** Checks the header of an existing region of `kind`; returns it. */
+function checkHeader(buffer, byteOffset, kind) {
+  const h = readHeader(buffer, byteOffset);
+  if (h.magic !== C.MSG_MAGIC) throw msgError('ERR_BAD_MAGIC', 'Not a message region (bad magic: not created yet?)');
+  if (h.kind !== kind) {
+    throw msgError('ERR_BAD_MAGIC', `The message region is ${KIND_NAMES[h.kind] || `of unknown kind ${h.kind}`}, not ${KIND_NAMES[kind]}`);
+  }
+  if (h.version !== C.MSG_FORMAT_VERSION) {
+    throw msgError('ERR_BAD_VERSION', `Message region version ${h.version}, expected ${C.MSG_FORMAT_VERSION}`);
+  }
+  if (!isPowerOfTwo(h.capacity) || h.capacity > C.MSG_MAX_CAPACITY) {
+    throw msgError('ERR_CORRUPT', `Message region capacity ${h.capacity} is not an allowed capacity`);
+  }
+  return h;
+}
+
+/** A region that is closed: every further call throws ERR_CLOSED. */
+function closedError(what) {
+  return msgError('ERR_CLOSED', `The ${what} is closed`);
+}
+
+module.exports = { place, stamp, checkHeader, readHeader, validateCapacity, isPowerOfTwo, closedError };

@@ -1,0 +1,550 @@
+'use strict';
+// SpscRing: a wait-free single-producer single-consumer ring (docs/format.md §15) in a segment or
+// a SharedArrayBuffer. Two modes over the same control block: variable-size records (strings,
+// bytes, JSON values: codec.js) in a byte ring, or fixed-size elements copied straight between
+// the ring and the caller's typed arrays. The same bytes as src/msg/spsc.h.
+//
+// The producer owns `tail` and the consumer `head` (each on a cache line of its own); each side
+// caches the other's index and reloads it only when the cached one says full or empty. A side
+// that finds nothing to do spins briefly, then raises its sleeping flag and parks on the other
+// side's index; the other side wakes it only when it sees that flag (format.md §15, Waking), so a
+// busy ring makes no system call at all.
+const { C, W } = require('../layout/layout');
+const { msgError } = require('./errors');
+const v = require('../base/validate');
+const region = require('./region');
+const codec = require('./codec');
+const { park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut } = require('./park');
+
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const CTL = C.SPSC_CONTROL_OFFSET / WORD;
+const TAIL = CTL + W.SPSC_CONTROL.TAIL;
+const HEAD = CTL + W.SPSC_CONTROL.HEAD;
+const CONSUMER_SLEEPING = CTL + W.SPSC_CONTROL.CONSUMER_SLEEPING;
+const PRODUCER_SLEEPING = CTL + W.SPSC_CONTROL.PRODUCER_SLEEPING;
+const DATA = C.SPSC_DATA_OFFSET;
+const DATA_WORD = DATA / WORD;
+const TAG_SHIFT = C.MSG_TAG_SHIFT;
+const LENGTH_MASK = C.MSG_LENGTH_MASK;
+const TAG_WRAP = C.MSG_TAG_WRAP;
+const HEADER = WORD; // the record header
+// Loads of the other side's index before parking: a party that answers within a microsecond or
+// so is met without a system call; longer spins only take the CPU from the other side when the
+// machine has fewer cores than busy threads.
+const SPINS = 100;
+// A parked side re-checks at least this often (a wake-up can only be missed by a party that died
+// between its store and its wake).
+const PARK_MS = 200;
+const CREATE_KEYS = ['name', 'path', 'buffer', 'byteOffset', 'size', 'capacity', 'elementSize', 'startPosition'];
+const OPEN_KEYS = ['name', 'path', 'buffer', 'byteOffset'];
+const kInternal = Symbol('shmstore.SpscRing.internal');
+
+const align4 = (n) => (n + 3) & ~3;
+
+/** Bytes a ring of `capacity` needs (bytes, or elements of `elementSize` bytes). */
+function bytesFor(capacity, elementSize = 0) {
+  return DATA + capacity * (elementSize || 1);
+}
+
+function validateShape(capacity, elementSize) {
+  if (elementSize === 0) {
+    region.validateCapacity(capacity, 'options.capacity', C.SPSC_MIN_BYTES);
+    return;
+  }
+  v.validateInteger(elementSize, 'options.elementSize', 1, C.SPSC_MAX_ELEMENT_BYTES);
+  region.validateCapacity(capacity, 'options.capacity', 2);
+  if (capacity * elementSize > C.MSG_MAX_CAPACITY) {
+    throw v.rangeError(`A ring of ${capacity} elements of ${elementSize} bytes exceeds ${C.MSG_MAX_CAPACITY} bytes of data`);
+  }
+}
+
+class SpscRing {
+  #segment;
+  #buffer;
+  #byteOffset;
+  #u32;
+  #i32;
+  #u8;
+  #buf;
+  #capacity;
+  #mask;
+  #elementSize;
+  #maxMessage;
+  #cachedHead = 0; // the producer's copy of head
+  #cachedTail = 0; // the consumer's copy of tail
+  #intoTarget = null; // the last target of dequeueInto and its views (no allocation on reuse)
+  #intoU8 = null;
+  #intoU32 = null;
+  #closed = false;
+
+  /** @private Use SpscRing.create() or SpscRing.open(). */
+  constructor(token, where, shape) {
+    if (token !== kInternal) throw new TypeError('SpscRing cannot be constructed directly: use SpscRing.create() or SpscRing.open()');
+    this.#segment = where.segment;
+    this.#buffer = where.segment ? where.segment.buffer : where.buffer;
+    this.#byteOffset = where.byteOffset;
+    try {
+      if (shape) {
+        region.stamp(this.#buffer, where.byteOffset, C.MSG_KIND_SPSC, shape.capacity, shape.elementSize);
+      }
+      const h = region.checkHeader(this.#buffer, where.byteOffset, C.MSG_KIND_SPSC);
+      const bytes = bytesFor(h.capacity, h.elementSize);
+      if (h.elementSize > C.SPSC_MAX_ELEMENT_BYTES || (h.elementSize === 0 && h.capacity < C.SPSC_MIN_BYTES) ||
+          bytes - DATA > C.MSG_MAX_CAPACITY) {
+        throw msgError('ERR_CORRUPT', `SPSC ring header: capacity ${h.capacity}, element size ${h.elementSize}`);
+      }
+      if (where.byteOffset + bytes > this.#buffer.byteLength) {
+        throw msgError('ERR_BAD_SIZE', `The ring needs ${bytes} bytes at ${where.byteOffset}; the memory holds ${this.#buffer.byteLength}`);
+      }
+      this.#capacity = h.capacity;
+      this.#mask = h.capacity - 1;
+      this.#elementSize = h.elementSize;
+      this.#maxMessage = h.elementSize ? 0 : h.capacity / 2 - HEADER;
+      this.#u32 = new Uint32Array(this.#buffer, where.byteOffset, bytes / WORD);
+      this.#i32 = new Int32Array(this.#buffer, where.byteOffset, bytes / WORD);
+      this.#u8 = new Uint8Array(this.#buffer, where.byteOffset, bytes);
+      this.#buf = Buffer.from(this.#buffer, where.byteOffset, bytes);
+      this.#cachedHead = Atomics.load(this.#u32, HEAD);
+      this.#cachedTail = Atomics.load(this.#u32, TAIL);
+    } catch (e) {
+      if (this.#segment) this.#segment.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Creates a ring: a new segment (exclusive), or a ring in a SharedArrayBuffer. `capacity` is
+   * the data bytes (variable-size messages) or the number of elements (with `elementSize`).
+   */
+  static create(options) {
+    v.validateObject(options, 'options');
+    const elementSize = options.elementSize ?? 0;
+    if (options.capacity === undefined) throw v.typeError('The "options.capacity" argument is required');
+    validateShape(options.capacity, elementSize);
+    let start = 0;
+    if (options.startPosition !== undefined) {
+      v.validateInteger(options.startPosition, 'options.startPosition', 0, 2 ** 32 - 1);
+      start = elementSize ? options.startPosition : options.startPosition & ~3;
+    }
+    const where = region.place(options, { create: true, keys: CREATE_KEYS, bytes: bytesFor(options.capacity, elementSize) });
+    const buffer = where.segment ? where.segment.buffer : where.buffer;
+    // The indices first, the header (magic last) in the constructor: an opener sees a whole ring.
+    const u32 = new Uint32Array(buffer, where.byteOffset, DATA_WORD);
+    Atomics.store(u32, TAIL, start);
+    Atomics.store(u32, HEAD, start);
+    Atomics.store(u32, CONSUMER_SLEEPING, 0);
+    Atomics.store(u32, PRODUCER_SLEEPING, 0);
+    return new SpscRing(kInternal, where, { capacity: options.capacity, elementSize });
+  }
+
+  /** Opens an existing ring (its header gives the capacity and mode). */
+  static open(options) {
+    v.validateObject(options, 'options');
+    return new SpscRing(kInternal, region.place(options, { create: false, keys: OPEN_KEYS, bytes: null }));
+  }
+
+  static bytesFor(capacity, options) {
+    let elementSize = 0;
+    if (options !== undefined) {
+      v.validateObject(options, 'options');
+      v.validateKeys(options, 'options', ['elementSize']);
+      elementSize = options.elementSize ?? 0;
+    }
+    validateShape(capacity, elementSize);
+    return bytesFor(capacity, elementSize);
+  }
+
+  get buffer() {
+    this.#usable();
+    return this.#buffer;
+  }
+
+  get byteOffset() {
+    return this.#byteOffset;
+  }
+
+  get capacity() {
+    return this.#capacity;
+  }
+
+  get elementSize() {
+    return this.#elementSize;
+  }
+
+  /** The largest message in bytes (variable-size mode); 0 in element mode. */
+  get maxMessageBytes() {
+    return this.#maxMessage;
+  }
+
+  /** Elements queued (element mode), or bytes in use (variable-size mode). */
+  get size() {
+    this.#usable();
+    return (Atomics.load(this.#u32, TAIL) - Atomics.load(this.#u32, HEAD)) >>> 0;
+  }
+
+  get closed() {
+    return this.#closed;
+  }
+
+  #usable() {
+    if (this.#closed) throw region.closedError('ring');
+  }
+
+  // ---- producer ----------------------------------------------------------------------------
+
+  // Checks and prepares a value: { tag, payload, length } for a record, or a Uint8Array of whole
+  // elements. Throws before anything is written.
+  #prepare(value) {
+    this.#usable();
+    if (this.#elementSize) {
+      const bytes = codec.bytesOf(value);
+      if (bytes === null) throw v.invalidType('value', 'a typed array, a DataView or an ArrayBuffer', value);
+      if (bytes.byteLength === 0 || bytes.byteLength % this.#elementSize !== 0) {
+        throw v.rangeError(`The "value" argument must hold a whole, nonzero number of ${this.#elementSize}-byte elements. Received ${bytes.byteLength} bytes`);
+      }
+      if (bytes.byteLength / this.#elementSize > this.#capacity) {
+        throw codec.tooLarge(bytes.byteLength, this.#capacity * this.#elementSize);
+      }
+      return bytes;
+    }
+    const { tag, payload } = codec.prepare(value, 'value');
+    let length = codec.encodedLength(payload, this.#maxMessage);
+    if (length > this.#maxMessage) throw codec.tooLarge(length, this.#maxMessage);
+    if (length < 0) length = -1;
+    return { tag, payload, length };
+  }
+
+  // One attempt: writes the prepared message if there is room. Returns whether it did.
+  #push(p) {
+    const u32 = this.#u32;
+    const tail = Atomics.load(u32, TAIL);
+    if (this.#elementSize) {
+      const n = p.byteLength / this.#elementSize;
+      if (this.#capacity - ((tail - this.#cachedHead) >>> 0) < n) {
+        this.#cachedHead = Atomics.load(u32, HEAD);
+        if (this.#capacity - ((tail - this.#cachedHead) >>> 0) < n) return false;
+      }
+      const at = (tail & this.#mask) * this.#elementSize;
+      const first = Math.min(p.byteLength, this.#capacity * this.#elementSize - at);
+      this.#u8.set(first === p.byteLength ? p : p.subarray(0, first), DATA + at);
+      if (first < p.byteLength) this.#u8.set(p.subarray(first), DATA);
+      this.#publish((tail + n) >>> 0);
+      return true;
+    }
+    // A string's exact length is known only once written: reserve its bound (3 bytes a unit,
+    // at most maxMessage) and count what was written.
+    const reserve = p.length < 0 ? Math.min(p.payload.length * 3, this.#maxMessage) : p.length;
+    const record = HEADER + align4(reserve);
+    let at = tail & this.#mask;
+    const contiguous = this.#capacity - at;
+    const need = record <= contiguous ? record : contiguous + record;
+    if (this.#capacity - ((tail - this.#cachedHead) >>> 0) < need) {
+      this.#cachedHead = Atomics.load(u32, HEAD);
+      if (this.#capacity - ((tail - this.#cachedHead) >>> 0) < need) return false;
+    }
+    let next = tail;
+    if (record > contiguous) {
+      u32[DATA_WORD + at / WORD] = TAG_WRAP << TAG_SHIFT; // the rest of the ring is unused
+      next = (next + contiguous) >>> 0;
+      at = 0;
+    }
+    const length = codec.writePayload(this.#buf, DATA + at + HEADER, p.payload);
+    u32[DATA_WORD + at / WORD] = ((p.tag << TAG_SHIFT) | length) >>> 0;
+    this.#publish((next + HEADER + align4(length)) >>> 0);
+    return true;
+  }
+
+  // Stores the index, and wakes the other side if it says it sleeps: once per sleep (the flag is
+  // taken back with a CAS), not at every message published while it is waking up.
+  #publish(tail) {
+    Atomics.store(this.#u32, TAIL, tail);
+    if (Atomics.load(this.#u32, CONSUMER_SLEEPING) !== 0 &&
+        Atomics.compareExchange(this.#u32, CONSUMER_SLEEPING, 1, 0) === 1) {
+      wakeAll(this.#i32, TAIL);
+    }
+  }
+
+  /** Enqueues `value` if there is room now. Returns whether it did. */
+  tryEnqueue(value) {
+    return this.#push(this.#prepare(value));
+  }
+
+  /** Enqueues `value`, blocking the thread while the ring is full. ERR_QUEUE_TIMEOUT after timeoutMs. */
+  enqueue(value, timeoutMs) {
+    const timeout = timeoutOf(timeoutMs);
+    const p = this.#prepare(value);
+    if (this.#push(p)) return;
+    const deadline = performance.now() + timeout;
+    for (;;) {
+      const head = Atomics.load(this.#u32, HEAD);
+      if (this.#push(p)) return;
+      if (!this.#block(PRODUCER_SLEEPING, HEAD, head, deadline)) throw timedOut('enqueue()', timeout);
+      this.#usable();
+    }
+  }
+
+  /** Like enqueue() without blocking the event loop; options { timeoutMs, signal }. */
+  enqueueAsync(value, options) {
+    const { timeout, signal } = asyncOptions(options);
+    const p = this.#prepare(value);
+    // Keep our own copy: the prepared object of the codec is reused by the next call.
+    const own = p.tag === undefined ? p : { tag: p.tag, payload: p.payload, length: p.length };
+    return this.#enqueueAsync(own, timeout, signal);
+  }
+
+  async #enqueueAsync(own, timeout, signal) {
+    const deadline = performance.now() + timeout;
+    for (;;) {
+      signal?.throwIfAborted();
+      this.#usable();
+      const head = Atomics.load(this.#u32, HEAD);
+      if (this.#push(own)) return;
+      if (!(await this.#blockAsync(PRODUCER_SLEEPING, HEAD, head, deadline, signal))) throw timedOut('enqueueAsync()', timeout);
+    }
+  }
+
+  // ---- consumer ----------------------------------------------------------------------------
+
+  // The position of the next record (past a wrap marker) and its header, or -1 when empty.
+  #front() {
+    const u32 = this.#u32;
+    let head = Atomics.load(u32, HEAD);
+    if (head === this.#cachedTail) {
+      this.#cachedTail = Atomics.load(u32, TAIL);
+      if (head === this.#cachedTail) return -1;
+    }
+    if (u32[DATA_WORD + (head & this.#mask) / WORD] >>> TAG_SHIFT === TAG_WRAP) {
+      head = (head + this.#capacity - (head & this.#mask)) >>> 0;
+    }
+    return head;
+  }
+
+  #read(head) {
+    const at = head & this.#mask;
+    const h = this.#u32[DATA_WORD + at / WORD];
+    const length = h & LENGTH_MASK;
+    if (length > this.#maxMessage) throw codec.corrupt(`a record of ${length} bytes at position ${head}`);
+    return codec.decode(this.#buf, DATA + at + HEADER, length, h >>> TAG_SHIFT);
+  }
+
+  #pop() {
+    if (this.#elementSize) {
+      const out = Buffer.allocUnsafe(this.#elementSize);
+      return this.#popInto(out) ? out : undefined;
+    }
+    const head = this.#front();
+    if (head < 0) return undefined;
+    const value = this.#read(head);
+    const length = this.#u32[DATA_WORD + (head & this.#mask) / WORD] & LENGTH_MASK;
+    this.#release((head + HEADER + align4(length)) >>> 0);
+    return value;
+  }
+
+  #release(head) {
+    Atomics.store(this.#u32, HEAD, head);
+    if (Atomics.load(this.#u32, PRODUCER_SLEEPING) !== 0 &&
+        Atomics.compareExchange(this.#u32, PRODUCER_SLEEPING, 1, 0) === 1) {
+      wakeAll(this.#i32, HEAD);
+    }
+  }
+
+  /** Dequeues the next message, or returns undefined when the ring is empty. */
+  tryDequeue() {
+    this.#usable();
+    return this.#pop();
+  }
+
+  /** The next message without removing it, or undefined when the ring is empty. */
+  peek() {
+    this.#usable();
+    if (this.#elementSize) {
+      const head = Atomics.load(this.#u32, HEAD);
+      if (head === Atomics.load(this.#u32, TAIL)) return undefined;
+      const at = DATA + (head & this.#mask) * this.#elementSize;
+      return Buffer.copyBytesFrom(this.#u8, at, this.#elementSize);
+    }
+    const head = this.#front();
+    return head < 0 ? undefined : this.#read(head);
+  }
+
+  /** Dequeues, blocking the thread while the ring is empty. ERR_QUEUE_TIMEOUT after timeoutMs. */
+  dequeue(timeoutMs) {
+    const timeout = timeoutOf(timeoutMs);
+    this.#usable();
+    const first = this.#pop();
+    if (first !== undefined) return first;
+    const deadline = performance.now() + timeout;
+    for (;;) {
+      const tail = Atomics.load(this.#u32, TAIL);
+      const value = this.#pop();
+      if (value !== undefined) return value;
+      if (!this.#block(CONSUMER_SLEEPING, TAIL, tail, deadline)) throw timedOut('dequeue()', timeout);
+      this.#usable();
+    }
+  }
+
+  /** Like dequeue() without blocking the event loop; options { timeoutMs, signal }. */
+  dequeueAsync(options) {
+    const { timeout, signal } = asyncOptions(options);
+    this.#usable();
+    return this.#dequeueAsync(timeout, signal);
+  }
+
+  async #dequeueAsync(timeout, signal) {
+    const deadline = performance.now() + timeout;
+    for (;;) {
+      signal?.throwIfAborted();
+      this.#usable();
+      const tail = Atomics.load(this.#u32, TAIL);
+      const value = this.#pop();
+      if (value !== undefined) return value;
+      if (!(await this.#blockAsync(CONSUMER_SLEEPING, TAIL, tail, deadline, signal))) throw timedOut('dequeueAsync()', timeout);
+    }
+  }
+
+  // Element mode: copies up to target.byteLength / elementSize elements into `target`; returns
+  // how many. Allocates nothing when called again with the same target.
+  #popInto(target) {
+    const u32 = this.#u32;
+    const head = Atomics.load(u32, HEAD);
+    const size = this.#elementSize;
+    const room = Math.floor(target.byteLength / size);
+    let avail = (this.#cachedTail - head) >>> 0;
+    if (avail < room) {
+      this.#cachedTail = Atomics.load(u32, TAIL);
+      avail = (this.#cachedTail - head) >>> 0;
+      if (avail === 0) return 0;
+    }
+    if (target !== this.#intoTarget) this.#viewsOf(target);
+    const n = Math.min(avail, room);
+    const at = (head & this.#mask) * size;
+    const first = Math.min(n * size, this.#capacity * size - at);
+    this.#copyOut(DATA + at, 0, first);
+    if (first < n * size) this.#copyOut(DATA, first, n * size - first);
+    this.#release((head + n) >>> 0);
+    return n;
+  }
+
+  #viewsOf(target) {
+    const bytes = codec.bytesOf(target);
+    if (bytes === null) throw v.invalidType('target', 'a typed array, a DataView or an ArrayBuffer', target);
+    this.#intoTarget = target;
+    this.#intoU8 = bytes;
+    this.#intoU32 = bytes.byteOffset % WORD === 0 && this.#elementSize % WORD === 0
+      ? new Uint32Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.byteLength / WORD)) : null;
+  }
+
+  // Copies `n` bytes from byte `from` of the region to byte `to` of the current target, a word
+  // at a time when both are word aligned (element sizes that are multiples of 4).
+  #copyOut(from, to, n) {
+    if (this.#intoU32 !== null) {
+      const src = this.#u32;
+      const dst = this.#intoU32;
+      const s = from / WORD;
+      const d = to / WORD;
+      for (let i = 0; i < n / WORD; i++) dst[d + i] = src[s + i];
+      return;
+    }
+    const src = this.#u8;
+    const dst = this.#intoU8;
+    for (let i = 0; i < n; i++) dst[to + i] = src[from + i];
+  }
+
+  #checkTarget(target) {
+    this.#usable();
+    if (!this.#elementSize) throw msgError('ERR_INVALID_ARG', 'dequeueInto() needs a ring of fixed-size elements (options.elementSize)');
+    if (target !== this.#intoTarget) {
+      if (codec.bytesOf(target) === null) throw v.invalidType('target', 'a typed array, a DataView or an ArrayBuffer', target);
+      if (target.byteLength < this.#elementSize) {
+        throw v.rangeError(`The "target" argument must hold at least one ${this.#elementSize}-byte element. Received ${target.byteLength} bytes`);
+      }
+    }
+  }
+
+  /** Element mode: dequeues up to as many elements as `target` holds; returns how many (0: empty). */
+  tryDequeueInto(target) {
+    this.#checkTarget(target);
+    return this.#popInto(target);
+  }
+
+  /** Element mode: like tryDequeueInto(), blocking until at least one element arrives. */
+  dequeueInto(target, timeoutMs) {
+    const timeout = timeoutOf(timeoutMs);
+    this.#checkTarget(target);
+    const deadline = performance.now() + timeout;
+    for (;;) {
+      const tail = Atomics.load(this.#u32, TAIL);
+      const n = this.#popInto(target);
+      if (n > 0) return n;
+      if (!this.#block(CONSUMER_SLEEPING, TAIL, tail, deadline)) throw timedOut('dequeueInto()', timeout);
+      this.#usable();
+    }
+  }
+
+  /** Element mode: like dequeueInto() without blocking the event loop. */
+  dequeueIntoAsync(target, options) {
+    const { timeout, signal } = asyncOptions(options);
+    this.#checkTarget(target);
+    return this.#dequeueIntoAsync(target, timeout, signal);
+  }
+
+  async #dequeueIntoAsync(target, timeout, signal) {
+    const deadline = performance.now() + timeout;
+    for (;;) {
+      signal?.throwIfAborted();
+      this.#usable();
+      const tail = Atomics.load(this.#u32, TAIL);
+      const n = this.#popInto(target);
+      if (n > 0) return n;
+      if (!(await this.#blockAsync(CONSUMER_SLEEPING, TAIL, tail, deadline, signal))) throw timedOut('dequeueIntoAsync()', timeout);
+    }
+  }
+
+  // ---- waiting -----------------------------------------------------------------------------
+
+  // Waits until u32[watch] !== seen: spins, then raises the sleeping flag `flag`, re-checks and
+  // parks. Returns false when the deadline passed first.
+  #block(flag, watch, seen, deadline) {
+    const u32 = this.#u32;
+    for (let i = 0; i < SPINS; i++) if (Atomics.load(u32, watch) !== seen) return true;
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      Atomics.store(u32, flag, 1);
+      if (Atomics.load(u32, watch) === seen) park(this.#i32, watch, seen, Math.min(left, PARK_MS));
+      Atomics.store(u32, flag, 0);
+      if (Atomics.load(u32, watch) !== seen) return true;
+    }
+  }
+
+  async #blockAsync(flag, watch, seen, deadline, signal) {
+    const u32 = this.#u32;
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      Atomics.store(u32, flag, 1);
+      try {
+        if (Atomics.load(u32, watch) === seen) {
+          await abortable(parkAsync(this.#i32, watch, seen, Math.min(left, PARK_MS)), signal);
+        }
+      } finally {
+        Atomics.store(u32, flag, 0);
+      }
+      if (Atomics.load(u32, watch) !== seen) return true;
+      signal?.throwIfAborted();
+      this.#usable();
+    }
+  }
+
+  /** Closes the handle (and its segment). The ring's contents stay for other handles. Idempotent. */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#segment) this.#segment.close();
+  }
+}
+
+if (typeof Symbol.dispose === 'symbol') SpscRing.prototype[Symbol.dispose] = SpscRing.prototype.close;
+Object.defineProperty(SpscRing, 'DATA_OFFSET', { value: DATA, enumerable: true });
+
+module.exports = { SpscRing };

@@ -1,0 +1,319 @@
+// MpmcQueue (mpmc.h). The protocol, step by step, is docs/format.md §15 "MPMC queue"; the same
+// steps as lib/msg/mpmc.js and lib/msg/mpmc-slots.js.
+#include "msg/mpmc.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstddef>
+#include <cstring>
+
+#include "base/atomic.h"
+#include "segment/futex.h"
+
+namespace shm::msg {
+
+namespace L = shm::layout;
+
+namespace {
+
+constexpr uint32_t kWord = 4;
+constexpr uint32_t kCtl = L::kMpmcControlOffset / kWord;
+constexpr uint32_t kTail = kCtl + offsetof(L::MpmcControl, tail) / kWord;
+constexpr uint32_t kHead = kCtl + offsetof(L::MpmcControl, head) / kWord;
+constexpr uint32_t kProduced = kCtl + offsetof(L::MpmcControl, produced) / kWord;
+constexpr uint32_t kConsumed = kCtl + offsetof(L::MpmcControl, consumed) / kWord;
+constexpr uint32_t kConsumerWaiters = kCtl + offsetof(L::MpmcControl, consumerWaiters) / kWord;
+constexpr uint32_t kProducerWaiters = kCtl + offsetof(L::MpmcControl, producerWaiters) / kWord;
+constexpr uint32_t kSkippedWrites = kCtl + offsetof(L::MpmcControl, skippedWrites) / kWord;
+constexpr uint32_t kSkippedReads = kCtl + offsetof(L::MpmcControl, skippedReads) / kWord;
+constexpr uint32_t kMagic = offsetof(L::MsgHeader, magic) / kWord;
+constexpr uint32_t kKind = offsetof(L::MsgHeader, kind) / kWord;
+constexpr uint32_t kVersion = offsetof(L::MsgHeader, version) / kWord;
+constexpr uint32_t kCapacity = offsetof(L::MsgHeader, capacity) / kWord;
+constexpr uint32_t kElementSize = offsetof(L::MsgHeader, elementSize) / kWord;
+constexpr uint32_t kIntents = L::kMpmcIntentsOffset / kWord;
+constexpr uint32_t kIntentWords = sizeof(L::MpmcIntent) / kWord;
+constexpr uint32_t kRoles = offsetof(L::MpmcIntent, roles) / kWord;
+constexpr uint32_t kProducePos = offsetof(L::MpmcIntent, producePos) / kWord;
+constexpr uint32_t kConsumePos = offsetof(L::MpmcIntent, consumePos) / kWord;
+constexpr uint32_t kProduce = L::kMpmcIntentProduce;
+constexpr uint32_t kConsume = L::kMpmcIntentConsume;
+constexpr uint32_t kOwnerTableSlots = L::kMpmcOwnerSlots;
+constexpr uint32_t kFull = L::kMpmcSeqFull;
+constexpr uint32_t kSkipped = L::kMpmcSeqSkipped;
+constexpr uint32_t kRecord = offsetof(L::MpmcSlot, record) / kWord;
+constexpr uint64_t kMaxBytes = uint64_t{1} << 31;
+constexpr int64_t kRecheckNs = L::kMpmcRecheckMs * 1'000'000;
+constexpr int kSpins = 50;
+static_assert(L::kMpmcOwnersOffset == L::kMpmcControlOffset + sizeof(L::MpmcControl));
+static_assert(L::kMpmcSlotsOffset ==
+              L::kMpmcIntentsOffset + L::kMpmcOwnerSlots * sizeof(L::MpmcIntent));
+static_assert(L::kMpmcSlotHeaderBytes == sizeof(L::MpmcSlot));
+
+constexpr uint32_t SeqOf(uint32_t pos, uint32_t state) {
+  return (pos << L::kMpmcSeqShift) + state;
+}
+
+constexpr int32_t Diff(uint32_t a, uint32_t b) {
+  return static_cast<int32_t>(a - b);
+}
+
+uint32_t StrideOf(uint32_t message_bytes) {
+  const uint32_t a = L::kMpmcSlotAlign;
+  return (L::kMpmcSlotHeaderBytes + message_bytes + a - 1) / a * a;
+}
+
+}  // namespace
+
+uint64_t MpmcQueue::BytesFor(uint32_t capacity, uint32_t message_bytes) noexcept {
+  return L::kMpmcSlotsOffset + uint64_t{capacity} * StrideOf(message_bytes);
+}
+
+bool MpmcQueue::ValidShape(uint32_t capacity, uint32_t message_bytes) noexcept {
+  return capacity >= L::kMpmcMinCapacity && capacity <= L::kMpmcMaxCapacity &&
+         (capacity & (capacity - 1)) == 0 && message_bytes >= 1 &&
+         message_bytes <= L::kMpmcMaxMessageBytes && BytesFor(capacity, message_bytes) <= kMaxBytes;
+}
+
+L::Status MpmcQueue::Create(void* base, uint64_t bytes, uint32_t capacity, uint32_t message_bytes,
+                            uint32_t start, const OwnerIdentity& self) noexcept {
+  if (base == nullptr || reinterpret_cast<uintptr_t>(base) % 8 != 0) return L::kErrInvalidArg;
+  if (!ValidShape(capacity, message_bytes)) return L::kErrInvalidArg;
+  if (bytes < BytesFor(capacity, message_bytes)) return L::kErrBadSize;
+  auto* w = static_cast<uint32_t*>(base);
+  std::memset(base, 0, L::kMpmcSlotsOffset);
+  AtomicStore(w + kTail, start);
+  AtomicStore(w + kHead, start);
+  const uint32_t stride = StrideOf(message_bytes);
+  auto* slots = static_cast<uint8_t*>(base) + L::kMpmcSlotsOffset;
+  for (uint32_t k = 0; k < capacity; ++k) {
+    const uint32_t p = start + k;
+    AtomicStore(reinterpret_cast<uint32_t*>(slots + uint64_t{p & (capacity - 1)} * stride),
+                SeqOf(p, 0));
+  }
+  AtomicStore(w + kKind, L::kMsgKindMpmc);
+  AtomicStore(w + kVersion, L::kMsgFormatVersion);
+  AtomicStore(w + kCapacity, capacity);
+  AtomicStore(w + kElementSize, message_bytes);
+  AtomicStore(w + kMagic, L::kMsgMagic);  // last: an opener sees a whole queue
+  return Attach(base, bytes, self);
+}
+
+L::Status MpmcQueue::Attach(void* base, uint64_t bytes, const OwnerIdentity& self) noexcept {
+  Detach();
+  if (base == nullptr || reinterpret_cast<uintptr_t>(base) % 8 != 0) return L::kErrInvalidArg;
+  if (bytes < L::kMpmcSlotsOffset) return L::kErrBadSize;
+  auto* w = static_cast<uint32_t*>(base);
+  if (AtomicLoad(w + kMagic) != L::kMsgMagic || AtomicLoad(w + kKind) != L::kMsgKindMpmc) {
+    return L::kErrBadMagic;
+  }
+  if (AtomicLoad(w + kVersion) != L::kMsgFormatVersion) return L::kErrBadVersion;
+  const uint32_t capacity = AtomicLoad(w + kCapacity);
+  const uint32_t message_bytes = AtomicLoad(w + kElementSize);
+  if (!ValidShape(capacity, message_bytes)) return L::kErrCorrupt;
+  if (bytes < BytesFor(capacity, message_bytes)) return L::kErrBadSize;
+  base_ = static_cast<uint8_t*>(base);
+  words_ = w;
+  owners_ = reinterpret_cast<L::Owner*>(base_ + L::kMpmcOwnersOffset);
+  self_ = self;
+  capacity_ = capacity;
+  mask_ = capacity - 1;
+  message_bytes_ = message_bytes;
+  stride_ = StrideOf(message_bytes);
+  uint32_t slot = ClaimOwnerSlot(owners_, self, kOwnerTableSlots);
+  if (slot == 0) {
+    // A full table: finish what gone owners left half done before a record is taken over.
+    for (uint32_t o = 1; o < kOwnerTableSlots; ++o) {
+      if (AtomicLoad(&owners_[o].pid) == 0 ||
+          ClassifyOwner(&owners_[o], self_) != OwnerStatus::kGone) {
+        continue;
+      }
+      const uint32_t roles = AtomicLoad(Intent(o, kRoles));
+      if (roles & kProduce) RepairProduced(AtomicLoad(Intent(o, kProducePos)));
+      if (roles & kConsume) RepairConsumed(AtomicLoad(Intent(o, kConsumePos)));
+    }
+    slot = AdoptDeadOwnerSlot(owners_, self, kOwnerTableSlots);
+  }
+  if (slot == 0) {
+    base_ = nullptr;
+    return L::kErrTooManyHandles;
+  }
+  slot_ = slot;
+  AtomicStore(Intent(slot_, kRoles), 0);
+  return L::kOk;
+}
+
+void MpmcQueue::Detach() noexcept {
+  if (base_ == nullptr) return;
+  AtomicStore(Intent(slot_, kRoles), 0);
+  ReleaseOwnerSlot(owners_, slot_);
+  base_ = nullptr;
+  slot_ = 0;
+}
+
+uint32_t MpmcQueue::skipped_writes() const noexcept {
+  return AtomicLoad(Word(kSkippedWrites));
+}
+
+uint32_t MpmcQueue::skipped_reads() const noexcept {
+  return AtomicLoad(Word(kSkippedReads));
+}
+
+uint32_t* MpmcQueue::Seq(uint32_t pos) const noexcept {
+  return reinterpret_cast<uint32_t*>(base_ + L::kMpmcSlotsOffset + uint64_t{pos & mask_} * stride_);
+}
+
+uint32_t* MpmcQueue::Intent(uint32_t owner, uint32_t field) const noexcept {
+  return words_ + kIntents + owner * kIntentWords + field;
+}
+
+bool MpmcQueue::ClaimerGone(uint32_t role, uint32_t pos) noexcept {
+  const uint32_t field = role == kProduce ? kProducePos : kConsumePos;
+  int named = 0;
+  for (uint32_t o = 1; o < kOwnerTableSlots; ++o) {
+    if ((AtomicLoad(Intent(o, kRoles)) & role) == 0) continue;
+    if (AtomicLoad(Intent(o, field)) != pos) continue;
+    if (ClassifyOwner(&owners_[o], self_) != OwnerStatus::kGone) return false;
+    ++named;
+  }
+  return named > 0;
+}
+
+bool MpmcQueue::RepairProduced(uint32_t pos) noexcept {
+  uint32_t* seq = Seq(pos);
+  if (Diff(AtomicLoad(Word(kTail)), pos) <= 0 || AtomicLoad(seq) != SeqOf(pos, 0)) return false;
+  if (!ClaimerGone(kProduce, pos)) return false;
+  if (!AtomicCas(seq, SeqOf(pos, 0), SeqOf(pos, kSkipped))) return false;
+  AtomicAdd(Word(kSkippedWrites), 1);
+  return true;
+}
+
+bool MpmcQueue::RepairConsumed(uint32_t pos) noexcept {
+  uint32_t* seq = Seq(pos);
+  const uint32_t s = AtomicLoad(seq);
+  if (Diff(AtomicLoad(Word(kHead)), pos) <= 0 ||
+      (s != SeqOf(pos, kFull) && s != SeqOf(pos, kSkipped))) {
+    return false;
+  }
+  if (!ClaimerGone(kConsume, pos)) return false;
+  if (!AtomicCas(seq, s, SeqOf(pos + capacity_, 0))) return false;
+  if (s == SeqOf(pos, kFull)) AtomicAdd(Word(kSkippedReads), 1);
+  return true;
+}
+
+int MpmcQueue::RepairStuck() noexcept {
+  const uint32_t head = AtomicLoad(Word(kHead));
+  const uint32_t tail = AtomicLoad(Word(kTail));
+  return static_cast<int>(RepairProduced(head)) +
+         static_cast<int>(RepairConsumed(tail - capacity_));
+}
+
+bool MpmcQueue::MaybeRepair() noexcept {
+  const int64_t now = NowNs();
+  if (now - last_repair_ns_ < kRecheckNs) return false;
+  last_repair_ns_ = now;
+  return RepairStuck() > 0;
+}
+
+Push MpmcQueue::TryEnqueue(const void* data, uint32_t length, uint32_t tag) noexcept {
+  if (length > message_bytes_) return Push::kTooLarge;
+  for (;;) {
+    const uint32_t pos = AtomicLoad(Word(kTail));
+    uint32_t* seq = Seq(pos);
+    const int32_t d = Diff(AtomicLoad(seq), SeqOf(pos, 0));
+    if (d == 0) {
+      // The intent first: whoever finds this slot claimed and unfinished can tell who claimed it.
+      AtomicStore(Intent(slot_, kProducePos), pos);
+      AtomicStore(Intent(slot_, kRoles), kProduce);
+      if (AtomicCas(Word(kTail), pos, pos + 1)) {
+        std::memcpy(reinterpret_cast<uint8_t*>(seq) + L::kMpmcSlotHeaderBytes, data, length);
+        UnpublishedStore(seq + kRecord, (tag << L::kMsgTagShift) | length);
+        AtomicStore(seq, SeqOf(pos, kFull));
+        AtomicStore(Intent(slot_, kRoles), 0);
+        // Sleepers registered since the last wake are woken once: the count is taken back.
+        if (AtomicLoad(Word(kConsumerWaiters)) != 0 &&
+            AtomicExchange(Word(kConsumerWaiters), 0) != 0) {
+          AtomicAdd(Word(kProduced), 1);
+          futex::Wake(Word(kProduced), INT32_MAX);
+        }
+        return Push::kOk;
+      }
+    } else if (d < 0 && AtomicLoad(Word(kTail)) == pos) {
+      AtomicStore(Intent(slot_, kRoles), 0);
+      if (MaybeRepair()) continue;
+      return Push::kFull;
+    }
+  }
+}
+
+int64_t MpmcQueue::TryDequeue(void* out, uint32_t cap, uint32_t* tag) noexcept {
+  for (;;) {
+    const uint32_t pos = AtomicLoad(Word(kHead));
+    uint32_t* seq = Seq(pos);
+    const int32_t d = Diff(AtomicLoad(seq), SeqOf(pos, 0));
+    if (d == static_cast<int32_t>(kFull) || d == static_cast<int32_t>(kSkipped)) {
+      AtomicStore(Intent(slot_, kConsumePos), pos);
+      AtomicStore(Intent(slot_, kRoles), kConsume);
+      if (!AtomicCas(Word(kHead), pos, pos + 1)) continue;
+      int64_t n = -1;
+      if (d == static_cast<int32_t>(kFull)) {
+        const uint32_t h = RacyLoad(seq + kRecord);
+        const uint32_t length = std::min<uint32_t>(h & L::kMsgLengthMask, message_bytes_);
+        if (tag != nullptr) *tag = h >> L::kMsgTagShift;
+        n = length;
+        std::memcpy(out, reinterpret_cast<uint8_t*>(seq) + L::kMpmcSlotHeaderBytes,
+                    std::min(length, cap));
+      }
+      AtomicStore(seq, SeqOf(pos + capacity_, 0));
+      AtomicStore(Intent(slot_, kRoles), 0);
+      if (AtomicLoad(Word(kProducerWaiters)) != 0 &&
+          AtomicExchange(Word(kProducerWaiters), 0) != 0) {
+        AtomicAdd(Word(kConsumed), 1);
+        futex::Wake(Word(kConsumed), INT32_MAX);
+      }
+      if (n >= 0) return n;
+    } else if (d <= 0 && AtomicLoad(Word(kHead)) == pos) {
+      AtomicStore(Intent(slot_, kRoles), 0);
+      if (d == 0 && Diff(AtomicLoad(Word(kTail)), pos) > 0 && MaybeRepair()) continue;
+      return -1;
+    }
+  }
+}
+
+template <class F>
+bool MpmcQueue::Block(uint32_t waiters, uint32_t word, int64_t deadline, F&& try_once) noexcept {
+  for (int i = 0; i < kSpins; ++i) {
+    if (try_once()) return true;
+    CpuRelax();
+  }
+  for (;;) {
+    const int64_t left = deadline - NowNs();
+    if (left <= 0) return false;
+    // Registered until a waker takes the count back to 0 (a timed-out sleeper's count costs one
+    // needless wake).
+    AtomicAdd(Word(waiters), 1);
+    const uint32_t seen = AtomicLoad(Word(word));
+    if (try_once()) return true;
+    futex::Wait(Word(word), seen, std::min(left, kRecheckNs));
+    if (try_once()) return true;
+  }
+}
+
+L::Status MpmcQueue::Enqueue(const void* data, uint32_t length, uint32_t tag,
+                             int64_t timeout_ns) noexcept {
+  if (length > message_bytes_) return L::kErrMessageTooLarge;
+  const int64_t deadline = timeout_ns < 0 ? INT64_MAX : NowNs() + timeout_ns;
+  const bool ok = Block(kProducerWaiters, kConsumed, deadline,
+                        [&] { return TryEnqueue(data, length, tag) == Push::kOk; });
+  return ok ? L::kOk : L::kErrQueueTimeout;
+}
+
+int64_t MpmcQueue::Dequeue(void* out, uint32_t cap, uint32_t* tag, int64_t timeout_ns) noexcept {
+  const int64_t deadline = timeout_ns < 0 ? INT64_MAX : NowNs() + timeout_ns;
+  int64_t n = -1;
+  Block(kConsumerWaiters, kProduced, deadline,
+        [&] { return (n = TryDequeue(out, cap, tag)) >= 0; });
+  return n;
+}
+
+}  // namespace shm::msg

@@ -1,0 +1,81 @@
+// MpmcQueue: the bounded lock-free multi-producer multi-consumer queue of docs/format.md §15 over
+// memory the caller maps, the same bytes and protocol as lib/msg/mpmc.js (slot sequence words of
+// 4 × position + state; an owner record and an intent record per handle, so that the slot of a
+// party that is gone is finished by the others). No Node headers, no exceptions; the hot paths
+// do not allocate.
+#pragma once
+
+#include <cstdint>
+
+#include "layout/layout_gen.h"
+#include "msg/spsc.h"
+#include "ownership/owners.h"
+
+namespace shm::msg {
+
+class MpmcQueue {
+ public:
+  // Bytes a queue of `capacity` slots of `message_bytes` payload bytes needs.
+  static uint64_t BytesFor(uint32_t capacity, uint32_t message_bytes) noexcept;
+  static bool ValidShape(uint32_t capacity, uint32_t message_bytes) noexcept;
+
+  MpmcQueue() = default;
+  MpmcQueue(const MpmcQueue&) = delete;
+  MpmcQueue& operator=(const MpmcQueue&) = delete;
+  ~MpmcQueue() { Detach(); }
+
+  // Writes a new queue at `base` (8-byte aligned, `bytes` long) with both positions at `start`
+  // (a test hook for the wrap at 2^32), then attaches as `self`. kErrInvalidArg, kErrBadSize.
+  layout::Status Create(void* base, uint64_t bytes, uint32_t capacity, uint32_t message_bytes,
+                        uint32_t start, const OwnerIdentity& self) noexcept;
+  // Attaches to an existing queue as `self`, claiming an owner record: kErrBadMagic,
+  // kErrBadVersion, kErrCorrupt, kErrBadSize, kErrTooManyHandles.
+  layout::Status Attach(void* base, uint64_t bytes, const OwnerIdentity& self) noexcept;
+  // Releases the owner record (also done by the destructor).
+  void Detach() noexcept;
+
+  uint32_t capacity() const noexcept { return capacity_; }
+  uint32_t message_bytes() const noexcept { return message_bytes_; }
+  uint32_t owner_slot() const noexcept { return slot_; }
+  uint32_t skipped_writes() const noexcept;
+  uint32_t skipped_reads() const noexcept;
+
+  Push TryEnqueue(const void* data, uint32_t length, uint32_t tag) noexcept;
+  // Blocks while full: kOk, kErrQueueTimeout, kErrMessageTooLarge. timeout_ns < 0: forever.
+  layout::Status Enqueue(const void* data, uint32_t length, uint32_t tag,
+                         int64_t timeout_ns) noexcept;
+  // The next message's length (copied to `out`, which holds `cap` >= message_bytes() bytes), or
+  // -1 when empty. Skips slots given up by gone producers.
+  int64_t TryDequeue(void* out, uint32_t cap, uint32_t* tag) noexcept;
+  // Blocks while empty; -1 after timeout_ns (negative: forever).
+  int64_t Dequeue(void* out, uint32_t cap, uint32_t* tag, int64_t timeout_ns) noexcept;
+
+  // Finishes the slots of gone parties that block the queue (format.md §15); returns how many.
+  // Reads /proc only for a slot that is claimed and unfinished.
+  int RepairStuck() noexcept;
+
+ private:
+  uint32_t* Word(uint32_t index) const noexcept { return words_ + index; }
+  uint32_t* Seq(uint32_t pos) const noexcept;
+  uint32_t* Intent(uint32_t owner, uint32_t field) const noexcept;
+  bool ClaimerGone(uint32_t role, uint32_t pos) noexcept;
+  bool RepairProduced(uint32_t pos) noexcept;
+  bool RepairConsumed(uint32_t pos) noexcept;
+  bool MaybeRepair() noexcept;
+  // Waits on `word` registered in `waiters` until try_once() succeeds or the deadline passes.
+  template <class F>
+  bool Block(uint32_t waiters, uint32_t word, int64_t deadline, F&& try_once) noexcept;
+
+  uint8_t* base_ = nullptr;
+  uint32_t* words_ = nullptr;
+  layout::Owner* owners_ = nullptr;
+  OwnerIdentity self_{};
+  uint32_t slot_ = 0;
+  uint32_t capacity_ = 0;
+  uint32_t mask_ = 0;
+  uint32_t message_bytes_ = 0;
+  uint32_t stride_ = 0;
+  int64_t last_repair_ns_ = INT64_MIN / 2;
+};
+
+}  // namespace shm::msg

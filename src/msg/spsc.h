@@ -1,0 +1,76 @@
+// SpscRing: the wait-free single-producer single-consumer ring of docs/format.md §15 over memory
+// the caller maps (a segment, or any 64-byte aligned block shared by threads). The same bytes as
+// lib/msg/spsc.js: a JS consumer reads what this producer writes and the other way round.
+//
+// One thread produces and one consumes at a time; the handle keeps each side's cached copy of
+// the other side's index, so a thread uses the handle for one side only or for both in turn.
+// No Node headers, no exceptions, no allocation.
+#pragma once
+
+#include <cstdint>
+
+#include "layout/layout_gen.h"
+
+namespace shm::msg {
+
+enum class Push { kOk, kFull, kTooLarge };
+
+class SpscRing {
+ public:
+  // Bytes a ring needs: `capacity` data bytes (element_size 0), or `capacity` elements.
+  static uint64_t BytesFor(uint32_t capacity, uint32_t element_size) noexcept;
+  // Whether (capacity, element_size) is an allowed shape (§15).
+  static bool ValidShape(uint32_t capacity, uint32_t element_size) noexcept;
+
+  // `base` must be 8-byte aligned (64 keeps the control lines on cache lines of their own).
+  // Stamps a new ring at `base` (`bytes` long) with both indices at `start` (a test hook for
+  // wrap-around; 0 normally). kErrInvalidArg: shape not allowed; kErrBadSize: too few bytes.
+  layout::Status Create(void* base, uint64_t bytes, uint32_t capacity, uint32_t element_size,
+                        uint32_t start = 0) noexcept;
+  // Attaches to an existing ring: kErrBadMagic, kErrBadVersion, kErrCorrupt, kErrBadSize.
+  layout::Status Attach(void* base, uint64_t bytes) noexcept;
+
+  uint32_t capacity() const noexcept { return capacity_; }
+  uint32_t element_size() const noexcept { return element_size_; }
+  // The largest payload of a record (variable-size mode): half the ring less the header.
+  uint32_t max_message() const noexcept { return max_message_; }
+
+  // ---- variable-size records (element_size 0) ----
+  Push TryEnqueue(const void* data, uint32_t length, uint32_t tag) noexcept;
+  // Blocks while full: kOk, kErrQueueTimeout, kErrMessageTooLarge. timeout_ns < 0: forever.
+  layout::Status Enqueue(const void* data, uint32_t length, uint32_t tag,
+                         int64_t timeout_ns) noexcept;
+  // The next record's payload length (copied to `out` when it fits `cap`, then consumed), or -1
+  // when empty. A record longer than `cap` is left in place and its length returned.
+  int64_t TryDequeue(void* out, uint32_t cap, uint32_t* tag) noexcept;
+  // Blocks while empty; -1 after timeout_ns (negative: forever).
+  int64_t Dequeue(void* out, uint32_t cap, uint32_t* tag, int64_t timeout_ns) noexcept;
+
+  // ---- fixed-size elements ----
+  // Enqueues all `count` elements or none (kFull); kTooLarge when count > capacity.
+  Push TryEnqueueElements(const void* data, uint32_t count) noexcept;
+  // Dequeues up to `max` elements into `out`; returns how many.
+  uint32_t TryDequeueElements(void* out, uint32_t max) noexcept;
+
+ private:
+  uint32_t* Word(uint32_t index) const noexcept { return words_ + index; }
+  uint8_t* Data() const noexcept { return base_ + layout::kSpscDataOffset; }
+  void Publish(uint32_t tail) noexcept;
+  void Release(uint32_t head) noexcept;
+  // Waits until *watch != seen: spins, raises *flag, parks on the futex. False after deadline.
+  bool Block(uint32_t* flag, uint32_t* watch, uint32_t seen, int64_t deadline_ns) noexcept;
+
+  uint8_t* base_ = nullptr;
+  uint32_t* words_ = nullptr;
+  uint32_t capacity_ = 0;
+  uint32_t mask_ = 0;
+  uint32_t element_size_ = 0;
+  uint32_t max_message_ = 0;
+  uint32_t cached_head_ = 0;  // the producer's copy of head
+  uint32_t cached_tail_ = 0;  // the consumer's copy of tail
+};
+
+// Monotonic clock in nanoseconds (deadlines of the blocking forms).
+int64_t NowNs() noexcept;
+
+}  // namespace shm::msg

@@ -1,0 +1,159 @@
+'use strict';
+// MpmcQueue (docs/api.md "MpmcQueue"; bytes and protocol: docs/format.md §15).
+const assert = require('assert');
+const { MpmcQueue, SpscRing, ShmError } = require('../../index');
+const { C, W } = require('../../lib/layout/layout');
+const { OwnerTable } = require('../../lib/ownership/owners');
+const { exitedPid } = require('../helpers/process');
+
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const TAIL = C.MPMC_CONTROL_OFFSET / WORD + W.MPMC_CONTROL.TAIL;
+const HEAD = C.MPMC_CONTROL_OFFSET / WORD + W.MPMC_CONTROL.HEAD;
+
+function queue(capacity, options = {}) {
+  const buffer = new SharedArrayBuffer(MpmcQueue.bytesFor(capacity, { messageBytes: options.messageBytes ?? 64 }));
+  return MpmcQueue.create({ buffer, capacity, messageBytes: 64, ...options });
+}
+
+// A party whose owner record names process `pid` and whose intent names `pos` for `role`, as a
+// party in the middle of an operation leaves it (a process that exited: a party killed there).
+function party(q, role, pos, pid) {
+  const owners = new OwnerTable(q.u32, C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS);
+  const o = owners.claim({ pid, tid: 1, startTime: 0n, bootId: 0n });
+  const intent = C.MPMC_INTENTS_OFFSET / WORD + o * W.MPMC_INTENT.WORDS;
+  Atomics.store(q.u32, intent + (role === C.MPMC_INTENT_PRODUCE ? W.MPMC_INTENT.PRODUCE_POS : W.MPMC_INTENT.CONSUME_POS), pos);
+  Atomics.store(q.u32, intent + W.MPMC_INTENT.ROLES, role);
+  return o;
+}
+
+describe('MpmcQueue', () => {
+  describe('creating and opening', () => {
+    it('computes the bytes a shape needs and refuses shapes that are not allowed', () => {
+      assert.strictEqual(MpmcQueue.bytesFor(4, { messageBytes: 8 }), MpmcQueue.SLOTS_OFFSET + 4 * 16); // layout-ok: the documented slot strides (8 + 8, 8 + 9 rounded up, 8 + 248)
+      assert.strictEqual(MpmcQueue.bytesFor(2, { messageBytes: 9 }), MpmcQueue.SLOTS_OFFSET + 2 * 24);
+      assert.strictEqual(MpmcQueue.bytesFor(8), MpmcQueue.SLOTS_OFFSET + 8 * 256);
+      for (const bad of [0, 1, 3, 2 ** 29]) assert.throws(() => MpmcQueue.bytesFor(bad), RangeError);
+      assert.throws(() => MpmcQueue.bytesFor(4, { messageBytes: 0 }), RangeError);
+      assert.throws(() => MpmcQueue.bytesFor(4, { messageBytes: 2 ** 20 + 1 }), RangeError);
+      assert.throws(() => MpmcQueue.bytesFor(2 ** 20, { messageBytes: 4096 }), RangeError);
+      assert.throws(() => MpmcQueue.bytesFor(4, { size: 1 }), TypeError);
+    });
+
+    it('refuses bad options, and a region of another kind', () => {
+      const buffer = new SharedArrayBuffer(MpmcQueue.bytesFor(4, { messageBytes: 64 }));
+      assert.throws(() => MpmcQueue.create({ buffer, messageBytes: 64 }), TypeError);
+      assert.throws(() => MpmcQueue.create({ buffer, capacity: 8, messageBytes: 64 }), RangeError);
+      assert.throws(() => MpmcQueue.create({ buffer, capacity: 4, messageBytes: 64, startPosition: -1 }), RangeError);
+      assert.ok(new Uint8Array(buffer).every((b) => b === 0));
+      assert.throws(() => MpmcQueue.open({ buffer }), (e) => e.code === 'ERR_BAD_MAGIC');
+      const ringBuffer = new SharedArrayBuffer(MpmcQueue.bytesFor(4, { messageBytes: 64 }));
+      SpscRing.create({ buffer: ringBuffer, capacity: 64 });
+      assert.throws(() => MpmcQueue.open({ buffer: ringBuffer }), (e) => e instanceof ShmError && e.code === 'ERR_BAD_MAGIC');
+      MpmcQueue.create({ buffer, capacity: 4, messageBytes: 64 }).close();
+      assert.throws(() => SpscRing.open({ buffer }), (e) => e.code === 'ERR_BAD_MAGIC');
+    });
+  });
+
+  describe('messages', () => {
+    it('carries strings, bytes and JSON values in FIFO order', () => {
+      const q = queue(8);
+      const sent = ['', 'héllo ✓', Buffer.from([1, 2]), { a: [1, null] }, 7, null, false];
+      for (const m of sent) assert.strictEqual(q.tryEnqueue(m), true);
+      assert.strictEqual(q.size, sent.length);
+      for (const m of sent) assert.deepStrictEqual(q.tryDequeue(), m);
+      assert.strictEqual(q.tryDequeue(), undefined);
+      q.close();
+    });
+
+    it('fills to exactly its capacity; blocking forms time out; abort rejects with the reason', async () => {
+      const q = queue(4);
+      for (let i = 0; i < 4; i++) assert.strictEqual(q.tryEnqueue(i), true);
+      assert.strictEqual(q.tryEnqueue(4), false);
+      assert.throws(() => q.enqueue(4, 20), (e) => e.code === 'ERR_QUEUE_TIMEOUT' && e.status === 35);
+      await assert.rejects(q.enqueueAsync(4, { timeoutMs: 20 }), (e) => e.code === 'ERR_QUEUE_TIMEOUT');
+      for (let i = 0; i < 4; i++) assert.strictEqual(q.dequeue(0), i);
+      assert.throws(() => q.dequeue(20), (e) => e.code === 'ERR_QUEUE_TIMEOUT');
+      await assert.rejects(q.dequeueAsync({ timeoutMs: 20 }), (e) => e.code === 'ERR_QUEUE_TIMEOUT');
+      const ac = new AbortController();
+      const p = q.dequeueAsync({ signal: ac.signal });
+      setTimeout(() => ac.abort(new Error('stop')), 20);
+      await assert.rejects(p, /stop/);
+      const later = q.dequeueAsync({ timeoutMs: 10000 });
+      setTimeout(() => q.tryEnqueue('late'), 20);
+      assert.strictEqual(await later, 'late');
+      q.close();
+      assert.throws(() => q.tryDequeue(), (e) => e.code === 'ERR_CLOSED');
+    });
+
+    it('refuses oversize messages and values that cannot be sent, with the queue unchanged', () => {
+      const q = queue(4);
+      q.tryEnqueue('keep');
+      assert.throws(() => q.tryEnqueue('x'.repeat(65)), (e) => e.code === 'ERR_MESSAGE_TOO_LARGE' && e.status === 36);
+      assert.throws(() => q.tryEnqueue(Buffer.alloc(65)), (e) => e.code === 'ERR_MESSAGE_TOO_LARGE');
+      assert.throws(() => q.tryEnqueue('€'.repeat(22)), (e) => e.code === 'ERR_MESSAGE_TOO_LARGE');
+      assert.strictEqual(q.tryEnqueue('€'.repeat(21)), true);
+      assert.throws(() => q.tryEnqueue(undefined), TypeError);
+      assert.throws(() => q.tryEnqueue(Symbol('s')), TypeError);
+      assert.throws(() => q.enqueueAsync('x', { timeoutMs: -1 }), RangeError);
+      assert.throws(() => q.dequeue(NaN), RangeError);
+      assert.strictEqual(q.size, 2);
+      assert.strictEqual(q.tryDequeue(), 'keep');
+      assert.strictEqual(q.tryDequeue(), '€'.repeat(21));
+    });
+
+    it('wraps around the 2^32 positions (startPosition, a test hook)', () => {
+      const q = queue(4, { startPosition: 2 ** 32 - 7 });
+      let sent = 0;
+      let got = 0;
+      for (let round = 0; round < 100; round++) {
+        for (let k = 0; k < round % 6; k++) if (q.tryEnqueue(sent)) sent++;
+        let m;
+        while ((m = q.tryDequeue()) !== undefined) assert.strictEqual(m, got++);
+      }
+      assert.strictEqual(got, sent);
+      assert.ok(Atomics.load(q.u32, TAIL) < 1000);
+    });
+  });
+
+  describe('a party that is gone in the middle of an operation', () => {
+    it('a slot claimed by a producer that is gone is given up: consumers skip it', () => {
+      const q = queue(4);
+      q.tryEnqueue('before');
+      const pos = Atomics.load(q.u32, TAIL);
+      party(q, C.MPMC_INTENT_PRODUCE, pos, exitedPid());
+      Atomics.store(q.u32, TAIL, pos + 1); // claimed, never written
+      q.tryEnqueue('after');
+      assert.strictEqual(q.dequeue(1000), 'before');
+      assert.strictEqual(q.dequeue(5000), 'after');
+      assert.deepStrictEqual(q.skipped, { writes: 1, reads: 0 });
+      assert.strictEqual(q.tryDequeue(), undefined);
+      for (let i = 0; i < 8; i++) { // the slot serves its next laps as usual
+        assert.strictEqual(q.tryEnqueue(i), true);
+        assert.strictEqual(q.tryDequeue(), i);
+      }
+    });
+
+    it('a slot claimed by a consumer that is gone is released: producers reuse it, one message lost', () => {
+      const q = queue(2);
+      q.tryEnqueue('taken by the dead');
+      q.tryEnqueue('second');
+      const pos = Atomics.load(q.u32, HEAD);
+      party(q, C.MPMC_INTENT_CONSUME, pos, exitedPid());
+      Atomics.store(q.u32, HEAD, pos + 1); // claimed, never released
+      q.enqueue('third', 5000); // waits for the slot of the dead consumer, then takes it
+      assert.deepStrictEqual(q.skipped, { writes: 0, reads: 1 });
+      assert.strictEqual(q.tryDequeue(), 'second');
+      assert.strictEqual(q.tryDequeue(), 'third');
+      assert.strictEqual(q.tryDequeue(), undefined);
+    });
+
+    it('a slot whose claimer is alive is never taken from it', () => {
+      const q = queue(4);
+      const pos = Atomics.load(q.u32, TAIL);
+      party(q, C.MPMC_INTENT_PRODUCE, pos, process.pid); // this process: alive
+      Atomics.store(q.u32, TAIL, pos + 1);
+      assert.throws(() => q.dequeue(200), (e) => e.code === 'ERR_QUEUE_TIMEOUT');
+      assert.deepStrictEqual(q.skipped, { writes: 0, reads: 0 });
+    });
+  });
+});

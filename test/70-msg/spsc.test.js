@@ -1,0 +1,328 @@
+'use strict';
+// SpscRing (docs/api.md "SpscRing"; bytes and protocol: docs/format.md §15).
+const assert = require('assert');
+const path = require('path');
+const { spawn } = require('child_process');
+const { Worker } = require('worker_threads');
+const { SpscRing, ShmError } = require('../../index');
+const { addon } = require('../../lib/base/native');
+const { uniqueName, removeShm, runNode } = require('../helpers/process');
+const { seqOf, nativeSeq, nativeFill, nativeMessage } = require('../helpers/messages');
+
+const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'msg-child.js');
+const withAddon = addon ? describe : describe.skip;
+
+function ring(capacity, options = {}) {
+  const buffer = new SharedArrayBuffer(SpscRing.bytesFor(capacity, options.elementSize ? { elementSize: options.elementSize } : undefined));
+  return SpscRing.create({ buffer, capacity, ...options });
+}
+
+function worker(data) {
+  const w = new Worker(CHILD, { workerData: data });
+  const exited = new Promise((resolve) => w.once('exit', resolve));
+  const messages = [];
+  let notify = null;
+  w.on('message', (m) => { messages.push(m); if (notify) notify(); });
+  const next = async () => {
+    while (messages.length === 0) await new Promise((r) => { notify = r; });
+    notify = null;
+    return messages.shift();
+  };
+  return { w, exited, next };
+}
+
+describe('SpscRing', () => {
+  describe('creating and opening', () => {
+    it('computes the bytes a capacity needs, and refuses capacities that are not allowed', () => {
+      assert.strictEqual(SpscRing.bytesFor(1024), SpscRing.DATA_OFFSET + 1024);
+      assert.strictEqual(SpscRing.bytesFor(16, { elementSize: 12 }), SpscRing.DATA_OFFSET + 192);
+      for (const bad of [0, 32, 100, 2 ** 31, 1.5]) assert.throws(() => SpscRing.bytesFor(bad), RangeError);
+      assert.throws(() => SpscRing.bytesFor('64'), TypeError);
+      assert.throws(() => SpscRing.bytesFor(1, { elementSize: 8 }), RangeError);
+      assert.throws(() => SpscRing.bytesFor(8, { elementSize: 65537 }), RangeError);
+      assert.throws(() => SpscRing.bytesFor(2 ** 30, { elementSize: 2 }), RangeError);
+    });
+
+    it('refuses bad options with TypeError / RangeError and leaves the memory untouched', () => {
+      const buffer = new SharedArrayBuffer(SpscRing.bytesFor(256));
+      assert.throws(() => SpscRing.create({ buffer }), TypeError);
+      assert.throws(() => SpscRing.create({ buffer, capacity: 200 }), RangeError);
+      assert.throws(() => SpscRing.create({ buffer, capacity: 512 }), RangeError); // too small a buffer
+      assert.throws(() => SpscRing.create({ buffer, capacity: 256, byteOffset: 8 }), RangeError);
+      assert.throws(() => SpscRing.create({ buffer, capacity: 256, colour: 1 }), TypeError);
+      assert.throws(() => SpscRing.create({ buffer: new ArrayBuffer(4096), capacity: 256 }), TypeError);
+      assert.throws(() => SpscRing.create(null), TypeError);
+      assert.ok(new Uint8Array(buffer).every((b) => b === 0));
+      assert.throws(() => SpscRing.open({ buffer }), (e) => e instanceof ShmError && e.code === 'ERR_BAD_MAGIC');
+    });
+
+    it('opens a ring created at a byte offset, with its capacity and mode', () => {
+      const buffer = new SharedArrayBuffer(128 + SpscRing.bytesFor(8, { elementSize: 4 }));
+      const a = SpscRing.create({ buffer, byteOffset: 128, capacity: 8, elementSize: 4 });
+      const b = SpscRing.open({ buffer, byteOffset: 128 });
+      assert.deepStrictEqual([b.capacity, b.elementSize, b.maxMessageBytes], [8, 4, 0]);
+      assert.strictEqual(a.tryEnqueue(new Uint32Array([7, 8])), true);
+      const out = new Uint32Array(4);
+      assert.strictEqual(b.tryDequeueInto(out), 2);
+      assert.deepStrictEqual([...out], [7, 8, 0, 0]);
+      a.close();
+      assert.throws(() => a.tryEnqueue(new Uint32Array([1])), (e) => e.code === 'ERR_CLOSED');
+      b.close();
+    });
+  });
+
+  describe('messages', () => {
+    it('carries strings, bytes and JSON values back as what was sent; peek leaves them', () => {
+      const r = ring(1024);
+      const sent = ['', 'héllo wörld ✓ 𝄞', Buffer.from([1, 2, 3]), { a: [1, 'x', null] }, 42, null, [true], 'end'];
+      for (const m of sent) assert.strictEqual(r.tryEnqueue(m), true);
+      assert.deepStrictEqual(r.tryEnqueue(new Uint16Array([0x0201, 0x0403])), true);
+      assert.deepStrictEqual(r.peek(), '');
+      for (const m of sent) assert.deepStrictEqual(r.tryDequeue(), m);
+      assert.deepStrictEqual(r.peek(), Buffer.from([1, 2, 3, 4]));
+      assert.deepStrictEqual(r.tryDequeue(), Buffer.from([1, 2, 3, 4]));
+      assert.strictEqual(r.tryDequeue(), undefined);
+      assert.strictEqual(r.peek(), undefined);
+      assert.strictEqual(r.size, 0);
+    });
+
+    it('refuses oversize messages and values that cannot be sent, with the ring unchanged', () => {
+      const r = ring(256);
+      assert.strictEqual(r.maxMessageBytes, 124);
+      r.tryEnqueue('keep');
+      const size = r.size;
+      assert.throws(() => r.tryEnqueue('x'.repeat(125)), (e) => e instanceof ShmError && e.code === 'ERR_MESSAGE_TOO_LARGE' && e.status === 36);
+      assert.throws(() => r.tryEnqueue(Buffer.alloc(125)), (e) => e.code === 'ERR_MESSAGE_TOO_LARGE');
+      assert.throws(() => r.tryEnqueue('€'.repeat(42)), (e) => e.code === 'ERR_MESSAGE_TOO_LARGE'); // 126 bytes
+      assert.strictEqual(r.tryEnqueue('€'.repeat(41)), true); // 123 bytes
+      assert.throws(() => r.tryEnqueue(undefined), TypeError);
+      assert.throws(() => r.tryEnqueue(() => 1), TypeError);
+      assert.throws(() => r.tryEnqueue(10n), TypeError);
+      const cyclic = {};
+      cyclic.self = cyclic;
+      assert.throws(() => r.tryEnqueue(cyclic), TypeError);
+      assert.throws(() => r.enqueue('x', -1), RangeError);
+      assert.throws(() => r.dequeue('1'), TypeError);
+      assert.strictEqual(r.size, size + 128);
+      assert.strictEqual(r.tryDequeue(), 'keep');
+      assert.strictEqual(r.tryDequeue(), '€'.repeat(41));
+    });
+
+    it('fills to exactly its capacity, refuses more, and blocking forms time out', async () => {
+      const r = ring(64); // two records of 28 payload bytes fill it
+      const m = 'x'.repeat(28);
+      assert.strictEqual(r.tryEnqueue(m), true);
+      assert.strictEqual(r.tryEnqueue(m), true);
+      assert.strictEqual(r.size, 64);
+      assert.strictEqual(r.tryEnqueue(''), false);
+      assert.throws(() => r.enqueue('', 20), (e) => e.code === 'ERR_QUEUE_TIMEOUT' && e.status === 35);
+      await assert.rejects(r.enqueueAsync('', { timeoutMs: 20 }), (e) => e.code === 'ERR_QUEUE_TIMEOUT');
+      assert.strictEqual(r.tryDequeue(), m);
+      assert.strictEqual(r.tryEnqueue(''), true);
+      assert.strictEqual(r.dequeue(), m);
+      assert.strictEqual(r.dequeue(0), '');
+      assert.throws(() => r.dequeue(20), (e) => e.code === 'ERR_QUEUE_TIMEOUT');
+      await assert.rejects(r.dequeueAsync({ timeoutMs: 20 }), (e) => e.code === 'ERR_QUEUE_TIMEOUT');
+    });
+
+    it('dequeueAsync rejects with the reason of an AbortSignal, before or while waiting', async () => {
+      const r = ring(64);
+      const ac = new AbortController();
+      const p = r.dequeueAsync({ signal: ac.signal });
+      setTimeout(() => ac.abort(new Error('stop')), 20);
+      await assert.rejects(p, /stop/);
+      await assert.rejects(r.dequeueAsync({ signal: AbortSignal.abort() }), (e) => e.name === 'AbortError');
+      assert.throws(() => r.dequeueAsync({ signal: {} }), TypeError);
+      r.tryEnqueue('after');
+      assert.strictEqual(await r.dequeueAsync({ signal: ac.signal.aborted ? undefined : ac.signal }), 'after');
+    });
+
+    it('wraps around the 2^32 positions (startPosition, a test hook) in both modes', () => {
+      for (const start of [2 ** 32 - 100, 2 ** 32 - 4]) {
+        const r = ring(128, { startPosition: start });
+        let sent = 0;
+        let got = 0;
+        for (let round = 0; round < 300; round++) {
+          for (let k = 0; k < 1 + (round % 4); k++) if (r.tryEnqueue({ n: sent, pad: 'p'.repeat(sent % 30) })) sent++;
+          let m;
+          while ((m = r.tryDequeue()) !== undefined) assert.strictEqual(m.n, got++);
+        }
+        assert.strictEqual(got, sent);
+        assert.ok(sent > 300);
+      }
+      const e = ring(8, { elementSize: 8, startPosition: 2 ** 32 - 5 });
+      const out = new BigUint64Array(3);
+      let next = 0n;
+      let expect = 0n;
+      for (let i = 0; i < 100; i++) {
+        if (e.tryEnqueue(new BigUint64Array([next, next + 1n]))) next += 2n;
+        const n = e.tryDequeueInto(out);
+        for (let k = 0; k < n; k++) assert.strictEqual(out[k], expect++);
+      }
+      assert.ok(expect > 100n);
+    });
+  });
+
+  describe('fixed-size elements', () => {
+    it('enqueues whole elements (all or none) and reads them into the caller\'s array', () => {
+      const r = ring(4, { elementSize: 8 });
+      assert.strictEqual(r.tryEnqueue(new Float64Array([1.5, 2.5, 3.5])), true);
+      assert.strictEqual(r.tryEnqueue(new Float64Array([4.5, 5.5])), false); // all or none
+      assert.strictEqual(r.size, 3);
+      const out = new Float64Array(2);
+      assert.strictEqual(r.tryDequeueInto(out), 2);
+      assert.deepStrictEqual([...out], [1.5, 2.5]);
+      assert.deepStrictEqual(r.peek(), Buffer.from(new Float64Array([3.5]).buffer));
+      assert.strictEqual(r.tryEnqueue(new Float64Array([4.5, 5.5])), true);
+      const odd = new Uint8Array(24 + 1).subarray(1); // not word aligned: copied byte by byte
+      assert.strictEqual(r.dequeueInto(odd, 100), 3);
+      assert.deepStrictEqual([...new Float64Array(odd.slice().buffer)], [3.5, 4.5, 5.5]);
+      assert.strictEqual(r.tryDequeueInto(out), 0);
+      assert.throws(() => r.dequeueInto(out, 10), (e) => e.code === 'ERR_QUEUE_TIMEOUT');
+    });
+
+    it('refuses partial elements, oversize batches and wrong targets with the ring unchanged', () => {
+      const r = ring(4, { elementSize: 8 });
+      r.tryEnqueue(new Float64Array([9]));
+      assert.throws(() => r.tryEnqueue(new Uint8Array(7)), RangeError);
+      assert.throws(() => r.tryEnqueue(new Uint8Array(0)), RangeError);
+      assert.throws(() => r.tryEnqueue('text'), TypeError);
+      assert.throws(() => r.tryEnqueue(new Float64Array(5)), (e) => e.code === 'ERR_MESSAGE_TOO_LARGE');
+      assert.throws(() => r.tryDequeueInto(new Uint8Array(4)), RangeError);
+      assert.throws(() => r.tryDequeueInto([0]), TypeError);
+      assert.throws(() => ring(64).tryDequeueInto(new Uint8Array(8)), (e) => e.code === 'ERR_INVALID_ARG');
+      assert.strictEqual(r.size, 1);
+      const out = new Float64Array(1);
+      assert.strictEqual(r.tryDequeueInto(out), 1);
+      assert.strictEqual(out[0], 9);
+    });
+  });
+
+  describe('between threads', () => {
+    it('passes 100000 numbered messages from a worker exactly once and in order', async function () {
+      this.timeout(120000);
+      const buffer = new SharedArrayBuffer(SpscRing.bytesFor(4096));
+      const r = SpscRing.create({ buffer, capacity: 4096 });
+      const N = 100000;
+      const p = worker({ mode: 'spsc-produce', buffer, byteOffset: 0, count: N });
+      let sum = 0;
+      for (let i = 0; i < N; i++) {
+        const m = i % 2 ? r.dequeue(30000) : await r.dequeueAsync({ timeoutMs: 30000 });
+        assert.strictEqual(seqOf(m), i);
+        sum += seqOf(m);
+      }
+      assert.strictEqual(sum, (N * (N - 1)) / 2);
+      assert.strictEqual(await p.next(), 'done');
+      await p.exited;
+      assert.strictEqual(r.tryDequeue(), undefined);
+    });
+
+    it('a worker terminated while blocked in dequeue() leaves the ring usable', async () => {
+      const buffer = new SharedArrayBuffer(SpscRing.bytesFor(64));
+      const r = SpscRing.create({ buffer, capacity: 64 });
+      const c = worker({ mode: 'spsc-block', buffer, byteOffset: 0 });
+      assert.strictEqual(await c.next(), 'waiting');
+      await new Promise((res) => setTimeout(res, 50));
+      await c.w.terminate();
+      r.tryEnqueue('still works');
+      const other = SpscRing.open({ buffer });
+      assert.strictEqual(other.tryDequeue(), 'still works');
+    });
+  });
+
+  withAddon('native (C++) and JS parties on the same bytes', () => {
+    it('a C++ producer thread and a JS consumer pass 200000 messages exactly once, in order', async function () {
+      this.timeout(120000);
+      const bytes = SpscRing.bytesFor(8192);
+      const buffer = new SharedArrayBuffer(bytes);
+      const r = SpscRing.create({ buffer, capacity: 8192, startPosition: 2 ** 32 - 4096 });
+      const N = 200000;
+      const done = addon.msgSpscProduce(new Uint8Array(buffer, 0, bytes), N, 32);
+      let sum = 0;
+      for (let i = 0; i < N; i++) {
+        const m = i % 3 ? r.dequeue(30000) : await r.dequeueAsync({ timeoutMs: 30000 });
+        assert.strictEqual(m.length, 32);
+        assert.strictEqual(nativeSeq(m), i);
+        assert.strictEqual(nativeFill(m), i & 255);
+        sum += i;
+      }
+      assert.strictEqual(await done, N);
+      assert.strictEqual(sum, (N * (N - 1)) / 2);
+    });
+
+    it('a JS producer and a C++ consumer thread: the C++ sum matches', async function () {
+      this.timeout(120000);
+      const bytes = SpscRing.bytesFor(1024);
+      const buffer = new SharedArrayBuffer(bytes);
+      const r = SpscRing.create({ buffer, capacity: 1024 });
+      const N = 100000;
+      const done = addon.msgSpscConsume(new Uint8Array(buffer, 0, bytes), N);
+      for (let i = 0; i < N; i++) {
+        const b = nativeMessage(i, 12);
+        if (!r.tryEnqueue(b)) await r.enqueueAsync(b, { timeoutMs: 30000 });
+      }
+      assert.deepStrictEqual(await done, { count: N, sum: (N * (N - 1)) / 2 });
+    });
+
+    it('the native entry points check their arguments', () => {
+      assert.throws(() => addon.msgSpscProduce(new Uint8Array(64), 1, 8), TypeError);
+      assert.throws(() => addon.msgSpscProduce(new Uint8Array(new SharedArrayBuffer(512)), 1, 8), (e) => e.code === 'ERR_BAD_MAGIC');
+      const buffer = new SharedArrayBuffer(SpscRing.bytesFor(64));
+      SpscRing.create({ buffer, capacity: 64 });
+      assert.throws(() => addon.msgSpscProduce(new Uint8Array(buffer), 1, 29), (e) => e.code === 'ERR_MESSAGE_TOO_LARGE');
+    });
+  });
+
+  withAddon('between processes (a segment)', () => {
+    it('a child process produces 50000 messages, the parent consumes them in order', async function () {
+      this.timeout(120000);
+      const name = uniqueName('spsc');
+      const r = SpscRing.create({ name, capacity: 4096 });
+      try {
+        const N = 50000;
+        const child = runNode(CHILD, ['spsc-produce', name, String(N)]);
+        let sum = 0;
+        for (let i = 0; i < N; i++) {
+          const m = await r.dequeueAsync({ timeoutMs: 60000 });
+          assert.strictEqual(seqOf(m), i);
+          sum += i;
+        }
+        const res = await child;
+        assert.strictEqual(res.code, 0, res.stderr);
+        assert.strictEqual(sum, (N * (N - 1)) / 2);
+      } finally {
+        r.close();
+        removeShm(name);
+      }
+    });
+
+    it('a producer killed with SIGKILL leaves no partial message: a new producer continues', async function () {
+      this.timeout(120000);
+      const name = uniqueName('spsc-kill');
+      const r = SpscRing.create({ name, capacity: 1024 });
+      try {
+        const child = spawn(process.execPath, [CHILD, 'spsc-produce', name, '1000000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal || code)));
+        // Consume until a random point past the start, then kill the producer mid-stream.
+        const stopAt = 2000 + Math.floor(Math.random() * 20000);
+        let next = 0;
+        while (next < stopAt) {
+          const m = await r.dequeueAsync({ timeoutMs: 60000 });
+          assert.strictEqual(seqOf(m), next++);
+        }
+        child.kill('SIGKILL');
+        assert.strictEqual(await exited, 'SIGKILL');
+        // Whatever it published is whole and in order; nothing after.
+        let m;
+        while ((m = r.tryDequeue()) !== undefined) assert.strictEqual(seqOf(m), next++);
+        const res = runNode(CHILD, ['spsc-produce', name, String(next + 5000), String(next)]);
+        for (let i = 0; i < 5000; i++) assert.strictEqual(seqOf(await r.dequeueAsync({ timeoutMs: 60000 })), next++);
+        assert.strictEqual((await res).code, 0, (await res).stderr);
+        assert.strictEqual(r.tryDequeue(), undefined);
+      } finally {
+        r.close();
+        removeShm(name);
+      }
+    });
+  });
+});

@@ -1,0 +1,183 @@
+// MpmcQueue (src/msg/mpmc.h): shapes, full/empty edges, wrap-around of the 2^32 positions, many
+// producer and consumer threads passing numbered messages exactly once and in per-producer order
+// (also under ThreadSanitizer: npm run test:tsan), and the slots of parties that are gone.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "msg/mpmc.h"
+
+namespace L = shm::layout;
+using shm::msg::MpmcQueue;
+using shm::msg::Push;
+
+namespace {
+
+struct Block {
+  explicit Block(uint64_t bytes) : size(bytes) {
+    mem = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+    std::memset(mem, 0, bytes);
+  }
+  ~Block() { std::free(mem); }
+  uint8_t* mem;
+  uint64_t size;
+};
+
+shm::OwnerIdentity Me() {
+  return shm::IdentityOf(static_cast<uint32_t>(getpid()), static_cast<uint32_t>(gettid()));
+}
+
+// The pid of a process that has exited (and been reaped).
+uint32_t ExitedPid() {
+  const pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  waitpid(pid, nullptr, 0);
+  return static_cast<uint32_t>(pid);
+}
+
+uint32_t* ControlWord(uint8_t* base, size_t offset) {
+  return reinterpret_cast<uint32_t*>(base + L::kMpmcControlOffset + offset);
+}
+
+// A party of process `pid` whose intent names `pos` for `role` (as one killed mid-operation).
+void Party(uint8_t* base, uint32_t pid, uint32_t role, uint32_t pos) {
+  auto* owners = reinterpret_cast<L::Owner*>(base + L::kMpmcOwnersOffset);
+  shm::OwnerIdentity id{pid, 1, 0, 0};
+  const uint32_t o = shm::ClaimOwnerSlot(owners, id, L::kMpmcOwnerSlots);
+  ASSERT_NE(o, 0u);
+  auto* intent = reinterpret_cast<L::MpmcIntent*>(base + L::kMpmcIntentsOffset) + o;
+  if (role == L::kMpmcIntentProduce)
+    intent->producePos = pos;
+  else
+    intent->consumePos = pos;
+  intent->roles = role;
+}
+
+}  // namespace
+
+TEST(MpmcQueue, ShapesAndEdges) {
+  EXPECT_TRUE(MpmcQueue::ValidShape(2, 1));
+  EXPECT_FALSE(MpmcQueue::ValidShape(1, 8));
+  EXPECT_FALSE(MpmcQueue::ValidShape(6, 8));
+  EXPECT_FALSE(MpmcQueue::ValidShape(1u << 29, 8));
+  EXPECT_FALSE(MpmcQueue::ValidShape(4, 0));
+  EXPECT_FALSE(MpmcQueue::ValidShape(4, (1u << 20) + 1));
+  EXPECT_EQ(MpmcQueue::BytesFor(4, 9), L::kMpmcSlotsOffset + 4 * 24);
+  Block b(MpmcQueue::BytesFor(4, 16));
+  MpmcQueue q;
+  EXPECT_EQ(q.Attach(b.mem, b.size, Me()), L::kErrBadMagic);
+  ASSERT_EQ(q.Create(b.mem, b.size, 4, 16, 0, Me()), L::kOk);
+  char out[16];
+  uint32_t tag = 0;
+  EXPECT_EQ(q.TryDequeue(out, sizeof out, &tag), -1);
+  EXPECT_EQ(q.TryEnqueue("0123456789abcdefg", 17, 0), Push::kTooLarge);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(q.TryEnqueue(&i, 4, L::kMsgTagBinary), Push::kOk);
+  EXPECT_EQ(q.TryEnqueue("x", 1, 0), Push::kFull);
+  EXPECT_EQ(q.Enqueue("x", 1, 0, 1'000'000), L::kErrQueueTimeout);
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(q.TryDequeue(out, sizeof out, &tag), 4);
+    int v = 0;
+    std::memcpy(&v, out, 4);
+    EXPECT_EQ(v, i);
+  }
+  EXPECT_EQ(q.Dequeue(out, sizeof out, &tag, 1'000'000), -1);
+}
+
+TEST(MpmcQueue, WrapsAroundTwoToThe32) {
+  Block b(MpmcQueue::BytesFor(4, 8));
+  MpmcQueue q;
+  ASSERT_EQ(q.Create(b.mem, b.size, 4, 8, 0xfffffff9u, Me()), L::kOk);
+  uint32_t in = 0, out_n = 0;
+  for (int round = 0; round < 100; ++round) {
+    for (int k = 0; k < round % 6; ++k) {
+      if (q.TryEnqueue(&in, 4, 0) == Push::kOk) ++in;
+    }
+    uint32_t v = 0, tag = 0;
+    while (q.TryDequeue(&v, 8, &tag) >= 0) ASSERT_EQ(v, out_n++);
+  }
+  EXPECT_EQ(in, out_n);
+  EXPECT_LT(*ControlWord(b.mem, offsetof(L::MpmcControl, tail)), 1000u);
+}
+
+TEST(MpmcQueue, ThreadsPassMessagesExactlyOnceInPerProducerOrder) {
+  constexpr uint32_t kProducers = 3, kConsumers = 3, kEach = 60'000;
+  Block b(MpmcQueue::BytesFor(64, 8));
+  {
+    MpmcQueue setup;
+    ASSERT_EQ(setup.Create(b.mem, b.size, 64, 8, 0xffff0000u, Me()), L::kOk);
+  }
+  std::vector<std::atomic<uint8_t>> seen(kProducers * kEach);
+  std::atomic<uint32_t> received{0};
+  std::atomic<uint64_t> sum{0};
+  std::vector<std::thread> threads;
+  for (uint32_t p = 0; p < kProducers; ++p) {
+    threads.emplace_back([&, p] {
+      MpmcQueue q;
+      ASSERT_EQ(q.Attach(b.mem, b.size, Me()), L::kOk);
+      for (uint32_t i = 0; i < kEach; ++i) {
+        const uint32_t msg[2] = {p, i};
+        ASSERT_EQ(q.Enqueue(msg, sizeof msg, L::kMsgTagBinary, -1), L::kOk);
+      }
+    });
+  }
+  for (uint32_t c = 0; c < kConsumers; ++c) {
+    threads.emplace_back([&] {
+      MpmcQueue q;
+      ASSERT_EQ(q.Attach(b.mem, b.size, Me()), L::kOk);
+      std::vector<int64_t> last(kProducers, -1);
+      while (received.load() < kProducers * kEach) {
+        uint32_t msg[2], tag = 0;
+        if (q.Dequeue(msg, sizeof msg, &tag, 20'000'000) < 0) continue;
+        ASSERT_LT(msg[0], kProducers);
+        ASSERT_GT(static_cast<int64_t>(msg[1]), last[msg[0]]);
+        last[msg[0]] = msg[1];
+        seen[msg[0] * kEach + msg[1]].fetch_add(1);
+        sum.fetch_add(msg[1]);
+        received.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (auto& s : seen) ASSERT_EQ(s.load(), 1);
+  EXPECT_EQ(sum.load(), uint64_t{kProducers} * kEach * (kEach - 1) / 2);
+}
+
+TEST(MpmcQueue, SlotOfAGoneProducerIsGivenUpAndOfAGoneConsumerReleased) {
+  Block b(MpmcQueue::BytesFor(2, 8));
+  MpmcQueue q;
+  ASSERT_EQ(q.Create(b.mem, b.size, 2, 8, 0, Me()), L::kOk);
+  uint32_t* tail = ControlWord(b.mem, offsetof(L::MpmcControl, tail));
+  uint32_t* head = ControlWord(b.mem, offsetof(L::MpmcControl, head));
+  // A producer that claimed position 0 and died: the consumer skips it.
+  Party(b.mem, ExitedPid(), L::kMpmcIntentProduce, 0);
+  *tail = 1;
+  ASSERT_EQ(q.TryEnqueue("a", 1, L::kMsgTagUtf8), Push::kOk);
+  char out[8];
+  uint32_t tag = 0;
+  ASSERT_EQ(q.Dequeue(out, sizeof out, &tag, 5'000'000'000), 1);
+  EXPECT_EQ(out[0], 'a');
+  EXPECT_EQ(q.skipped_writes(), 1u);
+  // A consumer that claimed position 2 and died holding its message: producers reuse the slot.
+  ASSERT_EQ(q.TryEnqueue("b", 1, L::kMsgTagUtf8), Push::kOk);
+  ASSERT_EQ(q.TryEnqueue("c", 1, L::kMsgTagUtf8), Push::kOk);
+  Party(b.mem, ExitedPid(), L::kMpmcIntentConsume, *head);
+  *head += 1;
+  ASSERT_EQ(q.Enqueue("d", 1, L::kMsgTagUtf8, 5'000'000'000), L::kOk);
+  EXPECT_EQ(q.skipped_reads(), 1u);
+  ASSERT_EQ(q.TryDequeue(out, sizeof out, &tag), 1);
+  EXPECT_EQ(out[0], 'c');
+  ASSERT_EQ(q.TryDequeue(out, sizeof out, &tag), 1);
+  EXPECT_EQ(out[0], 'd');
+  // A live claimer (this process) is never finished for.
+  Party(b.mem, static_cast<uint32_t>(getpid()), L::kMpmcIntentProduce, *tail);
+  *tail += 1;
+  EXPECT_EQ(q.Dequeue(out, sizeof out, &tag, 200'000'000), -1);
+  EXPECT_EQ(q.skipped_writes(), 1u);
+}

@@ -1,0 +1,173 @@
+// SpscRing (src/msg/spsc.h): shapes, full/empty edges, wrap-around of the 2^32 positions, and a
+// producer and a consumer thread passing numbered messages exactly once and in order (also run
+// under ThreadSanitizer: npm run test:tsan).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "msg/spsc.h"
+
+namespace L = shm::layout;
+using shm::msg::Push;
+using shm::msg::SpscRing;
+
+namespace {
+
+// A 64-byte aligned block standing in for a mapping.
+struct Block {
+  explicit Block(uint64_t bytes) : size(bytes) {
+    mem = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+    std::memset(mem, 0, bytes);
+  }
+  ~Block() { std::free(mem); }
+  uint8_t* mem;
+  uint64_t size;
+};
+
+}  // namespace
+
+TEST(SpscRing, ShapesAndHeader) {
+  EXPECT_TRUE(SpscRing::ValidShape(64, 0));
+  EXPECT_FALSE(SpscRing::ValidShape(32, 0));
+  EXPECT_FALSE(SpscRing::ValidShape(100, 0));
+  EXPECT_FALSE(SpscRing::ValidShape(1u << 31, 0));
+  EXPECT_TRUE(SpscRing::ValidShape(2, 8));
+  EXPECT_FALSE(SpscRing::ValidShape(1, 8));
+  EXPECT_FALSE(SpscRing::ValidShape(4, 65537));
+  EXPECT_EQ(SpscRing::BytesFor(1024, 0), L::kSpscDataOffset + 1024);
+  EXPECT_EQ(SpscRing::BytesFor(16, 8), L::kSpscDataOffset + 128);
+
+  Block b(SpscRing::BytesFor(256, 0));
+  SpscRing r;
+  EXPECT_EQ(r.Attach(b.mem, b.size), L::kErrBadMagic);  // zero bytes: not created
+  EXPECT_EQ(r.Create(b.mem, b.size - 1, 256, 0), L::kErrBadSize);
+  EXPECT_EQ(r.Create(b.mem, b.size, 100, 0), L::kErrInvalidArg);
+  ASSERT_EQ(r.Create(b.mem, b.size, 256, 0), L::kOk);
+  const auto* h = reinterpret_cast<const L::MsgHeader*>(b.mem);
+  EXPECT_EQ(h->magic, L::kMsgMagic);
+  EXPECT_EQ(h->kind, L::kMsgKindSpsc);
+  EXPECT_EQ(h->capacity, 256u);
+  EXPECT_EQ(r.max_message(), 124u);
+  SpscRing other;
+  EXPECT_EQ(other.Attach(b.mem, b.size), L::kOk);
+}
+
+TEST(SpscRing, FullEmptyAndTooLarge) {
+  Block b(SpscRing::BytesFor(64, 0));
+  SpscRing r;
+  ASSERT_EQ(r.Create(b.mem, b.size, 64, 0), L::kOk);
+  uint8_t out[64];
+  uint32_t tag = 0;
+  EXPECT_EQ(r.TryDequeue(out, sizeof out, &tag), -1);
+  const char big[29] = {};
+  EXPECT_EQ(r.TryEnqueue(big, 29, L::kMsgTagBinary), Push::kTooLarge);
+  EXPECT_EQ(r.TryEnqueue(big, 28, L::kMsgTagBinary), Push::kOk);  // 32 bytes: half the ring
+  EXPECT_EQ(r.TryEnqueue(big, 28, L::kMsgTagBinary), Push::kOk);
+  EXPECT_EQ(r.TryEnqueue("x", 1, L::kMsgTagUtf8), Push::kFull);
+  EXPECT_EQ(r.TryDequeue(out, 4, &tag), 28);  // too small a buffer: left in place
+  EXPECT_EQ(r.TryDequeue(out, sizeof out, &tag), 28);
+  EXPECT_EQ(r.TryEnqueue("x", 1, L::kMsgTagUtf8), Push::kOk);
+  EXPECT_EQ(r.Enqueue(big, 28, L::kMsgTagBinary, 1'000'000), L::kErrQueueTimeout);
+  EXPECT_EQ(r.TryDequeue(out, sizeof out, &tag), 28);
+  EXPECT_EQ(r.TryDequeue(out, sizeof out, &tag), 1);
+  EXPECT_EQ(tag, L::kMsgTagUtf8);
+  EXPECT_EQ(out[0], 'x');
+  EXPECT_EQ(r.Dequeue(out, sizeof out, &tag, 1'000'000), -1);
+}
+
+// Both indices start just below 2^32: records wrap the ring and the counters wrap to 0.
+TEST(SpscRing, WrapsAroundTwoToThe32) {
+  Block b(SpscRing::BytesFor(128, 0));
+  SpscRing r;
+  ASSERT_EQ(r.Create(b.mem, b.size, 128, 0, 0xffffff00u), L::kOk);
+  uint32_t next_in = 0, next_out = 0;
+  uint8_t out[64];
+  for (int round = 0; round < 500; ++round) {
+    for (int k = 0; k < 1 + round % 5; ++k) {
+      const uint32_t len = 4 + (next_in * 7) % 40;
+      uint8_t msg[64];
+      std::memset(msg, static_cast<int>(next_in), len);
+      std::memcpy(msg, &next_in, 4);
+      if (r.TryEnqueue(msg, len, L::kMsgTagBinary) == Push::kOk) ++next_in;
+    }
+    uint32_t tag = 0;
+    int64_t n;
+    while ((n = r.TryDequeue(out, sizeof out, &tag)) >= 0) {
+      uint32_t v = 0;
+      std::memcpy(&v, out, 4);
+      ASSERT_EQ(v, next_out);
+      ASSERT_EQ(n, 4 + (v * 7) % 40);
+      ++next_out;
+    }
+  }
+  EXPECT_EQ(next_in, next_out);
+  EXPECT_GT(next_in, 1000u);
+  EXPECT_LT(reinterpret_cast<const L::SpscControl*>(b.mem + L::kSpscControlOffset)->tail,
+            0xffffff00u);  // the counter wrapped
+}
+
+TEST(SpscRing, ThreadsPassRecordsExactlyOnceInOrder) {
+  Block b(SpscRing::BytesFor(4096, 0));
+  SpscRing setup;
+  ASSERT_EQ(setup.Create(b.mem, b.size, 4096, 0, 0xfffff000u), L::kOk);
+  constexpr uint32_t kCount = 200'000;
+  std::thread producer([&] {
+    SpscRing r;
+    ASSERT_EQ(r.Attach(b.mem, b.size), L::kOk);
+    uint8_t msg[100];
+    for (uint32_t i = 0; i < kCount; ++i) {
+      const uint32_t len = 4 + i % 97;
+      std::memset(msg, static_cast<int>(i & 255), len);
+      std::memcpy(msg, &i, 4);
+      ASSERT_EQ(r.Enqueue(msg, len, L::kMsgTagBinary, -1), L::kOk);
+    }
+  });
+  SpscRing r;
+  ASSERT_EQ(r.Attach(b.mem, b.size), L::kOk);
+  uint64_t sum = 0;
+  uint8_t out[2048];
+  for (uint32_t i = 0; i < kCount; ++i) {
+    uint32_t tag = 0;
+    const int64_t n = r.Dequeue(out, sizeof out, &tag, -1);
+    ASSERT_EQ(n, 4 + i % 97);
+    uint32_t v = 0;
+    std::memcpy(&v, out, 4);
+    ASSERT_EQ(v, i);
+    ASSERT_EQ(out[n - 1], (n > 4 ? static_cast<uint8_t>(i & 255) : out[n - 1]));
+    sum += v;
+  }
+  producer.join();
+  EXPECT_EQ(sum, uint64_t{kCount} * (kCount - 1) / 2);
+  uint32_t tag = 0;
+  EXPECT_EQ(r.TryDequeue(out, sizeof out, &tag), -1);
+}
+
+TEST(SpscRing, ThreadsPassElements) {
+  Block b(SpscRing::BytesFor(64, 8));
+  SpscRing setup;
+  ASSERT_EQ(setup.Create(b.mem, b.size, 64, 8, 0xffffffe0u), L::kOk);
+  constexpr uint64_t kCount = 300'000;
+  std::thread producer([&] {
+    SpscRing r;
+    ASSERT_EQ(r.Attach(b.mem, b.size), L::kOk);
+    uint64_t batch[3];
+    for (uint64_t i = 0; i < kCount; i += 3) {
+      for (uint64_t k = 0; k < 3; ++k) batch[k] = i + k;
+      while (r.TryEnqueueElements(batch, 3) != Push::kOk) std::this_thread::yield();
+    }
+  });
+  SpscRing r;
+  ASSERT_EQ(r.Attach(b.mem, b.size), L::kOk);
+  uint64_t out[16];
+  uint64_t expect = 0;
+  while (expect < kCount) {
+    const uint32_t n = r.TryDequeueElements(out, 16);
+    for (uint32_t k = 0; k < n; ++k) ASSERT_EQ(out[k], expect++);
+    if (n == 0) std::this_thread::yield();
+  }
+  producer.join();
+  EXPECT_EQ(r.TryEnqueueElements(out, 65), Push::kTooLarge);
+}

@@ -1,0 +1,110 @@
+'use strict';
+// Producer and consumer processes (and workers) of the MPMC queue tests (test/70-msg/mpmc.test.js).
+// The queue is in segment <queue>; segment <board> is the test's scoreboard (helpers/scoreboard.js):
+// a stop word, a received counter and one byte per message id in a `received` and a `produced`
+// table. Message ids: producer p sends p * perProducer + i for i in 0..perProducer-1, as
+// numbered(p, i) (helpers/messages.js).
+//   node mpmc-child.js produce <queue> <board> <p> <perProducer>
+//       marks each id produced after its enqueue returned; prints "done"
+//   node mpmc-child.js channel-send <channel> <n>
+//       sends numbered(0, i) for i in 0..n-1 on a Channel, then closes it; prints "closed"
+//   node mpmc-child.js consume <queue> <board> <perProducer>
+//       dequeues until the stop word is set; checks per-producer order; marks each id received;
+//       prints "count <n> sum <s>"
+// As a worker: workerData { mode, queue: { buffer } , board: SharedArrayBuffer, p, perProducer },
+// or { mode: 'channel-receive', queue } (receiveSync until the end; posts { count, sum }) or
+// { mode: 'channel-block', queue } (receiveSync on an empty channel: waits until terminated).
+const { isMainThread, parentPort, workerData } = require('worker_threads');
+const { MpmcQueue, Channel, Segment } = require('../../../index');
+const { numbered, producerOf, seqOf } = require('../messages');
+const { Scoreboard } = require('../scoreboard');
+
+function produce(q, board, p, perProducer) {
+  for (let i = 0; i < perProducer; i++) {
+    q.enqueue(numbered(p, i), 60000);
+    board.markProduced(p * perProducer + i);
+  }
+}
+
+function consume(q, board, perProducer) {
+  const last = new Map();
+  let count = 0;
+  let sum = 0;
+  while (!board.stopped()) {
+    let m;
+    try {
+      m = q.dequeue(20);
+    } catch (e) {
+      if (e.code === 'ERR_QUEUE_TIMEOUT') continue;
+      throw e;
+    }
+    const p = producerOf(m);
+    const i = seqOf(m);
+    if (last.has(p) && last.get(p) >= i) throw new Error(`producer ${p}: ${i} after ${last.get(p)}`);
+    last.set(p, i);
+    board.markReceived(p * perProducer + i);
+    count++;
+    sum += i;
+  }
+  return { count, sum };
+}
+
+function receiveAll(ch) {
+  let count = 0;
+  let sum = 0;
+  for (;;) {
+    let m;
+    try {
+      m = ch.receiveSync(60000);
+    } catch (e) {
+      if (e.code === 'ERR_CHANNEL_CLOSED') return { count, sum };
+      throw e;
+    }
+    count++;
+    sum += seqOf(m);
+  }
+}
+
+if (isMainThread && process.argv[2] === 'channel-send') {
+  const ch = Channel.open({ name: process.argv[3] });
+  const n = Number(process.argv[4]);
+  for (let i = 0; i < n; i++) ch.sendSync(numbered(0, i), 60000);
+  ch.close();
+  ch.dispose();
+  process.stdout.write('closed\n');
+} else if (isMainThread) {
+  const [mode, queue, boardName, ...rest] = process.argv.slice(2);
+  const q = MpmcQueue.open({ name: queue });
+  const seg = Segment.open({ name: boardName });
+  const board = new Scoreboard(seg.buffer);
+  if (mode === 'produce') {
+    produce(q, board, Number(rest[0]), Number(rest[1]));
+    process.stdout.write('done\n');
+  } else if (mode === 'consume') {
+    const r = consume(q, board, Number(rest[0]));
+    process.stdout.write(`count ${r.count} sum ${r.sum}\n`);
+  } else {
+    throw new Error(`unknown mode ${mode}`);
+  }
+  q.close();
+  seg.close();
+} else if (workerData.mode.startsWith('channel-')) {
+  const ch = Channel.open(workerData.queue);
+  if (workerData.mode === 'channel-block') parentPort.postMessage('waiting');
+  parentPort.postMessage(receiveAll(ch));
+  ch.dispose();
+} else {
+  const { mode, queue, board: boardBuffer, p, perProducer } = workerData;
+  const q = MpmcQueue.open(queue);
+  const board = new Scoreboard(boardBuffer);
+  if (mode === 'produce') {
+    produce(q, board, p, perProducer);
+    parentPort.postMessage('done');
+  } else if (mode === 'consume') {
+    parentPort.postMessage(consume(q, board, perProducer));
+  } else if (mode === 'block') {
+    parentPort.postMessage('waiting');
+    q.dequeue();
+  }
+  q.close();
+}
