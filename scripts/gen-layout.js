@@ -133,9 +133,10 @@ function jsStatus() {
   for (const [code, name] of statuses) out.push(`  ${name}: ${code},`);
   out.push('});', '');
   out.push('const STATUS_CODE = Object.freeze([');
+  // Indexed by number. Each room has its own range, so there are gaps: undefined, not a name.
   const byCode = [];
   for (const [code, name] of statuses) byCode[code] = name;
-  for (const name of byCode) out.push(`  '${name}',`);
+  for (let i = 0; i < byCode.length; i++) out.push(byCode[i] === undefined ? '  undefined,' : `  '${byCode[i]}',`);
   out.push(']);', '');
   out.push('module.exports = { STATUS, STATUS_CODE };', '');
   return out.join('\n');

@@ -256,6 +256,8 @@ const statuses = [
   [21, 'ERR_VALUE_TOO_LONG'],
   [22, 'ERR_NO_MEMORY'],
   [23, 'ERR_NOT_OWNER'],
+  // 50-54: the adapters room. A package an adapter needs (a peer dependency) is not installed.
+  [50, 'ERR_PEER_MISSING'],
 ];
 
 module.exports = { constants, structs, placement, statuses, sizeClasses: sizeClasses() };

@@ -26,6 +26,7 @@ const STATUS = Object.freeze({
   ERR_VALUE_TOO_LONG: 21,
   ERR_NO_MEMORY: 22,
   ERR_NOT_OWNER: 23,
+  ERR_PEER_MISSING: 50,
 });
 
 const STATUS_CODE = Object.freeze([
@@ -53,6 +54,33 @@ const STATUS_CODE = Object.freeze([
   'ERR_VALUE_TOO_LONG',
   'ERR_NO_MEMORY',
   'ERR_NOT_OWNER',
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  'ERR_PEER_MISSING',
 ]);
 
 module.exports = { STATUS, STATUS_CODE };

@@ -30,6 +30,7 @@ enum Status : int32_t {
   kErrValueTooLong = 21,
   kErrNoMemory = 22,
   kErrNotOwner = 23,
+  kErrPeerMissing = 50,
 };
 
 inline const char* StatusCode(int32_t s) noexcept {
@@ -58,6 +59,7 @@ inline const char* StatusCode(int32_t s) noexcept {
     case 21: return "ERR_VALUE_TOO_LONG";
     case 22: return "ERR_NO_MEMORY";
     case 23: return "ERR_NOT_OWNER";
+    case 50: return "ERR_PEER_MISSING";
     default: return "ERR_UNKNOWN";
   }
 }
