@@ -52,11 +52,15 @@ async function main() {
     const state = await graph.getState({ configurable: { thread_id: `user-${id}` } });
     conversations[`user-${id}`] = state.values.messages.length;
   }
+  const threads = new Set();
   let checkpoints = 0;
-  for await (const _ of checkpointer.list({})) checkpoints++;
+  for await (const tuple of checkpointer.list({})) {
+    threads.add(tuple.config.configurable.thread_id);
+    checkpoints++;
+  }
   const memories = (await memory.search(['memories'], { limit: 1000 })).length;
   const users = (await memory.listNamespaces({ prefix: ['memories'] })).length;
-  console.log(JSON.stringify({ workers, turns, conversations, checkpoints, memories, users, verify: store.verify().ok }));
+  console.log(JSON.stringify({ workers, turns, conversations, threads: threads.size, checkpoints, memories, users, verify: store.verify().ok }));
   store.close();
 }
 

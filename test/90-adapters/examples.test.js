@@ -30,6 +30,7 @@ describe('examples/', function () {
     assert.deepStrictEqual(out.conversations, { 'user-0': 8, 'user-1': 8, 'user-2': 8 });
     assert.strictEqual(out.memories, 12);
     assert.strictEqual(out.users, 3);
+    assert.strictEqual(out.threads, 3);
     // At least one checkpoint per turn, the same number for every thread.
     assert.ok(out.checkpoints >= 12 && out.checkpoints % 3 === 0, String(out.checkpoints));
     assert.strictEqual(out.verify, true);

@@ -6,12 +6,11 @@
 // stored is read back whole.
 const assert = require('assert');
 const path = require('path');
-const { Worker } = require('worker_threads');
 const { ShmstoreSaver } = require('shmstore/langgraph');
 const { Store } = require('shmstore');
 const { BaseCheckpointSaver, emptyCheckpoint, ERROR } = require('@langchain/langgraph-checkpoint');
 const { forEachEngine } = require('../helpers/engines');
-const { ROOT, uniqueName, removeShm, runNode, runAndKill } = require('../helpers/process');
+const { ROOT, uniqueName, removeShm, runNode, runAndKill, runWorkers } = require('../helpers/process');
 
 const ACTOR = path.join(ROOT, 'test/helpers/children/langgraph-actor.js');
 const meta = (step) => ({ source: 'loop', step, parents: {} });
@@ -104,11 +103,8 @@ forEachEngine('ShmstoreSaver', ({ engine, make }) => {
   it(`threads written by worker threads are all listed, each checkpoint with its write [${engine}]`, async function () {
     const workers = 3;
     const count = 10;
-    await Promise.all(Array.from({ length: workers }, (_, actor) => new Promise((resolve, reject) => {
-      const w = new Worker(ACTOR, { workerData: { mode: 'checkpoints', buffer: store.buffer, engine: actor % 2 ? 'js' : engine, actor, count, bytes: actor === 0 ? 100000 : 50 } });
-      w.on('error', reject);
-      w.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker exit ${code}`))));
-    })));
+    await runWorkers(ACTOR, Array.from({ length: workers }, (_, actor) => (
+      { mode: 'checkpoints', buffer: store.buffer, engine: actor % 2 ? 'js' : engine, actor, count, bytes: actor === 0 ? 100000 : 50 })));
     const all = await toArray(saver.list({}));
     assert.strictEqual(all.length, workers * count);
     for (const t of all) {

@@ -6,13 +6,12 @@
 // arguments.
 const assert = require('assert');
 const path = require('path');
-const { Worker } = require('worker_threads');
 const { spawnSync } = require('child_process');
 const { ShmstoreStore } = require('shmstore/langgraph');
 const { Store } = require('shmstore');
 const { BaseStore } = require('@langchain/langgraph-checkpoint');
 const { forEachEngine } = require('../helpers/engines');
-const { ROOT, uniqueName, removeShm, runNode, runAndKill } = require('../helpers/process');
+const { ROOT, uniqueName, removeShm, runNode, runAndKill, runWorkers, requireWithout } = require('../helpers/process');
 
 const ACTOR = path.join(ROOT, 'test/helpers/children/langgraph-actor.js');
 
@@ -155,11 +154,8 @@ forEachEngine('ShmstoreStore', ({ engine, make }) => {
   it(`is shared by worker threads: each worker's items are all there, exactly once [${engine}]`, async function () {
     const workers = 4;
     const count = 25;
-    await Promise.all(Array.from({ length: workers }, (_, actor) => new Promise((resolve, reject) => {
-      const w = new Worker(ACTOR, { workerData: { mode: 'items', buffer: store.buffer, engine: actor % 2 ? 'js' : engine, actor, count, bytes: actor === 0 ? 70000 : 20 } });
-      w.on('error', reject);
-      w.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker exit ${code}`))));
-    })));
+    await runWorkers(ACTOR, Array.from({ length: workers }, (_, actor) => (
+      { mode: 'items', buffer: store.buffer, engine: actor % 2 ? 'js' : engine, actor, count, bytes: actor === 0 ? 70000 : 20 })));
     const found = await mem.search(['agents'], { limit: 1000 });
     assert.strictEqual(found.length, workers * count);
     const seen = new Set(found.map((i) => `${i.value.actor}/${i.value.i}`));
@@ -220,12 +216,7 @@ describe('ShmstoreStore across processes', function () {
   });
 
   it('without @langchain/langgraph-checkpoint, require(\'shmstore/langgraph\') throws ERR_PEER_MISSING', function () {
-    const script = `try { require('shmstore/langgraph'); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`;
-    const r = spawnSync(process.execPath, ['-r', path.join(ROOT, 'test/helpers/children/hide-package.js'), '-e', script], {
-      cwd: ROOT, encoding: 'utf8', timeout: 60000, env: { ...process.env, SHMSTORE_TEST_HIDE: '@langchain/langgraph-checkpoint' },
-    });
-    assert.strictEqual(r.status, 0, r.stderr);
-    const out = JSON.parse(r.stdout);
+    const out = requireWithout('shmstore/langgraph', ['@langchain/langgraph-checkpoint']);
     assert.strictEqual(out.code, 'ERR_PEER_MISSING');
     assert.match(out.message, /npm install @langchain\/langgraph-checkpoint/);
   });
