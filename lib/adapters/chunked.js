@@ -128,10 +128,6 @@ class ChunkedValues {
     if (old.id !== undefined) this._removeChunks(old.id, old.count);
     return existed;
   }
-
-  has(ns, key) {
-    return this.store.has(ns, key);
-  }
 }
 
 module.exports = { ChunkedValues, INLINE_MAX, CHUNK };

@@ -38,7 +38,8 @@ forEachEngine('ShmstoreSaver', ({ engine, make }) => {
     const cp2 = { ...emptyCheckpoint(), channel_values: { messages: ['hi'], counter: 2 }, channel_versions: { messages: 1, counter: 2 } };
     const second = await saver.put(config, cp2, meta(1), { counter: 2 });
     assert.deepStrictEqual(second, { configurable: { thread_id: 't', checkpoint_ns: '', checkpoint_id: cp2.id } });
-    assert.deepStrictEqual(store.namespaces().sort(), ['langgraph.blobs', 'langgraph.checkpoints']);
+    assert.deepStrictEqual(store.namespaces().sort(), ['langgraph.blobs', 'langgraph.checkpoints', 'langgraph.latest']);
+    assert.strictEqual(store.get('langgraph.latest', 't\u0000'), cp2.id);
     assert.strictEqual(store.count('langgraph.checkpoints'), 2);
     assert.strictEqual(store.count('langgraph.blobs'), 3); // messages@1, counter@1, counter@2
     const latest = await saver.getTuple({ configurable: { thread_id: 't' } });
@@ -71,6 +72,17 @@ forEachEngine('ShmstoreSaver', ({ engine, make }) => {
     assert.deepStrictEqual(writes.find((w) => w[1] === 'a'), ['task', 'a', 1]);
     assert.deepStrictEqual(writes.find((w) => w[1] === ERROR), ['task', ERROR, 'second']);
     assert.strictEqual(writes.length, 2);
+  });
+
+  it('a write stored but not yet indexed (a crash between the two) is not pending, and a retry stores and indexes it', async function () {
+    const config = await saver.put({ configurable: { thread_id: 'r' } }, emptyCheckpoint(), meta(0), {});
+    await saver.putWrites(config, [['a', 'lost']], 'task');
+    const indexKey = ['r', '', config.configurable.checkpoint_id].join('\u0000');
+    assert.strictEqual(store.delete('langgraph.windex', indexKey), true);
+    assert.deepStrictEqual((await saver.getTuple(config)).pendingWrites, []);
+    await saver.putWrites(config, [['a', 'retried']], 'task');
+    assert.deepStrictEqual((await saver.getTuple(config)).pendingWrites, [['task', 'a', 'retried']]);
+    assert.strictEqual(store.count('langgraph.writes'), 1);
   });
 
   it('list filters metadata by deep equality, across threads, newest first', async function () {
@@ -162,6 +174,11 @@ describe('ShmstoreSaver across processes', function () {
           assert.strictEqual(t.checkpoint.channel_values.log, `${i}:`.padEnd(sizeOf(i), '#'));
           assert.deepStrictEqual(t.pendingWrites, [[`task-${i}`, 'log', `w${i}`]]);
         }
+        // The latest checkpoint is the last one reported, or the one after it if the kill fell
+        // between its put and its write (a put cut short before its index does not count).
+        const latest = await saver.getTuple({ configurable: { thread_id: `t${round}` } });
+        const last = done.length ? done[done.length - 1] : -1;
+        assert.ok([last, last + 1].includes(Number(latest.checkpoint.id.slice(3))), `${latest.checkpoint.id} after ${last}`);
         // Whatever the kill interrupted: list reads every checkpoint of the thread without error.
         const listed = await toArray(saver.list({ configurable: { thread_id: `t${round}` } }));
         assert.ok(listed.length >= done.length && listed.length <= done.length + 1, `${listed.length} listed, ${done.length} reported`);
@@ -169,7 +186,7 @@ describe('ShmstoreSaver across processes', function () {
         // A thread cut short is deleted like any other (and its space reused by the next round).
         await saver.deleteThread(`t${round}`);
         assert.strictEqual((await toArray(saver.list({ configurable: { thread_id: `t${round}` } }))).length, 0);
-        assert.strictEqual(owner.count('langgraph.checkpoints') + owner.count('langgraph.writes') + owner.count('langgraph.blobs'), 0);
+        for (const part of ['checkpoints', 'writes', 'blobs', 'latest', 'windex']) assert.strictEqual(owner.count(`langgraph.${part}`), 0, part);
       }
       assert.ok(reported > 0, 'the writer stored checkpoints before it was killed');
     } finally {

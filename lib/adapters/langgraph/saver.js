@@ -1,21 +1,30 @@
 'use strict';
 // ShmstoreSaver: a LangGraph checkpointer (BaseCheckpointSaver) over a shmstore Store, shared by
-// every thread and process that opens the same store. Three store namespaces, named after a
+// every thread and process that opens the same store. Five store namespaces, named after a
 // prefix (default 'langgraph'), hold it; `<prefix>.chunks` holds the parts of values too large
 // for one entry (lib/adapters/chunked.js):
 //
-//   <prefix>.checkpoints  thread · ns · checkpoint id           → { parent } [checkpoint, metadata]
-//   <prefix>.blobs        thread · ns · channel · version       → [value]
+//   <prefix>.checkpoints  thread · ns · checkpoint id             → { parent } [checkpoint, metadata]
+//   <prefix>.blobs        thread · ns · channel · version         → [value]
 //   <prefix>.writes       thread · ns · checkpoint id · task · idx → { task, channel, path, idx } [value]
+//   <prefix>.latest       thread · ns                             → the greatest checkpoint id
+//   <prefix>.windex       thread · ns · checkpoint id             → JSON ['task · idx', ...]
 //
 // (· is a NUL character; records.js has the record bytes.) A checkpoint is stored without its
 // channel values: each channel named in `newVersions` is stored once as a blob of its version, and
 // a checkpoint read back takes the value of each channel at the version it names, so a channel
 // that did not change is stored once however many checkpoints carry it.
 //
-// Listing (getTuple without a checkpoint id, list, deleteThread, the pending writes of a
-// checkpoint) walks the keys of a namespace: its cost grows with the number of checkpoints and
-// writes in the store, not with those of one thread (the store has no ordered index).
+// The last two are indexes, so that getTuple reads only its own entries. They are read, updated
+// and written back by the writer (the store has no conditional write): each is written by one
+// caller at a time as long as one thread (conversation) has one writer at a time, which is how
+// LangGraph runs a thread. Two processes writing the same thread at the same moment can lose
+// an index update (a pending write getTuple does not show, or a latest pointer behind by one).
+// Every write happens after the data it indexes, so a crash leaves at worst data that no index
+// names yet: a put or putWrites that did not happen, for getTuple.
+//
+// list and deleteThread walk the keys of a namespace: their cost grows with the number of
+// checkpoints in the store, not with those of one thread (the store has no ordered index).
 const { isDeepStrictEqual } = require('util');
 const { openStore } = require('../open-store');
 const { ChunkedValues } = require('../chunked');
@@ -43,7 +52,10 @@ function defineSaver(lg) {
       const { store, owned } = openStore(target, 'store');
       this.store = store;
       this._owned = owned;
-      this._ns = { cp: `${prefix}.checkpoints`, blobs: `${prefix}.blobs`, writes: `${prefix}.writes` };
+      this._ns = {
+        cp: `${prefix}.checkpoints`, blobs: `${prefix}.blobs`, writes: `${prefix}.writes`,
+        latest: `${prefix}.latest`, windex: `${prefix}.windex`,
+      };
       this._values = new ChunkedValues(store, `${prefix}.chunks`);
     }
 
@@ -60,17 +72,19 @@ function defineSaver(lg) {
       return [type, bytes instanceof Uint8Array ? bytes : Buffer.from(bytes)];
     }
 
+    // The write keys of one checkpoint, from its index entry ('task·idx' strings).
+    _writeIndex(thread, ns, id) {
+      const buf = this._values.read(this._ns.windex, keyOf(thread, ns, id));
+      return buf === undefined ? [] : JSON.parse(buf.toString('utf8'));
+    }
+
     // The pending writes of one checkpoint as [taskId, channel, value], in writesSortKey order
-    // (the order LangGraph applies them). `keys`: the split keys of the writes namespace, when
-    // the caller has walked it already.
-    async _pendingWrites(thread, ns, id, keys) {
-      const mine = keys
-        ? keys.filter((f) => f[0] === thread && f[1] === ns && f[2] === id)
-        : this._scan(this._ns.writes, thread, ns, id);
+    // (the order LangGraph applies them).
+    async _pendingWrites(thread, ns, id) {
       const found = [];
-      for (const f of mine) {
-        const buf = this._values.read(this._ns.writes, keyOf(...f));
-        if (buf === undefined) continue; // deleted since the walk
+      for (const sub of this._writeIndex(thread, ns, id)) {
+        const buf = this._values.read(this._ns.writes, keyOf(thread, ns, id) + SEP + sub);
+        if (buf === undefined) continue; // deleted since
         const { fields, parts } = decodeRecord(buf);
         found.push({ sortKey: writesSortKey(fields.path, fields.task, fields.idx), fields, part: parts[0] });
       }
@@ -87,7 +101,7 @@ function defineSaver(lg) {
     }
 
     // The tuple of a stored checkpoint record, or undefined when `filter` rejects its metadata.
-    async _tuple(thread, ns, id, buf, { filter, writeKeys } = {}) {
+    async _tuple(thread, ns, id, buf, filter) {
       const { fields, parts } = decodeRecord(buf);
       const metadata = await this.serde.loadsTyped(...parts[1]);
       if (filter && !matchesMetadata(metadata, filter)) return undefined;
@@ -103,7 +117,7 @@ function defineSaver(lg) {
         config: { configurable: { thread_id: thread, checkpoint_ns: ns, checkpoint_id: id } },
         checkpoint,
         metadata,
-        pendingWrites: await this._pendingWrites(thread, ns, id, writeKeys),
+        pendingWrites: await this._pendingWrites(thread, ns, id),
       };
       if (fields.parent !== undefined) {
         tuple.parentConfig = { configurable: { thread_id: thread, checkpoint_ns: ns, checkpoint_id: fields.parent } };
@@ -118,8 +132,7 @@ function defineSaver(lg) {
       const ns = fieldOf(c.checkpoint_ns === undefined ? '' : c.checkpoint_ns, 'checkpoint_ns', { allowEmpty: true });
       let id = c.checkpoint_id === undefined || c.checkpoint_id === '' ? undefined : fieldOf(c.checkpoint_id, 'checkpoint_id');
       if (id === undefined) {
-        // The latest checkpoint: ids are uuid6, ordered by time as strings.
-        for (const f of this._scan(this._ns.cp, thread, ns)) if (id === undefined || f[2] > id) id = f[2];
+        id = this.store.get(this._ns.latest, keyOf(thread, ns));
         if (id === undefined) return undefined;
       }
       const buf = this._values.read(this._ns.cp, keyOf(thread, ns, id));
@@ -140,11 +153,10 @@ function defineSaver(lg) {
       // Newest first; ties (the same id in two threads or namespaces) in key order.
       found.sort((a, b) => (a[2] !== b[2] ? (a[2] < b[2] ? 1 : -1) : (keyOf(...a) < keyOf(...b) ? -1 : 1)));
       if (limit !== undefined && limit <= 0) return;
-      const writeKeys = this._scan(this._ns.writes);
       for (const [t, n, id] of found) {
         const buf = this._values.read(this._ns.cp, keyOf(t, n, id));
         if (buf === undefined) continue; // deleted since the walk
-        const tuple = await this._tuple(t, n, id, buf, { filter, writeKeys });
+        const tuple = await this._tuple(t, n, id, buf, filter);
         if (tuple === undefined) continue;
         yield tuple;
         if (limit !== undefined && --limit <= 0) return;
@@ -174,6 +186,11 @@ function defineSaver(lg) {
       // Blobs first: a checkpoint is never visible before the channel values it names.
       for (const [key, buf] of blobs) this._values.write(this._ns.blobs, key, buf);
       this._values.write(this._ns.cp, keyOf(thread, ns, id), record);
+      // The latest checkpoint of the thread is the greatest id (uuid6 ids are ordered by time);
+      // a put cut short before this line is a put that did not happen for getTuple.
+      const latestKey = keyOf(thread, ns);
+      const latest = this.store.get(this._ns.latest, latestKey);
+      if (latest === undefined || id > latest) this.store.set(this._ns.latest, latestKey, id);
       return { configurable: { thread_id: thread, checkpoint_ns: ns, checkpoint_id: id } };
     }
 
@@ -192,19 +209,32 @@ function defineSaver(lg) {
         // Special channels (errors, interrupts, ...) have a fixed negative index and replace the
         // previous write; ordinary writes keep the first one stored (a retried task).
         const idx = WRITES_IDX_MAP[channel] !== undefined ? WRITES_IDX_MAP[channel] : i;
-        const key = keyOf(thread, ns, id, task, String(idx));
-        records.push([key, idx, encodeRecord({ task, channel: fieldOf(channel, 'channel'), path: taskPath || '', idx }, [await this._dump(value)])]);
+        records.push([keyOf(task, String(idx)), idx, encodeRecord({ task, channel: fieldOf(channel, 'channel'), path: taskPath || '', idx }, [await this._dump(value)])]);
       }
-      for (const [key, idx, buf] of records) {
-        if (idx >= 0 && this._values.has(this._ns.writes, key)) continue;
-        this._values.write(this._ns.writes, key, buf);
+      // From here to the end, no await: the index is read, extended and written back with no
+      // other call of this thread in between (one writer per thread of LangGraph at a time).
+      const indexKey = keyOf(thread, ns, id);
+      const index = this._writeIndex(thread, ns, id);
+      const indexed = new Set(index);
+      let changed = false;
+      for (const [sub, idx, buf] of records) {
+        // A write is stored once it is indexed: a record left unindexed by a crash is rewritten.
+        if (idx >= 0 && indexed.has(sub)) continue;
+        this._values.write(this._ns.writes, indexKey + SEP + sub, buf);
+        if (!indexed.has(sub)) {
+          indexed.add(sub);
+          index.push(sub);
+          changed = true;
+        }
       }
+      if (changed) this._values.write(this._ns.windex, indexKey, Buffer.from(JSON.stringify(index)));
     }
 
     async deleteThread(threadId) {
       const thread = fieldOf(threadId, 'thread_id');
-      // Checkpoints first: a thread cut short by a crash is gone from listings, its leftovers unread.
-      for (const ns of [this._ns.cp, this._ns.writes, this._ns.blobs]) {
+      // The latest pointers and the checkpoints first: a deletion cut short by a crash leaves a
+      // thread that getTuple and list no longer show, and leftovers nothing reads.
+      for (const ns of [this._ns.latest, this._ns.cp, this._ns.windex, this._ns.writes, this._ns.blobs]) {
         for (const f of this._scan(ns, thread)) this._values.remove(ns, keyOf(...f));
       }
     }
