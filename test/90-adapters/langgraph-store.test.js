@@ -164,6 +164,33 @@ forEachEngine('ShmstoreStore', ({ engine, make }) => {
     assert.deepStrictEqual(await mem.listNamespaces({ prefix: ['agents'] }), [['agents', '0'], ['agents', '1'], ['agents', '2'], ['agents', '3']]);
     assert.strictEqual(store.verify().ok, true);
   });
+
+  it(`workers replacing the same large items at once: every read, meanwhile and after, is one whole value [${engine}]`, async function () {
+    const sizes = [10, 70000, 200000];
+    const whole = (v) => v.text === String(v.n % 10).repeat(sizes[v.n % 3]);
+    let running = true;
+    let reads = 0;
+    const reader = (async () => {
+      while (running) {
+        for (const item of await mem.search(['churn'], { limit: 10 })) {
+          assert.ok(whole(item.value), `item ${item.key}: n ${item.value.n}, ${item.value.text.length} bytes`);
+          reads++;
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    try {
+      await runWorkers(ACTOR, [0, 1, 2].map((actor) => ({ mode: 'churn', buffer: store.buffer, engine: actor % 2 ? 'js' : engine, actor, keys: 2, count: 60 })));
+    } finally {
+      running = false;
+      await reader;
+    }
+    const items = await mem.search(['churn'], { limit: 10 });
+    assert.deepStrictEqual(items.map((i) => i.key).sort(), ['0', '1']);
+    for (const item of items) assert.ok(whole(item.value));
+    assert.ok(reads > 0);
+    assert.strictEqual(store.verify().ok, true);
+  });
 });
 
 describe('ShmstoreStore across processes', function () {

@@ -8,7 +8,8 @@
 //                one pending write), printing one line `ok <i>` as soon as checkpoint i and its
 //                write are stored; count 0: until killed (a full store stops the writes);
 //   churn:       replaces the items ['churn', <j>] (j < keys) with values of alternating sizes
-//                (small, one chunk, several chunks) until killed, printing `ok <n>` as it goes.
+//                (small, one chunk, several chunks), `count` times (0: until killed), printing
+//                `ok <n>` as it goes; values carry `actor` when given.
 const fs = require('fs');
 const { isMainThread, workerData, parentPort } = require('worker_threads');
 const { ShmstoreStore, ShmstoreSaver } = require('../../../lib/adapters/langgraph');
@@ -59,11 +60,12 @@ async function checkpoints() {
 async function churn() {
   const store = new ShmstoreStore(target);
   const sizes = [10, 70000, 200000];
-  for (let n = 0; ; n++) {
+  for (let n = 0; !job.count || n < job.count; n++) {
     const size = sizes[n % sizes.length];
-    await store.put(['churn'], String(n % job.keys), { n, text: String(n % 10).repeat(size) });
-    if (n % 10 === 0) say(`ok ${n}`);
+    await store.put(['churn'], String(n % job.keys), { n, actor: job.actor, text: String(n % 10).repeat(size) });
+    if (n % 10 === 0 && !job.count) say(`ok ${n}`);
   }
+  store.close();
 }
 
 ({ items, checkpoints, churn })[job.mode]().catch((err) => {
