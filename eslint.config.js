@@ -24,6 +24,10 @@ module.exports = [
     },
   },
   {
+    files: ['**/*.mjs'],
+    languageOptions: { ecmaVersion: 2023, sourceType: 'module', globals: { ...globals.node } },
+  },
+  {
     files: ['test/**/*.js'],
     languageOptions: { globals: { ...globals.mocha } },
   },

@@ -148,6 +148,7 @@ function jsStatus() {
   for (const [code, name] of statuses) out.push(`  ${name}: ${code},`);
   out.push('});', '');
   out.push('const STATUS_CODE = Object.freeze([');
+  // Indexed by number. Each room has its own range, so there are gaps: undefined, not a name.
   const byCode = [];
   for (const [code, name] of statuses) byCode[code] = name;
   // Numbers not (yet) given to a status are holes: `undefined`, so that a lookup of one fails.

@@ -613,6 +613,8 @@ const statuses = [
   [35, 'ERR_QUEUE_TIMEOUT'],
   [36, 'ERR_MESSAGE_TOO_LARGE'],
   [37, 'ERR_CHANNEL_CLOSED'],
+  // 50-54: the adapters room. A package an adapter needs (a peer dependency) is not installed.
+  [50, 'ERR_PEER_MISSING'],
 ];
 
 module.exports = { constants, structs, placement, statuses, sizeClasses: sizeClasses() };

@@ -35,6 +35,7 @@ const STATUS = Object.freeze({
   ERR_QUEUE_TIMEOUT: 35,
   ERR_MESSAGE_TOO_LARGE: 36,
   ERR_CHANNEL_CLOSED: 37,
+  ERR_PEER_MISSING: 50,
 });
 
 const STATUS_CODE = Object.freeze([
@@ -76,6 +77,19 @@ const STATUS_CODE = Object.freeze([
   'ERR_QUEUE_TIMEOUT',
   'ERR_MESSAGE_TOO_LARGE',
   'ERR_CHANNEL_CLOSED',
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  'ERR_PEER_MISSING',
 ]);
 
 module.exports = { STATUS, STATUS_CODE };

@@ -39,6 +39,7 @@ enum Status : int32_t {
   kErrQueueTimeout = 35,
   kErrMessageTooLarge = 36,
   kErrChannelClosed = 37,
+  kErrPeerMissing = 50,
 };
 
 inline const char* StatusCode(int32_t s) noexcept {
@@ -76,6 +77,7 @@ inline const char* StatusCode(int32_t s) noexcept {
     case 35: return "ERR_QUEUE_TIMEOUT";
     case 36: return "ERR_MESSAGE_TOO_LARGE";
     case 37: return "ERR_CHANNEL_CLOSED";
+    case 50: return "ERR_PEER_MISSING";
     default: return "ERR_UNKNOWN";
   }
 }

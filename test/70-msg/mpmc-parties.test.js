@@ -252,11 +252,14 @@ describe('MpmcQueue: many parties', () => {
       producers[0].c.kill('SIGKILL');
       consumers[0].c.kill('SIGKILL');
       consumers.push(child(['consume', qName, bName, String(n)]));
-      await until(() => board.receivedCount() > 40000 + Math.floor(Math.random() * 20000), 'more traffic', 60000);
+      // Well before producer 1 can have published its n messages (producer 2 publishes as fast).
+      await until(() => board.receivedCount() > 20000 + Math.floor(Math.random() * 15000), 'more traffic', 60000);
       producers[1].c.kill('SIGKILL');
-      const killed = { producers: 2, consumers: 1 };
       assert.strictEqual((await producers[0].exited).signal, 'SIGKILL');
-      assert.strictEqual((await producers[1].exited).signal, 'SIGKILL');
+      // On a loaded machine producer 1 may still have finished first: then it was not killed.
+      const second = await producers[1].exited;
+      if (second.signal !== 'SIGKILL') assert.strictEqual(second.code, 0, second.err);
+      const killed = { producers: second.signal === 'SIGKILL' ? 2 : 1, consumers: 1 };
       assert.strictEqual((await consumers[0].exited).signal, 'SIGKILL');
       const survivor = await producers[2].exited;
       assert.strictEqual(survivor.code, 0, survivor.err); // the queue did not wedge
@@ -271,7 +274,7 @@ describe('MpmcQueue: many parties', () => {
       const t = board.tally();
       const skipped = q.skipped;
       // Reported for the record (mocha prints it with --reporter spec when run alone).
-      console.log(`      kill -9 of 2 producers and 1 consumer: ${t.received} received, ${t.lost} lost, ` +
+      console.log(`      kill -9 of ${killed.producers} producers and 1 consumer: ${t.received} received, ${t.lost} lost, ` +
         `${t.duplicated} duplicated, ${t.unmarked} received but not marked produced; skipped slots ${JSON.stringify(skipped)}`);
       assert.strictEqual(t.duplicated, 0);
       assert.ok(t.lost <= killed.consumers, `lost ${t.lost}`);

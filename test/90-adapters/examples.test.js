@@ -24,6 +24,18 @@ describe('examples/', function () {
     assert.strictEqual(out.verify, true);
   });
 
+  it('langgraph-agent.js: every worker\'s conversation resumes turn after turn, and every memory and checkpoint is read back by the main thread', function () {
+    const out = runExample('langgraph-agent.js', 3, 4);
+    // Each turn adds the user's message and the agent's answer.
+    assert.deepStrictEqual(out.conversations, { 'user-0': 8, 'user-1': 8, 'user-2': 8 });
+    assert.strictEqual(out.memories, 12);
+    assert.strictEqual(out.users, 3);
+    assert.strictEqual(out.threads, 3);
+    // At least one checkpoint per turn, the same number for every thread.
+    assert.ok(out.checkpoints >= 12 && out.checkpoints % 3 === 0, String(out.checkpoints));
+    assert.strictEqual(out.verify, true);
+  });
+
   it('cluster-cache.js: each key is computed about once across the workers, every other lookup hits, nothing is left in /dev/shm', function () {
     const before = fs.readdirSync('/dev/shm').filter((n) => n.startsWith('example-cluster-cache-'));
     const workers = 3;

@@ -1,0 +1,53 @@
+// Type declarations of require('shmstore/langgraph') (lib/adapters/langgraph/, docs/api.md LangGraph).
+import type { RunnableConfig } from '@langchain/core/runnables';
+import type {
+  BaseCheckpointSaver, BaseStore, ChannelVersions, Checkpoint, CheckpointListOptions, CheckpointMetadata,
+  CheckpointTuple, Operation, OperationResults, PendingWrite, SerializerProtocol,
+} from '@langchain/langgraph-checkpoint';
+import type { Store, StoreCreateOptions, StoreOpenOptions } from './index';
+
+/**
+ * The store an adapter works on: an open Store (never closed by the adapter), or options that
+ * reach one (closed by the adapter's close()): by name or path (created when missing and `size`
+ * is given), or the store in a SharedArrayBuffer.
+ */
+export type AdapterStoreTarget =
+  | Store
+  | (({ name: string; path?: undefined } | { path: string; name?: undefined }) & StoreOpenOptions & Partial<StoreCreateOptions>)
+  | ({ buffer: SharedArrayBuffer } & StoreOpenOptions);
+
+export interface ShmstoreSaverOptions {
+  /** Prefix of the store namespaces used (`<prefix>.checkpoints`, ...): 1 to 36 bytes, default 'langgraph'. */
+  prefix?: string;
+  /** The serializer of checkpoints and writes (default LangGraph's JsonPlusSerializer). */
+  serde?: SerializerProtocol;
+}
+
+/** A LangGraph checkpointer over a shmstore Store, shared by every thread and process using it. */
+export declare class ShmstoreSaver extends BaseCheckpointSaver {
+  constructor(store: AdapterStoreTarget, options?: ShmstoreSaverOptions);
+  /** The store the checkpoints live in. */
+  readonly store: Store;
+  getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined>;
+  list(config: RunnableConfig, options?: CheckpointListOptions): AsyncGenerator<CheckpointTuple>;
+  put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig>;
+  putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath?: string): Promise<void>;
+  deleteThread(threadId: string): Promise<void>;
+  /** Closes the store if the saver opened it (not a Store passed in). */
+  close(): void;
+}
+
+export interface ShmstoreStoreOptions {
+  /** Prefix of the store namespaces used (`<prefix>.items`, `<prefix>.chunks`): 1 to 41 bytes, default 'langgraph'. */
+  prefix?: string;
+}
+
+/** LangGraph long-term memory (BaseStore) over a shmstore Store, shared by every thread and process using it. */
+export declare class ShmstoreStore extends BaseStore {
+  constructor(store: AdapterStoreTarget, options?: ShmstoreStoreOptions);
+  /** The store the items live in. */
+  readonly store: Store;
+  batch<Op extends Operation[]>(operations: Op): Promise<OperationResults<Op>>;
+  /** Closes the store if this object opened it (not a Store passed in). */
+  close(): void;
+}

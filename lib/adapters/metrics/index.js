@@ -1,0 +1,110 @@
+'use strict';
+// `require('shmstore/metrics')`: a prom-client collector of store statistics. Nothing is counted
+// on the store's hot path: every scrape calls `store.stats()` once per store (docs/api.md,
+// store.stats) and hands the numbers to prom-client. Any process attached to a store can scrape
+// it; the entry, byte and namespace figures are the store's own, the read and write totals those
+// flushed by every handle (they grow when a handle calls stats() or close()).
+const { Store } = require('../../store/store');
+const v = require('../../base/validate');
+const { requirePeer } = require('../peer');
+
+const prom = requirePeer('prom-client', 'metrics');
+
+// [suffix, help, kind, value from a stats() snapshot]. Counters are the monotonic totals of the
+// header; everything else is a gauge.
+const SERIES = [
+  ['entries', 'Live entries in the store.', 'gauge', (s) => s.entries],
+  ['max_entries', 'Live entries the store allows.', 'gauge', (s) => s.maxEntries],
+  ['buckets', 'Hash buckets of the store.', 'gauge', (s) => s.buckets],
+  ['namespaces', 'Live namespaces of the store.', 'gauge', (s) => s.namespaces],
+  ['size_bytes', 'Bytes of the whole store (header, tables and entry pool).', 'gauge', (s) => s.bytesTotal],
+  ['live_bytes', 'Bytes of the allocated entry blocks.', 'gauge', (s) => s.bytesLive],
+  ['free_bytes', 'Bytes of the entry pool that are free (free lists and never-used tail).', 'gauge', (s) => s.bytesFree],
+  ['free_list_bytes', 'Bytes of freed blocks waiting on the free lists.', 'gauge', (s) => s.bytesFreeLists],
+  ['tail_bytes', 'Bytes of the entry pool never used yet.', 'gauge', (s) => s.bytesTail],
+  ['fragmentation_ratio', 'Free bytes on free lists over all free bytes (0 to 1).', 'gauge', (s) => s.fragmentation],
+  ['fill_ratio', 'Allocated bytes of the entry pool over the whole pool (0 to 1).', 'gauge', fillOf],
+  ['entries_fill_ratio', 'Live entries over the entries allowed (0 to 1).', 'gauge', (s) => s.entries / s.maxEntries],
+  ['repairs_total', 'Repair passes run on the store since it was created.', 'counter', (s) => s.repairs],
+  ['reads_total', 'Reads by every handle, as flushed by each handle\'s last stats() or close().', 'counter', (s) => s.reads],
+  ['writes_total', 'Writes by every handle, as flushed by each handle\'s last stats() or close().', 'counter', (s) => s.writes],
+];
+
+function fillOf(s) {
+  const pool = s.bytesLive + s.bytesFree;
+  return pool ? s.bytesLive / pool : 0;
+}
+
+// The stores to export as [label, Store] pairs: one Store (label `name`), a Map or a plain
+// object of label → Store.
+function storesOf(stores, name) {
+  if (stores instanceof Store) return [[name, stores]];
+  const pairs = stores instanceof Map ? [...stores] : (stores !== null && typeof stores === 'object' ? Object.entries(stores) : null);
+  if (pairs === null || pairs.length === 0) throw v.invalidType('stores', 'a Store, or a Map or object of names to Stores', stores);
+  for (const [label, s] of pairs) {
+    if (typeof label !== 'string' || label === '') throw v.invalidType('stores', 'keyed by non-empty strings', label);
+    if (!(s instanceof Store)) throw v.invalidType(`stores.${label}`, 'a Store', s);
+  }
+  return pairs;
+}
+
+const OPTION_KEYS = ['registry', 'prefix', 'name'];
+
+// Registers the store metrics in `options.registry` (prom-client's default registry when
+// omitted) and returns { metrics, unregister }. Every series has the label `store`.
+function storeMetrics(stores, options = {}) {
+  v.validateObject(options, 'options');
+  v.validateKeys(options, 'options', OPTION_KEYS);
+  const registry = options.registry === undefined ? prom.register : options.registry;
+  if (!(registry instanceof prom.Registry)) throw v.invalidType('options.registry', 'a prom-client Registry', registry);
+  const prefix = options.prefix === undefined ? 'shmstore_' : options.prefix;
+  if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$|^$/.test(prefix)) {
+    throw v.invalidType('options.prefix', 'a Prometheus metric name prefix', prefix);
+  }
+  const name = options.name === undefined ? 'default' : options.name;
+  if (typeof name !== 'string' || name === '') throw v.invalidType('options.name', 'a non-empty string', name);
+  const pairs = storesOf(stores, name);
+
+  // One stats() per store per scrape: prom-client calls every metric's collect() in one
+  // synchronous pass, so a snapshot taken by the first is reused by the others until the
+  // next turn of the event loop.
+  let snapshot = null;
+  const snap = () => {
+    if (snapshot === null) {
+      snapshot = [];
+      for (const [label, s] of pairs) if (!s.closed) snapshot.push([label, s.stats()]);
+      setImmediate(() => { snapshot = null; });
+    }
+    return snapshot;
+  };
+
+  const metrics = SERIES.map(([suffix, help, kind, valueOf]) => {
+    const Metric = kind === 'counter' ? prom.Counter : prom.Gauge;
+    return new Metric({
+      name: prefix + suffix, help, labelNames: ['store'], registers: [registry],
+      collect() {
+        this.reset();
+        for (const [label, s] of snap()) {
+          if (kind === 'counter') this.inc({ store: label }, valueOf(s));
+          else this.set({ store: label }, valueOf(s));
+        }
+      },
+    });
+  });
+  metrics.push(new prom.Gauge({
+    name: `${prefix}namespace_entries`, help: 'Live entries per namespace.',
+    labelNames: ['store', 'namespace'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const [label, s] of snap()) {
+        for (const [ns, n] of Object.entries(s.namespaceCounts)) this.set({ store: label, namespace: ns }, n);
+      }
+    },
+  }));
+  const unregister = () => {
+    for (const m of metrics) registry.removeSingleMetric(m.name);
+  };
+  return { metrics, unregister };
+}
+
+module.exports = { storeMetrics };

@@ -1,0 +1,25 @@
+// Type declarations of require('shmstore/metrics') (lib/adapters/metrics/, docs/api.md Metrics).
+import type { Registry, Counter, Gauge } from 'prom-client';
+import type { Store } from './index';
+
+export interface StoreMetricsOptions {
+  /** The registry to register in; prom-client's default registry when omitted. */
+  registry?: Registry;
+  /** Prefix of every metric name (default 'shmstore_'). */
+  prefix?: string;
+  /** The `store` label of a single store (default 'default'). */
+  name?: string;
+}
+
+export interface StoreMetrics {
+  /** The registered metrics, one per series kind. */
+  metrics: Array<Counter<'store'> | Gauge<'store'> | Gauge<'store' | 'namespace'>>;
+  /** Removes every series of this call from its registry. */
+  unregister(): void;
+}
+
+/** Exports store.stats() of one store, or of several keyed by their `store` label, on every scrape. */
+export declare function storeMetrics(
+  stores: Store | Map<string, Store> | Record<string, Store>,
+  options?: StoreMetricsOptions,
+): StoreMetrics;

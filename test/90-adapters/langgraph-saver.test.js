@@ -1,0 +1,197 @@
+'use strict';
+// ShmstoreSaver (require('shmstore/langgraph'), docs/api.md LangGraph) beyond the published
+// conformance suite (langgraph-validation.vitest.mjs, run by `npm run test:langgraph`): what it
+// stores where, channel values larger than one entry, special writes, threads written by worker
+// threads and by processes, and a writer killed at random moments: every checkpoint it reported
+// stored is read back whole.
+const assert = require('assert');
+const path = require('path');
+const { ShmstoreSaver } = require('shmstore/langgraph');
+const { Store } = require('shmstore');
+const { BaseCheckpointSaver, emptyCheckpoint, ERROR } = require('@langchain/langgraph-checkpoint');
+const { forEachEngine } = require('../helpers/engines');
+const { ROOT, uniqueName, removeShm, runNode, runAndKill, runWorkers } = require('../helpers/process');
+
+const ACTOR = path.join(ROOT, 'test/helpers/children/langgraph-actor.js');
+const meta = (step) => ({ source: 'loop', step, parents: {} });
+
+async function toArray(gen) {
+  const out = [];
+  for await (const x of gen) out.push(x);
+  return out;
+}
+
+forEachEngine('ShmstoreSaver', ({ engine, make }) => {
+  let store;
+  let saver;
+  beforeEach(() => {
+    store = make({ size: 8 << 20 });
+    saver = new ShmstoreSaver(store);
+  });
+
+  it('stores a checkpoint without its channel values and each changed channel once per version', async function () {
+    assert.ok(saver instanceof BaseCheckpointSaver);
+    let config = { configurable: { thread_id: 't', checkpoint_ns: '' } };
+    const versions = { messages: 1, counter: 1 };
+    const cp1 = { ...emptyCheckpoint(), channel_values: { messages: ['hi'], counter: 1 }, channel_versions: { ...versions } };
+    config = await saver.put(config, cp1, meta(0), versions);
+    const cp2 = { ...emptyCheckpoint(), channel_values: { messages: ['hi'], counter: 2 }, channel_versions: { messages: 1, counter: 2 } };
+    const second = await saver.put(config, cp2, meta(1), { counter: 2 });
+    assert.deepStrictEqual(second, { configurable: { thread_id: 't', checkpoint_ns: '', checkpoint_id: cp2.id } });
+    assert.deepStrictEqual(store.namespaces().sort(), ['langgraph.blobs', 'langgraph.checkpoints', 'langgraph.latest']);
+    assert.strictEqual(store.get('langgraph.latest', 't\u0000'), cp2.id);
+    assert.strictEqual(store.count('langgraph.checkpoints'), 2);
+    assert.strictEqual(store.count('langgraph.blobs'), 3); // messages@1, counter@1, counter@2
+    const latest = await saver.getTuple({ configurable: { thread_id: 't' } });
+    assert.deepStrictEqual(latest.checkpoint.channel_values, { messages: ['hi'], counter: 2 });
+    assert.strictEqual(latest.parentConfig.configurable.checkpoint_id, cp1.id);
+    assert.deepStrictEqual((await saver.getTuple({ configurable: { thread_id: 't', checkpoint_id: cp1.id } })).checkpoint.channel_values,
+      { messages: ['hi'], counter: 1 });
+  });
+
+  it('channel values and writes larger than one entry round-trip; deleteThread removes them and their chunks', async function () {
+    const big = Array.from({ length: 3000 }, (_, i) => ({ role: i % 2 ? 'ai' : 'human', content: `message ${i} `.repeat(10) }));
+    const cp = { ...emptyCheckpoint(), channel_values: { messages: big }, channel_versions: { messages: 1 } };
+    const config = await saver.put({ configurable: { thread_id: 'big' } }, cp, meta(0), { messages: 1 });
+    await saver.putWrites(config, [['messages', big.slice(0, 1500)]], 'task');
+    assert.ok(store.count('langgraph.chunks') > 5);
+    const t = await saver.getTuple(config);
+    assert.deepStrictEqual(t.checkpoint.channel_values.messages, big);
+    assert.deepStrictEqual(t.pendingWrites, [['task', 'messages', big.slice(0, 1500)]]);
+    await saver.deleteThread('big');
+    assert.strictEqual(await saver.getTuple(config), undefined);
+    assert.strictEqual(store.count(), 0);
+    assert.strictEqual(store.verify().ok, true);
+  });
+
+  it('ordinary writes keep the first value of a retried task; special channels (ERROR) replace theirs', async function () {
+    const config = await saver.put({ configurable: { thread_id: 'w' } }, emptyCheckpoint(), meta(0), {});
+    await saver.putWrites(config, [['a', 1], [ERROR, 'first']], 'task');
+    await saver.putWrites(config, [['a', 2], [ERROR, 'second']], 'task');
+    const writes = (await saver.getTuple(config)).pendingWrites;
+    assert.deepStrictEqual(writes.find((w) => w[1] === 'a'), ['task', 'a', 1]);
+    assert.deepStrictEqual(writes.find((w) => w[1] === ERROR), ['task', ERROR, 'second']);
+    assert.strictEqual(writes.length, 2);
+  });
+
+  it('a write stored but not yet indexed (a crash between the two) is not pending, and a retry stores and indexes it', async function () {
+    const config = await saver.put({ configurable: { thread_id: 'r' } }, emptyCheckpoint(), meta(0), {});
+    await saver.putWrites(config, [['a', 'lost']], 'task');
+    const indexKey = ['r', '', config.configurable.checkpoint_id].join('\u0000');
+    assert.strictEqual(store.delete('langgraph.windex', indexKey), true);
+    assert.deepStrictEqual((await saver.getTuple(config)).pendingWrites, []);
+    await saver.putWrites(config, [['a', 'retried']], 'task');
+    assert.deepStrictEqual((await saver.getTuple(config)).pendingWrites, [['task', 'a', 'retried']]);
+    assert.strictEqual(store.count('langgraph.writes'), 1);
+  });
+
+  it('list filters metadata by deep equality, across threads, newest first', async function () {
+    for (const thread of ['x', 'y']) {
+      let config = { configurable: { thread_id: thread } };
+      for (let step = 0; step < 3; step++) {
+        config = await saver.put(config, emptyCheckpoint(), { source: 'loop', step, parents: {}, tags: { team: step % 2 ? 'b' : 'a' } }, {});
+      }
+    }
+    const all = await toArray(saver.list({}));
+    assert.strictEqual(all.length, 6);
+    const ids = all.map((t) => t.checkpoint.id);
+    assert.deepStrictEqual(ids, [...ids].sort().reverse());
+    assert.strictEqual((await toArray(saver.list({}, { filter: { tags: { team: 'a' } } }))).length, 4);
+    assert.strictEqual((await toArray(saver.list({ configurable: { thread_id: 'x' } }, { filter: { step: 1 }, limit: 5 }))).length, 1);
+    assert.strictEqual((await toArray(saver.list({}, { limit: 0 }))).length, 0);
+  });
+
+  it('bad configs and ids are refused before anything is written', async function () {
+    await assert.rejects(saver.put({ configurable: { thread_id: 'a\u0000b' } }, emptyCheckpoint(), meta(0), {}), TypeError);
+    await assert.rejects(saver.put({ configurable: { thread_id: 7n } }, emptyCheckpoint(), meta(0), {}), TypeError);
+    await assert.rejects(saver.put({ configurable: { thread_id: 't' } }, { ...emptyCheckpoint(), id: '' }, meta(0), {}), TypeError);
+    await assert.rejects(saver.putWrites({ configurable: { thread_id: 't', checkpoint_id: 'c' } }, 'nope', 'task'), TypeError);
+    await assert.rejects(saver.deleteThread(''), TypeError);
+    assert.throws(() => new ShmstoreSaver(store, { prefix: 'x'.repeat(40) }), { name: 'RangeError', code: 'ERR_INVALID_ARG' });
+    assert.throws(() => new ShmstoreSaver(store, { other: 1 }), TypeError);
+    assert.strictEqual(store.count(), 0);
+  });
+
+  it(`threads written by worker threads are all listed, each checkpoint with its write [${engine}]`, async function () {
+    const workers = 3;
+    const count = 10;
+    await runWorkers(ACTOR, Array.from({ length: workers }, (_, actor) => (
+      { mode: 'checkpoints', buffer: store.buffer, engine: actor % 2 ? 'js' : engine, actor, count, bytes: actor === 0 ? 100000 : 50 })));
+    const all = await toArray(saver.list({}));
+    assert.strictEqual(all.length, workers * count);
+    for (const t of all) {
+      const { thread_id: thread, checkpoint_id: id } = t.config.configurable;
+      const i = Number(id.slice(3));
+      assert.strictEqual(t.checkpoint.channel_values.log, `${i}:`.padEnd(thread === 't0' ? 100000 : 50, '#'));
+      assert.deepStrictEqual(t.pendingWrites, [[`task-${i}`, 'log', `w${i}`]]);
+    }
+    for (let a = 0; a < workers; a++) {
+      const latest = await saver.getTuple({ configurable: { thread_id: `t${a}` } });
+      assert.strictEqual(latest.checkpoint.id, `cp-${String(count - 1).padStart(8, '0')}`);
+    }
+    assert.strictEqual(store.verify().ok, true);
+  });
+});
+
+describe('ShmstoreSaver across processes', function () {
+  this.timeout(120000);
+
+  it('a thread written by one process is read by another, through store options', async function () {
+    const name = uniqueName('lgsaver');
+    try {
+      const r = await runNode(ACTOR, [JSON.stringify({ mode: 'checkpoints', name, size: 4 << 20, actor: 9, count: 5, bytes: 80000 })]);
+      assert.strictEqual(r.code, 0, r.stderr);
+      const saver = new ShmstoreSaver({ name });
+      const latest = await saver.getTuple({ configurable: { thread_id: 't9' } });
+      assert.strictEqual(latest.checkpoint.id, 'cp-00000004');
+      assert.strictEqual(latest.checkpoint.channel_values.log.length, 80000);
+      assert.strictEqual((await toArray(saver.list({ configurable: { thread_id: 't9' } }))).length, 5);
+      saver.close();
+    } finally {
+      removeShm(name);
+    }
+  });
+
+  it('a writer killed at random moments: every checkpoint it reported stored reads back whole, with its write', async function () {
+    const name = uniqueName('lgkill');
+    const owner = Store.create({ name, size: 32 << 20 });
+    const sizeOf = (i) => (i % 25 === 0 ? 70000 : 10);
+    try {
+      let reported = 0;
+      for (let round = 0; round < 3; round++) {
+        const r = await runAndKill(ACTOR, [JSON.stringify({ mode: 'checkpoints', name, actor: round, count: 0, bytes: 70000, every: 25 })],
+          { ready: /^ok /m, maxDelayMs: 300 });
+        assert.strictEqual(r.signal, 'SIGKILL', r.stderr);
+        const done = r.stdout.split('\n').filter((l) => l.startsWith('ok ')).map((l) => Number(l.slice(3)));
+        reported += done.length;
+        const saver = new ShmstoreSaver(owner);
+        // The last ones reported (where the kill struck) and a sample of the others: each
+        // getTuple walks the writes namespace (docs/api.md), so reading thousands is slow.
+        const sample = done.filter((i, k) => k >= done.length - 20 || k % 50 === 0);
+        for (const i of sample) {
+          const t = await saver.getTuple({ configurable: { thread_id: `t${round}`, checkpoint_id: `cp-${String(i).padStart(8, '0')}` } });
+          assert.ok(t, `checkpoint ${i} of round ${round}`);
+          assert.strictEqual(t.checkpoint.channel_values.log, `${i}:`.padEnd(sizeOf(i), '#'));
+          assert.deepStrictEqual(t.pendingWrites, [[`task-${i}`, 'log', `w${i}`]]);
+        }
+        // The latest checkpoint is the last one reported, or the one after it if the kill fell
+        // between its put and its write (a put cut short before its index does not count).
+        const latest = await saver.getTuple({ configurable: { thread_id: `t${round}` } });
+        const last = done.length ? done[done.length - 1] : -1;
+        assert.ok([last, last + 1].includes(Number(latest.checkpoint.id.slice(3))), `${latest.checkpoint.id} after ${last}`);
+        // Whatever the kill interrupted: list reads every checkpoint of the thread without error.
+        const listed = await toArray(saver.list({ configurable: { thread_id: `t${round}` } }));
+        assert.ok(listed.length >= done.length && listed.length <= done.length + 1, `${listed.length} listed, ${done.length} reported`);
+        assert.strictEqual(owner.verify().ok, true);
+        // A thread cut short is deleted like any other (and its space reused by the next round).
+        await saver.deleteThread(`t${round}`);
+        assert.strictEqual((await toArray(saver.list({ configurable: { thread_id: `t${round}` } }))).length, 0);
+        for (const part of ['checkpoints', 'writes', 'blobs', 'latest', 'windex']) assert.strictEqual(owner.count(`langgraph.${part}`), 0, part);
+      }
+      assert.ok(reported > 0, 'the writer stored checkpoints before it was killed');
+    } finally {
+      owner.close();
+      removeShm(name);
+    }
+  });
+});

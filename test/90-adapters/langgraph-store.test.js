@@ -1,0 +1,265 @@
+'use strict';
+// ShmstoreStore (require('shmstore/langgraph'), docs/api.md LangGraph): LangGraph's BaseStore
+// over a store, on both engines: put/get/delete, search by namespace prefix with filters and
+// pages, listNamespaces, batch, values larger than one entry; shared by worker threads and by
+// processes; a writer killed at random moments never leaves a value that reads wrong; bad
+// arguments.
+const assert = require('assert');
+const path = require('path');
+const { spawnSync } = require('child_process');
+const { ShmstoreStore } = require('shmstore/langgraph');
+const { Store } = require('shmstore');
+const { BaseStore } = require('@langchain/langgraph-checkpoint');
+const { forEachEngine } = require('../helpers/engines');
+const { ROOT, uniqueName, removeShm, runNode, runAndKill, runWorkers, requireWithout } = require('../helpers/process');
+
+const ACTOR = path.join(ROOT, 'test/helpers/children/langgraph-actor.js');
+
+forEachEngine('ShmstoreStore', ({ engine, make }) => {
+  let store;
+  let mem;
+  beforeEach(() => {
+    store = make({ size: 8 << 20 });
+    mem = new ShmstoreStore(store);
+  });
+
+  it('is a BaseStore: put, get, delete; createdAt stays and updatedAt moves on replacement', async function () {
+    assert.ok(mem instanceof BaseStore);
+    await mem.put(['users', '42', 'memories'], 'likes', { food: 'pizza' });
+    const a = await mem.get(['users', '42', 'memories'], 'likes');
+    assert.deepStrictEqual(a.value, { food: 'pizza' });
+    assert.deepStrictEqual(a.namespace, ['users', '42', 'memories']);
+    assert.strictEqual(a.key, 'likes');
+    assert.ok(a.createdAt instanceof Date && a.updatedAt instanceof Date);
+    await new Promise((r) => setTimeout(r, 5));
+    await mem.put(['users', '42', 'memories'], 'likes', { food: 'sushi' });
+    const b = await mem.get(['users', '42', 'memories'], 'likes');
+    assert.deepStrictEqual(b.value, { food: 'sushi' });
+    assert.strictEqual(b.createdAt.getTime(), a.createdAt.getTime());
+    assert.ok(b.updatedAt.getTime() > a.updatedAt.getTime());
+    assert.strictEqual(await mem.get(['users', '42'], 'likes'), null);
+    await mem.delete(['users', '42', 'memories'], 'likes');
+    assert.strictEqual(await mem.get(['users', '42', 'memories'], 'likes'), null);
+    assert.strictEqual(store.count('langgraph.items'), 0);
+  });
+
+  it('search: a namespace prefix matches whole labels, filters use every operator, pages are stable', async function () {
+    for (let i = 0; i < 12; i++) await mem.put(['docs', 'a'], `d${i}`, { n: i, kind: i % 2 ? 'odd' : 'even', tags: [i % 3] });
+    await mem.put(['docs', 'ab'], 'x', { n: 100, kind: 'odd' });
+    await mem.put(['docs', 'a', 'deep'], 'y', { n: 200, kind: 'even' });
+    await mem.put(['other'], 'z', { n: 300 });
+    const keys = async (prefix, options) => (await mem.search(prefix, { limit: 100, ...options })).map((i) => i.key).sort();
+    assert.deepStrictEqual(await keys(['docs', 'a']), [...Array.from({ length: 12 }, (_, i) => `d${i}`), 'y'].sort());
+    assert.deepStrictEqual(await keys(['docs', 'ab']), ['x']);
+    assert.strictEqual((await keys(['docs'])).length, 14);
+    assert.strictEqual((await keys([])).length, 15);
+    assert.deepStrictEqual(await keys(['docs', 'a'], { filter: { kind: 'odd' } }), ['d1', 'd11', 'd3', 'd5', 'd7', 'd9']);
+    assert.deepStrictEqual(await keys(['docs'], { filter: { n: { $gte: 10, $lt: 101 } } }), ['d10', 'd11', 'x']);
+    assert.deepStrictEqual(await keys(['docs'], { filter: { n: { $gt: 99 } } }), ['x', 'y']);
+    assert.deepStrictEqual(await keys(['docs', 'a'], { filter: { n: { $lte: 1 } } }), ['d0', 'd1']);
+    assert.deepStrictEqual(await keys(['docs', 'a'], { filter: { n: { $in: [3, 4] } } }), ['d3', 'd4']);
+    assert.strictEqual((await keys(['docs', 'a'], { filter: { n: { $nin: [3, 4] } } })).length, 11);
+    assert.strictEqual((await keys(['docs', 'a'], { filter: { kind: { $ne: 'odd' } } })).length, 7);
+    assert.deepStrictEqual(await keys(['docs', 'a'], { filter: { kind: { $eq: 'even' }, tags: [0] } }), ['d0', 'd6']);
+    // Default limit 10; newest first; offset pages through a stable order without repeats.
+    assert.strictEqual((await mem.search(['docs'])).length, 10);
+    const all = (await mem.search(['docs'], { limit: 100 })).map((i) => i.key);
+    const paged = [];
+    for (let off = 0; off < 14; off += 4) paged.push(...(await mem.search(['docs'], { limit: 4, offset: off })).map((i) => i.key));
+    assert.deepStrictEqual(paged, all);
+    const times = (await mem.search(['docs'], { limit: 100 })).map((i) => i.updatedAt.getTime());
+    assert.deepStrictEqual(times, [...times].sort((x, y) => y - x)); // most recently updated first
+    const item = (await mem.search(['other']))[0];
+    assert.strictEqual(item.score, undefined);
+    assert.deepStrictEqual(item.namespace, ['other']);
+  });
+
+  it('listNamespaces: prefix, suffix, * wildcards, maxDepth, limit and offset', async function () {
+    const paths = [['a', 'b', 'c'], ['a', 'b', 'd'], ['a', 'x', 'c'], ['b'], ['b', 'y', 'c', 'd']];
+    for (const p of paths) await mem.put(p, 'k', { p });
+    await mem.put(['a', 'b', 'c'], 'k2', {});
+    assert.deepStrictEqual(await mem.listNamespaces(), [...paths].sort((x, y) => (x.join(':') < y.join(':') ? -1 : 1)));
+    assert.deepStrictEqual(await mem.listNamespaces({ prefix: ['a', 'b'] }), [['a', 'b', 'c'], ['a', 'b', 'd']]);
+    assert.deepStrictEqual(await mem.listNamespaces({ suffix: ['c'] }), [['a', 'b', 'c'], ['a', 'x', 'c']]);
+    assert.deepStrictEqual(await mem.listNamespaces({ prefix: ['a', '*', 'c'] }), [['a', 'b', 'c'], ['a', 'x', 'c']]);
+    assert.deepStrictEqual(await mem.listNamespaces({ prefix: ['a'], suffix: ['d'] }), [['a', 'b', 'd']]);
+    assert.deepStrictEqual(await mem.listNamespaces({ maxDepth: 1 }), [['a'], ['b']]);
+    assert.deepStrictEqual(await mem.listNamespaces({ maxDepth: 2 }), [['a', 'b'], ['a', 'x'], ['b'], ['b', 'y']]);
+    assert.deepStrictEqual(await mem.listNamespaces({ limit: 2, offset: 1 }), [['a', 'b', 'd'], ['a', 'x', 'c']]);
+    await mem.delete(['b'], 'k');
+    assert.deepStrictEqual(await mem.listNamespaces({ maxDepth: 1, prefix: ['b'] }), [['b']]);
+    await mem.delete(['b', 'y', 'c', 'd'], 'k');
+    assert.deepStrictEqual(await mem.listNamespaces({ prefix: ['b'] }), []);
+  });
+
+  it('batch runs its operations in order and returns one result each', async function () {
+    const results = await mem.batch([
+      { namespace: ['n'], key: 'a', value: { v: 1 } },
+      { namespace: ['n'], key: 'a' },
+      { namespacePrefix: ['n'], limit: 10, offset: 0 },
+      { matchConditions: [{ matchType: 'prefix', path: ['n'] }], limit: 10, offset: 0 },
+      { namespace: ['n'], key: 'a', value: null },
+      { namespace: ['n'], key: 'a' },
+    ]);
+    assert.strictEqual(results.length, 6);
+    assert.strictEqual(results[0], null);
+    assert.deepStrictEqual(results[1].value, { v: 1 });
+    assert.deepStrictEqual(results[2].map((i) => i.key), ['a']);
+    assert.deepStrictEqual(results[3], [['n']]);
+    assert.strictEqual(results[4], null);
+    assert.strictEqual(results[5], null);
+  });
+
+  it('values larger than one entry round-trip, and replacing or deleting them frees their chunks', async function () {
+    const big = { text: 'ab'.repeat(150000), list: Array.from({ length: 2000 }, (_, i) => i) };
+    await mem.put(['big'], 'one', big);
+    assert.deepStrictEqual((await mem.get(['big'], 'one')).value, big);
+    assert.ok(store.count('langgraph.chunks') >= 5);
+    await mem.put(['big'], 'one', { small: true });
+    assert.strictEqual(store.count('langgraph.chunks'), 0);
+    await mem.put(['big'], 'one', big);
+    await mem.delete(['big'], 'one');
+    assert.strictEqual(store.count('langgraph.chunks'), 0);
+    assert.strictEqual(store.verify().ok, true);
+  });
+
+  it('a store that fills up fails the put with ERR_STORE_FULL and leaves the old value and no chunks', async function () {
+    const small = make({ size: 1 << 20 });
+    const m = new ShmstoreStore(small, { prefix: 'p' });
+    await m.put(['x'], 'k', { old: 1 });
+    await assert.rejects(m.put(['x'], 'k', { text: 'y'.repeat(4 << 20) }), { code: 'ERR_STORE_FULL' });
+    assert.deepStrictEqual((await m.get(['x'], 'k')).value, { old: 1 });
+    assert.strictEqual(small.count('p.chunks'), 0);
+    assert.strictEqual(small.verify().ok, true);
+  });
+
+  it('bad namespaces, keys, values and options are refused and change nothing', async function () {
+    for (const ns of [[], ['a.b'], ['a:b'], ['a\u0000'], [''], [1], 'a']) {
+      await assert.rejects(mem.put(ns, 'k', { v: 1 }), (e) => e instanceof Error, JSON.stringify(ns));
+    }
+    await assert.rejects(mem.put(['a'], 'k', [1, 2]), TypeError);
+    await assert.rejects(mem.put(['a'], 'k', 'text'), TypeError);
+    const cyclic = {};
+    cyclic.self = cyclic;
+    await assert.rejects(mem.put(['a'], 'k', cyclic), TypeError);
+    await assert.rejects(mem.put(['a'], 'x'.repeat(1100), { v: 1 }), { code: 'ERR_KEY_TOO_LONG' });
+    await assert.rejects(mem.search(['a'], { limit: -1 }), RangeError);
+    await assert.rejects(mem.listNamespaces({ maxDepth: 0 }), RangeError);
+    assert.strictEqual(store.count(), 0);
+    assert.throws(() => new ShmstoreStore(store, { nope: 1 }), TypeError);
+    assert.throws(() => new ShmstoreStore(store, { prefix: 'p'.repeat(48) }), { name: 'RangeError', code: 'ERR_INVALID_ARG' });
+    assert.throws(() => new ShmstoreStore(42), { name: 'TypeError', code: 'ERR_INVALID_ARG' });
+  });
+
+  it(`is shared by worker threads: each worker's items are all there, exactly once [${engine}]`, async function () {
+    const workers = 4;
+    const count = 25;
+    await runWorkers(ACTOR, Array.from({ length: workers }, (_, actor) => (
+      { mode: 'items', buffer: store.buffer, engine: actor % 2 ? 'js' : engine, actor, count, bytes: actor === 0 ? 70000 : 20 })));
+    const found = await mem.search(['agents'], { limit: 1000 });
+    assert.strictEqual(found.length, workers * count);
+    const seen = new Set(found.map((i) => `${i.value.actor}/${i.value.i}`));
+    assert.strictEqual(seen.size, workers * count);
+    for (const i of found) assert.strictEqual(i.key, `k${i.value.i}`);
+    assert.deepStrictEqual(await mem.listNamespaces({ prefix: ['agents'] }), [['agents', '0'], ['agents', '1'], ['agents', '2'], ['agents', '3']]);
+    assert.strictEqual(store.verify().ok, true);
+  });
+
+  it(`workers replacing the same large items at once: every read, meanwhile and after, is one whole value [${engine}]`, async function () {
+    const sizes = [10, 70000, 200000];
+    const whole = (v) => v.text === String(v.n % 10).repeat(sizes[v.n % 3]);
+    let running = true;
+    let reads = 0;
+    const reader = (async () => {
+      while (running) {
+        for (const item of await mem.search(['churn'], { limit: 10 })) {
+          assert.ok(whole(item.value), `item ${item.key}: n ${item.value.n}, ${item.value.text.length} bytes`);
+          reads++;
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    try {
+      await runWorkers(ACTOR, [0, 1, 2].map((actor) => ({ mode: 'churn', buffer: store.buffer, engine: actor % 2 ? 'js' : engine, actor, keys: 2, count: 60 })));
+    } finally {
+      running = false;
+      await reader;
+    }
+    const items = await mem.search(['churn'], { limit: 10 });
+    assert.deepStrictEqual(items.map((i) => i.key).sort(), ['0', '1']);
+    for (const item of items) assert.ok(whole(item.value));
+    assert.ok(reads > 0);
+    assert.strictEqual(store.verify().ok, true);
+  });
+});
+
+describe('ShmstoreStore across processes', function () {
+  this.timeout(120000);
+
+  it('processes that create-or-open one named store at once all write into it', async function () {
+    const name = uniqueName('lgstore');
+    try {
+      const procs = 3;
+      const count = 20;
+      const runs = await Promise.all(Array.from({ length: procs }, (_, actor) => runNode(ACTOR,
+        [JSON.stringify({ mode: 'items', name, size: 4 << 20, actor, count, bytes: 100 })])));
+      for (const r of runs) assert.strictEqual(r.code, 0, r.stderr);
+      const mem = new ShmstoreStore({ name });
+      const found = await mem.search(['agents'], { limit: 1000 });
+      assert.strictEqual(found.length, procs * count);
+      assert.strictEqual(new Set(found.map((i) => `${i.value.actor}/${i.value.i}`)).size, procs * count);
+      assert.strictEqual(mem.store.verify().ok, true);
+      mem.close();
+      assert.strictEqual(mem.store.closed, true);
+    } finally {
+      removeShm(name);
+    }
+  });
+
+  it('a writer killed at random moments never leaves a value that reads wrong', async function () {
+    const name = uniqueName('lgchurn');
+    const owner = Store.create({ name, size: 8 << 20 });
+    try {
+      let checked = 0;
+      for (let round = 0; round < 4; round++) {
+        const r = await runAndKill(ACTOR, [JSON.stringify({ mode: 'churn', name, keys: 3 })], { ready: /^ok /m, maxDelayMs: 300 });
+        assert.strictEqual(r.signal, 'SIGKILL', r.stderr);
+        const mem = new ShmstoreStore(owner);
+        for (const item of await mem.search(['churn'], { limit: 10 })) {
+          const { n, text } = item.value;
+          assert.strictEqual(text, String(n % 10).repeat([10, 70000, 200000][n % 3]));
+          checked++;
+        }
+        assert.strictEqual(owner.verify().ok, true);
+      }
+      assert.ok(checked > 0, 'the writer wrote before it was killed');
+      // Chunks no head names (a writer killed between its chunks and its head) are space, not
+      // values: at most one value's worth per kill.
+      assert.ok(owner.count('langgraph.chunks') <= 4 * 2 * 4, String(owner.count('langgraph.chunks')));
+    } finally {
+      owner.close();
+      removeShm(name);
+    }
+  });
+
+  it('without @langchain/langgraph-checkpoint, require(\'shmstore/langgraph\') throws ERR_PEER_MISSING', function () {
+    const out = requireWithout('shmstore/langgraph', ['@langchain/langgraph-checkpoint']);
+    assert.strictEqual(out.code, 'ERR_PEER_MISSING');
+    assert.match(out.message, /npm install @langchain\/langgraph-checkpoint/);
+  });
+
+  it('import gets classes of the ES module copy of @langchain/langgraph-checkpoint, require those of the CommonJS copy', function () {
+    const script = `import { ShmstoreStore, ShmstoreSaver } from 'shmstore/langgraph';
+      import { BaseStore, BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
+      import { createRequire } from 'node:module';
+      const require = createRequire(import.meta.url);
+      const cjs = require('shmstore/langgraph');
+      const { Store } = require('shmstore');
+      const s = Store.create({ buffer: new SharedArrayBuffer(1 << 20) });
+      console.log(JSON.stringify([new ShmstoreStore(s) instanceof BaseStore, new ShmstoreSaver(s) instanceof BaseCheckpointSaver,
+        new cjs.ShmstoreStore(s) instanceof BaseStore, new cjs.ShmstoreStore(s) instanceof require('@langchain/langgraph-checkpoint').BaseStore]));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 60000 });
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.deepStrictEqual(JSON.parse(r.stdout), [true, true, false, true]);
+  });
+});

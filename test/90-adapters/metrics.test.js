@@ -1,0 +1,142 @@
+'use strict';
+// require('shmstore/metrics') (docs/api.md, Metrics): a real prom-client Registry scraped after
+// known operations shows exactly what store.stats() reports, per store and per namespace, on
+// both engines and after writes by another process; bad arguments; a missing prom-client.
+const assert = require('assert');
+const { spawnSync } = require('child_process');
+const prom = require('prom-client');
+const { storeMetrics } = require('shmstore/metrics');
+const { Store } = require('shmstore');
+const { forEachEngine } = require('../helpers/engines');
+const { ROOT, uniqueName, removeShm, requireWithout } = require('../helpers/process');
+
+/** Scrapes the registry: { 'metric{label=value,...}': number }. */
+async function scrape(registry) {
+  const out = {};
+  for (const m of await registry.getMetricsAsJSON()) {
+    for (const s of m.values) {
+      const labels = Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(',');
+      out[`${m.name}{${labels}}`] = s.value;
+    }
+  }
+  return out;
+}
+
+/** The series the collector must show for one store, from a stats() snapshot. */
+function expected(s, label, prefix = 'shmstore_') {
+  const l = `{store=${label}}`;
+  const pool = s.bytesLive + s.bytesFree;
+  const want = {
+    [`${prefix}entries${l}`]: s.entries,
+    [`${prefix}max_entries${l}`]: s.maxEntries,
+    [`${prefix}buckets${l}`]: s.buckets,
+    [`${prefix}namespaces${l}`]: s.namespaces,
+    [`${prefix}size_bytes${l}`]: s.bytesTotal,
+    [`${prefix}live_bytes${l}`]: s.bytesLive,
+    [`${prefix}free_bytes${l}`]: s.bytesFree,
+    [`${prefix}free_list_bytes${l}`]: s.bytesFreeLists,
+    [`${prefix}tail_bytes${l}`]: s.bytesTail,
+    [`${prefix}fragmentation_ratio${l}`]: s.fragmentation,
+    [`${prefix}fill_ratio${l}`]: s.bytesLive / pool,
+    [`${prefix}entries_fill_ratio${l}`]: s.entries / s.maxEntries,
+    [`${prefix}repairs_total${l}`]: s.repairs,
+    [`${prefix}reads_total${l}`]: s.reads,
+    [`${prefix}writes_total${l}`]: s.writes,
+  };
+  for (const [ns, n] of Object.entries(s.namespaceCounts)) want[`${prefix}namespace_entries{store=${label},namespace=${ns}}`] = n;
+  return want;
+}
+
+forEachEngine('shmstore/metrics', ({ make }) => {
+  it('a scrape shows exactly the stats after known writes, deletes and reads, per namespace', async function () {
+    const store = make({ size: 1 << 21 });
+    for (let i = 0; i < 50; i++) store.set('users', `u${i}`, { i });
+    for (let i = 0; i < 20; i++) store.set('sessions', `s${i}`, 'x'.repeat(300));
+    for (let i = 0; i < 10; i++) store.delete('users', `u${i}`);
+    for (let i = 0; i < 30; i++) store.get('users', `u${i}`);
+    const registry = new prom.Registry();
+    storeMetrics(store, { registry, name: 'cache' });
+    const got = await scrape(registry);
+    const s = store.stats();
+    assert.strictEqual(s.entries, 60);
+    assert.deepStrictEqual(s.namespaceCounts, { users: 40, sessions: 20 });
+    assert.strictEqual(s.writes, 80); // 70 sets and 10 deletes
+    assert.strictEqual(s.reads, 30);
+    assert.ok(s.bytesFreeLists > 0, 'the deletes left blocks on the free lists');
+    assert.deepStrictEqual(got, expected(s, 'cache'));
+  });
+
+  it('every scrape is fresh, several stores share one registry by label, and a closed store drops out', async function () {
+    const a = make();
+    const b = make();
+    const registry = new prom.Registry();
+    storeMetrics(new Map([['a', a], ['b', b]]), { registry, prefix: 'app_' });
+    a.set('n', 'k', 1);
+    let got = await scrape(registry);
+    assert.strictEqual(got['app_entries{store=a}'], 1);
+    assert.strictEqual(got['app_entries{store=b}'], 0);
+    b.setMany('m', [['x', 1], ['y', 2]]);
+    await new Promise((r) => setImmediate(r));
+    got = await scrape(registry);
+    assert.deepStrictEqual(got, { ...expected(a.stats(), 'a', 'app_'), ...expected(b.stats(), 'b', 'app_') });
+    b.close();
+    await new Promise((r) => setImmediate(r));
+    got = await scrape(registry);
+    assert.deepStrictEqual(Object.keys(got).filter((k) => k.includes('store=b')), []);
+    assert.strictEqual(got['app_entries{store=a}'], 1);
+  });
+});
+
+describe('shmstore/metrics across processes and arguments', function () {
+  it('counts the entries and writes another process made in a named store', async function () {
+    const name = uniqueName('metrics');
+    const store = Store.create({ name, size: 1 << 20 });
+    try {
+      const registry = new prom.Registry();
+      storeMetrics(store, { registry });
+      const script = `const { Store } = require('shmstore'); const s = Store.open({ name: ${JSON.stringify(name)} });
+        for (let i = 0; i < 25; i++) s.set('remote', 'k' + i, i); s.close();`;
+      const r = spawnSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 60000 });
+      assert.strictEqual(r.status, 0, r.stderr);
+      const got = await scrape(registry);
+      assert.strictEqual(got['shmstore_entries{store=default}'], 25);
+      assert.strictEqual(got['shmstore_writes_total{store=default}'], 25);
+      assert.strictEqual(got['shmstore_namespace_entries{store=default,namespace=remote}'], 25);
+    } finally {
+      store.close();
+      removeShm(name);
+    }
+  });
+
+  it('unregister() removes every series; registering twice in one registry is refused by prom-client', async function () {
+    const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20) });
+    const registry = new prom.Registry();
+    const m = storeMetrics(store, { registry });
+    assert.throws(() => storeMetrics(store, { registry }), /already been registered/);
+    m.unregister();
+    assert.deepStrictEqual(await registry.getMetricsAsJSON(), []);
+    storeMetrics(store, { registry }).unregister();
+    store.close();
+  });
+
+  it('bad arguments are TypeErrors with code ERR_INVALID_ARG and register nothing', async function () {
+    const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20) });
+    const registry = new prom.Registry();
+    const bad = [
+      [undefined, {}], [{}, {}], [{ a: {} }, {}], [new Map([['', store]]), {}],
+      [store, { registry: {} }], [store, { prefix: 'no spaces' }], [store, { name: '' }], [store, { unknown: 1 }],
+    ];
+    for (const [stores, options] of bad) {
+      assert.throws(() => storeMetrics(stores, { registry, ...options }), (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG',
+        `${typeof stores} ${JSON.stringify(options)}`);
+    }
+    assert.throws(() => storeMetrics(store, null), (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG');
+    assert.deepStrictEqual(await registry.getMetricsAsJSON(), []);
+    store.close();
+  });
+
+  it('without prom-client installed, require(\'shmstore/metrics\') throws ERR_PEER_MISSING naming it', function () {
+    const out = requireWithout('shmstore/metrics', ['prom-client']);
+    assert.match(out.message, /npm install prom-client/);
+  });
+});
