@@ -36,6 +36,7 @@ void InitSegment(Napi::Env env, Napi::Object exports);
 void InitFutex(Napi::Env env, Napi::Object exports);
 void InitOwnership(Napi::Env env, Napi::Object exports);
 void InitStore(Napi::Env env, Napi::Object exports);
+void InitPersist(Napi::Env env, Napi::Object exports);
 void InitLayout(Napi::Env env, Napi::Object exports);
 
 // Builds ShmError(code, message, { errno, syscall, status }) for a core status. `sys` may be
