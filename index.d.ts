@@ -128,6 +128,43 @@ export interface StoreOpenOptions {
   lockTimeoutMs?: number;
 }
 
+/** How a persisted store's writes reach stable storage (docs/api.md, "What each sync mode promises"). */
+export type PersistSync = 'none' | 'interval' | 'always';
+
+/** `persist` of Store.create: the directory of the write-ahead log and the sync mode. */
+export interface PersistCreateOptions {
+  dir: string;
+  /** Default 'always'. */
+  sync?: PersistSync;
+  /** Only with sync: 'interval'; 1 to 3600000, default 1000. */
+  intervalMs?: number;
+}
+
+/** What a recovery (a rebuild from the log) did. */
+export interface PersistRecovery {
+  records: number;
+  bytes: number;
+  /** Bytes of a torn or damaged tail cut from the log. */
+  cutBytes: number;
+  /** Why the log's valid prefix ended before the end of the file, or null. */
+  reason: string | null;
+  ms: number;
+}
+
+export interface PersistInfo {
+  dir: string;
+  sync: PersistSync;
+  intervalMs?: number;
+  /** The log position after the last record written. */
+  tail: number;
+  /** Everything below this log position is on stable storage. */
+  durable: number;
+  recovery: PersistRecovery | null;
+}
+
+/** Options of a set: the value's expiry, recorded in the log. */
+export type SetOptions = { ttl: number; expiresAt?: never } | { expiresAt: number; ttl?: never };
+
 export type StoreCreateOptions = StoreOpenOptions & {
   /** Power of two; default near maxEntries / 2. */
   buckets?: number;
@@ -136,9 +173,9 @@ export type StoreCreateOptions = StoreOpenOptions & {
   /** Permissions of a new segment or file; default 0o600. */
   mode?: number;
 } & (
-  | { name: string; size: number; path?: never; buffer?: never }
-  | { path: string; size: number; name?: never; buffer?: never }
-  | { buffer: SharedArrayBuffer; size?: number; name?: never; path?: never }
+  | { name: string; size: number; path?: never; buffer?: never; persist?: PersistCreateOptions }
+  | { path: string; size: number; name?: never; buffer?: never; persist?: PersistCreateOptions }
+  | { buffer: SharedArrayBuffer; size?: number; name?: never; path?: never; persist?: never }
 );
 
 export interface StoreStats {
@@ -188,12 +225,18 @@ export declare class NamespaceView implements Iterable<[string, any]> {
 /** A key-value store in shared memory (docs/format.md), usable from any thread or process. */
 export declare class Store {
   static create(options: StoreCreateOptions): Store;
-  static open(options: ({ name: string } | { path: string }) & StoreOpenOptions): Store;
+  static open(options: ({ name: string } | { path: string }) & StoreOpenOptions & { persist?: { dir: string } }): Store;
   static attach(buffer: SharedArrayBuffer, options?: StoreOpenOptions): Store;
   readonly engine: StoreEngine;
   readonly buffer: SharedArrayBuffer;
   readonly closed: boolean;
-  set(ns: string, key: string, value: StoreValue): this;
+  set(ns: string, key: string, value: StoreValue, options?: SetOptions): this;
+  /** Sets, and resolves once the write is on stable storage (a store with `persist` only). */
+  setDurable(ns: string, key: string, value: StoreValue, options?: SetOptions): Promise<this>;
+  /** Resolves once every logged write is on stable storage (at once without `persist`). */
+  flush(): Promise<void>;
+  /** The persistence of this handle, null without `persist`. */
+  readonly persistence: PersistInfo | null;
   get(ns: string, key: string): any;
   has(ns: string, key: string): boolean;
   delete(ns: string, key: string): boolean;

@@ -1,10 +1,11 @@
 'use strict';
-// Public entry point of shmstore.
+// Public entry point of shmstore. `Store` is the persist room's class: the store facade plus
+// the optional write-ahead log (docs/architecture.md, "persist").
 const { Segment } = require('./lib/segment/segment');
 const futex = require('./lib/segment/futex');
 const { ShmError } = require('./lib/base/errors');
 const layout = require('./lib/layout/layout');
-const { Store } = require('./lib/store/store');
+const { Store } = require('./lib/persist/store');
 const { NamespaceView } = require('./lib/store/namespace-view');
 const { Mutex } = require('./lib/sync/mutex');
 

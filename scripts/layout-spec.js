@@ -102,6 +102,43 @@ const constants = {
   SYNC_OWNER_SLOTS: 256,
   SYNC_REGION_BYTES: 8384,
   SYNC_RECHECK_MS: 50,
+  // Persistence (docs/format.md §16): the write-ahead log, its records and the control segment
+  // that the processes writing one persisted store share. Why these numbers: the magics read
+  // 'SWAL' and 'SPCT' in memory order. A log file starts with a 64-byte header; a record has a
+  // 32-byte header (checksum, length, LSN, expiresAt, type, encoding, name and key lengths) and
+  // starts at a multiple of 8 so that its u64 fields are aligned in a mapped copy. The control
+  // segment keeps each word that different writers update on its own 64-byte line (the log tail
+  // and append lock, the durable position and flush lock, recovery), then 256 stripe locks one
+  // line each (a mutation holds the stripe of its key while it applies to the store and appends
+  // its record, so the log order of two writes of one key is their store order; 256 stripes make
+  // unrelated writers collide rarely, and clear() takes them all in microseconds), then an owner
+  // table of the Owner records of §6 with the store's 4096 slots (the lock words' 12 owner bits).
+  WAL_MAGIC: 0x4c415753, // 'SWAL'
+  WAL_FORMAT_VERSION: 1,
+  WAL_FILE_HEADER_SIZE: 64,
+  WAL_RECORD_HEADER_SIZE: 32,
+  WAL_RECORD_ALIGN: 8,
+  WAL_REC_SET: 1,
+  WAL_REC_DELETE: 2,
+  WAL_REC_CLEAR: 3,
+  WAL_REC_NS_CREATE: 4,
+  WAL_REC_NS_DROP: 5,
+  PERSIST_MAGIC: 0x54435053, // 'SPCT'
+  PERSIST_FORMAT_VERSION: 1,
+  PERSIST_SYNC_NONE: 0,
+  PERSIST_SYNC_INTERVAL: 1,
+  PERSIST_SYNC_ALWAYS: 2,
+  PERSIST_STATE_EMPTY: 0,
+  PERSIST_STATE_READY: 1,
+  PERSIST_HEADER_OFFSET: 0,
+  PERSIST_LOG_OFFSET: 64,
+  PERSIST_DURABLE_OFFSET: 128,
+  PERSIST_RECOVERY_OFFSET: 192,
+  PERSIST_STRIPES_OFFSET: 256,
+  PERSIST_STRIPES: 256,
+  PERSIST_STRIPE_SIZE: 64,
+  PERSIST_OWNERS_OFFSET: 16640,
+  PERSIST_CONTROL_BYTES: 147712,
 };
 
 // Every struct is little-endian, packed exactly as listed, naturally aligned.
@@ -191,6 +228,76 @@ const structs = {
       ['reserved2', 'u8', 68, 60],
     ],
   },
+  WalFileHeader: {
+    size: 64,
+    fields: [
+      ['magic', 'u32', 0],
+      ['version', 'u32', 4],
+      ['startLsn', 'u64', 8],
+      ['createdMs', 'u64', 16],
+      ['reserved', 'u8', 24, 36],
+      ['checksum', 'u32', 60],
+    ],
+  },
+  WalRecord: {
+    size: 32,
+    fields: [
+      ['checksum', 'u32', 0],
+      ['length', 'u32', 4],
+      ['lsn', 'u64', 8],
+      ['expiresAt', 'u64', 16],
+      ['type', 'u8', 24],
+      ['encoding', 'u8', 25],
+      ['nsLength', 'u8', 26],
+      ['reserved', 'u8', 27],
+      ['keyLength', 'u16', 28],
+      ['reserved2', 'u16', 30],
+    ],
+  },
+  PersistHeader: {
+    size: 64,
+    fields: [
+      ['magic', 'u32', 0],
+      ['version', 'u32', 4],
+      ['totalSize', 'u64', 8],
+      ['bucketCount', 'u32', 16],
+      ['maxEntries', 'u32', 20],
+      ['syncMode', 'u32', 24],
+      ['intervalMs', 'u32', 28],
+      ['state', 'u32', 32],
+      ['reserved', 'u8', 36, 28],
+    ],
+  },
+  PersistLog: {
+    size: 64,
+    fields: [
+      ['tail', 'u64', 0],
+      ['appendLock', 'u32', 8],
+      ['reserved', 'u32', 12],
+      ['startLsn', 'u64', 16],
+      ['reserved2', 'u8', 24, 40],
+    ],
+  },
+  PersistDurable: {
+    size: 64,
+    fields: [
+      ['durable', 'u64', 0],
+      ['tick', 'u32', 8],
+      ['flushLock', 'u32', 12],
+      ['lastSyncMs', 'u64', 16],
+      ['waiters', 'u32', 24],
+      ['reserved', 'u8', 28, 36],
+    ],
+  },
+  PersistRecovery: {
+    size: 64,
+    fields: [
+      ['lock', 'u32', 0],
+      ['failed', 'u32', 4],
+      ['recoveries', 'u32', 8],
+      ['reserved', 'u8', 12, 52],
+    ],
+  },
   Bucket: {
     size: 32,
     fields: [
@@ -256,6 +363,8 @@ const statuses = [
   [21, 'ERR_VALUE_TOO_LONG'],
   [22, 'ERR_NO_MEMORY'],
   [23, 'ERR_NOT_OWNER'],
+  [45, 'ERR_PERSIST_IO'],
+  [46, 'ERR_PERSIST_CORRUPT'],
 ];
 
 module.exports = { constants, structs, placement, statuses, sizeClasses: sizeClasses() };

@@ -26,6 +26,8 @@ const STATUS = Object.freeze({
   ERR_VALUE_TOO_LONG: 21,
   ERR_NO_MEMORY: 22,
   ERR_NOT_OWNER: 23,
+  ERR_PERSIST_IO: 45,
+  ERR_PERSIST_CORRUPT: 46,
 });
 
 const STATUS_CODE = Object.freeze([
@@ -53,6 +55,29 @@ const STATUS_CODE = Object.freeze([
   'ERR_VALUE_TOO_LONG',
   'ERR_NO_MEMORY',
   'ERR_NOT_OWNER',
+  'undefined',
+  'undefined',
+  'undefined',
+  'undefined',
+  'undefined',
+  'undefined',
+  'undefined',
+  'undefined',
+  'undefined',
+  'undefined',
+  'undefined',
+  'undefined',
+  'undefined',
+  'undefined',
+  'undefined',
+  'undefined',
+  'undefined',
+  'undefined',
+  'undefined',
+  'undefined',
+  'undefined',
+  'ERR_PERSIST_IO',
+  'ERR_PERSIST_CORRUPT',
 ]);
 
 module.exports = { STATUS, STATUS_CODE };

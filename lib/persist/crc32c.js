@@ -7,20 +7,22 @@
 const native = require('../base/native');
 
 const POLY = 0x82f63b78;
+// One table row per value of a byte.
+const BYTE_VALUES = 256;
 
 // TABLE[k * 256 + b]: the CRC state after feeding byte b followed by k zero bytes, so that
 // eight bytes are folded with eight lookups (slice-by-8).
-const TABLE = new Int32Array(8 * 256);
-for (let b = 0; b < 256; b++) {
+const TABLE = new Int32Array(8 * BYTE_VALUES);
+for (let b = 0; b < BYTE_VALUES; b++) {
   let c = b;
   for (let i = 0; i < 8; i++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
   TABLE[b] = c;
 }
-for (let b = 0; b < 256; b++) {
+for (let b = 0; b < BYTE_VALUES; b++) {
   let c = TABLE[b];
   for (let k = 1; k < 8; k++) {
     c = TABLE[c & 0xff] ^ (c >>> 8);
-    TABLE[k * 256 + b] = c;
+    TABLE[k * BYTE_VALUES + b] = c;
   }
 }
 

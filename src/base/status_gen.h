@@ -30,6 +30,8 @@ enum Status : int32_t {
   kErrValueTooLong = 21,
   kErrNoMemory = 22,
   kErrNotOwner = 23,
+  kErrPersistIo = 45,
+  kErrPersistCorrupt = 46,
 };
 
 inline const char* StatusCode(int32_t s) noexcept {
@@ -58,6 +60,8 @@ inline const char* StatusCode(int32_t s) noexcept {
     case 21: return "ERR_VALUE_TOO_LONG";
     case 22: return "ERR_NO_MEMORY";
     case 23: return "ERR_NOT_OWNER";
+    case 45: return "ERR_PERSIST_IO";
+    case 46: return "ERR_PERSIST_CORRUPT";
     default: return "ERR_UNKNOWN";
   }
 }

@@ -60,6 +60,32 @@ inline constexpr uint64_t kSyncOwnersOffset = 0xc0ULL;
 inline constexpr uint64_t kSyncOwnerSlots = 0x100ULL;
 inline constexpr uint64_t kSyncRegionBytes = 0x20c0ULL;
 inline constexpr uint64_t kSyncRecheckMs = 0x32ULL;
+inline constexpr uint64_t kWalMagic = 0x4c415753ULL;
+inline constexpr uint64_t kWalFormatVersion = 1ULL;
+inline constexpr uint64_t kWalFileHeaderSize = 0x40ULL;
+inline constexpr uint64_t kWalRecordHeaderSize = 0x20ULL;
+inline constexpr uint64_t kWalRecordAlign = 8ULL;
+inline constexpr uint64_t kWalRecSet = 1ULL;
+inline constexpr uint64_t kWalRecDelete = 2ULL;
+inline constexpr uint64_t kWalRecClear = 3ULL;
+inline constexpr uint64_t kWalRecNsCreate = 4ULL;
+inline constexpr uint64_t kWalRecNsDrop = 5ULL;
+inline constexpr uint64_t kPersistMagic = 0x54435053ULL;
+inline constexpr uint64_t kPersistFormatVersion = 1ULL;
+inline constexpr uint64_t kPersistSyncNone = 0ULL;
+inline constexpr uint64_t kPersistSyncInterval = 1ULL;
+inline constexpr uint64_t kPersistSyncAlways = 2ULL;
+inline constexpr uint64_t kPersistStateEmpty = 0ULL;
+inline constexpr uint64_t kPersistStateReady = 1ULL;
+inline constexpr uint64_t kPersistHeaderOffset = 0ULL;
+inline constexpr uint64_t kPersistLogOffset = 0x40ULL;
+inline constexpr uint64_t kPersistDurableOffset = 0x80ULL;
+inline constexpr uint64_t kPersistRecoveryOffset = 0xc0ULL;
+inline constexpr uint64_t kPersistStripesOffset = 0x100ULL;
+inline constexpr uint64_t kPersistStripes = 0x100ULL;
+inline constexpr uint64_t kPersistStripeSize = 0x40ULL;
+inline constexpr uint64_t kPersistOwnersOffset = 0x4100ULL;
+inline constexpr uint64_t kPersistControlBytes = 0x24100ULL;
 
 inline constexpr uint32_t kSizeClasses[40] = {1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048};
 
@@ -183,6 +209,110 @@ static_assert(offsetof(MutexState, reserved) == 12, "MutexState.reserved");
 static_assert(offsetof(MutexState, waiters) == 64, "MutexState.waiters");
 static_assert(offsetof(MutexState, reserved2) == 68, "MutexState.reserved2");
 
+struct WalFileHeader {
+  uint32_t magic;
+  uint32_t version;
+  uint64_t startLsn;
+  uint64_t createdMs;
+  uint8_t reserved[36];
+  uint32_t checksum;
+};
+static_assert(sizeof(WalFileHeader) == 64, "WalFileHeader size");
+static_assert(offsetof(WalFileHeader, magic) == 0, "WalFileHeader.magic");
+static_assert(offsetof(WalFileHeader, version) == 4, "WalFileHeader.version");
+static_assert(offsetof(WalFileHeader, startLsn) == 8, "WalFileHeader.startLsn");
+static_assert(offsetof(WalFileHeader, createdMs) == 16, "WalFileHeader.createdMs");
+static_assert(offsetof(WalFileHeader, reserved) == 24, "WalFileHeader.reserved");
+static_assert(offsetof(WalFileHeader, checksum) == 60, "WalFileHeader.checksum");
+
+struct WalRecord {
+  uint32_t checksum;
+  uint32_t length;
+  uint64_t lsn;
+  uint64_t expiresAt;
+  uint8_t type;
+  uint8_t encoding;
+  uint8_t nsLength;
+  uint8_t reserved;
+  uint16_t keyLength;
+  uint16_t reserved2;
+};
+static_assert(sizeof(WalRecord) == 32, "WalRecord size");
+static_assert(offsetof(WalRecord, checksum) == 0, "WalRecord.checksum");
+static_assert(offsetof(WalRecord, length) == 4, "WalRecord.length");
+static_assert(offsetof(WalRecord, lsn) == 8, "WalRecord.lsn");
+static_assert(offsetof(WalRecord, expiresAt) == 16, "WalRecord.expiresAt");
+static_assert(offsetof(WalRecord, type) == 24, "WalRecord.type");
+static_assert(offsetof(WalRecord, encoding) == 25, "WalRecord.encoding");
+static_assert(offsetof(WalRecord, nsLength) == 26, "WalRecord.nsLength");
+static_assert(offsetof(WalRecord, reserved) == 27, "WalRecord.reserved");
+static_assert(offsetof(WalRecord, keyLength) == 28, "WalRecord.keyLength");
+static_assert(offsetof(WalRecord, reserved2) == 30, "WalRecord.reserved2");
+
+struct PersistHeader {
+  uint32_t magic;
+  uint32_t version;
+  uint64_t totalSize;
+  uint32_t bucketCount;
+  uint32_t maxEntries;
+  uint32_t syncMode;
+  uint32_t intervalMs;
+  uint32_t state;
+  uint8_t reserved[28];
+};
+static_assert(sizeof(PersistHeader) == 64, "PersistHeader size");
+static_assert(offsetof(PersistHeader, magic) == 0, "PersistHeader.magic");
+static_assert(offsetof(PersistHeader, version) == 4, "PersistHeader.version");
+static_assert(offsetof(PersistHeader, totalSize) == 8, "PersistHeader.totalSize");
+static_assert(offsetof(PersistHeader, bucketCount) == 16, "PersistHeader.bucketCount");
+static_assert(offsetof(PersistHeader, maxEntries) == 20, "PersistHeader.maxEntries");
+static_assert(offsetof(PersistHeader, syncMode) == 24, "PersistHeader.syncMode");
+static_assert(offsetof(PersistHeader, intervalMs) == 28, "PersistHeader.intervalMs");
+static_assert(offsetof(PersistHeader, state) == 32, "PersistHeader.state");
+static_assert(offsetof(PersistHeader, reserved) == 36, "PersistHeader.reserved");
+
+struct PersistLog {
+  uint64_t tail;
+  uint32_t appendLock;
+  uint32_t reserved;
+  uint64_t startLsn;
+  uint8_t reserved2[40];
+};
+static_assert(sizeof(PersistLog) == 64, "PersistLog size");
+static_assert(offsetof(PersistLog, tail) == 0, "PersistLog.tail");
+static_assert(offsetof(PersistLog, appendLock) == 8, "PersistLog.appendLock");
+static_assert(offsetof(PersistLog, reserved) == 12, "PersistLog.reserved");
+static_assert(offsetof(PersistLog, startLsn) == 16, "PersistLog.startLsn");
+static_assert(offsetof(PersistLog, reserved2) == 24, "PersistLog.reserved2");
+
+struct PersistDurable {
+  uint64_t durable;
+  uint32_t tick;
+  uint32_t flushLock;
+  uint64_t lastSyncMs;
+  uint32_t waiters;
+  uint8_t reserved[36];
+};
+static_assert(sizeof(PersistDurable) == 64, "PersistDurable size");
+static_assert(offsetof(PersistDurable, durable) == 0, "PersistDurable.durable");
+static_assert(offsetof(PersistDurable, tick) == 8, "PersistDurable.tick");
+static_assert(offsetof(PersistDurable, flushLock) == 12, "PersistDurable.flushLock");
+static_assert(offsetof(PersistDurable, lastSyncMs) == 16, "PersistDurable.lastSyncMs");
+static_assert(offsetof(PersistDurable, waiters) == 24, "PersistDurable.waiters");
+static_assert(offsetof(PersistDurable, reserved) == 28, "PersistDurable.reserved");
+
+struct PersistRecovery {
+  uint32_t lock;
+  uint32_t failed;
+  uint32_t recoveries;
+  uint8_t reserved[52];
+};
+static_assert(sizeof(PersistRecovery) == 64, "PersistRecovery size");
+static_assert(offsetof(PersistRecovery, lock) == 0, "PersistRecovery.lock");
+static_assert(offsetof(PersistRecovery, failed) == 4, "PersistRecovery.failed");
+static_assert(offsetof(PersistRecovery, recoveries) == 8, "PersistRecovery.recoveries");
+static_assert(offsetof(PersistRecovery, reserved) == 12, "PersistRecovery.reserved");
+
 struct Bucket {
   uint32_t head;
   uint32_t count;
@@ -269,7 +399,33 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(kSyncOwnersOffset, "SYNC_OWNERS_OFFSET") \
   X(kSyncOwnerSlots, "SYNC_OWNER_SLOTS") \
   X(kSyncRegionBytes, "SYNC_REGION_BYTES") \
-  X(kSyncRecheckMs, "SYNC_RECHECK_MS")
+  X(kSyncRecheckMs, "SYNC_RECHECK_MS") \
+  X(kWalMagic, "WAL_MAGIC") \
+  X(kWalFormatVersion, "WAL_FORMAT_VERSION") \
+  X(kWalFileHeaderSize, "WAL_FILE_HEADER_SIZE") \
+  X(kWalRecordHeaderSize, "WAL_RECORD_HEADER_SIZE") \
+  X(kWalRecordAlign, "WAL_RECORD_ALIGN") \
+  X(kWalRecSet, "WAL_REC_SET") \
+  X(kWalRecDelete, "WAL_REC_DELETE") \
+  X(kWalRecClear, "WAL_REC_CLEAR") \
+  X(kWalRecNsCreate, "WAL_REC_NS_CREATE") \
+  X(kWalRecNsDrop, "WAL_REC_NS_DROP") \
+  X(kPersistMagic, "PERSIST_MAGIC") \
+  X(kPersistFormatVersion, "PERSIST_FORMAT_VERSION") \
+  X(kPersistSyncNone, "PERSIST_SYNC_NONE") \
+  X(kPersistSyncInterval, "PERSIST_SYNC_INTERVAL") \
+  X(kPersistSyncAlways, "PERSIST_SYNC_ALWAYS") \
+  X(kPersistStateEmpty, "PERSIST_STATE_EMPTY") \
+  X(kPersistStateReady, "PERSIST_STATE_READY") \
+  X(kPersistHeaderOffset, "PERSIST_HEADER_OFFSET") \
+  X(kPersistLogOffset, "PERSIST_LOG_OFFSET") \
+  X(kPersistDurableOffset, "PERSIST_DURABLE_OFFSET") \
+  X(kPersistRecoveryOffset, "PERSIST_RECOVERY_OFFSET") \
+  X(kPersistStripesOffset, "PERSIST_STRIPES_OFFSET") \
+  X(kPersistStripes, "PERSIST_STRIPES") \
+  X(kPersistStripeSize, "PERSIST_STRIPE_SIZE") \
+  X(kPersistOwnersOffset, "PERSIST_OWNERS_OFFSET") \
+  X(kPersistControlBytes, "PERSIST_CONTROL_BYTES")
 
 #define SHM_LAYOUT_STRUCTS(X) \
   X(Header, "HEADER") \
@@ -280,6 +436,12 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(Owner, "OWNER") \
   X(SyncHeader, "SYNC_HEADER") \
   X(MutexState, "MUTEX_STATE") \
+  X(WalFileHeader, "WAL_FILE_HEADER") \
+  X(WalRecord, "WAL_RECORD") \
+  X(PersistHeader, "PERSIST_HEADER") \
+  X(PersistLog, "PERSIST_LOG") \
+  X(PersistDurable, "PERSIST_DURABLE") \
+  X(PersistRecovery, "PERSIST_RECOVERY") \
   X(Bucket, "BUCKET") \
   X(Entry, "ENTRY")
 
@@ -328,6 +490,46 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(MutexState, "MUTEX_STATE", reserved, "RESERVED") \
   X(MutexState, "MUTEX_STATE", waiters, "WAITERS") \
   X(MutexState, "MUTEX_STATE", reserved2, "RESERVED2") \
+  X(WalFileHeader, "WAL_FILE_HEADER", magic, "MAGIC") \
+  X(WalFileHeader, "WAL_FILE_HEADER", version, "VERSION") \
+  X(WalFileHeader, "WAL_FILE_HEADER", startLsn, "START_LSN") \
+  X(WalFileHeader, "WAL_FILE_HEADER", createdMs, "CREATED_MS") \
+  X(WalFileHeader, "WAL_FILE_HEADER", reserved, "RESERVED") \
+  X(WalFileHeader, "WAL_FILE_HEADER", checksum, "CHECKSUM") \
+  X(WalRecord, "WAL_RECORD", checksum, "CHECKSUM") \
+  X(WalRecord, "WAL_RECORD", length, "LENGTH") \
+  X(WalRecord, "WAL_RECORD", lsn, "LSN") \
+  X(WalRecord, "WAL_RECORD", expiresAt, "EXPIRES_AT") \
+  X(WalRecord, "WAL_RECORD", type, "TYPE") \
+  X(WalRecord, "WAL_RECORD", encoding, "ENCODING") \
+  X(WalRecord, "WAL_RECORD", nsLength, "NS_LENGTH") \
+  X(WalRecord, "WAL_RECORD", reserved, "RESERVED") \
+  X(WalRecord, "WAL_RECORD", keyLength, "KEY_LENGTH") \
+  X(WalRecord, "WAL_RECORD", reserved2, "RESERVED2") \
+  X(PersistHeader, "PERSIST_HEADER", magic, "MAGIC") \
+  X(PersistHeader, "PERSIST_HEADER", version, "VERSION") \
+  X(PersistHeader, "PERSIST_HEADER", totalSize, "TOTAL_SIZE") \
+  X(PersistHeader, "PERSIST_HEADER", bucketCount, "BUCKET_COUNT") \
+  X(PersistHeader, "PERSIST_HEADER", maxEntries, "MAX_ENTRIES") \
+  X(PersistHeader, "PERSIST_HEADER", syncMode, "SYNC_MODE") \
+  X(PersistHeader, "PERSIST_HEADER", intervalMs, "INTERVAL_MS") \
+  X(PersistHeader, "PERSIST_HEADER", state, "STATE") \
+  X(PersistHeader, "PERSIST_HEADER", reserved, "RESERVED") \
+  X(PersistLog, "PERSIST_LOG", tail, "TAIL") \
+  X(PersistLog, "PERSIST_LOG", appendLock, "APPEND_LOCK") \
+  X(PersistLog, "PERSIST_LOG", reserved, "RESERVED") \
+  X(PersistLog, "PERSIST_LOG", startLsn, "START_LSN") \
+  X(PersistLog, "PERSIST_LOG", reserved2, "RESERVED2") \
+  X(PersistDurable, "PERSIST_DURABLE", durable, "DURABLE") \
+  X(PersistDurable, "PERSIST_DURABLE", tick, "TICK") \
+  X(PersistDurable, "PERSIST_DURABLE", flushLock, "FLUSH_LOCK") \
+  X(PersistDurable, "PERSIST_DURABLE", lastSyncMs, "LAST_SYNC_MS") \
+  X(PersistDurable, "PERSIST_DURABLE", waiters, "WAITERS") \
+  X(PersistDurable, "PERSIST_DURABLE", reserved, "RESERVED") \
+  X(PersistRecovery, "PERSIST_RECOVERY", lock, "LOCK") \
+  X(PersistRecovery, "PERSIST_RECOVERY", failed, "FAILED") \
+  X(PersistRecovery, "PERSIST_RECOVERY", recoveries, "RECOVERIES") \
+  X(PersistRecovery, "PERSIST_RECOVERY", reserved, "RESERVED") \
   X(Bucket, "BUCKET", head, "HEAD") \
   X(Bucket, "BUCKET", count, "COUNT") \
   X(Bucket, "BUCKET", lock, "LOCK") \

@@ -1,6 +1,6 @@
 // Compiled by `npm run check:types` (tsc, no emit): the declarations in index.d.ts must accept
 // every documented use and reject the misuses marked @ts-expect-error.
-import { Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult } from '../../index';
+import { Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult, PersistInfo, PersistRecovery, PersistSync } from '../../index';
 
 const s = Store.create({ name: 'types', size: 1 << 20, engine: 'js', buckets: 64, lockTimeoutMs: 500 });
 s.set('ns', 'k', { a: 1, b: [true, null, 'x'] }).set('ns', 'b', Buffer.from('x')).set('ns', 'n', 4);
@@ -68,3 +68,23 @@ Mutex.open({ name: 'x', buffer: new SharedArrayBuffer(8) });
 Mutex.create({ buffer: new SharedArrayBuffer(8), size: 1 });
 mx.close();
 console.log(n, later, mxBuf, mx.held, mx.recoveries);
+
+// Persistence (docs/api.md, "Persistence").
+async function persisted(): Promise<void> {
+  const p = Store.create({ name: 'types-p', size: 1 << 22, persist: { dir: '/var/lib/app', sync: 'interval', intervalMs: 200 } });
+  p.set('ns', 'k', 'v', { ttl: 1000 }).set('ns', 'k2', 1, { expiresAt: Date.now() + 5000 });
+  const same: Store = await p.setDurable('ns', 'k3', { a: 1 });
+  await p.flush();
+  const info: PersistInfo | null = p.persistence;
+  const rec: PersistRecovery | null = info ? info.recovery : null;
+  const sync: PersistSync | undefined = info?.sync;
+  console.log(same, rec, sync, info?.durable, info?.tail);
+  Store.open({ name: 'types-p', persist: { dir: '/var/lib/app' } }).close();
+  // @ts-expect-error sync is 'none', 'interval' or 'always'
+  Store.create({ name: 'x', size: 1 << 22, persist: { dir: '/d', sync: 'sometimes' } });
+  // @ts-expect-error a buffer cannot be persisted
+  Store.create({ buffer: new SharedArrayBuffer(1 << 22), persist: { dir: '/d' } });
+  // @ts-expect-error ttl and expiresAt exclude each other
+  p.set('ns', 'k', 1, { ttl: 1, expiresAt: 2 });
+}
+console.log(persisted);

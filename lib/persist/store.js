@@ -1,0 +1,379 @@
+'use strict';
+// The public Store: the store room's facade plus persistence. Without `persist` it is exactly
+// the store facade; with `persist: { dir, sync }` every mutation takes the stripe lock of its
+// key in the control segment, applies to the store, appends its record to the write-ahead log
+// and releases the stripe, so that the log order of two writes of one key is their store order
+// in every process (docs/format.md §16). The store room cannot know this room (rooms point
+// down), so this class extends the store facade and index.js exports it as `Store`.
+const fs = require('fs');
+const path = require('path');
+const { C, S } = require('../layout/layout');
+const v = require('../base/validate');
+const { ShmError } = require('../base/errors');
+const { requireAddon } = require('../base/native');
+const { Segment } = require('../segment/segment');
+const { Store: BaseStore, checkNsName, checkKey, checkValueLength, pairsOf } = require('../store/store');
+const { encodeValue } = require('../store/codec');
+const { Control, SYNC_NAMES } = require('./control');
+const { Wal, createLogFile, walFileName, syncDir } = require('./wal');
+const { encodeRecord } = require('./record');
+const { replayLog } = require('./recovery');
+
+const CREATE_PERSIST_KEYS = ['dir', 'sync', 'intervalMs'];
+const OPEN_PERSIST_KEYS = ['dir'];
+const SET_OPTION_KEYS = ['ttl', 'expiresAt'];
+const DEFAULT_INTERVAL_MS = 1000;
+const MAX_INTERVAL_MS = 3600000;
+
+function checkPersist(p, create) {
+  v.validateObject(p, 'options.persist');
+  v.validateKeys(p, 'options.persist', create ? CREATE_PERSIST_KEYS : OPEN_PERSIST_KEYS);
+  v.validateString(p.dir, 'options.persist.dir', { minLength: 1 });
+  if (!create) return { dir: path.resolve(p.dir) };
+  const sync = p.sync === undefined ? 'always' : p.sync;
+  if (!SYNC_NAMES.includes(sync)) {
+    throw v.rangeError(`The "options.persist.sync" argument must be 'none', 'interval' or 'always'. Received ${v.describe(p.sync)}`);
+  }
+  let intervalMs = 0;
+  if (sync === 'interval') {
+    intervalMs = DEFAULT_INTERVAL_MS;
+    if (p.intervalMs !== undefined) {
+      v.validateInteger(p.intervalMs, 'options.persist.intervalMs', 1, MAX_INTERVAL_MS);
+      intervalMs = p.intervalMs;
+    }
+  } else if (p.intervalMs !== undefined) {
+    throw v.typeError('"options.persist.intervalMs" applies only to sync: \'interval\'');
+  }
+  return { dir: path.resolve(p.dir), syncMode: SYNC_NAMES.indexOf(sync), intervalMs };
+}
+
+// The expiry of a set's options as epoch milliseconds, 0 for none.
+function expiryOf(opts) {
+  if (opts === undefined) return 0;
+  v.validateObject(opts, 'options');
+  v.validateKeys(opts, 'options', SET_OPTION_KEYS);
+  if (opts.ttl !== undefined && opts.expiresAt !== undefined) throw v.typeError('Only one of "options.ttl" and "options.expiresAt" may be given');
+  if (opts.ttl !== undefined) {
+    v.validateInteger(opts.ttl, 'options.ttl', 1);
+    return Date.now() + opts.ttl;
+  }
+  if (opts.expiresAt !== undefined) {
+    v.validateInteger(opts.expiresAt, 'options.expiresAt', 1);
+    return opts.expiresAt;
+  }
+  return 0;
+}
+
+// The geometry a store's header records (so that recovery rebuilds the same store).
+function geometryOf(buffer) {
+  const dv = new DataView(buffer);
+  return {
+    totalSize: Number(dv.getBigUint64(S.HEADER.TOTAL_SIZE, true)),
+    bucketCount: dv.getUint32(S.HEADER.BUCKET_COUNT, true),
+    maxEntries: dv.getUint32(S.HEADER.MAX_ENTRIES, true),
+  };
+}
+
+function targetOf(opts) {
+  return opts.name !== undefined ? { name: opts.name } : { path: opts.path };
+}
+
+class Store extends BaseStore {
+  constructor(...args) {
+    super(...args);
+    this._p = null; // { control, wal, dir, mode, intervalMs, timer, recovery } when persisted
+  }
+
+  /** Creates a store; with `persist`, a persisted one whose log and control live in persist.dir. */
+  static create(opts) {
+    if (opts === null || typeof opts !== 'object' || opts.persist === undefined) return super.create(opts);
+    const { persist, ...rest } = opts;
+    const p = checkPersist(persist, true);
+    if (rest.buffer !== undefined) throw v.typeError('"options.persist" needs a segment ("options.name" or "options.path"), not "options.buffer"');
+    requireAddon();
+    fs.mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+    if (fs.existsSync(path.join(p.dir, 'control'))) {
+      throw new ShmError('ERR_SHM_EXISTS', `persist: ${p.dir} already holds a persisted store (open it with Store.open)`);
+    }
+    const store = super.create(rest);
+    let control = null;
+    try {
+      const geo = geometryOf(store._buffer);
+      control = new Control(p.dir, { ...geo, syncMode: p.syncMode, intervalMs: p.intervalMs, mode: 0o600 },
+        BaseStore._lockTimeout(rest));
+      createLogFile(p.dir, 0);
+      control.resetPositions(0, 0);
+      control.ready = true;
+      syncDir(p.dir);
+      store._persist(control, p.dir, null);
+      return store;
+    } catch (err) {
+      if (control) control.close();
+      store.close();
+      Segment.unlink(targetOf(rest));
+      fs.rmSync(path.join(p.dir, 'control'), { force: true });
+      fs.rmSync(path.join(p.dir, walFileName(0)), { force: true });
+      throw err;
+    }
+  }
+
+  /**
+   * Opens a store; with `persist`, attaches to its segment, or rebuilds the segment from the
+   * log in persist.dir when it is gone (then store.persistence.recovery says what was done).
+   */
+  static open(opts) {
+    if (opts === null || typeof opts !== 'object' || opts.persist === undefined) return super.open(opts);
+    const { persist, ...rest } = opts;
+    const p = checkPersist(persist, false);
+    requireAddon();
+    if (!fs.existsSync(path.join(p.dir, 'control'))) {
+      throw new ShmError('ERR_SHM_NOT_FOUND', `persist: ${p.dir} holds no persisted store (no control file)`);
+    }
+    const control = new Control(p.dir, null, BaseStore._lockTimeout(rest));
+    let store = null;
+    try {
+      control.lockRecovery();
+      try {
+        let recovery = null;
+        if (control.ready) {
+          try {
+            store = super.open(rest);
+          } catch (err) {
+            if (err.code !== 'ERR_SHM_NOT_FOUND') throw err;
+          }
+        }
+        if (store === null) [store, recovery] = this.#recover(rest, control, p.dir);
+        store._persist(control, p.dir, recovery);
+        return store;
+      } finally {
+        control.unlockRecovery();
+      }
+    } catch (err) {
+      if (store) store.close();
+      control.close();
+      throw err;
+    }
+  }
+
+  // Rebuilds the segment (held: the recovery lock): a store of the recorded geometry, then the
+  // log replayed. Returns [store, report].
+  static #recover(rest, control, dir) {
+    control.ready = false;
+    try {
+      Segment.unlink(targetOf(rest));
+    } catch (err) {
+      if (err.code !== 'ERR_SHM_NOT_FOUND') throw err;
+    }
+    const geo = control.geometry;
+    const store = super.create({ ...rest, size: geo.totalSize, buckets: geo.bucketCount, maxEntries: geo.maxEntries });
+    try {
+      const start = Date.now();
+      const startLsn = control.startLsn;
+      const r = replayLog(store, dir, startLsn);
+      control.resetPositions(r.end, startLsn);
+      control.countRecovery();
+      control.ready = true;
+      return [store, { records: r.records, bytes: r.bytes, cutBytes: r.cutBytes, reason: r.reason, ms: Date.now() - start }];
+    } catch (err) {
+      store.close();
+      throw err;
+    }
+  }
+
+  _persist(control, dir, recovery) {
+    const wal = new Wal(dir, control);
+    const mode = control.syncMode;
+    const intervalMs = control.intervalMs;
+    let timer = null;
+    if (mode === 'interval') {
+      // A write checks the age of the last sync too; the timer covers a log that stopped growing.
+      timer = setInterval(() => {
+        if (control.durable < control.tail) wal.flushAsync().catch(() => {});
+      }, intervalMs);
+      timer.unref();
+    }
+    this._p = { control, wal, dir, mode, intervalMs, timer, recovery };
+  }
+
+  /** What the persistence of this handle is: null for a store without `persist`. */
+  get persistence() {
+    const p = this._p;
+    if (p === null) return null;
+    this._live();
+    return {
+      dir: p.dir,
+      sync: p.mode,
+      intervalMs: p.mode === 'interval' ? p.intervalMs : undefined,
+      tail: p.control.tail,
+      durable: p.control.durable,
+      recovery: p.recovery,
+    };
+  }
+
+  // [raw, encoding] of the stored value, undefined when absent (held: the key's stripe).
+  _raw(ns, key) {
+    const id = this._id(ns, false);
+    if (id === 0) return undefined;
+    const raw = this._e.get(id, key);
+    return raw === undefined ? undefined : [raw, this._out[0]];
+  }
+
+  // Puts back what a mutation whose record could not be logged changed (held: its stripe).
+  _restore(ns, key, old) {
+    if (old === undefined) BaseStore.prototype.delete.call(this, ns, key);
+    else this._e.set(this._id(ns, true), key, old[0], old[1]);
+  }
+
+  // The durability a write of this handle's sync mode promises, once its record ends at `end`.
+  _settle(end) {
+    const p = this._p;
+    if (p.mode === 'always') p.wal.waitDurable(end);
+    else if (p.mode === 'interval') p.wal.flushIfOlder(p.intervalMs);
+  }
+
+  // Applies and logs a set under the key's stripe; returns the LSN after its record.
+  _loggedSet(ns, key, value, opts) {
+    const p = this._p;
+    this._live();
+    checkNsName(ns);
+    checkKey(key);
+    const expiresAt = expiryOf(opts);
+    const [payload, enc] = encodeValue(value);
+    checkValueLength(payload);
+    const stripe = Control.stripeOf(ns, key);
+    p.control.lockStripe(stripe);
+    try {
+      const old = this._raw(ns, key);
+      if (opts === undefined) super.set(ns, key, value);
+      else super.set(ns, key, value, opts);
+      try {
+        return p.wal.append(encodeRecord(C.WAL_REC_SET, ns, key, payload, enc, expiresAt));
+      } catch (err) {
+        this._restore(ns, key, old);
+        throw err;
+      }
+    } finally {
+      p.control.unlockStripe(stripe);
+    }
+  }
+
+  set(ns, key, value, opts) {
+    if (this._p === null) return opts === undefined ? super.set(ns, key, value) : super.set(ns, key, value, opts);
+    this._settle(this._loggedSet(ns, key, value, opts));
+    return this;
+  }
+
+  /**
+   * Like set(), and resolves once the write is on stable storage (in every sync mode), without
+   * blocking the event loop.
+   */
+  async setDurable(ns, key, value, opts) {
+    if (this._p === null) throw new ShmError('ERR_INVALID_ARG', 'setDurable() needs a store opened with "persist"');
+    const end = this._loggedSet(ns, key, value, opts);
+    await this._p.wal.flushAsync(end);
+    return this;
+  }
+
+  delete(ns, key) {
+    const p = this._p;
+    if (p === null) return super.delete(ns, key);
+    this._live();
+    checkNsName(ns);
+    checkKey(key);
+    const stripe = Control.stripeOf(ns, key);
+    let end;
+    p.control.lockStripe(stripe);
+    try {
+      const old = this._raw(ns, key);
+      if (old === undefined || !super.delete(ns, key)) return false;
+      try {
+        end = p.wal.append(encodeRecord(C.WAL_REC_DELETE, ns, key, null, 0, 0));
+      } catch (err) {
+        this._restore(ns, key, old);
+        throw err;
+      }
+    } finally {
+      p.control.unlockStripe(stripe);
+    }
+    this._settle(end);
+    return true;
+  }
+
+  clear(ns) {
+    const p = this._p;
+    if (p === null) return super.clear(ns);
+    this._live();
+    checkNsName(ns);
+    let end;
+    let n;
+    p.control.lockAllStripes();
+    try {
+      const id = this._id(ns, false);
+      if (id === 0) return 0;
+      const before = this._e.entries(id);
+      n = super.clear(ns);
+      if (n === 0) return 0;
+      try {
+        end = p.wal.append(encodeRecord(C.WAL_REC_CLEAR, ns, null, null, 0, 0));
+      } catch (err) {
+        for (const [k, raw, enc] of before) this._e.set(id, k, raw, enc);
+        throw err;
+      }
+    } finally {
+      p.control.unlockAllStripes();
+    }
+    this._settle(end);
+    return n;
+  }
+
+  // Every pair is validated before any is written; each pair is one logged set.
+  setMany(ns, entries) {
+    if (this._p === null) return super.setMany(ns, entries);
+    this._live();
+    checkNsName(ns);
+    const pairs = pairsOf(entries);
+    for (const [k, value] of pairs) {
+      checkKey(k);
+      checkValueLength(encodeValue(value)[0]);
+    }
+    let end = 0;
+    for (let i = 0; i < pairs.length; i++) {
+      try {
+        end = this._loggedSet(ns, pairs[i][0], pairs[i][1], undefined);
+      } catch (err) {
+        if (end !== 0) this._settle(end);
+        throw Object.assign(err, { written: i });
+      }
+    }
+    if (end !== 0) this._settle(end);
+    return pairs.length;
+  }
+
+  /**
+   * Resolves once every write logged so far, by any handle of any process, is on stable
+   * storage; never blocks the event loop. Resolves at once for a store without `persist`.
+   */
+  flush() {
+    if (this._p === null) return Promise.resolve();
+    this._live();
+    return this._p.wal.flushAsync();
+  }
+
+  close() {
+    const p = this._p;
+    if (p !== null && !this.closed) {
+      this._p = null;
+      if (p.timer) clearInterval(p.timer);
+      try {
+        // A clean close of an interval-mode handle leaves its writes durable.
+        if (p.mode === 'interval' && !p.control.failed) p.wal.waitDurable(p.control.tail);
+      } finally {
+        p.wal.close();
+        p.control.close();
+      }
+    }
+    super.close();
+  }
+}
+
+module.exports = { Store };

@@ -1,0 +1,205 @@
+'use strict';
+// Appending to the write-ahead log and the group commit (docs/format.md §16). Records are
+// appended under the control segment's append lock at the log's tail, which advances only once
+// a record is completely written: every byte below the tail is a written record. A flush reads
+// the tail, runs one fdatasync, and raises the shared durable position to what it read, which
+// covers the records of every thread and process written before it; writers waiting for their
+// record wake on the durable position's futex. Any process may flush (the flush lock only keeps
+// two from syncing at once, and a flusher that is gone is taken over).
+const fs = require('fs');
+const path = require('path');
+const { C } = require('../layout/layout');
+const { ShmError } = require('../base/errors');
+const { sealRecord, encodeFileHeader } = require('./record');
+
+const FILE_HEADER = C.WAL_FILE_HEADER_SIZE;
+
+/** The name of the log file whose first record has LSN `startLsn`. */
+function walFileName(startLsn) {
+  return `wal-${startLsn.toString(16).padStart(16, '0')}.log`;
+}
+
+function ioError(err, what) {
+  return new ShmError('ERR_PERSIST_IO', `persist: ${what}: ${err.message}`, { cause: err, errno: err.errno, syscall: err.syscall });
+}
+
+/** Creates a log file (exclusive) starting at `startLsn` and syncs it and its directory. */
+function createLogFile(dir, startLsn, mode = 0o600) {
+  const file = path.join(dir, walFileName(startLsn));
+  const fd = fs.openSync(file, 'wx', mode);
+  try {
+    fs.writeSync(fd, encodeFileHeader(startLsn), 0, FILE_HEADER, 0);
+    fs.fdatasyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  syncDir(dir);
+  return file;
+}
+
+function syncDir(dir) {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+class Wal {
+  constructor(dir, control) {
+    this.dir = dir;
+    this.control = control;
+    this.fd = -1;
+    this.fileStart = -1;
+    this.inflight = null; // { target, promise } of this handle's async flush
+    this.closing = false;
+    this.retired = [];
+    this.#reopen();
+  }
+
+  // Opens the log file the control segment names (a checkpoint may have started a new one).
+  #reopen() {
+    const start = this.control.startLsn;
+    if (start === this.fileStart && this.fd >= 0) return;
+    const fd = fs.openSync(path.join(this.dir, walFileName(start)), 'r+');
+    // An fd that an async fdatasync still uses is closed after it (its number must not be
+    // reused by another file meanwhile).
+    if (this.fd >= 0) {
+      if (this.inflight) this.retired.push(this.fd);
+      else fs.closeSync(this.fd);
+    }
+    this.fd = fd;
+    this.fileStart = start;
+  }
+
+  /**
+   * Appends the encoded record `buf` (record.encodeRecord). Returns the LSN after it. Throws
+   * ShmError ERR_PERSIST_IO when it could not be written (nothing of it counts as logged).
+   */
+  append(buf) {
+    const c = this.control;
+    c.lockAppend();
+    try {
+      if (c.failed) throw new ShmError('ERR_PERSIST_IO', 'persist: the log failed to sync earlier; the store refuses writes until it is reopened');
+      if (c.startLsn !== this.fileStart) this.#reopen();
+      const lsn = c.tail;
+      sealRecord(buf, lsn);
+      let n;
+      try {
+        n = fs.writeSync(this.fd, buf, 0, buf.length, FILE_HEADER + (lsn - this.fileStart));
+      } catch (err) {
+        throw ioError(err, 'writing the log');
+      }
+      if (n !== buf.length) throw new ShmError('ERR_PERSIST_IO', `persist: writing the log: ${n} of ${buf.length} bytes written (file size limit or disk full)`);
+      c.tail = lsn + buf.length;
+      return lsn + buf.length;
+    } finally {
+      c.unlockAppend();
+    }
+  }
+
+  // The tail of the log file this handle has open, read so that a checkpoint switching files
+  // in between cannot make it name records of the next file (a switch happens only once the
+  // previous file is durable, see checkpoint.js).
+  #syncTarget() {
+    const c = this.control;
+    for (;;) {
+      const start = c.startLsn;
+      if (start !== this.fileStart) this.#reopen();
+      const target = c.tail;
+      if (c.startLsn === start) return target;
+    }
+  }
+
+  // One group flush by this thread: everything below the tail read now is durable after it.
+  #flushOnce() {
+    const c = this.control;
+    const target = this.#syncTarget();
+    try {
+      fs.fdatasyncSync(this.fd);
+    } catch (err) {
+      // After a failed fdatasync the kernel may have dropped the dirty pages: nothing written
+      // since the last good sync can be promised, so the store refuses further writes.
+      c.fail();
+      throw ioError(err, 'fdatasync of the log');
+    }
+    c.advanceDurable(target, Date.now());
+  }
+
+  /** Blocks until every record below `lsn` is on stable storage (this thread may flush). */
+  waitDurable(lsn) {
+    const c = this.control;
+    for (;;) {
+      if (c.durable >= lsn) return;
+      if (c.tryFlushLock()) {
+        try {
+          if (c.durable < lsn) this.#flushOnce();
+        } finally {
+          c.unlockFlush();
+        }
+        continue;
+      }
+      const seen = c.tick;
+      if (c.durable >= lsn) return;
+      c.waitTick(seen);
+    }
+  }
+
+  /** Flushes if the last sync is older than `ms` and nobody is flushing now (interval mode). */
+  flushIfOlder(ms) {
+    const c = this.control;
+    if (Date.now() - c.lastSyncMs < ms || c.durable >= c.tail) return;
+    if (!c.tryFlushLock()) return;
+    try {
+      this.#flushOnce();
+    } finally {
+      c.unlockFlush();
+    }
+  }
+
+  /**
+   * Resolves once every record below `lsn` (default: the tail now) is on stable storage,
+   * without blocking the event loop: the fdatasync runs on libuv's thread pool. Concurrent
+   * calls of one handle share one sync when it covers them.
+   */
+  flushAsync(lsn) {
+    const c = this.control;
+    const target = lsn === undefined ? c.tail : lsn;
+    if (c.durable >= target) return Promise.resolve();
+    if (this.inflight && this.inflight.target >= target) return this.inflight.promise;
+    const syncTo = this.#syncTarget();
+    const fd = this.fd;
+    const promise = new Promise((resolve, reject) => {
+      fs.fdatasync(fd, (err) => {
+        if (this.inflight && this.inflight.promise === promise) this.inflight = null;
+        if (!this.inflight) {
+          for (const old of this.retired.splice(0)) fs.closeSync(old);
+          if (this.closing) this.#closeFd();
+        }
+        if (err) {
+          c.fail();
+          reject(ioError(err, 'fdatasync of the log'));
+          return;
+        }
+        c.advanceDurable(syncTo, Date.now());
+        resolve();
+      });
+    });
+    this.inflight = { target: syncTo, promise };
+    return promise;
+  }
+
+  // Closes the file, after the async flush in flight if there is one (its fdatasync uses it).
+  close() {
+    this.closing = true;
+    if (!this.inflight) this.#closeFd();
+  }
+
+  #closeFd() {
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+module.exports = { Wal, walFileName, createLogFile, syncDir };
