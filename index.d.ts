@@ -138,10 +138,23 @@ export interface PersistCreateOptions {
   sync?: PersistSync;
   /** Only with sync: 'interval'; 1 to 3600000, default 1000. */
   intervalMs?: number;
+  /** A checkpoint starts by itself once the log file holds this many bytes; default 64 MiB, 0 = never. */
+  checkpointBytes?: number;
+}
+
+/** What store.checkpoint() wrote. */
+export interface CheckpointReport {
+  startLsn: number;
+  records: number;
+  bytes: number;
+  ms: number;
 }
 
 /** What a recovery (a rebuild from the log) did. */
 export interface PersistRecovery {
+  /** The snapshot loaded first, or null. */
+  snapshot: { startLsn: number; records: number } | null;
+  /** Log records replayed after the snapshot. */
   records: number;
   bytes: number;
   /** Bytes of a torn or damaged tail cut from the log. */
@@ -155,10 +168,14 @@ export interface PersistInfo {
   dir: string;
   sync: PersistSync;
   intervalMs?: number;
+  checkpointBytes: number;
   /** The log position after the last record written. */
   tail: number;
   /** Everything below this log position is on stable storage. */
   durable: number;
+  /** The first log position of the current log file. */
+  logStart: number;
+  checkpoints: number;
   recovery: PersistRecovery | null;
 }
 
@@ -235,6 +252,8 @@ export declare class Store {
   setDurable(ns: string, key: string, value: StoreValue, options?: SetOptions): Promise<this>;
   /** Resolves once every logged write is on stable storage (at once without `persist`). */
   flush(): Promise<void>;
+  /** Writes a snapshot while writers keep writing and removes the log it covers (`persist` only). */
+  checkpoint(): CheckpointReport;
   /** The persistence of this handle, null without `persist`. */
   readonly persistence: PersistInfo | null;
   get(ns: string, key: string): any;

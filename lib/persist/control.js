@@ -31,6 +31,7 @@ const Q = W.PERSIST_RECOVERY;
 const APPEND_LOCK = LOG + L.APPEND_LOCK;
 const FLUSH_LOCK = DUR + D.FLUSH_LOCK;
 const RECOVERY_LOCK = REC + Q.LOCK;
+const CHECKPOINT_LOCK = REC + Q.CHECKPOINT_LOCK;
 const TICK = DUR + D.TICK;
 // u64 indices of a BigUint64Array over the whole segment.
 const TAIL64 = (LOG + L.TAIL) / U64;
@@ -38,6 +39,7 @@ const START64 = (LOG + L.START_LSN) / U64;
 const DURABLE64 = (DUR + D.DURABLE) / U64;
 const LAST_SYNC64 = (DUR + D.LAST_SYNC_MS) / U64;
 const TOTAL64 = (HDR + H.TOTAL_SIZE) / U64;
+const CHECKPOINT_BYTES64 = (HDR + H.CHECKPOINT_BYTES) / U64;
 
 const SYNC_NAMES = ['none', 'interval', 'always'];
 // How long a waiter for the durable position sleeps before it looks again (a flusher that died
@@ -88,6 +90,7 @@ class Control {
     Atomics.store(u32, HDR + H.MAX_ENTRIES, g.maxEntries);
     Atomics.store(u32, HDR + H.SYNC_MODE, g.syncMode);
     Atomics.store(u32, HDR + H.INTERVAL_MS, g.intervalMs);
+    Atomics.store(this.u64, CHECKPOINT_BYTES64, BigInt(g.checkpointBytes));
     Atomics.store(u32, HDR + H.VERSION, C.PERSIST_FORMAT_VERSION);
     Atomics.store(u32, HDR + H.MAGIC, C.PERSIST_MAGIC);
   }
@@ -114,6 +117,9 @@ class Control {
 
   get syncMode() { return SYNC_NAMES[Atomics.load(this.u32, HDR + H.SYNC_MODE)]; }
   get intervalMs() { return Atomics.load(this.u32, HDR + H.INTERVAL_MS); }
+  get checkpointBytes() { return Number(Atomics.load(this.u64, CHECKPOINT_BYTES64)); }
+  countCheckpoint() { Atomics.add(this.u32, REC + Q.CHECKPOINTS, 1); }
+  get checkpoints() { return Atomics.load(this.u32, REC + Q.CHECKPOINTS); }
   get ready() { return Atomics.load(this.u32, HDR + H.STATE) === C.PERSIST_STATE_READY; }
   set ready(on) { Atomics.store(this.u32, HDR + H.STATE, on ? C.PERSIST_STATE_READY : C.PERSIST_STATE_EMPTY); }
   get failed() { return Atomics.load(this.u32, REC + Q.FAILED) !== 0; }
@@ -181,18 +187,24 @@ class Control {
   unlockAppend() { this.waiter.release(APPEND_LOCK); }
   lockRecovery() { this.#take(RECOVERY_LOCK); }
   unlockRecovery() { this.waiter.release(RECOVERY_LOCK); }
+  lockCheckpoint() { this.#take(CHECKPOINT_LOCK); }
+  tryCheckpointLock() { return this.#tryOrTakeOver(CHECKPOINT_LOCK); }
+  unlockCheckpoint() { this.waiter.release(CHECKPOINT_LOCK); }
 
   // The flush lock is only ever tried: a writer that does not get it waits for the durable
   // position instead (tryFlushLock takes it over when its holder is gone).
-  tryFlushLock() {
-    if (this.waiter.tryAcquire(FLUSH_LOCK)) return true;
-    const w = Atomics.load(this.u32, FLUSH_LOCK);
+  tryFlushLock() { return this.#tryOrTakeOver(FLUSH_LOCK); }
+
+  // Takes the lock at `idx` if it is free or its holder is gone; never waits.
+  #tryOrTakeOver(idx) {
+    if (this.waiter.tryAcquire(idx)) return true;
+    const w = Atomics.load(this.u32, idx);
     if ((w & 1) === 0) return false;
     const o = w >>> C.LOCK_OWNER_SHIFT;
-    // Our own slot: a flush of this handle in flight (async); not taken.
+    // Our own slot: held by this handle (a lock is never taken twice by one handle).
     if (o === this.slot) return false;
     if (o !== 0 && o < C.OWNER_SLOTS && this.owners.status(o, this.self) !== GONE) return false;
-    return Atomics.compareExchange(this.u32, FLUSH_LOCK, w, takeoverWord(w, this.slot)) === w;
+    return Atomics.compareExchange(this.u32, idx, w, takeoverWord(w, this.slot)) === w;
   }
 
   unlockFlush() { this.waiter.release(FLUSH_LOCK); }

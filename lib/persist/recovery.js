@@ -9,7 +9,8 @@ const { C } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
 const { Store: BaseStore, engineError } = require('../store/store');
 const { scanLog } = require('./record');
-const { walFileName } = require('./wal');
+const { walFileName, snapFileName, listFiles, removeCovered } = require('./files');
+const { readSnapshot } = require('./snapshot');
 
 /** Applies one log record to `store` (a base Store handle, no logging). */
 function applyRecord(store, r, nowMs) {
@@ -42,10 +43,11 @@ function applyRecord(store, r, nowMs) {
 }
 
 /**
- * Replays the log file of `control.startLsn` in `dir` into `store`, cuts its tail after the
- * valid prefix and returns { records, bytes, cutBytes, reason, end }.
+ * Replays the log file of `startLsn` in `dir` into `store` and returns { records, bytes,
+ * cutBytes, reason, end }. With `cut` (the last file) the tail after the valid prefix is cut
+ * from the file.
  */
-function replayLog(store, dir, startLsn) {
+function replayLog(store, dir, startLsn, cut = true) {
   const file = path.join(dir, walFileName(startLsn));
   if (!fs.existsSync(file)) throw new ShmError('ERR_PERSIST_CORRUPT', `persist: the log file ${walFileName(startLsn)} is missing from ${dir}`);
   const now = Date.now();
@@ -64,7 +66,7 @@ function replayLog(store, dir, startLsn) {
   if (scan.startLsn !== startLsn) {
     throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} starts at LSN ${scan.startLsn}, its name says ${startLsn}`);
   }
-  if (scan.cutBytes > 0) {
+  if (cut && scan.cutBytes > 0) {
     const fd = fs.openSync(file, 'r+');
     try {
       fs.ftruncateSync(fd, scan.fileBytes - scan.cutBytes);
@@ -76,4 +78,61 @@ function replayLog(store, dir, startLsn) {
   return { records: scan.records, bytes: scan.end - startLsn, cutBytes: scan.cutBytes, reason: scan.reason, end: scan.end };
 }
 
-module.exports = { applyRecord, replayLog };
+function corrupt(message) {
+  return new ShmError('ERR_PERSIST_CORRUPT', `persist: ${message}`);
+}
+
+/**
+ * Rebuilds the state of `dir` in the empty `store` of geometry `geo`: the newest snapshot, then
+ * the chain of log files from its LSN, each one's valid prefix ending where the next file
+ * starts (only the last may have a tail, which is cut). A damaged snapshot or a gap in the chain
+ * throws ERR_PERSIST_CORRUPT; the caller discards the half-built store. Returns the report and
+ * the positions for the control segment.
+ */
+function rebuild(store, dir, geo) {
+  const { logs, snaps } = listFiles(dir);
+  const now = Date.now();
+  let from = 0;
+  let snapshot = null;
+  if (snaps.length > 0) {
+    from = snaps[snaps.length - 1];
+    const file = path.join(dir, snapFileName(from));
+    const r = readSnapshot(file, (rec) => {
+      try {
+        applyRecord(store, rec, now);
+      } catch (err) {
+        throw engineError(err, `persist: loading the snapshot ${snapFileName(from)}`);
+      }
+    });
+    if (r.startLsn !== from) throw corrupt(`the snapshot ${snapFileName(from)} says LSN ${r.startLsn}`);
+    if (r.geometry.totalSize !== geo.totalSize || r.geometry.bucketCount !== geo.bucketCount || r.geometry.maxEntries !== geo.maxEntries) {
+      throw corrupt(`the snapshot ${snapFileName(from)} was taken of a store of another geometry`);
+    }
+    snapshot = { startLsn: from, records: r.records };
+  }
+  const chain = logs.filter((l) => l >= from);
+  if (chain.length === 0 || chain[0] !== from) {
+    throw corrupt(`the log file ${walFileName(from)} is missing from ${dir}${snapshot ? ' (the newest snapshot starts there)' : ''}`);
+  }
+  let records = 0;
+  let bytes = 0;
+  let last = null;
+  for (let i = 0; i < chain.length; i++) {
+    const isLast = i === chain.length - 1;
+    last = replayLog(store, dir, chain[i], isLast);
+    if (!isLast && last.end !== chain[i + 1]) {
+      throw corrupt(`the log file ${walFileName(chain[i])} ends at LSN ${last.end} (${last.reason}), the next one starts at ${chain[i + 1]}: records are missing`);
+    }
+    records += last.records;
+    bytes += last.bytes;
+  }
+  // Leftovers of a checkpoint that died after its snapshot was in place.
+  removeCovered(dir, from);
+  return {
+    report: { snapshot, records, bytes, cutBytes: last.cutBytes, reason: last.reason },
+    startLsn: chain[chain.length - 1],
+    end: last.end,
+  };
+}
+
+module.exports = { applyRecord, replayLog, rebuild };

@@ -15,11 +15,13 @@ const { Segment } = require('../segment/segment');
 const { Store: BaseStore, checkNsName, checkKey, checkValueLength, pairsOf } = require('../store/store');
 const { encodeValue } = require('../store/codec');
 const { Control, SYNC_NAMES } = require('./control');
-const { Wal, createLogFile, walFileName, syncDir } = require('./wal');
+const { Wal, createLogFile } = require('./wal');
+const { walFileName, syncDir } = require('./files');
 const { encodeRecord } = require('./record');
-const { replayLog } = require('./recovery');
+const { rebuild } = require('./recovery');
+const { checkpoint, maybeCheckpoint, DEFAULT_CHECKPOINT_BYTES } = require('./checkpoint');
 
-const CREATE_PERSIST_KEYS = ['dir', 'sync', 'intervalMs'];
+const CREATE_PERSIST_KEYS = ['dir', 'sync', 'intervalMs', 'checkpointBytes'];
 const OPEN_PERSIST_KEYS = ['dir'];
 const SET_OPTION_KEYS = ['ttl', 'expiresAt'];
 const DEFAULT_INTERVAL_MS = 1000;
@@ -44,7 +46,12 @@ function checkPersist(p, create) {
   } else if (p.intervalMs !== undefined) {
     throw v.typeError('"options.persist.intervalMs" applies only to sync: \'interval\'');
   }
-  return { dir: path.resolve(p.dir), syncMode: SYNC_NAMES.indexOf(sync), intervalMs };
+  let checkpointBytes = DEFAULT_CHECKPOINT_BYTES;
+  if (p.checkpointBytes !== undefined) {
+    v.validateInteger(p.checkpointBytes, 'options.persist.checkpointBytes', 0, Number.MAX_SAFE_INTEGER);
+    checkpointBytes = p.checkpointBytes;
+  }
+  return { dir: path.resolve(p.dir), syncMode: SYNC_NAMES.indexOf(sync), intervalMs, checkpointBytes };
 }
 
 // The expiry of a set's options as epoch milliseconds, 0 for none.
@@ -99,7 +106,7 @@ class Store extends BaseStore {
     let control = null;
     try {
       const geo = geometryOf(store._buffer);
-      control = new Control(p.dir, { ...geo, syncMode: p.syncMode, intervalMs: p.intervalMs, mode: 0o600 },
+      control = new Control(p.dir, { ...geo, syncMode: p.syncMode, intervalMs: p.intervalMs, checkpointBytes: p.checkpointBytes, mode: 0o600 },
         BaseStore._lockTimeout(rest));
       createLogFile(p.dir, 0);
       control.resetPositions(0, 0);
@@ -168,14 +175,15 @@ class Store extends BaseStore {
     const store = super.create({ ...rest, size: geo.totalSize, buckets: geo.bucketCount, maxEntries: geo.maxEntries });
     try {
       const start = Date.now();
-      const startLsn = control.startLsn;
-      const r = replayLog(store, dir, startLsn);
-      control.resetPositions(r.end, startLsn);
+      const r = rebuild(store, dir, geo);
+      control.resetPositions(r.end, r.startLsn);
       control.countRecovery();
       control.ready = true;
-      return [store, { records: r.records, bytes: r.bytes, cutBytes: r.cutBytes, reason: r.reason, ms: Date.now() - start }];
+      return [store, { ...r.report, ms: Date.now() - start }];
     } catch (err) {
+      // Never half loaded: the segment the failed rebuild filled is removed.
       store.close();
+      Segment.unlink(targetOf(rest));
       throw err;
     }
   }
@@ -192,7 +200,10 @@ class Store extends BaseStore {
       }, intervalMs);
       timer.unref();
     }
-    this._p = { control, wal, dir, mode, intervalMs, timer, recovery };
+    this._p = {
+      control, wal, dir, mode, intervalMs, timer, recovery,
+      checkpointBytes: control.checkpointBytes, checkpointScheduled: false, lastCheckpointError: null,
+    };
   }
 
   /** What the persistence of this handle is: null for a store without `persist`. */
@@ -204,8 +215,11 @@ class Store extends BaseStore {
       dir: p.dir,
       sync: p.mode,
       intervalMs: p.mode === 'interval' ? p.intervalMs : undefined,
+      checkpointBytes: p.checkpointBytes,
       tail: p.control.tail,
       durable: p.control.durable,
+      logStart: p.control.startLsn,
+      checkpoints: p.control.checkpoints,
       recovery: p.recovery,
     };
   }
@@ -229,6 +243,7 @@ class Store extends BaseStore {
     const p = this._p;
     if (p.mode === 'always') p.wal.waitDurable(end);
     else if (p.mode === 'interval') p.wal.flushIfOlder(p.intervalMs);
+    maybeCheckpoint(this, p);
   }
 
   // Applies and logs a set under the key's stripe; returns the LSN after its record.
@@ -347,6 +362,18 @@ class Store extends BaseStore {
     }
     if (end !== 0) this._settle(end);
     return pairs.length;
+  }
+
+  /**
+   * Writes a snapshot of the store while writers keep writing and removes the log it covers
+   * (waits for a checkpoint running in another handle first). Returns { startLsn, records,
+   * bytes, ms }.
+   */
+  checkpoint() {
+    const p = this._p;
+    if (p === null) throw new ShmError('ERR_INVALID_ARG', 'checkpoint() needs a store opened with "persist"');
+    this._live();
+    return checkpoint(this, p);
   }
 
   /**

@@ -11,13 +11,9 @@ const path = require('path');
 const { C } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
 const { sealRecord, encodeFileHeader } = require('./record');
+const { walFileName, syncDir } = require('./files');
 
 const FILE_HEADER = C.WAL_FILE_HEADER_SIZE;
-
-/** The name of the log file whose first record has LSN `startLsn`. */
-function walFileName(startLsn) {
-  return `wal-${startLsn.toString(16).padStart(16, '0')}.log`;
-}
 
 function ioError(err, what) {
   return new ShmError('ERR_PERSIST_IO', `persist: ${what}: ${err.message}`, { cause: err, errno: err.errno, syscall: err.syscall });
@@ -35,15 +31,6 @@ function createLogFile(dir, startLsn, mode = 0o600) {
   }
   syncDir(dir);
   return file;
-}
-
-function syncDir(dir) {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 class Wal {
@@ -127,6 +114,40 @@ class Wal {
     c.advanceDurable(target, Date.now());
   }
 
+  /**
+   * Starts a new log file at the tail (a checkpoint): the current file is synced first, so that
+   * a file is always durable before records go to the next one. Returns the new file's first
+   * LSN (the current one's when it holds no record yet).
+   */
+  switchFile() {
+    const c = this.control;
+    c.lockAppend();
+    try {
+      if (c.startLsn !== this.fileStart) this.#reopen();
+      const tail = c.tail;
+      if (tail === this.fileStart) return tail;
+      try {
+        fs.fdatasyncSync(this.fd);
+      } catch (err) {
+        c.fail();
+        throw ioError(err, 'fdatasync of the log');
+      }
+      c.advanceDurable(tail, Date.now());
+      // A file of this name is the leftover of a checkpoint that died before switching to it.
+      fs.rmSync(path.join(this.dir, walFileName(tail)), { force: true });
+      try {
+        createLogFile(this.dir, tail);
+      } catch (err) {
+        throw ioError(err, 'creating a log file');
+      }
+      c.startLsn = tail;
+      this.#reopen();
+      return tail;
+    } finally {
+      c.unlockAppend();
+    }
+  }
+
   /** Blocks until every record below `lsn` is on stable storage (this thread may flush). */
   waitDurable(lsn) {
     const c = this.control;
@@ -202,4 +223,4 @@ class Wal {
   }
 }
 
-module.exports = { Wal, walFileName, createLogFile, syncDir };
+module.exports = { Wal, createLogFile };

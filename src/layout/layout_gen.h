@@ -86,6 +86,12 @@ inline constexpr uint64_t kPersistStripes = 0x100ULL;
 inline constexpr uint64_t kPersistStripeSize = 0x40ULL;
 inline constexpr uint64_t kPersistOwnersOffset = 0x4100ULL;
 inline constexpr uint64_t kPersistControlBytes = 0x24100ULL;
+inline constexpr uint64_t kSnapMagic = 0x504e5353ULL;
+inline constexpr uint64_t kSnapEndMagic = 0x444e4553ULL;
+inline constexpr uint64_t kSnapFormatVersion = 1ULL;
+inline constexpr uint64_t kSnapHeaderSize = 0x40ULL;
+inline constexpr uint64_t kSnapTrailerSize = 0x40ULL;
+inline constexpr uint64_t kPersistCheckpointBytes = 0x4000000ULL;
 
 inline constexpr uint32_t kSizeClasses[40] = {1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048};
 
@@ -258,7 +264,9 @@ struct PersistHeader {
   uint32_t syncMode;
   uint32_t intervalMs;
   uint32_t state;
-  uint8_t reserved[28];
+  uint32_t reserved;
+  uint64_t checkpointBytes;
+  uint8_t reserved2[16];
 };
 static_assert(sizeof(PersistHeader) == 64, "PersistHeader size");
 static_assert(offsetof(PersistHeader, magic) == 0, "PersistHeader.magic");
@@ -270,6 +278,8 @@ static_assert(offsetof(PersistHeader, syncMode) == 24, "PersistHeader.syncMode")
 static_assert(offsetof(PersistHeader, intervalMs) == 28, "PersistHeader.intervalMs");
 static_assert(offsetof(PersistHeader, state) == 32, "PersistHeader.state");
 static_assert(offsetof(PersistHeader, reserved) == 36, "PersistHeader.reserved");
+static_assert(offsetof(PersistHeader, checkpointBytes) == 40, "PersistHeader.checkpointBytes");
+static_assert(offsetof(PersistHeader, reserved2) == 48, "PersistHeader.reserved2");
 
 struct PersistLog {
   uint64_t tail;
@@ -305,13 +315,57 @@ struct PersistRecovery {
   uint32_t lock;
   uint32_t failed;
   uint32_t recoveries;
-  uint8_t reserved[52];
+  uint32_t checkpointLock;
+  uint32_t checkpoints;
+  uint8_t reserved[44];
 };
 static_assert(sizeof(PersistRecovery) == 64, "PersistRecovery size");
 static_assert(offsetof(PersistRecovery, lock) == 0, "PersistRecovery.lock");
 static_assert(offsetof(PersistRecovery, failed) == 4, "PersistRecovery.failed");
 static_assert(offsetof(PersistRecovery, recoveries) == 8, "PersistRecovery.recoveries");
-static_assert(offsetof(PersistRecovery, reserved) == 12, "PersistRecovery.reserved");
+static_assert(offsetof(PersistRecovery, checkpointLock) == 12, "PersistRecovery.checkpointLock");
+static_assert(offsetof(PersistRecovery, checkpoints) == 16, "PersistRecovery.checkpoints");
+static_assert(offsetof(PersistRecovery, reserved) == 20, "PersistRecovery.reserved");
+
+struct SnapHeader {
+  uint32_t magic;
+  uint32_t version;
+  uint64_t startLsn;
+  uint64_t createdMs;
+  uint64_t totalSize;
+  uint32_t bucketCount;
+  uint32_t maxEntries;
+  uint8_t reserved[20];
+  uint32_t checksum;
+};
+static_assert(sizeof(SnapHeader) == 64, "SnapHeader size");
+static_assert(offsetof(SnapHeader, magic) == 0, "SnapHeader.magic");
+static_assert(offsetof(SnapHeader, version) == 4, "SnapHeader.version");
+static_assert(offsetof(SnapHeader, startLsn) == 8, "SnapHeader.startLsn");
+static_assert(offsetof(SnapHeader, createdMs) == 16, "SnapHeader.createdMs");
+static_assert(offsetof(SnapHeader, totalSize) == 24, "SnapHeader.totalSize");
+static_assert(offsetof(SnapHeader, bucketCount) == 32, "SnapHeader.bucketCount");
+static_assert(offsetof(SnapHeader, maxEntries) == 36, "SnapHeader.maxEntries");
+static_assert(offsetof(SnapHeader, reserved) == 40, "SnapHeader.reserved");
+static_assert(offsetof(SnapHeader, checksum) == 60, "SnapHeader.checksum");
+
+struct SnapTrailer {
+  uint32_t magic;
+  uint32_t reserved;
+  uint64_t records;
+  uint64_t bodyBytes;
+  uint32_t bodyChecksum;
+  uint8_t reserved2[32];
+  uint32_t checksum;
+};
+static_assert(sizeof(SnapTrailer) == 64, "SnapTrailer size");
+static_assert(offsetof(SnapTrailer, magic) == 0, "SnapTrailer.magic");
+static_assert(offsetof(SnapTrailer, reserved) == 4, "SnapTrailer.reserved");
+static_assert(offsetof(SnapTrailer, records) == 8, "SnapTrailer.records");
+static_assert(offsetof(SnapTrailer, bodyBytes) == 16, "SnapTrailer.bodyBytes");
+static_assert(offsetof(SnapTrailer, bodyChecksum) == 24, "SnapTrailer.bodyChecksum");
+static_assert(offsetof(SnapTrailer, reserved2) == 28, "SnapTrailer.reserved2");
+static_assert(offsetof(SnapTrailer, checksum) == 60, "SnapTrailer.checksum");
 
 struct Bucket {
   uint32_t head;
@@ -425,7 +479,13 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(kPersistStripes, "PERSIST_STRIPES") \
   X(kPersistStripeSize, "PERSIST_STRIPE_SIZE") \
   X(kPersistOwnersOffset, "PERSIST_OWNERS_OFFSET") \
-  X(kPersistControlBytes, "PERSIST_CONTROL_BYTES")
+  X(kPersistControlBytes, "PERSIST_CONTROL_BYTES") \
+  X(kSnapMagic, "SNAP_MAGIC") \
+  X(kSnapEndMagic, "SNAP_END_MAGIC") \
+  X(kSnapFormatVersion, "SNAP_FORMAT_VERSION") \
+  X(kSnapHeaderSize, "SNAP_HEADER_SIZE") \
+  X(kSnapTrailerSize, "SNAP_TRAILER_SIZE") \
+  X(kPersistCheckpointBytes, "PERSIST_CHECKPOINT_BYTES")
 
 #define SHM_LAYOUT_STRUCTS(X) \
   X(Header, "HEADER") \
@@ -442,6 +502,8 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(PersistLog, "PERSIST_LOG") \
   X(PersistDurable, "PERSIST_DURABLE") \
   X(PersistRecovery, "PERSIST_RECOVERY") \
+  X(SnapHeader, "SNAP_HEADER") \
+  X(SnapTrailer, "SNAP_TRAILER") \
   X(Bucket, "BUCKET") \
   X(Entry, "ENTRY")
 
@@ -515,6 +577,8 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(PersistHeader, "PERSIST_HEADER", intervalMs, "INTERVAL_MS") \
   X(PersistHeader, "PERSIST_HEADER", state, "STATE") \
   X(PersistHeader, "PERSIST_HEADER", reserved, "RESERVED") \
+  X(PersistHeader, "PERSIST_HEADER", checkpointBytes, "CHECKPOINT_BYTES") \
+  X(PersistHeader, "PERSIST_HEADER", reserved2, "RESERVED2") \
   X(PersistLog, "PERSIST_LOG", tail, "TAIL") \
   X(PersistLog, "PERSIST_LOG", appendLock, "APPEND_LOCK") \
   X(PersistLog, "PERSIST_LOG", reserved, "RESERVED") \
@@ -529,7 +593,25 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(PersistRecovery, "PERSIST_RECOVERY", lock, "LOCK") \
   X(PersistRecovery, "PERSIST_RECOVERY", failed, "FAILED") \
   X(PersistRecovery, "PERSIST_RECOVERY", recoveries, "RECOVERIES") \
+  X(PersistRecovery, "PERSIST_RECOVERY", checkpointLock, "CHECKPOINT_LOCK") \
+  X(PersistRecovery, "PERSIST_RECOVERY", checkpoints, "CHECKPOINTS") \
   X(PersistRecovery, "PERSIST_RECOVERY", reserved, "RESERVED") \
+  X(SnapHeader, "SNAP_HEADER", magic, "MAGIC") \
+  X(SnapHeader, "SNAP_HEADER", version, "VERSION") \
+  X(SnapHeader, "SNAP_HEADER", startLsn, "START_LSN") \
+  X(SnapHeader, "SNAP_HEADER", createdMs, "CREATED_MS") \
+  X(SnapHeader, "SNAP_HEADER", totalSize, "TOTAL_SIZE") \
+  X(SnapHeader, "SNAP_HEADER", bucketCount, "BUCKET_COUNT") \
+  X(SnapHeader, "SNAP_HEADER", maxEntries, "MAX_ENTRIES") \
+  X(SnapHeader, "SNAP_HEADER", reserved, "RESERVED") \
+  X(SnapHeader, "SNAP_HEADER", checksum, "CHECKSUM") \
+  X(SnapTrailer, "SNAP_TRAILER", magic, "MAGIC") \
+  X(SnapTrailer, "SNAP_TRAILER", reserved, "RESERVED") \
+  X(SnapTrailer, "SNAP_TRAILER", records, "RECORDS") \
+  X(SnapTrailer, "SNAP_TRAILER", bodyBytes, "BODY_BYTES") \
+  X(SnapTrailer, "SNAP_TRAILER", bodyChecksum, "BODY_CHECKSUM") \
+  X(SnapTrailer, "SNAP_TRAILER", reserved2, "RESERVED2") \
+  X(SnapTrailer, "SNAP_TRAILER", checksum, "CHECKSUM") \
   X(Bucket, "BUCKET", head, "HEAD") \
   X(Bucket, "BUCKET", count, "COUNT") \
   X(Bucket, "BUCKET", lock, "LOCK") \

@@ -43,7 +43,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   beforeEach(() => { t = persistTarget('crash'); });
   afterEach(() => t.cleanup());
 
-  it("every acknowledged write survives kill -9 of every writer (sync 'always', both engines, 5 rounds)", async () => {
+  it("every acknowledged write survives kill -9 of every writer (sync 'always', both engines, 5 rounds, checkpoints in every other round)", async () => {
     Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, sync: 'always' } }).close();
     const final = new Map(); // key -> value every later recovery must still show
     let checked = 0;
@@ -51,7 +51,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
       const writers = ['native', 'js'].map((engine, c) => {
         const tag = `r${round}c${c}`;
         const expected = path.join(t.dir, `${tag}.expected`);
-        return { tag, expected, ...startWriter({ name: t.name, dir: t.dir, engine, tag, keys: KEYS, expected }) };
+        // Odd rounds checkpoint as they write, so that kills also land inside checkpoints.
+        const checkpointEvery = round % 2 ? 5 + c : 0;
+        return { tag, expected, ...startWriter({ name: t.name, dir: t.dir, engine, tag, keys: KEYS, expected, checkpointEvery }) };
       });
       // Let each writer get some acknowledged writes in, then kill them at random moments.
       const deadline = Date.now() + 60000;

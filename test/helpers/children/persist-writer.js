@@ -8,6 +8,7 @@
 // - With `shared`, also sets the keys `shared-<j>` (j = seq % shared) to `<tag>:<seq>`, to make
 //   writers of different processes and engines race on the same keys.
 // - With `count`, stops after that many writes and exits 0.
+// - With `checkpointEvery`, runs store.checkpoint() before every that many-th write.
 // - `failAt` mode (disk full): writes until a set fails, then prints { acked, failed, code } and
 //   exits 0.
 const fs = require('fs');
@@ -25,6 +26,7 @@ const start = task.start || 0;
 let acked = -1;
 for (let seq = start; seq < start + count; seq++) {
   const key = `${task.tag}-k${seq % task.keys}`;
+  if (task.checkpointEvery && seq % task.checkpointEvery === 0) store.checkpoint();
   try {
     store.set('crash', key, `${task.tag}:${seq}`);
     if (task.shared) store.set('shared', `shared-${seq % task.shared}`, `${task.tag}:${seq}`);
