@@ -150,6 +150,10 @@ const constants = {
   SNAP_HEADER_SIZE: 64,
   SNAP_TRAILER_SIZE: 64,
   PERSIST_CHECKPOINT_BYTES: 64 * 1024 * 1024,
+  // A log file grows by this many zero bytes at a time, ahead of its records: an append then
+  // overwrites allocated blocks and does not change the file's size, so the fdatasync of a group
+  // commit writes the data alone, without a journal commit for the size (one per 1 MiB of log).
+  WAL_PREALLOC_BYTES: 1024 * 1024,
 };
 
 // Every struct is little-endian, packed exactly as listed, naturally aligned.
@@ -288,7 +292,8 @@ const structs = {
       ['appendLock', 'u32', 8],
       ['reserved', 'u32', 12],
       ['startLsn', 'u64', 16],
-      ['reserved2', 'u8', 24, 40],
+      ['fileBytes', 'u64', 24],
+      ['reserved2', 'u8', 32, 32],
     ],
   },
   PersistDurable: {

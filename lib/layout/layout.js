@@ -88,6 +88,7 @@ const C = Object.freeze({
   SNAP_HEADER_SIZE: 0x40,
   SNAP_TRAILER_SIZE: 0x40,
   PERSIST_CHECKPOINT_BYTES: 0x4000000,
+  WAL_PREALLOC_BYTES: 0x100000,
 });
 
 const SIZE_CLASSES = Object.freeze([1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048]);
@@ -204,7 +205,8 @@ const S = Object.freeze({
     APPEND_LOCK: 8,
     RESERVED: 12,
     START_LSN: 16,
-    RESERVED2: 24,
+    FILE_BYTES: 24,
+    RESERVED2: 32,
   }),
   PERSIST_DURABLE: Object.freeze({
     SIZE: 64,
@@ -395,6 +397,8 @@ const W = Object.freeze({
     RESERVED: 3,
     START_LSN: 4,
     START_LSN_HI: 5,
+    FILE_BYTES: 6,
+    FILE_BYTES_HI: 7,
   }),
   PERSIST_DURABLE: Object.freeze({
     WORDS: 16,

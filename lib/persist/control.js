@@ -36,6 +36,7 @@ const TICK = DUR + D.TICK;
 // u64 indices of a BigUint64Array over the whole segment.
 const TAIL64 = (LOG + L.TAIL) / U64;
 const START64 = (LOG + L.START_LSN) / U64;
+const FILE_BYTES64 = (LOG + L.FILE_BYTES) / U64;
 const DURABLE64 = (DUR + D.DURABLE) / U64;
 const LAST_SYNC64 = (DUR + D.LAST_SYNC_MS) / U64;
 const TOTAL64 = (HDR + H.TOTAL_SIZE) / U64;
@@ -133,6 +134,9 @@ class Control {
   get startLsn() { return Number(Atomics.load(this.u64, START64)); }
   set startLsn(lsn) { Atomics.store(this.u64, START64, BigInt(lsn)); }
   get durable() { return Number(Atomics.load(this.u64, DURABLE64)); }
+  // The size of the current log file as last seen by an appender (0: unknown, look).
+  get fileBytes() { return Number(Atomics.load(this.u64, FILE_BYTES64)); }
+  set fileBytes(n) { Atomics.store(this.u64, FILE_BYTES64, BigInt(n)); }
   get lastSyncMs() { return Number(Atomics.load(this.u64, LAST_SYNC64)); }
 
   // Raises the durable position to `lsn` (never lowers it) and wakes its waiters.
@@ -150,6 +154,7 @@ class Control {
 
   // Sets tail and durable position outright (recovery, with every writer excluded).
   resetPositions(lsn, startLsn) {
+    Atomics.store(this.u64, FILE_BYTES64, 0n);
     Atomics.store(this.u64, START64, BigInt(startLsn));
     Atomics.store(this.u64, TAIL64, BigInt(lsn));
     Atomics.store(this.u64, DURABLE64, BigInt(lsn));

@@ -22,36 +22,49 @@ function alignUp(n) {
   return Math.ceil(n / ALIGN) * ALIGN;
 }
 
+const U32 = 0x100000000;
+const HIGH_HALF = Uint32Array.BYTES_PER_ELEMENT;
+
+// A u64 field from a Number below 2^53, as two u32 halves (no BigInt on the hot path).
+function writeU64(buf, value, at) {
+  buf.writeUInt32LE(value % U32, at);
+  buf.writeUInt32LE(Math.floor(value / U32), at + HIGH_HALF);
+}
+
 /**
- * Encodes one record (lsn 0 and no checksum yet: sealRecord fills both once the position is
- * known). `value` is a string or Uint8Array (set only). Returns a Buffer of the aligned length
- * whose padding is zero.
+ * Encodes one record into `buf` (from its start; lsn 0 and no checksum yet: sealRecord fills
+ * both once the position is known). `value` is a string or Uint8Array (set only); the lengths
+ * must be within the limits (the store checked them). Returns the record: a view of `buf` of
+ * the aligned length, whose padding is zero.
  */
-function encodeRecord(type, ns, key, value, encoding, expiresAt) {
-  const nsLen = ns === null ? 0 : Buffer.byteLength(ns);
-  const keyLen = key === null ? 0 : Buffer.byteLength(key);
-  const valLen = value === null ? 0 : typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
-  const length = HEADER + nsLen + keyLen + valLen;
-  const buf = Buffer.alloc(alignUp(length));
-  buf.writeUInt32LE(length, R.LENGTH);
-  buf.writeBigUInt64LE(BigInt(expiresAt), R.EXPIRES_AT);
+function encodeRecordInto(buf, type, ns, key, value, encoding, expiresAt) {
+  let at = HEADER;
+  const nsLen = ns === null ? 0 : buf.write(ns, at, 'utf8');
+  at += nsLen;
+  const keyLen = key === null ? 0 : buf.write(key, at, 'utf8');
+  at += keyLen;
+  if (value !== null) {
+    if (typeof value === 'string') at += buf.write(value, at, 'utf8');
+    else {
+      buf.set(value, at);
+      at += value.byteLength;
+    }
+  }
+  const size = alignUp(at);
+  buf.fill(0, at, size);
+  buf.fill(0, 0, HEADER);
+  buf.writeUInt32LE(at, R.LENGTH);
+  writeU64(buf, expiresAt, R.EXPIRES_AT);
   buf[R.TYPE] = type;
   buf[R.ENCODING] = encoding;
   buf[R.NS_LENGTH] = nsLen;
   buf.writeUInt16LE(keyLen, R.KEY_LENGTH);
-  let at = HEADER;
-  if (nsLen) at += buf.write(ns, at, 'utf8');
-  if (keyLen) at += buf.write(key, at, 'utf8');
-  if (valLen) {
-    if (typeof value === 'string') buf.write(value, at, 'utf8');
-    else buf.set(value, at);
-  }
-  return buf;
+  return buf.subarray(0, size);
 }
 
 /** Writes the record's LSN (its position in the log) and its checksum. */
 function sealRecord(buf, lsn) {
-  buf.writeBigUInt64LE(BigInt(lsn), R.LSN);
+  writeU64(buf, lsn, R.LSN);
   const length = buf.readUInt32LE(R.LENGTH);
   buf.writeUInt32LE(crc32c(buf.subarray(R.LENGTH, length)), R.CHECKSUM);
 }
@@ -114,10 +127,23 @@ function parseRecord(buf, at, lsn) {
 
 const CHUNK = 4 << 20;
 
+// Whether the bytes [from, to) of file `fd` are all zero.
+function allZero(fd, from, to) {
+  const buf = Buffer.alloc(Math.min(CHUNK, Math.max(0, to - from)));
+  for (let pos = from; pos < to;) {
+    const n = fs.readSync(fd, buf, 0, Math.min(buf.length, to - pos), pos);
+    if (n <= 0) return false;
+    for (let i = 0; i < n; i++) if (buf[i] !== 0) return false;
+    pos += n;
+  }
+  return true;
+}
+
 /**
  * Reads the log file at `file` and calls onRecord(record) for each record of its valid prefix,
  * in order. Returns { startLsn, end (LSN after the last valid record), records, fileBytes,
- * cutBytes (bytes after the valid prefix), reason (why the scan stopped early, or null) }.
+ * cutBytes (bytes of a damaged tail after the valid prefix), zeroBytes (zeros after it instead:
+ * preallocated space), reason (why the scan stopped before the end of the file, or null) }.
  * Throws ShmError-like { code: 'ERR_PERSIST_CORRUPT' } data as an object when the file header
  * itself is bad (see decodeFileHeader): the caller decides.
  */
@@ -162,12 +188,14 @@ function scanLog(file, onRecord) {
       lsn += r.size;
     }
     const validBytes = FILE_HEADER + (lsn - h.startLsn);
-    return { startLsn: h.startLsn, end: lsn, records, fileBytes, cutBytes: fileBytes - validBytes, reason };
+    // Zeros after the valid prefix are the file's preallocated space, not damage.
+    if (reason !== null && allZero(fd, validBytes, fileBytes)) return { startLsn: h.startLsn, end: lsn, records, fileBytes, cutBytes: 0, zeroBytes: fileBytes - validBytes, reason: null };
+    return { startLsn: h.startLsn, end: lsn, records, fileBytes, cutBytes: fileBytes - validBytes, zeroBytes: 0, reason };
   } finally {
     fs.closeSync(fd);
   }
 }
 
 module.exports = {
-  encodeRecord, sealRecord, encodeFileHeader, decodeFileHeader, parseRecord, scanLog, alignUp, MAX_RECORD,
+  encodeRecordInto, sealRecord, encodeFileHeader, decodeFileHeader, parseRecord, scanLog, alignUp, MAX_RECORD,
 };

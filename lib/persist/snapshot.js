@@ -9,7 +9,7 @@ const path = require('path');
 const { C, S } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
 const { crc32c } = require('./crc32c');
-const { encodeRecord, sealRecord, parseRecord } = require('./record');
+const { encodeRecordInto, sealRecord, parseRecord, MAX_RECORD } = require('./record');
 const { snapFileName } = require('./files');
 
 const H = S.SNAP_HEADER;
@@ -23,32 +23,31 @@ function corrupt(file, what) {
   return new ShmError('ERR_PERSIST_CORRUPT', `persist: the snapshot ${path.basename(file)} is damaged: ${what}; it is refused (nothing of it was loaded)`);
 }
 
-/** Writes sequentially to a file, CRC32C-ing what it writes, in 1 MiB batches. */
+/** Writes sequentially to a file through a 1 MiB staging buffer, CRC32C-ing what it writes. */
 class BodyWriter {
   constructor(fd) {
     this.fd = fd;
     this.pos = HEADER;
-    this.parts = [];
-    this.pending = 0;
+    this.stage = Buffer.allocUnsafe(FLUSH_AT);
+    this.used = 0;
     this.crc = 0;
     this.bytes = 0;
   }
 
-  add(buf) {
-    this.crc = crc32c(buf, this.crc);
-    this.bytes += buf.length;
-    this.parts.push(buf);
-    this.pending += buf.length;
-    if (this.pending >= FLUSH_AT) this.flush();
+  add(rec) {
+    if (this.used + rec.length > this.stage.length) this.flush();
+    rec.copy(this.stage, this.used);
+    this.used += rec.length;
+    this.bytes += rec.length;
   }
 
   flush() {
-    if (this.pending === 0) return;
-    const buf = Buffer.concat(this.parts, this.pending);
-    fs.writeSync(this.fd, buf, 0, buf.length, this.pos);
-    this.pos += buf.length;
-    this.parts = [];
-    this.pending = 0;
+    if (this.used === 0) return;
+    const part = this.stage.subarray(0, this.used);
+    this.crc = crc32c(part, this.crc);
+    fs.writeSync(this.fd, part, 0, part.length, this.pos);
+    this.pos += part.length;
+    this.used = 0;
   }
 }
 
@@ -88,8 +87,9 @@ function writeSnapshot(dir, startLsn, geo, each) {
   try {
     fs.writeSync(fd, encodeHeader(startLsn, geo), 0, HEADER, 0);
     w = new BodyWriter(fd);
+    const scratch = Buffer.allocUnsafe(MAX_RECORD);
     each((ns, key, raw, encoding, expiresAt) => {
-      const rec = encodeRecord(C.WAL_REC_SET, ns, key, raw, encoding, expiresAt);
+      const rec = encodeRecordInto(scratch, C.WAL_REC_SET, ns, key, raw, encoding, expiresAt);
       sealRecord(rec, w.bytes);
       w.add(rec);
       records += 1;

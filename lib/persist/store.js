@@ -17,7 +17,14 @@ const { encodeValue } = require('../store/codec');
 const { Control, SYNC_NAMES } = require('./control');
 const { Wal, createLogFile } = require('./wal');
 const { walFileName, syncDir } = require('./files');
-const { encodeRecord } = require('./record');
+const { encodeRecordInto, MAX_RECORD } = require('./record');
+
+// The record of a mutation is encoded here and appended at once, in one synchronous stretch: one
+// buffer serves every handle of the thread.
+const scratch = Buffer.allocUnsafe(MAX_RECORD);
+function encodeRecord(type, ns, key, value, encoding, expiresAt) {
+  return encodeRecordInto(scratch, type, ns, key, value, encoding, expiresAt);
+}
 const { rebuild } = require('./recovery');
 const { checkpoint, maybeCheckpoint, DEFAULT_CHECKPOINT_BYTES } = require('./checkpoint');
 

@@ -14,6 +14,8 @@ const { sealRecord, encodeFileHeader } = require('./record');
 const { walFileName, syncDir } = require('./files');
 
 const FILE_HEADER = C.WAL_FILE_HEADER_SIZE;
+const PREALLOC = C.WAL_PREALLOC_BYTES;
+let zeros = null;
 
 function ioError(err, what) {
   return new ShmError('ERR_PERSIST_IO', `persist: ${what}: ${err.message}`, { cause: err, errno: err.errno, syscall: err.syscall });
@@ -61,7 +63,7 @@ class Wal {
   }
 
   /**
-   * Appends the encoded record `buf` (record.encodeRecord). Returns the LSN after it. Throws
+   * Appends the encoded record `buf` (record.encodeRecordInto). Returns the LSN after it. Throws
    * ShmError ERR_PERSIST_IO when it could not be written (nothing of it counts as logged).
    */
   append(buf) {
@@ -71,6 +73,8 @@ class Wal {
       if (c.failed) throw new ShmError('ERR_PERSIST_IO', 'persist: the log failed to sync earlier; the store refuses writes until it is reopened');
       if (c.startLsn !== this.fileStart) this.#reopen();
       const lsn = c.tail;
+      const need = FILE_HEADER + (lsn - this.fileStart) + buf.length;
+      if (need > c.fileBytes) this.#extend(need);
       sealRecord(buf, lsn);
       let n;
       try {
@@ -97,6 +101,28 @@ class Wal {
       const target = c.tail;
       if (c.startLsn === start) return target;
     }
+  }
+
+  // Grows the log file with zeros to at least `need` bytes, rounded up to PREALLOC (held: the
+  // append lock). Best effort: a file that cannot grow (disk full, a size limit) is left as it
+  // is, and the record's own write then reports the failure.
+  #extend(need) {
+    const c = this.control;
+    let size = fs.fstatSync(this.fd).size;
+    if (size < need) {
+      const target = Math.ceil(need / PREALLOC) * PREALLOC;
+      if (zeros === null) zeros = Buffer.alloc(PREALLOC);
+      try {
+        while (size < target) {
+          const n = fs.writeSync(this.fd, zeros, 0, Math.min(PREALLOC, target - size), size);
+          if (n <= 0) break;
+          size += n;
+        }
+      } catch {
+        size = fs.fstatSync(this.fd).size;
+      }
+    }
+    c.fileBytes = size;
   }
 
   // One group flush by this thread: everything below the tail read now is durable after it.
@@ -140,6 +166,7 @@ class Wal {
       } catch (err) {
         throw ioError(err, 'creating a log file');
       }
+      c.fileBytes = 0;
       c.startLsn = tail;
       this.#reopen();
       return tail;

@@ -92,6 +92,7 @@ inline constexpr uint64_t kSnapFormatVersion = 1ULL;
 inline constexpr uint64_t kSnapHeaderSize = 0x40ULL;
 inline constexpr uint64_t kSnapTrailerSize = 0x40ULL;
 inline constexpr uint64_t kPersistCheckpointBytes = 0x4000000ULL;
+inline constexpr uint64_t kWalPreallocBytes = 0x100000ULL;
 
 inline constexpr uint32_t kSizeClasses[40] = {1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048};
 
@@ -286,14 +287,16 @@ struct PersistLog {
   uint32_t appendLock;
   uint32_t reserved;
   uint64_t startLsn;
-  uint8_t reserved2[40];
+  uint64_t fileBytes;
+  uint8_t reserved2[32];
 };
 static_assert(sizeof(PersistLog) == 64, "PersistLog size");
 static_assert(offsetof(PersistLog, tail) == 0, "PersistLog.tail");
 static_assert(offsetof(PersistLog, appendLock) == 8, "PersistLog.appendLock");
 static_assert(offsetof(PersistLog, reserved) == 12, "PersistLog.reserved");
 static_assert(offsetof(PersistLog, startLsn) == 16, "PersistLog.startLsn");
-static_assert(offsetof(PersistLog, reserved2) == 24, "PersistLog.reserved2");
+static_assert(offsetof(PersistLog, fileBytes) == 24, "PersistLog.fileBytes");
+static_assert(offsetof(PersistLog, reserved2) == 32, "PersistLog.reserved2");
 
 struct PersistDurable {
   uint64_t durable;
@@ -485,7 +488,8 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(kSnapFormatVersion, "SNAP_FORMAT_VERSION") \
   X(kSnapHeaderSize, "SNAP_HEADER_SIZE") \
   X(kSnapTrailerSize, "SNAP_TRAILER_SIZE") \
-  X(kPersistCheckpointBytes, "PERSIST_CHECKPOINT_BYTES")
+  X(kPersistCheckpointBytes, "PERSIST_CHECKPOINT_BYTES") \
+  X(kWalPreallocBytes, "WAL_PREALLOC_BYTES")
 
 #define SHM_LAYOUT_STRUCTS(X) \
   X(Header, "HEADER") \
@@ -583,6 +587,7 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(PersistLog, "PERSIST_LOG", appendLock, "APPEND_LOCK") \
   X(PersistLog, "PERSIST_LOG", reserved, "RESERVED") \
   X(PersistLog, "PERSIST_LOG", startLsn, "START_LSN") \
+  X(PersistLog, "PERSIST_LOG", fileBytes, "FILE_BYTES") \
   X(PersistLog, "PERSIST_LOG", reserved2, "RESERVED2") \
   X(PersistDurable, "PERSIST_DURABLE", durable, "DURABLE") \
   X(PersistDurable, "PERSIST_DURABLE", tick, "TICK") \

@@ -9,7 +9,8 @@ const path = require('path');
 const { Store, Segment, layout } = require('../../index');
 const native = require('../../lib/base/native');
 const { ROOT, runNode } = require('../helpers/process');
-const { persistTarget, recover, reboot, contents } = require('../helpers/persist');
+const { persistTarget, recover, reboot, contents, logFile } = require('../helpers/persist');
+const { readLog, readSnapshot, replay } = require('../helpers/independent-wal-reader');
 
 const CHILD = path.join(ROOT, 'test/helpers/children/persist-writer.js');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -71,6 +72,11 @@ const files = (dir) => fs.readdirSync(dir).filter((f) => f !== 'control').sort()
     s.set('n', 'after', 'the checkpoint');
     s.delete('n', 'k0');
     const want = contents(s, 'n');
+    // The independent reader of docs/format.md §16: the snapshot plus the log after it.
+    const snap = readSnapshot(path.join(t.dir, files(t.dir).find((f) => f.startsWith('snap-'))));
+    const log = readLog(logFile(t.dir));
+    assert.strictEqual(log.startLsn, snap.startLsn);
+    assert.deepStrictEqual([...replay([...snap.records, ...log.records]).get('n')].sort(), want);
     s.close();
     const r = recover(t.name, t.dir);
     assert.deepStrictEqual(contents(r, 'n'), want);
