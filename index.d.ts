@@ -179,6 +179,23 @@ export interface PersistInfo {
   recovery: PersistRecovery | null;
 }
 
+/** What store.backup() copied. */
+export interface BackupReport {
+  files: number;
+  bytesCopied: number;
+  bytesTotal: number;
+  /** The durable log position the backup reaches. */
+  end: number;
+  ms: number;
+}
+
+/** Where Store.restore() creates the store: a segment and a persistence directory, both new. */
+export type RestoreTarget = ({ name: string; path?: never } | { path: string; name?: never }) & {
+  dir: string;
+  engine?: StoreEngine;
+  lockTimeoutMs?: number;
+};
+
 /** Options of a set: the value's expiry, recorded in the log. */
 export type SetOptions = { ttl: number; expiresAt?: never } | { expiresAt: number; ttl?: never };
 
@@ -244,6 +261,8 @@ export declare class Store {
   static create(options: StoreCreateOptions): Store;
   static open(options: ({ name: string } | { path: string }) & StoreOpenOptions & { persist?: { dir: string } }): Store;
   static attach(buffer: SharedArrayBuffer, options?: StoreOpenOptions): Store;
+  /** Checks a backup completely, then creates and opens the store it holds. */
+  static restore(dir: string, target: RestoreTarget): Store;
   readonly engine: StoreEngine;
   readonly buffer: SharedArrayBuffer;
   readonly closed: boolean;
@@ -254,6 +273,8 @@ export declare class Store {
   flush(): Promise<void>;
   /** Writes a snapshot while writers keep writing and removes the log it covers (`persist` only). */
   checkpoint(): CheckpointReport;
+  /** Copies the snapshot and the durable log into dir; later calls copy only what changed. */
+  backup(dir: string): BackupReport;
   /** The persistence of this handle, null without `persist`. */
   readonly persistence: PersistInfo | null;
   get(ns: string, key: string): any;

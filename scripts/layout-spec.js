@@ -282,7 +282,8 @@ const structs = {
       ['state', 'u32', 32],
       ['reserved', 'u32', 36],
       ['checkpointBytes', 'u64', 40],
-      ['reserved2', 'u8', 48, 16],
+      ['storeId', 'u64', 48],
+      ['reserved2', 'u8', 56, 8],
     ],
   },
   PersistLog: {

@@ -197,7 +197,8 @@ const S = Object.freeze({
     STATE: 32,
     RESERVED: 36,
     CHECKPOINT_BYTES: 40,
-    RESERVED2: 48,
+    STORE_ID: 48,
+    RESERVED2: 56,
   }),
   PERSIST_LOG: Object.freeze({
     SIZE: 64,
@@ -388,6 +389,8 @@ const W = Object.freeze({
     RESERVED: 9,
     CHECKPOINT_BYTES: 10,
     CHECKPOINT_BYTES_HI: 11,
+    STORE_ID: 12,
+    STORE_ID_HI: 13,
   }),
   PERSIST_LOG: Object.freeze({
     WORDS: 16,

@@ -5,6 +5,7 @@
 // flush, recovery and 256 key stripes: lock words of §1 naming owner records of §6 in its own
 // owner table) and the store's geometry, needed to rebuild the store after a reboot.
 const path = require('path');
+const crypto = require('crypto');
 const { threadId } = require('worker_threads');
 const { C, W } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
@@ -41,6 +42,7 @@ const DURABLE64 = (DUR + D.DURABLE) / U64;
 const LAST_SYNC64 = (DUR + D.LAST_SYNC_MS) / U64;
 const TOTAL64 = (HDR + H.TOTAL_SIZE) / U64;
 const CHECKPOINT_BYTES64 = (HDR + H.CHECKPOINT_BYTES) / U64;
+const STORE_ID64 = (HDR + H.STORE_ID) / U64;
 
 const SYNC_NAMES = ['none', 'interval', 'always'];
 // How long a waiter for the durable position sleeps before it looks again (a flusher that died
@@ -52,6 +54,11 @@ function lockTimeout(err) {
     return new ShmError('ERR_LOCK_TIMEOUT', 'persist: a lock of the control segment is held by a live process that does not release it');
   }
   return err;
+}
+
+/** A new random store id (never 0). */
+function newStoreId() {
+  return crypto.getRandomValues(new BigUint64Array(1))[0] | 1n;
 }
 
 class Control {
@@ -92,6 +99,7 @@ class Control {
     Atomics.store(u32, HDR + H.SYNC_MODE, g.syncMode);
     Atomics.store(u32, HDR + H.INTERVAL_MS, g.intervalMs);
     Atomics.store(this.u64, CHECKPOINT_BYTES64, BigInt(g.checkpointBytes));
+    Atomics.store(this.u64, STORE_ID64, g.storeId);
     Atomics.store(u32, HDR + H.VERSION, C.PERSIST_FORMAT_VERSION);
     Atomics.store(u32, HDR + H.MAGIC, C.PERSIST_MAGIC);
   }
@@ -119,6 +127,9 @@ class Control {
   get syncMode() { return SYNC_NAMES[Atomics.load(this.u32, HDR + H.SYNC_MODE)]; }
   get intervalMs() { return Atomics.load(this.u32, HDR + H.INTERVAL_MS); }
   get checkpointBytes() { return Number(Atomics.load(this.u64, CHECKPOINT_BYTES64)); }
+  // A random id given at creation (kept by recovery and restore), so a backup directory can tell
+  // a later backup of the same store from one of another store.
+  get storeId() { return Atomics.load(this.u64, STORE_ID64).toString(16).padStart(16, '0'); }
   countCheckpoint() { Atomics.add(this.u32, REC + Q.CHECKPOINTS, 1); }
   get checkpoints() { return Atomics.load(this.u32, REC + Q.CHECKPOINTS); }
   get ready() { return Atomics.load(this.u32, HDR + H.STATE) === C.PERSIST_STATE_READY; }
@@ -249,4 +260,4 @@ class Control {
   }
 }
 
-module.exports = { Control, SYNC_NAMES };
+module.exports = { Control, SYNC_NAMES, newStoreId };

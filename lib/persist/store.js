@@ -14,7 +14,7 @@ const { requireAddon } = require('../base/native');
 const { Segment } = require('../segment/segment');
 const { Store: BaseStore, checkNsName, checkKey, checkValueLength, pairsOf } = require('../store/store');
 const { encodeValue } = require('../store/codec');
-const { Control, SYNC_NAMES } = require('./control');
+const { Control, SYNC_NAMES, newStoreId } = require('./control');
 const { Wal, createLogFile } = require('./wal');
 const { walFileName, syncDir } = require('./files');
 const { encodeRecordInto, MAX_RECORD } = require('./record');
@@ -27,10 +27,12 @@ function encodeRecord(type, ns, key, value, encoding, expiresAt) {
 }
 const { rebuild } = require('./recovery');
 const { checkpoint, maybeCheckpoint, DEFAULT_CHECKPOINT_BYTES } = require('./checkpoint');
+const { backup, checkBackup } = require('./backup');
 
 const CREATE_PERSIST_KEYS = ['dir', 'sync', 'intervalMs', 'checkpointBytes'];
 const OPEN_PERSIST_KEYS = ['dir'];
 const SET_OPTION_KEYS = ['ttl', 'expiresAt'];
+const RESTORE_KEYS = ['name', 'path', 'dir', 'engine', 'lockTimeoutMs'];
 const DEFAULT_INTERVAL_MS = 1000;
 const MAX_INTERVAL_MS = 3600000;
 
@@ -113,7 +115,7 @@ class Store extends BaseStore {
     let control = null;
     try {
       const geo = geometryOf(store._buffer);
-      control = new Control(p.dir, { ...geo, syncMode: p.syncMode, intervalMs: p.intervalMs, checkpointBytes: p.checkpointBytes, mode: 0o600 },
+      control = new Control(p.dir, { ...geo, syncMode: p.syncMode, intervalMs: p.intervalMs, checkpointBytes: p.checkpointBytes, storeId: newStoreId(), mode: 0o600 },
         BaseStore._lockTimeout(rest));
       createLogFile(p.dir, 0);
       control.resetPositions(0, 0);
@@ -165,6 +167,54 @@ class Store extends BaseStore {
     } catch (err) {
       if (store) store.close();
       control.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Restores the backup in directory `from` (store.backup()) as a new persisted store: the
+   * segment `target.name` (or `target.path`) and the persistence directory `target.dir`, neither
+   * of which may exist. Every file of the backup is checked first (ERR_PERSIST_CORRUPT, with
+   * nothing created, when any check fails). Returns the open store.
+   */
+  static restore(from, target) {
+    v.validateString(from, 'from', { minLength: 1 });
+    v.validateObject(target, 'target');
+    v.validateKeys(target, 'target', RESTORE_KEYS);
+    v.validateString(target.dir, 'target.dir', { minLength: 1 });
+    if ((target.name === undefined) === (target.path === undefined)) throw v.typeError('Exactly one of "target.name" and "target.path" is required');
+    requireAddon();
+    const src = path.resolve(from);
+    const dir = path.resolve(target.dir);
+    const m = checkBackup(src);
+    if (fs.existsSync(path.join(dir, 'control'))) throw new ShmError('ERR_SHM_EXISTS', `persist: ${dir} already holds a persisted store`);
+    const where = targetOf(target);
+    let exists = false;
+    try {
+      Segment.open(where).close();
+      exists = true;
+    } catch (err) {
+      if (err.code !== 'ERR_SHM_NOT_FOUND') throw err;
+    }
+    if (exists) throw new ShmError('ERR_SHM_EXISTS', `persist: the segment ${target.name || target.path} already exists`);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const copied = [];
+    try {
+      for (const f of m.files) {
+        fs.copyFileSync(path.join(src, f.name), path.join(dir, f.name));
+        copied.push(f.name);
+      }
+      const control = new Control(dir, {
+        ...m.geometry, syncMode: SYNC_NAMES.indexOf(m.sync), intervalMs: m.intervalMs, checkpointBytes: m.checkpointBytes,
+        storeId: BigInt(`0x${m.storeId}`), mode: 0o600,
+      }, BaseStore._lockTimeout(target));
+      control.close();
+      copied.push('control');
+      syncDir(dir);
+      const { dir: _dir, ...segmentOpts } = target; // eslint-disable-line no-unused-vars
+      return this.open({ ...segmentOpts, persist: { dir } });
+    } catch (err) {
+      for (const f of copied) fs.rmSync(path.join(dir, f), { force: true });
       throw err;
     }
   }
@@ -381,6 +431,22 @@ class Store extends BaseStore {
     if (p === null) throw new ShmError('ERR_INVALID_ARG', 'checkpoint() needs a store opened with "persist"');
     this._live();
     return checkpoint(this, p);
+  }
+
+  /**
+   * Copies what a restore needs into directory `dir`: the newest snapshot and the log after it up
+   * to the durable position (syncing first), with a checksummed manifest. A later backup into
+   * the same directory copies only what changed since (a new snapshot, the log's new bytes).
+   * Returns { files, bytesCopied, bytesTotal, end, ms }.
+   */
+  backup(dir) {
+    const p = this._p;
+    if (p === null) throw new ShmError('ERR_INVALID_ARG', 'backup() needs a store opened with "persist"');
+    this._live();
+    v.validateString(dir, 'dir', { minLength: 1 });
+    const to = path.resolve(dir);
+    if (to === p.dir) throw v.typeError('The "dir" argument must not be the persistence directory itself');
+    return backup(p, to, () => p.wal.waitDurable(p.control.tail));
   }
 
   /**

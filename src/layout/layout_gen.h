@@ -267,7 +267,8 @@ struct PersistHeader {
   uint32_t state;
   uint32_t reserved;
   uint64_t checkpointBytes;
-  uint8_t reserved2[16];
+  uint64_t storeId;
+  uint8_t reserved2[8];
 };
 static_assert(sizeof(PersistHeader) == 64, "PersistHeader size");
 static_assert(offsetof(PersistHeader, magic) == 0, "PersistHeader.magic");
@@ -280,7 +281,8 @@ static_assert(offsetof(PersistHeader, intervalMs) == 28, "PersistHeader.interval
 static_assert(offsetof(PersistHeader, state) == 32, "PersistHeader.state");
 static_assert(offsetof(PersistHeader, reserved) == 36, "PersistHeader.reserved");
 static_assert(offsetof(PersistHeader, checkpointBytes) == 40, "PersistHeader.checkpointBytes");
-static_assert(offsetof(PersistHeader, reserved2) == 48, "PersistHeader.reserved2");
+static_assert(offsetof(PersistHeader, storeId) == 48, "PersistHeader.storeId");
+static_assert(offsetof(PersistHeader, reserved2) == 56, "PersistHeader.reserved2");
 
 struct PersistLog {
   uint64_t tail;
@@ -582,6 +584,7 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(PersistHeader, "PERSIST_HEADER", state, "STATE") \
   X(PersistHeader, "PERSIST_HEADER", reserved, "RESERVED") \
   X(PersistHeader, "PERSIST_HEADER", checkpointBytes, "CHECKPOINT_BYTES") \
+  X(PersistHeader, "PERSIST_HEADER", storeId, "STORE_ID") \
   X(PersistHeader, "PERSIST_HEADER", reserved2, "RESERVED2") \
   X(PersistLog, "PERSIST_LOG", tail, "TAIL") \
   X(PersistLog, "PERSIST_LOG", appendLock, "APPEND_LOCK") \

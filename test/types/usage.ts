@@ -1,6 +1,6 @@
 // Compiled by `npm run check:types` (tsc, no emit): the declarations in index.d.ts must accept
 // every documented use and reject the misuses marked @ts-expect-error.
-import { Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult, PersistInfo, PersistRecovery, PersistSync, CheckpointReport } from '../../index';
+import { Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult, PersistInfo, PersistRecovery, PersistSync, CheckpointReport, BackupReport } from '../../index';
 
 const s = Store.create({ name: 'types', size: 1 << 20, engine: 'js', buckets: 64, lockTimeoutMs: 500 });
 s.set('ns', 'k', { a: 1, b: [true, null, 'x'] }).set('ns', 'b', Buffer.from('x')).set('ns', 'n', 4);
@@ -77,6 +77,11 @@ async function persisted(): Promise<void> {
   await p.flush();
   const ck: CheckpointReport = p.checkpoint();
   console.log(ck.startLsn, ck.records, ck.bytes, ck.ms);
+  const bk: BackupReport = p.backup('/backups/app');
+  console.log(bk.bytesCopied, bk.bytesTotal, bk.end);
+  Store.restore('/backups/app', { name: 'types-r', dir: '/var/lib/app2', engine: 'js' }).close();
+  // @ts-expect-error a restore needs the persistence directory
+  Store.restore('/backups/app', { name: 'types-r' });
   Store.create({ path: '/tmp/x', size: 1 << 22, persist: { dir: '/d', sync: 'none', checkpointBytes: 0 } }).close();
   const info: PersistInfo | null = p.persistence;
   const rec: PersistRecovery | null = info ? info.recovery : null;
