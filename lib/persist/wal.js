@@ -12,6 +12,7 @@ const { C } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
 const { sealRecord, encodeFileHeader } = require('./record');
 const { walFileName, syncDir } = require('./files');
+const { io } = require('./io');
 
 const FILE_HEADER = C.WAL_FILE_HEADER_SIZE;
 const PREALLOC = C.WAL_PREALLOC_BYTES;
@@ -24,12 +25,12 @@ function ioError(err, what) {
 /** Creates a log file (exclusive) starting at `startLsn` and syncs it and its directory. */
 function createLogFile(dir, startLsn, mode = 0o600) {
   const file = path.join(dir, walFileName(startLsn));
-  const fd = fs.openSync(file, 'wx', mode);
+  const fd = io.openSync(file, 'wx', mode);
   try {
-    fs.writeSync(fd, encodeFileHeader(startLsn), 0, FILE_HEADER, 0);
-    fs.fdatasyncSync(fd);
+    io.writeSync(fd, encodeFileHeader(startLsn), 0, FILE_HEADER, 0);
+    io.fdatasyncSync(fd);
   } finally {
-    fs.closeSync(fd);
+    io.closeSync(fd);
   }
   syncDir(dir);
   return file;
@@ -51,12 +52,12 @@ class Wal {
   #reopen() {
     const start = this.control.startLsn;
     if (start === this.fileStart && this.fd >= 0) return;
-    const fd = fs.openSync(path.join(this.dir, walFileName(start)), 'r+');
+    const fd = io.openSync(path.join(this.dir, walFileName(start)), 'r+');
     // An fd that an async fdatasync still uses is closed after it (its number must not be
     // reused by another file meanwhile).
     if (this.fd >= 0) {
       if (this.inflight) this.retired.push(this.fd);
-      else fs.closeSync(this.fd);
+      else io.closeSync(this.fd);
     }
     this.fd = fd;
     this.fileStart = start;
@@ -78,7 +79,7 @@ class Wal {
       sealRecord(buf, lsn);
       let n;
       try {
-        n = fs.writeSync(this.fd, buf, 0, buf.length, FILE_HEADER + (lsn - this.fileStart));
+        n = io.writeSync(this.fd, buf, 0, buf.length, FILE_HEADER + (lsn - this.fileStart));
       } catch (err) {
         throw ioError(err, 'writing the log');
       }
@@ -108,18 +109,18 @@ class Wal {
   // is, and the record's own write then reports the failure.
   #extend(need) {
     const c = this.control;
-    let size = fs.fstatSync(this.fd).size;
+    let size = io.fstatSync(this.fd).size;
     if (size < need) {
       const target = Math.ceil(need / PREALLOC) * PREALLOC;
       if (zeros === null) zeros = Buffer.alloc(PREALLOC);
       try {
         while (size < target) {
-          const n = fs.writeSync(this.fd, zeros, 0, Math.min(PREALLOC, target - size), size);
+          const n = io.writeSync(this.fd, zeros, 0, Math.min(PREALLOC, target - size), size);
           if (n <= 0) break;
           size += n;
         }
       } catch {
-        size = fs.fstatSync(this.fd).size;
+        size = io.fstatSync(this.fd).size;
       }
     }
     c.fileBytes = size;
@@ -130,7 +131,7 @@ class Wal {
     const c = this.control;
     const target = this.#syncTarget();
     try {
-      fs.fdatasyncSync(this.fd);
+      io.fdatasyncSync(this.fd);
     } catch (err) {
       // After a failed fdatasync the kernel may have dropped the dirty pages: nothing written
       // since the last good sync can be promised, so the store refuses further writes.
@@ -153,7 +154,7 @@ class Wal {
       const tail = c.tail;
       if (tail === this.fileStart) return tail;
       try {
-        fs.fdatasyncSync(this.fd);
+        io.fdatasyncSync(this.fd);
       } catch (err) {
         c.fail();
         throw ioError(err, 'fdatasync of the log');
@@ -219,10 +220,10 @@ class Wal {
     const syncTo = this.#syncTarget();
     const fd = this.fd;
     const promise = new Promise((resolve, reject) => {
-      fs.fdatasync(fd, (err) => {
+      io.fdatasync(fd, (err) => {
         if (this.inflight && this.inflight.promise === promise) this.inflight = null;
         if (!this.inflight) {
-          for (const old of this.retired.splice(0)) fs.closeSync(old);
+          for (const old of this.retired.splice(0)) io.closeSync(old);
           if (this.closing) this.#closeFd();
         }
         if (err) {
@@ -245,7 +246,7 @@ class Wal {
   }
 
   #closeFd() {
-    if (this.fd >= 0) fs.closeSync(this.fd);
+    if (this.fd >= 0) io.closeSync(this.fd);
     this.fd = -1;
   }
 }

@@ -1,0 +1,17 @@
+'use strict';
+// The file operations of the log (wal.js), in one object, so that a test can record them: the
+// power-loss test (test/55-persist/power-loss.test.js) replaces these members with recording
+// wrappers, then builds from the record the on-disk states a power loss could leave (what was
+// synced, plus any subset of the later writes, some torn). Production code never changes them.
+const fs = require('fs');
+
+const io = {
+  openSync: fs.openSync,
+  closeSync: fs.closeSync,
+  writeSync: fs.writeSync,
+  fstatSync: fs.fstatSync,
+  fdatasyncSync: fs.fdatasyncSync,
+  fdatasync: fs.fdatasync,
+};
+
+module.exports = { io };
