@@ -6,7 +6,9 @@
 // processes of its own (1 or more writers, each a process, all writing for the same time); each
 // case is run several times and the medians are printed with ratios.
 // Workload: keys `key:` + 10-digit number over 100,000 keys in random order, 100-byte values.
-//   node bench/durable.js [--runs N] [--ms MS] [--only case,case] [--dir DIR]
+// Then, in a child process of its own: the time to rebuild a store from --replay-mb MB of log
+// (1,000,000 sets by default), a checkpoint of the 100,000 keys, and the rebuild from it.
+//   node bench/durable.js [--runs N] [--ms MS] [--only case,case] [--dir DIR] [--sets N]
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -145,7 +147,57 @@ async function main() {
   }
   const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
   for (const l of lines) process.stdout.write(`${l.map((c, i) => c.padEnd(widths[i])).join('  ')}\n`);
+  if (only) return;
+  const sets = Number(arg('--sets', 1000000));
+  const rec = [];
+  for (let r = 0; r < runs; r++) rec.push(await recoveryCase(baseDir, sets));
+  const m1 = (k) => median(rec.map((x) => x[k]));
+  const mb = rec[0].logBytes / 1e6;
+  process.stdout.write(`\nrecovery (median of ${runs}): rebuild from ${mb.toFixed(0)} MB of log (${sets} sets): ${m1('replayMs').toFixed(0)} ms = ` +
+    `${(mb / (m1('replayMs') / 1000)).toFixed(0)} MB/s (1 GB in ${((1000 / mb) * m1('replayMs') / 1000).toFixed(1)} s); ` +
+    `checkpoint of ${rec[0].snapshotRecords} entries: ${m1('checkpointMs').toFixed(0)} ms, ${(rec[0].snapshotBytes / 1e6).toFixed(1)} MB; ` +
+    `rebuild from that snapshot: ${m1('snapshotMs').toFixed(0)} ms\n`);
+}
+
+// ---- child: recovery time ----------------------------------------------------------------------
+function recovery(task) {
+  const { Store, Segment } = require('..');
+  const name = `shmstore-bench-recovery-${process.pid}`;
+  const dir = fs.mkdtempSync(path.join(task.baseDir, 'shmstore-bench-recovery-'));
+  try {
+    const s = Store.create({ name, size: 256 << 20, persist: { dir, sync: 'none', checkpointBytes: 0 } });
+    for (let i = 0; i < task.sets; i++) s.set('bench', keyOf(i % KEYS), VALUE);
+    const logBytes = s.persistence.tail;
+    s.close();
+    Segment.unlink({ name });
+    let t0 = process.hrtime.bigint();
+    const r = Store.open({ name, persist: { dir } });
+    const replayMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    t0 = process.hrtime.bigint();
+    const ck = r.checkpoint();
+    const checkpointMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    r.close();
+    Segment.unlink({ name });
+    t0 = process.hrtime.bigint();
+    const r2 = Store.open({ name, persist: { dir } });
+    const snapshotMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    r2.close();
+    Segment.unlink({ name });
+    process.send({ logBytes, replayMs, checkpointMs, snapshotBytes: ck.bytes, snapshotRecords: ck.records, snapshotMs });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function recoveryCase(baseDir, sets) {
+  return new Promise((resolve, reject) => {
+    const child = fork(__filename, ['--recovery', JSON.stringify({ baseDir, sets })], { stdio: 'inherit' });
+    let got = null;
+    child.on('message', (m) => { got = m; });
+    child.on('exit', (code) => (code === 0 && got ? resolve(got) : reject(new Error(`recovery case exited ${code}`))));
+  });
 }
 
 if (process.argv[2] === '--child') writer(JSON.parse(process.argv[3]));
+else if (process.argv[2] === '--recovery') recovery(JSON.parse(process.argv[3]));
 else main().catch((err) => { process.stderr.write(`${err.stack}\n`); process.exit(1); });

@@ -136,6 +136,7 @@ class Control {
   set ready(on) { Atomics.store(this.u32, HDR + H.STATE, on ? C.PERSIST_STATE_READY : C.PERSIST_STATE_EMPTY); }
   get failed() { return Atomics.load(this.u32, REC + Q.FAILED) !== 0; }
   fail() { Atomics.store(this.u32, REC + Q.FAILED, 1); }
+  clearFailed() { Atomics.store(this.u32, REC + Q.FAILED, 0); }
   countRecovery() { Atomics.add(this.u32, REC + Q.RECOVERIES, 1); }
   get recoveries() { return Atomics.load(this.u32, REC + Q.RECOVERIES); }
 

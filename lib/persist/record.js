@@ -31,6 +31,11 @@ function writeU64(buf, value, at) {
   buf.writeUInt32LE(Math.floor(value / U32), at + HIGH_HALF);
 }
 
+// A u64 field as a Number (exact below 2^53; LSNs and epoch milliseconds are).
+function readU64(buf, at) {
+  return buf.readUInt32LE(at) + buf.readUInt32LE(at + HIGH_HALF) * U32;
+}
+
 /**
  * Encodes one record into `buf` (from its start; lsn 0 and no checksum yet: sealRecord fills
  * both once the position is known). `value` is a string or Uint8Array (set only); the lengths
@@ -103,7 +108,7 @@ function parseRecord(buf, at, lsn) {
   const size = alignUp(length);
   if (left < size) return null;
   if (buf.readUInt32LE(at + R.CHECKSUM) !== crc32c(buf.subarray(at + R.LENGTH, at + length))) return 'record checksum mismatch';
-  const recLsn = Number(buf.readBigUInt64LE(at + R.LSN));
+  const recLsn = readU64(buf, at + R.LSN);
   if (recLsn !== lsn) return `record LSN ${recLsn} where ${lsn} was expected (a stale record)`;
   const type = buf[at + R.TYPE];
   const nsLength = buf[at + R.NS_LENGTH];
@@ -118,7 +123,7 @@ function parseRecord(buf, at, lsn) {
     size,
     type,
     encoding,
-    expiresAt: buf.readBigUInt64LE(at + R.EXPIRES_AT),
+    expiresAt: readU64(buf, at + R.EXPIRES_AT),
     ns: buf.toString('utf8', base, base + nsLength),
     key: buf.toString('utf8', base + nsLength, base + nsLength + keyLength),
     value: buf.subarray(base + nsLength + keyLength, base + nsLength + keyLength + valueLength),

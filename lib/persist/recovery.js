@@ -17,7 +17,7 @@ function applyRecord(store, r, nowMs) {
   switch (r.type) {
     case C.WAL_REC_SET: {
       // A value whose expiry has passed is gone, and so is the value it replaced.
-      if (r.expiresAt !== 0n && r.expiresAt <= BigInt(nowMs)) {
+      if (r.expiresAt !== 0 && r.expiresAt <= nowMs) {
         BaseStore.prototype.delete.call(store, r.ns, r.key);
         return;
       }

@@ -234,6 +234,8 @@ class Store extends BaseStore {
       const start = Date.now();
       const r = rebuild(store, dir, geo);
       control.resetPositions(r.end, r.startLsn);
+      // The log was read back from the disk: what it holds is what a failed sync left.
+      control.clearFailed();
       control.countRecovery();
       control.ready = true;
       return [store, { ...r.report, ms: Date.now() - start }];

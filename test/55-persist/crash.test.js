@@ -10,6 +10,7 @@ const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
 const { spawn } = require('child_process');
+const { Worker } = require('worker_threads');
 const { Store } = require('../../index');
 const native = require('../../lib/base/native');
 const { ROOT, runNode } = require('../helpers/process');
@@ -99,12 +100,18 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
     assert.ok(checked >= 5 * 2 * KEYS);
   });
 
-  it('two processes (one per engine) writing the same keys end after replay in their state in memory', async () => {
+  it('two processes (one per engine) and a worker thread writing the same keys end after replay in their state in memory', async () => {
     Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, sync: 'none' } }).close();
     const runs = ['native', 'js'].map((engine, c) => runNode(CHILD, [JSON.stringify({
       name: t.name, dir: t.dir, engine, tag: `w${c}`, keys: 4, shared: 3, count: 3000,
     })]));
+    const worker = new Worker(CHILD, { workerData: { name: t.name, dir: t.dir, engine: 'js', tag: 'w2', keys: 4, shared: 3, count: 3000 } });
+    const threadDone = new Promise((resolve, reject) => {
+      worker.on('message', resolve);
+      worker.on('error', reject);
+    });
     for (const r of await Promise.all(runs)) assert.strictEqual(r.code, 0, r.stderr);
+    assert.deepStrictEqual(await threadDone, { acked: 2999 });
     const s = Store.open({ name: t.name, persist: { dir: t.dir } });
     const inMemory = { crash: contents(s, 'crash'), shared: contents(s, 'shared') };
     s.close();
@@ -113,9 +120,37 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
     try {
       assert.deepStrictEqual(contents(r, 'shared'), inMemory.shared);
       assert.deepStrictEqual(contents(r, 'crash'), inMemory.crash);
-      assert.strictEqual(r.persistence.recovery.records, 2 * 3000 * 2);
+      assert.strictEqual(r.persistence.recovery.records, 3 * 3000 * 2);
     } finally {
       r.close();
+    }
+  });
+
+  it('a writer thread terminated mid-write leaves no lock held: the others keep writing and recover', async () => {
+    const s = Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, sync: 'none' } });
+    try {
+      for (let round = 0; round < 3; round++) {
+        const worker = new Worker(CHILD, { workerData: { name: t.name, dir: t.dir, engine: 'js', tag: `t${round}`, keys: 16, shared: 2 } });
+        worker.on('error', () => {});
+        await sleep(30 + Math.floor(Math.random() * 50));
+        await worker.terminate();
+        for (let i = 0; i < 100; i++) s.set('shared', `shared-${i % 2}`, `parent:${round}:${i}`);
+        s.clear('crash');
+      }
+      s.set('after', 'k', 1);
+      const want = contents(s, 'shared');
+      s.close();
+      const r = recover(t.name, t.dir);
+      try {
+        assert.deepStrictEqual(contents(r, 'shared'), want);
+        assert.strictEqual(r.count('crash'), 0);
+        assert.strictEqual(r.get('after', 'k'), 1);
+        assert.strictEqual(r.verify().ok, true);
+      } finally {
+        r.close();
+      }
+    } finally {
+      if (!s.closed) s.close();
     }
   });
 

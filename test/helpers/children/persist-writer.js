@@ -1,6 +1,7 @@
 'use strict';
-// A writer of a persisted store, run as a child process by test/55-persist. Arguments: a JSON
-// task { name, dir, engine, tag, keys, expected, shared, limitBytes }.
+// A writer of a persisted store, run by test/55-persist as a child process (argument: a JSON
+// task) or as a worker thread (workerData: the task): { name, dir, engine, tag, keys, expected,
+// shared, count, checkpointEvery, failAt }.
 // - Writes its own keys `<tag>-k<j>` (j = seq % keys) with value `<tag>:<seq>` for seq = 0, 1,
 //   ...; after each write returns (is acknowledged), appends the line `<seq>\n` to the file
 //   `expected` (the record of acknowledged writes the crash test checks, the way RocksDB's crash
@@ -12,9 +13,11 @@
 // - `failAt` mode (disk full): writes until a set fails, then prints { acked, failed, code } and
 //   exits 0.
 const fs = require('fs');
+const { isMainThread, workerData, parentPort } = require('worker_threads');
 const { Store } = require('../../../index');
 
-const task = JSON.parse(process.argv[2]);
+const task = isMainThread ? JSON.parse(process.argv[2]) : workerData;
+const report = (result) => (isMainThread ? process.stdout.write(JSON.stringify(result)) : parentPort.postMessage(result));
 // A file size limit (ulimit -f) sends SIGXFSZ, which ends a process by default; with a handler
 // the write fails with EFBIG instead, as on a full disk.
 process.on('SIGXFSZ', () => {});
@@ -32,7 +35,7 @@ for (let seq = start; seq < start + count; seq++) {
     if (task.shared) store.set('shared', `shared-${seq % task.shared}`, `${task.tag}:${seq}`);
   } catch (err) {
     if (!task.failAt) throw err;
-    process.stdout.write(JSON.stringify({ acked, failed: seq, code: err.code, message: err.message }));
+    report({ acked, failed: seq, code: err.code, message: err.message });
     store.close();
     process.exit(0);
   }
@@ -40,4 +43,4 @@ for (let seq = start; seq < start + count; seq++) {
   if (out >= 0) fs.writeSync(out, `${seq}\n`);
 }
 store.close();
-process.stdout.write(JSON.stringify({ acked }));
+report({ acked });
