@@ -179,6 +179,28 @@ export interface PersistInfo {
   recovery: PersistRecovery | null;
 }
 
+/** One file of persist.inspect(). */
+export interface PersistFileReport {
+  file: string;
+  kind: 'snapshot' | 'log';
+  ok: boolean;
+  bytes: number;
+  error?: string;
+  startLsn?: number;
+  end?: number;
+  records?: number;
+  types?: { set: number; delete: number; clear: number; nsCreate: number; nsDrop: number };
+  geometry?: { totalSize: number; bucketCount: number; maxEntries: number };
+  zeroBytes?: number;
+  cutBytes?: number;
+  reason?: string | null;
+}
+
+/** Reading persistence files without opening the store. */
+export declare const persist: {
+  inspect(path: string): { dir?: string; files: PersistFileReport[] };
+};
+
 /** What store.backup() copied. */
 export interface BackupReport {
   files: number;

@@ -6,7 +6,11 @@ const futex = require('./lib/segment/futex');
 const { ShmError } = require('./lib/base/errors');
 const layout = require('./lib/layout/layout');
 const { Store } = require('./lib/persist/store');
+const { inspect } = require('./lib/persist/inspect');
 const { NamespaceView } = require('./lib/store/namespace-view');
 const { Mutex } = require('./lib/sync/mutex');
 
-module.exports = { Store, NamespaceView, Segment, futex, ShmError, layout, Mutex };
+// `persist.inspect` reads a persistence directory or file without opening the store.
+const persist = Object.freeze({ inspect });
+
+module.exports = { Store, NamespaceView, Segment, futex, ShmError, layout, Mutex, persist };

@@ -1,6 +1,6 @@
 // Compiled by `npm run check:types` (tsc, no emit): the declarations in index.d.ts must accept
 // every documented use and reject the misuses marked @ts-expect-error.
-import { Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult, PersistInfo, PersistRecovery, PersistSync, CheckpointReport, BackupReport } from '../../index';
+import { Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult, PersistInfo, PersistRecovery, PersistSync, CheckpointReport, BackupReport, PersistFileReport, persist } from '../../index';
 
 const s = Store.create({ name: 'types', size: 1 << 20, engine: 'js', buckets: 64, lockTimeoutMs: 500 });
 s.set('ns', 'k', { a: 1, b: [true, null, 'x'] }).set('ns', 'b', Buffer.from('x')).set('ns', 'n', 4);
@@ -88,6 +88,8 @@ async function persisted(): Promise<void> {
   const sync: PersistSync | undefined = info?.sync;
   console.log(same, rec, sync, info?.durable, info?.tail);
   Store.open({ name: 'types-p', persist: { dir: '/var/lib/app' } }).close();
+  const files: PersistFileReport[] = persist.inspect('/var/lib/app').files;
+  console.log(files.map((f) => [f.kind, f.ok, f.cutBytes]));
   // @ts-expect-error sync is 'none', 'interval' or 'always'
   Store.create({ name: 'x', size: 1 << 22, persist: { dir: '/d', sync: 'sometimes' } });
   // @ts-expect-error a buffer cannot be persisted
