@@ -1,7 +1,11 @@
 'use strict';
 // Appending to the write-ahead log and the group commit (docs/format.md §16). Records are
 // appended under the control segment's append lock at the log's tail, which advances only once
-// a record is completely written: every byte below the tail is a written record. A flush reads
+// a record is completely written: every byte below the tail is a written record. A record is
+// copied into a shared mapping of the log file when it falls inside the part of the file that
+// was grown with written zeros (its blocks are allocated, so a store through the mapping cannot
+// fault for lack of space); anywhere else it is written with pwrite. Both go to the same page
+// cache: a kill -9 loses neither, and fdatasync writes back both. A flush reads
 // the tail, runs one fdatasync, and raises the shared durable position to what it read, which
 // covers the records of every thread and process written before it; writers waiting for their
 // record wake on the durable position's futex. Any process may flush (the flush lock only keeps
@@ -13,6 +17,7 @@ const { ShmError } = require('../base/errors');
 const { sealRecord, encodeFileHeader } = require('./record');
 const { walFileName, syncDir } = require('./files');
 const { io } = require('./io');
+const { Segment } = require('../segment/segment');
 
 const FILE_HEADER = C.WAL_FILE_HEADER_SIZE;
 const PREALLOC = C.WAL_PREALLOC_BYTES;
@@ -45,7 +50,22 @@ class Wal {
     this.inflight = null; // { target, promise } of this handle's async flush
     this.closing = false;
     this.retired = [];
+    this.map = null; // Uint8Array over a mapping of the whole file as it was when mapped
+    this.mapSegment = null;
     this.#reopen();
+  }
+
+  #unmap() {
+    if (this.mapSegment !== null) this.mapSegment.close();
+    this.mapSegment = null;
+    this.map = null;
+  }
+
+  // Maps the current file anew (it grew past the old mapping).
+  #remap() {
+    this.#unmap();
+    this.mapSegment = Segment.open({ path: path.join(this.dir, walFileName(this.fileStart)) });
+    this.map = new Uint8Array(this.mapSegment.buffer);
   }
 
   // Opens the log file the control segment names (a checkpoint may have started a new one).
@@ -59,6 +79,7 @@ class Wal {
       if (this.inflight) this.retired.push(this.fd);
       else io.closeSync(this.fd);
     }
+    this.#unmap();
     this.fd = fd;
     this.fileStart = start;
   }
@@ -77,13 +98,19 @@ class Wal {
       const need = FILE_HEADER + (lsn - this.fileStart) + buf.length;
       if (need > c.fileBytes) this.#extend(need);
       sealRecord(buf, lsn);
-      let n;
-      try {
-        n = io.writeSync(this.fd, buf, 0, buf.length, FILE_HEADER + (lsn - this.fileStart));
-      } catch (err) {
-        throw ioError(err, 'writing the log');
+      const at = FILE_HEADER + (lsn - this.fileStart);
+      if (io.mapped && need <= c.fileBytes) {
+        if (this.map === null || this.map.length < need) this.#remap();
+        this.map.set(buf, at);
+      } else {
+        let n;
+        try {
+          n = io.writeSync(this.fd, buf, 0, buf.length, at);
+        } catch (err) {
+          throw ioError(err, 'writing the log');
+        }
+        if (n !== buf.length) throw new ShmError('ERR_PERSIST_IO', `persist: writing the log: ${n} of ${buf.length} bytes written (file size limit or disk full)`);
       }
-      if (n !== buf.length) throw new ShmError('ERR_PERSIST_IO', `persist: writing the log: ${n} of ${buf.length} bytes written (file size limit or disk full)`);
       c.tail = lsn + buf.length;
       return lsn + buf.length;
     } finally {
@@ -246,6 +273,7 @@ class Wal {
   }
 
   #closeFd() {
+    this.#unmap();
     if (this.fd >= 0) io.closeSync(this.fd);
     this.fd = -1;
   }

@@ -39,6 +39,8 @@ function recordIo() {
     },
   };
   const ops = [];
+  // Every record through a recordable pwrite (a store into a mapping would not be seen).
+  io.mapped = false;
   io.closeSync = (fd) => {
     known.delete(fd);
     saved.closeSync(fd);
