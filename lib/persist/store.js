@@ -7,91 +7,28 @@
 // down), so this class extends the store facade and index.js exports it as `Store`.
 const fs = require('fs');
 const path = require('path');
-const { C, S } = require('../layout/layout');
+const { C } = require('../layout/layout');
 const v = require('../base/validate');
 const { ShmError } = require('../base/errors');
 const { requireAddon } = require('../base/native');
 const { Segment } = require('../segment/segment');
 const { Store: BaseStore, checkNsName, checkKey, checkValueLength, pairsOf } = require('../store/store');
 const { encodeValue } = require('../store/codec');
-const { Control, SYNC_NAMES, newStoreId } = require('./control');
+const { Control, newStoreId } = require('./control');
 const { Wal, createLogFile } = require('./wal');
 const { walFileName, syncDir } = require('./files');
 const { encodeRecordInto, MAX_RECORD } = require('./record');
+const { rebuild } = require('./recovery');
+const { checkpoint, maybeCheckpoint } = require('./checkpoint');
+const { backup } = require('./backup');
+const { checkPersist, expiryOf, geometryOf, targetOf } = require('./options');
+const { restoreBackup } = require('./restore');
 
 // The record of a mutation is encoded here and appended at once, in one synchronous stretch: one
 // buffer serves every handle of the thread.
 const scratch = Buffer.allocUnsafe(MAX_RECORD);
 function encodeRecord(type, ns, key, value, encoding, expiresAt) {
   return encodeRecordInto(scratch, type, ns, key, value, encoding, expiresAt);
-}
-const { rebuild } = require('./recovery');
-const { checkpoint, maybeCheckpoint, DEFAULT_CHECKPOINT_BYTES } = require('./checkpoint');
-const { backup, checkBackup } = require('./backup');
-
-const CREATE_PERSIST_KEYS = ['dir', 'sync', 'intervalMs', 'checkpointBytes'];
-const OPEN_PERSIST_KEYS = ['dir'];
-const SET_OPTION_KEYS = ['ttl', 'expiresAt'];
-const RESTORE_KEYS = ['name', 'path', 'dir', 'engine', 'lockTimeoutMs'];
-const DEFAULT_INTERVAL_MS = 1000;
-const MAX_INTERVAL_MS = 3600000;
-
-function checkPersist(p, create) {
-  v.validateObject(p, 'options.persist');
-  v.validateKeys(p, 'options.persist', create ? CREATE_PERSIST_KEYS : OPEN_PERSIST_KEYS);
-  v.validateString(p.dir, 'options.persist.dir', { minLength: 1 });
-  if (!create) return { dir: path.resolve(p.dir) };
-  const sync = p.sync === undefined ? 'always' : p.sync;
-  if (!SYNC_NAMES.includes(sync)) {
-    throw v.rangeError(`The "options.persist.sync" argument must be 'none', 'interval' or 'always'. Received ${v.describe(p.sync)}`);
-  }
-  let intervalMs = 0;
-  if (sync === 'interval') {
-    intervalMs = DEFAULT_INTERVAL_MS;
-    if (p.intervalMs !== undefined) {
-      v.validateInteger(p.intervalMs, 'options.persist.intervalMs', 1, MAX_INTERVAL_MS);
-      intervalMs = p.intervalMs;
-    }
-  } else if (p.intervalMs !== undefined) {
-    throw v.typeError('"options.persist.intervalMs" applies only to sync: \'interval\'');
-  }
-  let checkpointBytes = DEFAULT_CHECKPOINT_BYTES;
-  if (p.checkpointBytes !== undefined) {
-    v.validateInteger(p.checkpointBytes, 'options.persist.checkpointBytes', 0, Number.MAX_SAFE_INTEGER);
-    checkpointBytes = p.checkpointBytes;
-  }
-  return { dir: path.resolve(p.dir), syncMode: SYNC_NAMES.indexOf(sync), intervalMs, checkpointBytes };
-}
-
-// The expiry of a set's options as epoch milliseconds, 0 for none.
-function expiryOf(opts) {
-  if (opts === undefined) return 0;
-  v.validateObject(opts, 'options');
-  v.validateKeys(opts, 'options', SET_OPTION_KEYS);
-  if (opts.ttl !== undefined && opts.expiresAt !== undefined) throw v.typeError('Only one of "options.ttl" and "options.expiresAt" may be given');
-  if (opts.ttl !== undefined) {
-    v.validateInteger(opts.ttl, 'options.ttl', 1);
-    return Date.now() + opts.ttl;
-  }
-  if (opts.expiresAt !== undefined) {
-    v.validateInteger(opts.expiresAt, 'options.expiresAt', 1);
-    return opts.expiresAt;
-  }
-  return 0;
-}
-
-// The geometry a store's header records (so that recovery rebuilds the same store).
-function geometryOf(buffer) {
-  const dv = new DataView(buffer);
-  return {
-    totalSize: Number(dv.getBigUint64(S.HEADER.TOTAL_SIZE, true)),
-    bucketCount: dv.getUint32(S.HEADER.BUCKET_COUNT, true),
-    maxEntries: dv.getUint32(S.HEADER.MAX_ENTRIES, true),
-  };
-}
-
-function targetOf(opts) {
-  return opts.name !== undefined ? { name: opts.name } : { path: opts.path };
 }
 
 class Store extends BaseStore {
@@ -172,51 +109,11 @@ class Store extends BaseStore {
   }
 
   /**
-   * Restores the backup in directory `from` (store.backup()) as a new persisted store: the
-   * segment `target.name` (or `target.path`) and the persistence directory `target.dir`, neither
-   * of which may exist. Every file of the backup is checked first (ERR_PERSIST_CORRUPT, with
-   * nothing created, when any check fails). Returns the open store.
+   * Restores the backup in directory `from` (store.backup()) as a new persisted store (see
+   * restore.js). Returns the open store.
    */
   static restore(from, target) {
-    v.validateString(from, 'from', { minLength: 1 });
-    v.validateObject(target, 'target');
-    v.validateKeys(target, 'target', RESTORE_KEYS);
-    v.validateString(target.dir, 'target.dir', { minLength: 1 });
-    if ((target.name === undefined) === (target.path === undefined)) throw v.typeError('Exactly one of "target.name" and "target.path" is required');
-    requireAddon();
-    const src = path.resolve(from);
-    const dir = path.resolve(target.dir);
-    const m = checkBackup(src);
-    if (fs.existsSync(path.join(dir, 'control'))) throw new ShmError('ERR_SHM_EXISTS', `persist: ${dir} already holds a persisted store`);
-    const where = targetOf(target);
-    let exists = false;
-    try {
-      Segment.open(where).close();
-      exists = true;
-    } catch (err) {
-      if (err.code !== 'ERR_SHM_NOT_FOUND') throw err;
-    }
-    if (exists) throw new ShmError('ERR_SHM_EXISTS', `persist: the segment ${target.name || target.path} already exists`);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const copied = [];
-    try {
-      for (const f of m.files) {
-        fs.copyFileSync(path.join(src, f.name), path.join(dir, f.name));
-        copied.push(f.name);
-      }
-      const control = new Control(dir, {
-        ...m.geometry, syncMode: SYNC_NAMES.indexOf(m.sync), intervalMs: m.intervalMs, checkpointBytes: m.checkpointBytes,
-        storeId: BigInt(`0x${m.storeId}`), mode: 0o600,
-      }, BaseStore._lockTimeout(target));
-      control.close();
-      copied.push('control');
-      syncDir(dir);
-      const { dir: _dir, ...segmentOpts } = target; // eslint-disable-line no-unused-vars
-      return this.open({ ...segmentOpts, persist: { dir } });
-    } catch (err) {
-      for (const f of copied) fs.rmSync(path.join(dir, f), { force: true });
-      throw err;
-    }
+    return restoreBackup(this, from, target);
   }
 
   // Rebuilds the segment (held: the recovery lock): a store of the recorded geometry, then the
