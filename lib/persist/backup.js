@@ -97,7 +97,10 @@ function backup(p, dir, sync) {
     const durable = c.durable;
     const { logs, snaps } = listFiles(p.dir);
     const from = snaps.length ? snaps[snaps.length - 1] : 0;
-    const chain = logs.filter((l) => l >= from && l < durable + 1);
+    // Files past the one the control segment names, and header-only files before it, are
+    // leftovers of checkpoints that died before switching to them (they hold no record).
+    const current = c.startLsn;
+    const chain = logs.filter((l) => l >= from && (l === current || (l < current && fs.statSync(path.join(p.dir, walFileName(l))).size > C.WAL_FILE_HEADER_SIZE)));
     const files = [];
     // Files of a backup of this same store are extended; of another store, replaced.
     const same = old && old.storeId === c.storeId;

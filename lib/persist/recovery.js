@@ -66,16 +66,10 @@ function replayLog(store, dir, startLsn, cut = true) {
   if (scan.startLsn !== startLsn) {
     throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} starts at LSN ${scan.startLsn}, its name says ${startLsn}`);
   }
-  if (cut && scan.cutBytes > 0) {
-    const fd = fs.openSync(file, 'r+');
-    try {
-      fs.ftruncateSync(fd, scan.fileBytes - scan.cutBytes);
-      fs.fdatasyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
-  return { records: scan.records, bytes: scan.end - startLsn, cutBytes: scan.cutBytes, reason: scan.reason, end: scan.end };
+  if (cut && scan.cutBytes > 0) cutTail(file, scan.fileBytes - scan.cutBytes);
+  return {
+    records: scan.records, bytes: scan.end - startLsn, cutBytes: scan.cutBytes, reason: scan.reason, end: scan.end, fileBytes: scan.fileBytes,
+  };
 }
 
 function corrupt(message) {
@@ -117,22 +111,55 @@ function rebuild(store, dir, geo) {
   let records = 0;
   let bytes = 0;
   let last = null;
-  for (let i = 0; i < chain.length; i++) {
-    const isLast = i === chain.length - 1;
-    last = replayLog(store, dir, chain[i], isLast);
-    if (!isLast && last.end !== chain[i + 1]) {
-      throw corrupt(`the log file ${walFileName(chain[i])} ends at LSN ${last.end} (${last.reason}), the next one starts at ${chain[i + 1]}: records are missing`);
+  let lastStart = from;
+  const leftovers = [];
+  for (const start of chain) {
+    if (last !== null && (start < last.end || (start === last.end && isLeftover(dir, start)))) {
+      // A file the control segment never named: a checkpoint created it and died before it
+      // switched to it, and appends went on in the previous file. It holds no record.
+      if (!isLeftover(dir, start)) {
+        throw corrupt(`the log file ${walFileName(start)} starts at LSN ${start}, inside the records of the previous one (which end at ${last.end})`);
+      }
+      leftovers.push(start);
+      continue;
     }
+    if (last !== null && start !== last.end) {
+      throw corrupt(`the log file ${walFileName(lastStart)} ends at LSN ${last.end} (${last.reason}), the next one starts at ${start}: records are missing`);
+    }
+    // Only the last file's tail is cut, once the chain is known to end there.
+    last = replayLog(store, dir, start, false);
+    lastStart = start;
     records += last.records;
     bytes += last.bytes;
   }
+  if (last.cutBytes > 0) cutTail(path.join(dir, walFileName(lastStart)), last.fileBytes - last.cutBytes);
+  for (const l of leftovers) fs.rmSync(path.join(dir, walFileName(l)), { force: true });
   // Leftovers of a checkpoint that died after its snapshot was in place.
   removeCovered(dir, from);
   return {
     report: { snapshot, records, bytes, cutBytes: last.cutBytes, reason: last.reason },
-    startLsn: chain[chain.length - 1],
+    startLsn: lastStart,
     end: last.end,
   };
+}
+
+// Whether the log file of `start` holds no record: a valid header and no valid record after
+// it, or not even a whole header (a file cut while its header was written; a longer file with a
+// damaged header is not taken for a leftover).
+function isLeftover(dir, start) {
+  const scan = scanLog(path.join(dir, walFileName(start)), () => {});
+  if (scan.headerError) return scan.fileBytes <= C.WAL_FILE_HEADER_SIZE;
+  return scan.records === 0;
+}
+
+function cutTail(file, size) {
+  const fd = fs.openSync(file, 'r+');
+  try {
+    fs.ftruncateSync(fd, size);
+    fs.fdatasyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 module.exports = { applyRecord, replayLog, rebuild };

@@ -85,6 +85,49 @@ const files = (dir) => fs.readdirSync(dir).filter((f) => f !== 'control').sort()
     r.close();
   });
 
+  for (const torn of [false, true]) {
+    it(`a checkpoint that died after creating the next log file${torn ? ' (its header torn)' : ''} but before switching to it leaves a state that recovers`, () => {
+      runAbortedSwitch(torn);
+    });
+  }
+
+  function runAbortedSwitch(torn) {
+    const { createLogFile } = require('../../lib/persist/wal');
+    const { walFileName } = require('../../lib/persist/files');
+    const s = Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, sync: 'none', checkpointBytes: 0 } });
+    for (let i = 0; i < 20; i++) s.set('n', `a${i}`, i);
+    // The dead checkpoint's new file, never switched to (its header complete, or cut short).
+    const leftover = path.join(t.dir, walFileName(s.persistence.tail));
+    createLogFile(t.dir, s.persistence.tail);
+    if (torn) fs.truncateSync(leftover, 10);
+    for (let i = 0; i < 20; i++) s.set('n', `b${i}`, i); // appends go on in the current file
+    const bdir = fs.mkdtempSync(path.join(t.dir, '..', 'shmstore-backup-'));
+    try {
+      s.backup(bdir);
+      const want = contents(s, 'n');
+      s.close();
+      const r = recover(t.name, t.dir);
+      assert.deepStrictEqual(contents(r, 'n'), want);
+      assert.strictEqual(files(t.dir).length, 1); // the leftover is gone
+      r.set('n', 'after', 1);
+      r.checkpoint();
+      r.close();
+      const r2 = recover(t.name, t.dir);
+      assert.strictEqual(r2.count('n'), want.length + 1);
+      r2.close();
+      const other = persistTarget('ckpt-restore');
+      try {
+        const x = Store.restore(bdir, { name: other.name, dir: other.dir });
+        assert.deepStrictEqual(contents(x, 'n'), want);
+        x.close();
+      } finally {
+        other.cleanup();
+      }
+    } finally {
+      fs.rmSync(bdir, { recursive: true, force: true });
+    }
+  }
+
   describe('a damaged snapshot', () => {
     let snapFile;
     let good;
