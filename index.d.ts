@@ -140,6 +140,8 @@ export interface PersistCreateOptions {
   intervalMs?: number;
   /** A checkpoint starts by itself once the log file holds this many bytes; default 64 MiB, 0 = never. */
   checkpointBytes?: number;
+  /** A checkpoint starts by itself this long after the last one when the log holds newer records; default 0 = never. */
+  checkpointMs?: number;
 }
 
 /** What store.checkpoint() wrote. */
@@ -169,6 +171,7 @@ export interface PersistInfo {
   sync: PersistSync;
   intervalMs?: number;
   checkpointBytes: number;
+  checkpointMs: number;
   /** The log position after the last record written. */
   tail: number;
   /** Everything below this log position is on stable storage. */

@@ -137,6 +137,7 @@ function backup(p, dir, sync) {
       sync: c.syncMode,
       intervalMs: c.intervalMs,
       checkpointBytes: c.checkpointBytes,
+      checkpointMs: c.checkpointMs,
       end: durable,
       files,
     };

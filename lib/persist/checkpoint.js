@@ -51,7 +51,7 @@ function runCheckpoint(store, p) {
   });
   syncDir(p.dir);
   removeCovered(p.dir, startLsn);
-  c.countCheckpoint();
+  c.countCheckpoint(Date.now());
   return { startLsn, records: snap.records, bytes: snap.bytes, ms: Date.now() - started };
 }
 
@@ -77,16 +77,39 @@ function maybeCheckpoint(store, p) {
   p.checkpointScheduled = true;
   setImmediate(() => {
     p.checkpointScheduled = false;
-    if (store._p !== p || c.tail - c.startLsn < limit || !c.tryCheckpointLock()) return;
-    try {
-      runCheckpoint(store, p);
-    } catch (err) {
-      // The next write that finds the log too long tries again; the log stays valid meanwhile.
-      p.lastCheckpointError = err;
-    } finally {
-      c.unlockCheckpoint();
-    }
+    if (store._p === p && c.tail - c.startLsn >= limit) tryCheckpoint(store, p);
   });
 }
 
-module.exports = { checkpoint, maybeCheckpoint, DEFAULT_CHECKPOINT_BYTES: C.PERSIST_CHECKPOINT_BYTES };
+// A checkpoint unless one runs somewhere already. A failure is kept for the next attempt to
+// replace: the log stays valid meanwhile.
+function tryCheckpoint(store, p) {
+  const c = p.control;
+  if (!c.tryCheckpointLock()) return;
+  try {
+    runCheckpoint(store, p);
+  } catch (err) {
+    p.lastCheckpointError = err;
+  } finally {
+    c.unlockCheckpoint();
+  }
+}
+
+/**
+ * With checkpointMs: a timer of this handle that checkpoints a log holding records after the
+ * newest snapshot once it is checkpointMs old (any handle's timer may do it; one at a time).
+ * Returns the timer (unref'd), or null.
+ */
+function checkpointTimer(store, p) {
+  const ms = p.control.checkpointMs;
+  if (ms === 0) return null;
+  const timer = setInterval(() => {
+    const c = p.control;
+    if (store._p !== p || c.tail === c.startLsn || Date.now() - c.lastCheckpointMs < ms) return;
+    tryCheckpoint(store, p);
+  }, Math.max(1, Math.floor(ms / 2)));
+  timer.unref();
+  return timer;
+}
+
+module.exports = { checkpoint, maybeCheckpoint, checkpointTimer, DEFAULT_CHECKPOINT_BYTES: C.PERSIST_CHECKPOINT_BYTES };

@@ -40,6 +40,7 @@ const START64 = (LOG + L.START_LSN) / U64;
 const FILE_BYTES64 = (LOG + L.FILE_BYTES) / U64;
 const DURABLE64 = (DUR + D.DURABLE) / U64;
 const LAST_SYNC64 = (DUR + D.LAST_SYNC_MS) / U64;
+const LAST_CHECKPOINT64 = (REC + Q.LAST_CHECKPOINT_MS) / U64;
 const TOTAL64 = (HDR + H.TOTAL_SIZE) / U64;
 const CHECKPOINT_BYTES64 = (HDR + H.CHECKPOINT_BYTES) / U64;
 const STORE_ID64 = (HDR + H.STORE_ID) / U64;
@@ -99,6 +100,8 @@ class Control {
     Atomics.store(u32, HDR + H.SYNC_MODE, g.syncMode);
     Atomics.store(u32, HDR + H.INTERVAL_MS, g.intervalMs);
     Atomics.store(this.u64, CHECKPOINT_BYTES64, BigInt(g.checkpointBytes));
+    Atomics.store(u32, HDR + H.CHECKPOINT_MS, g.checkpointMs || 0);
+    Atomics.store(this.u64, LAST_CHECKPOINT64, BigInt(Date.now()));
     Atomics.store(this.u64, STORE_ID64, g.storeId);
     Atomics.store(u32, HDR + H.VERSION, C.PERSIST_FORMAT_VERSION);
     Atomics.store(u32, HDR + H.MAGIC, C.PERSIST_MAGIC);
@@ -127,10 +130,16 @@ class Control {
   get syncMode() { return SYNC_NAMES[Atomics.load(this.u32, HDR + H.SYNC_MODE)]; }
   get intervalMs() { return Atomics.load(this.u32, HDR + H.INTERVAL_MS); }
   get checkpointBytes() { return Number(Atomics.load(this.u64, CHECKPOINT_BYTES64)); }
+  get checkpointMs() { return Atomics.load(this.u32, HDR + H.CHECKPOINT_MS); }
   // A random id given at creation (kept by recovery and restore), so a backup directory can tell
   // a later backup of the same store from one of another store.
   get storeId() { return Atomics.load(this.u64, STORE_ID64).toString(16).padStart(16, '0'); }
-  countCheckpoint() { Atomics.add(this.u32, REC + Q.CHECKPOINTS, 1); }
+  countCheckpoint(nowMs) {
+    Atomics.store(this.u64, LAST_CHECKPOINT64, BigInt(nowMs));
+    Atomics.add(this.u32, REC + Q.CHECKPOINTS, 1);
+  }
+
+  get lastCheckpointMs() { return Number(Atomics.load(this.u64, LAST_CHECKPOINT64)); }
   get checkpoints() { return Atomics.load(this.u32, REC + Q.CHECKPOINTS); }
   get ready() { return Atomics.load(this.u32, HDR + H.STATE) === C.PERSIST_STATE_READY; }
   set ready(on) { Atomics.store(this.u32, HDR + H.STATE, on ? C.PERSIST_STATE_READY : C.PERSIST_STATE_EMPTY); }

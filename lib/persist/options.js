@@ -7,7 +7,8 @@ const v = require('../base/validate');
 const { SYNC_NAMES } = require('./control');
 const { DEFAULT_CHECKPOINT_BYTES } = require('./checkpoint');
 
-const CREATE_PERSIST_KEYS = ['dir', 'sync', 'intervalMs', 'checkpointBytes'];
+const CREATE_PERSIST_KEYS = ['dir', 'sync', 'intervalMs', 'checkpointBytes', 'checkpointMs'];
+const MAX_CHECKPOINT_MS = 0xffffffff;
 const OPEN_PERSIST_KEYS = ['dir'];
 const SET_OPTION_KEYS = ['ttl', 'expiresAt'];
 const DEFAULT_INTERVAL_MS = 1000;
@@ -37,7 +38,12 @@ function checkPersist(p, create) {
     v.validateInteger(p.checkpointBytes, 'options.persist.checkpointBytes', 0, Number.MAX_SAFE_INTEGER);
     checkpointBytes = p.checkpointBytes;
   }
-  return { dir: path.resolve(p.dir), syncMode: SYNC_NAMES.indexOf(sync), intervalMs, checkpointBytes };
+  let checkpointMs = 0;
+  if (p.checkpointMs !== undefined) {
+    v.validateInteger(p.checkpointMs, 'options.persist.checkpointMs', 0, MAX_CHECKPOINT_MS);
+    checkpointMs = p.checkpointMs;
+  }
+  return { dir: path.resolve(p.dir), syncMode: SYNC_NAMES.indexOf(sync), intervalMs, checkpointBytes, checkpointMs };
 }
 
 // The expiry of a set's options as epoch milliseconds, 0 for none.

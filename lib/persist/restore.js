@@ -49,7 +49,7 @@ function restoreBackup(StoreClass, from, target) {
       copied.push(f.name);
     }
     const control = new Control(dir, {
-      ...m.geometry, syncMode: SYNC_NAMES.indexOf(m.sync), intervalMs: m.intervalMs, checkpointBytes: m.checkpointBytes,
+      ...m.geometry, syncMode: SYNC_NAMES.indexOf(m.sync), intervalMs: m.intervalMs, checkpointBytes: m.checkpointBytes, checkpointMs: m.checkpointMs || 0,
       storeId: BigInt(`0x${m.storeId}`), mode: 0o600,
     }, BaseStore._lockTimeout(target));
     control.close();

@@ -19,7 +19,7 @@ const { Wal, createLogFile } = require('./wal');
 const { walFileName, syncDir } = require('./files');
 const { encodeRecordInto, MAX_RECORD } = require('./record');
 const { rebuild } = require('./recovery');
-const { checkpoint, maybeCheckpoint } = require('./checkpoint');
+const { checkpoint, maybeCheckpoint, checkpointTimer } = require('./checkpoint');
 const { backup } = require('./backup');
 const { checkPersist, expiryOf, geometryOf, targetOf } = require('./options');
 const { restoreBackup } = require('./restore');
@@ -52,7 +52,7 @@ class Store extends BaseStore {
     let control = null;
     try {
       const geo = geometryOf(store._buffer);
-      control = new Control(p.dir, { ...geo, syncMode: p.syncMode, intervalMs: p.intervalMs, checkpointBytes: p.checkpointBytes, storeId: newStoreId(), mode: 0o600 },
+      control = new Control(p.dir, { ...geo, syncMode: p.syncMode, intervalMs: p.intervalMs, checkpointBytes: p.checkpointBytes, checkpointMs: p.checkpointMs, storeId: newStoreId(), mode: 0o600 },
         BaseStore._lockTimeout(rest));
       createLogFile(p.dir, 0);
       control.resetPositions(0, 0);
@@ -157,9 +157,10 @@ class Store extends BaseStore {
       timer.unref();
     }
     this._p = {
-      control, wal, dir, mode, intervalMs, timer, recovery,
+      control, wal, dir, mode, intervalMs, timer, recovery, checkpointTimer: null,
       checkpointBytes: control.checkpointBytes, checkpointScheduled: false, lastCheckpointError: null,
     };
+    this._p.checkpointTimer = checkpointTimer(this, this._p);
   }
 
   /** What the persistence of this handle is: null for a store without `persist`. */
@@ -172,6 +173,7 @@ class Store extends BaseStore {
       sync: p.mode,
       intervalMs: p.mode === 'interval' ? p.intervalMs : undefined,
       checkpointBytes: p.checkpointBytes,
+      checkpointMs: p.control.checkpointMs,
       tail: p.control.tail,
       durable: p.control.durable,
       logStart: p.control.startLsn,
@@ -363,6 +365,7 @@ class Store extends BaseStore {
     if (p !== null && !this.closed) {
       this._p = null;
       if (p.timer) clearInterval(p.timer);
+      if (p.checkpointTimer) clearInterval(p.checkpointTimer);
       try {
         // A clean close of an interval-mode handle leaves its writes durable.
         if (p.mode === 'interval' && !p.control.failed) p.wal.waitDurable(p.control.tail);

@@ -265,7 +265,7 @@ struct PersistHeader {
   uint32_t syncMode;
   uint32_t intervalMs;
   uint32_t state;
-  uint32_t reserved;
+  uint32_t checkpointMs;
   uint64_t checkpointBytes;
   uint64_t storeId;
   uint8_t reserved2[8];
@@ -279,7 +279,7 @@ static_assert(offsetof(PersistHeader, maxEntries) == 20, "PersistHeader.maxEntri
 static_assert(offsetof(PersistHeader, syncMode) == 24, "PersistHeader.syncMode");
 static_assert(offsetof(PersistHeader, intervalMs) == 28, "PersistHeader.intervalMs");
 static_assert(offsetof(PersistHeader, state) == 32, "PersistHeader.state");
-static_assert(offsetof(PersistHeader, reserved) == 36, "PersistHeader.reserved");
+static_assert(offsetof(PersistHeader, checkpointMs) == 36, "PersistHeader.checkpointMs");
 static_assert(offsetof(PersistHeader, checkpointBytes) == 40, "PersistHeader.checkpointBytes");
 static_assert(offsetof(PersistHeader, storeId) == 48, "PersistHeader.storeId");
 static_assert(offsetof(PersistHeader, reserved2) == 56, "PersistHeader.reserved2");
@@ -322,7 +322,9 @@ struct PersistRecovery {
   uint32_t recoveries;
   uint32_t checkpointLock;
   uint32_t checkpoints;
-  uint8_t reserved[44];
+  uint32_t reserved;
+  uint64_t lastCheckpointMs;
+  uint8_t reserved2[32];
 };
 static_assert(sizeof(PersistRecovery) == 64, "PersistRecovery size");
 static_assert(offsetof(PersistRecovery, lock) == 0, "PersistRecovery.lock");
@@ -331,6 +333,8 @@ static_assert(offsetof(PersistRecovery, recoveries) == 8, "PersistRecovery.recov
 static_assert(offsetof(PersistRecovery, checkpointLock) == 12, "PersistRecovery.checkpointLock");
 static_assert(offsetof(PersistRecovery, checkpoints) == 16, "PersistRecovery.checkpoints");
 static_assert(offsetof(PersistRecovery, reserved) == 20, "PersistRecovery.reserved");
+static_assert(offsetof(PersistRecovery, lastCheckpointMs) == 24, "PersistRecovery.lastCheckpointMs");
+static_assert(offsetof(PersistRecovery, reserved2) == 32, "PersistRecovery.reserved2");
 
 struct SnapHeader {
   uint32_t magic;
@@ -582,7 +586,7 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(PersistHeader, "PERSIST_HEADER", syncMode, "SYNC_MODE") \
   X(PersistHeader, "PERSIST_HEADER", intervalMs, "INTERVAL_MS") \
   X(PersistHeader, "PERSIST_HEADER", state, "STATE") \
-  X(PersistHeader, "PERSIST_HEADER", reserved, "RESERVED") \
+  X(PersistHeader, "PERSIST_HEADER", checkpointMs, "CHECKPOINT_MS") \
   X(PersistHeader, "PERSIST_HEADER", checkpointBytes, "CHECKPOINT_BYTES") \
   X(PersistHeader, "PERSIST_HEADER", storeId, "STORE_ID") \
   X(PersistHeader, "PERSIST_HEADER", reserved2, "RESERVED2") \
@@ -604,6 +608,8 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(PersistRecovery, "PERSIST_RECOVERY", checkpointLock, "CHECKPOINT_LOCK") \
   X(PersistRecovery, "PERSIST_RECOVERY", checkpoints, "CHECKPOINTS") \
   X(PersistRecovery, "PERSIST_RECOVERY", reserved, "RESERVED") \
+  X(PersistRecovery, "PERSIST_RECOVERY", lastCheckpointMs, "LAST_CHECKPOINT_MS") \
+  X(PersistRecovery, "PERSIST_RECOVERY", reserved2, "RESERVED2") \
   X(SnapHeader, "SNAP_HEADER", magic, "MAGIC") \
   X(SnapHeader, "SNAP_HEADER", version, "VERSION") \
   X(SnapHeader, "SNAP_HEADER", startLsn, "START_LSN") \

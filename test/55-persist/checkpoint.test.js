@@ -128,6 +128,28 @@ const files = (dir) => fs.readdirSync(dir).filter((f) => f !== 'control').sort()
     }
   }
 
+  it('with checkpointMs, a log that holds records is checkpointed by itself within that time', async () => {
+    const s = Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, sync: 'none', checkpointBytes: 0, checkpointMs: 20 } });
+    try {
+      assert.strictEqual(s.persistence.checkpointMs, 20);
+      await sleep(60);
+      assert.strictEqual(s.persistence.checkpoints, 0); // nothing to checkpoint yet
+      s.set('n', 'k', 1);
+      const deadline = Date.now() + 20000;
+      while (s.persistence.checkpoints === 0) {
+        if (Date.now() > deadline) throw new Error('no checkpoint');
+        await sleep(10);
+      }
+      assert.strictEqual(s.persistence.logStart, s.persistence.tail);
+    } finally {
+      s.close();
+    }
+    const r = recover(t.name, t.dir);
+    assert.strictEqual(r.persistence.recovery.snapshot.records, 1);
+    assert.strictEqual(r.get('n', 'k'), 1);
+    r.close();
+  });
+
   describe('a damaged snapshot', () => {
     let snapFile;
     let good;
@@ -184,6 +206,7 @@ const files = (dir) => fs.readdirSync(dir).filter((f) => f !== 'control').sort()
   it('bad arguments', () => {
     assert.throws(() => Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, checkpointBytes: -1 } }), RangeError);
     assert.throws(() => Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, checkpointBytes: 1.5 } }), RangeError);
+    assert.throws(() => Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, checkpointMs: -5 } }), RangeError);
     const s = Store.create({ buffer: new SharedArrayBuffer(1 << 22) });
     assert.throws(() => s.checkpoint(), { code: 'ERR_INVALID_ARG' });
     s.close();

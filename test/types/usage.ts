@@ -82,7 +82,7 @@ async function persisted(): Promise<void> {
   Store.restore('/backups/app', { name: 'types-r', dir: '/var/lib/app2', engine: 'js' }).close();
   // @ts-expect-error a restore needs the persistence directory
   Store.restore('/backups/app', { name: 'types-r' });
-  Store.create({ path: '/tmp/x', size: 1 << 22, persist: { dir: '/d', sync: 'none', checkpointBytes: 0 } }).close();
+  Store.create({ path: '/tmp/x', size: 1 << 22, persist: { dir: '/d', sync: 'none', checkpointBytes: 0, checkpointMs: 60000 } }).close();
   const info: PersistInfo | null = p.persistence;
   const rec: PersistRecovery | null = info ? info.recovery : null;
   const sync: PersistSync | undefined = info?.sync;
