@@ -162,6 +162,99 @@ export interface NamespaceStats {
   ttl: number;
 }
 
+/** How a persisted store's writes reach stable storage (docs/api.md, "What each sync mode promises"). */
+export type PersistSync = 'none' | 'interval' | 'always';
+
+/** `persist` of Store.create: the directory of the write-ahead log and the sync mode. */
+export interface PersistCreateOptions {
+  dir: string;
+  /** Default 'always'. */
+  sync?: PersistSync;
+  /** Only with sync: 'interval'; 1 to 3600000, default 1000. */
+  intervalMs?: number;
+  /** A checkpoint starts by itself once the log file holds this many bytes; default 64 MiB, 0 = never. */
+  checkpointBytes?: number;
+  /** A checkpoint starts by itself this long after the last one when the log holds newer records; default 0 = never. */
+  checkpointMs?: number;
+}
+
+/** What store.checkpoint() wrote. */
+export interface CheckpointReport {
+  startLsn: number;
+  records: number;
+  bytes: number;
+  ms: number;
+}
+
+/** What a recovery (a rebuild from the log) did. */
+export interface PersistRecovery {
+  /** The snapshot loaded first, or null. */
+  snapshot: { startLsn: number; records: number } | null;
+  /** Log records replayed after the snapshot. */
+  records: number;
+  bytes: number;
+  /** Bytes of a torn or damaged tail cut from the log. */
+  cutBytes: number;
+  /** Why the log's valid prefix ended before the end of the file, or null. */
+  reason: string | null;
+  ms: number;
+}
+
+export interface PersistInfo {
+  dir: string;
+  sync: PersistSync;
+  intervalMs?: number;
+  checkpointBytes: number;
+  checkpointMs: number;
+  /** The log position after the last record written. */
+  tail: number;
+  /** Everything below this log position is on stable storage. */
+  durable: number;
+  /** The first log position of the current log file. */
+  logStart: number;
+  checkpoints: number;
+  recovery: PersistRecovery | null;
+}
+
+/** One file of persist.inspect(). */
+export interface PersistFileReport {
+  file: string;
+  kind: 'snapshot' | 'log';
+  ok: boolean;
+  bytes: number;
+  error?: string;
+  startLsn?: number;
+  end?: number;
+  records?: number;
+  types?: { set: number; delete: number; clear: number; nsCreate: number; nsDrop: number };
+  geometry?: { totalSize: number; bucketCount: number; maxEntries: number };
+  zeroBytes?: number;
+  cutBytes?: number;
+  reason?: string | null;
+}
+
+/** Reading persistence files without opening the store. */
+export declare const persist: {
+  inspect(path: string): { dir?: string; files: PersistFileReport[] };
+};
+
+/** What store.backup() copied. */
+export interface BackupReport {
+  files: number;
+  bytesCopied: number;
+  bytesTotal: number;
+  /** The durable log position the backup reaches. */
+  end: number;
+  ms: number;
+}
+
+/** Where Store.restore() creates the store: a segment and a persistence directory, both new. */
+export type RestoreTarget = ({ name: string; path?: never } | { path: string; name?: never }) & {
+  dir: string;
+  engine?: StoreEngine;
+  lockTimeoutMs?: number;
+};
+
 export type StoreCreateOptions = StoreOpenOptions & {
   /** The store's default eviction policy; default 'none'. */
   eviction?: EvictionPolicy;
@@ -172,9 +265,9 @@ export type StoreCreateOptions = StoreOpenOptions & {
   /** Permissions of a new segment or file; default 0o600. */
   mode?: number;
 } & (
-  | { name: string; size: number; path?: never; buffer?: never }
-  | { path: string; size: number; name?: never; buffer?: never }
-  | { buffer: SharedArrayBuffer; size?: number; name?: never; path?: never }
+  | { name: string; size: number; path?: never; buffer?: never; persist?: PersistCreateOptions }
+  | { path: string; size: number; name?: never; buffer?: never; persist?: PersistCreateOptions }
+  | { buffer: SharedArrayBuffer; size?: number; name?: never; path?: never; persist?: never }
 );
 
 export interface StoreStats {
@@ -230,14 +323,26 @@ export declare class NamespaceView implements Iterable<[string, any]> {
 /** A key-value store in shared memory (docs/format.md), usable from any thread or process. */
 export declare class Store {
   static create(options: StoreCreateOptions): Store;
-  static open(options: ({ name: string } | { path: string }) & StoreOpenOptions): Store;
+  static open(options: ({ name: string } | { path: string }) & StoreOpenOptions & { persist?: { dir: string } }): Store;
   static attach(buffer: SharedArrayBuffer, options?: StoreOpenOptions): Store;
+  /** Checks a backup completely, then creates and opens the store it holds. */
+  static restore(dir: string, target: RestoreTarget): Store;
   readonly engine: StoreEngine;
   readonly buffer: SharedArrayBuffer;
   readonly closed: boolean;
   set(ns: string, key: string, value: StoreValue, options?: SetOptions): this;
   /** ms until the entry expires, Infinity without expiry, undefined when absent or expired. */
   ttl(ns: string, key: string): number | undefined;
+  /** Sets, and resolves once the write is on stable storage (a store with `persist` only). */
+  setDurable(ns: string, key: string, value: StoreValue, options?: SetOptions): Promise<this>;
+  /** Resolves once every logged write is on stable storage (at once without `persist`). */
+  flush(): Promise<void>;
+  /** Writes a snapshot while writers keep writing and removes the log it covers (`persist` only). */
+  checkpoint(): CheckpointReport;
+  /** Copies the snapshot and the durable log into dir; later calls copy only what changed. */
+  backup(dir: string): BackupReport;
+  /** The persistence of this handle, null without `persist`. */
+  readonly persistence: PersistInfo | null;
   get(ns: string, key: string): any;
   has(ns: string, key: string): boolean;
   delete(ns: string, key: string): boolean;

@@ -1,10 +1,12 @@
 'use strict';
-// Public entry point of shmstore.
+// Public entry point of shmstore. `Store` is the persist room's class: the store facade plus
+// the optional write-ahead log (docs/architecture.md, "persist").
 const { Segment } = require('./lib/segment/segment');
 const futex = require('./lib/segment/futex');
 const { ShmError } = require('./lib/base/errors');
 const layout = require('./lib/layout/layout');
-const { Store } = require('./lib/store/store');
+const { Store } = require('./lib/persist/store');
+const { inspect } = require('./lib/persist/inspect');
 const { NamespaceView } = require('./lib/store/namespace-view');
 const { Mutex } = require('./lib/sync/mutex');
 const { RwLock } = require('./lib/sync/rwlock');
@@ -17,7 +19,10 @@ const { MpmcQueue } = require('./lib/msg/mpmc');
 const { Channel } = require('./lib/msg/channel');
 const { Registry } = require('./lib/registry/registry');
 
+// `persist.inspect` reads a persistence directory or file without opening the store.
+const persist = Object.freeze({ inspect });
+
 module.exports = {
   Store, NamespaceView, Segment, futex, ShmError, layout, Mutex, RwLock, Condition, Semaphore, Barrier, WaitGroup,
-  SpscRing, MpmcQueue, Channel, Registry,
+  SpscRing, MpmcQueue, Channel, Registry, persist,
 };

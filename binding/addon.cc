@@ -101,6 +101,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitFutex(env, exports);
   InitOwnership(env, exports);
   InitStore(env, exports);
+  InitPersist(env, exports);
   InitSync(env, exports);
   InitMsg(env, exports);
   return exports;

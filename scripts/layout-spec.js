@@ -246,6 +246,58 @@ const constants = {
   MPMC_SEQ_FULL: 1,
   MPMC_SEQ_SKIPPED: 2,
   MPMC_RECHECK_MS: 50,
+  // Persistence (docs/format.md §16): the write-ahead log, its records and the control segment
+  // that the processes writing one persisted store share. Why these numbers: the magics read
+  // 'SWAL' and 'SPCT' in memory order. A log file starts with a 64-byte header; a record has a
+  // 32-byte header (checksum, length, LSN, expiresAt, type, encoding, name and key lengths) and
+  // starts at a multiple of 8 so that its u64 fields are aligned in a mapped copy. The control
+  // segment keeps each word that different writers update on its own 64-byte line (the log tail
+  // and append lock, the durable position and flush lock, recovery), then 256 stripe locks one
+  // line each (a mutation holds the stripe of its key while it applies to the store and appends
+  // its record, so the log order of two writes of one key is their store order; 256 stripes make
+  // unrelated writers collide rarely, and clear() takes them all in microseconds), then an owner
+  // table of the Owner records of §6 with the store's 4096 slots (the lock words' 12 owner bits).
+  WAL_MAGIC: 0x4c415753, // 'SWAL'
+  WAL_FORMAT_VERSION: 1,
+  WAL_FILE_HEADER_SIZE: 64,
+  WAL_RECORD_HEADER_SIZE: 32,
+  WAL_RECORD_ALIGN: 8,
+  WAL_REC_SET: 1,
+  WAL_REC_DELETE: 2,
+  WAL_REC_CLEAR: 3,
+  WAL_REC_NS_CREATE: 4,
+  WAL_REC_NS_DROP: 5,
+  PERSIST_MAGIC: 0x54435053, // 'SPCT'
+  PERSIST_FORMAT_VERSION: 1,
+  PERSIST_SYNC_NONE: 0,
+  PERSIST_SYNC_INTERVAL: 1,
+  PERSIST_SYNC_ALWAYS: 2,
+  PERSIST_STATE_EMPTY: 0,
+  PERSIST_STATE_READY: 1,
+  PERSIST_HEADER_OFFSET: 0,
+  PERSIST_LOG_OFFSET: 64,
+  PERSIST_DURABLE_OFFSET: 128,
+  PERSIST_RECOVERY_OFFSET: 192,
+  PERSIST_STRIPES_OFFSET: 256,
+  PERSIST_STRIPES: 256,
+  PERSIST_STRIPE_SIZE: 64,
+  PERSIST_OWNERS_OFFSET: 16640,
+  PERSIST_CONTROL_BYTES: 147712,
+  // Snapshots: a 64-byte header ('SSNP'), set records in the log's record format, a 64-byte
+  // trailer ('SEND') whose CRC32C of the whole body makes a truncated or damaged file detectable
+  // before anything of it is trusted. The default size of log after which a checkpoint starts by
+  // itself: 64 MiB replays in well under a second, and a snapshot per 64 MiB of writes costs
+  // little against them.
+  SNAP_MAGIC: 0x504e5353, // 'SSNP'
+  SNAP_END_MAGIC: 0x444e4553, // 'SEND'
+  SNAP_FORMAT_VERSION: 1,
+  SNAP_HEADER_SIZE: 64,
+  SNAP_TRAILER_SIZE: 64,
+  PERSIST_CHECKPOINT_BYTES: 64 * 1024 * 1024,
+  // A log file grows by this many zero bytes at a time, ahead of its records: an append then
+  // overwrites allocated blocks and does not change the file's size, so the fdatasync of a group
+  // commit writes the data alone, without a journal commit for the size (one per 1 MiB of log).
+  WAL_PREALLOC_BYTES: 1024 * 1024,
 };
 
 // Every struct is little-endian, packed exactly as listed, naturally aligned.
@@ -534,6 +586,110 @@ const structs = {
       ['record', 'u32', 4],
     ],
   },
+  WalFileHeader: {
+    size: 64,
+    fields: [
+      ['magic', 'u32', 0],
+      ['version', 'u32', 4],
+      ['startLsn', 'u64', 8],
+      ['createdMs', 'u64', 16],
+      ['reserved', 'u8', 24, 36],
+      ['checksum', 'u32', 60],
+    ],
+  },
+  WalRecord: {
+    size: 32,
+    fields: [
+      ['checksum', 'u32', 0],
+      ['length', 'u32', 4],
+      ['lsn', 'u64', 8],
+      ['expiresAt', 'u64', 16],
+      ['type', 'u8', 24],
+      ['encoding', 'u8', 25],
+      ['nsLength', 'u8', 26],
+      ['reserved', 'u8', 27],
+      ['keyLength', 'u16', 28],
+      ['reserved2', 'u16', 30],
+    ],
+  },
+  PersistHeader: {
+    size: 64,
+    fields: [
+      ['magic', 'u32', 0],
+      ['version', 'u32', 4],
+      ['totalSize', 'u64', 8],
+      ['bucketCount', 'u32', 16],
+      ['maxEntries', 'u32', 20],
+      ['syncMode', 'u32', 24],
+      ['intervalMs', 'u32', 28],
+      ['state', 'u32', 32],
+      ['checkpointMs', 'u32', 36],
+      ['checkpointBytes', 'u64', 40],
+      ['storeId', 'u64', 48],
+      ['reserved2', 'u8', 56, 8],
+    ],
+  },
+  PersistLog: {
+    size: 64,
+    fields: [
+      ['tail', 'u64', 0],
+      ['appendLock', 'u32', 8],
+      ['reserved', 'u32', 12],
+      ['startLsn', 'u64', 16],
+      ['fileBytes', 'u64', 24],
+      ['reserved2', 'u8', 32, 32],
+    ],
+  },
+  PersistDurable: {
+    size: 64,
+    fields: [
+      ['durable', 'u64', 0],
+      ['tick', 'u32', 8],
+      ['flushLock', 'u32', 12],
+      ['lastSyncMs', 'u64', 16],
+      ['waiters', 'u32', 24],
+      ['reserved', 'u8', 28, 36],
+    ],
+  },
+  PersistRecovery: {
+    size: 64,
+    fields: [
+      ['lock', 'u32', 0],
+      ['failed', 'u32', 4],
+      ['recoveries', 'u32', 8],
+      ['checkpointLock', 'u32', 12],
+      ['checkpoints', 'u32', 16],
+      ['reserved', 'u32', 20],
+      ['lastCheckpointMs', 'u64', 24],
+      ['reserved2', 'u8', 32, 32],
+    ],
+  },
+  SnapHeader: {
+    size: 64,
+    fields: [
+      ['magic', 'u32', 0],
+      ['version', 'u32', 4],
+      ['startLsn', 'u64', 8],
+      ['createdMs', 'u64', 16],
+      ['totalSize', 'u64', 24],
+      ['bucketCount', 'u32', 32],
+      ['maxEntries', 'u32', 36],
+      ['reserved', 'u8', 40, 20],
+      ['checksum', 'u32', 60],
+    ],
+  },
+  SnapTrailer: {
+    size: 64,
+    fields: [
+      ['magic', 'u32', 0],
+      ['reserved', 'u32', 4],
+      ['records', 'u64', 8],
+      ['bodyBytes', 'u64', 16],
+      ['bodyChecksum', 'u32', 24],
+      ['reserved2', 'u8', 28, 32],
+      ['checksum', 'u32', 60],
+    ],
+  },
   Bucket: {
     size: 32,
     fields: [
@@ -613,6 +769,8 @@ const statuses = [
   [35, 'ERR_QUEUE_TIMEOUT'],
   [36, 'ERR_MESSAGE_TOO_LARGE'],
   [37, 'ERR_CHANNEL_CLOSED'],
+  [45, 'ERR_PERSIST_IO'],
+  [46, 'ERR_PERSIST_CORRUPT'],
   // 50-54: the adapters room. A package an adapter needs (a peer dependency) is not installed.
   [50, 'ERR_PEER_MISSING'],
 ];

@@ -37,6 +37,7 @@ void InitFutex(Napi::Env env, Napi::Object exports);
 void InitOwnership(Napi::Env env, Napi::Object exports);
 void InitStore(Napi::Env env, Napi::Object exports);
 void InitSync(Napi::Env env, Napi::Object exports);
+void InitPersist(Napi::Env env, Napi::Object exports);
 void InitLayout(Napi::Env env, Napi::Object exports);
 void InitMsg(Napi::Env env, Napi::Object exports);
 

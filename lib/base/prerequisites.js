@@ -10,6 +10,7 @@ const PREREQUISITES = [
   { what: 'a C++20 compiler (g++)', command: process.env.CXX || 'g++', debian: 'g++', fedora: 'gcc-c++' },
   { what: 'make', command: 'make', debian: 'make', fedora: 'make' },
   { what: 'the xxHash headers (xxhash.h)', header: 'xxhash.h', debian: 'libxxhash-dev', fedora: 'xxhash-devel' },
+  { what: 'Intel ISA-L (isa-l/crc.h)', header: 'isa-l/crc.h', debian: 'libisal-dev', fedora: 'isa-l-devel' },
 ];
 const TEST_PREREQUISITES = [
   { what: 'GoogleTest (gtest/gtest.h)', header: 'gtest/gtest.h', debian: 'libgtest-dev', fedora: 'gtest-devel' },

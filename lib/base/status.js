@@ -35,6 +35,8 @@ const STATUS = Object.freeze({
   ERR_QUEUE_TIMEOUT: 35,
   ERR_MESSAGE_TOO_LARGE: 36,
   ERR_CHANNEL_CLOSED: 37,
+  ERR_PERSIST_IO: 45,
+  ERR_PERSIST_CORRUPT: 46,
   ERR_PEER_MISSING: 50,
 });
 
@@ -84,8 +86,8 @@ const STATUS_CODE = Object.freeze([
   undefined,
   undefined,
   undefined,
-  undefined,
-  undefined,
+  'ERR_PERSIST_IO',
+  'ERR_PERSIST_CORRUPT',
   undefined,
   undefined,
   undefined,

@@ -16,7 +16,7 @@ const { C, S, W, BASE, AT } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
 const v = require('../base/validate');
 const { Segment } = require('../segment/segment');
-const { Store } = require('../store/store');
+const { Store } = require('../persist/store'); // the public Store (the facade without persist)
 const { OwnerTable, GONE } = require('../ownership/owners');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;

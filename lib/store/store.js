@@ -185,7 +185,7 @@ class Store {
       } catch (err) {
         throw engineError(err, 'create');
       }
-      return new Store(Engine, buffer, segment, lockTimeoutMs);
+      return new this(Engine, buffer, segment, lockTimeoutMs);
     } catch (err) {
       if (segment) {
         segment.unlink();
@@ -202,7 +202,7 @@ class Store {
     const lockTimeoutMs = Store._lockTimeout(opts);
     const segment = Segment.open({ name: opts.name, path: opts.path });
     try {
-      return new Store(Engine, segment.buffer, segment, lockTimeoutMs);
+      return new this(Engine, segment.buffer, segment, lockTimeoutMs);
     } catch (err) {
       segment.close();
       throw err;
@@ -213,7 +213,7 @@ class Store {
   static attach(buffer, opts) {
     if (!(buffer instanceof SharedArrayBuffer)) throw v.invalidType('buffer', 'a SharedArrayBuffer', buffer);
     opts = checkOptions(opts, 'options', ATTACH_KEYS);
-    return new Store(engineClass(opts.engine), buffer, null, Store._lockTimeout(opts));
+    return new this(engineClass(opts.engine), buffer, null, Store._lockTimeout(opts));
   }
 
   static _lockTimeout(opts) {
@@ -492,4 +492,5 @@ class Store {
   }
 }
 
-module.exports = { Store };
+// The validation helpers are shared with the persist room's Store, which extends this class.
+module.exports = { Store, engineError, checkNsName, checkKey, checkValueLength, pairsOf };

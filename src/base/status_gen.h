@@ -39,6 +39,8 @@ enum Status : int32_t {
   kErrQueueTimeout = 35,
   kErrMessageTooLarge = 36,
   kErrChannelClosed = 37,
+  kErrPersistIo = 45,
+  kErrPersistCorrupt = 46,
   kErrPeerMissing = 50,
 };
 
@@ -77,6 +79,8 @@ inline const char* StatusCode(int32_t s) noexcept {
     case 35: return "ERR_QUEUE_TIMEOUT";
     case 36: return "ERR_MESSAGE_TOO_LARGE";
     case 37: return "ERR_CHANNEL_CLOSED";
+    case 45: return "ERR_PERSIST_IO";
+    case 46: return "ERR_PERSIST_CORRUPT";
     case 50: return "ERR_PEER_MISSING";
     default: return "ERR_UNKNOWN";
   }

@@ -132,6 +132,39 @@ inline constexpr uint64_t kMpmcSeqShift = 2ULL;
 inline constexpr uint64_t kMpmcSeqFull = 1ULL;
 inline constexpr uint64_t kMpmcSeqSkipped = 2ULL;
 inline constexpr uint64_t kMpmcRecheckMs = 0x32ULL;
+inline constexpr uint64_t kWalMagic = 0x4c415753ULL;
+inline constexpr uint64_t kWalFormatVersion = 1ULL;
+inline constexpr uint64_t kWalFileHeaderSize = 0x40ULL;
+inline constexpr uint64_t kWalRecordHeaderSize = 0x20ULL;
+inline constexpr uint64_t kWalRecordAlign = 8ULL;
+inline constexpr uint64_t kWalRecSet = 1ULL;
+inline constexpr uint64_t kWalRecDelete = 2ULL;
+inline constexpr uint64_t kWalRecClear = 3ULL;
+inline constexpr uint64_t kWalRecNsCreate = 4ULL;
+inline constexpr uint64_t kWalRecNsDrop = 5ULL;
+inline constexpr uint64_t kPersistMagic = 0x54435053ULL;
+inline constexpr uint64_t kPersistFormatVersion = 1ULL;
+inline constexpr uint64_t kPersistSyncNone = 0ULL;
+inline constexpr uint64_t kPersistSyncInterval = 1ULL;
+inline constexpr uint64_t kPersistSyncAlways = 2ULL;
+inline constexpr uint64_t kPersistStateEmpty = 0ULL;
+inline constexpr uint64_t kPersistStateReady = 1ULL;
+inline constexpr uint64_t kPersistHeaderOffset = 0ULL;
+inline constexpr uint64_t kPersistLogOffset = 0x40ULL;
+inline constexpr uint64_t kPersistDurableOffset = 0x80ULL;
+inline constexpr uint64_t kPersistRecoveryOffset = 0xc0ULL;
+inline constexpr uint64_t kPersistStripesOffset = 0x100ULL;
+inline constexpr uint64_t kPersistStripes = 0x100ULL;
+inline constexpr uint64_t kPersistStripeSize = 0x40ULL;
+inline constexpr uint64_t kPersistOwnersOffset = 0x4100ULL;
+inline constexpr uint64_t kPersistControlBytes = 0x24100ULL;
+inline constexpr uint64_t kSnapMagic = 0x504e5353ULL;
+inline constexpr uint64_t kSnapEndMagic = 0x444e4553ULL;
+inline constexpr uint64_t kSnapFormatVersion = 1ULL;
+inline constexpr uint64_t kSnapHeaderSize = 0x40ULL;
+inline constexpr uint64_t kSnapTrailerSize = 0x40ULL;
+inline constexpr uint64_t kPersistCheckpointBytes = 0x4000000ULL;
+inline constexpr uint64_t kWalPreallocBytes = 0x100000ULL;
 
 inline constexpr uint32_t kSizeClasses[40] = {1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048};
 
@@ -557,6 +590,166 @@ static_assert(sizeof(MpmcSlot) == 8, "MpmcSlot size");
 static_assert(offsetof(MpmcSlot, seq) == 0, "MpmcSlot.seq");
 static_assert(offsetof(MpmcSlot, record) == 4, "MpmcSlot.record");
 
+struct WalFileHeader {
+  uint32_t magic;
+  uint32_t version;
+  uint64_t startLsn;
+  uint64_t createdMs;
+  uint8_t reserved[36];
+  uint32_t checksum;
+};
+static_assert(sizeof(WalFileHeader) == 64, "WalFileHeader size");
+static_assert(offsetof(WalFileHeader, magic) == 0, "WalFileHeader.magic");
+static_assert(offsetof(WalFileHeader, version) == 4, "WalFileHeader.version");
+static_assert(offsetof(WalFileHeader, startLsn) == 8, "WalFileHeader.startLsn");
+static_assert(offsetof(WalFileHeader, createdMs) == 16, "WalFileHeader.createdMs");
+static_assert(offsetof(WalFileHeader, reserved) == 24, "WalFileHeader.reserved");
+static_assert(offsetof(WalFileHeader, checksum) == 60, "WalFileHeader.checksum");
+
+struct WalRecord {
+  uint32_t checksum;
+  uint32_t length;
+  uint64_t lsn;
+  uint64_t expiresAt;
+  uint8_t type;
+  uint8_t encoding;
+  uint8_t nsLength;
+  uint8_t reserved;
+  uint16_t keyLength;
+  uint16_t reserved2;
+};
+static_assert(sizeof(WalRecord) == 32, "WalRecord size");
+static_assert(offsetof(WalRecord, checksum) == 0, "WalRecord.checksum");
+static_assert(offsetof(WalRecord, length) == 4, "WalRecord.length");
+static_assert(offsetof(WalRecord, lsn) == 8, "WalRecord.lsn");
+static_assert(offsetof(WalRecord, expiresAt) == 16, "WalRecord.expiresAt");
+static_assert(offsetof(WalRecord, type) == 24, "WalRecord.type");
+static_assert(offsetof(WalRecord, encoding) == 25, "WalRecord.encoding");
+static_assert(offsetof(WalRecord, nsLength) == 26, "WalRecord.nsLength");
+static_assert(offsetof(WalRecord, reserved) == 27, "WalRecord.reserved");
+static_assert(offsetof(WalRecord, keyLength) == 28, "WalRecord.keyLength");
+static_assert(offsetof(WalRecord, reserved2) == 30, "WalRecord.reserved2");
+
+struct PersistHeader {
+  uint32_t magic;
+  uint32_t version;
+  uint64_t totalSize;
+  uint32_t bucketCount;
+  uint32_t maxEntries;
+  uint32_t syncMode;
+  uint32_t intervalMs;
+  uint32_t state;
+  uint32_t checkpointMs;
+  uint64_t checkpointBytes;
+  uint64_t storeId;
+  uint8_t reserved2[8];
+};
+static_assert(sizeof(PersistHeader) == 64, "PersistHeader size");
+static_assert(offsetof(PersistHeader, magic) == 0, "PersistHeader.magic");
+static_assert(offsetof(PersistHeader, version) == 4, "PersistHeader.version");
+static_assert(offsetof(PersistHeader, totalSize) == 8, "PersistHeader.totalSize");
+static_assert(offsetof(PersistHeader, bucketCount) == 16, "PersistHeader.bucketCount");
+static_assert(offsetof(PersistHeader, maxEntries) == 20, "PersistHeader.maxEntries");
+static_assert(offsetof(PersistHeader, syncMode) == 24, "PersistHeader.syncMode");
+static_assert(offsetof(PersistHeader, intervalMs) == 28, "PersistHeader.intervalMs");
+static_assert(offsetof(PersistHeader, state) == 32, "PersistHeader.state");
+static_assert(offsetof(PersistHeader, checkpointMs) == 36, "PersistHeader.checkpointMs");
+static_assert(offsetof(PersistHeader, checkpointBytes) == 40, "PersistHeader.checkpointBytes");
+static_assert(offsetof(PersistHeader, storeId) == 48, "PersistHeader.storeId");
+static_assert(offsetof(PersistHeader, reserved2) == 56, "PersistHeader.reserved2");
+
+struct PersistLog {
+  uint64_t tail;
+  uint32_t appendLock;
+  uint32_t reserved;
+  uint64_t startLsn;
+  uint64_t fileBytes;
+  uint8_t reserved2[32];
+};
+static_assert(sizeof(PersistLog) == 64, "PersistLog size");
+static_assert(offsetof(PersistLog, tail) == 0, "PersistLog.tail");
+static_assert(offsetof(PersistLog, appendLock) == 8, "PersistLog.appendLock");
+static_assert(offsetof(PersistLog, reserved) == 12, "PersistLog.reserved");
+static_assert(offsetof(PersistLog, startLsn) == 16, "PersistLog.startLsn");
+static_assert(offsetof(PersistLog, fileBytes) == 24, "PersistLog.fileBytes");
+static_assert(offsetof(PersistLog, reserved2) == 32, "PersistLog.reserved2");
+
+struct PersistDurable {
+  uint64_t durable;
+  uint32_t tick;
+  uint32_t flushLock;
+  uint64_t lastSyncMs;
+  uint32_t waiters;
+  uint8_t reserved[36];
+};
+static_assert(sizeof(PersistDurable) == 64, "PersistDurable size");
+static_assert(offsetof(PersistDurable, durable) == 0, "PersistDurable.durable");
+static_assert(offsetof(PersistDurable, tick) == 8, "PersistDurable.tick");
+static_assert(offsetof(PersistDurable, flushLock) == 12, "PersistDurable.flushLock");
+static_assert(offsetof(PersistDurable, lastSyncMs) == 16, "PersistDurable.lastSyncMs");
+static_assert(offsetof(PersistDurable, waiters) == 24, "PersistDurable.waiters");
+static_assert(offsetof(PersistDurable, reserved) == 28, "PersistDurable.reserved");
+
+struct PersistRecovery {
+  uint32_t lock;
+  uint32_t failed;
+  uint32_t recoveries;
+  uint32_t checkpointLock;
+  uint32_t checkpoints;
+  uint32_t reserved;
+  uint64_t lastCheckpointMs;
+  uint8_t reserved2[32];
+};
+static_assert(sizeof(PersistRecovery) == 64, "PersistRecovery size");
+static_assert(offsetof(PersistRecovery, lock) == 0, "PersistRecovery.lock");
+static_assert(offsetof(PersistRecovery, failed) == 4, "PersistRecovery.failed");
+static_assert(offsetof(PersistRecovery, recoveries) == 8, "PersistRecovery.recoveries");
+static_assert(offsetof(PersistRecovery, checkpointLock) == 12, "PersistRecovery.checkpointLock");
+static_assert(offsetof(PersistRecovery, checkpoints) == 16, "PersistRecovery.checkpoints");
+static_assert(offsetof(PersistRecovery, reserved) == 20, "PersistRecovery.reserved");
+static_assert(offsetof(PersistRecovery, lastCheckpointMs) == 24, "PersistRecovery.lastCheckpointMs");
+static_assert(offsetof(PersistRecovery, reserved2) == 32, "PersistRecovery.reserved2");
+
+struct SnapHeader {
+  uint32_t magic;
+  uint32_t version;
+  uint64_t startLsn;
+  uint64_t createdMs;
+  uint64_t totalSize;
+  uint32_t bucketCount;
+  uint32_t maxEntries;
+  uint8_t reserved[20];
+  uint32_t checksum;
+};
+static_assert(sizeof(SnapHeader) == 64, "SnapHeader size");
+static_assert(offsetof(SnapHeader, magic) == 0, "SnapHeader.magic");
+static_assert(offsetof(SnapHeader, version) == 4, "SnapHeader.version");
+static_assert(offsetof(SnapHeader, startLsn) == 8, "SnapHeader.startLsn");
+static_assert(offsetof(SnapHeader, createdMs) == 16, "SnapHeader.createdMs");
+static_assert(offsetof(SnapHeader, totalSize) == 24, "SnapHeader.totalSize");
+static_assert(offsetof(SnapHeader, bucketCount) == 32, "SnapHeader.bucketCount");
+static_assert(offsetof(SnapHeader, maxEntries) == 36, "SnapHeader.maxEntries");
+static_assert(offsetof(SnapHeader, reserved) == 40, "SnapHeader.reserved");
+static_assert(offsetof(SnapHeader, checksum) == 60, "SnapHeader.checksum");
+
+struct SnapTrailer {
+  uint32_t magic;
+  uint32_t reserved;
+  uint64_t records;
+  uint64_t bodyBytes;
+  uint32_t bodyChecksum;
+  uint8_t reserved2[32];
+  uint32_t checksum;
+};
+static_assert(sizeof(SnapTrailer) == 64, "SnapTrailer size");
+static_assert(offsetof(SnapTrailer, magic) == 0, "SnapTrailer.magic");
+static_assert(offsetof(SnapTrailer, reserved) == 4, "SnapTrailer.reserved");
+static_assert(offsetof(SnapTrailer, records) == 8, "SnapTrailer.records");
+static_assert(offsetof(SnapTrailer, bodyBytes) == 16, "SnapTrailer.bodyBytes");
+static_assert(offsetof(SnapTrailer, bodyChecksum) == 24, "SnapTrailer.bodyChecksum");
+static_assert(offsetof(SnapTrailer, reserved2) == 28, "SnapTrailer.reserved2");
+static_assert(offsetof(SnapTrailer, checksum) == 60, "SnapTrailer.checksum");
+
 struct Bucket {
   uint32_t head;
   uint32_t count;
@@ -715,7 +908,40 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(kMpmcSeqShift, "MPMC_SEQ_SHIFT") \
   X(kMpmcSeqFull, "MPMC_SEQ_FULL") \
   X(kMpmcSeqSkipped, "MPMC_SEQ_SKIPPED") \
-  X(kMpmcRecheckMs, "MPMC_RECHECK_MS")
+  X(kMpmcRecheckMs, "MPMC_RECHECK_MS") \
+  X(kWalMagic, "WAL_MAGIC") \
+  X(kWalFormatVersion, "WAL_FORMAT_VERSION") \
+  X(kWalFileHeaderSize, "WAL_FILE_HEADER_SIZE") \
+  X(kWalRecordHeaderSize, "WAL_RECORD_HEADER_SIZE") \
+  X(kWalRecordAlign, "WAL_RECORD_ALIGN") \
+  X(kWalRecSet, "WAL_REC_SET") \
+  X(kWalRecDelete, "WAL_REC_DELETE") \
+  X(kWalRecClear, "WAL_REC_CLEAR") \
+  X(kWalRecNsCreate, "WAL_REC_NS_CREATE") \
+  X(kWalRecNsDrop, "WAL_REC_NS_DROP") \
+  X(kPersistMagic, "PERSIST_MAGIC") \
+  X(kPersistFormatVersion, "PERSIST_FORMAT_VERSION") \
+  X(kPersistSyncNone, "PERSIST_SYNC_NONE") \
+  X(kPersistSyncInterval, "PERSIST_SYNC_INTERVAL") \
+  X(kPersistSyncAlways, "PERSIST_SYNC_ALWAYS") \
+  X(kPersistStateEmpty, "PERSIST_STATE_EMPTY") \
+  X(kPersistStateReady, "PERSIST_STATE_READY") \
+  X(kPersistHeaderOffset, "PERSIST_HEADER_OFFSET") \
+  X(kPersistLogOffset, "PERSIST_LOG_OFFSET") \
+  X(kPersistDurableOffset, "PERSIST_DURABLE_OFFSET") \
+  X(kPersistRecoveryOffset, "PERSIST_RECOVERY_OFFSET") \
+  X(kPersistStripesOffset, "PERSIST_STRIPES_OFFSET") \
+  X(kPersistStripes, "PERSIST_STRIPES") \
+  X(kPersistStripeSize, "PERSIST_STRIPE_SIZE") \
+  X(kPersistOwnersOffset, "PERSIST_OWNERS_OFFSET") \
+  X(kPersistControlBytes, "PERSIST_CONTROL_BYTES") \
+  X(kSnapMagic, "SNAP_MAGIC") \
+  X(kSnapEndMagic, "SNAP_END_MAGIC") \
+  X(kSnapFormatVersion, "SNAP_FORMAT_VERSION") \
+  X(kSnapHeaderSize, "SNAP_HEADER_SIZE") \
+  X(kSnapTrailerSize, "SNAP_TRAILER_SIZE") \
+  X(kPersistCheckpointBytes, "PERSIST_CHECKPOINT_BYTES") \
+  X(kWalPreallocBytes, "WAL_PREALLOC_BYTES")
 
 #define SHM_LAYOUT_STRUCTS(X) \
   X(Header, "HEADER") \
@@ -742,6 +968,14 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(MpmcControl, "MPMC_CONTROL") \
   X(MpmcIntent, "MPMC_INTENT") \
   X(MpmcSlot, "MPMC_SLOT") \
+  X(WalFileHeader, "WAL_FILE_HEADER") \
+  X(WalRecord, "WAL_RECORD") \
+  X(PersistHeader, "PERSIST_HEADER") \
+  X(PersistLog, "PERSIST_LOG") \
+  X(PersistDurable, "PERSIST_DURABLE") \
+  X(PersistRecovery, "PERSIST_RECOVERY") \
+  X(SnapHeader, "SNAP_HEADER") \
+  X(SnapTrailer, "SNAP_TRAILER") \
   X(Bucket, "BUCKET") \
   X(Entry, "ENTRY")
 
@@ -909,6 +1143,70 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(MpmcIntent, "MPMC_INTENT", reserved, "RESERVED") \
   X(MpmcSlot, "MPMC_SLOT", seq, "SEQ") \
   X(MpmcSlot, "MPMC_SLOT", record, "RECORD") \
+  X(WalFileHeader, "WAL_FILE_HEADER", magic, "MAGIC") \
+  X(WalFileHeader, "WAL_FILE_HEADER", version, "VERSION") \
+  X(WalFileHeader, "WAL_FILE_HEADER", startLsn, "START_LSN") \
+  X(WalFileHeader, "WAL_FILE_HEADER", createdMs, "CREATED_MS") \
+  X(WalFileHeader, "WAL_FILE_HEADER", reserved, "RESERVED") \
+  X(WalFileHeader, "WAL_FILE_HEADER", checksum, "CHECKSUM") \
+  X(WalRecord, "WAL_RECORD", checksum, "CHECKSUM") \
+  X(WalRecord, "WAL_RECORD", length, "LENGTH") \
+  X(WalRecord, "WAL_RECORD", lsn, "LSN") \
+  X(WalRecord, "WAL_RECORD", expiresAt, "EXPIRES_AT") \
+  X(WalRecord, "WAL_RECORD", type, "TYPE") \
+  X(WalRecord, "WAL_RECORD", encoding, "ENCODING") \
+  X(WalRecord, "WAL_RECORD", nsLength, "NS_LENGTH") \
+  X(WalRecord, "WAL_RECORD", reserved, "RESERVED") \
+  X(WalRecord, "WAL_RECORD", keyLength, "KEY_LENGTH") \
+  X(WalRecord, "WAL_RECORD", reserved2, "RESERVED2") \
+  X(PersistHeader, "PERSIST_HEADER", magic, "MAGIC") \
+  X(PersistHeader, "PERSIST_HEADER", version, "VERSION") \
+  X(PersistHeader, "PERSIST_HEADER", totalSize, "TOTAL_SIZE") \
+  X(PersistHeader, "PERSIST_HEADER", bucketCount, "BUCKET_COUNT") \
+  X(PersistHeader, "PERSIST_HEADER", maxEntries, "MAX_ENTRIES") \
+  X(PersistHeader, "PERSIST_HEADER", syncMode, "SYNC_MODE") \
+  X(PersistHeader, "PERSIST_HEADER", intervalMs, "INTERVAL_MS") \
+  X(PersistHeader, "PERSIST_HEADER", state, "STATE") \
+  X(PersistHeader, "PERSIST_HEADER", checkpointMs, "CHECKPOINT_MS") \
+  X(PersistHeader, "PERSIST_HEADER", checkpointBytes, "CHECKPOINT_BYTES") \
+  X(PersistHeader, "PERSIST_HEADER", storeId, "STORE_ID") \
+  X(PersistHeader, "PERSIST_HEADER", reserved2, "RESERVED2") \
+  X(PersistLog, "PERSIST_LOG", tail, "TAIL") \
+  X(PersistLog, "PERSIST_LOG", appendLock, "APPEND_LOCK") \
+  X(PersistLog, "PERSIST_LOG", reserved, "RESERVED") \
+  X(PersistLog, "PERSIST_LOG", startLsn, "START_LSN") \
+  X(PersistLog, "PERSIST_LOG", fileBytes, "FILE_BYTES") \
+  X(PersistLog, "PERSIST_LOG", reserved2, "RESERVED2") \
+  X(PersistDurable, "PERSIST_DURABLE", durable, "DURABLE") \
+  X(PersistDurable, "PERSIST_DURABLE", tick, "TICK") \
+  X(PersistDurable, "PERSIST_DURABLE", flushLock, "FLUSH_LOCK") \
+  X(PersistDurable, "PERSIST_DURABLE", lastSyncMs, "LAST_SYNC_MS") \
+  X(PersistDurable, "PERSIST_DURABLE", waiters, "WAITERS") \
+  X(PersistDurable, "PERSIST_DURABLE", reserved, "RESERVED") \
+  X(PersistRecovery, "PERSIST_RECOVERY", lock, "LOCK") \
+  X(PersistRecovery, "PERSIST_RECOVERY", failed, "FAILED") \
+  X(PersistRecovery, "PERSIST_RECOVERY", recoveries, "RECOVERIES") \
+  X(PersistRecovery, "PERSIST_RECOVERY", checkpointLock, "CHECKPOINT_LOCK") \
+  X(PersistRecovery, "PERSIST_RECOVERY", checkpoints, "CHECKPOINTS") \
+  X(PersistRecovery, "PERSIST_RECOVERY", reserved, "RESERVED") \
+  X(PersistRecovery, "PERSIST_RECOVERY", lastCheckpointMs, "LAST_CHECKPOINT_MS") \
+  X(PersistRecovery, "PERSIST_RECOVERY", reserved2, "RESERVED2") \
+  X(SnapHeader, "SNAP_HEADER", magic, "MAGIC") \
+  X(SnapHeader, "SNAP_HEADER", version, "VERSION") \
+  X(SnapHeader, "SNAP_HEADER", startLsn, "START_LSN") \
+  X(SnapHeader, "SNAP_HEADER", createdMs, "CREATED_MS") \
+  X(SnapHeader, "SNAP_HEADER", totalSize, "TOTAL_SIZE") \
+  X(SnapHeader, "SNAP_HEADER", bucketCount, "BUCKET_COUNT") \
+  X(SnapHeader, "SNAP_HEADER", maxEntries, "MAX_ENTRIES") \
+  X(SnapHeader, "SNAP_HEADER", reserved, "RESERVED") \
+  X(SnapHeader, "SNAP_HEADER", checksum, "CHECKSUM") \
+  X(SnapTrailer, "SNAP_TRAILER", magic, "MAGIC") \
+  X(SnapTrailer, "SNAP_TRAILER", reserved, "RESERVED") \
+  X(SnapTrailer, "SNAP_TRAILER", records, "RECORDS") \
+  X(SnapTrailer, "SNAP_TRAILER", bodyBytes, "BODY_BYTES") \
+  X(SnapTrailer, "SNAP_TRAILER", bodyChecksum, "BODY_CHECKSUM") \
+  X(SnapTrailer, "SNAP_TRAILER", reserved2, "RESERVED2") \
+  X(SnapTrailer, "SNAP_TRAILER", checksum, "CHECKSUM") \
   X(Bucket, "BUCKET", head, "HEAD") \
   X(Bucket, "BUCKET", count, "COUNT") \
   X(Bucket, "BUCKET", lock, "LOCK") \

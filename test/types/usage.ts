@@ -3,7 +3,8 @@
 import {
   Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult, RwLock, Condition,
   Semaphore, Barrier, WaitGroup, ConditionWaitResult, BarrierWaitResult, Registry, RegistryEntry, RegistryStats,
-  NamespaceStats, SpscRing, MpmcQueue, Channel,
+  NamespaceStats, SpscRing, MpmcQueue, Channel, PersistInfo, PersistRecovery, PersistSync, CheckpointReport,
+  BackupReport, PersistFileReport, persist,
 } from '../../index';
 
 const s = Store.create({ name: 'types', size: 1 << 20, engine: 'js', buckets: 64, lockTimeoutMs: 500 });
@@ -173,3 +174,33 @@ void (async () => {
 ch.close();
 void [sent, ch.closed, ch.tryReceive()];
 ch.dispose();
+
+// Persistence (docs/api.md, "Persistence").
+async function persisted(): Promise<void> {
+  const p = Store.create({ name: 'types-p', size: 1 << 22, persist: { dir: '/var/lib/app', sync: 'interval', intervalMs: 200 } });
+  p.set('ns', 'k', 'v', { ttl: 1000 }).set('ns', 'k2', 1, { expiresAt: Date.now() + 5000 });
+  const same: Store = await p.setDurable('ns', 'k3', { a: 1 });
+  await p.flush();
+  const ck: CheckpointReport = p.checkpoint();
+  console.log(ck.startLsn, ck.records, ck.bytes, ck.ms);
+  const bk: BackupReport = p.backup('/backups/app');
+  console.log(bk.bytesCopied, bk.bytesTotal, bk.end);
+  Store.restore('/backups/app', { name: 'types-r', dir: '/var/lib/app2', engine: 'js' }).close();
+  // @ts-expect-error a restore needs the persistence directory
+  Store.restore('/backups/app', { name: 'types-r' });
+  Store.create({ path: '/tmp/x', size: 1 << 22, persist: { dir: '/d', sync: 'none', checkpointBytes: 0, checkpointMs: 60000 } }).close();
+  const info: PersistInfo | null = p.persistence;
+  const rec: PersistRecovery | null = info ? info.recovery : null;
+  const sync: PersistSync | undefined = info?.sync;
+  console.log(same, rec, sync, info?.durable, info?.tail);
+  Store.open({ name: 'types-p', persist: { dir: '/var/lib/app' } }).close();
+  const files: PersistFileReport[] = persist.inspect('/var/lib/app').files;
+  console.log(files.map((f) => [f.kind, f.ok, f.cutBytes]));
+  // @ts-expect-error sync is 'none', 'interval' or 'always'
+  Store.create({ name: 'x', size: 1 << 22, persist: { dir: '/d', sync: 'sometimes' } });
+  // @ts-expect-error a buffer cannot be persisted
+  Store.create({ buffer: new SharedArrayBuffer(1 << 22), persist: { dir: '/d' } });
+  // @ts-expect-error ttl and expiresAt exclude each other
+  p.set('ns', 'k', 1, { ttl: 1, expiresAt: 2 });
+}
+console.log(persisted);

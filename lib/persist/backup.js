@@ -1,0 +1,214 @@
+'use strict';
+// Backups of a persisted store (docs/format.md §16, "Backups"): a directory holding copies of the
+// newest snapshot and of the log after it, up to the durable position, plus a checksummed
+// manifest. Snapshots never change once written and a log file never changes below its durable
+// position, so a later backup into the same directory copies only what is new: a new snapshot,
+// and the bytes each log file gained since the previous backup (their CRC32C continues from the
+// one the manifest recorded). Restoring checks every file against the manifest and the formats
+// before it creates anything, then rebuilds the store from the copies as a recovery does.
+const fs = require('fs');
+const path = require('path');
+const { ShmError } = require('../base/errors');
+const { crc32c } = require('./crc32c');
+const { walFileName, snapFileName, listFiles, syncDir } = require('./files');
+const { readSnapshot } = require('./snapshot');
+const { scanLog } = require('./record');
+const { C } = require('../layout/layout');
+
+const MANIFEST = 'manifest.json';
+const FORMAT = 'shmstore-backup-1';
+const CHUNK = 4 << 20;
+
+function corrupt(dir, what) {
+  return new ShmError('ERR_PERSIST_CORRUPT', `persist: the backup in ${dir} is damaged or incomplete: ${what}; nothing was restored`);
+}
+
+// The manifest's checksum: CRC32C of its JSON text without the `checksum` member.
+function manifestText(m) {
+  const { checksum, ...body } = m; // eslint-disable-line no-unused-vars
+  return JSON.stringify(body);
+}
+
+function readManifest(dir) {
+  const file = path.join(dir, MANIFEST);
+  if (!fs.existsSync(file)) return null;
+  let m;
+  try {
+    m = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw corrupt(dir, `${MANIFEST} is not JSON (${err.message})`);
+  }
+  if (m === null || typeof m !== 'object' || m.format !== FORMAT) throw corrupt(dir, `${MANIFEST} is not a shmstore backup manifest`);
+  if (m.checksum !== crc32c(Buffer.from(manifestText(m)))) throw corrupt(dir, `${MANIFEST} checksum mismatch`);
+  return m;
+}
+
+function writeManifest(dir, m) {
+  m.checksum = crc32c(Buffer.from(manifestText(m)));
+  const tmp = path.join(dir, `${MANIFEST}.tmp`);
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  try {
+    fs.writeSync(fd, JSON.stringify(m, null, 1));
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, path.join(dir, MANIFEST));
+  syncDir(dir);
+}
+
+// Copies bytes [from, to) of `src` to the same offsets of `dst`, CRC32C continuing from `crc`.
+function copyRange(src, dst, from, to, crc) {
+  const inFd = fs.openSync(src, 'r');
+  const outFd = fs.openSync(dst, from === 0 ? 'w' : 'r+', 0o600);
+  try {
+    const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, to - from)));
+    for (let pos = from; pos < to;) {
+      const n = fs.readSync(inFd, buf, 0, Math.min(buf.length, to - pos), pos);
+      if (n <= 0) throw new ShmError('ERR_PERSIST_IO', `persist: ${src} is shorter than expected`);
+      fs.writeSync(outFd, buf, 0, n, pos);
+      crc = crc32c(buf.subarray(0, n), crc);
+      pos += n;
+    }
+    fs.ftruncateSync(outFd, to);
+    fs.fsyncSync(outFd);
+  } finally {
+    fs.closeSync(inFd);
+    fs.closeSync(outFd);
+  }
+  return crc;
+}
+
+/**
+ * Backs up the persisted store of `p` (its persistence state) into `dir`. Holds the checkpoint
+ * lock (no file it copies is removed meanwhile). Returns { files, bytesCopied, bytesTotal, ms }.
+ */
+function backup(p, dir, sync) {
+  const started = Date.now();
+  const c = p.control;
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const old = readManifest(dir);
+  c.lockCheckpoint();
+  let m;
+  let bytesCopied = 0;
+  try {
+    // Everything below the durable position is on stable storage and never rewritten.
+    sync();
+    const durable = c.durable;
+    const { logs, snaps } = listFiles(p.dir);
+    const from = snaps.length ? snaps[snaps.length - 1] : 0;
+    // Files past the one the control segment names, and header-only files before it, are
+    // leftovers of checkpoints that died before switching to them (they hold no record).
+    const current = c.startLsn;
+    const chain = logs.filter((l) => l >= from && (l === current || (l < current && fs.statSync(path.join(p.dir, walFileName(l))).size > C.WAL_FILE_HEADER_SIZE)));
+    const files = [];
+    // Files of a backup of this same store are extended; of another store, replaced.
+    const same = old && old.storeId === c.storeId;
+    const had = new Map(same ? old.files.map((f) => [f.name, f]) : []);
+    if (snaps.length) {
+      const name = snapFileName(from);
+      const src = path.join(p.dir, name);
+      const size = fs.statSync(src).size;
+      const prev = had.get(name);
+      let crc;
+      if (prev && prev.bytes === size && fs.existsSync(path.join(dir, name))) crc = prev.crc;
+      else {
+        crc = copyRange(src, path.join(dir, name), 0, size, 0);
+        bytesCopied += size;
+      }
+      files.push({ name, kind: 'snapshot', lsn: from, bytes: size, crc });
+    }
+    for (let i = 0; i < chain.length; i++) {
+      const name = walFileName(chain[i]);
+      // A file's records end where the next file starts; the current one's at `durable`.
+      const end = C.WAL_FILE_HEADER_SIZE + (i + 1 < chain.length ? chain[i + 1] : durable) - chain[i];
+      const prev = had.get(name);
+      const keep = prev && prev.bytes <= end && fs.existsSync(path.join(dir, name)) ? prev.bytes : 0;
+      const crc = copyRange(path.join(p.dir, name), path.join(dir, name), keep, end, keep ? prev.crc : 0);
+      bytesCopied += end - keep;
+      files.push({ name, kind: 'log', lsn: chain[i], bytes: end, crc });
+    }
+    const g = c.geometry;
+    m = {
+      format: FORMAT,
+      storeId: c.storeId,
+      createdMs: Date.now(),
+      geometry: g,
+      sync: c.syncMode,
+      intervalMs: c.intervalMs,
+      checkpointBytes: c.checkpointBytes,
+      checkpointMs: c.checkpointMs,
+      end: durable,
+      files,
+    };
+    writeManifest(dir, m);
+  } finally {
+    c.unlockCheckpoint();
+  }
+  // Files of earlier backups that this one no longer needs.
+  const keep = new Set([MANIFEST, ...m.files.map((f) => f.name)]);
+  for (const f of fs.readdirSync(dir)) if (!keep.has(f)) fs.rmSync(path.join(dir, f), { force: true });
+  syncDir(dir);
+  return {
+    files: m.files.length,
+    bytesCopied,
+    bytesTotal: m.files.reduce((a, f) => a + f.bytes, 0),
+    end: m.end,
+    ms: Date.now() - started,
+  };
+}
+
+/**
+ * Checks the backup in `dir` completely: the manifest, every file's length and CRC32C, the
+ * snapshot's own checks, and that each log file's valid records fill exactly the bytes the
+ * manifest lists (the chain has no gap). Returns the manifest; throws ERR_PERSIST_CORRUPT.
+ */
+function checkBackup(dir) {
+  if (!fs.existsSync(dir)) throw new ShmError('ERR_SHM_NOT_FOUND', `persist: no backup in ${dir}`);
+  const m = readManifest(dir);
+  if (m === null) throw corrupt(dir, `${MANIFEST} is missing`);
+  let next = null;
+  for (const f of m.files) {
+    const file = path.join(dir, f.name);
+    if (!fs.existsSync(file)) throw corrupt(dir, `${f.name} is missing`);
+    const size = fs.statSync(file).size;
+    if (size !== f.bytes) throw corrupt(dir, `${f.name} holds ${size} bytes, the manifest says ${f.bytes}`);
+    const crc = copyCheck(file);
+    if (crc !== f.crc) throw corrupt(dir, `${f.name} checksum mismatch`);
+    try {
+      if (f.kind === 'snapshot') {
+        readSnapshot(file, () => {});
+        next = f.lsn;
+      } else {
+        if (next !== null && f.lsn !== next) throw new Error(`it starts at LSN ${f.lsn}, the previous file ends at ${next}`);
+        const scan = scanLog(file, () => {});
+        if (scan.headerError) throw new Error(scan.headerError);
+        if (C.WAL_FILE_HEADER_SIZE + scan.end - scan.startLsn !== f.bytes) throw new Error(`its records end at byte ${C.WAL_FILE_HEADER_SIZE + scan.end - scan.startLsn} of ${f.bytes} (${scan.reason})`);
+        next = scan.end;
+      }
+    } catch (err) {
+      if (err instanceof ShmError) throw corrupt(dir, err.message);
+      throw corrupt(dir, `${f.name}: ${err.message}`);
+    }
+  }
+  if (!m.files.some((f) => f.kind === 'log')) throw corrupt(dir, 'no log file');
+  return m;
+}
+
+function copyCheck(file) {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    let crc = 0;
+    for (let pos = 0; ;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, pos);
+      if (n <= 0) return crc;
+      crc = crc32c(buf.subarray(0, n), crc);
+      pos += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+module.exports = { backup, checkBackup, MANIFEST };

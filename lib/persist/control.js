@@ -1,0 +1,273 @@
+'use strict';
+// The control segment of a persisted store (docs/format.md §16): a small file `control` in the
+// persistence directory, mapped by every process that writes the store. It holds the log's tail
+// and the durable position (the group commit), the robust locks of the persist room (append,
+// flush, recovery and 256 key stripes: lock words of §1 naming owner records of §6 in its own
+// owner table) and the store's geometry, needed to rebuild the store after a reboot.
+const path = require('path');
+const crypto = require('crypto');
+const { threadId } = require('worker_threads');
+const { C, W } = require('../layout/layout');
+const { ShmError } = require('../base/errors');
+const native = require('../base/native');
+const { Segment } = require('../segment/segment');
+const futex = require('../segment/futex');
+const { OwnerTable, identityOf, GONE } = require('../ownership/owners');
+const { LockWaiter, LockError } = require('../ownership/waiter');
+const { takeoverWord } = require('../ownership/lockword');
+
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const U64 = BigUint64Array.BYTES_PER_ELEMENT / WORD;
+const HDR = C.PERSIST_HEADER_OFFSET / WORD;
+const LOG = C.PERSIST_LOG_OFFSET / WORD;
+const DUR = C.PERSIST_DURABLE_OFFSET / WORD;
+const REC = C.PERSIST_RECOVERY_OFFSET / WORD;
+const STRIPES = C.PERSIST_STRIPES_OFFSET / WORD;
+const STRIPE_WORDS = C.PERSIST_STRIPE_SIZE / WORD;
+const H = W.PERSIST_HEADER;
+const L = W.PERSIST_LOG;
+const D = W.PERSIST_DURABLE;
+const Q = W.PERSIST_RECOVERY;
+
+const APPEND_LOCK = LOG + L.APPEND_LOCK;
+const FLUSH_LOCK = DUR + D.FLUSH_LOCK;
+const RECOVERY_LOCK = REC + Q.LOCK;
+const CHECKPOINT_LOCK = REC + Q.CHECKPOINT_LOCK;
+const TICK = DUR + D.TICK;
+// u64 indices of a BigUint64Array over the whole segment.
+const TAIL64 = (LOG + L.TAIL) / U64;
+const START64 = (LOG + L.START_LSN) / U64;
+const FILE_BYTES64 = (LOG + L.FILE_BYTES) / U64;
+const DURABLE64 = (DUR + D.DURABLE) / U64;
+const LAST_SYNC64 = (DUR + D.LAST_SYNC_MS) / U64;
+const LAST_CHECKPOINT64 = (REC + Q.LAST_CHECKPOINT_MS) / U64;
+const TOTAL64 = (HDR + H.TOTAL_SIZE) / U64;
+const CHECKPOINT_BYTES64 = (HDR + H.CHECKPOINT_BYTES) / U64;
+const STORE_ID64 = (HDR + H.STORE_ID) / U64;
+
+const SYNC_NAMES = ['none', 'interval', 'always'];
+// How long a waiter for the durable position sleeps before it looks again (a flusher that died
+// wakes nobody): the bound on how late a waiter notices it, against one wake-up per period.
+const RECHECK_MS = C.SYNC_RECHECK_MS;
+
+function lockTimeout(err) {
+  if (err instanceof LockError) {
+    return new ShmError('ERR_LOCK_TIMEOUT', 'persist: a lock of the control segment is held by a live process that does not release it');
+  }
+  return err;
+}
+
+/** A new random store id (never 0). */
+function newStoreId() {
+  return crypto.getRandomValues(new BigUint64Array(1))[0] | 1n;
+}
+
+class Control {
+  // Maps `dir`/control: created (exclusive) with the geometry and sync mode given, or opened.
+  constructor(dir, create, lockTimeoutMs) {
+    const file = path.join(dir, 'control');
+    this.segment = create
+      ? Segment.create({ path: file, size: C.PERSIST_CONTROL_BYTES, exclusive: true, mode: create.mode })
+      : Segment.open({ path: file });
+    try {
+      if (this.segment.size < C.PERSIST_CONTROL_BYTES) {
+        throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} is ${this.segment.size} bytes, shorter than a control segment`);
+      }
+      const buf = this.segment.buffer;
+      this.u32 = new Uint32Array(buf, 0, C.PERSIST_CONTROL_BYTES / WORD);
+      this.i32 = new Int32Array(buf, 0, C.PERSIST_CONTROL_BYTES / WORD);
+      this.u64 = new BigUint64Array(buf, 0, C.PERSIST_CONTROL_BYTES / BigUint64Array.BYTES_PER_ELEMENT);
+      if (create) this.#stamp(create);
+      this.#check(file);
+      this.owners = new OwnerTable(this.u32, C.PERSIST_OWNERS_OFFSET / WORD, C.OWNER_SLOTS);
+      this.self = identityOf(process.pid, threadId);
+      this.slot = this.owners.claim(this.self) || this.owners.adopt(this.self);
+      if (this.slot === 0) throw new ShmError('ERR_TOO_MANY_HANDLES', `persist: all ${C.OWNER_SLOTS - 1} owner slots of ${file} are in use`);
+      this.token = this.owners.watch(this.slot, this.self);
+      this.waiter = new LockWaiter(this.u32, this.owners, -1, this.self, lockTimeoutMs);
+      this.waiter.setSlot(this.slot);
+    } catch (err) {
+      this.segment.close();
+      throw err;
+    }
+  }
+
+  #stamp(g) {
+    const u32 = this.u32;
+    Atomics.store(this.u64, TOTAL64, BigInt(g.totalSize));
+    Atomics.store(u32, HDR + H.BUCKET_COUNT, g.bucketCount);
+    Atomics.store(u32, HDR + H.MAX_ENTRIES, g.maxEntries);
+    Atomics.store(u32, HDR + H.SYNC_MODE, g.syncMode);
+    Atomics.store(u32, HDR + H.INTERVAL_MS, g.intervalMs);
+    Atomics.store(this.u64, CHECKPOINT_BYTES64, BigInt(g.checkpointBytes));
+    Atomics.store(u32, HDR + H.CHECKPOINT_MS, g.checkpointMs || 0);
+    Atomics.store(this.u64, LAST_CHECKPOINT64, BigInt(Date.now()));
+    Atomics.store(this.u64, STORE_ID64, g.storeId);
+    Atomics.store(u32, HDR + H.VERSION, C.PERSIST_FORMAT_VERSION);
+    Atomics.store(u32, HDR + H.MAGIC, C.PERSIST_MAGIC);
+  }
+
+  #check(file) {
+    if (Atomics.load(this.u32, HDR + H.MAGIC) !== C.PERSIST_MAGIC) {
+      throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} is not a shmstore control segment (bad magic)`);
+    }
+    const version = Atomics.load(this.u32, HDR + H.VERSION);
+    if (version !== C.PERSIST_FORMAT_VERSION) {
+      throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} has control format version ${version}, expected ${C.PERSIST_FORMAT_VERSION}`);
+    }
+    const mode = Atomics.load(this.u32, HDR + H.SYNC_MODE);
+    if (mode >= SYNC_NAMES.length) throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} names an unknown sync mode ${mode}`);
+  }
+
+  get geometry() {
+    return {
+      totalSize: Number(Atomics.load(this.u64, TOTAL64)),
+      bucketCount: Atomics.load(this.u32, HDR + H.BUCKET_COUNT),
+      maxEntries: Atomics.load(this.u32, HDR + H.MAX_ENTRIES),
+    };
+  }
+
+  get syncMode() { return SYNC_NAMES[Atomics.load(this.u32, HDR + H.SYNC_MODE)]; }
+  get intervalMs() { return Atomics.load(this.u32, HDR + H.INTERVAL_MS); }
+  get checkpointBytes() { return Number(Atomics.load(this.u64, CHECKPOINT_BYTES64)); }
+  get checkpointMs() { return Atomics.load(this.u32, HDR + H.CHECKPOINT_MS); }
+  // A random id given at creation (kept by recovery and restore), so a backup directory can tell
+  // a later backup of the same store from one of another store.
+  get storeId() { return Atomics.load(this.u64, STORE_ID64).toString(16).padStart(16, '0'); }
+  countCheckpoint(nowMs) {
+    Atomics.store(this.u64, LAST_CHECKPOINT64, BigInt(nowMs));
+    Atomics.add(this.u32, REC + Q.CHECKPOINTS, 1);
+  }
+
+  get lastCheckpointMs() { return Number(Atomics.load(this.u64, LAST_CHECKPOINT64)); }
+  get checkpoints() { return Atomics.load(this.u32, REC + Q.CHECKPOINTS); }
+  get ready() { return Atomics.load(this.u32, HDR + H.STATE) === C.PERSIST_STATE_READY; }
+  set ready(on) { Atomics.store(this.u32, HDR + H.STATE, on ? C.PERSIST_STATE_READY : C.PERSIST_STATE_EMPTY); }
+  get failed() { return Atomics.load(this.u32, REC + Q.FAILED) !== 0; }
+  fail() { Atomics.store(this.u32, REC + Q.FAILED, 1); }
+  clearFailed() { Atomics.store(this.u32, REC + Q.FAILED, 0); }
+  countRecovery() { Atomics.add(this.u32, REC + Q.RECOVERIES, 1); }
+  get recoveries() { return Atomics.load(this.u32, REC + Q.RECOVERIES); }
+
+  // LSNs are below 2^53 (8 PiB of log): Numbers are exact.
+  get tail() { return Number(Atomics.load(this.u64, TAIL64)); }
+  set tail(lsn) { Atomics.store(this.u64, TAIL64, BigInt(lsn)); }
+  get startLsn() { return Number(Atomics.load(this.u64, START64)); }
+  set startLsn(lsn) { Atomics.store(this.u64, START64, BigInt(lsn)); }
+  get durable() { return Number(Atomics.load(this.u64, DURABLE64)); }
+  // The size of the current log file as last seen by an appender (0: unknown, look).
+  get fileBytes() { return Number(Atomics.load(this.u64, FILE_BYTES64)); }
+  set fileBytes(n) { Atomics.store(this.u64, FILE_BYTES64, BigInt(n)); }
+  get lastSyncMs() { return Number(Atomics.load(this.u64, LAST_SYNC64)); }
+
+  // Raises the durable position to `lsn` (never lowers it) and wakes its waiters.
+  advanceDurable(lsn, nowMs) {
+    const target = BigInt(lsn);
+    for (;;) {
+      const cur = Atomics.load(this.u64, DURABLE64);
+      if (cur >= target) break;
+      if (Atomics.compareExchange(this.u64, DURABLE64, cur, target) === cur) break;
+    }
+    Atomics.store(this.u64, LAST_SYNC64, BigInt(nowMs));
+    Atomics.add(this.u32, TICK, 1);
+    if (Atomics.load(this.u32, DUR + D.WAITERS) !== 0) this.#wakeAll();
+  }
+
+  // Sets tail and durable position outright (recovery, with every writer excluded).
+  resetPositions(lsn, startLsn) {
+    Atomics.store(this.u64, FILE_BYTES64, 0n);
+    Atomics.store(this.u64, START64, BigInt(startLsn));
+    Atomics.store(this.u64, TAIL64, BigInt(lsn));
+    Atomics.store(this.u64, DURABLE64, BigInt(lsn));
+  }
+
+  #wakeAll() {
+    if (native.addon) futex.wake(this.i32, TICK);
+    else Atomics.notify(this.i32, TICK);
+  }
+
+  // Sleeps until the durable position may have moved (a flush finished) or RECHECK_MS passed.
+  waitTick(seen) {
+    Atomics.add(this.u32, DUR + D.WAITERS, 1);
+    try {
+      if (native.addon) futex.wait(this.i32, TICK, seen, RECHECK_MS);
+      else Atomics.wait(this.i32, TICK, seen | 0, RECHECK_MS);
+    } finally {
+      Atomics.sub(this.u32, DUR + D.WAITERS, 1);
+    }
+  }
+
+  get tick() { return Atomics.load(this.u32, TICK); }
+
+  // ---- locks (lock words of §1; a holder that is gone is taken over in place) ----
+
+  #take(idx) {
+    try {
+      this.waiter.acquireOrTakeOver(idx);
+    } catch (err) {
+      throw lockTimeout(err);
+    }
+  }
+
+  lockAppend() { this.#take(APPEND_LOCK); }
+  unlockAppend() { this.waiter.release(APPEND_LOCK); }
+  lockRecovery() { this.#take(RECOVERY_LOCK); }
+  unlockRecovery() { this.waiter.release(RECOVERY_LOCK); }
+  lockCheckpoint() { this.#take(CHECKPOINT_LOCK); }
+  tryCheckpointLock() { return this.#tryOrTakeOver(CHECKPOINT_LOCK); }
+  unlockCheckpoint() { this.waiter.release(CHECKPOINT_LOCK); }
+
+  // The flush lock is only ever tried: a writer that does not get it waits for the durable
+  // position instead (tryFlushLock takes it over when its holder is gone).
+  tryFlushLock() { return this.#tryOrTakeOver(FLUSH_LOCK); }
+
+  // Takes the lock at `idx` if it is free or its holder is gone; never waits.
+  #tryOrTakeOver(idx) {
+    if (this.waiter.tryAcquire(idx)) return true;
+    const w = Atomics.load(this.u32, idx);
+    if ((w & 1) === 0) return false;
+    const o = w >>> C.LOCK_OWNER_SHIFT;
+    // Our own slot: held by this handle (a lock is never taken twice by one handle).
+    if (o === this.slot) return false;
+    if (o !== 0 && o < C.OWNER_SLOTS && this.owners.status(o, this.self) !== GONE) return false;
+    return Atomics.compareExchange(this.u32, idx, w, takeoverWord(w, this.slot)) === w;
+  }
+
+  unlockFlush() { this.waiter.release(FLUSH_LOCK); }
+
+  // The stripe of a key (format.md §16): FNV-1a over the UTF-16 code units of the namespace
+  // name, one unit 0, and the key, each unit folded in as one 32-bit value; the low 8 bits.
+  static stripeOf(ns, key) {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < ns.length; i++) h = Math.imul(h ^ ns.charCodeAt(i), 0x01000193);
+    h = Math.imul(h, 0x01000193);
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+    return h & (C.PERSIST_STRIPES - 1);
+  }
+
+  lockStripe(s) { this.#take(STRIPES + s * STRIPE_WORDS); }
+  unlockStripe(s) { this.waiter.release(STRIPES + s * STRIPE_WORDS); }
+
+  // Every stripe in index order (clear and recovery: nothing else holds two).
+  lockAllStripes() {
+    let s = 0;
+    try {
+      for (; s < C.PERSIST_STRIPES; s++) this.lockStripe(s);
+    } catch (err) {
+      while (s-- > 0) this.unlockStripe(s);
+      throw err;
+    }
+  }
+
+  unlockAllStripes() {
+    for (let s = C.PERSIST_STRIPES - 1; s >= 0; s--) this.unlockStripe(s);
+  }
+
+  close() {
+    this.owners.unwatch(this.token);
+    this.owners.release(this.slot);
+    this.segment.close();
+  }
+}
+
+module.exports = { Control, SYNC_NAMES, newStoreId };

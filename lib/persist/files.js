@@ -1,0 +1,57 @@
+'use strict';
+// The files of a persistence directory (docs/format.md §16): their names, listing them, syncing
+// the directory, and removing what a snapshot covers.
+const fs = require('fs');
+const path = require('path');
+
+const HEX = 16;
+const LOG_RE = /^wal-([0-9a-f]{16})\.log$/;
+const SNAP_RE = /^snap-([0-9a-f]{16})\.snap$/;
+
+/** The name of the log file whose first record has LSN `startLsn`. */
+function walFileName(startLsn) {
+  return `wal-${startLsn.toString(16).padStart(HEX, '0')}.log`;
+}
+
+/** The name of the snapshot after which the log is replayed from LSN `startLsn`. */
+function snapFileName(startLsn) {
+  return `snap-${startLsn.toString(16).padStart(HEX, '0')}.snap`;
+}
+
+/** { logs, snaps, temps }: the LSNs in the log and snapshot file names (ascending), temp names. */
+function listFiles(dir) {
+  const logs = [];
+  const snaps = [];
+  const temps = [];
+  for (const f of fs.readdirSync(dir)) {
+    let m = LOG_RE.exec(f);
+    if (m) logs.push(parseInt(m[1], 16));
+    else if ((m = SNAP_RE.exec(f))) snaps.push(parseInt(m[1], 16));
+    else if (f.endsWith('.tmp')) temps.push(f);
+  }
+  const up = (a, b) => a - b;
+  return { logs: logs.sort(up), snaps: snaps.sort(up), temps };
+}
+
+function syncDir(dir) {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Removes the files the snapshot of `startLsn` makes unnecessary: older snapshots, log files
+ * that end before it, and temporary files of snapshots that were never finished.
+ */
+function removeCovered(dir, startLsn) {
+  const { logs, snaps, temps } = listFiles(dir);
+  for (const s of snaps) if (s < startLsn) fs.rmSync(path.join(dir, snapFileName(s)), { force: true });
+  for (const l of logs) if (l < startLsn) fs.rmSync(path.join(dir, walFileName(l)), { force: true });
+  for (const t of temps) fs.rmSync(path.join(dir, t), { force: true });
+  syncDir(dir);
+}
+
+module.exports = { walFileName, snapFileName, listFiles, syncDir, removeCovered };

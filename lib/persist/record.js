@@ -1,0 +1,206 @@
+'use strict';
+// Write-ahead log records and log files (docs/format.md §16): encoding one record, the file
+// header, and the scan that finds the valid prefix of a log (a torn or damaged tail ends it and
+// is never replayed).
+const fs = require('fs');
+const { C, S } = require('../layout/layout');
+const { crc32c } = require('./crc32c');
+
+const R = S.WAL_RECORD;
+const F = S.WAL_FILE_HEADER;
+const HEADER = C.WAL_RECORD_HEADER_SIZE;
+const FILE_HEADER = C.WAL_FILE_HEADER_SIZE;
+const ALIGN = C.WAL_RECORD_ALIGN;
+const MAX_NS = C.MAX_NAMESPACE_BYTES;
+const MAX_KEY = C.MAX_KEY_BYTES;
+const MAX_VALUE = C.MAX_VALUE_BYTES;
+const TYPES = new Set([C.WAL_REC_SET, C.WAL_REC_DELETE, C.WAL_REC_CLEAR, C.WAL_REC_NS_CREATE, C.WAL_REC_NS_DROP]);
+// The largest record: header, the longest name, key and value, rounded up to ALIGN.
+const MAX_RECORD = alignUp(HEADER + MAX_NS + MAX_KEY + MAX_VALUE);
+
+function alignUp(n) {
+  return Math.ceil(n / ALIGN) * ALIGN;
+}
+
+const U32 = 0x100000000;
+const HIGH_HALF = Uint32Array.BYTES_PER_ELEMENT;
+
+// A u64 field from a Number below 2^53, as two u32 halves (no BigInt on the hot path).
+function writeU64(buf, value, at) {
+  buf.writeUInt32LE(value % U32, at);
+  buf.writeUInt32LE(Math.floor(value / U32), at + HIGH_HALF);
+}
+
+// A u64 field as a Number (exact below 2^53; LSNs and epoch milliseconds are).
+function readU64(buf, at) {
+  return buf.readUInt32LE(at) + buf.readUInt32LE(at + HIGH_HALF) * U32;
+}
+
+/**
+ * Encodes one record into `buf` (from its start; lsn 0 and no checksum yet: sealRecord fills
+ * both once the position is known). `value` is a string or Uint8Array (set only); the lengths
+ * must be within the limits (the store checked them). Returns the record: a view of `buf` of
+ * the aligned length, whose padding is zero.
+ */
+function encodeRecordInto(buf, type, ns, key, value, encoding, expiresAt) {
+  let at = HEADER;
+  const nsLen = ns === null ? 0 : buf.write(ns, at, 'utf8');
+  at += nsLen;
+  const keyLen = key === null ? 0 : buf.write(key, at, 'utf8');
+  at += keyLen;
+  if (value !== null) {
+    if (typeof value === 'string') at += buf.write(value, at, 'utf8');
+    else {
+      buf.set(value, at);
+      at += value.byteLength;
+    }
+  }
+  const size = alignUp(at);
+  buf.fill(0, at, size);
+  buf.fill(0, 0, HEADER);
+  buf.writeUInt32LE(at, R.LENGTH);
+  writeU64(buf, expiresAt, R.EXPIRES_AT);
+  buf[R.TYPE] = type;
+  buf[R.ENCODING] = encoding;
+  buf[R.NS_LENGTH] = nsLen;
+  buf.writeUInt16LE(keyLen, R.KEY_LENGTH);
+  return buf.subarray(0, size);
+}
+
+/** Writes the record's LSN (its position in the log) and its checksum. */
+function sealRecord(buf, lsn) {
+  writeU64(buf, lsn, R.LSN);
+  const length = buf.readUInt32LE(R.LENGTH);
+  buf.writeUInt32LE(crc32c(buf.subarray(R.LENGTH, length)), R.CHECKSUM);
+}
+
+/** The 64-byte header of a log file whose first record has LSN `startLsn`. */
+function encodeFileHeader(startLsn, createdMs = Date.now()) {
+  const buf = Buffer.alloc(FILE_HEADER);
+  buf.writeUInt32LE(C.WAL_MAGIC, F.MAGIC);
+  buf.writeUInt32LE(C.WAL_FORMAT_VERSION, F.VERSION);
+  buf.writeBigUInt64LE(BigInt(startLsn), F.START_LSN);
+  buf.writeBigUInt64LE(BigInt(createdMs), F.CREATED_MS);
+  buf.writeUInt32LE(crc32c(buf.subarray(0, F.CHECKSUM)), F.CHECKSUM);
+  return buf;
+}
+
+/** Parses a file header: { startLsn } or { error } (a message). */
+function decodeFileHeader(buf) {
+  if (buf.length < FILE_HEADER) return { error: `the log file is shorter than its ${FILE_HEADER}-byte header` };
+  if (buf.readUInt32LE(F.MAGIC) !== C.WAL_MAGIC) return { error: 'not a shmstore log file (bad magic)' };
+  if (buf.readUInt32LE(F.CHECKSUM) !== crc32c(buf.subarray(0, F.CHECKSUM))) return { error: 'log file header checksum mismatch' };
+  const version = buf.readUInt32LE(F.VERSION);
+  if (version !== C.WAL_FORMAT_VERSION) return { error: `unsupported log format version ${version}` };
+  return { startLsn: Number(buf.readBigUInt64LE(F.START_LSN)) };
+}
+
+/**
+ * Checks the record at `at` in `buf`, expected at LSN `lsn`. Returns the parsed record, or a
+ * string saying why it is not a valid record (the log ends there), or null when `buf` holds
+ * only part of it (read more).
+ */
+function parseRecord(buf, at, lsn) {
+  const left = buf.length - at;
+  if (left < HEADER) return null;
+  const length = buf.readUInt32LE(at + R.LENGTH);
+  if (length < HEADER || length > MAX_RECORD) return `bad record length ${length}`;
+  const size = alignUp(length);
+  if (left < size) return null;
+  if (buf.readUInt32LE(at + R.CHECKSUM) !== crc32c(buf.subarray(at + R.LENGTH, at + length))) return 'record checksum mismatch';
+  const recLsn = readU64(buf, at + R.LSN);
+  if (recLsn !== lsn) return `record LSN ${recLsn} where ${lsn} was expected (a stale record)`;
+  const type = buf[at + R.TYPE];
+  const nsLength = buf[at + R.NS_LENGTH];
+  const keyLength = buf.readUInt16LE(at + R.KEY_LENGTH);
+  const valueLength = length - HEADER - nsLength - keyLength;
+  const encoding = buf[at + R.ENCODING];
+  if (!TYPES.has(type)) return `unknown record type ${type}`;
+  if (nsLength > MAX_NS || keyLength > MAX_KEY || valueLength < 0 || valueLength > MAX_VALUE) return 'bad record lengths';
+  const base = at + HEADER;
+  return {
+    lsn,
+    size,
+    type,
+    encoding,
+    expiresAt: readU64(buf, at + R.EXPIRES_AT),
+    ns: buf.toString('utf8', base, base + nsLength),
+    key: buf.toString('utf8', base + nsLength, base + nsLength + keyLength),
+    value: buf.subarray(base + nsLength + keyLength, base + nsLength + keyLength + valueLength),
+  };
+}
+
+const CHUNK = 4 << 20;
+
+// Whether the bytes [from, to) of file `fd` are all zero.
+function allZero(fd, from, to) {
+  const buf = Buffer.alloc(Math.min(CHUNK, Math.max(0, to - from)));
+  for (let pos = from; pos < to;) {
+    const n = fs.readSync(fd, buf, 0, Math.min(buf.length, to - pos), pos);
+    if (n <= 0) return false;
+    for (let i = 0; i < n; i++) if (buf[i] !== 0) return false;
+    pos += n;
+  }
+  return true;
+}
+
+/**
+ * Reads the log file at `file` and calls onRecord(record) for each record of its valid prefix,
+ * in order. Returns { startLsn, end (LSN after the last valid record), records, fileBytes,
+ * cutBytes (bytes of a damaged tail after the valid prefix), zeroBytes (zeros after it instead:
+ * preallocated space), reason (why the scan stopped before the end of the file, or null) }.
+ * Throws ShmError-like { code: 'ERR_PERSIST_CORRUPT' } data as an object when the file header
+ * itself is bad (see decodeFileHeader): the caller decides.
+ */
+function scanLog(file, onRecord) {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const fileBytes = fs.fstatSync(fd).size;
+    const head = Buffer.alloc(FILE_HEADER);
+    fs.readSync(fd, head, 0, FILE_HEADER, 0);
+    const h = decodeFileHeader(head.subarray(0, Math.min(FILE_HEADER, fileBytes)));
+    if (h.error) return { headerError: h.error, fileBytes };
+    let lsn = h.startLsn;
+    let pos = FILE_HEADER;
+    let buf = Buffer.alloc(0);
+    let at = 0;
+    let records = 0;
+    let reason = null;
+    for (;;) {
+      const r = parseRecord(buf, at, lsn);
+      if (r === null) {
+        // Keep the unparsed bytes and read more after them.
+        if (pos >= fileBytes) {
+          if (buf.length > at) reason = 'a torn record at the end of the log';
+          break;
+        }
+        const rest = buf.subarray(at);
+        const next = Buffer.alloc(rest.length + Math.min(CHUNK, fileBytes - pos));
+        rest.copy(next);
+        const n = fs.readSync(fd, next, rest.length, next.length - rest.length, pos);
+        pos += n;
+        buf = next.subarray(0, rest.length + n);
+        at = 0;
+        continue;
+      }
+      if (typeof r === 'string') {
+        reason = r;
+        break;
+      }
+      onRecord(r);
+      records += 1;
+      at += r.size;
+      lsn += r.size;
+    }
+    const validBytes = FILE_HEADER + (lsn - h.startLsn);
+    // Zeros after the valid prefix are the file's preallocated space, not damage.
+    if (reason !== null && allZero(fd, validBytes, fileBytes)) return { startLsn: h.startLsn, end: lsn, records, fileBytes, cutBytes: 0, zeroBytes: fileBytes - validBytes, reason: null };
+    return { startLsn: h.startLsn, end: lsn, records, fileBytes, cutBytes: fileBytes - validBytes, zeroBytes: 0, reason };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+module.exports = {
+  encodeRecordInto, sealRecord, encodeFileHeader, decodeFileHeader, parseRecord, scanLog, alignUp, MAX_RECORD,
+};

@@ -1,0 +1,167 @@
+'use strict';
+// Rebuilding a persisted store whose segment is gone (a reboot, or a segment removed by hand):
+// a fresh store of the recorded geometry, then the log's valid prefix replayed in order
+// (docs/format.md §16, "Recovery"). The torn or damaged tail after the valid prefix is cut from
+// the file, so that it is never replayed and later appends do not follow garbage.
+const fs = require('fs');
+const path = require('path');
+const { C } = require('../layout/layout');
+const { ShmError } = require('../base/errors');
+const { Store: BaseStore, engineError } = require('../store/store');
+const { scanLog } = require('./record');
+const { EXPIRY_NEVER } = require('../store/cache-options');
+const { walFileName, snapFileName, listFiles, removeCovered } = require('./files');
+const { readSnapshot } = require('./snapshot');
+
+/** Applies one log record to `store` (a base Store handle, no logging). */
+function applyRecord(store, r, nowMs) {
+  switch (r.type) {
+    case C.WAL_REC_SET: {
+      // A value whose expiry has passed is gone, and so is the value it replaced.
+      if (r.expiresAt !== 0 && r.expiresAt <= nowMs) {
+        BaseStore.prototype.delete.call(store, r.ns, r.key);
+        return;
+      }
+      const id = store._id(r.ns, true);
+      const payload = r.encoding === C.ENC_BINARY ? Buffer.from(r.value) : r.value.toString('utf8');
+      // The logged expiry is the entry's own (0: never), not to be replaced by a namespace default.
+      store._e.set(id, r.key, payload, r.encoding, r.expiresAt > 0 ? r.expiresAt : EXPIRY_NEVER);
+      return;
+    }
+    case C.WAL_REC_DELETE:
+      BaseStore.prototype.delete.call(store, r.ns, r.key);
+      return;
+    case C.WAL_REC_CLEAR:
+    case C.WAL_REC_NS_DROP:
+      // This version's store keeps namespaces forever: a drop replays as a clear.
+      BaseStore.prototype.clear.call(store, r.ns);
+      return;
+    case C.WAL_REC_NS_CREATE:
+      store._id(r.ns, true);
+      return;
+    default:
+      throw new ShmError('ERR_PERSIST_CORRUPT', `unknown record type ${r.type}`);
+  }
+}
+
+/**
+ * Replays the log file of `startLsn` in `dir` into `store` and returns { records, bytes,
+ * cutBytes, reason, end }. With `cut` (the last file) the tail after the valid prefix is cut
+ * from the file.
+ */
+function replayLog(store, dir, startLsn, cut = true) {
+  const file = path.join(dir, walFileName(startLsn));
+  if (!fs.existsSync(file)) throw new ShmError('ERR_PERSIST_CORRUPT', `persist: the log file ${walFileName(startLsn)} is missing from ${dir}`);
+  const now = Date.now();
+  let at = startLsn;
+  const scan = scanLog(file, (r) => {
+    at = r.lsn;
+    try {
+      applyRecord(store, r, now);
+    } catch (err) {
+      const e = engineError(err, `persist: replaying the record at LSN ${at}`);
+      e.message = `${e.message} (the recorded geometry cannot hold the log's state)`;
+      throw e;
+    }
+  });
+  if (scan.headerError) throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file}: ${scan.headerError}`);
+  if (scan.startLsn !== startLsn) {
+    throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} starts at LSN ${scan.startLsn}, its name says ${startLsn}`);
+  }
+  if (cut && scan.cutBytes > 0) cutTail(file, scan.fileBytes - scan.cutBytes);
+  return {
+    records: scan.records, bytes: scan.end - startLsn, cutBytes: scan.cutBytes, reason: scan.reason, end: scan.end, fileBytes: scan.fileBytes,
+  };
+}
+
+function corrupt(message) {
+  return new ShmError('ERR_PERSIST_CORRUPT', `persist: ${message}`);
+}
+
+/**
+ * Rebuilds the state of `dir` in the empty `store` of geometry `geo`: the newest snapshot, then
+ * the chain of log files from its LSN, each one's valid prefix ending where the next file
+ * starts (only the last may have a tail, which is cut). A damaged snapshot or a gap in the chain
+ * throws ERR_PERSIST_CORRUPT; the caller discards the half-built store. Returns the report and
+ * the positions for the control segment.
+ */
+function rebuild(store, dir, geo) {
+  const { logs, snaps } = listFiles(dir);
+  const now = Date.now();
+  let from = 0;
+  let snapshot = null;
+  if (snaps.length > 0) {
+    from = snaps[snaps.length - 1];
+    const file = path.join(dir, snapFileName(from));
+    const r = readSnapshot(file, (rec) => {
+      try {
+        applyRecord(store, rec, now);
+      } catch (err) {
+        throw engineError(err, `persist: loading the snapshot ${snapFileName(from)}`);
+      }
+    });
+    if (r.startLsn !== from) throw corrupt(`the snapshot ${snapFileName(from)} says LSN ${r.startLsn}`);
+    if (r.geometry.totalSize !== geo.totalSize || r.geometry.bucketCount !== geo.bucketCount || r.geometry.maxEntries !== geo.maxEntries) {
+      throw corrupt(`the snapshot ${snapFileName(from)} was taken of a store of another geometry`);
+    }
+    snapshot = { startLsn: from, records: r.records };
+  }
+  const chain = logs.filter((l) => l >= from);
+  if (chain.length === 0 || chain[0] !== from) {
+    throw corrupt(`the log file ${walFileName(from)} is missing from ${dir}${snapshot ? ' (the newest snapshot starts there)' : ''}`);
+  }
+  let records = 0;
+  let bytes = 0;
+  let last = null;
+  let lastStart = from;
+  const leftovers = [];
+  for (const start of chain) {
+    if (last !== null && (start < last.end || (start === last.end && isLeftover(dir, start)))) {
+      // A file the control segment never named: a checkpoint created it and died before it
+      // switched to it, and appends went on in the previous file. It holds no record.
+      if (!isLeftover(dir, start)) {
+        throw corrupt(`the log file ${walFileName(start)} starts at LSN ${start}, inside the records of the previous one (which end at ${last.end})`);
+      }
+      leftovers.push(start);
+      continue;
+    }
+    if (last !== null && start !== last.end) {
+      throw corrupt(`the log file ${walFileName(lastStart)} ends at LSN ${last.end} (${last.reason}), the next one starts at ${start}: records are missing`);
+    }
+    // Only the last file's tail is cut, once the chain is known to end there.
+    last = replayLog(store, dir, start, false);
+    lastStart = start;
+    records += last.records;
+    bytes += last.bytes;
+  }
+  if (last.cutBytes > 0) cutTail(path.join(dir, walFileName(lastStart)), last.fileBytes - last.cutBytes);
+  for (const l of leftovers) fs.rmSync(path.join(dir, walFileName(l)), { force: true });
+  // Leftovers of a checkpoint that died after its snapshot was in place.
+  removeCovered(dir, from);
+  return {
+    report: { snapshot, records, bytes, cutBytes: last.cutBytes, reason: last.reason },
+    startLsn: lastStart,
+    end: last.end,
+  };
+}
+
+// Whether the log file of `start` holds no record: a valid header and no valid record after
+// it, or not even a whole header (a file cut while its header was written; a longer file with a
+// damaged header is not taken for a leftover).
+function isLeftover(dir, start) {
+  const scan = scanLog(path.join(dir, walFileName(start)), () => {});
+  if (scan.headerError) return scan.fileBytes <= C.WAL_FILE_HEADER_SIZE;
+  return scan.records === 0;
+}
+
+function cutTail(file, size) {
+  const fd = fs.openSync(file, 'r+');
+  try {
+    fs.ftruncateSync(fd, size);
+    fs.fdatasyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+module.exports = { applyRecord, replayLog, rebuild };

@@ -1,0 +1,66 @@
+'use strict';
+// Store.restore(): a backup (backup.js) checked completely, then copied into a new persistence
+// directory with a new control segment, and opened, which rebuilds the store from the copies.
+const fs = require('fs');
+const path = require('path');
+const v = require('../base/validate');
+const { ShmError } = require('../base/errors');
+const { requireAddon } = require('../base/native');
+const { Segment } = require('../segment/segment');
+const { Store: BaseStore } = require('../store/store');
+const { Control, SYNC_NAMES } = require('./control');
+const { checkBackup } = require('./backup');
+const { syncDir } = require('./files');
+const { targetOf } = require('./options');
+
+const RESTORE_KEYS = ['name', 'path', 'dir', 'engine', 'lockTimeoutMs'];
+
+/**
+ * Restores the backup in directory `from` as the new persisted store `target` ({ name | path,
+ * dir, engine?, lockTimeoutMs? }): neither the segment nor a store in target.dir may exist.
+ * Every file of the backup is checked first (ERR_PERSIST_CORRUPT, with nothing created, when any
+ * check fails). Returns the store, opened with StoreClass.open.
+ */
+function restoreBackup(StoreClass, from, target) {
+  v.validateString(from, 'from', { minLength: 1 });
+  v.validateObject(target, 'target');
+  v.validateKeys(target, 'target', RESTORE_KEYS);
+  v.validateString(target.dir, 'target.dir', { minLength: 1 });
+  if ((target.name === undefined) === (target.path === undefined)) throw v.typeError('Exactly one of "target.name" and "target.path" is required');
+  requireAddon();
+  const src = path.resolve(from);
+  const dir = path.resolve(target.dir);
+  const m = checkBackup(src);
+  if (fs.existsSync(path.join(dir, 'control'))) throw new ShmError('ERR_SHM_EXISTS', `persist: ${dir} already holds a persisted store`);
+  const where = targetOf(target);
+  let exists = false;
+  try {
+    Segment.open(where).close();
+    exists = true;
+  } catch (err) {
+    if (err.code !== 'ERR_SHM_NOT_FOUND') throw err;
+  }
+  if (exists) throw new ShmError('ERR_SHM_EXISTS', `persist: the segment ${target.name || target.path} already exists`);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const copied = [];
+  try {
+    for (const f of m.files) {
+      fs.copyFileSync(path.join(src, f.name), path.join(dir, f.name));
+      copied.push(f.name);
+    }
+    const control = new Control(dir, {
+      ...m.geometry, syncMode: SYNC_NAMES.indexOf(m.sync), intervalMs: m.intervalMs, checkpointBytes: m.checkpointBytes, checkpointMs: m.checkpointMs || 0,
+      storeId: BigInt(`0x${m.storeId}`), mode: 0o600,
+    }, BaseStore._lockTimeout(target));
+    control.close();
+    copied.push('control');
+    syncDir(dir);
+    const { dir: _dir, ...segmentOpts } = target; // eslint-disable-line no-unused-vars
+    return StoreClass.open({ ...segmentOpts, persist: { dir } });
+  } catch (err) {
+    for (const f of copied) fs.rmSync(path.join(dir, f), { force: true });
+    throw err;
+  }
+}
+
+module.exports = { restoreBackup };

@@ -1,0 +1,179 @@
+'use strict';
+// Snapshots (docs/format.md §16, "Snapshots"): every entry of the store as set records, between a
+// checksummed header and a trailer that checksums the whole body. A snapshot is written to a
+// temporary name, synced, renamed and its directory synced, so a snapshot file under its final
+// name is complete; loading one checks every record and the trailer and throws
+// ERR_PERSIST_CORRUPT (with the store being loaded discarded by the caller) on any damage.
+const fs = require('fs');
+const path = require('path');
+const { C, S } = require('../layout/layout');
+const { ShmError } = require('../base/errors');
+const { crc32c } = require('./crc32c');
+const { encodeRecordInto, sealRecord, parseRecord, MAX_RECORD } = require('./record');
+const { snapFileName } = require('./files');
+
+const H = S.SNAP_HEADER;
+const T = S.SNAP_TRAILER;
+const HEADER = C.SNAP_HEADER_SIZE;
+const TRAILER = C.SNAP_TRAILER_SIZE;
+const FLUSH_AT = 1 << 20;
+const CHUNK = 4 << 20;
+
+function corrupt(file, what) {
+  return new ShmError('ERR_PERSIST_CORRUPT', `persist: the snapshot ${path.basename(file)} is damaged: ${what}; it is refused (nothing of it was loaded)`);
+}
+
+/** Writes sequentially to a file through a 1 MiB staging buffer, CRC32C-ing what it writes. */
+class BodyWriter {
+  constructor(fd) {
+    this.fd = fd;
+    this.pos = HEADER;
+    this.stage = Buffer.allocUnsafe(FLUSH_AT);
+    this.used = 0;
+    this.crc = 0;
+    this.bytes = 0;
+  }
+
+  add(rec) {
+    if (this.used + rec.length > this.stage.length) this.flush();
+    rec.copy(this.stage, this.used);
+    this.used += rec.length;
+    this.bytes += rec.length;
+  }
+
+  flush() {
+    if (this.used === 0) return;
+    const part = this.stage.subarray(0, this.used);
+    this.crc = crc32c(part, this.crc);
+    fs.writeSync(this.fd, part, 0, part.length, this.pos);
+    this.pos += part.length;
+    this.used = 0;
+  }
+}
+
+function encodeHeader(startLsn, geo) {
+  const b = Buffer.alloc(HEADER);
+  b.writeUInt32LE(C.SNAP_MAGIC, H.MAGIC);
+  b.writeUInt32LE(C.SNAP_FORMAT_VERSION, H.VERSION);
+  b.writeBigUInt64LE(BigInt(startLsn), H.START_LSN);
+  b.writeBigUInt64LE(BigInt(Date.now()), H.CREATED_MS);
+  b.writeBigUInt64LE(BigInt(geo.totalSize), H.TOTAL_SIZE);
+  b.writeUInt32LE(geo.bucketCount, H.BUCKET_COUNT);
+  b.writeUInt32LE(geo.maxEntries, H.MAX_ENTRIES);
+  b.writeUInt32LE(crc32c(b.subarray(0, H.CHECKSUM)), H.CHECKSUM);
+  return b;
+}
+
+function encodeTrailer(records, bodyBytes, bodyCrc) {
+  const b = Buffer.alloc(TRAILER);
+  b.writeUInt32LE(C.SNAP_END_MAGIC, T.MAGIC);
+  b.writeBigUInt64LE(BigInt(records), T.RECORDS);
+  b.writeBigUInt64LE(BigInt(bodyBytes), T.BODY_BYTES);
+  b.writeUInt32LE(bodyCrc, T.BODY_CHECKSUM);
+  b.writeUInt32LE(crc32c(b.subarray(0, T.CHECKSUM)), T.CHECKSUM);
+  return b;
+}
+
+/**
+ * Writes the snapshot of LSN `startLsn` into `dir` from `each(emit)`, which calls
+ * emit(ns, key, raw, encoding, expiresAt) once per entry. Returns { file, records, bytes }.
+ */
+function writeSnapshot(dir, startLsn, geo, each) {
+  const file = path.join(dir, snapFileName(startLsn));
+  const tmp = `${file}.tmp`;
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  let records = 0;
+  let w;
+  try {
+    fs.writeSync(fd, encodeHeader(startLsn, geo), 0, HEADER, 0);
+    w = new BodyWriter(fd);
+    const scratch = Buffer.allocUnsafe(MAX_RECORD);
+    each((ns, key, raw, encoding, expiresAt) => {
+      const rec = encodeRecordInto(scratch, C.WAL_REC_SET, ns, key, raw, encoding, expiresAt);
+      sealRecord(rec, w.bytes);
+      w.add(rec);
+      records += 1;
+    });
+    w.flush();
+    fs.writeSync(fd, encodeTrailer(records, w.bytes, w.crc), 0, TRAILER, w.pos);
+    fs.fdatasyncSync(fd);
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(tmp, file);
+  return { file, records, bytes: HEADER + w.bytes + TRAILER };
+}
+
+/**
+ * Reads the snapshot `file` and calls onRecord(record) for each entry, in order. Throws
+ * ERR_PERSIST_CORRUPT when any check fails (the caller discards what it loaded). Returns
+ * { startLsn, records, geometry }.
+ */
+function readSnapshot(file, onRecord) {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size < HEADER + TRAILER) throw corrupt(file, `${size} bytes, shorter than a header and a trailer`);
+    const head = Buffer.alloc(HEADER);
+    fs.readSync(fd, head, 0, HEADER, 0);
+    if (head.readUInt32LE(H.MAGIC) !== C.SNAP_MAGIC) throw corrupt(file, 'bad magic');
+    if (head.readUInt32LE(H.CHECKSUM) !== crc32c(head.subarray(0, H.CHECKSUM))) throw corrupt(file, 'header checksum mismatch');
+    if (head.readUInt32LE(H.VERSION) !== C.SNAP_FORMAT_VERSION) throw corrupt(file, `unsupported version ${head.readUInt32LE(H.VERSION)}`);
+    const tail = Buffer.alloc(TRAILER);
+    fs.readSync(fd, tail, 0, TRAILER, size - TRAILER);
+    if (tail.readUInt32LE(T.MAGIC) !== C.SNAP_END_MAGIC) throw corrupt(file, 'no trailer (truncated)');
+    if (tail.readUInt32LE(T.CHECKSUM) !== crc32c(tail.subarray(0, T.CHECKSUM))) throw corrupt(file, 'trailer checksum mismatch');
+    const bodyBytes = Number(tail.readBigUInt64LE(T.BODY_BYTES));
+    const want = Number(tail.readBigUInt64LE(T.RECORDS));
+    if (HEADER + bodyBytes + TRAILER !== size) throw corrupt(file, `${size} bytes where header, body and trailer make ${HEADER + bodyBytes + TRAILER}`);
+    let crc = 0;
+    let records = 0;
+    let at = 0;
+    let pos = HEADER;
+    let lsn = 0;
+    let buf = Buffer.alloc(0);
+    const end = HEADER + bodyBytes;
+    for (;;) {
+      const r = parseRecord(buf, at, lsn);
+      if (r === null) {
+        if (pos >= end) {
+          if (buf.length > at) throw corrupt(file, `a torn record at body offset ${lsn}`);
+          break;
+        }
+        const rest = buf.subarray(at);
+        const next = Buffer.alloc(rest.length + Math.min(CHUNK, end - pos));
+        rest.copy(next);
+        const n = fs.readSync(fd, next, rest.length, next.length - rest.length, pos);
+        crc = crc32c(next.subarray(rest.length, rest.length + n), crc);
+        pos += n;
+        buf = next.subarray(0, rest.length + n);
+        at = 0;
+        continue;
+      }
+      if (typeof r === 'string') throw corrupt(file, `${r} at body offset ${lsn}`);
+      if (r.type !== C.WAL_REC_SET) throw corrupt(file, `a record of type ${r.type} at body offset ${lsn}`);
+      onRecord(r);
+      records += 1;
+      at += r.size;
+      lsn += r.size;
+    }
+    if (crc !== tail.readUInt32LE(T.BODY_CHECKSUM)) throw corrupt(file, 'body checksum mismatch');
+    if (records !== want) throw corrupt(file, `${records} records where the trailer says ${want}`);
+    return {
+      startLsn: Number(head.readBigUInt64LE(H.START_LSN)),
+      records,
+      geometry: {
+        totalSize: Number(head.readBigUInt64LE(H.TOTAL_SIZE)),
+        bucketCount: head.readUInt32LE(H.BUCKET_COUNT),
+        maxEntries: head.readUInt32LE(H.MAX_ENTRIES),
+      },
+    };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+module.exports = { writeSnapshot, readSnapshot };

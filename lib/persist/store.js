@@ -1,0 +1,401 @@
+'use strict';
+// The public Store: the store room's facade plus persistence. Without `persist` it is exactly
+// the store facade; with `persist: { dir, sync }` every mutation takes the stripe lock of its
+// key in the control segment, applies to the store, appends its record to the write-ahead log
+// and releases the stripe, so that the log order of two writes of one key is their store order
+// in every process (docs/format.md §16). The store room cannot know this room (rooms point
+// down), so this class extends the store facade and index.js exports it as `Store`.
+const fs = require('fs');
+const path = require('path');
+const { C } = require('../layout/layout');
+const v = require('../base/validate');
+const { ShmError } = require('../base/errors');
+const { requireAddon } = require('../base/native');
+const { Segment } = require('../segment/segment');
+const { Store: BaseStore, checkNsName, checkKey, checkValueLength, pairsOf } = require('../store/store');
+const { encodeValue } = require('../store/codec');
+const { Control, newStoreId } = require('./control');
+const { Wal, createLogFile } = require('./wal');
+const { walFileName, syncDir } = require('./files');
+const { encodeRecordInto, MAX_RECORD } = require('./record');
+const { rebuild } = require('./recovery');
+const { checkpoint, maybeCheckpoint, checkpointTimer } = require('./checkpoint');
+const { backup } = require('./backup');
+const { checkPersist, geometryOf, targetOf } = require('./options');
+const cache = require('../store/cache-options');
+const { restoreBackup } = require('./restore');
+
+// The record of a mutation is encoded here and appended at once, in one synchronous stretch: one
+// buffer serves every handle of the thread.
+const scratch = Buffer.allocUnsafe(MAX_RECORD);
+// An expiry as the engine reports it (epoch ms, 0 = never) as the engine's set takes it.
+function engineExpiry(at) {
+  return at > 0 ? at : cache.EXPIRY_NEVER;
+}
+
+function encodeRecord(type, ns, key, value, encoding, expiresAt) {
+  return encodeRecordInto(scratch, type, ns, key, value, encoding, expiresAt);
+}
+
+class Store extends BaseStore {
+  constructor(...args) {
+    super(...args);
+    this._p = null; // { control, wal, dir, mode, intervalMs, timer, recovery } when persisted
+  }
+
+  /** Creates a store; with `persist`, a persisted one whose log and control live in persist.dir. */
+  static create(opts) {
+    if (opts === null || typeof opts !== 'object' || opts.persist === undefined) return super.create(opts);
+    const { persist, ...rest } = opts;
+    const p = checkPersist(persist, true);
+    if (rest.buffer !== undefined) throw v.typeError('"options.persist" needs a segment ("options.name" or "options.path"), not "options.buffer"');
+    requireAddon();
+    fs.mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+    if (fs.existsSync(path.join(p.dir, 'control'))) {
+      throw new ShmError('ERR_SHM_EXISTS', `persist: ${p.dir} already holds a persisted store (open it with Store.open)`);
+    }
+    const store = super.create(rest);
+    let control = null;
+    try {
+      const geo = geometryOf(store._buffer);
+      control = new Control(p.dir, { ...geo, syncMode: p.syncMode, intervalMs: p.intervalMs, checkpointBytes: p.checkpointBytes, checkpointMs: p.checkpointMs, storeId: newStoreId(), mode: 0o600 },
+        BaseStore._lockTimeout(rest));
+      createLogFile(p.dir, 0);
+      control.resetPositions(0, 0);
+      control.ready = true;
+      syncDir(p.dir);
+      store._persist(control, p.dir, null);
+      return store;
+    } catch (err) {
+      if (control) control.close();
+      store.close();
+      Segment.unlink(targetOf(rest));
+      fs.rmSync(path.join(p.dir, 'control'), { force: true });
+      fs.rmSync(path.join(p.dir, walFileName(0)), { force: true });
+      throw err;
+    }
+  }
+
+  /**
+   * Opens a store; with `persist`, attaches to its segment, or rebuilds the segment from the
+   * log in persist.dir when it is gone (then store.persistence.recovery says what was done).
+   */
+  static open(opts) {
+    if (opts === null || typeof opts !== 'object' || opts.persist === undefined) return super.open(opts);
+    const { persist, ...rest } = opts;
+    const p = checkPersist(persist, false);
+    requireAddon();
+    if (!fs.existsSync(path.join(p.dir, 'control'))) {
+      throw new ShmError('ERR_SHM_NOT_FOUND', `persist: ${p.dir} holds no persisted store (no control file)`);
+    }
+    const control = new Control(p.dir, null, BaseStore._lockTimeout(rest));
+    let store = null;
+    try {
+      control.lockRecovery();
+      try {
+        let recovery = null;
+        if (control.ready) {
+          try {
+            store = super.open(rest);
+          } catch (err) {
+            if (err.code !== 'ERR_SHM_NOT_FOUND') throw err;
+          }
+        }
+        if (store === null) [store, recovery] = this.#recover(rest, control, p.dir);
+        store._persist(control, p.dir, recovery);
+        return store;
+      } finally {
+        control.unlockRecovery();
+      }
+    } catch (err) {
+      if (store) store.close();
+      control.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Restores the backup in directory `from` (store.backup()) as a new persisted store (see
+   * restore.js). Returns the open store.
+   */
+  static restore(from, target) {
+    return restoreBackup(this, from, target);
+  }
+
+  // Rebuilds the segment (held: the recovery lock): a store of the recorded geometry, then the
+  // log replayed. Returns [store, report].
+  static #recover(rest, control, dir) {
+    control.ready = false;
+    try {
+      Segment.unlink(targetOf(rest));
+    } catch (err) {
+      if (err.code !== 'ERR_SHM_NOT_FOUND') throw err;
+    }
+    const geo = control.geometry;
+    const store = super.create({ ...rest, size: geo.totalSize, buckets: geo.bucketCount, maxEntries: geo.maxEntries });
+    try {
+      const start = Date.now();
+      const r = rebuild(store, dir, geo);
+      control.resetPositions(r.end, r.startLsn);
+      // The log was read back from the disk: what it holds is what a failed sync left.
+      control.clearFailed();
+      control.countRecovery();
+      control.ready = true;
+      return [store, { ...r.report, ms: Date.now() - start }];
+    } catch (err) {
+      // Never half loaded: the segment the failed rebuild filled is removed.
+      store.close();
+      Segment.unlink(targetOf(rest));
+      throw err;
+    }
+  }
+
+  _persist(control, dir, recovery) {
+    const wal = new Wal(dir, control);
+    const mode = control.syncMode;
+    const intervalMs = control.intervalMs;
+    let timer = null;
+    if (mode === 'interval') {
+      // A write checks the age of the last sync too; the timer covers a log that stopped growing.
+      timer = setInterval(() => {
+        if (control.durable < control.tail) wal.flushAsync().catch(() => {});
+      }, intervalMs);
+      timer.unref();
+    }
+    this._p = {
+      control, wal, dir, mode, intervalMs, timer, recovery, checkpointTimer: null,
+      checkpointBytes: control.checkpointBytes, checkpointScheduled: false, lastCheckpointError: null,
+    };
+    this._p.checkpointTimer = checkpointTimer(this, this._p);
+  }
+
+  /** What the persistence of this handle is: null for a store without `persist`. */
+  get persistence() {
+    const p = this._p;
+    if (p === null) return null;
+    this._live();
+    return {
+      dir: p.dir,
+      sync: p.mode,
+      intervalMs: p.mode === 'interval' ? p.intervalMs : undefined,
+      checkpointBytes: p.checkpointBytes,
+      checkpointMs: p.control.checkpointMs,
+      tail: p.control.tail,
+      durable: p.control.durable,
+      logStart: p.control.startLsn,
+      checkpoints: p.control.checkpoints,
+      recovery: p.recovery,
+    };
+  }
+
+  // [raw, encoding, expiry] of the stored value (expiry as the engine takes it: epoch ms, or
+  // EXPIRY_NEVER), undefined when absent (held: the key's stripe).
+  _raw(ns, key) {
+    const id = this._id(ns, false);
+    if (id === 0) return undefined;
+    const raw = this._e.get(id, key);
+    if (raw === undefined) return undefined;
+    const enc = this._out[0];
+    return [raw, enc, engineExpiry(this._e.expiresAt(id, key))];
+  }
+
+  // Puts back what a mutation whose record could not be logged changed (held: its stripe).
+  _restore(ns, key, old) {
+    if (old === undefined) BaseStore.prototype.delete.call(this, ns, key);
+    else this._e.set(this._id(ns, true), key, old[0], old[1], old[2]);
+  }
+
+  // The expiry to log for `key` just written (held: its stripe): the entry's own absolute expiry
+  // (its option, or its namespace's default TTL resolved by the store), 0 when it never expires,
+  // 1 (long past) when the set left no entry (an expiry already past deletes the key).
+  _loggedExpiry(ns, key) {
+    const at = this._e.expiresAt(this._id(ns, false), key);
+    return at < 0 ? 1 : at;
+  }
+
+  // The durability a write of this handle's sync mode promises, once its record ends at `end`.
+  _settle(end) {
+    const p = this._p;
+    if (p.mode === 'always') p.wal.waitDurable(end);
+    else if (p.mode === 'interval') p.wal.flushIfOlder(p.intervalMs);
+    maybeCheckpoint(this, p);
+  }
+
+  // Applies and logs a set under the key's stripe; returns the LSN after its record.
+  _loggedSet(ns, key, value, opts) {
+    const p = this._p;
+    this._live();
+    checkNsName(ns);
+    checkKey(key);
+    cache.expiryOf(opts); // validates the options before the stripe is taken
+    const [payload, enc] = encodeValue(value);
+    checkValueLength(payload);
+    const stripe = Control.stripeOf(ns, key);
+    p.control.lockStripe(stripe);
+    try {
+      const old = this._raw(ns, key);
+      if (opts === undefined) super.set(ns, key, value);
+      else super.set(ns, key, value, opts);
+      try {
+        return p.wal.append(encodeRecord(C.WAL_REC_SET, ns, key, payload, enc, this._loggedExpiry(ns, key)));
+      } catch (err) {
+        this._restore(ns, key, old);
+        throw err;
+      }
+    } finally {
+      p.control.unlockStripe(stripe);
+    }
+  }
+
+  set(ns, key, value, opts) {
+    if (this._p === null) return opts === undefined ? super.set(ns, key, value) : super.set(ns, key, value, opts);
+    this._settle(this._loggedSet(ns, key, value, opts));
+    return this;
+  }
+
+  /**
+   * Like set(), and resolves once the write is on stable storage (in every sync mode), without
+   * blocking the event loop.
+   */
+  async setDurable(ns, key, value, opts) {
+    if (this._p === null) throw new ShmError('ERR_INVALID_ARG', 'setDurable() needs a store opened with "persist"');
+    const end = this._loggedSet(ns, key, value, opts);
+    await this._p.wal.flushAsync(end);
+    return this;
+  }
+
+  delete(ns, key) {
+    const p = this._p;
+    if (p === null) return super.delete(ns, key);
+    this._live();
+    checkNsName(ns);
+    checkKey(key);
+    const stripe = Control.stripeOf(ns, key);
+    let end;
+    p.control.lockStripe(stripe);
+    try {
+      const old = this._raw(ns, key);
+      if (old === undefined || !super.delete(ns, key)) return false;
+      try {
+        end = p.wal.append(encodeRecord(C.WAL_REC_DELETE, ns, key, null, 0, 0));
+      } catch (err) {
+        this._restore(ns, key, old);
+        throw err;
+      }
+    } finally {
+      p.control.unlockStripe(stripe);
+    }
+    this._settle(end);
+    return true;
+  }
+
+  clear(ns) {
+    const p = this._p;
+    if (p === null) return super.clear(ns);
+    this._live();
+    checkNsName(ns);
+    let end;
+    let n;
+    p.control.lockAllStripes();
+    try {
+      const id = this._id(ns, false);
+      if (id === 0) return 0;
+      const before = this._e.entries(id);
+      n = super.clear(ns);
+      if (n === 0) return 0;
+      try {
+        end = p.wal.append(encodeRecord(C.WAL_REC_CLEAR, ns, null, null, 0, 0));
+      } catch (err) {
+        for (const [k, raw, enc] of before) this._e.set(id, k, raw, enc);
+        throw err;
+      }
+    } finally {
+      p.control.unlockAllStripes();
+    }
+    this._settle(end);
+    return n;
+  }
+
+  // Every pair is validated before any is written; each pair is one logged set.
+  setMany(ns, entries, opts) {
+    if (this._p === null) return opts === undefined ? super.setMany(ns, entries) : super.setMany(ns, entries, opts);
+    this._live();
+    checkNsName(ns);
+    // One expiry for every pair, fixed once (a ttl counts from this call), as the store does.
+    const expiry = cache.expiryOf(opts);
+    const each = expiry === cache.EXPIRY_DEFAULT ? undefined : { expiresAt: expiry === cache.EXPIRY_NEVER ? Infinity : expiry };
+    const pairs = pairsOf(entries);
+    for (const [k, value] of pairs) {
+      checkKey(k);
+      checkValueLength(encodeValue(value)[0]);
+    }
+    let end = 0;
+    for (let i = 0; i < pairs.length; i++) {
+      try {
+        end = this._loggedSet(ns, pairs[i][0], pairs[i][1], each);
+      } catch (err) {
+        if (end !== 0) this._settle(end);
+        throw Object.assign(err, { written: i });
+      }
+    }
+    if (end !== 0) this._settle(end);
+    return pairs.length;
+  }
+
+  /**
+   * Writes a snapshot of the store while writers keep writing and removes the log it covers
+   * (waits for a checkpoint running in another handle first). Returns { startLsn, records,
+   * bytes, ms }.
+   */
+  checkpoint() {
+    const p = this._p;
+    if (p === null) throw new ShmError('ERR_INVALID_ARG', 'checkpoint() needs a store opened with "persist"');
+    this._live();
+    return checkpoint(this, p);
+  }
+
+  /**
+   * Copies what a restore needs into directory `dir`: the newest snapshot and the log after it up
+   * to the durable position (syncing first), with a checksummed manifest. A later backup into
+   * the same directory copies only what changed since (a new snapshot, the log's new bytes).
+   * Returns { files, bytesCopied, bytesTotal, end, ms }.
+   */
+  backup(dir) {
+    const p = this._p;
+    if (p === null) throw new ShmError('ERR_INVALID_ARG', 'backup() needs a store opened with "persist"');
+    this._live();
+    v.validateString(dir, 'dir', { minLength: 1 });
+    const to = path.resolve(dir);
+    if (to === p.dir) throw v.typeError('The "dir" argument must not be the persistence directory itself');
+    return backup(p, to, () => p.wal.waitDurable(p.control.tail));
+  }
+
+  /**
+   * Resolves once every write logged so far, by any handle of any process, is on stable
+   * storage; never blocks the event loop. Resolves at once for a store without `persist`.
+   */
+  flush() {
+    if (this._p === null) return Promise.resolve();
+    this._live();
+    return this._p.wal.flushAsync();
+  }
+
+  close() {
+    const p = this._p;
+    if (p !== null && !this.closed) {
+      this._p = null;
+      if (p.timer) clearInterval(p.timer);
+      if (p.checkpointTimer) clearInterval(p.checkpointTimer);
+      try {
+        // A clean close of an interval-mode handle leaves its writes durable.
+        if (p.mode === 'interval' && !p.control.failed) p.wal.waitDurable(p.control.tail);
+      } finally {
+        p.wal.close();
+        p.control.close();
+      }
+    }
+    super.close();
+  }
+}
+
+module.exports = { Store };

@@ -1,0 +1,282 @@
+'use strict';
+// Appending to the write-ahead log and the group commit (docs/format.md §16). Records are
+// appended under the control segment's append lock at the log's tail, which advances only once
+// a record is completely written: every byte below the tail is a written record. A record is
+// copied into a shared mapping of the log file when it falls inside the part of the file that
+// was grown with written zeros (its blocks are allocated, so a store through the mapping cannot
+// fault for lack of space); anywhere else it is written with pwrite. Both go to the same page
+// cache: a kill -9 loses neither, and fdatasync writes back both. A flush reads
+// the tail, runs one fdatasync, and raises the shared durable position to what it read, which
+// covers the records of every thread and process written before it; writers waiting for their
+// record wake on the durable position's futex. Any process may flush (the flush lock only keeps
+// two from syncing at once, and a flusher that is gone is taken over).
+const fs = require('fs');
+const path = require('path');
+const { C } = require('../layout/layout');
+const { ShmError } = require('../base/errors');
+const { sealRecord, encodeFileHeader } = require('./record');
+const { walFileName, syncDir } = require('./files');
+const { io } = require('./io');
+const { Segment } = require('../segment/segment');
+
+const FILE_HEADER = C.WAL_FILE_HEADER_SIZE;
+const PREALLOC = C.WAL_PREALLOC_BYTES;
+let zeros = null;
+
+function ioError(err, what) {
+  return new ShmError('ERR_PERSIST_IO', `persist: ${what}: ${err.message}`, { cause: err, errno: err.errno, syscall: err.syscall });
+}
+
+/** Creates a log file (exclusive) starting at `startLsn` and syncs it and its directory. */
+function createLogFile(dir, startLsn, mode = 0o600) {
+  const file = path.join(dir, walFileName(startLsn));
+  const fd = io.openSync(file, 'wx', mode);
+  try {
+    io.writeSync(fd, encodeFileHeader(startLsn), 0, FILE_HEADER, 0);
+    io.fdatasyncSync(fd);
+  } finally {
+    io.closeSync(fd);
+  }
+  syncDir(dir);
+  return file;
+}
+
+class Wal {
+  constructor(dir, control) {
+    this.dir = dir;
+    this.control = control;
+    this.fd = -1;
+    this.fileStart = -1;
+    this.inflight = null; // { target, promise } of this handle's async flush
+    this.closing = false;
+    this.retired = [];
+    this.map = null; // Uint8Array over a mapping of the whole file as it was when mapped
+    this.mapSegment = null;
+    this.#reopen();
+  }
+
+  #unmap() {
+    if (this.mapSegment !== null) this.mapSegment.close();
+    this.mapSegment = null;
+    this.map = null;
+  }
+
+  // Maps the current file anew (it grew past the old mapping).
+  #remap() {
+    this.#unmap();
+    this.mapSegment = Segment.open({ path: path.join(this.dir, walFileName(this.fileStart)) });
+    this.map = new Uint8Array(this.mapSegment.buffer);
+  }
+
+  // Opens the log file the control segment names (a checkpoint may have started a new one).
+  #reopen() {
+    const start = this.control.startLsn;
+    if (start === this.fileStart && this.fd >= 0) return;
+    const fd = io.openSync(path.join(this.dir, walFileName(start)), 'r+');
+    // An fd that an async fdatasync still uses is closed after it (its number must not be
+    // reused by another file meanwhile).
+    if (this.fd >= 0) {
+      if (this.inflight) this.retired.push(this.fd);
+      else io.closeSync(this.fd);
+    }
+    this.#unmap();
+    this.fd = fd;
+    this.fileStart = start;
+  }
+
+  /**
+   * Appends the encoded record `buf` (record.encodeRecordInto). Returns the LSN after it. Throws
+   * ShmError ERR_PERSIST_IO when it could not be written (nothing of it counts as logged).
+   */
+  append(buf) {
+    const c = this.control;
+    c.lockAppend();
+    try {
+      if (c.failed) throw new ShmError('ERR_PERSIST_IO', 'persist: the log failed to sync earlier; the store refuses writes until it is reopened');
+      if (c.startLsn !== this.fileStart) this.#reopen();
+      const lsn = c.tail;
+      const need = FILE_HEADER + (lsn - this.fileStart) + buf.length;
+      if (need > c.fileBytes) this.#extend(need);
+      sealRecord(buf, lsn);
+      const at = FILE_HEADER + (lsn - this.fileStart);
+      if (io.mapped && need <= c.fileBytes) {
+        if (this.map === null || this.map.length < need) this.#remap();
+        this.map.set(buf, at);
+      } else {
+        let n;
+        try {
+          n = io.writeSync(this.fd, buf, 0, buf.length, at);
+        } catch (err) {
+          throw ioError(err, 'writing the log');
+        }
+        if (n !== buf.length) throw new ShmError('ERR_PERSIST_IO', `persist: writing the log: ${n} of ${buf.length} bytes written (file size limit or disk full)`);
+      }
+      c.tail = lsn + buf.length;
+      return lsn + buf.length;
+    } finally {
+      c.unlockAppend();
+    }
+  }
+
+  // The tail of the log file this handle has open, read so that a checkpoint switching files
+  // in between cannot make it name records of the next file (a switch happens only once the
+  // previous file is durable, see checkpoint.js).
+  #syncTarget() {
+    const c = this.control;
+    for (;;) {
+      const start = c.startLsn;
+      if (start !== this.fileStart) this.#reopen();
+      const target = c.tail;
+      if (c.startLsn === start) return target;
+    }
+  }
+
+  // Grows the log file with zeros to at least `need` bytes, rounded up to PREALLOC (held: the
+  // append lock). Best effort: a file that cannot grow (disk full, a size limit) is left as it
+  // is, and the record's own write then reports the failure.
+  #extend(need) {
+    const c = this.control;
+    let size = io.fstatSync(this.fd).size;
+    if (size < need) {
+      const target = Math.ceil(need / PREALLOC) * PREALLOC;
+      if (zeros === null) zeros = Buffer.alloc(PREALLOC);
+      try {
+        while (size < target) {
+          const n = io.writeSync(this.fd, zeros, 0, Math.min(PREALLOC, target - size), size);
+          if (n <= 0) break;
+          size += n;
+        }
+      } catch {
+        size = io.fstatSync(this.fd).size;
+      }
+    }
+    c.fileBytes = size;
+  }
+
+  // One group flush by this thread: everything below the tail read now is durable after it.
+  #flushOnce() {
+    const c = this.control;
+    const target = this.#syncTarget();
+    try {
+      io.fdatasyncSync(this.fd);
+    } catch (err) {
+      // After a failed fdatasync the kernel may have dropped the dirty pages: nothing written
+      // since the last good sync can be promised, so the store refuses further writes.
+      c.fail();
+      throw ioError(err, 'fdatasync of the log');
+    }
+    c.advanceDurable(target, Date.now());
+  }
+
+  /**
+   * Starts a new log file at the tail (a checkpoint): the current file is synced first, so that
+   * a file is always durable before records go to the next one. Returns the new file's first
+   * LSN (the current one's when it holds no record yet).
+   */
+  switchFile() {
+    const c = this.control;
+    c.lockAppend();
+    try {
+      if (c.startLsn !== this.fileStart) this.#reopen();
+      const tail = c.tail;
+      if (tail === this.fileStart) return tail;
+      try {
+        io.fdatasyncSync(this.fd);
+      } catch (err) {
+        c.fail();
+        throw ioError(err, 'fdatasync of the log');
+      }
+      c.advanceDurable(tail, Date.now());
+      // A file of this name is the leftover of a checkpoint that died before switching to it.
+      fs.rmSync(path.join(this.dir, walFileName(tail)), { force: true });
+      try {
+        createLogFile(this.dir, tail);
+      } catch (err) {
+        throw ioError(err, 'creating a log file');
+      }
+      c.fileBytes = 0;
+      c.startLsn = tail;
+      this.#reopen();
+      return tail;
+    } finally {
+      c.unlockAppend();
+    }
+  }
+
+  /** Blocks until every record below `lsn` is on stable storage (this thread may flush). */
+  waitDurable(lsn) {
+    const c = this.control;
+    for (;;) {
+      if (c.durable >= lsn) return;
+      if (c.tryFlushLock()) {
+        try {
+          if (c.durable < lsn) this.#flushOnce();
+        } finally {
+          c.unlockFlush();
+        }
+        continue;
+      }
+      const seen = c.tick;
+      if (c.durable >= lsn) return;
+      c.waitTick(seen);
+    }
+  }
+
+  /** Flushes if the last sync is older than `ms` and nobody is flushing now (interval mode). */
+  flushIfOlder(ms) {
+    const c = this.control;
+    if (Date.now() - c.lastSyncMs < ms || c.durable >= c.tail) return;
+    if (!c.tryFlushLock()) return;
+    try {
+      this.#flushOnce();
+    } finally {
+      c.unlockFlush();
+    }
+  }
+
+  /**
+   * Resolves once every record below `lsn` (default: the tail now) is on stable storage,
+   * without blocking the event loop: the fdatasync runs on libuv's thread pool. Concurrent
+   * calls of one handle share one sync when it covers them.
+   */
+  flushAsync(lsn) {
+    const c = this.control;
+    const target = lsn === undefined ? c.tail : lsn;
+    if (c.durable >= target) return Promise.resolve();
+    if (this.inflight && this.inflight.target >= target) return this.inflight.promise;
+    const syncTo = this.#syncTarget();
+    const fd = this.fd;
+    const promise = new Promise((resolve, reject) => {
+      io.fdatasync(fd, (err) => {
+        if (this.inflight && this.inflight.promise === promise) this.inflight = null;
+        if (!this.inflight) {
+          for (const old of this.retired.splice(0)) io.closeSync(old);
+          if (this.closing) this.#closeFd();
+        }
+        if (err) {
+          c.fail();
+          reject(ioError(err, 'fdatasync of the log'));
+          return;
+        }
+        c.advanceDurable(syncTo, Date.now());
+        resolve();
+      });
+    });
+    this.inflight = { target: syncTo, promise };
+    return promise;
+  }
+
+  // Closes the file, after the async flush in flight if there is one (its fdatasync uses it).
+  close() {
+    this.closing = true;
+    if (!this.inflight) this.#closeFd();
+  }
+
+  #closeFd() {
+    this.#unmap();
+    if (this.fd >= 0) io.closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+module.exports = { Wal, createLogFile };

@@ -1,0 +1,158 @@
+'use strict';
+// store.backup(dir) and Store.restore(dir, target) (docs/api.md, "Persistence"): a backup holds
+// the state acknowledged as durable when it ran; a later backup into the same directory copies
+// only what changed; a restore checks every file first and refuses a damaged or incomplete
+// backup with ERR_PERSIST_CORRUPT without creating anything.
+const assert = require('assert');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { Store, Segment } = require('../../index');
+const native = require('../../lib/base/native');
+const { persistTarget, contents, reboot } = require('../helpers/persist');
+
+(native.addon ? describe : describe.skip)('Persistence: backup and restore', function () {
+  this.timeout(120000);
+  let t;
+  let r;
+  let bdir;
+  let s;
+  beforeEach(() => {
+    t = persistTarget('bak');
+    r = persistTarget('res');
+    bdir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmstore-backup-'));
+    s = Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, sync: 'none', checkpointBytes: 0 } });
+  });
+  afterEach(() => {
+    if (!s.closed) s.close();
+    t.cleanup();
+    r.cleanup();
+    fs.rmSync(bdir, { recursive: true, force: true });
+  });
+
+  const restore = () => Store.restore(bdir, { name: r.name, dir: r.dir });
+
+  it('restores the state of the backup; a second backup copies only the new log bytes', () => {
+    for (let i = 0; i < 300; i++) s.set('n', `k${i}`, { i });
+    const first = s.backup(bdir);
+    assert.strictEqual(first.bytesCopied, first.bytesTotal);
+    const tail0 = s.persistence.tail;
+    s.set('n', 'new', 'value');
+    s.delete('n', 'k1');
+    const added = s.persistence.tail - tail0;
+    const second = s.backup(bdir);
+    assert.strictEqual(second.bytesCopied, added);
+    assert.strictEqual(second.bytesTotal, first.bytesTotal + added);
+    const want = contents(s, 'n');
+    s.set('n', 'later', 'not in the backup');
+    const x = restore();
+    try {
+      assert.deepStrictEqual(contents(x, 'n'), want);
+      assert.strictEqual(x.verify().ok, true);
+      // The restored store is persisted in its own directory and recovers from it.
+      x.set('n', 'restored', 1);
+      x.close();
+      reboot(r.name);
+      const y = Store.open({ name: r.name, persist: { dir: r.dir } });
+      assert.strictEqual(y.get('n', 'restored'), 1);
+      assert.strictEqual(y.count('n'), want.length + 1);
+      y.close();
+    } finally {
+      if (!x.closed) x.close();
+    }
+  });
+
+  it('after a checkpoint the backup holds the new snapshot and drops what it covers', () => {
+    for (let i = 0; i < 100; i++) s.set('n', `k${i}`, i);
+    s.backup(bdir);
+    s.checkpoint();
+    s.set('n', 'after', 1);
+    const b = s.backup(bdir);
+    assert.strictEqual(b.files, 2);
+    const names = fs.readdirSync(bdir).sort();
+    assert.strictEqual(names.length, 3);
+    assert.match(names[0], /^manifest\.json$/);
+    assert.match(names[1], /^snap-/);
+    const want = contents(s, 'n');
+    const x = restore();
+    assert.deepStrictEqual(contents(x, 'n'), want);
+    assert.strictEqual(x.persistence.recovery.snapshot.records, 100);
+    x.close();
+  });
+
+  it('a backup of another store into the same directory copies everything', () => {
+    s.set('n', 'a', 1);
+    s.backup(bdir);
+    const other = persistTarget('bak2');
+    try {
+      const o = Store.create({ name: other.name, size: 1 << 22, persist: { dir: other.dir, sync: 'none' } });
+      o.set('m', 'z', 2);
+      const b = o.backup(bdir);
+      assert.strictEqual(b.bytesCopied, b.bytesTotal);
+      o.close();
+      const x = restore();
+      assert.deepStrictEqual(x.namespaces(), ['m']);
+      x.close();
+    } finally {
+      other.cleanup();
+    }
+  });
+
+  describe('a damaged or incomplete backup is refused, and nothing is created', () => {
+    beforeEach(() => {
+      for (let i = 0; i < 50; i++) s.set('n', `k${i}`, 'x'.repeat(i));
+      s.checkpoint();
+      for (let i = 0; i < 20; i++) s.set('n', `j${i}`, i);
+      s.backup(bdir);
+    });
+
+    function refused(what) {
+      assert.throws(restore, (e) => e.code === 'ERR_PERSIST_CORRUPT' && /nothing was restored/.test(e.message), what);
+      assert.throws(() => Segment.open({ name: r.name }), { code: 'ERR_SHM_NOT_FOUND' });
+      assert.ok(!fs.existsSync(r.dir) || fs.readdirSync(r.dir).length === 0, what);
+    }
+
+    it('a bit flipped in any file', () => {
+      for (const f of fs.readdirSync(bdir)) {
+        const file = path.join(bdir, f);
+        const good = fs.readFileSync(file);
+        for (const at of [0, Math.floor(good.length / 2), good.length - 1]) {
+          const bad = Buffer.from(good);
+          bad[at] ^= 0x04;
+          fs.writeFileSync(file, bad);
+          refused(`${f} flipped at ${at}`);
+        }
+        fs.writeFileSync(file, good);
+      }
+      restore().close();
+    });
+
+    it('a file truncated, extended or missing', () => {
+      for (const f of fs.readdirSync(bdir)) {
+        const file = path.join(bdir, f);
+        const good = fs.readFileSync(file);
+        fs.writeFileSync(file, good.subarray(0, good.length - 8));
+        refused(`${f} truncated`);
+        fs.writeFileSync(file, Buffer.concat([good, Buffer.alloc(8)]));
+        refused(`${f} extended`);
+        fs.rmSync(file);
+        assert.throws(restore, { code: 'ERR_PERSIST_CORRUPT' }, `${f} missing`);
+        fs.writeFileSync(file, good);
+      }
+    });
+  });
+
+  it('bad arguments and existing targets', () => {
+    assert.throws(() => s.backup(t.dir), TypeError);
+    assert.throws(() => s.backup(5), TypeError);
+    s.backup(bdir);
+    assert.throws(() => Store.restore(bdir, { name: r.name }), TypeError);
+    assert.throws(() => Store.restore(bdir, { dir: r.dir }), TypeError);
+    assert.throws(() => Store.restore(bdir, { name: t.name, dir: r.dir }), { code: 'ERR_SHM_EXISTS' });
+    assert.throws(() => Store.restore(bdir, { name: r.name, dir: t.dir }), { code: 'ERR_SHM_EXISTS' });
+    assert.throws(() => Store.restore(path.join(bdir, 'nope'), { name: r.name, dir: r.dir }), { code: 'ERR_SHM_NOT_FOUND' });
+    const plain = Store.create({ buffer: new SharedArrayBuffer(1 << 22) });
+    assert.throws(() => plain.backup(bdir), { code: 'ERR_INVALID_ARG' });
+    plain.close();
+  });
+});

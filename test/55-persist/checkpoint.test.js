@@ -1,0 +1,214 @@
+'use strict';
+// store.checkpoint() and automatic checkpoints (docs/api.md, "Persistence"; docs/format.md §16,
+// "Snapshots" and "Checkpoints"): a snapshot written while other processes keep writing plus the
+// log after it rebuilds exactly the state they left; the log it covers is removed; a damaged
+// snapshot is refused with ERR_PERSIST_CORRUPT and nothing of it is loaded.
+const assert = require('assert');
+const fs = require('fs');
+const path = require('path');
+const { Store, Segment, layout } = require('../../index');
+const native = require('../../lib/base/native');
+const { ROOT, runNode } = require('../helpers/process');
+const { persistTarget, recover, reboot, contents, logFile } = require('../helpers/persist');
+const { readLog, readSnapshot, replay } = require('../helpers/independent-wal-reader');
+
+const CHILD = path.join(ROOT, 'test/helpers/children/persist-writer.js');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const files = (dir) => fs.readdirSync(dir).filter((f) => f !== 'control').sort();
+
+(native.addon ? describe : describe.skip)('Persistence: checkpoints and snapshots', function () {
+  this.timeout(300000);
+  let t;
+  beforeEach(() => { t = persistTarget('ckpt'); });
+  afterEach(() => t.cleanup());
+
+  it('checkpoints taken while two processes (one per engine) write: the recovered state is the one in memory', async () => {
+    const s = Store.create({ name: t.name, size: 1 << 23, persist: { dir: t.dir, sync: 'none', checkpointBytes: 0 } });
+    try {
+      let running = true;
+      const runs = ['native', 'js'].map((engine, c) => runNode(CHILD, [JSON.stringify({
+        name: t.name, dir: t.dir, engine, tag: `w${c}`, keys: 300, shared: 5, count: 6000,
+      })]));
+      const all = Promise.all(runs).finally(() => { running = false; });
+      let taken = 0;
+      while (running) {
+        const r = s.checkpoint();
+        assert.ok(r.startLsn <= s.persistence.tail);
+        taken += 1;
+        await sleep(2);
+      }
+      for (const r of await all) assert.strictEqual(r.code, 0, r.stderr);
+      assert.ok(taken >= 2, `${taken} checkpoints`);
+      assert.strictEqual(s.persistence.checkpoints, taken);
+      const inMemory = { crash: contents(s, 'crash'), shared: contents(s, 'shared') };
+      s.close();
+      const r = recover(t.name, t.dir);
+      try {
+        assert.deepStrictEqual(contents(r, 'crash'), inMemory.crash);
+        assert.deepStrictEqual(contents(r, 'shared'), inMemory.shared);
+        assert.ok(r.persistence.recovery.snapshot.records > 0);
+        // One snapshot and the log after it, nothing older.
+        const left = files(t.dir);
+        assert.strictEqual(left.length, 2, left.join(' '));
+        assert.match(left[0], /^snap-/);
+        assert.match(left[1], /^wal-/);
+        assert.strictEqual(left[0].slice(5, 21), left[1].slice(4, 20));
+        assert.strictEqual(r.verify().ok, true);
+      } finally {
+        r.close();
+      }
+    } finally {
+      if (!s.closed) s.close();
+    }
+  });
+
+  it('a log longer than checkpointBytes is checkpointed by itself, and writes after it are replayed', async () => {
+    const s = Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, sync: 'none', checkpointBytes: 8192 } });
+    for (let i = 0; i < 500; i++) s.set('n', `k${i % 50}`, i);
+    assert.strictEqual(s.persistence.checkpoints, 0); // it runs after the current task
+    await new Promise((r) => setImmediate(r));
+    assert.strictEqual(s.persistence.checkpoints, 1);
+    assert.ok(s.persistence.logStart > 0);
+    s.set('n', 'after', 'the checkpoint');
+    s.delete('n', 'k0');
+    const want = contents(s, 'n');
+    // The independent reader of docs/format.md §16: the snapshot plus the log after it.
+    const snap = readSnapshot(path.join(t.dir, files(t.dir).find((f) => f.startsWith('snap-'))));
+    const log = readLog(logFile(t.dir));
+    assert.strictEqual(log.startLsn, snap.startLsn);
+    assert.deepStrictEqual([...replay([...snap.records, ...log.records]).get('n')].sort(), want);
+    s.close();
+    const r = recover(t.name, t.dir);
+    assert.deepStrictEqual(contents(r, 'n'), want);
+    assert.strictEqual(r.persistence.recovery.snapshot.records, 50);
+    assert.strictEqual(r.persistence.recovery.records, 2);
+    r.close();
+  });
+
+  for (const torn of [false, true]) {
+    it(`a checkpoint that died after creating the next log file${torn ? ' (its header torn)' : ''} but before switching to it leaves a state that recovers`, () => {
+      runAbortedSwitch(torn);
+    });
+  }
+
+  function runAbortedSwitch(torn) {
+    const { createLogFile } = require('../../lib/persist/wal');
+    const { walFileName } = require('../../lib/persist/files');
+    const s = Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, sync: 'none', checkpointBytes: 0 } });
+    for (let i = 0; i < 20; i++) s.set('n', `a${i}`, i);
+    // The dead checkpoint's new file, never switched to (its header complete, or cut short).
+    const leftover = path.join(t.dir, walFileName(s.persistence.tail));
+    createLogFile(t.dir, s.persistence.tail);
+    if (torn) fs.truncateSync(leftover, 10);
+    for (let i = 0; i < 20; i++) s.set('n', `b${i}`, i); // appends go on in the current file
+    const bdir = fs.mkdtempSync(path.join(t.dir, '..', 'shmstore-backup-'));
+    try {
+      s.backup(bdir);
+      const want = contents(s, 'n');
+      s.close();
+      const r = recover(t.name, t.dir);
+      assert.deepStrictEqual(contents(r, 'n'), want);
+      assert.strictEqual(files(t.dir).length, 1); // the leftover is gone
+      r.set('n', 'after', 1);
+      r.checkpoint();
+      r.close();
+      const r2 = recover(t.name, t.dir);
+      assert.strictEqual(r2.count('n'), want.length + 1);
+      r2.close();
+      const other = persistTarget('ckpt-restore');
+      try {
+        const x = Store.restore(bdir, { name: other.name, dir: other.dir });
+        assert.deepStrictEqual(contents(x, 'n'), want);
+        x.close();
+      } finally {
+        other.cleanup();
+      }
+    } finally {
+      fs.rmSync(bdir, { recursive: true, force: true });
+    }
+  }
+
+  it('with checkpointMs, a log that holds records is checkpointed by itself within that time', async () => {
+    const s = Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, sync: 'none', checkpointBytes: 0, checkpointMs: 20 } });
+    try {
+      assert.strictEqual(s.persistence.checkpointMs, 20);
+      await sleep(60);
+      assert.strictEqual(s.persistence.checkpoints, 0); // nothing to checkpoint yet
+      s.set('n', 'k', 1);
+      const deadline = Date.now() + 20000;
+      while (s.persistence.checkpoints === 0) {
+        if (Date.now() > deadline) throw new Error('no checkpoint');
+        await sleep(10);
+      }
+      assert.strictEqual(s.persistence.logStart, s.persistence.tail);
+    } finally {
+      s.close();
+    }
+    const r = recover(t.name, t.dir);
+    assert.strictEqual(r.persistence.recovery.snapshot.records, 1);
+    assert.strictEqual(r.get('n', 'k'), 1);
+    r.close();
+  });
+
+  describe('a damaged snapshot', () => {
+    let snapFile;
+    let good;
+    let want;
+    beforeEach(() => {
+      const s = Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, sync: 'none', checkpointBytes: 0 } });
+      for (let i = 0; i < 40; i++) s.set(i % 2 ? 'a' : 'b', `key-${i}`, { i, text: 'x'.repeat(i) });
+      s.checkpoint();
+      s.set('a', 'after', 1);
+      want = [contents(s, 'a'), contents(s, 'b')];
+      s.close();
+      snapFile = path.join(t.dir, files(t.dir).find((f) => f.startsWith('snap-')));
+      good = fs.readFileSync(snapFile);
+    });
+
+    function refused(bytes, what) {
+      fs.writeFileSync(snapFile, bytes);
+      reboot(t.name);
+      assert.throws(() => Store.open({ name: t.name, persist: { dir: t.dir } }),
+        (e) => e.code === 'ERR_PERSIST_CORRUPT' && e.message.includes(path.basename(snapFile)), what);
+      // Nothing half loaded is left: the segment the failed recovery filled is gone.
+      assert.throws(() => Segment.open({ name: t.name }), { code: 'ERR_SHM_NOT_FOUND' }, what);
+    }
+
+    it('truncated anywhere: refused', () => {
+      const cuts = [0, 10, layout.C.SNAP_HEADER_SIZE, good.length - layout.C.SNAP_TRAILER_SIZE, good.length - 1];
+      for (let c = 97; c < good.length; c += 211) cuts.push(c);
+      for (const cut of cuts) refused(good.subarray(0, cut), `cut at ${cut}`);
+    });
+
+    it('a bit flipped in the header, any record or the trailer: refused', () => {
+      const { length } = good;
+      const at = [0, 8, 30, 59, 60, 64, 70, 100, length - 64, length - 40, length - 36, length - 1];
+      for (let p = 128; p < length - 64; p += 173) at.push(p);
+      for (const p of at) {
+        const bad = Buffer.from(good);
+        bad[p] ^= 0x10;
+        refused(bad, `flip at ${p}`);
+      }
+    });
+
+    it('zeroed or missing: refused; the intact file loads again', () => {
+      refused(Buffer.alloc(good.length), 'zeroed');
+      fs.rmSync(snapFile);
+      reboot(t.name);
+      assert.throws(() => Store.open({ name: t.name, persist: { dir: t.dir } }), (e) => e.code === 'ERR_PERSIST_CORRUPT' && /missing/.test(e.message));
+      fs.writeFileSync(snapFile, good);
+      const r = Store.open({ name: t.name, persist: { dir: t.dir } });
+      assert.deepStrictEqual([contents(r, 'a'), contents(r, 'b')], want);
+      r.close();
+    });
+  });
+
+  it('bad arguments', () => {
+    assert.throws(() => Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, checkpointBytes: -1 } }), RangeError);
+    assert.throws(() => Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, checkpointBytes: 1.5 } }), RangeError);
+    assert.throws(() => Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, checkpointMs: -5 } }), RangeError);
+    const s = Store.create({ buffer: new SharedArrayBuffer(1 << 22) });
+    assert.throws(() => s.checkpoint(), { code: 'ERR_INVALID_ARG' });
+    s.close();
+  });
+});

@@ -1,0 +1,83 @@
+'use strict';
+// Expiry in a persisted store (docs/api.md, "Persistence" and store.set): what the log and a
+// snapshot record is each entry's own absolute expiry, resolved by the store (its ttl or
+// expiresAt, or its namespace's default TTL), so that a store rebuilt after its segment is gone
+// expires every entry when the original would have, and never gives an entry set with
+// `ttl: Infinity` a namespace's default.
+const assert = require('assert');
+const { Store } = require('../../index');
+const { ENGINES } = require('../helpers/engines');
+const { persistTarget, recover } = require('../helpers/persist');
+
+const HOUR = 3600000;
+
+// The absolute expiry of `key`, to the millisecond range a ttl() read allows.
+function expiryOf(s, ns, key) {
+  const before = Date.now();
+  const left = s.ttl(ns, key);
+  return left === undefined || left === Infinity ? left : [before + left, Date.now() + left];
+}
+
+for (const engine of ENGINES) {
+  describe(`Persistence: expiry survives a rebuild [${engine} engine]`, () => {
+    let t;
+    const open = [];
+    const track = (s) => { open.push(s); return s; };
+    beforeEach(() => { t = persistTarget('pttl'); });
+    afterEach(() => {
+      for (const s of open.splice(0)) s.close();
+      t.cleanup();
+    });
+
+    const create = () => track(Store.create({ name: t.name, size: 1 << 22, engine, persist: { dir: t.dir, sync: 'none' } }));
+
+    function checkSame(r, want) {
+      for (const [ns, key, at] of want) {
+        const got = expiryOf(r, ns, key);
+        if (at === Infinity || at === undefined) assert.strictEqual(got, at, `${ns}/${key}`);
+        else assert.ok(got[0] - 1 <= at && at <= got[1] + 1, `${ns}/${key}: ${at} not in ${got}`);
+      }
+    }
+
+    for (const how of ['log', 'snapshot']) {
+      it(`each entry keeps its own expiry after a rebuild from the ${how}`, () => {
+        const s = create();
+        const at = Date.now() + 2 * HOUR;
+        s.set('a', 'ttl', 1, { ttl: HOUR });
+        s.set('a', 'abs', 2, { expiresAt: at });
+        s.set('a', 'plain', 3);
+        s.namespace('sessions', { ttl: 5 * HOUR });
+        s.set('sessions', 'default', 4); // the namespace's default TTL, resolved by the store
+        s.set('sessions', 'forever', 5, { ttl: Infinity });
+        s.setMany('b', [['m1', 6], ['m2', 7]], { ttl: 3 * HOUR });
+        s.set('a', 'past', 8, { expiresAt: Date.now() - 1 }); // deletes
+        s.set('a', 'short', 9, { ttl: 1 });
+        const want = [['a', 'ttl'], ['a', 'abs'], ['a', 'plain'], ['sessions', 'default'], ['sessions', 'forever'],
+          ['b', 'm1'], ['b', 'm2'], ['a', 'past']].map(([ns, key]) => {
+          const e = expiryOf(s, ns, key);
+          return [ns, key, Array.isArray(e) ? e[0] : e];
+        });
+        assert.strictEqual(want[3][2] > Date.now() + 4 * HOUR, true, 'the namespace default applied');
+        if (how === 'snapshot') s.checkpoint();
+        s.close();
+        const wait = Date.now() + 5;
+        while (Date.now() < wait); // 'short' (1 ms) has expired by the rebuild
+        const r = track(recover(t.name, t.dir, engine));
+        checkSame(r, want);
+        assert.strictEqual(r.get('a', 'short'), undefined);
+        assert.strictEqual(r.get('sessions', 'default'), 4);
+        assert.strictEqual(r.verify().ok, true);
+      });
+    }
+
+    it('a bad expiry is refused before anything is logged', () => {
+      const s = create();
+      assert.throws(() => s.set('a', 'k', 1, { ttl: -1 }), RangeError);
+      assert.throws(() => s.set('a', 'k', 1, { ttl: '5' }), TypeError);
+      assert.throws(() => s.setMany('a', [['k', 1]], { expiresAt: 0 }), RangeError);
+      s.close();
+      const r = track(recover(t.name, t.dir, engine));
+      assert.strictEqual(r.persistence.recovery.records, 0);
+    });
+  });
+}

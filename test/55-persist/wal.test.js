@@ -1,0 +1,256 @@
+'use strict';
+// Store.create / Store.open with `persist` (docs/api.md, "Persistence"): every mutation is in the
+// log, a store whose segment is gone is rebuilt from it exactly, the log reads as
+// docs/format.md §16 says (checked by an independent reader), and a write the store refuses or
+// the log cannot take is neither in memory nor replayed.
+const assert = require('assert');
+const fs = require('fs');
+const { Store, ShmError } = require('../../index');
+const { ENGINES } = require('../helpers/engines');
+const { persistTarget, recover, reboot, logFile, contents } = require('../helpers/persist');
+const { readLog, replay } = require('../helpers/independent-wal-reader');
+
+for (const engine of ENGINES) {
+  describe(`Persistence: the write-ahead log [${engine} engine]`, () => {
+    let t;
+    const open = [];
+    const track = (s) => { open.push(s); return s; };
+    beforeEach(() => { t = persistTarget('wal'); });
+    afterEach(() => {
+      for (const s of open.splice(0)) s.close();
+      t.cleanup();
+    });
+
+    const create = (persist = {}, extra = {}) => track(Store.create({ name: t.name, size: 1 << 22, engine, ...extra, persist: { dir: t.dir, sync: 'none', ...persist } }));
+
+    it('rebuilds the store from the log after the segment is gone: every kind of write', () => {
+      const s = create();
+      s.set('a', 'str', 'hello wörld');
+      s.set('a', 'obj', { x: [1, 2, { y: null }] });
+      s.set('a', 'bin', Buffer.from([0, 1, 255]));
+      s.set('a', 'gone', 1);
+      assert.strictEqual(s.delete('a', 'gone'), true);
+      assert.strictEqual(s.delete('a', 'never'), false);
+      s.setMany('b', [['k1', 1], ['k2', 2]]);
+      s.set('c', 'x', 'before clear');
+      assert.strictEqual(s.clear('c'), 1);
+      s.set('c', 'y', 'after clear');
+      s.namespace('d').set('v', 'through a view');
+      const want = Object.fromEntries(['a', 'b', 'c', 'd'].map((ns) => [ns, contents(s, ns)]));
+      s.close();
+      const r = track(recover(t.name, t.dir, engine));
+      for (const ns of Object.keys(want)) assert.deepStrictEqual(contents(r, ns), want[ns], ns);
+      assert.ok(Buffer.isBuffer(r.get('a', 'bin')));
+      const rec = r.persistence.recovery;
+      assert.strictEqual(rec.records, 11);
+      assert.strictEqual(rec.cutBytes, 0);
+      assert.strictEqual(rec.reason, null);
+      assert.deepStrictEqual(r.verify().ok, true);
+    });
+
+    it('attaches without replaying while the segment exists, and keeps logging after a recovery', () => {
+      const s = create();
+      s.set('n', 'k', 1);
+      const s2 = track(Store.open({ name: t.name, engine, persist: { dir: t.dir } }));
+      assert.strictEqual(s2.persistence.recovery, null);
+      assert.strictEqual(s2.get('n', 'k'), 1);
+      s2.set('n', 'k2', 2);
+      s.close();
+      s2.close();
+      const r = track(recover(t.name, t.dir, engine));
+      r.set('n', 'k3', 3);
+      r.close();
+      const r2 = track(recover(t.name, t.dir, engine));
+      assert.deepStrictEqual(contents(r2, 'n'), [['k', 1], ['k2', 2], ['k3', 3]]);
+      assert.strictEqual(r2.persistence.recovery.records, 3);
+    });
+
+    it('writes the log docs/format.md §16 describes (an independent reader agrees with the store)', () => {
+      const s = create();
+      const expiresAt = Date.now() + 3600000;
+      s.set('ns', 'plain', 'v1');
+      s.set('ns', 'ttl', 'v2', { expiresAt });
+      s.set('ns', 'json', { a: 1 });
+      s.set('other', 'b', new Uint8Array([7, 8, 9]));
+      s.delete('ns', 'plain');
+      s.set('other', 'x', 1);
+      s.clear('other');
+      const log = readLog(logFile(t.dir));
+      assert.deepStrictEqual(log.records.map((r) => r.type), ['set', 'set', 'set', 'set', 'delete', 'set', 'clear']);
+      assert.strictEqual(log.records[1].expiresAt, expiresAt);
+      assert.strictEqual(log.records[0].expiresAt, 0);
+      assert.deepStrictEqual(log.records.map((r) => r.encoding), [1, 1, 2, 0, 0, 2, 0]);
+      assert.strictEqual(log.end, s.persistence.tail);
+      // After the records: zeros only (the file grows ahead of its records, docs/format.md §16).
+      const bytes = fs.readFileSync(logFile(t.dir));
+      assert.ok(bytes.length >= 64 + log.end);
+      assert.ok(bytes.subarray(64 + log.end).every((b) => b === 0));
+      const state = replay(log.records);
+      for (const ns of ['ns', 'other']) {
+        assert.deepStrictEqual([...state.get(ns)].sort(), contents(s, ns), ns);
+      }
+    });
+
+    it('a value whose expiresAt has passed is not brought back by a recovery', () => {
+      const s = create();
+      s.set('n', 'k', 'old');
+      s.set('n', 'k', 'expiring', { expiresAt: Date.now() + 50 });
+      s.set('n', 'keep', 'x', { ttl: 3600000 });
+      s.close();
+      const until = Date.now() + 60;
+      while (Date.now() < until) { /* let the expiry pass */ }
+      const r = track(recover(t.name, t.dir, engine));
+      assert.strictEqual(r.get('n', 'k'), undefined);
+      assert.strictEqual(r.get('n', 'keep'), 'x');
+    });
+
+    it('a write the store refuses (ERR_STORE_FULL) is not logged', () => {
+      const s = create({}, { maxEntries: 2 });
+      s.set('n', 'a', 1);
+      s.set('n', 'b', 2);
+      assert.throws(() => s.set('n', 'c', 3), { code: 'ERR_STORE_FULL' });
+      s.set('n', 'a', 10); // an overwrite needs no new entry
+      const log = readLog(logFile(t.dir));
+      assert.deepStrictEqual(log.records.map((r) => r.key), ['a', 'b', 'a']);
+      s.close();
+      const r = track(recover(t.name, t.dir, engine));
+      assert.deepStrictEqual(contents(r, 'n'), [['a', 10], ['b', 2]]);
+    });
+
+    it('bad arguments of a persisted store throw before anything is logged', () => {
+      const s = create();
+      assert.throws(() => s.set('n', 5, 1), TypeError);
+      assert.throws(() => s.set('', 'k', 1), RangeError);
+      assert.throws(() => s.set('n', 'k', undefined), TypeError);
+      assert.throws(() => s.set('n', 'x'.repeat(1025), 1), { code: 'ERR_KEY_TOO_LONG' });
+      assert.throws(() => s.set('n', 'k', 'v'.repeat(70000)), { code: 'ERR_VALUE_TOO_LONG' });
+      assert.throws(() => s.set('n', 'k', 1, { ttl: -1 }), RangeError);
+      assert.throws(() => s.set('n', 'k', 1, { ttl: 5, expiresAt: 5 }), TypeError);
+      assert.throws(() => s.set('n', 'k', 1, { tll: 5 }), TypeError);
+      assert.throws(() => s.setMany('n', [['ok', 1], ['bad', undefined]]), TypeError);
+      assert.throws(() => s.delete('n', 7), TypeError);
+      assert.strictEqual(readLog(logFile(t.dir)).records.length, 0);
+      assert.strictEqual(s.get('n', 'ok'), undefined);
+    });
+
+    it('flush() and setDurable() resolve with the write on stable storage, in every mode', async () => {
+      for (const sync of ['none', 'interval', 'always']) {
+        const sub = persistTarget(`wal-${sync}`);
+        try {
+          const s = Store.create({ name: sub.name, size: 1 << 22, engine, persist: { dir: sub.dir, sync } });
+          try {
+            s.set('n', 'a', 1);
+            await s.flush();
+            assert.strictEqual(s.persistence.durable, s.persistence.tail);
+            const p = s.setDurable('n', 'b', 2);
+            assert.ok(p instanceof Promise);
+            assert.strictEqual(await p, s);
+            assert.strictEqual(s.persistence.durable, s.persistence.tail);
+            assert.strictEqual(s.persistence.sync, sync);
+          } finally {
+            s.close();
+          }
+          const r = recover(sub.name, sub.dir, engine);
+          assert.deepStrictEqual(contents(r, 'n'), [['a', 1], ['b', 2]]);
+          r.close();
+        } finally {
+          sub.cleanup();
+        }
+      }
+    });
+
+    it("sync 'always' acknowledges a write only once it is durable", () => {
+      const s = create({ sync: 'always' });
+      for (let i = 0; i < 20; i++) {
+        s.set('n', `k${i}`, i);
+        assert.strictEqual(s.persistence.durable, s.persistence.tail);
+      }
+      s.delete('n', 'k0');
+      assert.strictEqual(s.persistence.durable, s.persistence.tail);
+    });
+
+    it("sync 'interval' syncs within the interval while writing, and on close", () => {
+      const s = create({ sync: 'interval', intervalMs: 5 });
+      s.set('n', 'first', 1);
+      const until = Date.now() + 20;
+      while (Date.now() < until) { /* let the interval pass */ }
+      s.set('n', 'second', 2); // the write after the interval syncs
+      assert.strictEqual(s.persistence.durable, s.persistence.tail);
+      s.set('n', 'third', 3);
+      const { dir } = s.persistence;
+      s.close();
+      const c = track(Store.open({ name: t.name, engine, persist: { dir } }));
+      assert.strictEqual(c.persistence.durable, c.persistence.tail);
+      assert.strictEqual(c.persistence.intervalMs, 5);
+    });
+  });
+}
+
+describe('Persistence: options and errors', () => {
+  let t;
+  beforeEach(() => { t = persistTarget('walopt'); });
+  afterEach(() => t.cleanup());
+
+  it('bad persist options are TypeErrors / RangeErrors that name them', () => {
+    const base = { name: t.name, size: 1 << 22 };
+    assert.throws(() => Store.create({ ...base, persist: null }), TypeError);
+    assert.throws(() => Store.create({ ...base, persist: {} }), /options\.persist\.dir/);
+    assert.throws(() => Store.create({ ...base, persist: { dir: t.dir, sync: 'sometimes' } }), RangeError);
+    assert.throws(() => Store.create({ ...base, persist: { dir: t.dir, sync: 'always', intervalMs: 5 } }), TypeError);
+    assert.throws(() => Store.create({ ...base, persist: { dir: t.dir, sync: 'interval', intervalMs: 0 } }), RangeError);
+    assert.throws(() => Store.create({ ...base, persist: { dir: t.dir, dri: 1 } }), TypeError);
+    assert.throws(() => Store.create({ buffer: new SharedArrayBuffer(1 << 22), persist: { dir: t.dir } }), TypeError);
+    assert.throws(() => Store.open({ name: t.name, persist: { dir: t.dir, sync: 'none' } }), TypeError);
+    assert.strictEqual(fs.existsSync(`${t.dir}/control`), false);
+  });
+
+  it('create refuses a directory that holds a store; open refuses one that holds none', () => {
+    assert.throws(() => Store.open({ name: t.name, persist: { dir: t.dir } }), { code: 'ERR_SHM_NOT_FOUND' });
+    const s = Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir } });
+    s.close();
+    reboot(t.name);
+    assert.throws(() => Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir } }), { code: 'ERR_SHM_EXISTS' });
+  });
+
+  it('a failed create leaves no control file or log behind', () => {
+    const s = Store.create({ name: t.name, size: 1 << 22 });
+    try {
+      assert.throws(() => Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir } }), { code: 'ERR_SHM_EXISTS' });
+      assert.deepStrictEqual(fs.readdirSync(t.dir), []);
+    } finally {
+      s.close();
+    }
+  });
+
+  it('a damaged control segment or log header is refused with a stable code', () => {
+    const s = Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir } });
+    s.set('n', 'k', 1);
+    s.close();
+    const log = logFile(t.dir);
+    const saved = fs.readFileSync(log);
+    const bad = Buffer.from(saved);
+    bad[20] ^= 1; // createdMs: covered by the header checksum
+    fs.writeFileSync(log, bad);
+    reboot(t.name);
+    assert.throws(() => Store.open({ name: t.name, persist: { dir: t.dir } }), (e) => e instanceof ShmError && e.code === 'ERR_PERSIST_CORRUPT' && /checksum/.test(e.message));
+    fs.writeFileSync(log, saved);
+    const ctl = `${t.dir}/control`;
+    const c = fs.readFileSync(ctl);
+    c[0] ^= 0xff;
+    fs.writeFileSync(ctl, c);
+    assert.throws(() => Store.open({ name: t.name, persist: { dir: t.dir } }), { code: 'ERR_PERSIST_CORRUPT' });
+    c[0] ^= 0xff;
+    fs.writeFileSync(ctl, c);
+    const r = Store.open({ name: t.name, persist: { dir: t.dir } });
+    assert.strictEqual(r.get('n', 'k'), 1);
+    r.close();
+  });
+
+  it('a store without persist has no persistence, flush() resolves and setDurable() refuses', async () => {
+    const s = Store.create({ buffer: new SharedArrayBuffer(1 << 22) });
+    assert.strictEqual(s.persistence, null);
+    await s.flush();
+    await assert.rejects(s.setDurable('n', 'k', 1), { code: 'ERR_INVALID_ARG' });
+    s.close();
+  });
+});

@@ -1,0 +1,126 @@
+'use strict';
+// An independent reader of shmstore's write-ahead log and snapshots, written only from
+// docs/format.md §16 (and RFC 3720's definition of CRC32C). It returns the valid prefix of a log
+// file, or a snapshot's records, as plain records, and the state that replaying them gives, so
+// that tests can compare the store's engines with the document rather than with themselves.
+// layout-ok-file: the offsets are the document's numbers on purpose, never lib/layout.js.
+const fs = require('fs');
+
+function crc32c(bytes) {
+  let c = 0xffffffff;
+  for (const b of bytes) {
+    c ^= b;
+    for (let i = 0; i < 8; i++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+const TYPES = { 1: 'set', 2: 'delete', 3: 'clear', 4: 'nsCreate', 5: 'nsDrop' };
+const MAX_LENGTH = 32 + 48 + 1024 + 65535;
+
+/** Reads the log file `file`: { startLsn, records, end, fileBytes }; throws on a bad header. */
+function readLog(file) {
+  const b = fs.readFileSync(file);
+  if (b.length < 64) throw new Error('file shorter than its header');
+  if (b.readUInt32LE(0) !== 0x4c415753) throw new Error('bad magic');
+  if (b.readUInt32LE(60) !== crc32c(b.subarray(0, 60))) throw new Error('bad header checksum');
+  if (b.readUInt32LE(4) !== 1) throw new Error('bad version');
+  const startLsn = Number(b.readBigUInt64LE(8));
+  const records = [];
+  let x = startLsn;
+  for (;;) {
+    const at = 64 + (x - startLsn);
+    if (b.length - at < 32) break;
+    const length = b.readUInt32LE(at + 4);
+    if (length < 32 || length > MAX_LENGTH) break;
+    const size = Math.ceil(length / 8) * 8;
+    if (b.length - at < size) break;
+    if (b.readUInt32LE(at) !== crc32c(b.subarray(at + 4, at + length))) break;
+    if (Number(b.readBigUInt64LE(at + 8)) !== x) break;
+    const type = b[at + 24];
+    const nsLength = b[at + 26];
+    const keyLength = b.readUInt16LE(at + 28);
+    const valueLength = length - 32 - nsLength - keyLength;
+    if (!TYPES[type] || nsLength > 48 || keyLength > 1024 || valueLength < 0 || valueLength > 65535) break;
+    const p = at + 32;
+    records.push({
+      lsn: x,
+      size,
+      length,
+      type: TYPES[type],
+      encoding: b[at + 25],
+      expiresAt: Number(b.readBigUInt64LE(at + 16)),
+      ns: b.toString('utf8', p, p + nsLength),
+      key: b.toString('utf8', p + nsLength, p + nsLength + keyLength),
+      value: b.subarray(p + nsLength + keyLength, p + length - 32),
+    });
+    x += size;
+  }
+  return { startLsn, records, end: x, fileBytes: b.length };
+}
+
+/**
+ * Reads a snapshot file (§16, "Snapshots"): { startLsn, records } with every check of the
+ * document; throws an Error naming the first that fails.
+ */
+function readSnapshot(file) {
+  const b = fs.readFileSync(file);
+  if (b.length < 128) throw new Error('shorter than header and trailer');
+  if (b.readUInt32LE(0) !== 0x504e5353) throw new Error('bad magic');
+  if (b.readUInt32LE(60) !== crc32c(b.subarray(0, 60))) throw new Error('bad header checksum');
+  if (b.readUInt32LE(4) !== 1) throw new Error('bad version');
+  const t = b.length - 64;
+  if (b.readUInt32LE(t) !== 0x444e4553) throw new Error('bad trailer magic');
+  if (b.readUInt32LE(t + 60) !== crc32c(b.subarray(t, t + 60))) throw new Error('bad trailer checksum');
+  const bodyBytes = Number(b.readBigUInt64LE(t + 16));
+  if (64 + bodyBytes + 64 !== b.length) throw new Error('bad size');
+  const body = b.subarray(64, 64 + bodyBytes);
+  if (crc32c(body) !== b.readUInt32LE(t + 24)) throw new Error('bad body checksum');
+  const records = [];
+  let x = 0;
+  while (x < bodyBytes) {
+    const length = body.readUInt32LE(x + 4);
+    const size = Math.ceil(length / 8) * 8;
+    if (length < 32 || x + size > bodyBytes) throw new Error(`bad record at ${x}`);
+    if (body.readUInt32LE(x) !== crc32c(body.subarray(x + 4, x + length))) throw new Error(`bad record checksum at ${x}`);
+    if (Number(body.readBigUInt64LE(x + 8)) !== x || body[x + 24] !== 1) throw new Error(`bad record at ${x}`);
+    const nsLength = body[x + 26];
+    const keyLength = body.readUInt16LE(x + 28);
+    const p = x + 32;
+    records.push({
+      type: 'set',
+      encoding: body[x + 25],
+      expiresAt: Number(body.readBigUInt64LE(x + 16)),
+      ns: body.toString('utf8', p, p + nsLength),
+      key: body.toString('utf8', p + nsLength, p + nsLength + keyLength),
+      value: body.subarray(p + nsLength + keyLength, x + length),
+    });
+    x += size;
+  }
+  if (records.length !== Number(b.readBigUInt64LE(t + 8))) throw new Error('bad record count');
+  return { startLsn: Number(b.readBigUInt64LE(8)), records };
+}
+
+/** Replays records into Map<ns, Map<key, decoded value>> as §16 says (no clock: expiry ignored). */
+function replay(records) {
+  const state = new Map();
+  const nsMap = (ns) => {
+    if (!state.has(ns)) state.set(ns, new Map());
+    return state.get(ns);
+  };
+  for (const r of records) {
+    if (r.type === 'set') {
+      const text = r.value.toString('utf8');
+      nsMap(r.ns).set(r.key, r.encoding === 0 ? Buffer.from(r.value) : r.encoding === 2 ? JSON.parse(text) : text);
+    } else if (r.type === 'delete') {
+      nsMap(r.ns).delete(r.key);
+    } else if (r.type === 'clear' || r.type === 'nsDrop') {
+      nsMap(r.ns).clear();
+    } else {
+      nsMap(r.ns);
+    }
+  }
+  return state;
+}
+
+module.exports = { readLog, readSnapshot, replay, crc32c };

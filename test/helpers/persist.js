@@ -1,0 +1,59 @@
+'use strict';
+// Helpers of the persistence tests (test/55-persist): a persisted store in a fresh directory,
+// "rebooting" it (every handle closed, the shared memory segment removed) and copying a
+// directory so that one log can be damaged many ways.
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { Store, Segment } = require('../../index');
+const { uniqueName, removeShm } = require('./process');
+
+/** A fresh { name, dir } pair, removed by cleanup(). */
+function persistTarget(tag = 'p') {
+  const name = uniqueName(tag);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmstore-persist-'));
+  return {
+    name,
+    dir,
+    cleanup() {
+      removeShm(name);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Removes the store's segment, as a reboot does (its handles must be closed). */
+function reboot(name) {
+  try {
+    Segment.unlink({ name });
+  } catch (err) {
+    if (err.code !== 'ERR_SHM_NOT_FOUND') throw err;
+  }
+}
+
+/** Reboots and reopens: the store rebuilt from `dir`. */
+function recover(name, dir, engine) {
+  reboot(name);
+  return Store.open({ name, engine, persist: { dir } });
+}
+
+/** Copies every file of directory `from` into a new temporary directory. */
+function copyDir(from) {
+  const to = fs.mkdtempSync(path.join(os.tmpdir(), 'shmstore-persist-copy-'));
+  for (const f of fs.readdirSync(from)) fs.copyFileSync(path.join(from, f), path.join(to, f));
+  return to;
+}
+
+/** The path of the one log file in `dir`. */
+function logFile(dir) {
+  const logs = fs.readdirSync(dir).filter((f) => /^wal-[0-9a-f]{16}\.log$/.test(f));
+  if (logs.length !== 1) throw new Error(`expected one log file in ${dir}, found ${logs.join(', ')}`);
+  return path.join(dir, logs[0]);
+}
+
+/** Every [key, value] of namespace `ns`, sorted by key. */
+function contents(store, ns) {
+  return store.entries(ns).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+module.exports = { persistTarget, reboot, recover, copyDir, logFile, contents };
