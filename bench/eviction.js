@@ -9,8 +9,8 @@
 //   node bench/eviction.js [--quick] [--only <policy>[,...]] [--no-save]
 const fs = require('fs');
 const path = require('path');
-const { fork } = require('child_process');
 const { machine } = require('./lib/report');
+const { runCase } = require('./lib/fork-case');
 const { version } = require('./lib/versions');
 const { WORKLOADS, POLICIES, LATENCY } = require('./lib/eviction-cases');
 
@@ -31,19 +31,7 @@ function parseArgs(argv) {
   return o;
 }
 
-function runChild(task) {
-  return new Promise((resolve, reject) => {
-    const child = fork(CHILD, [JSON.stringify(task)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let result = null;
-    const timer = setTimeout(() => child.kill('SIGKILL'), 600000);
-    child.on('message', (m) => (result = m));
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0 && result) resolve(result);
-      else reject(new Error(`${JSON.stringify(task)}: child exited with ${code ?? signal}`));
-    });
-  });
-}
+const runChild = (task) => runCase(CHILD, task);
 
 const pct = (x) => (x === undefined ? '—' : `${(100 * x).toFixed(2)}%`);
 

@@ -1,37 +1,18 @@
 'use strict';
 // The shmstore command line (bin/shmstore.js, docs/api.md CLI), run as a child process on stores
 // made by the tests: each command's output and exit code, --json, a missing store, damaged stores
-// (header bytes, a chain), the read-only fallback without the addon, dump | load.
+// (header bytes, a chain), the read-only fallback without the addon. dump | load: cli-dump.test.js.
 const assert = require('assert');
-const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 const { Store } = require('../../lib/store/store');
 const { Registry } = require('../../lib/registry/registry');
 const { AT, W } = require('../../lib/layout/layout');
-const { ROOT, uniqueName, tempDir, removeShm } = require('../helpers/process');
+const { uniqueName, tempDir, removeShm } = require('../helpers/process');
+const { cli, assertOneLine } = require('../helpers/cli');
 const { entryWord, chain } = require('../helpers/store-bytes');
 
-const BIN = path.join(ROOT, 'bin', 'shmstore.js');
 const SIZE = 1 << 20;
-
-/** Runs the CLI; returns { code, stdout, stderr }. */
-function cli(args, { input, cwd = ROOT, env } = {}) {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    cwd, input, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Asserts that the CLI failed with `code` and one line on stderr matching `re`, no stack trace. */
-function assertOneLine(r, code, re) {
-  assert.strictEqual(r.code, code, r.stderr + r.stdout);
-  const lines = r.stderr.trimEnd().split('\n');
-  assert.strictEqual(lines.length, 1, r.stderr);
-  assert.match(lines[0], /^shmstore: /);
-  assert.match(lines[0], re);
-  assert.doesNotMatch(r.stderr, /\n\s+at /);
-}
 
 /** Fills a store with a few entries of each kind of value. */
 function fill(store) {
@@ -40,13 +21,6 @@ function fill(store) {
   store.set('a', 'other', 7);
   store.set('b', 'bin', Buffer.from([0, 1, 254, 255]));
   store.set('b', 'flag', true);
-}
-
-/** Every entry of a store as { ns: { key: value } }. */
-function contents(store) {
-  const out = {};
-  for (const ns of store.namespaces()) out[ns] = Object.fromEntries(store.entries(ns));
-  return out;
 }
 
 /** Rewrites the bytes of a closed file store: fn(u32) edits a Uint32Array over them. */
@@ -216,45 +190,6 @@ describe('shmstore CLI', function () {
       const row = j.find((x) => x.name === name);
       assert.deepStrictEqual(row, { name, size: SIZE, kind: 'store', entries: 5 });
       assert.match(cli(['ls']).stdout, new RegExp(`^${name}\\s+${SIZE}\\s+store\\s+5$`, 'm'));
-    });
-
-    it('dump then load into a fresh store gives equal contents', function () {
-      const dumped = cli(['dump', name]);
-      assert.strictEqual(dumped.code, 0, dumped.stderr);
-      const lines = dumped.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
-      assert.strictEqual(lines.length, 5);
-      assert.ok(lines.some((l) => l.ns === 'b' && l.key === 'bin' && l.bytes === 'AAH+/w=='));
-      assert.strictEqual(cli(['dump', name, 'b']).stdout.trimEnd().split('\n').length, 2);
-
-      Store.create({ path: file, size: SIZE }).close();
-      const loaded = cli(['load', file, '--json'], { input: dumped.stdout });
-      assert.strictEqual(loaded.code, 0, loaded.stderr);
-      assert.deepStrictEqual(JSON.parse(loaded.stdout), { loaded: 5 });
-      const a = Store.open({ name });
-      const b = Store.open({ path: file });
-      try {
-        assert.deepStrictEqual(contents(b), contents(a));
-      } finally {
-        a.close();
-        b.close();
-      }
-    });
-
-    it('dump into a reader that stops early ends quietly', function () {
-      const s = Store.open({ name });
-      try {
-        s.setMany('big', Array.from({ length: 3000 }, (_, i) => [`key-${i}`, 'v'.repeat(100)]));
-      } finally {
-        s.close();
-      }
-      const r = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" dump ${name} big | head -n 1`], { encoding: 'utf8' });
-      assert.strictEqual(r.stdout.split('\n').filter(Boolean).length, 1);
-      assert.strictEqual(r.stderr, '');
-    });
-
-    it('load refuses a line that is not an entry, in one line naming it', function () {
-      assertOneLine(cli(['load', name], { input: '{"ns":"a","key":"x","value":1}\nnot json\n' }), 1, /stdin line 2: not JSON/);
-      assertOneLine(cli(['load', name], { input: '{"ns":"a"}\n' }), 1, /stdin line 1: expected/);
     });
   });
 

@@ -1,20 +1,31 @@
 'use strict';
-// `shmstore dump <store> [ns]`: every entry as one JSON line, namespace by namespace.
-const { EXIT, entryRecord, write } = require('./output');
+// `shmstore dump <store> [ns]`: each namespace's settings, then its entries, as JSON lines
+// (the format of dump-lines.js), written as they are read: nothing is buffered beyond one entry.
+const { EXIT, write } = require('./output');
 const { targetOf, withStore } = require('./target');
+const { namespaceLine, entryLine, absoluteExpiry } = require('./dump-lines');
 
 module.exports = {
   usage: 'dump <store> [ns] [--path]',
-  summary: 'write the entries (of one namespace) as JSON lines: {"ns","key","value"} or {"ns","key","bytes"}',
-  help: 'A string or JSON value is written as "value", bytes as base64 in "bytes". `load` reads this back.',
+  summary: 'write the namespaces\' settings and the entries (of one namespace) as JSON lines',
+  help: 'Per namespace {"ns","eviction","ttl"} (ttl: its default TTL in ms, null for none), then its entries\n' +
+    '{"ns","key","value"} or {"ns","key","bytes"} (base64), with "expiresAt" (epoch ms) when the entry\n' +
+    'expires. Entries already expired are left out. `load` reads this back.',
   run({ positional: [store, ns], flags }) {
     return withStore(targetOf(store, flags), {}, async (s) => {
+      // The settings of every namespace, read once; a namespace created after this is dumped too
+      // when named, without a settings line (load then keeps the target's settings for it).
+      const settings = s.stats().namespaceStats;
       const namespaces = ns === undefined ? s.namespaces() : [ns];
       for (const name of namespaces) {
+        if (Object.hasOwn(settings, name)) await write(namespaceLine(name, settings[name]));
         // One namespace's keys at a time; the values are read one by one as they are written out.
         for (const key of s.keys(name)) {
           const value = s.get(name, key);
-          if (value !== undefined) await write(JSON.stringify(entryRecord(name, key, value)) + '\n');
+          if (value === undefined) continue;
+          // undefined: deleted or expired since the get; such an entry is not dumped.
+          const expiresAt = absoluteExpiry(s, name, key);
+          if (expiresAt !== undefined) await write(entryLine(name, key, value, expiresAt));
         }
       }
       return EXIT.OK;

@@ -1,42 +1,48 @@
 'use strict';
-// `shmstore load <store>`: sets the entries read as JSON lines (the output of dump) from stdin.
+// `shmstore load <store>`: applies the JSON lines of a dump read from stdin, line by line as they
+// arrive: a namespace line sets the namespace's eviction policy and default TTL, an entry line
+// sets the entry with its absolute expiry. An entry whose expiry has passed is not loaded. A bad
+// line stops the load; the lines before it stay applied, nothing of it or after it is written.
 const readline = require('readline');
-const { EXIT, CliError, entryRecord, recordValue } = require('./output');
+const { EXIT, CliError } = require('./output');
 const { targetOf, withStore } = require('./target');
+const { parseLine } = require('./dump-lines');
 
-function parse(line, n) {
-  let r;
-  try {
-    r = JSON.parse(line);
-  } catch (err) {
-    throw new CliError(`stdin line ${n}: not JSON (${err.message})`);
+// Applies one parsed line; returns what it did: 'namespace', 'loaded' or 'expired'.
+function apply(s, r) {
+  if (r.options !== undefined) {
+    s.namespace(r.ns, r.options);
+    return 'namespace';
   }
-  if (r === null || typeof r !== 'object' || typeof r.ns !== 'string' || typeof r.key !== 'string' ||
-      !('value' in r || typeof r.bytes === 'string')) {
-    throw new CliError(`stdin line ${n}: expected ${JSON.stringify(entryRecord('ns', 'key', 'value'))}`);
-  }
-  return r;
+  if (r.expiresAt <= Date.now()) return 'expired';
+  // expiresAt Infinity: no expiry, whatever the namespace's default TTL (the dump said none).
+  s.set(r.ns, r.key, r.value, { expiresAt: r.expiresAt });
+  return 'loaded';
 }
 
 module.exports = {
   usage: 'load <store> [--path] [--json]',
-  summary: 'set the entries of JSON lines read from stdin (the format of dump)',
+  summary: 'apply the namespace settings and set the entries of JSON lines read from stdin (the format of dump)',
+  help: 'Entries whose "expiresAt" has passed are skipped. A bad line stops the load with its line number;\n' +
+    'the lines before it stay loaded.',
   run({ positional: [store], flags }) {
     return withStore(targetOf(store, flags), { write: true }, async (s) => {
       let n = 0;
-      let loaded = 0;
+      const done = { loaded: 0, expired: 0, namespaces: 0 };
       for await (const line of readline.createInterface({ input: process.stdin, crlfDelay: Infinity })) {
         n += 1;
         if (line.trim() === '') continue;
-        const r = parse(line, n);
+        const r = parseLine(line, n);
+        let what;
         try {
-          s.set(r.ns, r.key, recordValue(r));
+          what = apply(s, r);
         } catch (err) {
-          throw new CliError(`stdin line ${n}: ${err.message}`, err.exitCode);
+          throw new CliError(`stdin line ${n}: ${err.message}${err.code ? ` (${err.code})` : ''}`, err.exitCode);
         }
-        loaded += 1;
+        done[what === 'namespace' ? 'namespaces' : what] += 1;
       }
-      process.stdout.write(flags.json ? JSON.stringify({ loaded }) + '\n' : `loaded ${loaded} entries\n`);
+      process.stdout.write(flags.json ? JSON.stringify(done) + '\n'
+        : `loaded ${done.loaded} entries (${done.expired} expired, not loaded; ${done.namespaces} namespace settings)\n`);
       return EXIT.OK;
     });
   },
