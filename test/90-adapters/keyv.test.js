@@ -3,6 +3,7 @@
 // namespaces are store namespaces, Keyv's TTL is the store's TTL, processes share entries, and
 // bad input is refused without touching the store. The published suite runs in keyv-suite.spec.mjs.
 const assert = require('assert');
+const fs = require('fs');
 const path = require('path');
 const { spawn } = require('child_process');
 const { Store } = require('../..');
@@ -143,6 +144,16 @@ describe('shmstore/keyv', function () {
     }
   });
 
+  it('a segment whose creator never initialised it is reported (ERR_BAD_SIZE) after a bounded wait, not waited on forever', function () {
+    const stuck = uniqueName('keyv-stuck');
+    fs.writeFileSync(path.join('/dev/shm', stuck), '');
+    try {
+      assert.throws(() => new KeyvShmstore({ name: stuck, size: 1 << 20 }), { code: 'ERR_BAD_SIZE' });
+    } finally {
+      removeShm(stuck);
+    }
+  });
+
   it('a process killed with SIGKILL while writing through Keyv leaves a store that verifies and keeps working', async function () {
     const child = spawn(process.execPath, [PEER, 'hammer', name], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise((resolve, reject) => {
@@ -186,5 +197,20 @@ describe('shmstore/keyv', function () {
     await assert.rejects(keyv.set('k', 'v'), RangeError);
     assert.deepStrictEqual(store.namespaces(), []);
     assert.strictEqual(store.verify().ok, true);
+  });
+
+  it('a Keyv namespace past the store\'s 255 is refused: set resolves false with the store\'s error', async function () {
+    for (let i = 0; i < 255; i++) store.set(`ns${i}`, 'k', i);
+    const keyv = new Keyv5({ store: new KeyvShmstore(store), namespace: 'one-too-many' });
+    const errors = [];
+    keyv.on('error', (e) => errors.push(e));
+    assert.strictEqual(await keyv.set('k', 'v'), false);
+    assert.strictEqual(errors.length, 1);
+    assert.strictEqual(errors[0].code, 'ERR_TOO_MANY_NAMESPACES');
+    assert.strictEqual(store.namespaces().length, 255);
+    // The namespaces that exist keep working.
+    const existing = new Keyv5({ store: new KeyvShmstore(store), namespace: 'ns7' });
+    await existing.set('x', 'y');
+    assert.strictEqual(await existing.get('x'), 'y');
   });
 });

@@ -19,6 +19,10 @@ const STORE_METHODS = ['get', 'getMany', 'has', 'hasMany', 'set', 'setMany', 'de
 // An expiry already reached: the key is deleted instead of written (what Keyv expects).
 const GONE = Symbol('gone');
 
+// How long an opener waits for a store that another process is creating right now.
+const INIT_WAIT_MS = 5000;
+const nap = new Int32Array(new SharedArrayBuffer(4));
+
 /** Opens the store named by `options`, creating it when it does not exist yet (race-safe). */
 function openOrCreate(options) {
   const { name, path, engine, lockTimeoutMs } = options;
@@ -29,13 +33,22 @@ function openOrCreate(options) {
   if (engine !== undefined) openOptions.engine = engine;
   if (lockTimeoutMs !== undefined) openOptions.lockTimeoutMs = lockTimeoutMs;
   if (options.size === undefined) return Store.open(openOptions);
-  // Two processes may start at once: the one whose create loses the race opens the winner's store.
-  for (let attempt = 0; ; attempt += 1) {
+  // Processes may start at once: one creates, the others open its store. A store being created
+  // is first a segment of 0 bytes (ERR_BAD_SIZE), then one whose magic is not written yet (it is
+  // written last: ERR_BAD_MAGIC); an opener waits for it, bounded, and then reports that error.
+  const deadline = Date.now() + INIT_WAIT_MS;
+  for (let created = false; ;) {
     try {
       return Store.open(openOptions);
     } catch (err) {
-      if (!/NOT_FOUND$/.test(err.code) || attempt > 0) throw err;
+      const initializing = err.code === 'ERR_BAD_SIZE' || err.code === 'ERR_BAD_MAGIC';
+      if (initializing && Date.now() < deadline) {
+        Atomics.wait(nap, 0, 0, 2);
+        continue;
+      }
+      if (!/NOT_FOUND$/.test(err.code) || created) throw err;
     }
+    created = true;
     try {
       return Store.create(options);
     } catch (err) {
