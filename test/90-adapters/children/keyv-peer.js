@@ -25,9 +25,11 @@ async function main() {
     const { Keyv } = require('keyv');
     const keyv = new Keyv({ store: new KeyvShmstore({ name }), namespace: 'hammer' });
     process.stdout.write('ready\n');
+    // A working set of KEYS keys with values of varied sizes, some deleted as it goes.
+    const KEYS = 50;
     for (let i = 0; ; i += 1) {
-      await keyv.set(`k${i % 64}`, { i, pad: 'x'.repeat(i % 700) }, 30000);
-      if (i % 3 === 0) await keyv.delete(`k${(i * 7) % 64}`);
+      await keyv.set(`k${i % KEYS}`, { i, pad: 'x'.repeat((i * 37) % 701) }, 30000);
+      if (i % 5 === 0) await keyv.delete(`k${(i * 7) % KEYS}`);
     }
   } else {
     throw new Error(`unknown mode ${mode}`);
