@@ -94,6 +94,19 @@ describe('shmstore/keyv', function () {
     });
   }
 
+  it('keyv 5: namespaces that nest (\'a\' and \'a:b\') on one adapter each keep their own keys', async function () {
+    const adapter = new KeyvShmstore(store);
+    const outer = new Keyv5({ store: adapter, namespace: 'a:b' });
+    const inner = new Keyv5({ store: adapter, namespace: 'a' });
+    await inner.set('b:x', 'in a');
+    assert.deepStrictEqual(store.keys('a'), ['b:x']);
+    outer.namespace = 'a:b';
+    await outer.set('x', 'in a:b');
+    assert.deepStrictEqual(store.keys('a:b'), ['x']);
+    inner.namespace = 'a';
+    assert.strictEqual(await inner.get('b:x'), 'in a');
+  });
+
   it('keyv 6 gives an absolute expiry: the store keeps exactly that deadline', async function () {
     const adapter = new KeyvShmstore(store, { keyv: 6 });
     const expires = Date.now() + 50000;

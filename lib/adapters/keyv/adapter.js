@@ -113,6 +113,12 @@ class KeyvShmstore extends EventEmitter {
   _locate(key) {
     if (typeof key !== 'string') throw new TypeError(`KeyvShmstore: keys must be strings. Received ${typeof key}`);
     if (!this._v6) {
+      // The adapter's own namespace first: with one adapter per Keyv (the usual case) this is
+      // always the right one, even when names nest ('a' and 'a:b').
+      const own = this._namespace;
+      if (own && key.length > own.length && key[own.length] === ':' && key.startsWith(own)) {
+        return [own, key.slice(own.length + 1)];
+      }
       let best = '';
       for (const ns of this._seen) {
         if (ns.length > best.length && key.length > ns.length && key[ns.length] === ':' && key.startsWith(ns)) best = ns;
