@@ -186,6 +186,7 @@ describe('shmstore/keyv', function () {
 
   it('disconnect closes a store the adapter opened, and leaves a Store passed in open', async function () {
     const owned = new KeyvShmstore({ name });
+    assert.deepStrictEqual(owned.opts, { dialect: 'shmstore', url: `shmstore:${name}` });
     await owned.disconnect();
     assert.strictEqual(owned.store.closed, true);
     await owned.disconnect();

@@ -82,7 +82,7 @@ class KeyvShmstore extends EventEmitter {
     // Namespaces that a Keyv 5 instance set on this adapter: a key prefixed with one of them
     // belongs to it even when another Keyv sharing the adapter set its own namespace since.
     this._seen = new Set();
-    const where = store.name ?? store.path ?? 'buffer';
+    const where = owned ? store.name ?? store.path : 'store';
     // `opts` is read by keyv 5 (dialect, url) and written by some Keyv tooling.
     this.opts = { dialect: 'shmstore', url: `shmstore:${where}` };
   }
