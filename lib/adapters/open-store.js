@@ -4,7 +4,7 @@
 //   { name | path, size?, ...Store.create options }  opens the store, or creates it when it does
 //                                                     not exist and `size` is given;
 //   { buffer, engine?, lockTimeoutMs? }               attaches to the store in a SharedArrayBuffer.
-const { Store } = require('../persist/store'); // the public Store (the facade without persist)
+const { Store } = require('../store/store'); // the facade: a persisted Store is one too
 const v = require('../base/validate');
 
 // How many 10 ms naps an opener waits for a creator to finish writing a new store's header.

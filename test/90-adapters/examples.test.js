@@ -5,6 +5,7 @@ const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { ROOT } = require('../helpers/process');
+const { startRedis } = require('./redis-server');
 
 function runExample(file, ...args) {
   const r = spawnSync(process.execPath, [path.join(ROOT, 'examples', file), ...args.map(String)], {
@@ -56,5 +57,28 @@ describe('examples/', function () {
     assert.deepStrictEqual(out.structures, ['store board', 'mutex board.lock']);
     const after = fs.readdirSync('/dev/shm').filter((n) => n.startsWith('example-job-board-'));
     assert.deepStrictEqual(after, before);
+  });
+
+  describe('with a redis-server', function () {
+    let redis;
+    before(async function () {
+      redis = await startRedis();
+    });
+    after(async function () {
+      if (redis) await redis.stop();
+    });
+
+    it('tiered-cache.js: machine A\'s processes compute each price about once, machine B computes none and fills its L1 from Redis', function () {
+      const before = fs.readdirSync('/dev/shm').filter((n) => n.startsWith('example-tiered-'));
+      const workers = 3;
+      const out = runExample('tiered-cache.js', redis.url, workers);
+      assert.deepStrictEqual([out.l1A, out.inRedis, out.l1B, out.computedOnB], [out.keys, out.keys, out.keys, 0]);
+      // A price may be computed by several workers that missed it at the same moment, never more
+      // than once each.
+      assert.ok(out.computedOnA >= out.keys && out.computedOnA <= workers * out.keys, JSON.stringify(out));
+      assert.strictEqual(out.ttlBWithinL2, true);
+      const after = fs.readdirSync('/dev/shm').filter((n) => n.startsWith('example-tiered-'));
+      assert.deepStrictEqual(after, before);
+    });
   });
 });

@@ -1,0 +1,76 @@
+// Types of `require('shmstore/keyv')`: the Keyv storage adapter (docs/api.md, "Keyv adapter").
+import { EventEmitter } from 'events';
+import { Store, StoreCreateOptions } from './index';
+
+declare namespace KeyvShmstore {
+  /** Store.open options (by name or path), or Store.create options (with size: created when missing). */
+  type StoreTarget =
+    | StoreCreateOptions
+    | ({ name: string; path?: never } | { path: string; name?: never }) & { engine?: 'native' | 'js'; lockTimeoutMs?: number };
+
+  interface Options {
+    /** Store namespace used while Keyv sets none; default 'keyv'. */
+    namespace?: string;
+    /** Fix the Keyv contract instead of detecting it (keyv 6 reads `capabilities`, keyv 5 never does). */
+    keyv?: 5 | 6;
+  }
+
+  interface MethodCapability {
+    exists: boolean;
+    methodType: 'async' | 'sync' | 'none';
+  }
+
+  interface Capabilities {
+    compatible: true;
+    store: 'keyvStorage';
+    methods: Record<
+      'get' | 'getMany' | 'has' | 'hasMany' | 'set' | 'setMany' | 'delete' | 'deleteMany' | 'clear' | 'disconnect' | 'iterator',
+      MethodCapability
+    >;
+    expires: true;
+  }
+
+  interface Entry {
+    key: string;
+    value: unknown;
+    /** keyv 5: ms from now. */
+    ttl?: number;
+    /** keyv 6: ms since the epoch. */
+    expires?: number;
+  }
+
+  type KeyvShmstore = KeyvShmstoreClass;
+}
+
+declare class KeyvShmstoreClass extends EventEmitter {
+  constructor(store: Store | KeyvShmstore.StoreTarget, options?: KeyvShmstore.Options);
+  /** The store the adapter reads and writes. */
+  readonly store: Store;
+  /** The Keyv namespace, set by Keyv; entries live in the store namespace of that name. */
+  namespace: string | undefined;
+  /** Read by keyv 5: `{ dialect: 'shmstore', url }`. */
+  opts: { dialect: 'shmstore'; url: string; [key: string]: unknown };
+  /** What keyv 6 reads; reading it selects the keyv 6 contract unless `options.keyv` is given. */
+  readonly capabilities: KeyvShmstore.Capabilities;
+  get(key: string): Promise<unknown>;
+  getMany(keys: string[]): Promise<unknown[]>;
+  has(key: string): Promise<boolean>;
+  hasMany(keys: string[]): Promise<boolean[]>;
+  /** keyv 5: relative TTL in ms; keyv 6: absolute expiry in ms since the epoch. */
+  set(key: string, value: unknown, ttlOrExpires?: number): Promise<boolean>;
+  setMany(entries: KeyvShmstore.Entry[]): Promise<boolean[]>;
+  delete(key: string): Promise<boolean>;
+  /** keyv 6: one boolean per key; keyv 5: whether every key existed. */
+  deleteMany(keys: string[]): Promise<boolean[] | boolean>;
+  /** Removes the entries of this adapter's namespace only. */
+  clear(): Promise<void>;
+  iterator(namespace?: string): AsyncGenerator<[string, unknown], void, undefined>;
+  /** Closes the store if the adapter opened it. */
+  disconnect(): Promise<void>;
+  /** Gives a keyv 5 instance over a KeyvShmstore its `iterator()`. */
+  static enableKeyv5Iterator<K extends object>(keyv: K): K;
+  static KeyvShmstore: typeof KeyvShmstoreClass;
+}
+
+declare const KeyvShmstore: typeof KeyvShmstoreClass;
+export = KeyvShmstore;

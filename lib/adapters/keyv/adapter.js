@@ -1,0 +1,230 @@
+'use strict';
+// Keyv storage adapter over a shmstore Store: a Keyv namespace is a store namespace, Keyv's
+// expiry is the store's expiry, so every process that opens the same store sees the same
+// entries and the same deadlines.
+//
+// Keyv 5 and Keyv 6 drive a storage adapter differently, and one class serves both:
+// - keyv 5 hands the adapter keys prefixed with `<namespace>:` and a relative TTL in ms;
+// - keyv 6 reads `capabilities` once when the adapter is given to it (keyv 5 never reads it);
+//   when it sees `expires: true` it hands bare keys, sets `namespace`, and gives an absolute
+//   expiry (ms since the epoch) to set/setMany.
+// The adapter therefore starts in the keyv 5 contract and switches to the keyv 6 contract the
+// first time `capabilities` is read, unless the `keyv` option fixes the contract.
+const { EventEmitter } = require('events');
+const { Store } = require('../../store/store');
+
+const DEFAULT_NAMESPACE = 'keyv';
+const STORE_METHODS = ['get', 'getMany', 'has', 'hasMany', 'set', 'setMany', 'delete', 'deleteMany', 'clear',
+  'disconnect', 'iterator'];
+// An expiry already reached: the key is deleted instead of written (what Keyv expects).
+const GONE = Symbol('gone');
+
+// How long an opener waits for a store that another process is creating right now.
+const INIT_WAIT_MS = 5000;
+const nap = new Int32Array(new SharedArrayBuffer(4));
+
+/** Opens the store named by `options`, creating it when it does not exist yet (race-safe). */
+function openOrCreate(options) {
+  const { name, path, engine, lockTimeoutMs } = options;
+  if (options.buffer !== undefined) {
+    throw new TypeError('KeyvShmstore: pass an open Store (Store.attach(buffer)) instead of "buffer"');
+  }
+  const openOptions = { name, path };
+  if (engine !== undefined) openOptions.engine = engine;
+  if (lockTimeoutMs !== undefined) openOptions.lockTimeoutMs = lockTimeoutMs;
+  if (options.size === undefined) return Store.open(openOptions);
+  // Processes may start at once: one creates, the others open its store. A store being created
+  // is first a segment of 0 bytes (ERR_BAD_SIZE), then one whose magic is not written yet (it is
+  // written last: ERR_BAD_MAGIC); an opener waits for it, bounded, and then reports that error.
+  const deadline = Date.now() + INIT_WAIT_MS;
+  for (let created = false; ;) {
+    try {
+      return Store.open(openOptions);
+    } catch (err) {
+      const initializing = err.code === 'ERR_BAD_SIZE' || err.code === 'ERR_BAD_MAGIC';
+      if (initializing && Date.now() < deadline) {
+        Atomics.wait(nap, 0, 0, 2);
+        continue;
+      }
+      if (!/NOT_FOUND$/.test(err.code) || created) throw err;
+    }
+    created = true;
+    try {
+      return Store.create(options);
+    } catch (err) {
+      if (!/EXISTS$/.test(err.code)) throw err;
+    }
+  }
+}
+
+class KeyvShmstore extends EventEmitter {
+  /**
+   * @param {Store|object} store an open Store (left open by disconnect()), or the options of
+   *   Store.open / Store.create (with `size`, created when missing; closed by disconnect()).
+   * @param {{ namespace?: string, keyv?: 5|6 }} [options]
+   */
+  constructor(store, options = {}) {
+    super();
+    if (store === null || typeof store !== 'object') {
+      throw new TypeError('KeyvShmstore: the first argument must be a Store or the options of Store.open/create');
+    }
+    if (options === null || typeof options !== 'object') throw new TypeError('KeyvShmstore: "options" must be an object');
+    if (options.keyv !== undefined && options.keyv !== 5 && options.keyv !== 6) {
+      throw new RangeError(`KeyvShmstore: "options.keyv" must be 5 or 6. Received ${String(options.keyv)}`);
+    }
+    const owned = !(store instanceof Store);
+    this.store = owned ? openOrCreate(store) : store;
+    this._owned = owned;
+    this._v6 = options.keyv === 6;
+    this._fixed = options.keyv !== undefined;
+    this._defaultNamespace = options.namespace ?? DEFAULT_NAMESPACE;
+    this._namespace = undefined;
+    // Namespaces that a Keyv 5 instance set on this adapter: a key prefixed with one of them
+    // belongs to it even when another Keyv sharing the adapter set its own namespace since.
+    this._seen = new Set();
+    const where = owned ? store.name ?? store.path : 'store';
+    // `opts` is read by keyv 5 (dialect, url) and written by some Keyv tooling.
+    this.opts = { dialect: 'shmstore', url: `shmstore:${where}` };
+  }
+
+  /** The Keyv namespace (set by Keyv); entries live in the store namespace of the same name. */
+  get namespace() {
+    return this._namespace;
+  }
+
+  set namespace(value) {
+    this._namespace = value;
+    if (typeof value === 'string' && value !== '') this._seen.add(value);
+  }
+
+  /** What keyv 6 reads to use this adapter directly: every method, and absolute `expires`. */
+  get capabilities() {
+    if (!this._fixed) this._v6 = true;
+    const methods = {};
+    for (const name of STORE_METHODS) methods[name] = { exists: true, methodType: 'async' };
+    return { compatible: true, store: 'keyvStorage', methods, expires: true };
+  }
+
+  _ns() {
+    return this._namespace || this._defaultNamespace;
+  }
+
+  // [store namespace, store key] of a key handed by Keyv.
+  _locate(key) {
+    if (typeof key !== 'string') throw new TypeError(`KeyvShmstore: keys must be strings. Received ${typeof key}`);
+    if (!this._v6) {
+      // The adapter's own namespace first: with one adapter per Keyv (the usual case) this is
+      // always the right one, even when names nest ('a' and 'a:b').
+      const own = this._namespace;
+      if (own && key.length > own.length && key[own.length] === ':' && key.startsWith(own)) {
+        return [own, key.slice(own.length + 1)];
+      }
+      let best = '';
+      for (const ns of this._seen) {
+        if (ns.length > best.length && key.length > ns.length && key[ns.length] === ':' && key.startsWith(ns)) best = ns;
+      }
+      if (best !== '') return [best, key.slice(best.length + 1)];
+    }
+    return [this._ns(), key];
+  }
+
+  // The store's set options for Keyv's third argument (keyv 5: relative ms; keyv 6: absolute ms).
+  _expiry(arg) {
+    if (typeof arg !== 'number' || Number.isNaN(arg) || arg === Infinity) return undefined;
+    if (this._v6) return arg <= Date.now() ? GONE : { expiresAt: Math.ceil(arg) };
+    return arg <= 0 ? GONE : { ttl: arg };
+  }
+
+  _write(key, value, arg) {
+    const [ns, k] = this._locate(key);
+    const opts = this._expiry(arg);
+    if (opts === GONE) this.store.delete(ns, k);
+    else this.store.set(ns, k, value, opts);
+    return true;
+  }
+
+  async get(key) {
+    const [ns, k] = this._locate(key);
+    return this.store.get(ns, k);
+  }
+
+  async getMany(keys) {
+    return keys.map((key) => {
+      const [ns, k] = this._locate(key);
+      return this.store.get(ns, k);
+    });
+  }
+
+  async has(key) {
+    const [ns, k] = this._locate(key);
+    return this.store.has(ns, k);
+  }
+
+  async hasMany(keys) {
+    return keys.map((key) => {
+      const [ns, k] = this._locate(key);
+      return this.store.has(ns, k);
+    });
+  }
+
+  /** keyv 5: `ttl` in ms from now; keyv 6: `expires` in ms since the epoch. */
+  async set(key, value, ttlOrExpires) {
+    return this._write(key, value, ttlOrExpires);
+  }
+
+  /** Entries `{ key, value, ttl }` (keyv 5) or `{ key, value, expires }` (keyv 6). */
+  async setMany(entries) {
+    return entries.map((e) => this._write(e.key, e.value, this._v6 ? e.expires : e.ttl));
+  }
+
+  async delete(key) {
+    const [ns, k] = this._locate(key);
+    return this.store.delete(ns, k);
+  }
+
+  /** keyv 6: one boolean per key; keyv 5: whether every key existed (as Keyv 5 does itself). */
+  async deleteMany(keys) {
+    const results = keys.map((key) => {
+      const [ns, k] = this._locate(key);
+      return this.store.delete(ns, k);
+    });
+    return this._v6 ? results : results.every(Boolean);
+  }
+
+  /** Removes every entry of this adapter's namespace only. */
+  async clear() {
+    const ns = this._ns();
+    if (this.store.namespaces().includes(ns)) this.store.clear(ns);
+  }
+
+  /**
+   * Yields [key, raw value] of a namespace (keyv 5 passes it and wants `<namespace>:` prefixed
+   * keys back; keyv 6 passes none and wants bare keys). Expired entries are never yielded.
+   */
+  async* iterator(namespace) {
+    const ns = namespace || this._ns();
+    if (!this.store.namespaces().includes(ns)) return;
+    const prefix = !this._v6 && namespace ? `${namespace}:` : '';
+    for (const [key, value] of this.store.entries(ns)) yield [prefix + key, value];
+  }
+
+  /** Closes the store if this adapter opened it; a Store passed in is left open. */
+  async disconnect() {
+    if (this._owned && !this.store.closed) this.store.close();
+  }
+
+  /**
+   * keyv 5 gives `Keyv#iterator` only to stores whose `opts.dialect` is one of its own adapters;
+   * this gives it to a Keyv 5 instance over a KeyvShmstore, through keyv 5's own iterator logic.
+   */
+  static enableKeyv5Iterator(keyv) {
+    const adapter = keyv?.opts?.store;
+    if (!(adapter instanceof KeyvShmstore)) throw new TypeError('enableKeyv5Iterator: the Keyv does not use a KeyvShmstore');
+    if (typeof keyv.iterator !== 'function' && typeof keyv.generateIterator === 'function') {
+      keyv.iterator = keyv.generateIterator(adapter.iterator.bind(adapter));
+    }
+    return keyv;
+  }
+}
+
+module.exports = { KeyvShmstore };

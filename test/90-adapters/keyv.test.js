@@ -1,0 +1,230 @@
+'use strict';
+// The Keyv adapter (shmstore/keyv) as a Keyv user relies on it, under keyv 5 and keyv 6: Keyv
+// namespaces are store namespaces, Keyv's TTL is the store's TTL, processes share entries, and
+// bad input is refused without touching the store. The published suite runs in keyv-suite.spec.mjs.
+const assert = require('assert');
+const fs = require('fs');
+const path = require('path');
+const { spawn } = require('child_process');
+const { Store } = require('../..');
+const KeyvShmstore = require('../../keyv');
+const { Keyv: Keyv5 } = require('keyv');
+const { Keyv: Keyv6 } = require('keyv6');
+const { uniqueName, removeShm, runNode } = require('../helpers/process');
+
+const PEER = path.join(__dirname, 'children', 'keyv-peer.js');
+const majors = [[5, Keyv5], [6, Keyv6]];
+
+describe('shmstore/keyv', function () {
+  this.timeout(60000);
+  let name;
+  let store;
+
+  beforeEach(function () {
+    name = uniqueName('keyv');
+    store = Store.create({ name, size: 1 << 20 });
+  });
+
+  afterEach(function () {
+    if (!store.closed) store.close();
+    removeShm(name);
+  });
+
+  for (const [major, Keyv] of majors) {
+    describe(`keyv ${major}`, function () {
+      it('a Keyv namespace is the store namespace of that name, holding the bare keys', async function () {
+        const a = new Keyv({ store: new KeyvShmstore(store), namespace: 'sessions' });
+        const b = new Keyv({ store: new KeyvShmstore(store), namespace: 'carts' });
+        await a.set('u1', 'alice');
+        await b.set('u1', 'cart-1');
+        assert.deepStrictEqual(store.namespaces().sort(), ['carts', 'sessions']);
+        assert.deepStrictEqual(store.keys('sessions'), ['u1']);
+        assert.strictEqual(await a.get('u1'), 'alice');
+        await a.clear();
+        assert.strictEqual(store.count('sessions'), 0);
+        assert.strictEqual(await b.get('u1'), 'cart-1');
+      });
+
+      it('a Keyv without a namespace writes to the adapter\'s default namespace', async function () {
+        const keyv = new Keyv({ store: new KeyvShmstore(store, { namespace: 'cache' }), namespace: undefined });
+        await keyv.set('k', 1);
+        assert.deepStrictEqual(store.keys('cache'), ['k']);
+        assert.strictEqual(await keyv.get('k'), 1);
+      });
+
+      it('Keyv\'s TTL becomes the store\'s TTL, and the store expires the entry for every reader', async function () {
+        const keyv = new Keyv({ store: new KeyvShmstore(store), namespace: 'ttl' });
+        const before = Date.now();
+        await keyv.set('long', 'v', 60000);
+        const left = store.ttl('ttl', 'long');
+        assert.ok(left > 0 && left <= 60000 && left >= 60000 - (Date.now() - before) - 1, String(left));
+        await keyv.set('short', 'v', 30);
+        await keyv.setMany([{ key: 'm1', value: 1, ttl: 30 }, { key: 'm2', value: 2 }]);
+        assert.ok(store.ttl('ttl', 'm1') <= 30);
+        assert.strictEqual(store.ttl('ttl', 'm2'), Infinity);
+        await new Promise((r) => setTimeout(r, 60));
+        // The store itself no longer has them: any process reading the store directly agrees.
+        assert.strictEqual(store.has('ttl', 'short'), false);
+        assert.strictEqual(store.has('ttl', 'm1'), false);
+        assert.strictEqual(await keyv.get('short'), undefined);
+        assert.strictEqual(await keyv.get('m2'), 2);
+      });
+
+      it('without a TTL the namespace default TTL of the store applies', async function () {
+        store.namespace('defaults', { ttl: 45000 });
+        const keyv = new Keyv({ store: new KeyvShmstore(store), namespace: 'defaults' });
+        await keyv.set('k', 'v');
+        const left = store.ttl('defaults', 'k');
+        assert.ok(left > 0 && left <= 45000, String(left));
+      });
+
+      it('many-key methods, has and iteration', async function () {
+        const keyv = new Keyv({ store: new KeyvShmstore(store), namespace: 'many' });
+        if (major === 5) KeyvShmstore.enableKeyv5Iterator(keyv);
+        await keyv.setMany([{ key: 'a', value: 1 }, { key: 'b', value: 2 }]);
+        assert.deepStrictEqual(await keyv.get(['a', 'b', 'c']), [1, 2, undefined]);
+        assert.deepStrictEqual(await keyv.has(['a', 'c']), [true, false]);
+        assert.strictEqual(await keyv.has('b'), true);
+        const seen = [];
+        for await (const [k, v] of keyv.iterator()) seen.push([k, v]);
+        assert.deepStrictEqual(seen.sort(), [['a', 1], ['b', 2]]);
+        await keyv.delete(['a', 'b']);
+        assert.strictEqual(store.count('many'), 0);
+      });
+    });
+  }
+
+  it('keyv 5: namespaces that nest (\'a\' and \'a:b\') on one adapter each keep their own keys', async function () {
+    const adapter = new KeyvShmstore(store);
+    const outer = new Keyv5({ store: adapter, namespace: 'a:b' });
+    const inner = new Keyv5({ store: adapter, namespace: 'a' });
+    await inner.set('b:x', 'in a');
+    assert.deepStrictEqual(store.keys('a'), ['b:x']);
+    outer.namespace = 'a:b';
+    await outer.set('x', 'in a:b');
+    assert.deepStrictEqual(store.keys('a:b'), ['x']);
+    inner.namespace = 'a';
+    assert.strictEqual(await inner.get('b:x'), 'in a');
+  });
+
+  it('keyv 6 gives an absolute expiry: the store keeps exactly that deadline', async function () {
+    const adapter = new KeyvShmstore(store, { keyv: 6 });
+    const expires = Date.now() + 50000;
+    await adapter.set('k', 'raw', expires);
+    const left = store.ttl('keyv', 'k');
+    assert.ok(left <= 50000 && left > 0, String(left));
+    // An expiry already past deletes the key rather than writing it.
+    await adapter.set('k', 'raw', Date.now() - 1);
+    assert.strictEqual(store.has('keyv', 'k'), false);
+  });
+
+  it('keyv 6 reads capabilities (expires: true) and uses the adapter directly; keyv 5 never does', function () {
+    const a6 = new KeyvShmstore(store);
+    const k6 = new Keyv6({ store: a6 });
+    assert.strictEqual(k6.store, a6);
+    assert.strictEqual(a6._v6, true);
+    const a5 = new KeyvShmstore(store);
+    new Keyv5({ store: a5 });
+    assert.strictEqual(a5._v6, false);
+  });
+
+  it('two processes with Keyv over the same store see each other\'s writes, under keyv 5 and 6', async function () {
+    for (const [major, Keyv] of majors) {
+      const keyv = new Keyv({ store: new KeyvShmstore(store), namespace: 'shared' });
+      await keyv.set('from-parent', `hello ${major}`);
+      const r = await runNode(PEER, ['read-write', name, String(major)]);
+      assert.strictEqual(r.code, 0, r.stderr);
+      assert.deepStrictEqual(JSON.parse(r.stdout), { seen: `hello ${major}` });
+      assert.deepStrictEqual(await keyv.get('from-child'), { pid: r.child.pid, major: String(major) });
+      const left = store.ttl('shared', 'from-child');
+      assert.ok(left > 0 && left <= 60000, String(left));
+    }
+  });
+
+  it('processes constructing the adapter with create options at once share one store', async function () {
+    const fresh = uniqueName('keyv-race');
+    try {
+      const runs = await Promise.all([0, 1, 2].map(() => runNode(PEER, ['open', fresh])));
+      for (const r of runs) assert.strictEqual(r.code, 0, r.stderr);
+      const opened = Store.open({ name: fresh });
+      try {
+        assert.deepStrictEqual(opened.keys('race').sort(), runs.map((r) => String(r.child.pid)).sort());
+      } finally {
+        opened.close();
+      }
+    } finally {
+      removeShm(fresh);
+    }
+  });
+
+  it('a segment whose creator never initialised it is reported (ERR_BAD_SIZE) after a bounded wait, not waited on forever', function () {
+    const stuck = uniqueName('keyv-stuck');
+    fs.writeFileSync(path.join('/dev/shm', stuck), '');
+    try {
+      assert.throws(() => new KeyvShmstore({ name: stuck, size: 1 << 20 }), { code: 'ERR_BAD_SIZE' });
+    } finally {
+      removeShm(stuck);
+    }
+  });
+
+  it('a process killed with SIGKILL while writing through Keyv leaves a store that verifies and keeps working', async function () {
+    const child = spawn(process.execPath, [PEER, 'hammer', name], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the writer never started')), 30000);
+      child.stdout.once('data', () => { clearTimeout(timer); resolve(); });
+    });
+    // Let it write for a moment, then kill it wherever it is.
+    await new Promise((r) => setTimeout(r, 50 + Math.floor(Math.random() * 150)));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    assert.ok(store.count('hammer') > 0);
+    assert.strictEqual(store.verify().ok, true);
+    const keyv = new Keyv5({ store: new KeyvShmstore(store), namespace: 'hammer' });
+    await keyv.set('after', 'ok');
+    assert.strictEqual(await keyv.get('after'), 'ok');
+  });
+
+  it('disconnect closes a store the adapter opened, and leaves a Store passed in open', async function () {
+    const owned = new KeyvShmstore({ name });
+    assert.deepStrictEqual(owned.opts, { dialect: 'shmstore', url: `shmstore:${name}` });
+    await owned.disconnect();
+    assert.strictEqual(owned.store.closed, true);
+    await owned.disconnect();
+    const lent = new KeyvShmstore(store);
+    await lent.disconnect();
+    assert.strictEqual(store.closed, false);
+  });
+
+  it('refuses bad arguments with TypeError/RangeError and leaves the store as it was', async function () {
+    assert.throws(() => new KeyvShmstore(), TypeError);
+    assert.throws(() => new KeyvShmstore('name'), TypeError);
+    assert.throws(() => new KeyvShmstore(store, null), TypeError);
+    assert.throws(() => new KeyvShmstore(store, { keyv: 4 }), RangeError);
+    assert.throws(() => new KeyvShmstore({ buffer: new SharedArrayBuffer(1 << 20) }), TypeError);
+    assert.throws(() => new KeyvShmstore({ name: uniqueName('missing') }), { code: 'ERR_SHM_NOT_FOUND' });
+    const adapter = new KeyvShmstore(store);
+    await assert.rejects(adapter.get(42), TypeError);
+    await assert.rejects(adapter.set('k', undefined), TypeError);
+    // A Keyv namespace longer than a store namespace may be (48 bytes): the write is refused.
+    const keyv = new Keyv5({ store: new KeyvShmstore(store), namespace: 'n'.repeat(49), throwOnErrors: true });
+    keyv.on('error', () => {});
+    await assert.rejects(keyv.set('k', 'v'), RangeError);
+    assert.deepStrictEqual(store.namespaces(), []);
+    assert.strictEqual(store.verify().ok, true);
+  });
+
+  it('a Keyv namespace past the store\'s 255 is refused: set resolves false with the store\'s error', async function () {
+    for (let i = 0; i < 255; i++) store.set(`ns${i}`, 'k', i);
+    const keyv = new Keyv5({ store: new KeyvShmstore(store), namespace: 'one-too-many' });
+    const errors = [];
+    keyv.on('error', (e) => errors.push(e));
+    assert.strictEqual(await keyv.set('k', 'v'), false);
+    assert.strictEqual(errors.length, 1);
+    assert.strictEqual(errors[0].code, 'ERR_TOO_MANY_NAMESPACES');
+    assert.strictEqual(store.namespaces().length, 255);
+    // The namespaces that exist keep working.
+    const existing = new Keyv5({ store: new KeyvShmstore(store), namespace: 'ns7' });
+    await existing.set('x', 'y');
+    assert.strictEqual(await existing.get('x'), 'y');
+  });
+});
