@@ -16,6 +16,7 @@ const MAX_BITS = 40;
 const MAX = 2 ** MAX_BITS - 1;
 const BUCKETS = 2 * SUB + (MAX_BITS - SUB_BITS - 1) * SUB;
 const TWO32 = 2 ** 32;
+const TWO31 = 2 ** 31;
 
 // Index of the most significant set bit of an integer 1 <= v < 2^53.
 function msb(v) {
@@ -25,8 +26,13 @@ function msb(v) {
 /** The bucket of an integer value 0 <= v <= MAX. */
 function indexOf(v) {
   if (v < 2 * SUB) return v;
-  const shift = msb(v) - SUB_BITS; // >= 1: v / 2^shift is in [SUB, 2·SUB)
-  return SUB + shift * SUB + (Math.floor(v / 2 ** shift) - SUB);
+  // shift >= 1 so that v / 2^shift is in [SUB, 2·SUB): bucket SUB + shift·SUB + (v / 2^shift - SUB).
+  if (v < TWO31) {
+    const shift = 24 - Math.clz32(v); // msb(v) - SUB_BITS
+    return (shift << SUB_BITS) + (v >>> shift);
+  }
+  const shift = msb(v) - SUB_BITS;
+  return shift * SUB + Math.floor(v / 2 ** shift);
 }
 
 /** [low, high) of bucket `i`. */
@@ -59,8 +65,9 @@ class Histogram {
   }
 
   /** Records one value (a non-negative number; rounded to an integer, clamped to MAX). */
-  record(v) {
-    v = v < 0 ? 0 : v > MAX ? MAX : Math.round(v);
+  record(x) {
+    // The common case (0 <= x < 2^31 - 1, about 2 s) rounds with integer arithmetic.
+    const v = x >= 0 && x < TWO31 - 1 ? (x + 0.5) | 0 : x > MAX ? MAX : x > 0 ? Math.round(x) : 0;
     this.counts[indexOf(v)]++;
     this.count++;
     this.sum += v;

@@ -17,14 +17,16 @@ const KINDS = Object.freeze(['get', 'has', 'ttl', 'set', 'delete', 'clear', 'key
 const FORMAT = 1;
 const QUANTILES = Object.freeze([['p50', 0.5], ['p95', 0.95], ['p99', 0.99], ['p999', 0.999]]);
 
-const now = () => performance.now();
+const now = () => performance.now(); // the cheapest monotonic clock of Node (tens of ns)
 
 // One timed method: the class's method, then one record in nanoseconds, also when it throws.
+// Every timed method takes at most 4 arguments, none of them looks at arguments.length, and an
+// absent optional argument is undefined either way: a fixed arity avoids a rest array per call.
 function timed(method, h) {
-  return function timedMethod(...args) {
+  return function timedMethod(a, b, c, d) {
     const t0 = now();
     try {
-      return method.apply(this, args);
+      return method.call(this, a, b, c, d);
     } finally {
       h.record((now() - t0) * 1e6);
     }

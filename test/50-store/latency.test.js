@@ -112,6 +112,16 @@ forEachEngine('store latency', ({ make }) => {
     assert.strictEqual(s.latency(), null);
   });
 
+  it('the instrumented copy passes every argument: no timed method declares more than 4', function () {
+    for (const k of KINDS) assert.ok(Store.prototype[k].length <= 4, `${k} declares ${Store.prototype[k].length}`);
+    const s = make({ latency: true });
+    s.set('n', 'k', 'v', { ttl: 60000 });
+    assert.ok(s.ttl('n', 'k') > 0 && s.ttl('n', 'k') <= 60000, 'the fourth argument reached set');
+    s.setMany('n', [['a', 1]], { ttl: 60000 });
+    assert.ok(s.ttl('n', 'a') <= 60000, 'the third argument reached setMany');
+    assert.strictEqual(s.count(), 2, 'count() without a namespace counts every entry');
+  });
+
   it('counts every operation by kind, also those that throw, and reset starts over', function () {
     const s = make({ latency: true });
     const ns = s.namespace('view');
