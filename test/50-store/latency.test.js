@@ -3,6 +3,8 @@
 // within the documented 1/256 relative error, merging equals the histogram of the union, a
 // handle without latency has no instrumented method of its own, bad arguments.
 const assert = require('assert');
+const path = require('path');
+const { Worker } = require('worker_threads');
 const { Store } = require('../../lib/store/store');
 const { Histogram, MAX, indexOf, rangeOf } = require('../../lib/store/histogram');
 const { KINDS } = require('../../lib/store/latency');
@@ -180,6 +182,31 @@ forEachEngine('store latency', ({ make }) => {
       b.close();
       c.close();
     }
+  });
+
+  it('a worker thread\'s snapshot arrives by postMessage and merges with this thread\'s', async function () {
+    this.timeout(60000);
+    const s = make({ latency: true });
+    for (let i = 0; i < 100; i++) s.set('n', `k${i}`, i);
+    const code = `const { parentPort, workerData } = require('worker_threads');
+      const { Store } = require(workerData.lib);
+      const s = Store.attach(workerData.buffer, { engine: workerData.engine, latency: true });
+      for (let i = 0; i < 100; i++) if (s.get('n', 'k' + i) !== i) throw new Error('wrong value');
+      parentPort.postMessage(s.latency());
+      s.close();`;
+    const lib = path.join(__dirname, '..', '..', 'lib', 'store', 'store.js');
+    const w = new Worker(code, { eval: true, workerData: { lib, buffer: s.buffer, engine: s.engine } });
+    const theirs = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no snapshot from the worker in 30 s')), 30000);
+      w.once('message', (m) => { clearTimeout(timer); resolve(m); });
+      w.once('error', (e) => { clearTimeout(timer); reject(e); });
+    });
+    await w.terminate();
+    const merged = Store.mergeLatency([s.latency(), theirs]);
+    assert.strictEqual(theirs.ops.get.count, 100);
+    assert.strictEqual(merged.ops.get.count, 100);
+    assert.strictEqual(merged.ops.set.count, 100);
+    assert.strictEqual(merged.ops.get.max, theirs.ops.get.max);
   });
 
   it('bad arguments: TypeError or RangeError, and nothing is changed', function () {
