@@ -131,6 +131,36 @@ export interface StoreOpenOptions {
   engine?: StoreEngine;
   /** After how long a lock held by another thread of this process is presumed abandoned. Default 1000. */
   lockTimeoutMs?: number;
+  /** Time every operation of this handle into latency histograms (store.latency()). Default false. */
+  latency?: boolean;
+}
+
+/** The operations a latency snapshot times, each under its method's name. */
+export type LatencyOp = 'get' | 'has' | 'ttl' | 'set' | 'delete' | 'clear' | 'keys' | 'entries' | 'count' | 'getMany' | 'setMany';
+
+/** One operation's histogram: summary in nanoseconds (quantiles within 1/256) and its buckets. */
+export interface LatencyOpSnapshot {
+  count: number;
+  min: number;
+  mean: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  p999: number;
+  max: number;
+  sum: number;
+  /** Non-empty buckets as [index, count] pairs (docs/api.md, Latency histograms). */
+  buckets: Array<[number, number]>;
+}
+
+/** Plain data (JSON, structured clone): the latency histograms of one handle, or a merge of several. */
+export interface LatencySnapshot {
+  format: 1;
+  unit: 'ns';
+  subBucketBits: number;
+  /** Epoch ms since which the values were recorded (the earliest, for a merge). */
+  since: number;
+  ops: Record<LatencyOp, LatencyOpSnapshot>;
 }
 
 /** 'none' pins (a full store refuses), 'auto' is the recommended policy (today 'clock'). */
@@ -357,6 +387,15 @@ export declare class Store {
   verify(): VerifyReport;
   repair(): void;
   namespace(name: string, options?: NamespaceOptions): NamespaceView;
+  /** Starts timing this handle's operations (instrumented methods on this instance only). */
+  enableLatency(): this;
+  /** Stops timing: the instance uses its class's methods again. */
+  disableLatency(): this;
+  readonly latencyEnabled: boolean;
+  /** This handle's histograms as plain data, null when latency is off; reset starts them over. */
+  latency(options?: { reset?: boolean }): LatencySnapshot | null;
+  /** The snapshot of the union of the values of several snapshots (null entries are skipped). */
+  static mergeLatency(snapshots: Array<LatencySnapshot | null>): LatencySnapshot;
   close(): void;
 }
 

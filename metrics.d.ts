@@ -1,6 +1,6 @@
 // Type declarations of require('shmstore/metrics') (lib/adapters/metrics/, docs/api.md Metrics).
 import type { Registry, Counter, Gauge } from 'prom-client';
-import type { Store } from './index';
+import type { Store, LatencySnapshot } from './index';
 
 export interface StoreMetricsOptions {
   /** The registry to register in; prom-client's default registry when omitted. */
@@ -9,11 +9,16 @@ export interface StoreMetricsOptions {
   prefix?: string;
   /** The `store` label of a single store (default 'default'). */
   name?: string;
+  /**
+   * Snapshots to merge, on each scrape, with the histograms of the store handle of `label`
+   * (for example those other processes published); undefined or null for none.
+   */
+  latency?: (label: string) => Array<LatencySnapshot | null> | null | undefined;
 }
 
 export interface StoreMetrics {
   /** The registered metrics, one per series kind. */
-  metrics: Array<Counter<'store'> | Gauge<'store'> | Gauge<'store' | 'namespace'>>;
+  metrics: Array<Counter<'store'> | Gauge<'store'> | Gauge<'store' | 'namespace'> | Gauge<'store' | 'op' | 'quantile'> | Gauge<'store' | 'op'> | Counter<'store' | 'op'>>;
   /** Removes every series of this call from its registry. */
   unregister(): void;
 }

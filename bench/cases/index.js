@@ -9,6 +9,9 @@ module.exports = [
   'lmdb',
   'lmdb-nosync',
   'redis',
+  // The two engines again with latency histograms on (their cost: the ratio to the cases above).
+  'shmstore-native-latency',
+  'shmstore-js-latency',
   // Only with --only: the same two engines from the checkout named by SHMSTORE_BASELINE.
   'baseline-native',
   'baseline-js',

@@ -2,6 +2,7 @@
 // Aggregation (medians over runs, ratios, goals) and the printed report.
 const fs = require('fs');
 const os = require('os');
+const { latencyLines } = require('./latency-report');
 
 function machine() {
   let cpu = os.cpus()[0] ? os.cpus()[0].model : '?';
@@ -194,11 +195,12 @@ function render({ meta, raw, agg, goalLines, ops, caseOrder }) {
   L.push('  batch: V8 ConsStrings, not flat, not hashed; reused keys: the flat strings that were inserted.');
   L.push(`ratios: ×Map and ×lmdb are median / median of the same op in this run (×lmdb against ${REF_LMDB}; reads do not`);
   L.push('  depend on the sync mode). Lower is better everywhere except ops/s.');
+  const W0 = Math.max(16, ...caseOrder.map((n) => n.length));
   for (const name of caseOrder) {
     const c = raw[name];
     if (!c) continue;
     if (c.unavailable) {
-      L.push(`  ${pad(name, 16, true)} UNAVAILABLE: ${c.unavailable}`);
+      L.push(`  ${pad(name, W0, true)} UNAVAILABLE: ${c.unavailable}`);
       continue;
     }
     const info = c.info || {};
@@ -208,11 +210,11 @@ function render({ meta, raw, agg, goalLines, ops, caseOrder }) {
     if (info.filesystem) bits.push(`on ${info.filesystem}`);
     if (info.server) bits.push(`redis-server ${info.server}, ${info.persistence}`);
     if (info.engine) bits.push(`engine '${info.engine}', ${info.buckets} buckets, ${(info.size / 2 ** 20).toFixed(0)} MiB SharedArrayBuffer`);
-    L.push(`  ${pad(name, 16, true)} ${c.label}${bits.length ? ` — ${bits.join('; ')}` : ''}`);
+    L.push(`  ${pad(name, W0, true)} ${c.label}${bits.length ? ` — ${bits.join('; ')}` : ''}`);
   }
   for (const note of meta.notes) L.push(`  note: ${note}`);
   L.push('');
-  const W = [18, 24, 9, 9, 9];
+  const W = [Math.max(18, ...caseOrder.map((n) => n.length + 2)), 24, 9, 9, 9];
   for (const op of ops) {
     const rows = agg.table[op.id];
     if (!rows || !Object.keys(rows).length) continue;
@@ -255,6 +257,7 @@ function render({ meta, raw, agg, goalLines, ops, caseOrder }) {
     }
     L.push('');
   }
+  L.push(...latencyLines(agg, raw, ops));
   if (goalLines.length) {
     L.push('goals (targets from the design brief, not tests):');
     for (const g of goalLines) {

@@ -49,14 +49,17 @@ function adapter(store) {
   };
 }
 
-function shmstoreCase(engine, label, baseline = false) {
+// `latency`: the store is opened with `latency: true` (docs/api.md, Latency histograms), every
+// timed call recorded into the handle's histograms; its summary is reported after the run.
+function shmstoreCase(engine, label, baseline = false, latency = false) {
+  const extra = latency ? { latency: true } : {};
   let ROOT;
   const load = () => {
     ROOT = rootOf(baseline);
     return require(libFile(ROOT, 'lib/store/store.js', 'lib/store.js')).Store;
   };
   return {
-    name: `${baseline ? 'baseline' : 'shmstore'}-${engine}`,
+    name: `${baseline ? 'baseline' : 'shmstore'}-${engine}${latency ? '-latency' : ''}`,
     label,
     async: false,
     shared: true,
@@ -91,7 +94,7 @@ function shmstoreCase(engine, label, baseline = false) {
     async open({ maxKeys }) {
       const Store = load();
       const size = sizeFor(maxKeys);
-      const store = Store.create({ buffer: new SharedArrayBuffer(size), engine, maxEntries: maxKeys });
+      const store = Store.create({ buffer: new SharedArrayBuffer(size), engine, maxEntries: maxKeys, ...extra });
       const st = store.stats();
       return {
         ad: adapter(store),
@@ -100,12 +103,19 @@ function shmstoreCase(engine, label, baseline = false) {
       };
     },
     async attach({ buffer }) {
-      return adapter(load().attach(buffer, { engine }));
+      return adapter(load().attach(buffer, { engine, ...extra }));
     },
     // After the run: the store must still be sound.
     check(ad) {
       const r = ad.store.verify();
-      return { verify: r && r.ok ? 'ok' : r, stats: ad.store.stats() };
+      const out = { verify: r && r.ok ? 'ok' : r, stats: ad.store.stats() };
+      if (latency) {
+        // What the histograms recorded over the whole child (warm-up, loads and measured runs).
+        const { ops } = ad.store.latency();
+        out.latency = Object.fromEntries(Object.entries(ops).filter(([, o]) => o.count > 0)
+          .map(([op, o]) => [op, { count: o.count, p50: o.p50, p99: o.p99, p999: o.p999, max: o.max }]));
+      }
+      return out;
     },
   };
 }

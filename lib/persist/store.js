@@ -101,7 +101,10 @@ class Store extends BaseStore {
             if (err.code !== 'ERR_SHM_NOT_FOUND') throw err;
           }
         }
-        if (store === null) [store, recovery] = this.#recover(rest, control, p.dir);
+        if (store === null) {
+          [store, recovery] = this.#recover(rest, control, p.dir);
+          if (rest.latency === true) store.enableLatency();
+        }
         store._persist(control, p.dir, recovery);
         return store;
       } finally {
@@ -132,7 +135,8 @@ class Store extends BaseStore {
       if (err.code !== 'ERR_SHM_NOT_FOUND') throw err;
     }
     const geo = control.geometry;
-    const store = super.create({ ...rest, size: geo.totalSize, buckets: geo.bucketCount, maxEntries: geo.maxEntries });
+    // The replay is not timed: latency (if asked for) is turned on once the store is rebuilt.
+    const store = super.create({ ...rest, size: geo.totalSize, buckets: geo.bucketCount, maxEntries: geo.maxEntries, latency: false });
     try {
       const start = Date.now();
       const r = rebuild(store, dir, geo);

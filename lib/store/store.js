@@ -15,6 +15,7 @@ const { ShmError } = require('../base/errors');
 const native = require('../base/native');
 const { NamespaceView } = require('./namespace-view');
 const cache = require('./cache-options');
+const latency = require('./latency');
 
 const RANGE_STATUSES = new Set([
   STATUS.ERR_KEY_TOO_LONG,
@@ -82,9 +83,19 @@ function engineClass(name) {
 }
 
 const CREATE_KEYS = ['name', 'path', 'buffer', 'size', 'buckets', 'maxEntries', 'mode', 'engine',
-  'lockTimeoutMs', 'eviction'];
-const OPEN_KEYS = ['name', 'path', 'engine', 'lockTimeoutMs'];
-const ATTACH_KEYS = ['engine', 'lockTimeoutMs'];
+  'lockTimeoutMs', 'eviction', 'latency'];
+const OPEN_KEYS = ['name', 'path', 'engine', 'lockTimeoutMs', 'latency'];
+const ATTACH_KEYS = ['engine', 'lockTimeoutMs', 'latency'];
+
+// options.latency: false (default) or true, checked before anything is created or opened.
+function checkLatency(opts) {
+  if (opts.latency !== undefined) v.validateBoolean(opts.latency, 'options.latency');
+}
+
+function withLatency(store, opts) {
+  if (opts.latency === true) store.enableLatency();
+  return store;
+}
 
 // Options: an object whose every key is known (a misspelt option is an error, not a silently
 // ignored default). The one validation vocabulary of lib/base/validate.js.
@@ -150,6 +161,7 @@ class Store {
     if (opts === undefined || Object.keys(opts).length === 0) throw typeError('The "options" argument is required');
     const Engine = engineClass(opts.engine);
     const lockTimeoutMs = Store._lockTimeout(opts);
+    checkLatency(opts);
     let segment = null;
     let buffer = opts.buffer;
     if (buffer !== undefined) {
@@ -185,7 +197,7 @@ class Store {
       } catch (err) {
         throw engineError(err, 'create');
       }
-      return new this(Engine, buffer, segment, lockTimeoutMs);
+      return withLatency(new this(Engine, buffer, segment, lockTimeoutMs), opts);
     } catch (err) {
       if (segment) {
         segment.unlink();
@@ -200,9 +212,10 @@ class Store {
     opts = checkOptions(opts, 'options', OPEN_KEYS);
     const Engine = engineClass(opts.engine);
     const lockTimeoutMs = Store._lockTimeout(opts);
+    checkLatency(opts);
     const segment = Segment.open({ name: opts.name, path: opts.path });
     try {
-      return new this(Engine, segment.buffer, segment, lockTimeoutMs);
+      return withLatency(new this(Engine, segment.buffer, segment, lockTimeoutMs), opts);
     } catch (err) {
       segment.close();
       throw err;
@@ -213,7 +226,8 @@ class Store {
   static attach(buffer, opts) {
     if (!(buffer instanceof SharedArrayBuffer)) throw v.invalidType('buffer', 'a SharedArrayBuffer', buffer);
     opts = checkOptions(opts, 'options', ATTACH_KEYS);
-    return new this(engineClass(opts.engine), buffer, null, Store._lockTimeout(opts));
+    checkLatency(opts);
+    return withLatency(new this(engineClass(opts.engine), buffer, null, Store._lockTimeout(opts)), opts);
   }
 
   static _lockTimeout(opts) {
@@ -235,6 +249,7 @@ class Store {
     this._ns = new Map();
     this._lastNs = NO_NAMESPACE;
     this._lastId = 0;
+    this._latency = null; // lib/store/latency.js, when enabled
     this.engine = Engine === JsEngine ? 'js' : 'native';
   }
 
@@ -481,6 +496,33 @@ class Store {
       this._call(() => e.configureNamespace(id, config[0], config[1]), `namespace '${name}'`);
     }
     return new NamespaceView(this, name);
+  }
+
+  // Latency histograms (lib/store/latency.js): instrumented methods on this instance only.
+  enableLatency() {
+    this._live();
+    latency.enable(this);
+    return this;
+  }
+
+  disableLatency() {
+    latency.disable(this);
+    return this;
+  }
+
+  get latencyEnabled() {
+    return Boolean(this._latency);
+  }
+
+  // This handle's histograms as plain data, or null when latency is off.
+  latency(opts) {
+    opts = checkOptions(opts, 'options', ['reset']);
+    if (opts.reset !== undefined) v.validateBoolean(opts.reset, 'options.reset');
+    return latency.snapshot(this, opts.reset === true);
+  }
+
+  static mergeLatency(snapshots) {
+    return latency.mergeLatency(snapshots);
   }
 
   close() {

@@ -14,6 +14,10 @@ storeMetrics(new Map([['cache', store]]));
 storeMetrics(store, { registry: {} });
 // @ts-expect-error the stores are Stores
 storeMetrics({ cache: 1 });
+const timed = Store.create({ buffer: new SharedArrayBuffer(1 << 20), latency: true });
+storeMetrics(timed, { registry, latency: (label: string) => (label === 'default' ? [timed.latency()] : null) });
+// @ts-expect-error options.latency is a function returning snapshots
+storeMetrics(timed, { latency: [timed.latency()] });
 
 import { ShmstoreSaver, ShmstoreStore } from '../../langgraph';
 import { BaseCheckpointSaver, BaseStore, emptyCheckpoint } from '@langchain/langgraph-checkpoint';

@@ -4,7 +4,7 @@ import {
   Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult, RwLock, Condition,
   Semaphore, Barrier, WaitGroup, ConditionWaitResult, BarrierWaitResult, Registry, RegistryEntry, RegistryStats,
   NamespaceStats, SpscRing, MpmcQueue, Channel, PersistInfo, PersistRecovery, PersistSync, CheckpointReport,
-  BackupReport, PersistFileReport, persist,
+  BackupReport, PersistFileReport, persist, LatencySnapshot,
 } from '../../index';
 
 const s = Store.create({ name: 'types', size: 1 << 20, engine: 'js', buckets: 64, lockTimeoutMs: 500 });
@@ -46,6 +46,16 @@ if (!r.ok) console.log(r.errors.join('\n'), st.bytesFree, st.engine);
 s.repair();
 const other = Store.attach(s.buffer, { engine: 'native' });
 other.close();
+const timed = Store.attach(s.buffer, { latency: true });
+timed.disableLatency().enableLatency();
+const lat: LatencySnapshot | null = timed.latency({ reset: true });
+const merged: LatencySnapshot = Store.mergeLatency([lat, Store.open({ name: 'types', latency: true }).latency()]);
+const p99: number = merged.ops.get.p99 + merged.ops.setMany.p999;
+console.log(p99, timed.latencyEnabled);
+// @ts-expect-error latency is a boolean
+Store.attach(s.buffer, { latency: 'yes' });
+// @ts-expect-error no histogram of an unknown operation
+console.log(merged.ops.scan);
 Store.open({ name: 'types' }).close();
 Store.create({ buffer: new SharedArrayBuffer(1 << 20) }).close();
 s.close();

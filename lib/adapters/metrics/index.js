@@ -3,10 +3,13 @@
 // on the store's hot path: every scrape calls `store.stats()` once per store (docs/api.md,
 // store.stats) and hands the numbers to prom-client. Any process attached to a store can scrape
 // it; the entry, byte and namespace figures are the store's own, the read and write totals those
-// flushed by every handle (they grow when a handle calls stats() or close()).
+// flushed by every handle (they grow when a handle calls stats() or close()). Latency series
+// (./latency.js) are per handle: this process's handles, plus the snapshots options.latency
+// returns.
 const { Store } = require('../../store/store');
 const v = require('../../base/validate');
 const { requirePeer } = require('../peer');
+const { latencyMetrics, mergedOf, checkSource } = require('./latency');
 
 const prom = requirePeer('prom-client', 'metrics');
 
@@ -48,7 +51,7 @@ function storesOf(stores, name) {
   return pairs;
 }
 
-const OPTION_KEYS = ['registry', 'prefix', 'name'];
+const OPTION_KEYS = ['registry', 'prefix', 'name', 'latency'];
 
 // Registers the store metrics in `options.registry` (prom-client's default registry when
 // omitted) and returns { metrics, unregister }. Every series has the label `store`.
@@ -64,18 +67,35 @@ function storeMetrics(stores, options = {}) {
   const name = options.name === undefined ? 'default' : options.name;
   if (typeof name !== 'string' || name === '') throw v.invalidType('options.name', 'a non-empty string', name);
   const pairs = storesOf(stores, name);
+  checkSource(options.latency);
 
   // One stats() per store per scrape: prom-client calls every metric's collect() in one
   // synchronous pass, so a snapshot taken by the first is reused by the others until the
   // next turn of the event loop.
   let snapshot = null;
+  let latencies = null;
+  const clearSoon = () => setImmediate(() => {
+    snapshot = null;
+    latencies = null;
+  });
   const snap = () => {
     if (snapshot === null) {
       snapshot = [];
       for (const [label, s] of pairs) if (!s.closed) snapshot.push([label, s.stats()]);
-      setImmediate(() => { snapshot = null; });
+      if (latencies === null) clearSoon();
     }
     return snapshot;
+  };
+  const latencySnap = () => {
+    if (latencies === null) {
+      latencies = [];
+      for (const [label, s] of pairs) {
+        const merged = mergedOf(label, s, options.latency);
+        if (merged !== null) latencies.push([label, merged]);
+      }
+      if (snapshot === null) clearSoon();
+    }
+    return latencies;
   };
 
   const metrics = SERIES.map(([suffix, help, kind, valueOf]) => {
@@ -101,6 +121,7 @@ function storeMetrics(stores, options = {}) {
       }
     },
   }));
+  metrics.push(...latencyMetrics(prom, registry, prefix, latencySnap));
   const unregister = () => {
     for (const m of metrics) registry.removeSingleMetric(m.name);
   };

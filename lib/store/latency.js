@@ -1,0 +1,129 @@
+'use strict';
+// Opt-in latency histograms of a store handle (docs/api.md, "Latency histograms").
+//
+// Enabling puts an instrumented copy of each timed method on the *instance*, in front of the
+// class's method; disabling deletes those own properties again. The class's methods never test
+// whether latency is on, so a handle without it runs exactly the code it ran before this file
+// existed. Each handle records into histograms in its own JS heap: no shared-memory write per
+// operation. A snapshot is plain data (JSON, structured clone) that another thread or process can
+// receive and merge with mergeLatency().
+const { performance } = require('perf_hooks');
+const v = require('../base/validate');
+const { Histogram, BUCKETS, SUB_BITS } = require('./histogram');
+
+// The methods timed, each under its own name. A set or setMany whose expiry has already passed
+// deletes: that counts as the set plus one delete per key.
+const KINDS = Object.freeze(['get', 'has', 'ttl', 'set', 'delete', 'clear', 'keys', 'entries', 'count', 'getMany', 'setMany']);
+const FORMAT = 1;
+const QUANTILES = Object.freeze([['p50', 0.5], ['p95', 0.95], ['p99', 0.99], ['p999', 0.999]]);
+
+const now = () => performance.now(); // the cheapest monotonic clock of Node (tens of ns)
+
+// One timed method: the class's method, then one record in nanoseconds, also when it throws.
+// Every timed method takes at most 4 arguments, none of them looks at arguments.length, and an
+// absent optional argument is undefined either way: a fixed arity avoids a rest array per call.
+function timed(method, h) {
+  return function timedMethod(a, b, c, d) {
+    const t0 = now();
+    try {
+      return method.call(this, a, b, c, d);
+    } finally {
+      h.record((now() - t0) * 1e6);
+    }
+  };
+}
+
+/** The summary of one histogram: { count, min, mean, p50, p95, p99, p999, max, sum } in ns. */
+function summaryOf(h) {
+  const s = { count: h.count, min: h.count ? h.min : 0, mean: h.count ? h.sum / h.count : 0 };
+  for (const [name, q] of QUANTILES) s[name] = h.quantile(q);
+  s.max = h.max;
+  s.sum = h.sum;
+  return s;
+}
+
+function snapshotOf(hists, since) {
+  const ops = {};
+  for (const kind of KINDS) {
+    const h = hists[kind];
+    ops[kind] = { ...summaryOf(h), buckets: h.toJSON().buckets };
+  }
+  return { format: FORMAT, unit: 'ns', subBucketBits: SUB_BITS, since, ops };
+}
+
+/** Turns on latency recording on `store` (idempotent). */
+function enable(store) {
+  if (store._latency) return;
+  const hists = {};
+  for (const kind of KINDS) {
+    hists[kind] = new Histogram();
+    // The method as the handle's class resolves it (the persist room's Store overrides some).
+    store[kind] = timed(store[kind], hists[kind]);
+  }
+  store._latency = { hists, since: Date.now() };
+}
+
+/** Turns it off: the instance falls back to its class's methods. */
+function disable(store) {
+  if (!store._latency) return;
+  for (const kind of KINDS) delete store[kind];
+  store._latency = null;
+}
+
+/** A snapshot of `store`'s histograms, or null when latency is off; `reset` starts them over. */
+function snapshot(store, reset) {
+  const l = store._latency;
+  if (!l) return null;
+  const snap = snapshotOf(l.hists, l.since);
+  if (reset) {
+    for (const kind of KINDS) l.hists[kind].reset();
+    l.since = Date.now();
+  }
+  return snap;
+}
+
+function checkOp(o, where) {
+  v.validateObject(o, where);
+  for (const f of ['count', 'sum', 'min', 'max']) {
+    if (typeof o[f] !== 'number' || !(o[f] >= 0) || !Number.isFinite(o[f])) throw v.invalidType(`${where}.${f}`, 'a finite number >= 0', o[f]);
+  }
+  if (!Array.isArray(o.buckets)) throw v.invalidType(`${where}.buckets`, 'an array of [index, count] pairs', o.buckets);
+  let total = 0;
+  for (const b of o.buckets) {
+    if (!Array.isArray(b) || b.length !== 2 || !Number.isInteger(b[0]) || b[0] < 0 || b[0] >= BUCKETS ||
+        !Number.isInteger(b[1]) || b[1] < 1) {
+      throw v.invalidType(`${where}.buckets`, `made of [index 0..${BUCKETS - 1}, count >= 1] pairs`, b);
+    }
+    total += b[1];
+  }
+  if (total !== o.count) throw v.rangeError(`The "${where}.count" argument (${o.count}) must equal the sum of its bucket counts (${total})`);
+}
+
+/**
+ * Merges snapshots (of any handles, threads or processes) into one: the snapshot of the union
+ * of their recorded values. null entries (handles without latency) are skipped.
+ */
+function mergeLatency(snapshots) {
+  if (!Array.isArray(snapshots)) throw v.invalidType('snapshots', 'an array of latency snapshots', snapshots);
+  const hists = {};
+  for (const kind of KINDS) hists[kind] = new Histogram();
+  let since = Infinity;
+  snapshots.forEach((s, i) => {
+    if (s === null) return;
+    const where = `snapshots[${i}]`;
+    v.validateObject(s, where);
+    if (s.format !== FORMAT || s.subBucketBits !== SUB_BITS || s.unit !== 'ns') {
+      throw v.invalidType(where, `a latency snapshot of format ${FORMAT} (store.latency())`, s);
+    }
+    v.validateObject(s.ops, `${where}.ops`);
+    for (const kind of Object.keys(s.ops)) {
+      if (!KINDS.includes(kind)) throw v.rangeError(`The "${where}.ops" argument has an unknown operation '${kind}'`);
+      checkOp(s.ops[kind], `${where}.ops.${kind}`);
+      hists[kind].add(s.ops[kind]);
+    }
+    if (typeof s.since === 'number' && s.since < since) since = s.since;
+  });
+  return snapshotOf(hists, Number.isFinite(since) ? since : Date.now());
+}
+
+module.exports = { enable, disable, snapshot, mergeLatency, KINDS };

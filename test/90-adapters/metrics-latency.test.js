@@ -1,0 +1,119 @@
+'use strict';
+// require('shmstore/metrics') latency series (docs/api.md, Metrics): a real prom-client Registry
+// shows the quantiles, mean and counts of the handles opened with latency: true, a persisted
+// store's too, merged with the snapshots another process published; nothing for a handle
+// without latency; bad arguments.
+const assert = require('assert');
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const prom = require('prom-client');
+const { storeMetrics } = require('shmstore/metrics');
+const { Store } = require('shmstore');
+const { ROOT, uniqueName, removeShm } = require('../helpers/process');
+
+const QUANTILES = { 0: 'min', 0.5: 'p50', 0.95: 'p95', 0.99: 'p99', 0.999: 'p999', 1: 'max' };
+
+/** Scrapes the registry: { 'metric{label=value,...}': number }. */
+async function scrape(registry) {
+  const out = {};
+  for (const m of await registry.getMetricsAsJSON()) {
+    for (const s of m.values) {
+      const labels = Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(',');
+      out[`${m.name}{${labels}}`] = s.value;
+    }
+  }
+  return out;
+}
+
+/** The latency series a merged snapshot must give for `label`. */
+function expected(snap, label) {
+  const want = {};
+  for (const [op, s] of Object.entries(snap.ops)) {
+    if (s.count === 0) continue;
+    for (const [q, field] of Object.entries(QUANTILES)) want[`shmstore_op_latency_seconds{store=${label},op=${op},quantile=${q}}`] = s[field] / 1e9;
+    want[`shmstore_op_latency_mean_seconds{store=${label},op=${op}}`] = s.mean / 1e9;
+    want[`shmstore_ops_timed_total{store=${label},op=${op}}`] = s.count;
+  }
+  return want;
+}
+
+const latencyOnly = (got) => Object.fromEntries(Object.entries(got).filter(([k]) => /op_latency|ops_timed/.test(k)));
+
+describe('shmstore/metrics latency', function () {
+  this.timeout(120000);
+
+  it('exports exactly the handle\'s histograms; a handle without latency exports none', async function () {
+    const a = Store.create({ buffer: new SharedArrayBuffer(1 << 20), latency: true });
+    const b = Store.attach(a.buffer);
+    try {
+      for (let i = 0; i < 100; i++) a.set('n', `k${i}`, i);
+      for (let i = 0; i < 60; i++) a.get('n', `k${i}`);
+      b.get('n', 'k1');
+      const registry = new prom.Registry();
+      storeMetrics(new Map([['a', a], ['b', b]]), { registry });
+      const got = latencyOnly(await scrape(registry));
+      const snap = a.latency();
+      assert.strictEqual(snap.ops.set.count, 100);
+      assert.deepStrictEqual(got, expected(Store.mergeLatency([snap]), 'a'));
+      assert.strictEqual(got['shmstore_ops_timed_total{store=a,op=get}'], 60);
+      assert.ok(got['shmstore_op_latency_seconds{store=a,op=get,quantile=0.5}'] > 0);
+    } finally {
+      b.close();
+      a.close();
+    }
+  });
+
+  it('merges the snapshots another process published in the store with this process\'s handle (persisted store)', async function () {
+    const name = uniqueName('metlat');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmstore-metlat-'));
+    const store = Store.create({ name, size: 1 << 21, latency: true, persist: { dir, sync: 'none' } });
+    let reader = null;
+    try {
+      for (let i = 0; i < 40; i++) store.set('n', `k${i}`, i);
+      // The other process times its own gets and publishes its snapshot as a value of the store.
+      const script = `const { Store } = require('shmstore');
+        const s = Store.open({ name: ${JSON.stringify(name)}, latency: true, persist: { dir: ${JSON.stringify(dir)} } });
+        for (let i = 0; i < 30; i++) s.get('n', 'k' + i);
+        s.set('_latency', String(process.pid), s.latency());
+        s.close();`;
+      const r = spawnSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 60000 });
+      assert.strictEqual(r.status, 0, r.stderr);
+      // Read through a handle without latency, so that the scrape itself times nothing.
+      reader = Store.open({ name });
+      const published = () => reader.entries('_latency').map(([, snap]) => snap);
+      const registry = new prom.Registry();
+      storeMetrics(store, { registry, name: 'shared', latency: published });
+      const got = latencyOnly(await scrape(registry));
+      const remote = published();
+      assert.strictEqual(remote.length, 1);
+      assert.strictEqual(remote[0].ops.get.count, 30);
+      const merged = Store.mergeLatency([store.latency(), ...remote]);
+      assert.deepStrictEqual(got, expected(merged, 'shared'));
+      assert.strictEqual(got['shmstore_ops_timed_total{store=shared,op=get}'], 30);
+      assert.strictEqual(got['shmstore_ops_timed_total{store=shared,op=set}'], 40);
+    } finally {
+      if (reader) reader.close();
+      store.close();
+      removeShm(name);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('bad arguments: options.latency not a function, or returning something else than snapshots', async function () {
+    const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20), latency: true });
+    try {
+      const registry = new prom.Registry();
+      assert.throws(() => storeMetrics(store, { registry, latency: [] }), (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG');
+      assert.deepStrictEqual(await registry.getMetricsAsJSON(), []);
+      const m = storeMetrics(store, { registry, latency: () => 'nope' });
+      await assert.rejects(scrape(registry), TypeError);
+      m.unregister();
+      storeMetrics(store, { registry, latency: () => [{ format: 1 }] });
+      await assert.rejects(scrape(registry), TypeError);
+    } finally {
+      store.close();
+    }
+  });
+});
