@@ -47,9 +47,23 @@ function openStore(t, { write = false } = {}) {
   return readCopy(t);
 }
 
-/** Runs fn(store) on the store `t` and closes it. */
+/** The value of --dir, resolved: the persistence directory a command needs. */
+function persistDir(flags, command) {
+  if (typeof flags.dir !== 'string' || flags.dir === '') throw new CliError(`${command} needs --dir <dir>, the store's persistence directory (see --help)`);
+  return path.resolve(flags.dir);
+}
+
+/** Opens the store `t` with its persistence directory `dir` (needs the addon). */
+function openPersisted(t, dir) {
+  const native = require('../../base/native');
+  if (!native.addon) throw native.loadError;
+  const { Store } = require('../../persist/store');
+  return Store.open({ ...t, persist: { dir } });
+}
+
+/** Runs fn(store) on the store `t` and closes it; `options.dir` opens it with its persistence. */
 async function withStore(t, options, fn) {
-  const store = openStore(t, options);
+  const store = options.dir !== undefined ? openPersisted(t, options.dir) : openStore(t, options);
   try {
     return await fn(store);
   } finally {
@@ -57,4 +71,4 @@ async function withStore(t, options, fn) {
   }
 }
 
-module.exports = { targetOf, describe, fileOf, openStore, withStore };
+module.exports = { targetOf, describe, fileOf, openStore, persistDir, withStore };
