@@ -50,7 +50,7 @@ describe('shmstore CLI', function () {
       const r = cli(['--help']);
       assert.strictEqual(r.code, 0);
       for (const c of ['doctor', 'stats', 'inspect', 'verify', 'repair', 'get', 'set', 'del', 'keys', 'ls', 'dump', 'load',
-        'wal', 'checkpoint', 'backup', 'restore']) {
+        'top', 'wal', 'checkpoint', 'backup', 'restore']) {
         assert.match(r.stdout, new RegExp(`shmstore ${c}\\b`));
       }
       assert.match(r.stdout, /--path/);
@@ -59,7 +59,7 @@ describe('shmstore CLI', function () {
 
     it('each command has its --help', function () {
       for (const c of ['doctor', 'stats', 'inspect', 'verify', 'repair', 'get', 'set', 'del', 'keys', 'ls', 'dump', 'load',
-        'wal', 'checkpoint', 'backup', 'restore']) {
+        'top', 'wal', 'checkpoint', 'backup', 'restore']) {
         const r = cli([c, '--help']);
         assert.strictEqual(r.code, 0, c);
         assert.match(r.stdout, new RegExp(`^Usage: shmstore ${c}\\b`), c);

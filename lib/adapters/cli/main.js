@@ -3,10 +3,10 @@
 // modules beside this file, and the one-line messages and exit codes of failures (docs/api.md, CLI).
 // Command modules are required only when run, so that `--help` and `doctor` work even when the
 // store modules cannot be loaded (an addon built for another Node version).
-const { EXIT, CliError } = require('./output');
+const { EXIT, CliError, closeAll } = require('./output');
 
 const COMMANDS = ['doctor', 'stats', 'inspect', 'verify', 'repair', 'get', 'set', 'del', 'keys', 'ls', 'dump', 'load',
-  'wal', 'checkpoint', 'backup', 'restore'];
+  'top', 'wal', 'checkpoint', 'backup', 'restore'];
 const BOOLEAN_FLAGS = new Set(['json', 'path', 'help', 'once']);
 const VALUE_FLAGS = new Set(['prefix', 'dir', 'name', 'interval', 'count']);
 const DAMAGED = new Set(['ERR_BAD_MAGIC', 'ERR_BAD_VERSION', 'ERR_BAD_CHECKSUM', 'ERR_BAD_SIZE', 'ERR_CORRUPT']);
@@ -92,6 +92,7 @@ function quietAddonWarning() {
 // A reader that goes away (`shmstore dump x | head`) ends the command quietly, as in other tools.
 function quietBrokenPipe() {
   process.stdout.on('error', (err) => {
+    closeAll();
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
     process.stderr.write(`shmstore: stdout: ${err.message}\n`);
     process.exit(EXIT.ERROR);

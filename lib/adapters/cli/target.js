@@ -8,7 +8,7 @@
 const fs = require('fs');
 const path = require('path');
 const { ShmError } = require('../../base/errors');
-const { CliError } = require('./output');
+const { CliError, closers } = require('./output');
 
 /** { name } or { path } for Store.open. */
 function targetOf(arg, { path: asPath = false } = {}) {
@@ -64,9 +64,12 @@ function openPersisted(t, dir) {
 /** Runs fn(store) on the store `t` and closes it; `options.dir` opens it with its persistence. */
 async function withStore(t, options, fn) {
   const store = options.dir !== undefined ? openPersisted(t, options.dir) : openStore(t, options);
+  const close = () => store.close();
+  closers.add(close);
   try {
     return await fn(store);
   } finally {
+    closers.delete(close);
     store.close();
   }
 }
