@@ -96,7 +96,8 @@ function onTerminal(args, shellTail = '') {
     const bytes = fs.readFileSync(file);
     const u32 = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / Uint32Array.BYTES_PER_ELEMENT);
     const units = chain(u32, 0);
-    u32[entryWord(units[units.length - 1], W.ENTRY.NEXT)] = units[0];
+    const last = units[units.length - 1];
+    u32[entryWord(last, W.ENTRY.NEXT)] = units[0]; // a cycle
     fs.writeFileSync(file, bytes);
     const damaged = cli(['verify', file]);
     assert.strictEqual(damaged.code, 2);
