@@ -7,7 +7,7 @@ const fs = require('fs');
 const path = require('path');
 const { Store, Segment, persist, layout } = require('../../index');
 const native = require('../../lib/base/native');
-const { persistTarget, logFile, contents } = require('../helpers/persist');
+const { persistTarget, logFile, contents, recover } = require('../helpers/persist');
 const { cli, assertOneLine } = require('../helpers/cli');
 
 const SIZE = 1 << 22;
@@ -170,6 +170,23 @@ const SIZE = 1 << 22;
       fs.rmSync(path.join(bdir, snap));
       assertOneLine(cli(['restore', bdir, '--name', r.name, '--dir', r.dir]), 2, /ERR_PERSIST_CORRUPT/);
       assert.ok(!fs.existsSync(r.dir));
+    });
+
+    it('set, del and load with --dir log their writes: a recovery keeps them', function () {
+      make();
+      assert.strictEqual(cli(['set', t.name, 'n', 'k', '{"v":1}', '--json', '--dir', t.dir]).code, 0);
+      assert.strictEqual(cli(['del', t.name, 'b', 'z', '--dir', t.dir]).code, 0);
+      const l = cli(['load', t.name, '--dir', t.dir], { input: '{"ns":"n","key":"j","value":"loaded"}\n' });
+      assert.strictEqual(l.code, 0, l.stderr);
+      // Without --dir the write reaches the memory only: the recovery below loses it.
+      assert.strictEqual(cli(['set', t.name, 'n', 'lost', 'x']).code, 0);
+      const s = recover(t.name, t.dir);
+      try {
+        assert.deepStrictEqual(contents(s, 'n'), [['j', 'loaded'], ['k', { v: 1 }]]);
+        assert.deepStrictEqual(contents(s, 'b'), []);
+      } finally {
+        s.close();
+      }
     });
 
     it('usage errors and a missing store or directory: exit 1 in one line', function () {

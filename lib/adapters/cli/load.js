@@ -6,7 +6,7 @@
 const fs = require('fs');
 const readline = require('readline');
 const { EXIT, CliError } = require('./output');
-const { targetOf, withStore } = require('./target');
+const { targetOf, persistOption, withStore } = require('./target');
 const { parseLine } = require('./dump-lines');
 const { Progress } = require('./progress');
 
@@ -33,13 +33,15 @@ function apply(s, r) {
 }
 
 module.exports = {
-  usage: 'load <store> [--path] [--json]',
+  usage: 'load <store> [--dir <dir>] [--path] [--json]',
   summary: 'apply the namespace settings and set the entries of JSON lines read from stdin (the format of dump)',
   help: 'Entries whose "expiresAt" has passed are skipped. A bad line stops the load with its line number;\n' +
     'the lines before it stay loaded. When stderr is a terminal, a progress line is drawn on it (with\n' +
-    'an ETA when stdin is a file: `load <store> < dump.jsonl`).',
+    'an ETA when stdin is a file: `load <store> < dump.jsonl`).\n' +
+    '--dir <dir>: the store is persisted in <dir>; the writes are logged there (without it, the\n' +
+    'writes to a persisted store reach its memory only and a recovery loses them).',
   run({ positional: [store], flags }) {
-    return withStore(targetOf(store, flags), { write: true }, async (s) => {
+    return withStore(targetOf(store, flags), { write: true, ...persistOption(flags, 'load') }, async (s) => {
       let n = 0;
       const done = { loaded: 0, expired: 0, namespaces: 0 };
       const progress = new Progress('load', inputBytes(), { unit: 'bytes' });

@@ -53,6 +53,9 @@ function persistDir(flags, command) {
   return path.resolve(flags.dir);
 }
 
+/** { dir } when --dir is given: a command that writes then logs its writes in that directory. */
+const persistOption = (flags, command) => (flags.dir === undefined ? {} : { dir: persistDir(flags, command) });
+
 /** Opens the store `t` with its persistence directory `dir` (needs the addon). */
 function openPersisted(t, dir) {
   const native = require('../../base/native');
@@ -74,4 +77,4 @@ async function withStore(t, options, fn) {
   }
 }
 
-module.exports = { targetOf, describe, fileOf, openStore, persistDir, withStore };
+module.exports = { targetOf, describe, fileOf, openStore, persistDir, persistOption, withStore };
