@@ -7,7 +7,7 @@ const fs = require('fs');
 const path = require('path');
 const { Store, Segment, persist, layout } = require('../../index');
 const native = require('../../lib/base/native');
-const { persistTarget, logFile, contents, recover } = require('../helpers/persist');
+const { persistTarget, logFile, contents, recover, reboot } = require('../helpers/persist');
 const { cli, assertOneLine } = require('../helpers/cli');
 
 const SIZE = 1 << 22;
@@ -199,6 +199,19 @@ const SIZE = 1 << 22;
       assertOneLine(cli(['checkpoint', t.name, '--dir', r.dir]), 1, /ERR_SHM_NOT_FOUND/);
       assertOneLine(cli(['restore', path.join(t.dir, 'none'), '--name', r.name, '--dir', r.dir]), 1, /ERR_SHM_NOT_FOUND/);
       assert.ok(!fs.existsSync(r.dir));
+    });
+
+    it('a store whose log header is damaged: checkpoint and backup refuse in one line, exit 2', function () {
+      make();
+      reboot(t.name);
+      const file = logFile(t.dir);
+      const bytes = fs.readFileSync(file);
+      bytes.fill(0xee, 0, 8);
+      fs.writeFileSync(file, bytes);
+      assertOneLine(cli(['checkpoint', t.name, '--dir', t.dir]), 2, /\(ERR_PERSIST_CORRUPT\)$/);
+      assertOneLine(cli(['backup', t.name, bdir, '--dir', t.dir]), 2, /\(ERR_PERSIST_CORRUPT\)$/);
+      assert.ok(!fs.existsSync(bdir));
+      assert.strictEqual(cli(['wal', 'inspect', t.dir]).code, 2);
     });
   });
 });
