@@ -30,7 +30,11 @@ function loop(store, title, { intervalMs, count, json, tty }) {
     let prev = sample(store);
     let shown = 0;
     let timer = null;
+    let stopped = false;
     const finish = (err) => {
+      // Once: a signal may come while a sample waits for stdout to drain.
+      if (stopped) return;
+      stopped = true;
       clearTimeout(timer);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
@@ -46,6 +50,7 @@ function loop(store, title, { intervalMs, count, json, tty }) {
     if (tty) process.stdout.write(HIDE_CURSOR + CLEAR_SCREEN);
     else if (!json) process.stdout.write(header());
     const tick = async () => {
+      if (stopped) return;
       try {
         const next = sample(store);
         const d = diff(prev, next);
@@ -59,7 +64,7 @@ function loop(store, title, { intervalMs, count, json, tty }) {
       }
       shown += 1;
       if (shown >= count) finish(null);
-      else timer = setTimeout(tick, intervalMs);
+      else if (!stopped) timer = setTimeout(tick, intervalMs);
     };
     timer = setTimeout(tick, intervalMs);
   });
