@@ -49,7 +49,8 @@ describe('shmstore CLI', function () {
     it('--help lists every command with the <store> rule and exit codes', function () {
       const r = cli(['--help']);
       assert.strictEqual(r.code, 0);
-      for (const c of ['doctor', 'stats', 'inspect', 'verify', 'repair', 'get', 'set', 'del', 'keys', 'ls', 'dump', 'load']) {
+      for (const c of ['doctor', 'stats', 'inspect', 'verify', 'repair', 'get', 'set', 'del', 'keys', 'ls', 'dump', 'load',
+        'top', 'wal', 'checkpoint', 'backup', 'restore']) {
         assert.match(r.stdout, new RegExp(`shmstore ${c}\\b`));
       }
       assert.match(r.stdout, /--path/);
@@ -57,7 +58,8 @@ describe('shmstore CLI', function () {
     });
 
     it('each command has its --help', function () {
-      for (const c of ['doctor', 'stats', 'inspect', 'verify', 'repair', 'get', 'set', 'del', 'keys', 'ls', 'dump', 'load']) {
+      for (const c of ['doctor', 'stats', 'inspect', 'verify', 'repair', 'get', 'set', 'del', 'keys', 'ls', 'dump', 'load',
+        'top', 'wal', 'checkpoint', 'backup', 'restore']) {
         const r = cli([c, '--help']);
         assert.strictEqual(r.code, 0, c);
         assert.match(r.stdout, new RegExp(`^Usage: shmstore ${c}\\b`), c);

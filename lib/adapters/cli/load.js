@@ -3,10 +3,22 @@
 // arrive: a namespace line sets the namespace's eviction policy and default TTL, an entry line
 // sets the entry with its absolute expiry. An entry whose expiry has passed is not loaded. A bad
 // line stops the load; the lines before it stay applied, nothing of it or after it is written.
+const fs = require('fs');
 const readline = require('readline');
 const { EXIT, CliError } = require('./output');
-const { targetOf, withStore } = require('./target');
+const { targetOf, persistOption, withStore } = require('./target');
 const { parseLine } = require('./dump-lines');
+const { Progress } = require('./progress');
+
+// The bytes stdin holds when it is a file (`load x < dump.jsonl`), or null (a pipe: unknown).
+function inputBytes() {
+  try {
+    const st = fs.fstatSync(0);
+    return st.isFile() ? st.size : null;
+  } catch {
+    return null;
+  }
+}
 
 // Applies one parsed line; returns what it did: 'namespace', 'loaded' or 'expired'.
 function apply(s, r) {
@@ -21,16 +33,22 @@ function apply(s, r) {
 }
 
 module.exports = {
-  usage: 'load <store> [--path] [--json]',
+  usage: 'load <store> [--dir <dir>] [--path] [--json]',
   summary: 'apply the namespace settings and set the entries of JSON lines read from stdin (the format of dump)',
   help: 'Entries whose "expiresAt" has passed are skipped. A bad line stops the load with its line number;\n' +
-    'the lines before it stay loaded.',
+    'the lines before it stay loaded. When stderr is a terminal, a progress line is drawn on it (with\n' +
+    'an ETA when stdin is a file: `load <store> < dump.jsonl`).\n' +
+    '--dir <dir>: the store is persisted in <dir>; the writes are logged there (without it, the\n' +
+    'writes to a persisted store reach its memory only and a recovery loses them).',
   run({ positional: [store], flags }) {
-    return withStore(targetOf(store, flags), { write: true }, async (s) => {
+    return withStore(targetOf(store, flags), { write: true, ...persistOption(flags, 'load') }, async (s) => {
       let n = 0;
       const done = { loaded: 0, expired: 0, namespaces: 0 };
+      const progress = new Progress('load', inputBytes(), { unit: 'bytes' });
       for await (const line of readline.createInterface({ input: process.stdin, crlfDelay: Infinity })) {
         n += 1;
+        // The line and its end (a CRLF counts as one byte less than it is: the bar is a guide).
+        progress.add(Buffer.byteLength(line) + 1);
         if (line.trim() === '') continue;
         const r = parseLine(line, n);
         let what;
@@ -41,6 +59,7 @@ module.exports = {
         }
         done[what === 'namespace' ? 'namespaces' : what] += 1;
       }
+      progress.end();
       process.stdout.write(flags.json ? JSON.stringify(done) + '\n'
         : `loaded ${done.loaded} entries (${done.expired} expired, not loaded; ${done.namespaces} namespace settings)\n`);
       return EXIT.OK;

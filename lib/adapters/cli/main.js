@@ -3,17 +3,21 @@
 // modules beside this file, and the one-line messages and exit codes of failures (docs/api.md, CLI).
 // Command modules are required only when run, so that `--help` and `doctor` work even when the
 // store modules cannot be loaded (an addon built for another Node version).
-const { EXIT, CliError } = require('./output');
+const { EXIT, CliError, closeAll } = require('./output');
 
-const COMMANDS = ['doctor', 'stats', 'inspect', 'verify', 'repair', 'get', 'set', 'del', 'keys', 'ls', 'dump', 'load'];
-const BOOLEAN_FLAGS = new Set(['json', 'path', 'help']);
-const VALUE_FLAGS = new Set(['prefix']);
+const COMMANDS = ['doctor', 'stats', 'inspect', 'verify', 'repair', 'get', 'set', 'del', 'keys', 'ls', 'dump', 'load',
+  'top', 'wal', 'checkpoint', 'backup', 'restore'];
+const BOOLEAN_FLAGS = new Set(['json', 'path', 'help', 'once']);
+const VALUE_FLAGS = new Set(['prefix', 'dir', 'name', 'interval', 'count']);
 const DAMAGED = new Set(['ERR_BAD_MAGIC', 'ERR_BAD_VERSION', 'ERR_BAD_CHECKSUM', 'ERR_BAD_SIZE', 'ERR_CORRUPT']);
 
 const STORE_RULE = 'A <store> that contains a "/" (/var/lib/app.shm, ./cache.shm) or is given with --path is a\n' +
   'file path; anything else is a shared memory name (/dev/shm/<name>).';
 
-function parse(argv) {
+// A command module may list options that take a value for it only (`restore --path <file>`,
+// where every other command reads --path as a switch).
+function parse(argv, ownValueFlags = []) {
+  const valueFlags = new Set([...VALUE_FLAGS, ...ownValueFlags]);
   const positional = [];
   const flags = {};
   for (let i = 0; i < argv.length; i++) {
@@ -27,12 +31,12 @@ function parse(argv) {
     } else if (a.startsWith('--')) {
       const eq = a.indexOf('=');
       const name = a.slice(2, eq < 0 ? undefined : eq);
-      if (BOOLEAN_FLAGS.has(name) && eq < 0) flags[name] = true;
-      else if (VALUE_FLAGS.has(name)) {
+      if (valueFlags.has(name)) {
         const value = eq < 0 ? argv[++i] : a.slice(eq + 1);
         if (value === undefined) throw new CliError(`--${name} needs a value`);
         flags[name] = value;
-      } else throw new CliError(`unknown option ${a} (see --help)`);
+      } else if (BOOLEAN_FLAGS.has(name) && eq < 0) flags[name] = true;
+      else throw new CliError(`unknown option ${a} (see --help)`);
     } else {
       positional.push(a);
     }
@@ -50,7 +54,8 @@ function usage() {
   return ['Usage: shmstore <command> [arguments] [options]', '', 'Commands:', ...lines, '',
     STORE_RULE, '',
     'Options: --json (output for scripts), --path (<store> is a file), --help (also after a command).',
-    'Exit codes: 0 ok, 1 usage error or failure (a missing store, a missing key), 2 damaged store.',
+    'Exit codes: 0 ok, 1 usage error or failure (a missing store, a missing key), 2 damaged store,',
+    'log, snapshot or backup.',
     ''].join('\n');
 }
 
@@ -68,6 +73,7 @@ function describeError(err) {
   if (err && DAMAGED.has(err.code)) {
     return { line: `damaged store or not a store: ${first(err.message)} (${err.code})`, code: EXIT.DAMAGED };
   }
+  if (err && err.code === 'ERR_PERSIST_CORRUPT') return { line: `${first(err.message)} (${err.code})`, code: EXIT.DAMAGED };
   if (err && err.code) return { line: `${first(err.message)} (${err.code})`, code: EXIT.ERROR };
   return { line: first(err && err.message ? err.message : err), code: EXIT.ERROR };
 }
@@ -86,6 +92,7 @@ function quietAddonWarning() {
 // A reader that goes away (`shmstore dump x | head`) ends the command quietly, as in other tools.
 function quietBrokenPipe() {
   process.stdout.on('error', (err) => {
+    closeAll();
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
     process.stderr.write(`shmstore: stdout: ${err.message}\n`);
     process.exit(EXIT.ERROR);
@@ -97,7 +104,8 @@ async function main(argv) {
   quietAddonWarning();
   quietBrokenPipe();
   try {
-    const { positional, flags } = parse(argv);
+    const own = COMMANDS.includes(argv[0]) ? commandModule(argv[0]).valueFlags : undefined;
+    const { positional, flags } = parse(argv, own);
     const name = positional.shift();
     if (name === undefined || (name === 'help' && positional.length === 0)) {
       process.stdout.write(usage());

@@ -14,6 +14,21 @@ class CliError extends Error {
   }
 }
 
+// What must be closed when the process ends early (a reader that went away): the open stores.
+const closers = new Set();
+
+/** Runs and forgets every closer (each once; a failing one does not stop the others). */
+function closeAll() {
+  for (const close of closers) {
+    closers.delete(close);
+    try {
+      close();
+    } catch {
+      // The process is ending: what could not be closed is released with it.
+    }
+  }
+}
+
 /** Writes `text` to stdout, resolving once the stream can take more (backpressure). */
 function write(text) {
   return new Promise((resolve) => {
@@ -65,4 +80,4 @@ function humanValue(value) {
   return JSON.stringify(value);
 }
 
-module.exports = { EXIT, CliError, write, printJson, table, fields, percent, entryRecord, recordValue, humanValue };
+module.exports = { EXIT, CliError, closers, closeAll, write, printJson, table, fields, percent, entryRecord, recordValue, humanValue };

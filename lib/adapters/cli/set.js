@@ -1,11 +1,13 @@
 'use strict';
 // `shmstore set <store> <ns> <key> <value>`: the value as a string, or parsed as JSON (--json).
 const { EXIT, CliError } = require('./output');
-const { targetOf, withStore } = require('./target');
+const { targetOf, persistOption, withStore } = require('./target');
 
 module.exports = {
-  usage: 'set <store> <ns> <key> <value> [--path] [--json]',
+  usage: 'set <store> <ns> <key> <value> [--dir <dir>] [--path] [--json]',
   summary: 'store a value: a string, or with --json the JSON value it spells',
+  help: '--dir <dir>: the store is persisted in <dir>; the writes are logged there (without it, the\n' +
+    'writes to a persisted store reach its memory only and a recovery loses them).',
   run({ positional: [store, ns, key, text], flags }) {
     if (text === undefined) throw new CliError('set needs <store> <ns> <key> <value> (see --help)');
     let value = text;
@@ -16,7 +18,7 @@ module.exports = {
         throw new CliError(`the value is not JSON (${err.message})`);
       }
     }
-    return withStore(targetOf(store, flags), { write: true }, (s) => {
+    return withStore(targetOf(store, flags), { write: true, ...persistOption(flags, 'set') }, (s) => {
       s.set(ns, key, value);
       return EXIT.OK;
     });

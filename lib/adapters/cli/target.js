@@ -8,7 +8,7 @@
 const fs = require('fs');
 const path = require('path');
 const { ShmError } = require('../../base/errors');
-const { CliError } = require('./output');
+const { CliError, closers } = require('./output');
 
 /** { name } or { path } for Store.open. */
 function targetOf(arg, { path: asPath = false } = {}) {
@@ -47,14 +47,34 @@ function openStore(t, { write = false } = {}) {
   return readCopy(t);
 }
 
-/** Runs fn(store) on the store `t` and closes it. */
+/** The value of --dir, resolved: the persistence directory a command needs. */
+function persistDir(flags, command) {
+  if (typeof flags.dir !== 'string' || flags.dir === '') throw new CliError(`${command} needs --dir <dir>, the store's persistence directory (see --help)`);
+  return path.resolve(flags.dir);
+}
+
+/** { dir } when --dir is given: a command that writes then logs its writes in that directory. */
+const persistOption = (flags, command) => (flags.dir === undefined ? {} : { dir: persistDir(flags, command) });
+
+/** Opens the store `t` with its persistence directory `dir` (needs the addon). */
+function openPersisted(t, dir) {
+  const native = require('../../base/native');
+  if (!native.addon) throw native.loadError;
+  const { Store } = require('../../persist/store');
+  return Store.open({ ...t, persist: { dir } });
+}
+
+/** Runs fn(store) on the store `t` and closes it; `options.dir` opens it with its persistence. */
 async function withStore(t, options, fn) {
-  const store = openStore(t, options);
+  const store = options.dir !== undefined ? openPersisted(t, options.dir) : openStore(t, options);
+  const close = () => store.close();
+  closers.add(close);
   try {
     return await fn(store);
   } finally {
+    closers.delete(close);
     store.close();
   }
 }
 
-module.exports = { targetOf, describe, fileOf, openStore, withStore };
+module.exports = { targetOf, describe, fileOf, openStore, persistDir, persistOption, withStore };

@@ -1,7 +1,28 @@
 'use strict';
 // `shmstore verify <store>`: store.verify(); exit 2 when the store is damaged.
 const { EXIT, printJson, fields } = require('./output');
-const { targetOf, withStore } = require('./target');
+const { targetOf, describe, withStore } = require('./target');
+const { Progress } = require('./progress');
+
+// store.verify() in a worker thread while this thread draws the elapsed time on stderr. verify()
+// is one call that reports nothing before it returns: the line has no bar and no ETA.
+function verifyWithProgress(target) {
+  const { Worker } = require('worker_threads');
+  const progress = new Progress(`verify ${describe(target)}`, null);
+  const timer = setInterval(() => progress.add(0), 100);
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(require.resolve('./verify-worker'), { workerData: { target } });
+    worker.once('message', ({ report, error }) => {
+      if (report) resolve(report);
+      else reject(Object.assign(new Error(error.message), { code: error.code }));
+    });
+    worker.once('error', reject);
+    worker.once('exit', () => reject(new Error('verify: the verifying thread ended without a report')));
+  }).finally(() => {
+    clearInterval(timer);
+    progress.end();
+  });
+}
 
 /** Prints a verify() report; returns the exit code it means. */
 function report(r, flags) {
@@ -17,8 +38,11 @@ function report(r, flags) {
 module.exports = {
   usage: 'verify <store> [--path] [--json]',
   summary: 'check the whole structure; exit 2 and list the problems when damaged',
+  help: 'When stderr is a terminal, the time elapsed is shown on it while the check runs.',
   report,
   run({ positional, flags }) {
-    return withStore(targetOf(positional[0], flags), {}, (store) => report(store.verify(), flags));
+    const target = targetOf(positional[0], flags);
+    if (process.stderr.isTTY === true) return verifyWithProgress(target).then((r) => report(r, flags));
+    return withStore(target, {}, (store) => report(store.verify(), flags));
   },
 };
