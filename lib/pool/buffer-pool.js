@@ -172,6 +172,10 @@ class BufferPool {
     return this.#byteOffset;
   }
 
+  get closed() {
+    return this.#closed;
+  }
+
   #usable() {
     if (this.#closed) throw poolError('ERR_CLOSED', 'The pool is closed');
   }
@@ -308,5 +312,7 @@ class BufferPool {
     if (this.#segment) this.#segment.close();
   }
 }
+
+if (typeof Symbol.dispose === 'symbol') BufferPool.prototype[Symbol.dispose] = BufferPool.prototype.close;
 
 module.exports = { BufferPool };
