@@ -33,6 +33,10 @@ const ALIGN = C.POOL_BLOCK_ALIGN;
 const CREATE_KEYS = ['name', 'path', 'buffer', 'byteOffset', 'size', 'blockSize', 'blockCount'];
 const OPEN_KEYS = ['name', 'path', 'buffer', 'byteOffset'];
 const kInternal = Symbol('shmstore.BufferPool.internal');
+// An exhausted acquire runs the reclaim pass, which may read /proc for each holder of another
+// process: at most once per this many ms per handle, so that a party spinning on tryAcquire()
+// while the others hold every block does not turn into a stream of /proc reads.
+const AUTO_RECLAIM_MS = 50;
 
 const strideOf = (blockSize) => Math.ceil(blockSize / ALIGN) * ALIGN;
 const dataOffset = (blockCount) => C.POOL_BLOCKS_OFFSET + blockCount * ALIGN;
@@ -62,6 +66,7 @@ class BufferPool {
   #data;
   #stride;
   #closed = false;
+  #lastReclaim = -Infinity;
   blockSize;
   blockCount;
 
@@ -207,11 +212,20 @@ class BufferPool {
     return 0;
   }
 
-  /** Takes a free block: { handle, view } (the view is the block in place), or null if none is free. */
+  /**
+   * Takes a free block: { handle, view } (the view is the block in place), or null if none is
+   * free, even after reclaiming the blocks of gone holders (done at most every AUTO_RECLAIM_MS).
+   */
   tryAcquire() {
     this.#usable();
     let handle = this.#scan();
-    if (handle === 0 && this.reclaim() > 0) handle = this.#scan();
+    if (handle === 0) {
+      const now = performance.now();
+      if (now - this.#lastReclaim >= AUTO_RECLAIM_MS) {
+        this.#lastReclaim = now;
+        if (this.reclaim() > 0) handle = this.#scan();
+      }
+    }
     return handle === 0 ? null : { handle, view: this.#viewOf(handle & INDEX) };
   }
 
