@@ -12,8 +12,13 @@
 //       takes, checks and releases n payloads; prints "count <n> sum <sum of i> bad <mismatches>"
 //   node pool-child.js hold <pool> <queue> <k>
 //       takes k payloads and keeps them; prints "holding <k>" and waits to be killed
+//   node pool-child.js churn <pool> <id>
+//       prints "ready", then forever: acquires up to 3 blocks, fills each with byte <id>, checks
+//       them, releases them (the test kills it at a random moment)
 // As a worker: workerData { mode: 'hold', buffer, k } acquires k blocks of the pool in `buffer`,
-// posts 'holding' and waits until terminated.
+// posts 'holding' and waits until terminated; { mode: 'churn', buffer, id, rounds } runs
+// `rounds` rounds of churn and posts { acquired, clobbered } (blocks found overwritten by another
+// party while this one held them: must be 0).
 const { isMainThread, parentPort, workerData } = require('worker_threads');
 const { BufferPool, MpmcQueue } = require('../../../index');
 const { fill, checksum } = require('../payloads');
@@ -42,6 +47,24 @@ function produce(pool, q, n, graceMs) {
   while (pool.stats().mine > 0 && Date.now() < deadline) sleep(1);
 }
 
+// One round: takes up to 3 blocks, fills each with `id`, checks every byte, releases them.
+// Returns [blocks acquired, blocks found changed].
+function churnRound(pool, id) {
+  const held = [];
+  for (let k = 0; k < 3; k++) {
+    const got = pool.tryAcquire();
+    if (got === null) break;
+    got.view.fill(id);
+    held.push(got);
+  }
+  let clobbered = 0;
+  for (const g of held) {
+    if (!g.view.every((b) => b === id)) clobbered++;
+    pool.release(g.handle);
+  }
+  return [held.length, clobbered];
+}
+
 function consume(pool, q, n, hold) {
   let sum = 0;
   let bad = 0;
@@ -58,6 +81,11 @@ function consume(pool, q, n, hold) {
 if (isMainThread) {
   const [mode, poolName, queueName, count, grace] = process.argv.slice(2);
   const pool = BufferPool.open({ name: poolName });
+  if (mode === 'churn') {
+    const id = Number(queueName); // churn <pool> <id>
+    console.log('ready');
+    for (;;) churnRound(pool, id);
+  }
   const q = MpmcQueue.open({ name: queueName });
   const n = Number(count);
   if (mode === 'produce') {
@@ -80,4 +108,15 @@ if (isMainThread) {
   for (let k = 0; k < workerData.k; k++) pool.acquire();
   parentPort.postMessage('holding');
   setInterval(() => {}, 1000);
+} else if (workerData.mode === 'churn') {
+  const pool = BufferPool.open({ buffer: workerData.buffer });
+  let acquired = 0;
+  let clobbered = 0;
+  for (let r = 0; r < workerData.rounds; r++) {
+    const [a, c] = churnRound(pool, workerData.id);
+    acquired += a;
+    clobbered += c;
+  }
+  pool.close();
+  parentPort.postMessage({ acquired, clobbered });
 }
