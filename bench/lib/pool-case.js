@@ -10,6 +10,7 @@
 //   transfer     a new ArrayBuffer per message, stamped, posted with its ownership transferred
 //   ipc          child_process IPC with the 'advanced' serialization (a copy per message)
 // The copying transports keep at most 16 messages in flight too (the consumer acknowledges each).
+// layout-ok-file: the 4-byte stamp is the benchmark's own, not the binary layout.
 const { fork } = require('child_process');
 const { Worker, isMainThread, parentPort, workerData } = require('worker_threads');
 const { BufferPool, MpmcQueue, Segment } = require('../..');
