@@ -47,6 +47,9 @@ const stateOf = (gen, holder) => ((gen << GEN_SHIFT) | holder) >>> 0;
 // State `s` with its holder replaced (0: freed; the generation stays).
 const withHolder = (s, holder) => ((s & ~HOLDER) | holder) >>> 0;
 
+const sameRecord = (a, b) => a.pid === b.pid && a.tid === b.tid && a.startTime === b.startTime &&
+  a.bootId === b.bootId && a.state === b.state;
+
 function validateShape(blockCount, blockSize) {
   v.validateInteger(blockCount, 'options.blockCount', 1, C.POOL_MAX_BLOCKS);
   v.validateInteger(blockSize, 'options.blockSize', 1, C.POOL_MAX_BLOCK_SIZE);
@@ -285,18 +288,25 @@ class BufferPool {
   /** Frees the blocks whose holder is gone (the gone rule of §6); returns how many. */
   reclaim() {
     this.#usable();
-    const verdict = new Map();
+    // A verdict is judged after reading a block's state and reused for later blocks only while
+    // the record still reads the same: a record taken over since (a new owner that may hold
+    // blocks now) is judged again, so no block of a live holder is ever freed.
+    const verdicts = new Map();
     let n = 0;
     for (let i = 0; i < this.blockCount; i++) {
       const w = this.#stateWord(i);
       const s = Atomics.load(this.#u32, w);
       const holder = s & HOLDER;
       if (holder === 0 || holder === this.#slot) continue;
-      let gone = verdict.get(holder);
-      if (gone === undefined) {
-        // A holder no owner record can be (a damaged word) holds nothing anyone can release.
-        gone = holder >= C.POOL_OWNER_SLOTS || this.#owners.status(holder, this.#self) === GONE;
-        verdict.set(holder, gone);
+      let gone = true; // a holder no owner record can be (a damaged word) holds nothing anyone can release
+      if (holder < C.POOL_OWNER_SLOTS) {
+        const record = this.#owners.read(holder);
+        let v = verdicts.get(holder);
+        if (v === undefined || !sameRecord(v.record, record)) {
+          v = { record, gone: this.#owners.status(holder, this.#self) === GONE };
+          verdicts.set(holder, v);
+        }
+        gone = v.gone;
       }
       if (gone && Atomics.compareExchange(this.#u32, w, s, withHolder(s, 0)) === s) n++;
     }
