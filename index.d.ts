@@ -610,6 +610,7 @@ export interface RegistryKinds {
     handle: Store;
   };
   bytes: { create: { size: number }; open: Record<string, never>; handle: Uint8Array };
+  'buffer-pool': { create: { blockSize: number; blockCount: number }; open: Record<string, never>; handle: BufferPool };
 }
 
 export type RegistryKind = keyof RegistryKinds;
@@ -758,6 +759,50 @@ export declare class MpmcQueue {
   readonly size: number;
   /** Slots finished for gone parties: writes never delivered, reads lost with a dead consumer. */
   readonly skipped: { writes: number; reads: number };
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
+  readonly closed: boolean;
+}
+
+/** Where and how a buffer pool is created (docs/api.md, BufferPool.create). */
+export interface BufferPoolCreateOptions {
+  name?: string;
+  path?: string;
+  buffer?: SharedArrayBuffer;
+  byteOffset?: number;
+  size?: number;
+  /** The bytes of one block, 1 to 2^30. */
+  blockSize: number;
+  /** How many blocks, 1 to 65536. */
+  blockCount: number;
+}
+
+/** A held block: its handle (a u32, never 0) and the block in place. */
+export interface PooledBlock {
+  handle: number;
+  view: Uint8Array;
+}
+
+/** Fixed-size blocks in shared memory for zero-copy hand-offs (docs/api.md, BufferPool). */
+export declare class BufferPool {
+  private constructor();
+  static create(options: BufferPoolCreateOptions): BufferPool;
+  static open(options: QueueTarget): BufferPool;
+  static bytesFor(blockCount: number, blockSize: number): number;
+  /** Throws ERR_POOL_EXHAUSTED when no block is free (after reclaiming gone holders' blocks). */
+  acquire(): PooledBlock;
+  tryAcquire(): PooledBlock | null;
+  view(handle: number): Uint8Array;
+  /** Makes this handle the block's holder; returns its view. */
+  take(handle: number): Uint8Array;
+  release(handle: number): void;
+  /** Frees the blocks whose holder is gone; returns how many. */
+  reclaim(): number;
+  stats(): { blockCount: number; free: number; held: number; mine: number };
+  close(): void;
+  [Symbol.dispose](): void;
+  readonly blockSize: number;
+  readonly blockCount: number;
   readonly buffer: SharedArrayBuffer;
   readonly byteOffset: number;
   readonly closed: boolean;

@@ -17,6 +17,7 @@ const { WaitGroup } = require('./lib/sync/waitgroup');
 const { SpscRing } = require('./lib/msg/spsc');
 const { MpmcQueue } = require('./lib/msg/mpmc');
 const { Channel } = require('./lib/msg/channel');
+const { BufferPool } = require('./lib/pool/buffer-pool');
 const { Registry } = require('./lib/registry/registry');
 
 // `persist.inspect` reads a persistence directory or file without opening the store.
@@ -24,5 +25,5 @@ const persist = Object.freeze({ inspect });
 
 module.exports = {
   Store, NamespaceView, Segment, futex, ShmError, layout, Mutex, RwLock, Condition, Semaphore, Barrier, WaitGroup,
-  SpscRing, MpmcQueue, Channel, Registry, persist,
+  SpscRing, MpmcQueue, Channel, BufferPool, Registry, persist,
 };

@@ -246,6 +246,31 @@ const constants = {
   MPMC_SEQ_FULL: 1,
   MPMC_SEQ_SKIPPED: 2,
   MPMC_RECHECK_MS: 50,
+  // Pools (docs/format.md §17): a buffer pool of `blockCount` fixed-size blocks in a segment or a
+  // SharedArrayBuffer of its own. Why these numbers: the magic reads 'POOL' in memory order and
+  // is stored last by the creator. An owner table of §6 records (one per open handle) follows
+  // the header; then one 64-byte block record per block, so that the state words of two blocks,
+  // written by different parties, never share a cache line; then the blocks, each starting on a
+  // 64-byte boundary. A block record's state word is the generation in bits 16..31 (1..65535,
+  // 0 only before the first acquire) and the holder's owner slot in bits 0..15 (0: free); one CAS
+  // moves a block between free and held, so a state seen once can never be confused with a later
+  // one of the same block (the generation grows with each acquire). A handle is the generation in
+  // bits 16..31 and the block index in bits 0..15: hence at most 65536 blocks, and a handle is
+  // never 0.
+  POOL_MAGIC: 0x4c4f4f50, // 'POOL'
+  POOL_FORMAT_VERSION: 1,
+  POOL_KIND_BUFFER: 1,
+  POOL_HEADER_OFFSET: 0,
+  POOL_OWNERS_OFFSET: 64,
+  POOL_OWNER_SLOTS: 256,
+  POOL_BLOCKS_OFFSET: 8256,
+  POOL_BLOCK_ALIGN: 64,
+  POOL_MAX_BLOCKS: 65536,
+  POOL_MAX_BLOCK_SIZE: 1 << 30,
+  POOL_HOLDER_MASK: 0xffff,
+  POOL_GEN_SHIFT: 16,
+  POOL_GEN_MAX: 0xffff,
+  POOL_INDEX_MASK: 0xffff,
   // Persistence (docs/format.md §16): the write-ahead log, its records and the control segment
   // that the processes writing one persisted store share. Why these numbers: the magics read
   // 'SWAL' and 'SPCT' in memory order. A log file starts with a 64-byte header; a record has a
@@ -586,6 +611,24 @@ const structs = {
       ['record', 'u32', 4],
     ],
   },
+  PoolHeader: {
+    size: 64,
+    fields: [
+      ['magic', 'u32', 0],
+      ['kind', 'u32', 4],
+      ['version', 'u32', 8],
+      ['blockSize', 'u32', 12],
+      ['blockCount', 'u32', 16],
+      ['reserved', 'u8', 20, 44],
+    ],
+  },
+  PoolBlock: {
+    size: 64,
+    fields: [
+      ['state', 'u32', 0],
+      ['reserved', 'u8', 4, 60],
+    ],
+  },
   WalFileHeader: {
     size: 64,
     fields: [
@@ -773,6 +816,11 @@ const statuses = [
   [46, 'ERR_PERSIST_CORRUPT'],
   // 50-54: the adapters room. A package an adapter needs (a peer dependency) is not installed.
   [50, 'ERR_PEER_MISSING'],
+  // Pools (docs/format.md §17): no free block (after reclaiming those of gone holders); a handle
+  // that does not name a block held now (released already, reclaimed, reused since, out of range
+  // or of another pool).
+  [70, 'ERR_POOL_EXHAUSTED'],
+  [71, 'ERR_BAD_HANDLE'],
 ];
 
 module.exports = { constants, structs, placement, statuses, sizeClasses: sizeClasses() };

@@ -38,6 +38,8 @@ const STATUS = Object.freeze({
   ERR_PERSIST_IO: 45,
   ERR_PERSIST_CORRUPT: 46,
   ERR_PEER_MISSING: 50,
+  ERR_POOL_EXHAUSTED: 70,
+  ERR_BAD_HANDLE: 71,
 });
 
 const STATUS_CODE = Object.freeze([
@@ -92,6 +94,27 @@ const STATUS_CODE = Object.freeze([
   undefined,
   undefined,
   'ERR_PEER_MISSING',
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  'ERR_POOL_EXHAUSTED',
+  'ERR_BAD_HANDLE',
 ]);
 
 module.exports = { STATUS, STATUS_CODE };

@@ -43,6 +43,7 @@ const { WaitGroup } = require('../sync/waitgroup');
 const { SpscRing } = require('../msg/spsc');
 const { MpmcQueue } = require('../msg/mpmc');
 const { Channel } = require('../msg/channel');
+const { BufferPool } = require('../pool/buffer-pool');
 const { storeKind } = require('./store-kind');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -146,6 +147,13 @@ const KINDS = {
   spsc: queueKind(SpscRing, 'elementSize'),
   mpmc: queueKind(MpmcQueue, 'messageBytes', MPMC_OWNERS),
   channel: queueKind(Channel, 'messageBytes', MPMC_OWNERS),
+  // A buffer pool (format.md §17): open while any of its owner records is not gone.
+  'buffer-pool': regionKind(BufferPool, {
+    version: C.POOL_FORMAT_VERSION,
+    createOptions: ['blockSize', 'blockCount'],
+    bytes: (o) => BufferPool.bytesFor(o.blockCount, o.blockSize),
+    owners: { offset: C.POOL_OWNERS_OFFSET, slots: C.POOL_OWNER_SLOTS },
+  }),
   store: storeKind,
   bytes: bytesKind,
 };

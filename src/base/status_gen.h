@@ -42,6 +42,8 @@ enum Status : int32_t {
   kErrPersistIo = 45,
   kErrPersistCorrupt = 46,
   kErrPeerMissing = 50,
+  kErrPoolExhausted = 70,
+  kErrBadHandle = 71,
 };
 
 inline const char* StatusCode(int32_t s) noexcept {
@@ -82,6 +84,8 @@ inline const char* StatusCode(int32_t s) noexcept {
     case 45: return "ERR_PERSIST_IO";
     case 46: return "ERR_PERSIST_CORRUPT";
     case 50: return "ERR_PEER_MISSING";
+    case 70: return "ERR_POOL_EXHAUSTED";
+    case 71: return "ERR_BAD_HANDLE";
     default: return "ERR_UNKNOWN";
   }
 }

@@ -132,6 +132,20 @@ inline constexpr uint64_t kMpmcSeqShift = 2ULL;
 inline constexpr uint64_t kMpmcSeqFull = 1ULL;
 inline constexpr uint64_t kMpmcSeqSkipped = 2ULL;
 inline constexpr uint64_t kMpmcRecheckMs = 0x32ULL;
+inline constexpr uint64_t kPoolMagic = 0x4c4f4f50ULL;
+inline constexpr uint64_t kPoolFormatVersion = 1ULL;
+inline constexpr uint64_t kPoolKindBuffer = 1ULL;
+inline constexpr uint64_t kPoolHeaderOffset = 0ULL;
+inline constexpr uint64_t kPoolOwnersOffset = 0x40ULL;
+inline constexpr uint64_t kPoolOwnerSlots = 0x100ULL;
+inline constexpr uint64_t kPoolBlocksOffset = 0x2040ULL;
+inline constexpr uint64_t kPoolBlockAlign = 0x40ULL;
+inline constexpr uint64_t kPoolMaxBlocks = 0x10000ULL;
+inline constexpr uint64_t kPoolMaxBlockSize = 0x40000000ULL;
+inline constexpr uint64_t kPoolHolderMask = 0xffffULL;
+inline constexpr uint64_t kPoolGenShift = 0x10ULL;
+inline constexpr uint64_t kPoolGenMax = 0xffffULL;
+inline constexpr uint64_t kPoolIndexMask = 0xffffULL;
 inline constexpr uint64_t kWalMagic = 0x4c415753ULL;
 inline constexpr uint64_t kWalFormatVersion = 1ULL;
 inline constexpr uint64_t kWalFileHeaderSize = 0x40ULL;
@@ -590,6 +604,30 @@ static_assert(sizeof(MpmcSlot) == 8, "MpmcSlot size");
 static_assert(offsetof(MpmcSlot, seq) == 0, "MpmcSlot.seq");
 static_assert(offsetof(MpmcSlot, record) == 4, "MpmcSlot.record");
 
+struct PoolHeader {
+  uint32_t magic;
+  uint32_t kind;
+  uint32_t version;
+  uint32_t blockSize;
+  uint32_t blockCount;
+  uint8_t reserved[44];
+};
+static_assert(sizeof(PoolHeader) == 64, "PoolHeader size");
+static_assert(offsetof(PoolHeader, magic) == 0, "PoolHeader.magic");
+static_assert(offsetof(PoolHeader, kind) == 4, "PoolHeader.kind");
+static_assert(offsetof(PoolHeader, version) == 8, "PoolHeader.version");
+static_assert(offsetof(PoolHeader, blockSize) == 12, "PoolHeader.blockSize");
+static_assert(offsetof(PoolHeader, blockCount) == 16, "PoolHeader.blockCount");
+static_assert(offsetof(PoolHeader, reserved) == 20, "PoolHeader.reserved");
+
+struct PoolBlock {
+  uint32_t state;
+  uint8_t reserved[60];
+};
+static_assert(sizeof(PoolBlock) == 64, "PoolBlock size");
+static_assert(offsetof(PoolBlock, state) == 0, "PoolBlock.state");
+static_assert(offsetof(PoolBlock, reserved) == 4, "PoolBlock.reserved");
+
 struct WalFileHeader {
   uint32_t magic;
   uint32_t version;
@@ -909,6 +947,20 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(kMpmcSeqFull, "MPMC_SEQ_FULL") \
   X(kMpmcSeqSkipped, "MPMC_SEQ_SKIPPED") \
   X(kMpmcRecheckMs, "MPMC_RECHECK_MS") \
+  X(kPoolMagic, "POOL_MAGIC") \
+  X(kPoolFormatVersion, "POOL_FORMAT_VERSION") \
+  X(kPoolKindBuffer, "POOL_KIND_BUFFER") \
+  X(kPoolHeaderOffset, "POOL_HEADER_OFFSET") \
+  X(kPoolOwnersOffset, "POOL_OWNERS_OFFSET") \
+  X(kPoolOwnerSlots, "POOL_OWNER_SLOTS") \
+  X(kPoolBlocksOffset, "POOL_BLOCKS_OFFSET") \
+  X(kPoolBlockAlign, "POOL_BLOCK_ALIGN") \
+  X(kPoolMaxBlocks, "POOL_MAX_BLOCKS") \
+  X(kPoolMaxBlockSize, "POOL_MAX_BLOCK_SIZE") \
+  X(kPoolHolderMask, "POOL_HOLDER_MASK") \
+  X(kPoolGenShift, "POOL_GEN_SHIFT") \
+  X(kPoolGenMax, "POOL_GEN_MAX") \
+  X(kPoolIndexMask, "POOL_INDEX_MASK") \
   X(kWalMagic, "WAL_MAGIC") \
   X(kWalFormatVersion, "WAL_FORMAT_VERSION") \
   X(kWalFileHeaderSize, "WAL_FILE_HEADER_SIZE") \
@@ -968,6 +1020,8 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(MpmcControl, "MPMC_CONTROL") \
   X(MpmcIntent, "MPMC_INTENT") \
   X(MpmcSlot, "MPMC_SLOT") \
+  X(PoolHeader, "POOL_HEADER") \
+  X(PoolBlock, "POOL_BLOCK") \
   X(WalFileHeader, "WAL_FILE_HEADER") \
   X(WalRecord, "WAL_RECORD") \
   X(PersistHeader, "PERSIST_HEADER") \
@@ -1143,6 +1197,14 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(MpmcIntent, "MPMC_INTENT", reserved, "RESERVED") \
   X(MpmcSlot, "MPMC_SLOT", seq, "SEQ") \
   X(MpmcSlot, "MPMC_SLOT", record, "RECORD") \
+  X(PoolHeader, "POOL_HEADER", magic, "MAGIC") \
+  X(PoolHeader, "POOL_HEADER", kind, "KIND") \
+  X(PoolHeader, "POOL_HEADER", version, "VERSION") \
+  X(PoolHeader, "POOL_HEADER", blockSize, "BLOCK_SIZE") \
+  X(PoolHeader, "POOL_HEADER", blockCount, "BLOCK_COUNT") \
+  X(PoolHeader, "POOL_HEADER", reserved, "RESERVED") \
+  X(PoolBlock, "POOL_BLOCK", state, "STATE") \
+  X(PoolBlock, "POOL_BLOCK", reserved, "RESERVED") \
   X(WalFileHeader, "WAL_FILE_HEADER", magic, "MAGIC") \
   X(WalFileHeader, "WAL_FILE_HEADER", version, "VERSION") \
   X(WalFileHeader, "WAL_FILE_HEADER", startLsn, "START_LSN") \

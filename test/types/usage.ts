@@ -3,8 +3,8 @@
 import {
   Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult, RwLock, Condition,
   Semaphore, Barrier, WaitGroup, ConditionWaitResult, BarrierWaitResult, Registry, RegistryEntry, RegistryStats,
-  NamespaceStats, SpscRing, MpmcQueue, Channel, PersistInfo, PersistRecovery, PersistSync, CheckpointReport,
-  BackupReport, PersistFileReport, persist, LatencySnapshot,
+  NamespaceStats, SpscRing, MpmcQueue, Channel, BufferPool, PooledBlock, PersistInfo, PersistRecovery, PersistSync,
+  CheckpointReport, BackupReport, PersistFileReport, persist, LatencySnapshot,
 } from '../../index';
 
 const s = Store.create({ name: 'types', size: 1 << 20, engine: 'js', buckets: 64, lockTimeoutMs: 500 });
@@ -172,6 +172,21 @@ void mq.enqueueAsync({ id: 1 }, { timeoutMs: 10 });
 const lost: { writes: number; reads: number } = mq.skipped;
 void [put, lost, mq.tryDequeue(), MpmcQueue.SLOTS_OFFSET];
 mq.close();
+
+const bp = BufferPool.create({ buffer: new SharedArrayBuffer(BufferPool.bytesFor(4, 1024)), blockSize: 1024, blockCount: 4 });
+const block: PooledBlock = bp.acquire();
+const maybeBlock: PooledBlock | null = bp.tryAcquire();
+const taken: Uint8Array = bp.take(block.handle);
+bp.release(block.handle);
+const freed: number = bp.reclaim();
+void [maybeBlock, taken, freed, bp.view(block.handle), bp.stats().free, bp.blockSize, bp.closed];
+// @ts-expect-error a handle is a number
+bp.release('1');
+bp.close();
+const poolByName: BufferPool = reg.create('buffer-pool', 'frames', { blockSize: 4096, blockCount: 8 });
+// @ts-expect-error a buffer pool needs its shape
+reg.create('buffer-pool', 'frames2');
+poolByName.close();
 
 const ch = Channel.create({ buffer: new SharedArrayBuffer(Channel.bytesFor(8)), capacity: 8 });
 const sent: boolean = ch.trySend({ n: 1 });

@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+'use strict';
+// Buffer pool benchmark (npm run bench:pool): the hand-off of a 1 MiB payload from one thread to
+// another and from one process to another, with shmstore's BufferPool (the block is stamped in
+// place, its handle travels through an MpmcQueue, the consumer reads the block in place and
+// releases it) against postMessage of a copied 1 MiB Buffer, postMessage transferring a fresh
+// ArrayBuffer, and (processes) child_process IPC with the 'advanced' serialization. Each case
+// runs in its own child process (bench/lib/pool-case.js) from the declared list below; the table
+// shows the median over runs of the time per hand-off and the ratios the issue's goal names.
+// Results: bench/results/pool-latest.json.
+//   node bench/pool.js [--quick] [--only <substring>] [--runs N] [--no-save]
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { execFileSync } = require('child_process');
+const { machine, median } = require('./lib/report');
+
+const args = process.argv.slice(2);
+const flag = (f) => args.includes(f);
+const value = (f, d) => (args.includes(f) ? args[args.indexOf(f) + 1] : d);
+const quick = flag('--quick');
+const runs = Number(value('--runs', quick ? 3 : 7));
+const only = value('--only', null);
+const CASE = path.join(__dirname, 'lib', 'pool-case.js');
+const RESULTS = path.join(__dirname, 'results', 'pool-latest.json');
+const SIZE = 1 << 20;
+const N = quick ? 100 : 400;
+
+// The declared cases: [transport, topology].
+const CASES = [
+  ['pool', 'threads'], ['postMessage', 'threads'], ['transfer', 'threads'],
+  ['pool', 'processes'], ['ipc', 'processes'],
+];
+const LABELS = {
+  pool: 'BufferPool hand-off (zero-copy)',
+  postMessage: 'postMessage, copied Buffer',
+  transfer: 'postMessage, transferred ArrayBuffer',
+  ipc: 'child_process IPC (advanced), copied',
+};
+const idOf = ([transport, topology]) => `${topology}/${transport}`;
+
+function runCase(c) {
+  const [transport, topology] = c;
+  const desc = { id: `bench-${process.pid}-${topology}-${transport}`, transport, topology, n: N, runs, size: SIZE };
+  try {
+    const out = execFileSync(process.execPath, [CASE, JSON.stringify(desc)], { encoding: 'utf8', timeout: 600000, stdio: ['ignore', 'pipe', 'inherit'] });
+    const r = JSON.parse(out.trim().split('\n').pop());
+    return { ns: median(r.samples), samples: r.samples };
+  } catch (e) {
+    return { error: String(e.message).split('\n')[0] };
+  }
+}
+
+const us = (ns) => (ns / 1000).toFixed(ns >= 100000 ? 0 : 1);
+
+const m = machine();
+const date = new Date().toISOString();
+console.log(`shmstore bench: buffer pool hand-off of ${SIZE} bytes (${date})`);
+console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.os}; node ${m.node}`);
+console.log(`load average: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${runs} runs of ${N} hand-offs per case (median; one more run warms up)\n`);
+const results = {};
+for (const c of CASES) {
+  const id = idOf(c);
+  if (only && !id.includes(only)) continue;
+  results[id] = runCase(c);
+  const r = results[id];
+  console.log(`  ${id.padEnd(24)} ${r.error ? `error: ${r.error}` : `${us(r.ns)} µs per hand-off`}`);
+}
+
+console.log('\nper 1 MiB hand-off: µs (median) | × faster than postMessage of a copied Buffer (threads) | payload GB/s');
+const pm = results['threads/postMessage'];
+for (const c of CASES) {
+  const r = results[idOf(c)];
+  if (!r) continue;
+  const label = `${c[1]} ${LABELS[c[0]]}`;
+  if (r.error) {
+    console.log(`    ${label.padEnd(52)} ${r.error}`);
+    continue;
+  }
+  const ratio = pm && pm.ns ? `${(pm.ns / r.ns).toFixed(1)}×` : '—';
+  console.log(`    ${label.padEnd(52)} ${us(r.ns).padStart(9)} µs  ${ratio.padStart(8)}  ${(SIZE / r.ns).toFixed(2)} GB/s`);
+}
+
+const goals = [];
+for (const topology of ['threads', 'processes']) {
+  const p = results[`${topology}/pool`];
+  const peer = results[topology === 'threads' ? 'threads/postMessage' : 'processes/ipc'];
+  if (p && p.ns && pm && pm.ns) {
+    goals.push({ text: `pooled hand-off (${topology}) >= 50x faster than postMessage of a copied 1 MiB Buffer`, met: pm.ns / p.ns >= 50,
+      detail: `${(pm.ns / p.ns).toFixed(1)}× (${us(p.ns)} vs ${us(pm.ns)} µs)` });
+  }
+  if (topology === 'processes' && p && p.ns && peer && peer.ns) {
+    goals.push({ text: 'pooled hand-off (processes) vs child_process IPC of a copied 1 MiB Buffer', met: null,
+      detail: `${(peer.ns / p.ns).toFixed(1)}× (${us(p.ns)} vs ${us(peer.ns)} µs)` });
+  }
+}
+console.log('\ngoals:');
+for (const g of goals) console.log(`  [${g.met === null ? 'info' : g.met ? 'met' : 'NOT met'}] ${g.text}: ${g.detail}`);
+if (!flag('--no-save') && !only) {
+  fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
+  fs.writeFileSync(RESULTS, `${JSON.stringify({ date, machine: m, loadavg: os.loadavg(), runs, n: N, size: SIZE, results, goals }, null, 2)}\n`);
+  console.log(`\nsaved ${path.relative(process.cwd(), RESULTS)}`);
+}
