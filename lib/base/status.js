@@ -38,6 +38,7 @@ const STATUS = Object.freeze({
   ERR_PERSIST_IO: 45,
   ERR_PERSIST_CORRUPT: 46,
   ERR_PEER_MISSING: 50,
+  ERR_NAMESPACE_DROPPED: 73,
 });
 
 const STATUS_CODE = Object.freeze([
@@ -92,6 +93,29 @@ const STATUS_CODE = Object.freeze([
   undefined,
   undefined,
   'ERR_PEER_MISSING',
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  'ERR_NAMESPACE_DROPPED',
 ]);
 
 module.exports = { STATUS, STATUS_CODE };

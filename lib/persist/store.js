@@ -316,6 +316,37 @@ class Store extends BaseStore {
     return n;
   }
 
+  // Logged as one WAL_REC_NS_DROP record (format.md §16), which replays as a drop. A log that
+  // cannot be written puts the entries back (in a namespace created anew: its policy and
+  // counters are not restored) and throws.
+  dropNamespace(ns) {
+    const p = this._p;
+    if (p === null) return super.dropNamespace(ns);
+    this._live();
+    checkNsName(ns);
+    let end;
+    let n;
+    p.control.lockAllStripes();
+    try {
+      const id = this._id(ns, false);
+      if (id === 0) return false;
+      const before = this._e.entries(id);
+      n = super.dropNamespace(ns);
+      if (n === false) return false;
+      try {
+        end = p.wal.append(encodeRecord(C.WAL_REC_NS_DROP, ns, null, null, 0, 0));
+      } catch (err) {
+        const again = this._id(ns, true);
+        for (const [k, raw, enc] of before) this._e.set(again, k, raw, enc);
+        throw err;
+      }
+    } finally {
+      p.control.unlockAllStripes();
+    }
+    this._settle(end);
+    return n;
+  }
+
   // Every pair is validated before any is written; each pair is one logged set.
   setMany(ns, entries, opts) {
     if (this._p === null) return opts === undefined ? super.setMany(ns, entries) : super.setMany(ns, entries, opts);

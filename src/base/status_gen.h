@@ -42,6 +42,7 @@ enum Status : int32_t {
   kErrPersistIo = 45,
   kErrPersistCorrupt = 46,
   kErrPeerMissing = 50,
+  kErrNamespaceDropped = 73,
 };
 
 inline const char* StatusCode(int32_t s) noexcept {
@@ -82,6 +83,7 @@ inline const char* StatusCode(int32_t s) noexcept {
     case 45: return "ERR_PERSIST_IO";
     case 46: return "ERR_PERSIST_CORRUPT";
     case 50: return "ERR_PEER_MISSING";
+    case 73: return "ERR_NAMESPACE_DROPPED";
     default: return "ERR_UNKNOWN";
   }
 }
