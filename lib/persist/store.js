@@ -189,14 +189,15 @@ class Store extends BaseStore {
   }
 
   // [raw, encoding, expiry] of the stored value (expiry as the engine takes it: epoch ms, or
-  // EXPIRY_NEVER), undefined when absent (held: the key's stripe).
+  // EXPIRY_NEVER), undefined when absent (held: the key's stripe). A namespace this handle
+  // resolved and another dropped since is resolved again (format.md §5, "Dropping").
   _raw(ns, key) {
-    const id = this._id(ns, false);
-    if (id === 0) return undefined;
-    const raw = this._e.get(id, key);
-    if (raw === undefined) return undefined;
-    const enc = this._out[0];
-    return [raw, enc, engineExpiry(this._e.expiresAt(id, key))];
+    return this._nsCall(ns, undefined, (id) => {
+      const raw = this._e.get(id, key);
+      if (raw === undefined) return undefined;
+      const enc = this._out[0];
+      return [raw, enc, engineExpiry(this._e.expiresAt(id, key))];
+    }, 'get');
   }
 
   // Puts back what a mutation whose record could not be logged changed (held: its stripe).
@@ -298,14 +299,14 @@ class Store extends BaseStore {
     let n;
     p.control.lockAllStripes();
     try {
-      const id = this._id(ns, false);
-      if (id === 0) return 0;
-      const before = this._e.entries(id);
+      const before = this._nsCall(ns, null, (id) => this._e.entries(id), 'clear');
+      if (before === null) return 0;
       n = super.clear(ns);
       if (n === 0) return 0;
       try {
         end = p.wal.append(encodeRecord(C.WAL_REC_CLEAR, ns, null, null, 0, 0));
       } catch (err) {
+        const id = this._id(ns, true);
         for (const [k, raw, enc] of before) this._e.set(id, k, raw, enc);
         throw err;
       }
@@ -328,9 +329,8 @@ class Store extends BaseStore {
     let n;
     p.control.lockAllStripes();
     try {
-      const id = this._id(ns, false);
-      if (id === 0) return false;
-      const before = this._e.entries(id);
+      const before = this._nsCall(ns, null, (id) => this._e.entries(id), 'dropNamespace');
+      if (before === null) return false;
       n = super.dropNamespace(ns);
       if (n === false) return false;
       try {

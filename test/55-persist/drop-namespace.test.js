@@ -44,6 +44,30 @@ for (const engine of ENGINES) {
       assert.deepStrictEqual(r.verify().errors, []);
     });
 
+    it('another handle that cached the dropped namespace writes it anew, and the log replays that', () => {
+      const s = create();
+      const o = track(Store.open({ name: t.name, engine, persist: { dir: t.dir } }));
+      o.set('ns', 'old', 1);
+      assert.strictEqual(s.get('ns', 'old'), 1);
+      assert.strictEqual(o.dropNamespace('ns'), 1);
+      s.set('ns', 'new', 2); // s resolved 'ns' before the drop
+      assert.deepStrictEqual(contents(o, 'ns'), [['new', 2]]);
+      // Its clear and drop of the name resolve it again too.
+      assert.strictEqual(o.dropNamespace('ns'), 1);
+      s.set('ns', 'new', 2);
+      assert.strictEqual(o.clear('ns'), 1);
+      o.set('ns', 'x', 0);
+      assert.strictEqual(s.clear('ns'), 1);
+      o.set('ns', 'y', 1);
+      assert.strictEqual(o.dropNamespace('ns'), 1);
+      assert.strictEqual(s.dropNamespace('ns'), false);
+      s.set('ns', 'new', 2);
+      s.close();
+      o.close();
+      const r = track(recover(t.name, t.dir, engine));
+      assert.deepStrictEqual(contents(r, 'ns'), [['new', 2]]);
+    });
+
     it('a drop after a checkpoint replays on top of the snapshot', () => {
       const s = create();
       for (let i = 0; i < 5; i++) s.set('gone', `k${i}`, i);
