@@ -1,7 +1,8 @@
 'use strict';
 // The public Store API. It validates every argument, resolves namespace names to ids (cached per
-// handle: a namespace, once live, never changes id) and drives one of two engines with the same
-// internal interface: the native binding or the pure-JS engine.
+// handle; an engine refuses a cached id whose namespace was dropped since with
+// ERR_NAMESPACE_DROPPED, and the name is then resolved again) and drives one of two engines with
+// the same internal interface: the native binding or the pure-JS engine.
 const v = require('../base/validate');
 
 const { typeError, rangeError } = v;
