@@ -1,6 +1,6 @@
 'use strict';
-// store.dropNamespace(ns) across processes (format.md §5, "Dropping"): writers in other processes
-// (one per engine) keep writing the namespace being dropped, and no entry of a dropped life
+// store.dropNamespace(ns) across threads and processes (format.md §5, "Dropping"): writers in
+// worker threads and in other processes (one per engine) keep writing the namespace being dropped, and no entry of a dropped life
 // survives nor lands in the namespace that reuses its id; a dropper killed with SIGKILL at a
 // random moment of a large drop leaves a store that verify() accepts and a repair pass finishes.
 const assert = require('assert');
@@ -8,9 +8,28 @@ const path = require('path');
 const { Store } = require('../../lib/store/store');
 const { ENGINES, uniqueName } = require('../helpers/engines');
 const { runNode, runAndKill, removeShm } = require('../helpers/process');
+const { Worker } = require('worker_threads');
 
 const ACTOR = path.join(__dirname, 'children', 'drop-actor.js');
 const other = (engine) => (engine === 'js' ? 'native' : 'js');
+const STORE = path.join(__dirname, '..', '..', 'lib', 'store', 'store.js');
+
+// A worker thread that sets keys of 'hot' on the store in `buffer` until `stop[0]` is 1.
+function threadWriter(buffer, engine, id, stop) {
+  const code = `
+    const { workerData: d, parentPort } = require('worker_threads');
+    const s = require(d.store).Store.attach(d.buffer, { engine: d.engine });
+    const stop = new Int32Array(d.stop);
+    let n = 0;
+    while (Atomics.load(stop, 0) === 0) s.set('hot', 't' + d.id + '-' + (n++ % 300), n);
+    s.close();
+    parentPort.postMessage(n);`;
+  const w = new Worker(code, { eval: true, workerData: { store: STORE, buffer, engine, id, stop } });
+  return new Promise((resolve, reject) => {
+    w.on('message', resolve);
+    w.on('error', reject);
+  });
+}
 
 for (const engine of ENGINES) {
   describe(`store.dropNamespace() across processes [${engine} engine]`, () => {
@@ -50,6 +69,29 @@ for (const engine of ENGINES) {
         assert.strictEqual(s.count(), 0);
         assert.deepStrictEqual(s.verify().errors, []);
       } finally {
+        s.close();
+      }
+    });
+
+    it('writer threads of the namespace being dropped: nothing survives or lands in a reused id', async () => {
+      const s = Store.create({ buffer: new SharedArrayBuffer(1 << 23), buckets: 1024, engine });
+      const stop = new SharedArrayBuffer(4);
+      try {
+        const writers = [engine, other(engine)].map((e, id) => threadWriter(s.buffer, e, id, stop));
+        for (let round = 0; round < 40; round++) {
+          s.dropNamespace('hot');
+          s.set(`cold-${round}`, 'mine', round);
+          assert.deepStrictEqual(s.keys(`cold-${round}`), ['mine'], `round ${round}`);
+          assert.strictEqual(s.dropNamespace(`cold-${round}`), 1);
+          await new Promise((r) => setTimeout(r, 2));
+        }
+        Atomics.store(new Int32Array(stop), 0, 1);
+        for (const n of await Promise.all(writers)) assert.ok(n > 0);
+        assert.ok(s.namespaces().every((n) => n === 'hot'), s.namespaces().join());
+        assert.strictEqual(s.count(), s.count('hot'));
+        assert.deepStrictEqual(s.verify().errors, []);
+      } finally {
+        Atomics.store(new Int32Array(stop), 0, 1);
         s.close();
       }
     });
