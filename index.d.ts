@@ -377,6 +377,8 @@ export declare class Store {
   has(ns: string, key: string): boolean;
   delete(ns: string, key: string): boolean;
   clear(ns: string): number;
+  /** Removes the namespace, its policy and counters, and frees its id; false when absent. */
+  dropNamespace(ns: string): number | false;
   keys(ns: string): string[];
   entries(ns: string): [string, any][];
   count(ns?: string): number;

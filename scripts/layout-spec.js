@@ -90,6 +90,8 @@ const constants = {
   EVICT_ADVANCE_EVERY: 8,
   NS_STATE_FREE: 0,
   NS_STATE_LIVE: 2,
+  // A drop is removing the namespace's entries; the record is not reused until it is free.
+  NS_STATE_DROPPING: 1,
   // Owner record state: the owner is live, or its thread ended without releasing the slot.
   OWNER_STATE_LIVE: 0,
   OWNER_STATE_DEAD: 1,
@@ -404,7 +406,8 @@ const structs = {
       ['state', 'u32', 0],
       ['count', 'u32', 4],
       ['nameLength', 'u32', 8],
-      ['reserved', 'u32', 12],
+      // Incremented when a drop of the namespace starts (docs/format.md §5, "Dropping").
+      ['generation', 'u32', 12],
       ['name', 'u8', 16, 48],
     ],
   },
@@ -821,6 +824,8 @@ const statuses = [
   // or of another pool).
   [70, 'ERR_POOL_EXHAUSTED'],
   [71, 'ERR_BAD_HANDLE'],
+  // A namespace id a handle resolved was dropped since (docs/format.md §5, "Dropping").
+  [73, 'ERR_NAMESPACE_DROPPED'],
 ];
 
 module.exports = { constants, structs, placement, statuses, sizeClasses: sizeClasses() };

@@ -199,11 +199,33 @@ napi_value MClear(napi_env env, StoreCore* c, napi_value* argv) {
   return Number(env, removed);
 }
 
+// dropNamespace(nsId) -> number removed
+napi_value MDropNamespace(napi_env env, StoreCore* c, napi_value* argv) {
+  uint32_t ns;
+  if (!GetNs(env, argv[0], 1, &ns)) return nullptr;
+  uint32_t removed;
+  Status s = c->store->DropNamespace(ns, &removed);
+  if (s != L::kOk) {
+    ThrowFailed(env, s, "dropNamespace");
+    return nullptr;
+  }
+  return Number(env, removed);
+}
+
+// After a listing or a count of namespace ns: false (ERR_NAMESPACE_DROPPED thrown) when ns is no
+// longer the namespace this handle resolved, so the result may not be its (format.md §5).
+bool StillCurrent(napi_env env, StoreCore* c, uint32_t ns, const char* what) {
+  if (ns == 0 || c->store->NamespaceCurrent(ns)) return true;
+  ThrowFailed(env, L::kErrNamespaceDropped, what);
+  return false;
+}
+
 // count(nsId) -> number (nsId 0: the whole store)
 napi_value MCount(napi_env env, StoreCore* c, napi_value* argv) {
   uint32_t ns;
   if (!GetNs(env, argv[0], 0, &ns)) return nullptr;
-  return Number(env, c->store->Count(ns));
+  const uint32_t n = c->store->Count(ns);
+  return StillCurrent(env, c, ns, "count") ? Number(env, n) : nullptr;
 }
 
 // keys(nsId) -> [key...]
@@ -233,6 +255,7 @@ napi_value MKeys(napi_env env, StoreCore* c, napi_value* argv) {
     ThrowFailed(env, s, "keys");
     return nullptr;
   }
+  if (!StillCurrent(env, c, ns, "keys")) return nullptr;
   return failed ? ThrowNoMemory(env, "keys") : arr;
 }
 
@@ -268,6 +291,7 @@ napi_value MEntries(napi_env env, StoreCore* c, napi_value* argv) {
     ThrowFailed(env, s, "entries");
     return nullptr;
   }
+  if (!StillCurrent(env, c, ns, "entries")) return nullptr;
   return failed ? ThrowNoMemory(env, "entries") : arr;
 }
 
@@ -415,6 +439,7 @@ const MethodDef kMethods[] = {
     {"configureNamespace", Call<MConfigureNamespace, 3>},
     {"delete", Call<MDelete, 2>},
     {"clear", Call<MClear, 1>},
+    {"dropNamespace", Call<MDropNamespace, 1>},
     {"count", Call<MCount, 1>},
     {"keys", Call<MKeys, 1>},
     {"entries", Call<MEntries, 1>},

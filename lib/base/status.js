@@ -40,6 +40,7 @@ const STATUS = Object.freeze({
   ERR_PEER_MISSING: 50,
   ERR_POOL_EXHAUSTED: 70,
   ERR_BAD_HANDLE: 71,
+  ERR_NAMESPACE_DROPPED: 73,
 });
 
 const STATUS_CODE = Object.freeze([
@@ -115,6 +116,8 @@ const STATUS_CODE = Object.freeze([
   undefined,
   'ERR_POOL_EXHAUSTED',
   'ERR_BAD_HANDLE',
+  undefined,
+  'ERR_NAMESPACE_DROPPED',
 ]);
 
 module.exports = { STATUS, STATUS_CODE };

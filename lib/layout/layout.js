@@ -47,6 +47,7 @@ const C = Object.freeze({
   EVICT_ADVANCE_EVERY: 8,
   NS_STATE_FREE: 0,
   NS_STATE_LIVE: 2,
+  NS_STATE_DROPPING: 1,
   OWNER_STATE_LIVE: 0,
   OWNER_STATE_DEAD: 1,
   SIZE_CLASS_COUNT: 0x28,
@@ -244,7 +245,7 @@ const S = Object.freeze({
     STATE: 0,
     COUNT: 4,
     NAME_LENGTH: 8,
-    RESERVED: 12,
+    GENERATION: 12,
     NAME: 16,
   }),
   OWNER: Object.freeze({
@@ -625,7 +626,7 @@ const W = Object.freeze({
     STATE: 0,
     COUNT: 1,
     NAME_LENGTH: 2,
-    RESERVED: 3,
+    GENERATION: 3,
   }),
   OWNER: Object.freeze({
     WORDS: 8,

@@ -32,9 +32,10 @@ function applyRecord(store, r, nowMs) {
       BaseStore.prototype.delete.call(store, r.ns, r.key);
       return;
     case C.WAL_REC_CLEAR:
-    case C.WAL_REC_NS_DROP:
-      // This version's store keeps namespaces forever: a drop replays as a clear.
       BaseStore.prototype.clear.call(store, r.ns);
+      return;
+    case C.WAL_REC_NS_DROP:
+      BaseStore.prototype.dropNamespace.call(store, r.ns);
       return;
     case C.WAL_REC_NS_CREATE:
       store._id(r.ns, true);

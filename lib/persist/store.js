@@ -193,14 +193,15 @@ class Store extends BaseStore {
   }
 
   // [raw, encoding, expiry] of the stored value (expiry as the engine takes it: epoch ms, or
-  // EXPIRY_NEVER), undefined when absent (held: the key's stripe).
+  // EXPIRY_NEVER), undefined when absent (held: the key's stripe). A namespace this handle
+  // resolved and another dropped since is resolved again (format.md §5, "Dropping").
   _raw(ns, key) {
-    const id = this._id(ns, false);
-    if (id === 0) return undefined;
-    const raw = this._e.get(id, key);
-    if (raw === undefined) return undefined;
-    const enc = this._out[0];
-    return [raw, enc, engineExpiry(this._e.expiresAt(id, key))];
+    return this._nsCall(ns, undefined, (id) => {
+      const raw = this._e.get(id, key);
+      if (raw === undefined) return undefined;
+      const enc = this._out[0];
+      return [raw, enc, engineExpiry(this._e.expiresAt(id, key))];
+    }, 'get');
   }
 
   // Puts back what a mutation whose record could not be logged changed (held: its stripe).
@@ -302,15 +303,45 @@ class Store extends BaseStore {
     let n;
     p.control.lockAllStripes();
     try {
-      const id = this._id(ns, false);
-      if (id === 0) return 0;
-      const before = this._e.entries(id);
+      const before = this._nsCall(ns, null, (id) => this._e.entries(id), 'clear');
+      if (before === null) return 0;
       n = super.clear(ns);
       if (n === 0) return 0;
       try {
         end = p.wal.append(encodeRecord(C.WAL_REC_CLEAR, ns, null, null, 0, 0));
       } catch (err) {
+        const id = this._id(ns, true);
         for (const [k, raw, enc] of before) this._e.set(id, k, raw, enc);
+        throw err;
+      }
+    } finally {
+      p.control.unlockAllStripes();
+    }
+    this._settle(end);
+    return n;
+  }
+
+  // Logged as one WAL_REC_NS_DROP record (format.md §16), which replays as a drop. A log that
+  // cannot be written puts the entries back (in a namespace created anew: its policy and
+  // counters are not restored) and throws.
+  dropNamespace(ns) {
+    const p = this._p;
+    if (p === null) return super.dropNamespace(ns);
+    this._live();
+    checkNsName(ns);
+    let end;
+    let n;
+    p.control.lockAllStripes();
+    try {
+      const before = this._nsCall(ns, null, (id) => this._e.entries(id), 'dropNamespace');
+      if (before === null) return false;
+      n = super.dropNamespace(ns);
+      if (n === false) return false;
+      try {
+        end = p.wal.append(encodeRecord(C.WAL_REC_NS_DROP, ns, null, null, 0, 0));
+      } catch (err) {
+        const again = this._id(ns, true);
+        for (const [k, raw, enc] of before) this._e.set(again, k, raw, enc);
         throw err;
       }
     } finally {

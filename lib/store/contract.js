@@ -5,8 +5,9 @@
 // has exactly these methods, no more, and that both give the same results and the same errors.
 //
 // Conventions (the same for every method of both engines):
-// - Arguments are already validated by the facade: namespace ids are live ids (or 0 where the
-//   method says so), keys are strings of at most MAX_KEY_BYTES UTF-8 bytes, payloads are
+// - Arguments are already validated by the facade: namespace ids are ids this handle resolved
+//   (or 0 where the method says so): a method given an id whose namespace was dropped since
+//   throws with status ERR_NAMESPACE_DROPPED, and the facade resolves the name again, keys are strings of at most MAX_KEY_BYTES UTF-8 bytes, payloads are
 //   strings or Uint8Arrays. An engine still refuses bad arguments with a TypeError or a
 //   RangeError (code ERR_INVALID_ARG) and never crashes or corrupts the store on them.
 // - Success returns the documented result. Every failure is thrown, as an Error whose numeric
@@ -33,6 +34,8 @@ const METHODS = Object.freeze({
   configureNamespace: { args: ['nsId', 'policy', 'ttlMs'], returns: 'undefined' },
   delete: { args: ['nsId', 'key'], returns: 'boolean (an entry was removed)' },
   clear: { args: ['nsId'], returns: 'number (entries removed)' },
+  // Drops the namespace (docs/format.md §5, "Dropping"); its id may then be reused.
+  dropNamespace: { args: ['nsId'], returns: 'number (entries removed)' },
   count: { args: ['nsId (0: the whole store)'], returns: 'number' },
   keys: { args: ['nsId'], returns: 'string[]' },
   entries: { args: ['nsId'], returns: '[key, payload, encoding][]' },

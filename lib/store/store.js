@@ -1,7 +1,8 @@
 'use strict';
 // The public Store API. It validates every argument, resolves namespace names to ids (cached per
-// handle: a namespace, once live, never changes id) and drives one of two engines with the same
-// internal interface: the native binding or the pure-JS engine.
+// handle; an engine refuses a cached id whose namespace was dropped since with
+// ERR_NAMESPACE_DROPPED, and the name is then resolved again) and drives one of two engines with
+// the same internal interface: the native binding or the pure-JS engine.
 const v = require('../base/validate');
 
 const { typeError, rangeError } = v;
@@ -287,6 +288,37 @@ class Store {
     return id;
   }
 
+  // After ERR_NAMESPACE_DROPPED (the namespace this handle resolved was dropped since, here or in
+  // another handle): forgets the cached id, so that a retry resolves the name again. Whether
+  // `err` was that failure.
+  _dropped(err, ns) {
+    if (err === null || typeof err !== 'object' || err.status !== STATUS.ERR_NAMESPACE_DROPPED) return false;
+    this._forget(ns);
+    return true;
+  }
+
+  _forget(ns) {
+    this._ns.delete(ns);
+    if (this._lastNs === ns) {
+      this._lastNs = NO_NAMESPACE;
+      this._lastId = 0;
+    }
+  }
+
+  // fn(id) for the existing namespace `ns`, again with the new id if it was dropped meanwhile;
+  // `absent` when there is no such namespace.
+  _nsCall(ns, absent, fn, what) {
+    for (;;) {
+      const id = this._id(ns, false);
+      if (id === 0) return absent;
+      try {
+        return fn(id);
+      } catch (err) {
+        if (!this._dropped(err, ns)) throw engineError(err, what);
+      }
+    }
+  }
+
   // Runs an engine call; maps the engine's internal failures to ShmError.
   _call(fn, what) {
     this._live();
@@ -306,6 +338,7 @@ class Store {
     try {
       raw = e.get(id, key);
     } catch (err) {
+      if (this._dropped(err, ns)) return this.get(ns, key);
       throw engineError(err, 'get');
     }
     return raw === undefined ? undefined : decodeValue(raw, this._out[0]);
@@ -320,6 +353,7 @@ class Store {
     try {
       return e.has(id, key);
     } catch (err) {
+      if (this._dropped(err, ns)) return this.has(ns, key);
       throw engineError(err, 'has');
     }
   }
@@ -342,6 +376,7 @@ class Store {
     try {
       e.set(id, key, payload, enc, expiry);
     } catch (err) {
+      if (this._dropped(err, ns)) return this.set(ns, key, value, opts);
       throw engineError(err, `set '${key}'`);
     }
     return this;
@@ -358,6 +393,7 @@ class Store {
     try {
       at = e.expiresAt(id, key);
     } catch (err) {
+      if (this._dropped(err, ns)) return this.ttl(ns, key);
       throw engineError(err, 'ttl');
     }
     return cache.remainingOf(at);
@@ -371,34 +407,40 @@ class Store {
     try {
       return e.delete(id, key);
     } catch (err) {
+      if (this._dropped(err, ns)) return this.delete(ns, key);
       throw engineError(err, 'delete');
     }
   }
 
   clear(ns) {
     const e = this._live();
-    const id = this._id(ns, false);
-    return id === 0 ? 0 : this._call(() => e.clear(id), 'clear');
+    return this._nsCall(ns, 0, (id) => e.clear(id), 'clear');
+  }
+
+  // Removes namespace `ns`: its entries, its policy and counters, and its id, which a later
+  // namespace may reuse (format.md §5, "Dropping"). Returns how many entries it removed, or false
+  // when there is no such namespace.
+  dropNamespace(ns) {
+    const e = this._live();
+    const n = this._nsCall(ns, false, (id) => e.dropNamespace(id), 'dropNamespace');
+    this._forget(ns);
+    return n;
   }
 
   keys(ns) {
     const e = this._live();
-    const id = this._id(ns, false);
-    return id === 0 ? [] : this._call(() => e.keys(id), 'keys');
+    return this._nsCall(ns, [], (id) => e.keys(id), 'keys');
   }
 
   entries(ns) {
     const e = this._live();
-    const id = this._id(ns, false);
-    if (id === 0) return [];
-    return this._call(() => e.entries(id), 'entries').map(([k, raw, enc]) => [k, decodeValue(raw, enc)]);
+    return this._nsCall(ns, [], (id) => e.entries(id), 'entries').map(([k, raw, enc]) => [k, decodeValue(raw, enc)]);
   }
 
   count(ns) {
     const e = this._live();
     if (ns === undefined) return this._call(() => e.count(0), 'count');
-    const id = this._id(ns, false);
-    return id === 0 ? 0 : this._call(() => e.count(id), 'count');
+    return this._nsCall(ns, 0, (id) => e.count(id), 'count');
   }
 
   namespaces() {
@@ -420,6 +462,7 @@ class Store {
         if (raw !== undefined) values[i] = decodeValue(raw, this._out[0]);
       }
     } catch (err) {
+      if (this._dropped(err, ns)) return this.getMany(ns, keys);
       throw engineError(err, 'getMany');
     }
     return values;
@@ -446,11 +489,17 @@ class Store {
       for (const k of keys) this.delete(ns, k);
       return keys.length;
     }
-    const id = this._id(ns, true);
+    let id = this._id(ns, true);
     for (let i = 0; i < keys.length; i++) {
       try {
         e.set(id, keys[i], payloads[i], encs[i], expiry);
       } catch (err) {
+        if (this._dropped(err, ns)) {
+          // Dropped part way: the pairs written so far went with it; all go to the new namespace.
+          id = this._id(ns, true);
+          i = -1;
+          continue;
+        }
         throw Object.assign(engineError(err, `setMany '${keys[i]}'`), { written: i });
       }
     }
@@ -492,8 +541,15 @@ class Store {
     checkNsName(name);
     const config = cache.namespaceConfigOf(opts);
     if (config !== null) {
-      const id = this._id(name, true);
-      this._call(() => e.configureNamespace(id, config[0], config[1]), `namespace '${name}'`);
+      for (;;) {
+        const id = this._id(name, true);
+        try {
+          e.configureNamespace(id, config[0], config[1]);
+          break;
+        } catch (err) {
+          if (!this._dropped(err, name)) throw engineError(err, `namespace '${name}'`);
+        }
+      }
     }
     return new NamespaceView(this, name);
   }

@@ -44,6 +44,7 @@ enum Status : int32_t {
   kErrPeerMissing = 50,
   kErrPoolExhausted = 70,
   kErrBadHandle = 71,
+  kErrNamespaceDropped = 73,
 };
 
 inline const char* StatusCode(int32_t s) noexcept {
@@ -86,6 +87,7 @@ inline const char* StatusCode(int32_t s) noexcept {
     case 50: return "ERR_PEER_MISSING";
     case 70: return "ERR_POOL_EXHAUSTED";
     case 71: return "ERR_BAD_HANDLE";
+    case 73: return "ERR_NAMESPACE_DROPPED";
     default: return "ERR_UNKNOWN";
   }
 }

@@ -51,6 +51,7 @@ inline constexpr uint64_t kEvictTurns = 2ULL;
 inline constexpr uint64_t kEvictAdvanceEvery = 8ULL;
 inline constexpr uint64_t kNsStateFree = 0ULL;
 inline constexpr uint64_t kNsStateLive = 2ULL;
+inline constexpr uint64_t kNsStateDropping = 1ULL;
 inline constexpr uint64_t kOwnerStateLive = 0ULL;
 inline constexpr uint64_t kOwnerStateDead = 1ULL;
 inline constexpr uint64_t kSizeClassCount = 0x28ULL;
@@ -290,14 +291,14 @@ struct Namespace {
   uint32_t state;
   uint32_t count;
   uint32_t nameLength;
-  uint32_t reserved;
+  uint32_t generation;
   uint8_t name[48];
 };
 static_assert(sizeof(Namespace) == 64, "Namespace size");
 static_assert(offsetof(Namespace, state) == 0, "Namespace.state");
 static_assert(offsetof(Namespace, count) == 4, "Namespace.count");
 static_assert(offsetof(Namespace, nameLength) == 8, "Namespace.nameLength");
-static_assert(offsetof(Namespace, reserved) == 12, "Namespace.reserved");
+static_assert(offsetof(Namespace, generation) == 12, "Namespace.generation");
 static_assert(offsetof(Namespace, name) == 16, "Namespace.name");
 
 struct Owner {
@@ -866,6 +867,7 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(kEvictAdvanceEvery, "EVICT_ADVANCE_EVERY") \
   X(kNsStateFree, "NS_STATE_FREE") \
   X(kNsStateLive, "NS_STATE_LIVE") \
+  X(kNsStateDropping, "NS_STATE_DROPPING") \
   X(kOwnerStateLive, "OWNER_STATE_LIVE") \
   X(kOwnerStateDead, "OWNER_STATE_DEAD") \
   X(kSizeClassCount, "SIZE_CLASS_COUNT") \
@@ -1077,7 +1079,7 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(Namespace, "NAMESPACE", state, "STATE") \
   X(Namespace, "NAMESPACE", count, "COUNT") \
   X(Namespace, "NAMESPACE", nameLength, "NAME_LENGTH") \
-  X(Namespace, "NAMESPACE", reserved, "RESERVED") \
+  X(Namespace, "NAMESPACE", generation, "GENERATION") \
   X(Namespace, "NAMESPACE", name, "NAME") \
   X(Owner, "OWNER", pid, "PID") \
   X(Owner, "OWNER", tid, "TID") \

@@ -159,6 +159,9 @@ Status Store::Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* 
         return true;
       });
   if (s == layout::kOk && expired) ReclaimExpired(ns, key, keyLength, hash);
+  // After the lookup (format.md §5, "Dropping"): the generation is the one this handle resolved
+  // only if no drop started before now, so what was found belongs to the namespace asked for.
+  if (s == layout::kOk && !NamespaceCurrent(ns)) return layout::kErrNamespaceDropped;
   return s;
 }
 

@@ -175,14 +175,21 @@ void Store::RepairPool(internal::RepairScan* scan) noexcept {
 // Step 4. Establishes: no live namespace record has a nameLength no name can have. Such a record
 // names no namespace anybody can find: it is freed, and RepairChains unlinks its entries as entries
 // of a namespace that is not live.
+// So is a record being dropped (§5, "Dropping"): the pass finishes the drop, whether its dropper
+// died or still runs (that one stops at its next bucket, seeing the record free), and resets its
+// policy record as the dropper would.
 void Store::DropUnnamedNamespaces() noexcept {
   for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
     layout::Namespace* rec = &nsTable_[i];
     const uint32_t len = rec->nameLength;
-    if (AtomicLoad(&rec->state) == layout::kNsStateLive && (len == 0 || len > kMaxNamespaceBytes)) {
-      AtomicStore(&rec->state, static_cast<uint32_t>(layout::kNsStateFree));
-      AtomicStore(&rec->count, 0);
+    const uint32_t state = AtomicLoad(&rec->state);
+    if (state == layout::kNsStateDropping) {
+      std::memset(static_cast<void*>(&nsPolicy_[i]), 0, sizeof nsPolicy_[i]);
+    } else if (state != layout::kNsStateLive || (len != 0 && len <= kMaxNamespaceBytes)) {
+      continue;
     }
+    AtomicStore(&rec->state, static_cast<uint32_t>(layout::kNsStateFree));
+    AtomicStore(&rec->count, 0);
   }
 }
 

@@ -15,6 +15,11 @@ void Store::FlushCounters() noexcept {
     if (c.hits == 0 && c.misses == 0 && c.evictions == 0 && c.expirations == 0 && c.bytes == 0) {
       continue;
     }
+    // Counts of a namespace dropped since are dropped too: its record may belong to another.
+    if (!NamespaceCurrent(i)) {
+      c = NsCounts{};
+      continue;
+    }
     layout::NsPolicy* pol = &nsPolicy_[i];
     if (c.hits != 0) AtomicAdd64(&pol->hits, c.hits);
     if (c.misses != 0) AtomicAdd64(&pol->misses, c.misses);

@@ -140,8 +140,21 @@ class Store {
   Status Delete(uint32_t ns, const void* key, uint32_t keyLength, bool* existed) noexcept;
   // Removes every entry of namespace ns, bucket by bucket.
   Status Clear(uint32_t ns, uint32_t* removed) noexcept;
+  // Drops namespace ns (format.md §5, "Dropping"): removes its entries, resets its policy record
+  // and frees the record for reuse. *removed: the entries this call removed (fewer when a repair
+  // pass finished the drop meanwhile). kErrNamespaceDropped when ns is not the namespace this
+  // handle resolved (dropped since, or never live).
+  Status DropNamespace(uint32_t ns, uint32_t* removed) noexcept;
   // Live entries of namespace ns (from its counter), or of the whole store for ns = 0.
   uint32_t Count(uint32_t ns) const noexcept;
+  // Whether ns is still the namespace this handle resolved (format.md §5, "Dropping"): live,
+  // with the generation the handle saw when it resolved the name. Writers check it under the
+  // bucket lock, readers after their lookup.
+  bool NamespaceCurrent(uint32_t ns) const noexcept {
+    return ns >= 1 && ns <= kMaxNamespaceId &&
+           AtomicLoad(&nsTable_[ns].state) == layout::kNsStateLive &&
+           AtomicLoad(&nsTable_[ns].generation) == nsGen_[ns];
+  }
 
   // Finds (and with create, creates) namespace `name` (1-48 UTF-8 bytes). *id = 0 when it does
   // not exist and create is false.
@@ -259,7 +272,14 @@ class Store {
                    uint32_t hash) noexcept;
   // clear(), one bucket at a time: the retries around the sweep of one chain under its lock.
   enum class Sweep { kDone, kCorrupt, kFreeFailed };
-  Status ClearBucket(layout::Bucket* b, uint32_t ns, uint32_t* removed) noexcept;
+  // dropGen: nullptr for clear() (the namespace must stay current), else the generation of the
+  // drop under way (the record must still be dropping with it). kErrNamespaceDropped when not.
+  Status ClearBucket(layout::Bucket* b, uint32_t ns, uint32_t* removed,
+                     const uint32_t* dropGen) noexcept;
+  Status ClearAll(uint32_t ns, uint32_t* removed, const uint32_t* dropGen) noexcept;
+  bool StillClearing(uint32_t ns, const uint32_t* dropGen) const noexcept;
+  // Takes NsState.lock (repairing when its holder is gone).
+  Status LockNamespaces(uint32_t* held) noexcept;
   Sweep SweepNamespace(layout::Bucket* b, uint32_t ns, uint32_t* removed) noexcept;
   uint64_t NowMs() const noexcept;
   // The expiry a set stores: see Set.
@@ -350,8 +370,9 @@ class Store {
   uint64_t writes_ = 0;
   uint32_t evictions_ = 0;  // by this handle's hand: decides when the hand moves on (evict.cpp)
   std::unique_ptr<NsCounts[]> nsCounts_;  // kMaxNamespaceId + 1, flushed with reads_ and writes_
-  std::unique_ptr<uint8_t[]> scratch_;    // kMaxKeyBytes + kMaxValueBytes: one key ‖ value
-  std::vector<uint8_t> snap_;             // ForEach's per-bucket copy, kept for reuse
+  uint32_t nsGen_[kMaxNamespaceId + 1] = {};  // each id's generation as this handle resolved it
+  std::unique_ptr<uint8_t[]> scratch_;        // kMaxKeyBytes + kMaxValueBytes: one key ‖ value
+  std::vector<uint8_t> snap_;                 // ForEach's per-bucket copy, kept for reuse
 };
 
 template <class F>

@@ -152,6 +152,12 @@ void Store::VerifyPool(internal::VerifyScan* scan) {
 // drops it.)
 void Store::VerifyChains(internal::VerifyScan* scan) {
   scan->liveNamespaces = LiveNamespaces(scan->nsLive);
+  // verify() accepts the entries of a namespace being dropped (its drop removes them, or the next
+  // repair pass does); a repair pass removes them.
+  bool accepted[kMaxNamespaceId + 1];
+  for (uint32_t i = 0; i <= kMaxNamespaceId; ++i) {
+    accepted[i] = scan->nsLive[i] || AtomicLoad(&nsTable_[i].state) == layout::kNsStateDropping;
+  }
   const ChainBounds tiled{base_, firstUnit_, scan->tiledEnd, kNoStepLimit};
   internal::DupIndex dups;
   for (uint32_t bi = 0; bi < bucketCount_; ++bi) {
@@ -171,7 +177,7 @@ void Store::VerifyChains(internal::VerifyScan* scan) {
         break;
       }
       const Entry* e = c.entry();
-      if (const char* problem = EntryProblem(c, bi, scan->nsLive)) {
+      if (const char* problem = EntryProblem(c, bi, accepted)) {
         scan->Error(where + ": " + problem);
       } else if (dups.Contains(base_, e)) {
         scan->Error(where + ": repeats a key already on the chain");

@@ -121,7 +121,11 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
   if (closed_) return layout::kErrClosed;
   if (keyLength > kMaxKeyBytes) return layout::kErrKeyTooLong;
   if (valueLength > kMaxValueBytes) return layout::kErrValueTooLong;
-  if (encoding > kEncodingMask || !NamespaceLive(ns)) return layout::kErrInvalidArg;
+  if (encoding > kEncodingMask || ns == 0 || ns > kMaxNamespaceId) return layout::kErrInvalidArg;
+  // An entry of a namespace that is not live would be corrupt, and one written through an id
+  // dropped since would land in another namespace: checked again under the bucket lock, where a
+  // drop cannot pass it (format.md §5, "Dropping").
+  if (!NamespaceCurrent(ns)) return layout::kErrNamespaceDropped;
   const uint32_t hash = KeyHash(key, keyLength, ns);
   const uint32_t cls = SizeClassFor(UnitsForEntry(keyLength, valueLength));
   Bucket* b = BucketFor(hash);
@@ -138,6 +142,10 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
     Found f;
     Status s = LockAndFind(b, ns, key, keyLength, hash, &held, &f, &repaired);
     if (s != layout::kOk) return s;
+    if (!NamespaceCurrent(ns)) {
+      Unlock(&b->lock, held);
+      return layout::kErrNamespaceDropped;
+    }
     // An evicting store (some namespace may evict, format.md §8) makes room instead of refusing;
     // so does one where entries may have expired (the hand then removes only those).
     const bool marking = AtomicLoad(&evict_->marking) != 0;
@@ -225,6 +233,10 @@ Status Store::Delete(uint32_t ns, const void* key, uint32_t keyLength, bool* exi
     Found f;
     Status s = LockAndFind(b, ns, key, keyLength, hash, &held, &f, &repaired);
     if (s != layout::kOk) return s;
+    if (!NamespaceCurrent(ns)) {
+      Unlock(&b->lock, held);
+      return layout::kErrNamespaceDropped;
+    }
     if (f.unit == 0) {
       Unlock(&b->lock, held);
       return layout::kOk;
@@ -247,23 +259,44 @@ Status Store::Clear(uint32_t ns, uint32_t* removed) noexcept {
   *removed = 0;
   if (closed_) return layout::kErrClosed;
   if (ns == 0 || ns > kMaxNamespaceId) return layout::kErrInvalidArg;
+  if (!NamespaceCurrent(ns)) return layout::kErrNamespaceDropped;
+  return ClearAll(ns, removed, nullptr);
+}
+
+// A bucket is skipped without its lock only when it is empty and no writer held its lock while
+// that was seen: the lock word free, the head 0, then the lock word unchanged. A writer that
+// takes the lock later sees what this sweep's caller stored before it (a drop's state), and one
+// that released it earlier left its entry on the head.
+Status Store::ClearAll(uint32_t ns, uint32_t* removed, const uint32_t* dropGen) noexcept {
   for (uint32_t i = 0; i < bucketCount_; ++i) {
     Bucket* b = &buckets_[i];
-    if (AtomicLoad(&b->head) == 0) continue;
-    Status s = ClearBucket(b, ns, removed);
+    const uint32_t w = AtomicLoad(&b->lock);
+    if (!LockIsHeld(w) && AtomicLoad(&b->head) == 0 && AtomicLoad(&b->lock) == w) continue;
+    Status s = ClearBucket(b, ns, removed, dropGen);
     if (s != layout::kOk) return s;
   }
   return layout::kOk;
 }
 
+bool Store::StillClearing(uint32_t ns, const uint32_t* dropGen) const noexcept {
+  if (dropGen == nullptr) return NamespaceCurrent(ns);
+  return AtomicLoad(&nsTable_[ns].state) == layout::kNsStateDropping &&
+         AtomicLoad(&nsTable_[ns].generation) == *dropGen;
+}
+
 // Establishes: bucket b holds no entry of ns (or the status that stopped it). A sweep that met a
 // corrupt chain gets one repair pass, one that could not free a block gets one each time.
-Status Store::ClearBucket(Bucket* b, uint32_t ns, uint32_t* removed) noexcept {
+Status Store::ClearBucket(Bucket* b, uint32_t ns, uint32_t* removed,
+                          const uint32_t* dropGen) noexcept {
   bool repaired = false;
   for (;;) {
     uint32_t held;
     Status s = LockBucket(b, &held);
     if (s != layout::kOk) return s;
+    if (!StillClearing(ns, dropGen)) {
+      Unlock(&b->lock, held);
+      return layout::kErrNamespaceDropped;
+    }
     const Sweep sweep = SweepNamespace(b, ns, removed);
     Unlock(&b->lock, held);
     if (sweep == Sweep::kDone) return layout::kOk;

@@ -13,6 +13,7 @@ const v: unknown = s.get('ns', 'k');
 const has: boolean = s.has('ns', 'k');
 const removed: boolean = s.delete('ns', 'k');
 const cleared: number = s.clear('ns');
+const dropped: number | false = s.dropNamespace('gone');
 const keys: string[] = s.keys('ns');
 const entries: [string, unknown][] = s.entries('ns');
 const total: number = s.count();
@@ -79,7 +80,7 @@ Store.create({ name: 'nosize' });
 // @ts-expect-error engine is 'native' or 'js'
 Store.attach(new SharedArrayBuffer(8), { engine: 'rust' });
 
-console.log(v, has, removed, cleared, keys, entries, total, inNs, names, many, written, size);
+console.log(v, has, removed, cleared, dropped, keys, entries, total, inNs, names, many, written, size);
 
 const mx = Mutex.create({ buffer: new SharedArrayBuffer(Mutex.BYTES) });
 const got: MutexLockResult = mx.lock(100);

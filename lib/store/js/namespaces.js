@@ -1,12 +1,14 @@
 'use strict';
 // Namespaces of the pure-JS engine (docs/format.md §5): lookup by name without a lock (a live
-// record never changes), creation under NsState.lock.
+// record never changes until a drop starts, which changes its generation first), creation and
+// the two steps of a drop under NsState.lock.
 const { C, S, W, BASE, AT, STATUS } = require('../../layout/layout');
 const { NEED_REPAIR } = require('./locks');
 const repairs = require('./repair');
 const { utf8Into } = require('./read');
 const { failure } = require('./failure');
-const { NSC_WORDS } = require('./counts');
+const { NSC_WORDS, nsCurrent } = require('./counts');
+const write = require('./write');
 const { flushCounters } = require('./stats');
 
 const NS = W.NAMESPACE;
@@ -23,59 +25,129 @@ const NS_LIVE = AT.NS_STATE.LIVE_COUNT;
 const recordWord = (i) => BASE.NAMESPACE + i * NS.WORDS;
 const nameOffset = (i) => C.NAMESPACES_OFFSET + i * S.NAMESPACE.SIZE + S.NAMESPACE.NAME;
 
-// Returns the id of namespace `name`, or 0 when absent (and create is false).
+function lockNamespaces(e) {
+  while (e.locks.acquire(NS_LOCK) === NEED_REPAIR) repairs.repair(e, false);
+}
+
+// Returns the id of namespace `name`, or 0 when absent (and create is false). Records the
+// generation it saw in e.nsGen (format.md §5, "Dropping").
 function resolve(e, name, create) {
   const kl = utf8Into(name, e.kb, C.MAX_NAMESPACE_BYTES);
   if (kl <= 0) throw new RangeError('The "name" argument must be 1 to 48 UTF-8 bytes');
   let id = findNamespace(e, kl);
   if (id || !create) return id;
-  for (;;) {
-    if (e.locks.acquire(NS_LOCK) === NEED_REPAIR) {
-      repairs.repair(e, false);
-      continue;
-    }
-    break;
-  }
-  id = findNamespace(e, kl);
-  if (!id) {
-    id = -STATUS.ERR_TOO_MANY_NAMESPACES;
-    for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
-      const r = recordWord(i);
-      // Any state but live is reusable (format.md §5), and the record starts afresh: a count
-      // left by a creator that died, or by damage, must not become the new namespace's.
-      if (Atomics.load(e.u32, r + NS.STATE) === C.NS_STATE_LIVE) continue;
-      e.u32[r + NS.NAME_LENGTH] = kl;
-      e.u32[r + NS.RESERVED] = 0;
-      const off = nameOffset(i);
-      e.u8.fill(0, off, off + C.MAX_NAMESPACE_BYTES);
-      e.u8.set(e.kb.subarray(0, kl), off);
-      // The policy record starts afresh too: no policy, TTL or count of an earlier namespace.
-      Atomics.store(e.u32, policyWord(i) + POL.POLICY, C.POLICY_INHERIT);
-      for (const f of U64_FIELDS) Atomics.store(e.big, policyBig(i, f), 0n);
-      e.nsc.fill(0, i * NSC_WORDS, (i + 1) * NSC_WORDS);
-      Atomics.store(e.u32, r + NS.COUNT, 0);
-      Atomics.store(e.u32, r + NS.STATE, C.NS_STATE_LIVE);
-      Atomics.add(e.u32, NS_LIVE, 1);
-      id = i;
-      break;
-    }
+  for (let repaired = false; ;) {
+    lockNamespaces(e);
+    id = findNamespace(e, kl) || createLocked(e, kl);
+    if (id > 0 || repaired || !anyDropping(e)) break;
+    // No free record, but a drop's record is not free yet: a repair pass finishes a drop whose
+    // dropper died (and waits for none), then the creation is tried once more.
+    e.locks.release(NS_LOCK);
+    repairs.repair(e);
+    repaired = true;
   }
   e.locks.release(NS_LOCK);
   if (id < 0) throw failure(-id, 'namespace');
   return id;
 }
 
+function anyDropping(e) {
+  for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
+    if (Atomics.load(e.u32, recordWord(i) + NS.STATE) === C.NS_STATE_DROPPING) return true;
+  }
+  return false;
+}
+
+// Under NsState.lock: takes the lowest record that is neither live nor being dropped for the
+// name in e.kb[0..kl). Returns its id, or -ERR_TOO_MANY_NAMESPACES.
+function createLocked(e, kl) {
+  let id = -STATUS.ERR_TOO_MANY_NAMESPACES;
+  for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
+    const r = recordWord(i);
+    // Any state but live or dropping is reusable (format.md §5), and the record starts afresh:
+    // a count left by a creator that died, or by damage, must not become the new namespace's.
+    // The generation stays: it is what tells the handles of a dropped namespace apart.
+    const state = Atomics.load(e.u32, r + NS.STATE);
+    if (state === C.NS_STATE_LIVE || state === C.NS_STATE_DROPPING) continue;
+    e.u32[r + NS.NAME_LENGTH] = kl;
+    e.nsGen[i] = Atomics.load(e.u32, r + NS.GENERATION);
+    const off = nameOffset(i);
+    e.u8.fill(0, off, off + C.MAX_NAMESPACE_BYTES);
+    e.u8.set(e.kb.subarray(0, kl), off);
+    // The policy record starts afresh too: no policy, TTL or count of an earlier namespace.
+    resetPolicy(e, i);
+    e.nsc.fill(0, i * NSC_WORDS, (i + 1) * NSC_WORDS);
+    Atomics.store(e.u32, r + NS.COUNT, 0);
+    Atomics.store(e.u32, r + NS.STATE, C.NS_STATE_LIVE);
+    Atomics.add(e.u32, NS_LIVE, 1);
+    id = i;
+    break;
+  }
+  return id;
+}
+
+// The live namespace named e.kb[0..kl), with its generation recorded in e.nsGen; 0 if none. The
+// generation is read before and after the name: equal, the name and the generation belong to
+// one life of the record (a drop changes the generation before anything else).
 function findNamespace(e, kl) {
   const { u8, u32, kb } = e;
   for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
     const r = recordWord(i);
+    const gen = Atomics.load(u32, r + NS.GENERATION);
     if (Atomics.load(u32, r + NS.STATE) !== C.NS_STATE_LIVE || u32[r + NS.NAME_LENGTH] !== kl) continue;
     const off = nameOffset(i);
     let j = 0;
     while (j < kl && u8[off + j] === kb[j]) j++;
-    if (j === kl) return i;
+    if (j !== kl) continue;
+    if (Atomics.load(u32, r + NS.GENERATION) !== gen) {
+      i--; // dropped meanwhile: look at the record again
+      continue;
+    }
+    e.nsGen[i] = gen;
+    return i;
   }
   return 0;
+}
+
+// Drops namespace `id` (format.md §5, "Dropping"): returns how many entries it removed. Throws
+// ERR_NAMESPACE_DROPPED when the id is not the namespace this handle resolved.
+function drop(e, id) {
+  lockNamespaces(e);
+  if (!nsCurrent(e, id)) {
+    e.locks.release(NS_LOCK);
+    throw failure(STATUS.ERR_NAMESPACE_DROPPED, 'dropNamespace');
+  }
+  const r = recordWord(id);
+  // The state first: from here every write that takes a bucket lock refuses the id; then the
+  // generation, so that a lookup that saw the record live before this drop cached the old one.
+  const gen = (Atomics.load(e.u32, r + NS.GENERATION) + 1) >>> 0;
+  Atomics.store(e.u32, r + NS.STATE, C.NS_STATE_DROPPING);
+  Atomics.store(e.u32, r + NS.GENERATION, gen);
+  Atomics.sub(e.u32, NS_LIVE, 1);
+  e.locks.release(NS_LOCK);
+  const dropping = () => Atomics.load(e.u32, r + NS.STATE) === C.NS_STATE_DROPPING &&
+    Atomics.load(e.u32, r + NS.GENERATION) === gen;
+  let removed = write.clear(e, id, dropping);
+  // Negative: a repair pass finished the drop (and freed the record) while this one ran.
+  if (removed < 0) removed = -1 - removed;
+  lockNamespaces(e);
+  if (dropping()) freeRecord(e, id);
+  e.locks.release(NS_LOCK);
+  e.nsc.fill(0, id * NSC_WORDS, (id + 1) * NSC_WORDS);
+  return removed;
+}
+
+// Under NsState.lock, or by a repair pass: a dropping record (its entries gone) becomes free,
+// its policy record and count reset.
+function freeRecord(e, id) {
+  resetPolicy(e, id);
+  Atomics.store(e.u32, recordWord(id) + NS.COUNT, 0);
+  Atomics.store(e.u32, recordWord(id) + NS.STATE, C.NS_STATE_FREE);
+}
+
+function resetPolicy(e, id) {
+  Atomics.store(e.u32, policyWord(id) + POL.POLICY, C.POLICY_INHERIT);
+  for (const f of U64_FIELDS) Atomics.store(e.big, policyBig(id, f), 0n);
 }
 
 // Sets namespace `id`'s eviction policy and default TTL in ms (0: none); -1 leaves a setting as
@@ -85,7 +157,7 @@ function configure(e, id, policy, ttlMs) {
       !Number.isSafeInteger(ttlMs) || ttlMs < -1) {
     throw new RangeError('The "policy" or "ttlMs" argument is out of range');
   }
-  if (Atomics.load(e.u32, recordWord(id) + NS.STATE) !== C.NS_STATE_LIVE) throw failure(STATUS.ERR_INVALID_ARG, 'namespace');
+  if (!nsCurrent(e, id)) throw failure(STATUS.ERR_NAMESPACE_DROPPED, 'namespace');
   if (ttlMs >= 0) Atomics.store(e.big, policyBig(id, POL.TTL_MS), BigInt(ttlMs));
   if (policy >= 0) {
     // Readers mark hits, and full stores evict, once any namespace may be evicted.
@@ -114,4 +186,4 @@ function list(e) {
   return out;
 }
 
-module.exports = { resolve, list, configure };
+module.exports = { resolve, list, configure, drop };

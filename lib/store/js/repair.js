@@ -116,7 +116,7 @@ function badNameLength(len) {
 
 // Why the entry at block start `u` is not a valid entry of bucket `b`, or null (the order and the
 // words of native's Store::EntryProblem).
-function entryProblem(e, u, b) {
+function entryProblem(e, u, b, report) {
   const { u8, u32 } = e;
   const w = chain.entryWord(u);
   const flags = u32[w + E.FLAGS];
@@ -124,7 +124,10 @@ function entryProblem(e, u, b) {
   const h = u32[w + E.KEY_HASH];
   if ((h & e.mask) !== b) return 'sits in the wrong bucket';
   const ns = u32[w + E.NAMESPACE_ID];
-  if (!nsLive(e, ns)) return 'names a namespace that is not live';
+  // verify() accepts the entries of a namespace being dropped (the drop removes them, or the next
+  // repair pass does); a repair pass removes them.
+  const dropping = report && ns > 0 && ns < C.NAMESPACE_SLOTS && e.u32[nsWord(ns, NS.STATE)] === C.NS_STATE_DROPPING;
+  if (!nsLive(e, ns) && !dropping) return 'names a namespace that is not live';
   const kl = chain.keyLengthOf(e, u);
   const vl = chain.valueLengthOf(e, u);
   if (kl > C.MAX_KEY_BYTES) return `has a key longer than ${C.MAX_KEY_BYTES} bytes`;
@@ -184,7 +187,7 @@ function walkChain(e, pool, report, b, keys, nsCounts, nsBytes) {
       break;
     }
     pool.state[u - e.firstUnit] |= SEEN;
-    let why = entryProblem(e, u, b);
+    let why = entryProblem(e, u, b, report);
     let key;
     if (!why) {
       const off = chain.keyOffset(u);
@@ -249,13 +252,21 @@ function resetEvictionState(e, found) {
 }
 
 // A live namespace record whose nameLength is impossible names no namespace anybody can find:
-// it is freed, and its entries are then unlinked as entries of a namespace that is not live.
+// it is freed, and its entries are then unlinked as entries of a namespace that is not live. So
+// is a record being dropped (format.md §5, "Dropping"): the pass finishes the drop, whether its
+// dropper died or still runs (that one stops at its next bucket, seeing the record free), and
+// resets its policy record as the dropper would.
 function dropNamelessNamespaces(e) {
   for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
-    if (nsLive(e, i) && badNameLength(e.u32[nsWord(i, NS.NAME_LENGTH)])) {
-      Atomics.store(e.u32, nsWord(i, NS.STATE), C.NS_STATE_FREE);
-      Atomics.store(e.u32, nsWord(i, NS.COUNT), 0);
+    const state = e.u32[nsWord(i, NS.STATE)];
+    if (state === C.NS_STATE_DROPPING) {
+      const pol = BASE.NS_POLICY + i * W.NS_POLICY.WORDS;
+      e.u32.fill(0, pol, pol + W.NS_POLICY.WORDS);
+    } else if (!nsLive(e, i) || !badNameLength(e.u32[nsWord(i, NS.NAME_LENGTH)])) {
+      continue;
     }
+    Atomics.store(e.u32, nsWord(i, NS.STATE), C.NS_STATE_FREE);
+    Atomics.store(e.u32, nsWord(i, NS.COUNT), 0);
   }
 }
 

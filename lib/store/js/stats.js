@@ -6,7 +6,7 @@ const { C, W, AT, S, SIZE_CLASSES } = require('../../layout/layout');
 const { NEED_REPAIR } = require('./locks');
 const { ALLOC_LOCK, HEADS, FREE_HEAD } = require('./alloc');
 const chain = require('./chain');
-const { NSC_WORDS, NSC_HITS, NSC_MISSES, NSC_EVICTIONS, NSC_EXPIRATIONS, NSC_BYTES } = require('./counts');
+const { NSC_WORDS, NSC_HITS, NSC_MISSES, NSC_EVICTIONS, NSC_EXPIRATIONS, NSC_BYTES, nsCurrent } = require('./counts');
 const repairs = require('./repair');
 
 const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
@@ -34,6 +34,11 @@ function flushCounters(e) {
   for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
     const at = i * NSC_WORDS;
     if (!nsc[at] && !nsc[at + 1] && !nsc[at + 2] && !nsc[at + 3] && !nsc[at + 4]) continue;
+    // Counts of a namespace dropped since are dropped too: its record may belong to another.
+    if (!nsCurrent(e, i)) {
+      nsc.fill(0, at, at + NSC_WORDS);
+      continue;
+    }
     const big = (i * POL.WORDS) / 2;
     for (const [k, f] of NSC_FIELDS) {
       // BigInt.asUintN: a negative change of bytes is added as its two's complement.

@@ -5,7 +5,7 @@
 // either one; each method hands over to the file that mirrors its native counterpart
 // (read.js ↔ src/store/read.cpp, write.js ↔ write.cpp, ...). Mirrors src/store/store.cpp.
 const { C, S, BASE, W, AT, STATUS } = require('../../layout/layout');
-const { newCounts } = require('./counts');
+const { newCounts, nsCurrent } = require('./counts');
 const { LITTLE_ENDIAN } = require('../../base/xxhash');
 const { storeOwnership } = require('./locks');
 const { failure } = require('./failure');
@@ -47,6 +47,8 @@ class JsEngine {
     // The namespace policy table's u64 fields (TTL, counters), read and added atomically.
     this.big = new BigUint64Array(buf, C.NSPOLICY_OFFSET, (C.NAMESPACE_SLOTS * S.NS_POLICY.SIZE) / 8);
     this.nsc = newCounts();
+    // The generation of each namespace id as this handle resolved it (format.md §5, "Dropping").
+    this.nsGen = new Uint32Array(C.NAMESPACE_SLOTS);
     // Set by a read that found an entry (read.js): its unit, flags and expiry.
     this.hitUnit = 0;
     this.hitFlags = 0;
@@ -113,12 +115,20 @@ class JsEngine {
     this.closed = true;
   }
 
+  // Reads check the namespace after the lookup (format.md §5, "Dropping"): the generation then is
+  // the one the handle resolved only if no drop started before the check, so what was found
+  // belongs to the namespace the caller named.
+  _current(nsId, result, what) {
+    if (!nsCurrent(this, nsId)) throw failure(STATUS.ERR_NAMESPACE_DROPPED, what);
+    return result;
+  }
+
   get(nsId, key) {
-    return read.get(this, nsId, key);
+    return this._current(nsId, read.get(this, nsId, key), 'get');
   }
 
   has(nsId, key) {
-    return read.has(this, nsId, key);
+    return this._current(nsId, read.has(this, nsId, key), 'has');
   }
 
   set(nsId, key, value, enc, expiresAt = 0) {
@@ -130,7 +140,7 @@ class JsEngine {
   }
 
   expiresAt(nsId, key) {
-    return read.expiresAt(this, nsId, key);
+    return this._current(nsId, read.expiresAt(this, nsId, key), 'expiresAt');
   }
 
   configureNamespace(nsId, policy, ttlMs) {
@@ -142,20 +152,26 @@ class JsEngine {
   }
 
   clear(nsId) {
-    return write.clear(this, nsId);
+    const n = nsCurrent(this, nsId) ? write.clear(this, nsId) : -1;
+    if (n < 0) throw failure(STATUS.ERR_NAMESPACE_DROPPED, 'clear');
+    return n;
+  }
+
+  dropNamespace(nsId) {
+    return namespaces.drop(this, nsId);
   }
 
   count(nsId) {
     if (nsId === 0) return Atomics.load(this.u32, ENTRY_COUNT);
-    return Atomics.load(this.u32, NS_COUNT + nsId * NS_WORDS);
+    return this._current(nsId, Atomics.load(this.u32, NS_COUNT + nsId * NS_WORDS), 'count');
   }
 
   keys(nsId) {
-    return read.entries(this, nsId, false);
+    return this._current(nsId, read.entries(this, nsId, false), 'keys');
   }
 
   entries(nsId) {
-    return read.entries(this, nsId, true);
+    return this._current(nsId, read.entries(this, nsId, true), 'entries');
   }
 
   resolveNamespace(name, create) {

@@ -35,14 +35,13 @@ const POL_TTL_HI = BASE.NS_POLICY + W.NS_POLICY.TTL_MS_HI;
 const EXPIRY_NEVER = -1;
 // Entries one set may evict before it gives up with ERR_STORE_FULL (as src/store/write.cpp).
 const MAX_EVICTIONS_PER_SET = 64;
-const { NSC_WORDS, NSC_BYTES } = require('./counts');
+const { NSC_WORDS, NSC_BYTES, nsCurrent } = require('./counts');
 const E_FLAGS = W.ENTRY.FLAGS;
 const E_SUM = W.ENTRY.CHECKSUM;
 const E_KEY_LENGTH = H.ENTRY.KEY_LENGTH;
 const E_VALUE_LENGTH = H.ENTRY.VALUE_LENGTH;
-// Namespace i's count and state: u32 indices NS_COUNT + i * NS_WORDS, NS_STATE + i * NS_WORDS.
+// Namespace i's count: u32 index NS_COUNT + i * NS_WORDS.
 const NS_COUNT = BASE.NAMESPACE + W.NAMESPACE.COUNT;
-const NS_STATE = BASE.NAMESPACE + W.NAMESPACE.STATE;
 const NS_WORDS = W.NAMESPACE.WORDS;
 // Returned by a walk under the lock that met an invalid chain.
 const INVALID = -2;
@@ -85,11 +84,10 @@ function set(e, nsId, key, value, enc, expiresAt = 0) {
   // Strings are measured here and encoded straight into the entry by writeEntry.
   const vl = typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
   if (vl > C.MAX_VALUE_BYTES) throw failure(STATUS.ERR_VALUE_TOO_LONG, 'set');
-  // As native: an entry of a namespace that is not live would be corrupt (a handle may still
-  // know the id of a namespace that a repair pass dropped, format.md §5).
-  if (Atomics.load(e.u32, NS_STATE + nsId * NS_WORDS) !== C.NS_STATE_LIVE) {
-    throw failure(STATUS.ERR_INVALID_ARG, 'set');
-  }
+  // As native: an entry of a namespace that is not live would be corrupt, and one written through
+  // an id dropped since would land in another namespace (format.md §5, "Dropping"). Checked
+  // again under the bucket lock, where a drop cannot pass it.
+  if (!nsCurrent(e, nsId)) throw failure(STATUS.ERR_NAMESPACE_DROPPED, 'set');
   const h = keyHash(e, kl, nsId);
   const cls = classFor(HDR + kl + vl);
   // Read before taking the lock: the clock is not cheap and the lock is shared.
@@ -129,6 +127,10 @@ function setOnce(e, nsId, kl, h, src, vl, enc, cls, larger) {
   const bw = bucketOf(e, h);
   const lw = bw + B_LOCK;
   if (e.locks.acquire(lw) === NEED_REPAIR) return NEED_REPAIR;
+  if (!nsCurrent(e, nsId)) {
+    e.locks.release(lw);
+    return STATUS.ERR_NAMESPACE_DROPPED;
+  }
   const link = findLink(e, bw, nsId, kl, h);
   if (link === INVALID) {
     e.locks.release(lw);
@@ -219,6 +221,7 @@ function del(e, nsId, key) {
   const h = keyHash(e, kl, nsId);
   for (let repaired = false; ;) {
     const r = deleteOnce(e, nsId, kl, h);
+    if (r === STATUS.ERR_NAMESPACE_DROPPED) throw failure(r, 'delete');
     if (r !== NEED_REPAIR && r !== CORRUPT) return r;
     repaired = recover(e, r, h, repaired);
   }
@@ -231,6 +234,10 @@ function deleteOnce(e, nsId, kl, h) {
   const bw = bucketOf(e, h);
   const lw = bw + B_LOCK;
   if (e.locks.acquire(lw) === NEED_REPAIR) return NEED_REPAIR;
+  if (!nsCurrent(e, nsId)) {
+    e.locks.release(lw);
+    return STATUS.ERR_NAMESPACE_DROPPED;
+  }
   const link = findLink(e, bw, nsId, kl, h);
   if (link < 0) {
     e.locks.release(lw);
@@ -250,18 +257,25 @@ function deleteOnce(e, nsId, kl, h) {
   return true;
 }
 
-// Removes every entry of `nsId`, bucket by bucket. Returns how many were removed.
-function clear(e, nsId) {
+// Removes every entry of `nsId`, bucket by bucket. Returns how many were removed. `still()`,
+// called under each bucket's lock, says whether the namespace is still the one to clear: clear()
+// throws ERR_NAMESPACE_DROPPED once it is not, a drop (namespaces.js) stops quietly (a repair
+// pass finished that drop) and returns -1 - removed.
+function clear(e, nsId, still = () => nsCurrent(e, nsId)) {
   let removed = 0;
   for (let b = 0; b <= e.mask; b++) {
     const bw = BUCKET_BASE + b * BUCKET_WORDS;
-    if (Atomics.load(e.u32, bw + B_HEAD) === 0) continue;
+    // Skipped without its lock only when empty and no writer held the lock meanwhile: lock free,
+    // head 0, lock unchanged (as src/store/write.cpp's ClearAll, format.md §5 "Dropping").
+    const w = Atomics.load(e.u32, bw + B_LOCK);
+    if ((w & 1) === 0 && Atomics.load(e.u32, bw + B_HEAD) === 0 && Atomics.load(e.u32, bw + B_LOCK) === w) continue;
     for (let repaired = false; ;) {
-      const r = clearBucket(e, bw, nsId);
+      const r = clearBucket(e, bw, nsId, still);
       if (r === NEED_REPAIR) {
         repairs.repair(e, false);
         continue;
       }
+      if (r === STALE) return -1 - removed;
       removed += r.removed;
       if (!r.invalid) break;
       // An invalid chain under the lock (a cycle, an index out of range, a free block): what was
@@ -276,10 +290,14 @@ function clear(e, nsId) {
 
 // Removes the entries of `nsId` from the bucket whose record starts at word `bw`, under its
 // lock. Returns NEED_REPAIR, or { removed, invalid } (invalid: it stopped at an invalid link).
-function clearBucket(e, bw, nsId) {
+function clearBucket(e, bw, nsId, still) {
   const u32 = e.u32;
   const lw = bw + B_LOCK;
   if (e.locks.acquire(lw) === NEED_REPAIR) return NEED_REPAIR;
+  if (!still()) {
+    e.locks.release(lw);
+    return STALE;
+  }
   const c = e.chain;
   let n = 0;
   let invalid = false;
@@ -307,6 +325,9 @@ function clearBucket(e, bw, nsId) {
   if (st === NEED_REPAIR) repairs.repair(e);
   return { removed: n, invalid };
 }
+
+// clearBucket's result when the namespace is no longer the one being cleared.
+const STALE = -13;
 
 // Counts and frees the n entries of `nsId` that clearBucket unlinked (e.freeList[0..n)).
 function dropCounted(e, bw, nsId, n) {

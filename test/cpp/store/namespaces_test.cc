@@ -70,11 +70,12 @@ TEST_F(StoreNamespaces, NamespaceResolution) {
   VerifyOk(*s);
 }
 
+// An id that is not live is not current for any handle (format.md §5, "Dropping").
 TEST_F(StoreNamespaces, SetNeedsALiveNamespace) {
-  EXPECT_EQ(Put(*s, 200, "k", "v"), L::kErrInvalidArg);
+  EXPECT_EQ(Put(*s, 200, "k", "v"), L::kErrNamespaceDropped);
   EXPECT_EQ(Put(*s, 0, "k", "v"), L::kErrInvalidArg);
   EXPECT_EQ(Put(*s, 256, "k", "v"), L::kErrInvalidArg);
-  EXPECT_EQ(GetStr(*s, 200, "k"), "<miss>");
+  EXPECT_EQ(GetStr(*s, 200, "k"), "<ERR_NAMESPACE_DROPPED>");
   EXPECT_EQ(GetStr(*s, 0, "k"), "<ERR_INVALID_ARG>");
 }
 

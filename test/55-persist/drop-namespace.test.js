@@ -1,0 +1,84 @@
+'use strict';
+// store.dropNamespace(ns) on a persisted store (docs/api.md, format.md §16): the drop is logged as
+// one WAL_REC_NS_DROP record and replays as a drop (the namespace, its policy and its entries are
+// gone from the rebuilt store), also after a checkpoint, and a drop of an absent namespace logs
+// nothing.
+const assert = require('assert');
+const { Store } = require('../../index');
+const { ENGINES } = require('../helpers/engines');
+const { persistTarget, recover, contents, logFile } = require('../helpers/persist');
+const { readLog } = require('../helpers/independent-wal-reader');
+
+for (const engine of ENGINES) {
+  describe(`Persistence: dropNamespace [${engine} engine]`, () => {
+    let t;
+    const open = [];
+    const track = (s) => { open.push(s); return s; };
+    beforeEach(() => { t = persistTarget('drop'); });
+    afterEach(() => {
+      for (const s of open.splice(0)) s.close();
+      t.cleanup();
+    });
+
+    const create = () => track(Store.create({ name: t.name, size: 1 << 22, engine, persist: { dir: t.dir, sync: 'none' } }));
+
+    it('rebuilds a store after a drop: the namespace, its policy and its entries are gone', () => {
+      const s = create();
+      s.namespace('gone', { eviction: 'clock', ttl: 60000 });
+      for (let i = 0; i < 10; i++) s.set('gone', `k${i}`, i);
+      s.set('keep', 'k', 'kept');
+      assert.strictEqual(s.dropNamespace('gone'), 10);
+      assert.strictEqual(s.dropNamespace('gone'), false);
+      s.set('again', 'k', 'after');
+      s.close();
+      const types = readLog(logFile(t.dir)).records.map((r) => r.type);
+      assert.strictEqual(types.filter((x) => x === 'nsDrop').length, 1, types.join());
+      const r = track(recover(t.name, t.dir, engine));
+      assert.deepStrictEqual(r.namespaces().sort(), ['again', 'keep']);
+      assert.deepStrictEqual(contents(r, 'keep'), [['k', 'kept']]);
+      assert.deepStrictEqual(contents(r, 'gone'), []);
+      assert.strictEqual(r.count(), 2);
+      // Created anew after the rebuild: the dropped namespace's TTL does not come back.
+      r.set('gone', 'k', 1);
+      assert.strictEqual(r.ttl('gone', 'k'), Infinity);
+      assert.deepStrictEqual(r.verify().errors, []);
+    });
+
+    it('another handle that cached the dropped namespace writes it anew, and the log replays that', () => {
+      const s = create();
+      const o = track(Store.open({ name: t.name, engine, persist: { dir: t.dir } }));
+      o.set('ns', 'old', 1);
+      assert.strictEqual(s.get('ns', 'old'), 1);
+      assert.strictEqual(o.dropNamespace('ns'), 1);
+      s.set('ns', 'new', 2); // s resolved 'ns' before the drop
+      assert.deepStrictEqual(contents(o, 'ns'), [['new', 2]]);
+      // Its clear and drop of the name resolve it again too.
+      assert.strictEqual(o.dropNamespace('ns'), 1);
+      s.set('ns', 'new', 2);
+      assert.strictEqual(o.clear('ns'), 1);
+      o.set('ns', 'x', 0);
+      assert.strictEqual(s.clear('ns'), 1);
+      o.set('ns', 'y', 1);
+      assert.strictEqual(o.dropNamespace('ns'), 1);
+      assert.strictEqual(s.dropNamespace('ns'), false);
+      s.set('ns', 'new', 2);
+      s.close();
+      o.close();
+      const r = track(recover(t.name, t.dir, engine));
+      assert.deepStrictEqual(contents(r, 'ns'), [['new', 2]]);
+    });
+
+    it('a drop after a checkpoint replays on top of the snapshot', () => {
+      const s = create();
+      for (let i = 0; i < 5; i++) s.set('gone', `k${i}`, i);
+      s.set('keep', 'k', 1);
+      s.checkpoint();
+      assert.strictEqual(s.dropNamespace('gone'), 5);
+      s.close();
+      const r = track(recover(t.name, t.dir, engine));
+      assert.deepStrictEqual(r.namespaces(), ['keep']);
+      assert.strictEqual(r.count(), 1);
+      assert.deepStrictEqual(r.verify().errors, []);
+    });
+  });
+}
