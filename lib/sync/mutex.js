@@ -29,6 +29,9 @@ const WAITERS = MX + W.MUTEX_STATE.WAITERS;
 const SPINS = 100;
 const PLACE = { bytes: C.SYNC_REGION_BYTES, what: 'mutex' };
 const kInternal = Symbol('shmstore.Mutex.internal');
+// What lock() and friends return; shared and frozen, so that an acquisition allocates nothing.
+const RECOVERED = Object.freeze({ recovered: true });
+const NOT_RECOVERED = Object.freeze({ recovered: false });
 // What a Condition uses of a mutex it waits with: release and reacquire without ending a
 // recovery (a wait is not a declaration that the protected state is consistent).
 const kRelease = Symbol('shmstore.Mutex.release');
@@ -87,7 +90,7 @@ class Mutex extends SyncObject {
       Atomics.store(u32, RECOVERING, 1);
       Atomics.add(u32, GENERATION, 1);
     }
-    return { recovered: Atomics.load(u32, RECOVERING) !== 0 };
+    return Atomics.load(u32, RECOVERING) !== 0 ? RECOVERED : NOT_RECOVERED;
   }
 
   // One look: returns { recovered } when the lock is now ours, else the held word to wait on.
@@ -168,7 +171,11 @@ class Mutex extends SyncObject {
     this.#held = false;
     const w = Atomics.load(u32, LOCK);
     if (!isHeld(w) || ownerOf(w) !== this.#r.slot) throw notOwner('The mutex was taken over from this handle (presumed gone)');
-    Atomics.store(u32, RECOVERING, consistent ? 0 : 1);
+    // Only holders (and a taker of a gone holder's lock) write `recovering`: a store, which costs
+    // a locked instruction, is needed only when the word changes. A taker that set it meanwhile
+    // (this handle was presumed gone) keeps its 1: the CAS below then fails.
+    const recovering = consistent ? 0 : 1;
+    if (Atomics.load(u32, RECOVERING) !== recovering) Atomics.store(u32, RECOVERING, recovering);
     if (Atomics.compareExchange(u32, LOCK, w, releasedWord(w)) !== w) {
       throw notOwner('The mutex was taken over from this handle (presumed gone)');
     }
