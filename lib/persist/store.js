@@ -295,53 +295,39 @@ class Store extends BaseStore {
   }
 
   clear(ns) {
-    const p = this._p;
-    if (p === null) return super.clear(ns);
-    this._live();
-    checkNsName(ns);
-    let end;
-    let n;
-    p.control.lockAllStripes();
-    try {
-      const before = this._nsCall(ns, null, (id) => this._e.entries(id), 'clear');
-      if (before === null) return 0;
-      n = super.clear(ns);
-      if (n === 0) return 0;
-      try {
-        end = p.wal.append(encodeRecord(C.WAL_REC_CLEAR, ns, null, null, 0, 0));
-      } catch (err) {
-        const id = this._id(ns, true);
-        for (const [k, raw, enc] of before) this._e.set(id, k, raw, enc);
-        throw err;
-      }
-    } finally {
-      p.control.unlockAllStripes();
-    }
-    this._settle(end);
-    return n;
+    if (this._p === null) return super.clear(ns);
+    return this._loggedWhole(ns, 'clear', C.WAL_REC_CLEAR, 0, () => super.clear(ns));
   }
 
   // Logged as one WAL_REC_NS_DROP record (format.md §16), which replays as a drop. A log that
   // cannot be written puts the entries back (in a namespace created anew: its policy and
   // counters are not restored) and throws.
   dropNamespace(ns) {
+    if (this._p === null) return super.dropNamespace(ns);
+    return this._loggedWhole(ns, 'dropNamespace', C.WAL_REC_NS_DROP, false, () => super.dropNamespace(ns));
+  }
+
+  // A mutation of a whole namespace (clear, drop) under every stripe: `apply()` changes the
+  // store and returns its result, `none` (what an absent or empty namespace gives) is returned
+  // without a record; otherwise one record of `type` is logged, and a log that cannot be written
+  // puts the entries back and throws.
+  _loggedWhole(ns, what, type, none, apply) {
     const p = this._p;
-    if (p === null) return super.dropNamespace(ns);
     this._live();
     checkNsName(ns);
     let end;
     let n;
     p.control.lockAllStripes();
     try {
-      const before = this._nsCall(ns, null, (id) => this._e.entries(id), 'dropNamespace');
-      if (before === null) return false;
-      n = super.dropNamespace(ns);
-      if (n === false) return false;
+      const before = this._nsCall(ns, null, (id) => this._e.entries(id), what);
+      if (before === null) return none;
+      n = apply();
+      if (n === none) return none;
       try {
-        end = p.wal.append(encodeRecord(C.WAL_REC_NS_DROP, ns, null, null, 0, 0));
+        end = p.wal.append(encodeRecord(type, ns, null, null, 0, 0));
       } catch (err) {
-        const again = this._id(ns, true);
-        for (const [k, raw, enc] of before) this._e.set(again, k, raw, enc);
+        const id = this._id(ns, true);
+        for (const [k, raw, enc] of before) this._e.set(id, k, raw, enc);
         throw err;
       }
     } finally {
