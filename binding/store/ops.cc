@@ -376,6 +376,12 @@ napi_value MStats(napi_env e, StoreCore* c, napi_value*) {
   return o;
 }
 
+// flushCounters() -> undefined
+napi_value MFlushCounters(napi_env env, StoreCore* c, napi_value*) {
+  c->store->FlushCounters();
+  return Undefined(env);
+}
+
 // verify() -> { ok, errors, entries, liveUnits, freeUnits, leakedUnits }
 napi_value MVerify(napi_env e, StoreCore* c, napi_value*) {
   Napi::Env env(e);
@@ -446,6 +452,7 @@ const MethodDef kMethods[] = {
     {"resolveNamespace", Call<MResolveNamespace, 2>},
     {"namespaces", Call<MNamespaces, 0>},
     {"stats", Call<MStats, 0>},
+    {"flushCounters", Call<MFlushCounters, 0>},
     {"verify", Call<MVerify, 0>},
     {"repair", Call<MRepair, 0>},
     {"close", CallClose},

@@ -42,6 +42,8 @@ const METHODS = Object.freeze({
   resolveNamespace: { args: ['name', 'create'], returns: 'number (id; 0: absent and create false)' },
   namespaces: { args: [], returns: '[name, id, count, policy, ttlMs, hits, misses, evictions, expirations, bytes][]' },
   stats: { args: [], returns: 'object (the fields of docs/api.md store.stats())' },
+  // Adds the handle's private read/write and namespace counts to the shared counters (§3, §5).
+  flushCounters: { args: [], returns: 'undefined' },
   verify: { args: [], returns: '{ ok, errors, entries, liveUnits, freeUnits, leakedUnits }' },
   repair: { args: [], returns: 'undefined' },
   close: { args: [], returns: 'undefined' },

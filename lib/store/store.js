@@ -15,6 +15,7 @@ const { Segment } = require('../segment/segment');
 const { ShmError } = require('../base/errors');
 const native = require('../base/native');
 const { NamespaceView } = require('./namespace-view');
+const flusher = require('./flusher');
 const cache = require('./cache-options');
 const latency = require('./latency');
 
@@ -252,6 +253,7 @@ class Store {
     this._lastId = 0;
     this._latency = null; // lib/store/latency.js, when enabled
     this.engine = Engine === JsEngine ? 'js' : 'native';
+    this._flushKey = flusher.watch(this._e);
   }
 
   get buffer() {
@@ -585,6 +587,7 @@ class Store {
     if (this._e === null) return;
     const e = this._e;
     this._e = null;
+    flusher.unwatch(this._flushKey);
     e.close();
     if (this._segment) this._segment.close();
   }

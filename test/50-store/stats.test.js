@@ -3,7 +3,9 @@
 // the tail, fragmentation, read and write totals.
 const assert = require('assert');
 const { C } = require('../../lib/layout/layout');
+const { Worker } = require('worker_threads');
 const { forEachEngine } = require('../helpers/engines');
+const { until } = require('../helpers/process');
 
 forEachEngine('store.stats()', ({ engine, make }) => {
   it('stats() reports entries, bytes and fragmentation', () => {
@@ -22,5 +24,40 @@ forEachEngine('store.stats()', ({ engine, make }) => {
     assert.strictEqual(st.bytesFree, st.bytesFreeLists + st.bytesTail);
     assert.ok(st.fragmentation > 0 && st.fragmentation < 1);
     assert.ok(st.writes >= 150 && st.reads >= 1);
+  });
+});
+
+// What `shmstore top` and a metrics exporter rely on: the counts of a handle that never calls
+// stats() or close() (a server that only serves) still reach the shared counters, because every
+// open handle flushes them once a second (lib/store/flusher.js).
+forEachEngine('counters of a busy handle', ({ engine, make }) => {
+  it('reach the shared counters without stats() or close()', async function () {
+    this.timeout(30000);
+    const s = make();
+    const worker = new Worker(`
+      const { parentPort, workerData } = require('worker_threads');
+      const { Store } = require(${JSON.stringify(require.resolve('../../lib/store/store'))});
+      const s = Store.attach(workerData.buffer, { engine: workerData.engine });
+      for (let i = 0; i < 50; i++) s.set('busy', 'k' + i, 'v');
+      for (let i = 0; i < 100; i++) s.get('busy', 'k' + (i % 60));
+      // Neither stats() nor close(): stay alive until terminated.
+      parentPort.postMessage('done');
+      setInterval(() => {}, 1000);
+    `, { eval: true, workerData: { buffer: s.buffer, engine } });
+    try {
+      await new Promise((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      });
+      const seen = await until(() => {
+        const st = s.stats();
+        const ns = st.namespaceStats.busy;
+        return st.reads >= 100 && st.writes >= 50 && ns && ns.hits === 90 && ns.misses === 10 ? st : null;
+      }, 'the worker\'s counts', 10000);
+      assert.strictEqual(seen.reads, 100);
+      assert.strictEqual(seen.writes, 50);
+    } finally {
+      await worker.terminate();
+    }
   });
 });

@@ -77,7 +77,7 @@ module.exports = {
     'interval: reads/s and writes/s, the hit ratio of its lookups (hits / (hits + misses) of every\n' +
     'namespace; - when there were none), the entries and the bytes in use, evictions/s and\n' +
     'expirations/s, and on a terminal the same per namespace. The counts are those the store\'s\n' +
-    'handles flushed (each handle flushes its counts when it calls stats() or closes).\n' +
+    'handles flushed (an open handle flushes its counts once a second, and when it calls stats() or closes).\n' +
     'On a terminal the view is redrawn in place until Ctrl-C. Otherwise each interval is one line\n' +
     'under a header (no cursor control), or with --json one JSON object a line. --once stops after\n' +
     'one interval, --count <n> after n.',

@@ -186,6 +186,10 @@ class JsEngine {
     return stats(this);
   }
 
+  flushCounters() {
+    flushCounters(this);
+  }
+
   verify() {
     return verify(this);
   }

@@ -1,0 +1,56 @@
+'use strict';
+// Periodic flush of the handles' private counters. A handle counts its reads, writes, hits,
+// misses, evictions and expirations privately (a shared counter written by every get would bounce
+// its cache line between cores, format.md §3) and adds them to the store's shared counters when
+// it reports statistics or closes. A handle that does neither for a long time (a server that
+// only serves) would hide its activity from every other process (`shmstore top`, a metrics
+// exporter): so every open handle also flushes once per FLUSH_EVERY_MS, from one timer per
+// thread that does not keep the event loop alive. The hot path is not touched: the timer
+// callback does the flush, between operations, on the thread that owns the handle.
+
+const FLUSH_EVERY_MS = 1000;
+
+// Engine handle -> WeakRef of it. Weak: a handle its user dropped without closing is still
+// collected (and its finalizer gives its owner slot back), as it would be without this timer.
+const handles = new Map();
+let timer = null;
+
+function tick() {
+  for (const [key, ref] of handles) {
+    const h = ref.deref();
+    if (h === undefined) {
+      handles.delete(key);
+      continue;
+    }
+    try {
+      h.flushCounters();
+    } catch {
+      // A handle closed or a store damaged meanwhile: its own next call reports that.
+    }
+  }
+  if (handles.size === 0) stop();
+}
+
+function stop() {
+  if (timer !== null) clearInterval(timer);
+  timer = null;
+}
+
+// Registers an engine handle (anything with flushCounters()) until unwatch or until it is
+// collected. Returns the key to unwatch it with.
+function watch(handle) {
+  const key = Symbol('handle');
+  handles.set(key, new WeakRef(handle));
+  if (timer === null) {
+    timer = setInterval(tick, FLUSH_EVERY_MS);
+    timer.unref();
+  }
+  return key;
+}
+
+function unwatch(key) {
+  handles.delete(key);
+  if (handles.size === 0) stop();
+}
+
+module.exports = { watch, unwatch, FLUSH_EVERY_MS };
