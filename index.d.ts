@@ -154,13 +154,28 @@ export interface LatencyOpSnapshot {
 }
 
 /** Plain data (JSON, structured clone): the latency histograms of one handle, or a merge of several. */
-export interface LatencySnapshot {
+export interface LatencySnapshot<Op extends string = LatencyOp> {
   format: 1;
   unit: 'ns';
   subBucketBits: number;
   /** Epoch ms since which the values were recorded (the earliest, for a merge). */
   since: number;
-  ops: Record<LatencyOp, LatencyOpSnapshot>;
+  ops: Record<Op, LatencyOpSnapshot>;
+}
+
+/** The operations a queue's latency snapshot times (docs/api.md, "Queue latency"). */
+export type SpscRingLatencyOp = 'tryEnqueue' | 'enqueue' | 'tryDequeue' | 'dequeue' | 'peek' | 'tryDequeueInto' | 'dequeueInto' | 'enqueueAsync' | 'dequeueAsync' | 'dequeueIntoAsync';
+export type MpmcQueueLatencyOp = 'tryEnqueue' | 'enqueue' | 'tryDequeue' | 'dequeue' | 'enqueueAsync' | 'dequeueAsync';
+export type ChannelLatencyOp = 'trySend' | 'sendSync' | 'tryReceive' | 'receiveSync' | 'send' | 'receive' | 'sendBatch' | 'receiveBatch';
+
+/** Opt-in latency histograms of a queue handle (docs/api.md, "Queue latency"). */
+export interface QueueLatency<Op extends string> {
+  /** Times this handle's operations from now on (timed copies on the instance; idempotent). */
+  enableLatency(): this;
+  disableLatency(): this;
+  readonly latencyEnabled: boolean;
+  /** This handle's histograms, or null when latency is off; reset starts them over. */
+  latency(options?: { reset?: boolean }): LatencySnapshot<Op> | null;
 }
 
 /** 'none' pins (a full store refuses), 'auto' is the recommended policy (today 'clock'). */
@@ -698,8 +713,14 @@ export type SpscRingCreateOptions = MutexCreateOptions & {
 };
 
 /** A wait-free single-producer single-consumer ring in shared memory (docs/format.md §15). */
-export declare class SpscRing {
+export declare class SpscRing implements QueueLatency<SpscRingLatencyOp> {
   private constructor();
+  static readonly LATENCY_OPS: readonly SpscRingLatencyOp[];
+  static mergeLatency(snapshots: Array<LatencySnapshot<SpscRingLatencyOp> | null>): LatencySnapshot<SpscRingLatencyOp>;
+  enableLatency(): this;
+  disableLatency(): this;
+  readonly latencyEnabled: boolean;
+  latency(options?: { reset?: boolean }): LatencySnapshot<SpscRingLatencyOp> | null;
   /** Where the data starts in the region (320). */
   static readonly DATA_OFFSET: number;
   static create(options: SpscRingCreateOptions): SpscRing;
@@ -740,8 +761,14 @@ export type MpmcQueueCreateOptions = MutexCreateOptions & {
 };
 
 /** A bounded lock-free multi-producer multi-consumer queue in shared memory (docs/format.md §15). */
-export declare class MpmcQueue {
+export declare class MpmcQueue implements QueueLatency<MpmcQueueLatencyOp> {
   private constructor();
+  static readonly LATENCY_OPS: readonly MpmcQueueLatencyOp[];
+  static mergeLatency(snapshots: Array<LatencySnapshot<MpmcQueueLatencyOp> | null>): LatencySnapshot<MpmcQueueLatencyOp>;
+  enableLatency(): this;
+  disableLatency(): this;
+  readonly latencyEnabled: boolean;
+  latency(options?: { reset?: boolean }): LatencySnapshot<MpmcQueueLatencyOp> | null;
   /** Where the slots start in the region (12864). */
   static readonly SLOTS_OFFSET: number;
   static create(options: MpmcQueueCreateOptions): MpmcQueue;
@@ -811,7 +838,13 @@ export declare class BufferPool {
 }
 
 /** An MPMC queue that can be closed, with Go's semantics (docs/api.md, Channel). */
-export declare class Channel implements AsyncIterable<any> {
+export declare class Channel implements AsyncIterable<any>, QueueLatency<ChannelLatencyOp> {
+  static readonly LATENCY_OPS: readonly ChannelLatencyOp[];
+  static mergeLatency(snapshots: Array<LatencySnapshot<ChannelLatencyOp> | null>): LatencySnapshot<ChannelLatencyOp>;
+  enableLatency(): this;
+  disableLatency(): this;
+  readonly latencyEnabled: boolean;
+  latency(options?: { reset?: boolean }): LatencySnapshot<ChannelLatencyOp> | null;
   private constructor();
   static create(options: MpmcQueueCreateOptions): Channel;
   static open(options: QueueTarget): Channel;

@@ -7,6 +7,7 @@
 // loop, blocking forms for workers, try forms that never wait.
 const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
+const { addLatency } = require('./latency');
 const { msgError } = require('./errors');
 const { MpmcQueue, CLOSED, kClosable, kPrepare, kPush } = require('./mpmc');
 const { park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut } = require('./park');
@@ -192,7 +193,8 @@ class Channel {
    */
   receiveBatch(max, options) {
     v.validateInteger(max, 'max', 1, 2 ** 32 - 1);
-    return this.receive(options).then((first) => {
+    // The class's receive, not an instance's timed copy: a batch is timed once, as receiveBatch.
+    return Channel.prototype.receive.call(this, options).then((first) => {
       const out = [first];
       while (out.length < max) {
         const m = this.#q.tryDequeue();
@@ -273,5 +275,9 @@ class Channel {
 }
 
 if (typeof Symbol.dispose === 'symbol') Channel.prototype[Symbol.dispose] = Channel.prototype.dispose;
+
+// Opt-in latency histograms (lib/msg/latency.js).
+addLatency(Channel, ['trySend', 'sendSync', 'tryReceive', 'receiveSync'],
+  ['send', 'receive', 'sendBatch', 'receiveBatch']);
 
 module.exports = { Channel };

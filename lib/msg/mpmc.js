@@ -10,6 +10,7 @@ const { threadId } = require('worker_threads');
 const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
 const { OwnerTable, identityOf, GONE } = require('../ownership/owners');
+const { addLatency } = require('./latency');
 const region = require('./region');
 const codec = require('./codec');
 const { msgError } = require('./errors');
@@ -441,5 +442,9 @@ class MpmcQueue {
 
 if (typeof Symbol.dispose === 'symbol') MpmcQueue.prototype[Symbol.dispose] = MpmcQueue.prototype.close;
 Object.defineProperty(MpmcQueue, 'SLOTS_OFFSET', { value: SLOTS, enumerable: true });
+
+// Opt-in latency histograms (lib/msg/latency.js).
+addLatency(MpmcQueue, ['tryEnqueue', 'enqueue', 'tryDequeue', 'dequeue'],
+  ['enqueueAsync', 'dequeueAsync']);
 
 module.exports = { MpmcQueue, CLOSED, kClosable, kPrepare, kPush };

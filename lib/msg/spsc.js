@@ -10,6 +10,7 @@
 // side's index; the other side wakes it only when it sees that flag (format.md §15, Waking), so a
 // busy ring makes no system call at all.
 const { C, W } = require('../layout/layout');
+const { addLatency } = require('./latency');
 const { msgError } = require('./errors');
 const v = require('../base/validate');
 const region = require('./region');
@@ -546,5 +547,9 @@ class SpscRing {
 
 if (typeof Symbol.dispose === 'symbol') SpscRing.prototype[Symbol.dispose] = SpscRing.prototype.close;
 Object.defineProperty(SpscRing, 'DATA_OFFSET', { value: DATA, enumerable: true });
+
+// Opt-in latency histograms (lib/msg/latency.js).
+addLatency(SpscRing, ['tryEnqueue', 'enqueue', 'tryDequeue', 'dequeue', 'peek', 'tryDequeueInto', 'dequeueInto'],
+  ['enqueueAsync', 'dequeueAsync', 'dequeueIntoAsync']);
 
 module.exports = { SpscRing };

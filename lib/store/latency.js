@@ -11,8 +11,8 @@ const { performance } = require('perf_hooks');
 const v = require('../base/validate');
 const { Histogram, BUCKETS, SUB_BITS } = require('./histogram');
 
-// The methods timed, each under its own name. A set or setMany whose expiry has already passed
-// deletes: that counts as the set plus one delete per key.
+// The store methods timed, each under its own name. A set or setMany whose expiry has already
+// passed deletes: that counts as the set plus one delete per key.
 const KINDS = Object.freeze(['get', 'has', 'ttl', 'set', 'delete', 'clear', 'keys', 'entries', 'count', 'getMany', 'setMany']);
 const FORMAT = 1;
 const QUANTILES = Object.freeze([['p50', 0.5], ['p95', 0.95], ['p99', 0.99], ['p999', 0.999]]);
@@ -33,6 +33,29 @@ function timed(method, h) {
   };
 }
 
+// A method that returns a Promise: the time until it settles (a wait included), also when the
+// call throws at once or the Promise rejects.
+function timedAsync(method, h) {
+  return function timedAsyncMethod(a, b, c, d) {
+    const t0 = now();
+    const done = () => h.record((now() - t0) * 1e6);
+    let p;
+    try {
+      p = method.call(this, a, b, c, d);
+    } catch (err) {
+      done();
+      throw err;
+    }
+    return Promise.resolve(p).then((x) => {
+      done();
+      return x;
+    }, (err) => {
+      done();
+      throw err;
+    });
+  };
+}
+
 /** The summary of one histogram: { count, min, mean, p50, p95, p99, p999, max, sum } in ns. */
 function summaryOf(h) {
   const s = { count: h.count, min: h.count ? h.min : 0, mean: h.count ? h.sum / h.count : 0 };
@@ -40,46 +63,6 @@ function summaryOf(h) {
   s.max = h.max;
   s.sum = h.sum;
   return s;
-}
-
-function snapshotOf(hists, since) {
-  const ops = {};
-  for (const kind of KINDS) {
-    const h = hists[kind];
-    ops[kind] = { ...summaryOf(h), buckets: h.toJSON().buckets };
-  }
-  return { format: FORMAT, unit: 'ns', subBucketBits: SUB_BITS, since, ops };
-}
-
-/** Turns on latency recording on `store` (idempotent). */
-function enable(store) {
-  if (store._latency) return;
-  const hists = {};
-  for (const kind of KINDS) {
-    hists[kind] = new Histogram();
-    // The method as the handle's class resolves it (the persist room's Store overrides some).
-    store[kind] = timed(store[kind], hists[kind]);
-  }
-  store._latency = { hists, since: Date.now() };
-}
-
-/** Turns it off: the instance falls back to its class's methods. */
-function disable(store) {
-  if (!store._latency) return;
-  for (const kind of KINDS) delete store[kind];
-  store._latency = null;
-}
-
-/** A snapshot of `store`'s histograms, or null when latency is off; `reset` starts them over. */
-function snapshot(store, reset) {
-  const l = store._latency;
-  if (!l) return null;
-  const snap = snapshotOf(l.hists, l.since);
-  if (reset) {
-    for (const kind of KINDS) l.hists[kind].reset();
-    l.since = Date.now();
-  }
-  return snap;
 }
 
 function checkOp(o, where) {
@@ -100,30 +83,86 @@ function checkOp(o, where) {
 }
 
 /**
- * Merges snapshots (of any handles, threads or processes) into one: the snapshot of the union
- * of their recorded values. null entries (handles without latency) are skipped.
+ * The latency functions of one kind of handle: `kinds` are the names of its synchronous methods
+ * to time, `asyncKinds` those that return a Promise. `what` names the method that makes a
+ * snapshot, for messages. The same functions serve the store (below) and the message queues
+ * (lib/msg/latency.js); a snapshot of one kind of handle never merges with another's (its
+ * operation names differ).
  */
-function mergeLatency(snapshots) {
-  if (!Array.isArray(snapshots)) throw v.invalidType('snapshots', 'an array of latency snapshots', snapshots);
-  const hists = {};
-  for (const kind of KINDS) hists[kind] = new Histogram();
-  let since = Infinity;
-  snapshots.forEach((s, i) => {
-    if (s === null) return;
-    const where = `snapshots[${i}]`;
-    v.validateObject(s, where);
-    if (s.format !== FORMAT || s.subBucketBits !== SUB_BITS || s.unit !== 'ns') {
-      throw v.invalidType(where, `a latency snapshot of format ${FORMAT} (store.latency())`, s);
+function latencyFor(kinds, asyncKinds = [], what = 'store.latency()') {
+  const all = Object.freeze([...kinds, ...asyncKinds]);
+  const isAsync = new Set(asyncKinds);
+
+  function snapshotOf(hists, since) {
+    const ops = {};
+    for (const kind of all) {
+      const h = hists[kind];
+      ops[kind] = { ...summaryOf(h), buckets: h.toJSON().buckets };
     }
-    v.validateObject(s.ops, `${where}.ops`);
-    for (const kind of Object.keys(s.ops)) {
-      if (!KINDS.includes(kind)) throw v.rangeError(`The "${where}.ops" argument has an unknown operation '${kind}'`);
-      checkOp(s.ops[kind], `${where}.ops.${kind}`);
-      hists[kind].add(s.ops[kind]);
+    return { format: FORMAT, unit: 'ns', subBucketBits: SUB_BITS, since, ops };
+  }
+
+  /** Turns on latency recording on `handle` (idempotent). */
+  function enable(handle) {
+    if (handle._latency) return;
+    const hists = {};
+    for (const kind of all) {
+      hists[kind] = new Histogram();
+      // The method as the handle's class resolves it (a subclass may override some).
+      handle[kind] = (isAsync.has(kind) ? timedAsync : timed)(handle[kind], hists[kind]);
     }
-    if (typeof s.since === 'number' && s.since < since) since = s.since;
-  });
-  return snapshotOf(hists, Number.isFinite(since) ? since : Date.now());
+    handle._latency = { hists, since: Date.now() };
+  }
+
+  /** Turns it off: the instance falls back to its class's methods. */
+  function disable(handle) {
+    if (!handle._latency) return;
+    for (const kind of all) delete handle[kind];
+    handle._latency = null;
+  }
+
+  /** A snapshot of `handle`'s histograms, or null when latency is off; `reset` starts them over. */
+  function snapshot(handle, reset) {
+    const l = handle._latency;
+    if (!l) return null;
+    const snap = snapshotOf(l.hists, l.since);
+    if (reset) {
+      for (const kind of all) l.hists[kind].reset();
+      l.since = Date.now();
+    }
+    return snap;
+  }
+
+  /**
+   * Merges snapshots (of any handles, threads or processes) into one: the snapshot of the union
+   * of their recorded values. null entries (handles without latency) are skipped.
+   */
+  function mergeLatency(snapshots) {
+    if (!Array.isArray(snapshots)) throw v.invalidType('snapshots', 'an array of latency snapshots', snapshots);
+    const hists = {};
+    for (const kind of all) hists[kind] = new Histogram();
+    let since = Infinity;
+    snapshots.forEach((s, i) => {
+      if (s === null) return;
+      const where = `snapshots[${i}]`;
+      v.validateObject(s, where);
+      if (s.format !== FORMAT || s.subBucketBits !== SUB_BITS || s.unit !== 'ns') {
+        throw v.invalidType(where, `a latency snapshot of format ${FORMAT} (${what})`, s);
+      }
+      v.validateObject(s.ops, `${where}.ops`);
+      for (const kind of Object.keys(s.ops)) {
+        if (!all.includes(kind)) throw v.rangeError(`The "${where}.ops" argument has an unknown operation '${kind}'`);
+        checkOp(s.ops[kind], `${where}.ops.${kind}`);
+        hists[kind].add(s.ops[kind]);
+      }
+      if (typeof s.since === 'number' && s.since < since) since = s.since;
+    });
+    return snapshotOf(hists, Number.isFinite(since) ? since : Date.now());
+  }
+
+  return { enable, disable, snapshot, mergeLatency, KINDS: all };
 }
 
-module.exports = { enable, disable, snapshot, mergeLatency, KINDS };
+const store = latencyFor(KINDS);
+
+module.exports = { ...store, latencyFor };

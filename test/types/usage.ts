@@ -172,6 +172,11 @@ const put: boolean = mq.tryEnqueue('job');
 void mq.enqueueAsync({ id: 1 }, { timeoutMs: 10 });
 const lost: { writes: number; reads: number } = mq.skipped;
 void [put, lost, mq.tryDequeue(), MpmcQueue.SLOTS_OFFSET];
+const qLat = mq.enableLatency().latency({ reset: true });
+const qMerged = MpmcQueue.mergeLatency([qLat, null]);
+const qP99: number = qMerged.ops.dequeueAsync.p99;
+const qEnabled: boolean = mq.disableLatency().latencyEnabled;
+void [qP99, qEnabled, MpmcQueue.LATENCY_OPS.length];
 mq.close();
 
 const bp = BufferPool.create({ buffer: new SharedArrayBuffer(BufferPool.bytesFor(4, 1024)), blockSize: 1024, blockCount: 4 });
