@@ -129,7 +129,9 @@ function put(r, list, slot, n) {
 /**
  * Gives every node held by an owner that is gone (by `isGone(o)`) back to the free list, counting
  * it lost (`lostPushes` for a node taken to be pushed, `lostPops` for a node popped). `slot` is
- * the caller's owner slot. Returns how many nodes it took back.
+ * the caller's owner slot; the caller holds no node, so a node held by `slot` is one its previous
+ * owner left (the caller adopted the slot of a gone owner) and is taken back too. Returns how
+ * many nodes it took back.
  */
 function reclaim(r, slot, isGone) {
   const verdict = new Map();
@@ -139,15 +141,18 @@ function reclaim(r, slot, isGone) {
     const s = Atomics.load(r.u32, at);
     if (!isHeld(s)) continue;
     const o = ownerOfState(s);
-    if (o === slot) continue;
-    if (!verdict.has(o)) verdict.set(o, isGone(o));
-    if (!verdict.get(o)) continue;
+    if (o !== slot) {
+      if (!verdict.has(o)) verdict.set(o, isGone(o));
+      if (!verdict.get(o)) continue;
+    }
     // An operation the gone owner announced before it died is finished first: a node it was
     // pushing is then on a list, and the CAS below, from the state read before, fails.
     first(r, STACK);
     first(r, FREE_LIST);
+    // The new state differs from `s` (stamp + 1) even when `o` is the caller's slot, so that of
+    // two parties taking the same node back, only one CAS succeeds.
     const state = s & STATE_MASK;
-    if (Atomics.compareExchange(r.u32, at, s, stateOf(state, slot, s >>> STAMP_SHIFT)) !== s) continue;
+    if (Atomics.compareExchange(r.u32, at, s, stateOf(state, slot, (s >>> STAMP_SHIFT) + 1)) !== s) continue;
     Atomics.add(r.u32, state === PUSHING ? LOST_PUSHES : LOST_POPS, 1);
     put(r, FREE_LIST, slot, n);
     taken++;

@@ -109,15 +109,16 @@ class Stack {
   #claim() {
     const owners = this.#owners;
     let slot = owners.claim(this.#self);
-    if (slot === 0) {
-      // A full table: the nodes gone owners hold go back to the free list before one of their
-      // records is taken over (a node held by an adopted record would look held by a live owner).
-      this.#reclaim();
+    const adopted = slot === 0;
+    if (adopted) {
       slot = owners.adopt(this.#self);
       if (slot === 0) throw msgError('ERR_TOO_MANY_HANDLES', `All ${C.STACK_OWNER_SLOTS - 1} owner slots of the stack are in use`);
     }
     this.#slot = slot;
     this.#token = owners.watch(slot, this.#self);
+    // The record of a gone owner was taken over: the nodes it held now look held by this live
+    // handle, which holds none, so they go back to the free list at once.
+    if (adopted) this.#reclaim();
   }
 
   /** Creates a stack: a new segment (exclusive), or a stack in a SharedArrayBuffer. */

@@ -24,9 +24,9 @@ function lists(buffer, capacity, messageBytes) {
 }
 
 // An owner record of a process that exited: a party killed in the middle of an operation.
-function deadOwner(buffer) {
+function deadOwner(buffer, pid = exitedPid()) {
   const owners = new OwnerTable(new Uint32Array(buffer), C.STACK_OWNERS_OFFSET / WORD, C.STACK_OWNER_SLOTS);
-  return owners.claim({ pid: exitedPid(), tid: 1, startTime: 0n, bootId: 0n });
+  return owners.claim({ pid, tid: 1, startTime: 0n, bootId: 0n });
 }
 
 describe('Stack', () => {
@@ -121,6 +121,23 @@ describe('Stack', () => {
       assert.ok(s.tryPush(3)); // the push that finds no free node takes back the dead party's
       assert.deepStrictEqual(s.lost, { pushes: 1, pops: 0 });
       assert.deepStrictEqual([s.tryPop(), s.tryPop(), s.tryPop(), s.tryPop(), s.tryPop()], [3, 2, 1, 0, undefined]);
+      s.close();
+    });
+
+    it("an opener that finds the owner table full adopts a gone owner's record and takes back the node it held", () => {
+      const { buffer, s } = stack(4, 16);
+      const r = lists(buffer, 4, 16);
+      const dead = [];
+      const pid = exitedPid();
+      for (let k = 1; k < C.STACK_OWNER_SLOTS - 1; k++) dead.push(deadOwner(buffer, pid));
+      assert.strictEqual(deadOwner(buffer, pid), 0); // the table is full
+      const n = L.take(r, L.FREE_LIST, dead[0]);
+      assert.ok(n > 0);
+      const t = Stack.open({ buffer });
+      assert.deepStrictEqual(t.lost, { pushes: 1, pops: 0 });
+      for (let i = 0; i < 4; i++) assert.ok(t.tryPush(i));
+      assert.strictEqual(t.tryPush('no room'), false);
+      t.close();
       s.close();
     });
 
