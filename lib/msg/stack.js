@@ -171,10 +171,13 @@ class Stack {
     return this.#messageBytes;
   }
 
-  /** Messages on the stack (a snapshot: others move it meanwhile). */
+  /**
+   * Messages on the stack (a snapshot: others move it meanwhile). The counter is moved after the
+   * head, so a pop's decrement may briefly come before the matching push's increment: clamped.
+   */
   get size() {
     this.#usable();
-    return Math.min(Atomics.load(this.#r.u32, L.SIZE) | 0, this.capacity);
+    return Math.max(0, Math.min(Atomics.load(this.#r.u32, L.SIZE) | 0, this.capacity));
   }
 
   /**
