@@ -628,6 +628,12 @@ export interface RegistryKinds {
   };
   bytes: { create: { size: number }; open: Record<string, never>; handle: Uint8Array };
   'buffer-pool': { create: { blockSize: number; blockCount: number }; open: Record<string, never>; handle: BufferPool };
+  stack: { create: { capacity: number; messageBytes?: number }; open: Record<string, never>; handle: Stack };
+  'priority-queue': {
+    create: { capacity: number; messageBytes?: number; order?: 'min' | 'max' };
+    open: Record<string, never>;
+    handle: PriorityQueue;
+  };
 }
 
 export type RegistryKind = keyof RegistryKinds;
@@ -788,6 +794,81 @@ export declare class MpmcQueue implements QueueLatency<MpmcQueueLatencyOp> {
   readonly size: number;
   /** Slots finished for gone parties: writes never delivered, reads lost with a dead consumer. */
   readonly skipped: { writes: number; reads: number };
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
+  readonly closed: boolean;
+}
+
+export type StackCreateOptions = MutexCreateOptions & {
+  /** Nodes: a power of two, 2 to 2^20. */
+  capacity: number;
+  /** The largest message in bytes (1..1048576); default 240. */
+  messageBytes?: number;
+};
+
+/** A bounded lock-free LIFO stack in shared memory (docs/format.md §15, "Stack"). */
+export declare class Stack {
+  private constructor();
+  /** Where the nodes start in the region (8768). */
+  static readonly NODES_OFFSET: number;
+  static create(options: StackCreateOptions): Stack;
+  static open(options: QueueTarget): Stack;
+  static bytesFor(capacity: number, options?: { messageBytes?: number }): number;
+  tryPush(value: QueueMessage): boolean;
+  push(value: QueueMessage, timeoutMs?: number): void;
+  pushAsync(value: QueueMessage, options?: QueueWaitOptions): Promise<void>;
+  /** The top message, or undefined when empty. */
+  tryPop(): any;
+  pop(timeoutMs?: number): any;
+  popAsync(options?: QueueWaitOptions): Promise<any>;
+  /** The top message without popping it, or undefined when empty. */
+  peek(): any;
+  /** Gives the nodes held by parties that are gone back; returns how many. */
+  reclaim(): number;
+  close(): void;
+  [Symbol.dispose](): void;
+  readonly capacity: number;
+  readonly messageBytes: number;
+  readonly size: number;
+  /** Messages lost with parties that were gone: pushes never pushed, pops never handed back. */
+  readonly lost: { pushes: number; pops: number };
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
+  readonly closed: boolean;
+}
+
+export type PriorityQueueCreateOptions = MutexCreateOptions & {
+  /** Nodes: a power of two, 2 to 2^20. */
+  capacity: number;
+  /** The largest message in bytes (1..1048576); default 232. */
+  messageBytes?: number;
+  /** 'max' (default): the largest priority first; 'min': the smallest first. */
+  order?: 'min' | 'max';
+};
+
+/** A bounded priority queue (a heap under a robust mutex) in shared memory (docs/format.md §15). */
+export declare class PriorityQueue {
+  private constructor();
+  static create(options: PriorityQueueCreateOptions): PriorityQueue;
+  static open(options: QueueTarget): PriorityQueue;
+  static bytesFor(capacity: number, options?: { messageBytes?: number; order?: 'min' | 'max' }): number;
+  /** `priority`: a number, not NaN nor ±Infinity. */
+  tryEnqueue(value: QueueMessage, priority: number): boolean;
+  enqueue(value: QueueMessage, priority: number, timeoutMs?: number): void;
+  enqueueAsync(value: QueueMessage, priority: number, options?: QueueWaitOptions): Promise<void>;
+  /** The first message (by order, FIFO among equal priorities), or undefined when empty. */
+  tryDequeue(): any;
+  dequeue(timeoutMs?: number): any;
+  dequeueAsync(options?: QueueWaitOptions): Promise<any>;
+  peek(): any;
+  close(): void;
+  [Symbol.dispose](): void;
+  readonly capacity: number;
+  readonly messageBytes: number;
+  readonly order: 'min' | 'max';
+  readonly size: number;
+  /** How many times the heap was rebuilt after a holder of its mutex died. */
+  readonly rebuilds: number;
   readonly buffer: SharedArrayBuffer;
   readonly byteOffset: number;
   readonly closed: boolean;

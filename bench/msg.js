@@ -2,7 +2,7 @@
 'use strict';
 // Messaging benchmark (npm run bench:msg): one-way throughput (32 B and 1 KB messages, strings
 // and JSON objects) and ping-pong round trips, between two worker threads and between two
-// processes, for shmstore's SpscRing and MpmcQueue against postMessage (MessageChannel),
+// processes, for shmstore's SpscRing, MpmcQueue, Stack and PriorityQueue against postMessage (MessageChannel),
 // ringbuf.js, child_process IPC, Redis LPUSH/BRPOP (a private redis-server on a free loopback
 // port; skipped with the reason when absent) and the bare futex wake-up round trip. Each case
 // runs in its own child process (bench/lib/msg-case.js) from the declared list below; the table
@@ -30,12 +30,12 @@ const N = quick ? 5000 : 20000;
 const PAYLOADS = [['str', 32], ['json', 32], ['str', 1024], ['json', 1024]];
 const CASES = [];
 for (const [kind, size] of PAYLOADS) {
-  for (const t of ['spsc', 'mpmc', 'ringbuf', 'postMessage']) CASES.push(['oneway', t, 'threads', kind, size, N]);
-  for (const t of ['spsc', 'mpmc', 'ipc']) CASES.push(['oneway', t, 'processes', kind, size, N]);
+  for (const t of ['spsc', 'mpmc', 'stack', 'pq', 'ringbuf', 'postMessage']) CASES.push(['oneway', t, 'threads', kind, size, N]);
+  for (const t of ['spsc', 'mpmc', 'stack', 'pq', 'ipc']) CASES.push(['oneway', t, 'processes', kind, size, N]);
   CASES.push(['oneway', 'redis', 'processes', kind, size, quick ? 500 : 2000]);
 }
 const RT = quick ? 1000 : 3000;
-for (const t of ['futex', 'spsc', 'postMessage']) CASES.push(['pingpong', t, 'threads', 'str', 32, RT]);
+for (const t of ['futex', 'spsc', 'postMessage', 'channel', 'piscina']) CASES.push(['pingpong', t, 'threads', 'str', 32, RT]);
 for (const t of ['futex', 'spsc', 'ipc']) CASES.push(['pingpong', t, 'processes', 'str', 32, RT]);
 CASES.push(['pingpong', 'redis', 'processes', 'str', 32, quick ? 300 : 1000]);
 
@@ -59,7 +59,7 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
   const m = machine();
   const date = new Date().toISOString();
   console.log(`shmstore bench: messaging (${date})`);
-  console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.os}; node ${m.node}; ringbuf.js ${version('ringbuf.js')}, ioredis ${version('ioredis')}`);
+  console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.os}; node ${m.node}; ringbuf.js ${version('ringbuf.js')}, piscina ${version('piscina')}, ioredis ${version('ioredis')}`);
   console.log(`load average: ${require('os').loadavg().map((x) => x.toFixed(2)).join(' ')}; runs: ${runs} per case (median), ${N} messages per one-way run\n`);
   const redis = await startRedis();
   let redisNote;
@@ -95,7 +95,7 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
     const payload = `${kind}${size}`;
     const pm = ref('oneway', 'threads', 'postMessage', payload);
     console.log(`  ${payload}`);
-    for (const [topology, transports] of [['threads', ['spsc', 'mpmc', 'ringbuf', 'postMessage']], ['processes', ['spsc', 'mpmc', 'ipc', 'redis']]]) {
+    for (const [topology, transports] of [['threads', ['spsc', 'mpmc', 'stack', 'pq', 'ringbuf', 'postMessage']], ['processes', ['spsc', 'mpmc', 'stack', 'pq', 'ipc', 'redis']]]) {
       for (const t of transports) {
         const r = ref('oneway', topology, t, payload);
         if (!r) continue;
@@ -111,7 +111,7 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
   console.log('\nround trip (ping-pong, 32-byte string): ns per round trip | CPU ns per round trip | × bare futex (same topology)');
   for (const topology of ['threads', 'processes']) {
     const fx = ref('pingpong', topology, 'futex', 'str32');
-    for (const t of ['futex', 'spsc', 'postMessage', 'ipc', 'redis']) {
+    for (const t of ['futex', 'spsc', 'postMessage', 'channel', 'piscina', 'ipc', 'redis']) {
       const r = ref('pingpong', topology, t, 'str32');
       if (!r) continue;
       if (r.skipped || r.error) {
@@ -136,6 +136,9 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
   const mp = ref('oneway', 'processes', 'mpmc', 'str32');
   const pm32 = ref('oneway', 'threads', 'postMessage', 'str32');
   if (mp && pm32 && mp.ns && pm32.ns) goal('MPMC across processes >= 5x postMessage throughput (str32)', pm32.ns / mp.ns >= 5, `${(pm32.ns / mp.ns).toFixed(2)}× (${fmt(mp.ns)} vs ${fmt(pm32.ns)} ns)`);
+  const ch = ref('pingpong', 'threads', 'channel', 'str32');
+  const pis = ref('pingpong', 'threads', 'piscina', 'str32');
+  if (ch && pis && ch.ns && pis.ns) goal('Channel request/reply faster than a piscina task round trip (threads)', ch.ns < pis.ns, `${(pis.ns / ch.ns).toFixed(2)}× (${fmt(ch.ns)} vs ${fmt(pis.ns)} ns)`);
   for (const topology of ['threads', 'processes']) {
     const s = ref('pingpong', topology, 'spsc', 'str32');
     const fx = ref('pingpong', topology, 'futex', 'str32');

@@ -42,6 +42,10 @@ function checkStructs() {
     ['mpmc control', c.MPMC_CONTROL_OFFSET, structs.MpmcControl.size, c.MPMC_OWNERS_OFFSET],
     ['mpmc owner table', c.MPMC_OWNERS_OFFSET, c.MPMC_OWNER_SLOTS * structs.Owner.size, c.MPMC_INTENTS_OFFSET],
     ['mpmc intents', c.MPMC_INTENTS_OFFSET, c.MPMC_OWNER_SLOTS * structs.MpmcIntent.size, c.MPMC_SLOTS_OFFSET],
+    ['stack control', c.STACK_CONTROL_OFFSET, structs.StackControl.size, c.STACK_OWNERS_OFFSET],
+    ['stack owner table', c.STACK_OWNERS_OFFSET, c.STACK_OWNER_SLOTS * structs.Owner.size, c.STACK_NODES_OFFSET],
+    ['pq control', c.PQ_CONTROL_OFFSET, structs.PqControl.size, c.PQ_MUTEX_OFFSET],
+    ['pq mutex', c.PQ_MUTEX_OFFSET, c.SYNC_REGION_BYTES, c.PQ_HEAP_OFFSET],
     // The buffer pool (docs/format.md §17).
     ['pool header', c.POOL_HEADER_OFFSET, structs.PoolHeader.size, c.POOL_OWNERS_OFFSET],
     ['pool owner table', c.POOL_OWNERS_OFFSET, c.POOL_OWNER_SLOTS * structs.Owner.size, c.POOL_BLOCKS_OFFSET],
@@ -51,6 +55,9 @@ function checkStructs() {
     throw new Error('registry: entries and free records must be whole units');
   }
   if (c.MPMC_SLOT_HEADER_BYTES !== structs.MpmcSlot.size) throw new Error('MPMC_SLOT_HEADER_BYTES != MpmcSlot size');
+  if (c.STACK_NODE_HEADER_BYTES !== structs.StackNode.size) throw new Error('STACK_NODE_HEADER_BYTES != StackNode size');
+  if (c.PQ_HEAP_ENTRY_BYTES !== structs.PqEntry.size) throw new Error('PQ_HEAP_ENTRY_BYTES != PqEntry size');
+  if (c.PQ_NODE_HEADER_BYTES !== structs.PqNode.size) throw new Error('PQ_NODE_HEADER_BYTES != PqNode size');
   if (c.POOL_BLOCK_ALIGN !== structs.PoolBlock.size) throw new Error('POOL_BLOCK_ALIGN != PoolBlock size');
   for (const [what, offset, size, next] of regions) {
     if (offset + size !== next) throw new Error(`${what}: ${offset} + ${size} does not end at ${next}`);

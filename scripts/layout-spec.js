@@ -248,6 +248,65 @@ const constants = {
   MPMC_SEQ_FULL: 1,
   MPMC_SEQ_SKIPPED: 2,
   MPMC_RECHECK_MS: 50,
+  // The stack (kind 3): a Treiber stack of `capacity` nodes with a second list of the free
+  // nodes, both in the same manner. Each list head is a u64 (read and CAS'd whole): the index of
+  // its first node (1-based, 0: empty) in bits 0..20, a pending operation in bits 21..22 (push or
+  // pop announced but not finished: anyone finishes it before doing anything else with the list),
+  // the owner slot that announced it in bits 23..30, and a tag in bits 32..63 that grows with every
+  // change of the head, so that a head seen once is never confused with a later one (ABA). A
+  // node's state word says where it is (free list, stack, or held by one owner slot: taken from
+  // the free list to be pushed, or popped) and carries the low 22 bits of the tag of the head
+  // change that put it there, so that a late helper's CAS of a node that moved on fails. A node
+  // held by an owner that is gone is taken back to the free list. Hence capacities up to 2^20 and
+  // at most 256 owner slots (8 bits).
+  MSG_KIND_STACK: 3,
+  STACK_CONTROL_OFFSET: 64,
+  STACK_OWNERS_OFFSET: 576,
+  STACK_OWNER_SLOTS: 256,
+  STACK_NODES_OFFSET: 8768,
+  STACK_NODE_HEADER_BYTES: 16,
+  STACK_NODE_ALIGN: 8,
+  STACK_MIN_CAPACITY: 2,
+  STACK_MAX_CAPACITY: 1 << 20,
+  STACK_MAX_MESSAGE_BYTES: 1 << 20,
+  STACK_INDEX_MASK: 0x1fffff,
+  STACK_OP_SHIFT: 21,
+  STACK_OP_MASK: 3,
+  STACK_OP_PUSH: 1,
+  STACK_OP_POP: 2,
+  STACK_OWNER_SHIFT: 23,
+  STACK_OWNER_MASK: 0xff,
+  STACK_NODE_FREE: 0,
+  STACK_NODE_STACKED: 1,
+  STACK_NODE_PUSHING: 2,
+  STACK_NODE_POPPED: 3,
+  STACK_NODE_STATE_MASK: 3,
+  STACK_NODE_OWNER_SHIFT: 2,
+  STACK_NODE_STAMP_SHIFT: 10,
+  STACK_RECHECK_MS: 50,
+  // The priority queue (kind 4): a binary heap guarded by a Mutex of §13 (a whole sync region
+  // inside the queue's region, whose owner table records the queue's open handles). The heap
+  // entries (priority as an IEEE-754 double, sequence number, node) point at nodes holding the
+  // payloads; a node's state word (free or queued) is the truth the heap is derived from, so a
+  // holder that died halfway is repaired by rebuilding the heap and the free list from the nodes.
+  // The free list is a stack of node numbers after the heap; the nodes follow it. Capacities are
+  // powers of two so that every part stays 8-byte aligned.
+  MSG_KIND_PRIORITY_QUEUE: 4,
+  PQ_CONTROL_OFFSET: 64,
+  PQ_MUTEX_OFFSET: 576,
+  PQ_HEAP_OFFSET: 8960,
+  PQ_HEAP_ENTRY_BYTES: 16,
+  PQ_FREE_ENTRY_BYTES: 4,
+  PQ_NODE_HEADER_BYTES: 24,
+  PQ_NODE_ALIGN: 8,
+  PQ_MIN_CAPACITY: 2,
+  PQ_MAX_CAPACITY: 1 << 20,
+  PQ_MAX_MESSAGE_BYTES: 1 << 20,
+  PQ_ORDER_MIN: 0,
+  PQ_ORDER_MAX: 1,
+  PQ_NODE_FREE: 0,
+  PQ_NODE_QUEUED: 1,
+  PQ_RECHECK_MS: 50,
   // Pools (docs/format.md §17): a buffer pool of `blockCount` fixed-size blocks in a segment or a
   // SharedArrayBuffer of its own. Why these numbers: the magic reads 'POOL' in memory order and
   // is stored last by the creator. An owner table of §6 records (one per open handle) follows
@@ -612,6 +671,73 @@ const structs = {
     fields: [
       ['seq', 'u32', 0],
       ['record', 'u32', 4],
+    ],
+  },
+  StackControl: {
+    size: 512,
+    fields: [
+      ['top', 'u64', 0],
+      ['reserved', 'u8', 8, 56],
+      ['free', 'u64', 64],
+      ['reserved2', 'u8', 72, 56],
+      ['pushed', 'u32', 128],
+      ['reserved3', 'u8', 132, 60],
+      ['popped', 'u32', 192],
+      ['reserved4', 'u8', 196, 60],
+      ['popWaiters', 'u32', 256],
+      ['reserved5', 'u8', 260, 60],
+      ['pushWaiters', 'u32', 320],
+      ['reserved6', 'u8', 324, 60],
+      ['stacked', 'u32', 384],
+      ['lostPushes', 'u32', 388],
+      ['lostPops', 'u32', 392],
+      ['reserved7', 'u8', 396, 116],
+    ],
+  },
+  StackNode: {
+    size: 16,
+    fields: [
+      ['state', 'u32', 0],
+      ['next', 'u32', 4],
+      ['record', 'u32', 8],
+      ['reserved', 'u32', 12],
+    ],
+  },
+  PqControl: {
+    size: 512,
+    fields: [
+      ['count', 'u32', 0],
+      ['nextSeq', 'u32', 4],
+      ['order', 'u32', 8],
+      ['freeCount', 'u32', 12],
+      ['rebuilds', 'u32', 16],
+      ['reserved', 'u8', 20, 44],
+      ['enqueued', 'u32', 64],
+      ['reserved2', 'u8', 68, 60],
+      ['dequeued', 'u32', 128],
+      ['reserved3', 'u8', 132, 60],
+      ['dequeueWaiters', 'u32', 192],
+      ['reserved4', 'u8', 196, 60],
+      ['enqueueWaiters', 'u32', 256],
+      ['reserved5', 'u8', 260, 252],
+    ],
+  },
+  PqEntry: {
+    size: 16,
+    fields: [
+      ['priority', 'u64', 0],
+      ['seq', 'u32', 8],
+      ['node', 'u32', 12],
+    ],
+  },
+  PqNode: {
+    size: 24,
+    fields: [
+      ['state', 'u32', 0],
+      ['seq', 'u32', 4],
+      ['priority', 'u64', 8],
+      ['record', 'u32', 16],
+      ['reserved', 'u32', 20],
     ],
   },
   PoolHeader: {

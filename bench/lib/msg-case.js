@@ -7,8 +7,9 @@
 const path = require('path');
 const { fork } = require('child_process');
 const { Worker, isMainThread, parentPort, workerData } = require('worker_threads');
-const { SpscRing, MpmcQueue, Segment } = require('../..');
+const { SpscRing, MpmcQueue, Stack, PriorityQueue, Segment } = require('../..');
 const T = require('./msg-transports');
+const { runRpc } = require('./msg-rpc');
 
 const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) * 1000; };
 
@@ -59,7 +60,7 @@ async function peer(c, where, report) {
     return;
   }
   // Queues: a blocking receive loop.
-  const open = (w) => (c.transport === 'spsc' ? T.spscEnds(w) : c.transport === 'mpmc' ? T.mpmcEnds(w) : T.ringbufEnds(w.buffer));
+  const open = (w) => T.queueEnds(c.transport, w);
   const recv = open(where.ping).receiver(kind);
   const send = c.pattern === 'pingpong' ? open(where.pong).sender() : null;
   for (let r = 0; r < runs; r++) {
@@ -77,26 +78,37 @@ async function peer(c, where, report) {
 // Creates the shared memory of a queue transport: a SharedArrayBuffer (threads) or a segment
 // (processes). Returns { where, cleanup }.
 function makeQueue(c, tag) {
-  const bytes = c.transport === 'spsc' ? SpscRing.bytesFor(1 << 16) : c.transport === 'mpmc'
-    ? MpmcQueue.bytesFor(256, { messageBytes: 1100 }) : T.ringbufEnds.storage(1 << 16).byteLength;
-  const create = (o) => (c.transport === 'spsc' ? SpscRing.create({ ...o, capacity: 1 << 16 })
-    : MpmcQueue.create({ ...o, capacity: 256, messageBytes: 1100 }));
+  // Every queue holds 256 messages of up to 1100 bytes, but the SPSC ring: 64 KiB of records.
+  const shapes = {
+    spsc: [SpscRing, { capacity: 1 << 16 }],
+    mpmc: [MpmcQueue, { capacity: 256, messageBytes: 1100 }],
+    stack: [Stack, { capacity: 256, messageBytes: 1100 }],
+    pq: [PriorityQueue, { capacity: 256, messageBytes: 1100 }],
+  };
   if (c.topology === 'threads') {
     if (c.transport === 'ringbuf') return { where: { buffer: T.ringbufEnds.storage(1 << 16) }, cleanup() {} };
-    const buffer = new SharedArrayBuffer(bytes);
-    create({ buffer }).close();
+    const [Class, shape] = shapes[c.transport];
+    const { capacity, ...rest } = shape;
+    const buffer = new SharedArrayBuffer(Class.bytesFor(capacity, Object.keys(rest).length ? rest : undefined));
+    Class.create({ buffer, ...shape }).close();
     return { where: { buffer }, cleanup() {} };
   }
+  const [Class, shape] = shapes[c.transport];
   const name = `shmstore-bench-msg-${process.pid}-${tag}`;
-  create({ name }).close();
+  Class.create({ name, ...shape }).close();
   return { where: { name }, cleanup: () => Segment.unlink({ name }) };
 }
 
 async function main(c) {
+  if (c.transport === 'piscina' || c.transport === 'channel') {
+    const r = await runRpc(c, (i) => T.makeMessage(c.kind, c.size, i));
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    return;
+  }
   const cleanups = [];
   let where;
   let pingPort = null;
-  if (['spsc', 'mpmc', 'ringbuf'].includes(c.transport)) {
+  if (T.QUEUES.includes(c.transport)) {
     const ping = makeQueue(c, 'ping');
     cleanups.push(ping.cleanup);
     where = { ping: ping.where };
@@ -142,8 +154,8 @@ async function main(c) {
   // Sender side.
   let send;
   let recv = null;
-  if (['spsc', 'mpmc', 'ringbuf'].includes(c.transport)) {
-    const open = (w) => (c.transport === 'spsc' ? T.spscEnds(w) : c.transport === 'mpmc' ? T.mpmcEnds(w) : T.ringbufEnds(w.buffer));
+  if (T.QUEUES.includes(c.transport)) {
+    const open = (w) => T.queueEnds(c.transport, w);
     send = open(where.ping).sender();
     if (c.pattern === 'pingpong') recv = open(where.pong).receiver(c.kind);
   }

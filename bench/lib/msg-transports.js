@@ -6,7 +6,7 @@
 // wait), child_process IPC, Redis LPUSH/BRPOP through ioredis.
 // An "end" is created from a description that a worker (workerData) or a child (argv) receives.
 // layout-ok-file: the length prefix of ringbuf.js messages is this benchmark's framing, not the layout.
-const { SpscRing, MpmcQueue, futex } = require('../..');
+const { SpscRing, MpmcQueue, Stack, PriorityQueue, futex } = require('../..');
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -33,6 +33,31 @@ function mpmcEnds(where) {
     sender: () => { const r = q(); return (m) => r.enqueue(m); },
     receiver: () => { const r = q(); return () => r.dequeue(); },
   };
+}
+
+// The stack and the priority queue carry the same one-way stream (the order they hand messages
+// out in differs, the work per message is what is measured); the priority queue's sender gives
+// the messages 8 priorities in turn.
+function stackEnds(where) {
+  const s = () => Stack.open(where);
+  return {
+    sender: () => { const r = s(); return (m) => r.push(m); },
+    receiver: () => { const r = s(); return () => r.pop(); },
+  };
+}
+
+function pqEnds(where) {
+  const q = () => PriorityQueue.open(where);
+  return {
+    sender: () => { const r = q(); let i = 0; return (m) => r.enqueue(m, i++ & 7); },
+    receiver: () => { const r = q(); return () => r.dequeue(); },
+  };
+}
+
+// The ends of a queue transport by name ('ringbuf' takes the buffer of `where`).
+function queueEnds(transport, where) {
+  if (transport === 'ringbuf') return ringbufEnds(where.buffer);
+  return { spsc: spscEnds, mpmc: mpmcEnds, stack: stackEnds, pq: pqEnds }[transport](where);
 }
 
 // ---- ringbuf.js: bytes with a 4-byte length prefix; both ends spin -----------------------
@@ -85,4 +110,4 @@ function futexTurn(i32, me) {
   futex.wake(i32, 0, 1);
 }
 
-module.exports = { makeMessage, spscEnds, mpmcEnds, ringbufEnds, futexTurn };
+module.exports = { makeMessage, spscEnds, mpmcEnds, stackEnds, pqEnds, ringbufEnds, queueEnds, futexTurn, QUEUES: ['spsc', 'mpmc', 'stack', 'pq', 'ringbuf'] };

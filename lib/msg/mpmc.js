@@ -14,7 +14,7 @@ const { addLatency } = require('./latency');
 const region = require('./region');
 const codec = require('./codec');
 const { msgError } = require('./errors');
-const { park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut } = require('./park');
+const { timeoutOf, asyncOptions, timedOut, blockUntil, blockUntilAsync, wakeWaiters } = require('./park');
 const S = require('./mpmc-slots');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -49,6 +49,11 @@ const kInternal = Symbol('shmstore.MpmcQueue.internal');
 const strideOf = (messageBytes) => Math.ceil((SLOT_HEADER + messageBytes) / C.MPMC_SLOT_ALIGN) * C.MPMC_SLOT_ALIGN;
 const bytesFor = (capacity, messageBytes) => SLOTS + capacity * strideOf(messageBytes);
 
+const LIMITS = Object.freeze({
+  minCapacity: C.MPMC_MIN_CAPACITY, maxCapacity: C.MPMC_MAX_CAPACITY, maxMessageBytes: C.MPMC_MAX_MESSAGE_BYTES,
+  maxBytes: MAX_BYTES, bytesFor, what: 'MPMC queue',
+});
+
 function validateShape(capacity, messageBytes) {
   region.validateCapacity(capacity, 'options.capacity', C.MPMC_MIN_CAPACITY);
   if (capacity > C.MPMC_MAX_CAPACITY) throw v.rangeError(`The "options.capacity" argument must be <= ${C.MPMC_MAX_CAPACITY}. Received ${capacity}`);
@@ -77,6 +82,7 @@ class MpmcQueue {
   #lastRepair = -Infinity;
   #closable = false;
   #closed = false;
+  #waits;
   /** @private The region as mpmc-slots.js sees it. */
   u32;
   capacity;
@@ -89,22 +95,16 @@ class MpmcQueue {
     this.#byteOffset = where.byteOffset;
     try {
       if (shape) region.stamp(this.#buffer, where.byteOffset, C.MSG_KIND_MPMC, shape.capacity, shape.messageBytes);
-      const h = region.checkHeader(this.#buffer, where.byteOffset, C.MSG_KIND_MPMC);
-      if (h.capacity > C.MPMC_MAX_CAPACITY || h.capacity < C.MPMC_MIN_CAPACITY || h.elementSize < 1 ||
-          h.elementSize > C.MPMC_MAX_MESSAGE_BYTES || bytesFor(h.capacity, h.elementSize) > MAX_BYTES) {
-        throw msgError('ERR_CORRUPT', `MPMC queue header: capacity ${h.capacity}, message bytes ${h.elementSize}`);
-      }
-      const bytes = bytesFor(h.capacity, h.elementSize);
-      if (where.byteOffset + bytes > this.#buffer.byteLength) {
-        throw msgError('ERR_BAD_SIZE', `The queue needs ${bytes} bytes at ${where.byteOffset}; the memory holds ${this.#buffer.byteLength}`);
-      }
+      const h = region.checkShape(this.#buffer, where.byteOffset, C.MSG_KIND_MPMC, LIMITS);
+      const { bytes } = h;
       this.capacity = h.capacity;
       this.#mask = h.capacity - 1;
-      this.#messageBytes = h.elementSize;
-      this.#strideWords = strideOf(h.elementSize) / WORD;
+      this.#messageBytes = h.messageBytes;
+      this.#strideWords = strideOf(h.messageBytes) / WORD;
       this.u32 = new Uint32Array(this.#buffer, where.byteOffset, bytes / WORD);
       this.#i32 = new Int32Array(this.#buffer, where.byteOffset, bytes / WORD);
       this.#buf = Buffer.from(this.#buffer, where.byteOffset, bytes);
+      this.#waits = { u32: this.u32, i32: this.#i32, usable: () => this.#usable() };
       this.#owners = new OwnerTable(this.u32, OWNERS, C.MPMC_OWNER_SLOTS);
       this.#self = identityOf(process.pid, threadId);
       this.#claim();
@@ -275,10 +275,7 @@ class MpmcQueue {
     const u32 = this.u32;
     Atomics.store(u32, at, seq);
     Atomics.store(u32, this.#rolesAt, 0);
-    if (Atomics.load(u32, CONSUMER_WAITERS) !== 0 && Atomics.exchange(u32, CONSUMER_WAITERS, 0) !== 0) {
-      Atomics.add(u32, PRODUCED, 1);
-      wakeAll(this.#i32, PRODUCED);
-    }
+    wakeWaiters(u32, this.#i32, CONSUMER_WAITERS, PRODUCED);
   }
 
   /** @private For channel.js: sends fail once the channel is closed. */
@@ -339,10 +336,7 @@ class MpmcQueue {
         } finally {
           Atomics.store(u32, at, S.seqOf(pos + this.capacity, 0));
           Atomics.store(u32, this.#rolesAt, 0);
-          if (Atomics.load(u32, PRODUCER_WAITERS) !== 0 && Atomics.exchange(u32, PRODUCER_WAITERS, 0) !== 0) {
-            Atomics.add(u32, CONSUMED, 1);
-            wakeAll(this.#i32, CONSUMED);
-          }
+          wakeWaiters(u32, this.#i32, PRODUCER_WAITERS, CONSUMED);
         }
         if (value !== NONE) return value;
       } else if (d <= 0 && Atomics.load(u32, HEAD) === pos) {
@@ -389,44 +383,13 @@ class MpmcQueue {
 
   // ---- waiting -----------------------------------------------------------------------------
 
-  // Runs attempt() until it returns something else than NONE: spins, then registers in
-  // `waiters` (the party that wakes sleepers takes the count back to 0), reads the wake word,
-  // tries again and parks on the word (format.md §15, Waking).
+  // Waits for attempt() (park.js): spins, then sleeps on the wake word (format.md §15, Waking).
   #block(waiters, word, attempt, timeout) {
-    for (let i = 0; i < SPINS; i++) {
-      const r = attempt();
-      if (r !== NONE) return r;
-    }
-    const deadline = performance.now() + timeout;
-    const u32 = this.u32;
-    for (;;) {
-      const left = deadline - performance.now();
-      if (left <= 0) return NONE;
-      Atomics.add(u32, waiters, 1);
-      const seen = Atomics.load(u32, word);
-      let r = attempt();
-      if (r !== NONE) return r;
-      park(this.#i32, word, seen, Math.min(left, RECHECK_MS));
-      this.#usable();
-      r = attempt();
-      if (r !== NONE) return r;
-    }
+    return blockUntil(this.#waits, waiters, word, attempt, NONE, timeout, SPINS, RECHECK_MS);
   }
 
-  async #blockAsync(waiters, word, attempt, timeout, signal) {
-    const deadline = performance.now() + timeout;
-    const u32 = this.u32;
-    for (;;) {
-      signal?.throwIfAborted();
-      this.#usable();
-      Atomics.add(u32, waiters, 1);
-      const seen = Atomics.load(u32, word);
-      const r = attempt();
-      if (r !== NONE) return r;
-      const left = deadline - performance.now();
-      if (left <= 0) return NONE;
-      await abortable(parkAsync(this.#i32, word, seen, Math.min(left, RECHECK_MS)), signal);
-    }
+  #blockAsync(waiters, word, attempt, timeout, signal) {
+    return blockUntilAsync(this.#waits, waiters, word, attempt, NONE, timeout, signal, RECHECK_MS);
   }
 
   /** Releases the handle's owner slot (and closes its segment); the queue stays. Idempotent. */

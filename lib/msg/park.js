@@ -66,8 +66,64 @@ function abortable(promise, signal) {
   });
 }
 
+/**
+ * Runs attempt() until it returns something other than `none`, blocking the thread at most
+ * `timeout` ms (then returns `none`): spins `spins` times, then registers in u32[waiters] (the
+ * party that wakes sleepers takes the count back to 0), reads the wake word u32[word], tries
+ * again and parks on the word for at most `recheckMs` (format.md §15, Waking). `q` is
+ * { u32, i32, usable() }: usable() throws when the handle was closed meanwhile.
+ */
+function blockUntil(q, waiters, word, attempt, none, timeout, spins, recheckMs) {
+  for (let i = 0; i < spins; i++) {
+    const r = attempt();
+    if (r !== none) return r;
+  }
+  const deadline = performance.now() + timeout;
+  for (;;) {
+    const left = deadline - performance.now();
+    if (left <= 0) return none;
+    Atomics.add(q.u32, waiters, 1);
+    const seen = Atomics.load(q.u32, word);
+    let r = attempt();
+    if (r !== none) return r;
+    park(q.i32, word, seen, Math.min(left, recheckMs));
+    q.usable();
+    r = attempt();
+    if (r !== none) return r;
+  }
+}
+
+/** Like blockUntil() without blocking the event loop (no spinning); `signal` may abort it. */
+async function blockUntilAsync(q, waiters, word, attempt, none, timeout, signal, recheckMs) {
+  const deadline = performance.now() + timeout;
+  for (;;) {
+    signal?.throwIfAborted();
+    q.usable();
+    Atomics.add(q.u32, waiters, 1);
+    const seen = Atomics.load(q.u32, word);
+    const r = attempt();
+    if (r !== none) return r;
+    const left = deadline - performance.now();
+    if (left <= 0) return none;
+    await abortable(parkAsync(q.i32, word, seen, Math.min(left, recheckMs)), signal);
+  }
+}
+
+/**
+ * Wakes the sleepers registered in u32[waiters], if any, once: takes the count back to 0, moves
+ * the wake word u32[word] and wakes every futex waiter on it.
+ */
+function wakeWaiters(u32, i32, waiters, word) {
+  if (Atomics.load(u32, waiters) !== 0 && Atomics.exchange(u32, waiters, 0) !== 0) {
+    Atomics.add(u32, word, 1);
+    wakeAll(i32, word);
+  }
+}
+
 function timedOut(what, timeout) {
   return msgError('ERR_QUEUE_TIMEOUT', `${what} did not complete within ${timeout} ms`);
 }
 
-module.exports = { park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut };
+module.exports = {
+  park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut, blockUntil, blockUntilAsync, wakeWaiters,
+};

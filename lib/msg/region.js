@@ -15,7 +15,12 @@ const KIND = HDR + W.MSG_HEADER.KIND;
 const VERSION = HDR + W.MSG_HEADER.VERSION;
 const CAPACITY = HDR + W.MSG_HEADER.CAPACITY;
 const ELEMENT_SIZE = HDR + W.MSG_HEADER.ELEMENT_SIZE;
-const KIND_NAMES = { [C.MSG_KIND_SPSC]: 'an SPSC ring', [C.MSG_KIND_MPMC]: 'an MPMC queue' };
+const KIND_NAMES = {
+  [C.MSG_KIND_SPSC]: 'an SPSC ring',
+  [C.MSG_KIND_MPMC]: 'an MPMC queue',
+  [C.MSG_KIND_STACK]: 'a stack',
+  [C.MSG_KIND_PRIORITY_QUEUE]: 'a priority queue',
+};
 
 function isPowerOfTwo(n) {
   return n > 0 && (n & (n - 1)) === 0;
@@ -110,9 +115,29 @@ function checkHeader(buffer, byteOffset, kind) {
   return h;
 }
 
+/**
+ * Checks the header of an existing region of `kind` whose capacity counts slots or nodes of
+ * `elementSize` payload bytes: the shape must be allowed (`limits`: { minCapacity, maxCapacity,
+ * maxMessageBytes, maxBytes, bytesFor(capacity, messageBytes), what }) and fit in the memory.
+ * Returns { capacity, messageBytes, bytes }.
+ */
+function checkShape(buffer, byteOffset, kind, limits) {
+  const h = checkHeader(buffer, byteOffset, kind);
+  const { what } = limits;
+  if (h.capacity > limits.maxCapacity || h.capacity < limits.minCapacity || h.elementSize < 1 ||
+      h.elementSize > limits.maxMessageBytes || limits.bytesFor(h.capacity, h.elementSize) > limits.maxBytes) {
+    throw msgError('ERR_CORRUPT', `${what[0].toUpperCase()}${what.slice(1)} header: capacity ${h.capacity}, message bytes ${h.elementSize}`);
+  }
+  const bytes = limits.bytesFor(h.capacity, h.elementSize);
+  if (byteOffset + bytes > buffer.byteLength) {
+    throw msgError('ERR_BAD_SIZE', `The ${what} needs ${bytes} bytes at ${byteOffset}; the memory holds ${buffer.byteLength}`);
+  }
+  return { capacity: h.capacity, messageBytes: h.elementSize, bytes };
+}
+
 /** A region that is closed: every further call throws ERR_CLOSED. */
 function closedError(what) {
   return msgError('ERR_CLOSED', `The ${what} is closed`);
 }
 
-module.exports = { place, stamp, checkHeader, readHeader, validateCapacity, isPowerOfTwo, closedError };
+module.exports = { place, stamp, checkHeader, checkShape, readHeader, validateCapacity, isPowerOfTwo, closedError };

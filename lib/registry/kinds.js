@@ -43,6 +43,8 @@ const { WaitGroup } = require('../sync/waitgroup');
 const { SpscRing } = require('../msg/spsc');
 const { MpmcQueue } = require('../msg/mpmc');
 const { Channel } = require('../msg/channel');
+const { Stack } = require('../msg/stack');
+const { PriorityQueue } = require('../msg/priority-queue');
 const { BufferPool } = require('../pool/buffer-pool');
 const { storeKind } = require('./store-kind');
 
@@ -134,6 +136,9 @@ function queueKind(Class, sizeOption, owners) {
   });
 }
 const MPMC_OWNERS = Object.freeze({ offset: C.MPMC_OWNERS_OFFSET, slots: C.MPMC_OWNER_SLOTS });
+// A priority queue's handles are recorded in the owner table of its mutex (format.md §15).
+const PQ_OWNERS = Object.freeze({ offset: C.PQ_MUTEX_OFFSET + C.SYNC_OWNERS_OFFSET, slots: C.SYNC_OWNER_SLOTS });
+const PQ_ORDERS = ['min', 'max'];
 
 const KINDS = {
   mutex: syncKind(Mutex),
@@ -147,6 +152,16 @@ const KINDS = {
   spsc: queueKind(SpscRing, 'elementSize'),
   mpmc: queueKind(MpmcQueue, 'messageBytes', MPMC_OWNERS),
   channel: queueKind(Channel, 'messageBytes', MPMC_OWNERS),
+  stack: queueKind(Stack, 'messageBytes', { offset: C.STACK_OWNERS_OFFSET, slots: C.STACK_OWNER_SLOTS }),
+  // The order is recorded as its number (C.PQ_ORDER_MIN or C.PQ_ORDER_MAX; 'max' when not given).
+  'priority-queue': regionKind(PriorityQueue, {
+    version: C.MSG_FORMAT_VERSION,
+    createOptions: ['capacity', 'messageBytes', 'order'],
+    bytes: (o) => PriorityQueue.bytesFor(o.capacity, o.messageBytes === undefined ? undefined : { messageBytes: o.messageBytes }),
+    params: (o) => [asParam(o.capacity), asParam(o.messageBytes), o.order === 'min' ? C.PQ_ORDER_MIN : C.PQ_ORDER_MAX],
+    describe: (at, info) => ({ capacity: info.params[0], messageBytes: info.params[1], order: PQ_ORDERS[info.params[2]] }),
+    owners: PQ_OWNERS,
+  }),
   // A buffer pool (format.md §17): open while any of its owner records is not gone.
   'buffer-pool': regionKind(BufferPool, {
     version: C.POOL_FORMAT_VERSION,

@@ -133,6 +133,47 @@ inline constexpr uint64_t kMpmcSeqShift = 2ULL;
 inline constexpr uint64_t kMpmcSeqFull = 1ULL;
 inline constexpr uint64_t kMpmcSeqSkipped = 2ULL;
 inline constexpr uint64_t kMpmcRecheckMs = 0x32ULL;
+inline constexpr uint64_t kMsgKindStack = 3ULL;
+inline constexpr uint64_t kStackControlOffset = 0x40ULL;
+inline constexpr uint64_t kStackOwnersOffset = 0x240ULL;
+inline constexpr uint64_t kStackOwnerSlots = 0x100ULL;
+inline constexpr uint64_t kStackNodesOffset = 0x2240ULL;
+inline constexpr uint64_t kStackNodeHeaderBytes = 0x10ULL;
+inline constexpr uint64_t kStackNodeAlign = 8ULL;
+inline constexpr uint64_t kStackMinCapacity = 2ULL;
+inline constexpr uint64_t kStackMaxCapacity = 0x100000ULL;
+inline constexpr uint64_t kStackMaxMessageBytes = 0x100000ULL;
+inline constexpr uint64_t kStackIndexMask = 0x1fffffULL;
+inline constexpr uint64_t kStackOpShift = 0x15ULL;
+inline constexpr uint64_t kStackOpMask = 3ULL;
+inline constexpr uint64_t kStackOpPush = 1ULL;
+inline constexpr uint64_t kStackOpPop = 2ULL;
+inline constexpr uint64_t kStackOwnerShift = 0x17ULL;
+inline constexpr uint64_t kStackOwnerMask = 0xffULL;
+inline constexpr uint64_t kStackNodeFree = 0ULL;
+inline constexpr uint64_t kStackNodeStacked = 1ULL;
+inline constexpr uint64_t kStackNodePushing = 2ULL;
+inline constexpr uint64_t kStackNodePopped = 3ULL;
+inline constexpr uint64_t kStackNodeStateMask = 3ULL;
+inline constexpr uint64_t kStackNodeOwnerShift = 2ULL;
+inline constexpr uint64_t kStackNodeStampShift = 0xaULL;
+inline constexpr uint64_t kStackRecheckMs = 0x32ULL;
+inline constexpr uint64_t kMsgKindPriorityQueue = 4ULL;
+inline constexpr uint64_t kPqControlOffset = 0x40ULL;
+inline constexpr uint64_t kPqMutexOffset = 0x240ULL;
+inline constexpr uint64_t kPqHeapOffset = 0x2300ULL;
+inline constexpr uint64_t kPqHeapEntryBytes = 0x10ULL;
+inline constexpr uint64_t kPqFreeEntryBytes = 4ULL;
+inline constexpr uint64_t kPqNodeHeaderBytes = 0x18ULL;
+inline constexpr uint64_t kPqNodeAlign = 8ULL;
+inline constexpr uint64_t kPqMinCapacity = 2ULL;
+inline constexpr uint64_t kPqMaxCapacity = 0x100000ULL;
+inline constexpr uint64_t kPqMaxMessageBytes = 0x100000ULL;
+inline constexpr uint64_t kPqOrderMin = 0ULL;
+inline constexpr uint64_t kPqOrderMax = 1ULL;
+inline constexpr uint64_t kPqNodeFree = 0ULL;
+inline constexpr uint64_t kPqNodeQueued = 1ULL;
+inline constexpr uint64_t kPqRecheckMs = 0x32ULL;
 inline constexpr uint64_t kPoolMagic = 0x4c4f4f50ULL;
 inline constexpr uint64_t kPoolFormatVersion = 1ULL;
 inline constexpr uint64_t kPoolKindBuffer = 1ULL;
@@ -605,6 +646,110 @@ static_assert(sizeof(MpmcSlot) == 8, "MpmcSlot size");
 static_assert(offsetof(MpmcSlot, seq) == 0, "MpmcSlot.seq");
 static_assert(offsetof(MpmcSlot, record) == 4, "MpmcSlot.record");
 
+struct StackControl {
+  uint64_t top;
+  uint8_t reserved[56];
+  uint64_t free;
+  uint8_t reserved2[56];
+  uint32_t pushed;
+  uint8_t reserved3[60];
+  uint32_t popped;
+  uint8_t reserved4[60];
+  uint32_t popWaiters;
+  uint8_t reserved5[60];
+  uint32_t pushWaiters;
+  uint8_t reserved6[60];
+  uint32_t stacked;
+  uint32_t lostPushes;
+  uint32_t lostPops;
+  uint8_t reserved7[116];
+};
+static_assert(sizeof(StackControl) == 512, "StackControl size");
+static_assert(offsetof(StackControl, top) == 0, "StackControl.top");
+static_assert(offsetof(StackControl, reserved) == 8, "StackControl.reserved");
+static_assert(offsetof(StackControl, free) == 64, "StackControl.free");
+static_assert(offsetof(StackControl, reserved2) == 72, "StackControl.reserved2");
+static_assert(offsetof(StackControl, pushed) == 128, "StackControl.pushed");
+static_assert(offsetof(StackControl, reserved3) == 132, "StackControl.reserved3");
+static_assert(offsetof(StackControl, popped) == 192, "StackControl.popped");
+static_assert(offsetof(StackControl, reserved4) == 196, "StackControl.reserved4");
+static_assert(offsetof(StackControl, popWaiters) == 256, "StackControl.popWaiters");
+static_assert(offsetof(StackControl, reserved5) == 260, "StackControl.reserved5");
+static_assert(offsetof(StackControl, pushWaiters) == 320, "StackControl.pushWaiters");
+static_assert(offsetof(StackControl, reserved6) == 324, "StackControl.reserved6");
+static_assert(offsetof(StackControl, stacked) == 384, "StackControl.stacked");
+static_assert(offsetof(StackControl, lostPushes) == 388, "StackControl.lostPushes");
+static_assert(offsetof(StackControl, lostPops) == 392, "StackControl.lostPops");
+static_assert(offsetof(StackControl, reserved7) == 396, "StackControl.reserved7");
+
+struct StackNode {
+  uint32_t state;
+  uint32_t next;
+  uint32_t record;
+  uint32_t reserved;
+};
+static_assert(sizeof(StackNode) == 16, "StackNode size");
+static_assert(offsetof(StackNode, state) == 0, "StackNode.state");
+static_assert(offsetof(StackNode, next) == 4, "StackNode.next");
+static_assert(offsetof(StackNode, record) == 8, "StackNode.record");
+static_assert(offsetof(StackNode, reserved) == 12, "StackNode.reserved");
+
+struct PqControl {
+  uint32_t count;
+  uint32_t nextSeq;
+  uint32_t order;
+  uint32_t freeCount;
+  uint32_t rebuilds;
+  uint8_t reserved[44];
+  uint32_t enqueued;
+  uint8_t reserved2[60];
+  uint32_t dequeued;
+  uint8_t reserved3[60];
+  uint32_t dequeueWaiters;
+  uint8_t reserved4[60];
+  uint32_t enqueueWaiters;
+  uint8_t reserved5[252];
+};
+static_assert(sizeof(PqControl) == 512, "PqControl size");
+static_assert(offsetof(PqControl, count) == 0, "PqControl.count");
+static_assert(offsetof(PqControl, nextSeq) == 4, "PqControl.nextSeq");
+static_assert(offsetof(PqControl, order) == 8, "PqControl.order");
+static_assert(offsetof(PqControl, freeCount) == 12, "PqControl.freeCount");
+static_assert(offsetof(PqControl, rebuilds) == 16, "PqControl.rebuilds");
+static_assert(offsetof(PqControl, reserved) == 20, "PqControl.reserved");
+static_assert(offsetof(PqControl, enqueued) == 64, "PqControl.enqueued");
+static_assert(offsetof(PqControl, reserved2) == 68, "PqControl.reserved2");
+static_assert(offsetof(PqControl, dequeued) == 128, "PqControl.dequeued");
+static_assert(offsetof(PqControl, reserved3) == 132, "PqControl.reserved3");
+static_assert(offsetof(PqControl, dequeueWaiters) == 192, "PqControl.dequeueWaiters");
+static_assert(offsetof(PqControl, reserved4) == 196, "PqControl.reserved4");
+static_assert(offsetof(PqControl, enqueueWaiters) == 256, "PqControl.enqueueWaiters");
+static_assert(offsetof(PqControl, reserved5) == 260, "PqControl.reserved5");
+
+struct PqEntry {
+  uint64_t priority;
+  uint32_t seq;
+  uint32_t node;
+};
+static_assert(sizeof(PqEntry) == 16, "PqEntry size");
+static_assert(offsetof(PqEntry, priority) == 0, "PqEntry.priority");
+static_assert(offsetof(PqEntry, seq) == 8, "PqEntry.seq");
+static_assert(offsetof(PqEntry, node) == 12, "PqEntry.node");
+
+struct PqNode {
+  uint32_t state;
+  uint32_t seq;
+  uint64_t priority;
+  uint32_t record;
+  uint32_t reserved;
+};
+static_assert(sizeof(PqNode) == 24, "PqNode size");
+static_assert(offsetof(PqNode, state) == 0, "PqNode.state");
+static_assert(offsetof(PqNode, seq) == 4, "PqNode.seq");
+static_assert(offsetof(PqNode, priority) == 8, "PqNode.priority");
+static_assert(offsetof(PqNode, record) == 16, "PqNode.record");
+static_assert(offsetof(PqNode, reserved) == 20, "PqNode.reserved");
+
 struct PoolHeader {
   uint32_t magic;
   uint32_t kind;
@@ -949,6 +1094,47 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(kMpmcSeqFull, "MPMC_SEQ_FULL") \
   X(kMpmcSeqSkipped, "MPMC_SEQ_SKIPPED") \
   X(kMpmcRecheckMs, "MPMC_RECHECK_MS") \
+  X(kMsgKindStack, "MSG_KIND_STACK") \
+  X(kStackControlOffset, "STACK_CONTROL_OFFSET") \
+  X(kStackOwnersOffset, "STACK_OWNERS_OFFSET") \
+  X(kStackOwnerSlots, "STACK_OWNER_SLOTS") \
+  X(kStackNodesOffset, "STACK_NODES_OFFSET") \
+  X(kStackNodeHeaderBytes, "STACK_NODE_HEADER_BYTES") \
+  X(kStackNodeAlign, "STACK_NODE_ALIGN") \
+  X(kStackMinCapacity, "STACK_MIN_CAPACITY") \
+  X(kStackMaxCapacity, "STACK_MAX_CAPACITY") \
+  X(kStackMaxMessageBytes, "STACK_MAX_MESSAGE_BYTES") \
+  X(kStackIndexMask, "STACK_INDEX_MASK") \
+  X(kStackOpShift, "STACK_OP_SHIFT") \
+  X(kStackOpMask, "STACK_OP_MASK") \
+  X(kStackOpPush, "STACK_OP_PUSH") \
+  X(kStackOpPop, "STACK_OP_POP") \
+  X(kStackOwnerShift, "STACK_OWNER_SHIFT") \
+  X(kStackOwnerMask, "STACK_OWNER_MASK") \
+  X(kStackNodeFree, "STACK_NODE_FREE") \
+  X(kStackNodeStacked, "STACK_NODE_STACKED") \
+  X(kStackNodePushing, "STACK_NODE_PUSHING") \
+  X(kStackNodePopped, "STACK_NODE_POPPED") \
+  X(kStackNodeStateMask, "STACK_NODE_STATE_MASK") \
+  X(kStackNodeOwnerShift, "STACK_NODE_OWNER_SHIFT") \
+  X(kStackNodeStampShift, "STACK_NODE_STAMP_SHIFT") \
+  X(kStackRecheckMs, "STACK_RECHECK_MS") \
+  X(kMsgKindPriorityQueue, "MSG_KIND_PRIORITY_QUEUE") \
+  X(kPqControlOffset, "PQ_CONTROL_OFFSET") \
+  X(kPqMutexOffset, "PQ_MUTEX_OFFSET") \
+  X(kPqHeapOffset, "PQ_HEAP_OFFSET") \
+  X(kPqHeapEntryBytes, "PQ_HEAP_ENTRY_BYTES") \
+  X(kPqFreeEntryBytes, "PQ_FREE_ENTRY_BYTES") \
+  X(kPqNodeHeaderBytes, "PQ_NODE_HEADER_BYTES") \
+  X(kPqNodeAlign, "PQ_NODE_ALIGN") \
+  X(kPqMinCapacity, "PQ_MIN_CAPACITY") \
+  X(kPqMaxCapacity, "PQ_MAX_CAPACITY") \
+  X(kPqMaxMessageBytes, "PQ_MAX_MESSAGE_BYTES") \
+  X(kPqOrderMin, "PQ_ORDER_MIN") \
+  X(kPqOrderMax, "PQ_ORDER_MAX") \
+  X(kPqNodeFree, "PQ_NODE_FREE") \
+  X(kPqNodeQueued, "PQ_NODE_QUEUED") \
+  X(kPqRecheckMs, "PQ_RECHECK_MS") \
   X(kPoolMagic, "POOL_MAGIC") \
   X(kPoolFormatVersion, "POOL_FORMAT_VERSION") \
   X(kPoolKindBuffer, "POOL_KIND_BUFFER") \
@@ -1022,6 +1208,11 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(MpmcControl, "MPMC_CONTROL") \
   X(MpmcIntent, "MPMC_INTENT") \
   X(MpmcSlot, "MPMC_SLOT") \
+  X(StackControl, "STACK_CONTROL") \
+  X(StackNode, "STACK_NODE") \
+  X(PqControl, "PQ_CONTROL") \
+  X(PqEntry, "PQ_ENTRY") \
+  X(PqNode, "PQ_NODE") \
   X(PoolHeader, "POOL_HEADER") \
   X(PoolBlock, "POOL_BLOCK") \
   X(WalFileHeader, "WAL_FILE_HEADER") \
@@ -1199,6 +1390,48 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(MpmcIntent, "MPMC_INTENT", reserved, "RESERVED") \
   X(MpmcSlot, "MPMC_SLOT", seq, "SEQ") \
   X(MpmcSlot, "MPMC_SLOT", record, "RECORD") \
+  X(StackControl, "STACK_CONTROL", top, "TOP") \
+  X(StackControl, "STACK_CONTROL", reserved, "RESERVED") \
+  X(StackControl, "STACK_CONTROL", free, "FREE") \
+  X(StackControl, "STACK_CONTROL", reserved2, "RESERVED2") \
+  X(StackControl, "STACK_CONTROL", pushed, "PUSHED") \
+  X(StackControl, "STACK_CONTROL", reserved3, "RESERVED3") \
+  X(StackControl, "STACK_CONTROL", popped, "POPPED") \
+  X(StackControl, "STACK_CONTROL", reserved4, "RESERVED4") \
+  X(StackControl, "STACK_CONTROL", popWaiters, "POP_WAITERS") \
+  X(StackControl, "STACK_CONTROL", reserved5, "RESERVED5") \
+  X(StackControl, "STACK_CONTROL", pushWaiters, "PUSH_WAITERS") \
+  X(StackControl, "STACK_CONTROL", reserved6, "RESERVED6") \
+  X(StackControl, "STACK_CONTROL", stacked, "STACKED") \
+  X(StackControl, "STACK_CONTROL", lostPushes, "LOST_PUSHES") \
+  X(StackControl, "STACK_CONTROL", lostPops, "LOST_POPS") \
+  X(StackControl, "STACK_CONTROL", reserved7, "RESERVED7") \
+  X(StackNode, "STACK_NODE", state, "STATE") \
+  X(StackNode, "STACK_NODE", next, "NEXT") \
+  X(StackNode, "STACK_NODE", record, "RECORD") \
+  X(StackNode, "STACK_NODE", reserved, "RESERVED") \
+  X(PqControl, "PQ_CONTROL", count, "COUNT") \
+  X(PqControl, "PQ_CONTROL", nextSeq, "NEXT_SEQ") \
+  X(PqControl, "PQ_CONTROL", order, "ORDER") \
+  X(PqControl, "PQ_CONTROL", freeCount, "FREE_COUNT") \
+  X(PqControl, "PQ_CONTROL", rebuilds, "REBUILDS") \
+  X(PqControl, "PQ_CONTROL", reserved, "RESERVED") \
+  X(PqControl, "PQ_CONTROL", enqueued, "ENQUEUED") \
+  X(PqControl, "PQ_CONTROL", reserved2, "RESERVED2") \
+  X(PqControl, "PQ_CONTROL", dequeued, "DEQUEUED") \
+  X(PqControl, "PQ_CONTROL", reserved3, "RESERVED3") \
+  X(PqControl, "PQ_CONTROL", dequeueWaiters, "DEQUEUE_WAITERS") \
+  X(PqControl, "PQ_CONTROL", reserved4, "RESERVED4") \
+  X(PqControl, "PQ_CONTROL", enqueueWaiters, "ENQUEUE_WAITERS") \
+  X(PqControl, "PQ_CONTROL", reserved5, "RESERVED5") \
+  X(PqEntry, "PQ_ENTRY", priority, "PRIORITY") \
+  X(PqEntry, "PQ_ENTRY", seq, "SEQ") \
+  X(PqEntry, "PQ_ENTRY", node, "NODE") \
+  X(PqNode, "PQ_NODE", state, "STATE") \
+  X(PqNode, "PQ_NODE", seq, "SEQ") \
+  X(PqNode, "PQ_NODE", priority, "PRIORITY") \
+  X(PqNode, "PQ_NODE", record, "RECORD") \
+  X(PqNode, "PQ_NODE", reserved, "RESERVED") \
   X(PoolHeader, "POOL_HEADER", magic, "MAGIC") \
   X(PoolHeader, "POOL_HEADER", kind, "KIND") \
   X(PoolHeader, "POOL_HEADER", version, "VERSION") \

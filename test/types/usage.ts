@@ -3,7 +3,7 @@
 import {
   Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult, RwLock, Condition,
   Semaphore, Barrier, WaitGroup, ConditionWaitResult, BarrierWaitResult, Registry, RegistryEntry, RegistryStats,
-  NamespaceStats, SpscRing, MpmcQueue, Channel, BufferPool, PooledBlock, PersistInfo, PersistRecovery, PersistSync,
+  NamespaceStats, SpscRing, MpmcQueue, Channel, Stack, PriorityQueue, BufferPool, PooledBlock, PersistInfo, PersistRecovery, PersistSync,
   CheckpointReport, BackupReport, PersistFileReport, persist, LatencySnapshot,
 } from '../../index';
 
@@ -178,6 +178,24 @@ const qP99: number = qMerged.ops.dequeueAsync.p99;
 const qEnabled: boolean = mq.disableLatency().latencyEnabled;
 void [qP99, qEnabled, MpmcQueue.LATENCY_OPS.length];
 mq.close();
+
+const stk = Stack.create({ buffer: new SharedArrayBuffer(Stack.bytesFor(16)), capacity: 16, messageBytes: 240 });
+const pushed: boolean = stk.tryPush({ id: 1 });
+void stk.pushAsync('job', { timeoutMs: 10 });
+const stackLost: { pushes: number; pops: number } = stk.lost;
+void [pushed, stackLost, stk.tryPop(), stk.peek(), stk.reclaim(), Stack.NODES_OFFSET];
+// @ts-expect-error a capacity is required
+Stack.create({ buffer: new SharedArrayBuffer(64) });
+stk.close();
+
+const pq = PriorityQueue.create({ buffer: new SharedArrayBuffer(PriorityQueue.bytesFor(16)), capacity: 16, order: 'min' });
+const queuedPq: boolean = pq.tryEnqueue('job', 3);
+void pq.enqueueAsync({ id: 1 }, 1.5, { timeoutMs: 10 });
+const order: 'min' | 'max' = pq.order;
+void [queuedPq, order, pq.rebuilds, pq.tryDequeue(), pq.peek()];
+// @ts-expect-error a priority is required
+pq.tryEnqueue('job');
+pq.close();
 
 const bp = BufferPool.create({ buffer: new SharedArrayBuffer(BufferPool.bytesFor(4, 1024)), blockSize: 1024, blockCount: 4 });
 const block: PooledBlock = bp.acquire();

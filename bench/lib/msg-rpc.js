@@ -1,0 +1,65 @@
+'use strict';
+// The request/reply cases of the messaging benchmark (bench/msg.js): one task round trip between
+// the case's main thread and one worker thread, awaited by the main thread as an application
+// would (a Promise per request), through
+//   'piscina'  a task of a piscina pool of exactly one thread (the task returns its input), and
+//   'channel'  two shmstore Channels (requests, replies): the main thread awaits send() and
+//              receive(); the worker loops receiveSync() then sendSync() (it has nothing else to do).
+// Runs from bench/lib/msg-case.js; returns { samples, cpu } in ns per round trip. The CPU time is
+// the process's (process.cpuUsage counts every thread of the process, both ends included).
+const path = require('path');
+const { Worker, isMainThread, workerData } = require('worker_threads');
+const { Channel } = require('../..');
+
+const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) * 1000; };
+
+// A piscina task: the round trip's reply is the request itself.
+function echo(m) {
+  return m;
+}
+
+async function timed(c, once) {
+  const samples = [];
+  const cpu = [];
+  for (let r = 0; r < c.runs; r++) {
+    const cpu0 = cpuNow();
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < c.n; i++) await once(i);
+    samples.push(Number(process.hrtime.bigint() - t0) / c.n);
+    cpu.push((cpuNow() - cpu0) / c.n);
+  }
+  return { samples, cpu };
+}
+
+async function runRpc(c, makeMessage) {
+  if (c.transport === 'piscina') {
+    const { Piscina } = require('piscina');
+    const pool = new Piscina({ filename: __filename, name: 'echo', minThreads: 1, maxThreads: 1, idleTimeout: 60000 });
+    await pool.run('warm-up', { name: 'echo' });
+    const result = await timed(c, (i) => pool.run(makeMessage(i), { name: 'echo' }));
+    await pool.destroy();
+    return result;
+  }
+  const bytes = Channel.bytesFor(16, { messageBytes: 1100 });
+  const buffers = [new SharedArrayBuffer(bytes), new SharedArrayBuffer(bytes)];
+  const [requests, replies] = buffers.map((buffer) => Channel.create({ buffer, capacity: 16, messageBytes: 1100 }));
+  const w = new Worker(__filename, { workerData: { buffers, total: c.n * c.runs } });
+  const done = new Promise((resolve, reject) => { w.once('exit', resolve); w.once('error', reject); });
+  const result = await timed(c, async (i) => {
+    await requests.send(makeMessage(i));
+    await replies.receive();
+  });
+  await done;
+  requests.dispose();
+  replies.dispose();
+  return result;
+}
+
+if (!isMainThread && workerData && workerData.buffers) {
+  const [requests, replies] = workerData.buffers.map((buffer) => Channel.open({ buffer }));
+  for (let i = 0; i < workerData.total; i++) replies.sendSync(requests.receiveSync());
+  requests.dispose();
+  replies.dispose();
+}
+
+module.exports = { runRpc, echo, file: path.resolve(__filename) };

@@ -1,0 +1,313 @@
+'use strict';
+// PriorityQueue: a bounded priority queue (docs/format.md §15, "Priority queue") in a segment or a
+// SharedArrayBuffer: a binary heap (pq-heap.js) guarded by a robust Mutex of §13 that lives in
+// the queue's own bytes. FIFO among equal priorities (a sequence number breaks ties). One store
+// of a node's state word is the commit point of an enqueue (QUEUED) and of a dequeue (FREE); the
+// heap and the free list are derived from the nodes, so when the mutex reports that its holder
+// died (recovered: true), the next holder rebuilds them before anything else.
+const { C, W } = require('../layout/layout');
+const v = require('../base/validate');
+const { Mutex } = require('../sync/mutex');
+const region = require('./region');
+const codec = require('./codec');
+const { msgError } = require('./errors');
+const { timeoutOf, asyncOptions, timedOut, blockUntil, blockUntilAsync, wakeWaiters } = require('./park');
+const { Heap, partsOf } = require('./pq-heap');
+
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const F64 = Float64Array.BYTES_PER_ELEMENT;
+const CTL = C.PQ_CONTROL_OFFSET / WORD;
+const NEXT_SEQ = CTL + W.PQ_CONTROL.NEXT_SEQ;
+const ORDER = CTL + W.PQ_CONTROL.ORDER;
+const REBUILDS = CTL + W.PQ_CONTROL.REBUILDS;
+const ENQUEUED = CTL + W.PQ_CONTROL.ENQUEUED;
+const DEQUEUED = CTL + W.PQ_CONTROL.DEQUEUED;
+const DEQUEUE_WAITERS = CTL + W.PQ_CONTROL.DEQUEUE_WAITERS;
+const ENQUEUE_WAITERS = CTL + W.PQ_CONTROL.ENQUEUE_WAITERS;
+const NODE_HEADER = C.PQ_NODE_HEADER_BYTES;
+const N = W.PQ_NODE;
+const TAG_SHIFT = C.MSG_TAG_SHIFT;
+const LENGTH_MASK = C.MSG_LENGTH_MASK;
+const RECHECK_MS = C.PQ_RECHECK_MS;
+const MAX_BYTES = 2 ** 31;
+const DEFAULT_MESSAGE_BYTES = 232; // a 256-byte node
+const SPINS = 20;
+const NONE = Symbol('none');
+const ORDERS = { min: C.PQ_ORDER_MIN, max: C.PQ_ORDER_MAX };
+const CREATE_KEYS = ['name', 'path', 'buffer', 'byteOffset', 'size', 'capacity', 'messageBytes', 'order'];
+const OPEN_KEYS = ['name', 'path', 'buffer', 'byteOffset'];
+const kInternal = Symbol('shmstore.PriorityQueue.internal');
+
+const strideOf = (messageBytes) => Math.ceil((NODE_HEADER + messageBytes) / C.PQ_NODE_ALIGN) * C.PQ_NODE_ALIGN;
+const bytesFor = (capacity, messageBytes) => partsOf(capacity, strideOf(messageBytes)).end;
+
+const LIMITS = Object.freeze({
+  minCapacity: C.PQ_MIN_CAPACITY, maxCapacity: C.PQ_MAX_CAPACITY, maxMessageBytes: C.PQ_MAX_MESSAGE_BYTES,
+  maxBytes: MAX_BYTES, bytesFor, what: 'priority queue',
+});
+
+function shapeOf(capacity, options) {
+  const messageBytes = options?.messageBytes ?? DEFAULT_MESSAGE_BYTES;
+  region.validateCapacity(capacity, 'options.capacity', C.PQ_MIN_CAPACITY);
+  if (capacity > C.PQ_MAX_CAPACITY) throw v.rangeError(`The "options.capacity" argument must be <= ${C.PQ_MAX_CAPACITY}. Received ${capacity}`);
+  v.validateInteger(messageBytes, 'options.messageBytes', 1, C.PQ_MAX_MESSAGE_BYTES);
+  if (bytesFor(capacity, messageBytes) > MAX_BYTES) {
+    throw v.rangeError(`A priority queue of ${capacity} nodes of ${messageBytes} bytes exceeds ${MAX_BYTES} bytes`);
+  }
+  return messageBytes;
+}
+
+function orderOf(order) {
+  if (order === undefined) return C.PQ_ORDER_MAX;
+  if (!Object.hasOwn(ORDERS, order)) throw v.invalidType('options.order', "'min' or 'max'", order);
+  return ORDERS[order];
+}
+
+function validatePriority(priority) {
+  v.validateNumber(priority, 'priority');
+  if (priority === -Infinity) throw v.rangeError('The "priority" argument must be a finite number. Received -Infinity');
+}
+
+class PriorityQueue {
+  #segment;
+  #buffer;
+  #byteOffset;
+  #u32;
+  #buf;
+  #messageBytes;
+  #heap;
+  #mutex;
+  #closed = false;
+  #waits;
+  capacity;
+
+  /** @private Use PriorityQueue.create() or PriorityQueue.open(). */
+  constructor(token, where, create) {
+    if (token !== kInternal) throw new TypeError('PriorityQueue cannot be constructed directly: use PriorityQueue.create() or PriorityQueue.open()');
+    this.#segment = where.segment;
+    this.#buffer = where.segment ? where.segment.buffer : where.buffer;
+    this.#byteOffset = where.byteOffset;
+    try {
+      const h = region.checkShape(this.#buffer, where.byteOffset, C.MSG_KIND_PRIORITY_QUEUE, LIMITS);
+      const { bytes } = h;
+      this.capacity = h.capacity;
+      this.#messageBytes = h.messageBytes;
+      const u32 = new Uint32Array(this.#buffer, where.byteOffset, bytes / WORD);
+      this.#u32 = u32;
+      const order = Atomics.load(u32, ORDER);
+      if (order !== C.PQ_ORDER_MIN && order !== C.PQ_ORDER_MAX) throw msgError('ERR_CORRUPT', `Priority queue order ${order}`);
+      const f64 = new Float64Array(this.#buffer, where.byteOffset, bytes / F64);
+      this.#heap = new Heap(u32, f64, h.capacity, strideOf(h.messageBytes), order === C.PQ_ORDER_MAX);
+      this.#buf = Buffer.from(this.#buffer, where.byteOffset, bytes);
+      this.#waits = { u32, i32: new Int32Array(this.#buffer, where.byteOffset, bytes / WORD), usable: () => this.#usable() };
+      const at = { buffer: this.#buffer, byteOffset: where.byteOffset + C.PQ_MUTEX_OFFSET };
+      this.#mutex = create ? Mutex.create(at) : Mutex.open(at);
+    } catch (e) {
+      if (this.#segment) this.#segment.close();
+      throw e;
+    }
+  }
+
+  /** Creates a priority queue: a new segment (exclusive), or one in a SharedArrayBuffer. */
+  static create(options) {
+    v.validateObject(options, 'options');
+    if (options.capacity === undefined) throw v.typeError('The "options.capacity" argument is required');
+    const messageBytes = shapeOf(options.capacity, options);
+    const order = orderOf(options.order);
+    const bytes = bytesFor(options.capacity, messageBytes);
+    const where = region.place(options, { create: true, keys: CREATE_KEYS, bytes });
+    const buffer = where.segment ? where.segment.buffer : where.buffer;
+    // Everything but the header (the mutex region all zero, then stamped by Mutex.create), the
+    // nodes free, then the header with the magic last.
+    new Uint32Array(buffer, where.byteOffset, C.PQ_HEAP_OFFSET / WORD).fill(0, W.MSG_HEADER.WORDS);
+    const u32 = new Uint32Array(buffer, where.byteOffset, bytes / WORD);
+    Atomics.store(u32, ORDER, order);
+    new Heap(u32, null, options.capacity, strideOf(messageBytes), false).init();
+    region.stamp(buffer, where.byteOffset, C.MSG_KIND_PRIORITY_QUEUE, options.capacity, messageBytes);
+    try {
+      return new PriorityQueue(kInternal, where, true);
+    } catch (e) {
+      Atomics.store(u32, C.MSG_HEADER_OFFSET / WORD + W.MSG_HEADER.MAGIC, 0);
+      throw e;
+    }
+  }
+
+  /** Opens an existing priority queue (its header gives the capacity and node size). */
+  static open(options) {
+    v.validateObject(options, 'options');
+    return new PriorityQueue(kInternal, region.place(options, { create: false, keys: OPEN_KEYS, bytes: null }), false);
+  }
+
+  /** The bytes a priority queue of `capacity` nodes takes; options { messageBytes }. */
+  static bytesFor(capacity, options) {
+    if (options !== undefined) {
+      v.validateObject(options, 'options');
+      v.validateKeys(options, 'options', ['messageBytes', 'order']);
+    }
+    return bytesFor(capacity, shapeOf(capacity, options));
+  }
+
+  get buffer() {
+    this.#usable();
+    return this.#buffer;
+  }
+
+  get byteOffset() {
+    return this.#byteOffset;
+  }
+
+  get messageBytes() {
+    return this.#messageBytes;
+  }
+
+  /** 'max' (larger priorities first) or 'min'. */
+  get order() {
+    return this.#heap.max ? 'max' : 'min';
+  }
+
+  /** Messages queued (a snapshot). */
+  get size() {
+    this.#usable();
+    return Math.min(this.#heap.count, this.capacity);
+  }
+
+  /** How many times the heap was rebuilt after a holder of its mutex died (wraps at 2^32). */
+  get rebuilds() {
+    this.#usable();
+    return Atomics.load(this.#u32, REBUILDS);
+  }
+
+  get closed() {
+    return this.#closed;
+  }
+
+  #usable() {
+    if (this.#closed) throw region.closedError('priority queue');
+  }
+
+  // Runs fn() holding the mutex, after rebuilding the heap if its last holder died. A throw
+  // leaves the mutex released with the recovery pending (the next holder rebuilds).
+  #locked(fn) {
+    return this.#mutex.withLock((info) => {
+      if (info.recovered) this.#heap.rebuild();
+      return fn();
+    });
+  }
+
+  #prepare(value, priority) {
+    this.#usable();
+    validatePriority(priority);
+    const { tag, payload } = codec.prepare(value, 'value');
+    const length = codec.encodedLength(payload, this.#messageBytes);
+    if (length > this.#messageBytes) throw codec.tooLarge(length, this.#messageBytes);
+    return { tag, payload, priority };
+  }
+
+  // One attempt: false when full.
+  #push(p) {
+    const done = this.#locked(() => {
+      const heap = this.#heap;
+      if (heap.count >= this.capacity) return false;
+      const n = heap.takeFree();
+      if (n < 0) return false;
+      const at = heap.nodeAt(n);
+      const seq = Atomics.load(this.#u32, NEXT_SEQ);
+      Atomics.store(this.#u32, NEXT_SEQ, (seq + 1) >>> 0);
+      const length = codec.writePayload(this.#buf, at + NODE_HEADER, p.payload);
+      const w = at / WORD;
+      this.#u32[w + N.RECORD] = ((p.tag << TAG_SHIFT) | length) >>> 0;
+      this.#u32[w + N.SEQ] = seq;
+      heap.f64[heap.nodeF64(n)] = p.priority;
+      Atomics.store(this.#u32, w + N.STATE, C.PQ_NODE_QUEUED); // the commit point
+      heap.insert(n, p.priority, seq);
+      return true;
+    });
+    if (done) wakeWaiters(this.#u32, this.#waits.i32, DEQUEUE_WAITERS, ENQUEUED);
+    return done;
+  }
+
+  // One attempt: the first message (removed unless `keep`), or NONE when empty.
+  #pop(keep) {
+    const r = this.#locked(() => {
+      const heap = this.#heap;
+      if (heap.count === 0) return NONE;
+      const n = heap.rootNode();
+      const w = heap.nodeAt(n) / WORD;
+      const record = this.#u32[w + N.RECORD];
+      const length = record & LENGTH_MASK;
+      if (length > this.#messageBytes) throw codec.corrupt(`a priority queue node record of ${length} bytes`);
+      const value = codec.decode(this.#buf, heap.nodeAt(n) + NODE_HEADER, length, record >>> TAG_SHIFT);
+      if (keep) return value;
+      Atomics.store(this.#u32, w + N.STATE, C.PQ_NODE_FREE); // the commit point
+      heap.removeRoot(n);
+      return value;
+    });
+    if (r !== NONE && !keep) wakeWaiters(this.#u32, this.#waits.i32, ENQUEUE_WAITERS, DEQUEUED);
+    return r;
+  }
+
+  /** Enqueues `value` with `priority` (a finite number) if there is room now. Returns whether it did. */
+  tryEnqueue(value, priority) {
+    return this.#push(this.#prepare(value, priority));
+  }
+
+  /** Enqueues, blocking the thread while the queue is full. ERR_QUEUE_TIMEOUT after timeoutMs. */
+  enqueue(value, priority, timeoutMs) {
+    const timeout = timeoutOf(timeoutMs);
+    const p = this.#prepare(value, priority);
+    const r = blockUntil(this.#waits, ENQUEUE_WAITERS, DEQUEUED, () => (this.#push(p) ? true : NONE), NONE,
+      timeout, SPINS, RECHECK_MS);
+    if (r === NONE) throw timedOut('enqueue()', timeout);
+  }
+
+  /** Like enqueue() without blocking the event loop; options { timeoutMs, signal }. */
+  enqueueAsync(value, priority, options) {
+    const { timeout, signal } = asyncOptions(options);
+    const p = this.#prepare(value, priority);
+    return blockUntilAsync(this.#waits, ENQUEUE_WAITERS, DEQUEUED, () => (this.#push(p) ? true : NONE), NONE,
+      timeout, signal, RECHECK_MS).then((r) => { if (r === NONE) throw timedOut('enqueueAsync()', timeout); });
+  }
+
+  /** Dequeues the first message (by order, then FIFO), or returns undefined when empty. */
+  tryDequeue() {
+    this.#usable();
+    const r = this.#pop(false);
+    return r === NONE ? undefined : r;
+  }
+
+  /** Dequeues, blocking the thread while the queue is empty. ERR_QUEUE_TIMEOUT after timeoutMs. */
+  dequeue(timeoutMs) {
+    const timeout = timeoutOf(timeoutMs);
+    this.#usable();
+    const r = blockUntil(this.#waits, DEQUEUE_WAITERS, ENQUEUED, () => this.#pop(false), NONE, timeout, SPINS, RECHECK_MS);
+    if (r === NONE) throw timedOut('dequeue()', timeout);
+    return r;
+  }
+
+  /** Like dequeue() without blocking the event loop; options { timeoutMs, signal }. */
+  dequeueAsync(options) {
+    const { timeout, signal } = asyncOptions(options);
+    this.#usable();
+    return blockUntilAsync(this.#waits, DEQUEUE_WAITERS, ENQUEUED, () => this.#pop(false), NONE, timeout, signal, RECHECK_MS)
+      .then((r) => { if (r === NONE) throw timedOut('dequeueAsync()', timeout); return r; });
+  }
+
+  /** The first message without removing it, or undefined when empty. */
+  peek() {
+    this.#usable();
+    const r = this.#pop(true);
+    return r === NONE ? undefined : r;
+  }
+
+  /** Releases the handle (its mutex handle and segment); the queue stays. Idempotent. */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#mutex.close();
+    if (this.#segment) this.#segment.close();
+  }
+}
+
+if (typeof Symbol.dispose === 'symbol') PriorityQueue.prototype[Symbol.dispose] = PriorityQueue.prototype.close;
+
+module.exports = { PriorityQueue };

@@ -1,0 +1,174 @@
+'use strict';
+// The two lists of a stack region (docs/format.md §15, "Stack"): the stack itself and the list of
+// free nodes, both Treiber lists of the same nodes with the same protocol. No payloads, no
+// waiting: stack.js drives these.
+//
+// A list head is a u64 read and CAS'd whole: node index (1-based, 0 = empty) | pending op |
+// owner slot | tag << 32. A push or pop is announced by one CAS that leaves the head's index
+// where it is (a pop) or on the new node (a push) with the op and the announcer's owner slot
+// set; then anyone (the announcer, or any party that meets the announcement) finishes it: moves
+// the node's state word to where the node now is, then CASes the head to the plain result with
+// the tag + 1. Every other change of a list waits for (helps) that, so a party killed after its
+// announcement never wedges the list, and the node it took is recorded as held by its owner slot
+// (what lets reclaim() give it back when the owner is gone).
+const { C, S, W } = require('../layout/layout');
+const codec = require('./codec');
+
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const U64 = BigUint64Array.BYTES_PER_ELEMENT;
+const CTL = C.STACK_CONTROL_OFFSET;
+const TOP = (CTL + S.STACK_CONTROL.TOP) / U64;
+const FREE = (CTL + S.STACK_CONTROL.FREE) / U64;
+const SIZE = CTL / WORD + W.STACK_CONTROL.STACKED;
+const LOST_PUSHES = CTL / WORD + W.STACK_CONTROL.LOST_PUSHES;
+const LOST_POPS = CTL / WORD + W.STACK_CONTROL.LOST_POPS;
+const NEXT = W.STACK_NODE.NEXT;
+const INDEX_MASK = C.STACK_INDEX_MASK;
+const OP_SHIFT = C.STACK_OP_SHIFT;
+const OP_MASK = C.STACK_OP_MASK;
+const OWNER_SHIFT = C.STACK_OWNER_SHIFT;
+const OWNER_MASK = C.STACK_OWNER_MASK;
+const PUSH = C.STACK_OP_PUSH;
+const POP = C.STACK_OP_POP;
+const FREE_NODE = C.STACK_NODE_FREE;
+const STACKED = C.STACK_NODE_STACKED;
+const PUSHING = C.STACK_NODE_PUSHING;
+const POPPED = C.STACK_NODE_POPPED;
+const STATE_MASK = C.STACK_NODE_STATE_MASK;
+const NODE_OWNER_SHIFT = C.STACK_NODE_OWNER_SHIFT;
+const STAMP_SHIFT = C.STACK_NODE_STAMP_SHIFT;
+const LOW = 0xffffffffn;
+const HALF = 32n;
+
+// The two lists: where each head is, the state of a node on it, the state of a node popped from
+// it, and whether its length is counted in `size`.
+const STACK = Object.freeze({ at: TOP, listed: STACKED, taken: POPPED, counted: true });
+const FREE_LIST = Object.freeze({ at: FREE, listed: FREE_NODE, taken: PUSHING, counted: false });
+
+/** A head word: node index, pending op, owner slot, tag. */
+function headOf(index, op, owner, tag) {
+  return BigInt((index | (op << OP_SHIFT) | (owner << OWNER_SHIFT)) >>> 0) | (BigInt(tag >>> 0) << HALF);
+}
+
+/** A node state word: state, owner slot (held states), low 22 bits of a head tag. */
+function stateOf(state, owner, tag) {
+  return (state | (owner << NODE_OWNER_SHIFT) | (tag << STAMP_SHIFT)) >>> 0;
+}
+
+const ownerOfState = (s) => (s >>> NODE_OWNER_SHIFT) & OWNER_MASK;
+const isHeld = (s) => (s & STATE_MASK) === PUSHING || (s & STATE_MASK) === POPPED;
+
+/** The index of the first node of `list` (0: empty), finishing a pending operation first. */
+function first(r, list) {
+  for (;;) {
+    const h = Atomics.load(r.u64, list.at);
+    const low = Number(h & LOW);
+    if (((low >>> OP_SHIFT) & OP_MASK) === 0) return { h, n: low & INDEX_MASK };
+    finish(r, list, h);
+  }
+}
+
+/**
+ * Finishes the operation announced in head `h` of `list`, unless it is finished already. `r` is
+ * { u32, u64, stateIndex(n), capacity }.
+ */
+function finish(r, list, h) {
+  const low = Number(h & LOW);
+  const n = low & INDEX_MASK;
+  const op = (low >>> OP_SHIFT) & OP_MASK;
+  const owner = (low >>> OWNER_SHIFT) & OWNER_MASK;
+  const tag = Number(h >> HALF);
+  if (n < 1 || n > r.capacity) throw codec.corrupt(`a list head names node ${n}`);
+  const at = r.stateIndex(n);
+  const s = Atomics.load(r.u32, at);
+  const next = op === POP ? Atomics.load(r.u32, at + NEXT) : n;
+  // The head is still h: it has not changed since h was read (its tag only grows), so the node's
+  // state is the one the operation started from or the one it ends in, and `next` is the node's
+  // link while it is still on the list.
+  if (Atomics.load(r.u64, list.at) !== h) return;
+  const target = op === PUSH ? stateOf(list.listed, 0, tag) : stateOf(list.taken, owner, tag);
+  if (s !== target) {
+    const from = op === PUSH ? isHeld(s) && ownerOfState(s) === owner : (s & STATE_MASK) === list.listed;
+    if (!from) throw codec.corrupt(`node ${n} is in state ${s >>> 0} during an operation of owner ${owner}`);
+    // Fails only when another party finished this step (or the whole operation) meanwhile.
+    Atomics.compareExchange(r.u32, at, s, target);
+  }
+  if (Atomics.compareExchange(r.u64, list.at, h, headOf(next, 0, 0, tag + 1)) === h && list.counted) {
+    if (op === PUSH) Atomics.add(r.u32, SIZE, 1);
+    else Atomics.sub(r.u32, SIZE, 1);
+  }
+}
+
+/** Pops the first node of `list` for owner `slot`; returns its index, 0 when the list is empty. */
+function take(r, list, slot) {
+  for (;;) {
+    const { h, n } = first(r, list);
+    if (n === 0) return 0;
+    const mine = headOf(n, POP, slot, Number(h >> HALF) + 1);
+    if (Atomics.compareExchange(r.u64, list.at, h, mine) === h) {
+      finish(r, list, mine);
+      return n;
+    }
+  }
+}
+
+/** Pushes node `n`, held by owner `slot`, onto `list`. */
+function put(r, list, slot, n) {
+  const next = r.stateIndex(n) + NEXT;
+  for (;;) {
+    const { h, n: top } = first(r, list);
+    Atomics.store(r.u32, next, top);
+    const mine = headOf(n, PUSH, slot, Number(h >> HALF) + 1);
+    if (Atomics.compareExchange(r.u64, list.at, h, mine) === h) {
+      finish(r, list, mine);
+      return;
+    }
+  }
+}
+
+/**
+ * Gives every node held by an owner that is gone (by `isGone(o)`) back to the free list, counting
+ * it lost (`lostPushes` for a node taken to be pushed, `lostPops` for a node popped). `slot` is
+ * the caller's owner slot; the caller holds no node, so a node held by `slot` is one its previous
+ * owner left (the caller adopted the slot of a gone owner) and is taken back too. Returns how
+ * many nodes it took back.
+ */
+function reclaim(r, slot, isGone) {
+  const verdict = new Map();
+  let taken = 0;
+  for (let n = 1; n <= r.capacity; n++) {
+    const at = r.stateIndex(n);
+    const s = Atomics.load(r.u32, at);
+    if (!isHeld(s)) continue;
+    const o = ownerOfState(s);
+    if (o !== slot) {
+      if (!verdict.has(o)) verdict.set(o, isGone(o));
+      if (!verdict.get(o)) continue;
+    }
+    // An operation the gone owner announced before it died is finished first: a node it was
+    // pushing is then on a list, and the CAS below, from the state read before, fails.
+    first(r, STACK);
+    first(r, FREE_LIST);
+    // The new state differs from `s` (stamp + 1) even when `o` is the caller's slot, so that of
+    // two parties taking the same node back, only one CAS succeeds.
+    const state = s & STATE_MASK;
+    if (Atomics.compareExchange(r.u32, at, s, stateOf(state, slot, (s >>> STAMP_SHIFT) + 1)) !== s) continue;
+    Atomics.add(r.u32, state === PUSHING ? LOST_PUSHES : LOST_POPS, 1);
+    put(r, FREE_LIST, slot, n);
+    taken++;
+  }
+  return taken;
+}
+
+/** Makes the lists of a new region: the stack empty, every node on the free list in order. */
+function init(r) {
+  for (let n = 1; n <= r.capacity; n++) {
+    const at = r.stateIndex(n);
+    Atomics.store(r.u32, at, stateOf(FREE_NODE, 0, 0));
+    Atomics.store(r.u32, at + NEXT, n < r.capacity ? n + 1 : 0);
+  }
+  Atomics.store(r.u64, TOP, headOf(0, 0, 0, 0));
+  Atomics.store(r.u64, FREE, headOf(1, 0, 0, 0));
+}
+
+module.exports = { STACK, FREE_LIST, SIZE, LOST_PUSHES, LOST_POPS, first, take, put, reclaim, init };

@@ -1,0 +1,352 @@
+'use strict';
+// Stack: a bounded lock-free LIFO (docs/format.md §15, "Stack") in a segment or a
+// SharedArrayBuffer: a Treiber stack over a fixed array of nodes, with a second list of the free
+// nodes, both protected from ABA by a tag in the head word (stack-lists.js). Every handle has an
+// owner record of §6, and a node taken off a list is recorded as held by that record, so the
+// node of a party that dies (SIGKILL, a terminated worker) between taking it and putting it back
+// is given back by the others (reclaim()): at most that party's one message is lost, none is
+// ever delivered twice.
+const { threadId } = require('worker_threads');
+const { C, W } = require('../layout/layout');
+const v = require('../base/validate');
+const { OwnerTable, identityOf, GONE } = require('../ownership/owners');
+const region = require('./region');
+const codec = require('./codec');
+const { msgError } = require('./errors');
+const { timeoutOf, asyncOptions, timedOut, blockUntil, blockUntilAsync, wakeWaiters } = require('./park');
+const L = require('./stack-lists');
+
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const CTL = C.STACK_CONTROL_OFFSET / WORD;
+const PUSHED = CTL + W.STACK_CONTROL.PUSHED;
+const POPPED = CTL + W.STACK_CONTROL.POPPED;
+const POP_WAITERS = CTL + W.STACK_CONTROL.POP_WAITERS;
+const PUSH_WAITERS = CTL + W.STACK_CONTROL.PUSH_WAITERS;
+const OWNERS = C.STACK_OWNERS_OFFSET / WORD;
+const NODES = C.STACK_NODES_OFFSET;
+const NODE_HEADER = C.STACK_NODE_HEADER_BYTES;
+const RECORD = W.STACK_NODE.RECORD;
+const TAG_SHIFT = C.MSG_TAG_SHIFT;
+const LENGTH_MASK = C.MSG_LENGTH_MASK;
+const RECHECK_MS = C.STACK_RECHECK_MS;
+const MAX_BYTES = 2 ** 31;
+const DEFAULT_MESSAGE_BYTES = 240; // a 256-byte node
+const SPINS = 50; // attempts before a waiting party parks
+const NONE = Symbol('none');
+const CREATE_KEYS = ['name', 'path', 'buffer', 'byteOffset', 'size', 'capacity', 'messageBytes'];
+const OPEN_KEYS = ['name', 'path', 'buffer', 'byteOffset'];
+const kInternal = Symbol('shmstore.Stack.internal');
+
+const strideOf = (messageBytes) => Math.ceil((NODE_HEADER + messageBytes) / C.STACK_NODE_ALIGN) * C.STACK_NODE_ALIGN;
+const bytesFor = (capacity, messageBytes) => NODES + capacity * strideOf(messageBytes);
+
+const LIMITS = Object.freeze({
+  minCapacity: C.STACK_MIN_CAPACITY, maxCapacity: C.STACK_MAX_CAPACITY, maxMessageBytes: C.STACK_MAX_MESSAGE_BYTES,
+  maxBytes: MAX_BYTES, bytesFor, what: 'stack',
+});
+
+function validateShape(capacity, messageBytes) {
+  region.validateCapacity(capacity, 'options.capacity', C.STACK_MIN_CAPACITY);
+  if (capacity > C.STACK_MAX_CAPACITY) throw v.rangeError(`The "options.capacity" argument must be <= ${C.STACK_MAX_CAPACITY}. Received ${capacity}`);
+  v.validateInteger(messageBytes, 'options.messageBytes', 1, C.STACK_MAX_MESSAGE_BYTES);
+  if (bytesFor(capacity, messageBytes) > MAX_BYTES) {
+    throw v.rangeError(`A stack of ${capacity} nodes of ${messageBytes} bytes exceeds ${MAX_BYTES} bytes`);
+  }
+}
+
+/** The messageBytes option of create() and bytesFor(), validated with the capacity. */
+function shapeOf(capacity, options) {
+  const messageBytes = options?.messageBytes ?? DEFAULT_MESSAGE_BYTES;
+  validateShape(capacity, messageBytes);
+  return messageBytes;
+}
+
+class Stack {
+  #segment;
+  #buffer;
+  #byteOffset;
+  #buf;
+  #messageBytes;
+  #owners;
+  #self;
+  #slot = 0;
+  #token = 0;
+  #lastRepair = -Infinity;
+  #closed = false;
+  #waits;
+  // What stack-lists.js works on: { u32, u64, capacity, stateIndex(n) }.
+  #r;
+  capacity;
+
+  /** @private Use Stack.create() or Stack.open(). */
+  constructor(token, where) {
+    if (token !== kInternal) throw new TypeError('Stack cannot be constructed directly: use Stack.create() or Stack.open()');
+    this.#segment = where.segment;
+    this.#buffer = where.segment ? where.segment.buffer : where.buffer;
+    this.#byteOffset = where.byteOffset;
+    try {
+      const h = region.checkShape(this.#buffer, where.byteOffset, C.MSG_KIND_STACK, LIMITS);
+      const { bytes } = h;
+      this.capacity = h.capacity;
+      this.#messageBytes = h.messageBytes;
+      const strideWords = strideOf(h.messageBytes) / WORD;
+      const u32 = new Uint32Array(this.#buffer, where.byteOffset, bytes / WORD);
+      const i32 = new Int32Array(this.#buffer, where.byteOffset, bytes / WORD);
+      const u64 = new BigUint64Array(this.#buffer, where.byteOffset, NODES / BigUint64Array.BYTES_PER_ELEMENT);
+      const base = NODES / WORD - strideWords; // node n (1-based) starts at base + n × stride
+      this.#r = { u32, u64, capacity: h.capacity, stateIndex: (n) => base + n * strideWords };
+      this.#buf = Buffer.from(this.#buffer, where.byteOffset, bytes);
+      this.#waits = { u32, i32, usable: () => this.#usable() };
+      this.#owners = new OwnerTable(u32, OWNERS, C.STACK_OWNER_SLOTS);
+      this.#self = identityOf(process.pid, threadId);
+      this.#claim();
+    } catch (e) {
+      if (this.#segment) this.#segment.close();
+      throw e;
+    }
+  }
+
+  #claim() {
+    const owners = this.#owners;
+    let slot = owners.claim(this.#self);
+    const adopted = slot === 0;
+    if (adopted) {
+      slot = owners.adopt(this.#self);
+      if (slot === 0) throw msgError('ERR_TOO_MANY_HANDLES', `All ${C.STACK_OWNER_SLOTS - 1} owner slots of the stack are in use`);
+    }
+    this.#slot = slot;
+    this.#token = owners.watch(slot, this.#self);
+    // The record of a gone owner was taken over: the nodes it held now look held by this live
+    // handle, which holds none, so they go back to the free list at once.
+    if (adopted) this.#reclaim();
+  }
+
+  /** Creates a stack: a new segment (exclusive), or a stack in a SharedArrayBuffer. */
+  static create(options) {
+    v.validateObject(options, 'options');
+    if (options.capacity === undefined) throw v.typeError('The "options.capacity" argument is required');
+    const messageBytes = shapeOf(options.capacity, options);
+    const bytes = bytesFor(options.capacity, messageBytes);
+    const where = region.place(options, { create: true, keys: CREATE_KEYS, bytes });
+    const buffer = where.segment ? where.segment.buffer : where.buffer;
+    // Everything but the header, then the header with the magic last.
+    new Uint32Array(buffer, where.byteOffset, NODES / WORD).fill(0, C.MSG_HEADER_OFFSET / WORD + W.MSG_HEADER.WORDS);
+    const strideWords = strideOf(messageBytes) / WORD;
+    const base = NODES / WORD - strideWords;
+    L.init({
+      u32: new Uint32Array(buffer, where.byteOffset, bytes / WORD),
+      u64: new BigUint64Array(buffer, where.byteOffset, NODES / BigUint64Array.BYTES_PER_ELEMENT),
+      capacity: options.capacity,
+      stateIndex: (n) => base + n * strideWords,
+    });
+    region.stamp(buffer, where.byteOffset, C.MSG_KIND_STACK, options.capacity, messageBytes);
+    return new Stack(kInternal, where);
+  }
+
+  /** Opens an existing stack (its header gives the capacity and node size). */
+  static open(options) {
+    v.validateObject(options, 'options');
+    return new Stack(kInternal, region.place(options, { create: false, keys: OPEN_KEYS, bytes: null }));
+  }
+
+  /** The bytes a stack of `capacity` nodes takes; options { messageBytes }. */
+  static bytesFor(capacity, options) {
+    if (options !== undefined) {
+      v.validateObject(options, 'options');
+      v.validateKeys(options, 'options', ['messageBytes']);
+    }
+    return bytesFor(capacity, shapeOf(capacity, options));
+  }
+
+  get buffer() {
+    this.#usable();
+    return this.#buffer;
+  }
+
+  get byteOffset() {
+    return this.#byteOffset;
+  }
+
+  get messageBytes() {
+    return this.#messageBytes;
+  }
+
+  /**
+   * Messages on the stack (a snapshot: others move it meanwhile). The counter is moved after the
+   * head, so a pop's decrement may briefly come before the matching push's increment: clamped.
+   */
+  get size() {
+    this.#usable();
+    return Math.max(0, Math.min(Atomics.load(this.#r.u32, L.SIZE) | 0, this.capacity));
+  }
+
+  /**
+   * Messages lost with parties that were gone: { pushes } taken to be pushed and never pushed,
+   * { pops } popped and never handed back (lost, or delivered to the party that died).
+   */
+  get lost() {
+    this.#usable();
+    return { pushes: Atomics.load(this.#r.u32, L.LOST_PUSHES), pops: Atomics.load(this.#r.u32, L.LOST_POPS) };
+  }
+
+  get closed() {
+    return this.#closed;
+  }
+
+  #usable() {
+    if (this.#closed) throw region.closedError('stack');
+  }
+
+  #reclaim() {
+    return L.reclaim(this.#r, this.#slot, (o) => this.#owners.status(o, this.#self) === GONE);
+  }
+
+  /** Gives the nodes held by parties that are gone back to the free list now; returns how many. */
+  reclaim() {
+    this.#usable();
+    const n = this.#reclaim();
+    if (n > 0) wakeWaiters(this.#r.u32, this.#waits.i32, PUSH_WAITERS, POPPED);
+    return n;
+  }
+
+  // ---- pushing -----------------------------------------------------------------------------
+
+  #prepare(value) {
+    this.#usable();
+    const { tag, payload } = codec.prepare(value, 'value');
+    const length = codec.encodedLength(payload, this.#messageBytes);
+    if (length > this.#messageBytes) throw codec.tooLarge(length, this.#messageBytes);
+    return { tag, payload };
+  }
+
+  // One attempt: takes a free node, writes the message and pushes the node; false when full
+  // (after taking back, at most once per recheck period, the nodes of parties that are gone).
+  #push(tag, payload) {
+    const r = this.#r;
+    let n = L.take(r, L.FREE_LIST, this.#slot);
+    if (n === 0) {
+      const now = performance.now();
+      if (now - this.#lastRepair < RECHECK_MS) return false;
+      this.#lastRepair = now;
+      if (this.#reclaim() === 0) return false;
+      n = L.take(r, L.FREE_LIST, this.#slot);
+      if (n === 0) return false;
+    }
+    const at = r.stateIndex(n);
+    try {
+      const length = codec.writePayload(this.#buf, at * WORD + NODE_HEADER, payload);
+      Atomics.store(r.u32, at + RECORD, ((tag << TAG_SHIFT) | length) >>> 0);
+    } catch (e) {
+      L.put(r, L.FREE_LIST, this.#slot, n);
+      throw e;
+    }
+    L.put(r, L.STACK, this.#slot, n);
+    wakeWaiters(r.u32, this.#waits.i32, POP_WAITERS, PUSHED);
+    return true;
+  }
+
+  /** Pushes `value` if there is room now. Returns whether it did. */
+  tryPush(value) {
+    const p = this.#prepare(value);
+    return this.#push(p.tag, p.payload);
+  }
+
+  /** Pushes `value`, blocking the thread while the stack is full. ERR_QUEUE_TIMEOUT after timeoutMs. */
+  push(value, timeoutMs) {
+    const timeout = timeoutOf(timeoutMs);
+    const { tag, payload } = this.#prepare(value);
+    if (this.#push(tag, payload)) return;
+    const r = blockUntil(this.#waits, PUSH_WAITERS, POPPED, () => (this.#push(tag, payload) ? true : NONE), NONE,
+      timeout, SPINS, RECHECK_MS);
+    if (r === NONE) throw timedOut('push()', timeout);
+  }
+
+  /** Like push() without blocking the event loop; options { timeoutMs, signal }. */
+  pushAsync(value, options) {
+    const { timeout, signal } = asyncOptions(options);
+    const { tag, payload } = this.#prepare(value);
+    return blockUntilAsync(this.#waits, PUSH_WAITERS, POPPED, () => (this.#push(tag, payload) ? true : NONE), NONE,
+      timeout, signal, RECHECK_MS).then((r) => { if (r === NONE) throw timedOut('pushAsync()', timeout); });
+  }
+
+  // ---- popping -----------------------------------------------------------------------------
+
+  // One attempt: pops the top node, reads it and frees it; NONE when the stack is empty.
+  #pop() {
+    const r = this.#r;
+    const n = L.take(r, L.STACK, this.#slot);
+    if (n === 0) return NONE;
+    try {
+      const at = r.stateIndex(n);
+      const h = r.u32[at + RECORD];
+      return this.#decode(this.#buf, at * WORD + NODE_HEADER, h);
+    } finally {
+      L.put(r, L.FREE_LIST, this.#slot, n);
+      wakeWaiters(r.u32, this.#waits.i32, PUSH_WAITERS, POPPED);
+    }
+  }
+
+  #decode(buf, at, h) {
+    const length = h & LENGTH_MASK;
+    if (length > this.#messageBytes) throw codec.corrupt(`a stack node record of ${length} bytes`);
+    return codec.decode(buf, at, length, h >>> TAG_SHIFT);
+  }
+
+  /** Pops the top message, or returns undefined when the stack is empty. */
+  tryPop() {
+    this.#usable();
+    const r = this.#pop();
+    return r === NONE ? undefined : r;
+  }
+
+  /** Pops, blocking the thread while the stack is empty. ERR_QUEUE_TIMEOUT after timeoutMs. */
+  pop(timeoutMs) {
+    const timeout = timeoutOf(timeoutMs);
+    this.#usable();
+    const r = blockUntil(this.#waits, POP_WAITERS, PUSHED, () => this.#pop(), NONE, timeout, SPINS, RECHECK_MS);
+    if (r === NONE) throw timedOut('pop()', timeout);
+    return r;
+  }
+
+  /** Like pop() without blocking the event loop; options { timeoutMs, signal }. */
+  popAsync(options) {
+    const { timeout, signal } = asyncOptions(options);
+    this.#usable();
+    return blockUntilAsync(this.#waits, POP_WAITERS, PUSHED, () => this.#pop(), NONE, timeout, signal, RECHECK_MS)
+      .then((r) => { if (r === NONE) throw timedOut('popAsync()', timeout); return r; });
+  }
+
+  /**
+   * The top message without popping it, or undefined when the stack is empty. The node is copied
+   * and kept only if the stack's top did not change meanwhile (a node's bytes change only after
+   * it left the stack, which changes the top).
+   */
+  peek() {
+    this.#usable();
+    const r = this.#r;
+    for (;;) {
+      const { h, n } = L.first(r, L.STACK);
+      if (n === 0) return undefined;
+      const at = r.stateIndex(n);
+      const record = Atomics.load(r.u32, at + RECORD);
+      const length = Math.min(record & LENGTH_MASK, this.#messageBytes);
+      const copy = Buffer.copyBytesFrom(this.#buf, at * WORD + NODE_HEADER, length);
+      if (Atomics.load(r.u64, L.STACK.at) !== h) continue;
+      return this.#decode(copy, 0, record);
+    }
+  }
+
+  /** Releases the handle's owner slot (and closes its segment); the stack stays. Idempotent. */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#owners.unwatch(this.#token);
+    this.#owners.release(this.#slot);
+    if (this.#segment) this.#segment.close();
+  }
+}
+
+if (typeof Symbol.dispose === 'symbol') Stack.prototype[Symbol.dispose] = Stack.prototype.close;
+Object.defineProperty(Stack, 'NODES_OFFSET', { value: NODES, enumerable: true });
+
+module.exports = { Stack };
