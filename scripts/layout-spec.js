@@ -54,6 +54,11 @@ const constants = {
   NS_INDEX_LOAD_FACTOR: 2,
   // XXH32 seed of a namespace name in the name index (format.md §5).
   NS_HASH_SEED: 0,
+  // A name index slot: the id in bits 0..15 (ids fit: at most 65535) and bits 16..31 of the name's
+  // hash as a tag, so that a probe passes over other names without reading their records (a
+  // cache miss each in a large table). 0 is an empty slot (id 0 is never used).
+  NS_INDEX_ID_MASK: 0xffff,
+  NS_INDEX_TAG_MASK: 0xffff0000,
   BUCKET_SIZE: 32,
   ENTRY_HEADER_SIZE: 32,
   MIN_BUCKETS: 1,

@@ -28,6 +28,8 @@ inline constexpr uint64_t kDefaultMaxNamespaces = 0xffULL;
 inline constexpr uint64_t kNsIndexSlotSize = 4ULL;
 inline constexpr uint64_t kNsIndexLoadFactor = 2ULL;
 inline constexpr uint64_t kNsHashSeed = 0ULL;
+inline constexpr uint64_t kNsIndexIdMask = 0xffffULL;
+inline constexpr uint64_t kNsIndexTagMask = 0xffff0000ULL;
 inline constexpr uint64_t kBucketSize = 0x20ULL;
 inline constexpr uint64_t kEntryHeaderSize = 0x20ULL;
 inline constexpr uint64_t kMinBuckets = 1ULL;
@@ -886,6 +888,8 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kNsIndexSlotSize, "NS_INDEX_SLOT_SIZE") \
   X(kNsIndexLoadFactor, "NS_INDEX_LOAD_FACTOR") \
   X(kNsHashSeed, "NS_HASH_SEED") \
+  X(kNsIndexIdMask, "NS_INDEX_ID_MASK") \
+  X(kNsIndexTagMask, "NS_INDEX_TAG_MASK") \
   X(kBucketSize, "BUCKET_SIZE") \
   X(kEntryHeaderSize, "ENTRY_HEADER_SIZE") \
   X(kMinBuckets, "MIN_BUCKETS") \

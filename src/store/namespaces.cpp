@@ -50,9 +50,12 @@ uint32_t Store::FindNamespace(const void* name, uint32_t length, uint32_t hash,
   const uint32_t before = AtomicLoad(&nsState_->lock);
   uint32_t i = hash & indexMask_;
   for (uint32_t probes = 0; probes <= indexMask_; ++probes, i = (i + 1) & indexMask_) {
-    const uint32_t id = AtomicLoad(&nsIndex_[i]);
-    if (id == 0) break;
-    if (id > maxNs_) continue;  // damage: a repair pass rebuilds the index
+    const uint32_t slot = AtomicLoad(&nsIndex_[i]);
+    if (slot == 0) break;
+    // Another name's tag: passed over without reading its record.
+    if (((slot ^ hash) & kNsIndexTagMask) != 0) continue;
+    const uint32_t id = slot & kNsIndexIdMask;
+    if (id == 0 || id > maxNs_) continue;  // damage: a repair pass rebuilds the index
     const layout::Namespace* r = &nsTable_[id];
     for (;;) {
       const uint32_t gen = AtomicLoad(&r->generation);
@@ -76,7 +79,7 @@ void Store::IndexInsert(uint32_t id, uint32_t hash) noexcept {
   // At most maxNamespaces ids in at least twice as many slots: an empty slot exists.
   for (uint32_t probes = 0; probes <= indexMask_; ++probes, i = (i + 1) & indexMask_) {
     if (AtomicLoad(&nsIndex_[i]) == 0) {
-      AtomicStore(&nsIndex_[i], id);
+      AtomicStore(&nsIndex_[i], NsIndexSlot(id, hash));
       return;
     }
   }
@@ -87,7 +90,7 @@ void Store::IndexRemove(uint32_t id) noexcept {
   uint32_t probes = 0;
   for (; probes <= indexMask_; ++probes, hole = (hole + 1) & indexMask_) {
     const uint32_t at = AtomicLoad(&nsIndex_[hole]);
-    if (at == id) break;
+    if ((at & kNsIndexIdMask) == id) break;
     if (at == 0) return;  // not indexed (damage a repair pass rebuilt around)
   }
   if (probes > indexMask_) return;
@@ -97,7 +100,9 @@ void Store::IndexRemove(uint32_t id) noexcept {
   for (uint32_t at = (hole + 1) & indexMask_;; at = (at + 1) & indexMask_) {
     const uint32_t other = AtomicLoad(&nsIndex_[at]);
     if (other == 0 || at == hole) break;
-    const uint32_t home = (other <= maxNs_ ? RacyLoad(&nsTable_[other].nameHash) : at) & indexMask_;
+    const uint32_t otherId = other & kNsIndexIdMask;
+    const uint32_t home =
+        (otherId <= maxNs_ ? RacyLoad(&nsTable_[otherId].nameHash) : at) & indexMask_;
     if (HomeBetween(hole, home, at)) continue;
     AtomicStore(&nsIndex_[hole], other);
     hole = at;

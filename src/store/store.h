@@ -39,6 +39,12 @@ inline constexpr uint32_t kDefaultMaxNamespaces =
     static_cast<uint32_t>(layout::kDefaultMaxNamespaces);
 // The seed of XXH32 over a namespace name, for the name index (format.md §5).
 inline constexpr uint32_t kNsHashSeed = static_cast<uint32_t>(layout::kNsHashSeed);
+// A name index slot: the id in the low bits, the high bits of the name's hash as a tag.
+inline constexpr uint32_t kNsIndexIdMask = static_cast<uint32_t>(layout::kNsIndexIdMask);
+inline constexpr uint32_t kNsIndexTagMask = static_cast<uint32_t>(layout::kNsIndexTagMask);
+inline constexpr uint32_t NsIndexSlot(uint32_t id, uint32_t hash) noexcept {
+  return id | (hash & kNsIndexTagMask);
+}
 inline constexpr uint32_t kDefaultLockTimeoutMs = 1000;
 // Set's expiry argument: 0 takes the namespace's default TTL, kExpiryNever stores no expiry, any
 // other value is the absolute expiry in milliseconds since the Unix epoch (format.md §8).

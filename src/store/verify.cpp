@@ -279,11 +279,14 @@ void Store::VerifyCounters(internal::VerifyScan* scan) {
   }
   uint32_t indexed = 0;
   for (uint32_t s = 0; s <= indexMask_; ++s) {
-    const uint32_t id = AtomicLoad(&nsIndex_[s]);
-    if (id == 0) continue;
+    const uint32_t slot = AtomicLoad(&nsIndex_[s]);
+    if (slot == 0) continue;
     ++indexed;
-    if (id > maxNs_ || !scan->nsLive[id]) {
+    const uint32_t id = slot & kNsIndexIdMask;
+    if (id == 0 || id > maxNs_ || !scan->nsLive[id]) {
       scan->Error("name index: slot " + Str(s) + " holds " + Str(id) + ", not a live namespace");
+    } else if (slot != NsIndexSlot(id, nsTable_[id].nameHash)) {
+      scan->Error("name index: slot " + Str(s) + " has a tag that is not its name's");
     }
   }
   if (indexed != scan->liveNamespaces) {

@@ -7,6 +7,7 @@ const assert = require('assert');
 const { Store } = require('../../lib/store/store');
 const { C } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
+const { nsRegions } = require('../helpers/store-bytes');
 
 const other = (engine) => (engine === 'js' ? 'native' : 'js');
 const tooMany = (e) => e instanceof RangeError && e.code === 'ERR_TOO_MANY_NAMESPACES';
@@ -93,6 +94,39 @@ forEachEngine('namespaces at scale', ({ engine, make }) => {
       o.close();
     }
     assert.deepStrictEqual(s.verify().errors, []);
+  });
+
+  it('a damaged name index: verify() reports a wrong tag, a lost id and a stray id; repair rebuilds it from the records', () => {
+    const s = make({ maxNamespaces: 30 });
+    for (let i = 0; i < 8; i++) s.set(`n${i}`, 'k', i);
+    const u32 = new Uint32Array(s.buffer);
+    const r = nsRegions(u32);
+    const base = r.index / 4;
+    const used = [];
+    for (let i = 0; i < r.indexSlots; i++) if (u32[base + i] !== 0) used.push(i);
+    assert.strictEqual(used.length, 8);
+    const [a, b] = used;
+    const idA = u32[base + a] & C.NS_INDEX_ID_MASK;
+    u32[base + a] = (u32[base + a] ^ 0x10000) >>> 0; // a wrong tag: the name is not found
+    u32[base + b] = 0; // a lost id
+    const stray = used.length === r.indexSlots ? 0 : [...Array(r.indexSlots).keys()].find((i) => !used.includes(i));
+    u32[base + stray] = 20; // an id whose record is free
+    const errors = s.verify().errors;
+    assert.ok(errors.includes(`namespace ${idA}: not found through the name index`), errors.join('\n'));
+    assert.ok(errors.some((e) => /has a tag that is not its name's/.test(e)), errors.join('\n'));
+    assert.ok(errors.includes(`name index: slot ${stray} holds 20, not a live namespace`), errors.join('\n'));
+    const o = Store.attach(s.buffer, { engine: other(engine) });
+    try {
+      assert.deepStrictEqual(o.verify().errors, errors, 'both engines report the same');
+      o.repair();
+      assert.deepStrictEqual(s.verify().errors, []);
+      // A fresh handle finds every name through the rebuilt index.
+      const fresh = Store.attach(s.buffer, { engine });
+      for (let i = 0; i < 8; i++) assert.strictEqual(fresh.get(`n${i}`, 'k'), i);
+      fresh.close();
+    } finally {
+      o.close();
+    }
   });
 
   it('the name index under churn: random creates and drops by both engines agree with a model', () => {

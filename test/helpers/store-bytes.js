@@ -21,12 +21,12 @@ function unindex(u32, id) {
   const base = r.index / 4;
   const mask = r.indexSlots - 1;
   let at = 0;
-  while (u32[base + at] !== id) at++;
+  while ((u32[base + at] & C.NS_INDEX_ID_MASK) !== id) at++;
   u32[base + at] = 0;
   for (let j = (at + 1) & mask; u32[base + j] !== 0; j = (j + 1) & mask) {
     const other = u32[base + j];
     u32[base + j] = 0;
-    let k = u32[namespaceWord(u32, other, W.NAMESPACE.NAME_HASH)] & mask;
+    let k = u32[namespaceWord(u32, other & C.NS_INDEX_ID_MASK, W.NAMESPACE.NAME_HASH)] & mask;
     while (u32[base + k] !== 0) k = (k + 1) & mask;
     u32[base + k] = other;
   }

@@ -9,6 +9,10 @@ const { xxh32 } = require('../../base/xxhash');
 
 const NS = W.NAMESPACE;
 const NS_LOCK = AT.NS_STATE.LOCK;
+const ID_MASK = C.NS_INDEX_ID_MASK;
+const TAG_MASK = C.NS_INDEX_TAG_MASK;
+// A slot: the id in the low bits, the high bits of the name's hash as a tag.
+const slotOf = (id, hash) => (id | (hash & TAG_MASK)) >>> 0;
 
 // The u32 index of field `field` of namespace record `id`, and the byte offset of its name.
 const nsWord = (e, id, field) => e.nsBase + id * NS.WORDS + field;
@@ -33,9 +37,12 @@ function find(e, kl, hash, out) {
   const before = Atomics.load(u32, NS_LOCK);
   const mask = e.indexMask;
   for (let probes = 0, i = hash & mask; probes <= mask; probes++, i = (i + 1) & mask) {
-    const id = Atomics.load(u32, e.indexBase + i);
-    if (id === 0) break;
-    if (id > e.maxNs) continue; // damage: a repair pass rebuilds the index
+    const slot = Atomics.load(u32, e.indexBase + i);
+    if (slot === 0) break;
+    // Another name's tag: passed over without reading its record.
+    if (((slot ^ hash) & TAG_MASK) !== 0) continue;
+    const id = slot & ID_MASK;
+    if (id === 0 || id > e.maxNs) continue; // damage: a repair pass rebuilds the index
     for (;;) {
       const gen = Atomics.load(u32, nsWord(e, id, NS.GENERATION));
       if (Atomics.load(u32, nsWord(e, id, NS.STATE)) !== C.NS_STATE_LIVE || !nameMatches(e, id, kl, hash)) break;
@@ -56,7 +63,7 @@ function insert(e, id, hash) {
   // At most maxNamespaces ids in at least twice as many slots: an empty slot exists.
   for (let probes = 0, i = hash & mask; probes <= mask; probes++, i = (i + 1) & mask) {
     if (Atomics.load(e.u32, e.indexBase + i) === 0) {
-      Atomics.store(e.u32, e.indexBase + i, id);
+      Atomics.store(e.u32, e.indexBase + i, slotOf(id, hash));
       return;
     }
   }
@@ -72,7 +79,7 @@ function remove(e, id) {
   let probes = 0;
   for (; probes <= mask; probes++, hole = (hole + 1) & mask) {
     const at = Atomics.load(u32, e.indexBase + hole);
-    if (at === id) break;
+    if ((at & ID_MASK) === id) break;
     if (at === 0) return; // not indexed (damage a repair pass rebuilt around)
   }
   if (probes > mask) return;
@@ -81,7 +88,8 @@ function remove(e, id) {
   for (let at = (hole + 1) & mask; at !== hole; at = (at + 1) & mask) {
     const other = Atomics.load(u32, e.indexBase + at);
     if (other === 0) break;
-    const home = (other <= e.maxNs ? u32[nsWord(e, other, NS.NAME_HASH)] : at) & mask;
+    const otherId = other & ID_MASK;
+    const home = (otherId <= e.maxNs ? u32[nsWord(e, otherId, NS.NAME_HASH)] : at) & mask;
     if (homeBetween(hole, home, at)) continue;
     Atomics.store(u32, e.indexBase + hole, other);
     hole = at;
@@ -97,4 +105,4 @@ function rebuild(e) {
   }
 }
 
-module.exports = { nsWord, nameOffset, nameHash, find, insert, remove, rebuild };
+module.exports = { nsWord, nameOffset, nameHash, slotOf, find, insert, remove, rebuild };

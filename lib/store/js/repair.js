@@ -20,7 +20,7 @@ const CLASS_COUNT_WORD = AT.ALLOC_STATE.CLASS_COUNT;
 const E = W.ENTRY;
 const B = W.BUCKET;
 const bucketLock = (b) => BASE.BUCKET + b * B.WORDS + B.LOCK;
-const { nsWord, nameOffset, nameHash, rebuild: rebuildIndex, find: findIndexed } = require('./ns-index');
+const { nsWord, nameOffset, nameHash, slotOf, rebuild: rebuildIndex, find: findIndexed } = require('./ns-index');
 
 // With the repair lock held: acquires every bucket lock in index order, then the allocator and
 // namespace locks. With `takeOver` (repair) a lock whose holder is gone is taken over; without
@@ -306,10 +306,12 @@ function checkName(e, i, len, report) {
 function checkIndex(e, live, report) {
   let indexed = 0;
   for (let s = 0; s <= e.indexMask; s++) {
-    const id = e.u32[e.indexBase + s];
-    if (id === 0) continue;
+    const slot = e.u32[e.indexBase + s];
+    if (slot === 0) continue;
     indexed++;
+    const id = slot & C.NS_INDEX_ID_MASK;
     if (!nsLive(e, id)) report.add(`name index: slot ${s} holds ${id}, not a live namespace`);
+    else if (slot !== slotOf(id, e.u32[nsWord(e, id, NS.NAME_HASH)])) report.add(`name index: slot ${s} has a tag that is not its name's`);
   }
   if (indexed !== live) report.add(`name index: ${indexed} ids, ${live} live namespaces`);
 }

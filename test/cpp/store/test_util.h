@@ -56,12 +56,12 @@ class Region {
     uint32_t* slots = nsIndex();
     const uint32_t mask = static_cast<uint32_t>(regions().indexSlots - 1);
     uint32_t at = 0;
-    while (slots[at] != id) ++at;
+    while ((slots[at] & 0xFFFF) != id) ++at;
     slots[at] = 0;
     for (uint32_t j = (at + 1) & mask; slots[j] != 0; j = (j + 1) & mask) {
       const uint32_t other = slots[j];
       slots[j] = 0;
-      uint32_t k = ns(other)->nameHash & mask;
+      uint32_t k = ns(other & 0xFFFF)->nameHash & mask;
       while (slots[k] != 0) k = (k + 1) & mask;
       slots[k] = other;
     }
