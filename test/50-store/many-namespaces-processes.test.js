@@ -1,9 +1,9 @@
 'use strict';
 // Namespace creation across threads and processes (format.md §5): creators of both engines in
 // other processes and in worker threads race to create the same names, and each name gets exactly
-// one id (one namespace holding every creator's key); a process killed with SIGKILL at a random
-// moment while it creates and drops namespaces leaves a store that a repair pass makes clean, with
-// every record usable again.
+// one id (one namespace holding every creator's key); a worker thread stopped by
+// worker.terminate() or a process killed with SIGKILL at a random moment while it creates and
+// drops namespaces leaves a store that a repair pass makes clean, with every record usable again.
 const assert = require('assert');
 const path = require('path');
 const { Worker } = require('worker_threads');
@@ -67,6 +67,46 @@ for (const engine of ENGINES) {
         }
         assert.strictEqual(s.count(), 4 * NAMES);
         assert.strictEqual(s.stats().namespaces, NAMES);
+        assert.deepStrictEqual(s.verify().errors, []);
+      } finally {
+        s.close();
+      }
+    });
+
+    it('worker threads terminated at random moments while they create and drop namespaces: repair makes the store clean', async () => {
+      const MAX = 64;
+      const s = Store.create({ buffer: new SharedArrayBuffer(1 << 22), buckets: 256, maxNamespaces: MAX, engine });
+      try {
+        s.set('keep', 'k', 1);
+        for (let round = 0; round < 6; round++) {
+          const code = `
+            const { workerData: d, parentPort } = require('worker_threads');
+            const s = require(d.store).Store.attach(d.buffer, { engine: d.engine });
+            parentPort.postMessage('ready');
+            for (let n = 0; ; n++) {
+              const ns = 'w' + d.round + '-' + (n % 40);
+              s.set(ns, 'k', n);
+              if (n % 3 !== 0) s.dropNamespace(ns);
+            }`;
+          const w = new Worker(code, { eval: true,
+            workerData: { store: STORE, buffer: s.buffer, engine: round % 2 ? other(engine) : engine, round } });
+          await new Promise((resolve, reject) => {
+            w.once('message', resolve);
+            w.once('error', reject);
+          });
+          await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 30)));
+          await w.terminate();
+          // The next operations proceed (a lock the worker held is taken over), and a repair
+          // pass leaves nothing to report.
+          s.set('keep', 'k', round);
+          s.repair();
+          assert.deepStrictEqual(s.verify().errors, []);
+          assert.strictEqual(s.get('keep', 'k'), round);
+          for (const n of s.namespaces()) assert.strictEqual(s.keys(n).length, s.count(n), n);
+          for (const n of s.namespaces()) if (n !== 'keep') s.dropNamespace(n);
+        }
+        for (let i = 1; i < MAX; i++) s.set(`fill-${i}`, 'k', i);
+        assert.throws(() => s.set('one-too-many', 'k', 0), { code: 'ERR_TOO_MANY_NAMESPACES' });
         assert.deepStrictEqual(s.verify().errors, []);
       } finally {
         s.close();
