@@ -307,6 +307,8 @@ export type StoreCreateOptions = StoreOpenOptions & {
   buckets?: number;
   /** Live entries allowed; default (size - entriesOffset) / 128. */
   maxEntries?: number;
+  /** Namespaces the store can hold, 1 to 65535 (default 255); sizes the namespace table. */
+  maxNamespaces?: number;
   /** Permissions of a new segment or file; default 0o600. */
   mode?: number;
 } & (
@@ -319,6 +321,8 @@ export interface StoreStats {
   engine: StoreEngine;
   entries: number;
   maxEntries: number;
+  /** The store's namespace bound (Store.create's maxNamespaces). */
+  maxNamespaces: number;
   buckets: number;
   namespaces: number;
   namespaceCounts: Record<string, number>;
@@ -622,7 +626,7 @@ export type RegistryCreateOptions = RegistryTarget & {
 export interface RegistryKinds {
   mutex: { create: Record<string, never>; open: Record<string, never>; handle: Mutex };
   store: {
-    create: { size: number; buckets?: number; maxEntries?: number; mode?: number; engine?: StoreEngine; lockTimeoutMs?: number };
+    create: { size: number; buckets?: number; maxEntries?: number; maxNamespaces?: number; mode?: number; engine?: StoreEngine; lockTimeoutMs?: number };
     open: { engine?: StoreEngine; lockTimeoutMs?: number };
     handle: Store;
   };

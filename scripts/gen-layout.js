@@ -26,9 +26,7 @@ function checkStructs() {
   // The fixed regions (docs/format.md §2) follow each other without a gap or an overlap.
   const c = constants;
   const regions = [
-    ['namespace table', c.NAMESPACES_OFFSET, c.NAMESPACE_SLOTS * structs.Namespace.size, c.OWNERS_OFFSET],
-    ['owner table', c.OWNERS_OFFSET, c.OWNER_SLOTS * structs.Owner.size, c.NSPOLICY_OFFSET],
-    ['namespace policy table', c.NSPOLICY_OFFSET, c.NAMESPACE_SLOTS * structs.NsPolicy.size, c.BUCKETS_OFFSET],
+    ['owner table', c.OWNERS_OFFSET, c.OWNER_SLOTS * structs.Owner.size, c.BUCKETS_OFFSET],
     // The sync region (docs/format.md §13), a layout of its own.
     ['sync header', c.SYNC_HEADER_OFFSET, structs.SyncHeader.size, c.SYNC_MUTEX_OFFSET],
     ['sync mutex', c.SYNC_MUTEX_OFFSET, structs.MutexState.size, c.SYNC_OWNERS_OFFSET],
@@ -93,6 +91,69 @@ function checkPlacement() {
   if (constants.UNIT !== 2 ** constants.UNIT_SHIFT || constants.UNIT % 4 !== 0) throw new Error('UNIT');
   if (constants.BUCKET_SIZE !== structs.Bucket.size) throw new Error('BUCKET_SIZE != Bucket size');
   if (constants.ENTRY_HEADER_SIZE !== structs.Entry.size) throw new Error('ENTRY_HEADER_SIZE != Entry size');
+  // The namespace area's tables start on whole units (storeRegions below).
+  for (const n of ['Namespace', 'NsPolicy', 'NsName']) {
+    if (structs[n].size % constants.UNIT !== 0) throw new Error(`${n}: not a whole number of units`);
+  }
+  if (constants.NS_NAME_BYTES !== undefined || structs.NsName.size <= constants.MAX_NAMESPACE_BYTES) {
+    throw new Error('NsName must hold MAX_NAMESPACE_BYTES and a zero byte');
+  }
+}
+
+// storeRegions(bucketCount, maxNamespaces) in both languages (docs/format.md §2): the buckets, then
+// the namespace area (records, policies, names, the name index), then the entry pool.
+const REGIONS_DOC = [
+  '// The byte offsets of the variable tables of a store with `bucketCount` buckets and',
+  '// `maxNamespaces` namespaces (docs/format.md §2): the buckets end, the namespace area follows',
+  '// (Namespace records, NsPolicy records, NsName records, the name index of `indexSlots` u32',
+  '// slots), and the entry pool starts on the first whole unit after it.',
+];
+
+function regionsJs() {
+  return [
+    ...REGIONS_DOC,
+    'function storeRegions(bucketCount, maxNamespaces = C.DEFAULT_MAX_NAMESPACES) {',
+    '  const records = maxNamespaces + 1;',
+    '  let indexSlots = 1;',
+    '  while (indexSlots < C.NS_INDEX_LOAD_FACTOR * records) indexSlots *= 2;',
+    '  const namespaces = Math.ceil((C.BUCKETS_OFFSET + bucketCount * C.BUCKET_SIZE) / C.UNIT) * C.UNIT;',
+    '  const policies = namespaces + records * S.NAMESPACE.SIZE;',
+    '  const names = policies + records * S.NS_POLICY.SIZE;',
+    '  const index = names + records * S.NS_NAME.SIZE;',
+    '  const entries = Math.ceil((index + indexSlots * C.NS_INDEX_SLOT_SIZE) / C.UNIT) * C.UNIT;',
+    '  return { namespaces, policies, names, index, indexSlots, entries };',
+    '}',
+    '',
+    '// Byte offset of the entry pool (entriesOffset) of such a store (float arithmetic: offsets may',
+    '// exceed 2^31).',
+    'function entriesOffset(bucketCount, maxNamespaces = C.DEFAULT_MAX_NAMESPACES) {',
+    '  return storeRegions(bucketCount, maxNamespaces).entries;',
+    '}',
+  ];
+}
+
+function regionsCpp() {
+  return [
+    ...REGIONS_DOC,
+    'struct StoreRegions {',
+    '  uint64_t namespaces, policies, names, index, indexSlots, entries;',
+    '};',
+    'inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,',
+    '                                                  uint64_t maxNamespaces) noexcept {',
+    '  const uint64_t records = maxNamespaces + 1;',
+    '  uint64_t indexSlots = 1;',
+    '  while (indexSlots < kNsIndexLoadFactor * records) indexSlots *= 2;',
+    '  StoreRegions r{};',
+    '  r.namespaces = (kBucketsOffset + bucketCount * kBucketSize + kUnit - 1) / kUnit * kUnit;',
+    '  r.policies = r.namespaces + records * sizeof(Namespace);',
+    '  r.names = r.policies + records * sizeof(NsPolicy);',
+    '  r.index = r.names + records * sizeof(NsName);',
+    '  r.indexSlots = indexSlots;',
+    '  r.entries = (r.index + indexSlots * kNsIndexSlotSize + kUnit - 1) / kUnit * kUnit;',
+    '  return r;',
+    '}',
+    '',
+  ];
 }
 
 const camelToConst = (s) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
@@ -119,6 +180,7 @@ function cpp() {
     }
     out.push('');
   }
+  out.push(...regionsCpp());
   out.push('}  // namespace shm::layout', '');
   // X-macro lists of every constant, struct and field with its JS name, so that code exporting
   // the compiled layout (binding/layout/layout.cc) never keeps a hand-written copy of the list.
@@ -193,7 +255,8 @@ function wordIndices() {
     '//   UNIT_WORDS           a unit (C.UNIT bytes) in u32, UNIT_HALFS in u16: the entry that starts',
     '//   UNIT_HALFS           the block at unit u is at u32 index u * UNIT_WORDS (its field F at',
     '//                        u * UNIT_WORDS + W.ENTRY.F), u16 index u * UNIT_HALFS, byte u * C.UNIT.',
-    '//   entriesOffset(n)     byte offset of the entry pool of a store with n buckets.',
+    '//   storeRegions(n, m)   byte offsets of the namespace area\'s tables and of the entry pool of a',
+    '//                        store with n buckets and m namespaces; entriesOffset(n, m) the last.',
     '// Hot paths copy the numbers they use into module-level constants.',
   ];
   const W = {};
@@ -239,14 +302,8 @@ function wordIndices() {
   }
   table('AT', at);
   out.push(`const UNIT_WORDS = ${constants.UNIT / 4};`, `const UNIT_HALFS = ${constants.UNIT / 2};`, '');
-  // The pool starts at the first whole unit after the bucket table (checkPlacement: it is last).
-  out.push(
-    '// Byte offset of the entry pool (entriesOffset) of a store with `bucketCount` buckets: the end',
-    '// of the bucket table rounded up to a whole unit (float arithmetic: offsets may exceed 2^31).',
-    'function entriesOffset(bucketCount) {',
-    `  return Math.ceil((C.${placement.Bucket.at} + bucketCount * C.BUCKET_SIZE) / C.UNIT) * C.UNIT;`,
-    '}',
-  );
+  // The namespace area follows the bucket table (checkPlacement: it is last of the placed ones).
+  out.push(...regionsJs());
   return out;
 }
 
@@ -268,7 +325,8 @@ function js() {
   out.push('});', '');
   out.push(...wordIndices(), '');
   out.push('module.exports = {');
-  out.push('  C, S, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES, STATUS, STATUS_CODE, entriesOffset,');
+  out.push('  C, S, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES, STATUS, STATUS_CODE, entriesOffset,',
+    '  storeRegions,');
   out.push('};', '');
   return out.join('\n');
 }

@@ -23,7 +23,9 @@ const constants = {
   // 2: owner records of 32 bytes (identity: start time, boot id, state); buckets at 151552.
   // 3: expiry and eviction: Entry.expiresAt replaces the write timestamp, the FLAG_ACCESSED mark,
   // EvictState in the metadata, the namespace policy table at 151552; buckets at 167936.
-  FORMAT_VERSION: 3,
+  // 4: Header.maxNamespaces; the owner table at 4096, the buckets at 135168, then the namespace
+  // area sized by maxNamespaces (records, policies, names, the name index).
+  FORMAT_VERSION: 4,
   UNIT,
   UNIT_SHIFT: 6,
   HEADER_OFFSET: 0,
@@ -36,22 +38,34 @@ const constants = {
   // EvictState: the store's default policy and the two hints readers read (one line no hit
   // writes), then the eviction hand and the expiry sweep (written by writers) on the next line.
   EVICT_OFFSET: 448,
-  NAMESPACES_OFFSET: 4096,
-  NAMESPACE_SLOTS: 256,
-  OWNERS_OFFSET: 20480,
+  OWNERS_OFFSET: 4096,
   OWNER_SLOTS: 4096,
-  // One 64-byte policy record per namespace slot (format.md §5): eviction policy, default TTL and
-  // the flushed per-namespace counters, kept apart from the Namespace records so that names
-  // keep their 48 bytes.
-  NSPOLICY_OFFSET: 151552,
-  BUCKETS_OFFSET: 167936,
+  // The buckets follow the owner table at a fixed offset; the namespace area (format.md §5)
+  // follows the buckets and is sized by Header.maxNamespaces: maxNamespaces + 1 Namespace records
+  // (id 0 is reserved), as many NsPolicy records and NsName records, then the name index of
+  // NS_INDEX slots (a power of two, at least twice the records: a linear probe of a table at most
+  // half full ends after about 1.5 slots for a hit and 2.5 for a miss). Ids fit the u16 range so
+  // that a handle's per-id arrays stay small; 255 by default keeps a small store small (the area
+  // is 456 bytes per namespace: 116 KiB at 255, 29 MiB at 65535).
+  BUCKETS_OFFSET: 135168,
+  MAX_NAMESPACES: 65535,
+  DEFAULT_MAX_NAMESPACES: 255,
+  NS_INDEX_SLOT_SIZE: 4,
+  NS_INDEX_LOAD_FACTOR: 2,
+  // XXH32 seed of a namespace name in the name index (format.md §5).
+  NS_HASH_SEED: 0,
+  // A name index slot: the id in bits 0..15 (ids fit: at most 65535) and bits 16..31 of the name's
+  // hash as a tag, so that a probe passes over other names without reading their records (a
+  // cache miss each in a large table). 0 is an empty slot (id 0 is never used).
+  NS_INDEX_ID_MASK: 0xffff,
+  NS_INDEX_TAG_MASK: 0xffff0000,
   BUCKET_SIZE: 32,
   ENTRY_HEADER_SIZE: 32,
   MIN_BUCKETS: 1,
   MAX_BUCKETS: 1 << 26,
   MAX_KEY_BYTES: 1024,
   MAX_VALUE_BYTES: 65535,
-  MAX_NAMESPACE_BYTES: 48,
+  MAX_NAMESPACE_BYTES: 255,
   // Lock words: bits 0..19 are a version whose low bit is set while the lock is held; bits
   // 20..31 name the holder's owner slot (0 while free).
   LOCK_VERSION_MASK: 0xfffff,
@@ -403,7 +417,9 @@ const structs = {
       ['headerChecksum', 'u32', 36],
       ['writeCounter', 'u64', 40],
       ['readCounter', 'u64', 48],
-      ['reserved', 'u8', 56, 8],
+      // Namespace ids 1..maxNamespaces exist (format.md §5); covered by headerChecksum.
+      ['maxNamespaces', 'u32', 56],
+      ['reserved', 'u32', 60],
     ],
   },
   AllocState: {
@@ -421,7 +437,9 @@ const structs = {
     fields: [
       ['lock', 'u32', 0],
       ['liveCount', 'u32', 4],
-      ['reserved', 'u8', 8, 56],
+      // Written under the lock: no record below it is free (format.md §5); 0 reads as 1.
+      ['freeHint', 'u32', 8],
+      ['reserved', 'u8', 12, 52],
     ],
   },
   RepairState: {
@@ -459,16 +477,26 @@ const structs = {
       ['reserved2', 'u8', 56, 8],
     ],
   },
+  // Two lines: the first is read by every operation on the namespace and written only when the
+  // namespace is created or dropped; the second holds `count`, written by every insert and delete.
   Namespace: {
-    size: 64,
+    size: 128,
     fields: [
       ['state', 'u32', 0],
-      ['count', 'u32', 4],
-      ['nameLength', 'u32', 8],
+      ['nameLength', 'u32', 4],
       // Incremented when a drop of the namespace starts (docs/format.md §5, "Dropping").
-      ['generation', 'u32', 12],
-      ['name', 'u8', 16, 48],
+      ['generation', 'u32', 8],
+      // XXH32(name, NS_HASH_SEED): the record's home in the name index.
+      ['nameHash', 'u32', 12],
+      ['reserved', 'u8', 16, 48],
+      ['count', 'u32', 64],
+      ['reserved2', 'u8', 68, 60],
     ],
+  },
+  // The name of namespace id i: MAX_NAMESPACE_BYTES UTF-8 bytes, zero-padded, and one zero byte.
+  NsName: {
+    size: 256,
+    fields: [['bytes', 'u8', 0, 256]],
   },
   Owner: {
     size: 32,
@@ -798,7 +826,9 @@ const structs = {
       ['checkpointMs', 'u32', 36],
       ['checkpointBytes', 'u64', 40],
       ['storeId', 'u64', 48],
-      ['reserved2', 'u8', 56, 8],
+      // The store's maxNamespaces (0, from a directory written before it existed, reads as 255).
+      ['maxNamespaces', 'u32', 56],
+      ['reserved2', 'u8', 60, 4],
     ],
   },
   PersistLog: {
@@ -846,7 +876,8 @@ const structs = {
       ['totalSize', 'u64', 24],
       ['bucketCount', 'u32', 32],
       ['maxEntries', 'u32', 36],
-      ['reserved', 'u8', 40, 20],
+      ['maxNamespaces', 'u32', 40],
+      ['reserved', 'u8', 44, 16],
       ['checksum', 'u32', 60],
     ],
   },
@@ -896,9 +927,7 @@ const placement = {
   NsState: { at: 'NSSTATE_OFFSET', count: 1 },
   RepairState: { at: 'REPAIR_OFFSET', count: 1 },
   EvictState: { at: 'EVICT_OFFSET', count: 1 },
-  Namespace: { at: 'NAMESPACES_OFFSET', count: 'NAMESPACE_SLOTS' },
   Owner: { at: 'OWNERS_OFFSET', count: 'OWNER_SLOTS' },
-  NsPolicy: { at: 'NSPOLICY_OFFSET', count: 'NAMESPACE_SLOTS' },
   Bucket: { at: 'BUCKETS_OFFSET', count: 'Header.bucketCount' },
 };
 

@@ -295,7 +295,7 @@ napi_value MEntries(napi_env env, StoreCore* c, napi_value* argv) {
   return failed ? ThrowNoMemory(env, "entries") : arr;
 }
 
-// resolveNamespace(name, create) -> id (1..255), or 0 when absent and create is false
+// resolveNamespace(name, create) -> id (1..maxNamespaces), or 0 when absent and create is false
 napi_value MResolveNamespace(napi_env env, StoreCore* c, napi_value* argv) {
   char name[shm::kMaxNamespaceBytes + 8];
   size_t len;
@@ -306,7 +306,7 @@ napi_value MResolveNamespace(napi_env env, StoreCore* c, napi_value* argv) {
   }
   if (!GetBool(env, argv[1], "create", &create)) return nullptr;
   if (len == 0 || len > shm::kMaxNamespaceBytes) {
-    ThrowRangeError(Napi::Env(env), "The \"name\" argument must be 1 to 48 UTF-8 bytes");
+    ThrowRangeError(Napi::Env(env), "The \"name\" argument must be 1 to 255 UTF-8 bytes");
     return nullptr;
   }
   uint32_t id;
@@ -359,6 +359,7 @@ napi_value MStats(napi_env e, StoreCore* c, napi_value*) {
   auto num = [&](const char* k, double v) { o.Set(k, Napi::Number::New(env, v)); };
   num("entries", static_cast<double>(st.entries));
   num("maxEntries", static_cast<double>(st.maxEntries));
+  num("maxNamespaces", static_cast<double>(st.maxNamespaces));
   num("buckets", static_cast<double>(st.buckets));
   num("namespaces", static_cast<double>(st.namespaces));
   num("bytesTotal", static_cast<double>(st.bytesTotal));

@@ -65,10 +65,11 @@ void UnrefCore(napi_env, void* data, void*) {
   static_cast<StoreCore*>(data)->Unref();
 }
 
-// NativeStore.create(sab, bucketCount, maxEntries, policy) -> undefined (throws on failure)
+// NativeStore.create(sab, bucketCount, maxEntries, policy, maxNamespaces) -> undefined (throws
+// on failure)
 napi_value Create(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4] = {};
+  size_t argc = 5;
+  napi_value argv[5] = {};
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
   void* data = nullptr;
   size_t length = 0;
@@ -76,16 +77,21 @@ napi_value Create(napi_env env, napi_callback_info info) {
     ThrowTypeError(Napi::Env(env), "The \"buffer\" argument must be a SharedArrayBuffer");
     return nullptr;
   }
-  uint32_t buckets, maxEntries, policy = shm::kPolicyNone;
-  napi_valuetype policyType = napi_undefined;
+  uint32_t buckets, maxEntries, policy = shm::kPolicyNone,
+                                maxNamespaces = shm::kDefaultMaxNamespaces;
+  napi_valuetype policyType = napi_undefined, nsType = napi_undefined;
   if (argv[3] != nullptr) napi_typeof(env, argv[3], &policyType);
+  if (argv[4] != nullptr) napi_typeof(env, argv[4], &nsType);
   if (!GetUint32(env, argv[1], "bucketCount", 0, UINT32_MAX, &buckets) ||
       !GetUint32(env, argv[2], "maxEntries", 0, UINT32_MAX, &maxEntries) ||
       (policyType != napi_undefined &&
-       !GetUint32(env, argv[3], "policy", shm::kPolicyNone, shm::kPolicyClock, &policy))) {
+       !GetUint32(env, argv[3], "policy", shm::kPolicyNone, shm::kPolicyClock, &policy)) ||
+      (nsType != napi_undefined &&
+       !GetUint32(env, argv[4], "maxNamespaces", 1, shm::kMaxNamespaceId, &maxNamespaces))) {
     return nullptr;
   }
-  Status s = shm::Store::Create(static_cast<uint8_t*>(data), length, buckets, maxEntries, policy);
+  Status s = shm::Store::Create(static_cast<uint8_t*>(data), length, buckets, maxEntries, policy,
+                                maxNamespaces);
   if (s != L::kOk) {
     ThrowFailed(env, s, "create");
     return nullptr;

@@ -60,7 +60,8 @@ inline napi_value Undefined(napi_env env) {
   return v;
 }
 
-// The namespace id of get/set/...: an integer in [1, 255] (min 0 for count).
+// The namespace id of get/set/...: an integer in [1, 65535] (min 0 for count); the store checks
+// its own bound.
 inline bool GetNs(napi_env env, napi_value v, uint32_t min, uint32_t* out) {
   double d;
   if (napi_get_value_double(env, v, &d) == napi_ok && d >= min && d <= shm::kMaxNamespaceId &&

@@ -5,7 +5,7 @@ const { STATUS, STATUS_CODE } = require('../base/status');
 
 const C = Object.freeze({
   MAGIC: 0x464c4f57,
-  FORMAT_VERSION: 3,
+  FORMAT_VERSION: 4,
   UNIT: 0x40,
   UNIT_SHIFT: 6,
   HEADER_OFFSET: 0,
@@ -16,19 +16,23 @@ const C = Object.freeze({
   NSSTATE_OFFSET: 0x140,
   REPAIR_OFFSET: 0x180,
   EVICT_OFFSET: 0x1c0,
-  NAMESPACES_OFFSET: 0x1000,
-  NAMESPACE_SLOTS: 0x100,
-  OWNERS_OFFSET: 0x5000,
+  OWNERS_OFFSET: 0x1000,
   OWNER_SLOTS: 0x1000,
-  NSPOLICY_OFFSET: 0x25000,
-  BUCKETS_OFFSET: 0x29000,
+  BUCKETS_OFFSET: 0x21000,
+  MAX_NAMESPACES: 0xffff,
+  DEFAULT_MAX_NAMESPACES: 0xff,
+  NS_INDEX_SLOT_SIZE: 4,
+  NS_INDEX_LOAD_FACTOR: 2,
+  NS_HASH_SEED: 0,
+  NS_INDEX_ID_MASK: 0xffff,
+  NS_INDEX_TAG_MASK: 0xffff0000,
   BUCKET_SIZE: 0x20,
   ENTRY_HEADER_SIZE: 0x20,
   MIN_BUCKETS: 1,
   MAX_BUCKETS: 0x4000000,
   MAX_KEY_BYTES: 0x400,
   MAX_VALUE_BYTES: 0xffff,
-  MAX_NAMESPACE_BYTES: 0x30,
+  MAX_NAMESPACE_BYTES: 0xff,
   LOCK_VERSION_MASK: 0xfffff,
   LOCK_OWNER_SHIFT: 0x14,
   FLAG_ENCODING_MASK: 0xf,
@@ -236,7 +240,8 @@ const S = Object.freeze({
     HEADER_CHECKSUM: 36,
     WRITE_COUNTER: 40,
     READ_COUNTER: 48,
-    RESERVED: 56,
+    MAX_NAMESPACES: 56,
+    RESERVED: 60,
   }),
   ALLOC_STATE: Object.freeze({
     SIZE: 256,
@@ -250,7 +255,8 @@ const S = Object.freeze({
     SIZE: 64,
     LOCK: 0,
     LIVE_COUNT: 4,
-    RESERVED: 8,
+    FREE_HINT: 8,
+    RESERVED: 12,
   }),
   REPAIR_STATE: Object.freeze({
     SIZE: 64,
@@ -282,12 +288,18 @@ const S = Object.freeze({
     RESERVED2: 56,
   }),
   NAMESPACE: Object.freeze({
-    SIZE: 64,
+    SIZE: 128,
     STATE: 0,
-    COUNT: 4,
-    NAME_LENGTH: 8,
-    GENERATION: 12,
-    NAME: 16,
+    NAME_LENGTH: 4,
+    GENERATION: 8,
+    NAME_HASH: 12,
+    RESERVED: 16,
+    COUNT: 64,
+    RESERVED2: 68,
+  }),
+  NS_NAME: Object.freeze({
+    SIZE: 256,
+    BYTES: 0,
   }),
   OWNER: Object.freeze({
     SIZE: 32,
@@ -564,7 +576,8 @@ const S = Object.freeze({
     CHECKPOINT_MS: 36,
     CHECKPOINT_BYTES: 40,
     STORE_ID: 48,
-    RESERVED2: 56,
+    MAX_NAMESPACES: 56,
+    RESERVED2: 60,
   }),
   PERSIST_LOG: Object.freeze({
     SIZE: 64,
@@ -604,7 +617,8 @@ const S = Object.freeze({
     TOTAL_SIZE: 24,
     BUCKET_COUNT: 32,
     MAX_ENTRIES: 36,
-    RESERVED: 40,
+    MAX_NAMESPACES: 40,
+    RESERVED: 44,
     CHECKSUM: 60,
   }),
   SNAP_TRAILER: Object.freeze({
@@ -656,7 +670,8 @@ const S = Object.freeze({
 //   UNIT_WORDS           a unit (C.UNIT bytes) in u32, UNIT_HALFS in u16: the entry that starts
 //   UNIT_HALFS           the block at unit u is at u32 index u * UNIT_WORDS (its field F at
 //                        u * UNIT_WORDS + W.ENTRY.F), u16 index u * UNIT_HALFS, byte u * C.UNIT.
-//   entriesOffset(n)     byte offset of the entry pool of a store with n buckets.
+//   storeRegions(n, m)   byte offsets of the namespace area's tables and of the entry pool of a
+//                        store with n buckets and m namespaces; entriesOffset(n, m) the last.
 // Hot paths copy the numbers they use into module-level constants.
 
 const W = Object.freeze({
@@ -676,6 +691,8 @@ const W = Object.freeze({
     WRITE_COUNTER_HI: 11,
     READ_COUNTER: 12,
     READ_COUNTER_HI: 13,
+    MAX_NAMESPACES: 14,
+    RESERVED: 15,
   }),
   ALLOC_STATE: Object.freeze({
     WORDS: 64,
@@ -687,6 +704,7 @@ const W = Object.freeze({
     WORDS: 16,
     LOCK: 0,
     LIVE_COUNT: 1,
+    FREE_HINT: 2,
   }),
   REPAIR_STATE: Object.freeze({
     WORDS: 16,
@@ -720,11 +738,15 @@ const W = Object.freeze({
     BYTES_HI: 13,
   }),
   NAMESPACE: Object.freeze({
-    WORDS: 16,
+    WORDS: 32,
     STATE: 0,
-    COUNT: 1,
-    NAME_LENGTH: 2,
-    GENERATION: 3,
+    NAME_LENGTH: 1,
+    GENERATION: 2,
+    NAME_HASH: 3,
+    COUNT: 16,
+  }),
+  NS_NAME: Object.freeze({
+    WORDS: 64,
   }),
   OWNER: Object.freeze({
     WORDS: 8,
@@ -963,6 +985,7 @@ const W = Object.freeze({
     CHECKPOINT_BYTES_HI: 11,
     STORE_ID: 12,
     STORE_ID_HI: 13,
+    MAX_NAMESPACES: 14,
   }),
   PERSIST_LOG: Object.freeze({
     WORDS: 16,
@@ -1008,6 +1031,7 @@ const W = Object.freeze({
     TOTAL_SIZE_HI: 7,
     BUCKET_COUNT: 8,
     MAX_ENTRIES: 9,
+    MAX_NAMESPACES: 10,
     CHECKSUM: 15,
   }),
   SNAP_TRAILER: Object.freeze({
@@ -1058,10 +1082,8 @@ const BASE = Object.freeze({
   NS_STATE: 80,
   REPAIR_STATE: 96,
   EVICT_STATE: 112,
-  NAMESPACE: 1024,
-  OWNER: 5120,
-  NS_POLICY: 37888,
-  BUCKET: 41984,
+  OWNER: 1024,
+  BUCKET: 33792,
 });
 
 const AT = Object.freeze({
@@ -1080,6 +1102,8 @@ const AT = Object.freeze({
     WRITE_COUNTER_HI: 11,
     READ_COUNTER: 12,
     READ_COUNTER_HI: 13,
+    MAX_NAMESPACES: 14,
+    RESERVED: 15,
   }),
   ALLOC_STATE: Object.freeze({
     LOCK: 16,
@@ -1089,6 +1113,7 @@ const AT = Object.freeze({
   NS_STATE: Object.freeze({
     LOCK: 80,
     LIVE_COUNT: 81,
+    FREE_HINT: 82,
   }),
   REPAIR_STATE: Object.freeze({
     LOCK: 96,
@@ -1107,12 +1132,29 @@ const AT = Object.freeze({
 const UNIT_WORDS = 16;
 const UNIT_HALFS = 32;
 
-// Byte offset of the entry pool (entriesOffset) of a store with `bucketCount` buckets: the end
-// of the bucket table rounded up to a whole unit (float arithmetic: offsets may exceed 2^31).
-function entriesOffset(bucketCount) {
-  return Math.ceil((C.BUCKETS_OFFSET + bucketCount * C.BUCKET_SIZE) / C.UNIT) * C.UNIT;
+// The byte offsets of the variable tables of a store with `bucketCount` buckets and
+// `maxNamespaces` namespaces (docs/format.md §2): the buckets end, the namespace area follows
+// (Namespace records, NsPolicy records, NsName records, the name index of `indexSlots` u32
+// slots), and the entry pool starts on the first whole unit after it.
+function storeRegions(bucketCount, maxNamespaces = C.DEFAULT_MAX_NAMESPACES) {
+  const records = maxNamespaces + 1;
+  let indexSlots = 1;
+  while (indexSlots < C.NS_INDEX_LOAD_FACTOR * records) indexSlots *= 2;
+  const namespaces = Math.ceil((C.BUCKETS_OFFSET + bucketCount * C.BUCKET_SIZE) / C.UNIT) * C.UNIT;
+  const policies = namespaces + records * S.NAMESPACE.SIZE;
+  const names = policies + records * S.NS_POLICY.SIZE;
+  const index = names + records * S.NS_NAME.SIZE;
+  const entries = Math.ceil((index + indexSlots * C.NS_INDEX_SLOT_SIZE) / C.UNIT) * C.UNIT;
+  return { namespaces, policies, names, index, indexSlots, entries };
+}
+
+// Byte offset of the entry pool (entriesOffset) of such a store (float arithmetic: offsets may
+// exceed 2^31).
+function entriesOffset(bucketCount, maxNamespaces = C.DEFAULT_MAX_NAMESPACES) {
+  return storeRegions(bucketCount, maxNamespaces).entries;
 }
 
 module.exports = {
   C, S, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES, STATUS, STATUS_CODE, entriesOffset,
+  storeRegions,
 };

@@ -97,6 +97,7 @@ class Control {
     Atomics.store(this.u64, TOTAL64, BigInt(g.totalSize));
     Atomics.store(u32, HDR + H.BUCKET_COUNT, g.bucketCount);
     Atomics.store(u32, HDR + H.MAX_ENTRIES, g.maxEntries);
+    Atomics.store(u32, HDR + H.MAX_NAMESPACES, g.maxNamespaces);
     Atomics.store(u32, HDR + H.SYNC_MODE, g.syncMode);
     Atomics.store(u32, HDR + H.INTERVAL_MS, g.intervalMs);
     Atomics.store(this.u64, CHECKPOINT_BYTES64, BigInt(g.checkpointBytes));
@@ -124,6 +125,8 @@ class Control {
       totalSize: Number(Atomics.load(this.u64, TOTAL64)),
       bucketCount: Atomics.load(this.u32, HDR + H.BUCKET_COUNT),
       maxEntries: Atomics.load(this.u32, HDR + H.MAX_ENTRIES),
+      // 0: a directory written before the field existed, whose stores had the default.
+      maxNamespaces: Atomics.load(this.u32, HDR + H.MAX_NAMESPACES) || C.DEFAULT_MAX_NAMESPACES,
     };
   }
 

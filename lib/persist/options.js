@@ -52,6 +52,7 @@ function geometryOf(buffer) {
     totalSize: Number(dv.getBigUint64(S.HEADER.TOTAL_SIZE, true)),
     bucketCount: dv.getUint32(S.HEADER.BUCKET_COUNT, true),
     maxEntries: dv.getUint32(S.HEADER.MAX_ENTRIES, true),
+    maxNamespaces: dv.getUint32(S.HEADER.MAX_NAMESPACES, true),
   };
 }
 

@@ -102,7 +102,8 @@ function rebuild(store, dir, geo) {
       }
     });
     if (r.startLsn !== from) throw corrupt(`the snapshot ${snapFileName(from)} says LSN ${r.startLsn}`);
-    if (r.geometry.totalSize !== geo.totalSize || r.geometry.bucketCount !== geo.bucketCount || r.geometry.maxEntries !== geo.maxEntries) {
+    if (r.geometry.totalSize !== geo.totalSize || r.geometry.bucketCount !== geo.bucketCount ||
+        r.geometry.maxEntries !== geo.maxEntries || r.geometry.maxNamespaces !== geo.maxNamespaces) {
       throw corrupt(`the snapshot ${snapFileName(from)} was taken of a store of another geometry`);
     }
     snapshot = { startLsn: from, records: r.records };

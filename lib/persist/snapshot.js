@@ -60,6 +60,7 @@ function encodeHeader(startLsn, geo) {
   b.writeBigUInt64LE(BigInt(geo.totalSize), H.TOTAL_SIZE);
   b.writeUInt32LE(geo.bucketCount, H.BUCKET_COUNT);
   b.writeUInt32LE(geo.maxEntries, H.MAX_ENTRIES);
+  b.writeUInt32LE(geo.maxNamespaces, H.MAX_NAMESPACES);
   b.writeUInt32LE(crc32c(b.subarray(0, H.CHECKSUM)), H.CHECKSUM);
   return b;
 }
@@ -169,6 +170,8 @@ function readSnapshot(file, onRecord) {
         totalSize: Number(head.readBigUInt64LE(H.TOTAL_SIZE)),
         bucketCount: head.readUInt32LE(H.BUCKET_COUNT),
         maxEntries: head.readUInt32LE(H.MAX_ENTRIES),
+        // 0: a snapshot written before the field existed, of a store with the default.
+        maxNamespaces: head.readUInt32LE(H.MAX_NAMESPACES) || C.DEFAULT_MAX_NAMESPACES,
       },
     };
   } finally {

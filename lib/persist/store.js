@@ -136,7 +136,8 @@ class Store extends BaseStore {
     }
     const geo = control.geometry;
     // The replay is not timed: latency (if asked for) is turned on once the store is rebuilt.
-    const store = super.create({ ...rest, size: geo.totalSize, buckets: geo.bucketCount, maxEntries: geo.maxEntries, latency: false });
+    const store = super.create({ ...rest, size: geo.totalSize, buckets: geo.bucketCount, maxEntries: geo.maxEntries,
+      maxNamespaces: geo.maxNamespaces, latency: false });
     try {
       const start = Date.now();
       const r = rebuild(store, dir, geo);

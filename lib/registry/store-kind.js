@@ -23,7 +23,7 @@ const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const RW = W.REGISTRY_STORE_REF;
 const REF_BYTES = S.REGISTRY_STORE_REF.SIZE;
 const U32_RANGE = 2 ** 32;
-const CREATE_KEYS = ['size', 'buckets', 'maxEntries', 'mode'];
+const CREATE_KEYS = ['size', 'buckets', 'maxEntries', 'maxNamespaces', 'mode'];
 const OPEN_KEYS = ['engine', 'lockTimeoutMs'];
 
 /** The store segment of the entry at ctx's slot and generation: { name } or { path }. */
@@ -84,9 +84,15 @@ const storeKind = {
     v.validateInteger(options.size, 'options.size', 1, C.MAX_SEGMENT_UNITS * C.UNIT);
     if (options.buckets !== undefined) v.validateInteger(options.buckets, 'options.buckets', 1, C.MAX_BUCKETS);
     if (options.maxEntries !== undefined) v.validateInteger(options.maxEntries, 'options.maxEntries', 1, 0xffffffff);
+    if (options.maxNamespaces !== undefined) {
+      v.validateInteger(options.maxNamespaces, 'options.maxNamespaces', 1, C.MAX_NAMESPACES);
+    }
   },
   bytes: (options, ctx) => REF_BYTES + targetBytes(derivedTarget(ctx)).length,
-  params: (o) => [o.size % U32_RANGE, Math.floor(o.size / U32_RANGE), o.buckets || 0, o.maxEntries || 0],
+  // The size's high bits (a store is below 2^38 bytes) share the second word with maxNamespaces
+  // (below 2^16), 0 when defaulted (format.md §14, "Kinds").
+  params: (o) => [o.size % U32_RANGE, (Math.floor(o.size / U32_RANGE) | ((o.maxNamespaces || 0) << 16)) >>> 0,
+    o.buckets || 0, o.maxEntries || 0],
   init(at, options, ctx) {
     const t = derivedTarget(ctx);
     writeRef(at, t);
@@ -98,10 +104,11 @@ const storeKind = {
     return Store.open({ ...t, ...pick(options, OPEN_KEYS) });
   },
   describe(at, info) {
-    const [lo, hi, buckets, maxEntries] = info.params;
-    const out = { segment: readRef(at), size: hi * U32_RANGE + lo };
+    const [lo, second, buckets, maxEntries] = info.params;
+    const out = { segment: readRef(at), size: (second & 0xffff) * U32_RANGE + lo };
     if (buckets) out.buckets = buckets;
     if (maxEntries) out.maxEntries = maxEntries;
+    if (second >>> 16) out.maxNamespaces = second >>> 16;
     return out;
   },
   // Open handles of the store claim owner records of its own table (format.md §6).
@@ -116,7 +123,7 @@ const storeKind = {
       throw e;
     }
     try {
-      if (segment.size < C.BUCKETS_OFFSET) return false;
+      if (segment.size < C.BUCKETS_OFFSET) return false; // the owner table ends there
       const u32 = new Uint32Array(segment.buffer, 0, C.BUCKETS_OFFSET / WORD);
       if (Atomics.load(u32, AT.HEADER.MAGIC) !== C.MAGIC || Atomics.load(u32, AT.HEADER.VERSION) !== C.FORMAT_VERSION) {
         return false;

@@ -27,7 +27,7 @@ const RANGE_STATUSES = new Set([
 const MESSAGES = {
   [STATUS.ERR_KEY_TOO_LONG]: `key is longer than ${C.MAX_KEY_BYTES} UTF-8 bytes`,
   [STATUS.ERR_VALUE_TOO_LONG]: `encoded value is longer than ${C.MAX_VALUE_BYTES} bytes`,
-  [STATUS.ERR_TOO_MANY_NAMESPACES]: `the store already has ${C.NAMESPACE_SLOTS - 1} namespaces`,
+  [STATUS.ERR_TOO_MANY_NAMESPACES]: 'the store already has as many namespaces as its maxNamespaces allows',
   [STATUS.ERR_STORE_FULL]: 'the store is full (entries or space)',
   [STATUS.ERR_BAD_MAGIC]: 'not a shmstore store (bad magic)',
   [STATUS.ERR_BAD_VERSION]: `unsupported store format version (this shmstore reads version ${C.FORMAT_VERSION})`,
@@ -84,8 +84,8 @@ function engineClass(name) {
   throw rangeError(`The "options.engine" argument must be 'native' or 'js'. Received ${v.describe(name)}`);
 }
 
-const CREATE_KEYS = ['name', 'path', 'buffer', 'size', 'buckets', 'maxEntries', 'mode', 'engine',
-  'lockTimeoutMs', 'eviction', 'latency'];
+const CREATE_KEYS = ['name', 'path', 'buffer', 'size', 'buckets', 'maxEntries', 'maxNamespaces', 'mode',
+  'engine', 'lockTimeoutMs', 'eviction', 'latency'];
 const OPEN_KEYS = ['name', 'path', 'engine', 'lockTimeoutMs', 'latency'];
 const ATTACH_KEYS = ['engine', 'lockTimeoutMs', 'latency'];
 
@@ -175,7 +175,7 @@ class Store {
         throw typeError('"options.size" and "options.mode" do not apply to a buffer (the store takes all of it)');
       }
     } else {
-      checkInt(opts.size, 'options.size', entriesOffsetFor(C.MIN_BUCKETS) + C.UNIT, C.MAX_SEGMENT_UNITS * C.UNIT);
+      checkInt(opts.size, 'options.size', entriesOffsetFor(C.MIN_BUCKETS, 1) + C.UNIT, C.MAX_SEGMENT_UNITS * C.UNIT);
     }
     const size = buffer ? buffer.byteLength : opts.size;
     if (opts.buckets !== undefined) {
@@ -183,10 +183,13 @@ class Store {
       if (opts.buckets & (opts.buckets - 1)) throw rangeError(`The "options.buckets" argument must be a power of two. Received ${opts.buckets}`);
     }
     if (opts.maxEntries !== undefined) checkInt(opts.maxEntries, 'options.maxEntries', 1, 0xffffffff);
+    const maxNamespaces = opts.maxNamespaces === undefined ? C.DEFAULT_MAX_NAMESPACES : opts.maxNamespaces;
+    checkInt(maxNamespaces, 'options.maxNamespaces', 1, C.MAX_NAMESPACES);
     const policy = opts.eviction === undefined ? C.POLICY_NONE : cache.policyOf(opts.eviction, 'options.eviction');
-    const geo = defaultGeometry(size, opts.buckets, opts.maxEntries);
-    if (entriesOffsetFor(geo.bucketCount) + C.UNIT > size) {
-      throw rangeError(`The "options.size" argument (${size}) is too small for ${geo.bucketCount} buckets`);
+    const geo = defaultGeometry(size, opts.buckets, opts.maxEntries, maxNamespaces);
+    if (entriesOffsetFor(geo.bucketCount, maxNamespaces) + C.UNIT > size) {
+      throw rangeError(`The "options.size" argument (${size}) is too small for ${geo.bucketCount} buckets and ` +
+        `${maxNamespaces} namespaces`);
     }
     if (!buffer) {
       segment = Segment.create({ name: opts.name, path: opts.path, size, mode: opts.mode,
@@ -195,7 +198,7 @@ class Store {
     }
     try {
       try {
-        Engine.create(buffer, geo.bucketCount, geo.maxEntries, policy);
+        Engine.create(buffer, geo.bucketCount, geo.maxEntries, policy, maxNamespaces);
       } catch (err) {
         throw engineError(err, 'create');
       }
@@ -249,6 +252,10 @@ class Store {
     this._buffer = buffer;
     this._segment = segment;
     this._ns = new Map();
+    // The name each cached id was resolved for: an id is reused by another name after a drop, and
+    // the engine keeps one generation per id, so resolving the new name must make the handle
+    // forget the old one (whose generation check would otherwise pass with the new generation).
+    this._nsNames = new Map();
     this._lastNs = NO_NAMESPACE;
     this._lastId = 0;
     this._latency = null; // lib/store/latency.js, when enabled
@@ -283,7 +290,10 @@ class Store {
         throw engineError(err, `namespace '${ns}'`);
       }
       if (id === 0) return 0; // not cached: it may be created later
+      const previous = this._nsNames.get(id);
+      if (previous !== undefined && previous !== ns) this._forget(previous);
       this._ns.set(ns, id);
+      this._nsNames.set(id, ns);
     }
     this._lastNs = ns;
     this._lastId = id;
@@ -300,6 +310,8 @@ class Store {
   }
 
   _forget(ns) {
+    const id = this._ns.get(ns);
+    if (id !== undefined && this._nsNames.get(id) === ns) this._nsNames.delete(id);
     this._ns.delete(ns);
     if (this._lastNs === ns) {
       this._lastNs = NO_NAMESPACE;

@@ -16,8 +16,8 @@ uint32_t Xxh32(const void* data, size_t len, uint32_t seed) noexcept {
 }
 
 uint32_t HeaderChecksum(uint32_t magic, uint32_t version, uint64_t totalSize, uint32_t bucketCount,
-                        uint32_t maxEntries) noexcept {
-  uint8_t image[24];
+                        uint32_t maxEntries, uint32_t maxNamespaces) noexcept {
+  uint8_t image[28];
   auto put32 = [&](size_t at, uint32_t v) {
     for (int i = 0; i < 4; ++i) image[at + i] = static_cast<uint8_t>(v >> (8 * i));
   };
@@ -26,6 +26,7 @@ uint32_t HeaderChecksum(uint32_t magic, uint32_t version, uint64_t totalSize, ui
   for (int i = 0; i < 8; ++i) image[8 + i] = static_cast<uint8_t>(totalSize >> (8 * i));
   put32(16, bucketCount);
   put32(20, maxEntries);
+  put32(24, maxNamespaces);
   return XXH32(image, sizeof image, 0);
 }
 

@@ -21,9 +21,9 @@ inline uint32_t EntryChecksum(const void* keyAndValue, size_t len, uint32_t keyH
   return Xxh32(keyAndValue, len, keyHash ^ encoding);
 }
 
-// headerChecksum: XXH32 (seed 0) of the 24-byte little-endian image
-// magic u32, version u32, totalSize u64, bucketCount u32, maxEntries u32.
+// headerChecksum: XXH32 (seed 0) of the 28-byte little-endian image
+// magic u32, version u32, totalSize u64, bucketCount u32, maxEntries u32, maxNamespaces u32.
 uint32_t HeaderChecksum(uint32_t magic, uint32_t version, uint64_t totalSize, uint32_t bucketCount,
-                        uint32_t maxEntries) noexcept;
+                        uint32_t maxEntries, uint32_t maxNamespaces) noexcept;
 
 }  // namespace shm

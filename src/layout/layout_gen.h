@@ -9,7 +9,7 @@
 namespace shm::layout {
 
 inline constexpr uint64_t kMagic = 0x464c4f57ULL;
-inline constexpr uint64_t kFormatVersion = 3ULL;
+inline constexpr uint64_t kFormatVersion = 4ULL;
 inline constexpr uint64_t kUnit = 0x40ULL;
 inline constexpr uint64_t kUnitShift = 6ULL;
 inline constexpr uint64_t kHeaderOffset = 0ULL;
@@ -20,19 +20,23 @@ inline constexpr uint64_t kAllocOffset = 0x40ULL;
 inline constexpr uint64_t kNsstateOffset = 0x140ULL;
 inline constexpr uint64_t kRepairOffset = 0x180ULL;
 inline constexpr uint64_t kEvictOffset = 0x1c0ULL;
-inline constexpr uint64_t kNamespacesOffset = 0x1000ULL;
-inline constexpr uint64_t kNamespaceSlots = 0x100ULL;
-inline constexpr uint64_t kOwnersOffset = 0x5000ULL;
+inline constexpr uint64_t kOwnersOffset = 0x1000ULL;
 inline constexpr uint64_t kOwnerSlots = 0x1000ULL;
-inline constexpr uint64_t kNspolicyOffset = 0x25000ULL;
-inline constexpr uint64_t kBucketsOffset = 0x29000ULL;
+inline constexpr uint64_t kBucketsOffset = 0x21000ULL;
+inline constexpr uint64_t kMaxNamespaces = 0xffffULL;
+inline constexpr uint64_t kDefaultMaxNamespaces = 0xffULL;
+inline constexpr uint64_t kNsIndexSlotSize = 4ULL;
+inline constexpr uint64_t kNsIndexLoadFactor = 2ULL;
+inline constexpr uint64_t kNsHashSeed = 0ULL;
+inline constexpr uint64_t kNsIndexIdMask = 0xffffULL;
+inline constexpr uint64_t kNsIndexTagMask = 0xffff0000ULL;
 inline constexpr uint64_t kBucketSize = 0x20ULL;
 inline constexpr uint64_t kEntryHeaderSize = 0x20ULL;
 inline constexpr uint64_t kMinBuckets = 1ULL;
 inline constexpr uint64_t kMaxBuckets = 0x4000000ULL;
 inline constexpr uint64_t kMaxKeyBytes = 0x400ULL;
 inline constexpr uint64_t kMaxValueBytes = 0xffffULL;
-inline constexpr uint64_t kMaxNamespaceBytes = 0x30ULL;
+inline constexpr uint64_t kMaxNamespaceBytes = 0xffULL;
 inline constexpr uint64_t kLockVersionMask = 0xfffffULL;
 inline constexpr uint64_t kLockOwnerShift = 0x14ULL;
 inline constexpr uint64_t kFlagEncodingMask = 0xfULL;
@@ -236,7 +240,8 @@ struct Header {
   uint32_t headerChecksum;
   uint64_t writeCounter;
   uint64_t readCounter;
-  uint8_t reserved[8];
+  uint32_t maxNamespaces;
+  uint32_t reserved;
 };
 static_assert(sizeof(Header) == 64, "Header size");
 static_assert(offsetof(Header, magic) == 0, "Header.magic");
@@ -250,7 +255,8 @@ static_assert(offsetof(Header, gcCounter) == 32, "Header.gcCounter");
 static_assert(offsetof(Header, headerChecksum) == 36, "Header.headerChecksum");
 static_assert(offsetof(Header, writeCounter) == 40, "Header.writeCounter");
 static_assert(offsetof(Header, readCounter) == 48, "Header.readCounter");
-static_assert(offsetof(Header, reserved) == 56, "Header.reserved");
+static_assert(offsetof(Header, maxNamespaces) == 56, "Header.maxNamespaces");
+static_assert(offsetof(Header, reserved) == 60, "Header.reserved");
 
 struct AllocState {
   uint32_t lock;
@@ -269,12 +275,14 @@ static_assert(offsetof(AllocState, reserved2) == 224, "AllocState.reserved2");
 struct NsState {
   uint32_t lock;
   uint32_t liveCount;
-  uint8_t reserved[56];
+  uint32_t freeHint;
+  uint8_t reserved[52];
 };
 static_assert(sizeof(NsState) == 64, "NsState size");
 static_assert(offsetof(NsState, lock) == 0, "NsState.lock");
 static_assert(offsetof(NsState, liveCount) == 4, "NsState.liveCount");
-static_assert(offsetof(NsState, reserved) == 8, "NsState.reserved");
+static_assert(offsetof(NsState, freeHint) == 8, "NsState.freeHint");
+static_assert(offsetof(NsState, reserved) == 12, "NsState.reserved");
 
 struct RepairState {
   uint32_t lock;
@@ -330,17 +338,27 @@ static_assert(offsetof(NsPolicy, reserved2) == 56, "NsPolicy.reserved2");
 
 struct Namespace {
   uint32_t state;
-  uint32_t count;
   uint32_t nameLength;
   uint32_t generation;
-  uint8_t name[48];
+  uint32_t nameHash;
+  uint8_t reserved[48];
+  uint32_t count;
+  uint8_t reserved2[60];
 };
-static_assert(sizeof(Namespace) == 64, "Namespace size");
+static_assert(sizeof(Namespace) == 128, "Namespace size");
 static_assert(offsetof(Namespace, state) == 0, "Namespace.state");
-static_assert(offsetof(Namespace, count) == 4, "Namespace.count");
-static_assert(offsetof(Namespace, nameLength) == 8, "Namespace.nameLength");
-static_assert(offsetof(Namespace, generation) == 12, "Namespace.generation");
-static_assert(offsetof(Namespace, name) == 16, "Namespace.name");
+static_assert(offsetof(Namespace, nameLength) == 4, "Namespace.nameLength");
+static_assert(offsetof(Namespace, generation) == 8, "Namespace.generation");
+static_assert(offsetof(Namespace, nameHash) == 12, "Namespace.nameHash");
+static_assert(offsetof(Namespace, reserved) == 16, "Namespace.reserved");
+static_assert(offsetof(Namespace, count) == 64, "Namespace.count");
+static_assert(offsetof(Namespace, reserved2) == 68, "Namespace.reserved2");
+
+struct NsName {
+  uint8_t bytes[256];
+};
+static_assert(sizeof(NsName) == 256, "NsName size");
+static_assert(offsetof(NsName, bytes) == 0, "NsName.bytes");
 
 struct Owner {
   uint32_t pid;
@@ -826,7 +844,8 @@ struct PersistHeader {
   uint32_t checkpointMs;
   uint64_t checkpointBytes;
   uint64_t storeId;
-  uint8_t reserved2[8];
+  uint32_t maxNamespaces;
+  uint8_t reserved2[4];
 };
 static_assert(sizeof(PersistHeader) == 64, "PersistHeader size");
 static_assert(offsetof(PersistHeader, magic) == 0, "PersistHeader.magic");
@@ -840,7 +859,8 @@ static_assert(offsetof(PersistHeader, state) == 32, "PersistHeader.state");
 static_assert(offsetof(PersistHeader, checkpointMs) == 36, "PersistHeader.checkpointMs");
 static_assert(offsetof(PersistHeader, checkpointBytes) == 40, "PersistHeader.checkpointBytes");
 static_assert(offsetof(PersistHeader, storeId) == 48, "PersistHeader.storeId");
-static_assert(offsetof(PersistHeader, reserved2) == 56, "PersistHeader.reserved2");
+static_assert(offsetof(PersistHeader, maxNamespaces) == 56, "PersistHeader.maxNamespaces");
+static_assert(offsetof(PersistHeader, reserved2) == 60, "PersistHeader.reserved2");
 
 struct PersistLog {
   uint64_t tail;
@@ -902,7 +922,8 @@ struct SnapHeader {
   uint64_t totalSize;
   uint32_t bucketCount;
   uint32_t maxEntries;
-  uint8_t reserved[20];
+  uint32_t maxNamespaces;
+  uint8_t reserved[16];
   uint32_t checksum;
 };
 static_assert(sizeof(SnapHeader) == 64, "SnapHeader size");
@@ -913,7 +934,8 @@ static_assert(offsetof(SnapHeader, createdMs) == 16, "SnapHeader.createdMs");
 static_assert(offsetof(SnapHeader, totalSize) == 24, "SnapHeader.totalSize");
 static_assert(offsetof(SnapHeader, bucketCount) == 32, "SnapHeader.bucketCount");
 static_assert(offsetof(SnapHeader, maxEntries) == 36, "SnapHeader.maxEntries");
-static_assert(offsetof(SnapHeader, reserved) == 40, "SnapHeader.reserved");
+static_assert(offsetof(SnapHeader, maxNamespaces) == 40, "SnapHeader.maxNamespaces");
+static_assert(offsetof(SnapHeader, reserved) == 44, "SnapHeader.reserved");
 static_assert(offsetof(SnapHeader, checksum) == 60, "SnapHeader.checksum");
 
 struct SnapTrailer {
@@ -966,6 +988,28 @@ static_assert(offsetof(Entry, expiresAt) == 16, "Entry.expiresAt");
 static_assert(offsetof(Entry, flags) == 24, "Entry.flags");
 static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
 
+// The byte offsets of the variable tables of a store with `bucketCount` buckets and
+// `maxNamespaces` namespaces (docs/format.md §2): the buckets end, the namespace area follows
+// (Namespace records, NsPolicy records, NsName records, the name index of `indexSlots` u32
+// slots), and the entry pool starts on the first whole unit after it.
+struct StoreRegions {
+  uint64_t namespaces, policies, names, index, indexSlots, entries;
+};
+inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
+                                                  uint64_t maxNamespaces) noexcept {
+  const uint64_t records = maxNamespaces + 1;
+  uint64_t indexSlots = 1;
+  while (indexSlots < kNsIndexLoadFactor * records) indexSlots *= 2;
+  StoreRegions r{};
+  r.namespaces = (kBucketsOffset + bucketCount * kBucketSize + kUnit - 1) / kUnit * kUnit;
+  r.policies = r.namespaces + records * sizeof(Namespace);
+  r.names = r.policies + records * sizeof(NsPolicy);
+  r.index = r.names + records * sizeof(NsName);
+  r.indexSlots = indexSlots;
+  r.entries = (r.index + indexSlots * kNsIndexSlotSize + kUnit - 1) / kUnit * kUnit;
+  return r;
+}
+
 }  // namespace shm::layout
 
 #define SHM_LAYOUT_CONSTANTS(X) \
@@ -981,12 +1025,16 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(kNsstateOffset, "NSSTATE_OFFSET") \
   X(kRepairOffset, "REPAIR_OFFSET") \
   X(kEvictOffset, "EVICT_OFFSET") \
-  X(kNamespacesOffset, "NAMESPACES_OFFSET") \
-  X(kNamespaceSlots, "NAMESPACE_SLOTS") \
   X(kOwnersOffset, "OWNERS_OFFSET") \
   X(kOwnerSlots, "OWNER_SLOTS") \
-  X(kNspolicyOffset, "NSPOLICY_OFFSET") \
   X(kBucketsOffset, "BUCKETS_OFFSET") \
+  X(kMaxNamespaces, "MAX_NAMESPACES") \
+  X(kDefaultMaxNamespaces, "DEFAULT_MAX_NAMESPACES") \
+  X(kNsIndexSlotSize, "NS_INDEX_SLOT_SIZE") \
+  X(kNsIndexLoadFactor, "NS_INDEX_LOAD_FACTOR") \
+  X(kNsHashSeed, "NS_HASH_SEED") \
+  X(kNsIndexIdMask, "NS_INDEX_ID_MASK") \
+  X(kNsIndexTagMask, "NS_INDEX_TAG_MASK") \
   X(kBucketSize, "BUCKET_SIZE") \
   X(kEntryHeaderSize, "ENTRY_HEADER_SIZE") \
   X(kMinBuckets, "MIN_BUCKETS") \
@@ -1191,6 +1239,7 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(EvictState, "EVICT_STATE") \
   X(NsPolicy, "NS_POLICY") \
   X(Namespace, "NAMESPACE") \
+  X(NsName, "NS_NAME") \
   X(Owner, "OWNER") \
   X(SyncHeader, "SYNC_HEADER") \
   X(MutexState, "MUTEX_STATE") \
@@ -1238,6 +1287,7 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(Header, "HEADER", headerChecksum, "HEADER_CHECKSUM") \
   X(Header, "HEADER", writeCounter, "WRITE_COUNTER") \
   X(Header, "HEADER", readCounter, "READ_COUNTER") \
+  X(Header, "HEADER", maxNamespaces, "MAX_NAMESPACES") \
   X(Header, "HEADER", reserved, "RESERVED") \
   X(AllocState, "ALLOC_STATE", lock, "LOCK") \
   X(AllocState, "ALLOC_STATE", classCount, "CLASS_COUNT") \
@@ -1246,6 +1296,7 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(AllocState, "ALLOC_STATE", reserved2, "RESERVED2") \
   X(NsState, "NS_STATE", lock, "LOCK") \
   X(NsState, "NS_STATE", liveCount, "LIVE_COUNT") \
+  X(NsState, "NS_STATE", freeHint, "FREE_HINT") \
   X(NsState, "NS_STATE", reserved, "RESERVED") \
   X(RepairState, "REPAIR_STATE", lock, "LOCK") \
   X(RepairState, "REPAIR_STATE", repairs, "REPAIRS") \
@@ -1268,10 +1319,13 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(NsPolicy, "NS_POLICY", bytes, "BYTES") \
   X(NsPolicy, "NS_POLICY", reserved2, "RESERVED2") \
   X(Namespace, "NAMESPACE", state, "STATE") \
-  X(Namespace, "NAMESPACE", count, "COUNT") \
   X(Namespace, "NAMESPACE", nameLength, "NAME_LENGTH") \
   X(Namespace, "NAMESPACE", generation, "GENERATION") \
-  X(Namespace, "NAMESPACE", name, "NAME") \
+  X(Namespace, "NAMESPACE", nameHash, "NAME_HASH") \
+  X(Namespace, "NAMESPACE", reserved, "RESERVED") \
+  X(Namespace, "NAMESPACE", count, "COUNT") \
+  X(Namespace, "NAMESPACE", reserved2, "RESERVED2") \
+  X(NsName, "NS_NAME", bytes, "BYTES") \
   X(Owner, "OWNER", pid, "PID") \
   X(Owner, "OWNER", tid, "TID") \
   X(Owner, "OWNER", startTime, "START_TIME") \
@@ -1467,6 +1521,7 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(PersistHeader, "PERSIST_HEADER", checkpointMs, "CHECKPOINT_MS") \
   X(PersistHeader, "PERSIST_HEADER", checkpointBytes, "CHECKPOINT_BYTES") \
   X(PersistHeader, "PERSIST_HEADER", storeId, "STORE_ID") \
+  X(PersistHeader, "PERSIST_HEADER", maxNamespaces, "MAX_NAMESPACES") \
   X(PersistHeader, "PERSIST_HEADER", reserved2, "RESERVED2") \
   X(PersistLog, "PERSIST_LOG", tail, "TAIL") \
   X(PersistLog, "PERSIST_LOG", appendLock, "APPEND_LOCK") \
@@ -1495,6 +1550,7 @@ static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
   X(SnapHeader, "SNAP_HEADER", totalSize, "TOTAL_SIZE") \
   X(SnapHeader, "SNAP_HEADER", bucketCount, "BUCKET_COUNT") \
   X(SnapHeader, "SNAP_HEADER", maxEntries, "MAX_ENTRIES") \
+  X(SnapHeader, "SNAP_HEADER", maxNamespaces, "MAX_NAMESPACES") \
   X(SnapHeader, "SNAP_HEADER", reserved, "RESERVED") \
   X(SnapHeader, "SNAP_HEADER", checksum, "CHECKSUM") \
   X(SnapTrailer, "SNAP_TRAILER", magic, "MAGIC") \

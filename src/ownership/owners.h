@@ -11,9 +11,8 @@ namespace shm {
 inline constexpr uint32_t kOwnerSlots = static_cast<uint32_t>(layout::kOwnerSlots);
 inline constexpr uint32_t kOwnerLive = static_cast<uint32_t>(layout::kOwnerStateLive);
 inline constexpr uint32_t kOwnerDead = static_cast<uint32_t>(layout::kOwnerStateDead);
-static_assert(layout::kOwnersOffset + kOwnerSlots * sizeof(layout::Owner) ==
-                  layout::kNspolicyOffset,
-              "the owner table ends where the namespace policy table begins");
+static_assert(layout::kOwnersOffset + kOwnerSlots * sizeof(layout::Owner) == layout::kBucketsOffset,
+              "the owner table ends where the bucket table begins");
 
 // Who an owner record names (§6): a thread of one process of one boot.
 struct OwnerIdentity {

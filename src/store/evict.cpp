@@ -44,7 +44,7 @@ Status Store::RemoveUnit(uint32_t unit, uint32_t hash, Removal why, uint64_t now
     const uint32_t bytes = uint32_t{e->keyLength} + e->valueLength;
     c.Unlink();
     fs = FreeBlock(pool_, env_, unit);
-    if (ns >= 1 && ns <= kMaxNamespaceId) {
+    if (ns >= 1 && ns <= maxNs_) {
       CountRemoved(b, ns, bytes);
       if (why == Removal::kEvict) {
         ++nsCounts_[ns].evictions;
@@ -127,7 +127,7 @@ bool Store::SweepChainLocked(Bucket* b, uint64_t now) noexcept {
     const uint32_t unit = c.unit();
     c.Unlink();
     const AllocStatus fs = FreeBlock(pool_, env_, unit);
-    if (ns >= 1 && ns <= kMaxNamespaceId) {
+    if (ns >= 1 && ns <= maxNs_) {
       CountRemoved(b, ns, bytes);
       ++nsCounts_[ns].expirations;
     }

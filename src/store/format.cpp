@@ -15,20 +15,27 @@ bool ValidBucketCount(uint64_t n) {
   return n >= layout::kMinBuckets && n <= layout::kMaxBuckets && (n & (n - 1)) == 0;
 }
 
+bool ValidMaxNamespaces(uint64_t n) {
+  return n >= 1 && n <= layout::kMaxNamespaces;
+}
+
 }  // namespace
 
 Status Store::Create(uint8_t* base, uint64_t size, uint32_t bucketCount, uint32_t maxEntries,
-                     uint32_t policy) noexcept {
+                     uint32_t policy, uint32_t maxNamespaces) noexcept {
   if (base == nullptr || (reinterpret_cast<uintptr_t>(base) & 7) != 0) {
     return layout::kErrInvalidArg;
   }
-  if (!ValidBucketCount(bucketCount)) return layout::kErrInvalidArg;
+  if (!ValidBucketCount(bucketCount) || !ValidMaxNamespaces(maxNamespaces)) {
+    return layout::kErrInvalidArg;
+  }
   if (policy != kPolicyNone && policy != kPolicyClock) return layout::kErrInvalidArg;
   uint64_t total = size & ~uint64_t{63};
   if (total > kMaxTotalSize) total = kMaxTotalSize;
-  const uint64_t entriesOffset = EntriesOffset(bucketCount);
+  const uint64_t entriesOffset = EntriesOffset(bucketCount, maxNamespaces);
   if (entriesOffset + layout::kUnit > total) return layout::kErrBadSize;
 
+  // Zero bytes are an empty namespace area: every record free, every index slot empty.
   std::memset(base, 0, entriesOffset);
   auto* h = reinterpret_cast<Header*>(base);
   h->version = static_cast<uint32_t>(layout::kFormatVersion);
@@ -38,8 +45,9 @@ Status Store::Create(uint8_t* base, uint64_t size, uint32_t bucketCount, uint32_
   h->maxEntries = maxEntries;
   h->freeHead = static_cast<uint32_t>(entriesOffset / layout::kUnit);
   h->gcCounter = 0;
+  h->maxNamespaces = maxNamespaces;
   h->headerChecksum = HeaderChecksum(static_cast<uint32_t>(layout::kMagic), h->version, total,
-                                     bucketCount, maxEntries);
+                                     bucketCount, maxEntries, maxNamespaces);
   auto* a = reinterpret_cast<layout::AllocState*>(base + layout::kAllocOffset);
   a->classCount = kClassCount;
   auto* ev = reinterpret_cast<layout::EvictState*>(base + layout::kEvictOffset);
@@ -63,15 +71,18 @@ Status Store::Validate(const uint8_t* base, uint64_t size, Geometry* out) noexce
   const uint64_t totalSize = RacyLoad(&h->totalSize);
   const uint32_t bucketCount = RacyLoad(&h->bucketCount);
   const uint32_t maxEntries = RacyLoad(&h->maxEntries);
-  if (HeaderChecksum(magic, version, totalSize, bucketCount, maxEntries) !=
+  const uint32_t maxNamespaces = RacyLoad(&h->maxNamespaces);
+  if (HeaderChecksum(magic, version, totalSize, bucketCount, maxEntries, maxNamespaces) !=
       RacyLoad(&h->headerChecksum)) {
     return layout::kErrBadChecksum;
   }
   if ((totalSize & 63) != 0 || totalSize > size || totalSize > kMaxTotalSize) {
     return layout::kErrBadSize;
   }
-  if (!ValidBucketCount(bucketCount)) return layout::kErrCorrupt;
-  const uint64_t entriesOffset = EntriesOffset(bucketCount);
+  if (!ValidBucketCount(bucketCount) || !ValidMaxNamespaces(maxNamespaces)) {
+    return layout::kErrCorrupt;
+  }
+  const uint64_t entriesOffset = EntriesOffset(bucketCount, maxNamespaces);
   if (entriesOffset + layout::kUnit > totalSize) return layout::kErrBadSize;
   const uint64_t firstUnit = entriesOffset / layout::kUnit;
   const uint64_t totalUnits = totalSize / layout::kUnit;
@@ -79,7 +90,7 @@ Status Store::Validate(const uint8_t* base, uint64_t size, Geometry* out) noexce
   if (freeHead < firstUnit || freeHead > totalUnits) return layout::kErrCorrupt;
   const auto* a = reinterpret_cast<const layout::AllocState*>(base + layout::kAllocOffset);
   if (RacyLoad(&a->classCount) != kClassCount) return layout::kErrCorrupt;
-  if (out != nullptr) *out = Geometry{totalSize, bucketCount, maxEntries};
+  if (out != nullptr) *out = Geometry{totalSize, bucketCount, maxEntries, maxNamespaces};
   return layout::kOk;
 }
 

@@ -115,7 +115,7 @@ Status Store::Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* 
                      Value* out) noexcept {
   if (closed_) return layout::kErrClosed;
   if (keyLength > kMaxKeyBytes) return layout::kErrKeyTooLong;
-  if (ns == 0 || ns > kMaxNamespaceId) return layout::kErrInvalidArg;
+  if (ns == 0 || ns > maxNs_) return layout::kErrInvalidArg;
   const uint32_t hash = KeyHash(key, keyLength, ns);
   Bucket* b = BucketFor(hash);
   Hit hit;

@@ -16,7 +16,11 @@ namespace internal {
 
 // What the repair pass has found so far, for its later steps.
 struct RepairScan {
-  bool Init(uint32_t firstUnit, uint32_t totalUnits) noexcept {
+  bool Init(uint32_t firstUnit, uint32_t totalUnits, uint32_t maxNs) noexcept {
+    nsLive.reset(new (std::nothrow) bool[maxNs + 1]());
+    nsCounts.reset(new (std::nothrow) uint32_t[maxNs + 1]());
+    nsBytes.reset(new (std::nothrow) uint64_t[maxNs + 1]());
+    if (!nsLive || !nsCounts || !nsBytes) return false;
     return starts.Init(firstUnit, totalUnits) && seen.Init(firstUnit, totalUnits) &&
            live.Init(firstUnit, totalUnits);
   }
@@ -25,10 +29,10 @@ struct RepairScan {
   UnitBitmap seen;    // blocks met on the chains
   UnitBitmap live;    // blocks of the entries kept
   uint32_t freeHead = 0;
-  bool nsLive[kMaxNamespaceId + 1] = {};
+  std::unique_ptr<bool[]> nsLive;  // maxNamespaces + 1 each
   uint32_t liveNamespaces = 0;
-  uint32_t nsCounts[kMaxNamespaceId + 1] = {};
-  uint64_t nsBytes[kMaxNamespaceId + 1] = {};
+  std::unique_ptr<uint32_t[]> nsCounts;
+  std::unique_ptr<uint64_t[]> nsBytes;
   uint64_t entries = 0;
 };
 
@@ -52,7 +56,7 @@ const char* Store::EntryProblem(const ChainCursor& at, uint32_t bucket,
   const uint32_t keyHash = e->keyHash;
   if ((keyHash & mask_) != bucket) return "sits in the wrong bucket";
   const uint32_t ns = e->namespaceId;
-  if (ns == 0 || ns > kMaxNamespaceId || !nsLive[ns]) return "names a namespace that is not live";
+  if (ns == 0 || ns > maxNs_ || !nsLive[ns]) return "names a namespace that is not live";
   const uint32_t k = e->keyLength;
   const uint32_t n = e->valueLength;
   if (k > kMaxKeyBytes) return "has a key longer than 1024 bytes";
@@ -142,7 +146,8 @@ Status Store::RepairPass(bool force, const uint32_t* stuckWord, uint32_t seen) n
 // Steps 3 to 6 of format.md §9 ("Stuck locks and repair"), every lock held.
 Status Store::RepairLocked() {
   internal::RepairScan scan;
-  if (!scan.Init(firstUnit_, totalUnits_)) return layout::kErrNoMemory;  // before any change
+  if (!scan.Init(firstUnit_, totalUnits_, maxNs_))
+    return layout::kErrNoMemory;  // before any change
   RepairPool(&scan);
   DropUnnamedNamespaces();
   RepairChains(&scan);
@@ -179,25 +184,37 @@ void Store::RepairPool(internal::RepairScan* scan) noexcept {
 // died or still runs (that one stops at its next bucket, seeing the record free), and resets its
 // policy record as the dropper would.
 void Store::DropUnnamedNamespaces() noexcept {
-  for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
+  uint32_t lowestFree = 0;
+  for (uint32_t i = 1; i <= maxNs_; ++i) {
     layout::Namespace* rec = &nsTable_[i];
     const uint32_t len = rec->nameLength;
     const uint32_t state = AtomicLoad(&rec->state);
-    if (state == layout::kNsStateDropping) {
-      std::memset(static_cast<void*>(&nsPolicy_[i]), 0, sizeof nsPolicy_[i]);
-    } else if (state != layout::kNsStateLive || (len != 0 && len <= kMaxNamespaceBytes)) {
+    if (state == layout::kNsStateLive && len != 0 && len <= kMaxNamespaceBytes) {
+      // The index finds a record by the hash of its name: recomputed, so that damage to nameHash
+      // cannot hide a live namespace.
+      rec->nameHash = Xxh32(NameOf(i), len, static_cast<uint32_t>(layout::kNsHashSeed));
       continue;
     }
-    AtomicStore(&rec->state, static_cast<uint32_t>(layout::kNsStateFree));
-    AtomicStore(&rec->count, 0);
+    if (state == layout::kNsStateDropping) {
+      std::memset(static_cast<void*>(&nsPolicy_[i]), 0, sizeof nsPolicy_[i]);
+    }
+    if (state == layout::kNsStateDropping || state == layout::kNsStateLive) {
+      AtomicStore(&rec->state, static_cast<uint32_t>(layout::kNsStateFree));
+      AtomicStore(&rec->count, 0);
+    }
+    if (lowestFree == 0) lowestFree = i;
   }
+  // The name index holds exactly the live records (a creator or dropper that died under
+  // NsState.lock may have left it part way), and freeHint the lowest free record.
+  RebuildIndex();
+  AtomicStore(&nsState_->freeHint, lowestFree == 0 ? maxNs_ + 1 : lowestFree);
 }
 
 // Step 4. Establishes: every chain holds only valid, unique entries of its bucket (a link that
 // cannot be trusted ends the chain), each bucket's count is right, and scan->live, nsCounts and
 // entries hold what was kept. Throws nothing but std::bad_alloc (the index of a chain's keys).
 void Store::RepairChains(internal::RepairScan* scan) {
-  scan->liveNamespaces = LiveNamespaces(scan->nsLive);
+  scan->liveNamespaces = LiveNamespaces(scan->nsLive.get());
   const ChainBounds pool{base_, firstUnit_, scan->freeHead, kNoStepLimit};
   internal::DupIndex dups;
   for (uint32_t bi = 0; bi < bucketCount_; ++bi) {
@@ -220,7 +237,7 @@ void Store::RepairChains(internal::RepairScan* scan) {
       }
       scan->seen.Set(u);
       const Entry* e = c.entry();
-      if (EntryProblem(c, bi, scan->nsLive) != nullptr || dups.Contains(base_, e)) {
+      if (EntryProblem(c, bi, scan->nsLive.get()) != nullptr || dups.Contains(base_, e)) {
         c.Unlink();  // the block is freed by RebuildFreeLists
         continue;
       }
@@ -238,7 +255,7 @@ void Store::RepairChains(internal::RepairScan* scan) {
 // Step 4. Establishes: each live namespace's count, entryCount and NsState.liveCount are what the
 // chains hold.
 void Store::RepairCounts(const internal::RepairScan& scan) noexcept {
-  for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
+  for (uint32_t i = 1; i <= maxNs_; ++i) {
     if (!scan.nsLive[i]) continue;
     AtomicStore(&nsTable_[i].count, scan.nsCounts[i]);
     AtomicStore64(&nsPolicy_[i].bytes, scan.nsBytes[i]);

@@ -10,7 +10,7 @@ void Store::FlushCounters() noexcept {
   if (writes_ != 0) AtomicAdd64(&hdr_->writeCounter, writes_);
   reads_ = 0;
   writes_ = 0;
-  for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
+  for (uint32_t i = 1; i <= maxNs_; ++i) {
     NsCounts& c = nsCounts_[i];
     if (c.hits == 0 && c.misses == 0 && c.evictions == 0 && c.expirations == 0 && c.bytes == 0) {
       continue;
@@ -56,6 +56,7 @@ Status Store::Stats(StoreStats* out) noexcept {
   FlushCounters();
   out->entries = AtomicLoad(&hdr_->entryCount);
   out->maxEntries = maxEntries_;
+  out->maxNamespaces = maxNs_;
   out->buckets = bucketCount_;
   out->namespaces = AtomicLoad(&nsState_->liveCount);
   out->bytesTotal = totalSize_;

@@ -21,8 +21,10 @@ Status Store::Attach(uint8_t* base, uint64_t size, uint32_t pid, uint32_t tid,
   if (!st) return layout::kErrNoMemory;
   st->scratch_.reset(new (std::nothrow) uint8_t[kMaxKeyBytes + kMaxValueBytes + 64]);
   if (!st->scratch_) return layout::kErrNoMemory;
-  st->nsCounts_.reset(new (std::nothrow) NsCounts[kMaxNamespaceId + 1]);
-  if (!st->nsCounts_) return layout::kErrNoMemory;
+  st->nsCounts_.reset(new (std::nothrow) NsCounts[g.maxNamespaces + 1]);
+  st->nsGen_.reset(new (std::nothrow) uint32_t[g.maxNamespaces + 1]());
+  if (!st->nsCounts_ || !st->nsGen_) return layout::kErrNoMemory;
+  const layout::StoreRegions regions = layout::ComputeStoreRegions(g.bucketCount, g.maxNamespaces);
   auto* h = reinterpret_cast<Header*>(base);
   st->base_ = base;
   st->regionSize_ = size;
@@ -30,7 +32,9 @@ Status Store::Attach(uint8_t* base, uint64_t size, uint32_t pid, uint32_t tid,
   st->totalUnits_ = static_cast<uint32_t>(st->totalSize_ / layout::kUnit);
   st->bucketCount_ = g.bucketCount;
   st->mask_ = st->bucketCount_ - 1;
-  st->firstUnit_ = static_cast<uint32_t>(EntriesOffset(st->bucketCount_) / layout::kUnit);
+  st->firstUnit_ = static_cast<uint32_t>(regions.entries / layout::kUnit);
+  st->maxNs_ = g.maxNamespaces;
+  st->indexMask_ = static_cast<uint32_t>(regions.indexSlots - 1);
   st->maxEntries_ = g.maxEntries;
   st->chains_ = ChainBounds{base, st->firstUnit_, st->totalUnits_,
                             ChainStepLimit(st->maxEntries_, st->firstUnit_, st->totalUnits_)};
@@ -38,8 +42,10 @@ Status Store::Attach(uint8_t* base, uint64_t size, uint32_t pid, uint32_t tid,
   st->alloc_ = reinterpret_cast<layout::AllocState*>(base + layout::kAllocOffset);
   st->nsState_ = reinterpret_cast<layout::NsState*>(base + layout::kNsstateOffset);
   st->repairState_ = reinterpret_cast<layout::RepairState*>(base + layout::kRepairOffset);
-  st->nsTable_ = reinterpret_cast<layout::Namespace*>(base + layout::kNamespacesOffset);
-  st->nsPolicy_ = reinterpret_cast<layout::NsPolicy*>(base + layout::kNspolicyOffset);
+  st->nsTable_ = reinterpret_cast<layout::Namespace*>(base + regions.namespaces);
+  st->nsPolicy_ = reinterpret_cast<layout::NsPolicy*>(base + regions.policies);
+  st->nsNames_ = base + regions.names;
+  st->nsIndex_ = reinterpret_cast<uint32_t*>(base + regions.index);
   st->evict_ = reinterpret_cast<layout::EvictState*>(base + layout::kEvictOffset);
   st->owners_ = reinterpret_cast<layout::Owner*>(base + layout::kOwnersOffset);
   st->buckets_ = reinterpret_cast<Bucket*>(base + layout::kBucketsOffset);

@@ -33,7 +33,18 @@ struct VerifyScan;  // verify.cpp
 inline constexpr uint32_t kMaxKeyBytes = static_cast<uint32_t>(layout::kMaxKeyBytes);
 inline constexpr uint32_t kMaxValueBytes = static_cast<uint32_t>(layout::kMaxValueBytes);
 inline constexpr uint32_t kMaxNamespaceBytes = static_cast<uint32_t>(layout::kMaxNamespaceBytes);
-inline constexpr uint32_t kMaxNamespaceId = static_cast<uint32_t>(layout::kNamespaceSlots) - 1;
+// The largest namespace id of any store; a store's own bound is its header's maxNamespaces.
+inline constexpr uint32_t kMaxNamespaceId = static_cast<uint32_t>(layout::kMaxNamespaces);
+inline constexpr uint32_t kDefaultMaxNamespaces =
+    static_cast<uint32_t>(layout::kDefaultMaxNamespaces);
+// The seed of XXH32 over a namespace name, for the name index (format.md §5).
+inline constexpr uint32_t kNsHashSeed = static_cast<uint32_t>(layout::kNsHashSeed);
+// A name index slot: the id in the low bits, the high bits of the name's hash as a tag.
+inline constexpr uint32_t kNsIndexIdMask = static_cast<uint32_t>(layout::kNsIndexIdMask);
+inline constexpr uint32_t kNsIndexTagMask = static_cast<uint32_t>(layout::kNsIndexTagMask);
+inline constexpr uint32_t NsIndexSlot(uint32_t id, uint32_t hash) noexcept {
+  return id | (hash & kNsIndexTagMask);
+}
 inline constexpr uint32_t kDefaultLockTimeoutMs = 1000;
 // Set's expiry argument: 0 takes the namespace's default TTL, kExpiryNever stores no expiry, any
 // other value is the absolute expiry in milliseconds since the Unix epoch (format.md §8).
@@ -43,9 +54,11 @@ inline constexpr uint32_t kPolicyInherit = static_cast<uint32_t>(layout::kPolicy
 inline constexpr uint32_t kPolicyNone = static_cast<uint32_t>(layout::kPolicyNone);
 inline constexpr uint32_t kPolicyClock = static_cast<uint32_t>(layout::kPolicyClock);
 
-// entriesOffset for a bucket count: align64(BUCKETS_OFFSET + bucketCount * 32) (§2).
-inline constexpr uint64_t EntriesOffset(uint64_t bucketCount) noexcept {
-  return (layout::kBucketsOffset + bucketCount * layout::kBucketSize + 63) & ~uint64_t{63};
+// entriesOffset for a bucket count and a namespace bound (§2): after the buckets and the
+// namespace area.
+inline constexpr uint64_t EntriesOffset(uint64_t bucketCount,
+                                        uint64_t maxNamespaces = kDefaultMaxNamespaces) noexcept {
+  return layout::ComputeStoreRegions(bucketCount, maxNamespaces).entries;
 }
 
 struct StoreStats {
@@ -53,6 +66,7 @@ struct StoreStats {
   uint64_t maxEntries = 0;
   uint64_t buckets = 0;
   uint64_t namespaces = 0;
+  uint64_t maxNamespaces = 0;
   uint64_t bytesTotal = 0;
   uint64_t bytesLive = 0;
   uint64_t bytesFree = 0;
@@ -106,9 +120,11 @@ class Store {
   // a multiple of 64 (and capped at (2^32 - 1) * 64). bucketCount must be a power of two in
   // [1, 2^26]; maxEntries is taken as given. base must be 64-byte aligned. Nobody may have the
   // region open while it is being created.
-  // policy: the store's default eviction policy (kPolicyNone or kPolicyClock).
+  // policy: the store's default eviction policy (kPolicyNone or kPolicyClock); maxNamespaces:
+  // namespace ids 1..maxNamespaces may exist, 1 to kMaxNamespaceId.
   static Status Create(uint8_t* base, uint64_t size, uint32_t bucketCount, uint32_t maxEntries,
-                       uint32_t policy = kPolicyNone) noexcept;
+                       uint32_t policy = kPolicyNone,
+                       uint32_t maxNamespaces = kDefaultMaxNamespaces) noexcept;
 
   // The open checks of §3 ("Opening a store"), without attaching.
   // *out (optional) receives the validated header values, so that a caller never re-reads
@@ -117,6 +133,7 @@ class Store {
     uint64_t totalSize = 0;
     uint32_t bucketCount = 0;
     uint32_t maxEntries = 0;
+    uint32_t maxNamespaces = 0;
   };
   static Status Validate(const uint8_t* base, uint64_t size, Geometry* out = nullptr) noexcept;
 
@@ -151,12 +168,11 @@ class Store {
   // with the generation the handle saw when it resolved the name. Writers check it under the
   // bucket lock, readers after their lookup.
   bool NamespaceCurrent(uint32_t ns) const noexcept {
-    return ns >= 1 && ns <= kMaxNamespaceId &&
-           AtomicLoad(&nsTable_[ns].state) == layout::kNsStateLive &&
+    return ns >= 1 && ns <= maxNs_ && AtomicLoad(&nsTable_[ns].state) == layout::kNsStateLive &&
            AtomicLoad(&nsTable_[ns].generation) == nsGen_[ns];
   }
 
-  // Finds (and with create, creates) namespace `name` (1-48 UTF-8 bytes). *id = 0 when it does
+  // Finds (and with create, creates) namespace `name` (1-255 UTF-8 bytes). *id = 0 when it does
   // not exist and create is false.
   Status ResolveNamespace(const void* name, uint32_t length, bool create, uint32_t* id) noexcept;
   // kErrNoMemory when the list cannot be allocated. Flushes this handle's counts first.
@@ -222,8 +238,7 @@ class Store {
   // no more links than a valid chain can have.
   const ChainBounds& Chains() const noexcept { return chains_; }
   bool NamespaceLive(uint32_t ns) const noexcept {
-    return ns >= 1 && ns <= kMaxNamespaceId &&
-           AtomicLoad(&nsTable_[ns].state) == layout::kNsStateLive;
+    return ns >= 1 && ns <= maxNs_ && AtomicLoad(&nsTable_[ns].state) == layout::kNsStateLive;
   }
   // Whether the hand may evict entries of namespace ns (live, its policy or the store's clock).
   bool Evictable(uint32_t ns) const noexcept {
@@ -299,8 +314,22 @@ class Store {
   // A get/has found the entry expired: removes it if it still is (lazy reclamation).
   void ReclaimExpired(uint32_t ns, const uint8_t* key, uint32_t keyLength, uint32_t hash) noexcept;
   // namespaces.cpp
-  // Fills nsLive[1..255] with which namespace records are live; returns how many are.
+  // Fills nsLive[1..maxNamespaces] with which namespace records are live; returns how many are.
   uint32_t LiveNamespaces(bool* nsLive) const noexcept;
+  // The live namespace `name` found through the name index, its generation recorded in nsGen_;
+  // 0 if none. Lock-free; a miss is trusted only when NsState.lock did not change meanwhile.
+  uint32_t FindNamespace(const void* name, uint32_t length, uint32_t hash, bool* sure) noexcept;
+  // Under NsState.lock (or in a repair pass): the name index's entry of id, added or removed;
+  // rebuilding it from the live records.
+  void IndexInsert(uint32_t id, uint32_t hash) noexcept;
+  void IndexRemove(uint32_t id) noexcept;
+  void RebuildIndex() noexcept;
+  // Under NsState.lock: takes the lowest free record for the name; 0 when none is free.
+  uint32_t CreateLocked(const void* name, uint32_t length, uint32_t hash) noexcept;
+  bool NameMatches(uint32_t id, const void* name, uint32_t length, uint32_t hash) const noexcept;
+  uint8_t* NameOf(uint32_t id) const noexcept {
+    return nsNames_ + uint64_t{id} * sizeof(layout::NsName);
+  }
 
   // repair.cpp
   // One repair pass. Unless force, it is skipped when another pass completed while this one
@@ -355,8 +384,12 @@ class Store {
   layout::AllocState* alloc_ = nullptr;
   layout::NsState* nsState_ = nullptr;
   layout::RepairState* repairState_ = nullptr;
+  uint32_t maxNs_ = 0;      // the header's maxNamespaces: ids 1..maxNs_
+  uint32_t indexMask_ = 0;  // the name index's slot count - 1
   layout::Namespace* nsTable_ = nullptr;
   layout::NsPolicy* nsPolicy_ = nullptr;
+  uint8_t* nsNames_ = nullptr;
+  uint32_t* nsIndex_ = nullptr;
   layout::EvictState* evict_ = nullptr;
   layout::Owner* owners_ = nullptr;
   layout::Bucket* buckets_ = nullptr;
@@ -369,16 +402,16 @@ class Store {
   uint64_t reads_ = 0;
   uint64_t writes_ = 0;
   uint32_t evictions_ = 0;  // by this handle's hand: decides when the hand moves on (evict.cpp)
-  std::unique_ptr<NsCounts[]> nsCounts_;  // kMaxNamespaceId + 1, flushed with reads_ and writes_
-  uint32_t nsGen_[kMaxNamespaceId + 1] = {};  // each id's generation as this handle resolved it
-  std::unique_ptr<uint8_t[]> scratch_;        // kMaxKeyBytes + kMaxValueBytes: one key ‖ value
-  std::vector<uint8_t> snap_;                 // ForEach's per-bucket copy, kept for reuse
+  std::unique_ptr<NsCounts[]> nsCounts_;  // maxNs_ + 1, flushed with reads_ and writes_
+  std::unique_ptr<uint32_t[]> nsGen_;     // maxNs_ + 1: each id's generation as resolved here
+  std::unique_ptr<uint8_t[]> scratch_;    // kMaxKeyBytes + kMaxValueBytes: one key ‖ value
+  std::vector<uint8_t> snap_;             // ForEach's per-bucket copy, kept for reuse
 };
 
 template <class F>
 Status Store::ForEach(uint32_t ns, F&& fn) {
   if (closed_) return layout::kErrClosed;
-  if (ns > kMaxNamespaceId) return layout::kErrInvalidArg;
+  if (ns > maxNs_) return layout::kErrInvalidArg;
   // The copy being visited is taken out of the handle, so that a ForEach called from fn fills a
   // buffer of its own instead of overwriting (or reallocating) the bytes fn was handed.
   std::vector<uint8_t> snap;

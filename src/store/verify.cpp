@@ -21,7 +21,11 @@ namespace internal {
 struct VerifyScan {
   explicit VerifyScan(VerifyReport* report) : out(report) {}
 
-  bool Init(uint32_t firstUnit, uint32_t totalUnits) noexcept {
+  bool Init(uint32_t firstUnit, uint32_t totalUnits, uint32_t maxNs) noexcept {
+    nsLive.reset(new (std::nothrow) bool[maxNs + 1]());
+    accepted.reset(new (std::nothrow) bool[maxNs + 1]());
+    nsCounts.reset(new (std::nothrow) uint64_t[maxNs + 1]());
+    if (!nsLive || !accepted || !nsCounts) return false;
     return starts.Init(firstUnit, totalUnits) && live.Init(firstUnit, totalUnits) &&
            onFree.Init(firstUnit, totalUnits) && seen.Init(firstUnit, totalUnits);
   }
@@ -56,9 +60,10 @@ struct VerifyScan {
   UnitBitmap onFree;  // blocks met on the free lists
   UnitBitmap seen;    // blocks met on the chains
   uint32_t tiledEnd = 0;
-  bool nsLive[kMaxNamespaceId + 1] = {};
+  std::unique_ptr<bool[]> nsLive;  // maxNamespaces + 1 each
+  std::unique_ptr<bool[]> accepted;
   uint32_t liveNamespaces = 0;
-  uint64_t nsCounts[kMaxNamespaceId + 1] = {};
+  std::unique_ptr<uint64_t[]> nsCounts;
 };
 
 }  // namespace internal
@@ -104,7 +109,7 @@ Status Store::Verify(VerifyReport* out) noexcept {
 Status Store::VerifyLocked(VerifyReport* out) {
   internal::VerifyScan scan(out);
   VerifyHeader(&scan);
-  if (!scan.Init(firstUnit_, totalUnits_)) return layout::kErrNoMemory;
+  if (!scan.Init(firstUnit_, totalUnits_, maxNs_)) return layout::kErrNoMemory;
   VerifyPool(&scan);
   VerifyChains(&scan);
   VerifyFreeLists(&scan);
@@ -151,11 +156,11 @@ void Store::VerifyPool(internal::VerifyScan* scan) {
 // nameLength is reported by VerifyCounters; its entries count as live here, until a repair pass
 // drops it.)
 void Store::VerifyChains(internal::VerifyScan* scan) {
-  scan->liveNamespaces = LiveNamespaces(scan->nsLive);
+  scan->liveNamespaces = LiveNamespaces(scan->nsLive.get());
   // verify() accepts the entries of a namespace being dropped (its drop removes them, or the next
   // repair pass does); a repair pass removes them.
-  bool accepted[kMaxNamespaceId + 1];
-  for (uint32_t i = 0; i <= kMaxNamespaceId; ++i) {
+  bool* accepted = scan->accepted.get();
+  for (uint32_t i = 0; i <= maxNs_; ++i) {
     accepted[i] = scan->nsLive[i] || AtomicLoad(&nsTable_[i].state) == layout::kNsStateDropping;
   }
   const ChainBounds tiled{base_, firstUnit_, scan->tiledEnd, kNoStepLimit};
@@ -252,17 +257,41 @@ void Store::VerifyCounters(internal::VerifyScan* scan) {
   if (entryCount != scan->out->entries) {
     scan->Error("header: entryCount " + Str(entryCount) + ", found " + Str(scan->out->entries));
   }
-  for (uint32_t i = 1; i <= kMaxNamespaceId; ++i) {
+  for (uint32_t i = 1; i <= maxNs_; ++i) {
     if (!scan->nsLive[i]) continue;
     const uint32_t len = nsTable_[i].nameLength;
     if (len == 0 || len > kMaxNamespaceBytes) {
       scan->Error("namespace " + Str(i) + ": name length " + Str(len));
+    } else if (nsTable_[i].nameHash != Xxh32(NameOf(i), len, kNsHashSeed)) {
+      scan->Error("namespace " + Str(i) + ": nameHash is not its name's");
+    } else {
+      bool sure = false;
+      const uint32_t gen = nsGen_[i];
+      const uint32_t found = FindNamespace(NameOf(i), len, nsTable_[i].nameHash, &sure);
+      nsGen_[i] = gen;  // a check, not a resolution by this handle
+      if (found != i) scan->Error("namespace " + Str(i) + ": not found through the name index");
     }
     const uint32_t count = AtomicLoad(&nsTable_[i].count);
     if (count != scan->nsCounts[i]) {
       scan->Error("namespace " + Str(i) + ": count " + Str(count) + ", found " +
                   Str(scan->nsCounts[i]));
     }
+  }
+  uint32_t indexed = 0;
+  for (uint32_t s = 0; s <= indexMask_; ++s) {
+    const uint32_t slot = AtomicLoad(&nsIndex_[s]);
+    if (slot == 0) continue;
+    ++indexed;
+    const uint32_t id = slot & kNsIndexIdMask;
+    if (id == 0 || id > maxNs_ || !scan->nsLive[id]) {
+      scan->Error("name index: slot " + Str(s) + " holds " + Str(id) + ", not a live namespace");
+    } else if (slot != NsIndexSlot(id, nsTable_[id].nameHash)) {
+      scan->Error("name index: slot " + Str(s) + " has a tag that is not its name's");
+    }
+  }
+  if (indexed != scan->liveNamespaces) {
+    scan->Error("name index: " + Str(indexed) + " ids, " + Str(scan->liveNamespaces) +
+                " live namespaces");
   }
   const uint32_t liveCount = AtomicLoad(&nsState_->liveCount);
   if (liveCount != scan->liveNamespaces) {

@@ -121,7 +121,7 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
   if (closed_) return layout::kErrClosed;
   if (keyLength > kMaxKeyBytes) return layout::kErrKeyTooLong;
   if (valueLength > kMaxValueBytes) return layout::kErrValueTooLong;
-  if (encoding > kEncodingMask || ns == 0 || ns > kMaxNamespaceId) return layout::kErrInvalidArg;
+  if (encoding > kEncodingMask || ns == 0 || ns > maxNs_) return layout::kErrInvalidArg;
   // An entry of a namespace that is not live would be corrupt, and one written through an id
   // dropped since would land in another namespace: checked again under the bucket lock, where a
   // drop cannot pass it (format.md §5, "Dropping").
@@ -224,7 +224,7 @@ Status Store::Delete(uint32_t ns, const void* key, uint32_t keyLength, bool* exi
   *existed = false;
   if (closed_) return layout::kErrClosed;
   if (keyLength > kMaxKeyBytes) return layout::kErrKeyTooLong;
-  if (ns == 0 || ns > kMaxNamespaceId) return layout::kErrInvalidArg;
+  if (ns == 0 || ns > maxNs_) return layout::kErrInvalidArg;
   const uint32_t hash = KeyHash(key, keyLength, ns);
   Bucket* b = BucketFor(hash);
   bool repaired = false;
@@ -258,7 +258,7 @@ Status Store::Delete(uint32_t ns, const void* key, uint32_t keyLength, bool* exi
 Status Store::Clear(uint32_t ns, uint32_t* removed) noexcept {
   *removed = 0;
   if (closed_) return layout::kErrClosed;
-  if (ns == 0 || ns > kMaxNamespaceId) return layout::kErrInvalidArg;
+  if (ns == 0 || ns > maxNs_) return layout::kErrInvalidArg;
   if (!NamespaceCurrent(ns)) return layout::kErrNamespaceDropped;
   return ClearAll(ns, removed, nullptr);
 }

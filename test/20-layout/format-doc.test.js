@@ -202,7 +202,11 @@ for (const engine of ['native', 'js']) {
       const h = store.header;
       assert.strictEqual(h.totalSize, 1 << 20);
       assert.strictEqual(h.entriesOffset % 64, 0);
-      assert.strictEqual(h.entriesOffset, Math.ceil((BUCKETS + h.bucketCount * 32) / 64) * 64);
+      // §2: the namespace area follows the buckets, sized by maxNamespaces (255 by default).
+      assert.strictEqual(h.maxNamespaces, 255);
+      assert.strictEqual(h.nsOffset, Math.ceil((BUCKETS + h.bucketCount * 32) / 64) * 64);
+      assert.strictEqual(h.indexSlots, 512);
+      assert.strictEqual(h.entriesOffset, h.nsOffset + 256 * (128 + 64 + 256) + 512 * 4);
       assert.ok(h.firstUnit <= h.freeHead && h.freeHead <= h.totalUnits);
       assert.strictEqual(store.owners.length, 0, 'a closed store keeps no owner slot');
     });
@@ -299,7 +303,9 @@ for (const engine of ['native', 'js']) {
 
       it('ERR_BAD_SIZE below 64 bytes', () => refuses((b) => b.subarray(0, 63), 'ERR_BAD_SIZE'));
       it('ERR_BAD_MAGIC', () => refuses((b) => (b.writeUInt32LE(0x574f4c46, 0), b), 'ERR_BAD_MAGIC'));
-      it('ERR_BAD_VERSION', () => refuses((b) => (b.writeUInt32LE(4, 4), b), 'ERR_BAD_VERSION'));
+      it('ERR_BAD_VERSION', () => refuses((b) => (b.writeUInt32LE(5, 4), b), 'ERR_BAD_VERSION'));
+      it('ERR_BAD_VERSION for a store of format version 3', () =>
+        refuses((b) => (b.writeUInt32LE(3, 4), b), 'ERR_BAD_VERSION'));
       it('ERR_BAD_VERSION for a store of format version 2', () =>
         refuses((b) => (b.writeUInt32LE(2, 4), b), 'ERR_BAD_VERSION'));
       it('ERR_BAD_VERSION for a store of format version 1', () =>
@@ -308,6 +314,8 @@ for (const engine of ['native', 'js']) {
         refuses((b) => (b.writeUInt32LE((b.readUInt32LE(36) ^ 1) >>> 0, 36), b), 'ERR_BAD_CHECKSUM'));
       it('ERR_BAD_CHECKSUM when an immutable field changed', () =>
         refuses((b) => (b.writeUInt32LE(b.readUInt32LE(24) + 1, 24), b), 'ERR_BAD_CHECKSUM'));
+      it('ERR_BAD_CHECKSUM when maxNamespaces changed', () =>
+        refuses((b) => (b.writeUInt32LE(b.readUInt32LE(56) + 1, 56), b), 'ERR_BAD_CHECKSUM'));
       it('ERR_BAD_SIZE for a truncated file', () => {
         refuses((b) => b.subarray(0, b.length - 64), 'ERR_BAD_SIZE');
         refuses((b) => b.subarray(0, 4096), 'ERR_BAD_SIZE');

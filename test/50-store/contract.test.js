@@ -81,7 +81,7 @@ describe('store engine contract (lib/store/contract.js)', function () {
       r.push(failureOf(() => e.set(a, 'k3', 'v', C.ENC_UTF8)), e.count(0), e.has(a, 'k3'));
       r.push(failureOf(() => e.set(a, 'x'.repeat(C.MAX_KEY_BYTES + 1), 'v', C.ENC_UTF8)));
       r.push(failureOf(() => e.set(a, 'k1', 'x'.repeat(C.MAX_VALUE_BYTES + 1), C.ENC_UTF8)), e.get(a, 'k1'));
-      for (let i = 2; i < C.NAMESPACE_SLOTS; i++) e.resolveNamespace(`ns${i}`, true);
+      for (let i = 2; i <= C.DEFAULT_MAX_NAMESPACES; i++) e.resolveNamespace(`ns${i}`, true);
       r.push(failureOf(() => e.resolveNamespace('one-too-many', true)), e.namespaces().length);
       e.close();
       // Geometry that does not fit, and bytes that are not a store.

@@ -99,6 +99,9 @@ forEachEngine('Store.open()', ({ engine }) => {
       ['a store of format version 1', 4, [1, 0, 0, 0], 'ERR_BAD_VERSION'],
       // Version 2 had no expiry, marks or policy table; its buckets are where version 3 has policies.
       ['a store of format version 2', 4, [2, 0, 0, 0], 'ERR_BAD_VERSION'],
+      // Version 3 had a fixed table of 256 namespaces before the owners, and no maxNamespaces.
+      ['a store of format version 3', 4, [3, 0, 0, 0], 'ERR_BAD_VERSION'],
+      ['bad maxNamespaces', 56, [0, 0, 1, 0], 'ERR_BAD_CHECKSUM'],
       ['bad bucket count', 16, [3, 0, 0, 0], 'ERR_BAD_CHECKSUM'],
       ['bad total size', 8, [0, 0, 0, 0x40], 'ERR_BAD_CHECKSUM'],
       ['bad header checksum', 36, [1, 2, 3, 4], 'ERR_BAD_CHECKSUM'],
@@ -110,27 +113,30 @@ forEachEngine('Store.open()', ({ engine }) => {
       });
     }
 
-    it('says, for an older version, which one it found and how to move its data (dump, then load)', () => {
-      patch(4, [2, 0, 0, 0]);
-      assert.throws(() => Store.open({ path: file, engine }), (err) => {
-        assert.strictEqual(err.code, 'ERR_BAD_VERSION');
-        assert.match(err.message, /format version 2/);
-        assert.match(err.message, /reads version 3/);
-        assert.match(err.message, /npx shmstore dump/);
-        assert.match(err.message, /npx shmstore load/);
-        return true;
+    for (const old of [2, 3]) {
+      it(`says, for a version ${old} store, which version it found and how to move its data (dump, then load)`, () => {
+        patch(4, [old, 0, 0, 0]);
+        assert.throws(() => Store.open({ path: file, engine }), (err) => {
+          assert.strictEqual(err.code, 'ERR_BAD_VERSION');
+          assert.match(err.message, new RegExp(`format version ${old}`));
+          assert.match(err.message, new RegExp(`reads version ${C.FORMAT_VERSION}`));
+          assert.match(err.message, /npx shmstore dump/);
+          assert.match(err.message, /npx shmstore load/);
+          return true;
+        });
       });
-    });
+    }
 
     it('refuses a totalSize too large for the segment with ERR_BAD_SIZE when the checksum was recomputed (also above 2^53)', () => {
       const header = fs.readFileSync(file).subarray(0, 64);
       for (const total of [2n ** 38n, 2n ** 53n + 64n, 2n ** 63n + 64n, 0xffffffffffffffc0n]) {
         // The checksum image of format.md §3 with the new totalSize.
-        const img = Buffer.alloc(24);
+        const img = Buffer.alloc(28);
         header.copy(img, 0, 0, 8); // magic, version
         img.writeBigUInt64LE(total, 8); // layout-ok: offsets in the checksum image of format.md §3
         header.copy(img, 16, 16, 20); // bucketCount
         header.copy(img, 20, 24, 28); // maxEntries
+        header.copy(img, 24, 56, 60); // maxNamespaces
         const size = Buffer.alloc(8);
         size.writeBigUInt64LE(total);
         patch(8, size);

@@ -7,19 +7,21 @@ const assert = require('assert');
 const path = require('path');
 const { Store } = require('../../lib/store/store');
 const { ENGINES, uniqueName } = require('../helpers/engines');
-const { runNode, runAndKill, removeShm } = require('../helpers/process');
+const { runNode, runAndKill, removeShm, until } = require('../helpers/process');
 const { Worker } = require('worker_threads');
 
 const ACTOR = path.join(__dirname, 'children', 'drop-actor.js');
 const other = (engine) => (engine === 'js' ? 'native' : 'js');
 const STORE = path.join(__dirname, '..', '..', 'lib', 'store', 'store.js');
 
-// A worker thread that sets keys of 'hot' on the store in `buffer` until `stop[0]` is 1.
+// A worker thread that sets keys of 'hot' on the store in `buffer` until `stop[0]` is 1; it adds 1
+// to `stop[1]` once attached, so that the test starts dropping only when every writer runs.
 function threadWriter(buffer, engine, id, stop) {
   const code = `
     const { workerData: d, parentPort } = require('worker_threads');
     const s = require(d.store).Store.attach(d.buffer, { engine: d.engine });
     const stop = new Int32Array(d.stop);
+    Atomics.add(stop, 1, 1);
     let n = 0;
     while (Atomics.load(stop, 0) === 0) s.set('hot', 't' + d.id + '-' + (n++ % 300), n);
     s.close();
@@ -75,9 +77,11 @@ for (const engine of ENGINES) {
 
     it('writer threads of the namespace being dropped: nothing survives or lands in a reused id', async () => {
       const s = Store.create({ buffer: new SharedArrayBuffer(1 << 23), buckets: 1024, engine });
-      const stop = new SharedArrayBuffer(4);
+      const stop = new SharedArrayBuffer(8);
       try {
         const writers = [engine, other(engine)].map((e, id) => threadWriter(s.buffer, e, id, stop));
+        // A loaded machine may start a worker after the rounds below would be over.
+        await until(() => Atomics.load(new Int32Array(stop), 1) === 2, 'both writer threads attached');
         for (let round = 0; round < 40; round++) {
           s.dropNamespace('hot');
           s.set(`cold-${round}`, 'mine', round);

@@ -6,7 +6,7 @@ const assert = require('assert');
 const { Store } = require('../../lib/store/store');
 const { C, W, AT } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
-const { namespaceWord, nsStateWord } = require('../helpers/store-bytes');
+const { namespaceWord, nsStateWord, unindex } = require('../helpers/store-bytes');
 
 const idOf = (s, ns) => s._id(ns, false);
 
@@ -141,15 +141,16 @@ forEachEngine('store.dropNamespace()', ({ engine, other, make }) => {
     const id = idOf(s, 'gone');
     // The state a dropper leaves when it dies after its first step (format.md §5, "Dropping").
     const u32 = new Uint32Array(s.buffer);
-    u32[namespaceWord(id, W.NAMESPACE.GENERATION)] += 1;
-    u32[nsStateWord(id)] = C.NS_STATE_DROPPING;
+    u32[namespaceWord(u32, id, W.NAMESPACE.GENERATION)] += 1;
+    u32[nsStateWord(u32, id)] = C.NS_STATE_DROPPING;
     Atomics.sub(u32, AT.NS_STATE.LIVE_COUNT, 1);
+    unindex(u32, id);
     // verify() accepts a namespace being dropped; its entries are invisible to every name.
     assert.deepStrictEqual(s.verify().errors, []);
     assert.deepStrictEqual(s.namespaces(), ['stay']);
     assert.strictEqual(s.get('gone', 'k1'), undefined);
     s.repair();
-    assert.strictEqual(u32[nsStateWord(id)], C.NS_STATE_FREE);
+    assert.strictEqual(u32[nsStateWord(u32, id)], C.NS_STATE_FREE);
     assert.strictEqual(s.count(), 1);
     assert.deepStrictEqual(s.verify().errors, []);
     s.set('next', 'k', 2);

@@ -6,7 +6,7 @@ const { Store } = require('../../lib/store/store');
 const { forEachEngine, uniqueName } = require('../helpers/engines');
 const { inWorker, inProcess } = require('../helpers/actors');
 const { xxh32 } = require('../../lib/base/xxhash');
-const { C, S, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES } = require('../../lib/layout/layout');
+const { C, S, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES, storeRegions } = require('../../lib/layout/layout');
 
 const SAMPLE = [
   ['s', 'text ✓'],
@@ -130,7 +130,8 @@ describe('interop: verify() and repair() of the same damaged store', () => {
   const HEADS = AT.ALLOC_STATE.FREE_HEADS;
   const NS_LIVE = AT.NS_STATE.LIVE_COUNT;
   const bucket = (b, field) => BASE.BUCKET + b * W.BUCKET.WORDS + field;
-  const ns = (id, field) => BASE.NAMESPACE + id * W.NAMESPACE.WORDS + field;
+  // The stores here have the default namespace area.
+  const ns = (id, field) => storeRegions(BUCKETS).namespaces / 4 + id * W.NAMESPACE.WORDS + field;
   const ent = (u, field) => u * UNIT_WORDS + field;
   const next = (u) => ent(u, W.ENTRY.NEXT);
   const keyByte = (u) => u * C.UNIT + C.ENTRY_HEADER_SIZE; // the first byte of the key
@@ -247,8 +248,8 @@ describe('interop: verify() and repair() of the same damaged store', () => {
     'a namespace record with nameLength 0': (u32) => {
       u32[ns(1, W.NAMESPACE.NAME_LENGTH)] = 0;
     },
-    'a namespace record with nameLength 49': (u32) => {
-      u32[ns(2, W.NAMESPACE.NAME_LENGTH)] = 49;
+    'a namespace record with nameLength 256': (u32) => {
+      u32[ns(2, W.NAMESPACE.NAME_LENGTH)] = C.MAX_NAMESPACE_BYTES + 1;
     },
     'a namespace record with nameLength 2^32 - 1': (u32) => {
       u32[ns(1, W.NAMESPACE.NAME_LENGTH)] = 0xffffffff;
@@ -275,7 +276,7 @@ describe('interop: verify() and repair() of the same damaged store', () => {
     'everything at once': (u32, u8) => {
       // The cycles last: the helpers above walk the chains and lists.
       for (const name of ['an entry with a bad checksum', 'a wrong bucket count', 'a leaked unit',
-        'a namespace record with nameLength 49', 'wrong counts', 'a free list with a cycle', 'a cycle in a chain']) {
+        'a namespace record with nameLength 256', 'wrong counts', 'a free list with a cycle', 'a cycle in a chain']) {
         CASES[name](u32, u8);
       }
     },

@@ -50,7 +50,7 @@ forEachEngine('store.keys() / store.entries() / store.count()', ({ engine, make 
     s.set('a', 'k', 'v');
     s.set('a', 'k2', 'v');
     const u32 = new Uint32Array(s.buffer);
-    u32[nsCountWord(1)] = 0;
+    u32[nsCountWord(u32, 1)] = 0;
     u32[ENTRY_COUNT] = 0;
     assert.strictEqual(s.delete('a', 'k'), true);
     assert.strictEqual(s.count('a'), 0);

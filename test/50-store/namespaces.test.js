@@ -37,7 +37,7 @@ forEachEngine('store.namespaces()', ({ engine, make }) => {
   it('a new namespace starts with count 0 whatever count its record held', () => {
     const s = make({ buckets: 1 });
     const u32 = new Uint32Array(s.buffer);
-    u32[nsCountWord(1)] = 7; // left by a namespace creation that died, or by damage
+    u32[nsCountWord(u32, 1)] = 7; // left by a namespace creation that died, or by damage
     s.set('a', 'k', 'v');
     assert.strictEqual(s.count('a'), 1);
     assert.deepStrictEqual(s.stats().namespaceCounts, { a: 1 });
@@ -48,29 +48,29 @@ forEachEngine('store.namespaces()', ({ engine, make }) => {
   it('a new namespace takes the lowest record neither live nor dropping, whatever its state word holds', () => {
     const s = make({ buckets: 1 });
     const u32 = new Uint32Array(s.buffer);
-    u32[nsStateWord(1)] = 3; // neither free (0), dropping (1) nor live (2): free (format.md §5)
+    u32[nsStateWord(u32, 1)] = 3; // neither free (0), dropping (1) nor live (2): free (format.md §5)
     s.set('a', 'k', 'v');
-    assert.strictEqual(u32[nsStateWord(1)], C.NS_STATE_LIVE);
-    assert.strictEqual(u32[nsStateWord(2)], C.NS_STATE_FREE);
+    assert.strictEqual(u32[nsStateWord(u32, 1)], C.NS_STATE_LIVE);
+    assert.strictEqual(u32[nsStateWord(u32, 2)], C.NS_STATE_FREE);
     assert.strictEqual(s.get('a', 'k'), 'v');
     const v = s.verify();
     assert.ok(v.ok, v.errors.join('\n'));
   });
 
-  for (const len of [0, 49, 0xffffffff]) {
+  for (const len of [0, C.MAX_NAMESPACE_BYTES + 1, 0xffffffff]) {
     it(`nameLength ${len}: verify() reports it, repair() drops the namespace and its entries`, () => {
       const s = make({ buckets: 4 });
       for (let i = 0; i < 5; i++) s.set('a', `k${i}`, i);
       for (let i = 0; i < 3; i++) s.set('b', `k${i}`, i);
       const u32 = new Uint32Array(s.buffer);
-      const nameLength = namespaceWord(1, W.NAMESPACE.NAME_LENGTH);
+      const nameLength = namespaceWord(u32, 1, W.NAMESPACE.NAME_LENGTH);
       u32[nameLength] = len;
       assert.deepStrictEqual(s.verify(), { ok: false, errors: [`namespace 1: name length ${len}`],
         entries: 8, liveUnits: 8, freeUnits: 0, leakedUnits: 0 });
       s.repair();
       assert.deepStrictEqual(s.verify(), { ok: true, errors: [], entries: 3, liveUnits: 3, freeUnits: 5,
         leakedUnits: 0 });
-      assert.strictEqual(u32[nsStateWord(1)], C.NS_STATE_FREE);
+      assert.strictEqual(u32[nsStateWord(u32, 1)], C.NS_STATE_FREE);
       assert.deepStrictEqual(s.namespaces(), ['b']);
       assert.strictEqual(s.count(), 3);
       // This handle still knows the dropped namespace's id: reads find nothing (the id is not

@@ -31,7 +31,8 @@ function overlongChain(engine) {
   w.close();
   const u32 = new Uint32Array(buffer);
   u32[AT.HEADER.MAX_ENTRIES] = 2;
-  u32[AT.HEADER.HEADER_CHECKSUM] = headerChecksum(C.MAGIC, C.FORMAT_VERSION, buffer.byteLength, 1, 2);
+  u32[AT.HEADER.HEADER_CHECKSUM] = headerChecksum(C.MAGIC, C.FORMAT_VERSION, buffer.byteLength, 1, 2,
+    C.DEFAULT_MAX_NAMESPACES);
   return buffer;
 }
 

@@ -230,6 +230,13 @@ describe('Registry', () => {
         assert.strictEqual(after.tailStart, before.tailStart);
         const leftovers = fs.readdirSync('/dev/shm').filter((f) => f.startsWith(`${name}.`));
         assert.strictEqual(leftovers.length, 1);
+        // maxNamespaces reaches the store and is recorded with the entry; out of range it is refused.
+        const wide = registry.create('store', 'wide', { size: 1 << 22, maxNamespaces: 3000 });
+        assert.strictEqual(wide.stats().maxNamespaces, 3000);
+        assert.strictEqual(registry.list().find((e) => e.name === 'wide').options.maxNamespaces, 3000);
+        wide.close();
+        assert.throws(() => registry.create('store', 'bad', { size: 1 << 22, maxNamespaces: 65536 }), RangeError);
+        assert.deepStrictEqual(readRegistry(registry.buffer).live.map((e) => e.name).sort(), ['kv', 'wide']);
       } finally {
         registry.close();
         const r = Registry.open({ name });

@@ -190,8 +190,8 @@ describe('shmstore CLI', function () {
     it('ls lists the store with its entries among the segments of /dev/shm', function () {
       const j = JSON.parse(cli(['ls', '--json']).stdout);
       const row = j.find((x) => x.name === name);
-      assert.deepStrictEqual(row, { name, size: SIZE, kind: 'store', entries: 5 });
-      assert.match(cli(['ls']).stdout, new RegExp(`^${name}\\s+${SIZE}\\s+store\\s+5$`, 'm'));
+      assert.deepStrictEqual(row, { name, size: SIZE, kind: 'store', entries: 5, namespaces: 2 });
+      assert.match(cli(['ls']).stdout, new RegExp(`^${name}\\s+${SIZE}\\s+store\\s+5\\s+2$`, 'm'));
     });
   });
 

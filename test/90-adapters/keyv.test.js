@@ -205,8 +205,8 @@ describe('shmstore/keyv', function () {
     const adapter = new KeyvShmstore(store);
     await assert.rejects(adapter.get(42), TypeError);
     await assert.rejects(adapter.set('k', undefined), TypeError);
-    // A Keyv namespace longer than a store namespace may be (48 bytes): the write is refused.
-    const keyv = new Keyv5({ store: new KeyvShmstore(store), namespace: 'n'.repeat(49), throwOnErrors: true });
+    // A Keyv namespace longer than a store namespace may be (255 bytes): the write is refused.
+    const keyv = new Keyv5({ store: new KeyvShmstore(store), namespace: 'n'.repeat(256), throwOnErrors: true });
     keyv.on('error', () => {});
     await assert.rejects(keyv.set('k', 'v'), RangeError);
     assert.deepStrictEqual(store.namespaces(), []);

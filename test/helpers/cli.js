@@ -10,7 +10,8 @@ const BIN = path.join(ROOT, 'bin', 'shmstore.js');
 /** Runs the CLI; returns { code, stdout, stderr }. */
 function cli(args, { input, cwd = ROOT, env } = {}) {
   const r = spawnSync(process.execPath, [BIN, ...args], {
-    cwd, input, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60000,
+    // 64 MiB of output: a listing of every namespace of a full store is a few MiB.
+    cwd, input, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60000, maxBuffer: 64 << 20,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -41,7 +41,7 @@ function readLog(file) {
     const nsLength = b[at + 26];
     const keyLength = b.readUInt16LE(at + 28);
     const valueLength = length - 32 - nsLength - keyLength;
-    if (!TYPES[type] || nsLength > 48 || keyLength > 1024 || valueLength < 0 || valueLength > 65535) break;
+    if (!TYPES[type] || nsLength > 255 || keyLength > 1024 || valueLength < 0 || valueLength > 65535) break;
     const p = at + 32;
     records.push({
       lsn: x,

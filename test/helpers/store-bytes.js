@@ -1,14 +1,36 @@
 'use strict';
 // Word indices into a store's bytes (a Uint32Array over store.buffer), built from the generated
 // layout names, for the tests that read or damage a store directly.
-const { C, W, BASE, UNIT_WORDS } = require('../../lib/layout/layout');
+const { C, W, AT, BASE, UNIT_WORDS, storeRegions } = require('../../lib/layout/layout');
 
 /** The u32 index of `field` (a W.BUCKET name) of bucket b. */
 const bucketWord = (b, field) => BASE.BUCKET + b * W.BUCKET.WORDS + field;
+/** The namespace area of the store in `u32` (a Uint32Array over its bytes), from its header. */
+const nsRegions = (u32) => storeRegions(u32[AT.HEADER.BUCKET_COUNT], u32[AT.HEADER.MAX_NAMESPACES]);
 /** The u32 index of `field` (a W.NAMESPACE name) of the namespace record of id `id`. */
-const namespaceWord = (id, field) => BASE.NAMESPACE + id * W.NAMESPACE.WORDS + field;
-const nsCountWord = (id) => namespaceWord(id, W.NAMESPACE.COUNT);
-const nsStateWord = (id) => namespaceWord(id, W.NAMESPACE.STATE);
+const namespaceWord = (u32, id, field) => nsRegions(u32).namespaces / 4 + id * W.NAMESPACE.WORDS + field;
+const nsCountWord = (u32, id) => namespaceWord(u32, id, W.NAMESPACE.COUNT);
+const nsStateWord = (u32, id) => namespaceWord(u32, id, W.NAMESPACE.STATE);
+
+/**
+ * Takes id out of the name index as a dropper's first step does: its slot emptied, and every
+ * later id of its run put back where a probe finds it.
+ */
+function unindex(u32, id) {
+  const r = nsRegions(u32);
+  const base = r.index / 4;
+  const mask = r.indexSlots - 1;
+  let at = 0;
+  while ((u32[base + at] & C.NS_INDEX_ID_MASK) !== id) at++;
+  u32[base + at] = 0;
+  for (let j = (at + 1) & mask; u32[base + j] !== 0; j = (j + 1) & mask) {
+    const other = u32[base + j];
+    u32[base + j] = 0;
+    let k = u32[namespaceWord(u32, other & C.NS_INDEX_ID_MASK, W.NAMESPACE.NAME_HASH)] & mask;
+    while (u32[base + k] !== 0) k = (k + 1) & mask;
+    u32[base + k] = other;
+  }
+}
 /** The u32 indices of owner slot o's pid and tid. */
 const pidWord = (o) => BASE.OWNER + o * W.OWNER.WORDS + W.OWNER.PID;
 const tidWord = (o) => BASE.OWNER + o * W.OWNER.WORDS + W.OWNER.TID;
@@ -27,4 +49,4 @@ function lockedBy(word, slot) {
   return ((((word & C.LOCK_VERSION_MASK) + 1) & C.LOCK_VERSION_MASK) | (slot << C.LOCK_OWNER_SHIFT)) >>> 0;
 }
 
-module.exports = { bucketWord, namespaceWord, nsCountWord, nsStateWord, pidWord, tidWord, entryWord, chain, lockedBy };
+module.exports = { bucketWord, nsRegions, unindex, namespaceWord, nsCountWord, nsStateWord, pidWord, tidWord, entryWord, chain, lockedBy };

@@ -28,6 +28,8 @@ for (const [k, val] of view) console.log(k, val);
 view.forEach((val, k) => console.log(k, val));
 const size: number = view.size;
 const st: StoreStats = s.stats();
+const wide = Store.create({ buffer: new SharedArrayBuffer(32 << 20), maxNamespaces: 65535 });
+const maxNs: number = wide.stats().maxNamespaces;
 const cache = Store.create({ buffer: new SharedArrayBuffer(1 << 20), eviction: 'auto' });
 cache.set('c', 'k', 1, { ttl: 1000 }).set('c', 'j', 2, { expiresAt: Date.now() + 5000 });
 cache.setMany('c', [['a', 1]], { ttl: Infinity });
@@ -36,7 +38,7 @@ const pinned: NamespaceView = cache.namespace('memories', { eviction: 'none', tt
 pinned.set('goal', 'ship', { ttl: 60e3 });
 const leftInView: number | undefined = pinned.ttl('goal');
 const nsStats: NamespaceStats = cache.stats().namespaceStats.c;
-console.log(ttlLeft, leftInView, nsStats.evictions + nsStats.hits, cache.stats().evictionTurns);
+console.log(ttlLeft, leftInView, nsStats.evictions + nsStats.hits, cache.stats().evictionTurns, maxNs);
 // @ts-expect-error at most one of ttl and expiresAt
 cache.set('c', 'k', 1, { ttl: 5, expiresAt: 6 });
 // @ts-expect-error an unknown eviction policy

@@ -2,12 +2,13 @@
 // `shmstore inspect <store>`: the header fields, the namespaces with their counts, how full and
 // how fragmented the store is.
 const { AT, C } = require('../../layout/layout');
-const { EXIT, printJson, fields, table, percent } = require('./output');
+const { EXIT, printJson, fields, table, percent, shownNamespaces } = require('./output');
 const { targetOf, withStore } = require('./target');
 
 module.exports = {
-  usage: 'inspect <store> [--path] [--json]',
+  usage: 'inspect <store> [--path] [--all] [--json]',
   summary: 'print the header, the namespaces with their counts, fill and fragmentation',
+  help: 'The text lists the 20 largest namespaces by bytes; --all lists every one (--json always does).',
   run({ positional, flags }) {
     return withStore(targetOf(positional[0], flags), {}, (store) => {
       const s = store.stats();
@@ -19,6 +20,7 @@ module.exports = {
         bucketCount: u32[AT.HEADER.BUCKET_COUNT],
         entryCount: u32[AT.HEADER.ENTRY_COUNT],
         maxEntries: u32[AT.HEADER.MAX_ENTRIES],
+        maxNamespaces: u32[AT.HEADER.MAX_NAMESPACES],
         freeHead: u32[AT.HEADER.FREE_HEAD],
         gcCounter: u32[AT.HEADER.GC_COUNTER],
       };
@@ -33,8 +35,10 @@ module.exports = {
         return EXIT.OK;
       }
       process.stdout.write('header\n' + fields(Object.entries(header)));
-      process.stdout.write('\n' + table(['namespace', 'entries'], namespaces.map((n) => [n.name, n.entries])));
+      const shown = shownNamespaces(s, flags.all);
+      process.stdout.write('\n' + table(['namespace', 'entries'], shown.names.map((n) => [n, s.namespaceCounts[n]])) + shown.note);
       process.stdout.write('\n' + fields([
+        ['namespaces', `${s.namespaces} of ${s.maxNamespaces}`],
         ['entries', `${s.entries} of ${s.maxEntries} (${fill.entries})`],
         ['bytes live', `${s.bytesLive} of ${s.bytesLive + s.bytesFree} (${fill.bytes})`],
         ['fragmentation', `${fill.fragmentation} (${s.bytesFreeLists} bytes on free lists)`],

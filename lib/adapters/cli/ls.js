@@ -46,14 +46,15 @@ function registryRow(c) {
 
 function describe(c) {
   const st = fs.statSync(c.file, { throwIfNoEntry: false });
-  if (!st) return { name: c.name, size: null, kind: 'missing', entries: null };
+  if (!st) return { name: c.name, size: null, kind: 'missing', entries: null, namespaces: null };
   if (!st.isFile()) return null;
-  const row = { name: c.name, size: st.size, kind: 'segment', entries: null };
+  const row = { name: c.name, size: st.size, kind: 'segment', entries: null, namespaces: null };
   try {
     const store = openStore(c.target);
     try {
       row.kind = 'store';
       row.entries = store.count();
+      row.namespaces = store.stats().namespaces;
     } finally {
       store.close();
     }
@@ -67,12 +68,15 @@ function describe(c) {
 
 module.exports = {
   usage: 'ls [paths...] [--json]',
-  summary: 'list the segments of /dev/shm (or of the given files and folders): size, kind, entries',
+  summary: 'list the segments of /dev/shm (or of the given files and folders): size, kind, entries, namespaces',
   help: "kind is 'store' for a shmstore store (with its entry count), 'registry' for a registry (with its structure count), 'segment' for anything else.",
   run({ positional, flags }) {
     const rows = candidates(positional).map(describe).filter(Boolean);
     if (flags.json) printJson(rows);
-    else process.stdout.write(table(['name', 'size', 'kind', 'entries'], rows.map((r) => [r.name, r.size, r.kind, r.entries])));
+    else {
+      process.stdout.write(table(['name', 'size', 'kind', 'entries', 'namespaces'],
+        rows.map((r) => [r.name, r.size, r.kind, r.entries, r.namespaces])));
+    }
     return EXIT.OK;
   },
 };

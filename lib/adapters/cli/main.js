@@ -7,7 +7,7 @@ const { EXIT, CliError, closeAll } = require('./output');
 
 const COMMANDS = ['doctor', 'stats', 'inspect', 'verify', 'repair', 'get', 'set', 'del', 'keys', 'ls', 'dump', 'load',
   'top', 'wal', 'checkpoint', 'backup', 'restore'];
-const BOOLEAN_FLAGS = new Set(['json', 'path', 'help', 'once']);
+const BOOLEAN_FLAGS = new Set(['json', 'path', 'help', 'once', 'all']);
 const VALUE_FLAGS = new Set(['prefix', 'dir', 'name', 'interval', 'count']);
 const DAMAGED = new Set(['ERR_BAD_MAGIC', 'ERR_BAD_VERSION', 'ERR_BAD_CHECKSUM', 'ERR_BAD_SIZE', 'ERR_CORRUPT']);
 

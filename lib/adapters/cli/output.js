@@ -58,6 +58,26 @@ function fields(pairs) {
   return pairs.map(([k, v]) => `${k.padEnd(width)}  ${cell(v)}`).join('\n') + '\n';
 }
 
+// How many namespaces the text of inspect and stats lists without --all: a store may hold 65535.
+const NAMESPACE_ROWS = 20;
+
+/**
+ * The names of the namespaces of `stats` (store.stats()) a text listing shows: every one with
+ * `all`, else the NAMESPACE_ROWS largest by bytes (then entries, then name), and a line that says
+ * what was left out (empty when nothing was).
+ */
+function shownNamespaces(stats, all) {
+  const names = Object.keys(stats.namespaceCounts);
+  if (all || names.length <= NAMESPACE_ROWS) return { names, note: '' };
+  const size = (n) => [stats.namespaceStats[n]?.bytes ?? 0, stats.namespaceCounts[n]];
+  const top = names.sort((x, y) => {
+    const [bx, cx] = size(x);
+    const [by, cy] = size(y);
+    return by - bx || cy - cx || (x < y ? -1 : x > y ? 1 : 0);
+  }).slice(0, NAMESPACE_ROWS);
+  return { names: top, note: `(the ${NAMESPACE_ROWS} largest of ${names.length} namespaces by bytes; --all lists every one)\n` };
+}
+
 /** A percentage with one decimal. */
 const percent = (part, whole) => (whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '0.0%');
 
@@ -80,4 +100,5 @@ function humanValue(value) {
   return JSON.stringify(value);
 }
 
-module.exports = { EXIT, CliError, closers, closeAll, write, printJson, table, fields, percent, entryRecord, recordValue, humanValue };
+module.exports = { EXIT, CliError, closers, closeAll, write, printJson, table, fields, percent, shownNamespaces, entryRecord,
+  recordValue, humanValue };

@@ -5,8 +5,8 @@
 // Mapping. A LangGraph namespace is a path of labels (['users', '42', 'memories']). Every item of
 // every path lives in ONE store namespace, `<prefix>.items` (default 'langgraph.items'), under
 // the key `<labels joined by ':'>` NUL `<item key>`; values too large for one entry go to
-// `<prefix>.chunks` (lib/adapters/chunked.js). So the store's limits on namespaces (255 names
-// of at most 48 bytes) never constrain LangGraph paths: any number of paths of any depth fit,
+// `<prefix>.chunks` (lib/adapters/chunked.js). So the store's limits on namespaces (a bounded
+// number of names of at most 255 bytes) never constrain LangGraph paths: any number of paths of any depth fit,
 // and a path prefix is a key prefix. Labels are the ones LangGraph allows (non-empty, without
 // '.', ':' or NUL), so the encoding is unambiguous; path + ':' + key must stay within the
 // store's 1024-byte keys (ERR_KEY_TOO_LONG otherwise).

@@ -3,7 +3,7 @@
 // NSC_WORDS numbers per namespace id, added to the shared NsPolicy records when the handle
 // flushes (stats.js), as the header's read and write counters are. Mirrors NsCounts in
 // src/store/store.h.
-const { C, W, BASE } = require('../../layout/layout');
+const { C, W } = require('../../layout/layout');
 
 const NSC_WORDS = 5;
 const NSC_HITS = 0;
@@ -13,17 +13,17 @@ const NSC_EXPIRATIONS = 3;
 // The change of the key + value bytes of the namespace's live entries (may be negative).
 const NSC_BYTES = 4;
 
-const newCounts = () => new Float64Array(C.NAMESPACE_SLOTS * NSC_WORDS);
+const newCounts = (maxNs) => new Float64Array((maxNs + 1) * NSC_WORDS);
 
-const NS_STATE = BASE.NAMESPACE + W.NAMESPACE.STATE;
-const NS_GEN = BASE.NAMESPACE + W.NAMESPACE.GENERATION;
+const NS_STATE = W.NAMESPACE.STATE;
+const NS_GEN = W.NAMESPACE.GENERATION;
 const NS_WORDS = W.NAMESPACE.WORDS;
 
 // Whether namespace `nsId` is still the one this handle resolved (format.md §5, "Dropping"):
 // live, with the generation the handle saw when it resolved the name (e.nsGen).
 function nsCurrent(e, nsId) {
-  const r = nsId * NS_WORDS;
-  return nsId >= 1 && nsId < C.NAMESPACE_SLOTS && Atomics.load(e.u32, NS_STATE + r) === C.NS_STATE_LIVE &&
+  const r = e.nsBase + nsId * NS_WORDS;
+  return nsId >= 1 && nsId <= e.maxNs && Atomics.load(e.u32, NS_STATE + r) === C.NS_STATE_LIVE &&
     Atomics.load(e.u32, NS_GEN + r) === e.nsGen[nsId];
 }
 

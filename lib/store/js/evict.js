@@ -31,17 +31,17 @@ const E_FLAGS = W.ENTRY.FLAGS;
 const E_EXP = W.ENTRY.EXPIRES_AT;
 const E_EXP_HI = W.ENTRY.EXPIRES_AT_HI;
 const E_VALUE_LENGTH = H.ENTRY.VALUE_LENGTH;
-const NS_COUNT = BASE.NAMESPACE + W.NAMESPACE.COUNT;
-const NS_STATE = BASE.NAMESPACE + W.NAMESPACE.STATE;
+// Fields of the namespace records, relative to the handle's e.nsBase and e.polBase.
+const NS_COUNT = W.NAMESPACE.COUNT;
+const NS_STATE = W.NAMESPACE.STATE;
 const NS_WORDS = W.NAMESPACE.WORDS;
-const POL_POLICY = BASE.NS_POLICY + W.NS_POLICY.POLICY;
+const POL_POLICY = W.NS_POLICY.POLICY;
 const POL_WORDS = W.NS_POLICY.WORDS;
 const CLASS_SHIFT = C.FLAG_CLASS_SHIFT;
 const CLASS_MASK = C.FLAG_CLASS_MASK;
 const CLASS_COUNT = SIZE_CLASSES.length;
 const FLAG_FREE = C.FLAG_FREE;
 const FLAG_ACCESSED = C.FLAG_ACCESSED;
-const MAX_NS = C.NAMESPACE_SLOTS - 1;
 // Why an entry is removed: the hand evicted it, or it had expired.
 const EVICT = 0;
 const EXPIRE = 1;
@@ -58,8 +58,8 @@ const expired = (exp, now) => exp !== 0 && exp <= now;
 // Whether the hand may evict entries of namespace `ns` (live, its policy or the store's clock).
 function evictable(e, ns) {
   const u32 = e.u32;
-  if (ns < 1 || ns > MAX_NS || Atomics.load(u32, NS_STATE + ns * NS_WORDS) !== C.NS_STATE_LIVE) return false;
-  let p = Atomics.load(u32, POL_POLICY + ns * POL_WORDS);
+  if (ns < 1 || ns > e.maxNs || Atomics.load(u32, e.nsBase + NS_STATE + ns * NS_WORDS) !== C.NS_STATE_LIVE) return false;
+  let p = Atomics.load(u32, e.polBase + POL_POLICY + ns * POL_WORDS);
   if (p === C.POLICY_INHERIT) p = Atomics.load(u32, STORE_POLICY);
   return p === C.POLICY_CLOCK;
 }
@@ -68,7 +68,7 @@ function evictable(e, ns) {
 function countRemoved(e, bw, ns, bytes, why) {
   const u32 = e.u32;
   if (u32[bw + B_COUNT] !== 0) u32[bw + B_COUNT]--;
-  subSaturating(u32, NS_COUNT + ns * NS_WORDS, 1);
+  subSaturating(u32, e.nsBase + NS_COUNT + ns * NS_WORDS, 1);
   subSaturating(u32, ENTRY_COUNT, 1);
   e.nsc[ns * NSC_WORDS + NSC_BYTES] -= bytes;
   e.nsc[ns * NSC_WORDS + (why === EVICT ? NSC_EVICTIONS : NSC_EXPIRATIONS)]++;
@@ -97,7 +97,7 @@ function removeUnit(e, unit, hash, why, now) {
     Atomics.store(u32, c.link, c.nextOfCurrent());
     e.freeList[0] = u;
     st = freeBlocks(e, e.freeList, 1);
-    if (ns >= 1 && ns <= MAX_NS) countRemoved(e, bw, ns, bytes, why);
+    if (ns >= 1 && ns <= e.maxNs) countRemoved(e, bw, ns, bytes, why);
     removed = true;
     break;
   }
@@ -175,7 +175,7 @@ function sweepChain(e, bw, now) {
     Atomics.store(u32, c.link, c.nextOfCurrent());
     e.freeList[0] = u;
     const st = freeBlocks(e, e.freeList, 1);
-    if (ns >= 1 && ns <= MAX_NS) countRemoved(e, bw, ns, bytes, EXPIRE);
+    if (ns >= 1 && ns <= e.maxNs) countRemoved(e, bw, ns, bytes, EXPIRE);
     if (st !== 0) return false;
     u = c.afterUnlink();
   }

@@ -1,8 +1,8 @@
 'use strict';
-// Namespaces of the pure-JS engine (docs/format.md §5): lookup by name without a lock (a live
-// record never changes until a drop starts, which changes its generation first), creation and
-// the two steps of a drop under NsState.lock.
-const { C, S, W, BASE, AT, STATUS } = require('../../layout/layout');
+// Namespaces of the pure-JS engine (docs/format.md §5): lookup by name through the name index
+// without a lock (a live record never changes until a drop starts, which changes its generation
+// first), creation and the two steps of a drop under NsState.lock.
+const { C, W, AT, STATUS } = require('../../layout/layout');
 const { NEED_REPAIR } = require('./locks');
 const repairs = require('./repair');
 const { utf8Into } = require('./read');
@@ -10,20 +10,20 @@ const { failure } = require('./failure');
 const { NSC_WORDS, nsCurrent } = require('./counts');
 const write = require('./write');
 const { flushCounters } = require('./stats');
+const index = require('./ns-index');
 
 const NS = W.NAMESPACE;
 const POL = W.NS_POLICY;
 const MARKING = AT.EVICT_STATE.MARKING;
 // Record `i` of the namespace policy table: its first word, and its u64 fields as indices of
 // the handle's BigUint64Array over that table (e.big).
-const policyWord = (i) => BASE.NS_POLICY + i * POL.WORDS;
+const policyWord = (e, i) => e.polBase + i * POL.WORDS;
 const policyBig = (i, field) => (i * POL.WORDS + field) / 2;
 const U64_FIELDS = [POL.TTL_MS, POL.HITS, POL.MISSES, POL.EVICTIONS, POL.EXPIRATIONS, POL.BYTES];
 const NS_LOCK = AT.NS_STATE.LOCK;
 const NS_LIVE = AT.NS_STATE.LIVE_COUNT;
-// Record `i` of the namespace table: its first word, and the byte offset of its name.
-const recordWord = (i) => BASE.NAMESPACE + i * NS.WORDS;
-const nameOffset = (i) => C.NAMESPACES_OFFSET + i * S.NAMESPACE.SIZE + S.NAMESPACE.NAME;
+const FREE_HINT = AT.NS_STATE.FREE_HINT;
+const recordWord = (e, i) => e.nsBase + i * NS.WORDS;
 
 function lockNamespaces(e) {
   while (e.locks.acquire(NS_LOCK) === NEED_REPAIR) repairs.repair(e, false);
@@ -33,12 +33,17 @@ function lockNamespaces(e) {
 // generation it saw in e.nsGen (format.md §5, "Dropping").
 function resolve(e, name, create) {
   const kl = utf8Into(name, e.kb, C.MAX_NAMESPACE_BYTES);
-  if (kl <= 0) throw new RangeError('The "name" argument must be 1 to 48 UTF-8 bytes');
-  let id = findNamespace(e, kl);
-  if (id || !create) return id;
+  if (kl <= 0) throw new RangeError(`The "name" argument must be 1 to ${C.MAX_NAMESPACE_BYTES} UTF-8 bytes`);
+  const hash = index.nameHash(e.kb, 0, kl);
+  const probe = { sure: false };
+  let id = index.find(e, kl, hash, probe);
+  if (id || (!create && probe.sure)) return id;
   for (let repaired = false; ;) {
     lockNamespaces(e);
-    id = findNamespace(e, kl) || createLocked(e, kl);
+    // Under the lock the index is stable: what the probe finds is the answer.
+    id = index.find(e, kl, hash, probe);
+    if (id || !create) break;
+    id = createLocked(e, kl, hash);
     if (id > 0 || repaired || !anyDropping(e)) break;
     // No free record, but a drop's record is not free yet: a repair pass finishes a drop whose
     // dropper died (and waits for none), then the creation is tried once more.
@@ -52,61 +57,45 @@ function resolve(e, name, create) {
 }
 
 function anyDropping(e) {
-  for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
-    if (Atomics.load(e.u32, recordWord(i) + NS.STATE) === C.NS_STATE_DROPPING) return true;
+  for (let i = 1; i <= e.maxNs; i++) {
+    if (Atomics.load(e.u32, recordWord(e, i) + NS.STATE) === C.NS_STATE_DROPPING) return true;
   }
   return false;
 }
 
 // Under NsState.lock: takes the lowest record that is neither live nor being dropped for the
-// name in e.kb[0..kl). Returns its id, or -ERR_TOO_MANY_NAMESPACES.
-function createLocked(e, kl) {
-  let id = -STATUS.ERR_TOO_MANY_NAMESPACES;
-  for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
-    const r = recordWord(i);
-    // Any state but live or dropping is reusable (format.md §5), and the record starts afresh:
-    // a count left by a creator that died, or by damage, must not become the new namespace's.
-    // The generation stays: it is what tells the handles of a dropped namespace apart.
-    const state = Atomics.load(e.u32, r + NS.STATE);
-    if (state === C.NS_STATE_LIVE || state === C.NS_STATE_DROPPING) continue;
-    e.u32[r + NS.NAME_LENGTH] = kl;
-    e.nsGen[i] = Atomics.load(e.u32, r + NS.GENERATION);
-    const off = nameOffset(i);
-    e.u8.fill(0, off, off + C.MAX_NAMESPACE_BYTES);
-    e.u8.set(e.kb.subarray(0, kl), off);
-    // The policy record starts afresh too: no policy, TTL or count of an earlier namespace.
-    resetPolicy(e, i);
-    e.nsc.fill(0, i * NSC_WORDS, (i + 1) * NSC_WORDS);
-    Atomics.store(e.u32, r + NS.COUNT, 0);
-    Atomics.store(e.u32, r + NS.STATE, C.NS_STATE_LIVE);
-    Atomics.add(e.u32, NS_LIVE, 1);
-    id = i;
-    break;
-  }
-  return id;
-}
-
-// The live namespace named e.kb[0..kl), with its generation recorded in e.nsGen; 0 if none. The
-// generation is read before and after the name: equal, the name and the generation belong to
-// one life of the record (a drop changes the generation before anything else).
-function findNamespace(e, kl) {
-  const { u8, u32, kb } = e;
-  for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
-    const r = recordWord(i);
-    const gen = Atomics.load(u32, r + NS.GENERATION);
-    if (Atomics.load(u32, r + NS.STATE) !== C.NS_STATE_LIVE || u32[r + NS.NAME_LENGTH] !== kl) continue;
-    const off = nameOffset(i);
-    let j = 0;
-    while (j < kl && u8[off + j] === kb[j]) j++;
-    if (j !== kl) continue;
-    if (Atomics.load(u32, r + NS.GENERATION) !== gen) {
-      i--; // dropped meanwhile: look at the record again
-      continue;
+// name in e.kb[0..kl). Returns its id, or -ERR_TOO_MANY_NAMESPACES. No record below
+// NsState.freeHint is free (format.md §5); the second round runs only when the hint was damaged.
+function createLocked(e, kl, hash) {
+  let hint = e.u32[FREE_HINT];
+  if (hint === 0 || hint > e.maxNs) hint = 1;
+  for (let round = 0; round < 2; round++) {
+    const to = round === 0 ? e.maxNs : hint - 1;
+    for (let i = round === 0 ? hint : 1; i <= to; i++) {
+      const r = recordWord(e, i);
+      // Any state but live or dropping is reusable (format.md §5), and the record starts afresh:
+      // a count left by a creator that died, or by damage, must not become the new namespace's.
+      // The generation stays: it is what tells the handles of a dropped namespace apart.
+      const state = Atomics.load(e.u32, r + NS.STATE);
+      if (state === C.NS_STATE_LIVE || state === C.NS_STATE_DROPPING) continue;
+      e.u32[r + NS.NAME_LENGTH] = kl;
+      e.u32[r + NS.NAME_HASH] = hash;
+      e.nsGen[i] = Atomics.load(e.u32, r + NS.GENERATION);
+      const off = index.nameOffset(e, i);
+      e.u8.fill(0, off, off + e.nameSize);
+      e.u8.set(e.kb.subarray(0, kl), off);
+      // The policy record starts afresh too: no policy, TTL or count of an earlier namespace.
+      resetPolicy(e, i);
+      e.nsc.fill(0, i * NSC_WORDS, (i + 1) * NSC_WORDS);
+      Atomics.store(e.u32, r + NS.COUNT, 0);
+      Atomics.store(e.u32, r + NS.STATE, C.NS_STATE_LIVE);
+      index.insert(e, i, hash);
+      Atomics.add(e.u32, NS_LIVE, 1);
+      Atomics.store(e.u32, FREE_HINT, i + 1);
+      return i;
     }
-    e.nsGen[i] = gen;
-    return i;
   }
-  return 0;
+  return -STATUS.ERR_TOO_MANY_NAMESPACES;
 }
 
 // Drops namespace `id` (format.md §5, "Dropping"): returns how many entries it removed. Throws
@@ -117,13 +106,15 @@ function drop(e, id) {
     e.locks.release(NS_LOCK);
     throw failure(STATUS.ERR_NAMESPACE_DROPPED, 'dropNamespace');
   }
-  const r = recordWord(id);
+  const r = recordWord(e, id);
   // The state first: from here every write that takes a bucket lock refuses the id; then the
   // generation, so that a lookup that saw the record live before this drop cached the old one.
   const gen = (Atomics.load(e.u32, r + NS.GENERATION) + 1) >>> 0;
   Atomics.store(e.u32, r + NS.STATE, C.NS_STATE_DROPPING);
   Atomics.store(e.u32, r + NS.GENERATION, gen);
   Atomics.sub(e.u32, NS_LIVE, 1);
+  // Out of the index: a lookup of the name misses from here on.
+  index.remove(e, id);
   e.locks.release(NS_LOCK);
   const dropping = () => Atomics.load(e.u32, r + NS.STATE) === C.NS_STATE_DROPPING &&
     Atomics.load(e.u32, r + NS.GENERATION) === gen;
@@ -141,12 +132,13 @@ function drop(e, id) {
 // its policy record and count reset.
 function freeRecord(e, id) {
   resetPolicy(e, id);
-  Atomics.store(e.u32, recordWord(id) + NS.COUNT, 0);
-  Atomics.store(e.u32, recordWord(id) + NS.STATE, C.NS_STATE_FREE);
+  Atomics.store(e.u32, recordWord(e, id) + NS.COUNT, 0);
+  Atomics.store(e.u32, recordWord(e, id) + NS.STATE, C.NS_STATE_FREE);
+  if (e.u32[FREE_HINT] > id) Atomics.store(e.u32, FREE_HINT, id);
 }
 
 function resetPolicy(e, id) {
-  Atomics.store(e.u32, policyWord(id) + POL.POLICY, C.POLICY_INHERIT);
+  Atomics.store(e.u32, policyWord(e, id) + POL.POLICY, C.POLICY_INHERIT);
   for (const f of U64_FIELDS) Atomics.store(e.big, policyBig(id, f), 0n);
 }
 
@@ -162,7 +154,7 @@ function configure(e, id, policy, ttlMs) {
   if (policy >= 0) {
     // Readers mark hits, and full stores evict, once any namespace may be evicted.
     if (policy === C.POLICY_CLOCK) Atomics.store(e.u32, MARKING, 1);
-    Atomics.store(e.u32, policyWord(id) + POL.POLICY, policy);
+    Atomics.store(e.u32, policyWord(e, id) + POL.POLICY, policy);
   }
 }
 
@@ -171,13 +163,13 @@ function configure(e, id, policy, ttlMs) {
 function list(e) {
   flushCounters(e);
   const out = [];
-  for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
-    const r = recordWord(i);
+  for (let i = 1; i <= e.maxNs; i++) {
+    const r = recordWord(e, i);
     if (Atomics.load(e.u32, r + NS.STATE) !== C.NS_STATE_LIVE) continue;
-    const off = nameOffset(i);
+    const off = index.nameOffset(e, i);
     const len = Math.min(e.u32[r + NS.NAME_LENGTH], C.MAX_NAMESPACE_BYTES);
-    const name = Buffer.from(e.u8.slice(off, off + len)).toString('utf8');
-    const row = [name, i, Atomics.load(e.u32, r + NS.COUNT), Atomics.load(e.u32, policyWord(i) + POL.POLICY)];
+    const name = e.sbuf.toString('utf8', off, off + len);
+    const row = [name, i, Atomics.load(e.u32, r + NS.COUNT), Atomics.load(e.u32, policyWord(e, i) + POL.POLICY)];
     for (const f of U64_FIELDS) row.push(Number(Atomics.load(e.big, policyBig(i, f))));
     // bytes is a gauge built from flushed changes (may be off until a repair pass): never below 0.
     if (row[9] >= 2 ** 63) row[9] = 0;

@@ -20,7 +20,7 @@ const CLASS_COUNT_WORD = AT.ALLOC_STATE.CLASS_COUNT;
 const E = W.ENTRY;
 const B = W.BUCKET;
 const bucketLock = (b) => BASE.BUCKET + b * B.WORDS + B.LOCK;
-const nsWord = (id, field) => BASE.NAMESPACE + id * NS.WORDS + field;
+const { nsWord, nameOffset, nameHash, slotOf, rebuild: rebuildIndex, find: findIndexed } = require('./ns-index');
 
 // With the repair lock held: acquires every bucket lock in index order, then the allocator and
 // namespace locks. With `takeOver` (repair) a lock whose holder is gone is taken over; without
@@ -107,7 +107,7 @@ function walkPool(e, report) {
 }
 
 function nsLive(e, id) {
-  return id > 0 && id < C.NAMESPACE_SLOTS && e.u32[nsWord(id, NS.STATE)] === C.NS_STATE_LIVE;
+  return id > 0 && id <= e.maxNs && e.u32[nsWord(e, id, NS.STATE)] === C.NS_STATE_LIVE;
 }
 
 function badNameLength(len) {
@@ -126,7 +126,7 @@ function entryProblem(e, u, b, report) {
   const ns = u32[w + E.NAMESPACE_ID];
   // verify() accepts the entries of a namespace being dropped (the drop removes them, or the next
   // repair pass does); a repair pass removes them.
-  const dropping = report && ns > 0 && ns < C.NAMESPACE_SLOTS && e.u32[nsWord(ns, NS.STATE)] === C.NS_STATE_DROPPING;
+  const dropping = report && ns > 0 && ns <= e.maxNs && e.u32[nsWord(e, ns, NS.STATE)] === C.NS_STATE_DROPPING;
   if (!nsLive(e, ns) && !dropping) return 'names a namespace that is not live';
   const kl = chain.keyLengthOf(e, u);
   const vl = chain.valueLengthOf(e, u);
@@ -154,8 +154,8 @@ function stopAt(e, pool, u, bit, twice) {
 // report) unlinks the bad entries, ends a chain at a unit it must stop at, and rewrites the
 // bucket counts.
 function walkChains(e, pool, report) {
-  const nsCounts = new Uint32Array(C.NAMESPACE_SLOTS);
-  const nsBytes = new Float64Array(C.NAMESPACE_SLOTS);
+  const nsCounts = new Uint32Array(e.maxNs + 1);
+  const nsBytes = new Float64Array(e.maxNs + 1);
   const keys = new Set();
   let entries = 0;
   for (let b = 0; b < e.bucketCount; b++) {
@@ -222,16 +222,17 @@ function checkCounts(e, found, report) {
     else Atomics.store(u32, ENTRY_COUNT, found.entries);
   }
   let live = 0;
-  for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
+  for (let i = 1; i <= e.maxNs; i++) {
     if (!nsLive(e, i)) continue;
     live++;
-    const nameLength = u32[nsWord(i, NS.NAME_LENGTH)];
-    if (report && badNameLength(nameLength)) report.add(`namespace ${i}: name length ${nameLength}`);
-    const have = u32[nsWord(i, NS.COUNT)];
+    const nameLength = u32[nsWord(e, i, NS.NAME_LENGTH)];
+    if (report) checkName(e, i, nameLength, report);
+    const have = u32[nsWord(e, i, NS.COUNT)];
     if (have === found.nsCounts[i]) continue;
     if (report) report.add(`namespace ${i}: count ${have}, found ${found.nsCounts[i]}`);
-    else Atomics.store(u32, nsWord(i, NS.COUNT), found.nsCounts[i]);
+    else Atomics.store(u32, nsWord(e, i, NS.COUNT), found.nsCounts[i]);
   }
+  if (report) checkIndex(e, live, report);
   if (u32[NS_LIVE] !== live) {
     if (report) report.add(`namespaces: liveCount ${u32[NS_LIVE]}, found ${live}`);
     else Atomics.store(u32, NS_LIVE, live);
@@ -242,9 +243,9 @@ function checkCounts(e, found, report) {
 // are counted in it), and the hand back at the first block (a cut pool may have left it inside
 // one).
 function resetEvictionState(e, found) {
-  for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
+  for (let i = 1; i <= e.maxNs; i++) {
     if (!nsLive(e, i)) continue;
-    Atomics.store(e.big, (BASE.NS_POLICY + i * W.NS_POLICY.WORDS + W.NS_POLICY.BYTES - BASE.NS_POLICY) / 2,
+    Atomics.store(e.big, (i * W.NS_POLICY.WORDS + W.NS_POLICY.BYTES) / 2,
       BigInt(found.nsBytes[i]));
     e.nsc[i * NSC_WORDS + NSC_BYTES] = 0;
   }
@@ -257,17 +258,62 @@ function resetEvictionState(e, found) {
 // dropper died or still runs (that one stops at its next bucket, seeing the record free), and
 // resets its policy record as the dropper would.
 function dropNamelessNamespaces(e) {
-  for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
-    const state = e.u32[nsWord(i, NS.STATE)];
-    if (state === C.NS_STATE_DROPPING) {
-      const pol = BASE.NS_POLICY + i * W.NS_POLICY.WORDS;
-      e.u32.fill(0, pol, pol + W.NS_POLICY.WORDS);
-    } else if (!nsLive(e, i) || !badNameLength(e.u32[nsWord(i, NS.NAME_LENGTH)])) {
+  let lowestFree = 0;
+  for (let i = 1; i <= e.maxNs; i++) {
+    const state = e.u32[nsWord(e, i, NS.STATE)];
+    const len = e.u32[nsWord(e, i, NS.NAME_LENGTH)];
+    if (state === C.NS_STATE_LIVE && !badNameLength(len)) {
+      // The index finds a record by the hash of its name: recomputed, so that damage to nameHash
+      // cannot hide a live namespace.
+      e.u32[nsWord(e, i, NS.NAME_HASH)] = nameHash(e.u8, nameOffset(e, i), len);
       continue;
     }
-    Atomics.store(e.u32, nsWord(i, NS.STATE), C.NS_STATE_FREE);
-    Atomics.store(e.u32, nsWord(i, NS.COUNT), 0);
+    if (state === C.NS_STATE_DROPPING) {
+      const pol = e.polBase + i * W.NS_POLICY.WORDS;
+      e.u32.fill(0, pol, pol + W.NS_POLICY.WORDS);
+    }
+    if (state === C.NS_STATE_DROPPING || state === C.NS_STATE_LIVE) {
+      Atomics.store(e.u32, nsWord(e, i, NS.STATE), C.NS_STATE_FREE);
+      Atomics.store(e.u32, nsWord(e, i, NS.COUNT), 0);
+    }
+    if (lowestFree === 0) lowestFree = i;
   }
+  // The name index holds exactly the live records (a creator or dropper that died under
+  // NsState.lock may have left it part way), and freeHint the lowest free record.
+  rebuildIndex(e);
+  Atomics.store(e.u32, AT.NS_STATE.FREE_HINT, lowestFree === 0 ? e.maxNs + 1 : lowestFree);
+}
+
+// verify(): a live record's name length, its nameHash, and that the index finds it.
+function checkName(e, i, len, report) {
+  if (badNameLength(len)) {
+    report.add(`namespace ${i}: name length ${len}`);
+    return;
+  }
+  const hash = nameHash(e.u8, nameOffset(e, i), len);
+  if (e.u32[nsWord(e, i, NS.NAME_HASH)] !== hash) {
+    report.add(`namespace ${i}: nameHash is not its name's`);
+    return;
+  }
+  const gen = e.nsGen[i];
+  e.kb.set(e.u8.subarray(nameOffset(e, i), nameOffset(e, i) + len));
+  const found = findIndexed(e, len, hash, { sure: false });
+  e.nsGen[i] = gen; // a check, not a resolution by this handle
+  if (found !== i) report.add(`namespace ${i}: not found through the name index`);
+}
+
+// verify(): the index holds the live namespaces and nothing else.
+function checkIndex(e, live, report) {
+  let indexed = 0;
+  for (let s = 0; s <= e.indexMask; s++) {
+    const slot = e.u32[e.indexBase + s];
+    if (slot === 0) continue;
+    indexed++;
+    const id = slot & C.NS_INDEX_ID_MASK;
+    if (!nsLive(e, id)) report.add(`name index: slot ${s} holds ${id}, not a live namespace`);
+    else if (slot !== slotOf(id, e.u32[nsWord(e, id, NS.NAME_HASH)])) report.add(`name index: slot ${s} has a tag that is not its name's`);
+  }
+  if (indexed !== live) report.add(`name index: ${indexed} ids, ${live} live namespaces`);
 }
 
 // Every block start that is not a live entry goes back on its class's free list.

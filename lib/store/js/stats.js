@@ -31,7 +31,7 @@ function flushCounters(e) {
     e.writes = 0;
   }
   const nsc = e.nsc;
-  for (let i = 1; i < C.NAMESPACE_SLOTS; i++) {
+  for (let i = 1; i <= e.maxNs; i++) {
     const at = i * NSC_WORDS;
     if (!nsc[at] && !nsc[at + 1] && !nsc[at + 2] && !nsc[at + 3] && !nsc[at + 4]) continue;
     // Counts of a namespace dropped since are dropped too: its record may belong to another.
@@ -77,6 +77,7 @@ function stats(e) {
   return {
     entries: Atomics.load(u32, ENTRY_COUNT),
     maxEntries: e.maxEntries,
+    maxNamespaces: e.maxNs,
     buckets: e.bucketCount,
     namespaces: Atomics.load(u32, NS_LIVE),
     bytesTotal: e.totalSize,

@@ -4,7 +4,7 @@
 // lib/store/contract.js, as the native NativeStore does, so that lib/store/store.js drives
 // either one; each method hands over to the file that mirrors its native counterpart
 // (read.js ↔ src/store/read.cpp, write.js ↔ write.cpp, ...). Mirrors src/store/store.cpp.
-const { C, S, BASE, W, AT, STATUS } = require('../../layout/layout');
+const { C, S, W, AT, STATUS, storeRegions } = require('../../layout/layout');
 const { newCounts, nsCurrent } = require('./counts');
 const { LITTLE_ENDIAN } = require('../../base/xxhash');
 const { storeOwnership } = require('./locks');
@@ -20,14 +20,14 @@ const { stats, flushCounters } = require('./stats');
 
 const MAX_JS_BYTES = 2 ** 32;
 const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
-const NS_COUNT = BASE.NAMESPACE + W.NAMESPACE.COUNT;
+const NS_COUNT = W.NAMESPACE.COUNT;
 const NS_WORDS = W.NAMESPACE.WORDS;
 
 class JsEngine {
   // Formats `buf` as an empty store.
-  static create(buf, bucketCount, maxEntries, policy = C.POLICY_NONE) {
+  static create(buf, bucketCount, maxEntries, policy = C.POLICY_NONE, maxNamespaces = C.DEFAULT_MAX_NAMESPACES) {
     if (buf.byteLength > MAX_JS_BYTES) throw failure(STATUS.ERR_SHM_TOO_LARGE, 'create');
-    const status = formatStore(buf, bucketCount, maxEntries, policy);
+    const status = formatStore(buf, bucketCount, maxEntries, policy, maxNamespaces);
     if (status !== STATUS.OK) throw failure(status, 'create');
   }
 
@@ -44,11 +44,21 @@ class JsEngine {
     // Division, not >>: a store may be up to 4 GiB, beyond the int32 range of shifts.
     this.u16 = new Uint16Array(buf, 0, geometry.totalSize / 2);
     this.u32 = new Uint32Array(buf, 0, geometry.totalSize / 4);
+    // The namespace area (format.md §5): ids 1..maxNs; the u32 indices of record 0 of the
+    // Namespace and NsPolicy tables and of slot 0 of the name index, the byte offset of name 0.
+    const regions = storeRegions(geometry.bucketCount, geometry.maxNamespaces);
+    this.maxNs = geometry.maxNamespaces;
+    this.nsBase = regions.namespaces / 4;
+    this.polBase = regions.policies / 4;
+    this.namesOff = regions.names;
+    this.nameSize = S.NS_NAME.SIZE;
+    this.indexBase = regions.index / 4;
+    this.indexMask = regions.indexSlots - 1;
     // The namespace policy table's u64 fields (TTL, counters), read and added atomically.
-    this.big = new BigUint64Array(buf, C.NSPOLICY_OFFSET, (C.NAMESPACE_SLOTS * S.NS_POLICY.SIZE) / 8);
-    this.nsc = newCounts();
+    this.big = new BigUint64Array(buf, regions.policies, ((this.maxNs + 1) * S.NS_POLICY.SIZE) / 8);
+    this.nsc = newCounts(this.maxNs);
     // The generation of each namespace id as this handle resolved it (format.md §5, "Dropping").
-    this.nsGen = new Uint32Array(C.NAMESPACE_SLOTS);
+    this.nsGen = new Uint32Array(this.maxNs + 1);
     // Set by a read that found an entry (read.js): its unit, flags and expiry.
     this.hitUnit = 0;
     this.hitFlags = 0;
@@ -163,7 +173,7 @@ class JsEngine {
 
   count(nsId) {
     if (nsId === 0) return Atomics.load(this.u32, ENTRY_COUNT);
-    return this._current(nsId, Atomics.load(this.u32, NS_COUNT + nsId * NS_WORDS), 'count');
+    return this._current(nsId, Atomics.load(this.u32, this.nsBase + NS_COUNT + nsId * NS_WORDS), 'count');
   }
 
   keys(nsId) {

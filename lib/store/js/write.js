@@ -26,10 +26,10 @@ const E_EXP = W.ENTRY.EXPIRES_AT;
 const E_EXP_HI = W.ENTRY.EXPIRES_AT_HI;
 const MARKING = AT.EVICT_STATE.MARKING;
 const TTL_SEEN = AT.EVICT_STATE.TTL_SEEN;
-// NsPolicy.ttlMs of namespace i: u32 words TTL + i * POL_WORDS (low) and TTL_HI + ...
+// NsPolicy.ttlMs of namespace i: u32 words e.polBase + TTL + i * POL_WORDS (low) and TTL_HI + ...
 const POL_WORDS = W.NS_POLICY.WORDS;
-const POL_TTL = BASE.NS_POLICY + W.NS_POLICY.TTL_MS;
-const POL_TTL_HI = BASE.NS_POLICY + W.NS_POLICY.TTL_MS_HI;
+const POL_TTL = W.NS_POLICY.TTL_MS;
+const POL_TTL_HI = W.NS_POLICY.TTL_MS_HI;
 // Set's expiry argument (as the native engine's): 0 takes the namespace's default TTL, -1 stores
 // no expiry, anything else is the expiry in epoch ms.
 const EXPIRY_NEVER = -1;
@@ -40,8 +40,8 @@ const E_FLAGS = W.ENTRY.FLAGS;
 const E_SUM = W.ENTRY.CHECKSUM;
 const E_KEY_LENGTH = H.ENTRY.KEY_LENGTH;
 const E_VALUE_LENGTH = H.ENTRY.VALUE_LENGTH;
-// Namespace i's count: u32 index NS_COUNT + i * NS_WORDS.
-const NS_COUNT = BASE.NAMESPACE + W.NAMESPACE.COUNT;
+// Namespace i's count: u32 index e.nsBase + NS_COUNT + i * NS_WORDS.
+const NS_COUNT = W.NAMESPACE.COUNT;
 const NS_WORDS = W.NAMESPACE.WORDS;
 // Returned by a walk under the lock that met an invalid chain.
 const INVALID = -2;
@@ -72,10 +72,10 @@ function findLink(e, bw, nsId, kl, h) {
 function expiryFor(e, nsId, expiresAt, now) {
   if (expiresAt === EXPIRY_NEVER) return 0;
   if (expiresAt !== 0) return expiresAt;
-  const lo = e.u32[POL_TTL + nsId * POL_WORDS];
-  const hi = e.u32[POL_TTL_HI + nsId * POL_WORDS];
+  const lo = e.u32[e.polBase + POL_TTL + nsId * POL_WORDS];
+  const hi = e.u32[e.polBase + POL_TTL_HI + nsId * POL_WORDS];
   if (lo === 0 && hi === 0) return 0;
-  return now + Number(Atomics.load(e.big, (POL_TTL + nsId * POL_WORDS - BASE.NS_POLICY) / 2));
+  return now + Number(Atomics.load(e.big, (POL_TTL + nsId * POL_WORDS) / 2));
 }
 
 function set(e, nsId, key, value, enc, expiresAt = 0) {
@@ -167,7 +167,7 @@ function setOnce(e, nsId, kl, h, src, vl, enc, cls, larger) {
     st = freeBlocks(e, e.freeList, 1);
   } else {
     u32[bw + B_COUNT]++;
-    Atomics.add(u32, NS_COUNT + nsId * NS_WORDS, 1);
+    Atomics.add(u32, e.nsBase + NS_COUNT + nsId * NS_WORDS, 1);
   }
   e.locks.release(lw);
   e.writes++;
@@ -247,7 +247,7 @@ function deleteOnce(e, nsId, kl, h) {
   e.nsc[nsId * NSC_WORDS + NSC_BYTES] -= kl + e.u16[old * UNIT_HALFS + E_VALUE_LENGTH];
   Atomics.store(u32, link, u32[old * UNIT_WORDS + E_NEXT]);
   if (u32[bw + B_COUNT] !== 0) u32[bw + B_COUNT]--;
-  subSaturating(u32, NS_COUNT + nsId * NS_WORDS, 1);
+  subSaturating(u32, e.nsBase + NS_COUNT + nsId * NS_WORDS, 1);
   subSaturating(u32, ENTRY_COUNT, 1);
   e.freeList[0] = old;
   const st = freeBlocks(e, e.freeList, 1);
@@ -333,7 +333,7 @@ const STALE = -13;
 function dropCounted(e, bw, nsId, n) {
   const u32 = e.u32;
   u32[bw + B_COUNT] = u32[bw + B_COUNT] > n ? u32[bw + B_COUNT] - n : 0;
-  subSaturating(u32, NS_COUNT + nsId * NS_WORDS, n);
+  subSaturating(u32, e.nsBase + NS_COUNT + nsId * NS_WORDS, n);
   subSaturating(u32, ENTRY_COUNT, n);
   e.writes += n;
   return freeBlocks(e, e.freeList, n);

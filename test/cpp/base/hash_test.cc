@@ -41,16 +41,17 @@ TEST(Xxh32, KnownVectors) {
 TEST(Xxh32, FormatDerivedHashes) {
   EXPECT_EQ(KeyHash("key", 3, 7), Xxh32("key", 3, 7));
   EXPECT_EQ(EntryChecksum("kv", 2, 0x1234u, 2), Xxh32("kv", 2, 0x1234u ^ 2u));
-  // headerChecksum is over the little-endian 24-byte image.
-  uint8_t image[24] = {};
-  const uint32_t magic = 0x464C4F57, version = 1, buckets = 1024, maxEntries = 5000;
+  // headerChecksum is over the little-endian 28-byte image.
+  uint8_t image[28] = {};
+  const uint32_t magic = 0x464C4F57, version = 1, buckets = 1024, maxEntries = 5000, maxNs = 300;
   const uint64_t total = 1 << 22;
   std::memcpy(image, &magic, 4);
   std::memcpy(image + 4, &version, 4);
   std::memcpy(image + 8, &total, 8);
   std::memcpy(image + 16, &buckets, 4);
   std::memcpy(image + 20, &maxEntries, 4);
-  EXPECT_EQ(HeaderChecksum(magic, version, total, buckets, maxEntries), Xxh32(image, 24, 0));
+  std::memcpy(image + 24, &maxNs, 4);
+  EXPECT_EQ(HeaderChecksum(magic, version, total, buckets, maxEntries, maxNs), Xxh32(image, 28, 0));
 }
 
 }  // namespace

@@ -74,6 +74,7 @@ TEST_F(StoreDropNamespace, RepairFinishesADropLeftHalfWay) {
   r.ns(ns)->generation += 1;
   r.ns(ns)->state = layout::kNsStateDropping;
   r.nsState()->liveCount -= 1;
+  r.Unindex(ns);
   VerifyOk(*s);  // a drop under way is not damage
   ASSERT_EQ(s->Repair(), L::kOk);
   EXPECT_EQ(r.ns(ns)->state, 0u);

@@ -18,26 +18,34 @@ TEST(StoreCreate, LayoutAfterCreate) {
   const L::Header* h = r.header();
   EXPECT_EQ(h->magic, 0x464C4F57u);
   EXPECT_EQ(std::memcmp(r.base(), "WOLF", 4), 0);
-  EXPECT_EQ(h->version, 3u);
+  EXPECT_EQ(h->version, 4u);
+  EXPECT_EQ(h->maxNamespaces, 255u);
   EXPECT_EQ(h->totalSize, uint64_t{1} << 22);
   EXPECT_EQ(h->bucketCount, 1024u);
   EXPECT_EQ(h->maxEntries, 5000u);
   EXPECT_EQ(h->entryCount, 0u);
-  EXPECT_EQ(EntriesOffset(1024), L::kBucketsOffset + 1024 * L::kBucketSize);
+  // §2: buckets, then 256 records of 128 + 64 + 256 bytes and an index of 512 slots.
+  EXPECT_EQ(EntriesOffset(1024), L::kBucketsOffset + 1024 * L::kBucketSize + 256 * 448 + 512 * 4);
   EXPECT_EQ(h->freeHead, EntriesOffset(1024) / 64);
-  EXPECT_EQ(h->headerChecksum, HeaderChecksum(h->magic, 3, h->totalSize, 1024, 5000));
+  EXPECT_EQ(h->headerChecksum, HeaderChecksum(h->magic, 4, h->totalSize, 1024, 5000, 255));
   EXPECT_EQ(r.alloc()->classCount, 40u);
   EXPECT_EQ(Store::Validate(r.base(), r.size()), L::kOk);
 }
 
 TEST(StoreCreate, EntriesOffsetIsAligned) {
-  // The regions of §2: the owner table (4096 records of 32 bytes) ends where the buckets begin.
-  EXPECT_EQ(L::kBucketsOffset, 167936u);
-  EXPECT_EQ(L::kOwnersOffset + L::kOwnerSlots * sizeof(L::Owner), L::kNspolicyOffset);
-  EXPECT_EQ(L::kNspolicyOffset + L::kNamespaceSlots * sizeof(L::NsPolicy), L::kBucketsOffset);
-  EXPECT_EQ(EntriesOffset(1), L::kBucketsOffset + 64);  // one 32-byte bucket, rounded up to 64
-  EXPECT_EQ(EntriesOffset(2), L::kBucketsOffset + 64);
-  EXPECT_EQ(EntriesOffset(4), L::kBucketsOffset + 128);
+  // The regions of §2: the owner table (4096 records of 32 bytes) ends where the buckets begin,
+  // the namespace area starts on the unit after the buckets.
+  EXPECT_EQ(L::kBucketsOffset, 135168u);
+  EXPECT_EQ(L::kOwnersOffset + L::kOwnerSlots * sizeof(L::Owner), L::kBucketsOffset);
+  EXPECT_EQ(L::ComputeStoreRegions(1, 1).namespaces, L::kBucketsOffset + 64);  // one bucket
+  EXPECT_EQ(L::ComputeStoreRegions(2, 1).namespaces, L::kBucketsOffset + 64);
+  EXPECT_EQ(L::ComputeStoreRegions(4, 1).namespaces, L::kBucketsOffset + 128);
+  // Two records (id 0 and 1): 2 * 448 bytes, then an index of 4 slots padded to a unit.
+  EXPECT_EQ(EntriesOffset(1, 1), L::kBucketsOffset + 64 + 2 * 448 + 64);
+  const L::StoreRegions big = L::ComputeStoreRegions(1024, 65535);
+  EXPECT_EQ(big.indexSlots, 131072u);
+  EXPECT_EQ(big.entries, 30052352u);
+  EXPECT_EQ(EntriesOffset(1024, 65535) % 64, 0u);
 }
 
 TEST(StoreCreate, RejectsBadArguments) {
@@ -47,6 +55,10 @@ TEST(StoreCreate, RejectsBadArguments) {
   EXPECT_EQ(Store::Create(r.base(), r.size(), 1u << 27, 10), L::kErrInvalidArg);
   EXPECT_EQ(Store::Create(r.base() + 4, r.size() - 64, 16, 10), L::kErrInvalidArg);
   EXPECT_EQ(Store::Create(nullptr, r.size(), 16, 10), L::kErrInvalidArg);
+  EXPECT_EQ(Store::Create(r.base(), r.size(), 16, 10, kPolicyNone, 0), L::kErrInvalidArg);
+  EXPECT_EQ(Store::Create(r.base(), r.size(), 16, 10, kPolicyNone, 65536), L::kErrInvalidArg);
+  // 65535 namespaces need about 29 MiB of namespace area: not in 1 MiB.
+  EXPECT_EQ(Store::Create(r.base(), r.size(), 16, 10, kPolicyNone, 65535), L::kErrBadSize);
   // Too small for the buckets plus one unit.
   EXPECT_EQ(Store::Create(r.base(), EntriesOffset(16), 16, 10), L::kErrBadSize);
   EXPECT_EQ(Store::Create(r.base(), EntriesOffset(16) + 64, 16, 10), L::kOk);
@@ -61,8 +73,8 @@ class StoreValidate : public ::testing::Test {
   void SetUp() override { ASSERT_EQ(Store::Create(r.base(), r.size(), 64, 1000), L::kOk); }
   void Reseal() {
     L::Header* h = r.header();
-    h->headerChecksum =
-        HeaderChecksum(h->magic, h->version, h->totalSize, h->bucketCount, h->maxEntries);
+    h->headerChecksum = HeaderChecksum(h->magic, h->version, h->totalSize, h->bucketCount,
+                                       h->maxEntries, h->maxNamespaces);
   }
   Status Open() {
     std::unique_ptr<Store> s;
@@ -88,7 +100,7 @@ TEST_F(StoreValidate, BadMagic) {
 }
 
 TEST_F(StoreValidate, BadVersion) {
-  r.header()->version = 4;
+  r.header()->version = 5;
   EXPECT_EQ(Open(), L::kErrBadVersion);
   Reseal();
   EXPECT_EQ(Open(), L::kErrBadVersion);
@@ -110,6 +122,25 @@ TEST_F(StoreValidate, FormatVersion2IsRefused) {
   Reseal();
   EXPECT_EQ(Store::Validate(r.base(), r.size()), L::kErrBadVersion);
   EXPECT_EQ(Open(), L::kErrBadVersion);
+}
+
+// A store of format version 3 (256 namespaces of 48-byte names before the owners) is refused with
+// the version 4 layout, even with a header checksum that matches.
+TEST_F(StoreValidate, FormatVersion3IsRefused) {
+  r.header()->version = 3;
+  Reseal();
+  EXPECT_EQ(Store::Validate(r.base(), r.size()), L::kErrBadVersion);
+  EXPECT_EQ(Open(), L::kErrBadVersion);
+}
+
+TEST_F(StoreValidate, MaxNamespacesOutOfRangeIsCorrupt) {
+  for (uint32_t bad : {0u, 65536u}) {
+    r.header()->maxNamespaces = bad;
+    Reseal();
+    EXPECT_EQ(Open(), L::kErrCorrupt);
+  }
+  r.header()->maxNamespaces = 256;  // changed without resealing: the checksum tells
+  EXPECT_EQ(Open(), L::kErrBadChecksum);
 }
 
 TEST_F(StoreValidate, BadChecksum) {

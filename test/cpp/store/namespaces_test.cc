@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "base/hash.h"
 #include "store/store.h"
 #include "test_util.h"
 
@@ -39,14 +40,20 @@ TEST_F(StoreNamespaces, NamespaceResolution) {
   EXPECT_EQ(s->ResolveNamespace("nobody", 6, false, &id), L::kOk);
   EXPECT_EQ(id, 0u);
   EXPECT_EQ(s->ResolveNamespace("", 0, true, &id), L::kErrInvalidArg);
-  std::string n48(48, 'n'), n49(49, 'n');
-  EXPECT_EQ(s->ResolveNamespace(n48.data(), 48, true, &id), L::kOk);
+  std::string n255(255, 'n'), n256(256, 'n');
+  EXPECT_EQ(s->ResolveNamespace(n255.data(), 255, true, &id), L::kOk);
   EXPECT_EQ(id, 2u);
-  EXPECT_EQ(s->ResolveNamespace(n49.data(), 49, true, &id), L::kErrInvalidArg);
-  // Records as §5 describes.
+  EXPECT_EQ(s->ResolveNamespace(n256.data(), 256, true, &id), L::kErrInvalidArg);
+  // Records as §5 describes: the name in its 256-byte record, its hash, the index slot.
   EXPECT_EQ(r.ns(2)->state, 2u);
-  EXPECT_EQ(r.ns(2)->nameLength, 48u);
-  EXPECT_EQ(std::memcmp(r.ns(2)->name, n48.data(), 48), 0);
+  EXPECT_EQ(r.ns(2)->nameLength, 255u);
+  EXPECT_EQ(std::memcmp(r.nsName(2), n255.data(), 255), 0);
+  EXPECT_EQ(r.nsName(2)[255], 0);
+  EXPECT_EQ(r.ns(2)->nameHash, Xxh32(n255.data(), 255, 0));
+  // Its index slot: the id in bits 0-15, bits 16-31 of the hash (at home, or the next slot).
+  const uint32_t want = 2u | (r.ns(2)->nameHash & 0xFFFF0000u);
+  EXPECT_TRUE(r.nsIndex()[r.ns(2)->nameHash & (r.regions().indexSlots - 1)] == want ||
+              r.nsIndex()[(r.ns(2)->nameHash + 1) & (r.regions().indexSlots - 1)] == want);
   EXPECT_EQ(r.nsState()->liveCount, 2u);
   // 255 at most.
   for (int i = 3; i <= 255; ++i) {

@@ -41,8 +41,30 @@ class Region {
   L::RepairState* repairState() const {
     return reinterpret_cast<L::RepairState*>(base_ + L::kRepairOffset);
   }
+  // The namespace area of §2, from the header's bucketCount and maxNamespaces.
+  L::StoreRegions regions() const {
+    return L::ComputeStoreRegions(header()->bucketCount, header()->maxNamespaces);
+  }
   L::Namespace* ns(uint32_t i) const {
-    return reinterpret_cast<L::Namespace*>(base_ + L::kNamespacesOffset) + i;
+    return reinterpret_cast<L::Namespace*>(base_ + regions().namespaces) + i;
+  }
+  const uint8_t* nsName(uint32_t i) const { return base_ + regions().names + uint64_t{i} * 256; }
+  uint32_t* nsIndex() const { return reinterpret_cast<uint32_t*>(base_ + regions().index); }
+  // Takes id out of the name index as a dropper's first step does: its slot emptied, and every
+  // later id of its run put back where a probe finds it.
+  void Unindex(uint32_t id) const {
+    uint32_t* slots = nsIndex();
+    const uint32_t mask = static_cast<uint32_t>(regions().indexSlots - 1);
+    uint32_t at = 0;
+    while ((slots[at] & 0xFFFF) != id) ++at;
+    slots[at] = 0;
+    for (uint32_t j = (at + 1) & mask; slots[j] != 0; j = (j + 1) & mask) {
+      const uint32_t other = slots[j];
+      slots[j] = 0;
+      uint32_t k = ns(other & 0xFFFF)->nameHash & mask;
+      while (slots[k] != 0) k = (k + 1) & mask;
+      slots[k] = other;
+    }
   }
   L::Owner* owner(uint32_t i) const {
     return reinterpret_cast<L::Owner*>(base_ + L::kOwnersOffset) + i;

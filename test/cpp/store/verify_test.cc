@@ -241,11 +241,11 @@ TEST_F(StoreVerify, CountersAndNamespaceRecords) {
   ASSERT_EQ(Put(*s, ns, "k", "v"), L::kOk);
   r.header()->entryCount = 4;
   r.ns(ns)->count = 2;
-  r.ns(ns)->nameLength = 49;
+  r.ns(ns)->nameLength = 256;
   r.nsState()->liveCount = 3;
   EXPECT_EQ(Errors(), (std::vector<std::string>{
                           "header: entryCount 4, found 1",
-                          "namespace " + Str(ns) + ": name length 49",
+                          "namespace " + Str(ns) + ": name length 256",
                           "namespace " + Str(ns) + ": count 2, found 1",
                           "namespaces: liveCount 3, found 1",
                       }));
