@@ -96,14 +96,16 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // even get this far).
   exports.Set("moduleVersion", Napi::Number::New(env, NODE_MODULE_VERSION));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
-  InitLayout(env, exports);
-  InitSegment(env, exports);
-  InitFutex(env, exports);
-  InitOwnership(env, exports);
-  InitStore(env, exports);
-  InitPersist(env, exports);
-  InitSync(env, exports);
-  InitMsg(env, exports);
+  // A worker terminated while it loads the addon makes every later call fail: stop at the first
+  // failed step (the load fails in that worker, which is ending anyway) rather than go on with
+  // values that failed calls left empty.
+  using InitStep = void (*)(Napi::Env, Napi::Object);
+  const InitStep steps[] = {InitLayout, InitSegment, InitFutex, InitOwnership,
+                            InitStore,  InitPersist, InitSync,  InitMsg};
+  for (InitStep step : steps) {
+    if (env.IsExceptionPending()) break;
+    step(env, exports);
+  }
   return exports;
 }
 

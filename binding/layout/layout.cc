@@ -4,6 +4,7 @@
 // compiler (offsetof/sizeof on the generated structs), the lists of names from the generated
 // X-macros, so nothing here is a copy to keep in step by hand.
 #include <cstddef>
+#include <map>
 #include <string>
 
 #include "binding/base/module.h"
@@ -17,18 +18,23 @@ double Num(uint64_t v) {
   return static_cast<double>(v);
 }
 
+// Each struct's object is kept here, not read back from `s`: in a worker being terminated a
+// property read fails and yields an empty value, and a call on an empty value aborts the process
+// (node-addon-api's Error::New on a null env). Objects made here are never empty.
 Napi::Object Structs(Napi::Env env) {
   Napi::Object s = Napi::Object::New(env);
+  std::map<std::string, Napi::Object> byName;
 #define SHM_STRUCT(T, NAME)                  \
   {                                          \
     Napi::Object o = Napi::Object::New(env); \
     o.Set("SIZE", Num(sizeof(L::T)));        \
     s.Set(NAME, o);                          \
+    byName.emplace(NAME, o);                 \
   }
   SHM_LAYOUT_STRUCTS(SHM_STRUCT)
 #undef SHM_STRUCT
 #define SHM_FIELD(T, TNAME, field, NAME) \
-  s.Get(TNAME).As<Napi::Object>().Set(NAME, Num(offsetof(L::T, field)));
+  byName.at(TNAME).Set(NAME, Num(offsetof(L::T, field)));
   SHM_LAYOUT_FIELDS(SHM_FIELD)
 #undef SHM_FIELD
   return s;
