@@ -33,8 +33,7 @@ Napi::Object Structs(Napi::Env env) {
   }
   SHM_LAYOUT_STRUCTS(SHM_STRUCT)
 #undef SHM_STRUCT
-#define SHM_FIELD(T, TNAME, field, NAME) \
-  byName.at(TNAME).Set(NAME, Num(offsetof(L::T, field)));
+#define SHM_FIELD(T, TNAME, field, NAME) byName.at(TNAME).Set(NAME, Num(offsetof(L::T, field)));
   SHM_LAYOUT_FIELDS(SHM_FIELD)
 #undef SHM_FIELD
   return s;
