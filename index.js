@@ -17,6 +17,8 @@ const { WaitGroup } = require('./lib/sync/waitgroup');
 const { SpscRing } = require('./lib/msg/spsc');
 const { MpmcQueue } = require('./lib/msg/mpmc');
 const { Channel } = require('./lib/msg/channel');
+const { Broadcast } = require('./lib/msg/broadcast');
+const { Subscriber } = require('./lib/msg/subscriber');
 const { BufferPool } = require('./lib/pool/buffer-pool');
 const { Registry } = require('./lib/registry/registry');
 
@@ -25,5 +27,5 @@ const persist = Object.freeze({ inspect });
 
 module.exports = {
   Store, NamespaceView, Segment, futex, ShmError, layout, Mutex, RwLock, Condition, Semaphore, Barrier, WaitGroup,
-  SpscRing, MpmcQueue, Channel, BufferPool, Registry, persist,
+  SpscRing, MpmcQueue, Channel, Broadcast, Subscriber, BufferPool, Registry, persist,
 };

@@ -42,6 +42,9 @@ function checkStructs() {
     ['mpmc control', c.MPMC_CONTROL_OFFSET, structs.MpmcControl.size, c.MPMC_OWNERS_OFFSET],
     ['mpmc owner table', c.MPMC_OWNERS_OFFSET, c.MPMC_OWNER_SLOTS * structs.Owner.size, c.MPMC_INTENTS_OFFSET],
     ['mpmc intents', c.MPMC_INTENTS_OFFSET, c.MPMC_OWNER_SLOTS * structs.MpmcIntent.size, c.MPMC_SLOTS_OFFSET],
+    ['broadcast control', c.BCAST_CONTROL_OFFSET, structs.BcastControl.size, c.BCAST_OWNERS_OFFSET],
+    ['broadcast owner table', c.BCAST_OWNERS_OFFSET, c.BCAST_OWNER_SLOTS * structs.Owner.size, c.BCAST_PARTIES_OFFSET],
+    ['broadcast parties', c.BCAST_PARTIES_OFFSET, c.BCAST_OWNER_SLOTS * structs.BcastParty.size, c.BCAST_RECORDS_OFFSET],
     // The buffer pool (docs/format.md §17).
     ['pool header', c.POOL_HEADER_OFFSET, structs.PoolHeader.size, c.POOL_OWNERS_OFFSET],
     ['pool owner table', c.POOL_OWNERS_OFFSET, c.POOL_OWNER_SLOTS * structs.Owner.size, c.POOL_BLOCKS_OFFSET],
@@ -51,6 +54,7 @@ function checkStructs() {
     throw new Error('registry: entries and free records must be whole units');
   }
   if (c.MPMC_SLOT_HEADER_BYTES !== structs.MpmcSlot.size) throw new Error('MPMC_SLOT_HEADER_BYTES != MpmcSlot size');
+  if (c.BCAST_RECORD_HEADER_BYTES !== structs.BcastRecord.size) throw new Error('BCAST_RECORD_HEADER_BYTES != BcastRecord size');
   if (c.POOL_BLOCK_ALIGN !== structs.PoolBlock.size) throw new Error('POOL_BLOCK_ALIGN != PoolBlock size');
   for (const [what, offset, size, next] of regions) {
     if (offset + size !== next) throw new Error(`${what}: ${offset} + ${size} does not end at ${next}`);

@@ -15,7 +15,11 @@ const KIND = HDR + W.MSG_HEADER.KIND;
 const VERSION = HDR + W.MSG_HEADER.VERSION;
 const CAPACITY = HDR + W.MSG_HEADER.CAPACITY;
 const ELEMENT_SIZE = HDR + W.MSG_HEADER.ELEMENT_SIZE;
-const KIND_NAMES = { [C.MSG_KIND_SPSC]: 'an SPSC ring', [C.MSG_KIND_MPMC]: 'an MPMC queue' };
+const KIND_NAMES = {
+  [C.MSG_KIND_SPSC]: 'an SPSC ring',
+  [C.MSG_KIND_MPMC]: 'an MPMC queue',
+  [C.MSG_KIND_BROADCAST]: 'a broadcast channel',
+};
 
 function isPowerOfTwo(n) {
   return n > 0 && (n & (n - 1)) === 0;
@@ -110,9 +114,26 @@ function checkHeader(buffer, byteOffset, kind) {
   return h;
 }
 
+/** The `messageBytes` of bytesFor(capacity, options) (validated by the caller's shape check). */
+function messageBytesOption(options, fallback) {
+  if (options === undefined) return fallback;
+  v.validateObject(options, 'options');
+  v.validateKeys(options, 'options', ['messageBytes']);
+  return options.messageBytes ?? fallback;
+}
+
+/** The `startPosition` creation option (a test hook for the wrap of positions at 2^32): 0 by default. */
+function startPositionOf(options) {
+  if (options.startPosition === undefined) return 0;
+  v.validateInteger(options.startPosition, 'options.startPosition', 0, 2 ** 32 - 1);
+  return options.startPosition;
+}
+
 /** A region that is closed: every further call throws ERR_CLOSED. */
 function closedError(what) {
   return msgError('ERR_CLOSED', `The ${what} is closed`);
 }
 
-module.exports = { place, stamp, checkHeader, readHeader, validateCapacity, isPowerOfTwo, closedError };
+module.exports = {
+  place, stamp, checkHeader, readHeader, validateCapacity, isPowerOfTwo, closedError, messageBytesOption, startPositionOf,
+};

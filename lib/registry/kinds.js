@@ -43,6 +43,7 @@ const { WaitGroup } = require('../sync/waitgroup');
 const { SpscRing } = require('../msg/spsc');
 const { MpmcQueue } = require('../msg/mpmc');
 const { Channel } = require('../msg/channel');
+const { Broadcast } = require('../msg/broadcast');
 const { BufferPool } = require('../pool/buffer-pool');
 const { storeKind } = require('./store-kind');
 
@@ -147,6 +148,8 @@ const KINDS = {
   spsc: queueKind(SpscRing, 'elementSize'),
   mpmc: queueKind(MpmcQueue, 'messageBytes', MPMC_OWNERS),
   channel: queueKind(Channel, 'messageBytes', MPMC_OWNERS),
+  // A broadcast channel: open while any handle or subscriber record is not gone.
+  broadcast: queueKind(Broadcast, 'messageBytes', Object.freeze({ offset: C.BCAST_OWNERS_OFFSET, slots: C.BCAST_OWNER_SLOTS })),
   // A buffer pool (format.md §17): open while any of its owner records is not gone.
   'buffer-pool': regionKind(BufferPool, {
     version: C.POOL_FORMAT_VERSION,

@@ -5,26 +5,17 @@
 // times each message id was received, and which ids were produced.
 const assert = require('assert');
 const path = require('path');
-const { spawn } = require('child_process');
 const { Worker } = require('worker_threads');
 const { MpmcQueue, Segment } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { Scoreboard } = require('../helpers/scoreboard');
-const { uniqueName, removeShm, until } = require('../helpers/process');
+const { uniqueName, removeShm, until, spawnChild } = require('../helpers/process');
 const { numbered, producerOf, seqOf } = require('../helpers/messages');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'mpmc-child.js');
 const withAddon = addon ? describe : describe.skip;
 
-function child(args) {
-  const c = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  c.stdout.on('data', (d) => { out += d; });
-  c.stderr.on('data', (d) => { err += d; });
-  const exited = new Promise((resolve) => c.once('exit', (code, signal) => resolve({ code, signal, out, err })));
-  return { c, exited };
-}
+const child = (args) => spawnChild(CHILD, args);
 
 function worker(data) {
   const w = new Worker(CHILD, { workerData: data });
