@@ -638,6 +638,7 @@ export interface RegistryKinds {
     open: Record<string, never>;
     handle: PriorityQueue;
   };
+  broadcast: { create: { capacity: number; messageBytes?: number }; open: Record<string, never>; handle: Broadcast };
 }
 
 export type RegistryKind = keyof RegistryKinds;
@@ -959,3 +960,65 @@ export declare class Channel implements AsyncIterable<any>, QueueLatency<Channel
   readonly buffer: SharedArrayBuffer;
   readonly byteOffset: number;
 }
+
+/** The options of Broadcast.create: where, and the shape. */
+export type BroadcastCreateOptions = MutexCreateOptions & {
+  /** Records in the ring: a power of two, 2 to 2^28. */
+  capacity: number;
+  /** The largest message in bytes (1..1048576); default 248. */
+  messageBytes?: number;
+  /** Test hook: where the publish position starts (to test the wrap at 2^32). */
+  startPosition?: number;
+};
+
+/** A message as a subscriber receives it: the value, and how many were overwritten unread just before it. */
+export interface BroadcastMessage {
+  value: any;
+  missed: number;
+}
+
+/** A broadcast channel: every subscriber receives every message published after it joined (docs/api.md, Broadcast). */
+export declare class Broadcast {
+  private constructor();
+  static create(options: BroadcastCreateOptions): Broadcast;
+  static open(options: QueueTarget): Broadcast;
+  static bytesFor(capacity: number, options?: { messageBytes?: number }): number;
+  /** Never waits for subscribers: the oldest record is overwritten. */
+  publish(value: QueueMessage): void;
+  subscribe(): BroadcastSubscriber;
+  /** Closes this handle and its subscribers; the channel stays. */
+  close(): void;
+  [Symbol.dispose](): void;
+  /** Live subscribers of every process (gone ones are dropped first). */
+  readonly subscribers: number;
+  /** How far the slowest live subscriber is behind. */
+  readonly maxLag: number;
+  /** Publications given up because their publisher died while writing them. */
+  readonly skipped: number;
+  readonly capacity: number;
+  readonly messageBytes: number;
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
+  readonly closed: boolean;
+}
+
+/** A subscriber of a Broadcast (broadcast.subscribe()). */
+export declare class BroadcastSubscriber implements AsyncIterable<BroadcastMessage> {
+  private constructor();
+  receive(options?: QueueWaitOptions): Promise<BroadcastMessage>;
+  receiveSync(timeoutMs?: number): BroadcastMessage;
+  /** The next message, or undefined when none is published yet. */
+  tryReceive(): BroadcastMessage | undefined;
+  /** Every message until close(). */
+  [Symbol.asyncIterator](): AsyncIterator<BroadcastMessage>;
+  /** Unsubscribes. */
+  close(): void;
+  [Symbol.dispose](): void;
+  /** Its owner record in the channel. */
+  readonly id: number;
+  readonly received: number;
+  readonly missed: number;
+  readonly lag: number;
+  readonly closed: boolean;
+}
+export { BroadcastSubscriber as Subscriber };

@@ -19,6 +19,8 @@ const { MpmcQueue } = require('./lib/msg/mpmc');
 const { Channel } = require('./lib/msg/channel');
 const { Stack } = require('./lib/msg/stack');
 const { PriorityQueue } = require('./lib/msg/priority-queue');
+const { Broadcast } = require('./lib/msg/broadcast');
+const { Subscriber } = require('./lib/msg/subscriber');
 const { BufferPool } = require('./lib/pool/buffer-pool');
 const { Registry } = require('./lib/registry/registry');
 
@@ -27,5 +29,5 @@ const persist = Object.freeze({ inspect });
 
 module.exports = {
   Store, NamespaceView, Segment, futex, ShmError, layout, Mutex, RwLock, Condition, Semaphore, Barrier, WaitGroup,
-  SpscRing, MpmcQueue, Channel, Stack, PriorityQueue, BufferPool, Registry, persist,
+  SpscRing, MpmcQueue, Channel, Stack, PriorityQueue, Broadcast, Subscriber, BufferPool, Registry, persist,
 };

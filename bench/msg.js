@@ -7,7 +7,8 @@
 // port; skipped with the reason when absent) and the bare futex wake-up round trip. Each case
 // runs in its own child process (bench/lib/msg-case.js) from the declared list below; the table
 // shows medians over runs, CPU time per message (both ends; Redis's server not included) and the
-// ratios the issue's goals name. Results: bench/results/msg-latest.json.
+// ratios the issue's goals name; and fan-out from one publisher to 2 subscriber workers, Broadcast
+// against postMessage to each (bench/lib/bcast-case.js). Results: bench/results/msg-latest.json.
 //   node bench/msg.js [--quick] [--only <substring>] [--runs N] [--no-save]
 const fs = require('fs');
 const path = require('path');
@@ -23,6 +24,7 @@ const quick = flag('--quick');
 const runs = Number(value('--runs', quick ? 3 : 5));
 const only = value('--only', null);
 const CASE = path.join(__dirname, 'lib', 'msg-case.js');
+const FANOUT_CASE = path.join(__dirname, 'lib', 'bcast-case.js');
 const RESULTS = path.join(__dirname, 'results', 'msg-latest.json');
 
 // The declared cases: [pattern, transport, topology, kind, size, messages per run].
@@ -38,6 +40,8 @@ const RT = quick ? 1000 : 3000;
 for (const t of ['futex', 'spsc', 'postMessage', 'channel', 'piscina']) CASES.push(['pingpong', t, 'threads', 'str', 32, RT]);
 for (const t of ['futex', 'spsc', 'ipc']) CASES.push(['pingpong', t, 'processes', 'str', 32, RT]);
 CASES.push(['pingpong', 'redis', 'processes', 'str', 32, quick ? 300 : 1000]);
+// Fan-out: one publisher, 2 subscriber worker threads (bench/lib/bcast-case.js).
+for (const kind of ['str', 'json']) for (const t of ['broadcast', 'postMessage']) CASES.push(['fanout', t, 'threads', kind, 32, N]);
 
 const idOf = ([pattern, transport, topology, kind, size]) => `${pattern}/${topology}/${transport}/${kind}${size}`;
 
@@ -45,9 +49,9 @@ function runCase(c, redisPort) {
   const [pattern, transport, topology, kind, size, n] = c;
   const desc = { id: `bench-${process.pid}-${idOf(c).replace(/\//g, '-')}`, pattern, transport, topology, kind, size, n, runs, redisPort };
   try {
-    const out = execFileSync(process.execPath, [CASE, JSON.stringify(desc)], { encoding: 'utf8', timeout: 300000, stdio: ['ignore', 'pipe', 'inherit'] });
+    const out = execFileSync(process.execPath, [pattern === 'fanout' ? FANOUT_CASE : CASE, JSON.stringify(desc)], { encoding: 'utf8', timeout: 300000, stdio: ['ignore', 'pipe', 'inherit'] });
     const r = JSON.parse(out.trim().split('\n').pop());
-    return { ns: median(r.samples), cpu: median(r.cpu), samples: r.samples };
+    return { ns: median(r.samples), cpu: median(r.cpu), samples: r.samples, ...(r.missed === undefined ? {} : { missed: r.missed }) };
   } catch (e) {
     return { error: String(e.message).split('\n')[0] };
   }
@@ -119,6 +123,21 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
         continue;
       }
       console.log(`    ${`${topology} ${t}`.padEnd(22)} ${fmt(r.ns).padStart(9)} ns  ${fmt(r.cpu).padStart(9)} cpu ns  ${fx && fx.ns ? (r.ns / fx.ns).toFixed(2) : '—'} × futex`);
+    }
+  }
+  console.log('\nfan-out to 2 subscriber worker threads: ns per message published (median) | CPU ns per message | × postMessage to each');
+  for (const kind of ['str', 'json']) {
+    const pm = ref('fanout', 'threads', 'postMessage', `${kind}32`);
+    for (const t of ['broadcast', 'postMessage']) {
+      const r = ref('fanout', 'threads', t, `${kind}32`);
+      if (!r) continue;
+      if (r.error) {
+        console.log(`    ${`${kind}32 ${t}`.padEnd(22)} ${r.error}`);
+        continue;
+      }
+      const ratio = pm && pm.ns ? (r.ns / pm.ns).toFixed(3) : '—';
+      const missed = r.missed === undefined ? '' : `  missed ${r.missed}`;
+      console.log(`    ${`${kind}32 ${t}`.padEnd(22)} ${fmt(r.ns).padStart(9)} ns  ${fmt(r.cpu).padStart(9)} cpu ns  ${ratio.padStart(7)} × postMessage${missed}`);
     }
   }
 

@@ -44,6 +44,9 @@ function checkStructs() {
     ['stack owner table', c.STACK_OWNERS_OFFSET, c.STACK_OWNER_SLOTS * structs.Owner.size, c.STACK_NODES_OFFSET],
     ['pq control', c.PQ_CONTROL_OFFSET, structs.PqControl.size, c.PQ_MUTEX_OFFSET],
     ['pq mutex', c.PQ_MUTEX_OFFSET, c.SYNC_REGION_BYTES, c.PQ_HEAP_OFFSET],
+    ['broadcast control', c.BCAST_CONTROL_OFFSET, structs.BcastControl.size, c.BCAST_OWNERS_OFFSET],
+    ['broadcast owner table', c.BCAST_OWNERS_OFFSET, c.BCAST_OWNER_SLOTS * structs.Owner.size, c.BCAST_PARTIES_OFFSET],
+    ['broadcast parties', c.BCAST_PARTIES_OFFSET, c.BCAST_OWNER_SLOTS * structs.BcastParty.size, c.BCAST_RECORDS_OFFSET],
     // The buffer pool (docs/format.md §17).
     ['pool header', c.POOL_HEADER_OFFSET, structs.PoolHeader.size, c.POOL_OWNERS_OFFSET],
     ['pool owner table', c.POOL_OWNERS_OFFSET, c.POOL_OWNER_SLOTS * structs.Owner.size, c.POOL_BLOCKS_OFFSET],
@@ -56,6 +59,7 @@ function checkStructs() {
   if (c.STACK_NODE_HEADER_BYTES !== structs.StackNode.size) throw new Error('STACK_NODE_HEADER_BYTES != StackNode size');
   if (c.PQ_HEAP_ENTRY_BYTES !== structs.PqEntry.size) throw new Error('PQ_HEAP_ENTRY_BYTES != PqEntry size');
   if (c.PQ_NODE_HEADER_BYTES !== structs.PqNode.size) throw new Error('PQ_NODE_HEADER_BYTES != PqNode size');
+  if (c.BCAST_RECORD_HEADER_BYTES !== structs.BcastRecord.size) throw new Error('BCAST_RECORD_HEADER_BYTES != BcastRecord size');
   if (c.POOL_BLOCK_ALIGN !== structs.PoolBlock.size) throw new Error('POOL_BLOCK_ALIGN != PoolBlock size');
   for (const [what, offset, size, next] of regions) {
     if (offset + size !== next) throw new Error(`${what}: ${offset} + ${size} does not end at ${next}`);

@@ -321,6 +321,35 @@ const constants = {
   PQ_NODE_FREE: 0,
   PQ_NODE_QUEUED: 1,
   PQ_RECHECK_MS: 50,
+  // The broadcast channel (msg kind 5): one or more publishers, any number of subscribers, each
+  // reading every record published after it joined. A ring of `capacity` records; the publishers
+  // never wait for subscribers: a record is overwritten one lap later whoever has read it. Three
+  // control lines (the publish position and the count of records given up, written by
+  // publishers; the wake word subscribers sleep on; the count of sleepers), an owner table of §6
+  // records (one per handle and one per subscriber), one 64-byte party record per owner slot (a
+  // publisher's intent, or a subscriber's cursor: written by one party, so one line each), then
+  // the records, each a u32 sequence word, a u32 record header and the payload, padded to 8
+  // bytes. A record's sequence word is 4 × position + state (0 being written, 1 published, 2
+  // given up): a reader copies the payload between two loads of it and keeps the copy only when
+  // both read `published` for its position (a seqlock), so an overwritten record is never
+  // returned torn. Positions live mod 2^30 in sequence words, hence a capacity of at most 2^28.
+  MSG_KIND_BROADCAST: 5,
+  BCAST_CONTROL_OFFSET: 64,
+  BCAST_OWNERS_OFFSET: 256,
+  BCAST_OWNER_SLOTS: 256,
+  BCAST_PARTIES_OFFSET: 8448,
+  BCAST_RECORDS_OFFSET: 24832,
+  BCAST_RECORD_HEADER_BYTES: 8,
+  BCAST_RECORD_ALIGN: 8,
+  BCAST_MIN_CAPACITY: 2,
+  BCAST_MAX_CAPACITY: 1 << 28,
+  BCAST_MAX_MESSAGE_BYTES: 1 << 20,
+  BCAST_ROLE_PUBLISH: 1,
+  BCAST_ROLE_SUBSCRIBE: 2,
+  BCAST_SEQ_SHIFT: 2,
+  BCAST_SEQ_PUBLISHED: 1,
+  BCAST_SEQ_SKIPPED: 2,
+  BCAST_RECHECK_MS: 50,
   // Pools (docs/format.md §17): a buffer pool of `blockCount` fixed-size blocks in a segment or a
   // SharedArrayBuffer of its own. Why these numbers: the magic reads 'POOL' in memory order and
   // is stored last by the creator. An owner table of §6 records (one per open handle) follows
@@ -766,6 +795,34 @@ const structs = {
       ['priority', 'u64', 8],
       ['record', 'u32', 16],
       ['reserved', 'u32', 20],
+    ],
+  },
+  BcastControl: {
+    size: 192,
+    fields: [
+      ['tail', 'u32', 0],
+      ['skipped', 'u32', 4],
+      ['reserved', 'u8', 8, 56],
+      ['published', 'u32', 64],
+      ['reserved2', 'u8', 68, 60],
+      ['waiters', 'u32', 128],
+      ['reserved3', 'u8', 132, 60],
+    ],
+  },
+  BcastParty: {
+    size: 64,
+    fields: [
+      ['roles', 'u32', 0],
+      ['publishPos', 'u32', 4],
+      ['cursor', 'u32', 8],
+      ['reserved', 'u8', 12, 52],
+    ],
+  },
+  BcastRecord: {
+    size: 8,
+    fields: [
+      ['seq', 'u32', 0],
+      ['record', 'u32', 4],
     ],
   },
   PoolHeader: {

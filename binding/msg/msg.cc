@@ -11,6 +11,12 @@
 //     enqueues `count` binary messages of `size` (>= 8) bytes on an MPMC queue with an owner
 //     record of its own thread: message i holds `producer` and i as u32 (little endian) in bytes
 //     0..7 and (i & 255) in every other byte.
+//   msgChannelSend(region, count, size) -> Promise<sent>
+//     sends up to `count` messages of `size` (>= 4) bytes as msgSpscProduce's on a channel (an
+//     MPMC queue region) with an owner record of its own thread, then closes the channel; stops
+//     early, without error, when another party closed it first. Resolves how many it sent.
+//   msgChannelReceive(region) -> Promise<{ count, sum }>
+//     receives on a channel until its end (closed and drained), summing the u32 at byte 0.
 //
 // `region` is a Uint8Array over a SharedArrayBuffer covering the ring (header included); the
 // worker keeps a reference to it so the memory stays mapped while the thread runs.
@@ -22,6 +28,7 @@
 #include "binding/base/args.h"
 #include "binding/base/module.h"
 
+#include "msg/channel.h"
 #include "msg/mpmc.h"
 #include "msg/spsc.h"
 
@@ -31,7 +38,19 @@ namespace {
 
 constexpr int64_t kForever = -1;
 
-enum class Job { kSpscProduce, kSpscConsume, kMpmcProduce };
+enum class Job { kSpscProduce, kSpscConsume, kMpmcProduce, kChannelSend, kChannelReceive };
+
+bool Produces(Job job) {
+  return job != Job::kSpscConsume && job != Job::kChannelReceive;
+}
+
+shm::OwnerIdentity ThisThread() {
+  return shm::IdentityOf(static_cast<uint32_t>(getpid()), static_cast<uint32_t>(gettid()));
+}
+
+constexpr const char* kJobNames[] = {"native SPSC producer", "native SPSC consumer",
+                                     "native MPMC producer", "native channel sender",
+                                     "native channel receiver"};
 
 class MsgWorker : public Napi::AsyncWorker {
  public:
@@ -41,7 +60,7 @@ class MsgWorker : public Napi::AsyncWorker {
         deferred_(Napi::Promise::Deferred::New(env)),
         base_(base),
         bytes_(bytes),
-        produce_(job != Job::kSpscConsume),
+        produce_(Produces(job)),
         job_(job),
         count_(count),
         size_(size),
@@ -54,6 +73,10 @@ class MsgWorker : public Napi::AsyncWorker {
   void Execute() override {
     if (job_ == Job::kMpmcProduce) {
       ProduceMpmc();
+      return;
+    }
+    if (job_ == Job::kChannelSend || job_ == Job::kChannelReceive) {
+      RunChannel();
       return;
     }
     shm::msg::SpscRing ring;
@@ -87,9 +110,7 @@ class MsgWorker : public Napi::AsyncWorker {
 
   void ProduceMpmc() {
     shm::msg::MpmcQueue q;
-    status_ =
-        q.Attach(base_, bytes_,
-                 shm::IdentityOf(static_cast<uint32_t>(getpid()), static_cast<uint32_t>(gettid())));
+    status_ = q.Attach(base_, bytes_, ThisThread());
     if (status_ != L::kOk) return;
     std::vector<uint8_t> msg(size_);
     for (uint32_t i = 0; i < count_; ++i) {
@@ -102,13 +123,43 @@ class MsgWorker : public Napi::AsyncWorker {
     }
   }
 
+  void RunChannel() {
+    shm::msg::Channel ch;
+    status_ = ch.Attach(base_, bytes_, ThisThread());
+    if (status_ != L::kOk) return;
+    std::vector<uint8_t> msg(job_ == Job::kChannelSend ? size_ : ch.message_bytes());
+    if (job_ == Job::kChannelReceive) {
+      for (;;) {
+        uint32_t tag = 0;
+        const int64_t n = ch.Receive(msg.data(), static_cast<uint32_t>(msg.size()), &tag, kForever);
+        if (n == shm::msg::Channel::kEnd) return;
+        if (n < 4) {
+          status_ = L::kErrCorrupt;
+          return;
+        }
+        uint32_t v = 0;
+        std::memcpy(&v, msg.data(), sizeof v);
+        sum_ += v;
+        ++done_;
+      }
+    }
+    for (uint32_t i = 0; i < count_; ++i) {
+      std::memset(msg.data(), static_cast<int>(i & 255), size_);
+      std::memcpy(msg.data(), &i, sizeof i);
+      const L::Status s = ch.Send(msg.data(), size_, L::kMsgTagBinary, kForever);
+      if (s == L::kErrChannelClosed) return;  // closed by another party: done, not an error
+      status_ = s;
+      if (status_ != L::kOk) return;
+      ++done_;
+    }
+    const L::Status closed = ch.Close();
+    if (closed != L::kErrChannelClosed) status_ = closed;
+  }
+
   void OnOK() override {
     Napi::Env env = Env();
     if (status_ != L::kOk) {
-      deferred_.Reject(MakeStatusError(env, status_,
-                                       job_ == Job::kMpmcProduce ? "native MPMC producer"
-                                       : produce_                ? "native SPSC producer"
-                                                                 : "native SPSC consumer"));
+      deferred_.Reject(MakeStatusError(env, status_, kJobNames[static_cast<int>(job_)]));
       return;
     }
     if (produce_) {
@@ -160,15 +211,20 @@ Napi::Value Start(const Napi::CallbackInfo& info, Job job) {
   uint8_t* base = nullptr;
   size_t bytes = 0;
   if (!GetRegion(info, &base, &bytes)) return env.Undefined();
-  const bool produce = job != Job::kSpscConsume;
+  const bool produce = Produces(job);
   int64_t count = 0, size = 0, producer = 0;
-  if (!GetIntegerArg(info, 1, "count", 0, 4294967295.0, &count)) return env.Undefined();
+  if (job != Job::kChannelReceive && !GetIntegerArg(info, 1, "count", 0, 4294967295.0, &count)) {
+    return env.Undefined();
+  }
   const double min_size = job == Job::kMpmcProduce ? 8 : 4;
   if (produce && !GetIntegerArg(info, 2, "size", min_size, L::kMsgLengthMask, &size)) {
     return env.Undefined();
   }
-  if (job == Job::kMpmcProduce) {
-    if (!GetIntegerArg(info, 3, "producer", 0, 4294967295.0, &producer)) return env.Undefined();
+  if (job == Job::kMpmcProduce || job == Job::kChannelSend || job == Job::kChannelReceive) {
+    if (job == Job::kMpmcProduce &&
+        !GetIntegerArg(info, 3, "producer", 0, 4294967295.0, &producer)) {
+      return env.Undefined();
+    }
     // Checked here so that a bad region throws at once; the thread attaches with its own record.
     shm::msg::MpmcQueue probe;
     const L::Status s =
@@ -213,10 +269,20 @@ Napi::Value ProduceMpmc(const Napi::CallbackInfo& info) {
   return Start(info, Job::kMpmcProduce);
 }
 
+Napi::Value ChannelSend(const Napi::CallbackInfo& info) {
+  return Start(info, Job::kChannelSend);
+}
+
+Napi::Value ChannelReceive(const Napi::CallbackInfo& info) {
+  return Start(info, Job::kChannelReceive);
+}
+
 }  // namespace
 
 void InitMsg(Napi::Env env, Napi::Object exports) {
   exports.Set("msgSpscProduce", Napi::Function::New(env, Produce, "msgSpscProduce"));
   exports.Set("msgSpscConsume", Napi::Function::New(env, Consume, "msgSpscConsume"));
   exports.Set("msgMpmcProduce", Napi::Function::New(env, ProduceMpmc, "msgMpmcProduce"));
+  exports.Set("msgChannelSend", Napi::Function::New(env, ChannelSend, "msgChannelSend"));
+  exports.Set("msgChannelReceive", Napi::Function::New(env, ChannelReceive, "msgChannelReceive"));
 }

@@ -140,11 +140,7 @@ class MpmcQueue {
     if (options.capacity === undefined) throw v.typeError('The "options.capacity" argument is required');
     const messageBytes = options.messageBytes ?? DEFAULT_MESSAGE_BYTES;
     validateShape(options.capacity, messageBytes);
-    let start = 0;
-    if (options.startPosition !== undefined) {
-      v.validateInteger(options.startPosition, 'options.startPosition', 0, 2 ** 32 - 1);
-      start = options.startPosition;
-    }
+    const start = region.startPositionOf(options);
     const bytes = bytesFor(options.capacity, messageBytes);
     const where = region.place(options, { create: true, keys: CREATE_KEYS, bytes });
     const buffer = where.segment ? where.segment.buffer : where.buffer;
@@ -169,12 +165,7 @@ class MpmcQueue {
   }
 
   static bytesFor(capacity, options) {
-    let messageBytes = DEFAULT_MESSAGE_BYTES;
-    if (options !== undefined) {
-      v.validateObject(options, 'options');
-      v.validateKeys(options, 'options', ['messageBytes']);
-      messageBytes = options.messageBytes ?? DEFAULT_MESSAGE_BYTES;
-    }
+    const messageBytes = region.messageBytesOption(options, DEFAULT_MESSAGE_BYTES);
     validateShape(capacity, messageBytes);
     return bytesFor(capacity, messageBytes);
   }

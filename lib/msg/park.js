@@ -124,6 +124,17 @@ function timedOut(what, timeout) {
   return msgError('ERR_QUEUE_TIMEOUT', `${what} did not complete within ${timeout} ms`);
 }
 
+/** A function that returns true at most once per `ms` milliseconds (the first call: true). */
+function oncePer(ms) {
+  let last = -Infinity;
+  return () => {
+    const now = performance.now();
+    if (now - last < ms) return false;
+    last = now;
+    return true;
+  };
+}
+
 module.exports = {
-  park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut, blockUntil, blockUntilAsync, wakeWaiters,
+  park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut, blockUntil, blockUntilAsync, wakeWaiters, oncePer,
 };

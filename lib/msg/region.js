@@ -20,6 +20,7 @@ const KIND_NAMES = {
   [C.MSG_KIND_MPMC]: 'an MPMC queue',
   [C.MSG_KIND_STACK]: 'a stack',
   [C.MSG_KIND_PRIORITY_QUEUE]: 'a priority queue',
+  [C.MSG_KIND_BROADCAST]: 'a broadcast channel',
 };
 
 function isPowerOfTwo(n) {
@@ -135,9 +136,26 @@ function checkShape(buffer, byteOffset, kind, limits) {
   return { capacity: h.capacity, messageBytes: h.elementSize, bytes };
 }
 
+/** The `messageBytes` of bytesFor(capacity, options) (validated by the caller's shape check). */
+function messageBytesOption(options, fallback) {
+  if (options === undefined) return fallback;
+  v.validateObject(options, 'options');
+  v.validateKeys(options, 'options', ['messageBytes']);
+  return options.messageBytes ?? fallback;
+}
+
+/** The `startPosition` creation option (a test hook for the wrap of positions at 2^32): 0 by default. */
+function startPositionOf(options) {
+  if (options.startPosition === undefined) return 0;
+  v.validateInteger(options.startPosition, 'options.startPosition', 0, 2 ** 32 - 1);
+  return options.startPosition;
+}
+
 /** A region that is closed: every further call throws ERR_CLOSED. */
 function closedError(what) {
   return msgError('ERR_CLOSED', `The ${what} is closed`);
 }
 
-module.exports = { place, stamp, checkHeader, checkShape, readHeader, validateCapacity, isPowerOfTwo, closedError };
+module.exports = {
+  place, stamp, checkHeader, checkShape, readHeader, validateCapacity, isPowerOfTwo, closedError, messageBytesOption, startPositionOf,
+};

@@ -45,6 +45,7 @@ const { MpmcQueue } = require('../msg/mpmc');
 const { Channel } = require('../msg/channel');
 const { Stack } = require('../msg/stack');
 const { PriorityQueue } = require('../msg/priority-queue');
+const { Broadcast } = require('../msg/broadcast');
 const { BufferPool } = require('../pool/buffer-pool');
 const { storeKind } = require('./store-kind');
 
@@ -162,6 +163,8 @@ const KINDS = {
     describe: (at, info) => ({ capacity: info.params[0], messageBytes: info.params[1], order: PQ_ORDERS[info.params[2]] }),
     owners: PQ_OWNERS,
   }),
+  // A broadcast channel: open while any handle or subscriber record is not gone.
+  broadcast: queueKind(Broadcast, 'messageBytes', Object.freeze({ offset: C.BCAST_OWNERS_OFFSET, slots: C.BCAST_OWNER_SLOTS })),
   // A buffer pool (format.md §17): open while any of its owner records is not gone.
   'buffer-pool': regionKind(BufferPool, {
     version: C.POOL_FORMAT_VERSION,

@@ -178,6 +178,23 @@ inline constexpr uint64_t kPqOrderMax = 1ULL;
 inline constexpr uint64_t kPqNodeFree = 0ULL;
 inline constexpr uint64_t kPqNodeQueued = 1ULL;
 inline constexpr uint64_t kPqRecheckMs = 0x32ULL;
+inline constexpr uint64_t kMsgKindBroadcast = 5ULL;
+inline constexpr uint64_t kBcastControlOffset = 0x40ULL;
+inline constexpr uint64_t kBcastOwnersOffset = 0x100ULL;
+inline constexpr uint64_t kBcastOwnerSlots = 0x100ULL;
+inline constexpr uint64_t kBcastPartiesOffset = 0x2100ULL;
+inline constexpr uint64_t kBcastRecordsOffset = 0x6100ULL;
+inline constexpr uint64_t kBcastRecordHeaderBytes = 8ULL;
+inline constexpr uint64_t kBcastRecordAlign = 8ULL;
+inline constexpr uint64_t kBcastMinCapacity = 2ULL;
+inline constexpr uint64_t kBcastMaxCapacity = 0x10000000ULL;
+inline constexpr uint64_t kBcastMaxMessageBytes = 0x100000ULL;
+inline constexpr uint64_t kBcastRolePublish = 1ULL;
+inline constexpr uint64_t kBcastRoleSubscribe = 2ULL;
+inline constexpr uint64_t kBcastSeqShift = 2ULL;
+inline constexpr uint64_t kBcastSeqPublished = 1ULL;
+inline constexpr uint64_t kBcastSeqSkipped = 2ULL;
+inline constexpr uint64_t kBcastRecheckMs = 0x32ULL;
 inline constexpr uint64_t kPoolMagic = 0x4c4f4f50ULL;
 inline constexpr uint64_t kPoolFormatVersion = 1ULL;
 inline constexpr uint64_t kPoolKindBuffer = 1ULL;
@@ -768,6 +785,44 @@ static_assert(offsetof(PqNode, priority) == 8, "PqNode.priority");
 static_assert(offsetof(PqNode, record) == 16, "PqNode.record");
 static_assert(offsetof(PqNode, reserved) == 20, "PqNode.reserved");
 
+struct BcastControl {
+  uint32_t tail;
+  uint32_t skipped;
+  uint8_t reserved[56];
+  uint32_t published;
+  uint8_t reserved2[60];
+  uint32_t waiters;
+  uint8_t reserved3[60];
+};
+static_assert(sizeof(BcastControl) == 192, "BcastControl size");
+static_assert(offsetof(BcastControl, tail) == 0, "BcastControl.tail");
+static_assert(offsetof(BcastControl, skipped) == 4, "BcastControl.skipped");
+static_assert(offsetof(BcastControl, reserved) == 8, "BcastControl.reserved");
+static_assert(offsetof(BcastControl, published) == 64, "BcastControl.published");
+static_assert(offsetof(BcastControl, reserved2) == 68, "BcastControl.reserved2");
+static_assert(offsetof(BcastControl, waiters) == 128, "BcastControl.waiters");
+static_assert(offsetof(BcastControl, reserved3) == 132, "BcastControl.reserved3");
+
+struct BcastParty {
+  uint32_t roles;
+  uint32_t publishPos;
+  uint32_t cursor;
+  uint8_t reserved[52];
+};
+static_assert(sizeof(BcastParty) == 64, "BcastParty size");
+static_assert(offsetof(BcastParty, roles) == 0, "BcastParty.roles");
+static_assert(offsetof(BcastParty, publishPos) == 4, "BcastParty.publishPos");
+static_assert(offsetof(BcastParty, cursor) == 8, "BcastParty.cursor");
+static_assert(offsetof(BcastParty, reserved) == 12, "BcastParty.reserved");
+
+struct BcastRecord {
+  uint32_t seq;
+  uint32_t record;
+};
+static_assert(sizeof(BcastRecord) == 8, "BcastRecord size");
+static_assert(offsetof(BcastRecord, seq) == 0, "BcastRecord.seq");
+static_assert(offsetof(BcastRecord, record) == 4, "BcastRecord.record");
+
 struct PoolHeader {
   uint32_t magic;
   uint32_t kind;
@@ -1183,6 +1238,23 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kPqNodeFree, "PQ_NODE_FREE") \
   X(kPqNodeQueued, "PQ_NODE_QUEUED") \
   X(kPqRecheckMs, "PQ_RECHECK_MS") \
+  X(kMsgKindBroadcast, "MSG_KIND_BROADCAST") \
+  X(kBcastControlOffset, "BCAST_CONTROL_OFFSET") \
+  X(kBcastOwnersOffset, "BCAST_OWNERS_OFFSET") \
+  X(kBcastOwnerSlots, "BCAST_OWNER_SLOTS") \
+  X(kBcastPartiesOffset, "BCAST_PARTIES_OFFSET") \
+  X(kBcastRecordsOffset, "BCAST_RECORDS_OFFSET") \
+  X(kBcastRecordHeaderBytes, "BCAST_RECORD_HEADER_BYTES") \
+  X(kBcastRecordAlign, "BCAST_RECORD_ALIGN") \
+  X(kBcastMinCapacity, "BCAST_MIN_CAPACITY") \
+  X(kBcastMaxCapacity, "BCAST_MAX_CAPACITY") \
+  X(kBcastMaxMessageBytes, "BCAST_MAX_MESSAGE_BYTES") \
+  X(kBcastRolePublish, "BCAST_ROLE_PUBLISH") \
+  X(kBcastRoleSubscribe, "BCAST_ROLE_SUBSCRIBE") \
+  X(kBcastSeqShift, "BCAST_SEQ_SHIFT") \
+  X(kBcastSeqPublished, "BCAST_SEQ_PUBLISHED") \
+  X(kBcastSeqSkipped, "BCAST_SEQ_SKIPPED") \
+  X(kBcastRecheckMs, "BCAST_RECHECK_MS") \
   X(kPoolMagic, "POOL_MAGIC") \
   X(kPoolFormatVersion, "POOL_FORMAT_VERSION") \
   X(kPoolKindBuffer, "POOL_KIND_BUFFER") \
@@ -1262,6 +1334,9 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(PqControl, "PQ_CONTROL") \
   X(PqEntry, "PQ_ENTRY") \
   X(PqNode, "PQ_NODE") \
+  X(BcastControl, "BCAST_CONTROL") \
+  X(BcastParty, "BCAST_PARTY") \
+  X(BcastRecord, "BCAST_RECORD") \
   X(PoolHeader, "POOL_HEADER") \
   X(PoolBlock, "POOL_BLOCK") \
   X(WalFileHeader, "WAL_FILE_HEADER") \
@@ -1486,6 +1561,19 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(PqNode, "PQ_NODE", priority, "PRIORITY") \
   X(PqNode, "PQ_NODE", record, "RECORD") \
   X(PqNode, "PQ_NODE", reserved, "RESERVED") \
+  X(BcastControl, "BCAST_CONTROL", tail, "TAIL") \
+  X(BcastControl, "BCAST_CONTROL", skipped, "SKIPPED") \
+  X(BcastControl, "BCAST_CONTROL", reserved, "RESERVED") \
+  X(BcastControl, "BCAST_CONTROL", published, "PUBLISHED") \
+  X(BcastControl, "BCAST_CONTROL", reserved2, "RESERVED2") \
+  X(BcastControl, "BCAST_CONTROL", waiters, "WAITERS") \
+  X(BcastControl, "BCAST_CONTROL", reserved3, "RESERVED3") \
+  X(BcastParty, "BCAST_PARTY", roles, "ROLES") \
+  X(BcastParty, "BCAST_PARTY", publishPos, "PUBLISH_POS") \
+  X(BcastParty, "BCAST_PARTY", cursor, "CURSOR") \
+  X(BcastParty, "BCAST_PARTY", reserved, "RESERVED") \
+  X(BcastRecord, "BCAST_RECORD", seq, "SEQ") \
+  X(BcastRecord, "BCAST_RECORD", record, "RECORD") \
   X(PoolHeader, "POOL_HEADER", magic, "MAGIC") \
   X(PoolHeader, "POOL_HEADER", kind, "KIND") \
   X(PoolHeader, "POOL_HEADER", version, "VERSION") \

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "base/atomic.h"
+#include "msg/mpmc_words.h"
 #include "segment/futex.h"
 
 namespace shm::msg {
@@ -16,16 +17,7 @@ namespace L = shm::layout;
 
 namespace {
 
-constexpr uint32_t kWord = 4;
-constexpr uint32_t kCtl = L::kMpmcControlOffset / kWord;
-constexpr uint32_t kTail = kCtl + offsetof(L::MpmcControl, tail) / kWord;
-constexpr uint32_t kHead = kCtl + offsetof(L::MpmcControl, head) / kWord;
-constexpr uint32_t kProduced = kCtl + offsetof(L::MpmcControl, produced) / kWord;
-constexpr uint32_t kConsumed = kCtl + offsetof(L::MpmcControl, consumed) / kWord;
-constexpr uint32_t kConsumerWaiters = kCtl + offsetof(L::MpmcControl, consumerWaiters) / kWord;
-constexpr uint32_t kProducerWaiters = kCtl + offsetof(L::MpmcControl, producerWaiters) / kWord;
-constexpr uint32_t kSkippedWrites = kCtl + offsetof(L::MpmcControl, skippedWrites) / kWord;
-constexpr uint32_t kSkippedReads = kCtl + offsetof(L::MpmcControl, skippedReads) / kWord;
+using namespace mpmc_words;  // NOLINT(build/namespaces): the region's word indices
 constexpr uint32_t kMagic = offsetof(L::MsgHeader, magic) / kWord;
 constexpr uint32_t kKind = offsetof(L::MsgHeader, kind) / kWord;
 constexpr uint32_t kVersion = offsetof(L::MsgHeader, version) / kWord;
@@ -226,16 +218,19 @@ Push MpmcQueue::TryEnqueue(const void* data, uint32_t length, uint32_t tag) noex
       AtomicStore(Intent(slot_, kProducePos), pos);
       AtomicStore(Intent(slot_, kRoles), kProduce);
       if (AtomicCas(Word(kTail), pos, pos + 1)) {
+        // A channel closed before this claim: the slot is given up (consumers skip it) and the
+        // send fails, so that nothing is delivered after a receiver may have seen the end.
+        if (closable_ && AtomicLoad(Word(kClosed)) != 0) {
+          AtomicStore(seq, SeqOf(pos, kSkipped));
+          AtomicStore(Intent(slot_, kRoles), 0);
+          WakeSide(kConsumerWaiters, kProduced);
+          return Push::kClosed;
+        }
         std::memcpy(reinterpret_cast<uint8_t*>(seq) + L::kMpmcSlotHeaderBytes, data, length);
         UnpublishedStore(seq + kRecord, (tag << L::kMsgTagShift) | length);
         AtomicStore(seq, SeqOf(pos, kFull));
         AtomicStore(Intent(slot_, kRoles), 0);
-        // Sleepers registered since the last wake are woken once: the count is taken back.
-        if (AtomicLoad(Word(kConsumerWaiters)) != 0 &&
-            AtomicExchange(Word(kConsumerWaiters), 0) != 0) {
-          AtomicAdd(Word(kProduced), 1);
-          futex::Wake(Word(kProduced), INT32_MAX);
-        }
+        WakeSide(kConsumerWaiters, kProduced);
         return Push::kOk;
       }
     } else if (d < 0 && AtomicLoad(Word(kTail)) == pos) {
@@ -266,11 +261,7 @@ int64_t MpmcQueue::TryDequeue(void* out, uint32_t cap, uint32_t* tag) noexcept {
       }
       AtomicStore(seq, SeqOf(pos + capacity_, 0));
       AtomicStore(Intent(slot_, kRoles), 0);
-      if (AtomicLoad(Word(kProducerWaiters)) != 0 &&
-          AtomicExchange(Word(kProducerWaiters), 0) != 0) {
-        AtomicAdd(Word(kConsumed), 1);
-        futex::Wake(Word(kConsumed), INT32_MAX);
-      }
+      WakeSide(kProducerWaiters, kConsumed);
       if (n >= 0) return n;
     } else if (d <= 0 && AtomicLoad(Word(kHead)) == pos) {
       AtomicStore(Intent(slot_, kRoles), 0);
@@ -280,10 +271,17 @@ int64_t MpmcQueue::TryDequeue(void* out, uint32_t cap, uint32_t* tag) noexcept {
   }
 }
 
-template <class F>
-bool MpmcQueue::Block(uint32_t waiters, uint32_t word, int64_t deadline, F&& try_once) noexcept {
+void MpmcQueue::WakeSide(uint32_t waiters, uint32_t word) noexcept {
+  if (AtomicLoad(Word(waiters)) != 0 && AtomicExchange(Word(waiters), 0) != 0) {
+    AtomicAdd(Word(word), 1);
+    futex::Wake(Word(word), INT32_MAX);
+  }
+}
+
+bool MpmcQueue::Block(uint32_t waiters, uint32_t word, int64_t deadline, Attempt attempt,
+                      void* ctx) noexcept {
   for (int i = 0; i < kSpins; ++i) {
-    if (try_once()) return true;
+    if (attempt(ctx)) return true;
     CpuRelax();
   }
   for (;;) {
@@ -293,27 +291,57 @@ bool MpmcQueue::Block(uint32_t waiters, uint32_t word, int64_t deadline, F&& try
     // needless wake).
     AtomicAdd(Word(waiters), 1);
     const uint32_t seen = AtomicLoad(Word(word));
-    if (try_once()) return true;
+    if (attempt(ctx)) return true;
     futex::Wait(Word(word), seen, std::min(left, kRecheckNs));
-    if (try_once()) return true;
+    if (attempt(ctx)) return true;
   }
 }
+
+namespace {
+
+struct EnqueueArgs {
+  MpmcQueue* q;
+  const void* data;
+  uint32_t length;
+  uint32_t tag;
+};
+
+struct DequeueArgs {
+  MpmcQueue* q;
+  void* out;
+  uint32_t cap;
+  uint32_t* tag;
+  int64_t n;
+};
+
+}  // namespace
 
 L::Status MpmcQueue::Enqueue(const void* data, uint32_t length, uint32_t tag,
                              int64_t timeout_ns) noexcept {
   if (length > message_bytes_) return L::kErrMessageTooLarge;
   const int64_t deadline = timeout_ns < 0 ? INT64_MAX : NowNs() + timeout_ns;
-  const bool ok = Block(kProducerWaiters, kConsumed, deadline,
-                        [&] { return TryEnqueue(data, length, tag) == Push::kOk; });
+  EnqueueArgs a{this, data, length, tag};
+  const bool ok = Block(
+      kProducerWaiters, kConsumed, deadline,
+      [](void* ctx) noexcept {
+        auto* e = static_cast<EnqueueArgs*>(ctx);
+        return e->q->TryEnqueue(e->data, e->length, e->tag) == Push::kOk;
+      },
+      &a);
   return ok ? L::kOk : L::kErrQueueTimeout;
 }
 
 int64_t MpmcQueue::Dequeue(void* out, uint32_t cap, uint32_t* tag, int64_t timeout_ns) noexcept {
   const int64_t deadline = timeout_ns < 0 ? INT64_MAX : NowNs() + timeout_ns;
-  int64_t n = -1;
-  Block(kConsumerWaiters, kProduced, deadline,
-        [&] { return (n = TryDequeue(out, cap, tag)) >= 0; });
-  return n;
+  DequeueArgs a{this, out, cap, tag, -1};
+  Block(
+      kConsumerWaiters, kProduced, deadline,
+      [](void* ctx) noexcept {
+        auto* d = static_cast<DequeueArgs*>(ctx);
+        return (d->n = d->q->TryDequeue(d->out, d->cap, d->tag)) >= 0;
+      },
+      &a);
+  return a.n;
 }
 
 }  // namespace shm::msg

@@ -55,6 +55,11 @@ class MpmcQueue {
   int RepairStuck() noexcept;
 
  private:
+  // The channel (channel.h) reuses the slot protocol and the waiting, and makes sends fail once
+  // the `closed` word is set.
+  friend class Channel;
+  using Attempt = bool (*)(void* ctx) noexcept;
+
   uint32_t* Word(uint32_t index) const noexcept { return words_ + index; }
   uint32_t* Seq(uint32_t pos) const noexcept;
   uint32_t* Intent(uint32_t owner, uint32_t field) const noexcept;
@@ -62,9 +67,11 @@ class MpmcQueue {
   bool RepairProduced(uint32_t pos) noexcept;
   bool RepairConsumed(uint32_t pos) noexcept;
   bool MaybeRepair() noexcept;
-  // Waits on `word` registered in `waiters` until try_once() succeeds or the deadline passes.
-  template <class F>
-  bool Block(uint32_t waiters, uint32_t word, int64_t deadline, F&& try_once) noexcept;
+  // Waits on `word` registered in `waiters` until attempt(ctx) succeeds or the deadline passes.
+  bool Block(uint32_t waiters, uint32_t word, int64_t deadline, Attempt attempt,
+             void* ctx) noexcept;
+  // Wakes the sleepers registered in `waiters` since the last wake, once (the count is taken back).
+  void WakeSide(uint32_t waiters, uint32_t word) noexcept;
 
   uint8_t* base_ = nullptr;
   uint32_t* words_ = nullptr;
@@ -76,6 +83,7 @@ class MpmcQueue {
   uint32_t message_bytes_ = 0;
   uint32_t stride_ = 0;
   int64_t last_repair_ns_ = INT64_MIN / 2;
+  bool closable_ = false;  // a channel's handle: a claim made after the close is given up
 };
 
 }  // namespace shm::msg

@@ -13,7 +13,9 @@
 
 namespace shm::msg {
 
-enum class Push { kOk, kFull, kTooLarge };
+// What a non-blocking enqueue did. kClosed: a send on a closed channel (channel.h); the others
+// as named.
+enum class Push { kOk, kFull, kTooLarge, kClosed };
 
 class SpscRing {
  public:

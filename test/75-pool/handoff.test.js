@@ -6,24 +6,15 @@
 // SIGKILL while it holds blocks loses them to nobody: they are reclaimed.
 const assert = require('assert');
 const path = require('path');
-const { spawn } = require('child_process');
 const { BufferPool, MpmcQueue } = require('../../index');
 const { addon } = require('../../lib/base/native');
-const { uniqueName, removeShm, until } = require('../helpers/process');
+const { uniqueName, removeShm, until, spawnChild } = require('../helpers/process');
 const { fill, checksum } = require('../helpers/payloads');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'pool-child.js');
 const withAddon = addon ? describe : describe.skip;
 
-function child(args) {
-  const c = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  c.stdout.on('data', (d) => { out += d; });
-  c.stderr.on('data', (d) => { err += d; });
-  const exited = new Promise((resolve) => c.once('exit', (code, signal) => resolve({ code, signal, out, err })));
-  return { c, exited, output: () => out };
-}
+const child = (args) => spawnChild(CHILD, args);
 
 withAddon('BufferPool hand-off across processes', () => {
   let names = [];

@@ -2,7 +2,8 @@
 // The numbered messages of the messaging tests (test/70-msg/), a payload format of the tests
 // only. layout-ok-file: offsets inside a test payload, not the binary layout.
 //   numbered(p, i)  8 bytes: producer p, then sequence number i (two u32, little endian)
-//   native messages (binding/msg/msg.cc): the sequence number in bytes 0..3, (i & 255) after
+//   native messages (binding/msg/msg.cc) and the broadcast tests' stamped messages: the sequence
+//   number in bytes 0..3, (i & 255) after
 const PRODUCER_AT = 0;
 const SEQ_AT = 4;
 
@@ -24,4 +25,15 @@ function nativeMessage(i, size) {
   return b;
 }
 
-module.exports = { numbered, producerOf, seqOf, nativeSeq, nativeFill, nativeMessage };
+/**
+ * The number of a nativeMessage() (a Buffer of at least 5 bytes) whose every byte after the
+ * number agrees with it, else -1: a message mixed from two writes (torn) gives -1.
+ */
+function checkStamped(m) {
+  if (!Buffer.isBuffer(m) || m.length < 5) return -1;
+  const i = nativeSeq(m);
+  for (let k = 4; k < m.length; k++) if (m[k] !== (i & 255)) return -1;
+  return i;
+}
+
+module.exports = { numbered, producerOf, seqOf, nativeSeq, nativeFill, nativeMessage, checkStamped, stamped: nativeMessage };

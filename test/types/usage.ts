@@ -3,7 +3,7 @@
 import {
   Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult, RwLock, Condition,
   Semaphore, Barrier, WaitGroup, ConditionWaitResult, BarrierWaitResult, Registry, RegistryEntry, RegistryStats,
-  NamespaceStats, SpscRing, MpmcQueue, Channel, Stack, PriorityQueue, BufferPool, PooledBlock, PersistInfo, PersistRecovery, PersistSync,
+  NamespaceStats, SpscRing, MpmcQueue, Channel, Stack, PriorityQueue, Broadcast, BroadcastSubscriber, BroadcastMessage, BufferPool, PooledBlock, PersistInfo, PersistRecovery, PersistSync,
   CheckpointReport, BackupReport, PersistFileReport, persist, LatencySnapshot,
 } from '../../index';
 
@@ -225,6 +225,22 @@ void (async () => {
 ch.close();
 void [sent, ch.closed, ch.tryReceive()];
 ch.dispose();
+
+const bc = Broadcast.create({ buffer: new SharedArrayBuffer(Broadcast.bytesFor(16, { messageBytes: 64 })), capacity: 16, messageBytes: 64 });
+const bsub: BroadcastSubscriber = bc.subscribe();
+bc.publish({ n: 1 });
+const bgot: BroadcastMessage | undefined = bsub.tryReceive();
+void bsub.receive({ timeoutMs: 10 }).then((m: BroadcastMessage) => m.missed + bsub.missed + bsub.lag);
+void (async () => {
+  for await (const { value, missed } of bsub) void [value, missed];
+})();
+// @ts-expect-error a broadcast needs its capacity
+Broadcast.create({ buffer: new SharedArrayBuffer(1) });
+void [bgot, bc.subscribers, bc.maxLag, bc.skipped, bsub.id, bsub.received];
+bsub.close();
+bc.close();
+const bcByName: Broadcast = reg.create('broadcast', 'news', { capacity: 64 });
+bcByName.close();
 
 // Persistence (docs/api.md, "Persistence").
 async function persisted(): Promise<void> {

@@ -13,26 +13,15 @@
 #include <vector>
 
 #include "msg/mpmc.h"
+#include "msg_test_util.h"
 
 namespace L = shm::layout;
+using msg_test::Block;
+using msg_test::Me;
 using shm::msg::MpmcQueue;
 using shm::msg::Push;
 
 namespace {
-
-struct Block {
-  explicit Block(uint64_t bytes) : size(bytes) {
-    mem = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
-    std::memset(mem, 0, bytes);
-  }
-  ~Block() { std::free(mem); }
-  uint8_t* mem;
-  uint64_t size;
-};
-
-shm::OwnerIdentity Me() {
-  return shm::IdentityOf(static_cast<uint32_t>(getpid()), static_cast<uint32_t>(gettid()));
-}
 
 // The pid of a process that has exited (and been reaped).
 uint32_t ExitedPid() {

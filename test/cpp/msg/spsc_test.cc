@@ -9,25 +9,13 @@
 #include <vector>
 
 #include "msg/spsc.h"
+#include "msg_test_util.h"
 
 namespace L = shm::layout;
 using shm::msg::Push;
 using shm::msg::SpscRing;
 
-namespace {
-
-// A 64-byte aligned block standing in for a mapping.
-struct Block {
-  explicit Block(uint64_t bytes) : size(bytes) {
-    mem = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
-    std::memset(mem, 0, bytes);
-  }
-  ~Block() { std::free(mem); }
-  uint8_t* mem;
-  uint64_t size;
-};
-
-}  // namespace
+using msg_test::Block;
 
 TEST(SpscRing, ShapesAndHeader) {
   EXPECT_TRUE(SpscRing::ValidShape(64, 0));

@@ -1,0 +1,113 @@
+'use strict';
+// docs/format.md §15, "Broadcast (kind 5)", claims to specify the broadcast bytes exactly enough
+// for an independent reader. layout-ok-file: this file reads and writes the bytes with the
+// document's offsets on purpose, never lib/layout/layout.js.
+const assert = require('assert');
+const { Broadcast } = require('../../index');
+const { exitedPid } = require('../helpers/process');
+
+const RECORDS = 24832;
+const strideOf = (m) => 8 * Math.ceil((8 + m) / 8);
+
+// The broadcast read from its bytes as the document describes it: header, control words, the
+// subscribers (owner records with their party records) and the published records from `from`.
+function readBroadcast(buffer, from) {
+  const dv = new DataView(buffer);
+  const u32 = (at) => dv.getUint32(at, true);
+  const b = {
+    magic: u32(0), kind: u32(4), version: u32(8), capacity: u32(12), elementSize: u32(16),
+    tail: u32(64), skipped: u32(68), published: u32(128), waiters: u32(192),
+  };
+  const c = b.capacity;
+  const stride = strideOf(b.elementSize);
+  b.subscribers = [];
+  for (let o = 1; o < 256; o++) {
+    const pid = u32(256 + 32 * o);
+    const party = 8448 + 64 * o;
+    if (pid !== 0 && (u32(party) & 2)) b.subscribers.push({ o, pid, cursor: u32(party + 8) });
+  }
+  b.messages = [];
+  for (let p = from; p !== b.tail; p = (p + 1) >>> 0) {
+    const at = RECORDS + (p & (c - 1)) * stride;
+    const d = (u32(at) - 4 * p) | 0;
+    if (d !== 1) {
+      b.messages.push({ p, d });
+      continue;
+    }
+    const header = u32(at + 4);
+    const length = header & 0x0fffffff;
+    const bytes = Buffer.from(buffer, at + 8, length);
+    const tag = header >>> 28;
+    b.messages.push(tag === 1 ? bytes.toString('utf8') : tag === 2 ? JSON.parse(bytes.toString('utf8')) : Buffer.from(bytes));
+  }
+  return b;
+}
+
+describe('Broadcast: the bytes of docs/format.md §15', () => {
+  it('has the documented header, control words, tables, records and size', () => {
+    assert.strictEqual(Broadcast.bytesFor(4, { messageBytes: 13 }), RECORDS + 4 * 24);
+    const buffer = new SharedArrayBuffer(Broadcast.bytesFor(4, { messageBytes: 16 }));
+    const start = 2 ** 32 - 3;
+    const b = Broadcast.create({ buffer, capacity: 4, messageBytes: 16, startPosition: start });
+    let r = readBroadcast(buffer, start);
+    assert.deepStrictEqual([r.magic, r.kind, r.version, r.capacity, r.elementSize], [0x5147534d, 5, 1, 4, 16]);
+    assert.deepStrictEqual([r.tail, r.skipped, r.subscribers.length], [start, 0, 0]);
+    for (let k = 0; k < 4; k++) {
+      const p = (start + k) >>> 0;
+      assert.strictEqual(new DataView(buffer).getUint32(RECORDS + (p & 3) * 24, true), ((4 * (p - 4) + 2) >>> 0));
+    }
+    const sub = b.subscribe();
+    ['a', { b: 1 }, Buffer.from('c'), 'd', 'e'].forEach((m) => b.publish(m));
+    r = readBroadcast(buffer, (start + 1) >>> 0);
+    assert.strictEqual(r.tail, (start + 5) >>> 0, 'the positions wrap at 2^32');
+    assert.deepStrictEqual(r.messages, [{ b: 1 }, Buffer.from('c'), 'd', 'e']);
+    assert.deepStrictEqual(r.subscribers.map((s) => [s.o, s.pid, s.cursor]), [[sub.id, process.pid, start]]);
+    sub.tryReceive();
+    assert.strictEqual(readBroadcast(buffer, start).subscribers[0].cursor, (start + 2) >>> 0, 'lapped: moved to tail - c, then read one');
+    b.close();
+  });
+
+  it('a record left being written by a gone publisher is given up as the document says', () => {
+    const buffer = new SharedArrayBuffer(Broadcast.bytesFor(4, { messageBytes: 16 }));
+    const b = Broadcast.create({ buffer, capacity: 4, messageBytes: 16 });
+    const sub = b.subscribe();
+    b.publish('one');
+    // A publisher of an exited process that claimed position 1 and died: owner record 200 names
+    // it (pid, state live), its party record says "publishing position 1", the record says "being
+    // written for 1", and tail was moved past it.
+    const dv = new DataView(buffer);
+    dv.setUint32(256 + 32 * 200, exitedPid(), true);
+    dv.setUint32(8448 + 64 * 200, 1, true);
+    dv.setUint32(8448 + 64 * 200 + 4, 1, true);
+    dv.setUint32(RECORDS + 1 * 24, 4, true);
+    dv.setUint32(64, 2, true);
+    b.publish('three');
+    assert.deepStrictEqual(sub.receiveSync(5000), { value: 'one', missed: 0 });
+    assert.deepStrictEqual(sub.receiveSync(5000), { value: 'three', missed: 0 });
+    const r = readBroadcast(buffer, 0);
+    assert.strictEqual(r.skipped, 1);
+    assert.deepStrictEqual(r.messages, ['one', { p: 1, d: 2 }, 'three']);
+    b.close();
+  });
+
+  it('a publisher gone between claiming the next lap of a record and moving tail stops no reader', () => {
+    const buffer = new SharedArrayBuffer(Broadcast.bytesFor(4, { messageBytes: 16 }));
+    const b = Broadcast.create({ buffer, capacity: 4, messageBytes: 16 });
+    const sub = b.subscribe();
+    ['m0', 'm1', 'm2', 'm3'].forEach((m) => b.publish(m));
+    // Position 4 (the record of m0) claimed by a publisher of an exited process, tail still 4.
+    const dv = new DataView(buffer);
+    dv.setUint32(256 + 32 * 200, exitedPid(), true);
+    dv.setUint32(8448 + 64 * 200, 1, true);
+    dv.setUint32(8448 + 64 * 200 + 4, 4, true);
+    dv.setUint32(RECORDS, 16, true);
+    const got = [];
+    for (let m = sub.tryReceive(); m !== undefined; m = sub.tryReceive()) got.push(m);
+    assert.deepStrictEqual(got, [{ value: 'm1', missed: 1 }, { value: 'm2', missed: 0 }, { value: 'm3', missed: 0 }]);
+    const r = readBroadcast(buffer, 0);
+    assert.deepStrictEqual([r.tail, r.skipped], [5, 1]);
+    b.publish('m5');
+    assert.deepStrictEqual(sub.tryReceive(), { value: 'm5', missed: 0 });
+    b.close();
+  });
+});

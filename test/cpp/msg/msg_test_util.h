@@ -1,0 +1,31 @@
+// What the msg room's GoogleTests share: a zeroed 64-byte aligned block of memory to put a region
+// in, and the owner identity of the calling thread.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "ownership/owners.h"
+
+namespace msg_test {
+
+struct Block {
+  explicit Block(uint64_t bytes) : size(bytes) {
+    mem = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+    std::memset(mem, 0, bytes);
+  }
+  ~Block() { std::free(mem); }
+  Block(const Block&) = delete;
+  Block& operator=(const Block&) = delete;
+  uint8_t* mem;
+  uint64_t size;
+};
+
+inline shm::OwnerIdentity Me() {
+  return shm::IdentityOf(static_cast<uint32_t>(getpid()), static_cast<uint32_t>(gettid()));
+}
+
+}  // namespace msg_test
