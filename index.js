@@ -18,6 +18,8 @@ const { SpscRing } = require('./lib/msg/spsc');
 const { MpmcQueue } = require('./lib/msg/mpmc');
 const { Channel } = require('./lib/msg/channel');
 const { BufferPool } = require('./lib/pool/buffer-pool');
+const { ObjectPool } = require('./lib/pool/object-pool');
+const { MemoryPool } = require('./lib/pool/memory-pool');
 const { Registry } = require('./lib/registry/registry');
 
 // `persist.inspect` reads a persistence directory or file without opening the store.
@@ -25,5 +27,5 @@ const persist = Object.freeze({ inspect });
 
 module.exports = {
   Store, NamespaceView, Segment, futex, ShmError, layout, Mutex, RwLock, Condition, Semaphore, Barrier, WaitGroup,
-  SpscRing, MpmcQueue, Channel, BufferPool, Registry, persist,
+  SpscRing, MpmcQueue, Channel, BufferPool, ObjectPool, MemoryPool, Registry, persist,
 };

@@ -44,6 +44,8 @@ const { SpscRing } = require('../msg/spsc');
 const { MpmcQueue } = require('../msg/mpmc');
 const { Channel } = require('../msg/channel');
 const { BufferPool } = require('../pool/buffer-pool');
+const { ObjectPool } = require('../pool/object-pool');
+const { MemoryPool, readClasses } = require('../pool/memory-pool');
 const { storeKind } = require('./store-kind');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -134,6 +136,7 @@ function queueKind(Class, sizeOption, owners) {
   });
 }
 const MPMC_OWNERS = Object.freeze({ offset: C.MPMC_OWNERS_OFFSET, slots: C.MPMC_OWNER_SLOTS });
+const POOL_OWNERS = Object.freeze({ offset: C.POOL_OWNERS_OFFSET, slots: C.POOL_OWNER_SLOTS });
 
 const KINDS = {
   mutex: syncKind(Mutex),
@@ -152,7 +155,28 @@ const KINDS = {
     version: C.POOL_FORMAT_VERSION,
     createOptions: ['blockSize', 'blockCount'],
     bytes: (o) => BufferPool.bytesFor(o.blockCount, o.blockSize),
-    owners: { offset: C.POOL_OWNERS_OFFSET, slots: C.POOL_OWNER_SLOTS },
+    owners: POOL_OWNERS,
+  }),
+  // An object pool: the buffer pool's format under kind 2 (format.md §17).
+  'object-pool': regionKind(ObjectPool, {
+    version: C.POOL_FORMAT_VERSION,
+    createOptions: ['recordSize', 'capacity'],
+    bytes: (o) => ObjectPool.bytesFor(o.capacity, o.recordSize),
+    owners: POOL_OWNERS,
+  }),
+  // A memory pool: its classes do not fit in the entry's params, so list() reads them from the
+  // pool's own class table (format.md §17, kind 3).
+  'memory-pool': regionKind(MemoryPool, {
+    version: C.POOL_FORMAT_VERSION,
+    createOptions: ['classes'],
+    check(o) {
+      if (o.classes === undefined) throw v.typeError('The "options.classes" argument is required');
+      MemoryPool.bytesFor(o.classes);
+    },
+    bytes: (o) => MemoryPool.bytesFor(o.classes),
+    params: () => [],
+    describe: (at) => ({ classes: readClasses(at.buffer, at.byteOffset) }),
+    owners: POOL_OWNERS,
   }),
   store: storeKind,
   bytes: bytesKind,
