@@ -188,7 +188,8 @@ class PoolCore {
     }
   }
 
-  // The block index and state of `handle` if it names a block held now; throws otherwise.
+  // The state of the block of `handle` (index: handle & INDEX) if the handle names a block held
+  // now; throws otherwise.
   held(handle, what) {
     if (typeof handle !== 'number') throw v.invalidType('handle', 'of type number', handle);
     if (!Number.isInteger(handle) || handle <= 0 || handle > 0xffffffff) {
@@ -202,7 +203,7 @@ class PoolCore {
     if ((s & HOLDER) === 0 || s >>> GEN_SHIFT !== handle >>> GEN_SHIFT) {
       throw poolError('ERR_BAD_HANDLE', `${what}: handle ${handle} does not name a held block (released already, reclaimed, or not of this pool)`);
     }
-    return index;
+    return s;
   }
 
   // Moves a held block to holder `holder` (0 frees it): retries while other holders change
@@ -210,11 +211,9 @@ class PoolCore {
   #move(handle, holder, what) {
     this.usable();
     for (;;) {
-      const index = this.held(handle, what);
-      const w = this.stateWord(index);
-      const s = Atomics.load(this.u32, w);
-      if (s >>> GEN_SHIFT !== handle >>> GEN_SHIFT || (s & HOLDER) === 0) continue; // changed since: check again
-      if (Atomics.compareExchange(this.u32, w, s, withHolder(s, holder)) === s) return index;
+      const s = this.held(handle, what);
+      const index = handle & INDEX;
+      if (Atomics.compareExchange(this.u32, this.stateWord(index), s, withHolder(s, holder)) === s) return index;
     }
   }
 

@@ -170,7 +170,8 @@ class FixedPool {
   /** @private The block index of a held handle (throws ERR_BAD_HANDLE otherwise). */
   indexOf_(handle, what) {
     this.#core.usable();
-    return this.#core.held(handle, what);
+    this.#core.held(handle, what);
+    return handle & INDEX;
   }
 
   /** The block of a held handle, in place (the same Uint8Array each time). */

@@ -252,7 +252,8 @@ class MemoryPool {
   /** The bytes of a held handle (of any party), in place: as many as its allocate asked for. */
   view(handle) {
     this.#core.usable();
-    const index = this.#core.held(handle, 'view');
+    this.#core.held(handle, 'view');
+    const index = handle & INDEX;
     return this.#viewOf(index, Atomics.load(this.#u32, this.#core.lengthWord(index)));
   }
 
