@@ -639,6 +639,8 @@ export interface RegistryKinds {
     handle: PriorityQueue;
   };
   broadcast: { create: { capacity: number; messageBytes?: number }; open: Record<string, never>; handle: Broadcast };
+  'object-pool': { create: { recordSize: number; capacity: number }; open: Record<string, never>; handle: ObjectPool };
+  'memory-pool': { create: { classes: MemoryPoolClass[] }; open: Record<string, never>; handle: MemoryPool };
 }
 
 export type RegistryKind = keyof RegistryKinds;
@@ -904,8 +906,13 @@ export declare class BufferPool {
   static create(options: BufferPoolCreateOptions): BufferPool;
   static open(options: QueueTarget): BufferPool;
   static bytesFor(blockCount: number, blockSize: number): number;
-  /** Throws ERR_POOL_EXHAUSTED when no block is free (after reclaiming gone holders' blocks). */
-  acquire(): PooledBlock;
+  /**
+   * Blocks the thread until a block is free (default: forever; 0: no wait); ERR_POOL_EXHAUSTED
+   * when none became free within timeoutMs (after reclaiming gone holders' blocks).
+   */
+  acquire(timeoutMs?: number): PooledBlock;
+  /** Like acquire() without blocking the event loop. */
+  acquireAsync(options?: PoolWaitOptions): Promise<PooledBlock>;
   tryAcquire(): PooledBlock | null;
   view(handle: number): Uint8Array;
   /** Makes this handle the block's holder; returns its view. */
@@ -918,6 +925,105 @@ export declare class BufferPool {
   [Symbol.dispose](): void;
   readonly blockSize: number;
   readonly blockCount: number;
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
+  readonly closed: boolean;
+}
+
+/** The options of a pool's Promise form of acquire (docs/api.md, BufferPool.acquireAsync). */
+export interface PoolWaitOptions {
+  /** Default Infinity; then the promise rejects with ShmError ERR_POOL_EXHAUSTED. */
+  timeoutMs?: number;
+  /** Aborting rejects the promise with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Where and how an object pool is created (docs/api.md, ObjectPool.create). */
+export interface ObjectPoolCreateOptions {
+  name?: string;
+  path?: string;
+  buffer?: SharedArrayBuffer;
+  byteOffset?: number;
+  size?: number;
+  /** The bytes of one record, 1 to 2^30. */
+  recordSize: number;
+  /** How many records, 1 to 65536. */
+  capacity: number;
+}
+
+/** A held record: its handle, its bytes and a DataView over them, in place. */
+export interface PooledRecord {
+  handle: number;
+  view: Uint8Array;
+  data: DataView;
+}
+
+/** Fixed-size records in shared memory (docs/api.md, ObjectPool). */
+export declare class ObjectPool {
+  private constructor();
+  static create(options: ObjectPoolCreateOptions): ObjectPool;
+  static open(options: QueueTarget): ObjectPool;
+  static bytesFor(capacity: number, recordSize: number): number;
+  /** Blocks the thread until a record is free (default: forever); ERR_POOL_EXHAUSTED after timeoutMs. */
+  acquire(timeoutMs?: number): PooledRecord;
+  acquireAsync(options?: PoolWaitOptions): Promise<PooledRecord>;
+  tryAcquire(): PooledRecord | null;
+  view(handle: number): Uint8Array;
+  data(handle: number): DataView;
+  take(handle: number): Uint8Array;
+  release(handle: number): void;
+  reclaim(): number;
+  stats(): { capacity: number; free: number; held: number; mine: number };
+  close(): void;
+  [Symbol.dispose](): void;
+  readonly recordSize: number;
+  readonly capacity: number;
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
+  readonly closed: boolean;
+}
+
+/** One size class of a memory pool: `count` blocks of `size` bytes. */
+export interface MemoryPoolClass {
+  size: number;
+  count: number;
+}
+
+/** Where and how a memory pool is created (docs/api.md, MemoryPool.create). */
+export interface MemoryPoolCreateOptions {
+  name?: string;
+  path?: string;
+  buffer?: SharedArrayBuffer;
+  byteOffset?: number;
+  size?: number;
+  /** 1 to 32 classes, sizes strictly growing, at most 65536 blocks in all. */
+  classes: MemoryPoolClass[];
+}
+
+/** Blocks of several size classes in shared memory (docs/api.md, MemoryPool). */
+export declare class MemoryPool {
+  private constructor();
+  static create(options: MemoryPoolCreateOptions): MemoryPool;
+  static open(options: QueueTarget): MemoryPool;
+  static bytesFor(classes: MemoryPoolClass[]): number;
+  /** Classes of sizes minSize, 2 × minSize, ... up to maxSize, `count` blocks each. */
+  static powersOfTwo(minSize: number, maxSize: number, count: number): MemoryPoolClass[];
+  /** A block of the smallest fitting class (or a larger one); ERR_POOL_EXHAUSTED when none is free. */
+  allocate(size: number): PooledBlock;
+  tryAllocate(size: number): PooledBlock | null;
+  /** The block of a held handle: as many bytes as its allocate asked for. */
+  view(handle: number): Uint8Array;
+  take(handle: number): Uint8Array;
+  free(handle: number): void;
+  reclaim(): number;
+  stats(): {
+    blockCount: number; free: number; held: number; mine: number;
+    classes: Array<{ size: number; count: number; free: number; held: number; mine: number }>;
+  };
+  close(): void;
+  [Symbol.dispose](): void;
+  readonly classes: MemoryPoolClass[];
+  readonly maxSize: number;
   readonly buffer: SharedArrayBuffer;
   readonly byteOffset: number;
   readonly closed: boolean;

@@ -22,6 +22,8 @@ const { PriorityQueue } = require('./lib/msg/priority-queue');
 const { Broadcast } = require('./lib/msg/broadcast');
 const { Subscriber } = require('./lib/msg/subscriber');
 const { BufferPool } = require('./lib/pool/buffer-pool');
+const { ObjectPool } = require('./lib/pool/object-pool');
+const { MemoryPool } = require('./lib/pool/memory-pool');
 const { Registry } = require('./lib/registry/registry');
 
 // `persist.inspect` reads a persistence directory or file without opening the store.
@@ -29,5 +31,5 @@ const persist = Object.freeze({ inspect });
 
 module.exports = {
   Store, NamespaceView, Segment, futex, ShmError, layout, Mutex, RwLock, Condition, Semaphore, Barrier, WaitGroup,
-  SpscRing, MpmcQueue, Channel, Stack, PriorityQueue, Broadcast, Subscriber, BufferPool, Registry, persist,
+  SpscRing, MpmcQueue, Channel, Stack, PriorityQueue, Broadcast, Subscriber, BufferPool, ObjectPool, MemoryPool, Registry, persist,
 };

@@ -7,6 +7,9 @@
 // ArrayBuffer, and (processes) child_process IPC with the 'advanced' serialization. Each case
 // runs in its own child process (bench/lib/pool-case.js) from the declared list below; the table
 // shows the median over runs of the time per hand-off and the ratios the issue's goal names.
+// Then the operations of one thread (bench/lib/pool-ops-case.js, a child process per case):
+// acquire+release of the buffer and object pools against an in-process free-list array, and
+// memory-pool allocate+free against Buffer.allocUnsafe left to the garbage collector.
 // Results: bench/results/pool-latest.json.
 //   node bench/pool.js [--quick] [--only <substring>] [--runs N] [--no-save]
 const fs = require('fs');
@@ -38,6 +41,17 @@ const LABELS = {
   ipc: 'child_process IPC (advanced), copied',
 };
 const idOf = ([transport, topology]) => `${topology}/${transport}`;
+const OPS_CASE = path.join(__dirname, 'lib', 'pool-ops-case.js');
+const OPS_N = quick ? 200000 : 1000000;
+// The declared operation cases, each [op, its peer in the same run].
+const OPS = [['buffer-pool', 'free-list'], ['object-pool', 'free-list'], ['free-list', null], ['memory-pool', 'alloc-unsafe'], ['alloc-unsafe', null]];
+const OPS_LABELS = {
+  'buffer-pool': 'BufferPool acquire(0) + release',
+  'object-pool': 'ObjectPool acquire(0) + release',
+  'free-list': 'in-process free-list array pop + push',
+  'memory-pool': 'MemoryPool allocate + free (64 B..4 KiB)',
+  'alloc-unsafe': 'Buffer.allocUnsafe, same sizes, + GC',
+};
 
 function runCase(c) {
   const [transport, topology] = c;
@@ -94,10 +108,32 @@ for (const topology of ['threads', 'processes']) {
       detail: `${(peer.ns / p.ns).toFixed(1)}× (${us(p.ns)} vs ${us(peer.ns)} µs)` });
   }
 }
+const ops = {};
+if (!only || 'ops'.includes(only) || OPS.some(([op]) => `ops/${op}`.includes(only))) {
+  console.log(`\noperations of one thread: ns per pair (median of ${runs} runs of ${OPS_N}) | × the peer's time`);
+  for (const [op] of OPS) {
+    if (only && !`ops/${op}`.includes(only) && only !== 'ops') continue;
+    try {
+      const out = execFileSync(process.execPath, [OPS_CASE, JSON.stringify({ op, n: OPS_N, runs })], { encoding: 'utf8', timeout: 600000, stdio: ['ignore', 'pipe', 'inherit'] });
+      const samples = JSON.parse(out.trim().split('\n').pop()).samples;
+      ops[op] = { ns: median(samples), samples };
+    } catch (e) {
+      ops[op] = { error: String(e.message).split('\n')[0] };
+    }
+  }
+  for (const [op, peer] of OPS) {
+    const r = ops[op];
+    if (!r) continue;
+    const p = peer && ops[peer];
+    const rel = r.ns && p && p.ns ? `${(r.ns / p.ns).toFixed(2)}× ${peer}` : '';
+    console.log(`    ${OPS_LABELS[op].padEnd(44)} ${r.error ? r.error : `${r.ns.toFixed(1).padStart(8)} ns  ${rel}`}`);
+  }
+}
+
 console.log('\ngoals:');
 for (const g of goals) console.log(`  [${g.met === null ? 'info' : g.met ? 'met' : 'NOT met'}] ${g.text}: ${g.detail}`);
 if (!flag('--no-save') && !only) {
   fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
-  fs.writeFileSync(RESULTS, `${JSON.stringify({ date, machine: m, loadavg: os.loadavg(), runs, n: N, size: SIZE, results, goals }, null, 2)}\n`);
+  fs.writeFileSync(RESULTS, `${JSON.stringify({ date, machine: m, loadavg: os.loadavg(), runs, n: N, size: SIZE, results, opsN: OPS_N, ops, goals }, null, 2)}\n`);
   console.log(`\nsaved ${path.relative(process.cwd(), RESULTS)}`);
 }

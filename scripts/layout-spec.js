@@ -375,6 +375,17 @@ const constants = {
   POOL_GEN_SHIFT: 16,
   POOL_GEN_MAX: 0xffff,
   POOL_INDEX_MASK: 0xffff,
+  // An object pool (kind 2) is a buffer pool's format with records for blocks; a memory pool
+  // (kind 3) groups its blocks in up to POOL_MAX_CLASSES size classes, listed in a class table
+  // of 8-byte records between the owner table and the block records (which therefore start
+  // POOL_MAX_CLASSES * 8 bytes later than in kinds 1 and 2). A party waiting for a free block
+  // sleeps at most POOL_RECHECK_MS at a time before trying again (and reclaiming gone holders').
+  POOL_KIND_OBJECT: 2,
+  POOL_KIND_MEMORY: 3,
+  POOL_MAX_CLASSES: 32,
+  POOL_CLASSES_OFFSET: 8256,
+  POOL_MEMORY_BLOCKS_OFFSET: 8512,
+  POOL_RECHECK_MS: 50,
   // Persistence (docs/format.md §16): the write-ahead log, its records and the control segment
   // that the processes writing one persisted store share. Why these numbers: the magics read
   // 'SWAL' and 'SPCT' in memory order. A log file starts with a 64-byte header; a record has a
@@ -833,14 +844,25 @@ const structs = {
       ['version', 'u32', 8],
       ['blockSize', 'u32', 12],
       ['blockCount', 'u32', 16],
-      ['reserved', 'u8', 20, 44],
+      ['waiters', 'u32', 20],
+      ['released', 'u32', 24],
+      ['classCount', 'u32', 28],
+      ['reserved', 'u8', 32, 32],
     ],
   },
   PoolBlock: {
     size: 64,
     fields: [
       ['state', 'u32', 0],
-      ['reserved', 'u8', 4, 60],
+      ['length', 'u32', 4],
+      ['reserved', 'u8', 8, 56],
+    ],
+  },
+  PoolClass: {
+    size: 8,
+    fields: [
+      ['blockSize', 'u32', 0],
+      ['count', 'u32', 4],
     ],
   },
   WalFileHeader: {

@@ -47,6 +47,8 @@ const { Stack } = require('../msg/stack');
 const { PriorityQueue } = require('../msg/priority-queue');
 const { Broadcast } = require('../msg/broadcast');
 const { BufferPool } = require('../pool/buffer-pool');
+const { ObjectPool } = require('../pool/object-pool');
+const { MemoryPool, readClasses } = require('../pool/memory-pool');
 const { storeKind } = require('./store-kind');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -140,6 +142,7 @@ const MPMC_OWNERS = Object.freeze({ offset: C.MPMC_OWNERS_OFFSET, slots: C.MPMC_
 // A priority queue's handles are recorded in the owner table of its mutex (format.md §15).
 const PQ_OWNERS = Object.freeze({ offset: C.PQ_MUTEX_OFFSET + C.SYNC_OWNERS_OFFSET, slots: C.SYNC_OWNER_SLOTS });
 const PQ_ORDERS = ['min', 'max'];
+const POOL_OWNERS = Object.freeze({ offset: C.POOL_OWNERS_OFFSET, slots: C.POOL_OWNER_SLOTS });
 
 const KINDS = {
   mutex: syncKind(Mutex),
@@ -170,7 +173,28 @@ const KINDS = {
     version: C.POOL_FORMAT_VERSION,
     createOptions: ['blockSize', 'blockCount'],
     bytes: (o) => BufferPool.bytesFor(o.blockCount, o.blockSize),
-    owners: { offset: C.POOL_OWNERS_OFFSET, slots: C.POOL_OWNER_SLOTS },
+    owners: POOL_OWNERS,
+  }),
+  // An object pool: the buffer pool's format under kind 2 (format.md §17).
+  'object-pool': regionKind(ObjectPool, {
+    version: C.POOL_FORMAT_VERSION,
+    createOptions: ['recordSize', 'capacity'],
+    bytes: (o) => ObjectPool.bytesFor(o.capacity, o.recordSize),
+    owners: POOL_OWNERS,
+  }),
+  // A memory pool: its classes do not fit in the entry's params, so list() reads them from the
+  // pool's own class table (format.md §17, kind 3).
+  'memory-pool': regionKind(MemoryPool, {
+    version: C.POOL_FORMAT_VERSION,
+    createOptions: ['classes'],
+    check(o) {
+      if (o.classes === undefined) throw v.typeError('The "options.classes" argument is required');
+      MemoryPool.bytesFor(o.classes);
+    },
+    bytes: (o) => MemoryPool.bytesFor(o.classes),
+    params: () => [],
+    describe: (at) => ({ classes: readClasses(at.buffer, at.byteOffset) }),
+    owners: POOL_OWNERS,
   }),
   store: storeKind,
   bytes: bytesKind,

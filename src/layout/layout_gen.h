@@ -209,6 +209,12 @@ inline constexpr uint64_t kPoolHolderMask = 0xffffULL;
 inline constexpr uint64_t kPoolGenShift = 0x10ULL;
 inline constexpr uint64_t kPoolGenMax = 0xffffULL;
 inline constexpr uint64_t kPoolIndexMask = 0xffffULL;
+inline constexpr uint64_t kPoolKindObject = 2ULL;
+inline constexpr uint64_t kPoolKindMemory = 3ULL;
+inline constexpr uint64_t kPoolMaxClasses = 0x20ULL;
+inline constexpr uint64_t kPoolClassesOffset = 0x2040ULL;
+inline constexpr uint64_t kPoolMemoryBlocksOffset = 0x2140ULL;
+inline constexpr uint64_t kPoolRecheckMs = 0x32ULL;
 inline constexpr uint64_t kWalMagic = 0x4c415753ULL;
 inline constexpr uint64_t kWalFormatVersion = 1ULL;
 inline constexpr uint64_t kWalFileHeaderSize = 0x40ULL;
@@ -829,7 +835,10 @@ struct PoolHeader {
   uint32_t version;
   uint32_t blockSize;
   uint32_t blockCount;
-  uint8_t reserved[44];
+  uint32_t waiters;
+  uint32_t released;
+  uint32_t classCount;
+  uint8_t reserved[32];
 };
 static_assert(sizeof(PoolHeader) == 64, "PoolHeader size");
 static_assert(offsetof(PoolHeader, magic) == 0, "PoolHeader.magic");
@@ -837,15 +846,28 @@ static_assert(offsetof(PoolHeader, kind) == 4, "PoolHeader.kind");
 static_assert(offsetof(PoolHeader, version) == 8, "PoolHeader.version");
 static_assert(offsetof(PoolHeader, blockSize) == 12, "PoolHeader.blockSize");
 static_assert(offsetof(PoolHeader, blockCount) == 16, "PoolHeader.blockCount");
-static_assert(offsetof(PoolHeader, reserved) == 20, "PoolHeader.reserved");
+static_assert(offsetof(PoolHeader, waiters) == 20, "PoolHeader.waiters");
+static_assert(offsetof(PoolHeader, released) == 24, "PoolHeader.released");
+static_assert(offsetof(PoolHeader, classCount) == 28, "PoolHeader.classCount");
+static_assert(offsetof(PoolHeader, reserved) == 32, "PoolHeader.reserved");
 
 struct PoolBlock {
   uint32_t state;
-  uint8_t reserved[60];
+  uint32_t length;
+  uint8_t reserved[56];
 };
 static_assert(sizeof(PoolBlock) == 64, "PoolBlock size");
 static_assert(offsetof(PoolBlock, state) == 0, "PoolBlock.state");
-static_assert(offsetof(PoolBlock, reserved) == 4, "PoolBlock.reserved");
+static_assert(offsetof(PoolBlock, length) == 4, "PoolBlock.length");
+static_assert(offsetof(PoolBlock, reserved) == 8, "PoolBlock.reserved");
+
+struct PoolClass {
+  uint32_t blockSize;
+  uint32_t count;
+};
+static_assert(sizeof(PoolClass) == 8, "PoolClass size");
+static_assert(offsetof(PoolClass, blockSize) == 0, "PoolClass.blockSize");
+static_assert(offsetof(PoolClass, count) == 4, "PoolClass.count");
 
 struct WalFileHeader {
   uint32_t magic;
@@ -1269,6 +1291,12 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kPoolGenShift, "POOL_GEN_SHIFT") \
   X(kPoolGenMax, "POOL_GEN_MAX") \
   X(kPoolIndexMask, "POOL_INDEX_MASK") \
+  X(kPoolKindObject, "POOL_KIND_OBJECT") \
+  X(kPoolKindMemory, "POOL_KIND_MEMORY") \
+  X(kPoolMaxClasses, "POOL_MAX_CLASSES") \
+  X(kPoolClassesOffset, "POOL_CLASSES_OFFSET") \
+  X(kPoolMemoryBlocksOffset, "POOL_MEMORY_BLOCKS_OFFSET") \
+  X(kPoolRecheckMs, "POOL_RECHECK_MS") \
   X(kWalMagic, "WAL_MAGIC") \
   X(kWalFormatVersion, "WAL_FORMAT_VERSION") \
   X(kWalFileHeaderSize, "WAL_FILE_HEADER_SIZE") \
@@ -1339,6 +1367,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(BcastRecord, "BCAST_RECORD") \
   X(PoolHeader, "POOL_HEADER") \
   X(PoolBlock, "POOL_BLOCK") \
+  X(PoolClass, "POOL_CLASS") \
   X(WalFileHeader, "WAL_FILE_HEADER") \
   X(WalRecord, "WAL_RECORD") \
   X(PersistHeader, "PERSIST_HEADER") \
@@ -1579,9 +1608,15 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(PoolHeader, "POOL_HEADER", version, "VERSION") \
   X(PoolHeader, "POOL_HEADER", blockSize, "BLOCK_SIZE") \
   X(PoolHeader, "POOL_HEADER", blockCount, "BLOCK_COUNT") \
+  X(PoolHeader, "POOL_HEADER", waiters, "WAITERS") \
+  X(PoolHeader, "POOL_HEADER", released, "RELEASED") \
+  X(PoolHeader, "POOL_HEADER", classCount, "CLASS_COUNT") \
   X(PoolHeader, "POOL_HEADER", reserved, "RESERVED") \
   X(PoolBlock, "POOL_BLOCK", state, "STATE") \
+  X(PoolBlock, "POOL_BLOCK", length, "LENGTH") \
   X(PoolBlock, "POOL_BLOCK", reserved, "RESERVED") \
+  X(PoolClass, "POOL_CLASS", blockSize, "BLOCK_SIZE") \
+  X(PoolClass, "POOL_CLASS", count, "COUNT") \
   X(WalFileHeader, "WAL_FILE_HEADER", magic, "MAGIC") \
   X(WalFileHeader, "WAL_FILE_HEADER", version, "VERSION") \
   X(WalFileHeader, "WAL_FILE_HEADER", startLsn, "START_LSN") \

@@ -33,7 +33,7 @@ describe('BufferPool', () => {
     }
     got.forEach((g, i) => assert.ok(g.view.every((b) => b === i + 1), `block ${i} overwritten`));
     assert.strictEqual(pool.tryAcquire(), null);
-    throwsCode(() => pool.acquire(), 'ERR_POOL_EXHAUSTED');
+    throwsCode(() => pool.acquire(0), 'ERR_POOL_EXHAUSTED');
     assert.deepStrictEqual(pool.stats(), { blockCount: 8, free: 0, held: 8, mine: 8 });
     for (const g of got) pool.release(g.handle);
     assert.deepStrictEqual(pool.stats(), { blockCount: 8, free: 8, held: 0, mine: 0 });

@@ -3,7 +3,7 @@
 // layout-ok-file: this file reads the bytes with the document's offsets on purpose, never
 // lib/layout/layout.js (a layout that drifted from docs/format.md must fail here).
 const assert = require('assert');
-const { BufferPool } = require('../../index');
+const { BufferPool, ObjectPool, MemoryPool } = require('../../index');
 
 // A pool read from its bytes as the document describes it.
 function readPool(buffer, byteOffset = 0) {
@@ -76,6 +76,80 @@ describe('BufferPool: the bytes of docs/format.md §17', () => {
     // The next acquire of that block has the next generation.
     const again = [pool.acquire(), pool.acquire()].find((g) => (g.handle & 0xffff) === i);
     assert.strictEqual(again.handle >>> 16, (handle >>> 16) + 1);
+    pool.close();
+  });
+});
+
+// A memory pool (kind 3) read from its bytes as the document describes it.
+function readMemoryPool(buffer, byteOffset = 0) {
+  const dv = new DataView(buffer, byteOffset);
+  const u32 = (at) => dv.getUint32(at, true);
+  const pool = { magic: u32(0), kind: u32(4), version: u32(8), blockSize: u32(12), blockCount: u32(16), classCount: u32(28) };
+  pool.classes = [];
+  for (let c = 0; c < pool.classCount; c++) pool.classes.push({ size: u32(8256 + 8 * c), count: u32(8256 + 8 * c + 4) });
+  const data = 8512 + 64 * pool.blockCount;
+  pool.blocks = [];
+  let at = data;
+  for (const k of pool.classes) {
+    const stride = Math.ceil(k.size / 64) * 64;
+    for (let i = 0; i < k.count; i++, at += stride) {
+      const r = 8512 + 64 * pool.blocks.length;
+      pool.blocks.push({ holder: u32(r) & 0xffff, generation: u32(r) >>> 16, length: u32(r + 4), at, size: k.size });
+    }
+  }
+  pool.bytes = at;
+  return pool;
+}
+
+describe('ObjectPool and MemoryPool: the bytes of docs/format.md §17', () => {
+  it('an object pool is a buffer pool of kind 2', () => {
+    const buffer = new SharedArrayBuffer(ObjectPool.bytesFor(3, 40));
+    const pool = ObjectPool.create({ buffer, recordSize: 40, capacity: 3 });
+    const r = readPool(buffer);
+    assert.deepStrictEqual([r.magic, r.kind, r.version, r.blockSize, r.blockCount], [0x4c4f4f50, 2, 1, 40, 3]);
+    assert.strictEqual(r.bytes, ObjectPool.bytesFor(3, 40));
+    const { handle, view } = pool.acquire(0);
+    view.fill(0x5a);
+    const b = readPool(buffer).blocks[handle & 0xffff];
+    assert.deepStrictEqual([b.holder, b.generation], [1, handle >>> 16]);
+    assert.ok(new Uint8Array(buffer, b.at, 40).every((x) => x === 0x5a));
+    pool.close();
+  });
+
+  it('a memory pool has the documented header, class table, block records and block places', () => {
+    const classes = [{ size: 10, count: 2 }, { size: 100, count: 3 }, { size: 1000, count: 1 }];
+    const bytes = MemoryPool.bytesFor(classes);
+    const buffer = new SharedArrayBuffer(64 + bytes);
+    const pool = MemoryPool.create({ buffer, byteOffset: 64, classes });
+    let r = readMemoryPool(buffer, 64);
+    assert.deepStrictEqual([r.magic, r.kind, r.version, r.blockSize, r.blockCount, r.classCount], [0x4c4f4f50, 3, 1, 1000, 6, 3]);
+    assert.deepStrictEqual(r.classes, classes);
+    assert.strictEqual(r.bytes, bytes);
+    const got = [pool.allocate(5), pool.allocate(50), pool.allocate(999), pool.allocate(100)];
+    got.forEach((g, i) => g.view.fill(i + 1));
+    r = readMemoryPool(buffer, 64);
+    const expect = [[5, 10], [50, 100], [999, 1000], [100, 100]];
+    got.forEach((g, i) => {
+      const b = r.blocks[g.handle & 0xffff];
+      assert.deepStrictEqual([b.holder, b.generation, b.length, b.size], [1, g.handle >>> 16, ...expect[i]]);
+      assert.ok(new Uint8Array(buffer, 64 + b.at, b.length).every((x) => x === i + 1));
+    });
+    pool.free(got[1].handle);
+    const freed = readMemoryPool(buffer, 64).blocks[got[1].handle & 0xffff];
+    assert.deepStrictEqual([freed.holder, freed.generation], [0, got[1].handle >>> 16]);
+    pool.close();
+  });
+
+  it('a waiter bumps nothing; a release with a registered waiter bumps released and clears waiters', () => {
+    const buffer = new SharedArrayBuffer(BufferPool.bytesFor(1, 8));
+    const pool = BufferPool.create({ buffer, blockSize: 8, blockCount: 1 });
+    const words = new Uint32Array(buffer);
+    const { handle } = pool.acquire(0);
+    assert.throws(() => pool.acquire(5), { code: 'ERR_POOL_EXHAUSTED' });
+    assert.ok(Atomics.load(words, 20 / 4) > 0); // registered in waiters
+    assert.strictEqual(Atomics.load(words, 24 / 4), 0);
+    pool.release(handle);
+    assert.deepStrictEqual([Atomics.load(words, 20 / 4), Atomics.load(words, 24 / 4)], [0, 1]);
     pool.close();
   });
 });

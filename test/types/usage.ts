@@ -3,7 +3,7 @@
 import {
   Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult, RwLock, Condition,
   Semaphore, Barrier, WaitGroup, ConditionWaitResult, BarrierWaitResult, Registry, RegistryEntry, RegistryStats,
-  NamespaceStats, SpscRing, MpmcQueue, Channel, Stack, PriorityQueue, Broadcast, BroadcastSubscriber, BroadcastMessage, BufferPool, PooledBlock, PersistInfo, PersistRecovery, PersistSync,
+  NamespaceStats, SpscRing, MpmcQueue, Channel, Stack, PriorityQueue, Broadcast, BroadcastSubscriber, BroadcastMessage, BufferPool, PooledBlock, ObjectPool, PooledRecord, MemoryPool, MemoryPoolClass, PersistInfo, PersistRecovery, PersistSync,
   CheckpointReport, BackupReport, PersistFileReport, persist, LatencySnapshot,
 } from '../../index';
 
@@ -213,6 +213,29 @@ const poolByName: BufferPool = reg.create('buffer-pool', 'frames', { blockSize: 
 // @ts-expect-error a buffer pool needs its shape
 reg.create('buffer-pool', 'frames2');
 poolByName.close();
+void bp.acquireAsync({ timeoutMs: 10, signal: new AbortController().signal }).then((b: PooledBlock) => b.handle);
+void bp.acquire(0);
+
+const op = ObjectPool.create({ buffer: new SharedArrayBuffer(ObjectPool.bytesFor(8, 16)), recordSize: 16, capacity: 8 });
+const rec: PooledRecord = op.acquire(100);
+rec.data.setUint32(rec.view.length - Uint32Array.BYTES_PER_ELEMENT, 1, true); // layout-ok: the record is the user's own bytes
+void [op.tryAcquire(), op.data(rec.handle), op.view(rec.handle), op.stats().capacity, op.recordSize];
+void op.acquireAsync().then((r: PooledRecord) => op.release(r.handle));
+op.close();
+const opByName: ObjectPool = reg.create('object-pool', 'points', { recordSize: 16, capacity: 8 });
+opByName.close();
+
+const classes: MemoryPoolClass[] = MemoryPool.powersOfTwo(64, 4096, 4);
+const mp = MemoryPool.create({ buffer: new SharedArrayBuffer(MemoryPool.bytesFor(classes)), classes });
+const chunk: PooledBlock = mp.allocate(100);
+const none: PooledBlock | null = mp.tryAllocate(5000);
+void [none, mp.view(chunk.handle), mp.stats().classes[0].free, mp.maxSize];
+mp.free(chunk.handle);
+// @ts-expect-error allocate takes a size
+mp.allocate();
+mp.close();
+const mpByName: MemoryPool = reg.create('memory-pool', 'scratch', { classes });
+mpByName.close();
 
 const ch = Channel.create({ buffer: new SharedArrayBuffer(Channel.bytesFor(8)), capacity: 8 });
 const sent: boolean = ch.trySend({ n: 1 });

@@ -1,0 +1,316 @@
+'use strict';
+// The block protocol every pool kind shares (docs/format.md §17): an owner table of §6 records,
+// one state word per block (its holder's owner record and a generation, moved by one CAS), the
+// reclaim pass that frees the blocks of holders that are gone, and waiting for a free block.
+// A kind gives the geometry (where the block records start, how many there are) and, for each
+// acquire, the range of blocks it may take; the views of the blocks are the kind's business.
+//
+// No free list: acquire scans the state words of its range, and one CAS takes a block; there is
+// no window in which a block is neither free nor recorded as held, so a crash at any instant
+// leaks nothing.
+const { threadId } = require('worker_threads');
+const { C, W } = require('../layout/layout');
+const v = require('../base/validate');
+const { OwnerTable, identityOf, GONE } = require('../ownership/owners');
+const { park, parkAsync, wakeAll, abortable, timeoutOf, asyncOptions } = require('../msg/park');
+// The msg room's error helper: a ShmError with the stable code and its numeric status.
+const { msgError: poolError } = require('../msg/errors');
+
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const HDR = C.POOL_HEADER_OFFSET / WORD;
+const WAITERS = HDR + W.POOL_HEADER.WAITERS;
+const RELEASED = HDR + W.POOL_HEADER.RELEASED;
+const OWNERS = C.POOL_OWNERS_OFFSET / WORD;
+const RECORD_WORDS = W.POOL_BLOCK.WORDS;
+const STATE = W.POOL_BLOCK.STATE;
+const LENGTH = W.POOL_BLOCK.LENGTH;
+const HOLDER = C.POOL_HOLDER_MASK;
+const GEN_SHIFT = C.POOL_GEN_SHIFT;
+const INDEX = C.POOL_INDEX_MASK;
+const RECHECK_MS = C.POOL_RECHECK_MS;
+// An exhausted acquire runs the reclaim pass, which may read /proc for each holder of another
+// process: at most once per this many ms per handle, so that a party spinning on tryAcquire()
+// while the others hold every block does not turn into a stream of /proc reads.
+const AUTO_RECLAIM_MS = 50;
+
+// The generation after `gen`: 1..POOL_GEN_MAX, wrapping to 1 (0 is "never acquired").
+const nextGen = (gen) => (gen >= C.POOL_GEN_MAX ? 1 : gen + 1);
+const stateOf = (gen, holder) => ((gen << GEN_SHIFT) | holder) >>> 0;
+// State `s` with its holder replaced (0: freed; the generation stays).
+const withHolder = (s, holder) => ((s & ~HOLDER) | holder) >>> 0;
+
+const sameRecord = (a, b) => a.pid === b.pid && a.tid === b.tid && a.startTime === b.startTime &&
+  a.bootId === b.bootId && a.state === b.state;
+
+class PoolCore {
+  u32;
+  #i32;
+  #records;
+  #owners;
+  #self;
+  #token = 0;
+  #lastReclaim = -Infinity;
+  slot = 0;
+  blockCount;
+  closed = false;
+
+  /**
+   * `u32` spans the region from its header to the end of the block records, which start at byte
+   * `recordsOffset` of the region; `blockCount` block records in all.
+   */
+  constructor(u32, recordsOffset, blockCount) {
+    this.u32 = u32;
+    this.#i32 = new Int32Array(u32.buffer, u32.byteOffset, u32.length);
+    this.#records = recordsOffset / WORD;
+    this.blockCount = blockCount;
+    this.#owners = new OwnerTable(u32, OWNERS, C.POOL_OWNER_SLOTS);
+    this.#self = identityOf(process.pid, threadId);
+  }
+
+  // Takes an owner record for this handle: a free one, or (all taken) one whose owner is gone,
+  // after giving back that owner's blocks. Blocks still naming the record just taken were a
+  // previous owner's (this handle holds none yet): they are freed before anything is acquired.
+  claim() {
+    let slot = this.#owners.claim(this.#self);
+    if (slot === 0) {
+      this.reclaim();
+      slot = this.#owners.adopt(this.#self);
+      if (slot === 0) throw poolError('ERR_TOO_MANY_HANDLES', `All ${C.POOL_OWNER_SLOTS - 1} owner slots of the pool are in use`);
+    }
+    this.slot = slot;
+    this.#freeHeldBy(slot);
+    this.#token = this.#owners.watch(slot, this.#self);
+  }
+
+  stateWord(index) {
+    return this.#records + index * RECORD_WORDS + STATE;
+  }
+
+  /** The length word of block `index` (written by a memory pool's allocate; 0 in other kinds). */
+  lengthWord(index) {
+    return this.#records + index * RECORD_WORDS + LENGTH;
+  }
+
+  usable() {
+    if (this.closed) throw poolError('ERR_CLOSED', 'The pool is closed');
+  }
+
+  // Frees every block whose holder is owner record `slot`; returns how many.
+  #freeHeldBy(slot) {
+    let n = 0;
+    for (let i = 0; i < this.blockCount; i++) {
+      const w = this.stateWord(i);
+      const s = Atomics.load(this.u32, w);
+      if ((s & HOLDER) === slot && Atomics.compareExchange(this.u32, w, s, withHolder(s, 0)) === s) n++;
+    }
+    if (n > 0) this.#wake();
+    return n;
+  }
+
+  // Wakes the parties waiting for a free block, if any registered (format.md §17, "Waiting").
+  #wake() {
+    const u32 = this.u32;
+    if (Atomics.load(u32, WAITERS) !== 0 && Atomics.exchange(u32, WAITERS, 0) !== 0) {
+      Atomics.add(u32, RELEASED, 1);
+      wakeAll(this.#i32, RELEASED);
+    }
+  }
+
+  /**
+   * One scan of blocks [lo, hi) starting at `from`: the handle of the block taken (never 0), or
+   * 0 when every one is held.
+   */
+  scan(lo, hi, from) {
+    const u32 = this.u32;
+    let i = from;
+    for (let k = lo; k < hi; k++, i = i + 1 === hi ? lo : i + 1) {
+      const w = this.stateWord(i);
+      const s = Atomics.load(u32, w);
+      if ((s & HOLDER) !== 0) continue;
+      const gen = nextGen(s >>> GEN_SHIFT);
+      if (Atomics.compareExchange(u32, w, s, stateOf(gen, this.slot)) === s) return stateOf(gen, i);
+    }
+    return 0;
+  }
+
+  /**
+   * attempt() once more after the reclaim pass, if it found nothing and the pass is due (at most
+   * every AUTO_RECLAIM_MS) and freed a block. attempt() returns a handle or 0.
+   */
+  withReclaim(attempt) {
+    const handle = attempt();
+    if (handle !== 0) return handle;
+    const now = performance.now();
+    if (now - this.#lastReclaim < AUTO_RECLAIM_MS) return 0;
+    this.#lastReclaim = now;
+    return this.reclaim() > 0 ? attempt() : 0;
+  }
+
+  // Waiting for a free block (format.md §17, "Waiting"): read `released`, register in `waiters`,
+  // try, sleep while `released` is unchanged. Reading `released` before registering is what
+  // makes a wake-up impossible to lose: a releaser that misses this registration (another
+  // releaser took the count back to 0 first) follows one that bumped `released` after it was
+  // read here. A sleep lasts at most RECHECK_MS, after which the attempt (and its reclaim pass,
+  // which frees the blocks of holders that died) runs again.
+
+  /** Runs attempt() (a handle or 0) until it gets a handle or `timeout` ms pass: the handle or 0. */
+  block(attempt, timeout) {
+    const first = attempt();
+    if (first !== 0 || timeout <= 0) return first;
+    const deadline = performance.now() + timeout;
+    const u32 = this.u32;
+    for (;;) {
+      const seen = Atomics.load(u32, RELEASED);
+      Atomics.add(u32, WAITERS, 1);
+      const h = attempt();
+      if (h !== 0) return h;
+      const left = deadline - performance.now();
+      if (left <= 0) return 0;
+      park(this.#i32, RELEASED, seen, Math.min(left, RECHECK_MS));
+      this.usable();
+    }
+  }
+
+  /** Like block() without blocking the event loop; rejects with signal.reason when aborted. */
+  async blockAsync(attempt, timeout, signal) {
+    const deadline = performance.now() + timeout;
+    const u32 = this.u32;
+    for (;;) {
+      signal?.throwIfAborted();
+      this.usable();
+      const seen = Atomics.load(u32, RELEASED);
+      Atomics.add(u32, WAITERS, 1);
+      const h = attempt();
+      if (h !== 0) return h;
+      const left = deadline - performance.now();
+      if (left <= 0) return 0;
+      await abortable(parkAsync(this.#i32, RELEASED, seen, Math.min(left, RECHECK_MS)), signal);
+    }
+  }
+
+  // The state of the block of `handle` (index: handle & INDEX) if the handle names a block held
+  // now; throws otherwise.
+  held(handle, what) {
+    if (typeof handle !== 'number') throw v.invalidType('handle', 'of type number', handle);
+    if (!Number.isInteger(handle) || handle <= 0 || handle > 0xffffffff) {
+      throw poolError('ERR_BAD_HANDLE', `${what}: ${v.describe(handle)} is not a pool handle`);
+    }
+    const index = handle & INDEX;
+    if (index >= this.blockCount) {
+      throw poolError('ERR_BAD_HANDLE', `${what}: handle ${handle} names block ${index}; the pool has ${this.blockCount}`);
+    }
+    const s = Atomics.load(this.u32, this.stateWord(index));
+    if ((s & HOLDER) === 0 || s >>> GEN_SHIFT !== handle >>> GEN_SHIFT) {
+      throw poolError('ERR_BAD_HANDLE', `${what}: handle ${handle} does not name a held block (released already, reclaimed, or not of this pool)`);
+    }
+    return s;
+  }
+
+  // Moves a held block to holder `holder` (0 frees it): retries while other holders change
+  // hands. Returns the block index.
+  #move(handle, holder, what) {
+    this.usable();
+    for (;;) {
+      const s = this.held(handle, what);
+      const index = handle & INDEX;
+      if (Atomics.compareExchange(this.u32, this.stateWord(index), s, withHolder(s, holder)) === s) return index;
+    }
+  }
+
+  /** Frees a held block (any handle may); wakes the waiters. Returns the block index. */
+  release(handle, what = 'release') {
+    const index = this.#move(handle, 0, what);
+    this.#wake();
+    return index;
+  }
+
+  /** Makes this handle the holder of a held block; returns the block index. */
+  take(handle) {
+    return this.#move(handle, this.slot, 'take');
+  }
+
+  /** Frees the blocks whose holder is gone (the gone rule of §6); returns how many. */
+  reclaim() {
+    this.usable();
+    // A verdict is judged after reading a block's state and reused for later blocks only while
+    // the record still reads the same: a record taken over since (a new owner that may hold
+    // blocks by now) is judged again, so no block of a live holder is ever freed.
+    const verdicts = new Map();
+    let n = 0;
+    for (let i = 0; i < this.blockCount; i++) {
+      const w = this.stateWord(i);
+      const s = Atomics.load(this.u32, w);
+      const holder = s & HOLDER;
+      if (holder === 0 || holder === this.slot) continue;
+      let gone = true; // a holder no owner record can be (a damaged word) holds nothing anyone can release
+      if (holder < C.POOL_OWNER_SLOTS) {
+        const record = this.#owners.read(holder);
+        let verdict = verdicts.get(holder);
+        if (verdict === undefined || !sameRecord(verdict.record, record)) {
+          verdict = { record, gone: this.#owners.status(holder, this.#self) === GONE };
+          verdicts.set(holder, verdict);
+        }
+        gone = verdict.gone;
+      }
+      if (gone && Atomics.compareExchange(this.u32, w, s, withHolder(s, 0)) === s) n++;
+    }
+    if (n > 0) this.#wake();
+    return n;
+  }
+
+  /** { count, free, held, mine } over blocks [lo, hi): a snapshot of the state words (not one instant). */
+  count(lo, hi) {
+    let held = 0;
+    let mine = 0;
+    for (let i = lo; i < hi; i++) {
+      const holder = Atomics.load(this.u32, this.stateWord(i)) & HOLDER;
+      if (holder !== 0) held++;
+      if (holder === this.slot) mine++;
+    }
+    return { count: hi - lo, free: hi - lo - held, held, mine };
+  }
+
+  /** Frees this handle's blocks and gives up its owner record. Idempotent. */
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.#freeHeldBy(this.slot);
+    this.#owners.unwatch(this.#token);
+    this.#owners.release(this.slot);
+  }
+}
+
+const MAGIC = HDR + W.POOL_HEADER.MAGIC;
+const KIND = HDR + W.POOL_HEADER.KIND;
+const VERSION = HDR + W.POOL_HEADER.VERSION;
+const BLOCK_SIZE = HDR + W.POOL_HEADER.BLOCK_SIZE;
+const BLOCK_COUNT = HDR + W.POOL_HEADER.BLOCK_COUNT;
+const CLASS_COUNT = HDR + W.POOL_HEADER.CLASS_COUNT;
+const KIND_NAMES = { [C.POOL_KIND_BUFFER]: 'a buffer pool', [C.POOL_KIND_OBJECT]: 'an object pool', [C.POOL_KIND_MEMORY]: 'a memory pool' };
+
+/** Stamps the header of a pool being created (zero-filled): every field, then the magic. */
+function stampHeader(head, kind, blockSize, blockCount, classCount) {
+  Atomics.store(head, KIND, kind);
+  Atomics.store(head, VERSION, C.POOL_FORMAT_VERSION);
+  Atomics.store(head, BLOCK_SIZE, blockSize);
+  Atomics.store(head, BLOCK_COUNT, blockCount);
+  Atomics.store(head, CLASS_COUNT, classCount);
+  Atomics.store(head, MAGIC, C.POOL_MAGIC);
+}
+
+/** Checks the header of a pool of `kind`; returns { blockSize, blockCount, classCount }. */
+function checkHeader(head, kind) {
+  if (Atomics.load(head, MAGIC) !== C.POOL_MAGIC) throw poolError('ERR_BAD_MAGIC', 'Not a pool (bad magic: not created yet?)');
+  const k = Atomics.load(head, KIND);
+  if (k !== kind) throw poolError('ERR_BAD_MAGIC', `The pool is ${KIND_NAMES[k] || `of unknown kind ${k}`}, not ${KIND_NAMES[kind]}`);
+  const version = Atomics.load(head, VERSION);
+  if (version !== C.POOL_FORMAT_VERSION) throw poolError('ERR_BAD_VERSION', `Pool version ${version}, expected ${C.POOL_FORMAT_VERSION}`);
+  return { blockSize: Atomics.load(head, BLOCK_SIZE), blockCount: Atomics.load(head, BLOCK_COUNT), classCount: Atomics.load(head, CLASS_COUNT) };
+}
+
+function exhausted(what, timeout) {
+  const waited = timeout > 0 ? ` within ${timeout} ms` : '';
+  return poolError('ERR_POOL_EXHAUSTED', `${what}: no free block${waited}`);
+}
+
+module.exports = { PoolCore, poolError, timeoutOf, asyncOptions, exhausted, stampHeader, checkHeader, INDEX };

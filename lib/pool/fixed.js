@@ -1,0 +1,217 @@
+'use strict';
+// The pools of equal blocks (docs/format.md §17): the buffer pool (kind 1) and the object pool
+// (kind 2) share one format and this class; they differ in the names of their options and in
+// what an acquire hands out (buffer-pool.js, object-pool.js). The block protocol is core.js.
+const { C, W } = require('../layout/layout');
+const v = require('../base/validate');
+const { place } = require('../msg/region');
+const { PoolCore, poolError, timeoutOf, asyncOptions, exhausted, stampHeader, checkHeader, INDEX } = require('./core');
+
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const ALIGN = C.POOL_BLOCK_ALIGN;
+const kInternal = Symbol('shmstore.pool.internal');
+/** @private The subclasses' hook: the object an acquire returns for block `index`. */
+const kBlock = Symbol('shmstore.pool.block');
+
+const strideOf = (blockSize) => Math.ceil(blockSize / ALIGN) * ALIGN;
+const dataOffset = (blockCount) => C.POOL_BLOCKS_OFFSET + blockCount * ALIGN;
+const bytesFor = (blockCount, blockSize) => dataOffset(blockCount) + blockCount * strideOf(blockSize);
+
+// A subclass declares static KIND (format.md §17), NAME (for messages) and OPTIONS: the names of
+// its size and count options, e.g. { size: 'blockSize', count: 'blockCount' }.
+class FixedPool {
+  #segment;
+  #buffer;
+  #byteOffset;
+  #core;
+  #cursor = 0;
+  #views;
+  #data;
+  #stride;
+  #size;
+  #count;
+
+  /** @private Use create() or open(). */
+  constructor(token, where, shape) {
+    const Class = new.target;
+    if (token !== kInternal) throw new TypeError(`${Class.NAME} cannot be constructed directly: use ${Class.NAME}.create() or ${Class.NAME}.open()`);
+    this.#segment = where.segment;
+    this.#buffer = where.segment ? where.segment.buffer : where.buffer;
+    this.#byteOffset = where.byteOffset;
+    try {
+      const head = new Uint32Array(this.#buffer, where.byteOffset, W.POOL_HEADER.WORDS);
+      if (shape) stampHeader(head, Class.KIND, shape.size, shape.count, 0);
+      const { blockSize, blockCount } = checkHeader(head, Class.KIND);
+      if (blockCount < 1 || blockCount > C.POOL_MAX_BLOCKS || blockSize < 1 || blockSize > C.POOL_MAX_BLOCK_SIZE) {
+        throw poolError('ERR_CORRUPT', `Pool header: ${blockCount} blocks of ${blockSize} bytes`);
+      }
+      const bytes = bytesFor(blockCount, blockSize);
+      if (where.byteOffset + bytes > this.#buffer.byteLength) {
+        throw poolError('ERR_BAD_SIZE', `The pool needs ${bytes} bytes at ${where.byteOffset}; the memory holds ${this.#buffer.byteLength}`);
+      }
+      this.#size = blockSize;
+      this.#count = blockCount;
+      // The shape under the subclass's names (blockSize/blockCount, recordSize/capacity).
+      this[Class.OPTIONS.size] = blockSize;
+      this[Class.OPTIONS.count] = blockCount;
+      this.#stride = strideOf(blockSize);
+      this.#data = where.byteOffset + dataOffset(blockCount);
+      this.#views = new Array(blockCount);
+      const u32 = new Uint32Array(this.#buffer, where.byteOffset, dataOffset(blockCount) / WORD);
+      this.#core = new PoolCore(u32, C.POOL_BLOCKS_OFFSET, blockCount);
+      this.#core.claim();
+    } catch (e) {
+      if (this.#segment) this.#segment.close();
+      throw e;
+    }
+  }
+
+  static #validateShape(count, size) {
+    v.validateInteger(count, `options.${this.OPTIONS.count}`, 1, C.POOL_MAX_BLOCKS);
+    v.validateInteger(size, `options.${this.OPTIONS.size}`, 1, C.POOL_MAX_BLOCK_SIZE);
+  }
+
+  /** Creates a pool: a new segment (exclusive), or a pool in a SharedArrayBuffer. */
+  static create(options) {
+    v.validateObject(options, 'options');
+    const { size: sizeKey, count: countKey } = this.OPTIONS;
+    for (const k of [sizeKey, countKey]) {
+      if (options[k] === undefined) throw v.typeError(`The "options.${k}" argument is required`);
+    }
+    FixedPool.#validateShape.call(this, options[countKey], options[sizeKey]);
+    const bytes = bytesFor(options[countKey], options[sizeKey]);
+    const keys = ['name', 'path', 'buffer', 'byteOffset', 'size', sizeKey, countKey];
+    const where = place(options, { create: true, keys, bytes });
+    if (where.buffer) new Uint8Array(where.buffer, where.byteOffset, bytes).fill(0);
+    return new this(kInternal, where, { size: options[sizeKey], count: options[countKey] });
+  }
+
+  /** Opens an existing pool (the header gives its shape). */
+  static open(options) {
+    v.validateObject(options, 'options');
+    return new this(kInternal, place(options, { create: false, keys: ['name', 'path', 'buffer', 'byteOffset'], bytes: null }), null);
+  }
+
+  /** The bytes a pool of `count` blocks of `size` bytes takes. */
+  static bytesFor(count, size) {
+    FixedPool.#validateShape.call(this, count, size);
+    return bytesFor(count, size);
+  }
+
+  get buffer() {
+    return this.#buffer;
+  }
+
+  get byteOffset() {
+    return this.#byteOffset;
+  }
+
+  get closed() {
+    return this.#core.closed;
+  }
+
+  /** @private The bytes of block `index`, in place (the same Uint8Array each time). */
+  viewOf_(index) {
+    let view = this.#views[index];
+    if (view === undefined) {
+      view = new Uint8Array(this.#buffer, this.#data + index * this.#stride, this.#size);
+      this.#views[index] = view;
+    }
+    return view;
+  }
+
+  // One scan from the cursor (the block after the one this handle last took).
+  #attempt = () => {
+    const handle = this.#core.scan(0, this.#count, this.#cursor);
+    if (handle !== 0) {
+      const next = (handle & INDEX) + 1;
+      this.#cursor = next === this.#count ? 0 : next;
+    }
+    return handle;
+  };
+
+  #tryOnce = () => this.#core.withReclaim(this.#attempt);
+
+  #got(handle) {
+    return handle === 0 ? null : this[kBlock](handle, handle & INDEX);
+  }
+
+  /**
+   * Takes a free block now, or returns null if none is free, even after reclaiming the blocks
+   * of gone holders (done at most every 50 ms per handle).
+   */
+  tryAcquire() {
+    this.#core.usable();
+    return this.#got(this.#tryOnce());
+  }
+
+  /**
+   * Takes a free block, blocking the thread until one is released (for worker threads; it
+   * blocks the event loop on the main thread). ERR_POOL_EXHAUSTED when none became free within
+   * `timeoutMs` (default: wait forever; 0: do not wait).
+   */
+  acquire(timeoutMs) {
+    const timeout = timeoutOf(timeoutMs);
+    this.#core.usable();
+    const got = this.#got(this.#core.block(this.#tryOnce, timeout));
+    if (got === null) throw exhausted(`${this.constructor.NAME}.acquire()`, timeout);
+    return got;
+  }
+
+  /** Like acquire() without blocking the event loop; options { timeoutMs, signal }. */
+  async acquireAsync(options) {
+    const { timeout, signal } = asyncOptions(options);
+    this.#core.usable();
+    const got = this.#got(await this.#core.blockAsync(this.#tryOnce, timeout, signal));
+    if (got === null) throw exhausted(`${this.constructor.NAME}.acquireAsync()`, timeout);
+    return got;
+  }
+
+  /** @private The block index of a held handle (throws ERR_BAD_HANDLE otherwise). */
+  indexOf_(handle, what) {
+    this.#core.usable();
+    this.#core.held(handle, what);
+    return handle & INDEX;
+  }
+
+  /** The block of a held handle, in place (the same Uint8Array each time). */
+  view(handle) {
+    return this.viewOf_(this.indexOf_(handle, 'view'));
+  }
+
+  /** Gives a block back to the pool (from any handle of any thread or process); wakes a waiter. */
+  release(handle) {
+    this.#core.release(handle);
+  }
+
+  /**
+   * Makes this handle the holder of a block another party acquired (a receiver taking over a
+   * handed-off block): if this handle's owner dies, the block is reclaimed. Returns its view.
+   */
+  take(handle) {
+    return this.viewOf_(this.#core.take(handle));
+  }
+
+  /** Frees the blocks whose holder is gone (the gone rule of §6); returns how many. */
+  reclaim() {
+    return this.#core.reclaim();
+  }
+
+  /** { <count option>, free, held, mine }: a snapshot of the state words (not one instant). */
+  stats() {
+    this.#core.usable();
+    const { count, free, held, mine } = this.#core.count(0, this.#count);
+    return { [this.constructor.OPTIONS.count]: count, free, held, mine };
+  }
+
+  /** Frees the blocks this handle holds, gives up its owner record and closes its segment. */
+  close() {
+    if (this.#core.closed) return;
+    this.#core.close();
+    if (this.#segment) this.#segment.close();
+  }
+}
+
+if (typeof Symbol.dispose === 'symbol') FixedPool.prototype[Symbol.dispose] = FixedPool.prototype.close;
+
+module.exports = { FixedPool, kBlock };

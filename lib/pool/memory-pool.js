@@ -1,0 +1,297 @@
+'use strict';
+// MemoryPool: blocks of several size classes in one region (docs/format.md §17, "Memory pool
+// (kind 3)"). allocate(size) takes a free block of the smallest class that holds `size` bytes,
+// or of a larger class when that one is exhausted; the handle names the block wherever it is
+// sent, and any handle of the pool, in any thread or process, reopens it (view), takes it over
+// or frees it. The classes' blocks are one array of block records, class after class, so the
+// block protocol, the owner table and the reclaim of gone holders' blocks are core.js's.
+const { C, W } = require('../layout/layout');
+const v = require('../base/validate');
+const { place } = require('../msg/region');
+const { PoolCore, poolError, exhausted, stampHeader, checkHeader, INDEX } = require('./core');
+
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const ALIGN = C.POOL_BLOCK_ALIGN;
+const CLASSES = C.POOL_CLASSES_OFFSET / WORD;
+const CLASS_WORDS = W.POOL_CLASS.WORDS;
+const kInternal = Symbol('shmstore.MemoryPool.internal');
+
+const strideOf = (size) => Math.ceil(size / ALIGN) * ALIGN;
+const totalOf = (classes) => classes.reduce((n, c) => n + c.count, 0);
+const dataOffset = (total) => C.POOL_MEMORY_BLOCKS_OFFSET + total * ALIGN;
+const bytesFor = (classes) => classes.reduce((n, c) => n + c.count * strideOf(c.size), dataOffset(totalOf(classes)));
+
+// Why a class list is refused, or null: 1 to POOL_MAX_CLASSES classes of strictly growing sizes
+// (1 to 2^30 bytes), each of at least one block, at most POOL_MAX_BLOCKS blocks in all.
+function shapeProblem(classes) {
+  if (classes.length < 1 || classes.length > C.POOL_MAX_CLASSES) return `${classes.length} classes (1 to ${C.POOL_MAX_CLASSES} allowed)`;
+  for (let c = 0; c < classes.length; c++) {
+    const { size, count } = classes[c];
+    if (!(size >= 1 && size <= C.POOL_MAX_BLOCK_SIZE) || !(count >= 1)) return `class ${c}: ${count} blocks of ${size} bytes`;
+    if (c > 0 && size <= classes[c - 1].size) return `class ${c}: size ${size} does not exceed the previous class's ${classes[c - 1].size}`;
+  }
+  const total = totalOf(classes);
+  if (total > C.POOL_MAX_BLOCKS) return `${total} blocks in all (at most ${C.POOL_MAX_BLOCKS})`;
+  return null;
+}
+
+/** Validates the `classes` option: an array of { size, count }; returns a plain copy. */
+function validateClasses(classes) {
+  if (!Array.isArray(classes)) throw v.invalidType('options.classes', 'an array of { size, count }', classes);
+  const copy = classes.map((c, i) => {
+    v.validateObject(c, `options.classes[${i}]`);
+    v.validateKeys(c, `options.classes[${i}]`, ['size', 'count']);
+    v.validateInteger(c.size, `options.classes[${i}].size`, 1, C.POOL_MAX_BLOCK_SIZE);
+    v.validateInteger(c.count, `options.classes[${i}].count`, 1, C.POOL_MAX_BLOCKS);
+    return { size: c.size, count: c.count };
+  });
+  const problem = shapeProblem(copy);
+  if (problem !== null) throw v.rangeError(`The "options.classes" argument is not allowed: ${problem}`);
+  return copy;
+}
+
+/**
+ * The class table of the memory pool at `byteOffset`, checked against its header (ERR_BAD_MAGIC
+ * and the like for a region that is no memory pool, ERR_CORRUPT when the two disagree).
+ */
+function readClasses(buffer, byteOffset) {
+  const shape = checkHeader(new Uint32Array(buffer, byteOffset, W.POOL_HEADER.WORDS), C.POOL_KIND_MEMORY);
+  const n = shape.classCount;
+  const table = new Uint32Array(buffer, byteOffset, CLASSES + C.POOL_MAX_CLASSES * CLASS_WORDS);
+  const classes = [];
+  for (let i = 0; i < Math.min(n, C.POOL_MAX_CLASSES); i++) {
+    classes.push({
+      size: Atomics.load(table, CLASSES + i * CLASS_WORDS + W.POOL_CLASS.BLOCK_SIZE),
+      count: Atomics.load(table, CLASSES + i * CLASS_WORDS + W.POOL_CLASS.COUNT),
+    });
+  }
+  const problem = n > C.POOL_MAX_CLASSES ? `${n} classes` : shapeProblem(classes);
+  if (problem !== null) throw poolError('ERR_CORRUPT', `Memory pool class table: ${problem}`);
+  if (totalOf(classes) !== shape.blockCount || classes[n - 1].size !== shape.blockSize) {
+    throw poolError('ERR_CORRUPT', `Memory pool header: ${shape.blockCount} blocks of up to ${shape.blockSize} bytes; the class table says otherwise`);
+  }
+  return classes;
+}
+
+class MemoryPool {
+  #segment;
+  #buffer;
+  #byteOffset;
+  #core;
+  #u32;
+  // Per class: { size, count, first (block index), data (byte offset), stride, cursor }.
+  #classes;
+  // Per block: its class.
+  #classOf;
+  #views;
+
+  /** @private Use MemoryPool.create() or MemoryPool.open(). */
+  constructor(token, where, classes) {
+    if (token !== kInternal) throw new TypeError('MemoryPool cannot be constructed directly: use MemoryPool.create() or MemoryPool.open()');
+    this.#segment = where.segment;
+    this.#buffer = where.segment ? where.segment.buffer : where.buffer;
+    this.#byteOffset = where.byteOffset;
+    try {
+      const head = new Uint32Array(this.#buffer, where.byteOffset, W.POOL_HEADER.WORDS);
+      if (classes) {
+        const table = new Uint32Array(this.#buffer, where.byteOffset, CLASSES + C.POOL_MAX_CLASSES * CLASS_WORDS);
+        classes.forEach((c, i) => {
+          Atomics.store(table, CLASSES + i * CLASS_WORDS + W.POOL_CLASS.BLOCK_SIZE, c.size);
+          Atomics.store(table, CLASSES + i * CLASS_WORDS + W.POOL_CLASS.COUNT, c.count);
+        });
+        stampHeader(head, C.POOL_KIND_MEMORY, classes[classes.length - 1].size, totalOf(classes), classes.length);
+      }
+      const read = readClasses(this.#buffer, where.byteOffset);
+      this.#layOut(read, where.byteOffset);
+      const total = totalOf(read);
+      const bytes = bytesFor(read);
+      if (where.byteOffset + bytes > this.#buffer.byteLength) {
+        throw poolError('ERR_BAD_SIZE', `The pool needs ${bytes} bytes at ${where.byteOffset}; the memory holds ${this.#buffer.byteLength}`);
+      }
+      this.#u32 = new Uint32Array(this.#buffer, where.byteOffset, dataOffset(total) / WORD);
+      this.#core = new PoolCore(this.#u32, C.POOL_MEMORY_BLOCKS_OFFSET, total);
+      this.#core.claim();
+    } catch (e) {
+      if (this.#segment) this.#segment.close();
+      throw e;
+    }
+  }
+
+  #layOut(classes, byteOffset) {
+    let first = 0;
+    let data = byteOffset + dataOffset(totalOf(classes));
+    this.#classes = classes.map((c) => {
+      const k = { size: c.size, count: c.count, first, data, stride: strideOf(c.size), cursor: first };
+      first += c.count;
+      data += c.count * k.stride;
+      return k;
+    });
+    this.#classOf = new Uint8Array(first);
+    this.#classes.forEach((k, i) => this.#classOf.fill(i, k.first, k.first + k.count));
+    this.#views = new Array(first);
+  }
+
+  /**
+   * Creates a pool: a new segment (exclusive), or a pool in a SharedArrayBuffer. `classes` is an
+   * array of { size, count }, sizes strictly growing.
+   */
+  static create(options) {
+    v.validateObject(options, 'options');
+    if (options.classes === undefined) throw v.typeError('The "options.classes" argument is required');
+    const classes = validateClasses(options.classes);
+    const bytes = bytesFor(classes);
+    const where = place(options, { create: true, keys: ['name', 'path', 'buffer', 'byteOffset', 'size', 'classes'], bytes });
+    if (where.buffer) new Uint8Array(where.buffer, where.byteOffset, bytes).fill(0);
+    return new MemoryPool(kInternal, where, classes);
+  }
+
+  /** Opens an existing pool (its class table gives its shape). */
+  static open(options) {
+    v.validateObject(options, 'options');
+    return new MemoryPool(kInternal, place(options, { create: false, keys: ['name', 'path', 'buffer', 'byteOffset'], bytes: null }), null);
+  }
+
+  /** The bytes a pool of these classes takes. */
+  static bytesFor(classes) {
+    return bytesFor(validateClasses(classes));
+  }
+
+  /** Classes of sizes minSize, 2 × minSize, ... up to maxSize (powers of two), `count` blocks each. */
+  static powersOfTwo(minSize, maxSize, count) {
+    v.validateInteger(minSize, 'minSize', 1, C.POOL_MAX_BLOCK_SIZE);
+    v.validateInteger(maxSize, 'maxSize', minSize, C.POOL_MAX_BLOCK_SIZE);
+    v.validateInteger(count, 'count', 1, C.POOL_MAX_BLOCKS);
+    const classes = [];
+    for (let size = minSize; size <= maxSize; size *= 2) classes.push({ size, count });
+    return validateClasses(classes);
+  }
+
+  get buffer() {
+    return this.#buffer;
+  }
+
+  get byteOffset() {
+    return this.#byteOffset;
+  }
+
+  get closed() {
+    return this.#core.closed;
+  }
+
+  /** The classes: [{ size, count }], smallest first. */
+  get classes() {
+    return this.#classes.map((k) => ({ size: k.size, count: k.count }));
+  }
+
+  /** The largest size allocate() takes. */
+  get maxSize() {
+    return this.#classes[this.#classes.length - 1].size;
+  }
+
+  // The view of `length` bytes of block `index` (the same Uint8Array while the length is the same).
+  #viewOf(index, length) {
+    let view = this.#views[index];
+    if (view === undefined || view.length !== length) {
+      const k = this.#classes[this.#classOf[index]];
+      view = new Uint8Array(this.#buffer, k.data + (index - k.first) * k.stride, length);
+      this.#views[index] = view;
+    }
+    return view;
+  }
+
+  // The first class whose blocks hold `size` bytes (the caller checked size <= maxSize).
+  #classFor(size) {
+    let c = 0;
+    while (this.#classes[c].size < size) c++;
+    return c;
+  }
+
+  // One scan of class c, then of each larger class: a handle or 0.
+  #scanFrom(c) {
+    for (let i = c; i < this.#classes.length; i++) {
+      const k = this.#classes[i];
+      const handle = this.#core.scan(k.first, k.first + k.count, k.cursor);
+      if (handle !== 0) {
+        const next = (handle & INDEX) + 1;
+        k.cursor = next === k.first + k.count ? k.first : next;
+        return handle;
+      }
+    }
+    return 0;
+  }
+
+  #validateSize(size) {
+    if (typeof size !== 'number') throw v.invalidType('size', 'of type number', size);
+    v.validateInteger(size, 'size', 1, this.maxSize);
+  }
+
+  /**
+   * A block of at least `size` bytes: { handle, view } (the view is exactly `size` bytes, in
+   * place), or null when that class and every larger one are exhausted, even after reclaiming
+   * the blocks of gone holders.
+   */
+  tryAllocate(size) {
+    this.#core.usable();
+    this.#validateSize(size);
+    const c = this.#classFor(size);
+    const handle = this.#core.withReclaim(() => this.#scanFrom(c));
+    if (handle === 0) return null;
+    const index = handle & INDEX;
+    // The holder records the length, so that view(handle) anywhere gives the same bytes.
+    Atomics.store(this.#u32, this.#core.lengthWord(index), size);
+    return { handle, view: this.#viewOf(index, size) };
+  }
+
+  /** As tryAllocate(), but throws ERR_POOL_EXHAUSTED instead of returning null. */
+  allocate(size) {
+    const got = this.tryAllocate(size);
+    if (got === null) throw exhausted(`MemoryPool.allocate(${size})`, 0);
+    return got;
+  }
+
+  /** The bytes of a held handle (of any party), in place: as many as its allocate asked for. */
+  view(handle) {
+    this.#core.usable();
+    this.#core.held(handle, 'view');
+    const index = handle & INDEX;
+    return this.#viewOf(index, Atomics.load(this.#u32, this.#core.lengthWord(index)));
+  }
+
+  /** Frees a block (from any handle of any thread or process). */
+  free(handle) {
+    this.#core.release(handle, 'free');
+  }
+
+  /** Makes this handle the holder of a block another party allocated; returns its view. */
+  take(handle) {
+    const index = this.#core.take(handle);
+    return this.#viewOf(index, Atomics.load(this.#u32, this.#core.lengthWord(index)));
+  }
+
+  /** Frees the blocks whose holder is gone (the gone rule of §6); returns how many. */
+  reclaim() {
+    return this.#core.reclaim();
+  }
+
+  /**
+   * { blockCount, free, held, mine, classes: [{ size, count, free, held, mine }] }: a snapshot of
+   * the state words (not one instant).
+   */
+  stats() {
+    this.#core.usable();
+    const classes = this.#classes.map((k) => ({ size: k.size, ...this.#core.count(k.first, k.first + k.count) }));
+    const sum = (f) => classes.reduce((n, k) => n + k[f], 0);
+    return { blockCount: this.#core.blockCount, free: sum('free'), held: sum('held'), mine: sum('mine'), classes };
+  }
+
+  /** Frees the blocks this handle holds, gives up its owner record and closes its segment. */
+  close() {
+    if (this.#core.closed) return;
+    this.#core.close();
+    if (this.#segment) this.#segment.close();
+  }
+}
+
+if (typeof Symbol.dispose === 'symbol') MemoryPool.prototype[Symbol.dispose] = MemoryPool.prototype.close;
+
+module.exports = { MemoryPool, readClasses };
