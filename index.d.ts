@@ -625,6 +625,14 @@ export type RegistryCreateOptions = RegistryTarget & {
  * and handle options), those of open(), and the handle. */
 export interface RegistryKinds {
   mutex: { create: Record<string, never>; open: Record<string, never>; handle: Mutex };
+  rwlock: { create: Record<string, never>; open: Record<string, never>; handle: RwLock };
+  semaphore: { create: { permits?: number }; open: Record<string, never>; handle: Semaphore };
+  barrier: { create: { parties: number }; open: Record<string, never>; handle: Barrier };
+  condition: { create: Record<string, never>; open: Record<string, never>; handle: Condition };
+  waitgroup: { create: Record<string, never>; open: Record<string, never>; handle: WaitGroup };
+  spsc: { create: { capacity: number; elementSize?: number }; open: Record<string, never>; handle: SpscRing };
+  mpmc: { create: { capacity: number; messageBytes?: number }; open: Record<string, never>; handle: MpmcQueue };
+  channel: { create: { capacity: number; messageBytes?: number }; open: Record<string, never>; handle: Channel };
   store: {
     create: { size: number; buckets?: number; maxEntries?: number; maxNamespaces?: number; mode?: number; engine?: StoreEngine; lockTimeoutMs?: number };
     open: { engine?: StoreEngine; lockTimeoutMs?: number };
@@ -647,7 +655,7 @@ export type RegistryKind = keyof RegistryKinds;
 
 /** The options of a call that may create: required when the kind has required creation options. */
 export type RegistryCreateArgs<K extends RegistryKind> = Record<string, never> extends RegistryKinds[K]['create']
-  ? [options?: RegistryKinds[K]['open']]
+  ? [options?: RegistryKinds[K]['create'] extends Record<string, never> ? RegistryKinds[K]['open'] : RegistryKinds[K]['create']]
   : [options: RegistryKinds[K]['create']];
 
 /** One live structure, as registry.list() shows it. */

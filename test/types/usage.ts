@@ -140,6 +140,15 @@ const lockByName: Mutex = reg.create('mutex', 'jobs');
 const kv: Store = reg.openOrCreate('store', 'sessions', { size: 1 << 20, engine: 'js' });
 const bytesBlock: Uint8Array = reg.create('bytes', 'flags', { size: 16 });
 const again: Mutex = reg.open('mutex', 'jobs');
+const semByName: Semaphore = reg.create('semaphore', 'slots', { permits: 4 });
+const barrierByName: Barrier = reg.create('barrier', 'phase', { parties: 2 });
+const rwByName: RwLock = reg.openOrCreate('rwlock', 'config');
+const ringByName: SpscRing = reg.create('spsc', 'samples', { capacity: 1024, elementSize: 8 });
+const jobsByName: MpmcQueue = reg.create('mpmc', 'jobs-q', { capacity: 64 });
+const chByName: Channel = reg.create('channel', 'events', { capacity: 64, messageBytes: 128 });
+void [semByName, barrierByName, rwByName, ringByName, jobsByName, chByName, reg.open('condition', 'c') as Condition, reg.open('waitgroup', 'w') as WaitGroup];
+// @ts-expect-error a barrier needs its parties
+reg.create('barrier', 'noparties');
 const kv2: Store = reg.open('store', 'sessions', { lockTimeoutMs: 100 });
 const listed: RegistryEntry[] = reg.list();
 const regStats: RegistryStats = reg.stats();
