@@ -300,8 +300,8 @@ class Store extends BaseStore {
   }
 
   // Logged as one WAL_REC_NS_DROP record (format.md §16), which replays as a drop. A log that
-  // cannot be written puts the entries back (in a namespace created anew: its policy and
-  // counters are not restored) and throws.
+  // cannot be written puts the entries back (in a namespace created anew, with its policy and
+  // default TTL, not its counters) and throws.
   dropNamespace(ns) {
     if (this._p === null) return super.dropNamespace(ns);
     return this._loggedWhole(ns, 'dropNamespace', C.WAL_REC_NS_DROP, false, () => super.dropNamespace(ns));
@@ -310,7 +310,7 @@ class Store extends BaseStore {
   // A mutation of a whole namespace (clear, drop) under every stripe: `apply()` changes the
   // store and returns its result, `none` (what an absent or empty namespace gives) is returned
   // without a record; otherwise one record of `type` is logged, and a log that cannot be written
-  // puts the entries back and throws.
+  // puts the entries back, each with its own expiry, and throws.
   _loggedWhole(ns, what, type, none, apply) {
     const p = this._p;
     this._live();
@@ -319,15 +319,14 @@ class Store extends BaseStore {
     let n;
     p.control.lockAllStripes();
     try {
-      const before = this._nsCall(ns, null, (id) => this._e.entries(id), what);
+      const before = this._nsCall(ns, null, (id) => this._wholeState(id), what);
       if (before === null) return none;
       n = apply();
       if (n === none) return none;
       try {
         end = p.wal.append(encodeRecord(type, ns, null, null, 0, 0));
       } catch (err) {
-        const id = this._id(ns, true);
-        for (const [k, raw, enc] of before) this._e.set(id, k, raw, enc);
+        this._putBack(ns, before);
         throw err;
       }
     } finally {
@@ -335,6 +334,24 @@ class Store extends BaseStore {
     }
     this._settle(end);
     return n;
+  }
+
+  // What a failed clear or drop puts back (held: every stripe): the namespace's policy and
+  // default TTL, and each entry with its own expiry as the engine's set takes it (an entry that
+  // expired since it was listed is put back expired, which leaves it absent).
+  _wholeState(id) {
+    const row = this._e.namespaces().find((r) => r[1] === id);
+    const entries = this._e.entries(id).map(([k, raw, enc]) => {
+      const at = this._e.expiresAt(id, k);
+      return [k, raw, enc, at < 0 ? 1 : engineExpiry(at)];
+    });
+    return { policy: row ? row[3] : -1, ttlMs: row ? row[4] : -1, entries };
+  }
+
+  _putBack(ns, before) {
+    const id = this._id(ns, true);
+    this._e.configureNamespace(id, before.policy, before.ttlMs);
+    for (const [k, raw, enc, at] of before.entries) this._e.set(id, k, raw, enc, at);
   }
 
   // Every pair is validated before any is written; each pair is one logged set.
