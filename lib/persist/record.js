@@ -14,7 +14,9 @@ const ALIGN = C.WAL_RECORD_ALIGN;
 const MAX_NS = C.MAX_NAMESPACE_BYTES;
 const MAX_KEY = C.MAX_KEY_BYTES;
 const MAX_VALUE = C.MAX_VALUE_BYTES;
-const TYPES = new Set([C.WAL_REC_SET, C.WAL_REC_DELETE, C.WAL_REC_CLEAR, C.WAL_REC_NS_CREATE, C.WAL_REC_NS_DROP]);
+const TYPES = new Set([C.WAL_REC_SET, C.WAL_REC_DELETE, C.WAL_REC_CLEAR, C.WAL_REC_NS_CREATE, C.WAL_REC_NS_DROP, C.WAL_REC_NS_SETTINGS]);
+// The largest eviction policy a namespace settings record may name (format.md §5's values).
+const MAX_POLICY = C.POLICY_CLOCK;
 // The largest record: header, the longest name, key and value, rounded up to ALIGN.
 const MAX_RECORD = alignUp(HEADER + MAX_NS + MAX_KEY + MAX_VALUE);
 
@@ -117,6 +119,8 @@ function parseRecord(buf, at, lsn) {
   const encoding = buf[at + R.ENCODING];
   if (!TYPES.has(type)) return `unknown record type ${type}`;
   if (nsLength > MAX_NS || keyLength > MAX_KEY || valueLength < 0 || valueLength > MAX_VALUE) return 'bad record lengths';
+  // A settings record names a namespace, no key or value, and a policy there is.
+  if (type === C.WAL_REC_NS_SETTINGS && (nsLength === 0 || keyLength !== 0 || valueLength !== 0 || encoding > MAX_POLICY)) return 'bad namespace settings record';
   const base = at + HEADER;
   return {
     lsn,

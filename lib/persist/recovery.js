@@ -40,6 +40,10 @@ function applyRecord(store, r, nowMs) {
     case C.WAL_REC_NS_CREATE:
       store._id(r.ns, true);
       return;
+    case C.WAL_REC_NS_SETTINGS:
+      // Absolute settings: the policy in the encoding field, the default TTL in expiresAt.
+      store._e.configureNamespace(store._id(r.ns, true), r.encoding, r.expiresAt);
+      return;
     default:
       throw new ShmError('ERR_PERSIST_CORRUPT', `unknown record type ${r.type}`);
   }

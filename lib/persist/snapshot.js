@@ -1,5 +1,6 @@
 'use strict';
-// Snapshots (docs/format.md §16, "Snapshots"): every entry of the store as set records, between a
+// Snapshots (docs/format.md §16, "Snapshots"): every entry of the store as set records (each
+// namespace's settings record first when it has settings), between a
 // checksummed header and a trailer that checksums the whole body. A snapshot is written to a
 // temporary name, synced, renamed and its directory synced, so a snapshot file under its final
 // name is complete; loading one checks every record and the trailer and throws
@@ -75,8 +76,10 @@ function encodeTrailer(records, bodyBytes, bodyCrc) {
 }
 
 /**
- * Writes the snapshot of LSN `startLsn` into `dir` from `each(emit)`, which calls
- * emit(ns, key, raw, encoding, expiresAt) once per entry. Returns { file, records, bytes }.
+ * Writes the snapshot of LSN `startLsn` into `dir` from `each(emit, emitSettings)`, which calls
+ * emit(ns, key, raw, encoding, expiresAt) once per entry and emitSettings(ns, policy, ttlMs)
+ * once per namespace whose settings are not the defaults, before its entries. Returns { file,
+ * records, bytes }.
  */
 function writeSnapshot(dir, startLsn, geo, each) {
   const file = path.join(dir, snapFileName(startLsn));
@@ -88,12 +91,15 @@ function writeSnapshot(dir, startLsn, geo, each) {
     fs.writeSync(fd, encodeHeader(startLsn, geo), 0, HEADER, 0);
     w = new BodyWriter(fd);
     const scratch = Buffer.allocUnsafe(MAX_RECORD);
-    each((ns, key, raw, encoding, expiresAt) => {
-      const rec = encodeRecordInto(scratch, C.WAL_REC_SET, ns, key, raw, encoding, expiresAt);
+    const put = (rec) => {
       sealRecord(rec, w.bytes);
       w.add(rec);
       records += 1;
-    });
+    };
+    each(
+      (ns, key, raw, encoding, expiresAt) => put(encodeRecordInto(scratch, C.WAL_REC_SET, ns, key, raw, encoding, expiresAt)),
+      (ns, policy, ttlMs) => put(encodeRecordInto(scratch, C.WAL_REC_NS_SETTINGS, ns, null, null, policy, ttlMs)),
+    );
     w.flush();
     fs.writeSync(fd, encodeTrailer(records, w.bytes, w.crc), 0, TRAILER, w.pos);
     fs.fdatasyncSync(fd);
@@ -154,7 +160,7 @@ function readSnapshot(file, onRecord) {
         continue;
       }
       if (typeof r === 'string') throw corrupt(file, `${r} at body offset ${lsn}`);
-      if (r.type !== C.WAL_REC_SET) throw corrupt(file, `a record of type ${r.type} at body offset ${lsn}`);
+      if (r.type !== C.WAL_REC_SET && r.type !== C.WAL_REC_NS_SETTINGS) throw corrupt(file, `a record of type ${r.type} at body offset ${lsn}`);
       onRecord(r);
       records += 1;
       at += r.size;

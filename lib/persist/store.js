@@ -340,18 +340,56 @@ class Store extends BaseStore {
   // default TTL, and each entry with its own expiry as the engine's set takes it (an entry that
   // expired since it was listed is put back expired, which leaves it absent).
   _wholeState(id) {
-    const row = this._e.namespaces().find((r) => r[1] === id);
+    const [policy, ttlMs] = this._settingsOf(id);
     const entries = this._e.entries(id).map(([k, raw, enc]) => {
       const at = this._e.expiresAt(id, k);
       return [k, raw, enc, at < 0 ? 1 : engineExpiry(at)];
     });
-    return { policy: row ? row[3] : -1, ttlMs: row ? row[4] : -1, entries };
+    return { policy, ttlMs, entries };
   }
 
   _putBack(ns, before) {
     const id = this._id(ns, true);
     this._e.configureNamespace(id, before.policy, before.ttlMs);
     for (const [k, raw, enc, at] of before.entries) this._e.set(id, k, raw, enc, at);
+  }
+
+  // With settings (eviction, ttl), logged as one WAL_REC_NS_SETTINGS record (format.md §16)
+  // holding the namespace's resulting policy and default TTL, under every stripe (so that the log
+  // order of two configurations, and of a configuration and a drop, is their store order); no
+  // record when nothing changed. A log that cannot be written puts the old settings back and
+  // throws.
+  namespace(name, opts) {
+    const p = this._p;
+    if (p === null || cache.namespaceConfigOf(opts) === null) return super.namespace(name, opts);
+    this._live();
+    checkNsName(name);
+    let end;
+    let view;
+    p.control.lockAllStripes();
+    try {
+      const before = this._nsCall(name, null, (id) => this._settingsOf(id), 'namespace');
+      view = super.namespace(name, opts);
+      const after = this._nsCall(name, null, (id) => this._settingsOf(id), 'namespace');
+      if (before !== null && before[0] === after[0] && before[1] === after[1]) return view;
+      try {
+        end = p.wal.append(encodeRecord(C.WAL_REC_NS_SETTINGS, name, null, null, after[0], after[1]));
+      } catch (err) {
+        const old = before || [C.POLICY_INHERIT, 0];
+        this._e.configureNamespace(this._id(name, true), old[0], old[1]);
+        throw err;
+      }
+    } finally {
+      p.control.unlockAllStripes();
+    }
+    this._settle(end);
+    return view;
+  }
+
+  // [policy, ttlMs] of namespace `id` as the policy table holds them (format.md §5).
+  _settingsOf(id) {
+    const row = this._e.namespaces().find((r) => r[1] === id);
+    return row ? [row[3], row[4]] : [C.POLICY_INHERIT, 0];
   }
 
   // Every pair is validated before any is written; each pair is one logged set.

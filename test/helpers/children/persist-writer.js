@@ -10,6 +10,8 @@
 //   writers of different processes and engines race on the same keys.
 // - With `count`, stops after that many writes and exits 0.
 // - With `checkpointEvery`, runs store.checkpoint() before every that many-th write.
+// - With `settings`, also sets the default TTL of namespace `cfg-<tag>` to (seq + 1) seconds
+//   (a logged namespace settings record) after every write, before the acknowledgement line.
 // - `failAt` mode (disk full): writes until a set fails, then prints { acked, failed, code } and
 //   exits 0.
 const fs = require('fs');
@@ -33,6 +35,7 @@ for (let seq = start; seq < start + count; seq++) {
   try {
     store.set('crash', key, `${task.tag}:${seq}`);
     if (task.shared) store.set('shared', `shared-${seq % task.shared}`, `${task.tag}:${seq}`);
+    if (task.settings) store.namespace(`cfg-${task.tag}`, { ttl: (seq + 1) * 1000 });
   } catch (err) {
     if (!task.failAt) throw err;
     report({ acked, failed: seq, code: err.code, message: err.message });
