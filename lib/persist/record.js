@@ -150,13 +150,16 @@ function allZero(fd, from, to) {
 
 /**
  * Reads the log file at `file` and calls onRecord(record) for each record of its valid prefix,
- * in order. Returns { startLsn, end (LSN after the last valid record), records, fileBytes,
+ * in order. With `walk` (a native replay), each chunk read is first given to walk(buf, at, lsn),
+ * which consumes the valid records at `at` itself and returns how many and their bytes
+ * ([records, bytes]); onRecord then sees only a record it left (it may stop anywhere: what it
+ * left is checked and handed over as usual), and the reason the log ends is found here alike. Returns { startLsn, end (LSN after the last valid record), records, fileBytes,
  * cutBytes (bytes of a damaged tail after the valid prefix), zeroBytes (zeros after it instead:
  * preallocated space), reason (why the scan stopped before the end of the file, or null) }.
  * Throws ShmError-like { code: 'ERR_PERSIST_CORRUPT' } data as an object when the file header
  * itself is bad (see decodeFileHeader): the caller decides.
  */
-function scanLog(file, onRecord) {
+function scanLog(file, onRecord, walk = null) {
   const fd = fs.openSync(file, 'r');
   try {
     const fileBytes = fs.fstatSync(fd).size;
@@ -170,7 +173,15 @@ function scanLog(file, onRecord) {
     let at = 0;
     let records = 0;
     let reason = null;
+    let walked = false; // whether walk() has seen the bytes from `at`
     for (;;) {
+      if (walk !== null && !walked) {
+        const [n, bytes] = walk(buf, at, lsn);
+        records += n;
+        at += bytes;
+        lsn += bytes;
+        walked = true;
+      }
       const r = parseRecord(buf, at, lsn);
       if (r === null) {
         // Keep the unparsed bytes and read more after them.
@@ -178,10 +189,12 @@ function scanLog(file, onRecord) {
           if (buf.length > at) reason = 'a torn record at the end of the log';
           break;
         }
+        walked = false;
         const rest = buf.subarray(at);
-        const next = Buffer.alloc(rest.length + Math.min(CHUNK, fileBytes - pos));
+        const next = Buffer.allocUnsafe(rest.length + Math.min(CHUNK, fileBytes - pos));
         rest.copy(next);
         const n = fs.readSync(fd, next, rest.length, next.length - rest.length, pos);
+        if (n <= 0) break; // the file shrank while it was read: what was read is all there is
         pos += n;
         buf = next.subarray(0, rest.length + n);
         at = 0;
@@ -191,6 +204,7 @@ function scanLog(file, onRecord) {
         reason = r;
         break;
       }
+      walked = false;
       onRecord(r);
       records += 1;
       at += r.size;

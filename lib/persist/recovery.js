@@ -12,6 +12,22 @@ const { scanLog } = require('./record');
 const { EXPIRY_NEVER } = require('../store/cache-options');
 const { walFileName, snapFileName, listFiles, removeCovered } = require('./files');
 const { readSnapshot } = require('./snapshot');
+const native = require('../base/native');
+
+// The addon's replay of records into a native engine (binding/persist), when there is one.
+const applyWal = native.addon && typeof native.addon.applyWal === 'function' ? native.addon.applyWal : null;
+const walked = new Float64Array(3);
+
+// A walker for scanLog that applies records to the native engine of `store` without a JS call
+// per record (the same checks and effects as parseRecord and applyRecord), or null.
+function nativeWalker(store, nowMs, onError) {
+  if (applyWal === null || store.engine !== 'native') return null;
+  return (buf, at, lsn) => {
+    const status = applyWal(store._e, buf.subarray(at), lsn, nowMs, walked);
+    if (status !== 0) onError(Object.assign(new Error('replay'), { status }), lsn + walked[1]);
+    return [walked[0], walked[1]];
+  };
+}
 
 /** Applies one log record to `store` (a base Store handle, no logging). */
 function applyRecord(store, r, nowMs) {
@@ -58,17 +74,18 @@ function replayLog(store, dir, startLsn, cut = true) {
   const file = path.join(dir, walFileName(startLsn));
   if (!fs.existsSync(file)) throw new ShmError('ERR_PERSIST_CORRUPT', `persist: the log file ${walFileName(startLsn)} is missing from ${dir}`);
   const now = Date.now();
-  let at = startLsn;
+  const fail = (err, at) => {
+    const e = engineError(err, `persist: replaying the record at LSN ${at}`);
+    e.message = `${e.message} (the recorded geometry cannot hold the log's state)`;
+    throw e;
+  };
   const scan = scanLog(file, (r) => {
-    at = r.lsn;
     try {
       applyRecord(store, r, now);
     } catch (err) {
-      const e = engineError(err, `persist: replaying the record at LSN ${at}`);
-      e.message = `${e.message} (the recorded geometry cannot hold the log's state)`;
-      throw e;
+      fail(err, r.lsn);
     }
-  });
+  }, nativeWalker(store, now, fail));
   if (scan.headerError) throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file}: ${scan.headerError}`);
   if (scan.startLsn !== startLsn) {
     throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} starts at LSN ${scan.startLsn}, its name says ${startLsn}`);
