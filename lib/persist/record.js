@@ -38,6 +38,12 @@ function readU64(buf, at) {
   return buf.readUInt32LE(at) + buf.readUInt32LE(at + HIGH_HALF) * U32;
 }
 
+// Buffer's UTF-8 writer without Buffer#write's argument handling (a third of a short write's
+// cost); Buffer#write where a runtime lacks it.
+const utf8Write = typeof Buffer.prototype.utf8Write === 'function'
+  ? (buf, s, at) => buf.utf8Write(s, at)
+  : (buf, s, at) => buf.write(s, at, 'utf8');
+
 /**
  * Encodes one record into `buf` (from its start; lsn 0 and no checksum yet: sealRecord fills
  * both once the position is known). `value` is a string or Uint8Array (set only); the lengths
@@ -46,27 +52,37 @@ function readU64(buf, at) {
  */
 function encodeRecordInto(buf, type, ns, key, value, encoding, expiresAt) {
   let at = HEADER;
-  const nsLen = ns === null ? 0 : buf.write(ns, at, 'utf8');
+  const nsLen = ns === null ? 0 : utf8Write(buf, ns, at);
   at += nsLen;
-  const keyLen = key === null ? 0 : buf.write(key, at, 'utf8');
+  const keyLen = key === null ? 0 : utf8Write(buf, key, at);
   at += keyLen;
   if (value !== null) {
-    if (typeof value === 'string') at += buf.write(value, at, 'utf8');
+    if (typeof value === 'string') at += utf8Write(buf, value, at);
     else {
       buf.set(value, at);
       at += value.byteLength;
     }
   }
   const size = alignUp(at);
-  buf.fill(0, at, size);
-  buf.fill(0, 0, HEADER);
+  // The padding (under ALIGN bytes) is zero, and so is every header field not set here
+  // (checksum and lsn until sealRecord, the reserved ones): each of the 32 bytes is written.
+  for (let i = at; i < size; i++) buf[i] = 0;
+  buf.writeUInt32LE(0, R.CHECKSUM);
   buf.writeUInt32LE(at, R.LENGTH);
+  writeU64(buf, 0, R.LSN);
   writeU64(buf, expiresAt, R.EXPIRES_AT);
   buf[R.TYPE] = type;
   buf[R.ENCODING] = encoding;
   buf[R.NS_LENGTH] = nsLen;
+  buf[R.RESERVED] = 0;
   buf.writeUInt16LE(keyLen, R.KEY_LENGTH);
+  buf.writeUInt16LE(0, R.RESERVED2);
   return buf.subarray(0, size);
+}
+
+/** Writes the expiresAt field of an encoded record (before sealRecord). */
+function setExpiry(buf, expiresAt) {
+  writeU64(buf, expiresAt, R.EXPIRES_AT);
 }
 
 /** Writes the record's LSN (its position in the log) and its checksum. */
@@ -220,5 +236,5 @@ function scanLog(file, onRecord, walk = null) {
 }
 
 module.exports = {
-  encodeRecordInto, sealRecord, encodeFileHeader, decodeFileHeader, parseRecord, scanLog, alignUp, MAX_RECORD,
+  encodeRecordInto, sealRecord, setExpiry, encodeFileHeader, decodeFileHeader, parseRecord, scanLog, alignUp, MAX_RECORD,
 };

@@ -17,7 +17,7 @@ const { encodeValue } = require('../store/codec');
 const { Control, newStoreId } = require('./control');
 const { Wal, createLogFile } = require('./wal');
 const { walFileName, syncDir } = require('./files');
-const { encodeRecordInto, MAX_RECORD } = require('./record');
+const { encodeRecordInto, setExpiry, MAX_RECORD } = require('./record');
 const { rebuild } = require('./recovery');
 const { checkpoint, maybeCheckpoint, checkpointTimer } = require('./checkpoint');
 const { backup } = require('./backup');
@@ -238,11 +238,22 @@ class Store extends BaseStore {
     const stripe = Control.stripeOf(ns, key);
     p.control.lockStripe(stripe);
     try {
+      // Usually the record's place is allocated space: the set and its record under the append
+      // lock, and no undo to prepare. Otherwise the old value is read first, to be put back if
+      // the record cannot be written.
+      const rec = encodeRecord(C.WAL_REC_SET, ns, key, payload, enc, 0);
+      const end = p.wal.appendApplied(rec, () => {
+        if (opts === undefined) super.set(ns, key, value);
+        else super.set(ns, key, value, opts);
+        return this._loggedExpiry(ns, key);
+      });
+      if (end !== 0) return end;
       const old = this._raw(ns, key);
       if (opts === undefined) super.set(ns, key, value);
       else super.set(ns, key, value, opts);
       try {
-        return p.wal.append(encodeRecord(C.WAL_REC_SET, ns, key, payload, enc, this._loggedExpiry(ns, key)));
+        setExpiry(rec, this._loggedExpiry(ns, key));
+        return p.wal.append(rec);
       } catch (err) {
         this._restore(ns, key, old);
         throw err;

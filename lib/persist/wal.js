@@ -14,7 +14,7 @@ const fs = require('fs');
 const path = require('path');
 const { C } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
-const { sealRecord, encodeFileHeader } = require('./record');
+const { sealRecord, setExpiry, encodeFileHeader } = require('./record');
 const { walFileName, syncDir } = require('./files');
 const { io } = require('./io');
 const { Segment } = require('../segment/segment');
@@ -113,6 +113,37 @@ class Wal {
         }
         if (n !== buf.length) throw new ShmError('ERR_PERSIST_IO', `persist: writing the log: ${n} of ${buf.length} bytes written (file size limit or disk full)`);
       }
+      c.tail = lsn + buf.length;
+      return lsn + buf.length;
+    } finally {
+      c.unlockAppend();
+    }
+  }
+
+  /**
+   * Appends the encoded record `buf` with `apply()` run first, both under the append lock, when
+   * the record's place in the log is allocated zero-filled space of the mapped file: a copy into
+   * the mapping cannot fail, so a write needs no undo (format.md §16, "A mutation"). `apply()`
+   * changes the store and returns the record's expiresAt (it may throw: nothing is logged).
+   * Returns the LSN after the record, or 0 with nothing done when the place is not such space
+   * (the caller then applies and appends the other way, able to put the old value back).
+   */
+  appendApplied(buf, apply) {
+    const c = this.control;
+    if (!io.mapped) return 0;
+    c.lockAppend();
+    try {
+      if (c.failed) throw new ShmError('ERR_PERSIST_IO', 'persist: the log failed to sync earlier; the store refuses writes until it is reopened');
+      if (c.startLsn !== this.fileStart) this.#reopen();
+      const lsn = c.tail;
+      const need = FILE_HEADER + (lsn - this.fileStart) + buf.length;
+      if (need > c.fileBytes) this.#extend(need);
+      if (need > c.fileBytes) return 0;
+      const expiresAt = apply();
+      setExpiry(buf, expiresAt);
+      sealRecord(buf, lsn);
+      if (this.map === null || this.map.length < need) this.#remap();
+      this.map.set(buf, FILE_HEADER + (lsn - this.fileStart));
       c.tail = lsn + buf.length;
       return lsn + buf.length;
     } finally {
