@@ -14,6 +14,7 @@ const { persistTarget, recover, reboot, copyDir, logFile, contents } = require('
 const { readLog } = require('../helpers/independent-wal-reader');
 
 const HOUR = 3600000;
+const R = layout.S.WAL_RECORD;
 
 // Everything a rebuilt store shows: each namespace's entries and expiry and its settings.
 function state(s) {
@@ -103,10 +104,10 @@ function writeLog(t) {
   it('a record damaged in the middle ends the log there both ways (the reason included)', () => {
     const m = mid();
     for (const [what, damage] of [
-      ['a flipped payload byte', (b) => { b[at(m) + 40] ^= 1; }],
-      ['a flipped checksum', (b) => { b[at(m)] ^= 0x80; }],
-      ['a stale LSN', (b) => { b[at(m) + 8] ^= 8; }],
-      ['a zero length', (b) => { b.writeUInt32LE(0, at(m) + 4); }],
+      ['a flipped payload byte', (b) => { b[at(m) + R.SIZE + 8] ^= 1; }],
+      ['a flipped checksum', (b) => { b[at(m) + R.CHECKSUM] ^= 0x80; }],
+      ['a stale LSN', (b) => { b[at(m) + R.LSN] ^= 8; }],
+      ['a zero length', (b) => { b.fill(0, at(m) + R.LENGTH, at(m) + R.LENGTH + 4); }],
     ]) {
       const r = both(damage);
       assert.strictEqual(r.report.records, m, what);
