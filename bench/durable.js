@@ -10,7 +10,7 @@
 // processes of its own, several runs interleaved, medians printed with ratios against the best
 // peer of the same writers. Workload: keys `key:` + 10 digits over 100,000 keys in random
 // order, 100-byte values. Then (bench/lib/durable-recovery.js) the recovery measurements.
-//   node bench/durable.js [--runs N] [--ms MS] [--only case,case] [--dir DIR] [--skip-recovery]
+//   node bench/durable.js [--runs N] [--ms MS] [--only case,case|recovery] [--dir DIR] [--skip-recovery]
 //                         [--replay-mb MB] [--snapshot-mb MB]
 const fs = require('fs');
 const os = require('os');
@@ -131,6 +131,14 @@ async function main() {
   const redisV = require('../test/helpers/redis-server').redisVersion();
   process.stdout.write(`better-sqlite3 ${version('better-sqlite3')}, lmdb ${version('lmdb')}, redis-server ${redisV || 'absent'}; files in ${baseDir}; ` +
     `${runs} runs of ${ms} ms per case; 100-byte values, 100,000 keys; p = writer processes, t = worker threads of one process\n\n`);
+  if (cases.length > 0) await throughput(cases, runs, ms, baseDir);
+  // `--only` runs the recovery part only when it names `recovery`.
+  if (only ? !only.split(',').includes('recovery') : process.argv.includes('--skip-recovery')) return;
+  process.stdout.write('\n');
+  await recoveryMain({ forkChild, baseDir, runs, replayMb: Number(arg('--replay-mb', 1000)), snapshotMb: Number(arg('--snapshot-mb', 1000)) });
+}
+
+async function throughput(cases, runs, ms, baseDir) {
   const samples = new Map(cases.map((c) => [c.name, []]));
   const skipped = new Map();
   // Rounds interleave the cases so that a noisy moment hurts all of them alike.
@@ -186,9 +194,6 @@ async function main() {
     process.stdout.write('\n');
     table(goal);
   }
-  if (only || process.argv.includes('--skip-recovery')) return;
-  process.stdout.write('\n');
-  await recoveryMain({ forkChild, baseDir, runs, replayMb: Number(arg('--replay-mb', 1000)), snapshotMb: Number(arg('--snapshot-mb', 1000)) });
 }
 
 if (process.argv[2] === '--child') {

@@ -31,14 +31,15 @@ napi_value Crc32cFn(napi_env env, napi_callback_info cbinfo) {
   return out;
 }
 
-// applyWal(engine, view, lsn, nowMs, out) -> status: applies the valid records at the start of
-// `view` (the first at LSN `lsn`) to the NativeStore `engine` (format.md §16). out, a
+// applyWal(engine, view, lsn, nowMs, out, types?) -> status: applies the valid records at the
+// start of `view` (the first at LSN `lsn`) to the NativeStore `engine` (format.md §16); with
+// `types` (a u32 mask, bit t for type t), a record of another type stops the walk. out, a
 // Float64Array of 3, receives [records applied, their bytes, 1 when the record after them is
 // invalid (0: incomplete, read more)]. A status other than 0 (OK) is the store's refusal of the
 // record at out[1], which is not applied. No JS runs meanwhile: the core stays open.
 napi_value ApplyWalFn(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
   if (argc < 5) {
     ThrowTypeError(Napi::Env(env), "applyWal needs (engine, view, lsn, nowMs, out)");
@@ -63,10 +64,16 @@ napi_value ApplyWalFn(napi_env env, napi_callback_info cbinfo) {
                    "applyWal needs a view, an LSN, a clock and a Float64Array of 3");
     return nullptr;
   }
+  uint32_t types = shm::kAllWalTypes;
+  napi_valuetype typesType = napi_undefined;
+  if (argc >= 6 && napi_typeof(env, argv[5], &typesType) == napi_ok &&
+      typesType != napi_undefined && !GetUint32(env, argv[5], "types", 0, UINT32_MAX, &types)) {
+    return nullptr;
+  }
   shm::WalApplied done;
   const shm::layout::Status s =
       shm::ApplyWalRecords(core->store.get(), static_cast<const uint8_t*>(data), length,
-                           static_cast<uint64_t>(lsn), static_cast<uint64_t>(now), &done);
+                           static_cast<uint64_t>(lsn), static_cast<uint64_t>(now), &done, types);
   double* out = static_cast<double*>(outData);
   out[0] = static_cast<double>(done.records);
   out[1] = static_cast<double>(done.bytes);

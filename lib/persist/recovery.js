@@ -18,12 +18,16 @@ const native = require('../base/native');
 const applyWal = native.addon && typeof native.addon.applyWal === 'function' ? native.addon.applyWal : null;
 const walked = new Float64Array(3);
 
-// A walker for scanLog that applies records to the native engine of `store` without a JS call
-// per record (the same checks and effects as parseRecord and applyRecord), or null.
-function nativeWalker(store, nowMs, onError) {
+// The record types a snapshot body may hold (a mask, bit t for type t).
+const SNAPSHOT_TYPES = (1 << C.WAL_REC_SET) | (1 << C.WAL_REC_NS_SETTINGS);
+
+// A walker for scanLog or readSnapshot that applies records to the native engine of `store`
+// without a JS call per record (the same checks and effects as parseRecord and applyRecord; with
+// `types`, only records of those types), or null.
+function nativeWalker(store, nowMs, onError, types = undefined) {
   if (applyWal === null || store.engine !== 'native') return null;
   return (buf, at, lsn) => {
-    const status = applyWal(store._e, buf.subarray(at), lsn, nowMs, walked);
+    const status = applyWal(store._e, buf.subarray(at), lsn, nowMs, walked, types);
     if (status !== 0) onError(Object.assign(new Error('replay'), { status }), lsn + walked[1]);
     return [walked[0], walked[1]];
   };
@@ -115,13 +119,16 @@ function rebuild(store, dir, geo) {
   if (snaps.length > 0) {
     from = snaps[snaps.length - 1];
     const file = path.join(dir, snapFileName(from));
+    const fail = (err) => {
+      throw engineError(err, `persist: loading the snapshot ${snapFileName(from)}`);
+    };
     const r = readSnapshot(file, (rec) => {
       try {
         applyRecord(store, rec, now);
       } catch (err) {
-        throw engineError(err, `persist: loading the snapshot ${snapFileName(from)}`);
+        fail(err);
       }
-    });
+    }, nativeWalker(store, now, fail, SNAPSHOT_TYPES));
     if (r.startLsn !== from) throw corrupt(`the snapshot ${snapFileName(from)} says LSN ${r.startLsn}`);
     if (r.geometry.totalSize !== geo.totalSize || r.geometry.bucketCount !== geo.bucketCount || r.geometry.maxEntries !== geo.maxEntries) {
       throw corrupt(`the snapshot ${snapFileName(from)} was taken of a store of another geometry`);

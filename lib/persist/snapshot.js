@@ -116,9 +116,10 @@ function writeSnapshot(dir, startLsn, geo, each) {
 /**
  * Reads the snapshot `file` and calls onRecord(record) for each entry, in order. Throws
  * ERR_PERSIST_CORRUPT when any check fails (the caller discards what it loaded). Returns
- * { startLsn, records, geometry }.
+ * { startLsn, records, geometry }. `walk` (a native load, optional) is as scanLog's: it consumes
+ * valid set and settings records itself and stops anywhere; the checks here see the rest.
  */
-function readSnapshot(file, onRecord) {
+function readSnapshot(file, onRecord, walk = null) {
   const fd = fs.openSync(file, 'r');
   try {
     const size = fs.fstatSync(fd).size;
@@ -142,15 +143,24 @@ function readSnapshot(file, onRecord) {
     let lsn = 0;
     let buf = Buffer.alloc(0);
     const end = HEADER + bodyBytes;
+    let walked = false; // whether walk() has seen the bytes from `at`
     for (;;) {
+      if (walk !== null && !walked) {
+        const [n, bytes] = walk(buf, at, lsn);
+        records += n;
+        at += bytes;
+        lsn += bytes;
+        walked = true;
+      }
       const r = parseRecord(buf, at, lsn);
       if (r === null) {
         if (pos >= end) {
           if (buf.length > at) throw corrupt(file, `a torn record at body offset ${lsn}`);
           break;
         }
+        walked = false;
         const rest = buf.subarray(at);
-        const next = Buffer.alloc(rest.length + Math.min(CHUNK, end - pos));
+        const next = Buffer.allocUnsafe(rest.length + Math.min(CHUNK, end - pos));
         rest.copy(next);
         const n = fs.readSync(fd, next, rest.length, next.length - rest.length, pos);
         crc = crc32c(next.subarray(rest.length, rest.length + n), crc);
@@ -161,6 +171,7 @@ function readSnapshot(file, onRecord) {
       }
       if (typeof r === 'string') throw corrupt(file, `${r} at body offset ${lsn}`);
       if (r.type !== C.WAL_REC_SET && r.type !== C.WAL_REC_NS_SETTINGS) throw corrupt(file, `a record of type ${r.type} at body offset ${lsn}`);
+      walked = false;
       onRecord(r);
       records += 1;
       at += r.size;

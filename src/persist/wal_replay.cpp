@@ -129,12 +129,16 @@ WalCheck CheckWalRecord(const uint8_t* buf, size_t len, uint64_t lsn, WalRecordV
 }
 
 L::Status ApplyWalRecords(Store* store, const uint8_t* buf, size_t len, uint64_t lsn,
-                          uint64_t nowMs, WalApplied* out) noexcept {
+                          uint64_t nowMs, WalApplied* out, uint32_t types) noexcept {
   *out = WalApplied{};
   NsCache cache;
   for (;;) {
     WalRecordView r;
     const WalCheck c = CheckWalRecord(buf + out->bytes, len - out->bytes, lsn + out->bytes, &r);
+    if (c == WalCheck::kValid && (types & (uint32_t{1} << r.header.type)) == 0) {
+      out->stop = WalCheck::kInvalid;
+      return L::kOk;
+    }
     if (c != WalCheck::kValid) {
       out->stop = c;
       return L::kOk;

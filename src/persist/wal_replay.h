@@ -42,8 +42,12 @@ struct WalApplied {
 // a handle of a store nobody else writes, with `nowMs` as the replaying clock (a set whose expiry
 // is not after it replays as a delete). Returns kOk when it stopped at an incomplete or invalid
 // record (out->stop says which), or the store's status for the record at out->bytes, which is
-// then not applied (and neither is anything after it).
+// then not applied (and neither is anything after it). A valid record whose type's bit is not
+// set in `types` (bit t for type t; kAllWalTypes: every type) stops the walk like an invalid one
+// (a snapshot holds only sets and settings: the caller refuses anything else).
+inline constexpr uint32_t kAllWalTypes = ~uint32_t{0};
 layout::Status ApplyWalRecords(Store* store, const uint8_t* buf, size_t len, uint64_t lsn,
-                               uint64_t nowMs, WalApplied* out) noexcept;
+                               uint64_t nowMs, WalApplied* out,
+                               uint32_t types = kAllWalTypes) noexcept;
 
 }  // namespace shm

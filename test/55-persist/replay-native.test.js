@@ -124,6 +124,43 @@ function writeLog(t) {
     }
   });
 
+  it('a snapshot (sets and settings across read chunks) and the log after it load the same both ways', () => {
+    const sub = persistTarget('rnat-snap');
+    try {
+      const s = Store.create({ name: sub.name, size: 32 << 20, persist: { dir: sub.dir, sync: 'none', checkpointBytes: 0 } });
+      s.namespace('cfg', { eviction: 'none', ttl: HOUR });
+      for (let i = 0; i < 6000; i++) s.set(`n${i % 4}`, `k${i}`, i % 2 ? `${i}:${'s'.repeat(900)}` : Buffer.alloc(900, i & 255));
+      s.set('cfg', 'e', 1, { ttl: 2 * HOUR });
+      s.checkpoint();
+      s.set('n0', 'after', 'the log after the snapshot');
+      s.namespace('n1', { ttl: 3 * HOUR });
+      s.close();
+      const snap = fs.readdirSync(sub.dir).find((f) => f.endsWith('.snap'));
+      assert.ok(fs.statSync(path.join(sub.dir, snap)).size > (4 << 20) + (1 << 19), 'the snapshot crosses a 4 MiB read chunk');
+      const got = [];
+      for (const engine of ['native', 'js']) {
+        const dir = copyDir(sub.dir);
+        try {
+          const r = recover(sub.name, dir, engine);
+          try {
+            got.push({ snapshot: r.persistence.recovery.snapshot, records: r.persistence.recovery.records, state: state(r), verify: r.verify().ok });
+          } finally {
+            r.close();
+          }
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+      }
+      assert.deepStrictEqual(got[0], got[1]);
+      assert.strictEqual(got[0].verify, true);
+      assert.strictEqual(got[0].snapshot.records, 6002); // 6001 entries and the settings of cfg
+      assert.strictEqual(got[0].state.n1.ttl, 3 * HOUR);
+      assert.deepStrictEqual([got[0].state.cfg.eviction, got[0].state.cfg.ttl], ['none', HOUR]);
+    } finally {
+      sub.cleanup();
+    }
+  });
+
   it('a geometry that cannot hold the log is the same error both ways', () => {
     const codes = [];
     for (const engine of ['native', 'js']) {

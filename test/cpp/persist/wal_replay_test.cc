@@ -196,6 +196,24 @@ TEST_F(WalReplay, AnIncompleteRecordWaitsForMoreBytes) {
   }
 }
 
+TEST_F(WalReplay, ARecordOfATypeNotAskedForStopsTheWalk) {
+  Log log;
+  log.Add(L::kWalRecNsSettings, "a", "", "", L::kPolicyNone, 0);
+  log.Add(L::kWalRecSet, "a", "k", "v", 1);
+  const size_t del = log.Add(L::kWalRecDelete, "a", "k");
+  log.Add(L::kWalRecSet, "a", "k2", "v2", 1);
+  WalApplied out;
+  const uint32_t snapshotTypes = (1u << L::kWalRecSet) | (1u << L::kWalRecNsSettings);
+  ASSERT_EQ(ApplyWalRecords(store_.get(), log.bytes.data(), log.bytes.size(), log.start, 1000, &out,
+                            snapshotTypes),
+            L::kOk);
+  EXPECT_EQ(out.records, 2u);
+  EXPECT_EQ(out.bytes, del);
+  EXPECT_EQ(out.stop, WalCheck::kInvalid);
+  EXPECT_EQ(Get("a", "k"), "v");
+  EXPECT_EQ(Get("a", "k2"), "<miss>");
+}
+
 TEST_F(WalReplay, AStoreThatRefusesARecordStopsThereWithItsStatus) {
   Log log;
   size_t refused = 0;
