@@ -21,6 +21,8 @@ function threadWriter(buffer, engine, id, stop) {
     const s = require(d.store).Store.attach(d.buffer, { engine: d.engine });
     const stop = new Int32Array(d.stop);
     let n = 0;
+    s.set('hot', 't' + d.id + '-' + (n++ % 300), n);
+    Atomics.add(stop, 1, 1); // one more writer is writing
     while (Atomics.load(stop, 0) === 0) s.set('hot', 't' + d.id + '-' + (n++ % 300), n);
     s.close();
     parentPort.postMessage(n);`;
@@ -75,9 +77,15 @@ for (const engine of ENGINES) {
 
     it('writer threads of the namespace being dropped: nothing survives or lands in a reused id', async () => {
       const s = Store.create({ buffer: new SharedArrayBuffer(1 << 23), buckets: 1024, engine });
-      const stop = new SharedArrayBuffer(4);
+      const stop = new SharedArrayBuffer(8); // [stop flag, writers that have started writing]
       try {
         const writers = [engine, other(engine)].map((e, id) => threadWriter(s.buffer, e, id, stop));
+        // The drops race writers that are writing: wait (bounded) until both have started.
+        const started = new Int32Array(stop);
+        for (const until = Date.now() + 60000; Atomics.load(started, 1) < 2;) {
+          if (Date.now() > until) throw new Error('the writer threads did not start');
+          await new Promise((r) => setTimeout(r, 5));
+        }
         for (let round = 0; round < 40; round++) {
           s.dropNamespace('hot');
           s.set(`cold-${round}`, 'mine', round);
