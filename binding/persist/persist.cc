@@ -85,11 +85,19 @@ napi_value ApplyWalFn(napi_env env, napi_callback_info cbinfo) {
 
 }  // namespace
 
+// Plain Node-API calls: a worker terminated while it loads the addon makes them fail, and a failure
+// here is then left unreported (the worker never runs JavaScript again) instead of aborting the
+// process the way a node-addon-api wrapper's failure does.
 void InitPersist(Napi::Env env, Napi::Object exports) {
-  napi_value fn = nullptr;
-  napi_create_function(env, "crc32c", NAPI_AUTO_LENGTH, Crc32cFn, nullptr, &fn);
-  exports.Set("crc32c", Napi::Value(env, fn));
-  napi_value apply = nullptr;
-  napi_create_function(env, "applyWal", NAPI_AUTO_LENGTH, ApplyWalFn, nullptr, &apply);
-  exports.Set("applyWal", Napi::Value(env, apply));
+  const struct {
+    const char* name;
+    napi_callback cb;
+  } fns[] = {{"crc32c", Crc32cFn}, {"applyWal", ApplyWalFn}};
+  for (const auto& f : fns) {
+    napi_value fn = nullptr;
+    if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok ||
+        napi_set_named_property(env, exports, f.name, fn) != napi_ok) {
+      return;
+    }
+  }
 }
