@@ -170,9 +170,16 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
     const s = Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, sync: 'none' } });
     try {
       for (let round = 0; round < 3; round++) {
-        const worker = new Worker(CHILD, { workerData: { name: t.name, dir: t.dir, engine: 'js', tag: `t${round}`, keys: 16, shared: 2 } });
+        const progress = new Int32Array(new SharedArrayBuffer(4));
+        const worker = new Worker(CHILD, { workerData: { name: t.name, dir: t.dir, engine: 'js', tag: `t${round}`, keys: 16, shared: 2, progress: progress.buffer } });
         worker.on('error', () => {});
-        await sleep(30 + Math.floor(Math.random() * 50));
+        // Terminated while it writes: once it has written (a loaded machine may take long to
+        // start it), at a random moment after.
+        for (const until = Date.now() + 60000; Atomics.load(progress, 0) === 0;) {
+          if (Date.now() > until) throw new Error('the writer thread did not start writing');
+          await sleep(2);
+        }
+        await sleep(Math.floor(Math.random() * 40));
         await worker.terminate();
         for (let i = 0; i < 100; i++) s.set('shared', `shared-${i % 2}`, `parent:${round}:${i}`);
         s.clear('crash');
