@@ -271,7 +271,7 @@ export interface PersistFileReport {
   startLsn?: number;
   end?: number;
   records?: number;
-  types?: { set: number; delete: number; clear: number; nsCreate: number; nsDrop: number };
+  types?: { set: number; delete: number; clear: number; nsCreate: number; nsDrop: number; nsSettings: number };
   geometry?: { totalSize: number; bucketCount: number; maxEntries: number };
   zeroBytes?: number;
   cutBytes?: number;

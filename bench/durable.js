@@ -1,112 +1,122 @@
 #!/usr/bin/env node
 'use strict';
-// Durable set throughput: shmstore with persist in each sync mode against a store without
-// persistence and against SQLite (better-sqlite3, WAL mode, synchronous=NORMAL and FULL, one
-// autocommitted INSERT OR REPLACE per set), all measured in this run. Every case runs in child
-// processes of its own (1 or more writers, each a process, all writing for the same time); each
-// case is run several times and the medians are printed with ratios.
-// Workload: keys `key:` + 10-digit number over 100,000 keys in random order, 100-byte values.
-// Then, in a child process of its own: the time to rebuild a store from --replay-mb MB of log
-// (1,000,000 sets by default), a checkpoint of the 100,000 keys, and the rebuild from it.
-//   node bench/durable.js [--runs N] [--ms MS] [--only case,case] [--dir DIR] [--sets N]
+// Durable write throughput: shmstore with persist against lmdb-js (its default sync), SQLite in
+// WAL mode with synchronous=FULL (better-sqlite3) and Redis with appendfsync always (a private
+// redis-server on a free loopback port, started here), all measured in this run, with 1, 2 and 4
+// writers as processes (p) and as worker threads of one process (t). Every write counts once it
+// is on stable storage; "batch W" cases keep W writes in flight per writer (async puts/sets
+// acknowledged together), the others write one at a time. Also shmstore without persistence
+// and with sync 'none' and 'interval' (latency against the plain store). Every case runs in child
+// processes of its own, several runs interleaved, medians printed with ratios against the best
+// peer of the same writers. Workload: keys `key:` + 10 digits over 100,000 keys in random
+// order, 100-byte values. Then (bench/lib/durable-recovery.js) the recovery measurements.
+//   node bench/durable.js [--runs N] [--ms MS] [--only case,case|recovery] [--dir DIR] [--skip-recovery]
+//                         [--replay-mb MB] [--snapshot-mb MB]
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { fork } = require('child_process');
+const { Worker } = require('worker_threads');
 const { machine, median } = require('./lib/report');
 const { version } = require('./lib/versions');
+const { startRedis } = require('./lib/redis');
+const { runWriter } = require('./lib/durable-writer');
+const { recoveryMain } = require('./lib/durable-recovery');
 
-const KEYS = 100000;
-const VALUE = 'v'.repeat(100);
+const BATCH = 64;
 const arg = (flag, dflt) => (process.argv.includes(flag) ? process.argv[process.argv.indexOf(flag) + 1] : dflt);
 
-// name, kind, options, writers (processes).
-const CASES = [
-  ['plain', 'shmstore', null, 1],
-  ['persist-none', 'shmstore', { sync: 'none' }, 1],
-  ['persist-interval-100ms', 'shmstore', { sync: 'interval', intervalMs: 100 }, 1],
-  ['sqlite-wal-normal', 'sqlite', { synchronous: 'NORMAL' }, 1],
-  ['persist-always', 'shmstore', { sync: 'always' }, 1],
-  ['persist-always-2', 'shmstore', { sync: 'always' }, 2],
-  ['persist-always-4', 'shmstore', { sync: 'always' }, 4],
-  ['sqlite-wal-full', 'sqlite', { synchronous: 'FULL' }, 1],
-  ['sqlite-wal-full-2', 'sqlite', { synchronous: 'FULL' }, 2],
-  ['sqlite-wal-full-4', 'sqlite', { synchronous: 'FULL' }, 4],
-];
-
-function keyOf(i) {
-  return `key:${String(i).padStart(10, '0')}`;
+// { name, system, opts, writers, threads, batch }
+function caseList() {
+  const cases = [
+    { name: 'plain', system: 'shmstore', opts: null, writers: 1 },
+    { name: 'persist-none', system: 'shmstore', opts: { sync: 'none' }, writers: 1 },
+    { name: 'persist-interval-100ms', system: 'shmstore', opts: { sync: 'interval', intervalMs: 100 }, writers: 1 },
+  ];
+  for (const threads of [false, true]) {
+    for (const writers of [1, 2, 4]) {
+      const tag = `${writers}${threads ? 't' : 'p'}`;
+      const add = (name, system, opts, batch = 0) => cases.push({ name: `${name}-${tag}`, system, opts, writers, threads, batch, durable: true });
+      add('persist-always', 'shmstore', { sync: 'always' });
+      add(`persist-always-batch${BATCH}`, 'shmstore', { sync: 'always' }, BATCH);
+      add('sqlite-wal-full', 'sqlite', { synchronous: 'FULL' });
+      add('lmdb', 'lmdb', {});
+      add(`lmdb-batch${BATCH}`, 'lmdb', {}, BATCH);
+      add('redis-always', 'redis', {});
+      add(`redis-always-batch${BATCH}`, 'redis', {}, BATCH);
+    }
+  }
+  return cases;
 }
 
-// ---- child: one writer process ----------------------------------------------------------------
-function writer(task) {
-  let put;
-  let done;
-  if (task.kind === 'shmstore') {
-    const { Store } = require('..');
-    const s = task.persist
-      ? Store.open({ name: task.name, persist: { dir: task.dir } })
-      : Store.open({ name: task.name });
-    put = (k) => s.set('bench', k, VALUE);
-    done = () => s.close();
-  } else {
-    const Database = require('better-sqlite3');
-    const db = new Database(task.file);
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${task.opts.synchronous}`);
-    db.pragma('busy_timeout = 10000');
-    const stmt = db.prepare('INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)');
-    put = (k) => stmt.run(k, VALUE);
-    done = () => db.close();
-  }
-  let seed = task.seed >>> 0;
-  // Wait for the common start time, then write for task.ms.
-  while (Date.now() < task.startAt) { /* all writers start together */ }
-  const end = task.startAt + task.ms;
-  let n = 0;
-  while (Date.now() < end) {
-    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-    put(keyOf(seed % KEYS));
-    n += 1;
-  }
-  done();
-  process.send({ n });
+// ---- the writers of one case: processes, or threads of one host process -----------------------
+function forkChild(args) {
+  return new Promise((resolve, reject) => {
+    const child = fork(__filename, args, { stdio: 'inherit' });
+    let got = null;
+    child.on('message', (m) => { got = m; });
+    child.on('exit', (code) => (code === 0 && got ? resolve(got) : reject(new Error(`${args[0]} child exited ${code}`))));
+  });
 }
 
-// ---- parent ------------------------------------------------------------------------------------
-async function runCase([name, kind, opts, writers], ms, baseDir, run) {
-  const dir = fs.mkdtempSync(path.join(baseDir, `shmstore-bench-${name}-`));
-  const storeName = `shmstore-bench-durable-${process.pid}-${run}`;
-  let cleanup = () => {};
-  const task = { kind, name: storeName, dir, persist: !!opts && kind === 'shmstore', opts, file: path.join(dir, 'bench.db'), ms };
-  if (kind === 'shmstore') {
+function threadHost(tasks) {
+  return Promise.all(tasks.map((task) => new Promise((resolve, reject) => {
+    const w = new Worker(require.resolve('./lib/durable-writer'), { workerData: { durableWriter: true, task } });
+    let got = null;
+    w.on('message', (m) => { got = m; });
+    w.on('error', reject);
+    w.on('exit', (code) => (code === 0 && got ? resolve(got.n) : reject(new Error(`writer thread exited ${code}`))));
+  })));
+}
+
+// Prepares the case's files (and server), runs its writers, cleans up. Returns records/s.
+async function runCase(c, ms, baseDir, run) {
+  const dir = fs.mkdtempSync(path.join(baseDir, `shmstore-bench-${c.name}-`));
+  const task = { system: c.system, ms, batch: c.batch || 0, dir };
+  let cleanup = async () => {};
+  if (c.system === 'shmstore') {
     const { Store, Segment } = require('..');
-    const s = Store.create({ name: storeName, size: 64 << 20, ...(opts ? { persist: { dir: path.join(dir, 'p'), ...opts, checkpointBytes: 0 } } : {}) });
+    task.name = `shmstore-bench-durable-${process.pid}-${run}`;
+    task.persist = !!c.opts;
     task.dir = path.join(dir, 'p');
-    s.close();
-    cleanup = () => Segment.unlink({ name: storeName });
-  } else {
+    Store.create({ name: task.name, size: 64 << 20, ...(c.opts ? { persist: { dir: task.dir, ...c.opts, checkpointBytes: 0 } } : {}) }).close();
+    cleanup = async () => Segment.unlink({ name: task.name });
+  } else if (c.system === 'sqlite') {
     const Database = require('better-sqlite3');
+    task.file = path.join(dir, 'bench.db');
+    task.synchronous = c.opts.synchronous;
     const db = new Database(task.file);
     db.pragma('journal_mode = WAL');
     db.exec('CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT)');
     db.close();
+  } else if (c.system === 'redis') {
+    const server = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir] });
+    if (server.note) return { skipped: server.note };
+    task.port = server.port;
+    cleanup = () => server.stop();
   }
   try {
-    const startAt = Date.now() + 300 + writers * 100;
-    const seeds = Array.from({ length: writers }, (_, w) => `${run}${w}`);
-    const results = await Promise.all(seeds.map((seed) => new Promise((resolve, reject) => {
-      const child = fork(__filename, ['--child', JSON.stringify({ ...task, startAt, seed: Number(seed) + 1 })], { stdio: 'inherit' });
-      let got = null;
-      child.on('message', (m) => { got = m; });
-      child.on('exit', (code) => (code === 0 && got ? resolve(got.n) : reject(new Error(`${name}: writer exited ${code}`))));
-    })));
-    const total = results.reduce((a, b) => a + b, 0);
-    return { opsPerSec: (total / ms) * 1000, usPerOp: (ms * 1000 * writers) / total };
+    const startAt = Date.now() + 400 + c.writers * 150;
+    const tasks = Array.from({ length: c.writers }, (_, w) => ({ ...task, startAt, seed: seedOf(run, w) }));
+    const counts = c.threads
+      ? (await forkChild(['--threads', JSON.stringify(tasks)])).counts
+      : await Promise.all(tasks.map((t) => forkChild(['--child', JSON.stringify(t)]).then((m) => m.n)));
+    const total = counts.reduce((a, b) => a + b, 0);
+    return { opsPerSec: (total / ms) * 1000, usPerOp: (ms * 1000 * c.writers) / total };
   } finally {
-    cleanup();
+    await cleanup();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+// A distinct LCG seed per run and writer.
+function seedOf(run, writer) {
+  return Number(`${run + 1}${writer}`);
+}
+
+function table(lines) {
+  const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+  for (const l of lines) process.stdout.write(`${l.map((x, i) => x.padEnd(widths[i])).join('  ')}\n`);
 }
 
 async function main() {
@@ -114,90 +124,87 @@ async function main() {
   const ms = Number(arg('--ms', 1000));
   const baseDir = arg('--dir', os.tmpdir());
   const only = arg('--only', null);
-  const cases = only ? CASES.filter((c) => only.split(',').includes(c[0])) : CASES;
+  const all = caseList();
+  const cases = only ? all.filter((c) => only.split(',').includes(c.name)) : all;
   const m = machine();
-  process.stdout.write(`durable set throughput — ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, ${m.os}, Node ${m.node}, ${new Date().toISOString()}, load ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}\n`);
-  process.stdout.write(`better-sqlite3 ${version('better-sqlite3')}; files in ${baseDir}; ${runs} runs of ${ms} ms per case; 100-byte values, 100,000 keys\n\n`);
-  const samples = new Map(cases.map((c) => [c[0], []]));
+  process.stdout.write(`durable write throughput — ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, ${m.os}, Node ${m.node}, ${new Date().toISOString()}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
+  const redisV = require('../test/helpers/redis-server').redisVersion();
+  process.stdout.write(`better-sqlite3 ${version('better-sqlite3')}, lmdb ${version('lmdb')}, redis-server ${redisV || 'absent'}; files in ${baseDir}; ` +
+    `${runs} runs of ${ms} ms per case; 100-byte values, 100,000 keys; p = writer processes, t = worker threads of one process\n\n`);
+  if (cases.length > 0) await throughput(cases, runs, ms, baseDir);
+  // `--only` runs the recovery part only when it names `recovery`.
+  if (only ? !only.split(',').includes('recovery') : process.argv.includes('--skip-recovery')) return;
+  process.stdout.write('\n');
+  await recoveryMain({ forkChild, baseDir, runs, replayMb: Number(arg('--replay-mb', 1000)), snapshotMb: Number(arg('--snapshot-mb', 1000)) });
+}
+
+async function throughput(cases, runs, ms, baseDir) {
+  const samples = new Map(cases.map((c) => [c.name, []]));
+  const skipped = new Map();
   // Rounds interleave the cases so that a noisy moment hurts all of them alike.
   for (let r = 0; r < runs; r++) {
-    for (const c of cases) samples.get(c[0]).push(await runCase(c, ms, baseDir, r));
-  }
-  const med = new Map([...samples].map(([n, xs]) => [n, {
-    opsPerSec: median(xs.map((x) => x.opsPerSec)),
-    usPerOp: median(xs.map((x) => x.usPerOp)),
-    min: Math.min(...xs.map((x) => x.opsPerSec)),
-    max: Math.max(...xs.map((x) => x.opsPerSec)),
-  }]));
-  const ref = (n) => med.get(n);
-  const lines = [['case', 'writers', 'sets/s (median)', 'min–max', 'µs/set per writer', 'vs plain (latency)', 'vs sqlite same sync, same writers']];
-  for (const [name, kind, opts, writers] of cases) {
-    const x = med.get(name);
-    const plain = ref('plain');
-    let peer = null;
-    if (kind === 'shmstore' && opts) {
-      const sql = opts.sync === 'always' ? `sqlite-wal-full${writers > 1 ? `-${writers}` : ''}` : opts.sync === 'interval' || opts.sync === 'none' ? 'sqlite-wal-normal' : null;
-      if (sql && ref(sql)) peer = `${(x.opsPerSec / ref(sql).opsPerSec).toFixed(2)}x ${sql}`;
+    for (const c of cases) {
+      if (skipped.has(c.name)) continue;
+      const x = await runCase(c, ms, baseDir, r);
+      if (x.skipped) skipped.set(c.name, x.skipped);
+      else samples.get(c.name).push(x);
     }
+  }
+  const med = new Map();
+  for (const [n, xs] of samples) {
+    if (xs.length === 0) continue;
+    med.set(n, { opsPerSec: median(xs.map((x) => x.opsPerSec)), usPerOp: median(xs.map((x) => x.usPerOp)), min: Math.min(...xs.map((x) => x.opsPerSec)), max: Math.max(...xs.map((x) => x.opsPerSec)) });
+  }
+  // The best peer (any system but shmstore) of the same writers and kind (threads/processes).
+  const bestPeer = (c) => {
+    let best = null;
+    for (const o of cases) {
+      if (!o.durable || o.system === 'shmstore' || o.writers !== c.writers || o.threads !== c.threads || !med.has(o.name)) continue;
+      if (best === null || med.get(o.name).opsPerSec > med.get(best).opsPerSec) best = o.name;
+    }
+    return best;
+  };
+  const plain = med.get('plain');
+  const lines = [['case', 'records/s (median)', 'min–max', 'µs/write per writer', 'vs plain (latency)', 'vs best peer, same writers']];
+  for (const c of cases) {
+    const x = med.get(c.name);
+    if (!x) {
+      lines.push([c.name, skipped.get(c.name) || 'no result', '', '', '', '']);
+      continue;
+    }
+    const peer = c.system === 'shmstore' && c.durable ? bestPeer(c) : null;
     lines.push([
-      name, String(writers), x.opsPerSec.toFixed(0), `${x.min.toFixed(0)}–${x.max.toFixed(0)}`, x.usPerOp.toFixed(2),
-      plain && name !== 'plain' && kind === 'shmstore' ? `${(x.usPerOp / plain.usPerOp).toFixed(2)}x` : '',
-      peer || '',
+      c.name, x.opsPerSec.toFixed(0), `${x.min.toFixed(0)}–${x.max.toFixed(0)}`, x.usPerOp.toFixed(2),
+      plain && c.system === 'shmstore' && c.name !== 'plain' ? `${(x.usPerOp / plain.usPerOp).toFixed(2)}x` : '',
+      peer ? `${(x.opsPerSec / med.get(peer).opsPerSec).toFixed(2)}x ${peer}` : '',
     ]);
   }
-  const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
-  for (const l of lines) process.stdout.write(`${l.map((c, i) => c.padEnd(widths[i])).join('  ')}\n`);
-  if (only) return;
-  const sets = Number(arg('--sets', 1000000));
-  const rec = [];
-  for (let r = 0; r < runs; r++) rec.push(await recoveryCase(baseDir, sets));
-  const m1 = (k) => median(rec.map((x) => x[k]));
-  const mb = rec[0].logBytes / 1e6;
-  process.stdout.write(`\nrecovery (median of ${runs}): rebuild from ${mb.toFixed(0)} MB of log (${sets} sets): ${m1('replayMs').toFixed(0)} ms = ` +
-    `${(mb / (m1('replayMs') / 1000)).toFixed(0)} MB/s (1 GB in ${((1000 / mb) * m1('replayMs') / 1000).toFixed(1)} s); ` +
-    `checkpoint of ${rec[0].snapshotRecords} entries: ${m1('checkpointMs').toFixed(0)} ms, ${(rec[0].snapshotBytes / 1e6).toFixed(1)} MB; ` +
-    `rebuild from that snapshot: ${m1('snapshotMs').toFixed(0)} ms\n`);
-}
-
-// ---- child: recovery time ----------------------------------------------------------------------
-function recovery(task) {
-  const { Store, Segment } = require('..');
-  const name = `shmstore-bench-recovery-${process.pid}`;
-  const dir = fs.mkdtempSync(path.join(task.baseDir, 'shmstore-bench-recovery-'));
-  try {
-    const s = Store.create({ name, size: 256 << 20, persist: { dir, sync: 'none', checkpointBytes: 0 } });
-    for (let i = 0; i < task.sets; i++) s.set('bench', keyOf(i % KEYS), VALUE);
-    const logBytes = s.persistence.tail;
-    s.close();
-    Segment.unlink({ name });
-    let t0 = process.hrtime.bigint();
-    const r = Store.open({ name, persist: { dir } });
-    const replayMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    t0 = process.hrtime.bigint();
-    const ck = r.checkpoint();
-    const checkpointMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    r.close();
-    Segment.unlink({ name });
-    t0 = process.hrtime.bigint();
-    const r2 = Store.open({ name, persist: { dir } });
-    const snapshotMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    r2.close();
-    Segment.unlink({ name });
-    process.send({ logBytes, replayMs, checkpointMs, snapshotBytes: ck.bytes, snapshotRecords: ck.records, snapshotMs });
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+  table(lines);
+  // The goal: the better of shmstore's durable modes against the best peer, per writer setting.
+  const goal = [['writers', 'best shmstore (durable)', 'best peer', 'ratio (goal >= 2x)']];
+  for (const c of cases) {
+    if (c.system !== 'shmstore' || !c.durable || c.batch || !bestPeer(c)) continue;
+    const mine = cases.filter((o) => o.system === 'shmstore' && o.durable && o.writers === c.writers && o.threads === c.threads && med.has(o.name))
+      .sort((a, b) => med.get(b.name).opsPerSec - med.get(a.name).opsPerSec)[0];
+    const peer = bestPeer(c);
+    const ratio = med.get(mine.name).opsPerSec / med.get(peer).opsPerSec;
+    goal.push([`${c.writers}${c.threads ? 't' : 'p'}`, `${mine.name} ${med.get(mine.name).opsPerSec.toFixed(0)}/s`, `${peer} ${med.get(peer).opsPerSec.toFixed(0)}/s`, `${ratio.toFixed(2)}x ${ratio >= 2 ? 'met' : 'NOT met'}`]);
+  }
+  if (goal.length > 1) {
+    process.stdout.write('\n');
+    table(goal);
   }
 }
 
-async function recoveryCase(baseDir, sets) {
-  return new Promise((resolve, reject) => {
-    const child = fork(__filename, ['--recovery', JSON.stringify({ baseDir, sets })], { stdio: 'inherit' });
-    let got = null;
-    child.on('message', (m) => { got = m; });
-    child.on('exit', (code) => (code === 0 && got ? resolve(got) : reject(new Error(`recovery case exited ${code}`))));
+if (process.argv[2] === '--child') {
+  runWriter(JSON.parse(process.argv[3])).then((n) => process.send({ n }));
+} else if (process.argv[2] === '--threads') {
+  threadHost(JSON.parse(process.argv[3])).then((counts) => process.send({ counts }));
+} else if (process.argv[2] === '--recovery') {
+  require('./lib/durable-recovery').recoveryChild(JSON.parse(process.argv[3])).then((r) => process.send(r));
+} else {
+  main().catch((err) => {
+    process.stderr.write(`${err.stack}\n`);
+    process.exit(1);
   });
 }
-
-if (process.argv[2] === '--child') writer(JSON.parse(process.argv[3]));
-else if (process.argv[2] === '--recovery') recovery(JSON.parse(process.argv[3]));
-else main().catch((err) => { process.stderr.write(`${err.stack}\n`); process.exit(1); });

@@ -1,8 +1,11 @@
-// The persist room's native functions: crc32c(view, crc) over the bytes of any ArrayBuffer view.
+// The persist room's native functions: crc32c(view, crc) over the bytes of any ArrayBuffer view,
+// and applyWal(engine, view, lsn, nowMs, out), the native replay of log records into a
+// NativeStore (src/persist/wal_replay.h).
 #include "binding/base/args.h"
 #include "binding/base/module.h"
 #include "binding/store/store_binding.h"
 #include "persist/crc32c.h"
+#include "persist/wal_replay.h"
 
 namespace {
 
@@ -28,10 +31,73 @@ napi_value Crc32cFn(napi_env env, napi_callback_info cbinfo) {
   return out;
 }
 
+// applyWal(engine, view, lsn, nowMs, out, types?) -> status: applies the valid records at the
+// start of `view` (the first at LSN `lsn`) to the NativeStore `engine` (format.md §16); with
+// `types` (a u32 mask, bit t for type t), a record of another type stops the walk. out, a
+// Float64Array of 3, receives [records applied, their bytes, 1 when the record after them is
+// invalid (0: incomplete, read more)]. A status other than 0 (OK) is the store's refusal of the
+// record at out[1], which is not applied. No JS runs meanwhile: the core stays open.
+napi_value ApplyWalFn(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  if (argc < 5) {
+    ThrowTypeError(Napi::Env(env), "applyWal needs (engine, view, lsn, nowMs, out)");
+    return nullptr;
+  }
+  store_binding::StoreCore* core = store_binding::CoreOf(env, argv[0]);
+  if (core == nullptr) return nullptr;
+  const void* data = nullptr;
+  size_t length = 0;
+  double lsn = 0;
+  double now = 0;
+  napi_typedarray_type outType;
+  size_t outLength = 0;
+  void* outData = nullptr;
+  if (!store_binding::GetBytes(env, argv[1], &data, &length) ||
+      napi_get_value_double(env, argv[2], &lsn) != napi_ok ||
+      napi_get_value_double(env, argv[3], &now) != napi_ok || !(lsn >= 0) || !(now >= 0) ||
+      napi_get_typedarray_info(env, argv[4], &outType, &outLength, &outData, nullptr, nullptr) !=
+          napi_ok ||
+      outType != napi_float64_array || outLength < 3) {
+    ThrowTypeError(Napi::Env(env),
+                   "applyWal needs a view, an LSN, a clock and a Float64Array of 3");
+    return nullptr;
+  }
+  uint32_t types = shm::kAllWalTypes;
+  napi_valuetype typesType = napi_undefined;
+  if (argc >= 6 && napi_typeof(env, argv[5], &typesType) == napi_ok &&
+      typesType != napi_undefined && !GetUint32(env, argv[5], "types", 0, UINT32_MAX, &types)) {
+    return nullptr;
+  }
+  shm::WalApplied done;
+  const shm::layout::Status s =
+      shm::ApplyWalRecords(core->store.get(), static_cast<const uint8_t*>(data), length,
+                           static_cast<uint64_t>(lsn), static_cast<uint64_t>(now), &done, types);
+  double* out = static_cast<double*>(outData);
+  out[0] = static_cast<double>(done.records);
+  out[1] = static_cast<double>(done.bytes);
+  out[2] = done.stop == shm::WalCheck::kInvalid ? 1 : 0;
+  napi_value r = nullptr;
+  napi_create_uint32(env, static_cast<uint32_t>(s), &r);
+  return r;
+}
+
 }  // namespace
 
+// Plain Node-API calls: a worker terminated while it loads the addon makes them fail, and a failure
+// here is then left unreported (the worker never runs JavaScript again) instead of aborting the
+// process the way a node-addon-api wrapper's failure does.
 void InitPersist(Napi::Env env, Napi::Object exports) {
-  napi_value fn = nullptr;
-  napi_create_function(env, "crc32c", NAPI_AUTO_LENGTH, Crc32cFn, nullptr, &fn);
-  exports.Set("crc32c", Napi::Value(env, fn));
+  const struct {
+    const char* name;
+    napi_callback cb;
+  } fns[] = {{"crc32c", Crc32cFn}, {"applyWal", ApplyWalFn}};
+  for (const auto& f : fns) {
+    napi_value fn = nullptr;
+    if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok ||
+        napi_set_named_property(env, exports, f.name, fn) != napi_ok) {
+      return;
+    }
+  }
 }

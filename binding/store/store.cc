@@ -184,7 +184,8 @@ StoreCore* AttachCore(napi_env env, const ConstructArgs& a) {
 // is owned by the object (one reference, dropped by its finalizer); false with the core freed and
 // an exception pending otherwise.
 bool WrapCore(napi_env env, const ConstructArgs& a, StoreCore* core) {
-  if (napi_create_reference(env, a.argv[0], 1, &core->sab_ref) != napi_ok ||
+  if (napi_type_tag_object(env, a.self, &kStoreCoreTag) != napi_ok ||
+      napi_create_reference(env, a.argv[0], 1, &core->sab_ref) != napi_ok ||
       napi_create_reference(env, a.argv[4], 1, &core->out_ref) != napi_ok ||
       napi_wrap(env, a.self, core, UnrefCore, nullptr, nullptr) != napi_ok) {
     core->Release();
@@ -228,6 +229,24 @@ napi_value Construct(napi_env env, napi_callback_info info) {
 }
 
 }  // namespace
+
+StoreCore* CoreOf(napi_env env, napi_value v) {
+  bool tagged = false;
+  void* core = nullptr;
+  napi_valuetype type = napi_undefined;
+  if (napi_typeof(env, v, &type) != napi_ok || type != napi_object ||
+      napi_check_object_type_tag(env, v, &kStoreCoreTag, &tagged) != napi_ok || !tagged ||
+      napi_unwrap(env, v, &core) != napi_ok || core == nullptr) {
+    ThrowTypeError(Napi::Env(env), "The \"engine\" argument must be a NativeStore");
+    return nullptr;
+  }
+  auto* c = static_cast<StoreCore*>(core);
+  if (!c->open()) {
+    ThrowStatus(Napi::Env(env), L::kErrClosed, "the store is closed");
+    return nullptr;
+  }
+  return c;
+}
 
 }  // namespace store_binding
 

@@ -52,6 +52,14 @@ struct StoreCore {
   void Unref() noexcept;
 };
 
+// The type tag of a NativeStore object (napi_type_tag_object), so that a function of another
+// room's binding given an object can tell that napi_unwrap yields a StoreCore.
+inline constexpr napi_type_tag kStoreCoreTag = {0x73686d73746f7265ull, 0x436f726554616731ull};
+
+// The core of NativeStore object `v`, or nullptr (an exception pending) when `v` is not one or
+// its handle is closed. The caller must not let JS run while it uses the core.
+StoreCore* CoreOf(napi_env env, napi_value v);
+
 // ---- argument conversion (args.cc); each throws and returns false on bad input ---------
 
 inline napi_value Undefined(napi_env env) {

@@ -26,8 +26,10 @@ function runCheckpoint(store, p) {
   const startLsn = p.wal.switchFile();
   const e = store._e;
   const out = store._out;
-  const snap = writeSnapshot(p.dir, startLsn, c.geometry, (emit) => {
-    for (const [ns, id] of e.namespaces()) {
+  const snap = writeSnapshot(p.dir, startLsn, c.geometry, (emit, emitSettings) => {
+    for (const [ns, id, , policy, ttlMs] of e.namespaces()) {
+      // Read without a lock: a change after S is in the log from S too, and replays after this.
+      if (policy !== C.POLICY_INHERIT || ttlMs !== 0) emitSettings(ns, policy, ttlMs);
       // Keys grouped by stripe: one lock acquisition per stripe and namespace, not per key.
       const byStripe = new Map();
       for (const key of e.keys(id)) {

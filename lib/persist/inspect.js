@@ -16,10 +16,11 @@ const TYPE_NAMES = {
   [C.WAL_REC_CLEAR]: 'clear',
   [C.WAL_REC_NS_CREATE]: 'nsCreate',
   [C.WAL_REC_NS_DROP]: 'nsDrop',
+  [C.WAL_REC_NS_SETTINGS]: 'nsSettings',
 };
 
 function inspectLog(file) {
-  const types = { set: 0, delete: 0, clear: 0, nsCreate: 0, nsDrop: 0 };
+  const types = { set: 0, delete: 0, clear: 0, nsCreate: 0, nsDrop: 0, nsSettings: 0 };
   const scan = scanLog(file, (r) => { types[TYPE_NAMES[r.type]] += 1; });
   if (scan.headerError) return { file, kind: 'log', ok: false, error: scan.headerError, bytes: scan.fileBytes };
   return {

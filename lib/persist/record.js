@@ -14,7 +14,9 @@ const ALIGN = C.WAL_RECORD_ALIGN;
 const MAX_NS = C.MAX_NAMESPACE_BYTES;
 const MAX_KEY = C.MAX_KEY_BYTES;
 const MAX_VALUE = C.MAX_VALUE_BYTES;
-const TYPES = new Set([C.WAL_REC_SET, C.WAL_REC_DELETE, C.WAL_REC_CLEAR, C.WAL_REC_NS_CREATE, C.WAL_REC_NS_DROP]);
+const TYPES = new Set([C.WAL_REC_SET, C.WAL_REC_DELETE, C.WAL_REC_CLEAR, C.WAL_REC_NS_CREATE, C.WAL_REC_NS_DROP, C.WAL_REC_NS_SETTINGS]);
+// The largest eviction policy a namespace settings record may name (format.md §5's values).
+const MAX_POLICY = C.POLICY_CLOCK;
 // The largest record: header, the longest name, key and value, rounded up to ALIGN.
 const MAX_RECORD = alignUp(HEADER + MAX_NS + MAX_KEY + MAX_VALUE);
 
@@ -36,6 +38,12 @@ function readU64(buf, at) {
   return buf.readUInt32LE(at) + buf.readUInt32LE(at + HIGH_HALF) * U32;
 }
 
+// Buffer's UTF-8 writer without Buffer#write's argument handling (a third of a short write's
+// cost); Buffer#write where a runtime lacks it.
+const utf8Write = typeof Buffer.prototype.utf8Write === 'function'
+  ? (buf, s, at) => buf.utf8Write(s, at)
+  : (buf, s, at) => buf.write(s, at, 'utf8');
+
 /**
  * Encodes one record into `buf` (from its start; lsn 0 and no checksum yet: sealRecord fills
  * both once the position is known). `value` is a string or Uint8Array (set only); the lengths
@@ -44,27 +52,37 @@ function readU64(buf, at) {
  */
 function encodeRecordInto(buf, type, ns, key, value, encoding, expiresAt) {
   let at = HEADER;
-  const nsLen = ns === null ? 0 : buf.write(ns, at, 'utf8');
+  const nsLen = ns === null ? 0 : utf8Write(buf, ns, at);
   at += nsLen;
-  const keyLen = key === null ? 0 : buf.write(key, at, 'utf8');
+  const keyLen = key === null ? 0 : utf8Write(buf, key, at);
   at += keyLen;
   if (value !== null) {
-    if (typeof value === 'string') at += buf.write(value, at, 'utf8');
+    if (typeof value === 'string') at += utf8Write(buf, value, at);
     else {
       buf.set(value, at);
       at += value.byteLength;
     }
   }
   const size = alignUp(at);
-  buf.fill(0, at, size);
-  buf.fill(0, 0, HEADER);
+  // The padding (under ALIGN bytes) is zero, and so is every header field not set here
+  // (checksum and lsn until sealRecord, the reserved ones): each of the 32 bytes is written.
+  for (let i = at; i < size; i++) buf[i] = 0;
+  buf.writeUInt32LE(0, R.CHECKSUM); // layout-ok: the value is 0, the offset is named
   buf.writeUInt32LE(at, R.LENGTH);
+  writeU64(buf, 0, R.LSN);
   writeU64(buf, expiresAt, R.EXPIRES_AT);
   buf[R.TYPE] = type;
   buf[R.ENCODING] = encoding;
   buf[R.NS_LENGTH] = nsLen;
+  buf[R.RESERVED] = 0;
   buf.writeUInt16LE(keyLen, R.KEY_LENGTH);
+  buf.writeUInt16LE(0, R.RESERVED2); // layout-ok: the value is 0, the offset is named
   return buf.subarray(0, size);
+}
+
+/** Writes the expiresAt field of an encoded record (before sealRecord). */
+function setExpiry(buf, expiresAt) {
+  writeU64(buf, expiresAt, R.EXPIRES_AT);
 }
 
 /** Writes the record's LSN (its position in the log) and its checksum. */
@@ -117,6 +135,8 @@ function parseRecord(buf, at, lsn) {
   const encoding = buf[at + R.ENCODING];
   if (!TYPES.has(type)) return `unknown record type ${type}`;
   if (nsLength > MAX_NS || keyLength > MAX_KEY || valueLength < 0 || valueLength > MAX_VALUE) return 'bad record lengths';
+  // A settings record names a namespace, no key or value, and a policy there is.
+  if (type === C.WAL_REC_NS_SETTINGS && (nsLength === 0 || keyLength !== 0 || valueLength !== 0 || encoding > MAX_POLICY)) return 'bad namespace settings record';
   const base = at + HEADER;
   return {
     lsn,
@@ -146,13 +166,16 @@ function allZero(fd, from, to) {
 
 /**
  * Reads the log file at `file` and calls onRecord(record) for each record of its valid prefix,
- * in order. Returns { startLsn, end (LSN after the last valid record), records, fileBytes,
+ * in order. With `walk` (a native replay), each chunk read is first given to walk(buf, at, lsn),
+ * which consumes the valid records at `at` itself and returns how many and their bytes
+ * ([records, bytes]); onRecord then sees only a record it left (it may stop anywhere: what it
+ * left is checked and handed over as usual), and the reason the log ends is found here alike. Returns { startLsn, end (LSN after the last valid record), records, fileBytes,
  * cutBytes (bytes of a damaged tail after the valid prefix), zeroBytes (zeros after it instead:
  * preallocated space), reason (why the scan stopped before the end of the file, or null) }.
  * Throws ShmError-like { code: 'ERR_PERSIST_CORRUPT' } data as an object when the file header
  * itself is bad (see decodeFileHeader): the caller decides.
  */
-function scanLog(file, onRecord) {
+function scanLog(file, onRecord, walk = null) {
   const fd = fs.openSync(file, 'r');
   try {
     const fileBytes = fs.fstatSync(fd).size;
@@ -166,7 +189,15 @@ function scanLog(file, onRecord) {
     let at = 0;
     let records = 0;
     let reason = null;
+    let walked = false; // whether walk() has seen the bytes from `at`
     for (;;) {
+      if (walk !== null && !walked) {
+        const [n, bytes] = walk(buf, at, lsn);
+        records += n;
+        at += bytes;
+        lsn += bytes;
+        walked = true;
+      }
       const r = parseRecord(buf, at, lsn);
       if (r === null) {
         // Keep the unparsed bytes and read more after them.
@@ -174,10 +205,12 @@ function scanLog(file, onRecord) {
           if (buf.length > at) reason = 'a torn record at the end of the log';
           break;
         }
+        walked = false;
         const rest = buf.subarray(at);
-        const next = Buffer.alloc(rest.length + Math.min(CHUNK, fileBytes - pos));
+        const next = Buffer.allocUnsafe(rest.length + Math.min(CHUNK, fileBytes - pos));
         rest.copy(next);
         const n = fs.readSync(fd, next, rest.length, next.length - rest.length, pos);
+        if (n <= 0) break; // the file shrank while it was read: what was read is all there is
         pos += n;
         buf = next.subarray(0, rest.length + n);
         at = 0;
@@ -187,6 +220,7 @@ function scanLog(file, onRecord) {
         reason = r;
         break;
       }
+      walked = false;
       onRecord(r);
       records += 1;
       at += r.size;
@@ -202,5 +236,5 @@ function scanLog(file, onRecord) {
 }
 
 module.exports = {
-  encodeRecordInto, sealRecord, encodeFileHeader, decodeFileHeader, parseRecord, scanLog, alignUp, MAX_RECORD,
+  encodeRecordInto, sealRecord, setExpiry, encodeFileHeader, decodeFileHeader, parseRecord, scanLog, alignUp, MAX_RECORD,
 };

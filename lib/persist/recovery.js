@@ -12,6 +12,26 @@ const { scanLog } = require('./record');
 const { EXPIRY_NEVER } = require('../store/cache-options');
 const { walFileName, snapFileName, listFiles, removeCovered } = require('./files');
 const { readSnapshot } = require('./snapshot');
+const native = require('../base/native');
+
+// The addon's replay of records into a native engine (binding/persist), when there is one.
+const applyWal = native.addon && typeof native.addon.applyWal === 'function' ? native.addon.applyWal : null;
+const walked = new Float64Array(3);
+
+// The record types a snapshot body may hold (a mask, bit t for type t).
+const SNAPSHOT_TYPES = (1 << C.WAL_REC_SET) | (1 << C.WAL_REC_NS_SETTINGS);
+
+// A walker for scanLog or readSnapshot that applies records to the native engine of `store`
+// without a JS call per record (the same checks and effects as parseRecord and applyRecord; with
+// `types`, only records of those types), or null.
+function nativeWalker(store, nowMs, onError, types = undefined) {
+  if (applyWal === null || store.engine !== 'native') return null;
+  return (buf, at, lsn) => {
+    const status = applyWal(store._e, buf.subarray(at), lsn, nowMs, walked, types);
+    if (status !== 0) onError(Object.assign(new Error('replay'), { status }), lsn + walked[1]);
+    return [walked[0], walked[1]];
+  };
+}
 
 /** Applies one log record to `store` (a base Store handle, no logging). */
 function applyRecord(store, r, nowMs) {
@@ -40,6 +60,10 @@ function applyRecord(store, r, nowMs) {
     case C.WAL_REC_NS_CREATE:
       store._id(r.ns, true);
       return;
+    case C.WAL_REC_NS_SETTINGS:
+      // Absolute settings: the policy in the encoding field, the default TTL in expiresAt.
+      store._e.configureNamespace(store._id(r.ns, true), r.encoding, r.expiresAt);
+      return;
     default:
       throw new ShmError('ERR_PERSIST_CORRUPT', `unknown record type ${r.type}`);
   }
@@ -54,17 +78,18 @@ function replayLog(store, dir, startLsn, cut = true) {
   const file = path.join(dir, walFileName(startLsn));
   if (!fs.existsSync(file)) throw new ShmError('ERR_PERSIST_CORRUPT', `persist: the log file ${walFileName(startLsn)} is missing from ${dir}`);
   const now = Date.now();
-  let at = startLsn;
+  const fail = (err, at) => {
+    const e = engineError(err, `persist: replaying the record at LSN ${at}`);
+    e.message = `${e.message} (the recorded geometry cannot hold the log's state)`;
+    throw e;
+  };
   const scan = scanLog(file, (r) => {
-    at = r.lsn;
     try {
       applyRecord(store, r, now);
     } catch (err) {
-      const e = engineError(err, `persist: replaying the record at LSN ${at}`);
-      e.message = `${e.message} (the recorded geometry cannot hold the log's state)`;
-      throw e;
+      fail(err, r.lsn);
     }
-  });
+  }, nativeWalker(store, now, fail));
   if (scan.headerError) throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file}: ${scan.headerError}`);
   if (scan.startLsn !== startLsn) {
     throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} starts at LSN ${scan.startLsn}, its name says ${startLsn}`);
@@ -94,13 +119,16 @@ function rebuild(store, dir, geo) {
   if (snaps.length > 0) {
     from = snaps[snaps.length - 1];
     const file = path.join(dir, snapFileName(from));
+    const fail = (err) => {
+      throw engineError(err, `persist: loading the snapshot ${snapFileName(from)}`);
+    };
     const r = readSnapshot(file, (rec) => {
       try {
         applyRecord(store, rec, now);
       } catch (err) {
-        throw engineError(err, `persist: loading the snapshot ${snapFileName(from)}`);
+        fail(err);
       }
-    });
+    }, nativeWalker(store, now, fail, SNAPSHOT_TYPES));
     if (r.startLsn !== from) throw corrupt(`the snapshot ${snapFileName(from)} says LSN ${r.startLsn}`);
     if (r.geometry.totalSize !== geo.totalSize || r.geometry.bucketCount !== geo.bucketCount ||
         r.geometry.maxEntries !== geo.maxEntries || r.geometry.maxNamespaces !== geo.maxNamespaces) {

@@ -1,5 +1,6 @@
 'use strict';
-// Snapshots (docs/format.md §16, "Snapshots"): every entry of the store as set records, between a
+// Snapshots (docs/format.md §16, "Snapshots"): every entry of the store as set records (each
+// namespace's settings record first when it has settings), between a
 // checksummed header and a trailer that checksums the whole body. A snapshot is written to a
 // temporary name, synced, renamed and its directory synced, so a snapshot file under its final
 // name is complete; loading one checks every record and the trailer and throws
@@ -76,8 +77,10 @@ function encodeTrailer(records, bodyBytes, bodyCrc) {
 }
 
 /**
- * Writes the snapshot of LSN `startLsn` into `dir` from `each(emit)`, which calls
- * emit(ns, key, raw, encoding, expiresAt) once per entry. Returns { file, records, bytes }.
+ * Writes the snapshot of LSN `startLsn` into `dir` from `each(emit, emitSettings)`, which calls
+ * emit(ns, key, raw, encoding, expiresAt) once per entry and emitSettings(ns, policy, ttlMs)
+ * once per namespace whose settings are not the defaults, before its entries. Returns { file,
+ * records, bytes }.
  */
 function writeSnapshot(dir, startLsn, geo, each) {
   const file = path.join(dir, snapFileName(startLsn));
@@ -89,12 +92,15 @@ function writeSnapshot(dir, startLsn, geo, each) {
     fs.writeSync(fd, encodeHeader(startLsn, geo), 0, HEADER, 0);
     w = new BodyWriter(fd);
     const scratch = Buffer.allocUnsafe(MAX_RECORD);
-    each((ns, key, raw, encoding, expiresAt) => {
-      const rec = encodeRecordInto(scratch, C.WAL_REC_SET, ns, key, raw, encoding, expiresAt);
+    const put = (rec) => {
       sealRecord(rec, w.bytes);
       w.add(rec);
       records += 1;
-    });
+    };
+    each(
+      (ns, key, raw, encoding, expiresAt) => put(encodeRecordInto(scratch, C.WAL_REC_SET, ns, key, raw, encoding, expiresAt)),
+      (ns, policy, ttlMs) => put(encodeRecordInto(scratch, C.WAL_REC_NS_SETTINGS, ns, null, null, policy, ttlMs)),
+    );
     w.flush();
     fs.writeSync(fd, encodeTrailer(records, w.bytes, w.crc), 0, TRAILER, w.pos);
     fs.fdatasyncSync(fd);
@@ -111,9 +117,10 @@ function writeSnapshot(dir, startLsn, geo, each) {
 /**
  * Reads the snapshot `file` and calls onRecord(record) for each entry, in order. Throws
  * ERR_PERSIST_CORRUPT when any check fails (the caller discards what it loaded). Returns
- * { startLsn, records, geometry }.
+ * { startLsn, records, geometry }. `walk` (a native load, optional) is as scanLog's: it consumes
+ * valid set and settings records itself and stops anywhere; the checks here see the rest.
  */
-function readSnapshot(file, onRecord) {
+function readSnapshot(file, onRecord, walk = null) {
   const fd = fs.openSync(file, 'r');
   try {
     const size = fs.fstatSync(fd).size;
@@ -137,15 +144,24 @@ function readSnapshot(file, onRecord) {
     let lsn = 0;
     let buf = Buffer.alloc(0);
     const end = HEADER + bodyBytes;
+    let walked = false; // whether walk() has seen the bytes from `at`
     for (;;) {
+      if (walk !== null && !walked) {
+        const [n, bytes] = walk(buf, at, lsn);
+        records += n;
+        at += bytes;
+        lsn += bytes;
+        walked = true;
+      }
       const r = parseRecord(buf, at, lsn);
       if (r === null) {
         if (pos >= end) {
           if (buf.length > at) throw corrupt(file, `a torn record at body offset ${lsn}`);
           break;
         }
+        walked = false;
         const rest = buf.subarray(at);
-        const next = Buffer.alloc(rest.length + Math.min(CHUNK, end - pos));
+        const next = Buffer.allocUnsafe(rest.length + Math.min(CHUNK, end - pos));
         rest.copy(next);
         const n = fs.readSync(fd, next, rest.length, next.length - rest.length, pos);
         crc = crc32c(next.subarray(rest.length, rest.length + n), crc);
@@ -155,7 +171,8 @@ function readSnapshot(file, onRecord) {
         continue;
       }
       if (typeof r === 'string') throw corrupt(file, `${r} at body offset ${lsn}`);
-      if (r.type !== C.WAL_REC_SET) throw corrupt(file, `a record of type ${r.type} at body offset ${lsn}`);
+      if (r.type !== C.WAL_REC_SET && r.type !== C.WAL_REC_NS_SETTINGS) throw corrupt(file, `a record of type ${r.type} at body offset ${lsn}`);
+      walked = false;
       onRecord(r);
       records += 1;
       at += r.size;

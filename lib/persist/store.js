@@ -17,7 +17,7 @@ const { encodeValue } = require('../store/codec');
 const { Control, newStoreId } = require('./control');
 const { Wal, createLogFile } = require('./wal');
 const { walFileName, syncDir } = require('./files');
-const { encodeRecordInto, MAX_RECORD } = require('./record');
+const { encodeRecordInto, setExpiry, MAX_RECORD } = require('./record');
 const { rebuild } = require('./recovery');
 const { checkpoint, maybeCheckpoint, checkpointTimer } = require('./checkpoint');
 const { backup } = require('./backup');
@@ -239,11 +239,22 @@ class Store extends BaseStore {
     const stripe = Control.stripeOf(ns, key);
     p.control.lockStripe(stripe);
     try {
+      // Usually the record's place is allocated space: the set and its record under the append
+      // lock, and no undo to prepare. Otherwise the old value is read first, to be put back if
+      // the record cannot be written.
+      const rec = encodeRecord(C.WAL_REC_SET, ns, key, payload, enc, 0);
+      const end = p.wal.appendApplied(rec, () => {
+        if (opts === undefined) super.set(ns, key, value);
+        else super.set(ns, key, value, opts);
+        return this._loggedExpiry(ns, key);
+      });
+      if (end !== 0) return end;
       const old = this._raw(ns, key);
       if (opts === undefined) super.set(ns, key, value);
       else super.set(ns, key, value, opts);
       try {
-        return p.wal.append(encodeRecord(C.WAL_REC_SET, ns, key, payload, enc, this._loggedExpiry(ns, key)));
+        setExpiry(rec, this._loggedExpiry(ns, key));
+        return p.wal.append(rec);
       } catch (err) {
         this._restore(ns, key, old);
         throw err;
@@ -301,8 +312,8 @@ class Store extends BaseStore {
   }
 
   // Logged as one WAL_REC_NS_DROP record (format.md §16), which replays as a drop. A log that
-  // cannot be written puts the entries back (in a namespace created anew: its policy and
-  // counters are not restored) and throws.
+  // cannot be written puts the entries back (in a namespace created anew, with its policy and
+  // default TTL, not its counters) and throws.
   dropNamespace(ns) {
     if (this._p === null) return super.dropNamespace(ns);
     return this._loggedWhole(ns, 'dropNamespace', C.WAL_REC_NS_DROP, false, () => super.dropNamespace(ns));
@@ -311,7 +322,7 @@ class Store extends BaseStore {
   // A mutation of a whole namespace (clear, drop) under every stripe: `apply()` changes the
   // store and returns its result, `none` (what an absent or empty namespace gives) is returned
   // without a record; otherwise one record of `type` is logged, and a log that cannot be written
-  // puts the entries back and throws.
+  // puts the entries back, each with its own expiry, and throws.
   _loggedWhole(ns, what, type, none, apply) {
     const p = this._p;
     this._live();
@@ -320,15 +331,14 @@ class Store extends BaseStore {
     let n;
     p.control.lockAllStripes();
     try {
-      const before = this._nsCall(ns, null, (id) => this._e.entries(id), what);
+      const before = this._nsCall(ns, null, (id) => this._wholeState(id), what);
       if (before === null) return none;
       n = apply();
       if (n === none) return none;
       try {
         end = p.wal.append(encodeRecord(type, ns, null, null, 0, 0));
       } catch (err) {
-        const id = this._id(ns, true);
-        for (const [k, raw, enc] of before) this._e.set(id, k, raw, enc);
+        this._putBack(ns, before);
         throw err;
       }
     } finally {
@@ -336,6 +346,62 @@ class Store extends BaseStore {
     }
     this._settle(end);
     return n;
+  }
+
+  // What a failed clear or drop puts back (held: every stripe): the namespace's policy and
+  // default TTL, and each entry with its own expiry as the engine's set takes it (an entry that
+  // expired since it was listed is put back expired, which leaves it absent).
+  _wholeState(id) {
+    const [policy, ttlMs] = this._settingsOf(id);
+    const entries = this._e.entries(id).map(([k, raw, enc]) => {
+      const at = this._e.expiresAt(id, k);
+      return [k, raw, enc, at < 0 ? 1 : engineExpiry(at)];
+    });
+    return { policy, ttlMs, entries };
+  }
+
+  _putBack(ns, before) {
+    const id = this._id(ns, true);
+    this._e.configureNamespace(id, before.policy, before.ttlMs);
+    for (const [k, raw, enc, at] of before.entries) this._e.set(id, k, raw, enc, at);
+  }
+
+  // With settings (eviction, ttl), logged as one WAL_REC_NS_SETTINGS record (format.md §16)
+  // holding the namespace's resulting policy and default TTL, under every stripe (so that the log
+  // order of two configurations, and of a configuration and a drop, is their store order); no
+  // record when nothing changed. A log that cannot be written puts the old settings back and
+  // throws.
+  namespace(name, opts) {
+    const p = this._p;
+    if (p === null || cache.namespaceConfigOf(opts) === null) return super.namespace(name, opts);
+    this._live();
+    checkNsName(name);
+    let end;
+    let view;
+    p.control.lockAllStripes();
+    try {
+      const before = this._nsCall(name, null, (id) => this._settingsOf(id), 'namespace');
+      view = super.namespace(name, opts);
+      const after = this._nsCall(name, null, (id) => this._settingsOf(id), 'namespace');
+      if (before !== null && before[0] === after[0] && before[1] === after[1]) return view;
+      try {
+        end = p.wal.append(encodeRecord(C.WAL_REC_NS_SETTINGS, name, null, null, after[0], after[1]));
+      } catch (err) {
+        const old = before || [C.POLICY_INHERIT, 0];
+        this._e.configureNamespace(this._id(name, true), old[0], old[1]);
+        throw err;
+      }
+    } finally {
+      p.control.unlockAllStripes();
+    }
+    this._settle(end);
+    return view;
+  }
+
+  // [policy, ttlMs] of namespace `id` as the policy table holds them (format.md §5).
+  _settingsOf(id) {
+    const row = this._e.namespaces().find((r) => r[1] === id);
+    return row ? [row[3], row[4]] : [C.POLICY_INHERIT, 0];
   }
 
   // Every pair is validated before any is written; each pair is one logged set.

@@ -14,7 +14,7 @@ const fs = require('fs');
 const path = require('path');
 const { C } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
-const { sealRecord, encodeFileHeader } = require('./record');
+const { sealRecord, setExpiry, encodeFileHeader } = require('./record');
 const { walFileName, syncDir } = require('./files');
 const { io } = require('./io');
 const { Segment } = require('../segment/segment');
@@ -48,6 +48,8 @@ class Wal {
     this.fd = -1;
     this.fileStart = -1;
     this.inflight = null; // { target, promise } of this handle's async flush
+    this.queued = null; // { promise, resolve, reject } of the sync that starts after it
+    this.closeTarget = null; // the tail when the handle was closed with a sync queued
     this.closing = false;
     this.retired = [];
     this.map = null; // Uint8Array over a mapping of the whole file as it was when mapped
@@ -111,6 +113,37 @@ class Wal {
         }
         if (n !== buf.length) throw new ShmError('ERR_PERSIST_IO', `persist: writing the log: ${n} of ${buf.length} bytes written (file size limit or disk full)`);
       }
+      c.tail = lsn + buf.length;
+      return lsn + buf.length;
+    } finally {
+      c.unlockAppend();
+    }
+  }
+
+  /**
+   * Appends the encoded record `buf` with `apply()` run first, both under the append lock, when
+   * the record's place in the log is allocated zero-filled space of the mapped file: a copy into
+   * the mapping cannot fail, so a write needs no undo (format.md §16, "A mutation"). `apply()`
+   * changes the store and returns the record's expiresAt (it may throw: nothing is logged).
+   * Returns the LSN after the record, or 0 with nothing done when the place is not such space
+   * (the caller then applies and appends the other way, able to put the old value back).
+   */
+  appendApplied(buf, apply) {
+    const c = this.control;
+    if (!io.mapped) return 0;
+    c.lockAppend();
+    try {
+      if (c.failed) throw new ShmError('ERR_PERSIST_IO', 'persist: the log failed to sync earlier; the store refuses writes until it is reopened');
+      if (c.startLsn !== this.fileStart) this.#reopen();
+      const lsn = c.tail;
+      const need = FILE_HEADER + (lsn - this.fileStart) + buf.length;
+      if (need > c.fileBytes) this.#extend(need);
+      if (need > c.fileBytes) return 0;
+      const expiresAt = apply();
+      setExpiry(buf, expiresAt);
+      sealRecord(buf, lsn);
+      if (this.map === null || this.map.length < need) this.#remap();
+      this.map.set(buf, FILE_HEADER + (lsn - this.fileStart));
       c.tail = lsn + buf.length;
       return lsn + buf.length;
     } finally {
@@ -236,40 +269,84 @@ class Wal {
 
   /**
    * Resolves once every record below `lsn` (default: the tail now) is on stable storage,
-   * without blocking the event loop: the fdatasync runs on libuv's thread pool. Concurrent
-   * calls of one handle share one sync when it covers them.
+   * without blocking the event loop: the fdatasync runs on libuv's thread pool. Calls of one
+   * handle share syncs: one made while a sync of this handle runs, or in the same tick as the
+   * one that starts it, waits for the next sync, which starts when the running one ends and
+   * covers every record appended before it starts (so W writes in flight cost one sync, not W).
    */
   flushAsync(lsn) {
     const c = this.control;
     const target = lsn === undefined ? c.tail : lsn;
     if (c.durable >= target) return Promise.resolve();
     if (this.inflight && this.inflight.target >= target) return this.inflight.promise;
-    const syncTo = this.#syncTarget();
-    const fd = this.fd;
-    const promise = new Promise((resolve, reject) => {
-      io.fdatasync(fd, (err) => {
-        if (this.inflight && this.inflight.promise === promise) this.inflight = null;
-        if (!this.inflight) {
-          for (const old of this.retired.splice(0)) io.closeSync(old);
-          if (this.closing) this.#closeFd();
-        }
-        if (err) {
-          c.fail();
-          reject(ioError(err, 'fdatasync of the log'));
-          return;
-        }
-        c.advanceDurable(syncTo, Date.now());
-        resolve();
+    if (this.queued === null) {
+      const q = { promise: null, resolve: null, reject: null };
+      q.promise = new Promise((resolve, reject) => {
+        q.resolve = resolve;
+        q.reject = reject;
       });
-    });
-    this.inflight = { target: syncTo, promise };
-    return promise;
+      this.queued = q;
+      if (this.inflight === null) queueMicrotask(() => this.#startQueued());
+    }
+    return this.queued.promise;
   }
 
-  // Closes the file, after the async flush in flight if there is one (its fdatasync uses it).
+  // Starts the queued sync (none runs now): its target is the tail read now, which is at or past
+  // the record of every call that joined it.
+  #startQueued() {
+    const q = this.queued;
+    if (q === null || this.inflight !== null) return;
+    this.queued = null;
+    const c = this.control;
+    let syncTo = this.closeTarget;
+    if (syncTo === null) {
+      try {
+        syncTo = this.#syncTarget();
+      } catch (err) {
+        q.reject(ioError(err, 'reopening the log'));
+        this.#afterSyncs();
+        return;
+      }
+    }
+    if (this.closeTarget === null && c.durable >= syncTo) {
+      // Another handle or process synced it meanwhile.
+      q.resolve();
+      this.#afterSyncs();
+      return;
+    }
+    this.inflight = { target: syncTo, promise: q.promise };
+    io.fdatasync(this.fd, (err) => {
+      this.inflight = null;
+      if (err) {
+        c.fail();
+        q.reject(ioError(err, 'fdatasync of the log'));
+      } else {
+        c.advanceDurable(syncTo, Date.now());
+        q.resolve();
+      }
+      if (this.queued !== null) this.#startQueued();
+      else this.#afterSyncs();
+    });
+  }
+
+  // No sync of this handle runs: the fds retired meanwhile are closed, and the file too when
+  // the handle was closed.
+  #afterSyncs() {
+    if (this.inflight !== null || this.queued !== null) return;
+    for (const old of this.retired.splice(0)) io.closeSync(old);
+    if (this.closing) this.#closeFd();
+  }
+
+  // Closes the file, after the async flushes in flight or queued (their fdatasync uses it).
+  // A queued sync is started now, while the control segment is still open; one that has to wait
+  // for the sync in flight syncs up to the tail read now (the closed control reads zeros).
   close() {
     this.closing = true;
-    if (!this.inflight) this.#closeFd();
+    if (this.queued !== null) {
+      if (this.inflight === null) this.#startQueued();
+      else this.closeTarget = this.control.tail;
+    }
+    if (!this.inflight && !this.queued) this.#closeFd();
   }
 
   #closeFd() {

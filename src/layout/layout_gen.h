@@ -225,6 +225,7 @@ inline constexpr uint64_t kWalRecDelete = 2ULL;
 inline constexpr uint64_t kWalRecClear = 3ULL;
 inline constexpr uint64_t kWalRecNsCreate = 4ULL;
 inline constexpr uint64_t kWalRecNsDrop = 5ULL;
+inline constexpr uint64_t kWalRecNsSettings = 6ULL;
 inline constexpr uint64_t kPersistMagic = 0x54435053ULL;
 inline constexpr uint64_t kPersistFormatVersion = 1ULL;
 inline constexpr uint64_t kPersistSyncNone = 0ULL;
@@ -1307,6 +1308,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kWalRecClear, "WAL_REC_CLEAR") \
   X(kWalRecNsCreate, "WAL_REC_NS_CREATE") \
   X(kWalRecNsDrop, "WAL_REC_NS_DROP") \
+  X(kWalRecNsSettings, "WAL_REC_NS_SETTINGS") \
   X(kPersistMagic, "PERSIST_MAGIC") \
   X(kPersistFormatVersion, "PERSIST_FORMAT_VERSION") \
   X(kPersistSyncNone, "PERSIST_SYNC_NONE") \

@@ -15,14 +15,15 @@ const other = (engine) => (engine === 'js' ? 'native' : 'js');
 const STORE = path.join(__dirname, '..', '..', 'lib', 'store', 'store.js');
 
 // A worker thread that sets keys of 'hot' on the store in `buffer` until `stop[0]` is 1; it adds 1
-// to `stop[1]` once attached, so that the test starts dropping only when every writer runs.
+// to `stop[1]` once it has written, so that the test starts dropping only when every writer runs.
 function threadWriter(buffer, engine, id, stop) {
   const code = `
     const { workerData: d, parentPort } = require('worker_threads');
     const s = require(d.store).Store.attach(d.buffer, { engine: d.engine });
     const stop = new Int32Array(d.stop);
-    Atomics.add(stop, 1, 1);
     let n = 0;
+    s.set('hot', 't' + d.id + '-' + (n++ % 300), n);
+    Atomics.add(stop, 1, 1); // one more writer is writing
     while (Atomics.load(stop, 0) === 0) s.set('hot', 't' + d.id + '-' + (n++ % 300), n);
     s.close();
     parentPort.postMessage(n);`;
@@ -81,7 +82,7 @@ for (const engine of ENGINES) {
       try {
         const writers = [engine, other(engine)].map((e, id) => threadWriter(s.buffer, e, id, stop));
         // A loaded machine may start a worker after the rounds below would be over.
-        await until(() => Atomics.load(new Int32Array(stop), 1) === 2, 'both writer threads attached');
+        await until(() => Atomics.load(new Int32Array(stop), 1) === 2, 'both writer threads writing', 60000);
         for (let round = 0; round < 40; round++) {
           s.dropNamespace('hot');
           s.set(`cold-${round}`, 'mine', round);

@@ -27,7 +27,7 @@ const { persistTarget, logFile } = require('../helpers/persist');
     assert.deepStrictEqual(report.files.map((f) => [f.kind, f.ok]), [['snapshot', true], ['log', true]]);
     assert.strictEqual(report.files[0].records, 2);
     const log = report.files[1];
-    assert.deepStrictEqual(log.types, { set: 1, delete: 1, clear: 1, nsCreate: 0, nsDrop: 0 });
+    assert.deepStrictEqual(log.types, { set: 1, delete: 1, clear: 1, nsCreate: 0, nsDrop: 0, nsSettings: 0 });
     assert.strictEqual(log.end, tail);
     assert.strictEqual(log.cutBytes, 0);
     assert.strictEqual(log.reason, null);

@@ -5,7 +5,9 @@
 // could leave is built (every write before the last completed sync, plus a random subset of the
 // writes after it, some of them torn) and recovered. Every state must recover without crashing,
 // keep every write acknowledged as durable (a flush() that resolved before the cut), and keep
-// each writer's order (the writes of a writer that survive are a prefix of what it wrote).
+// each writer's order (the writes of a writer that survive are a prefix of what it wrote). Some
+// of the writes are namespace settings (format.md §16, type 6): a writer's namespace gets a
+// default TTL that grows with its sequence number, so a durable one must survive too.
 const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
@@ -106,11 +108,20 @@ function crashImage(base, ops, k, random) {
     // were acknowledged as durable (a flush() issued after them resolved).
     const acks = [];
     const next = new Array(WRITERS).fill(0);
+    const settingsSeqs = Array.from({ length: WRITERS }, () => []);
+    const setSeqs = Array.from({ length: WRITERS }, () => []);
     try {
       for (let step = 0; step < 400; step++) {
         const w = Math.floor(random() * WRITERS);
         const seq = next[w]++;
-        handles[w].set('p', `w${w}-k${seq % KEYS}`, seq);
+        // Settings: TTL (seq + 1) s, so the TTL names the write.
+        if (random() < 0.1) {
+          handles[w].namespace(`c${w}`, { ttl: (seq + 1) * 1000 });
+          settingsSeqs[w].push(seq);
+        } else {
+          handles[w].set('p', `w${w}-k${seq % KEYS}`, seq);
+          setSeqs[w].push(seq);
+        }
         if (random() < 0.08) {
           const issued = next.map((n) => n - 1);
           await handles[Math.floor(random() * WRITERS)].flush();
@@ -128,6 +139,7 @@ function crashImage(base, ops, k, random) {
     ops.forEach((o, i) => { if (o.type === 'sync') cuts.add(i + 1); });
     while (cuts.size < 160) cuts.add(Math.floor(random() * (ops.length + 1)));
     let states = 0;
+    let settingsChecked = 0;
     for (const k of [...cuts].sort((a, b) => a - b)) {
       const { img } = crashImage(base, ops, k, random);
       const dir = copyDir(t.dir);
@@ -139,11 +151,19 @@ function crashImage(base, ops, k, random) {
         try {
           for (let w = 0; w < WRITERS; w++) {
             for (let j = 0; j < KEYS; j++) {
-              const lastDurable = Math.floor((durable[w] - j) / KEYS) * KEYS + j;
+              const lastDurable = setSeqs[w].filter((q) => q <= durable[w] && q % KEYS === j).pop();
               const got = s.get('p', `w${w}-k${j}`);
-              if (lastDurable < 0 || lastDurable > durable[w]) continue;
+              if (lastDurable === undefined) continue;
               assert.ok(got !== undefined && got >= lastDurable, `cut ${k}: w${w}-k${j} = ${got}, durable up to seq ${durable[w]}`);
             }
+          }
+          for (let w = 0; w < WRITERS; w++) {
+            const last = settingsSeqs[w].filter((q) => q <= durable[w]).pop();
+            if (last === undefined) continue;
+            const got = (s.stats().namespaceStats[`c${w}`] || {}).ttl;
+            // At least the durable one, and one the writer set (a later one may have survived).
+            assert.ok(settingsSeqs[w].some((q) => q >= last && got === (q + 1) * 1000), `cut ${k}: c${w} ttl ${got}, durable settings of seq ${last}`);
+            settingsChecked += 1;
           }
           assert.strictEqual(s.verify().ok, true);
         } finally {
@@ -152,8 +172,9 @@ function crashImage(base, ops, k, random) {
         // Each writer's surviving records are a prefix of its writes.
         const seen = new Array(WRITERS).fill(-1);
         for (const r of readLog(logFile(dir)).records) {
-          const w = Number(r.key.slice(1, r.key.indexOf('-')));
-          const seq = JSON.parse(r.value.toString());
+          const settings = r.type === 'nsSettings';
+          const w = settings ? Number(r.ns.slice(1)) : Number(r.key.slice(1, r.key.indexOf('-')));
+          const seq = settings ? r.expiresAt / 1000 - 1 : JSON.parse(r.value.toString());
           assert.strictEqual(seq, seen[w] + 1, `cut ${k}: writer ${w} wrote ${seq} after ${seen[w]}`);
           seen[w] = seq;
         }
@@ -164,5 +185,6 @@ function crashImage(base, ops, k, random) {
       }
     }
     assert.strictEqual(states, cuts.size);
+    assert.ok(settingsChecked > 50, `${settingsChecked} durable settings checked`);
   });
 });

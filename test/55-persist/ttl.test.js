@@ -8,6 +8,7 @@ const assert = require('assert');
 const { Store } = require('../../index');
 const { ENGINES } = require('../helpers/engines');
 const { persistTarget, recover } = require('../helpers/persist');
+const { io } = require('../../lib/persist/io');
 
 const HOUR = 3600000;
 
@@ -66,6 +67,41 @@ for (const engine of ENGINES) {
         checkSame(r, want);
         assert.strictEqual(r.get('a', 'short'), undefined);
         assert.strictEqual(r.get('sessions', 'default'), 4);
+        assert.strictEqual(r.verify().ok, true);
+      });
+    }
+
+    for (const what of ['clear', 'dropNamespace']) {
+      it(`a ${what} whose record cannot be written puts each entry back with its own expiry`, () => {
+        const s = create();
+        s.namespace('n', { ttl: 5 * HOUR, eviction: 'none' });
+        s.set('n', 'ttl', 1, { ttl: HOUR });
+        s.set('n', 'default', 2); // the namespace's default TTL, resolved by the store
+        s.set('n', 'forever', 3, { ttl: Infinity });
+        const want = ['ttl', 'default', 'forever'].map((key) => {
+          const e = expiryOf(s, 'n', key);
+          return ['n', key, Array.isArray(e) ? e[0] : e];
+        });
+        const { eviction, ttl } = s.stats().namespaceStats.n;
+        // The log's writes fail (EIO) from here: no record of the clear or drop is written.
+        const { mapped, writeSync } = io;
+        io.mapped = false;
+        io.writeSync = () => { throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO', errno: -5, syscall: 'write' }); };
+        try {
+          assert.throws(() => s[what]('n'), { code: 'ERR_PERSIST_IO' });
+        } finally {
+          Object.assign(io, { mapped, writeSync });
+        }
+        checkSame(s, want);
+        assert.deepStrictEqual([s.get('n', 'ttl'), s.get('n', 'default'), s.get('n', 'forever')], [1, 2, 3]);
+        assert.deepStrictEqual([s.stats().namespaceStats.n.eviction, s.stats().namespaceStats.n.ttl], [eviction, ttl]);
+        // What a snapshot then records, and the log after it, keep those expiries.
+        s.checkpoint();
+        s.set('n', 'later', 4);
+        s.close();
+        const r = track(recover(t.name, t.dir, engine));
+        checkSame(r, want);
+        assert.strictEqual(r.count('n'), 4);
         assert.strictEqual(r.verify().ok, true);
       });
     }

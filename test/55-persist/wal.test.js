@@ -9,6 +9,7 @@ const { Store, ShmError } = require('../../index');
 const { ENGINES } = require('../helpers/engines');
 const { persistTarget, recover, reboot, logFile, contents } = require('../helpers/persist');
 const { readLog, replay } = require('../helpers/independent-wal-reader');
+const { io } = require('../../lib/persist/io');
 
 for (const engine of ENGINES) {
   describe(`Persistence: the write-ahead log [${engine} engine]`, () => {
@@ -157,6 +158,34 @@ for (const engine of ENGINES) {
           sub.cleanup();
         }
       }
+    });
+
+    it('setDurable() calls in flight share syncs: those of one tick take one, those made while it runs one more', async () => {
+      const s = create();
+      const real = io.fdatasync;
+      let syncs = 0;
+      io.fdatasync = (fd, cb) => {
+        syncs += 1;
+        real(fd, cb);
+      };
+      try {
+        const first = Array.from({ length: 64 }, (_, i) => s.setDurable('n', `a${i}`, i));
+        // The first sync has started (a microtask) and cannot have ended (a thread-pool callback).
+        await Promise.resolve();
+        const second = Array.from({ length: 64 }, (_, i) => s.setDurable('n', `b${i}`, i));
+        await Promise.all([...first, ...second]);
+        assert.strictEqual(syncs, 2);
+        assert.strictEqual(s.persistence.durable, s.persistence.tail);
+        // A handle closed while a sync is queued still runs it before its file is closed.
+        const last = s.setDurable('n', 'c', 1);
+        s.close();
+        assert.strictEqual(await last, s);
+        assert.strictEqual(syncs, 3);
+      } finally {
+        io.fdatasync = real;
+      }
+      const r = track(recover(t.name, t.dir, engine));
+      assert.strictEqual(r.count('n'), 129);
     });
 
     it("sync 'always' acknowledges a write only once it is durable", () => {

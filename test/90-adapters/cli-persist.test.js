@@ -52,7 +52,7 @@ const SIZE = 1 << 22;
       const lines = h.stdout.split('\n');
       assert.match(lines.find((l) => l.startsWith('snap-')), /^snap-[0-9a-f]{16}\.snap\s+snapshot\s+ok\s+0x[0-9a-f]+\s+3\s+\d+$/);
       assert.match(lines.find((l) => /^wal-.*\blog\b/.test(l)), new RegExp(`\\bok\\s+0x[0-9a-f]+\\s+0x${tail.toString(16)}\\s+3\\s+\\d+\\s+\\d+ bytes free$`));
-      assert.match(lines.find((l) => /^wal-\S+\s+\d/.test(l)), /^wal-\S+\s+1\s+1\s+1\s+0\s+0$/);
+      assert.match(lines.find((l) => /^wal-\S+\s+\d/.test(l)), /^wal-\S+\s+1\s+1\s+1\s+0\s+0\s+0$/);
       const j = cli(['wal', 'inspect', t.dir, '--json']);
       assert.strictEqual(j.code, 0);
       assert.deepStrictEqual(JSON.parse(j.stdout), persist.inspect(t.dir));

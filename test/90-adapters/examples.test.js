@@ -5,7 +5,7 @@ const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { ROOT } = require('../helpers/process');
-const { startRedis } = require('./redis-server');
+const { startRedis } = require('../helpers/redis-server');
 
 function runExample(file, ...args) {
   const r = spawnSync(process.execPath, [path.join(ROOT, 'examples', file), ...args.map(String)], {

@@ -13,7 +13,7 @@ const Redis = require('ioredis');
 const { Store } = require('../..');
 const KeyvShmstore = require('../../keyv');
 const { uniqueName, removeShm, runNode, until } = require('../helpers/process');
-const { startRedis } = require('./redis-server');
+const { startRedis } = require('../helpers/redis-server');
 
 const PEER = path.join(__dirname, 'children', 'tiered-peer.js');
 const NS = 'tier';

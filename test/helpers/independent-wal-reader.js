@@ -15,7 +15,7 @@ function crc32c(bytes) {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-const TYPES = { 1: 'set', 2: 'delete', 3: 'clear', 4: 'nsCreate', 5: 'nsDrop' };
+const TYPES = { 1: 'set', 2: 'delete', 3: 'clear', 4: 'nsCreate', 5: 'nsDrop', 6: 'nsSettings' };
 const MAX_LENGTH = 32 + 48 + 1024 + 65535;
 
 /** Reads the log file `file`: { startLsn, records, end, fileBytes }; throws on a bad header. */
@@ -42,6 +42,7 @@ function readLog(file) {
     const keyLength = b.readUInt16LE(at + 28);
     const valueLength = length - 32 - nsLength - keyLength;
     if (!TYPES[type] || nsLength > 255 || keyLength > 1024 || valueLength < 0 || valueLength > 65535) break;
+    if (type === 6 && (nsLength < 1 || keyLength !== 0 || valueLength !== 0 || b[at + 25] > 2)) break;
     const p = at + 32;
     records.push({
       lsn: x,
@@ -83,12 +84,14 @@ function readSnapshot(file) {
     const size = Math.ceil(length / 8) * 8;
     if (length < 32 || x + size > bodyBytes) throw new Error(`bad record at ${x}`);
     if (body.readUInt32LE(x) !== crc32c(body.subarray(x + 4, x + length))) throw new Error(`bad record checksum at ${x}`);
-    if (Number(body.readBigUInt64LE(x + 8)) !== x || body[x + 24] !== 1) throw new Error(`bad record at ${x}`);
+    const type = body[x + 24];
+    if (Number(body.readBigUInt64LE(x + 8)) !== x || (type !== 1 && type !== 6)) throw new Error(`bad record at ${x}`);
     const nsLength = body[x + 26];
     const keyLength = body.readUInt16LE(x + 28);
+    if (type === 6 && (nsLength < 1 || keyLength !== 0 || length !== 32 + nsLength || body[x + 25] > 2)) throw new Error(`bad settings record at ${x}`);
     const p = x + 32;
     records.push({
-      type: 'set',
+      type: TYPES[type],
       encoding: body[x + 25],
       expiresAt: Number(body.readBigUInt64LE(x + 16)),
       ns: body.toString('utf8', p, p + nsLength),
@@ -99,6 +102,19 @@ function readSnapshot(file) {
   }
   if (records.length !== Number(b.readBigUInt64LE(t + 8))) throw new Error('bad record count');
   return { startLsn: Number(b.readBigUInt64LE(8)), records };
+}
+
+/**
+ * The namespace settings records replay to: Map<ns, { policy, ttlMs }> of the namespaces whose
+ * last settings record is not undone by a later drop (§16: settings are absolute).
+ */
+function replaySettings(records) {
+  const settings = new Map();
+  for (const r of records) {
+    if (r.type === 'nsSettings') settings.set(r.ns, { policy: r.encoding, ttlMs: r.expiresAt });
+    else if (r.type === 'nsDrop') settings.delete(r.ns);
+  }
+  return settings;
 }
 
 /** Replays records into Map<ns, Map<key, decoded value>> as §16 says (no clock: expiry ignored). */
@@ -123,4 +139,4 @@ function replay(records) {
   return state;
 }
 
-module.exports = { readLog, readSnapshot, replay, crc32c };
+module.exports = { readLog, readSnapshot, replay, replaySettings, crc32c };

@@ -6,7 +6,7 @@
 const path = require('path');
 const { EXIT, CliError, printJson, table } = require('./output');
 
-const TYPES = ['set', 'delete', 'clear', 'nsCreate', 'nsDrop'];
+const TYPES = ['set', 'delete', 'clear', 'nsCreate', 'nsDrop', 'nsSettings'];
 const hex = (lsn) => (lsn === undefined ? '' : `0x${lsn.toString(16)}`);
 
 function human(report) {

@@ -10,6 +10,10 @@
 //   writers of different processes and engines race on the same keys.
 // - With `count`, stops after that many writes and exits 0.
 // - With `checkpointEvery`, runs store.checkpoint() before every that many-th write.
+// - With `progress` (a worker thread's SharedArrayBuffer), stores the number of acknowledged
+//   writes in its first Int32 after each one.
+// - With `settings`, also sets the default TTL of namespace `cfg-<tag>` to (seq + 1) seconds
+//   (a logged namespace settings record) after every write, before the acknowledgement line.
 // - `failAt` mode (disk full): writes until a set fails, then prints { acked, failed, code } and
 //   exits 0.
 const fs = require('fs');
@@ -25,6 +29,7 @@ process.on('SIGXFSZ', () => {});
 const store = Store.open({ name: task.name, engine: task.engine, persist: { dir: task.dir } });
 const out = task.expected ? fs.openSync(task.expected, 'a') : -1;
 const count = task.count === undefined ? Infinity : task.count;
+const progress = task.progress ? new Int32Array(task.progress) : null;
 const start = task.start || 0;
 let acked = -1;
 for (let seq = start; seq < start + count; seq++) {
@@ -33,6 +38,7 @@ for (let seq = start; seq < start + count; seq++) {
   try {
     store.set('crash', key, `${task.tag}:${seq}`);
     if (task.shared) store.set('shared', `shared-${seq % task.shared}`, `${task.tag}:${seq}`);
+    if (task.settings) store.namespace(`cfg-${task.tag}`, { ttl: (seq + 1) * 1000 });
   } catch (err) {
     if (!task.failAt) throw err;
     report({ acked, failed: seq, code: err.code, message: err.message });
@@ -41,6 +47,7 @@ for (let seq = start; seq < start + count; seq++) {
   }
   acked = seq;
   if (out >= 0) fs.writeSync(out, `${seq}\n`);
+  if (progress !== null) Atomics.store(progress, 0, seq - start + 1);
 }
 store.close();
 report({ acked });

@@ -1,0 +1,88 @@
+'use strict';
+// One writer of bench/durable.js: opens its system, writes 100-byte values to random keys of
+// 100,000 from a common start time for task.ms, and returns how many writes were acknowledged.
+// A write counts only once the system's acknowledgement promises what the case says: for the
+// durable cases, that the record is on stable storage (shmstore 'always' set() / setDurable(),
+// SQLite synchronous=FULL, lmdb's `flushed` promise, Redis appendfsync always). With task.batch
+// = W the writer keeps W writes in flight and counts them when all W are acknowledged (async
+// batches: group commit within the writer); with 0, one write at a time.
+// Runs in a child process (fork of bench/durable.js) or in a worker thread of one.
+const KEYS = 100000;
+const VALUE = 'v'.repeat(100);
+
+function keyOf(i) {
+  return `key:${String(i).padStart(10, '0')}`;
+}
+
+// { put(key) -> undefined | Promise, settle() -> Promise | undefined, close() }
+async function openSystem(task) {
+  if (task.system === 'shmstore') {
+    const { Store } = require('../..');
+    const s = task.persist ? Store.open({ name: task.name, persist: { dir: task.dir } }) : Store.open({ name: task.name });
+    return {
+      put: task.batch ? (k) => s.setDurable('bench', k, VALUE) : (k) => { s.set('bench', k, VALUE); },
+      settle: null,
+      close: () => s.close(),
+    };
+  }
+  if (task.system === 'sqlite') {
+    const Database = require('better-sqlite3');
+    const db = new Database(task.file);
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${task.synchronous}`);
+    db.pragma('busy_timeout = 10000');
+    const stmt = db.prepare('INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)');
+    return { put: (k) => { stmt.run(k, VALUE); }, settle: null, close: () => db.close() };
+  }
+  if (task.system === 'lmdb') {
+    const { open } = require('lmdb');
+    const db = open({ path: task.dir, encoding: 'string' });
+    // put() resolves once its transaction is committed; `flushed` once the commits before it
+    // are synced to the disk (overlappingSync, the default on Linux).
+    return { put: (k) => db.put(k, VALUE), settle: () => db.flushed, close: () => db.close() };
+  }
+  if (task.system === 'redis') {
+    const Redis = require('ioredis');
+    const r = new Redis({ port: task.port, host: '127.0.0.1', enableOfflineQueue: true });
+    await r.ping();
+    // With appendfsync always the server answers a write only after the fsync of its AOF.
+    return { put: (k) => r.set(k, VALUE), settle: null, close: () => r.disconnect() };
+  }
+  throw new Error(`unknown system ${task.system}`);
+}
+
+async function runWriter(task) {
+  const sys = await openSystem(task);
+  let seed = task.seed >>> 0;
+  const next = () => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return keyOf(seed % KEYS);
+  };
+  while (Date.now() < task.startAt) await new Promise((r) => setTimeout(r, Math.max(0, Math.min(5, task.startAt - Date.now()))));
+  const end = task.startAt + task.ms;
+  let n = 0;
+  const window = task.batch || 1;
+  const pending = new Array(window);
+  const isAsync = task.batch > 0 || task.system === 'lmdb' || task.system === 'redis';
+  while (Date.now() < end) {
+    if (!isAsync) {
+      sys.put(next());
+      n += 1;
+      continue;
+    }
+    for (let i = 0; i < window; i++) pending[i] = sys.put(next());
+    await Promise.all(pending);
+    if (sys.settle) await sys.settle();
+    n += window;
+  }
+  await sys.close();
+  return n;
+}
+
+module.exports = { runWriter, keyOf, KEYS, VALUE };
+
+// In a worker thread of a writer host: write, report the count.
+const wt = require('worker_threads');
+if (!wt.isMainThread && wt.workerData && wt.workerData.durableWriter) {
+  runWriter(wt.workerData.task).then((n) => wt.parentPort.postMessage({ n }), (err) => { throw err; });
+}
