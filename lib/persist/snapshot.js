@@ -9,7 +9,7 @@ const path = require('path');
 const { C, S } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
 const { crc32c } = require('./crc32c');
-const { encodeRecordInto, sealRecord, parseRecord, MAX_RECORD } = require('./record');
+const { encodeRecordInto, sealRecord, parseRecord, SMALL_RECORD, scratchFor } = require('./record');
 const { snapFileName } = require('./files');
 
 const H = S.SNAP_HEADER;
@@ -36,18 +36,25 @@ class BodyWriter {
 
   add(rec) {
     if (this.used + rec.length > this.stage.length) this.flush();
+    this.bytes += rec.length;
+    if (rec.length > this.stage.length) {
+      this.write(rec); // a record of a large value: written as it is
+      return;
+    }
     rec.copy(this.stage, this.used);
     this.used += rec.length;
-    this.bytes += rec.length;
   }
 
   flush() {
     if (this.used === 0) return;
-    const part = this.stage.subarray(0, this.used);
+    this.write(this.stage.subarray(0, this.used));
+    this.used = 0;
+  }
+
+  write(part) {
     this.crc = crc32c(part, this.crc);
     fs.writeSync(this.fd, part, 0, part.length, this.pos);
     this.pos += part.length;
-    this.used = 0;
   }
 }
 
@@ -87,9 +94,9 @@ function writeSnapshot(dir, startLsn, geo, each) {
   try {
     fs.writeSync(fd, encodeHeader(startLsn, geo), 0, HEADER, 0);
     w = new BodyWriter(fd);
-    const scratch = Buffer.allocUnsafe(MAX_RECORD);
+    const scratch = Buffer.allocUnsafe(SMALL_RECORD);
     each((ns, key, raw, encoding, expiresAt) => {
-      const rec = encodeRecordInto(scratch, C.WAL_REC_SET, ns, key, raw, encoding, expiresAt);
+      const rec = encodeRecordInto(scratchFor(scratch, ns, key, raw), C.WAL_REC_SET, ns, key, raw, encoding, expiresAt);
       sealRecord(rec, w.bytes);
       w.add(rec);
       records += 1;

@@ -90,23 +90,129 @@ AllocStatus AllocBlock(const PoolView& pool, const LockEnv& env, uint32_t cls, u
   return result;
 }
 
+namespace {
+
+// Under AllocState.lock: the free-list head word of the block whose class is `cls`.
+uint32_t* ListOf(layout::AllocState* a, uint32_t cls) noexcept {
+  return cls == kLargeClass ? &a->largeHead : &a->freeHeads[cls];
+}
+
+// Under AllocState.lock: the large block an indirect entry refers to, if it is one that is in
+// use (0 otherwise: a damaged reference frees nothing, and the repair pass reclaims the block).
+uint32_t LiveLargeOf(const PoolView& pool, const layout::Entry* e, uint32_t flags) noexcept {
+  if ((flags & kFlagIndirect) == 0) return 0;
+  const uint32_t u = RefOf(e, e->keyLength).unit;
+  const uint32_t freeHead = AtomicLoad(&pool.header->freeHead);
+  if (u < pool.firstUnit || u >= freeHead || freeHead > pool.totalUnits) return 0;
+  const uint32_t f = AtomicLoad(&pool.EntryAt(u)->flags);
+  return ClassOfFlags(f) == kLargeClass && (f & kFlagFree) == 0 ? u : 0;
+}
+
+}  // namespace
+
+AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units, uint32_t* unit,
+                       uint32_t* gc) noexcept {
+  if (units == 0) return AllocStatus::kFull;
+  uint32_t held;
+  AllocStatus s = LockAlloc(pool, env, &held);
+  if (s != AllocStatus::kOk) return s;
+  *gc = AtomicLoad(&pool.header->gcCounter);
+  layout::AllocState* a = pool.alloc;
+  const uint32_t freeHead = AtomicLoad(&pool.header->freeHead);
+  AllocStatus result = AllocStatus::kFull;
+  if (freeHead < pool.firstUnit || freeHead > pool.totalUnits) {
+    Unlock(&a->lock, held);
+    return AllocStatus::kCorrupt;
+  }
+  // First fit. A list cannot hold more blocks than the pool has units: longer is a cycle.
+  uint32_t* link = &a->largeHead;
+  for (uint64_t steps = 0; result == AllocStatus::kFull; ++steps) {
+    const uint32_t u = AtomicLoad(link);
+    if (u == 0) break;
+    layout::LargeBlock* lb = LargeAt(pool.base, u);
+    const uint32_t flags = u >= pool.firstUnit && u < freeHead ? AtomicLoad(&lb->flags) : 0;
+    const uint32_t size = flags != 0 ? AtomicLoad(&lb->units) : 0;
+    const uint32_t next = flags != 0 ? AtomicLoad(&lb->next) : 0;
+    if (steps >= pool.totalUnits || flags != (kFlagFree | (kLargeClass << kClassShift)) ||
+        size == 0 || uint64_t{u} + size > freeHead ||
+        (next != 0 && (next < pool.firstUnit || next >= freeHead))) {
+      result = AllocStatus::kCorrupt;
+      break;
+    }
+    if (size == units) {
+      AtomicStore(link, next);
+      AtomicStore(&lb->flags, kLargeClass << kClassShift);
+      *unit = u;
+      result = AllocStatus::kOk;
+    } else if (size > units) {
+      // The tail is handed out: the new block's size and class are written before the free
+      // block shrinks, so a pool walk that reads either size meets only block starts.
+      const uint32_t tail = u + size - units;
+      layout::LargeBlock* tb = LargeAt(pool.base, tail);
+      AtomicStore(&tb->units, units);
+      AtomicStore(&tb->flags, kLargeClass << kClassShift);
+      AtomicStore(&lb->units, size - units);
+      *unit = tail;
+      result = AllocStatus::kOk;
+    } else {
+      link = &lb->next;
+    }
+  }
+  if (result == AllocStatus::kFull && uint64_t{freeHead} + units <= pool.totalUnits) {
+    layout::LargeBlock* lb = LargeAt(pool.base, freeHead);
+    AtomicStore(&lb->units, units);
+    AtomicStore(&lb->flags, kLargeClass << kClassShift);
+    AtomicStore(&pool.header->freeHead, freeHead + units);
+    *unit = freeHead;
+    result = AllocStatus::kOk;
+  }
+  // Until an entry refers to it, the block names its writer (verify(): in flight, not leaked).
+  if (result == AllocStatus::kOk) AtomicStore(&LargeAt(pool.base, *unit)->writer, env.selfSlot);
+  Unlock(&a->lock, held);
+  return result;
+}
+
 AllocStatus FreeBlock(const PoolView& pool, const LockEnv& env, uint32_t unit) noexcept {
   layout::Entry* e = pool.EntryAt(unit);
-  const uint32_t cls = ClassOfFlags(AtomicLoad(&e->flags));
-  if (cls >= kClassCount) return AllocStatus::kCorrupt;
+  const uint32_t flags = AtomicLoad(&e->flags);
+  const uint32_t cls = ClassOfFlags(flags);
+  if (cls > kLargeClass) return AllocStatus::kCorrupt;
   uint32_t held;
   AllocStatus s = LockAlloc(pool, env, &held);
   if (s != AllocStatus::kOk) return s;
   layout::AllocState* a = pool.alloc;
+  const uint32_t large = cls == kLargeClass ? 0 : LiveLargeOf(pool, e, flags);
   AtomicStore(&e->flags, kFlagFree | (cls << kClassShift));
-  AtomicStore(&e->next, AtomicLoad(&a->freeHeads[cls]));
-  AtomicStore(&a->freeHeads[cls], unit);
+  AtomicStore(&e->next, AtomicLoad(ListOf(a, cls)));
+  AtomicStore(ListOf(a, cls), unit);
+  if (large != 0) {
+    layout::LargeBlock* lb = LargeAt(pool.base, large);
+    AtomicStore(&lb->flags, kFlagFree | (kLargeClass << kClassShift));
+    AtomicStore(&lb->next, AtomicLoad(&a->largeHead));
+    AtomicStore(&a->largeHead, large);
+  }
+  Unlock(&a->lock, held);
+  return AllocStatus::kOk;
+}
+
+AllocStatus FreeUnlinkedLarge(const PoolView& pool, const LockEnv& env, uint32_t unit,
+                              uint32_t gc) noexcept {
+  uint32_t held;
+  AllocStatus s = LockAlloc(pool, env, &held);
+  if (s != AllocStatus::kOk) return s;
+  layout::AllocState* a = pool.alloc;
+  if (AtomicLoad(&pool.header->gcCounter) == gc) {
+    layout::LargeBlock* lb = LargeAt(pool.base, unit);
+    AtomicStore(&lb->flags, kFlagFree | (kLargeClass << kClassShift));
+    AtomicStore(&lb->next, AtomicLoad(&a->largeHead));
+    AtomicStore(&a->largeHead, unit);
+  }
   Unlock(&a->lock, held);
   return AllocStatus::kOk;
 }
 
 AllocStatus FreeListUnits(const PoolView& pool, const LockEnv& env, uint64_t* freeListUnits,
-                          uint32_t* freeHeadOut) noexcept {
+                          uint32_t* freeHeadOut, uint32_t* largestFree) noexcept {
   uint32_t held;
   AllocStatus s = LockAlloc(pool, env, &held);
   if (s != AllocStatus::kOk) return s;
@@ -122,7 +228,18 @@ AllocStatus FreeListUnits(const PoolView& pool, const LockEnv& env, uint64_t* fr
       u = AtomicLoad(&pool.EntryAt(u)->next);
     }
   }
+  uint32_t largest = 0;
+  uint32_t u = AtomicLoad(&pool.alloc->largeHead);
+  for (uint64_t steps = 0; u != 0 && steps < maxSteps; ++steps) {
+    if (u < pool.firstUnit || u >= freeHead || freeHead > pool.totalUnits) break;
+    const uint32_t size = AtomicLoad(&LargeAt(pool.base, u)->units);
+    if (size > freeHead - u) break;
+    units += size;
+    if (size > largest) largest = size;
+    u = AtomicLoad(&LargeAt(pool.base, u)->next);
+  }
   Unlock(&pool.alloc->lock, held);
+  if (largestFree != nullptr) *largestFree = largest;
   *freeListUnits = units;
   *freeHeadOut = freeHead;
   return AllocStatus::kOk;

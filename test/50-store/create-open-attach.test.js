@@ -99,6 +99,8 @@ forEachEngine('Store.open()', ({ engine }) => {
       ['a store of format version 1', 4, [1, 0, 0, 0], 'ERR_BAD_VERSION'],
       // Version 2 had no expiry, marks or policy table; its buckets are where version 3 has policies.
       ['a store of format version 2', 4, [2, 0, 0, 0], 'ERR_BAD_VERSION'],
+      // Version 3 had no large blocks: its class 40 and the INDIRECT flag meant nothing.
+      ['a store of format version 3', 4, [3, 0, 0, 0], 'ERR_BAD_VERSION'],
       ['bad bucket count', 16, [3, 0, 0, 0], 'ERR_BAD_CHECKSUM'],
       ['bad total size', 8, [0, 0, 0, 0x40], 'ERR_BAD_CHECKSUM'],
       ['bad header checksum', 36, [1, 2, 3, 4], 'ERR_BAD_CHECKSUM'],
@@ -111,11 +113,11 @@ forEachEngine('Store.open()', ({ engine }) => {
     }
 
     it('says, for an older version, which one it found and how to move its data (dump, then load)', () => {
-      patch(4, [2, 0, 0, 0]);
+      patch(4, [3, 0, 0, 0]);
       assert.throws(() => Store.open({ path: file, engine }), (err) => {
         assert.strictEqual(err.code, 'ERR_BAD_VERSION');
-        assert.match(err.message, /format version 2/);
-        assert.match(err.message, /reads version 3/);
+        assert.match(err.message, /format version 3/);
+        assert.match(err.message, /reads version 4/);
         assert.match(err.message, /npx shmstore dump/);
         assert.match(err.message, /npx shmstore load/);
         return true;

@@ -2,9 +2,9 @@
 // stats() of the pure-JS engine, and the per-handle read/write counters it flushes into the
 // header (format.md §3: a shared counter written by every get would bounce its cache line
 // between cores, so each handle counts privately). Mirrors src/store/stats.cpp.
-const { C, W, AT, S, SIZE_CLASSES } = require('../../layout/layout');
+const { C, W, AT, S, UNIT_WORDS, SIZE_CLASSES } = require('../../layout/layout');
 const { NEED_REPAIR } = require('./locks');
-const { ALLOC_LOCK, HEADS, FREE_HEAD } = require('./alloc');
+const { ALLOC_LOCK, HEADS, LARGE_HEAD, FREE_HEAD } = require('./alloc');
 const chain = require('./chain');
 const { NSC_WORDS, NSC_HITS, NSC_MISSES, NSC_EVICTIONS, NSC_EXPIRATIONS, NSC_BYTES, nsCurrent } = require('./counts');
 const repairs = require('./repair');
@@ -59,6 +59,14 @@ function freeListUnits(e) {
       units += SIZE_CLASSES[c];
       u = u32[chain.entryWord(u) + NEXT];
     }
+  }
+  // Free large blocks: each its own size.
+  let u = u32[LARGE_HEAD];
+  for (let steps = 0; u !== 0 && u < e.totalUnits && steps < e.totalUnits; steps++) {
+    const size = u32[u * UNIT_WORDS + W.LARGE_BLOCK.UNITS];
+    if (size > e.totalUnits - u) break;
+    units += size;
+    u = u32[chain.entryWord(u) + NEXT];
   }
   return units;
 }

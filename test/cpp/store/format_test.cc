@@ -18,14 +18,14 @@ TEST(StoreCreate, LayoutAfterCreate) {
   const L::Header* h = r.header();
   EXPECT_EQ(h->magic, 0x464C4F57u);
   EXPECT_EQ(std::memcmp(r.base(), "WOLF", 4), 0);
-  EXPECT_EQ(h->version, 3u);
+  EXPECT_EQ(h->version, 4u);
   EXPECT_EQ(h->totalSize, uint64_t{1} << 22);
   EXPECT_EQ(h->bucketCount, 1024u);
   EXPECT_EQ(h->maxEntries, 5000u);
   EXPECT_EQ(h->entryCount, 0u);
   EXPECT_EQ(EntriesOffset(1024), L::kBucketsOffset + 1024 * L::kBucketSize);
   EXPECT_EQ(h->freeHead, EntriesOffset(1024) / 64);
-  EXPECT_EQ(h->headerChecksum, HeaderChecksum(h->magic, 3, h->totalSize, 1024, 5000));
+  EXPECT_EQ(h->headerChecksum, HeaderChecksum(h->magic, 4, h->totalSize, 1024, 5000));
   EXPECT_EQ(r.alloc()->classCount, 40u);
   EXPECT_EQ(Store::Validate(r.base(), r.size()), L::kOk);
 }
@@ -88,7 +88,7 @@ TEST_F(StoreValidate, BadMagic) {
 }
 
 TEST_F(StoreValidate, BadVersion) {
-  r.header()->version = 4;
+  r.header()->version = 5;
   EXPECT_EQ(Open(), L::kErrBadVersion);
   Reseal();
   EXPECT_EQ(Open(), L::kErrBadVersion);
@@ -98,6 +98,15 @@ TEST_F(StoreValidate, BadVersion) {
 // with the version 2 layout, even with a header checksum that matches.
 TEST_F(StoreValidate, FormatVersion1IsRefused) {
   r.header()->version = 1;
+  Reseal();
+  EXPECT_EQ(Store::Validate(r.base(), r.size()), L::kErrBadVersion);
+  EXPECT_EQ(Open(), L::kErrBadVersion);
+}
+
+// A store of format version 3 (no large blocks: class 40 and the INDIRECT flag meant nothing)
+// is refused too.
+TEST_F(StoreValidate, FormatVersion3IsRefused) {
+  r.header()->version = 3;
   Reseal();
   EXPECT_EQ(Store::Validate(r.base(), r.size()), L::kErrBadVersion);
   EXPECT_EQ(Open(), L::kErrBadVersion);
