@@ -366,7 +366,10 @@ const structs = {
     fields: [
       ['lock', 'u32', 0],
       ['classCount', 'u32', 4],
-      ['reserved', 'u8', 8, 56],
+      // Units freed since the last repair pass (which coalesces free runs): an allocation that
+      // failed runs one only when this could make room (saturates at 2^32 - 1).
+      ['freedUnits', 'u32', 8],
+      ['reserved', 'u8', 12, 52],
       ['freeHeads', 'u32', 64, 40],
       // The free list of large blocks (class LARGE_CLASS), in no particular order.
       ['largeHead', 'u32', 224],

@@ -380,6 +380,7 @@ napi_value MStats(napi_env e, StoreCore* c, napi_value*) {
   num("bytesFree", static_cast<double>(st.bytesFree));
   num("bytesFreeLists", static_cast<double>(st.bytesFreeLists));
   num("bytesTail", static_cast<double>(st.bytesTail));
+  num("bytesLargestFree", static_cast<double>(st.bytesLargestFree));
   num("fragmentation", st.fragmentation);
   num("repairs", static_cast<double>(st.repairs));
   num("reads", static_cast<double>(st.reads));

@@ -218,7 +218,8 @@ static_assert(offsetof(Header, reserved) == 56, "Header.reserved");
 struct AllocState {
   uint32_t lock;
   uint32_t classCount;
-  uint8_t reserved[56];
+  uint32_t freedUnits;
+  uint8_t reserved[52];
   uint32_t freeHeads[40];
   uint32_t largeHead;
   uint8_t reserved2[28];
@@ -226,7 +227,8 @@ struct AllocState {
 static_assert(sizeof(AllocState) == 256, "AllocState size");
 static_assert(offsetof(AllocState, lock) == 0, "AllocState.lock");
 static_assert(offsetof(AllocState, classCount) == 4, "AllocState.classCount");
-static_assert(offsetof(AllocState, reserved) == 8, "AllocState.reserved");
+static_assert(offsetof(AllocState, freedUnits) == 8, "AllocState.freedUnits");
+static_assert(offsetof(AllocState, reserved) == 12, "AllocState.reserved");
 static_assert(offsetof(AllocState, freeHeads) == 64, "AllocState.freeHeads");
 static_assert(offsetof(AllocState, largeHead) == 224, "AllocState.largeHead");
 static_assert(offsetof(AllocState, reserved2) == 228, "AllocState.reserved2");
@@ -1090,6 +1092,7 @@ static_assert(offsetof(LargeBlock, reserved3) == 28, "LargeBlock.reserved3");
   X(Header, "HEADER", reserved, "RESERVED") \
   X(AllocState, "ALLOC_STATE", lock, "LOCK") \
   X(AllocState, "ALLOC_STATE", classCount, "CLASS_COUNT") \
+  X(AllocState, "ALLOC_STATE", freedUnits, "FREED_UNITS") \
   X(AllocState, "ALLOC_STATE", reserved, "RESERVED") \
   X(AllocState, "ALLOC_STATE", freeHeads, "FREE_HEADS") \
   X(AllocState, "ALLOC_STATE", largeHead, "LARGE_HEAD") \

@@ -280,31 +280,51 @@ void Store::RepairCounts(const internal::RepairScan& scan) noexcept {
   AtomicStore(&nsState_->liveCount, scan.liveNamespaces);
 }
 
-// Step 5. Establishes: every block below freeHead that is not live has FREE set and is on the free
-// list of its class (a large block on the large list), in address order; classCount is 40.
+// Step 5. Establishes: every run of adjacent blocks below freeHead that are not live is free: a
+// run of one block on the free list of its class (a large block on the large list), a longer run
+// one free large block covering it (coalesced: its units are the run's, the headers inside it
+// are not read again), each list in address order; classCount is 40 and freedUnits 0.
 void Store::RebuildFreeLists(const internal::RepairScan& scan) noexcept {
   uint32_t tails[kLargeClass + 1] = {};
   for (uint32_t c = 0; c < kClassCount; ++c) AtomicStore(&alloc_->freeHeads[c], 0);
   AtomicStore(&alloc_->largeHead, 0);
+  // The run being gathered: its first block, units, blocks and (for a run of one) class.
+  uint32_t runStart = 0, runUnits = 0, runBlocks = 0, runClass = 0;
+  auto flush = [&] {
+    if (runBlocks == 0) return;
+    const uint32_t cls = runBlocks == 1 ? runClass : kLargeClass;
+    Entry* e = EntryAt(runStart);
+    if (runBlocks > 1) AtomicStore(&LargeAt(base_, runStart)->units, runUnits);
+    AtomicStore(&e->flags, kFlagFree | (cls << kClassShift));
+    AtomicStore(&e->next, 0);
+    if (tails[cls] != 0) {
+      AtomicStore(&EntryAt(tails[cls])->next, runStart);
+    } else {
+      AtomicStore(cls == kLargeClass ? &alloc_->largeHead : &alloc_->freeHeads[cls], runStart);
+    }
+    tails[cls] = runStart;
+    runBlocks = 0;
+  };
   for (uint32_t u = firstUnit_; u < scan.freeHead;) {
-    Entry* e = EntryAt(u);
-    const uint32_t flags = AtomicLoad(&e->flags);
-    const uint32_t cls = ClassOfFlags(flags);
+    const uint32_t flags = AtomicLoad(&EntryAt(u)->flags);
     const uint32_t size = BlockUnitsOf(base_, u, flags);  // valid: RepairPool walked these
-    if (!scan.live.Get(u)) {
-      AtomicStore(&e->flags, kFlagFree | (cls << kClassShift));
-      AtomicStore(&e->next, 0);
-      if (tails[cls] != 0) {
-        AtomicStore(&EntryAt(tails[cls])->next, u);
-      } else {
-        AtomicStore(cls == kLargeClass ? &alloc_->largeHead : &alloc_->freeHeads[cls], u);
-      }
-      tails[cls] = u;
+    if (scan.live.Get(u)) {
+      flush();
+    } else if (runBlocks == 0) {
+      runStart = u;
+      runUnits = size;
+      runBlocks = 1;
+      runClass = ClassOfFlags(flags);
+    } else {
+      runUnits += size;
+      ++runBlocks;
     }
     u += size;
     passBeat_.Work();
   }
+  flush();
   AtomicStore(&alloc_->classCount, kClassCount);
+  AtomicStore(&alloc_->freedUnits, 0);
 }
 
 // Step 6. Establishes: no owner slot but this handle's names an owner that is gone (§6; their

@@ -61,6 +61,9 @@ struct StoreStats {
   uint64_t bytesFree = 0;
   uint64_t bytesFreeLists = 0;
   uint64_t bytesTail = 0;
+  // The largest contiguous free space: the largest free large block or the tail, whichever is
+  // larger (what one large value can get without eviction).
+  uint64_t bytesLargestFree = 0;
   double fragmentation = 0;
   uint64_t repairs = 0;
   uint64_t reads = 0;
@@ -194,7 +197,10 @@ class Store {
   static constexpr uint32_t kEvictForLarge = kClassCount;
   // Allocates and fills the large block of a value of n bytes (write.cpp).
   Status PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_t* unit, uint32_t* gc,
-                      int* evictions) noexcept;
+                      int* evictions, bool* compacted) noexcept;
+  // After an allocation of `units` failed for want of space: one coalescing repair pass per write
+  // when the units freed since the last one could make room (write.cpp).
+  Status CompactFor(uint32_t units, bool* compacted, bool* retry) noexcept;
   // The incremental expiry sweep: SWEEP_BUCKETS buckets, expired entries removed.
   void SweepExpired() noexcept;
 

@@ -120,7 +120,7 @@ constexpr int kMaxEvictionsPerSet = 64;
 // fills it outside any bucket lock: nobody can reach the block until an entry refers to it. *gc
 // says which repair passes it survives (AllocLarge).
 Status Store::PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_t* unit,
-                           uint32_t* gc, int* evictions) noexcept {
+                           uint32_t* gc, int* evictions, bool* compacted) noexcept {
   bool repaired = false;
   for (;;) {
     const AllocStatus as = AllocLarge(pool_, env_, UnitsForLarge(n), unit, gc);
@@ -136,7 +136,10 @@ Status Store::PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_
         if (s != layout::kOk) return s;
       }
       if (evicted) continue;
-      return layout::kErrStoreFull;
+      bool retry;
+      Status s = CompactFor(UnitsForLarge(n), compacted, &retry);
+      if (retry) continue;
+      return s == layout::kOk ? layout::kErrStoreFull : s;
     }
     bool retry;
     Status s = HandleAllocFailure(as, &repaired, &retry);
@@ -148,6 +151,18 @@ Status Store::PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_
   UnpublishedStore(&lb->valueLength, n);
   UnpublishedStore(&lb->valueChecksum, LargeChecksum(value, n, hash));
   return layout::kOk;
+}
+
+// An allocation of `units` failed for want of space: when the units freed since the last repair
+// pass could hold it, one pass (per write) coalesces the runs of free blocks (format.md §9, repair
+// step 5) and the allocation is retried (*retry). kOk without a retry: nothing to gain.
+Status Store::CompactFor(uint32_t units, bool* compacted, bool* retry) noexcept {
+  *retry = false;
+  if (*compacted || AtomicLoad(&alloc_->freedUnits) < units) return layout::kOk;
+  *compacted = true;
+  const Status s = RepairPass(true);
+  *retry = s == layout::kOk;
+  return s;
 }
 
 Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* value,
@@ -173,6 +188,7 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
   const uint64_t expiry = ExpiryFor(ns, expiresAt, now);
   if (expiry != 0 && AtomicLoad(&evict_->ttlSeen) == 0) AtomicStore(&evict_->ttlSeen, 1u);
   bool repaired = false;
+  bool compacted = false;
   int evictions = 0;
   uint32_t largeUnit = 0;
   uint32_t largeGc = 0;
@@ -183,7 +199,8 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
   };
   for (;;) {
     if (large && largeUnit == 0) {
-      Status s = PrepareLarge(value, valueLength, hash, &largeUnit, &largeGc, &evictions);
+      Status s =
+          PrepareLarge(value, valueLength, hash, &largeUnit, &largeGc, &evictions, &compacted);
       if (s != layout::kOk) return s;
     }
     uint32_t held;
@@ -233,6 +250,11 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
         if (evicted) continue;
       }
       bool retry;
+      if (as == AllocStatus::kFull) {
+        s = CompactFor(layout::kSizeClasses[cls], &compacted, &retry);
+        if (retry) continue;
+        if (s != layout::kOk) return fail(s);
+      }
       s = HandleAllocFailure(as, &repaired, &retry);
       if (retry) continue;
       return fail(s);

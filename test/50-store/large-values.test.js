@@ -110,6 +110,43 @@ forEachEngine('large values', ({ make, other }) => {
     assert.strictEqual(v.liveUnits, 0);
   });
 
+  it('the space a large value freed serves entries of every size class once the tail is used up', () => {
+    const s = make({ size: 1 << 22, maxEntries: 100000 });
+    s.set('c', 'big', largeValueFor('c', 1, 2 << 20));
+    const fill = (prefix) => {
+      let n = 0;
+      try {
+        for (; ; n++) s.set('c', `${prefix}${n}`, 'v'.repeat(20 + (n % 7) * 150)); // 1 to 17 units
+      } catch (err) {
+        assert.strictEqual(err.code, 'ERR_STORE_FULL');
+      }
+      return n;
+    };
+    const before = fill('a');
+    assert.ok(before > 100);
+    assert.ok(s.stats().bytesLargestFree < 20 * C.UNIT, 'the tail is used up');
+    assert.ok(s.delete('c', 'big'));
+    // stats(): the freed large block is the largest free space.
+    const st = s.stats();
+    assert.strictEqual(st.bytesLargestFree, units(32 + (2 << 20)) * C.UNIT);
+    assert.ok(st.bytesFreeLists >= st.bytesLargestFree);
+    // The tail is used up: every one of these is carved from the freed large block.
+    const after = fill('b');
+    const bigUnits = units(32 + (2 << 20));
+    // Blocks of 1 to 20 units, split off until no free large block holds the next one.
+    assert.ok(after * 20 >= bigUnits - 20, `${after} entries in ${bigUnits} freed units`);
+    const v = s.verify();
+    assert.ok(v.ok, v.errors.join('\n'));
+    assert.ok(v.freeUnits < 20 + before, `${v.freeUnits} units left free`);
+    const o = Store.attach(s.buffer, { engine: other });
+    try {
+      assert.ok(o.verify().ok);
+      assert.strictEqual(o.get('c', `b${after - 1}`), 'v'.repeat(20 + ((after - 1) % 7) * 150));
+    } finally {
+      o.close();
+    }
+  });
+
   it('a store without room refuses a large value with ERR_STORE_FULL and stays unchanged', () => {
     const s = make({ size: 1 << 22 });
     s.set('f', 'a', largeValueFor('f', 1, 3 << 20));

@@ -28,6 +28,8 @@ for (const [k, val] of view) console.log(k, val);
 view.forEach((val, k) => console.log(k, val));
 const size: number = view.size;
 const st: StoreStats = s.stats();
+const largest: number = st.bytesLargestFree;
+console.log(largest);
 const cache = Store.create({ buffer: new SharedArrayBuffer(1 << 20), eviction: 'auto' });
 cache.set('c', 'k', 1, { ttl: 1000 }).set('c', 'j', 2, { expiresAt: Date.now() + 5000 });
 cache.setMany('c', [['a', 1]], { ttl: Infinity });

@@ -9,6 +9,7 @@ const large = require('./large');
 const ALLOC_LOCK = AT.ALLOC_STATE.LOCK;
 const HEADS = AT.ALLOC_STATE.FREE_HEADS;
 const LARGE_HEAD = AT.ALLOC_STATE.LARGE_HEAD;
+const FREED_UNITS = AT.ALLOC_STATE.FREED_UNITS;
 const GC_COUNTER = AT.HEADER.GC_COUNTER;
 const LB = W.LARGE_BLOCK;
 const LARGE_CLASS = C.LARGE_CLASS;
@@ -74,6 +75,8 @@ function allocBlock(e, cls, larger = false) {
     Atomics.store(u32, top * UNIT_WORDS + FLAGS, cls << CLASS_SHIFT);
     Atomics.store(u32, FREE_HEAD, top + size);
     u = top;
+  } else if ((u = takeFromLarge(e, size, cls, top)) !== 0) {
+    // Carved from free large space (format.md §8, Allocation), or a damaged large list.
   } else if (larger) {
     for (let c = cls + 1; c < CLASS_COUNT; c++) {
       const head = u32[HEADS + c];
@@ -98,6 +101,11 @@ function liveLargeOf(e, u, flags) {
   const top = e.u32[FREE_HEAD];
   if (lu < e.firstUnit || lu >= top || top > e.totalUnits) return 0;
   return e.u32[lu * UNIT_WORDS + FLAGS] === large.LIVE_LARGE_FLAGS ? lu : 0;
+}
+
+// Under the allocator lock: AllocState.freedUnits += units, saturating.
+function countFreed(u32, units) {
+  u32[FREED_UNITS] = Math.min(0xffffffff, u32[FREED_UNITS] + units);
 }
 
 // Under the allocator lock: pushes block `u` of class `cls` on its list.
@@ -132,51 +140,61 @@ function freeBlocks(e, units, n) {
       continue;
     }
     const lu = cls === LARGE_CLASS ? 0 : liveLargeOf(e, u, flags);
+    countFreed(u32, large.blockUnits(e, u, flags));
     push(u32, u, cls);
-    if (lu !== 0) push(u32, lu, LARGE_CLASS);
+    if (lu !== 0) {
+      countFreed(u32, u32[lu * UNIT_WORDS + LB.UNITS]);
+      push(u32, lu, LARGE_CLASS);
+    }
   }
   e.locks.release(ALLOC_LOCK);
   return st;
 }
 
-// A large block of exactly `units` units (format.md §8): first fit on the large list, the tail of
-// a larger free block split off (the rest stays free), else the bump pointer. Returns the unit,
-// 0 when there is no room, NEED_REPAIR or CORRUPT; e.largeGc is the gcCounter read under the lock
-// (a repair pass that ends later frees the block until an entry refers to it). Throws LockError.
-function allocLarge(e, units) {
+// Under the allocator lock: first fit on the large list for a block of exactly `units` units of
+// class `cls` (a large block, or a table class carved from free large space): a free large block
+// of that size is unlinked, a larger one gives its tail (the rest stays free and listed). Returns
+// the unit, 0 when no free large block is large enough, or CORRUPT.
+function takeFromLarge(e, units, cls, top) {
   const u32 = e.u32;
-  if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return NEED_REPAIR;
-  e.largeGc = Atomics.load(u32, GC_COUNTER);
-  const top = u32[FREE_HEAD];
-  let got = 0;
-  if (top < e.firstUnit || top > e.totalUnits) got = CORRUPT;
   let link = LARGE_HEAD;
-  for (let steps = 0; got === 0; steps++) {
+  for (let steps = 0; ; steps++) {
     const u = u32[link];
-    if (u === 0) break;
+    if (u === 0) return 0;
     const w = u * UNIT_WORDS;
     const ok = u >= e.firstUnit && u < top;
     const size = ok ? u32[w + LB.UNITS] : 0;
     const next = ok ? u32[w + LB.NEXT] : 0;
     if (!ok || steps >= e.totalUnits || u32[w + LB.FLAGS] !== large.FREE_LARGE_FLAGS || size === 0 ||
         u + size > top || (next !== 0 && (next < e.firstUnit || next >= top))) {
-      got = CORRUPT;
-    } else if (size === units) {
-      u32[link] = next;
-      Atomics.store(u32, w + LB.FLAGS, large.LIVE_LARGE_FLAGS);
-      got = u;
-    } else if (size > units) {
-      // The tail is handed out: its size and class are written before the free block shrinks,
-      // so a pool walk that reads either size meets only block starts.
-      const tail = u + size - units;
-      Atomics.store(u32, tail * UNIT_WORDS + LB.UNITS, units);
-      Atomics.store(u32, tail * UNIT_WORDS + LB.FLAGS, large.LIVE_LARGE_FLAGS);
-      Atomics.store(u32, w + LB.UNITS, size - units);
-      got = tail;
-    } else {
-      link = w + LB.NEXT;
+      return CORRUPT;
     }
+    if (size < units) {
+      link = w + LB.NEXT;
+      continue;
+    }
+    // The block handed out: u itself, or the tail. Its size (a large block's) and class are
+    // written before the free block shrinks, so a pool walk that reads either size meets only
+    // block starts.
+    const got = size === units ? u : u + size - units;
+    if (cls === LARGE_CLASS) Atomics.store(u32, got * UNIT_WORDS + LB.UNITS, units);
+    Atomics.store(u32, got * UNIT_WORDS + FLAGS, (cls << CLASS_SHIFT) >>> 0);
+    if (size === units) u32[link] = next;
+    else Atomics.store(u32, w + LB.UNITS, size - units);
+    return got;
   }
+}
+
+// A large block of exactly `units` units (format.md §8): first fit on the large list, else the
+// bump pointer. Returns the unit, 0 when there is no room, NEED_REPAIR or CORRUPT; e.largeGc is
+// the gcCounter read under the lock (a repair pass that ends later frees the block until an
+// entry refers to it). Throws LockError.
+function allocLarge(e, units) {
+  const u32 = e.u32;
+  if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return NEED_REPAIR;
+  e.largeGc = Atomics.load(u32, GC_COUNTER);
+  const top = u32[FREE_HEAD];
+  let got = top < e.firstUnit || top > e.totalUnits ? CORRUPT : takeFromLarge(e, units, LARGE_CLASS, top);
   if (got === 0 && top + units <= e.totalUnits) {
     Atomics.store(u32, top * UNIT_WORDS + LB.UNITS, units);
     Atomics.store(u32, top * UNIT_WORDS + LB.FLAGS, large.LIVE_LARGE_FLAGS);
@@ -198,10 +216,14 @@ function freeUnlinkedLarge(e, u, gc) {
     if (err instanceof LockError) return; // the next repair pass reclaims it
     throw err;
   }
-  if (Atomics.load(e.u32, GC_COUNTER) === gc) push(e.u32, u, LARGE_CLASS);
+  if (Atomics.load(e.u32, GC_COUNTER) === gc) {
+    countFreed(e.u32, e.u32[u * UNIT_WORDS + LB.UNITS]);
+    push(e.u32, u, LARGE_CLASS);
+  }
   e.locks.release(ALLOC_LOCK);
 }
 
 module.exports = {
   allocBlock, allocLarge, freeBlocks, freeUnlinkedLarge, classFor, ALLOC_LOCK, HEADS, LARGE_HEAD, FREE_HEAD,
+  FREED_UNITS,
 };

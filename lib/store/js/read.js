@@ -35,6 +35,7 @@ const E_SUM = W.ENTRY.CHECKSUM;
 const E_EXP = W.ENTRY.EXPIRES_AT;
 const E_EXP_HI = W.ENTRY.EXPIRES_AT_HI;
 const FLAG_ACCESSED = C.FLAG_ACCESSED;
+const FLAG_INDIRECT = C.FLAG_INDIRECT;
 const MARKING = AT.EVICT_STATE.MARKING;
 const { NSC_WORDS, NSC_HITS, NSC_MISSES } = require('./counts');
 const E_KEY_LENGTH = H.ENTRY.KEY_LENGTH;
@@ -131,7 +132,7 @@ function find(e, nsId, kl, h) {
         chain.copyOut(e, u, kl + vl);
         // An indirect entry: its value is copied from the large block too, before the version
         // check (format.md §8, "Large values").
-        if ((flags & C.FLAG_INDIRECT) !== 0) u = copyIndirect(e, u, kl, vl);
+        if ((flags & FLAG_INDIRECT) !== 0) u = copyIndirect(e, u, kl, vl);
       } else {
         u = -1;
       }
@@ -142,12 +143,12 @@ function find(e, nsId, kl, h) {
     // fence to order the data loads before the version check; format.md §9).
     const enc = flags & ENC_MASK;
     if (u > 0 && xxh32Aligned(e.copy32, e.copy, 0, kl + vl, (h ^ enc) >>> 0) === sum && copyHoldsKey(e, kl) &&
-      ((flags & C.FLAG_INDIRECT) === 0 || large.largeCopyValid(e, e.largeLength, h))) {
+      ((flags & FLAG_INDIRECT) === 0 || large.largeCopyValid(e, e.largeLength, h))) {
       e.out[0] = enc;
       e.hitUnit = u;
       e.hitFlags = flags;
       e.hitExpires = expLo === 0 && expHi === 0 ? 0 : expiryOf(expLo, expHi);
-      return (flags & C.FLAG_INDIRECT) === 0 ? vl : e.largeLength;
+      return (flags & FLAG_INDIRECT) === 0 ? vl : e.largeLength;
     }
     badRead(e, ++stable, h & e.mask);
   }
@@ -213,7 +214,7 @@ function get(e, nsId, key) {
   const vl = find(e, nsId, kl, h);
   if (!settle(e, nsId, kl, h, vl)) return undefined;
   // A large value was copied to e.large (find): decoded from there.
-  const src = (e.hitFlags & C.FLAG_INDIRECT) === 0 ? e.copy : e.large;
+  const src = (e.hitFlags & FLAG_INDIRECT) === 0 ? e.copy : e.large;
   const at = src === e.copy ? kl : 0;
   if (e.out[0] === C.ENC_BINARY) {
     const b = Buffer.allocUnsafe(vl);
@@ -269,7 +270,7 @@ function listBucket(e, bw, nsId, withValues, found, now) {
       continue;
     }
     let value;
-    if ((flags & C.FLAG_INDIRECT) !== 0) {
+    if ((flags & FLAG_INDIRECT) !== 0) {
       // The large value is copied and checked here; the caller's version check decides.
       if (copyIndirect(e, u, kl, vl) < 0 || !large.largeCopyValid(e, e.largeLength, h)) return false;
       const n = e.largeLength;

@@ -3,7 +3,7 @@
 // stop-the-world machinery it shares with verify(): taking every lock, walking the pool by block
 // size, walking every chain. A pass holds every lock, so it sees the store exactly as no writer
 // is changing it; readers keep running and simply retry around it. Mirrors src/store/repair.cpp.
-const { C, W, BASE, AT, SIZE_CLASSES } = require('../../layout/layout');
+const { C, W, BASE, AT, UNIT_WORDS, SIZE_CLASSES } = require('../../layout/layout');
 const { xxh32 } = require('../../base/xxhash');
 const { NEED_REPAIR, REPAIR_LOCK } = require('./locks');
 const { ALLOC_LOCK, HEADS, LARGE_HEAD, FREE_HEAD } = require('./alloc');
@@ -289,23 +289,42 @@ function dropNamelessNamespaces(e) {
   }
 }
 
-// Every block start that is not live goes back on its class's free list (a large block on the
-// large list), in address order.
+// Every run of adjacent block starts that are not live is freed: a run of one block on its
+// class's free list (a large block on the large list), a longer run as one free large block
+// covering it (coalesced; the headers inside it are not read again), each list in address order
+// (native's RebuildFreeLists, byte for byte).
 function rebuildFreeLists(e, pool) {
   const u32 = e.u32;
   for (let c = 0; c < SIZE_CLASSES.length; c++) u32[HEADS + c] = 0;
   u32[LARGE_HEAD] = 0;
-  for (let i = pool.starts.length - 1; i >= 0; i--) {
+  // The runs in address order: [start, units, blocks, class of the first block].
+  const runs = [];
+  let last = null;
+  for (const u of pool.starts) {
     e.heartbeat.work();
-    const u = pool.starts[i];
-    if (pool.state[u - e.firstUnit] & LIVE) continue;
+    if (pool.state[u - e.firstUnit] & LIVE) {
+      last = null;
+      continue;
+    }
+    const flags = u32[chain.entryWord(u) + E.FLAGS];
+    const size = large.blockUnits(e, u, flags);
+    if (last === null) runs.push((last = [u, size, 1, chain.classOf(flags)]));
+    else {
+      last[1] += size;
+      last[2]++;
+    }
+  }
+  for (let i = runs.length - 1; i >= 0; i--) {
+    const [u, units, blocks, first] = runs[i];
+    const cls = blocks === 1 ? first : large.LARGE_CLASS;
     const w = chain.entryWord(u);
-    const cls = chain.classOf(u32[w + E.FLAGS]);
     const head = cls === large.LARGE_CLASS ? LARGE_HEAD : HEADS + cls;
+    if (blocks > 1) Atomics.store(u32, u * UNIT_WORDS + W.LARGE_BLOCK.UNITS, units);
     Atomics.store(u32, w + E.FLAGS, (C.FLAG_FREE | (cls << C.FLAG_CLASS_SHIFT)) >>> 0);
     Atomics.store(u32, w + E.NEXT, u32[head]);
     u32[head] = u;
   }
+  u32[AT.ALLOC_STATE.FREED_UNITS] = 0;
   u32[CLASS_COUNT_WORD] = C.SIZE_CLASS_COUNT;
 }
 

@@ -49,7 +49,7 @@ function flushCounters(e) {
 }
 
 // Units on the free lists, walked under the allocator lock (bounded: a damaged list ends the
-// count, it never loops).
+// count, it never loops); e.largestFree: the largest free large block's units.
 function freeListUnits(e) {
   const u32 = e.u32;
   let units = 0;
@@ -61,11 +61,13 @@ function freeListUnits(e) {
     }
   }
   // Free large blocks: each its own size.
+  e.largestFree = 0;
   let u = u32[LARGE_HEAD];
   for (let steps = 0; u !== 0 && u < e.totalUnits && steps < e.totalUnits; steps++) {
     const size = u32[u * UNIT_WORDS + W.LARGE_BLOCK.UNITS];
     if (size > e.totalUnits - u) break;
     units += size;
+    if (size > e.largestFree) e.largestFree = size;
     u = u32[chain.entryWord(u) + NEXT];
   }
   return units;
@@ -92,6 +94,7 @@ function stats(e) {
     bytesFree,
     bytesFreeLists,
     bytesTail,
+    bytesLargestFree: Math.max(e.largestFree * C.UNIT, bytesTail),
     fragmentation: bytesFree ? bytesFreeLists / bytesFree : 0,
     repairs: Atomics.load(u32, GC_COUNTER),
     reads: Number(Atomics.load(c64, 1)),

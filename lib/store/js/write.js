@@ -2,11 +2,11 @@
 // Writes of the pure-JS engine (docs/format.md §9, "Writers"): set, delete and clear, each under
 // the lock of one bucket at a time, the allocator lock taken inside it. Mirrors
 // src/store/write.cpp.
-const { C, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, STATUS } = require('../../layout/layout');
+const { C, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, STATUS, SIZE_CLASSES } = require('../../layout/layout');
 const { xxh32Aligned } = require('../../base/xxhash');
 const { NEED_REPAIR, CORRUPT, subSaturating } = require('./locks');
 const { failure, corruptError } = require('./failure');
-const { allocBlock, allocLarge, freeBlocks, freeUnlinkedLarge, classFor } = require('./alloc');
+const { allocBlock, allocLarge, freeBlocks, freeUnlinkedLarge, classFor, FREED_UNITS } = require('./alloc');
 const large = require('./large');
 const { encodeKey, keyHash, bucketOf } = require('./read');
 const chain = require('./chain');
@@ -104,9 +104,10 @@ function set(e, nsId, key, value, enc, expiresAt = 0) {
   // state object is reused (set is synchronous and never re-entered).
   if (!isLarge) {
     SMALL.evictions = 0;
+    SMALL.compacted = false;
     return setLoop(e, nsId, kl, h, value, vl, enc, cls, false, SMALL);
   }
-  const state = { evictions: 0, unit: 0, gc: 0 };
+  const state = { evictions: 0, unit: 0, gc: 0, compacted: false };
   try {
     setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state);
   } finally {
@@ -116,7 +117,17 @@ function set(e, nsId, key, value, enc, expiresAt = 0) {
 }
 
 // set()'s state for a small value (no large block).
-const SMALL = { evictions: 0, unit: 0, gc: 0 };
+const SMALL = { evictions: 0, unit: 0, gc: 0, compacted: false };
+
+// After an allocation of `units` failed for want of space: when the units freed since the last
+// repair pass could hold it, one pass per set coalesces the runs of free blocks (format.md §9,
+// repair step 5). Returns whether to retry (as native's CompactFor).
+function compactFor(e, units, state) {
+  if (state.compacted || e.u32[FREED_UNITS] < units) return false;
+  state.compacted = true;
+  repairs.repair(e);
+  return true;
+}
 
 // set()'s attempts until one succeeds or fails for good. state: { evictions, unit, gc } (the
 // large block being written, prepareLarge).
@@ -137,6 +148,7 @@ function setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state) {
     if (r === FULL_COUNT || r === FULL_SPACE) {
       state.evictions++;
       if (evicting && evict.evictOne(e, r === FULL_COUNT ? -1 : cls)) continue;
+      if (r === FULL_SPACE && compactFor(e, SIZE_CLASSES[cls], state)) continue;
       throw failure(STATUS.ERR_STORE_FULL, 'set');
     }
     if (r !== NEED_REPAIR && r !== CORRUPT) throw failure(r, 'set');
@@ -161,6 +173,7 @@ function prepareLarge(e, h, src, vl, state, repaired) {
         (Atomics.load(e.u32, MARKING) !== 0 || Atomics.load(e.u32, TTL_SEEN) !== 0);
       state.evictions++;
       if (evicting && evict.evictOne(e, -1)) continue;
+      if (compactFor(e, units, state)) continue;
       throw failure(STATUS.ERR_STORE_FULL, 'set');
     }
     repaired = recover(e, u, h, repaired);
