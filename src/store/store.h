@@ -197,10 +197,10 @@ class Store {
   static constexpr uint32_t kEvictForLarge = kClassCount;
   // Allocates and fills the large block of a value of n bytes (write.cpp).
   Status PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_t* unit, uint32_t* gc,
-                      int* evictions, bool* compacted) noexcept;
-  // After an allocation of `units` failed for want of space: one coalescing repair pass per write
-  // when the units freed since the last one could make room (write.cpp).
-  Status CompactFor(uint32_t units, bool* compacted, bool* retry) noexcept;
+                      int* evictions, int* compacted) noexcept;
+  // After an allocation of `units` failed for want of space: a coalescing repair pass (a few per
+  // write at most) when the units freed since the last one could make room (write.cpp).
+  Status CompactFor(uint32_t units, int* compacted, bool* retry) noexcept;
   // The incremental expiry sweep: SWEEP_BUCKETS buckets, expired entries removed.
   void SweepExpired() noexcept;
 

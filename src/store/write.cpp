@@ -2,6 +2,7 @@
 // chain happens under its bucket lock, a writer holds at most one bucket lock (and possibly the
 // allocator lock inside it), and an entry is complete before the one atomic store that links it,
 // so a chain is a valid list of valid entries at every instant.
+#include <algorithm>
 #include <chrono>
 
 #include "base/hash.h"
@@ -114,32 +115,43 @@ namespace {
 // Entries one set may evict before it gives up with ERR_STORE_FULL (other writers may take each
 // freed block first): bounds the work of one insert.
 constexpr int kMaxEvictionsPerSet = 64;
+// Coalescing passes one set may run (each needs as many units freed since the one before as the
+// set needs, and costs a walk of the pool): bounds the work of one insert.
+constexpr int kMaxCompactionsPerSet = 4;
 }  // namespace
 
 // Allocates a large block for a value of n bytes (evicting, bounded, when the store may) and
 // fills it outside any bucket lock: nobody can reach the block until an entry refers to it. *gc
 // says which repair passes it survives (AllocLarge).
 Status Store::PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_t* unit,
-                           uint32_t* gc, int* evictions, bool* compacted) noexcept {
+                           uint32_t* gc, int* evictions, int* compacted) noexcept {
   bool repaired = false;
   for (;;) {
     const AllocStatus as = AllocLarge(pool_, env_, UnitsForLarge(n), unit, gc);
     if (as == AllocStatus::kOk) break;
     if (as == AllocStatus::kFull) {
+      // Coalescing what was freed comes before evicting more: an eviction frees a block where
+      // the hand is, not where a run can grow.
+      bool retry;
+      Status s = CompactFor(UnitsForLarge(n), compacted, &retry);
+      if (s != layout::kOk) return s;
+      if (retry) continue;
       const bool evicting =
           (AtomicLoad(&evict_->marking) != 0 || AtomicLoad(&evict_->ttlSeen) != 0) &&
           *evictions < kMaxEvictionsPerSet;
       bool evicted = false;
       if (evicting) {
         ++*evictions;
-        Status s = EvictOne(kEvictForLarge, &evicted);
+        s = EvictOne(kEvictForLarge, &evicted);
         if (s != layout::kOk) return s;
       }
       if (evicted) continue;
-      bool retry;
-      Status s = CompactFor(UnitsForLarge(n), compacted, &retry);
+      // Nothing more to evict: a last pass over what the evictions freed.
+      *compacted = std::min(*compacted, kMaxCompactionsPerSet - 1);
+      s = CompactFor(UnitsForLarge(n), compacted, &retry);
+      if (s != layout::kOk) return s;
       if (retry) continue;
-      return s == layout::kOk ? layout::kErrStoreFull : s;
+      return layout::kErrStoreFull;
     }
     bool retry;
     Status s = HandleAllocFailure(as, &repaired, &retry);
@@ -154,12 +166,15 @@ Status Store::PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_
 }
 
 // An allocation of `units` failed for want of space: when the units freed since the last repair
-// pass could hold it, one pass (per write) coalesces the runs of free blocks (format.md §9, repair
-// step 5) and the allocation is retried (*retry). kOk without a retry: nothing to gain.
-Status Store::CompactFor(uint32_t units, bool* compacted, bool* retry) noexcept {
+// pass could hold it, one pass (at most kMaxCompactionsPerSet per write) coalesces the runs of free
+// blocks (format.md §9, repair step 5) and the allocation is retried (*retry). kOk without a retry:
+// nothing to gain.
+Status Store::CompactFor(uint32_t units, int* compacted, bool* retry) noexcept {
   *retry = false;
-  if (*compacted || AtomicLoad(&alloc_->freedUnits) < units) return layout::kOk;
-  *compacted = true;
+  if (*compacted >= kMaxCompactionsPerSet || AtomicLoad(&alloc_->freedUnits) < units) {
+    return layout::kOk;
+  }
+  ++*compacted;
   const Status s = RepairPass(true);
   *retry = s == layout::kOk;
   return s;
@@ -188,7 +203,7 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
   const uint64_t expiry = ExpiryFor(ns, expiresAt, now);
   if (expiry != 0 && AtomicLoad(&evict_->ttlSeen) == 0) AtomicStore(&evict_->ttlSeen, 1u);
   bool repaired = false;
-  bool compacted = false;
+  int compacted = 0;
   int evictions = 0;
   uint32_t largeUnit = 0;
   uint32_t largeGc = 0;

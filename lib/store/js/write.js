@@ -39,6 +39,8 @@ const POL_TTL_HI = BASE.NS_POLICY + W.NS_POLICY.TTL_MS_HI;
 const EXPIRY_NEVER = -1;
 // Entries one set may evict before it gives up with ERR_STORE_FULL (as src/store/write.cpp).
 const MAX_EVICTIONS_PER_SET = 64;
+// Coalescing passes one set may run (as src/store/write.cpp).
+const MAX_COMPACTIONS_PER_SET = 4;
 const { NSC_WORDS, NSC_BYTES, nsCurrent } = require('./counts');
 const E_FLAGS = W.ENTRY.FLAGS;
 const E_SUM = W.ENTRY.CHECKSUM;
@@ -104,10 +106,10 @@ function set(e, nsId, key, value, enc, expiresAt = 0) {
   // state object is reused (set is synchronous and never re-entered).
   if (!isLarge) {
     SMALL.evictions = 0;
-    SMALL.compacted = false;
+    SMALL.compacted = 0;
     return setLoop(e, nsId, kl, h, value, vl, enc, cls, false, SMALL);
   }
-  const state = { evictions: 0, unit: 0, gc: 0, compacted: false };
+  const state = { evictions: 0, unit: 0, gc: 0, compacted: 0 };
   try {
     setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state);
   } finally {
@@ -117,14 +119,14 @@ function set(e, nsId, key, value, enc, expiresAt = 0) {
 }
 
 // set()'s state for a small value (no large block).
-const SMALL = { evictions: 0, unit: 0, gc: 0, compacted: false };
+const SMALL = { evictions: 0, unit: 0, gc: 0, compacted: 0 };
 
 // After an allocation of `units` failed for want of space: when the units freed since the last
-// repair pass could hold it, one pass per set coalesces the runs of free blocks (format.md §9,
+// repair pass could hold it, one pass (at most MAX_COMPACTIONS_PER_SET per set) coalesces the runs of free blocks (format.md §9,
 // repair step 5). Returns whether to retry (as native's CompactFor).
 function compactFor(e, units, state) {
-  if (state.compacted || e.u32[FREED_UNITS] < units) return false;
-  state.compacted = true;
+  if (state.compacted >= MAX_COMPACTIONS_PER_SET || e.u32[FREED_UNITS] < units) return false;
+  state.compacted++;
   repairs.repair(e);
   return true;
 }
@@ -169,10 +171,14 @@ function prepareLarge(e, h, src, vl, state, repaired) {
       break;
     }
     if (u === 0) {
+      // Coalescing what was freed comes before evicting more (as native's PrepareLarge).
+      if (compactFor(e, units, state)) continue;
       const evicting = state.evictions < MAX_EVICTIONS_PER_SET &&
         (Atomics.load(e.u32, MARKING) !== 0 || Atomics.load(e.u32, TTL_SEEN) !== 0);
       state.evictions++;
       if (evicting && evict.evictOne(e, -1)) continue;
+      // Nothing more to evict: a last pass over what the evictions freed.
+      state.compacted = Math.min(state.compacted, MAX_COMPACTIONS_PER_SET - 1);
       if (compactFor(e, units, state)) continue;
       throw failure(STATUS.ERR_STORE_FULL, 'set');
     }
