@@ -335,6 +335,8 @@ export interface StoreStats {
   bytesFree: number;
   bytesFreeLists: number;
   bytesTail: number;
+  /** The largest contiguous free space (a free large block or the tail): the most one large value can get without eviction. */
+  bytesLargestFree: number;
   fragmentation: number;
   repairs: number;
   reads: number;

@@ -95,6 +95,7 @@ async function main() {
   const verdicts = [];
   for (const r of none) {
     const goal = GOALS[r.workload];
+    if (goal === undefined) continue;
     const checks = [
       ['fill, first refused insert', r.points[0].first.ratio],
       [`after churn, first refused insert of refill ${CHURN_ROUNDS}`, r.points[CHURN_ROUNDS].first.ratio],

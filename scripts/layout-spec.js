@@ -24,7 +24,9 @@ const constants = {
   // 3: expiry and eviction: Entry.expiresAt replaces the write timestamp, the FLAG_ACCESSED mark,
   // EvictState in the metadata, the namespace policy table at 151552; buckets at 167936.
   // 4: Header.maxNamespaces; the owner table at 4096, the buckets at 135168, then the namespace
-  // area sized by maxNamespaces (records, policies, names, the name index).
+  // area sized by maxNamespaces (records, policies, names, the name index); large blocks (class
+  // LARGE_CLASS, any number of units, their own free list) and values up to MAX_VALUE_BYTES held
+  // indirectly in one (FLAG_INDIRECT).
   FORMAT_VERSION: 4,
   UNIT,
   UNIT_SHIFT: 6,
@@ -64,7 +66,17 @@ const constants = {
   MIN_BUCKETS: 1,
   MAX_BUCKETS: 1 << 26,
   MAX_KEY_BYTES: 1024,
-  MAX_VALUE_BYTES: 65535,
+  // A value of at most MAX_INLINE_VALUE_BYTES is stored in its entry (Entry.valueLength is a
+  // u16); a longer one, up to MAX_VALUE_BYTES (64 MiB), in a large block the entry refers to.
+  MAX_VALUE_BYTES: 64 * 1024 * 1024,
+  MAX_INLINE_VALUE_BYTES: 65535,
+  // The value bytes of an indirect entry: the large block's unit (u32) and the value's length
+  // (u32).
+  INDIRECT_VALUE_BYTES: 8,
+  // The size class of a large block: its unit count is LargeBlock.units, not a table entry. It
+  // is SIZE_CLASS_COUNT, the first class number the table does not use, so every check
+  // `class < SIZE_CLASS_COUNT` (a chain's entry) rejects a large block.
+  LARGE_CLASS: sizeClasses().length,
   MAX_NAMESPACE_BYTES: 255,
   // Lock words: bits 0..19 are a version whose low bit is set while the lock is held; bits
   // 20..31 name the holder's owner slot (0 while free).
@@ -82,6 +94,8 @@ const constants = {
   // by the eviction hand: the CLOCK reference bit. It lives in the entry, never on the line of the
   // bucket's lock word, and a hit on a marked entry writes nothing.
   FLAG_ACCESSED: 0x20000,
+  // The entry's value bytes are a reference to a large block (format.md §8, "Large values").
+  FLAG_INDIRECT: 0x40000,
   // Eviction policies: of the store (EvictState.policy) and of a namespace (NsPolicy.policy, where
   // 0 means "the store's"). A zeroed word is a valid initial state: inherit / none.
   POLICY_INHERIT: 0,
@@ -468,9 +482,14 @@ const structs = {
     fields: [
       ['lock', 'u32', 0],
       ['classCount', 'u32', 4],
-      ['reserved', 'u8', 8, 56],
+      // Units freed since the last repair pass (which coalesces free runs): an allocation that
+      // failed runs one only when this could make room (saturates at 2^32 - 1).
+      ['freedUnits', 'u32', 8],
+      ['reserved', 'u8', 12, 52],
       ['freeHeads', 'u32', 64, 40],
-      ['reserved2', 'u8', 224, 32],
+      // The free list of large blocks (class LARGE_CLASS), in no particular order.
+      ['largeHead', 'u32', 224],
+      ['reserved2', 'u8', 228, 28],
     ],
   },
   NsState: {
@@ -993,6 +1012,32 @@ const structs = {
       ['expiresAt', 'u64', 16],
       ['flags', 'u32', 24],
       ['checksum', 'u32', 28],
+    ],
+  },
+  // The value bytes of an indirect entry (FLAG_INDIRECT): which large block holds the value, and
+  // its length. They follow a key of any length, so they are unaligned.
+  IndirectRef: {
+    size: 8,
+    fields: [
+      ['unit', 'u32', 0],
+      ['length', 'u32', 4],
+    ],
+  },
+  // The header of a large block (class LARGE_CLASS): `next` and `flags` where an entry has them,
+  // so that free lists and the pool walk read every block alike; the value follows at byte 32.
+  LargeBlock: {
+    size: 32,
+    fields: [
+      ['next', 'u32', 0],
+      ['reserved', 'u32', 4],
+      ['units', 'u32', 8],
+      ['valueLength', 'u32', 12],
+      // The owner slot of the writer between allocating the block and linking the entry that
+      // refers to it; 0 once linked (verify() tells such a block in flight from a leaked one).
+      ['writer', 'u32', 16],
+      ['valueChecksum', 'u32', 20],
+      ['flags', 'u32', 24],
+      ['reserved3', 'u32', 28],
     ],
   },
 };

@@ -18,7 +18,8 @@ const NS = 'b';
 const INSERTS_PER_CHECK = 500;
 const KEY_BYTES = keyText(0).length;
 // One flat string sliced for every value: only the sizes matter here.
-const TEXT = 'abcdefghijklmnopqrstuvwxyz0123456789'.repeat(Math.ceil(65536 / 36)).slice(0, 65536);
+const MAX_BYTES = 1 << 20; // the large workload's largest value
+const TEXT = 'abcdefghijklmnopqrstuvwxyz0123456789'.repeat(Math.ceil(MAX_BYTES / 36)).slice(0, MAX_BYTES);
 
 // The class a block of `units` takes when the store does not evict: the smallest that holds it.
 function classUnits(units) {
@@ -50,9 +51,17 @@ function measure(store, size, live) {
     let units = 0;
     let blocks = 0;
     for (const n of live.values()) {
+      payload += KEY_BYTES + n;
+      if (n > C.MAX_INLINE_VALUE_BYTES) {
+        // An entry holding the reference, and a large block of exactly the units it needs.
+        const u = Math.ceil((C.ENTRY_HEADER_SIZE + KEY_BYTES + C.INDIRECT_VALUE_BYTES) / C.UNIT);
+        const lu = Math.ceil((C.ENTRY_HEADER_SIZE + n) / C.UNIT);
+        units += u + lu;
+        blocks += classUnits(u) + lu;
+        continue;
+      }
       const need = C.ENTRY_HEADER_SIZE + KEY_BYTES + n;
       const u = Math.ceil(need / C.UNIT);
-      payload += KEY_BYTES + n;
       units += u;
       blocks += classUnits(u);
     }

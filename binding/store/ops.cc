@@ -100,6 +100,20 @@ int32_t SetOne(napi_env env, StoreCore* c, uint32_t ns, napi_value keyValue, nap
       return -1;
     }
     data = c->value_buf.get();
+    // Within a character of filling the buffer: the string may be longer (a large value).
+    if (vlen + 4 >= kValueBufSize) {
+      if (napi_get_value_string_utf8(env, value, nullptr, 0, &vlen) != napi_ok) return -1;
+      if (vlen > shm::kMaxValueBytes) return L::kErrValueTooLong;
+      if (vlen + 1 > c->large_cap) {
+        c->large_buf.reset(new (std::nothrow) char[vlen + 1]);
+        c->large_cap = c->large_buf ? vlen + 1 : 0;
+        if (!c->large_buf) return L::kErrNoMemory;
+      }
+      if (napi_get_value_string_utf8(env, value, c->large_buf.get(), vlen + 1, &vlen) != napi_ok) {
+        return -1;
+      }
+      data = c->large_buf.get();
+    }
   } else if (!GetBytes(env, value, &data, &vlen)) {
     return -1;
   }
@@ -367,6 +381,7 @@ napi_value MStats(napi_env e, StoreCore* c, napi_value*) {
   num("bytesFree", static_cast<double>(st.bytesFree));
   num("bytesFreeLists", static_cast<double>(st.bytesFreeLists));
   num("bytesTail", static_cast<double>(st.bytesTail));
+  num("bytesLargestFree", static_cast<double>(st.bytesLargestFree));
   num("fragmentation", st.fragmentation);
   num("repairs", static_cast<double>(st.repairs));
   num("reads", static_cast<double>(st.reads));

@@ -27,7 +27,7 @@ using shm::layout::Status;
 // Room to see that a key or value is longer than allowed even when the conversion stopped
 // before a multi-byte character (napi_get_value_string_utf8 never splits one).
 inline constexpr size_t kKeyBufSize = shm::kMaxKeyBytes + 8;
-inline constexpr size_t kValueBufSize = shm::kMaxValueBytes + 8;
+inline constexpr size_t kValueBufSize = shm::kMaxInlineValueBytes + 8;
 
 // The native state behind one NativeStore object. The object's methods are its own properties,
 // functions created per instance with this core as their data: a call then costs no napi_unwrap
@@ -40,6 +40,8 @@ struct StoreCore {
   napi_ref out_ref = nullptr;
   int32_t* out = nullptr;
   std::unique_ptr<char[]> value_buf;  // set: a string value's UTF-8 bytes
+  std::unique_ptr<char[]> large_buf;  // set: a longer string's, large_cap bytes (grown once)
+  size_t large_cap = 0;
   int refs = 0;
   int busy = 0;          // methods of this handle on the stack (user JS can re-enter)
   bool closing = false;  // close() was called while busy: released when busy drops to 0

@@ -1,5 +1,5 @@
 'use strict';
-// Values of any size over a Store, whose entries hold at most C.MAX_VALUE_BYTES bytes. The entry
+// Values of any size over a Store, whose entries hold at most C.MAX_INLINE_VALUE_BYTES bytes. The entry
 // under the value's key (the head) tells by its encoding which form it has:
 //
 //   bytes (a Buffer):  the value itself, when it fits one entry;
@@ -20,13 +20,13 @@ const crypto = require('crypto');
 const { C, STATUS, SIZE_CLASSES } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
 
-const INLINE_MAX = C.MAX_VALUE_BYTES;
+const INLINE_MAX = C.MAX_INLINE_VALUE_BYTES;
 // Chunk keys are `<16 hex digits>:<index>`: at most this many bytes.
 const CHUNK_KEY_ROOM = 32;
 // A chunk fills the largest block of the allocator (format.md §8) that holds a value the store
-// accepts, with its entry header and key: a chunk of C.MAX_VALUE_BYTES would need the next,
+// accepts, with its entry header and key: a chunk of C.MAX_INLINE_VALUE_BYTES would need the next,
 // a quarter larger, class and leave a fifth of each block unused.
-const CHUNK_UNITS = Math.max(...SIZE_CLASSES.filter((u) => u * C.UNIT - C.ENTRY_HEADER_SIZE - CHUNK_KEY_ROOM <= C.MAX_VALUE_BYTES));
+const CHUNK_UNITS = Math.max(...SIZE_CLASSES.filter((u) => u * C.UNIT - C.ENTRY_HEADER_SIZE - CHUNK_KEY_ROOM <= C.MAX_INLINE_VALUE_BYTES));
 const CHUNK = CHUNK_UNITS * C.UNIT - C.ENTRY_HEADER_SIZE - CHUNK_KEY_ROOM;
 const HEAD = /^chunks:([0-9a-f]{16}):(\d+):(\d+)$/;
 // Reads retried while the head keeps changing under the reader (each retry means a writer

@@ -31,7 +31,10 @@ const C = Object.freeze({
   MIN_BUCKETS: 1,
   MAX_BUCKETS: 0x4000000,
   MAX_KEY_BYTES: 0x400,
-  MAX_VALUE_BYTES: 0xffff,
+  MAX_VALUE_BYTES: 0x4000000,
+  MAX_INLINE_VALUE_BYTES: 0xffff,
+  INDIRECT_VALUE_BYTES: 8,
+  LARGE_CLASS: 0x28,
   MAX_NAMESPACE_BYTES: 0xff,
   LOCK_VERSION_MASK: 0xfffff,
   LOCK_OWNER_SHIFT: 0x14,
@@ -43,6 +46,7 @@ const C = Object.freeze({
   FLAG_CLASS_MASK: 0xff,
   FLAG_FREE: 0x10000,
   FLAG_ACCESSED: 0x20000,
+  FLAG_INDIRECT: 0x40000,
   POLICY_INHERIT: 0,
   POLICY_NONE: 1,
   POLICY_CLOCK: 2,
@@ -271,9 +275,11 @@ const S = Object.freeze({
     SIZE: 256,
     LOCK: 0,
     CLASS_COUNT: 4,
-    RESERVED: 8,
+    FREED_UNITS: 8,
+    RESERVED: 12,
     FREE_HEADS: 64,
-    RESERVED2: 224,
+    LARGE_HEAD: 224,
+    RESERVED2: 228,
   }),
   NS_STATE: Object.freeze({
     SIZE: 64,
@@ -704,6 +710,22 @@ const S = Object.freeze({
     FLAGS: 24,
     CHECKSUM: 28,
   }),
+  INDIRECT_REF: Object.freeze({
+    SIZE: 8,
+    UNIT: 0,
+    LENGTH: 4,
+  }),
+  LARGE_BLOCK: Object.freeze({
+    SIZE: 32,
+    NEXT: 0,
+    RESERVED: 4,
+    UNITS: 8,
+    VALUE_LENGTH: 12,
+    WRITER: 16,
+    VALUE_CHECKSUM: 20,
+    FLAGS: 24,
+    RESERVED3: 28,
+  }),
 });
 
 // Indices for the typed-array views of the store (Uint32Array u32, Uint16Array u16, Uint8Array
@@ -753,7 +775,9 @@ const W = Object.freeze({
     WORDS: 64,
     LOCK: 0,
     CLASS_COUNT: 1,
+    FREED_UNITS: 2,
     FREE_HEADS: 16,
+    LARGE_HEAD: 56,
   }),
   NS_STATE: Object.freeze({
     WORDS: 16,
@@ -1143,6 +1167,22 @@ const W = Object.freeze({
     FLAGS: 6,
     CHECKSUM: 7,
   }),
+  INDIRECT_REF: Object.freeze({
+    WORDS: 2,
+    UNIT: 0,
+    LENGTH: 1,
+  }),
+  LARGE_BLOCK: Object.freeze({
+    WORDS: 8,
+    NEXT: 0,
+    RESERVED: 1,
+    UNITS: 2,
+    VALUE_LENGTH: 3,
+    WRITER: 4,
+    VALUE_CHECKSUM: 5,
+    FLAGS: 6,
+    RESERVED3: 7,
+  }),
 });
 
 const H = Object.freeze({
@@ -1190,7 +1230,9 @@ const AT = Object.freeze({
   ALLOC_STATE: Object.freeze({
     LOCK: 16,
     CLASS_COUNT: 17,
+    FREED_UNITS: 18,
     FREE_HEADS: 32,
+    LARGE_HEAD: 72,
   }),
   NS_STATE: Object.freeze({
     LOCK: 80,

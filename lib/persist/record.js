@@ -17,8 +17,11 @@ const MAX_VALUE = C.MAX_VALUE_BYTES;
 const TYPES = new Set([C.WAL_REC_SET, C.WAL_REC_DELETE, C.WAL_REC_CLEAR, C.WAL_REC_NS_CREATE, C.WAL_REC_NS_DROP, C.WAL_REC_NS_SETTINGS]);
 // The largest eviction policy a namespace settings record may name (format.md §5's values).
 const MAX_POLICY = C.POLICY_CLOCK;
-// The largest record: header, the longest name, key and value, rounded up to ALIGN.
+// The largest record: header, the longest name, key and value (64 MiB), rounded up to ALIGN.
 const MAX_RECORD = alignUp(HEADER + MAX_NS + MAX_KEY + MAX_VALUE);
+// The scratch buffer a writer keeps: every record whose value is stored inline in the store
+// (at most C.MAX_INLINE_VALUE_BYTES); a longer record gets a buffer of its own (scratchFor).
+const SMALL_RECORD = alignUp(HEADER + MAX_NS + MAX_KEY + C.MAX_INLINE_VALUE_BYTES);
 
 function alignUp(n) {
   return Math.ceil(n / ALIGN) * ALIGN;
@@ -83,6 +86,20 @@ function encodeRecordInto(buf, type, ns, key, value, encoding, expiresAt) {
 /** Writes the expiresAt field of an encoded record (before sealRecord). */
 function setExpiry(buf, expiresAt) {
   writeU64(buf, expiresAt, R.EXPIRES_AT);
+}
+
+/**
+ * A buffer that holds the record of (ns, key, value): `buf` (of SMALL_RECORD bytes or more) when
+ * it surely does, else a new one of the record's size. A UTF-16 unit is at most 3 UTF-8 bytes.
+ */
+function scratchFor(buf, ns, key, value) {
+  const strBound = (x) => (x === null ? 0 : x.length * 3);
+  const valueBound = value === null ? 0 : typeof value === 'string' ? value.length * 3 : value.byteLength;
+  if (HEADER + strBound(ns) + strBound(key) + valueBound + ALIGN <= buf.length) return buf;
+  const bytes = (x) => (x === null ? 0 : Buffer.byteLength(x));
+  const valueBytes = value === null ? 0 : typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
+  const need = alignUp(HEADER + bytes(ns) + bytes(key) + valueBytes);
+  return need <= buf.length ? buf : Buffer.allocUnsafe(need);
 }
 
 /** Writes the record's LSN (its position in the log) and its checksum. */
@@ -237,4 +254,5 @@ function scanLog(file, onRecord, walk = null) {
 
 module.exports = {
   encodeRecordInto, sealRecord, setExpiry, encodeFileHeader, decodeFileHeader, parseRecord, scanLog, alignUp, MAX_RECORD,
+  SMALL_RECORD, scratchFor,
 };

@@ -10,7 +10,7 @@ const path = require('path');
 const { C, S } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
 const { crc32c } = require('./crc32c');
-const { encodeRecordInto, sealRecord, parseRecord, MAX_RECORD } = require('./record');
+const { encodeRecordInto, sealRecord, parseRecord, SMALL_RECORD, scratchFor } = require('./record');
 const { snapFileName } = require('./files');
 
 const H = S.SNAP_HEADER;
@@ -37,18 +37,25 @@ class BodyWriter {
 
   add(rec) {
     if (this.used + rec.length > this.stage.length) this.flush();
+    this.bytes += rec.length;
+    if (rec.length > this.stage.length) {
+      this.write(rec); // a record of a large value: written as it is
+      return;
+    }
     rec.copy(this.stage, this.used);
     this.used += rec.length;
-    this.bytes += rec.length;
   }
 
   flush() {
     if (this.used === 0) return;
-    const part = this.stage.subarray(0, this.used);
+    this.write(this.stage.subarray(0, this.used));
+    this.used = 0;
+  }
+
+  write(part) {
     this.crc = crc32c(part, this.crc);
     fs.writeSync(this.fd, part, 0, part.length, this.pos);
     this.pos += part.length;
-    this.used = 0;
   }
 }
 
@@ -91,14 +98,14 @@ function writeSnapshot(dir, startLsn, geo, each) {
   try {
     fs.writeSync(fd, encodeHeader(startLsn, geo), 0, HEADER, 0);
     w = new BodyWriter(fd);
-    const scratch = Buffer.allocUnsafe(MAX_RECORD);
+    const scratch = Buffer.allocUnsafe(SMALL_RECORD);
     const put = (rec) => {
       sealRecord(rec, w.bytes);
       w.add(rec);
       records += 1;
     };
     each(
-      (ns, key, raw, encoding, expiresAt) => put(encodeRecordInto(scratch, C.WAL_REC_SET, ns, key, raw, encoding, expiresAt)),
+      (ns, key, raw, encoding, expiresAt) => put(encodeRecordInto(scratchFor(scratch, ns, key, raw), C.WAL_REC_SET, ns, key, raw, encoding, expiresAt)),
       (ns, policy, ttlMs) => put(encodeRecordInto(scratch, C.WAL_REC_NS_SETTINGS, ns, null, null, policy, ttlMs)),
     );
     w.flush();

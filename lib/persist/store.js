@@ -17,7 +17,7 @@ const { encodeValue } = require('../store/codec');
 const { Control, newStoreId } = require('./control');
 const { Wal, createLogFile } = require('./wal');
 const { walFileName, syncDir } = require('./files');
-const { encodeRecordInto, setExpiry, MAX_RECORD } = require('./record');
+const { encodeRecordInto, setExpiry, SMALL_RECORD, scratchFor } = require('./record');
 const { rebuild } = require('./recovery');
 const { checkpoint, maybeCheckpoint, checkpointTimer } = require('./checkpoint');
 const { backup } = require('./backup');
@@ -26,15 +26,15 @@ const cache = require('../store/cache-options');
 const { restoreBackup } = require('./restore');
 
 // The record of a mutation is encoded here and appended at once, in one synchronous stretch: one
-// buffer serves every handle of the thread.
-const scratch = Buffer.allocUnsafe(MAX_RECORD);
+// buffer serves every handle of the thread (a record of a large value gets its own, scratchFor).
+const scratch = Buffer.allocUnsafe(SMALL_RECORD);
 // An expiry as the engine reports it (epoch ms, 0 = never) as the engine's set takes it.
 function engineExpiry(at) {
   return at > 0 ? at : cache.EXPIRY_NEVER;
 }
 
 function encodeRecord(type, ns, key, value, encoding, expiresAt) {
-  return encodeRecordInto(scratch, type, ns, key, value, encoding, expiresAt);
+  return encodeRecordInto(scratchFor(scratch, ns, key, value), type, ns, key, value, encoding, expiresAt);
 }
 
 class Store extends BaseStore {

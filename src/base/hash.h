@@ -21,6 +21,12 @@ inline uint32_t EntryChecksum(const void* keyAndValue, size_t len, uint32_t keyH
   return Xxh32(keyAndValue, len, keyHash ^ encoding);
 }
 
+// valueChecksum of a large block (format.md §8, "Large values"): XXH32 of the value, seeded with
+// the keyHash of the entry that refers to it.
+inline uint32_t LargeChecksum(const void* value, size_t len, uint32_t keyHash) noexcept {
+  return Xxh32(value, len, keyHash);
+}
+
 // headerChecksum: XXH32 (seed 0) of the 28-byte little-endian image
 // magic u32, version u32, totalSize u64, bucketCount u32, maxEntries u32, maxNamespaces u32.
 uint32_t HeaderChecksum(uint32_t magic, uint32_t version, uint64_t totalSize, uint32_t bucketCount,

@@ -35,7 +35,10 @@ inline constexpr uint64_t kEntryHeaderSize = 0x20ULL;
 inline constexpr uint64_t kMinBuckets = 1ULL;
 inline constexpr uint64_t kMaxBuckets = 0x4000000ULL;
 inline constexpr uint64_t kMaxKeyBytes = 0x400ULL;
-inline constexpr uint64_t kMaxValueBytes = 0xffffULL;
+inline constexpr uint64_t kMaxValueBytes = 0x4000000ULL;
+inline constexpr uint64_t kMaxInlineValueBytes = 0xffffULL;
+inline constexpr uint64_t kIndirectValueBytes = 8ULL;
+inline constexpr uint64_t kLargeClass = 0x28ULL;
 inline constexpr uint64_t kMaxNamespaceBytes = 0xffULL;
 inline constexpr uint64_t kLockVersionMask = 0xfffffULL;
 inline constexpr uint64_t kLockOwnerShift = 0x14ULL;
@@ -47,6 +50,7 @@ inline constexpr uint64_t kFlagClassShift = 8ULL;
 inline constexpr uint64_t kFlagClassMask = 0xffULL;
 inline constexpr uint64_t kFlagFree = 0x10000ULL;
 inline constexpr uint64_t kFlagAccessed = 0x20000ULL;
+inline constexpr uint64_t kFlagIndirect = 0x40000ULL;
 inline constexpr uint64_t kPolicyInherit = 0ULL;
 inline constexpr uint64_t kPolicyNone = 1ULL;
 inline constexpr uint64_t kPolicyClock = 2ULL;
@@ -285,16 +289,20 @@ static_assert(offsetof(Header, reserved) == 60, "Header.reserved");
 struct AllocState {
   uint32_t lock;
   uint32_t classCount;
-  uint8_t reserved[56];
+  uint32_t freedUnits;
+  uint8_t reserved[52];
   uint32_t freeHeads[40];
-  uint8_t reserved2[32];
+  uint32_t largeHead;
+  uint8_t reserved2[28];
 };
 static_assert(sizeof(AllocState) == 256, "AllocState size");
 static_assert(offsetof(AllocState, lock) == 0, "AllocState.lock");
 static_assert(offsetof(AllocState, classCount) == 4, "AllocState.classCount");
-static_assert(offsetof(AllocState, reserved) == 8, "AllocState.reserved");
+static_assert(offsetof(AllocState, freedUnits) == 8, "AllocState.freedUnits");
+static_assert(offsetof(AllocState, reserved) == 12, "AllocState.reserved");
 static_assert(offsetof(AllocState, freeHeads) == 64, "AllocState.freeHeads");
-static_assert(offsetof(AllocState, reserved2) == 224, "AllocState.reserved2");
+static_assert(offsetof(AllocState, largeHead) == 224, "AllocState.largeHead");
+static_assert(offsetof(AllocState, reserved2) == 228, "AllocState.reserved2");
 
 struct NsState {
   uint32_t lock;
@@ -1066,6 +1074,34 @@ static_assert(offsetof(Entry, expiresAt) == 16, "Entry.expiresAt");
 static_assert(offsetof(Entry, flags) == 24, "Entry.flags");
 static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
 
+struct IndirectRef {
+  uint32_t unit;
+  uint32_t length;
+};
+static_assert(sizeof(IndirectRef) == 8, "IndirectRef size");
+static_assert(offsetof(IndirectRef, unit) == 0, "IndirectRef.unit");
+static_assert(offsetof(IndirectRef, length) == 4, "IndirectRef.length");
+
+struct LargeBlock {
+  uint32_t next;
+  uint32_t reserved;
+  uint32_t units;
+  uint32_t valueLength;
+  uint32_t writer;
+  uint32_t valueChecksum;
+  uint32_t flags;
+  uint32_t reserved3;
+};
+static_assert(sizeof(LargeBlock) == 32, "LargeBlock size");
+static_assert(offsetof(LargeBlock, next) == 0, "LargeBlock.next");
+static_assert(offsetof(LargeBlock, reserved) == 4, "LargeBlock.reserved");
+static_assert(offsetof(LargeBlock, units) == 8, "LargeBlock.units");
+static_assert(offsetof(LargeBlock, valueLength) == 12, "LargeBlock.valueLength");
+static_assert(offsetof(LargeBlock, writer) == 16, "LargeBlock.writer");
+static_assert(offsetof(LargeBlock, valueChecksum) == 20, "LargeBlock.valueChecksum");
+static_assert(offsetof(LargeBlock, flags) == 24, "LargeBlock.flags");
+static_assert(offsetof(LargeBlock, reserved3) == 28, "LargeBlock.reserved3");
+
 // The byte offsets of the variable tables of a store with `bucketCount` buckets and
 // `maxNamespaces` namespaces (docs/format.md §2): the buckets end, the namespace area follows
 // (Namespace records, NsPolicy records, NsName records, the name index of `indexSlots` u32
@@ -1119,6 +1155,9 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kMaxBuckets, "MAX_BUCKETS") \
   X(kMaxKeyBytes, "MAX_KEY_BYTES") \
   X(kMaxValueBytes, "MAX_VALUE_BYTES") \
+  X(kMaxInlineValueBytes, "MAX_INLINE_VALUE_BYTES") \
+  X(kIndirectValueBytes, "INDIRECT_VALUE_BYTES") \
+  X(kLargeClass, "LARGE_CLASS") \
   X(kMaxNamespaceBytes, "MAX_NAMESPACE_BYTES") \
   X(kLockVersionMask, "LOCK_VERSION_MASK") \
   X(kLockOwnerShift, "LOCK_OWNER_SHIFT") \
@@ -1130,6 +1169,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kFlagClassMask, "FLAG_CLASS_MASK") \
   X(kFlagFree, "FLAG_FREE") \
   X(kFlagAccessed, "FLAG_ACCESSED") \
+  X(kFlagIndirect, "FLAG_INDIRECT") \
   X(kPolicyInherit, "POLICY_INHERIT") \
   X(kPolicyNone, "POLICY_NONE") \
   X(kPolicyClock, "POLICY_CLOCK") \
@@ -1379,7 +1419,9 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(SnapHeader, "SNAP_HEADER") \
   X(SnapTrailer, "SNAP_TRAILER") \
   X(Bucket, "BUCKET") \
-  X(Entry, "ENTRY")
+  X(Entry, "ENTRY") \
+  X(IndirectRef, "INDIRECT_REF") \
+  X(LargeBlock, "LARGE_BLOCK")
 
 #define SHM_LAYOUT_FIELDS(X) \
   X(Header, "HEADER", magic, "MAGIC") \
@@ -1397,8 +1439,10 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(Header, "HEADER", reserved, "RESERVED") \
   X(AllocState, "ALLOC_STATE", lock, "LOCK") \
   X(AllocState, "ALLOC_STATE", classCount, "CLASS_COUNT") \
+  X(AllocState, "ALLOC_STATE", freedUnits, "FREED_UNITS") \
   X(AllocState, "ALLOC_STATE", reserved, "RESERVED") \
   X(AllocState, "ALLOC_STATE", freeHeads, "FREE_HEADS") \
+  X(AllocState, "ALLOC_STATE", largeHead, "LARGE_HEAD") \
   X(AllocState, "ALLOC_STATE", reserved2, "RESERVED2") \
   X(NsState, "NS_STATE", lock, "LOCK") \
   X(NsState, "NS_STATE", liveCount, "LIVE_COUNT") \
@@ -1696,4 +1740,14 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(Entry, "ENTRY", namespaceId, "NAMESPACE_ID") \
   X(Entry, "ENTRY", expiresAt, "EXPIRES_AT") \
   X(Entry, "ENTRY", flags, "FLAGS") \
-  X(Entry, "ENTRY", checksum, "CHECKSUM")
+  X(Entry, "ENTRY", checksum, "CHECKSUM") \
+  X(IndirectRef, "INDIRECT_REF", unit, "UNIT") \
+  X(IndirectRef, "INDIRECT_REF", length, "LENGTH") \
+  X(LargeBlock, "LARGE_BLOCK", next, "NEXT") \
+  X(LargeBlock, "LARGE_BLOCK", reserved, "RESERVED") \
+  X(LargeBlock, "LARGE_BLOCK", units, "UNITS") \
+  X(LargeBlock, "LARGE_BLOCK", valueLength, "VALUE_LENGTH") \
+  X(LargeBlock, "LARGE_BLOCK", writer, "WRITER") \
+  X(LargeBlock, "LARGE_BLOCK", valueChecksum, "VALUE_CHECKSUM") \
+  X(LargeBlock, "LARGE_BLOCK", flags, "FLAGS") \
+  X(LargeBlock, "LARGE_BLOCK", reserved3, "RESERVED3")

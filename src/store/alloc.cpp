@@ -57,6 +57,51 @@ AllocStatus PopList(const PoolView& pool, uint32_t c, uint32_t head, uint32_t fr
 
 }  // namespace
 
+namespace {
+
+// Under AllocState.lock: first fit on the large list for a block of exactly `units` units of
+// class `cls` (a large block, or a table class carved from free large space): a free large block
+// of that size is unlinked, a larger one gives its tail (the rest stays free and listed). kFull
+// when no free large block is large enough.
+AllocStatus TakeFromLarge(const PoolView& pool, uint32_t units, uint32_t cls, uint32_t freeHead,
+                          uint32_t* unit) noexcept {
+  layout::AllocState* a = pool.alloc;
+  uint32_t* link = &a->largeHead;
+  // A list cannot hold more blocks than the pool has units: longer is a cycle.
+  for (uint64_t steps = 0;; ++steps) {
+    const uint32_t u = AtomicLoad(link);
+    if (u == 0) return AllocStatus::kFull;
+    layout::LargeBlock* lb = LargeAt(pool.base, u);
+    const uint32_t flags = u >= pool.firstUnit && u < freeHead ? AtomicLoad(&lb->flags) : 0;
+    const uint32_t size = flags != 0 ? AtomicLoad(&lb->units) : 0;
+    const uint32_t next = flags != 0 ? AtomicLoad(&lb->next) : 0;
+    if (steps >= pool.totalUnits || flags != (kFlagFree | (kLargeClass << kClassShift)) ||
+        size == 0 || uint64_t{u} + size > freeHead ||
+        (next != 0 && (next < pool.firstUnit || next >= freeHead))) {
+      return AllocStatus::kCorrupt;
+    }
+    if (size < units) {
+      link = &lb->next;
+      continue;
+    }
+    // The block handed out: u itself, or the tail. Its size (a large block's) and class are
+    // written before the free block shrinks, so a pool walk that reads either size meets only
+    // block starts.
+    const uint32_t got = size == units ? u : u + size - units;
+    if (cls == kLargeClass) AtomicStore(&LargeAt(pool.base, got)->units, units);
+    AtomicStore(&pool.EntryAt(got)->flags, cls << kClassShift);
+    if (size == units) {
+      AtomicStore(link, next);
+    } else {
+      AtomicStore(&lb->units, size - units);
+    }
+    *unit = got;
+    return AllocStatus::kOk;
+  }
+}
+
+}  // namespace
+
 AllocStatus AllocBlock(const PoolView& pool, const LockEnv& env, uint32_t cls, uint32_t* unit,
                        bool larger) noexcept {
   if (cls >= kClassCount) return AllocStatus::kFull;
@@ -78,6 +123,8 @@ AllocStatus AllocBlock(const PoolView& pool, const LockEnv& env, uint32_t cls, u
     result = AllocStatus::kOk;
   } else if (freeHead < pool.firstUnit || freeHead > pool.totalUnits) {
     result = AllocStatus::kCorrupt;
+  } else if ((result = TakeFromLarge(pool, size, cls, freeHead, unit)) != AllocStatus::kFull) {
+    // Carved from free large space (format.md §8, Allocation), or a damaged large list.
   } else if (larger) {
     for (uint32_t c = cls + 1; c < kClassCount; ++c) {
       const uint32_t h = AtomicLoad(&a->freeHeads[c]);
@@ -90,23 +137,104 @@ AllocStatus AllocBlock(const PoolView& pool, const LockEnv& env, uint32_t cls, u
   return result;
 }
 
-AllocStatus FreeBlock(const PoolView& pool, const LockEnv& env, uint32_t unit) noexcept {
-  layout::Entry* e = pool.EntryAt(unit);
-  const uint32_t cls = ClassOfFlags(AtomicLoad(&e->flags));
-  if (cls >= kClassCount) return AllocStatus::kCorrupt;
+namespace {
+
+// Under AllocState.lock: AllocState.freedUnits += units, saturating.
+void CountFreed(layout::AllocState* a, uint64_t units) noexcept {
+  const uint64_t sum = AtomicLoad(&a->freedUnits) + units;
+  AtomicStore(&a->freedUnits, sum > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(sum));
+}
+
+// Under AllocState.lock: the free-list head word of the block whose class is `cls`.
+uint32_t* ListOf(layout::AllocState* a, uint32_t cls) noexcept {
+  return cls == kLargeClass ? &a->largeHead : &a->freeHeads[cls];
+}
+
+// Under AllocState.lock: the large block an indirect entry refers to, if it is one that is in
+// use (0 otherwise: a damaged reference frees nothing, and the repair pass reclaims the block).
+uint32_t LiveLargeOf(const PoolView& pool, const layout::Entry* e, uint32_t flags) noexcept {
+  if ((flags & kFlagIndirect) == 0) return 0;
+  const uint32_t u = RefOf(e, e->keyLength).unit;
+  const uint32_t freeHead = AtomicLoad(&pool.header->freeHead);
+  if (u < pool.firstUnit || u >= freeHead || freeHead > pool.totalUnits) return 0;
+  const uint32_t f = AtomicLoad(&pool.EntryAt(u)->flags);
+  return ClassOfFlags(f) == kLargeClass && (f & kFlagFree) == 0 ? u : 0;
+}
+
+}  // namespace
+
+AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units, uint32_t* unit,
+                       uint32_t* gc) noexcept {
+  if (units == 0) return AllocStatus::kFull;
   uint32_t held;
   AllocStatus s = LockAlloc(pool, env, &held);
   if (s != AllocStatus::kOk) return s;
   layout::AllocState* a = pool.alloc;
+  *gc = AtomicLoad(&pool.header->gcCounter);
+  const uint32_t freeHead = AtomicLoad(&pool.header->freeHead);
+  AllocStatus result = AllocStatus::kCorrupt;
+  if (freeHead >= pool.firstUnit && freeHead <= pool.totalUnits) {
+    result = TakeFromLarge(pool, units, kLargeClass, freeHead, unit);
+  }
+  if (result == AllocStatus::kFull && uint64_t{freeHead} + units <= pool.totalUnits) {
+    layout::LargeBlock* lb = LargeAt(pool.base, freeHead);
+    AtomicStore(&lb->units, units);
+    AtomicStore(&lb->flags, kLargeClass << kClassShift);
+    AtomicStore(&pool.header->freeHead, freeHead + units);
+    *unit = freeHead;
+    result = AllocStatus::kOk;
+  }
+  // Until an entry refers to it, the block names its writer (verify(): in flight, not leaked).
+  if (result == AllocStatus::kOk) AtomicStore(&LargeAt(pool.base, *unit)->writer, env.selfSlot);
+  Unlock(&a->lock, held);
+  return result;
+}
+
+AllocStatus FreeBlock(const PoolView& pool, const LockEnv& env, uint32_t unit) noexcept {
+  layout::Entry* e = pool.EntryAt(unit);
+  const uint32_t flags = AtomicLoad(&e->flags);
+  const uint32_t cls = ClassOfFlags(flags);
+  if (cls > kLargeClass) return AllocStatus::kCorrupt;
+  uint32_t held;
+  AllocStatus s = LockAlloc(pool, env, &held);
+  if (s != AllocStatus::kOk) return s;
+  layout::AllocState* a = pool.alloc;
+  const uint32_t large = cls == kLargeClass ? 0 : LiveLargeOf(pool, e, flags);
+  uint64_t freed = BlockUnitsOf(pool.base, unit, flags);
   AtomicStore(&e->flags, kFlagFree | (cls << kClassShift));
-  AtomicStore(&e->next, AtomicLoad(&a->freeHeads[cls]));
-  AtomicStore(&a->freeHeads[cls], unit);
+  AtomicStore(&e->next, AtomicLoad(ListOf(a, cls)));
+  AtomicStore(ListOf(a, cls), unit);
+  if (large != 0) {
+    layout::LargeBlock* lb = LargeAt(pool.base, large);
+    freed += AtomicLoad(&lb->units);
+    AtomicStore(&lb->flags, kFlagFree | (kLargeClass << kClassShift));
+    AtomicStore(&lb->next, AtomicLoad(&a->largeHead));
+    AtomicStore(&a->largeHead, large);
+  }
+  CountFreed(a, freed);
+  Unlock(&a->lock, held);
+  return AllocStatus::kOk;
+}
+
+AllocStatus FreeUnlinkedLarge(const PoolView& pool, const LockEnv& env, uint32_t unit,
+                              uint32_t gc) noexcept {
+  uint32_t held;
+  AllocStatus s = LockAlloc(pool, env, &held);
+  if (s != AllocStatus::kOk) return s;
+  layout::AllocState* a = pool.alloc;
+  if (AtomicLoad(&pool.header->gcCounter) == gc) {
+    layout::LargeBlock* lb = LargeAt(pool.base, unit);
+    CountFreed(a, AtomicLoad(&lb->units));
+    AtomicStore(&lb->flags, kFlagFree | (kLargeClass << kClassShift));
+    AtomicStore(&lb->next, AtomicLoad(&a->largeHead));
+    AtomicStore(&a->largeHead, unit);
+  }
   Unlock(&a->lock, held);
   return AllocStatus::kOk;
 }
 
 AllocStatus FreeListUnits(const PoolView& pool, const LockEnv& env, uint64_t* freeListUnits,
-                          uint32_t* freeHeadOut) noexcept {
+                          uint32_t* freeHeadOut, uint32_t* largestFree) noexcept {
   uint32_t held;
   AllocStatus s = LockAlloc(pool, env, &held);
   if (s != AllocStatus::kOk) return s;
@@ -122,7 +250,18 @@ AllocStatus FreeListUnits(const PoolView& pool, const LockEnv& env, uint64_t* fr
       u = AtomicLoad(&pool.EntryAt(u)->next);
     }
   }
+  uint32_t largest = 0;
+  uint32_t u = AtomicLoad(&pool.alloc->largeHead);
+  for (uint64_t steps = 0; u != 0 && steps < maxSteps; ++steps) {
+    if (u < pool.firstUnit || u >= freeHead || freeHead > pool.totalUnits) break;
+    const uint32_t size = AtomicLoad(&LargeAt(pool.base, u)->units);
+    if (size > freeHead - u) break;
+    units += size;
+    if (size > largest) largest = size;
+    u = AtomicLoad(&LargeAt(pool.base, u)->next);
+  }
   Unlock(&pool.alloc->lock, held);
+  if (largestFree != nullptr) *largestFree = largest;
   *freeListUnits = units;
   *freeHeadOut = freeHead;
   return AllocStatus::kOk;

@@ -1,9 +1,12 @@
-// The entry-pool allocator (docs/format.md §8): 40 size classes, one free list per class, all
-// under AllocState.lock; blocks are never split or merged.
+// The entry-pool allocator (docs/format.md §8): 40 size classes, one free list per class, and
+// large blocks of any number of units on a list of their own, all under AllocState.lock. Blocks
+// of the 40 classes are never split or merged; a free large block is split by an allocation.
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
+#include "base/atomic.h"
 #include "layout/layout_gen.h"
 #include "ownership/heartbeat.h"
 #include "ownership/owners.h"
@@ -17,6 +20,10 @@ inline constexpr uint32_t kFlagAccessed = static_cast<uint32_t>(layout::kFlagAcc
 inline constexpr uint32_t kClassShift = static_cast<uint32_t>(layout::kFlagClassShift);
 inline constexpr uint32_t kClassMask = static_cast<uint32_t>(layout::kFlagClassMask);
 inline constexpr uint32_t kEncodingMask = static_cast<uint32_t>(layout::kFlagEncodingMask);
+inline constexpr uint32_t kFlagIndirect = static_cast<uint32_t>(layout::kFlagIndirect);
+inline constexpr uint32_t kLargeClass = static_cast<uint32_t>(layout::kLargeClass);
+inline constexpr uint32_t kIndirectBytes = static_cast<uint32_t>(layout::kIndirectValueBytes);
+static_assert(kLargeClass == kClassCount, "a chain's class check must reject a large block");
 
 // Units an entry with key length k and value length n needs: ceil((32 + k + n) / 64).
 inline constexpr uint32_t UnitsForEntry(uint32_t keyLength, uint32_t valueLength) noexcept {
@@ -35,6 +42,42 @@ inline layout::Entry* EntryAt(uint8_t* base, uint32_t unit) noexcept {
 }
 inline const layout::Entry* EntryAt(const uint8_t* base, uint32_t unit) noexcept {
   return reinterpret_cast<const layout::Entry*>(base + (static_cast<uint64_t>(unit) << 6));
+}
+
+inline layout::LargeBlock* LargeAt(uint8_t* base, uint32_t unit) noexcept {
+  return reinterpret_cast<layout::LargeBlock*>(base + (static_cast<uint64_t>(unit) << 6));
+}
+
+// Units a large block needs for a value of n bytes: ceil((32 + n) / 64).
+inline constexpr uint32_t UnitsForLarge(uint32_t valueLength) noexcept {
+  return static_cast<uint32_t>((uint64_t{layout::kEntryHeaderSize} + valueLength + 63) / 64);
+}
+
+// The size of the block at `unit` whose flags are `flags`: the class table, or LargeBlock.units
+// for a large block; 0 when the class is invalid. A pool walk reads every block this way.
+inline uint32_t BlockUnitsOf(const uint8_t* base, uint32_t unit, uint32_t flags) noexcept {
+  const uint32_t cls = ClassOfFlags(flags);
+  if (cls < kClassCount) return layout::kSizeClasses[cls];
+  if (cls != kLargeClass) return 0;
+  return AtomicLoad(
+      &reinterpret_cast<const layout::LargeBlock*>(base + (uint64_t{unit} << 6))->units);
+}
+
+// An indirect entry's reference (its value bytes, unaligned after the key): the large block's
+// unit and the value length.
+using LargeRef = layout::IndirectRef;
+static_assert(sizeof(LargeRef) == kIndirectBytes, "the reference is the entry's value bytes");
+inline LargeRef RefOf(const layout::Entry* e, uint32_t keyLength) noexcept {
+  LargeRef r;
+  std::memcpy(&r, reinterpret_cast<const uint8_t*>(e + 1) + keyLength, sizeof r);
+  return r;
+}
+// Key + value bytes the entry holds for its user (the value length of an indirect entry is the
+// large block's, not the reference's 8 bytes). Under its bucket lock.
+inline uint32_t PayloadOf(const layout::Entry* e) noexcept {
+  const uint32_t kl = e->keyLength;
+  if ((AtomicLoad(&e->flags) & kFlagIndirect) == 0) return kl + e->valueLength;
+  return kl + RefOf(e, kl).length;
 }
 
 // What the allocator needs to reach the shared state.
@@ -56,12 +99,24 @@ enum class AllocStatus { kOk, kFull, kGone, kTimeout, kCorrupt };
 // reads from its flags.
 AllocStatus AllocBlock(const PoolView& pool, const LockEnv& env, uint32_t cls, uint32_t* unit,
                        bool larger = false) noexcept;
-// Takes AllocState.lock and pushes the block at `unit` on its class's free list.
+// Takes AllocState.lock and hands out a large block of exactly `units` units: first fit on the
+// large free list, the tail of a larger free block split off (the rest stays free), else the
+// bump pointer. The block has flags = LARGE_CLASS << 8 and LargeBlock.units = units.
+// *gc is Header.gcCounter read under the lock: a repair pass that ends later (it frees every
+// block no chain refers to, this one included until it is linked) changes it.
+AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units, uint32_t* unit,
+                       uint32_t* gc) noexcept;
+// Frees a large block that was allocated with AllocLarge (which returned `gc`) and never linked,
+// unless a repair pass has run since (it freed the block already, and may have handed it out).
+AllocStatus FreeUnlinkedLarge(const PoolView& pool, const LockEnv& env, uint32_t unit,
+                              uint32_t gc) noexcept;
+// Takes AllocState.lock and pushes the block at `unit` on its class's free list (a large block
+// on the large list). An indirect entry's large block is freed with it, under the same lock.
 AllocStatus FreeBlock(const PoolView& pool, const LockEnv& env, uint32_t unit) noexcept;
 
-// Units on the free lists, walked under AllocState.lock (bounded, bounds-checked), and the
-// bump pointer read under the same lock.
+// Units on the free lists (the large list included), walked under AllocState.lock (bounded,
+// bounds-checked), the largest free large block, and the bump pointer read under the same lock.
 AllocStatus FreeListUnits(const PoolView& pool, const LockEnv& env, uint64_t* freeListUnits,
-                          uint32_t* freeHead) noexcept;
+                          uint32_t* freeHead, uint32_t* largestFree = nullptr) noexcept;
 
 }  // namespace shm

@@ -10,7 +10,6 @@ namespace shm {
 
 using layout::Bucket;
 using layout::Entry;
-using layout::kSizeClasses;
 
 void Store::CountRemoved(Bucket* b, uint32_t ns, uint32_t bytes) noexcept {
   if (b->count != 0) b->count = b->count - 1;
@@ -41,7 +40,7 @@ Status Store::RemoveUnit(uint32_t unit, uint32_t hash, Removal why, uint64_t now
         why == Removal::kEvict ? (c.flags() & kFlagAccessed) == 0 : Expired(e->expiresAt, now);
     if (!candidate) break;
     const uint32_t ns = e->namespaceId;
-    const uint32_t bytes = uint32_t{e->keyLength} + e->valueLength;
+    const uint32_t bytes = PayloadOf(e);
     c.Unlink();
     fs = FreeBlock(pool_, env_, unit);
     if (ns >= 1 && ns <= maxNs_) {
@@ -78,13 +77,15 @@ Status Store::EvictOne(uint32_t cls, bool* evicted) noexcept {
     Entry* e = EntryAt(u);
     const uint32_t flags = AtomicLoad(&e->flags);
     const uint32_t bc = ClassOfFlags(flags);
-    if (bc >= kClassCount || uint64_t{u} + kSizeClasses[bc] > freeHead) {
+    const uint32_t size = BlockUnitsOf(base_, u, flags);
+    if (size == 0 || uint64_t{u} + size > freeHead) {
       AtomicCas(&evict_->hand, u, freeHead);  // not a block start: end this turn
       continue;
     }
     // The hand moves past the block first: concurrent evictors each take a different block.
-    if (!AtomicCas(&evict_->hand, u, u + kSizeClasses[bc])) continue;
-    if ((flags & kFlagFree) != 0) continue;
+    if (!AtomicCas(&evict_->hand, u, u + size)) continue;
+    // A large block goes with the entry that refers to it, never by itself.
+    if ((flags & kFlagFree) != 0 || bc == kLargeClass) continue;
     const uint32_t ns = RacyLoad(&e->namespaceId);
     const uint32_t hash = RacyLoad(&e->keyHash);
     const bool expired = Expired(RacyLoad(&e->expiresAt), now);
@@ -105,7 +106,7 @@ Status Store::EvictOne(uint32_t cls, bool* evicted) noexcept {
       // Quick demotion: the hand goes back to the freed block, where the insert puts its entry,
       // but once in EVICT_ADVANCE_EVERY evictions (scripts/layout-spec.js says why).
       if (++evictions_ % static_cast<uint32_t>(layout::kEvictAdvanceEvery) != 0) {
-        AtomicCas(&evict_->hand, u + kSizeClasses[bc], u);
+        AtomicCas(&evict_->hand, u + size, u);
       }
       *evicted = true;
       return layout::kOk;
@@ -123,7 +124,7 @@ bool Store::SweepChainLocked(Bucket* b, uint64_t now) noexcept {
     const Entry* e = c.entry();
     if (!Expired(e->expiresAt, now)) continue;
     const uint32_t ns = e->namespaceId;
-    const uint32_t bytes = uint32_t{e->keyLength} + e->valueLength;
+    const uint32_t bytes = PayloadOf(e);
     const uint32_t unit = c.unit();
     c.Unlink();
     const AllocStatus fs = FreeBlock(pool_, env_, unit);
@@ -161,7 +162,7 @@ void Store::ReclaimExpired(uint32_t ns, const uint8_t* key, uint32_t keyLength,
   AllocStatus fs = AllocStatus::kOk;
   if (f.unit != 0 && Expired(EntryAt(f.unit)->expiresAt, NowMs())) {
     const Entry* e = EntryAt(f.unit);
-    const uint32_t bytes = keyLength + e->valueLength;
+    const uint32_t bytes = PayloadOf(e);
     AtomicStore(f.link, AtomicLoad(&e->next));
     fs = FreeBlock(pool_, env_, f.unit);
     CountRemoved(b, ns, bytes);

@@ -2,6 +2,8 @@
 // forEach. Readers take no lock and write nothing: each walk is validated by the bucket's
 // version (an acquire fence orders the data loads before the closing version load) and by the
 // entry checksum over the private copy, which is the only thing decoded.
+#include <new>
+
 #include "base/hash.h"
 #include "store/chain.h"
 #include "store/store.h"
@@ -25,6 +27,27 @@ constexpr int kStableFailures = static_cast<int>(layout::kCorruptReadRetries);
 
 }  // namespace
 
+const layout::LargeBlock* Store::LargeSource(uint32_t unit, uint32_t length) const noexcept {
+  if (length <= kMaxInlineValueBytes || length > kMaxValueBytes || unit < firstUnit_ ||
+      unit >= totalUnits_) {
+    return nullptr;
+  }
+  const layout::LargeBlock* lb = LargeAt(base_, unit);
+  const uint32_t units = AtomicLoad(&lb->units);
+  if (AtomicLoad(&lb->flags) != kLargeClass << kClassShift || units < UnitsForLarge(length) ||
+      units > totalUnits_ - unit || RacyLoad(&lb->valueLength) != length) {
+    return nullptr;
+  }
+  return lb;
+}
+
+bool Store::EnsureLarge(uint32_t n) noexcept {
+  if (n <= largeCap_) return true;
+  large_.reset(new (std::nothrow) uint8_t[n]);
+  largeCap_ = large_ ? n : 0;
+  return large_ != nullptr;
+}
+
 Store::Walk Store::WalkForKey(Bucket* b, uint32_t ns, const uint8_t* key, uint32_t keyLength,
                               uint32_t hash, Hit* hit) noexcept {
   ChainCursor c(Chains(), &b->head);
@@ -41,6 +64,18 @@ Store::Walk Store::WalkForKey(Bucket* b, uint32_t ns, const uint8_t* key, uint32
       if (keyLength == 0 || std::memcmp(kv, key, keyLength) == 0) {
         std::memcpy(scratch_.get(), kv, keyLength + valueLength);
         hit->valueLength = valueLength;
+        if ((c.flags() & kFlagIndirect) != 0) {
+          // The value is in a large block: copied too, before the version check.
+          if (valueLength != kIndirectBytes) return Walk::kViolation;
+          LargeRef ref;
+          std::memcpy(&ref, scratch_.get() + keyLength, sizeof ref);
+          const layout::LargeBlock* lb = LargeSource(ref.unit, ref.length);
+          if (lb == nullptr) return Walk::kViolation;
+          if (!EnsureLarge(ref.length)) return Walk::kNoMemory;
+          std::memcpy(large_.get(), lb + 1, ref.length);
+          hit->largeChecksum = RacyLoad(&lb->valueChecksum);
+          hit->valueLength = ref.length;
+        }
         hit->flags = c.flags();
         hit->checksum = RacyLoad(&e->checksum);
         hit->unit = c.unit();
@@ -121,9 +156,10 @@ Status Store::Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* 
   Hit hit;
   Walk w = Walk::kMiss;
   bool expired = false;
-  const Status s = ReadBucket(
+  Status s = ReadBucket(
       b, kLockedReadAfter, [&] { w = WalkForKey(b, ns, key, keyLength, hash, &hit); },
       [&] {
+        if (w == Walk::kNoMemory) return true;
         if (w == Walk::kMiss) {
           ++reads_;
           ++nsCounts_[ns].misses;
@@ -131,8 +167,11 @@ Status Store::Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* 
           return true;
         }
         const uint32_t encoding = hit.flags & kEncodingMask;
-        if (w != Walk::kHit || EntryChecksum(scratch_.get(), keyLength + hit.valueLength, hash,
-                                             encoding) != hit.checksum) {
+        const bool indirect = (hit.flags & kFlagIndirect) != 0;
+        const uint32_t inEntry = indirect ? kIndirectBytes : hit.valueLength;
+        if (w != Walk::kHit ||
+            EntryChecksum(scratch_.get(), keyLength + inEntry, hash, encoding) != hit.checksum ||
+            (indirect && LargeChecksum(large_.get(), hit.valueLength, hash) != hit.largeChecksum)) {
           return false;
         }
         ++reads_;
@@ -151,13 +190,14 @@ Status Store::Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* 
           AtomicCas(&EntryAt(hit.unit)->flags, hit.flags, hit.flags | kFlagAccessed);
         }
         if (out != nullptr) {
-          out->data = scratch_.get() + keyLength;
+          out->data = indirect ? large_.get() : scratch_.get() + keyLength;
           out->length = hit.valueLength;
           out->encoding = encoding;
           out->expiresAt = hit.expiresAt;
         }
         return true;
       });
+  if (s == layout::kOk && w == Walk::kNoMemory) s = layout::kErrNoMemory;
   if (s == layout::kOk && expired) ReclaimExpired(ns, key, keyLength, hash);
   // After the lookup (format.md §5, "Dropping"): the generation is the one this handle resolved
   // only if no drop started before now, so what was found belongs to the namespace asked for.
@@ -194,14 +234,31 @@ bool Store::CopyChain(Bucket* b, uint32_t ns, uint64_t now, std::vector<uint8_t>
     r.encoding = c.flags() & kEncodingMask;
     r.keyHash = RacyLoad(&e->keyHash);
     r.checksum = RacyLoad(&e->checksum);
-    const uint32_t bytes = r.keyLength + r.valueLength;
+    r.indirect = (c.flags() & kFlagIndirect) != 0 ? 1 : 0;
     if (r.keyLength > kMaxKeyBytes || !c.Fits(r.keyLength, r.valueLength)) return false;
+    const layout::LargeBlock* lb = nullptr;
+    if (r.indirect != 0) {
+      // The snapshot holds the value itself; the reference is kept to check the entry checksum.
+      if (r.valueLength != kIndirectBytes) return false;
+      const LargeRef ref = RefOf(e, r.keyLength);
+      lb = LargeSource(ref.unit, ref.length);
+      if (lb == nullptr) return false;
+      r.refUnit = ref.unit;
+      r.valueLength = ref.length;
+      r.largeChecksum = RacyLoad(&lb->valueChecksum);
+    }
+    const uint64_t bytes = uint64_t{r.keyLength} + r.valueLength;
     // A consistent chain holds distinct blocks, so it cannot copy more than the pool.
     if (out->size() + sizeof r + bytes > totalSize_) return false;
     const size_t at = out->size();
     out->resize(at + sizeof r + bytes);
     std::memcpy(out->data() + at, &r, sizeof r);
-    std::memcpy(out->data() + at + sizeof r, e + 1, bytes);
+    if (lb == nullptr) {
+      std::memcpy(out->data() + at + sizeof r, e + 1, bytes);
+    } else {
+      std::memcpy(out->data() + at + sizeof r, e + 1, r.keyLength);
+      std::memcpy(out->data() + at + sizeof r + r.keyLength, lb + 1, r.valueLength);
+    }
   }
 }
 
@@ -221,8 +278,20 @@ Status Store::SnapshotBucket(uint32_t bucket, uint32_t ns, uint64_t now,
           SnapRecord r;
           std::memcpy(&r, out->data() + at, sizeof r);
           at += sizeof r;
-          ok = EntryChecksum(out->data() + at, r.keyLength + r.valueLength, r.keyHash,
-                             r.encoding) == r.checksum;
+          const uint8_t* kv = out->data() + at;
+          if (r.indirect == 0) {
+            ok =
+                EntryChecksum(kv, r.keyLength + r.valueLength, r.keyHash, r.encoding) == r.checksum;
+          } else {
+            // The entry's checksum covers key ‖ reference: rebuild those bytes.
+            uint8_t image[kMaxKeyBytes + kIndirectBytes];
+            const LargeRef ref{r.refUnit, r.valueLength};
+            std::memcpy(image, kv, r.keyLength);
+            std::memcpy(image + r.keyLength, &ref, sizeof ref);
+            ok = EntryChecksum(image, r.keyLength + kIndirectBytes, r.keyHash, r.encoding) ==
+                     r.checksum &&
+                 LargeChecksum(kv + r.keyLength, r.valueLength, r.keyHash) == r.largeChecksum;
+          }
           at += r.keyLength + r.valueLength;
         }
         return ok;

@@ -10,7 +10,6 @@ namespace shm {
 
 using layout::Bucket;
 using layout::Entry;
-using layout::kSizeClasses;
 
 namespace internal {
 
@@ -64,6 +63,29 @@ const char* Store::EntryProblem(const ChainCursor& at, uint32_t bucket,
   if (KeyHash(e + 1, k, ns) != keyHash) return "has a keyHash that is not its key's";
   if (EntryChecksum(e + 1, k + n, keyHash, flags & kEncodingMask) != e->checksum) {
     return "has a wrong checksum";
+  }
+  if ((flags & kFlagIndirect) != 0) return LargeProblem(e, keyHash);
+  return nullptr;
+}
+
+const char* Store::LargeProblem(const Entry* e, uint32_t keyHash) const noexcept {
+  if (e->valueLength != kIndirectBytes) return "is indirect but its reference is not 8 bytes";
+  const LargeRef ref = RefOf(e, e->keyLength);
+  if (ref.length <= kMaxInlineValueBytes || ref.length > kMaxValueBytes) {
+    return "refers to a value of an impossible length";
+  }
+  if (ref.unit < firstUnit_ || ref.unit >= totalUnits_) return "refers to a unit outside the pool";
+  const layout::LargeBlock* lb = LargeAt(base_, ref.unit);
+  if (AtomicLoad(&lb->flags) != kLargeClass << kClassShift) {
+    return "refers to a block that is not a live large block";
+  }
+  const uint32_t units = AtomicLoad(&lb->units);
+  if (units < UnitsForLarge(ref.length) || units > totalUnits_ - ref.unit) {
+    return "refers to a large block too small for its value";
+  }
+  if (lb->valueLength != ref.length) return "refers to a large block of another length";
+  if (LargeChecksum(lb + 1, ref.length, keyHash) != lb->valueChecksum) {
+    return "has a large value with a wrong checksum";
   }
   return nullptr;
 }
@@ -164,13 +186,13 @@ void Store::RepairPool(internal::RepairScan* scan) noexcept {
   if (freeHead < firstUnit_) freeHead = firstUnit_;
   if (freeHead > totalUnits_) freeHead = totalUnits_;
   for (uint32_t u = firstUnit_; u < freeHead;) {
-    const uint32_t cls = ClassOfFlags(AtomicLoad(&EntryAt(u)->flags));
-    if (cls >= kClassCount || uint64_t{u} + kSizeClasses[cls] > freeHead) {
+    const uint32_t size = BlockUnitsOf(base_, u, AtomicLoad(&EntryAt(u)->flags));
+    if (size == 0 || uint64_t{u} + size > freeHead) {
       freeHead = u;
       break;
     }
     scan->starts.Set(u);
-    u += kSizeClasses[cls];
+    u += size;
     passBeat_.Work();
   }
   AtomicStore(&hdr_->freeHead, freeHead);
@@ -237,15 +259,23 @@ void Store::RepairChains(internal::RepairScan* scan) {
       }
       scan->seen.Set(u);
       const Entry* e = c.entry();
-      if (EntryProblem(c, bi, scan->nsLive.get()) != nullptr || dups.Contains(base_, e)) {
+      const uint32_t large = (c.flags() & kFlagIndirect) != 0 ? RefOf(e, e->keyLength).unit : 0;
+      // A large block must be a block start that no entry kept before refers to (no chain
+      // reaches a large block, so `seen` marks the ones claimed).
+      if (EntryProblem(c, bi, scan->nsLive.get()) != nullptr || dups.Contains(base_, e) ||
+          (large != 0 && (!scan->starts.Get(large) || scan->seen.Get(large)))) {
         c.Unlink();  // the block is freed by RebuildFreeLists
         continue;
+      }
+      if (large != 0) {
+        scan->seen.Set(large);
+        scan->live.Set(large);
       }
       scan->live.Set(u);
       dups.Add(e->keyHash, u);
       ++count;
       ++scan->nsCounts[e->namespaceId];
-      scan->nsBytes[e->namespaceId] += uint64_t{e->keyLength} + e->valueLength;
+      scan->nsBytes[e->namespaceId] += PayloadOf(e);
     }
     b->count = count;
     scan->entries += count;
@@ -267,28 +297,51 @@ void Store::RepairCounts(const internal::RepairScan& scan) noexcept {
   AtomicStore(&nsState_->liveCount, scan.liveNamespaces);
 }
 
-// Step 5. Establishes: every block below freeHead that is not live has FREE set and is on the free
-// list of its class, in address order; classCount is 40.
+// Step 5. Establishes: every run of adjacent blocks below freeHead that are not live is free: a
+// run of one block on the free list of its class (a large block on the large list), a longer run
+// one free large block covering it (coalesced: its units are the run's, the headers inside it
+// are not read again), each list in address order; classCount is 40 and freedUnits 0.
 void Store::RebuildFreeLists(const internal::RepairScan& scan) noexcept {
-  uint32_t tails[kClassCount] = {};
+  uint32_t tails[kLargeClass + 1] = {};
   for (uint32_t c = 0; c < kClassCount; ++c) AtomicStore(&alloc_->freeHeads[c], 0);
-  for (uint32_t u = firstUnit_; u < scan.freeHead;) {
-    Entry* e = EntryAt(u);
-    const uint32_t cls = ClassOfFlags(AtomicLoad(&e->flags));
-    if (!scan.live.Get(u)) {
-      AtomicStore(&e->flags, kFlagFree | (cls << kClassShift));
-      AtomicStore(&e->next, 0);
-      if (tails[cls] != 0) {
-        AtomicStore(&EntryAt(tails[cls])->next, u);
-      } else {
-        AtomicStore(&alloc_->freeHeads[cls], u);
-      }
-      tails[cls] = u;
+  AtomicStore(&alloc_->largeHead, 0);
+  // The run being gathered: its first block, units, blocks and (for a run of one) class.
+  uint32_t runStart = 0, runUnits = 0, runBlocks = 0, runClass = 0;
+  auto flush = [&] {
+    if (runBlocks == 0) return;
+    const uint32_t cls = runBlocks == 1 ? runClass : kLargeClass;
+    Entry* e = EntryAt(runStart);
+    if (runBlocks > 1) AtomicStore(&LargeAt(base_, runStart)->units, runUnits);
+    AtomicStore(&e->flags, kFlagFree | (cls << kClassShift));
+    AtomicStore(&e->next, 0);
+    if (tails[cls] != 0) {
+      AtomicStore(&EntryAt(tails[cls])->next, runStart);
+    } else {
+      AtomicStore(cls == kLargeClass ? &alloc_->largeHead : &alloc_->freeHeads[cls], runStart);
     }
-    u += kSizeClasses[cls];
+    tails[cls] = runStart;
+    runBlocks = 0;
+  };
+  for (uint32_t u = firstUnit_; u < scan.freeHead;) {
+    const uint32_t flags = AtomicLoad(&EntryAt(u)->flags);
+    const uint32_t size = BlockUnitsOf(base_, u, flags);  // valid: RepairPool walked these
+    if (scan.live.Get(u)) {
+      flush();
+    } else if (runBlocks == 0) {
+      runStart = u;
+      runUnits = size;
+      runBlocks = 1;
+      runClass = ClassOfFlags(flags);
+    } else {
+      runUnits += size;
+      ++runBlocks;
+    }
+    u += size;
     passBeat_.Work();
   }
+  flush();
   AtomicStore(&alloc_->classCount, kClassCount);
+  AtomicStore(&alloc_->freedUnits, 0);
 }
 
 // Step 6. Establishes: no owner slot but this handle's names an owner that is gone (§6; their

@@ -1,5 +1,7 @@
 // stats() and the per-handle counters (docs/format.md §3 header counters, §8 the pool): the
 // live entry counts, the handle's private read/write counts and their flush into the header.
+#include <algorithm>
+
 #include "store/store.h"
 
 namespace shm {
@@ -43,8 +45,9 @@ Status Store::Stats(StoreStats* out) noexcept {
   if (closed_) return layout::kErrClosed;
   uint64_t freeListUnits = 0;
   uint32_t freeHead = 0;
+  uint32_t largestFree = 0;
   for (;;) {
-    AllocStatus s = FreeListUnits(pool_, env_, &freeListUnits, &freeHead);
+    AllocStatus s = FreeListUnits(pool_, env_, &freeListUnits, &freeHead, &largestFree);
     if (s == AllocStatus::kOk) break;
     if (s == AllocStatus::kTimeout) return layout::kErrLockTimeout;
     Status r = s == AllocStatus::kGone ? RepairFor(&alloc_->lock, AtomicLoad(&alloc_->lock))
@@ -63,6 +66,7 @@ Status Store::Stats(StoreStats* out) noexcept {
   out->bytesTail = uint64_t{totalUnits_ - freeHead} * layout::kUnit;
   out->bytesFreeLists = freeListUnits * layout::kUnit;
   out->bytesFree = out->bytesFreeLists + out->bytesTail;
+  out->bytesLargestFree = std::max(uint64_t{largestFree} * layout::kUnit, out->bytesTail);
   const uint64_t used = uint64_t{freeHead - firstUnit_} * layout::kUnit;
   out->bytesLive = used > out->bytesFreeLists ? used - out->bytesFreeLists : 0;
   out->fragmentation =

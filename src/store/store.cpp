@@ -19,7 +19,7 @@ Status Store::Attach(uint8_t* base, uint64_t size, uint32_t pid, uint32_t tid,
   if (pid == 0) return layout::kErrInvalidArg;
   std::unique_ptr<Store> st(new (std::nothrow) Store());
   if (!st) return layout::kErrNoMemory;
-  st->scratch_.reset(new (std::nothrow) uint8_t[kMaxKeyBytes + kMaxValueBytes + 64]);
+  st->scratch_.reset(new (std::nothrow) uint8_t[kMaxKeyBytes + kMaxInlineValueBytes + 64]);
   if (!st->scratch_) return layout::kErrNoMemory;
   st->nsCounts_.reset(new (std::nothrow) NsCounts[g.maxNamespaces + 1]);
   st->nsGen_.reset(new (std::nothrow) uint32_t[g.maxNamespaces + 1]());

@@ -32,6 +32,9 @@ struct VerifyScan;  // verify.cpp
 
 inline constexpr uint32_t kMaxKeyBytes = static_cast<uint32_t>(layout::kMaxKeyBytes);
 inline constexpr uint32_t kMaxValueBytes = static_cast<uint32_t>(layout::kMaxValueBytes);
+// Longer values live in a large block the entry refers to (format.md §8, "Large values").
+inline constexpr uint32_t kMaxInlineValueBytes =
+    static_cast<uint32_t>(layout::kMaxInlineValueBytes);
 inline constexpr uint32_t kMaxNamespaceBytes = static_cast<uint32_t>(layout::kMaxNamespaceBytes);
 // The largest namespace id of any store; a store's own bound is its header's maxNamespaces.
 inline constexpr uint32_t kMaxNamespaceId = static_cast<uint32_t>(layout::kMaxNamespaces);
@@ -72,6 +75,9 @@ struct StoreStats {
   uint64_t bytesFree = 0;
   uint64_t bytesFreeLists = 0;
   uint64_t bytesTail = 0;
+  // The largest contiguous free space: the largest free large block or the tail, whichever is
+  // larger (what one large value can get without eviction).
+  uint64_t bytesLargestFree = 0;
   double fragmentation = 0;
   uint64_t repairs = 0;
   uint64_t reads = 0;
@@ -203,6 +209,14 @@ class Store {
   // do, the entry count is what is full): inspects at most EVICT_TURNS turns of the pool and
   // removes one entry. *evicted false when nothing could be (format.md §8, "Eviction").
   Status EvictOne(uint32_t cls, bool* evicted) noexcept;
+  // The class EvictOne is asked for when a large block is needed: any removal may make room.
+  static constexpr uint32_t kEvictForLarge = kClassCount;
+  // Allocates and fills the large block of a value of n bytes (write.cpp).
+  Status PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_t* unit, uint32_t* gc,
+                      int* evictions, int* compacted) noexcept;
+  // After an allocation of `units` failed for want of space: a coalescing repair pass (a few per
+  // write at most) when the units freed since the last one could make room (write.cpp).
+  Status CompactFor(uint32_t units, int* compacted, bool* retry) noexcept;
   // The incremental expiry sweep: SWEEP_BUCKETS buckets, expired entries removed.
   void SweepExpired() noexcept;
 
@@ -216,20 +230,27 @@ class Store {
   Store() = default;
 
   struct Hit {
-    uint32_t valueLength;
+    uint32_t valueLength;  // of the value itself (an indirect entry's: the large block's)
     uint32_t flags;
     uint32_t checksum;
     uint32_t unit;
     uint64_t expiresAt;
+    uint32_t largeChecksum;  // an indirect entry's: LargeBlock.valueChecksum
   };
-  enum class Walk { kMiss, kHit, kViolation };
+  // kNoMemory: the buffer for a large value could not be allocated.
+  enum class Walk { kMiss, kHit, kViolation, kNoMemory };
   struct SnapRecord {
     uint32_t ns;
     uint32_t keyLength;
-    uint32_t valueLength;
+    uint32_t valueLength;  // the bytes that follow the key in the snapshot
     uint32_t encoding;
     uint32_t keyHash;
     uint32_t checksum;
+    // An indirect entry: its reference (checked by `checksum` with the key), and the large
+    // block's valueChecksum over the value bytes.
+    uint32_t indirect;
+    uint32_t refUnit;
+    uint32_t largeChecksum;
   };
 
   layout::Entry* EntryAt(uint32_t unit) const noexcept { return shm::EntryAt(base_, unit); }
@@ -252,6 +273,12 @@ class Store {
   }
 
   // read.cpp
+  // The large block an indirect entry's reference names, when it can be one (in the pool, a live
+  // large block long enough, holding that length); nullptr otherwise. Racy reads: the caller's
+  // version check decides whether what it copied counts.
+  const layout::LargeBlock* LargeSource(uint32_t unit, uint32_t length) const noexcept;
+  // large_ holds at least n bytes (false: out of memory).
+  bool EnsureLarge(uint32_t n) noexcept;
   Status Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* found,
                 Value* out) noexcept;
   Walk WalkForKey(layout::Bucket* b, uint32_t ns, const uint8_t* key, uint32_t keyLength,
@@ -359,10 +386,14 @@ class Store {
   // `bucket`, or nullptr when it is (the repair pass and verify() ask the same questions).
   const char* EntryProblem(const ChainCursor& at, uint32_t bucket,
                            const bool* nsLive) const noexcept;
+  // Why an indirect entry's reference does not name its value (part of EntryProblem): the block
+  // it names is not a live large block of that length whose valueChecksum matches.
+  const char* LargeProblem(const layout::Entry* e, uint32_t keyHash) const noexcept;
 
   // verify.cpp
   // Throws nothing but std::bad_alloc; kErrNoMemory when its bitmaps cannot be allocated.
-  Status VerifyLocked(VerifyReport* out);
+  // *goneWriter: a large block of a gone writer, linked by no entry, is waiting for a repair.
+  Status VerifyLocked(VerifyReport* out, bool* goneWriter);
   // Its checks, in order (verify.cpp says what each establishes). Each reports into scan.
   void VerifyHeader(internal::VerifyScan* scan);
   void VerifyPool(internal::VerifyScan* scan);
@@ -404,8 +435,10 @@ class Store {
   uint32_t evictions_ = 0;  // by this handle's hand: decides when the hand moves on (evict.cpp)
   std::unique_ptr<NsCounts[]> nsCounts_;  // maxNs_ + 1, flushed with reads_ and writes_
   std::unique_ptr<uint32_t[]> nsGen_;     // maxNs_ + 1: each id's generation as resolved here
-  std::unique_ptr<uint8_t[]> scratch_;    // kMaxKeyBytes + kMaxValueBytes: one key ‖ value
-  std::vector<uint8_t> snap_;             // ForEach's per-bucket copy, kept for reuse
+  std::unique_ptr<uint8_t[]> scratch_;    // kMaxKeyBytes + kMaxInlineValueBytes: one key ‖ value
+  std::unique_ptr<uint8_t[]> large_;      // a large value a read copied, largeCap_ bytes
+  uint32_t largeCap_ = 0;
+  std::vector<uint8_t> snap_;  // ForEach's per-bucket copy, kept for reuse
 };
 
 template <class F>

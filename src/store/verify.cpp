@@ -13,7 +13,6 @@ namespace shm {
 
 using layout::Bucket;
 using layout::Entry;
-using layout::kSizeClasses;
 
 namespace internal {
 
@@ -55,10 +54,11 @@ struct VerifyScan {
   }
 
   VerifyReport* out;
-  UnitBitmap starts;  // every block start of the tiling
-  UnitBitmap live;    // blocks of valid entries on the chains
-  UnitBitmap onFree;  // blocks met on the free lists
-  UnitBitmap seen;    // blocks met on the chains
+  bool goneWriter = false;  // a large block of a writer that is gone, linked by no entry
+  UnitBitmap starts;        // every block start of the tiling
+  UnitBitmap live;          // blocks of valid entries on the chains
+  UnitBitmap onFree;        // blocks met on the free lists
+  UnitBitmap seen;          // blocks met on the chains
   uint32_t tiledEnd = 0;
   std::unique_ptr<bool[]> nsLive;  // maxNamespaces + 1 each
   std::unique_ptr<bool[]> accepted;
@@ -87,14 +87,23 @@ Status Store::Verify(VerifyReport* out) noexcept {
       r = AcquireAllLocks(false);
       if (r == LockResult::kAcquired) {
         Status s;
+        bool goneWriter = false;
         try {
-          s = VerifyLocked(out);
+          s = VerifyLocked(out, &goneWriter);
         } catch (const std::bad_alloc&) {  // the messages, the index of a chain's keys
           s = layout::kErrNoMemory;
         }
         ReleaseAllLocks();
         passBeat_.Release();  // with the word held now: the heartbeats moved its version
         if (s != layout::kOk) *out = VerifyReport{};
+        // A large block left by a writer that is gone (killed before linking it): repair first,
+        // as for a lock left by a gone holder, then verify again.
+        if (s == layout::kOk && goneWriter && attempt < 8) {
+          *out = VerifyReport{};
+          s = RepairPass();
+          if (s != layout::kOk) return s;
+          continue;
+        }
         return s;
       }
       passBeat_.Release();
@@ -106,7 +115,7 @@ Status Store::Verify(VerifyReport* out) noexcept {
   }
 }
 
-Status Store::VerifyLocked(VerifyReport* out) {
+Status Store::VerifyLocked(VerifyReport* out, bool* goneWriter) {
   internal::VerifyScan scan(out);
   VerifyHeader(&scan);
   if (!scan.Init(firstUnit_, totalUnits_, maxNs_)) return layout::kErrNoMemory;
@@ -115,6 +124,7 @@ Status Store::VerifyLocked(VerifyReport* out) {
   VerifyFreeLists(&scan);
   VerifyLeaks(&scan);
   VerifyCounters(&scan);
+  *goneWriter = scan.goneWriter;
   return layout::kOk;
 }
 
@@ -135,17 +145,19 @@ void Store::VerifyPool(internal::VerifyScan* scan) {
   }
   scan->tiledEnd = firstUnit_;
   for (uint32_t u = firstUnit_; u < freeHead;) {
-    const uint32_t cls = ClassOfFlags(AtomicLoad(&EntryAt(u)->flags));
-    if (cls >= kClassCount) {
+    const uint32_t flags = AtomicLoad(&EntryAt(u)->flags);
+    const uint32_t cls = ClassOfFlags(flags);
+    const uint32_t size = BlockUnitsOf(base_, u, flags);
+    if (cls > kLargeClass) {
       scan->Error("pool: block " + Str(u) + ": invalid size class " + Str(cls));
       break;
     }
-    if (uint64_t{u} + kSizeClasses[cls] > freeHead) {
+    if (size == 0 || uint64_t{u} + size > freeHead) {
       scan->Error("pool: block " + Str(u) + ": crosses freeHead " + Str(freeHead));
       break;
     }
     scan->starts.Set(u);
-    u += kSizeClasses[cls];
+    u += size;
     scan->tiledEnd = u;
     passBeat_.Work();
   }
@@ -182,11 +194,17 @@ void Store::VerifyChains(internal::VerifyScan* scan) {
         break;
       }
       const Entry* e = c.entry();
+      const uint32_t large = (c.flags() & kFlagIndirect) != 0 ? RefOf(e, e->keyLength).unit : 0;
       if (const char* problem = EntryProblem(c, bi, accepted)) {
         scan->Error(where + ": " + problem);
       } else if (dups.Contains(base_, e)) {
         scan->Error(where + ": repeats a key already on the chain");
+      } else if (large != 0 && !scan->starts.Get(large)) {
+        scan->Error(where + ": refers to a large block that is not a block start");
+      } else if (large != 0 && scan->live.Get(large)) {
+        scan->Error(where + ": refers to a large block another entry refers to");
       } else {
+        if (large != 0) scan->live.Set(large);
         scan->live.Set(u);
         dups.Add(e->keyHash, u);
         ++count;
@@ -223,6 +241,31 @@ void Store::VerifyFreeLists(internal::VerifyScan* scan) {
       if (scan->live.Get(u)) scan->Error(where + ": both live and free");
     }
   }
+  // The large list: its blocks are not of a table class, so the cursor (which would call them
+  // invalid) is not used; the same checks, by hand.
+  uint32_t* link = &alloc_->largeHead;
+  for (;;) {
+    const uint32_t u = AtomicLoad(link);
+    if (u == 0) break;
+    passBeat_.Work();
+    const std::string where = "free list large, block " + Str(u);
+    if (u < firstUnit_ || u >= scan->tiledEnd || !scan->starts.Get(u)) {
+      scan->Error(where + ": not a block start of the pool");
+      break;
+    }
+    if (scan->onFree.Get(u)) {
+      scan->Error(where + ": reached twice (a cycle, or on another list)");
+      break;
+    }
+    scan->onFree.Set(u);
+    const uint32_t flags = AtomicLoad(&EntryAt(u)->flags);
+    if ((flags & kFlagFree) == 0) scan->Error(where + ": FREE not set");
+    if (ClassOfFlags(flags) != kLargeClass) {
+      scan->Error(where + ": size class differs from the list's");
+    }
+    if (scan->live.Get(u)) scan->Error(where + ": both live and free");
+    link = &EntryAt(u)->next;
+  }
 }
 
 // Establishes: the report's liveUnits, freeUnits and leakedUnits, every block of the tiling
@@ -231,8 +274,18 @@ void Store::VerifyLeaks(internal::VerifyScan* scan) {
   VerifyReport* out = scan->out;
   uint32_t firstLeak = 0;
   for (uint32_t u = firstUnit_; u < scan->tiledEnd;) {
-    const uint32_t units = kSizeClasses[ClassOfFlags(AtomicLoad(&EntryAt(u)->flags))];
-    if (scan->live.Get(u)) {
+    const uint32_t flags = AtomicLoad(&EntryAt(u)->flags);
+    const uint32_t units = BlockUnitsOf(base_, u, flags);
+    // A large block no entry refers to yet, whose writer (LargeBlock.writer) is still there: a
+    // set in flight (it fills the block before taking its bucket lock). A gone writer's block
+    // is left for the repair pass Verify() runs first.
+    const uint32_t writer = ClassOfFlags(flags) == kLargeClass && (flags & kFlagFree) == 0
+                                ? AtomicLoad(&LargeAt(base_, u)->writer)
+                                : 0;
+    const bool inFlight = writer != 0 && writer < kOwnerSlots && !scan->live.Get(u) &&
+                          ClassifyOwner(&owners_[writer], env_.self) != OwnerStatus::kGone;
+    if (writer != 0 && !inFlight && !scan->live.Get(u)) scan->goneWriter = true;
+    if (scan->live.Get(u) || inFlight) {
       out->liveUnits += units;
     } else if (scan->onFree.Get(u)) {
       out->freeUnits += units;

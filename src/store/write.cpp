@@ -2,6 +2,7 @@
 // chain happens under its bucket lock, a writer holds at most one bucket lock (and possibly the
 // allocator lock inside it), and an entry is complete before the one atomic store that links it,
 // so a chain is a valid list of valid entries at every instant.
+#include <algorithm>
 #include <chrono>
 
 #include "base/hash.h"
@@ -114,7 +115,70 @@ namespace {
 // Entries one set may evict before it gives up with ERR_STORE_FULL (other writers may take each
 // freed block first): bounds the work of one insert.
 constexpr int kMaxEvictionsPerSet = 64;
+// Coalescing passes one set may run (each needs as many units freed since the one before as the
+// set needs, and costs a walk of the pool): bounds the work of one insert.
+constexpr int kMaxCompactionsPerSet = 4;
 }  // namespace
+
+// Allocates a large block for a value of n bytes (evicting, bounded, when the store may) and
+// fills it outside any bucket lock: nobody can reach the block until an entry refers to it. *gc
+// says which repair passes it survives (AllocLarge).
+Status Store::PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_t* unit,
+                           uint32_t* gc, int* evictions, int* compacted) noexcept {
+  bool repaired = false;
+  for (;;) {
+    const AllocStatus as = AllocLarge(pool_, env_, UnitsForLarge(n), unit, gc);
+    if (as == AllocStatus::kOk) break;
+    if (as == AllocStatus::kFull) {
+      // Coalescing what was freed comes before evicting more: an eviction frees a block where
+      // the hand is, not where a run can grow.
+      bool retry;
+      Status s = CompactFor(UnitsForLarge(n), compacted, &retry);
+      if (s != layout::kOk) return s;
+      if (retry) continue;
+      const bool evicting =
+          (AtomicLoad(&evict_->marking) != 0 || AtomicLoad(&evict_->ttlSeen) != 0) &&
+          *evictions < kMaxEvictionsPerSet;
+      bool evicted = false;
+      if (evicting) {
+        ++*evictions;
+        s = EvictOne(kEvictForLarge, &evicted);
+        if (s != layout::kOk) return s;
+      }
+      if (evicted) continue;
+      // Nothing more to evict: a last pass over what the evictions freed.
+      *compacted = std::min(*compacted, kMaxCompactionsPerSet - 1);
+      s = CompactFor(UnitsForLarge(n), compacted, &retry);
+      if (s != layout::kOk) return s;
+      if (retry) continue;
+      return layout::kErrStoreFull;
+    }
+    bool retry;
+    Status s = HandleAllocFailure(as, &repaired, &retry);
+    if (!retry) return s;
+  }
+  layout::LargeBlock* lb = LargeAt(base_, *unit);
+  std::memcpy(lb + 1, value, n);
+  UnpublishedStore(&lb->next, 0u);
+  UnpublishedStore(&lb->valueLength, n);
+  UnpublishedStore(&lb->valueChecksum, LargeChecksum(value, n, hash));
+  return layout::kOk;
+}
+
+// An allocation of `units` failed for want of space: when the units freed since the last repair
+// pass could hold it, one pass (at most kMaxCompactionsPerSet per write) coalesces the runs of free
+// blocks (format.md §9, repair step 5) and the allocation is retried (*retry). kOk without a retry:
+// nothing to gain.
+Status Store::CompactFor(uint32_t units, int* compacted, bool* retry) noexcept {
+  *retry = false;
+  if (*compacted >= kMaxCompactionsPerSet || AtomicLoad(&alloc_->freedUnits) < units) {
+    return layout::kOk;
+  }
+  ++*compacted;
+  const Status s = RepairPass(true);
+  *retry = s == layout::kOk;
+  return s;
+}
 
 Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* value,
                   uint32_t valueLength, uint32_t encoding, uint64_t expiresAt) noexcept {
@@ -127,7 +191,10 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
   // drop cannot pass it (format.md §5, "Dropping").
   if (!NamespaceCurrent(ns)) return layout::kErrNamespaceDropped;
   const uint32_t hash = KeyHash(key, keyLength, ns);
-  const uint32_t cls = SizeClassFor(UnitsForEntry(keyLength, valueLength));
+  // A large value is held by a large block; its entry holds the reference (format.md §8).
+  const bool large = valueLength > kMaxInlineValueBytes;
+  const uint32_t inEntry = large ? kIndirectBytes : valueLength;
+  const uint32_t cls = SizeClassFor(UnitsForEntry(keyLength, inEntry));
   Bucket* b = BucketFor(hash);
   // The bucket is almost always a cache miss: start loading it (for writing) while the clock is
   // read. The clock is read before taking the lock: it is not cheap and the lock is shared.
@@ -136,15 +203,34 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
   const uint64_t expiry = ExpiryFor(ns, expiresAt, now);
   if (expiry != 0 && AtomicLoad(&evict_->ttlSeen) == 0) AtomicStore(&evict_->ttlSeen, 1u);
   bool repaired = false;
+  int compacted = 0;
   int evictions = 0;
+  uint32_t largeUnit = 0;
+  uint32_t largeGc = 0;
+  // Every return before the entry links the large block gives the block back.
+  auto fail = [&](Status st) {
+    if (largeUnit != 0) FreeUnlinkedLarge(pool_, env_, largeUnit, largeGc);
+    return st;
+  };
   for (;;) {
+    if (large && largeUnit == 0) {
+      Status s =
+          PrepareLarge(value, valueLength, hash, &largeUnit, &largeGc, &evictions, &compacted);
+      if (s != layout::kOk) return s;
+    }
     uint32_t held;
     Found f;
     Status s = LockAndFind(b, ns, key, keyLength, hash, &held, &f, &repaired);
-    if (s != layout::kOk) return s;
+    if (s != layout::kOk) return fail(s);
     if (!NamespaceCurrent(ns)) {
       Unlock(&b->lock, held);
-      return layout::kErrNamespaceDropped;
+      return fail(layout::kErrNamespaceDropped);
+    }
+    if (large && AtomicLoad(&hdr_->gcCounter) != largeGc) {
+      // A repair pass ran since the large block was allocated and freed it: allocate again.
+      Unlock(&b->lock, held);
+      largeUnit = 0;
+      continue;
     }
     // An evicting store (some namespace may evict, format.md §8) makes room instead of refusing;
     // so does one where entries may have expired (the hand then removes only those).
@@ -160,10 +246,10 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
         if (evicting) {
           ++evictions;
           s = EvictOne(kClassCount, &evicted);
-          if (s != layout::kOk) return s;
+          if (s != layout::kOk) return fail(s);
         }
         if (evicted) continue;
-        return layout::kErrStoreFull;
+        return fail(layout::kErrStoreFull);
       }
     }
     uint32_t nu = 0;
@@ -175,13 +261,18 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
         ++evictions;
         bool evicted = false;
         s = EvictOne(cls, &evicted);
-        if (s != layout::kOk) return s;
+        if (s != layout::kOk) return fail(s);
         if (evicted) continue;
       }
       bool retry;
+      if (as == AllocStatus::kFull) {
+        s = CompactFor(layout::kSizeClasses[cls], &compacted, &retry);
+        if (retry) continue;
+        if (s != layout::kOk) return fail(s);
+      }
       s = HandleAllocFailure(as, &repaired, &retry);
       if (retry) continue;
-      return s;
+      return fail(s);
     }
     // Write the new entry completely, then publish it with one store. The block may be of a
     // larger class than cls (AllocBlock's `larger`): its flags say which.
@@ -191,21 +282,28 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
                      f.unit != 0 ? AtomicLoad(&EntryAt(f.unit)->next) : AtomicLoad(&b->head));
     ne->keyHash = hash;
     ne->keyLength = static_cast<uint16_t>(keyLength);
-    ne->valueLength = static_cast<uint16_t>(valueLength);
+    ne->valueLength = static_cast<uint16_t>(inEntry);
     ne->namespaceId = ns;
     ne->expiresAt = expiry;
     auto* kv = reinterpret_cast<uint8_t*>(ne + 1);
     if (keyLength != 0) std::memcpy(kv, key, keyLength);
-    if (valueLength != 0) std::memcpy(kv + keyLength, value, valueLength);
-    ne->checksum = EntryChecksum(kv, keyLength + valueLength, hash, encoding);
-    UnpublishedStore(&ne->flags, (blockCls << kClassShift) | encoding);
+    if (large) {
+      const LargeRef ref{largeUnit, valueLength};
+      std::memcpy(kv + keyLength, &ref, sizeof ref);
+      UnpublishedStore(&LargeAt(base_, largeUnit)->writer, 0u);  // linked by the store below
+    } else if (valueLength != 0) {
+      std::memcpy(kv + keyLength, value, valueLength);
+    }
+    ne->checksum = EntryChecksum(kv, keyLength + inEntry, hash, encoding);
+    UnpublishedStore(&ne->flags,
+                     (blockCls << kClassShift) | encoding | (large ? kFlagIndirect : 0u));
     AllocStatus fs = AllocStatus::kOk;
     NsCounts& counts = nsCounts_[ns];
     counts.bytes += keyLength + valueLength;
     if (f.unit != 0) {
-      counts.bytes -= keyLength + EntryAt(f.unit)->valueLength;
+      counts.bytes -= PayloadOf(EntryAt(f.unit));
       AtomicStore(f.link, nu);
-      fs = FreeBlock(pool_, env_, f.unit);
+      fs = FreeBlock(pool_, env_, f.unit);  // and the old value's large block, if any
     } else {
       AtomicStore(&b->head, nu);
       b->count = b->count + 1;
@@ -241,7 +339,7 @@ Status Store::Delete(uint32_t ns, const void* key, uint32_t keyLength, bool* exi
       Unlock(&b->lock, held);
       return layout::kOk;
     }
-    nsCounts_[ns].bytes -= keyLength + EntryAt(f.unit)->valueLength;
+    nsCounts_[ns].bytes -= PayloadOf(EntryAt(f.unit));
     AtomicStore(f.link, AtomicLoad(&EntryAt(f.unit)->next));
     AllocStatus fs = FreeBlock(pool_, env_, f.unit);
     if (b->count != 0) b->count = b->count - 1;
@@ -319,7 +417,7 @@ Store::Sweep Store::SweepNamespace(Bucket* b, uint32_t ns, uint32_t* removed) no
     if (step == ChainStep::kEnd) return Sweep::kDone;
     if (step != ChainStep::kEntry) return Sweep::kCorrupt;
     if (c.entry()->namespaceId != ns) continue;
-    nsCounts_[ns].bytes -= c.entry()->keyLength + c.entry()->valueLength;
+    nsCounts_[ns].bytes -= PayloadOf(c.entry());
     c.Unlink();
     const AllocStatus fs = FreeBlock(pool_, env_, c.unit());
     if (b->count != 0) b->count = b->count - 1;

@@ -10,7 +10,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { Store } = require('../../index.js');
-const { readStore, statStartTime, bootIdOf, SIZE_CLASSES, BUCKETS } = require('../helpers/independent-reader.js');
+const { readStore, statStartTime, bootIdOf, SIZE_CLASSES, BUCKETS, LARGE } = require('../helpers/independent-reader.js');
 const { xxh32 } = require('../helpers/independent-xxh32.js');
 const { xxh32: libXxh32, xxh32Aligned } = require('../../lib/base/xxhash');
 
@@ -113,6 +113,16 @@ function populate(store) {
   set('binary', 'max', bytes(65535, 9));
   set('binary', '', bytes(100, 11)); // the empty key in a second namespace
 
+  // Large values (§8, "Large values"): the first length held indirectly, a string, a large value
+  // replaced by a small one (its large block freed) and one whose block is split off that freed
+  // block, and a small value replaced by a large one.
+  set('binary', 'large', bytes(65536, 13));
+  set('binary', 'huge', bytes(300000, 17));
+  set('strings', 'large', 'ł'.repeat(50000));
+  set('binary', 'huge', 'small again');
+  set('json', 'large', { x: 'y'.repeat(70000) });
+  set('strings', 'ключ-🔑', 'z'.repeat(80000));
+
   // JSON values.
   set('json', 'object', { a: 1, b: [1, 2, 3], s: 'ü', nested: { t: true, n: null } });
   set('json', 'int', 42);
@@ -160,7 +170,7 @@ for (const engine of ['native', 'js']) {
     before(() => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmstore-format-doc-'));
       file = path.join(dir, `${engine}.store`);
-      const s = Store.create({ path: file, size: 1 << 20, engine });
+      const s = Store.create({ path: file, size: 1 << 22, engine });
       model = populate(s);
       s.close();
       store = readStore(fs.readFileSync(file));
@@ -200,7 +210,7 @@ for (const engine of ['native', 'js']) {
 
     it('has a header consistent with §2 and §3', () => {
       const h = store.header;
-      assert.strictEqual(h.totalSize, 1 << 20);
+      assert.strictEqual(h.totalSize, 1 << 22);
       assert.strictEqual(h.entriesOffset % 64, 0);
       // §2: the namespace area follows the buckets, sized by maxNamespaces (255 by default).
       assert.strictEqual(h.maxNamespaces, 255);
@@ -266,7 +276,7 @@ for (const engine of ['native', 'js']) {
       let u = header.firstUnit;
       for (const b of blocks) {
         assert.strictEqual(b.unit, u, 'blocks are contiguous');
-        assert.strictEqual(b.units, SIZE_CLASSES[b.sizeClass]);
+        if (b.sizeClass !== LARGE) assert.strictEqual(b.units, SIZE_CLASSES[b.sizeClass]);
         u += b.units;
       }
       assert.strictEqual(u, header.freeHead, 'the tiling ends exactly at freeHead');
@@ -277,11 +287,17 @@ for (const engine of ['native', 'js']) {
       }
       const byUnit = new Map(blocks.map((b) => [b.unit, b]));
       for (const [c, list] of Object.entries(freeLists)) {
-        for (const unit of list) assert.strictEqual(byUnit.get(unit).sizeClass, Number(c));
+        for (const unit of list) assert.strictEqual(byUnit.get(unit).sizeClass, c === 'large' ? LARGE : Number(c));
       }
-      // The deletes and overwrites above must have left free blocks, in more than one class.
+      // The deletes and overwrites above must have left free blocks, in more than one class; the
+      // freed large block was split (its rest is still free).
       assert.ok(Object.keys(freeLists).length >= 2, 'free lists exercised');
-      assert.strictEqual(blocks.filter((b) => b.live).length, model.size);
+      assert.strictEqual(freeLists.large.length, 1);
+      // A live block per entry, and one per large value.
+      const large = store.entries.filter((e) => e.largeUnit !== 0);
+      assert.strictEqual(large.length, 4);
+      assert.strictEqual(blocks.filter((b) => b.live).length, model.size + large.length);
+      for (const e of large) assert.strictEqual(byUnit.get(e.largeUnit).sizeClass, LARGE);
       // Chains longer than one were walked.
       const perBucket = new Map();
       for (const e of store.entries) perBucket.set(e.bucket, (perBucket.get(e.bucket) || 0) + 1);

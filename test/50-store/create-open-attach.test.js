@@ -99,7 +99,8 @@ forEachEngine('Store.open()', ({ engine }) => {
       ['a store of format version 1', 4, [1, 0, 0, 0], 'ERR_BAD_VERSION'],
       // Version 2 had no expiry, marks or policy table; its buckets are where version 3 has policies.
       ['a store of format version 2', 4, [2, 0, 0, 0], 'ERR_BAD_VERSION'],
-      // Version 3 had a fixed table of 256 namespaces before the owners, and no maxNamespaces.
+      // Version 3 had a fixed table of 256 namespaces before the owners, no maxNamespaces, no
+      // large blocks (its class 40 and the INDIRECT flag meant nothing).
       ['a store of format version 3', 4, [3, 0, 0, 0], 'ERR_BAD_VERSION'],
       ['bad maxNamespaces', 56, [0, 0, 1, 0], 'ERR_BAD_CHECKSUM'],
       ['bad bucket count', 16, [3, 0, 0, 0], 'ERR_BAD_CHECKSUM'],

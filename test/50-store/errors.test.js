@@ -40,10 +40,12 @@ forEachEngine('Store errors: bad arguments', ({ make }) => {
     assert.throws(() => s.set('ok', 'k'.repeat(1025), 'v'), { name: 'RangeError', code: 'ERR_KEY_TOO_LONG' });
     assert.throws(() => s.set('ok', '€'.repeat(342), 'v'), { name: 'RangeError', code: 'ERR_KEY_TOO_LONG' });
     assert.throws(() => s.get('ok', 'k'.repeat(1025)), RangeError);
-    assert.throws(() => s.set('ok', 'k', 'v'.repeat(65536)), { name: 'RangeError', code: 'ERR_VALUE_TOO_LONG' });
-    assert.throws(() => s.set('ok', 'k', '€'.repeat(30000)), { name: 'RangeError', code: 'ERR_VALUE_TOO_LONG' });
-    assert.throws(() => s.set('ok', 'k', Buffer.alloc(65536)), { name: 'RangeError', code: 'ERR_VALUE_TOO_LONG' });
-    assert.throws(() => s.set('ok', 'k', { big: 'x'.repeat(70000) }), RangeError);
+    // Values: at most C.MAX_VALUE_BYTES (64 MiB) encoded bytes.
+    const over = C.MAX_VALUE_BYTES + 1;
+    assert.throws(() => s.set('ok', 'k', 'v'.repeat(over)), { name: 'RangeError', code: 'ERR_VALUE_TOO_LONG' });
+    assert.throws(() => s.set('ok', 'k', '€'.repeat(Math.ceil(over / 3))), { name: 'RangeError', code: 'ERR_VALUE_TOO_LONG' });
+    assert.throws(() => s.set('ok', 'k', Buffer.alloc(over)), { name: 'RangeError', code: 'ERR_VALUE_TOO_LONG' });
+    assert.throws(() => s.set('ok', 'k', { big: 'x'.repeat(over) }), RangeError);
     for (const v of [undefined, () => {}, Symbol('v'), 1n]) assert.throws(() => s.set('ok', 'k', v), TypeError);
     for (const v of [NaN, Infinity, -Infinity]) assert.throws(() => s.set('ok', 'k', v), RangeError);
     const cyclic = {};

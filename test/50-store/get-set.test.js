@@ -3,7 +3,7 @@
 // overwrites (across size classes), key and value limits, values from other realms or that JSON
 // cannot represent, namespace validation, and a set() that meets a damaged chain.
 const assert = require('assert');
-const { W } = require('../../lib/layout/layout');
+const { C, W } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
 const { entryWord, chain } = require('../helpers/store-bytes');
 
@@ -112,10 +112,11 @@ forEachEngine('store.set() / store.get(): namespace validation', ({ make }) => {
 
   it('a value that is too long does not create the namespace', () => {
     const s = make();
-    assert.throws(() => s.set('fresh', 'k', 'v'.repeat(65536)), { name: 'RangeError', code: 'ERR_VALUE_TOO_LONG' });
-    assert.throws(() => s.set('fresh', 'k', Buffer.alloc(65536)), { name: 'RangeError', code: 'ERR_VALUE_TOO_LONG' });
-    assert.throws(() => s.set('fresh', 'k', { t: '€'.repeat(30000) }), { name: 'RangeError', code: 'ERR_VALUE_TOO_LONG' });
-    assert.throws(() => s.setMany('fresh2', [['a', 1], ['b', 'x'.repeat(70000)]]),
+    const over = C.MAX_VALUE_BYTES + 1;
+    assert.throws(() => s.set('fresh', 'k', 'v'.repeat(over)), { name: 'RangeError', code: 'ERR_VALUE_TOO_LONG' });
+    assert.throws(() => s.set('fresh', 'k', Buffer.alloc(over)), { name: 'RangeError', code: 'ERR_VALUE_TOO_LONG' });
+    assert.throws(() => s.set('fresh', 'k', { t: '€'.repeat(Math.ceil(over / 3)) }), { name: 'RangeError', code: 'ERR_VALUE_TOO_LONG' });
+    assert.throws(() => s.setMany('fresh2', [['a', 1], ['b', 'x'.repeat(over)]]),
       { name: 'RangeError', code: 'ERR_VALUE_TOO_LONG' });
     assert.deepStrictEqual(s.namespaces(), []);
     s.set('fresh', 'k', 'v'.repeat(65535));

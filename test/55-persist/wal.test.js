@@ -10,6 +10,7 @@ const { ENGINES } = require('../helpers/engines');
 const { persistTarget, recover, reboot, logFile, contents } = require('../helpers/persist');
 const { readLog, replay } = require('../helpers/independent-wal-reader');
 const { io } = require('../../lib/persist/io');
+const { C } = require('../../lib/layout/layout');
 
 for (const engine of ENGINES) {
   describe(`Persistence: the write-ahead log [${engine} engine]`, () => {
@@ -124,7 +125,7 @@ for (const engine of ENGINES) {
       assert.throws(() => s.set('', 'k', 1), RangeError);
       assert.throws(() => s.set('n', 'k', undefined), TypeError);
       assert.throws(() => s.set('n', 'x'.repeat(1025), 1), { code: 'ERR_KEY_TOO_LONG' });
-      assert.throws(() => s.set('n', 'k', 'v'.repeat(70000)), { code: 'ERR_VALUE_TOO_LONG' });
+      assert.throws(() => s.set('n', 'k', 'v'.repeat(C.MAX_VALUE_BYTES + 1)), { code: 'ERR_VALUE_TOO_LONG' });
       assert.throws(() => s.set('n', 'k', 1, { ttl: -1 }), RangeError);
       assert.throws(() => s.set('n', 'k', 1, { ttl: 5, expiresAt: 5 }), TypeError);
       assert.throws(() => s.set('n', 'k', 1, { tll: 5 }), TypeError);

@@ -142,6 +142,7 @@ describe('shmstore CLI', function () {
       assert.match(r.stdout, /^entryCount\s+5$/m);
       assert.match(r.stdout, /^entries\s+5 of \d+ \(\d+\.\d%\)$/m);
       assert.match(r.stdout, /^fragmentation\s+/m);
+      assert.match(r.stdout, /^largest free\s+\d+ bytes/m);
       const j = JSON.parse(cli(['inspect', name, '--json']).stdout);
       assert.strictEqual(j.header.entryCount, 5);
       assert.strictEqual(j.header.totalSize, SIZE);

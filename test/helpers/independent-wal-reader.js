@@ -16,7 +16,8 @@ function crc32c(bytes) {
 }
 
 const TYPES = { 1: 'set', 2: 'delete', 3: 'clear', 4: 'nsCreate', 5: 'nsDrop', 6: 'nsSettings' };
-const MAX_LENGTH = 32 + 48 + 1024 + 65535;
+const MAX_VALUE = 67108864;
+const MAX_LENGTH = 32 + 255 + 1024 + MAX_VALUE;
 
 /** Reads the log file `file`: { startLsn, records, end, fileBytes }; throws on a bad header. */
 function readLog(file) {
@@ -41,7 +42,7 @@ function readLog(file) {
     const nsLength = b[at + 26];
     const keyLength = b.readUInt16LE(at + 28);
     const valueLength = length - 32 - nsLength - keyLength;
-    if (!TYPES[type] || nsLength > 255 || keyLength > 1024 || valueLength < 0 || valueLength > 65535) break;
+    if (!TYPES[type] || nsLength > 255 || keyLength > 1024 || valueLength < 0 || valueLength > MAX_VALUE) break;
     if (type === 6 && (nsLength < 1 || keyLength !== 0 || valueLength !== 0 || b[at + 25] > 2)) break;
     const p = at + 32;
     records.push({

@@ -18,4 +18,30 @@ function checkValue(v) {
   return bar > 0 && sum(v.slice(0, bar)) === v.slice(bar + 1);
 }
 
-module.exports = { valueFor, checkValue };
+// A binary value of `size` bytes (at least 16) that ends with the XXH32 of the rest: its actor
+// and sequence number first, then bytes that depend on both, so that two values never mix into
+// one that checks.
+function largeValueFor(actor, seq, size) {
+  const b = Buffer.alloc(size);
+  const head = Buffer.from(`${actor}:${seq}:`);
+  head.copy(b, 0, 0, Math.min(head.length, size - 4));
+  for (let i = head.length, x = (seq * 2654435761) >>> 0 || 1; i < size - 4; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  b.writeUInt32LE(xxh32(b, 0, size - 4, 0x5eed), size - 4); // layout-ok: the test value's own trailer
+  return b;
+}
+
+function checkLargeValue(v) {
+  if (!Buffer.isBuffer(v) || v.length < 16) return false;
+  const at = v.length - 4; // layout-ok: the test value's own trailer
+  return xxh32(v, 0, at, 0x5eed) === v.readUInt32LE(at);
+}
+
+// The sequence number of a largeValueFor() value.
+function largeSeqOf(v) {
+  return Number(v.toString('latin1', 0, 40).split(':')[1]);
+}
+
+module.exports = { valueFor, checkValue, largeValueFor, checkLargeValue, largeSeqOf };

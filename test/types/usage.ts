@@ -30,6 +30,8 @@ const size: number = view.size;
 const st: StoreStats = s.stats();
 const wide = Store.create({ buffer: new SharedArrayBuffer(32 << 20), maxNamespaces: 65535 });
 const maxNs: number = wide.stats().maxNamespaces;
+const largest: number = st.bytesLargestFree;
+console.log(largest);
 const cache = Store.create({ buffer: new SharedArrayBuffer(1 << 20), eviction: 'auto' });
 cache.set('c', 'k', 1, { ttl: 1000 }).set('c', 'j', 2, { expiresAt: Date.now() + 5000 });
 cache.setMany('c', [['a', 1]], { ttl: Infinity });

@@ -42,6 +42,7 @@ module.exports = {
         ['entries', `${s.entries} of ${s.maxEntries} (${fill.entries})`],
         ['bytes live', `${s.bytesLive} of ${s.bytesLive + s.bytesFree} (${fill.bytes})`],
         ['fragmentation', `${fill.fragmentation} (${s.bytesFreeLists} bytes on free lists)`],
+        ['largest free', `${s.bytesLargestFree} bytes (the most one large value can take)`],
       ]));
       return EXIT.OK;
     });

@@ -1,11 +1,18 @@
 'use strict';
-// The block allocator (docs/format.md §8): per-class free lists and a bump pointer, all under
-// AllocState.lock, which is never held while waiting for anything else.
-const { C, W, AT, UNIT_WORDS, SIZE_CLASSES } = require('../../layout/layout');
+// The block allocator (docs/format.md §8): per-class free lists, the list of free large blocks
+// and a bump pointer, all under AllocState.lock, which is never held while waiting for anything
+// else.
+const { C, W, H, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES } = require('../../layout/layout');
 const { NEED_REPAIR, CORRUPT, LockError } = require('./locks');
+const large = require('./large');
 
 const ALLOC_LOCK = AT.ALLOC_STATE.LOCK;
 const HEADS = AT.ALLOC_STATE.FREE_HEADS;
+const LARGE_HEAD = AT.ALLOC_STATE.LARGE_HEAD;
+const FREED_UNITS = AT.ALLOC_STATE.FREED_UNITS;
+const GC_COUNTER = AT.HEADER.GC_COUNTER;
+const LB = W.LARGE_BLOCK;
+const LARGE_CLASS = C.LARGE_CLASS;
 const FREE_HEAD = AT.HEADER.FREE_HEAD;
 // A free block keeps its class and FREE in Entry.flags and links the next free block of its
 // class through Entry.next.
@@ -68,6 +75,8 @@ function allocBlock(e, cls, larger = false) {
     Atomics.store(u32, top * UNIT_WORDS + FLAGS, cls << CLASS_SHIFT);
     Atomics.store(u32, FREE_HEAD, top + size);
     u = top;
+  } else if ((u = takeFromLarge(e, size, cls, top)) !== 0) {
+    // Carved from free large space (format.md §8, Allocation), or a damaged large list.
   } else if (larger) {
     for (let c = cls + 1; c < CLASS_COUNT; c++) {
       const head = u32[HEADS + c];
@@ -80,10 +89,37 @@ function allocBlock(e, cls, larger = false) {
   return u;
 }
 
-// Frees the blocks in units[0..n). Returns 0; NEED_REPAIR when the allocator lock's holder is
-// gone or a block has no valid class (the blocks not freed stay orphaned until the repair pass
-// the caller runs); NOT_FREED when the allocator lock timed out. It never throws, so that a
-// caller holding a bucket lock always gets to release it.
+// Under the allocator lock: the free-list head word of class `cls` (the large list for
+// LARGE_CLASS).
+const listOf = (cls) => (cls === LARGE_CLASS ? LARGE_HEAD : HEADS + cls);
+
+// Under the allocator lock: the large block an indirect entry at word `w` refers to, if it is one
+// in use (0 otherwise: a damaged reference frees nothing; the repair pass reclaims the block).
+function liveLargeOf(e, u, flags) {
+  if ((flags & C.FLAG_INDIRECT) === 0) return 0;
+  const lu = large.refOf(e, u, e.u16[u * UNIT_HALFS + H.ENTRY.KEY_LENGTH])[0];
+  const top = e.u32[FREE_HEAD];
+  if (lu < e.firstUnit || lu >= top || top > e.totalUnits) return 0;
+  return e.u32[lu * UNIT_WORDS + FLAGS] === large.LIVE_LARGE_FLAGS ? lu : 0;
+}
+
+// Under the allocator lock: AllocState.freedUnits += units, saturating.
+function countFreed(u32, units) {
+  u32[FREED_UNITS] = Math.min(0xffffffff, u32[FREED_UNITS] + units);
+}
+
+// Under the allocator lock: pushes block `u` of class `cls` on its list.
+function push(u32, u, cls) {
+  Atomics.store(u32, u * UNIT_WORDS + FLAGS, (C.FLAG_FREE | (cls << CLASS_SHIFT)) >>> 0);
+  Atomics.store(u32, u * UNIT_WORDS + NEXT, u32[listOf(cls)]);
+  u32[listOf(cls)] = u;
+}
+
+// Frees the blocks in units[0..n) (an indirect entry's large block with it). Returns 0;
+// NEED_REPAIR when the allocator lock's holder is gone or a block has no valid class (the blocks
+// not freed stay orphaned until the repair pass the caller runs); NOT_FREED when the allocator
+// lock timed out. It never throws, so that a caller holding a bucket lock always gets to release
+// it.
 function freeBlocks(e, units, n) {
   const u32 = e.u32;
   let got;
@@ -96,18 +132,98 @@ function freeBlocks(e, units, n) {
   if (got === NEED_REPAIR) return NEED_REPAIR;
   let st = 0;
   for (let i = 0; i < n; i++) {
-    const w = units[i] * UNIT_WORDS;
-    const cls = (u32[w + FLAGS] >>> CLASS_SHIFT) & CLASS_MASK;
-    if (cls >= CLASS_COUNT) {
+    const u = units[i];
+    const flags = u32[u * UNIT_WORDS + FLAGS];
+    const cls = (flags >>> CLASS_SHIFT) & CLASS_MASK;
+    if (cls > LARGE_CLASS) {
       st = NEED_REPAIR; // freeHeads[cls] would be some other metadata word
       continue;
     }
-    Atomics.store(u32, w + FLAGS, (C.FLAG_FREE | (cls << CLASS_SHIFT)) >>> 0);
-    Atomics.store(u32, w + NEXT, u32[HEADS + cls]);
-    u32[HEADS + cls] = units[i];
+    const lu = cls === LARGE_CLASS ? 0 : liveLargeOf(e, u, flags);
+    countFreed(u32, large.blockUnits(e, u, flags));
+    push(u32, u, cls);
+    if (lu !== 0) {
+      countFreed(u32, u32[lu * UNIT_WORDS + LB.UNITS]);
+      push(u32, lu, LARGE_CLASS);
+    }
   }
   e.locks.release(ALLOC_LOCK);
   return st;
 }
 
-module.exports = { allocBlock, freeBlocks, classFor, ALLOC_LOCK, HEADS, FREE_HEAD };
+// Under the allocator lock: first fit on the large list for a block of exactly `units` units of
+// class `cls` (a large block, or a table class carved from free large space): a free large block
+// of that size is unlinked, a larger one gives its tail (the rest stays free and listed). Returns
+// the unit, 0 when no free large block is large enough, or CORRUPT.
+function takeFromLarge(e, units, cls, top) {
+  const u32 = e.u32;
+  let link = LARGE_HEAD;
+  for (let steps = 0; ; steps++) {
+    const u = u32[link];
+    if (u === 0) return 0;
+    const w = u * UNIT_WORDS;
+    const ok = u >= e.firstUnit && u < top;
+    const size = ok ? u32[w + LB.UNITS] : 0;
+    const next = ok ? u32[w + LB.NEXT] : 0;
+    if (!ok || steps >= e.totalUnits || u32[w + LB.FLAGS] !== large.FREE_LARGE_FLAGS || size === 0 ||
+        u + size > top || (next !== 0 && (next < e.firstUnit || next >= top))) {
+      return CORRUPT;
+    }
+    if (size < units) {
+      link = w + LB.NEXT;
+      continue;
+    }
+    // The block handed out: u itself, or the tail. Its size (a large block's) and class are
+    // written before the free block shrinks, so a pool walk that reads either size meets only
+    // block starts.
+    const got = size === units ? u : u + size - units;
+    if (cls === LARGE_CLASS) Atomics.store(u32, got * UNIT_WORDS + LB.UNITS, units);
+    Atomics.store(u32, got * UNIT_WORDS + FLAGS, (cls << CLASS_SHIFT) >>> 0);
+    if (size === units) u32[link] = next;
+    else Atomics.store(u32, w + LB.UNITS, size - units);
+    return got;
+  }
+}
+
+// A large block of exactly `units` units (format.md §8): first fit on the large list, else the
+// bump pointer. Returns the unit, 0 when there is no room, NEED_REPAIR or CORRUPT; e.largeGc is
+// the gcCounter read under the lock (a repair pass that ends later frees the block until an
+// entry refers to it). Throws LockError.
+function allocLarge(e, units) {
+  const u32 = e.u32;
+  if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return NEED_REPAIR;
+  e.largeGc = Atomics.load(u32, GC_COUNTER);
+  const top = u32[FREE_HEAD];
+  let got = top < e.firstUnit || top > e.totalUnits ? CORRUPT : takeFromLarge(e, units, LARGE_CLASS, top);
+  if (got === 0 && top + units <= e.totalUnits) {
+    Atomics.store(u32, top * UNIT_WORDS + LB.UNITS, units);
+    Atomics.store(u32, top * UNIT_WORDS + LB.FLAGS, large.LIVE_LARGE_FLAGS);
+    Atomics.store(u32, FREE_HEAD, top + units);
+    got = top;
+  }
+  // Until an entry refers to it, the block names its writer (verify(): in flight, not leaked).
+  if (got > 0) Atomics.store(u32, got * UNIT_WORDS + LB.WRITER, e.locks.slot);
+  e.locks.release(ALLOC_LOCK);
+  return got;
+}
+
+// Frees a large block allocLarge returned (with gcCounter `gc`) that no entry refers to, unless
+// a repair pass ran since (which freed it already). Never throws (see freeBlocks).
+function freeUnlinkedLarge(e, u, gc) {
+  try {
+    if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return;
+  } catch (err) {
+    if (err instanceof LockError) return; // the next repair pass reclaims it
+    throw err;
+  }
+  if (Atomics.load(e.u32, GC_COUNTER) === gc) {
+    countFreed(e.u32, e.u32[u * UNIT_WORDS + LB.UNITS]);
+    push(e.u32, u, LARGE_CLASS);
+  }
+  e.locks.release(ALLOC_LOCK);
+}
+
+module.exports = {
+  allocBlock, allocLarge, freeBlocks, freeUnlinkedLarge, classFor, ALLOC_LOCK, HEADS, LARGE_HEAD, FREE_HEAD,
+  FREED_UNITS,
+};

@@ -3,13 +3,13 @@
 // CLOCK hand over the pool, the incremental expiry sweep over the buckets and the lazy removal of
 // an expired entry a reader met. Every removal is a delete under the entry's bucket lock (§9,
 // "Writers"): readers see the old entry or nothing. Mirrors src/store/evict.cpp.
-const { C, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES } = require('../../layout/layout');
+const { C, W, BASE, AT, UNIT_WORDS } = require('../../layout/layout');
 const { NEED_REPAIR, LockError, subSaturating } = require('./locks');
 const { freeBlocks } = require('./alloc');
 const { bucketOf, expiryOf } = require('./read');
 const { NSC_WORDS, NSC_EVICTIONS, NSC_EXPIRATIONS, NSC_BYTES } = require('./counts');
 const { findLink } = require('./write');
-const chain = require('./chain');
+const large = require('./large');
 const repairs = require('./repair');
 
 const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
@@ -30,7 +30,6 @@ const E_NS = W.ENTRY.NAMESPACE_ID;
 const E_FLAGS = W.ENTRY.FLAGS;
 const E_EXP = W.ENTRY.EXPIRES_AT;
 const E_EXP_HI = W.ENTRY.EXPIRES_AT_HI;
-const E_VALUE_LENGTH = H.ENTRY.VALUE_LENGTH;
 // Fields of the namespace records, relative to the handle's e.nsBase and e.polBase.
 const NS_COUNT = W.NAMESPACE.COUNT;
 const NS_STATE = W.NAMESPACE.STATE;
@@ -39,7 +38,6 @@ const POL_POLICY = W.NS_POLICY.POLICY;
 const POL_WORDS = W.NS_POLICY.WORDS;
 const CLASS_SHIFT = C.FLAG_CLASS_SHIFT;
 const CLASS_MASK = C.FLAG_CLASS_MASK;
-const CLASS_COUNT = SIZE_CLASSES.length;
 const FLAG_FREE = C.FLAG_FREE;
 const FLAG_ACCESSED = C.FLAG_ACCESSED;
 // Why an entry is removed: the hand evicted it, or it had expired.
@@ -93,7 +91,7 @@ function removeUnit(e, unit, hash, why, now) {
     const candidate = why === EVICT ? (u32[w + E_FLAGS] & FLAG_ACCESSED) === 0 : expired(expiryAt(u32, u), now);
     if (!candidate) break;
     const ns = u32[w + E_NS];
-    const bytes = chain.keyLengthOf(e, u) + chain.valueLengthOf(e, u);
+    const bytes = large.payloadOf(e, u);
     Atomics.store(u32, c.link, c.nextOfCurrent());
     e.freeList[0] = u;
     st = freeBlocks(e, e.freeList, 1);
@@ -127,13 +125,15 @@ function evictOne(e, cls) {
     const w = u * UNIT_WORDS;
     const flags = Atomics.load(u32, w + E_FLAGS);
     const bc = (flags >>> CLASS_SHIFT) & CLASS_MASK;
-    if (bc >= CLASS_COUNT || u + SIZE_CLASSES[bc] > top) {
+    const size = large.blockUnits(e, u, flags);
+    if (size === 0 || u + size > top) {
       Atomics.compareExchange(u32, HAND, u, top); // not a block start: end this turn
       continue;
     }
     // The hand moves past the block first: concurrent evictors each take a different block.
-    if (Atomics.compareExchange(u32, HAND, u, u + SIZE_CLASSES[bc]) !== u) continue;
-    if (flags & FLAG_FREE) continue;
+    if (Atomics.compareExchange(u32, HAND, u, u + size) !== u) continue;
+    // A large block goes with the entry that refers to it, never by itself.
+    if ((flags & FLAG_FREE) !== 0 || bc === large.LARGE_CLASS) continue;
     const ns = u32[w + E_NS];
     const hash = u32[w + E_HASH];
     const isExpired = expired(expiryAt(u32, u), now);
@@ -152,7 +152,7 @@ function evictOne(e, cls) {
       // Quick demotion: the hand goes back to the freed block, where the insert puts its entry,
       // but once in EVICT_ADVANCE_EVERY evictions (scripts/layout-spec.js says why).
       e.evictions = (e.evictions + 1) % C.EVICT_ADVANCE_EVERY;
-      if (e.evictions !== 0) Atomics.compareExchange(u32, HAND, u + SIZE_CLASSES[bc], u);
+      if (e.evictions !== 0) Atomics.compareExchange(u32, HAND, u + size, u);
       return true;
     }
   }
@@ -171,7 +171,7 @@ function sweepChain(e, bw, now) {
       continue;
     }
     const ns = u32[u * UNIT_WORDS + E_NS];
-    const bytes = chain.keyLengthOf(e, u) + chain.valueLengthOf(e, u);
+    const bytes = large.payloadOf(e, u);
     Atomics.store(u32, c.link, c.nextOfCurrent());
     e.freeList[0] = u;
     const st = freeBlocks(e, e.freeList, 1);
@@ -224,7 +224,7 @@ function reclaimExpired(e, nsId, kl, h) {
   if (link >= 0) {
     const u = u32[link];
     if (expired(expiryAt(u32, u), Date.now())) {
-      const bytes = kl + e.u16[u * UNIT_HALFS + E_VALUE_LENGTH];
+      const bytes = large.payloadOf(e, u);
       Atomics.store(u32, link, u32[u * UNIT_WORDS + E_NEXT]);
       e.freeList[0] = u;
       st = freeBlocks(e, e.freeList, 1);

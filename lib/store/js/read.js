@@ -3,12 +3,14 @@
 // bucket's lock word is its seqlock, and a copy counts only if it hashes to the entry's
 // checksum), and the listing of a namespace, each bucket read consistently. Mirrors
 // src/store/read.cpp.
-const { C, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES } = require('../../layout/layout');
+const { C, S, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES } = require('../../layout/layout');
+const REF = S.INDIRECT_REF;
 const { xxh32Aligned } = require('../../base/xxhash');
 const { NEED_REPAIR } = require('./locks');
 const { corruptError } = require('./failure');
 const chain = require('./chain');
 const repairs = require('./repair');
+const large = require('./large');
 
 // Called through the module objects (R.walk, chain.copyOut, repairs.repair) so that a test can
 // count the walks, copies and repair passes of one read.
@@ -33,6 +35,7 @@ const E_SUM = W.ENTRY.CHECKSUM;
 const E_EXP = W.ENTRY.EXPIRES_AT;
 const E_EXP_HI = W.ENTRY.EXPIRES_AT_HI;
 const FLAG_ACCESSED = C.FLAG_ACCESSED;
+const FLAG_INDIRECT = C.FLAG_INDIRECT;
 const MARKING = AT.EVICT_STATE.MARKING;
 const { NSC_WORDS, NSC_HITS, NSC_MISSES } = require('./counts');
 const E_KEY_LENGTH = H.ENTRY.KEY_LENGTH;
@@ -127,6 +130,9 @@ function find(e, nsId, kl, h) {
       if (cls < CLASS_COUNT && (flags & FLAG_FREE) === 0 && HDR + kl + vl <= SIZE_CLASSES[cls] * UNIT &&
         u + SIZE_CLASSES[cls] <= e.totalUnits) {
         chain.copyOut(e, u, kl + vl);
+        // An indirect entry: its value is copied from the large block too, before the version
+        // check (format.md §8, "Large values").
+        if ((flags & FLAG_INDIRECT) !== 0) u = copyIndirect(e, u, kl, vl);
       } else {
         u = -1;
       }
@@ -136,15 +142,29 @@ function find(e, nsId, kl, h) {
     // The copy is trusted only if it hashes to the checksum (the JS memory model gives no
     // fence to order the data loads before the version check; format.md §9).
     const enc = flags & ENC_MASK;
-    if (u > 0 && xxh32Aligned(e.copy32, e.copy, 0, kl + vl, (h ^ enc) >>> 0) === sum && copyHoldsKey(e, kl)) {
+    if (u > 0 && xxh32Aligned(e.copy32, e.copy, 0, kl + vl, (h ^ enc) >>> 0) === sum && copyHoldsKey(e, kl) &&
+      ((flags & FLAG_INDIRECT) === 0 || large.largeCopyValid(e, e.largeLength, h))) {
       e.out[0] = enc;
       e.hitUnit = u;
       e.hitFlags = flags;
       e.hitExpires = expLo === 0 && expHi === 0 ? 0 : expiryOf(expLo, expHi);
-      return vl;
+      return (flags & FLAG_INDIRECT) === 0 ? vl : e.largeLength;
     }
     badRead(e, ++stable, h & e.mask);
   }
+}
+
+// For find(): the entry at `u` (key + reference copied to e.copy) is indirect. Copies its value
+// to e.large (e.largeLength bytes) and returns u, or -1 when the reference cannot name a value.
+function copyIndirect(e, u, kl, vl) {
+  if (vl !== C.INDIRECT_VALUE_BYTES) return -1;
+  const c = e.copy;
+  const lu = c.readUInt32LE(kl + REF.UNIT);
+  const n = c.readUInt32LE(kl + REF.LENGTH);
+  if (!large.largeSource(e, lu, n)) return -1;
+  large.copyLarge(e, lu, n);
+  e.largeLength = n;
+  return u;
 }
 
 function waitForWriter(e, lw, seen) {
@@ -193,12 +213,15 @@ function get(e, nsId, key) {
   const h = keyHash(e, kl, nsId);
   const vl = find(e, nsId, kl, h);
   if (!settle(e, nsId, kl, h, vl)) return undefined;
+  // A large value was copied to e.large (find): decoded from there.
+  const src = (e.hitFlags & FLAG_INDIRECT) === 0 ? e.copy : e.large;
+  const at = src === e.copy ? kl : 0;
   if (e.out[0] === C.ENC_BINARY) {
     const b = Buffer.allocUnsafe(vl);
-    e.copy.copy(b, 0, kl, kl + vl);
+    src.copy(b, 0, at, at + vl);
     return b;
   }
-  return e.copy.utf8Slice(kl, kl + vl);
+  return src.utf8Slice(at, at + vl);
 }
 
 function has(e, nsId, key) {
@@ -237,7 +260,8 @@ function listBucket(e, bw, nsId, withValues, found, now) {
     if (kl > C.MAX_KEY_BYTES || !chain.fitsBlock(flags, kl, vl)) return false;
     const enc = flags & ENC_MASK;
     chain.copyOut(e, u, kl + vl);
-    if (xxh32Aligned(e.copy32, e.copy, 0, kl + vl, (u32[w + E_HASH] ^ enc) >>> 0) !== u32[w + E_SUM]) {
+    const h = u32[w + E_HASH];
+    if (xxh32Aligned(e.copy32, e.copy, 0, kl + vl, (h ^ enc) >>> 0) !== u32[w + E_SUM]) {
       return false;
     }
     const k = e.copy.utf8Slice(0, kl);
@@ -245,7 +269,15 @@ function listBucket(e, bw, nsId, withValues, found, now) {
       found.push(k);
       continue;
     }
-    const value = enc === C.ENC_BINARY ? Buffer.from(e.copy.subarray(kl, kl + vl)) : e.copy.utf8Slice(kl, kl + vl);
+    let value;
+    if ((flags & FLAG_INDIRECT) !== 0) {
+      // The large value is copied and checked here; the caller's version check decides.
+      if (copyIndirect(e, u, kl, vl) < 0 || !large.largeCopyValid(e, e.largeLength, h)) return false;
+      const n = e.largeLength;
+      value = enc === C.ENC_BINARY ? Buffer.from(e.large.subarray(0, n)) : e.large.utf8Slice(0, n);
+    } else {
+      value = enc === C.ENC_BINARY ? Buffer.from(e.copy.subarray(kl, kl + vl)) : e.copy.utf8Slice(kl, kl + vl);
+    }
     found.push([k, value, enc]);
   }
   return true;

@@ -3,11 +3,12 @@
 // stop-the-world machinery it shares with verify(): taking every lock, walking the pool by block
 // size, walking every chain. A pass holds every lock, so it sees the store exactly as no writer
 // is changing it; readers keep running and simply retry around it. Mirrors src/store/repair.cpp.
-const { C, W, BASE, AT, SIZE_CLASSES } = require('../../layout/layout');
+const { C, W, BASE, AT, UNIT_WORDS, SIZE_CLASSES } = require('../../layout/layout');
 const { xxh32 } = require('../../base/xxhash');
 const { NEED_REPAIR, REPAIR_LOCK } = require('./locks');
-const { ALLOC_LOCK, HEADS, FREE_HEAD } = require('./alloc');
+const { ALLOC_LOCK, HEADS, LARGE_HEAD, FREE_HEAD } = require('./alloc');
 const chain = require('./chain');
+const large = require('./large');
 const { NSC_WORDS, NSC_BYTES } = require('./counts');
 
 const NS = W.NAMESPACE;
@@ -90,18 +91,20 @@ function walkPool(e, report) {
   let u = e.firstUnit;
   while (u < head) {
     e.heartbeat.work();
-    const cls = chain.classOf(u32[chain.entryWord(u) + E.FLAGS]);
-    if (cls >= SIZE_CLASSES.length) {
+    const flags = u32[chain.entryWord(u) + E.FLAGS];
+    const cls = chain.classOf(flags);
+    if (cls > large.LARGE_CLASS) {
       if (report) report.add(`pool: block ${u}: invalid size class ${cls}`);
       break;
     }
-    if (u + SIZE_CLASSES[cls] > head) {
+    const size = large.blockUnits(e, u, flags);
+    if (size === 0 || u + size > head) {
       if (report) report.add(`pool: block ${u}: crosses freeHead ${head}`);
       break;
     }
     state[u - e.firstUnit] = START;
     starts.push(u);
-    u += SIZE_CLASSES[cls];
+    u += size;
   }
   return { top: Math.min(u, head), moved: badHead || u < head, state, starts };
 }
@@ -137,7 +140,14 @@ function entryProblem(e, u, b, report) {
   if (xxh32(u8, off, kl + vl, (h ^ (flags & C.FLAG_ENCODING_MASK)) >>> 0) !== u32[w + E.CHECKSUM]) {
     return 'has a wrong checksum';
   }
+  if ((flags & C.FLAG_INDIRECT) !== 0) return large.largeProblem(e, u, kl, vl, h);
   return null;
+}
+
+// The large block an indirect entry at `u` (valid by entryProblem) refers to, or 0.
+function largeOf(e, u) {
+  if ((e.u32[chain.entryWord(u) + E.FLAGS] & C.FLAG_INDIRECT) === 0) return 0;
+  return large.refOf(e, u, chain.keyLengthOf(e, u))[0];
 }
 
 // Why a chain or free list must stop at unit `u` (not a block start of the tiling, or met
@@ -194,6 +204,15 @@ function walkChain(e, pool, report, b, keys, nsCounts, nsBytes) {
       key = `${u32[chain.entryWord(u) + E.NAMESPACE_ID]}:${Buffer.from(u8.buffer, off, chain.keyLengthOf(e, u)).toString('latin1')}`;
       if (keys.has(key)) why = 'repeats a key already on the chain';
     }
+    // A large block must be a block start no entry kept before refers to (no chain reaches a
+    // large block, so LIVE marks the ones claimed).
+    const lu = why ? 0 : largeOf(e, u);
+    if (lu !== 0) {
+      const st = pool.state[lu - e.firstUnit];
+      if ((st & START) === 0) why = 'refers to a large block that is not a block start';
+      else if (st & LIVE) why = 'refers to a large block another entry refers to';
+      else pool.state[lu - e.firstUnit] |= LIVE;
+    }
     if (why) {
       if (report) {
         report.add(`bucket ${b}, block ${u}: ${why}`);
@@ -208,7 +227,7 @@ function walkChain(e, pool, report, b, keys, nsCounts, nsBytes) {
     pool.state[u - e.firstUnit] |= LIVE;
     n++;
     nsCounts[u32[chain.entryWord(u) + E.NAMESPACE_ID]]++;
-    nsBytes[u32[chain.entryWord(u) + E.NAMESPACE_ID]] += chain.keyLengthOf(e, u) + chain.valueLengthOf(e, u);
+    nsBytes[u32[chain.entryWord(u) + E.NAMESPACE_ID]] += large.payloadOf(e, u);
     u = c.next();
   }
   return n;
@@ -316,20 +335,42 @@ function checkIndex(e, live, report) {
   if (indexed !== live) report.add(`name index: ${indexed} ids, ${live} live namespaces`);
 }
 
-// Every block start that is not a live entry goes back on its class's free list.
+// Every run of adjacent block starts that are not live is freed: a run of one block on its
+// class's free list (a large block on the large list), a longer run as one free large block
+// covering it (coalesced; the headers inside it are not read again), each list in address order
+// (native's RebuildFreeLists, byte for byte).
 function rebuildFreeLists(e, pool) {
   const u32 = e.u32;
   for (let c = 0; c < SIZE_CLASSES.length; c++) u32[HEADS + c] = 0;
-  for (let i = pool.starts.length - 1; i >= 0; i--) {
+  u32[LARGE_HEAD] = 0;
+  // The runs in address order: [start, units, blocks, class of the first block].
+  const runs = [];
+  let last = null;
+  for (const u of pool.starts) {
     e.heartbeat.work();
-    const u = pool.starts[i];
-    if (pool.state[u - e.firstUnit] & LIVE) continue;
-    const w = chain.entryWord(u);
-    const cls = chain.classOf(u32[w + E.FLAGS]);
-    Atomics.store(u32, w + E.FLAGS, (C.FLAG_FREE | (cls << C.FLAG_CLASS_SHIFT)) >>> 0);
-    Atomics.store(u32, w + E.NEXT, u32[HEADS + cls]);
-    u32[HEADS + cls] = u;
+    if (pool.state[u - e.firstUnit] & LIVE) {
+      last = null;
+      continue;
+    }
+    const flags = u32[chain.entryWord(u) + E.FLAGS];
+    const size = large.blockUnits(e, u, flags);
+    if (last === null) runs.push((last = [u, size, 1, chain.classOf(flags)]));
+    else {
+      last[1] += size;
+      last[2]++;
+    }
   }
+  for (let i = runs.length - 1; i >= 0; i--) {
+    const [u, units, blocks, first] = runs[i];
+    const cls = blocks === 1 ? first : large.LARGE_CLASS;
+    const w = chain.entryWord(u);
+    const head = cls === large.LARGE_CLASS ? LARGE_HEAD : HEADS + cls;
+    if (blocks > 1) Atomics.store(u32, u * UNIT_WORDS + W.LARGE_BLOCK.UNITS, units);
+    Atomics.store(u32, w + E.FLAGS, (C.FLAG_FREE | (cls << C.FLAG_CLASS_SHIFT)) >>> 0);
+    Atomics.store(u32, w + E.NEXT, u32[head]);
+    u32[head] = u;
+  }
+  u32[AT.ALLOC_STATE.FREED_UNITS] = 0;
   u32[CLASS_COUNT_WORD] = C.SIZE_CLASS_COUNT;
 }
 

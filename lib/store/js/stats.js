@@ -2,9 +2,9 @@
 // stats() of the pure-JS engine, and the per-handle read/write counters it flushes into the
 // header (format.md §3: a shared counter written by every get would bounce its cache line
 // between cores, so each handle counts privately). Mirrors src/store/stats.cpp.
-const { C, W, AT, S, SIZE_CLASSES } = require('../../layout/layout');
+const { C, W, AT, S, UNIT_WORDS, SIZE_CLASSES } = require('../../layout/layout');
 const { NEED_REPAIR } = require('./locks');
-const { ALLOC_LOCK, HEADS, FREE_HEAD } = require('./alloc');
+const { ALLOC_LOCK, HEADS, LARGE_HEAD, FREE_HEAD } = require('./alloc');
 const chain = require('./chain');
 const { NSC_WORDS, NSC_HITS, NSC_MISSES, NSC_EVICTIONS, NSC_EXPIRATIONS, NSC_BYTES, nsCurrent } = require('./counts');
 const repairs = require('./repair');
@@ -49,7 +49,7 @@ function flushCounters(e) {
 }
 
 // Units on the free lists, walked under the allocator lock (bounded: a damaged list ends the
-// count, it never loops).
+// count, it never loops); e.largestFree: the largest free large block's units.
 function freeListUnits(e) {
   const u32 = e.u32;
   let units = 0;
@@ -59,6 +59,16 @@ function freeListUnits(e) {
       units += SIZE_CLASSES[c];
       u = u32[chain.entryWord(u) + NEXT];
     }
+  }
+  // Free large blocks: each its own size.
+  e.largestFree = 0;
+  let u = u32[LARGE_HEAD];
+  for (let steps = 0; u !== 0 && u < e.totalUnits && steps < e.totalUnits; steps++) {
+    const size = u32[u * UNIT_WORDS + W.LARGE_BLOCK.UNITS];
+    if (size > e.totalUnits - u) break;
+    units += size;
+    if (size > e.largestFree) e.largestFree = size;
+    u = u32[chain.entryWord(u) + NEXT];
   }
   return units;
 }
@@ -85,6 +95,7 @@ function stats(e) {
     bytesFree,
     bytesFreeLists,
     bytesTail,
+    bytesLargestFree: Math.max(e.largestFree * C.UNIT, bytesTail),
     fragmentation: bytesFree ? bytesFreeLists / bytesFree : 0,
     repairs: Atomics.load(u32, GC_COUNTER),
     reads: Number(Atomics.load(c64, 1)),

@@ -81,8 +81,12 @@ class JsEngine {
     this.kb32 = new Uint32Array(Math.ceil((C.MAX_KEY_BYTES + 8) / Uint32Array.BYTES_PER_ELEMENT));
     this.kb = new Uint8Array(this.kb32.buffer);
     this.sbuf = Buffer.from(buf, 0, geometry.totalSize);
-    this.copy32 = new Uint32Array(Math.ceil((C.MAX_KEY_BYTES + C.MAX_VALUE_BYTES + 8) / Uint32Array.BYTES_PER_ELEMENT));
+    this.copy32 = new Uint32Array(Math.ceil((C.MAX_KEY_BYTES + C.MAX_INLINE_VALUE_BYTES + 8) / Uint32Array.BYTES_PER_ELEMENT));
     this.copy = Buffer.from(this.copy32.buffer);
+    // A reader's copy of a large value (grown on demand, large.js), and its checksum.
+    this.large32 = null;
+    this.large = null;
+    this.largeSum = 0;
     this.freeList = new Uint32Array(64);
     this.reads = 0;
     this.writes = 0;

@@ -3,11 +3,13 @@
 // in the same order (docs/api.md lists them), so that both engines report a damaged store
 // identically. It holds every lock like a repair pass, but changes nothing. Mirrors
 // src/store/verify.cpp.
-const { C, W, STATUS, STATUS_CODE, SIZE_CLASSES } = require('../../layout/layout');
+const { C, W, STATUS, STATUS_CODE, UNIT_WORDS, SIZE_CLASSES } = require('../../layout/layout');
+const { GONE } = require('../../ownership/owners');
 const { NEED_REPAIR, LockError } = require('./locks');
 const { readGeometry } = require('./format');
-const { HEADS } = require('./alloc');
+const { HEADS, LARGE_HEAD } = require('./alloc');
 const chain = require('./chain');
+const large = require('./large');
 const repairs = require('./repair');
 
 const { REPAIR_LOCK, LIVE, ON_FREE } = repairs;
@@ -58,6 +60,24 @@ function checkFreeLists(e, pool, report) {
       if (pool.state[u - e.firstUnit] & LIVE) report.add(`free list ${c}, block ${u}: both live and free`);
     }
   }
+  // The large list, with the same checks and native's words.
+  for (let u = u32[LARGE_HEAD]; u !== 0; u = u32[chain.entryWord(u) + NEXT]) {
+    e.heartbeat.work();
+    const where = `free list large, block ${u}`;
+    if (u < e.firstUnit || u >= pool.top || (pool.state[u - e.firstUnit] & repairs.START) === 0) {
+      report.add(`${where}: not a block start of the pool`);
+      break;
+    }
+    if (pool.state[u - e.firstUnit] & ON_FREE) {
+      report.add(`${where}: reached twice (a cycle, or on another list)`);
+      break;
+    }
+    pool.state[u - e.firstUnit] |= ON_FREE;
+    const flags = u32[chain.entryWord(u) + FLAGS];
+    if (!(flags & C.FLAG_FREE)) report.add(`${where}: FREE not set`);
+    if (chain.classOf(flags) !== large.LARGE_CLASS) report.add(`${where}: size class differs from the list's`);
+    if (pool.state[u - e.firstUnit] & LIVE) report.add(`${where}: both live and free`);
+  }
 }
 
 // Units of live, free and leaked (neither) blocks; reports the leak.
@@ -66,11 +86,20 @@ function countUnits(e, pool, report) {
   let freeUnits = 0;
   let leakedUnits = 0;
   let firstLeak = 0;
+  let goneWriter = false;
   for (const u of pool.starts) {
     e.heartbeat.work();
-    const size = SIZE_CLASSES[chain.classOf(e.u32[chain.entryWord(u) + FLAGS])];
+    const flags = e.u32[chain.entryWord(u) + FLAGS];
+    const size = large.blockUnits(e, u, flags);
     const st = pool.state[u - e.firstUnit];
-    if (st & LIVE) liveUnits += size;
+    // A large block no entry refers to yet, whose writer is still there: a set in flight (it
+    // fills the block before taking its bucket lock). A gone writer's block is left for the
+    // repair pass verify() runs first.
+    const writer = (st & LIVE) === 0 && chain.classOf(flags) === large.LARGE_CLASS && (flags & C.FLAG_FREE) === 0
+      ? e.u32[u * UNIT_WORDS + W.LARGE_BLOCK.WRITER] : 0;
+    const inFlight = writer !== 0 && writer < C.OWNER_SLOTS && e.owners.status(writer, e.identity) !== GONE;
+    if (writer !== 0 && !inFlight) goneWriter = true;
+    if ((st & LIVE) || inFlight) liveUnits += size;
     else if (st & ON_FREE) freeUnits += size;
     else {
       if (leakedUnits === 0) firstLeak = u;
@@ -80,23 +109,31 @@ function countUnits(e, pool, report) {
   if (leakedUnits) {
     report.add(`pool: ${leakedUnits} units neither live nor free (leaked), the first at block ${firstLeak}`);
   }
-  return { liveUnits, freeUnits, leakedUnits };
+  return { liveUnits, freeUnits, leakedUnits, goneWriter };
 }
 
 function verify(e) {
-  lockAllForVerify(e);
-  const report = problems();
-  try {
-    const { status } = readGeometry(e.buf);
-    if (status !== STATUS.OK) report.add(`header: ${STATUS_CODE[status]}`);
-    const pool = repairs.walkPool(e, report);
-    const found = repairs.walkChains(e, pool, report);
-    checkFreeLists(e, pool, report);
-    const units = countUnits(e, pool, report);
-    repairs.checkCounts(e, found, report);
-    return { ok: report.ok, errors: report.list, entries: found.entries, ...units };
-  } finally {
-    repairs.unlockAll(e);
+  for (let attempt = 0; ; attempt++) {
+    lockAllForVerify(e);
+    const report = problems();
+    let result;
+    try {
+      const { status } = readGeometry(e.buf);
+      if (status !== STATUS.OK) report.add(`header: ${STATUS_CODE[status]}`);
+      const pool = repairs.walkPool(e, report);
+      const found = repairs.walkChains(e, pool, report);
+      checkFreeLists(e, pool, report);
+      const { goneWriter, ...units } = countUnits(e, pool, report);
+      repairs.checkCounts(e, found, report);
+      result = { ok: report.ok, errors: report.list, entries: found.entries, ...units };
+      // A large block left by a writer that is gone (killed before linking it): repair first, as
+      // for a lock left by a gone holder, then verify again (as the native engine does).
+      if (goneWriter && attempt < LOCK_ATTEMPTS) result = null;
+    } finally {
+      repairs.unlockAll(e);
+    }
+    if (result) return result;
+    repairs.repair(e, true);
   }
 }
 

@@ -2,16 +2,20 @@
 // Writes of the pure-JS engine (docs/format.md §9, "Writers"): set, delete and clear, each under
 // the lock of one bucket at a time, the allocator lock taken inside it. Mirrors
 // src/store/write.cpp.
-const { C, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, STATUS } = require('../../layout/layout');
+const { C, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, STATUS, SIZE_CLASSES } = require('../../layout/layout');
 const { xxh32Aligned } = require('../../base/xxhash');
 const { NEED_REPAIR, CORRUPT, subSaturating } = require('./locks');
 const { failure, corruptError } = require('./failure');
-const { allocBlock, freeBlocks, classFor } = require('./alloc');
+const { allocBlock, allocLarge, freeBlocks, freeUnlinkedLarge, classFor, FREED_UNITS } = require('./alloc');
+const large = require('./large');
 const { encodeKey, keyHash, bucketOf } = require('./read');
 const chain = require('./chain');
 const repairs = require('./repair');
 
 const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
+const GC_COUNTER = AT.HEADER.GC_COUNTER;
+const LB = W.LARGE_BLOCK;
+const FLAG_INDIRECT = C.FLAG_INDIRECT;
 const UNIT = C.UNIT;
 const HDR = C.ENTRY_HEADER_SIZE;
 const BUCKET_BASE = BASE.BUCKET;
@@ -35,6 +39,8 @@ const POL_TTL_HI = W.NS_POLICY.TTL_MS_HI;
 const EXPIRY_NEVER = -1;
 // Entries one set may evict before it gives up with ERR_STORE_FULL (as src/store/write.cpp).
 const MAX_EVICTIONS_PER_SET = 64;
+// Coalescing passes one set may run (as src/store/write.cpp).
+const MAX_COMPACTIONS_PER_SET = 4;
 const { NSC_WORDS, NSC_BYTES, nsCurrent } = require('./counts');
 const E_FLAGS = W.ENTRY.FLAGS;
 const E_SUM = W.ENTRY.CHECKSUM;
@@ -89,24 +95,62 @@ function set(e, nsId, key, value, enc, expiresAt = 0) {
   // again under the bucket lock, where a drop cannot pass it.
   if (!nsCurrent(e, nsId)) throw failure(STATUS.ERR_NAMESPACE_DROPPED, 'set');
   const h = keyHash(e, kl, nsId);
-  const cls = classFor(HDR + kl + vl);
+  // A large value is held by a large block; its entry holds the reference (format.md §8).
+  const isLarge = vl > C.MAX_INLINE_VALUE_BYTES;
+  const cls = classFor(HDR + kl + (isLarge ? C.INDIRECT_VALUE_BYTES : vl));
   // Read before taking the lock: the clock is not cheap and the lock is shared.
   e.now = Date.now();
   e.expiry = expiryFor(e, nsId, expiresAt, e.now);
   if (e.expiry !== 0 && Atomics.load(e.u32, TTL_SEEN) === 0) Atomics.store(e.u32, TTL_SEEN, 1);
-  for (let repaired = false, evictions = 0; ;) {
-    // An evicting store (some namespace may evict, format.md §8) makes room instead of refusing;
-    // so does one where entries may have expired (the hand then removes only those).
+  // A small value needs no large block: no state of one to give back on the way out, and the
+  // state object is reused (set is synchronous and never re-entered).
+  if (!isLarge) {
+    SMALL.evictions = 0;
+    SMALL.compacted = 0;
+    return setLoop(e, nsId, kl, h, value, vl, enc, cls, false, SMALL);
+  }
+  const state = { evictions: 0, unit: 0, gc: 0, compacted: 0 };
+  try {
+    setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state);
+  } finally {
+    // Every way out before the entry linked the large block gives the block back.
+    if (state.unit !== 0) freeUnlinkedLarge(e, state.unit, state.gc);
+  }
+}
+
+// set()'s state for a small value (no large block).
+const SMALL = { evictions: 0, unit: 0, gc: 0, compacted: 0 };
+
+// After an allocation of `units` failed for want of space: when the units freed since the last
+// repair pass could hold it, one pass (at most MAX_COMPACTIONS_PER_SET per set) coalesces the runs of free blocks (format.md §9,
+// repair step 5). Returns whether to retry (as native's CompactFor).
+function compactFor(e, units, state) {
+  if (state.compacted >= MAX_COMPACTIONS_PER_SET || e.u32[FREED_UNITS] < units) return false;
+  state.compacted++;
+  repairs.repair(e);
+  return true;
+}
+
+// set()'s attempts until one succeeds or fails for good. state: { evictions, unit, gc } (the
+// large block being written, prepareLarge).
+function setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state) {
+  for (let repaired = false; ;) {
+    if (isLarge && state.unit === 0) repaired = prepareLarge(e, h, value, vl, state, repaired);
+    // An evicting store (some namespace may evict, format.md §8) makes room instead of
+    // refusing; so does one where entries may have expired (the hand then removes only those).
     const marking = Atomics.load(e.u32, MARKING) !== 0;
-    const evicting = evictions < MAX_EVICTIONS_PER_SET && (marking || Atomics.load(e.u32, TTL_SEEN) !== 0);
-    const r = setOnce(e, nsId, kl, h, value, vl, enc, cls, marking && evicting);
+    const evicting = state.evictions < MAX_EVICTIONS_PER_SET && (marking || Atomics.load(e.u32, TTL_SEEN) !== 0);
+    const r = setOnce(e, nsId, kl, h, value, vl, enc, cls, marking && evicting, state);
     if (r === STATUS.OK || r === INSERTED) {
+      state.unit = 0; // linked: the entry owns it now
       if (r === INSERTED) evict.sweepExpired(e);
       return;
     }
+    if (r === LARGE_LOST) continue;
     if (r === FULL_COUNT || r === FULL_SPACE) {
-      evictions++;
+      state.evictions++;
       if (evicting && evict.evictOne(e, r === FULL_COUNT ? -1 : cls)) continue;
+      if (r === FULL_SPACE && compactFor(e, SIZE_CLASSES[cls], state)) continue;
       throw failure(STATUS.ERR_STORE_FULL, 'set');
     }
     if (r !== NEED_REPAIR && r !== CORRUPT) throw failure(r, 'set');
@@ -114,15 +158,55 @@ function set(e, nsId, key, value, enc, expiresAt = 0) {
   }
 }
 
+// Allocates a large block for a value of vl bytes (evicting, bounded, when the store may) and
+// fills it outside any bucket lock: nobody can reach it until an entry refers to it. Sets
+// state.unit and state.gc (allocLarge's e.largeGc); returns `repaired` for recover().
+function prepareLarge(e, h, src, vl, state, repaired) {
+  const units = large.unitsForLarge(vl);
+  for (;;) {
+    const u = allocLarge(e, units);
+    if (u > 0) {
+      state.unit = u;
+      state.gc = e.largeGc;
+      break;
+    }
+    if (u === 0) {
+      // Coalescing what was freed comes before evicting more (as native's PrepareLarge).
+      if (compactFor(e, units, state)) continue;
+      const evicting = state.evictions < MAX_EVICTIONS_PER_SET &&
+        (Atomics.load(e.u32, MARKING) !== 0 || Atomics.load(e.u32, TTL_SEEN) !== 0);
+      state.evictions++;
+      if (evicting && evict.evictOne(e, -1)) continue;
+      // Nothing more to evict: a last pass over what the evictions freed.
+      state.compacted = Math.min(state.compacted, MAX_COMPACTIONS_PER_SET - 1);
+      if (compactFor(e, units, state)) continue;
+      throw failure(STATUS.ERR_STORE_FULL, 'set');
+    }
+    repaired = recover(e, u, h, repaired);
+  }
+  const u32 = e.u32;
+  const w = state.unit * UNIT_WORDS;
+  const off = state.unit * UNIT + HDR;
+  if (typeof src === 'string') e.sbuf.utf8Write(src, off, vl);
+  else e.u8.set(src, off);
+  u32[w + LB.NEXT] = 0;
+  u32[w + LB.VALUE_LENGTH] = vl;
+  u32[w + LB.VALUE_CHECKSUM] = xxh32Aligned(u32, e.u8, off, vl, h);
+  return repaired;
+}
+
 // setOnce's results besides a status: the store is full (the entry count, or no block of the
 // class), or a new entry was inserted (the expiry sweep runs after the lock is released).
 const FULL_COUNT = -10;
 const FULL_SPACE = -11;
 const INSERTED = -12;
+// A repair pass ran since the large block was allocated (and freed it): allocate again.
+const LARGE_LOST = -14;
 
 // One attempt of set under the bucket's lock: a status, NEED_REPAIR, CORRUPT, FULL_COUNT,
-// FULL_SPACE or INSERTED. With `larger`, a block of a larger class may be used (allocBlock).
-function setOnce(e, nsId, kl, h, src, vl, enc, cls, larger) {
+// FULL_SPACE, INSERTED or LARGE_LOST. With `larger`, a block of a larger class may be used
+// (allocBlock). A large value's block is state.unit (prepareLarge).
+function setOnce(e, nsId, kl, h, src, vl, enc, cls, larger, state) {
   const u32 = e.u32;
   const bw = bucketOf(e, h);
   const lw = bw + B_LOCK;
@@ -130,6 +214,11 @@ function setOnce(e, nsId, kl, h, src, vl, enc, cls, larger) {
   if (!nsCurrent(e, nsId)) {
     e.locks.release(lw);
     return STATUS.ERR_NAMESPACE_DROPPED;
+  }
+  if (state.unit !== 0 && Atomics.load(u32, GC_COUNTER) !== state.gc) {
+    e.locks.release(lw);
+    state.unit = 0;
+    return LARGE_LOST;
   }
   const link = findLink(e, bw, nsId, kl, h);
   if (link === INVALID) {
@@ -157,8 +246,9 @@ function setOnce(e, nsId, kl, h, src, vl, enc, cls, larger) {
   const next = old ? u32[old * UNIT_WORDS + E_NEXT] : u32[bw + B_HEAD];
   // The block may be of a larger class than cls (allocBlock's `larger`): its flags say which.
   const blockCls = (u32[nu * UNIT_WORDS + E_FLAGS] >>> C.FLAG_CLASS_SHIFT) & C.FLAG_CLASS_MASK;
-  writeEntry(e, nu, nsId, kl, h, src, vl, enc, blockCls, next);
-  e.nsc[nsId * NSC_WORDS + NSC_BYTES] += kl + vl - (old ? kl + e.u16[old * UNIT_HALFS + E_VALUE_LENGTH] : 0);
+  if (state.unit !== 0) u32[state.unit * UNIT_WORDS + LB.WRITER] = 0; // linked by the store below
+  writeEntry(e, nu, nsId, kl, h, src, vl, enc, blockCls, next, state.unit);
+  e.nsc[nsId * NSC_WORDS + NSC_BYTES] += kl + vl - (old ? large.payloadOf(e, old) : 0);
   // The one store that publishes the new entry (and unlinks the old one).
   Atomics.store(u32, old ? link : bw + B_HEAD, nu);
   let st = 0;
@@ -176,30 +266,36 @@ function setOnce(e, nsId, kl, h, src, vl, enc, cls, larger) {
 }
 
 // Fills the unpublished block at unit `u`: header, key (from e.kb), value, checksum, and last
-// the flags and the link, so that the block is whole before the store that publishes it.
-function writeEntry(e, u, nsId, kl, h, src, vl, enc, cls, next) {
+// the flags and the link, so that the block is whole before the store that publishes it. With
+// `lu` (not 0) the value of vl bytes is in the large block at `lu`: the entry's value bytes are
+// the reference and its flags say FLAG_INDIRECT (format.md §8, "Large values").
+function writeEntry(e, u, nsId, kl, h, src, vl, enc, cls, next, lu) {
   const { u8, u16, u32, kb } = e;
   const w = u * UNIT_WORDS;
   const hw = u * UNIT_HALFS;
   const koff = u * UNIT + HDR;
+  const inEntry = lu === 0 ? vl : C.INDIRECT_VALUE_BYTES;
   u32[w + E_HASH] = h;
   u16[hw + E_KEY_LENGTH] = kl;
-  u16[hw + E_VALUE_LENGTH] = vl;
+  u16[hw + E_VALUE_LENGTH] = inEntry;
   u32[w + E_NS] = nsId;
   const exp = e.expiry;
   u32[w + E_EXP] = exp % 0x100000000;
   u32[w + E_EXP_HI] = Math.floor(exp / 0x100000000);
   for (let i = 0; i < kl; i++) u8[koff + i] = kb[i];
   const voff = koff + kl;
-  if (typeof src === 'string') {
+  if (lu !== 0) {
+    large.writeRef(e, voff, lu, vl);
+  } else if (typeof src === 'string') {
     if (vl) e.sbuf.utf8Write(src, voff, vl);
   } else if (vl < 64) {
     for (let i = 0; i < vl; i++) u8[voff + i] = src[i];
   } else {
     u8.set(src, voff);
   }
-  u32[w + E_SUM] = xxh32Aligned(u32, u8, koff, kl + vl, (h ^ enc) >>> 0);
-  Atomics.store(u32, w + E_FLAGS, (enc | (cls << C.FLAG_CLASS_SHIFT)) >>> 0);
+  u32[w + E_SUM] = xxh32Aligned(u32, u8, koff, kl + inEntry, (h ^ enc) >>> 0);
+  const indirect = lu === 0 ? 0 : FLAG_INDIRECT;
+  Atomics.store(u32, w + E_FLAGS, (enc | indirect | (cls << C.FLAG_CLASS_SHIFT)) >>> 0);
   Atomics.store(u32, w + E_NEXT, next);
 }
 
@@ -244,7 +340,7 @@ function deleteOnce(e, nsId, kl, h) {
     return link === INVALID ? CORRUPT : false;
   }
   const old = u32[link];
-  e.nsc[nsId * NSC_WORDS + NSC_BYTES] -= kl + e.u16[old * UNIT_HALFS + E_VALUE_LENGTH];
+  e.nsc[nsId * NSC_WORDS + NSC_BYTES] -= large.payloadOf(e, old);
   Atomics.store(u32, link, u32[old * UNIT_WORDS + E_NEXT]);
   if (u32[bw + B_COUNT] !== 0) u32[bw + B_COUNT]--;
   subSaturating(u32, e.nsBase + NS_COUNT + nsId * NS_WORDS, 1);
@@ -310,7 +406,7 @@ function clearBucket(e, bw, nsId, still) {
       u = c.next();
       continue;
     }
-    e.nsc[nsId * NSC_WORDS + NSC_BYTES] -= chain.keyLengthOf(e, u) + chain.valueLengthOf(e, u);
+    e.nsc[nsId * NSC_WORDS + NSC_BYTES] -= large.payloadOf(e, u);
     Atomics.store(u32, c.link, c.nextOfCurrent());
     if (n === e.freeList.length) {
       const grown = new Uint32Array(n * 2);

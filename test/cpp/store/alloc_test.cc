@@ -2,6 +2,8 @@
 // and reuse of freed blocks.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <string>
 
 #include "store/alloc.h"
@@ -20,8 +22,10 @@ TEST(Alloc, SizeClasses) {
   EXPECT_EQ(UnitsForEntry(14, 100), 3u);  // 146 bytes
   EXPECT_EQ(UnitsForEntry(0, 32), 1u);
   EXPECT_EQ(UnitsForEntry(0, 33), 2u);
-  // The largest entry fits the largest class.
-  EXPECT_LT(SizeClassFor(UnitsForEntry(kMaxKeyBytes, kMaxValueBytes)), kClassCount);
+  // The largest entry fits the largest class; a longer value goes to a large block.
+  EXPECT_LT(SizeClassFor(UnitsForEntry(kMaxKeyBytes, kMaxInlineValueBytes)), kClassCount);
+  EXPECT_EQ(UnitsForLarge(65536), 1025u);
+  EXPECT_EQ(UnitsForLarge(kMaxValueBytes), 1048577u);
 }
 
 class StoreAlloc : public OpenStore {};
@@ -65,6 +69,57 @@ TEST_F(StoreAlloc, AllocatorReusesFreedBlocks) {
   ASSERT_EQ(s->Stats(&st), L::kOk);
   EXPECT_EQ(st.bytesLive, 1000u * 3 * 64);
   EXPECT_EQ(st.bytesFreeLists, 3u * 64);
+  VerifyOk(*s);
+}
+
+// Large blocks (format.md §8, "Large values"): a freed one serves a smaller value by splitting
+// off its tail, the rest stays on the large list, and the pool still tiles.
+TEST_F(StoreAlloc, LargeBlocksAreSplitAndReused) {
+  const std::string big(300000, 'B'), mid(100000, 'M');
+  ASSERT_EQ(Put(*s, ns, "big", big), L::kOk);
+  const uint32_t top = r.header()->freeHead;
+  EXPECT_TRUE(Del(*s, ns, "big"));
+  const uint32_t freed = r.alloc()->largeHead;
+  ASSERT_NE(freed, 0u);
+  const auto* lb = reinterpret_cast<const L::LargeBlock*>(r.entry(freed));
+  EXPECT_EQ(lb->units, UnitsForLarge(300000));
+  EXPECT_EQ(lb->flags, kFlagFree | (kLargeClass << kClassShift));
+  ASSERT_EQ(Put(*s, ns, "mid", mid), L::kOk);
+  // The tail of the freed block was handed out; its front stays free and listed.
+  EXPECT_EQ(r.alloc()->largeHead, freed);
+  EXPECT_EQ(lb->units, UnitsForLarge(300000) - UnitsForLarge(100000));
+  EXPECT_EQ(r.header()->freeHead, top);
+  EXPECT_EQ(GetStr(*s, ns, "mid"), mid);
+  const VerifyReport v = VerifyOk(*s);
+  EXPECT_EQ(v.freeUnits,
+            uint64_t{UnitsForLarge(300000) - UnitsForLarge(100000)});  // the entry block reused
+  // An overwrite by a small value frees the large block with the entry.
+  ASSERT_EQ(Put(*s, ns, "mid", "small"), L::kOk);
+  VerifyOk(*s);
+  StoreStats st;
+  ASSERT_EQ(s->Stats(&st), L::kOk);
+  EXPECT_EQ(st.bytesLive, 64u);
+}
+
+// A large block allocated and never linked (its writer died before linking it) is freed by the
+// repair pass, and a repair pass between a writer's allocation and its link makes the writer
+// allocate again (the gcCounter check).
+TEST_F(StoreAlloc, RepairFreesAnUnlinkedLargeBlock) {
+  const PoolView pool{r.base(), r.header(), r.alloc(), s->firstUnit(), s->totalUnits()};
+  LockEnv env;
+  env.regionBase = r.base();
+  env.owners = r.owner(0);
+  env.selfSlot = s->ownerSlot();
+  env.self = IdentityOf(static_cast<uint32_t>(getpid()), 1);
+  uint32_t unit = 0, gc = 0;
+  ASSERT_EQ(AllocLarge(pool, env, 100, &unit, &gc), AllocStatus::kOk);
+  EXPECT_EQ(gc, r.header()->gcCounter);
+  EXPECT_EQ(reinterpret_cast<const L::LargeBlock*>(r.entry(unit))->writer, s->ownerSlot());
+  ASSERT_EQ(s->Repair(), L::kOk);
+  EXPECT_EQ(r.alloc()->largeHead, unit);
+  // Freeing it as unlinked now would free it twice: the gcCounter moved, so it does nothing.
+  ASSERT_EQ(FreeUnlinkedLarge(pool, env, unit, gc), AllocStatus::kOk);
+  EXPECT_EQ(reinterpret_cast<const L::LargeBlock*>(r.entry(unit))->next, 0u);
   VerifyOk(*s);
 }
 

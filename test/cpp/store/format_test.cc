@@ -124,8 +124,9 @@ TEST_F(StoreValidate, FormatVersion2IsRefused) {
   EXPECT_EQ(Open(), L::kErrBadVersion);
 }
 
-// A store of format version 3 (256 namespaces of 48-byte names before the owners) is refused with
-// the version 4 layout, even with a header checksum that matches.
+// A store of format version 3 (256 namespaces of 48-byte names before the owners, no large
+// blocks: class 40 and the INDIRECT flag meant nothing) is refused with the version 4 layout,
+// even with a header checksum that matches.
 TEST_F(StoreValidate, FormatVersion3IsRefused) {
   r.header()->version = 3;
   Reseal();

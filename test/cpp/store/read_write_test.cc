@@ -90,9 +90,13 @@ TEST_F(StoreReadWrite, Limits) {
   EXPECT_EQ(Put(*s, ns, k1024, v65535), L::kOk);
   EXPECT_EQ(GetStr(*s, ns, k1024), v65535);
   EXPECT_EQ(Put(*s, ns, k1025, "v"), L::kErrKeyTooLong);
-  EXPECT_EQ(Put(*s, ns, "k", v65536), L::kErrValueTooLong);
+  EXPECT_EQ(Put(*s, ns, "k", v65536), L::kOk);  // held in a large block (format.md §8)
+  EXPECT_EQ(GetStr(*s, ns, "k"), v65536);
   EXPECT_EQ(GetStr(*s, ns, k1025), "<ERR_KEY_TOO_LONG>");
-  EXPECT_EQ(s->Count(0), 1u);
+  EXPECT_EQ(s->Count(0), 2u);
+  const std::string over(kMaxValueBytes + 1, 'o');  // 64 MiB + 1
+  EXPECT_EQ(Put(*s, ns, "k", over), L::kErrValueTooLong);
+  EXPECT_EQ(GetStr(*s, ns, "k"), v65536);
   VerifyOk(*s);
 }
 

@@ -1,0 +1,82 @@
+'use strict';
+// Compaction (format.md §8 "Compaction", §9 repair step 5): a write that finds no block for its
+// entry or its large value, in a store where enough was freed since the last repair pass, runs
+// one pass that coalesces every run of adjacent free blocks into one free large block, and then
+// takes its block from it; a full store where nothing was freed refuses at once, without a pass.
+const assert = require('assert');
+const { Store } = require('../../lib/store/store');
+const { forEachEngine } = require('../helpers/engines');
+const { largeValueFor, checkLargeValue } = require('../helpers/values');
+
+forEachEngine('compaction', ({ make, other }) => {
+  // Fills the store with entries of 100-byte values (3 units each) until it refuses one.
+  const fill = (s, prefix) => {
+    let n = 0;
+    try {
+      for (; ; n++) s.set('c', `${prefix}${n}`, 'v'.repeat(100));
+    } catch (err) {
+      assert.strictEqual(err.code, 'ERR_STORE_FULL');
+    }
+    return n;
+  };
+
+  it('freed blocks of a small class are coalesced and serve a larger entry and a large value', () => {
+    const s = make({ size: 1 << 22, maxEntries: 100000 });
+    const n = fill(s, 'k');
+    assert.ok(n > 3000);
+    const repairs = s.stats().repairs;
+    // Nothing freed: a refused insert runs no pass.
+    assert.throws(() => s.set('c', 'wide', 'w'.repeat(40000)), { code: 'ERR_STORE_FULL' });
+    assert.strictEqual(s.stats().repairs, repairs);
+    // Free 3000 adjacent entries (allocated one after the other): 9000 units in blocks of 3.
+    for (let i = 0; i < 3000; i++) assert.ok(s.delete('c', `k${i}`));
+    s.set('c', 'wide', 'w'.repeat(40000)); // 626 units: class 640, none on its list
+    assert.strictEqual(s.stats().repairs, repairs + 1, 'one coalescing pass');
+    const big = largeValueFor('c', 1, 200000); // a large block of 3126 units
+    s.set('c', 'big', big);
+    assert.strictEqual(s.get('c', 'wide'), 'w'.repeat(40000));
+    assert.ok(s.get('c', 'big').equals(big));
+    const v = s.verify();
+    assert.ok(v.ok, v.errors.join('\n'));
+    const o = Store.attach(s.buffer, { engine: other });
+    try {
+      assert.ok(o.verify().ok);
+      assert.ok(checkLargeValue(o.get('c', 'big')));
+      assert.strictEqual(o.get('c', `k${n - 1}`), 'v'.repeat(100));
+    } finally {
+      o.close();
+    }
+  });
+
+  it('freed large blocks next to each other are coalesced for a larger value', () => {
+    const s = make({ size: 1 << 22, maxEntries: 100000 });
+    // Two large values whose entries take their 1-unit blocks from a small class list (filled
+    // first), so that their large blocks are adjacent.
+    for (let i = 0; i < 4; i++) s.set('l', `s${i}`, 'x');
+    for (let i = 0; i < 4; i++) s.delete('l', `s${i}`);
+    s.set('l', 'a', largeValueFor('l', 1, 1 << 20));
+    s.set('l', 'b', largeValueFor('l', 2, 1 << 20));
+    fill(s, 'f');
+    s.delete('l', 'a');
+    s.delete('l', 'b');
+    // Neither freed block holds 1.5 MiB; together they do.
+    const before = s.stats();
+    assert.ok(before.bytesLargestFree < 3 << 19);
+    const v15 = largeValueFor('l', 3, 3 << 19);
+    s.set('l', 'c', v15);
+    assert.ok(s.get('l', 'c').equals(v15));
+    assert.strictEqual(s.stats().repairs, before.repairs + 1, 'one coalescing pass');
+    const v = s.verify();
+    assert.ok(v.ok, v.errors.join('\n'));
+  });
+
+  it('an evicting store that evicted large values coalesces their space for a larger one', () => {
+    const s = make({ size: 1 << 22, eviction: 'auto', maxEntries: 1000 });
+    // Values of growing sizes: the space of smaller evicted ones must be merged to fit.
+    for (let i = 0; i < 30; i++) s.set('e', `k${i}`, largeValueFor('e', i, (1 << 19) + i * 30000));
+    assert.ok(checkLargeValue(s.get('e', 'k29')));
+    assert.ok(s.stats().namespaceStats.e.evictions > 0);
+    const v = s.verify();
+    assert.ok(v.ok, v.errors.join('\n'));
+  });
+});

@@ -1,0 +1,232 @@
+'use strict';
+// Values longer than 65535 bytes, up to 64 MiB (format.md §8, "Large values"): held in a large
+// block the entry refers to, in both engines and across them; the boundary, overwrites between
+// inline and indirect values, the block freed and reused, a store too full, eviction making room,
+// and damage that verify() reports and repair() removes.
+const assert = require('assert');
+const { Store } = require('../../lib/store/store');
+const { C, W, AT, BASE, UNIT_WORDS } = require('../../lib/layout/layout');
+const { forEachEngine } = require('../helpers/engines');
+const { largeValueFor, checkLargeValue } = require('../helpers/values');
+
+const units = (bytes) => Math.ceil(bytes / C.UNIT);
+
+// The owner slot the handle attached last by this process holds: slots are claimed lowest free
+// first, so it is the highest one naming this process.
+function lastSlot(u32) {
+  let slot = 0;
+  for (let o = 1; o < C.OWNER_SLOTS; o++) {
+    if (u32[BASE.OWNER + o * W.OWNER.WORDS + W.OWNER.PID] === process.pid) slot = o;
+  }
+  return slot;
+}
+
+forEachEngine('large values', ({ make, other }) => {
+  it('a value of 64 MiB round-trips and the other engine reads it', function () {
+    this.timeout(120000);
+    const s = make({ size: C.MAX_VALUE_BYTES + (1 << 20), maxEntries: 100 });
+    const v = largeValueFor('max', 1, C.MAX_VALUE_BYTES);
+    s.set('big', 'max', v);
+    const got = s.get('big', 'max');
+    assert.strictEqual(got.length, C.MAX_VALUE_BYTES);
+    assert.ok(got.equals(v));
+    const o = Store.attach(s.buffer, { engine: other });
+    try {
+      assert.ok(o.get('big', 'max').equals(v));
+      assert.strictEqual(s.stats().namespaceStats.big.bytes, 3 + C.MAX_VALUE_BYTES);
+    } finally {
+      o.close();
+    }
+    assert.ok(s.verify().ok);
+    assert.throws(() => s.set('big', 'max', Buffer.alloc(C.MAX_VALUE_BYTES + 1)),
+      { name: 'RangeError', code: 'ERR_VALUE_TOO_LONG' });
+    assert.ok(s.get('big', 'max').equals(v), 'a refused set changes nothing');
+  });
+
+  it('stores 65535 bytes in the entry and 65536 in a large block', () => {
+    const s = make();
+    s.set('b', 'k', Buffer.alloc(65535, 1));
+    // One entry of 32 + 1 + 65535 bytes: 1025 units, class 1280.
+    assert.strictEqual(s.verify().liveUnits, 1280);
+    s.set('b', 'k', Buffer.alloc(65536, 2));
+    // An entry of 32 + 1 + 8 bytes (1 unit) and a large block of 32 + 65536 bytes (1025 units).
+    assert.strictEqual(s.verify().liveUnits, 1 + units(32 + 65536));
+    assert.ok(s.get('b', 'k').equals(Buffer.alloc(65536, 2)));
+    const o = Store.attach(s.buffer, { engine: other });
+    try {
+      assert.ok(o.get('b', 'k').equals(Buffer.alloc(65536, 2)));
+    } finally {
+      o.close();
+    }
+  });
+
+  it('overwrites between inline and large values free the large block, and a later value reuses it', () => {
+    const s = make({ size: 1 << 23 });
+    const big = largeValueFor('a', 1, 200000);
+    s.set('n', 'k', big);
+    s.set('n', 'k', 'small');
+    const tail = s.stats().bytesTail;
+    let v = s.verify();
+    assert.ok(v.ok, v.errors.join('\n'));
+    assert.ok(v.freeUnits >= units(32 + 200000), `${v.freeUnits} free units`);
+    assert.strictEqual(s.get('n', 'k'), 'small');
+    // The freed large block serves the next large value (split if larger than needed).
+    s.set('n', 'k', largeValueFor('a', 2, 150000));
+    assert.strictEqual(s.stats().bytesTail, tail, 'no new space taken from the tail');
+    assert.ok(checkLargeValue(s.get('n', 'k')));
+    s.set('n', 'k2', largeValueFor('a', 3, 40000)); // inline, beside it
+    assert.ok(s.delete('n', 'k'));
+    v = s.verify();
+    assert.ok(v.ok, v.errors.join('\n'));
+    assert.strictEqual(s.get('n', 'k'), undefined);
+    assert.ok(checkLargeValue(s.get('n', 'k2')));
+    assert.strictEqual(s.stats().namespaceStats.n.bytes, 2 + 40000);
+  });
+
+  it('large strings and JSON values, and every read path, return the value', () => {
+    const s = make({ size: 1 << 23 });
+    const str = 'ünïcödé ✓ '.repeat(20000); // about 260 KB of UTF-8
+    const obj = { list: Array.from({ length: 20000 }, (_, i) => i), text: 'x'.repeat(70000) };
+    s.set('m', 'str', str);
+    s.set('m', 'obj', obj);
+    s.set('m', 'bin', largeValueFor('b', 1, 100000));
+    s.set('m', 'small', 1);
+    assert.strictEqual(s.get('m', 'str'), str);
+    assert.deepStrictEqual(s.get('m', 'obj'), obj);
+    assert.ok(s.has('m', 'bin'));
+    const many = s.getMany('m', ['str', 'obj', 'bin', 'none']);
+    assert.strictEqual(many[0], str);
+    assert.deepStrictEqual(many[1], obj);
+    assert.ok(checkLargeValue(many[2]));
+    assert.strictEqual(many[3], undefined);
+    const entries = new Map(s.entries('m'));
+    assert.strictEqual(entries.get('str'), str);
+    assert.deepStrictEqual(entries.get('obj'), obj);
+    assert.ok(checkLargeValue(entries.get('bin')));
+    assert.deepStrictEqual(s.keys('m').sort(), ['bin', 'obj', 'small', 'str']);
+    assert.strictEqual(s.clear('m'), 4);
+    const v = s.verify();
+    assert.ok(v.ok, v.errors.join('\n'));
+    assert.strictEqual(v.liveUnits, 0);
+  });
+
+  it('the space a large value freed serves entries of every size class once the tail is used up', () => {
+    const s = make({ size: 1 << 22, maxEntries: 100000 });
+    s.set('c', 'big', largeValueFor('c', 1, 2 << 20));
+    const fill = (prefix) => {
+      let n = 0;
+      try {
+        for (; ; n++) s.set('c', `${prefix}${n}`, 'v'.repeat(20 + (n % 7) * 150)); // 1 to 17 units
+      } catch (err) {
+        assert.strictEqual(err.code, 'ERR_STORE_FULL');
+      }
+      return n;
+    };
+    const before = fill('a');
+    assert.ok(before > 100);
+    assert.ok(s.stats().bytesLargestFree < 20 * C.UNIT, 'the tail is used up');
+    assert.ok(s.delete('c', 'big'));
+    // stats(): the freed large block is the largest free space.
+    const st = s.stats();
+    assert.strictEqual(st.bytesLargestFree, units(32 + (2 << 20)) * C.UNIT);
+    assert.ok(st.bytesFreeLists >= st.bytesLargestFree);
+    // The tail is used up: every one of these is carved from the freed large block.
+    const after = fill('b');
+    const bigUnits = units(32 + (2 << 20));
+    // Blocks of 1 to 20 units, split off until no free large block holds the next one.
+    assert.ok(after * 20 >= bigUnits - 20, `${after} entries in ${bigUnits} freed units`);
+    const v = s.verify();
+    assert.ok(v.ok, v.errors.join('\n'));
+    assert.ok(v.freeUnits < 20 + before, `${v.freeUnits} units left free`);
+    const o = Store.attach(s.buffer, { engine: other });
+    try {
+      assert.ok(o.verify().ok);
+      assert.strictEqual(o.get('c', `b${after - 1}`), 'v'.repeat(20 + ((after - 1) % 7) * 150));
+    } finally {
+      o.close();
+    }
+  });
+
+  it('a store without room refuses a large value with ERR_STORE_FULL and stays unchanged', () => {
+    const s = make({ size: 1 << 22 });
+    s.set('f', 'a', largeValueFor('f', 1, 3 << 20));
+    assert.throws(() => s.set('f', 'b', largeValueFor('f', 2, 3 << 20)), { code: 'ERR_STORE_FULL' });
+    assert.throws(() => s.set('f', 'a', largeValueFor('f', 3, 3 << 20)), { code: 'ERR_STORE_FULL' });
+    assert.strictEqual(s.get('f', 'b'), undefined);
+    assert.ok(checkLargeValue(s.get('f', 'a')));
+    assert.strictEqual(s.count('f'), 1);
+    const v = s.verify();
+    assert.ok(v.ok, v.errors.join('\n'));
+    assert.strictEqual(v.leakedUnits, 0);
+  });
+
+  it('an evicting store evicts entries to make room for a large value', () => {
+    const s = make({ size: 1 << 22, eviction: 'auto' });
+    for (let i = 0; i < 40; i++) s.set('e', `k${i}`, largeValueFor('e', i, 600000));
+    assert.ok(checkLargeValue(s.get('e', 'k39')));
+    assert.ok(s.count('e') < 40 && s.count('e') >= 1);
+    assert.ok(s.stats().namespaceStats.e.evictions >= 34);
+    const v = s.verify();
+    assert.ok(v.ok, v.errors.join('\n'));
+  });
+
+  it('verify() counts a large block being written as in use, and repairs first when its writer is gone', () => {
+    const s = make();
+    s.set('w', 'k', largeValueFor('w', 1, 100000));
+    s.delete('w', 'k');
+    // The freed large block is the only one on the large list: make it look allocated by a
+    // writer that has not linked it yet (format.md §8, "Writing a large value").
+    const u32 = new Uint32Array(s.buffer);
+    const lu = u32[AT.ALLOC_STATE.LARGE_HEAD];
+    assert.ok(lu > 0);
+    assert.strictEqual(u32[lu * UNIT_WORDS + W.LARGE_BLOCK.NEXT], 0);
+    const size = u32[lu * UNIT_WORDS + W.LARGE_BLOCK.UNITS];
+    u32[AT.ALLOC_STATE.LARGE_HEAD] = 0;
+    u32[lu * UNIT_WORDS + W.LARGE_BLOCK.FLAGS] = C.LARGE_CLASS << C.FLAG_CLASS_SHIFT;
+    // A writer that is this process's own live handle: in flight, not leaked.
+    const own = Store.attach(s.buffer, { engine: other });
+    try {
+      u32[lu * UNIT_WORDS + W.LARGE_BLOCK.WRITER] = lastSlot(u32);
+      const v = s.verify();
+      assert.ok(v.ok, v.errors.join('\n'));
+      assert.strictEqual(v.liveUnits, size);
+      assert.strictEqual(s.stats().repairs, 0);
+    } finally {
+      own.close();
+    }
+    // Its writer gone (the slot released): verify() repairs first, which frees the block.
+    const v = s.verify();
+    assert.ok(v.ok, v.errors.join('\n'));
+    assert.strictEqual(v.liveUnits, 0);
+    assert.ok(v.freeUnits >= size);
+    assert.strictEqual(s.stats().repairs, 1);
+    assert.strictEqual(u32[AT.ALLOC_STATE.LARGE_HEAD], lu);
+  });
+
+  it('verify() reports a damaged large value, and a repair pass removes its entry', () => {
+    const s = make();
+    const val = largeValueFor('damaged', 7, 100000);
+    s.set('d', 'k', val);
+    s.set('d', 'ok', 'fine');
+    // The large value is the only copy of these bytes in the store: damage its middle.
+    const bytes = new Uint8Array(s.buffer);
+    const at = Buffer.from(bytes.buffer, 0, bytes.length).indexOf(val.subarray(0, 64));
+    assert.ok(at > 0);
+    bytes[at + 50000] ^= 0xff;
+    const v = s.verify();
+    assert.strictEqual(v.ok, false);
+    assert.ok(v.errors.some((e) => e.endsWith('has a large value with a wrong checksum')), v.errors.join('\n'));
+    const o = Store.attach(s.buffer, { engine: other });
+    try {
+      assert.deepStrictEqual(o.verify().errors, v.errors, 'both engines report it alike');
+    } finally {
+      o.close();
+    }
+    s.repair();
+    const after = s.verify();
+    assert.ok(after.ok, after.errors.join('\n'));
+    assert.strictEqual(s.get('d', 'k'), undefined);
+    assert.strictEqual(s.get('d', 'ok'), 'fine');
+    assert.strictEqual(s.count('d'), 1);
+  });
+});
