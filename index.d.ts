@@ -409,6 +409,8 @@ export declare class Store {
   stats(): StoreStats;
   verify(): VerifyReport;
   repair(): void;
+  /** Merges adjacent free blocks (one repair pass); the largest contiguous free space before and after. */
+  compact(): { ms: number; bytesFree: number; bytesLargestFreeBefore: number; bytesLargestFree: number };
   namespace(name: string, options?: NamespaceOptions): NamespaceView;
   /** Starts timing this handle's operations (instrumented methods on this instance only). */
   enableLatency(): this;

@@ -548,6 +548,19 @@ class Store {
     this._call(() => e.repair(), 'repair');
   }
 
+  // Coalesces the free space (format.md §8, "Compaction"): one pass merges every run of adjacent
+  // free blocks into one free large block, the pass a write runs by itself when it finds no room.
+  // It is a repair pass, which holds every lock of the store while it walks the pool.
+  compact() {
+    const e = this._live();
+    const before = this._call(() => e.stats(), 'compact');
+    const t0 = performance.now();
+    this._call(() => e.repair(), 'compact');
+    const ms = performance.now() - t0;
+    const after = this._call(() => e.stats(), 'compact');
+    return { ms, bytesFree: after.bytesFree, bytesLargestFreeBefore: before.bytesLargestFree, bytesLargestFree: after.bytesLargestFree };
+  }
+
   // A view of namespace `name`. With options, creates the namespace if needed and records its
   // eviction policy and default TTL in the store, where every handle and process sees them.
   namespace(name, opts) {

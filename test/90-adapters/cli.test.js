@@ -49,7 +49,7 @@ describe('shmstore CLI', function () {
     it('--help lists every command with the <store> rule and exit codes', function () {
       const r = cli(['--help']);
       assert.strictEqual(r.code, 0);
-      for (const c of ['doctor', 'stats', 'inspect', 'verify', 'repair', 'get', 'set', 'del', 'keys', 'ls', 'dump', 'load',
+      for (const c of ['doctor', 'stats', 'inspect', 'verify', 'repair', 'compact', 'get', 'set', 'del', 'keys', 'ls', 'dump', 'load',
         'top', 'wal', 'checkpoint', 'backup', 'restore']) {
         assert.match(r.stdout, new RegExp(`shmstore ${c}\\b`));
       }
@@ -58,7 +58,7 @@ describe('shmstore CLI', function () {
     });
 
     it('each command has its --help', function () {
-      for (const c of ['doctor', 'stats', 'inspect', 'verify', 'repair', 'get', 'set', 'del', 'keys', 'ls', 'dump', 'load',
+      for (const c of ['doctor', 'stats', 'inspect', 'verify', 'repair', 'compact', 'get', 'set', 'del', 'keys', 'ls', 'dump', 'load',
         'top', 'wal', 'checkpoint', 'backup', 'restore']) {
         const r = cli([c, '--help']);
         assert.strictEqual(r.code, 0, c);
@@ -158,6 +158,39 @@ describe('shmstore CLI', function () {
       assert.strictEqual(j.ok, true);
       assert.strictEqual(j.entries, 5);
       assert.strictEqual(cli(['repair', name]).code, 0);
+    });
+
+    it('compact merges the free blocks a run of deletes left into one: largest free space before and after', function () {
+      const s = Store.open({ name });
+      // Entries written one after another sit in adjacent blocks; deleting them leaves a run of
+      // free blocks, each on the list of its class, until a pass merges them.
+      const value = 'v'.repeat(500);
+      for (let i = 0; i < 200; i++) s.set('run', `k${i}`, value);
+      // Then fill the rest, so that the untouched tail is not the largest free space.
+      let fill = 0;
+      try {
+        for (;; fill++) s.set('fill', `f${fill}`, value);
+      } catch (err) {
+        assert.strictEqual(err.code, 'ERR_STORE_FULL');
+      }
+      for (let i = 0; i < 200; i++) s.delete('run', `k${i}`);
+      const before = s.stats().bytesLargestFree;
+      s.close();
+      const r = cli(['compact', name, '--json']);
+      assert.strictEqual(r.code, 0, r.stderr);
+      const j = JSON.parse(r.stdout);
+      assert.strictEqual(j.bytesLargestFreeBefore, before);
+      // The 200 blocks of 9 units now form one free block.
+      assert.ok(before < 200 * 9 * 64 && j.bytesLargestFree >= 200 * 9 * 64, `${before} -> ${j.bytesLargestFree}`);
+      const human = cli(['compact', name]);
+      assert.strictEqual(human.code, 0);
+      assert.match(human.stdout, /^largestFree\s+\d+$/m);
+      // Nothing else changed: the five entries of the store are there and it verifies clean.
+      const v = JSON.parse(cli(['verify', name, '--json']).stdout);
+      assert.strictEqual(v.ok, true);
+      assert.strictEqual(v.entries, 5 + fill);
+      assert.strictEqual(cli(['compact']).code, 1);
+      assert.strictEqual(cli(['compact', 'shmstore-no-such-store']).code, 1);
     });
 
     it('get, set, del and keys', function () {

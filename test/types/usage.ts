@@ -49,6 +49,8 @@ cache.close();
 const r: VerifyReport = s.verify();
 if (!r.ok) console.log(r.errors.join('\n'), st.bytesFree, st.engine);
 s.repair();
+const compacted: number = s.compact().bytesLargestFree;
+void compacted;
 const other = Store.attach(s.buffer, { engine: 'native' });
 other.close();
 const timed = Store.attach(s.buffer, { latency: true });

@@ -5,7 +5,7 @@
 // store modules cannot be loaded (an addon built for another Node version).
 const { EXIT, CliError, closeAll } = require('./output');
 
-const COMMANDS = ['doctor', 'stats', 'inspect', 'verify', 'repair', 'get', 'set', 'del', 'keys', 'ls', 'dump', 'load',
+const COMMANDS = ['doctor', 'stats', 'inspect', 'verify', 'repair', 'compact', 'get', 'set', 'del', 'keys', 'ls', 'dump', 'load',
   'top', 'wal', 'checkpoint', 'backup', 'restore'];
 const BOOLEAN_FLAGS = new Set(['json', 'path', 'help', 'once', 'all']);
 const VALUE_FLAGS = new Set(['prefix', 'dir', 'name', 'interval', 'count']);
