@@ -407,7 +407,8 @@ export declare class Store {
   getMany(ns: string, keys: string[]): any[];
   setMany(ns: string, entries: Iterable<[string, StoreValue]> | Map<string, StoreValue>, options?: SetOptions): number;
   stats(): StoreStats;
-  verify(): VerifyReport;
+  /** progress: kept at [work done, work in all] while the check runs (for another thread to show). */
+  verify(options?: { progress?: Int32Array }): VerifyReport;
   repair(): void;
   /** Merges adjacent free blocks (one repair pass); the largest contiguous free space before and after. */
   compact(): { ms: number; bytesFree: number; bytesLargestFreeBefore: number; bytesLargestFree: number };

@@ -399,10 +399,28 @@ napi_value MFlushCounters(napi_env env, StoreCore* c, napi_value*) {
 }
 
 // verify() -> { ok, errors, entries, liveUnits, freeUnits, leakedUnits }
-napi_value MVerify(napi_env e, StoreCore* c, napi_value*) {
+napi_value MVerify(napi_env e, StoreCore* c, napi_value* argv) {
   Napi::Env env(e);
+  // progress: undefined, or an Int32Array of length >= 2 the check keeps [done, total] in. The
+  // call is synchronous and runs no JS, so its memory stays in place until it returns.
+  uint32_t* progress = nullptr;
+  napi_valuetype t;
+  if (napi_typeof(e, argv[0], &t) != napi_ok) return nullptr;
+  if (t != napi_undefined) {
+    bool isTyped = false;
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    if (napi_is_typedarray(e, argv[0], &isTyped) != napi_ok || !isTyped ||
+        napi_get_typedarray_info(e, argv[0], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+        type != napi_int32_array || length < 2) {
+      ThrowTypeError(env, "The \"progress\" argument must be an Int32Array of length >= 2");
+      return nullptr;
+    }
+    progress = static_cast<uint32_t*>(data);
+  }
   shm::VerifyReport r;
-  Status s = c->store->Verify(&r);
+  Status s = c->store->Verify(&r, progress);
   if (s != L::kOk) {
     ThrowFailed(e, s, "verify");
     return nullptr;
@@ -469,7 +487,7 @@ const MethodDef kMethods[] = {
     {"namespaces", Call<MNamespaces, 0>},
     {"stats", Call<MStats, 0>},
     {"flushCounters", Call<MFlushCounters, 0>},
-    {"verify", Call<MVerify, 0>},
+    {"verify", Call<MVerify, 1>},
     {"repair", Call<MRepair, 0>},
     {"close", CallClose},
 };

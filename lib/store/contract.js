@@ -44,7 +44,8 @@ const METHODS = Object.freeze({
   stats: { args: [], returns: 'object (the fields of docs/api.md store.stats())' },
   // Adds the handle's private read/write and namespace counts to the shared counters (§3, §5).
   flushCounters: { args: [], returns: 'undefined' },
-  verify: { args: [], returns: '{ ok, errors, entries, liveUnits, freeUnits, leakedUnits }' },
+  // progress: undefined, or an Int32Array of length >= 2 kept at [work done, work in all].
+  verify: { args: ['progress'], returns: '{ ok, errors, entries, liveUnits, freeUnits, leakedUnits }' },
   repair: { args: [], returns: 'undefined' },
   close: { args: [], returns: 'undefined' },
 });

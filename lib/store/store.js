@@ -536,9 +536,16 @@ class Store {
     return s;
   }
 
-  verify() {
+  // options.progress: an Int32Array (length >= 2, over a SharedArrayBuffer to be read from another
+  // thread) that the check keeps at [work done, work in all] while it runs.
+  verify(opts) {
     const e = this._live();
-    return this._call(() => e.verify(), 'verify');
+    opts = checkOptions(opts, 'options', ['progress']);
+    const progress = opts.progress;
+    if (progress !== undefined && !(progress instanceof Int32Array && progress.length >= 2)) {
+      throw v.invalidType('options.progress', 'an Int32Array of length >= 2', progress);
+    }
+    return this._call(() => (progress === undefined ? e.verify() : e.verify(progress)), 'verify');
   }
 
   // Runs a repair pass (format.md §9): normally triggered automatically when a lock holder is

@@ -197,7 +197,10 @@ class Store {
 
   Status Stats(StoreStats* out) noexcept;
   // kErrNoMemory (and an empty report) when the heap is exhausted.
-  Status Verify(VerifyReport* out) noexcept;
+  // progress, when given, is two u32 words that the check keeps up to date with atomic stores:
+  // [0] the work done, [1] the work in all (blocks walked twice and buckets, scaled to fit), for
+  // another thread to show while this one verifies.
+  Status Verify(VerifyReport* out, uint32_t* progress = nullptr) noexcept;
   // Runs one repair pass (§9).
   Status Repair() noexcept;
   // Flushes counters and releases the owner slot. Idempotent; every later call is ERR_CLOSED.
@@ -394,6 +397,8 @@ class Store {
   // Throws nothing but std::bad_alloc; kErrNoMemory when its bitmaps cannot be allocated.
   // *goneWriter: a large block of a gone writer, linked by no entry, is waiting for a repair.
   Status VerifyLocked(VerifyReport* out, bool* goneWriter);
+  // Stores the work done so far of a verify() with progress words (verify.cpp).
+  void VerifyProgress(uint64_t done) noexcept;
   // Its checks, in order (verify.cpp says what each establishes). Each reports into scan.
   void VerifyHeader(internal::VerifyScan* scan);
   void VerifyPool(internal::VerifyScan* scan);
@@ -438,7 +443,10 @@ class Store {
   std::unique_ptr<uint8_t[]> scratch_;    // kMaxKeyBytes + kMaxInlineValueBytes: one key ‖ value
   std::unique_ptr<uint8_t[]> large_;      // a large value a read copied, largeCap_ bytes
   uint32_t largeCap_ = 0;
-  std::vector<uint8_t> snap_;  // ForEach's per-bucket copy, kept for reuse
+  std::vector<uint8_t> snap_;     // ForEach's per-bucket copy, kept for reuse
+  uint32_t* progress_ = nullptr;  // verify()'s progress words while it runs, else null
+  uint64_t progressTotal_ = 0;    // the work of that verify(), unscaled
+  uint32_t progressShift_ = 0;    // how far done and total are shifted right to fit a u32
 };
 
 template <class F>

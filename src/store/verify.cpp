@@ -76,9 +76,14 @@ std::string Str(uint64_t v) {
 
 }  // namespace
 
-Status Store::Verify(VerifyReport* out) noexcept {
+Status Store::Verify(VerifyReport* out, uint32_t* progress) noexcept {
   *out = VerifyReport{};
   if (closed_) return layout::kErrClosed;
+  progress_ = progress;
+  struct Clear {
+    uint32_t** p;
+    ~Clear() { *p = nullptr; }
+  } clear{&progress_};
   for (int attempt = 0;; ++attempt) {
     uint32_t held;
     LockResult r = AcquireLock(&repairState_->lock, env_, false, &held);
@@ -117,6 +122,16 @@ Status Store::Verify(VerifyReport* out) noexcept {
 
 Status Store::VerifyLocked(VerifyReport* out, bool* goneWriter) {
   internal::VerifyScan scan(out);
+  if (progress_ != nullptr) {
+    // The work: the pool walked twice (tiling, then leaks) by units, and every bucket once.
+    const uint32_t freeHead = AtomicLoad(&hdr_->freeHead);
+    const uint64_t pool = freeHead > firstUnit_ ? freeHead - firstUnit_ : 0;
+    progressTotal_ = 2 * pool + bucketCount_;
+    progressShift_ = 0;
+    while ((progressTotal_ >> progressShift_) > 0x7fffffffu) ++progressShift_;
+    AtomicStore(&progress_[0], 0u);
+    AtomicStore(&progress_[1], static_cast<uint32_t>(progressTotal_ >> progressShift_));
+  }
   VerifyHeader(&scan);
   if (!scan.Init(firstUnit_, totalUnits_, maxNs_)) return layout::kErrNoMemory;
   VerifyPool(&scan);
@@ -124,8 +139,15 @@ Status Store::VerifyLocked(VerifyReport* out, bool* goneWriter) {
   VerifyFreeLists(&scan);
   VerifyLeaks(&scan);
   VerifyCounters(&scan);
+  VerifyProgress(progressTotal_);
   *goneWriter = scan.goneWriter;
   return layout::kOk;
+}
+
+void Store::VerifyProgress(uint64_t done) noexcept {
+  if (progress_ == nullptr) return;
+  if (done > progressTotal_) done = progressTotal_;
+  AtomicStore(&progress_[0], static_cast<uint32_t>(done >> progressShift_));
 }
 
 // Establishes: the header passed the open checks of format.md §3, or its status is reported.
@@ -160,6 +182,7 @@ void Store::VerifyPool(internal::VerifyScan* scan) {
     u += size;
     scan->tiledEnd = u;
     passBeat_.Work();
+    VerifyProgress(u - firstUnit_);
   }
 }
 
@@ -168,6 +191,7 @@ void Store::VerifyPool(internal::VerifyScan* scan) {
 // nameLength is reported by VerifyCounters; its entries count as live here, until a repair pass
 // drops it.)
 void Store::VerifyChains(internal::VerifyScan* scan) {
+  const uint64_t pool = (progressTotal_ - bucketCount_) / 2;  // for the progress words
   scan->liveNamespaces = LiveNamespaces(scan->nsLive.get());
   // verify() accepts the entries of a namespace being dropped (its drop removes them, or the next
   // repair pass does); a repair pass removes them.
@@ -183,6 +207,7 @@ void Store::VerifyChains(internal::VerifyScan* scan) {
     uint32_t count = 0;
     ChainCursor c(tiled, &b->head);
     passBeat_.Work();  // a bucket: on a store of many empty buckets these are the work
+    if ((bi & 1023) == 0) VerifyProgress(progressTotal_ - bucketCount_ - pool + bi);
     for (;;) {
       const ChainStep step = c.Next();
       if (step == ChainStep::kEnd) break;
@@ -271,6 +296,7 @@ void Store::VerifyFreeLists(internal::VerifyScan* scan) {
 // Establishes: the report's liveUnits, freeUnits and leakedUnits, every block of the tiling
 // counted once, and an error when some block is neither live nor free.
 void Store::VerifyLeaks(internal::VerifyScan* scan) {
+  const uint64_t pool = (progressTotal_ - bucketCount_) / 2;  // for the progress words
   VerifyReport* out = scan->out;
   uint32_t firstLeak = 0;
   for (uint32_t u = firstUnit_; u < scan->tiledEnd;) {
@@ -295,6 +321,7 @@ void Store::VerifyLeaks(internal::VerifyScan* scan) {
     }
     u += units;
     passBeat_.Work();
+    VerifyProgress(progressTotal_ - pool + (u - firstUnit_));
   }
   if (out->leakedUnits != 0) {
     scan->Error("pool: " + Str(out->leakedUnits) +

@@ -5,6 +5,7 @@
 // takes its block from it; a full store where nothing was freed refuses at once, without a pass.
 const assert = require('assert');
 const { Store } = require('../../lib/store/store');
+const { C } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
 const { largeValueFor, checkLargeValue } = require('../helpers/values');
 
@@ -88,7 +89,7 @@ forEachEngine('compaction', ({ make, other }) => {
     const r = s.compact();
     assert.strictEqual(r.bytesLargestFreeBefore, before.bytesLargestFree);
     // 2000 adjacent blocks of 3 units: one free block of 6000 units now.
-    assert.ok(before.bytesLargestFree < 6000 * 64 && r.bytesLargestFree >= 6000 * 64, `${before.bytesLargestFree} -> ${r.bytesLargestFree}`);
+    assert.ok(before.bytesLargestFree < 6000 * C.UNIT && r.bytesLargestFree >= 6000 * C.UNIT, `${before.bytesLargestFree} -> ${r.bytesLargestFree}`);
     assert.strictEqual(r.bytesFree, before.bytesFree);
     assert.ok(r.ms >= 0);
     assert.strictEqual(s.count('c'), n - 2000);

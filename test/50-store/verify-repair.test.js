@@ -281,3 +281,61 @@ describe('store.verify() / store.repair(): an exhausted heap [js engine]', () =>
     }
   });
 });
+
+// What `shmstore verify` draws its bar and ETA from: options.progress, two words the check keeps at
+// [work done, work in all], read by another thread while verify() runs in this one.
+// The two progress words (docs/api.md, store.verify()).
+const PROGRESS_DONE = 0;
+const PROGRESS_TOTAL = 1;
+
+forEachEngine('store.verify({ progress })', ({ engine, make }) => {
+  it('keeps [done, total]: done never goes back, and ends at the total; the report is the same', () => {
+    const s = make({ size: 1 << 22 });
+    for (let i = 0; i < 2000; i++) s.set('p', `k${i}`, 'v'.repeat(i % 300));
+    for (let i = 0; i < 2000; i += 3) s.delete('p', `k${i}`);
+    const words = new Int32Array(new SharedArrayBuffer(8));
+    const report = s.verify({ progress: words });
+    assert.deepStrictEqual(report, s.verify());
+    assert.ok(report.ok);
+    // The pool walked twice and the buckets once.
+    const st = s.stats();
+    const poolUnits = (st.bytesTotal - st.bytesTail) / C.UNIT - entriesOffset(st.buckets, st.maxNamespaces) / C.UNIT;
+    const [done, total] = words;
+    assert.strictEqual(total, 2 * poolUnits + st.buckets);
+    assert.strictEqual(done, total);
+  });
+
+  it('another thread sees it advance while a worker verifies a large store', async function () {
+    this.timeout(120000);
+    const s = make({ size: 64 << 20, maxEntries: 1 << 20 });
+    for (let i = 0; i < 300000; i++) s.set('p', `k${i}`, 'v'.repeat(64));
+    const words = new Int32Array(new SharedArrayBuffer(8));
+    const seen = [];
+    const done = inWorkerWithin(100000, engine, s.buffer, 'verify', [{ progress: words }]);
+    // Samples while the worker runs (each a pair read as done, then total).
+    let finished = false;
+    done.finally(() => { finished = true; });
+    while (!finished) {
+      const [done, total] = [Atomics.load(words, PROGRESS_DONE), Atomics.load(words, PROGRESS_TOTAL)];
+      seen.push([done, total]);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const r = await done;
+    assert.strictEqual(r.value && r.value.ok, true, JSON.stringify(r.error));
+    for (let i = 1; i < seen.length; i++) {
+      if (seen[i][1] === seen[i - 1][1]) assert.ok(seen[i][0] >= seen[i - 1][0], `went back: ${seen[i - 1]} -> ${seen[i]}`);
+    }
+    const [done, total] = words;
+    assert.ok(total > 0 && done === total, `${done} / ${total}`);
+    // Seen part way: the check of 300,000 entries takes far longer than the 1 ms between samples.
+    assert.ok(seen.some(([d, t]) => t > 0 && d > 0 && d < t), `samples: ${JSON.stringify(seen.slice(0, 20))}`);
+  });
+
+  it('a bad progress argument is refused with a TypeError, nothing checked', () => {
+    const s = make();
+    for (const bad of [[0, 0], new Int32Array(1), new Uint32Array(2), 'x', 1]) {
+      assert.throws(() => s.verify({ progress: bad }), TypeError);
+    }
+    assert.throws(() => s.verify({ progres: new Int32Array(2) }), TypeError);
+  });
+});

@@ -7,7 +7,7 @@ const fs = require('fs');
 const path = require('path');
 const { Store } = require('../../lib/store/store');
 const { Registry } = require('../../lib/registry/registry');
-const { AT, W } = require('../../lib/layout/layout');
+const { AT, C, W } = require('../../lib/layout/layout');
 const { uniqueName, tempDir, removeShm } = require('../helpers/process');
 const { cli, assertOneLine } = require('../helpers/cli');
 const { entryWord, chain } = require('../helpers/store-bytes');
@@ -181,7 +181,7 @@ describe('shmstore CLI', function () {
       const j = JSON.parse(r.stdout);
       assert.strictEqual(j.bytesLargestFreeBefore, before);
       // The 200 blocks of 9 units now form one free block.
-      assert.ok(before < 200 * 9 * 64 && j.bytesLargestFree >= 200 * 9 * 64, `${before} -> ${j.bytesLargestFree}`);
+      assert.ok(before < 200 * 9 * C.UNIT && j.bytesLargestFree >= 200 * 9 * C.UNIT, `${before} -> ${j.bytesLargestFree}`);
       const human = cli(['compact', name]);
       assert.strictEqual(human.code, 0);
       assert.match(human.stdout, /^largestFree\s+\d+$/m);

@@ -4,14 +4,23 @@ const { EXIT, printJson, fields } = require('./output');
 const { targetOf, describe, withStore } = require('./target');
 const { Progress } = require('./progress');
 
-// store.verify() in a worker thread while this thread draws the elapsed time on stderr. verify()
-// is one call that reports nothing before it returns: the line has no bar and no ETA.
+// store.verify() in a worker thread while this thread draws its progress on stderr: the worker's
+// verify() keeps two shared words at [work done, work in all] (docs/api.md, store.verify()), from
+// which the line shows a bar, the percentage and an ETA once the check has started.
 function verifyWithProgress(target) {
   const { Worker } = require('worker_threads');
+  const words = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
   const progress = new Progress(`verify ${describe(target)}`, null);
-  const timer = setInterval(() => progress.add(0), 100);
+  const timer = setInterval(() => {
+    const total = Atomics.load(words, 1);
+    if (total > 0) {
+      progress.total = total;
+      progress.done = Atomics.load(words, 0);
+    }
+    progress.add(0);
+  }, 100);
   return new Promise((resolve, reject) => {
-    const worker = new Worker(require.resolve('./verify-worker'), { workerData: { target } });
+    const worker = new Worker(require.resolve('./verify-worker'), { workerData: { target, words } });
     worker.once('message', ({ report, error }) => {
       if (report) resolve(report);
       else reject(Object.assign(new Error(error.message), { code: error.code }));
@@ -38,7 +47,8 @@ function report(r, flags) {
 module.exports = {
   usage: 'verify <store> [--path] [--json]',
   summary: 'check the whole structure; exit 2 and list the problems when damaged',
-  help: 'When stderr is a terminal, the time elapsed is shown on it while the check runs.',
+  help: 'When stderr is a terminal, a progress line (bar, percentage, ETA) is shown on it while the\n' +
+    'check runs.',
   report,
   run({ positional, flags }) {
     const target = targetOf(positional[0], flags);

@@ -5,6 +5,7 @@
 // is changing it; readers keep running and simply retry around it. Mirrors src/store/repair.cpp.
 const { C, W, BASE, AT, UNIT_WORDS, SIZE_CLASSES } = require('../../layout/layout');
 const { xxh32 } = require('../../base/xxhash');
+const progress = require('./progress');
 const { NEED_REPAIR, REPAIR_LOCK } = require('./locks');
 const { ALLOC_LOCK, HEADS, LARGE_HEAD, FREE_HEAD } = require('./alloc');
 const chain = require('./chain');
@@ -105,6 +106,7 @@ function walkPool(e, report) {
     state[u - e.firstUnit] = START;
     starts.push(u);
     u += size;
+    if (e.progress !== null) progress.at(e, u - e.firstUnit);
   }
   return { top: Math.min(u, head), moved: badHead || u < head, state, starts };
 }
@@ -171,6 +173,7 @@ function walkChains(e, pool, report) {
   for (let b = 0; b < e.bucketCount; b++) {
     keys.clear();
     e.heartbeat.work();
+    if (e.progress !== null && (b & 1023) === 0) progress.at(e, e.progress.pool + b);
     const n = walkChain(e, pool, report, b, keys, nsCounts, nsBytes);
     entries += n;
     const countWord = BASE.BUCKET + b * B.WORDS + B.COUNT;

@@ -88,6 +88,8 @@ class JsEngine {
     this.large = null;
     this.largeSum = 0;
     this.freeList = new Uint32Array(64);
+    // The progress words of a verify() given some (progress.js), else null.
+    this.progress = null;
     this.reads = 0;
     this.writes = 0;
     this.now = 0;
@@ -204,8 +206,11 @@ class JsEngine {
     flushCounters(this);
   }
 
-  verify() {
-    return verify(this);
+  verify(progress) {
+    if (progress !== undefined && !(progress instanceof Int32Array && progress.length >= 2)) {
+      throw Object.assign(new TypeError('The "progress" argument must be an Int32Array of length >= 2'), { code: 'ERR_INVALID_ARG' });
+    }
+    return verify(this, progress === undefined ? null : progress);
   }
 
   repair() {

@@ -11,10 +11,12 @@ const { HEADS, LARGE_HEAD } = require('./alloc');
 const chain = require('./chain');
 const large = require('./large');
 const repairs = require('./repair');
+const progress = require('./progress');
 
 const { REPAIR_LOCK, LIVE, ON_FREE } = repairs;
 const FLAGS = W.ENTRY.FLAGS;
 const NEXT = W.ENTRY.NEXT;
+const HEADER_FREE_HEAD = W.HEADER.FREE_HEAD;
 // How many times verify() repairs a lock left by a gone holder before giving up.
 const LOCK_ATTEMPTS = 8;
 
@@ -87,10 +89,12 @@ function countUnits(e, pool, report) {
   let leakedUnits = 0;
   let firstLeak = 0;
   let goneWriter = false;
+  const p = e.progress;
   for (const u of pool.starts) {
     e.heartbeat.work();
     const flags = e.u32[chain.entryWord(u) + FLAGS];
     const size = large.blockUnits(e, u, flags);
+    if (p !== null) progress.at(e, p.total - p.pool + (u + size - e.firstUnit));
     const st = pool.state[u - e.firstUnit];
     // A large block no entry refers to yet, whose writer is still there: a set in flight (it
     // fills the block before taking its bucket lock). A gone writer's block is left for the
@@ -112,12 +116,17 @@ function countUnits(e, pool, report) {
   return { liveUnits, freeUnits, leakedUnits, goneWriter };
 }
 
-function verify(e) {
+// words: null, or the Int32Array of the progress words (./progress.js).
+function verify(e, words) {
   for (let attempt = 0; ; attempt++) {
     lockAllForVerify(e);
     const report = problems();
     let result;
     try {
+      if (words) {
+        const head = e.u32[HEADER_FREE_HEAD];
+        progress.start(e, words, head > e.firstUnit ? Math.min(head, e.totalUnits) - e.firstUnit : 0, e.bucketCount);
+      }
       const { status } = readGeometry(e.buf);
       if (status !== STATUS.OK) report.add(`header: ${STATUS_CODE[status]}`);
       const pool = repairs.walkPool(e, report);
@@ -126,10 +135,12 @@ function verify(e) {
       const { goneWriter, ...units } = countUnits(e, pool, report);
       repairs.checkCounts(e, found, report);
       result = { ok: report.ok, errors: report.list, entries: found.entries, ...units };
+      progress.end(e);
       // A large block left by a writer that is gone (killed before linking it): repair first, as
       // for a lock left by a gone holder, then verify again (as the native engine does).
       if (goneWriter && attempt < LOCK_ATTEMPTS) result = null;
     } finally {
+      e.progress = null;
       repairs.unlockAll(e);
     }
     if (result) return result;
