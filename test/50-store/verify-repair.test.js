@@ -311,16 +311,15 @@ forEachEngine('store.verify({ progress })', ({ engine, make }) => {
     for (let i = 0; i < 300000; i++) s.set('p', `k${i}`, 'v'.repeat(64));
     const words = new Int32Array(new SharedArrayBuffer(8));
     const seen = [];
-    const done = inWorkerWithin(100000, engine, s.buffer, 'verify', [{ progress: words }]);
+    const running = inWorkerWithin(100000, engine, s.buffer, 'verify', [{ progress: words }]);
     // Samples while the worker runs (each a pair read as done, then total).
     let finished = false;
-    done.finally(() => { finished = true; });
+    running.finally(() => { finished = true; });
     while (!finished) {
-      const [done, total] = [Atomics.load(words, PROGRESS_DONE), Atomics.load(words, PROGRESS_TOTAL)];
-      seen.push([done, total]);
+      seen.push([Atomics.load(words, PROGRESS_DONE), Atomics.load(words, PROGRESS_TOTAL)]);
       await new Promise((r) => setTimeout(r, 1));
     }
-    const r = await done;
+    const r = await running;
     assert.strictEqual(r.value && r.value.ok, true, JSON.stringify(r.error));
     for (let i = 1; i < seen.length; i++) {
       if (seen[i][1] === seen[i - 1][1]) assert.ok(seen[i][0] >= seen[i - 1][0], `went back: ${seen[i - 1]} -> ${seen[i]}`);
