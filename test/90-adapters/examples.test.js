@@ -25,6 +25,15 @@ describe('examples/', function () {
     assert.strictEqual(out.verify, true);
   });
 
+  it('task-scheduler.js: worker threads take every task of a priority queue once and publish each result on a broadcast the main thread reads without a gap', function () {
+    const out = runExample('task-scheduler.js', 3, 40);
+    assert.strictEqual(out.tasks, 40);
+    assert.strictEqual(out.done, 40);
+    assert.strictEqual(out.missed, 0);
+    assert.strictEqual(out.correct, true);
+    assert.ok(out.workersThatWorked >= 1 && out.workersThatWorked <= 3);
+  });
+
   it('langgraph-agent.js: every worker\'s conversation resumes turn after turn, and every memory and checkpoint is read back by the main thread', function () {
     const out = runExample('langgraph-agent.js', 3, 4);
     // Each turn adds the user's message and the agent's answer.
