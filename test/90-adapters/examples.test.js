@@ -34,6 +34,16 @@ describe('examples/', function () {
     assert.ok(out.workersThatWorked >= 1 && out.workersThatWorked <= 3);
   });
 
+  it('zero-copy-pools.js: every document written into a memory-pool block reaches a consumer whole through a stack of handles, and every block and record comes back', function () {
+    const out = runExample('zero-copy-pools.js', 300, 2);
+    assert.strictEqual(out.documents, 300);
+    assert.strictEqual(out.consumed, 300);
+    assert.strictEqual(out.bytes, out.producedBytes);
+    assert.strictEqual(out.bad, 0);
+    assert.strictEqual(out.blocksHeld, 0);
+    assert.strictEqual(out.talliesHeld, 0);
+  });
+
   it('langgraph-agent.js: every worker\'s conversation resumes turn after turn, and every memory and checkpoint is read back by the main thread', function () {
     const out = runExample('langgraph-agent.js', 3, 4);
     // Each turn adds the user's message and the agent's answer.
