@@ -44,6 +44,14 @@ describe('examples/', function () {
     assert.strictEqual(out.talliesHeld, 0);
   });
 
+  it('sensor-pipeline.js: every reading crosses the SPSC ring, every job the channel, and every frame comes back whole through the MPMC queue and the buffer pool', function () {
+    const out = runExample('sensor-pipeline.js', 50000, 24, 2);
+    assert.strictEqual(out.samples, 50000);
+    assert.strictEqual(out.sumOk, true);
+    assert.strictEqual(out.framesOk, 24);
+    assert.strictEqual(out.blocksFree, out.blockCount);
+  });
+
   it('langgraph-agent.js: every worker\'s conversation resumes turn after turn, and every memory and checkpoint is read back by the main thread', function () {
     const out = runExample('langgraph-agent.js', 3, 4);
     // Each turn adds the user's message and the agent's answer.
