@@ -96,7 +96,7 @@ const RULES = [
   {
     id: 'slot-count',
     re: /\bfor\s*\([^;]*;[^;]*<=?\s*(?:4096|256)\s*;/,
-    why: 'loops over a table with its size written out (use C.OWNER_SLOTS, C.NAMESPACE_SLOTS)',
+    why: 'loops over a table with its size written out (use C.OWNER_SLOTS, or the store handle\'s maxNamespaces)',
   },
 ];
 
