@@ -155,6 +155,12 @@ class Channel {
 
   /** Receives without blocking the event loop; rejects with ERR_CHANNEL_CLOSED at the end. */
   receive(options) {
+    return this.#receive(options);
+  }
+
+  // receive() and the first message of receiveBatch() (which is timed once, as receiveBatch, when
+  // latency is on: it does not go through an instance's timed receive).
+  #receive(options) {
     const { timeout, signal } = asyncOptions(options);
     this.#usable();
     return this.#blockAsync(CONSUMER_WAITERS, PRODUCED, () => this.#tryReceive(), timeout, signal)
@@ -193,8 +199,7 @@ class Channel {
    */
   receiveBatch(max, options) {
     v.validateInteger(max, 'max', 1, 2 ** 32 - 1);
-    // The class's receive, not an instance's timed copy: a batch is timed once, as receiveBatch.
-    return Channel.prototype.receive.call(this, options).then((first) => {
+    return this.#receive(options).then((first) => {
       const out = [first];
       while (out.length < max) {
         const m = this.#q.tryDequeue();
