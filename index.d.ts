@@ -1021,8 +1021,13 @@ export declare class MemoryPool {
   static bytesFor(classes: MemoryPoolClass[]): number;
   /** Classes of sizes minSize, 2 × minSize, ... up to maxSize, `count` blocks each. */
   static powersOfTwo(minSize: number, maxSize: number, count: number): MemoryPoolClass[];
-  /** A block of the smallest fitting class (or a larger one); ERR_POOL_EXHAUSTED when none is free. */
-  allocate(size: number): PooledBlock;
+  /**
+   * A block of the smallest fitting class (or a larger one), waiting up to `timeoutMs` (default:
+   * forever; 0: not at all) for a fitting block to be freed; ERR_POOL_EXHAUSTED when none was.
+   */
+  allocate(size: number, timeoutMs?: number): PooledBlock;
+  /** Like allocate() without blocking the event loop. */
+  allocateAsync(size: number, options?: PoolWaitOptions): Promise<PooledBlock>;
   tryAllocate(size: number): PooledBlock | null;
   /** The block of a held handle: as many bytes as its allocate asked for. */
   view(handle: number): Uint8Array;

@@ -67,12 +67,12 @@ if (isMainThread) {
   let produced = 0;
   for (let i = 0; i < workerData.documents; i++) {
     const size = i % 10 === 0 ? 40000 + i : 300 + (i % 97); // mostly notes, every tenth a report
-    const { handle, view } = blocks.allocate(size); // waits for nothing: free blocks or an error
+    // The pool holds 16 blocks per class: when every block that fits is held, allocate sleeps
+    // until a consumer frees one (at most 30 s).
+    const { handle, view } = blocks.allocate(size, 30000);
     for (let j = 0; j < size; j++) view[j] = (i + j * 31) & 0xff;
     inbox.push({ handle, size, sum: fnv1a(view) }, 30000);
     produced += size;
-    // The pool holds 16 blocks per class: let the consumers free some before allocating more.
-    while (blocks.stats().held > 12) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
   }
   // A stack hands out the newest first: the stop marks go on only once every document was taken,
   // or a consumer would meet its mark above documents still waiting.

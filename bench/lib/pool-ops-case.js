@@ -7,7 +7,7 @@
 //   object-pool    ObjectPool acquire(0) + release of 64-byte records (64 records)
 //   free-list      the in-process peer: pop a record (a Uint8Array over an ArrayBuffer) from an
 //                  array used as a free list and push it back; no sharing, no ownership record
-//   memory-pool    MemoryPool allocate + free of sizes cycling through SIZES (classes 64 B to 4 KiB)
+//   memory-pool    MemoryPool allocate(size, 0) + free of sizes cycling through SIZES (classes 64 B to 4 KiB)
 //   alloc-unsafe   Buffer.allocUnsafe of the same sizes, left to the garbage collector (its cost
 //                  is in the time: the run allocates enough for many young-generation collections)
 // Each op writes one byte of what it got, so that nothing is optimised away.
@@ -41,7 +41,7 @@ function setup(op) {
     const classes = MemoryPool.powersOfTwo(64, 4096, COUNT);
     const pool = MemoryPool.create({ buffer: new SharedArrayBuffer(MemoryPool.bytesFor(classes)), classes });
     return (i) => {
-      const got = pool.allocate(SIZES[i & 7]);
+      const got = pool.allocate(SIZES[i & 7], 0);
       got.view[0] = i;
       pool.free(got.handle);
     };

@@ -8,7 +8,7 @@
 const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
 const { place } = require('../msg/region');
-const { PoolCore, poolError, exhausted, stampHeader, checkHeader, INDEX } = require('./core');
+const { PoolCore, poolError, timeoutOf, asyncOptions, exhausted, stampHeader, checkHeader, INDEX } = require('./core');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const ALIGN = C.POOL_BLOCK_ALIGN;
@@ -225,6 +225,21 @@ class MemoryPool {
     v.validateInteger(size, 'size', 1, this.maxSize);
   }
 
+  // The attempt of one allocate for class c and up: a scan, and the reclaim pass (at most every
+  // 50 ms per handle) when it finds nothing. A handle or 0.
+  #attemptFor(c) {
+    return () => this.#core.withReclaim(() => this.#scanFrom(c));
+  }
+
+  // { handle, view } for a handle taken for `size` bytes, or null for 0.
+  #got(handle, size) {
+    if (handle === 0) return null;
+    const index = handle & INDEX;
+    // The holder records the length, so that view(handle) anywhere gives the same bytes.
+    Atomics.store(this.#u32, this.#core.lengthWord(index), size);
+    return { handle, view: this.#viewOf(index, size) };
+  }
+
   /**
    * A block of at least `size` bytes: { handle, view } (the view is exactly `size` bytes, in
    * place), or null when that class and every larger one are exhausted, even after reclaiming
@@ -233,19 +248,38 @@ class MemoryPool {
   tryAllocate(size) {
     this.#core.usable();
     this.#validateSize(size);
-    const c = this.#classFor(size);
-    const handle = this.#core.withReclaim(() => this.#scanFrom(c));
-    if (handle === 0) return null;
-    const index = handle & INDEX;
-    // The holder records the length, so that view(handle) anywhere gives the same bytes.
-    Atomics.store(this.#u32, this.#core.lengthWord(index), size);
-    return { handle, view: this.#viewOf(index, size) };
+    return this.#got(this.#core.withReclaim(() => this.#scanFrom(this.#classFor(size))), size);
   }
 
-  /** As tryAllocate(), but throws ERR_POOL_EXHAUSTED instead of returning null. */
-  allocate(size) {
-    const got = this.tryAllocate(size);
-    if (got === null) throw exhausted(`MemoryPool.allocate(${size})`, 0);
+  // Waiting (format.md §17, "Waiting"): one wake word, `released`, for every class. A free of
+  // any block wakes every waiter, and a waiter whose classes are all still held registers and
+  // sleeps again. A word per class would spare those rechecks, but a free of class k would then
+  // have to wake the words of classes 0..k (a waiter takes any class that fits), the header has
+  // no room for 32 more words on lines of their own (a format change), and a recheck is one scan
+  // of the waiter's classes' state words, cheap beside the futex wake that precedes it.
+
+  /**
+   * As tryAllocate(), blocking the thread until a block that fits is freed (for worker threads;
+   * it blocks the event loop on the main thread). ERR_POOL_EXHAUSTED when none became free within
+   * `timeoutMs` (default: wait forever; 0: do not wait). A size no class holds is a RangeError
+   * at once.
+   */
+  allocate(size, timeoutMs) {
+    const timeout = timeoutOf(timeoutMs);
+    this.#core.usable();
+    this.#validateSize(size);
+    const got = this.#got(this.#core.block(this.#attemptFor(this.#classFor(size)), timeout), size);
+    if (got === null) throw exhausted(`MemoryPool.allocate(${size})`, timeout);
+    return got;
+  }
+
+  /** Like allocate() without blocking the event loop; options { timeoutMs, signal }. */
+  async allocateAsync(size, options) {
+    const { timeout, signal } = asyncOptions(options);
+    this.#core.usable();
+    this.#validateSize(size);
+    const got = this.#got(await this.#core.blockAsync(this.#attemptFor(this.#classFor(size)), timeout, signal), size);
+    if (got === null) throw exhausted(`MemoryPool.allocateAsync(${size})`, timeout);
     return got;
   }
 

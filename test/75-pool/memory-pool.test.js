@@ -44,9 +44,9 @@ describe('MemoryPool', () => {
     got.forEach((g, i) => g.view.fill(i + 1));
     got.forEach((g, i) => assert.ok(g.view.every((b) => b === i + 1), `block ${i} overwritten`));
     assert.strictEqual(pool.tryAllocate(10), null);
-    throwsCode(() => pool.allocate(10), 'ERR_POOL_EXHAUSTED');
+    throwsCode(() => pool.allocate(10, 0), 'ERR_POOL_EXHAUSTED');
     pool.free(got[2].handle); // the 1000-byte block
-    throwsCode(() => pool.allocate(1001), 'ERR_POOL_EXHAUSTED'); // only a smaller class is free
+    throwsCode(() => pool.allocate(1001, 0), 'ERR_POOL_EXHAUSTED'); // only a smaller class is free
     assert.strictEqual(pool.allocate(1000).view.length, 1000);
     const s = pool.stats();
     assert.deepStrictEqual([s.blockCount, s.free, s.held, s.mine], [4, 0, 4, 4]);

@@ -241,11 +241,16 @@ opByName.close();
 const classes: MemoryPoolClass[] = MemoryPool.powersOfTwo(64, 4096, 4);
 const mp = MemoryPool.create({ buffer: new SharedArrayBuffer(MemoryPool.bytesFor(classes)), classes });
 const chunk: PooledBlock = mp.allocate(100);
+const mpLater: Promise<PooledBlock> = mp.allocateAsync(100, { timeoutMs: 50, signal: new AbortController().signal });
+void mpLater.then((b: PooledBlock) => mp.free(b.handle));
+mp.free(mp.allocate(200, 0).handle);
 const none: PooledBlock | null = mp.tryAllocate(5000);
 void [none, mp.view(chunk.handle), mp.stats().classes[0].free, mp.maxSize];
 mp.free(chunk.handle);
 // @ts-expect-error allocate takes a size
 mp.allocate();
+// @ts-expect-error the wait options of allocateAsync are an object
+void mp.allocateAsync(100, 50);
 mp.close();
 const mpByName: MemoryPool = reg.create('memory-pool', 'scratch', { classes });
 mpByName.close();
