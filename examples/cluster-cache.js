@@ -5,11 +5,13 @@
 //
 //   node examples/cluster-cache.js [workers]
 //
+// The store's segment is named EXAMPLE_SHM_PREFIX (default "example-") + "cluster-cache-<pid>".
+//
 // In your project: require('shmstore') instead of require('..').
 const cluster = require('cluster');
 const { Store, Segment } = require('..');
 
-const NAME = `example-cluster-cache-${process.env.CACHE_ID || process.pid}`;
+const NAME = `${process.env.EXAMPLE_SHM_PREFIX || 'example-'}cluster-cache-${process.env.CACHE_ID || process.pid}`;
 const KEYS = 200;
 
 // Stands for a slow call (a database query, a model, a remote API).
@@ -35,7 +37,7 @@ if (cluster.isPrimary) {
       if (++exited < workers) return;
       // Every key was computed once in all (a worker that lost the race computed it again at
       // most once more); every other lookup was a hit.
-      console.log(JSON.stringify({ workers, keys: KEYS, entries: store.count('cache'), ...totals }));
+      console.log(JSON.stringify({ workers, keys: KEYS, entries: store.count('cache'), ...totals, segments: [NAME] }));
       store.close();
       Segment.unlink({ name: NAME });
     });

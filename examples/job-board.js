@@ -5,6 +5,9 @@
 //
 //   node examples/job-board.js [processes]
 //
+// The registry's segment is named EXAMPLE_SHM_PREFIX (default "example-") + "job-board-<pid>"; the
+// store's segment is named after it.
+//
 // In your project: require('shmstore') instead of require('..').
 const { fork } = require('child_process');
 const { Registry, Segment } = require('..');
@@ -33,7 +36,7 @@ if (process.argv[2] === 'worker') {
   process.send(mine, () => process.exit(0));
 } else {
   const processes = Number(process.argv[2] || 3);
-  const name = `example-job-board-${process.pid}`;
+  const name = `${process.env.EXAMPLE_SHM_PREFIX || 'example-'}job-board-${process.pid}`;
   const registry = Registry.create({ name, size: 1 << 20, maxEntries: 16 });
   let pending = processes;
   const claimed = [];
@@ -49,6 +52,7 @@ if (process.argv[2] === 'worker') {
         distinct: new Set(claimed).size,
         done: board.count('done'),
         structures: registry.list().map((e) => `${e.kind} ${e.name}`),
+        segments: [name],
       };
       board.close();
       registry.delete('board'); // unlinks the store's segment

@@ -6,6 +6,9 @@
 //
 //   node examples/tiered-cache.js redis://127.0.0.1:6379 [workers]
 //
+// The L1 stores' segments are named EXAMPLE_SHM_PREFIX (default "example-") + "tiered-<pid>-a"
+// and "-b".
+//
 // In your project: require('shmstore/keyv') and require('shmstore') instead of the paths below.
 const { fork } = require('child_process');
 const { Keyv } = require('keyv');
@@ -18,7 +21,7 @@ const KEYS = 20;
 const TTL = 60000;
 const [redisUrl, workersArg] = process.argv.slice(2);
 const RUN = process.env.TIERED_RUN || String(process.pid);
-const storeName = (machine) => `example-tiered-${RUN}-${machine}`;
+const storeName = (machine) => `${process.env.EXAMPLE_SHM_PREFIX || 'example-'}tiered-${RUN}-${machine}`;
 
 // One machine's cache: L1 over the machine's store, L2 in Redis, both in namespace 'prices'.
 function tieredCache(machine) {
@@ -69,7 +72,7 @@ async function main() {
   const ttlB = storeB.ttl('prices', 'sku:0');
   console.log(JSON.stringify({
     workers, keys: KEYS, computedOnA: computed, l1A: storeA.count('prices'), inRedis,
-    computedOnB, l1B: storeB.count('prices'), ttlBWithinL2: ttlB > 0 && ttlB <= TTL,
+    computedOnB, l1B: storeB.count('prices'), ttlBWithinL2: ttlB > 0 && ttlB <= TTL, segments: [storeName('a'), storeName('b')],
   }));
   await a.l2.clear();
   for (const m of [a, b]) {

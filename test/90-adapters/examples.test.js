@@ -1,18 +1,32 @@
 'use strict';
 // The runnable examples of examples/ run as a user would run them and print what they promise.
+// Each run names the segments it creates with a prefix of its own (EXAMPLE_SHM_PREFIX, which
+// every example honours), and afterwards no segment with that prefix may be left: a leak fails
+// the test, and segments other processes of the machine create or remove meanwhile do not matter.
 const assert = require('assert');
+const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { ROOT } = require('../helpers/process');
+const { ROOT, uniqueName, removeShm } = require('../helpers/process');
 const { startRedis } = require('../helpers/redis-server');
 
+const withPrefix = (prefix) => fs.readdirSync('/dev/shm').filter((n) => n.startsWith(prefix));
+
+// Runs an example; returns the JSON of its last line. The segments it says it made (`segments`)
+// must carry the run's prefix, and none with the prefix may be left once it exited.
 function runExample(file, ...args) {
+  const prefix = `${uniqueName('example')}-${crypto.randomBytes(4).toString('hex')}-`;
   const r = spawnSync(process.execPath, [path.join(ROOT, 'examples', file), ...args.map(String)], {
-    cwd: ROOT, encoding: 'utf8', timeout: 60000,
+    cwd: ROOT, encoding: 'utf8', timeout: 60000, env: { ...process.env, EXAMPLE_SHM_PREFIX: prefix },
   });
+  const left = withPrefix(prefix);
+  left.forEach(removeShm);
   assert.strictEqual(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout.trim().split('\n').pop());
+  assert.deepStrictEqual(left, [], `${file} left segments behind`);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop());
+  for (const name of out.segments || []) assert.ok(name.startsWith(prefix), `${file} named a segment ${name} without the prefix ${prefix}`);
+  return out;
 }
 
 describe('examples/', function () {
@@ -65,7 +79,6 @@ describe('examples/', function () {
   });
 
   it('cluster-cache.js: each key is computed about once across the workers, every other lookup hits, nothing is left in /dev/shm', function () {
-    const before = fs.readdirSync('/dev/shm').filter((n) => n.startsWith('example-cluster-cache-'));
     const workers = 3;
     const out = runExample('cluster-cache.js', workers);
     assert.strictEqual(out.entries, out.keys);
@@ -73,17 +86,15 @@ describe('examples/', function () {
     // A key may be computed by several workers that missed it at the same moment, never more
     // than once each.
     assert.ok(out.misses >= out.keys && out.misses <= workers * out.keys, JSON.stringify(out));
-    const after = fs.readdirSync('/dev/shm').filter((n) => n.startsWith('example-cluster-cache-'));
-    assert.deepStrictEqual(after, before);
+    assert.strictEqual(out.segments.length, 1); // runExample checked that it is gone
   });
 
   it('job-board.js: processes that open a mutex and a store by name hand out every job exactly once, and leave nothing in /dev/shm', function () {
-    const before = fs.readdirSync('/dev/shm').filter((n) => n.startsWith('example-job-board-'));
     const out = runExample('job-board.js', 3);
     assert.deepStrictEqual([out.claimed, out.distinct, out.done], [out.jobs, out.jobs, out.jobs]);
     assert.deepStrictEqual(out.structures, ['store board', 'mutex board.lock']);
-    const after = fs.readdirSync('/dev/shm').filter((n) => n.startsWith('example-job-board-'));
-    assert.deepStrictEqual(after, before);
+    // The registry's segment; the store's is named after it, so it carries the prefix too.
+    assert.strictEqual(out.segments.length, 1);
   });
 
   describe('with a redis-server', function () {
@@ -96,7 +107,6 @@ describe('examples/', function () {
     });
 
     it('tiered-cache.js: machine A\'s processes compute each price about once, machine B computes none and fills its L1 from Redis', function () {
-      const before = fs.readdirSync('/dev/shm').filter((n) => n.startsWith('example-tiered-'));
       const workers = 3;
       const out = runExample('tiered-cache.js', redis.url, workers);
       assert.deepStrictEqual([out.l1A, out.inRedis, out.l1B, out.computedOnB], [out.keys, out.keys, out.keys, 0]);
@@ -104,8 +114,7 @@ describe('examples/', function () {
       // than once each.
       assert.ok(out.computedOnA >= out.keys && out.computedOnA <= workers * out.keys, JSON.stringify(out));
       assert.strictEqual(out.ttlBWithinL2, true);
-      const after = fs.readdirSync('/dev/shm').filter((n) => n.startsWith('example-tiered-'));
-      assert.deepStrictEqual(after, before);
+      assert.strictEqual(out.segments.length, 2);
     });
   });
 });
