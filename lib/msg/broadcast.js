@@ -10,9 +10,9 @@
 // up for the others.
 const { threadId } = require('worker_threads');
 const { C } = require('../layout/layout');
-const v = require('../base/validate');
 const { OwnerTable, identityOf, GONE } = require('../ownership/owners');
 const region = require('./region');
+const { RegionHandle, make } = require('./handle');
 const codec = require('./codec');
 const { msgError } = require('./errors');
 const { wakeAll, oncePer } = require('./park');
@@ -25,20 +25,14 @@ const RECHECK_MS = C.BCAST_RECHECK_MS;
 const MAX_BYTES = 2 ** 31;
 const DEFAULT_MESSAGE_BYTES = 248; // a 256-byte record
 const CREATE_KEYS = ['name', 'path', 'buffer', 'byteOffset', 'size', 'capacity', 'messageBytes', 'startPosition'];
-const OPEN_KEYS = ['name', 'path', 'buffer', 'byteOffset'];
-const kInternal = Symbol('shmstore.Broadcast.internal');
 
 const strideOf = (messageBytes) => Math.ceil((R.HEADER_BYTES + messageBytes) / C.BCAST_RECORD_ALIGN) * C.BCAST_RECORD_ALIGN;
 const bytesFor = (capacity, messageBytes) => C.BCAST_RECORDS_OFFSET + capacity * strideOf(messageBytes);
 
-function validateShape(capacity, messageBytes) {
-  region.validateCapacity(capacity, 'options.capacity', C.BCAST_MIN_CAPACITY);
-  if (capacity > C.BCAST_MAX_CAPACITY) throw v.rangeError(`The "options.capacity" argument must be <= ${C.BCAST_MAX_CAPACITY}. Received ${capacity}`);
-  v.validateInteger(messageBytes, 'options.messageBytes', 1, C.BCAST_MAX_MESSAGE_BYTES);
-  if (bytesFor(capacity, messageBytes) > MAX_BYTES) {
-    throw v.rangeError(`A broadcast of ${capacity} records of ${messageBytes} bytes exceeds ${MAX_BYTES} bytes`);
-  }
-}
+const LIMITS = Object.freeze({
+  minCapacity: C.BCAST_MIN_CAPACITY, maxCapacity: C.BCAST_MAX_CAPACITY, maxMessageBytes: C.BCAST_MAX_MESSAGE_BYTES,
+  maxBytes: MAX_BYTES, bytesFor, what: 'broadcast', noun: 'broadcast', unit: 'records',
+});
 
 // Claims an owner record for `self`; when the table is full, drops the gone owners first.
 function claimOwner(state) {
@@ -66,55 +60,38 @@ function dropGone(state) {
   return dropped;
 }
 
-class Broadcast {
-  #segment;
-  #buffer;
-  #byteOffset;
+class Broadcast extends RegionHandle {
   #state;
   #slot = 0;
   #token = 0;
-  #closed = false;
   #subscribers = new Set();
   capacity;
 
   /** @private Use Broadcast.create() or Broadcast.open(). */
   constructor(token, where, shape) {
-    if (token !== kInternal) throw new TypeError('Broadcast cannot be constructed directly: use Broadcast.create() or Broadcast.open()');
-    this.#segment = where.segment;
-    this.#buffer = where.segment ? where.segment.buffer : where.buffer;
-    this.#byteOffset = where.byteOffset;
-    try {
-      if (shape) region.stamp(this.#buffer, where.byteOffset, C.MSG_KIND_BROADCAST, shape.capacity, shape.messageBytes);
-      const h = region.checkHeader(this.#buffer, where.byteOffset, C.MSG_KIND_BROADCAST);
-      if (h.capacity > C.BCAST_MAX_CAPACITY || h.capacity < C.BCAST_MIN_CAPACITY || h.elementSize < 1 ||
-          h.elementSize > C.BCAST_MAX_MESSAGE_BYTES || bytesFor(h.capacity, h.elementSize) > MAX_BYTES) {
-        throw msgError('ERR_CORRUPT', `Broadcast header: capacity ${h.capacity}, message bytes ${h.elementSize}`);
-      }
-      const bytes = bytesFor(h.capacity, h.elementSize);
-      if (where.byteOffset + bytes > this.#buffer.byteLength) {
-        throw msgError('ERR_BAD_SIZE', `The broadcast needs ${bytes} bytes at ${where.byteOffset}; the memory holds ${this.#buffer.byteLength}`);
-      }
-      this.capacity = h.capacity;
-      const u32 = new Uint32Array(this.#buffer, where.byteOffset, bytes / WORD);
-      const i32 = new Int32Array(this.#buffer, where.byteOffset, bytes / WORD);
-      this.#state = {
-        u32,
-        buf: Buffer.from(this.#buffer, where.byteOffset, bytes),
-        mask: h.capacity - 1,
-        capacity: h.capacity,
-        messageBytes: h.elementSize,
-        strideWords: strideOf(h.elementSize) / WORD,
-        owners: new OwnerTable(u32, OWNERS, C.BCAST_OWNER_SLOTS),
-        self: identityOf(process.pid, threadId),
-        i32,
-        wakeAll: (index) => wakeAll(i32, index),
-      };
-      this.#slot = this.#attach(0);
-      this.#token = this.#state.owners.watch(this.#slot, this.#state.self);
-    } catch (e) {
-      if (this.#segment) this.#segment.close();
-      throw e;
-    }
+    super(token, where, 'broadcast');
+    const buffer = this.buffer;
+    const at = where.byteOffset;
+    if (shape) region.stamp(buffer, at, C.MSG_KIND_BROADCAST, shape.capacity, shape.messageBytes);
+    const h = region.checkShape(buffer, at, C.MSG_KIND_BROADCAST, LIMITS);
+    const { bytes } = h;
+    this.capacity = h.capacity;
+    const u32 = new Uint32Array(buffer, at, bytes / WORD);
+    const i32 = new Int32Array(buffer, at, bytes / WORD);
+    this.#state = {
+      u32,
+      buf: Buffer.from(buffer, at, bytes),
+      mask: h.capacity - 1,
+      capacity: h.capacity,
+      messageBytes: h.messageBytes,
+      strideWords: strideOf(h.messageBytes) / WORD,
+      owners: new OwnerTable(u32, OWNERS, C.BCAST_OWNER_SLOTS),
+      self: identityOf(process.pid, threadId),
+      i32,
+      wakeAll: (index) => wakeAll(i32, index),
+    };
+    this.#slot = this.#attach(0);
+    this.#token = this.#state.owners.watch(this.#slot, this.#state.self);
   }
 
   // Claims an owner record and writes its party record: `roles` and, for a subscriber, its cursor.
@@ -128,10 +105,9 @@ class Broadcast {
 
   /** Creates a broadcast channel: a new segment (exclusive), or one in a SharedArrayBuffer. */
   static create(options) {
-    v.validateObject(options, 'options');
-    if (options.capacity === undefined) throw v.typeError('The "options.capacity" argument is required');
+    region.validateCreateOptions(options);
     const messageBytes = options.messageBytes ?? DEFAULT_MESSAGE_BYTES;
-    validateShape(options.capacity, messageBytes);
+    region.validateShape(options.capacity, messageBytes, LIMITS);
     const start = region.startPositionOf(options);
     const bytes = bytesFor(options.capacity, messageBytes);
     const where = region.place(options, { create: true, keys: CREATE_KEYS, bytes });
@@ -146,48 +122,29 @@ class Broadcast {
       const p = (start + k) >>> 0;
       Atomics.store(u32, R.RECORDS + (p & (options.capacity - 1)) * stride, R.seqOf(p - options.capacity, C.BCAST_SEQ_SKIPPED));
     }
-    return new Broadcast(kInternal, where, { capacity: options.capacity, messageBytes });
-  }
-
-  /** Opens an existing broadcast channel (its header gives the capacity and record size). */
-  static open(options) {
-    v.validateObject(options, 'options');
-    return new Broadcast(kInternal, region.place(options, { create: false, keys: OPEN_KEYS, bytes: null }));
+    return make(Broadcast, where, { capacity: options.capacity, messageBytes });
   }
 
   /** The bytes a broadcast of `capacity` records of `options.messageBytes` (248) needs. */
   static bytesFor(capacity, options) {
     const messageBytes = region.messageBytesOption(options, DEFAULT_MESSAGE_BYTES);
-    validateShape(capacity, messageBytes);
+    region.validateShape(capacity, messageBytes, LIMITS);
     return bytesFor(capacity, messageBytes);
-  }
-
-  get buffer() {
-    this.#usable();
-    return this.#buffer;
-  }
-
-  get byteOffset() {
-    return this.#byteOffset;
   }
 
   get messageBytes() {
     return this.#state.messageBytes;
   }
 
-  get closed() {
-    return this.#closed;
-  }
-
   /** Publications given up because their publisher died while writing them. */
   get skipped() {
-    this.#usable();
+    this.usable_();
     return Atomics.load(this.#state.u32, R.SKIPPED);
   }
 
   /** The live subscribers of every process; subscribers that are gone are dropped first. */
   get subscribers() {
-    this.#usable();
+    this.usable_();
     const s = this.#state;
     dropGone(s);
     let n = 0;
@@ -203,7 +160,7 @@ class Broadcast {
    * subscriber a lap or more behind is checked by the gone rule and dropped if it is gone.
    */
   get maxLag() {
-    this.#usable();
+    this.usable_();
     const s = this.#state;
     const tail = Atomics.load(s.u32, R.TAIL);
     let max = 0;
@@ -219,10 +176,6 @@ class Broadcast {
     return max;
   }
 
-  #usable() {
-    if (this.#closed) throw region.closedError('broadcast');
-  }
-
   // At most once per RECHECK_MS per handle: whether to look for a gone publisher's record.
   #repair = oncePer(RECHECK_MS);
 
@@ -231,7 +184,7 @@ class Broadcast {
    * overwritten. Spins only while another publisher finishes the record one lap earlier.
    */
   publish(value) {
-    this.#usable();
+    this.usable_();
     const { tag, payload } = codec.prepare(value, 'value');
     const length = codec.encodedLength(payload, this.#state.messageBytes);
     if (length > this.#state.messageBytes) throw codec.tooLarge(length, this.#state.messageBytes);
@@ -240,7 +193,7 @@ class Broadcast {
 
   /** A new subscriber: it receives every message published from now on. */
   subscribe() {
-    this.#usable();
+    this.usable_();
     const slot = this.#attach(R.SUBSCRIBE);
     let sub;
     try {
@@ -255,17 +208,14 @@ class Broadcast {
 
   /** Closes this handle and its subscribers (their owner records are released); the channel stays. */
   close() {
-    if (this.#closed) return;
+    if (this.closed) return;
     for (const sub of [...this.#subscribers]) sub.close();
-    this.#closed = true;
     const s = this.#state;
     Atomics.store(s.u32, R.partyWord(this.#slot, R.ROLES), 0);
     s.owners.unwatch(this.#token);
     s.owners.release(this.#slot);
-    if (this.#segment) this.#segment.close();
+    super.close();
   }
 }
-
-if (typeof Symbol.dispose === 'symbol') Broadcast.prototype[Symbol.dispose] = Broadcast.prototype.close;
 
 module.exports = { Broadcast, Subscriber };

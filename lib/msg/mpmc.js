@@ -8,10 +8,10 @@
 // such a slot is lost, never duplicated: `queue.skipped` counts them.
 const { threadId } = require('worker_threads');
 const { C, W } = require('../layout/layout');
-const v = require('../base/validate');
 const { OwnerTable, identityOf, GONE } = require('../ownership/owners');
 const { addLatency } = require('./latency');
 const region = require('./region');
+const { RegionHandle, make } = require('./handle');
 const codec = require('./codec');
 const { msgError } = require('./errors');
 const { timeoutOf, asyncOptions, timedOut, blockUntil, blockUntilAsync, wakeWaiters } = require('./park');
@@ -43,30 +43,16 @@ const kClosable = Symbol('shmstore.MpmcQueue.closable');
 const kPrepare = Symbol('shmstore.MpmcQueue.prepare');
 const kPush = Symbol('shmstore.MpmcQueue.push');
 const CREATE_KEYS = ['name', 'path', 'buffer', 'byteOffset', 'size', 'capacity', 'messageBytes', 'startPosition'];
-const OPEN_KEYS = ['name', 'path', 'buffer', 'byteOffset'];
-const kInternal = Symbol('shmstore.MpmcQueue.internal');
 
 const strideOf = (messageBytes) => Math.ceil((SLOT_HEADER + messageBytes) / C.MPMC_SLOT_ALIGN) * C.MPMC_SLOT_ALIGN;
 const bytesFor = (capacity, messageBytes) => SLOTS + capacity * strideOf(messageBytes);
 
 const LIMITS = Object.freeze({
   minCapacity: C.MPMC_MIN_CAPACITY, maxCapacity: C.MPMC_MAX_CAPACITY, maxMessageBytes: C.MPMC_MAX_MESSAGE_BYTES,
-  maxBytes: MAX_BYTES, bytesFor, what: 'MPMC queue',
+  maxBytes: MAX_BYTES, bytesFor, what: 'MPMC queue', noun: 'queue', unit: 'slots',
 });
 
-function validateShape(capacity, messageBytes) {
-  region.validateCapacity(capacity, 'options.capacity', C.MPMC_MIN_CAPACITY);
-  if (capacity > C.MPMC_MAX_CAPACITY) throw v.rangeError(`The "options.capacity" argument must be <= ${C.MPMC_MAX_CAPACITY}. Received ${capacity}`);
-  v.validateInteger(messageBytes, 'options.messageBytes', 1, C.MPMC_MAX_MESSAGE_BYTES);
-  if (bytesFor(capacity, messageBytes) > MAX_BYTES) {
-    throw v.rangeError(`A queue of ${capacity} slots of ${messageBytes} bytes exceeds ${MAX_BYTES} bytes`);
-  }
-}
-
-class MpmcQueue {
-  #segment;
-  #buffer;
-  #byteOffset;
+class MpmcQueue extends RegionHandle {
   #i32;
   #buf;
   #mask;
@@ -81,7 +67,6 @@ class MpmcQueue {
   #consumePosAt = 0;
   #lastRepair = -Infinity;
   #closable = false;
-  #closed = false;
   #waits;
   /** @private The region as mpmc-slots.js sees it. */
   u32;
@@ -89,29 +74,23 @@ class MpmcQueue {
 
   /** @private Use MpmcQueue.create() or MpmcQueue.open(). */
   constructor(token, where, shape) {
-    if (token !== kInternal) throw new TypeError('MpmcQueue cannot be constructed directly: use MpmcQueue.create() or MpmcQueue.open()');
-    this.#segment = where.segment;
-    this.#buffer = where.segment ? where.segment.buffer : where.buffer;
-    this.#byteOffset = where.byteOffset;
-    try {
-      if (shape) region.stamp(this.#buffer, where.byteOffset, C.MSG_KIND_MPMC, shape.capacity, shape.messageBytes);
-      const h = region.checkShape(this.#buffer, where.byteOffset, C.MSG_KIND_MPMC, LIMITS);
-      const { bytes } = h;
-      this.capacity = h.capacity;
-      this.#mask = h.capacity - 1;
-      this.#messageBytes = h.messageBytes;
-      this.#strideWords = strideOf(h.messageBytes) / WORD;
-      this.u32 = new Uint32Array(this.#buffer, where.byteOffset, bytes / WORD);
-      this.#i32 = new Int32Array(this.#buffer, where.byteOffset, bytes / WORD);
-      this.#buf = Buffer.from(this.#buffer, where.byteOffset, bytes);
-      this.#waits = { u32: this.u32, i32: this.#i32, usable: () => this.#usable() };
-      this.#owners = new OwnerTable(this.u32, OWNERS, C.MPMC_OWNER_SLOTS);
-      this.#self = identityOf(process.pid, threadId);
-      this.#claim();
-    } catch (e) {
-      if (this.#segment) this.#segment.close();
-      throw e;
-    }
+    super(token, where, 'queue');
+    const buffer = this.buffer;
+    const at = where.byteOffset;
+    if (shape) region.stamp(buffer, at, C.MSG_KIND_MPMC, shape.capacity, shape.messageBytes);
+    const h = region.checkShape(buffer, at, C.MSG_KIND_MPMC, LIMITS);
+    const { bytes } = h;
+    this.capacity = h.capacity;
+    this.#mask = h.capacity - 1;
+    this.#messageBytes = h.messageBytes;
+    this.#strideWords = strideOf(h.messageBytes) / WORD;
+    this.u32 = new Uint32Array(buffer, at, bytes / WORD);
+    this.#i32 = new Int32Array(buffer, at, bytes / WORD);
+    this.#buf = Buffer.from(buffer, at, bytes);
+    this.#waits = { u32: this.u32, i32: this.#i32, usable: () => this.usable_() };
+    this.#owners = new OwnerTable(this.u32, OWNERS, C.MPMC_OWNER_SLOTS);
+    this.#self = identityOf(process.pid, threadId);
+    this.#claim();
   }
 
   #claim() {
@@ -136,10 +115,9 @@ class MpmcQueue {
 
   /** Creates a queue: a new segment (exclusive), or a queue in a SharedArrayBuffer. */
   static create(options) {
-    v.validateObject(options, 'options');
-    if (options.capacity === undefined) throw v.typeError('The "options.capacity" argument is required');
+    region.validateCreateOptions(options);
     const messageBytes = options.messageBytes ?? DEFAULT_MESSAGE_BYTES;
-    validateShape(options.capacity, messageBytes);
+    region.validateShape(options.capacity, messageBytes, LIMITS);
     const start = region.startPositionOf(options);
     const bytes = bytesFor(options.capacity, messageBytes);
     const where = region.place(options, { create: true, keys: CREATE_KEYS, bytes });
@@ -155,18 +133,12 @@ class MpmcQueue {
       const p = (start + k) >>> 0;
       Atomics.store(slots, (p & (options.capacity - 1)) * stride, S.seqOf(p, 0));
     }
-    return new MpmcQueue(kInternal, where, { capacity: options.capacity, messageBytes });
-  }
-
-  /** Opens an existing queue (its header gives the capacity and slot size). */
-  static open(options) {
-    v.validateObject(options, 'options');
-    return new MpmcQueue(kInternal, region.place(options, { create: false, keys: OPEN_KEYS, bytes: null }));
+    return make(MpmcQueue, where, { capacity: options.capacity, messageBytes });
   }
 
   static bytesFor(capacity, options) {
     const messageBytes = region.messageBytesOption(options, DEFAULT_MESSAGE_BYTES);
-    validateShape(capacity, messageBytes);
+    region.validateShape(capacity, messageBytes, LIMITS);
     return bytesFor(capacity, messageBytes);
   }
 
@@ -175,39 +147,23 @@ class MpmcQueue {
     return SLOTS / WORD + (pos & this.#mask) * this.#strideWords;
   }
 
-  get buffer() {
-    this.#usable();
-    return this.#buffer;
-  }
-
-  get byteOffset() {
-    return this.#byteOffset;
-  }
-
   get messageBytes() {
     return this.#messageBytes;
   }
 
   /** Messages queued or being written or read (a snapshot: others move it meanwhile). */
   get size() {
-    this.#usable();
+    this.usable_();
     const n = S.diff(Atomics.load(this.u32, TAIL), Atomics.load(this.u32, HEAD));
     return Math.max(0, Math.min(n, this.capacity));
   }
 
   /** Slots finished for gone parties: { writes } never delivered, { reads } lost or delivered to the dead consumer. */
   get skipped() {
-    this.#usable();
+    this.usable_();
     return { writes: Atomics.load(this.u32, S.SKIPPED_WRITES), reads: Atomics.load(this.u32, S.SKIPPED_READS) };
   }
 
-  get closed() {
-    return this.#closed;
-  }
-
-  #usable() {
-    if (this.#closed) throw region.closedError('queue');
-  }
 
   // At most once per RECHECK_MS: finish the slots of gone parties that block the queue.
   #maybeRepair() {
@@ -220,7 +176,7 @@ class MpmcQueue {
   // ---- producing ---------------------------------------------------------------------------
 
   #prepare(value) {
-    this.#usable();
+    this.usable_();
     const { tag, payload } = codec.prepare(value, 'value');
     const length = codec.encodedLength(payload, this.#messageBytes);
     if (length > this.#messageBytes) throw codec.tooLarge(length, this.#messageBytes);
@@ -348,7 +304,7 @@ class MpmcQueue {
 
   /** Dequeues the next message, or returns undefined when the queue is empty. */
   tryDequeue() {
-    this.#usable();
+    this.usable_();
     const r = this.#pop();
     return r === NONE ? undefined : r;
   }
@@ -356,7 +312,7 @@ class MpmcQueue {
   /** Dequeues, blocking the thread while the queue is empty. ERR_QUEUE_TIMEOUT after timeoutMs. */
   dequeue(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
-    this.#usable();
+    this.usable_();
     const first = this.#pop();
     if (first !== NONE) return first;
     const r = this.#block(CONSUMER_WAITERS, PRODUCED, () => this.#pop(), timeout);
@@ -367,7 +323,7 @@ class MpmcQueue {
   /** Like dequeue() without blocking the event loop; options { timeoutMs, signal }. */
   dequeueAsync(options) {
     const { timeout, signal } = asyncOptions(options);
-    this.#usable();
+    this.usable_();
     return this.#blockAsync(CONSUMER_WAITERS, PRODUCED, () => this.#pop(), timeout, signal)
       .then((r) => { if (r === NONE) throw timedOut('dequeueAsync()', timeout); return r; });
   }
@@ -385,16 +341,13 @@ class MpmcQueue {
 
   /** Releases the handle's owner slot (and closes its segment); the queue stays. Idempotent. */
   close() {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.closed) return;
     Atomics.store(this.u32, this.#rolesAt, 0);
     this.#owners.unwatch(this.#token);
     this.#owners.release(this.#slot);
-    if (this.#segment) this.#segment.close();
+    super.close();
   }
 }
-
-if (typeof Symbol.dispose === 'symbol') MpmcQueue.prototype[Symbol.dispose] = MpmcQueue.prototype.close;
 Object.defineProperty(MpmcQueue, 'SLOTS_OFFSET', { value: SLOTS, enumerable: true });
 
 // Opt-in latency histograms (lib/msg/latency.js).

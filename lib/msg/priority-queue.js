@@ -9,6 +9,7 @@ const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
 const { Mutex } = require('../sync/mutex');
 const region = require('./region');
+const { RegionHandle, make } = require('./handle');
 const codec = require('./codec');
 const { msgError } = require('./errors');
 const { timeoutOf, asyncOptions, timedOut, blockUntil, blockUntilAsync, wakeWaiters } = require('./park');
@@ -35,27 +36,14 @@ const SPINS = 20;
 const NONE = Symbol('none');
 const ORDERS = { min: C.PQ_ORDER_MIN, max: C.PQ_ORDER_MAX };
 const CREATE_KEYS = ['name', 'path', 'buffer', 'byteOffset', 'size', 'capacity', 'messageBytes', 'order'];
-const OPEN_KEYS = ['name', 'path', 'buffer', 'byteOffset'];
-const kInternal = Symbol('shmstore.PriorityQueue.internal');
 
 const strideOf = (messageBytes) => Math.ceil((NODE_HEADER + messageBytes) / C.PQ_NODE_ALIGN) * C.PQ_NODE_ALIGN;
 const bytesFor = (capacity, messageBytes) => partsOf(capacity, strideOf(messageBytes)).end;
 
 const LIMITS = Object.freeze({
   minCapacity: C.PQ_MIN_CAPACITY, maxCapacity: C.PQ_MAX_CAPACITY, maxMessageBytes: C.PQ_MAX_MESSAGE_BYTES,
-  maxBytes: MAX_BYTES, bytesFor, what: 'priority queue',
+  maxBytes: MAX_BYTES, bytesFor, what: 'priority queue', noun: 'priority queue', unit: 'nodes',
 });
-
-function shapeOf(capacity, options) {
-  const messageBytes = options?.messageBytes ?? DEFAULT_MESSAGE_BYTES;
-  region.validateCapacity(capacity, 'options.capacity', C.PQ_MIN_CAPACITY);
-  if (capacity > C.PQ_MAX_CAPACITY) throw v.rangeError(`The "options.capacity" argument must be <= ${C.PQ_MAX_CAPACITY}. Received ${capacity}`);
-  v.validateInteger(messageBytes, 'options.messageBytes', 1, C.PQ_MAX_MESSAGE_BYTES);
-  if (bytesFor(capacity, messageBytes) > MAX_BYTES) {
-    throw v.rangeError(`A priority queue of ${capacity} nodes of ${messageBytes} bytes exceeds ${MAX_BYTES} bytes`);
-  }
-  return messageBytes;
-}
 
 function orderOf(order) {
   if (order === undefined) return C.PQ_ORDER_MAX;
@@ -68,51 +56,41 @@ function validatePriority(priority) {
   if (priority === -Infinity) throw v.rangeError('The "priority" argument must be a finite number. Received -Infinity');
 }
 
-class PriorityQueue {
-  #segment;
-  #buffer;
-  #byteOffset;
+class PriorityQueue extends RegionHandle {
   #u32;
   #buf;
   #messageBytes;
   #heap;
   #mutex;
-  #closed = false;
   #waits;
   capacity;
 
   /** @private Use PriorityQueue.create() or PriorityQueue.open(). */
   constructor(token, where, create) {
-    if (token !== kInternal) throw new TypeError('PriorityQueue cannot be constructed directly: use PriorityQueue.create() or PriorityQueue.open()');
-    this.#segment = where.segment;
-    this.#buffer = where.segment ? where.segment.buffer : where.buffer;
-    this.#byteOffset = where.byteOffset;
-    try {
-      const h = region.checkShape(this.#buffer, where.byteOffset, C.MSG_KIND_PRIORITY_QUEUE, LIMITS);
-      const { bytes } = h;
-      this.capacity = h.capacity;
-      this.#messageBytes = h.messageBytes;
-      const u32 = new Uint32Array(this.#buffer, where.byteOffset, bytes / WORD);
-      this.#u32 = u32;
-      const order = Atomics.load(u32, ORDER);
-      if (order !== C.PQ_ORDER_MIN && order !== C.PQ_ORDER_MAX) throw msgError('ERR_CORRUPT', `Priority queue order ${order}`);
-      const f64 = new Float64Array(this.#buffer, where.byteOffset, bytes / F64);
-      this.#heap = new Heap(u32, f64, h.capacity, strideOf(h.messageBytes), order === C.PQ_ORDER_MAX);
-      this.#buf = Buffer.from(this.#buffer, where.byteOffset, bytes);
-      this.#waits = { u32, i32: new Int32Array(this.#buffer, where.byteOffset, bytes / WORD), usable: () => this.#usable() };
-      const at = { buffer: this.#buffer, byteOffset: where.byteOffset + C.PQ_MUTEX_OFFSET };
-      this.#mutex = create ? Mutex.create(at) : Mutex.open(at);
-    } catch (e) {
-      if (this.#segment) this.#segment.close();
-      throw e;
-    }
+    super(token, where, 'priority queue');
+    const buffer = this.buffer;
+    const at = where.byteOffset;
+    const h = region.checkShape(buffer, at, C.MSG_KIND_PRIORITY_QUEUE, LIMITS);
+    const { bytes } = h;
+    this.capacity = h.capacity;
+    this.#messageBytes = h.messageBytes;
+    const u32 = new Uint32Array(buffer, at, bytes / WORD);
+    this.#u32 = u32;
+    const order = Atomics.load(u32, ORDER);
+    if (order !== C.PQ_ORDER_MIN && order !== C.PQ_ORDER_MAX) throw msgError('ERR_CORRUPT', `Priority queue order ${order}`);
+    const f64 = new Float64Array(buffer, at, bytes / F64);
+    this.#heap = new Heap(u32, f64, h.capacity, strideOf(h.messageBytes), order === C.PQ_ORDER_MAX);
+    this.#buf = Buffer.from(buffer, at, bytes);
+    this.#waits = { u32, i32: new Int32Array(buffer, at, bytes / WORD), usable: () => this.usable_() };
+    const mutexAt = { buffer, byteOffset: at + C.PQ_MUTEX_OFFSET };
+    this.#mutex = create ? Mutex.create(mutexAt) : Mutex.open(mutexAt);
   }
 
   /** Creates a priority queue: a new segment (exclusive), or one in a SharedArrayBuffer. */
   static create(options) {
-    v.validateObject(options, 'options');
-    if (options.capacity === undefined) throw v.typeError('The "options.capacity" argument is required');
-    const messageBytes = shapeOf(options.capacity, options);
+    region.validateCreateOptions(options);
+    const messageBytes = options.messageBytes ?? DEFAULT_MESSAGE_BYTES;
+    region.validateShape(options.capacity, messageBytes, LIMITS);
     const order = orderOf(options.order);
     const bytes = bytesFor(options.capacity, messageBytes);
     const where = region.place(options, { create: true, keys: CREATE_KEYS, bytes });
@@ -125,35 +103,18 @@ class PriorityQueue {
     new Heap(u32, null, options.capacity, strideOf(messageBytes), false).init();
     region.stamp(buffer, where.byteOffset, C.MSG_KIND_PRIORITY_QUEUE, options.capacity, messageBytes);
     try {
-      return new PriorityQueue(kInternal, where, true);
+      return make(PriorityQueue, where, true);
     } catch (e) {
       Atomics.store(u32, C.MSG_HEADER_OFFSET / WORD + W.MSG_HEADER.MAGIC, 0);
       throw e;
     }
   }
 
-  /** Opens an existing priority queue (its header gives the capacity and node size). */
-  static open(options) {
-    v.validateObject(options, 'options');
-    return new PriorityQueue(kInternal, region.place(options, { create: false, keys: OPEN_KEYS, bytes: null }), false);
-  }
-
   /** The bytes a priority queue of `capacity` nodes takes; options { messageBytes }. */
   static bytesFor(capacity, options) {
-    if (options !== undefined) {
-      v.validateObject(options, 'options');
-      v.validateKeys(options, 'options', ['messageBytes', 'order']);
-    }
-    return bytesFor(capacity, shapeOf(capacity, options));
-  }
-
-  get buffer() {
-    this.#usable();
-    return this.#buffer;
-  }
-
-  get byteOffset() {
-    return this.#byteOffset;
+    const messageBytes = region.messageBytesOption(options, DEFAULT_MESSAGE_BYTES, ['messageBytes', 'order']);
+    region.validateShape(capacity, messageBytes, LIMITS);
+    return bytesFor(capacity, messageBytes);
   }
 
   get messageBytes() {
@@ -167,23 +128,16 @@ class PriorityQueue {
 
   /** Messages queued (a snapshot). */
   get size() {
-    this.#usable();
+    this.usable_();
     return Math.min(this.#heap.count, this.capacity);
   }
 
   /** How many times the heap was rebuilt after a holder of its mutex died (wraps at 2^32). */
   get rebuilds() {
-    this.#usable();
+    this.usable_();
     return Atomics.load(this.#u32, REBUILDS);
   }
 
-  get closed() {
-    return this.#closed;
-  }
-
-  #usable() {
-    if (this.#closed) throw region.closedError('priority queue');
-  }
 
   // Runs fn() holding the mutex, after rebuilding the heap if its last holder died. A throw
   // leaves the mutex released with the recovery pending (the next holder rebuilds).
@@ -195,7 +149,7 @@ class PriorityQueue {
   }
 
   #prepare(value, priority) {
-    this.#usable();
+    this.usable_();
     validatePriority(priority);
     const { tag, payload } = codec.prepare(value, 'value');
     const length = codec.encodedLength(payload, this.#messageBytes);
@@ -270,7 +224,7 @@ class PriorityQueue {
 
   /** Dequeues the first message (by order, then FIFO), or returns undefined when empty. */
   tryDequeue() {
-    this.#usable();
+    this.usable_();
     const r = this.#pop(false);
     return r === NONE ? undefined : r;
   }
@@ -278,7 +232,7 @@ class PriorityQueue {
   /** Dequeues, blocking the thread while the queue is empty. ERR_QUEUE_TIMEOUT after timeoutMs. */
   dequeue(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
-    this.#usable();
+    this.usable_();
     const r = blockUntil(this.#waits, DEQUEUE_WAITERS, ENQUEUED, () => this.#pop(false), NONE, timeout, SPINS, RECHECK_MS);
     if (r === NONE) throw timedOut('dequeue()', timeout);
     return r;
@@ -287,27 +241,24 @@ class PriorityQueue {
   /** Like dequeue() without blocking the event loop; options { timeoutMs, signal }. */
   dequeueAsync(options) {
     const { timeout, signal } = asyncOptions(options);
-    this.#usable();
+    this.usable_();
     return blockUntilAsync(this.#waits, DEQUEUE_WAITERS, ENQUEUED, () => this.#pop(false), NONE, timeout, signal, RECHECK_MS)
       .then((r) => { if (r === NONE) throw timedOut('dequeueAsync()', timeout); return r; });
   }
 
   /** The first message without removing it, or undefined when empty. */
   peek() {
-    this.#usable();
+    this.usable_();
     const r = this.#pop(true);
     return r === NONE ? undefined : r;
   }
 
   /** Releases the handle (its mutex handle and segment); the queue stays. Idempotent. */
   close() {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.closed) return;
     this.#mutex.close();
-    if (this.#segment) this.#segment.close();
+    super.close();
   }
 }
-
-if (typeof Symbol.dispose === 'symbol') PriorityQueue.prototype[Symbol.dispose] = PriorityQueue.prototype.close;
 
 module.exports = { PriorityQueue };

@@ -136,12 +136,35 @@ function checkShape(buffer, byteOffset, kind, limits) {
   return { capacity: h.capacity, messageBytes: h.elementSize, bytes };
 }
 
-/** The `messageBytes` of bytesFor(capacity, options) (validated by the caller's shape check). */
-function messageBytesOption(options, fallback) {
+/**
+ * The `messageBytes` of bytesFor(capacity, options), whose keys may be `keys` (validated by the
+ * caller's shape check).
+ */
+function messageBytesOption(options, fallback, keys = ['messageBytes']) {
   if (options === undefined) return fallback;
   v.validateObject(options, 'options');
-  v.validateKeys(options, 'options', ['messageBytes']);
+  v.validateKeys(options, 'options', keys);
   return options.messageBytes ?? fallback;
+}
+
+/**
+ * Validates the shape a creator asks for against `limits` (as checkShape's, with `noun` and
+ * `unit` naming the structure and its slots in the message): a power-of-two capacity in
+ * [minCapacity, maxCapacity], 1 to maxMessageBytes bytes per message, at most maxBytes in all.
+ */
+function validateShape(capacity, messageBytes, limits) {
+  validateCapacity(capacity, 'options.capacity', limits.minCapacity);
+  if (capacity > limits.maxCapacity) throw v.rangeError(`The "options.capacity" argument must be <= ${limits.maxCapacity}. Received ${capacity}`);
+  v.validateInteger(messageBytes, 'options.messageBytes', 1, limits.maxMessageBytes);
+  if (limits.bytesFor(capacity, messageBytes) > limits.maxBytes) {
+    throw v.rangeError(`A ${limits.noun} of ${capacity} ${limits.unit} of ${messageBytes} bytes exceeds ${limits.maxBytes} bytes`);
+  }
+}
+
+/** The options of create(): an object with a `capacity`. */
+function validateCreateOptions(options) {
+  v.validateObject(options, 'options');
+  if (options.capacity === undefined) throw v.typeError('The "options.capacity" argument is required');
 }
 
 /** The `startPosition` creation option (a test hook for the wrap of positions at 2^32): 0 by default. */
@@ -157,5 +180,6 @@ function closedError(what) {
 }
 
 module.exports = {
-  place, stamp, checkHeader, checkShape, readHeader, validateCapacity, isPowerOfTwo, closedError, messageBytesOption, startPositionOf,
+  place, stamp, checkHeader, checkShape, readHeader, validateCapacity, validateShape, validateCreateOptions, isPowerOfTwo, closedError,
+  messageBytesOption, startPositionOf,
 };

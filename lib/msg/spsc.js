@@ -14,6 +14,7 @@ const { addLatency } = require('./latency');
 const { msgError } = require('./errors');
 const v = require('../base/validate');
 const region = require('./region');
+const { RegionHandle, make } = require('./handle');
 const codec = require('./codec');
 const { park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut } = require('./park');
 
@@ -37,8 +38,6 @@ const SPINS = 100;
 // between its store and its wake).
 const PARK_MS = 200;
 const CREATE_KEYS = ['name', 'path', 'buffer', 'byteOffset', 'size', 'capacity', 'elementSize', 'startPosition'];
-const OPEN_KEYS = ['name', 'path', 'buffer', 'byteOffset'];
-const kInternal = Symbol('shmstore.SpscRing.internal');
 
 const align4 = (n) => (n + 3) & ~3;
 
@@ -59,10 +58,7 @@ function validateShape(capacity, elementSize) {
   }
 }
 
-class SpscRing {
-  #segment;
-  #buffer;
-  #byteOffset;
+class SpscRing extends RegionHandle {
   #u32;
   #i32;
   #u8;
@@ -76,41 +72,32 @@ class SpscRing {
   #intoTarget = null; // the last target of dequeueInto and its views (no allocation on reuse)
   #intoU8 = null;
   #intoU32 = null;
-  #closed = false;
 
   /** @private Use SpscRing.create() or SpscRing.open(). */
   constructor(token, where, shape) {
-    if (token !== kInternal) throw new TypeError('SpscRing cannot be constructed directly: use SpscRing.create() or SpscRing.open()');
-    this.#segment = where.segment;
-    this.#buffer = where.segment ? where.segment.buffer : where.buffer;
-    this.#byteOffset = where.byteOffset;
-    try {
-      if (shape) {
-        region.stamp(this.#buffer, where.byteOffset, C.MSG_KIND_SPSC, shape.capacity, shape.elementSize);
-      }
-      const h = region.checkHeader(this.#buffer, where.byteOffset, C.MSG_KIND_SPSC);
-      const bytes = bytesFor(h.capacity, h.elementSize);
-      if (h.elementSize > C.SPSC_MAX_ELEMENT_BYTES || (h.elementSize === 0 && h.capacity < C.SPSC_MIN_BYTES) ||
-          bytes - DATA > C.MSG_MAX_CAPACITY) {
-        throw msgError('ERR_CORRUPT', `SPSC ring header: capacity ${h.capacity}, element size ${h.elementSize}`);
-      }
-      if (where.byteOffset + bytes > this.#buffer.byteLength) {
-        throw msgError('ERR_BAD_SIZE', `The ring needs ${bytes} bytes at ${where.byteOffset}; the memory holds ${this.#buffer.byteLength}`);
-      }
-      this.#capacity = h.capacity;
-      this.#mask = h.capacity - 1;
-      this.#elementSize = h.elementSize;
-      this.#maxMessage = h.elementSize ? 0 : h.capacity / 2 - HEADER;
-      this.#u32 = new Uint32Array(this.#buffer, where.byteOffset, bytes / WORD);
-      this.#i32 = new Int32Array(this.#buffer, where.byteOffset, bytes / WORD);
-      this.#u8 = new Uint8Array(this.#buffer, where.byteOffset, bytes);
-      this.#buf = Buffer.from(this.#buffer, where.byteOffset, bytes);
-      this.#cachedHead = Atomics.load(this.#u32, HEAD);
-      this.#cachedTail = Atomics.load(this.#u32, TAIL);
-    } catch (e) {
-      if (this.#segment) this.#segment.close();
-      throw e;
+    super(token, where, 'ring');
+    const buffer = this.buffer;
+    const at = where.byteOffset;
+    if (shape) region.stamp(buffer, at, C.MSG_KIND_SPSC, shape.capacity, shape.elementSize);
+    const h = region.checkHeader(buffer, at, C.MSG_KIND_SPSC);
+    const bytes = bytesFor(h.capacity, h.elementSize);
+    if (h.elementSize > C.SPSC_MAX_ELEMENT_BYTES || (h.elementSize === 0 && h.capacity < C.SPSC_MIN_BYTES) ||
+        bytes - DATA > C.MSG_MAX_CAPACITY) {
+      throw msgError('ERR_CORRUPT', `SPSC ring header: capacity ${h.capacity}, element size ${h.elementSize}`);
     }
+    if (at + bytes > buffer.byteLength) {
+      throw msgError('ERR_BAD_SIZE', `The ring needs ${bytes} bytes at ${at}; the memory holds ${buffer.byteLength}`);
+    }
+    this.#capacity = h.capacity;
+    this.#mask = h.capacity - 1;
+    this.#elementSize = h.elementSize;
+    this.#maxMessage = h.elementSize ? 0 : h.capacity / 2 - HEADER;
+    this.#u32 = new Uint32Array(buffer, at, bytes / WORD);
+    this.#i32 = new Int32Array(buffer, at, bytes / WORD);
+    this.#u8 = new Uint8Array(buffer, at, bytes);
+    this.#buf = Buffer.from(buffer, at, bytes);
+    this.#cachedHead = Atomics.load(this.#u32, HEAD);
+    this.#cachedTail = Atomics.load(this.#u32, TAIL);
   }
 
   /**
@@ -135,13 +122,7 @@ class SpscRing {
     Atomics.store(u32, HEAD, start);
     Atomics.store(u32, CONSUMER_SLEEPING, 0);
     Atomics.store(u32, PRODUCER_SLEEPING, 0);
-    return new SpscRing(kInternal, where, { capacity: options.capacity, elementSize });
-  }
-
-  /** Opens an existing ring (its header gives the capacity and mode). */
-  static open(options) {
-    v.validateObject(options, 'options');
-    return new SpscRing(kInternal, region.place(options, { create: false, keys: OPEN_KEYS, bytes: null }));
+    return make(SpscRing, where, { capacity: options.capacity, elementSize });
   }
 
   static bytesFor(capacity, options) {
@@ -153,15 +134,6 @@ class SpscRing {
     }
     validateShape(capacity, elementSize);
     return bytesFor(capacity, elementSize);
-  }
-
-  get buffer() {
-    this.#usable();
-    return this.#buffer;
-  }
-
-  get byteOffset() {
-    return this.#byteOffset;
   }
 
   get capacity() {
@@ -179,24 +151,17 @@ class SpscRing {
 
   /** Elements queued (element mode), or bytes in use (variable-size mode). */
   get size() {
-    this.#usable();
+    this.usable_();
     return (Atomics.load(this.#u32, TAIL) - Atomics.load(this.#u32, HEAD)) >>> 0;
   }
 
-  get closed() {
-    return this.#closed;
-  }
-
-  #usable() {
-    if (this.#closed) throw region.closedError('ring');
-  }
 
   // ---- producer ----------------------------------------------------------------------------
 
   // Checks and prepares a value: { tag, payload, length } for a record, or a Uint8Array of whole
   // elements. Throws before anything is written.
   #prepare(value) {
-    this.#usable();
+    this.usable_();
     if (this.#elementSize) {
       const bytes = codec.bytesOf(value);
       if (bytes === null) throw v.invalidType('value', 'a typed array, a DataView or an ArrayBuffer', value);
@@ -280,7 +245,7 @@ class SpscRing {
       const head = Atomics.load(this.#u32, HEAD);
       if (this.#push(p)) return;
       if (!this.#block(PRODUCER_SLEEPING, HEAD, head, deadline)) throw timedOut('enqueue()', timeout);
-      this.#usable();
+      this.usable_();
     }
   }
 
@@ -297,7 +262,7 @@ class SpscRing {
     const deadline = performance.now() + timeout;
     for (;;) {
       signal?.throwIfAborted();
-      this.#usable();
+      this.usable_();
       const head = Atomics.load(this.#u32, HEAD);
       if (this.#push(own)) return;
       if (!(await this.#blockAsync(PRODUCER_SLEEPING, HEAD, head, deadline, signal))) throw timedOut('enqueueAsync()', timeout);
@@ -351,13 +316,13 @@ class SpscRing {
 
   /** Dequeues the next message, or returns undefined when the ring is empty. */
   tryDequeue() {
-    this.#usable();
+    this.usable_();
     return this.#pop();
   }
 
   /** The next message without removing it, or undefined when the ring is empty. */
   peek() {
-    this.#usable();
+    this.usable_();
     if (this.#elementSize) {
       const head = Atomics.load(this.#u32, HEAD);
       if (head === Atomics.load(this.#u32, TAIL)) return undefined;
@@ -371,7 +336,7 @@ class SpscRing {
   /** Dequeues, blocking the thread while the ring is empty. ERR_QUEUE_TIMEOUT after timeoutMs. */
   dequeue(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
-    this.#usable();
+    this.usable_();
     const first = this.#pop();
     if (first !== undefined) return first;
     const deadline = performance.now() + timeout;
@@ -380,14 +345,14 @@ class SpscRing {
       const value = this.#pop();
       if (value !== undefined) return value;
       if (!this.#block(CONSUMER_SLEEPING, TAIL, tail, deadline)) throw timedOut('dequeue()', timeout);
-      this.#usable();
+      this.usable_();
     }
   }
 
   /** Like dequeue() without blocking the event loop; options { timeoutMs, signal }. */
   dequeueAsync(options) {
     const { timeout, signal } = asyncOptions(options);
-    this.#usable();
+    this.usable_();
     return this.#dequeueAsync(timeout, signal);
   }
 
@@ -395,7 +360,7 @@ class SpscRing {
     const deadline = performance.now() + timeout;
     for (;;) {
       signal?.throwIfAborted();
-      this.#usable();
+      this.usable_();
       const tail = Atomics.load(this.#u32, TAIL);
       const value = this.#pop();
       if (value !== undefined) return value;
@@ -452,7 +417,7 @@ class SpscRing {
   }
 
   #checkTarget(target) {
-    this.#usable();
+    this.usable_();
     if (!this.#elementSize) throw msgError('ERR_INVALID_ARG', 'dequeueInto() needs a ring of fixed-size elements (options.elementSize)');
     if (target !== this.#intoTarget) {
       if (codec.bytesOf(target) === null) throw v.invalidType('target', 'a typed array, a DataView or an ArrayBuffer', target);
@@ -478,7 +443,7 @@ class SpscRing {
       const n = this.#popInto(target);
       if (n > 0) return n;
       if (!this.#block(CONSUMER_SLEEPING, TAIL, tail, deadline)) throw timedOut('dequeueInto()', timeout);
-      this.#usable();
+      this.usable_();
     }
   }
 
@@ -493,7 +458,7 @@ class SpscRing {
     const deadline = performance.now() + timeout;
     for (;;) {
       signal?.throwIfAborted();
-      this.#usable();
+      this.usable_();
       const tail = Atomics.load(this.#u32, TAIL);
       const n = this.#popInto(target);
       if (n > 0) return n;
@@ -533,19 +498,11 @@ class SpscRing {
       }
       if (Atomics.load(u32, watch) !== seen) return true;
       signal?.throwIfAborted();
-      this.#usable();
+      this.usable_();
     }
   }
 
-  /** Closes the handle (and its segment). The ring's contents stay for other handles. Idempotent. */
-  close() {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#segment) this.#segment.close();
-  }
 }
-
-if (typeof Symbol.dispose === 'symbol') SpscRing.prototype[Symbol.dispose] = SpscRing.prototype.close;
 Object.defineProperty(SpscRing, 'DATA_OFFSET', { value: DATA, enumerable: true });
 
 // Opt-in latency histograms (lib/msg/latency.js).

@@ -8,9 +8,9 @@
 // ever delivered twice.
 const { threadId } = require('worker_threads');
 const { C, W } = require('../layout/layout');
-const v = require('../base/validate');
 const { OwnerTable, identityOf, GONE } = require('../ownership/owners');
 const region = require('./region');
+const { RegionHandle, make } = require('./handle');
 const codec = require('./codec');
 const { msgError } = require('./errors');
 const { timeoutOf, asyncOptions, timedOut, blockUntil, blockUntilAsync, wakeWaiters } = require('./park');
@@ -34,37 +34,16 @@ const DEFAULT_MESSAGE_BYTES = 240; // a 256-byte node
 const SPINS = 50; // attempts before a waiting party parks
 const NONE = Symbol('none');
 const CREATE_KEYS = ['name', 'path', 'buffer', 'byteOffset', 'size', 'capacity', 'messageBytes'];
-const OPEN_KEYS = ['name', 'path', 'buffer', 'byteOffset'];
-const kInternal = Symbol('shmstore.Stack.internal');
 
 const strideOf = (messageBytes) => Math.ceil((NODE_HEADER + messageBytes) / C.STACK_NODE_ALIGN) * C.STACK_NODE_ALIGN;
 const bytesFor = (capacity, messageBytes) => NODES + capacity * strideOf(messageBytes);
 
 const LIMITS = Object.freeze({
   minCapacity: C.STACK_MIN_CAPACITY, maxCapacity: C.STACK_MAX_CAPACITY, maxMessageBytes: C.STACK_MAX_MESSAGE_BYTES,
-  maxBytes: MAX_BYTES, bytesFor, what: 'stack',
+  maxBytes: MAX_BYTES, bytesFor, what: 'stack', noun: 'stack', unit: 'nodes',
 });
 
-function validateShape(capacity, messageBytes) {
-  region.validateCapacity(capacity, 'options.capacity', C.STACK_MIN_CAPACITY);
-  if (capacity > C.STACK_MAX_CAPACITY) throw v.rangeError(`The "options.capacity" argument must be <= ${C.STACK_MAX_CAPACITY}. Received ${capacity}`);
-  v.validateInteger(messageBytes, 'options.messageBytes', 1, C.STACK_MAX_MESSAGE_BYTES);
-  if (bytesFor(capacity, messageBytes) > MAX_BYTES) {
-    throw v.rangeError(`A stack of ${capacity} nodes of ${messageBytes} bytes exceeds ${MAX_BYTES} bytes`);
-  }
-}
-
-/** The messageBytes option of create() and bytesFor(), validated with the capacity. */
-function shapeOf(capacity, options) {
-  const messageBytes = options?.messageBytes ?? DEFAULT_MESSAGE_BYTES;
-  validateShape(capacity, messageBytes);
-  return messageBytes;
-}
-
-class Stack {
-  #segment;
-  #buffer;
-  #byteOffset;
+class Stack extends RegionHandle {
   #buf;
   #messageBytes;
   #owners;
@@ -72,7 +51,6 @@ class Stack {
   #slot = 0;
   #token = 0;
   #lastRepair = -Infinity;
-  #closed = false;
   #waits;
   // What stack-lists.js works on: { u32, u64, capacity, stateIndex(n) }.
   #r;
@@ -80,30 +58,24 @@ class Stack {
 
   /** @private Use Stack.create() or Stack.open(). */
   constructor(token, where) {
-    if (token !== kInternal) throw new TypeError('Stack cannot be constructed directly: use Stack.create() or Stack.open()');
-    this.#segment = where.segment;
-    this.#buffer = where.segment ? where.segment.buffer : where.buffer;
-    this.#byteOffset = where.byteOffset;
-    try {
-      const h = region.checkShape(this.#buffer, where.byteOffset, C.MSG_KIND_STACK, LIMITS);
-      const { bytes } = h;
-      this.capacity = h.capacity;
-      this.#messageBytes = h.messageBytes;
-      const strideWords = strideOf(h.messageBytes) / WORD;
-      const u32 = new Uint32Array(this.#buffer, where.byteOffset, bytes / WORD);
-      const i32 = new Int32Array(this.#buffer, where.byteOffset, bytes / WORD);
-      const u64 = new BigUint64Array(this.#buffer, where.byteOffset, NODES / BigUint64Array.BYTES_PER_ELEMENT);
-      const base = NODES / WORD - strideWords; // node n (1-based) starts at base + n × stride
-      this.#r = { u32, u64, capacity: h.capacity, stateIndex: (n) => base + n * strideWords };
-      this.#buf = Buffer.from(this.#buffer, where.byteOffset, bytes);
-      this.#waits = { u32, i32, usable: () => this.#usable() };
-      this.#owners = new OwnerTable(u32, OWNERS, C.STACK_OWNER_SLOTS);
-      this.#self = identityOf(process.pid, threadId);
-      this.#claim();
-    } catch (e) {
-      if (this.#segment) this.#segment.close();
-      throw e;
-    }
+    super(token, where, 'stack');
+    const buffer = this.buffer;
+    const at = where.byteOffset;
+    const h = region.checkShape(buffer, at, C.MSG_KIND_STACK, LIMITS);
+    const { bytes } = h;
+    this.capacity = h.capacity;
+    this.#messageBytes = h.messageBytes;
+    const strideWords = strideOf(h.messageBytes) / WORD;
+    const u32 = new Uint32Array(buffer, at, bytes / WORD);
+    const i32 = new Int32Array(buffer, at, bytes / WORD);
+    const u64 = new BigUint64Array(buffer, at, NODES / BigUint64Array.BYTES_PER_ELEMENT);
+    const base = NODES / WORD - strideWords; // node n (1-based) starts at base + n × stride
+    this.#r = { u32, u64, capacity: h.capacity, stateIndex: (n) => base + n * strideWords };
+    this.#buf = Buffer.from(buffer, at, bytes);
+    this.#waits = { u32, i32, usable: () => this.usable_() };
+    this.#owners = new OwnerTable(u32, OWNERS, C.STACK_OWNER_SLOTS);
+    this.#self = identityOf(process.pid, threadId);
+    this.#claim();
   }
 
   #claim() {
@@ -123,9 +95,9 @@ class Stack {
 
   /** Creates a stack: a new segment (exclusive), or a stack in a SharedArrayBuffer. */
   static create(options) {
-    v.validateObject(options, 'options');
-    if (options.capacity === undefined) throw v.typeError('The "options.capacity" argument is required');
-    const messageBytes = shapeOf(options.capacity, options);
+    region.validateCreateOptions(options);
+    const messageBytes = options.messageBytes ?? DEFAULT_MESSAGE_BYTES;
+    region.validateShape(options.capacity, messageBytes, LIMITS);
     const bytes = bytesFor(options.capacity, messageBytes);
     const where = region.place(options, { create: true, keys: CREATE_KEYS, bytes });
     const buffer = where.segment ? where.segment.buffer : where.buffer;
@@ -140,31 +112,14 @@ class Stack {
       stateIndex: (n) => base + n * strideWords,
     });
     region.stamp(buffer, where.byteOffset, C.MSG_KIND_STACK, options.capacity, messageBytes);
-    return new Stack(kInternal, where);
-  }
-
-  /** Opens an existing stack (its header gives the capacity and node size). */
-  static open(options) {
-    v.validateObject(options, 'options');
-    return new Stack(kInternal, region.place(options, { create: false, keys: OPEN_KEYS, bytes: null }));
+    return make(Stack, where);
   }
 
   /** The bytes a stack of `capacity` nodes takes; options { messageBytes }. */
   static bytesFor(capacity, options) {
-    if (options !== undefined) {
-      v.validateObject(options, 'options');
-      v.validateKeys(options, 'options', ['messageBytes']);
-    }
-    return bytesFor(capacity, shapeOf(capacity, options));
-  }
-
-  get buffer() {
-    this.#usable();
-    return this.#buffer;
-  }
-
-  get byteOffset() {
-    return this.#byteOffset;
+    const messageBytes = region.messageBytesOption(options, DEFAULT_MESSAGE_BYTES);
+    region.validateShape(capacity, messageBytes, LIMITS);
+    return bytesFor(capacity, messageBytes);
   }
 
   get messageBytes() {
@@ -176,7 +131,7 @@ class Stack {
    * head, so a pop's decrement may briefly come before the matching push's increment: clamped.
    */
   get size() {
-    this.#usable();
+    this.usable_();
     return Math.max(0, Math.min(Atomics.load(this.#r.u32, L.SIZE) | 0, this.capacity));
   }
 
@@ -185,17 +140,10 @@ class Stack {
    * { pops } popped and never handed back (lost, or delivered to the party that died).
    */
   get lost() {
-    this.#usable();
+    this.usable_();
     return { pushes: Atomics.load(this.#r.u32, L.LOST_PUSHES), pops: Atomics.load(this.#r.u32, L.LOST_POPS) };
   }
 
-  get closed() {
-    return this.#closed;
-  }
-
-  #usable() {
-    if (this.#closed) throw region.closedError('stack');
-  }
 
   #reclaim() {
     return L.reclaim(this.#r, this.#slot, (o) => this.#owners.status(o, this.#self) === GONE);
@@ -203,7 +151,7 @@ class Stack {
 
   /** Gives the nodes held by parties that are gone back to the free list now; returns how many. */
   reclaim() {
-    this.#usable();
+    this.usable_();
     const n = this.#reclaim();
     if (n > 0) wakeWaiters(this.#r.u32, this.#waits.i32, PUSH_WAITERS, POPPED);
     return n;
@@ -212,7 +160,7 @@ class Stack {
   // ---- pushing -----------------------------------------------------------------------------
 
   #prepare(value) {
-    this.#usable();
+    this.usable_();
     const { tag, payload } = codec.prepare(value, 'value');
     const length = codec.encodedLength(payload, this.#messageBytes);
     if (length > this.#messageBytes) throw codec.tooLarge(length, this.#messageBytes);
@@ -294,7 +242,7 @@ class Stack {
 
   /** Pops the top message, or returns undefined when the stack is empty. */
   tryPop() {
-    this.#usable();
+    this.usable_();
     const r = this.#pop();
     return r === NONE ? undefined : r;
   }
@@ -302,7 +250,7 @@ class Stack {
   /** Pops, blocking the thread while the stack is empty. ERR_QUEUE_TIMEOUT after timeoutMs. */
   pop(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
-    this.#usable();
+    this.usable_();
     const r = blockUntil(this.#waits, POP_WAITERS, PUSHED, () => this.#pop(), NONE, timeout, SPINS, RECHECK_MS);
     if (r === NONE) throw timedOut('pop()', timeout);
     return r;
@@ -311,7 +259,7 @@ class Stack {
   /** Like pop() without blocking the event loop; options { timeoutMs, signal }. */
   popAsync(options) {
     const { timeout, signal } = asyncOptions(options);
-    this.#usable();
+    this.usable_();
     return blockUntilAsync(this.#waits, POP_WAITERS, PUSHED, () => this.#pop(), NONE, timeout, signal, RECHECK_MS)
       .then((r) => { if (r === NONE) throw timedOut('popAsync()', timeout); return r; });
   }
@@ -322,7 +270,7 @@ class Stack {
    * it left the stack, which changes the top).
    */
   peek() {
-    this.#usable();
+    this.usable_();
     const r = this.#r;
     for (;;) {
       const { h, n } = L.first(r, L.STACK);
@@ -338,15 +286,12 @@ class Stack {
 
   /** Releases the handle's owner slot (and closes its segment); the stack stays. Idempotent. */
   close() {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.closed) return;
     this.#owners.unwatch(this.#token);
     this.#owners.release(this.#slot);
-    if (this.#segment) this.#segment.close();
+    super.close();
   }
 }
-
-if (typeof Symbol.dispose === 'symbol') Stack.prototype[Symbol.dispose] = Stack.prototype.close;
 Object.defineProperty(Stack, 'NODES_OFFSET', { value: NODES, enumerable: true });
 
 module.exports = { Stack };

@@ -4,12 +4,10 @@
 // what an acquire hands out (buffer-pool.js, object-pool.js). The block protocol is core.js.
 const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
-const { place } = require('../msg/region');
-const { PoolCore, poolError, timeoutOf, asyncOptions, exhausted, stampHeader, checkHeader, INDEX } = require('./core');
+const { poolError, timeoutOf, asyncOptions, exhausted, stampHeader, checkHeader, INDEX } = require('./core');
+const { PoolHandle, make, placeNew } = require('./handle');
 
-const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const ALIGN = C.POOL_BLOCK_ALIGN;
-const kInternal = Symbol('shmstore.pool.internal');
 /** @private The subclasses' hook: the object an acquire returns for block `index`. */
 const kBlock = Symbol('shmstore.pool.block');
 
@@ -19,10 +17,7 @@ const bytesFor = (blockCount, blockSize) => dataOffset(blockCount) + blockCount 
 
 // A subclass declares static KIND (format.md §17), NAME (for messages) and OPTIONS: the names of
 // its size and count options, e.g. { size: 'blockSize', count: 'blockCount' }.
-class FixedPool {
-  #segment;
-  #buffer;
-  #byteOffset;
+class FixedPool extends PoolHandle {
   #core;
   #cursor = 0;
   #views;
@@ -33,37 +28,24 @@ class FixedPool {
 
   /** @private Use create() or open(). */
   constructor(token, where, shape) {
+    super(token, where);
     const Class = new.target;
-    if (token !== kInternal) throw new TypeError(`${Class.NAME} cannot be constructed directly: use ${Class.NAME}.create() or ${Class.NAME}.open()`);
-    this.#segment = where.segment;
-    this.#buffer = where.segment ? where.segment.buffer : where.buffer;
-    this.#byteOffset = where.byteOffset;
-    try {
-      const head = new Uint32Array(this.#buffer, where.byteOffset, W.POOL_HEADER.WORDS);
-      if (shape) stampHeader(head, Class.KIND, shape.size, shape.count, 0);
-      const { blockSize, blockCount } = checkHeader(head, Class.KIND);
-      if (blockCount < 1 || blockCount > C.POOL_MAX_BLOCKS || blockSize < 1 || blockSize > C.POOL_MAX_BLOCK_SIZE) {
-        throw poolError('ERR_CORRUPT', `Pool header: ${blockCount} blocks of ${blockSize} bytes`);
-      }
-      const bytes = bytesFor(blockCount, blockSize);
-      if (where.byteOffset + bytes > this.#buffer.byteLength) {
-        throw poolError('ERR_BAD_SIZE', `The pool needs ${bytes} bytes at ${where.byteOffset}; the memory holds ${this.#buffer.byteLength}`);
-      }
-      this.#size = blockSize;
-      this.#count = blockCount;
-      // The shape under the subclass's names (blockSize/blockCount, recordSize/capacity).
-      this[Class.OPTIONS.size] = blockSize;
-      this[Class.OPTIONS.count] = blockCount;
-      this.#stride = strideOf(blockSize);
-      this.#data = where.byteOffset + dataOffset(blockCount);
-      this.#views = new Array(blockCount);
-      const u32 = new Uint32Array(this.#buffer, where.byteOffset, dataOffset(blockCount) / WORD);
-      this.#core = new PoolCore(u32, C.POOL_BLOCKS_OFFSET, blockCount);
-      this.#core.claim();
-    } catch (e) {
-      if (this.#segment) this.#segment.close();
-      throw e;
+    const head = new Uint32Array(this.buffer, where.byteOffset, W.POOL_HEADER.WORDS);
+    if (shape) stampHeader(head, Class.KIND, shape.size, shape.count, 0);
+    const { blockSize, blockCount } = checkHeader(head, Class.KIND);
+    if (blockCount < 1 || blockCount > C.POOL_MAX_BLOCKS || blockSize < 1 || blockSize > C.POOL_MAX_BLOCK_SIZE) {
+      throw poolError('ERR_CORRUPT', `Pool header: ${blockCount} blocks of ${blockSize} bytes`);
     }
+    this.#size = blockSize;
+    this.#count = blockCount;
+    // The shape under the subclass's names (blockSize/blockCount, recordSize/capacity).
+    this[Class.OPTIONS.size] = blockSize;
+    this[Class.OPTIONS.count] = blockCount;
+    this.#stride = strideOf(blockSize);
+    this.#data = where.byteOffset + dataOffset(blockCount);
+    this.#views = new Array(blockCount);
+    // Last: the owner record is claimed only once nothing else can fail.
+    this.#core = this.attach_(bytesFor(blockCount, blockSize), C.POOL_BLOCKS_OFFSET, blockCount);
   }
 
   static #validateShape(count, size) {
@@ -80,16 +62,8 @@ class FixedPool {
     }
     FixedPool.#validateShape.call(this, options[countKey], options[sizeKey]);
     const bytes = bytesFor(options[countKey], options[sizeKey]);
-    const keys = ['name', 'path', 'buffer', 'byteOffset', 'size', sizeKey, countKey];
-    const where = place(options, { create: true, keys, bytes });
-    if (where.buffer) new Uint8Array(where.buffer, where.byteOffset, bytes).fill(0);
-    return new this(kInternal, where, { size: options[sizeKey], count: options[countKey] });
-  }
-
-  /** Opens an existing pool (the header gives its shape). */
-  static open(options) {
-    v.validateObject(options, 'options');
-    return new this(kInternal, place(options, { create: false, keys: ['name', 'path', 'buffer', 'byteOffset'], bytes: null }), null);
+    const where = placeNew(options, ['name', 'path', 'buffer', 'byteOffset', 'size', sizeKey, countKey], bytes);
+    return make(this, where, { size: options[sizeKey], count: options[countKey] });
   }
 
   /** The bytes a pool of `count` blocks of `size` bytes takes. */
@@ -98,23 +72,11 @@ class FixedPool {
     return bytesFor(count, size);
   }
 
-  get buffer() {
-    return this.#buffer;
-  }
-
-  get byteOffset() {
-    return this.#byteOffset;
-  }
-
-  get closed() {
-    return this.#core.closed;
-  }
-
   /** @private The bytes of block `index`, in place (the same Uint8Array each time). */
   viewOf_(index) {
     let view = this.#views[index];
     if (view === undefined) {
-      view = new Uint8Array(this.#buffer, this.#data + index * this.#stride, this.#size);
+      view = new Uint8Array(this.buffer, this.#data + index * this.#stride, this.#size);
       this.#views[index] = view;
     }
     return view;
@@ -192,26 +154,12 @@ class FixedPool {
     return this.viewOf_(this.#core.take(handle));
   }
 
-  /** Frees the blocks whose holder is gone (the gone rule of §6); returns how many. */
-  reclaim() {
-    return this.#core.reclaim();
-  }
-
   /** { <count option>, free, held, mine }: a snapshot of the state words (not one instant). */
   stats() {
     this.#core.usable();
     const { count, free, held, mine } = this.#core.count(0, this.#count);
     return { [this.constructor.OPTIONS.count]: count, free, held, mine };
   }
-
-  /** Frees the blocks this handle holds, gives up its owner record and closes its segment. */
-  close() {
-    if (this.#core.closed) return;
-    this.#core.close();
-    if (this.#segment) this.#segment.close();
-  }
 }
-
-if (typeof Symbol.dispose === 'symbol') FixedPool.prototype[Symbol.dispose] = FixedPool.prototype.close;
 
 module.exports = { FixedPool, kBlock };

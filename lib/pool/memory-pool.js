@@ -7,14 +7,13 @@
 // block protocol, the owner table and the reclaim of gone holders' blocks are core.js's.
 const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
-const { place } = require('../msg/region');
-const { PoolCore, poolError, timeoutOf, asyncOptions, exhausted, stampHeader, checkHeader, INDEX } = require('./core');
+const { poolError, timeoutOf, asyncOptions, exhausted, stampHeader, checkHeader, INDEX } = require('./core');
+const { PoolHandle, make, placeNew } = require('./handle');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const ALIGN = C.POOL_BLOCK_ALIGN;
 const CLASSES = C.POOL_CLASSES_OFFSET / WORD;
 const CLASS_WORDS = W.POOL_CLASS.WORDS;
-const kInternal = Symbol('shmstore.MemoryPool.internal');
 
 const strideOf = (size) => Math.ceil(size / ALIGN) * ALIGN;
 const totalOf = (classes) => classes.reduce((n, c) => n + c.count, 0);
@@ -73,10 +72,7 @@ function readClasses(buffer, byteOffset) {
   return classes;
 }
 
-class MemoryPool {
-  #segment;
-  #buffer;
-  #byteOffset;
+class MemoryPool extends PoolHandle {
   #core;
   #u32;
   // Per class: { size, count, first (block index), data (byte offset), stride, cursor }.
@@ -87,34 +83,23 @@ class MemoryPool {
 
   /** @private Use MemoryPool.create() or MemoryPool.open(). */
   constructor(token, where, classes) {
-    if (token !== kInternal) throw new TypeError('MemoryPool cannot be constructed directly: use MemoryPool.create() or MemoryPool.open()');
-    this.#segment = where.segment;
-    this.#buffer = where.segment ? where.segment.buffer : where.buffer;
-    this.#byteOffset = where.byteOffset;
-    try {
-      const head = new Uint32Array(this.#buffer, where.byteOffset, W.POOL_HEADER.WORDS);
-      if (classes) {
-        const table = new Uint32Array(this.#buffer, where.byteOffset, CLASSES + C.POOL_MAX_CLASSES * CLASS_WORDS);
-        classes.forEach((c, i) => {
-          Atomics.store(table, CLASSES + i * CLASS_WORDS + W.POOL_CLASS.BLOCK_SIZE, c.size);
-          Atomics.store(table, CLASSES + i * CLASS_WORDS + W.POOL_CLASS.COUNT, c.count);
-        });
-        stampHeader(head, C.POOL_KIND_MEMORY, classes[classes.length - 1].size, totalOf(classes), classes.length);
-      }
-      const read = readClasses(this.#buffer, where.byteOffset);
-      this.#layOut(read, where.byteOffset);
-      const total = totalOf(read);
-      const bytes = bytesFor(read);
-      if (where.byteOffset + bytes > this.#buffer.byteLength) {
-        throw poolError('ERR_BAD_SIZE', `The pool needs ${bytes} bytes at ${where.byteOffset}; the memory holds ${this.#buffer.byteLength}`);
-      }
-      this.#u32 = new Uint32Array(this.#buffer, where.byteOffset, dataOffset(total) / WORD);
-      this.#core = new PoolCore(this.#u32, C.POOL_MEMORY_BLOCKS_OFFSET, total);
-      this.#core.claim();
-    } catch (e) {
-      if (this.#segment) this.#segment.close();
-      throw e;
+    super(token, where);
+    const buffer = this.buffer;
+    const head = new Uint32Array(buffer, where.byteOffset, W.POOL_HEADER.WORDS);
+    if (classes) {
+      const table = new Uint32Array(buffer, where.byteOffset, CLASSES + C.POOL_MAX_CLASSES * CLASS_WORDS);
+      classes.forEach((c, i) => {
+        Atomics.store(table, CLASSES + i * CLASS_WORDS + W.POOL_CLASS.BLOCK_SIZE, c.size);
+        Atomics.store(table, CLASSES + i * CLASS_WORDS + W.POOL_CLASS.COUNT, c.count);
+      });
+      stampHeader(head, C.POOL_KIND_MEMORY, classes[classes.length - 1].size, totalOf(classes), classes.length);
     }
+    const read = readClasses(buffer, where.byteOffset);
+    this.#layOut(read, where.byteOffset);
+    const total = totalOf(read);
+    // Last: the owner record is claimed only once nothing else can fail.
+    this.#core = this.attach_(bytesFor(read), C.POOL_MEMORY_BLOCKS_OFFSET, total);
+    this.#u32 = this.#core.u32;
   }
 
   #layOut(classes, byteOffset) {
@@ -139,16 +124,8 @@ class MemoryPool {
     v.validateObject(options, 'options');
     if (options.classes === undefined) throw v.typeError('The "options.classes" argument is required');
     const classes = validateClasses(options.classes);
-    const bytes = bytesFor(classes);
-    const where = place(options, { create: true, keys: ['name', 'path', 'buffer', 'byteOffset', 'size', 'classes'], bytes });
-    if (where.buffer) new Uint8Array(where.buffer, where.byteOffset, bytes).fill(0);
-    return new MemoryPool(kInternal, where, classes);
-  }
-
-  /** Opens an existing pool (its class table gives its shape). */
-  static open(options) {
-    v.validateObject(options, 'options');
-    return new MemoryPool(kInternal, place(options, { create: false, keys: ['name', 'path', 'buffer', 'byteOffset'], bytes: null }), null);
+    const where = placeNew(options, ['name', 'path', 'buffer', 'byteOffset', 'size', 'classes'], bytesFor(classes));
+    return make(MemoryPool, where, classes);
   }
 
   /** The bytes a pool of these classes takes. */
@@ -166,18 +143,6 @@ class MemoryPool {
     return validateClasses(classes);
   }
 
-  get buffer() {
-    return this.#buffer;
-  }
-
-  get byteOffset() {
-    return this.#byteOffset;
-  }
-
-  get closed() {
-    return this.#core.closed;
-  }
-
   /** The classes: [{ size, count }], smallest first. */
   get classes() {
     return this.#classes.map((k) => ({ size: k.size, count: k.count }));
@@ -193,7 +158,7 @@ class MemoryPool {
     let view = this.#views[index];
     if (view === undefined || view.length !== length) {
       const k = this.#classes[this.#classOf[index]];
-      view = new Uint8Array(this.#buffer, k.data + (index - k.first) * k.stride, length);
+      view = new Uint8Array(this.buffer, k.data + (index - k.first) * k.stride, length);
       this.#views[index] = view;
     }
     return view;
@@ -302,11 +267,6 @@ class MemoryPool {
     return this.#viewOf(index, Atomics.load(this.#u32, this.#core.lengthWord(index)));
   }
 
-  /** Frees the blocks whose holder is gone (the gone rule of §6); returns how many. */
-  reclaim() {
-    return this.#core.reclaim();
-  }
-
   /**
    * { blockCount, free, held, mine, classes: [{ size, count, free, held, mine }] }: a snapshot of
    * the state words (not one instant).
@@ -317,15 +277,6 @@ class MemoryPool {
     const sum = (f) => classes.reduce((n, k) => n + k[f], 0);
     return { blockCount: this.#core.blockCount, free: sum('free'), held: sum('held'), mine: sum('mine'), classes };
   }
-
-  /** Frees the blocks this handle holds, gives up its owner record and closes its segment. */
-  close() {
-    if (this.#core.closed) return;
-    this.#core.close();
-    if (this.#segment) this.#segment.close();
-  }
 }
-
-if (typeof Symbol.dispose === 'symbol') MemoryPool.prototype[Symbol.dispose] = MemoryPool.prototype.close;
 
 module.exports = { MemoryPool, readClasses };

@@ -163,6 +163,53 @@ function latencyFor(kinds, asyncKinds = [], what = 'store.latency()') {
   return { enable, disable, snapshot, mergeLatency, KINDS: all };
 }
 
+/**
+ * Gives `Class` the methods over `family` (latencyFor()'s) that a handle with latency histograms
+ * has: enableLatency(), disableLatency(), latencyEnabled, latency({ reset }) and the static
+ * mergeLatency(snapshots). `beforeEnable(handle)`, when given, runs first in enableLatency() (the
+ * store refuses a closed handle there). The store and the queues (lib/msg/latency.js) use it.
+ */
+function installLatency(Class, family, beforeEnable) {
+  Object.defineProperties(Class.prototype, {
+    enableLatency: {
+      value: function enableLatency() {
+        if (beforeEnable) beforeEnable(this);
+        family.enable(this);
+        return this;
+      },
+      writable: true,
+      configurable: true,
+    },
+    disableLatency: {
+      value: function disableLatency() {
+        family.disable(this);
+        return this;
+      },
+      writable: true,
+      configurable: true,
+    },
+    latencyEnabled: {
+      get() {
+        return Boolean(this._latency);
+      },
+      configurable: true,
+    },
+    latency: {
+      value: function latency(options) {
+        if (options !== undefined) {
+          v.validateObject(options, 'options');
+          v.validateKeys(options, 'options', ['reset']);
+          if (options.reset !== undefined) v.validateBoolean(options.reset, 'options.reset');
+        }
+        return family.snapshot(this, Boolean(options && options.reset));
+      },
+      writable: true,
+      configurable: true,
+    },
+  });
+  Object.defineProperty(Class, 'mergeLatency', { value: family.mergeLatency, writable: true, configurable: true });
+}
+
 const store = latencyFor(KINDS);
 
-module.exports = { ...store, latencyFor };
+module.exports = { ...store, latencyFor, installLatency };

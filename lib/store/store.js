@@ -588,33 +588,6 @@ class Store {
     return new NamespaceView(this, name);
   }
 
-  // Latency histograms (lib/store/latency.js): instrumented methods on this instance only.
-  enableLatency() {
-    this._live();
-    latency.enable(this);
-    return this;
-  }
-
-  disableLatency() {
-    latency.disable(this);
-    return this;
-  }
-
-  get latencyEnabled() {
-    return Boolean(this._latency);
-  }
-
-  // This handle's histograms as plain data, or null when latency is off.
-  latency(opts) {
-    opts = checkOptions(opts, 'options', ['reset']);
-    if (opts.reset !== undefined) v.validateBoolean(opts.reset, 'options.reset');
-    return latency.snapshot(this, opts.reset === true);
-  }
-
-  static mergeLatency(snapshots) {
-    return latency.mergeLatency(snapshots);
-  }
-
   close() {
     if (this._e === null) return;
     const e = this._e;
@@ -626,4 +599,9 @@ class Store {
 }
 
 // The validation helpers are shared with the persist room's Store, which extends this class.
+// Latency histograms (lib/store/latency.js): enableLatency(), disableLatency(), latencyEnabled,
+// latency({ reset }) and Store.mergeLatency(); instrumented methods on one instance only. A closed
+// handle cannot enable them.
+latency.installLatency(Store, latency, (store) => store._live());
+
 module.exports = { Store, engineError, checkNsName, checkKey, checkValueLength, pairsOf };
