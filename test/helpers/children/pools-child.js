@@ -19,10 +19,11 @@
 //       waits to be killed
 //   node pools-child.js hold-object <object pool> <k>
 //       acquires k records; prints "holding" and waits to be killed
-// As a worker: workerData { mode: 'stamp', kind ('object', the default, or 'memory'), name | buffer, id, rounds }
-// (posts 'ready', then the rounds above, then { acquired, violations }); { mode: 'wait', buffer,
-// kind, size } waits in acquire() (kind 'memory': allocate(size)) on a pool whose every fitting
-// block is held (the pool in `name` instead when given), posts 'got <handle>' when it gets one and waits to be terminated.
+// As a worker: workerData { mode: 'stamp', kind ('object', the default, or 'memory'), name |
+// buffer, id, rounds } (posts 'ready', then the rounds above, then { acquired, violations });
+// { mode: 'wait', buffer | name, kind, size } waits in acquire() (kind 'memory': allocate(size))
+// on a pool whose every fitting block is held, posts 'got' and 'got <handle>' when it gets one
+// and waits to be terminated.
 const path = require('path');
 const { isMainThread, parentPort, workerData, Worker } = require('worker_threads');
 const { ObjectPool, BufferPool, MemoryPool } = require('../../../index');
