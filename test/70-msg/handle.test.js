@@ -1,0 +1,50 @@
+'use strict';
+// What every message structure's handle promises (lib/msg/handle.js): it is made only by create()
+// or open() (the constructor is a TypeError), an open() that fails leaves no mapping and no
+// descriptor of the segment behind, and Symbol.dispose closes it like close().
+const assert = require('assert');
+const { SpscRing, MpmcQueue, Channel, Stack, PriorityQueue, Broadcast, Segment } = require('../../index');
+const { addon } = require('../../lib/base/native');
+const { uniqueName, removeShm, segmentUse } = require('../helpers/process');
+
+const CLASSES = [SpscRing, MpmcQueue, Channel, Stack, PriorityQueue, Broadcast];
+const withAddon = addon ? describe : describe.skip;
+
+describe('Message structures: handles', () => {
+  for (const Class of CLASSES) {
+    it(`${Class.name} cannot be constructed directly; Symbol.dispose closes a handle`, function () {
+      assert.throws(() => new Class(), (e) => e instanceof TypeError && e.message.includes(`${Class.name}.create()`));
+      assert.throws(() => new Class(Symbol('token'), { buffer: new SharedArrayBuffer(1 << 16), byteOffset: 0 }), TypeError);
+      if (typeof Symbol.dispose !== 'symbol') this.skip();
+      const buffer = new SharedArrayBuffer(Class.bytesFor(1024));
+      const q = Class.create({ buffer, capacity: 1024 });
+      const other = Class.open({ buffer });
+      q[Symbol.dispose]();
+      // A channel's `closed` is the channel's (Go's close), not the handle's: it throws once disposed.
+      if (Class === Channel) assert.throws(() => q.closed, { code: 'ERR_CLOSED' });
+      else assert.strictEqual(q.closed, true);
+      assert.throws(() => q.buffer, { code: 'ERR_CLOSED' });
+      assert.strictEqual(other.buffer, buffer); // the structure stays for the other handles
+      q[Symbol.dispose](); // idempotent
+      other[Symbol.dispose]();
+    });
+  }
+
+  withAddon('segments', () => {
+    it('an open() of a segment that holds no such structure is ERR_BAD_MAGIC and leaves the segment unmapped and closed', () => {
+      const name = uniqueName('msg-handle');
+      const seg = Segment.create({ name, size: 1 << 20 });
+      try {
+        const before = segmentUse(name);
+        assert.strictEqual(before.maps, 1); // the creator's
+        for (const Class of CLASSES) {
+          for (let i = 0; i < 3; i++) assert.throws(() => Class.open({ name }), { code: 'ERR_BAD_MAGIC' });
+        }
+        assert.deepStrictEqual(segmentUse(name), before);
+      } finally {
+        seg.close();
+        removeShm(name);
+      }
+    });
+  });
+});

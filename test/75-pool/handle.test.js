@@ -1,0 +1,70 @@
+'use strict';
+// What every pool kind's handle promises (lib/pool/handle.js): it is made only by create() or
+// open() (the constructor is a TypeError), an open() that fails leaves no mapping and no
+// descriptor of the segment behind, and Symbol.dispose closes it like close(), freeing the blocks
+// it holds.
+const assert = require('assert');
+const { BufferPool, ObjectPool, MemoryPool, Segment } = require('../../index');
+const { addon } = require('../../lib/base/native');
+const { C, W } = require('../../lib/layout/layout');
+const { uniqueName, removeShm, segmentUse } = require('../helpers/process');
+
+const withAddon = addon ? describe : describe.skip;
+// Each kind with a small shape and its acquire.
+const KINDS = [
+  { Class: BufferPool, shape: { blockSize: 64, blockCount: 4 }, bytes: () => BufferPool.bytesFor(4, 64), take: (p) => p.acquire(0) },
+  { Class: ObjectPool, shape: { recordSize: 64, capacity: 4 }, bytes: () => ObjectPool.bytesFor(4, 64), take: (p) => p.acquire(0) },
+  {
+    Class: MemoryPool, shape: { classes: [{ size: 64, count: 4 }] }, bytes: () => MemoryPool.bytesFor([{ size: 64, count: 4 }]),
+    take: (p) => p.allocate(64, 0),
+  },
+];
+
+describe('Pools: handles', () => {
+  for (const { Class, shape, bytes, take } of KINDS) {
+    it(`${Class.name} cannot be constructed directly; Symbol.dispose closes a handle and frees its blocks`, function () {
+      assert.throws(() => new Class(), (e) => e instanceof TypeError && e.message.includes(`${Class.name}.create()`));
+      assert.throws(() => new Class(Symbol('token'), { buffer: new SharedArrayBuffer(1 << 16), byteOffset: 0 }), TypeError);
+      if (typeof Symbol.dispose !== 'symbol') this.skip();
+      const buffer = new SharedArrayBuffer(bytes());
+      const pool = Class.create({ buffer, ...shape });
+      const other = Class.open({ buffer });
+      take(pool);
+      take(pool);
+      assert.strictEqual(other.stats().held, 2);
+      pool[Symbol.dispose]();
+      assert.strictEqual(pool.closed, true);
+      assert.throws(() => take(pool), { code: 'ERR_CLOSED' });
+      assert.strictEqual(other.stats().held, 0);
+      pool[Symbol.dispose](); // idempotent
+      other[Symbol.dispose]();
+    });
+  }
+
+  withAddon('segments', () => {
+    it('an open() of a segment that holds no pool of the kind is ERR_BAD_MAGIC and leaves the segment unmapped and closed', () => {
+      const name = uniqueName('pool-handle');
+      const seg = Segment.create({ name, size: 1 << 20 });
+      const pool = BufferPool.create({ buffer: seg.buffer, blockSize: 64, blockCount: 4 });
+      try {
+        const before = segmentUse(name);
+        assert.strictEqual(before.maps, 1); // the creator's
+        for (const { Class } of KINDS) {
+          if (Class === BufferPool) continue;
+          for (let i = 0; i < 3; i++) assert.throws(() => Class.open({ name }), { code: 'ERR_BAD_MAGIC' });
+        }
+        // The pool's header copied to a place too near the end for the blocks it describes: the
+        // open fails after the header was read (ERR_BAD_SIZE), and closes the segment too.
+        const at = seg.size - BufferPool.bytesFor(4, 64) + C.UNIT;
+        const u8 = new Uint8Array(seg.buffer);
+        u8.copyWithin(at, C.POOL_HEADER_OFFSET, C.POOL_HEADER_OFFSET + W.POOL_HEADER.WORDS * Uint32Array.BYTES_PER_ELEMENT);
+        for (let i = 0; i < 3; i++) assert.throws(() => BufferPool.open({ name, byteOffset: at }), { code: 'ERR_BAD_SIZE' });
+        assert.deepStrictEqual(segmentUse(name), before);
+      } finally {
+        pool.close();
+        seg.close();
+        removeShm(name);
+      }
+    });
+  });
+});
