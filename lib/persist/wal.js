@@ -54,10 +54,13 @@ class Wal {
     this.retired = [];
     this.map = null; // Uint8Array over a mapping of the whole file as it was when mapped
     this.mapSegment = null;
+    // The native set of this handle (createLogWriter), told of every mapping and unmapping.
+    this.writer = null;
     this.#reopen();
   }
 
   #unmap() {
+    if (this.writer !== null) this.writer.map(null);
     if (this.mapSegment !== null) this.mapSegment.close();
     this.mapSegment = null;
     this.map = null;
@@ -68,6 +71,13 @@ class Wal {
     this.#unmap();
     this.mapSegment = Segment.open({ path: path.join(this.dir, walFileName(this.fileStart)) });
     this.map = new Uint8Array(this.mapSegment.buffer);
+    if (this.writer !== null) this.writer.map(this.map, this.fileStart);
+  }
+
+  /** Gives the native set of this handle the mapping of the log file, now and whenever it changes. */
+  attachWriter(writer) {
+    this.writer = writer;
+    if (this.map !== null) writer.map(this.map, this.fileStart);
   }
 
   // Opens the log file the control segment names (a checkpoint may have started a new one).
