@@ -108,6 +108,7 @@ class Store extends BaseStore {
           if (rest.latency === true) store.enableLatency();
         }
         store._persist(control, p.dir, recovery);
+        store._p.wal.upgradeFile();
         return store;
       } finally {
         control.unlockRecovery();
