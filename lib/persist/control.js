@@ -40,7 +40,6 @@ const START64 = (LOG + L.START_LSN) / U64;
 const FILE_BYTES64 = (LOG + L.FILE_BYTES) / U64;
 const DURABLE64 = (DUR + D.DURABLE) / U64;
 const LAST_SYNC64 = (DUR + D.LAST_SYNC_MS) / U64;
-const SYNCING64 = (DUR + D.SYNCING) / U64;
 const LAST_CHECKPOINT64 = (REC + Q.LAST_CHECKPOINT_MS) / U64;
 const TOTAL64 = (HDR + H.TOTAL_SIZE) / U64;
 const CHECKPOINT_BYTES64 = (HDR + H.CHECKPOINT_BYTES) / U64;
@@ -202,32 +201,6 @@ class Control {
   }
 
   get tick() { return Atomics.load(this.u32, TICK); }
-
-  // Like waitTick, without blocking: resolves once the durable position may have moved or
-  // RECHECK_MS passed.
-  waitTickAsync(seen) {
-    Atomics.add(this.u32, DUR + D.WAITERS, 1);
-    const done = () => { Atomics.sub(this.u32, DUR + D.WAITERS, 1); };
-    return futex.waitAsync(this.i32, TICK, seen, RECHECK_MS).then(done, done);
-  }
-
-  // The target of a sync in flight somewhere (a hint for group commit: format.md §16), or a
-  // value at or below `durable` when none is.
-  get syncing() { return Number(Atomics.load(this.u64, SYNCING64)); }
-
-  // Announces a sync up to `lsn` (raises `syncing`, never lowers it).
-  claimSync(lsn) {
-    const target = BigInt(lsn);
-    for (;;) {
-      const cur = Atomics.load(this.u64, SYNCING64);
-      if (cur >= target || Atomics.compareExchange(this.u64, SYNCING64, cur, target) === cur) return;
-    }
-  }
-
-  // Withdraws the announcement of a sync up to `lsn` (unless a later one replaced it).
-  releaseSync(lsn) {
-    Atomics.compareExchange(this.u64, SYNCING64, BigInt(lsn), 0n);
-  }
 
   // ---- locks (lock words of §1; a holder that is gone is taken over in place) ----
 

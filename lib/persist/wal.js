@@ -21,9 +21,6 @@ const { Segment } = require('../segment/segment');
 
 const FILE_HEADER = C.WAL_FILE_HEADER_SIZE;
 const PREALLOC = C.WAL_PREALLOC_BYTES;
-// Waits for another handle's sync (each at most C.SYNC_RECHECK_MS) that see none end, before a
-// handle syncs by itself: a syncer that died delays the others by this much at most.
-const STALLED_ROUNDS = 2;
 let zeros = null;
 
 function ioError(err, what) {
@@ -51,8 +48,7 @@ class Wal {
     this.fd = -1;
     this.fileStart = -1;
     this.inflight = null; // { target, promise } of this handle's async flush
-    this.queued = null; // { promise, resolve, reject, target } of the sync that starts after it
-    this.waiting = false; // the queued sync waits for another handle's sync to end
+    this.queued = null; // { promise, resolve, reject } of the sync that starts after it
     this.closeTarget = null; // the tail when the handle was closed with a sync queued
     this.closing = false;
     this.retired = [];
@@ -204,7 +200,6 @@ class Wal {
   #flushOnce() {
     const c = this.control;
     const target = this.#syncTarget();
-    c.claimSync(target);
     try {
       io.fdatasyncSync(this.fd);
     } catch (err) {
@@ -212,8 +207,6 @@ class Wal {
       // since the last good sync can be promised, so the store refuses further writes.
       c.fail();
       throw ioError(err, 'fdatasync of the log');
-    } finally {
-      c.releaseSync(target);
     }
     c.advanceDurable(target, Date.now());
   }
@@ -335,49 +328,24 @@ class Wal {
     if (c.durable >= target) return Promise.resolve();
     if (this.inflight && this.inflight.target >= target) return this.inflight.promise;
     if (this.queued === null) {
-      const q = { promise: null, resolve: null, reject: null, target };
+      const q = { promise: null, resolve: null, reject: null };
       q.promise = new Promise((resolve, reject) => {
         q.resolve = resolve;
         q.reject = reject;
       });
       this.queued = q;
       if (this.inflight === null) queueMicrotask(() => this.#startQueued());
-    } else if (this.queued.target < target) {
-      this.queued.target = target;
     }
     return this.queued.promise;
   }
 
   // Starts the queued sync (none runs now): its target is the tail read now, which is at or past
-  // the record of every call that joined it. Group commit across handles and processes: while a
-  // sync of another handle is in flight (`syncing` above `durable`), it waits for that sync to
-  // end instead of syncing alongside it: that sync may cover its records, and if not, the one sync
-  // the first waiter then starts covers those of every handle that waited (the others see it in
-  // flight and wait again). `syncing` is a hint: a round that sees no sync end (its syncer died
-  // or is slow) counts as stalled, and after STALLED_ROUNDS of them the handle syncs itself.
-  #startQueued(stalled = 0) {
+  // the record of every call that joined it.
+  #startQueued() {
     const q = this.queued;
-    if (q === null || this.inflight !== null || this.waiting) return;
-    const c = this.control;
-    if (this.closeTarget === null && !this.closing) {
-      const durable = c.durable;
-      if (durable >= q.target) {
-        this.queued = null;
-        q.resolve();
-        this.#afterSyncs();
-        return;
-      }
-      if (stalled < STALLED_ROUNDS && c.syncing > durable) {
-        const seen = c.tick;
-        this.waiting = true;
-        c.waitTickAsync(seen).then(() => {
-          this.waiting = false;
-          this.#startQueued(c.tick === seen ? stalled + 1 : 0);
-        });
-        return;
-      }
-    }
+    if (q === null || this.inflight !== null) return;
     this.queued = null;
+    const c = this.control;
     let syncTo = this.closeTarget;
     if (syncTo === null) {
       try {
@@ -395,10 +363,8 @@ class Wal {
       return;
     }
     this.inflight = { target: syncTo, promise: q.promise };
-    c.claimSync(syncTo);
     io.fdatasync(this.fd, (err) => {
       this.inflight = null;
-      c.releaseSync(syncTo);
       if (err) {
         c.fail();
         q.reject(ioError(err, 'fdatasync of the log'));
@@ -425,7 +391,7 @@ class Wal {
   close() {
     this.closing = true;
     if (this.queued !== null) {
-      if (this.inflight === null && !this.waiting) this.#startQueued();
+      if (this.inflight === null) this.#startQueued();
       else this.closeTarget = this.control.tail;
     }
     if (!this.inflight && !this.queued) this.#closeFd();
