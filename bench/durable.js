@@ -6,9 +6,9 @@
 // writers as processes (p) and as worker threads of one process (t). Every write counts once it
 // is on stable storage; "batch W" cases keep W writes in flight per writer (async puts/sets
 // acknowledged together), the others write one at a time. Also shmstore without persistence
-// and with sync 'none' and 'interval' (latency against the plain store). Every case runs in child
-// processes of its own, several runs interleaved, medians printed with ratios against the best
-// peer of the same writers. Workload: keys `key:` + 10 digits over 100,000 keys in random
+// and with sync 'none' and 'interval' (latency against the plain store of the same engine, native
+// or JS). Every case runs in child processes of its own, several runs interleaved, medians
+// printed with ratios against the best peer of the same writers. Workload: keys `key:` + 10 digits over 100,000 keys in random
 // order, 100-byte values. Then (bench/lib/durable-recovery.js) the recovery measurements.
 //   node bench/durable.js [--runs N] [--ms MS] [--only case,case|recovery] [--dir DIR] [--skip-recovery]
 //                         [--replay-mb MB] [--snapshot-mb MB]
@@ -32,6 +32,9 @@ function caseList() {
     { name: 'plain', system: 'shmstore', opts: null, writers: 1 },
     { name: 'persist-none', system: 'shmstore', opts: { sync: 'none' }, writers: 1 },
     { name: 'persist-interval-100ms', system: 'shmstore', opts: { sync: 'interval', intervalMs: 100 }, writers: 1 },
+    // The pure-JS engine, against a plain store of that engine.
+    { name: 'plain-js', system: 'shmstore', opts: null, writers: 1, engine: 'js' },
+    { name: 'persist-none-js', system: 'shmstore', opts: { sync: 'none' }, writers: 1, engine: 'js' },
   ];
   for (const threads of [false, true]) {
     for (const writers of [1, 2, 4]) {
@@ -79,7 +82,8 @@ async function runCase(c, ms, baseDir, run) {
     task.name = `shmstore-bench-durable-${process.pid}-${run}`;
     task.persist = !!c.opts;
     task.dir = path.join(dir, 'p');
-    Store.create({ name: task.name, size: 64 << 20, ...(c.opts ? { persist: { dir: task.dir, ...c.opts, checkpointBytes: 0 } } : {}) }).close();
+    task.engine = c.engine;
+    Store.create({ name: task.name, size: 64 << 20, ...(c.engine ? { engine: c.engine } : {}), ...(c.opts ? { persist: { dir: task.dir, ...c.opts, checkpointBytes: 0 } } : {}) }).close();
     cleanup = async () => Segment.unlink({ name: task.name });
   } else if (c.system === 'sqlite') {
     const Database = require('better-sqlite3');
@@ -164,7 +168,8 @@ async function throughput(cases, runs, ms, baseDir) {
     }
     return best;
   };
-  const plain = med.get('plain');
+  // The plain store of the case's engine.
+  const plainOf = (c) => med.get(c.engine === 'js' ? 'plain-js' : 'plain');
   const lines = [['case', 'records/s (median)', 'min–max', 'µs/write per writer', 'vs plain (latency)', 'vs best peer, same writers']];
   for (const c of cases) {
     const x = med.get(c.name);
@@ -175,7 +180,7 @@ async function throughput(cases, runs, ms, baseDir) {
     const peer = c.system === 'shmstore' && c.durable ? bestPeer(c) : null;
     lines.push([
       c.name, x.opsPerSec.toFixed(0), `${x.min.toFixed(0)}–${x.max.toFixed(0)}`, x.usPerOp.toFixed(2),
-      plain && c.system === 'shmstore' && c.name !== 'plain' ? `${(x.usPerOp / plain.usPerOp).toFixed(2)}x` : '',
+      plainOf(c) && c.system === 'shmstore' && c.opts ? `${(x.usPerOp / plainOf(c).usPerOp).toFixed(2)}x` : '',
       peer ? `${(x.opsPerSec / med.get(peer).opsPerSec).toFixed(2)}x ${peer}` : '',
     ]);
   }

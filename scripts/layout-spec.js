@@ -411,8 +411,13 @@ const constants = {
   // its record, so the log order of two writes of one key is their store order; 256 stripes make
   // unrelated writers collide rarely, and clear() takes them all in microseconds), then an owner
   // table of the Owner records of §6 with the store's 4096 slots (the lock words' 12 owner bits).
+  // Version 2 of the log and snapshot files marks record type 6 (namespace settings): a reader
+  // of version 1 refuses such a file by its header instead of ending the log at the first type 6
+  // record. Files of version 1 are still read (WAL_OLDEST_VERSION), with the same rules, and are
+  // never appended to: opening a store whose current log file is of version 1 starts a new file.
   WAL_MAGIC: 0x4c415753, // 'SWAL'
-  WAL_FORMAT_VERSION: 1,
+  WAL_FORMAT_VERSION: 2,
+  WAL_OLDEST_VERSION: 1,
   WAL_FILE_HEADER_SIZE: 64,
   WAL_RECORD_HEADER_SIZE: 32,
   WAL_RECORD_ALIGN: 8,
@@ -445,7 +450,8 @@ const constants = {
   // little against them.
   SNAP_MAGIC: 0x504e5353, // 'SSNP'
   SNAP_END_MAGIC: 0x444e4553, // 'SEND'
-  SNAP_FORMAT_VERSION: 1,
+  SNAP_FORMAT_VERSION: 2,
+  SNAP_OLDEST_VERSION: 1,
   SNAP_HEADER_SIZE: 64,
   SNAP_TRAILER_SIZE: 64,
   PERSIST_CHECKPOINT_BYTES: 64 * 1024 * 1024,

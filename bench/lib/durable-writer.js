@@ -18,7 +18,8 @@ function keyOf(i) {
 async function openSystem(task) {
   if (task.system === 'shmstore') {
     const { Store } = require('../..');
-    const s = task.persist ? Store.open({ name: task.name, persist: { dir: task.dir } }) : Store.open({ name: task.name });
+    const engine = task.engine ? { engine: task.engine } : {};
+    const s = task.persist ? Store.open({ name: task.name, ...engine, persist: { dir: task.dir } }) : Store.open({ name: task.name, ...engine });
     return {
       put: task.batch ? (k) => s.setDurable('bench', k, VALUE) : (k) => { s.set('bench', k, VALUE); },
       settle: null,

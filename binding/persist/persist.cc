@@ -1,8 +1,9 @@
 // The persist room's native functions: crc32c(view, crc) over the bytes of any ArrayBuffer view,
-// and applyWal(engine, view, lsn, nowMs, out), the native replay of log records into a
-// NativeStore (src/persist/wal_replay.h).
+// applyWal(engine, view, lsn, nowMs, out), the native replay of log records into a NativeStore
+// (src/persist/wal_replay.h), and createLogWriter (log_writer.cc), the native logged set.
 #include "binding/base/args.h"
 #include "binding/base/module.h"
+#include "binding/persist/log_writer.h"
 #include "binding/store/store_binding.h"
 #include "persist/crc32c.h"
 #include "persist/wal_replay.h"
@@ -92,7 +93,8 @@ void InitPersist(Napi::Env env, Napi::Object exports) {
   const struct {
     const char* name;
     napi_callback cb;
-  } fns[] = {{"crc32c", Crc32cFn}, {"applyWal", ApplyWalFn}};
+  } fns[] = {
+      {"crc32c", Crc32cFn}, {"applyWal", ApplyWalFn}, {"createLogWriter", CreateLogWriterFn}};
   for (const auto& f : fns) {
     napi_value fn = nullptr;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok ||

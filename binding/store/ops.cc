@@ -78,28 +78,26 @@ bool GetExpiry(napi_env env, napi_value v, uint64_t* out) {
   return true;
 }
 
-// One write (set): the status, or -1 with a pending TypeError/RangeError.
-int32_t SetOne(napi_env env, StoreCore* c, uint32_t ns, napi_value keyValue, napi_value value,
-               napi_value encodingValue, napi_value expiryValue) {
-  char key[kKeyBufSize];
-  size_t klen;
+}  // namespace
+
+int32_t ConvertSet(napi_env env, StoreCore* c, napi_value keyValue, napi_value value,
+                   napi_value encodingValue, napi_value expiryValue, SetArgs* a) {
   uint32_t encoding;
-  uint64_t expiresAt;
-  if (!GetKey(env, keyValue, key, &klen) ||
+  if (!GetKey(env, keyValue, a->key, &a->keyLength) ||
       !GetUint32(env, encodingValue, "encoding", 0, L::kEncJson, &encoding) ||
-      !GetExpiry(env, expiryValue, &expiresAt)) {
+      !GetExpiry(env, expiryValue, &a->expiresAt)) {
     return -1;
   }
-  const void* data;
-  size_t vlen;
+  a->encoding = encoding;
   if (encoding == L::kEncUtf8 || encoding == L::kEncJson) {
+    size_t vlen;
     if (napi_get_value_string_utf8(env, value, c->value_buf.get(), kValueBufSize, &vlen) !=
         napi_ok) {
       ThrowTypeError(Napi::Env(env),
                      "The \"value\" argument must be a string for encodings 1 and 2");
       return -1;
     }
-    data = c->value_buf.get();
+    a->value = c->value_buf.get();
     // Within a character of filling the buffer: the string may be longer (a large value).
     if (vlen + 4 >= kValueBufSize) {
       if (napi_get_value_string_utf8(env, value, nullptr, 0, &vlen) != napi_ok) return -1;
@@ -112,15 +110,27 @@ int32_t SetOne(napi_env env, StoreCore* c, uint32_t ns, napi_value keyValue, nap
       if (napi_get_value_string_utf8(env, value, c->large_buf.get(), vlen + 1, &vlen) != napi_ok) {
         return -1;
       }
-      data = c->large_buf.get();
+      a->value = c->large_buf.get();
     }
-  } else if (!GetBytes(env, value, &data, &vlen)) {
+    a->valueLength = vlen;
+  } else if (!GetBytes(env, value, &a->value, &a->valueLength)) {
     return -1;
   }
-  if (klen > shm::kMaxKeyBytes) return L::kErrKeyTooLong;
-  if (vlen > shm::kMaxValueBytes) return L::kErrValueTooLong;
-  return c->store->Set(ns, key, static_cast<uint32_t>(klen), data, static_cast<uint32_t>(vlen),
-                       encoding, expiresAt);
+  if (a->keyLength > shm::kMaxKeyBytes) return L::kErrKeyTooLong;
+  if (a->valueLength > shm::kMaxValueBytes) return L::kErrValueTooLong;
+  return L::kOk;
+}
+
+namespace {
+
+// One write (set): the status, or -1 with a pending TypeError/RangeError.
+int32_t SetOne(napi_env env, StoreCore* c, uint32_t ns, napi_value keyValue, napi_value value,
+               napi_value encodingValue, napi_value expiryValue) {
+  SetArgs a;
+  const int32_t s = ConvertSet(env, c, keyValue, value, encodingValue, expiryValue, &a);
+  if (s != L::kOk) return s;
+  return c->store->Set(ns, a.key, static_cast<uint32_t>(a.keyLength), a.value,
+                       static_cast<uint32_t>(a.valueLength), a.encoding, a.expiresAt);
 }
 
 // set(nsId, key, value, encoding, expiresAt) -> undefined (throws on failure, like every

@@ -95,6 +95,23 @@ inline bool GetKey(napi_env env, napi_value v, char* buf, size_t* len) {
 // The bytes of a binary value: any ArrayBufferView, ArrayBuffer or SharedArrayBuffer.
 bool GetBytes(napi_env env, napi_value v, const void** data, size_t* len);
 
+// The arguments of a set converted for shm::Store::Set (the key in `key`, a string value in the
+// core's buffers: valid until the core's next call).
+struct SetArgs {
+  char key[kKeyBufSize];
+  size_t keyLength = 0;
+  const void* value = nullptr;
+  size_t valueLength = 0;
+  uint32_t encoding = 0;
+  uint64_t expiresAt = 0;
+};
+
+// Converts set's (key, value, encoding, expiresAt) arguments (expiresAt: undefined or 0 the
+// namespace's default, -1 none, else epoch ms). Returns kOk, a status (a key or value too long,
+// no memory), or -1 with a pending TypeError/RangeError.
+int32_t ConvertSet(napi_env env, StoreCore* c, napi_value keyValue, napi_value value,
+                   napi_value encodingValue, napi_value expiryValue, SetArgs* a);
+
 // ---- results ----------------------------------------------------------------------------------
 
 inline bool IsAscii(const uint8_t* p, size_t n) {

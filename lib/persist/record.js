@@ -120,14 +120,19 @@ function encodeFileHeader(startLsn, createdMs = Date.now()) {
   return buf;
 }
 
-/** Parses a file header: { startLsn } or { error } (a message). */
+/**
+ * Parses a file header: { startLsn, version } or { error } (a message). Versions
+ * WAL_OLDEST_VERSION..WAL_FORMAT_VERSION are read alike (format.md §16, "Versions").
+ */
 function decodeFileHeader(buf) {
   if (buf.length < FILE_HEADER) return { error: `the log file is shorter than its ${FILE_HEADER}-byte header` };
   if (buf.readUInt32LE(F.MAGIC) !== C.WAL_MAGIC) return { error: 'not a shmstore log file (bad magic)' };
   if (buf.readUInt32LE(F.CHECKSUM) !== crc32c(buf.subarray(0, F.CHECKSUM))) return { error: 'log file header checksum mismatch' };
   const version = buf.readUInt32LE(F.VERSION);
-  if (version !== C.WAL_FORMAT_VERSION) return { error: `unsupported log format version ${version}` };
-  return { startLsn: Number(buf.readBigUInt64LE(F.START_LSN)) };
+  if (version < C.WAL_OLDEST_VERSION || version > C.WAL_FORMAT_VERSION) {
+    return { error: `unsupported log format version ${version} (this version reads ${C.WAL_OLDEST_VERSION} to ${C.WAL_FORMAT_VERSION})` };
+  }
+  return { startLsn: Number(buf.readBigUInt64LE(F.START_LSN)), version };
 }
 
 /**
@@ -186,7 +191,7 @@ function allZero(fd, from, to) {
  * in order. With `walk` (a native replay), each chunk read is first given to walk(buf, at, lsn),
  * which consumes the valid records at `at` itself and returns how many and their bytes
  * ([records, bytes]); onRecord then sees only a record it left (it may stop anywhere: what it
- * left is checked and handed over as usual), and the reason the log ends is found here alike. Returns { startLsn, end (LSN after the last valid record), records, fileBytes,
+ * left is checked and handed over as usual), and the reason the log ends is found here alike. Returns { startLsn, version (the file's format version), end (LSN after the last valid record), records, fileBytes,
  * cutBytes (bytes of a damaged tail after the valid prefix), zeroBytes (zeros after it instead:
  * preallocated space), reason (why the scan stopped before the end of the file, or null) }.
  * Throws ShmError-like { code: 'ERR_PERSIST_CORRUPT' } data as an object when the file header
@@ -245,8 +250,9 @@ function scanLog(file, onRecord, walk = null) {
     }
     const validBytes = FILE_HEADER + (lsn - h.startLsn);
     // Zeros after the valid prefix are the file's preallocated space, not damage.
-    if (reason !== null && allZero(fd, validBytes, fileBytes)) return { startLsn: h.startLsn, end: lsn, records, fileBytes, cutBytes: 0, zeroBytes: fileBytes - validBytes, reason: null };
-    return { startLsn: h.startLsn, end: lsn, records, fileBytes, cutBytes: fileBytes - validBytes, zeroBytes: 0, reason };
+    const version = h.version;
+    if (reason !== null && allZero(fd, validBytes, fileBytes)) return { startLsn: h.startLsn, version, end: lsn, records, fileBytes, cutBytes: 0, zeroBytes: fileBytes - validBytes, reason: null };
+    return { startLsn: h.startLsn, version, end: lsn, records, fileBytes, cutBytes: fileBytes - validBytes, zeroBytes: 0, reason };
   } finally {
     fs.closeSync(fd);
   }

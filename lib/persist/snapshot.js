@@ -136,7 +136,11 @@ function readSnapshot(file, onRecord, walk = null) {
     fs.readSync(fd, head, 0, HEADER, 0);
     if (head.readUInt32LE(H.MAGIC) !== C.SNAP_MAGIC) throw corrupt(file, 'bad magic');
     if (head.readUInt32LE(H.CHECKSUM) !== crc32c(head.subarray(0, H.CHECKSUM))) throw corrupt(file, 'header checksum mismatch');
-    if (head.readUInt32LE(H.VERSION) !== C.SNAP_FORMAT_VERSION) throw corrupt(file, `unsupported version ${head.readUInt32LE(H.VERSION)}`);
+    // Versions SNAP_OLDEST_VERSION..SNAP_FORMAT_VERSION are read alike (format.md §16, "Versions").
+    const version = head.readUInt32LE(H.VERSION);
+    if (version < C.SNAP_OLDEST_VERSION || version > C.SNAP_FORMAT_VERSION) {
+      throw corrupt(file, `unsupported snapshot format version ${version} (this version reads ${C.SNAP_OLDEST_VERSION} to ${C.SNAP_FORMAT_VERSION})`);
+    }
     const tail = Buffer.alloc(TRAILER);
     fs.readSync(fd, tail, 0, TRAILER, size - TRAILER);
     if (tail.readUInt32LE(T.MAGIC) !== C.SNAP_END_MAGIC) throw corrupt(file, 'no trailer (truncated)');

@@ -10,7 +10,8 @@ const path = require('path');
 const { C } = require('../layout/layout');
 const v = require('../base/validate');
 const { ShmError } = require('../base/errors');
-const { requireAddon } = require('../base/native');
+const native = require('../base/native');
+const { requireAddon } = native;
 const { Segment } = require('../segment/segment');
 const { Store: BaseStore, checkNsName, checkKey, checkValueLength, pairsOf } = require('../store/store');
 const { encodeValue } = require('../store/codec');
@@ -24,6 +25,7 @@ const { backup } = require('./backup');
 const { checkPersist, geometryOf, targetOf } = require('./options');
 const cache = require('../store/cache-options');
 const { restoreBackup } = require('./restore');
+const { io } = require('./io');
 
 // The record of a mutation is encoded here and appended at once, in one synchronous stretch: one
 // buffer serves every handle of the thread (a record of a large value gets its own, scratchFor).
@@ -106,6 +108,7 @@ class Store extends BaseStore {
           if (rest.latency === true) store.enableLatency();
         }
         store._persist(control, p.dir, recovery);
+        store._p.wal.upgradeFile();
         return store;
       } finally {
         control.unlockRecovery();
@@ -167,8 +170,15 @@ class Store extends BaseStore {
       }, intervalMs);
       timer.unref();
     }
+    // The native engine logs a set in the same call that writes it (wal_append.h); the JS engine
+    // and every other mutation go through the Wal.
+    const addon = native.addon;
+    const writer = addon && typeof addon.createLogWriter === 'function' && this._e instanceof addon.NativeStore
+      ? addon.createLogWriter(this._e, new Uint8Array(control.segment.buffer, 0, C.PERSIST_CONTROL_BYTES), control.slot)
+      : null;
+    if (writer !== null) wal.attachWriter(writer);
     this._p = {
-      control, wal, dir, mode, intervalMs, timer, recovery, checkpointTimer: null,
+      control, wal, dir, mode, intervalMs, timer, recovery, checkpointTimer: null, writer,
       checkpointBytes: control.checkpointBytes, checkpointScheduled: false, lastCheckpointError: null,
     };
     this._p.checkpointTimer = checkpointTimer(this, this._p);
@@ -231,12 +241,20 @@ class Store extends BaseStore {
   _loggedSet(ns, key, value, opts) {
     const p = this._p;
     this._live();
-    checkNsName(ns);
+    // The id this handle resolved for the name (a name resolved before is valid).
+    const id = ns === this._lastNs ? this._lastId : this._ns.get(ns);
+    if (id === undefined) checkNsName(ns);
     checkKey(key);
-    cache.expiryOf(opts); // validates the options before the stripe is taken
+    const expiry = cache.expiryOf(opts); // validates the options before the stripe is taken
     const [payload, enc] = encodeValue(value);
     checkValueLength(payload);
     const stripe = Control.stripeOf(ns, key);
+    // The native set and log in one call, when nothing needs waiting for or doing to the file
+    // (0: nothing was done; the general path below then does it, and reports a refusal).
+    if (p.writer !== null && id !== undefined && io.mapped && !cache.alreadyExpired(expiry)) {
+      const end = p.writer.set(id, ns, key, payload, enc, expiry, stripe);
+      if (end !== 0) return end;
+    }
     p.control.lockStripe(stripe);
     try {
       // Usually the record's place is allocated space: the set and its record under the append

@@ -14,7 +14,7 @@ const fs = require('fs');
 const path = require('path');
 const { C } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
-const { sealRecord, setExpiry, encodeFileHeader } = require('./record');
+const { sealRecord, setExpiry, encodeFileHeader, decodeFileHeader } = require('./record');
 const { walFileName, syncDir } = require('./files');
 const { io } = require('./io');
 const { Segment } = require('../segment/segment');
@@ -54,10 +54,13 @@ class Wal {
     this.retired = [];
     this.map = null; // Uint8Array over a mapping of the whole file as it was when mapped
     this.mapSegment = null;
+    // The native set of this handle (createLogWriter), told of every mapping and unmapping.
+    this.writer = null;
     this.#reopen();
   }
 
   #unmap() {
+    if (this.writer !== null) this.writer.map(null);
     if (this.mapSegment !== null) this.mapSegment.close();
     this.mapSegment = null;
     this.map = null;
@@ -68,6 +71,13 @@ class Wal {
     this.#unmap();
     this.mapSegment = Segment.open({ path: path.join(this.dir, walFileName(this.fileStart)) });
     this.map = new Uint8Array(this.mapSegment.buffer);
+    if (this.writer !== null) this.writer.map(this.map, this.fileStart);
+  }
+
+  /** Gives the native set of this handle the mapping of the log file, now and whenever it changes. */
+  attachWriter(writer) {
+    this.writer = writer;
+    if (this.map !== null) writer.map(this.map, this.fileStart);
   }
 
   // Opens the log file the control segment names (a checkpoint may have started a new one).
@@ -213,28 +223,66 @@ class Wal {
       if (c.startLsn !== this.fileStart) this.#reopen();
       const tail = c.tail;
       if (tail === this.fileStart) return tail;
-      try {
-        io.fdatasyncSync(this.fd);
-      } catch (err) {
-        c.fail();
-        throw ioError(err, 'fdatasync of the log');
-      }
-      c.advanceDurable(tail, Date.now());
-      // A file of this name is the leftover of a checkpoint that died before switching to it.
-      fs.rmSync(path.join(this.dir, walFileName(tail)), { force: true });
-      try {
-        createLogFile(this.dir, tail);
-      } catch (err) {
-        throw ioError(err, 'creating a log file');
-      }
-      c.fileBytes = 0;
-      c.startLsn = tail;
-      this.#reopen();
-      return tail;
+      return this.#switchTo(tail);
     } finally {
       c.unlockAppend();
     }
   }
+
+  /**
+   * Makes the current log file one of this format version (format.md §16, "Versions"): a file
+   * of an older version is never appended to, so that a reader of that version never meets a
+   * record type it does not know in a file it accepts. One that holds records is followed by a
+   * new file at the tail (as a checkpoint switches); one that holds none gets the current header.
+   */
+  upgradeFile() {
+    const c = this.control;
+    c.lockAppend();
+    try {
+      if (c.startLsn !== this.fileStart) this.#reopen();
+      const head = Buffer.alloc(FILE_HEADER);
+      fs.readSync(this.fd, head, 0, FILE_HEADER, 0);
+      const h = decodeFileHeader(head);
+      if (h.error || h.version === C.WAL_FORMAT_VERSION) return;
+      const tail = c.tail;
+      if (tail !== this.fileStart) {
+        this.#switchTo(tail);
+        return;
+      }
+      try {
+        io.writeSync(this.fd, encodeFileHeader(this.fileStart), 0, FILE_HEADER, 0);
+        io.fdatasyncSync(this.fd);
+      } catch (err) {
+        throw ioError(err, 'rewriting the log file header');
+      }
+    } finally {
+      c.unlockAppend();
+    }
+  }
+
+  // Starts the file wal-<tail>.log (held: the append lock; the current file holds records).
+  #switchTo(tail) {
+    const c = this.control;
+    try {
+      io.fdatasyncSync(this.fd);
+    } catch (err) {
+      c.fail();
+      throw ioError(err, 'fdatasync of the log');
+    }
+    c.advanceDurable(tail, Date.now());
+    // A file of this name is the leftover of a checkpoint that died before switching to it.
+    fs.rmSync(path.join(this.dir, walFileName(tail)), { force: true });
+    try {
+      createLogFile(this.dir, tail);
+    } catch (err) {
+      throw ioError(err, 'creating a log file');
+    }
+    c.fileBytes = 0;
+    c.startLsn = tail;
+    this.#reopen();
+    return tail;
+  }
+
 
   /** Blocks until every record below `lsn` is on stable storage (this thread may flush). */
   waitDurable(lsn) {

@@ -220,7 +220,8 @@ inline constexpr uint64_t kPoolClassesOffset = 0x2040ULL;
 inline constexpr uint64_t kPoolMemoryBlocksOffset = 0x2140ULL;
 inline constexpr uint64_t kPoolRecheckMs = 0x32ULL;
 inline constexpr uint64_t kWalMagic = 0x4c415753ULL;
-inline constexpr uint64_t kWalFormatVersion = 1ULL;
+inline constexpr uint64_t kWalFormatVersion = 2ULL;
+inline constexpr uint64_t kWalOldestVersion = 1ULL;
 inline constexpr uint64_t kWalFileHeaderSize = 0x40ULL;
 inline constexpr uint64_t kWalRecordHeaderSize = 0x20ULL;
 inline constexpr uint64_t kWalRecordAlign = 8ULL;
@@ -248,7 +249,8 @@ inline constexpr uint64_t kPersistOwnersOffset = 0x4100ULL;
 inline constexpr uint64_t kPersistControlBytes = 0x24100ULL;
 inline constexpr uint64_t kSnapMagic = 0x504e5353ULL;
 inline constexpr uint64_t kSnapEndMagic = 0x444e4553ULL;
-inline constexpr uint64_t kSnapFormatVersion = 1ULL;
+inline constexpr uint64_t kSnapFormatVersion = 2ULL;
+inline constexpr uint64_t kSnapOldestVersion = 1ULL;
 inline constexpr uint64_t kSnapHeaderSize = 0x40ULL;
 inline constexpr uint64_t kSnapTrailerSize = 0x40ULL;
 inline constexpr uint64_t kPersistCheckpointBytes = 0x4000000ULL;
@@ -1340,6 +1342,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kPoolRecheckMs, "POOL_RECHECK_MS") \
   X(kWalMagic, "WAL_MAGIC") \
   X(kWalFormatVersion, "WAL_FORMAT_VERSION") \
+  X(kWalOldestVersion, "WAL_OLDEST_VERSION") \
   X(kWalFileHeaderSize, "WAL_FILE_HEADER_SIZE") \
   X(kWalRecordHeaderSize, "WAL_RECORD_HEADER_SIZE") \
   X(kWalRecordAlign, "WAL_RECORD_ALIGN") \
@@ -1368,6 +1371,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kSnapMagic, "SNAP_MAGIC") \
   X(kSnapEndMagic, "SNAP_END_MAGIC") \
   X(kSnapFormatVersion, "SNAP_FORMAT_VERSION") \
+  X(kSnapOldestVersion, "SNAP_OLDEST_VERSION") \
   X(kSnapHeaderSize, "SNAP_HEADER_SIZE") \
   X(kSnapTrailerSize, "SNAP_TRAILER_SIZE") \
   X(kPersistCheckpointBytes, "PERSIST_CHECKPOINT_BYTES") \

@@ -158,8 +158,11 @@ class Store {
   Status Has(uint32_t ns, const void* key, uint32_t keyLength, bool* found) noexcept;
   // Inserts or replaces. encoding 0..15 (0 binary, 1 UTF-8, 2 JSON). expiresAt: kExpiryDefault,
   // kExpiryNever or epoch ms. A full store evicts (format.md §8) when some namespace may.
+  // *storedExpiry (when given) receives the absolute expiry the entry got: epoch ms, 0 = never
+  // (expiresAt resolved against the namespace's default TTL); a logged set records it.
   Status Set(uint32_t ns, const void* key, uint32_t keyLength, const void* value,
-             uint32_t valueLength, uint32_t encoding, uint64_t expiresAt = kExpiryDefault) noexcept;
+             uint32_t valueLength, uint32_t encoding, uint64_t expiresAt = kExpiryDefault,
+             uint64_t* storedExpiry = nullptr) noexcept;
   Status Delete(uint32_t ns, const void* key, uint32_t keyLength, bool* existed) noexcept;
   // Removes every entry of namespace ns, bucket by bucket.
   Status Clear(uint32_t ns, uint32_t* removed) noexcept;

@@ -181,7 +181,8 @@ Status Store::CompactFor(uint32_t units, int* compacted, bool* retry) noexcept {
 }
 
 Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* value,
-                  uint32_t valueLength, uint32_t encoding, uint64_t expiresAt) noexcept {
+                  uint32_t valueLength, uint32_t encoding, uint64_t expiresAt,
+                  uint64_t* storedExpiry) noexcept {
   if (closed_) return layout::kErrClosed;
   if (keyLength > kMaxKeyBytes) return layout::kErrKeyTooLong;
   if (valueLength > kMaxValueBytes) return layout::kErrValueTooLong;
@@ -201,6 +202,7 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
   __builtin_prefetch(b, 1);
   const uint64_t now = NowMs();
   const uint64_t expiry = ExpiryFor(ns, expiresAt, now);
+  if (storedExpiry != nullptr) *storedExpiry = expiry;
   if (expiry != 0 && AtomicLoad(&evict_->ttlSeen) == 0) AtomicStore(&evict_->ttlSeen, 1u);
   bool repaired = false;
   int compacted = 0;

@@ -25,7 +25,7 @@ function readLog(file) {
   if (b.length < 64) throw new Error('file shorter than its header');
   if (b.readUInt32LE(0) !== 0x4c415753) throw new Error('bad magic');
   if (b.readUInt32LE(60) !== crc32c(b.subarray(0, 60))) throw new Error('bad header checksum');
-  if (b.readUInt32LE(4) !== 1) throw new Error('bad version');
+  if (b.readUInt32LE(4) !== 1 && b.readUInt32LE(4) !== 2) throw new Error('bad version');
   const startLsn = Number(b.readBigUInt64LE(8));
   const records = [];
   let x = startLsn;
@@ -70,7 +70,7 @@ function readSnapshot(file) {
   if (b.length < 128) throw new Error('shorter than header and trailer');
   if (b.readUInt32LE(0) !== 0x504e5353) throw new Error('bad magic');
   if (b.readUInt32LE(60) !== crc32c(b.subarray(0, 60))) throw new Error('bad header checksum');
-  if (b.readUInt32LE(4) !== 1) throw new Error('bad version');
+  if (b.readUInt32LE(4) !== 1 && b.readUInt32LE(4) !== 2) throw new Error('bad version');
   const t = b.length - 64;
   if (b.readUInt32LE(t) !== 0x444e4553) throw new Error('bad trailer magic');
   if (b.readUInt32LE(t + 60) !== crc32c(b.subarray(t, t + 60))) throw new Error('bad trailer checksum');

@@ -1,0 +1,196 @@
+// createLogWriter(engine, control, ownerSlot) -> { set, map }: a persisted store handle's native
+// set (src/persist/wal_append.h), one crossing into C++ for the store write, the record's
+// encoding, its CRC32C and its copy into the mapped log file.
+//
+//   set(nsId, nsName, key, value, encoding, expiresAt, stripe) -> the LSN after the record, or 0
+//     when the set was not done here (nothing changed: the caller takes the general path, which
+//     also reports any refusal of the store). Arguments as NativeStore#set, plus the namespace's
+//     name and the key's stripe (format.md §16).
+//   map(view, fileStart) / map(null): the mapping of the current log file (a Uint8Array over the
+//     whole mapping; fileStart the LSN in its name), or none. The caller sets none before it
+//     unmaps the file: the writer never touches memory it was not given.
+//
+// Invariants: the writer holds strong references to the engine object (its core outlives the
+// writer), to the control segment's buffer and to the mapping's view; no JS runs inside set.
+#include "binding/persist/log_writer.h"
+
+#include "binding/base/args.h"
+#include "binding/base/module.h"
+#include "binding/store/store_binding.h"
+#include "persist/wal_append.h"
+
+namespace {
+
+namespace L = shm::layout;
+
+struct LogWriter {
+  store_binding::StoreCore* core = nullptr;
+  napi_ref engine = nullptr;
+  napi_ref control = nullptr;
+  napi_ref map = nullptr;
+  shm::WalTarget target;
+  int refs = 0;  // the functions still alive that use this writer
+};
+
+void DeleteRef(napi_env env, napi_ref* ref) {
+  if (*ref != nullptr) napi_delete_reference(env, *ref);
+  *ref = nullptr;
+}
+
+void Finalize(napi_env env, void* data, void*) {
+  auto* w = static_cast<LogWriter*>(data);
+  if (--w->refs > 0) return;
+  DeleteRef(env, &w->engine);
+  DeleteRef(env, &w->control);
+  DeleteRef(env, &w->map);
+  delete w;
+}
+
+napi_value Number(napi_env env, double v) {
+  napi_value r = nullptr;
+  napi_create_double(env, v, &r);
+  return r;
+}
+
+napi_value SetFn(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 7;
+  napi_value argv[7];
+  void* data = nullptr;
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
+  auto* w = static_cast<LogWriter*>(data);
+  if (argc < 7) {
+    ThrowTypeError(Napi::Env(env),
+                   "set needs (nsId, nsName, key, value, encoding, expiresAt, stripe)");
+    return nullptr;
+  }
+  // A closed engine: the general path (it reports a closed store).
+  if (!w->core->open()) return Number(env, 0);
+  uint32_t ns = 0;
+  uint32_t stripe = 0;
+  char name[L::kMaxNamespaceBytes + 8];
+  size_t nameLength = 0;
+  if (!store_binding::GetNs(env, argv[0], 1, &ns) ||
+      !GetUint32(env, argv[6], "stripe", 0, L::kPersistStripes - 1, &stripe)) {
+    return nullptr;
+  }
+  if (napi_get_value_string_utf8(env, argv[1], name, sizeof name, &nameLength) != napi_ok) {
+    ThrowTypeError(Napi::Env(env), "The \"nsName\" argument must be of type string");
+    return nullptr;
+  }
+  store_binding::SetArgs a;
+  const int32_t converted =
+      store_binding::ConvertSet(env, w->core, argv[2], argv[3], argv[4], argv[5], &a);
+  if (converted < 0) return nullptr;
+  if (converted != L::kOk || nameLength == 0 || nameLength > L::kMaxNamespaceBytes ||
+      w->target.map == nullptr) {
+    return Number(env, 0);
+  }
+  shm::WalSet s;
+  s.ns = ns;
+  s.nsName = name;
+  s.nsLength = static_cast<uint32_t>(nameLength);
+  s.key = a.key;
+  s.keyLength = static_cast<uint32_t>(a.keyLength);
+  s.value = a.value;
+  s.valueLength = static_cast<uint32_t>(a.valueLength);
+  s.encoding = a.encoding;
+  s.expiresAt = a.expiresAt;
+  s.stripe = stripe;
+  uint64_t end = 0;
+  L::Status status = L::kOk;
+  const shm::WalSetResult r = shm::SetAndLog(w->core->store.get(), w->target, s, &end, &status);
+  return Number(env, r == shm::WalSetResult::kLogged ? static_cast<double>(end) : 0);
+}
+
+napi_value MapFn(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 2;
+  napi_value argv[2];
+  void* data = nullptr;
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
+  auto* w = static_cast<LogWriter*>(data);
+  napi_valuetype type = napi_undefined;
+  if (argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok) return nullptr;
+  DeleteRef(env, &w->map);
+  w->target.map = nullptr;
+  w->target.mapLength = 0;
+  if (type == napi_null || type == napi_undefined) return nullptr;
+  const void* bytes = nullptr;
+  size_t length = 0;
+  double start = 0;
+  if (argc < 2 || !store_binding::GetBytes(env, argv[0], &bytes, &length) ||
+      napi_get_value_double(env, argv[1], &start) != napi_ok || !(start >= 0) ||
+      start > 9007199254740991.0) {
+    ThrowTypeError(Napi::Env(env), "map needs (view, fileStart) or (null)");
+    return nullptr;
+  }
+  if (napi_create_reference(env, argv[0], 1, &w->map) != napi_ok) return nullptr;
+  w->target.map = static_cast<uint8_t*>(const_cast<void*>(bytes));
+  w->target.mapLength = length;
+  w->target.fileStart = static_cast<uint64_t>(start);
+  return nullptr;
+}
+
+}  // namespace
+
+napi_value CreateLogWriterFn(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  if (argc < 3) {
+    ThrowTypeError(Napi::Env(env), "createLogWriter needs (engine, control, ownerSlot)");
+    return nullptr;
+  }
+  store_binding::StoreCore* core = store_binding::CoreOf(env, argv[0]);
+  if (core == nullptr) return nullptr;
+  const void* control = nullptr;
+  size_t controlLength = 0;
+  uint32_t slot = 0;
+  if (!store_binding::GetBytes(env, argv[1], &control, &controlLength) ||
+      controlLength < L::kPersistControlBytes) {
+    ThrowTypeError(Napi::Env(env), "The \"control\" argument must be a view of a control segment");
+    return nullptr;
+  }
+  if (!GetUint32(env, argv[2], "ownerSlot", 1, L::kOwnerSlots - 1, &slot)) return nullptr;
+  auto* w = new (std::nothrow) LogWriter;
+  if (w == nullptr) {
+    ThrowStatus(Napi::Env(env), L::kErrNoMemory, "createLogWriter");
+    return nullptr;
+  }
+  w->core = core;
+  w->target.control = static_cast<uint8_t*>(const_cast<void*>(control));
+  w->target.ownerSlot = slot;
+  napi_value out = nullptr;
+  napi_value setFn = nullptr;
+  napi_value mapFn = nullptr;
+  bool ok = napi_create_reference(env, argv[0], 1, &w->engine) == napi_ok &&
+            napi_create_reference(env, argv[1], 1, &w->control) == napi_ok &&
+            napi_create_object(env, &out) == napi_ok &&
+            napi_create_function(env, "set", NAPI_AUTO_LENGTH, SetFn, w, &setFn) == napi_ok;
+  if (ok) {
+    // From here the functions own the writer: it is freed when both are collected.
+    w->refs = 1;
+    ok = napi_add_finalizer(env, setFn, w, Finalize, nullptr, nullptr) == napi_ok;
+    if (!ok) w->refs = 0;
+  }
+  if (ok) {
+    ok = napi_create_function(env, "map", NAPI_AUTO_LENGTH, MapFn, w, &mapFn) == napi_ok;
+    if (ok) {
+      ++w->refs;
+      if (napi_add_finalizer(env, mapFn, w, Finalize, nullptr, nullptr) != napi_ok) {
+        --w->refs;
+        ok = false;
+      }
+    }
+  }
+  if (!ok) {
+    if (w->refs == 0) {
+      DeleteRef(env, &w->engine);
+      DeleteRef(env, &w->control);
+      delete w;
+    }
+    return nullptr;
+  }
+  napi_set_named_property(env, out, "set", setFn);
+  napi_set_named_property(env, out, "map", mapFn);
+  return out;
+}

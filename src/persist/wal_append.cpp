@@ -1,0 +1,106 @@
+#include "persist/wal_append.h"
+
+#include <cstring>
+
+#include "base/atomic.h"
+#include "ownership/lockword.h"
+#include "persist/crc32c.h"
+
+namespace shm {
+
+namespace L = layout;
+
+namespace {
+
+constexpr size_t kHeader = L::kWalRecordHeaderSize;
+static_assert(sizeof(L::WalRecord) == kHeader, "the record header is the generated struct");
+
+// Takes the free lock word at `word` as `slot`; false (nothing taken) when it is held.
+bool TryTake(uint32_t* word, uint32_t slot, uint32_t* held) noexcept {
+  const uint32_t w = AtomicLoad(word);
+  return !LockIsHeld(w) && TryLockFrom(word, w, slot, held);
+}
+
+}  // namespace
+
+void EncodeWalRecord(uint8_t* dst, const WalRecordFields& f) noexcept {
+  const uint32_t length = static_cast<uint32_t>(kHeader + f.nsLength + f.keyLength + f.valueLength);
+  const uint64_t size = WalRecordSize(f.nsLength, f.keyLength, f.valueLength);
+  L::WalRecord h{};
+  h.length = length;
+  h.lsn = f.lsn;
+  h.expiresAt = f.expiresAt;
+  h.type = f.type;
+  h.encoding = f.encoding;
+  h.nsLength = static_cast<uint8_t>(f.nsLength);
+  h.keyLength = static_cast<uint16_t>(f.keyLength);
+  std::memcpy(dst, &h, kHeader);
+  uint8_t* at = dst + kHeader;
+  if (f.nsLength != 0) std::memcpy(at, f.ns, f.nsLength);
+  at += f.nsLength;
+  if (f.keyLength != 0) std::memcpy(at, f.key, f.keyLength);
+  at += f.keyLength;
+  if (f.valueLength != 0) std::memcpy(at, f.value, f.valueLength);
+  // The padding is written: the bytes may hold a torn record of a writer that died (§16).
+  std::memset(dst + length, 0, size - length);
+  constexpr size_t kCovered = offsetof(L::WalRecord, length);
+  const uint32_t crc = Crc32c(dst + kCovered, length - kCovered);
+  std::memcpy(dst + offsetof(L::WalRecord, checksum), &crc, sizeof crc);
+}
+
+WalSetResult SetAndLog(Store* store, const WalTarget& t, const WalSet& w, uint64_t* end,
+                       L::Status* status) noexcept {
+  if (t.map == nullptr || t.control == nullptr) return WalSetResult::kElsewhere;
+  uint8_t* const c = t.control;
+  auto* log = reinterpret_cast<L::PersistLog*>(c + L::kPersistLogOffset);
+  auto* rec = reinterpret_cast<L::PersistRecovery*>(c + L::kPersistRecoveryOffset);
+  auto* stripeWord =
+      reinterpret_cast<uint32_t*>(c + L::kPersistStripesOffset + w.stripe * L::kPersistStripeSize);
+  uint32_t stripeHeld = 0;
+  uint32_t appendHeld = 0;
+  if (w.stripe >= L::kPersistStripes || !TryTake(stripeWord, t.ownerSlot, &stripeHeld)) {
+    return WalSetResult::kElsewhere;
+  }
+  if (!TryTake(&log->appendLock, t.ownerSlot, &appendHeld)) {
+    Unlock(stripeWord, stripeHeld);
+    return WalSetResult::kElsewhere;
+  }
+  // Held: the key's stripe, then the append lock (the order of every writer, format.md §16).
+  WalSetResult result = WalSetResult::kElsewhere;
+  const uint64_t lsn = AtomicLoad64(&log->tail);
+  const uint64_t size = WalRecordSize(w.nsLength, w.keyLength, w.valueLength);
+  const uint64_t at = L::kWalFileHeaderSize + (lsn - t.fileStart);
+  if (AtomicLoad(&rec->failed) == 0 && AtomicLoad64(&log->startLsn) == t.fileStart &&
+      lsn >= t.fileStart && at + size <= AtomicLoad64(&log->fileBytes) &&
+      at + size <= t.mapLength) {
+    uint64_t expiry = 0;
+    const L::Status s = store->Set(w.ns, w.key, w.keyLength, w.value, w.valueLength, w.encoding,
+                                   w.expiresAt, &expiry);
+    if (s != L::kOk) {
+      *status = s;
+      result = WalSetResult::kRefused;
+    } else {
+      WalRecordFields f;
+      f.type = L::kWalRecSet;
+      f.encoding = static_cast<uint8_t>(w.encoding);
+      f.lsn = lsn;
+      f.expiresAt = expiry;
+      f.ns = w.nsName;
+      f.nsLength = w.nsLength;
+      f.key = w.key;
+      f.keyLength = w.keyLength;
+      f.value = w.value;
+      f.valueLength = w.valueLength;
+      EncodeWalRecord(t.map + at, f);
+      // Only once the whole record is written does the tail pass it.
+      AtomicStore64(&log->tail, lsn + size);
+      *end = lsn + size;
+      result = WalSetResult::kLogged;
+    }
+  }
+  Unlock(&log->appendLock, appendHeld);
+  Unlock(stripeWord, stripeHeld);
+  return result;
+}
+
+}  // namespace shm

@@ -1,0 +1,78 @@
+// Appending a set to the write-ahead log in one native step (docs/format.md §16, "A mutation"
+// and "Appending"): the store write, the record's encoding, its CRC32C and its copy into the
+// shared mapping of the log file, under the key's stripe lock and the append lock of the control
+// segment, exactly as lib/persist/wal.js appendApplied does it in JavaScript. Only the path that
+// needs no waiting and no file operation is taken here: a lock held by someone else, a record
+// that would not fit the allocated and mapped part of the current file, a file switched by a
+// checkpoint or a log that failed to sync leave everything untouched and return kElsewhere, and
+// the caller takes the general path (which waits, takes over locks of gone holders, grows and
+// maps the file). A copy into allocated, mapped space cannot fail, so the store write needs no
+// undo: once the store took it, the record is logged.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "layout/layout_gen.h"
+#include "store/store.h"
+
+namespace shm {
+
+// The aligned size of a record with these lengths (format.md §16, "Records").
+inline constexpr uint64_t WalRecordSize(uint64_t nsLength, uint64_t keyLength,
+                                        uint64_t valueLength) noexcept {
+  const uint64_t length = layout::kWalRecordHeaderSize + nsLength + keyLength + valueLength;
+  return (length + layout::kWalRecordAlign - 1) / layout::kWalRecordAlign * layout::kWalRecordAlign;
+}
+
+// One record's fields; the byte ranges are copied, not kept.
+struct WalRecordFields {
+  uint8_t type = 0;
+  uint8_t encoding = 0;
+  uint64_t lsn = 0;
+  uint64_t expiresAt = 0;
+  const void* ns = nullptr;
+  uint32_t nsLength = 0;  // 0..255
+  const void* key = nullptr;
+  uint32_t keyLength = 0;  // 0..1024
+  const void* value = nullptr;
+  uint32_t valueLength = 0;
+};
+
+// Writes the complete record (header, name, key, value, zero padding, checksum) to
+// dst[0, WalRecordSize(...)): byte for byte what lib/persist/record.js encodes and seals.
+void EncodeWalRecord(uint8_t* dst, const WalRecordFields& f) noexcept;
+
+// A handle's view of a persisted store's log: the control segment, and the mapping of the current
+// log file (map, mapLength: its first mapLength bytes; fileStart: the LSN in its name).
+struct WalTarget {
+  uint8_t* control = nullptr;  // C.PERSIST_CONTROL_BYTES bytes
+  uint32_t ownerSlot = 0;      // this handle's owner record in the control segment's table
+  uint8_t* map = nullptr;
+  size_t mapLength = 0;
+  uint64_t fileStart = 0;
+};
+
+struct WalSet {
+  uint32_t ns = 0;  // the store's namespace id
+  const void* nsName = nullptr;
+  uint32_t nsLength = 0;
+  const void* key = nullptr;
+  uint32_t keyLength = 0;
+  const void* value = nullptr;
+  uint32_t valueLength = 0;
+  uint32_t encoding = 0;
+  uint64_t expiresAt = kExpiryDefault;  // as Store::Set takes it
+  uint32_t stripe = 0;                  // format.md §16, "Stripes" (computed by the caller)
+};
+
+enum class WalSetResult : uint8_t {
+  kLogged,     // in the store and in the log: *end is the LSN after the record
+  kRefused,    // the store refused the write (*status): nothing changed, nothing logged
+  kElsewhere,  // not taken here (see above): nothing changed, nothing logged
+};
+
+WalSetResult SetAndLog(Store* store, const WalTarget& target, const WalSet& w, uint64_t* end,
+                       layout::Status* status) noexcept;
+
+}  // namespace shm

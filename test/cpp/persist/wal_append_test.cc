@@ -1,0 +1,170 @@
+// The native logged set (src/persist/wal_append.h): the record it encodes is one the replay's
+// checks accept, with the fields given; SetAndLog writes the store and the record at the tail
+// under the stripe and append locks and advances the tail, and leaves everything untouched when
+// a lock is held, the record would not fit the allocated and mapped file, the file was switched
+// or the log failed.
+#include "persist/wal_append.h"
+
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/atomic.h"
+#include "ownership/lockword.h"
+#include "persist/wal_replay.h"
+
+namespace shm::test {
+namespace {
+
+namespace L = shm::layout;
+
+constexpr uint32_t kSlot = 7;
+
+class WalAppend : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    void* p = mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(p, MAP_FAILED);
+    base_ = static_cast<uint8_t*>(p);
+    ASSERT_EQ(Store::Create(base_, kSize, 64, 40), L::kOk);
+    ASSERT_EQ(Store::Attach(base_, kSize, static_cast<uint32_t>(getpid()), 1, 1000, &store_),
+              L::kOk);
+    ASSERT_EQ(store_->ResolveNamespace("ns", 2, true, &ns_), L::kOk);
+    control_.assign(L::kPersistControlBytes, 0);
+    file_.assign(4096, 0);
+    target_.control = control_.data();
+    target_.ownerSlot = kSlot;
+    target_.map = file_.data();
+    target_.mapLength = file_.size();
+    target_.fileStart = 0;
+    log()->fileBytes = file_.size();
+  }
+  void TearDown() override {
+    store_.reset();
+    munmap(base_, kSize);
+  }
+
+  L::PersistLog* log() {
+    return reinterpret_cast<L::PersistLog*>(control_.data() + L::kPersistLogOffset);
+  }
+
+  WalSet Write(const std::string& key, const std::string& value) {
+    key_ = key;
+    value_ = value;
+    WalSet w;
+    w.ns = ns_;
+    w.nsName = "ns";
+    w.nsLength = 2;
+    w.key = key_.data();
+    w.keyLength = static_cast<uint32_t>(key_.size());
+    w.value = value_.data();
+    w.valueLength = static_cast<uint32_t>(value_.size());
+    w.encoding = L::kEncUtf8;
+    w.stripe = 5;
+    return w;
+  }
+
+  bool Has(const std::string& key) {
+    bool found = false;
+    EXPECT_EQ(store_->Has(ns_, key.data(), static_cast<uint32_t>(key.size()), &found), L::kOk);
+    return found;
+  }
+
+  static constexpr size_t kSize = 1 << 20;
+  uint8_t* base_ = nullptr;
+  std::unique_ptr<Store> store_;
+  uint32_t ns_ = 0;
+  std::vector<uint8_t> control_;
+  std::vector<uint8_t> file_;
+  WalTarget target_;
+  std::string key_;
+  std::string value_;
+};
+
+TEST_F(WalAppend, EncodesARecordTheReplayAccepts) {
+  std::vector<uint8_t> buf(WalRecordSize(3, 4, 5), 0xAB);
+  WalRecordFields f;
+  f.type = L::kWalRecSet;
+  f.encoding = 2;
+  f.lsn = 4096;
+  f.expiresAt = 123456;
+  f.ns = "abc";
+  f.nsLength = 3;
+  f.key = "keys";
+  f.keyLength = 4;
+  f.value = "value";
+  f.valueLength = 5;
+  EncodeWalRecord(buf.data(), f);
+  ASSERT_EQ(buf.size(), 48u);  // 32 + 12 bytes, rounded up to 8
+  WalRecordView v;
+  ASSERT_EQ(CheckWalRecord(buf.data(), buf.size(), 4096, &v), WalCheck::kValid);
+  EXPECT_EQ(v.header.expiresAt, 123456u);
+  EXPECT_EQ(v.header.encoding, 2u);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(v.value), v.valueLength), "value");
+  for (size_t i = 44; i < 48; ++i) EXPECT_EQ(buf[i], 0) << "padding byte " << i;
+  EXPECT_EQ(CheckWalRecord(buf.data(), buf.size(), 4104, &v), WalCheck::kInvalid);  // LSN
+}
+
+TEST_F(WalAppend, SetsAndLogsAtTheTailAndReleasesTheLocks) {
+  log()->tail = 40;
+  uint64_t end = 0;
+  L::Status s = L::kOk;
+  ASSERT_EQ(SetAndLog(store_.get(), target_, Write("k", "v1"), &end, &s), WalSetResult::kLogged);
+  EXPECT_EQ(end, 40u + WalRecordSize(2, 1, 2));
+  EXPECT_EQ(log()->tail, end);
+  EXPECT_TRUE(Has("k"));
+  WalRecordView v;
+  ASSERT_EQ(CheckWalRecord(file_.data() + L::kWalFileHeaderSize + 40, 64, 40, &v),
+            WalCheck::kValid);
+  EXPECT_EQ(v.header.expiresAt, 0u);
+  EXPECT_FALSE(LockIsHeld(log()->appendLock));
+  const auto* stripe = reinterpret_cast<const uint32_t*>(
+      control_.data() + L::kPersistStripesOffset + 5 * L::kPersistStripeSize);
+  EXPECT_FALSE(LockIsHeld(*stripe));
+  EXPECT_NE(*stripe, 0u);  // taken and released: the version moved
+}
+
+TEST_F(WalAppend, LeavesEverythingUntouchedWhenItCannotLogHere) {
+  uint64_t end = 0;
+  L::Status s = L::kOk;
+  const auto expectUntouched = [&](const char* why) {
+    EXPECT_EQ(SetAndLog(store_.get(), target_, Write("k", "v"), &end, &s), WalSetResult::kElsewhere)
+        << why;
+    EXPECT_FALSE(Has("k")) << why;
+    EXPECT_EQ(log()->tail, 0u) << why;
+  };
+  uint32_t held = 0;
+  ASSERT_TRUE(TryLockFrom(&log()->appendLock, log()->appendLock, 9, &held));
+  expectUntouched("the append lock is held");
+  Unlock(&log()->appendLock, held);
+  log()->fileBytes = L::kWalFileHeaderSize + 8;
+  expectUntouched("the record lies past the allocated file");
+  log()->fileBytes = file_.size();
+  target_.mapLength = L::kWalFileHeaderSize + 8;
+  expectUntouched("the record lies past the mapping");
+  target_.mapLength = file_.size();
+  log()->startLsn = 4096;
+  expectUntouched("a checkpoint switched the file");
+  log()->startLsn = 0;
+  reinterpret_cast<L::PersistRecovery*>(control_.data() + L::kPersistRecoveryOffset)->failed = 1;
+  expectUntouched("the log failed to sync");
+}
+
+TEST_F(WalAppend, AWriteTheStoreRefusesIsNotLogged) {
+  uint64_t end = 0;
+  L::Status s = L::kOk;
+  WalSet w = Write("k", "v");
+  w.ns = 300;  // no such namespace
+  EXPECT_EQ(SetAndLog(store_.get(), target_, w, &end, &s), WalSetResult::kRefused);
+  EXPECT_NE(s, L::kOk);
+  EXPECT_EQ(log()->tail, 0u);
+  EXPECT_FALSE(LockIsHeld(log()->appendLock));
+}
+
+}  // namespace
+}  // namespace shm::test
