@@ -129,7 +129,7 @@ function find(e, nsId, kl, h) {
       // Never copy beyond the block (or the store), whatever a racing writer left here.
       if (cls < CLASS_COUNT && (flags & FLAG_FREE) === 0 && HDR + kl + vl <= SIZE_CLASSES[cls] * UNIT &&
         u + SIZE_CLASSES[cls] <= e.totalUnits) {
-        chain.copyOut(e, u, kl + vl);
+        e.ascii = (chain.copyOut(e, u, kl + vl) & 0x80808080) === 0;
         // An indirect entry: its value is copied from the large block too, before the version
         // check (format.md §8, "Large values").
         if ((flags & FLAG_INDIRECT) !== 0) u = copyIndirect(e, u, kl, vl);
@@ -200,7 +200,10 @@ function settle(e, nsId, kl, h, vl) {
   }
   nsc[nsId * NSC_WORDS + NSC_HITS]++;
   const flags = e.hitFlags;
-  if ((flags & FLAG_ACCESSED) === 0 && Atomics.load(e.u32, MARKING) !== 0) {
+  // `marking` is a hint that may change right after any read of it (a mark set as it ends, or
+  // not set as it starts, is harmless): a plain load, as an Atomics.load (a call into a builtin
+  // on every hit) would order nothing here. The CAS is what must be atomic.
+  if ((flags & FLAG_ACCESSED) === 0 && e.u32[MARKING] !== 0) {
     Atomics.compareExchange(e.u32, e.hitUnit * UNIT_WORDS + E_FLAGS, flags, (flags | FLAG_ACCESSED) >>> 0);
   }
   return true;
@@ -221,6 +224,8 @@ function get(e, nsId, key) {
     src.copy(b, 0, at, at + vl);
     return b;
   }
+  // ASCII text (find saw no byte with its top bit set) is its own Latin-1: no UTF-8 decoding.
+  if (src === e.copy && e.ascii) return src.latin1Slice(at, at + vl);
   return src.utf8Slice(at, at + vl);
 }
 

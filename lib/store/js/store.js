@@ -63,6 +63,8 @@ class JsEngine {
     this.hitUnit = 0;
     this.hitFlags = 0;
     this.hitExpires = 0;
+    // Whether the bytes of the last entry find() copied were all ASCII (read.js).
+    this.ascii = false;
     this.expiry = 0;
     // Evictions by this handle's hand, modulo EVICT_ADVANCE_EVERY (evict.js).
     this.evictions = 0;
@@ -92,7 +94,6 @@ class JsEngine {
     this.progress = null;
     this.reads = 0;
     this.writes = 0;
-    this.now = 0;
     this.closed = false;
     this.watch = 0;
     this._claimSlot();
