@@ -2,6 +2,9 @@
 // Writes of the pure-JS engine (docs/format.md §9, "Writers"): set, delete and clear, each under
 // the lock of one bucket at a time, the allocator lock taken inside it. Mirrors
 // src/store/write.cpp.
+// The module's own binding: the global `Buffer` is an accessor property of globalThis, which
+// compiled code reads through a call on every set.
+const { Buffer } = require('buffer');
 const { C, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, STATUS, SIZE_CLASSES } = require('../../layout/layout');
 const { xxh32Aligned } = require('../../base/xxhash');
 const { NEED_REPAIR, CORRUPT, subSaturating } = require('./locks');
@@ -285,9 +288,12 @@ function writeEntry(e, u, nsId, kl, h, src, vl, enc, cls, next, lu) {
   u16[hw + E_KEY_LENGTH] = kl;
   u16[hw + E_VALUE_LENGTH] = inEntry;
   u32[w + E_NS] = nsId;
+  // The expiry is an integer below 2^53: `>>> 0` is its low word and the rest divides exactly,
+  // with no floating-point remainder or floor (which compiled code calls out of line for).
   const exp = e.expiry;
-  u32[w + E_EXP] = exp % 0x100000000;
-  u32[w + E_EXP_HI] = Math.floor(exp / 0x100000000);
+  const expLo = exp >>> 0;
+  u32[w + E_EXP] = expLo;
+  u32[w + E_EXP_HI] = (exp - expLo) / 0x100000000;
   for (let i = 0; i < kl; i++) u8[koff + i] = kb[i];
   const voff = koff + kl;
   if (lu !== 0) {
