@@ -51,7 +51,7 @@ async function main() {
       gc();
       let r;
       try {
-        r = await time(p.calls, p.perCall, p.body, (run ? cfg.budgetMs : cfg.warmMs) * 1e6);
+        r = await time(p.calls, p.perCall, p.body, (run ? cfg.budgetMs : cfg.warmMs) * 1e6, cfg.cpu === true);
         error = p.check(r.calls * p.perCall);
         await p.after(r.calls);
       } catch (e) {
