@@ -36,16 +36,13 @@ function fitsBlock(flags, kl, vl) {
 }
 
 // Copies n bytes of key+value of the entry at unit `u` into e.copy, a word at a time (the block
-// is at least that long, rounded up to 4). Returns the OR of the words copied: when no byte has
-// its top bit set (`& 0x80808080` is 0) the bytes are ASCII.
+// is at least that long, rounded up to 4).
 function copyOut(e, u, n) {
   const src = e.u32;
   const dst = e.copy32;
   const w = u * UNIT_WORDS + E_WORDS;
   const words = (n + 3) >> 2;
-  let any = 0;
-  for (let i = 0; i < words; i++) any |= dst[i] = src[w + i];
-  return any;
+  for (let i = 0; i < words; i++) dst[i] = src[w + i];
 }
 
 // A walk along one chain. `link` is the index of the word that links to the current unit (the

@@ -63,8 +63,6 @@ class JsEngine {
     this.hitUnit = 0;
     this.hitFlags = 0;
     this.hitExpires = 0;
-    // Whether the bytes of the last entry find() copied were all ASCII (read.js).
-    this.ascii = false;
     this.expiry = 0;
     // Evictions by this handle's hand, modulo EVICT_ADVANCE_EVERY (evict.js).
     this.evictions = 0;
@@ -85,6 +83,8 @@ class JsEngine {
     this.sbuf = Buffer.from(buf, 0, geometry.totalSize);
     this.copy32 = new Uint32Array(Math.ceil((C.MAX_KEY_BYTES + C.MAX_INLINE_VALUE_BYTES + 8) / Uint32Array.BYTES_PER_ELEMENT));
     this.copy = Buffer.from(this.copy32.buffer);
+    // The OR of the words of the last copy find() made (read.js): no top bit set, all ASCII.
+    this.copyBits = new Uint32Array(1);
     // A reader's copy of a large value (grown on demand, large.js), and its checksum.
     this.large32 = null;
     this.large = null;
