@@ -6,7 +6,7 @@
 // read-scaling table and the goal lines. Results go to bench/results/. See bench/README.md.
 //
 //   node bench/run.js [--quick] [--only <case>[,<case>...]] [--runs N] [--keys N] [--ops a,b]
-//                     [--budget MS] [--no-save]
+//                     [--budget MS] [--passes N] [--cpu] [--no-save]
 const fs = require('fs');
 const path = require('path');
 const { fork } = require('child_process');
@@ -26,7 +26,7 @@ const CHILD_TIMEOUT_MS = 180000;
 function usage(msg) {
   if (msg) process.stderr.write(`bench: ${msg}\n`);
   process.stderr.write(`usage: node bench/run.js [--quick] [--only <case>[,<case>...]] [--runs N] [--keys N]
-                         [--ops <op>[,<op>...]] [--budget MS] [--no-save]
+                         [--ops <op>[,<op>...]] [--budget MS] [--passes N] [--cpu] [--no-save]
 cases: ${CASES.join(', ')} (aliases: ${Object.entries(ALIASES).map(([a, b]) => `${a}=${b}`).join(', ')})
 ops:   ${OPS.map((o) => o.id).join(', ')}, ${SCALING.id}
 `);
@@ -34,7 +34,7 @@ ops:   ${OPS.map((o) => o.id).join(', ')}, ${SCALING.id}
 }
 
 function parseArgs(argv) {
-  const o = { quick: false, only: null, runs: null, keys: null, ops: null, budgetMs: null, save: true, seed: 20240601 };
+  const o = { quick: false, only: null, runs: null, keys: null, ops: null, budgetMs: null, passes: 1, cpu: false, save: true, seed: 20240601 };
   const num = (v, name) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) usage(`${name} needs a positive integer, got ${v}`);
@@ -53,6 +53,8 @@ function parseArgs(argv) {
     else if (a === '--keys') o.keys = num(val(), a);
     else if (a === '--budget') o.budgetMs = num(val(), a);
     else if (a === '--seed') o.seed = num(val(), a);
+    else if (a === '--passes') o.passes = num(val(), a);
+    else if (a === '--cpu') o.cpu = true;
     else if (a === '--ops') o.ops = val().split(',');
     else if (a === '--no-save') o.save = false;
     else if (a === '-h' || a === '--help') usage();
@@ -136,6 +138,8 @@ async function main() {
     valueBytes: VALUE_BYTES,
     runs: args.runs,
     budgetMs: args.budgetMs,
+    passes: args.passes,
+    cpu: args.cpu,
     warmMs: args.warmMs,
     scaleMs: args.scaleMs,
     seed: args.seed,
@@ -189,7 +193,7 @@ async function main() {
         const label = `run ${round + 1}/${args.runs} · case ${ci + 1}/${order.length} ${name}`;
         progress(`${label}: starting`);
         const cfg = {
-          case: name, round, N: args.keys, seed: args.seed, runs: 1, budgetMs: args.budgetMs,
+          case: name, round, N: args.keys, passes: args.passes, cpu: args.cpu, seed: args.seed, runs: 1, budgetMs: args.budgetMs,
           warmMs: args.warmMs, preWarmMs: args.preWarmMs, scaleMs: args.scaleMs, ops: args.ops, env,
         };
         let m = await runChild(cfg, label);
@@ -236,7 +240,7 @@ async function main() {
 
   if (args.save) {
     fs.mkdirSync(RESULTS, { recursive: true });
-    const partial = args.quick || args.only || args.ops || args.keys !== 100000;
+    const partial = args.quick || args.only || args.ops || args.keys !== 100000 || args.passes !== 1 || args.cpu;
     const stamp = meta.date.replace(/[:.]/g, '-').replace(/-\d+Z$/, 'Z');
     const json = JSON.stringify({ meta, cases: raw, table: agg.table, scaling: agg.scaling, baseline: agg.baseline,
       baselineRounds, goals: goalLines }, null, 1);

@@ -30,7 +30,7 @@ async function main() {
   const { ad, share, info } = await c.open({ ...cfg.env, maxKeys: 3 * N });
   const loadOrder = shuffled(N, seed);
   await ad.load(Array.from(loadOrder, (n) => stored[n]), Array.from(loadOrder, (n) => vals[0][n]));
-  const ctx = { ad, async: c.async, N, stored, vals, seed, variant: { v: 0 } };
+  const ctx = { ad, async: c.async, N, stored, vals, seed, variant: { v: 0 }, passes: cfg.passes || 1 };
   const time = c.async ? timeAsync : timeSync;
   // A first warm-up of plain gets (JIT, caches, and for Redis the connection), untimed.
   await send({ type: 'progress', text: 'warm-up' });
@@ -51,7 +51,7 @@ async function main() {
       gc();
       let r;
       try {
-        r = await time(p.calls, p.perCall, p.body, (run ? cfg.budgetMs : cfg.warmMs) * 1e6);
+        r = await time(p.calls, p.perCall, p.body, (run ? cfg.budgetMs : cfg.warmMs) * 1e6, cfg.cpu === true);
         error = p.check(r.calls * p.perCall);
         await p.after(r.calls);
       } catch (e) {

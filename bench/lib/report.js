@@ -190,7 +190,12 @@ function render({ meta, raw, agg, goalLines, ops, caseOrder }) {
   L.push(`node: ${m.node} (V8 ${m.v8}); load average at start ${meta.loadavgStart.join(' ')}, at end ${(meta.loadavgEnd || []).join(' ')}; ${meta.seconds} s`);
   L.push(`workload: ${meta.keys.toLocaleString('en-US')} keys 'key:'+10 digits (14 B), ${meta.valueBytes} B values, ` +
     `random order (seed ${meta.seed}); ${meta.runs} runs per op, each run in a fresh child process per case ` +
-    `(cases alternate order between runs); a run does ≤ ${meta.keys.toLocaleString('en-US')} ops or stops after ${meta.budgetMs} ms`);
+    `(cases alternate order between runs); a run does ≤ ${(meta.keys * (meta.passes || 1)).toLocaleString('en-US')} ops ` +
+    `${meta.passes > 1 ? `(${meta.passes} passes over the keys for gets and updates) ` : ''}or stops after ${meta.budgetMs} ms`);
+  if (meta.cpu) {
+    L.push('times: the CPU time of the case\'s process (--cpu), not the wall clock: waits for a core are left out, and so are');
+    L.push('  waits for a disk or a server (lmdb\'s syncs, Redis), which makes those cases look faster than they are.');
+  }
   L.push('fresh keys: built by concatenation (\'key:\' + String(n).padStart(10, \'0\')) into an array just before the timed');
   L.push('  batch: V8 ConsStrings, not flat, not hashed; reused keys: the flat strings that were inserted.');
   L.push(`ratios: ×Map and ×lmdb are median / median of the same op in this run (×lmdb against ${REF_LMDB}; reads do not`);

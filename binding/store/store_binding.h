@@ -84,12 +84,28 @@ inline bool GetNs(napi_env env, napi_value v, uint32_t min, uint32_t* out) {
 
 // Converts a key to UTF-8 in `buf` (kKeyBufSize bytes). *len may exceed kMaxKeyBytes: the
 // caller reports ERR_KEY_TOO_LONG.
+//
+// An ASCII key (the usual one) is fetched as UTF-16 code units, a plain copy of V8's string,
+// and narrowed here: its UTF-8 bytes are its units. That is cheaper than V8's UTF-8 writer,
+// which measures and encodes. A key with any other unit is converted by V8 as before, so lone
+// surrogates and the rest come out exactly as napi_get_value_string_utf8 makes them.
 inline bool GetKey(napi_env env, napi_value v, char* buf, size_t* len) {
-  if (napi_get_value_string_utf8(env, v, buf, kKeyBufSize, len) != napi_ok) {
+  // One unit more than the longest key: a copy that fills it means too long (every unit is at
+  // least one UTF-8 byte), whatever follows.
+  char16_t units[shm::kMaxKeyBytes + 2];
+  size_t n;
+  if (napi_get_value_string_utf16(env, v, units, sizeof units / sizeof units[0], &n) != napi_ok) {
     ThrowTypeError(Napi::Env(env), "The \"key\" argument must be of type string");
     return false;
   }
-  return true;
+  char16_t any = 0;
+  for (size_t i = 0; i < n; ++i) any |= units[i];
+  if (any < 0x80) {
+    for (size_t i = 0; i < n; ++i) buf[i] = static_cast<char>(units[i]);
+    *len = n;  // above kMaxKeyBytes only when the key is too long
+    return true;
+  }
+  return napi_get_value_string_utf8(env, v, buf, kKeyBufSize, len) == napi_ok;
 }
 
 // The bytes of a binary value: any ArrayBufferView, ArrayBuffer or SharedArrayBuffer.

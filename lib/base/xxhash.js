@@ -110,6 +110,51 @@ function xxh32Aligned(w, b, off, len, seed) {
   return avalanche(tailBytes(h, b, p, end));
 }
 
+// Copies the len bytes at word `from` of `src` (a Uint32Array) to the start of `dst` (a
+// Uint32Array; `dst8` views the same bytes) a word at a time, the last word whole, and returns
+// XXH32 of the len bytes copied, hashed from the words as they are copied: the value
+// xxh32Aligned(dst, dst8, 0, len, seed) has afterwards, without reading the copy again. With
+// `bits` (a Uint32Array, or null) bits[0] is set to the OR of the words copied.
+function xxh32CopyWords(src, from, dst, dst8, len, seed, bits) {
+  let i = 0; // words copied
+  let any = 0;
+  let h;
+  seed |= 0;
+  if (len >= 16) {
+    let v1 = (seed + P1 + P2) | 0;
+    let v2 = (seed + P2) | 0;
+    let v3 = seed;
+    let v4 = (seed - P1) | 0;
+    const stripeWords = (len >>> 4) * 4;
+    do {
+      const a = (dst[i] = src[from + i]);
+      const b = (dst[i + 1] = src[from + i + 1]);
+      const c = (dst[i + 2] = src[from + i + 2]);
+      const d = (dst[i + 3] = src[from + i + 3]);
+      any |= a | b | c | d;
+      v1 = round(v1, a);
+      v2 = round(v2, b);
+      v3 = round(v3, c);
+      v4 = round(v4, d);
+      i += 4;
+    } while (i < stripeWords);
+    h = merge(v1, v2, v3, v4);
+  } else {
+    h = (seed + P5) | 0;
+  }
+  h = (h + len) | 0;
+  const whole = len >>> 2;
+  for (; i < whole; i++) {
+    const w = (dst[i] = src[from + i]);
+    any |= w;
+    h = (h + Math.imul(w, P3)) | 0;
+    h = Math.imul((h << 17) | (h >>> 15), P4);
+  }
+  if ((len & 3) !== 0) any |= dst[i] = src[from + i];
+  if (bits !== null) bits[0] = any;
+  return avalanche(tailBytes(h, dst8, whole * 4, len));
+}
+
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-module.exports = { xxh32, xxh32Aligned, LITTLE_ENDIAN };
+module.exports = { xxh32, xxh32Aligned, xxh32CopyWords, LITTLE_ENDIAN };

@@ -46,9 +46,11 @@ class LockWaiter {
     return ((((w & VMASK) + 1) & VMASK) | this.ownerBits) >>> 0;
   }
 
+  // The word is read with a plain load: the compare-and-swap decides, so an atomic load (a call
+  // into a builtin, on every lock a store write takes) would buy nothing.
   tryAcquire(idx) {
     const u32 = this.u32;
-    const w = Atomics.load(u32, idx);
+    const w = u32[idx];
     return (w & 1) === 0 && Atomics.compareExchange(u32, idx, w, this.heldWord(w)) === w;
   }
 
@@ -69,7 +71,7 @@ class LockWaiter {
   // holder presumed gone that is in fact only slow (a same-process holder after lockTimeoutMs):
   // its late release must not free the new holder's lock.
   release(idx) {
-    const w = Atomics.load(this.u32, idx);
+    const w = this.u32[idx]; // plain, as in tryAcquire: the compare-and-swap decides
     if ((w & 1) !== 0 && (w >>> OSHIFT) === this.slot) {
       Atomics.compareExchange(this.u32, idx, w, releasedWord(w));
     }

@@ -331,7 +331,7 @@ class Store {
   Sweep SweepNamespace(layout::Bucket* b, uint32_t ns, uint32_t* removed) noexcept;
   uint64_t NowMs() const noexcept;
   // The expiry a set stores: see Set.
-  uint64_t ExpiryFor(uint32_t ns, uint64_t expiresAt, uint64_t now) const noexcept;
+  uint64_t ExpiryFor(uint32_t ns, uint64_t expiresAt) const noexcept;
 
   // evict.cpp
   // Why an entry is removed outside delete/clear: the hand evicted it, or it had expired.

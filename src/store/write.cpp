@@ -20,11 +20,12 @@ uint64_t Store::NowMs() const noexcept {
       duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
 }
 
-uint64_t Store::ExpiryFor(uint32_t ns, uint64_t expiresAt, uint64_t now) const noexcept {
+// The clock is read only for a namespace default TTL, the one expiry that needs it.
+uint64_t Store::ExpiryFor(uint32_t ns, uint64_t expiresAt) const noexcept {
   if (expiresAt == kExpiryNever) return 0;
   if (expiresAt != kExpiryDefault) return expiresAt;
   const uint64_t ttl = AtomicLoad64(&nsPolicy_[ns].ttlMs);
-  return ttl == 0 ? 0 : now + ttl;
+  return ttl == 0 ? 0 : NowMs() + ttl;
 }
 
 Status Store::LockBucket(Bucket* b, uint32_t* held) noexcept {
@@ -197,11 +198,11 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
   const uint32_t inEntry = large ? kIndirectBytes : valueLength;
   const uint32_t cls = SizeClassFor(UnitsForEntry(keyLength, inEntry));
   Bucket* b = BucketFor(hash);
-  // The bucket is almost always a cache miss: start loading it (for writing) while the clock is
-  // read. The clock is read before taking the lock: it is not cheap and the lock is shared.
+  // The bucket is almost always a cache miss: start loading it (for writing) while the expiry is
+  // worked out. That reads the clock (for a namespace TTL) before taking the lock: it is not
+  // cheap and the lock is shared.
   __builtin_prefetch(b, 1);
-  const uint64_t now = NowMs();
-  const uint64_t expiry = ExpiryFor(ns, expiresAt, now);
+  const uint64_t expiry = ExpiryFor(ns, expiresAt);
   if (storedExpiry != nullptr) *storedExpiry = expiry;
   if (expiry != 0 && AtomicLoad(&evict_->ttlSeen) == 0) AtomicStore(&evict_->ttlSeen, 1u);
   bool repaired = false;

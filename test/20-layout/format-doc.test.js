@@ -12,7 +12,7 @@ const path = require('path');
 const { Store } = require('../../index.js');
 const { readStore, statStartTime, bootIdOf, SIZE_CLASSES, BUCKETS, LARGE } = require('../helpers/independent-reader.js');
 const { xxh32 } = require('../helpers/independent-xxh32.js');
-const { xxh32: libXxh32, xxh32Aligned } = require('../../lib/base/xxhash');
+const { xxh32: libXxh32, xxh32Aligned, xxh32CopyWords } = require('../../lib/base/xxhash');
 
 // Published XXH32 vectors, so a mistake in the hash cannot hide behind a matching mistake.
 describe('independent XXH32', () => {
@@ -65,6 +65,26 @@ describe('lib/xxhash.js XXH32', () => {
         assert.strictEqual(libXxh32(input, 0, len, seed), want, `len ${len} seed ${seed}`);
         assert.strictEqual(xxh32Aligned(w, b, 8, len, seed), want, `len ${len} seed ${seed}`);
       }
+    }
+  });
+
+  it('xxh32CopyWords copies whole words and returns XXH32 of the bytes copied, with the OR of the words', () => {
+    for (let len = 0; len <= 300; len++) {
+      const input = bytes(len, len + 7);
+      const { w } = placed(input);
+      const dst = new Uint32Array(w.length).fill(0xa5a5a5a5);
+      const dst8 = new Uint8Array(dst.buffer);
+      const bits = new Uint32Array(1);
+      const words = Math.ceil(len / 4);
+      let or = 0;
+      for (let i = 0; i < words; i++) or |= w[2 + i];
+      for (const seed of [0, 0x9e3779b1, 0xffffffff]) {
+        assert.strictEqual(xxh32CopyWords(w, 2, dst, dst8, len, seed, bits), xxh32(input, seed), `len ${len} seed ${seed}`);
+        assert.deepStrictEqual(dst.subarray(0, words), w.subarray(2, 2 + words), `len ${len}: the words copied`);
+        assert.strictEqual(dst[words], 0xa5a5a5a5, `len ${len}: nothing beyond the last word`);
+        assert.strictEqual(bits[0], or >>> 0, `len ${len}: the OR of the words`);
+      }
+      assert.strictEqual(xxh32CopyWords(w, 2, dst, dst8, len, 1, null), xxh32(input, 1), `len ${len} without bits`);
     }
   });
 });

@@ -5,7 +5,9 @@
 // waits (bounded) until the clock has passed an expiry and then checks what must hold.
 const assert = require('assert');
 const { Store } = require('../../lib/store/store');
+const { W } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
+const { chain, entryWord } = require('../helpers/store-bytes');
 
 // Waits until Date.now() > t (bounded: expiries in these tests are at most a second away).
 async function until(t) {
@@ -190,6 +192,27 @@ forEachEngine('expiry: set(..., { ttl | expiresAt }), ttl(), namespace TTLs', ({
       assert.strictEqual(s.get('x', 'j'), undefined);
       assert.deepStrictEqual(s.keys('x'), []);
       assert.ok(o.verify().ok);
+    } finally {
+      o.close();
+    }
+  });
+});
+
+forEachEngine('expiry: the two words of an entry\'s expiry', ({ engine, other, make }) => {
+  it(`${engine} stores an absolute expiry as its low and high 32 bits, which ${other} reads back exactly`, () => {
+    const s = make({ buckets: 1 });
+    const o = Store.attach(s.buffer, { engine: other });
+    try {
+      const next = (Math.floor(Date.now() / 2 ** 32) + 1) * 2 ** 32; // low word 0, in the future
+      for (const at of [next, next - 1, next + 1, next + 2 ** 32 - 1, 2 ** 53 - 1]) {
+        s.set('x', 'k', 'v', { expiresAt: at });
+        const u32 = new Uint32Array(s.buffer);
+        const [u] = chain(u32);
+        assert.deepStrictEqual([u32[entryWord(u, W.ENTRY.EXPIRES_AT)], u32[entryWord(u, W.ENTRY.EXPIRES_AT_HI)]],
+          [at % 2 ** 32, Math.floor(at / 2 ** 32)], `expiresAt ${at}`);
+        assert.strictEqual(o._e.expiresAt(o._id('x', false), 'k'), at, `${other} reads ${at}`);
+        s.delete('x', 'k');
+      }
     } finally {
       o.close();
     }

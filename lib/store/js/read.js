@@ -5,7 +5,7 @@
 // src/store/read.cpp.
 const { C, S, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES } = require('../../layout/layout');
 const REF = S.INDIRECT_REF;
-const { xxh32Aligned } = require('../../base/xxhash');
+const { xxh32Aligned, xxh32CopyWords } = require('../../base/xxhash');
 const { NEED_REPAIR } = require('./locks');
 const { corruptError } = require('./failure');
 const chain = require('./chain');
@@ -34,6 +34,7 @@ const E_FLAGS = W.ENTRY.FLAGS;
 const E_SUM = W.ENTRY.CHECKSUM;
 const E_EXP = W.ENTRY.EXPIRES_AT;
 const E_EXP_HI = W.ENTRY.EXPIRES_AT_HI;
+const E_WORDS = W.ENTRY.WORDS;
 const FLAG_ACCESSED = C.FLAG_ACCESSED;
 const FLAG_INDIRECT = C.FLAG_INDIRECT;
 const MARKING = AT.EVICT_STATE.MARKING;
@@ -119,6 +120,7 @@ function find(e, nsId, kl, h) {
     let sum = 0;
     let expLo = 0;
     let expHi = 0;
+    let got = 0;
     if (u > 0) {
       vl = u16[u * UNIT_HALFS + E_VALUE_LENGTH];
       flags = u32[u * UNIT_WORDS + E_FLAGS];
@@ -129,7 +131,8 @@ function find(e, nsId, kl, h) {
       // Never copy beyond the block (or the store), whatever a racing writer left here.
       if (cls < CLASS_COUNT && (flags & FLAG_FREE) === 0 && HDR + kl + vl <= SIZE_CLASSES[cls] * UNIT &&
         u + SIZE_CLASSES[cls] <= e.totalUnits) {
-        chain.copyOut(e, u, kl + vl);
+        // Copied and hashed in one pass: the checksum is of the very bytes in the copy.
+        got = xxh32CopyWords(u32, u * UNIT_WORDS + E_WORDS, e.copy32, e.copy, kl + vl, (h ^ (flags & ENC_MASK)) >>> 0, e.copyBits);
         // An indirect entry: its value is copied from the large block too, before the version
         // check (format.md §8, "Large values").
         if ((flags & FLAG_INDIRECT) !== 0) u = copyIndirect(e, u, kl, vl);
@@ -142,7 +145,7 @@ function find(e, nsId, kl, h) {
     // The copy is trusted only if it hashes to the checksum (the JS memory model gives no
     // fence to order the data loads before the version check; format.md §9).
     const enc = flags & ENC_MASK;
-    if (u > 0 && xxh32Aligned(e.copy32, e.copy, 0, kl + vl, (h ^ enc) >>> 0) === sum && copyHoldsKey(e, kl) &&
+    if (u > 0 && got === sum && copyHoldsKey(e, kl) &&
       ((flags & FLAG_INDIRECT) === 0 || large.largeCopyValid(e, e.largeLength, h))) {
       e.out[0] = enc;
       e.hitUnit = u;
@@ -200,7 +203,10 @@ function settle(e, nsId, kl, h, vl) {
   }
   nsc[nsId * NSC_WORDS + NSC_HITS]++;
   const flags = e.hitFlags;
-  if ((flags & FLAG_ACCESSED) === 0 && Atomics.load(e.u32, MARKING) !== 0) {
+  // `marking` is a hint that may change right after any read of it (a mark set as it ends, or
+  // not set as it starts, is harmless): a plain load, as an Atomics.load (a call into a builtin
+  // on every hit) would order nothing here. The CAS is what must be atomic.
+  if ((flags & FLAG_ACCESSED) === 0 && e.u32[MARKING] !== 0) {
     Atomics.compareExchange(e.u32, e.hitUnit * UNIT_WORDS + E_FLAGS, flags, (flags | FLAG_ACCESSED) >>> 0);
   }
   return true;
@@ -221,6 +227,8 @@ function get(e, nsId, key) {
     src.copy(b, 0, at, at + vl);
     return b;
   }
+  // ASCII text (find copied no byte with its top bit set) is its own Latin-1: no UTF-8 decoding.
+  if (src === e.copy && (e.copyBits[0] & 0x80808080) === 0) return src.latin1Slice(at, at + vl);
   return src.utf8Slice(at, at + vl);
 }
 

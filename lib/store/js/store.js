@@ -83,6 +83,8 @@ class JsEngine {
     this.sbuf = Buffer.from(buf, 0, geometry.totalSize);
     this.copy32 = new Uint32Array(Math.ceil((C.MAX_KEY_BYTES + C.MAX_INLINE_VALUE_BYTES + 8) / Uint32Array.BYTES_PER_ELEMENT));
     this.copy = Buffer.from(this.copy32.buffer);
+    // The OR of the words of the last copy find() made (read.js): no top bit set, all ASCII.
+    this.copyBits = new Uint32Array(1);
     // A reader's copy of a large value (grown on demand, large.js), and its checksum.
     this.large32 = null;
     this.large = null;
@@ -92,7 +94,6 @@ class JsEngine {
     this.progress = null;
     this.reads = 0;
     this.writes = 0;
-    this.now = 0;
     this.closed = false;
     this.watch = 0;
     this._claimSlot();

@@ -2,6 +2,9 @@
 // Writes of the pure-JS engine (docs/format.md §9, "Writers"): set, delete and clear, each under
 // the lock of one bucket at a time, the allocator lock taken inside it. Mirrors
 // src/store/write.cpp.
+// The module's own binding: the global `Buffer` is an accessor property of globalThis, which
+// compiled code reads through a call on every set.
+const { Buffer } = require('buffer');
 const { C, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, STATUS, SIZE_CLASSES } = require('../../layout/layout');
 const { xxh32Aligned } = require('../../base/xxhash');
 const { NEED_REPAIR, CORRUPT, subSaturating } = require('./locks');
@@ -74,14 +77,16 @@ function findLink(e, bw, nsId, kl, h) {
   return -1;
 }
 
-// The expiry a set stores (epoch ms, 0: none) for its expiry argument (see EXPIRY_NEVER).
-function expiryFor(e, nsId, expiresAt, now) {
+// The expiry a set stores (epoch ms, 0: none) for its expiry argument (see EXPIRY_NEVER). The
+// clock is read only for a namespace default TTL, the one case that needs it (as native's
+// ExpiryFor), and before the lock is taken: it is not cheap and the lock is shared.
+function expiryFor(e, nsId, expiresAt) {
   if (expiresAt === EXPIRY_NEVER) return 0;
   if (expiresAt !== 0) return expiresAt;
   const lo = e.u32[e.polBase + POL_TTL + nsId * POL_WORDS];
   const hi = e.u32[e.polBase + POL_TTL_HI + nsId * POL_WORDS];
   if (lo === 0 && hi === 0) return 0;
-  return now + Number(Atomics.load(e.big, (POL_TTL + nsId * POL_WORDS) / 2));
+  return Date.now() + Number(Atomics.load(e.big, (POL_TTL + nsId * POL_WORDS) / 2));
 }
 
 function set(e, nsId, key, value, enc, expiresAt = 0) {
@@ -90,17 +95,19 @@ function set(e, nsId, key, value, enc, expiresAt = 0) {
   // Strings are measured here and encoded straight into the entry by writeEntry.
   const vl = typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
   if (vl > C.MAX_VALUE_BYTES) throw failure(STATUS.ERR_VALUE_TOO_LONG, 'set');
-  // As native: an entry of a namespace that is not live would be corrupt, and one written through
-  // an id dropped since would land in another namespace (format.md §5, "Dropping"). Checked
-  // again under the bucket lock, where a drop cannot pass it.
-  if (!nsCurrent(e, nsId)) throw failure(STATUS.ERR_NAMESPACE_DROPPED, 'set');
-  const h = keyHash(e, kl, nsId);
   // A large value is held by a large block; its entry holds the reference (format.md §8).
   const isLarge = vl > C.MAX_INLINE_VALUE_BYTES;
+  // As native: an entry of a namespace that is not live would be corrupt, and one written through
+  // an id dropped since would land in another namespace (format.md §5, "Dropping"). What counts
+  // is the check under the bucket lock (setOnce), where a drop cannot pass it; before it only
+  // the id's range is checked, and the whole check for a large value, whose block is written
+  // first.
+  if (!(nsId >= 1 && nsId <= e.maxNs) || (isLarge && !nsCurrent(e, nsId))) {
+    throw failure(STATUS.ERR_NAMESPACE_DROPPED, 'set');
+  }
+  const h = keyHash(e, kl, nsId);
   const cls = classFor(HDR + kl + (isLarge ? C.INDIRECT_VALUE_BYTES : vl));
-  // Read before taking the lock: the clock is not cheap and the lock is shared.
-  e.now = Date.now();
-  e.expiry = expiryFor(e, nsId, expiresAt, e.now);
+  e.expiry = expiryFor(e, nsId, expiresAt);
   if (e.expiry !== 0 && Atomics.load(e.u32, TTL_SEEN) === 0) Atomics.store(e.u32, TTL_SEEN, 1);
   // A small value needs no large block: no state of one to give back on the way out, and the
   // state object is reused (set is synchronous and never re-entered).
@@ -138,8 +145,10 @@ function setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state) {
     if (isLarge && state.unit === 0) repaired = prepareLarge(e, h, value, vl, state, repaired);
     // An evicting store (some namespace may evict, format.md §8) makes room instead of
     // refusing; so does one where entries may have expired (the hand then removes only those).
-    const marking = Atomics.load(e.u32, MARKING) !== 0;
-    const evicting = state.evictions < MAX_EVICTIONS_PER_SET && (marking || Atomics.load(e.u32, TTL_SEEN) !== 0);
+    // Both words are hints that may change right after any read of them: plain loads, as an
+    // Atomics.load (a call into a builtin) would order nothing that matters here.
+    const marking = e.u32[MARKING] !== 0;
+    const evicting = state.evictions < MAX_EVICTIONS_PER_SET && (marking || e.u32[TTL_SEEN] !== 0);
     const r = setOnce(e, nsId, kl, h, value, vl, enc, cls, marking && evicting, state);
     if (r === STATUS.OK || r === INSERTED) {
       state.unit = 0; // linked: the entry owns it now
@@ -279,15 +288,21 @@ function writeEntry(e, u, nsId, kl, h, src, vl, enc, cls, next, lu) {
   u16[hw + E_KEY_LENGTH] = kl;
   u16[hw + E_VALUE_LENGTH] = inEntry;
   u32[w + E_NS] = nsId;
+  // The expiry is an integer below 2^53: `>>> 0` is its low word and the rest divides exactly,
+  // with no floating-point remainder or floor (which compiled code calls out of line for).
   const exp = e.expiry;
-  u32[w + E_EXP] = exp % 0x100000000;
-  u32[w + E_EXP_HI] = Math.floor(exp / 0x100000000);
+  const expLo = exp >>> 0;
+  u32[w + E_EXP] = expLo;
+  u32[w + E_EXP_HI] = (exp - expLo) / 0x100000000;
   for (let i = 0; i < kl; i++) u8[koff + i] = kb[i];
   const voff = koff + kl;
   if (lu !== 0) {
     large.writeRef(e, voff, lu, vl);
   } else if (typeof src === 'string') {
-    if (vl) e.sbuf.utf8Write(src, voff, vl);
+    // As many UTF-8 bytes as UTF-16 units: every unit is ASCII, whose UTF-8 bytes are its
+    // Latin-1 bytes, and copying those needs no encoder.
+    if (vl === src.length) e.sbuf.latin1Write(src, voff, vl);
+    else e.sbuf.utf8Write(src, voff, vl);
   } else if (vl < 64) {
     for (let i = 0; i < vl; i++) u8[voff + i] = src[i];
   } else {
