@@ -11,6 +11,27 @@ const v = require('../base/validate');
 
 const addon = native.addon;
 
+// How long a waiting party polls before it parks (ms). A parked party costs its waker a system
+// call and itself a wake-up of tens of microseconds on a busy machine, while a peer that is
+// running answers within a microsecond or two: a few microseconds of polling meet the running
+// peer without either, and bound what an idle party burns to that much CPU per wait.
+const SPIN_MS = 0.005;
+// Polls between two reads of the clock while spinning.
+const SPIN_CHECK = 32;
+
+/** Polls u32[index] while it equals `seen`, at most SPIN_MS; returns whether it moved. */
+function spinWhileEqual(u32, index, seen) {
+  let until = -1;
+  for (let i = 1; ; i++) {
+    if (Atomics.load(u32, index) !== seen) return true;
+    if (i % SPIN_CHECK === 0) {
+      const now = performance.now();
+      if (until < 0) until = now + SPIN_MS;
+      else if (now >= until) return false;
+    }
+  }
+}
+
 /**
  * Blocks while i32[index] === expected, at most `ms` milliseconds. The callers' views and indices
  * were checked when the queue was opened, so the addon is called without futex.wait's checks.
@@ -66,9 +87,23 @@ function abortable(promise, signal) {
   });
 }
 
+/** Runs attempt() until it returns something other than `none` (returned), at most SPIN_MS. */
+function spinFor(attempt, none) {
+  let until = -1;
+  for (let i = 1; ; i++) {
+    const r = attempt();
+    if (r !== none) return r;
+    if (i % SPIN_CHECK === 0) {
+      const now = performance.now();
+      if (until < 0) until = now + SPIN_MS;
+      else if (now >= until) return none;
+    }
+  }
+}
+
 /**
  * Runs attempt() until it returns something other than `none`, blocking the thread at most
- * `timeout` ms (then returns `none`): spins `spins` times, then registers in u32[waiters] (the
+ * `timeout` ms (then returns `none`): tries `spins` times and on for SPIN_MS, then registers in u32[waiters] (the
  * party that wakes sleepers takes the count back to 0), reads the wake word u32[word], tries
  * again and parks on the word for at most `recheckMs` (format.md §15, Waking). `q` is
  * { u32, i32, usable() }: usable() throws when the handle was closed meanwhile.
@@ -78,6 +113,8 @@ function blockUntil(q, waiters, word, attempt, none, timeout, spins, recheckMs) 
     const r = attempt();
     if (r !== none) return r;
   }
+  const spun = spinFor(attempt, none);
+  if (spun !== none) return spun;
   const deadline = performance.now() + timeout;
   for (;;) {
     const left = deadline - performance.now();
@@ -136,5 +173,5 @@ function oncePer(ms) {
 }
 
 module.exports = {
-  park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut, blockUntil, blockUntilAsync, wakeWaiters, oncePer,
+  SPIN_MS, spinWhileEqual, spinFor, park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut, blockUntil, blockUntilAsync, wakeWaiters, oncePer,
 };

@@ -12,7 +12,7 @@ const { threadId } = require('worker_threads');
 const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
 const { OwnerTable, identityOf, GONE } = require('../ownership/owners');
-const { park, parkAsync, wakeAll, abortable, timeoutOf, asyncOptions } = require('../msg/park');
+const { spinFor, park, parkAsync, wakeAll, abortable, timeoutOf, asyncOptions } = require('../msg/park');
 // The msg room's error helper: a ShmError with the stable code and its numeric status.
 const { msgError: poolError } = require('../msg/errors');
 
@@ -157,6 +157,9 @@ class PoolCore {
   block(attempt, timeout) {
     const first = attempt();
     if (first !== 0 || timeout <= 0) return first;
+    // A block released within a few microseconds is taken without a system call on either side.
+    const spun = spinFor(attempt, 0);
+    if (spun !== 0) return spun;
     const deadline = performance.now() + timeout;
     const u32 = this.u32;
     for (;;) {
