@@ -15,7 +15,7 @@ const { msgError } = require('./errors');
 const v = require('../base/validate');
 const region = require('./region');
 const codec = require('./codec');
-const { spinWhileEqual, park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut } = require('./park');
+const { Spinner, spinWhileEqual, park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut } = require('./park');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const CTL = C.SPSC_CONTROL_OFFSET / WORD;
@@ -73,6 +73,7 @@ class SpscRing {
   #intoU8 = null;
   #intoU32 = null;
   #closed = false;
+  #spinner = new Spinner(); // how long this handle polls before it parks (park.js)
 
   /** @private Use SpscRing.create() or SpscRing.open(). */
   constructor(token, where, shape) {
@@ -631,7 +632,7 @@ class SpscRing {
   #block(flag, watch, seen, deadline) {
     const u32 = this.#u32;
     // A party that answers within a few microseconds is met without a system call (park.js).
-    if (spinWhileEqual(u32, watch, seen)) return true;
+    if (spinWhileEqual(u32, watch, seen, this.#spinner)) return true;
     for (;;) {
       const left = deadline - performance.now();
       if (left <= 0) return false;
