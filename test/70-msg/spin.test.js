@@ -23,11 +23,12 @@ describe('polling before parking', () => {
 
   it('spinWhileEqual: true at once for a word that moved; false for one that does not, and the budget falls', () => {
     const u32 = new Uint32Array(new SharedArrayBuffer(8));
-    u32[1] = 7;
+    const word = u32.length - 1;
+    Atomics.store(u32, word, 7);
     const s = new Spinner();
-    assert.strictEqual(spinWhileEqual(u32, 1, 6, s), true);
+    assert.strictEqual(spinWhileEqual(u32, word, 6, s), true);
     const before = s.ms;
-    assert.strictEqual(spinWhileEqual(u32, 1, 7, s), false);
+    assert.strictEqual(spinWhileEqual(u32, word, 7, s), false);
     assert.strictEqual(s.ms, before / 2);
   });
 
