@@ -7,8 +7,9 @@
 // port; skipped with the reason when absent), the bare futex wake-up round trip and the bare
 // round trip of two spinning threads. SpscRing and ringbuf.js run once a message per call and
 // once batched (32 messages per send call, whatever has arrived per receive call). Each case
-// runs in its own child process (bench/lib/msg-case.js) from the declared list below; the table
-// shows medians over runs, CPU time per message (both ends; Redis's server not included) and the
+// runs in its own child process (bench/lib/msg-case.js) from the declared list below, once per
+// round (every case in each round, so that a change of the machine's load falls on all cases
+// alike; each child warms up with one uncounted run first); the table shows medians over rounds, CPU time per message (both ends; Redis's server not included) and the
 // ratios the issue's goals name; and fan-out from one publisher to 2 subscriber workers, Broadcast
 // against postMessage to each (bench/lib/bcast-case.js). Results: bench/results/msg-latest.json.
 //   node bench/msg.js [--quick] [--only <substring>] [--runs N] [--no-save]
@@ -51,13 +52,14 @@ for (const kind of ['str', 'json']) for (const t of ['broadcast', 'postMessage']
 
 const idOf = ([pattern, transport, topology, kind, size]) => `${pattern}/${topology}/${transport}/${kind}${size}`;
 
-function runCase(c, redisPort) {
+// One timed run of a case (after its own warm-up run) in a child process of its own: { samples,
+// cpu, missed? } with one sample each, or { error }.
+function runOnce(c, redisPort, round) {
   const [pattern, transport, topology, kind, size, n] = c;
-  const desc = { id: `bench-${process.pid}-${idOf(c).replace(/\//g, '-')}`, pattern, transport, topology, kind, size, n, runs, redisPort };
+  const desc = { id: `bench-${process.pid}-${round}-${idOf(c).replace(/\//g, '-')}`, pattern, transport, topology, kind, size, n, runs: 1, redisPort };
   try {
     const out = execFileSync(process.execPath, [pattern === 'fanout' ? FANOUT_CASE : CASE, JSON.stringify(desc)], { encoding: 'utf8', timeout: 300000, stdio: ['ignore', 'pipe', 'inherit'] });
-    const r = JSON.parse(out.trim().split('\n').pop());
-    return { ns: median(r.samples), cpu: median(r.cpu), samples: r.samples, ...(r.missed === undefined ? {} : { missed: r.missed }) };
+    return JSON.parse(out.trim().split('\n').pop());
   } catch (e) {
     return { error: String(e.message).split('\n')[0] };
   }
@@ -70,7 +72,7 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
   const date = new Date().toISOString();
   console.log(`shmstore bench: messaging (${date})`);
   console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.os}; node ${m.node}; ringbuf.js ${version('ringbuf.js')}, piscina ${version('piscina')}, ioredis ${version('ioredis')}`);
-  console.log(`load average: ${require('os').loadavg().map((x) => x.toFixed(2)).join(' ')}; runs: ${runs} per case (median), ${N} messages per one-way run\n`);
+  console.log(`load average: ${require('os').loadavg().map((x) => x.toFixed(2)).join(' ')}; ${runs} rounds of one run of every case (median over rounds), ${N} messages per one-way run\n`);
   const redis = await startRedis();
   let redisNote;
   if (redis.note) {
@@ -84,15 +86,37 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
     }
     console.log(`redis: ${redisNote}`);
   }
+  // Rounds: every case runs once per round, the rounds one after the other, so that a change in
+  // the machine's load during the benchmark falls on every case alike (a case and the peers it is
+  // compared with are measured minutes apart at most, never one before the other altogether).
   const results = {};
-  for (const c of CASES) {
-    const id = idOf(c);
-    if (only && !id.includes(only)) continue;
-    if (c[1] === 'redis' && redis.note) {
-      results[id] = { skipped: redis.note };
-      continue;
+  const cases = CASES.filter((c) => !only || idOf(c).includes(only));
+  const perCase = {};
+  for (const c of cases) {
+    if (c[1] === 'redis' && redis.note) results[idOf(c)] = { skipped: redis.note };
+    else perCase[idOf(c)] = { samples: [], cpu: [], missed: undefined, error: undefined };
+  }
+  for (let round = 0; round < runs; round++) {
+    console.log(`round ${round + 1} of ${runs} (load average ${require('os').loadavg()[0].toFixed(2)})`);
+    for (const c of cases) {
+      const acc = perCase[idOf(c)];
+      if (!acc || acc.error) continue;
+      const r = runOnce(c, redis.port, round);
+      if (r.error) {
+        acc.error = r.error;
+        continue;
+      }
+      acc.samples.push(...r.samples);
+      acc.cpu.push(...r.cpu);
+      if (r.missed !== undefined) acc.missed = (acc.missed || 0) + r.missed;
     }
-    results[id] = runCase(c, redis.port);
+  }
+  for (const c of cases) {
+    const id = idOf(c);
+    const acc = perCase[id];
+    if (!acc) continue;
+    results[id] = acc.error ? { error: acc.error }
+      : { ns: median(acc.samples), cpu: median(acc.cpu), samples: acc.samples, ...(acc.missed === undefined ? {} : { missed: acc.missed }) };
     const r = results[id];
     console.log(`  ${id.padEnd(42)} ${r.error ? `error: ${r.error}` : `${fmt(r.ns)} ns/msg, cpu ${fmt(r.cpu)} ns/msg`}`);
   }
