@@ -54,12 +54,16 @@ const idOf = ([pattern, transport, topology, kind, size]) => `${pattern}/${topol
 
 // One timed run of a case (after its own warm-up run) in a child process of its own: { samples,
 // cpu, missed? } with one sample each, or { error }.
+// bench/lib/msg-case.js warms up by itself; the request/reply (msg-rpc.js) and fan-out
+// (bcast-case.js) cases run twice and the first run is dropped here.
 function runOnce(c, redisPort, round) {
   const [pattern, transport, topology, kind, size, n] = c;
-  const desc = { id: `bench-${process.pid}-${round}-${idOf(c).replace(/\//g, '-')}`, pattern, transport, topology, kind, size, n, runs: 1, redisPort };
+  const warmsUp = pattern !== 'fanout' && transport !== 'channel' && transport !== 'piscina';
+  const desc = { id: `bench-${process.pid}-${round}-${idOf(c).replace(/\//g, '-')}`, pattern, transport, topology, kind, size, n, runs: warmsUp ? 1 : 2, redisPort };
   try {
     const out = execFileSync(process.execPath, [pattern === 'fanout' ? FANOUT_CASE : CASE, JSON.stringify(desc)], { encoding: 'utf8', timeout: 300000, stdio: ['ignore', 'pipe', 'inherit'] });
-    return JSON.parse(out.trim().split('\n').pop());
+    const r = JSON.parse(out.trim().split('\n').pop());
+    return { ...r, samples: r.samples.slice(-1), cpu: r.cpu.slice(-1) };
   } catch (e) {
     return { error: String(e.message).split('\n')[0] };
   }
