@@ -761,6 +761,14 @@ export declare class SpscRing implements QueueLatency<SpscRingLatencyOp> {
   peek(): any;
   dequeue(timeoutMs?: number): any;
   dequeueAsync(options?: QueueWaitOptions): Promise<any>;
+  /** Variable-size mode: enqueues the prefix of values that fits now, published together; returns its length. */
+  tryEnqueueBatch(values: QueueMessage[]): number;
+  /** Variable-size mode: enqueues every value in order, waiting for room; ERR_QUEUE_TIMEOUT carries `enqueued`. */
+  enqueueBatch(values: QueueMessage[], timeoutMs?: number): void;
+  /** Variable-size mode: the messages there are now (at most max), released together; [] when empty. */
+  tryDequeueBatch(max?: number): any[];
+  /** Like tryDequeueBatch, blocking until at least one message arrives. */
+  dequeueBatch(max?: number, timeoutMs?: number): any[];
   /** Element mode: copies up to as many elements as target holds; returns how many. */
   tryDequeueInto(target: ArrayBufferView | ArrayBuffer | SharedArrayBuffer): number;
   dequeueInto(target: ArrayBufferView | ArrayBuffer | SharedArrayBuffer, timeoutMs?: number): number;

@@ -4,9 +4,12 @@
 // and JSON objects) and ping-pong round trips, between two worker threads and between two
 // processes, for shmstore's SpscRing, MpmcQueue, Stack and PriorityQueue against postMessage (MessageChannel),
 // ringbuf.js, child_process IPC, Redis LPUSH/BRPOP (a private redis-server on a free loopback
-// port; skipped with the reason when absent) and the bare futex wake-up round trip. Each case
-// runs in its own child process (bench/lib/msg-case.js) from the declared list below; the table
-// shows medians over runs, CPU time per message (both ends; Redis's server not included) and the
+// port; skipped with the reason when absent), the bare futex wake-up round trip and the bare
+// round trip of two spinning threads. SpscRing and ringbuf.js run once a message per call and
+// once batched (32 messages per send call, whatever has arrived per receive call). Each case
+// runs in its own child process (bench/lib/msg-case.js) from the declared list below, once per
+// round (every case in each round, so that a change of the machine's load falls on all cases
+// alike; each child warms up with one uncounted run first); the table shows medians over rounds, CPU time per message (both ends; Redis's server not included) and the
 // ratios the issue's goals name; and fan-out from one publisher to 2 subscriber workers, Broadcast
 // against postMessage to each (bench/lib/bcast-case.js). Results: bench/results/msg-latest.json.
 //   node bench/msg.js [--quick] [--only <substring>] [--runs N] [--no-save]
@@ -30,28 +33,37 @@ const RESULTS = path.join(__dirname, 'results', 'msg-latest.json');
 // The declared cases: [pattern, transport, topology, kind, size, messages per run].
 const N = quick ? 5000 : 20000;
 const PAYLOADS = [['str', 32], ['json', 32], ['str', 1024], ['json', 1024]];
+const THREAD_TRANSPORTS = ['spsc', 'spsc-batch', 'mpmc', 'stack', 'pq', 'ringbuf', 'ringbuf-batch', 'postMessage'];
+const PROCESS_TRANSPORTS = ['spsc', 'spsc-batch', 'mpmc', 'stack', 'pq', 'ipc', 'redis'];
+const RT_THREADS = ['spin', 'futex', 'spsc', 'postMessage', 'channel', 'piscina'];
+const RT_PROCESSES = ['spin', 'futex', 'spsc', 'ipc'];
 const CASES = [];
 for (const [kind, size] of PAYLOADS) {
-  for (const t of ['spsc', 'mpmc', 'stack', 'pq', 'ringbuf', 'postMessage']) CASES.push(['oneway', t, 'threads', kind, size, N]);
-  for (const t of ['spsc', 'mpmc', 'stack', 'pq', 'ipc']) CASES.push(['oneway', t, 'processes', kind, size, N]);
+  for (const t of THREAD_TRANSPORTS) CASES.push(['oneway', t, 'threads', kind, size, N]);
+  for (const t of PROCESS_TRANSPORTS.filter((x) => x !== 'redis')) CASES.push(['oneway', t, 'processes', kind, size, N]);
   CASES.push(['oneway', 'redis', 'processes', kind, size, quick ? 500 : 2000]);
 }
 const RT = quick ? 1000 : 3000;
-for (const t of ['futex', 'spsc', 'postMessage', 'channel', 'piscina']) CASES.push(['pingpong', t, 'threads', 'str', 32, RT]);
-for (const t of ['futex', 'spsc', 'ipc']) CASES.push(['pingpong', t, 'processes', 'str', 32, RT]);
+for (const t of RT_THREADS) CASES.push(['pingpong', t, 'threads', 'str', 32, RT]);
+for (const t of RT_PROCESSES) CASES.push(['pingpong', t, 'processes', 'str', 32, RT]);
 CASES.push(['pingpong', 'redis', 'processes', 'str', 32, quick ? 300 : 1000]);
 // Fan-out: one publisher, 2 subscriber worker threads (bench/lib/bcast-case.js).
 for (const kind of ['str', 'json']) for (const t of ['broadcast', 'postMessage']) CASES.push(['fanout', t, 'threads', kind, 32, N]);
 
 const idOf = ([pattern, transport, topology, kind, size]) => `${pattern}/${topology}/${transport}/${kind}${size}`;
 
-function runCase(c, redisPort) {
+// One timed run of a case (after its own warm-up run) in a child process of its own: { samples,
+// cpu, missed? } with one sample each, or { error }.
+// bench/lib/msg-case.js warms up by itself; the request/reply (msg-rpc.js) and fan-out
+// (bcast-case.js) cases run twice and the first run is dropped here.
+function runOnce(c, redisPort, round) {
   const [pattern, transport, topology, kind, size, n] = c;
-  const desc = { id: `bench-${process.pid}-${idOf(c).replace(/\//g, '-')}`, pattern, transport, topology, kind, size, n, runs, redisPort };
+  const warmsUp = pattern !== 'fanout' && transport !== 'channel' && transport !== 'piscina';
+  const desc = { id: `bench-${process.pid}-${round}-${idOf(c).replace(/\//g, '-')}`, pattern, transport, topology, kind, size, n, runs: warmsUp ? 1 : 2, redisPort };
   try {
     const out = execFileSync(process.execPath, [pattern === 'fanout' ? FANOUT_CASE : CASE, JSON.stringify(desc)], { encoding: 'utf8', timeout: 300000, stdio: ['ignore', 'pipe', 'inherit'] });
     const r = JSON.parse(out.trim().split('\n').pop());
-    return { ns: median(r.samples), cpu: median(r.cpu), samples: r.samples, ...(r.missed === undefined ? {} : { missed: r.missed }) };
+    return { ...r, samples: r.samples.slice(-1), cpu: r.cpu.slice(-1) };
   } catch (e) {
     return { error: String(e.message).split('\n')[0] };
   }
@@ -64,7 +76,7 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
   const date = new Date().toISOString();
   console.log(`shmstore bench: messaging (${date})`);
   console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.os}; node ${m.node}; ringbuf.js ${version('ringbuf.js')}, piscina ${version('piscina')}, ioredis ${version('ioredis')}`);
-  console.log(`load average: ${require('os').loadavg().map((x) => x.toFixed(2)).join(' ')}; runs: ${runs} per case (median), ${N} messages per one-way run\n`);
+  console.log(`load average: ${require('os').loadavg().map((x) => x.toFixed(2)).join(' ')}; ${runs} rounds of one run of every case (median over rounds), ${N} messages per one-way run\n`);
   const redis = await startRedis();
   let redisNote;
   if (redis.note) {
@@ -78,15 +90,37 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
     }
     console.log(`redis: ${redisNote}`);
   }
+  // Rounds: every case runs once per round, the rounds one after the other, so that a change in
+  // the machine's load during the benchmark falls on every case alike (a case and the peers it is
+  // compared with are measured minutes apart at most, never one before the other altogether).
   const results = {};
-  for (const c of CASES) {
-    const id = idOf(c);
-    if (only && !id.includes(only)) continue;
-    if (c[1] === 'redis' && redis.note) {
-      results[id] = { skipped: redis.note };
-      continue;
+  const cases = CASES.filter((c) => !only || idOf(c).includes(only));
+  const perCase = {};
+  for (const c of cases) {
+    if (c[1] === 'redis' && redis.note) results[idOf(c)] = { skipped: redis.note };
+    else perCase[idOf(c)] = { samples: [], cpu: [], missed: undefined, error: undefined };
+  }
+  for (let round = 0; round < runs; round++) {
+    console.log(`round ${round + 1} of ${runs} (load average ${require('os').loadavg()[0].toFixed(2)})`);
+    for (const c of cases) {
+      const acc = perCase[idOf(c)];
+      if (!acc || acc.error) continue;
+      const r = runOnce(c, redis.port, round);
+      if (r.error) {
+        acc.error = r.error;
+        continue;
+      }
+      acc.samples.push(...r.samples);
+      acc.cpu.push(...r.cpu);
+      if (r.missed !== undefined) acc.missed = (acc.missed || 0) + r.missed;
     }
-    results[id] = runCase(c, redis.port);
+  }
+  for (const c of cases) {
+    const id = idOf(c);
+    const acc = perCase[id];
+    if (!acc) continue;
+    results[id] = acc.error ? { error: acc.error }
+      : { ns: median(acc.samples), cpu: median(acc.cpu), samples: acc.samples, ...(acc.missed === undefined ? {} : { missed: acc.missed }) };
     const r = results[id];
     console.log(`  ${id.padEnd(42)} ${r.error ? `error: ${r.error}` : `${fmt(r.ns)} ns/msg, cpu ${fmt(r.cpu)} ns/msg`}`);
   }
@@ -99,7 +133,7 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
     const payload = `${kind}${size}`;
     const pm = ref('oneway', 'threads', 'postMessage', payload);
     console.log(`  ${payload}`);
-    for (const [topology, transports] of [['threads', ['spsc', 'mpmc', 'stack', 'pq', 'ringbuf', 'postMessage']], ['processes', ['spsc', 'mpmc', 'stack', 'pq', 'ipc', 'redis']]]) {
+    for (const [topology, transports] of [['threads', THREAD_TRANSPORTS], ['processes', PROCESS_TRANSPORTS]]) {
       for (const t of transports) {
         const r = ref('oneway', topology, t, payload);
         if (!r) continue;
@@ -113,9 +147,10 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
     }
   }
   console.log('\nround trip (ping-pong, 32-byte string): ns per round trip | CPU ns per round trip | × bare futex (same topology)');
+  console.log('  (spin: two threads polling one word, never sleeping; futex: a wait and a wake per hand-off)');
   for (const topology of ['threads', 'processes']) {
     const fx = ref('pingpong', topology, 'futex', 'str32');
-    for (const t of ['futex', 'spsc', 'postMessage', 'channel', 'piscina', 'ipc', 'redis']) {
+    for (const t of [...new Set([...RT_THREADS, ...RT_PROCESSES, 'redis'])]) {
       const r = ref('pingpong', topology, t, 'str32');
       if (!r) continue;
       if (r.skipped || r.error) {
@@ -146,11 +181,13 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
   const goal = (text, ok, detail) => goals.push({ text, met: ok === null ? null : !!ok, detail });
   for (const [kind, size] of PAYLOADS) {
     const p = `${kind}${size}`;
-    const s = ref('oneway', 'threads', 'spsc', p);
     const pm = ref('oneway', 'threads', 'postMessage', p);
-    const rb = ref('oneway', 'threads', 'ringbuf', p);
-    if (s && pm && s.ns && pm.ns) goal(`SPSC one-way ${p} <= 1/10 of postMessage`, s.ns <= pm.ns / 10, `${fmt(s.ns)} vs ${fmt(pm.ns)} ns (${(s.ns / pm.ns).toFixed(3)}×)`);
-    if (s && rb && s.ns && rb.ns) goal(`SPSC one-way ${p} faster than ringbuf.js`, s.ns < rb.ns, `${fmt(s.ns)} vs ${fmt(rb.ns)} ns`);
+    for (const [spsc, ringbuf, how] of [['spsc', 'ringbuf', 'a message per call'], ['spsc-batch', 'ringbuf-batch', 'batched']]) {
+      const s = ref('oneway', 'threads', spsc, p);
+      const rb = ref('oneway', 'threads', ringbuf, p);
+      if (s && pm && s.ns && pm.ns) goal(`SPSC one-way ${p}, ${how}, <= 1/10 of postMessage`, s.ns <= pm.ns / 10, `${fmt(s.ns)} vs ${fmt(pm.ns)} ns (${(s.ns / pm.ns).toFixed(3)}×)`);
+      if (s && rb && s.ns && rb.ns) goal(`SPSC one-way ${p}, ${how}, faster than ringbuf.js ${how}`, s.ns < rb.ns, `${fmt(s.ns)} vs ${fmt(rb.ns)} ns`);
+    }
   }
   const mp = ref('oneway', 'processes', 'mpmc', 'str32');
   const pm32 = ref('oneway', 'threads', 'postMessage', 'str32');
@@ -161,7 +198,9 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
   for (const topology of ['threads', 'processes']) {
     const s = ref('pingpong', topology, 'spsc', 'str32');
     const fx = ref('pingpong', topology, 'futex', 'str32');
-    if (s && fx && s.ns && fx.ns) goal(`ping-pong (${topology}) within 1.2x of the bare futex round trip`, s.ns <= 1.2 * fx.ns, `${(s.ns / fx.ns).toFixed(2)}× (${fmt(s.ns)} vs ${fmt(fx.ns)} ns)`);
+    const sp = ref('pingpong', topology, 'spin', 'str32');
+    const spin = sp && sp.ns ? `; bare spin round trip ${fmt(sp.ns)} ns` : '';
+    if (s && fx && s.ns && fx.ns) goal(`ping-pong (${topology}) within 1.2x of the bare futex round trip`, s.ns <= 1.2 * fx.ns, `${(s.ns / fx.ns).toFixed(2)}× (${fmt(s.ns)} vs ${fmt(fx.ns)} ns${spin})`);
   }
   console.log('\ngoals:');
   for (const g of goals) console.log(`  [${g.met ? 'met' : 'NOT met'}] ${g.text}: ${g.detail}`);

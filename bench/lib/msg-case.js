@@ -3,7 +3,8 @@
 //   node bench/lib/msg-case.js '<case JSON>'   prints one JSON line { samples, cpu } (ns per message)
 // The case's main thread is the sender (one-way) or the pinger (round trips); the other end runs
 // in a worker thread or a child process of this one (the same file, as 'peer'). Each run passes
-// `n` messages; the peer reports the end of a run and, as a process, the CPU time it used.
+// `n` messages; the peer reports the end of a run and, as a process, the CPU time it used. One
+// more run than asked comes first and is not counted (it warms up the JIT and the memory).
 const path = require('path');
 const { fork } = require('child_process');
 const { Worker, isMainThread, parentPort, workerData } = require('worker_threads');
@@ -16,12 +17,14 @@ const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) 
 // ---- the peer ----------------------------------------------------------------------------
 
 async function peer(c, where, report) {
-  const { n, runs, kind } = c;
-  if (c.transport === 'futex') {
+  const { n, kind } = c;
+  const runs = c.runs + 1;
+  if (c.transport === 'futex' || c.transport === 'spin') {
+    const turn = c.transport === 'futex' ? T.futexTurn : T.spinTurn;
     const i32 = where.name ? new Int32Array(Segment.open({ name: where.name }).buffer, 0, 1) : new Int32Array(where.buffer, 0, 1);
     for (let r = 0; r < runs; r++) {
       const cpu0 = cpuNow();
-      for (let i = 0; i < n; i++) T.futexTurn(i32, 1);
+      for (let i = 0; i < n; i++) turn(i32, 1);
       report(cpuNow() - cpu0);
     }
     return;
@@ -81,12 +84,13 @@ function makeQueue(c, tag) {
   // Every queue holds 256 messages of up to 1100 bytes, but the SPSC ring: 64 KiB of records.
   const shapes = {
     spsc: [SpscRing, { capacity: 1 << 16 }],
+    'spsc-batch': [SpscRing, { capacity: 1 << 16 }],
     mpmc: [MpmcQueue, { capacity: 256, messageBytes: 1100 }],
     stack: [Stack, { capacity: 256, messageBytes: 1100 }],
     pq: [PriorityQueue, { capacity: 256, messageBytes: 1100 }],
   };
   if (c.topology === 'threads') {
-    if (c.transport === 'ringbuf') return { where: { buffer: T.ringbufEnds.storage(1 << 16) }, cleanup() {} };
+    if (c.transport.startsWith('ringbuf')) return { where: { buffer: T.ringbufEnds.storage(1 << 16) }, cleanup() {} };
     const [Class, shape] = shapes[c.transport];
     const { capacity, ...rest } = shape;
     const buffer = new SharedArrayBuffer(Class.bytesFor(capacity, Object.keys(rest).length ? rest : undefined));
@@ -117,10 +121,10 @@ async function main(c) {
       cleanups.push(pong.cleanup);
       where.pong = pong.where;
     }
-  } else if (c.transport === 'futex') {
+  } else if (c.transport === 'futex' || c.transport === 'spin') {
     if (c.topology === 'threads') where = { buffer: new SharedArrayBuffer(64) };
     else {
-      const name = `shmstore-bench-msg-${process.pid}-futex`;
+      const name = `shmstore-bench-msg-${process.pid}-${c.transport}`;
       Segment.create({ name, size: 4096 }).close();
       cleanups.push(() => Segment.unlink({ name }));
       where = { name };
@@ -166,7 +170,7 @@ async function main(c) {
     await redis.del(`${c.id}:ping`, `${c.id}:pong`);
   }
   let i32 = null;
-  if (c.transport === 'futex') i32 = where.name ? new Int32Array(Segment.open({ name: where.name }).buffer, 0, 1) : new Int32Array(where.buffer, 0, 1);
+  if (c.transport === 'futex' || c.transport === 'spin') i32 = where.name ? new Int32Array(Segment.open({ name: where.name }).buffer, 0, 1) : new Int32Array(where.buffer, 0, 1);
   let replies = null;
   if (c.pattern === 'pingpong' && (c.transport === 'postMessage' || c.transport === 'ipc')) {
     const port = c.transport === 'ipc' ? peerProc : pingPort;
@@ -177,12 +181,13 @@ async function main(c) {
   const messages = Array.from({ length: 64 }, (_, i) => T.makeMessage(c.kind, c.size, i));
   const samples = [];
   const cpu = [];
-  for (let r = 0; r < c.runs; r++) {
+  for (let r = 0; r <= c.runs; r++) {
     const cpu0 = cpuNow();
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < c.n; i++) {
       const m = c.kind === 'json' ? T.makeMessage('json', c.size, i) : messages[i & 63];
       if (c.transport === 'futex') T.futexTurn(i32, 0);
+      else if (c.transport === 'spin') T.spinTurn(i32, 0);
       else if (c.transport === 'postMessage') pingPort.postMessage(m);
       else if (c.transport === 'ipc') peerProc.send(m);
       else if (c.transport === 'redis') {
@@ -192,8 +197,10 @@ async function main(c) {
       if (recv) recv();
       if (replies) await new Promise((res) => { replies.wake = res; });
     }
+    if (send && send.flush) send.flush();
     const peerCpu = await nextReport();
     const t1 = process.hrtime.bigint();
+    if (r === 0) continue; // the warm-up run
     samples.push(Number(t1 - t0) / c.n);
     cpu.push((cpuNow() - cpu0 + (peerCpu || 0)) / c.n);
   }

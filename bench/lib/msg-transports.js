@@ -3,13 +3,16 @@
 // for one-way throughput and a pinger and a ponger for round trips, over shmstore's SpscRing and
 // MpmcQueue and the peers users would pick instead. Every peer runs as it is meant to be used:
 // postMessage on a MessageChannel, ringbuf.js with a length prefix and spinning ends (it has no
-// wait), child_process IPC, Redis LPUSH/BRPOP through ioredis.
+// wait), child_process IPC, Redis LPUSH/BRPOP through ioredis. The ringbuf.js ends encode and
+// decode with the same Buffer calls SpscRing uses, so that the two differ in the ring alone.
+// The batched transports ('spsc-batch', 'ringbuf-batch') send BATCH messages per call (the
+// sender collects them; its flush() sends a partial batch at the end of a run) and the
+// receiver takes whatever has arrived per call: the same batching for both rings.
 // An "end" is created from a description that a worker (workerData) or a child (argv) receives.
 // layout-ok-file: the length prefix of ringbuf.js messages is this benchmark's framing, not the layout.
 const { SpscRing, MpmcQueue, Stack, PriorityQueue, futex } = require('../..');
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+const BATCH = 32;
 
 // Payloads: 'str' messages are strings, 'json' plain objects; both about `size` bytes encoded.
 function makeMessage(kind, size, i) {
@@ -54,10 +57,52 @@ function pqEnds(where) {
   };
 }
 
+// Batches: the sender collects BATCH messages and sends them in one call; recv() hands out one
+// message of the last batch received at a time.
+function batched(sendMany, receiveMany) {
+  return {
+    sender: () => {
+      const send = sendMany();
+      const pending = [];
+      const f = (m) => {
+        pending.push(m);
+        if (pending.length === BATCH) {
+          send(pending);
+          pending.length = 0;
+        }
+      };
+      f.flush = () => {
+        if (pending.length) send(pending);
+        pending.length = 0;
+      };
+      return f;
+    },
+    receiver: (kind) => {
+      const receive = receiveMany(kind);
+      let got = [];
+      let next = 0;
+      return () => {
+        if (next === got.length) {
+          got = receive();
+          next = 0;
+        }
+        return got[next++];
+      };
+    },
+  };
+}
+
+function spscBatchEnds(where) {
+  return batched(
+    () => { const r = SpscRing.open(where); return (ms) => r.enqueueBatch(ms); },
+    () => { const r = SpscRing.open(where); return () => r.dequeueBatch(); });
+}
+
 // The ends of a queue transport by name ('ringbuf' takes the buffer of `where`).
 function queueEnds(transport, where) {
   if (transport === 'ringbuf') return ringbufEnds(where.buffer);
-  return { spsc: spscEnds, mpmc: mpmcEnds, stack: stackEnds, pq: pqEnds }[transport](where);
+  if (transport === 'ringbuf-batch') return ringbufBatchEnds(where.buffer);
+  return { spsc: spscEnds, 'spsc-batch': spscBatchEnds, mpmc: mpmcEnds, stack: stackEnds, pq: pqEnds }[transport](where);
 }
 
 // ---- ringbuf.js: bytes with a 4-byte length prefix; both ends spin -----------------------
@@ -68,12 +113,11 @@ function ringbufEnds(sab) {
   return {
     sender: () => {
       const rb = open();
-      const scratch = new Uint8Array(1 << 16);
+      const scratch = Buffer.alloc(1 << 16);
       const head = new Uint8Array(4);
       const hv = new DataView(head.buffer);
       return (m) => {
-        const text = typeof m === 'string' ? m : JSON.stringify(m);
-        const n = encoder.encodeInto(text, scratch).written;
+        const n = scratch.utf8Write(typeof m === 'string' ? m : JSON.stringify(m), 0);
         hv.setUint32(0, n, true);
         while (rb.available_write() < n + 4) { /* spin: ringbuf.js has no wait */ }
         rb.push(head, 4);
@@ -82,7 +126,7 @@ function ringbufEnds(sab) {
     },
     receiver: (kind) => {
       const rb = open();
-      const scratch = new Uint8Array(1 << 16);
+      const scratch = Buffer.alloc(1 << 16);
       const head = new Uint8Array(4);
       const hv = new DataView(head.buffer);
       return () => {
@@ -91,11 +135,54 @@ function ringbufEnds(sab) {
         const n = hv.getUint32(0, true);
         while (rb.available_read() < n) { /* spin */ }
         rb.pop(scratch, n);
-        const text = decoder.decode(scratch.subarray(0, n));
+        const text = scratch.utf8Slice(0, n);
         return kind === 'str' ? text : JSON.parse(text);
       };
     },
   };
+}
+
+// ringbuf.js batched: a batch of length-prefixed messages in one push; the receiver pops what has
+// arrived (up to its scratch) and decodes every whole message in it.
+function ringbufBatchEnds(sab) {
+  const { RingBuffer } = require('ringbuf.js');
+  const open = () => new RingBuffer(sab, Uint8Array);
+  return batched(() => {
+    const rb = open();
+    const scratch = Buffer.alloc(1 << 16);
+    return (ms) => {
+      let at = 0;
+      for (const m of ms) {
+        const n = scratch.utf8Write(typeof m === 'string' ? m : JSON.stringify(m), at + 4);
+        scratch.writeUInt32LE(n, at);
+        at += 4 + n;
+      }
+      while (rb.available_write() < at) { /* spin: ringbuf.js has no wait */ }
+      rb.push(scratch, at);
+    };
+  }, (kind) => {
+    const rb = open();
+    const scratch = Buffer.alloc(1 << 16);
+    let start = 0;
+    let end = 0;
+    return () => {
+      const out = [];
+      for (;;) {
+        while (end - start >= 4 && end - start >= 4 + scratch.readUInt32LE(start)) {
+          const n = scratch.readUInt32LE(start);
+          const text = scratch.utf8Slice(start + 4, start + 4 + n);
+          out.push(kind === 'str' ? text : JSON.parse(text));
+          start += 4 + n;
+        }
+        if (out.length) return out;
+        scratch.copyWithin(0, start, end);
+        end -= start;
+        start = 0;
+        while (rb.available_read() === 0) { /* spin */ }
+        end += rb.pop(scratch, scratch.length - end, end);
+      }
+    };
+  });
 }
 
 ringbufEnds.storage = (bytes) => require('ringbuf.js').RingBuffer.getStorageForCapacity(bytes, Uint8Array);
@@ -110,4 +197,14 @@ function futexTurn(i32, me) {
   futex.wake(i32, 0, 1);
 }
 
-module.exports = { makeMessage, spscEnds, mpmcEnds, stackEnds, pqEnds, ringbufEnds, queueEnds, futexTurn, QUEUES: ['spsc', 'mpmc', 'stack', 'pq', 'ringbuf'] };
+// ---- spin: the bare round trip of two threads that never sleep (no payload) -----------------
+
+function spinTurn(i32, me) {
+  while (Atomics.load(i32, 0) % 2 !== me) { /* spin */ }
+  Atomics.add(i32, 0, 1);
+}
+
+module.exports = {
+  makeMessage, spscEnds, spscBatchEnds, mpmcEnds, stackEnds, pqEnds, ringbufEnds, ringbufBatchEnds, queueEnds, futexTurn, spinTurn,
+  QUEUES: ['spsc', 'spsc-batch', 'mpmc', 'stack', 'pq', 'ringbuf', 'ringbuf-batch'],
+};

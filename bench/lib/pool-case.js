@@ -16,7 +16,6 @@ const { Worker, isMainThread, parentPort, workerData } = require('worker_threads
 const { BufferPool, MpmcQueue, Segment } = require('../..');
 
 const WINDOW = 16;
-const nap = new Int32Array(new SharedArrayBuffer(4));
 const stampOf = (u8) => (u8[0] | (u8[1] << 8) | (u8[2] << 16) | (u8[3] << 24)) >>> 0;
 function stamp(u8, i) {
   u8[0] = i & 0xff;
@@ -109,12 +108,8 @@ async function producer(c) {
     const t0 = process.hrtime.bigint();
     if (c.transport === 'pool') {
       for (let i = 0; i < c.n; i++) {
-        let got = pool.tryAcquire();
-        // Every block in flight: give the consumer the CPU rather than spin against it.
-        while (got === null) {
-          Atomics.wait(nap, 0, 0, 0.02);
-          got = pool.tryAcquire();
-        }
+        // Every block in flight: wait for the consumer to release one, as an application would.
+        const got = pool.acquire(60000);
         stamp(got.view, i);
         q.enqueue(got.handle, 60000);
       }

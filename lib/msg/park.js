@@ -11,6 +11,53 @@ const v = require('../base/validate');
 
 const addon = native.addon;
 
+// How long a waiting party polls before it parks (ms), at most and at least. A parked party costs
+// its waker a system call and itself a wake-up of tens of microseconds on a busy machine, while a
+// peer that is running answers within a microsecond or two: a few microseconds of polling meet
+// the running peer without either, and bound what an idle party burns to that much CPU per wait.
+const SPIN_MS = 0.005;
+const SPIN_MIN_MS = 0.0005;
+// Polls between two reads of the clock while spinning.
+const SPIN_CHECK = 32;
+
+/**
+ * One party's polling budget, adapted to what polling achieved: halved (down to SPIN_MIN_MS)
+ * after a poll that ended in a park, doubled (up to SPIN_MS) after one that met the other side.
+ * With idle cores the other side answers within the poll; with more busy threads than cores a
+ * poll only keeps the core from the party it waits for, and the budget falls so that a wait
+ * costs little more than the futex alone.
+ */
+class Spinner {
+  ms = SPIN_MS;
+
+  won() {
+    if (this.ms < SPIN_MS) this.ms = Math.min(SPIN_MS, this.ms * 2);
+  }
+
+  lost() {
+    if (this.ms > SPIN_MIN_MS) this.ms = Math.max(SPIN_MIN_MS, this.ms / 2);
+  }
+}
+
+/** Polls u32[index] while it equals `seen`, for the budget of `spinner`; returns whether it moved. */
+function spinWhileEqual(u32, index, seen, spinner) {
+  let until = -1;
+  for (let i = 1; ; i++) {
+    if (Atomics.load(u32, index) !== seen) {
+      spinner.won();
+      return true;
+    }
+    if (i % SPIN_CHECK === 0) {
+      const now = performance.now();
+      if (until < 0) until = now + spinner.ms;
+      else if (now >= until) {
+        spinner.lost();
+        return false;
+      }
+    }
+  }
+}
+
 /**
  * Blocks while i32[index] === expected, at most `ms` milliseconds. The callers' views and indices
  * were checked when the queue was opened, so the addon is called without futex.wait's checks.
@@ -67,17 +114,44 @@ function abortable(promise, signal) {
 }
 
 /**
+ * Runs attempt() until it returns something other than `none` (returned), for the budget of
+ * `spinner`; `none` when the budget ran out.
+ */
+function spinFor(attempt, none, spinner) {
+  let until = -1;
+  for (let i = 1; ; i++) {
+    const r = attempt();
+    if (r !== none) {
+      spinner.won();
+      return r;
+    }
+    if (i % SPIN_CHECK === 0) {
+      const now = performance.now();
+      if (until < 0) until = now + spinner.ms;
+      else if (now >= until) {
+        spinner.lost();
+        return none;
+      }
+    }
+  }
+}
+
+/**
  * Runs attempt() until it returns something other than `none`, blocking the thread at most
- * `timeout` ms (then returns `none`): spins `spins` times, then registers in u32[waiters] (the
- * party that wakes sleepers takes the count back to 0), reads the wake word u32[word], tries
- * again and parks on the word for at most `recheckMs` (format.md §15, Waking). `q` is
- * { u32, i32, usable() }: usable() throws when the handle was closed meanwhile.
+ * `timeout` ms (then returns `none`): tries `spins` times and on for the handle's polling budget
+ * (a Spinner in q.spinner, made on first use), then registers in u32[waiters] (the party that
+ * wakes sleepers takes the count back to 0), reads the wake word u32[word], tries again and parks
+ * on the word for at most `recheckMs` (format.md §15, Waking). `q` is { u32, i32, usable() }:
+ * usable() throws when the handle was closed meanwhile.
  */
 function blockUntil(q, waiters, word, attempt, none, timeout, spins, recheckMs) {
   for (let i = 0; i < spins; i++) {
     const r = attempt();
     if (r !== none) return r;
   }
+  if (q.spinner === undefined) q.spinner = new Spinner();
+  const spun = spinFor(attempt, none, q.spinner);
+  if (spun !== none) return spun;
   const deadline = performance.now() + timeout;
   for (;;) {
     const left = deadline - performance.now();
@@ -136,5 +210,5 @@ function oncePer(ms) {
 }
 
 module.exports = {
-  park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut, blockUntil, blockUntilAsync, wakeWaiters, oncePer,
+  Spinner, spinWhileEqual, spinFor, park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut, blockUntil, blockUntilAsync, wakeWaiters, oncePer,
 };

@@ -16,7 +16,7 @@ const v = require('../base/validate');
 const region = require('./region');
 const { RegionHandle, make } = require('./handle');
 const codec = require('./codec');
-const { park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut } = require('./park');
+const { Spinner, spinWhileEqual, park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut } = require('./park');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const CTL = C.SPSC_CONTROL_OFFSET / WORD;
@@ -30,10 +30,6 @@ const TAG_SHIFT = C.MSG_TAG_SHIFT;
 const LENGTH_MASK = C.MSG_LENGTH_MASK;
 const TAG_WRAP = C.MSG_TAG_WRAP;
 const HEADER = WORD; // the record header
-// Loads of the other side's index before parking: a party that answers within a microsecond or
-// so is met without a system call; longer spins only take the CPU from the other side when the
-// machine has fewer cores than busy threads.
-const SPINS = 100;
 // A parked side re-checks at least this often (a wake-up can only be missed by a party that died
 // between its store and its wake).
 const PARK_MS = 200;
@@ -72,6 +68,7 @@ class SpscRing extends RegionHandle {
   #intoTarget = null; // the last target of dequeueInto and its views (no allocation on reuse)
   #intoU8 = null;
   #intoU32 = null;
+  #spinner = new Spinner(); // how long this handle polls before it parks (park.js)
 
   /** @private Use SpscRing.create() or SpscRing.open(). */
   constructor(token, where, shape) {
@@ -197,6 +194,15 @@ class SpscRing extends RegionHandle {
       this.#publish((tail + n) >>> 0);
       return true;
     }
+    const next = this.#write(p, tail);
+    if (next < 0) return false;
+    this.#publish(next);
+    return true;
+  }
+
+  // Writes a prepared record at `tail` if there is room, without publishing it (the consumer
+  // reads nothing past the published tail). Returns the tail after it, or -1 when full.
+  #write(p, tail) {
     // A string's exact length is known only once written: reserve its bound (3 bytes a unit,
     // at most maxMessage) and count what was written.
     const reserve = p.length < 0 ? Math.min(p.payload.length * 3, this.#maxMessage) : p.length;
@@ -205,19 +211,37 @@ class SpscRing extends RegionHandle {
     const contiguous = this.#capacity - at;
     const need = record <= contiguous ? record : contiguous + record;
     if (this.#capacity - ((tail - this.#cachedHead) >>> 0) < need) {
-      this.#cachedHead = Atomics.load(u32, HEAD);
-      if (this.#capacity - ((tail - this.#cachedHead) >>> 0) < need) return false;
+      this.#cachedHead = Atomics.load(this.#u32, HEAD);
+      if (this.#capacity - ((tail - this.#cachedHead) >>> 0) < need) return -1;
     }
     let next = tail;
     if (record > contiguous) {
-      u32[DATA_WORD + at / WORD] = TAG_WRAP << TAG_SHIFT; // the rest of the ring is unused
+      this.#u32[DATA_WORD + at / WORD] = TAG_WRAP << TAG_SHIFT; // the rest of the ring is unused
       next = (next + contiguous) >>> 0;
       at = 0;
     }
     const length = codec.writePayload(this.#buf, DATA + at + HEADER, p.payload);
-    u32[DATA_WORD + at / WORD] = ((p.tag << TAG_SHIFT) | length) >>> 0;
-    this.#publish((next + HEADER + align4(length)) >>> 0);
-    return true;
+    this.#u32[DATA_WORD + at / WORD] = ((p.tag << TAG_SHIFT) | length) >>> 0;
+    return (next + HEADER + align4(length)) >>> 0;
+  }
+
+  // Writes values[from..] while they fit and publishes them with one store of the tail (one
+  // wake-up check for the lot). Returns the index of the first value not written. A value that
+  // cannot be sent throws after the ones before it were published, as a loop of enqueue()s would.
+  #pushMany(values, from) {
+    const tail = Atomics.load(this.#u32, TAIL);
+    let next = tail;
+    let i = from;
+    try {
+      for (; i < values.length; i++) {
+        const t = this.#write(this.#prepare(values[i]), next);
+        if (t < 0) break;
+        next = t;
+      }
+    } finally {
+      if (next !== tail) this.#publish(next);
+    }
+    return i;
   }
 
   // Stores the index, and wakes the other side if it says it sleeps: once per sleep (the flag is
@@ -233,6 +257,45 @@ class SpscRing extends RegionHandle {
   /** Enqueues `value` if there is room now. Returns whether it did. */
   tryEnqueue(value) {
     return this.#push(this.#prepare(value));
+  }
+
+  #checkBatch(values, what) {
+    this.#usable();
+    if (!Array.isArray(values)) throw v.invalidType('values', 'an Array', values);
+    if (this.#elementSize) throw msgError('ERR_INVALID_ARG', `${what} needs a ring of variable-size messages (enqueue() takes many elements at once)`);
+  }
+
+  /**
+   * Enqueues the values of an array in order, as many as fit now, published together. Returns
+   * how many (a prefix of `values`).
+   */
+  tryEnqueueBatch(values) {
+    this.#checkBatch(values, 'tryEnqueueBatch()');
+    return this.#pushMany(values, 0);
+  }
+
+  /**
+   * Enqueues every value of an array in order, blocking while the ring is full; the values that
+   * fit are published together. ERR_QUEUE_TIMEOUT after timeoutMs (the values before the one it
+   * waited for stay enqueued; the error's `enqueued` says how many).
+   */
+  enqueueBatch(values, timeoutMs) {
+    const timeout = timeoutOf(timeoutMs);
+    this.#checkBatch(values, 'enqueueBatch()');
+    let i = this.#pushMany(values, 0);
+    if (i === values.length) return;
+    const deadline = performance.now() + timeout;
+    for (;;) {
+      const head = Atomics.load(this.#u32, HEAD);
+      i = this.#pushMany(values, i);
+      if (i === values.length) return;
+      if (!this.#block(PRODUCER_SLEEPING, HEAD, head, deadline)) {
+        const e = timedOut('enqueueBatch()', timeout);
+        e.enqueued = i;
+        throw e;
+      }
+      this.#usable();
+    }
   }
 
   /** Enqueues `value`, blocking the thread while the ring is full. ERR_QUEUE_TIMEOUT after timeoutMs. */
@@ -306,6 +369,33 @@ class SpscRing extends RegionHandle {
     return value;
   }
 
+  // Reads up to `max` records into `out` and releases them with one store of the head (one
+  // wake-up check for the lot). Returns how many it added. A corrupt record throws after the ones
+  // before it were released.
+  #popMany(out, max) {
+    const u32 = this.#u32;
+    const start = Atomics.load(u32, HEAD);
+    let head = start;
+    // The producer's index once per batch: everything published up to now.
+    const tail = Atomics.load(u32, TAIL);
+    this.#cachedTail = tail;
+    let n = 0;
+    try {
+      while (n < max && head !== tail) {
+        if (u32[DATA_WORD + (head & this.#mask) / WORD] >>> TAG_SHIFT === TAG_WRAP) {
+          head = (head + this.#capacity - (head & this.#mask)) >>> 0;
+          continue;
+        }
+        out.push(this.#read(head));
+        n++;
+        head = (head + HEADER + align4(u32[DATA_WORD + (head & this.#mask) / WORD] & LENGTH_MASK)) >>> 0;
+      }
+    } finally {
+      if (head !== start) this.#release(head);
+    }
+    return n;
+  }
+
   #release(head) {
     Atomics.store(this.#u32, HEAD, head);
     if (Atomics.load(this.#u32, PRODUCER_SLEEPING) !== 0 &&
@@ -318,6 +408,40 @@ class SpscRing extends RegionHandle {
   tryDequeue() {
     this.usable_();
     return this.#pop();
+  }
+
+  #checkMax(max, what) {
+    this.#usable();
+    if (this.#elementSize) throw msgError('ERR_INVALID_ARG', `${what} needs a ring of variable-size messages (dequeueInto() takes many elements at once)`);
+    if (max === undefined) return Infinity;
+    v.validateInteger(max, 'max', 1, Number.MAX_SAFE_INTEGER);
+    return max;
+  }
+
+  /**
+   * Dequeues the messages there are now, at most `max` (default: all), released together.
+   * Returns them in order in an array (empty when the ring is empty).
+   */
+  tryDequeueBatch(max) {
+    const limit = this.#checkMax(max, 'tryDequeueBatch()');
+    const out = [];
+    this.#popMany(out, limit);
+    return out;
+  }
+
+  /** Like tryDequeueBatch(), blocking the thread until at least one message arrives. ERR_QUEUE_TIMEOUT after timeoutMs. */
+  dequeueBatch(max, timeoutMs) {
+    const timeout = timeoutOf(timeoutMs);
+    const limit = this.#checkMax(max, 'dequeueBatch()');
+    const out = [];
+    if (this.#popMany(out, limit) > 0) return out;
+    const deadline = performance.now() + timeout;
+    for (;;) {
+      const tail = Atomics.load(this.#u32, TAIL);
+      if (this.#popMany(out, limit) > 0) return out;
+      if (!this.#block(CONSUMER_SLEEPING, TAIL, tail, deadline)) throw timedOut('dequeueBatch()', timeout);
+      this.#usable();
+    }
   }
 
   /** The next message without removing it, or undefined when the ring is empty. */
@@ -472,7 +596,8 @@ class SpscRing extends RegionHandle {
   // parks. Returns false when the deadline passed first.
   #block(flag, watch, seen, deadline) {
     const u32 = this.#u32;
-    for (let i = 0; i < SPINS; i++) if (Atomics.load(u32, watch) !== seen) return true;
+    // A party that answers within a few microseconds is met without a system call (park.js).
+    if (spinWhileEqual(u32, watch, seen, this.#spinner)) return true;
     for (;;) {
       const left = deadline - performance.now();
       if (left <= 0) return false;

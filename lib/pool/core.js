@@ -12,7 +12,7 @@ const { threadId } = require('worker_threads');
 const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
 const { OwnerTable, identityOf, GONE } = require('../ownership/owners');
-const { park, parkAsync, wakeAll, abortable, timeoutOf, asyncOptions } = require('../msg/park');
+const { Spinner, spinFor, park, parkAsync, wakeAll, abortable, timeoutOf, asyncOptions } = require('../msg/park');
 // The msg room's error helper: a ShmError with the stable code and its numeric status.
 const { msgError: poolError } = require('../msg/errors');
 
@@ -50,6 +50,7 @@ class PoolCore {
   #self;
   #token = 0;
   #lastReclaim = -Infinity;
+  #spinner = new Spinner(); // how long this handle polls before it parks (msg/park.js)
   slot = 0;
   blockCount;
   closed = false;
@@ -157,6 +158,9 @@ class PoolCore {
   block(attempt, timeout) {
     const first = attempt();
     if (first !== 0 || timeout <= 0) return first;
+    // A block released within a few microseconds is taken without a system call on either side.
+    const spun = spinFor(attempt, 0, this.#spinner);
+    if (spun !== 0) return spun;
     const deadline = performance.now() + timeout;
     const u32 = this.u32;
     for (;;) {

@@ -179,7 +179,11 @@ const first: unknown = ring.tryDequeue();
 void ring.dequeueAsync({ timeoutMs: 10, signal: AbortSignal.timeout(100) });
 const elements = SpscRing.create({ name: 'types-ring', capacity: 16, elementSize: 8 });
 const into: number = elements.tryDequeueInto(new Float64Array(4));
-void [queued, first, into, ring.size, SpscRing.DATA_OFFSET];
+const batched: number = ring.tryEnqueueBatch(['a', { b: 2 }, Buffer.from('c')]);
+ring.enqueueBatch(['d'], 100);
+const batch: any[] = ring.tryDequeueBatch(16);
+const waited: any[] = ring.dequeueBatch(undefined, 10);
+void [queued, first, into, ring.size, SpscRing.DATA_OFFSET, batched, batch, waited];
 ring.close();
 
 const mq = MpmcQueue.create({ buffer: new SharedArrayBuffer(MpmcQueue.bytesFor(16)), capacity: 16, messageBytes: 248 });

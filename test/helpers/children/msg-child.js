@@ -4,6 +4,8 @@
 // endian) unless a mode says otherwise.
 //   node msg-child.js spsc-produce <name> <count> [first]   enqueue [0, i] for i in first..count-1
 //                                                             ("progress <i>" every 1000)
+//   node msg-child.js spsc-produce-batch <name> <count> [first]   the same with enqueueBatch(),
+//                                                             batches of 1..64 messages
 //   node msg-child.js spsc-consume <name> <count>            dequeue count, print "sum <s>"
 // As a worker: workerData { mode, buffer, byteOffset, count } with the same modes plus
 // 'spsc-block' (dequeue() with no timeout on an empty ring: waits until terminated).
@@ -15,6 +17,19 @@ function produce(ring, count, first, progress) {
   for (let i = first; i < count; i++) {
     ring.enqueue(numbered(0, i), 60000);
     if (progress && i % 1000 === 999) progress(i + 1);
+  }
+}
+
+// Batches of 1..MAX_BATCH messages (the size varies so that batches end anywhere in the ring).
+const MAX_BATCH = 64;
+const batchSize = (k) => 1 + ((k * 37) % MAX_BATCH);
+function produceBatches(ring, count, first, progress) {
+  let reported = first;
+  for (let i = first, k = 0; i < count; k++) {
+    const batch = [];
+    for (const end = Math.min(count, i + batchSize(k)); i < end; i++) batch.push(numbered(0, i));
+    ring.enqueueBatch(batch, 60000);
+    if (progress && i - reported >= 1000) progress((reported = i));
   }
 }
 
@@ -35,6 +50,9 @@ if (isMainThread) {
   if (mode === 'spsc-produce') {
     produce(ring, Number(count), Number(first || 0), (n) => process.stdout.write(`progress ${n}\n`));
     process.stdout.write('done\n');
+  } else if (mode === 'spsc-produce-batch') {
+    produceBatches(ring, Number(count), Number(first || 0), (n) => process.stdout.write(`progress ${n}\n`));
+    process.stdout.write('done\n');
   } else if (mode === 'spsc-consume') {
     process.stdout.write(`sum ${consume(ring, Number(count))}\n`);
   } else {
@@ -46,6 +64,9 @@ if (isMainThread) {
   const ring = SpscRing.open({ buffer, byteOffset });
   if (mode === 'spsc-produce') {
     produce(ring, count, 0);
+    parentPort.postMessage('done');
+  } else if (mode === 'spsc-produce-batch') {
+    produceBatches(ring, count, 0);
     parentPort.postMessage('done');
   } else if (mode === 'spsc-consume') {
     parentPort.postMessage({ sum: consume(ring, count) });
