@@ -260,7 +260,7 @@ class SpscRing extends RegionHandle {
   }
 
   #checkBatch(values, what) {
-    this.#usable();
+    this.usable_();
     if (!Array.isArray(values)) throw v.invalidType('values', 'an Array', values);
     if (this.#elementSize) throw msgError('ERR_INVALID_ARG', `${what} needs a ring of variable-size messages (enqueue() takes many elements at once)`);
   }
@@ -294,7 +294,7 @@ class SpscRing extends RegionHandle {
         e.enqueued = i;
         throw e;
       }
-      this.#usable();
+      this.usable_();
     }
   }
 
@@ -411,7 +411,7 @@ class SpscRing extends RegionHandle {
   }
 
   #checkMax(max, what) {
-    this.#usable();
+    this.usable_();
     if (this.#elementSize) throw msgError('ERR_INVALID_ARG', `${what} needs a ring of variable-size messages (dequeueInto() takes many elements at once)`);
     if (max === undefined) return Infinity;
     v.validateInteger(max, 'max', 1, Number.MAX_SAFE_INTEGER);
@@ -440,7 +440,7 @@ class SpscRing extends RegionHandle {
       const tail = Atomics.load(this.#u32, TAIL);
       if (this.#popMany(out, limit) > 0) return out;
       if (!this.#block(CONSUMER_SLEEPING, TAIL, tail, deadline)) throw timedOut('dequeueBatch()', timeout);
-      this.#usable();
+      this.usable_();
     }
   }
 
