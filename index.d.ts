@@ -337,6 +337,8 @@ export interface StoreStats {
   bytesTail: number;
   /** The largest contiguous free space (a free large block or the tail): the most one large value can get without eviction. */
   bytesLargestFree: number;
+  /** Bytes of the blocks this handle keeps parked for its next writes (counted in bytesLive, not in bytesFree). */
+  bytesParked: number;
   fragmentation: number;
   repairs: number;
   reads: number;
@@ -350,6 +352,8 @@ export interface VerifyReport {
   liveUnits: number;
   freeUnits: number;
   leakedUnits: number;
+  /** Units of blocks parked by live writers for their next writes (neither live nor free). */
+  parkedUnits: number;
 }
 
 /** A Map-like view of one namespace. */

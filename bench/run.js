@@ -11,7 +11,7 @@ const fs = require('fs');
 const path = require('path');
 const { fork } = require('child_process');
 const CASES = require('./cases');
-const { OPS, SCALING } = require('./lib/ops');
+const { OPS, SCALING, WRITE_SCALING } = require('./lib/ops');
 const { VALUE_BYTES } = require('./lib/workload');
 const { startRedis } = require('./lib/redis');
 const { baseline } = require('./lib/scaling');
@@ -28,7 +28,7 @@ function usage(msg) {
   process.stderr.write(`usage: node bench/run.js [--quick] [--only <case>[,<case>...]] [--runs N] [--keys N]
                          [--ops <op>[,<op>...]] [--budget MS] [--passes N] [--cpu] [--no-save]
 cases: ${CASES.join(', ')} (aliases: ${Object.entries(ALIASES).map(([a, b]) => `${a}=${b}`).join(', ')})
-ops:   ${OPS.map((o) => o.id).join(', ')}, ${SCALING.id}
+ops:   ${OPS.map((o) => o.id).join(', ')}, ${SCALING.id}, ${WRITE_SCALING.id}
 `);
   process.exit(msg ? 2 : 0);
 }
@@ -65,7 +65,7 @@ function parseArgs(argv) {
     for (const n of o.only) if (!CASES.includes(n)) usage(`unknown case ${n}`);
   }
   if (o.ops) {
-    const known = OPS.map((x) => x.id).concat(SCALING.id);
+    const known = OPS.map((x) => x.id).concat(SCALING.id, WRITE_SCALING.id);
     for (const n of o.ops) if (!known.includes(n)) usage(`unknown op ${n}`);
   }
   const q = o.quick;
@@ -179,7 +179,7 @@ async function main() {
     for (let round = 0; round < args.runs; round++) {
       // Alternate the case order so that slow drift of the machine does not favour one case.
       const order = round % 2 ? caseNames.slice().reverse() : caseNames;
-      if (!args.ops || args.ops.includes(SCALING.id)) {
+      if (!args.ops || args.ops.includes(SCALING.id) || args.ops.includes(WRITE_SCALING.id)) {
         progress(`run ${round + 1}/${args.runs}: cpu baseline for read scaling`);
         try {
           baselineRounds.push(await baseline({ N: args.keys, seed: args.seed, warmMs: args.warmMs, measureMs: args.scaleMs }));
@@ -217,7 +217,7 @@ async function main() {
         raw[name].info = m.info;
         raw[name].sharing = m.sharing;
         if (m.after) raw[name].after = m.after;
-        raw[name].rounds.push({ results: m.results, scaling: m.scaling });
+        raw[name].rounds.push({ results: m.results, scaling: m.scaling, writeScaling: m.writeScaling });
       }
     }
   } finally {
@@ -242,7 +242,7 @@ async function main() {
     fs.mkdirSync(RESULTS, { recursive: true });
     const partial = args.quick || args.only || args.ops || args.keys !== 100000 || args.passes !== 1 || args.cpu;
     const stamp = meta.date.replace(/[:.]/g, '-').replace(/-\d+Z$/, 'Z');
-    const json = JSON.stringify({ meta, cases: raw, table: agg.table, scaling: agg.scaling, baseline: agg.baseline,
+    const json = JSON.stringify({ meta, cases: raw, table: agg.table, scaling: agg.scaling, writeScaling: agg.writeScaling, baseline: agg.baseline,
       baselineRounds, goals: goalLines }, null, 1);
     const dated = path.join(RESULTS, `${stamp}${partial ? (args.quick ? '-quick' : '-partial') : ''}.json`);
     fs.writeFileSync(dated, json);

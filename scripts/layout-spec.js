@@ -27,7 +27,10 @@ const constants = {
   // area sized by maxNamespaces (records, policies, names, the name index); large blocks (class
   // LARGE_CLASS, any number of units, their own free list) and values up to MAX_VALUE_BYTES held
   // indirectly in one (FLAG_INDIRECT).
-  FORMAT_VERSION: 4,
+  // 5: per-writer block caches: FLAG_PARKED marks a block a live writer freed and keeps for its
+  // own next allocation of that class, Entry.next naming its owner slot (format.md §8, "Parked
+  // blocks").
+  FORMAT_VERSION: 5,
   UNIT,
   UNIT_SHIFT: 6,
   HEADER_OFFSET: 0,
@@ -96,6 +99,16 @@ const constants = {
   FLAG_ACCESSED: 0x20000,
   // The entry's value bytes are a reference to a large block (format.md §8, "Large values").
   FLAG_INDIRECT: 0x40000,
+  // A parked block (format.md §8, "Parked blocks"): neither free nor linked, kept by the writer
+  // whose owner slot its Entry.next holds for that writer's next allocation of its class, taken
+  // without AllocState.lock. A repair pass frees it once its owner is gone.
+  FLAG_PARKED: 0x80000,
+  // A handle parks at most PARK_PER_CLASS blocks of one class and PARK_MAX_UNITS units in all:
+  // a steady stream of overwrites of same-sized values needs one block per class in hand (the
+  // one the next write takes while it frees the previous), two absorb an alternation, and the
+  // space a handle can hold back stays bounded (8 KiB) however many handles a store has.
+  PARK_PER_CLASS: 2,
+  PARK_MAX_UNITS: 128,
   // Eviction policies: of the store (EvictState.policy) and of a namespace (NsPolicy.policy, where
   // 0 means "the store's"). A zeroed word is a valid initial state: inherit / none.
   POLICY_INHERIT: 0,

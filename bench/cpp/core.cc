@@ -8,13 +8,18 @@
 // with shm::Store::Create; every benchmark thread attaches its own shm::Store handle (a handle
 // is single-threaded), exactly as two worker_threads would. Times are per operation and per
 // thread (Google Benchmark's convention for ->Threads(n): "Time" is wall time per iteration of
-// one thread; items_per_second is the aggregate over threads).
+// one thread; items_per_second is the aggregate over threads). BM_SetUpdateProcesses does the
+// updates of BM_SetUpdate in 1 and 2 fork()ed processes instead of threads.
 #include <benchmark/benchmark.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -224,6 +229,75 @@ void BM_SetUpdateHotValue(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_SetUpdateHotValue)->Threads(1)->Threads(2)->UseRealTime();
+
+// ---- set update by 1 and 2 processes ----------------------------------------------------------
+// The same updates as BM_SetUpdate, by fork()ed processes on the shared region, each attached
+// with its own handle and writing its own keys (positions p, p + n, ... of the shuffled order).
+// They start together on a flag in shared memory; the iteration's time is the longest of their
+// timed loops (fork, attach and exit are outside it), items are all their sets.
+
+struct Gate {
+  std::atomic<uint32_t> ready{0};
+  std::atomic<uint32_t> go{0};
+  std::atomic<uint64_t> ns[2];
+  std::atomic<uint32_t> failed{0};
+};
+
+void BM_SetUpdateProcesses(benchmark::State& state) {
+  World& w = TheWorld();
+  const uint32_t procs = static_cast<uint32_t>(state.range(0));
+  constexpr uint32_t kSets = 300000;
+  auto* gate = new (MapRegion(4096)) Gate();
+  for (auto _ : state) {
+    gate->ready = 0;
+    gate->go = 0;
+    pid_t pids[2] = {};
+    for (uint32_t p = 0; p < procs; ++p) {
+      pids[p] = fork();
+      if (pids[p] != 0) continue;
+      auto st = w.Attach();
+      uint32_t i = p;
+      int variant = 1;
+      gate->ready.fetch_add(1);
+      while (gate->go.load() == 0) {
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      for (uint32_t k = 0; k < kSets; ++k) {
+        const uint32_t n = w.order[i];
+        if (st->Set(w.ns, w.keys[n].data(), kKeyLen, w.values[variant][n].data(), kValueLen, 1) !=
+            shm::layout::kOk) {
+          gate->failed.fetch_add(1);
+        }
+        i += procs;
+        if (i >= kKeys) {
+          i = p;
+          variant ^= 1;
+        }
+      }
+      gate->ns[p] = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                              std::chrono::steady_clock::now() - t0)
+                                              .count());
+      st.reset();
+      _exit(0);
+    }
+    while (gate->ready.load() < procs) {
+    }
+    gate->go = 1;
+    uint64_t longest = 0;
+    for (uint32_t p = 0; p < procs; ++p) {
+      int status = 0;
+      waitpid(pids[p], &status, 0);
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) state.SkipWithError("a writer failed");
+      longest = std::max<uint64_t>(longest, gate->ns[p].load());
+    }
+    if (gate->failed.load() != 0) state.SkipWithError("set failed");
+    state.SetIterationTime(static_cast<double>(longest) * 1e-9);
+  }
+  munmap(gate, 4096);
+  state.SetItemsProcessed(state.iterations() * procs * kSets);
+  state.SetLabel("disjoint keys, one handle per process");
+}
+BENCHMARK(BM_SetUpdateProcesses)->ArgName("processes")->Arg(1)->Arg(2)->UseManualTime();
 
 // ---- delete (of existing keys; every key deleted is put back untimed) ---------------------------
 

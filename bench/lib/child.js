@@ -8,6 +8,7 @@ const { OPS, prepare } = require('./ops');
 const { shuffled, flatKeys, values } = require('./workload');
 const { timeSync, timeAsync } = require('./timing');
 const { measureReads } = require('./scaling');
+const { measureWrites } = require('./write-scaling');
 
 const cfg = JSON.parse(process.argv[2]);
 const send = (m) => new Promise((resolve) => process.send(m, resolve));
@@ -84,9 +85,40 @@ async function main() {
       }
     }
   }
+  let writeScaling = null;
+  if (c.openNamed && (!cfg.ops || cfg.ops.includes('write-scaling'))) {
+    writeScaling = await writeScalingOf(c, casePath, stored, vals);
+  }
   const after = c.check ? c.check(ad) : null;
   await ad.close();
-  await send({ type: 'result', info, results, scaling, after, sharing: c.sharing, label: c.label });
+  await send({ type: 'result', info, results, scaling, writeScaling, after, sharing: c.sharing, label: c.label });
+}
+
+// Write scaling (write-scaling.js) on a store of the case opened by name, so that writer
+// processes can attach it too, loaded with the same keys: { threads: { 1, 2 }, processes: { 1, 2 } }
+// of measureWrites results, or { error }.
+async function writeScalingOf(c, casePath, stored, vals) {
+  const { N } = cfg;
+  const named = await c.openNamed({ maxKeys: 3 * N });
+  const out = {};
+  try {
+    const order = shuffled(N, cfg.seed);
+    await named.ad.load(Array.from(order, (n) => stored[n]), Array.from(order, (n) => vals[0][n]));
+    for (const mode of ['threads', 'processes']) {
+      out[mode] = {};
+      for (const writers of [1, 2]) {
+        await send({ type: 'progress', text: `write scaling, ${writers} writer(s) as ${mode}` });
+        out[mode][writers] = await measureWrites({ casePath, share: named.share, mode, writers, N, warmMs: cfg.warmMs, measureMs: cfg.scaleMs });
+      }
+    }
+    const v = named.ad.store.verify();
+    if (!v.ok) out.error = `verify() after write scaling: ${v.errors.slice(0, 3).join('; ')}`;
+  } catch (e) {
+    out.error = `${e.code || e.name}: ${e.message}`;
+  } finally {
+    named.close();
+  }
+  return out;
 }
 
 main().then(

@@ -71,16 +71,20 @@ function summarize(file) {
   const rows = new Map();
   for (const b of report.benchmarks || []) {
     if (b.aggregate_name && b.aggregate_name !== 'median') continue;
-    const m = /^(\w+)\/.*threads:(\d+)$/.exec(b.run_name || b.name);
+    // BM_x/real_time/threads:N, or BM_xProcesses/processes:N/manual_time (N fork()ed processes).
+    const m = /^(\w+)\/(?:.*\/)?(?:threads|processes):(\d+)(?:\/|$)/.exec(b.run_name || b.name);
     if (!m) continue;
     const row = rows.get(m[1]) || {};
-    row[m[2]] = { ns: b.real_time, ips: b.items_per_second };
+    // A process benchmark's time is that of a whole iteration: its time per op is 1 / throughput.
+    const ns = /processes:/.test(b.run_name || b.name) ? 1e9 / b.items_per_second : b.real_time;
+    row[m[2]] = { ns, ips: b.items_per_second };
     rows.set(m[1], row);
   }
   const fmt = (x) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M/s` : `${(x / 1e3).toFixed(0)}k/s`);
   const ratio = (r) => (r['1'] && r['2'] ? r['2'].ips / r['1'].ips : NaN);
   const base = rows.get('BM_Xxh32Key');
-  console.log('\nsummary (medians; time per op of one thread for threads:1, aggregate throughput for both):');
+  console.log('\nsummary (medians; time per op of one thread for threads:1, aggregate throughput for both;');
+  console.log('  *Processes rows: 1 and 2 processes instead of threads):');
   console.log(`  ${'benchmark'.padEnd(24)}${'1 thread'.padStart(10)}${'ops/s'.padStart(11)}${'2 threads'.padStart(13)}${'2t/1t'.padStart(8)}`);
   for (const [name, r] of rows) {
     const one = r['1'];

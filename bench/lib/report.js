@@ -96,7 +96,41 @@ function aggregate(raw, ops, baselineRounds = []) {
       ratio: median(rs), ratioMin: Math.min(...rs), ratioMax: Math.max(...rs), runs: rs.length,
     };
   }
-  return { table, scaling, baseline };
+  return { table, scaling, writeScaling: aggregateWrites(raw), baseline };
+}
+
+// Write scaling (bench/lib/write-scaling.js): per case and mode, medians over rounds of the 1- and
+// 2-writer throughput and of their ratio.
+function aggregateWrites(raw) {
+  const out = {};
+  for (const [name, c] of Object.entries(raw)) {
+    if (c.unavailable) continue;
+    for (const mode of ['threads', 'processes']) {
+      const one = [];
+      const two = [];
+      const ratios = [];
+      const errors = [];
+      for (const r of c.rounds) {
+        const w = r.writeScaling;
+        if (!w) continue;
+        if (w.error) errors.push(w.error);
+        const m = w[mode];
+        if (m && m[1] && m[2]) {
+          one.push(m[1].opsPerSec);
+          two.push(m[2].opsPerSec);
+          ratios.push(m[2].opsPerSec / m[1].opsPerSec);
+        }
+      }
+      if (!ratios.length && !errors.length) continue;
+      out[name] = out[name] || {};
+      out[name][mode] = {
+        oneWriter: median(one), twoWriters: median(two), ratio: median(ratios),
+        ratioMin: Math.min(...ratios), ratioMax: Math.max(...ratios), runs: ratios.length,
+        ...(errors.length ? { errors: [...new Set(errors)] } : {}),
+      };
+    }
+  }
+  return out;
 }
 
 const REF_MAP = 'map';
@@ -121,11 +155,19 @@ function goals(agg, raw) {
     { text: '(pure-JS) set ≤ 0.05× lmdb putSync with noSync', a: 'shmstore-js', op: 'set-update', ref: 'lmdb-nosync', max: 0.05 },
     { text: 'native 2-worker read throughput ≥ 1.8× one worker', a: 'shmstore-native', scale: true, min: 1.8 },
     { text: '(pure-JS) 2-worker read throughput ≥ 1.8× one worker', a: 'shmstore-js', scale: true, min: 1.8 },
+    { text: 'native 2 writer threads of different keys ≥ 1.7× one', a: 'shmstore-native', writes: 'threads', min: 1.7 },
+    { text: 'native 2 writer processes of different keys ≥ 1.7× one', a: 'shmstore-native', writes: 'processes', min: 1.7 },
+    { text: '(pure-JS) 2 writer threads of different keys ≥ 1.7× one', a: 'shmstore-js', writes: 'threads', min: 1.7 },
+    { text: '(pure-JS) 2 writer processes of different keys ≥ 1.7× one', a: 'shmstore-js', writes: 'processes', min: 1.7 },
   ];
   return defs.map((d) => {
     let value = null;
     let note = null;
-    if (d.scale) {
+    if (d.writes) {
+      const s = agg.writeScaling[d.a] && agg.writeScaling[d.a][d.writes];
+      if (s && Number.isFinite(s.ratio)) value = s.ratio;
+      else note = s && s.errors ? s.errors.join('; ') : why(d.a);
+    } else if (d.scale) {
       const s = scaling[d.a];
       if (s && Number.isFinite(s.ratio)) value = s.ratio;
       else note = s && s.errors ? s.errors.join('; ') : why(d.a);
@@ -135,9 +177,9 @@ function goals(agg, raw) {
       const missing = (name) => (raw[name] && !raw[name].unavailable && !has(name) ? `${d.op} not measured for ${name}` : why(name));
       if (value === null) note = !has(d.a) ? missing(d.a) : missing(d.ref);
     }
-    let met = value === null ? null : d.scale ? value >= d.min : value <= d.max;
+    let met = value === null ? null : d.scale || d.writes ? value >= d.min : value <= d.max;
     let inconclusive = false;
-    if (d.scale && value !== null && agg.baseline) {
+    if ((d.scale || d.writes) && value !== null && agg.baseline) {
       const b = agg.baseline.ratio;
       note = `cpu baseline in this run ${b.toFixed(2)}×`;
       if (b < d.min && !met) {
@@ -259,6 +301,22 @@ function render({ meta, raw, agg, goalLines, ops, caseOrder }) {
       L.push(`  ${pad('(cpu baseline)', W[0], true)}${pad(fmtRate(b.oneWorker), 12)}${pad(fmtRate(b.twoWorkers), 12)}` +
         `${pad(`${b.ratio.toFixed(2)}× (${b.ratioMin.toFixed(2)}–${b.ratioMax.toFixed(2)})`, 26)}` +
         '   arithmetic only, no store: the most 2 threads could scale during this run');
+    }
+    L.push('');
+  }
+  const ws = agg.writeScaling || {};
+  if (Object.keys(ws).length) {
+    L.push('write scaling: set (update) of disjoint keys by 1 and 2 writers sharing one store (on a named segment),');
+    L.push('  as worker_threads and as processes, aggregate ops/s');
+    L.push(`  ${pad('case', W[0], true)}${pad('writers as', 11, true)}${pad('1 writer', 12)}${pad('2 writers', 12)}${pad('2w/1w median (min–max)', 26)}`);
+    for (const name of caseOrder) {
+      for (const mode of ['threads', 'processes']) {
+        const s = ws[name] && ws[name][mode];
+        if (!s) continue;
+        const rr = Number.isFinite(s.ratio) ? `${s.ratio.toFixed(2)}× (${s.ratioMin.toFixed(2)}–${s.ratioMax.toFixed(2)})` : '–';
+        L.push(`  ${pad(name, W[0], true)}${pad(mode, 11, true)}${pad(fmtRate(s.oneWriter), 12)}${pad(fmtRate(s.twoWriters), 12)}${pad(rr, 26)}` +
+          `${s.errors ? `  (!) ${s.errors.join('; ')}` : ''}`);
+      }
     }
     L.push('');
   }

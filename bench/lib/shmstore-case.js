@@ -102,8 +102,24 @@ function shmstoreCase(engine, label, baseline = false, latency = false) {
         info: { engine: store.engine, size, buckets: st.buckets, maxEntries: st.maxEntries, namespace: NS },
       };
     },
-    async attach({ buffer }) {
+    async attach({ buffer, name }) {
+      if (name) return adapter(load().open({ name, engine, ...extra }));
       return adapter(load().attach(buffer, { engine, ...extra }));
+    },
+    // The same store on a named shared memory segment (the write-scaling op attaches it from other
+    // processes); close() removes the segment.
+    async openNamed({ maxKeys }) {
+      const Store = load();
+      const name = `shmstore-bench-ws-${process.pid}-${Date.now()}`;
+      const store = Store.create({ name, size: sizeFor(maxKeys), engine, maxEntries: maxKeys, ...extra });
+      return {
+        ad: adapter(store),
+        share: { name },
+        close() {
+          store.close();
+          require(libFile(ROOT, 'lib/segment/segment.js', 'lib/segment.js')).Segment.unlink({ name });
+        },
+      };
     },
     // After the run: the store must still be sound.
     check(ad) {

@@ -392,6 +392,7 @@ napi_value MStats(napi_env e, StoreCore* c, napi_value*) {
   num("bytesFreeLists", static_cast<double>(st.bytesFreeLists));
   num("bytesTail", static_cast<double>(st.bytesTail));
   num("bytesLargestFree", static_cast<double>(st.bytesLargestFree));
+  num("bytesParked", static_cast<double>(st.bytesParked));
   num("fragmentation", st.fragmentation);
   num("repairs", static_cast<double>(st.repairs));
   num("reads", static_cast<double>(st.reads));
@@ -408,7 +409,7 @@ napi_value MFlushCounters(napi_env env, StoreCore* c, napi_value*) {
   return Undefined(env);
 }
 
-// verify() -> { ok, errors, entries, liveUnits, freeUnits, leakedUnits }
+// verify() -> { ok, errors, entries, liveUnits, freeUnits, leakedUnits, parkedUnits }
 napi_value MVerify(napi_env e, StoreCore* c, napi_value* argv) {
   Napi::Env env(e);
   // progress: undefined, or an Int32Array of length >= 2 the check keeps [done, total] in. The
@@ -446,6 +447,7 @@ napi_value MVerify(napi_env e, StoreCore* c, napi_value* argv) {
   o.Set("liveUnits", Napi::Number::New(env, static_cast<double>(r.liveUnits)));
   o.Set("freeUnits", Napi::Number::New(env, static_cast<double>(r.freeUnits)));
   o.Set("leakedUnits", Napi::Number::New(env, static_cast<double>(r.leakedUnits)));
+  o.Set("parkedUnits", Napi::Number::New(env, static_cast<double>(r.parkedUnits)));
   return o;
 }
 

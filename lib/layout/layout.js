@@ -5,7 +5,7 @@ const { STATUS, STATUS_CODE } = require('../base/status');
 
 const C = Object.freeze({
   MAGIC: 0x464c4f57,
-  FORMAT_VERSION: 4,
+  FORMAT_VERSION: 5,
   UNIT: 0x40,
   UNIT_SHIFT: 6,
   HEADER_OFFSET: 0,
@@ -47,6 +47,9 @@ const C = Object.freeze({
   FLAG_FREE: 0x10000,
   FLAG_ACCESSED: 0x20000,
   FLAG_INDIRECT: 0x40000,
+  FLAG_PARKED: 0x80000,
+  PARK_PER_CLASS: 2,
+  PARK_MAX_UNITS: 0x80,
   POLICY_INHERIT: 0,
   POLICY_NONE: 1,
   POLICY_CLOCK: 2,

@@ -45,7 +45,7 @@ const METHODS = Object.freeze({
   // Adds the handle's private read/write and namespace counts to the shared counters (§3, §5).
   flushCounters: { args: [], returns: 'undefined' },
   // progress: undefined, or an Int32Array of length >= 2 kept at [work done, work in all].
-  verify: { args: ['progress'], returns: '{ ok, errors, entries, liveUnits, freeUnits, leakedUnits }' },
+  verify: { args: ['progress'], returns: '{ ok, errors, entries, liveUnits, freeUnits, leakedUnits, parkedUnits }' },
   repair: { args: [], returns: 'undefined' },
   close: { args: [], returns: 'undefined' },
 });

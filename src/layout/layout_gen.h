@@ -9,7 +9,7 @@
 namespace shm::layout {
 
 inline constexpr uint64_t kMagic = 0x464c4f57ULL;
-inline constexpr uint64_t kFormatVersion = 4ULL;
+inline constexpr uint64_t kFormatVersion = 5ULL;
 inline constexpr uint64_t kUnit = 0x40ULL;
 inline constexpr uint64_t kUnitShift = 6ULL;
 inline constexpr uint64_t kHeaderOffset = 0ULL;
@@ -51,6 +51,9 @@ inline constexpr uint64_t kFlagClassMask = 0xffULL;
 inline constexpr uint64_t kFlagFree = 0x10000ULL;
 inline constexpr uint64_t kFlagAccessed = 0x20000ULL;
 inline constexpr uint64_t kFlagIndirect = 0x40000ULL;
+inline constexpr uint64_t kFlagParked = 0x80000ULL;
+inline constexpr uint64_t kParkPerClass = 2ULL;
+inline constexpr uint64_t kParkMaxUnits = 0x80ULL;
 inline constexpr uint64_t kPolicyInherit = 0ULL;
 inline constexpr uint64_t kPolicyNone = 1ULL;
 inline constexpr uint64_t kPolicyClock = 2ULL;
@@ -1172,6 +1175,9 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kFlagFree, "FLAG_FREE") \
   X(kFlagAccessed, "FLAG_ACCESSED") \
   X(kFlagIndirect, "FLAG_INDIRECT") \
+  X(kFlagParked, "FLAG_PARKED") \
+  X(kParkPerClass, "PARK_PER_CLASS") \
+  X(kParkMaxUnits, "PARK_MAX_UNITS") \
   X(kPolicyInherit, "POLICY_INHERIT") \
   X(kPolicyNone, "POLICY_NONE") \
   X(kPolicyClock, "POLICY_CLOCK") \

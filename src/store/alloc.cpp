@@ -216,6 +216,30 @@ AllocStatus FreeBlock(const PoolView& pool, const LockEnv& env, uint32_t unit) n
   return AllocStatus::kOk;
 }
 
+AllocStatus FreeParked(const PoolView& pool, const LockEnv& env, const uint32_t* units,
+                       uint32_t n) noexcept {
+  uint32_t held;
+  AllocStatus s = LockAlloc(pool, env, &held);
+  if (s != AllocStatus::kOk) return s;
+  layout::AllocState* a = pool.alloc;
+  uint64_t freed = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    layout::Entry* e = pool.EntryAt(units[i]);
+    const uint32_t flags = AtomicLoad(&e->flags);
+    const uint32_t cls = ClassOfFlags(flags);
+    if ((flags & kFlagParked) == 0 || cls >= kClassCount || AtomicLoad(&e->next) != env.selfSlot) {
+      continue;
+    }
+    freed += kSizeClasses[cls];
+    AtomicStore(&e->flags, kFlagFree | (cls << kClassShift));
+    AtomicStore(&e->next, AtomicLoad(&a->freeHeads[cls]));
+    AtomicStore(&a->freeHeads[cls], units[i]);
+  }
+  CountFreed(a, freed);
+  Unlock(&a->lock, held);
+  return AllocStatus::kOk;
+}
+
 AllocStatus FreeUnlinkedLarge(const PoolView& pool, const LockEnv& env, uint32_t unit,
                               uint32_t gc) noexcept {
   uint32_t held;

@@ -23,6 +23,9 @@ inline constexpr uint32_t kEncodingMask = static_cast<uint32_t>(layout::kFlagEnc
 inline constexpr uint32_t kFlagIndirect = static_cast<uint32_t>(layout::kFlagIndirect);
 inline constexpr uint32_t kLargeClass = static_cast<uint32_t>(layout::kLargeClass);
 inline constexpr uint32_t kIndirectBytes = static_cast<uint32_t>(layout::kIndirectValueBytes);
+inline constexpr uint32_t kFlagParked = static_cast<uint32_t>(layout::kFlagParked);
+inline constexpr uint32_t kParkPerClass = static_cast<uint32_t>(layout::kParkPerClass);
+inline constexpr uint32_t kParkMaxUnits = static_cast<uint32_t>(layout::kParkMaxUnits);
 static_assert(kLargeClass == kClassCount, "a chain's class check must reject a large block");
 
 // Units an entry with key length k and value length n needs: ceil((32 + k + n) / 64).
@@ -113,6 +116,13 @@ AllocStatus FreeUnlinkedLarge(const PoolView& pool, const LockEnv& env, uint32_t
 // Takes AllocState.lock and pushes the block at `unit` on its class's free list (a large block
 // on the large list). An indirect entry's large block is freed with it, under the same lock.
 AllocStatus FreeBlock(const PoolView& pool, const LockEnv& env, uint32_t unit) noexcept;
+
+// Takes AllocState.lock and pushes the n blocks at units[] that the caller parked (format.md §8,
+// "Parked blocks": flags FREE cleared, FLAG_PARKED set, `next` = the caller's owner slot) on their
+// free lists, all under one hold. A unit that no longer carries the caller's mark is skipped (a
+// repair pass reclaimed it). Counts the units in AllocState.freedUnits.
+AllocStatus FreeParked(const PoolView& pool, const LockEnv& env, const uint32_t* units,
+                       uint32_t n) noexcept;
 
 // Units on the free lists (the large list included), walked under AllocState.lock (bounded,
 // bounds-checked), the largest free large block, and the bump pointer read under the same lock.

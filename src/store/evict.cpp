@@ -84,8 +84,9 @@ Status Store::EvictOne(uint32_t cls, bool* evicted) noexcept {
     }
     // The hand moves past the block first: concurrent evictors each take a different block.
     if (!AtomicCas(&evict_->hand, u, u + size)) continue;
-    // A large block goes with the entry that refers to it, never by itself.
-    if ((flags & kFlagFree) != 0 || bc == kLargeClass) continue;
+    // A large block goes with the entry that refers to it, never by itself; a parked block is
+    // its writer's (format.md §8, "Parked blocks").
+    if ((flags & (kFlagFree | kFlagParked)) != 0 || bc == kLargeClass) continue;
     const uint32_t ns = RacyLoad(&e->namespaceId);
     const uint32_t hash = RacyLoad(&e->keyHash);
     const bool expired = Expired(RacyLoad(&e->expiresAt), now);

@@ -33,6 +33,10 @@ struct RepairScan {
   std::unique_ptr<uint32_t[]> nsCounts;
   std::unique_ptr<uint64_t[]> nsBytes;
   uint64_t entries = 0;
+  // What the pass found of each owner slot that names parked blocks (Store::ParkedOwnerGone): 0
+  // not asked, 1 live, 2 gone. A slot found live keeps its parked blocks and is not freed by step
+  // 6 of this pass, even if its owner ends meanwhile: the next pass frees both.
+  uint8_t ownerVerdicts[kOwnerSlots] = {};
 };
 
 }  // namespace internal
@@ -52,6 +56,7 @@ const char* Store::EntryProblem(const ChainCursor& at, uint32_t bucket,
   const Entry* e = at.entry();
   const uint32_t flags = at.flags();
   if ((flags & kFlagFree) != 0) return "has FREE set";
+  if ((flags & kFlagParked) != 0) return "has PARKED set";
   const uint32_t keyHash = e->keyHash;
   if ((keyHash & mask_) != bucket) return "sits in the wrong bucket";
   const uint32_t ns = e->namespaceId;
@@ -174,8 +179,11 @@ Status Store::RepairLocked() {
   DropUnnamedNamespaces();
   RepairChains(&scan);
   RepairCounts(scan);
-  RebuildFreeLists(scan);
-  FreeGoneOwnerSlots();
+  RebuildFreeLists(&scan);
+  // This handle's parked blocks were freed with the rest (ParkedOwnerGone): its cache is empty.
+  for (uint8_t& c : parkedCount_) c = 0;
+  parkedUnits_ = 0;
+  FreeGoneOwnerSlots(scan);
   return layout::kOk;
 }
 
@@ -297,11 +305,14 @@ void Store::RepairCounts(const internal::RepairScan& scan) noexcept {
   AtomicStore(&nsState_->liveCount, scan.liveNamespaces);
 }
 
-// Step 5. Establishes: every run of adjacent blocks below freeHead that are not live is free: a
-// run of one block on the free list of its class (a large block on the large list), a longer run
-// one free large block covering it (coalesced: its units are the run's, the headers inside it
-// are not read again), each list in address order; classCount is 40 and freedUnits 0.
-void Store::RebuildFreeLists(const internal::RepairScan& scan) noexcept {
+// Step 5. Establishes: every run of adjacent blocks below freeHead that are neither live nor
+// parked by a live other owner is free: a run of one block on the free list of its class (a large
+// block on the large list), a longer run one free large block covering it (coalesced: its units
+// are the run's, the headers inside it are not read again), each list in address order;
+// classCount is 40 and freedUnits 0. A block parked by a live other owner is left as it is and
+// ends a run (format.md §8, "Parked blocks").
+void Store::RebuildFreeLists(internal::RepairScan* scanp) noexcept {
+  internal::RepairScan& scan = *scanp;
   uint32_t tails[kLargeClass + 1] = {};
   for (uint32_t c = 0; c < kClassCount; ++c) AtomicStore(&alloc_->freeHeads[c], 0);
   AtomicStore(&alloc_->largeHead, 0);
@@ -325,7 +336,10 @@ void Store::RebuildFreeLists(const internal::RepairScan& scan) noexcept {
   for (uint32_t u = firstUnit_; u < scan.freeHead;) {
     const uint32_t flags = AtomicLoad(&EntryAt(u)->flags);
     const uint32_t size = BlockUnitsOf(base_, u, flags);  // valid: RepairPool walked these
-    if (scan.live.Get(u)) {
+    const bool kept = (flags & kFlagParked) != 0 && ClassOfFlags(flags) < kClassCount &&
+                      !scan.live.Get(u) &&
+                      !ParkedOwnerGone(AtomicLoad(&EntryAt(u)->next), scan.ownerVerdicts);
+    if (scan.live.Get(u) || kept) {
       flush();
     } else if (runBlocks == 0) {
       runStart = u;
@@ -346,9 +360,10 @@ void Store::RebuildFreeLists(const internal::RepairScan& scan) noexcept {
 
 // Step 6. Establishes: no owner slot but this handle's names an owner that is gone (§6; their
 // locks were taken over when the pass acquired every lock).
-void Store::FreeGoneOwnerSlots() noexcept {
+void Store::FreeGoneOwnerSlots(const internal::RepairScan& scan) noexcept {
   for (uint32_t o = 1; o < kOwnerSlots; ++o) {
     if (o == env_.selfSlot || AtomicLoad(&owners_[o].pid) == 0) continue;
+    if (scan.ownerVerdicts[o] == 1) continue;  // it keeps parked blocks: see RepairScan
     passBeat_.Work();
     FreeGoneOwnerSlot(owners_, o, env_.self);
   }

@@ -66,6 +66,7 @@ Status Store::Stats(StoreStats* out) noexcept {
   out->bytesTail = uint64_t{totalUnits_ - freeHead} * layout::kUnit;
   out->bytesFreeLists = freeListUnits * layout::kUnit;
   out->bytesFree = out->bytesFreeLists + out->bytesTail;
+  out->bytesParked = uint64_t{parkedUnits_} * layout::kUnit;
   out->bytesLargestFree = std::max(uint64_t{largestFree} * layout::kUnit, out->bytesTail);
   const uint64_t used = uint64_t{freeHead - firstUnit_} * layout::kUnit;
   out->bytesLive = used > out->bytesFreeLists ? used - out->bytesFreeLists : 0;

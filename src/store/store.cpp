@@ -88,6 +88,9 @@ Store::~Store() {
 void Store::Close() noexcept {
   if (closed_) return;
   FlushCounters();
+  // Parked blocks go back before the slot that names them is released (a block left parked when
+  // the allocator lock timed out names a released slot: the next repair pass frees it).
+  ReturnParked();
   UnregisterLiveSlot(base_, env_.selfSlot);
   ReleaseOwnerSlot(owners_, env_.selfSlot);
   closed_ = true;

@@ -1,4 +1,4 @@
-// shm::Store: the native engine of the shmstore format (version 3) (docs/format.md) over a raw
+// shm::Store: the native engine of the shmstore format (version 5) (docs/format.md) over a raw
 // region.
 //
 // A Store is one open handle: it owns an owner slot, private counters and scratch buffers, and
@@ -78,6 +78,9 @@ struct StoreStats {
   // The largest contiguous free space: the largest free large block or the tail, whichever is
   // larger (what one large value can get without eviction).
   uint64_t bytesLargestFree = 0;
+  // Bytes of the blocks this handle keeps parked for its next writes (format.md §8, "Parked
+  // blocks"); counted in bytesLive, not in bytesFree.
+  uint64_t bytesParked = 0;
   double fragmentation = 0;
   uint64_t repairs = 0;
   uint64_t reads = 0;
@@ -94,6 +97,7 @@ struct VerifyReport {
   uint64_t liveUnits = 0;           // units of blocks holding live entries
   uint64_t freeUnits = 0;           // units of blocks on the free lists (the tail not included)
   uint64_t leakedUnits = 0;         // units of blocks neither live nor free
+  uint64_t parkedUnits = 0;         // units of blocks parked by live writers (format.md §8)
 };
 inline constexpr size_t kMaxVerifyErrors = static_cast<size_t>(layout::kMaxVerifyErrors);
 
@@ -364,6 +368,25 @@ class Store {
     return nsNames_ + uint64_t{id} * sizeof(layout::NsName);
   }
 
+  // cache.cpp: the blocks this handle parked (format.md §8, "Parked blocks"). Every call is made
+  // with some bucket lock held (a set's), or by close() and a full store's writer: a repair
+  // pass, which holds every bucket lock, never runs in the middle of one.
+  // Takes a block of class cls this handle parked, without AllocState.lock (flags = cls << 8);
+  // false when it has none.
+  bool TakeParked(uint32_t cls, uint32_t* unit) noexcept;
+  // The entry at `unit` was just unlinked under its bucket lock: parks its block (flags
+  // FLAG_PARKED | class, next = this handle's owner slot) instead of freeing it. False when the
+  // block is not parked: the class is full, PARK_MAX_UNITS would be passed, or the entry is
+  // indirect (its large block is freed with it, under AllocState.lock).
+  bool Park(uint32_t unit) noexcept;
+  // Frees every block this handle parked (one hold of AllocState.lock); a gone allocator holder
+  // is repaired first. kOk, or the status that kept them parked.
+  Status ReturnParked() noexcept;
+  // Whether a repair pass of this handle reclaims a block parked by owner slot o: o is this
+  // handle's own (its cache is emptied by the pass), names no slot, or its owner is gone.
+  // verdicts caches ClassifyOwner per slot for one pass (0 unknown, 1 live, 2 gone).
+  bool ParkedOwnerGone(uint32_t o, uint8_t* verdicts) const noexcept;
+
   // repair.cpp
   // One repair pass. Unless force, it is skipped when another pass completed while this one
   // waited for RepairState.lock (that pass already repaired what made the caller ask).
@@ -379,8 +402,8 @@ class Store {
   void DropUnnamedNamespaces() noexcept;
   void RepairChains(internal::RepairScan* scan);
   void RepairCounts(const internal::RepairScan& scan) noexcept;
-  void RebuildFreeLists(const internal::RepairScan& scan) noexcept;
-  void FreeGoneOwnerSlots() noexcept;
+  void RebuildFreeLists(internal::RepairScan* scan) noexcept;
+  void FreeGoneOwnerSlots(const internal::RepairScan& scan) noexcept;
   // Acquires every bucket lock in index order, then AllocState.lock and NsState.lock. With
   // takeover, gone holders are taken over; without, a gone holder releases everything and
   // returns kGone. Called with RepairState.lock held (passBeat_ started): every lock taken is a
@@ -440,6 +463,11 @@ class Store {
   bool closed_ = true;
   uint64_t reads_ = 0;
   uint64_t writes_ = 0;
+  // The blocks this handle parked, PARK_PER_CLASS slots per class (parkedCount_ used), and their
+  // units in all.
+  uint32_t parked_[kClassCount * kParkPerClass] = {};
+  uint8_t parkedCount_[kClassCount] = {};
+  uint32_t parkedUnits_ = 0;
   uint32_t evictions_ = 0;  // by this handle's hand: decides when the hand moves on (evict.cpp)
   std::unique_ptr<NsCounts[]> nsCounts_;  // maxNs_ + 1, flushed with reads_ and writes_
   std::unique_ptr<uint32_t[]> nsGen_;     // maxNs_ + 1: each id's generation as resolved here

@@ -54,11 +54,14 @@ struct VerifyScan {
   }
 
   VerifyReport* out;
-  bool goneWriter = false;  // a large block of a writer that is gone, linked by no entry
-  UnitBitmap starts;        // every block start of the tiling
-  UnitBitmap live;          // blocks of valid entries on the chains
-  UnitBitmap onFree;        // blocks met on the free lists
-  UnitBitmap seen;          // blocks met on the chains
+  // A large block of a writer that is gone, linked by no entry, or a block parked by an owner
+  // that is gone: both wait for a repair pass.
+  bool goneWriter = false;
+  uint8_t ownerVerdicts[kOwnerSlots] = {};  // Store::ParkedOwnerGone's, for this check
+  UnitBitmap starts;                        // every block start of the tiling
+  UnitBitmap live;                          // blocks of valid entries on the chains
+  UnitBitmap onFree;                        // blocks met on the free lists
+  UnitBitmap seen;                          // blocks met on the chains
   uint32_t tiledEnd = 0;
   std::unique_ptr<bool[]> nsLive;  // maxNamespaces + 1 each
   std::unique_ptr<bool[]> accepted;
@@ -311,8 +314,18 @@ void Store::VerifyLeaks(internal::VerifyScan* scan) {
     const bool inFlight = writer != 0 && writer < kOwnerSlots && !scan->live.Get(u) &&
                           ClassifyOwner(&owners_[writer], env_.self) != OwnerStatus::kGone;
     if (writer != 0 && !inFlight && !scan->live.Get(u)) scan->goneWriter = true;
+    // A block parked by a live writer (this handle included) is that writer's; one parked by a
+    // gone owner is left for the repair pass Verify() runs first (format.md §8, "Parked blocks").
+    const bool parked = (flags & kFlagParked) != 0 && ClassOfFlags(flags) < kClassCount &&
+                        !scan->live.Get(u) && !scan->onFree.Get(u);
+    const uint32_t parker = parked ? AtomicLoad(&EntryAt(u)->next) : 0;
+    const bool parkedLive =
+        parked && (parker == env_.selfSlot || !ParkedOwnerGone(parker, scan->ownerVerdicts));
+    if (parked && !parkedLive) scan->goneWriter = true;
     if (scan->live.Get(u) || inFlight) {
       out->liveUnits += units;
+    } else if (parkedLive) {
+      out->parkedUnits += units;
     } else if (scan->onFree.Get(u)) {
       out->freeUnits += units;
     } else {

@@ -130,6 +130,12 @@ Status Store::PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_
   for (;;) {
     const AllocStatus as = AllocLarge(pool_, env_, UnitsForLarge(n), unit, gc);
     if (as == AllocStatus::kOk) break;
+    if (as == AllocStatus::kFull && parkedUnits_ != 0) {
+      // This handle's parked blocks go back first, where a coalescing pass can merge them.
+      Status s = ReturnParked();
+      if (s != layout::kOk) return s;
+      continue;
+    }
     if (as == AllocStatus::kFull) {
       // Coalescing what was freed comes before evicting more: an eviction frees a block where
       // the hand is, not where a run can grow.
@@ -256,10 +262,18 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
       }
     }
     uint32_t nu = 0;
-    AllocStatus as = AllocBlock(pool_, env_, cls, &nu, marking && evicting);
+    // A block this handle parked comes first: no allocator lock (format.md §8, "Parked blocks").
+    AllocStatus as = TakeParked(cls, &nu) ? AllocStatus::kOk
+                                          : AllocBlock(pool_, env_, cls, &nu, marking && evicting);
     if (as != AllocStatus::kOk) {
       if (f.unit == 0) AtomicSub(&hdr_->entryCount, 1);
       Unlock(&b->lock, held);
+      if (as == AllocStatus::kFull && parkedUnits_ != 0) {
+        // Before evicting or coalescing, the blocks this handle holds back go to the free lists.
+        s = ReturnParked();
+        if (s != layout::kOk) return fail(s);
+        continue;
+      }
       if (as == AllocStatus::kFull && evicting) {
         ++evictions;
         bool evicted = false;
@@ -306,7 +320,9 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
     if (f.unit != 0) {
       counts.bytes -= PayloadOf(EntryAt(f.unit));
       AtomicStore(f.link, nu);
-      fs = FreeBlock(pool_, env_, f.unit);  // and the old value's large block, if any
+      // The old block is parked for this handle's next write, or freed (with the old value's
+      // large block, if any).
+      if (!Park(f.unit)) fs = FreeBlock(pool_, env_, f.unit);
     } else {
       AtomicStore(&b->head, nu);
       b->count = b->count + 1;

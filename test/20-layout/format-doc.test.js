@@ -259,6 +259,37 @@ for (const engine of ['native', 'js']) {
       assert.strictEqual(readStore(fs.readFileSync(file)).owners.length, 0, 'close() cleared the record');
     });
 
+    it('shows a writer\'s parked blocks as §8 ("Parked blocks") says, and none once it closed', () => {
+      const f = path.join(dir, `${engine}-parked.store`);
+      const s = Store.create({ path: f, size: 1 << 20, engine });
+      let open;
+      try {
+        // Three overwrites of one size (3 units: one block parked, then taken, then parked again)
+        // and one of another size: the writer holds one parked block of each class.
+        s.set('p', 'a', 'x'.repeat(100));
+        s.set('p', 'b', 'y'.repeat(1000));
+        for (let i = 0; i < 3; i++) s.set('p', 'a', String(i).repeat(100));
+        s.set('p', 'b', 'z'.repeat(1000));
+        open = readStore(fs.readFileSync(f));
+      } finally {
+        s.close();
+      }
+      assert.deepStrictEqual(open.problems, []);
+      assert.strictEqual(open.owners.length, 1);
+      const parked = open.blocks.filter((b) => b.parked);
+      // 32 + 1 + 100 bytes take 3 units; 32 + 1 + 1000 bytes 17 units, in the class of 20 (§8).
+      assert.deepStrictEqual(parked.map((b) => b.units).sort((x, y) => x - y), [3, 20]);
+      for (const b of parked) {
+        assert.strictEqual(b.parkedBy, open.owners[0].slot, 'next names the writer\'s owner slot');
+        assert.strictEqual(b.onFreeList || b.live, false);
+      }
+      const after = readStore(fs.readFileSync(f));
+      assert.deepStrictEqual(after.problems, []);
+      assert.strictEqual(after.blocks.filter((b) => b.parked).length, 0, 'close() freed them');
+      for (const b of parked) assert.ok(after.blocks.find((x) => x.unit === b.unit).onFreeList, `block ${b.unit} is free`);
+      assert.strictEqual(after.entries.length, 2);
+    });
+
     it('records policies, default TTLs, marks and per-namespace counts as §4, §5 and §8 say', () => {
       const f = path.join(dir, `${engine}-cache.store`);
       const s = Store.create({ path: f, size: 1 << 20, engine, eviction: 'auto' });
@@ -339,7 +370,9 @@ for (const engine of ['native', 'js']) {
 
       it('ERR_BAD_SIZE below 64 bytes', () => refuses((b) => b.subarray(0, 63), 'ERR_BAD_SIZE'));
       it('ERR_BAD_MAGIC', () => refuses((b) => (b.writeUInt32LE(0x574f4c46, 0), b), 'ERR_BAD_MAGIC'));
-      it('ERR_BAD_VERSION', () => refuses((b) => (b.writeUInt32LE(5, 4), b), 'ERR_BAD_VERSION'));
+      it('ERR_BAD_VERSION', () => refuses((b) => (b.writeUInt32LE(6, 4), b), 'ERR_BAD_VERSION'));
+      it('ERR_BAD_VERSION for a store of format version 4', () =>
+        refuses((b) => (b.writeUInt32LE(4, 4), b), 'ERR_BAD_VERSION'));
       it('ERR_BAD_VERSION for a store of format version 3', () =>
         refuses((b) => (b.writeUInt32LE(3, 4), b), 'ERR_BAD_VERSION'));
       it('ERR_BAD_VERSION for a store of format version 2', () =>

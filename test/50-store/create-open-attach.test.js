@@ -102,6 +102,8 @@ forEachEngine('Store.open()', ({ engine }) => {
       // Version 3 had a fixed table of 256 namespaces before the owners, no maxNamespaces, no
       // large blocks (its class 40 and the INDIRECT flag meant nothing).
       ['a store of format version 3', 4, [3, 0, 0, 0], 'ERR_BAD_VERSION'],
+      // Version 4 had no parked blocks: a version 4 reader would take one for a leaked block.
+      ['a store of format version 4', 4, [4, 0, 0, 0], 'ERR_BAD_VERSION'],
       ['bad maxNamespaces', 56, [0, 0, 1, 0], 'ERR_BAD_CHECKSUM'],
       ['bad bucket count', 16, [3, 0, 0, 0], 'ERR_BAD_CHECKSUM'],
       ['bad total size', 8, [0, 0, 0, 0x40], 'ERR_BAD_CHECKSUM'],
@@ -114,7 +116,7 @@ forEachEngine('Store.open()', ({ engine }) => {
       });
     }
 
-    for (const old of [2, 3]) {
+    for (const old of [2, 3, 4]) {
       it(`says, for a version ${old} store, which version it found and how to move its data (dump, then load)`, () => {
         patch(4, [old, 0, 0, 0]);
         assert.throws(() => Store.open({ path: file, engine }), (err) => {

@@ -66,10 +66,10 @@ forEachEngine('store.namespaces()', ({ engine, make }) => {
       const nameLength = namespaceWord(u32, 1, W.NAMESPACE.NAME_LENGTH);
       u32[nameLength] = len;
       assert.deepStrictEqual(s.verify(), { ok: false, errors: [`namespace 1: name length ${len}`],
-        entries: 8, liveUnits: 8, freeUnits: 0, leakedUnits: 0 });
+        entries: 8, liveUnits: 8, freeUnits: 0, leakedUnits: 0, parkedUnits: 0 });
       s.repair();
       assert.deepStrictEqual(s.verify(), { ok: true, errors: [], entries: 3, liveUnits: 3, freeUnits: 5,
-        leakedUnits: 0 });
+        leakedUnits: 0, parkedUnits: 0 });
       assert.strictEqual(u32[nsStateWord(u32, 1)], C.NS_STATE_FREE);
       assert.deepStrictEqual(s.namespaces(), ['b']);
       assert.strictEqual(s.count(), 3);

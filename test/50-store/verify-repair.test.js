@@ -68,7 +68,7 @@ forEachEngine('store.verify() / store.repair()', ({ engine, make }) => {
     u32[FREE_HEAD] = unit + 1;
     const gc = s.stats().repairs;
     assert.deepStrictEqual(s.verify(),
-      { ok: true, errors: [], entries: 10, liveUnits: 10, freeUnits: 1, leakedUnits: 0 });
+      { ok: true, errors: [], entries: 10, liveUnits: 10, freeUnits: 1, leakedUnits: 0, parkedUnits: 0 });
     assert.strictEqual(s.stats().repairs, gc + 1, 'verify() ran one repair pass');
     assert.strictEqual(u32[lock] & 1, 0, 'the dead writer\'s lock is free');
     assert.strictEqual(u32[pidWord(slot)], 0, 'the dead writer\'s owner slot is free');
@@ -78,7 +78,7 @@ forEachEngine('store.verify() / store.repair()', ({ engine, make }) => {
     assert.strictEqual(s.get('a', 'k3'), 3);
     assert.strictEqual(u32[FREE_HEAD], unit + 1, 'the new entry reused the reclaimed block');
     assert.deepStrictEqual(s.verify(),
-      { ok: true, errors: [], entries: 11, liveUnits: 11, freeUnits: 0, leakedUnits: 0 });
+      { ok: true, errors: [], entries: 11, liveUnits: 11, freeUnits: 0, leakedUnits: 0, parkedUnits: 0 });
   });
 
   it('repairs a chain that loops through corrupt entries', () => {

@@ -39,7 +39,8 @@ function report(r, flags) {
   else {
     for (const e of r.errors) process.stdout.write(`error: ${e}\n`);
     process.stdout.write(fields([['status', r.ok ? 'ok' : `damaged (${r.errors.length} problem(s))`],
-      ['entries', r.entries], ['liveUnits', r.liveUnits], ['freeUnits', r.freeUnits], ['leakedUnits', r.leakedUnits]]));
+      ['entries', r.entries], ['liveUnits', r.liveUnits], ['freeUnits', r.freeUnits], ['leakedUnits', r.leakedUnits],
+      ['parkedUnits', r.parkedUnits]]));
   }
   return r.ok ? EXIT.OK : EXIT.DAMAGED;
 }

@@ -224,6 +224,6 @@ function freeUnlinkedLarge(e, u, gc) {
 }
 
 module.exports = {
-  allocBlock, allocLarge, freeBlocks, freeUnlinkedLarge, classFor, ALLOC_LOCK, HEADS, LARGE_HEAD, FREE_HEAD,
-  FREED_UNITS,
+  allocBlock, allocLarge, freeBlocks, freeUnlinkedLarge, classFor, push, countFreed, ALLOC_LOCK, HEADS, LARGE_HEAD,
+  FREE_HEAD, FREED_UNITS,
 };

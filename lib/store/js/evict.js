@@ -132,8 +132,9 @@ function evictOne(e, cls) {
     }
     // The hand moves past the block first: concurrent evictors each take a different block.
     if (Atomics.compareExchange(u32, HAND, u, u + size) !== u) continue;
-    // A large block goes with the entry that refers to it, never by itself.
-    if ((flags & FLAG_FREE) !== 0 || bc === large.LARGE_CLASS) continue;
+    // A large block goes with the entry that refers to it, never by itself; a parked block is
+    // its writer's (format.md §8, "Parked blocks").
+    if ((flags & (FLAG_FREE | C.FLAG_PARKED)) !== 0 || bc === large.LARGE_CLASS) continue;
     const ns = u32[w + E_NS];
     const hash = u32[w + E_HASH];
     const isExpired = expired(expiryAt(u32, u), now);

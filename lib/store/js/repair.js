@@ -11,6 +11,8 @@ const { ALLOC_LOCK, HEADS, LARGE_HEAD, FREE_HEAD } = require('./alloc');
 const chain = require('./chain');
 const large = require('./large');
 const { NSC_WORDS, NSC_BYTES } = require('./counts');
+const cache = require('./cache');
+const { GONE } = require('../../ownership/owners');
 
 const NS = W.NAMESPACE;
 const NS_LOCK = AT.NS_STATE.LOCK;
@@ -126,6 +128,7 @@ function entryProblem(e, u, b, report) {
   const w = chain.entryWord(u);
   const flags = u32[w + E.FLAGS];
   if (flags & C.FLAG_FREE) return 'has FREE set';
+  if (flags & C.FLAG_PARKED) return 'has PARKED set';
   const h = u32[w + E.KEY_HASH];
   if ((h & e.mask) !== b) return 'sits in the wrong bucket';
   const ns = u32[w + E.NAMESPACE_ID];
@@ -338,11 +341,21 @@ function checkIndex(e, live, report) {
   if (indexed !== live) report.add(`name index: ${indexed} ids, ${live} live namespaces`);
 }
 
-// Every run of adjacent block starts that are not live is freed: a run of one block on its
-// class's free list (a large block on the large list), a longer run as one free large block
-// covering it (coalesced; the headers inside it are not read again), each list in address order
-// (native's RebuildFreeLists, byte for byte).
-function rebuildFreeLists(e, pool) {
+// Whether the block at `u` with `flags` is parked by a live owner other than this handle (it is
+// then that owner's and stays as it is, format.md §8 "Parked blocks"). verdicts: see
+// cache.parkedOwnerGone.
+function parkedByLive(e, u, flags, verdicts) {
+  if ((flags & C.FLAG_PARKED) === 0 || chain.classOf(flags) >= SIZE_CLASSES.length) return false;
+  const o = e.u32[chain.entryWord(u) + E.NEXT];
+  return !cache.parkedOwnerGone(e, o, verdicts, (s) => e.owners.status(s, e.identity) === GONE);
+}
+
+// Every run of adjacent block starts that are neither live nor parked by a live other owner is
+// freed: a run of one block on its class's free list (a large block on the large list), a longer
+// run as one free large block covering it (coalesced; the headers inside it are not read again),
+// each list in address order (native's RebuildFreeLists, byte for byte). A block parked by a live
+// other owner is left as it is and ends a run.
+function rebuildFreeLists(e, pool, verdicts) {
   const u32 = e.u32;
   for (let c = 0; c < SIZE_CLASSES.length; c++) u32[HEADS + c] = 0;
   u32[LARGE_HEAD] = 0;
@@ -351,11 +364,11 @@ function rebuildFreeLists(e, pool) {
   let last = null;
   for (const u of pool.starts) {
     e.heartbeat.work();
-    if (pool.state[u - e.firstUnit] & LIVE) {
+    const flags = u32[chain.entryWord(u) + E.FLAGS];
+    if ((pool.state[u - e.firstUnit] & LIVE) || parkedByLive(e, u, flags, verdicts)) {
       last = null;
       continue;
     }
-    const flags = u32[chain.entryWord(u) + E.FLAGS];
     const size = large.blockUnits(e, u, flags);
     if (last === null) runs.push((last = [u, size, 1, chain.classOf(flags)]));
     else {
@@ -379,9 +392,12 @@ function rebuildFreeLists(e, pool) {
 
 // Frees the slots of owners that are gone (format.md §6, §9 step 6; their locks were taken over
 // when this pass took every lock), except this handle's own.
-function freeGoneOwners(e) {
+// A slot found live by rebuildFreeLists keeps its parked blocks and is not freed by this pass even
+// if its owner ended meanwhile: the next pass frees both (as native's RepairScan.ownerVerdicts).
+function freeGoneOwners(e, verdicts) {
   for (let o = 1; o < C.OWNER_SLOTS; o++) {
     if (o === e.locks.slot || Atomics.load(e.u32, e.owners.pidWord(o)) === 0) continue;
+    if (verdicts[o] === 1) continue;
     e.heartbeat.work();
     e.owners.freeGone(o, e.identity);
   }
@@ -406,8 +422,11 @@ function repair(e, force = true) {
     const found = walkChains(e, pool, null);
     checkCounts(e, found, null);
     resetEvictionState(e, found);
-    rebuildFreeLists(e, pool);
-    freeGoneOwners(e);
+    const verdicts = new Uint8Array(C.OWNER_SLOTS);
+    rebuildFreeLists(e, pool, verdicts);
+    // This handle's parked blocks were freed with the rest: its cache is empty.
+    cache.forget(e);
+    freeGoneOwners(e, verdicts);
     Atomics.add(u32, GC_COUNTER, 1);
     Atomics.add(u32, REPAIRS, 1);
   } finally {
@@ -417,5 +436,5 @@ function repair(e, force = true) {
 
 module.exports = {
   repair, lockAll, lockRest, unlockAll, walkPool, walkChains, checkCounts, stopAt,
-  REPAIR_LOCK, START, LIVE, ON_FREE,
+  REPAIR_LOCK, START, LIVE, ON_FREE, parkedByLive,
 };

@@ -96,6 +96,7 @@ function stats(e) {
     bytesFreeLists,
     bytesTail,
     bytesLargestFree: Math.max(e.largestFree * C.UNIT, bytesTail),
+    bytesParked: e.cache.units * C.UNIT,
     fragmentation: bytesFree ? bytesFreeLists / bytesFree : 0,
     repairs: Atomics.load(u32, GC_COUNTER),
     reads: Number(Atomics.load(c64, 1)),

@@ -17,6 +17,7 @@ const namespaces = require('./namespaces');
 const repairs = require('./repair');
 const { verify } = require('./verify');
 const { stats, flushCounters } = require('./stats');
+const cache = require('./cache');
 
 const MAX_JS_BYTES = 2 ** 32;
 const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
@@ -90,6 +91,8 @@ class JsEngine {
     this.large = null;
     this.largeSum = 0;
     this.freeList = new Uint32Array(64);
+    // The blocks this handle parked for its next writes (cache.js, format.md §8).
+    this.cache = cache.newCache();
     // The progress words of a verify() given some (progress.js), else null.
     this.progress = null;
     this.reads = 0;
@@ -128,6 +131,9 @@ class JsEngine {
   close() {
     if (this.closed) return;
     flushCounters(this);
+    // Parked blocks go back before the slot that names them is released (a block left parked
+    // when the allocator lock timed out names a released slot: the next repair pass frees it).
+    cache.returnParked(this, repairs.repair);
     this._releaseSlot();
     this.closed = true;
   }

@@ -87,6 +87,8 @@ function countUnits(e, pool, report) {
   let liveUnits = 0;
   let freeUnits = 0;
   let leakedUnits = 0;
+  let parkedUnits = 0;
+  const verdicts = new Uint8Array(C.OWNER_SLOTS);
   let firstLeak = 0;
   let goneWriter = false;
   const p = e.progress;
@@ -103,7 +105,14 @@ function countUnits(e, pool, report) {
       ? e.u32[u * UNIT_WORDS + W.LARGE_BLOCK.WRITER] : 0;
     const inFlight = writer !== 0 && writer < C.OWNER_SLOTS && e.owners.status(writer, e.identity) !== GONE;
     if (writer !== 0 && !inFlight) goneWriter = true;
+    // A block parked by a live writer (this handle included) is that writer's; one parked by a
+    // gone owner is left for the repair pass verify() runs first (format.md §8, "Parked blocks").
+    const parked = (st & (LIVE | ON_FREE)) === 0 && (flags & C.FLAG_PARKED) !== 0 && chain.classOf(flags) < SIZE_CLASSES.length;
+    const parker = parked ? e.u32[chain.entryWord(u) + NEXT] : 0;
+    const parkedLive = parked && (parker === e.locks.slot || repairs.parkedByLive(e, u, flags, verdicts));
+    if (parked && !parkedLive) goneWriter = true;
     if ((st & LIVE) || inFlight) liveUnits += size;
+    else if (parkedLive) parkedUnits += size;
     else if (st & ON_FREE) freeUnits += size;
     else {
       if (leakedUnits === 0) firstLeak = u;
@@ -113,7 +122,7 @@ function countUnits(e, pool, report) {
   if (leakedUnits) {
     report.add(`pool: ${leakedUnits} units neither live nor free (leaked), the first at block ${firstLeak}`);
   }
-  return { liveUnits, freeUnits, leakedUnits, goneWriter };
+  return { liveUnits, freeUnits, leakedUnits, parkedUnits, goneWriter };
 }
 
 // words: null, or the Int32Array of the progress words (./progress.js).

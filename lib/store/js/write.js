@@ -14,6 +14,7 @@ const large = require('./large');
 const { encodeKey, keyHash, bucketOf } = require('./read');
 const chain = require('./chain');
 const repairs = require('./repair');
+const cache = require('./cache');
 
 const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
 const GC_COUNTER = AT.HEADER.GC_COUNTER;
@@ -156,6 +157,11 @@ function setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state) {
       return;
     }
     if (r === LARGE_LOST) continue;
+    if (r === FULL_SPACE && e.cache.units !== 0) {
+      // Before evicting or coalescing, the blocks this handle holds back go to the free lists.
+      if (!cache.returnParked(e, repairs.repair)) throw failure(STATUS.ERR_LOCK_TIMEOUT, 'set');
+      continue;
+    }
     if (r === FULL_COUNT || r === FULL_SPACE) {
       state.evictions++;
       if (evicting && evict.evictOne(e, r === FULL_COUNT ? -1 : cls)) continue;
@@ -178,6 +184,11 @@ function prepareLarge(e, h, src, vl, state, repaired) {
       state.unit = u;
       state.gc = e.largeGc;
       break;
+    }
+    if (u === 0 && e.cache.units !== 0) {
+      // This handle's parked blocks go back first, where a coalescing pass can merge them.
+      if (!cache.returnParked(e, repairs.repair)) throw failure(STATUS.ERR_LOCK_TIMEOUT, 'set');
+      continue;
     }
     if (u === 0) {
       // Coalescing what was freed comes before evicting more (as native's PrepareLarge).
@@ -240,9 +251,10 @@ function setOnce(e, nsId, kl, h, src, vl, enc, cls, larger, state) {
     e.locks.release(lw);
     return FULL_COUNT;
   }
-  let nu;
+  // A block this handle parked comes first: no allocator lock (format.md §8, "Parked blocks").
+  let nu = cache.takeParked(e, cls);
   try {
-    nu = allocBlock(e, cls, larger);
+    if (nu === 0) nu = allocBlock(e, cls, larger);
   } catch (err) {
     nu = err; // a lock timeout: the bucket lock must not stay held
   }
@@ -262,8 +274,10 @@ function setOnce(e, nsId, kl, h, src, vl, enc, cls, larger, state) {
   Atomics.store(u32, old ? link : bw + B_HEAD, nu);
   let st = 0;
   if (old) {
+    // The old block is parked for this handle's next write, or freed (with the old value's large
+    // block, if any).
     e.freeList[0] = old;
-    st = freeBlocks(e, e.freeList, 1);
+    if (!cache.park(e, old)) st = freeBlocks(e, e.freeList, 1);
   } else {
     u32[bw + B_COUNT]++;
     Atomics.add(u32, e.nsBase + NS_COUNT + nsId * NS_WORDS, 1);

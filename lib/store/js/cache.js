@@ -1,0 +1,118 @@
+'use strict';
+// The per-writer block cache of the pure-JS engine (docs/format.md §8, "Parked blocks"): a set
+// that replaces an entry parks the old block instead of freeing it, and takes its next block of
+// that class from what it parked, without AllocState.lock. The marks in the pool (FLAG_PARKED and
+// the owner slot in `next`) are the recoverable truth; the handle's arrays only say where its own
+// marks are. Byte for byte as src/store/cache.cpp, so native and JS handles interoperate.
+const { C, W, UNIT_WORDS, SIZE_CLASSES } = require('../../layout/layout');
+const { NEED_REPAIR, LockError } = require('./locks');
+const { ALLOC_LOCK, push, countFreed } = require('./alloc');
+
+const FLAGS = W.ENTRY.FLAGS;
+const NEXT = W.ENTRY.NEXT;
+const CLASS_SHIFT = C.FLAG_CLASS_SHIFT;
+const CLASS_MASK = C.FLAG_CLASS_MASK;
+const CLASS_COUNT = SIZE_CLASSES.length;
+const PER_CLASS = C.PARK_PER_CLASS;
+const NOT_PARKABLE = C.FLAG_INDIRECT | C.FLAG_FREE | C.FLAG_PARKED;
+
+// A handle's cache: PER_CLASS unit slots per class, how many of each are used, units in all.
+function newCache() {
+  return { units: 0, count: new Uint8Array(CLASS_COUNT), blocks: new Uint32Array(CLASS_COUNT * PER_CLASS) };
+}
+
+// A block of class `cls` this handle parked (its flags set to cls << 8, as the allocator hands a
+// block out), or 0 when it has none. Called under the bucket lock of the set that uses it.
+function takeParked(e, cls) {
+  const k = e.cache;
+  const u32 = e.u32;
+  while (k.count[cls] !== 0) {
+    const u = k.blocks[cls * PER_CLASS + --k.count[cls]];
+    k.units -= SIZE_CLASSES[cls];
+    const w = u * UNIT_WORDS;
+    // Only this handle writes its own mark, and only a repair pass of this handle or one that
+    // found it gone removes it: a block without the mark is not ours any more (defensive).
+    if (Atomics.load(u32, w + FLAGS) !== (C.FLAG_PARKED | (cls << CLASS_SHIFT)) >>> 0 || u32[w + NEXT] !== e.locks.slot) continue;
+    Atomics.store(u32, w + FLAGS, cls << CLASS_SHIFT);
+    return u;
+  }
+  return 0;
+}
+
+// The entry at unit `u` was just unlinked under its bucket lock: parks its block (flags
+// FLAG_PARKED | class, next = this handle's owner slot). Returns false when it is not parked (the
+// class holds PARK_PER_CLASS already, PARK_MAX_UNITS would be passed, or the entry is indirect:
+// its large block is freed with it, under the allocator lock).
+function park(e, u) {
+  const k = e.cache;
+  const u32 = e.u32;
+  const w = u * UNIT_WORDS;
+  const flags = u32[w + FLAGS];
+  const cls = (flags >>> CLASS_SHIFT) & CLASS_MASK;
+  if (cls >= CLASS_COUNT || (flags & NOT_PARKABLE) !== 0) return false;
+  const size = SIZE_CLASSES[cls];
+  if (k.count[cls] >= PER_CLASS || k.units + size > C.PARK_MAX_UNITS) return false;
+  // A reader still walking the block reads a `next` out of its chain's range or a version that
+  // moved, and retries.
+  Atomics.store(u32, w + FLAGS, (C.FLAG_PARKED | (cls << CLASS_SHIFT)) >>> 0);
+  Atomics.store(u32, w + NEXT, e.locks.slot);
+  k.blocks[cls * PER_CLASS + k.count[cls]++] = u;
+  k.units += size;
+  return true;
+}
+
+// Forgets every parked block (a repair pass of this handle freed them).
+function forget(e) {
+  e.cache.count.fill(0);
+  e.cache.units = 0;
+}
+
+// Frees every block this handle parked, under one hold of the allocator lock (as native's
+// FreeParked: a block without this handle's mark is skipped). `repair` is repair.js's pass, run
+// when the allocator lock's holder is gone (it frees this handle's parked blocks itself). Returns
+// false when the lock timed out (the blocks stay parked); never throws a LockError.
+function returnParked(e, repair) {
+  const k = e.cache;
+  const u32 = e.u32;
+  for (let attempt = 0; k.units !== 0; attempt++) {
+    let got;
+    try {
+      got = e.locks.acquire(ALLOC_LOCK);
+    } catch (err) {
+      if (err instanceof LockError) return false;
+      throw err;
+    }
+    if (got === NEED_REPAIR) {
+      if (attempt >= 8) return false;
+      repair(e, false);
+      continue;
+    }
+    let freed = 0;
+    for (let c = 0; c < CLASS_COUNT; c++) {
+      for (let i = 0; i < k.count[c]; i++) {
+        const u = k.blocks[c * PER_CLASS + i];
+        const w = u * UNIT_WORDS;
+        const flags = u32[w + FLAGS];
+        if ((flags & C.FLAG_PARKED) === 0 || ((flags >>> CLASS_SHIFT) & CLASS_MASK) !== c || u32[w + NEXT] !== e.locks.slot) continue;
+        freed += SIZE_CLASSES[c];
+        push(u32, u, c);
+      }
+    }
+    countFreed(u32, freed);
+    e.locks.release(ALLOC_LOCK);
+    forget(e);
+  }
+  return true;
+}
+
+// Whether a repair pass of this handle frees a block parked by owner slot `o`: o is this
+// handle's own (the pass empties its cache), names no slot, or its owner is gone (§6). verdicts
+// (a Uint8Array of OWNER_SLOTS) caches the owner's status for one pass: 0 not asked, 1 live,
+// 2 gone. `gone(o)` judges a slot.
+function parkedOwnerGone(e, o, verdicts, gone) {
+  if (o === 0 || o >= C.OWNER_SLOTS || o === e.locks.slot) return true;
+  if (verdicts[o] === 0) verdicts[o] = gone(o) ? 2 : 1;
+  return verdicts[o] === 2;
+}
+
+module.exports = { newCache, takeParked, park, forget, returnParked, parkedOwnerGone };

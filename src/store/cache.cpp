@@ -1,0 +1,79 @@
+// The per-writer block cache (docs/format.md §8, "Parked blocks"). A set that replaces an entry
+// parks the old block instead of freeing it, and takes its next block of that class from what it
+// parked, so that a stream of overwrites of same-sized values never takes AllocState.lock: two
+// writers of different keys then share no word but their buckets'. The marks in the pool
+// (FLAG_PARKED and the owner slot in `next`) are the recoverable truth; the handle's arrays only
+// say where its own marks are, so that it need not search for them.
+#include "store/store.h"
+
+namespace shm {
+
+using layout::Entry;
+using layout::kSizeClasses;
+
+bool Store::TakeParked(uint32_t cls, uint32_t* unit) noexcept {
+  while (parkedCount_[cls] != 0) {
+    const uint32_t u = parked_[cls * kParkPerClass + --parkedCount_[cls]];
+    parkedUnits_ -= kSizeClasses[cls];
+    Entry* e = EntryAt(u);
+    // Only this handle writes its own mark, and only a repair pass of this handle or one that
+    // found it gone removes it: a block without the mark was not ours any more (defensive).
+    if (AtomicLoad(&e->flags) != (kFlagParked | (cls << kClassShift)) ||
+        AtomicLoad(&e->next) != env_.selfSlot) {
+      continue;
+    }
+    // As the allocator hands a block out: its class, nothing else.
+    AtomicStore(&e->flags, cls << kClassShift);
+    *unit = u;
+    return true;
+  }
+  return false;
+}
+
+bool Store::Park(uint32_t unit) noexcept {
+  Entry* e = EntryAt(unit);
+  const uint32_t flags = AtomicLoad(&e->flags);
+  const uint32_t cls = ClassOfFlags(flags);
+  if (cls >= kClassCount || (flags & (kFlagIndirect | kFlagFree | kFlagParked)) != 0) return false;
+  const uint32_t size = kSizeClasses[cls];
+  if (parkedCount_[cls] >= kParkPerClass || parkedUnits_ + size > kParkMaxUnits) return false;
+  // The block left its chain under the bucket lock this handle holds; a reader still walking it
+  // reads a `next` out of the chain's range or a version that moved, and retries.
+  AtomicStore(&e->flags, kFlagParked | (cls << kClassShift));
+  AtomicStore(&e->next, env_.selfSlot);
+  parked_[cls * kParkPerClass + parkedCount_[cls]++] = unit;
+  parkedUnits_ += size;
+  return true;
+}
+
+Status Store::ReturnParked() noexcept {
+  for (int attempt = 0; parkedUnits_ != 0; ++attempt) {
+    uint32_t units[kClassCount * kParkPerClass];
+    uint32_t n = 0;
+    for (uint32_t c = 0; c < kClassCount; ++c) {
+      for (uint32_t i = 0; i < parkedCount_[c]; ++i) units[n++] = parked_[c * kParkPerClass + i];
+    }
+    const AllocStatus s = FreeParked(pool_, env_, units, n);
+    if (s == AllocStatus::kOk) {
+      for (uint8_t& c : parkedCount_) c = 0;
+      parkedUnits_ = 0;
+      return layout::kOk;
+    }
+    if (s != AllocStatus::kGone || attempt >= 8) return layout::kErrLockTimeout;
+    // A gone allocator holder: the repair pass reclaims this handle's parked blocks with the rest
+    // (ParkedOwnerGone) and empties the cache.
+    const Status r = RepairFor(&alloc_->lock, AtomicLoad(&alloc_->lock));
+    if (r != layout::kOk) return r;
+  }
+  return layout::kOk;
+}
+
+bool Store::ParkedOwnerGone(uint32_t o, uint8_t* verdicts) const noexcept {
+  if (o == 0 || o >= kOwnerSlots || o == env_.selfSlot) return true;
+  if (verdicts[o] == 0) {
+    verdicts[o] = ClassifyOwner(&owners_[o], env_.self) == OwnerStatus::kGone ? 2 : 1;
+  }
+  return verdicts[o] == 2;
+}
+
+}  // namespace shm
