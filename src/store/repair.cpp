@@ -300,7 +300,8 @@ void Store::RepairCounts(const internal::RepairScan& scan) noexcept {
 // Step 5. Establishes: every run of adjacent blocks below freeHead that are not live is free: a
 // run of one block on the free list of its class (a large block on the large list), a longer run
 // one free large block covering it (coalesced: its units are the run's, the headers inside it
-// are not read again), each list in address order; classCount is 40 and freedUnits 0.
+// are not read again), each list in address order and linked both ways (`prev`); classCount is
+// 40, freedUnits 0 and the compaction cursor 0.
 void Store::RebuildFreeLists(const internal::RepairScan& scan) noexcept {
   uint32_t tails[kLargeClass + 1] = {};
   for (uint32_t c = 0; c < kClassCount; ++c) AtomicStore(&alloc_->freeHeads[c], 0);
@@ -314,6 +315,7 @@ void Store::RebuildFreeLists(const internal::RepairScan& scan) noexcept {
     if (runBlocks > 1) AtomicStore(&LargeAt(base_, runStart)->units, runUnits);
     AtomicStore(&e->flags, kFlagFree | (cls << kClassShift));
     AtomicStore(&e->next, 0);
+    AtomicStore(&FreeAt(base_, runStart)->prev, tails[cls]);
     if (tails[cls] != 0) {
       AtomicStore(&EntryAt(tails[cls])->next, runStart);
     } else {
@@ -342,6 +344,8 @@ void Store::RebuildFreeLists(const internal::RepairScan& scan) noexcept {
   flush();
   AtomicStore(&alloc_->classCount, kClassCount);
   AtomicStore(&alloc_->freedUnits, 0);
+  // Every run is merged: the compaction sweep starts again (and its cursor may be inside a run).
+  AtomicStore(&compact_->cursor, 0u);
 }
 
 // Step 6. Establishes: no owner slot but this handle's names an owner that is gone (§6; their

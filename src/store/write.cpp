@@ -115,9 +115,10 @@ namespace {
 // Entries one set may evict before it gives up with ERR_STORE_FULL (other writers may take each
 // freed block first): bounds the work of one insert.
 constexpr int kMaxEvictionsPerSet = 64;
-// Coalescing passes one set may run (each needs as many units freed since the one before as the
-// set needs, and costs a walk of the pool): bounds the work of one insert.
-constexpr int kMaxCompactionsPerSet = 4;
+// Batches of compaction steps one set may run (each batch COMPACT_STEPS_PER_BATCH windows):
+// bounds the work of one insert.
+constexpr int kMaxCompactionsPerSet = static_cast<int>(layout::kCompactBatchesPerSet);
+constexpr int kStepsPerBatch = static_cast<int>(layout::kCompactStepsPerBatch);
 }  // namespace
 
 // Allocates a large block for a value of n bytes (evicting, bounded, when the store may) and
@@ -165,19 +166,23 @@ Status Store::PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_
   return layout::kOk;
 }
 
-// An allocation of `units` failed for want of space: when the units freed since the last repair
-// pass could hold it, one pass (at most kMaxCompactionsPerSet per write) coalesces the runs of free
-// blocks (format.md §9, repair step 5) and the allocation is retried (*retry). kOk without a retry:
-// nothing to gain.
+// An allocation of `units` failed for want of space: when the units freed and not merged since
+// could hold it, one batch of compaction steps (at most kMaxCompactionsPerSet
+// batches per write; format.md §8, "Compaction") moves entries and merges free runs, and the
+// allocation is retried (*retry). kOk without a retry: nothing to gain.
 Status Store::CompactFor(uint32_t units, int* compacted, bool* retry) noexcept {
   *retry = false;
   if (*compacted >= kMaxCompactionsPerSet || AtomicLoad(&alloc_->freedUnits) < units) {
     return layout::kOk;
   }
   ++*compacted;
-  const Status s = RepairPass(true);
-  *retry = s == layout::kOk;
-  return s;
+  for (int i = 0; i < kStepsPerBatch; ++i) {
+    CompactReport r;
+    const Status s = CompactStep(static_cast<uint32_t>(layout::kCompactStepUnits), &r);
+    if (s != layout::kOk) return s;
+  }
+  *retry = true;
+  return layout::kOk;
 }
 
 Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* value,

@@ -17,6 +17,7 @@ const namespaces = require('./namespaces');
 const repairs = require('./repair');
 const { verify } = require('./verify');
 const { stats, flushCounters } = require('./stats');
+const { compactStep } = require('./compact');
 
 const MAX_JS_BYTES = 2 ** 32;
 const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
@@ -211,6 +212,12 @@ class JsEngine {
       throw Object.assign(new TypeError('The "progress" argument must be an Int32Array of length >= 2'), { code: 'ERR_INVALID_ARG' });
     }
     return verify(this, progress === undefined ? null : progress);
+  }
+
+  // One step of the incremental compaction (compact.js): [moved, movedUnits, merged, obstacles,
+  // start, end, cursor, done].
+  compactStep(maxUnits) {
+    return compactStep(this, maxUnits);
   }
 
   repair() {

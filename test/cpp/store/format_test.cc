@@ -18,7 +18,7 @@ TEST(StoreCreate, LayoutAfterCreate) {
   const L::Header* h = r.header();
   EXPECT_EQ(h->magic, 0x464C4F57u);
   EXPECT_EQ(std::memcmp(r.base(), "WOLF", 4), 0);
-  EXPECT_EQ(h->version, 4u);
+  EXPECT_EQ(h->version, 5u);
   EXPECT_EQ(h->maxNamespaces, 255u);
   EXPECT_EQ(h->totalSize, uint64_t{1} << 22);
   EXPECT_EQ(h->bucketCount, 1024u);
@@ -27,7 +27,7 @@ TEST(StoreCreate, LayoutAfterCreate) {
   // §2: buckets, then 256 records of 128 + 64 + 256 bytes and an index of 512 slots.
   EXPECT_EQ(EntriesOffset(1024), L::kBucketsOffset + 1024 * L::kBucketSize + 256 * 448 + 512 * 4);
   EXPECT_EQ(h->freeHead, EntriesOffset(1024) / 64);
-  EXPECT_EQ(h->headerChecksum, HeaderChecksum(h->magic, 4, h->totalSize, 1024, 5000, 255));
+  EXPECT_EQ(h->headerChecksum, HeaderChecksum(h->magic, 5, h->totalSize, 1024, 5000, 255));
   EXPECT_EQ(r.alloc()->classCount, 40u);
   EXPECT_EQ(Store::Validate(r.base(), r.size()), L::kOk);
 }
@@ -100,9 +100,18 @@ TEST_F(StoreValidate, BadMagic) {
 }
 
 TEST_F(StoreValidate, BadVersion) {
-  r.header()->version = 5;
+  r.header()->version = 6;
   EXPECT_EQ(Open(), L::kErrBadVersion);
   Reseal();
+  EXPECT_EQ(Open(), L::kErrBadVersion);
+}
+
+// A store of format version 4 (no prev links in free blocks, no CompactState) is refused, even
+// with a header checksum that matches.
+TEST_F(StoreValidate, FormatVersion4IsRefused) {
+  r.header()->version = 4;
+  Reseal();
+  EXPECT_EQ(Store::Validate(r.base(), r.size()), L::kErrBadVersion);
   EXPECT_EQ(Open(), L::kErrBadVersion);
 }
 
