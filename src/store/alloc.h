@@ -1,6 +1,7 @@
 // The entry-pool allocator (docs/format.md §8): 40 size classes, one free list per class, and
 // large blocks of any number of units on a list of their own, all under AllocState.lock. Blocks
-// of the 40 classes are never split or merged; a free large block is split by an allocation.
+// of the 40 classes are never split; a free large block is split by an allocation, and runs of
+// adjacent free blocks are merged into free large blocks by compaction (compact.cpp).
 #pragma once
 
 #include <cstdint>

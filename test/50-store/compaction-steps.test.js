@@ -5,7 +5,7 @@
 // reads the result. Bad options are refused without changing anything.
 const assert = require('assert');
 const { Store } = require('../../lib/store/store');
-const { C } = require('../../lib/layout/layout');
+const { C, W, AT, UNIT_WORDS, SIZE_CLASSES } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
 const { mixedValueFor, largeValueFor, checkLargeValue } = require('../helpers/values');
 
@@ -132,5 +132,30 @@ forEachEngine('compaction steps', ({ make, other }) => {
     assert.strictEqual(after.compactionSteps, before.compactionSteps);
     assert.strictEqual(after.compactionCursor, before.compactionCursor);
     checkAll(s);
+  });
+});
+
+forEachEngine('free lists linked both ways', ({ make, other }) => {
+  it('verify() reports a prev link that does not name the block before it; repair() relinks the list', () => {
+    const s = make({ size: 1 << 22 });
+    for (let i = 0; i < 8; i++) s.set('p', `k${i}`, 'v'.repeat(100));
+    for (let i = 0; i < 8; i += 2) s.delete('p', `k${i}`); // four blocks on one class's list
+    const u32 = new Uint32Array(s.buffer);
+    const cls = SIZE_CLASSES.indexOf(3); // 32 + 2 + 100 bytes: 3 units
+    const head = u32[AT.ALLOC_STATE.FREE_HEADS + cls];
+    const second = u32[head * UNIT_WORDS + W.ENTRY.NEXT];
+    assert.ok(head !== 0 && second !== 0);
+    assert.strictEqual(u32[head * UNIT_WORDS + W.FREE_BLOCK.PREV], 0);
+    assert.strictEqual(u32[second * UNIT_WORDS + W.FREE_BLOCK.PREV], head);
+    assert.ok(s.verify().ok);
+    u32[second * UNIT_WORDS + W.FREE_BLOCK.PREV] = 0;
+    for (const engine of [s, Store.attach(s.buffer, { engine: other })]) {
+      const v = engine.verify();
+      assert.deepStrictEqual(v.errors, [`free list ${cls}, block ${second}: prev does not name the block before it`]);
+      if (engine !== s) engine.close();
+    }
+    s.repair();
+    assert.ok(s.verify().ok);
+    for (let i = 1; i < 8; i += 2) assert.strictEqual(s.get('p', `k${i}`), 'v'.repeat(100));
   });
 });
