@@ -3,7 +3,8 @@
 // both engines in other processes and a worker, while compaction steps move live entries, see
 // every key exactly once with exactly its value; a writer overwriting keys while another process
 // compacts ends with exactly its last values; a compacting process killed with SIGKILL at a random
-// moment leaves a store that verify() finds clean, with every acknowledged write present.
+// moment, or a worker terminated while compacting, leaves a store that verify() finds clean,
+// with every acknowledged write present.
 const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
@@ -22,8 +23,8 @@ const inWorker = (task, onMessage) => inWorkerOf(task, onMessage, ACTOR).done;
 
 // A store of `stable` keys (never written again) and `churn` keys of which every other one is
 // deleted, so that the pool is full of holes between live entries of every size.
-function churned(name, engine) {
-  const store = Store.create({ name, size: 8 << 20, engine, maxEntries: 20000, buckets: 4096 });
+function churned(name, engine, lockTimeoutMs) {
+  const store = Store.create({ name, size: 8 << 20, engine, maxEntries: 20000, buckets: 4096, lockTimeoutMs });
   for (let i = 0; i < CHURN; i++) {
     store.set('churn', `c${i}`, mixedValueFor('c', i));
     if (i < STABLE) store.set('stable', `s${i}`, mixedValueFor('s', i));
@@ -70,6 +71,28 @@ describe('incremental compaction across threads and processes', function () {
         assert.ok(x.reads > 0 && x.listings > 0);
       }
       checkStable(store);
+    } finally {
+      store.close();
+      Segment.unlink({ name });
+    }
+  });
+
+  it('a js-engine worker terminated while compacting: verify() clean, every key present with its value', async () => {
+    const name = uniqueName('compactterm');
+    const store = churned(name, 'native', 200);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const a = announced();
+        const { worker, done } = inWorkerOf({
+          op: 'compact', engine: 'js', buffer: store.buffer, maxBytes: 16384, churn: CHURN, churnEach: 10, ms: 0, lockTimeoutMs: 200,
+        }, a.onMessage, ACTOR);
+        done.catch(() => {}); // it never reports: it is terminated
+        await a.promise;
+        await new Promise((r) => setTimeout(r, 5 + Math.floor(Math.random() * 60)));
+        await worker.terminate();
+        // A lock the worker held is taken back after lockTimeoutMs (a thread of this process).
+        checkStable(store);
+      }
     } finally {
       store.close();
       Segment.unlink({ name });
