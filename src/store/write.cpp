@@ -147,9 +147,12 @@ Status Store::PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_
         if (s != layout::kOk) return s;
       }
       if (evicted) continue;
-      // Nothing more to evict: a last pass over what the evictions freed.
+      // Nothing more to evict: one last batch over what the evictions freed, once per write
+      // (afterwards *compacted stays above the bound, so that no batch runs again).
+      if (*compacted > kMaxCompactionsPerSet) return layout::kErrStoreFull;
       *compacted = std::min(*compacted, kMaxCompactionsPerSet - 1);
       s = CompactFor(UnitsForLarge(n), compacted, &retry);
+      *compacted = kMaxCompactionsPerSet + 1;
       if (s != layout::kOk) return s;
       if (retry) continue;
       return layout::kErrStoreFull;

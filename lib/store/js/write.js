@@ -179,9 +179,13 @@ function prepareLarge(e, h, src, vl, state, repaired) {
         (Atomics.load(e.u32, MARKING) !== 0 || Atomics.load(e.u32, TTL_SEEN) !== 0);
       state.evictions++;
       if (evicting && evict.evictOne(e, -1)) continue;
-      // Nothing more to evict: a last pass over what the evictions freed.
+      // Nothing more to evict: one last batch over what the evictions freed, once per set
+      // (afterwards state.compacted stays above the bound, so that no batch runs again).
+      if (state.compacted > MAX_COMPACTIONS_PER_SET) throw failure(STATUS.ERR_STORE_FULL, 'set');
       state.compacted = Math.min(state.compacted, MAX_COMPACTIONS_PER_SET - 1);
-      if (compactFor(e, units, state)) continue;
+      const again = compactFor(e, units, state);
+      state.compacted = MAX_COMPACTIONS_PER_SET + 1;
+      if (again) continue;
       throw failure(STATUS.ERR_STORE_FULL, 'set');
     }
     repaired = recover(e, u, h, repaired);

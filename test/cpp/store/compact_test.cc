@@ -103,7 +103,9 @@ TEST_F(StoreCompact, ReadersOnOtherThreadsNeverMissAMovedEntry) {
     for (int i = 0; i < 200; ++i) {
       const std::string k = "c" + std::to_string(round * 200 + i);
       ASSERT_EQ(Put(*s, ns, k, ValueOf(i)), L::kOk);
-      if (i % 2 == 0) ASSERT_TRUE(Del(*s, ns, k));
+      if (i % 2 == 0) {
+        ASSERT_TRUE(Del(*s, ns, k));
+      }
     }
   }
   stop = true;
