@@ -467,6 +467,9 @@ class Store {
   uint64_t reads_ = 0;
   uint64_t writes_ = 0;
   uint32_t evictions_ = 0;  // by this handle's hand: decides when the hand moves on (evict.cpp)
+  // Units this handle's automatic compaction steps covered since one last moved or merged
+  // anything (CompactFor, write.cpp).
+  uint64_t idleUnits_ = 0;
   std::unique_ptr<NsCounts[]> nsCounts_;  // maxNs_ + 1, flushed with reads_ and writes_
   std::unique_ptr<uint32_t[]> nsGen_;     // maxNs_ + 1: each id's generation as resolved here
   std::unique_ptr<uint8_t[]> scratch_;    // kMaxKeyBytes + kMaxInlineValueBytes: one key ‖ value

@@ -183,6 +183,14 @@ Status Store::CompactFor(uint32_t units, int* compacted, bool* retry) noexcept {
     CompactReport r;
     const Status s = CompactStep(static_cast<uint32_t>(layout::kCompactStepUnits), &r);
     if (s != layout::kOk) return s;
+    idleUnits_ = r.moved + r.merged != 0 ? 0 : idleUnits_ + (r.end - r.start);
+  }
+  // This handle's steps went over the whole pool without moving or merging anything: what was
+  // freed lies where no step can merge it (between blocks in use, no hole to move them to). The
+  // hint forgets it, so that later writes that find no room refuse at once (format.md §8).
+  if (idleUnits_ >= uint64_t{totalUnits_} - firstUnit_) {
+    AtomicStore(&alloc_->freedUnits, 0u);
+    idleUnits_ = 0;
   }
   *retry = true;
   return layout::kOk;

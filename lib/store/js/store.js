@@ -67,6 +67,9 @@ class JsEngine {
     this.expiry = 0;
     // Evictions by this handle's hand, modulo EVICT_ADVANCE_EVERY (evict.js).
     this.evictions = 0;
+    // Units this handle's automatic compaction steps covered since one last moved or merged
+    // anything (write.js, compactFor).
+    this.idleUnits = 0;
     this.mask = geometry.bucketCount - 1;
     // The walk bound of §9 (Readers): a chain holds distinct blocks of at least one unit, so no
     // valid walk is longer than the pool either (with maxEntries 2^32 - 1 on a small store, a

@@ -129,7 +129,16 @@ const SMALL = { evictions: 0, unit: 0, gc: 0, compacted: 0 };
 function compactFor(e, units, state) {
   if (state.compacted >= MAX_COMPACTIONS_PER_SET || e.u32[FREED_UNITS] < units) return false;
   state.compacted++;
-  for (let i = 0; i < STEPS_PER_BATCH; i++) compactStep(e, C.COMPACT_STEP_UNITS);
+  for (let i = 0; i < STEPS_PER_BATCH; i++) {
+    const r = compactStep(e, C.COMPACT_STEP_UNITS);
+    e.idleUnits = r[0] + r[2] !== 0 ? 0 : e.idleUnits + (r[5] - r[4]);
+  }
+  // This handle's steps went over the whole pool without moving or merging anything: the hint
+  // forgets what was freed (as native's CompactFor).
+  if (e.idleUnits >= e.totalUnits - e.firstUnit) {
+    Atomics.store(e.u32, FREED_UNITS, 0);
+    e.idleUnits = 0;
+  }
   return true;
 }
 
