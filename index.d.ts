@@ -330,6 +330,12 @@ export interface StoreStats {
   eviction: 'none' | 'clock';
   evictionHand: number;
   evictionTurns: number;
+  /** The unit where the next compaction step starts. */
+  compactionCursor: number;
+  compactionSweeps: number;
+  compactionSteps: number;
+  compactionMoved: number;
+  compactionMerged: number;
   bytesTotal: number;
   bytesLive: number;
   bytesFree: number;
@@ -343,6 +349,30 @@ export interface StoreStats {
   repairs: number;
   reads: number;
   writes: number;
+}
+
+export interface CompactOptions {
+  /** Stop once the call's windows covered this many bytes of the pool (integer >= 1). */
+  maxBytes?: number;
+  /** Stop once this much time passed, checked between steps (>= 0; 0: one step). */
+  maxMs?: number;
+}
+
+export interface CompactReport {
+  ms: number;
+  bytesFree: number;
+  bytesLargestFreeBefore: number;
+  bytesLargestFree: number;
+  steps: number;
+  movedEntries: number;
+  movedBytes: number;
+  mergedRuns: number;
+  /** Blocks in use that were not moved (no hole of their class outside the window, large blocks, blocks being written). */
+  obstacles: number;
+  /** The unit where the next step starts. */
+  cursor: number;
+  /** The last step reached the end of the pool. */
+  done: boolean;
 }
 
 export interface VerifyReport {
@@ -414,8 +444,11 @@ export declare class Store {
   /** progress: kept at [work done, work in all] while the check runs (for another thread to show). */
   verify(options?: { progress?: Int32Array }): VerifyReport;
   repair(): void;
-  /** Merges adjacent free blocks (one repair pass); the largest contiguous free space before and after. */
-  compact(): { ms: number; bytesFree: number; bytesLargestFreeBefore: number; bytesLargestFree: number };
+  /**
+   * Incremental compaction: steps that move live entries out of a window of the pool and merge its
+   * free runs; bounded by maxBytes (pool bytes covered) and maxMs, else one whole sweep.
+   */
+  compact(options?: CompactOptions): CompactReport;
   namespace(name: string, options?: NamespaceOptions): NamespaceView;
   /** Starts timing this handle's operations (instrumented methods on this instance only). */
   enableLatency(): this;

@@ -30,6 +30,9 @@ const constants = {
   // 5: per-writer block caches: FLAG_PARKED marks a block a live writer freed and keeps for its
   // own next allocation of that class, Entry.next naming its owner slot (format.md §8, "Parked
   // blocks").
+  // 5: incremental compaction: a free block links the previous block of its free list
+  // (FreeBlock.prev, offset 4), so that a step removes any block from its list in O(1);
+  // CompactState at COMPACT_OFFSET (the compaction cursor and its progress counters).
   FORMAT_VERSION: 5,
   UNIT,
   UNIT_SHIFT: 6,
@@ -43,6 +46,9 @@ const constants = {
   // EvictState: the store's default policy and the two hints readers read (one line no hit
   // writes), then the eviction hand and the expiry sweep (written by writers) on the next line.
   EVICT_OFFSET: 448,
+  // CompactState (format.md §8, "Compaction"): the cursor of the incremental compaction, written
+  // under AllocState.lock; on a line of its own, away from the reserved space after EvictState.
+  COMPACT_OFFSET: 1024,
   OWNERS_OFFSET: 4096,
   OWNER_SLOTS: 4096,
   // The buckets follow the owner table at a fixed offset; the namespace area (format.md §5)
@@ -129,6 +135,16 @@ const constants = {
   // miss ratios on the Zipf cases at 10% and on the scans, and a loop 1.1x the cache misses
   // 11% instead of 100% (plain CLOCK, 1 here, is LRU-like on a loop).
   EVICT_ADVANCE_EVERY: 8,
+  // A compaction step (format.md §8, "Compaction") takes a window of at most this many units of
+  // the pool (64 KiB: at most 1024 blocks walked twice under AllocState.lock, and as many entries
+  // moved one bucket lock at a time), beyond a free block it starts with.
+  COMPACT_STEP_UNITS: 1024,
+  // Steps a write runs when its allocation failed and enough was freed (format.md §8): 16 windows
+  // of 64 KiB, 1 MiB of the pool, at most COMPACT_BATCHES_PER_SET times per write.
+  COMPACT_STEPS_PER_BATCH: 16,
+  COMPACT_BATCHES_PER_SET: 4,
+  // Blocks of a class's free list a move inspects for a destination outside its window.
+  COMPACT_LIST_PROBE: 8,
   NS_STATE_FREE: 0,
   NS_STATE_LIVE: 2,
   // A drop is removing the namespace's entries; the record is not reused until it is free.
@@ -509,6 +525,21 @@ const structs = {
       // The free list of large blocks (class LARGE_CLASS), in no particular order.
       ['largeHead', 'u32', 224],
       ['reserved2', 'u8', 228, 28],
+    ],
+  },
+  // The compaction cursor (format.md §8, "Compaction"); every field written under AllocState.lock.
+  CompactState: {
+    size: 64,
+    fields: [
+      // A block start where the next step's window begins; 0 (or anything outside
+      // [firstUnit, freeHead)) reads as firstUnit.
+      ['cursor', 'u32', 0],
+      // Sweeps completed (windows that reached freeHead), steps run, entries moved, runs merged.
+      ['sweeps', 'u32', 4],
+      ['steps', 'u32', 8],
+      ['moved', 'u32', 12],
+      ['merged', 'u32', 16],
+      ['reserved', 'u8', 20, 44],
     ],
   },
   NsState: {
@@ -1042,6 +1073,20 @@ const structs = {
       ['length', 'u32', 4],
     ],
   },
+  // The header words of a free block (FREE set), of any class (format.md §8): `next` and `prev`
+  // link its free list both ways (so that a compaction step unlinks any block in O(1)), `units`
+  // is a free large block's size; `flags` where every block has it.
+  FreeBlock: {
+    size: 32,
+    fields: [
+      ['next', 'u32', 0],
+      ['prev', 'u32', 4],
+      ['units', 'u32', 8],
+      ['reserved', 'u8', 12, 12],
+      ['flags', 'u32', 24],
+      ['reserved2', 'u32', 28],
+    ],
+  },
   // The header of a large block (class LARGE_CLASS): `next` and `flags` where an entry has them,
   // so that free lists and the pool walk read every block alike; the value follows at byte 32.
   LargeBlock: {
@@ -1071,6 +1116,7 @@ const placement = {
   NsState: { at: 'NSSTATE_OFFSET', count: 1 },
   RepairState: { at: 'REPAIR_OFFSET', count: 1 },
   EvictState: { at: 'EVICT_OFFSET', count: 1 },
+  CompactState: { at: 'COMPACT_OFFSET', count: 1 },
   Owner: { at: 'OWNERS_OFFSET', count: 'OWNER_SLOTS' },
   Bucket: { at: 'BUCKETS_OFFSET', count: 'Header.bucketCount' },
 };

@@ -93,16 +93,37 @@ function withoutEviction(size, nextSize) {
   const store = makeStore(size, 'none');
   const live = new Map(); // key number -> value bytes
   let next = 0;
+  // With compaction 'sweep', a refused insert is tried once more after a whole sweep (the first
+  // refusal in a row only: a sweep right after another finds nothing new).
+  let swept = false;
+  const insert = (n) => {
+    try {
+      store.set(NS, keyText(next), TEXT.slice(0, n));
+      swept = false;
+      return true;
+    } catch (err) {
+      if (!isFull(err)) throw err;
+    }
+    if (task.compaction !== 'sweep' || swept) return false;
+    swept = true;
+    sweep();
+    return insert(n);
+  };
+  const sweeps = { calls: 0, ms: 0, maxMs: 0, moved: 0 };
+  const sweep = () => {
+    const c = store.compact();
+    sweeps.calls++;
+    sweeps.ms += c.ms;
+    sweeps.maxMs = Math.max(sweeps.maxMs, c.ms);
+    sweeps.moved += c.movedEntries;
+  };
   // Inserts new keys until REFUSALS_TO_STOP inserts in a row are refused (a refused size is
   // skipped: a cache keeps taking the values that fit); returns the measure at the first refusal.
   const refill = () => {
     let atFirst = null;
     for (let refusedInARow = 0; refusedInARow < REFUSALS_TO_STOP;) {
       const n = nextSize();
-      try {
-        store.set(NS, keyText(next), TEXT.slice(0, n));
-      } catch (err) {
-        if (!isFull(err)) throw err;
+      if (!insert(n)) {
         if (atFirst === null) atFirst = measure(store, size, live);
         refusedInARow++;
         continue;
@@ -123,11 +144,13 @@ function withoutEviction(size, nextSize) {
       if (!store.delete(NS, keyText(keys[i]))) throw new Error(`key ${keys[i]} was not there`);
       live.delete(keys[i]);
     }
+    if (task.compaction === 'sweep') sweep();
     const first = refill();
     points.push({ point: `churn ${round}`, first, steady: measure(store, size, live) });
   }
+  const st = store.stats();
   store.close();
-  return points;
+  return { points, compactionStats: { ...sweeps, steps: st.compactionSteps, movedTotal: st.compactionMoved, repairs: st.repairs } };
 }
 
 function withEviction(size, nextSize) {
@@ -160,5 +183,5 @@ function withEviction(size, nextSize) {
 
 const size = task.quick ? 4 << 20 : 32 << 20;
 const nextSize = WORKLOADS[task.workload].sizes(task.seed);
-const points = task.eviction === 'none' ? withoutEviction(size, nextSize) : withEviction(size, nextSize);
-process.send({ ...task, size, points }, () => process.exit(0));
+const out = task.eviction === 'none' ? withoutEviction(size, nextSize) : { points: withEviction(size, nextSize) };
+process.send({ ...task, size, ...out }, () => process.exit(0));

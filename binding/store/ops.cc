@@ -400,6 +400,11 @@ napi_value MStats(napi_env e, StoreCore* c, napi_value*) {
   num("policy", static_cast<double>(st.policy));
   num("evictionHand", static_cast<double>(st.hand));
   num("evictionTurns", static_cast<double>(st.turns));
+  num("compactionCursor", static_cast<double>(st.compactCursor));
+  num("compactionSweeps", static_cast<double>(st.compactSweeps));
+  num("compactionSteps", static_cast<double>(st.compactSteps));
+  num("compactionMoved", static_cast<double>(st.compactMoved));
+  num("compactionMerged", static_cast<double>(st.compactMerged));
   return o;
 }
 
@@ -461,6 +466,30 @@ napi_value MRepair(napi_env env, StoreCore* c, napi_value*) {
   return Undefined(env);
 }
 
+// compactStep(maxUnits) -> [moved, movedUnits, merged, obstacles, start, end, cursor, done]
+// (one step of format.md §8 "Compaction"; maxUnits validated by lib/store/store.js).
+napi_value MCompactStep(napi_env e, StoreCore* c, napi_value* argv) {
+  Napi::Env env(e);
+  uint32_t maxUnits = 0;
+  if (napi_get_value_uint32(e, argv[0], &maxUnits) != napi_ok) {
+    ThrowStatus(env, L::kErrInvalidArg, "compactStep: maxUnits must be a number");
+    return nullptr;
+  }
+  shm::CompactReport r;
+  const Status s = c->store->CompactStep(maxUnits, &r);
+  if (s != L::kOk) {
+    ThrowFailed(e, s, "compact");
+    return nullptr;
+  }
+  const double v[] = {static_cast<double>(r.moved),  static_cast<double>(r.movedUnits),
+                      static_cast<double>(r.merged), static_cast<double>(r.obstacles),
+                      static_cast<double>(r.start),  static_cast<double>(r.end),
+                      static_cast<double>(r.cursor), r.done ? 1.0 : 0.0};
+  Napi::Array arr = Napi::Array::New(env, sizeof v / sizeof v[0]);
+  for (uint32_t i = 0; i < sizeof v / sizeof v[0]; ++i) arr.Set(i, Napi::Number::New(env, v[i]));
+  return arr;
+}
+
 using Method = napi_value (*)(napi_env, StoreCore*, napi_value*);
 
 // Instantiated here, next to the method bodies, so that each M is inlined into its entry point.
@@ -501,6 +530,7 @@ const MethodDef kMethods[] = {
     {"flushCounters", Call<MFlushCounters, 0>},
     {"verify", Call<MVerify, 1>},
     {"repair", Call<MRepair, 0>},
+    {"compactStep", Call<MCompactStep, 1>},
     {"close", CallClose},
 };
 const size_t kMethodCount = sizeof kMethods / sizeof kMethods[0];

@@ -16,6 +16,7 @@ const C = Object.freeze({
   NSSTATE_OFFSET: 0x140,
   REPAIR_OFFSET: 0x180,
   EVICT_OFFSET: 0x1c0,
+  COMPACT_OFFSET: 0x400,
   OWNERS_OFFSET: 0x1000,
   OWNER_SLOTS: 0x1000,
   BUCKETS_OFFSET: 0x21000,
@@ -56,6 +57,10 @@ const C = Object.freeze({
   SWEEP_BUCKETS: 2,
   EVICT_TURNS: 2,
   EVICT_ADVANCE_EVERY: 8,
+  COMPACT_STEP_UNITS: 0x400,
+  COMPACT_STEPS_PER_BATCH: 0x10,
+  COMPACT_BATCHES_PER_SET: 4,
+  COMPACT_LIST_PROBE: 8,
   NS_STATE_FREE: 0,
   NS_STATE_LIVE: 2,
   NS_STATE_DROPPING: 1,
@@ -285,6 +290,15 @@ const S = Object.freeze({
     FREE_HEADS: 64,
     LARGE_HEAD: 224,
     RESERVED2: 228,
+  }),
+  COMPACT_STATE: Object.freeze({
+    SIZE: 64,
+    CURSOR: 0,
+    SWEEPS: 4,
+    STEPS: 8,
+    MOVED: 12,
+    MERGED: 16,
+    RESERVED: 20,
   }),
   NS_STATE: Object.freeze({
     SIZE: 64,
@@ -720,6 +734,15 @@ const S = Object.freeze({
     UNIT: 0,
     LENGTH: 4,
   }),
+  FREE_BLOCK: Object.freeze({
+    SIZE: 32,
+    NEXT: 0,
+    PREV: 4,
+    UNITS: 8,
+    RESERVED: 12,
+    FLAGS: 24,
+    RESERVED2: 28,
+  }),
   LARGE_BLOCK: Object.freeze({
     SIZE: 32,
     NEXT: 0,
@@ -783,6 +806,14 @@ const W = Object.freeze({
     FREED_UNITS: 2,
     FREE_HEADS: 16,
     LARGE_HEAD: 56,
+  }),
+  COMPACT_STATE: Object.freeze({
+    WORDS: 16,
+    CURSOR: 0,
+    SWEEPS: 1,
+    STEPS: 2,
+    MOVED: 3,
+    MERGED: 4,
   }),
   NS_STATE: Object.freeze({
     WORDS: 16,
@@ -1177,6 +1208,14 @@ const W = Object.freeze({
     UNIT: 0,
     LENGTH: 1,
   }),
+  FREE_BLOCK: Object.freeze({
+    WORDS: 8,
+    NEXT: 0,
+    PREV: 1,
+    UNITS: 2,
+    FLAGS: 6,
+    RESERVED2: 7,
+  }),
   LARGE_BLOCK: Object.freeze({
     WORDS: 8,
     NEXT: 0,
@@ -1209,6 +1248,7 @@ const BASE = Object.freeze({
   NS_STATE: 80,
   REPAIR_STATE: 96,
   EVICT_STATE: 112,
+  COMPACT_STATE: 256,
   OWNER: 1024,
   BUCKET: 33792,
 });
@@ -1255,6 +1295,13 @@ const AT = Object.freeze({
     HAND: 128,
     SWEEP: 129,
     TURNS: 130,
+  }),
+  COMPACT_STATE: Object.freeze({
+    CURSOR: 256,
+    SWEEPS: 257,
+    STEPS: 258,
+    MOVED: 259,
+    MERGED: 260,
   }),
 });
 

@@ -47,6 +47,9 @@ const METHODS = Object.freeze({
   // progress: undefined, or an Int32Array of length >= 2 kept at [work done, work in all].
   verify: { args: ['progress'], returns: '{ ok, errors, entries, liveUnits, freeUnits, leakedUnits, parkedUnits }' },
   repair: { args: [], returns: 'undefined' },
+  // One step of the incremental compaction (format.md §8, "Compaction"), a window of at most
+  // maxUnits (1..COMPACT_STEP_UNITS) units.
+  compactStep: { args: ['maxUnits'], returns: '[moved, movedUnits, merged, obstacles, start, end, cursor, done]' },
   close: { args: [], returns: 'undefined' },
 });
 

@@ -18,6 +18,7 @@ const { NamespaceView } = require('./namespace-view');
 const flusher = require('./flusher');
 const cache = require('./cache-options');
 const latency = require('./latency');
+const compaction = require('./compaction');
 
 const RANGE_STATUSES = new Set([
   STATUS.ERR_KEY_TOO_LONG,
@@ -555,17 +556,23 @@ class Store {
     this._call(() => e.repair(), 'repair');
   }
 
-  // Coalesces the free space (format.md §8, "Compaction"): one pass merges every run of adjacent
-  // free blocks into one free large block, the pass a write runs by itself when it finds no room.
-  // It is a repair pass, which holds every lock of the store while it walks the pool.
-  compact() {
+  // Incremental compaction (format.md §8, "Compaction"): steps that move the live entries of a
+  // window of the pool into holes elsewhere and merge the window's free runs, each holding the
+  // allocator lock for one window only. options.maxBytes bounds the pool bytes the call's windows
+  // cover, options.maxMs its time (checked between steps); without either it sweeps the whole
+  // pool once.
+  compact(opts) {
     const e = this._live();
+    opts = compaction.checkCompactOptions(opts);
     const before = this._call(() => e.stats(), 'compact');
     const t0 = performance.now();
-    this._call(() => e.repair(), 'compact');
+    const r = this._call(() => compaction.runSteps(e, opts, before, () => performance.now()), 'compact');
     const ms = performance.now() - t0;
     const after = this._call(() => e.stats(), 'compact');
-    return { ms, bytesFree: after.bytesFree, bytesLargestFreeBefore: before.bytesLargestFree, bytesLargestFree: after.bytesLargestFree };
+    return {
+      ms, bytesFree: after.bytesFree, bytesLargestFreeBefore: before.bytesLargestFree,
+      bytesLargestFree: after.bytesLargestFree, ...r,
+    };
   }
 
   // A view of namespace `name`. With options, creates the namespace if needed and records its

@@ -20,6 +20,7 @@ inline constexpr uint64_t kAllocOffset = 0x40ULL;
 inline constexpr uint64_t kNsstateOffset = 0x140ULL;
 inline constexpr uint64_t kRepairOffset = 0x180ULL;
 inline constexpr uint64_t kEvictOffset = 0x1c0ULL;
+inline constexpr uint64_t kCompactOffset = 0x400ULL;
 inline constexpr uint64_t kOwnersOffset = 0x1000ULL;
 inline constexpr uint64_t kOwnerSlots = 0x1000ULL;
 inline constexpr uint64_t kBucketsOffset = 0x21000ULL;
@@ -60,6 +61,10 @@ inline constexpr uint64_t kPolicyClock = 2ULL;
 inline constexpr uint64_t kSweepBuckets = 2ULL;
 inline constexpr uint64_t kEvictTurns = 2ULL;
 inline constexpr uint64_t kEvictAdvanceEvery = 8ULL;
+inline constexpr uint64_t kCompactStepUnits = 0x400ULL;
+inline constexpr uint64_t kCompactStepsPerBatch = 0x10ULL;
+inline constexpr uint64_t kCompactBatchesPerSet = 4ULL;
+inline constexpr uint64_t kCompactListProbe = 8ULL;
 inline constexpr uint64_t kNsStateFree = 0ULL;
 inline constexpr uint64_t kNsStateLive = 2ULL;
 inline constexpr uint64_t kNsStateDropping = 1ULL;
@@ -308,6 +313,22 @@ static_assert(offsetof(AllocState, reserved) == 12, "AllocState.reserved");
 static_assert(offsetof(AllocState, freeHeads) == 64, "AllocState.freeHeads");
 static_assert(offsetof(AllocState, largeHead) == 224, "AllocState.largeHead");
 static_assert(offsetof(AllocState, reserved2) == 228, "AllocState.reserved2");
+
+struct CompactState {
+  uint32_t cursor;
+  uint32_t sweeps;
+  uint32_t steps;
+  uint32_t moved;
+  uint32_t merged;
+  uint8_t reserved[44];
+};
+static_assert(sizeof(CompactState) == 64, "CompactState size");
+static_assert(offsetof(CompactState, cursor) == 0, "CompactState.cursor");
+static_assert(offsetof(CompactState, sweeps) == 4, "CompactState.sweeps");
+static_assert(offsetof(CompactState, steps) == 8, "CompactState.steps");
+static_assert(offsetof(CompactState, moved) == 12, "CompactState.moved");
+static_assert(offsetof(CompactState, merged) == 16, "CompactState.merged");
+static_assert(offsetof(CompactState, reserved) == 20, "CompactState.reserved");
 
 struct NsState {
   uint32_t lock;
@@ -1087,6 +1108,22 @@ static_assert(sizeof(IndirectRef) == 8, "IndirectRef size");
 static_assert(offsetof(IndirectRef, unit) == 0, "IndirectRef.unit");
 static_assert(offsetof(IndirectRef, length) == 4, "IndirectRef.length");
 
+struct FreeBlock {
+  uint32_t next;
+  uint32_t prev;
+  uint32_t units;
+  uint8_t reserved[12];
+  uint32_t flags;
+  uint32_t reserved2;
+};
+static_assert(sizeof(FreeBlock) == 32, "FreeBlock size");
+static_assert(offsetof(FreeBlock, next) == 0, "FreeBlock.next");
+static_assert(offsetof(FreeBlock, prev) == 4, "FreeBlock.prev");
+static_assert(offsetof(FreeBlock, units) == 8, "FreeBlock.units");
+static_assert(offsetof(FreeBlock, reserved) == 12, "FreeBlock.reserved");
+static_assert(offsetof(FreeBlock, flags) == 24, "FreeBlock.flags");
+static_assert(offsetof(FreeBlock, reserved2) == 28, "FreeBlock.reserved2");
+
 struct LargeBlock {
   uint32_t next;
   uint32_t reserved;
@@ -1144,6 +1181,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kNsstateOffset, "NSSTATE_OFFSET") \
   X(kRepairOffset, "REPAIR_OFFSET") \
   X(kEvictOffset, "EVICT_OFFSET") \
+  X(kCompactOffset, "COMPACT_OFFSET") \
   X(kOwnersOffset, "OWNERS_OFFSET") \
   X(kOwnerSlots, "OWNER_SLOTS") \
   X(kBucketsOffset, "BUCKETS_OFFSET") \
@@ -1184,6 +1222,10 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kSweepBuckets, "SWEEP_BUCKETS") \
   X(kEvictTurns, "EVICT_TURNS") \
   X(kEvictAdvanceEvery, "EVICT_ADVANCE_EVERY") \
+  X(kCompactStepUnits, "COMPACT_STEP_UNITS") \
+  X(kCompactStepsPerBatch, "COMPACT_STEPS_PER_BATCH") \
+  X(kCompactBatchesPerSet, "COMPACT_BATCHES_PER_SET") \
+  X(kCompactListProbe, "COMPACT_LIST_PROBE") \
   X(kNsStateFree, "NS_STATE_FREE") \
   X(kNsStateLive, "NS_STATE_LIVE") \
   X(kNsStateDropping, "NS_STATE_DROPPING") \
@@ -1386,6 +1428,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
 #define SHM_LAYOUT_STRUCTS(X) \
   X(Header, "HEADER") \
   X(AllocState, "ALLOC_STATE") \
+  X(CompactState, "COMPACT_STATE") \
   X(NsState, "NS_STATE") \
   X(RepairState, "REPAIR_STATE") \
   X(EvictState, "EVICT_STATE") \
@@ -1431,6 +1474,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(Bucket, "BUCKET") \
   X(Entry, "ENTRY") \
   X(IndirectRef, "INDIRECT_REF") \
+  X(FreeBlock, "FREE_BLOCK") \
   X(LargeBlock, "LARGE_BLOCK")
 
 #define SHM_LAYOUT_FIELDS(X) \
@@ -1454,6 +1498,12 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(AllocState, "ALLOC_STATE", freeHeads, "FREE_HEADS") \
   X(AllocState, "ALLOC_STATE", largeHead, "LARGE_HEAD") \
   X(AllocState, "ALLOC_STATE", reserved2, "RESERVED2") \
+  X(CompactState, "COMPACT_STATE", cursor, "CURSOR") \
+  X(CompactState, "COMPACT_STATE", sweeps, "SWEEPS") \
+  X(CompactState, "COMPACT_STATE", steps, "STEPS") \
+  X(CompactState, "COMPACT_STATE", moved, "MOVED") \
+  X(CompactState, "COMPACT_STATE", merged, "MERGED") \
+  X(CompactState, "COMPACT_STATE", reserved, "RESERVED") \
   X(NsState, "NS_STATE", lock, "LOCK") \
   X(NsState, "NS_STATE", liveCount, "LIVE_COUNT") \
   X(NsState, "NS_STATE", freeHint, "FREE_HINT") \
@@ -1753,6 +1803,12 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(Entry, "ENTRY", checksum, "CHECKSUM") \
   X(IndirectRef, "INDIRECT_REF", unit, "UNIT") \
   X(IndirectRef, "INDIRECT_REF", length, "LENGTH") \
+  X(FreeBlock, "FREE_BLOCK", next, "NEXT") \
+  X(FreeBlock, "FREE_BLOCK", prev, "PREV") \
+  X(FreeBlock, "FREE_BLOCK", units, "UNITS") \
+  X(FreeBlock, "FREE_BLOCK", reserved, "RESERVED") \
+  X(FreeBlock, "FREE_BLOCK", flags, "FLAGS") \
+  X(FreeBlock, "FREE_BLOCK", reserved2, "RESERVED2") \
   X(LargeBlock, "LARGE_BLOCK", next, "NEXT") \
   X(LargeBlock, "LARGE_BLOCK", reserved, "RESERVED") \
   X(LargeBlock, "LARGE_BLOCK", units, "UNITS") \

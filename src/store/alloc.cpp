@@ -18,8 +18,6 @@ uint32_t SizeClassFor(uint32_t units) noexcept {
   return lo;
 }
 
-namespace {
-
 AllocStatus LockAlloc(const PoolView& pool, const LockEnv& env, uint32_t* held) noexcept {
   switch (LockFast(&pool.alloc->lock, env, held)) {
     case LockResult::kAcquired:
@@ -32,7 +30,43 @@ AllocStatus LockAlloc(const PoolView& pool, const LockEnv& env, uint32_t* held) 
   return AllocStatus::kTimeout;
 }
 
-}  // namespace
+uint32_t* ListOf(layout::AllocState* a, uint32_t cls) noexcept {
+  return cls == kLargeClass ? &a->largeHead : &a->freeHeads[cls];
+}
+
+void PushFree(const PoolView& pool, uint32_t unit, uint32_t cls) noexcept {
+  uint32_t* head = ListOf(pool.alloc, cls);
+  const uint32_t old = AtomicLoad(head);
+  layout::FreeBlock* fb = FreeAt(pool.base, unit);
+  AtomicStore(&fb->flags, kFlagFree | (cls << kClassShift));
+  AtomicStore(&fb->prev, 0u);
+  AtomicStore(&fb->next, old);
+  // A damaged head is not followed (the repair pass rebuilds the lists).
+  if (old >= pool.firstUnit && old < pool.totalUnits)
+    AtomicStore(&FreeAt(pool.base, old)->prev, unit);
+  AtomicStore(head, unit);
+}
+
+bool UnlinkFree(const PoolView& pool, uint32_t unit, uint32_t cls, uint32_t freeHead) noexcept {
+  uint32_t* head = ListOf(pool.alloc, cls);
+  layout::FreeBlock* fb = FreeAt(pool.base, unit);
+  const uint32_t next = AtomicLoad(&fb->next);
+  const uint32_t prev = AtomicLoad(&fb->prev);
+  auto inPool = [&](uint32_t u) { return u >= pool.firstUnit && u < freeHead; };
+  // Both neighbours must name this block: anything else is a damaged list, changed by nobody.
+  if (next != 0 && (!inPool(next) || AtomicLoad(&FreeAt(pool.base, next)->prev) != unit)) {
+    return false;
+  }
+  uint32_t* link = head;
+  if (prev != 0) {
+    if (!inPool(prev)) return false;
+    link = &FreeAt(pool.base, prev)->next;
+  }
+  if (AtomicLoad(link) != unit) return false;
+  AtomicStore(link, next);
+  if (next != 0) AtomicStore(&FreeAt(pool.base, next)->prev, prev);
+  return true;
+}
 
 namespace {
 
@@ -50,6 +84,7 @@ AllocStatus PopList(const PoolView& pool, uint32_t c, uint32_t head, uint32_t fr
     return AllocStatus::kCorrupt;
   }
   AtomicStore(&pool.alloc->freeHeads[c], next);
+  if (next != 0) AtomicStore(&FreeAt(pool.base, next)->prev, 0u);
   AtomicStore(&e->flags, c << kClassShift);
   *unit = head;
   return AllocStatus::kOk;
@@ -67,6 +102,7 @@ AllocStatus TakeFromLarge(const PoolView& pool, uint32_t units, uint32_t cls, ui
                           uint32_t* unit) noexcept {
   layout::AllocState* a = pool.alloc;
   uint32_t* link = &a->largeHead;
+  uint32_t prev = 0;  // the block whose `next` is link (0: the head)
   // A list cannot hold more blocks than the pool has units: longer is a cycle.
   for (uint64_t steps = 0;; ++steps) {
     const uint32_t u = AtomicLoad(link);
@@ -82,6 +118,7 @@ AllocStatus TakeFromLarge(const PoolView& pool, uint32_t units, uint32_t cls, ui
     }
     if (size < units) {
       link = &lb->next;
+      prev = u;
       continue;
     }
     // The block handed out: u itself, or the tail. Its size (a large block's) and class are
@@ -92,6 +129,7 @@ AllocStatus TakeFromLarge(const PoolView& pool, uint32_t units, uint32_t cls, ui
     AtomicStore(&pool.EntryAt(got)->flags, cls << kClassShift);
     if (size == units) {
       AtomicStore(link, next);
+      if (next != 0) AtomicStore(&FreeAt(pool.base, next)->prev, prev);
     } else {
       AtomicStore(&lb->units, size - units);
     }
@@ -145,11 +183,6 @@ void CountFreed(layout::AllocState* a, uint64_t units) noexcept {
   AtomicStore(&a->freedUnits, sum > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(sum));
 }
 
-// Under AllocState.lock: the free-list head word of the block whose class is `cls`.
-uint32_t* ListOf(layout::AllocState* a, uint32_t cls) noexcept {
-  return cls == kLargeClass ? &a->largeHead : &a->freeHeads[cls];
-}
-
 // Under AllocState.lock: the large block an indirect entry refers to, if it is one that is in
 // use (0 otherwise: a damaged reference frees nothing, and the repair pass reclaims the block).
 uint32_t LiveLargeOf(const PoolView& pool, const layout::Entry* e, uint32_t flags) noexcept {
@@ -201,15 +234,10 @@ AllocStatus FreeBlock(const PoolView& pool, const LockEnv& env, uint32_t unit) n
   layout::AllocState* a = pool.alloc;
   const uint32_t large = cls == kLargeClass ? 0 : LiveLargeOf(pool, e, flags);
   uint64_t freed = BlockUnitsOf(pool.base, unit, flags);
-  AtomicStore(&e->flags, kFlagFree | (cls << kClassShift));
-  AtomicStore(&e->next, AtomicLoad(ListOf(a, cls)));
-  AtomicStore(ListOf(a, cls), unit);
+  PushFree(pool, unit, cls);
   if (large != 0) {
-    layout::LargeBlock* lb = LargeAt(pool.base, large);
-    freed += AtomicLoad(&lb->units);
-    AtomicStore(&lb->flags, kFlagFree | (kLargeClass << kClassShift));
-    AtomicStore(&lb->next, AtomicLoad(&a->largeHead));
-    AtomicStore(&a->largeHead, large);
+    freed += AtomicLoad(&LargeAt(pool.base, large)->units);
+    PushFree(pool, large, kLargeClass);
   }
   CountFreed(a, freed);
   Unlock(&a->lock, held);
@@ -231,9 +259,7 @@ AllocStatus FreeParked(const PoolView& pool, const LockEnv& env, const uint32_t*
       continue;
     }
     freed += kSizeClasses[cls];
-    AtomicStore(&e->flags, kFlagFree | (cls << kClassShift));
-    AtomicStore(&e->next, AtomicLoad(&a->freeHeads[cls]));
-    AtomicStore(&a->freeHeads[cls], units[i]);
+    PushFree(pool, units[i], cls);
   }
   CountFreed(a, freed);
   Unlock(&a->lock, held);
@@ -247,11 +273,8 @@ AllocStatus FreeUnlinkedLarge(const PoolView& pool, const LockEnv& env, uint32_t
   if (s != AllocStatus::kOk) return s;
   layout::AllocState* a = pool.alloc;
   if (AtomicLoad(&pool.header->gcCounter) == gc) {
-    layout::LargeBlock* lb = LargeAt(pool.base, unit);
-    CountFreed(a, AtomicLoad(&lb->units));
-    AtomicStore(&lb->flags, kFlagFree | (kLargeClass << kClassShift));
-    AtomicStore(&lb->next, AtomicLoad(&a->largeHead));
-    AtomicStore(&a->largeHead, unit);
+    CountFreed(a, AtomicLoad(&LargeAt(pool.base, unit)->units));
+    PushFree(pool, unit, kLargeClass);
   }
   Unlock(&a->lock, held);
   return AllocStatus::kOk;

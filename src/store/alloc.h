@@ -1,6 +1,7 @@
 // The entry-pool allocator (docs/format.md §8): 40 size classes, one free list per class, and
 // large blocks of any number of units on a list of their own, all under AllocState.lock. Blocks
-// of the 40 classes are never split or merged; a free large block is split by an allocation.
+// of the 40 classes are never split; a free large block is split by an allocation, and runs of
+// adjacent free blocks are merged into free large blocks by compaction (compact.cpp).
 #pragma once
 
 #include <cstdint>
@@ -45,6 +46,10 @@ inline layout::Entry* EntryAt(uint8_t* base, uint32_t unit) noexcept {
 }
 inline const layout::Entry* EntryAt(const uint8_t* base, uint32_t unit) noexcept {
   return reinterpret_cast<const layout::Entry*>(base + (static_cast<uint64_t>(unit) << 6));
+}
+
+inline layout::FreeBlock* FreeAt(uint8_t* base, uint32_t unit) noexcept {
+  return reinterpret_cast<layout::FreeBlock*>(base + (static_cast<uint64_t>(unit) << 6));
 }
 
 inline layout::LargeBlock* LargeAt(uint8_t* base, uint32_t unit) noexcept {
@@ -95,6 +100,18 @@ struct PoolView {
 
 enum class AllocStatus { kOk, kFull, kGone, kTimeout, kCorrupt };
 
+// Takes AllocState.lock (kGone: its holder is gone, the caller repairs; never repairs itself).
+AllocStatus LockAlloc(const PoolView& pool, const LockEnv& env, uint32_t* held) noexcept;
+// Under AllocState.lock: the free-list head word of class `cls` (the large list for LARGE).
+uint32_t* ListOf(layout::AllocState* a, uint32_t cls) noexcept;
+// Under AllocState.lock: block `unit` becomes free (flags = FREE | cls << 8) at the head of its
+// list, both links kept (format.md §8: FreeBlock.prev of the old head names it, its own is 0).
+void PushFree(const PoolView& pool, uint32_t unit, uint32_t cls) noexcept;
+// Under AllocState.lock: removes free block `unit` from the list of class `cls`, wherever it is
+// on it, through its `prev` link. false, and nothing changed, when the links around it do not
+// agree (a damaged list: the caller runs a repair pass).
+bool UnlinkFree(const PoolView& pool, uint32_t unit, uint32_t cls, uint32_t freeHead) noexcept;
+
 // Takes AllocState.lock (never repairs: kGone tells the caller, who must release its bucket lock
 // before repairing), pops or bumps a block of class `cls`, writes flags = cls << 8. With
 // `larger`, when neither is possible, pops the head of the smallest non-empty list of a larger
@@ -109,6 +126,17 @@ AllocStatus AllocBlock(const PoolView& pool, const LockEnv& env, uint32_t cls, u
 // block no chain refers to, this one included until it is linked) changes it.
 AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units, uint32_t* unit,
                        uint32_t* gc) noexcept;
+// Compaction (compact.cpp, format.md §8 "Compaction"). Takes AllocState.lock and hands out a
+// free block of class `cls` from its list that lies outside [winStart, winEnd), among the first
+// COMPACT_LIST_PROBE blocks of the list: kFull when there is none (a move never carves or bumps:
+// its destination fills a hole, so that the window's space joins one free run).
+AllocStatus AllocMoveTarget(const PoolView& pool, const LockEnv& env, uint32_t cls,
+                            uint32_t winStart, uint32_t winEnd, uint32_t* unit) noexcept;
+// Takes AllocState.lock and frees the block of an entry that was moved: its class's list, and
+// never the large block it refers to (the moved entry refers to it now). Not counted in
+// freedUnits (the move took as many).
+AllocStatus FreeMovedBlock(const PoolView& pool, const LockEnv& env, uint32_t unit) noexcept;
+
 // Frees a large block that was allocated with AllocLarge (which returned `gc`) and never linked,
 // unless a repair pass has run since (it freed the block already, and may have handed it out).
 AllocStatus FreeUnlinkedLarge(const PoolView& pool, const LockEnv& env, uint32_t unit,

@@ -308,9 +308,9 @@ void Store::RepairCounts(const internal::RepairScan& scan) noexcept {
 // Step 5. Establishes: every run of adjacent blocks below freeHead that are neither live nor
 // parked by a live other owner is free: a run of one block on the free list of its class (a large
 // block on the large list), a longer run one free large block covering it (coalesced: its units
-// are the run's, the headers inside it are not read again), each list in address order;
-// classCount is 40 and freedUnits 0. A block parked by a live other owner is left as it is and
-// ends a run (format.md §8, "Parked blocks").
+// are the run's, the headers inside it are not read again), each list in address order and linked
+// both ways (`prev`); classCount is 40, freedUnits 0 and the compaction cursor 0. A block parked
+// by a live other owner is left as it is and ends a run (format.md §8, "Parked blocks").
 void Store::RebuildFreeLists(internal::RepairScan* scanp) noexcept {
   internal::RepairScan& scan = *scanp;
   uint32_t tails[kLargeClass + 1] = {};
@@ -325,6 +325,7 @@ void Store::RebuildFreeLists(internal::RepairScan* scanp) noexcept {
     if (runBlocks > 1) AtomicStore(&LargeAt(base_, runStart)->units, runUnits);
     AtomicStore(&e->flags, kFlagFree | (cls << kClassShift));
     AtomicStore(&e->next, 0);
+    AtomicStore(&FreeAt(base_, runStart)->prev, tails[cls]);
     if (tails[cls] != 0) {
       AtomicStore(&EntryAt(tails[cls])->next, runStart);
     } else {
@@ -356,6 +357,8 @@ void Store::RebuildFreeLists(internal::RepairScan* scanp) noexcept {
   flush();
   AtomicStore(&alloc_->classCount, kClassCount);
   AtomicStore(&alloc_->freedUnits, 0);
+  // Every run is merged: the compaction sweep starts again (and its cursor may be inside a run).
+  AtomicStore(&compact_->cursor, 0u);
 }
 
 // Step 6. Establishes: no owner slot but this handle's names an owner that is gone (§6; their

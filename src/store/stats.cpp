@@ -78,6 +78,12 @@ Status Store::Stats(StoreStats* out) noexcept {
   out->policy = AtomicLoad(&evict_->policy);
   out->hand = AtomicLoad(&evict_->hand);
   out->turns = AtomicLoad(&evict_->turns);
+  const uint32_t cursor = AtomicLoad(&compact_->cursor);
+  out->compactCursor = cursor < firstUnit_ ? firstUnit_ : cursor;
+  out->compactSweeps = AtomicLoad(&compact_->sweeps);
+  out->compactSteps = AtomicLoad(&compact_->steps);
+  out->compactMoved = AtomicLoad(&compact_->moved);
+  out->compactMerged = AtomicLoad(&compact_->merged);
   return layout::kOk;
 }
 

@@ -47,6 +47,7 @@ Status Store::Attach(uint8_t* base, uint64_t size, uint32_t pid, uint32_t tid,
   st->nsNames_ = base + regions.names;
   st->nsIndex_ = reinterpret_cast<uint32_t*>(base + regions.index);
   st->evict_ = reinterpret_cast<layout::EvictState*>(base + layout::kEvictOffset);
+  st->compact_ = reinterpret_cast<layout::CompactState*>(base + layout::kCompactOffset);
   st->owners_ = reinterpret_cast<layout::Owner*>(base + layout::kOwnersOffset);
   st->buckets_ = reinterpret_cast<Bucket*>(base + layout::kBucketsOffset);
   st->pool_.base = base;

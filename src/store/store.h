@@ -88,6 +88,23 @@ struct StoreStats {
   uint32_t policy = 0;  // the store's default eviction policy (kPolicyNone or kPolicyClock)
   uint64_t hand = 0;    // the eviction hand: a unit of the pool
   uint64_t turns = 0;   // how many times the hand wrapped around the pool
+  // CompactState (format.md §8, "Compaction"): where the next window starts (a unit; 0 reads as
+  // firstUnit), sweeps completed, steps run, entries moved and runs merged (u32, wrapping).
+  uint64_t compactCursor = 0;
+  uint64_t compactSweeps = 0, compactSteps = 0, compactMoved = 0, compactMerged = 0;
+};
+
+// What one compaction step did (format.md §8, "Compaction").
+struct CompactReport {
+  uint32_t moved = 0;       // entries moved out of the window
+  uint64_t movedUnits = 0;  // units of the blocks they were moved to
+  uint32_t merged = 0;      // runs of free blocks merged into one free large block
+  uint32_t obstacles = 0;   // blocks in use the step could not move (no hole of their class,
+                            // not an entry on its chain: a large block, a block being written)
+  uint32_t start = 0;       // the window [start, end), in units
+  uint32_t end = 0;
+  uint32_t cursor = 0;  // CompactState.cursor afterwards (0: the next window starts at firstUnit)
+  bool done = false;    // the window reached freeHead: the sweep is complete
 };
 
 struct VerifyReport {
@@ -224,11 +241,16 @@ class Store {
   // Allocates and fills the large block of a value of n bytes (write.cpp).
   Status PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_t* unit, uint32_t* gc,
                       int* evictions, int* compacted) noexcept;
-  // After an allocation of `units` failed for want of space: a coalescing repair pass (a few per
-  // write at most) when the units freed since the last one could make room (write.cpp).
+  // After an allocation of `units` failed for want of space: COMPACT_STEPS_PER_BATCH compaction
+  // steps (at most COMPACT_BATCHES_PER_SET batches per write) when the units freed and not merged
+  // since could hold it (AllocState.freedUnits; write.cpp).
   Status CompactFor(uint32_t units, int* compacted, bool* retry) noexcept;
   // The incremental expiry sweep: SWEEP_BUCKETS buckets, expired entries removed.
   void SweepExpired() noexcept;
+  // One step of the incremental compaction (compact.cpp): a window of at most maxUnits units
+  // (capped at COMPACT_STEP_UNITS) from CompactState.cursor, its entries moved out, its free
+  // runs merged.
+  Status CompactStep(uint32_t maxUnits, CompactReport* out) noexcept;
 
   bool closed() const noexcept { return closed_; }
   uint32_t ownerSlot() const noexcept { return env_.selfSlot; }
@@ -386,6 +408,11 @@ class Store {
   // handle's own (its cache is emptied by the pass), names no slot, or its owner is gone.
   // verdicts caches ClassifyOwner per slot for one pass (0 unknown, 1 live, 2 gone).
   bool ParkedOwnerGone(uint32_t o, uint8_t* verdicts) const noexcept;
+  // compact.cpp
+  Status MoveEntry(uint32_t unit, uint32_t winStart, uint32_t winEnd, CompactReport* r) noexcept;
+  bool MergeWindow(uint32_t winStart, uint32_t winEnd, uint32_t freeHead,
+                   CompactReport* r) noexcept;
+  Status CompactAllocFailure(AllocStatus s) noexcept;
 
   // repair.cpp
   // One repair pass. Unless force, it is skipped when another pass completed while this one
@@ -453,6 +480,7 @@ class Store {
   uint8_t* nsNames_ = nullptr;
   uint32_t* nsIndex_ = nullptr;
   layout::EvictState* evict_ = nullptr;
+  layout::CompactState* compact_ = nullptr;
   layout::Owner* owners_ = nullptr;
   layout::Bucket* buckets_ = nullptr;
   PoolView pool_;
@@ -469,6 +497,9 @@ class Store {
   uint8_t parkedCount_[kClassCount] = {};
   uint32_t parkedUnits_ = 0;
   uint32_t evictions_ = 0;  // by this handle's hand: decides when the hand moves on (evict.cpp)
+  // Units this handle's automatic compaction steps covered since one last moved or merged
+  // anything (CompactFor, write.cpp).
+  uint64_t idleUnits_ = 0;
   std::unique_ptr<NsCounts[]> nsCounts_;  // maxNs_ + 1, flushed with reads_ and writes_
   std::unique_ptr<uint32_t[]> nsGen_;     // maxNs_ + 1: each id's generation as resolved here
   std::unique_ptr<uint8_t[]> scratch_;    // kMaxKeyBytes + kMaxInlineValueBytes: one key ‖ value

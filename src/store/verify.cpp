@@ -252,6 +252,7 @@ void Store::VerifyFreeLists(internal::VerifyScan* scan) {
   const ChainBounds tiled{base_, firstUnit_, scan->tiledEnd, kNoStepLimit};
   for (uint32_t cls = 0; cls < kClassCount; ++cls) {
     ChainCursor c(tiled, &alloc_->freeHeads[cls]);
+    uint32_t prev = 0;
     for (;;) {
       const ChainStep step = c.Next();
       if (step == ChainStep::kEnd) break;
@@ -267,11 +268,16 @@ void Store::VerifyFreeLists(internal::VerifyScan* scan) {
         scan->Error(where + ": size class differs from the list's");
       }
       if (scan->live.Get(u)) scan->Error(where + ": both live and free");
+      if (AtomicLoad(&FreeAt(base_, u)->prev) != prev) {
+        scan->Error(where + ": prev does not name the block before it");
+      }
+      prev = u;
     }
   }
   // The large list: its blocks are not of a table class, so the cursor (which would call them
   // invalid) is not used; the same checks, by hand.
   uint32_t* link = &alloc_->largeHead;
+  uint32_t prev = 0;
   for (;;) {
     const uint32_t u = AtomicLoad(link);
     if (u == 0) break;
@@ -292,6 +298,10 @@ void Store::VerifyFreeLists(internal::VerifyScan* scan) {
       scan->Error(where + ": size class differs from the list's");
     }
     if (scan->live.Get(u)) scan->Error(where + ": both live and free");
+    if (AtomicLoad(&FreeAt(base_, u)->prev) != prev) {
+      scan->Error(where + ": prev does not name the block before it");
+    }
+    prev = u;
     link = &EntryAt(u)->next;
   }
 }

@@ -116,9 +116,10 @@ namespace {
 // Entries one set may evict before it gives up with ERR_STORE_FULL (other writers may take each
 // freed block first): bounds the work of one insert.
 constexpr int kMaxEvictionsPerSet = 64;
-// Coalescing passes one set may run (each needs as many units freed since the one before as the
-// set needs, and costs a walk of the pool): bounds the work of one insert.
-constexpr int kMaxCompactionsPerSet = 4;
+// Batches of compaction steps one set may run (each batch COMPACT_STEPS_PER_BATCH windows):
+// bounds the work of one insert.
+constexpr int kMaxCompactionsPerSet = static_cast<int>(layout::kCompactBatchesPerSet);
+constexpr int kStepsPerBatch = static_cast<int>(layout::kCompactStepsPerBatch);
 }  // namespace
 
 // Allocates a large block for a value of n bytes (evicting, bounded, when the store may) and
@@ -153,9 +154,12 @@ Status Store::PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_
         if (s != layout::kOk) return s;
       }
       if (evicted) continue;
-      // Nothing more to evict: a last pass over what the evictions freed.
+      // Nothing more to evict: one last batch over what the evictions freed, once per write
+      // (afterwards *compacted stays above the bound, so that no batch runs again).
+      if (*compacted > kMaxCompactionsPerSet) return layout::kErrStoreFull;
       *compacted = std::min(*compacted, kMaxCompactionsPerSet - 1);
       s = CompactFor(UnitsForLarge(n), compacted, &retry);
+      *compacted = kMaxCompactionsPerSet + 1;
       if (s != layout::kOk) return s;
       if (retry) continue;
       return layout::kErrStoreFull;
@@ -172,19 +176,31 @@ Status Store::PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_
   return layout::kOk;
 }
 
-// An allocation of `units` failed for want of space: when the units freed since the last repair
-// pass could hold it, one pass (at most kMaxCompactionsPerSet per write) coalesces the runs of free
-// blocks (format.md §9, repair step 5) and the allocation is retried (*retry). kOk without a retry:
-// nothing to gain.
+// An allocation of `units` failed for want of space: when the units freed and not merged since
+// could hold it, one batch of compaction steps (at most kMaxCompactionsPerSet
+// batches per write; format.md §8, "Compaction") moves entries and merges free runs, and the
+// allocation is retried (*retry). kOk without a retry: nothing to gain.
 Status Store::CompactFor(uint32_t units, int* compacted, bool* retry) noexcept {
   *retry = false;
   if (*compacted >= kMaxCompactionsPerSet || AtomicLoad(&alloc_->freedUnits) < units) {
     return layout::kOk;
   }
   ++*compacted;
-  const Status s = RepairPass(true);
-  *retry = s == layout::kOk;
-  return s;
+  for (int i = 0; i < kStepsPerBatch; ++i) {
+    CompactReport r;
+    const Status s = CompactStep(static_cast<uint32_t>(layout::kCompactStepUnits), &r);
+    if (s != layout::kOk) return s;
+    idleUnits_ = r.moved + r.merged != 0 ? 0 : idleUnits_ + (r.end - r.start);
+  }
+  // This handle's steps went over the whole pool without moving or merging anything: what was
+  // freed lies where no step can merge it (between blocks in use, no hole to move them to). The
+  // hint forgets it, so that later writes that find no room refuse at once (format.md §8).
+  if (idleUnits_ >= uint64_t{totalUnits_} - firstUnit_) {
+    AtomicStore(&alloc_->freedUnits, 0u);
+    idleUnits_ = 0;
+  }
+  *retry = true;
+  return layout::kOk;
 }
 
 Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* value,

@@ -102,7 +102,8 @@ forEachEngine('Store.open()', ({ engine }) => {
       // Version 3 had a fixed table of 256 namespaces before the owners, no maxNamespaces, no
       // large blocks (its class 40 and the INDIRECT flag meant nothing).
       ['a store of format version 3', 4, [3, 0, 0, 0], 'ERR_BAD_VERSION'],
-      // Version 4 had no parked blocks: a version 4 reader would take one for a leaked block.
+      // Version 4 had no parked blocks, no prev links in free blocks (offset 4 was stale) and no
+      // CompactState.
       ['a store of format version 4', 4, [4, 0, 0, 0], 'ERR_BAD_VERSION'],
       ['bad maxNamespaces', 56, [0, 0, 1, 0], 'ERR_BAD_CHECKSUM'],
       ['bad bucket count', 16, [3, 0, 0, 0], 'ERR_BAD_CHECKSUM'],
@@ -171,12 +172,15 @@ forEachEngine('Store.create(): stores larger than 2 GiB', ({ make, other }) => {
     const s = bigOrSkip(this, () => make({ size, buckets: 16, maxEntries: 1000 }));
     const u32 = new Uint32Array(s.buffer);
     // Pad the pool up to beyond 2 GiB with free blocks of the largest class (a valid store: the
-    // pool tiles and every padding block is on its free list), so new entries land past 2^31.
+    // pool tiles and every padding block is on its free list, linked both ways), so new entries
+    // land past 2^31.
     const big = SIZE_CLASSES.length - 1;
     let u = entriesOffset(16) / C.UNIT;
     while (u * C.UNIT < 2 ** 31 + 2 ** 20) {
       u32[entryWord(u, FLAGS)] = (C.FLAG_FREE | (big << C.FLAG_CLASS_SHIFT)) >>> 0;
       u32[entryWord(u, NEXT)] = u32[HEADS + big];
+      u32[entryWord(u, W.FREE_BLOCK.PREV)] = 0;
+      if (u32[HEADS + big] !== 0) u32[entryWord(u32[HEADS + big], W.FREE_BLOCK.PREV)] = u;
       u32[HEADS + big] = u;
       u += SIZE_CLASSES[big];
     }

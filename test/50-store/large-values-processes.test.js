@@ -6,24 +6,16 @@
 const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
-const { Worker } = require('worker_threads');
 const { Store } = require('../../lib/store/store');
 const { Segment } = require('../../lib/segment/segment');
 const { uniqueName, tempDir } = require('../helpers/process');
-const { inProcess, announced } = require('../helpers/actors');
+const { inProcess, inWorker: inWorkerOf, announced } = require('../helpers/actors');
 const { checkLargeValue, largeSeqOf } = require('../helpers/values');
 
 const ACTOR = path.join(__dirname, '..', 'helpers', 'children', 'large-actor.js');
 
 // Runs the actor in a worker thread; resolves with its result.
-function inWorker(task, onMessage = () => {}) {
-  const worker = new Worker(ACTOR, { workerData: task });
-  return new Promise((resolve, reject) => {
-    worker.on('message', (m) => (m.result ? resolve(m.result) : onMessage(m)));
-    worker.on('error', reject);
-    worker.on('exit', (code) => reject(new Error(`worker exited with ${code} before reporting`)));
-  });
-}
+const inWorker = (task, onMessage) => inWorkerOf(task, onMessage, ACTOR).done;
 
 describe('large values across threads and processes', function () {
   this.timeout(120000);

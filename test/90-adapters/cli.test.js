@@ -160,7 +160,7 @@ describe('shmstore CLI', function () {
       assert.strictEqual(cli(['repair', name]).code, 0);
     });
 
-    it('compact merges the free blocks a run of deletes left into one: largest free space before and after', function () {
+    it('compact merges the free blocks a run of deletes left into one: largest free space before and after; --max-bytes, --max-ms', function () {
       const s = Store.open({ name });
       // Entries written one after another sit in adjacent blocks; deleting them leaves a run of
       // free blocks, each on the list of its class, until a pass merges them.
@@ -182,9 +182,23 @@ describe('shmstore CLI', function () {
       assert.strictEqual(j.bytesLargestFreeBefore, before);
       // The 200 blocks of 9 units now form one free block.
       assert.ok(before < 200 * 9 * C.UNIT && j.bytesLargestFree >= 200 * 9 * C.UNIT, `${before} -> ${j.bytesLargestFree}`);
+      assert.strictEqual(j.done, true);
+      assert.ok(j.steps >= 1 && j.mergedRuns >= 1, JSON.stringify(j));
       const human = cli(['compact', name]);
       assert.strictEqual(human.code, 0);
       assert.match(human.stdout, /^largestFree\s+\d+$/m);
+      assert.match(human.stdout, /^movedEntries\s+\d+$/m);
+      // Bounded: --max-ms 0 is one step, --max-bytes one window of at most that much.
+      const one = JSON.parse(cli(['compact', name, '--max-ms', '0', '--json']).stdout);
+      assert.strictEqual(one.steps, 1);
+      const bytes = JSON.parse(cli(['compact', name, '--max-bytes=4096', '--json']).stdout);
+      assert.ok(bytes.steps >= 1, JSON.stringify(bytes));
+      for (const bad of [['--max-bytes', '0'], ['--max-bytes', '1.5'], ['--max-bytes', 'x'], ['--max-ms', '-1'], ['--max-ms', '']]) {
+        const r2 = cli(['compact', name, ...bad]);
+        assert.strictEqual(r2.code, 1, bad.join(' '));
+        assert.match(r2.stderr, new RegExp(bad[0]));
+      }
+      assert.strictEqual(cli(['compact', name, '--max-bytes']).code, 1);
       // Nothing else changed: the five entries of the store are there and it verifies clean.
       const v = JSON.parse(cli(['verify', name, '--json']).stdout);
       assert.strictEqual(v.ok, true);

@@ -7,9 +7,10 @@ const { fork } = require('child_process');
 
 const ACTOR = path.join(__dirname, 'children', 'store-actor.js');
 
-// Resolves with the actor's result; onMessage sees every intermediate announcement.
-function inWorker(task, onMessage = () => {}) {
-  const worker = new Worker(ACTOR, { workerData: task });
+// Resolves with the actor's result; onMessage sees every intermediate announcement. `script`:
+// another actor of test/helpers/children/ with the same protocol (serveActor below).
+function inWorker(task, onMessage = () => {}, script = ACTOR) {
+  const worker = new Worker(script, { workerData: task });
   const done = new Promise((resolve, reject) => {
     worker.on('message', (m) => (m.result ? resolve(m.result) : onMessage(m, worker)));
     worker.on('error', reject);
@@ -73,4 +74,29 @@ function inWorkerWithin(ms, engine, buffer, method, args) {
   });
 }
 
-module.exports = { inWorker, inProcess, announced, inWorkerWithin };
+// The body of an actor script run by inWorker or inProcess: takes the task (argv[2] in a child
+// process, workerData in a worker), opens the store it names (task.name) or attaches to its
+// buffer (task.buffer), runs ops[task.op](store, task, announce) and reports the result.
+function serveActor(ops) {
+  const { isMainThread, workerData, parentPort } = require('worker_threads');
+  const { Store } = require('../../lib/store/store');
+  const run = (task, announce) => {
+    const store = task.buffer
+      ? Store.attach(task.buffer, { engine: task.engine, lockTimeoutMs: task.lockTimeoutMs })
+      : Store.open({ name: task.name, engine: task.engine, lockTimeoutMs: task.lockTimeoutMs });
+    try {
+      return ops[task.op](store, task, announce);
+    } finally {
+      store.close();
+    }
+  };
+  if (isMainThread) {
+    const task = JSON.parse(process.argv[2]);
+    const result = run(task, (m) => process.send(m));
+    process.send({ result }, () => process.exit(0));
+  } else {
+    parentPort.postMessage({ result: run(workerData, (m) => parentPort.postMessage(m)) });
+  }
+}
+
+module.exports = { inWorker, inProcess, announced, inWorkerWithin, serveActor };

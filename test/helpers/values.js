@@ -12,6 +12,13 @@ function valueFor(actor, seq) {
   return `${body}|${sum(body)}`;
 }
 
+// As valueFor, with lengths spread over 10..1500 bytes (entries of 1 to 25 units: many size
+// classes, so that freed blocks strand in lists and compaction has entries of each to move).
+function mixedValueFor(actor, seq) {
+  const body = `${actor}:${seq}:${'m'.repeat(((seq * 7919) % 1490) + 1)}`;
+  return `${body}|${sum(body)}`;
+}
+
 function checkValue(v) {
   if (typeof v !== 'string') return false;
   const bar = v.lastIndexOf('|');
@@ -44,4 +51,4 @@ function largeSeqOf(v) {
   return Number(v.toString('latin1', 0, 40).split(':')[1]);
 }
 
-module.exports = { valueFor, checkValue, largeValueFor, checkLargeValue, largeSeqOf };
+module.exports = { valueFor, mixedValueFor, checkValue, largeValueFor, checkLargeValue, largeSeqOf };

@@ -4,7 +4,7 @@ import {
   Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult, RwLock, Condition,
   Semaphore, Barrier, WaitGroup, ConditionWaitResult, BarrierWaitResult, Registry, RegistryEntry, RegistryStats,
   NamespaceStats, SpscRing, MpmcQueue, Channel, Stack, PriorityQueue, Broadcast, BroadcastSubscriber, BroadcastMessage, BufferPool, PooledBlock, ObjectPool, PooledRecord, MemoryPool, MemoryPoolClass, PersistInfo, PersistRecovery, PersistSync,
-  CheckpointReport, BackupReport, PersistFileReport, persist, LatencySnapshot,
+  CheckpointReport, BackupReport, PersistFileReport, persist, LatencySnapshot, CompactReport,
 } from '../../index';
 
 const s = Store.create({ name: 'types', size: 1 << 20, engine: 'js', buckets: 64, lockTimeoutMs: 500 });
@@ -51,6 +51,11 @@ if (!r.ok) console.log(r.errors.join('\n'), st.bytesFree, st.engine);
 s.repair();
 const compacted: number = s.compact().bytesLargestFree;
 void compacted;
+const step: CompactReport = s.compact({ maxBytes: 65536, maxMs: 2 });
+const moved: number = step.movedEntries + s.stats().compactionMoved;
+void moved;
+// @ts-expect-error maxBytes is a number
+s.compact({ maxBytes: '64' });
 const other = Store.attach(s.buffer, { engine: 'native' });
 other.close();
 const timed = Store.attach(s.buffer, { latency: true });

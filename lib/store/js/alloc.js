@@ -18,6 +18,8 @@ const FREE_HEAD = AT.HEADER.FREE_HEAD;
 // class through Entry.next.
 const FLAGS = W.ENTRY.FLAGS;
 const NEXT = W.ENTRY.NEXT;
+// ...and links the block before it on its list through FreeBlock.prev (0: the head).
+const PREV = W.FREE_BLOCK.PREV;
 const CLASS_SHIFT = C.FLAG_CLASS_SHIFT;
 const CLASS_MASK = C.FLAG_CLASS_MASK;
 const CLASS_COUNT = SIZE_CLASSES.length;
@@ -49,6 +51,7 @@ function popList(e, c, u, top) {
     return CORRUPT;
   }
   u32[HEADS + c] = next;
+  if (next !== 0) u32[next * UNIT_WORDS + PREV] = 0;
   Atomics.store(u32, u * UNIT_WORDS + FLAGS, c << CLASS_SHIFT);
   return u;
 }
@@ -108,11 +111,37 @@ function countFreed(u32, units) {
   u32[FREED_UNITS] = Math.min(0xffffffff, u32[FREED_UNITS] + units);
 }
 
-// Under the allocator lock: pushes block `u` of class `cls` on its list.
-function push(u32, u, cls) {
+// Under the allocator lock: block `u` becomes free at the head of the list of class `cls`, both
+// links kept (the old head's prev names it, its own is 0).
+function push(e, u, cls) {
+  const u32 = e.u32;
+  const old = u32[listOf(cls)];
   Atomics.store(u32, u * UNIT_WORDS + FLAGS, (C.FLAG_FREE | (cls << CLASS_SHIFT)) >>> 0);
-  Atomics.store(u32, u * UNIT_WORDS + NEXT, u32[listOf(cls)]);
+  u32[u * UNIT_WORDS + PREV] = 0;
+  Atomics.store(u32, u * UNIT_WORDS + NEXT, old);
+  // A damaged head is not followed (the repair pass rebuilds the lists).
+  if (old >= e.firstUnit && old < e.totalUnits) u32[old * UNIT_WORDS + PREV] = u;
   u32[listOf(cls)] = u;
+}
+
+// Under the allocator lock: removes free block `u` from the list of class `cls`, wherever it is
+// on it, through its prev link. false, and nothing changed, when the links around it do not
+// agree (a damaged list: the caller runs a repair pass). As native's UnlinkFree.
+function unlinkFree(e, u, cls, top) {
+  const u32 = e.u32;
+  const next = u32[u * UNIT_WORDS + NEXT];
+  const prev = u32[u * UNIT_WORDS + PREV];
+  const inPool = (x) => x >= e.firstUnit && x < top;
+  if (next !== 0 && (!inPool(next) || u32[next * UNIT_WORDS + PREV] !== u)) return false;
+  let link = listOf(cls);
+  if (prev !== 0) {
+    if (!inPool(prev)) return false;
+    link = prev * UNIT_WORDS + NEXT;
+  }
+  if (u32[link] !== u) return false;
+  Atomics.store(u32, link, next);
+  if (next !== 0) u32[next * UNIT_WORDS + PREV] = prev;
+  return true;
 }
 
 // Frees the blocks in units[0..n) (an indirect entry's large block with it). Returns 0;
@@ -141,10 +170,10 @@ function freeBlocks(e, units, n) {
     }
     const lu = cls === LARGE_CLASS ? 0 : liveLargeOf(e, u, flags);
     countFreed(u32, large.blockUnits(e, u, flags));
-    push(u32, u, cls);
+    push(e, u, cls);
     if (lu !== 0) {
       countFreed(u32, u32[lu * UNIT_WORDS + LB.UNITS]);
-      push(u32, lu, LARGE_CLASS);
+      push(e, lu, LARGE_CLASS);
     }
   }
   e.locks.release(ALLOC_LOCK);
@@ -158,6 +187,7 @@ function freeBlocks(e, units, n) {
 function takeFromLarge(e, units, cls, top) {
   const u32 = e.u32;
   let link = LARGE_HEAD;
+  let prev = 0; // the block whose next is `link` (0: the head)
   for (let steps = 0; ; steps++) {
     const u = u32[link];
     if (u === 0) return 0;
@@ -171,6 +201,7 @@ function takeFromLarge(e, units, cls, top) {
     }
     if (size < units) {
       link = w + LB.NEXT;
+      prev = u;
       continue;
     }
     // The block handed out: u itself, or the tail. Its size (a large block's) and class are
@@ -179,8 +210,10 @@ function takeFromLarge(e, units, cls, top) {
     const got = size === units ? u : u + size - units;
     if (cls === LARGE_CLASS) Atomics.store(u32, got * UNIT_WORDS + LB.UNITS, units);
     Atomics.store(u32, got * UNIT_WORDS + FLAGS, (cls << CLASS_SHIFT) >>> 0);
-    if (size === units) u32[link] = next;
-    else Atomics.store(u32, w + LB.UNITS, size - units);
+    if (size === units) {
+      u32[link] = next;
+      if (next !== 0) u32[next * UNIT_WORDS + PREV] = prev;
+    } else Atomics.store(u32, w + LB.UNITS, size - units);
     return got;
   }
 }
@@ -218,12 +251,12 @@ function freeUnlinkedLarge(e, u, gc) {
   }
   if (Atomics.load(e.u32, GC_COUNTER) === gc) {
     countFreed(e.u32, e.u32[u * UNIT_WORDS + LB.UNITS]);
-    push(e.u32, u, LARGE_CLASS);
+    push(e, u, LARGE_CLASS);
   }
   e.locks.release(ALLOC_LOCK);
 }
 
 module.exports = {
-  allocBlock, allocLarge, freeBlocks, freeUnlinkedLarge, classFor, push, countFreed, ALLOC_LOCK, HEADS, LARGE_HEAD,
-  FREE_HEAD, FREED_UNITS,
+  allocBlock, allocLarge, freeBlocks, freeUnlinkedLarge, classFor, push, countFreed, unlinkFree, ALLOC_LOCK, HEADS,
+  LARGE_HEAD, FREE_HEAD, FREED_UNITS, PREV,
 };

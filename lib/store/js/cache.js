@@ -95,7 +95,7 @@ function returnParked(e, repair) {
         const flags = u32[w + FLAGS];
         if ((flags & C.FLAG_PARKED) === 0 || ((flags >>> CLASS_SHIFT) & CLASS_MASK) !== c || u32[w + NEXT] !== e.locks.slot) continue;
         freed += SIZE_CLASSES[c];
-        push(u32, u, c);
+        push(e, u, c);
       }
     }
     countFreed(u32, freed);

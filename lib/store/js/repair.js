@@ -353,8 +353,8 @@ function parkedByLive(e, u, flags, verdicts) {
 // Every run of adjacent block starts that are neither live nor parked by a live other owner is
 // freed: a run of one block on its class's free list (a large block on the large list), a longer
 // run as one free large block covering it (coalesced; the headers inside it are not read again),
-// each list in address order (native's RebuildFreeLists, byte for byte). A block parked by a live
-// other owner is left as it is and ends a run.
+// each list in address order and linked both ways (native's RebuildFreeLists, byte for byte); the
+// compaction cursor is 0. A block parked by a live other owner is left as it is and ends a run.
 function rebuildFreeLists(e, pool, verdicts) {
   const u32 = e.u32;
   for (let c = 0; c < SIZE_CLASSES.length; c++) u32[HEADS + c] = 0;
@@ -384,10 +384,14 @@ function rebuildFreeLists(e, pool, verdicts) {
     if (blocks > 1) Atomics.store(u32, u * UNIT_WORDS + W.LARGE_BLOCK.UNITS, units);
     Atomics.store(u32, w + E.FLAGS, (C.FLAG_FREE | (cls << C.FLAG_CLASS_SHIFT)) >>> 0);
     Atomics.store(u32, w + E.NEXT, u32[head]);
+    u32[w + W.FREE_BLOCK.PREV] = 0;
+    if (u32[head] !== 0) u32[chain.entryWord(u32[head]) + W.FREE_BLOCK.PREV] = u;
     u32[head] = u;
   }
   u32[AT.ALLOC_STATE.FREED_UNITS] = 0;
   u32[CLASS_COUNT_WORD] = C.SIZE_CLASS_COUNT;
+  // Every run is merged: the compaction sweep starts again (its cursor may be inside a run).
+  Atomics.store(u32, AT.COMPACT_STATE.CURSOR, 0);
 }
 
 // Frees the slots of owners that are gone (format.md §6, §9 step 6; their locks were taken over

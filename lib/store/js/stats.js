@@ -104,6 +104,11 @@ function stats(e) {
     policy: Atomics.load(u32, AT.EVICT_STATE.POLICY),
     evictionHand: Atomics.load(u32, AT.EVICT_STATE.HAND),
     evictionTurns: Atomics.load(u32, AT.EVICT_STATE.TURNS),
+    compactionCursor: Math.max(Atomics.load(u32, AT.COMPACT_STATE.CURSOR), e.firstUnit),
+    compactionSweeps: Atomics.load(u32, AT.COMPACT_STATE.SWEEPS),
+    compactionSteps: Atomics.load(u32, AT.COMPACT_STATE.STEPS),
+    compactionMoved: Atomics.load(u32, AT.COMPACT_STATE.MOVED),
+    compactionMerged: Atomics.load(u32, AT.COMPACT_STATE.MERGED),
   };
 }
 

@@ -18,6 +18,7 @@ const repairs = require('./repair');
 const { verify } = require('./verify');
 const { stats, flushCounters } = require('./stats');
 const cache = require('./cache');
+const { compactStep } = require('./compact');
 
 const MAX_JS_BYTES = 2 ** 32;
 const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
@@ -67,6 +68,9 @@ class JsEngine {
     this.expiry = 0;
     // Evictions by this handle's hand, modulo EVICT_ADVANCE_EVERY (evict.js).
     this.evictions = 0;
+    // Units this handle's automatic compaction steps covered since one last moved or merged
+    // anything (write.js, compactFor).
+    this.idleUnits = 0;
     this.mask = geometry.bucketCount - 1;
     // The walk bound of §9 (Readers): a chain holds distinct blocks of at least one unit, so no
     // valid walk is longer than the pool either (with maxEntries 2^32 - 1 on a small store, a
@@ -218,6 +222,12 @@ class JsEngine {
       throw Object.assign(new TypeError('The "progress" argument must be an Int32Array of length >= 2'), { code: 'ERR_INVALID_ARG' });
     }
     return verify(this, progress === undefined ? null : progress);
+  }
+
+  // One step of the incremental compaction (compact.js): [moved, movedUnits, merged, obstacles,
+  // start, end, cursor, done].
+  compactStep(maxUnits) {
+    return compactStep(this, maxUnits);
   }
 
   repair() {

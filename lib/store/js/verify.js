@@ -7,7 +7,7 @@ const { C, W, STATUS, STATUS_CODE, UNIT_WORDS, SIZE_CLASSES } = require('../../l
 const { GONE } = require('../../ownership/owners');
 const { NEED_REPAIR, LockError } = require('./locks');
 const { readGeometry } = require('./format');
-const { HEADS, LARGE_HEAD } = require('./alloc');
+const { HEADS, LARGE_HEAD, PREV } = require('./alloc');
 const chain = require('./chain');
 const large = require('./large');
 const repairs = require('./repair');
@@ -48,7 +48,8 @@ function problems() {
 function checkFreeLists(e, pool, report) {
   const u32 = e.u32;
   for (let c = 0; c < SIZE_CLASSES.length; c++) {
-    for (let u = u32[HEADS + c]; u !== 0; u = u32[chain.entryWord(u) + NEXT]) {
+    let prev = 0;
+    for (let u = u32[HEADS + c]; u !== 0; prev = u, u = u32[chain.entryWord(u) + NEXT]) {
       e.heartbeat.work();
       const stop = repairs.stopAt(e, pool, u, ON_FREE, 'reached twice (a cycle, or on another list)');
       if (stop) {
@@ -60,10 +61,11 @@ function checkFreeLists(e, pool, report) {
       if (!(flags & C.FLAG_FREE)) report.add(`free list ${c}, block ${u}: FREE not set`);
       if (chain.classOf(flags) !== c) report.add(`free list ${c}, block ${u}: size class differs from the list's`);
       if (pool.state[u - e.firstUnit] & LIVE) report.add(`free list ${c}, block ${u}: both live and free`);
+      if (u32[chain.entryWord(u) + PREV] !== prev) report.add(`free list ${c}, block ${u}: prev does not name the block before it`);
     }
   }
   // The large list, with the same checks and native's words.
-  for (let u = u32[LARGE_HEAD]; u !== 0; u = u32[chain.entryWord(u) + NEXT]) {
+  for (let u = u32[LARGE_HEAD], prev = 0; u !== 0; prev = u, u = u32[chain.entryWord(u) + NEXT]) {
     e.heartbeat.work();
     const where = `free list large, block ${u}`;
     if (u < e.firstUnit || u >= pool.top || (pool.state[u - e.firstUnit] & repairs.START) === 0) {
@@ -79,6 +81,7 @@ function checkFreeLists(e, pool, report) {
     if (!(flags & C.FLAG_FREE)) report.add(`${where}: FREE not set`);
     if (chain.classOf(flags) !== large.LARGE_CLASS) report.add(`${where}: size class differs from the list's`);
     if (pool.state[u - e.firstUnit] & LIVE) report.add(`${where}: both live and free`);
+    if (u32[chain.entryWord(u) + PREV] !== prev) report.add(`${where}: prev does not name the block before it`);
   }
 }
 

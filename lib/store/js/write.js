@@ -15,6 +15,7 @@ const { encodeKey, keyHash, bucketOf } = require('./read');
 const chain = require('./chain');
 const repairs = require('./repair');
 const cache = require('./cache');
+const { compactStep } = require('./compact');
 
 const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
 const GC_COUNTER = AT.HEADER.GC_COUNTER;
@@ -43,8 +44,9 @@ const POL_TTL_HI = W.NS_POLICY.TTL_MS_HI;
 const EXPIRY_NEVER = -1;
 // Entries one set may evict before it gives up with ERR_STORE_FULL (as src/store/write.cpp).
 const MAX_EVICTIONS_PER_SET = 64;
-// Coalescing passes one set may run (as src/store/write.cpp).
-const MAX_COMPACTIONS_PER_SET = 4;
+// Batches of compaction steps one set may run, and steps per batch (as src/store/write.cpp).
+const MAX_COMPACTIONS_PER_SET = C.COMPACT_BATCHES_PER_SET;
+const STEPS_PER_BATCH = C.COMPACT_STEPS_PER_BATCH;
 const { NSC_WORDS, NSC_BYTES, nsCurrent } = require('./counts');
 const E_FLAGS = W.ENTRY.FLAGS;
 const E_SUM = W.ENTRY.CHECKSUM;
@@ -129,13 +131,22 @@ function set(e, nsId, key, value, enc, expiresAt = 0) {
 // set()'s state for a small value (no large block).
 const SMALL = { evictions: 0, unit: 0, gc: 0, compacted: 0 };
 
-// After an allocation of `units` failed for want of space: when the units freed since the last
-// repair pass could hold it, one pass (at most MAX_COMPACTIONS_PER_SET per set) coalesces the runs of free blocks (format.md §9,
-// repair step 5). Returns whether to retry (as native's CompactFor).
+// After an allocation of `units` failed for want of space: when the units freed and not merged
+// since could hold it, one batch of compaction steps (at most MAX_COMPACTIONS_PER_SET
+// batches per set; format.md §8, "Compaction"). Returns whether to retry (as native's CompactFor).
 function compactFor(e, units, state) {
   if (state.compacted >= MAX_COMPACTIONS_PER_SET || e.u32[FREED_UNITS] < units) return false;
   state.compacted++;
-  repairs.repair(e);
+  for (let i = 0; i < STEPS_PER_BATCH; i++) {
+    const r = compactStep(e, C.COMPACT_STEP_UNITS);
+    e.idleUnits = r[0] + r[2] !== 0 ? 0 : e.idleUnits + (r[5] - r[4]);
+  }
+  // This handle's steps went over the whole pool without moving or merging anything: the hint
+  // forgets what was freed (as native's CompactFor).
+  if (e.idleUnits >= e.totalUnits - e.firstUnit) {
+    Atomics.store(e.u32, FREED_UNITS, 0);
+    e.idleUnits = 0;
+  }
   return true;
 }
 
@@ -197,9 +208,13 @@ function prepareLarge(e, h, src, vl, state, repaired) {
         (Atomics.load(e.u32, MARKING) !== 0 || Atomics.load(e.u32, TTL_SEEN) !== 0);
       state.evictions++;
       if (evicting && evict.evictOne(e, -1)) continue;
-      // Nothing more to evict: a last pass over what the evictions freed.
+      // Nothing more to evict: one last batch over what the evictions freed, once per set
+      // (afterwards state.compacted stays above the bound, so that no batch runs again).
+      if (state.compacted > MAX_COMPACTIONS_PER_SET) throw failure(STATUS.ERR_STORE_FULL, 'set');
       state.compacted = Math.min(state.compacted, MAX_COMPACTIONS_PER_SET - 1);
-      if (compactFor(e, units, state)) continue;
+      const again = compactFor(e, units, state);
+      state.compacted = MAX_COMPACTIONS_PER_SET + 1;
+      if (again) continue;
       throw failure(STATUS.ERR_STORE_FULL, 'set');
     }
     repaired = recover(e, u, h, repaired);

@@ -106,10 +106,12 @@ TEST_F(StoreValidate, BadVersion) {
   EXPECT_EQ(Open(), L::kErrBadVersion);
 }
 
-// Version 4 had no parked blocks (format.md "Version history"): refused, not read as version 5.
-TEST_F(StoreValidate, Version4IsRefused) {
+// A store of format version 4 (no parked blocks, no prev links in free blocks, no CompactState)
+// is refused, not read as version 5, even with a header checksum that matches.
+TEST_F(StoreValidate, FormatVersion4IsRefused) {
   r.header()->version = 4;
   Reseal();
+  EXPECT_EQ(Store::Validate(r.base(), r.size()), L::kErrBadVersion);
   EXPECT_EQ(Open(), L::kErrBadVersion);
 }
 

@@ -233,6 +233,7 @@ TEST_F(StoreVerify, FreeListProblems) {
                           fl1 + "FREE not set",
                           fl1 + "size class differs from the list's",
                           fl1 + "both live and free",
+                          fl1 + "prev does not name the block before it",
                           "free list 7, block 5: unit out of range",
                       }));
 }

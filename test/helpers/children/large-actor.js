@@ -3,8 +3,7 @@
 // (test/50-store/large-values.test.js). One task ({ op, engine, name | buffer, ... }) from argv or
 // workerData; announcements and the result through IPC or the parent port.
 const fs = require('fs');
-const { isMainThread, workerData, parentPort } = require('worker_threads');
-const { Store } = require('../../../lib/store/store');
+const { serveActor } = require('../actors');
 const { largeValueFor, checkLargeValue, largeSeqOf } = require('../values');
 
 // The size of value `seq` of a writer: inline and indirect, across the 65535/65536 boundary, up
@@ -60,21 +59,4 @@ const ops = {
   },
 };
 
-function run(task, announce) {
-  const store = task.buffer
-    ? Store.attach(task.buffer, { engine: task.engine, lockTimeoutMs: task.lockTimeoutMs })
-    : Store.open({ name: task.name, engine: task.engine, lockTimeoutMs: task.lockTimeoutMs });
-  try {
-    return ops[task.op](store, task, announce);
-  } finally {
-    store.close();
-  }
-}
-
-if (isMainThread) {
-  const task = JSON.parse(process.argv[2]);
-  const result = run(task, (m) => process.send(m));
-  process.send({ result }, () => process.exit(0));
-} else {
-  parentPort.postMessage({ result: run(workerData, (m) => parentPort.postMessage(m)) });
-}
+serveActor(ops);

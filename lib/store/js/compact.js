@@ -1,0 +1,254 @@
+'use strict';
+// Incremental compaction of the pure-JS engine (docs/format.md §8, "Compaction"): a cursor sweeps
+// the pool in address order, one bounded window per step; the window's live entries are moved
+// into holes of their class outside it, each under its bucket lock as an overwrite with the same
+// bytes, then every run of adjacent free blocks in the window becomes one free large block.
+// AllocState.lock is held only for one walk of the window at a time, never while a bucket lock is
+// awaited. Mirrors src/store/compact.cpp.
+const { C, W, AT, UNIT_WORDS, SIZE_CLASSES } = require('../../layout/layout');
+const { NEED_REPAIR } = require('./locks');
+const { ALLOC_LOCK, HEADS, FREE_HEAD, FREED_UNITS, classFor, push, unlinkFree } = require('./alloc');
+const { bucketOf } = require('./read');
+const chain = require('./chain');
+const large = require('./large');
+const repairs = require('./repair');
+
+const E = W.ENTRY;
+const B = W.BUCKET;
+const CS = AT.COMPACT_STATE;
+const GC_COUNTER = AT.HEADER.GC_COUNTER;
+const CLASS_SHIFT = C.FLAG_CLASS_SHIFT;
+const CLASS_BITS = (C.FLAG_CLASS_MASK << CLASS_SHIFT) >>> 0;
+const FLAG_FREE = C.FLAG_FREE;
+const CLASS_COUNT = SIZE_CLASSES.length;
+const STEP_UNITS = C.COMPACT_STEP_UNITS;
+const LIST_PROBE = C.COMPACT_LIST_PROBE;
+// Failures of the allocator inside a step, besides a unit: the holder of AllocState.lock is gone
+// (NEED_REPAIR), or a list or block is damaged (DAMAGED): both end in a repair pass.
+const DAMAGED = -20;
+// The window's entries (at most one per unit of the window): one array per thread, reused.
+const entries = new Uint32Array(STEP_UNITS + 1);
+
+// Under nothing: takes the allocator lock (false: its holder is gone, and a repair pass ran).
+function lockAlloc(e) {
+  if (e.locks.acquire(ALLOC_LOCK) !== NEED_REPAIR) return true;
+  repairs.repair(e, false);
+  return false;
+}
+
+// A free block of class `cls` outside [ws, we) among the first COMPACT_LIST_PROBE blocks of its
+// list, unlinked and handed out (flags = cls << 8); 0 when there is none, NEED_REPAIR or DAMAGED.
+// A move never carves or bumps: its destination fills a hole.
+function allocMoveTarget(e, cls, ws, we) {
+  const u32 = e.u32;
+  if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return NEED_REPAIR;
+  const top = u32[FREE_HEAD];
+  let got = 0;
+  let u = u32[HEADS + cls];
+  for (let probed = 0; u !== 0 && probed < LIST_PROBE; probed++) {
+    const flags = u >= e.firstUnit && u < top ? u32[u * UNIT_WORDS + E.FLAGS] : 0;
+    if ((flags & FLAG_FREE) === 0 || chain.classOf(flags) !== cls || u + SIZE_CLASSES[cls] > top ||
+        top > e.totalUnits) {
+      got = DAMAGED;
+      break;
+    }
+    if (u < ws || u >= we) {
+      if (!unlinkFree(e, u, cls, top)) got = DAMAGED;
+      else {
+        Atomics.store(u32, u * UNIT_WORDS + E.FLAGS, (cls << CLASS_SHIFT) >>> 0);
+        got = u;
+      }
+      break;
+    }
+    u = u32[u * UNIT_WORDS + E.NEXT];
+  }
+  e.locks.release(ALLOC_LOCK);
+  return got;
+}
+
+// Frees the block of a moved entry on its class's list, never the large block it refers to (the
+// moved entry does now); not counted in freedUnits (the move took as many). Returns 0 or
+// NEED_REPAIR.
+function freeMoved(e, u) {
+  if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return NEED_REPAIR;
+  push(e, u, chain.classOf(e.u32[u * UNIT_WORDS + E.FLAGS]));
+  e.locks.release(ALLOC_LOCK);
+  return 0;
+}
+
+// Moves the entry at `unit` (if it is still a live entry there) out of [ws, we), as native's
+// MoveEntry: a copy in a hole of its class outside the window, published by one store into the
+// old entry's link, then the old block freed, all under the bucket lock.
+function moveEntry(e, unit, ws, we, r) {
+  const u32 = e.u32;
+  const w = unit * UNIT_WORDS;
+  const seen = Atomics.load(u32, w + E.FLAGS);
+  if ((seen & (FLAG_FREE | C.FLAG_PARKED)) !== 0 || chain.classOf(seen) >= CLASS_COUNT) return;
+  // Read without a lock: a block reused meanwhile names another bucket, whose chain decides.
+  const bw = bucketOf(e, u32[w + E.KEY_HASH]);
+  const lw = bw + B.LOCK;
+  while (e.locks.acquire(lw) === NEED_REPAIR) repairs.repair(e, false);
+  let got; // the destination, or what allocMoveTarget or copyAndLink reported
+  let link = 0;
+  try {
+    const c = e.chain;
+    for (let u = c.from(bw + B.HEAD); u !== 0 && c.atEntry(); u = c.next()) {
+      if (u === unit) {
+        link = c.link;
+        break;
+      }
+    }
+    const kl = chain.keyLengthOf(e, unit);
+    const vl = chain.valueLengthOf(e, unit);
+    if (link === 0 || kl > C.MAX_KEY_BYTES || !chain.fitsBlock(u32[w + E.FLAGS], kl, vl)) {
+      r[3]++;
+      return;
+    }
+    const cls = classFor(C.ENTRY_HEADER_SIZE + kl + vl);
+    got = allocMoveTarget(e, cls, ws, we);
+    if (got <= 0) r[3]++;
+    else got = copyAndLink(e, unit, got, cls, link, r);
+  } finally {
+    e.locks.release(lw);
+  }
+  // A gone allocator holder or a damaged list: a repair pass (which coalesces everything).
+  if (got === NEED_REPAIR) repairs.repair(e, false);
+  else if (got === DAMAGED) repairs.repair(e);
+}
+
+// Under the bucket lock: the entry at `unit` copied into the block `got` of class `cls`, published
+// through `link`, the old block freed. Returns 0 or NEED_REPAIR (the old block was not freed).
+function copyAndLink(e, unit, got, cls, link, r) {
+  const u32 = e.u32;
+  const w = unit * UNIT_WORDS;
+  const kl = chain.keyLengthOf(e, unit);
+  const vl = chain.valueLengthOf(e, unit);
+  const nw = got * UNIT_WORDS;
+  // keyHash, keyLength, valueLength, namespaceId, expiresAt (words 1..5), checksum, key, value.
+  for (let i = 1; i < E.FLAGS; i++) u32[nw + i] = u32[w + i];
+  u32[nw + E.CHECKSUM] = u32[w + E.CHECKSUM];
+  const off = chain.keyOffset(got);
+  e.u8.copyWithin(off, chain.keyOffset(unit), chain.keyOffset(unit) + kl + vl);
+  Atomics.store(u32, nw + E.NEXT, u32[w + E.NEXT]);
+  // The same flags (encoding, INDIRECT, the mark) with the new block's class.
+  const flags = Atomics.load(u32, w + E.FLAGS);
+  Atomics.store(u32, nw + E.FLAGS, ((flags & ~CLASS_BITS) | (cls << CLASS_SHIFT)) >>> 0);
+  Atomics.store(u32, link, got);
+  const st = freeMoved(e, unit);
+  r[0]++;
+  r[1] += SIZE_CLASSES[cls];
+  return st;
+}
+
+// Under the allocator lock: merges each run of two or more adjacent free blocks of [ws, we) into
+// one free large block (native's MergeWindow). Returns false on a damaged block or list.
+function mergeWindow(e, ws, we, top, r) {
+  const u32 = e.u32;
+  let runStart = 0;
+  let runUnits = 0;
+  let runBlocks = 0;
+  const unlinkAt = (u) => unlinkFree(e, u, chain.classOf(u32[u * UNIT_WORDS + E.FLAGS]), top);
+  const flush = () => {
+    if (runBlocks >= 2) {
+      // units before flags: a walk without the lock meets only block starts.
+      Atomics.store(u32, runStart * UNIT_WORDS + W.FREE_BLOCK.UNITS, runUnits);
+      push(e, runStart, large.LARGE_CLASS);
+      r[2]++;
+      // The hint of format.md §8: freed space that a merge has not taken in yet.
+      u32[FREED_UNITS] = Math.max(0, u32[FREED_UNITS] - runUnits);
+    }
+    runBlocks = 0;
+  };
+  for (let u = ws; u < we;) {
+    const flags = Atomics.load(u32, u * UNIT_WORDS + E.FLAGS);
+    const size = large.blockUnits(e, u, flags);
+    if (size === 0 || size > we - u) return false;
+    if ((flags & FLAG_FREE) === 0) flush();
+    else if (runBlocks === 0) {
+      runStart = u;
+      runUnits = size;
+      runBlocks = 1;
+    } else {
+      if (runBlocks === 1 && !unlinkAt(runStart)) return false;
+      if (!unlinkAt(u)) return false;
+      runUnits += size;
+      runBlocks++;
+    }
+    u += size;
+  }
+  // A run that reaches the window's end is where the next window starts, so that it can grow.
+  const trailing = runBlocks !== 0;
+  const trailStart = runStart;
+  flush();
+  if (trailing && Atomics.load(u32, CS.CURSOR) === we) Atomics.store(u32, CS.CURSOR, trailStart);
+  return true;
+}
+
+// One step: [moved, movedUnits, merged, obstacles, start, end, cursor, done] (native's
+// CompactStep and the binding's array).
+function compactStep(e, maxUnits) {
+  const u32 = e.u32;
+  const r = [0, 0, 0, 0, 0, 0, 0, 0];
+  maxUnits = Math.min(Math.max(maxUnits, 1), STEP_UNITS);
+  if (!lockAlloc(e)) return r;
+  const top = u32[FREE_HEAD];
+  if (top < e.firstUnit || top > e.totalUnits) {
+    e.locks.release(ALLOC_LOCK);
+    repairs.repair(e);
+    return r;
+  }
+  let start = Atomics.load(u32, CS.CURSOR);
+  if (start < e.firstUnit || start >= top) start = e.firstUnit;
+  let u = start;
+  let carried = 0;
+  let count = 0;
+  let damaged = false;
+  while (u < top) {
+    const flags = Atomics.load(u32, u * UNIT_WORDS + E.FLAGS);
+    const size = large.blockUnits(e, u, flags);
+    if (size === 0 || size > top - u) {
+      damaged = true;
+      break;
+    }
+    if (u === start && (flags & FLAG_FREE) !== 0) carried = size;
+    if ((flags & FLAG_FREE) === 0 && chain.classOf(flags) < CLASS_COUNT) entries[count++] = u;
+    u += size;
+    if (u - start - carried >= maxUnits) break;
+  }
+  if (damaged) {
+    e.locks.release(ALLOC_LOCK);
+    repairs.repair(e);
+    return r;
+  }
+  const end = u;
+  r[4] = start;
+  r[5] = end;
+  r[7] = end >= top ? 1 : 0;
+  Atomics.store(u32, CS.CURSOR, end);
+  Atomics.add(u32, CS.STEPS, 1);
+  const gc = Atomics.load(u32, GC_COUNTER);
+  const sweeps = Atomics.load(u32, CS.SWEEPS);
+  e.locks.release(ALLOC_LOCK);
+
+  for (let i = 0; i < count; i++) moveEntry(e, entries[i], start, end, r);
+
+  if (!lockAlloc(e)) return r;
+  let merged = true;
+  // A repair pass since the first walk moved the block starts; a sweep completed since may have
+  // given this window to another step.
+  if (Atomics.load(u32, GC_COUNTER) === gc && Atomics.load(u32, CS.SWEEPS) === sweeps) {
+    merged = mergeWindow(e, start, end, u32[FREE_HEAD], r);
+    if (r[7]) {
+      Atomics.store(u32, CS.CURSOR, 0);
+      Atomics.add(u32, CS.SWEEPS, 1);
+    }
+    Atomics.add(u32, CS.MOVED, r[0]);
+    Atomics.add(u32, CS.MERGED, r[2]);
+  }
+  r[6] = Atomics.load(u32, CS.CURSOR);
+  e.locks.release(ALLOC_LOCK);
+  if (!merged) repairs.repair(e);
+  return r;
+}
+
+module.exports = { compactStep };

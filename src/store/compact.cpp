@@ -1,0 +1,270 @@
+// Incremental compaction (docs/format.md §8, "Compaction"): a cursor sweeps the pool in address
+// order, one bounded window per step. The live entries of a window are moved into holes of their
+// class outside it, each under its bucket lock exactly as an overwrite with the same bytes, and
+// then every run of adjacent free blocks in the window is merged into one free large block.
+// AllocState.lock is held only for one walk of the window at a time (at most
+// COMPACT_STEP_UNITS blocks), never while a bucket lock is awaited.
+#include "store/store.h"
+
+namespace shm {
+
+using layout::Bucket;
+using layout::Entry;
+
+namespace {
+
+constexpr uint32_t kStepUnits = static_cast<uint32_t>(layout::kCompactStepUnits);
+constexpr uint32_t kListProbe = static_cast<uint32_t>(layout::kCompactListProbe);
+
+}  // namespace
+
+AllocStatus AllocMoveTarget(const PoolView& pool, const LockEnv& env, uint32_t cls,
+                            uint32_t winStart, uint32_t winEnd, uint32_t* unit) noexcept {
+  if (cls >= kClassCount) return AllocStatus::kFull;
+  uint32_t held;
+  const AllocStatus s = LockAlloc(pool, env, &held);
+  if (s != AllocStatus::kOk) return s;
+  const uint32_t freeHead = AtomicLoad(&pool.header->freeHead);
+  AllocStatus result = AllocStatus::kFull;
+  uint32_t u = AtomicLoad(&pool.alloc->freeHeads[cls]);
+  for (uint32_t probed = 0; u != 0 && probed < kListProbe; ++probed) {
+    const uint32_t flags =
+        u >= pool.firstUnit && u < freeHead ? AtomicLoad(&pool.EntryAt(u)->flags) : 0;
+    if ((flags & kFlagFree) == 0 || ClassOfFlags(flags) != cls ||
+        uint64_t{u} + layout::kSizeClasses[cls] > freeHead || freeHead > pool.totalUnits) {
+      result = AllocStatus::kCorrupt;
+      break;
+    }
+    if (u < winStart || u >= winEnd) {
+      if (!UnlinkFree(pool, u, cls, freeHead)) {
+        result = AllocStatus::kCorrupt;
+        break;
+      }
+      AtomicStore(&pool.EntryAt(u)->flags, cls << kClassShift);
+      *unit = u;
+      result = AllocStatus::kOk;
+      break;
+    }
+    u = AtomicLoad(&pool.EntryAt(u)->next);
+  }
+  Unlock(&pool.alloc->lock, held);
+  return result;
+}
+
+AllocStatus FreeMovedBlock(const PoolView& pool, const LockEnv& env, uint32_t unit) noexcept {
+  const uint32_t cls = ClassOfFlags(AtomicLoad(&pool.EntryAt(unit)->flags));
+  if (cls >= kClassCount) return AllocStatus::kCorrupt;
+  uint32_t held;
+  const AllocStatus s = LockAlloc(pool, env, &held);
+  if (s != AllocStatus::kOk) return s;
+  PushFree(pool, unit, cls);
+  Unlock(&pool.alloc->lock, held);
+  return AllocStatus::kOk;
+}
+
+// After an allocator failure of a step: a gone holder or a damaged list gets a repair pass (which
+// coalesces everything itself); kOk unless that pass failed or the lock timed out.
+Status Store::CompactAllocFailure(AllocStatus s) noexcept {
+  switch (s) {
+    case AllocStatus::kOk:
+    case AllocStatus::kFull:
+      return layout::kOk;
+    case AllocStatus::kTimeout:
+      return layout::kErrLockTimeout;
+    case AllocStatus::kGone:
+      return RepairFor(&alloc_->lock, AtomicLoad(&alloc_->lock));
+    case AllocStatus::kCorrupt:
+      break;
+  }
+  return RepairPass(true);
+}
+
+// Moves the entry at `unit` (if it is still a live entry there) out of [winStart, winEnd): a new
+// block of its class outside the window gets a copy of the entry, its `next` the old one's, and
+// one store into the old entry's link publishes it; then the old block is freed. All of it under
+// the bucket lock, as an overwrite of the value with itself: a reader sees the version move and
+// retries, a writer waits, and a holder killed anywhere leaves the old or the new entry on the
+// chain (and a block the repair pass reclaims).
+Status Store::MoveEntry(uint32_t unit, uint32_t winStart, uint32_t winEnd,
+                        CompactReport* r) noexcept {
+  Entry* old = EntryAt(unit);
+  const uint32_t seen = AtomicLoad(&old->flags);
+  // A parked block is no entry (format.md §8, "Parked blocks"): an obstacle, like a free one.
+  if ((seen & (kFlagFree | kFlagParked)) != 0 || ClassOfFlags(seen) >= kClassCount) return layout::kOk;
+  // Read without a lock: a block freed and reused meanwhile names another bucket, whose chain
+  // then decides (the unit is moved only if that chain holds it).
+  const uint32_t hash = AtomicLoad(&old->keyHash);
+  Bucket* b = BucketFor(hash);
+  uint32_t held;
+  Status s = LockBucket(b, &held);
+  if (s != layout::kOk) return s;
+  ChainCursor c(Chains(), &b->head);
+  bool found = false;
+  for (;;) {
+    const ChainStep step = c.Next();
+    if (step != ChainStep::kEntry) break;  // the end, or a damaged chain (left to its writers)
+    if (c.unit() == unit) {
+      found = true;
+      break;
+    }
+  }
+  const uint32_t k = old->keyLength;
+  const uint32_t n = old->valueLength;
+  if (!found || k > kMaxKeyBytes || !c.Fits(k, n)) {
+    Unlock(&b->lock, held);
+    ++r->obstacles;
+    return layout::kOk;
+  }
+  // The class the entry needs (an evicting store may have put it in a larger block).
+  const uint32_t cls = SizeClassFor(UnitsForEntry(k, n));
+  uint32_t nu = 0;
+  const AllocStatus as = AllocMoveTarget(pool_, env_, cls, winStart, winEnd, &nu);
+  if (as != AllocStatus::kOk) {
+    Unlock(&b->lock, held);
+    ++r->obstacles;
+    return CompactAllocFailure(as);
+  }
+  Entry* ne = EntryAt(nu);
+  // keyHash, keyLength, valueLength, namespaceId, expiresAt (bytes 4..23), checksum, key, value.
+  std::memcpy(reinterpret_cast<uint8_t*>(ne) + 4, reinterpret_cast<const uint8_t*>(old) + 4, 20);
+  ne->checksum = old->checksum;
+  std::memcpy(ne + 1, old + 1, k + n);
+  UnpublishedStore(&ne->next, AtomicLoad(&old->next));
+  // The same flags (encoding, INDIRECT, the mark) with the new block's class.
+  const uint32_t flags = AtomicLoad(&old->flags);
+  UnpublishedStore(&ne->flags, (flags & ~(kClassMask << kClassShift)) | (cls << kClassShift));
+  AtomicStore(c.link(), nu);
+  const AllocStatus fs = FreeMovedBlock(pool_, env_, unit);
+  Unlock(&b->lock, held);
+  ++r->moved;
+  r->movedUnits += layout::kSizeClasses[cls];
+  // The old block could not be freed: the repair pass reclaims it.
+  if (fs != AllocStatus::kOk) return CompactAllocFailure(fs);
+  return layout::kOk;
+}
+
+// Under AllocState.lock: walks [winStart, winEnd) and merges each run of two or more adjacent free
+// blocks into one free large block (each block unlinked from its list, the run's first block
+// rewritten: `units` before `flags`, so that a walk without the lock meets only block starts,
+// then pushed on the large list). Returns false on a damaged block or list (nothing more merged).
+bool Store::MergeWindow(uint32_t winStart, uint32_t winEnd, uint32_t freeHead,
+                        CompactReport* r) noexcept {
+  uint32_t runStart = 0, runUnits = 0, runBlocks = 0;
+  auto unlinkAt = [&](uint32_t u) {
+    return UnlinkFree(pool_, u, ClassOfFlags(AtomicLoad(&EntryAt(u)->flags)), freeHead);
+  };
+  auto flush = [&] {
+    if (runBlocks >= 2) {
+      AtomicStore(&FreeAt(base_, runStart)->units, runUnits);
+      PushFree(pool_, runStart, kLargeClass);
+      ++r->merged;
+      // The hint of format.md §8: freed space that a merge has not taken in yet.
+      const uint32_t freed = AtomicLoad(&alloc_->freedUnits);
+      AtomicStore(&alloc_->freedUnits, freed > runUnits ? freed - runUnits : 0u);
+    }
+    runBlocks = 0;
+  };
+  for (uint32_t u = winStart; u < winEnd;) {
+    const uint32_t flags = AtomicLoad(&EntryAt(u)->flags);
+    const uint32_t size = BlockUnitsOf(base_, u, flags);
+    if (size == 0 || size > winEnd - u) return false;
+    if ((flags & kFlagFree) == 0) {
+      flush();
+    } else if (runBlocks == 0) {
+      runStart = u;
+      runUnits = size;
+      runBlocks = 1;
+    } else {
+      // The run has two blocks now: its first leaves its list too.
+      if (runBlocks == 1 && !unlinkAt(runStart)) return false;
+      if (!unlinkAt(u)) return false;
+      runUnits += size;
+      ++runBlocks;
+    }
+    u += size;
+  }
+  // A run that reaches the window's end is where the next window starts, so that it can grow.
+  const bool trailing = runBlocks != 0;
+  const uint32_t trailStart = runStart;
+  flush();
+  if (trailing && AtomicLoad(&compact_->cursor) == winEnd) {
+    AtomicStore(&compact_->cursor, trailStart);
+  }
+  return true;
+}
+
+Status Store::CompactStep(uint32_t maxUnits, CompactReport* r) noexcept {
+  *r = CompactReport{};
+  if (closed_) return layout::kErrClosed;
+  if (maxUnits == 0) maxUnits = 1;
+  if (maxUnits > kStepUnits) maxUnits = kStepUnits;
+  // The window's entries: at most one per unit of the window, and the first block.
+  uint32_t entries[kStepUnits + 1];
+  uint32_t count = 0;
+  uint32_t held;
+  AllocStatus as = LockAlloc(pool_, env_, &held);
+  if (as != AllocStatus::kOk) return CompactAllocFailure(as);
+  const uint32_t top = AtomicLoad(&hdr_->freeHead);
+  if (top < firstUnit_ || top > totalUnits_) {
+    Unlock(&alloc_->lock, held);
+    return RepairPass(true);
+  }
+  uint32_t start = AtomicLoad(&compact_->cursor);
+  if (start < firstUnit_ || start >= top) start = firstUnit_;
+  uint32_t u = start;
+  // A free block the window starts with (the run the last window ended with) does not count
+  // against maxUnits: the window always reaches past it.
+  uint32_t carried = 0;
+  bool damaged = false;
+  while (u < top) {
+    const uint32_t flags = AtomicLoad(&EntryAt(u)->flags);
+    const uint32_t size = BlockUnitsOf(base_, u, flags);
+    if (size == 0 || size > top - u) {
+      damaged = true;
+      break;
+    }
+    if (u == start && (flags & kFlagFree) != 0) carried = size;
+    if ((flags & kFlagFree) == 0 && ClassOfFlags(flags) < kClassCount) entries[count++] = u;
+    u += size;
+    if (u - start - carried >= maxUnits) break;
+  }
+  if (damaged) {
+    Unlock(&alloc_->lock, held);
+    return RepairPass(true);
+  }
+  const uint32_t end = u;
+  r->start = start;
+  r->end = end;
+  r->done = end >= top;
+  AtomicStore(&compact_->cursor, end);
+  AtomicAdd(&compact_->steps, 1);
+  const uint32_t gc = AtomicLoad(&hdr_->gcCounter);
+  const uint32_t sweeps = AtomicLoad(&compact_->sweeps);
+  Unlock(&alloc_->lock, held);
+
+  for (uint32_t i = 0; i < count; ++i) {
+    const Status s = MoveEntry(entries[i], start, end, r);
+    if (s != layout::kOk) return s;
+  }
+
+  as = LockAlloc(pool_, env_, &held);
+  if (as != AllocStatus::kOk) return CompactAllocFailure(as);
+  // A repair pass since the first walk coalesced the whole pool and moved the block starts; a
+  // sweep completed since may have given this window to another step, which merged in it.
+  bool merged = true;
+  if (AtomicLoad(&hdr_->gcCounter) == gc && AtomicLoad(&compact_->sweeps) == sweeps) {
+    merged = MergeWindow(start, end, AtomicLoad(&hdr_->freeHead), r);
+    if (r->done) {
+      // The sweep is complete: the next window starts at firstUnit.
+      AtomicStore(&compact_->cursor, 0u);
+      AtomicAdd(&compact_->sweeps, 1);
+    }
+    AtomicAdd(&compact_->moved, r->moved);
+    AtomicAdd(&compact_->merged, r->merged);
+  }
+  r->cursor = AtomicLoad(&compact_->cursor);
+  Unlock(&alloc_->lock, held);
+  return merged ? layout::kOk : RepairPass(true);
+}
+
+}  // namespace shm

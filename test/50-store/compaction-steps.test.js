@@ -1,0 +1,161 @@
+'use strict';
+// store.compact({ maxBytes, maxMs }) (format.md §8 "Compaction"): bounded steps that move live
+// entries out of a window into holes elsewhere and merge the window's free runs, with no
+// stop-the-world pass; every entry keeps its value, verify() stays clean, and the other engine
+// reads the result. Bad options are refused without changing anything.
+const assert = require('assert');
+const { Store } = require('../../lib/store/store');
+const { C, W, AT, UNIT_WORDS, SIZE_CLASSES } = require('../../lib/layout/layout');
+const { forEachEngine } = require('../helpers/engines');
+const { mixedValueFor, largeValueFor, checkLargeValue } = require('../helpers/values');
+
+const N = 2400;
+
+forEachEngine('compaction steps', ({ make, other }) => {
+  // Mixed sizes, then every other key deleted: holes of every class between live entries, no two
+  // of them adjacent (nothing to merge without moving entries).
+  const churned = () => {
+    const s = make({ size: 4 << 20, maxEntries: 20000 });
+    for (let i = 0; i < N; i++) s.set('m', `k${i}`, mixedValueFor('k', i));
+    for (let i = 0; i < N; i += 2) s.delete('m', `k${i}`);
+    // Fill the never-used tail with a large value, so that only merged space makes a long run.
+    const tail = s.stats().bytesTail;
+    if (tail > 70000) s.set('pad', 'tail', largeValueFor('pad', 0, tail - 40000));
+    return s;
+  };
+  const checkAll = (s) => {
+    assert.strictEqual(s.count('m'), N / 2);
+    for (let i = 1; i < N; i += 2) assert.strictEqual(s.get('m', `k${i}`), mixedValueFor('k', i), `k${i}`);
+    for (let i = 0; i < N; i += 2) assert.strictEqual(s.get('m', `k${i}`), undefined, `k${i}`);
+    const v = s.verify();
+    assert.ok(v.ok, v.errors.join('\n'));
+  };
+
+  it('bounded steps after churn move entries and grow the largest free run until a large value fits', () => {
+    const s = churned();
+    const before = s.stats();
+    const need = 6 * 65536; // 393216 bytes: more than any free run holds now
+    assert.ok(before.bytesLargestFree < need + 64, `largest ${before.bytesLargestFree}`);
+    let moved = 0;
+    let merged = 0;
+    let calls = 0;
+    for (; calls < 200; calls++) {
+      const r = s.compact({ maxBytes: 65536 });
+      // One window covers at most maxBytes beyond the block it starts with, plus its last block.
+      assert.ok(r.steps >= 1 && r.movedBytes >= 0 && r.ms >= 0);
+      moved += r.movedEntries;
+      merged += r.mergedRuns;
+      if (r.done) break;
+    }
+    assert.ok(calls < 200, 'a sweep completes');
+    const after = s.stats();
+    assert.strictEqual(after.repairs, before.repairs, 'no stop-the-world pass');
+    assert.ok(moved > 0 && merged > 0, `moved ${moved}, merged ${merged}`);
+    assert.strictEqual(after.compactionMoved - before.compactionMoved, moved);
+    assert.ok(after.bytesLargestFree > before.bytesLargestFree, `${before.bytesLargestFree} -> ${after.bytesLargestFree}`);
+    assert.strictEqual(after.bytesFree, before.bytesFree, 'moves take as much as they free');
+    checkAll(s);
+    // A large value that no free run could hold before fits now, without compacting in the set.
+    if (after.bytesLargestFree >= need + 64) {
+      const big = largeValueFor('big', 1, need);
+      s.set('l', 'big', big);
+      assert.strictEqual(s.stats().compactionSteps, after.compactionSteps);
+      assert.ok(s.get('l', 'big').equals(big));
+    } else {
+      assert.fail(`the largest free run stayed below ${need + 64}: ${after.bytesLargestFree}`);
+    }
+    checkAll(s);
+    const o = Store.attach(s.buffer, { engine: other });
+    try {
+      assert.ok(o.verify().ok);
+      assert.ok(checkLargeValue(o.get('l', 'big')));
+      for (let i = 1; i < N; i += 2) assert.strictEqual(o.get('m', `k${i}`), mixedValueFor('k', i));
+    } finally {
+      o.close();
+    }
+  });
+
+  it('compact() without options sweeps the whole pool in steps; stats() shows the cursor and progress', () => {
+    const s = churned();
+    const before = s.stats();
+    const r = s.compact();
+    assert.strictEqual(r.done, true);
+    // Each window covers COMPACT_STEP_UNITS units beyond the free block it starts with, or ends
+    // the sweep: one sweep from firstUnit takes at most this many steps.
+    const usedUnits = (before.bytesLive + before.bytesFreeLists) / C.UNIT;
+    assert.ok(r.steps >= 2 && r.steps <= Math.ceil(usedUnits / C.COMPACT_STEP_UNITS) + 1, `${r.steps} steps`);
+    assert.ok(r.movedEntries > 0 && r.movedBytes >= r.movedEntries * C.UNIT);
+    assert.ok(r.bytesLargestFree > r.bytesLargestFreeBefore);
+    const after = s.stats();
+    assert.strictEqual(after.compactionSweeps, before.compactionSweeps + 1);
+    assert.strictEqual(after.compactionSteps - before.compactionSteps, r.steps);
+    assert.strictEqual(after.compactionMerged - before.compactionMerged, r.mergedRuns);
+    assert.ok(after.compactionCursor * C.UNIT < after.bytesTotal);
+    assert.strictEqual(after.repairs, before.repairs);
+    checkAll(s);
+    // The free lists stranded fewer bytes: fragmentation fell.
+    assert.ok(after.fragmentation <= before.fragmentation, `${before.fragmentation} -> ${after.fragmentation}`);
+  });
+
+  it('maxMs: 0 runs exactly one step; a write that finds no room runs bounded steps, not a repair pass', () => {
+    const s = churned();
+    const r = s.compact({ maxMs: 0 });
+    assert.strictEqual(r.steps, 1);
+    // Fill what is left with entries of a class nobody freed, so that the writes need merged space.
+    const before = s.stats();
+    let n = 0;
+    try {
+      for (; n < 100000; n++) s.set('w', `x${n}`, 'w'.repeat(2000));
+    } catch (err) {
+      assert.strictEqual(err.code, 'ERR_STORE_FULL');
+    }
+    const after = s.stats();
+    assert.ok(n * 2000 > before.bytesTail, 'freed space served the writes');
+    assert.strictEqual(after.repairs, before.repairs, 'no stop-the-world pass');
+    assert.ok(after.compactionSteps > before.compactionSteps);
+    for (let i = 0; i < n; i++) assert.strictEqual(s.get('w', `x${i}`), 'w'.repeat(2000));
+    checkAll(s);
+  });
+
+  it('refuses bad options with TypeError or RangeError and changes nothing', () => {
+    const s = churned();
+    const before = s.stats();
+    const bad = [
+      [1, TypeError], ['x', TypeError], [null, TypeError], [{ maxBytes: '64' }, TypeError], [{ maxMs: '1' }, TypeError],
+      [{ maxBytes: 0 }, RangeError], [{ maxBytes: -1 }, RangeError], [{ maxBytes: 1.5 }, RangeError],
+      [{ maxBytes: Infinity }, RangeError], [{ maxBytes: NaN }, RangeError], [{ maxMs: -1 }, RangeError],
+      [{ maxMs: NaN }, RangeError],
+    ];
+    for (const [opts, type] of bad) assert.throws(() => s.compact(opts), type, JSON.stringify(opts));
+    assert.throws(() => s.compact({ maxbytes: 1 }), /maxbytes/);
+    const after = s.stats();
+    assert.strictEqual(after.compactionSteps, before.compactionSteps);
+    assert.strictEqual(after.compactionCursor, before.compactionCursor);
+    checkAll(s);
+  });
+});
+
+forEachEngine('free lists linked both ways', ({ make, other }) => {
+  it('verify() reports a prev link that does not name the block before it; repair() relinks the list', () => {
+    const s = make({ size: 1 << 22 });
+    for (let i = 0; i < 8; i++) s.set('p', `k${i}`, 'v'.repeat(100));
+    for (let i = 0; i < 8; i += 2) s.delete('p', `k${i}`); // four blocks on one class's list
+    const u32 = new Uint32Array(s.buffer);
+    const cls = SIZE_CLASSES.indexOf(3); // 32 + 2 + 100 bytes: 3 units
+    const head = u32[AT.ALLOC_STATE.FREE_HEADS + cls];
+    const second = u32[head * UNIT_WORDS + W.ENTRY.NEXT];
+    assert.ok(head !== 0 && second !== 0);
+    assert.strictEqual(u32[head * UNIT_WORDS + W.FREE_BLOCK.PREV], 0);
+    assert.strictEqual(u32[second * UNIT_WORDS + W.FREE_BLOCK.PREV], head);
+    assert.ok(s.verify().ok);
+    u32[second * UNIT_WORDS + W.FREE_BLOCK.PREV] = 0;
+    for (const engine of [s, Store.attach(s.buffer, { engine: other })]) {
+      const v = engine.verify();
+      assert.deepStrictEqual(v.errors, [`free list ${cls}, block ${second}: prev does not name the block before it`]);
+      if (engine !== s) engine.close();
+    }
+    s.repair();
+    assert.ok(s.verify().ok);
+    for (let i = 1; i < 8; i += 2) assert.strictEqual(s.get('p', `k${i}`), 'v'.repeat(100));
+  });
+});
