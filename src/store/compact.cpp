@@ -90,7 +90,8 @@ Status Store::MoveEntry(uint32_t unit, uint32_t winStart, uint32_t winEnd,
   Entry* old = EntryAt(unit);
   const uint32_t seen = AtomicLoad(&old->flags);
   // A parked block is no entry (format.md §8, "Parked blocks"): an obstacle, like a free one.
-  if ((seen & (kFlagFree | kFlagParked)) != 0 || ClassOfFlags(seen) >= kClassCount) return layout::kOk;
+  if ((seen & (kFlagFree | kFlagParked)) != 0 || ClassOfFlags(seen) >= kClassCount)
+    return layout::kOk;
   // Read without a lock: a block freed and reused meanwhile names another bucket, whose chain
   // then decides (the unit is moved only if that chain holds it).
   const uint32_t hash = AtomicLoad(&old->keyHash);
