@@ -539,7 +539,11 @@ const structs = {
       ['steps', 'u32', 8],
       ['moved', 'u32', 12],
       ['merged', 'u32', 16],
-      ['reserved', 'u8', 20, 44],
+      // Sweeps started: a step whose window starts over at firstUnit adds 1, so that a window of
+      // the sweep before, still between its walk and its merge, does not merge (it may overlap
+      // the new sweep's first windows).
+      ['wraps', 'u32', 20],
+      ['reserved', 'u8', 24, 40],
     ],
   },
   NsState: {

@@ -298,7 +298,8 @@ const S = Object.freeze({
     STEPS: 8,
     MOVED: 12,
     MERGED: 16,
-    RESERVED: 20,
+    WRAPS: 20,
+    RESERVED: 24,
   }),
   NS_STATE: Object.freeze({
     SIZE: 64,
@@ -814,6 +815,7 @@ const W = Object.freeze({
     STEPS: 2,
     MOVED: 3,
     MERGED: 4,
+    WRAPS: 5,
   }),
   NS_STATE: Object.freeze({
     WORDS: 16,
@@ -1302,6 +1304,7 @@ const AT = Object.freeze({
     STEPS: 258,
     MOVED: 259,
     MERGED: 260,
+    WRAPS: 261,
   }),
 });
 

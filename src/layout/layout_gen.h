@@ -320,7 +320,8 @@ struct CompactState {
   uint32_t steps;
   uint32_t moved;
   uint32_t merged;
-  uint8_t reserved[44];
+  uint32_t wraps;
+  uint8_t reserved[40];
 };
 static_assert(sizeof(CompactState) == 64, "CompactState size");
 static_assert(offsetof(CompactState, cursor) == 0, "CompactState.cursor");
@@ -328,7 +329,8 @@ static_assert(offsetof(CompactState, sweeps) == 4, "CompactState.sweeps");
 static_assert(offsetof(CompactState, steps) == 8, "CompactState.steps");
 static_assert(offsetof(CompactState, moved) == 12, "CompactState.moved");
 static_assert(offsetof(CompactState, merged) == 16, "CompactState.merged");
-static_assert(offsetof(CompactState, reserved) == 20, "CompactState.reserved");
+static_assert(offsetof(CompactState, wraps) == 20, "CompactState.wraps");
+static_assert(offsetof(CompactState, reserved) == 24, "CompactState.reserved");
 
 struct NsState {
   uint32_t lock;
@@ -1503,6 +1505,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(CompactState, "COMPACT_STATE", steps, "STEPS") \
   X(CompactState, "COMPACT_STATE", moved, "MOVED") \
   X(CompactState, "COMPACT_STATE", merged, "MERGED") \
+  X(CompactState, "COMPACT_STATE", wraps, "WRAPS") \
   X(CompactState, "COMPACT_STATE", reserved, "RESERVED") \
   X(NsState, "NS_STATE", lock, "LOCK") \
   X(NsState, "NS_STATE", liveCount, "LIVE_COUNT") \

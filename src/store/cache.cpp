@@ -38,9 +38,11 @@ bool Store::Park(uint32_t unit) noexcept {
   const uint32_t size = kSizeClasses[cls];
   if (parkedCount_[cls] >= kParkPerClass || parkedUnits_ + size > kParkMaxUnits) return false;
   // The block left its chain under the bucket lock this handle holds; a reader still walking it
-  // reads a `next` out of the chain's range or a version that moved, and retries.
-  AtomicStore(&e->flags, kFlagParked | (cls << kClassShift));
+  // reads a `next` out of the chain's range or a version that moved, and retries. `next` first:
+  // a block marked PARKED always names its owner (killed between the two stores, it is an
+  // unreachable block that the repair pass frees).
   AtomicStore(&e->next, env_.selfSlot);
+  AtomicStore(&e->flags, kFlagParked | (cls << kClassShift));
   parked_[cls * kParkPerClass + parkedCount_[cls]++] = unit;
   parkedUnits_ += size;
   return true;

@@ -211,7 +211,11 @@ Status Store::CompactStep(uint32_t maxUnits, CompactReport* r) noexcept {
     return RepairPass(true);
   }
   uint32_t start = AtomicLoad(&compact_->cursor);
-  if (start < firstUnit_ || start >= top) start = firstUnit_;
+  if (start < firstUnit_ || start >= top) {
+    // A new sweep: the windows of the last one still in flight do not merge (CompactState.wraps).
+    start = firstUnit_;
+    AtomicAdd(&compact_->wraps, 1);
+  }
   uint32_t u = start;
   // A free block the window starts with (the run the last window ended with) does not count
   // against maxUnits: the window always reaches past it.
@@ -241,6 +245,7 @@ Status Store::CompactStep(uint32_t maxUnits, CompactReport* r) noexcept {
   AtomicAdd(&compact_->steps, 1);
   const uint32_t gc = AtomicLoad(&hdr_->gcCounter);
   const uint32_t sweeps = AtomicLoad(&compact_->sweeps);
+  const uint32_t wraps = AtomicLoad(&compact_->wraps);
   Unlock(&alloc_->lock, held);
 
   for (uint32_t i = 0; i < count; ++i) {
@@ -251,9 +256,10 @@ Status Store::CompactStep(uint32_t maxUnits, CompactReport* r) noexcept {
   as = LockAlloc(pool_, env_, &held);
   if (as != AllocStatus::kOk) return CompactAllocFailure(as);
   // A repair pass since the first walk coalesced the whole pool and moved the block starts; a
-  // sweep completed since may have given this window to another step, which merged in it.
+  // sweep completed or started since may have given this window (or part of it) to another step.
   bool merged = true;
-  if (AtomicLoad(&hdr_->gcCounter) == gc && AtomicLoad(&compact_->sweeps) == sweeps) {
+  if (AtomicLoad(&hdr_->gcCounter) == gc && AtomicLoad(&compact_->sweeps) == sweeps &&
+      AtomicLoad(&compact_->wraps) == wraps) {
     merged = MergeWindow(start, end, AtomicLoad(&hdr_->freeHead), r);
     if (r->done) {
       // The sweep is complete: the next window starts at firstUnit.

@@ -159,3 +159,41 @@ forEachEngine('free lists linked both ways', ({ make, other }) => {
     for (let i = 1; i < 8; i += 2) assert.strictEqual(s.get('p', `k${i}`), 'v'.repeat(100));
   });
 });
+
+// A step that takes the last window of a sweep, and, while it waits for a bucket lock, a step of
+// another handle that starts the next sweep at firstUnit and merges a run reaching into the first
+// step's window: the first step must then not merge (its walk is stale), and neither step may end
+// in a repair pass. The interleaving is forced by a hook on the pure-JS engine's lock acquisition.
+for (const second of ['js', 'native']) {
+  describe(`compaction steps of two sweeps in flight at once [js, then ${second}]`, () => {
+    it('the step of the old sweep does not merge over the new sweep\'s run: no repair pass, every entry intact', () => {
+      const a = Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine: 'js' });
+      const b = Store.attach(a.buffer, { engine: second });
+      try {
+        for (let i = 0; i < 10; i++) a.set('m', `k${i}`, 'v');
+        for (const i of [0, 1, 7]) a.delete('m', `k${i}`); // k7's block is the hole k2 moves into
+        const e = a._e;
+        Atomics.store(e.u32, AT.COMPACT_STATE.CURSOR, e.firstUnit + 1);
+        const repairs = a.stats().repairs;
+        const acquire = e.locks.acquire.bind(e.locks);
+        let fired = false;
+        e.locks.acquire = (w, ...rest) => {
+          if (!fired && w !== AT.ALLOC_STATE.LOCK) { // the first bucket lock of the first step's moves
+            fired = true;
+            b.compact({ maxBytes: 2 * 64, maxMs: 0 });
+          }
+          return acquire(w, ...rest);
+        };
+        a.compact({ maxMs: 0 });
+        assert.ok(fired, 'the second step ran in the middle of the first');
+        assert.strictEqual(a.stats().repairs, repairs, 'no repair pass');
+        for (let i = 0; i < 10; i++) assert.strictEqual(a.get('m', `k${i}`), [0, 1, 7].includes(i) ? undefined : 'v');
+        const v = b.verify();
+        assert.ok(v.ok, v.errors.join('\n'));
+      } finally {
+        b.close();
+        a.close();
+      }
+    });
+  });
+}

@@ -53,9 +53,10 @@ function park(e, u) {
   const size = SIZE_CLASSES[cls];
   if (k.count[cls] >= PER_CLASS || k.units + size > C.PARK_MAX_UNITS) return false;
   // A reader still walking the block reads a `next` out of its chain's range or a version that
-  // moved, and retries.
-  Atomics.store(u32, w + FLAGS, (C.FLAG_PARKED | (cls << CLASS_SHIFT)) >>> 0);
+  // moved, and retries. `next` first: a block marked PARKED always names its owner (killed between
+  // the two stores, it is an unreachable block that the repair pass frees).
   Atomics.store(u32, w + NEXT, e.locks.slot);
+  Atomics.store(u32, w + FLAGS, (C.FLAG_PARKED | (cls << CLASS_SHIFT)) >>> 0);
   k.blocks[cls * PER_CLASS + k.count[cls]++] = u;
   k.units += size;
   return true;

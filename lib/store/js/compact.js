@@ -198,7 +198,11 @@ function compactStep(e, maxUnits) {
     return r;
   }
   let start = Atomics.load(u32, CS.CURSOR);
-  if (start < e.firstUnit || start >= top) start = e.firstUnit;
+  if (start < e.firstUnit || start >= top) {
+    // A new sweep: the windows of the last one still in flight do not merge (CompactState.wraps).
+    start = e.firstUnit;
+    Atomics.add(u32, CS.WRAPS, 1);
+  }
   let u = start;
   let carried = 0;
   let count = 0;
@@ -228,6 +232,7 @@ function compactStep(e, maxUnits) {
   Atomics.add(u32, CS.STEPS, 1);
   const gc = Atomics.load(u32, GC_COUNTER);
   const sweeps = Atomics.load(u32, CS.SWEEPS);
+  const wraps = Atomics.load(u32, CS.WRAPS);
   e.locks.release(ALLOC_LOCK);
 
   for (let i = 0; i < count; i++) moveEntry(e, entries[i], start, end, r);
@@ -236,7 +241,8 @@ function compactStep(e, maxUnits) {
   let merged = true;
   // A repair pass since the first walk moved the block starts; a sweep completed since may have
   // given this window to another step.
-  if (Atomics.load(u32, GC_COUNTER) === gc && Atomics.load(u32, CS.SWEEPS) === sweeps) {
+  if (Atomics.load(u32, GC_COUNTER) === gc && Atomics.load(u32, CS.SWEEPS) === sweeps &&
+      Atomics.load(u32, CS.WRAPS) === wraps) {
     merged = mergeWindow(e, start, end, u32[FREE_HEAD], r);
     if (r[7]) {
       Atomics.store(u32, CS.CURSOR, 0);
