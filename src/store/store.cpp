@@ -89,11 +89,15 @@ Store::~Store() {
 void Store::Close() noexcept {
   if (closed_) return;
   FlushCounters();
-  // Parked blocks go back before the slot that names them is released (a block left parked when
-  // the allocator lock timed out names a released slot: the next repair pass frees it).
+  // Parked blocks go back before the slot that names them is released. Blocks left parked (the
+  // allocator lock timed out) keep the slot claimed and marked dead instead: a released slot
+  // could be claimed by a new handle first, whose repair passes would then keep them as its own.
+  // A dead slot is gone for every repair pass, which frees the blocks and then the slot.
   ReturnParked();
   UnregisterLiveSlot(base_, env_.selfSlot);
-  ReleaseOwnerSlot(owners_, env_.selfSlot);
+  if (parkedUnits_ == 0 || !MarkOwnerSlotDead(owners_, env_.selfSlot, env_.self)) {
+    ReleaseOwnerSlot(owners_, env_.selfSlot);
+  }
   closed_ = true;
 }
 

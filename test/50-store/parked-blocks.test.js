@@ -12,7 +12,7 @@ const { Store } = require('../../lib/store/store');
 const { Segment } = require('../../lib/segment/segment');
 const { AT } = require('../../lib/layout/layout');
 const { forEachEngine, uniqueName } = require('../helpers/engines');
-const { tempDir } = require('../helpers/process');
+const { tempDir, spawnChild, until } = require('../helpers/process');
 const { inProcess, announced } = require('../helpers/actors');
 const { valueOf } = require('../helpers/children/parked-actor');
 
@@ -195,6 +195,37 @@ describe('parked blocks across processes', function () {
       Segment.unlink({ name });
     }
   });
+
+  for (const engine of ['native', 'js']) {
+    it(`a ${engine} handle closed while another process holds the allocator lock: its slot stays claimed (dead) until a repair pass frees the parked blocks, so a new handle cannot inherit them`, async () => {
+      const name = uniqueName('parkedclose');
+      const a = Store.create({ name, size: 1 << 20, engine, lockTimeoutMs: 200 });
+      const holder = spawnChild(path.join(__dirname, '..', 'helpers', 'children', 'alloc-holder.js'), [name]);
+      const other = engine === 'js' ? 'native' : 'js';
+      const b = Store.open({ name, engine: other, lockTimeoutMs: 200 }); // the one that repairs
+      let c = null;
+      try {
+        a.set('ns', 'k', 'a'.repeat(100));
+        a.set('ns', 'k', 'b'.repeat(1000)); // the first block parked
+        assert.strictEqual(a.stats().bytesParked, 3 * UNIT);
+        await until(() => holder.output().includes('held'), 'the holder to take the allocator lock');
+        a.close(); // cannot give the block back: the allocator lock's holder is alive
+        // A new handle claims the lowest free slot: had a released its slot, this one would now
+        // be named by the parked block, which every other handle's repair pass then keeps.
+        c = Store.open({ name, engine, lockTimeoutMs: 200 });
+        holder.c.kill('SIGKILL');
+        await holder.exited;
+        const v = clean(b); // a repair pass (the holder is gone) frees the closed handle's block
+        assert.strictEqual(v.entries, 1);
+        assert.strictEqual(c.get('ns', 'k'), 'b'.repeat(1000));
+      } finally {
+        holder.c.kill('SIGKILL');
+        b.close();
+        if (c) c.close();
+        Segment.unlink({ name });
+      }
+    });
+  }
 
   for (const engine of ['native', 'js']) {
     // The other engine recovers: each engine's repair pass frees the other's parked blocks.

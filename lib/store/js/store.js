@@ -135,9 +135,19 @@ class JsEngine {
   close() {
     if (this.closed) return;
     flushCounters(this);
-    // Parked blocks go back before the slot that names them is released (a block left parked
-    // when the allocator lock timed out names a released slot: the next repair pass frees it).
+    // Parked blocks go back before the slot that names them is released. Blocks left parked (the
+    // allocator lock timed out) keep the slot claimed and marked dead instead (as native's Close):
+    // a released slot could be claimed by a new handle first, whose repair passes would then keep
+    // them as its own; a dead slot is gone for every repair pass, which frees them and the slot.
     cache.returnParked(this, repairs.repair);
+    if (this.cache.units !== 0) {
+      this.owners.unwatch(this.watch);
+      this.watch = 0;
+      if (this.owners.markDead(this.locks.slot, this.identity)) {
+        this.closed = true;
+        return;
+      }
+    }
     this._releaseSlot();
     this.closed = true;
   }
