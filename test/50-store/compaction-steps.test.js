@@ -180,7 +180,7 @@ for (const second of ['js', 'native']) {
         e.locks.acquire = (w, ...rest) => {
           if (!fired && w !== AT.ALLOC_STATE.LOCK) { // the first bucket lock of the first step's moves
             fired = true;
-            b.compact({ maxBytes: 2 * 64, maxMs: 0 });
+            b.compact({ maxBytes: 2 * C.UNIT, maxMs: 0 });
           }
           return acquire(w, ...rest);
         };
