@@ -100,6 +100,10 @@ class Broadcast extends RegionHandle {
     const slot = claimOwner(s);
     Atomics.store(s.u32, R.partyWord(slot, R.CURSOR), Atomics.load(s.u32, R.TAIL));
     Atomics.store(s.u32, R.partyWord(slot, R.ROLES), roles);
+    // A publisher counts a subscriber in maxLag only once its roles say so: records published
+    // between the first read of the tail and then may already have lapped that cursor. Read again,
+    // now that publishers keeping below capacity see it: it starts at no older a record.
+    if (roles & R.SUBSCRIBE) Atomics.store(s.u32, R.partyWord(slot, R.CURSOR), Atomics.load(s.u32, R.TAIL));
     return slot;
   }
 
