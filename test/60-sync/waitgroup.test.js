@@ -3,7 +3,9 @@
 const assert = require('assert');
 const { WaitGroup, Mutex, ShmError } = require('../../index');
 const { addon } = require('../../lib/base/native');
-const { uniqueName, removeShm } = require('../helpers/process');
+const { uniqueName, removeShm, until } = require('../helpers/process');
+const { Region } = require('../../lib/sync/region');
+const { W } = require('../../lib/layout/layout');
 const { actor, allSay } = require('../helpers/sync-actors');
 
 const withAddon = addon ? describe : describe.skip;
@@ -100,7 +102,9 @@ describe('WaitGroup', () => {
     const gates = [WaitGroup.open({ buffer }), WaitGroup.open({ buffer, byteOffset: B })];
     gates[0].add(1);
     const a = actor('wg-rounds', { buffer }, { gates: [0, B], finish: 2 * B, words: 3 * B, wordCount: 1, rounds: 1 });
-    await new Promise((r) => setTimeout(r, 100));
+    // Killed only once it sleeps in the gate's wait (the gate counts its sleepers).
+    const sleepers = new Int32Array(buffer, 0, B / Int32Array.BYTES_PER_ELEMENT);
+    await until(() => Atomics.load(sleepers, Region.field(W.WAIT_GROUP_STATE.SLEEPERS)) > 0, 'the worker to sleep in wait()');
     await a.kill();
     assert.strictEqual(await a.exited, 1);
   });
