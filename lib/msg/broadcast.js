@@ -72,8 +72,7 @@ class Broadcast extends RegionHandle {
     super(token, where, 'broadcast');
     const buffer = this.buffer;
     const at = where.byteOffset;
-    if (shape) region.stamp(buffer, at, C.MSG_KIND_BROADCAST, shape.capacity, shape.messageBytes);
-    const h = region.checkShape(buffer, at, C.MSG_KIND_BROADCAST, LIMITS);
+    const h = region.checkShape(buffer, at, C.MSG_KIND_BROADCAST, LIMITS, shape);
     const { bytes } = h;
     this.capacity = h.capacity;
     const u32 = new Uint32Array(buffer, at, bytes / WORD);

@@ -77,8 +77,7 @@ class MpmcQueue extends RegionHandle {
     super(token, where, 'queue');
     const buffer = this.buffer;
     const at = where.byteOffset;
-    if (shape) region.stamp(buffer, at, C.MSG_KIND_MPMC, shape.capacity, shape.messageBytes);
-    const h = region.checkShape(buffer, at, C.MSG_KIND_MPMC, LIMITS);
+    const h = region.checkShape(buffer, at, C.MSG_KIND_MPMC, LIMITS, shape);
     const { bytes } = h;
     this.capacity = h.capacity;
     this.#mask = h.capacity - 1;

@@ -120,9 +120,11 @@ function checkHeader(buffer, byteOffset, kind) {
  * Checks the header of an existing region of `kind` whose capacity counts slots or nodes of
  * `elementSize` payload bytes: the shape must be allowed (`limits`: { minCapacity, maxCapacity,
  * maxMessageBytes, maxBytes, bytesFor(capacity, messageBytes), what }) and fit in the memory.
- * Returns { capacity, messageBytes, bytes }.
+ * Returns { capacity, messageBytes, bytes }. With `shape` ({ capacity, messageBytes }: a region
+ * being created) the header is stamped first.
  */
-function checkShape(buffer, byteOffset, kind, limits) {
+function checkShape(buffer, byteOffset, kind, limits, shape) {
+  if (shape) stamp(buffer, byteOffset, kind, shape.capacity, shape.messageBytes);
   const h = checkHeader(buffer, byteOffset, kind);
   const { what } = limits;
   if (h.capacity > limits.maxCapacity || h.capacity < limits.minCapacity || h.elementSize < 1 ||

@@ -104,11 +104,8 @@ class Wal {
     const c = this.control;
     c.lockAppend();
     try {
-      if (c.failed) throw new ShmError('ERR_PERSIST_IO', 'persist: the log failed to sync earlier; the store refuses writes until it is reopened');
-      if (c.startLsn !== this.fileStart) this.#reopen();
-      const lsn = c.tail;
+      const lsn = this.#place(buf.length);
       const need = FILE_HEADER + (lsn - this.fileStart) + buf.length;
-      if (need > c.fileBytes) this.#extend(need);
       sealRecord(buf, lsn);
       const at = FILE_HEADER + (lsn - this.fileStart);
       if (io.mapped && need <= c.fileBytes) {
@@ -143,11 +140,8 @@ class Wal {
     if (!io.mapped) return 0;
     c.lockAppend();
     try {
-      if (c.failed) throw new ShmError('ERR_PERSIST_IO', 'persist: the log failed to sync earlier; the store refuses writes until it is reopened');
-      if (c.startLsn !== this.fileStart) this.#reopen();
-      const lsn = c.tail;
+      const lsn = this.#place(buf.length);
       const need = FILE_HEADER + (lsn - this.fileStart) + buf.length;
-      if (need > c.fileBytes) this.#extend(need);
       if (need > c.fileBytes) return 0;
       const expiresAt = apply();
       setExpiry(buf, expiresAt);
@@ -159,6 +153,19 @@ class Wal {
     } finally {
       c.unlockAppend();
     }
+  }
+
+  // Under the append lock: the LSN a record of `length` bytes gets, the file extended to hold its
+  // end where it can be (a refused extension leaves it shorter: the caller checks). Throws when an
+  // earlier sync failed. Returns a number, not an object: every logged write comes here.
+  #place(length) {
+    const c = this.control;
+    if (c.failed) throw new ShmError('ERR_PERSIST_IO', 'persist: the log failed to sync earlier; the store refuses writes until it is reopened');
+    if (c.startLsn !== this.fileStart) this.#reopen();
+    const lsn = c.tail;
+    const need = FILE_HEADER + (lsn - this.fileStart) + length;
+    if (need > c.fileBytes) this.#extend(need);
+    return lsn;
   }
 
   // The tail of the log file this handle has open, read so that a checkpoint switching files

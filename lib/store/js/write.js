@@ -291,8 +291,10 @@ function setOnce(e, nsId, kl, h, src, vl, enc, cls, larger, state) {
   if (old) {
     // The old block is parked for this handle's next write, or freed (with the old value's large
     // block, if any).
-    e.freeList[0] = old;
-    if (!cache.park(e, old)) st = freeBlocks(e, e.freeList, 1);
+    if (!cache.park(e, old)) {
+      e.freeList[0] = old;
+      st = freeBlocks(e, e.freeList, 1);
+    }
   } else {
     u32[bw + B_COUNT]++;
     Atomics.add(u32, e.nsBase + NS_COUNT + nsId * NS_WORDS, 1);
