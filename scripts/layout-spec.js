@@ -429,6 +429,13 @@ const constants = {
   POOL_CLASSES_OFFSET: 8256,
   POOL_MEMORY_BLOCKS_OFFSET: 8512,
   POOL_RECHECK_MS: 50,
+  // Waking in batches (format.md §17, "Waiting"): a sleeper may ask to be woken only once
+  // `wanted` blocks were freed since it registered (at most POOL_WAKE_BATCH_MAX), so that a
+  // party freeing blocks one by one pays one futex wake per batch rather than one per block; a
+  // sleeper that asked for more than one sleeps at most POOL_BATCH_WAIT_MS before trying again,
+  // which bounds what a batch that never fills (the other holders keep their blocks) delays it.
+  POOL_WAKE_BATCH_MAX: 8,
+  POOL_BATCH_WAIT_MS: 1,
   // Persistence (docs/format.md §16): the write-ahead log, its records and the control segment
   // that the processes writing one persisted store share. Why these numbers: the magics read
   // 'SWAL' and 'SPCT' in memory order. A log file starts with a 64-byte header; a record has a
@@ -921,7 +928,9 @@ const structs = {
       ['waiters', 'u32', 20],
       ['released', 'u32', 24],
       ['classCount', 'u32', 28],
-      ['reserved', 'u8', 32, 32],
+      ['wanted', 'u32', 32],
+      ['freed', 'u32', 36],
+      ['reserved', 'u8', 40, 24],
     ],
   },
   PoolBlock: {

@@ -223,6 +223,8 @@ const C = Object.freeze({
   POOL_CLASSES_OFFSET: 0x2040,
   POOL_MEMORY_BLOCKS_OFFSET: 0x2140,
   POOL_RECHECK_MS: 0x32,
+  POOL_WAKE_BATCH_MAX: 8,
+  POOL_BATCH_WAIT_MS: 1,
   WAL_MAGIC: 0x4c415753,
   WAL_FORMAT_VERSION: 2,
   WAL_OLDEST_VERSION: 1,
@@ -609,7 +611,9 @@ const S = Object.freeze({
     WAITERS: 20,
     RELEASED: 24,
     CLASS_COUNT: 28,
-    RESERVED: 32,
+    WANTED: 32,
+    FREED: 36,
+    RESERVED: 40,
   }),
   POOL_BLOCK: Object.freeze({
     SIZE: 64,
@@ -1083,6 +1087,8 @@ const W = Object.freeze({
     WAITERS: 5,
     RELEASED: 6,
     CLASS_COUNT: 7,
+    WANTED: 8,
+    FREED: 9,
   }),
   POOL_BLOCK: Object.freeze({
     WORDS: 16,

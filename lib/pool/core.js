@@ -13,6 +13,7 @@ const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
 const { OwnerTable, identityOf, GONE } = require('../ownership/owners');
 const { Spinner, spinFor, park, parkAsync, wakeAll, abortable, timeoutOf, asyncOptions } = require('../msg/park');
+
 // The msg room's error helper: a ShmError with the stable code and its numeric status.
 const { msgError: poolError } = require('../msg/errors');
 
@@ -20,6 +21,8 @@ const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const HDR = C.POOL_HEADER_OFFSET / WORD;
 const WAITERS = HDR + W.POOL_HEADER.WAITERS;
 const RELEASED = HDR + W.POOL_HEADER.RELEASED;
+const WANTED = HDR + W.POOL_HEADER.WANTED;
+const FREED = HDR + W.POOL_HEADER.FREED;
 const OWNERS = C.POOL_OWNERS_OFFSET / WORD;
 const RECORD_WORDS = W.POOL_BLOCK.WORDS;
 const STATE = W.POOL_BLOCK.STATE;
@@ -28,6 +31,7 @@ const HOLDER = C.POOL_HOLDER_MASK;
 const GEN_SHIFT = C.POOL_GEN_SHIFT;
 const INDEX = C.POOL_INDEX_MASK;
 const RECHECK_MS = C.POOL_RECHECK_MS;
+const BATCH_WAIT_MS = C.POOL_BATCH_WAIT_MS;
 // An exhausted acquire runs the reclaim pass, which may read /proc for each holder of another
 // process: at most once per this many ms per handle, so that a party spinning on tryAcquire()
 // while the others hold every block does not turn into a stream of /proc reads.
@@ -108,12 +112,30 @@ class PoolCore {
     return n;
   }
 
-  // Wakes the parties waiting for a free block, if any registered (format.md §17, "Waiting").
-  #wake() {
+  // After `n` blocks were freed: wakes the parties waiting for a free block, if any registered and
+  // as many frees as they asked for were counted since (format.md §17, "Waiting"). With no waiter
+  // a free writes nothing here: the state word was its one write.
+  #wake(n) {
     const u32 = this.u32;
-    if (Atomics.load(u32, WAITERS) !== 0 && Atomics.exchange(u32, WAITERS, 0) !== 0) {
+    if (Atomics.load(u32, WAITERS) === 0) return;
+    if (Atomics.add(u32, FREED, n) + n < Atomics.load(u32, WANTED)) return;
+    if (Atomics.exchange(u32, WAITERS, 0) !== 0) {
+      // Reset before `released` moves: a party that registers after that move counts from 0.
+      Atomics.store(u32, WANTED, 0);
+      Atomics.store(u32, FREED, 0);
       Atomics.add(u32, RELEASED, 1);
       wakeAll(this.#i32, RELEASED);
+    }
+  }
+
+  // Registers a sleeper that asks to be woken after `batch` frees: `wanted` becomes the smallest
+  // batch any registered sleeper asked for (0: none asked, the first free wakes).
+  #register(batch) {
+    const u32 = this.u32;
+    Atomics.add(u32, WAITERS, 1);
+    for (;;) {
+      const w = Atomics.load(u32, WANTED);
+      if ((w !== 0 && w <= batch) || Atomics.compareExchange(u32, WANTED, w, batch) === w) return;
     }
   }
 
@@ -147,15 +169,20 @@ class PoolCore {
     return this.reclaim() > 0 ? attempt() : 0;
   }
 
-  // Waiting for a free block (format.md §17, "Waiting"): read `released`, register in `waiters`,
-  // try, sleep while `released` is unchanged. Reading `released` before registering is what
-  // makes a wake-up impossible to lose: a releaser that misses this registration (another
-  // releaser took the count back to 0 first) follows one that bumped `released` after it was
-  // read here. A sleep lasts at most RECHECK_MS, after which the attempt (and its reclaim pass,
-  // which frees the blocks of holders that died) runs again.
+  // Waiting for a free block (format.md §17, "Waiting"): read `released`, register in `waiters`
+  // (and the batch asked for in `wanted`), try, sleep while `released` is unchanged. Reading
+  // `released` before registering is what makes a wake-up impossible to lose: a releaser that
+  // misses this registration (another releaser took the count back to 0 first) follows one that
+  // bumped `released` after it was read here. A sleep lasts at most RECHECK_MS, after which the
+  // attempt (and its reclaim pass, which frees the blocks of holders that died) runs again; a
+  // sleep that asked for a batch of more than one free lasts at most BATCH_WAIT_MS, and the
+  // sleeps after one that ended so ask for one.
 
-  /** Runs attempt() (a handle or 0) until it gets a handle or `timeout` ms pass: the handle or 0. */
-  block(attempt, timeout) {
+  /**
+   * Runs attempt() (a handle or 0) until it gets a handle or `timeout` ms pass: the handle or 0.
+   * A sleep asks to be woken after `batch` frees (1: the first).
+   */
+  block(attempt, timeout, batch = 1) {
     const first = attempt();
     if (first !== 0 || timeout <= 0) return first;
     // A block released within a few microseconds is taken without a system call on either side.
@@ -163,14 +190,18 @@ class PoolCore {
     if (spun !== 0) return spun;
     const deadline = performance.now() + timeout;
     const u32 = this.u32;
+    let ask = batch;
     for (;;) {
       const seen = Atomics.load(u32, RELEASED);
-      Atomics.add(u32, WAITERS, 1);
+      this.#register(ask);
       const h = attempt();
       if (h !== 0) return h;
       const left = deadline - performance.now();
       if (left <= 0) return 0;
-      park(this.#i32, RELEASED, seen, Math.min(left, RECHECK_MS));
+      const ms = Math.min(left, ask > 1 ? BATCH_WAIT_MS : RECHECK_MS);
+      park(this.#i32, RELEASED, seen, ms);
+      // Not woken (the sleep ran out, or ended early): from now on the first free wakes.
+      if (Atomics.load(u32, RELEASED) === seen) ask = 1;
       this.usable();
     }
   }
@@ -183,7 +214,7 @@ class PoolCore {
       signal?.throwIfAborted();
       this.usable();
       const seen = Atomics.load(u32, RELEASED);
-      Atomics.add(u32, WAITERS, 1);
+      this.#register(1);
       const h = attempt();
       if (h !== 0) return h;
       const left = deadline - performance.now();
@@ -224,7 +255,7 @@ class PoolCore {
   /** Frees a held block (any handle may); wakes the waiters. Returns the block index. */
   release(handle, what = 'release') {
     const index = this.#move(handle, 0, what);
-    this.#wake();
+    this.#wake(1);
     return index;
   }
 
@@ -258,7 +289,7 @@ class PoolCore {
       }
       if (gone && Atomics.compareExchange(this.u32, w, s, withHolder(s, 0)) === s) n++;
     }
-    if (n > 0) this.#wake();
+    if (n > 0) this.#wake(n);
     return n;
   }
 

@@ -25,6 +25,7 @@ class FixedPool extends PoolHandle {
   #stride;
   #size;
   #count;
+  #batch;
 
   /** @private Use create() or open(). */
   constructor(token, where, shape) {
@@ -41,6 +42,10 @@ class FixedPool extends PoolHandle {
     // The shape under the subclass's names (blockSize/blockCount, recordSize/capacity).
     this[Class.OPTIONS.size] = blockSize;
     this[Class.OPTIONS.count] = blockCount;
+    // A blocked acquire asks to be woken once half the blocks, at most POOL_WAKE_BATCH_MAX, were
+    // freed (format.md §17, "Waiting"): a consumer releasing handed-off blocks one by one then
+    // wakes the producer once per batch, and the producer takes the batch without sleeping.
+    this.#batch = Math.max(1, Math.min(C.POOL_WAKE_BATCH_MAX, blockCount >>> 1));
     this.#stride = strideOf(blockSize);
     this.#data = where.byteOffset + dataOffset(blockCount);
     this.#views = new Array(blockCount);
@@ -115,7 +120,7 @@ class FixedPool extends PoolHandle {
   acquire(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.#core.usable();
-    const got = this.#got(this.#core.block(this.#tryOnce, timeout));
+    const got = this.#got(this.#core.block(this.#tryOnce, timeout, this.#batch));
     if (got === null) throw exhausted(`${this.constructor.NAME}.acquire()`, timeout);
     return got;
   }

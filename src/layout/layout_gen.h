@@ -227,6 +227,8 @@ inline constexpr uint64_t kPoolMaxClasses = 0x20ULL;
 inline constexpr uint64_t kPoolClassesOffset = 0x2040ULL;
 inline constexpr uint64_t kPoolMemoryBlocksOffset = 0x2140ULL;
 inline constexpr uint64_t kPoolRecheckMs = 0x32ULL;
+inline constexpr uint64_t kPoolWakeBatchMax = 8ULL;
+inline constexpr uint64_t kPoolBatchWaitMs = 1ULL;
 inline constexpr uint64_t kWalMagic = 0x4c415753ULL;
 inline constexpr uint64_t kWalFormatVersion = 2ULL;
 inline constexpr uint64_t kWalOldestVersion = 1ULL;
@@ -875,7 +877,9 @@ struct PoolHeader {
   uint32_t waiters;
   uint32_t released;
   uint32_t classCount;
-  uint8_t reserved[32];
+  uint32_t wanted;
+  uint32_t freed;
+  uint8_t reserved[24];
 };
 static_assert(sizeof(PoolHeader) == 64, "PoolHeader size");
 static_assert(offsetof(PoolHeader, magic) == 0, "PoolHeader.magic");
@@ -886,7 +890,9 @@ static_assert(offsetof(PoolHeader, blockCount) == 16, "PoolHeader.blockCount");
 static_assert(offsetof(PoolHeader, waiters) == 20, "PoolHeader.waiters");
 static_assert(offsetof(PoolHeader, released) == 24, "PoolHeader.released");
 static_assert(offsetof(PoolHeader, classCount) == 28, "PoolHeader.classCount");
-static_assert(offsetof(PoolHeader, reserved) == 32, "PoolHeader.reserved");
+static_assert(offsetof(PoolHeader, wanted) == 32, "PoolHeader.wanted");
+static_assert(offsetof(PoolHeader, freed) == 36, "PoolHeader.freed");
+static_assert(offsetof(PoolHeader, reserved) == 40, "PoolHeader.reserved");
 
 struct PoolBlock {
   uint32_t state;
@@ -1390,6 +1396,8 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kPoolClassesOffset, "POOL_CLASSES_OFFSET") \
   X(kPoolMemoryBlocksOffset, "POOL_MEMORY_BLOCKS_OFFSET") \
   X(kPoolRecheckMs, "POOL_RECHECK_MS") \
+  X(kPoolWakeBatchMax, "POOL_WAKE_BATCH_MAX") \
+  X(kPoolBatchWaitMs, "POOL_BATCH_WAIT_MS") \
   X(kWalMagic, "WAL_MAGIC") \
   X(kWalFormatVersion, "WAL_FORMAT_VERSION") \
   X(kWalOldestVersion, "WAL_OLDEST_VERSION") \
@@ -1720,6 +1728,8 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(PoolHeader, "POOL_HEADER", waiters, "WAITERS") \
   X(PoolHeader, "POOL_HEADER", released, "RELEASED") \
   X(PoolHeader, "POOL_HEADER", classCount, "CLASS_COUNT") \
+  X(PoolHeader, "POOL_HEADER", wanted, "WANTED") \
+  X(PoolHeader, "POOL_HEADER", freed, "FREED") \
   X(PoolHeader, "POOL_HEADER", reserved, "RESERVED") \
   X(PoolBlock, "POOL_BLOCK", state, "STATE") \
   X(PoolBlock, "POOL_BLOCK", length, "LENGTH") \

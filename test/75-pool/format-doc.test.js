@@ -152,4 +152,40 @@ describe('ObjectPool and MemoryPool: the bytes of docs/format.md §17', () => {
     assert.deepStrictEqual([Atomics.load(words, 20 / 4), Atomics.load(words, 24 / 4)], [0, 1]);
     pool.close();
   });
+
+  it('a waiter that asks for a batch of k frees is woken by the k-th; wanted is the smallest batch asked', () => {
+    // A waiter written from "Waiting": read released, add 1 to waiters, lower wanted to k by CAS.
+    const buffer = new SharedArrayBuffer(BufferPool.bytesFor(6, 8));
+    const pool = BufferPool.create({ buffer, blockSize: 8, blockCount: 6 });
+    const words = new Uint32Array(buffer);
+    const [WAITERS, RELEASED, WANTED, FREED] = [20 / 4, 24 / 4, 32 / 4, 36 / 4];
+    const register = (k) => {
+      Atomics.add(words, WAITERS, 1);
+      for (;;) {
+        const w = Atomics.load(words, WANTED);
+        if ((w !== 0 && w <= k) || Atomics.compareExchange(words, WANTED, w, k) === w) return;
+      }
+    };
+    const held = Array.from({ length: 6 }, () => pool.acquire(0).handle);
+    // With nobody registered a release writes only the block's state word.
+    pool.release(held[0]);
+    assert.deepStrictEqual([WAITERS, RELEASED, WANTED, FREED].map((i) => Atomics.load(words, i)), [0, 0, 0, 0]);
+    held[0] = pool.acquire(0).handle;
+    register(4);
+    register(3); // another waiter asks for fewer: wanted is lowered
+    register(5); // and one that asks for more leaves it
+    assert.strictEqual(Atomics.load(words, WANTED), 3);
+    pool.release(held[1]);
+    pool.release(held[2]);
+    assert.deepStrictEqual([WAITERS, RELEASED, WANTED, FREED].map((i) => Atomics.load(words, i)), [3, 0, 3, 2]);
+    pool.release(held[3]); // the third free: one wake-up for every sleeper, and the words start over
+    assert.deepStrictEqual([WAITERS, RELEASED, WANTED, FREED].map((i) => Atomics.load(words, i)), [0, 1, 0, 0]);
+    // Closing (like the reclaim pass) frees n blocks at once and counts n: the handle's 3 blocks
+    // wake a waiter that asked for 2.
+    register(2);
+    const holders = Array.from({ length: 6 }, (_, i) => Atomics.load(words, (8256 + 64 * i) / 4) & 0xffff);
+    assert.deepStrictEqual(holders.filter((o) => o === 1).length, 3); // the creating handle's record
+    pool.close(); // closing frees its 3 blocks at once: 3 >= 2
+    assert.deepStrictEqual([WAITERS, RELEASED, WANTED, FREED].map((i) => Atomics.load(words, i)), [0, 2, 0, 0]);
+  });
 });

@@ -1,0 +1,117 @@
+'use strict';
+// Waking in batches (docs/format.md §17, "Waiting"): a blocked acquire() of a buffer or object
+// pool asks to be woken once half the blocks (at most 8) were freed, so that a consumer releasing
+// handed-off blocks one by one wakes the producer once per batch. What a user relies on: a single
+// release still reaches a waiter (the batch wait is bounded), a waiter terminated while it waits
+// for a batch leaves nothing that stops the next one, and a stream of hand-offs between threads
+// delivers every payload exactly once, in order, with every block back in the pool at the end.
+const assert = require('assert');
+const path = require('path');
+const { Worker } = require('worker_threads');
+const { BufferPool, ObjectPool, MpmcQueue } = require('../../index');
+const { C, W } = require('../../lib/layout/layout');
+const { until } = require('../helpers/process');
+
+const POOLS = path.join(__dirname, '..', 'helpers', 'children', 'pools-child.js');
+const HANDOFF = path.join(__dirname, '..', 'helpers', 'children', 'handoff-worker.js');
+const HDR = C.POOL_HEADER_OFFSET / Uint32Array.BYTES_PER_ELEMENT;
+
+function fullPool(Class, count) {
+  const shape = Class === BufferPool ? { blockSize: 64, blockCount: count } : { recordSize: 64, capacity: count };
+  const buffer = new SharedArrayBuffer(Class.bytesFor(count, 64));
+  const pool = Class.create({ buffer, ...shape });
+  const held = [];
+  for (let i = 0; i < count; i++) held.push(pool.acquire(0).handle);
+  return { buffer, pool, held, header: new Uint32Array(buffer, C.POOL_HEADER_OFFSET, W.POOL_HEADER.WORDS) };
+}
+
+// A worker in acquire() on the full pool in `buffer`; resolves `got` with the handle it gets.
+function waiter(buffer, kind) {
+  const w = new Worker(POOLS, { workerData: { mode: 'wait', buffer, kind } });
+  const got = new Promise((resolve, reject) => {
+    w.on('message', (m) => { if (m.startsWith('got ')) resolve(Number(m.slice(4))); });
+    w.once('error', reject);
+  });
+  return { w, got };
+}
+
+// Resolves once more than `before` waiters registered (`waiters` of the header). A waiter asks
+// for its batch in `wanted` first and for one free after a batch wait of 1 ms ran out, so what
+// `wanted` holds by then is not checked here (format-doc.test.js checks the words).
+const registered = (header, before = 0) => until(() => Atomics.load(header, HDR + W.POOL_HEADER.WAITERS) > before,
+  'a waiter registered', 30000);
+
+describe('Pools: waking in batches', () => {
+  for (const Class of [BufferPool, ObjectPool]) {
+    it(`${Class.name}: a waiter on 16 blocks (a batch of 8) gets the one block released`, async function () {
+      this.timeout(60000);
+      const { buffer, pool, held, header } = fullPool(Class, 16);
+      const { w, got } = waiter(buffer, Class === BufferPool ? 'buffer' : 'object');
+      await registered(header);
+      pool.release(held[5]);
+      const handle = await got;
+      assert.strictEqual(handle & 0xffff, held[5] & 0xffff);
+      assert.strictEqual(handle >>> 16, (held[5] >>> 16) + 1);
+      const s = pool.stats();
+      assert.deepStrictEqual([s.free, s.held, s.mine], [0, 16, 15]);
+      await w.terminate();
+      pool.close();
+    });
+  }
+
+  it('pools of 6 blocks (a batch of 3) and of 1 block (no batch): the waiter gets the block released', async function () {
+    this.timeout(60000);
+    for (const count of [6, 1]) {
+      const { buffer, pool, held, header } = fullPool(BufferPool, count);
+      const { w, got } = waiter(buffer, 'buffer');
+      await registered(header);
+      pool.release(held[0]);
+      assert.strictEqual((await got) & 0xffff, held[0] & 0xffff);
+      await w.terminate();
+      pool.close();
+    }
+  });
+
+  it('terminate() of a worker waiting for a batch: the next waiter still gets a single released block', async function () {
+    this.timeout(60000);
+    const { buffer, pool, held, header } = fullPool(BufferPool, 16);
+    const first = waiter(buffer, 'buffer');
+    await registered(header);
+    await first.w.terminate();
+    // Its registrations stay (waiters, wanted): the next waiter's own wait is what must work.
+    const second = waiter(buffer, 'buffer');
+    await registered(header, Atomics.load(header, HDR + W.POOL_HEADER.WAITERS));
+    pool.release(held[9]);
+    assert.strictEqual((await second.got) & 0xffff, held[9] & 0xffff);
+    const s = pool.stats();
+    assert.deepStrictEqual([s.free, s.held], [0, 16]);
+    await second.w.terminate();
+    // The terminated waiter held nothing; the pool is whole once the main handle lets go.
+    pool.close();
+    const again = BufferPool.open({ buffer });
+    assert.strictEqual(again.reclaim(), 1); // the second waiter's block (its worker is gone)
+    assert.deepStrictEqual(again.stats(), { blockCount: 16, free: 16, held: 0, mine: 0 });
+    again.close();
+  });
+
+  it('20000 hand-offs between two worker threads through 16 blocks: each once, in order, every block back', async function () {
+    this.timeout(120000);
+    const n = 20000;
+    const poolBuffer = new SharedArrayBuffer(BufferPool.bytesFor(16, 4096));
+    const queueBuffer = new SharedArrayBuffer(MpmcQueue.bytesFor(16, { messageBytes: 16 }));
+    const pool = BufferPool.create({ buffer: poolBuffer, blockCount: 16, blockSize: 4096 });
+    const q = MpmcQueue.create({ buffer: queueBuffer, capacity: 16, messageBytes: 16 });
+    const run = (role) => new Promise((resolve, reject) => {
+      const w = new Worker(HANDOFF, { workerData: { role, pool: poolBuffer, queue: queueBuffer, n } });
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    const [produced, consumed] = await Promise.all([run('produce'), run('consume')]);
+    assert.strictEqual(produced, 'done');
+    assert.deepStrictEqual(consumed, { count: n, sum: (n * (n - 1)) / 2, bad: 0 });
+    assert.deepStrictEqual(pool.stats(), { blockCount: 16, free: 16, held: 0, mine: 0 });
+    assert.strictEqual(q.size, 0);
+    q.close();
+    pool.close();
+  });
+});
