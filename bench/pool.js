@@ -6,12 +6,15 @@
 // releases it) against postMessage of a copied 1 MiB Buffer, postMessage transferring a fresh
 // ArrayBuffer, and (processes) child_process IPC with the 'advanced' serialization. Each case
 // runs in its own child process (bench/lib/pool-case.js) from the declared list below; the table
-// shows the median over runs of the time per hand-off and the ratios the issue's goal names.
+// shows the median over runs of the time and of the CPU time (both sides) per hand-off, the ratios
+// the issue's goal names, and the futex calls per hand-off of the pool's two sides.
 // Then the operations of one thread (bench/lib/pool-ops-case.js, a child process per case):
 // acquire+release of the buffer and object pools against an in-process free-list array, and
 // memory-pool allocate+free against Buffer.allocUnsafe left to the garbage collector.
 // Results: bench/results/pool-latest.json.
-//   node bench/pool.js [--quick] [--only <substring>] [--runs N] [--no-save]
+//   node bench/pool.js [--quick] [--only <substring>] [--runs N] [--window W] [--no-save]
+// --window: the payloads in flight, the same for every transport (pool blocks and queue slots;
+// acknowledged messages); a power of two from 2 to 1024, default 16.
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -28,6 +31,8 @@ const CASE = path.join(__dirname, 'lib', 'pool-case.js');
 const RESULTS = path.join(__dirname, 'results', 'pool-latest.json');
 const SIZE = 1 << 20;
 const N = quick ? 100 : 400;
+const WINDOW = Number(value('--window', 16));
+if (!Number.isInteger(Math.log2(WINDOW)) || WINDOW < 2 || WINDOW > 1024) throw new RangeError(`--window ${WINDOW}: a power of two from 2 to 1024`);
 
 // The declared cases: [transport, topology].
 const CASES = [
@@ -55,11 +60,13 @@ const OPS_LABELS = {
 
 function runCase(c) {
   const [transport, topology] = c;
-  const desc = { id: `bench-${process.pid}-${topology}-${transport}`, transport, topology, n: N, runs, size: SIZE };
+  const desc = { id: `bench-${process.pid}-${topology}-${transport}`, transport, topology, n: N, runs, size: SIZE, window: WINDOW };
   try {
     const out = execFileSync(process.execPath, [CASE, JSON.stringify(desc)], { encoding: 'utf8', timeout: 600000, stdio: ['ignore', 'pipe', 'inherit'] });
     const r = JSON.parse(out.trim().split('\n').pop());
-    return { ns: median(r.samples), samples: r.samples };
+    // The futex calls of the run whose time is the median (the runs are odd in number).
+    const mid = r.samples.indexOf(median(r.samples));
+    return { ns: median(r.samples), cpuNs: median(r.cpu), samples: r.samples, cpu: r.cpu, futex: r.futex[mid] };
   } catch (e) {
     return { error: String(e.message).split('\n')[0] };
   }
@@ -69,19 +76,20 @@ const us = (ns) => (ns / 1000).toFixed(ns >= 100000 ? 0 : 1);
 
 const m = machine();
 const date = new Date().toISOString();
+const loadavgBefore = os.loadavg();
 console.log(`shmstore bench: buffer pool hand-off of ${SIZE} bytes (${date})`);
 console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.os}; node ${m.node}`);
-console.log(`load average: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${runs} runs of ${N} hand-offs per case (median; one more run warms up)\n`);
+console.log(`load average: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${runs} runs of ${N} hand-offs per case, ${WINDOW} in flight (median; one more run warms up)\n`);
 const results = {};
 for (const c of CASES) {
   const id = idOf(c);
   if (only && !id.includes(only)) continue;
   results[id] = runCase(c);
   const r = results[id];
-  console.log(`  ${id.padEnd(24)} ${r.error ? `error: ${r.error}` : `${us(r.ns)} µs per hand-off`}`);
+  console.log(`  ${id.padEnd(24)} ${r.error ? `error: ${r.error}` : `${us(r.ns)} µs per hand-off`} (load average now ${os.loadavg()[0].toFixed(2)})`);
 }
 
-console.log('\nper 1 MiB hand-off: µs (median) | × faster than postMessage of a copied Buffer (threads) | payload GB/s');
+console.log('\nper 1 MiB hand-off: µs (median) | × faster than postMessage of a copied Buffer (threads) | payload GB/s | CPU µs (both sides, median)');
 const pm = results['threads/postMessage'];
 for (const c of CASES) {
   const r = results[idOf(c)];
@@ -92,11 +100,18 @@ for (const c of CASES) {
     continue;
   }
   const ratio = pm && pm.ns ? `${(pm.ns / r.ns).toFixed(1)}×` : '—';
-  console.log(`    ${label.padEnd(52)} ${us(r.ns).padStart(9)} µs  ${ratio.padStart(8)}  ${(SIZE / r.ns).toFixed(2)} GB/s`);
+  console.log(`    ${label.padEnd(52)} ${us(r.ns).padStart(9)} µs  ${ratio.padStart(8)}  ${(SIZE / r.ns).toFixed(2).padStart(7)} GB/s  ${us(r.cpuNs).padStart(7)} µs CPU`);
+}
+const calls = (f) => `${(f.producerWaits + f.producerWakes).toFixed(3)} (${f.producerWaits.toFixed(3)} waits, ${f.producerWakes.toFixed(3)} wakes)`;
+for (const topology of ['threads', 'processes']) {
+  const f = results[`${topology}/pool`]?.futex;
+  if (!f) continue;
+  console.log(`  ${topology} pool, futex calls per hand-off in the median run: producer ${calls(f)}, consumer ${calls({ producerWaits: f.consumerWaits, producerWakes: f.consumerWakes })}`);
 }
 
-// Neither producer writes the whole payload (both stamp 4 bytes of a payload made once) and
-// neither consumer reads it all: the table is the cost of the hand-off. For scale, one copy of
+// Neither producer writes the whole payload (every producer stamps 4 bytes of a payload whose
+// other bytes were written once; `transfer` stamps a new ArrayBuffer) and neither consumer reads
+// it all: the table is the cost of the hand-off, postMessage's copies included. For scale, one copy of
 // 1 MiB (what a producer writing a whole payload into a block adds) measured in this process.
 const src = Buffer.alloc(SIZE, 0x5a);
 const dst = Buffer.alloc(SIZE);
@@ -108,6 +123,7 @@ for (let i = 0; i < 200; i++) {
 }
 const copyNs = median(copies);
 console.log(`\nfor scale: one 1 MiB Buffer copy in this process takes ${us(copyNs)} µs (median of 200): what writing a whole payload adds to any transport`);
+console.log(`payload work, the same for every transport: the producer writes a 4-byte stamp (the message number) into a 1 MiB payload; the consumer checks the stamp`);
 
 const goals = [];
 for (const topology of ['threads', 'processes']) {
@@ -115,7 +131,7 @@ for (const topology of ['threads', 'processes']) {
   const peer = results[topology === 'threads' ? 'threads/postMessage' : 'processes/ipc'];
   if (p && p.ns && pm && pm.ns) {
     goals.push({ text: `pooled hand-off (${topology}) >= 50x faster than postMessage of a copied 1 MiB Buffer`, met: pm.ns / p.ns >= 50,
-      detail: `${(pm.ns / p.ns).toFixed(1)}× (${us(p.ns)} vs ${us(pm.ns)} µs)` });
+      detail: `${(pm.ns / p.ns).toFixed(1)}× (${us(p.ns)} vs ${us(pm.ns)} µs; CPU ${us(p.cpuNs)} vs ${us(pm.cpuNs)} µs per hand-off)` });
   }
   if (topology === 'processes' && p && p.ns && peer && peer.ns) {
     goals.push({ text: 'pooled hand-off (processes) vs child_process IPC of a copied 1 MiB Buffer', met: null,
@@ -148,6 +164,6 @@ console.log('\ngoals:');
 for (const g of goals) console.log(`  [${g.met === null ? 'info' : g.met ? 'met' : 'NOT met'}] ${g.text}: ${g.detail}`);
 if (!flag('--no-save') && !only) {
   fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
-  fs.writeFileSync(RESULTS, `${JSON.stringify({ date, machine: m, loadavg: os.loadavg(), runs, n: N, size: SIZE, results, copyNs, opsN: OPS_N, ops, goals }, null, 2)}\n`);
+  fs.writeFileSync(RESULTS, `${JSON.stringify({ date, machine: m, loadavgBefore, loadavg: os.loadavg(), runs, n: N, window: WINDOW, size: SIZE, results, copyNs, opsN: OPS_N, ops, goals }, null, 2)}\n`);
   console.log(`\nsaved ${path.relative(process.cwd(), RESULTS)}`);
 }
