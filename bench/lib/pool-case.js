@@ -1,4 +1,5 @@
 'use strict';
+// layout-ok-file: the 4-byte stamp is the benchmark's own, not the binary layout.
 // One case of the buffer pool benchmark (bench/pool.js), run in a child process of its own:
 //   node bench/lib/pool-case.js '<case JSON>'   prints one JSON line { samples, cpu, futex }:
 //   per run, the ns per hand-off, the CPU ns per hand-off of both sides together (user + system,
@@ -18,7 +19,6 @@
 //   ipc          child_process IPC with the 'advanced' serialization (a copy per message)
 // The copying transports keep at most `window` messages in flight too (the consumer acknowledges
 // each).
-// layout-ok-file: the 4-byte stamp is the benchmark's own, not the binary layout.
 const { fork } = require('child_process');
 const { Worker, isMainThread, parentPort, workerData } = require('worker_threads');
 const { BufferPool, MpmcQueue, Segment } = require('../..');
