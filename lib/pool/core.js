@@ -176,7 +176,8 @@ class PoolCore {
   // bumped `released` after it was read here. A sleep lasts at most RECHECK_MS, after which the
   // attempt (and its reclaim pass, which frees the blocks of holders that died) runs again; a
   // sleep that asked for a batch of more than one free lasts at most BATCH_WAIT_MS, and the
-  // sleeps after one that ended so ask for one.
+  // sleeps after one that ended so ask for one. After a sleep the attempt runs once before the
+  // next registration.
 
   /**
    * Runs attempt() (a handle or 0) until it gets a handle or `timeout` ms pass: the handle or 0.
@@ -203,6 +204,10 @@ class PoolCore {
       // Not woken (the sleep ran out, or ended early): from now on the first free wakes.
       if (Atomics.load(u32, RELEASED) === seen) ask = 1;
       this.usable();
+      // Try before registering again: a waiter woken with its batch free takes a block without
+      // leaving a registration behind, which would cost a later free a futex wake for nobody.
+      const woken = attempt();
+      if (woken !== 0) return woken;
     }
   }
 
