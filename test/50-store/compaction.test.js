@@ -117,8 +117,11 @@ forEachEngine('compaction', ({ engine, make, other }) => {
     const before = s.stats();
     const r = s.compact();
     assert.strictEqual(r.bytesLargestFreeBefore, before.bytesLargestFree);
-    // 2000 adjacent blocks of 3 units: one free block of 6000 units now.
-    assert.ok(before.bytesLargestFree < 6000 * C.UNIT && r.bytesLargestFree >= 6000 * C.UNIT, `${before.bytesLargestFree} -> ${r.bytesLargestFree}`);
+    // 2000 adjacent blocks of 9 units (a key of at most 5 bytes and 100 value bytes: at most 133
+    // bytes): one free block of 18000 units now.
+    assert.strictEqual(Math.ceil((C.ENTRY_HEADER_SIZE + 5 + 100) / C.BLOCK_UNIT), 9);
+    const run = 2000 * 9 * C.BLOCK_UNIT;
+    assert.ok(before.bytesLargestFree < run && r.bytesLargestFree >= run, `${before.bytesLargestFree} -> ${r.bytesLargestFree}`);
     assert.strictEqual(r.bytesFree, before.bytesFree);
     assert.ok(r.ms >= 0);
     assert.strictEqual(s.count('c'), n - 2000);

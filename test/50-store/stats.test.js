@@ -18,9 +18,11 @@ forEachEngine('store.stats()', ({ engine, make }) => {
     assert.strictEqual(st.entries, 50);
     assert.strictEqual(st.namespaces, 1);
     assert.deepStrictEqual(st.namespaceCounts, { s: 50 });
-    // Each entry (header, a 2- or 3-byte key, 100 bytes of value) takes a block of 3 units.
-    assert.strictEqual(st.bytesFreeLists, 50 * 3 * C.UNIT);
-    assert.strictEqual(st.bytesLive, 50 * 3 * C.UNIT);
+    // Each entry (header, a 2- or 3-byte key, 100 bytes of value: at most 131 bytes) takes a
+    // block of 9 units.
+    assert.strictEqual(Math.ceil((C.ENTRY_HEADER_SIZE + 3 + 100) / C.BLOCK_UNIT), 9);
+    assert.strictEqual(st.bytesFreeLists, 50 * 9 * C.BLOCK_UNIT);
+    assert.strictEqual(st.bytesLive, 50 * 9 * C.BLOCK_UNIT);
     assert.strictEqual(st.bytesFree, st.bytesFreeLists + st.bytesTail);
     assert.ok(st.fragmentation > 0 && st.fragmentation < 1);
     assert.ok(st.writes >= 150 && st.reads >= 1);
