@@ -27,6 +27,15 @@ forEachEngine('store.stats()', ({ engine, make }) => {
     assert.ok(st.fragmentation > 0 && st.fragmentation < 1);
     assert.ok(st.writes >= 150 && st.reads >= 1);
   });
+
+  it('an entry of the reference workload (a 14-byte key, a 100-byte value) takes 144 bytes of the pool', () => {
+    const s = make();
+    for (let i = 0; i < 100; i++) s.set('r', `key:${String(i).padStart(10, '0')}`, 'v'.repeat(100));
+    const st = s.stats();
+    // 28 + 14 + 100 = 142 bytes in 9 units of 16: 114 of every 144 bytes are payload (0.79).
+    assert.strictEqual(st.bytesLive, 100 * 144);
+    assert.strictEqual(st.namespaceStats.r.bytes, 100 * 114);
+  });
 });
 
 // What `shmstore top` and a metrics exporter rely on: the counts of a handle that never calls
