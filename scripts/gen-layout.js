@@ -93,6 +93,16 @@ function checkPlacement() {
   }
   if (open && fixed.some((f) => f.end > open.at)) throw new Error(`placement: ${open.name} is not last`);
   if (constants.UNIT !== 2 ** constants.UNIT_SHIFT || constants.UNIT % 4 !== 0) throw new Error('UNIT');
+  if (constants.BLOCK_UNIT !== 2 ** constants.BLOCK_SHIFT || constants.BLOCK_UNIT % 4 !== 0 ||
+      constants.UNIT % constants.BLOCK_UNIT !== 0) {
+    throw new Error('BLOCK_UNIT');
+  }
+  // A free block's header fits the smallest block (one unit: what a large block's split can
+  // leave); a large block's header is LARGE_HEADER_SIZE; every class has a list head.
+  if (structs.FreeBlock.size > constants.BLOCK_UNIT) throw new Error('FreeBlock is larger than a unit');
+  if (constants.LARGE_HEADER_SIZE !== structs.LargeBlock.size) throw new Error('LARGE_HEADER_SIZE != LargeBlock size');
+  const heads = structs.AllocState.fields.find(([n]) => n === 'freeHeads');
+  if (heads[3] !== sizeClasses.length) throw new Error('AllocState.freeHeads: one head per size class');
   if (constants.BUCKET_SIZE !== structs.Bucket.size) throw new Error('BUCKET_SIZE != Bucket size');
   if (constants.ENTRY_HEADER_SIZE !== structs.Entry.size) throw new Error('ENTRY_HEADER_SIZE != Entry size');
   // The namespace area's tables start on whole units (storeRegions below).
@@ -256,9 +266,10 @@ function wordIndices() {
     '//                        field F of it at BASE.X + i * W.X.WORDS + W.X.F.',
     '//   AT.<STRUCT>.<FIELD>  absolute u32 index of each 4- or 8-byte field of the structs that',
     '//                        exist once (BASE.X + W.X.F): the header counters and the lock words.',
-    '//   UNIT_WORDS           a unit (C.UNIT bytes) in u32, UNIT_HALFS in u16: the entry that starts',
-    '//   UNIT_HALFS           the block at unit u is at u32 index u * UNIT_WORDS (its field F at',
-    '//                        u * UNIT_WORDS + W.ENTRY.F), u16 index u * UNIT_HALFS, byte u * C.UNIT.',
+    '//   UNIT_WORDS           a pool unit (C.BLOCK_UNIT bytes) in u32, UNIT_HALFS in u16: the entry',
+    '//   UNIT_HALFS           that starts the block at unit u is at u32 index u * UNIT_WORDS (its',
+    '//                        field F at u * UNIT_WORDS + W.ENTRY.F), u16 index u * UNIT_HALFS (its',
+    '//                        field F at u * UNIT_HALFS + H.ENTRY.F), byte u * C.BLOCK_UNIT.',
     '//   storeRegions(n, m)   byte offsets of the namespace area\'s tables and of the entry pool of a',
     '//                        store with n buckets and m namespaces; entriesOffset(n, m) the last.',
     '// Hot paths copy the numbers they use into module-level constants.',
@@ -305,7 +316,7 @@ function wordIndices() {
     }
   }
   table('AT', at);
-  out.push(`const UNIT_WORDS = ${constants.UNIT / 4};`, `const UNIT_HALFS = ${constants.UNIT / 2};`, '');
+  out.push(`const UNIT_WORDS = ${constants.BLOCK_UNIT / 4};`, `const UNIT_HALFS = ${constants.BLOCK_UNIT / 2};`, '');
   // The namespace area follows the bucket table (checkPlacement: it is last of the placed ones).
   out.push(...regionsJs());
   return out;

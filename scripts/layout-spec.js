@@ -8,12 +8,26 @@
 
 const UNIT = 64;
 
-// Allocation size classes, in 64-byte units: exact up to 8 units, then four steps per doubling
-// (at most 25% rounding waste) up to 2048 units, enough for the largest entry.
+// The store pool's allocation unit (format.md §8), separate from UNIT, the 64-byte alignment of the
+// store's regions and of the other kinds' layouts: a block covers whole units of BLOCK_UNIT bytes,
+// so an entry of 142 bytes (the reference 14-byte key and 100-byte value) takes 144, not 192.
+const BLOCK_UNIT = 16;
+const ENTRY_HEADER_SIZE = 28;
+const MAX_KEY_BYTES = 1024;
+const MAX_INLINE_VALUE_BYTES = 65535;
+// The largest small entry (header, longest key, longest inline value) in units.
+const MAX_ENTRY_UNITS = Math.ceil((ENTRY_HEADER_SIZE + MAX_KEY_BYTES + MAX_INLINE_VALUE_BYTES) / BLOCK_UNIT);
+
+// Allocation size classes, in BLOCK_UNIT units: exact from 2 (an entry header alone needs 2 units)
+// up to 16 units (256 bytes: the small entries every cache workload is full of lose no byte to a
+// class step), then four steps per doubling (at most 25% rounding waste) up to the first class
+// that holds MAX_ENTRY_UNITS. 48 classes: the free list heads fill AllocState's second to fourth
+// lines exactly.
 function sizeClasses() {
-  const out = [1, 2, 3, 4, 5, 6, 7, 8];
-  for (let p = 8; p < 2048; p *= 2) {
-    for (let k = 1; k <= 4; k++) out.push(p + (p / 4) * k);
+  const out = [];
+  for (let u = 2; u <= 16; u++) out.push(u);
+  for (let p = 16; out[out.length - 1] < MAX_ENTRY_UNITS; p *= 2) {
+    for (let k = 1; k <= 4 && out[out.length - 1] < MAX_ENTRY_UNITS; k++) out.push(p + (p / 4) * k);
   }
   return out;
 }
@@ -33,9 +47,13 @@ const constants = {
   // 5: incremental compaction: a free block links the previous block of its free list
   // (FreeBlock.prev, offset 4), so that a step removes any block from its list in O(1);
   // CompactState at COMPACT_OFFSET (the compaction cursor and its progress counters).
-  FORMAT_VERSION: 5,
+  // 6: 16-byte pool units (BLOCK_UNIT) and a 28-byte entry header (flags and checksum at 8 and
+  // 12, namespaceId u16, expiresAt in 48 bits); 48 size classes; AllocState.largeHead at 12.
+  FORMAT_VERSION: 6,
   UNIT,
   UNIT_SHIFT: 6,
+  BLOCK_UNIT,
+  BLOCK_SHIFT: 4,
   HEADER_OFFSET: 0,
   HEADER_SIZE: 64,
   METADATA_OFFSET: 64,
@@ -71,14 +89,19 @@ const constants = {
   NS_INDEX_ID_MASK: 0xffff,
   NS_INDEX_TAG_MASK: 0xffff0000,
   BUCKET_SIZE: 32,
-  ENTRY_HEADER_SIZE: 32,
+  ENTRY_HEADER_SIZE,
+  // A large block's header (LargeBlock): its value starts at this byte of the block.
+  LARGE_HEADER_SIZE: 32,
+  // Entry.expiresAt is 48 bits (ms since the epoch: the year 10889); a later expiry is stored as
+  // this one.
+  MAX_EXPIRES_AT: 2 ** 48 - 1,
   MIN_BUCKETS: 1,
   MAX_BUCKETS: 1 << 26,
-  MAX_KEY_BYTES: 1024,
+  MAX_KEY_BYTES,
   // A value of at most MAX_INLINE_VALUE_BYTES is stored in its entry (Entry.valueLength is a
   // u16); a longer one, up to MAX_VALUE_BYTES (64 MiB), in a large block the entry refers to.
   MAX_VALUE_BYTES: 64 * 1024 * 1024,
-  MAX_INLINE_VALUE_BYTES: 65535,
+  MAX_INLINE_VALUE_BYTES,
   // The value bytes of an indirect entry: the large block's unit (u32) and the value's length
   // (u32).
   INDIRECT_VALUE_BYTES: 8,
@@ -114,7 +137,7 @@ const constants = {
   // one the next write takes while it frees the previous), two absorb an alternation, and the
   // space a handle can hold back stays bounded (8 KiB) however many handles a store has.
   PARK_PER_CLASS: 2,
-  PARK_MAX_UNITS: 128,
+  PARK_MAX_UNITS: 8192 / BLOCK_UNIT,
   // Eviction policies: of the store (EvictState.policy) and of a namespace (NsPolicy.policy, where
   // 0 means "the store's"). A zeroed word is a valid initial state: inherit / none.
   POLICY_INHERIT: 0,
@@ -136,9 +159,9 @@ const constants = {
   // 11% instead of 100% (plain CLOCK, 1 here, is LRU-like on a loop).
   EVICT_ADVANCE_EVERY: 8,
   // A compaction step (format.md §8, "Compaction") takes a window of at most this many units of
-  // the pool (64 KiB: at most 1024 blocks walked twice under AllocState.lock, and as many entries
+  // the pool (64 KiB: at most 2048 blocks walked twice under AllocState.lock, and as many entries
   // moved one bucket lock at a time), beyond a free block it starts with.
-  COMPACT_STEP_UNITS: 1024,
+  COMPACT_STEP_UNITS: 65536 / BLOCK_UNIT,
   // Steps a write runs when its allocation failed and enough was freed (format.md §8): 16 windows
   // of 64 KiB, 1 MiB of the pool, at most COMPACT_BATCHES_PER_SET times per write.
   COMPACT_STEPS_PER_BATCH: 16,
@@ -527,11 +550,11 @@ const structs = {
       // Units freed since the last repair pass (which coalesces free runs): an allocation that
       // failed runs one only when this could make room (saturates at 2^32 - 1).
       ['freedUnits', 'u32', 8],
-      ['reserved', 'u8', 12, 52],
-      ['freeHeads', 'u32', 64, 40],
       // The free list of large blocks (class LARGE_CLASS), in no particular order.
-      ['largeHead', 'u32', 224],
-      ['reserved2', 'u8', 228, 28],
+      ['largeHead', 'u32', 12],
+      ['reserved', 'u8', 16, 48],
+      // One list head per size class (SIZE_CLASS_COUNT of them).
+      ['freeHeads', 'u32', 64, 48],
     ],
   },
   // The compaction cursor (format.md §8, "Compaction"); every field written under AllocState.lock.
@@ -1064,17 +1087,21 @@ const structs = {
       ['reserved', 'u8', 12, 20],
     ],
   },
+  // The entry header (format.md §8): the words a writer changes atomically (next, flags) and the
+  // checksum first, then the immutable fields; key and value follow at byte 28. expiresAt is 48
+  // bits: expiresHi (bits 32..47) and expiresLo (bits 0..31).
   Entry: {
-    size: 32,
+    size: 28,
     fields: [
       ['next', 'u32', 0],
       ['keyHash', 'u32', 4],
-      ['keyLength', 'u16', 8],
-      ['valueLength', 'u16', 10],
-      ['namespaceId', 'u32', 12],
-      ['expiresAt', 'u64', 16],
-      ['flags', 'u32', 24],
-      ['checksum', 'u32', 28],
+      ['flags', 'u32', 8],
+      ['checksum', 'u32', 12],
+      ['keyLength', 'u16', 16],
+      ['valueLength', 'u16', 18],
+      ['namespaceId', 'u16', 20],
+      ['expiresHi', 'u16', 22],
+      ['expiresLo', 'u32', 24],
     ],
   },
   // The value bytes of an indirect entry (FLAG_INDIRECT): which large block holds the value, and
@@ -1087,34 +1114,34 @@ const structs = {
     ],
   },
   // The header words of a free block (FREE set), of any class (format.md §8): `next` and `prev`
-  // link its free list both ways (so that a compaction step unlinks any block in O(1)), `units`
-  // is a free large block's size; `flags` where every block has it.
+  // link its free list both ways (so that a compaction step unlinks any block in O(1)), `flags`
+  // where every block has it, `units` a free large block's size. 16 bytes: it fits the smallest
+  // block a free large block's split can leave (one unit).
   FreeBlock: {
-    size: 32,
+    size: 16,
     fields: [
       ['next', 'u32', 0],
       ['prev', 'u32', 4],
-      ['units', 'u32', 8],
-      ['reserved', 'u8', 12, 12],
-      ['flags', 'u32', 24],
-      ['reserved2', 'u32', 28],
+      ['flags', 'u32', 8],
+      ['units', 'u32', 12],
     ],
   },
   // The header of a large block (class LARGE_CLASS): `next` and `flags` where an entry has them,
-  // so that free lists and the pool walk read every block alike; the value follows at byte 32.
+  // so that free lists and the pool walk read every block alike, `units` where a free block has
+  // it; the value follows at byte LARGE_HEADER_SIZE.
   LargeBlock: {
     size: 32,
     fields: [
       ['next', 'u32', 0],
       ['reserved', 'u32', 4],
-      ['units', 'u32', 8],
-      ['valueLength', 'u32', 12],
+      ['flags', 'u32', 8],
+      ['units', 'u32', 12],
+      ['valueLength', 'u32', 16],
       // The owner slot of the writer between allocating the block and linking the entry that
       // refers to it; 0 once linked (verify() tells such a block in flight from a leaked one).
-      ['writer', 'u32', 16],
-      ['valueChecksum', 'u32', 20],
-      ['flags', 'u32', 24],
-      ['reserved3', 'u32', 28],
+      ['writer', 'u32', 20],
+      ['valueChecksum', 'u32', 24],
+      ['reserved2', 'u32', 28],
     ],
   },
 };
@@ -1122,7 +1149,7 @@ const structs = {
 // Where each struct lives in the segment: `at` names the constant holding the byte offset of its
 // first (or only) record, `count` how many records the table holds (a constant, or the header
 // field that sets it). Entry is not placed here: an entry starts a block of the pool, and the one
-// at unit u is at byte u * UNIT.
+// at unit u is at byte u * BLOCK_UNIT.
 const placement = {
   Header: { at: 'HEADER_OFFSET', count: 1 },
   AllocState: { at: 'ALLOC_OFFSET', count: 1 },

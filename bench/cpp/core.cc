@@ -349,7 +349,7 @@ struct AllocWorld {
     pool.base = base;
     pool.header = reinterpret_cast<shm::layout::Header*>(base);
     pool.alloc = reinterpret_cast<shm::layout::AllocState*>(base + shm::layout::kAllocOffset);
-    pool.firstUnit = static_cast<uint32_t>(shm::EntriesOffset(buckets) / shm::layout::kUnit);
+    pool.firstUnit = static_cast<uint32_t>(shm::EntriesOffset(buckets) / shm::layout::kBlockUnit);
     pool.totalUnits = static_cast<uint32_t>(size / shm::layout::kUnit);
     cls = shm::SizeClassFor(shm::UnitsForEntry(kKeyLen, kValueLen));
   }

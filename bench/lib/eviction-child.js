@@ -4,17 +4,19 @@
 // times get hits in an evicting store and in one that never evicts. Reports one IPC message.
 const { LRUCache } = require('lru-cache');
 const { Store } = require('../..');
-const { C, entriesOffset } = require('../../lib/layout/layout');
+const { entriesOffset } = require('../../lib/layout/layout');
 const { workload } = require('./eviction-cases');
 
 const task = JSON.parse(process.argv[2]);
 const VALUE = 'v'.repeat(8);
 
-// A store whose entry count (not its space) is what fills: every key here takes one unit.
+// A store whose entry count (not its space) is what fills: every key here takes one small block
+// (a 28-byte header, a short key and 8 value bytes), far less than the 128 bytes per entry given.
+const BYTES_PER_ENTRY = 128;
 function cacheStore(engine, entries, eviction) {
   let buckets = 1;
   while (buckets < entries / 2) buckets *= 2;
-  const size = entriesOffset(buckets) + entries * C.UNIT * 2 + (1 << 16);
+  const size = entriesOffset(buckets) + entries * BYTES_PER_ENTRY + (1 << 16);
   return Store.create({ buffer: new SharedArrayBuffer(size), engine, buckets, maxEntries: entries, eviction });
 }
 

@@ -29,9 +29,9 @@ function classUnits(units) {
 
 /**
  * Where the pool's bytes are. "Pool bytes" is the allocator region of format.md §2 and §8: units
- * [firstUnit, totalUnits) of 64 bytes, i.e. totalSize − entriesOffset. It splits exactly into
- * payload (key + value bytes of live entries), entry headers (32 bytes each), rounding (a block's
- * units beyond header + key + value: to whole 64-byte units and up to the size class, and in an
+ * [firstUnit, totalUnits) of 16 bytes, i.e. totalSize − entriesOffset. It splits exactly into
+ * payload (key + value bytes of live entries), entry headers (28 bytes each), rounding (a block's
+ * units beyond header + key + value: to whole 16-byte units and up to the size class, and in an
  * evicting store a block of a larger class taken for a smaller entry), blocks stranded on the
  * free lists, and the tail never handed out. `live` (sizes of the live entries, when known) splits
  * the rounding into units, classes and larger-class blocks.
@@ -54,14 +54,14 @@ function measure(store, size, live) {
       payload += KEY_BYTES + n;
       if (n > C.MAX_INLINE_VALUE_BYTES) {
         // An entry holding the reference, and a large block of exactly the units it needs.
-        const u = Math.ceil((C.ENTRY_HEADER_SIZE + KEY_BYTES + C.INDIRECT_VALUE_BYTES) / C.UNIT);
-        const lu = Math.ceil((C.ENTRY_HEADER_SIZE + n) / C.UNIT);
+        const u = Math.ceil((C.ENTRY_HEADER_SIZE + KEY_BYTES + C.INDIRECT_VALUE_BYTES) / C.BLOCK_UNIT);
+        const lu = Math.ceil((C.LARGE_HEADER_SIZE + n) / C.BLOCK_UNIT);
         units += u + lu;
         blocks += classUnits(u) + lu;
         continue;
       }
       const need = C.ENTRY_HEADER_SIZE + KEY_BYTES + n;
-      const u = Math.ceil(need / C.UNIT);
+      const u = Math.ceil(need / C.BLOCK_UNIT);
       units += u;
       blocks += classUnits(u);
     }
@@ -69,8 +69,8 @@ function measure(store, size, live) {
     if (payload !== ns.bytes || live.size !== s.entries) {
       throw new Error(`tracked ${live.size} entries / ${payload} B, store says ${s.entries} / ${ns.bytes} B`);
     }
-    m.unitRounding = units * C.UNIT - payload - headers;
-    m.classRounding = (blocks - units) * C.UNIT;
+    m.unitRounding = units * C.BLOCK_UNIT - payload - headers;
+    m.classRounding = (blocks - units) * C.BLOCK_UNIT;
     // What is left of the rounding: entries in blocks of a larger class than they need (taken by
     // an evicting store when its own class had no block).
     m.largerClass = m.rounding - m.unitRounding - m.classRounding;
@@ -84,7 +84,7 @@ const isFull = (err) => err && err.code === 'ERR_STORE_FULL';
 // number of units, and every entry takes at least one.
 function makeStore(size, eviction) {
   const probe = Store.create({ buffer: new SharedArrayBuffer(size), engine: task.engine });
-  const units = (size - entriesOffset(probe.stats().buckets)) / C.UNIT;
+  const units = (size - entriesOffset(probe.stats().buckets)) / C.BLOCK_UNIT;
   probe.close();
   return Store.create({ buffer: new SharedArrayBuffer(size), engine: task.engine, eviction, maxEntries: units });
 }

@@ -26,8 +26,8 @@ const CHUNK_KEY_ROOM = 32;
 // A chunk fills the largest block of the allocator (format.md §8) that holds a value the store
 // accepts, with its entry header and key: a chunk of C.MAX_INLINE_VALUE_BYTES would need the next,
 // a quarter larger, class and leave a fifth of each block unused.
-const CHUNK_UNITS = Math.max(...SIZE_CLASSES.filter((u) => u * C.UNIT - C.ENTRY_HEADER_SIZE - CHUNK_KEY_ROOM <= C.MAX_INLINE_VALUE_BYTES));
-const CHUNK = CHUNK_UNITS * C.UNIT - C.ENTRY_HEADER_SIZE - CHUNK_KEY_ROOM;
+const CHUNK_UNITS = Math.max(...SIZE_CLASSES.filter((u) => u * C.BLOCK_UNIT - C.ENTRY_HEADER_SIZE - CHUNK_KEY_ROOM <= C.MAX_INLINE_VALUE_BYTES));
+const CHUNK = CHUNK_UNITS * C.BLOCK_UNIT - C.ENTRY_HEADER_SIZE - CHUNK_KEY_ROOM;
 const HEAD = /^chunks:([0-9a-f]{16}):(\d+):(\d+)$/;
 // Reads retried while the head keeps changing under the reader (each retry means a writer
 // completed a replacement in between).

@@ -5,9 +5,11 @@ const { STATUS, STATUS_CODE } = require('../base/status');
 
 const C = Object.freeze({
   MAGIC: 0x464c4f57,
-  FORMAT_VERSION: 5,
+  FORMAT_VERSION: 6,
   UNIT: 0x40,
   UNIT_SHIFT: 6,
+  BLOCK_UNIT: 0x10,
+  BLOCK_SHIFT: 4,
   HEADER_OFFSET: 0,
   HEADER_SIZE: 0x40,
   METADATA_OFFSET: 0x40,
@@ -28,14 +30,16 @@ const C = Object.freeze({
   NS_INDEX_ID_MASK: 0xffff,
   NS_INDEX_TAG_MASK: 0xffff0000,
   BUCKET_SIZE: 0x20,
-  ENTRY_HEADER_SIZE: 0x20,
+  ENTRY_HEADER_SIZE: 0x1c,
+  LARGE_HEADER_SIZE: 0x20,
+  MAX_EXPIRES_AT: 0xffffffffffff,
   MIN_BUCKETS: 1,
   MAX_BUCKETS: 0x4000000,
   MAX_KEY_BYTES: 0x400,
   MAX_VALUE_BYTES: 0x4000000,
   MAX_INLINE_VALUE_BYTES: 0xffff,
   INDIRECT_VALUE_BYTES: 8,
-  LARGE_CLASS: 0x28,
+  LARGE_CLASS: 0x30,
   MAX_NAMESPACE_BYTES: 0xff,
   LOCK_VERSION_MASK: 0xfffff,
   LOCK_OWNER_SHIFT: 0x14,
@@ -50,14 +54,14 @@ const C = Object.freeze({
   FLAG_INDIRECT: 0x40000,
   FLAG_PARKED: 0x80000,
   PARK_PER_CLASS: 2,
-  PARK_MAX_UNITS: 0x80,
+  PARK_MAX_UNITS: 0x200,
   POLICY_INHERIT: 0,
   POLICY_NONE: 1,
   POLICY_CLOCK: 2,
   SWEEP_BUCKETS: 2,
   EVICT_TURNS: 2,
   EVICT_ADVANCE_EVERY: 8,
-  COMPACT_STEP_UNITS: 0x400,
+  COMPACT_STEP_UNITS: 0x1000,
   COMPACT_STEPS_PER_BATCH: 0x10,
   COMPACT_BATCHES_PER_SET: 4,
   COMPACT_LIST_PROBE: 8,
@@ -66,7 +70,7 @@ const C = Object.freeze({
   NS_STATE_DROPPING: 1,
   OWNER_STATE_LIVE: 0,
   OWNER_STATE_DEAD: 1,
-  SIZE_CLASS_COUNT: 0x28,
+  SIZE_CLASS_COUNT: 0x30,
   MAX_SEGMENT_UNITS: 0xffffffff,
   CORRUPT_READ_RETRIES: 3,
   MAX_VERIFY_ERRORS: 0x3e8,
@@ -263,7 +267,7 @@ const C = Object.freeze({
   WAL_PREALLOC_BYTES: 0x100000,
 });
 
-const SIZE_CLASSES = Object.freeze([1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048]);
+const SIZE_CLASSES = Object.freeze([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096, 5120]);
 
 // Byte offsets of every field inside its struct, and each struct size.
 const S = Object.freeze({
@@ -288,10 +292,9 @@ const S = Object.freeze({
     LOCK: 0,
     CLASS_COUNT: 4,
     FREED_UNITS: 8,
-    RESERVED: 12,
+    LARGE_HEAD: 12,
+    RESERVED: 16,
     FREE_HEADS: 64,
-    LARGE_HEAD: 224,
-    RESERVED2: 228,
   }),
   COMPACT_STATE: Object.freeze({
     SIZE: 64,
@@ -724,15 +727,16 @@ const S = Object.freeze({
     RESERVED: 12,
   }),
   ENTRY: Object.freeze({
-    SIZE: 32,
+    SIZE: 28,
     NEXT: 0,
     KEY_HASH: 4,
-    KEY_LENGTH: 8,
-    VALUE_LENGTH: 10,
-    NAMESPACE_ID: 12,
-    EXPIRES_AT: 16,
-    FLAGS: 24,
-    CHECKSUM: 28,
+    FLAGS: 8,
+    CHECKSUM: 12,
+    KEY_LENGTH: 16,
+    VALUE_LENGTH: 18,
+    NAMESPACE_ID: 20,
+    EXPIRES_HI: 22,
+    EXPIRES_LO: 24,
   }),
   INDIRECT_REF: Object.freeze({
     SIZE: 8,
@@ -740,24 +744,22 @@ const S = Object.freeze({
     LENGTH: 4,
   }),
   FREE_BLOCK: Object.freeze({
-    SIZE: 32,
+    SIZE: 16,
     NEXT: 0,
     PREV: 4,
-    UNITS: 8,
-    RESERVED: 12,
-    FLAGS: 24,
-    RESERVED2: 28,
+    FLAGS: 8,
+    UNITS: 12,
   }),
   LARGE_BLOCK: Object.freeze({
     SIZE: 32,
     NEXT: 0,
     RESERVED: 4,
-    UNITS: 8,
-    VALUE_LENGTH: 12,
-    WRITER: 16,
-    VALUE_CHECKSUM: 20,
-    FLAGS: 24,
-    RESERVED3: 28,
+    FLAGS: 8,
+    UNITS: 12,
+    VALUE_LENGTH: 16,
+    WRITER: 20,
+    VALUE_CHECKSUM: 24,
+    RESERVED2: 28,
   }),
 });
 
@@ -777,9 +779,10 @@ const S = Object.freeze({
 //                        field F of it at BASE.X + i * W.X.WORDS + W.X.F.
 //   AT.<STRUCT>.<FIELD>  absolute u32 index of each 4- or 8-byte field of the structs that
 //                        exist once (BASE.X + W.X.F): the header counters and the lock words.
-//   UNIT_WORDS           a unit (C.UNIT bytes) in u32, UNIT_HALFS in u16: the entry that starts
-//   UNIT_HALFS           the block at unit u is at u32 index u * UNIT_WORDS (its field F at
-//                        u * UNIT_WORDS + W.ENTRY.F), u16 index u * UNIT_HALFS, byte u * C.UNIT.
+//   UNIT_WORDS           a pool unit (C.BLOCK_UNIT bytes) in u32, UNIT_HALFS in u16: the entry
+//   UNIT_HALFS           that starts the block at unit u is at u32 index u * UNIT_WORDS (its
+//                        field F at u * UNIT_WORDS + W.ENTRY.F), u16 index u * UNIT_HALFS (its
+//                        field F at u * UNIT_HALFS + H.ENTRY.F), byte u * C.BLOCK_UNIT.
 //   storeRegions(n, m)   byte offsets of the namespace area's tables and of the entry pool of a
 //                        store with n buckets and m namespaces; entriesOffset(n, m) the last.
 // Hot paths copy the numbers they use into module-level constants.
@@ -809,8 +812,8 @@ const W = Object.freeze({
     LOCK: 0,
     CLASS_COUNT: 1,
     FREED_UNITS: 2,
+    LARGE_HEAD: 3,
     FREE_HEADS: 16,
-    LARGE_HEAD: 56,
   }),
   COMPACT_STATE: Object.freeze({
     WORDS: 16,
@@ -1202,14 +1205,12 @@ const W = Object.freeze({
     LOCK: 2,
   }),
   ENTRY: Object.freeze({
-    WORDS: 8,
+    WORDS: 7,
     NEXT: 0,
     KEY_HASH: 1,
-    NAMESPACE_ID: 3,
-    EXPIRES_AT: 4,
-    EXPIRES_AT_HI: 5,
-    FLAGS: 6,
-    CHECKSUM: 7,
+    FLAGS: 2,
+    CHECKSUM: 3,
+    EXPIRES_LO: 6,
   }),
   INDIRECT_REF: Object.freeze({
     WORDS: 2,
@@ -1217,23 +1218,22 @@ const W = Object.freeze({
     LENGTH: 1,
   }),
   FREE_BLOCK: Object.freeze({
-    WORDS: 8,
+    WORDS: 4,
     NEXT: 0,
     PREV: 1,
-    UNITS: 2,
-    FLAGS: 6,
-    RESERVED2: 7,
+    FLAGS: 2,
+    UNITS: 3,
   }),
   LARGE_BLOCK: Object.freeze({
     WORDS: 8,
     NEXT: 0,
     RESERVED: 1,
-    UNITS: 2,
-    VALUE_LENGTH: 3,
-    WRITER: 4,
-    VALUE_CHECKSUM: 5,
-    FLAGS: 6,
-    RESERVED3: 7,
+    FLAGS: 2,
+    UNITS: 3,
+    VALUE_LENGTH: 4,
+    WRITER: 5,
+    VALUE_CHECKSUM: 6,
+    RESERVED2: 7,
   }),
 });
 
@@ -1244,9 +1244,11 @@ const H = Object.freeze({
     RESERVED2: 15,
   }),
   ENTRY: Object.freeze({
-    HALFS: 16,
-    KEY_LENGTH: 4,
-    VALUE_LENGTH: 5,
+    HALFS: 14,
+    KEY_LENGTH: 8,
+    VALUE_LENGTH: 9,
+    NAMESPACE_ID: 10,
+    EXPIRES_HI: 11,
   }),
 });
 
@@ -1284,8 +1286,8 @@ const AT = Object.freeze({
     LOCK: 16,
     CLASS_COUNT: 17,
     FREED_UNITS: 18,
+    LARGE_HEAD: 19,
     FREE_HEADS: 32,
-    LARGE_HEAD: 72,
   }),
   NS_STATE: Object.freeze({
     LOCK: 80,
@@ -1314,8 +1316,8 @@ const AT = Object.freeze({
   }),
 });
 
-const UNIT_WORDS = 16;
-const UNIT_HALFS = 32;
+const UNIT_WORDS = 4;
+const UNIT_HALFS = 8;
 
 // The byte offsets of the variable tables of a store with `bucketCount` buckets and
 // `maxNamespaces` namespaces (docs/format.md §2): the buckets end, the namespace area follows

@@ -81,7 +81,7 @@ const storeKind = {
   // Types and ranges; Store.create() checks the rest (its failure rolls the entry back).
   check(options) {
     if (options.size === undefined) throw v.typeError('The "options.size" argument is required to create a store');
-    v.validateInteger(options.size, 'options.size', 1, C.MAX_SEGMENT_UNITS * C.UNIT);
+    v.validateInteger(options.size, 'options.size', 1, C.MAX_SEGMENT_UNITS * C.BLOCK_UNIT);
     if (options.buckets !== undefined) v.validateInteger(options.buckets, 'options.buckets', 1, C.MAX_BUCKETS);
     if (options.maxEntries !== undefined) v.validateInteger(options.maxEntries, 'options.maxEntries', 1, 0xffffffff);
     if (options.maxNamespaces !== undefined) {
@@ -89,7 +89,7 @@ const storeKind = {
     }
   },
   bytes: (options, ctx) => REF_BYTES + targetBytes(derivedTarget(ctx)).length,
-  // The size's high bits (a store is below 2^38 bytes) share the second word with maxNamespaces
+  // The size's high bits (a store is below 2^36 bytes) share the second word with maxNamespaces
   // (below 2^16), 0 when defaulted (format.md §14, "Kinds").
   params: (o) => [o.size % U32_RANGE, (Math.floor(o.size / U32_RANGE) | ((o.maxNamespaces || 0) << 16)) >>> 0,
     o.buckets || 0, o.maxEntries || 0],

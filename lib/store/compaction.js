@@ -18,10 +18,10 @@ function checkCompactOptions(opts) {
 // obstacles, start, end, cursor, done]); `stats` is the store's stats() before them (the pool's
 // first unit and size follow from it). Returns what they did.
 function runSteps(e, opts, stats, now) {
-  const totalUnits = stats.bytesTotal / C.UNIT;
-  const firstUnit = (stats.bytesTotal - stats.bytesLive - stats.bytesFree) / C.UNIT;
+  const totalUnits = stats.bytesTotal / C.BLOCK_UNIT;
+  const firstUnit = (stats.bytesTotal - stats.bytesLive - stats.bytesFree) / C.BLOCK_UNIT;
   const bounded = opts.maxBytes !== undefined || opts.maxMs !== undefined;
-  let budget = opts.maxBytes === undefined ? Infinity : Math.ceil(opts.maxBytes / C.UNIT);
+  let budget = opts.maxBytes === undefined ? Infinity : Math.ceil(opts.maxBytes / C.BLOCK_UNIT);
   const deadline = opts.maxMs === undefined ? Infinity : now() + opts.maxMs;
   const out = { steps: 0, movedEntries: 0, movedBytes: 0, mergedRuns: 0, obstacles: 0, cursor: 0, done: false };
   // An unbounded call covers the pool from firstUnit to freeHead: from the cursor to the end,
@@ -34,7 +34,7 @@ function runSteps(e, opts, stats, now) {
     const r = e.compactStep(Math.min(budget, C.COMPACT_STEP_UNITS));
     out.steps++;
     out.movedEntries += r[0];
-    out.movedBytes += r[1] * C.UNIT;
+    out.movedBytes += r[1] * C.BLOCK_UNIT;
     out.mergedRuns += r[2];
     out.obstacles += r[3];
     out.cursor = r[6];

@@ -176,7 +176,7 @@ class Store {
         throw typeError('"options.size" and "options.mode" do not apply to a buffer (the store takes all of it)');
       }
     } else {
-      checkInt(opts.size, 'options.size', entriesOffsetFor(C.MIN_BUCKETS, 1) + C.UNIT, C.MAX_SEGMENT_UNITS * C.UNIT);
+      checkInt(opts.size, 'options.size', entriesOffsetFor(C.MIN_BUCKETS, 1) + C.UNIT, C.MAX_SEGMENT_UNITS * C.BLOCK_UNIT);
     }
     const size = buffer ? buffer.byteLength : opts.size;
     if (opts.buckets !== undefined) {

@@ -9,9 +9,11 @@
 namespace shm::layout {
 
 inline constexpr uint64_t kMagic = 0x464c4f57ULL;
-inline constexpr uint64_t kFormatVersion = 5ULL;
+inline constexpr uint64_t kFormatVersion = 6ULL;
 inline constexpr uint64_t kUnit = 0x40ULL;
 inline constexpr uint64_t kUnitShift = 6ULL;
+inline constexpr uint64_t kBlockUnit = 0x10ULL;
+inline constexpr uint64_t kBlockShift = 4ULL;
 inline constexpr uint64_t kHeaderOffset = 0ULL;
 inline constexpr uint64_t kHeaderSize = 0x40ULL;
 inline constexpr uint64_t kMetadataOffset = 0x40ULL;
@@ -32,14 +34,16 @@ inline constexpr uint64_t kNsHashSeed = 0ULL;
 inline constexpr uint64_t kNsIndexIdMask = 0xffffULL;
 inline constexpr uint64_t kNsIndexTagMask = 0xffff0000ULL;
 inline constexpr uint64_t kBucketSize = 0x20ULL;
-inline constexpr uint64_t kEntryHeaderSize = 0x20ULL;
+inline constexpr uint64_t kEntryHeaderSize = 0x1cULL;
+inline constexpr uint64_t kLargeHeaderSize = 0x20ULL;
+inline constexpr uint64_t kMaxExpiresAt = 0xffffffffffffULL;
 inline constexpr uint64_t kMinBuckets = 1ULL;
 inline constexpr uint64_t kMaxBuckets = 0x4000000ULL;
 inline constexpr uint64_t kMaxKeyBytes = 0x400ULL;
 inline constexpr uint64_t kMaxValueBytes = 0x4000000ULL;
 inline constexpr uint64_t kMaxInlineValueBytes = 0xffffULL;
 inline constexpr uint64_t kIndirectValueBytes = 8ULL;
-inline constexpr uint64_t kLargeClass = 0x28ULL;
+inline constexpr uint64_t kLargeClass = 0x30ULL;
 inline constexpr uint64_t kMaxNamespaceBytes = 0xffULL;
 inline constexpr uint64_t kLockVersionMask = 0xfffffULL;
 inline constexpr uint64_t kLockOwnerShift = 0x14ULL;
@@ -54,14 +58,14 @@ inline constexpr uint64_t kFlagAccessed = 0x20000ULL;
 inline constexpr uint64_t kFlagIndirect = 0x40000ULL;
 inline constexpr uint64_t kFlagParked = 0x80000ULL;
 inline constexpr uint64_t kParkPerClass = 2ULL;
-inline constexpr uint64_t kParkMaxUnits = 0x80ULL;
+inline constexpr uint64_t kParkMaxUnits = 0x200ULL;
 inline constexpr uint64_t kPolicyInherit = 0ULL;
 inline constexpr uint64_t kPolicyNone = 1ULL;
 inline constexpr uint64_t kPolicyClock = 2ULL;
 inline constexpr uint64_t kSweepBuckets = 2ULL;
 inline constexpr uint64_t kEvictTurns = 2ULL;
 inline constexpr uint64_t kEvictAdvanceEvery = 8ULL;
-inline constexpr uint64_t kCompactStepUnits = 0x400ULL;
+inline constexpr uint64_t kCompactStepUnits = 0x1000ULL;
 inline constexpr uint64_t kCompactStepsPerBatch = 0x10ULL;
 inline constexpr uint64_t kCompactBatchesPerSet = 4ULL;
 inline constexpr uint64_t kCompactListProbe = 8ULL;
@@ -70,7 +74,7 @@ inline constexpr uint64_t kNsStateLive = 2ULL;
 inline constexpr uint64_t kNsStateDropping = 1ULL;
 inline constexpr uint64_t kOwnerStateLive = 0ULL;
 inline constexpr uint64_t kOwnerStateDead = 1ULL;
-inline constexpr uint64_t kSizeClassCount = 0x28ULL;
+inline constexpr uint64_t kSizeClassCount = 0x30ULL;
 inline constexpr uint64_t kMaxSegmentUnits = 0xffffffffULL;
 inline constexpr uint64_t kCorruptReadRetries = 3ULL;
 inline constexpr uint64_t kMaxVerifyErrors = 0x3e8ULL;
@@ -266,7 +270,7 @@ inline constexpr uint64_t kSnapTrailerSize = 0x40ULL;
 inline constexpr uint64_t kPersistCheckpointBytes = 0x4000000ULL;
 inline constexpr uint64_t kWalPreallocBytes = 0x100000ULL;
 
-inline constexpr uint32_t kSizeClasses[40] = {1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048};
+inline constexpr uint32_t kSizeClasses[48] = {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096, 5120};
 
 struct Header {
   uint32_t magic;
@@ -302,19 +306,17 @@ struct AllocState {
   uint32_t lock;
   uint32_t classCount;
   uint32_t freedUnits;
-  uint8_t reserved[52];
-  uint32_t freeHeads[40];
   uint32_t largeHead;
-  uint8_t reserved2[28];
+  uint8_t reserved[48];
+  uint32_t freeHeads[48];
 };
 static_assert(sizeof(AllocState) == 256, "AllocState size");
 static_assert(offsetof(AllocState, lock) == 0, "AllocState.lock");
 static_assert(offsetof(AllocState, classCount) == 4, "AllocState.classCount");
 static_assert(offsetof(AllocState, freedUnits) == 8, "AllocState.freedUnits");
-static_assert(offsetof(AllocState, reserved) == 12, "AllocState.reserved");
+static_assert(offsetof(AllocState, largeHead) == 12, "AllocState.largeHead");
+static_assert(offsetof(AllocState, reserved) == 16, "AllocState.reserved");
 static_assert(offsetof(AllocState, freeHeads) == 64, "AllocState.freeHeads");
-static_assert(offsetof(AllocState, largeHead) == 224, "AllocState.largeHead");
-static_assert(offsetof(AllocState, reserved2) == 228, "AllocState.reserved2");
 
 struct CompactState {
   uint32_t cursor;
@@ -1091,22 +1093,24 @@ static_assert(offsetof(Bucket, reserved) == 12, "Bucket.reserved");
 struct Entry {
   uint32_t next;
   uint32_t keyHash;
-  uint16_t keyLength;
-  uint16_t valueLength;
-  uint32_t namespaceId;
-  uint64_t expiresAt;
   uint32_t flags;
   uint32_t checksum;
+  uint16_t keyLength;
+  uint16_t valueLength;
+  uint16_t namespaceId;
+  uint16_t expiresHi;
+  uint32_t expiresLo;
 };
-static_assert(sizeof(Entry) == 32, "Entry size");
+static_assert(sizeof(Entry) == 28, "Entry size");
 static_assert(offsetof(Entry, next) == 0, "Entry.next");
 static_assert(offsetof(Entry, keyHash) == 4, "Entry.keyHash");
-static_assert(offsetof(Entry, keyLength) == 8, "Entry.keyLength");
-static_assert(offsetof(Entry, valueLength) == 10, "Entry.valueLength");
-static_assert(offsetof(Entry, namespaceId) == 12, "Entry.namespaceId");
-static_assert(offsetof(Entry, expiresAt) == 16, "Entry.expiresAt");
-static_assert(offsetof(Entry, flags) == 24, "Entry.flags");
-static_assert(offsetof(Entry, checksum) == 28, "Entry.checksum");
+static_assert(offsetof(Entry, flags) == 8, "Entry.flags");
+static_assert(offsetof(Entry, checksum) == 12, "Entry.checksum");
+static_assert(offsetof(Entry, keyLength) == 16, "Entry.keyLength");
+static_assert(offsetof(Entry, valueLength) == 18, "Entry.valueLength");
+static_assert(offsetof(Entry, namespaceId) == 20, "Entry.namespaceId");
+static_assert(offsetof(Entry, expiresHi) == 22, "Entry.expiresHi");
+static_assert(offsetof(Entry, expiresLo) == 24, "Entry.expiresLo");
 
 struct IndirectRef {
   uint32_t unit;
@@ -1119,38 +1123,34 @@ static_assert(offsetof(IndirectRef, length) == 4, "IndirectRef.length");
 struct FreeBlock {
   uint32_t next;
   uint32_t prev;
-  uint32_t units;
-  uint8_t reserved[12];
   uint32_t flags;
-  uint32_t reserved2;
+  uint32_t units;
 };
-static_assert(sizeof(FreeBlock) == 32, "FreeBlock size");
+static_assert(sizeof(FreeBlock) == 16, "FreeBlock size");
 static_assert(offsetof(FreeBlock, next) == 0, "FreeBlock.next");
 static_assert(offsetof(FreeBlock, prev) == 4, "FreeBlock.prev");
-static_assert(offsetof(FreeBlock, units) == 8, "FreeBlock.units");
-static_assert(offsetof(FreeBlock, reserved) == 12, "FreeBlock.reserved");
-static_assert(offsetof(FreeBlock, flags) == 24, "FreeBlock.flags");
-static_assert(offsetof(FreeBlock, reserved2) == 28, "FreeBlock.reserved2");
+static_assert(offsetof(FreeBlock, flags) == 8, "FreeBlock.flags");
+static_assert(offsetof(FreeBlock, units) == 12, "FreeBlock.units");
 
 struct LargeBlock {
   uint32_t next;
   uint32_t reserved;
+  uint32_t flags;
   uint32_t units;
   uint32_t valueLength;
   uint32_t writer;
   uint32_t valueChecksum;
-  uint32_t flags;
-  uint32_t reserved3;
+  uint32_t reserved2;
 };
 static_assert(sizeof(LargeBlock) == 32, "LargeBlock size");
 static_assert(offsetof(LargeBlock, next) == 0, "LargeBlock.next");
 static_assert(offsetof(LargeBlock, reserved) == 4, "LargeBlock.reserved");
-static_assert(offsetof(LargeBlock, units) == 8, "LargeBlock.units");
-static_assert(offsetof(LargeBlock, valueLength) == 12, "LargeBlock.valueLength");
-static_assert(offsetof(LargeBlock, writer) == 16, "LargeBlock.writer");
-static_assert(offsetof(LargeBlock, valueChecksum) == 20, "LargeBlock.valueChecksum");
-static_assert(offsetof(LargeBlock, flags) == 24, "LargeBlock.flags");
-static_assert(offsetof(LargeBlock, reserved3) == 28, "LargeBlock.reserved3");
+static_assert(offsetof(LargeBlock, flags) == 8, "LargeBlock.flags");
+static_assert(offsetof(LargeBlock, units) == 12, "LargeBlock.units");
+static_assert(offsetof(LargeBlock, valueLength) == 16, "LargeBlock.valueLength");
+static_assert(offsetof(LargeBlock, writer) == 20, "LargeBlock.writer");
+static_assert(offsetof(LargeBlock, valueChecksum) == 24, "LargeBlock.valueChecksum");
+static_assert(offsetof(LargeBlock, reserved2) == 28, "LargeBlock.reserved2");
 
 // The byte offsets of the variable tables of a store with `bucketCount` buckets and
 // `maxNamespaces` namespaces (docs/format.md §2): the buckets end, the namespace area follows
@@ -1181,6 +1181,8 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kFormatVersion, "FORMAT_VERSION") \
   X(kUnit, "UNIT") \
   X(kUnitShift, "UNIT_SHIFT") \
+  X(kBlockUnit, "BLOCK_UNIT") \
+  X(kBlockShift, "BLOCK_SHIFT") \
   X(kHeaderOffset, "HEADER_OFFSET") \
   X(kHeaderSize, "HEADER_SIZE") \
   X(kMetadataOffset, "METADATA_OFFSET") \
@@ -1202,6 +1204,8 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kNsIndexTagMask, "NS_INDEX_TAG_MASK") \
   X(kBucketSize, "BUCKET_SIZE") \
   X(kEntryHeaderSize, "ENTRY_HEADER_SIZE") \
+  X(kLargeHeaderSize, "LARGE_HEADER_SIZE") \
+  X(kMaxExpiresAt, "MAX_EXPIRES_AT") \
   X(kMinBuckets, "MIN_BUCKETS") \
   X(kMaxBuckets, "MAX_BUCKETS") \
   X(kMaxKeyBytes, "MAX_KEY_BYTES") \
@@ -1504,10 +1508,9 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(AllocState, "ALLOC_STATE", lock, "LOCK") \
   X(AllocState, "ALLOC_STATE", classCount, "CLASS_COUNT") \
   X(AllocState, "ALLOC_STATE", freedUnits, "FREED_UNITS") \
+  X(AllocState, "ALLOC_STATE", largeHead, "LARGE_HEAD") \
   X(AllocState, "ALLOC_STATE", reserved, "RESERVED") \
   X(AllocState, "ALLOC_STATE", freeHeads, "FREE_HEADS") \
-  X(AllocState, "ALLOC_STATE", largeHead, "LARGE_HEAD") \
-  X(AllocState, "ALLOC_STATE", reserved2, "RESERVED2") \
   X(CompactState, "COMPACT_STATE", cursor, "CURSOR") \
   X(CompactState, "COMPACT_STATE", sweeps, "SWEEPS") \
   X(CompactState, "COMPACT_STATE", steps, "STEPS") \
@@ -1808,25 +1811,24 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(Bucket, "BUCKET", reserved, "RESERVED") \
   X(Entry, "ENTRY", next, "NEXT") \
   X(Entry, "ENTRY", keyHash, "KEY_HASH") \
+  X(Entry, "ENTRY", flags, "FLAGS") \
+  X(Entry, "ENTRY", checksum, "CHECKSUM") \
   X(Entry, "ENTRY", keyLength, "KEY_LENGTH") \
   X(Entry, "ENTRY", valueLength, "VALUE_LENGTH") \
   X(Entry, "ENTRY", namespaceId, "NAMESPACE_ID") \
-  X(Entry, "ENTRY", expiresAt, "EXPIRES_AT") \
-  X(Entry, "ENTRY", flags, "FLAGS") \
-  X(Entry, "ENTRY", checksum, "CHECKSUM") \
+  X(Entry, "ENTRY", expiresHi, "EXPIRES_HI") \
+  X(Entry, "ENTRY", expiresLo, "EXPIRES_LO") \
   X(IndirectRef, "INDIRECT_REF", unit, "UNIT") \
   X(IndirectRef, "INDIRECT_REF", length, "LENGTH") \
   X(FreeBlock, "FREE_BLOCK", next, "NEXT") \
   X(FreeBlock, "FREE_BLOCK", prev, "PREV") \
-  X(FreeBlock, "FREE_BLOCK", units, "UNITS") \
-  X(FreeBlock, "FREE_BLOCK", reserved, "RESERVED") \
   X(FreeBlock, "FREE_BLOCK", flags, "FLAGS") \
-  X(FreeBlock, "FREE_BLOCK", reserved2, "RESERVED2") \
+  X(FreeBlock, "FREE_BLOCK", units, "UNITS") \
   X(LargeBlock, "LARGE_BLOCK", next, "NEXT") \
   X(LargeBlock, "LARGE_BLOCK", reserved, "RESERVED") \
+  X(LargeBlock, "LARGE_BLOCK", flags, "FLAGS") \
   X(LargeBlock, "LARGE_BLOCK", units, "UNITS") \
   X(LargeBlock, "LARGE_BLOCK", valueLength, "VALUE_LENGTH") \
   X(LargeBlock, "LARGE_BLOCK", writer, "WRITER") \
   X(LargeBlock, "LARGE_BLOCK", valueChecksum, "VALUE_CHECKSUM") \
-  X(LargeBlock, "LARGE_BLOCK", flags, "FLAGS") \
-  X(LargeBlock, "LARGE_BLOCK", reserved3, "RESERVED3")
+  X(LargeBlock, "LARGE_BLOCK", reserved2, "RESERVED2")

@@ -1,6 +1,6 @@
-// The entry-pool allocator (docs/format.md §8): 40 size classes, one free list per class, and
+// The entry-pool allocator (docs/format.md §8): 48 size classes, one free list per class, and
 // large blocks of any number of units on a list of their own, all under AllocState.lock. Blocks
-// of the 40 classes are never split; a free large block is split by an allocation, and runs of
+// of the 48 classes are never split; a free large block is split by an allocation, and runs of
 // adjacent free blocks are merged into free large blocks by compaction (compact.cpp).
 #pragma once
 
@@ -29,9 +29,23 @@ inline constexpr uint32_t kParkPerClass = static_cast<uint32_t>(layout::kParkPer
 inline constexpr uint32_t kParkMaxUnits = static_cast<uint32_t>(layout::kParkMaxUnits);
 static_assert(kLargeClass == kClassCount, "a chain's class check must reject a large block");
 
-// Units an entry with key length k and value length n needs: ceil((32 + k + n) / 64).
+inline constexpr uint32_t kBlockShift = static_cast<uint32_t>(layout::kBlockShift);
+inline constexpr uint32_t kBlockUnit = static_cast<uint32_t>(layout::kBlockUnit);
+static_assert(kBlockUnit == 1u << kBlockShift, "a pool unit is a power of two");
+static_assert(sizeof(layout::Entry) == layout::kEntryHeaderSize, "the key follows the header");
+static_assert(sizeof(layout::LargeBlock) == layout::kLargeHeaderSize,
+              "the value follows the header");
+static_assert(sizeof(layout::FreeBlock) <= layout::kBlockUnit, "a free header fits one unit");
+
+// Units an entry with key length k and value length n needs: ceil((28 + k + n) / 16).
 inline constexpr uint32_t UnitsForEntry(uint32_t keyLength, uint32_t valueLength) noexcept {
-  return (static_cast<uint32_t>(layout::kEntryHeaderSize) + keyLength + valueLength + 63) / 64;
+  return (static_cast<uint32_t>(layout::kEntryHeaderSize) + keyLength + valueLength + kBlockUnit -
+          1) >>
+         kBlockShift;
+}
+// Bytes of `units` pool units.
+inline constexpr uint64_t UnitBytes(uint64_t units) noexcept {
+  return units << kBlockShift;
 }
 // The smallest size class holding `units`, or kClassCount when none does.
 uint32_t SizeClassFor(uint32_t units) noexcept;
@@ -39,26 +53,37 @@ inline constexpr uint32_t ClassOfFlags(uint32_t flags) noexcept {
   return (flags >> kClassShift) & kClassMask;
 }
 
-// The block at unit index `unit`: byte offset unit * 64 (docs/format.md §1). The one place a unit
+// The block at unit index `unit`: byte offset unit * 16 (docs/format.md §1). The one place a unit
 // becomes a pointer.
 inline layout::Entry* EntryAt(uint8_t* base, uint32_t unit) noexcept {
-  return reinterpret_cast<layout::Entry*>(base + (static_cast<uint64_t>(unit) << 6));
+  return reinterpret_cast<layout::Entry*>(base + UnitBytes(unit));
 }
 inline const layout::Entry* EntryAt(const uint8_t* base, uint32_t unit) noexcept {
-  return reinterpret_cast<const layout::Entry*>(base + (static_cast<uint64_t>(unit) << 6));
+  return reinterpret_cast<const layout::Entry*>(base + UnitBytes(unit));
 }
 
 inline layout::FreeBlock* FreeAt(uint8_t* base, uint32_t unit) noexcept {
-  return reinterpret_cast<layout::FreeBlock*>(base + (static_cast<uint64_t>(unit) << 6));
+  return reinterpret_cast<layout::FreeBlock*>(base + UnitBytes(unit));
 }
 
 inline layout::LargeBlock* LargeAt(uint8_t* base, uint32_t unit) noexcept {
-  return reinterpret_cast<layout::LargeBlock*>(base + (static_cast<uint64_t>(unit) << 6));
+  return reinterpret_cast<layout::LargeBlock*>(base + UnitBytes(unit));
 }
 
-// Units a large block needs for a value of n bytes: ceil((32 + n) / 64).
+// Units a large block needs for a value of n bytes: ceil((32 + n) / 16).
 inline constexpr uint32_t UnitsForLarge(uint32_t valueLength) noexcept {
-  return static_cast<uint32_t>((uint64_t{layout::kEntryHeaderSize} + valueLength + 63) / 64);
+  return static_cast<uint32_t>(
+      (uint64_t{layout::kLargeHeaderSize} + valueLength + kBlockUnit - 1) >> kBlockShift);
+}
+
+// Entry.expiresAt, 48 bits in two fields (docs/format.md §8): racy loads, as every entry field a
+// reader copies before its version check; written only before the entry is linked.
+inline uint64_t ExpiresAtOf(const layout::Entry* e) noexcept {
+  return uint64_t{RacyLoad(&e->expiresHi)} << 32 | RacyLoad(&e->expiresLo);
+}
+inline void SetExpiresAt(layout::Entry* e, uint64_t expiresAt) noexcept {
+  e->expiresHi = static_cast<uint16_t>(expiresAt >> 32);
+  e->expiresLo = static_cast<uint32_t>(expiresAt);
 }
 
 // The size of the block at `unit` whose flags are `flags`: the class table, or LargeBlock.units
@@ -67,8 +92,7 @@ inline uint32_t BlockUnitsOf(const uint8_t* base, uint32_t unit, uint32_t flags)
   const uint32_t cls = ClassOfFlags(flags);
   if (cls < kClassCount) return layout::kSizeClasses[cls];
   if (cls != kLargeClass) return 0;
-  return AtomicLoad(
-      &reinterpret_cast<const layout::LargeBlock*>(base + (uint64_t{unit} << 6))->units);
+  return AtomicLoad(&reinterpret_cast<const layout::LargeBlock*>(base + UnitBytes(unit))->units);
 }
 
 // An indirect entry's reference (its value bytes, unaligned after the key): the large block's

@@ -85,7 +85,7 @@ class ChainCursor {
 
   // Whether an entry of these lengths fits the block the cursor is at (after kFree or kEntry).
   bool Fits(uint32_t keyLength, uint32_t valueLength) const noexcept {
-    return uint64_t{layout::kEntryHeaderSize} + keyLength + valueLength <= uint64_t{units_} << 6;
+    return uint64_t{layout::kEntryHeaderSize} + keyLength + valueLength <= UnitBytes(units_);
   }
 
   // Under the chain's lock: link() takes the `next` of the block the cursor is at, which leaves

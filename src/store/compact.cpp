@@ -4,6 +4,8 @@
 // then every run of adjacent free blocks in the window is merged into one free large block.
 // AllocState.lock is held only for one walk of the window at a time (at most
 // COMPACT_STEP_UNITS blocks), never while a bucket lock is awaited.
+#include <cstddef>
+
 #include "store/store.h"
 
 namespace shm {
@@ -126,9 +128,13 @@ Status Store::MoveEntry(uint32_t unit, uint32_t winStart, uint32_t winEnd,
     return CompactAllocFailure(as);
   }
   Entry* ne = EntryAt(nu);
-  // keyHash, keyLength, valueLength, namespaceId, expiresAt (bytes 4..23), checksum, key, value.
-  std::memcpy(reinterpret_cast<uint8_t*>(ne) + 4, reinterpret_cast<const uint8_t*>(old) + 4, 20);
+  // keyHash, checksum, then keyLength, valueLength, namespaceId, expiresAt (bytes 16..27), key,
+  // value.
+  ne->keyHash = old->keyHash;
   ne->checksum = old->checksum;
+  constexpr size_t kTail = offsetof(Entry, keyLength);
+  std::memcpy(reinterpret_cast<uint8_t*>(ne) + kTail, reinterpret_cast<const uint8_t*>(old) + kTail,
+              sizeof(Entry) - kTail);
   std::memcpy(ne + 1, old + 1, k + n);
   UnpublishedStore(&ne->next, AtomicLoad(&old->next));
   // The same flags (encoding, INDIRECT, the mark) with the new block's class.

@@ -37,7 +37,7 @@ Status Store::RemoveUnit(uint32_t unit, uint32_t hash, Removal why, uint64_t now
     const Entry* e = c.entry();
     // Still a candidate? A hit may have marked it, or a set replaced it with a later expiry.
     const bool candidate =
-        why == Removal::kEvict ? (c.flags() & kFlagAccessed) == 0 : Expired(e->expiresAt, now);
+        why == Removal::kEvict ? (c.flags() & kFlagAccessed) == 0 : Expired(ExpiresAtOf(e), now);
     if (!candidate) break;
     const uint32_t ns = e->namespaceId;
     const uint32_t bytes = PayloadOf(e);
@@ -89,7 +89,7 @@ Status Store::EvictOne(uint32_t cls, bool* evicted) noexcept {
     if ((flags & (kFlagFree | kFlagParked)) != 0 || bc == kLargeClass) continue;
     const uint32_t ns = RacyLoad(&e->namespaceId);
     const uint32_t hash = RacyLoad(&e->keyHash);
-    const bool expired = Expired(RacyLoad(&e->expiresAt), now);
+    const bool expired = Expired(ExpiresAtOf(e), now);
     if (!expired) {
       if (cls != kClassCount && bc < cls) continue;  // would not make room for this insert
       if (!Evictable(ns)) continue;                  // pinned
@@ -123,7 +123,7 @@ bool Store::SweepChainLocked(Bucket* b, uint64_t now) noexcept {
     if (step == ChainStep::kEnd) return true;
     if (step != ChainStep::kEntry) return false;
     const Entry* e = c.entry();
-    if (!Expired(e->expiresAt, now)) continue;
+    if (!Expired(ExpiresAtOf(e), now)) continue;
     const uint32_t ns = e->namespaceId;
     const uint32_t bytes = PayloadOf(e);
     const uint32_t unit = c.unit();
@@ -161,7 +161,7 @@ void Store::ReclaimExpired(uint32_t ns, const uint8_t* key, uint32_t keyLength,
   if (LockBucket(b, &held) != layout::kOk) return;
   const Found f = FindLocked(b, ns, key, keyLength, hash);
   AllocStatus fs = AllocStatus::kOk;
-  if (f.unit != 0 && Expired(EntryAt(f.unit)->expiresAt, NowMs())) {
+  if (f.unit != 0 && Expired(ExpiresAtOf(EntryAt(f.unit)), NowMs())) {
     const Entry* e = EntryAt(f.unit);
     const uint32_t bytes = PayloadOf(e);
     AtomicStore(f.link, AtomicLoad(&e->next));

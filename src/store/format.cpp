@@ -9,7 +9,8 @@ using layout::Header;
 
 namespace {
 
-constexpr uint64_t kMaxTotalSize = layout::kMaxSegmentUnits * layout::kUnit;
+// (2^32 - 1) units of 16 bytes: a u32 unit index addresses 64 GiB (docs/format.md §12).
+constexpr uint64_t kMaxTotalSize = layout::kMaxSegmentUnits * layout::kBlockUnit;
 
 bool ValidBucketCount(uint64_t n) {
   return n >= layout::kMinBuckets && n <= layout::kMaxBuckets && (n & (n - 1)) == 0;
@@ -30,7 +31,7 @@ Status Store::Create(uint8_t* base, uint64_t size, uint32_t bucketCount, uint32_
     return layout::kErrInvalidArg;
   }
   if (policy != kPolicyNone && policy != kPolicyClock) return layout::kErrInvalidArg;
-  uint64_t total = size & ~uint64_t{63};
+  uint64_t total = size & ~uint64_t{layout::kBlockUnit - 1};
   if (total > kMaxTotalSize) total = kMaxTotalSize;
   const uint64_t entriesOffset = EntriesOffset(bucketCount, maxNamespaces);
   if (entriesOffset + layout::kUnit > total) return layout::kErrBadSize;
@@ -43,7 +44,7 @@ Status Store::Create(uint8_t* base, uint64_t size, uint32_t bucketCount, uint32_
   h->bucketCount = bucketCount;
   h->entryCount = 0;
   h->maxEntries = maxEntries;
-  h->freeHead = static_cast<uint32_t>(entriesOffset / layout::kUnit);
+  h->freeHead = static_cast<uint32_t>(entriesOffset / layout::kBlockUnit);
   h->gcCounter = 0;
   h->maxNamespaces = maxNamespaces;
   h->headerChecksum = HeaderChecksum(static_cast<uint32_t>(layout::kMagic), h->version, total,
@@ -76,7 +77,8 @@ Status Store::Validate(const uint8_t* base, uint64_t size, Geometry* out) noexce
       RacyLoad(&h->headerChecksum)) {
     return layout::kErrBadChecksum;
   }
-  if ((totalSize & 63) != 0 || totalSize > size || totalSize > kMaxTotalSize) {
+  if ((totalSize & (layout::kBlockUnit - 1)) != 0 || totalSize > size ||
+      totalSize > kMaxTotalSize) {
     return layout::kErrBadSize;
   }
   if (!ValidBucketCount(bucketCount) || !ValidMaxNamespaces(maxNamespaces)) {
@@ -84,8 +86,8 @@ Status Store::Validate(const uint8_t* base, uint64_t size, Geometry* out) noexce
   }
   const uint64_t entriesOffset = EntriesOffset(bucketCount, maxNamespaces);
   if (entriesOffset + layout::kUnit > totalSize) return layout::kErrBadSize;
-  const uint64_t firstUnit = entriesOffset / layout::kUnit;
-  const uint64_t totalUnits = totalSize / layout::kUnit;
+  const uint64_t firstUnit = entriesOffset / layout::kBlockUnit;
+  const uint64_t totalUnits = totalSize / layout::kBlockUnit;
   const uint32_t freeHead = AtomicLoad(&h->freeHead);
   if (freeHead < firstUnit || freeHead > totalUnits) return layout::kErrCorrupt;
   const auto* a = reinterpret_cast<const layout::AllocState*>(base + layout::kAllocOffset);

@@ -79,7 +79,7 @@ Store::Walk Store::WalkForKey(Bucket* b, uint32_t ns, const uint8_t* key, uint32
         hit->flags = c.flags();
         hit->checksum = RacyLoad(&e->checksum);
         hit->unit = c.unit();
-        hit->expiresAt = RacyLoad(&e->expiresAt);
+        hit->expiresAt = ExpiresAtOf(e);
         return Walk::kHit;
       }
     }
@@ -226,7 +226,7 @@ bool Store::CopyChain(Bucket* b, uint32_t ns, uint64_t now, std::vector<uint8_t>
     const Entry* e = c.entry();
     const uint32_t entryNs = RacyLoad(&e->namespaceId);
     if (ns != 0 && entryNs != ns) continue;
-    if (Expired(RacyLoad(&e->expiresAt), now)) continue;
+    if (Expired(ExpiresAtOf(e), now)) continue;
     SnapRecord r;
     r.ns = entryNs;
     r.keyLength = RacyLoad(&e->keyLength);

@@ -63,12 +63,12 @@ Status Store::Stats(StoreStats* out) noexcept {
   out->buckets = bucketCount_;
   out->namespaces = AtomicLoad(&nsState_->liveCount);
   out->bytesTotal = totalSize_;
-  out->bytesTail = uint64_t{totalUnits_ - freeHead} * layout::kUnit;
-  out->bytesFreeLists = freeListUnits * layout::kUnit;
+  out->bytesTail = uint64_t{totalUnits_ - freeHead} * layout::kBlockUnit;
+  out->bytesFreeLists = freeListUnits * layout::kBlockUnit;
   out->bytesFree = out->bytesFreeLists + out->bytesTail;
-  out->bytesParked = uint64_t{parkedUnits_} * layout::kUnit;
-  out->bytesLargestFree = std::max(uint64_t{largestFree} * layout::kUnit, out->bytesTail);
-  const uint64_t used = uint64_t{freeHead - firstUnit_} * layout::kUnit;
+  out->bytesParked = uint64_t{parkedUnits_} * layout::kBlockUnit;
+  out->bytesLargestFree = std::max(uint64_t{largestFree} * layout::kBlockUnit, out->bytesTail);
+  const uint64_t used = uint64_t{freeHead - firstUnit_} * layout::kBlockUnit;
   out->bytesLive = used > out->bytesFreeLists ? used - out->bytesFreeLists : 0;
   out->fragmentation =
       out->bytesFree != 0 ? static_cast<double>(out->bytesFreeLists) / out->bytesFree : 0.0;

@@ -29,10 +29,10 @@ Status Store::Attach(uint8_t* base, uint64_t size, uint32_t pid, uint32_t tid,
   st->base_ = base;
   st->regionSize_ = size;
   st->totalSize_ = g.totalSize;
-  st->totalUnits_ = static_cast<uint32_t>(st->totalSize_ / layout::kUnit);
+  st->totalUnits_ = static_cast<uint32_t>(st->totalSize_ / layout::kBlockUnit);
   st->bucketCount_ = g.bucketCount;
   st->mask_ = st->bucketCount_ - 1;
-  st->firstUnit_ = static_cast<uint32_t>(regions.entries / layout::kUnit);
+  st->firstUnit_ = static_cast<uint32_t>(regions.entries / layout::kBlockUnit);
   st->maxNs_ = g.maxNamespaces;
   st->indexMask_ = static_cast<uint32_t>(regions.indexSlots - 1);
   st->maxEntries_ = g.maxEntries;

@@ -21,11 +21,16 @@ uint64_t Store::NowMs() const noexcept {
 }
 
 // The clock is read only for a namespace default TTL, the one expiry that needs it.
+// An expiry past the 48 bits of Entry.expiresAt is stored as the last one (format.md §8).
 uint64_t Store::ExpiryFor(uint32_t ns, uint64_t expiresAt) const noexcept {
   if (expiresAt == kExpiryNever) return 0;
-  if (expiresAt != kExpiryDefault) return expiresAt;
-  const uint64_t ttl = AtomicLoad64(&nsPolicy_[ns].ttlMs);
-  return ttl == 0 ? 0 : NowMs() + ttl;
+  uint64_t at = expiresAt;
+  if (expiresAt == kExpiryDefault) {
+    const uint64_t ttl = AtomicLoad64(&nsPolicy_[ns].ttlMs);
+    if (ttl == 0) return 0;
+    at = NowMs() + ttl;
+  }
+  return at < layout::kMaxExpiresAt ? at : layout::kMaxExpiresAt;
 }
 
 Status Store::LockBucket(Bucket* b, uint32_t* held) noexcept {
@@ -316,8 +321,8 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
     ne->keyHash = hash;
     ne->keyLength = static_cast<uint16_t>(keyLength);
     ne->valueLength = static_cast<uint16_t>(inEntry);
-    ne->namespaceId = ns;
-    ne->expiresAt = expiry;
+    ne->namespaceId = static_cast<uint16_t>(ns);
+    SetExpiresAt(ne, expiry);
     auto* kv = reinterpret_cast<uint8_t*>(ne + 1);
     if (keyLength != 0) std::memcpy(kv, key, keyLength);
     if (large) {

@@ -264,7 +264,7 @@ for (const engine of ['native', 'js']) {
       const s = Store.create({ path: f, size: 1 << 20, engine });
       let open;
       try {
-        // Three overwrites of one size (3 units: one block parked, then taken, then parked again)
+        // Three overwrites of one size (9 units: one block parked, then taken, then parked again)
         // and one of another size: the writer holds one parked block of each class.
         s.set('p', 'a', 'x'.repeat(100));
         s.set('p', 'b', 'y'.repeat(1000));
@@ -277,8 +277,8 @@ for (const engine of ['native', 'js']) {
       assert.deepStrictEqual(open.problems, []);
       assert.strictEqual(open.owners.length, 1);
       const parked = open.blocks.filter((b) => b.parked);
-      // 32 + 1 + 100 bytes take 3 units; 32 + 1 + 1000 bytes 17 units, in the class of 20 (§8).
-      assert.deepStrictEqual(parked.map((b) => b.units).sort((x, y) => x - y), [3, 20]);
+      // 28 + 1 + 100 bytes take 9 units; 28 + 1 + 1000 bytes 65 units, in the class of 80 (§8).
+      assert.deepStrictEqual(parked.map((b) => b.units).sort((x, y) => x - y), [9, 80]);
       for (const b of parked) {
         assert.strictEqual(b.parkedBy, open.owners[0].slot, 'next names the writer\'s owner slot');
         assert.strictEqual(b.onFreeList || b.live, false);
@@ -370,7 +370,9 @@ for (const engine of ['native', 'js']) {
 
       it('ERR_BAD_SIZE below 64 bytes', () => refuses((b) => b.subarray(0, 63), 'ERR_BAD_SIZE'));
       it('ERR_BAD_MAGIC', () => refuses((b) => (b.writeUInt32LE(0x574f4c46, 0), b), 'ERR_BAD_MAGIC'));
-      it('ERR_BAD_VERSION', () => refuses((b) => (b.writeUInt32LE(6, 4), b), 'ERR_BAD_VERSION'));
+      it('ERR_BAD_VERSION', () => refuses((b) => (b.writeUInt32LE(7, 4), b), 'ERR_BAD_VERSION'));
+      it('ERR_BAD_VERSION for a store of format version 5', () =>
+        refuses((b) => (b.writeUInt32LE(5, 4), b), 'ERR_BAD_VERSION'));
       it('ERR_BAD_VERSION for a store of format version 4', () =>
         refuses((b) => (b.writeUInt32LE(4, 4), b), 'ERR_BAD_VERSION'));
       it('ERR_BAD_VERSION for a store of format version 3', () =>
@@ -392,8 +394,8 @@ for (const engine of ['native', 'js']) {
       // The document names "ERR_BAD_SIZE / ERR_CORRUPT" for these without saying which.
       it('ERR_BAD_SIZE or ERR_CORRUPT for freeHead out of range', () =>
         refuses((b) => (b.writeUInt32LE(0xffffffff, 28), b), ['ERR_BAD_SIZE', 'ERR_CORRUPT']));
-      it('ERR_BAD_SIZE or ERR_CORRUPT for classCount != 40', () =>
-        refuses((b) => (b.writeUInt32LE(41, 68), b), ['ERR_BAD_SIZE', 'ERR_CORRUPT']));
+      it('ERR_BAD_SIZE or ERR_CORRUPT for classCount != 48', () =>
+        refuses((b) => (b.writeUInt32LE(49, 68), b), ['ERR_BAD_SIZE', 'ERR_CORRUPT']));
       it('accepts mutable header fields changing (entryCount is not in the checksum)', () => {
         const buf = Buffer.from(good);
         buf.writeUInt32LE(buf.readUInt32LE(20) + 1, 20);
@@ -402,8 +404,8 @@ for (const engine of ['native', 'js']) {
       it('reports (not throws) a corrupt entry byte as a checksum problem', () => {
         const buf = Buffer.from(good);
         const e = store.entries.find((x) => x.namespace === 'strings' && x.key === 'plain');
-        const at = e.unit * 64;
-        buf[at + 32 + buf.readUInt16LE(at + 8)] ^= 1; // first value byte: "hullo" -> "iullo"
+        const at = e.unit * 16;
+        buf[at + 28 + buf.readUInt16LE(at + 16)] ^= 1; // first value byte: "hullo" -> "iullo"
         const problems = readStore(buf).problems;
         assert.deepStrictEqual(problems, [`bucket ${e.bucket} unit ${e.unit}: checksum mismatch`]);
       });

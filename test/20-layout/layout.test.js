@@ -41,8 +41,8 @@ describe('layout', function () {
         assert.strictEqual(i, layout.BASE[struct] + layout.W[struct][f], `AT.${struct}.${f}`);
       }
     }
-    assert.strictEqual(layout.UNIT_WORDS * u32, C.UNIT);
-    assert.strictEqual(layout.UNIT_HALFS * u16, C.UNIT);
+    assert.strictEqual(layout.UNIT_WORDS * u32, C.BLOCK_UNIT);
+    assert.strictEqual(layout.UNIT_HALFS * u16, C.BLOCK_UNIT);
     assert.strictEqual(layout.entriesOffset(1) % C.UNIT, 0);
     assert.ok(layout.entriesOffset(1) >= C.BUCKETS_OFFSET + C.BUCKET_SIZE);
   });

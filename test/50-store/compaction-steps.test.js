@@ -82,15 +82,15 @@ forEachEngine('compaction steps', ({ make, other }) => {
     assert.strictEqual(r.done, true);
     // Each window covers COMPACT_STEP_UNITS units beyond the free block it starts with, or ends
     // the sweep: one sweep from firstUnit takes at most this many steps.
-    const usedUnits = (before.bytesLive + before.bytesFreeLists) / C.UNIT;
+    const usedUnits = (before.bytesLive + before.bytesFreeLists) / C.BLOCK_UNIT;
     assert.ok(r.steps >= 2 && r.steps <= Math.ceil(usedUnits / C.COMPACT_STEP_UNITS) + 1, `${r.steps} steps`);
-    assert.ok(r.movedEntries > 0 && r.movedBytes >= r.movedEntries * C.UNIT);
+    assert.ok(r.movedEntries > 0 && r.movedBytes >= r.movedEntries * SIZE_CLASSES[0] * C.BLOCK_UNIT);
     assert.ok(r.bytesLargestFree > r.bytesLargestFreeBefore);
     const after = s.stats();
     assert.strictEqual(after.compactionSweeps, before.compactionSweeps + 1);
     assert.strictEqual(after.compactionSteps - before.compactionSteps, r.steps);
     assert.strictEqual(after.compactionMerged - before.compactionMerged, r.mergedRuns);
-    assert.ok(after.compactionCursor * C.UNIT < after.bytesTotal);
+    assert.ok(after.compactionCursor * C.BLOCK_UNIT < after.bytesTotal);
     assert.strictEqual(after.repairs, before.repairs);
     checkAll(s);
     // The free lists stranded fewer bytes: fragmentation fell.
@@ -141,7 +141,8 @@ forEachEngine('free lists linked both ways', ({ make, other }) => {
     for (let i = 0; i < 8; i++) s.set('p', `k${i}`, 'v'.repeat(100));
     for (let i = 0; i < 8; i += 2) s.delete('p', `k${i}`); // four blocks on one class's list
     const u32 = new Uint32Array(s.buffer);
-    const cls = SIZE_CLASSES.indexOf(3); // 32 + 2 + 100 bytes: 3 units
+    // The class of a 2-byte key and a 100-byte value: the smallest that holds header, key and value.
+    const cls = SIZE_CLASSES.findIndex((u) => u * C.BLOCK_UNIT >= C.ENTRY_HEADER_SIZE + 2 + 100);
     const head = u32[AT.ALLOC_STATE.FREE_HEADS + cls];
     const second = u32[head * UNIT_WORDS + W.ENTRY.NEXT];
     assert.ok(head !== 0 && second !== 0);
@@ -173,14 +174,16 @@ for (const second of ['js', 'native']) {
         for (let i = 0; i < 10; i++) a.set('m', `k${i}`, 'v');
         for (const i of [0, 1, 7]) a.delete('m', `k${i}`); // k7's block is the hole k2 moves into
         const e = a._e;
-        Atomics.store(e.u32, AT.COMPACT_STATE.CURSOR, e.firstUnit + 1);
+        // Each entry (a 2-byte key, a 1-byte value) takes one block of this many units.
+        const block = SIZE_CLASSES.find((u) => u * C.BLOCK_UNIT >= C.ENTRY_HEADER_SIZE + 2 + 1);
+        Atomics.store(e.u32, AT.COMPACT_STATE.CURSOR, e.firstUnit + block); // k1's block
         const repairs = a.stats().repairs;
         const acquire = e.locks.acquire.bind(e.locks);
         let fired = false;
         e.locks.acquire = (w, ...rest) => {
           if (!fired && w !== AT.ALLOC_STATE.LOCK) { // the first bucket lock of the first step's moves
             fired = true;
-            b.compact({ maxBytes: 2 * C.UNIT, maxMs: 0 });
+            b.compact({ maxBytes: 2 * block * C.BLOCK_UNIT, maxMs: 0 }); // k0's and k1's blocks
           }
           return acquire(w, ...rest);
         };

@@ -12,7 +12,7 @@ const { largeValueFor, checkLargeValue } = require('../helpers/values');
 const { inWorkerWithin } = require('../helpers/actors');
 
 forEachEngine('compaction', ({ engine, make, other }) => {
-  // Fills the store with entries of 100-byte values (3 units each) until it refuses one.
+  // Fills the store with entries of 100-byte values (9 units each) until it refuses one.
   const fill = (s, prefix) => {
     let n = 0;
     try {
@@ -31,13 +31,13 @@ forEachEngine('compaction', ({ engine, make, other }) => {
     // Nothing freed: a refused insert runs no pass.
     assert.throws(() => s.set('c', 'wide', 'w'.repeat(40000)), { code: 'ERR_STORE_FULL' });
     assert.strictEqual(s.stats().repairs, repairs);
-    // Free 3000 adjacent entries (allocated one after the other): 9000 units in blocks of 3.
+    // Free 3000 adjacent entries (allocated one after the other): 27000 units in blocks of 9.
     for (let i = 0; i < 3000; i++) assert.ok(s.delete('c', `k${i}`));
     const steps = s.stats().compactionSteps;
-    s.set('c', 'wide', 'w'.repeat(40000)); // 626 units: class 640, none on its list
+    s.set('c', 'wide', 'w'.repeat(40000)); // 2503 units: class 2560, none on its list
     assert.strictEqual(s.stats().repairs, repairs, 'no stop-the-world pass');
     assert.ok(s.stats().compactionSteps > steps, 'compaction steps ran');
-    const big = largeValueFor('c', 1, 200000); // a large block of 3126 units
+    const big = largeValueFor('c', 1, 200000); // a large block of 12502 units
     s.set('c', 'big', big);
     assert.strictEqual(s.get('c', 'wide'), 'w'.repeat(40000));
     assert.ok(s.get('c', 'big').equals(big));
@@ -55,9 +55,10 @@ forEachEngine('compaction', ({ engine, make, other }) => {
 
   it('freed large blocks next to each other are coalesced for a larger value', () => {
     const s = make({ size: 1 << 22, maxEntries: 100000 });
-    // Two large values whose entries take their 1-unit blocks from a small class list (filled
-    // first), so that their large blocks are adjacent.
-    for (let i = 0; i < 4; i++) s.set('l', `s${i}`, 'x');
+    // Two large values whose entries take their blocks from a small class list (filled first:
+    // a 2-byte key and 6 value bytes take the class of an indirect entry with a 1-byte key, 3
+    // units), so that their large blocks are adjacent.
+    for (let i = 0; i < 4; i++) s.set('l', `s${i}`, 'x'.repeat(6));
     for (let i = 0; i < 4; i++) s.delete('l', `s${i}`);
     s.set('l', 'a', largeValueFor('l', 1, 1 << 20));
     s.set('l', 'b', largeValueFor('l', 2, 1 << 20));
@@ -117,8 +118,11 @@ forEachEngine('compaction', ({ engine, make, other }) => {
     const before = s.stats();
     const r = s.compact();
     assert.strictEqual(r.bytesLargestFreeBefore, before.bytesLargestFree);
-    // 2000 adjacent blocks of 3 units: one free block of 6000 units now.
-    assert.ok(before.bytesLargestFree < 6000 * C.UNIT && r.bytesLargestFree >= 6000 * C.UNIT, `${before.bytesLargestFree} -> ${r.bytesLargestFree}`);
+    // 2000 adjacent blocks of 9 units (a key of at most 5 bytes and 100 value bytes: at most 133
+    // bytes): one free block of 18000 units now.
+    assert.strictEqual(Math.ceil((C.ENTRY_HEADER_SIZE + 5 + 100) / C.BLOCK_UNIT), 9);
+    const run = 2000 * 9 * C.BLOCK_UNIT;
+    assert.ok(before.bytesLargestFree < run && r.bytesLargestFree >= run, `${before.bytesLargestFree} -> ${r.bytesLargestFree}`);
     assert.strictEqual(r.bytesFree, before.bytesFree);
     assert.ok(r.ms >= 0);
     assert.strictEqual(s.count('c'), n - 2000);

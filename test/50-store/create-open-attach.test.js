@@ -42,6 +42,10 @@ forEachEngine('Store.create(), Store.open(), Store.attach()', ({ engine }) => {
     assert.throws(() => Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine, buckets: 1 << 20 }), RangeError);
     assert.throws(() => Store.create({ buffer: new SharedArrayBuffer(1024), engine }), RangeError);
     assert.throws(() => Store.create({ name: 'x', size: -1, engine }), RangeError);
+    // A u32 unit index of 16-byte units addresses 64 GiB: a larger store is refused before any
+    // segment is made.
+    assert.throws(() => Store.create({ name: 'x', size: C.MAX_SEGMENT_UNITS * C.BLOCK_UNIT + C.BLOCK_UNIT, engine }),
+      { name: 'RangeError', message: /options\.size.*68719476720/ });
     assert.throws(() => Store.create({ name: 'x', size: 'big', engine }), TypeError);
     assert.throws(() => Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine, lockTimeoutMs: 0 }), RangeError);
     assert.throws(() => Store.attach({}, { engine }), TypeError);
@@ -105,6 +109,8 @@ forEachEngine('Store.open()', ({ engine }) => {
       // Version 4 had no parked blocks, no prev links in free blocks (offset 4 was stale) and no
       // CompactState.
       ['a store of format version 4', 4, [4, 0, 0, 0], 'ERR_BAD_VERSION'],
+      // Version 5 had 64-byte units, a 32-byte entry header (flags at 24) and 40 size classes.
+      ['a store of format version 5', 4, [5, 0, 0, 0], 'ERR_BAD_VERSION'],
       ['bad maxNamespaces', 56, [0, 0, 1, 0], 'ERR_BAD_CHECKSUM'],
       ['bad bucket count', 16, [3, 0, 0, 0], 'ERR_BAD_CHECKSUM'],
       ['bad total size', 8, [0, 0, 0, 0x40], 'ERR_BAD_CHECKSUM'],
@@ -117,7 +123,7 @@ forEachEngine('Store.open()', ({ engine }) => {
       });
     }
 
-    for (const old of [2, 3, 4]) {
+    for (const old of [2, 3, 4, 5]) {
       it(`says, for a version ${old} store, which version it found and how to move its data (dump, then load)`, () => {
         patch(4, [old, 0, 0, 0]);
         assert.throws(() => Store.open({ path: file, engine }), (err) => {
@@ -175,8 +181,8 @@ forEachEngine('Store.create(): stores larger than 2 GiB', ({ make, other }) => {
     // pool tiles and every padding block is on its free list, linked both ways), so new entries
     // land past 2^31.
     const big = SIZE_CLASSES.length - 1;
-    let u = entriesOffset(16) / C.UNIT;
-    while (u * C.UNIT < 2 ** 31 + 2 ** 20) {
+    let u = entriesOffset(16) / C.BLOCK_UNIT;
+    while (u * C.BLOCK_UNIT < 2 ** 31 + 2 ** 20) {
       u32[entryWord(u, FLAGS)] = (C.FLAG_FREE | (big << C.FLAG_CLASS_SHIFT)) >>> 0;
       u32[entryWord(u, NEXT)] = u32[HEADS + big];
       u32[entryWord(u, W.FREE_BLOCK.PREV)] = 0;
@@ -192,7 +198,7 @@ forEachEngine('Store.create(): stores larger than 2 GiB', ({ make, other }) => {
     const placed = [];
     for (let b = 0; b < 16; b++) placed.push(...chain(u32, b));
     assert.strictEqual(placed.length, 3);
-    for (const p of placed) assert.ok(p * C.UNIT > 2 ** 31, `entry at byte ${p * C.UNIT}`);
+    for (const p of placed) assert.ok(p * C.BLOCK_UNIT > 2 ** 31, `entry at byte ${p * C.BLOCK_UNIT}`);
     assert.strictEqual(s.get('big', 'str'), 'hello beyond 2 GiB '.repeat(10));
     assert.deepStrictEqual(s.get('big', 'bin'), bin);
     assert.deepStrictEqual(s.get('big', 'json'), { a: [1, 2, 3], b: 'x'.repeat(100) });

@@ -102,7 +102,7 @@ forEachEngine('interop', ({ engine, other, make }) => {
     for (let b = 0; b < bc; b++) {
       let u = dv.getUint32(C.BUCKETS_OFFSET + b * S.BUCKET.SIZE + S.BUCKET.HEAD, true);
       while (u) {
-        const off = u * C.UNIT;
+        const off = u * C.BLOCK_UNIT;
         const kl = dv.getUint16(off + E.KEY_LENGTH, true);
         const vl = dv.getUint16(off + E.VALUE_LENGTH, true);
         const key = off + E.SIZE; // the key follows the entry header, the value follows the key
@@ -134,7 +134,7 @@ describe('interop: verify() and repair() of the same damaged store', () => {
   const ns = (id, field) => storeRegions(BUCKETS).namespaces / 4 + id * W.NAMESPACE.WORDS + field;
   const ent = (u, field) => u * UNIT_WORDS + field;
   const next = (u) => ent(u, W.ENTRY.NEXT);
-  const keyByte = (u) => u * C.UNIT + C.ENTRY_HEADER_SIZE; // the first byte of the key
+  const keyByte = (u) => u * C.BLOCK_UNIT + C.ENTRY_HEADER_SIZE; // the first byte of the key
   const keyLength = (u32, u) => new Uint16Array(u32.buffer, 0, u32.length * 2)[u * UNIT_HALFS + H.ENTRY.KEY_LENGTH];
   const BUCKETS = 4;
   const LOCK_WORDS = new Set([AT.ALLOC_STATE.LOCK, AT.NS_STATE.LOCK, AT.REPAIR_STATE.LOCK]);
@@ -198,7 +198,7 @@ describe('interop: verify() and repair() of the same damaged store', () => {
       u32[bucket(1, W.BUCKET.HEAD)] = from[0];
     },
     'an entry of a namespace that is not live': (u32) => {
-      u32[ent(chain(u32, 3)[0], W.ENTRY.NAMESPACE_ID)] = 9;
+      new Uint16Array(u32.buffer, 0, u32.length * 2)[chain(u32, 3)[0] * UNIT_HALFS + H.ENTRY.NAMESPACE_ID] = 9;
     },
     'a head out of range': (u32) => {
       u32[bucket(1, W.BUCKET.HEAD)] = 0x7fffffff;
@@ -218,7 +218,7 @@ describe('interop: verify() and repair() of the same damaged store', () => {
       u32[ent(last, W.ENTRY.FLAGS)] = 0x7700;
     },
     'freeHead beyond the store': (u32) => {
-      u32[FREE_HEAD] = (1 << 20) / C.UNIT + 3;
+      u32[FREE_HEAD] = (1 << 20) / C.BLOCK_UNIT + 3;
     },
     'a free list whose head is a live entry': (u32) => {
       const c = nonEmptyFreeList(u32);
@@ -259,7 +259,7 @@ describe('interop: verify() and repair() of the same damaged store', () => {
       const first = u32[bucket(b, W.BUCKET.HEAD)];
       const cls = classOf(u32, first);
       const copy = u32[FREE_HEAD];
-      u8.copyWithin(copy * C.UNIT, first * C.UNIT, (first + SIZE_CLASSES[cls]) * C.UNIT);
+      u8.copyWithin(copy * C.BLOCK_UNIT, first * C.BLOCK_UNIT, (first + SIZE_CLASSES[cls]) * C.BLOCK_UNIT);
       u32[FREE_HEAD] = copy + SIZE_CLASSES[cls];
       u32[next(copy)] = u32[next(first)];
       u32[next(first)] = copy;

@@ -35,7 +35,7 @@ forEachEngine('store.keys() / store.entries() / store.count()', ({ engine, make 
     const u8 = new Uint8Array(s.buffer);
     const u32 = new Uint32Array(s.buffer);
     const k1 = chain(u32)[1];
-    u8[k1 * C.UNIT + S.ENTRY.SIZE + 'k1'.length] ^= 0x20; // the first byte of k1's value
+    u8[k1 * C.BLOCK_UNIT + S.ENTRY.SIZE + 'k1'.length] ^= 0x20; // the first byte of k1's value
     const r = await inWorkerWithin(15000, engine, s.buffer, 'keys', ['a']);
     assert.ok(!r.error || r.error.code === 'ERR_CORRUPT', JSON.stringify(r));
     if (!r.error) assert.deepStrictEqual(r.value, ['k2']);

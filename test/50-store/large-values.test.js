@@ -5,11 +5,11 @@
 // and damage that verify() reports and repair() removes.
 const assert = require('assert');
 const { Store } = require('../../lib/store/store');
-const { C, W, AT, BASE, UNIT_WORDS } = require('../../lib/layout/layout');
+const { C, W, AT, BASE, UNIT_WORDS, SIZE_CLASSES } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
 const { largeValueFor, checkLargeValue } = require('../helpers/values');
 
-const units = (bytes) => Math.ceil(bytes / C.UNIT);
+const units = (bytes) => Math.ceil(bytes / C.BLOCK_UNIT);
 
 // The owner slot the handle attached last by this process holds: slots are claimed lowest free
 // first, so it is the highest one naming this process.
@@ -46,11 +46,12 @@ forEachEngine('large values', ({ make, other }) => {
   it('stores 65535 bytes in the entry and 65536 in a large block', () => {
     const s = make();
     s.set('b', 'k', Buffer.alloc(65535, 1));
-    // One entry of 32 + 1 + 65535 bytes: 1025 units, class 1280.
-    assert.strictEqual(s.verify().liveUnits, 1280);
+    // One entry of 28 + 1 + 65535 bytes: 4098 units, in the largest class (5120 units).
+    assert.strictEqual(s.verify().liveUnits, SIZE_CLASSES[SIZE_CLASSES.length - 1]);
+    assert.ok(SIZE_CLASSES[SIZE_CLASSES.length - 2] < units(C.ENTRY_HEADER_SIZE + 1 + 65535));
     s.set('b', 'k', Buffer.alloc(65536, 2));
-    // An entry of 32 + 1 + 8 bytes (1 unit) and a large block of 32 + 65536 bytes (1025 units).
-    assert.strictEqual(s.verify().liveUnits, 1 + units(32 + 65536));
+    // An entry of 28 + 1 + 8 bytes (3 units) and a large block of 32 + 65536 bytes (4098 units).
+    assert.strictEqual(s.verify().liveUnits, units(C.ENTRY_HEADER_SIZE + 1 + 8) + units(32 + 65536));
     assert.ok(s.get('b', 'k').equals(Buffer.alloc(65536, 2)));
     const o = Store.attach(s.buffer, { engine: other });
     try {
@@ -116,28 +117,30 @@ forEachEngine('large values', ({ make, other }) => {
     const fill = (prefix) => {
       let n = 0;
       try {
-        for (; ; n++) s.set('c', `${prefix}${n}`, 'v'.repeat(20 + (n % 7) * 150)); // 1 to 17 units
+        for (; ; n++) s.set('c', `${prefix}${n}`, 'v'.repeat(20 + (n % 7) * 150)); // 3 to 60 units
       } catch (err) {
         assert.strictEqual(err.code, 'ERR_STORE_FULL');
       }
       return n;
     };
+    // The largest block one of these takes: a key of at most 8 bytes and 920 value bytes.
+    const most = SIZE_CLASSES.find((u) => u * C.BLOCK_UNIT >= C.ENTRY_HEADER_SIZE + 8 + 20 + 6 * 150);
     const before = fill('a');
     assert.ok(before > 100);
-    assert.ok(s.stats().bytesLargestFree < 20 * C.UNIT, 'the tail is used up');
+    assert.ok(s.stats().bytesLargestFree < most * C.BLOCK_UNIT, 'the tail is used up');
     assert.ok(s.delete('c', 'big'));
     // stats(): the freed large block is the largest free space.
     const st = s.stats();
-    assert.strictEqual(st.bytesLargestFree, units(32 + (2 << 20)) * C.UNIT);
+    assert.strictEqual(st.bytesLargestFree, units(32 + (2 << 20)) * C.BLOCK_UNIT);
     assert.ok(st.bytesFreeLists >= st.bytesLargestFree);
     // The tail is used up: every one of these is carved from the freed large block.
     const after = fill('b');
     const bigUnits = units(32 + (2 << 20));
-    // Blocks of 1 to 20 units, split off until no free large block holds the next one.
-    assert.ok(after * 20 >= bigUnits - 20, `${after} entries in ${bigUnits} freed units`);
+    // Blocks of at most `most` units, split off until no free large block holds the next one.
+    assert.ok(after * most >= bigUnits - most, `${after} entries in ${bigUnits} freed units`);
     const v = s.verify();
     assert.ok(v.ok, v.errors.join('\n'));
-    assert.ok(v.freeUnits < 20 + before, `${v.freeUnits} units left free`);
+    assert.ok(v.freeUnits < most + before, `${v.freeUnits} units left free`);
     const o = Store.attach(s.buffer, { engine: other });
     try {
       assert.ok(o.verify().ok);

@@ -10,14 +10,16 @@ const path = require('path');
 const { Worker } = require('worker_threads');
 const { Store } = require('../../lib/store/store');
 const { Segment } = require('../../lib/segment/segment');
-const { AT } = require('../../lib/layout/layout');
+const { C, AT, SIZE_CLASSES } = require('../../lib/layout/layout');
 const { forEachEngine, uniqueName } = require('../helpers/engines');
 const { tempDir, spawnChild, until } = require('../helpers/process');
 const { inProcess, announced } = require('../helpers/actors');
 const { valueOf } = require('../helpers/children/parked-actor');
 
 const ACTOR = path.join(__dirname, '..', 'helpers', 'children', 'parked-actor.js');
-const UNIT = 64;
+const UNIT = C.BLOCK_UNIT;
+// The block of a key of 1 or 2 bytes and a 100-byte value: the smallest class that holds it.
+const BLOCK_100 = SIZE_CLASSES.find((u) => u * UNIT >= C.ENTRY_HEADER_SIZE + 2 + 100);
 const freedUnits = (s) => new Uint32Array(s.buffer)[AT.ALLOC_STATE.FREED_UNITS];
 
 // Fills namespace 'fill' with 100-byte values (the size of every value the writers write) until
@@ -52,17 +54,17 @@ forEachEngine('parked blocks', ({ engine, make, other }) => {
     s.set('ns', 'k', 'a'.repeat(100));
     s.set('ns', 'k', 'b'.repeat(100)); // the first block parked
     const before = s.stats();
-    assert.strictEqual(before.bytesParked, 3 * UNIT);
+    assert.strictEqual(before.bytesParked, BLOCK_100 * UNIT);
     const freed = freedUnits(s);
     for (let i = 0; i < 200; i++) s.set('ns', 'k', String(i).padEnd(100, '-'));
     const after = s.stats();
     assert.strictEqual(after.bytesFreeLists, before.bytesFreeLists);
     assert.strictEqual(after.bytesTail, before.bytesTail);
-    assert.strictEqual(after.bytesParked, 3 * UNIT);
+    assert.strictEqual(after.bytesParked, BLOCK_100 * UNIT);
     assert.strictEqual(freedUnits(s), freed, 'parking and taking free nothing');
     assert.strictEqual(s.get('ns', 'k'), '199'.padEnd(100, '-'));
-    const v = clean(s, 3);
-    assert.strictEqual(v.liveUnits, 3);
+    const v = clean(s, BLOCK_100);
+    assert.strictEqual(v.liveUnits, BLOCK_100);
   });
 
   it('close() returns the parked blocks: verify clean, the space free again', () => {
@@ -90,7 +92,7 @@ forEachEngine('parked blocks', ({ engine, make, other }) => {
     for (let i = 0; i < n; i++) s.set('fill', `f${i}`, valueOf(`f${i}`, 0));
     s.delete('fill', 'f0');
     s.set('fill', 'f1', valueOf('f1', 1)); // takes f0's block, parks f1's old one
-    assert.strictEqual(s.stats().bytesParked, 3 * UNIT);
+    assert.strictEqual(s.stats().bytesParked, BLOCK_100 * UNIT);
     s.set('fill', 'new', valueOf('new', 0)); // fits only in the parked block
     assert.strictEqual(s.stats().bytesParked, 0);
     assert.strictEqual(s.get('fill', 'new'), valueOf('new', 0));
@@ -207,7 +209,7 @@ describe('parked blocks across processes', function () {
       try {
         a.set('ns', 'k', 'a'.repeat(100));
         a.set('ns', 'k', 'b'.repeat(1000)); // the first block parked
-        assert.strictEqual(a.stats().bytesParked, 3 * UNIT);
+        assert.strictEqual(a.stats().bytesParked, BLOCK_100 * UNIT);
         await until(() => holder.output().includes('held'), 'the holder to take the allocator lock');
         a.close(); // cannot give the block back: the allocator lock's holder is alive
         // A new handle claims the lowest free slot: had a released its slot, this one would now

@@ -18,12 +18,23 @@ forEachEngine('store.stats()', ({ engine, make }) => {
     assert.strictEqual(st.entries, 50);
     assert.strictEqual(st.namespaces, 1);
     assert.deepStrictEqual(st.namespaceCounts, { s: 50 });
-    // Each entry (header, a 2- or 3-byte key, 100 bytes of value) takes a block of 3 units.
-    assert.strictEqual(st.bytesFreeLists, 50 * 3 * C.UNIT);
-    assert.strictEqual(st.bytesLive, 50 * 3 * C.UNIT);
+    // Each entry (header, a 2- or 3-byte key, 100 bytes of value: at most 131 bytes) takes a
+    // block of 9 units.
+    assert.strictEqual(Math.ceil((C.ENTRY_HEADER_SIZE + 3 + 100) / C.BLOCK_UNIT), 9);
+    assert.strictEqual(st.bytesFreeLists, 50 * 9 * C.BLOCK_UNIT);
+    assert.strictEqual(st.bytesLive, 50 * 9 * C.BLOCK_UNIT);
     assert.strictEqual(st.bytesFree, st.bytesFreeLists + st.bytesTail);
     assert.ok(st.fragmentation > 0 && st.fragmentation < 1);
     assert.ok(st.writes >= 150 && st.reads >= 1);
+  });
+
+  it('an entry of the reference workload (a 14-byte key, a 100-byte value) takes 144 bytes of the pool', () => {
+    const s = make();
+    for (let i = 0; i < 100; i++) s.set('r', `key:${String(i).padStart(10, '0')}`, 'v'.repeat(100));
+    const st = s.stats();
+    // 28 + 14 + 100 = 142 bytes in 9 units of 16: 114 of every 144 bytes are payload (0.79).
+    assert.strictEqual(st.bytesLive, 100 * 144);
+    assert.strictEqual(st.namespaceStats.r.bytes, 100 * 114);
   });
 });
 

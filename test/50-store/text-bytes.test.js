@@ -28,7 +28,7 @@ function keyBytes(s) {
   const u8 = new Uint8Array(s.buffer);
   const u16 = new Uint16Array(s.buffer);
   return chain(new Uint32Array(s.buffer)).map((u) => {
-    const at = u * C.UNIT + C.ENTRY_HEADER_SIZE;
+    const at = u * C.BLOCK_UNIT + C.ENTRY_HEADER_SIZE;
     return Buffer.from(u8.subarray(at, at + u16[u * UNIT_HALFS + H.ENTRY.KEY_LENGTH])).toString('hex');
   }).sort();
 }

@@ -5,7 +5,7 @@
 // waits (bounded) until the clock has passed an expiry and then checks what must hold.
 const assert = require('assert');
 const { Store } = require('../../lib/store/store');
-const { W } = require('../../lib/layout/layout');
+const { C, W, H, UNIT_HALFS } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
 const { chain, entryWord } = require('../helpers/store-bytes');
 
@@ -50,10 +50,15 @@ forEachEngine('expiry: set(..., { ttl | expiresAt }), ttl(), namespace TTLs', ({
     s.set('n', 'k', 'new', { expiresAt: t0 - 1 }); // set and expired at once: nothing stays
     assert.strictEqual(s.get('n', 'k'), undefined);
     assert.strictEqual(s.count('n'), 0);
+    // An expiry beyond the 48 bits of an entry's expiresAt (the year 10889) is stored as the last
+    // one: the entry holds, and ttl() counts down to that.
     s.set('n', 'huge', 'h', { ttl: 1e15 });
-    assert.ok(s.ttl('n', 'huge') > 1e15 - 60000);
+    const huge = s.ttl('n', 'huge');
+    assert.ok(huge > C.MAX_EXPIRES_AT - Date.now() - 60000 && huge <= C.MAX_EXPIRES_AT - t0, `${huge}`);
     s.set('n', 'abs', 'a', { expiresAt: 2 ** 53 - 1 });
-    assert.ok(s.ttl('n', 'abs') > 2 ** 52);
+    assert.ok(s.ttl('n', 'abs') > C.MAX_EXPIRES_AT - Date.now() - 60000);
+    s.set('n', 'last', 'a', { expiresAt: C.MAX_EXPIRES_AT });
+    assert.ok(s.ttl('n', 'last') <= C.MAX_EXPIRES_AT - t0);
     s.set('n', 'never', 'x', { ttl: Infinity });
     s.set('n', 'never2', 'x', { expiresAt: Infinity });
     assert.deepStrictEqual([s.ttl('n', 'never'), s.ttl('n', 'never2')], [Infinity, Infinity]);
@@ -198,18 +203,20 @@ forEachEngine('expiry: set(..., { ttl | expiresAt }), ttl(), namespace TTLs', ({
   });
 });
 
-forEachEngine('expiry: the two words of an entry\'s expiry', ({ engine, other, make }) => {
-  it(`${engine} stores an absolute expiry as its low and high 32 bits, which ${other} reads back exactly`, () => {
+forEachEngine('expiry: the two fields of an entry\'s expiry', ({ engine, other, make }) => {
+  it(`${engine} stores an absolute expiry as its low 32 and high 16 bits, which ${other} reads back exactly`, () => {
     const s = make({ buckets: 1 });
     const o = Store.attach(s.buffer, { engine: other });
     try {
       const next = (Math.floor(Date.now() / 2 ** 32) + 1) * 2 ** 32; // low word 0, in the future
-      for (const at of [next, next - 1, next + 1, next + 2 ** 32 - 1, 2 ** 53 - 1]) {
-        s.set('x', 'k', 'v', { expiresAt: at });
+      for (const asked of [next, next - 1, next + 1, next + 2 ** 32 - 1, C.MAX_EXPIRES_AT, 2 ** 53 - 1]) {
+        const at = Math.min(asked, C.MAX_EXPIRES_AT); // a later expiry is stored as the last one
+        s.set('x', 'k', 'v', { expiresAt: asked });
         const u32 = new Uint32Array(s.buffer);
+        const u16 = new Uint16Array(s.buffer);
         const [u] = chain(u32);
-        assert.deepStrictEqual([u32[entryWord(u, W.ENTRY.EXPIRES_AT)], u32[entryWord(u, W.ENTRY.EXPIRES_AT_HI)]],
-          [at % 2 ** 32, Math.floor(at / 2 ** 32)], `expiresAt ${at}`);
+        assert.deepStrictEqual([u32[entryWord(u, W.ENTRY.EXPIRES_LO)], u16[u * UNIT_HALFS + H.ENTRY.EXPIRES_HI]],
+          [at % 2 ** 32, Math.floor(at / 2 ** 32)], `expiresAt ${asked}`);
         assert.strictEqual(o._e.expiresAt(o._id('x', false), 'k'), at, `${other} reads ${at}`);
         s.delete('x', 'k');
       }

@@ -6,7 +6,7 @@
 const assert = require('assert');
 const path = require('path');
 const { Store } = require('../../lib/store/store');
-const { C, S, W, AT, entriesOffset } = require('../../lib/layout/layout');
+const { C, S, W, AT, SIZE_CLASSES, entriesOffset } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
 const { inWorkerWithin } = require('../helpers/actors');
 const { exitedPid, tempDir } = require('../helpers/process');
@@ -58,17 +58,19 @@ forEachEngine('store.verify() / store.repair()', ({ engine, make }) => {
     u32[pidWord(slot)] = deadPid;
     u32[tidWord(slot)] = 1;
     // The dead writer held bucket 2, had reserved its entry (entryCount) and allocated a block
-    // (class 0, at the bump pointer) that it never published: a leaked unit.
+    // (class 0, at the bump pointer) that it never published: a leaked block. Every entry here
+    // (a 2- or 3-byte key, a 1-byte value) fits class 0 too.
+    const per = SIZE_CLASSES[0];
     const lock = bucketWord(2, W.BUCKET.LOCK);
     u32[lock] = lockedBy(u32[lock], slot);
     u32[ENTRY_COUNT]++;
     const unit = u32[FREE_HEAD];
     u32[entryWord(unit, W.ENTRY.FLAGS)] = 0;
     u32[entryWord(unit, W.ENTRY.KEY_HASH)] = 0x1234;
-    u32[FREE_HEAD] = unit + 1;
+    u32[FREE_HEAD] = unit + per;
     const gc = s.stats().repairs;
     assert.deepStrictEqual(s.verify(),
-      { ok: true, errors: [], entries: 10, liveUnits: 10, freeUnits: 1, leakedUnits: 0, parkedUnits: 0 });
+      { ok: true, errors: [], entries: 10, liveUnits: 10 * per, freeUnits: per, leakedUnits: 0, parkedUnits: 0 });
     assert.strictEqual(s.stats().repairs, gc + 1, 'verify() ran one repair pass');
     assert.strictEqual(u32[lock] & 1, 0, 'the dead writer\'s lock is free');
     assert.strictEqual(u32[pidWord(slot)], 0, 'the dead writer\'s owner slot is free');
@@ -76,9 +78,9 @@ forEachEngine('store.verify() / store.repair()', ({ engine, make }) => {
     s.set('a', 'new', 'v');
     assert.strictEqual(s.get('a', 'new'), 'v');
     assert.strictEqual(s.get('a', 'k3'), 3);
-    assert.strictEqual(u32[FREE_HEAD], unit + 1, 'the new entry reused the reclaimed block');
+    assert.strictEqual(u32[FREE_HEAD], unit + per, 'the new entry reused the reclaimed block');
     assert.deepStrictEqual(s.verify(),
-      { ok: true, errors: [], entries: 11, liveUnits: 11, freeUnits: 0, leakedUnits: 0, parkedUnits: 0 });
+      { ok: true, errors: [], entries: 11, liveUnits: 11 * per, freeUnits: 0, leakedUnits: 0, parkedUnits: 0 });
   });
 
   it('repairs a chain that loops through corrupt entries', () => {
@@ -87,10 +89,10 @@ forEachEngine('store.verify() / store.repair()', ({ engine, make }) => {
     s.set('n', 'k2', 'two');
     const dv = new DataView(s.buffer);
     const head = dv.getUint32(C.BUCKETS_OFFSET + S.BUCKET.HEAD, true); // k2, which links to k1
-    const tail = dv.getUint32(head * C.UNIT + S.ENTRY.NEXT, true);
-    dv.setUint32(tail * C.UNIT + S.ENTRY.NEXT, head, true); // k1 -> k2: a cycle
+    const tail = dv.getUint32(head * C.BLOCK_UNIT + S.ENTRY.NEXT, true);
+    dv.setUint32(tail * C.BLOCK_UNIT + S.ENTRY.NEXT, head, true); // k1 -> k2: a cycle
     // Break both checksums: the first value byte follows the entry header and the 2-byte key.
-    for (const u of [head, tail]) dv.setUint8(u * C.UNIT + S.ENTRY.SIZE + 'k1'.length, 0x7a);
+    for (const u of [head, tail]) dv.setUint8(u * C.BLOCK_UNIT + S.ENTRY.SIZE + 'k1'.length, 0x7a);
     assert.strictEqual(s.verify().ok, false);
     s.repair();
     const v = s.verify();
@@ -104,7 +106,7 @@ forEachEngine('store.verify() / store.repair()', ({ engine, make }) => {
     const s = make({ buckets: 16 });
     s.set('a', 'k', 'v');
     const u32 = new Uint32Array(s.buffer);
-    const totalUnits = s.buffer.byteLength / C.UNIT;
+    const totalUnits = s.buffer.byteLength / C.BLOCK_UNIT;
     u32[FREE_HEAD] = totalUnits + 5;
     s.repair();
     assert.ok(u32[FREE_HEAD] <= totalUnits);
@@ -118,7 +120,7 @@ forEachEngine('store.verify() / store.repair()', ({ engine, make }) => {
   it('a freeHead below the pool never places a block over the bucket table', () => {
     const s = make({ buckets: 2 });
     const u32 = new Uint32Array(s.buffer);
-    const first = entriesOffset(2) / C.UNIT;
+    const first = entriesOffset(2) / C.BLOCK_UNIT;
     u32[FREE_HEAD] = first - 1; // the unit that holds the buckets
     s.set('a', 'k', 'v');
     assert.strictEqual(s.get('a', 'k'), 'v');
@@ -258,7 +260,7 @@ describe('store.verify() / store.repair(): an exhausted heap [js engine]', () =>
     try {
       s.set('a', 'k', 'v');
       const u32 = new Uint32Array(s.buffer);
-      const units = (1 << 20) / C.UNIT;
+      const units = (1 << 20) / C.BLOCK_UNIT;
       globalThis.Uint8Array = new Proxy(RealUint8Array, {
         construct(target, args, newTarget) {
           if (args[0] >= units / 2) throw new RangeError('Array buffer allocation failed');
@@ -299,7 +301,7 @@ forEachEngine('store.verify({ progress })', ({ engine, make }) => {
     assert.ok(report.ok);
     // The pool walked twice and the buckets once.
     const st = s.stats();
-    const poolUnits = (st.bytesTotal - st.bytesTail) / C.UNIT - entriesOffset(st.buckets, st.maxNamespaces) / C.UNIT;
+    const poolUnits = (st.bytesTotal - st.bytesTail) / C.BLOCK_UNIT - entriesOffset(st.buckets, st.maxNamespaces) / C.BLOCK_UNIT;
     const [done, total] = words;
     assert.strictEqual(total, 2 * poolUnits + st.buckets);
     assert.strictEqual(done, total);

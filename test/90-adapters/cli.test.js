@@ -7,7 +7,7 @@ const fs = require('fs');
 const path = require('path');
 const { Store } = require('../../lib/store/store');
 const { Registry } = require('../../lib/registry/registry');
-const { AT, C, W } = require('../../lib/layout/layout');
+const { AT, C, W, SIZE_CLASSES } = require('../../lib/layout/layout');
 const { uniqueName, tempDir, removeShm } = require('../helpers/process');
 const { cli, assertOneLine } = require('../helpers/cli');
 const { entryWord, chain } = require('../helpers/store-bytes');
@@ -180,8 +180,10 @@ describe('shmstore CLI', function () {
       assert.strictEqual(r.code, 0, r.stderr);
       const j = JSON.parse(r.stdout);
       assert.strictEqual(j.bytesLargestFreeBefore, before);
-      // The 200 blocks of 9 units now form one free block.
-      assert.ok(before < 200 * 9 * C.UNIT && j.bytesLargestFree >= 200 * 9 * C.UNIT, `${before} -> ${j.bytesLargestFree}`);
+      // The 200 blocks (each of the class of a key of 2 to 4 bytes and 500 value bytes) now form
+      // one free block.
+      const block = SIZE_CLASSES.find((u) => u * C.BLOCK_UNIT >= C.ENTRY_HEADER_SIZE + 4 + 500);
+      assert.ok(before < 200 * block * C.BLOCK_UNIT && j.bytesLargestFree >= 200 * block * C.BLOCK_UNIT, `${before} -> ${j.bytesLargestFree}`);
       assert.strictEqual(j.done, true);
       assert.ok(j.steps >= 1 && j.mergedRuns >= 1, JSON.stringify(j));
       const human = cli(['compact', name]);

@@ -12,7 +12,7 @@ function valueFor(actor, seq) {
   return `${body}|${sum(body)}`;
 }
 
-// As valueFor, with lengths spread over 10..1500 bytes (entries of 1 to 25 units: many size
+// As valueFor, with lengths spread over 10..1500 bytes (entries of 3 to 98 units: many size
 // classes, so that freed blocks strand in lists and compaction has entries of each to move).
 function mixedValueFor(actor, seq) {
   const body = `${actor}:${seq}:${'m'.repeat(((seq * 7919) % 1490) + 1)}`;

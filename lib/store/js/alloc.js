@@ -35,7 +35,7 @@ for (let u = 1, c = 0; u <= MAX_UNITS; u++) {
   CLASS_OF_UNITS[u] = c;
 }
 function classFor(bytes) {
-  const units = (bytes + C.UNIT - 1) >>> C.UNIT_SHIFT;
+  const units = (bytes + C.BLOCK_UNIT - 1) >>> C.BLOCK_SHIFT;
   return units <= MAX_UNITS ? CLASS_OF_UNITS[units] : -1;
 }
 

@@ -16,9 +16,13 @@ const FLAG_FREE = C.FLAG_FREE;
 // Word, half-word and byte positions of the entry at unit `u` (the views all start at byte 0).
 const entryWord = (u) => u * UNIT_WORDS;
 const entryHalf = (u) => u * UNIT_HALFS;
-const keyOffset = (u) => u * C.UNIT + C.ENTRY_HEADER_SIZE;
+const keyOffset = (u) => u * C.BLOCK_UNIT + C.ENTRY_HEADER_SIZE;
 const keyLengthOf = (e, u) => e.u16[u * UNIT_HALFS + H.ENTRY.KEY_LENGTH];
 const valueLengthOf = (e, u) => e.u16[u * UNIT_HALFS + H.ENTRY.VALUE_LENGTH];
+const namespaceOf = (e, u) => e.u16[u * UNIT_HALFS + H.ENTRY.NAMESPACE_ID];
+// Entry.expiresAt (epoch ms, 0: none): 48 bits, the high 16 in expiresHi, the low 32 in expiresLo.
+const expiresAtOf = (e, u) =>
+  e.u16[u * UNIT_HALFS + H.ENTRY.EXPIRES_HI] * 0x100000000 + e.u32[u * UNIT_WORDS + W.ENTRY.EXPIRES_LO];
 const classOf = (flags) => (flags >>> CLASS_SHIFT) & CLASS_MASK;
 
 // Whether the block at unit `u` can be a linked entry: a valid class, not free, inside the
@@ -32,7 +36,7 @@ function isEntryBlock(e, u) {
 // Whether an entry of kl + vl bytes fits the block whose flags are `flags`.
 function fitsBlock(flags, kl, vl) {
   const cls = (flags >>> CLASS_SHIFT) & CLASS_MASK;
-  return cls < CLASS_COUNT && C.ENTRY_HEADER_SIZE + kl + vl <= SIZE_CLASSES[cls] * C.UNIT;
+  return cls < CLASS_COUNT && C.ENTRY_HEADER_SIZE + kl + vl <= SIZE_CLASSES[cls] * C.BLOCK_UNIT;
 }
 
 // Copies n bytes of key+value of the entry at unit `u` into e.copy, a word at a time (the block
@@ -99,6 +103,6 @@ class Chain {
 }
 
 module.exports = {
-  Chain, entryWord, entryHalf, keyOffset, keyLengthOf, valueLengthOf, classOf, isEntryBlock,
-  fitsBlock, copyOut,
+  Chain, entryWord, entryHalf, keyOffset, keyLengthOf, valueLengthOf, namespaceOf, expiresAtOf,
+  classOf, isEntryBlock, fitsBlock, copyOut,
 };

@@ -5,7 +5,7 @@
 // bytes, then every run of adjacent free blocks in the window becomes one free large block.
 // AllocState.lock is held only for one walk of the window at a time, never while a bucket lock is
 // awaited. Mirrors src/store/compact.cpp.
-const { C, W, AT, UNIT_WORDS, SIZE_CLASSES } = require('../../layout/layout');
+const { C, W, H, AT, UNIT_WORDS, SIZE_CLASSES } = require('../../layout/layout');
 const { NEED_REPAIR } = require('./locks');
 const { ALLOC_LOCK, HEADS, FREE_HEAD, FREED_UNITS, classFor, push, unlinkFree } = require('./alloc');
 const { bucketOf } = require('./read');
@@ -14,6 +14,8 @@ const large = require('./large');
 const repairs = require('./repair');
 
 const E = W.ENTRY;
+// The u32 index, in an entry, of the word keyLength starts (the immutable fields that follow it).
+const IMMUTABLE_WORD = H.ENTRY.KEY_LENGTH / 2;
 const B = W.BUCKET;
 const CS = AT.COMPACT_STATE;
 const GC_COUNTER = AT.HEADER.GC_COUNTER;
@@ -124,9 +126,11 @@ function copyAndLink(e, unit, got, cls, link, r) {
   const kl = chain.keyLengthOf(e, unit);
   const vl = chain.valueLengthOf(e, unit);
   const nw = got * UNIT_WORDS;
-  // keyHash, keyLength, valueLength, namespaceId, expiresAt (words 1..5), checksum, key, value.
-  for (let i = 1; i < E.FLAGS; i++) u32[nw + i] = u32[w + i];
+  // keyHash, checksum, then keyLength, valueLength, namespaceId, expiresAt (the words from
+  // keyLength's to the end of the header), key, value.
+  u32[nw + E.KEY_HASH] = u32[w + E.KEY_HASH];
   u32[nw + E.CHECKSUM] = u32[w + E.CHECKSUM];
+  for (let i = IMMUTABLE_WORD; i < E.WORDS; i++) u32[nw + i] = u32[w + i];
   const off = chain.keyOffset(got);
   e.u8.copyWithin(off, chain.keyOffset(unit), chain.keyOffset(unit) + kl + vl);
   Atomics.store(u32, nw + E.NEXT, u32[w + E.NEXT]);

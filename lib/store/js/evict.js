@@ -6,7 +6,8 @@
 const { C, W, BASE, AT, UNIT_WORDS } = require('../../layout/layout');
 const { NEED_REPAIR, LockError, subSaturating } = require('./locks');
 const { freeBlocks } = require('./alloc');
-const { bucketOf, expiryOf } = require('./read');
+const { bucketOf } = require('./read');
+const chain = require('./chain');
 const { NSC_WORDS, NSC_EVICTIONS, NSC_EXPIRATIONS, NSC_BYTES } = require('./counts');
 const { findLink } = require('./write');
 const large = require('./large');
@@ -26,10 +27,7 @@ const BUCKET_BASE = BASE.BUCKET;
 const BUCKET_WORDS = W.BUCKET.WORDS;
 const E_NEXT = W.ENTRY.NEXT;
 const E_HASH = W.ENTRY.KEY_HASH;
-const E_NS = W.ENTRY.NAMESPACE_ID;
 const E_FLAGS = W.ENTRY.FLAGS;
-const E_EXP = W.ENTRY.EXPIRES_AT;
-const E_EXP_HI = W.ENTRY.EXPIRES_AT_HI;
 // Fields of the namespace records, relative to the handle's e.nsBase and e.polBase.
 const NS_COUNT = W.NAMESPACE.COUNT;
 const NS_STATE = W.NAMESPACE.STATE;
@@ -44,12 +42,7 @@ const FLAG_ACCESSED = C.FLAG_ACCESSED;
 const EVICT = 0;
 const EXPIRE = 1;
 
-function expiryAt(u32, u) {
-  const w = u * UNIT_WORDS;
-  const lo = u32[w + E_EXP];
-  const hi = u32[w + E_EXP_HI];
-  return lo === 0 && hi === 0 ? 0 : expiryOf(lo, hi);
-}
+const expiryAt = (e, u) => chain.expiresAtOf(e, u);
 
 const expired = (exp, now) => exp !== 0 && exp <= now;
 
@@ -88,9 +81,9 @@ function removeUnit(e, unit, hash, why, now) {
   for (let u = c.from(bw + B_HEAD); u !== 0 && c.atEntry(); u = c.next()) {
     if (u !== unit) continue;
     const w = u * UNIT_WORDS;
-    const candidate = why === EVICT ? (u32[w + E_FLAGS] & FLAG_ACCESSED) === 0 : expired(expiryAt(u32, u), now);
+    const candidate = why === EVICT ? (u32[w + E_FLAGS] & FLAG_ACCESSED) === 0 : expired(expiryAt(e, u), now);
     if (!candidate) break;
-    const ns = u32[w + E_NS];
+    const ns = chain.namespaceOf(e, u);
     const bytes = large.payloadOf(e, u);
     Atomics.store(u32, c.link, c.nextOfCurrent());
     e.freeList[0] = u;
@@ -135,9 +128,9 @@ function evictOne(e, cls) {
     // A large block goes with the entry that refers to it, never by itself; a parked block is
     // its writer's (format.md §8, "Parked blocks").
     if ((flags & (FLAG_FREE | C.FLAG_PARKED)) !== 0 || bc === large.LARGE_CLASS) continue;
-    const ns = u32[w + E_NS];
+    const ns = chain.namespaceOf(e, u);
     const hash = u32[w + E_HASH];
-    const isExpired = expired(expiryAt(u32, u), now);
+    const isExpired = expired(expiryAt(e, u), now);
     if (!isExpired) {
       if (cls >= 0 && bc < cls) continue; // would not make room for this insert
       if (!evictable(e, ns)) continue; // pinned
@@ -167,11 +160,11 @@ function sweepChain(e, bw, now) {
   const c = e.chain;
   for (let u = c.from(bw + B_HEAD); u !== 0;) {
     if (!c.atEntry()) return false;
-    if (!expired(expiryAt(u32, u), now)) {
+    if (!expired(expiryAt(e, u), now)) {
       u = c.next();
       continue;
     }
-    const ns = u32[u * UNIT_WORDS + E_NS];
+    const ns = chain.namespaceOf(e, u);
     const bytes = large.payloadOf(e, u);
     Atomics.store(u32, c.link, c.nextOfCurrent());
     e.freeList[0] = u;
@@ -224,7 +217,7 @@ function reclaimExpired(e, nsId, kl, h) {
   let st = 0;
   if (link >= 0) {
     const u = u32[link];
-    if (expired(expiryAt(u32, u), Date.now())) {
+    if (expired(expiryAt(e, u), Date.now())) {
       const bytes = large.payloadOf(e, u);
       Atomics.store(u32, link, u32[u * UNIT_WORDS + E_NEXT]);
       e.freeList[0] = u;

@@ -5,7 +5,7 @@ const { xxh32 } = require('../../base/xxhash');
 
 const H = AT.HEADER;
 const CLASS_COUNT = AT.ALLOC_STATE.CLASS_COUNT;
-const MAX_TOTAL = C.MAX_SEGMENT_UNITS * C.UNIT;
+const MAX_TOTAL = C.MAX_SEGMENT_UNITS * C.BLOCK_UNIT;
 
 const validMaxNamespaces = (n) => Number.isInteger(n) && n >= 1 && n <= C.MAX_NAMESPACES;
 
@@ -47,7 +47,7 @@ function defaultGeometry(totalSize, buckets, maxEntries, maxNamespaces = C.DEFAU
 
 // Formats `buf` (a SharedArrayBuffer) as an empty store. Returns a status.
 function formatStore(buf, bucketCount, maxEntries, policy = C.POLICY_NONE, maxNamespaces = C.DEFAULT_MAX_NAMESPACES) {
-  const totalSize = Math.floor(buf.byteLength / C.UNIT) * C.UNIT;
+  const totalSize = Math.floor(buf.byteLength / C.BLOCK_UNIT) * C.BLOCK_UNIT;
   if (!isPow2(bucketCount) || bucketCount > C.MAX_BUCKETS) return STATUS.ERR_INVALID_ARG;
   if (!validMaxNamespaces(maxNamespaces)) return STATUS.ERR_INVALID_ARG;
   if (policy !== C.POLICY_NONE && policy !== C.POLICY_CLOCK) return STATUS.ERR_INVALID_ARG;
@@ -63,7 +63,7 @@ function formatStore(buf, bucketCount, maxEntries, policy = C.POLICY_NONE, maxNa
   u32[H.TOTAL_SIZE_HI] = Math.floor(totalSize / 0x100000000);
   u32[H.BUCKET_COUNT] = bucketCount;
   u32[H.MAX_ENTRIES] = maxEntries;
-  u32[H.FREE_HEAD] = eo / C.UNIT;
+  u32[H.FREE_HEAD] = eo / C.BLOCK_UNIT;
   u32[H.MAX_NAMESPACES] = maxNamespaces;
   u32[H.HEADER_CHECKSUM] = headerChecksum(C.MAGIC, C.FORMAT_VERSION, totalSize, bucketCount,
     maxEntries, maxNamespaces);
@@ -93,7 +93,7 @@ function readGeometry(buf) {
   const exactTotal = (BigInt(totalHi) << 32n) | BigInt(totalLo);
   const sum = headerChecksum(C.MAGIC, C.FORMAT_VERSION, exactTotal, bucketCount, maxEntries, maxNamespaces);
   if (u32[H.HEADER_CHECKSUM] !== sum) return { status: STATUS.ERR_BAD_CHECKSUM };
-  if (totalSize % C.UNIT !== 0 || totalSize > size || totalSize > MAX_TOTAL) {
+  if (totalSize % C.BLOCK_UNIT !== 0 || totalSize > size || totalSize > MAX_TOTAL) {
     return { status: STATUS.ERR_BAD_SIZE };
   }
   if (!isPow2(bucketCount) || bucketCount > C.MAX_BUCKETS || !validMaxNamespaces(maxNamespaces)) {
@@ -105,8 +105,8 @@ function readGeometry(buf) {
   if (meta[CLASS_COUNT] !== C.SIZE_CLASS_COUNT) {
     return { status: STATUS.ERR_CORRUPT };
   }
-  const firstUnit = entriesOffset / C.UNIT;
-  const totalUnits = totalSize / C.UNIT;
+  const firstUnit = entriesOffset / C.BLOCK_UNIT;
+  const totalUnits = totalSize / C.BLOCK_UNIT;
   const freeHead = Atomics.load(meta, H.FREE_HEAD);
   if (freeHead < firstUnit || freeHead > totalUnits) return { status: STATUS.ERR_CORRUPT };
   return {

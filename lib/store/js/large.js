@@ -12,10 +12,13 @@ const E = W.ENTRY;
 const LARGE_CLASS = C.LARGE_CLASS;
 const LIVE_LARGE_FLAGS = (LARGE_CLASS << C.FLAG_CLASS_SHIFT) >>> 0;
 const FREE_LARGE_FLAGS = (C.FLAG_FREE | LIVE_LARGE_FLAGS) >>> 0;
+const UNIT = C.BLOCK_UNIT;
+// An entry's key follows its header; a large block's value follows the large block's header.
 const HDR = C.ENTRY_HEADER_SIZE;
+const LARGE_HDR = C.LARGE_HEADER_SIZE;
 
 // Units a large block needs for a value of n bytes.
-const unitsForLarge = (n) => Math.ceil((HDR + n) / C.UNIT);
+const unitsForLarge = (n) => Math.ceil((LARGE_HDR + n) / UNIT);
 
 // The size of the block at `u` whose flags are `flags` (the class table, or LargeBlock.units), 0
 // when its class is invalid: every pool walk reads block sizes this way.
@@ -28,7 +31,7 @@ function blockUnits(e, u, flags) {
 // An entry's reference, read from its value bytes (which follow a key of any length, so
 // unaligned): [unit, length].
 function refOf(e, u, kl) {
-  const p = u * C.UNIT + HDR + kl;
+  const p = u * UNIT + HDR + kl;
   return [e.sbuf.readUInt32LE(p + REF.UNIT), e.sbuf.readUInt32LE(p + REF.LENGTH)];
 }
 
@@ -65,7 +68,7 @@ function copyLarge(e, unit, length) {
     e.large32 = new Uint32Array(Math.ceil(length / 4));
     e.large = Buffer.from(e.large32.buffer);
   }
-  const off = unit * C.UNIT + HDR;
+  const off = unit * UNIT + LARGE_HDR;
   e.large.set(e.u8.subarray(off, off + length));
   e.largeSum = e.u32[unit * UNIT_WORDS + LB.VALUE_CHECKSUM];
 }
@@ -90,7 +93,7 @@ function largeProblem(e, u, kl, vl, h) {
     return 'refers to a large block too small for its value';
   }
   if (e.u32[w + LB.VALUE_LENGTH] !== length) return 'refers to a large block of another length';
-  if (xxh32Aligned(e.u32, e.u8, unit * C.UNIT + HDR, length, h) !== e.u32[w + LB.VALUE_CHECKSUM]) {
+  if (xxh32Aligned(e.u32, e.u8, unit * UNIT + LARGE_HDR, length, h) !== e.u32[w + LB.VALUE_CHECKSUM]) {
     return 'has a large value with a wrong checksum';
   }
   return null;

@@ -22,18 +22,18 @@ const CLASS_MASK = C.FLAG_CLASS_MASK;
 const CLASS_COUNT = C.SIZE_CLASS_COUNT;
 const ENC_MASK = C.FLAG_ENCODING_MASK;
 const FLAG_FREE = C.FLAG_FREE;
-const UNIT = C.UNIT;
+const UNIT = C.BLOCK_UNIT;
 const HDR = C.ENTRY_HEADER_SIZE; // the key starts right after the entry header
 const BUCKET_BASE = BASE.BUCKET;
 const BUCKET_WORDS = W.BUCKET.WORDS;
 const B_HEAD = W.BUCKET.HEAD;
 const B_LOCK = W.BUCKET.LOCK;
 const E_HASH = W.ENTRY.KEY_HASH;
-const E_NS = W.ENTRY.NAMESPACE_ID;
+const E_NS = H.ENTRY.NAMESPACE_ID;
 const E_FLAGS = W.ENTRY.FLAGS;
 const E_SUM = W.ENTRY.CHECKSUM;
-const E_EXP = W.ENTRY.EXPIRES_AT;
-const E_EXP_HI = W.ENTRY.EXPIRES_AT_HI;
+const E_EXP = W.ENTRY.EXPIRES_LO;
+const E_EXP_HI = H.ENTRY.EXPIRES_HI;
 const E_WORDS = W.ENTRY.WORDS;
 const FLAG_ACCESSED = C.FLAG_ACCESSED;
 const FLAG_INDIRECT = C.FLAG_INDIRECT;
@@ -86,7 +86,7 @@ function walk(e, bw, nsId, kl, h) {
   for (let u = c.from(bw + B_HEAD); u !== 0; u = c.next()) {
     if (!c.inBounds()) return -1;
     const w = u * UNIT_WORDS;
-    if (u32[w + E_HASH] === h && u32[w + E_NS] === nsId && u16[u * UNIT_HALFS + E_KEY_LENGTH] === kl) {
+    if (u32[w + E_HASH] === h && u16[u * UNIT_HALFS + E_NS] === nsId && u16[u * UNIT_HALFS + E_KEY_LENGTH] === kl) {
       const off = u * UNIT + HDR;
       let i = 0;
       while (i < kl && u8[off + i] === kb[i]) i++;
@@ -126,7 +126,7 @@ function find(e, nsId, kl, h) {
       flags = u32[u * UNIT_WORDS + E_FLAGS];
       sum = u32[u * UNIT_WORDS + E_SUM];
       expLo = u32[u * UNIT_WORDS + E_EXP];
-      expHi = u32[u * UNIT_WORDS + E_EXP_HI];
+      expHi = u16[u * UNIT_HALFS + E_EXP_HI];
       const cls = (flags >>> CLASS_SHIFT) & CLASS_MASK;
       // Never copy beyond the block (or the store), whatever a racing writer left here.
       if (cls < CLASS_COUNT && (flags & FLAG_FREE) === 0 && HDR + kl + vl <= SIZE_CLASSES[cls] * UNIT &&
@@ -252,14 +252,14 @@ function expiresAt(e, nsId, key) {
 // The entries of `nsId` in the bucket whose record starts at word `bw`, read without the lock:
 // pushes them to `found` and returns true, or returns false when the chain looked invalid.
 function listBucket(e, bw, nsId, withValues, found, now) {
-  const { u32 } = e;
+  const { u16, u32 } = e;
   const c = e.chain;
   for (let u = c.from(bw + B_HEAD); u !== 0; u = c.next()) {
     if (!c.atEntry()) return false;
     const w = u * UNIT_WORDS;
-    if (u32[w + E_NS] !== nsId) continue;
+    if (u16[u * UNIT_HALFS + E_NS] !== nsId) continue;
     const expLo = u32[w + E_EXP];
-    const expHi = u32[w + E_EXP_HI];
+    const expHi = u16[u * UNIT_HALFS + E_EXP_HI];
     if ((expLo !== 0 || expHi !== 0) && expiryOf(expLo, expHi) <= now) continue;
     const kl = chain.keyLengthOf(e, u);
     const vl = chain.valueLengthOf(e, u);

@@ -131,7 +131,7 @@ function entryProblem(e, u, b, report) {
   if (flags & C.FLAG_PARKED) return 'has PARKED set';
   const h = u32[w + E.KEY_HASH];
   if ((h & e.mask) !== b) return 'sits in the wrong bucket';
-  const ns = u32[w + E.NAMESPACE_ID];
+  const ns = chain.namespaceOf(e, u);
   // verify() accepts the entries of a namespace being dropped (the drop removes them, or the next
   // repair pass does); a repair pass removes them.
   const dropping = report && ns > 0 && ns <= e.maxNs && e.u32[nsWord(e, ns, NS.STATE)] === C.NS_STATE_DROPPING;
@@ -207,7 +207,7 @@ function walkChain(e, pool, report, b, keys, nsCounts, nsBytes) {
     let key;
     if (!why) {
       const off = chain.keyOffset(u);
-      key = `${u32[chain.entryWord(u) + E.NAMESPACE_ID]}:${Buffer.from(u8.buffer, off, chain.keyLengthOf(e, u)).toString('latin1')}`;
+      key = `${chain.namespaceOf(e, u)}:${Buffer.from(u8.buffer, off, chain.keyLengthOf(e, u)).toString('latin1')}`;
       if (keys.has(key)) why = 'repeats a key already on the chain';
     }
     // A large block must be a block start no entry kept before refers to (no chain reaches a
@@ -232,8 +232,8 @@ function walkChain(e, pool, report, b, keys, nsCounts, nsBytes) {
     keys.add(key);
     pool.state[u - e.firstUnit] |= LIVE;
     n++;
-    nsCounts[u32[chain.entryWord(u) + E.NAMESPACE_ID]]++;
-    nsBytes[u32[chain.entryWord(u) + E.NAMESPACE_ID]] += large.payloadOf(e, u);
+    nsCounts[chain.namespaceOf(e, u)]++;
+    nsBytes[chain.namespaceOf(e, u)] += large.payloadOf(e, u);
     u = c.next();
   }
   return n;

@@ -81,8 +81,8 @@ function stats(e) {
   const top = u32[FREE_HEAD];
   e.locks.release(ALLOC_LOCK);
   const c64 = counters(e);
-  const bytesFreeLists = listed * C.UNIT;
-  const bytesTail = (e.totalUnits - top) * C.UNIT;
+  const bytesFreeLists = listed * C.BLOCK_UNIT;
+  const bytesTail = (e.totalUnits - top) * C.BLOCK_UNIT;
   const bytesFree = bytesFreeLists + bytesTail;
   return {
     entries: Atomics.load(u32, ENTRY_COUNT),
@@ -91,12 +91,12 @@ function stats(e) {
     buckets: e.bucketCount,
     namespaces: Atomics.load(u32, NS_LIVE),
     bytesTotal: e.totalSize,
-    bytesLive: (top - e.firstUnit) * C.UNIT - bytesFreeLists,
+    bytesLive: (top - e.firstUnit) * C.BLOCK_UNIT - bytesFreeLists,
     bytesFree,
     bytesFreeLists,
     bytesTail,
-    bytesLargestFree: Math.max(e.largestFree * C.UNIT, bytesTail),
-    bytesParked: e.cache.units * C.UNIT,
+    bytesLargestFree: Math.max(e.largestFree * C.BLOCK_UNIT, bytesTail),
+    bytesParked: e.cache.units * C.BLOCK_UNIT,
     fragmentation: bytesFree ? bytesFreeLists / bytesFree : 0,
     repairs: Atomics.load(u32, GC_COUNTER),
     reads: Number(Atomics.load(c64, 1)),

@@ -21,8 +21,10 @@ const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
 const GC_COUNTER = AT.HEADER.GC_COUNTER;
 const LB = W.LARGE_BLOCK;
 const FLAG_INDIRECT = C.FLAG_INDIRECT;
-const UNIT = C.UNIT;
+const UNIT = C.BLOCK_UNIT;
 const HDR = C.ENTRY_HEADER_SIZE;
+const LARGE_HDR = C.LARGE_HEADER_SIZE;
+const MAX_EXPIRES_AT = C.MAX_EXPIRES_AT;
 const BUCKET_BASE = BASE.BUCKET;
 const BUCKET_WORDS = W.BUCKET.WORDS;
 const B_HEAD = W.BUCKET.HEAD;
@@ -30,9 +32,9 @@ const B_COUNT = W.BUCKET.COUNT;
 const B_LOCK = W.BUCKET.LOCK;
 const E_NEXT = W.ENTRY.NEXT;
 const E_HASH = W.ENTRY.KEY_HASH;
-const E_NS = W.ENTRY.NAMESPACE_ID;
-const E_EXP = W.ENTRY.EXPIRES_AT;
-const E_EXP_HI = W.ENTRY.EXPIRES_AT_HI;
+const E_NS = H.ENTRY.NAMESPACE_ID;
+const E_EXP = W.ENTRY.EXPIRES_LO;
+const E_EXP_HI = H.ENTRY.EXPIRES_HI;
 const MARKING = AT.EVICT_STATE.MARKING;
 const TTL_SEEN = AT.EVICT_STATE.TTL_SEEN;
 // NsPolicy.ttlMs of namespace i: u32 words e.polBase + TTL + i * POL_WORDS (low) and TTL_HI + ...
@@ -69,7 +71,7 @@ function findLink(e, bw, nsId, kl, h) {
   for (let u = c.from(bw + B_HEAD); u !== 0; u = c.next()) {
     if (!c.atEntry()) return INVALID;
     const w = u * UNIT_WORDS;
-    if (u32[w + E_HASH] === h && u32[w + E_NS] === nsId && u16[u * UNIT_HALFS + E_KEY_LENGTH] === kl) {
+    if (u32[w + E_HASH] === h && u16[u * UNIT_HALFS + E_NS] === nsId && u16[u * UNIT_HALFS + E_KEY_LENGTH] === kl) {
       if (!chain.fitsBlock(u32[w + E_FLAGS], kl, u16[u * UNIT_HALFS + E_VALUE_LENGTH])) return INVALID;
       const off = u * UNIT + HDR;
       let i = 0;
@@ -82,14 +84,16 @@ function findLink(e, bw, nsId, kl, h) {
 
 // The expiry a set stores (epoch ms, 0: none) for its expiry argument (see EXPIRY_NEVER). The
 // clock is read only for a namespace default TTL, the one case that needs it (as native's
-// ExpiryFor), and before the lock is taken: it is not cheap and the lock is shared.
+// ExpiryFor), and before the lock is taken: it is not cheap and the lock is shared. An expiry
+// past the 48 bits of Entry.expiresAt is stored as the last one (format.md §8).
 function expiryFor(e, nsId, expiresAt) {
   if (expiresAt === EXPIRY_NEVER) return 0;
-  if (expiresAt !== 0) return expiresAt;
+  if (expiresAt !== 0) return expiresAt < MAX_EXPIRES_AT ? expiresAt : MAX_EXPIRES_AT;
   const lo = e.u32[e.polBase + POL_TTL + nsId * POL_WORDS];
   const hi = e.u32[e.polBase + POL_TTL_HI + nsId * POL_WORDS];
   if (lo === 0 && hi === 0) return 0;
-  return Date.now() + Number(Atomics.load(e.big, (POL_TTL + nsId * POL_WORDS) / 2));
+  const at = Date.now() + Number(Atomics.load(e.big, (POL_TTL + nsId * POL_WORDS) / 2));
+  return at < MAX_EXPIRES_AT ? at : MAX_EXPIRES_AT;
 }
 
 function set(e, nsId, key, value, enc, expiresAt = 0) {
@@ -221,7 +225,7 @@ function prepareLarge(e, h, src, vl, state, repaired) {
   }
   const u32 = e.u32;
   const w = state.unit * UNIT_WORDS;
-  const off = state.unit * UNIT + HDR;
+  const off = state.unit * UNIT + LARGE_HDR;
   if (typeof src === 'string') e.sbuf.utf8Write(src, off, vl);
   else e.u8.set(src, off);
   u32[w + LB.NEXT] = 0;
@@ -318,13 +322,13 @@ function writeEntry(e, u, nsId, kl, h, src, vl, enc, cls, next, lu) {
   u32[w + E_HASH] = h;
   u16[hw + E_KEY_LENGTH] = kl;
   u16[hw + E_VALUE_LENGTH] = inEntry;
-  u32[w + E_NS] = nsId;
-  // The expiry is an integer below 2^53: `>>> 0` is its low word and the rest divides exactly,
+  u16[hw + E_NS] = nsId;
+  // The expiry is an integer below 2^48: `>>> 0` is its low word and the rest divides exactly,
   // with no floating-point remainder or floor (which compiled code calls out of line for).
   const exp = e.expiry;
   const expLo = exp >>> 0;
   u32[w + E_EXP] = expLo;
-  u32[w + E_EXP_HI] = (exp - expLo) / 0x100000000;
+  u16[hw + E_EXP_HI] = (exp - expLo) / 0x100000000;
   for (let i = 0; i < kl; i++) u8[koff + i] = kb[i];
   const voff = koff + kl;
   if (lu !== 0) {
@@ -448,7 +452,7 @@ function clearBucket(e, bw, nsId, still) {
       invalid = true;
       break;
     }
-    if (u32[u * UNIT_WORDS + E_NS] !== nsId) {
+    if (e.u16[u * UNIT_HALFS + E_NS] !== nsId) {
       u = c.next();
       continue;
     }

@@ -14,45 +14,47 @@ namespace shm::test {
 namespace {
 
 TEST(Alloc, SizeClasses) {
-  EXPECT_EQ(SizeClassFor(1), 0u);
-  EXPECT_EQ(SizeClassFor(8), 7u);
-  EXPECT_EQ(SizeClassFor(9), 8u);  // 10 units
-  EXPECT_EQ(SizeClassFor(2048), 39u);
-  EXPECT_EQ(SizeClassFor(2049), kClassCount);
-  EXPECT_EQ(UnitsForEntry(14, 100), 3u);  // 146 bytes
-  EXPECT_EQ(UnitsForEntry(0, 32), 1u);
-  EXPECT_EQ(UnitsForEntry(0, 33), 2u);
+  EXPECT_EQ(SizeClassFor(1), 0u);  // 2 units: the smallest class holds an empty entry
+  EXPECT_EQ(SizeClassFor(2), 0u);
+  EXPECT_EQ(SizeClassFor(16), 14u);
+  EXPECT_EQ(SizeClassFor(17), 15u);  // 20 units
+  EXPECT_EQ(SizeClassFor(5120), 47u);
+  EXPECT_EQ(SizeClassFor(5121), kClassCount);
+  EXPECT_EQ(UnitsForEntry(14, 100), 9u);  // 142 bytes in 144: the reference entry
+  EXPECT_EQ(UnitsForEntry(0, 0), 2u);     // the 28-byte header
+  EXPECT_EQ(UnitsForEntry(0, 4), 2u);     // 32 bytes
+  EXPECT_EQ(UnitsForEntry(0, 5), 3u);
   // The largest entry fits the largest class; a longer value goes to a large block.
   EXPECT_LT(SizeClassFor(UnitsForEntry(kMaxKeyBytes, kMaxInlineValueBytes)), kClassCount);
-  EXPECT_EQ(UnitsForLarge(65536), 1025u);
-  EXPECT_EQ(UnitsForLarge(kMaxValueBytes), 1048577u);
+  EXPECT_EQ(UnitsForLarge(65536), 4098u);  // 32 + 65536 bytes
+  EXPECT_EQ(UnitsForLarge(kMaxValueBytes), 4194306u);
 }
 
 class StoreAlloc : public OpenStore {};
 
 TEST_F(StoreAlloc, SpaceExhaustionGivesStoreFull) {
-  Region small(EntriesOffset(16) + 64 * 1000);
+  Region small(EntriesOffset(16) + kBlockUnit * 4000);
   ASSERT_EQ(Store::Create(small.base(), small.size(), 16, 100000), L::kOk);
   auto t = Open(small);
   const uint32_t id = Ns(*t, "x");
-  const std::string big(60000, 'b');  // 940 units: class 1024
+  const std::string big(60000, 'b');  // 3752 units: class 4096
   int stored = 0;
   Status st;
   while ((st = Put(*t, id, "k" + std::to_string(stored), big)) == L::kOk) ++stored;
   EXPECT_EQ(st, L::kErrStoreFull);
-  EXPECT_EQ(stored, 0);  // 1024 units do not fit in 1000
+  EXPECT_EQ(stored, 0);  // 4096 units do not fit in 4000
   for (int i = 0; i < 1000; ++i) {
-    st = Put(*t, id, "s" + std::to_string(i), std::string(100, 's'));  // 3 units
+    st = Put(*t, id, "s" + std::to_string(i), std::string(100, 's'));  // 9 units
     if (st != L::kOk) break;
   }
   EXPECT_EQ(st, L::kErrStoreFull);
-  EXPECT_EQ(t->Count(0), 333u);  // 333 * 3 = 999 units
+  EXPECT_EQ(t->Count(0), 444u);  // 444 * 9 = 3996 units
   EXPECT_EQ(GetStr(*t, id, "s7"), std::string(100, 's'));
   VerifyOk(*t);
   // Freed blocks are reused.
   EXPECT_TRUE(Del(*t, id, "s7"));
-  EXPECT_EQ(Put(*t, id, "again", std::string(60, 'a')), L::kErrStoreFull);  // 2 units: none free
-  EXPECT_EQ(Put(*t, id, "again", std::string(100, 'a')), L::kOk);           // class 2: reused
+  EXPECT_EQ(Put(*t, id, "again", std::string(60, 'a')), L::kErrStoreFull);  // 6 units: none free
+  EXPECT_EQ(Put(*t, id, "again", std::string(100, 'a')), L::kOk);           // 9 units: reused
 }
 
 TEST_F(StoreAlloc, AllocatorReusesFreedBlocks) {
@@ -64,15 +66,15 @@ TEST_F(StoreAlloc, AllocatorReusesFreedBlocks) {
     for (int i = 0; i < 1000; ++i) ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i), v), L::kOk);
   }
   for (int i = 0; i < 20000; ++i) ASSERT_EQ(Put(*s, ns, "k7", v), L::kOk);  // overwrite in place
-  EXPECT_EQ(r.header()->freeHead, high + 3);  // one spare block for the replace
+  EXPECT_EQ(r.header()->freeHead, high + 9);  // one spare block (9 units) for the replace
   StoreStats st;
   ASSERT_EQ(s->Stats(&st), L::kOk);
   // The spare block is parked by this writer (format.md §8, "Parked blocks"): counted in
   // bytesLive, not on a free list.
-  EXPECT_EQ(st.bytesLive, 1000u * 3 * 64 + 3 * 64);
-  EXPECT_EQ(st.bytesParked, 3u * 64);
+  EXPECT_EQ(st.bytesLive, (1000u * 9 + 9) * kBlockUnit);
+  EXPECT_EQ(st.bytesParked, 9u * kBlockUnit);
   EXPECT_EQ(st.bytesFreeLists, 0u);
-  EXPECT_EQ(VerifyOk(*s).parkedUnits, 3u);
+  EXPECT_EQ(VerifyOk(*s).parkedUnits, 9u);
 }
 
 // Large blocks (format.md §8, "Large values"): a freed one serves a smaller value by splitting
@@ -101,7 +103,7 @@ TEST_F(StoreAlloc, LargeBlocksAreSplitAndReused) {
   VerifyOk(*s);
   StoreStats st;
   ASSERT_EQ(s->Stats(&st), L::kOk);
-  EXPECT_EQ(st.bytesLive, 64u);
+  EXPECT_EQ(st.bytesLive, UnitsForEntry(3, 5) * kBlockUnit);
 }
 
 // A large block allocated and never linked (its writer died before linking it) is freed by the

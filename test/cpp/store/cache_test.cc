@@ -57,10 +57,10 @@ TEST_F(StoreCache, OverwritesOfOneSizeReuseTheParkedBlockWithoutTheAllocator) {
   EXPECT_EQ(GetStr(*s, ns, "k"), V(static_cast<char>('c' + 99 % 20)));
   StoreStats st;
   ASSERT_EQ(s->Stats(&st), L::kOk);
-  EXPECT_EQ(st.bytesParked, 3u * 64);
+  EXPECT_EQ(st.bytesParked, 9u * kBlockUnit);  // "k" and 100 bytes: 129 bytes in 9 units
   const VerifyReport rep = VerifyOk(*s);
-  EXPECT_EQ(rep.parkedUnits, 3u);
-  EXPECT_EQ(rep.liveUnits, 3u);
+  EXPECT_EQ(rep.parkedUnits, 9u);
+  EXPECT_EQ(rep.liveUnits, 9u);
 }
 
 TEST_F(StoreCache, BoundedPerClassAndInAll) {
@@ -68,7 +68,7 @@ TEST_F(StoreCache, BoundedPerClassAndInAll) {
   for (int i = 0; i < 10; ++i) ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i), V('a')), L::kOk);
   for (int i = 0; i < 10; ++i) ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i), V('b', 200)), L::kOk);
   EXPECT_EQ(ParkedBy(s->ownerSlot()), kParkPerClass);
-  // Large classes: PARK_MAX_UNITS units in all (a 64-unit block, then 128 would pass it).
+  // Large classes: PARK_MAX_UNITS units in all (a 256-unit block, then 512 would pass it).
   ASSERT_EQ(Put(*s, ns, "big", V('x', 4000)), L::kOk);
   ASSERT_EQ(Put(*s, ns, "big", V('y', 8000)), L::kOk);
   ASSERT_EQ(Put(*s, ns, "big", V('z', 100)), L::kOk);
@@ -91,7 +91,7 @@ TEST_F(StoreCache, CloseReturnsTheParkedBlocks) {
 }
 
 TEST_F(StoreCache, AFullStoreGivesBackItsParkedBlocksBeforeRefusing) {
-  // Fill the pool with 3-unit entries, then overwrite one so that a block is parked; a new key
+  // Fill the pool with 9-unit entries, then overwrite one so that a block is parked; a new key
   // must still find room (the parked block), not ERR_STORE_FULL.
   int n = 0;
   while (Put(*s, ns, "f" + std::to_string(n), V('a')) == L::kOk) ++n;
@@ -123,7 +123,7 @@ TEST_F(StoreCache, ALiveWritersParkedBlocksSurviveAnotherHandlesRepair) {
   ASSERT_EQ(other->Repair(), L::kOk);
   EXPECT_EQ(ParkedBy(s->ownerSlot()), 1u) << "a live writer's parked block is its own";
   VerifyReport rep = VerifyOk(*other);
-  EXPECT_EQ(rep.parkedUnits, 3u);
+  EXPECT_EQ(rep.parkedUnits, 9u);
   // The writer still uses it, and its own repair pass frees it.
   ASSERT_EQ(Put(*s, ns, "k", V('c')), L::kOk);
   ASSERT_EQ(s->Repair(), L::kOk);

@@ -39,7 +39,7 @@ class StoreChain : public ::testing::Test {
     while ((*last = c.Next()) == ChainStep::kEntry) units.push_back(c.unit());
     return units;
   }
-  Region r{kEndUnit * 64};
+  Region r{kEndUnit * kBlockUnit};
   uint32_t head = 0;
   std::deque<ChainBounds> bounds;  // every cursor's, kept in place while the test runs
 };
@@ -52,7 +52,7 @@ TEST_F(StoreChain, EmptyChainEnds) {
 
 TEST_F(StoreChain, EntriesInOrderWithTheirLinksAndSizes) {
   Block(4, 0, 5);
-  Block(5, 1, 9, 10, 80);  // 2 units, 122 bytes
+  Block(5, 6, 9, 10, 80);  // class 6: 8 units, 128 bytes
   Block(9, 0, 0);
   head = 4;
   ChainCursor c = Cursor();
@@ -60,15 +60,15 @@ TEST_F(StoreChain, EntriesInOrderWithTheirLinksAndSizes) {
   EXPECT_EQ(c.unit(), 4u);
   EXPECT_EQ(c.link(), &head);
   EXPECT_EQ(c.entry(), r.entry(4));
-  EXPECT_EQ(c.units(), 1u);
+  EXPECT_EQ(c.units(), 2u);
   ASSERT_EQ(c.Next(), ChainStep::kEntry);
   EXPECT_EQ(c.unit(), 5u);
   EXPECT_EQ(c.link(), &r.entry(4)->next);
-  EXPECT_EQ(c.units(), 2u);
-  EXPECT_EQ(c.flags(), 1u << kClassShift);
+  EXPECT_EQ(c.units(), 8u);
+  EXPECT_EQ(c.flags(), 6u << kClassShift);
   EXPECT_TRUE(c.Fits(10, 80));
-  EXPECT_TRUE(c.Fits(0, 96));   // 128 bytes: exactly the block
-  EXPECT_FALSE(c.Fits(0, 97));  // one byte more
+  EXPECT_TRUE(c.Fits(0, 100));   // 128 bytes: exactly the block
+  EXPECT_FALSE(c.Fits(0, 101));  // one byte more
   EXPECT_FALSE(c.Fits(1024, 65535));
   ASSERT_EQ(c.Next(), ChainStep::kEntry);
   EXPECT_EQ(c.unit(), 9u);
@@ -130,7 +130,7 @@ TEST_F(StoreChain, FreeMarkedBlock) {
   ChainCursor c = Cursor();
   EXPECT_EQ(c.Next(), ChainStep::kFree);
   EXPECT_EQ(c.entry(), r.entry(4));
-  EXPECT_EQ(c.units(), 3u);
+  EXPECT_EQ(c.units(), 4u);
   EXPECT_EQ(c.Next(), ChainStep::kEnd);  // a free list goes on through `next`
 }
 
@@ -146,11 +146,11 @@ TEST_F(StoreChain, BadSizeClass) {
 }
 
 TEST_F(StoreChain, BlockRunningPastTheEnd) {
-  Block(kEndUnit - 2, 1, 0);  // 2 units: ends exactly at kEndUnit
+  Block(kEndUnit - 2, 0, 0);  // 2 units: ends exactly at kEndUnit
   head = kEndUnit - 2;
   ChainCursor fits = Cursor();
   EXPECT_EQ(fits.Next(), ChainStep::kEntry);
-  Block(kEndUnit - 2, 2, 0);  // 3 units: one past
+  Block(kEndUnit - 2, 1, 0);  // 3 units: one past
   ChainCursor past = Cursor();
   EXPECT_EQ(past.Next(), ChainStep::kBadClass);
   EXPECT_EQ(past.unit(), kEndUnit - 2);

@@ -18,7 +18,7 @@ TEST(StoreCreate, LayoutAfterCreate) {
   const L::Header* h = r.header();
   EXPECT_EQ(h->magic, 0x464C4F57u);
   EXPECT_EQ(std::memcmp(r.base(), "WOLF", 4), 0);
-  EXPECT_EQ(h->version, 5u);
+  EXPECT_EQ(h->version, 6u);
   EXPECT_EQ(h->maxNamespaces, 255u);
   EXPECT_EQ(h->totalSize, uint64_t{1} << 22);
   EXPECT_EQ(h->bucketCount, 1024u);
@@ -26,9 +26,9 @@ TEST(StoreCreate, LayoutAfterCreate) {
   EXPECT_EQ(h->entryCount, 0u);
   // §2: buckets, then 256 records of 128 + 64 + 256 bytes and an index of 512 slots.
   EXPECT_EQ(EntriesOffset(1024), L::kBucketsOffset + 1024 * L::kBucketSize + 256 * 448 + 512 * 4);
-  EXPECT_EQ(h->freeHead, EntriesOffset(1024) / 64);
-  EXPECT_EQ(h->headerChecksum, HeaderChecksum(h->magic, 5, h->totalSize, 1024, 5000, 255));
-  EXPECT_EQ(r.alloc()->classCount, 40u);
+  EXPECT_EQ(h->freeHead, EntriesOffset(1024) / kBlockUnit);
+  EXPECT_EQ(h->headerChecksum, HeaderChecksum(h->magic, 6, h->totalSize, 1024, 5000, 255));
+  EXPECT_EQ(r.alloc()->classCount, 48u);
   EXPECT_EQ(Store::Validate(r.base(), r.size()), L::kOk);
 }
 
@@ -62,10 +62,10 @@ TEST(StoreCreate, RejectsBadArguments) {
   // Too small for the buckets plus one unit.
   EXPECT_EQ(Store::Create(r.base(), EntriesOffset(16), 16, 10), L::kErrBadSize);
   EXPECT_EQ(Store::Create(r.base(), EntriesOffset(16) + 64, 16, 10), L::kOk);
-  // A size that is not a multiple of 64 is rounded down.
+  // A size that is not a multiple of 16 is rounded down.
   const uint64_t odd = EntriesOffset(16) + 100000 + 17;
   EXPECT_EQ(Store::Create(r.base(), odd, 16, 10), L::kOk);
-  EXPECT_EQ(r.header()->totalSize, odd / 64 * 64);
+  EXPECT_EQ(r.header()->totalSize, odd / 16 * 16);
 }
 
 class StoreValidate : public ::testing::Test {
@@ -100,9 +100,18 @@ TEST_F(StoreValidate, BadMagic) {
 }
 
 TEST_F(StoreValidate, BadVersion) {
-  r.header()->version = 6;
+  r.header()->version = 7;
   EXPECT_EQ(Open(), L::kErrBadVersion);
   Reseal();
+  EXPECT_EQ(Open(), L::kErrBadVersion);
+}
+
+// A store of format version 5 (64-byte units, a 32-byte entry header, 40 size classes) is
+// refused, not read with the version 6 layout, even with a header checksum that matches.
+TEST_F(StoreValidate, FormatVersion5IsRefused) {
+  r.header()->version = 5;
+  Reseal();
+  EXPECT_EQ(Store::Validate(r.base(), r.size()), L::kErrBadVersion);
   EXPECT_EQ(Open(), L::kErrBadVersion);
 }
 
@@ -189,16 +198,16 @@ TEST_F(StoreValidate, BucketCountNotPowerOfTwo) {
 }
 
 TEST_F(StoreValidate, FreeHeadOutOfRange) {
-  r.header()->freeHead = static_cast<uint32_t>(EntriesOffset(64) / 64) - 1;
+  r.header()->freeHead = static_cast<uint32_t>(EntriesOffset(64) / kBlockUnit) - 1;
   EXPECT_EQ(Open(), L::kErrCorrupt);
-  r.header()->freeHead = static_cast<uint32_t>(r.size() / 64) + 1;
+  r.header()->freeHead = static_cast<uint32_t>(r.size() / kBlockUnit) + 1;
   EXPECT_EQ(Open(), L::kErrCorrupt);
-  r.header()->freeHead = static_cast<uint32_t>(r.size() / 64);  // full: valid
+  r.header()->freeHead = static_cast<uint32_t>(r.size() / kBlockUnit);  // full: valid
   EXPECT_EQ(Open(), L::kOk);
 }
 
 TEST_F(StoreValidate, ClassCount) {
-  r.alloc()->classCount = 39;
+  r.alloc()->classCount = 47;
   EXPECT_EQ(Open(), L::kErrCorrupt);
 }
 

@@ -65,13 +65,13 @@ TEST_F(StoreReadWrite, EntryBytesFollowTheFormat) {
   EXPECT_EQ(e->keyLength, 14);
   EXPECT_EQ(e->valueLength, 100);
   EXPECT_EQ(e->namespaceId, ns);
-  EXPECT_EQ(e->flags, (2u << 8) | 2u);  // 146 bytes: 3 units, class 2; encoding 2
+  EXPECT_EQ(e->flags, (7u << 8) | 2u);  // 142 bytes: 9 units, class 7; encoding 2
   std::string kv = key + value;
   EXPECT_EQ(std::memcmp(e + 1, kv.data(), kv.size()), 0);
   EXPECT_EQ(e->checksum, Xxh32(kv.data(), kv.size(), h ^ 2u));
-  EXPECT_EQ(e->expiresAt, 0u);  // no expiry asked for, none by default
-  EXPECT_EQ(b->head, static_cast<uint32_t>(EntriesOffset(256) / 64));  // the first block
-  EXPECT_EQ(r.header()->freeHead, b->head + 3);
+  EXPECT_EQ(ExpiresAtOf(e), 0u);  // no expiry asked for, none by default
+  EXPECT_EQ(b->head, static_cast<uint32_t>(EntriesOffset(256) / kBlockUnit));  // the first block
+  EXPECT_EQ(r.header()->freeHead, b->head + 9);
   EXPECT_EQ(r.ns(ns)->count, 1u);
 }
 

@@ -39,7 +39,7 @@ TEST_F(StoreRepair, WildChainIndexNeverCrashes) {
   const uint32_t h = Xxh32("k", 1, ns);
   L::Bucket* b = r.bucket(h & 255);
   const uint32_t good = b->head;
-  for (uint32_t wild : {0xFFFFFFFFu, static_cast<uint32_t>(r.size() / 64), 1u, good + 1}) {
+  for (uint32_t wild : {0xFFFFFFFFu, static_cast<uint32_t>(r.size() / kBlockUnit), 1u, good + 1}) {
     b->head = wild;
     // A miss (a reader that meets an impossible index also runs a repair pass), never a crash.
     EXPECT_EQ(GetStr(*s, ns, "k"), "<miss>") << wild;
@@ -92,10 +92,11 @@ TEST_F(StoreRepair, CorruptFreeListIsRebuilt) {
 TEST_F(StoreRepair, RepairCutsABrokenPool) {
   for (int i = 0; i < 10; ++i) ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i), "v"), L::kOk);
   const uint32_t first = s->firstUnit();
+  const uint32_t units = UnitsForEntry(2, 1);  // each entry's block
   // The 6th block gets an invalid class: the pool is cut there, later entries are dropped.
-  r.entry(first + 5)->flags = 0x7700;
+  r.entry(first + 5 * units)->flags = 0x7700;
   ASSERT_EQ(s->Repair(), L::kOk);
-  EXPECT_EQ(r.header()->freeHead, first + 5);
+  EXPECT_EQ(r.header()->freeHead, first + 5 * units);
   auto rep = VerifyOk(*s);
   EXPECT_EQ(rep.entries, 5u);
   EXPECT_EQ(s->Count(0), 5u);
@@ -109,8 +110,9 @@ TEST_F(StoreRepair, DuplicateKeyOnAChainIsDropped) {
   // Forge a second copy of the entry behind the first.
   const uint32_t first = b->head;
   const uint32_t copy = r.header()->freeHead;
-  std::memcpy(r.entry(copy), r.entry(first), 64);
-  r.header()->freeHead = copy + 1;
+  const uint32_t units = UnitsForEntry(3, 5);
+  std::memcpy(r.entry(copy), r.entry(first), units * kBlockUnit);
+  r.header()->freeHead = copy + units;
   r.entry(first)->next = copy;
   b->count = 2;
   VerifyReport rep;
@@ -120,7 +122,7 @@ TEST_F(StoreRepair, DuplicateKeyOnAChainIsDropped) {
   rep = VerifyOk(*s);
   EXPECT_EQ(rep.entries, 1u);
   EXPECT_EQ(r.entry(first)->next, 0u);
-  EXPECT_EQ(rep.freeUnits, 1u);
+  EXPECT_EQ(rep.freeUnits, units);
 }
 
 TEST_F(StoreRepair, CountsAreRecomputedByRepair) {

@@ -24,9 +24,9 @@ TEST_F(StoreStatistics, StatsAddUp) {
   EXPECT_EQ(st.buckets, 256u);
   EXPECT_EQ(st.namespaces, 1u);
   EXPECT_EQ(st.bytesTotal, r.size());
-  EXPECT_EQ(st.bytesLive, 90u * 3 * 64);
-  EXPECT_EQ(st.bytesFreeLists, 10u * 3 * 64);
-  EXPECT_EQ(st.bytesTail, (r.size() / 64 - r.header()->freeHead) * 64);
+  EXPECT_EQ(st.bytesLive, 90u * 9 * kBlockUnit);  // 130 or 131 bytes: 9 units each
+  EXPECT_EQ(st.bytesFreeLists, 10u * 9 * kBlockUnit);
+  EXPECT_EQ(st.bytesTail, (r.size() / kBlockUnit - r.header()->freeHead) * kBlockUnit);
   EXPECT_EQ(st.bytesFree, st.bytesFreeLists + st.bytesTail);
   EXPECT_EQ(st.bytesLive + st.bytesFree, r.size() - EntriesOffset(256));
   EXPECT_DOUBLE_EQ(st.fragmentation, double(st.bytesFreeLists) / st.bytesFree);

@@ -83,13 +83,13 @@ TEST_F(StuckLocks, DeadWriterLeakIsReclaimed) {
   // The dead writer had allocated a block and not published it yet.
   const uint32_t leaked = r.header()->freeHead;
   r.entry(leaked)->flags = 2u << 8;
-  r.header()->freeHead = leaked + 3;
+  r.header()->freeHead = leaked + L::kSizeClasses[2];
   HoldAs(DeadPid(), &bucket->lock);
   EXPECT_EQ(Put(*s, ns, "k2", "x"), L::kOk);  // any bucket: verify() meets the held lock
   VerifyReport rep;
   ASSERT_EQ(s->Verify(&rep), L::kOk);
   EXPECT_TRUE(rep.ok);
-  EXPECT_EQ(rep.freeUnits, 3u);
+  EXPECT_EQ(rep.freeUnits, L::kSizeClasses[2]);
   ExpectRepaired();
 }
 

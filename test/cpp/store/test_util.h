@@ -73,7 +73,7 @@ class Region {
     return reinterpret_cast<L::Bucket*>(base_ + L::kBucketsOffset) + i;
   }
   L::Entry* entry(uint32_t unit) const {
-    return reinterpret_cast<L::Entry*>(base_ + uint64_t{unit} * 64);
+    return reinterpret_cast<L::Entry*>(base_ + uint64_t{unit} * L::kBlockUnit);
   }
 
  private:

@@ -71,12 +71,12 @@ TEST_F(StoreVerify, VerifyReportsAndRepairReclaimsALeak) {
   VerifyReport rep;
   ASSERT_EQ(s->Verify(&rep), L::kOk);
   EXPECT_FALSE(rep.ok);
-  EXPECT_EQ(rep.leakedUnits, 4u);
+  EXPECT_EQ(rep.leakedUnits, L::kSizeClasses[3]);
   ASSERT_FALSE(rep.errors.empty());
   EXPECT_NE(rep.errors[0].find("leaked"), std::string::npos) << rep.errors[0];
   ASSERT_EQ(s->Repair(), L::kOk);
   rep = VerifyOk(*s);
-  EXPECT_EQ(rep.freeUnits, 4u);
+  EXPECT_EQ(rep.freeUnits, L::kSizeClasses[3]);
   EXPECT_EQ(rep.entries, 1u);
   EXPECT_EQ(r.header()->gcCounter, 1u);
   EXPECT_EQ(r.repairState()->repairs, 1u);
@@ -93,14 +93,15 @@ TEST_F(StoreVerify, FreeHeadBeyondTheStore) {
   const uint32_t u = Store1("k", "v");
   const uint32_t total = s->totalUnits();
   r.header()->freeHead = total + 3;
-  // The units above the real freeHead are zero: blocks of class 0 that are neither live nor free.
+  // The units above the real freeHead are zero: blocks of class 0 (2 units) that are neither live
+  // nor free. The entry "k" takes 2 units (30 bytes).
   EXPECT_EQ(Errors(),
             (std::vector<std::string>{
                 "header: ERR_CORRUPT",
                 "header: freeHead " + Str(total + 3) + " outside [" + Str(s->firstUnit()) + ", " +
                     Str(total) + "]",
-                "pool: " + Str(total - u - 1) +
-                    " units neither live nor free (leaked), the first at block " + Str(u + 1),
+                "pool: " + Str(total - u - 2) +
+                    " units neither live nor free (leaked), the first at block " + Str(u + 2),
             }));
 }
 
@@ -115,9 +116,9 @@ TEST_F(StoreVerify, PoolBlockWithAnInvalidSizeClass) {
 
 TEST_F(StoreVerify, PoolBlockThatCrossesFreeHead) {
   const uint32_t u = Store1("k", "v");
-  r.entry(u)->flags = 2u << 8;  // 3 units where the pool has 1
+  r.entry(u)->flags = 2u << 8;  // 4 units where the pool has 2
   EXPECT_EQ(Errors(),
-            Then({"pool: block " + Str(u) + ": crosses freeHead " + Str(u + 1),
+            Then({"pool: block " + Str(u) + ": crosses freeHead " + Str(u + 2),
                   "bucket " + Str(BucketOf("k")) + ", block " + Str(u) + ": unit out of range"},
                  LostOne(BucketOf("k"), 1)));
 }
@@ -127,18 +128,18 @@ TEST_F(StoreVerify, ChainLinkOutOfRange) {
   const uint32_t b = BucketOf("k");
   r.bucket(b)->head = 0x7fffffff;
   const std::string leak =
-      "pool: 1 units neither live nor free (leaked), the first at block " + Str(u);
+      "pool: 2 units neither live nor free (leaked), the first at block " + Str(u);
   EXPECT_EQ(Errors(), Then({"bucket " + Str(b) + ", block 2147483647: unit out of range"},
                            LostOne(b, 1, leak.c_str())));
 }
 
 TEST_F(StoreVerify, ChainLinkIntoTheMiddleOfABlock) {
-  const uint32_t big = Store1("k", std::string(40, 'v'));  // 2 units
+  const uint32_t big = Store1("k", std::string(40, 'v'));  // 5 units
   const uint32_t u = Store1("j", "v");
   const uint32_t b = BucketOf("j");
   r.bucket(b)->head = big + 1;
   const std::string leak =
-      "pool: 1 units neither live nor free (leaked), the first at block " + Str(u);
+      "pool: 2 units neither live nor free (leaked), the first at block " + Str(u);
   EXPECT_EQ(Errors(), Then({"bucket " + Str(b) + ", block " + Str(big + 1) + ": not a block start"},
                            LostOne(b, 2, leak.c_str())));
 }
@@ -178,7 +179,7 @@ TEST_F(StoreVerify, EntryProblems) {
     const uint32_t b = BucketOf("k");
     c.damage(r.entry(u), ns);
     const std::string leak =
-        "pool: 1 units neither live nor free (leaked), the first at block " + Str(u);
+        "pool: 2 units neither live nor free (leaked), the first at block " + Str(u);
     EXPECT_EQ(Errors(), Then({"bucket " + Str(b) + ", block " + Str(u) + ": " + c.problem},
                              LostOne(b, 1, leak.c_str())));
   }
@@ -191,7 +192,7 @@ TEST_F(StoreVerify, EntryInTheWrongBucket) {
   r.bucket(from)->head = 0;
   r.bucket(to)->head = u;
   const std::string leak =
-      "pool: 1 units neither live nor free (leaked), the first at block " + Str(u);
+      "pool: 2 units neither live nor free (leaked), the first at block " + Str(u);
   EXPECT_EQ(Errors(), (std::vector<std::string>{
                           "bucket " + Str(from) + ": count 1, found 0",
                           "bucket " + Str(to) + ", block " + Str(u) + ": sits in the wrong bucket",
@@ -205,8 +206,8 @@ TEST_F(StoreVerify, RepeatedKeyAndBucketCount) {
   const uint32_t u = Store1("dup", "v");
   const uint32_t b = BucketOf("dup");
   const uint32_t copy = r.header()->freeHead;
-  std::memcpy(r.entry(copy), r.entry(u), 64);
-  r.header()->freeHead = copy + 1;
+  std::memcpy(r.entry(copy), r.entry(u), 2 * kBlockUnit);  // "dup" and "v": 32 bytes, 2 units
+  r.header()->freeHead = copy + 2;
   r.entry(u)->next = copy;
   r.bucket(b)->count = 5;
   EXPECT_EQ(
@@ -214,7 +215,7 @@ TEST_F(StoreVerify, RepeatedKeyAndBucketCount) {
       (std::vector<std::string>{
           "bucket " + Str(b) + ", block " + Str(copy) + ": repeats a key already on the chain",
           "bucket " + Str(b) + ": count 5, found 1",
-          "pool: 1 units neither live nor free (leaked), the first at block " + Str(copy),
+          "pool: 2 units neither live nor free (leaked), the first at block " + Str(copy),
       }));
 }
 

@@ -7,7 +7,7 @@ const path = require('path');
 const { isMainThread, workerData, parentPort, Worker } = require('worker_threads');
 const { Store } = require('../../../lib/store/store');
 
-// Value `seq` of key `key`: 100 bytes, the same size class for every seq (3 units with the key),
+// Value `seq` of key `key`: 100 bytes, the same size class for every seq (9 units with the key),
 // so that the space the live entries take never changes.
 const valueOf = (key, seq) => `${key}=${seq};`.padEnd(100, '.');
 
