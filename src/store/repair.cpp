@@ -1,4 +1,5 @@
 // The repair pass (docs/format.md §9, "Stuck locks and repair").
+#include <cstring>
 #include <new>
 
 #include "base/hash.h"
@@ -193,6 +194,7 @@ void Store::RepairPool(internal::RepairScan* scan) noexcept {
   uint32_t freeHead = AtomicLoad(&hdr_->freeHead);
   if (freeHead < firstUnit_) freeHead = firstUnit_;
   if (freeHead > totalUnits_) freeHead = totalUnits_;
+  const uint32_t head = freeHead;
   for (uint32_t u = firstUnit_; u < freeHead;) {
     const uint32_t size = BlockUnitsOf(base_, u, AtomicLoad(&EntryAt(u)->flags));
     if (size == 0 || uint64_t{u} + size > freeHead) {
@@ -205,6 +207,14 @@ void Store::RepairPool(internal::RepairScan* scan) noexcept {
   }
   AtomicStore(&hdr_->freeHead, freeHead);
   scan->freeHead = freeHead;
+  // The units cut off the pool are zeroed. A live writer may keep parked blocks there (§8,
+  // "Parked blocks"): it knows them by their units only and goes by the mark it finds when it takes
+  // or returns one. Left in place, such a mark could lie in the unused tail of a block carved later
+  // over these units and be taken for a parked block inside a live one; zeroed, it is no mark, and
+  // the writer forgets the block. Every bucket lock is held: no reader validates a walk over them.
+  if (freeHead < head) {
+    std::memset(base_ + UnitBytes(freeHead), 0, UnitBytes(head - freeHead));
+  }
 }
 
 // Step 4. Establishes: no live namespace record has a nameLength no name can have. Such a record

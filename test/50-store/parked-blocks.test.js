@@ -10,7 +10,8 @@ const path = require('path');
 const { Worker } = require('worker_threads');
 const { Store } = require('../../lib/store/store');
 const { Segment } = require('../../lib/segment/segment');
-const { C, AT, SIZE_CLASSES } = require('../../lib/layout/layout');
+const { C, W, AT, SIZE_CLASSES } = require('../../lib/layout/layout');
+const { entryWord } = require('../helpers/store-bytes');
 const { forEachEngine, uniqueName } = require('../helpers/engines');
 const { tempDir, spawnChild, until } = require('../helpers/process');
 const { inProcess, announced } = require('../helpers/actors');
@@ -126,6 +127,47 @@ forEachEngine('parked blocks', ({ engine, make, other }) => {
       b.close();
     }
     a.close();
+  });
+
+  it(`a ${other} repair that cuts the pool short: the ${engine} writer's parked block beyond the cut is forgotten, never taken inside a later block`, () => {
+    const s = make();
+    const u32 = new Uint32Array(s.buffer);
+    const head = () => u32[AT.HEADER.FREE_HEAD];
+    // A value that makes the entry of `key` exactly `units` units long.
+    const fill = (key, units) => 'v'.repeat(units * UNIT - C.ENTRY_HEADER_SIZE - key.length);
+    // Two neighbouring classes far enough apart that a block of the larger one, holding an
+    // entry one unit longer than the smaller class, leaves two units of its tail unwritten.
+    const i = SIZE_CLASSES.findIndex((c, j) => j > 0 && c - SIZE_CLASSES[j - 1] >= 4);
+    const small = SIZE_CLASSES[i - 1];
+    const tiny = SIZE_CLASSES[0];
+    const f = head();
+    s.set('ns', 'a0', fill('a0', small)); // [f, f + small)
+    s.set('ns', 'a1', fill('a1', tiny)); // then the smallest block
+    s.set('ns', 'k', 'x'); // the block at f + small + tiny ...
+    s.set('ns', 'k', 'y'); // ... parked by this overwrite
+    assert.strictEqual(s.stats().bytesParked, tiny * UNIT);
+    assert.strictEqual(head(), f + small + 3 * tiny);
+    // Damage: the first block's class is no class, so a repair ends the pool there.
+    u32[entryWord(f, W.ENTRY.FLAGS)] = C.FLAG_CLASS_MASK << C.FLAG_CLASS_SHIFT;
+    const b = Store.attach(s.buffer, { engine: other });
+    try {
+      b.repair();
+      assert.strictEqual(head(), f, 'the pool ends at the damaged block');
+      // A block of the next class over the cut-off units; the parked block's old place lies in
+      // the unwritten tail of this block.
+      const z = fill('z', small + 1);
+      b.set('other', 'z', z);
+      assert.strictEqual(head(), f + SIZE_CLASSES[i]);
+      s.set('ns', 'k', 'w'); // needs a block of the parked one's class
+      const v = b.verify();
+      assert.ok(v.ok, v.errors.join('\n'));
+      assert.strictEqual(v.leakedUnits, 0);
+      assert.strictEqual(b.get('other', 'z'), z);
+      assert.strictEqual(s.get('ns', 'k'), 'w');
+      assert.strictEqual(b.get('ns', 'a0'), undefined, 'the entries beyond the cut are gone');
+    } finally {
+      b.close();
+    }
   });
 
   it(`a ${engine} handle and a ${other} handle alternating sets on the same keys`, () => {

@@ -110,7 +110,17 @@ function walkPool(e, report) {
     u += size;
     if (e.progress !== null) progress.at(e, u - e.firstUnit);
   }
-  return { top: Math.min(u, head), moved: badHead || u < head, state, starts };
+  return { top: Math.min(u, head), head, moved: badHead || u < head, state, starts };
+}
+
+// Zeroes the units the walk cut off the pool, [top, head). A live writer may keep parked blocks
+// there (format.md §8, "Parked blocks"): it knows them by their units only, and goes by the mark
+// it finds when it takes or returns one. Left in place, such a mark could lie in the unused tail of
+// a block carved later over the cut-off units and be taken for a parked block inside a live one;
+// zeroed, it is no mark, and the writer forgets the block. Every bucket lock is held: no reader
+// validates a walk over these bytes.
+function cutOff(e, pool) {
+  if (pool.top < pool.head) e.u8.fill(0, pool.top * C.BLOCK_UNIT, pool.head * C.BLOCK_UNIT);
 }
 
 function nsLive(e, id) {
@@ -421,7 +431,10 @@ function repair(e, force = true) {
   lockRest(e);
   try {
     const pool = walkPool(e, null);
-    if (pool.moved) Atomics.store(u32, FREE_HEAD, pool.top);
+    if (pool.moved) {
+      Atomics.store(u32, FREE_HEAD, pool.top);
+      cutOff(e, pool);
+    }
     dropNamelessNamespaces(e);
     const found = walkChains(e, pool, null);
     checkCounts(e, found, null);
