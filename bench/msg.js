@@ -14,7 +14,8 @@
 // alike; each child first runs the case uncounted: at least WARM_MESSAGES messages for the
 // one-way cases, one run for the slow ones); the table shows medians over rounds, CPU time per message (both ends; Redis's server not included) and the
 // ratios the issue's goals name; and fan-out from one publisher to 2 subscriber workers, Broadcast
-// against postMessage to each (bench/lib/bcast-case.js). Results: bench/results/msg-latest.json.
+// against postMessage to each (bench/lib/bcast-case.js); and the single-thread cost of both ends
+// of a queue (bench/lib/msg-ops-case.js, "ops/..."). Results: bench/results/msg-latest.json.
 //   node bench/msg.js [--quick] [--only <substring>] [--runs N] [--no-save]
 const fs = require('fs');
 const path = require('path');
@@ -31,6 +32,7 @@ const runs = Number(value('--runs', quick ? 3 : 5));
 const only = value('--only', null);
 const CASE = path.join(__dirname, 'lib', 'msg-case.js');
 const FANOUT_CASE = path.join(__dirname, 'lib', 'bcast-case.js');
+const OPS_CASE = path.join(__dirname, 'lib', 'msg-ops-case.js');
 const RESULTS = path.join(__dirname, 'results', 'msg-latest.json');
 
 // The declared cases: [pattern, transport, topology, kind, size, messages per run].
@@ -57,6 +59,11 @@ for (const t of RT_PROCESSES) CASES.push(['pingpong', t, 'processes', 'str', 32,
 CASES.push(['pingpong', 'redis', 'processes', 'str', 32, quick ? 300 : 1000]);
 // Fan-out: one publisher, 2 subscriber worker threads (bench/lib/bcast-case.js).
 for (const kind of ['str', 'json']) for (const t of ['broadcast', 'postMessage']) CASES.push(['fanout', t, 'threads', kind, 32, N]);
+
+// One thread, both ends (bench/lib/msg-ops-case.js): what a 32-byte string costs a queue when no
+// cache line moves between cores; `buffer-calls` is the two copies alone, `bare-ring` the floor.
+const OPS = ['buffer-calls', 'bare-ring', 'spsc', 'spsc-batch', 'mpmc'];
+const OPS_N = quick ? 50000 : 200000;
 
 const idOf = ([pattern, transport, topology, kind, size]) => `${pattern}/${topology}/${transport}/${kind}${size}`;
 
@@ -137,6 +144,19 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
   }
   if (redis.stop) await redis.stop();
 
+  // The single-thread cases, each in a child of its own: 3 warm-up runs, then `runs` runs.
+  const ops = {};
+  for (const op of OPS) {
+    if (only && !`ops/${op}`.includes(only)) continue;
+    try {
+      const out = execFileSync(process.execPath, [OPS_CASE, JSON.stringify({ op, n: OPS_N, runs, warmups: 3 })], { encoding: 'utf8', timeout: 300000, stdio: ['ignore', 'pipe', 'inherit'] });
+      const { samples } = JSON.parse(out.trim().split('\n').pop());
+      ops[op] = { ns: median(samples), samples };
+    } catch (e) {
+      ops[op] = { error: String(e.message).split('\n')[0] };
+    }
+  }
+
   // The table: one-way per payload, then round trips.
   const ref = (pattern, topology, transport, payload) => results[`${pattern}/${topology}/${transport}/${payload}`];
   console.log('\none-way throughput: ns per message (median) | CPU ns per message | × postMessage (threads, same payload)');
@@ -169,6 +189,16 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
         continue;
       }
       console.log(`    ${`${topology} ${t}`.padEnd(22)} ${fmt(r.ns).padStart(9)} ns  ${fmt(r.cpu).padStart(9)} cpu ns  ${fx && fx.ns ? (r.ns / fx.ns).toFixed(2) : '—'} × futex`);
+    }
+  }
+  if (Object.keys(ops).length) {
+    console.log(`\none thread, both ends (32-byte strings, ${OPS_N} messages a run, median of ${runs} runs): ns per message sent and received | × bare ring`);
+    const bare = ops['bare-ring'];
+    for (const op of OPS) {
+      const r = ops[op];
+      if (!r) continue;
+      if (r.error) console.log(`    ${op.padEnd(22)} error: ${r.error}`);
+      else console.log(`    ${op.padEnd(22)} ${fmt(r.ns).padStart(9)} ns  ${bare && bare.ns ? (r.ns / bare.ns).toFixed(2) : '—'} × bare ring`);
     }
   }
   console.log('\nfan-out to 2 subscriber worker threads: ns per message published (median) | CPU ns per message | × postMessage to each');
@@ -225,7 +255,7 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
   if (!flag('--no-save') && !only) {
     fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
     const loadavg = require('os').loadavg();
-    fs.writeFileSync(RESULTS, `${JSON.stringify({ date, machine: m, loadavg, runs, redis: redisNote, results, goals }, null, 2)}\n`);
+    fs.writeFileSync(RESULTS, `${JSON.stringify({ date, machine: m, loadavg, runs, redis: redisNote, results, ops, goals }, null, 2)}\n`);
     console.log(`\nsaved ${path.relative(process.cwd(), RESULTS)}`);
   }
 })().catch((e) => {
