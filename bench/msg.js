@@ -74,9 +74,10 @@ const idOf = ([pattern, transport, topology, kind, size]) => `${pattern}/${topol
 function runOnce(c, redisPort, round) {
   const [pattern, transport, topology, kind, size, n] = c;
   const warmsUp = pattern !== 'fanout' && transport !== 'channel' && transport !== 'piscina';
-  // Warm-up runs: enough for WARM_MESSAGES one-way messages; one run of the slow transports
-  // (Redis, round trips: each run takes a second or so).
-  const warmups = pattern === 'oneway' || pattern === 'fanout' ? (transport === 'redis' ? 1 : Math.ceil(WARM_MESSAGES / n)) : 1;
+  // Warm-up runs: enough for WARM_MESSAGES one-way messages; 3 runs of the round trips (the
+  // second run of 3,000 round trips still measured SpscRing's at 2 to 3 times the third); one of
+  // Redis (its runs take a second or so).
+  const warmups = transport === 'redis' ? 1 : pattern === 'oneway' || pattern === 'fanout' ? Math.ceil(WARM_MESSAGES / n) : 3;
   const desc = { id: `bench-${process.pid}-${round}-${idOf(c).replace(/\//g, '-')}`, pattern, transport, topology, kind, size, n, runs: warmsUp ? 1 : 1 + warmups, warmups, redisPort };
   try {
     const out = execFileSync(process.execPath, [pattern === 'fanout' ? FANOUT_CASE : CASE, JSON.stringify(desc)], { encoding: 'utf8', timeout: 300000, stdio: ['ignore', 'pipe', 'inherit'] });
