@@ -6,12 +6,16 @@
 // ringbuf.js, child_process IPC, Redis LPUSH/BRPOP (a private redis-server on a free loopback
 // port; skipped with the reason when absent), the bare futex wake-up round trip and the bare
 // round trip of two spinning threads. SpscRing and ringbuf.js run once a message per call and
-// once batched (32 messages per send call, whatever has arrived per receive call). Each case
+// once batched (32 messages per send call, whatever has arrived per receive call), and
+// postMessage once a message per call and once an array of 32 per call. A bare Atomics ring
+// (bench/lib/msg-transports.js) with the same encoding shows the floor of a JS ring. Each case
 // runs in its own child process (bench/lib/msg-case.js) from the declared list below, once per
 // round (every case in each round, so that a change of the machine's load falls on all cases
-// alike; each child warms up with one uncounted run first); the table shows medians over rounds, CPU time per message (both ends; Redis's server not included) and the
+// alike; each child first runs the case uncounted: at least WARM_MESSAGES messages for the
+// one-way cases, one run for the slow ones); the table shows medians over rounds, CPU time per message (both ends; Redis's server not included) and the
 // ratios the issue's goals name; and fan-out from one publisher to 2 subscriber workers, Broadcast
-// against postMessage to each (bench/lib/bcast-case.js). Results: bench/results/msg-latest.json.
+// against postMessage to each (bench/lib/bcast-case.js); and the single-thread cost of both ends
+// of a queue (bench/lib/msg-ops-case.js, "ops/..."). Results: bench/results/msg-latest.json.
 //   node bench/msg.js [--quick] [--only <substring>] [--runs N] [--no-save]
 const fs = require('fs');
 const path = require('path');
@@ -28,12 +32,18 @@ const runs = Number(value('--runs', quick ? 3 : 5));
 const only = value('--only', null);
 const CASE = path.join(__dirname, 'lib', 'msg-case.js');
 const FANOUT_CASE = path.join(__dirname, 'lib', 'bcast-case.js');
+const OPS_CASE = path.join(__dirname, 'lib', 'msg-ops-case.js');
 const RESULTS = path.join(__dirname, 'results', 'msg-latest.json');
 
 // The declared cases: [pattern, transport, topology, kind, size, messages per run].
-const N = quick ? 5000 : 20000;
+// A one-way run is long enough (tens of milliseconds) that a preempted time slice of the shared
+// machine is a small part of it, and the warm-up before it long enough that the JIT has compiled
+// the hot loops of every transport alike (a 20,000-message run right after one warm-up run
+// measured 3 to 4 times the steady cost of the JS rings and little of postMessage's).
+const N = quick ? 20000 : 100000;
+const WARM_MESSAGES = quick ? 40000 : 200000;
 const PAYLOADS = [['str', 32], ['json', 32], ['str', 1024], ['json', 1024]];
-const THREAD_TRANSPORTS = ['spsc', 'spsc-batch', 'mpmc', 'stack', 'pq', 'ringbuf', 'ringbuf-batch', 'postMessage'];
+const THREAD_TRANSPORTS = ['spsc', 'spsc-batch', 'mpmc', 'stack', 'pq', 'ringbuf', 'ringbuf-batch', 'bare-ring', 'postMessage', 'postMessage-batch'];
 const PROCESS_TRANSPORTS = ['spsc', 'spsc-batch', 'mpmc', 'stack', 'pq', 'ipc', 'redis'];
 const RT_THREADS = ['spin', 'futex', 'spsc', 'postMessage', 'channel', 'piscina'];
 const RT_PROCESSES = ['spin', 'futex', 'spsc', 'ipc'];
@@ -50,16 +60,25 @@ CASES.push(['pingpong', 'redis', 'processes', 'str', 32, quick ? 300 : 1000]);
 // Fan-out: one publisher, 2 subscriber worker threads (bench/lib/bcast-case.js).
 for (const kind of ['str', 'json']) for (const t of ['broadcast', 'postMessage']) CASES.push(['fanout', t, 'threads', kind, 32, N]);
 
+// One thread, both ends (bench/lib/msg-ops-case.js): what a 32-byte string costs a queue when no
+// cache line moves between cores; `buffer-calls` is the two copies alone, `bare-ring` the floor.
+const OPS = ['buffer-calls', 'bare-ring', 'spsc', 'spsc-batch', 'mpmc'];
+const OPS_N = quick ? 50000 : 200000;
+
 const idOf = ([pattern, transport, topology, kind, size]) => `${pattern}/${topology}/${transport}/${kind}${size}`;
 
-// One timed run of a case (after its own warm-up run) in a child process of its own: { samples,
+// One timed run of a case (after its warm-up runs) in a child process of its own: { samples,
 // cpu, missed? } with one sample each, or { error }.
 // bench/lib/msg-case.js warms up by itself; the request/reply (msg-rpc.js) and fan-out
-// (bcast-case.js) cases run twice and the first run is dropped here.
+// (bcast-case.js) cases run 1 + warmups times and all but the last run are dropped here.
 function runOnce(c, redisPort, round) {
   const [pattern, transport, topology, kind, size, n] = c;
   const warmsUp = pattern !== 'fanout' && transport !== 'channel' && transport !== 'piscina';
-  const desc = { id: `bench-${process.pid}-${round}-${idOf(c).replace(/\//g, '-')}`, pattern, transport, topology, kind, size, n, runs: warmsUp ? 1 : 2, redisPort };
+  // Warm-up runs: enough for WARM_MESSAGES one-way messages; 3 runs of the round trips (the
+  // second run of 3,000 round trips still measured SpscRing's at 2 to 3 times the third); one of
+  // Redis (its runs take a second or so).
+  const warmups = transport === 'redis' ? 1 : pattern === 'oneway' || pattern === 'fanout' ? Math.ceil(WARM_MESSAGES / n) : 3;
+  const desc = { id: `bench-${process.pid}-${round}-${idOf(c).replace(/\//g, '-')}`, pattern, transport, topology, kind, size, n, runs: warmsUp ? 1 : 1 + warmups, warmups, redisPort };
   try {
     const out = execFileSync(process.execPath, [pattern === 'fanout' ? FANOUT_CASE : CASE, JSON.stringify(desc)], { encoding: 'utf8', timeout: 300000, stdio: ['ignore', 'pipe', 'inherit'] });
     const r = JSON.parse(out.trim().split('\n').pop());
@@ -126,6 +145,19 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
   }
   if (redis.stop) await redis.stop();
 
+  // The single-thread cases, each in a child of its own: 3 warm-up runs, then `runs` runs.
+  const ops = {};
+  for (const op of OPS) {
+    if (only && !`ops/${op}`.includes(only)) continue;
+    try {
+      const out = execFileSync(process.execPath, [OPS_CASE, JSON.stringify({ op, n: OPS_N, runs, warmups: 3 })], { encoding: 'utf8', timeout: 300000, stdio: ['ignore', 'pipe', 'inherit'] });
+      const { samples } = JSON.parse(out.trim().split('\n').pop());
+      ops[op] = { ns: median(samples), samples };
+    } catch (e) {
+      ops[op] = { error: String(e.message).split('\n')[0] };
+    }
+  }
+
   // The table: one-way per payload, then round trips.
   const ref = (pattern, topology, transport, payload) => results[`${pattern}/${topology}/${transport}/${payload}`];
   console.log('\none-way throughput: ns per message (median) | CPU ns per message | × postMessage (threads, same payload)');
@@ -160,6 +192,16 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
       console.log(`    ${`${topology} ${t}`.padEnd(22)} ${fmt(r.ns).padStart(9)} ns  ${fmt(r.cpu).padStart(9)} cpu ns  ${fx && fx.ns ? (r.ns / fx.ns).toFixed(2) : '—'} × futex`);
     }
   }
+  if (Object.keys(ops).length) {
+    console.log(`\none thread, both ends (32-byte strings, ${OPS_N} messages a run, median of ${runs} runs): ns per message sent and received | × bare ring`);
+    const bare = ops['bare-ring'];
+    for (const op of OPS) {
+      const r = ops[op];
+      if (!r) continue;
+      if (r.error) console.log(`    ${op.padEnd(22)} error: ${r.error}`);
+      else console.log(`    ${op.padEnd(22)} ${fmt(r.ns).padStart(9)} ns  ${bare && bare.ns ? (r.ns / bare.ns).toFixed(2) : '—'} × bare ring`);
+    }
+  }
   console.log('\nfan-out to 2 subscriber worker threads: ns per message published (median) | CPU ns per message | × postMessage to each');
   for (const kind of ['str', 'json']) {
     const pm = ref('fanout', 'threads', 'postMessage', `${kind}32`);
@@ -188,6 +230,13 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
       if (s && pm && s.ns && pm.ns) goal(`SPSC one-way ${p}, ${how}, <= 1/10 of postMessage`, s.ns <= pm.ns / 10, `${fmt(s.ns)} vs ${fmt(pm.ns)} ns (${(s.ns / pm.ns).toFixed(3)}×)`);
       if (s && rb && s.ns && rb.ns) goal(`SPSC one-way ${p}, ${how}, faster than ringbuf.js ${how}`, s.ns < rb.ns, `${fmt(s.ns)} vs ${fmt(rb.ns)} ns`);
     }
+    // For orientation (no goal): the batched ring against postMessage of arrays, and the floor.
+    const sb = ref('oneway', 'threads', 'spsc-batch', p);
+    const pmb = ref('oneway', 'threads', 'postMessage-batch', p);
+    const bare = ref('oneway', 'threads', 'bare-ring', p);
+    const s1 = ref('oneway', 'threads', 'spsc', p);
+    if (sb && pmb && sb.ns && pmb.ns) goal(`(orientation) SPSC one-way ${p}, batched, against postMessage of arrays of 32`, null, `${fmt(sb.ns)} vs ${fmt(pmb.ns)} ns (${(sb.ns / pmb.ns).toFixed(3)}×)`);
+    if (s1 && bare && s1.ns && bare.ns) goal(`(orientation) SPSC one-way ${p}, a message per call, against the bare Atomics ring`, null, `${fmt(s1.ns)} vs ${fmt(bare.ns)} ns (${(s1.ns / bare.ns).toFixed(2)}×${pm && pm.ns ? `; bare ring ${(bare.ns / pm.ns).toFixed(3)}× postMessage` : ''})`);
   }
   const mp = ref('oneway', 'processes', 'mpmc', 'str32');
   const pm32 = ref('oneway', 'threads', 'postMessage', 'str32');
@@ -203,11 +252,11 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
     if (s && fx && s.ns && fx.ns) goal(`ping-pong (${topology}) within 1.2x of the bare futex round trip`, s.ns <= 1.2 * fx.ns, `${(s.ns / fx.ns).toFixed(2)}× (${fmt(s.ns)} vs ${fmt(fx.ns)} ns${spin})`);
   }
   console.log('\ngoals:');
-  for (const g of goals) console.log(`  [${g.met ? 'met' : 'NOT met'}] ${g.text}: ${g.detail}`);
+  for (const g of goals) console.log(`  [${g.met === null ? 'info' : g.met ? 'met' : 'NOT met'}] ${g.text}: ${g.detail}`);
   if (!flag('--no-save') && !only) {
     fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
     const loadavg = require('os').loadavg();
-    fs.writeFileSync(RESULTS, `${JSON.stringify({ date, machine: m, loadavg, runs, redis: redisNote, results, goals }, null, 2)}\n`);
+    fs.writeFileSync(RESULTS, `${JSON.stringify({ date, machine: m, loadavg, runs, redis: redisNote, results, ops, goals }, null, 2)}\n`);
     console.log(`\nsaved ${path.relative(process.cwd(), RESULTS)}`);
   }
 })().catch((e) => {

@@ -3,8 +3,9 @@
 //   node bench/lib/msg-case.js '<case JSON>'   prints one JSON line { samples, cpu } (ns per message)
 // The case's main thread is the sender (one-way) or the pinger (round trips); the other end runs
 // in a worker thread or a child process of this one (the same file, as 'peer'). Each run passes
-// `n` messages; the peer reports the end of a run and, as a process, the CPU time it used. One
-// more run than asked comes first and is not counted (it warms up the JIT and the memory).
+// `n` messages; the peer reports the end of a run and, as a process, the CPU time it used.
+// `warmups` runs come first and are not counted (they warm up the JIT and the memory: a run of a
+// few milliseconds right after the start measures the compiler's tiers, not the transport).
 const path = require('path');
 const { fork } = require('child_process');
 const { Worker, isMainThread, parentPort, workerData } = require('worker_threads');
@@ -18,7 +19,7 @@ const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) 
 
 async function peer(c, where, report) {
   const { n, kind } = c;
-  const runs = c.runs + 1;
+  const runs = c.warmups + c.runs;
   if (c.transport === 'futex' || c.transport === 'spin') {
     const turn = c.transport === 'futex' ? T.futexTurn : T.spinTurn;
     const i32 = where.name ? new Int32Array(Segment.open({ name: where.name }).buffer, 0, 1) : new Int32Array(where.buffer, 0, 1);
@@ -44,15 +45,17 @@ async function peer(c, where, report) {
     redis.disconnect();
     return;
   }
-  if (c.transport === 'ipc' || c.transport === 'postMessage') {
+  if (c.transport === 'ipc' || c.transport.startsWith('postMessage')) {
     const port = c.transport === 'ipc' ? process : where.port;
+    const batched = c.transport === 'postMessage-batch'; // arrays of messages
     let count = 0;
     let cpu0 = cpuNow();
     let left = runs;
     await new Promise((resolve) => {
       port.on('message', (m) => {
         if (c.pattern === 'pingpong') port[c.transport === 'ipc' ? 'send' : 'postMessage'](m);
-        if (++count < n) return;
+        count += batched ? m.length : 1;
+        if (count < n) return;
         count = 0;
         report(cpuNow() - cpu0);
         cpu0 = cpuNow();
@@ -91,6 +94,7 @@ function makeQueue(c, tag) {
   };
   if (c.topology === 'threads') {
     if (c.transport.startsWith('ringbuf')) return { where: { buffer: T.ringbufEnds.storage(1 << 16) }, cleanup() {} };
+    if (c.transport === 'bare-ring') return { where: { buffer: T.bareRingEnds.storage(1 << 16) }, cleanup() {} };
     const [Class, shape] = shapes[c.transport];
     const { capacity, ...rest } = shape;
     const buffer = new SharedArrayBuffer(Class.bytesFor(capacity, Object.keys(rest).length ? rest : undefined));
@@ -129,7 +133,7 @@ async function main(c) {
       cleanups.push(() => Segment.unlink({ name }));
       where = { name };
     }
-  } else if (c.transport === 'postMessage') {
+  } else if (c.transport.startsWith('postMessage')) {
     const { port1, port2 } = new MessageChannel();
     pingPort = port1;
     where = { port: port2 };
@@ -181,7 +185,8 @@ async function main(c) {
   const messages = Array.from({ length: 64 }, (_, i) => T.makeMessage(c.kind, c.size, i));
   const samples = [];
   const cpu = [];
-  for (let r = 0; r <= c.runs; r++) {
+  const pending = [];
+  for (let r = 0; r < c.warmups + c.runs; r++) {
     const cpu0 = cpuNow();
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < c.n; i++) {
@@ -189,6 +194,15 @@ async function main(c) {
       if (c.transport === 'futex') T.futexTurn(i32, 0);
       else if (c.transport === 'spin') T.spinTurn(i32, 0);
       else if (c.transport === 'postMessage') pingPort.postMessage(m);
+      else if (c.transport === 'postMessage-batch') {
+        // The batches SpscRing's and ringbuf.js's batched transports send: an array of BATCH
+        // messages per postMessage (cloned at the call, so the array is reused).
+        pending.push(m);
+        if (pending.length === T.BATCH) {
+          pingPort.postMessage(pending);
+          pending.length = 0;
+        }
+      }
       else if (c.transport === 'ipc') peerProc.send(m);
       else if (c.transport === 'redis') {
         const p = redis.lpush(`${c.id}:ping`, typeof m === 'string' ? m : JSON.stringify(m));
@@ -198,9 +212,11 @@ async function main(c) {
       if (replies) await new Promise((res) => { replies.wake = res; });
     }
     if (send && send.flush) send.flush();
+    if (pending.length) pingPort.postMessage(pending);
+    pending.length = 0;
     const peerCpu = await nextReport();
     const t1 = process.hrtime.bigint();
-    if (r === 0) continue; // the warm-up run
+    if (r < c.warmups) continue; // a warm-up run
     samples.push(Number(t1 - t0) / c.n);
     cpu.push((cpuNow() - cpu0 + (peerCpu || 0)) / c.n);
   }

@@ -9,7 +9,7 @@
 // sender collects them; its flush() sends a partial batch at the end of a run) and the
 // receiver takes whatever has arrived per call: the same batching for both rings.
 // An "end" is created from a description that a worker (workerData) or a child (argv) receives.
-// layout-ok-file: the length prefix of ringbuf.js messages is this benchmark's framing, not the layout.
+// layout-ok-file: the length prefix of ringbuf.js messages and the bare ring's words are this benchmark's framing, not the layout.
 const { SpscRing, MpmcQueue, Stack, PriorityQueue, futex } = require('../..');
 
 const BATCH = 32;
@@ -102,6 +102,7 @@ function spscBatchEnds(where) {
 function queueEnds(transport, where) {
   if (transport === 'ringbuf') return ringbufEnds(where.buffer);
   if (transport === 'ringbuf-batch') return ringbufBatchEnds(where.buffer);
+  if (transport === 'bare-ring') return bareRingEnds(where.buffer);
   return { spsc: spscEnds, 'spsc-batch': spscBatchEnds, mpmc: mpmcEnds, stack: stackEnds, pq: pqEnds }[transport](where);
 }
 
@@ -187,6 +188,67 @@ function ringbufBatchEnds(sab) {
 
 ringbufEnds.storage = (bytes) => require('ringbuf.js').RingBuffer.getStorageForCapacity(bytes, Uint8Array);
 
+// ---- a bare Atomics ring: the floor of a JS ring with the same encoding (no wait, no checks) -
+
+// The least a ring of these messages can do between two threads: records of a u32 length and
+// the UTF-8 bytes (4-byte aligned, never split: a length of 0xFFFFFFFF sends the reader to the
+// start), each side's index on a cache line of its own, the other's index cached and reloaded only
+// when the ring looks full or empty, both ends spinning. Not a queue anyone should use (it has
+// none of SpscRing's checks, waits or crash rules): it shows what the hardware and the string
+// copies alone cost, measured in the same run.
+const BARE_TAIL = 16; // u32 indices: tail at byte 64 and head at byte 128, each on its line
+const BARE_HEAD = 32;
+const BARE_DATA = 192; // bytes: the data after the head's line
+const BARE_SKIP = 0xFFFFFFFF;
+
+function bareRingEnds(sab) {
+  const cap = sab.byteLength - BARE_DATA;
+  const u32 = new Uint32Array(sab);
+  const buf = Buffer.from(sab);
+  const maxBytes = (m) => 4 + ((m.length * 3 + 3) & ~3);
+  return {
+    sender: () => {
+      let head = 0;
+      return (m) => {
+        const text = typeof m === 'string' ? m : JSON.stringify(m);
+        const tail = Atomics.load(u32, BARE_TAIL);
+        const at = tail % cap;
+        const need = maxBytes(text);
+        const room = need <= cap - at ? need : cap - at + need;
+        while (cap - ((tail - head) >>> 0) < room) head = Atomics.load(u32, BARE_HEAD);
+        let next = tail;
+        let w = at;
+        if (need > cap - at) {
+          u32[(BARE_DATA + at) / 4] = BARE_SKIP;
+          next += cap - at;
+          w = 0;
+        }
+        const n = buf.utf8Write(text, BARE_DATA + w + 4);
+        u32[(BARE_DATA + w) / 4] = n;
+        Atomics.store(u32, BARE_TAIL, next + 4 + ((n + 3) & ~3));
+      };
+    },
+    receiver: (kind) => {
+      let tail = 0;
+      return () => {
+        let head = Atomics.load(u32, BARE_HEAD);
+        while (head === tail) tail = Atomics.load(u32, BARE_TAIL);
+        let at = head % cap;
+        if (u32[(BARE_DATA + at) / 4] === BARE_SKIP) {
+          head += cap - at;
+          at = 0;
+        }
+        const n = u32[(BARE_DATA + at) / 4];
+        const text = buf.utf8Slice(BARE_DATA + at + 4, BARE_DATA + at + 4 + n);
+        Atomics.store(u32, BARE_HEAD, head + 4 + ((n + 3) & ~3));
+        return kind === 'str' ? text : JSON.parse(text);
+      };
+    },
+  };
+}
+
+bareRingEnds.storage = (bytes) => new SharedArrayBuffer(BARE_DATA + bytes);
+
 // ---- futex: the bare wake-up round trip (no payload) --------------------------------------
 
 // Word 0 counts hand-offs: even is the pinger's turn, odd the ponger's.
@@ -205,6 +267,7 @@ function spinTurn(i32, me) {
 }
 
 module.exports = {
-  makeMessage, spscEnds, spscBatchEnds, mpmcEnds, stackEnds, pqEnds, ringbufEnds, ringbufBatchEnds, queueEnds, futexTurn, spinTurn,
-  QUEUES: ['spsc', 'spsc-batch', 'mpmc', 'stack', 'pq', 'ringbuf', 'ringbuf-batch'],
+  makeMessage, spscEnds, spscBatchEnds, mpmcEnds, stackEnds, pqEnds, ringbufEnds, ringbufBatchEnds, bareRingEnds, queueEnds, futexTurn, spinTurn,
+  QUEUES: ['spsc', 'spsc-batch', 'mpmc', 'stack', 'pq', 'ringbuf', 'ringbuf-batch', 'bare-ring'],
+  BATCH,
 };

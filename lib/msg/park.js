@@ -17,30 +17,46 @@ const addon = native.addon;
 // the running peer without either, and bound what an idle party burns to that much CPU per wait.
 const SPIN_MS = 0.005;
 const SPIN_MIN_MS = 0.0005;
+// A party that stopped polling polls again (at SPIN_MIN_MS) once every PROBE_EVERY waits.
+const PROBE_EVERY = 16;
 // Polls between two reads of the clock while spinning.
 const SPIN_CHECK = 32;
 
 /**
- * One party's polling budget, adapted to what polling achieved: halved (down to SPIN_MIN_MS)
- * after a poll that ended in a park, doubled (up to SPIN_MS) after one that met the other side.
- * With idle cores the other side answers within the poll; with more busy threads than cores a
- * poll only keeps the core from the party it waits for, and the budget falls so that a wait
- * costs little more than the futex alone.
+ * One party's polling budget, adapted to what polling achieved: halved after a poll that ended
+ * in a park, down to SPIN_MIN_MS and then to none at all; doubled (up to SPIN_MS) after one that
+ * met the other side. With idle cores the other side answers within the poll; with more busy
+ * threads than cores the two parties often share a core, where a poll only keeps the core from
+ * the party it waits for: the budget falls to nothing, and a wait costs the futex alone. A party
+ * that does not poll polls again at SPIN_MIN_MS once every PROBE_EVERY waits, so that it finds
+ * out when polling meets the other side again.
  */
 class Spinner {
   ms = SPIN_MS;
+  #skipped = 0; // waits without polling since the last poll
+
+  /** Whether this wait polls (else it parks at once). */
+  polls() {
+    if (this.ms > 0) return true;
+    if (++this.#skipped < PROBE_EVERY) return false;
+    this.#skipped = 0;
+    this.ms = SPIN_MIN_MS;
+    return true;
+  }
 
   won() {
-    if (this.ms < SPIN_MS) this.ms = Math.min(SPIN_MS, this.ms * 2);
+    if (this.ms < SPIN_MS) this.ms = Math.min(SPIN_MS, Math.max(SPIN_MIN_MS, this.ms * 2));
   }
 
   lost() {
-    if (this.ms > SPIN_MIN_MS) this.ms = Math.max(SPIN_MIN_MS, this.ms / 2);
+    this.ms = this.ms > SPIN_MIN_MS ? Math.max(SPIN_MIN_MS, this.ms / 2) : 0;
   }
 }
+Spinner.PROBE_EVERY = PROBE_EVERY;
 
 /** Polls u32[index] while it equals `seen`, for the budget of `spinner`; returns whether it moved. */
 function spinWhileEqual(u32, index, seen, spinner) {
+  if (!spinner.polls()) return Atomics.load(u32, index) !== seen;
   let until = -1;
   for (let i = 1; ; i++) {
     if (Atomics.load(u32, index) !== seen) {
@@ -118,6 +134,7 @@ function abortable(promise, signal) {
  * `spinner`; `none` when the budget ran out.
  */
 function spinFor(attempt, none, spinner) {
+  if (!spinner.polls()) return attempt();
   let until = -1;
   for (let i = 1; ; i++) {
     const r = attempt();

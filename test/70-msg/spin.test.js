@@ -6,7 +6,7 @@ const assert = require('assert');
 const { Spinner, spinWhileEqual, spinFor } = require('../../lib/msg/park');
 
 describe('polling before parking', () => {
-  it('the budget halves after each poll that ended in a park, to its floor, and doubles back after polls that met the other side', () => {
+  it('the budget halves after each poll that ended in a park, to its floor and then to no polling at all, and doubles back after polls that met the other side', () => {
     const s = new Spinner();
     const max = s.ms;
     const seen = [max];
@@ -14,11 +14,40 @@ describe('polling before parking', () => {
       s.lost();
       seen.push(s.ms);
     }
-    const min = s.ms;
-    assert.ok(min > 0 && min < max);
-    for (let i = 1; i < seen.length; i++) assert.ok(seen[i] === min || seen[i] === seen[i - 1] / 2, `step ${i}: ${seen[i - 1]} -> ${seen[i]}`);
+    assert.strictEqual(s.ms, 0);
+    const floor = seen[seen.indexOf(0) - 1];
+    assert.ok(floor > 0 && floor < max);
+    for (let i = 1; i < seen.length; i++) {
+      assert.ok(seen[i] === 0 || seen[i] === floor || seen[i] === seen[i - 1] / 2, `step ${i}: ${seen[i - 1]} -> ${seen[i]}`);
+    }
     for (let i = 0; i < 20; i++) s.won();
     assert.strictEqual(s.ms, max);
+  });
+
+  it('a party that stopped polling parks at once, and polls again (at the floor) once every PROBE_EVERY waits', () => {
+    const u32 = new Uint32Array(new SharedArrayBuffer(8));
+    const s = new Spinner();
+    while (s.ms > 0) s.lost();
+    let polled = 0;
+    for (let i = 0; i < 3 * Spinner.PROBE_EVERY; i++) {
+      if (s.polls()) {
+        polled++;
+        assert.ok(s.ms > 0);
+        s.lost(); // the probe did not meet the other side: no polling again
+        assert.strictEqual(s.ms, 0);
+      }
+    }
+    assert.strictEqual(polled, 3);
+    // spinWhileEqual without polling: one look at the word.
+    Atomics.store(u32, 0, 5);
+    while (!s.polls() && s.ms === 0) { /* up to the next probe */ }
+    s.lost();
+    assert.strictEqual(spinWhileEqual(u32, 0, 4, s), true);
+    assert.strictEqual(spinWhileEqual(u32, 0, 5, s), false);
+    // A probe that met the other side brings the polling back.
+    while (!s.polls()) { /* up to the next probe */ }
+    s.won();
+    assert.ok(s.ms > 0);
   });
 
   it('spinWhileEqual: true at once for a word that moved; false for one that does not, and the budget falls', () => {

@@ -1,0 +1,85 @@
+'use strict';
+// One case of the messaging benchmark's single-thread cases (bench/msg.js, "ops/..."), run in a
+// child process of its own:
+//   node bench/lib/msg-ops-case.js '<case JSON>'   prints one JSON line { samples } (ns per message)
+// One thread sends WINDOW 32-byte strings and receives them back, `n` messages per run (after
+// `warmups` uncounted runs): the cost of both ends of a queue without another thread, so no
+// cache line moves between cores and nothing waits. What a message costs between two threads
+// beyond this is the traffic between the cores (bench/msg.js's one-way cases).
+//   spsc         SpscRing tryEnqueue + tryDequeue
+//   spsc-batch   SpscRing tryEnqueueBatch of WINDOW messages + tryDequeueBatch
+//   mpmc         MpmcQueue tryEnqueue + tryDequeue
+//   bare-ring    the bare Atomics ring of bench/lib/msg-transports.js (the floor of a JS ring)
+//   buffer-calls Buffer#utf8Write into a SharedArrayBuffer + Buffer#utf8Slice back: the two copies
+//                every ring above makes, alone
+const { SpscRing, MpmcQueue } = require('../..');
+const T = require('./msg-transports');
+
+const WINDOW = 16;
+const CAPACITY = 1 << 16;
+const SIZE = 32; // bytes of a message (ASCII: as many characters)
+const SPACING = 128; // buffer-calls: where message k is written
+
+function setup(op, messages) {
+  if (op === 'spsc' || op === 'spsc-batch') {
+    const ring = SpscRing.create({ buffer: new SharedArrayBuffer(SpscRing.bytesFor(CAPACITY)), capacity: CAPACITY });
+    if (op === 'spsc') {
+      return (i) => {
+        let s = 0;
+        for (let k = 0; k < WINDOW; k++) ring.tryEnqueue(messages[(i + k) & 63]);
+        for (let k = 0; k < WINDOW; k++) s += ring.tryDequeue().length;
+        return s;
+      };
+    }
+    const batches = Array.from({ length: 64 / WINDOW }, (_, b) => messages.slice(b * WINDOW, (b + 1) * WINDOW));
+    return (i) => {
+      let s = 0;
+      ring.tryEnqueueBatch(batches[(i / WINDOW) & (batches.length - 1)]);
+      for (const m of ring.tryDequeueBatch()) s += m.length;
+      return s;
+    };
+  }
+  if (op === 'mpmc') {
+    const q = MpmcQueue.create({ buffer: new SharedArrayBuffer(MpmcQueue.bytesFor(256, { messageBytes: 64 })), capacity: 256, messageBytes: 64 });
+    return (i) => {
+      let s = 0;
+      for (let k = 0; k < WINDOW; k++) q.tryEnqueue(messages[(i + k) & 63]);
+      for (let k = 0; k < WINDOW; k++) s += q.tryDequeue().length;
+      return s;
+    };
+  }
+  if (op === 'bare-ring') {
+    const ends = T.bareRingEnds(T.bareRingEnds.storage(CAPACITY));
+    const send = ends.sender();
+    const receive = ends.receiver('str');
+    return (i) => {
+      let s = 0;
+      for (let k = 0; k < WINDOW; k++) send(messages[(i + k) & 63]);
+      for (let k = 0; k < WINDOW; k++) s += receive().length;
+      return s;
+    };
+  }
+  if (op === 'buffer-calls') {
+    const buf = Buffer.from(new SharedArrayBuffer(WINDOW * SPACING));
+    return (i) => {
+      let s = 0;
+      for (let k = 0; k < WINDOW; k++) s += buf.utf8Write(messages[(i + k) & 63], k * SPACING);
+      for (let k = 0; k < WINDOW; k++) s += buf.utf8Slice(k * SPACING, k * SPACING + SIZE).length;
+      return s;
+    };
+  }
+  throw new Error(`unknown op ${op}`);
+}
+
+const c = JSON.parse(process.argv[2]);
+const messages = Array.from({ length: 64 }, (_, i) => T.makeMessage('str', SIZE, i));
+const run = setup(c.op, messages);
+const samples = [];
+let sink = 0;
+for (let r = 0; r < c.warmups + c.runs; r++) {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < c.n; i += WINDOW) sink += run(i);
+  const ns = Number(process.hrtime.bigint() - t0) / c.n;
+  if (r >= c.warmups) samples.push(ns);
+}
+console.log(JSON.stringify({ samples, sink: sink > 0 }));
