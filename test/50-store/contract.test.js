@@ -6,7 +6,7 @@ const assert = require('assert');
 const { STATICS, METHODS, surfaceOf } = require('../../lib/store/contract');
 const { JsEngine } = require('../../lib/store/js/store');
 const { STATUS } = require('../../lib/base/status');
-const { C } = require('../../lib/layout/layout');
+const { C, S } = require('../../lib/layout/layout');
 const { addon } = require('../../lib/base/native');
 
 const ENGINES = { js: () => JsEngine, native: () => addon.NativeStore };
@@ -24,7 +24,7 @@ function failureOf(fn) {
 function fresh(Engine, size = 1 << 20, buckets = 64, maxEntries = 1000) {
   const buf = new SharedArrayBuffer(size);
   Engine.create(buf, buckets, maxEntries);
-  const out = new Int32Array(new SharedArrayBuffer(8));
+  const out = new Int32Array(new SharedArrayBuffer(S.GET_OUT.SIZE));
   return { buf, out, e: new Engine(buf, process.pid, 0, 1000, out) };
 }
 
@@ -88,7 +88,7 @@ describe('store engine contract (lib/store/contract.js)', function () {
       r.push(failureOf(() => Engine.create(new SharedArrayBuffer(C.BUCKETS_OFFSET), 64, 10)));
       const junk = new SharedArrayBuffer(1 << 16);
       new Uint8Array(junk).fill(7);
-      r.push(failureOf(() => new Engine(junk, process.pid, 0, 1000, new Int32Array(new SharedArrayBuffer(8)))));
+      r.push(failureOf(() => new Engine(junk, process.pid, 0, 1000, new Int32Array(new SharedArrayBuffer(S.GET_OUT.SIZE)))));
       results[name] = r;
     }
     assert.deepStrictEqual(results.js, results.native);
