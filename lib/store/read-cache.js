@@ -25,6 +25,11 @@ const MAX_WALK = 16;
 // tables indexed by different bits of the hash, so that two keys read in turn that share a slot
 // in one still meet their own hash in the other.
 const SEEN_SLOTS = 8192;
+// Lookups are sampled, one get in SAMPLE_STRIDE, after a window of WINDOW lookups of which fewer
+// than one in HIT_RATIO hit (get()).
+const WINDOW = 256;
+const HIT_RATIO = 8;
+const SAMPLE_STRIDE = 16;
 
 const GC = AT.HEADER.GC_COUNTER;
 const MARKING = AT.EVICT_STATE.MARKING;
@@ -141,6 +146,14 @@ class ReadCache {
     this.nsRecords = new Map(); // namespace id -> NsRecord
     this.gc = Atomics.load(this.u32, GC);
     this.seen = new Uint32Array(2 * SEEN_SLOTS);
+    this.gen0 = 0; // before()
+    this.stale = undefined; // the record the last get() found and could not answer from
+    this.lastNs = undefined; // the NsRecord of the last fill
+    // Lookups and hits of the current window, and one get in `stride` looks (get()).
+    this.lookups = 0;
+    this.windowHits = 0;
+    this.stride = 1;
+    this.tick = 0;
   }
 
   // Whether this handle may cache: on a CPU that keeps loads in order (x86, format.md §9 "Cached
@@ -154,16 +167,26 @@ class ReadCache {
   }
 
   // The value of `key` in namespace `id` from a record that validates, or undefined (the caller
-  // then reads through the engine and calls fill()).
+  // then reads through the engine, calling before() and fill()).
   get(id, key) {
+    this.stale = undefined;
+    // While few lookups hit (reads spread over more keys than the cache holds), only one get in
+    // SAMPLE_STRIDE looks: a lookup hashes the key string, which a read through the engine would
+    // not pay for. The sampled lookups tell when hits are frequent again.
+    if (this.stride !== 1 && ++this.tick < this.stride) return undefined;
+    this.tick = 0;
+    if (++this.lookups === WINDOW) this.endWindow();
     let r = this.map.get(key);
     while (r !== undefined && r.ns.id !== id) r = r.other;
     if (r === undefined) return undefined;
+    this.stale = r; // unless it answers below
     const { u32 } = this;
     const v1 = Atomics.load(u32, r.lock);
     if ((v1 & 1) !== 0) return undefined;
+    // Records filled before a repair pass are dropped (they would fail the checks below anyway).
     if (u32[GC] !== this.gc) {
       this.clear();
+      this.gc = u32[GC];
       return undefined;
     }
     // The unit must be on the bucket's chain (not just look like an entry: format.md §9).
@@ -182,43 +205,48 @@ class ReadCache {
     // The CLOCK mark exactly as an engine hit sets it (format.md §8, "Eviction").
     if ((f & ACCESSED) === 0 && u32[MARKING] !== 0) Atomics.compareExchange(u32, u * UNIT_WORDS + E_FLAGS, f, (f | ACCESSED) >>> 0);
     ns.hits++;
+    this.windowHits++;
+    this.stale = undefined;
     return r.json ? JSON.parse(r.value) : r.value;
   }
 
-  // Before an engine get of namespace `id`: the generation and repair count the record it may
-  // fill will be checked against (read first: the engine confirms the namespace after its read,
-  // so a generation read before it is the one the handle resolved, and a record never outlives a
-  // repair pass that ran before its fill).
+  // After WINDOW lookups: look on every get while at least one lookup in HIT_RATIO hit, else
+  // sample.
+  endWindow() {
+    this.stride = this.windowHits * HIT_RATIO >= WINDOW ? 1 : SAMPLE_STRIDE;
+    this.lookups = 0;
+    this.windowHits = 0;
+  }
+
+  // Before an engine get of namespace `id`: the generation a record it fills will be checked
+  // against. Read first: the engine confirms the namespace after its read, so a generation read
+  // before it is the one the handle resolved (generations only grow).
   before(id) {
     this.gen0 = Atomics.load(this.u32, this.nsBase + id * NS_WORDS + NS_GEN);
-    this.gc0 = Atomics.load(this.u32, GC);
   }
 
   // After an engine get of `key` in namespace `id` returned `raw` (a hit: the GetOut words are in
-  // `out`). Records it when it may be cached and was read before (admission on the second read
-  // keeps a stream of cold reads from paying for records).
+  // `out`). Refreshes the record get() found, or makes one when the key was read before
+  // (admission on the second read keeps a stream of cold reads from paying for records and for
+  // hashing their keys).
   fill(id, key, raw) {
     const o = this.out;
     if (typeof raw !== 'string' || (o[O.FLAGS] & NOT_CACHED) !== 0 || !TEXT[o[O.ENCODING]] ||
       o[O.VALUE_LENGTH] > this.maxValueBytes || o[O.UNIT] >= this.totalUnits) {
       return;
     }
-    if (this.gc0 !== this.gc) {
-      this.clear();
-      this.gc = this.gc0;
-    }
-    let ns = this.nsRecords.get(id);
+    let ns = this.lastNs;
+    if (ns === undefined || ns.id !== id) ns = this.nsRecords.get(id);
     if (ns === undefined || ns.gen !== this.gen0) {
       if (ns !== undefined) this.forget(id);
       ns = new NsRecord(id, this.gen0, this.nsBase);
       this.nsRecords.set(id, ns);
     }
+    this.lastNs = ns;
     const bucket = BASE.BUCKET + (o[O.KEY_HASH] & this.mask) * BUCKET_WORDS;
-    const first = this.map.get(key);
-    let r = first;
-    while (r !== undefined && r.ns !== ns) r = r.other;
-    if (r !== undefined) {
-      r.set(o[O.UNIT], bucket, o, raw);
+    const stale = this.stale;
+    if (stale !== undefined && stale.ns === ns) {
+      stale.set(o[O.UNIT], bucket, o, raw);
       return;
     }
     const h = o[O.KEY_HASH];
@@ -230,9 +258,15 @@ class ReadCache {
       seen[b] = h;
       return;
     }
+    let r = this.map.get(key);
+    while (r !== undefined && r.ns !== ns) r = r.other;
+    if (r !== undefined) {
+      r.set(o[O.UNIT], bucket, o, raw);
+      return;
+    }
     if (this.size >= this.capacity) this.evictOldest();
     r = new CachedEntry(ns, o[O.UNIT], bucket, o, raw);
-    const head = first === undefined ? undefined : this.map.get(key); // evictOldest may have taken it
+    const head = this.map.get(key);
     if (head !== undefined) {
       r.other = head.other;
       head.other = r;
@@ -262,6 +296,8 @@ class ReadCache {
   // Drops every record of namespace `id` (its hits must have been taken first).
   forget(id) {
     if (!this.nsRecords.delete(id)) return;
+    this.lastNs = undefined;
+    this.stale = undefined;
     for (const [key, head] of this.map) {
       let first = head;
       while (first !== undefined && first.ns.id === id) {
@@ -284,6 +320,7 @@ class ReadCache {
   clear() {
     this.map.clear();
     this.size = 0;
+    this.stale = undefined;
   }
 }
 

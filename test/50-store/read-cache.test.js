@@ -99,6 +99,21 @@ forEachEngine('read cache', ({ engine, make, other }) => {
     assert.ok(calls.n >= 90, `${calls.n} engine reads of 100 with room for 10`);
   });
 
+  it('after reads spread over many more keys than it holds, a hot set is answered from the cache again', () => {
+    const s = make({ readCache: { entries: 64 } });
+    for (let i = 0; i < 3000; i++) s.set('n', `k${i}`, `v${i}`);
+    // Cold reads: few lookups hit, so the cache looks up only a sample of the gets.
+    for (let p = 0; p < 2; p++) for (let i = 0; i < 3000; i++) assert.strictEqual(s.get('n', `k${i}`), `v${i}`);
+    const calls = countEngineGets(s);
+    let quiet = 0;
+    for (let n = 0; n < 50000 && quiet < 200; n++) {
+      const before = calls.n;
+      assert.strictEqual(s.get('n', `k${n % 10}`), `v${n % 10}`);
+      quiet = calls.n === before ? quiet + 1 : 0;
+    }
+    assert.strictEqual(quiet, 200, 'the hot keys came to be answered without the engine');
+  });
+
   for (const writer of [engine, other]) {
     it(`a value set, deleted or cleared by another handle (${writer} engine) is never returned stale`, () => {
       const s = make();
