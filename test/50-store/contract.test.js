@@ -54,6 +54,9 @@ describe('store engine contract (lib/store/contract.js)', function () {
       r.push(e.set(a, 'k1', 'v1', C.ENC_UTF8), e.set(a, 'k2', new Uint8Array([1, 2, 3]), C.ENC_BINARY));
       r.push(e.set(b, 'k1', '{"x":1}', C.ENC_JSON));
       r.push(e.get(a, 'k1'), out[0], Buffer.from(e.get(a, 'k2')).toString('hex'), out[0], e.get(b, 'k1'), out[0]);
+      // The GetOut words of a hit: where the entry is and its header words (the same bytes in both).
+      r.push(e.set(a, 'ttl', 'x', C.ENC_UTF8, 4102444800000), e.get(a, 'ttl'), [...new Uint32Array(out.buffer)]);
+      r.push(e.addHits(a, 3));
       r.push(e.get(a, 'missing'), e.has(a, 'k1'), e.has(b, 'k2'));
       r.push(e.count(a), e.count(b), e.count(0));
       r.push(e.keys(a).sort(), e.entries(b).map(([k, v, enc]) => [k, String(v), enc]));
