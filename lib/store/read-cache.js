@@ -149,6 +149,7 @@ class ReadCache {
     this.gen0 = 0; // before()
     this.stale = undefined; // the record the last get() found and could not answer from
     this.lastNs = undefined; // the NsRecord of the last fill
+    this.pending = []; // [id, hits] of NsRecords forgotten before their hits were taken
     // Lookups and hits of the current window, and one get in `stride` looks (get()).
     this.lookups = 0;
     this.windowHits = 0;
@@ -285,7 +286,8 @@ class ReadCache {
 
   // The hits answered since the last call, per namespace id: [[id, hits]...]. Resets them.
   takeHits() {
-    const out = [];
+    const out = this.pending;
+    this.pending = [];
     for (const ns of this.nsRecords.values()) {
       if (ns.hits !== 0) out.push([ns.id, ns.hits]);
       ns.hits = 0;
@@ -293,9 +295,12 @@ class ReadCache {
     return out;
   }
 
-  // Drops every record of namespace `id` (its hits must have been taken first).
+  // Drops every record of namespace `id` (hits not taken yet are kept for takeHits()).
   forget(id) {
-    if (!this.nsRecords.delete(id)) return;
+    const ns = this.nsRecords.get(id);
+    if (ns === undefined) return;
+    this.nsRecords.delete(id);
+    if (ns.hits !== 0) this.pending.push([id, ns.hits]);
     this.lastNs = undefined;
     this.stale = undefined;
     for (const [key, head] of this.map) {

@@ -293,6 +293,9 @@ class Store {
     let id = this._ns.get(ns);
     if (id === undefined) {
       checkNsName(ns);
+      // The read cache's hits go to the engine before it resolves a name: resolving may give an
+      // id a new generation, and hits of the old one must not count for the new.
+      this._flushHits();
       try {
         id = this._live().resolveNamespace(ns, create);
       } catch (err) {
@@ -300,7 +303,6 @@ class Store {
       }
       if (id === 0) return 0; // not cached: it may be created later
       const previous = this._nsNames.get(id);
-      this._flushHits();
       if (previous !== undefined && previous !== ns) this._forget(previous);
       this._ns.set(ns, id);
       this._nsNames.set(id, ns);
