@@ -15,7 +15,7 @@ const { C, S, W, H, AT, BASE, UNIT_WORDS, UNIT_HALFS, storeRegions } = require('
 
 const DEFAULT_ENTRIES = 4096;
 const DEFAULT_MAX_VALUE_BYTES = 4096;
-// Bounds of the options: a record holds a string of at most maxValueBytes UTF-8 bytes.
+// The largest `entries` option (maxValueBytes is bounded by the longest inline value).
 const MAX_ENTRIES = 1 << 20;
 
 // A bucket's chain longer than this is not walked by a hit (the engine's read is then as cheap as
@@ -52,8 +52,10 @@ const O = W.GET_OUT;
 const ACCESSED = C.FLAG_ACCESSED;
 // Flags that a live, inline entry never has.
 const NOT_CACHED = C.FLAG_FREE | C.FLAG_PARKED | C.FLAG_INDIRECT;
+// By encoding: binary values (mutable Buffers) are not cached.
 const TEXT = [false, true, true];
-const ORDERED_LOADS = process.arch === 'x64' || process.arch === 'ia32'; // by encoding: binary values (mutable Buffers) are not cached
+// CPUs whose loads are not reordered with loads (ReadCache.fits).
+const ORDERED_LOADS = process.arch === 'x64' || process.arch === 'ia32';
 
 // options.readCache: undefined or true (the defaults), false (no cache), or { entries,
 // maxValueBytes }. Returns null for no cache, else the settings. Checked before anything is
