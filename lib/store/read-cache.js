@@ -157,6 +157,7 @@ class ReadCache {
     this.windowHits = 0;
     this.stride = 1;
     this.tick = 0;
+    this.looked = false; // whether the last get() looked (then before() and fill() apply)
   }
 
   // Whether this handle may cache: on a CPU that keeps loads in order (x86, format.md §9 "Cached
@@ -174,10 +175,13 @@ class ReadCache {
   get(id, key) {
     this.stale = undefined;
     // While few lookups hit (reads spread over more keys than the cache holds), only one get in
-    // SAMPLE_STRIDE looks: a lookup hashes the key string, which a read through the engine would
-    // not pay for. The sampled lookups tell when hits are frequent again.
+    // SAMPLE_STRIDE looks, and only its engine read may fill: a lookup hashes the key string and
+    // admission touches a random line of the `seen` tables, which a read through the engine
+    // would not pay for. The sampled lookups tell when hits are frequent again.
+    this.looked = false;
     if (this.stride !== 1 && ++this.tick < this.stride) return undefined;
     this.tick = 0;
+    this.looked = true;
     if (++this.lookups === WINDOW) this.endWindow();
     let r = this.map.get(key);
     while (r !== undefined && r.ns.id !== id) r = r.other;

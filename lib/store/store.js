@@ -370,9 +370,9 @@ class Store {
     return hit !== undefined ? hit : this._engineGet(e, ns, id, key);
   }
 
-  // A get through the engine; its hit refreshes the read cache.
+  // A get through the engine; its hit refreshes the read cache (when the cache looked).
   _engineGet(e, ns, id, key) {
-    const rc = this._rc;
+    const rc = this._rc !== null && this._rc.looked ? this._rc : null;
     if (rc !== null) rc.before(id);
     let raw;
     try {
@@ -519,11 +519,11 @@ class Store {
             values[i] = hit;
             continue;
           }
-          rc.before(id);
+          if (rc.looked) rc.before(id);
         }
         const raw = e.get(id, keys[i]);
         if (raw === undefined) continue;
-        if (rc !== null) rc.fill(id, keys[i], raw);
+        if (rc !== null && rc.looked) rc.fill(id, keys[i], raw);
         values[i] = decodeValue(raw, this._out[0]);
       }
     } catch (err) {
