@@ -99,14 +99,16 @@ class CachedEntry {
     this.unit = unit;
     this.head = bucket + B_HEAD;
     this.lock = bucket + B_LOCK;
+    // Header words as int32 (the `out` array and the store's i32 view): small integers for V8,
+    // where a u32 above 2^31 would be a heap number.
     this.keyHash = out[O.KEY_HASH];
-    this.flags = (out[O.FLAGS] & ~ACCESSED) >>> 0;
+    this.flags = out[O.FLAGS] & ~ACCESSED;
     this.sum = out[O.CHECKSUM];
     this.keyLength = out[O.KEY_LENGTH];
     this.valueLength = out[O.VALUE_LENGTH];
     this.expLo = out[O.EXPIRES_AT];
     this.expHi = out[O.EXPIRES_AT_HI];
-    this.expires = this.expHi * 0x100000000 + this.expLo;
+    this.expires = (this.expHi >>> 0) * 0x100000000 + (this.expLo >>> 0);
     this.json = out[O.ENCODING] === C.ENC_JSON;
     this.value = value;
   }
@@ -116,13 +118,13 @@ class CachedEntry {
 // ACCESSED). The one place that reads entry fields for a hit: every index comes from the
 // generated layout. Returns the flags read (0 when they differ: a live entry's are never 0,
 // its class bits aside, since a cached entry has a text encoding).
-function sameHeader(u32, u16, unit, r) {
+function sameHeader(i32, u16, unit, r) {
   const w = unit * UNIT_WORDS;
-  const f = u32[w + E_FLAGS];
-  if (((f & ~ACCESSED) >>> 0) !== r.flags || u32[w + E_HASH] !== r.keyHash || u32[w + E_NS] !== r.ns.id ||
-    u32[w + E_SUM] !== r.sum || u16[unit * UNIT_HALFS + E_KEY_LENGTH] !== r.keyLength ||
-    u16[unit * UNIT_HALFS + E_VALUE_LENGTH] !== r.valueLength || u32[w + E_EXP] !== r.expLo ||
-    u32[w + E_EXP_HI] !== r.expHi) {
+  const f = i32[w + E_FLAGS];
+  if ((f & ~ACCESSED) !== r.flags || i32[w + E_HASH] !== r.keyHash || i32[w + E_NS] !== r.ns.id ||
+    i32[w + E_SUM] !== r.sum || u16[unit * UNIT_HALFS + E_KEY_LENGTH] !== r.keyLength ||
+    u16[unit * UNIT_HALFS + E_VALUE_LENGTH] !== r.valueLength || i32[w + E_EXP] !== r.expLo ||
+    i32[w + E_EXP_HI] !== r.expHi) {
     return 0;
   }
   return f;
@@ -136,18 +138,19 @@ class ReadCache {
     const maxNs = hdr[S.HEADER.MAX_NAMESPACES / 4];
     const totalSize = Number(new BigUint64Array(buffer, 0, C.HEADER_SIZE / 8)[S.HEADER.TOTAL_SIZE / 8]);
     this.u32 = new Uint32Array(buffer, 0, totalSize / 4);
+    this.i32 = new Int32Array(buffer, 0, totalSize / 4);
     this.u16 = new Uint16Array(buffer, 0, totalSize / 2);
     this.totalUnits = totalSize / C.UNIT;
     this.mask = bucketCount - 1;
     this.nsBase = storeRegions(bucketCount, maxNs).namespaces / 4;
-    this.out = new Uint32Array(out.buffer, out.byteOffset, W.GET_OUT.WORDS);
+    this.out = out; // an Int32Array of W.GET_OUT.WORDS
     this.capacity = settings.entries;
     this.maxValueBytes = settings.maxValueBytes;
     this.map = new Map(); // key -> CachedEntry (then .other for the key in other namespaces)
     this.size = 0;
     this.nsRecords = new Map(); // namespace id -> NsRecord
     this.gc = Atomics.load(this.u32, GC);
-    this.seen = new Uint32Array(2 * SEEN_SLOTS);
+    this.seen = new Int32Array(2 * SEEN_SLOTS);
     this.gen0 = 0; // before()
     this.stale = undefined; // the record the last get() found and could not answer from
     this.lastNs = undefined; // the NsRecord of the last fill
@@ -202,7 +205,7 @@ class ReadCache {
       if (u === 0 || u >= this.totalUnits || n === MAX_WALK) return undefined;
       u = u32[u * UNIT_WORDS + E_NEXT];
     }
-    const f = sameHeader(u32, this.u16, u, r);
+    const f = sameHeader(this.i32, this.u16, u, r);
     if (f === 0 || Atomics.load(u32, r.lock) !== v1) return undefined;
     // After the read, as the engines check it (format.md §5, "Dropping").
     const ns = r.ns;
@@ -210,7 +213,7 @@ class ReadCache {
     // Expired: the engine counts the miss and removes the entry.
     if (r.expires !== 0 && r.expires <= Date.now()) return undefined;
     // The CLOCK mark exactly as an engine hit sets it (format.md §8, "Eviction").
-    if ((f & ACCESSED) === 0 && u32[MARKING] !== 0) Atomics.compareExchange(u32, u * UNIT_WORDS + E_FLAGS, f, (f | ACCESSED) >>> 0);
+    if ((f & ACCESSED) === 0 && u32[MARKING] !== 0) Atomics.compareExchange(this.i32, u * UNIT_WORDS + E_FLAGS, f, f | ACCESSED);
     ns.hits++;
     this.windowHits++;
     this.stale = undefined;
@@ -239,7 +242,7 @@ class ReadCache {
   fill(id, key, raw) {
     const o = this.out;
     if (typeof raw !== 'string' || (o[O.FLAGS] & NOT_CACHED) !== 0 || !TEXT[o[O.ENCODING]] ||
-      o[O.VALUE_LENGTH] > this.maxValueBytes || o[O.UNIT] >= this.totalUnits) {
+      o[O.VALUE_LENGTH] > this.maxValueBytes || o[O.UNIT] <= 0 || o[O.UNIT] >= this.totalUnits) {
       return;
     }
     let ns = this.lastNs;
@@ -258,7 +261,7 @@ class ReadCache {
     }
     const h = o[O.KEY_HASH];
     const a = h & (SEEN_SLOTS - 1);
-    const b = SEEN_SLOTS + ((h >>> 19) & (SEEN_SLOTS - 1));
+    const b = SEEN_SLOTS + ((h >>> 19) & (SEEN_SLOTS - 1)); // h is int32: >>> takes its bits
     const seen = this.seen;
     if (seen[a] !== h && seen[b] !== h) {
       seen[a] = h;
