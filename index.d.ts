@@ -133,6 +133,19 @@ export interface StoreOpenOptions {
   lockTimeoutMs?: number;
   /** Time every operation of this handle into latency histograms (store.latency()). Default false. */
   latency?: boolean;
+  /**
+   * This handle's read cache of string and JSON values (docs/api.md, "Read cache"): exact, validated
+   * against the store's bytes on every hit. false (or entries: 0) turns it off; default
+   * { entries: 4096, maxValueBytes: 4096 }.
+   */
+  readCache?: boolean | StoreReadCacheOptions;
+}
+
+export interface StoreReadCacheOptions {
+  /** Records kept, 0 to 1,048,576 (0: no cache). Default 4096. */
+  entries?: number;
+  /** Values of more UTF-8 bytes are not cached, 0 to 65,535. Default 4096. */
+  maxValueBytes?: number;
 }
 
 /** The operations a latency snapshot times, each under its method's name. */

@@ -1104,6 +1104,25 @@ const structs = {
       ['expiresLo', 'u32', 24],
     ],
   },
+  // What an engine's get leaves in the facade's `out` array (lib/store/contract.js) on a hit: the
+  // value's encoding, and where the entry was and the header words read under the validated
+  // seqlock (docs/format.md §9, "Cached reads"), so that the facade's read cache can validate a
+  // later read of the same entry without calling the engine. Private memory of one handle, not
+  // part of the store.
+  GetOut: {
+    size: 40,
+    fields: [
+      ['encoding', 'u32', 0],
+      ['unit', 'u32', 4],
+      ['keyHash', 'u32', 8],
+      ['flags', 'u32', 12],
+      ['checksum', 'u32', 16],
+      ['keyLength', 'u32', 20],
+      ['valueLength', 'u32', 24],
+      ['reserved', 'u32', 28],
+      ['expiresAt', 'u64', 32],
+    ],
+  },
   // The value bytes of an indirect entry (FLAG_INDIRECT): which large block holds the value, and
   // its length. They follow a key of any length, so they are unaligned.
   IndirectRef: {

@@ -12,6 +12,9 @@ module.exports = [
   // The two engines again with latency histograms on (their cost: the ratio to the cases above).
   'shmstore-native-latency',
   'shmstore-js-latency',
+  // Only with --only: the two engines with the read cache off (readCache: false).
+  'shmstore-native-nocache',
+  'shmstore-js-nocache',
   // Only with --only: the same two engines from the checkout named by SHMSTORE_BASELINE.
   'baseline-native',
   'baseline-js',

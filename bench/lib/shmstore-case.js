@@ -51,15 +51,16 @@ function adapter(store) {
 
 // `latency`: the store is opened with `latency: true` (docs/api.md, Latency histograms), every
 // timed call recorded into the handle's histograms; its summary is reported after the run.
-function shmstoreCase(engine, label, baseline = false, latency = false) {
-  const extra = latency ? { latency: true } : {};
+// `noCache`: every handle is opened with `readCache: false` (docs/api.md, Read cache).
+function shmstoreCase(engine, label, baseline = false, latency = false, noCache = false) {
+  const extra = { ...(latency ? { latency: true } : {}), ...(noCache ? { readCache: false } : {}) };
   let ROOT;
   const load = () => {
     ROOT = rootOf(baseline);
     return require(libFile(ROOT, 'lib/store/store.js', 'lib/store.js')).Store;
   };
   return {
-    name: `${baseline ? 'baseline' : 'shmstore'}-${engine}${latency ? '-latency' : ''}`,
+    name: `${baseline ? 'baseline' : 'shmstore'}-${engine}${latency ? '-latency' : ''}${noCache ? '-nocache' : ''}`,
     label,
     async: false,
     shared: true,

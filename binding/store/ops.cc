@@ -10,7 +10,8 @@ namespace store_binding {
 
 namespace {
 
-// get(nsId, key) -> string | Buffer | undefined; out[0] = encoding on a hit.
+// get(nsId, key) -> string | Buffer | undefined; on a hit `out` holds the GetOut words: the
+// encoding, and where the entry was with the header words read (format.md §9, "Cached reads").
 napi_value MGet(napi_env env, StoreCore* c, napi_value* argv) {
   uint32_t ns;
   char key[kKeyBufSize];
@@ -28,7 +29,16 @@ napi_value MGet(napi_env env, StoreCore* c, napi_value* argv) {
     return nullptr;
   }
   if (!found) return Undefined(env);
-  c->out[0] = static_cast<int32_t>(v.encoding);
+  L::GetOut o{};
+  o.encoding = v.encoding;
+  o.unit = v.unit;
+  o.keyHash = v.keyHash;
+  o.flags = v.flags;
+  o.checksum = v.checksum;
+  o.keyLength = static_cast<uint32_t>(klen);
+  o.valueLength = v.length;
+  o.expiresAt = v.expiresAt;
+  std::memcpy(c->out, &o, sizeof o);  // the array holds kGetOutWords elements (store.cc)
   napi_value r = MakeValue(env, v.data, v.length, v.encoding);
   return r != nullptr ? r : ThrowNoMemory(env, "get");  // never a miss for a hit
 }
@@ -414,6 +424,21 @@ napi_value MFlushCounters(napi_env env, StoreCore* c, napi_value*) {
   return Undefined(env);
 }
 
+// addHits(nsId, hits) -> undefined: gets the facade's read cache answered, counted as Get would.
+napi_value MAddHits(napi_env env, StoreCore* c, napi_value* argv) {
+  uint32_t ns;
+  uint32_t hits;
+  if (!GetNs(env, argv[0], 1, &ns) || !GetUint32(env, argv[1], "hits", 0, UINT32_MAX, &hits)) {
+    return nullptr;
+  }
+  const Status s = c->store->AddHits(ns, hits);
+  if (s != L::kOk) {
+    ThrowFailed(env, s, "addHits");
+    return nullptr;
+  }
+  return Undefined(env);
+}
+
 // verify() -> { ok, errors, entries, liveUnits, freeUnits, leakedUnits, parkedUnits }
 napi_value MVerify(napi_env e, StoreCore* c, napi_value* argv) {
   Napi::Env env(e);
@@ -528,6 +553,7 @@ const MethodDef kMethods[] = {
     {"namespaces", Call<MNamespaces, 0>},
     {"stats", Call<MStats, 0>},
     {"flushCounters", Call<MFlushCounters, 0>},
+    {"addHits", Call<MAddHits, 2>},
     {"verify", Call<MVerify, 1>},
     {"repair", Call<MRepair, 0>},
     {"compactStep", Call<MCompactStep, 1>},

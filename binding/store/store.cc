@@ -130,7 +130,11 @@ bool ReadConstructArgs(napi_env env, napi_callback_info info, ConstructArgs* a) 
          GetUint32(env, a->argv[3], "lockTimeoutMs", 0, UINT32_MAX, &a->timeout);
 }
 
-// Establishes: a->out points at the elements of an Int32Array of length >= 1 over a
+// The out array's length: the GetOut words a get leaves there.
+constexpr size_t kGetOutWords = sizeof(L::GetOut) / sizeof(int32_t);
+static_assert(kGetOutWords == 10, "the TypeError message below names the length");
+
+// Establishes: a->out points at the elements of an Int32Array of kGetOutWords or more over a
 // SharedArrayBuffer; false with a TypeError pending otherwise. The handle keeps that raw pointer:
 // only shared memory cannot be detached (transferred) under it.
 bool CheckOutArray(napi_env env, ConstructArgs* a) {
@@ -141,8 +145,8 @@ bool CheckOutArray(napi_env env, ConstructArgs* a) {
   if (napi_is_typedarray(env, a->argv[4], &isTyped) != napi_ok || !isTyped ||
       napi_get_typedarray_info(env, a->argv[4], &type, &outLength, &outData, nullptr, nullptr) !=
           napi_ok ||
-      type != napi_int32_array || outLength < 1) {
-    ThrowTypeError(Napi::Env(env), "The \"out\" argument must be an Int32Array of length >= 1");
+      type != napi_int32_array || outLength < kGetOutWords) {
+    ThrowTypeError(Napi::Env(env), "The \"out\" argument must be an Int32Array of length >= 10");
     return false;
   }
   napi_value outBuffer;

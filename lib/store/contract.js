@@ -15,8 +15,11 @@
 //   ...). Nothing is signalled through a return value: no status returns, no negative ids, no
 //   sentinel values. The facade turns `status` into the public error (statusError in
 //   lib/store/store.js).
-// - `out` is an Int32Array of 2 on a SharedArrayBuffer, given to the constructor: get() leaves
-//   the value's encoding (C.ENC_*) in out[0], so that the hot path allocates nothing for it.
+// - `out` is an Int32Array of W.GET_OUT.WORDS (10) on a SharedArrayBuffer, given to the
+//   constructor: a get() that finds its entry leaves the GetOut words there (scripts/layout-spec.js):
+//   the value's encoding (C.ENC_*) at W.GET_OUT.ENCODING, so that the hot path allocates nothing
+//   for it, and the entry's unit, key hash, flags, checksum, key and value lengths and expiry as
+//   the validated read saw them, for the facade's read cache (docs/format.md §9, "Cached reads").
 
 const STATICS = Object.freeze({
   // Formats `buffer` as an empty store. Throws with `status` if the geometry does not fit.
@@ -25,7 +28,7 @@ const STATICS = Object.freeze({
 });
 
 const METHODS = Object.freeze({
-  get: { args: ['nsId', 'key'], returns: 'string | Uint8Array | undefined (encoding in out[0])' },
+  get: { args: ['nsId', 'key'], returns: 'string | Uint8Array | undefined (GetOut words in out)' },
   has: { args: ['nsId', 'key'], returns: 'boolean' },
   // expiresAt: 0 takes the namespace's default TTL, -1 stores no expiry, else epoch ms.
   set: { args: ['nsId', 'key', 'payload', 'encoding', 'expiresAt'], returns: 'undefined' },
@@ -44,6 +47,9 @@ const METHODS = Object.freeze({
   stats: { args: [], returns: 'object (the fields of docs/api.md store.stats())' },
   // Adds the handle's private read/write and namespace counts to the shared counters (§3, §5).
   flushCounters: { args: [], returns: 'undefined' },
+  // Counts `hits` gets the facade's read cache answered as the handle's reads and namespace hits,
+  // exactly as get() counts its own (flushed with them).
+  addHits: { args: ['nsId', 'hits'], returns: 'undefined' },
   // progress: undefined, or an Int32Array of length >= 2 kept at [work done, work in all].
   verify: { args: ['progress'], returns: '{ ok, errors, entries, liveUnits, freeUnits, leakedUnits, parkedUnits }' },
   repair: { args: [], returns: 'undefined' },

@@ -10,20 +10,20 @@
 
 const FLUSH_EVERY_MS = 1000;
 
-// Engine handle -> WeakRef of it. Weak: a handle its user dropped without closing is still
+// Key -> [WeakRef of a handle, its flush function]. Weak: a handle its user dropped without closing is still
 // collected (and its finalizer gives its owner slot back), as it would be without this timer.
 const handles = new Map();
 let timer = null;
 
 function tick() {
-  for (const [key, ref] of handles) {
+  for (const [key, [ref, flush]] of handles) {
     const h = ref.deref();
     if (h === undefined) {
       handles.delete(key);
       continue;
     }
     try {
-      h.flushCounters();
+      flush(h);
     } catch {
       // A handle closed or a store damaged meanwhile: its own next call reports that.
     }
@@ -36,11 +36,11 @@ function stop() {
   timer = null;
 }
 
-// Registers an engine handle (anything with flushCounters()) until unwatch or until it is
-// collected. Returns the key to unwatch it with.
-function watch(handle) {
+// Registers a handle until unwatch or until it is collected; flush(handle) flushes it (by default
+// its flushCounters()). Returns the key to unwatch it with.
+function watch(handle, flush = (h) => h.flushCounters()) {
   const key = Symbol('handle');
-  handles.set(key, new WeakRef(handle));
+  handles.set(key, [new WeakRef(handle), flush]);
   if (timer === null) {
     timer = setInterval(tick, FLUSH_EVERY_MS);
     timer.unref();

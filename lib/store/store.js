@@ -19,6 +19,7 @@ const flusher = require('./flusher');
 const cache = require('./cache-options');
 const latency = require('./latency');
 const compaction = require('./compaction');
+const { ReadCache, readCacheOptions } = require('./read-cache');
 
 const RANGE_STATUSES = new Set([
   STATUS.ERR_KEY_TOO_LONG,
@@ -86,9 +87,9 @@ function engineClass(name) {
 }
 
 const CREATE_KEYS = ['name', 'path', 'buffer', 'size', 'buckets', 'maxEntries', 'maxNamespaces', 'mode',
-  'engine', 'lockTimeoutMs', 'eviction', 'latency'];
-const OPEN_KEYS = ['name', 'path', 'engine', 'lockTimeoutMs', 'latency'];
-const ATTACH_KEYS = ['engine', 'lockTimeoutMs', 'latency'];
+  'engine', 'lockTimeoutMs', 'eviction', 'latency', 'readCache'];
+const OPEN_KEYS = ['name', 'path', 'engine', 'lockTimeoutMs', 'latency', 'readCache'];
+const ATTACH_KEYS = ['engine', 'lockTimeoutMs', 'latency', 'readCache'];
 
 // options.latency: false (default) or true, checked before anything is created or opened.
 function checkLatency(opts) {
@@ -165,6 +166,7 @@ class Store {
     const Engine = engineClass(opts.engine);
     const lockTimeoutMs = Store._lockTimeout(opts);
     checkLatency(opts);
+    const readCache = readCacheOptions(opts.readCache);
     let segment = null;
     let buffer = opts.buffer;
     if (buffer !== undefined) {
@@ -203,7 +205,7 @@ class Store {
       } catch (err) {
         throw engineError(err, 'create');
       }
-      return withLatency(new this(Engine, buffer, segment, lockTimeoutMs), opts);
+      return withLatency(new this(Engine, buffer, segment, lockTimeoutMs, readCache), opts);
     } catch (err) {
       if (segment) {
         segment.unlink();
@@ -219,9 +221,10 @@ class Store {
     const Engine = engineClass(opts.engine);
     const lockTimeoutMs = Store._lockTimeout(opts);
     checkLatency(opts);
+    const readCache = readCacheOptions(opts.readCache);
     const segment = Segment.open({ name: opts.name, path: opts.path });
     try {
-      return withLatency(new this(Engine, segment.buffer, segment, lockTimeoutMs), opts);
+      return withLatency(new this(Engine, segment.buffer, segment, lockTimeoutMs, readCache), opts);
     } catch (err) {
       segment.close();
       throw err;
@@ -233,7 +236,8 @@ class Store {
     if (!(buffer instanceof SharedArrayBuffer)) throw v.invalidType('buffer', 'a SharedArrayBuffer', buffer);
     opts = checkOptions(opts, 'options', ATTACH_KEYS);
     checkLatency(opts);
-    return withLatency(new this(engineClass(opts.engine), buffer, null, Store._lockTimeout(opts)), opts);
+    const readCache = readCacheOptions(opts.readCache);
+    return withLatency(new this(engineClass(opts.engine), buffer, null, Store._lockTimeout(opts), readCache), opts);
   }
 
   static _lockTimeout(opts) {
@@ -242,9 +246,10 @@ class Store {
     return opts.lockTimeoutMs;
   }
 
-  constructor(Engine, buffer, segment, lockTimeoutMs) {
+  // readCache: the settings of lib/store/read-cache.js, or null for none.
+  constructor(Engine, buffer, segment, lockTimeoutMs, readCache = null) {
     // Shared memory: a native handle keeps a pointer to it, and it cannot be detached.
-    this._out = new Int32Array(new SharedArrayBuffer(8));
+    this._out = new Int32Array(new SharedArrayBuffer(S.GET_OUT.SIZE));
     try {
       this._e = new Engine(buffer, process.pid, threadId, lockTimeoutMs, this._out);
     } catch (err) {
@@ -261,7 +266,10 @@ class Store {
     this._lastId = 0;
     this._latency = null; // lib/store/latency.js, when enabled
     this.engine = Engine === JsEngine ? 'js' : 'native';
-    this._flushKey = flusher.watch(this._e);
+    // The read cache answers gets of unchanged entries without the engine; its hits are added to
+    // the engine's counts (addHits) before anything reads or flushes them.
+    this._rc = readCache !== null && ReadCache.fits(buffer) ? new ReadCache(buffer, this._out, readCache) : null;
+    this._flushKey = flusher.watch(this, flushStore);
   }
 
   get buffer() {
@@ -285,6 +293,9 @@ class Store {
     let id = this._ns.get(ns);
     if (id === undefined) {
       checkNsName(ns);
+      // The read cache's hits go to the engine before it resolves a name: resolving may give an
+      // id a new generation, and hits of the old one must not count for the new.
+      this._flushHits();
       try {
         id = this._live().resolveNamespace(ns, create);
       } catch (err) {
@@ -312,6 +323,10 @@ class Store {
 
   _forget(ns) {
     const id = this._ns.get(ns);
+    if (id !== undefined && this._rc !== null) {
+      this._flushHits();
+      this._rc.forget(id);
+    }
     if (id !== undefined && this._nsNames.get(id) === ns) this._nsNames.delete(id);
     this._ns.delete(ns);
     if (this._lastNs === ns) {
@@ -349,6 +364,16 @@ class Store {
     const id = this._id(ns, false);
     checkKey(key);
     if (id === 0) return undefined;
+    const rc = this._rc;
+    if (rc === null) return this._engineGet(e, ns, id, key);
+    const hit = rc.get(id, key);
+    return hit !== undefined ? hit : this._engineGet(e, ns, id, key);
+  }
+
+  // A get through the engine; its hit refreshes the read cache (when the cache looked).
+  _engineGet(e, ns, id, key) {
+    const rc = this._rc !== null && this._rc.looked ? this._rc : null;
+    if (rc !== null) rc.before(id);
     let raw;
     try {
       raw = e.get(id, key);
@@ -356,7 +381,21 @@ class Store {
       if (this._dropped(err, ns)) return this.get(ns, key);
       throw engineError(err, 'get');
     }
-    return raw === undefined ? undefined : decodeValue(raw, this._out[0]);
+    if (raw === undefined) return undefined;
+    if (rc !== null) rc.fill(id, key, raw);
+    return decodeValue(raw, this._out[0]);
+  }
+
+  // Adds the hits the read cache answered to the engine's counts.
+  _flushHits() {
+    if (this._rc === null || this._e === null) return;
+    for (const [id, n] of this._rc.takeHits()) {
+      try {
+        this._e.addHits(id, n);
+      } catch (err) {
+        throw engineError(err, 'stats');
+      }
+    }
   }
 
   has(ns, key) {
@@ -471,10 +510,21 @@ class Store {
     const values = new Array(keys.length).fill(undefined);
     if (id === 0) return values;
     // One engine call per key: cheaper than one call that walks JS arrays through Node-API.
+    const rc = this._rc;
     try {
       for (let i = 0; i < keys.length; i++) {
+        if (rc !== null) {
+          const hit = rc.get(id, keys[i]);
+          if (hit !== undefined) {
+            values[i] = hit;
+            continue;
+          }
+          if (rc.looked) rc.before(id);
+        }
         const raw = e.get(id, keys[i]);
-        if (raw !== undefined) values[i] = decodeValue(raw, this._out[0]);
+        if (raw === undefined) continue;
+        if (rc !== null && rc.looked) rc.fill(id, keys[i], raw);
+        values[i] = decodeValue(raw, this._out[0]);
       }
     } catch (err) {
       if (this._dropped(err, ns)) return this.getMany(ns, keys);
@@ -523,6 +573,7 @@ class Store {
 
   stats() {
     const e = this._live();
+    this._flushHits();
     const s = this._call(() => e.stats(), 'stats');
     s.engine = this.engine;
     const rows = this._call(() => e.namespaces(), 'namespaces');
@@ -597,12 +648,22 @@ class Store {
 
   close() {
     if (this._e === null) return;
+    this._flushHits();
+    if (this._rc !== null) this._rc = null;
     const e = this._e;
     this._e = null;
     flusher.unwatch(this._flushKey);
     e.close();
     if (this._segment) this._segment.close();
   }
+}
+
+// The periodic flush of the handle's private counters (lib/store/flusher.js): the read cache's
+// hits first, then the engine's.
+function flushStore(store) {
+  if (store._e === null) return;
+  store._flushHits();
+  store._e.flushCounters();
 }
 
 // The validation helpers are shared with the persist room's Store, which extends this class.

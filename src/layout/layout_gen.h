@@ -1112,6 +1112,28 @@ static_assert(offsetof(Entry, namespaceId) == 20, "Entry.namespaceId");
 static_assert(offsetof(Entry, expiresHi) == 22, "Entry.expiresHi");
 static_assert(offsetof(Entry, expiresLo) == 24, "Entry.expiresLo");
 
+struct GetOut {
+  uint32_t encoding;
+  uint32_t unit;
+  uint32_t keyHash;
+  uint32_t flags;
+  uint32_t checksum;
+  uint32_t keyLength;
+  uint32_t valueLength;
+  uint32_t reserved;
+  uint64_t expiresAt;
+};
+static_assert(sizeof(GetOut) == 40, "GetOut size");
+static_assert(offsetof(GetOut, encoding) == 0, "GetOut.encoding");
+static_assert(offsetof(GetOut, unit) == 4, "GetOut.unit");
+static_assert(offsetof(GetOut, keyHash) == 8, "GetOut.keyHash");
+static_assert(offsetof(GetOut, flags) == 12, "GetOut.flags");
+static_assert(offsetof(GetOut, checksum) == 16, "GetOut.checksum");
+static_assert(offsetof(GetOut, keyLength) == 20, "GetOut.keyLength");
+static_assert(offsetof(GetOut, valueLength) == 24, "GetOut.valueLength");
+static_assert(offsetof(GetOut, reserved) == 28, "GetOut.reserved");
+static_assert(offsetof(GetOut, expiresAt) == 32, "GetOut.expiresAt");
+
 struct IndirectRef {
   uint32_t unit;
   uint32_t length;
@@ -1487,6 +1509,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(SnapTrailer, "SNAP_TRAILER") \
   X(Bucket, "BUCKET") \
   X(Entry, "ENTRY") \
+  X(GetOut, "GET_OUT") \
   X(IndirectRef, "INDIRECT_REF") \
   X(FreeBlock, "FREE_BLOCK") \
   X(LargeBlock, "LARGE_BLOCK")
@@ -1818,6 +1841,15 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(Entry, "ENTRY", namespaceId, "NAMESPACE_ID") \
   X(Entry, "ENTRY", expiresHi, "EXPIRES_HI") \
   X(Entry, "ENTRY", expiresLo, "EXPIRES_LO") \
+  X(GetOut, "GET_OUT", encoding, "ENCODING") \
+  X(GetOut, "GET_OUT", unit, "UNIT") \
+  X(GetOut, "GET_OUT", keyHash, "KEY_HASH") \
+  X(GetOut, "GET_OUT", flags, "FLAGS") \
+  X(GetOut, "GET_OUT", checksum, "CHECKSUM") \
+  X(GetOut, "GET_OUT", keyLength, "KEY_LENGTH") \
+  X(GetOut, "GET_OUT", valueLength, "VALUE_LENGTH") \
+  X(GetOut, "GET_OUT", reserved, "RESERVED") \
+  X(GetOut, "GET_OUT", expiresAt, "EXPIRES_AT") \
   X(IndirectRef, "INDIRECT_REF", unit, "UNIT") \
   X(IndirectRef, "INDIRECT_REF", length, "LENGTH") \
   X(FreeBlock, "FREE_BLOCK", next, "NEXT") \

@@ -194,6 +194,10 @@ Status Store::Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* 
           out->length = hit.valueLength;
           out->encoding = encoding;
           out->expiresAt = hit.expiresAt;
+          out->unit = hit.unit;
+          out->keyHash = hash;
+          out->flags = hit.flags;
+          out->checksum = hit.checksum;
         }
         return true;
       });

@@ -33,6 +33,14 @@ void Store::FlushCounters() noexcept {
   }
 }
 
+Status Store::AddHits(uint32_t ns, uint32_t hits) noexcept {
+  if (closed_) return layout::kErrClosed;
+  if (ns == 0 || ns > maxNs_) return layout::kErrInvalidArg;
+  reads_ += hits;
+  nsCounts_[ns].hits += hits;
+  return layout::kOk;
+}
+
 uint32_t Store::Count(uint32_t ns) const noexcept {
   if (closed_) return 0;
   if (ns == 0) return AtomicLoad(&hdr_->entryCount);

@@ -141,6 +141,11 @@ class Store {
     uint32_t length = 0;
     uint32_t encoding = 0;
     uint64_t expiresAt = 0;  // 0: no expiry
+    // Where the entry was and its header words as validated (format.md §9, "Cached reads").
+    uint32_t unit = 0;
+    uint32_t keyHash = 0;
+    uint32_t flags = 0;
+    uint32_t checksum = 0;
   };
 
   // Formats `size` bytes at `base` as an empty store (§10). totalSize is `size` rounded down to
@@ -232,6 +237,9 @@ class Store {
   // Adds this handle's private read/write counts to the header's counters and its namespace
   // counts to the NsPolicy records.
   void FlushCounters() noexcept;
+  // Counts `hits` gets of namespace ns answered by the facade's read cache (format.md §9,
+  // "Cached reads") as this handle's reads and hits, as Get counts its own.
+  Status AddHits(uint32_t ns, uint32_t hits) noexcept;
   // One step of the eviction hand for an insert of size class cls (kClassCount: any class will
   // do, the entry count is what is full): inspects at most EVICT_TURNS turns of the pool and
   // removes one entry. *evicted false when nothing could be (format.md §8, "Eviction").

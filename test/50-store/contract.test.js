@@ -6,7 +6,7 @@ const assert = require('assert');
 const { STATICS, METHODS, surfaceOf } = require('../../lib/store/contract');
 const { JsEngine } = require('../../lib/store/js/store');
 const { STATUS } = require('../../lib/base/status');
-const { C } = require('../../lib/layout/layout');
+const { C, S } = require('../../lib/layout/layout');
 const { addon } = require('../../lib/base/native');
 
 const ENGINES = { js: () => JsEngine, native: () => addon.NativeStore };
@@ -24,7 +24,7 @@ function failureOf(fn) {
 function fresh(Engine, size = 1 << 20, buckets = 64, maxEntries = 1000) {
   const buf = new SharedArrayBuffer(size);
   Engine.create(buf, buckets, maxEntries);
-  const out = new Int32Array(new SharedArrayBuffer(8));
+  const out = new Int32Array(new SharedArrayBuffer(S.GET_OUT.SIZE));
   return { buf, out, e: new Engine(buf, process.pid, 0, 1000, out) };
 }
 
@@ -54,6 +54,9 @@ describe('store engine contract (lib/store/contract.js)', function () {
       r.push(e.set(a, 'k1', 'v1', C.ENC_UTF8), e.set(a, 'k2', new Uint8Array([1, 2, 3]), C.ENC_BINARY));
       r.push(e.set(b, 'k1', '{"x":1}', C.ENC_JSON));
       r.push(e.get(a, 'k1'), out[0], Buffer.from(e.get(a, 'k2')).toString('hex'), out[0], e.get(b, 'k1'), out[0]);
+      // The GetOut words of a hit: where the entry is and its header words (the same bytes in both).
+      r.push(e.set(a, 'ttl', 'x', C.ENC_UTF8, 4102444800000), e.get(a, 'ttl'), [...new Uint32Array(out.buffer)]);
+      r.push(e.addHits(a, 3));
       r.push(e.get(a, 'missing'), e.has(a, 'k1'), e.has(b, 'k2'));
       r.push(e.count(a), e.count(b), e.count(0));
       r.push(e.keys(a).sort(), e.entries(b).map(([k, v, enc]) => [k, String(v), enc]));
@@ -88,7 +91,7 @@ describe('store engine contract (lib/store/contract.js)', function () {
       r.push(failureOf(() => Engine.create(new SharedArrayBuffer(C.BUCKETS_OFFSET), 64, 10)));
       const junk = new SharedArrayBuffer(1 << 16);
       new Uint8Array(junk).fill(7);
-      r.push(failureOf(() => new Engine(junk, process.pid, 0, 1000, new Int32Array(new SharedArrayBuffer(8)))));
+      r.push(failureOf(() => new Engine(junk, process.pid, 0, 1000, new Int32Array(new SharedArrayBuffer(S.GET_OUT.SIZE)))));
       results[name] = r;
     }
     assert.deepStrictEqual(results.js, results.native);

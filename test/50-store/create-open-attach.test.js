@@ -6,7 +6,7 @@ const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
 const { Store } = require('../../lib/store/store');
-const { C, W, AT, SIZE_CLASSES, entriesOffset } = require('../../lib/layout/layout');
+const { C, S, W, AT, SIZE_CLASSES, entriesOffset } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
 const { tempDir } = require('../helpers/process');
 const { xxh32: independentXxh32 } = require('../helpers/independent-xxh32');
@@ -64,7 +64,7 @@ forEachEngine('Store.create(), Store.open(), Store.attach()', ({ engine }) => {
       const buf = new SharedArrayBuffer(1 << 20);
       assert.strictEqual(addon.NativeStore.create(buf, 64, 100), undefined);
       assert.throws(() => new addon.NativeStore(buf, process.pid, 0, 1000, new Int32Array(2)), TypeError);
-      const h = new addon.NativeStore(buf, process.pid, 0, 1000, new Int32Array(new SharedArrayBuffer(8)));
+      const h = new addon.NativeStore(buf, process.pid, 0, 1000, new Int32Array(new SharedArrayBuffer(S.GET_OUT.SIZE)));
       h.close();
     });
   }

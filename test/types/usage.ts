@@ -59,6 +59,10 @@ s.compact({ maxBytes: '64' });
 const other = Store.attach(s.buffer, { engine: 'native' });
 other.close();
 const timed = Store.attach(s.buffer, { latency: true });
+const cached = Store.attach(s.buffer, { readCache: { entries: 100, maxValueBytes: 256 } });
+Store.attach(cached.buffer, { readCache: false });
+// @ts-expect-error readCache.entries is a number
+Store.attach(s.buffer, { readCache: { entries: '100' } });
 timed.disableLatency().enableLatency();
 const lat: LatencySnapshot | null = timed.latency({ reset: true });
 const merged: LatencySnapshot = Store.mergeLatency([lat, Store.open({ name: 'types', latency: true }).latency()]);

@@ -40,6 +40,14 @@ const FLAG_INDIRECT = C.FLAG_INDIRECT;
 const MARKING = AT.EVICT_STATE.MARKING;
 const { NSC_WORDS, NSC_HITS, NSC_MISSES } = require('./counts');
 const E_KEY_LENGTH = H.ENTRY.KEY_LENGTH;
+const OUT_UNIT = W.GET_OUT.UNIT;
+const OUT_KEY_HASH = W.GET_OUT.KEY_HASH;
+const OUT_FLAGS = W.GET_OUT.FLAGS;
+const OUT_SUM = W.GET_OUT.CHECKSUM;
+const OUT_KEY_LENGTH = W.GET_OUT.KEY_LENGTH;
+const OUT_VALUE_LENGTH = W.GET_OUT.VALUE_LENGTH;
+const OUT_EXP = W.GET_OUT.EXPIRES_AT;
+const OUT_EXP_HI = W.GET_OUT.EXPIRES_AT_HI;
 const E_VALUE_LENGTH = H.ENTRY.VALUE_LENGTH;
 
 const encoder = new TextEncoder();
@@ -102,8 +110,8 @@ function expiryOf(lo, hi) {
 }
 
 // The lock-free read of format.md §9 for the key in e.kb. Leaves the key+value in e.copy, the
-// encoding in e.out[0], the entry's unit, flags and expiry in e.hitUnit, e.hitFlags and
-// e.hitExpires, and returns the value length, or -1 on a miss.
+// encoding in e.out[0], the entry's unit, flags, checksum and expiry in e.hitUnit, e.hitFlags,
+// e.hitSum and e.hitExpires, and returns the value length, or -1 on a miss.
 function find(e, nsId, kl, h) {
   const { u16, u32 } = e;
   const bw = bucketOf(e, h);
@@ -150,6 +158,7 @@ function find(e, nsId, kl, h) {
       e.out[0] = enc;
       e.hitUnit = u;
       e.hitFlags = flags;
+      e.hitSum = sum;
       e.hitExpires = expLo === 0 && expHi === 0 ? 0 : expiryOf(expLo, expHi);
       return (flags & FLAG_INDIRECT) === 0 ? vl : e.largeLength;
     }
@@ -212,6 +221,21 @@ function settle(e, nsId, kl, h, vl) {
   return true;
 }
 
+// A hit of get(): where the entry was and the header words find() validated, in e.out (the
+// GetOut words of the contract, for the facade's read cache, format.md §9 "Cached reads").
+function reportHit(e, kl, vl, h) {
+  const o = e.out;
+  const at = e.hitExpires;
+  o[OUT_UNIT] = e.hitUnit;
+  o[OUT_KEY_HASH] = h;
+  o[OUT_FLAGS] = e.hitFlags;
+  o[OUT_SUM] = e.hitSum;
+  o[OUT_KEY_LENGTH] = kl;
+  o[OUT_VALUE_LENGTH] = vl;
+  o[OUT_EXP] = at % 0x100000000;
+  o[OUT_EXP_HI] = Math.floor(at / 0x100000000);
+}
+
 function get(e, nsId, key) {
   const kl = encodeKey(e, key);
   if (kl < 0) return undefined;
@@ -219,6 +243,7 @@ function get(e, nsId, key) {
   const h = keyHash(e, kl, nsId);
   const vl = find(e, nsId, kl, h);
   if (!settle(e, nsId, kl, h, vl)) return undefined;
+  reportHit(e, kl, vl, h);
   // A large value was copied to e.large (find): decoded from there.
   const src = (e.hitFlags & FLAG_INDIRECT) === 0 ? e.copy : e.large;
   const at = src === e.copy ? kl : 0;

@@ -48,6 +48,25 @@ function flushCounters(e) {
   }
 }
 
+// Counts `hits` gets of namespace `nsId` that the facade's read cache answered (format.md §9,
+// "Cached reads") as this handle's reads and hits, exactly as get() counts its own.
+function addHits(e, nsId, hits) {
+  countArg(nsId, 'nsId', 1, e.maxNs);
+  countArg(hits, 'hits', 0, Number.MAX_SAFE_INTEGER);
+  e.reads += hits;
+  e.nsc[nsId * NSC_WORDS + NSC_HITS] += hits;
+}
+
+function countArg(n, name, min, max) {
+  if (typeof n !== 'number') {
+    throw Object.assign(new TypeError(`The "${name}" argument must be of type number`), { code: 'ERR_INVALID_ARG' });
+  }
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw Object.assign(new RangeError(`The "${name}" argument must be an integer in [${min}, ${max}]. Received ${n}`),
+      { code: 'ERR_INVALID_ARG' });
+  }
+}
+
 // Units on the free lists, walked under the allocator lock (bounded: a damaged list ends the
 // count, it never loops); e.largestFree: the largest free large block's units.
 function freeListUnits(e) {
@@ -112,4 +131,4 @@ function stats(e) {
   };
 }
 
-module.exports = { stats, flushCounters };
+module.exports = { stats, flushCounters, addHits };

@@ -16,7 +16,7 @@ const write = require('./write');
 const namespaces = require('./namespaces');
 const repairs = require('./repair');
 const { verify } = require('./verify');
-const { stats, flushCounters } = require('./stats');
+const { stats, flushCounters, addHits } = require('./stats');
 const cache = require('./cache');
 const { compactStep } = require('./compact');
 
@@ -64,6 +64,7 @@ class JsEngine {
     // Set by a read that found an entry (read.js): its unit, flags and expiry.
     this.hitUnit = 0;
     this.hitFlags = 0;
+    this.hitSum = 0;
     this.hitExpires = 0;
     this.expiry = 0;
     // Evictions by this handle's hand, modulo EVICT_ADVANCE_EVERY (evict.js).
@@ -225,6 +226,10 @@ class JsEngine {
 
   flushCounters() {
     flushCounters(this);
+  }
+
+  addHits(nsId, hits) {
+    addHits(this, nsId, hits);
   }
 
   verify(progress) {
