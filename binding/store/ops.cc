@@ -123,14 +123,27 @@ int32_t ConvertSet(napi_env env, StoreCore* c, napi_value keyValue, napi_value v
 
 namespace {
 
+// Where a set leaves the expiry the entry got (lib/store/contract.js, `out`): its low and high
+// 32 bits in out[kOutExpiry] and the next element, when the out array has kOutWords of them.
+constexpr size_t kOutExpiry = 2;
+constexpr size_t kOutWords = 4;
+
 // One write (set): the status, or -1 with a pending TypeError/RangeError.
 int32_t SetOne(napi_env env, StoreCore* c, uint32_t ns, napi_value keyValue, napi_value value,
                napi_value encodingValue, napi_value expiryValue) {
   SetArgs a;
   const int32_t s = ConvertSet(env, c, keyValue, value, encodingValue, expiryValue, &a);
   if (s != L::kOk) return s;
-  return c->store->Set(ns, a.key, static_cast<uint32_t>(a.keyLength), a.value,
-                       static_cast<uint32_t>(a.valueLength), a.encoding, a.expiresAt);
+  uint64_t stored = 0;
+  const Status st =
+      c->store->Set(ns, a.key, static_cast<uint32_t>(a.keyLength), a.value,
+                    static_cast<uint32_t>(a.valueLength), a.encoding, a.expiresAt, &stored);
+  // The expiry the entry got, for a caller that logs the write (lib/store/contract.js, `out`).
+  if (st == L::kOk && c->out_length >= kOutWords) {
+    c->out[kOutExpiry] = static_cast<int32_t>(static_cast<uint32_t>(stored));
+    c->out[kOutExpiry + 1] = static_cast<int32_t>(static_cast<uint32_t>(stored >> 32));
+  }
+  return st;
 }
 
 // set(nsId, key, value, encoding, expiresAt) -> undefined (throws on failure, like every

@@ -21,6 +21,7 @@ const { Segment } = require('../segment/segment');
 
 const FILE_HEADER = C.WAL_FILE_HEADER_SIZE;
 const PREALLOC = C.WAL_PREALLOC_BYTES;
+const WORD = Int32Array.BYTES_PER_ELEMENT;
 let zeros = null;
 
 function ioError(err, what) {
@@ -53,6 +54,7 @@ class Wal {
     this.closing = false;
     this.retired = [];
     this.map = null; // Uint8Array over a mapping of the whole file as it was when mapped
+    this.map32 = null; // Int32Array over the same (records are word-aligned in it)
     this.mapSegment = null;
     // The native set of this handle (createLogWriter), told of every mapping and unmapping.
     this.writer = null;
@@ -64,6 +66,7 @@ class Wal {
     if (this.mapSegment !== null) this.mapSegment.close();
     this.mapSegment = null;
     this.map = null;
+    this.map32 = null;
   }
 
   // Maps the current file anew (it grew past the old mapping).
@@ -71,6 +74,7 @@ class Wal {
     this.#unmap();
     this.mapSegment = Segment.open({ path: path.join(this.dir, walFileName(this.fileStart)) });
     this.map = new Uint8Array(this.mapSegment.buffer);
+    this.map32 = new Int32Array(this.mapSegment.buffer, 0, Math.floor(this.map.length / WORD));
     if (this.writer !== null) this.writer.map(this.map, this.fileStart);
   }
 
@@ -108,7 +112,7 @@ class Wal {
       const need = FILE_HEADER + (lsn - this.fileStart) + buf.length;
       sealRecord(buf, lsn);
       const at = FILE_HEADER + (lsn - this.fileStart);
-      if (io.mapped && need <= c.fileBytes) {
+      if (io.mapped && need <= c.heldFileBytes) {
         if (this.map === null || this.map.length < need) this.#remap();
         this.map.set(buf, at);
       } else {
@@ -120,7 +124,7 @@ class Wal {
         }
         if (n !== buf.length) throw new ShmError('ERR_PERSIST_IO', `persist: writing the log: ${n} of ${buf.length} bytes written (file size limit or disk full)`);
       }
-      c.tail = lsn + buf.length;
+      c.heldTail = lsn + buf.length;
       return lsn + buf.length;
     } finally {
       c.unlockAppend();
@@ -136,23 +140,54 @@ class Wal {
    * (the caller then applies and appends the other way, able to put the old value back).
    */
   appendApplied(buf, apply) {
-    const c = this.control;
-    if (!io.mapped) return 0;
-    c.lockAppend();
+    const lsn = this.lockMapped(buf.length);
+    if (lsn < 0) return 0;
     try {
-      const lsn = this.#place(buf.length);
-      const need = FILE_HEADER + (lsn - this.fileStart) + buf.length;
-      if (need > c.fileBytes) return 0;
-      const expiresAt = apply();
-      setExpiry(buf, expiresAt);
+      setExpiry(buf, apply());
       sealRecord(buf, lsn);
-      if (this.map === null || this.map.length < need) this.#remap();
       this.map.set(buf, FILE_HEADER + (lsn - this.fileStart));
-      c.tail = lsn + buf.length;
+      this.control.heldTail = lsn + buf.length;
       return lsn + buf.length;
     } finally {
-      c.unlockAppend();
+      this.control.unlockAppend();
     }
+  }
+
+  /**
+   * Takes the append lock and returns the LSN of a record of `size` bytes when its place is
+   * allocated zero-filled space of the mapped file (mapped now), the lock then held until
+   * unlockAppend(); -1 with the lock released otherwise (and always without io.mapped).
+   */
+  lockMapped(size) {
+    const c = this.control;
+    if (!io.mapped) return -1;
+    c.lockAppend();
+    let lsn = -1;
+    try {
+      lsn = this.#place(size);
+      const need = FILE_HEADER + (lsn - this.fileStart) + size;
+      if (need > c.heldFileBytes) lsn = -1;
+      else if (this.map === null || this.map.length < need) this.#remap();
+    } finally {
+      if (lsn < 0) c.unlockAppend();
+    }
+    return lsn;
+  }
+
+  /**
+   * Seals the set record `rec` (set-record.js) at `lsn` (from lockMapped, the lock still held)
+   * with `expiresAt`, copies it into the mapping and moves the tail past it. Returns the LSN
+   * after it.
+   */
+  putSet(rec, lsn, expiresAt) {
+    rec.seal(lsn, expiresAt, this.map32, (FILE_HEADER + (lsn - this.fileStart)) / WORD);
+    const end = lsn + rec.size;
+    this.control.heldTail = end;
+    return end;
+  }
+
+  unlockAppend() {
+    this.control.unlockAppend();
   }
 
   // Under the append lock: the LSN a record of `length` bytes gets, the file extended to hold its
@@ -161,10 +196,10 @@ class Wal {
   #place(length) {
     const c = this.control;
     if (c.failed) throw new ShmError('ERR_PERSIST_IO', 'persist: the log failed to sync earlier; the store refuses writes until it is reopened');
-    if (c.startLsn !== this.fileStart) this.#reopen();
-    const lsn = c.tail;
+    if (c.heldStartLsn !== this.fileStart) this.#reopen();
+    const lsn = c.heldTail;
     const need = FILE_HEADER + (lsn - this.fileStart) + length;
-    if (need > c.fileBytes) this.#extend(need);
+    if (need > c.heldFileBytes) this.#extend(need);
     return lsn;
   }
 

@@ -15,8 +15,13 @@
 //   ...). Nothing is signalled through a return value: no status returns, no negative ids, no
 //   sentinel values. The facade turns `status` into the public error (statusError in
 //   lib/store/store.js).
-// - `out` is an Int32Array of 2 on a SharedArrayBuffer, given to the constructor: get() leaves
-//   the value's encoding (C.ENC_*) in out[0], so that the hot path allocates nothing for it.
+// - `out` is an Int32Array on a SharedArrayBuffer, given to the constructor: get() leaves the
+//   value's encoding (C.ENC_*) in out[0], so that the hot path allocates nothing for it; with 4
+//   elements or more, set() leaves the expiry the entry got (epoch ms, 0: never; the namespace's
+//   default TTL resolved) in out[OUT_EXPIRY] (low 32 bits) and out[OUT_EXPIRY + 1] (high bits),
+//   so that a logged set needs no second lookup for it.
+const OUT_EXPIRY = 2;
+const OUT_WORDS = 4;
 
 const STATICS = Object.freeze({
   // Formats `buffer` as an empty store. Throws with `status` if the geometry does not fit.
@@ -74,4 +79,4 @@ function surfaceOf(Engine, instance) {
   return { statics: statics.sort(), methods: [...methods].sort() };
 }
 
-module.exports = { STATICS, METHODS, CONSTRUCTOR_ARGS, surfaceOf };
+module.exports = { STATICS, METHODS, CONSTRUCTOR_ARGS, surfaceOf, OUT_EXPIRY, OUT_WORDS };

@@ -11,6 +11,7 @@ const { C, S, STATUS, STATUS_CODE } = require('../layout/layout');
 const { JsEngine } = require('./js/store');
 const { defaultGeometry, entriesOffsetFor } = require('./js/format');
 const { encodeValue, decodeValue } = require('./codec');
+const { OUT_WORDS } = require('./contract');
 const { Segment } = require('../segment/segment');
 const { ShmError } = require('../base/errors');
 const native = require('../base/native');
@@ -244,7 +245,7 @@ class Store {
 
   constructor(Engine, buffer, segment, lockTimeoutMs) {
     // Shared memory: a native handle keeps a pointer to it, and it cannot be detached.
-    this._out = new Int32Array(new SharedArrayBuffer(8));
+    this._out = new Int32Array(new SharedArrayBuffer(OUT_WORDS * Int32Array.BYTES_PER_ELEMENT));
     try {
       this._e = new Engine(buffer, process.pid, threadId, lockTimeoutMs, this._out);
     } catch (err) {
