@@ -330,11 +330,16 @@ class Store extends BaseStore {
    * Like set(), and resolves once the write is on stable storage (in every sync mode), without
    * blocking the event loop.
    */
-  async setDurable(ns, key, value, opts) {
-    if (this._p === null) throw new ShmError('ERR_INVALID_ARG', 'setDurable() needs a store opened with "persist"');
-    const end = this._loggedSet(ns, key, value, opts);
-    await this._p.wal.flushAsync(end);
-    return this;
+  setDurable(ns, key, value, opts) {
+    if (this._p === null) return Promise.reject(new ShmError('ERR_INVALID_ARG', 'setDurable() needs a store opened with "persist"'));
+    let end;
+    try {
+      end = this._loggedSet(ns, key, value, opts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // The sync's own promise, resolving to this handle: shared by every call that joins it.
+    return this._p.wal.flushAsync(end, this);
   }
 
   delete(ns, key) {

@@ -42,6 +42,15 @@ function createLogFile(dir, startLsn, mode = 0o600) {
   return file;
 }
 
+// The promise of sync `q` ({ promise, withResult }), or, with `result` (the one store handle
+// that owns this Wal), one that resolves to it: made once per sync and shared by every call
+// that joins it, so that W writes in flight cost one promise, not W.
+function promiseOf(q, result) {
+  if (result === undefined) return q.promise;
+  if (q.withResult === null) q.withResult = q.promise.then(() => result);
+  return q.withResult;
+}
+
 class Wal {
   constructor(dir, control) {
     this.dir = dir;
@@ -364,13 +373,13 @@ class Wal {
    * one that starts it, waits for the next sync, which starts when the running one ends and
    * covers every record appended before it starts (so W writes in flight cost one sync, not W).
    */
-  flushAsync(lsn) {
+  flushAsync(lsn, result) {
     const c = this.control;
     const target = lsn === undefined ? c.tail : lsn;
-    if (c.durable >= target) return Promise.resolve();
-    if (this.inflight && this.inflight.target >= target) return this.inflight.promise;
+    if (c.durable >= target) return Promise.resolve(result);
+    if (this.inflight && this.inflight.target >= target) return promiseOf(this.inflight, result);
     if (this.queued === null) {
-      const q = { promise: null, resolve: null, reject: null };
+      const q = { promise: null, resolve: null, reject: null, withResult: null };
       q.promise = new Promise((resolve, reject) => {
         q.resolve = resolve;
         q.reject = reject;
@@ -378,7 +387,7 @@ class Wal {
       this.queued = q;
       if (this.inflight === null) queueMicrotask(() => this.#startQueued());
     }
-    return this.queued.promise;
+    return promiseOf(this.queued, result);
   }
 
   // Starts the queued sync (none runs now): its target is the tail read now, which is at or past
@@ -404,7 +413,7 @@ class Wal {
       this.#afterSyncs();
       return;
     }
-    this.inflight = { target: syncTo, promise: q.promise };
+    this.inflight = { target: syncTo, promise: q.promise, withResult: q.withResult };
     io.fdatasync(this.fd, (err) => {
       this.inflight = null;
       if (err) {
