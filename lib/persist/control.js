@@ -43,6 +43,7 @@ const START64 = (LOG + L.START_LSN) / U64;
 const FILE_BYTES64 = (LOG + L.FILE_BYTES) / U64;
 const DURABLE64 = (DUR + D.DURABLE) / U64;
 const LAST_SYNC64 = (DUR + D.LAST_SYNC_MS) / U64;
+const SYNCING64 = (DUR + D.SYNCING) / U64;
 const LAST_CHECKPOINT64 = (REC + Q.LAST_CHECKPOINT_MS) / U64;
 const TOTAL64 = (HDR + H.TOTAL_SIZE) / U64;
 const CHECKPOINT_BYTES64 = (HDR + H.CHECKPOINT_BYTES) / U64;
@@ -210,6 +211,20 @@ class Control {
     Atomics.store(this.u64, START64, BigInt(startLsn));
     Atomics.store(this.u64, TAIL64, BigInt(lsn));
     Atomics.store(this.u64, DURABLE64, BigInt(lsn));
+    Atomics.store(this.u64, SYNCING64, BigInt(lsn));
+  }
+
+  // The greatest target of an fdatasync started by anyone (format.md §16, "Group commit"): a
+  // hint that a sync covering every record below it is in flight or done, unless its syncer died.
+  get syncing() { return Number(Atomics.load(this.u64, SYNCING64)); }
+
+  // Raises `syncing` to `lsn` (never lowers it), just before an fdatasync whose target it is.
+  claimSync(lsn) {
+    const target = BigInt(lsn);
+    for (;;) {
+      const cur = Atomics.load(this.u64, SYNCING64);
+      if (cur >= target || Atomics.compareExchange(this.u64, SYNCING64, cur, target) === cur) return;
+    }
   }
 
   #wakeAll() {
@@ -223,6 +238,18 @@ class Control {
     try {
       if (native.addon) futex.wait(this.i32, TICK, seen, RECHECK_MS);
       else Atomics.wait(this.i32, TICK, seen | 0, RECHECK_MS);
+    } finally {
+      Atomics.sub(this.u32, DUR + D.WAITERS, 1);
+    }
+  }
+
+  // Resolves once the durable position may have moved (a flush finished) or RECHECK_MS passed,
+  // without blocking the event loop.
+  async waitTickAsync(seen) {
+    Atomics.add(this.u32, DUR + D.WAITERS, 1);
+    try {
+      if (native.addon) await futex.waitAsync(this.i32, TICK, seen, RECHECK_MS);
+      else await Atomics.waitAsync(this.i32, TICK, seen | 0, RECHECK_MS).value;
     } finally {
       Atomics.sub(this.u32, DUR + D.WAITERS, 1);
     }

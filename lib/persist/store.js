@@ -539,8 +539,8 @@ class Store extends BaseStore {
         // A clean close of an interval-mode handle leaves its writes durable.
         if (p.mode === 'interval' && !p.control.failed) p.wal.waitDurable(p.control.tail);
       } finally {
-        p.wal.close();
-        p.control.close();
+        // The control segment stays mapped until the log's asynchronous syncs are done.
+        p.wal.close(() => p.control.close());
       }
     }
     super.close();

@@ -61,6 +61,8 @@ class Wal {
     this.queued = null; // { promise, resolve, reject } of the sync that starts after it
     this.closeTarget = null; // the tail when the handle was closed with a sync queued
     this.closing = false;
+    this.waiting = false; // the queued sync waits for another handle's sync (#startQueued)
+    this.onClosed = null; // called once the file is closed (close())
     this.retired = [];
     this.map = null; // Uint8Array over a mapping of the whole file as it was when mapped
     this.map32 = null; // Int32Array over the same (records are word-aligned in it)
@@ -251,6 +253,7 @@ class Wal {
   #flushOnce() {
     const c = this.control;
     const target = this.#syncTarget();
+    c.claimSync(target);
     try {
       io.fdatasyncSync(this.fd);
     } catch (err) {
@@ -379,24 +382,51 @@ class Wal {
     if (c.durable >= target) return Promise.resolve(result);
     if (this.inflight && this.inflight.target >= target) return promiseOf(this.inflight, result);
     if (this.queued === null) {
-      const q = { promise: null, resolve: null, reject: null, withResult: null };
+      const q = { promise: null, resolve: null, reject: null, withResult: null, target };
       q.promise = new Promise((resolve, reject) => {
         q.resolve = resolve;
         q.reject = reject;
       });
       this.queued = q;
       if (this.inflight === null) queueMicrotask(() => this.#startQueued());
+    } else if (this.queued.target < target) {
+      this.queued.target = target;
     }
     return promiseOf(this.queued, result);
   }
 
   // Starts the queued sync (none runs now): its target is the tail read now, which is at or past
-  // the record of every call that joined it.
-  #startQueued() {
+  // the record of every call that joined it. Group commit across handles and processes
+  // (format.md §16): when a sync that covers every call that joined it has started elsewhere
+  // (`syncing` at or past their records), it waits for that sync to end instead, and resolves
+  // with it; a sync that does not cover them is not waited for (this one starts now and overlaps
+  // it, which bench/fsync.js measures as cheaper than syncing after it). A wait that sees no
+  // sync end for RECHECK_MS (its syncer died, or is that slow) is given up: it syncs itself.
+  #startQueued(stalled = false) {
     const q = this.queued;
-    if (q === null || this.inflight !== null) return;
-    this.queued = null;
+    if (q === null || this.inflight !== null || this.waiting) return;
     const c = this.control;
+    if (!this.closing) {
+      const durable = c.durable;
+      if (durable >= q.target) {
+        this.queued = null;
+        q.resolve();
+        this.#afterSyncs();
+        return;
+      }
+      if (!stalled && c.syncing >= q.target) {
+        const seen = c.tick;
+        if (c.durable < q.target) {
+          this.waiting = true;
+          c.waitTickAsync(seen).then(() => {
+            this.waiting = false;
+            this.#startQueued(!this.closing && c.tick === seen);
+          });
+          return;
+        }
+      }
+    }
+    this.queued = null;
     let syncTo = this.closeTarget;
     if (syncTo === null) {
       try {
@@ -414,6 +444,7 @@ class Wal {
       return;
     }
     this.inflight = { target: syncTo, promise: q.promise, withResult: q.withResult };
+    c.claimSync(syncTo);
     io.fdatasync(this.fd, (err) => {
       this.inflight = null;
       if (err) {
@@ -436,13 +467,15 @@ class Wal {
     if (this.closing) this.#closeFd();
   }
 
-  // Closes the file, after the async flushes in flight or queued (their fdatasync uses it).
-  // A queued sync is started now, while the control segment is still open; one that has to wait
-  // for the sync in flight syncs up to the tail read now (the closed control reads zeros).
-  close() {
+  // Closes the file, after the async flushes in flight, queued or waiting for another's sync
+  // (their fdatasync uses it), then calls `done()` (the handle closes the control segment
+  // there, so that those flushes still raise the shared durable position). A queued sync is
+  // started now; one that has to wait for the sync in flight syncs up to the tail read now.
+  close(done) {
     this.closing = true;
+    this.onClosed = done;
     if (this.queued !== null) {
-      if (this.inflight === null) this.#startQueued();
+      if (this.inflight === null && !this.waiting) this.#startQueued();
       else this.closeTarget = this.control.tail;
     }
     if (!this.inflight && !this.queued) this.#closeFd();
@@ -452,6 +485,9 @@ class Wal {
     this.#unmap();
     if (this.fd >= 0) io.closeSync(this.fd);
     this.fd = -1;
+    const done = this.onClosed;
+    this.onClosed = null;
+    if (done) done();
   }
 }
 
