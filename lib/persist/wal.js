@@ -418,10 +418,13 @@ class Wal {
         const seen = c.tick;
         if (c.durable < q.target) {
           this.waiting = true;
-          c.waitTickAsync(seen).then(() => {
+          // The control segment stays mapped while this handle waits (close() defers it). A
+          // wait that fails counts as stalled: this handle then syncs itself.
+          const resume = (stalledNow) => {
             this.waiting = false;
-            this.#startQueued(!this.closing && c.tick === seen);
-          });
+            this.#startQueued(stalledNow);
+          };
+          c.waitTickAsync(seen).then(() => resume(!this.closing && c.tick === seen), () => resume(true));
           return;
         }
       }
