@@ -63,6 +63,9 @@ class Wal {
     this.closing = false;
     this.waiting = false; // the queued sync waits for another handle's sync (#startQueued)
     this.onClosed = null; // called once the file is closed (close())
+    // Waits for another handle's sync begun, and those given up (stalled): they sync themselves.
+    this.joins = 0;
+    this.stalls = 0;
     this.retired = [];
     this.map = null; // Uint8Array over a mapping of the whole file as it was when mapped
     this.map32 = null; // Int32Array over the same (records are word-aligned in it)
@@ -418,10 +421,12 @@ class Wal {
         const seen = c.tick;
         if (c.durable < q.target) {
           this.waiting = true;
+          this.joins += 1;
           // The control segment stays mapped while this handle waits (close() defers it). A
           // wait that fails counts as stalled: this handle then syncs itself.
           const resume = (stalledNow) => {
             this.waiting = false;
+            if (stalledNow) this.stalls += 1;
             this.#startQueued(stalledNow);
           };
           c.waitTickAsync(seen).then(() => resume(!this.closing && c.tick === seen), () => resume(true));
