@@ -5,7 +5,7 @@
 // redis-server on a free loopback port, started here), all measured in this run, with 1, 2 and 4
 // writers as processes (p) and as worker threads of one process (t). Every write counts once it
 // is on stable storage; "batch W" cases keep W writes in flight per writer (async puts/sets
-// acknowledged together), the others write one at a time. Also shmstore without persistence
+// acknowledged together; for SQLite one transaction of W writes), the others write one at a time. Also shmstore without persistence
 // and with sync 'none' and 'interval' (latency against the plain store of the same engine, native
 // or JS). Every case runs in child processes of its own, several runs interleaved, medians
 // printed with ratios against the best peer of the same writers. Workload: keys `key:` + 10 digits over 100,000 keys in random
@@ -43,6 +43,7 @@ function caseList() {
       add('persist-always', 'shmstore', { sync: 'always' });
       add(`persist-always-batch${BATCH}`, 'shmstore', { sync: 'always' }, BATCH);
       add('sqlite-wal-full', 'sqlite', { synchronous: 'FULL' });
+      add(`sqlite-wal-full-batch${BATCH}`, 'sqlite', { synchronous: 'FULL' }, BATCH);
       add('lmdb', 'lmdb', {});
       add(`lmdb-batch${BATCH}`, 'lmdb', {}, BATCH);
       add('redis-always', 'redis', {});

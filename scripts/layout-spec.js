@@ -1035,7 +1035,9 @@ const structs = {
       ['flushLock', 'u32', 12],
       ['lastSyncMs', 'u64', 16],
       ['waiters', 'u32', 24],
-      ['reserved', 'u8', 28, 36],
+      ['reserved', 'u32', 28],
+      ['syncing', 'u64', 32],
+      ['reserved2', 'u8', 40, 24],
     ],
   },
   PersistRecovery: {

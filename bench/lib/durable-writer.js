@@ -5,7 +5,8 @@
 // durable cases, that the record is on stable storage (shmstore 'always' set() / setDurable(),
 // SQLite synchronous=FULL, lmdb's `flushed` promise, Redis appendfsync always). With task.batch
 // = W the writer keeps W writes in flight and counts them when all W are acknowledged (async
-// batches: group commit within the writer); with 0, one write at a time.
+// batches: group commit within the writer; SQLite: one transaction of W writes); with 0, one
+// write at a time.
 // Runs in a child process (fork of bench/durable.js) or in a worker thread of one.
 const KEYS = 100000;
 const VALUE = 'v'.repeat(100);
@@ -33,7 +34,12 @@ async function openSystem(task) {
     db.pragma(`synchronous = ${task.synchronous}`);
     db.pragma('busy_timeout = 10000');
     const stmt = db.prepare('INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)');
-    return { put: (k) => { stmt.run(k, VALUE); }, settle: null, close: () => db.close() };
+    // A batch is one transaction (one commit, one sync of the WAL): SQLite's own way to make W
+    // writes durable together, as lmdb's and Redis's batches are theirs.
+    const many = db.transaction((keys) => {
+      for (const k of keys) stmt.run(k, VALUE);
+    });
+    return { put: (k) => { stmt.run(k, VALUE); }, putMany: (keys) => many(keys), settle: null, close: () => db.close() };
   }
   if (task.system === 'lmdb') {
     const { open } = require('lmdb');
@@ -65,7 +71,14 @@ async function runWriter(task) {
   const window = task.batch || 1;
   const pending = new Array(window);
   const isAsync = task.batch > 0 || task.system === 'lmdb' || task.system === 'redis';
+  const keys = new Array(window);
   while (Date.now() < end) {
+    if (sys.putMany && task.batch > 0) {
+      for (let i = 0; i < window; i++) keys[i] = next();
+      sys.putMany(keys);
+      n += window;
+      continue;
+    }
     if (!isAsync) {
       sys.put(next());
       n += 1;

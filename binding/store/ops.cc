@@ -1,6 +1,7 @@
 // NativeStore methods: (env, core, argv) with argv padded with undefined, called through Call<>,
 // which checks that the core is open and keeps it from being released until the method returns
 // (user JS run by a getter or setter inside a method may call close()).
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -133,14 +134,27 @@ int32_t ConvertSet(napi_env env, StoreCore* c, napi_value keyValue, napi_value v
 
 namespace {
 
+// Where a set leaves the expiry the entry got (lib/store/contract.js, `out`): the GetOut expiry
+// words, low 32 bits first, as a get leaves the expiry it read.
+constexpr size_t kOutExpiry = offsetof(L::GetOut, expiresAt) / sizeof(int32_t);
+constexpr size_t kOutWords = sizeof(L::GetOut) / sizeof(int32_t);
+
 // One write (set): the status, or -1 with a pending TypeError/RangeError.
 int32_t SetOne(napi_env env, StoreCore* c, uint32_t ns, napi_value keyValue, napi_value value,
                napi_value encodingValue, napi_value expiryValue) {
   SetArgs a;
   const int32_t s = ConvertSet(env, c, keyValue, value, encodingValue, expiryValue, &a);
   if (s != L::kOk) return s;
-  return c->store->Set(ns, a.key, static_cast<uint32_t>(a.keyLength), a.value,
-                       static_cast<uint32_t>(a.valueLength), a.encoding, a.expiresAt);
+  uint64_t stored = 0;
+  const Status st =
+      c->store->Set(ns, a.key, static_cast<uint32_t>(a.keyLength), a.value,
+                    static_cast<uint32_t>(a.valueLength), a.encoding, a.expiresAt, &stored);
+  // The expiry the entry got, for a caller that logs the write (lib/store/contract.js, `out`).
+  if (st == L::kOk && c->out_length >= kOutWords) {
+    c->out[kOutExpiry] = static_cast<int32_t>(static_cast<uint32_t>(stored));
+    c->out[kOutExpiry + 1] = static_cast<int32_t>(static_cast<uint32_t>(stored >> 32));
+  }
+  return st;
 }
 
 // set(nsId, key, value, encoding, expiresAt) -> undefined (throws on failure, like every

@@ -684,6 +684,8 @@ const S = Object.freeze({
     LAST_SYNC_MS: 16,
     WAITERS: 24,
     RESERVED: 28,
+    SYNCING: 32,
+    RESERVED2: 40,
   }),
   PERSIST_RECOVERY: Object.freeze({
     SIZE: 64,
@@ -1172,6 +1174,9 @@ const W = Object.freeze({
     LAST_SYNC_MS: 4,
     LAST_SYNC_MS_HI: 5,
     WAITERS: 6,
+    RESERVED: 7,
+    SYNCING: 8,
+    SYNCING_HI: 9,
   }),
   PERSIST_RECOVERY: Object.freeze({
     WORDS: 16,

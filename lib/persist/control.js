@@ -18,6 +18,9 @@ const { takeoverWord } = require('../ownership/lockword');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const U64 = BigUint64Array.BYTES_PER_ELEMENT / WORD;
+const U32 = 0x100000000;
+// The word of a u64's high half (little-endian, as every u64 of the format).
+const HIGH = 1;
 const HDR = C.PERSIST_HEADER_OFFSET / WORD;
 const LOG = C.PERSIST_LOG_OFFSET / WORD;
 const DUR = C.PERSIST_DURABLE_OFFSET / WORD;
@@ -40,12 +43,16 @@ const START64 = (LOG + L.START_LSN) / U64;
 const FILE_BYTES64 = (LOG + L.FILE_BYTES) / U64;
 const DURABLE64 = (DUR + D.DURABLE) / U64;
 const LAST_SYNC64 = (DUR + D.LAST_SYNC_MS) / U64;
+const SYNCING64 = (DUR + D.SYNCING) / U64;
 const LAST_CHECKPOINT64 = (REC + Q.LAST_CHECKPOINT_MS) / U64;
 const TOTAL64 = (HDR + H.TOTAL_SIZE) / U64;
 const CHECKPOINT_BYTES64 = (HDR + H.CHECKPOINT_BYTES) / U64;
 const STORE_ID64 = (HDR + H.STORE_ID) / U64;
 
 const SYNC_NAMES = ['none', 'interval', 'always'];
+// FNV-1a (32-bit) of the key stripes: offset basis and prime.
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
 // How long a waiter for the durable position sleeps before it looks again (a flusher that died
 // wakes nobody): the bound on how late a waiter notices it, against one wake-up per period.
 const RECHECK_MS = C.SYNC_RECHECK_MS;
@@ -163,6 +170,28 @@ class Control {
   set fileBytes(n) { Atomics.store(this.u64, FILE_BYTES64, BigInt(n)); }
   get lastSyncMs() { return Number(Atomics.load(this.u64, LAST_SYNC64)); }
 
+  // ---- the log's positions as the holder of the append lock reads and moves them ----
+  // Only a holder of the append lock (or recovery, with every writer excluded) writes the tail,
+  // the start LSN and the file size, so their holder reads each as two plain u32 halves (no
+  // BigInt), and moves the tail with one atomic store of its low half when the high half stays
+  // (a reader outside the lock, with an atomic 64-bit load, sees the old or the new tail).
+
+  #held64(idx64) {
+    const i = idx64 * U64;
+    return this.u32[i] + this.u32[i + HIGH] * U32;
+  }
+
+  get heldTail() { return this.#held64(TAIL64); }
+  get heldStartLsn() { return this.#held64(START64); }
+  get heldFileBytes() { return this.#held64(FILE_BYTES64); }
+
+  set heldTail(lsn) {
+    const i = TAIL64 * U64;
+    const lo = lsn >>> 0;
+    if (this.u32[i + HIGH] === (lsn - lo) / U32) Atomics.store(this.u32, i, lo);
+    else Atomics.store(this.u64, TAIL64, BigInt(lsn));
+  }
+
   // Raises the durable position to `lsn` (never lowers it) and wakes its waiters.
   advanceDurable(lsn, nowMs) {
     const target = BigInt(lsn);
@@ -182,6 +211,20 @@ class Control {
     Atomics.store(this.u64, START64, BigInt(startLsn));
     Atomics.store(this.u64, TAIL64, BigInt(lsn));
     Atomics.store(this.u64, DURABLE64, BigInt(lsn));
+    Atomics.store(this.u64, SYNCING64, BigInt(lsn));
+  }
+
+  // The greatest target of an fdatasync started by anyone (format.md §16, "Group commit"): a
+  // hint that a sync covering every record below it is in flight or done, unless its syncer died.
+  get syncing() { return Number(Atomics.load(this.u64, SYNCING64)); }
+
+  // Raises `syncing` to `lsn` (never lowers it), just before an fdatasync whose target it is.
+  claimSync(lsn) {
+    const target = BigInt(lsn);
+    for (;;) {
+      const cur = Atomics.load(this.u64, SYNCING64);
+      if (cur >= target || Atomics.compareExchange(this.u64, SYNCING64, cur, target) === cur) return;
+    }
   }
 
   #wakeAll() {
@@ -195,6 +238,18 @@ class Control {
     try {
       if (native.addon) futex.wait(this.i32, TICK, seen, RECHECK_MS);
       else Atomics.wait(this.i32, TICK, seen | 0, RECHECK_MS);
+    } finally {
+      Atomics.sub(this.u32, DUR + D.WAITERS, 1);
+    }
+  }
+
+  // Resolves once the durable position may have moved (a flush finished) or RECHECK_MS passed,
+  // without blocking the event loop.
+  async waitTickAsync(seen) {
+    Atomics.add(this.u32, DUR + D.WAITERS, 1);
+    try {
+      if (native.addon) await futex.waitAsync(this.i32, TICK, seen, RECHECK_MS);
+      else await Atomics.waitAsync(this.i32, TICK, seen | 0, RECHECK_MS).value;
     } finally {
       Atomics.sub(this.u32, DUR + D.WAITERS, 1);
     }
@@ -241,10 +296,10 @@ class Control {
   // The stripe of a key (format.md §16): FNV-1a over the UTF-16 code units of the namespace
   // name, one unit 0, and the key, each unit folded in as one 32-bit value; the low 8 bits.
   static stripeOf(ns, key) {
-    let h = 0x811c9dc5;
-    for (let i = 0; i < ns.length; i++) h = Math.imul(h ^ ns.charCodeAt(i), 0x01000193);
-    h = Math.imul(h, 0x01000193);
-    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+    let h = FNV_OFFSET;
+    for (let i = 0; i < ns.length; i++) h = Math.imul(h ^ ns.charCodeAt(i), FNV_PRIME);
+    h = Math.imul(h, FNV_PRIME);
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), FNV_PRIME);
     return h & (C.PERSIST_STRIPES - 1);
   }
 
@@ -273,4 +328,4 @@ class Control {
   }
 }
 
-module.exports = { Control, SYNC_NAMES, newStoreId };
+module.exports = { Control, SYNC_NAMES, newStoreId, FNV_OFFSET, FNV_PRIME };

@@ -26,10 +26,14 @@ const { checkPersist, geometryOf, targetOf } = require('./options');
 const cache = require('../store/cache-options');
 const { restoreBackup } = require('./restore');
 const { io } = require('./io');
+const { SetRecord } = require('./set-record');
+const { OUT_EXPIRY } = require('../store/contract');
 
 // The record of a mutation is encoded here and appended at once, in one synchronous stretch: one
 // buffer serves every handle of the thread (a record of a large value gets its own, scratchFor).
 const scratch = Buffer.allocUnsafe(SMALL_RECORD);
+const setRecord = new SetRecord();
+const U32 = 0x100000000;
 // An expiry as the engine reports it (epoch ms, 0 = never) as the engine's set takes it.
 function engineExpiry(at) {
   return at > 0 ? at : cache.EXPIRY_NEVER;
@@ -221,12 +225,12 @@ class Store extends BaseStore {
     else this._e.set(this._id(ns, true), key, old[0], old[1], old[2]);
   }
 
-  // The expiry to log for `key` just written (held: its stripe): the entry's own absolute expiry
-  // (its option, or its namespace's default TTL resolved by the store), 0 when it never expires,
-  // 1 (long past) when the set left no entry (an expiry already past deletes the key).
-  _loggedExpiry(ns, key) {
-    const at = this._e.expiresAt(this._id(ns, false), key);
-    return at < 0 ? 1 : at;
+  // The expiry to log for a set just done with the engine's `expiry` argument (held: its stripe):
+  // the entry's own absolute expiry (its option, or its namespace's default TTL resolved by the
+  // store), 0 when it never expires, 1 (long past) when the set left no entry (an expiry already
+  // past deletes the key).
+  _loggedExpiry(expiry) {
+    return cache.alreadyExpired(expiry) ? 1 : this._storedExpiry();
   }
 
   // The durability a write of this handle's sync mode promises, once its record ends at `end`.
@@ -248,15 +252,25 @@ class Store extends BaseStore {
     const expiry = cache.expiryOf(opts); // validates the options before the stripe is taken
     const [payload, enc] = encodeValue(value);
     checkValueLength(payload);
-    const stripe = Control.stripeOf(ns, key);
+    const live = id !== undefined && !cache.alreadyExpired(expiry);
+    // The JavaScript engine's set of a small value into a namespace this handle resolved: the
+    // record is built first, once, in the thread's SetRecord (which also finds the key's stripe),
+    // and _fastSet writes the store and the record under the append lock (set-record.js).
+    const fast = live && p.writer === null && SetRecord.fits(ns, key, payload);
+    if (fast) setRecord.encode(ns, key, payload, enc);
+    const stripe = fast ? setRecord.stripe : Control.stripeOf(ns, key);
     // The native set and log in one call, when nothing needs waiting for or doing to the file
     // (0: nothing was done; the general path below then does it, and reports a refusal).
-    if (p.writer !== null && id !== undefined && io.mapped && !cache.alreadyExpired(expiry)) {
+    if (live && p.writer !== null && io.mapped) {
       const end = p.writer.set(id, ns, key, payload, enc, expiry, stripe);
       if (end !== 0) return end;
     }
     p.control.lockStripe(stripe);
     try {
+      if (fast) {
+        const end = this._fastSet(p.wal, id, key, payload, enc, expiry);
+        if (end !== 0) return end;
+      }
       // Usually the record's place is allocated space: the set and its record under the append
       // lock, and no undo to prepare. Otherwise the old value is read first, to be put back if
       // the record cannot be written.
@@ -264,14 +278,14 @@ class Store extends BaseStore {
       const end = p.wal.appendApplied(rec, () => {
         if (opts === undefined) super.set(ns, key, value);
         else super.set(ns, key, value, opts);
-        return this._loggedExpiry(ns, key);
+        return this._loggedExpiry(expiry);
       });
       if (end !== 0) return end;
       const old = this._raw(ns, key);
       if (opts === undefined) super.set(ns, key, value);
       else super.set(ns, key, value, opts);
       try {
-        setExpiry(rec, this._loggedExpiry(ns, key));
+        setExpiry(rec, this._loggedExpiry(expiry));
         return p.wal.append(rec);
       } catch (err) {
         this._restore(ns, key, old);
@@ -279,6 +293,30 @@ class Store extends BaseStore {
       }
     } finally {
       p.control.unlockStripe(stripe);
+    }
+  }
+
+  // The expiry the engine's last set gave its entry (lib/store/contract.js, `out`).
+  _storedExpiry() {
+    const out = this._out;
+    return (out[OUT_EXPIRY] >>> 0) + out[OUT_EXPIRY + 1] * U32;
+  }
+
+  // _loggedSet's path for a set the engine takes as it is (held: the key's stripe): 0 with
+  // nothing changed when the record's place is not allocated mapped space or the engine refused
+  // the write (the general path then does it again, and reports the refusal as the store does).
+  _fastSet(wal, id, key, payload, enc, expiry) {
+    const lsn = wal.lockMapped(setRecord.size);
+    if (lsn < 0) return 0;
+    try {
+      try {
+        this._e.set(id, key, payload, enc, expiry);
+      } catch {
+        return 0;
+      }
+      return wal.putSet(setRecord, lsn, this._storedExpiry());
+    } finally {
+      wal.unlockAppend();
     }
   }
 
@@ -292,11 +330,16 @@ class Store extends BaseStore {
    * Like set(), and resolves once the write is on stable storage (in every sync mode), without
    * blocking the event loop.
    */
-  async setDurable(ns, key, value, opts) {
-    if (this._p === null) throw new ShmError('ERR_INVALID_ARG', 'setDurable() needs a store opened with "persist"');
-    const end = this._loggedSet(ns, key, value, opts);
-    await this._p.wal.flushAsync(end);
-    return this;
+  setDurable(ns, key, value, opts) {
+    if (this._p === null) return Promise.reject(new ShmError('ERR_INVALID_ARG', 'setDurable() needs a store opened with "persist"'));
+    let end;
+    try {
+      end = this._loggedSet(ns, key, value, opts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // The sync's own promise, resolving to this handle: shared by every call that joins it.
+    return this._p.wal.flushAsync(end, this);
   }
 
   delete(ns, key) {
@@ -496,8 +539,8 @@ class Store extends BaseStore {
         // A clean close of an interval-mode handle leaves its writes durable.
         if (p.mode === 'interval' && !p.control.failed) p.wal.waitDurable(p.control.tail);
       } finally {
-        p.wal.close();
-        p.control.close();
+        // The control segment stays mapped until the log's asynchronous syncs are done.
+        p.wal.close(() => p.control.close());
       }
     }
     super.close();

@@ -21,6 +21,7 @@ const { Segment } = require('../segment/segment');
 
 const FILE_HEADER = C.WAL_FILE_HEADER_SIZE;
 const PREALLOC = C.WAL_PREALLOC_BYTES;
+const WORD = Int32Array.BYTES_PER_ELEMENT;
 let zeros = null;
 
 function ioError(err, what) {
@@ -41,6 +42,15 @@ function createLogFile(dir, startLsn, mode = 0o600) {
   return file;
 }
 
+// The promise of sync `q` ({ promise, withResult }), or, with `result` (the one store handle
+// that owns this Wal), one that resolves to it: made once per sync and shared by every call
+// that joins it, so that W writes in flight cost one promise, not W.
+function promiseOf(q, result) {
+  if (result === undefined) return q.promise;
+  if (q.withResult === null) q.withResult = q.promise.then(() => result);
+  return q.withResult;
+}
+
 class Wal {
   constructor(dir, control) {
     this.dir = dir;
@@ -51,8 +61,14 @@ class Wal {
     this.queued = null; // { promise, resolve, reject } of the sync that starts after it
     this.closeTarget = null; // the tail when the handle was closed with a sync queued
     this.closing = false;
+    this.waiting = false; // the queued sync waits for another handle's sync (#startQueued)
+    this.onClosed = null; // called once the file is closed (close())
+    // Waits for another handle's sync begun, and those given up (stalled): they sync themselves.
+    this.joins = 0;
+    this.stalls = 0;
     this.retired = [];
     this.map = null; // Uint8Array over a mapping of the whole file as it was when mapped
+    this.map32 = null; // Int32Array over the same (records are word-aligned in it)
     this.mapSegment = null;
     // The native set of this handle (createLogWriter), told of every mapping and unmapping.
     this.writer = null;
@@ -64,6 +80,7 @@ class Wal {
     if (this.mapSegment !== null) this.mapSegment.close();
     this.mapSegment = null;
     this.map = null;
+    this.map32 = null;
   }
 
   // Maps the current file anew (it grew past the old mapping).
@@ -71,6 +88,7 @@ class Wal {
     this.#unmap();
     this.mapSegment = Segment.open({ path: path.join(this.dir, walFileName(this.fileStart)) });
     this.map = new Uint8Array(this.mapSegment.buffer);
+    this.map32 = new Int32Array(this.mapSegment.buffer, 0, Math.floor(this.map.length / WORD));
     if (this.writer !== null) this.writer.map(this.map, this.fileStart);
   }
 
@@ -108,7 +126,7 @@ class Wal {
       const need = FILE_HEADER + (lsn - this.fileStart) + buf.length;
       sealRecord(buf, lsn);
       const at = FILE_HEADER + (lsn - this.fileStart);
-      if (io.mapped && need <= c.fileBytes) {
+      if (io.mapped && need <= c.heldFileBytes) {
         if (this.map === null || this.map.length < need) this.#remap();
         this.map.set(buf, at);
       } else {
@@ -120,7 +138,7 @@ class Wal {
         }
         if (n !== buf.length) throw new ShmError('ERR_PERSIST_IO', `persist: writing the log: ${n} of ${buf.length} bytes written (file size limit or disk full)`);
       }
-      c.tail = lsn + buf.length;
+      c.heldTail = lsn + buf.length;
       return lsn + buf.length;
     } finally {
       c.unlockAppend();
@@ -136,23 +154,54 @@ class Wal {
    * (the caller then applies and appends the other way, able to put the old value back).
    */
   appendApplied(buf, apply) {
-    const c = this.control;
-    if (!io.mapped) return 0;
-    c.lockAppend();
+    const lsn = this.lockMapped(buf.length);
+    if (lsn < 0) return 0;
     try {
-      const lsn = this.#place(buf.length);
-      const need = FILE_HEADER + (lsn - this.fileStart) + buf.length;
-      if (need > c.fileBytes) return 0;
-      const expiresAt = apply();
-      setExpiry(buf, expiresAt);
+      setExpiry(buf, apply());
       sealRecord(buf, lsn);
-      if (this.map === null || this.map.length < need) this.#remap();
       this.map.set(buf, FILE_HEADER + (lsn - this.fileStart));
-      c.tail = lsn + buf.length;
+      this.control.heldTail = lsn + buf.length;
       return lsn + buf.length;
     } finally {
-      c.unlockAppend();
+      this.control.unlockAppend();
     }
+  }
+
+  /**
+   * Takes the append lock and returns the LSN of a record of `size` bytes when its place is
+   * allocated zero-filled space of the mapped file (mapped now), the lock then held until
+   * unlockAppend(); -1 with the lock released otherwise (and always without io.mapped).
+   */
+  lockMapped(size) {
+    const c = this.control;
+    if (!io.mapped) return -1;
+    c.lockAppend();
+    let lsn = -1;
+    try {
+      lsn = this.#place(size);
+      const need = FILE_HEADER + (lsn - this.fileStart) + size;
+      if (need > c.heldFileBytes) lsn = -1;
+      else if (this.map === null || this.map.length < need) this.#remap();
+    } finally {
+      if (lsn < 0) c.unlockAppend();
+    }
+    return lsn;
+  }
+
+  /**
+   * Seals the set record `rec` (set-record.js) at `lsn` (from lockMapped, the lock still held)
+   * with `expiresAt`, copies it into the mapping and moves the tail past it. Returns the LSN
+   * after it.
+   */
+  putSet(rec, lsn, expiresAt) {
+    rec.seal(lsn, expiresAt, this.map32, (FILE_HEADER + (lsn - this.fileStart)) / WORD);
+    const end = lsn + rec.size;
+    this.control.heldTail = end;
+    return end;
+  }
+
+  unlockAppend() {
+    this.control.unlockAppend();
   }
 
   // Under the append lock: the LSN a record of `length` bytes gets, the file extended to hold its
@@ -161,10 +210,10 @@ class Wal {
   #place(length) {
     const c = this.control;
     if (c.failed) throw new ShmError('ERR_PERSIST_IO', 'persist: the log failed to sync earlier; the store refuses writes until it is reopened');
-    if (c.startLsn !== this.fileStart) this.#reopen();
-    const lsn = c.tail;
+    if (c.heldStartLsn !== this.fileStart) this.#reopen();
+    const lsn = c.heldTail;
     const need = FILE_HEADER + (lsn - this.fileStart) + length;
-    if (need > c.fileBytes) this.#extend(need);
+    if (need > c.heldFileBytes) this.#extend(need);
     return lsn;
   }
 
@@ -207,6 +256,7 @@ class Wal {
   #flushOnce() {
     const c = this.control;
     const target = this.#syncTarget();
+    c.claimSync(target);
     try {
       io.fdatasyncSync(this.fd);
     } catch (err) {
@@ -329,30 +379,62 @@ class Wal {
    * one that starts it, waits for the next sync, which starts when the running one ends and
    * covers every record appended before it starts (so W writes in flight cost one sync, not W).
    */
-  flushAsync(lsn) {
+  flushAsync(lsn, result) {
     const c = this.control;
     const target = lsn === undefined ? c.tail : lsn;
-    if (c.durable >= target) return Promise.resolve();
-    if (this.inflight && this.inflight.target >= target) return this.inflight.promise;
+    if (c.durable >= target) return Promise.resolve(result);
+    if (this.inflight && this.inflight.target >= target) return promiseOf(this.inflight, result);
     if (this.queued === null) {
-      const q = { promise: null, resolve: null, reject: null };
+      const q = { promise: null, resolve: null, reject: null, withResult: null, target };
       q.promise = new Promise((resolve, reject) => {
         q.resolve = resolve;
         q.reject = reject;
       });
       this.queued = q;
       if (this.inflight === null) queueMicrotask(() => this.#startQueued());
+    } else if (this.queued.target < target) {
+      this.queued.target = target;
     }
-    return this.queued.promise;
+    return promiseOf(this.queued, result);
   }
 
   // Starts the queued sync (none runs now): its target is the tail read now, which is at or past
-  // the record of every call that joined it.
-  #startQueued() {
+  // the record of every call that joined it. Group commit across handles and processes
+  // (format.md §16): when a sync that covers every call that joined it has started elsewhere
+  // (`syncing` at or past their records), it waits for that sync to end instead, and resolves
+  // with it; a sync that does not cover them is not waited for (this one starts now and overlaps
+  // it, which bench/fsync.js measures as cheaper than syncing after it). A wait that sees no
+  // sync end for RECHECK_MS (its syncer died, or is that slow) is given up: it syncs itself.
+  #startQueued(stalled = false) {
     const q = this.queued;
-    if (q === null || this.inflight !== null) return;
-    this.queued = null;
+    if (q === null || this.inflight !== null || this.waiting) return;
     const c = this.control;
+    if (!this.closing) {
+      const durable = c.durable;
+      if (durable >= q.target) {
+        this.queued = null;
+        q.resolve();
+        this.#afterSyncs();
+        return;
+      }
+      if (!stalled && c.syncing >= q.target) {
+        const seen = c.tick;
+        if (c.durable < q.target) {
+          this.waiting = true;
+          this.joins += 1;
+          // The control segment stays mapped while this handle waits (close() defers it). A
+          // wait that fails counts as stalled: this handle then syncs itself.
+          const resume = (stalledNow) => {
+            this.waiting = false;
+            if (stalledNow) this.stalls += 1;
+            this.#startQueued(stalledNow);
+          };
+          c.waitTickAsync(seen).then(() => resume(!this.closing && c.tick === seen), () => resume(true));
+          return;
+        }
+      }
+    }
+    this.queued = null;
     let syncTo = this.closeTarget;
     if (syncTo === null) {
       try {
@@ -369,7 +451,8 @@ class Wal {
       this.#afterSyncs();
       return;
     }
-    this.inflight = { target: syncTo, promise: q.promise };
+    this.inflight = { target: syncTo, promise: q.promise, withResult: q.withResult };
+    c.claimSync(syncTo);
     io.fdatasync(this.fd, (err) => {
       this.inflight = null;
       if (err) {
@@ -392,13 +475,15 @@ class Wal {
     if (this.closing) this.#closeFd();
   }
 
-  // Closes the file, after the async flushes in flight or queued (their fdatasync uses it).
-  // A queued sync is started now, while the control segment is still open; one that has to wait
-  // for the sync in flight syncs up to the tail read now (the closed control reads zeros).
-  close() {
+  // Closes the file, after the async flushes in flight, queued or waiting for another's sync
+  // (their fdatasync uses it), then calls `done()` (the handle closes the control segment
+  // there, so that those flushes still raise the shared durable position). A queued sync is
+  // started now; one that has to wait for the sync in flight syncs up to the tail read now.
+  close(done) {
     this.closing = true;
+    this.onClosed = done;
     if (this.queued !== null) {
-      if (this.inflight === null) this.#startQueued();
+      if (this.inflight === null && !this.waiting) this.#startQueued();
       else this.closeTarget = this.control.tail;
     }
     if (!this.inflight && !this.queued) this.#closeFd();
@@ -408,6 +493,9 @@ class Wal {
     this.#unmap();
     if (this.fd >= 0) io.closeSync(this.fd);
     this.fd = -1;
+    const done = this.onClosed;
+    this.onClosed = null;
+    if (done) done();
   }
 }
 

@@ -20,6 +20,13 @@
 //   the value's encoding (C.ENC_*) at W.GET_OUT.ENCODING, so that the hot path allocates nothing
 //   for it, and the entry's unit, key hash, flags, checksum, key and value lengths and expiry as
 //   the validated read saw them, for the facade's read cache (docs/format.md §9, "Cached reads").
+//   A set() leaves the expiry the entry got (epoch ms, 0: never; the namespace's default TTL
+//   resolved) in the same expiry words, W.GET_OUT.EXPIRES_AT (low 32 bits) and EXPIRES_AT_HI,
+//   so that a logged set needs no second lookup for it.
+const { W } = require('../layout/layout');
+
+const OUT_EXPIRY = W.GET_OUT.EXPIRES_AT;
+const OUT_WORDS = W.GET_OUT.WORDS;
 
 const STATICS = Object.freeze({
   // Formats `buffer` as an empty store. Throws with `status` if the geometry does not fit.
@@ -80,4 +87,4 @@ function surfaceOf(Engine, instance) {
   return { statics: statics.sort(), methods: [...methods].sort() };
 }
 
-module.exports = { STATICS, METHODS, CONSTRUCTOR_ARGS, surfaceOf };
+module.exports = { STATICS, METHODS, CONSTRUCTOR_ARGS, surfaceOf, OUT_EXPIRY, OUT_WORDS };

@@ -1006,7 +1006,9 @@ struct PersistDurable {
   uint32_t flushLock;
   uint64_t lastSyncMs;
   uint32_t waiters;
-  uint8_t reserved[36];
+  uint32_t reserved;
+  uint64_t syncing;
+  uint8_t reserved2[24];
 };
 static_assert(sizeof(PersistDurable) == 64, "PersistDurable size");
 static_assert(offsetof(PersistDurable, durable) == 0, "PersistDurable.durable");
@@ -1015,6 +1017,8 @@ static_assert(offsetof(PersistDurable, flushLock) == 12, "PersistDurable.flushLo
 static_assert(offsetof(PersistDurable, lastSyncMs) == 16, "PersistDurable.lastSyncMs");
 static_assert(offsetof(PersistDurable, waiters) == 24, "PersistDurable.waiters");
 static_assert(offsetof(PersistDurable, reserved) == 28, "PersistDurable.reserved");
+static_assert(offsetof(PersistDurable, syncing) == 32, "PersistDurable.syncing");
+static_assert(offsetof(PersistDurable, reserved2) == 40, "PersistDurable.reserved2");
 
 struct PersistRecovery {
   uint32_t lock;
@@ -1803,6 +1807,8 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(PersistDurable, "PERSIST_DURABLE", lastSyncMs, "LAST_SYNC_MS") \
   X(PersistDurable, "PERSIST_DURABLE", waiters, "WAITERS") \
   X(PersistDurable, "PERSIST_DURABLE", reserved, "RESERVED") \
+  X(PersistDurable, "PERSIST_DURABLE", syncing, "SYNCING") \
+  X(PersistDurable, "PERSIST_DURABLE", reserved2, "RESERVED2") \
   X(PersistRecovery, "PERSIST_RECOVERY", lock, "LOCK") \
   X(PersistRecovery, "PERSIST_RECOVERY", failed, "FAILED") \
   X(PersistRecovery, "PERSIST_RECOVERY", recoveries, "RECOVERIES") \

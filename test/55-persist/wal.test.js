@@ -174,7 +174,11 @@ for (const engine of ENGINES) {
         // The first sync has started (a microtask) and cannot have ended (a thread-pool callback).
         await Promise.resolve();
         const second = Array.from({ length: 64 }, (_, i) => s.setDurable('n', `b${i}`, i));
-        await Promise.all([...first, ...second]);
+        // One promise per sync, resolving to the store, shared by every call that joined it.
+        assert.strictEqual(new Set(first).size, 1);
+        assert.strictEqual(new Set(second).size, 1);
+        assert.notStrictEqual(first[0], second[0]);
+        for (const v of await Promise.all([...first, ...second])) assert.strictEqual(v, s);
         assert.strictEqual(syncs, 2);
         assert.strictEqual(s.persistence.durable, s.persistence.tail);
         // A handle closed while a sync is queued still runs it before its file is closed.
@@ -281,6 +285,20 @@ describe('Persistence: options and errors', () => {
     assert.strictEqual(s.persistence, null);
     await s.flush();
     await assert.rejects(s.setDurable('n', 'k', 1), { code: 'ERR_INVALID_ARG' });
+    // Bad arguments reject too (setDurable never throws): a persisted store's as well.
+    const p = persistTarget('rej');
+    try {
+      const d = Store.create({ name: p.name, size: 1 << 22, persist: { dir: p.dir, sync: 'none' } });
+      try {
+        await assert.rejects(d.setDurable('n', 42, 1), TypeError);
+        await assert.rejects(d.setDurable('n', 'k', undefined), TypeError);
+        assert.strictEqual(await d.setDurable('n', 'k', 1), d);
+      } finally {
+        d.close();
+      }
+    } finally {
+      p.cleanup();
+    }
     s.close();
   });
 });

@@ -18,6 +18,7 @@ const repairs = require('./repair');
 const { verify } = require('./verify');
 const { stats, flushCounters, addHits } = require('./stats');
 const cache = require('./cache');
+const { OUT_EXPIRY, OUT_WORDS } = require('../contract');
 const { compactStep } = require('./compact');
 
 const MAX_JS_BYTES = 2 ** 32;
@@ -175,6 +176,14 @@ class JsEngine {
       throw new RangeError('The "expiresAt" argument must be -1 or an integer in [0, 2^53)');
     }
     write.set(this, nsId, key, value, enc, expiresAt);
+    // The expiry the entry got (lib/store/contract.js, `out`), as the native engine leaves it.
+    const out = this.out;
+    if (out.length >= OUT_WORDS) {
+      const exp = this.expiry;
+      const lo = exp >>> 0;
+      out[OUT_EXPIRY] = lo;
+      out[OUT_EXPIRY + 1] = (exp - lo) / 0x100000000;
+    }
   }
 
   expiresAt(nsId, key) {

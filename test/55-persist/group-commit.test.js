@@ -1,0 +1,129 @@
+'use strict';
+// Group commit of asynchronous flushes across handles (format.md §16, "Group commit"): a flush
+// whose records a sync started elsewhere covers waits for that sync instead of syncing again; a
+// flush that no started sync covers syncs at once (overlapping, never waiting); and a sync that
+// was claimed but never ends (its syncer died) delays the others by a bounded recheck only.
+const assert = require('assert');
+const { fork } = require('child_process');
+const { Store } = require('../../index');
+const { ENGINES } = require('../helpers/engines');
+const { persistTarget, recover } = require('../helpers/persist');
+const { io } = require('../../lib/persist/io');
+
+// The writes of one batch of test/helpers/children/durable-batches.js.
+const PER_BATCH = 8;
+
+// Counts the fdatasync calls started through io.fdatasync while fn() runs.
+async function countSyncs(fn) {
+  const real = io.fdatasync;
+  let n = 0;
+  io.fdatasync = (fd, cb) => {
+    n += 1;
+    real(fd, cb);
+  };
+  try {
+    await fn();
+  } finally {
+    io.fdatasync = real;
+  }
+  return n;
+}
+
+for (const engine of ENGINES) {
+  describe(`Persistence: group commit across handles [${engine} engine]`, () => {
+    let t;
+    const open = [];
+    const track = (s) => { open.push(s); return s; };
+    beforeEach(() => { t = persistTarget('gc'); });
+    afterEach(() => {
+      for (const s of open.splice(0)) s.close();
+      t.cleanup();
+    });
+    const create = () => track(Store.create({ name: t.name, size: 1 << 22, engine, persist: { dir: t.dir, sync: 'none' } }));
+    const openOne = () => track(Store.open({ name: t.name, engine, persist: { dir: t.dir } }));
+
+    it("a flush covered by another handle's sync in flight waits for it: one sync for both", async () => {
+      const a = create();
+      const b = openOne();
+      b.set('n', 'b', 1);
+      a.set('n', 'a', 1);
+      let pa;
+      let pb;
+      const syncs = await countSyncs(async () => {
+        // b's sync starts first (its microtask) and reads the tail past a's record too.
+        pb = b.setDurable('n', 'b2', 2);
+        pa = a.flush();
+        assert.strictEqual(await pb, b);
+        await pa;
+      });
+      // a waited for b's sync; it syncs itself only if that wait saw no sync end for a whole
+      // recheck period (a sync that slow on a loaded machine), never otherwise.
+      const wal = a._p.wal;
+      assert.strictEqual(wal.joins, 1);
+      assert.strictEqual(syncs, 1 + wal.stalls);
+      assert.strictEqual(a.persistence.durable, a.persistence.tail);
+    });
+
+    it('a flush that no started sync covers syncs at once, beside the one in flight', async () => {
+      const a = create();
+      const b = openOne();
+      const syncs = await countSyncs(async () => {
+        const pa = a.setDurable('n', 'a', 1);
+        // a's sync has started (a microtask) and cannot have ended (a thread-pool callback).
+        await Promise.resolve();
+        assert.ok(a.persistence.durable < a.persistence.tail);
+        const pb = b.setDurable('n', 'b', 1);
+        await Promise.all([pa, pb]);
+      });
+      assert.strictEqual(syncs, 2);
+      assert.strictEqual(b.persistence.durable, b.persistence.tail);
+    });
+
+    it('a sync claimed by a syncer that never finishes delays a flush by a bounded recheck, then it syncs itself', async () => {
+      const a = create();
+      a.set('n', 'k', 1);
+      // A syncer that claimed the whole log and died before its fdatasync ended.
+      a._p.control.claimSync(a.persistence.tail);
+      const syncs = await countSyncs(() => a.flush());
+      assert.strictEqual(syncs, 1);
+      assert.strictEqual(a._p.wal.joins, 1);
+      assert.strictEqual(a._p.wal.stalls, 1);
+      assert.strictEqual(a.persistence.durable, a.persistence.tail);
+    });
+
+    it('a handle closed while it waits for another handle\'s sync still ends durable, and closes', async () => {
+      const a = create();
+      const b = openOne();
+      b.set('n', 'b', 1);
+      a.set('n', 'a', 1);
+      const pb = b.flush();
+      const pa = a.setDurable('n', 'a2', 2);
+      await Promise.resolve();
+      a.close();
+      assert.strictEqual(await pa, a);
+      await pb;
+      assert.strictEqual(b.persistence.durable, b.persistence.tail);
+      b.close();
+      const r = track(recover(t.name, t.dir, engine));
+      assert.strictEqual(r.get('n', 'a2'), 2);
+    });
+
+    it('writers in several processes, each awaiting its durable batches, all end durable and complete', async function () {
+      this.timeout(120000);
+      create().close();
+      const writers = 3;
+      const batches = 20;
+      const results = await Promise.all(Array.from({ length: writers }, (_, w) => new Promise((resolve, reject) => {
+        const child = fork(require.resolve('../helpers/children/durable-batches'), [t.name, t.dir, engine, String(w), String(batches)]);
+        let got = null;
+        child.on('message', (m) => { got = m; });
+        child.on('error', reject);
+        child.on('exit', (code) => (code === 0 && got ? resolve(got) : reject(new Error(`writer ${w} exited ${code}`))));
+      })));
+      for (const r of results) assert.strictEqual(r.acknowledged, batches * PER_BATCH);
+      const r = track(recover(t.name, t.dir, engine));
+      assert.strictEqual(r.count('w'), writers * batches * PER_BATCH);
+      assert.strictEqual(r.verify().ok, true);
+    });
+  });
+}

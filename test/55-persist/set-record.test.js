@@ -1,0 +1,135 @@
+'use strict';
+// The JavaScript engine's logged set (lib/persist/set-record.js): its records must be byte for
+// byte those of encodeRecordInto + sealRecord (whose checksums equal the addon's CRC32C), its
+// stripe that of Control.stripeOf, and both engines must leave the expiry a set gave its entry in
+// the `out` array (lib/store/contract.js), which the logged set records.
+const assert = require('assert');
+const crypto = require('crypto');
+const fs = require('fs');
+const path = require('path');
+const { Store } = require('../../index');
+const native = require('../../lib/base/native');
+const { C, S } = require('../../lib/layout/layout');
+const { SetRecord } = require('../../lib/persist/set-record');
+const { Control } = require('../../lib/persist/control');
+const { encodeRecordInto, sealRecord, parseRecord, SMALL_RECORD } = require('../../lib/persist/record');
+const { nativeCrc32c } = require('../../lib/persist/crc32c');
+const { OUT_EXPIRY } = require('../../lib/store/contract');
+const { persistTarget, recover, contents } = require('../helpers/persist');
+const { readLog } = require('../helpers/independent-wal-reader');
+
+const HOUR = 3600000;
+const R = S.WAL_RECORD;
+const ALPHABETS = ['abcxyz', 'äöü€', '🔑😀', 'a\u0000b', 'ÿ'];
+
+// A string of whole characters (no lone surrogates) of about 1..maxUnits UTF-16 units.
+function randomString(maxUnits) {
+  const abc = Array.from(`${ALPHABETS[crypto.randomInt(ALPHABETS.length)]}ab`);
+  let s = '';
+  const n = crypto.randomInt(1, maxUnits + 1);
+  while (s.length < n) s += abc[crypto.randomInt(abc.length)];
+  return s;
+}
+
+describe('Persistence: the JavaScript logged set record', () => {
+  it('encodes and seals exactly the bytes of encodeRecordInto + sealRecord, for every length and name', () => {
+    const rec = new SetRecord();
+    const dst = new Int32Array(C.MAX_INLINE_VALUE_BYTES);
+    const ref = Buffer.alloc(SMALL_RECORD);
+    for (let i = 0; i < 600; i++) {
+      // Names repeat now and then (the record keeps a namespace's bytes), long ones go through the
+      // encoder, values of every length cover each tail of the checksum's word loop.
+      const ns = i % 3 === 0 ? 'same' : randomString(i % 7 === 0 ? 80 : 12);
+      const key = randomString(i % 11 === 0 ? 300 : 20);
+      const binary = i % 2 === 0;
+      const value = binary ? crypto.randomBytes(crypto.randomInt(0, 300)) : randomString(crypto.randomInt(1, 200));
+      const enc = binary ? C.ENC_BINARY : C.ENC_UTF8;
+      const lsn = crypto.randomInt(0, 2 ** 40) * C.WAL_RECORD_ALIGN;
+      const expiresAt = i % 4 === 0 ? 0 : Date.now() + crypto.randomInt(0, 2 ** 40);
+      assert.ok(SetRecord.fits(ns, key, value));
+      rec.encode(ns, key, value, enc);
+      assert.strictEqual(rec.stripe, Control.stripeOf(ns, key), `stripe of ${JSON.stringify([ns, key])}`);
+      const at = crypto.randomInt(0, 16) * 2;
+      dst.fill(-1);
+      rec.seal(lsn, expiresAt, dst, at);
+      const want = encodeRecordInto(ref, C.WAL_REC_SET, ns, key, value, enc, expiresAt);
+      sealRecord(want, lsn);
+      const got = Buffer.from(dst.buffer, at * Int32Array.BYTES_PER_ELEMENT, rec.size);
+      assert.strictEqual(rec.size, want.length);
+      assert.ok(got.equals(want), `record ${i} differs`);
+      const parsed = parseRecord(got, 0, lsn);
+      assert.strictEqual(parsed.key, key);
+      assert.strictEqual(parsed.expiresAt, expiresAt);
+      // Nothing past the record was touched.
+      assert.strictEqual(dst[at + rec.size / Int32Array.BYTES_PER_ELEMENT], -1);
+      if (nativeCrc32c) {
+        // The checksum covers the record from its length field to its end (format.md §16).
+        const length = got.readUInt32LE(R.LENGTH);
+        assert.strictEqual(got.readUInt32LE(R.CHECKSUM), nativeCrc32c(got.subarray(R.LENGTH, length)));
+      }
+    }
+  });
+
+  it('refuses a record that may not fit its scratch (the general path takes it)', () => {
+    assert.strictEqual(SetRecord.fits('ns', 'k', 'x'.repeat(C.MAX_INLINE_VALUE_BYTES + 1)), false);
+    assert.strictEqual(SetRecord.fits('ns', 'k', new Uint8Array(C.MAX_INLINE_VALUE_BYTES)), true);
+  });
+
+  for (const engine of native.addon ? ['js', 'native'] : ['js']) {
+    it(`${engine} engine: set() leaves the expiry its entry got in out`, () => {
+      const name = `shmstore-test-out-${process.pid}-${engine}`;
+      const s = Store.create({ name, size: 1 << 22, engine });
+      try {
+        const stored = () => (s._out[OUT_EXPIRY] >>> 0) + s._out[OUT_EXPIRY + 1] * 0x100000000;
+        const at = Date.now() + 5 * HOUR;
+        s.set('a', 'x', 1, { expiresAt: at });
+        assert.strictEqual(stored(), at);
+        s.set('a', 'y', 1);
+        assert.strictEqual(stored(), 0);
+        s.namespace('t', { ttl: HOUR });
+        const before = Date.now();
+        s.set('t', 'z', 'v');
+        assert.ok(stored() >= before + HOUR && stored() <= Date.now() + HOUR);
+        s.set('t', 'never', 'v', { ttl: Infinity });
+        assert.strictEqual(stored(), 0);
+      } finally {
+        s.close();
+        require('../../index').Segment.unlink({ name });
+      }
+    });
+  }
+
+  it('a persisted JS store logs sets with their expiries, and a rebuild gives them back', () => {
+    const t = persistTarget('setrec');
+    try {
+      const s = Store.create({ name: t.name, size: 1 << 24, engine: 'js', persist: { dir: t.dir, sync: 'none' } });
+      s.namespace('cache', { ttl: HOUR });
+      const at = Date.now() + 2 * HOUR;
+      for (let i = 0; i < 300; i++) {
+        s.set('plain', `k${i}`, `välue ${i}`);
+        s.set('cache', `c${i}`, Buffer.from([i & 0xff, 1, 2]));
+      }
+      s.set('plain', 'exp', 'x', { expiresAt: at });
+      const want = { plain: contents(s, 'plain'), cache: contents(s, 'cache') };
+      const tail = s.persistence.tail;
+      s.close();
+      const file = fs.readdirSync(t.dir).find((f) => f.startsWith('wal-'));
+      const log = readLog(path.join(t.dir, file));
+      assert.strictEqual(log.end, tail);
+      const exp = log.records.find((r) => r.key === 'exp');
+      assert.strictEqual(exp.expiresAt, at);
+      const c = log.records.find((r) => r.key === 'c7');
+      assert.ok(c.expiresAt > Date.now() + HOUR - 60000 && c.expiresAt <= Date.now() + HOUR);
+      const r = recover(t.name, t.dir, 'js');
+      try {
+        assert.deepStrictEqual(contents(r, 'plain'), want.plain);
+        assert.deepStrictEqual(contents(r, 'cache'), want.cache);
+        assert.strictEqual(r.verify().ok, true);
+      } finally {
+        r.close();
+      }
+    } finally {
+      t.cleanup();
+    }
+  });
+});
