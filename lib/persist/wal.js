@@ -28,6 +28,20 @@ function ioError(err, what) {
   return new ShmError('ERR_PERSIST_IO', `persist: ${what}: ${err.message}`, { cause: err, errno: err.errno, syscall: err.syscall });
 }
 
+function failedEarlier() {
+  return new ShmError('ERR_PERSIST_IO', 'persist: the log failed to sync earlier; the store refuses writes until it is reopened');
+}
+
+// Raises the durable position to `lsn` after a successful fdatasync, unless a sync of any handle
+// failed meanwhile: the kernel may have dropped pages that sync could not write, and a later
+// fdatasync can succeed without writing them again, so no sync after a failure proves anything
+// below it durable. Returns whether it raised it.
+function advanceSynced(c, lsn) {
+  if (c.failed) return false;
+  c.advanceDurable(lsn, Date.now());
+  return true;
+}
+
 /** Creates a log file (exclusive) starting at `startLsn` and syncs it and its directory. */
 function createLogFile(dir, startLsn, mode = 0o600) {
   const file = path.join(dir, walFileName(startLsn));
@@ -209,7 +223,7 @@ class Wal {
   // earlier sync failed. Returns a number, not an object: every logged write comes here.
   #place(length) {
     const c = this.control;
-    if (c.failed) throw new ShmError('ERR_PERSIST_IO', 'persist: the log failed to sync earlier; the store refuses writes until it is reopened');
+    if (c.failed) throw failedEarlier();
     if (c.heldStartLsn !== this.fileStart) this.#reopen();
     const lsn = c.heldTail;
     const need = FILE_HEADER + (lsn - this.fileStart) + length;
@@ -265,7 +279,7 @@ class Wal {
       c.fail();
       throw ioError(err, 'fdatasync of the log');
     }
-    c.advanceDurable(target, Date.now());
+    if (!advanceSynced(c, target)) throw failedEarlier();
   }
 
   /**
@@ -326,7 +340,7 @@ class Wal {
       c.fail();
       throw ioError(err, 'fdatasync of the log');
     }
-    c.advanceDurable(tail, Date.now());
+    if (!advanceSynced(c, tail)) throw failedEarlier();
     // A file of this name is the leftover of a checkpoint that died before switching to it.
     fs.rmSync(path.join(this.dir, walFileName(tail)), { force: true });
     try {
@@ -458,8 +472,9 @@ class Wal {
       if (err) {
         c.fail();
         q.reject(ioError(err, 'fdatasync of the log'));
+      } else if (!advanceSynced(c, syncTo)) {
+        q.reject(failedEarlier());
       } else {
-        c.advanceDurable(syncTo, Date.now());
         q.resolve();
       }
       if (this.queued !== null) this.#startQueued();

@@ -193,6 +193,26 @@ for (const engine of ENGINES) {
       assert.strictEqual(r.count('n'), 129);
     });
 
+    it('after a failed fdatasync of one handle, a later successful sync of another proves nothing durable: its flush is refused too', async () => {
+      const a = create();
+      const b = track(Store.open({ name: t.name, engine, persist: { dir: t.dir } }));
+      b.set('n', 'b', 1); // appended, not yet synced
+      a.set('n', 'a', 1);
+      const before = a.persistence.durable;
+      const real = io.fdatasync;
+      io.fdatasync = (fd, cb) => setImmediate(() => cb(Object.assign(new Error('EIO: i/o error, fdatasync'), { errno: -5, code: 'EIO', syscall: 'fdatasync' })));
+      try {
+        await assert.rejects(a.flush(), { name: 'ShmError', code: 'ERR_PERSIST_IO' });
+      } finally {
+        io.fdatasync = real;
+      }
+      // The kernel may have dropped b's pages with a's: b's own fdatasync now succeeds, yet
+      // must not raise the durable position over them.
+      await assert.rejects(b.flush(), { name: 'ShmError', code: 'ERR_PERSIST_IO' });
+      assert.strictEqual(b.persistence.durable, before);
+      assert.throws(() => b.set('n', 'c', 1), { name: 'ShmError', code: 'ERR_PERSIST_IO' });
+    });
+
     it("sync 'always' acknowledges a write only once it is durable", () => {
       const s = create({ sync: 'always' });
       for (let i = 0; i < 20; i++) {
