@@ -335,7 +335,7 @@ void BM_Delete(benchmark::State& state) {
 }
 BENCHMARK(BM_Delete)->Threads(1)->Threads(2)->UseRealTime();
 
-// ---- allocator: AllocBlock + FreeBlock of a reference-entry block (3 units) ---------------------
+// ---- allocator: AllocBlock + FreeBlock of a reference-entry block (9 units) ---------------------
 
 struct AllocWorld {
   uint8_t* base = nullptr;
@@ -350,7 +350,7 @@ struct AllocWorld {
     pool.header = reinterpret_cast<shm::layout::Header*>(base);
     pool.alloc = reinterpret_cast<shm::layout::AllocState*>(base + shm::layout::kAllocOffset);
     pool.firstUnit = static_cast<uint32_t>(shm::EntriesOffset(buckets) / shm::layout::kBlockUnit);
-    pool.totalUnits = static_cast<uint32_t>(size / shm::layout::kUnit);
+    pool.totalUnits = static_cast<uint32_t>(size / shm::layout::kBlockUnit);
     cls = shm::SizeClassFor(shm::UnitsForEntry(kKeyLen, kValueLen));
   }
 };
