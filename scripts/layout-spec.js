@@ -591,7 +591,10 @@ const structs = {
     fields: [
       ['lock', 'u32', 0],
       ['repairs', 'u32', 4],
-      ['reserved', 'u8', 8, 56],
+      // Repair passes that cut the pool short (format.md §9, step 3): a writer that sees it move
+      // forgets its parked blocks (§8, "Parked blocks").
+      ['cuts', 'u32', 8],
+      ['reserved', 'u8', 12, 52],
     ],
   },
   EvictState: {

@@ -317,7 +317,8 @@ const S = Object.freeze({
     SIZE: 64,
     LOCK: 0,
     REPAIRS: 4,
-    RESERVED: 8,
+    CUTS: 8,
+    RESERVED: 12,
   }),
   EVICT_STATE: Object.freeze({
     SIZE: 128,
@@ -848,6 +849,7 @@ const W = Object.freeze({
     WORDS: 16,
     LOCK: 0,
     REPAIRS: 1,
+    CUTS: 2,
   }),
   EVICT_STATE: Object.freeze({
     WORDS: 32,
@@ -1327,6 +1329,7 @@ const AT = Object.freeze({
   REPAIR_STATE: Object.freeze({
     LOCK: 96,
     REPAIRS: 97,
+    CUTS: 98,
   }),
   EVICT_STATE: Object.freeze({
     POLICY: 112,

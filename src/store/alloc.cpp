@@ -245,11 +245,14 @@ AllocStatus FreeBlock(const PoolView& pool, const LockEnv& env, uint32_t unit) n
 }
 
 AllocStatus FreeParked(const PoolView& pool, const LockEnv& env, const uint32_t* units,
-                       uint32_t n) noexcept {
+                       uint32_t n, const uint32_t* cuts, uint32_t cutsSeen, bool* cut) noexcept {
   uint32_t held;
   AllocStatus s = LockAlloc(pool, env, &held);
   if (s != AllocStatus::kOk) return s;
   layout::AllocState* a = pool.alloc;
+  // A repair pass cut the pool since the caller looked: its units may lie in blocks carved since.
+  *cut = AtomicLoad(cuts) != cutsSeen;
+  if (*cut) n = 0;
   uint64_t freed = 0;
   for (uint32_t i = 0; i < n; ++i) {
     layout::Entry* e = pool.EntryAt(units[i]);

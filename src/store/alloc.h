@@ -172,9 +172,11 @@ AllocStatus FreeBlock(const PoolView& pool, const LockEnv& env, uint32_t unit) n
 // Takes AllocState.lock and pushes the n blocks at units[] that the caller parked (format.md §8,
 // "Parked blocks": flags FREE cleared, FLAG_PARKED set, `next` = the caller's owner slot) on their
 // free lists, all under one hold. A unit that no longer carries the caller's mark is skipped (a
-// repair pass reclaimed it). Counts the units in AllocState.freedUnits.
+// repair pass reclaimed it). Counts the units in AllocState.freedUnits. When the word `cuts`
+// (RepairState.cuts) is not `cutsSeen` under the lock, frees nothing and sets *cut (the caller
+// forgets the blocks: §9 step 3), else clears it.
 AllocStatus FreeParked(const PoolView& pool, const LockEnv& env, const uint32_t* units,
-                       uint32_t n) noexcept;
+                       uint32_t n, const uint32_t* cuts, uint32_t cutsSeen, bool* cut) noexcept;
 
 // Units on the free lists (the large list included), walked under AllocState.lock (bounded,
 // bounds-checked), the largest free large block, and the bump pointer read under the same lock.

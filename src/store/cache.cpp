@@ -11,7 +11,21 @@ namespace shm {
 using layout::Entry;
 using layout::kSizeClasses;
 
+void Store::ForgetParkedIfCut() noexcept {
+  const uint32_t cuts = AtomicLoad(&repairState_->cuts);
+  if (cuts == cutsSeen_) return;
+  cutsSeen_ = cuts;
+  ForgetParked();
+}
+
+void Store::ForgetParked() noexcept {
+  if (parkedUnits_ != 0) orphaned_ = true;
+  for (uint8_t& c : parkedCount_) c = 0;
+  parkedUnits_ = 0;
+}
+
 bool Store::TakeParked(uint32_t cls, uint32_t* unit) noexcept {
+  ForgetParkedIfCut();
   while (parkedCount_[cls] != 0) {
     const uint32_t u = parked_[cls * kParkPerClass + --parkedCount_[cls]];
     parkedUnits_ -= kSizeClasses[cls];
@@ -31,6 +45,7 @@ bool Store::TakeParked(uint32_t cls, uint32_t* unit) noexcept {
 }
 
 bool Store::Park(uint32_t unit) noexcept {
+  ForgetParkedIfCut();
   Entry* e = EntryAt(unit);
   const uint32_t flags = AtomicLoad(&e->flags);
   const uint32_t cls = ClassOfFlags(flags);
@@ -55,8 +70,13 @@ Status Store::ReturnParked() noexcept {
     for (uint32_t c = 0; c < kClassCount; ++c) {
       for (uint32_t i = 0; i < parkedCount_[c]; ++i) units[n++] = parked_[c * kParkPerClass + i];
     }
-    const AllocStatus s = FreeParked(pool_, env_, units, n);
+    bool cut = false;
+    const AllocStatus s = FreeParked(pool_, env_, units, n, &repairState_->cuts, cutsSeen_, &cut);
     if (s == AllocStatus::kOk) {
+      if (cut) {
+        cutsSeen_ = AtomicLoad(&repairState_->cuts);
+        ForgetParked();  // left marked: this handle's slot is marked dead on close
+      }
       for (uint8_t& c : parkedCount_) c = 0;
       parkedUnits_ = 0;
       return layout::kOk;

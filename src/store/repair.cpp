@@ -1,5 +1,4 @@
 // The repair pass (docs/format.md §9, "Stuck locks and repair").
-#include <cstring>
 #include <new>
 
 #include "base/hash.h"
@@ -207,14 +206,11 @@ void Store::RepairPool(internal::RepairScan* scan) noexcept {
   }
   AtomicStore(&hdr_->freeHead, freeHead);
   scan->freeHead = freeHead;
-  // The units cut off the pool are zeroed. A live writer may keep parked blocks there (§8,
-  // "Parked blocks"): it knows them by their units only and goes by the mark it finds when it takes
-  // or returns one. Left in place, such a mark could lie in the unused tail of a block carved later
-  // over these units and be taken for a parked block inside a live one; zeroed, it is no mark, and
-  // the writer forgets the block. Every bucket lock is held: no reader validates a walk over them.
-  if (freeHead < head) {
-    std::memset(base_ + UnitBytes(freeHead), 0, UnitBytes(head - freeHead));
-  }
+  // A cut is counted: a live writer may keep parked blocks in the units cut off (§8, "Parked
+  // blocks"), known to it by unit only; seeing the count move, it forgets all of them before it
+  // takes, parks or returns one, since a block carved later over those units may hold any bytes,
+  // a copy of its mark included. Every lock is held: no writer is between its check and its use.
+  if (freeHead < head) AtomicStore(&repairState_->cuts, AtomicLoad(&repairState_->cuts) + 1);
 }
 
 // Step 4. Establishes: no live namespace record has a nameLength no name can have. Such a record

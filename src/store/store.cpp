@@ -42,6 +42,7 @@ Status Store::Attach(uint8_t* base, uint64_t size, uint32_t pid, uint32_t tid,
   st->alloc_ = reinterpret_cast<layout::AllocState*>(base + layout::kAllocOffset);
   st->nsState_ = reinterpret_cast<layout::NsState*>(base + layout::kNsstateOffset);
   st->repairState_ = reinterpret_cast<layout::RepairState*>(base + layout::kRepairOffset);
+  st->cutsSeen_ = AtomicLoad(&st->repairState_->cuts);
   st->nsTable_ = reinterpret_cast<layout::Namespace*>(base + regions.namespaces);
   st->nsPolicy_ = reinterpret_cast<layout::NsPolicy*>(base + regions.policies);
   st->nsNames_ = base + regions.names;
@@ -95,7 +96,9 @@ void Store::Close() noexcept {
   // A dead slot is gone for every repair pass, which frees the blocks and then the slot.
   ReturnParked();
   UnregisterLiveSlot(base_, env_.selfSlot);
-  if (parkedUnits_ == 0 || !MarkOwnerSlotDead(owners_, env_.selfSlot, env_.self)) {
+  // So do blocks forgotten after a cut (orphaned_): marked with this slot, known to nobody.
+  if ((parkedUnits_ == 0 && !orphaned_) ||
+      !MarkOwnerSlotDead(owners_, env_.selfSlot, env_.self)) {
     ReleaseOwnerSlot(owners_, env_.selfSlot);
   }
   closed_ = true;

@@ -397,6 +397,12 @@ class Store {
   uint8_t* NameOf(uint32_t id) const noexcept {
     return nsNames_ + uint64_t{id} * sizeof(layout::NsName);
   }
+  // Forgets every parked block when RepairState.cuts moved since this handle last looked (§9 step
+  // 3: the pool was cut short, and a block carved since over a parked block's units may hold a
+  // copy of its mark). Called under a bucket lock, which no repair pass runs beside.
+  void ForgetParkedIfCut() noexcept;
+  // Empties the cache; blocks in it stay marked with this slot (orphaned_).
+  void ForgetParked() noexcept;
 
   // cache.cpp: the blocks this handle parked (format.md §8, "Parked blocks"). Every call is made
   // with some bucket lock held (a set's), or by close() and a full store's writer: a repair
@@ -504,6 +510,10 @@ class Store {
   uint32_t parked_[kClassCount * kParkPerClass] = {};
   uint8_t parkedCount_[kClassCount] = {};
   uint32_t parkedUnits_ = 0;
+  // RepairState.cuts when this handle last looked (ForgetParkedIfCut), and whether it forgot
+  // parked blocks that still carry its mark (then Close marks its slot dead: §8 "Parked blocks").
+  uint32_t cutsSeen_ = 0;
+  bool orphaned_ = false;
   uint32_t evictions_ = 0;  // by this handle's hand: decides when the hand moves on (evict.cpp)
   // Units this handle's automatic compaction steps covered since one last moved or merged
   // anything (CompactFor, write.cpp).

@@ -129,46 +129,65 @@ forEachEngine('parked blocks', ({ engine, make, other }) => {
     a.close();
   });
 
-  it(`a ${other} repair that cuts the pool short: the ${engine} writer's parked block beyond the cut is forgotten, never taken inside a later block`, () => {
-    const s = make();
-    const u32 = new Uint32Array(s.buffer);
-    const head = () => u32[AT.HEADER.FREE_HEAD];
-    // A value that makes the entry of `key` exactly `units` units long.
-    const fill = (key, units) => 'v'.repeat(units * UNIT - C.ENTRY_HEADER_SIZE - key.length);
-    // Two neighbouring classes far enough apart that a block of the larger one, holding an
-    // entry one unit longer than the smaller class, leaves two units of its tail unwritten.
-    const i = SIZE_CLASSES.findIndex((c, j) => j > 0 && c - SIZE_CLASSES[j - 1] >= 4);
-    const small = SIZE_CLASSES[i - 1];
-    const tiny = SIZE_CLASSES[0];
-    const f = head();
-    s.set('ns', 'a0', fill('a0', small)); // [f, f + small)
-    s.set('ns', 'a1', fill('a1', tiny)); // then the smallest block
-    s.set('ns', 'k', 'x'); // the block at f + small + tiny ...
-    s.set('ns', 'k', 'y'); // ... parked by this overwrite
-    assert.strictEqual(s.stats().bytesParked, tiny * UNIT);
-    assert.strictEqual(head(), f + small + 3 * tiny);
-    // Damage: the first block's class is no class, so a repair ends the pool there.
-    u32[entryWord(f, W.ENTRY.FLAGS)] = C.FLAG_CLASS_MASK << C.FLAG_CLASS_SHIFT;
-    const b = Store.attach(s.buffer, { engine: other });
-    try {
-      b.repair();
-      assert.strictEqual(head(), f, 'the pool ends at the damaged block');
-      // A block of the next class over the cut-off units; the parked block's old place lies in
-      // the unwritten tail of this block.
-      const z = fill('z', small + 1);
-      b.set('other', 'z', z);
-      assert.strictEqual(head(), f + SIZE_CLASSES[i]);
-      s.set('ns', 'k', 'w'); // needs a block of the parked one's class
-      const v = b.verify();
-      assert.ok(v.ok, v.errors.join('\n'));
-      assert.strictEqual(v.leakedUnits, 0);
-      assert.strictEqual(b.get('other', 'z'), z);
-      assert.strictEqual(s.get('ns', 'k'), 'w');
-      assert.strictEqual(b.get('ns', 'a0'), undefined, 'the entries beyond the cut are gone');
-    } finally {
-      b.close();
-    }
-  });
+  for (const forged of [false, true]) {
+    const how = forged ? 'a later value carrying a copy of its mark there' : 'its old mark left in the unwritten tail of a later block';
+    it(`a ${other} repair that cuts the pool short: the ${engine} writer forgets its parked block beyond the cut (${how})`, () => {
+      const s = make();
+      const u32 = new Uint32Array(s.buffer);
+      const head = () => u32[AT.HEADER.FREE_HEAD];
+      // A value that makes the entry of `key` exactly `units` units long.
+      const fill = (key, units) => 'v'.repeat(units * UNIT - C.ENTRY_HEADER_SIZE - key.length);
+      // Two neighbouring classes far enough apart that a block of the larger one, holding an
+      // entry one unit longer than the smaller class, leaves two units of its tail unwritten.
+      const i = SIZE_CLASSES.findIndex((c, j) => j > 0 && c - SIZE_CLASSES[j - 1] >= 4);
+      const small = SIZE_CLASSES[i - 1];
+      const tiny = SIZE_CLASSES[0];
+      const f = head();
+      s.set('ns', 'a0', fill('a0', small)); // [f, f + small)
+      s.set('ns', 'a1', fill('a1', tiny)); // then the smallest block
+      s.set('ns', 'k', 'x'); // the block at p = f + small + tiny ...
+      s.set('ns', 'k', 'y'); // ... parked by this overwrite
+      const p = f + small + tiny;
+      const mark = [u32[entryWord(p, W.ENTRY.NEXT)], u32[entryWord(p, W.ENTRY.FLAGS)]];
+      assert.strictEqual(mark[1], (C.FLAG_PARKED | (0 << C.FLAG_CLASS_SHIFT)) >>> 0);
+      assert.strictEqual(s.stats().bytesParked, tiny * UNIT);
+      // Damage: the first block's class is no class, so a repair ends the pool there.
+      u32[entryWord(f, W.ENTRY.FLAGS)] = C.FLAG_CLASS_MASK << C.FLAG_CLASS_SHIFT;
+      const b = Store.attach(s.buffer, { engine: other });
+      try {
+        b.repair();
+        assert.strictEqual(head(), f, 'the pool ends at the damaged block');
+        // A block of the next class over the cut-off units, covering p.
+        let z;
+        if (forged) {
+          // A binary value whose bytes at p are the writer's mark, word for word.
+          z = Buffer.alloc((small + 3) * UNIT - C.ENTRY_HEADER_SIZE - 1, 0x5a);
+          const at = (p - f) * UNIT - C.ENTRY_HEADER_SIZE - 1;
+          z.writeUInt32LE(mark[0], at + W.ENTRY.NEXT * 4);
+          z.writeUInt32LE(mark[1], at + W.ENTRY.FLAGS * 4);
+        } else {
+          z = fill('z', small + 1); // ends before p: p lies in the block's unwritten tail
+        }
+        b.set('other', 'z', z);
+        assert.strictEqual(head(), f + SIZE_CLASSES[i]);
+        assert.deepStrictEqual([u32[entryWord(p, W.ENTRY.NEXT)], u32[entryWord(p, W.ENTRY.FLAGS)]], mark, 'the mark is there again');
+        s.set('ns', 'k', 'w'); // needs a block of the parked one's class
+        const v = b.verify();
+        assert.ok(v.ok, v.errors.join('\n'));
+        assert.strictEqual(v.leakedUnits, 0);
+        assert.deepStrictEqual(b.get('other', 'z'), z);
+        assert.strictEqual(s.get('ns', 'k'), 'w');
+        assert.strictEqual(b.get('ns', 'a0'), undefined, 'the entries beyond the cut are gone');
+        // Closing returns nothing it forgot and leaves the store whole.
+        s.close();
+        const after = b.verify();
+        assert.ok(after.ok, after.errors.join('\n'));
+        assert.deepStrictEqual(b.get('other', 'z'), z);
+      } finally {
+        b.close();
+      }
+    });
+  }
 
   it(`a ${engine} handle and a ${other} handle alternating sets on the same keys`, () => {
     const a = make();

@@ -4,7 +4,7 @@
 // that class from what it parked, without AllocState.lock. The marks in the pool (FLAG_PARKED and
 // the owner slot in `next`) are the recoverable truth; the handle's arrays only say where its own
 // marks are. Byte for byte as src/store/cache.cpp, so native and JS handles interoperate.
-const { C, W, UNIT_WORDS, SIZE_CLASSES } = require('../../layout/layout');
+const { C, W, AT, UNIT_WORDS, SIZE_CLASSES } = require('../../layout/layout');
 const { NEED_REPAIR, LockError } = require('./locks');
 const { ALLOC_LOCK, push, countFreed } = require('./alloc');
 
@@ -15,15 +15,39 @@ const CLASS_MASK = C.FLAG_CLASS_MASK;
 const CLASS_COUNT = SIZE_CLASSES.length;
 const PER_CLASS = C.PARK_PER_CLASS;
 const NOT_PARKABLE = C.FLAG_INDIRECT | C.FLAG_FREE | C.FLAG_PARKED;
+const CUTS = AT.REPAIR_STATE.CUTS;
 
 // A handle's cache: PER_CLASS unit slots per class, how many of each are used, units in all.
-function newCache() {
-  return { units: 0, count: new Uint8Array(CLASS_COUNT), blocks: new Uint32Array(CLASS_COUNT * PER_CLASS) };
+// cutsSeen: RepairState.cuts when the handle last looked; orphaned: it forgot blocks that still
+// carry its mark (its slot is then marked dead on close, as native's Store::Close).
+function newCache(u32) {
+  return {
+    units: 0, count: new Uint8Array(CLASS_COUNT), blocks: new Uint32Array(CLASS_COUNT * PER_CLASS),
+    cutsSeen: Atomics.load(u32, CUTS), orphaned: false,
+  };
+}
+
+// Forgets every parked block when a repair pass cut the pool short since the handle last looked
+// (format.md §9 step 3: a block carved since over a parked block's units may hold a copy of its
+// mark). Called under a bucket lock, which no repair pass runs beside.
+function forgetIfCut(e) {
+  const k = e.cache;
+  const cuts = Atomics.load(e.u32, CUTS);
+  if (cuts === k.cutsSeen) return;
+  k.cutsSeen = cuts;
+  orphan(k);
+}
+
+function orphan(k) {
+  if (k.units !== 0) k.orphaned = true;
+  k.count.fill(0);
+  k.units = 0;
 }
 
 // A block of class `cls` this handle parked (its flags set to cls << 8, as the allocator hands a
 // block out), or 0 when it has none. Called under the bucket lock of the set that uses it.
 function takeParked(e, cls) {
+  forgetIfCut(e);
   const k = e.cache;
   const u32 = e.u32;
   while (k.count[cls] !== 0) {
@@ -44,6 +68,7 @@ function takeParked(e, cls) {
 // class holds PARK_PER_CLASS already, PARK_MAX_UNITS would be passed, or the entry is indirect:
 // its large block is freed with it, under the allocator lock).
 function park(e, u) {
+  forgetIfCut(e);
   const k = e.cache;
   const u32 = e.u32;
   const w = u * UNIT_WORDS;
@@ -87,6 +112,14 @@ function returnParked(e, repair) {
       if (attempt >= 8) return false;
       repair(e, false);
       continue;
+    }
+    // A repair pass cut the pool since the handle looked: its units may lie in blocks carved since.
+    const cuts = Atomics.load(u32, CUTS);
+    if (cuts !== k.cutsSeen) {
+      k.cutsSeen = cuts;
+      orphan(k);
+      e.locks.release(ALLOC_LOCK);
+      break;
     }
     let freed = 0;
     for (let c = 0; c < CLASS_COUNT; c++) {

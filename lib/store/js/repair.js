@@ -18,6 +18,7 @@ const NS = W.NAMESPACE;
 const NS_LOCK = AT.NS_STATE.LOCK;
 const NS_LIVE = AT.NS_STATE.LIVE_COUNT;
 const REPAIRS = AT.REPAIR_STATE.REPAIRS;
+const CUTS = AT.REPAIR_STATE.CUTS;
 const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
 const GC_COUNTER = AT.HEADER.GC_COUNTER;
 const CLASS_COUNT_WORD = AT.ALLOC_STATE.CLASS_COUNT;
@@ -113,14 +114,13 @@ function walkPool(e, report) {
   return { top: Math.min(u, head), head, moved: badHead || u < head, state, starts };
 }
 
-// Zeroes the units the walk cut off the pool, [top, head). A live writer may keep parked blocks
-// there (format.md §8, "Parked blocks"): it knows them by their units only, and goes by the mark
-// it finds when it takes or returns one. Left in place, such a mark could lie in the unused tail of
-// a block carved later over the cut-off units and be taken for a parked block inside a live one;
-// zeroed, it is no mark, and the writer forgets the block. Every bucket lock is held: no reader
-// validates a walk over these bytes.
-function cutOff(e, pool) {
-  if (pool.top < pool.head) e.u8.fill(0, pool.top * C.BLOCK_UNIT, pool.head * C.BLOCK_UNIT);
+// Counts a cut of the pool (the walk ended it below freeHead). A live writer may keep parked
+// blocks in the units cut off (format.md §8, "Parked blocks"), known to it by unit only; seeing
+// the count move, it forgets all of them before it takes, parks or returns one, since a block
+// carved later over those units may hold any bytes, a copy of its mark included. Every lock is
+// held: no writer is between its check and its use.
+function countCut(e, pool) {
+  if (pool.top < pool.head) Atomics.add(e.u32, CUTS, 1);
 }
 
 function nsLive(e, id) {
@@ -433,7 +433,7 @@ function repair(e, force = true) {
     const pool = walkPool(e, null);
     if (pool.moved) {
       Atomics.store(u32, FREE_HEAD, pool.top);
-      cutOff(e, pool);
+      countCut(e, pool);
     }
     dropNamelessNamespaces(e);
     const found = walkChains(e, pool, null);

@@ -98,7 +98,7 @@ class JsEngine {
     this.largeSum = 0;
     this.freeList = new Uint32Array(64);
     // The blocks this handle parked for its next writes (cache.js, format.md §8).
-    this.cache = cache.newCache();
+    this.cache = cache.newCache(this.u32);
     // The progress words of a verify() given some (progress.js), else null.
     this.progress = null;
     this.reads = 0;
@@ -142,7 +142,8 @@ class JsEngine {
     // a released slot could be claimed by a new handle first, whose repair passes would then keep
     // them as its own; a dead slot is gone for every repair pass, which frees them and the slot.
     cache.returnParked(this, repairs.repair);
-    if (this.cache.units !== 0) {
+    // So do blocks forgotten after a repair pass cut the pool (cache.js, forgetIfCut).
+    if (this.cache.units !== 0 || this.cache.orphaned) {
       this.owners.unwatch(this.watch);
       this.watch = 0;
       if (this.owners.markDead(this.locks.slot, this.identity)) {
