@@ -244,8 +244,8 @@ AllocStatus FreeBlock(const PoolView& pool, const LockEnv& env, uint32_t unit) n
   return AllocStatus::kOk;
 }
 
-AllocStatus FreeParked(const PoolView& pool, const LockEnv& env, const uint32_t* units,
-                       uint32_t n, const uint32_t* cuts, uint32_t cutsSeen, bool* cut) noexcept {
+AllocStatus FreeParked(const PoolView& pool, const LockEnv& env, const uint32_t* units, uint32_t n,
+                       const uint32_t* cuts, uint32_t cutsSeen, bool* cut) noexcept {
   uint32_t held;
   AllocStatus s = LockAlloc(pool, env, &held);
   if (s != AllocStatus::kOk) return s;

@@ -175,8 +175,8 @@ AllocStatus FreeBlock(const PoolView& pool, const LockEnv& env, uint32_t unit) n
 // repair pass reclaimed it). Counts the units in AllocState.freedUnits. When the word `cuts`
 // (RepairState.cuts) is not `cutsSeen` under the lock, frees nothing and sets *cut (the caller
 // forgets the blocks: §9 step 3), else clears it.
-AllocStatus FreeParked(const PoolView& pool, const LockEnv& env, const uint32_t* units,
-                       uint32_t n, const uint32_t* cuts, uint32_t cutsSeen, bool* cut) noexcept;
+AllocStatus FreeParked(const PoolView& pool, const LockEnv& env, const uint32_t* units, uint32_t n,
+                       const uint32_t* cuts, uint32_t cutsSeen, bool* cut) noexcept;
 
 // Units on the free lists (the large list included), walked under AllocState.lock (bounded,
 // bounds-checked), the largest free large block, and the bump pointer read under the same lock.

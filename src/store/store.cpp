@@ -97,8 +97,7 @@ void Store::Close() noexcept {
   ReturnParked();
   UnregisterLiveSlot(base_, env_.selfSlot);
   // So do blocks forgotten after a cut (orphaned_): marked with this slot, known to nobody.
-  if ((parkedUnits_ == 0 && !orphaned_) ||
-      !MarkOwnerSlotDead(owners_, env_.selfSlot, env_.self)) {
+  if ((parkedUnits_ == 0 && !orphaned_) || !MarkOwnerSlotDead(owners_, env_.selfSlot, env_.self)) {
     ReleaseOwnerSlot(owners_, env_.selfSlot);
   }
   closed_ = true;

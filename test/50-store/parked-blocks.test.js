@@ -10,7 +10,7 @@ const path = require('path');
 const { Worker } = require('worker_threads');
 const { Store } = require('../../lib/store/store');
 const { Segment } = require('../../lib/segment/segment');
-const { C, W, AT, SIZE_CLASSES } = require('../../lib/layout/layout');
+const { C, S, W, AT, SIZE_CLASSES } = require('../../lib/layout/layout');
 const { entryWord } = require('../helpers/store-bytes');
 const { forEachEngine, uniqueName } = require('../helpers/engines');
 const { tempDir, spawnChild, until } = require('../helpers/process');
@@ -163,8 +163,8 @@ forEachEngine('parked blocks', ({ engine, make, other }) => {
           // A binary value whose bytes at p are the writer's mark, word for word.
           z = Buffer.alloc((small + 3) * UNIT - C.ENTRY_HEADER_SIZE - 1, 0x5a);
           const at = (p - f) * UNIT - C.ENTRY_HEADER_SIZE - 1;
-          z.writeUInt32LE(mark[0], at + W.ENTRY.NEXT * 4);
-          z.writeUInt32LE(mark[1], at + W.ENTRY.FLAGS * 4);
+          z.writeUInt32LE(mark[0], at + S.ENTRY.NEXT);
+          z.writeUInt32LE(mark[1], at + S.ENTRY.FLAGS);
         } else {
           z = fill('z', small + 1); // ends before p: p lies in the block's unwritten tail
         }
