@@ -30,7 +30,9 @@ const only = value('--only', null);
 const CASE = path.join(__dirname, 'lib', 'pool-case.js');
 const RESULTS = path.join(__dirname, 'results', 'pool-latest.json');
 const SIZE = 1 << 20;
-const N = quick ? 100 : 400;
+const N = quick ? 100 : 2000;
+// Hand-offs of the warm-up run before the timed ones, the same for every transport.
+const WARM = quick ? 1000 : 20000;
 const WINDOW = Number(value('--window', 16));
 if (!Number.isInteger(Math.log2(WINDOW)) || WINDOW < 2 || WINDOW > 1024) throw new RangeError(`--window ${WINDOW}: a power of two from 2 to 1024`);
 
@@ -60,7 +62,7 @@ const OPS_LABELS = {
 
 function runCase(c) {
   const [transport, topology] = c;
-  const desc = { id: `bench-${process.pid}-${topology}-${transport}`, transport, topology, n: N, runs, size: SIZE, window: WINDOW };
+  const desc = { id: `bench-${process.pid}-${topology}-${transport}`, transport, topology, n: N, warm: WARM, runs, size: SIZE, window: WINDOW };
   try {
     const out = execFileSync(process.execPath, [CASE, JSON.stringify(desc)], { encoding: 'utf8', timeout: 600000, stdio: ['ignore', 'pipe', 'inherit'] });
     const r = JSON.parse(out.trim().split('\n').pop());
@@ -79,7 +81,7 @@ const date = new Date().toISOString();
 const loadavgBefore = os.loadavg();
 console.log(`shmstore bench: buffer pool hand-off of ${SIZE} bytes (${date})`);
 console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.os}; node ${m.node}`);
-console.log(`load average: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${runs} runs of ${N} hand-offs per case, ${WINDOW} in flight (median; one more run warms up)\n`);
+console.log(`load average: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${runs} runs of ${N} hand-offs per case, ${WINDOW} in flight (median; a first run of ${WARM} warms up)\n`);
 const results = {};
 for (const c of CASES) {
   const id = idOf(c);

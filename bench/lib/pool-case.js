@@ -46,6 +46,11 @@ function runReport(withCpu, since) {
   return r;
 }
 
+// Hand-offs in run r: run 0 warms up (c.warm hand-offs, enough for V8 to optimize every
+// transport's code: a short first run leaves the timed runs partly unoptimized), the others are
+// timed (c.n each).
+const lengthOf = (c, r) => (r === 0 ? c.warm : c.n);
+
 const stampOf = (u8) => (u8[0] | (u8[1] << 8) | (u8[2] << 16) | (u8[3] << 24)) >>> 0;
 function stamp(u8, i) {
   u8[0] = i & 0xff;
@@ -67,7 +72,7 @@ function poolPeer(c, where, send, withCpu) {
   send('ready');
   for (let r = 0; r <= c.runs; r++) {
     runReport(withCpu, since);
-    for (let i = 0; i < c.n; i++) {
+    for (let i = 0; i < lengthOf(c, r); i++) {
       const handle = q.dequeue(60000);
       check(pool.view(handle), i);
       pool.release(handle);
@@ -80,6 +85,7 @@ function poolPeer(c, where, send, withCpu) {
 
 function copyPeer(c, port, send, withCpu) {
   let i = 0;
+  let run = 0;
   const since = { cpu: process.cpuUsage() };
   send('ready');
   port.on('message', (m) => {
@@ -87,8 +93,9 @@ function copyPeer(c, port, send, withCpu) {
     check(m instanceof ArrayBuffer ? new Uint8Array(m) : m, i);
     send('ack');
     i++;
-    if (i === c.n) {
+    if (i === lengthOf(c, run)) {
       i = 0;
+      run++;
       send(runReport(withCpu, since));
     }
   });
@@ -149,7 +156,7 @@ async function producer(c) {
     const t0 = process.hrtime.bigint();
     let report;
     if (c.transport === 'pool') {
-      for (let i = 0; i < c.n; i++) {
+      for (let i = 0; i < lengthOf(c, r); i++) {
         // Every block in flight: wait for the consumer to release one, as an application would.
         const got = pool.acquire(60000);
         stamp(got.view, i);
@@ -158,7 +165,7 @@ async function producer(c) {
       while (!isDone((report = await next())));
     } else {
       let acked = 0;
-      for (let i = 0; i < c.n; i++) {
+      for (let i = 0; i < lengthOf(c, r); i++) {
         while (i - acked >= c.window) if ((await next()) === 'ack') acked++;
         if (c.transport === 'transfer') {
           const ab = new ArrayBuffer(c.size);
