@@ -269,6 +269,8 @@ class Wal {
   // One group flush by this thread: everything below the tail read now is durable after it.
   #flushOnce() {
     const c = this.control;
+    // After a failed sync no later one proves anything durable (advanceSynced): none is issued.
+    if (c.failed) throw failedEarlier();
     const target = this.#syncTarget();
     c.claimSync(target);
     try {
@@ -449,6 +451,11 @@ class Wal {
       }
     }
     this.queued = null;
+    if (c.failed) {
+      q.reject(failedEarlier());
+      this.#afterSyncs();
+      return;
+    }
     let syncTo = this.closeTarget;
     if (syncTo === null) {
       try {

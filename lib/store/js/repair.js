@@ -74,7 +74,7 @@ function unlockAll(e) {
   L.release(REPAIR_LOCK);
 }
 
-// Per-unit state bits of a pass (a store of 2^26 units has no room for one object per block).
+// Per-unit state bits of a pass (a store of 2^28 units, 4 GiB, has no room for one object per block).
 const START = 1; // a block start found by the pool walk
 const LIVE = 2; // a valid entry, kept on its chain
 const SEEN = 4; // met on a chain
