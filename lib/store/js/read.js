@@ -158,7 +158,7 @@ function find(e, nsId, kl, h) {
       e.out[0] = enc;
       e.hitUnit = u;
       e.hitFlags = flags;
-      e.hitSum = sum;
+      e.hitSum = sum | 0; // int32 bits: a small integer for V8, never a boxed number
       e.hitExpires = expLo === 0 && expHi === 0 ? 0 : expiryOf(expLo, expHi);
       return (flags & FLAG_INDIRECT) === 0 ? vl : e.largeLength;
     }
