@@ -134,10 +134,10 @@ int32_t ConvertSet(napi_env env, StoreCore* c, napi_value keyValue, napi_value v
 
 namespace {
 
-// Where a set leaves the expiry the entry got (lib/store/contract.js, `out`): the GetOut expiry
-// words, low 32 bits first, as a get leaves the expiry it read.
+// Where a set leaves the expiry the entry got (lib/store/contract.js, `out`, which the constructor
+// checked holds the GetOut words): the GetOut expiry words, low 32 bits first, as a get leaves
+// the expiry it read.
 constexpr size_t kOutExpiry = offsetof(L::GetOut, expiresAt) / sizeof(int32_t);
-constexpr size_t kOutWords = sizeof(L::GetOut) / sizeof(int32_t);
 
 // One write (set): the status, or -1 with a pending TypeError/RangeError.
 int32_t SetOne(napi_env env, StoreCore* c, uint32_t ns, napi_value keyValue, napi_value value,
@@ -150,7 +150,7 @@ int32_t SetOne(napi_env env, StoreCore* c, uint32_t ns, napi_value keyValue, nap
       c->store->Set(ns, a.key, static_cast<uint32_t>(a.keyLength), a.value,
                     static_cast<uint32_t>(a.valueLength), a.encoding, a.expiresAt, &stored);
   // The expiry the entry got, for a caller that logs the write (lib/store/contract.js, `out`).
-  if (st == L::kOk && c->out_length >= kOutWords) {
+  if (st == L::kOk) {
     c->out[kOutExpiry] = static_cast<int32_t>(static_cast<uint32_t>(stored));
     c->out[kOutExpiry + 1] = static_cast<int32_t>(static_cast<uint32_t>(stored >> 32));
   }

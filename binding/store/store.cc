@@ -108,8 +108,7 @@ struct ConstructArgs {
   uint32_t pid = 0;
   uint32_t tid = 0;
   uint32_t timeout = 0;
-  int32_t* out = nullptr;  // the out array's elements
-  size_t outLength = 0;
+  int32_t* out = nullptr;  // the out array's elements (at least the GetOut words)
 };
 
 // Establishes: called with new, a SharedArrayBuffer and pid, tid and lockTimeoutMs in range in
@@ -161,7 +160,6 @@ bool CheckOutArray(napi_env env, ConstructArgs* a) {
     return false;
   }
   a->out = static_cast<int32_t*>(outData);
-  a->outLength = outLength;
   return true;
 }
 
@@ -200,7 +198,6 @@ bool WrapCore(napi_env env, const ConstructArgs& a, StoreCore* core) {
     return false;
   }
   core->out = a.out;
-  core->out_length = a.outLength;
   core->refs = 1;  // the object itself
   return true;
 }

@@ -39,7 +39,6 @@ struct StoreCore {
   napi_ref sab_ref = nullptr;
   napi_ref out_ref = nullptr;
   int32_t* out = nullptr;
-  size_t out_length = 0;              // elements of out (at least the GetOut words)
   std::unique_ptr<char[]> value_buf;  // set: a string value's UTF-8 bytes
   std::unique_ptr<char[]> large_buf;  // set: a longer string's, large_cap bytes (grown once)
   size_t large_cap = 0;

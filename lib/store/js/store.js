@@ -19,6 +19,8 @@ const { verify } = require('./verify');
 const { stats, flushCounters, addHits } = require('./stats');
 const cache = require('./cache');
 const { OUT_EXPIRY, OUT_WORDS } = require('../contract');
+
+const OUT_EXPIRY_HI = OUT_EXPIRY + 1;
 const { compactStep } = require('./compact');
 
 const MAX_JS_BYTES = 2 ** 32;
@@ -37,6 +39,13 @@ class JsEngine {
   // Attaches to the store in `buf`: validates the header (§3), makes the views and the private
   // scratch buffers, and claims an owner slot (§6).
   constructor(buf, pid, tid, lockTimeoutMs, out) {
+    // As native's: an Int32Array over shared memory holding the GetOut words (lib/store/contract.js).
+    if (!(out instanceof Int32Array) || out.length < OUT_WORDS) {
+      throw new TypeError(`The "out" argument must be an Int32Array of length >= ${OUT_WORDS}`);
+    }
+    if (!(out.buffer instanceof SharedArrayBuffer)) {
+      throw new TypeError('The "out" argument must be an Int32Array over a SharedArrayBuffer');
+    }
     const { status, geometry } = readGeometry(buf);
     if (status !== STATUS.OK) throw failure(status, 'open');
     // The segment may be longer than the store (format.md §3): only the store must fit.
@@ -183,13 +192,10 @@ class JsEngine {
     }
     write.set(this, nsId, key, value, enc, expiresAt);
     // The expiry the entry got (lib/store/contract.js, `out`), as the native engine leaves it.
-    const out = this.out;
-    if (out.length >= OUT_WORDS) {
-      const exp = this.expiry;
-      const lo = exp >>> 0;
-      out[OUT_EXPIRY] = lo;
-      out[OUT_EXPIRY + 1] = (exp - lo) / 0x100000000;
-    }
+    const exp = this.expiry;
+    const lo = exp >>> 0;
+    this.out[OUT_EXPIRY] = lo;
+    this.out[OUT_EXPIRY_HI] = (exp - lo) / 0x100000000;
   }
 
   expiresAt(nsId, key) {
