@@ -56,9 +56,11 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
         const checkpointEvery = round % 2 ? 5 + c : 0;
         return { tag, expected, ...startWriter({ name: t.name, dir: t.dir, engine, tag, keys: KEYS, expected, checkpointEvery }) };
       });
-      // Let each writer get some acknowledged writes in, then kill them at random moments.
+      // Let each writer get some acknowledged writes in, then kill them at random moments: at
+      // least KEYS, so that every key of every writer has an acknowledged value to check (with
+      // fewer, the keys not yet written check nothing, and the count below could fall short).
       const deadline = Date.now() + 60000;
-      const want = 5 + Math.floor(Math.random() * 20);
+      const want = KEYS + Math.floor(Math.random() * 20);
       while (writers.some((w) => acked(w.expected) < want)) {
         if (Date.now() > deadline) throw new Error('writers made no progress');
         await sleep(5);
