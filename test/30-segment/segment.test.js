@@ -375,6 +375,8 @@ describe('Segment', function () {
       const worker = new Worker(path.join(FIXTURES, 'writer-worker.js'), {
         workerData: { buffer: seg.buffer, control, iterations },
       });
+      // Listened for from the start: 'exit' can follow the last message in the same turn.
+      const exit = new Promise((r) => worker.once('exit', r));
       const done = new Promise((resolve, reject) => {
         worker.on('message', (m) => {
           if (m.started) {
@@ -390,7 +392,7 @@ describe('Segment', function () {
         worker.on('error', reject);
       });
       assert.strictEqual(await done, iterations);
-      await new Promise((r) => worker.once('exit', r));
+      await exit;
     });
 
     it('unmaps only when every holder dropped the buffer and GC ran (also after the loading worker exits)', async function () {

@@ -40,6 +40,9 @@ async function scenarioA() {
     seg.unlink();
   `;
   const worker = new Worker(src, { eval: true });
+  // Listened for from the start: a worker that exits before its message is delivered has the
+  // message and then 'exit' emitted in one turn, before any later listener could be attached.
+  const exit = exited(worker);
   // Held through an object so that dropping it is an explicit, visible step.
   const held = {
     buffer: await new Promise((resolve, reject) => {
@@ -47,7 +50,7 @@ async function scenarioA() {
       worker.once('error', reject);
     }),
   };
-  await exited(worker);
+  await exit;
   const value = new Int32Array(held.buffer)[0];
   const before = mapped(nameA);
   held.buffer = null;
@@ -67,6 +70,7 @@ async function scenarioB() {
     parentPort.postMessage(Atomics.add(i32, 0, 1) + 1);
   `;
   const worker = new Worker(src, { eval: true, workerData: { buffer: seg.buffer, release } });
+  const exit = exited(worker);
   const messages = [];
   worker.on('message', (m) => messages.push(m));
   while (!messages.includes('holding')) await sleep(5);
@@ -78,14 +82,23 @@ async function scenarioB() {
   const afterClose = mapped(nameB);
   Atomics.store(new Int32Array(release), 0, 1);
   Atomics.notify(new Int32Array(release), 0);
-  await exited(worker);
+  await exit;
   const gone = await collectUntilUnmapped(nameB);
   return { afterClose, workerWrote: messages[1], gone };
 }
 
+let finished = false;
+// A promise nothing will settle lets the event loop empty: say so instead of exiting with 0.
+process.on('beforeExit', () => {
+  if (finished) return;
+  console.error('the event loop emptied before both scenarios finished');
+  process.exitCode = 3;
+});
+
 (async () => {
   const a = await scenarioA();
   const b = await scenarioB();
+  finished = true;
   process.stdout.write(`${JSON.stringify({ a, b })}\n`);
 })().catch((e) => {
   console.error(e);
