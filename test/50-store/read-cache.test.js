@@ -405,5 +405,12 @@ forEachEngine('read cache', ({ engine, make, other }) => {
     assert.strictEqual(out[W.GET_OUT.KEY_LENGTH], 1);
     assert.strictEqual(out[W.GET_OUT.VALUE_LENGTH], 1);
     assert.strictEqual(out[W.GET_OUT.EXPIRES_AT] + out[W.GET_OUT.EXPIRES_AT_HI], 0);
+    // An expiry whose low word has its top bit set (in 2028): both words as the entry holds them.
+    const at = 0x1b0 * 2 ** 32 + 0x80001234;
+    s.set('n', 't', 'w', { expiresAt: at });
+    assert.strictEqual(e.get(id, 't'), 'w');
+    assert.strictEqual(out[W.GET_OUT.EXPIRES_AT], 0x80001234);
+    assert.strictEqual(out[W.GET_OUT.EXPIRES_AT_HI], 0x1b0);
+    assert.strictEqual(out[W.GET_OUT.UNIT], unitOf(s, 'n', 't').u);
   });
 });

@@ -106,11 +106,14 @@ class JsEngine {
     this.large = null;
     this.largeSum = 0;
     this.freeList = new Uint32Array(64);
-    // The last hit of find() (read.js): its unit, flags, checksum (int32 bits) and expiry.
+    // The last hit of find() (read.js): its unit, flags, checksum (int32 bits) and expiry, also
+    // as its two entry words (the low one as int32 bits).
     this.hitUnit = 0;
     this.hitFlags = 0;
     this.hitSum = 0;
     this.hitExpires = 0;
+    this.hitExpLo = 0;
+    this.hitExpHi = 0;
     // The blocks this handle parked for its next writes (cache.js, format.md §8).
     this.cache = cache.newCache(this.u32);
     // The progress words of a verify() given some (progress.js), else null.
