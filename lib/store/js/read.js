@@ -226,7 +226,7 @@ function settle(e, nsId, kl, h, vl) {
 // A hit of get(): where the entry was and the header words find() validated, in e.out (the
 // GetOut words of the contract, for the facade's read cache, format.md §9 "Cached reads").
 // The expiry goes as the two words find() read: splitting the number again would take a
-// floating-point remainder, a call out of optimized code that cost a third of a cached hit.
+// floating-point remainder, a call out of optimized code on every hit.
 function reportHit(e, kl, vl, h) {
   const o = e.out;
   o[OUT_UNIT] = e.hitUnit;
