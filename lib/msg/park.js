@@ -32,24 +32,33 @@ const SPIN_CHECK = 32;
  * out when polling meets the other side again.
  */
 class Spinner {
-  ms = SPIN_MS;
+  ms;
+  #max;
+  #min;
   #skipped = 0; // waits without polling since the last poll
+
+  /** A budget of at most `maxMs` and, while it polls at all, at least `minMs`. */
+  constructor(maxMs = SPIN_MS, minMs = SPIN_MIN_MS) {
+    this.ms = maxMs;
+    this.#max = maxMs;
+    this.#min = minMs;
+  }
 
   /** Whether this wait polls (else it parks at once). */
   polls() {
     if (this.ms > 0) return true;
     if (++this.#skipped < PROBE_EVERY) return false;
     this.#skipped = 0;
-    this.ms = SPIN_MIN_MS;
+    this.ms = this.#min;
     return true;
   }
 
   won() {
-    if (this.ms < SPIN_MS) this.ms = Math.min(SPIN_MS, Math.max(SPIN_MIN_MS, this.ms * 2));
+    if (this.ms < this.#max) this.ms = Math.min(this.#max, Math.max(this.#min, this.ms * 2));
   }
 
   lost() {
-    this.ms = this.ms > SPIN_MIN_MS ? Math.max(SPIN_MIN_MS, this.ms / 2) : 0;
+    this.ms = this.ms > this.#min ? Math.max(this.#min, this.ms / 2) : 0;
   }
 }
 Spinner.PROBE_EVERY = PROBE_EVERY;
@@ -131,10 +140,12 @@ function abortable(promise, signal) {
 
 /**
  * Runs attempt() until it returns something other than `none` (returned), for the budget of
- * `spinner`; `none` when the budget ran out.
+ * `spinner` but at most `capMs` (a caller's time left); `none` when that ran out. A poll cut
+ * short by `capMs` does not count as lost.
  */
-function spinFor(attempt, none, spinner) {
+function spinFor(attempt, none, spinner, capMs = Infinity) {
   if (!spinner.polls()) return attempt();
+  const ms = Math.min(spinner.ms, capMs);
   let until = -1;
   for (let i = 1; ; i++) {
     const r = attempt();
@@ -144,9 +155,9 @@ function spinFor(attempt, none, spinner) {
     }
     if (i % SPIN_CHECK === 0) {
       const now = performance.now();
-      if (until < 0) until = now + spinner.ms;
+      if (until < 0) until = now + ms;
       else if (now >= until) {
-        spinner.lost();
+        if (ms === spinner.ms) spinner.lost();
         return none;
       }
     }

@@ -32,6 +32,18 @@ const GEN_SHIFT = C.POOL_GEN_SHIFT;
 const INDEX = C.POOL_INDEX_MASK;
 const RECHECK_MS = C.POOL_RECHECK_MS;
 const BATCH_WAIT_MS = C.POOL_BATCH_WAIT_MS;
+// How long a blocked acquire polls before it sleeps (ms), at most and at least (msg/park.js's
+// Spinner: halved after a poll that ended in a sleep, down to none, then probing; doubled after
+// one that got a block). Not the queues' few microseconds: the party that frees the block a
+// producer waits for is usually a consumer that was itself just woken, and a wake-up takes 10 to
+// 90 µs on a busy VM. A poll shorter than that cannot bridge it: the producer sleeps while its
+// consumer wakes, the consumer runs dry while the producer wakes, and from then on the two wake
+// each other twice per window of blocks (measured: one futex wait per 15 hand-offs on each side
+// with a 5 or a 50 µs budget, none with 100 µs, when each side has a core). When both sides share
+// one core, polling only keeps it from the releaser: every poll is lost and the budget falls to
+// nothing within a few waits.
+const SPIN_MAX_MS = 0.1;
+const SPIN_MIN_MS = SPIN_MAX_MS / 4;
 // An exhausted acquire runs the reclaim pass, which may read /proc for each holder of another
 // process: at most once per this many ms per handle, so that a party spinning on tryAcquire()
 // while the others hold every block does not turn into a stream of /proc reads.
@@ -54,7 +66,7 @@ class PoolCore {
   #self;
   #token = 0;
   #lastReclaim = -Infinity;
-  #spinner = new Spinner(); // how long this handle polls before it parks (msg/park.js)
+  #spinner = new Spinner(SPIN_MAX_MS, SPIN_MIN_MS); // how long this handle polls before it parks
   slot = 0;
   blockCount;
   closed = false;
@@ -186,10 +198,10 @@ class PoolCore {
   block(attempt, timeout, batch = 1) {
     const first = attempt();
     if (first !== 0 || timeout <= 0) return first;
-    // A block released within a few microseconds is taken without a system call on either side.
-    const spun = spinFor(attempt, 0, this.#spinner);
-    if (spun !== 0) return spun;
     const deadline = performance.now() + timeout;
+    // A block released within the polling budget is taken without a system call on either side.
+    const spun = spinFor(attempt, 0, this.#spinner, timeout);
+    if (spun !== 0) return spun;
     const u32 = this.u32;
     let ask = batch;
     for (;;) {

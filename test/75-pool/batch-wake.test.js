@@ -10,7 +10,8 @@ const path = require('path');
 const { Worker } = require('worker_threads');
 const { BufferPool, ObjectPool, MpmcQueue } = require('../../index');
 const { C, W } = require('../../lib/layout/layout');
-const { until } = require('../helpers/process');
+const { addon } = require('../../lib/base/native');
+const { until, uniqueName, removeShm, spawnChild } = require('../helpers/process');
 
 const POOLS = path.join(__dirname, '..', 'helpers', 'children', 'pools-child.js');
 const HANDOFF = path.join(__dirname, '..', 'helpers', 'children', 'handoff-worker.js');
@@ -34,6 +35,8 @@ function waiter(buffer, kind) {
   });
   return { w, got };
 }
+
+const withAddon = addon ? it : it.skip;
 
 // Resolves once more than `before` waiters registered (`waiters` of the header). A waiter asks
 // for its batch in `wanted` first and for one free after a batch wait of 1 ms ran out, so what
@@ -92,6 +95,45 @@ describe('Pools: waking in batches', () => {
     assert.strictEqual(again.reclaim(), 1); // the second waiter's block (its worker is gone)
     assert.deepStrictEqual(again.stats(), { blockCount: 16, free: 16, held: 0, mine: 0 });
     again.close();
+  });
+
+  withAddon('a process waiting for a batch of 8 gets each of 16 blocks released one at a time by another process', async function () {
+    this.timeout(120000);
+    const name = uniqueName('pool-batch');
+    const pool = BufferPool.create({ name, blockCount: 16, blockSize: 64 });
+    const header = new Uint32Array(pool.buffer, C.POOL_HEADER_OFFSET, W.POOL_HEADER.WORDS);
+    try {
+      const held = [];
+      for (let i = 0; i < 16; i++) held.push(pool.acquire(0).handle);
+      const child = spawnChild(POOLS, ['wait-many', name, '16']);
+      for (let i = 0; i < 16; i++) {
+        // The child polls before it sleeps: each release here waits until it sleeps, so that every
+        // one of them has to reach a sleeper through the wake-up (a single free of a batch of 8).
+        await registered(header);
+        pool.release(held[i]);
+        await until(() => child.output().includes(`got ${i + 1} `), `the child's block ${i + 1}`, 30000);
+        const m = new RegExp(`got ${i + 1} (\\d+)`).exec(child.output());
+        assert.strictEqual(Number(m[1]) & 0xffff, held[i] & 0xffff);
+      }
+      const r = await child.exited;
+      assert.strictEqual(r.code, 0, r.err);
+      // The child closed its handle, which freed the 16 blocks it got.
+      assert.deepStrictEqual(pool.stats(), { blockCount: 16, free: 16, held: 0, mine: 0 });
+    } finally {
+      pool.close();
+      removeShm(name);
+    }
+  });
+
+  it('a blocked acquire() whose timeout is shorter than its polling budget ends with ERR_POOL_EXHAUSTED, pool unchanged', () => {
+    const { pool, held } = fullPool(BufferPool, 16);
+    for (const ms of [0.001, 0.01, 0.05, 1]) {
+      assert.throws(() => pool.acquire(ms), (e) => e.code === 'ERR_POOL_EXHAUSTED' && typeof e.status === 'number');
+    }
+    assert.deepStrictEqual(pool.stats(), { blockCount: 16, free: 0, held: 16, mine: 16 });
+    pool.release(held[3]);
+    assert.strictEqual(pool.acquire(1).handle & 0xffff, held[3] & 0xffff);
+    pool.close();
   });
 
   it('20000 hand-offs between two worker threads through 16 blocks: each once, in order, every block back', async function () {

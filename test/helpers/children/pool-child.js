@@ -3,8 +3,9 @@
 // (test/75-pool/handoff.test.js). The pool is in segment <pool>, the queue (an MpmcQueue) in
 // segment <queue>. A message is the JSON array [handle, i, length, checksum]: block `handle`
 // holds payload i, `length` bytes whose FNV-1a checksum is `checksum` (helpers/payloads.js).
-//   node pool-child.js produce <pool> <queue> <n> <graceMs>
-//       sends payloads 0..n-1, waiting for a free block when none is; then, once the queue is
+//   node pool-child.js produce <pool> <queue> <n> <graceMs> [blocking]
+//       sends payloads 0..n-1, waiting for a free block when none is (polling tryAcquire(), or
+//       with `blocking` in acquire(60000), as a streaming producer does); then, once the queue is
 //       empty, waits up to graceMs until the receivers have taken every block it handed off (a
 //       message lost with a killed receiver leaves its block with this handle), closes (which
 //       frees what it still holds) and prints "done"
@@ -26,9 +27,9 @@ const { fill, checksum } = require('../payloads');
 
 const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
-function produce(pool, q, n, graceMs) {
+function produce(pool, q, n, graceMs, blocking) {
   for (let i = 0; i < n; i++) {
-    let got = pool.tryAcquire();
+    let got = blocking ? pool.acquire(60000) : pool.tryAcquire();
     const deadline = Date.now() + 60000;
     while (got === null) {
       if (Date.now() > deadline) throw new Error('no free block for 60 s');
@@ -80,7 +81,7 @@ function consume(pool, q, n, hold) {
 }
 
 if (isMainThread) {
-  const [mode, poolName, queueName, count, grace] = process.argv.slice(2);
+  const [mode, poolName, queueName, count, grace, how] = process.argv.slice(2);
   const pool = BufferPool.open({ name: poolName });
   if (mode === 'churn') {
     const id = Number(queueName); // churn <pool> <id>
@@ -90,7 +91,7 @@ if (isMainThread) {
   const q = MpmcQueue.open({ name: queueName });
   const n = Number(count);
   if (mode === 'produce') {
-    produce(pool, q, n, Number(grace));
+    produce(pool, q, n, Number(grace), how === 'blocking');
     pool.close();
     console.log('done');
   } else if (mode === 'consume') {

@@ -12,6 +12,9 @@
 //       served (Atomics.add); free instead of release
 //   node pools-child.js wait <buffer pool>
 //       prints "waiting", then acquire(60000); prints "got <handle>" and exits
+//   node pools-child.js wait-many <buffer pool> <k>
+//       prints "waiting", then k times: acquire(60000), prints "got <i> <handle>" (i from 1);
+//       keeps what it got until it exits
 //   node pools-child.js wait-memory <memory pool> <size>
 //       prints "waiting", then allocate(size, 60000); prints "got <handle>" and exits
 //   node pools-child.js hold-memory <memory pool> <size> <k>
@@ -83,6 +86,11 @@ if (isMainThread) {
     console.log('waiting');
     const { handle } = pool.acquire(60000);
     console.log(`got ${handle}`);
+    pool.close();
+  } else if (mode === 'wait-many') {
+    const pool = BufferPool.open({ name });
+    console.log('waiting');
+    for (let i = 1; i <= Number(a); i++) console.log(`got ${i} ${pool.acquire(60000).handle}`);
     pool.close();
   } else if (mode === 'wait-memory') {
     const pool = MemoryPool.open({ name });
