@@ -12,9 +12,12 @@
 // acquire+release of the buffer and object pools against an in-process free-list array, and
 // memory-pool allocate+free against Buffer.allocUnsafe left to the garbage collector.
 // Results: bench/results/pool-latest.json.
-//   node bench/pool.js [--quick] [--only <substring>] [--runs N] [--window W] [--no-save]
+//   node bench/pool.js [--quick] [--only <substring>] [--runs N] [--window W] [--pin] [--no-save]
 // --window: the payloads in flight, the same for every transport (pool blocks and queue slots;
 // acknowledged messages); a power of two from 2 to 1024, default 16.
+// --pin: the two processes of each processes case run on CPUs 0 and 1 (taskset), one core each;
+// unpinned, a machine busy with other work often has the scheduler put both on one core, where a
+// hand-off costs the switches between them (their CPU time then adds up to about the wall time).
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -34,6 +37,7 @@ const N = quick ? 100 : 2000;
 // Hand-offs of the warm-up run before the timed ones, the same for every transport.
 const WARM = quick ? 1000 : 20000;
 const WINDOW = Number(value('--window', 16));
+const PIN = flag('--pin');
 if (!Number.isInteger(Math.log2(WINDOW)) || WINDOW < 2 || WINDOW > 1024) throw new RangeError(`--window ${WINDOW}: a power of two from 2 to 1024`);
 
 // The declared cases: [transport, topology].
@@ -62,13 +66,14 @@ const OPS_LABELS = {
 
 function runCase(c) {
   const [transport, topology] = c;
-  const desc = { id: `bench-${process.pid}-${topology}-${transport}`, transport, topology, n: N, warm: WARM, runs, size: SIZE, window: WINDOW };
+  const desc = { id: `bench-${process.pid}-${topology}-${transport}`, transport, topology, n: N, warm: WARM, runs, size: SIZE, window: WINDOW, pin: PIN && topology === 'processes' };
   try {
     const out = execFileSync(process.execPath, [CASE, JSON.stringify(desc)], { encoding: 'utf8', timeout: 600000, stdio: ['ignore', 'pipe', 'inherit'] });
     const r = JSON.parse(out.trim().split('\n').pop());
     // The futex calls of the run whose time is the median (the runs are odd in number).
     const mid = r.samples.indexOf(median(r.samples));
-    return { ns: median(r.samples), cpuNs: median(r.cpu), samples: r.samples, cpu: r.cpu, futex: r.futex[mid] };
+    return { ns: median(r.samples), cpuNs: median(r.cpu), samples: r.samples, cpu: r.cpu, futex: r.futex[mid],
+      consumerCpuNs: r.consumerCpu.length > 0 ? median(r.consumerCpu) : undefined, consumerCpu: r.consumerCpu };
   } catch (e) {
     return { error: String(e.message).split('\n')[0] };
   }
@@ -81,7 +86,7 @@ const date = new Date().toISOString();
 const loadavgBefore = os.loadavg();
 console.log(`shmstore bench: buffer pool hand-off of ${SIZE} bytes (${date})`);
 console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.os}; node ${m.node}`);
-console.log(`load average: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${runs} runs of ${N} hand-offs per case, ${WINDOW} in flight (median; a first run of ${WARM} warms up)\n`);
+console.log(`load average: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${runs} runs of ${N} hand-offs per case, ${WINDOW} in flight (median; a first run of ${WARM} warms up)${PIN ? '; processes pinned to CPUs 0 and 1' : ''}\n`);
 const results = {};
 for (const c of CASES) {
   const id = idOf(c);
@@ -91,7 +96,7 @@ for (const c of CASES) {
   console.log(`  ${id.padEnd(24)} ${r.error ? `error: ${r.error}` : `${us(r.ns)} µs per hand-off`} (load average now ${os.loadavg()[0].toFixed(2)})`);
 }
 
-console.log('\nper 1 MiB hand-off: µs (median) | × faster than postMessage of a copied Buffer (threads) | payload GB/s | CPU µs (both sides, median)');
+console.log('\nper 1 MiB hand-off: µs (median) | × faster than postMessage of a copied Buffer (threads) | payload GB/s | CPU µs (both sides, median; processes: the consumer alone in brackets)');
 const pm = results['threads/postMessage'];
 for (const c of CASES) {
   const r = results[idOf(c)];
@@ -102,7 +107,8 @@ for (const c of CASES) {
     continue;
   }
   const ratio = pm && pm.ns ? `${(pm.ns / r.ns).toFixed(1)}×` : '—';
-  console.log(`    ${label.padEnd(52)} ${us(r.ns).padStart(9)} µs  ${ratio.padStart(8)}  ${(SIZE / r.ns).toFixed(2).padStart(7)} GB/s  ${us(r.cpuNs).padStart(7)} µs CPU`);
+  const split = r.consumerCpuNs === undefined ? '' : ` (consumer ${us(r.consumerCpuNs)})`;
+  console.log(`    ${label.padEnd(52)} ${us(r.ns).padStart(9)} µs  ${ratio.padStart(8)}  ${(SIZE / r.ns).toFixed(2).padStart(7)} GB/s  ${us(r.cpuNs).padStart(7)} µs CPU${split}`);
 }
 const calls = (f) => `${(f.producerWaits + f.producerWakes).toFixed(3)} (${f.producerWaits.toFixed(3)} waits, ${f.producerWakes.toFixed(3)} wakes)`;
 for (const topology of ['threads', 'processes']) {
@@ -166,6 +172,6 @@ console.log('\ngoals:');
 for (const g of goals) console.log(`  [${g.met === null ? 'info' : g.met ? 'met' : 'NOT met'}] ${g.text}: ${g.detail}`);
 if (!flag('--no-save') && !only) {
   fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
-  fs.writeFileSync(RESULTS, `${JSON.stringify({ date, machine: m, loadavgBefore, loadavg: os.loadavg(), runs, n: N, window: WINDOW, size: SIZE, results, copyNs, opsN: OPS_N, ops, goals }, null, 2)}\n`);
+  fs.writeFileSync(RESULTS, `${JSON.stringify({ date, machine: m, loadavgBefore, loadavg: os.loadavg(), runs, n: N, window: WINDOW, pin: PIN, size: SIZE, results, copyNs, opsN: OPS_N, ops, goals }, null, 2)}\n`);
   console.log(`\nsaved ${path.relative(process.cwd(), RESULTS)}`);
 }

@@ -3,8 +3,11 @@
 // One case of the buffer pool benchmark (bench/pool.js), run in a child process of its own:
 //   node bench/lib/pool-case.js '<case JSON>'   prints one JSON line { samples, cpu, futex }:
 //   per run, the ns per hand-off, the CPU ns per hand-off of both sides together (user + system,
-//   every thread; a child process reports its own), and (pool) futex waits and wakes per hand-off
-//   of each side, counted at the addon's futexWait/futexWake.
+//   every thread; a child process reports its own) and (processes) of the consumer alone, and
+//   (pool) futex waits and wakes per hand-off of each side, counted at the addon's
+//   futexWait/futexWake. With "pin": true (processes) the producer runs on CPU 0 and the consumer
+//   on CPU 1 (taskset, util-linux): each side has a core of its own, whatever else the machine
+//   runs, instead of both sharing one when the scheduler puts them there.
 // The main thread hands `n` payloads of `size` bytes per run to a consumer in a worker thread or
 // a child process (this file again, as the peer), which checks each payload's stamp (its number,
 // in its first 4 bytes) and reports the end of each run (after one uncounted warm-up run). Every
@@ -19,7 +22,7 @@
 //   ipc          child_process IPC with the 'advanced' serialization (a copy per message)
 // The copying transports keep at most `window` messages in flight too (the consumer acknowledges
 // each).
-const { fork } = require('child_process');
+const { fork, execFileSync } = require('child_process');
 const { Worker, isMainThread, parentPort, workerData } = require('worker_threads');
 const { BufferPool, MpmcQueue, Segment } = require('../..');
 const { addon } = require('../../lib/base/native');
@@ -45,6 +48,9 @@ function runReport(withCpu, since) {
   }
   return r;
 }
+
+// Pins this process to one CPU (the "pin" option).
+const pinTo = (cpu) => execFileSync('taskset', ['-p', '-c', String(cpu), String(process.pid)], { stdio: 'ignore' });
 
 // Hand-offs in run r: run 0 warms up (c.warm hand-offs, enough for V8 to optimize every
 // transport's code: a short first run leaves the timed runs partly unoptimized), the others are
@@ -145,6 +151,7 @@ async function producer(c) {
   }
   const samples = [];
   const cpu = [];
+  const consumerCpu = [];
   const futex = [];
   const isDone = (m) => m !== null && typeof m === 'object' && m.done === true;
   const payload = Buffer.alloc(c.size, 0x5a);
@@ -184,6 +191,7 @@ async function producer(c) {
     if (r > 0) {
       samples.push(ns / c.n);
       cpu.push(((used.user + used.system) * 1000 + report.cpuNs) / c.n);
+      if (c.topology === 'processes') consumerCpu.push(report.cpuNs / c.n);
       if (c.transport === 'pool') {
         futex.push({ producerWaits: futexCalls.waits / c.n, producerWakes: futexCalls.wakes / c.n,
           consumerWaits: report.waits / c.n, consumerWakes: report.wakes / c.n });
@@ -194,7 +202,7 @@ async function producer(c) {
   else peer.kill();
   if (q) q.close();
   if (pool) pool.close();
-  return { samples, cpu, futex };
+  return { samples, cpu, consumerCpu, futex };
 }
 
 function startPeer(c, where, onMessage) {
@@ -218,6 +226,7 @@ if (!isMainThread) {
   else copyPeer(c, parentPort, send, false);
 } else if (process.argv[2] === 'peer') {
   const { c, where } = JSON.parse(process.argv[3]);
+  if (c.pin) pinTo(1);
   const send = (m) => process.send(m);
   if (c.transport === 'pool') {
     poolPeer(c, where, send, true);
@@ -227,6 +236,7 @@ if (!isMainThread) {
   }
 } else {
   const c = JSON.parse(process.argv[2]);
+  if (c.pin && c.topology === 'processes') pinTo(0);
   if (c.transport === 'pool') countFutexCalls();
   producer(c).then((result) => {
     console.log(JSON.stringify(result));
