@@ -159,12 +159,28 @@ class Control {
   countRecovery() { Atomics.add(this.u32, REC + Q.RECOVERIES, 1); }
   get recoveries() { return Atomics.load(this.u32, REC + Q.RECOVERIES); }
 
-  // LSNs are below 2^53 (8 PiB of log): Numbers are exact.
-  get tail() { return Number(Atomics.load(this.u64, TAIL64)); }
+  // LSNs are below 2^53 (8 PiB of log): Numbers are exact. The tail, the start LSN, the durable
+  // position and `syncing` only grow while handles are open (recovery, which resets them, runs
+  // with every writer excluded), so each is read as two u32 halves, without a BigInt per read:
+  // the high half, the low half, the high half again; when the two high reads agree, the low
+  // half belongs to a value the word held between them (a growing value whose high half is the
+  // same before and after has that high half in between), else the read is repeated. Every
+  // setDurable reads the durable position, and a set the tail: a BigInt each was measurable.
+  #grow64(idx64) {
+    const u32 = this.u32;
+    const i = idx64 * U64;
+    for (;;) {
+      const hi = Atomics.load(u32, i + HIGH);
+      const lo = Atomics.load(u32, i);
+      if (Atomics.load(u32, i + HIGH) === hi) return lo + hi * U32;
+    }
+  }
+
+  get tail() { return this.#grow64(TAIL64); }
   set tail(lsn) { Atomics.store(this.u64, TAIL64, BigInt(lsn)); }
-  get startLsn() { return Number(Atomics.load(this.u64, START64)); }
+  get startLsn() { return this.#grow64(START64); }
   set startLsn(lsn) { Atomics.store(this.u64, START64, BigInt(lsn)); }
-  get durable() { return Number(Atomics.load(this.u64, DURABLE64)); }
+  get durable() { return this.#grow64(DURABLE64); }
   // The size of the current log file as last seen by an appender (0: unknown, look).
   get fileBytes() { return Number(Atomics.load(this.u64, FILE_BYTES64)); }
   set fileBytes(n) { Atomics.store(this.u64, FILE_BYTES64, BigInt(n)); }
@@ -216,7 +232,7 @@ class Control {
 
   // The greatest target of an fdatasync started by anyone (format.md §16, "Group commit"): a
   // hint that a sync covering every record below it is in flight or done, unless its syncer died.
-  get syncing() { return Number(Atomics.load(this.u64, SYNCING64)); }
+  get syncing() { return this.#grow64(SYNCING64); }
 
   // Raises `syncing` to `lsn` (never lowers it), just before an fdatasync whose target it is.
   claimSync(lsn) {

@@ -21,6 +21,7 @@ const { Segment } = require('../segment/segment');
 
 const FILE_HEADER = C.WAL_FILE_HEADER_SIZE;
 const PREALLOC = C.WAL_PREALLOC_BYTES;
+const ZERO_WRITE = C.WAL_ZERO_WRITE_BYTES;
 const WORD = Int32Array.BYTES_PER_ELEMENT;
 let zeros = null;
 
@@ -252,10 +253,13 @@ class Wal {
     let size = io.fstatSync(this.fd).size;
     if (size < need) {
       const target = Math.ceil(need / PREALLOC) * PREALLOC;
-      if (zeros === null) zeros = Buffer.alloc(PREALLOC);
+      if (zeros === null) zeros = Buffer.alloc(ZERO_WRITE);
       try {
+        // One page per write, so that the page cache holds the new part in page-sized folios
+        // (WAL_ZERO_WRITE_BYTES): a record stored into the mapping then dirties one page, and a
+        // sync writes back the pages records went to, not a whole large folio around them.
         while (size < target) {
-          const n = io.writeSync(this.fd, zeros, 0, Math.min(PREALLOC, target - size), size);
+          const n = io.writeSync(this.fd, zeros, 0, Math.min(ZERO_WRITE - (size % ZERO_WRITE), target - size), size);
           if (n <= 0) break;
           size += n;
         }

@@ -15,10 +15,22 @@ namespace {
 constexpr size_t kHeader = L::kWalRecordHeaderSize;
 static_assert(sizeof(L::WalRecord) == kHeader, "the record header is the generated struct");
 
-// Takes the free lock word at `word` as `slot`; false (nothing taken) when it is held.
+// Pauses a writer spends on a held lock before it leaves the set to the general path. Both locks
+// of this path are held for about a microsecond (a store write and one record's copy), while the
+// general path costs several times that: with 4 writer processes on 2 cores, 8% of sets found a
+// lock held at the first look and went the general way. A holder that is descheduled or gone
+// outlasts the spin (a few microseconds), and the general path waits for it or takes over.
+constexpr uint32_t kTakeSpins = 128;
+
+// Takes the lock word at `word` as `slot`, looking again for a bounded spin while it is held;
+// false (nothing taken) when it stayed held.
 bool TryTake(uint32_t* word, uint32_t slot, uint32_t* held) noexcept {
-  const uint32_t w = AtomicLoad(word);
-  return !LockIsHeld(w) && TryLockFrom(word, w, slot, held);
+  for (uint32_t i = 0;; ++i) {
+    const uint32_t w = AtomicLoad(word);
+    if (!LockIsHeld(w) && TryLockFrom(word, w, slot, held)) return true;
+    if (i == kTakeSpins) return false;
+    CpuRelax();
+  }
 }
 
 }  // namespace

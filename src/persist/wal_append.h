@@ -2,7 +2,8 @@
 // and "Appending"): the store write, the record's encoding, its CRC32C and its copy into the
 // shared mapping of the log file, under the key's stripe lock and the append lock of the control
 // segment, exactly as lib/persist/wal.js appendApplied does it in JavaScript. Only the path that
-// needs no waiting and no file operation is taken here: a lock held by someone else, a record
+// needs no waiting and no file operation is taken here: a lock held by someone else for longer
+// than a short spin, a record
 // that would not fit the allocated and mapped part of the current file, a file switched by a
 // checkpoint or a log that failed to sync leave everything untouched and return kElsewhere, and
 // the caller takes the general path (which waits, takes over locks of gone holders, grows and

@@ -49,7 +49,17 @@ function recordIo() {
   };
   io.writeSync = (fd, buf, off, len, pos) => {
     const n = saved.writeSync(fd, buf, off, len, pos);
-    if (logs.has(fd)) ops.push({ type: 'write', pos, data: Buffer.from(buf.subarray(off, off + n)) });
+    if (!logs.has(fd)) return n;
+    const data = buf.subarray(off, off + n);
+    // The zeros that grow the file come one page per write (wal.js): a run of them is kept as one
+    // write (its bytes made once, when a state first needs them), as one write of the whole
+    // growth was recorded before, so that the states built from the record stay as many (a
+    // growth kept, lost or torn as a whole; zeros past the tail are preallocated space whatever
+    // part of them survives).
+    const last = ops[ops.length - 1];
+    if (!isZeros(data)) ops.push({ type: 'write', pos, data: Buffer.from(data) });
+    else if (last && last.type === 'write' && last.zeros > 0 && last.pos + last.zeros === pos) last.zeros += n;
+    else ops.push({ type: 'write', pos, data: null, zeros: n });
     return n;
   };
   io.fdatasyncSync = (fd) => {
@@ -61,6 +71,10 @@ function recordIo() {
     cb(err);
   });
   return { ops, restore: () => Object.assign(io, saved) };
+}
+
+function isZeros(data) {
+  return data.length > 0 && data.every((b) => b === 0);
 }
 
 // The file a power loss after the first `k` operations could leave, from `base` (its bytes when
@@ -81,6 +95,7 @@ function crashImage(base, ops, k, random) {
   for (let i = 0; i < k; i++) {
     const op = ops[i];
     if (op.type !== 'write') continue;
+    if (op.data === null) op.data = Buffer.alloc(op.zeros);
     if (i < lastSync) apply(op.pos, op.data);
     else if (random() < 0.5) {
       const torn = random() < 0.25;

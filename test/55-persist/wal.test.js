@@ -223,6 +223,29 @@ for (const engine of ENGINES) {
       assert.throws(() => b.set('n', 'c', 1), { name: 'ShmError', code: 'ERR_PERSIST_IO' });
     });
 
+    it('grows the log file with zeros written one page at a time, so that a record dirties its page, not a large folio', () => {
+      const s = create();
+      const real = io.writeSync;
+      const zeroWrites = [];
+      io.writeSync = (fd, buf, off, len, pos) => {
+        if (len > 0 && buf.subarray(off, off + len).every((b) => b === 0)) zeroWrites.push([pos, len]);
+        return real(fd, buf, off, len, pos);
+      };
+      try {
+        // More than one growth of the file: its first, and one past WAL_PREALLOC_BYTES.
+        const value = 'x'.repeat(1000);
+        for (let i = 0; s.persistence.tail < C.WAL_PREALLOC_BYTES + value.length; i++) s.set('n', `k${i}`, value);
+      } finally {
+        io.writeSync = real;
+      }
+      assert.ok(zeroWrites.length >= 2 * (C.WAL_PREALLOC_BYTES / C.WAL_ZERO_WRITE_BYTES) - 1);
+      for (const [pos, len] of zeroWrites) {
+        assert.ok(len <= C.WAL_ZERO_WRITE_BYTES, `a zero write of ${len} bytes`);
+        assert.strictEqual(Math.floor(pos / C.WAL_ZERO_WRITE_BYTES), Math.floor((pos + len - 1) / C.WAL_ZERO_WRITE_BYTES), `the zero write at ${pos} crosses a page`);
+      }
+      assert.strictEqual(fs.statSync(logFile(t.dir)).size % C.WAL_PREALLOC_BYTES, 0);
+    });
+
     it("sync 'always' acknowledges a write only once it is durable", () => {
       const s = create({ sync: 'always' });
       for (let i = 0; i < 20; i++) {
