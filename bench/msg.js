@@ -43,13 +43,15 @@ const RESULTS = path.join(__dirname, 'results', 'msg-latest.json');
 const N = quick ? 20000 : 100000;
 const WARM_MESSAGES = quick ? 40000 : 200000;
 const PAYLOADS = [['str', 32], ['json', 32], ['str', 1024], ['json', 1024]];
-const THREAD_TRANSPORTS = ['spsc', 'spsc-batch', 'mpmc', 'stack', 'pq', 'ringbuf', 'ringbuf-batch', 'bare-ring', 'postMessage', 'postMessage-batch'];
-const PROCESS_TRANSPORTS = ['spsc', 'spsc-batch', 'mpmc', 'stack', 'pq', 'ipc', 'redis'];
+const THREAD_TRANSPORTS = ['spsc', 'spsc-batch', 'mpmc', 'mpmc-batch', 'stack', 'pq', 'ringbuf', 'ringbuf-batch', 'bare-ring', 'postMessage', 'postMessage-batch'];
+const PROCESS_TRANSPORTS = ['spsc', 'spsc-batch', 'mpmc', 'mpmc-batch', 'stack', 'pq', 'ipc', 'redis'];
 const RT_THREADS = ['spin', 'futex', 'spsc', 'postMessage', 'channel', 'piscina'];
 const RT_PROCESSES = ['spin', 'futex', 'spsc', 'ipc'];
 const CASES = [];
 for (const [kind, size] of PAYLOADS) {
   for (const t of THREAD_TRANSPORTS) CASES.push(['oneway', t, 'threads', kind, size, N]);
+  // The floor (raw bytes, no encoding): once per size.
+  if (kind === 'str') CASES.push(['oneway', 'bare-batch', 'threads', kind, size, N]);
   for (const t of PROCESS_TRANSPORTS.filter((x) => x !== 'redis')) CASES.push(['oneway', t, 'processes', kind, size, N]);
   CASES.push(['oneway', 'redis', 'processes', kind, size, quick ? 500 : 2000]);
 }
@@ -165,7 +167,7 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
     const payload = `${kind}${size}`;
     const pm = ref('oneway', 'threads', 'postMessage', payload);
     console.log(`  ${payload}`);
-    for (const [topology, transports] of [['threads', THREAD_TRANSPORTS], ['processes', PROCESS_TRANSPORTS]]) {
+    for (const [topology, transports] of [['threads', [...THREAD_TRANSPORTS, 'bare-batch']], ['processes', PROCESS_TRANSPORTS]]) {
       for (const t of transports) {
         const r = ref('oneway', topology, t, payload);
         if (!r) continue;
