@@ -14,7 +14,8 @@ const region = require('./region');
 const { RegionHandle, make } = require('./handle');
 const codec = require('./codec');
 const { msgError } = require('./errors');
-const { Spinner, spinWhileEqual, park, timeoutOf, asyncOptions, timedOut, blockUntilAsync, wakeWaiters } = require('./park');
+const { waitOnSlot } = require('./mpmc-wait');
+const { Spinner, timeoutOf, asyncOptions, timedOut, blockUntilAsync, wakeWaiters } = require('./park');
 const S = require('./mpmc-slots');
 const B = require('./mpmc-batch');
 const v = require('../base/validate');
@@ -70,6 +71,7 @@ class MpmcQueue extends RegionHandle {
   #lastRepair = -Infinity;
   #closable = false;
   #waits;
+  #slotWaits; // what mpmc-wait.js sees of the queue
   #io; // the state mpmc-batch.js works on
   #spinner = new Spinner(); // how long this handle polls before it parks (park.js)
   #repair = () => this.#maybeRepair();
@@ -94,6 +96,7 @@ class MpmcQueue extends RegionHandle {
     this.#i32 = new Int32Array(buffer, at, bytes / WORD);
     this.#buf = Buffer.from(buffer, at, bytes);
     this.#waits = { u32: this.u32, i32: this.#i32, usable: () => this.usable_() };
+    this.#slotWaits = { u32: this.u32, i32: this.#i32, seqIndex: (pos) => this.seqIndex(pos), usable_: () => this.usable_() };
     this.#owners = new OwnerTable(this.u32, OWNERS, C.MPMC_OWNER_SLOTS);
     this.#self = identityOf(process.pid, threadId);
     this.#claim();
@@ -407,35 +410,10 @@ class MpmcQueue extends RegionHandle {
 
   // ---- waiting -----------------------------------------------------------------------------
 
-  // Waits for attempt(): polls, then sleeps on the wake word (format.md §15, Waking). The poll
-  // reads one word, the sequence word of the slot the party waits for (at the head for a
-  // consumer, at the tail for a producer), which the other side writes once when it publishes or
-  // releases that slot: a poll that retried the whole operation would read `tail` and `head` too,
-  // taking their lines from the parties that write them at every claim. The polling budget is the
-  // handle's Spinner (park.js): a poll that ends in a park shortens the next one.
+  // Waits for attempt(): polls the slot it waits for, then sleeps (mpmc-wait.js).
   #block(waiters, word, attempt, timeout) {
-    const u32 = this.u32;
     const watch = waiters === CONSUMER_WAITERS ? HEAD : TAIL;
-    for (let i = 0; i < SPINS; i++) {
-      const at = this.seqIndex(Atomics.load(u32, watch));
-      const seen = Atomics.load(u32, at);
-      const r = attempt();
-      if (r !== NONE) return r;
-      if (!spinWhileEqual(u32, at, seen, this.#spinner)) break;
-    }
-    const deadline = performance.now() + timeout;
-    for (;;) {
-      const left = deadline - performance.now();
-      if (left <= 0) return NONE;
-      Atomics.add(u32, waiters, 1);
-      const seen = Atomics.load(u32, word);
-      let r = attempt();
-      if (r !== NONE) return r;
-      park(this.#i32, word, seen, Math.min(left, RECHECK_MS));
-      this.usable_();
-      r = attempt();
-      if (r !== NONE) return r;
-    }
+    return waitOnSlot(this.#slotWaits, this.#spinner, watch, waiters, word, attempt, NONE, timeout, SPINS, RECHECK_MS);
   }
 
   #blockAsync(waiters, word, attempt, timeout, signal) {
