@@ -10,7 +10,7 @@
 //
 // `io` is the queue's private state that these functions share with mpmc.js (MpmcQueue[kIo]):
 // { u32, buf, messageBytes, capacity, mask, slotsWord, strideWords, closedWord, rolesAt,
-//   producePosAt, consumePosAt, extraAt, tags, payloads, error } (tags and payloads: per-handle scratch arrays, so that
+//   producePosAt, consumePosAt, extraAt, tags, payloads, prepared, error } (tags and payloads: per-handle scratch arrays, so that
 // a batch allocates nothing per message but the values it returns).
 const { C, W } = require('../layout/layout');
 const codec = require('./codec');
@@ -35,20 +35,26 @@ const seqAt = (io, pos) => io.slotsWord + (pos & io.mask) * io.strideWords;
  */
 function prepareRun(io, values, from, n) {
   const { tags, payloads, messageBytes } = io;
-  for (let k = 0; k < n; k++) {
-    let p;
-    try {
-      p = codec.prepare(values[from + k], 'values');
+  let k = 0;
+  try {
+    for (; k < n; k++) {
+      const p = codec.prepare(values[from + k], 'values');
       const length = codec.encodedLength(p.payload, messageBytes);
       if (length > messageBytes) throw codec.tooLarge(length, messageBytes);
-    } catch (e) {
-      io.error = e;
-      return k;
+      tags[k] = p.tag;
+      payloads[k] = p.payload;
     }
-    tags[k] = p.tag;
-    payloads[k] = p.payload;
+  } catch (e) {
+    io.error = e;
   }
-  return n;
+  if (k > io.prepared) io.prepared = k; // the extent forget() clears
+  return k;
+}
+
+// Drops the references to the values the last run prepared (they belong to the caller).
+function forget(io) {
+  io.payloads.fill(undefined, 0, io.prepared);
+  io.prepared = 0;
 }
 
 /**
@@ -119,7 +125,7 @@ function pushMany(io, values, from, closable, repair, wake) {
       const k = claimAndWrite(io, done, n - done, closable, repair);
       if (k === 0) break;
       if (k < 0) {
-        io.payloads.fill(undefined);
+        forget(io);
         wake();
         return -1 - (i + done);
       }
@@ -131,11 +137,11 @@ function pushMany(io, values, from, closable, repair, wake) {
     if (io.error !== null) {
       const e = io.error;
       io.error = null;
-      io.payloads.fill(undefined);
+      forget(io);
       throw e;
     }
   }
-  io.payloads.fill(undefined); // no reference to the values stays with the handle
+  forget(io); // no reference to the values stays with the handle
   io.error = null;
   return i;
 }

@@ -14,16 +14,23 @@ const { spinWhileEqual, park } = require('./park');
  * lines from the parties that write them at every claim. The polling budget is `spinner`'s
  * (park.js): a poll that ends in a park shortens the next one. Then it registers in u32[waiters],
  * reads the wake word u32[word], tries again and parks on the word for at most `recheckMs` (a
- * stuck slot of a gone party is looked at again by attempt() after each park).
+ * stuck slot of a gone party is looked at again by attempt() after each park). With `ahead` > 0
+ * the poll watches the slot `ahead` positions after u32[watch] instead: a batch producer that
+ * found the queue full waits until its batch fits (consumers release slots in order, mostly)
+ * rather than claiming the first free slot alone, and the parked path still takes what it can.
  * `q` is { u32, i32, seqIndex(pos), usable_() }.
  */
-function waitOnSlot(q, spinner, watch, waiters, word, attempt, none, timeout, spins, recheckMs) {
+function waitOnSlot(q, spinner, watch, waiters, word, attempt, none, timeout, spins, recheckMs, ahead = 0) {
   const u32 = q.u32;
   for (let i = 0; i < spins; i++) {
-    const at = q.seqIndex(Atomics.load(u32, watch));
+    const at = q.seqIndex(Atomics.load(u32, watch) + ahead);
     const seen = Atomics.load(u32, at);
-    const r = attempt();
-    if (r !== none) return r;
+    // Polling `ahead` slots further (a producer of a batch: room for the batch, not for its first
+    // message) skips the first attempt, which the caller just made.
+    if (i > 0 || ahead === 0) {
+      const r = attempt();
+      if (r !== none) return r;
+    }
     if (!spinWhileEqual(u32, at, seen, spinner)) break;
   }
   const deadline = performance.now() + timeout;

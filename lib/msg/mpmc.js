@@ -125,7 +125,7 @@ class MpmcQueue extends RegionHandle {
       u32: this.u32, buf: this.#buf, messageBytes: this.#messageBytes, capacity: this.capacity, mask: this.#mask,
       slotsWord: SLOTS / WORD, strideWords: this.#strideWords, closedWord: CLOSED_WORD, rolesAt: this.#rolesAt,
       producePosAt: this.#producePosAt, consumePosAt: this.#consumePosAt, extraAt: S.intentWord(slot, S.EXTRA),
-      tags: new Array(B.MAX_CLAIM).fill(0), payloads: new Array(B.MAX_CLAIM).fill(undefined), error: null,
+      tags: new Array(B.MAX_CLAIM).fill(0), payloads: new Array(B.MAX_CLAIM).fill(undefined), prepared: 0, error: null,
     };
   }
 
@@ -302,10 +302,12 @@ class MpmcQueue extends RegionHandle {
     this.#checkBatch(values);
     let i = B.pushMany(this.#io, values, 0, false, this.#repair, this.#wakeConsumers);
     if (i === values.length) return;
+    // Waits for room for the rest (up to one claim's worth), not for one slot (mpmc-wait.js).
+    const ahead = Math.min(values.length - i, B.MAX_CLAIM, this.capacity >>> 1) - 1;
     const r = this.#block(PRODUCER_WAITERS, CONSUMED, () => {
       i = B.pushMany(this.#io, values, i, false, this.#repair, this.#wakeConsumers);
       return i === values.length ? true : NONE;
-    }, timeout);
+    }, timeout, ahead);
     if (r === NONE) {
       const e = timedOut('enqueueBatch()', timeout);
       e.enqueued = i;
@@ -411,9 +413,9 @@ class MpmcQueue extends RegionHandle {
   // ---- waiting -----------------------------------------------------------------------------
 
   // Waits for attempt(): polls the slot it waits for, then sleeps (mpmc-wait.js).
-  #block(waiters, word, attempt, timeout) {
+  #block(waiters, word, attempt, timeout, ahead = 0) {
     const watch = waiters === CONSUMER_WAITERS ? HEAD : TAIL;
-    return waitOnSlot(this.#slotWaits, this.#spinner, watch, waiters, word, attempt, NONE, timeout, SPINS, RECHECK_MS);
+    return waitOnSlot(this.#slotWaits, this.#spinner, watch, waiters, word, attempt, NONE, timeout, SPINS, RECHECK_MS, ahead);
   }
 
   #blockAsync(waiters, word, attempt, timeout, signal) {
