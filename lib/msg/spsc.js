@@ -54,6 +54,10 @@ function validateShape(capacity, elementSize) {
   }
 }
 
+// Records a batch dequeue reads between two stores of the head: few enough that a producer
+// waiting for room sees the head move within its polling budget.
+const RELEASE_EVERY = 32;
+
 class SpscRing extends RegionHandle {
   #u32;
   #i32;
@@ -396,9 +400,10 @@ class SpscRing extends RegionHandle {
         out.push(this.#read(head));
         n++;
         head = (head + HEADER + align4(u32[DATA_WORD + (head & this.#mask) / WORD] & LENGTH_MASK)) >>> 0;
-        // Released a quarter of the ring at a time (as the producer publishes): the producer
-        // writes into the room while the rest is read.
-        if (((head - start) >>> 0) >= this.#capacity >>> 2) {
+        // Released every RELEASE_EVERY records, or a quarter of the ring, whichever comes first:
+        // a producer that waits for room sees the head move within its polling budget (park.js)
+        // and writes into the room while the rest is read, instead of parking until the batch ends.
+        if (n % RELEASE_EVERY === 0 || ((head - start) >>> 0) >= this.#capacity >>> 2) {
           this.#release(head);
           start = head;
         }
