@@ -865,6 +865,14 @@ export declare class MpmcQueue implements QueueLatency<MpmcQueueLatencyOp> {
   tryDequeue(): any;
   dequeue(timeoutMs?: number): any;
   dequeueAsync(options?: QueueWaitOptions): Promise<any>;
+  /** Enqueues the prefix of `values` there is room for now (claims of up to 64 slots); returns its length. */
+  tryEnqueueBatch(values: QueueMessage[]): number;
+  /** Enqueues every value in order, waiting for room; ERR_QUEUE_TIMEOUT carries `enqueued`. */
+  enqueueBatch(values: QueueMessage[], timeoutMs?: number): void;
+  /** The messages queued now, at most `max` (default: all), in order; [] when empty. */
+  tryDequeueBatch(max?: number): any[];
+  /** Like tryDequeueBatch, blocking until at least one message arrives. */
+  dequeueBatch(max?: number, timeoutMs?: number): any[];
   close(): void;
   [Symbol.dispose](): void;
   readonly capacity: number;

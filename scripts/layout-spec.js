@@ -844,7 +844,8 @@ const structs = {
       ['roles', 'u32', 0],
       ['producePos', 'u32', 4],
       ['consumePos', 'u32', 8],
-      ['reserved', 'u32', 12],
+      // A batch: how many positions after producePos/consumePos the same claim took (0: one).
+      ['extra', 'u32', 12],
     ],
   },
   MpmcSlot: {

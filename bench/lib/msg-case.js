@@ -89,12 +89,14 @@ function makeQueue(c, tag) {
     spsc: [SpscRing, { capacity: 1 << 16 }],
     'spsc-batch': [SpscRing, { capacity: 1 << 16 }],
     mpmc: [MpmcQueue, { capacity: 256, messageBytes: 1100 }],
+    'mpmc-batch': [MpmcQueue, { capacity: 256, messageBytes: 1100 }],
     stack: [Stack, { capacity: 256, messageBytes: 1100 }],
     pq: [PriorityQueue, { capacity: 256, messageBytes: 1100 }],
   };
   if (c.topology === 'threads') {
     if (c.transport.startsWith('ringbuf')) return { where: { buffer: T.ringbufEnds.storage(1 << 16) }, cleanup() {} };
     if (c.transport === 'bare-ring') return { where: { buffer: T.bareRingEnds.storage(1 << 16) }, cleanup() {} };
+    if (c.transport === 'bare-batch') return { where: { buffer: T.bareBatchEnds.storage(1 << 16), size: c.size }, cleanup() {} };
     const [Class, shape] = shapes[c.transport];
     const { capacity, ...rest } = shape;
     const buffer = new SharedArrayBuffer(Class.bytesFor(capacity, Object.keys(rest).length ? rest : undefined));

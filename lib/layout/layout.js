@@ -520,7 +520,7 @@ const S = Object.freeze({
     ROLES: 0,
     PRODUCE_POS: 4,
     CONSUME_POS: 8,
-    RESERVED: 12,
+    EXTRA: 12,
   }),
   MPMC_SLOT: Object.freeze({
     SIZE: 8,
@@ -1023,7 +1023,7 @@ const W = Object.freeze({
     ROLES: 0,
     PRODUCE_POS: 1,
     CONSUME_POS: 2,
-    RESERVED: 3,
+    EXTRA: 3,
   }),
   MPMC_SLOT: Object.freeze({
     WORDS: 2,

@@ -24,6 +24,7 @@ const INTENT_WORDS = W.MPMC_INTENT.WORDS;
 const ROLES = W.MPMC_INTENT.ROLES;
 const PRODUCE_POS = W.MPMC_INTENT.PRODUCE_POS;
 const CONSUME_POS = W.MPMC_INTENT.CONSUME_POS;
+const EXTRA = W.MPMC_INTENT.EXTRA;
 const PRODUCE = C.MPMC_INTENT_PRODUCE;
 const CONSUME = C.MPMC_INTENT_CONSUME;
 const SHIFT = C.MPMC_SEQ_SHIFT;
@@ -45,17 +46,25 @@ function intentWord(slot, field) {
 }
 
 /**
+ * Whether owner `o`'s intent names position `pos` for `role`: its claim in progress (one position,
+ * or a batch of 1 + extra from producePos/consumePos) includes `pos`.
+ */
+function names(u32, o, role, pos) {
+  if ((Atomics.load(u32, intentWord(o, ROLES)) & role) === 0) return false;
+  const first = Atomics.load(u32, intentWord(o, role === PRODUCE ? PRODUCE_POS : CONSUME_POS));
+  return ((pos - first) >>> 0) <= Atomics.load(u32, intentWord(o, EXTRA));
+}
+
+/**
  * Whether the party that claimed position `pos` for `role` is gone: every owner whose intent
  * record names `pos` for that role is gone by the gone rule of §6, and there is at least one.
  * (The claimer wrote its intent before claiming and clears it only after finishing; an owner that
  * tried `pos` and lost the claim may name it too, so all of them must be gone.)
  */
 function claimerGone(u32, owners, self, role, pos) {
-  const field = role === PRODUCE ? PRODUCE_POS : CONSUME_POS;
   let named = 0;
   for (let o = 1; o < owners.slots; o++) {
-    if ((Atomics.load(u32, intentWord(o, ROLES)) & role) === 0) continue;
-    if (Atomics.load(u32, intentWord(o, field)) !== pos) continue;
+    if (!names(u32, o, role, pos)) continue;
     if (owners.status(o, self) !== GONE) return false;
     named++;
   }
@@ -94,14 +103,15 @@ function repairConsumed(q, owners, self, pos) {
 
 /**
  * Finishes the slots of gone parties that block the queue, if any: the slot at `head` (for
- * consumers) and the slot of `tail - capacity` (for producers). Reads /proc only when such a slot
- * is claimed and unfinished. Returns how many slots it finished.
+ * consumers) and the slot of `tail - capacity` (for producers), and the slots after each while
+ * they are finished too (a gone party's batch leaves several in a row). Reads /proc only when
+ * such a slot is claimed and unfinished. Returns how many slots it finished.
  */
 function repairStuck(q, owners, self) {
-  const head = Atomics.load(q.u32, HEAD);
-  const tail = Atomics.load(q.u32, TAIL);
-  return Number(repairProduced(q, owners, self, head)) +
-    Number(repairConsumed(q, owners, self, (tail - q.capacity) >>> 0));
+  let n = 0;
+  for (let p = Atomics.load(q.u32, HEAD); repairProduced(q, owners, self, p); p = (p + 1) >>> 0) n++;
+  for (let p = (Atomics.load(q.u32, TAIL) - q.capacity) >>> 0; repairConsumed(q, owners, self, p); p = (p + 1) >>> 0) n++;
+  return n;
 }
 
 /**
@@ -111,11 +121,15 @@ function repairStuck(q, owners, self) {
 function repairOwnerIntents(q, owners, self, o) {
   const u32 = q.u32;
   const roles = Atomics.load(u32, intentWord(o, ROLES));
-  if (roles & PRODUCE) repairProduced(q, owners, self, Atomics.load(u32, intentWord(o, PRODUCE_POS)));
-  if (roles & CONSUME) repairConsumed(q, owners, self, Atomics.load(u32, intentWord(o, CONSUME_POS)));
+  const extra = Atomics.load(u32, intentWord(o, EXTRA));
+  if (extra >= q.capacity) return; // not an intent any implementation writes
+  for (let k = 0; k <= extra; k++) {
+    if (roles & PRODUCE) repairProduced(q, owners, self, (Atomics.load(u32, intentWord(o, PRODUCE_POS)) + k) >>> 0);
+    if (roles & CONSUME) repairConsumed(q, owners, self, (Atomics.load(u32, intentWord(o, CONSUME_POS)) + k) >>> 0);
+  }
 }
 
 module.exports = {
   TAIL, HEAD, SKIPPED_WRITES, SKIPPED_READS, PRODUCE, CONSUME, FULL, SKIPPED,
-  ROLES, PRODUCE_POS, CONSUME_POS, seqOf, diff, intentWord, repairStuck, repairOwnerIntents,
+  ROLES, PRODUCE_POS, CONSUME_POS, EXTRA, seqOf, diff, intentWord, repairStuck, repairOwnerIntents,
 };

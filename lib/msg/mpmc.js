@@ -14,8 +14,11 @@ const region = require('./region');
 const { RegionHandle, make } = require('./handle');
 const codec = require('./codec');
 const { msgError } = require('./errors');
-const { timeoutOf, asyncOptions, timedOut, blockUntil, blockUntilAsync, wakeWaiters } = require('./park');
+const { waitOnSlot } = require('./mpmc-wait');
+const { Spinner, timeoutOf, asyncOptions, timedOut, blockUntilAsync, wakeWaiters } = require('./park');
 const S = require('./mpmc-slots');
+const B = require('./mpmc-batch');
+const v = require('../base/validate');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const CTL = C.MPMC_CONTROL_OFFSET / WORD;
@@ -68,6 +71,12 @@ class MpmcQueue extends RegionHandle {
   #lastRepair = -Infinity;
   #closable = false;
   #waits;
+  #slotWaits; // what mpmc-wait.js sees of the queue
+  #io; // the state mpmc-batch.js works on
+  #spinner = new Spinner(); // how long this handle polls before it parks (park.js)
+  #repair = () => this.#maybeRepair();
+  #wakeConsumers = () => wakeWaiters(this.u32, this.#i32, CONSUMER_WAITERS, PRODUCED);
+  #wakeProducers = () => wakeWaiters(this.u32, this.#i32, PRODUCER_WAITERS, CONSUMED);
   /** @private The region as mpmc-slots.js sees it. */
   u32;
   capacity;
@@ -87,6 +96,7 @@ class MpmcQueue extends RegionHandle {
     this.#i32 = new Int32Array(buffer, at, bytes / WORD);
     this.#buf = Buffer.from(buffer, at, bytes);
     this.#waits = { u32: this.u32, i32: this.#i32, usable: () => this.usable_() };
+    this.#slotWaits = { u32: this.u32, i32: this.#i32, seqIndex: (pos) => this.seqIndex(pos), usable_: () => this.usable_() };
     this.#owners = new OwnerTable(this.u32, OWNERS, C.MPMC_OWNER_SLOTS);
     this.#self = identityOf(process.pid, threadId);
     this.#claim();
@@ -109,7 +119,14 @@ class MpmcQueue extends RegionHandle {
     this.#producePosAt = S.intentWord(slot, S.PRODUCE_POS);
     this.#consumePosAt = S.intentWord(slot, S.CONSUME_POS);
     Atomics.store(this.u32, this.#rolesAt, 0);
+    Atomics.store(this.u32, S.intentWord(slot, S.EXTRA), 0);
     this.#token = owners.watch(slot, this.#self);
+    this.#io = {
+      u32: this.u32, buf: this.#buf, messageBytes: this.#messageBytes, capacity: this.capacity, mask: this.#mask,
+      slotsWord: SLOTS / WORD, strideWords: this.#strideWords, closedWord: CLOSED_WORD, rolesAt: this.#rolesAt,
+      producePosAt: this.#producePosAt, consumePosAt: this.#consumePosAt, extraAt: S.intentWord(slot, S.EXTRA),
+      tags: new Array(B.MAX_CLAIM).fill(0), payloads: new Array(B.MAX_CLAIM).fill(undefined), prepared: 0, error: null,
+    };
   }
 
   /** Creates a queue: a new segment (exclusive), or a queue in a SharedArrayBuffer. */
@@ -262,6 +279,42 @@ class MpmcQueue extends RegionHandle {
       .then((r) => { if (r === NONE) throw timedOut('enqueueAsync()', timeout); });
   }
 
+  #checkBatch(values) {
+    this.usable_();
+    if (!Array.isArray(values)) throw v.invalidType('values', 'an Array', values);
+  }
+
+  /**
+   * Enqueues the values of an array in order, as many as there is room for now, claiming up to
+   * 64 slots with one CAS of the tail. Returns how many (a prefix of `values`).
+   */
+  tryEnqueueBatch(values) {
+    this.#checkBatch(values);
+    return B.pushMany(this.#io, values, 0, false, this.#repair, this.#wakeConsumers);
+  }
+
+  /**
+   * Enqueues every value of an array in order, blocking while the queue is full.
+   * ERR_QUEUE_TIMEOUT after timeoutMs (the error's `enqueued` says how many were enqueued).
+   */
+  enqueueBatch(values, timeoutMs) {
+    const timeout = timeoutOf(timeoutMs);
+    this.#checkBatch(values);
+    let i = B.pushMany(this.#io, values, 0, false, this.#repair, this.#wakeConsumers);
+    if (i === values.length) return;
+    // Waits for room for the rest (up to one claim's worth), not for one slot (mpmc-wait.js).
+    const ahead = Math.min(values.length - i, B.MAX_CLAIM, this.capacity >>> 1) - 1;
+    const r = this.#block(PRODUCER_WAITERS, CONSUMED, () => {
+      i = B.pushMany(this.#io, values, i, false, this.#repair, this.#wakeConsumers);
+      return i === values.length ? true : NONE;
+    }, timeout, ahead);
+    if (r === NONE) {
+      const e = timedOut('enqueueBatch()', timeout);
+      e.enqueued = i;
+      throw e;
+    }
+  }
+
   // ---- consuming ---------------------------------------------------------------------------
 
   // One attempt: claims the slot at the head and reads it, or returns NONE when empty. Skips
@@ -319,6 +372,36 @@ class MpmcQueue extends RegionHandle {
     return r;
   }
 
+  #checkMax(max) {
+    this.usable_();
+    if (max === undefined) return Infinity;
+    v.validateInteger(max, 'max', 1, Number.MAX_SAFE_INTEGER);
+    return max;
+  }
+
+  /**
+   * Dequeues the messages there are now, at most `max` (default: all), claiming up to 64 slots
+   * with one CAS of the head. Returns them in order in an array (empty when the queue is empty).
+   */
+  tryDequeueBatch(max) {
+    const limit = this.#checkMax(max);
+    const out = [];
+    B.popMany(this.#io, out, limit, this.#repair, this.#wakeProducers);
+    return out;
+  }
+
+  /** Like tryDequeueBatch(), blocking the thread until at least one message arrives. ERR_QUEUE_TIMEOUT after timeoutMs. */
+  dequeueBatch(max, timeoutMs) {
+    const timeout = timeoutOf(timeoutMs);
+    const limit = this.#checkMax(max);
+    const out = [];
+    if (B.popMany(this.#io, out, limit, this.#repair, this.#wakeProducers) > 0) return out;
+    const r = this.#block(CONSUMER_WAITERS, PRODUCED,
+      () => (B.popMany(this.#io, out, limit, this.#repair, this.#wakeProducers) > 0 ? out : NONE), timeout);
+    if (r === NONE) throw timedOut('dequeueBatch()', timeout);
+    return out;
+  }
+
   /** Like dequeue() without blocking the event loop; options { timeoutMs, signal }. */
   dequeueAsync(options) {
     const { timeout, signal } = asyncOptions(options);
@@ -329,9 +412,10 @@ class MpmcQueue extends RegionHandle {
 
   // ---- waiting -----------------------------------------------------------------------------
 
-  // Waits for attempt() (park.js): spins, then sleeps on the wake word (format.md §15, Waking).
-  #block(waiters, word, attempt, timeout) {
-    return blockUntil(this.#waits, waiters, word, attempt, NONE, timeout, SPINS, RECHECK_MS);
+  // Waits for attempt(): polls the slot it waits for, then sleeps (mpmc-wait.js).
+  #block(waiters, word, attempt, timeout, ahead = 0) {
+    const watch = waiters === CONSUMER_WAITERS ? HEAD : TAIL;
+    return waitOnSlot(this.#slotWaits, this.#spinner, watch, waiters, word, attempt, NONE, timeout, SPINS, RECHECK_MS, ahead);
   }
 
   #blockAsync(waiters, word, attempt, timeout, signal) {

@@ -54,6 +54,10 @@ function validateShape(capacity, elementSize) {
   }
 }
 
+// Records a batch dequeue reads between two stores of the head: few enough that a producer
+// waiting for room sees the head move within its polling budget.
+const RELEASE_EVERY = 32;
+
 class SpscRing extends RegionHandle {
   #u32;
   #i32;
@@ -228,8 +232,11 @@ class SpscRing extends RegionHandle {
   // Writes values[from..] while they fit and publishes them with one store of the tail (one
   // wake-up check for the lot). Returns the index of the first value not written. A value that
   // cannot be sent throws after the ones before it were published, as a loop of enqueue()s would.
+  // A batch of more than a quarter of the ring is published a quarter at a time: the consumer
+  // reads the first records while the rest are written, instead of waiting for all of them (and
+  // then the producer for all of their room).
   #pushMany(values, from) {
-    const tail = Atomics.load(this.#u32, TAIL);
+    let tail = Atomics.load(this.#u32, TAIL);
     let next = tail;
     let i = from;
     try {
@@ -237,6 +244,10 @@ class SpscRing extends RegionHandle {
         const t = this.#write(this.#prepare(values[i]), next);
         if (t < 0) break;
         next = t;
+        if (((next - tail) >>> 0) >= this.#capacity >>> 2) {
+          this.#publish(next);
+          tail = next;
+        }
       }
     } finally {
       if (next !== tail) this.#publish(next);
@@ -374,7 +385,7 @@ class SpscRing extends RegionHandle {
   // before it were released.
   #popMany(out, max) {
     const u32 = this.#u32;
-    const start = Atomics.load(u32, HEAD);
+    let start = Atomics.load(u32, HEAD);
     let head = start;
     // The producer's index once per batch: everything published up to now.
     const tail = Atomics.load(u32, TAIL);
@@ -389,6 +400,13 @@ class SpscRing extends RegionHandle {
         out.push(this.#read(head));
         n++;
         head = (head + HEADER + align4(u32[DATA_WORD + (head & this.#mask) / WORD] & LENGTH_MASK)) >>> 0;
+        // Released every RELEASE_EVERY records, or a quarter of the ring, whichever comes first:
+        // a producer that waits for room sees the head move within its polling budget (park.js)
+        // and writes into the room while the rest is read, instead of parking until the batch ends.
+        if (n % RELEASE_EVERY === 0 || ((head - start) >>> 0) >= this.#capacity >>> 2) {
+          this.#release(head);
+          start = head;
+        }
       }
     } finally {
       if (head !== start) this.#release(head);

@@ -715,13 +715,13 @@ struct MpmcIntent {
   uint32_t roles;
   uint32_t producePos;
   uint32_t consumePos;
-  uint32_t reserved;
+  uint32_t extra;
 };
 static_assert(sizeof(MpmcIntent) == 16, "MpmcIntent size");
 static_assert(offsetof(MpmcIntent, roles) == 0, "MpmcIntent.roles");
 static_assert(offsetof(MpmcIntent, producePos) == 4, "MpmcIntent.producePos");
 static_assert(offsetof(MpmcIntent, consumePos) == 8, "MpmcIntent.consumePos");
-static_assert(offsetof(MpmcIntent, reserved) == 12, "MpmcIntent.reserved");
+static_assert(offsetof(MpmcIntent, extra) == 12, "MpmcIntent.extra");
 
 struct MpmcSlot {
   uint32_t seq;
@@ -1697,7 +1697,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(MpmcIntent, "MPMC_INTENT", roles, "ROLES") \
   X(MpmcIntent, "MPMC_INTENT", producePos, "PRODUCE_POS") \
   X(MpmcIntent, "MPMC_INTENT", consumePos, "CONSUME_POS") \
-  X(MpmcIntent, "MPMC_INTENT", reserved, "RESERVED") \
+  X(MpmcIntent, "MPMC_INTENT", extra, "EXTRA") \
   X(MpmcSlot, "MPMC_SLOT", seq, "SEQ") \
   X(MpmcSlot, "MPMC_SLOT", record, "RECORD") \
   X(StackControl, "STACK_CONTROL", top, "TOP") \

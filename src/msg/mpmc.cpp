@@ -28,6 +28,7 @@ constexpr uint32_t kIntentWords = sizeof(L::MpmcIntent) / kWord;
 constexpr uint32_t kRoles = offsetof(L::MpmcIntent, roles) / kWord;
 constexpr uint32_t kProducePos = offsetof(L::MpmcIntent, producePos) / kWord;
 constexpr uint32_t kConsumePos = offsetof(L::MpmcIntent, consumePos) / kWord;
+constexpr uint32_t kExtra = offsetof(L::MpmcIntent, extra) / kWord;
 constexpr uint32_t kProduce = L::kMpmcIntentProduce;
 constexpr uint32_t kConsume = L::kMpmcIntentConsume;
 constexpr uint32_t kOwnerTableSlots = L::kMpmcOwnerSlots;
@@ -120,9 +121,13 @@ L::Status MpmcQueue::Attach(void* base, uint64_t bytes, const OwnerIdentity& sel
           ClassifyOwner(&owners_[o], self_) != OwnerStatus::kGone) {
         continue;
       }
+      // Every position its claim took (a batch of the JS queue takes 1 + extra).
       const uint32_t roles = AtomicLoad(Intent(o, kRoles));
-      if (roles & kProduce) RepairProduced(AtomicLoad(Intent(o, kProducePos)));
-      if (roles & kConsume) RepairConsumed(AtomicLoad(Intent(o, kConsumePos)));
+      const uint32_t extra = AtomicLoad(Intent(o, kExtra));
+      for (uint32_t k = 0; extra < capacity && k <= extra; ++k) {
+        if (roles & kProduce) RepairProduced(AtomicLoad(Intent(o, kProducePos)) + k);
+        if (roles & kConsume) RepairConsumed(AtomicLoad(Intent(o, kConsumePos)) + k);
+      }
     }
     slot = AdoptDeadOwnerSlot(owners_, self, kOwnerTableSlots);
   }
@@ -132,6 +137,7 @@ L::Status MpmcQueue::Attach(void* base, uint64_t bytes, const OwnerIdentity& sel
   }
   slot_ = slot;
   AtomicStore(Intent(slot_, kRoles), 0);
+  AtomicStore(Intent(slot_, kExtra), 0);  // this handle claims one position at a time
   return L::kOk;
 }
 
@@ -164,7 +170,8 @@ bool MpmcQueue::ClaimerGone(uint32_t role, uint32_t pos) noexcept {
   int named = 0;
   for (uint32_t o = 1; o < kOwnerTableSlots; ++o) {
     if ((AtomicLoad(Intent(o, kRoles)) & role) == 0) continue;
-    if (AtomicLoad(Intent(o, field)) != pos) continue;
+    // The owner's claim in progress: 1 + extra positions from its producePos/consumePos.
+    if (pos - AtomicLoad(Intent(o, field)) > AtomicLoad(Intent(o, kExtra))) continue;
     if (ClassifyOwner(&owners_[o], self_) != OwnerStatus::kGone) return false;
     ++named;
   }
@@ -194,10 +201,12 @@ bool MpmcQueue::RepairConsumed(uint32_t pos) noexcept {
 }
 
 int MpmcQueue::RepairStuck() noexcept {
-  const uint32_t head = AtomicLoad(Word(kHead));
-  const uint32_t tail = AtomicLoad(Word(kTail));
-  return static_cast<int>(RepairProduced(head)) +
-         static_cast<int>(RepairConsumed(tail - capacity_));
+  // The slot at the head and the slot of tail - capacity, and the slots after each while they
+  // are finished too (a gone party's batch leaves several in a row).
+  int n = 0;
+  for (uint32_t p = AtomicLoad(Word(kHead)); RepairProduced(p); ++p) ++n;
+  for (uint32_t p = AtomicLoad(Word(kTail)) - capacity_; RepairConsumed(p); ++p) ++n;
+  return n;
 }
 
 bool MpmcQueue::MaybeRepair() noexcept {

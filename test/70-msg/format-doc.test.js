@@ -165,6 +165,41 @@ describe('MpmcQueue: the bytes of docs/format.md §15', () => {
     assert.deepStrictEqual([q.skippedWrites, q.skippedReads, q.head, q.tail], [1, 0, 2, 2]);
     queue.close();
   });
+
+  it('a batch as the document says: a reader claims 3 positions with one CAS, the queue dequeues them; a gone batch is given up whole', () => {
+    const buffer = new SharedArrayBuffer(MpmcQueue.bytesFor(8, { messageBytes: 8 }));
+    const queue = MpmcQueue.create({ buffer, capacity: 8, messageBytes: 8 });
+    const dv = new DataView(buffer);
+    const u32 = new Uint32Array(buffer);
+    // Owner 201, a live party (this process): intent producePos 0, extra 2, roles 1; tail 0 -> 3;
+    // three slots (stride 16) written, then seq = 4p + 1 each.
+    dv.setUint32(576 + 32 * 201, process.pid, true);
+    dv.setUint32(8768 + 16 * 201 + 4, 0, true);
+    dv.setUint32(8768 + 16 * 201 + 12, 2, true);
+    dv.setUint32(8768 + 16 * 201, 1, true);
+    assert.strictEqual(Atomics.compareExchange(u32, 64 / 4, 0, 3), 0);
+    for (let p = 0; p < 3; p++) {
+      const slot = 12864 + 16 * p;
+      dv.setUint8(slot + 8, 0x61 + p);
+      dv.setUint32(slot + 4, (1 << 28) | 1, true); // UTF-8, 1 byte
+      Atomics.store(u32, slot / 4, 4 * p + 1);
+    }
+    dv.setUint32(8768 + 16 * 201, 0, true);
+    dv.setUint32(8768 + 16 * 201 + 12, 0, true);
+    assert.deepStrictEqual(queue.tryDequeueBatch(), ['a', 'b', 'c']);
+    // A gone owner (202) whose batch claimed positions 3..6 and published none of them.
+    dv.setUint32(576 + 32 * 202, exitedPid(), true);
+    dv.setUint32(8768 + 16 * 202 + 4, 3, true);
+    dv.setUint32(8768 + 16 * 202 + 12, 3, true);
+    dv.setUint32(8768 + 16 * 202, 1, true);
+    dv.setUint32(64, 7, true);
+    queue.tryEnqueue('next');
+    assert.strictEqual(queue.dequeue(5000), 'next');
+    const q = readQueue(buffer);
+    assert.deepStrictEqual([q.skippedWrites, q.head, q.tail], [4, 8, 8]);
+    for (let p = 3; p < 7; p++) assert.strictEqual(q.slot(p).seq, 4 * (p + 8)); // given up, skipped, released
+    queue.close();
+  });
 });
 
 describe('Channel: the closed word of docs/format.md §15', () => {

@@ -35,8 +35,9 @@ uint32_t* ControlWord(uint8_t* base, size_t offset) {
   return reinterpret_cast<uint32_t*>(base + L::kMpmcControlOffset + offset);
 }
 
-// A party of process `pid` whose intent names `pos` for `role` (as one killed mid-operation).
-void Party(uint8_t* base, uint32_t pid, uint32_t role, uint32_t pos) {
+// A party of process `pid` whose intent names `pos` (and `extra` positions after it, a batch)
+// for `role` (as one killed mid-operation).
+void Party(uint8_t* base, uint32_t pid, uint32_t role, uint32_t pos, uint32_t extra = 0) {
   auto* owners = reinterpret_cast<L::Owner*>(base + L::kMpmcOwnersOffset);
   shm::OwnerIdentity id{pid, 1, 0, 0};
   const uint32_t o = shm::ClaimOwnerSlot(owners, id, L::kMpmcOwnerSlots);
@@ -46,6 +47,7 @@ void Party(uint8_t* base, uint32_t pid, uint32_t role, uint32_t pos) {
     intent->producePos = pos;
   else
     intent->consumePos = pos;
+  intent->extra = extra;
   intent->roles = role;
 }
 
@@ -169,4 +171,37 @@ TEST(MpmcQueue, SlotOfAGoneProducerIsGivenUpAndOfAGoneConsumerReleased) {
   *tail += 1;
   EXPECT_EQ(q.Dequeue(out, sizeof out, &tag, 200'000'000), -1);
   EXPECT_EQ(q.skipped_writes(), 1u);
+}
+
+// A JS batch claims several positions with one CAS and names them all in its intent (extra):
+// the C++ repair finishes every slot of a gone party's batch in one pass.
+TEST(MpmcQueue, BatchOfAGoneProducerOrConsumerIsFinishedWhole) {
+  Block b(MpmcQueue::BytesFor(8, 8));
+  MpmcQueue q;
+  ASSERT_EQ(q.Create(b.mem, b.size, 8, 8, 0, Me()), L::kOk);
+  uint32_t* tail = ControlWord(b.mem, offsetof(L::MpmcControl, tail));
+  uint32_t* head = ControlWord(b.mem, offsetof(L::MpmcControl, head));
+  // A producer that claimed positions 0..2 with one CAS and died before publishing any.
+  Party(b.mem, ExitedPid(), L::kMpmcIntentProduce, 0, 2);
+  *tail = 3;
+  EXPECT_EQ(q.RepairStuck(), 3);
+  EXPECT_EQ(q.skipped_writes(), 3u);
+  ASSERT_EQ(q.TryEnqueue("a", 1, L::kMsgTagUtf8), Push::kOk);
+  char out[8];
+  uint32_t tag = 0;
+  ASSERT_EQ(q.TryDequeue(out, sizeof out, &tag), 1);
+  EXPECT_EQ(out[0], 'a');
+  // A consumer that claimed 8 full slots with one CAS and died holding them: the producers get
+  // every slot back.
+  for (int i = 0; i < 8; ++i) ASSERT_EQ(q.TryEnqueue("b", 1, L::kMsgTagUtf8), Push::kOk);
+  EXPECT_EQ(q.TryEnqueue("c", 1, L::kMsgTagUtf8), Push::kFull);
+  Party(b.mem, ExitedPid(), L::kMpmcIntentConsume, *head, 7);
+  *head += 8;
+  EXPECT_EQ(q.RepairStuck(), 8);
+  EXPECT_EQ(q.skipped_reads(), 8u);
+  for (int i = 0; i < 8; ++i) ASSERT_EQ(q.TryEnqueue("d", 1, L::kMsgTagUtf8), Push::kOk);
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_EQ(q.TryDequeue(out, sizeof out, &tag), 1);
+    EXPECT_EQ(out[0], 'd');
+  }
 }

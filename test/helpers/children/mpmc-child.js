@@ -6,11 +6,15 @@
 // numbered(p, i) (helpers/messages.js).
 //   node mpmc-child.js produce <queue> <board> <p> <perProducer>
 //       marks each id produced after its enqueue returned; prints "done"
+//   node mpmc-child.js produce-batch <queue> <board> <p> <perProducer>
+//       the same with enqueueBatch() of 1 to 32 messages, marked after the batch returned
 //   node mpmc-child.js channel-send <channel> <n>
 //       sends numbered(0, i) for i in 0..n-1 on a Channel, then closes it; prints "closed"
 //   node mpmc-child.js consume <queue> <board> <perProducer>
 //       dequeues until the stop word is set; checks per-producer order; marks each id received;
 //       prints "count <n> sum <s>"
+//   node mpmc-child.js consume-batch <queue> <board> <perProducer>
+//       the same with dequeueBatch(32)
 // As a worker: workerData { mode, queue: { buffer } , board: SharedArrayBuffer, p, perProducer },
 // or { mode: 'channel-receive', queue } (receiveSync until the end; posts { count, sum }) or
 // { mode: 'channel-block', queue } (receiveSync on an empty channel: waits until terminated).
@@ -26,25 +30,42 @@ function produce(q, board, p, perProducer) {
   }
 }
 
-function consume(q, board, perProducer) {
+// Batches of 1 to BATCH messages (their sizes vary); each id is marked produced once the
+// enqueueBatch() that carried it returned.
+const BATCH = 32;
+function produceBatches(q, board, p, perProducer) {
+  const batch = [];
+  for (let i = 0, b = 0; i < perProducer; b++) {
+    const size = Math.min(1 + ((b * 7) % BATCH), perProducer - i);
+    for (let k = 0; k < size; k++) batch.push(numbered(p, i + k));
+    q.enqueueBatch(batch, 60000);
+    for (let k = 0; k < size; k++) board.markProduced(p * perProducer + i + k);
+    i += size;
+    batch.length = 0;
+  }
+}
+
+function consume(q, board, perProducer, batches = false) {
   const last = new Map();
   let count = 0;
   let sum = 0;
   while (!board.stopped()) {
-    let m;
+    let got;
     try {
-      m = q.dequeue(20);
+      got = batches ? q.dequeueBatch(BATCH, 20) : [q.dequeue(20)];
     } catch (e) {
       if (e.code === 'ERR_QUEUE_TIMEOUT') continue;
       throw e;
     }
-    const p = producerOf(m);
-    const i = seqOf(m);
-    if (last.has(p) && last.get(p) >= i) throw new Error(`producer ${p}: ${i} after ${last.get(p)}`);
-    last.set(p, i);
-    board.markReceived(p * perProducer + i);
-    count++;
-    sum += i;
+    for (const m of got) {
+      const p = producerOf(m);
+      const i = seqOf(m);
+      if (last.has(p) && last.get(p) >= i) throw new Error(`producer ${p}: ${i} after ${last.get(p)}`);
+      last.set(p, i);
+      board.markReceived(p * perProducer + i);
+      count++;
+      sum += i;
+    }
   }
   return { count, sum };
 }
@@ -77,11 +98,11 @@ if (isMainThread && process.argv[2] === 'channel-send') {
   const q = MpmcQueue.open({ name: queue });
   const seg = Segment.open({ name: boardName });
   const board = new Scoreboard(seg.buffer);
-  if (mode === 'produce') {
-    produce(q, board, Number(rest[0]), Number(rest[1]));
+  if (mode === 'produce' || mode === 'produce-batch') {
+    (mode === 'produce' ? produce : produceBatches)(q, board, Number(rest[0]), Number(rest[1]));
     process.stdout.write('done\n');
-  } else if (mode === 'consume') {
-    const r = consume(q, board, Number(rest[0]));
+  } else if (mode === 'consume' || mode === 'consume-batch') {
+    const r = consume(q, board, Number(rest[0]), mode === 'consume-batch');
     process.stdout.write(`count ${r.count} sum ${r.sum}\n`);
   } else {
     throw new Error(`unknown mode ${mode}`);
@@ -97,11 +118,11 @@ if (isMainThread && process.argv[2] === 'channel-send') {
   const { mode, queue, board: boardBuffer, p, perProducer } = workerData;
   const q = MpmcQueue.open(queue);
   const board = new Scoreboard(boardBuffer);
-  if (mode === 'produce') {
-    produce(q, board, p, perProducer);
+  if (mode === 'produce' || mode === 'produce-batch') {
+    (mode === 'produce' ? produce : produceBatches)(q, board, p, perProducer);
     parentPort.postMessage('done');
-  } else if (mode === 'consume') {
-    parentPort.postMessage(consume(q, board, perProducer));
+  } else if (mode === 'consume' || mode === 'consume-batch') {
+    parentPort.postMessage(consume(q, board, perProducer, mode === 'consume-batch'));
   } else if (mode === 'block') {
     parentPort.postMessage('waiting');
     q.dequeue();

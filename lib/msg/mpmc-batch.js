@@ -1,0 +1,209 @@
+'use strict';
+// Batches of the MPMC queue (docs/format.md §15, "Batches"): a producer claims k consecutive
+// positions with one CAS of `tail` and a consumer k with one CAS of `head`, after checking that
+// every one of the k slots is in the state a single claim would need. The intent record names the
+// whole claim (`producePos` or `consumePos` and `extra` = k - 1) before the CAS, so that a party
+// that dies in the middle of a batch leaves every unfinished slot of it named by its intent, and
+// the repair of mpmc-slots.js finishes them one by one as it does a single claimed slot. Each
+// slot is still published (or released) by its own store of `seq`, in order; what a batch saves is
+// the intent stores, the CAS and the wake check per message.
+//
+// `io` is the queue's private state that these functions share with mpmc.js (MpmcQueue[kIo]):
+// { u32, buf, messageBytes, capacity, mask, slotsWord, strideWords, closedWord, rolesAt,
+//   producePosAt, consumePosAt, extraAt, tags, payloads, prepared, error } (tags and payloads: per-handle scratch arrays, so that
+// a batch allocates nothing per message but the values it returns).
+const { C, W } = require('../layout/layout');
+const codec = require('./codec');
+const S = require('./mpmc-slots');
+
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const { TAIL, HEAD, FULL, SKIPPED, PRODUCE, CONSUME } = S;
+const SLOT_HEADER = C.MPMC_SLOT_HEADER_BYTES;
+const RECORD = W.MPMC_SLOT.RECORD;
+const TAG_SHIFT = C.MSG_TAG_SHIFT;
+const LENGTH_MASK = C.MSG_LENGTH_MASK;
+// The most positions one claim takes: a batch larger than this is several claims, so that a
+// producer never holds more slots unpublished (nor a consumer unreleased) than this.
+const MAX_CLAIM = 64;
+
+const seqAt = (io, pos) => io.slotsWord + (pos & io.mask) * io.strideWords;
+
+/**
+ * Prepares values[from..from+n-1] into io.tags/io.payloads (index k for values[from + k]).
+ * Returns how many it prepared; a value that cannot be sent ends the run early, its error
+ * returned in `io.error` (thrown by the caller after the values before it are published).
+ */
+function prepareRun(io, values, from, n) {
+  const { tags, payloads, messageBytes } = io;
+  let k = 0;
+  try {
+    for (; k < n; k++) {
+      const p = codec.prepare(values[from + k], 'values');
+      const length = codec.encodedLength(p.payload, messageBytes);
+      if (length > messageBytes) throw codec.tooLarge(length, messageBytes);
+      tags[k] = p.tag;
+      payloads[k] = p.payload;
+    }
+  } catch (e) {
+    io.error = e;
+  }
+  if (k > io.prepared) io.prepared = k; // the extent forget() clears
+  return k;
+}
+
+// Drops the references to the values the last run prepared (they belong to the caller).
+function forget(io) {
+  io.payloads.fill(undefined, 0, io.prepared);
+  io.prepared = 0;
+}
+
+/**
+ * Claims up to `want` positions at the tail (all of them empty for this lap) and writes the
+ * prepared messages first..first+k-1 in them. Returns k (0: full at the tail), or -1 when the channel of
+ * a closable queue was closed before the claim (the slots were given up). `repair()` is tried
+ * once when the queue looks full (mpmc.js's rate-limited repair of gone parties' slots).
+ */
+function claimAndWrite(io, first, want, closable, repair) {
+  const u32 = io.u32;
+  for (;;) {
+    const pos = Atomics.load(u32, TAIL);
+    let k = 0;
+    let d = 0;
+    while (k < want) {
+      d = S.diff(Atomics.load(u32, seqAt(io, pos + k)), S.seqOf(pos + k, 0));
+      if (d !== 0) break;
+      k++;
+    }
+    if (k === 0) {
+      if (d < 0 && Atomics.load(u32, TAIL) === pos) {
+        if (repair()) continue;
+        return 0;
+      }
+      continue; // a stale tail
+    }
+    // The intent first (format.md §15): the claim's first position and how many more follow.
+    Atomics.store(u32, io.producePosAt, pos);
+    Atomics.store(u32, io.extraAt, k - 1);
+    Atomics.store(u32, io.rolesAt, PRODUCE);
+    if (Atomics.compareExchange(u32, TAIL, pos, (pos + k) >>> 0) !== pos) continue;
+    const closed = closable && Atomics.load(u32, io.closedWord) !== 0;
+    if (!closed) {
+      for (let j = 0; j < k; j++) {
+        const at = seqAt(io, pos + j);
+        const length = codec.writePayload(io.buf, at * WORD + SLOT_HEADER, io.payloads[first + j]);
+        u32[at + RECORD] = ((io.tags[first + j] << TAG_SHIFT) | length) >>> 0;
+      }
+    }
+    // Then the k publications together (in order): a consumer polling the first slot finds the
+    // others published when it claims, and takes them with one claim.
+    const state = closed ? SKIPPED : FULL;
+    for (let j = 0; j < k; j++) {
+      const p = (pos + j) >>> 0;
+      Atomics.store(u32, seqAt(io, p), S.seqOf(p, state));
+    }
+    Atomics.store(u32, io.rolesAt, 0);
+    // A single enqueue or dequeue writes no `extra`: it must read 0 for the next one.
+    if (k > 1) Atomics.store(u32, io.extraAt, 0);
+    return closed ? -1 : k;
+  }
+}
+
+/**
+ * Enqueues values[from..] in order, as many as there is room for now (several claims of at most
+ * MAX_CLAIM positions). Returns the index after the last value enqueued, or -1 - that index when
+ * the channel was closed. A value that cannot be sent is thrown after the values before it were
+ * published. `wake()` wakes sleeping consumers after each claim.
+ */
+function pushMany(io, values, from, closable, repair, wake) {
+  let i = from;
+  const end = values.length;
+  io.error = null;
+  while (i < end) {
+    const n = prepareRun(io, values, i, Math.min(end - i, MAX_CLAIM, io.capacity));
+    let done = 0;
+    while (done < n) {
+      const k = claimAndWrite(io, done, n - done, closable, repair);
+      if (k === 0) break;
+      if (k < 0) {
+        forget(io);
+        wake();
+        return -1 - (i + done);
+      }
+      done += k;
+      wake();
+    }
+    i += done;
+    if (done < n) break; // full before the value that cannot be sent, if any
+    if (io.error !== null) {
+      const e = io.error;
+      io.error = null;
+      forget(io);
+      throw e;
+    }
+  }
+  forget(io); // no reference to the values stays with the handle
+  io.error = null;
+  return i;
+}
+
+/**
+ * Dequeues up to `max` messages (at least 1) into `out`: claims the full (or given-up) slots at
+ * the head, at most MAX_CLAIM at a time, reads and releases them in order. Returns how many it
+ * appended (given-up slots yield nothing).
+ */
+function popMany(io, out, max, repair, wake) {
+  const u32 = io.u32;
+  const start = out.length;
+  for (;;) {
+    const want = Math.min(max - (out.length - start), MAX_CLAIM, io.capacity);
+    if (want <= 0) return out.length - start;
+    const pos = Atomics.load(u32, HEAD);
+    let k = 0;
+    let d = 0;
+    while (k < want) {
+      d = S.diff(Atomics.load(u32, seqAt(io, pos + k)), S.seqOf(pos + k, 0));
+      if (d !== FULL && d !== SKIPPED) break;
+      k++;
+    }
+    if (k === 0) {
+      if (d <= 0 && Atomics.load(u32, HEAD) === pos) {
+        // Empty at pos, unless a producer claimed pos and is gone.
+        if (d === 0 && S.diff(Atomics.load(u32, TAIL), pos) > 0 && repair()) continue;
+        return out.length - start;
+      }
+      continue;
+    }
+    Atomics.store(u32, io.consumePosAt, pos);
+    Atomics.store(u32, io.extraAt, k - 1);
+    Atomics.store(u32, io.rolesAt, CONSUME);
+    if (Atomics.compareExchange(u32, HEAD, pos, (pos + k) >>> 0) !== pos) continue;
+    let j = 0;
+    try {
+      for (; j < k; j++) {
+        const p = (pos + j) >>> 0;
+        const at = seqAt(io, p);
+        if (Atomics.load(u32, at) === S.seqOf(p, FULL)) out.push(read(io, at));
+        Atomics.store(u32, at, S.seqOf(p + io.capacity, 0));
+      }
+    } finally {
+      // A record that could not be read (a corrupt region) throws: the rest of the claim is
+      // released all the same, so that the queue goes on.
+      for (; j < k; j++) {
+        const p = (pos + j) >>> 0;
+        Atomics.store(u32, seqAt(io, p), S.seqOf(p + io.capacity, 0));
+      }
+      Atomics.store(u32, io.rolesAt, 0);
+      if (k > 1) Atomics.store(u32, io.extraAt, 0);
+      wake();
+    }
+  }
+}
+
+function read(io, at) {
+  const h = io.u32[at + RECORD];
+  const length = h & LENGTH_MASK;
+  if (length > io.messageBytes) throw codec.corrupt(`a slot record of ${length} bytes`);
+  return codec.decode(io.buf, at * WORD + SLOT_HEADER, length, h >>> TAG_SHIFT);
+}
+
+module.exports = { pushMany, popMany, MAX_CLAIM };

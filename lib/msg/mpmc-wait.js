@@ -1,0 +1,51 @@
+'use strict';
+// Waiting in the MPMC queue (docs/format.md §15, "Waking"): a party that finds the queue empty
+// (full) polls, then sleeps on the wake word `produced` (`consumed`) registered in
+// `consumerWaiters` (`producerWaiters`), which the other side moves and wakes only when that
+// count says someone sleeps.
+const { spinWhileEqual, park } = require('./park');
+
+/**
+ * Runs attempt() until it returns something other than `none` (returned), blocking the thread
+ * at most `timeout` ms (then returns `none`). The poll reads one word: the sequence word of the
+ * slot the party waits for (`seqIndex(u32[watch])`, the slot at the head for a consumer, at the
+ * tail for a producer), which the other side writes once when it publishes or releases that
+ * slot; a poll that retried the whole operation would read `tail` and `head` too, taking their
+ * lines from the parties that write them at every claim. The polling budget is `spinner`'s
+ * (park.js): a poll that ends in a park shortens the next one. Then it registers in u32[waiters],
+ * reads the wake word u32[word], tries again and parks on the word for at most `recheckMs` (a
+ * stuck slot of a gone party is looked at again by attempt() after each park). With `ahead` > 0
+ * the poll watches the slot `ahead` positions after u32[watch] instead: a batch producer that
+ * found the queue full waits until its batch fits (consumers release slots in order, mostly)
+ * rather than claiming the first free slot alone, and the parked path still takes what it can.
+ * `q` is { u32, i32, seqIndex(pos), usable_() }.
+ */
+function waitOnSlot(q, spinner, watch, waiters, word, attempt, none, timeout, spins, recheckMs, ahead = 0) {
+  const u32 = q.u32;
+  for (let i = 0; i < spins; i++) {
+    const at = q.seqIndex(Atomics.load(u32, watch) + ahead);
+    const seen = Atomics.load(u32, at);
+    // Polling `ahead` slots further (a producer of a batch: room for the batch, not for its first
+    // message) skips the first attempt, which the caller just made.
+    if (i > 0 || ahead === 0) {
+      const r = attempt();
+      if (r !== none) return r;
+    }
+    if (!spinWhileEqual(u32, at, seen, spinner)) break;
+  }
+  const deadline = performance.now() + timeout;
+  for (;;) {
+    const left = deadline - performance.now();
+    if (left <= 0) return none;
+    Atomics.add(u32, waiters, 1);
+    const seen = Atomics.load(u32, word);
+    let r = attempt();
+    if (r !== none) return r;
+    park(q.i32, word, seen, Math.min(left, recheckMs));
+    q.usable_();
+    r = attempt();
+    if (r !== none) return r;
+  }
+}
+
+module.exports = { waitOnSlot };
