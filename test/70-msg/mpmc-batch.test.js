@@ -5,12 +5,12 @@
 // producers and consumers that work in batches.
 const assert = require('assert');
 const path = require('path');
-const { MpmcQueue, Segment } = require('../../index');
+const { MpmcQueue } = require('../../index');
 const { C, W } = require('../../lib/layout/layout');
 const { addon } = require('../../lib/base/native');
 const { OwnerTable } = require('../../lib/ownership/owners');
-const { Scoreboard } = require('../helpers/scoreboard');
-const { exitedPid, uniqueName, removeShm, until } = require('../helpers/process');
+const { queueWithBoard } = require('../helpers/scoreboard');
+const { exitedPid, removeShm, until } = require('../helpers/process');
 const { spawnChild } = require('../helpers/parties');
 const { numbered, producerOf, seqOf } = require('../helpers/messages');
 
@@ -153,14 +153,7 @@ describe('MpmcQueue batches', () => {
       names = [];
     });
 
-    function setup(total, capacity) {
-      const qName = uniqueName('mpmc-batch');
-      const bName = uniqueName('mpmc-batch-board');
-      names.push(qName, bName);
-      const q = MpmcQueue.create({ name: qName, capacity, messageBytes: 16 });
-      const seg = Segment.create({ name: bName, size: Scoreboard.bytesFor(total) });
-      return { q, qName, bName, seg, board: new Scoreboard(seg.buffer) };
-    }
+    const setup = (total, capacity) => queueWithBoard('mpmc-batch', names, total, capacity);
 
     it('2 batch producers, a batch consumer and a single-message consumer pass 400,000 messages exactly once', async function () {
       this.timeout(300000);

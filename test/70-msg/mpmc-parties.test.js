@@ -5,10 +5,10 @@
 // times each message id was received, and which ids were produced.
 const assert = require('assert');
 const path = require('path');
-const { MpmcQueue, Segment } = require('../../index');
+const { MpmcQueue } = require('../../index');
 const { addon } = require('../../lib/base/native');
-const { Scoreboard } = require('../helpers/scoreboard');
-const { uniqueName, removeShm, until } = require('../helpers/process');
+const { Scoreboard, queueWithBoard } = require('../helpers/scoreboard');
+const { removeShm, until } = require('../helpers/process');
 const { spawnChild, startWorker } = require('../helpers/parties');
 const { numbered, producerOf, seqOf } = require('../helpers/messages');
 
@@ -141,14 +141,7 @@ describe('MpmcQueue: many parties', () => {
       names = [];
     });
 
-    function setup(total, capacity) {
-      const qName = uniqueName('mpmc');
-      const bName = uniqueName('mpmc-board');
-      names.push(qName, bName);
-      const q = MpmcQueue.create({ name: qName, capacity, messageBytes: 16 });
-      const seg = Segment.create({ name: bName, size: Scoreboard.bytesFor(total) });
-      return { q, qName, bName, seg, board: new Scoreboard(seg.buffer) };
-    }
+    const setup = (total, capacity) => queueWithBoard('mpmc', names, total, capacity);
 
     it('2 producer × 2 consumer processes pass 1,000,000 numbered messages exactly once', async function () {
       this.timeout(300000);
