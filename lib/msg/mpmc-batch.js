@@ -28,6 +28,14 @@ const MAX_CLAIM = 64;
 
 const seqAt = (io, pos) => io.slotsWord + (pos & io.mask) * io.strideWords;
 
+/** A value as codec.prepare() makes it ({ tag, payload }), refused when longer than `messageBytes`. */
+function prepareChecked(value, name, messageBytes) {
+  const p = codec.prepare(value, name);
+  const length = codec.encodedLength(p.payload, messageBytes);
+  if (length > messageBytes) throw codec.tooLarge(length, messageBytes);
+  return p;
+}
+
 /**
  * Prepares values[from..from+n-1] into io.tags/io.payloads (index k for values[from + k]).
  * Returns how many it prepared; a value that cannot be sent ends the run early, its error
@@ -38,9 +46,7 @@ function prepareRun(io, values, from, n) {
   let k = 0;
   try {
     for (; k < n; k++) {
-      const p = codec.prepare(values[from + k], 'values');
-      const length = codec.encodedLength(p.payload, messageBytes);
-      if (length > messageBytes) throw codec.tooLarge(length, messageBytes);
+      const p = prepareChecked(values[from + k], 'values', messageBytes);
       tags[k] = p.tag;
       payloads[k] = p.payload;
     }
@@ -89,9 +95,7 @@ function claimAndWrite(io, first, want, closable, repair) {
     const closed = closable && Atomics.load(u32, io.closedWord) !== 0;
     if (!closed) {
       for (let j = 0; j < k; j++) {
-        const at = seqAt(io, pos + j);
-        const length = codec.writePayload(io.buf, at * WORD + SLOT_HEADER, io.payloads[first + j]);
-        u32[at + RECORD] = ((io.tags[first + j] << TAG_SHIFT) | length) >>> 0;
+        writeSlot(u32, io.buf, seqAt(io, pos + j), io.tags[first + j], io.payloads[first + j]);
       }
     }
     // Then the k publications together (in order): a consumer polling the first slot finds the
@@ -182,7 +186,7 @@ function popMany(io, out, max, repair, wake) {
       for (; j < k; j++) {
         const p = (pos + j) >>> 0;
         const at = seqAt(io, p);
-        if (Atomics.load(u32, at) === S.seqOf(p, FULL)) out.push(read(io, at));
+        if (Atomics.load(u32, at) === S.seqOf(p, FULL)) out.push(readSlot(io.u32, io.buf, io.messageBytes, at));
         Atomics.store(u32, at, S.seqOf(p + io.capacity, 0));
       }
     } finally {
@@ -199,11 +203,18 @@ function popMany(io, out, max, repair, wake) {
   }
 }
 
-function read(io, at) {
-  const h = io.u32[at + RECORD];
-  const length = h & LENGTH_MASK;
-  if (length > io.messageBytes) throw codec.corrupt(`a slot record of ${length} bytes`);
-  return codec.decode(io.buf, at * WORD + SLOT_HEADER, length, h >>> TAG_SHIFT);
+/** Writes a prepared message into the slot whose sequence word is u32[at] (its record follows). */
+function writeSlot(u32, buf, at, tag, payload) {
+  const length = codec.writePayload(buf, at * WORD + SLOT_HEADER, payload);
+  u32[at + RECORD] = ((tag << TAG_SHIFT) | length) >>> 0;
 }
 
-module.exports = { pushMany, popMany, MAX_CLAIM };
+/** The message in the slot whose sequence word is u32[at] (its record follows it). */
+function readSlot(u32, buf, messageBytes, at) {
+  const h = u32[at + RECORD];
+  const length = h & LENGTH_MASK;
+  if (length > messageBytes) throw codec.corrupt(`a slot record of ${length} bytes`);
+  return codec.decode(buf, at * WORD + SLOT_HEADER, length, h >>> TAG_SHIFT);
+}
+
+module.exports = { pushMany, popMany, prepareChecked, writeSlot, readSlot, MAX_CLAIM };

@@ -123,9 +123,11 @@ function repairOwnerIntents(q, owners, self, o) {
   const roles = Atomics.load(u32, intentWord(o, ROLES));
   const extra = Atomics.load(u32, intentWord(o, EXTRA));
   if (extra >= q.capacity) return; // not an intent any implementation writes
+  const producePos = Atomics.load(u32, intentWord(o, PRODUCE_POS));
+  const consumePos = Atomics.load(u32, intentWord(o, CONSUME_POS));
   for (let k = 0; k <= extra; k++) {
-    if (roles & PRODUCE) repairProduced(q, owners, self, (Atomics.load(u32, intentWord(o, PRODUCE_POS)) + k) >>> 0);
-    if (roles & CONSUME) repairConsumed(q, owners, self, (Atomics.load(u32, intentWord(o, CONSUME_POS)) + k) >>> 0);
+    if (roles & PRODUCE) repairProduced(q, owners, self, (producePos + k) >>> 0);
+    if (roles & CONSUME) repairConsumed(q, owners, self, (consumePos + k) >>> 0);
   }
 }
 

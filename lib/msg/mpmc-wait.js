@@ -3,7 +3,7 @@
 // (full) polls, then sleeps on the wake word `produced` (`consumed`) registered in
 // `consumerWaiters` (`producerWaiters`), which the other side moves and wakes only when that
 // count says someone sleeps.
-const { spinWhileEqual, park } = require('./park');
+const { spinWhileEqual, sleepUntil } = require('./park');
 
 /**
  * Runs attempt() until it returns something other than `none` (returned), blocking the thread
@@ -12,13 +12,13 @@ const { spinWhileEqual, park } = require('./park');
  * tail for a producer), which the other side writes once when it publishes or releases that
  * slot; a poll that retried the whole operation would read `tail` and `head` too, taking their
  * lines from the parties that write them at every claim. The polling budget is `spinner`'s
- * (park.js): a poll that ends in a park shortens the next one. Then it registers in u32[waiters],
- * reads the wake word u32[word], tries again and parks on the word for at most `recheckMs` (a
- * stuck slot of a gone party is looked at again by attempt() after each park). With `ahead` > 0
- * the poll watches the slot `ahead` positions after u32[watch] instead: a batch producer that
- * found the queue full waits until its batch fits (consumers release slots in order, mostly)
- * rather than claiming the first free slot alone, and the parked path still takes what it can.
- * `q` is { u32, i32, seqIndex(pos), usable_() }.
+ * (park.js): a poll that ends in a park shortens the next one. Then it sleeps as park.js's
+ * sleepUntil() does (a stuck slot of a gone party is looked at again by attempt() after each
+ * park). With `ahead` > 0 the poll watches the slot `ahead` positions after u32[watch] instead:
+ * a batch producer that found the queue full waits until its batch fits (consumers release slots
+ * in order, mostly) rather than claiming the first free slot alone, and the parked path still
+ * takes what it can.
+ * `q` is { u32, i32, seqIndex(pos), usable() } (park.js's sleepUntil() does the sleeping).
  */
 function waitOnSlot(q, spinner, watch, waiters, word, attempt, none, timeout, spins, recheckMs, ahead = 0) {
   const u32 = q.u32;
@@ -33,19 +33,7 @@ function waitOnSlot(q, spinner, watch, waiters, word, attempt, none, timeout, sp
     }
     if (!spinWhileEqual(u32, at, seen, spinner)) break;
   }
-  const deadline = performance.now() + timeout;
-  for (;;) {
-    const left = deadline - performance.now();
-    if (left <= 0) return none;
-    Atomics.add(u32, waiters, 1);
-    const seen = Atomics.load(u32, word);
-    let r = attempt();
-    if (r !== none) return r;
-    park(q.i32, word, seen, Math.min(left, recheckMs));
-    q.usable_();
-    r = attempt();
-    if (r !== none) return r;
-  }
+  return sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs);
 }
 
 module.exports = { waitOnSlot };

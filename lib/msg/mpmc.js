@@ -12,7 +12,6 @@ const { OwnerTable, identityOf, GONE } = require('../ownership/owners');
 const { addLatency } = require('./latency');
 const region = require('./region');
 const { RegionHandle, make } = require('./handle');
-const codec = require('./codec');
 const { msgError } = require('./errors');
 const { waitOnSlot } = require('./mpmc-wait');
 const { Spinner, timeoutOf, asyncOptions, timedOut, blockUntilAsync, wakeWaiters } = require('./park');
@@ -30,9 +29,6 @@ const { TAIL, HEAD, FULL, SKIPPED, PRODUCE, CONSUME } = S;
 const OWNERS = C.MPMC_OWNERS_OFFSET / WORD;
 const SLOTS = C.MPMC_SLOTS_OFFSET;
 const SLOT_HEADER = C.MPMC_SLOT_HEADER_BYTES;
-const RECORD = W.MPMC_SLOT.RECORD;
-const TAG_SHIFT = C.MSG_TAG_SHIFT;
-const LENGTH_MASK = C.MSG_LENGTH_MASK;
 const RECHECK_MS = C.MPMC_RECHECK_MS;
 const MAX_BYTES = 2 ** 31;
 const DEFAULT_MESSAGE_BYTES = 248; // a 256-byte slot
@@ -70,8 +66,7 @@ class MpmcQueue extends RegionHandle {
   #consumePosAt = 0;
   #lastRepair = -Infinity;
   #closable = false;
-  #waits;
-  #slotWaits; // what mpmc-wait.js sees of the queue
+  #waits; // what park.js and mpmc-wait.js see of the queue
   #io; // the state mpmc-batch.js works on
   #spinner = new Spinner(); // how long this handle polls before it parks (park.js)
   #repair = () => this.#maybeRepair();
@@ -95,8 +90,7 @@ class MpmcQueue extends RegionHandle {
     this.u32 = new Uint32Array(buffer, at, bytes / WORD);
     this.#i32 = new Int32Array(buffer, at, bytes / WORD);
     this.#buf = Buffer.from(buffer, at, bytes);
-    this.#waits = { u32: this.u32, i32: this.#i32, usable: () => this.usable_() };
-    this.#slotWaits = { u32: this.u32, i32: this.#i32, seqIndex: (pos) => this.seqIndex(pos), usable_: () => this.usable_() };
+    this.#waits = { u32: this.u32, i32: this.#i32, usable: () => this.usable_(), seqIndex: (pos) => this.seqIndex(pos) };
     this.#owners = new OwnerTable(this.u32, OWNERS, C.MPMC_OWNER_SLOTS);
     this.#self = identityOf(process.pid, threadId);
     this.#claim();
@@ -193,10 +187,7 @@ class MpmcQueue extends RegionHandle {
 
   #prepare(value) {
     this.usable_();
-    const { tag, payload } = codec.prepare(value, 'value');
-    const length = codec.encodedLength(payload, this.#messageBytes);
-    if (length > this.#messageBytes) throw codec.tooLarge(length, this.#messageBytes);
-    return { tag, payload };
+    return B.prepareChecked(value, 'value', this.#messageBytes);
   }
 
   // One attempt: claims the slot at the tail and writes the message, or returns false when full.
@@ -217,8 +208,7 @@ class MpmcQueue extends RegionHandle {
             this.#finishPush(at, S.seqOf(pos, SKIPPED));
             return CLOSED;
           }
-          const length = codec.writePayload(this.#buf, at * WORD + SLOT_HEADER, payload);
-          u32[at + RECORD] = ((tag << TAG_SHIFT) | length) >>> 0;
+          B.writeSlot(u32, this.#buf, at, tag, payload);
           this.#finishPush(at, S.seqOf(pos, FULL));
           return true;
         }
@@ -331,7 +321,7 @@ class MpmcQueue extends RegionHandle {
         if (Atomics.compareExchange(u32, HEAD, pos, (pos + 1) >>> 0) !== pos) continue;
         let value = NONE;
         try {
-          if (d === FULL) value = this.#read(at);
+          if (d === FULL) value = B.readSlot(u32, this.#buf, this.#messageBytes, at);
         } finally {
           Atomics.store(u32, at, S.seqOf(pos + this.capacity, 0));
           Atomics.store(u32, this.#rolesAt, 0);
@@ -345,13 +335,6 @@ class MpmcQueue extends RegionHandle {
         return NONE;
       }
     }
-  }
-
-  #read(at) {
-    const h = this.u32[at + RECORD];
-    const length = h & LENGTH_MASK;
-    if (length > this.#messageBytes) throw codec.corrupt(`a slot record of ${length} bytes`);
-    return codec.decode(this.#buf, at * WORD + SLOT_HEADER, length, h >>> TAG_SHIFT);
   }
 
   /** Dequeues the next message, or returns undefined when the queue is empty. */
@@ -415,7 +398,7 @@ class MpmcQueue extends RegionHandle {
   // Waits for attempt(): polls the slot it waits for, then sleeps (mpmc-wait.js).
   #block(waiters, word, attempt, timeout, ahead = 0) {
     const watch = waiters === CONSUMER_WAITERS ? HEAD : TAIL;
-    return waitOnSlot(this.#slotWaits, this.#spinner, watch, waiters, word, attempt, NONE, timeout, SPINS, RECHECK_MS, ahead);
+    return waitOnSlot(this.#waits, this.#spinner, watch, waiters, word, attempt, NONE, timeout, SPINS, RECHECK_MS, ahead);
   }
 
   #blockAsync(waiters, word, attempt, timeout, signal) {

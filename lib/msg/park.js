@@ -180,6 +180,15 @@ function blockUntil(q, waiters, word, attempt, none, timeout, spins, recheckMs) 
   if (q.spinner === undefined) q.spinner = new Spinner();
   const spun = spinFor(attempt, none, q.spinner);
   if (spun !== none) return spun;
+  return sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs);
+}
+
+/**
+ * The sleeping part of a blocking wait, after the polling: registers in u32[waiters], reads the
+ * wake word u32[word], tries attempt() again and parks on the word for at most `recheckMs`, until
+ * attempt() returns something other than `none` (returned) or `timeout` ms pass (`none`).
+ */
+function sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs) {
   const deadline = performance.now() + timeout;
   for (;;) {
     const left = deadline - performance.now();
@@ -238,5 +247,5 @@ function oncePer(ms) {
 }
 
 module.exports = {
-  Spinner, spinWhileEqual, spinFor, park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut, blockUntil, blockUntilAsync, wakeWaiters, oncePer,
+  Spinner, spinWhileEqual, spinFor, park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut, blockUntil, sleepUntil, blockUntilAsync, wakeWaiters, oncePer,
 };
