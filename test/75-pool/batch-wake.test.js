@@ -11,20 +11,12 @@ const { Worker } = require('worker_threads');
 const { BufferPool, ObjectPool, MpmcQueue } = require('../../index');
 const { C, W } = require('../../lib/layout/layout');
 const { addon } = require('../../lib/base/native');
+const { fullPool } = require('../helpers/pools');
 const { until, uniqueName, removeShm, spawnChild } = require('../helpers/process');
 
 const POOLS = path.join(__dirname, '..', 'helpers', 'children', 'pools-child.js');
 const HANDOFF = path.join(__dirname, '..', 'helpers', 'children', 'handoff-worker.js');
 const HDR = C.POOL_HEADER_OFFSET / Uint32Array.BYTES_PER_ELEMENT;
-
-function fullPool(Class, count) {
-  const shape = Class === BufferPool ? { blockSize: 64, blockCount: count } : { recordSize: 64, capacity: count };
-  const buffer = new SharedArrayBuffer(Class.bytesFor(count, 64));
-  const pool = Class.create({ buffer, ...shape });
-  const held = [];
-  for (let i = 0; i < count; i++) held.push(pool.acquire(0).handle);
-  return { buffer, pool, held, header: new Uint32Array(buffer, C.POOL_HEADER_OFFSET, W.POOL_HEADER.WORDS) };
-}
 
 // A worker in acquire() on the full pool in `buffer`; resolves `got` with the handle it gets.
 function waiter(buffer, kind) {

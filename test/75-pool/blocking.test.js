@@ -9,20 +9,12 @@ const { spawn } = require('child_process');
 const { Worker } = require('worker_threads');
 const { BufferPool, ObjectPool } = require('../../index');
 const { addon } = require('../../lib/base/native');
+const { fullPool } = require('../helpers/pools');
 const { uniqueName, removeShm, until } = require('../helpers/process');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'pools-child.js');
 const withAddon = addon ? describe : describe.skip;
 const throwsCode = (fn, code) => assert.throws(fn, (e) => e.code === code && typeof e.status === 'number');
-
-function fullPool(Class, count) {
-  const shape = Class === BufferPool ? { blockSize: 64, blockCount: count } : { recordSize: 64, capacity: count };
-  const buffer = new SharedArrayBuffer(Class.bytesFor(count, 64));
-  const pool = Class.create({ buffer, ...shape });
-  const held = [];
-  for (let i = 0; i < count; i++) held.push(pool.acquire(0).handle);
-  return { buffer, pool, held };
-}
 
 // A worker in acquire() on the pool in `buffer`: resolves once it says it waits; `got` when it has a block.
 function waitingWorker(buffer, kind) {
