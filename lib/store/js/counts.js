@@ -27,4 +27,18 @@ function nsCurrent(e, nsId) {
     Atomics.load(e.u32, NS_GEN + r) === e.nsGen[nsId];
 }
 
-module.exports = { NSC_WORDS, NSC_HITS, NSC_MISSES, NSC_EVICTIONS, NSC_EXPIRATIONS, NSC_BYTES, newCounts, nsCurrent };
+// nsCurrent() for a read, after its lookup (format.md §5, "Dropping"), with plain loads: an
+// Atomics.load is a call into a builtin (about 8 ns each, a get makes two more than it needs).
+// Every read's last load of what it found is an Atomics.load (a bucket's version, or the count):
+// a drop that changed it before that load happens before it, so the plain loads that follow in
+// program order cannot see the namespace words older than the drop left them (the memory model's
+// coherent reads). A drop that changed nothing the read found may be ordered after the read.
+function nsCurrentAfterRead(e, nsId) {
+  const r = e.nsBase + nsId * NS_WORDS;
+  const u32 = e.u32;
+  return nsId >= 1 && nsId <= e.maxNs && u32[NS_STATE + r] === C.NS_STATE_LIVE && u32[NS_GEN + r] === e.nsGen[nsId];
+}
+
+module.exports = {
+  NSC_WORDS, NSC_HITS, NSC_MISSES, NSC_EVICTIONS, NSC_EXPIRATIONS, NSC_BYTES, newCounts, nsCurrent, nsCurrentAfterRead,
+};

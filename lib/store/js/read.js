@@ -28,6 +28,7 @@ const BUCKET_BASE = BASE.BUCKET;
 const BUCKET_WORDS = W.BUCKET.WORDS;
 const B_HEAD = W.BUCKET.HEAD;
 const B_LOCK = W.BUCKET.LOCK;
+const E_NEXT = W.ENTRY.NEXT;
 const E_HASH = W.ENTRY.KEY_HASH;
 const E_NS = H.ENTRY.NAMESPACE_ID;
 const E_FLAGS = W.ENTRY.FLAGS;
@@ -86,13 +87,18 @@ function bucketOf(e, h) {
 
 // One pass over the chain of the bucket whose record starts at word `bw`, without the lock.
 // Returns the unit of the matching entry, 0 when there is none, -1 when the chain looked
-// invalid (a race with a writer, or corruption): every index is bounds-checked and the caller's
-// version check decides whether the pass counts.
+// invalid (a race with a writer, or corruption): every unit is bounds-checked (the pool, and the
+// walk bound of §9 as the chain cursor applies it: `steps > maxSteps` before each entry) and the
+// caller's version check decides whether the pass counts. The hot read path walks with locals,
+// not with e.chain: the cursor made a cache-resident get miss about 10 ns (a tenth) slower.
 function walk(e, bw, nsId, kl, h) {
   const { u8, u16, u32, kb } = e;
-  const c = e.chain;
-  for (let u = c.from(bw + B_HEAD); u !== 0; u = c.next()) {
-    if (!c.inBounds()) return -1;
+  const first = e.firstUnit;
+  const total = e.totalUnits;
+  const maxSteps = e.maxSteps;
+  let u = u32[bw + B_HEAD];
+  for (let steps = 0; u !== 0; steps++) {
+    if (u < first || u >= total || steps > maxSteps) return -1;
     const w = u * UNIT_WORDS;
     if (u32[w + E_HASH] === h && u16[u * UNIT_HALFS + E_NS] === nsId && u16[u * UNIT_HALFS + E_KEY_LENGTH] === kl) {
       const off = u * UNIT + HDR;
@@ -100,6 +106,7 @@ function walk(e, bw, nsId, kl, h) {
       while (i < kl && u8[off + i] === kb[i]) i++;
       if (i === kl) return u;
     }
+    u = u32[w + E_NEXT];
   }
   return 0;
 }

@@ -5,7 +5,7 @@
 // either one; each method hands over to the file that mirrors its native counterpart
 // (read.js ↔ src/store/read.cpp, write.js ↔ write.cpp, ...). Mirrors src/store/store.cpp.
 const { C, S, W, AT, STATUS, storeRegions } = require('../../layout/layout');
-const { newCounts, nsCurrent } = require('./counts');
+const { newCounts, nsCurrent, nsCurrentAfterRead } = require('./counts');
 const { LITTLE_ENDIAN } = require('../../base/xxhash');
 const { storeOwnership } = require('./locks');
 const { failure } = require('./failure');
@@ -176,7 +176,7 @@ class JsEngine {
   // the one the handle resolved only if no drop started before the check, so what was found
   // belongs to the namespace the caller named.
   _current(nsId, result, what) {
-    if (!nsCurrent(this, nsId)) throw failure(STATUS.ERR_NAMESPACE_DROPPED, what);
+    if (!nsCurrentAfterRead(this, nsId)) throw failure(STATUS.ERR_NAMESPACE_DROPPED, what);
     return result;
   }
 
