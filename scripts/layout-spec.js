@@ -168,6 +168,14 @@ const constants = {
   COMPACT_BATCHES_PER_SET: 4,
   // Blocks of a class's free list a move inspects for a destination outside its window.
   COMPACT_LIST_PROBE: 8,
+  // Automatic compaction of a fragmented store (format.md §8, "When steps run"): every this many
+  // successful sets a handle reads the hint (two words, no shared write), and when
+  // AllocState.freedUnits is at least AUTO_COMPACT_MIN_UNITS (64 KiB) and at least the units
+  // after freeHead, it runs one step of AUTO_COMPACT_UNITS (16 KiB): at most 16 KiB of the pool
+  // per 64 sets of a handle.
+  AUTO_COMPACT_EVERY: 64,
+  AUTO_COMPACT_MIN_UNITS: 65536 / BLOCK_UNIT,
+  AUTO_COMPACT_UNITS: 16384 / BLOCK_UNIT,
   NS_STATE_FREE: 0,
   NS_STATE_LIVE: 2,
   // A drop is removing the namespace's entries; the record is not reused until it is free.
@@ -1172,7 +1180,9 @@ const structs = {
       // refers to it; 0 once linked (verify() tells such a block in flight from a leaked one).
       ['writer', 'u32', 20],
       ['valueChecksum', 'u32', 24],
-      ['reserved2', 'u32', 28],
+      // The keyHash of the entry that refers to the block, written with valueChecksum: a hint
+      // that names the bucket a compaction step looks in for that entry (a wrong one finds none).
+      ['keyHash', 'u32', 28],
     ],
   },
 };

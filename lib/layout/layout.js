@@ -65,6 +65,9 @@ const C = Object.freeze({
   COMPACT_STEPS_PER_BATCH: 0x10,
   COMPACT_BATCHES_PER_SET: 4,
   COMPACT_LIST_PROBE: 8,
+  AUTO_COMPACT_EVERY: 0x40,
+  AUTO_COMPACT_MIN_UNITS: 0x1000,
+  AUTO_COMPACT_UNITS: 0x400,
   NS_STATE_FREE: 0,
   NS_STATE_LIVE: 2,
   NS_STATE_DROPPING: 1,
@@ -775,7 +778,7 @@ const S = Object.freeze({
     VALUE_LENGTH: 16,
     WRITER: 20,
     VALUE_CHECKSUM: 24,
-    RESERVED2: 28,
+    KEY_HASH: 28,
   }),
 });
 
@@ -1266,7 +1269,7 @@ const W = Object.freeze({
     VALUE_LENGTH: 4,
     WRITER: 5,
     VALUE_CHECKSUM: 6,
-    RESERVED2: 7,
+    KEY_HASH: 7,
   }),
 });
 

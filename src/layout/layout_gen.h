@@ -69,6 +69,9 @@ inline constexpr uint64_t kCompactStepUnits = 0x1000ULL;
 inline constexpr uint64_t kCompactStepsPerBatch = 0x10ULL;
 inline constexpr uint64_t kCompactBatchesPerSet = 4ULL;
 inline constexpr uint64_t kCompactListProbe = 8ULL;
+inline constexpr uint64_t kAutoCompactEvery = 0x40ULL;
+inline constexpr uint64_t kAutoCompactMinUnits = 0x1000ULL;
+inline constexpr uint64_t kAutoCompactUnits = 0x400ULL;
 inline constexpr uint64_t kNsStateFree = 0ULL;
 inline constexpr uint64_t kNsStateLive = 2ULL;
 inline constexpr uint64_t kNsStateDropping = 1ULL;
@@ -1169,7 +1172,7 @@ struct LargeBlock {
   uint32_t valueLength;
   uint32_t writer;
   uint32_t valueChecksum;
-  uint32_t reserved2;
+  uint32_t keyHash;
 };
 static_assert(sizeof(LargeBlock) == 32, "LargeBlock size");
 static_assert(offsetof(LargeBlock, next) == 0, "LargeBlock.next");
@@ -1179,7 +1182,7 @@ static_assert(offsetof(LargeBlock, units) == 12, "LargeBlock.units");
 static_assert(offsetof(LargeBlock, valueLength) == 16, "LargeBlock.valueLength");
 static_assert(offsetof(LargeBlock, writer) == 20, "LargeBlock.writer");
 static_assert(offsetof(LargeBlock, valueChecksum) == 24, "LargeBlock.valueChecksum");
-static_assert(offsetof(LargeBlock, reserved2) == 28, "LargeBlock.reserved2");
+static_assert(offsetof(LargeBlock, keyHash) == 28, "LargeBlock.keyHash");
 
 // The byte offsets of the variable tables of a store with `bucketCount` buckets and
 // `maxNamespaces` namespaces (docs/format.md §2): the buckets end, the namespace area follows
@@ -1267,6 +1270,9 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kCompactStepsPerBatch, "COMPACT_STEPS_PER_BATCH") \
   X(kCompactBatchesPerSet, "COMPACT_BATCHES_PER_SET") \
   X(kCompactListProbe, "COMPACT_LIST_PROBE") \
+  X(kAutoCompactEvery, "AUTO_COMPACT_EVERY") \
+  X(kAutoCompactMinUnits, "AUTO_COMPACT_MIN_UNITS") \
+  X(kAutoCompactUnits, "AUTO_COMPACT_UNITS") \
   X(kNsStateFree, "NS_STATE_FREE") \
   X(kNsStateLive, "NS_STATE_LIVE") \
   X(kNsStateDropping, "NS_STATE_DROPPING") \
@@ -1874,4 +1880,4 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(LargeBlock, "LARGE_BLOCK", valueLength, "VALUE_LENGTH") \
   X(LargeBlock, "LARGE_BLOCK", writer, "WRITER") \
   X(LargeBlock, "LARGE_BLOCK", valueChecksum, "VALUE_CHECKSUM") \
-  X(LargeBlock, "LARGE_BLOCK", reserved2, "RESERVED2")
+  X(LargeBlock, "LARGE_BLOCK", keyHash, "KEY_HASH")

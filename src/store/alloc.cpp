@@ -97,9 +97,10 @@ namespace {
 // Under AllocState.lock: first fit on the large list for a block of exactly `units` units of
 // class `cls` (a large block, or a table class carved from free large space): a free large block
 // of that size is unlinked, a larger one gives its tail (the rest stays free and listed). kFull
-// when no free large block is large enough.
+// when no free large block is large enough. A compaction move passes its window [winStart,
+// winEnd): a free block that starts inside it is passed over.
 AllocStatus TakeFromLarge(const PoolView& pool, uint32_t units, uint32_t cls, uint32_t freeHead,
-                          uint32_t* unit) noexcept {
+                          uint32_t* unit, uint32_t winStart = 0, uint32_t winEnd = 0) noexcept {
   layout::AllocState* a = pool.alloc;
   uint32_t* link = &a->largeHead;
   uint32_t prev = 0;  // the block whose `next` is link (0: the head)
@@ -116,7 +117,7 @@ AllocStatus TakeFromLarge(const PoolView& pool, uint32_t units, uint32_t cls, ui
         (next != 0 && (next < pool.firstUnit || next >= freeHead))) {
       return AllocStatus::kCorrupt;
     }
-    if (size < units) {
+    if (size < units || (u >= winStart && u < winEnd)) {
       link = &lb->next;
       prev = u;
       continue;
@@ -197,7 +198,7 @@ uint32_t LiveLargeOf(const PoolView& pool, const layout::Entry* e, uint32_t flag
 }  // namespace
 
 AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units, uint32_t* unit,
-                       uint32_t* gc) noexcept {
+                       uint32_t* gc, uint32_t winStart, uint32_t winEnd) noexcept {
   if (units == 0) return AllocStatus::kFull;
   uint32_t held;
   AllocStatus s = LockAlloc(pool, env, &held);
@@ -207,9 +208,10 @@ AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units,
   const uint32_t freeHead = AtomicLoad(&pool.header->freeHead);
   AllocStatus result = AllocStatus::kCorrupt;
   if (freeHead >= pool.firstUnit && freeHead <= pool.totalUnits) {
-    result = TakeFromLarge(pool, units, kLargeClass, freeHead, unit);
+    result = TakeFromLarge(pool, units, kLargeClass, freeHead, unit, winStart, winEnd);
   }
-  if (result == AllocStatus::kFull && uint64_t{freeHead} + units <= pool.totalUnits) {
+  if (result == AllocStatus::kFull && winEnd == 0 &&
+      uint64_t{freeHead} + units <= pool.totalUnits) {
     layout::LargeBlock* lb = LargeAt(pool.base, freeHead);
     AtomicStore(&lb->units, units);
     AtomicStore(&lb->flags, kLargeClass << kClassShift);
@@ -220,6 +222,21 @@ AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units,
   // Until an entry refers to it, the block names its writer (verify(): in flight, not leaked).
   if (result == AllocStatus::kOk) AtomicStore(&LargeAt(pool.base, *unit)->writer, env.selfSlot);
   Unlock(&a->lock, held);
+  return result;
+}
+
+AllocStatus CarveOutside(const PoolView& pool, const LockEnv& env, uint32_t cls, uint32_t winStart,
+                         uint32_t winEnd, uint32_t* unit) noexcept {
+  if (cls >= kClassCount) return AllocStatus::kFull;
+  uint32_t held;
+  const AllocStatus s = LockAlloc(pool, env, &held);
+  if (s != AllocStatus::kOk) return s;
+  const uint32_t freeHead = AtomicLoad(&pool.header->freeHead);
+  AllocStatus result = AllocStatus::kCorrupt;
+  if (freeHead >= pool.firstUnit && freeHead <= pool.totalUnits) {
+    result = TakeFromLarge(pool, kSizeClasses[cls], cls, freeHead, unit, winStart, winEnd);
+  }
+  Unlock(&pool.alloc->lock, held);
   return result;
 }
 

@@ -147,9 +147,15 @@ AllocStatus AllocBlock(const PoolView& pool, const LockEnv& env, uint32_t cls, u
 // large free list, the tail of a larger free block split off (the rest stays free), else the
 // bump pointer. The block has flags = LARGE_CLASS << 8 and LargeBlock.units = units.
 // *gc is Header.gcCounter read under the lock: a repair pass that ends later (it frees every
-// block no chain refers to, this one included until it is linked) changes it.
+// block no chain refers to, this one included until it is linked) changes it. A compaction move
+// of a large block passes its window (winEnd > 0): only a free large block that starts outside
+// [winStart, winEnd) will do, never the bump pointer.
 AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units, uint32_t* unit,
-                       uint32_t* gc) noexcept;
+                       uint32_t* gc, uint32_t winStart = 0, uint32_t winEnd = 0) noexcept;
+// Takes AllocState.lock and carves a block of class `cls` from a free large block that starts
+// outside [winStart, winEnd) (the entry of a large block's compaction move); kFull when none.
+AllocStatus CarveOutside(const PoolView& pool, const LockEnv& env, uint32_t cls, uint32_t winStart,
+                         uint32_t winEnd, uint32_t* unit) noexcept;
 // Compaction (compact.cpp, format.md §8 "Compaction"). Takes AllocState.lock and hands out a
 // free block of class `cls` from its list that lies outside [winStart, winEnd), among the first
 // COMPACT_LIST_PROBE blocks of the list: kFull when there is none (a move never carves or bumps:

@@ -205,9 +205,11 @@ Status Store::CompactStep(uint32_t maxUnits, CompactReport* r) noexcept {
   if (closed_) return layout::kErrClosed;
   if (maxUnits == 0) maxUnits = 1;
   if (maxUnits > kStepUnits) maxUnits = kStepUnits;
-  // The window's entries: at most one per unit of the window, and the first block.
+  // The window's entries and large blocks in use: at most one per unit of the window, and the
+  // first block.
   uint32_t entries[kStepUnits + 1];
-  uint32_t count = 0;
+  uint32_t larges[kStepUnits + 1];
+  uint32_t count = 0, largeCount = 0;
   uint32_t held;
   AllocStatus as = LockAlloc(pool_, env_, &held);
   if (as != AllocStatus::kOk) return CompactAllocFailure(as);
@@ -235,7 +237,11 @@ Status Store::CompactStep(uint32_t maxUnits, CompactReport* r) noexcept {
       break;
     }
     if (u == start && (flags & kFlagFree) != 0) carried = size;
-    if ((flags & kFlagFree) == 0 && ClassOfFlags(flags) < kClassCount) entries[count++] = u;
+    if ((flags & kFlagFree) == 0 && ClassOfFlags(flags) < kClassCount) {
+      entries[count++] = u;
+    } else if (flags == kLargeClass << kClassShift) {
+      larges[largeCount++] = u;
+    }
     u += size;
     if (u - start - carried >= maxUnits) break;
   }
@@ -258,6 +264,11 @@ Status Store::CompactStep(uint32_t maxUnits, CompactReport* r) noexcept {
     const Status s = MoveEntry(entries[i], start, end, r);
     if (s != layout::kOk) return s;
   }
+  // After the entries: an indirect entry of the window moved above is found on its chain anyway.
+  for (uint32_t i = 0; i < largeCount; ++i) {
+    const Status s = MoveLarge(larges[i], start, end, r);
+    if (s != layout::kOk) return s;
+  }
 
   as = LockAlloc(pool_, env_, &held);
   if (as != AllocStatus::kOk) return CompactAllocFailure(as);
@@ -278,6 +289,35 @@ Status Store::CompactStep(uint32_t maxUnits, CompactReport* r) noexcept {
   r->cursor = AtomicLoad(&compact_->cursor);
   Unlock(&alloc_->lock, held);
   return merged ? layout::kOk : RepairPass(true);
+}
+
+Status Store::CountedStep(uint32_t units) noexcept {
+  CompactReport r;
+  const Status s = CompactStep(units, &r);
+  if (s != layout::kOk) return s;
+  idleUnits_ = r.moved + r.merged != 0 ? 0 : idleUnits_ + (r.end - r.start);
+  // This handle's steps went over the whole pool without moving or merging anything: what was
+  // freed lies where no step can merge it (between blocks in use, no hole to move them to). The
+  // hint forgets it, so that later writes that find no room refuse at once and a fragmented
+  // store's automatic steps stop (format.md §8).
+  if (idleUnits_ >= uint64_t{totalUnits_} - firstUnit_) {
+    AtomicStore(&alloc_->freedUnits, 0u);
+    idleUnits_ = 0;
+  }
+  return layout::kOk;
+}
+
+void Store::AutoCompact() noexcept {
+  if (++autoTick_ < static_cast<uint32_t>(layout::kAutoCompactEvery)) return;
+  autoTick_ = 0;
+  // Hints, read without the lock: nothing shared is written unless a step runs.
+  const uint32_t freed = AtomicLoad(&alloc_->freedUnits);
+  const uint32_t top = AtomicLoad(&hdr_->freeHead);
+  if (freed >= static_cast<uint32_t>(layout::kAutoCompactMinUnits) && top <= totalUnits_ &&
+      freed >= totalUnits_ - top) {
+    // The set succeeded already: a step that fails (a lock timeout) is left to the next one.
+    (void)CountedStep(static_cast<uint32_t>(layout::kAutoCompactUnits));
+  }
 }
 
 }  // namespace shm

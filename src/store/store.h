@@ -253,6 +253,10 @@ class Store {
   // steps (at most COMPACT_BATCHES_PER_SET batches per write) when the units freed and not merged
   // since could hold it (AllocState.freedUnits; write.cpp).
   Status CompactFor(uint32_t units, int* compacted, bool* retry) noexcept;
+  // compact.cpp: a step run by a write, counted in idleUnits_; after a successful set, one step
+  // every AUTO_COMPACT_EVERY sets when the free space is fragmented (format.md §8).
+  Status CountedStep(uint32_t units) noexcept;
+  void AutoCompact() noexcept;
   // The incremental expiry sweep: SWEEP_BUCKETS buckets, expired entries removed.
   void SweepExpired() noexcept;
   // One step of the incremental compaction (compact.cpp): a window of at most maxUnits units
@@ -424,6 +428,11 @@ class Store {
   bool ParkedOwnerGone(uint32_t o, uint8_t* verdicts) const noexcept;
   // compact.cpp
   Status MoveEntry(uint32_t unit, uint32_t winStart, uint32_t winEnd, CompactReport* r) noexcept;
+  // compact_large.cpp: a large block in use moved out of the window (format.md §8).
+  Status MoveLarge(uint32_t lu, uint32_t winStart, uint32_t winEnd, CompactReport* r) noexcept;
+  AllocStatus RelinkLarge(layout::Bucket* b, uint32_t lu, uint32_t to, uint32_t n, uint32_t sum,
+                          uint32_t winStart, uint32_t winEnd, CompactReport* r,
+                          bool* linked) noexcept;
   bool MergeWindow(uint32_t winStart, uint32_t winEnd, uint32_t freeHead,
                    CompactReport* r) noexcept;
   Status CompactAllocFailure(AllocStatus s) noexcept;
@@ -518,6 +527,8 @@ class Store {
   // Units this handle's automatic compaction steps covered since one last moved or merged
   // anything (CompactFor, write.cpp).
   uint64_t idleUnits_ = 0;
+  // Successful sets since this handle last looked at the fragmentation hint (AutoCompact).
+  uint32_t autoTick_ = 0;
   std::unique_ptr<NsCounts[]> nsCounts_;  // maxNs_ + 1, flushed with reads_ and writes_
   std::unique_ptr<uint32_t[]> nsGen_;     // maxNs_ + 1: each id's generation as resolved here
   std::unique_ptr<uint8_t[]> scratch_;    // kMaxKeyBytes + kMaxInlineValueBytes: one key ‖ value

@@ -178,6 +178,7 @@ Status Store::PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_
   UnpublishedStore(&lb->next, 0u);
   UnpublishedStore(&lb->valueLength, n);
   UnpublishedStore(&lb->valueChecksum, LargeChecksum(value, n, hash));
+  UnpublishedStore(&lb->keyHash, hash);
   return layout::kOk;
 }
 
@@ -192,17 +193,8 @@ Status Store::CompactFor(uint32_t units, int* compacted, bool* retry) noexcept {
   }
   ++*compacted;
   for (int i = 0; i < kStepsPerBatch; ++i) {
-    CompactReport r;
-    const Status s = CompactStep(static_cast<uint32_t>(layout::kCompactStepUnits), &r);
+    const Status s = CountedStep(static_cast<uint32_t>(layout::kCompactStepUnits));
     if (s != layout::kOk) return s;
-    idleUnits_ = r.moved + r.merged != 0 ? 0 : idleUnits_ + (r.end - r.start);
-  }
-  // This handle's steps went over the whole pool without moving or merging anything: what was
-  // freed lies where no step can merge it (between blocks in use, no hole to move them to). The
-  // hint forgets it, so that later writes that find no room refuse at once (format.md §8).
-  if (idleUnits_ >= uint64_t{totalUnits_} - firstUnit_) {
-    AtomicStore(&alloc_->freedUnits, 0u);
-    idleUnits_ = 0;
   }
   *retry = true;
   return layout::kOk;
@@ -354,6 +346,7 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
     // The old block could not be freed (allocator holder gone): a repair pass reclaims it.
     if (fs == AllocStatus::kGone || fs == AllocStatus::kCorrupt) RepairPass(true);
     if (f.unit == 0) SweepExpired();
+    AutoCompact();
     return layout::kOk;
   }
 }

@@ -51,4 +51,8 @@ function largeSeqOf(v) {
   return Number(v.toString('latin1', 0, 40).split(':')[1]);
 }
 
-module.exports = { valueFor, mixedValueFor, checkValue, largeValueFor, checkLargeValue, largeSeqOf };
+// A large value (one of largeValueFor's) of 70,000 to 82,000 bytes, depending on seq: stored in a
+// large block, and in blocks of a few different sizes.
+const bigValueFor = (actor, seq) => largeValueFor(actor, seq, 70000 + (seq % 5) * 3000);
+
+module.exports = { valueFor, mixedValueFor, checkValue, largeValueFor, checkLargeValue, largeSeqOf, bigValueFor };

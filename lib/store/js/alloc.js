@@ -183,8 +183,9 @@ function freeBlocks(e, units, n) {
 // Under the allocator lock: first fit on the large list for a block of exactly `units` units of
 // class `cls` (a large block, or a table class carved from free large space): a free large block
 // of that size is unlinked, a larger one gives its tail (the rest stays free and listed). Returns
-// the unit, 0 when no free large block is large enough, or CORRUPT.
-function takeFromLarge(e, units, cls, top) {
+// the unit, 0 when no free large block is large enough, or CORRUPT. A compaction move passes its
+// window [ws, we): a free block that starts inside it is passed over.
+function takeFromLarge(e, units, cls, top, ws = 0, we = 0) {
   const u32 = e.u32;
   let link = LARGE_HEAD;
   let prev = 0; // the block whose next is `link` (0: the head)
@@ -199,7 +200,7 @@ function takeFromLarge(e, units, cls, top) {
         u + size > top || (next !== 0 && (next < e.firstUnit || next >= top))) {
       return CORRUPT;
     }
-    if (size < units) {
+    if (size < units || (u >= ws && u < we)) {
       link = w + LB.NEXT;
       prev = u;
       continue;
@@ -221,14 +222,15 @@ function takeFromLarge(e, units, cls, top) {
 // A large block of exactly `units` units (format.md §8): first fit on the large list, else the
 // bump pointer. Returns the unit, 0 when there is no room, NEED_REPAIR or CORRUPT; e.largeGc is
 // the gcCounter read under the lock (a repair pass that ends later frees the block until an
-// entry refers to it). Throws LockError.
-function allocLarge(e, units) {
+// entry refers to it). Throws LockError. A compaction move of a large block passes its window
+// [ws, we) (we > 0): then only a free large block outside it will do, never the bump pointer.
+function allocLarge(e, units, ws = 0, we = 0) {
   const u32 = e.u32;
   if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return NEED_REPAIR;
   e.largeGc = Atomics.load(u32, GC_COUNTER);
   const top = u32[FREE_HEAD];
-  let got = top < e.firstUnit || top > e.totalUnits ? CORRUPT : takeFromLarge(e, units, LARGE_CLASS, top);
-  if (got === 0 && top + units <= e.totalUnits) {
+  let got = top < e.firstUnit || top > e.totalUnits ? CORRUPT : takeFromLarge(e, units, LARGE_CLASS, top, ws, we);
+  if (got === 0 && we === 0 && top + units <= e.totalUnits) {
     Atomics.store(u32, top * UNIT_WORDS + LB.UNITS, units);
     Atomics.store(u32, top * UNIT_WORDS + LB.FLAGS, large.LIVE_LARGE_FLAGS);
     Atomics.store(u32, FREE_HEAD, top + units);
@@ -256,7 +258,18 @@ function freeUnlinkedLarge(e, u, gc) {
   e.locks.release(ALLOC_LOCK);
 }
 
+// An entry block of class `cls` for a compaction move of a large block: carved from a free large
+// block outside [ws, we) (under the allocator lock, taken here). Returns the unit, 0, NEED_REPAIR
+// or CORRUPT.
+function carveOutside(e, cls, ws, we) {
+  if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return NEED_REPAIR;
+  const top = e.u32[FREE_HEAD];
+  const got = top < e.firstUnit || top > e.totalUnits ? CORRUPT : takeFromLarge(e, SIZE_CLASSES[cls], cls, top, ws, we);
+  e.locks.release(ALLOC_LOCK);
+  return got;
+}
+
 module.exports = {
-  allocBlock, allocLarge, freeBlocks, freeUnlinkedLarge, classFor, push, countFreed, unlinkFree, ALLOC_LOCK, HEADS,
+  allocBlock, allocLarge, carveOutside, freeBlocks, freeUnlinkedLarge, classFor, push, countFreed, unlinkFree, ALLOC_LOCK, HEADS,
   LARGE_HEAD, FREE_HEAD, FREED_UNITS, PREV,
 };

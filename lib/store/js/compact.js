@@ -12,6 +12,7 @@ const { bucketOf } = require('./read');
 const chain = require('./chain');
 const large = require('./large');
 const repairs = require('./repair');
+const { moveLarge } = require('./compact-large');
 
 const E = W.ENTRY;
 // The u32 index, in an entry, of the word keyLength starts (the immutable fields that follow it).
@@ -28,8 +29,10 @@ const LIST_PROBE = C.COMPACT_LIST_PROBE;
 // Failures of the allocator inside a step, besides a unit: the holder of AllocState.lock is gone
 // (NEED_REPAIR), or a list or block is damaged (DAMAGED): both end in a repair pass.
 const DAMAGED = -20;
-// The window's entries (at most one per unit of the window): one array per thread, reused.
+// The window's entries and large blocks in use (at most one per unit of the window): one array
+// each per thread, reused.
 const entries = new Uint32Array(STEP_UNITS + 1);
+const larges = new Uint32Array(STEP_UNITS + 1);
 
 // Under nothing: takes the allocator lock (false: its holder is gone, and a repair pass ran).
 function lockAlloc(e) {
@@ -210,6 +213,7 @@ function compactStep(e, maxUnits) {
   let u = start;
   let carried = 0;
   let count = 0;
+  let largeCount = 0;
   let damaged = false;
   while (u < top) {
     const flags = Atomics.load(u32, u * UNIT_WORDS + E.FLAGS);
@@ -220,6 +224,7 @@ function compactStep(e, maxUnits) {
     }
     if (u === start && (flags & FLAG_FREE) !== 0) carried = size;
     if ((flags & FLAG_FREE) === 0 && chain.classOf(flags) < CLASS_COUNT) entries[count++] = u;
+    else if (flags === large.LIVE_LARGE_FLAGS) larges[largeCount++] = u;
     u += size;
     if (u - start - carried >= maxUnits) break;
   }
@@ -240,6 +245,8 @@ function compactStep(e, maxUnits) {
   e.locks.release(ALLOC_LOCK);
 
   for (let i = 0; i < count; i++) moveEntry(e, entries[i], start, end, r);
+  // After the entries: an indirect entry of the window moved above is found on its chain anyway.
+  for (let i = 0; i < largeCount; i++) moveLarge(e, larges[i], start, end, r);
 
   if (!lockAlloc(e)) return r;
   let merged = true;
@@ -261,4 +268,30 @@ function compactStep(e, maxUnits) {
   return r;
 }
 
-module.exports = { compactStep };
+// A step of `units` run by a write (format.md §8, "When steps run"). A handle whose steps covered
+// the whole pool since one of them last moved or merged anything stores freedUnits = 0: what was
+// freed lies where no step can merge it (as native's CountedStep).
+function countedStep(e, units) {
+  const r = compactStep(e, units);
+  e.idleUnits = r[0] + r[2] !== 0 ? 0 : e.idleUnits + (r[5] - r[4]);
+  if (e.idleUnits >= e.totalUnits - e.firstUnit) {
+    Atomics.store(e.u32, FREED_UNITS, 0);
+    e.idleUnits = 0;
+  }
+}
+
+// After a successful set: every AUTO_COMPACT_EVERY sets of this handle, one step of
+// AUTO_COMPACT_UNITS when the free space is fragmented, that is when the units freed and not
+// merged since are at least AUTO_COMPACT_MIN_UNITS and at least the space after freeHead (format.md
+// §8). Both words are hints read with plain loads; nothing shared is written unless a step runs.
+function autoCompact(e) {
+  if (++e.autoTick < C.AUTO_COMPACT_EVERY) return;
+  e.autoTick = 0;
+  const u32 = e.u32;
+  const freed = u32[FREED_UNITS];
+  if (freed >= C.AUTO_COMPACT_MIN_UNITS && freed >= e.totalUnits - u32[FREE_HEAD]) {
+    countedStep(e, C.AUTO_COMPACT_UNITS);
+  }
+}
+
+module.exports = { compactStep, allocMoveTarget, countedStep, autoCompact };

@@ -82,6 +82,8 @@ class JsEngine {
     // Units this handle's automatic compaction steps covered since one last moved or merged
     // anything (write.js, compactFor).
     this.idleUnits = 0;
+    // Successful sets since this handle last looked at the fragmentation hint (compact.js).
+    this.autoTick = 0;
     this.mask = geometry.bucketCount - 1;
     // The walk bound of §9 (Readers): a chain holds distinct blocks of at least one unit, so no
     // valid walk is longer than the pool either (with maxEntries 2^32 - 1 on a small store, a

@@ -15,7 +15,7 @@ const { encodeKey, keyHash, bucketOf } = require('./read');
 const chain = require('./chain');
 const repairs = require('./repair');
 const cache = require('./cache');
-const { compactStep } = require('./compact');
+const { countedStep, autoCompact } = require('./compact');
 
 const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
 const GC_COUNTER = AT.HEADER.GC_COUNTER;
@@ -141,16 +141,7 @@ const SMALL = { evictions: 0, unit: 0, gc: 0, compacted: 0 };
 function compactFor(e, units, state) {
   if (state.compacted >= MAX_COMPACTIONS_PER_SET || e.u32[FREED_UNITS] < units) return false;
   state.compacted++;
-  for (let i = 0; i < STEPS_PER_BATCH; i++) {
-    const r = compactStep(e, C.COMPACT_STEP_UNITS);
-    e.idleUnits = r[0] + r[2] !== 0 ? 0 : e.idleUnits + (r[5] - r[4]);
-  }
-  // This handle's steps went over the whole pool without moving or merging anything: the hint
-  // forgets what was freed (as native's CompactFor).
-  if (e.idleUnits >= e.totalUnits - e.firstUnit) {
-    Atomics.store(e.u32, FREED_UNITS, 0);
-    e.idleUnits = 0;
-  }
+  for (let i = 0; i < STEPS_PER_BATCH; i++) countedStep(e, C.COMPACT_STEP_UNITS);
   return true;
 }
 
@@ -169,6 +160,7 @@ function setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state) {
     if (r === STATUS.OK || r === INSERTED) {
       state.unit = 0; // linked: the entry owns it now
       if (r === INSERTED) evict.sweepExpired(e);
+      autoCompact(e);
       return;
     }
     if (r === LARGE_LOST) continue;
@@ -231,6 +223,7 @@ function prepareLarge(e, h, src, vl, state, repaired) {
   u32[w + LB.NEXT] = 0;
   u32[w + LB.VALUE_LENGTH] = vl;
   u32[w + LB.VALUE_CHECKSUM] = xxh32Aligned(u32, e.u8, off, vl, h);
+  u32[w + LB.KEY_HASH] = h;
   return repaired;
 }
 

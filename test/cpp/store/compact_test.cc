@@ -122,5 +122,39 @@ TEST_F(StoreCompact, ReadersOnOtherThreadsNeverMissAMovedEntry) {
   VerifyOk(*s);
 }
 
+// Large values between holes (format.md §8, "Compaction", large blocks): a sweep moves them into
+// free large blocks outside its windows, so the holes join one run; every value is kept.
+TEST(StoreCompactLarge, LargeValuesMoveAndTheLargestFreeBlockGrows) {
+  Region r{3 << 20};
+  ASSERT_EQ(Store::Create(r.base(), r.size(), 256, 2000), L::kOk);
+  auto s = Open(r);
+  const uint32_t ns = Ns(*s, "big");
+  auto big = [](int i) {
+    return std::string(static_cast<size_t>(70000 + (i % 5) * 3000),
+                       static_cast<char>('A' + i % 26));
+  };
+  int n = 0;
+  for (; n < 40; ++n) {
+    if (Put(*s, ns, "t" + std::to_string(n), big(n + 1)) != L::kOk) break;
+    if (Put(*s, ns, "b" + std::to_string(n), big(n)) != L::kOk) break;
+  }
+  ASSERT_GE(n, 8);
+  for (int i = 0; i <= n; ++i) (void)Del(*s, ns, "t" + std::to_string(i));
+  StoreStats before;
+  ASSERT_EQ(s->Stats(&before), L::kOk);
+  uint64_t moved = 0;
+  CompactReport rep;
+  do {
+    ASSERT_EQ(s->CompactStep(4096, &rep), L::kOk);
+    moved += rep.moved;
+  } while (!rep.done);
+  StoreStats after;
+  ASSERT_EQ(s->Stats(&after), L::kOk);
+  EXPECT_GE(moved, static_cast<uint64_t>(n / 2));
+  EXPECT_GT(after.bytesLargestFree, 3 * before.bytesLargestFree);
+  for (int i = 0; i < n; ++i) ASSERT_EQ(GetStr(*s, ns, "b" + std::to_string(i)), big(i)) << i;
+  VerifyOk(*s);
+}
+
 }  // namespace
 }  // namespace shm::test

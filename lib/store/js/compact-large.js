@@ -1,0 +1,150 @@
+'use strict';
+// Compaction moves of large blocks in the pure-JS engine (docs/format.md §8, "Compaction", step
+// 2, "Large blocks"): a large value in a step's window is copied into a free large block outside
+// the window without any bucket lock (as a writer fills one), then, under the bucket lock of the
+// entry that refers to it, a copy of that entry referring to the new block replaces it with one
+// store, and the old entry's block and the old large block are freed. Mirrors Store::MoveLarge
+// in src/store/compact.cpp.
+const { C, W, H, AT, UNIT_WORDS } = require('../../layout/layout');
+const { xxh32Aligned } = require('../../base/xxhash');
+const { NEED_REPAIR } = require('./locks');
+const { ALLOC_LOCK, allocLarge, carveOutside, freeUnlinkedLarge, classFor, push } = require('./alloc');
+const { bucketOf } = require('./read');
+const chain = require('./chain');
+const large = require('./large');
+const repairs = require('./repair');
+
+const E = W.ENTRY;
+const LB = W.LARGE_BLOCK;
+const B = W.BUCKET;
+const LARGE_HDR = C.LARGE_HEADER_SIZE;
+const CLASS_SHIFT = C.FLAG_CLASS_SHIFT;
+const CLASS_BITS = (C.FLAG_CLASS_MASK << CLASS_SHIFT) >>> 0;
+const GC_COUNTER = AT.HEADER.GC_COUNTER;
+const REF_BYTES = C.INDIRECT_VALUE_BYTES;
+// The u32 index, in an entry, of the word keyLength starts (the immutable fields that follow it).
+const IMMUTABLE_WORD = H.ENTRY.KEY_LENGTH / 2;
+
+// relink(): moved, but the old blocks are left to a repair pass (the allocator lock's holder is
+// gone); `to` is linked and must stay.
+const MOVED_REPAIR = 2;
+
+// After an allocator failure: a gone lock holder or a damaged list gets a repair pass.
+function afterFailure(e, st) {
+  if (st === NEED_REPAIR) repairs.repair(e, false);
+  else if (st < 0) repairs.repair(e);
+}
+
+// Moves the large block at `lu` out of [ws, we) if it is still a linked value there; r is the
+// step's report (moved, movedUnits, merged, obstacles). Anything else leaves it an obstacle.
+function moveLarge(e, lu, ws, we, r) {
+  const u32 = e.u32;
+  const lw = lu * UNIT_WORDS;
+  // A block being written (writer not 0) or freed meanwhile stays.
+  const n = u32[lw + LB.VALUE_LENGTH];
+  if (Atomics.load(u32, lw + LB.FLAGS) !== large.LIVE_LARGE_FLAGS || Atomics.load(u32, lw + LB.WRITER) !== 0 ||
+      n <= C.MAX_INLINE_VALUE_BYTES || n > C.MAX_VALUE_BYTES) {
+    r[3]++;
+    return;
+  }
+  const h = u32[lw + LB.KEY_HASH];
+  const sum = u32[lw + LB.VALUE_CHECKSUM];
+  const units = large.unitsForLarge(n);
+  const to = allocLarge(e, units, ws, we);
+  if (to <= 0) {
+    r[3]++;
+    afterFailure(e, to);
+    return;
+  }
+  const gc = e.largeGc;
+  // The copy, outside any lock: nobody reaches `to` before the entry that will refer to it. A
+  // copy that overlapped a change of the source does not hash to the checksum read before it.
+  const tw = to * UNIT_WORDS;
+  const from = lu * C.BLOCK_UNIT + LARGE_HDR;
+  e.u8.copyWithin(to * C.BLOCK_UNIT + LARGE_HDR, from, from + n);
+  u32[tw + LB.NEXT] = 0;
+  u32[tw + LB.VALUE_LENGTH] = n;
+  u32[tw + LB.VALUE_CHECKSUM] = sum;
+  u32[tw + LB.KEY_HASH] = h;
+  if (xxh32Aligned(u32, e.u8, to * C.BLOCK_UNIT + LARGE_HDR, n, h) !== sum) {
+    freeUnlinkedLarge(e, to, gc);
+    r[3]++;
+    return;
+  }
+  const bw = bucketOf(e, h);
+  const lockWord = bw + B.LOCK;
+  while (e.locks.acquire(lockWord) === NEED_REPAIR) repairs.repair(e, false);
+  let st = 0;
+  try {
+    // A repair pass since the allocation freed `to` (it was on no chain): nothing to undo.
+    if (Atomics.load(u32, GC_COUNTER) !== gc) r[3]++;
+    else st = relink(e, bw, lu, to, n, sum, ws, we, r);
+    if (st !== 0 && st !== MOVED_REPAIR) freeUnlinkedLarge(e, to, gc);
+  } finally {
+    e.locks.release(lockWord);
+  }
+  afterFailure(e, st === MOVED_REPAIR ? NEED_REPAIR : st);
+}
+
+// Under the bucket lock of the chain from word `bw`: the indirect entry that refers to `lu` (n
+// bytes with valueChecksum `sum`) is replaced by a copy that refers to `to`, and both old blocks
+// are freed. Returns 0 when it moved, MOVED_REPAIR, or what the caller frees `to` for: 1 (no such
+// entry, or no block for its copy), NEED_REPAIR or a damaged list (negative).
+function relink(e, bw, lu, to, n, sum, ws, we, r) {
+  const u32 = e.u32;
+  const h = u32[to * UNIT_WORDS + LB.KEY_HASH];
+  let link = 0;
+  let u = 0;
+  const c = e.chain;
+  for (let x = c.from(bw + B.HEAD); x !== 0 && c.atEntry(); x = c.next()) {
+    const w = x * UNIT_WORDS;
+    const kl = chain.keyLengthOf(e, x);
+    if ((u32[w + E.FLAGS] & C.FLAG_INDIRECT) === 0 || u32[w + E.KEY_HASH] !== h || kl > C.MAX_KEY_BYTES ||
+        chain.valueLengthOf(e, x) !== REF_BYTES) continue;
+    const [ru, rn] = large.refOf(e, x, kl);
+    if (ru === lu && rn === n) {
+      link = c.link;
+      u = x;
+      break;
+    }
+  }
+  const lw = lu * UNIT_WORDS;
+  if (link === 0 || u32[lw + LB.FLAGS] !== large.LIVE_LARGE_FLAGS || u32[lw + LB.VALUE_CHECKSUM] !== sum) {
+    r[3]++;
+    return 1;
+  }
+  const kl = chain.keyLengthOf(e, u);
+  const cls = classFor(C.ENTRY_HEADER_SIZE + kl + REF_BYTES);
+  let d = require('./compact').allocMoveTarget(e, cls, ws, we); // compact.js requires this file
+  if (d === 0) d = carveOutside(e, cls, ws, we);
+  if (d <= 0) {
+    r[3]++;
+    return d === 0 ? 1 : d;
+  }
+  // The copy of the entry: keyHash, lengths, namespaceId, expiresAt, key, the new reference and
+  // its checksum, then next and flags (encoding, INDIRECT and the mark kept, d's class).
+  const w = u * UNIT_WORDS;
+  const dw = d * UNIT_WORDS;
+  u32[dw + E.KEY_HASH] = h;
+  for (let i = IMMUTABLE_WORD; i < E.WORDS; i++) u32[dw + i] = u32[w + i];
+  const koff = chain.keyOffset(d);
+  e.u8.copyWithin(koff, chain.keyOffset(u), chain.keyOffset(u) + kl);
+  large.writeRef(e, koff + kl, to, n);
+  const flags = Atomics.load(u32, w + E.FLAGS);
+  u32[dw + E.CHECKSUM] = xxh32Aligned(u32, e.u8, koff, kl + REF_BYTES, (h ^ (flags & C.FLAG_ENCODING_MASK)) >>> 0);
+  Atomics.store(u32, dw + E.NEXT, u32[w + E.NEXT]);
+  Atomics.store(u32, dw + E.FLAGS, ((flags & ~CLASS_BITS) | (cls << CLASS_SHIFT)) >>> 0);
+  Atomics.store(u32, to * UNIT_WORDS + LB.WRITER, 0); // linked by the store below
+  Atomics.store(u32, link, d);
+  r[0]++;
+  r[1] += large.unitsForLarge(n);
+  // The old entry's block and the old large block: not counted in freedUnits (the move took as
+  // many). A gone allocator holder leaves them to the repair pass.
+  if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return MOVED_REPAIR;
+  push(e, u, chain.classOf(flags));
+  push(e, lu, large.LARGE_CLASS);
+  e.locks.release(ALLOC_LOCK);
+  return 0;
+}
+
+module.exports = { moveLarge };
