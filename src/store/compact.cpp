@@ -157,6 +157,12 @@ Status Store::MoveEntry(uint32_t unit, uint32_t winStart, uint32_t winEnd,
 bool Store::MergeWindow(uint32_t winStart, uint32_t winEnd, uint32_t freeHead,
                         CompactReport* r) noexcept {
   uint32_t runStart = 0, runUnits = 0, runBlocks = 0;
+  // The run's units that were not a free large block already: a run merged by an earlier step
+  // (the trailing run a window hands on to the next) was taken off the hint then.
+  uint32_t runFresh = 0;
+  auto fresh = [](uint32_t flags, uint32_t size) {
+    return ClassOfFlags(flags) == kLargeClass ? 0u : size;
+  };
   auto unlinkAt = [&](uint32_t u) {
     return UnlinkFree(pool_, u, ClassOfFlags(AtomicLoad(&EntryAt(u)->flags)), freeHead);
   };
@@ -167,7 +173,7 @@ bool Store::MergeWindow(uint32_t winStart, uint32_t winEnd, uint32_t freeHead,
       ++r->merged;
       // The hint of format.md §8: freed space that a merge has not taken in yet.
       const uint32_t freed = AtomicLoad(&alloc_->freedUnits);
-      AtomicStore(&alloc_->freedUnits, freed > runUnits ? freed - runUnits : 0u);
+      AtomicStore(&alloc_->freedUnits, freed > runFresh ? freed - runFresh : 0u);
     }
     runBlocks = 0;
   };
@@ -180,12 +186,14 @@ bool Store::MergeWindow(uint32_t winStart, uint32_t winEnd, uint32_t freeHead,
     } else if (runBlocks == 0) {
       runStart = u;
       runUnits = size;
+      runFresh = fresh(flags, size);
       runBlocks = 1;
     } else {
       // The run has two blocks now: its first leaves its list too.
       if (runBlocks == 1 && !unlinkAt(runStart)) return false;
       if (!unlinkAt(u)) return false;
       runUnits += size;
+      runFresh += fresh(flags, size);
       ++runBlocks;
     }
     u += size;

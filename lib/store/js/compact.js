@@ -154,6 +154,10 @@ function mergeWindow(e, ws, we, top, r) {
   let runStart = 0;
   let runUnits = 0;
   let runBlocks = 0;
+  // The run's units that were not a free large block already: a run merged by an earlier step
+  // (the trailing run a window hands on to the next) was taken off the hint then.
+  let runFresh = 0;
+  const fresh = (flags, size) => (chain.classOf(flags) === large.LARGE_CLASS ? 0 : size);
   const unlinkAt = (u) => unlinkFree(e, u, chain.classOf(u32[u * UNIT_WORDS + E.FLAGS]), top);
   const flush = () => {
     if (runBlocks >= 2) {
@@ -162,7 +166,7 @@ function mergeWindow(e, ws, we, top, r) {
       push(e, runStart, large.LARGE_CLASS);
       r[2]++;
       // The hint of format.md §8: freed space that a merge has not taken in yet.
-      u32[FREED_UNITS] = Math.max(0, u32[FREED_UNITS] - runUnits);
+      u32[FREED_UNITS] = Math.max(0, u32[FREED_UNITS] - runFresh);
     }
     runBlocks = 0;
   };
@@ -174,11 +178,13 @@ function mergeWindow(e, ws, we, top, r) {
     else if (runBlocks === 0) {
       runStart = u;
       runUnits = size;
+      runFresh = fresh(flags, size);
       runBlocks = 1;
     } else {
       if (runBlocks === 1 && !unlinkAt(runStart)) return false;
       if (!unlinkAt(u)) return false;
       runUnits += size;
+      runFresh += fresh(flags, size);
       runBlocks++;
     }
     u += size;
