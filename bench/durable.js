@@ -69,7 +69,7 @@ function threadHost(tasks) {
     let got = null;
     w.on('message', (m) => { got = m; });
     w.on('error', reject);
-    w.on('exit', (code) => (code === 0 && got ? resolve(got.n) : reject(new Error(`writer thread exited ${code}`))));
+    w.on('exit', (code) => (code === 0 && got ? resolve(got) : reject(new Error(`writer thread exited ${code}`))));
   })));
 }
 
@@ -103,11 +103,14 @@ async function runCase(c, ms, baseDir, run) {
   try {
     const startAt = Date.now() + 400 + c.writers * 150;
     const tasks = Array.from({ length: c.writers }, (_, w) => ({ ...task, startAt, seed: seedOf(run, w) }));
-    const counts = c.threads
+    const results = c.threads
       ? (await forkChild(['--threads', JSON.stringify(tasks)])).counts
-      : await Promise.all(tasks.map((t) => forkChild(['--child', JSON.stringify(t)]).then((m) => m.n)));
-    const total = counts.reduce((a, b) => a + b, 0);
-    return { opsPerSec: (total / ms) * 1000, usPerOp: (ms * 1000 * c.writers) / total };
+      : await Promise.all(tasks.map((t) => forkChild(['--child', JSON.stringify(t)])));
+    const total = results.reduce((a, r) => a + r.n, 0);
+    // CPU time per write only where each writer is a process of its own (a thread's process
+    // counts the others' time too).
+    const cpuUsPerOp = c.threads ? null : results.reduce((a, r) => a + r.cpuUs, 0) / total;
+    return { opsPerSec: (total / ms) * 1000, usPerOp: (ms * 1000 * c.writers) / total, cpuUsPerOp };
   } finally {
     await cleanup();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -158,7 +161,11 @@ async function throughput(cases, runs, ms, baseDir) {
   const med = new Map();
   for (const [n, xs] of samples) {
     if (xs.length === 0) continue;
-    med.set(n, { opsPerSec: median(xs.map((x) => x.opsPerSec)), usPerOp: median(xs.map((x) => x.usPerOp)), min: Math.min(...xs.map((x) => x.opsPerSec)), max: Math.max(...xs.map((x) => x.opsPerSec)) });
+    med.set(n, {
+      opsPerSec: median(xs.map((x) => x.opsPerSec)), usPerOp: median(xs.map((x) => x.usPerOp)),
+      cpuUsPerOp: xs[0].cpuUsPerOp === null ? null : median(xs.map((x) => x.cpuUsPerOp)),
+      min: Math.min(...xs.map((x) => x.opsPerSec)), max: Math.max(...xs.map((x) => x.opsPerSec)),
+    });
   }
   // The best peer (any system but shmstore) of the same writers and kind (threads/processes).
   const bestPeer = (c) => {
@@ -171,17 +178,21 @@ async function throughput(cases, runs, ms, baseDir) {
   };
   // The plain store of the case's engine.
   const plainOf = (c) => med.get(c.engine === 'js' ? 'plain-js' : 'plain');
-  const lines = [['case', 'records/s (median)', 'min–max', 'µs/write per writer', 'vs plain (latency)', 'vs best peer, same writers']];
+  const lines = [['case', 'records/s (median)', 'min–max', 'µs/write per writer', 'vs plain (latency)', 'CPU µs/write', 'vs plain (CPU)', 'vs best peer, same writers']];
+  const vsPlain = (c, x, key) => {
+    const plain = plainOf(c);
+    return plain && c.system === 'shmstore' && c.opts && x[key] !== null && plain[key] !== null ? `${(x[key] / plain[key]).toFixed(2)}x` : '';
+  };
   for (const c of cases) {
     const x = med.get(c.name);
     if (!x) {
-      lines.push([c.name, skipped.get(c.name) || 'no result', '', '', '', '']);
+      lines.push([c.name, skipped.get(c.name) || 'no result', '', '', '', '', '', '']);
       continue;
     }
     const peer = c.system === 'shmstore' && c.durable ? bestPeer(c) : null;
     lines.push([
-      c.name, x.opsPerSec.toFixed(0), `${x.min.toFixed(0)}–${x.max.toFixed(0)}`, x.usPerOp.toFixed(2),
-      plainOf(c) && c.system === 'shmstore' && c.opts ? `${(x.usPerOp / plainOf(c).usPerOp).toFixed(2)}x` : '',
+      c.name, x.opsPerSec.toFixed(0), `${x.min.toFixed(0)}–${x.max.toFixed(0)}`, x.usPerOp.toFixed(2), vsPlain(c, x, 'usPerOp'),
+      x.cpuUsPerOp === null ? '' : x.cpuUsPerOp.toFixed(2), vsPlain(c, x, 'cpuUsPerOp'),
       peer ? `${(x.opsPerSec / med.get(peer).opsPerSec).toFixed(2)}x ${peer}` : '',
     ]);
   }
@@ -203,7 +214,7 @@ async function throughput(cases, runs, ms, baseDir) {
 }
 
 if (process.argv[2] === '--child') {
-  runWriter(JSON.parse(process.argv[3])).then((n) => process.send({ n }));
+  runWriter(JSON.parse(process.argv[3])).then((r) => process.send(r));
 } else if (process.argv[2] === '--threads') {
   threadHost(JSON.parse(process.argv[3])).then((counts) => process.send({ counts }));
 } else if (process.argv[2] === '--recovery') {

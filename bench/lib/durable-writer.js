@@ -1,6 +1,7 @@
 'use strict';
 // One writer of bench/durable.js: opens its system, writes 100-byte values to random keys of
-// 100,000 from a common start time for task.ms, and returns how many writes were acknowledged.
+// 100,000 from a common start time for task.ms, and returns how many writes were acknowledged
+// ({ n, cpuUs }: with the CPU time the process used meanwhile).
 // A write counts only once the system's acknowledgement promises what the case says: for the
 // durable cases, that the record is on stable storage (shmstore 'always' set() / setDurable(),
 // SQLite synchronous=FULL, lmdb's `flushed` promise, Redis appendfsync always). With task.batch
@@ -71,6 +72,10 @@ async function runWriter(task) {
   };
   while (Date.now() < task.startAt) await new Promise((r) => setTimeout(r, Math.max(0, Math.min(5, task.startAt - Date.now()))));
   const end = task.startAt + task.ms;
+  // The CPU time of the writing (user and system, of the whole process: meaningful for a writer
+  // that is a process of its own), which other load on the machine does not inflate as it does
+  // the elapsed time.
+  const cpu = process.cpuUsage();
   let n = 0;
   const window = task.batch || 1;
   const pending = new Array(window);
@@ -93,8 +98,9 @@ async function runWriter(task) {
     if (sys.settle) await sys.settle();
     n += window;
   }
+  const used = process.cpuUsage(cpu);
   await sys.close();
-  return n;
+  return { n, cpuUs: used.user + used.system };
 }
 
 module.exports = { runWriter, keyOf, KEYS, VALUE };
@@ -102,5 +108,5 @@ module.exports = { runWriter, keyOf, KEYS, VALUE };
 // In a worker thread of a writer host: write, report the count.
 const wt = require('worker_threads');
 if (!wt.isMainThread && wt.workerData && wt.workerData.durableWriter) {
-  runWriter(wt.workerData.task).then((n) => wt.parentPort.postMessage({ n }), (err) => { throw err; });
+  runWriter(wt.workerData.task).then((r) => wt.parentPort.postMessage(r), (err) => { throw err; });
 }

@@ -250,7 +250,10 @@ class Store extends BaseStore {
     if (id === undefined) checkNsName(ns);
     checkKey(key);
     const expiry = cache.expiryOf(opts); // validates the options before the stripe is taken
-    const [payload, enc] = encodeValue(value);
+    // A string is its own payload (codec.js); other values are encoded (an array per call).
+    let payload = value;
+    let enc = C.ENC_UTF8;
+    if (typeof value !== 'string') [payload, enc] = encodeValue(value);
     checkValueLength(payload);
     const live = id !== undefined && !cache.alreadyExpired(expiry);
     // The JavaScript engine's set of a small value into a namespace this handle resolved: the

@@ -87,6 +87,15 @@ class Wal {
     this.mapSegment = null;
     // The native set of this handle (createLogWriter), told of every mapping and unmapping.
     this.writer = null;
+    // How the file grows (#extend): by `growth` bytes at a time, written `zeroWrite` bytes per
+    // write. With a sync mode that syncs, 1 MiB one page per write, so that the page cache holds
+    // the new part in page-sized folios: a record stored into the mapping then dirties one page,
+    // and a sync writes back the pages records went to, not a whole large folio around them.
+    // With 'none' only a checkpoint syncs the log, and it writes back the whole file anyway:
+    // larger growths (fewer mappings anew) in 1 MiB writes (WAL_PREALLOC_NONE_BYTES).
+    const none = control.syncMode === 'none';
+    this.growth = none ? C.WAL_PREALLOC_NONE_BYTES : PREALLOC;
+    this.zeroWrite = none ? PREALLOC : ZERO_WRITE;
     this.#reopen();
   }
 
@@ -245,21 +254,19 @@ class Wal {
     }
   }
 
-  // Grows the log file with zeros to at least `need` bytes, rounded up to PREALLOC (held: the
+  // Grows the log file with zeros to at least `need` bytes, rounded up to this.growth (held: the
   // append lock). Best effort: a file that cannot grow (disk full, a size limit) is left as it
   // is, and the record's own write then reports the failure.
   #extend(need) {
     const c = this.control;
     let size = io.fstatSync(this.fd).size;
     if (size < need) {
-      const target = Math.ceil(need / PREALLOC) * PREALLOC;
-      if (zeros === null) zeros = Buffer.alloc(ZERO_WRITE);
+      const target = Math.ceil(need / this.growth) * this.growth;
+      const step = this.zeroWrite;
+      if (zeros === null || zeros.length < step) zeros = Buffer.alloc(step);
       try {
-        // One page per write, so that the page cache holds the new part in page-sized folios
-        // (WAL_ZERO_WRITE_BYTES): a record stored into the mapping then dirties one page, and a
-        // sync writes back the pages records went to, not a whole large folio around them.
         while (size < target) {
-          const n = io.writeSync(this.fd, zeros, 0, Math.min(ZERO_WRITE - (size % ZERO_WRITE), target - size), size);
+          const n = io.writeSync(this.fd, zeros, 0, Math.min(step - (size % step), target - size), size);
           if (n <= 0) break;
           size += n;
         }

@@ -51,7 +51,7 @@ function recordIo() {
     const n = saved.writeSync(fd, buf, off, len, pos);
     if (!logs.has(fd)) return n;
     const data = buf.subarray(off, off + n);
-    // The zeros that grow the file come one page per write (wal.js): a run of them is kept as one
+    // The zeros that grow the file may come one page per write (wal.js): a run of them is kept as one
     // write (its bytes made once, when a state first needs them), as one write of the whole
     // growth was recorded before, so that the states built from the record stay as many (a
     // growth kept, lost or torn as a whole; zeros past the tail are preallocated space whatever

@@ -223,8 +223,8 @@ for (const engine of ENGINES) {
       assert.throws(() => b.set('n', 'c', 1), { name: 'ShmError', code: 'ERR_PERSIST_IO' });
     });
 
-    it('grows the log file with zeros written one page at a time, so that a record dirties its page, not a large folio', () => {
-      const s = create();
+    // The zero writes of the log file while `fn()` runs, as [pos, len].
+    const zeroWritesOf = (fn) => {
       const real = io.writeSync;
       const zeroWrites = [];
       io.writeSync = (fd, buf, off, len, pos) => {
@@ -232,18 +232,48 @@ for (const engine of ENGINES) {
         return real(fd, buf, off, len, pos);
       };
       try {
-        // More than one growth of the file: its first, and one past WAL_PREALLOC_BYTES.
-        const value = 'x'.repeat(1000);
-        for (let i = 0; s.persistence.tail < C.WAL_PREALLOC_BYTES + value.length; i++) s.set('n', `k${i}`, value);
+        fn();
       } finally {
         io.writeSync = real;
       }
+      return zeroWrites;
+    };
+
+    it('grows the log file with zeros written one page at a time when it syncs, so that a record dirties its page, not a large folio', () => {
+      // 'interval' with a long interval: the sets sync nothing themselves.
+      const s = create({ sync: 'interval', intervalMs: 60000 });
+      const zeroWrites = zeroWritesOf(() => {
+        // More than one growth of the file: its first, and one past WAL_PREALLOC_BYTES.
+        const value = 'x'.repeat(1000);
+        for (let i = 0; s.persistence.tail < C.WAL_PREALLOC_BYTES + value.length; i++) s.set('n', `k${i}`, value);
+      });
       assert.ok(zeroWrites.length >= 2 * (C.WAL_PREALLOC_BYTES / C.WAL_ZERO_WRITE_BYTES) - 1);
       for (const [pos, len] of zeroWrites) {
         assert.ok(len <= C.WAL_ZERO_WRITE_BYTES, `a zero write of ${len} bytes`);
         assert.strictEqual(Math.floor(pos / C.WAL_ZERO_WRITE_BYTES), Math.floor((pos + len - 1) / C.WAL_ZERO_WRITE_BYTES), `the zero write at ${pos} crosses a page`);
       }
       assert.strictEqual(fs.statSync(logFile(t.dir)).size % C.WAL_PREALLOC_BYTES, 0);
+    });
+
+    it("with sync 'none' grows the log file by WAL_PREALLOC_NONE_BYTES in writes of WAL_PREALLOC_BYTES, and every write is in the log", () => {
+      const s = create();
+      const value = 'x'.repeat(1000);
+      let n = 0;
+      const zeroWrites = zeroWritesOf(() => {
+        // Past the first growth: two of them (256 keys, each written again and again).
+        for (; s.persistence.tail < C.WAL_PREALLOC_NONE_BYTES + value.length; n++) s.set('n', `k${n % 256}`, `${n}${value}`);
+      });
+      const growths = 2;
+      assert.strictEqual(zeroWrites.length, growths * (C.WAL_PREALLOC_NONE_BYTES / C.WAL_PREALLOC_BYTES));
+      for (const [pos, len] of zeroWrites) {
+        assert.ok(len <= C.WAL_PREALLOC_BYTES, `a zero write of ${len} bytes`);
+        assert.strictEqual(pos % C.WAL_PREALLOC_BYTES + len <= C.WAL_PREALLOC_BYTES, true, `the zero write at ${pos} crosses a MiB`);
+      }
+      assert.strictEqual(fs.statSync(logFile(t.dir)).size, growths * C.WAL_PREALLOC_NONE_BYTES);
+      s.close();
+      const r = track(recover(t.name, t.dir, engine));
+      assert.strictEqual(r.count('n'), 256);
+      for (let i = n - 256; i < n; i++) assert.strictEqual(r.get('n', `k${i % 256}`), `${i}${value}`);
     });
 
     it("sync 'always' acknowledges a write only once it is durable", () => {
