@@ -22,6 +22,8 @@ const SLOT_HEADER = C.MPMC_SLOT_HEADER_BYTES;
 const RECORD = W.MPMC_SLOT.RECORD;
 const TAG_SHIFT = C.MSG_TAG_SHIFT;
 const LENGTH_MASK = C.MSG_LENGTH_MASK;
+const TAG_UTF8 = C.MSG_TAG_UTF8;
+const MAX_UTF8_PER_UNIT = 3; // a UTF-16 unit becomes at most 3 UTF-8 bytes
 // The most positions one claim takes: a batch larger than this is several claims, so that a
 // producer never holds more slots unpublished (nor a consumer unreleased) than this.
 const MAX_CLAIM = 64;
@@ -43,10 +45,19 @@ function prepareChecked(value, name, messageBytes) {
  */
 function prepareRun(io, values, from, n) {
   const { tags, payloads, messageBytes } = io;
+  // A string of at most this many UTF-16 units fits whatever it encodes to (3 bytes a unit at
+  // most): it needs no check and no call, the common case of a batch of short strings.
+  const short = Math.floor(messageBytes / MAX_UTF8_PER_UNIT);
   let k = 0;
   try {
     for (; k < n; k++) {
-      const p = prepareChecked(values[from + k], 'values', messageBytes);
+      const value = values[from + k];
+      if (typeof value === 'string' && value.length <= short) {
+        tags[k] = TAG_UTF8;
+        payloads[k] = value;
+        continue;
+      }
+      const p = prepareChecked(value, 'values', messageBytes);
       tags[k] = p.tag;
       payloads[k] = p.payload;
     }
@@ -65,11 +76,12 @@ function forget(io) {
 
 /**
  * Claims up to `want` positions at the tail (all of them empty for this lap) and writes the
- * prepared messages first..first+k-1 in them. Returns k (0: full at the tail), or -1 when the channel of
- * a closable queue was closed before the claim (the slots were given up). `repair()` is tried
- * once when the queue looks full (mpmc.js's rate-limited repair of gone parties' slots).
+ * prepared messages tags/payloads[first..first+k-1] in them. Returns k (0: full at the tail), or
+ * -1 when the channel of a closable queue was closed before the claim (the slots were given up).
+ * `repair()` is tried once when the queue looks full (mpmc.js's rate-limited repair of gone
+ * parties' slots).
  */
-function claimAndWrite(io, first, want, closable, repair) {
+function claimAndWrite(io, tags, payloads, first, want, closable, repair) {
   const u32 = io.u32;
   for (;;) {
     const pos = Atomics.load(u32, TAIL);
@@ -94,9 +106,8 @@ function claimAndWrite(io, first, want, closable, repair) {
     if (Atomics.compareExchange(u32, TAIL, pos, (pos + k) >>> 0) !== pos) continue;
     const closed = closable && Atomics.load(u32, io.closedWord) !== 0;
     if (!closed) {
-      for (let j = 0; j < k; j++) {
-        writeSlot(u32, io.buf, seqAt(io, pos + j), io.tags[first + j], io.payloads[first + j]);
-      }
+      const buf = io.buf;
+      for (let j = 0; j < k; j++) writeSlot(u32, buf, seqAt(io, pos + j), tags[first + j], payloads[first + j]);
     }
     // Then the k publications together (in order): a consumer polling the first slot finds the
     // others published when it claims, and takes them with one claim.
@@ -126,7 +137,7 @@ function pushMany(io, values, from, closable, repair, wake) {
     const n = prepareRun(io, values, i, Math.min(end - i, MAX_CLAIM, io.capacity));
     let done = 0;
     while (done < n) {
-      const k = claimAndWrite(io, done, n - done, closable, repair);
+      const k = claimAndWrite(io, io.tags, io.payloads, done, n - done, closable, repair);
       if (k === 0) break;
       if (k < 0) {
         forget(io);
@@ -151,6 +162,24 @@ function pushMany(io, values, from, closable, repair, wake) {
 }
 
 /**
+ * Enqueues the messages prepared by the caller, tags/payloads[from..end-1], in order, as many as
+ * there is room for now (claims of at most MAX_CLAIM positions). Returns the index after the last
+ * one enqueued, or -1 - that index when the channel was closed (nothing after it was delivered).
+ * `wake()` wakes sleeping consumers after each claim.
+ */
+function pushPrepared(io, tags, payloads, from, end, closable, repair, wake) {
+  let i = from;
+  while (i < end) {
+    const k = claimAndWrite(io, tags, payloads, i, Math.min(end - i, MAX_CLAIM, io.capacity), closable, repair);
+    if (k === 0) break;
+    wake();
+    if (k < 0) return -1 - i;
+    i += k;
+  }
+  return i;
+}
+
+/**
  * Dequeues up to `max` messages (at least 1) into `out`: claims the full (or given-up) slots at
  * the head, at most MAX_CLAIM at a time, reads and releases them in order. Returns how many it
  * appended (given-up slots yield nothing).
@@ -164,9 +193,11 @@ function popMany(io, out, max, repair, wake) {
     const pos = Atomics.load(u32, HEAD);
     let k = 0;
     let d = 0;
+    let given = false; // a slot of the claim was given up by a gone producer
     while (k < want) {
       d = S.diff(Atomics.load(u32, seqAt(io, pos + k)), S.seqOf(pos + k, 0));
-      if (d !== FULL && d !== SKIPPED) break;
+      if (d === SKIPPED) given = true;
+      else if (d !== FULL) break;
       k++;
     }
     if (k === 0) {
@@ -181,20 +212,23 @@ function popMany(io, out, max, repair, wake) {
     Atomics.store(u32, io.extraAt, k - 1);
     Atomics.store(u32, io.rolesAt, CONSUME);
     if (Atomics.compareExchange(u32, HEAD, pos, (pos + k) >>> 0) !== pos) continue;
+    // The claimed slots keep the states read above: nobody but this claimer moves them now (a
+    // repair finishes only the slots of a gone claimer).
+    const { buf, messageBytes, capacity } = io;
     let j = 0;
     try {
       for (; j < k; j++) {
         const p = (pos + j) >>> 0;
         const at = seqAt(io, p);
-        if (Atomics.load(u32, at) === S.seqOf(p, FULL)) out.push(readSlot(io.u32, io.buf, io.messageBytes, at));
-        Atomics.store(u32, at, S.seqOf(p + io.capacity, 0));
+        if (!given || Atomics.load(u32, at) === S.seqOf(p, FULL)) out.push(readSlot(u32, buf, messageBytes, at));
+        Atomics.store(u32, at, S.seqOf(p + capacity, 0));
       }
     } finally {
       // A record that could not be read (a corrupt region) throws: the rest of the claim is
       // released all the same, so that the queue goes on.
       for (; j < k; j++) {
         const p = (pos + j) >>> 0;
-        Atomics.store(u32, seqAt(io, p), S.seqOf(p + io.capacity, 0));
+        Atomics.store(u32, seqAt(io, p), S.seqOf(p + capacity, 0));
       }
       Atomics.store(u32, io.rolesAt, 0);
       if (k > 1) Atomics.store(u32, io.extraAt, 0);
@@ -203,9 +237,13 @@ function popMany(io, out, max, repair, wake) {
   }
 }
 
-/** Writes a prepared message into the slot whose sequence word is u32[at] (its record follows). */
+/**
+ * Writes a prepared message into the slot whose sequence word is u32[at] (its record follows).
+ * Plain writes: the store of `seq` that publishes the slot orders them before it.
+ */
 function writeSlot(u32, buf, at, tag, payload) {
-  const length = codec.writePayload(buf, at * WORD + SLOT_HEADER, payload);
+  const offset = at * WORD + SLOT_HEADER;
+  const length = typeof payload === 'string' ? buf.utf8Write(payload, offset) : codec.writePayload(buf, offset, payload);
   u32[at + RECORD] = ((tag << TAG_SHIFT) | length) >>> 0;
 }
 
@@ -214,7 +252,10 @@ function readSlot(u32, buf, messageBytes, at) {
   const h = u32[at + RECORD];
   const length = h & LENGTH_MASK;
   if (length > messageBytes) throw codec.corrupt(`a slot record of ${length} bytes`);
-  return codec.decode(buf, at * WORD + SLOT_HEADER, length, h >>> TAG_SHIFT);
+  const offset = at * WORD + SLOT_HEADER;
+  const tag = h >>> TAG_SHIFT;
+  // Strings, the common case, without a call through the codec.
+  return tag === TAG_UTF8 ? buf.utf8Slice(offset, offset + length) : codec.decode(buf, offset, length, tag);
 }
 
-module.exports = { pushMany, popMany, prepareChecked, writeSlot, readSlot, MAX_CLAIM };
+module.exports = { pushMany, pushPrepared, popMany, prepareChecked, writeSlot, readSlot, MAX_CLAIM };
