@@ -119,7 +119,10 @@ class Channel {
   send(value, options) {
     const { timeout, signal } = asyncOptions(options);
     this.#usable();
-    const p = this.#q[kPrepare](value);
+    // A copy: the prepared message is the codec's one reused object, which the next send() of this
+    // thread overwrites while this one waits.
+    const { tag, payload } = this.#q[kPrepare](value);
+    const p = { tag, payload };
     return this.#blockAsync(PRODUCER_WAITERS, CONSUMED, () => (this.#trySend(p) ? true : NONE), timeout, signal)
       .then((r) => { if (r === NONE) throw timedOut('send()', timeout); });
   }

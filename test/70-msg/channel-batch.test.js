@@ -49,6 +49,19 @@ describe('Channel batches', () => {
     assert.deepStrictEqual(await ch.receiveBatch(4), ['c', 'd']);
   });
 
+  it('concurrent send() and sendBatch() calls waiting on a full channel each deliver their own values once', async () => {
+    const ch = channel(2);
+    ch.trySend('a');
+    ch.trySend('b');
+    const pending = [ch.send('first'), ch.sendBatch(['c', 'd']), ch.send('second'), ch.sendBatch(['e'])];
+    const got = [];
+    while (got.length < 7) got.push(...await ch.receiveBatch(7, { timeoutMs: 10000 }));
+    await Promise.all(pending);
+    assert.deepStrictEqual(got.slice().sort(), ['a', 'b', 'c', 'd', 'e', 'first', 'second']);
+    assert.ok(got.indexOf('c') < got.indexOf('d')); // one batch's values in order
+    assert.strictEqual(ch.tryReceive(), undefined);
+  });
+
   it('timeout: sendBatch() rejects with how many it sent; receiveBatch() rejects on an empty channel', async () => {
     const ch = channel(4);
     await assert.rejects(ch.sendBatch(['a', 'b', 'c', 'd', 'e', 'f'], { timeoutMs: 30 }), (e) => isTimeout(e) && e.sent === 4);
@@ -83,8 +96,10 @@ describe('Channel batches', () => {
     const full = ch.sendBatch(['late']);
     await tick();
     ch.close();
-    await assert.rejects(sending, (e) => isClosed(e) && e.sent === 4);
-    await assert.rejects(full, (e) => isClosed(e) && e.sent === 0);
+    await Promise.all([
+      assert.rejects(sending, (e) => isClosed(e) && e.sent === 4),
+      assert.rejects(full, (e) => isClosed(e) && e.sent === 0),
+    ]);
     assert.deepStrictEqual(await ch.receiveBatch(3), range(3));
     assert.deepStrictEqual(await ch.receiveBatch(3), [3]);
     await assert.rejects(ch.receiveBatch(3), isClosed);
