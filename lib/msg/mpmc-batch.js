@@ -30,8 +30,19 @@ const MAX_CLAIM = 64;
 
 const seqAt = (io, pos) => io.slotsWord + (pos & io.mask) * io.strideWords;
 
-/** A value as codec.prepare() makes it ({ tag, payload }), refused when longer than `messageBytes`. */
+// prepareChecked()'s result for a short string (reused, as codec.prepare()'s is).
+const shortString = { tag: TAG_UTF8, payload: '' };
+
+/**
+ * A value as codec.prepare() makes it ({ tag, payload }, an object reused by the next call),
+ * refused when longer than `messageBytes`.
+ */
 function prepareChecked(value, name, messageBytes) {
+  // A string of at most messageBytes / 3 UTF-16 units fits whatever it encodes to.
+  if (typeof value === 'string' && value.length * MAX_UTF8_PER_UNIT <= messageBytes) {
+    shortString.payload = value;
+    return shortString;
+  }
   const p = codec.prepare(value, name);
   const length = codec.encodedLength(p.payload, messageBytes);
   if (length > messageBytes) throw codec.tooLarge(length, messageBytes);

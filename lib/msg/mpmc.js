@@ -34,6 +34,15 @@ const RECHECK_MS = C.MPMC_RECHECK_MS;
 const MAX_BYTES = 2 ** 31;
 const DEFAULT_MESSAGE_BYTES = 248; // a 256-byte slot
 const SPINS = 50; // attempts before a waiting party parks
+// Polling budgets (ms; park.js's Spinner), one per side of a handle, so that what one role's waits
+// achieve does not set the other's. A consumer waits for a producer's next claim, which a batch
+// producer publishes only after writing all of it (64 short strings take some 5 µs here): it polls
+// that long or not at all (its probe once every 16 waits too), as a shorter poll could never meet
+// a batch and would only take the budget down to nothing for good. A producer waits for room, in a
+// batch for the slots it has left (up to 64, which a running consumer frees at some 0.1 to 0.3 µs
+// each): up to 20 µs, and not below 5 µs while it polls.
+const TAKE_SPIN_MS = 0.005;
+const ROOM_SPIN_MS = 0.02;
 const CLOSED_WORD = CTL + W.MPMC_CONTROL.CLOSED;
 // Internal methods for lib/msg/channel.js.
 const kClosable = Symbol('shmstore.MpmcQueue.closable');
@@ -68,7 +77,8 @@ class MpmcQueue extends RegionHandle {
   #closable = false;
   #waits; // what park.js and mpmc-wait.js see of the queue
   #io; // the state mpmc-batch.js works on
-  #spinner = new Spinner(); // how long this handle polls before it parks (park.js)
+  #takeSpinner = new Spinner(TAKE_SPIN_MS, TAKE_SPIN_MS); // a consumer's polls before it parks
+  #roomSpinner = new Spinner(ROOM_SPIN_MS, TAKE_SPIN_MS); // a producer's
   #repair = () => this.#maybeRepair();
   #wakeConsumers = () => wakeWaiters(this.u32, this.#i32, CONSUMER_WAITERS, PRODUCED);
   #wakeProducers = () => wakeWaiters(this.u32, this.#i32, PRODUCER_WAITERS, CONSUMED);
@@ -350,7 +360,8 @@ class MpmcQueue extends RegionHandle {
   // Waits for attempt(): polls the slot it waits for, then sleeps (mpmc-wait.js).
   #block(waiters, word, attempt, timeout, ahead = 0) {
     const watch = waiters === CONSUMER_WAITERS ? HEAD : TAIL;
-    return waitOnSlot(this.#waits, this.#spinner, watch, waiters, word, attempt, NONE, timeout, SPINS, RECHECK_MS, ahead);
+    const spinner = waiters === CONSUMER_WAITERS ? this.#takeSpinner : this.#roomSpinner;
+    return waitOnSlot(this.#waits, spinner, watch, waiters, word, attempt, NONE, timeout, SPINS, RECHECK_MS, ahead);
   }
 
   #blockAsync(waiters, word, attempt, timeout, signal) {
