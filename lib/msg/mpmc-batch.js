@@ -8,10 +8,11 @@
 // slot is still published (or released) by its own store of `seq`, in order; what a batch saves is
 // the intent stores, the CAS and the wake check per message.
 //
-// `io` is the queue's private state that these functions share with mpmc.js (MpmcQueue[kIo]):
+// `io` is the queue's private state that these functions share with mpmc.js and mpmc-single.js:
 // { u32, buf, messageBytes, capacity, mask, slotsWord, strideWords, closedWord, rolesAt,
-//   producePosAt, consumePosAt, extraAt, tags, payloads, prepared, error } (tags and payloads: per-handle scratch arrays, so that
-// a batch allocates nothing per message but the values it returns).
+//   producePosAt, consumePosAt, extraAt, tags, payloads, prepared, error } (tags and payloads:
+// per-handle scratch arrays, so that a batch allocates nothing per message but the values it
+// returns; a channel's sendBatch passes arrays of its own to pushPrepared()).
 const { C, W } = require('../layout/layout');
 const codec = require('./codec');
 const S = require('./mpmc-slots');
@@ -56,19 +57,10 @@ function prepareChecked(value, name, messageBytes) {
  */
 function prepareRun(io, values, from, n) {
   const { tags, payloads, messageBytes } = io;
-  // A string of at most this many UTF-16 units fits whatever it encodes to (3 bytes a unit at
-  // most): it needs no check and no call, the common case of a batch of short strings.
-  const short = Math.floor(messageBytes / MAX_UTF8_PER_UNIT);
   let k = 0;
   try {
     for (; k < n; k++) {
-      const value = values[from + k];
-      if (typeof value === 'string' && value.length <= short) {
-        tags[k] = TAG_UTF8;
-        payloads[k] = value;
-        continue;
-      }
-      const p = prepareChecked(value, 'values', messageBytes);
+      const p = prepareChecked(values[from + k], 'values', messageBytes);
       tags[k] = p.tag;
       payloads[k] = p.payload;
     }
