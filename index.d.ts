@@ -1132,7 +1132,10 @@ export declare class Channel implements AsyncIterable<any>, QueueLatency<Channel
   receiveSync(timeoutMs?: number): any;
   /** The next message, or undefined when none is queued. */
   tryReceive(): any;
-  /** Sends every value in order; resolves how many were sent. */
+  /**
+   * Sends every value in order, claiming the free slots at once and waiting only while none is
+   * free; resolves how many were sent. ERR_QUEUE_TIMEOUT and ERR_CHANNEL_CLOSED carry `sent`.
+   */
   sendBatch(values: QueueMessage[], options?: QueueWaitOptions): Promise<number>;
   /** At least one message, at most max (what is queued). */
   receiveBatch(max: number, options?: QueueWaitOptions): Promise<any[]>;

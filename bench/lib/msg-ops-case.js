@@ -9,6 +9,7 @@
 //   spsc         SpscRing tryEnqueue + tryDequeue
 //   spsc-batch   SpscRing tryEnqueueBatch of WINDOW messages + tryDequeueBatch
 //   mpmc         MpmcQueue tryEnqueue + tryDequeue
+//   mpmc-batch   MpmcQueue tryEnqueueBatch of WINDOW messages + tryDequeueBatch (one claim each)
 //   bare-ring    the bare Atomics ring of bench/lib/msg-transports.js (the floor of a JS ring)
 //   buffer-calls Buffer#utf8Write into a SharedArrayBuffer + Buffer#utf8Slice back: the two copies
 //                every ring above makes, alone
@@ -39,8 +40,17 @@ function setup(op, messages) {
       return s;
     };
   }
-  if (op === 'mpmc') {
+  if (op === 'mpmc' || op === 'mpmc-batch') {
     const q = MpmcQueue.create({ buffer: new SharedArrayBuffer(MpmcQueue.bytesFor(256, { messageBytes: 64 })), capacity: 256, messageBytes: 64 });
+    if (op === 'mpmc-batch') {
+      const batches = Array.from({ length: 64 / WINDOW }, (_, b) => messages.slice(b * WINDOW, (b + 1) * WINDOW));
+      return (i) => {
+        let s = 0;
+        q.tryEnqueueBatch(batches[(i / WINDOW) & (batches.length - 1)]);
+        for (const m of q.tryDequeueBatch()) s += m.length;
+        return s;
+      };
+    }
     return (i) => {
       let s = 0;
       for (let k = 0; k < WINDOW; k++) q.tryEnqueue(messages[(i + k) & 63]);

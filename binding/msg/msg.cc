@@ -11,6 +11,13 @@
 //     enqueues `count` binary messages of `size` (>= 8) bytes on an MPMC queue with an owner
 //     record of its own thread: message i holds `producer` and i as u32 (little endian) in bytes
 //     0..7 and (i & 255) in every other byte.
+//   msgMpmcProduceBatch(region, count, size, producer, batch) -> Promise<count>
+//     the same messages as msgMpmcProduce, enqueued with EnqueueBatch() of `batch` (1..64)
+//     messages at a time (the last batch may be shorter).
+//   msgMpmcConsumeBatch(region, count, batch) -> Promise<{ count, sum }>
+//     dequeues `count` messages of at least 8 bytes (as msgMpmcProduce's, from any producer) with
+//     DequeueBatch() of up to `batch` (1..64) at a time, with an owner record of its own thread;
+//     checks that each producer's numbers increase (ERR_CORRUPT if not) and sums them.
 //   msgChannelSend(region, count, size) -> Promise<sent>
 //     sends up to `count` messages of `size` (>= 4) bytes as msgSpscProduce's on a channel (an
 //     MPMC queue region) with an owner record of its own thread, then closes the channel; stops
@@ -20,6 +27,7 @@
 //
 // `region` is a Uint8Array over a SharedArrayBuffer covering the ring (header included); the
 // worker keeps a reference to it so the memory stays mapped while the thread runs.
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -38,24 +46,41 @@ namespace {
 
 constexpr int64_t kForever = -1;
 
-enum class Job { kSpscProduce, kSpscConsume, kMpmcProduce, kChannelSend, kChannelReceive };
+enum class Job {
+  kSpscProduce,
+  kSpscConsume,
+  kMpmcProduce,
+  kChannelSend,
+  kChannelReceive,
+  kMpmcProduceBatch,
+  kMpmcConsumeBatch
+};
 
 bool Produces(Job job) {
-  return job != Job::kSpscConsume && job != Job::kChannelReceive;
+  return job != Job::kSpscConsume && job != Job::kChannelReceive && job != Job::kMpmcConsumeBatch;
 }
+
+bool OnMpmc(Job job) {
+  return job == Job::kMpmcProduce || job == Job::kChannelSend || job == Job::kChannelReceive ||
+         job == Job::kMpmcProduceBatch || job == Job::kMpmcConsumeBatch;
+}
+
+// The most producers a native batch consumer tells apart (their order is checked per producer).
+constexpr uint32_t kMaxProducers = 1024;
 
 shm::OwnerIdentity ThisThread() {
   return shm::IdentityOf(static_cast<uint32_t>(getpid()), static_cast<uint32_t>(gettid()));
 }
 
-constexpr const char* kJobNames[] = {"native SPSC producer", "native SPSC consumer",
-                                     "native MPMC producer", "native channel sender",
-                                     "native channel receiver"};
+constexpr const char* kJobNames[] = {"native SPSC producer",      "native SPSC consumer",
+                                     "native MPMC producer",      "native channel sender",
+                                     "native channel receiver",   "native MPMC batch producer",
+                                     "native MPMC batch consumer"};
 
 class MsgWorker : public Napi::AsyncWorker {
  public:
   MsgWorker(Napi::Env env, Napi::Object region, uint8_t* base, size_t bytes, Job job,
-            uint32_t count, uint32_t size, uint32_t producer)
+            uint32_t count, uint32_t size, uint32_t producer, uint32_t batch)
       : Napi::AsyncWorker(env),
         deferred_(Napi::Promise::Deferred::New(env)),
         base_(base),
@@ -64,7 +89,8 @@ class MsgWorker : public Napi::AsyncWorker {
         job_(job),
         count_(count),
         size_(size),
-        producer_(producer) {
+        producer_(producer),
+        batch_(batch) {
     region_ = Napi::Persistent(region);
   }
 
@@ -73,6 +99,14 @@ class MsgWorker : public Napi::AsyncWorker {
   void Execute() override {
     if (job_ == Job::kMpmcProduce) {
       ProduceMpmc();
+      return;
+    }
+    if (job_ == Job::kMpmcProduceBatch) {
+      ProduceMpmcBatches();
+      return;
+    }
+    if (job_ == Job::kMpmcConsumeBatch) {
+      ConsumeMpmcBatches();
       return;
     }
     if (job_ == Job::kChannelSend || job_ == Job::kChannelReceive) {
@@ -120,6 +154,57 @@ class MsgWorker : public Napi::AsyncWorker {
       status_ = q.Enqueue(msg.data(), size_, L::kMsgTagBinary, kForever);
       if (status_ != L::kOk) return;
       ++done_;
+    }
+  }
+
+  void ProduceMpmcBatches() {
+    shm::msg::MpmcQueue q;
+    status_ = q.Attach(base_, bytes_, ThisThread());
+    if (status_ != L::kOk) return;
+    std::vector<uint8_t> bytes(uint64_t{batch_} * size_);
+    std::vector<shm::msg::MpmcMessage> msgs(batch_);
+    while (done_ < count_) {
+      const uint32_t n = std::min(batch_, count_ - done_);
+      for (uint32_t k = 0; k < n; ++k) {
+        const uint32_t i = done_ + k;
+        uint8_t* m = bytes.data() + uint64_t{k} * size_;
+        std::memset(m, static_cast<int>(i & 255), size_);
+        std::memcpy(m, &producer_, sizeof producer_);
+        std::memcpy(m + 4, &i, sizeof i);
+        msgs[k] = shm::msg::MpmcMessage{m, size_, L::kMsgTagBinary};
+      }
+      uint32_t enqueued = 0;
+      status_ = q.EnqueueBatch(msgs.data(), n, &enqueued, kForever);
+      done_ += enqueued;
+      if (status_ != L::kOk) return;
+    }
+  }
+
+  void ConsumeMpmcBatches() {
+    shm::msg::MpmcQueue q;
+    status_ = q.Attach(base_, bytes_, ThisThread());
+    if (status_ != L::kOk) return;
+    std::vector<uint8_t> out(uint64_t{batch_} * q.message_bytes());
+    std::vector<shm::msg::MpmcSlice> slices(batch_);
+    std::vector<int64_t> last(kMaxProducers, -1);
+    while (done_ < count_) {
+      const uint32_t got = q.DequeueBatch(out.data(), out.size(), slices.data(),
+                                          std::min(batch_, count_ - done_), kForever);
+      for (uint32_t j = 0; j < got; ++j) {
+        uint32_t head[2];
+        if (slices[j].length < sizeof head) {
+          status_ = L::kErrCorrupt;
+          return;
+        }
+        std::memcpy(head, out.data() + slices[j].offset, sizeof head);
+        if (head[0] >= kMaxProducers || static_cast<int64_t>(head[1]) <= last[head[0]]) {
+          status_ = L::kErrCorrupt;  // out of order, or twice
+          return;
+        }
+        last[head[0]] = head[1];
+        sum_ += head[1];
+        ++done_;
+      }
     }
   }
 
@@ -182,6 +267,7 @@ class MsgWorker : public Napi::AsyncWorker {
   uint32_t count_;
   uint32_t size_;
   uint32_t producer_;
+  uint32_t batch_;
   L::Status status_ = L::kOk;
   uint32_t done_ = 0;
   double sum_ = 0;
@@ -212,19 +298,27 @@ Napi::Value Start(const Napi::CallbackInfo& info, Job job) {
   size_t bytes = 0;
   if (!GetRegion(info, &base, &bytes)) return env.Undefined();
   const bool produce = Produces(job);
-  int64_t count = 0, size = 0, producer = 0;
+  int64_t count = 0, size = 0, producer = 0, batch = 0;
   if (job != Job::kChannelReceive && !GetIntegerArg(info, 1, "count", 0, 4294967295.0, &count)) {
     return env.Undefined();
   }
-  const double min_size = job == Job::kMpmcProduce ? 8 : 4;
+  const double min_size = job == Job::kMpmcProduce || job == Job::kMpmcProduceBatch ? 8 : 4;
   if (produce && !GetIntegerArg(info, 2, "size", min_size, L::kMsgLengthMask, &size)) {
     return env.Undefined();
   }
-  if (job == Job::kMpmcProduce || job == Job::kChannelSend || job == Job::kChannelReceive) {
-    if (job == Job::kMpmcProduce &&
-        !GetIntegerArg(info, 3, "producer", 0, 4294967295.0, &producer)) {
-      return env.Undefined();
-    }
+  if ((job == Job::kMpmcProduce || job == Job::kMpmcProduceBatch) &&
+      !GetIntegerArg(info, 3, "producer", 0, 4294967295.0, &producer)) {
+    return env.Undefined();
+  }
+  if (job == Job::kMpmcProduceBatch &&
+      !GetIntegerArg(info, 4, "batch", 1, shm::msg::MpmcQueue::kMaxClaim, &batch)) {
+    return env.Undefined();
+  }
+  if (job == Job::kMpmcConsumeBatch &&
+      !GetIntegerArg(info, 2, "batch", 1, shm::msg::MpmcQueue::kMaxClaim, &batch)) {
+    return env.Undefined();
+  }
+  if (OnMpmc(job)) {
     // Checked here so that a bad region throws at once; the thread attaches with its own record.
     shm::msg::MpmcQueue probe;
     const L::Status s =
@@ -249,9 +343,9 @@ Napi::Value Start(const Napi::CallbackInfo& info, Job job) {
       return env.Undefined();
     }
   }
-  auto* w =
-      new MsgWorker(env, info[0].As<Napi::Object>(), base, bytes, job, static_cast<uint32_t>(count),
-                    static_cast<uint32_t>(size), static_cast<uint32_t>(producer));
+  auto* w = new MsgWorker(env, info[0].As<Napi::Object>(), base, bytes, job,
+                          static_cast<uint32_t>(count), static_cast<uint32_t>(size),
+                          static_cast<uint32_t>(producer), static_cast<uint32_t>(batch));
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;
@@ -269,6 +363,14 @@ Napi::Value ProduceMpmc(const Napi::CallbackInfo& info) {
   return Start(info, Job::kMpmcProduce);
 }
 
+Napi::Value ProduceMpmcBatches(const Napi::CallbackInfo& info) {
+  return Start(info, Job::kMpmcProduceBatch);
+}
+
+Napi::Value ConsumeMpmcBatches(const Napi::CallbackInfo& info) {
+  return Start(info, Job::kMpmcConsumeBatch);
+}
+
 Napi::Value ChannelSend(const Napi::CallbackInfo& info) {
   return Start(info, Job::kChannelSend);
 }
@@ -283,6 +385,10 @@ void InitMsg(Napi::Env env, Napi::Object exports) {
   exports.Set("msgSpscProduce", Napi::Function::New(env, Produce, "msgSpscProduce"));
   exports.Set("msgSpscConsume", Napi::Function::New(env, Consume, "msgSpscConsume"));
   exports.Set("msgMpmcProduce", Napi::Function::New(env, ProduceMpmc, "msgMpmcProduce"));
+  exports.Set("msgMpmcProduceBatch",
+              Napi::Function::New(env, ProduceMpmcBatches, "msgMpmcProduceBatch"));
+  exports.Set("msgMpmcConsumeBatch",
+              Napi::Function::New(env, ConsumeMpmcBatches, "msgMpmcConsumeBatch"));
   exports.Set("msgChannelSend", Napi::Function::New(env, ChannelSend, "msgChannelSend"));
   exports.Set("msgChannelReceive", Napi::Function::New(env, ChannelReceive, "msgChannelReceive"));
 }

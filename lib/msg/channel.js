@@ -9,7 +9,7 @@ const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
 const { addLatency } = require('./latency');
 const { msgError } = require('./errors');
-const { MpmcQueue, CLOSED, kClosable, kPrepare, kPush } = require('./mpmc');
+const { MpmcQueue, CLOSED, kClosable, kPrepare, kPush, kPushPrepared, kPopBatch } = require('./mpmc');
 const { park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut } = require('./park');
 const S = require('./mpmc-slots');
 
@@ -119,7 +119,10 @@ class Channel {
   send(value, options) {
     const { timeout, signal } = asyncOptions(options);
     this.#usable();
-    const p = this.#q[kPrepare](value);
+    // A copy: the prepared message is the codec's one reused object, which the next send() of this
+    // thread overwrites while this one waits.
+    const { tag, payload } = this.#q[kPrepare](value);
+    const p = { tag, payload };
     return this.#blockAsync(PRODUCER_WAITERS, CONSUMED, () => (this.#trySend(p) ? true : NONE), timeout, signal)
       .then((r) => { if (r === NONE) throw timedOut('send()', timeout); });
   }
@@ -131,11 +134,15 @@ class Channel {
   #tryReceive() {
     const value = this.#q.tryDequeue();
     if (value !== undefined) return value;
-    if (Atomics.load(this.#u32, CLOSED_WORD) !== 0 &&
-        S.diff(Atomics.load(this.#u32, S.TAIL), Atomics.load(this.#u32, S.HEAD)) <= 0) {
-      throw closedError('receive');
-    }
+    if (this.#drainedAfterClose()) throw closedError('receive');
     return NONE;
+  }
+
+  // Closed, nothing queued and no slot claimed by a sender (a claimed slot is still published or
+  // given up).
+  #drainedAfterClose() {
+    return Atomics.load(this.#u32, CLOSED_WORD) !== 0 &&
+      S.diff(Atomics.load(this.#u32, S.TAIL), Atomics.load(this.#u32, S.HEAD)) <= 0;
   }
 
   /** The next message, or undefined when none is queued (see `closed` to tell the end). */
@@ -155,12 +162,6 @@ class Channel {
 
   /** Receives without blocking the event loop; rejects with ERR_CHANNEL_CLOSED at the end. */
   receive(options) {
-    return this.#receive(options);
-  }
-
-  // receive() and the first message of receiveBatch() (which is timed once, as receiveBatch, when
-  // latency is on: it does not go through an instance's timed receive).
-  #receive(options) {
     const { timeout, signal } = asyncOptions(options);
     this.#usable();
     return this.#blockAsync(CONSUMER_WAITERS, PRODUCED, () => this.#tryReceive(), timeout, signal)
@@ -171,43 +172,74 @@ class Channel {
   }
 
   /**
-   * Sends every value of `values` in order (waiting while full, as send()); resolves how many were
-   * sent. Every value is checked before the first is sent.
+   * Sends every value of `values` in order, claiming as many slots as there is room for at a time
+   * (up to 64 with one CAS) and waiting, as send() does, only while none is free; resolves how
+   * many were sent. Every value is checked before the first is sent. ERR_QUEUE_TIMEOUT and
+   * ERR_CHANNEL_CLOSED carry `sent`: how many values (a prefix) the channel took before it.
    */
   sendBatch(values, options) {
     if (!Array.isArray(values)) throw v.invalidType('values', 'an array', values);
     const { timeout, signal } = asyncOptions(options);
     this.#usable();
-    const prepared = values.map((x) => {
-      const p = this.#q[kPrepare](x);
-      return { tag: p.tag, payload: p.payload };
-    });
+    const n = values.length;
+    const tags = new Array(n);
+    const payloads = new Array(n);
+    for (let k = 0; k < n; k++) {
+      const p = this.#q[kPrepare](values[k]);
+      tags[k] = p.tag;
+      payloads[k] = p.payload;
+    }
+    let sent = 0;
+    // One attempt: true once some values were sent (the caller goes on with the rest at once),
+    // NONE when not one slot was free.
+    const attempt = () => {
+      if (Atomics.load(this.#u32, CLOSED_WORD) !== 0) throw closedError('sendBatch');
+      const r = this.#q[kPushPrepared](tags, payloads, sent, n);
+      if (r < 0) {
+        sent = -1 - r;
+        throw closedError('sendBatch');
+      }
+      const moved = r > sent;
+      sent = r;
+      return moved ? true : NONE;
+    };
     const deadline = performance.now() + timeout;
     return (async () => {
-      for (const p of prepared) {
-        const left = Math.max(0, deadline - performance.now());
-        const r = await this.#blockAsync(PRODUCER_WAITERS, CONSUMED, () => (this.#trySend(p) ? true : NONE), left, signal);
-        if (r === NONE) throw timedOut('sendBatch()', timeout);
+      try {
+        while (sent < n) {
+          const left = Math.max(0, deadline - performance.now());
+          const r = await this.#blockAsync(PRODUCER_WAITERS, CONSUMED, attempt, left, signal);
+          if (r === NONE) throw timedOut('sendBatch()', timeout);
+        }
+      } catch (e) {
+        // The channel's own errors say how far the batch went (an abort rejects with the
+        // signal's reason, left as it is).
+        if (e?.code === 'ERR_QUEUE_TIMEOUT' || e?.code === 'ERR_CHANNEL_CLOSED') e.sent = sent;
+        throw e;
       }
-      return prepared.length;
+      return n;
     })();
   }
 
   /**
-   * Receives at least one message and at most `max` (what is queued, without waiting for more);
-   * rejects with ERR_CHANNEL_CLOSED at the end, as receive().
+   * Receives at least one message and at most `max` (what is queued, without waiting for more),
+   * claiming up to 64 slots with one CAS; rejects with ERR_CHANNEL_CLOSED at the end, as receive().
    */
   receiveBatch(max, options) {
     v.validateInteger(max, 'max', 1, 2 ** 32 - 1);
-    return this.#receive(options).then((first) => {
-      const out = [first];
-      while (out.length < max) {
-        const m = this.#q.tryDequeue();
-        if (m === undefined) break;
-        out.push(m);
-      }
-      return out;
-    });
+    const { timeout, signal } = asyncOptions(options);
+    this.#usable();
+    const out = [];
+    const attempt = () => {
+      if (this.#q[kPopBatch](out, max) > 0) return out;
+      if (this.#drainedAfterClose()) throw closedError('receiveBatch');
+      return NONE;
+    };
+    return this.#blockAsync(CONSUMER_WAITERS, PRODUCED, attempt, timeout, signal)
+      .then((r) => {
+        if (r === NONE) throw timedOut('receiveBatch()', timeout);
+        return r;
+      });
   }
 
   /** Every message until the channel is closed and drained. */

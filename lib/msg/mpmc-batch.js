@@ -8,10 +8,11 @@
 // slot is still published (or released) by its own store of `seq`, in order; what a batch saves is
 // the intent stores, the CAS and the wake check per message.
 //
-// `io` is the queue's private state that these functions share with mpmc.js (MpmcQueue[kIo]):
+// `io` is the queue's private state that these functions share with mpmc.js and mpmc-single.js:
 // { u32, buf, messageBytes, capacity, mask, slotsWord, strideWords, closedWord, rolesAt,
-//   producePosAt, consumePosAt, extraAt, tags, payloads, prepared, error } (tags and payloads: per-handle scratch arrays, so that
-// a batch allocates nothing per message but the values it returns).
+//   producePosAt, consumePosAt, extraAt, tags, payloads, prepared, error } (tags and payloads:
+// per-handle scratch arrays, so that a batch allocates nothing per message but the values it
+// returns; a channel's sendBatch passes arrays of its own to pushPrepared()).
 const { C, W } = require('../layout/layout');
 const codec = require('./codec');
 const S = require('./mpmc-slots');
@@ -22,14 +23,27 @@ const SLOT_HEADER = C.MPMC_SLOT_HEADER_BYTES;
 const RECORD = W.MPMC_SLOT.RECORD;
 const TAG_SHIFT = C.MSG_TAG_SHIFT;
 const LENGTH_MASK = C.MSG_LENGTH_MASK;
+const TAG_UTF8 = C.MSG_TAG_UTF8;
+const MAX_UTF8_PER_UNIT = 3; // a UTF-16 unit becomes at most 3 UTF-8 bytes
 // The most positions one claim takes: a batch larger than this is several claims, so that a
 // producer never holds more slots unpublished (nor a consumer unreleased) than this.
 const MAX_CLAIM = 64;
 
 const seqAt = (io, pos) => io.slotsWord + (pos & io.mask) * io.strideWords;
 
-/** A value as codec.prepare() makes it ({ tag, payload }), refused when longer than `messageBytes`. */
+// prepareChecked()'s result for a short string (reused, as codec.prepare()'s is).
+const shortString = { tag: TAG_UTF8, payload: '' };
+
+/**
+ * A value as codec.prepare() makes it ({ tag, payload }, an object reused by the next call),
+ * refused when longer than `messageBytes`.
+ */
 function prepareChecked(value, name, messageBytes) {
+  // A string of at most messageBytes / 3 UTF-16 units fits whatever it encodes to.
+  if (typeof value === 'string' && value.length * MAX_UTF8_PER_UNIT <= messageBytes) {
+    shortString.payload = value;
+    return shortString;
+  }
   const p = codec.prepare(value, name);
   const length = codec.encodedLength(p.payload, messageBytes);
   if (length > messageBytes) throw codec.tooLarge(length, messageBytes);
@@ -65,11 +79,12 @@ function forget(io) {
 
 /**
  * Claims up to `want` positions at the tail (all of them empty for this lap) and writes the
- * prepared messages first..first+k-1 in them. Returns k (0: full at the tail), or -1 when the channel of
- * a closable queue was closed before the claim (the slots were given up). `repair()` is tried
- * once when the queue looks full (mpmc.js's rate-limited repair of gone parties' slots).
+ * prepared messages tags/payloads[first..first+k-1] in them. Returns k (0: full at the tail), or
+ * -1 when the channel of a closable queue was closed before the claim (the slots were given up).
+ * `repair()` is tried once when the queue looks full (mpmc.js's rate-limited repair of gone
+ * parties' slots).
  */
-function claimAndWrite(io, first, want, closable, repair) {
+function claimAndWrite(io, tags, payloads, first, want, closable, repair) {
   const u32 = io.u32;
   for (;;) {
     const pos = Atomics.load(u32, TAIL);
@@ -94,9 +109,8 @@ function claimAndWrite(io, first, want, closable, repair) {
     if (Atomics.compareExchange(u32, TAIL, pos, (pos + k) >>> 0) !== pos) continue;
     const closed = closable && Atomics.load(u32, io.closedWord) !== 0;
     if (!closed) {
-      for (let j = 0; j < k; j++) {
-        writeSlot(u32, io.buf, seqAt(io, pos + j), io.tags[first + j], io.payloads[first + j]);
-      }
+      const buf = io.buf;
+      for (let j = 0; j < k; j++) writeSlot(u32, buf, seqAt(io, pos + j), tags[first + j], payloads[first + j]);
     }
     // Then the k publications together (in order): a consumer polling the first slot finds the
     // others published when it claims, and takes them with one claim.
@@ -126,7 +140,7 @@ function pushMany(io, values, from, closable, repair, wake) {
     const n = prepareRun(io, values, i, Math.min(end - i, MAX_CLAIM, io.capacity));
     let done = 0;
     while (done < n) {
-      const k = claimAndWrite(io, done, n - done, closable, repair);
+      const k = claimAndWrite(io, io.tags, io.payloads, done, n - done, closable, repair);
       if (k === 0) break;
       if (k < 0) {
         forget(io);
@@ -151,6 +165,24 @@ function pushMany(io, values, from, closable, repair, wake) {
 }
 
 /**
+ * Enqueues the messages prepared by the caller, tags/payloads[from..end-1], in order, as many as
+ * there is room for now (claims of at most MAX_CLAIM positions). Returns the index after the last
+ * one enqueued, or -1 - that index when the channel was closed (nothing after it was delivered).
+ * `wake()` wakes sleeping consumers after each claim.
+ */
+function pushPrepared(io, tags, payloads, from, end, closable, repair, wake) {
+  let i = from;
+  while (i < end) {
+    const k = claimAndWrite(io, tags, payloads, i, Math.min(end - i, MAX_CLAIM, io.capacity), closable, repair);
+    if (k === 0) break;
+    wake();
+    if (k < 0) return -1 - i;
+    i += k;
+  }
+  return i;
+}
+
+/**
  * Dequeues up to `max` messages (at least 1) into `out`: claims the full (or given-up) slots at
  * the head, at most MAX_CLAIM at a time, reads and releases them in order. Returns how many it
  * appended (given-up slots yield nothing).
@@ -164,9 +196,11 @@ function popMany(io, out, max, repair, wake) {
     const pos = Atomics.load(u32, HEAD);
     let k = 0;
     let d = 0;
+    let given = false; // a slot of the claim was given up by a gone producer
     while (k < want) {
       d = S.diff(Atomics.load(u32, seqAt(io, pos + k)), S.seqOf(pos + k, 0));
-      if (d !== FULL && d !== SKIPPED) break;
+      if (d === SKIPPED) given = true;
+      else if (d !== FULL) break;
       k++;
     }
     if (k === 0) {
@@ -181,20 +215,23 @@ function popMany(io, out, max, repair, wake) {
     Atomics.store(u32, io.extraAt, k - 1);
     Atomics.store(u32, io.rolesAt, CONSUME);
     if (Atomics.compareExchange(u32, HEAD, pos, (pos + k) >>> 0) !== pos) continue;
+    // The claimed slots keep the states read above: nobody but this claimer moves them now (a
+    // repair finishes only the slots of a gone claimer).
+    const { buf, messageBytes, capacity } = io;
     let j = 0;
     try {
       for (; j < k; j++) {
         const p = (pos + j) >>> 0;
         const at = seqAt(io, p);
-        if (Atomics.load(u32, at) === S.seqOf(p, FULL)) out.push(readSlot(io.u32, io.buf, io.messageBytes, at));
-        Atomics.store(u32, at, S.seqOf(p + io.capacity, 0));
+        if (!given || Atomics.load(u32, at) === S.seqOf(p, FULL)) out.push(readSlot(u32, buf, messageBytes, at));
+        Atomics.store(u32, at, S.seqOf(p + capacity, 0));
       }
     } finally {
       // A record that could not be read (a corrupt region) throws: the rest of the claim is
       // released all the same, so that the queue goes on.
       for (; j < k; j++) {
         const p = (pos + j) >>> 0;
-        Atomics.store(u32, seqAt(io, p), S.seqOf(p + io.capacity, 0));
+        Atomics.store(u32, seqAt(io, p), S.seqOf(p + capacity, 0));
       }
       Atomics.store(u32, io.rolesAt, 0);
       if (k > 1) Atomics.store(u32, io.extraAt, 0);
@@ -203,9 +240,13 @@ function popMany(io, out, max, repair, wake) {
   }
 }
 
-/** Writes a prepared message into the slot whose sequence word is u32[at] (its record follows). */
+/**
+ * Writes a prepared message into the slot whose sequence word is u32[at] (its record follows).
+ * Plain writes: the store of `seq` that publishes the slot orders them before it.
+ */
 function writeSlot(u32, buf, at, tag, payload) {
-  const length = codec.writePayload(buf, at * WORD + SLOT_HEADER, payload);
+  const offset = at * WORD + SLOT_HEADER;
+  const length = typeof payload === 'string' ? buf.utf8Write(payload, offset) : codec.writePayload(buf, offset, payload);
   u32[at + RECORD] = ((tag << TAG_SHIFT) | length) >>> 0;
 }
 
@@ -214,7 +255,10 @@ function readSlot(u32, buf, messageBytes, at) {
   const h = u32[at + RECORD];
   const length = h & LENGTH_MASK;
   if (length > messageBytes) throw codec.corrupt(`a slot record of ${length} bytes`);
-  return codec.decode(buf, at * WORD + SLOT_HEADER, length, h >>> TAG_SHIFT);
+  const offset = at * WORD + SLOT_HEADER;
+  const tag = h >>> TAG_SHIFT;
+  // Strings, the common case, without a call through the codec.
+  return tag === TAG_UTF8 ? buf.utf8Slice(offset, offset + length) : codec.decode(buf, offset, length, tag);
 }
 
-module.exports = { pushMany, popMany, prepareChecked, writeSlot, readSlot, MAX_CLAIM };
+module.exports = { pushMany, pushPrepared, popMany, prepareChecked, writeSlot, readSlot, MAX_CLAIM };

@@ -17,6 +17,7 @@ const { waitOnSlot } = require('./mpmc-wait');
 const { Spinner, timeoutOf, asyncOptions, timedOut, blockUntilAsync, wakeWaiters } = require('./park');
 const S = require('./mpmc-slots');
 const B = require('./mpmc-batch');
+const { pushOne, popOne, CLOSED, NONE } = require('./mpmc-single');
 const v = require('../base/validate');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -25,7 +26,7 @@ const PRODUCED = CTL + W.MPMC_CONTROL.PRODUCED;
 const CONSUMED = CTL + W.MPMC_CONTROL.CONSUMED;
 const CONSUMER_WAITERS = CTL + W.MPMC_CONTROL.CONSUMER_WAITERS;
 const PRODUCER_WAITERS = CTL + W.MPMC_CONTROL.PRODUCER_WAITERS;
-const { TAIL, HEAD, FULL, SKIPPED, PRODUCE, CONSUME } = S;
+const { TAIL, HEAD } = S;
 const OWNERS = C.MPMC_OWNERS_OFFSET / WORD;
 const SLOTS = C.MPMC_SLOTS_OFFSET;
 const SLOT_HEADER = C.MPMC_SLOT_HEADER_BYTES;
@@ -33,14 +34,22 @@ const RECHECK_MS = C.MPMC_RECHECK_MS;
 const MAX_BYTES = 2 ** 31;
 const DEFAULT_MESSAGE_BYTES = 248; // a 256-byte slot
 const SPINS = 50; // attempts before a waiting party parks
-const NONE = Symbol('none');
+// Polling budgets (ms; park.js's Spinner), one per side of a handle, so that what one role's waits
+// achieve does not set the other's. A consumer waits for a producer's next claim, which a batch
+// producer publishes only after writing all of it (64 short strings take some 5 µs here): it polls
+// that long or not at all (its probe once every 16 waits too), as a shorter poll could never meet
+// a batch and would only take the budget down to nothing for good. A producer waits for room, in a
+// batch for the slots it has left (up to 64, which a running consumer frees at some 0.1 to 0.3 µs
+// each): up to 20 µs, and not below 5 µs while it polls.
+const TAKE_SPIN_MS = 0.005;
+const ROOM_SPIN_MS = 0.02;
 const CLOSED_WORD = CTL + W.MPMC_CONTROL.CLOSED;
-// What a channel's send finds after claiming a slot of a closed channel (channel.js).
-const CLOSED = Symbol('closed');
 // Internal methods for lib/msg/channel.js.
 const kClosable = Symbol('shmstore.MpmcQueue.closable');
 const kPrepare = Symbol('shmstore.MpmcQueue.prepare');
 const kPush = Symbol('shmstore.MpmcQueue.push');
+const kPushPrepared = Symbol('shmstore.MpmcQueue.pushPrepared');
+const kPopBatch = Symbol('shmstore.MpmcQueue.popBatch');
 const CREATE_KEYS = ['name', 'path', 'buffer', 'byteOffset', 'size', 'capacity', 'messageBytes', 'startPosition'];
 
 const strideOf = (messageBytes) => Math.ceil((SLOT_HEADER + messageBytes) / C.MPMC_SLOT_ALIGN) * C.MPMC_SLOT_ALIGN;
@@ -68,7 +77,8 @@ class MpmcQueue extends RegionHandle {
   #closable = false;
   #waits; // what park.js and mpmc-wait.js see of the queue
   #io; // the state mpmc-batch.js works on
-  #spinner = new Spinner(); // how long this handle polls before it parks (park.js)
+  #takeSpinner = new Spinner(TAKE_SPIN_MS, TAKE_SPIN_MS); // a consumer's polls before it parks
+  #roomSpinner = new Spinner(ROOM_SPIN_MS, TAKE_SPIN_MS); // a producer's
   #repair = () => this.#maybeRepair();
   #wakeConsumers = () => wakeWaiters(this.u32, this.#i32, CONSUMER_WAITERS, PRODUCED);
   #wakeProducers = () => wakeWaiters(this.u32, this.#i32, PRODUCER_WAITERS, CONSUMED);
@@ -190,45 +200,9 @@ class MpmcQueue extends RegionHandle {
     return B.prepareChecked(value, 'value', this.#messageBytes);
   }
 
-  // One attempt: claims the slot at the tail and writes the message, or returns false when full.
+  // One attempt (mpmc-single.js): true, false (full) or CLOSED.
   #push(tag, payload) {
-    const u32 = this.u32;
-    for (;;) {
-      const pos = Atomics.load(u32, TAIL);
-      const at = this.seqIndex(pos);
-      const d = S.diff(Atomics.load(u32, at), S.seqOf(pos, 0));
-      if (d === 0) {
-        // The intent first: whoever finds this slot claimed and unfinished can tell who claimed it.
-        Atomics.store(u32, this.#producePosAt, pos);
-        Atomics.store(u32, this.#rolesAt, PRODUCE);
-        if (Atomics.compareExchange(u32, TAIL, pos, (pos + 1) >>> 0) === pos) {
-          // A channel closed before this claim: the slot is given up (consumers skip it) and the
-          // send fails, so that nothing is delivered after receivers saw the end.
-          if (this.#closable && Atomics.load(u32, CLOSED_WORD) !== 0) {
-            this.#finishPush(at, S.seqOf(pos, SKIPPED));
-            return CLOSED;
-          }
-          B.writeSlot(u32, this.#buf, at, tag, payload);
-          this.#finishPush(at, S.seqOf(pos, FULL));
-          return true;
-        }
-      } else if (d < 0 && Atomics.load(u32, TAIL) === pos) {
-        // The slot still serves position pos - capacity: full, unless a party is gone with a
-        // slot (its consumer, or the producer of the slot at the head).
-        Atomics.store(u32, this.#rolesAt, 0);
-        if (this.#maybeRepair()) continue;
-        return false;
-      }
-    }
-  }
-
-  // Publishes a claimed slot in state `seq`, then wakes sleeping consumers: those registered since
-  // the last wake are woken once (the count is taken back).
-  #finishPush(at, seq) {
-    const u32 = this.u32;
-    Atomics.store(u32, at, seq);
-    Atomics.store(u32, this.#rolesAt, 0);
-    wakeWaiters(u32, this.#i32, CONSUMER_WAITERS, PRODUCED);
+    return pushOne(this.#io, tag, payload, this.#closable, this.#repair, this.#wakeConsumers);
   }
 
   /** @private For channel.js: sends fail once the channel is closed. */
@@ -244,6 +218,19 @@ class MpmcQueue extends RegionHandle {
   /** @private For channel.js: one attempt; true, false (full) or CLOSED. */
   [kPush](p) {
     return this.#push(p.tag, p.payload);
+  }
+
+  /**
+   * @private For channel.js: enqueues prepared messages tags/payloads[from..end-1] as there is
+   * room now (batch claims); the index after the last one enqueued, or -1 - that index once closed.
+   */
+  [kPushPrepared](tags, payloads, from, end) {
+    return B.pushPrepared(this.#io, tags, payloads, from, end, this.#closable, this.#repair, this.#wakeConsumers);
+  }
+
+  /** @private For channel.js: appends up to `max` queued messages to `out` (batch claims); how many. */
+  [kPopBatch](out, max) {
+    return B.popMany(this.#io, out, max, this.#repair, this.#wakeProducers);
   }
 
   /** Enqueues `value` if there is room now. Returns whether it did. */
@@ -307,34 +294,9 @@ class MpmcQueue extends RegionHandle {
 
   // ---- consuming ---------------------------------------------------------------------------
 
-  // One attempt: claims the slot at the head and reads it, or returns NONE when empty. Skips
-  // slots given up by gone producers.
+  // One attempt (mpmc-single.js): the next message, or NONE when empty.
   #pop() {
-    const u32 = this.u32;
-    for (;;) {
-      const pos = Atomics.load(u32, HEAD);
-      const at = this.seqIndex(pos);
-      const d = S.diff(Atomics.load(u32, at), S.seqOf(pos, 0));
-      if (d === FULL || d === SKIPPED) {
-        Atomics.store(u32, this.#consumePosAt, pos);
-        Atomics.store(u32, this.#rolesAt, CONSUME);
-        if (Atomics.compareExchange(u32, HEAD, pos, (pos + 1) >>> 0) !== pos) continue;
-        let value = NONE;
-        try {
-          if (d === FULL) value = B.readSlot(u32, this.#buf, this.#messageBytes, at);
-        } finally {
-          Atomics.store(u32, at, S.seqOf(pos + this.capacity, 0));
-          Atomics.store(u32, this.#rolesAt, 0);
-          wakeWaiters(u32, this.#i32, PRODUCER_WAITERS, CONSUMED);
-        }
-        if (value !== NONE) return value;
-      } else if (d <= 0 && Atomics.load(u32, HEAD) === pos) {
-        Atomics.store(u32, this.#rolesAt, 0);
-        // Empty at pos, unless a producer claimed pos and is gone.
-        if (d === 0 && S.diff(Atomics.load(u32, TAIL), pos) > 0 && this.#maybeRepair()) continue;
-        return NONE;
-      }
-    }
+    return popOne(this.#io, this.#repair, this.#wakeProducers);
   }
 
   /** Dequeues the next message, or returns undefined when the queue is empty. */
@@ -398,7 +360,8 @@ class MpmcQueue extends RegionHandle {
   // Waits for attempt(): polls the slot it waits for, then sleeps (mpmc-wait.js).
   #block(waiters, word, attempt, timeout, ahead = 0) {
     const watch = waiters === CONSUMER_WAITERS ? HEAD : TAIL;
-    return waitOnSlot(this.#waits, this.#spinner, watch, waiters, word, attempt, NONE, timeout, SPINS, RECHECK_MS, ahead);
+    const spinner = waiters === CONSUMER_WAITERS ? this.#takeSpinner : this.#roomSpinner;
+    return waitOnSlot(this.#waits, spinner, watch, waiters, word, attempt, NONE, timeout, SPINS, RECHECK_MS, ahead);
   }
 
   #blockAsync(waiters, word, attempt, timeout, signal) {
@@ -420,4 +383,4 @@ Object.defineProperty(MpmcQueue, 'SLOTS_OFFSET', { value: SLOTS, enumerable: tru
 addLatency(MpmcQueue, ['tryEnqueue', 'enqueue', 'tryDequeue', 'dequeue'],
   ['enqueueAsync', 'dequeueAsync']);
 
-module.exports = { MpmcQueue, CLOSED, kClosable, kPrepare, kPush };
+module.exports = { MpmcQueue, CLOSED, kClosable, kPrepare, kPush, kPushPrepared, kPopBatch };

@@ -23,18 +23,7 @@ constexpr uint32_t kKind = offsetof(L::MsgHeader, kind) / kWord;
 constexpr uint32_t kVersion = offsetof(L::MsgHeader, version) / kWord;
 constexpr uint32_t kCapacity = offsetof(L::MsgHeader, capacity) / kWord;
 constexpr uint32_t kElementSize = offsetof(L::MsgHeader, elementSize) / kWord;
-constexpr uint32_t kIntents = L::kMpmcIntentsOffset / kWord;
-constexpr uint32_t kIntentWords = sizeof(L::MpmcIntent) / kWord;
-constexpr uint32_t kRoles = offsetof(L::MpmcIntent, roles) / kWord;
-constexpr uint32_t kProducePos = offsetof(L::MpmcIntent, producePos) / kWord;
-constexpr uint32_t kConsumePos = offsetof(L::MpmcIntent, consumePos) / kWord;
-constexpr uint32_t kExtra = offsetof(L::MpmcIntent, extra) / kWord;
-constexpr uint32_t kProduce = L::kMpmcIntentProduce;
-constexpr uint32_t kConsume = L::kMpmcIntentConsume;
 constexpr uint32_t kOwnerTableSlots = L::kMpmcOwnerSlots;
-constexpr uint32_t kFull = L::kMpmcSeqFull;
-constexpr uint32_t kSkipped = L::kMpmcSeqSkipped;
-constexpr uint32_t kRecord = offsetof(L::MpmcSlot, record) / kWord;
 constexpr uint64_t kMaxBytes = uint64_t{1} << 31;
 constexpr int64_t kRecheckNs = L::kMpmcRecheckMs * 1'000'000;
 constexpr int kSpins = 50;
@@ -42,14 +31,6 @@ static_assert(L::kMpmcOwnersOffset == L::kMpmcControlOffset + sizeof(L::MpmcCont
 static_assert(L::kMpmcSlotsOffset ==
               L::kMpmcIntentsOffset + L::kMpmcOwnerSlots * sizeof(L::MpmcIntent));
 static_assert(L::kMpmcSlotHeaderBytes == sizeof(L::MpmcSlot));
-
-constexpr uint32_t SeqOf(uint32_t pos, uint32_t state) {
-  return (pos << L::kMpmcSeqShift) + state;
-}
-
-constexpr int32_t Diff(uint32_t a, uint32_t b) {
-  return static_cast<int32_t>(a - b);
-}
 
 uint32_t StrideOf(uint32_t message_bytes) {
   const uint32_t a = L::kMpmcSlotAlign;
@@ -137,7 +118,7 @@ L::Status MpmcQueue::Attach(void* base, uint64_t bytes, const OwnerIdentity& sel
   }
   slot_ = slot;
   AtomicStore(Intent(slot_, kRoles), 0);
-  AtomicStore(Intent(slot_, kExtra), 0);  // this handle claims one position at a time
+  AtomicStore(Intent(slot_, kExtra), 0);  // a batch claim sets it and puts it back to 0
   return L::kOk;
 }
 

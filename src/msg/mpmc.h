@@ -13,6 +13,20 @@
 
 namespace shm::msg {
 
+// One message of a batch to enqueue: `length` bytes at `data` with record tag `tag`.
+struct MpmcMessage {
+  const void* data;
+  uint32_t length;
+  uint32_t tag;
+};
+
+// Where a dequeued message of a batch landed in the caller's buffer.
+struct MpmcSlice {
+  uint64_t offset;
+  uint32_t length;
+  uint32_t tag;
+};
+
 class MpmcQueue {
  public:
   // Bytes a queue of `capacity` slots of `message_bytes` payload bytes needs.
@@ -50,6 +64,29 @@ class MpmcQueue {
   // Blocks while empty; -1 after timeout_ns (negative: forever).
   int64_t Dequeue(void* out, uint32_t cap, uint32_t* tag, int64_t timeout_ns) noexcept;
 
+  // The most positions one batch claim takes (format.md §15 "Batches"), as lib/msg/mpmc-batch.js.
+  static constexpr uint32_t kMaxClaim = 64;
+
+  // Enqueues msgs[0..n-1] in order, as many as there is room for now, claiming up to kMaxClaim
+  // positions with one CAS of `tail` (the intent names the whole claim: `extra` = k - 1). Sets
+  // *enqueued to how many (a prefix). kOk (all, or full before the rest); kErrMessageTooLarge
+  // when msgs[*enqueued] is larger than message_bytes() (those before it are enqueued);
+  // kErrChannelClosed for a channel closed before a claim (channel.h).
+  layout::Status TryEnqueueBatch(const MpmcMessage* msgs, uint32_t n, uint32_t* enqueued) noexcept;
+  // Like TryEnqueueBatch, blocking while full until all n are enqueued: kErrQueueTimeout after
+  // timeout_ns (negative: forever), *enqueued saying how many were.
+  layout::Status EnqueueBatch(const MpmcMessage* msgs, uint32_t n, uint32_t* enqueued,
+                              int64_t timeout_ns) noexcept;
+  // Dequeues up to `max` messages, claiming up to kMaxClaim positions with one CAS of `head`
+  // and each time only as many as are sure to fit in what is left of `out` (cap bytes) at
+  // message_bytes() each; copies them one after the other into `out` and describes message j in
+  // slices[j]. Returns how many (0: empty). Skips slots given up by gone producers.
+  uint32_t TryDequeueBatch(void* out, uint64_t cap, MpmcSlice* slices, uint32_t max) noexcept;
+  // Like TryDequeueBatch, blocking until at least one message arrives; 0 after timeout_ns
+  // (negative: forever).
+  uint32_t DequeueBatch(void* out, uint64_t cap, MpmcSlice* slices, uint32_t max,
+                        int64_t timeout_ns) noexcept;
+
   // Finishes the slots of gone parties that block the queue (format.md §15); returns how many.
   // Reads /proc only for a slot that is claimed and unfinished.
   int RepairStuck() noexcept;
@@ -67,6 +104,9 @@ class MpmcQueue {
   bool RepairProduced(uint32_t pos) noexcept;
   bool RepairConsumed(uint32_t pos) noexcept;
   bool MaybeRepair() noexcept;
+  // One batch claim at the tail of up to `want` messages, written and published: k (0: full),
+  // or -1 when a channel was closed before the claim (the slots were given up).
+  int64_t ClaimAndWrite(const MpmcMessage* msgs, uint32_t want) noexcept;
   // Waits on `word` registered in `waiters` until attempt(ctx) succeeds or the deadline passes.
   bool Block(uint32_t waiters, uint32_t word, int64_t deadline, Attempt attempt,
              void* ctx) noexcept;

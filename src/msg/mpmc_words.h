@@ -1,5 +1,7 @@
-// The word indices of an MPMC queue region (docs/format.md §15) as u32 offsets from its start:
-// shared by mpmc.cpp and channel.cpp, derived from the generated layout (no numbers of its own).
+// The word indices of an MPMC queue region (docs/format.md §15) as u32 offsets from its start,
+// the fields of an intent record and of a slot, and the sequence-word arithmetic: shared by
+// mpmc.cpp, mpmc_batch.cpp and channel.cpp, derived from the generated layout (no numbers of its
+// own).
 #pragma once
 
 #include <cstddef>
@@ -20,5 +22,26 @@ constexpr uint32_t kProducerWaiters = kCtl + offsetof(layout::MpmcControl, produ
 constexpr uint32_t kSkippedWrites = kCtl + offsetof(layout::MpmcControl, skippedWrites) / kWord;
 constexpr uint32_t kSkippedReads = kCtl + offsetof(layout::MpmcControl, skippedReads) / kWord;
 constexpr uint32_t kClosed = kCtl + offsetof(layout::MpmcControl, closed) / kWord;
+constexpr uint32_t kIntents = layout::kMpmcIntentsOffset / kWord;
+constexpr uint32_t kIntentWords = sizeof(layout::MpmcIntent) / kWord;
+constexpr uint32_t kRoles = offsetof(layout::MpmcIntent, roles) / kWord;
+constexpr uint32_t kProducePos = offsetof(layout::MpmcIntent, producePos) / kWord;
+constexpr uint32_t kConsumePos = offsetof(layout::MpmcIntent, consumePos) / kWord;
+constexpr uint32_t kExtra = offsetof(layout::MpmcIntent, extra) / kWord;
+constexpr uint32_t kProduce = layout::kMpmcIntentProduce;
+constexpr uint32_t kConsume = layout::kMpmcIntentConsume;
+constexpr uint32_t kFull = layout::kMpmcSeqFull;
+constexpr uint32_t kSkipped = layout::kMpmcSeqSkipped;
+constexpr uint32_t kRecord = offsetof(layout::MpmcSlot, record) / kWord;
+
+// The sequence word of position `pos` in state `state` (mod 2^32).
+constexpr uint32_t SeqOf(uint32_t pos, uint32_t state) {
+  return (pos << layout::kMpmcSeqShift) + state;
+}
+
+// The signed distance a - b of two u32 counters (less than 2^31 apart).
+constexpr int32_t Diff(uint32_t a, uint32_t b) {
+  return static_cast<int32_t>(a - b);
+}
 
 }  // namespace shm::msg::mpmc_words

@@ -200,31 +200,51 @@ describe('MpmcQueue batches', () => {
         p.c.kill('SIGKILL');
         await p.exited;
       }
+      // Each consumer below starts on an empty queue (slots a dead producer claimed are given up
+      // within 50 ms), so that what a killed consumer took is of its own round's stream alone.
+      const drained = () => until(() => { drain(); return q.size === 0; }, 'the queue drained', 60000);
+      await drained();
       // Batch consumers killed in the middle of their stream; this thread produces meanwhile.
       for (let k = rounds; k < 2 * rounds; k++) {
         const c = spawnChild(CHILD, ['consume-batch', qName, bName, String(n)]);
         let i = 0;
-        const stopAt = Date.now() + 20 + Math.floor(Math.random() * 120);
-        while (Date.now() < stopAt || i === 0) {
+        // Killed at a random moment once it is consuming (it has received something).
+        const before = board.receivedCount();
+        let stopAt = Infinity;
+        const deadline = Date.now() + 60000;
+        while (Date.now() < stopAt && Date.now() < deadline) {
+          if (stopAt === Infinity && board.receivedCount() > before) stopAt = Date.now() + 20 + Math.floor(Math.random() * 120);
           const batch = range(i, 1 + (i & (BATCH - 1))).map((j) => numbered(k, j));
           const sent = q.tryEnqueueBatch(batch);
           for (let j = 0; j < sent; j++) board.markProduced(k * n + i + j);
           i += sent;
           if (sent < batch.length) await new Promise((r) => setImmediate(r));
         }
+        assert.ok(stopAt !== Infinity, 'a consumer running');
         c.c.kill('SIGKILL');
         await c.exited;
+        await drained(); // what the killed consumer left (slots it claimed are released within 50 ms)
       }
-      // What is left is drained here (slots a dead producer claimed are given up within 50 ms).
-      await until(() => { drain(); return q.size === 0; }, 'the queue drained', 60000);
       const t = board.tally();
       const skipped = q.skipped;
+      // Lost ids (marked produced, never received) of stream k: k < rounds a killed producer's
+      // (this thread the only consumer), k >= rounds those the consumer killed in round k took
+      // with it (the queue was empty when it started and was drained after it).
+      const lostOf = (k) => range(k * n, n).filter((id) => board.produced[id] && board.received[id] === 0).length;
+      const perProducer = range(0, rounds).map(lostOf);
+      const perConsumer = range(rounds, rounds).map(lostOf);
       console.log(`      ${rounds} batch producers and ${rounds} batch consumers killed: ${t.received} received, ${t.lost} lost, ` +
-        `${t.duplicated} duplicated, ${t.unmarked} received but not marked produced; skipped slots ${JSON.stringify(skipped)}`);
+        `${t.duplicated} duplicated, ${t.unmarked} received but not marked produced; skipped slots ${JSON.stringify(skipped)}; ` +
+        `lost per killed consumer ${JSON.stringify(perConsumer)}`);
       assert.strictEqual(t.duplicated, 0);
-      // A dead consumer takes at most the messages of its dequeueBatch(32) call; a dead producer's
-      // batch of at most 32 was never marked produced, whatever part of it arrived.
-      assert.ok(t.lost <= BATCH * rounds, `lost ${t.lost}`);
+      // A dead producer loses nothing whose enqueueBatch() returned: what it claimed and did not
+      // publish was never marked produced (given up: skipped.writes), and what it published
+      // arrives (unmarked when it died before marking it: at most its last batch of 32).
+      assert.deepStrictEqual(perProducer, range(0, rounds).map(() => 0));
+      // A dead consumer takes at most the messages of its dequeueBatch(32) call: claimed and not
+      // released (skipped.reads), or read and not yet marked received.
+      assert.ok(perConsumer.every((x) => x <= BATCH), `lost per consumer ${perConsumer}`);
+      assert.strictEqual(t.lost, perConsumer.reduce((a, b) => a + b, 0));
       assert.ok(t.unmarked <= BATCH * rounds, `unmarked ${t.unmarked}`);
       assert.ok(skipped.writes <= BATCH * rounds && skipped.reads <= BATCH * rounds, JSON.stringify(skipped));
       assert.strictEqual(q.size, 0);

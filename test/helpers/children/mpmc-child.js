@@ -10,6 +10,12 @@
 //       the same with enqueueBatch() of 1 to 32 messages, marked after the batch returned
 //   node mpmc-child.js channel-send <channel> <n>
 //       sends numbered(0, i) for i in 0..n-1 on a Channel, then closes it; prints "closed"
+//   node mpmc-child.js channel-send-batch <channel> <board> <p> <perProducer>
+//       sendBatch() of 1 to 32 numbered messages at a time, each id marked produced after the
+//       batch resolved; prints "sent"
+//   node mpmc-child.js channel-receive-batch <channel> <board> <perProducer>
+//       receiveBatch(32) until the channel is closed and drained; checks per-producer order;
+//       marks each id received; prints "count <n> sum <s>"
 //   node mpmc-child.js consume <queue> <board> <perProducer>
 //       dequeues until the stop word is set; checks per-producer order; marks each id received;
 //       prints "count <n> sum <s>"
@@ -34,40 +40,77 @@ function produce(q, board, p, perProducer) {
 // enqueueBatch() that carried it returned.
 const BATCH = 32;
 function produceBatches(q, board, p, perProducer) {
-  const batch = [];
-  for (let i = 0, b = 0; i < perProducer; b++) {
-    const size = Math.min(1 + ((b * 7) % BATCH), perProducer - i);
-    for (let k = 0; k < size; k++) batch.push(numbered(p, i + k));
+  for (const { batch, ids } of batchesOf(p, perProducer)) {
     q.enqueueBatch(batch, 60000);
-    for (let k = 0; k < size; k++) board.markProduced(p * perProducer + i + k);
-    i += size;
-    batch.length = 0;
+    for (const id of ids) board.markProduced(id);
   }
 }
 
-function consume(q, board, perProducer, batches = false) {
-  const last = new Map();
-  let count = 0;
-  let sum = 0;
-  while (!board.stopped()) {
-    let got;
-    try {
-      got = batches ? q.dequeueBatch(BATCH, 20) : [q.dequeue(20)];
-    } catch (e) {
-      if (e.code === 'ERR_QUEUE_TIMEOUT') continue;
-      throw e;
+async function sendBatches(ch, board, p, perProducer) {
+  for (const { batch, ids } of batchesOf(p, perProducer)) {
+    await ch.sendBatch(batch, { timeoutMs: 60000 });
+    for (const id of ids) board.markProduced(id);
+  }
+}
+
+// The batches of producer p: 1 to BATCH numbered messages each, with their ids.
+function* batchesOf(p, perProducer) {
+  for (let i = 0, b = 0; i < perProducer; b++) {
+    const size = Math.min(1 + ((b * 7) % BATCH), perProducer - i);
+    const batch = [];
+    const ids = [];
+    for (let k = 0; k < size; k++) {
+      batch.push(numbered(p, i + k));
+      ids.push(p * perProducer + i + k);
     }
+    yield { batch, ids };
+    i += size;
+  }
+}
+
+// A consumer's record: per-producer order checked, each id marked received, count and sum.
+function tally(board, perProducer) {
+  const last = new Map();
+  const r = { count: 0, sum: 0 };
+  r.take = (got) => {
     for (const m of got) {
       const p = producerOf(m);
       const i = seqOf(m);
       if (last.has(p) && last.get(p) >= i) throw new Error(`producer ${p}: ${i} after ${last.get(p)}`);
       last.set(p, i);
       board.markReceived(p * perProducer + i);
-      count++;
-      sum += i;
+      r.count++;
+      r.sum += i;
+    }
+  };
+  return r;
+}
+
+function consume(q, board, perProducer, inBatches = false) {
+  const t = tally(board, perProducer);
+  while (!board.stopped()) {
+    let got;
+    try {
+      got = inBatches ? q.dequeueBatch(BATCH, 20) : [q.dequeue(20)];
+    } catch (e) {
+      if (e.code === 'ERR_QUEUE_TIMEOUT') continue;
+      throw e;
+    }
+    t.take(got);
+  }
+  return { count: t.count, sum: t.sum };
+}
+
+async function receiveBatches(ch, board, perProducer) {
+  const t = tally(board, perProducer);
+  for (;;) {
+    try {
+      t.take(await ch.receiveBatch(BATCH, { timeoutMs: 60000 }));
+    } catch (e) {
+      if (e.code === 'ERR_CHANNEL_CLOSED') return { count: t.count, sum: t.sum };
+      throw e;
     }
   }
-  return { count, sum };
 }
 
 function receiveAll(ch) {
@@ -93,6 +136,19 @@ if (isMainThread && process.argv[2] === 'channel-send') {
   ch.close();
   ch.dispose();
   process.stdout.write('closed\n');
+} else if (isMainThread && process.argv[2].startsWith('channel-')) {
+  const [mode, name, boardName, ...rest] = process.argv.slice(2);
+  const ch = Channel.open({ name });
+  const seg = Segment.open({ name: boardName });
+  const board = new Scoreboard(seg.buffer);
+  const done = mode === 'channel-send-batch'
+    ? sendBatches(ch, board, Number(rest[0]), Number(rest[1])).then(() => 'sent')
+    : receiveBatches(ch, board, Number(rest[0])).then((r) => `count ${r.count} sum ${r.sum}`);
+  done.then((line) => {
+    process.stdout.write(`${line}\n`);
+    ch.dispose();
+    seg.close();
+  });
 } else if (isMainThread) {
   const [mode, queue, boardName, ...rest] = process.argv.slice(2);
   const q = MpmcQueue.open({ name: queue });
