@@ -132,7 +132,7 @@ describe('ownership: lock waiter', function () {
       const u32 = new Uint32Array(workerData.buffer);
       const owners = new OwnerTable(u32, workerData.base);
       const me = identityOf(process.pid, threadId);
-      const waiter = new LockWaiter(u32, owners, workerData.beat, me, 50);
+      const waiter = new LockWaiter(u32, owners, workerData.beat, me, 250);
       waiter.setSlot(owners.claim(me));
       parentPort.postMessage('waiting');
       const t0 = performance.now();
@@ -149,12 +149,14 @@ describe('ownership: lock waiter', function () {
     w.on('message', (m) => messages.push(m));
     assert.strictEqual(await next(), 'waiting');
     const timer = setInterval(() => { r.u32[BEAT] = lw.heartbeatWord(r.u32[BEAT]); }, 10);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // lockTimeoutMs is 250 against beats every 10 ms, so that a busy machine delaying this
+    // thread's timer does not look like a stopped holder.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     clearInterval(timer);
-    // Released after 400 ms, eight times lockTimeoutMs: the waiter waited and then took it.
+    // Released after 1000 ms, four times lockTimeoutMs: the waiter waited and then took it.
     r.u32[LOCK] = lw.releasedWord(r.u32[LOCK]);
     const m = await next();
     assert.strictEqual(m.r, 0, 'the waiter presumed the beating holder gone');
-    assert.ok(m.ms >= 300, `took ${m.ms} ms`);
+    assert.ok(m.ms >= 800, `took ${m.ms} ms`);
   });
 });
