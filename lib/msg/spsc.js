@@ -57,6 +57,18 @@ function validateShape(capacity, elementSize) {
 // Records a batch dequeue reads between two stores of the head: few enough that a producer
 // waiting for room sees the head move within its polling budget.
 const RELEASE_EVERY = 32;
+// The most bytes one latin1 decode of a batch covers: a string cut out of it may keep the whole
+// decode alive (V8 shares the characters of a substring), so a kept message holds at most this.
+const RUN_BYTES = 2048;
+// A run of strings a batch enqueue writes with one UTF-8 write (#writeStrings).
+const RUN_RECORDS = 32;
+// The longest string a run takes: the write of a longer one costs mostly its bytes, not the call.
+const RUN_STRING = 256;
+const MAX_UTF8_PER_UNIT = 3;
+const TAG_LATIN1 = C.MSG_TAG_LATIN1;
+// What goes between two payloads of a run: the padding of the first (0-3 bytes) and the header of
+// the next (4 bytes), as NULs.
+const SEPARATORS = [0, 1, 2, 3].map((pad) => '\0'.repeat(pad + HEADER));
 
 class SpscRing extends RegionHandle {
   #u32;
@@ -73,6 +85,8 @@ class SpscRing extends RegionHandle {
   #intoU8 = null;
   #intoU32 = null;
   #spinner = new Spinner(); // how long this handle polls before it parks (park.js)
+  #runCount = 0; // records the last #readRun() read, or #writeStrings() wrote or handed back
+  #parts = []; // #writeStrings()'s scratch: the strings of a run and what goes between them
 
   /** @private Use SpscRing.create() or SpscRing.open(). */
   constructor(token, where, shape) {
@@ -224,9 +238,9 @@ class SpscRing extends RegionHandle {
       next = (next + contiguous) >>> 0;
       at = 0;
     }
-    const length = codec.writePayload(this.#buf, DATA + at + HEADER, p.payload);
-    this.#u32[DATA_WORD + at / WORD] = ((p.tag << TAG_SHIFT) | length) >>> 0;
-    return (next + HEADER + align4(length)) >>> 0;
+    const header = codec.writeRecord(this.#buf, DATA + at + HEADER, p.tag, p.payload);
+    this.#u32[DATA_WORD + at / WORD] = header;
+    return (next + HEADER + align4(header & LENGTH_MASK)) >>> 0;
   }
 
   // Writes values[from..] while they fit and publishes them with one store of the tail (one
@@ -239,10 +253,20 @@ class SpscRing extends RegionHandle {
     let tail = Atomics.load(this.#u32, TAIL);
     let next = tail;
     let i = from;
+    let single = from; // values before this one that a run of strings could not take go one by one
     try {
-      for (; i < values.length; i++) {
-        const t = this.#write(this.#prepare(values[i]), next);
-        if (t < 0) break;
+      while (i < values.length) {
+        let t = -1;
+        if (i >= single && typeof values[i] === 'string' && values[i].length <= RUN_STRING) {
+          t = this.#writeStrings(values, i, next);
+          if (t >= 0) i += this.#runCount;
+          else single = i + this.#runCount;
+        }
+        if (t < 0) {
+          t = this.#write(this.#prepare(values[i]), next);
+          if (t < 0) break;
+          i++;
+        }
         next = t;
         if (((next - tail) >>> 0) >= this.#capacity >>> 2) {
           this.#publish(next);
@@ -253,6 +277,50 @@ class SpscRing extends RegionHandle {
       if (next !== tail) this.#publish(next);
     }
     return i;
+  }
+
+  // Writes a run of strings from values[from] (at least two, at most RUN_RECORDS, RUN_BYTES of
+  // records) at `tail` with one UTF-8 write: the strings joined with the bytes that go between
+  // their payloads (a header and the padding, written as NULs), so that each payload lands where
+  // its record puts it; then the headers over the NULs. Strict about when: the write returns as
+  // many bytes as the joined text has units only when every unit is ASCII, and only then are the
+  // records tagged LATIN1 and kept. Returns the tail after the run (#runCount: how many), or -1
+  // when the strings must go one by one (#runCount of them: fewer than two, no contiguous room
+  // for the write's worst case of 3 bytes a unit, or not ASCII; the bytes written past the tail
+  // are not published and are written over).
+  #writeStrings(values, from, tail) {
+    const parts = this.#parts;
+    let bytes = 0;
+    let j = from;
+    for (; j < values.length && j - from < RUN_RECORDS && typeof values[j] === 'string'; j++) {
+      const length = values[j].length;
+      if (length > RUN_STRING || length * MAX_UTF8_PER_UNIT > this.#maxMessage || bytes + HEADER + align4(length) > RUN_BYTES) break;
+      if (j > from) parts.push(SEPARATORS[align4(values[j - 1].length) - values[j - 1].length]);
+      parts.push(values[j]);
+      bytes += HEADER + align4(length);
+    }
+    this.#runCount = Math.max(1, j - from);
+    if (j - from < 2) {
+      parts.length = 0;
+      return -1;
+    }
+    const text = parts.join('');
+    parts.length = 0;
+    const at = tail & this.#mask;
+    const bound = HEADER + text.length * MAX_UTF8_PER_UNIT;
+    if (this.#capacity - at < bound) return -1;
+    if (this.#capacity - ((tail - this.#cachedHead) >>> 0) < bound) {
+      this.#cachedHead = Atomics.load(this.#u32, HEAD);
+      if (this.#capacity - ((tail - this.#cachedHead) >>> 0) < bound) return -1;
+    }
+    if (this.#buf.utf8Write(text, DATA + at + HEADER) !== text.length) return -1;
+    let w = DATA_WORD + at / WORD;
+    for (let k = from; k < j; k++) {
+      const length = values[k].length;
+      this.#u32[w] = ((TAG_LATIN1 << TAG_SHIFT) | length) >>> 0;
+      w += (HEADER + align4(length)) / WORD;
+    }
+    return (tail + bytes) >>> 0;
   }
 
   // Stores the index, and wakes the other side if it says it sleeps: once per sleep (the flag is
@@ -397,9 +465,16 @@ class SpscRing extends RegionHandle {
           head = (head + this.#capacity - (head & this.#mask)) >>> 0;
           continue;
         }
-        out.push(this.#read(head));
-        n++;
-        head = (head + HEADER + align4(u32[DATA_WORD + (head & this.#mask) / WORD] & LENGTH_MASK)) >>> 0;
+        const h = u32[DATA_WORD + (head & this.#mask) / WORD];
+        if (codec.isLatin1(h >>> TAG_SHIFT)) {
+          const end = this.#readRun(out, head, tail, Math.min(max - n, RELEASE_EVERY - (n % RELEASE_EVERY)));
+          n += this.#runCount;
+          head = end;
+        } else {
+          out.push(this.#read(head));
+          n++;
+          head = (head + HEADER + align4(h & LENGTH_MASK)) >>> 0;
+        }
         // Released every RELEASE_EVERY records, or a quarter of the ring, whichever comes first:
         // a producer that waits for room sees the head move within its polling budget (park.js)
         // and writes into the room while the rest is read, instead of parking until the batch ends.
@@ -412,6 +487,40 @@ class SpscRing extends RegionHandle {
       if (head !== start) this.#release(head);
     }
     return n;
+  }
+
+  // Reads the run of one-byte text records that starts at `head` (at most `limit`, before
+  // `tail`, the end of the data or RUN_BYTES) with one latin1 decode of their bytes, headers
+  // included, and cuts each payload out of it: one native call for the run instead of one per
+  // record. Returns the position after the run; #runCount says how many it read.
+  #readRun(out, head, tail, limit) {
+    const u32 = this.#u32;
+    const start = head & this.#mask;
+    let end = start;
+    let k = 0;
+    let pos = head;
+    while (k < limit && pos !== tail && end < this.#capacity && end - start < RUN_BYTES) {
+      const h = u32[DATA_WORD + end / WORD];
+      if (!codec.isLatin1(h >>> TAG_SHIFT) || (h & LENGTH_MASK) > this.#maxMessage) break;
+      const used = HEADER + align4(h & LENGTH_MASK);
+      end += used;
+      pos = (pos + used) >>> 0;
+      k++;
+    }
+    if (k <= 1) {
+      out.push(this.#read(head)); // (k is 0 only for a length #read() refuses)
+      k = 1;
+    } else {
+      const text = this.#buf.latin1Slice(DATA + start, DATA + end);
+      for (let at = start; at < end;) {
+        const h = u32[DATA_WORD + at / WORD];
+        const from = at - start + HEADER;
+        out.push(codec.decodeText(text, from, from + (h & LENGTH_MASK), h >>> TAG_SHIFT));
+        at += HEADER + align4(h & LENGTH_MASK);
+      }
+    }
+    this.#runCount = k;
+    return pos;
   }
 
   #release(head) {

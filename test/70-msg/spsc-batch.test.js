@@ -98,6 +98,43 @@ describe('SpscRing batches', () => {
     }
   });
 
+  it('strings of every kind come back exactly, in runs and one by one, across the end of the data and 2^32', () => {
+    // Short ASCII strings go as runs (one write, one decode); a string with any other unit, a
+    // long one, a JSON value or bytes breaks a run. Each value is read back exactly, whatever
+    // the mix, the batch sizes and where the runs meet the end of the data.
+    let seed = 7;
+    const rand = (n) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const odd = ['\u00e9', '\u00ff', '\u0100', '\u20ac', '\ud83d\ude00', '\ud800', '\udfff', '\u007f', '\u0000'];
+    const value = (n) => {
+      const k = rand(10);
+      const text = `${n}:${'abcdefghijklmnopqrstuvwxyz'.slice(0, rand(27))}`;
+      if (k < 6) return text;
+      if (k === 6) return `${text}${odd[rand(odd.length)]}${text}`;
+      if (k === 7) return `${n}:${'L'.repeat(200 + rand(200))}`;
+      if (k === 8) return { n, s: odd[rand(odd.length)] };
+      return Buffer.from(text);
+    };
+    for (const start of [0, 2 ** 32 - 300]) {
+      const r = ring(2048, { startPosition: start });
+      const sent = [];
+      let got = 0;
+      for (let round = 0; round < 600; round++) {
+        const batch = Array.from({ length: 1 + rand(40) }, (_, k) => value(sent.length + k));
+        const n = round % 4 === 3 ? (r.tryEnqueue(batch[0]) ? 1 : 0) : r.tryEnqueueBatch(batch);
+        // A lone surrogate travels as UTF-8 does: U+FFFD (as it always has).
+        sent.push(...batch.slice(0, n).map((m) => (typeof m === 'string' ? m.toWellFormed() : m)));
+        const out = round % 5 === 4 ? [r.tryDequeue()].filter((m) => m !== undefined) : r.tryDequeueBatch(1 + rand(50));
+        for (const m of out) assert.deepStrictEqual(m, sent[got++]);
+      }
+      for (const m of r.tryDequeueBatch()) assert.deepStrictEqual(m, sent[got++]);
+      assert.strictEqual(got, sent.length);
+      assert.ok(got > 2000, `${got}`);
+    }
+  });
+
   it('passes 100000 numbered messages from a worker in batches exactly once and in order', async function () {
     this.timeout(120000);
     const buffer = new SharedArrayBuffer(SpscRing.bytesFor(4096));
