@@ -98,6 +98,21 @@ describe('SpscRing batches', () => {
     }
   });
 
+  it('a batch of more than a quarter of the ring is published in parts while it is written', () => {
+    // The consumer must see the first records of a large batch before the producer has written
+    // the last (else it waits for the whole batch, and the producer then for all of its room).
+    // A toJSON runs in the middle of the batch: what the other handle sees queued then.
+    const buffer = new SharedArrayBuffer(SpscRing.bytesFor(4096));
+    const producer = SpscRing.create({ buffer, capacity: 4096 });
+    const consumer = SpscRing.open({ buffer });
+    const seen = [];
+    const values = Array.from({ length: 30 }, (_, k) => ({ toJSON: () => { seen.push(consumer.size); return { k, pad: 'p'.repeat(80) }; } }));
+    assert.strictEqual(producer.tryEnqueueBatch(values), values.length);
+    assert.strictEqual(seen[0], 0);
+    assert.ok(seen[seen.length - 1] >= 4096 / 4, `published before the last value: ${seen}`);
+    assert.deepStrictEqual(consumer.tryDequeueBatch().map((m) => m.k), values.map((_, k) => k));
+  });
+
   it('strings of every kind come back exactly, in runs and one by one, across the end of the data and 2^32', () => {
     // Short ASCII strings go as runs (one write, one decode); a string with any other unit, a
     // long one, a JSON value or bytes breaks a run. Each value is read back exactly, whatever
