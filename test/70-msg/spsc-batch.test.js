@@ -9,7 +9,7 @@ const { Worker } = require('worker_threads');
 const { SpscRing, ShmError } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { uniqueName, removeShm, runNode } = require('../helpers/process');
-const { seqOf, nativeMessage } = require('../helpers/messages');
+const { seqOf, textOf, seqOfText, nativeMessage } = require('../helpers/messages');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'msg-child.js');
 const withAddon = addon ? describe : describe.skip;
@@ -166,6 +166,29 @@ describe('SpscRing batches', () => {
       for (const m of got) {
         assert.strictEqual(seqOf(m), next++);
         sum += seqOf(m);
+      }
+      batches++;
+    }
+    assert.strictEqual(sum, (N * (N - 1)) / 2);
+    assert.strictEqual(await done, 'done');
+    assert.deepStrictEqual(r.tryDequeueBatch(), []);
+  });
+
+  it('passes 100000 numbered strings from a worker in batches (runs of ASCII and UTF-8 records) exactly once and in order', async function () {
+    this.timeout(120000);
+    const buffer = new SharedArrayBuffer(SpscRing.bytesFor(4096));
+    const r = SpscRing.create({ buffer, capacity: 4096 });
+    const N = 100000;
+    const w = new Worker(CHILD, { workerData: { mode: 'spsc-produce-text', buffer, byteOffset: 0, count: N } });
+    const done = new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+    let next = 0;
+    let sum = 0;
+    let batches = 0;
+    while (next < N) {
+      const got = batches % 3 === 2 ? [r.dequeue(30000)] : r.dequeueBatch(1 + (batches % 100), 30000);
+      for (const m of got) {
+        assert.strictEqual(m, textOf(next++));
+        sum += seqOfText(m);
       }
       batches++;
     }
