@@ -289,7 +289,8 @@ const constants = {
   // is the place, and at most 2^30 so that `tail - head` (mod 2^32) can never be mistaken for a
   // negative distance. A record header is one u32: the payload length in bits 0..27 (payloads
   // of up to 2^28 - 1 bytes) and the payload tag in bits 28..31 (MSG_TAG_*: how to decode it;
-  // WRAP marks the unused end of the ring).
+  // WRAP marks the unused end of the ring). LATIN1 and JSON_LATIN1 are text of one byte per
+  // character (ISO-8859-1, so ASCII too), which JavaScript reads back without a UTF-8 decode.
   // The ring's control block takes four cache lines: tail (written by the producer), head
   // (written by the consumer) and one sleeping flag per side, each on a line of its own, so the
   // parties never write a line the other writes. Data follows at SPSC_DATA_OFFSET.
@@ -303,6 +304,8 @@ const constants = {
   MSG_TAG_BINARY: 0,
   MSG_TAG_UTF8: 1,
   MSG_TAG_JSON: 2,
+  MSG_TAG_LATIN1: 3,
+  MSG_TAG_JSON_LATIN1: 4,
   MSG_TAG_WRAP: 15,
   MSG_MAX_CAPACITY: 1 << 30,
   SPSC_CONTROL_OFFSET: 64,

@@ -4,7 +4,8 @@
 // MpmcQueue and the peers users would pick instead. Every peer runs as it is meant to be used:
 // postMessage on a MessageChannel, ringbuf.js with a length prefix and spinning ends (it has no
 // wait), child_process IPC, Redis LPUSH/BRPOP through ioredis. The ringbuf.js ends encode and
-// decode with the same Buffer calls SpscRing uses, so that the two differ in the ring alone.
+// decode each message with Buffer's utf8Write and utf8Slice (it carries bytes only; SpscRing's
+// string encoding, Latin-1 records and runs in batches, is part of what is measured for it).
 // The batched transports ('spsc-batch', 'mpmc-batch', 'ringbuf-batch') send BATCH messages per call (the
 // sender collects them; its flush() sends a partial batch at the end of a run) and the
 // receiver takes whatever has arrived per call: the same batching for both rings.

@@ -2,7 +2,9 @@
 // Message payloads (docs/format.md §15, record tags): a string travels as UTF-8 (tag UTF8), a
 // Buffer, typed array, DataView or ArrayBuffer as its bytes (tag BINARY, read back as a Buffer),
 // and any other JSON value as its JSON text (tag JSON). Values come back as what was sent:
-// strings as strings, bytes as a Buffer (a copy), JSON values parsed.
+// strings as strings, bytes as a Buffer (a copy), JSON values parsed. Text of one byte per
+// character is tagged LATIN1 (JSON_LATIN1) by writeRecord(): the same bytes when they are ASCII,
+// read back as a one-byte string without a UTF-8 decode. Every reader accepts every tag.
 const { types } = require('util');
 const { C } = require('../layout/layout');
 const { msgError } = require('./errors');
@@ -11,6 +13,9 @@ const v = require('../base/validate');
 const TAG_BINARY = C.MSG_TAG_BINARY;
 const TAG_UTF8 = C.MSG_TAG_UTF8;
 const TAG_JSON = C.MSG_TAG_JSON;
+const TAG_LATIN1 = C.MSG_TAG_LATIN1;
+const TAG_JSON_LATIN1 = C.MSG_TAG_JSON_LATIN1;
+const TAG_SHIFT = C.MSG_TAG_SHIFT;
 const MAX_UTF8_PER_UNIT = 3; // a UTF-16 unit becomes at most 3 UTF-8 bytes
 
 /** The bytes of an ArrayBuffer, typed array or DataView as a Uint8Array (no copy), else null. */
@@ -66,12 +71,44 @@ function writePayload(buf, at, payload) {
   return payload.byteLength;
 }
 
+/**
+ * Writes a prepared payload at byte `at` of `buf` and returns its record header (tag and length,
+ * format.md §15). Text whose UTF-8 form has as many bytes as the string has UTF-16 units is ASCII
+ * (every other unit takes at least two bytes, a surrogate pair four for its two units): its
+ * record is tagged LATIN1 (JSON_LATIN1), whose bytes are the same, so that a reader decodes it
+ * as one-byte text. Learning it costs one comparison after the write.
+ */
+function writeRecord(buf, at, tag, payload) {
+  if (typeof payload === 'string') {
+    const n = buf.utf8Write(payload, at);
+    if (n === payload.length) tag = tag === TAG_UTF8 ? TAG_LATIN1 : TAG_JSON_LATIN1;
+    return ((tag << TAG_SHIFT) | n) >>> 0;
+  }
+  buf.set(payload, at);
+  return ((tag << TAG_SHIFT) | payload.byteLength) >>> 0;
+}
+
+/** Whether records of `tag` are one-byte text (decodeText() reads them out of a latin1 string). */
+function isLatin1(tag) {
+  return tag === TAG_LATIN1 || tag === TAG_JSON_LATIN1;
+}
+
+/**
+ * Decodes a one-byte text record whose payload is characters `from` to `to` of `text` (a
+ * latin1 decode of the bytes around it): one decode serves a run of records.
+ */
+function decodeText(text, from, to, tag) {
+  return tag === TAG_LATIN1 ? text.substring(from, to) : JSON.parse(text.substring(from, to));
+}
+
 function corrupt(what) {
   return msgError('ERR_CORRUPT', `Message region: ${what}`);
 }
 
 /** Decodes `len` bytes at `at` of `buf` with `tag`. */
 function decode(buf, at, len, tag) {
+  if (tag === TAG_LATIN1) return buf.latin1Slice(at, at + len);
+  if (tag === TAG_JSON_LATIN1) return JSON.parse(buf.latin1Slice(at, at + len));
   if (tag === TAG_UTF8) return buf.utf8Slice(at, at + len);
   if (tag === TAG_JSON) return JSON.parse(buf.utf8Slice(at, at + len));
   if (tag === TAG_BINARY) return Buffer.copyBytesFrom(buf, at, len);
@@ -82,4 +119,4 @@ function tooLarge(length, max) {
   return msgError('ERR_MESSAGE_TOO_LARGE', `A message of ${length} bytes is larger than the ${max} bytes this queue can hold`);
 }
 
-module.exports = { prepare, encodedLength, writePayload, decode, bytesOf, tooLarge, corrupt };
+module.exports = { prepare, encodedLength, writePayload, writeRecord, isLatin1, decodeText, decode, bytesOf, tooLarge, corrupt };

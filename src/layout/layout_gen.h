@@ -134,6 +134,8 @@ inline constexpr uint64_t kMsgTagShift = 0x1cULL;
 inline constexpr uint64_t kMsgTagBinary = 0ULL;
 inline constexpr uint64_t kMsgTagUtf8 = 1ULL;
 inline constexpr uint64_t kMsgTagJson = 2ULL;
+inline constexpr uint64_t kMsgTagLatin1 = 3ULL;
+inline constexpr uint64_t kMsgTagJsonLatin1 = 4ULL;
 inline constexpr uint64_t kMsgTagWrap = 0xfULL;
 inline constexpr uint64_t kMsgMaxCapacity = 0x40000000ULL;
 inline constexpr uint64_t kSpscControlOffset = 0x40ULL;
@@ -1336,6 +1338,8 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kMsgTagBinary, "MSG_TAG_BINARY") \
   X(kMsgTagUtf8, "MSG_TAG_UTF8") \
   X(kMsgTagJson, "MSG_TAG_JSON") \
+  X(kMsgTagLatin1, "MSG_TAG_LATIN1") \
+  X(kMsgTagJsonLatin1, "MSG_TAG_JSON_LATIN1") \
   X(kMsgTagWrap, "MSG_TAG_WRAP") \
   X(kMsgMaxCapacity, "MSG_MAX_CAPACITY") \
   X(kSpscControlOffset, "SPSC_CONTROL_OFFSET") \

@@ -6,6 +6,15 @@ const assert = require('assert');
 const { SpscRing, MpmcQueue, Channel } = require('../../index');
 const { exitedPid } = require('../helpers/process');
 
+// A record's payload by the document's table of tags: 0 bytes, 1 UTF-8 text, 2 JSON in UTF-8,
+// 3 Latin-1 text (one byte per character), 4 JSON in Latin-1.
+function decodeRecord(tag, bytes) {
+  assert.ok(tag <= 4, `tag ${tag}`);
+  if (tag === 0) return Buffer.from(bytes);
+  const text = bytes.toString(tag >= 3 ? 'latin1' : 'utf8');
+  return tag === 2 || tag === 4 ? JSON.parse(text) : text;
+}
+
 // An SPSC ring read from its bytes as the document describes it: its header, indices and the
 // messages queued between head and tail, decoded by tag.
 function readRing(buffer, byteOffset = 0) {
@@ -18,6 +27,7 @@ function readRing(buffer, byteOffset = 0) {
   const c = ring.capacity;
   const data = 320;
   ring.messages = [];
+  ring.tags = [];
   if (ring.elementSize) {
     for (let k = ring.head; k !== ring.tail; k = (k + 1) >>> 0) {
       const at = data + (k & (c - 1)) * ring.elementSize;
@@ -38,7 +48,8 @@ function readRing(buffer, byteOffset = 0) {
     assert.ok(length <= c / 2 - 4);
     const bytes = Buffer.from(buffer, byteOffset + data + place + 4, length);
     const tag = header >>> 28;
-    ring.messages.push(tag === 1 ? bytes.toString('utf8') : tag === 2 ? JSON.parse(bytes.toString('utf8')) : Buffer.from(bytes));
+    ring.tags.push(tag);
+    ring.messages.push(decodeRecord(tag, bytes));
     h = (h + 4 + ((length + 3) & ~3)) >>> 0;
   }
   return ring;
@@ -77,6 +88,24 @@ describe('SpscRing: the bytes of docs/format.md §15', () => {
     const r = readRing(buffer);
     assert.ok(r.tail < 2 ** 32 - 40); // the counters wrapped
     assert.strictEqual((r.tail - r.head) >>> 0, ring.size);
+  });
+
+  it('tags ASCII text Latin-1 and other text UTF-8, one by one and in batches', () => {
+    const buffer = new SharedArrayBuffer(SpscRing.bytesFor(4096));
+    const ring = SpscRing.create({ buffer, capacity: 4096 });
+    const values = ['ascii', 'caf\u00e9', '', { a: 1 }, { b: '\u00ff' }, 'x'.repeat(300), '\ud83d\ude00', 'tail'];
+    const tags = [3, 1, 3, 4, 2, 3, 1, 3];
+    for (const v of values) assert.ok(ring.tryEnqueue(v));
+    let r = readRing(buffer);
+    assert.deepStrictEqual(r.messages, values);
+    assert.deepStrictEqual(r.tags, tags);
+    assert.deepStrictEqual(ring.tryDequeueBatch(), values);
+    // A batch of short strings goes as one run; one that is not ASCII sends the run one by one.
+    const batch = ['a', 'bc', 'def', 'ghij', 'klmno', { c: 2 }, 'p', 'q\u00e9', 'r', 's'];
+    assert.strictEqual(ring.tryEnqueueBatch(batch), batch.length);
+    r = readRing(buffer);
+    assert.deepStrictEqual(r.messages, batch);
+    assert.deepStrictEqual(r.tags, [3, 3, 3, 3, 3, 4, 3, 1, 3, 3]);
   });
 
   it('keeps fixed-size elements at (k & (c - 1)) * elementSize', () => {

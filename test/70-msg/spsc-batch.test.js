@@ -9,7 +9,7 @@ const { Worker } = require('worker_threads');
 const { SpscRing, ShmError } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { uniqueName, removeShm, runNode } = require('../helpers/process');
-const { seqOf, nativeMessage } = require('../helpers/messages');
+const { seqOf, textOf, seqOfText, nativeMessage } = require('../helpers/messages');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'msg-child.js');
 const withAddon = addon ? describe : describe.skip;
@@ -98,6 +98,58 @@ describe('SpscRing batches', () => {
     }
   });
 
+  it('a batch of more than a quarter of the ring is published in parts while it is written', () => {
+    // The consumer must see the first records of a large batch before the producer has written
+    // the last (else it waits for the whole batch, and the producer then for all of its room).
+    // A toJSON runs in the middle of the batch: what the other handle sees queued then.
+    const buffer = new SharedArrayBuffer(SpscRing.bytesFor(4096));
+    const producer = SpscRing.create({ buffer, capacity: 4096 });
+    const consumer = SpscRing.open({ buffer });
+    const seen = [];
+    const values = Array.from({ length: 30 }, (_, k) => ({ toJSON: () => { seen.push(consumer.size); return { k, pad: 'p'.repeat(80) }; } }));
+    assert.strictEqual(producer.tryEnqueueBatch(values), values.length);
+    assert.strictEqual(seen[0], 0);
+    assert.ok(seen[seen.length - 1] >= 4096 / 4, `published before the last value: ${seen}`);
+    assert.deepStrictEqual(consumer.tryDequeueBatch().map((m) => m.k), values.map((_, k) => k));
+  });
+
+  it('strings of every kind come back exactly, in runs and one by one, across the end of the data and 2^32', () => {
+    // Short ASCII strings go as runs (one write, one decode); a string with any other unit, a
+    // long one, a JSON value or bytes breaks a run. Each value is read back exactly, whatever
+    // the mix, the batch sizes and where the runs meet the end of the data.
+    let seed = 7;
+    const rand = (n) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const odd = ['\u00e9', '\u00ff', '\u0100', '\u20ac', '\ud83d\ude00', '\ud800', '\udfff', '\u007f', '\u0000'];
+    const value = (n) => {
+      const k = rand(10);
+      const text = `${n}:${'abcdefghijklmnopqrstuvwxyz'.slice(0, rand(27))}`;
+      if (k < 6) return text;
+      if (k === 6) return `${text}${odd[rand(odd.length)]}${text}`;
+      if (k === 7) return `${n}:${'L'.repeat(200 + rand(200))}`;
+      if (k === 8) return { n, s: odd[rand(odd.length)] };
+      return Buffer.from(text);
+    };
+    for (const start of [0, 2 ** 32 - 300]) {
+      const r = ring(2048, { startPosition: start });
+      const sent = [];
+      let got = 0;
+      for (let round = 0; round < 600; round++) {
+        const batch = Array.from({ length: 1 + rand(40) }, (_, k) => value(sent.length + k));
+        const n = round % 4 === 3 ? (r.tryEnqueue(batch[0]) ? 1 : 0) : r.tryEnqueueBatch(batch);
+        // A lone surrogate travels as UTF-8 does: U+FFFD (as it always has).
+        sent.push(...batch.slice(0, n).map((m) => (typeof m === 'string' ? m.toWellFormed() : m)));
+        const out = round % 5 === 4 ? [r.tryDequeue()].filter((m) => m !== undefined) : r.tryDequeueBatch(1 + rand(50));
+        for (const m of out) assert.deepStrictEqual(m, sent[got++]);
+      }
+      for (const m of r.tryDequeueBatch()) assert.deepStrictEqual(m, sent[got++]);
+      assert.strictEqual(got, sent.length);
+      assert.ok(got > 2000, `${got}`);
+    }
+  });
+
   it('passes 100000 numbered messages from a worker in batches exactly once and in order', async function () {
     this.timeout(120000);
     const buffer = new SharedArrayBuffer(SpscRing.bytesFor(4096));
@@ -114,6 +166,29 @@ describe('SpscRing batches', () => {
       for (const m of got) {
         assert.strictEqual(seqOf(m), next++);
         sum += seqOf(m);
+      }
+      batches++;
+    }
+    assert.strictEqual(sum, (N * (N - 1)) / 2);
+    assert.strictEqual(await done, 'done');
+    assert.deepStrictEqual(r.tryDequeueBatch(), []);
+  });
+
+  it('passes 100000 numbered strings from a worker in batches (runs of ASCII and UTF-8 records) exactly once and in order', async function () {
+    this.timeout(120000);
+    const buffer = new SharedArrayBuffer(SpscRing.bytesFor(4096));
+    const r = SpscRing.create({ buffer, capacity: 4096 });
+    const N = 100000;
+    const w = new Worker(CHILD, { workerData: { mode: 'spsc-produce-text', buffer, byteOffset: 0, count: N } });
+    const done = new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+    let next = 0;
+    let sum = 0;
+    let batches = 0;
+    while (next < N) {
+      const got = batches % 3 === 2 ? [r.dequeue(30000)] : r.dequeueBatch(1 + (batches % 100), 30000);
+      for (const m of got) {
+        assert.strictEqual(m, textOf(next++));
+        sum += seqOfText(m);
       }
       batches++;
     }

@@ -2,6 +2,8 @@
 // The numbered messages of the messaging tests (test/70-msg/), a payload format of the tests
 // only. layout-ok-file: offsets inside a test payload, not the binary layout.
 //   numbered(p, i)  8 bytes: producer p, then sequence number i (two u32, little endian)
+//   textOf(i)       a string numbered i: ASCII of 0-63 letters after the number, and every 7th
+//                   with a character that is not (so batches mix one-byte and UTF-8 records)
 //   native messages (binding/msg/msg.cc) and the broadcast tests' stamped messages: the sequence
 //   number in bytes 0..3, (i & 255) after
 const PRODUCER_AT = 0;
@@ -13,6 +15,9 @@ function numbered(p, i) {
   b.writeUInt32LE(i, SEQ_AT);
   return b;
 }
+
+const textOf = (i) => `${i}:${'abcdefgh'.repeat(8).slice(0, (i * 13) % 64)}${i % 7 === 3 ? '\u00e9\u20ac' : ''}`;
+const seqOfText = (m) => Number(m.slice(0, m.indexOf(':')));
 
 const producerOf = (m) => m.readUInt32LE(PRODUCER_AT);
 const seqOf = (m) => m.readUInt32LE(SEQ_AT);
@@ -36,4 +41,4 @@ function checkStamped(m) {
   return i;
 }
 
-module.exports = { numbered, producerOf, seqOf, nativeSeq, nativeFill, nativeMessage, checkStamped, stamped: nativeMessage };
+module.exports = { numbered, textOf, seqOfText, producerOf, seqOf, nativeSeq, nativeFill, nativeMessage, checkStamped, stamped: nativeMessage };

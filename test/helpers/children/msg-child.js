@@ -8,10 +8,11 @@
 //                                                             batches of 1..64 messages
 //   node msg-child.js spsc-consume <name> <count>            dequeue count, print "sum <s>"
 // As a worker: workerData { mode, buffer, byteOffset, count } with the same modes plus
-// 'spsc-block' (dequeue() with no timeout on an empty ring: waits until terminated).
+// 'spsc-block' (dequeue() with no timeout on an empty ring: waits until terminated) and
+// 'spsc-produce-text' (enqueueBatch() of textOf(i) for i in 0..count-1, batches of 1..64).
 const { isMainThread, parentPort, workerData } = require('worker_threads');
 const { SpscRing } = require('../../../index');
-const { numbered, seqOf } = require('../messages');
+const { numbered, textOf, seqOf } = require('../messages');
 
 function produce(ring, count, first, progress) {
   for (let i = first; i < count; i++) {
@@ -23,11 +24,11 @@ function produce(ring, count, first, progress) {
 // Batches of 1..MAX_BATCH messages (the size varies so that batches end anywhere in the ring).
 const MAX_BATCH = 64;
 const batchSize = (k) => 1 + ((k * 37) % MAX_BATCH);
-function produceBatches(ring, count, first, progress) {
+function produceBatches(ring, count, first, progress, make = (i) => numbered(0, i)) {
   let reported = first;
   for (let i = first, k = 0; i < count; k++) {
     const batch = [];
-    for (const end = Math.min(count, i + batchSize(k)); i < end; i++) batch.push(numbered(0, i));
+    for (const end = Math.min(count, i + batchSize(k)); i < end; i++) batch.push(make(i));
     ring.enqueueBatch(batch, 60000);
     if (progress && i - reported >= 1000) progress((reported = i));
   }
@@ -67,6 +68,9 @@ if (isMainThread) {
     parentPort.postMessage('done');
   } else if (mode === 'spsc-produce-batch') {
     produceBatches(ring, count, 0);
+    parentPort.postMessage('done');
+  } else if (mode === 'spsc-produce-text') {
+    produceBatches(ring, count, 0, null, textOf);
     parentPort.postMessage('done');
   } else if (mode === 'spsc-consume') {
     parentPort.postMessage({ sum: consume(ring, count) });

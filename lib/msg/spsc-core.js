@@ -1,0 +1,119 @@
+'use strict';
+// The state an SpscRing handle (spsc.js) shares with its record and element paths
+// (spsc-records.js, spsc-elements.js): the views of the ring's memory, each side's cached copy of
+// the other side's index, the index stores that wake a sleeping side, and the waiting
+// (docs/format.md §15, Waking).
+//
+// The producer owns `tail` and the consumer `head` (each on a cache line of its own); each side
+// caches the other's index and reloads it only when the cached one says full or empty. A side
+// that finds nothing to do spins briefly, then raises its sleeping flag and parks on the other
+// side's index; the other side wakes it only when it sees that flag, so a busy ring makes no
+// system call at all.
+const { C, W } = require('../layout/layout');
+const { Spinner, spinWhileEqual, park, parkAsync, wakeAll, abortable } = require('./park');
+
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const CTL = C.SPSC_CONTROL_OFFSET / WORD;
+const TAIL = CTL + W.SPSC_CONTROL.TAIL;
+const HEAD = CTL + W.SPSC_CONTROL.HEAD;
+const CONSUMER_SLEEPING = CTL + W.SPSC_CONTROL.CONSUMER_SLEEPING;
+const PRODUCER_SLEEPING = CTL + W.SPSC_CONTROL.PRODUCER_SLEEPING;
+const DATA = C.SPSC_DATA_OFFSET;
+const DATA_WORD = DATA / WORD;
+const HEADER = WORD; // the record header
+// A parked side re-checks at least this often (a wake-up can only be missed by a party that died
+// between its store and its wake).
+const PARK_MS = 200;
+
+const align4 = (n) => (n + 3) & ~3;
+
+/** Bytes a ring of `capacity` needs (bytes, or elements of `elementSize` bytes). */
+function bytesFor(capacity, elementSize = 0) {
+  return DATA + capacity * (elementSize || 1);
+}
+
+/**
+ * The state of one handle of the ring at byte `at` of `buffer` whose header says `capacity` and
+ * `elementSize`. One object shape for every ring, so that the paths that take it stay monomorphic.
+ */
+function makeCore(buffer, at, capacity, elementSize) {
+  const bytes = bytesFor(capacity, elementSize);
+  const u32 = new Uint32Array(buffer, at, bytes / WORD);
+  return {
+    u32,
+    i32: new Int32Array(buffer, at, bytes / WORD),
+    u8: new Uint8Array(buffer, at, bytes),
+    buf: Buffer.from(buffer, at, bytes),
+    capacity,
+    mask: capacity - 1,
+    elementSize,
+    maxMessage: elementSize ? 0 : capacity / 2 - HEADER, // the largest payload of a record
+    cachedHead: Atomics.load(u32, HEAD), // the producer's copy of head
+    cachedTail: Atomics.load(u32, TAIL), // the consumer's copy of tail
+    spinner: new Spinner(), // how long this handle polls before it parks (park.js)
+    runCount: 0, // records the last run read or wrote, or handed back (spsc-records.js)
+    parts: [], // the scratch of a run of strings: the strings and what goes between them
+    intoTarget: null, // the last target of dequeueInto and its views (no allocation on reuse)
+    intoU8: null,
+    intoU32: null,
+  };
+}
+
+// Stores the index, and wakes the other side if it says it sleeps: once per sleep (the flag is
+// taken back with a CAS), not at every message published while it is waking up.
+function publish(r, tail) {
+  Atomics.store(r.u32, TAIL, tail);
+  if (Atomics.load(r.u32, CONSUMER_SLEEPING) !== 0 &&
+      Atomics.compareExchange(r.u32, CONSUMER_SLEEPING, 1, 0) === 1) {
+    wakeAll(r.i32, TAIL);
+  }
+}
+
+function release(r, head) {
+  Atomics.store(r.u32, HEAD, head);
+  if (Atomics.load(r.u32, PRODUCER_SLEEPING) !== 0 &&
+      Atomics.compareExchange(r.u32, PRODUCER_SLEEPING, 1, 0) === 1) {
+    wakeAll(r.i32, HEAD);
+  }
+}
+
+// Waits until u32[watch] !== seen: spins, then raises the sleeping flag `flag`, re-checks and
+// parks. Returns false when the deadline passed first.
+function block(r, flag, watch, seen, deadline) {
+  const u32 = r.u32;
+  // A party that answers within a few microseconds is met without a system call (park.js).
+  if (spinWhileEqual(u32, watch, seen, r.spinner)) return true;
+  for (;;) {
+    const left = deadline - performance.now();
+    if (left <= 0) return false;
+    Atomics.store(u32, flag, 1);
+    if (Atomics.load(u32, watch) === seen) park(r.i32, watch, seen, Math.min(left, PARK_MS));
+    Atomics.store(u32, flag, 0);
+    if (Atomics.load(u32, watch) !== seen) return true;
+  }
+}
+
+// As block(), without blocking the event loop (and without the spin). `check` runs after each
+// park that saw no change (the handle's usable_(): a closed handle stops waiting).
+async function blockAsync(r, flag, watch, seen, deadline, signal, check) {
+  const u32 = r.u32;
+  for (;;) {
+    const left = deadline - performance.now();
+    if (left <= 0) return false;
+    Atomics.store(u32, flag, 1);
+    try {
+      if (Atomics.load(u32, watch) === seen) {
+        await abortable(parkAsync(r.i32, watch, seen, Math.min(left, PARK_MS)), signal);
+      }
+    } finally {
+      Atomics.store(u32, flag, 0);
+    }
+    if (Atomics.load(u32, watch) !== seen) return true;
+    signal?.throwIfAborted();
+    check();
+  }
+}
+
+module.exports = {
+  WORD, TAIL, HEAD, CONSUMER_SLEEPING, PRODUCER_SLEEPING, DATA, DATA_WORD, HEADER, align4, bytesFor, makeCore, publish, release, block, blockAsync,
+};

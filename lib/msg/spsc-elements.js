@@ -1,0 +1,111 @@
+'use strict';
+// SpscRing's fixed-size element mode (docs/format.md §15, Elements mode) on the state of
+// spsc-core.js: whole elements copied between the ring and the caller's typed arrays, all or
+// none on the way in, as many as the target holds on the way out, allocating nothing when a
+// target is used again.
+const v = require('../base/validate');
+const codec = require('./codec');
+const { WORD, TAIL, HEAD, DATA, publish, release } = require('./spsc-core');
+
+/** Checks a value: the Uint8Array of its whole elements. Throws before anything is written. */
+function prepare(r, value) {
+  const bytes = codec.bytesOf(value);
+  if (bytes === null) throw v.invalidType('value', 'a typed array, a DataView or an ArrayBuffer', value);
+  if (bytes.byteLength === 0 || bytes.byteLength % r.elementSize !== 0) {
+    throw v.rangeError(`The "value" argument must hold a whole, nonzero number of ${r.elementSize}-byte elements. Received ${bytes.byteLength} bytes`);
+  }
+  if (bytes.byteLength / r.elementSize > r.capacity) {
+    throw codec.tooLarge(bytes.byteLength, r.capacity * r.elementSize);
+  }
+  return bytes;
+}
+
+// One attempt: copies every element of `bytes` in if there is room for all and publishes them.
+// Returns whether it did.
+function push(r, bytes) {
+  const u32 = r.u32;
+  const tail = Atomics.load(u32, TAIL);
+  const n = bytes.byteLength / r.elementSize;
+  if (r.capacity - ((tail - r.cachedHead) >>> 0) < n) {
+    r.cachedHead = Atomics.load(u32, HEAD);
+    if (r.capacity - ((tail - r.cachedHead) >>> 0) < n) return false;
+  }
+  const at = (tail & r.mask) * r.elementSize;
+  const first = Math.min(bytes.byteLength, r.capacity * r.elementSize - at);
+  r.u8.set(first === bytes.byteLength ? bytes : bytes.subarray(0, first), DATA + at);
+  if (first < bytes.byteLength) r.u8.set(bytes.subarray(first), DATA);
+  publish(r, (tail + n) >>> 0);
+  return true;
+}
+
+function viewsOf(r, target) {
+  const bytes = codec.bytesOf(target);
+  if (bytes === null) throw v.invalidType('target', 'a typed array, a DataView or an ArrayBuffer', target);
+  r.intoTarget = target;
+  r.intoU8 = bytes;
+  r.intoU32 = bytes.byteOffset % WORD === 0 && r.elementSize % WORD === 0
+    ? new Uint32Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.byteLength / WORD)) : null;
+}
+
+// Copies `n` bytes from byte `from` of the region to byte `to` of the current target, a word at
+// a time when both are word aligned (element sizes that are multiples of 4).
+function copyOut(r, from, to, n) {
+  if (r.intoU32 !== null) {
+    const src = r.u32;
+    const dst = r.intoU32;
+    const s = from / WORD;
+    const d = to / WORD;
+    for (let i = 0; i < n / WORD; i++) dst[d + i] = src[s + i];
+    return;
+  }
+  const src = r.u8;
+  const dst = r.intoU8;
+  for (let i = 0; i < n; i++) dst[to + i] = src[from + i];
+}
+
+/** Copies up to target.byteLength / elementSize elements into `target`; returns how many. */
+function popInto(r, target) {
+  const u32 = r.u32;
+  const head = Atomics.load(u32, HEAD);
+  const size = r.elementSize;
+  const room = Math.floor(target.byteLength / size);
+  let avail = (r.cachedTail - head) >>> 0;
+  if (avail < room) {
+    r.cachedTail = Atomics.load(u32, TAIL);
+    avail = (r.cachedTail - head) >>> 0;
+    if (avail === 0) return 0;
+  }
+  if (target !== r.intoTarget) viewsOf(r, target);
+  const n = Math.min(avail, room);
+  const at = (head & r.mask) * size;
+  const first = Math.min(n * size, r.capacity * size - at);
+  copyOut(r, DATA + at, 0, first);
+  if (first < n * size) copyOut(r, DATA, first, n * size - first);
+  release(r, (head + n) >>> 0);
+  return n;
+}
+
+/** The next element as a new Buffer, or undefined when the ring is empty. */
+function pop(r) {
+  const out = Buffer.allocUnsafe(r.elementSize);
+  return popInto(r, out) ? out : undefined;
+}
+
+/** A copy of the next element, without removing it, or undefined when the ring is empty. */
+function peek(r) {
+  const head = Atomics.load(r.u32, HEAD);
+  if (head === Atomics.load(r.u32, TAIL)) return undefined;
+  const at = DATA + (head & r.mask) * r.elementSize;
+  return Buffer.copyBytesFrom(r.u8, at, r.elementSize);
+}
+
+/** Checks a target of dequeueInto() (a new one: a target used before passed these checks). */
+function checkTarget(r, target) {
+  if (target === r.intoTarget) return;
+  if (codec.bytesOf(target) === null) throw v.invalidType('target', 'a typed array, a DataView or an ArrayBuffer', target);
+  if (target.byteLength < r.elementSize) {
+    throw v.rangeError(`The "target" argument must hold at least one ${r.elementSize}-byte element. Received ${target.byteLength} bytes`);
+  }
+}
+
+module.exports = { prepare, push, popInto, pop, peek, checkTarget };

@@ -1,0 +1,259 @@
+'use strict';
+// SpscRing's variable-size records (docs/format.md §15, Records mode and Batches): writing and
+// reading records one at a time and in batches, on the state of spsc-core.js. A string travels as
+// one record whose bytes and tag codec.js chooses; a batch writes a run of short strings with one
+// UTF-8 write and reads a run of one-byte text records with one latin1 decode, because a native
+// call per message costs more than its copy for short messages.
+const { C } = require('../layout/layout');
+const codec = require('./codec');
+const { WORD, TAIL, HEAD, DATA, DATA_WORD, HEADER, align4, publish, release } = require('./spsc-core');
+
+const TAG_SHIFT = C.MSG_TAG_SHIFT;
+const LENGTH_MASK = C.MSG_LENGTH_MASK;
+const TAG_WRAP = C.MSG_TAG_WRAP;
+const TAG_LATIN1 = C.MSG_TAG_LATIN1;
+const MAX_UTF8_PER_UNIT = 3; // a UTF-16 unit becomes at most 3 UTF-8 bytes
+
+// Records a batch dequeue reads between two stores of the head: few enough that a producer
+// waiting for room sees the head move within its polling budget.
+const RELEASE_EVERY = 32;
+// The most bytes one latin1 decode of a batch covers: a string cut out of it may keep the whole
+// decode alive (V8 shares the characters of a substring), so a kept message holds at most this.
+const RUN_BYTES = 2048;
+// A run of strings a batch enqueue writes with one UTF-8 write (writeStrings).
+const RUN_RECORDS = 32;
+// The longest string a run takes: the write of a longer one costs mostly its bytes, not the call.
+const RUN_STRING = 256;
+// What goes between two payloads of a run: the padding of the first (0-3 bytes) and the header of
+// the next (4 bytes), as NULs.
+const SEPARATORS = [0, 1, 2, 3].map((pad) => '\0'.repeat(pad + HEADER));
+
+/** Checks and prepares a value: { tag, payload, length } (length -1: a string within its bound). */
+function prepare(r, value) {
+  const { tag, payload } = codec.prepare(value, 'value');
+  let length = codec.encodedLength(payload, r.maxMessage);
+  if (length > r.maxMessage) throw codec.tooLarge(length, r.maxMessage);
+  if (length < 0) length = -1;
+  return { tag, payload, length };
+}
+
+// ---- producer ----------------------------------------------------------------------------
+
+// Writes a prepared record at `tail` if there is room, without publishing it (the consumer reads
+// nothing past the published tail). Returns the tail after it, or -1 when full.
+function write(r, p, tail) {
+  // A string's exact length is known only once written: reserve its bound (3 bytes a unit, at
+  // most maxMessage) and count what was written.
+  const reserve = p.length < 0 ? Math.min(p.payload.length * MAX_UTF8_PER_UNIT, r.maxMessage) : p.length;
+  const record = HEADER + align4(reserve);
+  let at = tail & r.mask;
+  const contiguous = r.capacity - at;
+  const need = record <= contiguous ? record : contiguous + record;
+  if (r.capacity - ((tail - r.cachedHead) >>> 0) < need) {
+    r.cachedHead = Atomics.load(r.u32, HEAD);
+    if (r.capacity - ((tail - r.cachedHead) >>> 0) < need) return -1;
+  }
+  let next = tail;
+  if (record > contiguous) {
+    r.u32[DATA_WORD + at / WORD] = TAG_WRAP << TAG_SHIFT; // the rest of the ring is unused
+    next = (next + contiguous) >>> 0;
+    at = 0;
+  }
+  const header = codec.writeRecord(r.buf, DATA + at + HEADER, p.tag, p.payload);
+  r.u32[DATA_WORD + at / WORD] = header;
+  return (next + HEADER + align4(header & LENGTH_MASK)) >>> 0;
+}
+
+// Writes a run of strings from values[from] (at least two, at most RUN_RECORDS, RUN_BYTES of
+// records) at `tail` with one UTF-8 write: the strings joined with the bytes that go between
+// their payloads (a header and the padding, written as NULs), so that each payload lands where
+// its record puts it; then the headers over the NULs. Strict about when: the write returns as
+// many bytes as the joined text has units only when every unit is ASCII, and only then are the
+// records tagged LATIN1 and kept. Returns the tail after the run (r.runCount: how many), or -1
+// when the strings must go one by one (r.runCount of them: fewer than two, no contiguous room
+// for the write's worst case of 3 bytes a unit, or not ASCII; the bytes written past the tail
+// are not published and are written over).
+function writeStrings(r, values, from, tail) {
+  const parts = r.parts;
+  let bytes = 0;
+  let j = from;
+  for (; j < values.length && j - from < RUN_RECORDS && typeof values[j] === 'string'; j++) {
+    const length = values[j].length;
+    if (length > RUN_STRING || length * MAX_UTF8_PER_UNIT > r.maxMessage || bytes + HEADER + align4(length) > RUN_BYTES) break;
+    if (j > from) parts.push(SEPARATORS[align4(values[j - 1].length) - values[j - 1].length]);
+    parts.push(values[j]);
+    bytes += HEADER + align4(length);
+  }
+  r.runCount = Math.max(1, j - from);
+  if (j - from < 2) {
+    parts.length = 0;
+    return -1;
+  }
+  const text = parts.join('');
+  parts.length = 0;
+  const at = tail & r.mask;
+  const bound = HEADER + text.length * MAX_UTF8_PER_UNIT;
+  if (r.capacity - at < bound) return -1;
+  if (r.capacity - ((tail - r.cachedHead) >>> 0) < bound) {
+    r.cachedHead = Atomics.load(r.u32, HEAD);
+    if (r.capacity - ((tail - r.cachedHead) >>> 0) < bound) return -1;
+  }
+  if (r.buf.utf8Write(text, DATA + at + HEADER) !== text.length) return -1;
+  let w = DATA_WORD + at / WORD;
+  for (let k = from; k < j; k++) {
+    const length = values[k].length;
+    r.u32[w] = ((TAG_LATIN1 << TAG_SHIFT) | length) >>> 0;
+    w += (HEADER + align4(length)) / WORD;
+  }
+  return (tail + bytes) >>> 0;
+}
+
+// Writes values[from..] while they fit and publishes them with one store of the tail (one
+// wake-up check for the lot). Returns the index of the first value not written. A value that
+// cannot be sent throws after the ones before it were published, as a loop of enqueue()s would.
+// A batch of more than a quarter of the ring is published a quarter at a time: the consumer
+// reads the first records while the rest are written, instead of waiting for all of them (and
+// then the producer for all of their room). `handle` is checked before each value (a toJSON
+// may close it).
+function pushMany(r, handle, values, from) {
+  let tail = Atomics.load(r.u32, TAIL);
+  let next = tail;
+  let i = from;
+  let single = from; // values before this one that a run of strings could not take go one by one
+  try {
+    while (i < values.length) {
+      handle.usable_();
+      let t = -1;
+      if (i >= single && typeof values[i] === 'string' && values[i].length <= RUN_STRING) {
+        t = writeStrings(r, values, i, next);
+        if (t >= 0) i += r.runCount;
+        else single = i + r.runCount;
+      }
+      if (t < 0) {
+        t = write(r, prepare(r, values[i]), next);
+        if (t < 0) break;
+        i++;
+      }
+      next = t;
+      if (((next - tail) >>> 0) >= r.capacity >>> 2) {
+        publish(r, next);
+        tail = next;
+      }
+    }
+  } finally {
+    if (next !== tail) publish(r, next);
+  }
+  return i;
+}
+
+// ---- consumer ----------------------------------------------------------------------------
+
+// The position of the next record (past a wrap marker), or -1 when empty.
+function front(r) {
+  const u32 = r.u32;
+  let head = Atomics.load(u32, HEAD);
+  if (head === r.cachedTail) {
+    r.cachedTail = Atomics.load(u32, TAIL);
+    if (head === r.cachedTail) return -1;
+  }
+  if (u32[DATA_WORD + (head & r.mask) / WORD] >>> TAG_SHIFT === TAG_WRAP) {
+    head = (head + r.capacity - (head & r.mask)) >>> 0;
+  }
+  return head;
+}
+
+// The message of the record at `head` (a position front() gave).
+function read(r, head) {
+  const at = head & r.mask;
+  const h = r.u32[DATA_WORD + at / WORD];
+  const length = h & LENGTH_MASK;
+  if (length > r.maxMessage) throw codec.corrupt(`a record of ${length} bytes at position ${head}`);
+  return codec.decode(r.buf, DATA + at + HEADER, length, h >>> TAG_SHIFT);
+}
+
+/** Dequeues the next message, or returns undefined when the ring is empty. */
+function pop(r) {
+  const head = front(r);
+  if (head < 0) return undefined;
+  const value = read(r, head);
+  const length = r.u32[DATA_WORD + (head & r.mask) / WORD] & LENGTH_MASK;
+  release(r, (head + HEADER + align4(length)) >>> 0);
+  return value;
+}
+
+// Reads the run of one-byte text records that starts at `head` (at most `limit`, before `tail`,
+// the end of the data or RUN_BYTES) with one latin1 decode of their bytes, headers included, and
+// cuts each payload out of it: one native call for the run instead of one per record. Returns the
+// position after the run; r.runCount says how many it read.
+function readRun(r, out, head, tail, limit) {
+  const u32 = r.u32;
+  const start = head & r.mask;
+  let end = start;
+  let k = 0;
+  let pos = head;
+  while (k < limit && pos !== tail && end < r.capacity && end - start < RUN_BYTES) {
+    const h = u32[DATA_WORD + end / WORD];
+    if (!codec.isLatin1(h >>> TAG_SHIFT) || (h & LENGTH_MASK) > r.maxMessage) break;
+    const used = HEADER + align4(h & LENGTH_MASK);
+    end += used;
+    pos = (pos + used) >>> 0;
+    k++;
+  }
+  if (k <= 1) {
+    out.push(read(r, head)); // (k is 0 only for a length read() refuses)
+    r.runCount = 1;
+    return (head + HEADER + align4(u32[DATA_WORD + start / WORD] & LENGTH_MASK)) >>> 0;
+  }
+  const text = r.buf.latin1Slice(DATA + start, DATA + end);
+  for (let at = start; at < end;) {
+    const h = u32[DATA_WORD + at / WORD];
+    const from = at - start + HEADER;
+    out.push(codec.decodeText(text, from, from + (h & LENGTH_MASK), h >>> TAG_SHIFT));
+    at += HEADER + align4(h & LENGTH_MASK);
+  }
+  r.runCount = k;
+  return pos;
+}
+
+// Reads up to `max` records into `out` and releases them with one store of the head (one wake-up
+// check for the lot). Returns how many it added. A corrupt record throws after the ones before it
+// were released.
+function popMany(r, out, max) {
+  const u32 = r.u32;
+  let start = Atomics.load(u32, HEAD);
+  let head = start;
+  // The producer's index once per batch: everything published up to now.
+  const tail = Atomics.load(u32, TAIL);
+  r.cachedTail = tail;
+  let n = 0;
+  try {
+    while (n < max && head !== tail) {
+      const h = u32[DATA_WORD + (head & r.mask) / WORD];
+      if (h >>> TAG_SHIFT === TAG_WRAP) {
+        head = (head + r.capacity - (head & r.mask)) >>> 0;
+        continue;
+      }
+      if (codec.isLatin1(h >>> TAG_SHIFT)) {
+        // A run ends at the next release, so that the release below happens where it would.
+        head = readRun(r, out, head, tail, Math.min(max - n, RELEASE_EVERY - (n % RELEASE_EVERY)));
+        n += r.runCount;
+      } else {
+        out.push(read(r, head));
+        n++;
+        head = (head + HEADER + align4(h & LENGTH_MASK)) >>> 0;
+      }
+      // Released every RELEASE_EVERY records, or a quarter of the ring, whichever comes first:
+      // a producer that waits for room sees the head move within its polling budget (park.js)
+      // and writes into the room while the rest is read, instead of parking until the batch ends.
+      if (n % RELEASE_EVERY === 0 || ((head - start) >>> 0) >= r.capacity >>> 2) {
+        release(r, head);
+        start = head;
+      }
+    }
+  } finally {
+    if (head !== start) release(r, head);
+  }
+  return n;
+}
+
+module.exports = { prepare, write, pushMany, front, read, pop, popMany };
