@@ -24,6 +24,7 @@ const RECORD = W.MPMC_SLOT.RECORD;
 const TAG_SHIFT = C.MSG_TAG_SHIFT;
 const LENGTH_MASK = C.MSG_LENGTH_MASK;
 const TAG_UTF8 = C.MSG_TAG_UTF8;
+const TAG_LATIN1 = C.MSG_TAG_LATIN1;
 const MAX_UTF8_PER_UNIT = 3; // a UTF-16 unit becomes at most 3 UTF-8 bytes
 // The most positions one claim takes: a batch larger than this is several claims, so that a
 // producer never holds more slots unpublished (nor a consumer unreleased) than this.
@@ -245,9 +246,8 @@ function popMany(io, out, max, repair, wake) {
  * Plain writes: the store of `seq` that publishes the slot orders them before it.
  */
 function writeSlot(u32, buf, at, tag, payload) {
-  const offset = at * WORD + SLOT_HEADER;
-  const length = typeof payload === 'string' ? buf.utf8Write(payload, offset) : codec.writePayload(buf, offset, payload);
-  u32[at + RECORD] = ((tag << TAG_SHIFT) | length) >>> 0;
+  // ASCII text is tagged Latin-1 (codec.writeRecord), which the reader decodes most cheaply.
+  u32[at + RECORD] = codec.writeRecord(buf, at * WORD + SLOT_HEADER, tag, payload);
 }
 
 /** The message in the slot whose sequence word is u32[at] (its record follows it). */
@@ -258,6 +258,7 @@ function readSlot(u32, buf, messageBytes, at) {
   const offset = at * WORD + SLOT_HEADER;
   const tag = h >>> TAG_SHIFT;
   // Strings, the common case, without a call through the codec.
+  if (tag === TAG_LATIN1) return buf.latin1Slice(offset, offset + length);
   return tag === TAG_UTF8 ? buf.utf8Slice(offset, offset + length) : codec.decode(buf, offset, length, tag);
 }
 

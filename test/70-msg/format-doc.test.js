@@ -146,8 +146,8 @@ function readQueue(buffer, byteOffset = 0) {
   for (let p = q.head; p !== q.tail; p = (p + 1) >>> 0) {
     const s = q.slot(p);
     if (s.d !== 1) continue;
-    const text = s.payload.toString('utf8');
-    q.messages.push(s.tag === 1 ? text : s.tag === 2 ? JSON.parse(text) : Buffer.from(s.payload));
+    const text = s.payload.toString(s.tag >= 3 ? 'latin1' : 'utf8');
+    q.messages.push(s.tag === 1 || s.tag === 3 ? text : s.tag === 2 || s.tag === 4 ? JSON.parse(text) : Buffer.from(s.payload));
   }
   return q;
 }
@@ -176,6 +176,22 @@ describe('MpmcQueue: the bytes of docs/format.md §15', () => {
     assert.strictEqual(q.slot(2 ** 32 - 2).seq, ((2 ** 32 - 2 + 4) * 4) % 2 ** 32); // released: 4(p + c)
     queue.close();
     assert.strictEqual(readQueue(buffer, 128).owner(mine).pid, 0);
+  });
+
+  it('tags ASCII text Latin-1 and other text UTF-8, one by one and in batches', () => {
+    const buffer = new SharedArrayBuffer(MpmcQueue.bytesFor(16, { messageBytes: 32 }));
+    const queue = MpmcQueue.create({ buffer, capacity: 16, messageBytes: 32 });
+    const values = ['ascii', 'caf\u00e9', '', { a: 1 }, { b: '\u00ff' }, '\ud83d\ude00', Buffer.from([7])];
+    const tags = [3, 1, 3, 4, 2, 1, 0];
+    for (const v of values) assert.ok(queue.tryEnqueue(v));
+    assert.strictEqual(queue.tryEnqueueBatch(values), values.length);
+    const q = readQueue(buffer);
+    assert.deepStrictEqual(q.messages, [...values, ...values]);
+    const seen = [];
+    for (let p = q.head; p !== q.tail; p = (p + 1) >>> 0) seen.push(q.slot(p).tag);
+    assert.deepStrictEqual(seen, [...tags, ...tags]);
+    assert.deepStrictEqual(queue.tryDequeueBatch(), [...values, ...values]);
+    queue.close();
   });
 
   it('gives up a slot as the document says: an intent naming it, a claimer gone, state 2', () => {
