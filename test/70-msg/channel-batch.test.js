@@ -6,7 +6,7 @@ const assert = require('assert');
 const path = require('path');
 const { Channel } = require('../../index');
 const { addon } = require('../../lib/base/native');
-const { queueWithBoard } = require('../helpers/scoreboard');
+const { queueWithBoard, assertExactlyOnce } = require('../helpers/scoreboard');
 const { spawnChild } = require('../helpers/parties');
 const { removeShm } = require('../helpers/process');
 
@@ -156,13 +156,7 @@ describe('Channel batches', () => {
       const ch = Channel.open({ name: qName });
       ch.close();
       const results = await Promise.all(consumers.map((c) => c.exited));
-      const sums = results.map((r) => /count (\d+) sum (\d+)/.exec(r.out));
-      assert.ok(sums.every(Boolean), results.map((r) => r.err).join('\n'));
-      assert.strictEqual(Number(sums[0][1]) + Number(sums[1][1]), P * n);
-      // The sum of every sequence number, an arithmetic identity: nothing lost, nothing twice.
-      assert.strictEqual(Number(sums[0][2]) + Number(sums[1][2]), (P * n * (n - 1)) / 2);
-      assert.deepStrictEqual(board.tally(), { received: P * n, duplicated: 0, lost: 0, unmarked: 0 });
-      assert.deepStrictEqual(q.skipped, { writes: 0, reads: 0 });
+      assertExactlyOnce(results, P, n, board, q);
       ch.dispose();
       q.close();
       seg.close();

@@ -9,7 +9,7 @@ const { MpmcQueue } = require('../../index');
 const { C, W } = require('../../lib/layout/layout');
 const { addon } = require('../../lib/base/native');
 const { OwnerTable } = require('../../lib/ownership/owners');
-const { queueWithBoard } = require('../helpers/scoreboard');
+const { queueWithBoard, assertExactlyOnce } = require('../helpers/scoreboard');
 const { exitedPid, removeShm, until } = require('../helpers/process');
 const { spawnChild } = require('../helpers/parties');
 const { numbered, producerOf, seqOf } = require('../helpers/messages');
@@ -169,13 +169,7 @@ describe('MpmcQueue batches', () => {
       await until(() => board.receivedCount() === P * n, 'every message received', 120000);
       board.stop();
       const results = await Promise.all(consumers.map((c) => c.exited));
-      const sums = results.map((r) => /count (\d+) sum (\d+)/.exec(r.out));
-      assert.ok(sums.every(Boolean), results.map((r) => r.err).join('\n'));
-      assert.strictEqual(Number(sums[0][1]) + Number(sums[1][1]), P * n);
-      // The sum of every sequence number, an arithmetic identity: nothing lost, nothing twice.
-      assert.strictEqual(Number(sums[0][2]) + Number(sums[1][2]), (P * n * (n - 1)) / 2);
-      assert.deepStrictEqual(board.tally(), { received: P * n, duplicated: 0, lost: 0, unmarked: 0 });
-      assert.deepStrictEqual(q.skipped, { writes: 0, reads: 0 });
+      assertExactlyOnce(results, P, n, board, q);
       q.close();
       seg.close();
     });

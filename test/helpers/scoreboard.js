@@ -72,4 +72,18 @@ function queueWithBoard(prefix, names, total, capacity) {
   return { q, qName, bName, seg, board: new Scoreboard(seg.buffer) };
 }
 
-module.exports = { Scoreboard, queueWithBoard };
+// Checks what consumer processes reported ("count C sum S" lines of their output) and the board
+// after P producers passed n numbered messages each: every message received exactly once (the
+// count, the sum of the sequence numbers, an arithmetic identity, and the board's tally), and no
+// slot of the queue `q` given up.
+function assertExactlyOnce(results, P, n, board, q) {
+  const assert = require('assert');
+  const sums = results.map((r) => /count (\d+) sum (\d+)/.exec(r.out));
+  assert.ok(sums.every(Boolean), results.map((r) => r.err).join('\n'));
+  assert.strictEqual(sums.reduce((a, m) => a + Number(m[1]), 0), P * n);
+  assert.strictEqual(sums.reduce((a, m) => a + Number(m[2]), 0), (P * n * (n - 1)) / 2);
+  assert.deepStrictEqual(board.tally(), { received: P * n, duplicated: 0, lost: 0, unmarked: 0 });
+  assert.deepStrictEqual(q.skipped, { writes: 0, reads: 0 });
+}
+
+module.exports = { Scoreboard, queueWithBoard, assertExactlyOnce };
