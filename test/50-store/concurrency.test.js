@@ -196,7 +196,9 @@ describe('store concurrency', function () {
 
   for (const engine of ['js', 'native']) {
     it(`a ${engine} handle waits for a long pass of another thread that shows a heartbeat`, async () => {
-      const store = Store.create({ buffer: new SharedArrayBuffer(1 << 22), engine, lockTimeoutMs: 100 });
+      // lockTimeoutMs 300 against beats every 10 ms: a busy machine that delays the beating
+      // thread for a while must not make it look stopped.
+      const store = Store.create({ buffer: new SharedArrayBuffer(1 << 22), engine, lockTimeoutMs: 300 });
       try {
         store.set('held', 'k', 'before');
         const flag = new SharedArrayBuffer(4);
