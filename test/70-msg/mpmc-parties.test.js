@@ -7,7 +7,7 @@ const assert = require('assert');
 const path = require('path');
 const { MpmcQueue } = require('../../index');
 const { addon } = require('../../lib/base/native');
-const { Scoreboard, queueWithBoard } = require('../helpers/scoreboard');
+const { Scoreboard, queueWithBoard, assertExactlyOnce } = require('../helpers/scoreboard');
 const { removeShm, until } = require('../helpers/process');
 const { spawnChild, startWorker } = require('../helpers/parties');
 const { numbered, producerOf, seqOf } = require('../helpers/messages');
@@ -20,10 +20,6 @@ const worker = (data) => startWorker(CHILD, data);
 
 // The sum of i over every message i of P producers of n messages each.
 const expectedSum = (P, n) => (P * n * (n - 1)) / 2;
-const parseSum = (out) => {
-  const m = /count (\d+) sum (\d+)/.exec(out);
-  return m ? { count: Number(m[1]), sum: Number(m[2]) } : null;
-};
 
 describe('MpmcQueue: many parties', () => {
   it('2 producer × 2 consumer worker threads pass 200000 messages exactly once, in per-producer order', async function () {
@@ -157,12 +153,7 @@ describe('MpmcQueue: many parties', () => {
       await until(() => board.receivedCount() === P * n, 'every message received', 120000);
       board.stop();
       const results = await Promise.all(consumers.map((c) => c.exited));
-      const sums = results.map((r) => parseSum(r.out));
-      assert.ok(sums.every(Boolean), results.map((r) => r.err).join('\n'));
-      assert.strictEqual(sums[0].count + sums[1].count, P * n);
-      assert.strictEqual(sums[0].sum + sums[1].sum, expectedSum(P, n));
-      assert.deepStrictEqual(board.tally(), { received: P * n, duplicated: 0, lost: 0, unmarked: 0 });
-      assert.deepStrictEqual(q.skipped, { writes: 0, reads: 0 });
+      assertExactlyOnce(results, P, n, board, q);
       q.close();
       seg.close();
     });
