@@ -295,7 +295,8 @@ function autoCompact(e) {
   e.autoTick = 0;
   const u32 = e.u32;
   const freed = u32[FREED_UNITS];
-  if (freed >= C.AUTO_COMPACT_MIN_UNITS && freed >= e.totalUnits - u32[FREE_HEAD]) {
+  const top = u32[FREE_HEAD];
+  if (freed >= C.AUTO_COMPACT_MIN_UNITS && top <= e.totalUnits && freed >= e.totalUnits - top) {
     countedStep(e, C.AUTO_COMPACT_UNITS);
   }
 }
