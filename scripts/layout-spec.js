@@ -306,6 +306,9 @@ const constants = {
   MSG_TAG_JSON: 2,
   MSG_TAG_LATIN1: 3,
   MSG_TAG_JSON_LATIN1: 4,
+  // A JS number as an IEEE 754 binary64, little-endian (8 bytes): no JSON text either way, and
+  // NaN, the infinities and -0 arrive as sent.
+  MSG_TAG_NUMBER: 5,
   MSG_TAG_WRAP: 15,
   MSG_MAX_CAPACITY: 1 << 30,
   SPSC_CONTROL_OFFSET: 64,

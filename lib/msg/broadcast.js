@@ -188,7 +188,7 @@ class Broadcast extends RegionHandle {
    */
   publish(value) {
     this.usable_();
-    const { tag, payload } = codec.prepare(value, 'value');
+    const { tag, payload } = codec.prepare(value, 'value', this.#state.messageBytes);
     const length = codec.encodedLength(payload, this.#state.messageBytes);
     if (length > this.#state.messageBytes) throw codec.tooLarge(length, this.#state.messageBytes);
     while (!R.publish(this.#state, this.#slot, tag, payload, this.#repair));

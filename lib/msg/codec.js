@@ -4,7 +4,9 @@
 // and any other JSON value as its JSON text (tag JSON). Values come back as what was sent:
 // strings as strings, bytes as a Buffer (a copy), JSON values parsed. Text of one byte per
 // character is tagged LATIN1 (JSON_LATIN1) by writeRecord(): the same bytes when they are ASCII,
-// read back as a one-byte string without a UTF-8 decode. Every reader accepts every tag.
+// read back as a one-byte string without a UTF-8 decode. A number travels as its 8 bytes (tag
+// NUMBER) where the structure's messages may be that long, else as JSON text. Every reader
+// accepts every tag.
 const { types } = require('util');
 const { C } = require('../layout/layout');
 const { msgError } = require('./errors');
@@ -15,7 +17,9 @@ const TAG_UTF8 = C.MSG_TAG_UTF8;
 const TAG_JSON = C.MSG_TAG_JSON;
 const TAG_LATIN1 = C.MSG_TAG_LATIN1;
 const TAG_JSON_LATIN1 = C.MSG_TAG_JSON_LATIN1;
+const TAG_NUMBER = C.MSG_TAG_NUMBER;
 const TAG_SHIFT = C.MSG_TAG_SHIFT;
+const NUMBER_BYTES = 8;
 const MAX_UTF8_PER_UNIT = 3; // a UTF-16 unit becomes at most 3 UTF-8 bytes
 
 /** The bytes of an ArrayBuffer, typed array or DataView as a Uint8Array (no copy), else null. */
@@ -27,13 +31,20 @@ function bytesOf(value) {
 }
 
 /**
- * Prepares a value for sending. Returns the tag, and either a string (tag UTF8 or JSON) or a
- * Uint8Array (tag BINARY) in `payload`. The result object is reused: read it before the next call.
+ * Prepares a value for sending. Returns the tag, and either a string (tag UTF8 or JSON), a
+ * Uint8Array (tag BINARY) or a number (tag NUMBER, when `room`, the most bytes a message may
+ * take, is at least 8: a smaller structure sends numbers as JSON text, as before the tag) in
+ * `payload`. The result object is reused: read it before the next call.
  */
 const prepared = { tag: TAG_UTF8, payload: '' };
-function prepare(value, name) {
+function prepare(value, name, room = 0) {
   if (typeof value === 'string') {
     prepared.tag = TAG_UTF8;
+    prepared.payload = value;
+    return prepared;
+  }
+  if (typeof value === 'number' && room >= NUMBER_BYTES) {
+    prepared.tag = TAG_NUMBER;
     prepared.payload = value;
     return prepared;
   }
@@ -59,6 +70,7 @@ function prepare(value, name) {
 
 /** The encoded length of a prepared payload, or an upper bound no larger than `room` when cheaper. */
 function encodedLength(payload, room) {
+  if (typeof payload === 'number') return NUMBER_BYTES;
   if (typeof payload !== 'string') return payload.byteLength;
   if (payload.length * MAX_UTF8_PER_UNIT <= room) return -1; // fits whatever it encodes to
   return Buffer.byteLength(payload, 'utf8');
@@ -67,6 +79,7 @@ function encodedLength(payload, room) {
 /** Writes a prepared payload at byte `at` of `buf` (a Buffer over the region); returns its length. */
 function writePayload(buf, at, payload) {
   if (typeof payload === 'string') return buf.utf8Write(payload, at);
+  if (typeof payload === 'number') return buf.writeDoubleLE(payload, at) - at;
   buf.set(payload, at);
   return payload.byteLength;
 }
@@ -83,6 +96,10 @@ function writeRecord(buf, at, tag, payload) {
     const n = buf.utf8Write(payload, at);
     if (n === payload.length) tag = tag === TAG_UTF8 ? TAG_LATIN1 : TAG_JSON_LATIN1;
     return ((tag << TAG_SHIFT) | n) >>> 0;
+  }
+  if (typeof payload === 'number') {
+    buf.writeDoubleLE(payload, at);
+    return ((TAG_NUMBER << TAG_SHIFT) | NUMBER_BYTES) >>> 0;
   }
   buf.set(payload, at);
   return ((tag << TAG_SHIFT) | payload.byteLength) >>> 0;
@@ -112,6 +129,10 @@ function decode(buf, at, len, tag) {
   if (tag === TAG_UTF8) return buf.utf8Slice(at, at + len);
   if (tag === TAG_JSON) return JSON.parse(buf.utf8Slice(at, at + len));
   if (tag === TAG_BINARY) return Buffer.copyBytesFrom(buf, at, len);
+  if (tag === TAG_NUMBER) {
+    if (len !== NUMBER_BYTES) throw corrupt(`a number record of ${len} bytes`);
+    return buf.readDoubleLE(at);
+  }
   throw corrupt(`a record with the unknown tag ${tag}`);
 }
 

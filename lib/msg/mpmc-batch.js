@@ -45,7 +45,7 @@ function prepareChecked(value, name, messageBytes) {
     shortString.payload = value;
     return shortString;
   }
-  const p = codec.prepare(value, name);
+  const p = codec.prepare(value, name, messageBytes);
   const length = codec.encodedLength(p.payload, messageBytes);
   if (length > messageBytes) throw codec.tooLarge(length, messageBytes);
   return p;

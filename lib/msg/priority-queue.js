@@ -151,7 +151,7 @@ class PriorityQueue extends RegionHandle {
   #prepare(value, priority) {
     this.usable_();
     validatePriority(priority);
-    const { tag, payload } = codec.prepare(value, 'value');
+    const { tag, payload } = codec.prepare(value, 'value', this.#messageBytes);
     const length = codec.encodedLength(payload, this.#messageBytes);
     if (length > this.#messageBytes) throw codec.tooLarge(length, this.#messageBytes);
     return { tag, payload, priority };

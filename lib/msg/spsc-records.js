@@ -30,7 +30,7 @@ const SEPARATORS = [0, 1, 2, 3].map((pad) => '\0'.repeat(pad + HEADER));
 
 /** Checks and prepares a value: { tag, payload, length } (length -1: a string within its bound). */
 function prepare(r, value) {
-  const { tag, payload } = codec.prepare(value, 'value');
+  const { tag, payload } = codec.prepare(value, 'value', r.maxMessage);
   let length = codec.encodedLength(payload, r.maxMessage);
   if (length > r.maxMessage) throw codec.tooLarge(length, r.maxMessage);
   if (length < 0) length = -1;

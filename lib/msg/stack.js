@@ -161,7 +161,7 @@ class Stack extends RegionHandle {
 
   #prepare(value) {
     this.usable_();
-    const { tag, payload } = codec.prepare(value, 'value');
+    const { tag, payload } = codec.prepare(value, 'value', this.#messageBytes);
     const length = codec.encodedLength(payload, this.#messageBytes);
     if (length > this.#messageBytes) throw codec.tooLarge(length, this.#messageBytes);
     return { tag, payload };

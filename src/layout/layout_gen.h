@@ -136,6 +136,7 @@ inline constexpr uint64_t kMsgTagUtf8 = 1ULL;
 inline constexpr uint64_t kMsgTagJson = 2ULL;
 inline constexpr uint64_t kMsgTagLatin1 = 3ULL;
 inline constexpr uint64_t kMsgTagJsonLatin1 = 4ULL;
+inline constexpr uint64_t kMsgTagNumber = 5ULL;
 inline constexpr uint64_t kMsgTagWrap = 0xfULL;
 inline constexpr uint64_t kMsgMaxCapacity = 0x40000000ULL;
 inline constexpr uint64_t kSpscControlOffset = 0x40ULL;
@@ -1340,6 +1341,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kMsgTagJson, "MSG_TAG_JSON") \
   X(kMsgTagLatin1, "MSG_TAG_LATIN1") \
   X(kMsgTagJsonLatin1, "MSG_TAG_JSON_LATIN1") \
+  X(kMsgTagNumber, "MSG_TAG_NUMBER") \
   X(kMsgTagWrap, "MSG_TAG_WRAP") \
   X(kMsgMaxCapacity, "MSG_MAX_CAPACITY") \
   X(kSpscControlOffset, "SPSC_CONTROL_OFFSET") \

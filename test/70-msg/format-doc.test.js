@@ -7,10 +7,14 @@ const { SpscRing, MpmcQueue, Channel } = require('../../index');
 const { exitedPid } = require('../helpers/process');
 
 // A record's payload by the document's table of tags: 0 bytes, 1 UTF-8 text, 2 JSON in UTF-8,
-// 3 Latin-1 text (one byte per character), 4 JSON in Latin-1.
+// 3 Latin-1 text (one byte per character), 4 JSON in Latin-1, 5 a binary64 little-endian.
 function decodeRecord(tag, bytes) {
-  assert.ok(tag <= 4, `tag ${tag}`);
+  assert.ok(tag <= 5, `tag ${tag}`);
   if (tag === 0) return Buffer.from(bytes);
+  if (tag === 5) {
+    assert.strictEqual(bytes.length, 8);
+    return new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true);
+  }
   const text = bytes.toString(tag >= 3 ? 'latin1' : 'utf8');
   return tag === 2 || tag === 4 ? JSON.parse(text) : text;
 }
@@ -90,11 +94,11 @@ describe('SpscRing: the bytes of docs/format.md §15', () => {
     assert.strictEqual((r.tail - r.head) >>> 0, ring.size);
   });
 
-  it('tags ASCII text Latin-1 and other text UTF-8, one by one and in batches', () => {
+  it('tags ASCII text Latin-1, other text UTF-8 and numbers binary64, one by one and in batches', () => {
     const buffer = new SharedArrayBuffer(SpscRing.bytesFor(4096));
     const ring = SpscRing.create({ buffer, capacity: 4096 });
-    const values = ['ascii', 'caf\u00e9', '', { a: 1 }, { b: '\u00ff' }, 'x'.repeat(300), '\ud83d\ude00', 'tail'];
-    const tags = [3, 1, 3, 4, 2, 3, 1, 3];
+    const values = ['ascii', 'caf\u00e9', '', { a: 1 }, { b: '\u00ff' }, 'x'.repeat(300), '\ud83d\ude00', 'tail', 42, -0, NaN, 2 ** 53 + 2, -1.5e-300];
+    const tags = [3, 1, 3, 4, 2, 3, 1, 3, 5, 5, 5, 5, 5];
     for (const v of values) assert.ok(ring.tryEnqueue(v));
     let r = readRing(buffer);
     assert.deepStrictEqual(r.messages, values);
@@ -146,8 +150,7 @@ function readQueue(buffer, byteOffset = 0) {
   for (let p = q.head; p !== q.tail; p = (p + 1) >>> 0) {
     const s = q.slot(p);
     if (s.d !== 1) continue;
-    const text = s.payload.toString(s.tag >= 3 ? 'latin1' : 'utf8');
-    q.messages.push(s.tag === 1 || s.tag === 3 ? text : s.tag === 2 || s.tag === 4 ? JSON.parse(text) : Buffer.from(s.payload));
+    q.messages.push(decodeRecord(s.tag, s.payload));
   }
   return q;
 }
@@ -178,11 +181,11 @@ describe('MpmcQueue: the bytes of docs/format.md §15', () => {
     assert.strictEqual(readQueue(buffer, 128).owner(mine).pid, 0);
   });
 
-  it('tags ASCII text Latin-1 and other text UTF-8, one by one and in batches', () => {
-    const buffer = new SharedArrayBuffer(MpmcQueue.bytesFor(16, { messageBytes: 32 }));
-    const queue = MpmcQueue.create({ buffer, capacity: 16, messageBytes: 32 });
-    const values = ['ascii', 'caf\u00e9', '', { a: 1 }, { b: '\u00ff' }, '\ud83d\ude00', Buffer.from([7])];
-    const tags = [3, 1, 3, 4, 2, 1, 0];
+  it('tags ASCII text Latin-1, other text UTF-8 and numbers binary64, one by one and in batches', () => {
+    const buffer = new SharedArrayBuffer(MpmcQueue.bytesFor(32, { messageBytes: 32 }));
+    const queue = MpmcQueue.create({ buffer, capacity: 32, messageBytes: 32 });
+    const values = ['ascii', 'caf\u00e9', '', { a: 1 }, { b: '\u00ff' }, '\ud83d\ude00', Buffer.from([7]), 7, -Infinity, -0];
+    const tags = [3, 1, 3, 4, 2, 1, 0, 5, 5, 5];
     for (const v of values) assert.ok(queue.tryEnqueue(v));
     assert.strictEqual(queue.tryEnqueueBatch(values), values.length);
     const q = readQueue(buffer);
@@ -191,6 +194,19 @@ describe('MpmcQueue: the bytes of docs/format.md §15', () => {
     for (let p = q.head; p !== q.tail; p = (p + 1) >>> 0) seen.push(q.slot(p).tag);
     assert.deepStrictEqual(seen, [...tags, ...tags]);
     assert.deepStrictEqual(queue.tryDequeueBatch(), [...values, ...values]);
+    queue.close();
+  });
+
+  it('sends a number as JSON text when the messages are shorter than its 8 bytes', () => {
+    const buffer = new SharedArrayBuffer(MpmcQueue.bytesFor(4, { messageBytes: 4 }));
+    const queue = MpmcQueue.create({ buffer, capacity: 4, messageBytes: 4 });
+    assert.ok(queue.tryEnqueue(7));
+    assert.strictEqual(queue.tryEnqueueBatch([-12, 0.5]), 2);
+    const q = readQueue(buffer);
+    assert.deepStrictEqual(q.messages, [7, -12, 0.5]);
+    assert.deepStrictEqual([0, 1, 2].map((k) => q.slot(k).tag), [4, 4, 4]);
+    assert.throws(() => queue.tryEnqueue(123456), { code: 'ERR_MESSAGE_TOO_LARGE' });
+    assert.deepStrictEqual(queue.tryDequeueBatch(), [7, -12, 0.5]);
     queue.close();
   });
 
