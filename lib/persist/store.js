@@ -238,7 +238,7 @@ class Store extends BaseStore {
     const p = this._p;
     if (p.mode === 'always') p.wal.waitDurable(end);
     else if (p.mode === 'interval') p.wal.flushIfOlder(p.intervalMs);
-    maybeCheckpoint(this, p);
+    maybeCheckpoint(this, p, end);
   }
 
   // Applies and logs a set under the key's stripe; returns the LSN after its record.

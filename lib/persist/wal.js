@@ -233,7 +233,7 @@ class Wal {
   // earlier sync failed. Returns a number, not an object: every logged write comes here.
   #place(length) {
     const c = this.control;
-    if (c.failed) throw failedEarlier();
+    if (c.heldFailed) throw failedEarlier();
     if (c.heldStartLsn !== this.fileStart) this.#reopen();
     const lsn = c.heldTail;
     const need = FILE_HEADER + (lsn - this.fileStart) + length;
