@@ -23,6 +23,11 @@ const { startRedis } = require('./lib/redis');
 const { runWriter } = require('./lib/durable-writer');
 const { recoveryMain } = require('./lib/durable-recovery');
 
+const USAGE = `usage: node bench/durable.js [--runs N] [--ms MS] [--only case,case|recovery] [--dir DIR] [--skip-recovery]
+                                [--replay-mb MB] [--snapshot-mb MB]
+e.g. --only plain,persist-none,plain-js,persist-none-js --runs 5: the 'none' mode of both engines
+against their plain stores. Cases:
+`;
 const BATCH = 64;
 const arg = (flag, dflt) => (process.argv.includes(flag) ? process.argv[process.argv.indexOf(flag) + 1] : dflt);
 
@@ -134,6 +139,9 @@ async function main() {
   const only = arg('--only', null);
   const all = caseList();
   const cases = only ? all.filter((c) => only.split(',').includes(c.name)) : all;
+  // A misspelt case would otherwise be left out without a word.
+  const unknown = only ? only.split(',').filter((n) => n !== 'recovery' && !all.some((c) => c.name === n)) : [];
+  if (unknown.length > 0) throw new Error(`unknown case ${unknown.join(', ')} (node bench/durable.js --help lists them)`);
   const m = machine();
   process.stdout.write(`durable write throughput — ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, ${m.os}, Node ${m.node}, ${new Date().toISOString()}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
   const redisV = require('../test/helpers/redis-server').redisVersion();
@@ -219,6 +227,8 @@ if (process.argv[2] === '--child') {
   threadHost(JSON.parse(process.argv[3])).then((counts) => process.send({ counts }));
 } else if (process.argv[2] === '--recovery') {
   require('./lib/durable-recovery').recoveryChild(JSON.parse(process.argv[3])).then((r) => process.send(r));
+} else if (process.argv.includes('--help')) {
+  process.stdout.write(`${USAGE}${caseList().map((c) => c.name).join(' ')} recovery\n`);
 } else {
   main().catch((err) => {
     process.stderr.write(`${err.stack}\n`);

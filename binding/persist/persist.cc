@@ -1,11 +1,13 @@
 // The persist room's native functions: crc32c(view, crc) over the bytes of any ArrayBuffer view,
 // applyWal(engine, view, lsn, nowMs, out), the native replay of log records into a NativeStore
-// (src/persist/wal_replay.h), and createLogWriter (log_writer.cc), the native logged set.
+// (src/persist/wal_replay.h), createLogWriter (log_writer.cc), the native logged set, and
+// allocateLogSpace(fd, offset, length), the growth of a log file (src/persist/wal_file.h).
 #include "binding/base/args.h"
 #include "binding/base/module.h"
 #include "binding/persist/log_writer.h"
 #include "binding/store/store_binding.h"
 #include "persist/crc32c.h"
+#include "persist/wal_file.h"
 #include "persist/wal_replay.h"
 
 namespace {
@@ -29,6 +31,33 @@ napi_value Crc32cFn(napi_env env, napi_callback_info cbinfo) {
   }
   napi_value out = nullptr;
   napi_create_uint32(env, shm::Crc32c(data, length, crc), &out);
+  return out;
+}
+
+// allocateLogSpace(fd, offset, length) -> errno: allocates the range of the open log file `fd`
+// (src/persist/wal_file.h); 0 when done, else the errno of the refusal (the caller decides).
+napi_value AllocateLogSpaceFn(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  if (argc < 3) {
+    ThrowTypeError(Napi::Env(env), "allocateLogSpace needs (fd, offset, length)");
+    return nullptr;
+  }
+  uint32_t fd = 0;
+  int64_t offset = 0;
+  int64_t length = 0;
+  // Offsets and lengths below 2^53: a file position as a Number is exact there.
+  constexpr double kMaxSafe = 9007199254740991.0;
+  if (!GetUint32(env, argv[0], "fd", 0, INT32_MAX, &fd) ||
+      !GetInteger(env, argv[1], "offset", 0, kMaxSafe, &offset) ||
+      !GetInteger(env, argv[2], "length", 1, kMaxSafe, &length)) {
+    return nullptr;
+  }
+  const int err = shm::AllocateLogSpace(static_cast<int>(fd), static_cast<uint64_t>(offset),
+                                        static_cast<uint64_t>(length));
+  napi_value out = nullptr;
+  napi_create_int32(env, err, &out);
   return out;
 }
 
@@ -93,8 +122,10 @@ void InitPersist(Napi::Env env, Napi::Object exports) {
   const struct {
     const char* name;
     napi_callback cb;
-  } fns[] = {
-      {"crc32c", Crc32cFn}, {"applyWal", ApplyWalFn}, {"createLogWriter", CreateLogWriterFn}};
+  } fns[] = {{"crc32c", Crc32cFn},
+             {"applyWal", ApplyWalFn},
+             {"createLogWriter", CreateLogWriterFn},
+             {"allocateLogSpace", AllocateLogSpaceFn}};
   for (const auto& f : fns) {
     napi_value fn = nullptr;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok ||

@@ -201,6 +201,14 @@ class Control {
   get heldStartLsn() { return this.#held64(START64); }
   get heldFileBytes() { return this.#held64(FILE_BYTES64); }
 
+  // The failed-sync flag as an appender reads it before each record (held: the append lock): a
+  // plain load. An Atomics.load would order nothing more: the flag is set by a failing sync in
+  // any process without a lock an appender takes, so an append racing with it is logged either
+  // way, and no sync after the failure raises the durable position over it (advanceSynced
+  // reads the flag atomically). The load follows the append lock's compare-and-swap, a full
+  // barrier, so it sees a flag set before the lock was taken.
+  get heldFailed() { return this.u32[REC + Q.FAILED] !== 0; }
+
   set heldTail(lsn) {
     const i = TAIL64 * U64;
     const lo = lsn >>> 0;

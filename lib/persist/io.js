@@ -6,6 +6,9 @@
 // a power loss could leave (what was synced, plus any subset of the later writes, some torn).
 // Production code never changes them.
 const fs = require('fs');
+const native = require('../base/native');
+
+const allocate = native.addon && typeof native.addon.allocateLogSpace === 'function' ? native.addon.allocateLogSpace : null;
 
 const io = {
   openSync: fs.openSync,
@@ -16,6 +19,10 @@ const io = {
   fdatasync: fs.fdatasync,
   // Whether records go through a shared mapping of the log file where it can (wal.js).
   mapped: true,
+  // allocate(fd, pos, len): allocates [pos, pos + len) of the file with fallocate (it grows to
+  // cover them; they read as zeros) and returns 0, or returns the errno of the refusal; null
+  // without the addon. wal.js grows the log with it in sync mode 'none'.
+  allocate,
 };
 
 module.exports = { io };

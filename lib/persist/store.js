@@ -238,7 +238,7 @@ class Store extends BaseStore {
     const p = this._p;
     if (p.mode === 'always') p.wal.waitDurable(end);
     else if (p.mode === 'interval') p.wal.flushIfOlder(p.intervalMs);
-    maybeCheckpoint(this, p);
+    maybeCheckpoint(this, p, end);
   }
 
   // Applies and logs a set under the key's stripe; returns the LSN after its record.
@@ -271,7 +271,7 @@ class Store extends BaseStore {
     p.control.lockStripe(stripe);
     try {
       if (fast) {
-        const end = this._fastSet(p.wal, id, key, payload, enc, expiry);
+        const end = this._fastSet(p.wal, id, key, enc, expiry);
         if (end !== 0) return end;
       }
       // Usually the record's place is allocated space: the set and its record under the append
@@ -305,15 +305,16 @@ class Store extends BaseStore {
     return (out[OUT_EXPIRY] >>> 0) + out[OUT_EXPIRY + 1] * U32;
   }
 
-  // _loggedSet's path for a set the engine takes as it is (held: the key's stripe): 0 with
+  // _loggedSet's path for a set the engine takes as it is (held: the key's stripe), the value's
+  // bytes taken from the encoded record (setRecord.valueBytes): 0 with
   // nothing changed when the record's place is not allocated mapped space or the engine refused
   // the write (the general path then does it again, and reports the refusal as the store does).
-  _fastSet(wal, id, key, payload, enc, expiry) {
+  _fastSet(wal, id, key, enc, expiry) {
     const lsn = wal.lockMapped(setRecord.size);
     if (lsn < 0) return 0;
     try {
       try {
-        this._e.set(id, key, payload, enc, expiry);
+        this._e.set(id, key, setRecord.valueBytes(), enc, expiry);
       } catch {
         return 0;
       }

@@ -3,8 +3,8 @@
 // appended under the control segment's append lock at the log's tail, which advances only once
 // a record is completely written: every byte below the tail is a written record. A record is
 // copied into a shared mapping of the log file when it falls inside the part of the file that
-// was grown with written zeros (its blocks are allocated, so a store through the mapping cannot
-// fault for lack of space); anywhere else it is written with pwrite. Both go to the same page
+// was grown with written zeros or allocated with fallocate (its blocks are allocated, so a store
+// through the mapping cannot fault for lack of space); anywhere else it is written with pwrite. Both go to the same page
 // cache: a kill -9 loses neither, and fdatasync writes back both. A flush reads
 // the tail, runs one fdatasync, and raises the shared durable position to what it read, which
 // covers the records of every thread and process written before it; writers waiting for their
@@ -93,9 +93,16 @@ class Wal {
     // and a sync writes back the pages records went to, not a whole large folio around them.
     // With 'none' only a checkpoint syncs the log, and it writes back the whole file anyway:
     // larger growths (fewer mappings anew) in 1 MiB writes (WAL_PREALLOC_NONE_BYTES).
+    // With 'none' the growth is allocated with fallocate where the file system can (io.allocate):
+    // its blocks are reserved as the zeros' would be, but nothing is copied into the page cache,
+    // whose pages are then allocated as records are first stored into them. Copying the zeros
+    // took most of a 'none' set's system time (bench/durable.js); a sync of allocated but unwritten
+    // space has to record its conversion to written space, which is why the modes that sync per
+    // write keep writing zeros.
     const none = control.syncMode === 'none';
     this.growth = none ? C.WAL_PREALLOC_NONE_BYTES : PREALLOC;
     this.zeroWrite = none ? PREALLOC : ZERO_WRITE;
+    this.allocates = none;
     this.#reopen();
   }
 
@@ -233,7 +240,7 @@ class Wal {
   // earlier sync failed. Returns a number, not an object: every logged write comes here.
   #place(length) {
     const c = this.control;
-    if (c.failed) throw failedEarlier();
+    if (c.heldFailed) throw failedEarlier();
     if (c.heldStartLsn !== this.fileStart) this.#reopen();
     const lsn = c.heldTail;
     const need = FILE_HEADER + (lsn - this.fileStart) + length;
@@ -254,14 +261,19 @@ class Wal {
     }
   }
 
-  // Grows the log file with zeros to at least `need` bytes, rounded up to this.growth (held: the
-  // append lock). Best effort: a file that cannot grow (disk full, a size limit) is left as it
-  // is, and the record's own write then reports the failure.
+  // Grows the log file to at least `need` bytes, rounded up to this.growth (held: the append
+  // lock): allocated with io.allocate in 'none' mode where it can, else with written zeros. Best
+  // effort: a file that cannot grow (disk full, a size limit) is left as it is, and the record's
+  // own write then reports the failure.
   #extend(need) {
     const c = this.control;
     let size = io.fstatSync(this.fd).size;
     if (size < need) {
       const target = Math.ceil(need / this.growth) * this.growth;
+      // Refused (no fallocate on this file system, no space): the zeros below from the size it
+      // left (a refused allocation may have grown the file part way), which report a lack of
+      // space as before.
+      if (this.allocates && io.allocate !== null) size = io.allocate(this.fd, size, target - size) === 0 ? target : io.fstatSync(this.fd).size;
       const step = this.zeroWrite;
       if (zeros === null || zeros.length < step) zeros = Buffer.alloc(step);
       try {

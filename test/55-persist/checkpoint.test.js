@@ -62,8 +62,14 @@ const files = (dir) => fs.readdirSync(dir).filter((f) => f !== 'control').sort()
     }
   });
 
-  it('a log longer than checkpointBytes is checkpointed by itself, and writes after it are replayed', async () => {
-    const s = Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, sync: 'none', checkpointBytes: 8192 } });
+  for (const engine of ['native', 'js']) {
+    it(`${engine} engine: a log longer than checkpointBytes is checkpointed by itself, and writes after it are replayed`, async () => {
+      await selfCheckpoint(engine);
+    });
+  }
+
+  async function selfCheckpoint(engine) {
+    const s = Store.create({ name: t.name, size: 1 << 22, engine, persist: { dir: t.dir, sync: 'none', checkpointBytes: 8192 } });
     for (let i = 0; i < 500; i++) s.set('n', `k${i % 50}`, i);
     assert.strictEqual(s.persistence.checkpoints, 0); // it runs after the current task
     await new Promise((r) => setImmediate(r));
@@ -83,7 +89,7 @@ const files = (dir) => fs.readdirSync(dir).filter((f) => f !== 'control').sort()
     assert.strictEqual(r.persistence.recovery.snapshot.records, 50);
     assert.strictEqual(r.persistence.recovery.records, 2);
     r.close();
-  });
+  }
 
   for (const torn of [false, true]) {
     it(`a checkpoint that died after creating the next log file${torn ? ' (its header torn)' : ''} but before switching to it leaves a state that recovers`, () => {

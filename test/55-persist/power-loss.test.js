@@ -62,6 +62,16 @@ function recordIo() {
     else ops.push({ type: 'write', pos, data: null, zeros: n });
     return n;
   };
+  // An allocation that grows the file ('none' mode) is a growth by zeros as far as a reader of
+  // the file is concerned: kept or lost as a whole (fallocate is one journalled change), and a
+  // torn part of it reads as zeros too.
+  if (saved.allocate !== null) {
+    io.allocate = (fd, pos, len) => {
+      const err = saved.allocate(fd, pos, len);
+      if (err === 0 && logs.has(fd)) ops.push({ type: 'write', pos, data: null, zeros: len });
+      return err;
+    };
+  }
   io.fdatasyncSync = (fd) => {
     saved.fdatasyncSync(fd);
     if (logs.has(fd)) ops.push({ type: 'sync' });

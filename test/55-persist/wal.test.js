@@ -10,6 +10,7 @@ const { ENGINES } = require('../helpers/engines');
 const { persistTarget, recover, reboot, logFile, contents } = require('../helpers/persist');
 const { readLog, replay } = require('../helpers/independent-wal-reader');
 const { io } = require('../../lib/persist/io');
+const native = require('../../lib/base/native');
 const { C } = require('../../lib/layout/layout');
 
 for (const engine of ENGINES) {
@@ -255,25 +256,60 @@ for (const engine of ENGINES) {
       assert.strictEqual(fs.statSync(logFile(t.dir)).size % C.WAL_PREALLOC_BYTES, 0);
     });
 
-    it("with sync 'none' grows the log file by WAL_PREALLOC_NONE_BYTES in writes of WAL_PREALLOC_BYTES, and every write is in the log", () => {
+    // Sets past two growths of a 'none' log (256 keys, each written again and again), with the
+    // log's allocations and zero writes recorded; then the recovered store holds the last value
+    // of each key. `allocate` stands in for io.allocate.
+    const noneGrowths = (allocate) => {
       const s = create();
       const value = 'x'.repeat(1000);
       let n = 0;
-      const zeroWrites = zeroWritesOf(() => {
-        // Past the first growth: two of them (256 keys, each written again and again).
-        for (; s.persistence.tail < C.WAL_PREALLOC_NONE_BYTES + value.length; n++) s.set('n', `k${n % 256}`, `${n}${value}`);
-      });
-      const growths = 2;
+      const allocations = [];
+      const real = io.allocate;
+      io.allocate = (fd, pos, len) => {
+        const err = allocate(fd, pos, len);
+        allocations.push([pos, len, err]);
+        return err;
+      };
+      let zeroWrites;
+      try {
+        zeroWrites = zeroWritesOf(() => {
+          for (; s.persistence.tail < C.WAL_PREALLOC_NONE_BYTES + value.length; n++) s.set('n', `k${n % 256}`, `${n}${value}`);
+        });
+      } finally {
+        io.allocate = real;
+      }
+      const size = fs.statSync(logFile(t.dir)).size;
+      const blocks = fs.statSync(logFile(t.dir)).blocks;
+      s.close();
+      const r = track(recover(t.name, t.dir, engine));
+      assert.strictEqual(r.count('n'), 256);
+      for (let i = n - 256; i < n; i++) assert.strictEqual(r.get('n', `k${i % 256}`), `${i}${value}`);
+      return { allocations, zeroWrites, size, blocks };
+    };
+    const growths = 2;
+
+    (io.allocate ? it : it.skip)("with sync 'none' grows the log file by WAL_PREALLOC_NONE_BYTES with allocations, not zeros, and every write is in the log", function () {
+      const { allocations, zeroWrites, size, blocks } = noneGrowths(io.allocate);
+      if (allocations.some(([, , err]) => err !== 0)) this.skip(); // no fallocate where the test's files are
+      // The first growth from the file header on, the second from the first's end.
+      assert.deepStrictEqual(allocations.map(([pos, len]) => [pos, len]),
+        [[C.WAL_FILE_HEADER_SIZE, C.WAL_PREALLOC_NONE_BYTES - C.WAL_FILE_HEADER_SIZE], [C.WAL_PREALLOC_NONE_BYTES, C.WAL_PREALLOC_NONE_BYTES]]);
+      assert.deepStrictEqual(zeroWrites, []);
+      assert.strictEqual(size, growths * C.WAL_PREALLOC_NONE_BYTES);
+      // Allocated, not sparse (st_blocks counts 512-byte units).
+      assert.ok(blocks * 512 >= size, `${blocks} blocks for ${size} bytes`);
+    });
+
+    it("with sync 'none' and no allocation (a file system without fallocate) grows the log file by WAL_PREALLOC_NONE_BYTES in zero writes of WAL_PREALLOC_BYTES, and every write is in the log", () => {
+      const EOPNOTSUPP = 95;
+      const { allocations, zeroWrites, size } = noneGrowths(() => EOPNOTSUPP);
+      assert.strictEqual(allocations.length, io.allocate ? growths : 0);
       assert.strictEqual(zeroWrites.length, growths * (C.WAL_PREALLOC_NONE_BYTES / C.WAL_PREALLOC_BYTES));
       for (const [pos, len] of zeroWrites) {
         assert.ok(len <= C.WAL_PREALLOC_BYTES, `a zero write of ${len} bytes`);
         assert.strictEqual(pos % C.WAL_PREALLOC_BYTES + len <= C.WAL_PREALLOC_BYTES, true, `the zero write at ${pos} crosses a MiB`);
       }
-      assert.strictEqual(fs.statSync(logFile(t.dir)).size, growths * C.WAL_PREALLOC_NONE_BYTES);
-      s.close();
-      const r = track(recover(t.name, t.dir, engine));
-      assert.strictEqual(r.count('n'), 256);
-      for (let i = n - 256; i < n; i++) assert.strictEqual(r.get('n', `k${i % 256}`), `${i}${value}`);
+      assert.strictEqual(size, growths * C.WAL_PREALLOC_NONE_BYTES);
     });
 
     it("sync 'always' acknowledges a write only once it is durable", () => {
@@ -383,5 +419,33 @@ describe('Persistence: options and errors', () => {
       p.cleanup();
     }
     s.close();
+  });
+});
+
+(native.addon ? describe : describe.skip)('Persistence: allocating log space (the addon)', () => {
+  it('allocateLogSpace grows a file with allocated zeros, and refuses bad arguments without a crash', () => {
+    const t = persistTarget('alloc');
+    const file = `${t.dir}/f`;
+    const fd = fs.openSync(file, 'w+');
+    try {
+      const err = native.addon.allocateLogSpace(fd, 4096, 1 << 20);
+      if (err === 0) {
+        const st = fs.fstatSync(fd);
+        assert.strictEqual(st.size, 4096 + (1 << 20));
+        assert.ok(st.blocks * 512 >= 1 << 20);
+        assert.ok(fs.readFileSync(file).every((b) => b === 0));
+      } else {
+        assert.strictEqual(typeof err, 'number'); // an errno: the file system has no fallocate
+      }
+      assert.ok(native.addon.allocateLogSpace(fd, 0, 2 ** 53 - 1) > 0); // EFBIG (or EINVAL), not a crash
+      assert.throws(() => native.addon.allocateLogSpace(fd, 0), TypeError);
+      assert.throws(() => native.addon.allocateLogSpace('3', 0, 1), TypeError);
+      assert.throws(() => native.addon.allocateLogSpace(fd, -1, 1), RangeError);
+      assert.throws(() => native.addon.allocateLogSpace(fd, 0, 0), RangeError);
+      assert.throws(() => native.addon.allocateLogSpace(fd, 0.5, 1), RangeError);
+    } finally {
+      fs.closeSync(fd);
+      t.cleanup();
+    }
   });
 });
