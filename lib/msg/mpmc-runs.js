@@ -3,9 +3,10 @@
 // spends goes mostly to one Buffer call per message each way (utf8Write to encode, latin1Slice to
 // decode, some 50 ns each here, against a few ns for the bytes themselves). A run is several
 // consecutive messages of one claim whose text together fits one slot's payload area:
-//   writing: their strings are joined and written with one latin1Write into the payload area of
-//     the run's first slot, and each other message's bytes are copied from there into its own
-//     slot (copyWithin, a builtin without a call into Node);
+//   writing: their strings are joined and written with one utf8Write into the payload area of
+//     the run's first slot (kept when the text is ASCII, as codec.writeRecord() keeps a message
+//     alone as Latin-1), and each other message's bytes are copied from there into its own
+//     slot (a word loop, or copyWithin, a builtin without a call into Node);
 //   reading: each other slot's payload is copied after the first slot's own, and one latin1Slice
 //     of the joined text gives every message as a substring.
 // Either side uses only the payload areas of the slots it has claimed (nobody else reads or writes
@@ -24,11 +25,29 @@ const LENGTH_MASK = C.MSG_LENGTH_MASK;
 const TAG_UTF8 = C.MSG_TAG_UTF8;
 const TAG_LATIN1 = C.MSG_TAG_LATIN1;
 const TAG_JSON_LATIN1 = C.MSG_TAG_JSON_LATIN1;
-// A character outside ASCII: a text without one is written one byte per character and tagged
-// Latin-1, as codec.writeRecord() tags a message alone (the same tags whichever way it is sent).
-const NOT_ASCII = /[^\0-\x7f]/;
+// A run's text is at most the payload area less this many characters, so that a UTF-8 write of
+// it, cut at the area's end, can be told from a whole one: a cut write stops within 3 bytes of
+// the end (a character takes at most 4), past the text's length.
+const CUT_MARGIN = 4;
+
+// The longest copy made a word at a time (both ends 4-byte aligned): a short one costs less as a
+// loop than as a call of copyWithin (some 30 ns for 32 bytes here against some 12).
+const WORD_COPY_MAX = 256;
 
 const seqAt = (io, pos) => io.slotsWord + (pos & io.mask) * io.strideWords;
+
+/** Copies n bytes from byte `src` to byte `dst` of the region (ranges apart). */
+function copyBytes(u32, buf, dst, src, n) {
+  if (((dst | src) & 3) !== 0 || n > WORD_COPY_MAX) {
+    buf.copyWithin(dst, src, src + n);
+    return;
+  }
+  let d = dst >>> 2;
+  let s = src >>> 2;
+  const end = s + (n >>> 2);
+  while (s < end) u32[d++] = u32[s++];
+  for (let i = n & ~3; i < n; i++) buf[dst + i] = buf[src + i];
+}
 
 /**
  * Writes the prepared messages tags/payloads[first + j], j in 0..k-1, into the slots of positions
@@ -38,6 +57,7 @@ const seqAt = (io, pos) => io.slotsWord + (pos & io.mask) * io.strideWords;
  */
 function writeSlots(io, pos, k, tags, payloads, first, writeSlot) {
   const { u32, buf, messageBytes } = io;
+  const room = messageBytes - CUT_MARGIN;
   let j = 0;
   while (j < k) {
     let e = j;
@@ -45,12 +65,11 @@ function writeSlots(io, pos, k, tags, payloads, first, writeSlot) {
     let text = '';
     for (; e < k; e++) {
       const s = payloads[first + e];
-      if (typeof s !== 'string' || chars + s.length > messageBytes) break;
+      if (typeof s !== 'string' || chars + s.length > room) break;
       text += s;
       chars += s.length;
     }
-    if (e - j > 1 && !NOT_ASCII.test(text)) {
-      writeRun(io, pos, j, e, tags, payloads, first, text);
+    if (e - j > 1 && writeRun(io, pos, j, e, tags, payloads, first, text)) {
       j = e;
       continue;
     }
@@ -60,21 +79,28 @@ function writeSlots(io, pos, k, tags, payloads, first, writeSlot) {
   }
 }
 
-// Messages j..e-1 (ASCII text `text`, at most messageBytes characters) into their slots.
+/**
+ * Messages j..e-1 (their strings joined in `text`, at most messageBytes - CUT_MARGIN units) into
+ * their slots, when `text` is ASCII: its UTF-8 write into the first slot's payload area (cut at
+ * the area's end) has as many bytes as it has units only then (every other unit takes 2 or more
+ * bytes, and a cut write ends past the text's length). Returns whether it did; if not, the bytes
+ * written are past every record (the caller writes each message alone, over them).
+ */
 function writeRun(io, pos, j, e, tags, payloads, first, text) {
-  const { u32, buf } = io;
+  const { u32, buf, messageBytes } = io;
   const head = seqAt(io, (pos + j) >>> 0);
   const from = head * WORD + SLOT_HEADER;
-  buf.latin1Write(text, from);
+  if (buf.utf8Write(text, from, messageBytes) !== text.length) return false;
   let off = 0;
   for (let i = j; i < e; i++) {
     const n = payloads[first + i].length;
     const at = seqAt(io, (pos + i) >>> 0);
-    if (i > j) buf.copyWithin(at * WORD + SLOT_HEADER, from + off, from + off + n);
+    if (i > j) copyBytes(u32, buf, at * WORD + SLOT_HEADER, from + off, n);
     const tag = tags[first + i] === TAG_UTF8 ? TAG_LATIN1 : TAG_JSON_LATIN1;
     u32[at + RECORD] = ((tag << TAG_SHIFT) | n) >>> 0;
     off += n;
   }
+  return true;
 }
 
 /**
@@ -109,7 +135,7 @@ function readSlots(io, pos, k, out, readSlot) {
     for (let i = j + 1; i < e; i++) {
       const at = seqAt(io, (pos + i) >>> 0);
       const n = u32[at + RECORD] & LENGTH_MASK;
-      buf.copyWithin(from + off, at * WORD + SLOT_HEADER, at * WORD + SLOT_HEADER + n);
+      copyBytes(u32, buf, from + off, at * WORD + SLOT_HEADER, n);
       off += n;
     }
     const text = buf.latin1Slice(from, from + total);

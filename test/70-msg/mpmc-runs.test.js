@@ -129,6 +129,14 @@ describe('MpmcQueue: runs of short strings in batches', () => {
     assert.strictEqual(r.calls.store, 6);
   });
 
+  it('a run whose UTF-8 text would not fit one payload area, or fits only cut, goes one message at a time', () => {
+    const q = queue(16, 16);
+    const values = ['\u20ac\u20ac\u20ac\u20ac', '\u20ac\u20ac\u20ac\u20ac', 'a', '\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9', 'abcdefghijklmno', 'p', 'qrstuvwxyzABCD', '\ud83d\ude00\ud83d\ude00'];
+    assert.strictEqual(q.tryEnqueueBatch(values), values.length);
+    values.forEach((v, j) => assert.deepStrictEqual(recordAt(q, j), { tag: tagOf(v), value: v }));
+    assert.deepStrictEqual(q.tryDequeueBatch(), values);
+  });
+
   it('JSON values travel in runs as JSON records', () => {
     const q = queue(16, 256);
     const values = Array.from({ length: 10 }, (_, i) => ({ i, s: 'y'.repeat(i) }));
