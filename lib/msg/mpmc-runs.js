@@ -2,18 +2,18 @@
 // Runs of short one-byte strings in the MPMC queue's batches: what a batch of 32-byte strings
 // spends goes mostly to one Buffer call per message each way (utf8Write to encode, latin1Slice to
 // decode, some 50 ns each here, against a few ns for the bytes themselves). A run is several
-// consecutive messages of one claim whose text together fits one slot's payload area:
-//   writing: their strings are joined and written with one utf8Write into the payload area of
-//     the run's first slot (kept when the text is ASCII, as codec.writeRecord() keeps a message
-//     alone as Latin-1), and each other message's bytes are copied from there into its own
-//     slot (a word loop, or copyWithin, a builtin without a call into Node);
-//   reading: each other slot's payload is copied after the first slot's own, and one latin1Slice
-//     of the joined text gives every message as a substring.
-// Either side uses only the payload areas of the slots it has claimed (nobody else reads or writes
-// them until it publishes or releases them), and every slot ends with its own record exactly as
-// a message written alone (format.md §15): the other side cannot tell, and the C++ parties read
-// and write the same records. Only the bytes after a record's length differ, which no reader
-// looks at.
+// consecutive messages of one claim, short strings whose text together fits the handle's private
+// scratch (RUN_BYTES):
+//   writing: their strings, each padded to a word with NULs, are joined and written with one
+//     utf8Write into the scratch (kept when the text is ASCII, as codec.writeRecord() keeps a
+//     message alone as Latin-1), and each message is copied a word at a time into its slot;
+//   reading: each payload is copied a word at a time into the scratch, and one latin1Slice of it
+//     gives every message as a substring.
+// Neither side writes anything in the region but the payloads and records of the slots it
+// claimed (a scratch in the region would move more cache lines between the two sides' cores),
+// and every slot ends with its own record exactly as a message written alone (format.md §15):
+// the other side cannot tell, and the C++ parties read and write the same records. Only the up
+// to 3 bytes after a record's length, within its slot, may differ, which no reader looks at.
 const { C, W } = require('../layout/layout');
 const codec = require('./codec');
 
@@ -25,49 +25,49 @@ const LENGTH_MASK = C.MSG_LENGTH_MASK;
 const TAG_UTF8 = C.MSG_TAG_UTF8;
 const TAG_LATIN1 = C.MSG_TAG_LATIN1;
 const TAG_JSON_LATIN1 = C.MSG_TAG_JSON_LATIN1;
-// A run's text is at most the payload area less this many characters, so that a UTF-8 write of
-// it, cut at the area's end, can be told from a whole one: a cut write stops within 3 bytes of
-// the end (a character takes at most 4), past the text's length.
+// A run: at most RUN_MESSAGE units a message and RUN_BYTES of text in all (padded to words), so
+// that a string cut out of a decode keeps at most RUN_BYTES alive (V8 shares the characters of a
+// substring) and each copy is a short loop of words.
+const RUN_BYTES = 2048;
+const RUN_MESSAGE = 256;
+// A run's text is at most RUN_BYTES less this many units, so that a UTF-8 write of it cut at
+// RUN_BYTES can be told from a whole one: a cut write stops within 3 bytes of the end (a
+// character takes at most 4), past the text's length.
 const CUT_MARGIN = 4;
+// The NULs after a message of n units up to its next word: PADS[align4(n) - n].
+const PADS = ['', '\0', '\0\0', '\0\0\0'];
 
-// The longest copy made a word at a time (both ends 4-byte aligned): a short one costs less as a
-// loop than as a call of copyWithin (some 30 ns for 32 bytes here against some 12).
-const WORD_COPY_MAX = 256;
-
+const align4 = (n) => (n + 3) & ~3;
 const seqAt = (io, pos) => io.slotsWord + (pos & io.mask) * io.strideWords;
 
-/** Copies n bytes from byte `src` to byte `dst` of the region (ranges apart). */
-function copyBytes(u32, buf, dst, src, n) {
-  if (((dst | src) & 3) !== 0 || n > WORD_COPY_MAX) {
-    buf.copyWithin(dst, src, src + n);
-    return;
+/** The handle's scratch for runs: { bytes (a Buffer of RUN_BYTES), words (its Uint32Array) }. */
+function scratchOf(io) {
+  if (io.run === undefined) {
+    const bytes = Buffer.alloc(RUN_BYTES);
+    io.run = { bytes, words: new Uint32Array(bytes.buffer, bytes.byteOffset, RUN_BYTES / WORD) };
   }
-  let d = dst >>> 2;
-  let s = src >>> 2;
-  const end = s + (n >>> 2);
-  while (s < end) u32[d++] = u32[s++];
-  for (let i = n & ~3; i < n; i++) buf[dst + i] = buf[src + i];
+  return io.run;
 }
 
 /**
  * Writes the prepared messages tags/payloads[first + j], j in 0..k-1, into the slots of positions
  * pos + j (claimed by the caller, not yet published): runs of strings as above, any other message
- * (bytes, a string too long to share a slot, a run with a character outside ASCII) by
+ * (bytes, a long string, a run with a character outside ASCII) by
  * `writeSlot(u32, buf, at, tag, payload)` alone.
  */
 function writeSlots(io, pos, k, tags, payloads, first, writeSlot) {
-  const { u32, buf, messageBytes } = io;
-  const room = messageBytes - CUT_MARGIN;
+  const { u32, buf } = io;
   let j = 0;
   while (j < k) {
     let e = j;
-    let chars = 0;
+    let units = 0;
     let text = '';
     for (; e < k; e++) {
       const s = payloads[first + e];
-      if (typeof s !== 'string' || chars + s.length > room) break;
+      if (typeof s !== 'string' || s.length > RUN_MESSAGE || units + align4(s.length) > RUN_BYTES - CUT_MARGIN) break;
       text += s;
-      chars += s.length;
+      text += PADS[align4(s.length) - s.length];
+      units += align4(s.length);
     }
     if (e - j > 1 && writeRun(io, pos, j, e, tags, payloads, first, text)) {
       j = e;
@@ -80,25 +80,24 @@ function writeSlots(io, pos, k, tags, payloads, first, writeSlot) {
 }
 
 /**
- * Messages j..e-1 (their strings joined in `text`, at most messageBytes - CUT_MARGIN units) into
- * their slots, when `text` is ASCII: its UTF-8 write into the first slot's payload area (cut at
- * the area's end) has as many bytes as it has units only then (every other unit takes 2 or more
- * bytes, and a cut write ends past the text's length). Returns whether it did; if not, the bytes
- * written are past every record (the caller writes each message alone, over them).
+ * Messages j..e-1 (their strings joined in `text`, each padded with NULs to a word) into their
+ * slots, when `text` is ASCII: its UTF-8 write into the scratch (cut at RUN_BYTES) has as many
+ * bytes as it has units only then (every other unit takes 2 or more bytes, and a cut write ends
+ * past the text's length). Each message is then copied a word at a time into its slot's payload
+ * (the padding too: within the slot, whose payload area ends on a word). Returns whether it did.
  */
 function writeRun(io, pos, j, e, tags, payloads, first, text) {
-  const { u32, buf, messageBytes } = io;
-  const head = seqAt(io, (pos + j) >>> 0);
-  const from = head * WORD + SLOT_HEADER;
-  if (buf.utf8Write(text, from, messageBytes) !== text.length) return false;
-  let off = 0;
+  const { u32 } = io;
+  const { bytes, words } = scratchOf(io);
+  if (bytes.utf8Write(text, 0, RUN_BYTES) !== text.length) return false;
+  let w = 0;
   for (let i = j; i < e; i++) {
     const n = payloads[first + i].length;
     const at = seqAt(io, (pos + i) >>> 0);
-    if (i > j) copyBytes(u32, buf, at * WORD + SLOT_HEADER, from + off, n);
+    const end = w + align4(n) / WORD;
+    for (let d = at + SLOT_HEADER / WORD; w < end; w++, d++) u32[d] = words[w];
     const tag = tags[first + i] === TAG_UTF8 ? TAG_LATIN1 : TAG_JSON_LATIN1;
     u32[at + RECORD] = ((tag << TAG_SHIFT) | n) >>> 0;
-    off += n;
   }
   return true;
 }
@@ -112,39 +111,35 @@ function readSlots(io, pos, k, out, readSlot) {
   const { u32, buf, messageBytes } = io;
   let j = 0;
   while (j < k) {
-    const head = seqAt(io, (pos + j) >>> 0);
-    const h = u32[head + RECORD];
-    let total = h & LENGTH_MASK;
-    let e = j + 1;
-    if (codec.isLatin1(h >>> TAG_SHIFT) && total <= messageBytes) {
-      for (; e < k; e++) {
-        const g = u32[seqAt(io, (pos + e) >>> 0) + RECORD];
-        const n = g & LENGTH_MASK;
-        if (!codec.isLatin1(g >>> TAG_SHIFT) || total + n > messageBytes) break;
-        total += n;
-      }
+    let e = j;
+    let units = 0;
+    for (; e < k; e++) {
+      const g = u32[seqAt(io, (pos + e) >>> 0) + RECORD];
+      const n = g & LENGTH_MASK;
+      if (!codec.isLatin1(g >>> TAG_SHIFT) || n > RUN_MESSAGE || n > messageBytes || units + align4(n) > RUN_BYTES) break;
+      units += align4(n);
     }
     if (e - j < 2) {
-      out.push(readSlot(u32, buf, messageBytes, head));
+      out.push(readSlot(u32, buf, messageBytes, seqAt(io, (pos + j) >>> 0)));
       j++;
       continue;
     }
-    // Gather the run after the first message, then one decode.
-    const from = head * WORD + SLOT_HEADER;
-    let off = h & LENGTH_MASK;
-    for (let i = j + 1; i < e; i++) {
-      const at = seqAt(io, (pos + i) >>> 0);
-      const n = u32[at + RECORD] & LENGTH_MASK;
-      copyBytes(u32, buf, from + off, at * WORD + SLOT_HEADER, n);
-      off += n;
-    }
-    const text = buf.latin1Slice(from, from + total);
-    off = 0;
+    // Gather the run's payloads (with the words' padding, within their slots) into the scratch,
+    // then one decode; each message is the substring at its word.
+    const { bytes, words } = scratchOf(io);
+    let w = 0;
     for (let i = j; i < e; i++) {
-      const g = i === j ? h : u32[seqAt(io, (pos + i) >>> 0) + RECORD];
+      const at = seqAt(io, (pos + i) >>> 0);
+      const end = w + align4(u32[at + RECORD] & LENGTH_MASK) / WORD;
+      for (let s = at + SLOT_HEADER / WORD; w < end; w++, s++) words[w] = u32[s];
+    }
+    const text = bytes.latin1Slice(0, units);
+    let off = 0;
+    for (let i = j; i < e; i++) {
+      const g = u32[seqAt(io, (pos + i) >>> 0) + RECORD];
       const n = g & LENGTH_MASK;
       out.push(codec.decodeText(text, off, off + n, g >>> TAG_SHIFT));
-      off += n;
+      off += align4(n);
     }
     j = e;
   }

@@ -129,12 +129,22 @@ describe('MpmcQueue: runs of short strings in batches', () => {
     assert.strictEqual(r.calls.store, 6);
   });
 
-  it('a run whose UTF-8 text would not fit one payload area, or fits only cut, goes one message at a time', () => {
-    const q = queue(16, 16);
-    const values = ['\u20ac\u20ac\u20ac\u20ac', '\u20ac\u20ac\u20ac\u20ac', 'a', '\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9', 'abcdefghijklmno', 'p', 'qrstuvwxyzABCD', '\ud83d\ude00\ud83d\ude00'];
+  it('a run that is not ASCII goes one message at a time, also when its UTF-8 is cut at the end of the scratch', () => {
+    const q = queue(64, 64);
+    // 40 strings of 20 units: 800 units, whose UTF-8 (2400 bytes) does not fit the 2048 of a run.
+    const euros = Array.from({ length: 40 }, (_, i) => `${'\u20ac'.repeat(19)}${i % 10}`);
+    const values = ['a', '\u00e9\u00e9\u00e9', 'abcdefghijklmno', 'p', ...euros, 'q', '\ud83d\ude00\ud83d\ude00', 'r'.repeat(64)];
     assert.strictEqual(q.tryEnqueueBatch(values), values.length);
     values.forEach((v, j) => assert.deepStrictEqual(recordAt(q, j), { tag: tagOf(v), value: v }));
     assert.deepStrictEqual(q.tryDequeueBatch(), values);
+  });
+
+  it('a batch of many short strings is read back in runs of at most 2048 bytes, each string whole', () => {
+    const q = queue(256, 300);
+    const values = Array.from({ length: 200 }, (_, i) => `${i}:${'w'.repeat((i * 7) % 250)}`);
+    assert.strictEqual(q.tryEnqueueBatch(values), 200);
+    const got = q.tryDequeueBatch();
+    assert.deepStrictEqual(got, values);
   });
 
   it('JSON values travel in runs as JSON records', () => {
