@@ -75,7 +75,7 @@ function writeSlots(io, pos, k, tags, payloads, first, writeSlot) {
     }
     // A message that opens no run, or a run that is not one-byte text: each message alone.
     const end = e > j ? e : j + 1;
-    for (; j < end; j++) writeSlot(u32, buf, seqAt(io, (pos + j) >>> 0), tags[first + j], payloads[first + j]);
+    for (; j < end; j++) writeSlot(u32, buf, seqAt(io, pos + j), tags[first + j], payloads[first + j]);
   }
 }
 
@@ -93,7 +93,7 @@ function writeRun(io, pos, j, e, tags, payloads, first, text) {
   let w = 0;
   for (let i = j; i < e; i++) {
     const n = payloads[first + i].length;
-    const at = seqAt(io, (pos + i) >>> 0);
+    const at = seqAt(io, pos + i);
     const end = w + align4(n) / WORD;
     for (let d = at + SLOT_HEADER / WORD; w < end; w++, d++) u32[d] = words[w];
     const tag = tags[first + i] === TAG_UTF8 ? TAG_LATIN1 : TAG_JSON_LATIN1;
@@ -114,13 +114,13 @@ function readSlots(io, pos, k, out, readSlot) {
     let e = j;
     let units = 0;
     for (; e < k; e++) {
-      const g = u32[seqAt(io, (pos + e) >>> 0) + RECORD];
+      const g = u32[seqAt(io, pos + e) + RECORD];
       const n = g & LENGTH_MASK;
       if (!codec.isLatin1(g >>> TAG_SHIFT) || n > RUN_MESSAGE || n > messageBytes || units + align4(n) > RUN_BYTES) break;
       units += align4(n);
     }
     if (e - j < 2) {
-      out.push(readSlot(u32, buf, messageBytes, seqAt(io, (pos + j) >>> 0)));
+      out.push(readSlot(u32, buf, messageBytes, seqAt(io, pos + j)));
       j++;
       continue;
     }
@@ -129,14 +129,14 @@ function readSlots(io, pos, k, out, readSlot) {
     const { bytes, words } = scratchOf(io);
     let w = 0;
     for (let i = j; i < e; i++) {
-      const at = seqAt(io, (pos + i) >>> 0);
+      const at = seqAt(io, pos + i);
       const end = w + align4(u32[at + RECORD] & LENGTH_MASK) / WORD;
       for (let s = at + SLOT_HEADER / WORD; w < end; w++, s++) words[w] = u32[s];
     }
     const text = bytes.latin1Slice(0, units);
     let off = 0;
     for (let i = j; i < e; i++) {
-      const g = u32[seqAt(io, (pos + i) >>> 0) + RECORD];
+      const g = u32[seqAt(io, pos + i) + RECORD];
       const n = g & LENGTH_MASK;
       out.push(codec.decodeText(text, off, off + n, g >>> TAG_SHIFT));
       off += align4(n);

@@ -19,6 +19,7 @@ const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const TAIL = C.MPMC_CONTROL_OFFSET / WORD + W.MPMC_CONTROL.TAIL;
 const HEAD = C.MPMC_CONTROL_OFFSET / WORD + W.MPMC_CONTROL.HEAD;
 const withAddon = addon ? describe : describe.skip;
+const BATCHES_UP_TO = 64; // the longest batch of the mixed test
 
 function queue(capacity, messageBytes) {
   const buffer = new SharedArrayBuffer(MpmcQueue.bytesFor(capacity, { messageBytes }));
@@ -97,7 +98,7 @@ describe('MpmcQueue: runs of short strings in batches', () => {
     const got = [];
     let sent = 0;
     for (let round = 0; sent < values.length; round++) {
-      const n = Math.min(1 + ((round * 13) % 64), values.length - sent);
+      const n = Math.min(1 + ((round * 13) % BATCHES_UP_TO), values.length - sent);
       const from = Atomics.load(q.u32, TAIL);
       const k = round % 3 === 2 ? values.slice(sent, sent + n).filter((v) => q.tryEnqueue(v)).length : q.tryEnqueueBatch(values.slice(sent, sent + n));
       for (let j = 0; j < k; j++) {
