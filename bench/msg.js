@@ -18,7 +18,7 @@
 // ratios the issue's goals name; and fan-out from one publisher to 2 subscriber workers, Broadcast
 // against postMessage to each (bench/lib/bcast-case.js); and the single-thread cost of both ends
 // of a queue (bench/lib/msg-ops-case.js, "ops/..."). Results: bench/results/msg-latest.json.
-//   node bench/msg.js [--quick] [--only <substring>] [--runs N] [--no-save]
+//   node bench/msg.js [--quick] [--only <substring>[,<substring>...]] [--runs N] [--no-save] [--help]
 const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
@@ -32,6 +32,15 @@ const value = (f, d) => (args.includes(f) ? args[args.indexOf(f) + 1] : d);
 const quick = flag('--quick');
 const runs = Number(value('--runs', quick ? 3 : 5));
 const only = value('--only', null);
+// --only a,b: the cases whose id contains any of the comma-separated texts.
+const onlyParts = only ? only.split(',').filter(Boolean) : [];
+const selected = (id) => !only || onlyParts.some((t) => id.includes(t));
+if (flag('--help')) {
+  console.log('node bench/msg.js [--quick] [--only <substring>[,<substring>...]] [--runs N] [--no-save]\n'
+    + '  --only   run the cases whose id (e.g. oneway/processes/mpmc-batch/str32, ops/mpmc) contains any of the texts\n'
+    + '  --runs   rounds (default 5; 3 with --quick); --no-save keeps bench/results/msg-latest.json');
+  process.exit(0);
+}
 const CASE = path.join(__dirname, 'lib', 'msg-case.js');
 const FANOUT_CASE = path.join(__dirname, 'lib', 'bcast-case.js');
 const OPS_CASE = path.join(__dirname, 'lib', 'msg-ops-case.js');
@@ -117,7 +126,7 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
   // the machine's load during the benchmark falls on every case alike (a case and the peers it is
   // compared with are measured minutes apart at most, never one before the other altogether).
   const results = {};
-  const cases = CASES.filter((c) => !only || idOf(c).includes(only));
+  const cases = CASES.filter((c) => selected(idOf(c)));
   const perCase = {};
   for (const c of cases) {
     if (c[1] === 'redis' && redis.note) results[idOf(c)] = { skipped: redis.note };
@@ -152,7 +161,7 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
   // The single-thread cases, each in a child of its own: 3 warm-up runs, then `runs` runs.
   const ops = {};
   for (const op of OPS) {
-    if (only && !`ops/${op}`.includes(only)) continue;
+    if (!selected(`ops/${op}`)) continue;
     try {
       const out = execFileSync(process.execPath, [OPS_CASE, JSON.stringify({ op, n: OPS_N, runs, warmups: 3 })], { encoding: 'utf8', timeout: 300000, stdio: ['ignore', 'pipe', 'inherit'] });
       const { samples } = JSON.parse(out.trim().split('\n').pop());

@@ -5,8 +5,10 @@
 // whole claim (`producePos` or `consumePos` and `extra` = k - 1) before the CAS, so that a party
 // that dies in the middle of a batch leaves every unfinished slot of it named by its intent, and
 // the repair of mpmc-slots.js finishes them one by one as it does a single claimed slot. Each
-// slot is still published (or released) by its own store of `seq`, in order; what a batch saves is
-// the intent stores, the CAS and the wake check per message.
+// slot is still published (or released) by its own store of `seq`; what a batch saves is
+// the intent stores, the CAS and the wake check per message, all but one store of `seq` per claim
+// on each side (the first slot's is the one Atomics.store, made last), and most Buffer calls for
+// short strings (mpmc-runs.js).
 //
 // `io` is the queue's private state that these functions share with mpmc.js and mpmc-single.js:
 // { u32, buf, messageBytes, capacity, mask, slotsWord, strideWords, closedWord, rolesAt,
@@ -16,6 +18,7 @@
 const { C, W } = require('../layout/layout');
 const codec = require('./codec');
 const S = require('./mpmc-slots');
+const R = require('./mpmc-runs');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const { TAIL, HEAD, FULL, SKIPPED, PRODUCE, CONSUME } = S;
@@ -109,17 +112,20 @@ function claimAndWrite(io, tags, payloads, first, want, closable, repair) {
     Atomics.store(u32, io.rolesAt, PRODUCE);
     if (Atomics.compareExchange(u32, TAIL, pos, (pos + k) >>> 0) !== pos) continue;
     const closed = closable && Atomics.load(u32, io.closedWord) !== 0;
-    if (!closed) {
-      const buf = io.buf;
-      for (let j = 0; j < k; j++) writeSlot(u32, buf, seqAt(io, pos + j), tags[first + j], payloads[first + j]);
-    }
-    // Then the k publications together (in order): a consumer polling the first slot finds the
-    // others published when it claims, and takes them with one claim.
+    if (!closed) R.writeSlots(io, pos, k, tags, payloads, first, writeSlot);
+    // Then the k publications together, the first slot's last (format.md §15, "Batches"): the
+    // others by plain stores, the first by one Atomics.store. A consumer reaches the slots of this
+    // claim only through its first one (it checks the slots from `head` on in order, and `head`
+    // passes the first slot only by a claim that found it full), so its Atomics.load of the first
+    // slot's word orders every write of the claim, payloads and words, before its reads. A
+    // consumer polling the first slot finds the others published when it claims, and takes them
+    // with one claim.
     const state = closed ? SKIPPED : FULL;
-    for (let j = 0; j < k; j++) {
+    for (let j = k - 1; j > 0; j--) {
       const p = (pos + j) >>> 0;
-      Atomics.store(u32, seqAt(io, p), S.seqOf(p, state));
+      u32[seqAt(io, p)] = S.seqOf(p, state);
     }
+    Atomics.store(u32, seqAt(io, pos), S.seqOf(pos, state));
     Atomics.store(u32, io.rolesAt, 0);
     // A single enqueue or dequeue writes no `extra`: it must read 0 for the next one.
     if (k > 1) Atomics.store(u32, io.extraAt, 0);
@@ -219,21 +225,27 @@ function popMany(io, out, max, repair, wake) {
     // The claimed slots keep the states read above: nobody but this claimer moves them now (a
     // repair finishes only the slots of a gone claimer).
     const { buf, messageBytes, capacity } = io;
-    let j = 0;
     try {
-      for (; j < k; j++) {
-        const p = (pos + j) >>> 0;
-        const at = seqAt(io, p);
-        if (!given || Atomics.load(u32, at) === S.seqOf(p, FULL)) out.push(readSlot(u32, buf, messageBytes, at));
-        Atomics.store(u32, at, S.seqOf(p + capacity, 0));
+      if (!given) R.readSlots(io, pos, k, out, readSlot);
+      else {
+        for (let j = 0; j < k; j++) {
+          const p = (pos + j) >>> 0;
+          const at = seqAt(io, p);
+          if (Atomics.load(u32, at) === S.seqOf(p, FULL)) out.push(readSlot(u32, buf, messageBytes, at));
+        }
       }
     } finally {
-      // A record that could not be read (a corrupt region) throws: the rest of the claim is
-      // released all the same, so that the queue goes on.
-      for (; j < k; j++) {
+      // The releases, the first slot's last (format.md §15, "Batches"): the others by plain
+      // stores, the first by one Atomics.store. A producer reaches these slots only through the
+      // first one (it checks the slots from `tail` on in order, and `tail` passes the first slot
+      // only by a claim that found it released), so its Atomics.load of that word orders every
+      // read of this claim before its writes. A record that could not be read (a corrupt region)
+      // throws: the claim is released all the same, so that the queue goes on.
+      for (let j = k - 1; j > 0; j--) {
         const p = (pos + j) >>> 0;
-        Atomics.store(u32, seqAt(io, p), S.seqOf(p + capacity, 0));
+        u32[seqAt(io, p)] = S.seqOf(p + capacity, 0);
       }
+      Atomics.store(u32, seqAt(io, pos), S.seqOf(pos + capacity, 0));
       Atomics.store(u32, io.rolesAt, 0);
       if (k > 1) Atomics.store(u32, io.extraAt, 0);
       wake();

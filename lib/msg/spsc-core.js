@@ -53,6 +53,9 @@ function makeCore(buffer, at, capacity, elementSize) {
     spinner: new Spinner(), // how long this handle polls before it parks (park.js)
     runCount: 0, // records the last run read or wrote, or handed back (spsc-records.js)
     parts: [], // the scratch of a run of strings: the strings and what goes between them
+    texts: [], // the JSON texts of a batch's values (spsc-records.js runText): r.texts[j - textFrom]
+    textFrom: 0,
+    textCount: 0,
     intoTarget: null, // the last target of dequeueInto and its views (no allocation on reuse)
     intoU8: null,
     intoU32: null,

@@ -1,9 +1,10 @@
 'use strict';
 // SpscRing's variable-size records (docs/format.md §15, Records mode and Batches): writing and
 // reading records one at a time and in batches, on the state of spsc-core.js. A string travels as
-// one record whose bytes and tag codec.js chooses; a batch writes a run of short strings with one
-// UTF-8 write and reads a run of one-byte text records with one latin1 decode, because a native
-// call per message costs more than its copy for short messages.
+// one record whose bytes and tag codec.js chooses; a batch writes a run of short strings (and the
+// JSON texts of its objects) with one UTF-8 write and reads a run of one-byte text records with
+// one latin1 decode, because a native call per message costs more than its copy for short
+// messages.
 const { C } = require('../layout/layout');
 const codec = require('./codec');
 const { WORD, TAIL, HEAD, DATA, DATA_WORD, HEADER, align4, publish, release } = require('./spsc-core');
@@ -12,6 +13,10 @@ const TAG_SHIFT = C.MSG_TAG_SHIFT;
 const LENGTH_MASK = C.MSG_LENGTH_MASK;
 const TAG_WRAP = C.MSG_TAG_WRAP;
 const TAG_LATIN1 = C.MSG_TAG_LATIN1;
+const TAG_JSON_LATIN1 = C.MSG_TAG_JSON_LATIN1;
+const TAG_JSON = C.MSG_TAG_JSON;
+// A value of a batch that has no JSON text (spsc-records.js runText).
+const NO_TEXT = Symbol('no JSON text');
 const MAX_UTF8_PER_UNIT = 3; // a UTF-16 unit becomes at most 3 UTF-8 bytes
 
 // Records a batch dequeue reads between two stores of the head: few enough that a producer
@@ -73,18 +78,24 @@ function write(r, p, tail) {
 // when the strings must go one by one (r.runCount of them: fewer than two, no contiguous room
 // for the write's worst case of 3 bytes a unit, or not ASCII; the bytes written past the tail
 // are not published and are written over).
-function writeStrings(r, values, from, tail) {
+function writeStrings(r, handle, values, from, tail) {
   const parts = r.parts;
   let bytes = 0;
   let j = from;
-  for (; j < values.length && j - from < RUN_RECORDS && typeof values[j] === 'string'; j++) {
-    const length = values[j].length;
+  let last = '';
+  for (; j < values.length && j - from < RUN_RECORDS; j++) {
+    const text = runText(r, values, j);
+    if (text === undefined) break;
+    const length = text.length;
     if (length > RUN_STRING || length * MAX_UTF8_PER_UNIT > r.maxMessage || bytes + HEADER + align4(length) > RUN_BYTES) break;
-    if (j > from) parts.push(SEPARATORS[align4(values[j - 1].length) - values[j - 1].length]);
-    parts.push(values[j]);
+    if (j > from) parts.push(SEPARATORS[align4(last.length) - last.length]);
+    parts.push(text);
+    last = text;
     bytes += HEADER + align4(length);
   }
   r.runCount = Math.max(1, j - from);
+  // A toJSON may have closed the handle: then nothing is written (usable_() throws).
+  if (r.textCount > 0) handle.usable_();
   if (j - from < 2) {
     parts.length = 0;
     return -1;
@@ -101,11 +112,43 @@ function writeStrings(r, values, from, tail) {
   if (r.buf.utf8Write(text, DATA + at + HEADER) !== text.length) return -1;
   let w = DATA_WORD + at / WORD;
   for (let k = from; k < j; k++) {
-    const length = values[k].length;
-    r.u32[w] = ((TAG_LATIN1 << TAG_SHIFT) | length) >>> 0;
+    const string = typeof values[k] === 'string';
+    const length = string ? values[k].length : r.texts[k - r.textFrom].length;
+    r.u32[w] = (((string ? TAG_LATIN1 : TAG_JSON_LATIN1) << TAG_SHIFT) | length) >>> 0;
     w += (HEADER + align4(length)) / WORD;
   }
   return (tail + bytes) >>> 0;
+}
+
+// The text a run carries for values[j]: a string itself; any other JSON value (an object, not
+// bytes) its JSON text, made once per batch call and kept in r.texts[j - r.textFrom] (for a value
+// of a run that must then go alone too, so that a toJSON runs once per value); undefined when the
+// value must go alone (bytes, a primitive, no JSON text: the single path throws what it must).
+function runText(r, values, j) {
+  const value = values[j];
+  if (typeof value === 'string') return value;
+  if (typeof value !== 'object' || value === null || codec.bytesOf(value) !== null) return undefined;
+  const k = j - r.textFrom;
+  let text = r.texts[k];
+  if (text === undefined) {
+    try {
+      text = JSON.stringify(value) ?? NO_TEXT;
+    } catch {
+      text = NO_TEXT; // prepare() makes the error (a second toJSON call, on this path only)
+    }
+    r.texts[k] = text;
+    if (k >= r.textCount) r.textCount = k + 1;
+  }
+  return text === NO_TEXT ? undefined : text;
+}
+
+// values[i] prepared as prepare() would, its JSON text taken from the run's if it has one.
+function prepareAt(r, values, i) {
+  const text = r.texts[i - r.textFrom];
+  if (typeof text !== 'string' || typeof values[i] === 'string') return prepare(r, values[i]);
+  const length = codec.encodedLength(text, r.maxMessage);
+  if (length > r.maxMessage) throw codec.tooLarge(length, r.maxMessage);
+  return { tag: TAG_JSON, payload: text, length: length < 0 ? -1 : length };
 }
 
 // Writes values[from..] while they fit and publishes them with one store of the tail (one
@@ -116,6 +159,8 @@ function writeStrings(r, values, from, tail) {
 // then the producer for all of their room). `handle` is checked before each value (a toJSON
 // may close it).
 function pushMany(r, handle, values, from) {
+  r.textFrom = from;
+  r.textCount = 0;
   let tail = Atomics.load(r.u32, TAIL);
   let next = tail;
   let i = from;
@@ -124,13 +169,13 @@ function pushMany(r, handle, values, from) {
     while (i < values.length) {
       handle.usable_();
       let t = -1;
-      if (i >= single && typeof values[i] === 'string' && values[i].length <= RUN_STRING) {
-        t = writeStrings(r, values, i, next);
+      if (i >= single && (typeof values[i] === 'string' ? values[i].length <= RUN_STRING : typeof values[i] === 'object')) {
+        t = writeStrings(r, handle, values, i, next);
         if (t >= 0) i += r.runCount;
         else single = i + r.runCount;
       }
       if (t < 0) {
-        t = write(r, prepare(r, values[i]), next);
+        t = write(r, prepareAt(r, values, i), next);
         if (t < 0) break;
         i++;
       }
@@ -142,6 +187,8 @@ function pushMany(r, handle, values, from) {
     }
   } finally {
     if (next !== tail) publish(r, next);
+    r.texts.fill(undefined, 0, r.textCount); // no JSON text of the caller's values stays
+    r.textCount = 0;
   }
   return i;
 }

@@ -2,6 +2,7 @@
 // The numbered messages of the messaging tests (test/70-msg/), a payload format of the tests
 // only. layout-ok-file: offsets inside a test payload, not the binary layout.
 //   numbered(p, i)  8 bytes: producer p, then sequence number i (two u32, little endian)
+//   numberedText(p, i) the same numbers in a string (below)
 //   textOf(i)       a string numbered i: ASCII of 0-63 letters after the number, and every 7th
 //                   with a character that is not (so batches mix one-byte and UTF-8 records)
 //   native messages (binding/msg/msg.cc) and the broadcast tests' stamped messages: the sequence
@@ -19,8 +20,14 @@ function numbered(p, i) {
 const textOf = (i) => `${i}:${'abcdefgh'.repeat(8).slice(0, (i * 13) % 64)}${i % 7 === 3 ? '\u00e9\u20ac' : ''}`;
 const seqOfText = (m) => Number(m.slice(0, m.indexOf(':')));
 
-const producerOf = (m) => m.readUInt32LE(PRODUCER_AT);
-const seqOf = (m) => m.readUInt32LE(SEQ_AT);
+// numberedText(p, i): the same numbers as a string "p.i." and 0-39 ASCII letters after them, every
+// 7th with a character that is not ASCII (batches of them mix runs of one-byte records and UTF-8
+// ones); producerOf() and seqOf() read both forms.
+const numberedText = (p, i) => `${p}.${i}.${'abcdefgh'.repeat(5).slice(0, (i * 11) % 40)}${i % 7 === 3 ? '\u00e9' : ''}`;
+const textField = (m, k) => Number(m.split('.', 2)[k]);
+
+const producerOf = (m) => (typeof m === 'string' ? textField(m, 0) : m.readUInt32LE(PRODUCER_AT));
+const seqOf = (m) => (typeof m === 'string' ? textField(m, 1) : m.readUInt32LE(SEQ_AT));
 const nativeSeq = (m) => m.readUInt32LE(0);
 const nativeFill = (m) => m[m.length - 1];
 
@@ -41,4 +48,4 @@ function checkStamped(m) {
   return i;
 }
 
-module.exports = { numbered, textOf, seqOfText, producerOf, seqOf, nativeSeq, nativeFill, nativeMessage, checkStamped, stamped: nativeMessage };
+module.exports = { numbered, numberedText, textOf, seqOfText, producerOf, seqOf, nativeSeq, nativeFill, nativeMessage, checkStamped, stamped: nativeMessage };

@@ -61,13 +61,13 @@ class Scoreboard {
 
 // An MpmcQueue and a scoreboard for `total` messages, each on a named segment that processes
 // open; both names are pushed to `names` (the caller removes them). `prefix` names the test.
-function queueWithBoard(prefix, names, total, capacity) {
+function queueWithBoard(prefix, names, total, capacity, messageBytes = 16) {
   const { MpmcQueue, Segment } = require('../../index');
   const { uniqueName } = require('./process');
   const qName = uniqueName(prefix);
   const bName = uniqueName(`${prefix}-board`);
   names.push(qName, bName);
-  const q = MpmcQueue.create({ name: qName, capacity, messageBytes: 16 });
+  const q = MpmcQueue.create({ name: qName, capacity, messageBytes });
   const seg = Segment.create({ name: bName, size: Scoreboard.bytesFor(total) });
   return { q, qName, bName, seg, board: new Scoreboard(seg.buffer) };
 }

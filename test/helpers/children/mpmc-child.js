@@ -8,6 +8,8 @@
 //       marks each id produced after its enqueue returned; prints "done"
 //   node mpmc-child.js produce-batch <queue> <board> <p> <perProducer>
 //       the same with enqueueBatch() of 1 to 32 messages, marked after the batch returned
+//   node mpmc-child.js produce-batch-text <queue> <board> <p> <perProducer>
+//       the same with numberedText(p, i) strings (helpers/messages.js; needs 64-byte slots)
 //   node mpmc-child.js channel-send <channel> <n>
 //       sends numbered(0, i) for i in 0..n-1 on a Channel, then closes it; prints "closed"
 //   node mpmc-child.js channel-send-batch <channel> <board> <p> <perProducer>
@@ -26,7 +28,7 @@
 // { mode: 'channel-block', queue } (receiveSync on an empty channel: waits until terminated).
 const { isMainThread, parentPort, workerData } = require('worker_threads');
 const { MpmcQueue, Channel, Segment } = require('../../../index');
-const { numbered, producerOf, seqOf } = require('../messages');
+const { numbered, numberedText, producerOf, seqOf } = require('../messages');
 const { Scoreboard } = require('../scoreboard');
 
 function produce(q, board, p, perProducer) {
@@ -39,8 +41,8 @@ function produce(q, board, p, perProducer) {
 // Batches of 1 to BATCH messages (their sizes vary); each id is marked produced once the
 // enqueueBatch() that carried it returned.
 const BATCH = 32;
-function produceBatches(q, board, p, perProducer) {
-  for (const { batch, ids } of batchesOf(p, perProducer)) {
+function produceBatches(q, board, p, perProducer, text = false) {
+  for (const { batch, ids } of batchesOf(p, perProducer, text)) {
     q.enqueueBatch(batch, 60000);
     for (const id of ids) board.markProduced(id);
   }
@@ -54,13 +56,13 @@ async function sendBatches(ch, board, p, perProducer) {
 }
 
 // The batches of producer p: 1 to BATCH numbered messages each, with their ids.
-function* batchesOf(p, perProducer) {
+function* batchesOf(p, perProducer, text = false) {
   for (let i = 0, b = 0; i < perProducer; b++) {
     const size = Math.min(1 + ((b * 7) % BATCH), perProducer - i);
     const batch = [];
     const ids = [];
     for (let k = 0; k < size; k++) {
-      batch.push(numbered(p, i + k));
+      batch.push(text ? numberedText(p, i + k) : numbered(p, i + k));
       ids.push(p * perProducer + i + k);
     }
     yield { batch, ids };
@@ -154,8 +156,9 @@ if (isMainThread && process.argv[2] === 'channel-send') {
   const q = MpmcQueue.open({ name: queue });
   const seg = Segment.open({ name: boardName });
   const board = new Scoreboard(seg.buffer);
-  if (mode === 'produce' || mode === 'produce-batch') {
-    (mode === 'produce' ? produce : produceBatches)(q, board, Number(rest[0]), Number(rest[1]));
+  if (mode === 'produce' || mode === 'produce-batch' || mode === 'produce-batch-text') {
+    if (mode === 'produce') produce(q, board, Number(rest[0]), Number(rest[1]));
+    else produceBatches(q, board, Number(rest[0]), Number(rest[1]), mode === 'produce-batch-text');
     process.stdout.write('done\n');
   } else if (mode === 'consume' || mode === 'consume-batch') {
     const r = consume(q, board, Number(rest[0]), mode === 'consume-batch');

@@ -1,0 +1,148 @@
+'use strict';
+// Runs of short one-byte strings in the MPMC queue's batches: what a batch of 32-byte strings
+// spends goes mostly to one Buffer call per message each way (utf8Write to encode, latin1Slice to
+// decode, some 50 ns each here, against a few ns for the bytes themselves). A run is several
+// consecutive messages of one claim, short strings whose text together fits the handle's private
+// scratch (RUN_BYTES):
+//   writing: their strings, each padded to a word with NULs, are joined and written with one
+//     utf8Write into the scratch (kept when the text is ASCII, as codec.writeRecord() keeps a
+//     message alone as Latin-1), and each message is copied a word at a time into its slot;
+//   reading: each payload is copied a word at a time into the scratch, and one latin1Slice of it
+//     gives every message as a substring.
+// Neither side writes anything in the region but the payloads and records of the slots it
+// claimed (a scratch in the region would move more cache lines between the two sides' cores),
+// and every slot ends with its own record exactly as a message written alone (format.md §15):
+// the other side cannot tell, and the C++ parties read and write the same records. Only the up
+// to 3 bytes after a record's length, within its slot, may differ, which no reader looks at.
+const { C, W } = require('../layout/layout');
+const codec = require('./codec');
+
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const SLOT_HEADER = C.MPMC_SLOT_HEADER_BYTES;
+const RECORD = W.MPMC_SLOT.RECORD;
+const TAG_SHIFT = C.MSG_TAG_SHIFT;
+const LENGTH_MASK = C.MSG_LENGTH_MASK;
+const TAG_UTF8 = C.MSG_TAG_UTF8;
+const TAG_LATIN1 = C.MSG_TAG_LATIN1;
+const TAG_JSON_LATIN1 = C.MSG_TAG_JSON_LATIN1;
+// A run: at most RUN_MESSAGE units a message and RUN_BYTES of text in all (padded to words), so
+// that a string cut out of a decode keeps at most RUN_BYTES alive (V8 shares the characters of a
+// substring) and each copy is a short loop of words.
+const RUN_BYTES = 2048;
+const RUN_MESSAGE = 256;
+// A run's text is at most RUN_BYTES less this many units, so that a UTF-8 write of it cut at
+// RUN_BYTES can be told from a whole one: a cut write stops within 3 bytes of the end (a
+// character takes at most 4), past the text's length.
+const CUT_MARGIN = 4;
+// The NULs after a message of n units up to its next word: PADS[align4(n) - n].
+const PADS = ['', '\0', '\0\0', '\0\0\0'];
+
+const align4 = (n) => (n + 3) & ~3;
+const seqAt = (io, pos) => io.slotsWord + (pos & io.mask) * io.strideWords;
+
+/** The handle's scratch for runs: { bytes (a Buffer of RUN_BYTES), words (its Uint32Array) }. */
+function scratchOf(io) {
+  if (io.run === undefined) {
+    const bytes = Buffer.alloc(RUN_BYTES);
+    io.run = { bytes, words: new Uint32Array(bytes.buffer, bytes.byteOffset, RUN_BYTES / WORD) };
+  }
+  return io.run;
+}
+
+/**
+ * Writes the prepared messages tags/payloads[first + j], j in 0..k-1, into the slots of positions
+ * pos + j (claimed by the caller, not yet published): runs of strings as above, any other message
+ * (bytes, a long string, a run with a character outside ASCII) by
+ * `writeSlot(u32, buf, at, tag, payload)` alone.
+ */
+function writeSlots(io, pos, k, tags, payloads, first, writeSlot) {
+  const { u32, buf } = io;
+  let j = 0;
+  while (j < k) {
+    let e = j;
+    let units = 0;
+    let text = '';
+    for (; e < k; e++) {
+      const s = payloads[first + e];
+      if (typeof s !== 'string' || s.length > RUN_MESSAGE || units + align4(s.length) > RUN_BYTES - CUT_MARGIN) break;
+      text += s;
+      text += PADS[align4(s.length) - s.length];
+      units += align4(s.length);
+    }
+    if (e - j > 1 && writeRun(io, pos, j, e, tags, payloads, first, text)) {
+      j = e;
+      continue;
+    }
+    // A message that opens no run, or a run that is not one-byte text: each message alone.
+    const end = e > j ? e : j + 1;
+    for (; j < end; j++) writeSlot(u32, buf, seqAt(io, pos + j), tags[first + j], payloads[first + j]);
+  }
+}
+
+/**
+ * Messages j..e-1 (their strings joined in `text`, each padded with NULs to a word) into their
+ * slots, when `text` is ASCII: its UTF-8 write into the scratch (cut at RUN_BYTES) has as many
+ * bytes as it has units only then (every other unit takes 2 or more bytes, and a cut write ends
+ * past the text's length). Each message is then copied a word at a time into its slot's payload
+ * (the padding too: within the slot, whose payload area ends on a word). Returns whether it did.
+ */
+function writeRun(io, pos, j, e, tags, payloads, first, text) {
+  const { u32 } = io;
+  const { bytes, words } = scratchOf(io);
+  if (bytes.utf8Write(text, 0, RUN_BYTES) !== text.length) return false;
+  let w = 0;
+  for (let i = j; i < e; i++) {
+    const n = payloads[first + i].length;
+    const at = seqAt(io, pos + i);
+    const end = w + align4(n) / WORD;
+    for (let d = at + SLOT_HEADER / WORD; w < end; w++, d++) u32[d] = words[w];
+    const tag = tags[first + i] === TAG_UTF8 ? TAG_LATIN1 : TAG_JSON_LATIN1;
+    u32[at + RECORD] = ((tag << TAG_SHIFT) | n) >>> 0;
+  }
+  return true;
+}
+
+/**
+ * Reads the messages of the slots of positions pos..pos+k-1 (claimed by the caller, all full)
+ * into `out`, in order: runs of Latin-1 records as above, any other record by
+ * `readSlot(u32, buf, messageBytes, at)`. Throws ERR_CORRUPT for a record longer than a slot.
+ */
+function readSlots(io, pos, k, out, readSlot) {
+  const { u32, buf, messageBytes } = io;
+  let j = 0;
+  while (j < k) {
+    let e = j;
+    let units = 0;
+    for (; e < k; e++) {
+      const g = u32[seqAt(io, pos + e) + RECORD];
+      const n = g & LENGTH_MASK;
+      if (!codec.isLatin1(g >>> TAG_SHIFT) || n > RUN_MESSAGE || n > messageBytes || units + align4(n) > RUN_BYTES) break;
+      units += align4(n);
+    }
+    if (e - j < 2) {
+      out.push(readSlot(u32, buf, messageBytes, seqAt(io, pos + j)));
+      j++;
+      continue;
+    }
+    // Gather the run's payloads (with the words' padding, within their slots) into the scratch,
+    // then one decode; each message is the substring at its word.
+    const { bytes, words } = scratchOf(io);
+    let w = 0;
+    for (let i = j; i < e; i++) {
+      const at = seqAt(io, pos + i);
+      const end = w + align4(u32[at + RECORD] & LENGTH_MASK) / WORD;
+      for (let s = at + SLOT_HEADER / WORD; w < end; w++, s++) words[w] = u32[s];
+    }
+    const text = bytes.latin1Slice(0, units);
+    let off = 0;
+    for (let i = j; i < e; i++) {
+      const g = u32[seqAt(io, pos + i) + RECORD];
+      const n = g & LENGTH_MASK;
+      out.push(codec.decodeText(text, off, off + n, g >>> TAG_SHIFT));
+      off += align4(n);
+    }
+    j = e;
+  }
+}
+
+module.exports = { writeSlots, readSlots };
