@@ -11,7 +11,10 @@ const NUMBERS = [0, -0, 1, -1, 1.5, NaN, Infinity, -Infinity, 2 ** 53 + 2, -1e-3
 // Checks that `got` holds exactly the values of `sent`, Object.is by Object.is.
 function same(got, sent) {
   assert.strictEqual(got.length, sent.length);
-  sent.forEach((x, i) => assert.ok(Object.is(got[i], x), `message ${i}: sent ${x}, received ${got[i]}`));
+  sent.forEach((x, i) => {
+    if (typeof x === 'object') assert.deepStrictEqual(got[i], x);
+    else assert.ok(Object.is(got[i], x), `message ${i}: sent ${x}, received ${got[i]}`);
+  });
 }
 
 const KINDS = {
@@ -62,6 +65,22 @@ describe('Numbers as messages', () => {
       q.close();
     });
   }
+
+  it('numbers among strings and JSON values in batches: SpscRing, MpmcQueue and Channel', async () => {
+    const values = ['a', 1, NaN, { x: 1 }, -0, 'bc', Infinity, 'd'.repeat(40), 2 ** 60];
+    const ring = SpscRing.create({ buffer: new SharedArrayBuffer(SpscRing.bytesFor(4096)), capacity: 4096 });
+    assert.strictEqual(ring.tryEnqueueBatch(values), values.length);
+    same(ring.tryDequeueBatch(), values);
+    ring.close();
+    const q = MpmcQueue.create({ buffer: new SharedArrayBuffer(MpmcQueue.bytesFor(16, { messageBytes: 64 })), capacity: 16, messageBytes: 64 });
+    assert.strictEqual(q.tryEnqueueBatch(values), values.length);
+    same(q.tryDequeueBatch(), values);
+    q.close();
+    const ch = Channel.create({ buffer: new SharedArrayBuffer(Channel.bytesFor(16, { messageBytes: 64 })), capacity: 16, messageBytes: 64 });
+    await ch.sendBatch(values);
+    same(await ch.receiveBatch(values.length), values);
+    ch.close();
+  });
 
   it('a structure of messages shorter than 8 bytes sends numbers as JSON text, as before', () => {
     for (const make of [KINDS.MpmcQueue, KINDS.Stack, KINDS.PriorityQueue, KINDS.Broadcast]) {
