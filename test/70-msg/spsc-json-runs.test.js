@@ -34,7 +34,7 @@ describe('SpscRing: JSON values in runs', () => {
     assert.deepStrictEqual(got, values);
   });
 
-  it('records are tagged as alone: ASCII JSON 4, other JSON 2, strings 3 or 1, bytes 0', () => {
+  it('records are tagged as alone: ASCII JSON 4, other JSON 2, strings 3 or 1, bytes 0, numbers 5', () => {
     const r = ring(4096);
     const values = [{ a: 1 }, 'x', { b: 'caf\u00e9' }, { c: [2] }, 'y\u20ac', Buffer.from([5]), { d: 3 }, 7, null, 'z'];
     assert.strictEqual(r.tryEnqueueBatch(values), values.length);
@@ -47,8 +47,8 @@ describe('SpscRing: JSON values in runs', () => {
       tags.push(h >>> C.MSG_TAG_SHIFT);
       at += Uint32Array.BYTES_PER_ELEMENT + (((h & C.MSG_LENGTH_MASK) + 3) & ~3);
     }
-    const { MSG_TAG_JSON_LATIN1: J1, MSG_TAG_JSON: J, MSG_TAG_LATIN1: L1, MSG_TAG_UTF8: U, MSG_TAG_BINARY: B } = C;
-    assert.deepStrictEqual(tags, [J1, L1, J, J1, U, B, J1, J1, J1, L1]);
+    const { MSG_TAG_JSON_LATIN1: J1, MSG_TAG_JSON: J, MSG_TAG_LATIN1: L1, MSG_TAG_UTF8: U, MSG_TAG_BINARY: B, MSG_TAG_NUMBER: N } = C;
+    assert.deepStrictEqual(tags, [J1, L1, J, J1, U, B, J1, N, J1, L1]);
     assert.deepStrictEqual(r.tryDequeueBatch(), values);
   });
 
