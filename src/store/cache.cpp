@@ -1,7 +1,9 @@
 // The per-writer block cache (docs/format.md §8, "Parked blocks"). A set that replaces an entry
 // parks the old block instead of freeing it, and takes its next block of that class from what it
 // parked, so that a stream of overwrites of same-sized values never takes AllocState.lock: two
-// writers of different keys then share no word but their buckets'. The marks in the pool
+// writers of different keys then share no word but their buckets'. An insert that has no parked
+// block of its class takes a batch under one hold of the lock and parks the rest (Refill), so
+// that a stream of inserts takes it once per batch. The marks in the pool
 // (FLAG_PARKED and the owner slot in `next`) are the recoverable truth; the handle's arrays only
 // say where its own marks are, so that it need not search for them.
 #include <algorithm>

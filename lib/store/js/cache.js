@@ -1,7 +1,8 @@
 'use strict';
 // The per-writer block cache of the pure-JS engine (docs/format.md §8, "Parked blocks"): a set
 // that replaces an entry parks the old block instead of freeing it, and takes its next block of
-// that class from what it parked, without AllocState.lock. The marks in the pool (FLAG_PARKED and
+// that class from what it parked, without AllocState.lock; an insert that has none takes a batch
+// under one hold of the lock and parks the rest (refill). The marks in the pool (FLAG_PARKED and
 // the owner slot in `next`) are the recoverable truth; the handle's arrays only say where its own
 // marks are. Byte for byte as src/store/cache.cpp, so native and JS handles interoperate.
 const { C, W, AT, UNIT_WORDS, SIZE_CLASSES } = require('../../layout/layout');
