@@ -81,6 +81,26 @@ TEST_F(StoreCache, BoundedPerClassAndInAll) {
   VerifyOk(*s);
 }
 
+TEST_F(StoreCache, InsertsTakeBatchesThatDoubleAndParkTheRest) {
+  // Batches of 1, 2, 4, 8 and 16 blocks (format.md §8, "Parked blocks", "Batches"): after 31
+  // inserts of one size every block taken is used, the 32nd takes a batch of PARK_REFILL and
+  // parks the rest, and the next PARK_REFILL - 1 inserts leave AllocState.lock untouched.
+  int i = 0;
+  for (; i < 31; ++i) ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i), V('a')), L::kOk);
+  EXPECT_EQ(ParkedBy(s->ownerSlot()), 0u);
+  const uint32_t before = r.alloc()->lock;
+  ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i++), V('a')), L::kOk);
+  EXPECT_NE(r.alloc()->lock, before);
+  EXPECT_EQ(ParkedBy(s->ownerSlot()), kParkRefill - 1);
+  const uint32_t lockWord = r.alloc()->lock;
+  for (uint32_t n = 0; n + 1 < kParkRefill; ++n) {
+    ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i++), V('a')), L::kOk);
+  }
+  EXPECT_EQ(r.alloc()->lock, lockWord) << "inserts that had parked blocks took the lock";
+  EXPECT_EQ(ParkedBy(s->ownerSlot()), 0u);
+  EXPECT_EQ(VerifyOk(*s).entries, static_cast<uint64_t>(i));
+}
+
 TEST_F(StoreCache, CloseReturnsTheParkedBlocks) {
   for (int i = 0; i < 4; ++i) ASSERT_EQ(Put(*s, ns, "k", V('a', 100 + 300 * i)), L::kOk);
   const uint32_t slot = s->ownerSlot();
