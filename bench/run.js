@@ -6,7 +6,7 @@
 // read-scaling table and the goal lines. Results go to bench/results/. See bench/README.md.
 //
 //   node bench/run.js [--quick] [--only <case>[,<case>...]] [--runs N] [--keys N] [--ops a,b]
-//                     [--budget MS] [--passes N] [--cpu] [--no-save]
+//                     [--budget MS] [--passes N] [--cpu] [--insert-keys N] [--no-save]
 const fs = require('fs');
 const path = require('path');
 const { fork } = require('child_process');
@@ -26,7 +26,8 @@ const CHILD_TIMEOUT_MS = 180000;
 function usage(msg) {
   if (msg) process.stderr.write(`bench: ${msg}\n`);
   process.stderr.write(`usage: node bench/run.js [--quick] [--only <case>[,<case>...]] [--runs N] [--keys N]
-                         [--ops <op>[,<op>...]] [--budget MS] [--passes N] [--cpu] [--no-save]
+                         [--ops <op>[,<op>...]] [--budget MS] [--passes N] [--cpu] [--insert-keys N]
+                         [--no-save]
 cases: ${CASES.join(', ')} (aliases: ${Object.entries(ALIASES).map(([a, b]) => `${a}=${b}`).join(', ')})
 ops:   ${OPS.map((o) => o.id).join(', ')}, ${SCALING.id}, ${WRITE_SCALING.id}
 `);
@@ -54,6 +55,7 @@ function parseArgs(argv) {
     else if (a === '--budget') o.budgetMs = num(val(), a);
     else if (a === '--seed') o.seed = num(val(), a);
     else if (a === '--passes') o.passes = num(val(), a);
+    else if (a === '--insert-keys') o.insertKeys = num(val(), a);
     else if (a === '--cpu') o.cpu = true;
     else if (a === '--ops') o.ops = val().split(',');
     else if (a === '--no-save') o.save = false;
@@ -72,6 +74,9 @@ function parseArgs(argv) {
   return {
     ...o,
     keys: o.keys || (q ? 10000 : 100000),
+    // Keys each inserting writer of write-scaling has (bench/lib/writer.js): more than the fastest
+    // writer sets in the warm-up and the scaling time.
+    insertKeys: o.insertKeys || (q ? 400000 : 1500000),
     runs: o.runs || (q ? 2 : 5),
     budgetMs: o.budgetMs || (q ? 40 : 150),
     warmMs: q ? 20 : 60,
@@ -144,6 +149,7 @@ async function main() {
     cpu: args.cpu,
     warmMs: args.warmMs,
     scaleMs: args.scaleMs,
+    insertKeys: args.insertKeys,
     seed: args.seed,
     only: args.only,
     ops: args.ops,
@@ -196,7 +202,7 @@ async function main() {
         progress(`${label}: starting`);
         const cfg = {
           case: name, round, N: args.keys, passes: args.passes, cpu: args.cpu, seed: args.seed, runs: 1, budgetMs: args.budgetMs,
-          warmMs: args.warmMs, preWarmMs: args.preWarmMs, scaleMs: args.scaleMs, ops: args.ops, env,
+          warmMs: args.warmMs, preWarmMs: args.preWarmMs, scaleMs: args.scaleMs, insertKeys: args.insertKeys, ops: args.ops, env,
         };
         let m = await runChild(cfg, label);
         if (m.type === 'error' && m.signal) {

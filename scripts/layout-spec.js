@@ -134,9 +134,14 @@ const constants = {
   FLAG_PARKED: 0x80000,
   // A handle parks at most PARK_PER_CLASS blocks of one class and PARK_MAX_UNITS units in all:
   // a steady stream of overwrites of same-sized values needs one block per class in hand (the
-  // one the next write takes while it frees the previous), two absorb an alternation, and the
-  // space a handle can hold back stays bounded (8 KiB) however many handles a store has.
-  PARK_PER_CLASS: 2,
+  // one the next write takes while it frees the previous), and the space a handle can hold back
+  // stays bounded (8 KiB) however many handles a store has. A set that finds no parked block of
+  // its class takes up to PARK_REFILL blocks of it under one hold of AllocState.lock and parks
+  // all but the one it uses (format.md §8, "Parked blocks"), so that a stream of inserts takes
+  // the allocator lock once per PARK_REFILL sets; PARK_PER_CLASS leaves room beside such a batch
+  // for the block a replacing set parks.
+  PARK_PER_CLASS: 16,
+  PARK_REFILL: 16,
   PARK_MAX_UNITS: 8192 / BLOCK_UNIT,
   // Eviction policies: of the store (EvictState.policy) and of a namespace (NsPolicy.policy, where
   // 0 means "the store's"). A zeroed word is a valid initial state: inherit / none.

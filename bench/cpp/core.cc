@@ -9,7 +9,8 @@
 // is single-threaded), exactly as two worker_threads would. Times are per operation and per
 // thread (Google Benchmark's convention for ->Threads(n): "Time" is wall time per iteration of
 // one thread; items_per_second is the aggregate over threads). BM_SetUpdateProcesses does the
-// updates of BM_SetUpdate in 1 and 2 fork()ed processes instead of threads.
+// updates of BM_SetUpdate in 1 and 2 fork()ed processes instead of threads; BM_Insert and
+// BM_InsertProcesses insert new keys, on a store of their own (InsertWorld).
 #include <benchmark/benchmark.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -298,6 +299,145 @@ void BM_SetUpdateProcesses(benchmark::State& state) {
   state.SetLabel("disjoint keys, one handle per process");
 }
 BENCHMARK(BM_SetUpdateProcesses)->ArgName("processes")->Arg(1)->Arg(2)->UseManualTime();
+
+// ---- insert (a new key) by 1 and 2 threads and processes
+// ----------------------------------------- Each writer w (a thread index or a process number)
+// inserts keys of its own that are not in the store, key numbers kInsertFirst + w *
+// kInsertPerWriter + i, with 100-byte values from a small table; everything it inserted is deleted
+// again untimed (a thread when its keys run out and after its loop, the parent after each iteration
+// of the processes), so that the store never fills. The store is one of its own, sized for every
+// writer's keys at once, its pages touched before use.
+
+constexpr uint32_t kInsertPerWriter = 1000000;
+constexpr uint32_t kInsertFirst = 10 * kKeys;
+constexpr uint32_t kInsertBuckets = 1u << 20;
+constexpr uint32_t kInsertMaxEntries = 2 * kInsertPerWriter;
+constexpr uint64_t kInsertRegionSize = 384ull << 20;
+constexpr uint32_t kInsertValues = 4096;
+
+struct InsertWorld {
+  uint8_t* base = nullptr;
+  uint32_t ns = 0;
+  std::vector<Key> keys;  // keys[w * kInsertPerWriter + i]
+  std::vector<std::array<uint8_t, kValueLen>> values;
+
+  InsertWorld() {
+    base = MapRegion(kInsertRegionSize);
+    std::memset(base, 0, kInsertRegionSize);  // no first-touch page faults inside the timing
+    Check(shm::Store::Create(base, kInsertRegionSize, kInsertBuckets, kInsertMaxEntries), "Create");
+    keys.reserve(2 * kInsertPerWriter);
+    for (uint32_t n = 0; n < 2 * kInsertPerWriter; ++n) keys.push_back(MakeKey(kInsertFirst + n));
+    values.resize(kInsertValues);
+    for (uint32_t n = 0; n < kInsertValues; ++n) {
+      for (uint32_t i = 0; i < kValueLen; ++i) values[n][i] = 'a' + (n * 7 + i) % 26;
+    }
+    std::unique_ptr<shm::Store> st = Attach();
+    Check(st->ResolveNamespace("bench", 5, true, &ns), "ResolveNamespace");
+  }
+
+  std::unique_ptr<shm::Store> Attach() const {
+    std::unique_ptr<shm::Store> st;
+    Check(
+        shm::Store::Attach(base, kInsertRegionSize, static_cast<uint32_t>(getpid()), Tid(), 0, &st),
+        "Attach");
+    return st;
+  }
+
+  const Key& KeyOf(uint32_t writer, uint32_t i) const {
+    return keys[writer * kInsertPerWriter + i];
+  }
+
+  // Deletes keys [0, n) of `writer` through st.
+  void Remove(shm::Store* st, uint32_t writer, uint32_t n) const {
+    for (uint32_t i = 0; i < n; ++i) {
+      bool existed = false;
+      Check(st->Delete(ns, KeyOf(writer, i).data(), kKeyLen, &existed), "Delete");
+      if (!existed) {
+        std::fprintf(stderr, "an inserted key was missing\n");
+        std::abort();
+      }
+    }
+  }
+};
+
+InsertWorld& TheInsertWorld() {
+  static InsertWorld* w = new InsertWorld();
+  return *w;
+}
+
+void BM_Insert(benchmark::State& state) {
+  InsertWorld& w = TheInsertWorld();
+  auto st = w.Attach();
+  const uint32_t t = static_cast<uint32_t>(state.thread_index());
+  uint32_t i = 0;
+  for (auto _ : state) {
+    if (st->Set(w.ns, w.KeyOf(t, i).data(), kKeyLen, w.values[i % kInsertValues].data(), kValueLen,
+                1) != shm::layout::kOk) {
+      state.SkipWithError("insert failed");
+      break;
+    }
+    if (++i == kInsertPerWriter) {
+      state.PauseTiming();
+      w.Remove(st.get(), t, i);
+      i = 0;
+      state.ResumeTiming();
+    }
+  }
+  w.Remove(st.get(), t, i);
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel("new keys, one handle per thread");
+}
+BENCHMARK(BM_Insert)->Threads(1)->Threads(2)->UseRealTime();
+
+void BM_InsertProcesses(benchmark::State& state) {
+  InsertWorld& w = TheInsertWorld();
+  const uint32_t procs = static_cast<uint32_t>(state.range(0));
+  constexpr uint32_t kSets = 300000;
+  auto own = w.Attach();  // the parent's, which removes what the processes inserted
+  auto* gate = new (MapRegion(4096)) Gate();
+  for (auto _ : state) {
+    gate->ready = 0;
+    gate->go = 0;
+    pid_t pids[2] = {};
+    for (uint32_t p = 0; p < procs; ++p) {
+      pids[p] = fork();
+      if (pids[p] != 0) continue;
+      auto st = w.Attach();
+      gate->ready.fetch_add(1);
+      while (gate->go.load() == 0) {
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      for (uint32_t k = 0; k < kSets; ++k) {
+        if (st->Set(w.ns, w.KeyOf(p, k).data(), kKeyLen, w.values[k % kInsertValues].data(),
+                    kValueLen, 1) != shm::layout::kOk) {
+          gate->failed.fetch_add(1);
+        }
+      }
+      gate->ns[p] = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                              std::chrono::steady_clock::now() - t0)
+                                              .count());
+      st.reset();
+      _exit(0);
+    }
+    while (gate->ready.load() < procs) {
+    }
+    gate->go = 1;
+    uint64_t longest = 0;
+    for (uint32_t p = 0; p < procs; ++p) {
+      int status = 0;
+      waitpid(pids[p], &status, 0);
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) state.SkipWithError("a writer failed");
+      longest = std::max<uint64_t>(longest, gate->ns[p].load());
+    }
+    if (gate->failed.load() != 0) state.SkipWithError("insert failed");
+    state.SetIterationTime(static_cast<double>(longest) * 1e-9);
+    for (uint32_t p = 0; p < procs; ++p) w.Remove(own.get(), p, kSets);
+  }
+  munmap(gate, 4096);
+  state.SetItemsProcessed(state.iterations() * procs * kSets);
+  state.SetLabel("new keys, one handle per process");
+}
+BENCHMARK(BM_InsertProcesses)->ArgName("processes")->Arg(1)->Arg(2)->UseManualTime();
 
 // ---- delete (of existing keys; every key deleted is put back untimed) ---------------------------
 

@@ -118,6 +118,43 @@ async function writeScalingOf(c, casePath, stored, vals) {
   } finally {
     named.close();
   }
+  if (!out.error) {
+    const ins = await insertScalingOf(c, casePath);
+    if (ins.error) out.error = ins.error;
+    else out.insert = ins;
+  }
+  return out;
+}
+
+// Insert scaling: for each mode and writer count a new store opened by name, empty, with room for
+// cfg.insertKeys keys per writer of 2 (the same store size for 1 and 2 writers), so that no run
+// fills it; each writer inserts keys of its own that no run set before. { threads: { 1, 2 },
+// processes: { 1, 2 } } of measureWrites results, or { error }.
+async function insertScalingOf(c, casePath) {
+  const { N } = cfg;
+  const perWriter = cfg.insertKeys;
+  const out = {};
+  for (const mode of ['threads', 'processes']) {
+    out[mode] = {};
+    for (const writers of [1, 2]) {
+      await send({ type: 'progress', text: `insert scaling, ${writers} writer(s) as ${mode}` });
+      const named = await c.openNamed({ maxKeys: 2 * perWriter });
+      try {
+        const r = await measureWrites({
+          casePath, share: named.share, mode, writers, N, warmMs: cfg.warmMs, measureMs: cfg.scaleMs,
+          kind: 'insert', perWriter, firstKey: 10 * N,
+        });
+        if (r.ranOut) return { error: `an inserting writer set all its ${perWriter} keys before the time was up (raise --insert-keys)` };
+        out[mode][writers] = r;
+        const v = named.ad.store.verify();
+        if (!v.ok) return { error: `verify() after insert scaling: ${v.errors.slice(0, 3).join('; ')}` };
+      } catch (e) {
+        return { error: `${e.code || e.name}: ${e.message}` };
+      } finally {
+        named.close();
+      }
+    }
+  }
   return out;
 }
 

@@ -20,7 +20,7 @@ const OPS = [
 const SCALING = { id: 'read-scaling', label: 'read throughput with 1 and 2 worker_threads (get hit, reused keys)' };
 // So is write scaling (bench/lib/write-scaling.js): 1 and 2 writers of disjoint keys, as threads and
 // as processes.
-const WRITE_SCALING = { id: 'write-scaling', label: 'write throughput with 1 and 2 writers of disjoint keys (set, update)' };
+const WRITE_SCALING = { id: 'write-scaling', label: 'write throughput with 1 and 2 writers of disjoint keys (set: update, insert)' };
 
 function runSeed(ctx, opIndex, run) {
   return (ctx.seed * 1000003 + opIndex * 7919 + run * 104729) >>> 0;

@@ -100,34 +100,37 @@ function aggregate(raw, ops, baselineRounds = []) {
 }
 
 // Write scaling (bench/lib/write-scaling.js): per case and mode, medians over rounds of the 1- and
-// 2-writer throughput and of their ratio.
+// 2-writer throughput and of their ratio; updates under out[case][mode], inserts under
+// out[case]['insert-' + mode].
 function aggregateWrites(raw) {
   const out = {};
   for (const [name, c] of Object.entries(raw)) {
     if (c.unavailable) continue;
-    for (const mode of ['threads', 'processes']) {
-      const one = [];
-      const two = [];
-      const ratios = [];
-      const errors = [];
-      for (const r of c.rounds) {
-        const w = r.writeScaling;
-        if (!w) continue;
-        if (w.error) errors.push(w.error);
-        const m = w[mode];
-        if (m && m[1] && m[2]) {
-          one.push(m[1].opsPerSec);
-          two.push(m[2].opsPerSec);
-          ratios.push(m[2].opsPerSec / m[1].opsPerSec);
+    for (const kind of ['update', 'insert']) {
+      for (const mode of ['threads', 'processes']) {
+        const one = [];
+        const two = [];
+        const ratios = [];
+        const errors = [];
+        for (const r of c.rounds) {
+          const w = r.writeScaling;
+          if (!w) continue;
+          if (w.error) errors.push(w.error);
+          const m = kind === 'insert' ? w.insert && w.insert[mode] : w[mode];
+          if (m && m[1] && m[2]) {
+            one.push(m[1].opsPerSec);
+            two.push(m[2].opsPerSec);
+            ratios.push(m[2].opsPerSec / m[1].opsPerSec);
+          }
         }
+        if (!ratios.length && !errors.length) continue;
+        out[name] = out[name] || {};
+        out[name][kind === 'insert' ? `insert-${mode}` : mode] = {
+          oneWriter: median(one), twoWriters: median(two), ratio: median(ratios),
+          ratioMin: Math.min(...ratios), ratioMax: Math.max(...ratios), runs: ratios.length,
+          ...(errors.length ? { errors: [...new Set(errors)] } : {}),
+        };
       }
-      if (!ratios.length && !errors.length) continue;
-      out[name] = out[name] || {};
-      out[name][mode] = {
-        oneWriter: median(one), twoWriters: median(two), ratio: median(ratios),
-        ratioMin: Math.min(...ratios), ratioMax: Math.max(...ratios), runs: ratios.length,
-        ...(errors.length ? { errors: [...new Set(errors)] } : {}),
-      };
     }
   }
   return out;
@@ -159,6 +162,10 @@ function goals(agg, raw) {
     { text: 'native 2 writer processes of different keys ≥ 1.7× one', a: 'shmstore-native', writes: 'processes', min: 1.7 },
     { text: '(pure-JS) 2 writer threads of different keys ≥ 1.7× one', a: 'shmstore-js', writes: 'threads', min: 1.7 },
     { text: '(pure-JS) 2 writer processes of different keys ≥ 1.7× one', a: 'shmstore-js', writes: 'processes', min: 1.7 },
+    { text: 'native 2 inserting threads of different keys ≥ 1.7× one', a: 'shmstore-native', writes: 'insert-threads', min: 1.7 },
+    { text: 'native 2 inserting processes of different keys ≥ 1.7× one', a: 'shmstore-native', writes: 'insert-processes', min: 1.7 },
+    { text: '(pure-JS) 2 inserting threads of different keys ≥ 1.7× one', a: 'shmstore-js', writes: 'insert-threads', min: 1.7 },
+    { text: '(pure-JS) 2 inserting processes of different keys ≥ 1.7× one', a: 'shmstore-js', writes: 'insert-processes', min: 1.7 },
   ];
   return defs.map((d) => {
     let value = null;
@@ -306,16 +313,19 @@ function render({ meta, raw, agg, goalLines, ops, caseOrder }) {
   }
   const ws = agg.writeScaling || {};
   if (Object.keys(ws).length) {
-    L.push('write scaling: set (update) of disjoint keys by 1 and 2 writers sharing one store (on a named segment),');
-    L.push('  as worker_threads and as processes, aggregate ops/s');
-    L.push(`  ${pad('case', W[0], true)}${pad('writers as', 11, true)}${pad('1 writer', 12)}${pad('2 writers', 12)}${pad('2w/1w median (min–max)', 26)}`);
+    L.push('write scaling: set of disjoint keys by 1 and 2 writers sharing one store (on a named segment),');
+    L.push('  as worker_threads and as processes, aggregate ops/s: updates of loaded keys, and inserts of new keys');
+    L.push('  (a new empty store for each count)');
+    L.push(`  ${pad('case', W[0], true)}${pad('sets', 8, true)}${pad('writers as', 11, true)}${pad('1 writer', 12)}${pad('2 writers', 12)}${pad('2w/1w median (min–max)', 26)}`);
     for (const name of caseOrder) {
-      for (const mode of ['threads', 'processes']) {
-        const s = ws[name] && ws[name][mode];
-        if (!s) continue;
-        const rr = Number.isFinite(s.ratio) ? `${s.ratio.toFixed(2)}× (${s.ratioMin.toFixed(2)}–${s.ratioMax.toFixed(2)})` : '–';
-        L.push(`  ${pad(name, W[0], true)}${pad(mode, 11, true)}${pad(fmtRate(s.oneWriter), 12)}${pad(fmtRate(s.twoWriters), 12)}${pad(rr, 26)}` +
-          `${s.errors ? `  (!) ${s.errors.join('; ')}` : ''}`);
+      for (const kind of ['update', 'insert']) {
+        for (const mode of ['threads', 'processes']) {
+          const s = ws[name] && ws[name][kind === 'insert' ? `insert-${mode}` : mode];
+          if (!s) continue;
+          const rr = Number.isFinite(s.ratio) ? `${s.ratio.toFixed(2)}× (${s.ratioMin.toFixed(2)}–${s.ratioMax.toFixed(2)})` : '–';
+          L.push(`  ${pad(name, W[0], true)}${pad(kind, 8, true)}${pad(mode, 11, true)}${pad(fmtRate(s.oneWriter), 12)}${pad(fmtRate(s.twoWriters), 12)}${pad(rr, 26)}` +
+            `${s.errors ? `  (!) ${s.errors.join('; ')}` : ''}`);
+        }
       }
     }
     L.push('');

@@ -1,7 +1,8 @@
 'use strict';
 // Write scaling: W writers share one store, as worker_threads of the case's child process or as
-// child processes forked from it, each overwriting its own keys (disjoint key sets: the question
-// is whether sets of different keys serialize on anything shared). All warm up, wait until every
+// child processes forked from it, each writing its own keys (disjoint key sets: the question is
+// whether sets of different keys serialize on anything shared): overwriting them (kind 'update')
+// or inserting keys nobody set before (kind 'insert'; writer.js). All warm up, wait until every
 // one is ready, start on one "go", and write for `measureMs`; aggregate throughput = sum over
 // writers of ops / elapsed. Only the cases whose store can be opened by name in another process
 // (`openNamed`) run it.
@@ -44,10 +45,11 @@ function start(mode, task) {
   };
 }
 
-async function measureWrites({ casePath, share, mode, writers, N, warmMs, measureMs }) {
+// kind 'insert' also takes perWriter and firstKey (writer.js).
+async function measureWrites({ casePath, share, mode, writers, N, warmMs, measureMs, kind = 'update', perWriter = 0, firstKey = 0 }) {
   const ws = [];
   for (let index = 0; index < writers; index++) {
-    ws.push(start(mode, { casePath, share, N, writers, index, warmMs, measureMs }));
+    ws.push(start(mode, { casePath, share, N, writers, index, warmMs, measureMs, kind, perWriter, firstKey }));
   }
   try {
     await Promise.all(ws.map((w) => w.ready));
@@ -55,7 +57,8 @@ async function measureWrites({ casePath, share, mode, writers, N, warmMs, measur
     const results = await Promise.all(ws.map((w) => w.done));
     let opsPerSec = 0;
     for (const r of results) opsPerSec += (r.ops * 1e9) / r.ns;
-    return { writers, opsPerSec, perWriter: results.map((r) => (r.ops * 1e9) / r.ns) };
+    const ranOut = results.some((r) => r.ranOut);
+    return { writers, opsPerSec, perWriter: results.map((r) => (r.ops * 1e9) / r.ns), ...(ranOut ? { ranOut } : {}) };
   } finally {
     await Promise.all(ws.map((w) => w.stop()));
   }

@@ -57,7 +57,8 @@ inline constexpr uint64_t kFlagFree = 0x10000ULL;
 inline constexpr uint64_t kFlagAccessed = 0x20000ULL;
 inline constexpr uint64_t kFlagIndirect = 0x40000ULL;
 inline constexpr uint64_t kFlagParked = 0x80000ULL;
-inline constexpr uint64_t kParkPerClass = 2ULL;
+inline constexpr uint64_t kParkPerClass = 0x10ULL;
+inline constexpr uint64_t kParkRefill = 0x10ULL;
 inline constexpr uint64_t kParkMaxUnits = 0x200ULL;
 inline constexpr uint64_t kPolicyInherit = 0ULL;
 inline constexpr uint64_t kPolicyNone = 1ULL;
@@ -1263,6 +1264,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kFlagIndirect, "FLAG_INDIRECT") \
   X(kFlagParked, "FLAG_PARKED") \
   X(kParkPerClass, "PARK_PER_CLASS") \
+  X(kParkRefill, "PARK_REFILL") \
   X(kParkMaxUnits, "PARK_MAX_UNITS") \
   X(kPolicyInherit, "POLICY_INHERIT") \
   X(kPolicyNone, "POLICY_NONE") \

@@ -176,6 +176,60 @@ AllocStatus AllocBlock(const PoolView& pool, const LockEnv& env, uint32_t cls, u
   return result;
 }
 
+AllocStatus AllocBatch(const PoolView& pool, const LockEnv& env, uint32_t cls, uint32_t count,
+                       bool larger, uint32_t* units, uint32_t* got) noexcept {
+  *got = 0;
+  if (cls >= kClassCount) return AllocStatus::kFull;
+  uint32_t held;
+  AllocStatus s = LockAlloc(pool, env, &held);
+  if (s != AllocStatus::kOk) return s;
+  layout::AllocState* a = pool.alloc;
+  const uint32_t size = kSizeClasses[cls];
+  uint32_t freeHead = AtomicLoad(&pool.header->freeHead);
+  uint32_t n = 0;
+  AllocStatus result = AllocStatus::kOk;
+  if (freeHead < pool.firstUnit || freeHead > pool.totalUnits) result = AllocStatus::kCorrupt;
+  while (result == AllocStatus::kOk && n < count) {
+    const uint32_t head = AtomicLoad(&a->freeHeads[cls]);
+    if (head != 0) {
+      result = PopList(pool, cls, head, freeHead, &units[n]);
+    } else if (static_cast<uint64_t>(freeHead) + size <= pool.totalUnits) {
+      // The class is written before the block joins [firstUnit, freeHead).
+      AtomicStore(&pool.EntryAt(freeHead)->flags, cls << kClassShift);
+      units[n] = freeHead;
+      freeHead += size;
+      AtomicStore(&pool.header->freeHead, freeHead);
+    } else {
+      result = TakeFromLarge(pool, size, cls, freeHead, &units[n]);
+      if (result == AllocStatus::kFull) break;
+    }
+    if (result == AllocStatus::kOk) ++n;
+  }
+  if (n == 0 && result != AllocStatus::kCorrupt && larger) {
+    for (uint32_t c = cls + 1; c < kClassCount; ++c) {
+      const uint32_t h = AtomicLoad(&a->freeHeads[c]);
+      if (h == 0) continue;
+      if (PopList(pool, c, h, freeHead, &units[0]) == AllocStatus::kOk)
+        n = 1;
+      else
+        result = AllocStatus::kCorrupt;
+      break;
+    }
+  }
+  // The extra blocks become the caller's parked blocks: `next` first, so that a block marked
+  // PARKED always names its owner (one killed between the two stores is unreachable, and the
+  // repair pass frees it).
+  for (uint32_t i = 1; i < n; ++i) {
+    layout::Entry* e = pool.EntryAt(units[i]);
+    AtomicStore(&e->next, env.selfSlot);
+    AtomicStore(&e->flags, kFlagParked | (cls << kClassShift));
+  }
+  Unlock(&a->lock, held);
+  *got = n;
+  if (n != 0) return AllocStatus::kOk;
+  return result == AllocStatus::kCorrupt ? result : AllocStatus::kFull;
+}
+
 namespace {
 
 // Under AllocState.lock: AllocState.freedUnits += units, saturating.

@@ -26,6 +26,9 @@ inline constexpr uint32_t kLargeClass = static_cast<uint32_t>(layout::kLargeClas
 inline constexpr uint32_t kIndirectBytes = static_cast<uint32_t>(layout::kIndirectValueBytes);
 inline constexpr uint32_t kFlagParked = static_cast<uint32_t>(layout::kFlagParked);
 inline constexpr uint32_t kParkPerClass = static_cast<uint32_t>(layout::kParkPerClass);
+inline constexpr uint32_t kParkRefill = static_cast<uint32_t>(layout::kParkRefill);
+static_assert(kParkRefill >= 1 && kParkRefill <= kParkPerClass,
+              "a batch's parked blocks fit its class");
 inline constexpr uint32_t kParkMaxUnits = static_cast<uint32_t>(layout::kParkMaxUnits);
 static_assert(kLargeClass == kClassCount, "a chain's class check must reject a large block");
 
@@ -143,6 +146,17 @@ bool UnlinkFree(const PoolView& pool, uint32_t unit, uint32_t cls, uint32_t free
 // reads from its flags.
 AllocStatus AllocBlock(const PoolView& pool, const LockEnv& env, uint32_t cls, uint32_t* unit,
                        bool larger = false) noexcept;
+// A batch for the per-writer block cache (format.md §8, "Parked blocks"): takes AllocState.lock
+// (kGone: its holder is gone, the caller repairs) and hands out up to `count` blocks of class cls
+// into units[] under that one hold: popped from the class's list, bumped, or carved from free
+// large space, in that order, as AllocBlock does one. units[0] gets flags = cls << 8, as any
+// allocation; every other one is parked for the caller (next = its slot, then flags = PARKED |
+// cls << 8) before the lock is released. With `larger` and no block of cls anywhere, units[0] is
+// the head of the smallest non-empty list of a larger class, alone. *got is how many it handed
+// out; kFull when none, kCorrupt when a damaged list or freeHead was met before any block was
+// taken (one met later ends the batch).
+AllocStatus AllocBatch(const PoolView& pool, const LockEnv& env, uint32_t cls, uint32_t count,
+                       bool larger, uint32_t* units, uint32_t* got) noexcept;
 // Takes AllocState.lock and hands out a large block of exactly `units` units: first fit on the
 // large free list, the tail of a larger free block split off (the rest stays free), else the
 // bump pointer. The block has flags = LARGE_CLASS << 8 and LargeBlock.units = units.

@@ -1,9 +1,13 @@
 // The per-writer block cache (docs/format.md §8, "Parked blocks"). A set that replaces an entry
 // parks the old block instead of freeing it, and takes its next block of that class from what it
 // parked, so that a stream of overwrites of same-sized values never takes AllocState.lock: two
-// writers of different keys then share no word but their buckets'. The marks in the pool
+// writers of different keys then share no word but their buckets'. An insert that has no parked
+// block of its class takes a batch under one hold of the lock and parks the rest (Refill), so
+// that a stream of inserts takes it once per batch. The marks in the pool
 // (FLAG_PARKED and the owner slot in `next`) are the recoverable truth; the handle's arrays only
 // say where its own marks are, so that it need not search for them.
+#include <algorithm>
+
 #include "store/store.h"
 
 namespace shm {
@@ -42,6 +46,31 @@ bool Store::TakeParked(uint32_t cls, uint32_t* unit) noexcept {
     return true;
   }
   return false;
+}
+
+AllocStatus Store::Refill(uint32_t cls, uint32_t* unit, bool larger) noexcept {
+  const uint32_t size = kSizeClasses[cls];
+  // The batch doubles with each refill of the class that follows one of the same class, up to
+  // PARK_REFILL, and is one block after a refill of another class: a stream of sets of one size
+  // soon takes the lock once per PARK_REFILL sets, while a handle whose sizes vary parks few
+  // blocks it may not use again (each one an obstacle to compaction until it is used or
+  // returned).
+  refillStreak_ = cls == lastRefillClass_ ? std::min(refillStreak_ + 1, kRefillMaxStreak) : 0;
+  lastRefillClass_ = cls;
+  const uint32_t batch = std::min(kParkRefill, 1u << refillStreak_);
+  // The extra blocks stay within PARK_PER_CLASS and PARK_MAX_UNITS: a handle whose parked blocks
+  // of other classes fill its units takes one block at a time, as without a cache.
+  uint32_t extra = std::min(batch - 1, kParkPerClass - parkedCount_[cls]);
+  extra =
+      parkedUnits_ >= kParkMaxUnits ? 0 : std::min(extra, (kParkMaxUnits - parkedUnits_) / size);
+  uint32_t got[kParkRefill];
+  uint32_t n = 0;
+  const AllocStatus s = AllocBatch(pool_, env_, cls, 1 + extra, larger, got, &n);
+  if (s != AllocStatus::kOk) return s;
+  for (uint32_t i = 1; i < n; ++i) parked_[cls * kParkPerClass + parkedCount_[cls]++] = got[i];
+  parkedUnits_ += (n - 1) * size;
+  *unit = got[0];
+  return AllocStatus::kOk;
 }
 
 bool Store::Park(uint32_t unit) noexcept {

@@ -414,6 +414,12 @@ class Store {
   // Takes a block of class cls this handle parked, without AllocState.lock (flags = cls << 8);
   // false when it has none.
   bool TakeParked(uint32_t cls, uint32_t* unit) noexcept;
+  // A block of class cls for a set that found none parked (TakeParked returned false), under that
+  // set's bucket lock: up to PARK_REFILL blocks of the class under one hold of AllocState.lock
+  // (AllocBatch), the first for the set, the others parked for this handle's next sets of the
+  // class, within PARK_PER_CLASS and PARK_MAX_UNITS (format.md §8, "Parked blocks"). `larger`
+  // as AllocBlock's.
+  AllocStatus Refill(uint32_t cls, uint32_t* unit, bool larger) noexcept;
   // The entry at `unit` was just unlinked under its bucket lock: parks its block (flags
   // FLAG_PARKED | class, next = this handle's owner slot) instead of freeing it. False when the
   // block is not parked: the class is full, PARK_MAX_UNITS would be passed, or the entry is
@@ -519,6 +525,11 @@ class Store {
   uint32_t parked_[kClassCount * kParkPerClass] = {};
   uint8_t parkedCount_[kClassCount] = {};
   uint32_t parkedUnits_ = 0;
+  // The class of the last Refill and how many refills of it came in a row before (the batch is
+  // 2^streak blocks, at most PARK_REFILL).
+  static constexpr uint32_t kRefillMaxStreak = 31 - __builtin_clz(kParkRefill);
+  uint32_t lastRefillClass_ = kClassCount;
+  uint32_t refillStreak_ = 0;
   // RepairState.cuts when this handle last looked (ForgetParkedIfCut), and whether it forgot
   // parked blocks that still carry its mark (then Close marks its slot dead: §8 "Parked blocks").
   uint32_t cutsSeen_ = 0;

@@ -276,8 +276,20 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
     }
     uint32_t nu = 0;
     // A block this handle parked comes first: no allocator lock (format.md §8, "Parked blocks").
-    AllocStatus as = TakeParked(cls, &nu) ? AllocStatus::kOk
-                                          : AllocBlock(pool_, env_, cls, &nu, marking && evicting);
+    // Else an insert takes a batch under one hold of it, the rest parked for its next inserts of
+    // the class (a replacing set parks the block it frees instead). A set that ran the hand takes
+    // one block from the allocator: the one the hand just freed, where quick demotion expects
+    // its entry (format.md §8, "Eviction", step 6).
+    AllocStatus as;
+    if (evictions != 0) {
+      as = AllocBlock(pool_, env_, cls, &nu, marking && evicting);
+    } else if (TakeParked(cls, &nu)) {
+      as = AllocStatus::kOk;
+    } else if (f.unit == 0) {
+      as = Refill(cls, &nu, marking && evicting);
+    } else {
+      as = AllocBlock(pool_, env_, cls, &nu, marking && evicting);
+    }
     if (as != AllocStatus::kOk) {
       if (f.unit == 0) AtomicSub(&hdr_->entryCount, 1);
       Unlock(&b->lock, held);

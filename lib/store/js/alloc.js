@@ -92,6 +92,65 @@ function allocBlock(e, cls, larger = false) {
   return u;
 }
 
+// A batch for the per-writer block cache (format.md §8, "Parked blocks"): up to `count` blocks
+// of class cls into out[] under one hold of the allocator lock: popped from the class's list,
+// bumped, or carved from free large space, in that order, as allocBlock does one. out[0] gets
+// flags cls << 8, as any allocation; every other one is parked for this handle (next = its slot,
+// then flags PARKED | cls << 8) before the lock is released. With `larger` and no block of cls
+// anywhere, out[0] is the head of the smallest non-empty list of a larger class, alone. Returns
+// how many blocks it handed out, 0 when none, NEED_REPAIR or CORRUPT (a damaged list or freeHead
+// met before any block was taken; one met later ends the batch). Throws LockError. As native's
+// AllocBatch.
+function allocBatch(e, cls, count, larger, out) {
+  const u32 = e.u32;
+  if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return NEED_REPAIR;
+  const slot = e.locks.slot;
+  const size = SIZE_CLASSES[cls];
+  let top = u32[FREE_HEAD];
+  let n = 0;
+  let st = 0;
+  if (top < e.firstUnit || top > e.totalUnits) st = CORRUPT;
+  while (st === 0 && n < count) {
+    const head = u32[HEADS + cls];
+    let u;
+    if (head !== 0) {
+      u = popList(e, cls, head, top);
+    } else if (top + size <= e.totalUnits) {
+      // The class is written before the block joins [firstUnit, freeHead).
+      Atomics.store(u32, top * UNIT_WORDS + FLAGS, cls << CLASS_SHIFT);
+      u = top;
+      top += size;
+      Atomics.store(u32, FREE_HEAD, top);
+    } else {
+      u = takeFromLarge(e, size, cls, top);
+      if (u === 0) break;
+    }
+    if (u < 0) st = u;
+    else out[n++] = u;
+  }
+  if (n === 0 && st === 0 && larger) {
+    for (let c = cls + 1; c < CLASS_COUNT; c++) {
+      const head = u32[HEADS + c];
+      if (head === 0) continue;
+      const u = popList(e, c, head, top);
+      if (u < 0) st = u;
+      else out[n++] = u;
+      break;
+    }
+  }
+  // The extra blocks become this handle's parked blocks: `next` first, so that a block marked
+  // PARKED always names its owner (one killed between the two stores is unreachable, and the
+  // repair pass frees it).
+  const parked = (C.FLAG_PARKED | (cls << CLASS_SHIFT)) >>> 0;
+  for (let i = 1; i < n; i++) {
+    const w = out[i] * UNIT_WORDS;
+    Atomics.store(u32, w + NEXT, slot);
+    Atomics.store(u32, w + FLAGS, parked);
+  }
+  e.locks.release(ALLOC_LOCK);
+  return n !== 0 ? n : st;
+}
+
 // Under the allocator lock: the free-list head word of class `cls` (the large list for
 // LARGE_CLASS).
 const listOf = (cls) => (cls === LARGE_CLASS ? LARGE_HEAD : HEADS + cls);
@@ -270,6 +329,6 @@ function carveOutside(e, cls, ws, we) {
 }
 
 module.exports = {
-  allocBlock, allocLarge, carveOutside, freeBlocks, freeUnlinkedLarge, classFor, push, countFreed, unlinkFree, ALLOC_LOCK, HEADS,
+  allocBlock, allocBatch, allocLarge, carveOutside, freeBlocks, freeUnlinkedLarge, classFor, push, countFreed, unlinkFree, ALLOC_LOCK, HEADS,
   LARGE_HEAD, FREE_HEAD, FREED_UNITS, PREV,
 };

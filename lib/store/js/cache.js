@@ -1,12 +1,13 @@
 'use strict';
 // The per-writer block cache of the pure-JS engine (docs/format.md §8, "Parked blocks"): a set
 // that replaces an entry parks the old block instead of freeing it, and takes its next block of
-// that class from what it parked, without AllocState.lock. The marks in the pool (FLAG_PARKED and
+// that class from what it parked, without AllocState.lock; an insert that has none takes a batch
+// under one hold of the lock and parks the rest (refill). The marks in the pool (FLAG_PARKED and
 // the owner slot in `next`) are the recoverable truth; the handle's arrays only say where its own
 // marks are. Byte for byte as src/store/cache.cpp, so native and JS handles interoperate.
 const { C, W, AT, UNIT_WORDS, SIZE_CLASSES } = require('../../layout/layout');
 const { NEED_REPAIR, LockError } = require('./locks');
-const { ALLOC_LOCK, push, countFreed } = require('./alloc');
+const { ALLOC_LOCK, push, countFreed, allocBatch } = require('./alloc');
 
 const FLAGS = W.ENTRY.FLAGS;
 const NEXT = W.ENTRY.NEXT;
@@ -14,6 +15,8 @@ const CLASS_SHIFT = C.FLAG_CLASS_SHIFT;
 const CLASS_MASK = C.FLAG_CLASS_MASK;
 const CLASS_COUNT = SIZE_CLASSES.length;
 const PER_CLASS = C.PARK_PER_CLASS;
+const REFILL = C.PARK_REFILL;
+const MAX_STREAK = Math.floor(Math.log2(REFILL));
 const NOT_PARKABLE = C.FLAG_INDIRECT | C.FLAG_FREE | C.FLAG_PARKED;
 const CUTS = AT.REPAIR_STATE.CUTS;
 
@@ -24,6 +27,9 @@ function newCache(u32) {
   return {
     units: 0, count: new Uint8Array(CLASS_COUNT), blocks: new Uint32Array(CLASS_COUNT * PER_CLASS),
     cutsSeen: Atomics.load(u32, CUTS), orphaned: false,
+    // Scratch of refill(): the blocks a batch handed out. lastClass, streak: the class of the
+    // last refill and how many refills of it came in a row before (the batch is 2^streak blocks).
+    batch: new Uint32Array(REFILL), lastClass: CLASS_COUNT, streak: 0,
   };
 }
 
@@ -61,6 +67,31 @@ function takeParked(e, cls) {
     return u;
   }
   return 0;
+}
+
+// A block of class `cls` for a set that found none parked (takeParked returned 0), under that
+// set's bucket lock: up to PARK_REFILL blocks of the class under one hold of the allocator lock,
+// the first for the set, the others parked for this handle's next sets of the class, within
+// PARK_PER_CLASS and PARK_MAX_UNITS (format.md §8, "Parked blocks"): a handle whose parked blocks
+// of other classes fill its units takes one block at a time, as without a cache. `larger` as
+// allocBlock's. Returns the unit, 0 when the store has no block of the class, NEED_REPAIR or
+// CORRUPT; throws LockError (nothing changed then). As native's Store::Refill.
+function refill(e, cls, larger) {
+  const k = e.cache;
+  const size = SIZE_CLASSES[cls];
+  // The batch doubles with each refill of the class that follows one of the same class, up to
+  // PARK_REFILL, and is one block after a refill of another class (as native's Refill: a handle
+  // whose sizes vary parks few blocks it may not use again).
+  k.streak = cls === k.lastClass ? Math.min(k.streak + 1, MAX_STREAK) : 0;
+  k.lastClass = cls;
+  const batch = Math.min(REFILL, 2 ** k.streak);
+  const room = k.units >= C.PARK_MAX_UNITS ? 0 : Math.floor((C.PARK_MAX_UNITS - k.units) / size);
+  const extra = Math.min(batch - 1, PER_CLASS - k.count[cls], room);
+  const n = allocBatch(e, cls, 1 + extra, larger, k.batch);
+  if (n <= 0) return n;
+  for (let i = 1; i < n; i++) k.blocks[cls * PER_CLASS + k.count[cls]++] = k.batch[i];
+  k.units += (n - 1) * size;
+  return k.batch[0];
 }
 
 // The entry at unit `u` was just unlinked under its bucket lock: parks its block (flags
@@ -149,4 +180,4 @@ function parkedOwnerGone(e, o, verdicts, gone) {
   return verdicts[o] === 2;
 }
 
-module.exports = { newCache, takeParked, park, forget, returnParked, parkedOwnerGone };
+module.exports = { newCache, takeParked, refill, park, forget, returnParked, parkedOwnerGone };

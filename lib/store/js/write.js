@@ -121,9 +121,10 @@ function set(e, nsId, key, value, enc, expiresAt = 0) {
   if (!isLarge) {
     SMALL.evictions = 0;
     SMALL.compacted = 0;
+    SMALL.handRan = false;
     return setLoop(e, nsId, kl, h, value, vl, enc, cls, false, SMALL);
   }
-  const state = { evictions: 0, unit: 0, gc: 0, compacted: 0 };
+  const state = { evictions: 0, unit: 0, gc: 0, compacted: 0, handRan: false };
   try {
     setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state);
   } finally {
@@ -132,8 +133,8 @@ function set(e, nsId, key, value, enc, expiresAt = 0) {
   }
 }
 
-// set()'s state for a small value (no large block).
-const SMALL = { evictions: 0, unit: 0, gc: 0, compacted: 0 };
+// set()'s state for a small value (no large block). handRan: the set ran the eviction hand.
+const SMALL = { evictions: 0, unit: 0, gc: 0, compacted: 0, handRan: false };
 
 // After an allocation of `units` failed for want of space: when the units freed and not merged
 // since could hold it, one batch of compaction steps (at most MAX_COMPACTIONS_PER_SET
@@ -146,7 +147,7 @@ function compactFor(e, units, state) {
 }
 
 // set()'s attempts until one succeeds or fails for good. state: { evictions, unit, gc } (the
-// large block being written, prepareLarge).
+// large block being written, prepareLarge), handRan.
 function setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state) {
   for (let repaired = false; ;) {
     if (isLarge && state.unit === 0) repaired = prepareLarge(e, h, value, vl, state, repaired);
@@ -171,6 +172,7 @@ function setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state) {
     }
     if (r === FULL_COUNT || r === FULL_SPACE) {
       state.evictions++;
+      state.handRan ||= evicting;
       if (evicting && evict.evictOne(e, r === FULL_COUNT ? -1 : cls)) continue;
       if (r === FULL_SPACE && compactFor(e, SIZE_CLASSES[cls], state)) continue;
       throw failure(STATUS.ERR_STORE_FULL, 'set');
@@ -203,6 +205,7 @@ function prepareLarge(e, h, src, vl, state, repaired) {
       const evicting = state.evictions < MAX_EVICTIONS_PER_SET &&
         (Atomics.load(e.u32, MARKING) !== 0 || Atomics.load(e.u32, TTL_SEEN) !== 0);
       state.evictions++;
+      state.handRan ||= evicting;
       if (evicting && evict.evictOne(e, -1)) continue;
       // Nothing more to evict: one last batch over what the evictions freed, once per set
       // (afterwards state.compacted stays above the bound, so that no batch runs again).
@@ -264,9 +267,14 @@ function setOnce(e, nsId, kl, h, src, vl, enc, cls, larger, state) {
     return FULL_COUNT;
   }
   // A block this handle parked comes first: no allocator lock (format.md §8, "Parked blocks").
-  let nu = cache.takeParked(e, cls);
+  // Else an insert takes a batch under one hold of it, the rest parked for its next inserts of
+  // the class (a replacing set parks the block it frees instead). A set that ran the hand takes
+  // one block from the allocator: the one the hand just freed, where quick demotion expects its
+  // entry (format.md §8, "Eviction", step 6).
+  const hand = state.handRan;
+  let nu = hand ? 0 : cache.takeParked(e, cls);
   try {
-    if (nu === 0) nu = allocBlock(e, cls, larger);
+    if (nu === 0) nu = hand || old ? allocBlock(e, cls, larger) : cache.refill(e, cls, larger);
   } catch (err) {
     nu = err; // a lock timeout: the bucket lock must not stay held
   }

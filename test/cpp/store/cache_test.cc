@@ -65,8 +65,11 @@ TEST_F(StoreCache, OverwritesOfOneSizeReuseTheParkedBlockWithoutTheAllocator) {
 
 TEST_F(StoreCache, BoundedPerClassAndInAll) {
   // Many keys of one class overwritten: at most PARK_PER_CLASS parked, the rest freed.
-  for (int i = 0; i < 10; ++i) ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i), V('a')), L::kOk);
-  for (int i = 0; i < 10; ++i) ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i), V('b', 200)), L::kOk);
+  const int keys = 2 * static_cast<int>(kParkPerClass);
+  for (int i = 0; i < keys; ++i) ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i), V('a')), L::kOk);
+  for (int i = 0; i < keys; ++i) {
+    ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i), V('b', 200)), L::kOk);
+  }
   EXPECT_EQ(ParkedBy(s->ownerSlot()), kParkPerClass);
   // Large classes: PARK_MAX_UNITS units in all (a 256-unit block, then 512 would pass it).
   ASSERT_EQ(Put(*s, ns, "big", V('x', 4000)), L::kOk);
@@ -76,6 +79,26 @@ TEST_F(StoreCache, BoundedPerClassAndInAll) {
   ParkedBy(s->ownerSlot(), &units);
   EXPECT_LE(units, kParkMaxUnits);
   VerifyOk(*s);
+}
+
+TEST_F(StoreCache, InsertsTakeBatchesThatDoubleAndParkTheRest) {
+  // Batches of 1, 2, 4, 8 and 16 blocks (format.md §8, "Parked blocks", "Batches"): after 31
+  // inserts of one size every block taken is used, the 32nd takes a batch of PARK_REFILL and
+  // parks the rest, and the next PARK_REFILL - 1 inserts leave AllocState.lock untouched.
+  int i = 0;
+  for (; i < 31; ++i) ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i), V('a')), L::kOk);
+  EXPECT_EQ(ParkedBy(s->ownerSlot()), 0u);
+  const uint32_t before = r.alloc()->lock;
+  ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i++), V('a')), L::kOk);
+  EXPECT_NE(r.alloc()->lock, before);
+  EXPECT_EQ(ParkedBy(s->ownerSlot()), kParkRefill - 1);
+  const uint32_t lockWord = r.alloc()->lock;
+  for (uint32_t n = 0; n + 1 < kParkRefill; ++n) {
+    ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i++), V('a')), L::kOk);
+  }
+  EXPECT_EQ(r.alloc()->lock, lockWord) << "inserts that had parked blocks took the lock";
+  EXPECT_EQ(ParkedBy(s->ownerSlot()), 0u);
+  EXPECT_EQ(VerifyOk(*s).entries, static_cast<uint64_t>(i));
 }
 
 TEST_F(StoreCache, CloseReturnsTheParkedBlocks) {
@@ -91,17 +114,31 @@ TEST_F(StoreCache, CloseReturnsTheParkedBlocks) {
 }
 
 TEST_F(StoreCache, AFullStoreGivesBackItsParkedBlocksBeforeRefusing) {
-  // Fill the pool with 9-unit entries, then overwrite one so that a block is parked; a new key
-  // must still find room (the parked block), not ERR_STORE_FULL.
+  // A pool that fills before the entry count does. Fill it with 9-unit entries: the insert that
+  // finds no room gives the rest of its batch back first, so none stays parked and no room is
+  // left. Then overwrite one so that a block is parked; a new key must still find room (the
+  // parked block), not ERR_STORE_FULL.
+  Region small(EntriesOffset(256) + kBlockUnit * 4000);
+  ASSERT_EQ(Store::Create(small.base(), small.size(), 256, 5000), L::kOk);
+  auto t = Open(small, 2);
+  const uint32_t id = Ns(*t, "agents");
+  const auto parked = [&] {
+    StoreStats st;
+    EXPECT_EQ(t->Stats(&st), L::kOk);
+    return st;
+  };
   int n = 0;
-  while (Put(*s, ns, "f" + std::to_string(n), V('a')) == L::kOk) ++n;
-  ASSERT_EQ(Del(*s, ns, "f0"), true);
-  ASSERT_EQ(Put(*s, ns, "f1", V('b')), L::kOk);  // takes f0's block, parks f1's old one
-  ASSERT_EQ(ParkedBy(s->ownerSlot()), 1u);
-  EXPECT_EQ(Put(*s, ns, "new", V('c')), L::kOk);
-  EXPECT_EQ(ParkedBy(s->ownerSlot()), 0u);
-  EXPECT_EQ(GetStr(*s, ns, "new"), V('c'));
-  VerifyOk(*s);
+  while (Put(*t, id, "f" + std::to_string(n), V('a')) == L::kOk) ++n;
+  EXPECT_EQ(n, 4000 / 9);
+  EXPECT_EQ(parked().bytesParked, 0u);
+  EXPECT_LT(parked().bytesFree, 9u * kBlockUnit);
+  ASSERT_EQ(Del(*t, id, "f0"), true);
+  ASSERT_EQ(Put(*t, id, "f1", V('b')), L::kOk);  // takes f0's block, parks f1's old one
+  ASSERT_EQ(parked().bytesParked, 9u * kBlockUnit);
+  EXPECT_EQ(Put(*t, id, "new", V('c')), L::kOk);
+  EXPECT_EQ(parked().bytesParked, 0u);
+  EXPECT_EQ(GetStr(*t, id, "new"), V('c'));
+  VerifyOk(*t);
 }
 
 TEST_F(StoreCache, TheEvictionHandSkipsParkedBlocks) {
@@ -191,7 +228,10 @@ TEST_F(StoreCache, TwoThreadsOverwritingDisjointKeysEndExact) {
   }
   const VerifyReport rep = VerifyOk(*s);
   EXPECT_EQ(rep.entries, 2u * kKeys);
-  EXPECT_EQ(rep.parkedUnits, 0u) << "closed handles keep nothing parked";
+  // Only the blocks the inserting handle parked (format.md §8): closed handles keep nothing.
+  StoreStats st;
+  ASSERT_EQ(s->Stats(&st), L::kOk);
+  EXPECT_EQ(rep.parkedUnits * kBlockUnit, st.bytesParked) << "closed handles keep nothing parked";
 }
 
 }  // namespace

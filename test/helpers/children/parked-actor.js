@@ -36,6 +36,14 @@ const ops = {
     }
   },
 
+  // Inserts keys `${prefix}0..${keys - 1}` (new keys: its batches park blocks, format.md §8),
+  // announces { held: bytesParked }, and waits, holding them, until killed.
+  insertAndHold(store, task, announce) {
+    for (let k = 0; k < task.keys; k++) store.set('data', `${task.prefix}${k}`, valueOf(`${task.prefix}${k}`, 0));
+    announce({ held: store.stats().bytesParked });
+    return new Promise(() => setInterval(() => {}, 1000));
+  },
+
   // A process of task.threads worker threads, thread t running `overwrite` with prefix
   // `${prefix}${t}:` and engine task.engines[t % engines.length].
   threads(_store, task) {
@@ -56,7 +64,8 @@ async function run(task, announce) {
     ? Store.attach(task.buffer, { engine: task.engine })
     : Store.open({ name: task.name, engine: task.engine });
   try {
-    return ops[task.op](store, task, announce);
+    // Awaited: an op that holds its blocks until killed must keep the store open meanwhile.
+    return await ops[task.op](store, task, announce);
   } finally {
     store.close();
   }
