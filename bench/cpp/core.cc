@@ -244,55 +244,71 @@ struct Gate {
   std::atomic<uint32_t> failed{0};
 };
 
+// Forks `procs` (1 or 2) writers that start together on the gate: writer p runs `attach()` (its
+// own handle), waits for "go", then times `loop(handle, p)`, which returns how many of its writes
+// failed. Returns the longest of their timed loops in ns (fork, attach and exit outside it).
+template <typename Attach, typename Loop>
+uint64_t RunForked(benchmark::State& state, Gate* gate, uint32_t procs, Attach attach, Loop loop) {
+  gate->ready = 0;
+  gate->go = 0;
+  gate->failed = 0;
+  pid_t pids[2] = {};
+  for (uint32_t p = 0; p < procs; ++p) {
+    pids[p] = fork();
+    if (pids[p] != 0) continue;
+    auto st = attach();
+    gate->ready.fetch_add(1);
+    while (gate->go.load() == 0) {
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    gate->failed.fetch_add(loop(st.get(), p));
+    gate->ns[p] = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+            .count());
+    st.reset();
+    _exit(0);
+  }
+  while (gate->ready.load() < procs) {
+  }
+  gate->go = 1;
+  uint64_t longest = 0;
+  for (uint32_t p = 0; p < procs; ++p) {
+    int status = 0;
+    waitpid(pids[p], &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) state.SkipWithError("a writer failed");
+    longest = std::max<uint64_t>(longest, gate->ns[p].load());
+  }
+  if (gate->failed.load() != 0) state.SkipWithError("a write failed");
+  return longest;
+}
+
 void BM_SetUpdateProcesses(benchmark::State& state) {
   World& w = TheWorld();
   const uint32_t procs = static_cast<uint32_t>(state.range(0));
   constexpr uint32_t kSets = 300000;
   auto* gate = new (MapRegion(4096)) Gate();
   for (auto _ : state) {
-    gate->ready = 0;
-    gate->go = 0;
-    pid_t pids[2] = {};
-    for (uint32_t p = 0; p < procs; ++p) {
-      pids[p] = fork();
-      if (pids[p] != 0) continue;
-      auto st = w.Attach();
-      uint32_t i = p;
-      int variant = 1;
-      gate->ready.fetch_add(1);
-      while (gate->go.load() == 0) {
-      }
-      const auto t0 = std::chrono::steady_clock::now();
-      for (uint32_t k = 0; k < kSets; ++k) {
-        const uint32_t n = w.order[i];
-        if (st->Set(w.ns, w.keys[n].data(), kKeyLen, w.values[variant][n].data(), kValueLen, 1) !=
-            shm::layout::kOk) {
-          gate->failed.fetch_add(1);
-        }
-        i += procs;
-        if (i >= kKeys) {
-          i = p;
-          variant ^= 1;
-        }
-      }
-      gate->ns[p] = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                              std::chrono::steady_clock::now() - t0)
-                                              .count());
-      st.reset();
-      _exit(0);
-    }
-    while (gate->ready.load() < procs) {
-    }
-    gate->go = 1;
-    uint64_t longest = 0;
-    for (uint32_t p = 0; p < procs; ++p) {
-      int status = 0;
-      waitpid(pids[p], &status, 0);
-      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) state.SkipWithError("a writer failed");
-      longest = std::max<uint64_t>(longest, gate->ns[p].load());
-    }
-    if (gate->failed.load() != 0) state.SkipWithError("set failed");
-    state.SetIterationTime(static_cast<double>(longest) * 1e-9);
+    const uint64_t ns = RunForked(
+        state, gate, procs, [&] { return w.Attach(); },
+        [&](shm::Store* st, uint32_t p) {
+          uint32_t failed = 0;
+          uint32_t i = p;
+          int variant = 1;
+          for (uint32_t k = 0; k < kSets; ++k) {
+            const uint32_t n = w.order[i];
+            if (st->Set(w.ns, w.keys[n].data(), kKeyLen, w.values[variant][n].data(), kValueLen,
+                        1) != shm::layout::kOk) {
+              ++failed;
+            }
+            i += procs;
+            if (i >= kKeys) {
+              i = p;
+              variant ^= 1;
+            }
+          }
+          return failed;
+        });
+    state.SetIterationTime(static_cast<double>(ns) * 1e-9);
   }
   munmap(gate, 4096);
   state.SetItemsProcessed(state.iterations() * procs * kSets);
@@ -396,41 +412,19 @@ void BM_InsertProcesses(benchmark::State& state) {
   auto own = w.Attach();  // the parent's, which removes what the processes inserted
   auto* gate = new (MapRegion(4096)) Gate();
   for (auto _ : state) {
-    gate->ready = 0;
-    gate->go = 0;
-    pid_t pids[2] = {};
-    for (uint32_t p = 0; p < procs; ++p) {
-      pids[p] = fork();
-      if (pids[p] != 0) continue;
-      auto st = w.Attach();
-      gate->ready.fetch_add(1);
-      while (gate->go.load() == 0) {
-      }
-      const auto t0 = std::chrono::steady_clock::now();
-      for (uint32_t k = 0; k < kSets; ++k) {
-        if (st->Set(w.ns, w.KeyOf(p, k).data(), kKeyLen, w.values[k % kInsertValues].data(),
-                    kValueLen, 1) != shm::layout::kOk) {
-          gate->failed.fetch_add(1);
-        }
-      }
-      gate->ns[p] = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                              std::chrono::steady_clock::now() - t0)
-                                              .count());
-      st.reset();
-      _exit(0);
-    }
-    while (gate->ready.load() < procs) {
-    }
-    gate->go = 1;
-    uint64_t longest = 0;
-    for (uint32_t p = 0; p < procs; ++p) {
-      int status = 0;
-      waitpid(pids[p], &status, 0);
-      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) state.SkipWithError("a writer failed");
-      longest = std::max<uint64_t>(longest, gate->ns[p].load());
-    }
-    if (gate->failed.load() != 0) state.SkipWithError("insert failed");
-    state.SetIterationTime(static_cast<double>(longest) * 1e-9);
+    const uint64_t ns = RunForked(
+        state, gate, procs, [&] { return w.Attach(); },
+        [&](shm::Store* st, uint32_t p) {
+          uint32_t failed = 0;
+          for (uint32_t k = 0; k < kSets; ++k) {
+            if (st->Set(w.ns, w.KeyOf(p, k).data(), kKeyLen, w.values[k % kInsertValues].data(),
+                        kValueLen, 1) != shm::layout::kOk) {
+              ++failed;
+            }
+          }
+          return failed;
+        });
+    state.SetIterationTime(static_cast<double>(ns) * 1e-9);
     for (uint32_t p = 0; p < procs; ++p) w.Remove(own.get(), p, kSets);
   }
   munmap(gate, 4096);
