@@ -1,7 +1,7 @@
 // shm::Store handles (docs/format.md §3, §6): attaching to a region (claiming an owner slot),
 // closing, and the entry point of repair(). The format checks are in format.cpp, get/has and
-// forEach in read.cpp, set/delete/clear in write.cpp, namespaces in namespaces.cpp, stats() and
-// the counters in stats.cpp, the repair pass in repair.cpp and verify() in verify.cpp.
+// forEach in read.cpp, set in write.cpp, delete/clear in remove.cpp, namespaces in namespaces.cpp,
+// stats() and the counters in stats.cpp, the repair pass in repair.cpp and verify() in verify.cpp.
 #include <new>
 
 #include "store/store.h"

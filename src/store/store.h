@@ -356,7 +356,8 @@ class Store {
   // Walks a chain under its lock for (ns, key); every index is checked.
   Found FindLocked(layout::Bucket* b, uint32_t ns, const void* key, uint32_t keyLength,
                    uint32_t hash) noexcept;
-  // clear(), one bucket at a time: the retries around the sweep of one chain under its lock.
+  // remove.cpp: clear(), one bucket at a time: the retries around the sweep of one chain under its
+  // lock.
   enum class Sweep { kDone, kCorrupt, kFreeFailed };
   // dropGen: nullptr for clear() (the namespace must stay current), else the generation of the
   // drop under way (the record must still be dropping with it). kErrNamespaceDropped when not.

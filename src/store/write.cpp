@@ -1,7 +1,7 @@
-// shm::Store writers (docs/format.md §9, "Writers"): set, delete and clear. Every change to a
-// chain happens under its bucket lock, a writer holds at most one bucket lock (and possibly the
-// allocator lock inside it), and an entry is complete before the one atomic store that links it,
-// so a chain is a valid list of valid entries at every instant.
+// shm::Store writers (docs/format.md §9, "Writers"): set (delete and clear are remove.cpp). Every
+// change to a chain happens under its bucket lock, a writer holds at most one bucket lock (and
+// possibly the allocator lock inside it), and an entry is complete before the one atomic store that
+// links it, so a chain is a valid list of valid entries at every instant.
 #include <algorithm>
 #include <chrono>
 
@@ -360,117 +360,6 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
     if (f.unit == 0) SweepExpired();
     AutoCompact();
     return layout::kOk;
-  }
-}
-
-Status Store::Delete(uint32_t ns, const void* key, uint32_t keyLength, bool* existed) noexcept {
-  *existed = false;
-  if (closed_) return layout::kErrClosed;
-  if (keyLength > kMaxKeyBytes) return layout::kErrKeyTooLong;
-  if (ns == 0 || ns > maxNs_) return layout::kErrInvalidArg;
-  const uint32_t hash = KeyHash(key, keyLength, ns);
-  Bucket* b = BucketFor(hash);
-  bool repaired = false;
-  for (;;) {
-    uint32_t held;
-    Found f;
-    Status s = LockAndFind(b, ns, key, keyLength, hash, &held, &f, &repaired);
-    if (s != layout::kOk) return s;
-    if (!NamespaceCurrent(ns)) {
-      Unlock(&b->lock, held);
-      return layout::kErrNamespaceDropped;
-    }
-    if (f.unit == 0) {
-      Unlock(&b->lock, held);
-      return layout::kOk;
-    }
-    nsCounts_[ns].bytes -= PayloadOf(EntryAt(f.unit));
-    AtomicStore(f.link, AtomicLoad(&EntryAt(f.unit)->next));
-    AllocStatus fs = FreeBlock(pool_, env_, f.unit);
-    if (b->count != 0) b->count = b->count - 1;
-    AtomicDecrementSaturating(&nsTable_[ns].count);
-    AtomicDecrementSaturating(&hdr_->entryCount);
-    Unlock(&b->lock, held);
-    ++writes_;
-    *existed = true;
-    if (fs == AllocStatus::kGone || fs == AllocStatus::kCorrupt) RepairPass(true);
-    return layout::kOk;
-  }
-}
-
-Status Store::Clear(uint32_t ns, uint32_t* removed) noexcept {
-  *removed = 0;
-  if (closed_) return layout::kErrClosed;
-  if (ns == 0 || ns > maxNs_) return layout::kErrInvalidArg;
-  if (!NamespaceCurrent(ns)) return layout::kErrNamespaceDropped;
-  return ClearAll(ns, removed, nullptr);
-}
-
-// A bucket is skipped without its lock only when it is empty and no writer held its lock while
-// that was seen: the lock word free, the head 0, then the lock word unchanged. A writer that
-// takes the lock later sees what this sweep's caller stored before it (a drop's state), and one
-// that released it earlier left its entry on the head.
-Status Store::ClearAll(uint32_t ns, uint32_t* removed, const uint32_t* dropGen) noexcept {
-  for (uint32_t i = 0; i < bucketCount_; ++i) {
-    Bucket* b = &buckets_[i];
-    const uint32_t w = AtomicLoad(&b->lock);
-    if (!LockIsHeld(w) && AtomicLoad(&b->head) == 0 && AtomicLoad(&b->lock) == w) continue;
-    Status s = ClearBucket(b, ns, removed, dropGen);
-    if (s != layout::kOk) return s;
-  }
-  return layout::kOk;
-}
-
-bool Store::StillClearing(uint32_t ns, const uint32_t* dropGen) const noexcept {
-  if (dropGen == nullptr) return NamespaceCurrent(ns);
-  return AtomicLoad(&nsTable_[ns].state) == layout::kNsStateDropping &&
-         AtomicLoad(&nsTable_[ns].generation) == *dropGen;
-}
-
-// Establishes: bucket b holds no entry of ns (or the status that stopped it). A sweep that met a
-// corrupt chain gets one repair pass, one that could not free a block gets one each time.
-Status Store::ClearBucket(Bucket* b, uint32_t ns, uint32_t* removed,
-                          const uint32_t* dropGen) noexcept {
-  bool repaired = false;
-  for (;;) {
-    uint32_t held;
-    Status s = LockBucket(b, &held);
-    if (s != layout::kOk) return s;
-    if (!StillClearing(ns, dropGen)) {
-      Unlock(&b->lock, held);
-      return layout::kErrNamespaceDropped;
-    }
-    const Sweep sweep = SweepNamespace(b, ns, removed);
-    Unlock(&b->lock, held);
-    if (sweep == Sweep::kDone) return layout::kOk;
-    if (sweep == Sweep::kCorrupt) {
-      if (repaired) return layout::kErrCorrupt;
-      repaired = true;
-    }
-    s = RepairPass(true);
-    if (s != layout::kOk) return s;
-  }
-}
-
-// Under b's lock. Establishes: every entry of ns on the chain is unlinked, freed and uncounted
-// (kDone), or those before the first invalid link (kCorrupt) or up to the first block the
-// allocator could not take back (kFreeFailed: the repair pass reclaims it).
-Store::Sweep Store::SweepNamespace(Bucket* b, uint32_t ns, uint32_t* removed) noexcept {
-  ChainCursor c(Chains(), &b->head);
-  for (;;) {
-    const ChainStep step = c.Next();
-    if (step == ChainStep::kEnd) return Sweep::kDone;
-    if (step != ChainStep::kEntry) return Sweep::kCorrupt;
-    if (c.entry()->namespaceId != ns) continue;
-    nsCounts_[ns].bytes -= PayloadOf(c.entry());
-    c.Unlink();
-    const AllocStatus fs = FreeBlock(pool_, env_, c.unit());
-    if (b->count != 0) b->count = b->count - 1;
-    AtomicDecrementSaturating(&nsTable_[ns].count);
-    AtomicDecrementSaturating(&hdr_->entryCount);
-    ++*removed;
-    ++writes_;
-    if (fs != AllocStatus::kOk) return Sweep::kFreeFailed;
   }
 }
 

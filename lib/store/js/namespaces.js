@@ -8,7 +8,7 @@ const repairs = require('./repair');
 const { utf8Into } = require('./read');
 const { failure } = require('./failure');
 const { NSC_WORDS, nsCurrent } = require('./counts');
-const write = require('./write');
+const remove = require('./remove');
 const { flushCounters } = require('./stats');
 const index = require('./ns-index');
 
@@ -118,7 +118,7 @@ function drop(e, id) {
   e.locks.release(NS_LOCK);
   const dropping = () => Atomics.load(e.u32, r + NS.STATE) === C.NS_STATE_DROPPING &&
     Atomics.load(e.u32, r + NS.GENERATION) === gen;
-  let removed = write.clear(e, id, dropping);
+  let removed = remove.clear(e, id, dropping);
   // Negative: a repair pass finished the drop (and freed the record) while this one ran.
   if (removed < 0) removed = -1 - removed;
   lockNamespaces(e);

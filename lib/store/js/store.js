@@ -13,6 +13,7 @@ const { readGeometry, formatStore } = require('./format');
 const { Chain } = require('./chain');
 const read = require('./read');
 const write = require('./write');
+const remove = require('./remove');
 const namespaces = require('./namespaces');
 const repairs = require('./repair');
 const { verify } = require('./verify');
@@ -212,11 +213,11 @@ class JsEngine {
   }
 
   delete(nsId, key) {
-    return write.delete(this, nsId, key);
+    return remove.delete(this, nsId, key);
   }
 
   clear(nsId) {
-    const n = nsCurrent(this, nsId) ? write.clear(this, nsId) : -1;
+    const n = nsCurrent(this, nsId) ? remove.clear(this, nsId) : -1;
     if (n < 0) throw failure(STATUS.ERR_NAMESPACE_DROPPED, 'clear');
     return n;
   }

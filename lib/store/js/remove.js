@@ -1,0 +1,153 @@
+'use strict';
+// Removals of the pure-JS engine (docs/format.md §9, "Writers"; §5 "Dropping"): delete, clear and
+// the clearing of a dropped namespace, under the lock of one bucket at a time, as set (write.js).
+// An entry leaves its chain by one atomic store into its predecessor's link, so a chain stays a
+// valid list of valid entries at every instant; its block is freed after it is unlinked. Mirrors
+// src/store/remove.cpp.
+const { W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, STATUS } = require('../../layout/layout');
+const { NEED_REPAIR, CORRUPT, subSaturating } = require('./locks');
+const { failure, corruptError } = require('./failure');
+const { freeBlocks } = require('./alloc');
+const large = require('./large');
+const { encodeKey, keyHash, bucketOf } = require('./read');
+const repairs = require('./repair');
+const { NSC_WORDS, NSC_BYTES, nsCurrent } = require('./counts');
+const { findLink, recover, INVALID } = require('./write');
+
+const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
+const BUCKET_BASE = BASE.BUCKET;
+const BUCKET_WORDS = W.BUCKET.WORDS;
+const B_HEAD = W.BUCKET.HEAD;
+const B_COUNT = W.BUCKET.COUNT;
+const B_LOCK = W.BUCKET.LOCK;
+const E_NEXT = W.ENTRY.NEXT;
+const E_NS = H.ENTRY.NAMESPACE_ID;
+// Namespace i's count: u32 index e.nsBase + NS_COUNT + i * NS_WORDS.
+const NS_COUNT = W.NAMESPACE.COUNT;
+const NS_WORDS = W.NAMESPACE.WORDS;
+
+function del(e, nsId, key) {
+  const kl = encodeKey(e, key);
+  if (kl < 0) return false;
+  const h = keyHash(e, kl, nsId);
+  for (let repaired = false; ;) {
+    const r = deleteOnce(e, nsId, kl, h);
+    if (r === STATUS.ERR_NAMESPACE_DROPPED) throw failure(r, 'delete');
+    if (r !== NEED_REPAIR && r !== CORRUPT) return r;
+    repaired = recover(e, r, h, repaired);
+  }
+}
+
+// One attempt of delete under the bucket's lock: whether an entry was removed, NEED_REPAIR or
+// CORRUPT.
+function deleteOnce(e, nsId, kl, h) {
+  const u32 = e.u32;
+  const bw = bucketOf(e, h);
+  const lw = bw + B_LOCK;
+  if (e.locks.acquire(lw) === NEED_REPAIR) return NEED_REPAIR;
+  if (!nsCurrent(e, nsId)) {
+    e.locks.release(lw);
+    return STATUS.ERR_NAMESPACE_DROPPED;
+  }
+  const link = findLink(e, bw, nsId, kl, h);
+  if (link < 0) {
+    e.locks.release(lw);
+    return link === INVALID ? CORRUPT : false;
+  }
+  const old = u32[link];
+  e.nsc[nsId * NSC_WORDS + NSC_BYTES] -= large.payloadOf(e, old);
+  Atomics.store(u32, link, u32[old * UNIT_WORDS + E_NEXT]);
+  if (u32[bw + B_COUNT] !== 0) u32[bw + B_COUNT]--;
+  subSaturating(u32, e.nsBase + NS_COUNT + nsId * NS_WORDS, 1);
+  subSaturating(u32, ENTRY_COUNT, 1);
+  e.freeList[0] = old;
+  const st = freeBlocks(e, e.freeList, 1);
+  e.locks.release(lw);
+  e.writes++;
+  if (st === NEED_REPAIR) repairs.repair(e);
+  return true;
+}
+
+// Removes every entry of `nsId`, bucket by bucket. Returns how many were removed. `still()`,
+// called under each bucket's lock, says whether the namespace is still the one to clear: clear()
+// throws ERR_NAMESPACE_DROPPED once it is not, a drop (namespaces.js) stops quietly (a repair
+// pass finished that drop) and returns -1 - removed.
+function clear(e, nsId, still = () => nsCurrent(e, nsId)) {
+  let removed = 0;
+  for (let b = 0; b <= e.mask; b++) {
+    const bw = BUCKET_BASE + b * BUCKET_WORDS;
+    // Skipped without its lock only when empty and no writer held the lock meanwhile: lock free,
+    // head 0, lock unchanged (as src/store/remove.cpp's ClearAll, format.md §5 "Dropping").
+    const w = Atomics.load(e.u32, bw + B_LOCK);
+    if ((w & 1) === 0 && Atomics.load(e.u32, bw + B_HEAD) === 0 && Atomics.load(e.u32, bw + B_LOCK) === w) continue;
+    for (let repaired = false; ;) {
+      const r = clearBucket(e, bw, nsId, still);
+      if (r === NEED_REPAIR) {
+        repairs.repair(e, false);
+        continue;
+      }
+      if (r === STALE) return -1 - removed;
+      removed += r.removed;
+      if (!r.invalid) break;
+      // An invalid chain under the lock (a cycle, an index out of range, a free block): what was
+      // unlinked before it is removed; repair mends the rest and the bucket is cleared again.
+      if (repaired) throw corruptError(b);
+      repaired = true;
+      repairs.repair(e);
+    }
+  }
+  return removed;
+}
+
+// Removes the entries of `nsId` from the bucket whose record starts at word `bw`, under its
+// lock. Returns NEED_REPAIR, or { removed, invalid } (invalid: it stopped at an invalid link).
+function clearBucket(e, bw, nsId, still) {
+  const u32 = e.u32;
+  const lw = bw + B_LOCK;
+  if (e.locks.acquire(lw) === NEED_REPAIR) return NEED_REPAIR;
+  if (!still()) {
+    e.locks.release(lw);
+    return STALE;
+  }
+  const c = e.chain;
+  let n = 0;
+  let invalid = false;
+  for (let u = c.from(bw + B_HEAD); u !== 0;) {
+    if (!c.atEntry()) {
+      invalid = true;
+      break;
+    }
+    if (e.u16[u * UNIT_HALFS + E_NS] !== nsId) {
+      u = c.next();
+      continue;
+    }
+    e.nsc[nsId * NSC_WORDS + NSC_BYTES] -= large.payloadOf(e, u);
+    Atomics.store(u32, c.link, c.nextOfCurrent());
+    if (n === e.freeList.length) {
+      const grown = new Uint32Array(n * 2);
+      grown.set(e.freeList);
+      e.freeList = grown;
+    }
+    e.freeList[n++] = u;
+    u = c.afterUnlink();
+  }
+  const st = n ? dropCounted(e, bw, nsId, n) : 0;
+  e.locks.release(lw);
+  if (st === NEED_REPAIR) repairs.repair(e);
+  return { removed: n, invalid };
+}
+
+// clearBucket's result when the namespace is no longer the one being cleared.
+const STALE = -13;
+
+// Counts and frees the n entries of `nsId` that clearBucket unlinked (e.freeList[0..n)).
+function dropCounted(e, bw, nsId, n) {
+  const u32 = e.u32;
+  u32[bw + B_COUNT] = u32[bw + B_COUNT] > n ? u32[bw + B_COUNT] - n : 0;
+  subSaturating(u32, e.nsBase + NS_COUNT + nsId * NS_WORDS, n);
+  subSaturating(u32, ENTRY_COUNT, n);
+  e.writes += n;
+  return freeBlocks(e, e.freeList, n);
+}
+
+module.exports = { delete: del, clear };
