@@ -143,37 +143,9 @@ AllocStatus TakeFromLarge(const PoolView& pool, uint32_t units, uint32_t cls, ui
 
 AllocStatus AllocBlock(const PoolView& pool, const LockEnv& env, uint32_t cls, uint32_t* unit,
                        bool larger) noexcept {
-  if (cls >= kClassCount) return AllocStatus::kFull;
-  uint32_t held;
-  AllocStatus s = LockAlloc(pool, env, &held);
-  if (s != AllocStatus::kOk) return s;
-  layout::AllocState* a = pool.alloc;
-  const uint32_t size = kSizeClasses[cls];
-  const uint32_t freeHead = AtomicLoad(&pool.header->freeHead);
-  const uint32_t head = AtomicLoad(&a->freeHeads[cls]);
-  AllocStatus result = AllocStatus::kFull;
-  if (head != 0) {
-    result = PopList(pool, cls, head, freeHead, unit);
-  } else if (freeHead >= pool.firstUnit && freeHead <= pool.totalUnits &&
-             static_cast<uint64_t>(freeHead) + size <= pool.totalUnits) {
-    AtomicStore(&pool.EntryAt(freeHead)->flags, cls << kClassShift);
-    AtomicStore(&pool.header->freeHead, freeHead + size);
-    *unit = freeHead;
-    result = AllocStatus::kOk;
-  } else if (freeHead < pool.firstUnit || freeHead > pool.totalUnits) {
-    result = AllocStatus::kCorrupt;
-  } else if ((result = TakeFromLarge(pool, size, cls, freeHead, unit)) != AllocStatus::kFull) {
-    // Carved from free large space (format.md §8, Allocation), or a damaged large list.
-  } else if (larger) {
-    for (uint32_t c = cls + 1; c < kClassCount; ++c) {
-      const uint32_t h = AtomicLoad(&a->freeHeads[c]);
-      if (h == 0) continue;
-      result = PopList(pool, c, h, freeHead, unit);
-      break;
-    }
-  }
-  Unlock(&a->lock, held);
-  return result;
+  // A batch of one: no block is parked.
+  uint32_t got = 0;
+  return AllocBatch(pool, env, cls, 1, larger, unit, &got);
 }
 
 AllocStatus AllocBatch(const PoolView& pool, const LockEnv& env, uint32_t cls, uint32_t count,

@@ -63,34 +63,12 @@ function popList(e, c, u, top) {
 // non-empty list of a larger class is taken (an evicting store, format.md §8); the block keeps
 // its class, which its flags say.
 function allocBlock(e, cls, larger = false) {
-  const u32 = e.u32;
-  if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return NEED_REPAIR;
-  const size = SIZE_CLASSES[cls];
-  const top = u32[FREE_HEAD];
-  let u = u32[HEADS + cls];
-  if (top < e.firstUnit || top > e.totalUnits) {
-    u = CORRUPT; // never place a block over the buckets or the header, or beyond the store
-  } else if (u !== 0) {
-    u = popList(e, cls, u, top);
-  } else if (top + size <= e.totalUnits) {
-    // The class is written before the block joins [firstUnit, freeHead): the pool stays
-    // walkable at every instant.
-    Atomics.store(u32, top * UNIT_WORDS + FLAGS, cls << CLASS_SHIFT);
-    Atomics.store(u32, FREE_HEAD, top + size);
-    u = top;
-  } else if ((u = takeFromLarge(e, size, cls, top)) !== 0) {
-    // Carved from free large space (format.md §8, Allocation), or a damaged large list.
-  } else if (larger) {
-    for (let c = cls + 1; c < CLASS_COUNT; c++) {
-      const head = u32[HEADS + c];
-      if (head === 0) continue;
-      u = popList(e, c, head, top);
-      break;
-    }
-  }
-  e.locks.release(ALLOC_LOCK);
-  return u;
+  // A batch of one: no block is parked.
+  const n = allocBatch(e, cls, 1, larger, one);
+  return n > 0 ? one[0] : n;
 }
+// allocBlock's scratch.
+const one = new Uint32Array(1);
 
 // A batch for the per-writer block cache (format.md §8, "Parked blocks"): up to `count` blocks
 // of class cls into out[] under one hold of the allocator lock: popped from the class's list,
