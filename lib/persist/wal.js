@@ -4,8 +4,9 @@
 // a record is completely written: every byte below the tail is a written record. A record is
 // copied into a shared mapping of the log file when it falls inside the part of the file that
 // was grown with written zeros or allocated with fallocate (its blocks are allocated, so a store
-// through the mapping cannot fault for lack of space); anywhere else it is written with pwrite. Both go to the same page
-// cache: a kill -9 loses neither, and fdatasync writes back both. A flush reads
+// through the mapping cannot fault for lack of space); anywhere else it is written with pwrite.
+// Both go to the same page cache: a kill -9 loses neither, and fdatasync writes back both. A
+// flush reads
 // the tail, runs one fdatasync, and raises the shared durable position to what it read, which
 // covers the records of every thread and process written before it; writers waiting for their
 // record wake on the durable position's futex. Any process may flush (the flush lock only keeps
