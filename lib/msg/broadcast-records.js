@@ -114,8 +114,7 @@ function publish(r, o, tag, payload, repair) {
     Atomics.store(u32, partyWord(o, ROLES), PUBLISH);
     if (Atomics.compareExchange(u32, at, seq, seqOf(pos, WRITING)) !== seq) continue;
     Atomics.compareExchange(u32, TAIL, pos, (pos + 1) >>> 0);
-    const length = codec.writePayload(r.buf, at * WORD + HEADER_BYTES, payload);
-    u32[at + RECORD] = ((tag << TAG_SHIFT) | length) >>> 0;
+    u32[at + RECORD] = codec.writeRecord(r.buf, at * WORD + HEADER_BYTES, tag, payload);
     Atomics.store(u32, at, seqOf(pos, DONE));
     Atomics.store(u32, partyWord(o, ROLES), 0);
     wakeReaders(r);

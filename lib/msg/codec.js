@@ -76,14 +76,6 @@ function encodedLength(payload, room) {
   return Buffer.byteLength(payload, 'utf8');
 }
 
-/** Writes a prepared payload at byte `at` of `buf` (a Buffer over the region); returns its length. */
-function writePayload(buf, at, payload) {
-  if (typeof payload === 'string') return buf.utf8Write(payload, at);
-  if (typeof payload === 'number') return buf.writeDoubleLE(payload, at) - at;
-  buf.set(payload, at);
-  return payload.byteLength;
-}
-
 /**
  * Writes a prepared payload at byte `at` of `buf` and returns its record header (tag and length,
  * format.md §15). Text whose UTF-8 form has as many bytes as the string has UTF-16 units is ASCII
@@ -140,4 +132,4 @@ function tooLarge(length, max) {
   return msgError('ERR_MESSAGE_TOO_LARGE', `A message of ${length} bytes is larger than the ${max} bytes this queue can hold`);
 }
 
-module.exports = { prepare, encodedLength, writePayload, writeRecord, isLatin1, decodeText, decode, bytesOf, tooLarge, corrupt };
+module.exports = { prepare, encodedLength, writeRecord, isLatin1, decodeText, decode, bytesOf, tooLarge, corrupt };

@@ -182,8 +182,7 @@ class Stack extends RegionHandle {
     }
     const at = r.stateIndex(n);
     try {
-      const length = codec.writePayload(this.#buf, at * WORD + NODE_HEADER, payload);
-      Atomics.store(r.u32, at + RECORD, ((tag << TAG_SHIFT) | length) >>> 0);
+      Atomics.store(r.u32, at + RECORD, codec.writeRecord(this.#buf, at * WORD + NODE_HEADER, tag, payload));
     } catch (e) {
       L.put(r, L.FREE_LIST, this.#slot, n);
       throw e;

@@ -7,6 +7,19 @@ const { Broadcast } = require('../../index');
 const { exitedPid } = require('../helpers/process');
 
 const RECORDS = 24832;
+
+// A record by the document's table of tags: 0 bytes, 1 UTF-8 text, 2 JSON in UTF-8, 3 Latin-1
+// text, 4 JSON in Latin-1, 5 a binary64 little-endian.
+function decodeRecord(tag, bytes) {
+  assert.ok(tag <= 5, `tag ${tag}`);
+  if (tag === 0) return Buffer.from(bytes);
+  if (tag === 5) {
+    assert.strictEqual(bytes.length, 8);
+    return new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true);
+  }
+  const text = bytes.toString(tag >= 3 ? 'latin1' : 'utf8');
+  return tag === 2 || tag === 4 ? JSON.parse(text) : text;
+}
 const strideOf = (m) => 8 * Math.ceil((8 + m) / 8);
 
 // The broadcast read from its bytes as the document describes it: header, control words, the
@@ -27,6 +40,7 @@ function readBroadcast(buffer, from) {
     if (pid !== 0 && (u32(party) & 2)) b.subscribers.push({ o, pid, cursor: u32(party + 8) });
   }
   b.messages = [];
+  b.tags = [];
   for (let p = from; p !== b.tail; p = (p + 1) >>> 0) {
     const at = RECORDS + (p & (c - 1)) * stride;
     const d = (u32(at) - 4 * p) | 0;
@@ -38,7 +52,8 @@ function readBroadcast(buffer, from) {
     const length = header & 0x0fffffff;
     const bytes = Buffer.from(buffer, at + 8, length);
     const tag = header >>> 28;
-    b.messages.push(tag === 1 ? bytes.toString('utf8') : tag === 2 ? JSON.parse(bytes.toString('utf8')) : Buffer.from(bytes));
+    b.tags.push(tag);
+    b.messages.push(decodeRecord(tag, bytes));
   }
   return b;
 }
@@ -108,6 +123,20 @@ describe('Broadcast: the bytes of docs/format.md §15', () => {
     assert.deepStrictEqual([r.tail, r.skipped], [5, 1]);
     b.publish('m5');
     assert.deepStrictEqual(sub.tryReceive(), { value: 'm5', missed: 0 });
+    b.close();
+  });
+
+  it('tags ASCII text Latin-1, other text UTF-8, bytes 0 and numbers binary64; a subscriber receives each as sent', () => {
+    const values = ['ascii', 'caf\u00e9', '', { a: 1 }, { b: '\u00ff' }, '\ud83d\ude00', '\u0100', Buffer.from([7]), 7, -0, NaN];
+    const tags = [3, 1, 3, 4, 2, 1, 1, 0, 5, 5, 5];
+    const buffer = new SharedArrayBuffer(Broadcast.bytesFor(16, { messageBytes: 16 }));
+    const b = Broadcast.create({ buffer, capacity: 16, messageBytes: 16 });
+    const sub = b.subscribe();
+    for (const v of values) b.publish(v);
+    const r = readBroadcast(buffer, 0);
+    assert.deepStrictEqual(r.tags, tags);
+    assert.deepStrictEqual(r.messages, values);
+    for (const v of values) assert.deepStrictEqual(sub.tryReceive(), { value: v, missed: 0 }); // -0 is not 0 here
     b.close();
   });
 });

@@ -5,12 +5,29 @@
 const assert = require('assert');
 const { Stack, PriorityQueue } = require('../../index');
 
-function decode(buffer, at, record) {
+// A record by the document's table of tags: 0 bytes, 1 UTF-8 text, 2 JSON in UTF-8, 3 Latin-1
+// text, 4 JSON in Latin-1, 5 a binary64 little-endian. `tags`, when given, collects the tags.
+function decode(buffer, at, record, tags) {
   const length = record & 0x0fffffff;
   const bytes = Buffer.from(buffer, at, length);
   const tag = record >>> 28;
-  return tag === 1 ? bytes.toString('utf8') : tag === 2 ? JSON.parse(bytes.toString('utf8')) : Buffer.from(bytes);
+  assert.ok(tag <= 5, `tag ${tag}`);
+  if (tags) tags.push(tag);
+  if (tag === 0) return Buffer.from(bytes);
+  if (tag === 5) {
+    assert.strictEqual(length, 8);
+    return new DataView(buffer, at, 8).getFloat64(0, true);
+  }
+  const text = bytes.toString(tag >= 3 ? 'latin1' : 'utf8');
+  return tag === 2 || tag === 4 ? JSON.parse(text) : text;
 }
+
+// The values of the tag tests and the tag each must be written with: ASCII text Latin-1 (3, 4),
+// other text UTF-8 (1, 2), bytes 0, numbers binary64 (5).
+const TAGGED = [
+  ['ascii', 3], ['caf\u00e9', 1], ['', 3], [{ a: 1 }, 4], [{ b: '\u00ff' }, 2], ['\ud83d\ude00', 1],
+  ['\u0100', 1], [Buffer.from([7]), 0], [7, 5], [-0, 5], [NaN, 5],
+];
 
 // A stack read as the document describes it: the messages from the top down, the free nodes.
 function readStack(buffer) {
@@ -32,9 +49,11 @@ function readStack(buffer) {
     return out;
   };
   const stacked = walk(64, 1);
+  const tags = [];
   return {
     kind: u32(4), capacity: c, size: u32(448), lost: [u32(452), u32(456)],
-    messages: stacked.map((n) => decode(buffer, node(n) + 16, u32(node(n) + 8))),
+    messages: stacked.map((n) => decode(buffer, node(n) + 16, u32(node(n) + 8), tags)),
+    tags,
     free: walk(128, 0).length,
   };
 }
@@ -52,7 +71,11 @@ function readPq(buffer) {
   const queued = [];
   for (let n = 0; n < c; n++) {
     const at = nodes + n * stride;
-    if (u32(at) === 1) queued.push({ n, seq: u32(at + 4), priority: dv.getFloat64(at + 8, true), value: decode(buffer, at + 24, u32(at + 16)) });
+    if (u32(at) === 1) {
+      const tags = [];
+      const value = decode(buffer, at + 24, u32(at + 16), tags);
+      queued.push({ n, seq: u32(at + 4), priority: dv.getFloat64(at + 8, true), value, tag: tags[0] });
+    }
   }
   queued.sort((a, b) => (a.priority !== b.priority ? (max ? b.priority - a.priority : a.priority - b.priority) : (a.seq - b.seq) | 0));
   const count = u32(64);
@@ -66,7 +89,7 @@ function readPq(buffer) {
     assert.ok(!before, `entry ${i} goes before its parent`);
   }
   if (count > 0) assert.strictEqual(entry(0).node, queued[0].n);
-  return { kind: u32(4), order: max ? 'max' : 'min', messages: queued.map((q) => q.value) };
+  return { kind: u32(4), order: max ? 'max' : 'min', messages: queued.map((q) => q.value), tags: queued.map((q) => q.tag) };
 }
 
 describe('Stack and PriorityQueue: the bytes of docs/format.md §15', () => {
@@ -80,7 +103,7 @@ describe('Stack and PriorityQueue: the bytes of docs/format.md §15', () => {
     s.tryPop();
     s.push('four');
     const r = readStack(buffer);
-    assert.deepStrictEqual(r, { kind: 3, capacity: 4, size: 3, lost: [0, 0], messages: ['four', { two: 2 }, 'one'], free: 1 });
+    assert.deepStrictEqual(r, { kind: 3, capacity: 4, size: 3, lost: [0, 0], messages: ['four', { two: 2 }, 'one'], tags: [3, 4, 3], free: 1 });
     s.close();
   });
 
@@ -97,5 +120,29 @@ describe('Stack and PriorityQueue: the bytes of docs/format.md §15', () => {
       assert.deepStrictEqual([q.tryDequeue(), q.tryDequeue()], expected.slice(0, 2));
       q.close();
     }
+  });
+
+  it('a stack tags ASCII text Latin-1, other text UTF-8, bytes 0 and numbers binary64; each comes back as sent', () => {
+    const buffer = new SharedArrayBuffer(Stack.bytesFor(16, { messageBytes: 16 }));
+    const s = Stack.create({ buffer, capacity: 16, messageBytes: 16 });
+    for (const [v] of TAGGED) assert.ok(s.tryPush(v));
+    const r = readStack(buffer);
+    const top = [...TAGGED].reverse();
+    assert.deepStrictEqual(r.tags, top.map(([, tag]) => tag));
+    assert.deepStrictEqual(r.messages, top.map(([v]) => v));
+    assert.deepStrictEqual(s.peek(), NaN);
+    for (const [v] of top) assert.deepStrictEqual(s.tryPop(), v); // deepStrictEqual tells -0 from 0
+    s.close();
+  });
+
+  it('a priority queue tags ASCII text Latin-1, other text UTF-8, bytes 0 and numbers binary64; each comes back as sent', () => {
+    const buffer = new SharedArrayBuffer(PriorityQueue.bytesFor(16, { messageBytes: 16 }));
+    const q = PriorityQueue.create({ buffer, capacity: 16, messageBytes: 16, order: 'min' });
+    TAGGED.forEach(([v], i) => assert.ok(q.tryEnqueue(v, i)));
+    const r = readPq(buffer);
+    assert.deepStrictEqual(r.tags, TAGGED.map(([, tag]) => tag));
+    assert.deepStrictEqual(r.messages, TAGGED.map(([v]) => v));
+    for (const [v] of TAGGED) assert.deepStrictEqual(q.tryDequeue(), v);
+    q.close();
   });
 });
