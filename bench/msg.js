@@ -75,7 +75,7 @@ for (const kind of ['str', 'json']) for (const t of ['broadcast', 'postMessage']
 
 // One thread, both ends (bench/lib/msg-ops-case.js): what a 32-byte string costs a queue when no
 // cache line moves between cores; `buffer-calls` is the two copies alone, `bare-ring` the floor.
-const OPS = ['buffer-calls', 'bare-ring', 'spsc', 'spsc-batch', 'mpmc', 'mpmc-batch'];
+const OPS = ['buffer-calls', 'bare-ring', 'spsc', 'spsc-batch', 'mpmc', 'mpmc-batch', 'stack', 'pq', 'broadcast'];
 const OPS_N = quick ? 50000 : 200000;
 
 const idOf = ([pattern, transport, topology, kind, size]) => `${pattern}/${topology}/${transport}/${kind}${size}`;

@@ -10,10 +10,13 @@
 //   spsc-batch   SpscRing tryEnqueueBatch of WINDOW messages + tryDequeueBatch
 //   mpmc         MpmcQueue tryEnqueue + tryDequeue
 //   mpmc-batch   MpmcQueue tryEnqueueBatch of WINDOW messages + tryDequeueBatch (one claim each)
+//   stack        Stack tryPush + tryPop (WINDOW pushed, then popped)
+//   pq           PriorityQueue tryEnqueue (priority 1) + tryDequeue
+//   broadcast    Broadcast publish + one subscriber's tryReceive
 //   bare-ring    the bare Atomics ring of bench/lib/msg-transports.js (the floor of a JS ring)
 //   buffer-calls Buffer#utf8Write into a SharedArrayBuffer + Buffer#utf8Slice back: the two copies
 //                every ring above makes, alone
-const { SpscRing, MpmcQueue } = require('../..');
+const { SpscRing, MpmcQueue, Stack, PriorityQueue, Broadcast } = require('../..');
 const T = require('./msg-transports');
 
 const WINDOW = 16;
@@ -55,6 +58,28 @@ function setup(op, messages) {
       let s = 0;
       for (let k = 0; k < WINDOW; k++) q.tryEnqueue(messages[(i + k) & 63]);
       for (let k = 0; k < WINDOW; k++) s += q.tryDequeue().length;
+      return s;
+    };
+  }
+  if (op === 'stack' || op === 'pq') {
+    const [make, cap] = op === 'stack' ? [Stack, 256] : [PriorityQueue, 256];
+    const q = make.create({ buffer: new SharedArrayBuffer(make.bytesFor(cap, { messageBytes: 64 })), capacity: cap, messageBytes: 64 });
+    const put = op === 'stack' ? (m) => q.tryPush(m) : (m) => q.tryEnqueue(m, 1);
+    const take = op === 'stack' ? () => q.tryPop() : () => q.tryDequeue();
+    return (i) => {
+      let s = 0;
+      for (let k = 0; k < WINDOW; k++) put(messages[(i + k) & 63]);
+      for (let k = 0; k < WINDOW; k++) s += take().length;
+      return s;
+    };
+  }
+  if (op === 'broadcast') {
+    const b = Broadcast.create({ buffer: new SharedArrayBuffer(Broadcast.bytesFor(256, { messageBytes: 64 })), capacity: 256, messageBytes: 64 });
+    const sub = b.subscribe();
+    return (i) => {
+      let s = 0;
+      for (let k = 0; k < WINDOW; k++) b.publish(messages[(i + k) & 63]);
+      for (let k = 0; k < WINDOW; k++) s += sub.tryReceive().value.length;
       return s;
     };
   }
