@@ -82,6 +82,17 @@ function forget(io) {
 }
 
 /**
+ * Clears the intent of a party that found the queue full (empty): after a claim lost to another
+ * party, it names positions that party claimed, and a live owner's intent stops their repair
+ * (`roles` first, so that it never names more positions than it did).
+ */
+function clearIntent(io) {
+  // Plain loads of words only this owner writes.
+  if (io.u32[io.rolesAt] !== 0) Atomics.store(io.u32, io.rolesAt, 0);
+  if (io.u32[io.extraAt] !== 0) Atomics.store(io.u32, io.extraAt, 0);
+}
+
+/**
  * Claims up to `want` positions at the tail (all of them empty for this lap) and writes the
  * prepared messages tags/payloads[first..first+k-1] in them. Returns k (0: full at the tail), or
  * -1 when the channel of a closable queue was closed before the claim (the slots were given up).
@@ -102,14 +113,16 @@ function claimAndWrite(io, tags, payloads, first, want, closable, repair) {
     if (k === 0) {
       if (d < 0 && Atomics.load(u32, TAIL) === pos) {
         if (repair()) continue;
+        clearIntent(io);
         return 0;
       }
       continue; // a stale tail
     }
     // The intent first (format.md §15): the claim's first position and how many more follow.
-    Atomics.store(u32, io.producePosAt, pos);
-    Atomics.store(u32, io.extraAt, k - 1);
-    Atomics.store(u32, io.rolesAt, PRODUCE);
+    // Plain stores, ordered before the claim by the CAS (mpmc-single.js).
+    u32[io.producePosAt] = pos;
+    u32[io.extraAt] = k - 1;
+    u32[io.rolesAt] = PRODUCE;
     if (Atomics.compareExchange(u32, TAIL, pos, (pos + k) >>> 0) !== pos) continue;
     const closed = closable && Atomics.load(u32, io.closedWord) !== 0;
     if (!closed) R.writeSlots(io, pos, k, tags, payloads, first, writeSlot);
@@ -214,13 +227,15 @@ function popMany(io, out, max, repair, wake) {
       if (d <= 0 && Atomics.load(u32, HEAD) === pos) {
         // Empty at pos, unless a producer claimed pos and is gone.
         if (d === 0 && S.diff(Atomics.load(u32, TAIL), pos) > 0 && repair()) continue;
+        clearIntent(io);
         return out.length - start;
       }
       continue;
     }
-    Atomics.store(u32, io.consumePosAt, pos);
-    Atomics.store(u32, io.extraAt, k - 1);
-    Atomics.store(u32, io.rolesAt, CONSUME);
+    // Plain stores, ordered before the claim by the CAS (mpmc-single.js).
+    u32[io.consumePosAt] = pos;
+    u32[io.extraAt] = k - 1;
+    u32[io.rolesAt] = CONSUME;
     if (Atomics.compareExchange(u32, HEAD, pos, (pos + k) >>> 0) !== pos) continue;
     // The claimed slots keep the states read above: nobody but this claimer moves them now (a
     // repair finishes only the slots of a gone claimer).
