@@ -24,6 +24,9 @@
 //     early, without error, when another party closed it first. Resolves how many it sent.
 //   msgChannelReceive(region) -> Promise<{ count, sum }>
 //     receives on a channel until its end (closed and drained), summing the u32 at byte 0.
+//   msgYield() -> undefined
+//     sched_yield(): a waiting party gives its CPU to another runnable thread there, if any,
+//     before it parks (lib/msg/park.js).
 //
 // `region` is a Uint8Array over a SharedArrayBuffer covering the ring (header included); the
 // worker keeps a reference to it so the memory stays mapped while the thread runs.
@@ -31,6 +34,7 @@
 #include <cstring>
 #include <vector>
 
+#include <sched.h>
 #include <sys/types.h>
 #include <unistd.h>
 #include "binding/base/args.h"
@@ -379,6 +383,12 @@ Napi::Value ChannelReceive(const Napi::CallbackInfo& info) {
   return Start(info, Job::kChannelReceive);
 }
 
+// Always succeeds on Linux (sched_yield(2)); the result says nothing a caller could use.
+Napi::Value Yield(const Napi::CallbackInfo& info) {
+  sched_yield();
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void InitMsg(Napi::Env env, Napi::Object exports) {
@@ -391,4 +401,5 @@ void InitMsg(Napi::Env env, Napi::Object exports) {
               Napi::Function::New(env, ConsumeMpmcBatches, "msgMpmcConsumeBatch"));
   exports.Set("msgChannelSend", Napi::Function::New(env, ChannelSend, "msgChannelSend"));
   exports.Set("msgChannelReceive", Napi::Function::New(env, ChannelReceive, "msgChannelReceive"));
+  exports.Set("msgYield", Napi::Function::New(env, Yield, "msgYield"));
 }

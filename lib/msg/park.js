@@ -99,6 +99,17 @@ function parkAsync(i32, index, expected, ms) {
   return w.async ? w.value : Promise.resolve(w.value);
 }
 
+/**
+ * Gives the rest of this thread's time slice to another runnable thread of its CPU, if there is
+ * one (sched_yield through the addon; it returns at once when there is none). Returns false, doing
+ * nothing, without the addon.
+ */
+function yieldCpu() {
+  if (!addon) return false;
+  addon.msgYield();
+  return true;
+}
+
 /** Wakes every party parked on i32[index] (the hot path: the index was checked at open). */
 function wakeAll(i32, index) {
   if (addon) addon.futexWake(i32, index);
@@ -247,5 +258,5 @@ function oncePer(ms) {
 }
 
 module.exports = {
-  Spinner, spinWhileEqual, spinFor, park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut, blockUntil, sleepUntil, blockUntilAsync, wakeWaiters, oncePer,
+  Spinner, spinWhileEqual, spinFor, park, parkAsync, yieldCpu, wakeAll, timeoutOf, asyncOptions, abortable, timedOut, blockUntil, sleepUntil, blockUntilAsync, wakeWaiters, oncePer,
 };

@@ -1,0 +1,83 @@
+'use strict';
+// Yielding before parking (lib/msg/mpmc-wait.js): a blocked MpmcQueue party gives its CPU to
+// another runnable thread of its core (sched_yield through the addon) before it registers as a
+// sleeper, so that a peer sharing the core runs, and what the peer publishes (or releases) meanwhile
+// is taken without a futex wait on this side or a futex wake on the other. The peer is simulated:
+// the addon's yield is replaced by a function that makes the peer's move, as the scheduler would
+// run it during the yield.
+const assert = require('assert');
+const { MpmcQueue } = require('../../index');
+const { C, W } = require('../../lib/layout/layout');
+const { addon } = require('../../lib/base/native');
+
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const CONSUMER_WAITERS = C.MPMC_CONTROL_OFFSET / WORD + W.MPMC_CONTROL.CONSUMER_WAITERS;
+const PRODUCER_WAITERS = C.MPMC_CONTROL_OFFSET / WORD + W.MPMC_CONTROL.PRODUCER_WAITERS;
+const withAddon = addon ? describe : describe.skip;
+
+// Runs f() with the addon's yield replaced by `onYield` and its futex calls counted.
+function withPeer(onYield, f) {
+  const saved = { msgYield: addon.msgYield, futexWait: addon.futexWait, futexWake: addon.futexWake };
+  const calls = { yields: 0, waits: 0, wakes: 0 };
+  addon.msgYield = () => { calls.yields++; onYield(calls.yields); };
+  addon.futexWait = (...a) => { calls.waits++; return saved.futexWait(...a); };
+  addon.futexWake = (...a) => { calls.wakes++; return saved.futexWake(...a); };
+  try {
+    return { result: f(), calls };
+  } finally {
+    Object.assign(addon, saved);
+  }
+}
+
+function pair(capacity) {
+  const buffer = new SharedArrayBuffer(MpmcQueue.bytesFor(capacity, { messageBytes: 32 }));
+  const a = MpmcQueue.create({ buffer, capacity, messageBytes: 32 });
+  return [a, MpmcQueue.open({ buffer })];
+}
+
+withAddon('MpmcQueue: a blocked party yields its CPU before it parks', () => {
+  it('a consumer takes what a producer of its core published during the yield: no futex call on either side', () => {
+    const [consumer, producer] = pair(4);
+    const { result, calls } = withPeer((n) => { if (n === 1) producer.tryEnqueue('published while yielded'); }, () => consumer.dequeue(10000));
+    assert.strictEqual(result, 'published while yielded');
+    assert.deepStrictEqual(calls, { yields: 1, waits: 0, wakes: 0 });
+    assert.strictEqual(Atomics.load(consumer.u32, CONSUMER_WAITERS), 0, 'never registered as a sleeper');
+    consumer.close();
+    producer.close();
+  });
+
+  it('a producer of a full queue takes the slot a consumer of its core released during its second yield', () => {
+    const [producer, consumer] = pair(2);
+    producer.tryEnqueue('a');
+    producer.tryEnqueue('b');
+    const { calls } = withPeer((n) => { if (n === 2) assert.strictEqual(consumer.tryDequeue(), 'a'); }, () => producer.enqueue('c', 10000));
+    assert.deepStrictEqual(calls, { yields: 2, waits: 0, wakes: 0 });
+    assert.strictEqual(Atomics.load(producer.u32, PRODUCER_WAITERS), 0);
+    assert.deepStrictEqual(consumer.tryDequeueBatch(), ['b', 'c']);
+    producer.close();
+    consumer.close();
+  });
+
+  it('with nothing published during the yields the party parks as before, and is woken', () => {
+    const [consumer, producer] = pair(4);
+    // The peer publishes only once the consumer sleeps: from a timer of the futex wait's length.
+    let woke = null;
+    let parked = 0;
+    const { calls } = withPeer(() => {}, () => {
+      const saved = addon.futexWait;
+      addon.futexWait = (...a) => {
+        parked++;
+        addon.futexWait = saved;
+        assert.strictEqual(Atomics.load(consumer.u32, CONSUMER_WAITERS), 1, 'registered as a sleeper');
+        producer.tryEnqueue('after the park'); // moves the wake word: the wait returns at once
+        return saved(...a);
+      };
+      woke = consumer.dequeue(10000);
+    });
+    assert.strictEqual(woke, 'after the park');
+    assert.strictEqual(calls.yields, 2);
+    assert.strictEqual(parked, 1);
+    consumer.close();
+    producer.close();
+  });
+});
