@@ -3,10 +3,7 @@
 // (full) polls, then sleeps on the wake word `produced` (`consumed`) registered in
 // `consumerWaiters` (`producerWaiters`), which the other side moves and wakes only when that
 // count says someone sleeps.
-const { spinWhileEqual, sleepUntil, yieldCpu } = require('./park');
-
-// Yields before a party parks (below).
-const YIELDS = 2;
+const { spinWhileEqual, sleepUntil, yieldFor } = require('./park');
 
 /**
  * Runs attempt() until it returns something other than `none` (returned), blocking the thread
@@ -36,17 +33,9 @@ function waitOnSlot(q, spinner, watch, waiters, word, attempt, none, timeout, sp
     }
     if (!spinWhileEqual(u32, at, seen, spinner)) break;
   }
-  // Before parking, the CPU goes to another runnable thread of this core, if any: when the party
-  // waited for shares the core (a machine with more busy threads than cores), it runs now and
-  // publishes (releases) what it has, and this party finds it without registering as a sleeper,
-  // so neither side makes a futex call: a park costs a futex wait here and a wake there, and the
-  // woken party often preempts its waker, to find one message and park again. With nobody else
-  // runnable a yield returns at once (some 0.6 µs, against the tens of a park and its wake-up).
-  // Twice: the first yield may go to a thread of other work.
-  for (let y = 0; y < YIELDS && yieldCpu(); y++) {
-    const r = attempt();
-    if (r !== none) return r;
-  }
+  // Before parking, the CPU goes to another runnable thread of this core, if any (park.js).
+  const r = yieldFor(attempt, none);
+  if (r !== none) return r;
   return sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs);
 }
 

@@ -21,6 +21,8 @@ const SPIN_MIN_MS = 0.0005;
 const PROBE_EVERY = 16;
 // Polls between two reads of the clock while spinning.
 const SPIN_CHECK = 32;
+// Yields of the CPU after the polling, before a party parks (yieldFor()).
+const YIELDS = 2;
 
 /**
  * One party's polling budget, adapted to what polling achieved: halved after a poll that ended
@@ -151,10 +153,16 @@ function abortable(promise, signal) {
 
 /**
  * Runs attempt() until it returns something other than `none` (returned), for the budget of
- * `spinner` but at most `capMs` (a caller's time left); `none` when that ran out. A poll cut
- * short by `capMs` does not count as lost.
+ * `spinner` but at most `capMs` (a caller's time left), then after each of up to YIELDS yields
+ * of the CPU (yieldFor()); `none` when that ran out: the caller parks. A poll cut short by
+ * `capMs` does not count as lost.
  */
 function spinFor(attempt, none, spinner, capMs = Infinity) {
+  const r = poll(attempt, none, spinner, capMs);
+  return r !== none ? r : yieldFor(attempt, none);
+}
+
+function poll(attempt, none, spinner, capMs) {
   if (!spinner.polls()) return attempt();
   const ms = Math.min(spinner.ms, capMs);
   let until = -1;
@@ -173,6 +181,24 @@ function spinFor(attempt, none, spinner, capMs = Infinity) {
       }
     }
   }
+}
+
+/**
+ * Before a party parks: yields the CPU (yieldCpu()) up to YIELDS times, running attempt() after
+ * each, and returns what it returned, or `none`. When the party waited for shares this core (a
+ * machine with more busy threads than cores, where polling has fallen to nothing), it runs
+ * during the yield and publishes (releases) what it has, and the waiting party takes it without
+ * registering as a sleeper: no futex wait on this side, no futex wake on the other. A park costs
+ * both, and the woken party often preempts its waker only to find one message and park again.
+ * With nothing else runnable a yield returns at once (some 0.6 µs, against the tens of a park and
+ * its wake-up). Twice, as the first yield may go to a thread of other work.
+ */
+function yieldFor(attempt, none) {
+  for (let y = 0; y < YIELDS && yieldCpu(); y++) {
+    const r = attempt();
+    if (r !== none) return r;
+  }
+  return none;
 }
 
 /**
@@ -258,5 +284,5 @@ function oncePer(ms) {
 }
 
 module.exports = {
-  Spinner, spinWhileEqual, spinFor, park, parkAsync, yieldCpu, wakeAll, timeoutOf, asyncOptions, abortable, timedOut, blockUntil, sleepUntil, blockUntilAsync, wakeWaiters, oncePer,
+  Spinner, spinWhileEqual, spinFor, yieldFor, park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut, blockUntil, sleepUntil, blockUntilAsync, wakeWaiters, oncePer,
 };

@@ -4,6 +4,7 @@
 // the polling falls to its floor instead of keeping the core from the party it waits for.
 const assert = require('assert');
 const { Spinner, spinWhileEqual, spinFor } = require('../../lib/msg/park');
+const { addon } = require('../../lib/base/native');
 
 describe('polling before parking', () => {
   it('the budget halves after each poll that ended in a park, to its floor and then to no polling at all, and doubles back after polls that met the other side', () => {
@@ -72,5 +73,29 @@ describe('polling before parking', () => {
     s.ms = before;
     assert.strictEqual(spinFor(() => none, none, s), none);
     assert.strictEqual(s.ms, before / 2);
+  });
+
+  (addon ? it : it.skip)('spinFor then yields the CPU twice at most, trying after each yield, before it returns `none`', () => {
+    const none = Symbol('none');
+    const saved = addon.msgYield;
+    let yields = 0;
+    addon.msgYield = () => { yields++; };
+    try {
+      const s = new Spinner();
+      while (s.ms > 0) s.lost(); // polling fell to nothing (the other party shares the core)
+      let found = false;
+      // The other party runs during the second yield.
+      const attempt = () => (found ? 'released during a yield' : none);
+      addon.msgYield = () => { yields++; if (yields === 2) found = true; };
+      assert.strictEqual(spinFor(attempt, none, s), 'released during a yield');
+      assert.strictEqual(yields, 2);
+      yields = 0;
+      found = false;
+      addon.msgYield = () => { yields++; };
+      assert.strictEqual(spinFor(attempt, none, s), none);
+      assert.strictEqual(yields, 2);
+    } finally {
+      addon.msgYield = saved;
+    }
   });
 });

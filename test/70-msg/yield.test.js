@@ -1,12 +1,12 @@
 'use strict';
-// Yielding before parking (lib/msg/mpmc-wait.js): a blocked MpmcQueue party gives its CPU to
+// Yielding before parking (lib/msg/park.js yieldFor()): a blocked party gives its CPU to
 // another runnable thread of its core (sched_yield through the addon) before it registers as a
 // sleeper, so that a peer sharing the core runs, and what the peer publishes (or releases) meanwhile
 // is taken without a futex wait on this side or a futex wake on the other. The peer is simulated:
 // the addon's yield is replaced by a function that makes the peer's move, as the scheduler would
 // run it during the yield.
 const assert = require('assert');
-const { MpmcQueue } = require('../../index');
+const { MpmcQueue, Stack } = require('../../index');
 const { C, W } = require('../../lib/layout/layout');
 const { addon } = require('../../lib/base/native');
 
@@ -79,5 +79,16 @@ withAddon('MpmcQueue: a blocked party yields its CPU before it parks', () => {
     assert.strictEqual(parked, 1);
     consumer.close();
     producer.close();
+  });
+
+  it('a Stack popper takes what a pusher of its core pushed during the yield, without a futex call', () => {
+    const buffer = new SharedArrayBuffer(Stack.bytesFor(4, { messageBytes: 32 }));
+    const popper = Stack.create({ buffer, capacity: 4, messageBytes: 32 });
+    const pusher = Stack.open({ buffer });
+    const { result, calls } = withPeer((n) => { if (n === 1) pusher.tryPush('pushed while yielded'); }, () => popper.pop(10000));
+    assert.strictEqual(result, 'pushed while yielded');
+    assert.deepStrictEqual(calls, { yields: 1, waits: 0, wakes: 0 });
+    popper.close();
+    pusher.close();
   });
 });
