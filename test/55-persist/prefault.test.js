@@ -1,5 +1,5 @@
 'use strict';
-// The prefault of a 'none' log's mapping (lib/persist/wal.js, io.prefault): each time the log is
+// The prefault of a 'none' log's mapping (lib/persist/growth.js, io.prefault): each time the log is
 // mapped anew, the mapping from the tail to its end is made present on the thread pool, so that
 // sets store records into pages that are already there. It must cover exactly the space records
 // go to next, change no byte of the log, stop after a refusal (a kernel without
@@ -27,12 +27,13 @@ describe('Persistence: the prefault of the log mapping', function () {
     calls = [];
     answer = null;
     io.prefault = (view, at, length) => {
-      const call = { view, at, length, result: null };
+      const call = { view, at, length, result: null, done: null };
       calls.push(call);
-      return real(view, at, length).then((err) => {
+      call.done = real(view, at, length).then((err) => {
         call.result = err;
         return answer === null ? err : answer;
       });
+      return call.done;
     };
   });
   afterEach(() => {
@@ -58,7 +59,7 @@ describe('Persistence: the prefault of the log mapping', function () {
     it(`${engine}: prefaults from the tail to the end of each new mapping, changing no byte`, async () => {
       const { t, s } = create(engine, 'none');
       const n = fill(s, C.WAL_PREALLOC_NONE_BYTES + (1 << 20));
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await Promise.all(calls.map((c) => c.done));
       // The first mapping (the file's first growth) and the one after it grew again.
       assert.strictEqual(calls.length, 2, `${calls.length} prefaults`);
       for (const c of calls) {
@@ -85,7 +86,8 @@ describe('Persistence: the prefault of the log mapping', function () {
     answer = require('os').constants.errno.EINVAL;
     const { s } = create('js', 'none');
     fill(s, C.WAL_PREALLOC_NONE_BYTES / 2);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // growth.js sees the refusal in a callback of the same promise, attached before this one.
+    await Promise.all(calls.map((c) => c.done.then(() => undefined)));
     assert.strictEqual(calls.length, 1);
     fill(s, 2 * C.WAL_PREALLOC_NONE_BYTES + (1 << 20));
     assert.strictEqual(calls.length, 1, 'no prefault after the refusal');
