@@ -68,15 +68,14 @@ function growFile(fd, need, how) {
  * how.prefaults. The pages are made present and writable on the thread pool, beside the writer,
  * so that the sets storing records there take no page fault each (one per page otherwise, a few
  * microseconds apiece: the page-cache page and the file system's preparation of the allocated
- * space for writing). The work is the same or less (large folios are asked for: measured about
- * half the kernel time per page), done once per growth off the set path; it runs ahead of the
- * writer (a page takes less time to prefault than a page of records to write), and a page the
- * writer reaches first simply faults as before. It changes no byte, so it needs no lock. Only
- * 'none' (growthOf): a prefaulted page is dirtied ahead of the records, which a mode that syncs
- * would then write back with every sync. A page prefaulted long before records reach it may be
- * written back as zeros meanwhile: the records' stores then fault it again, as without the
- * prefault. A refusal (a kernel before Linux 5.14) clears how.prefaults: the pages then fault
- * one at a time, as they do without the addon.
+ * space for writing). The work is the same, done once per growth off the set path; it runs
+ * ahead of the writer (a page takes less time to prefault than a page of records to write), and
+ * a page the writer reaches first simply faults as before. It changes no byte, so it needs no
+ * lock. Only 'none' (growthOf): a prefaulted page is dirtied ahead of the records, which a mode
+ * that syncs would then write back with every sync. A page prefaulted long before records reach
+ * it may be written back as zeros meanwhile: the records' stores then fault it again, as
+ * without the prefault. A refusal (a kernel before Linux 5.14) clears how.prefaults: the pages
+ * then fault one at a time, as they do without the addon.
  */
 function prefaultFrom(map, at, how) {
   if (io.prefault === null || !how.prefaults || at >= map.length) return;

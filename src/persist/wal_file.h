@@ -18,8 +18,7 @@ namespace shm {
 int AllocateLogSpace(int fd, uint64_t offset, uint64_t length) noexcept;
 
 // Makes the pages of the shared file mapping [addr, addr + length) present and writable in this
-// process's page tables in one call (madvise MADV_POPULATE_WRITE, Linux 5.14 and later, after
-// MADV_HUGEPAGE, a hint for page-cache folios of up to 2 MiB, whose refusal is ignored), as if a
+// process's page tables in one call (madvise MADV_POPULATE_WRITE, Linux 5.14 and later), as if a
 // byte of each had been stored to, without changing any byte: the page-cache pages and the file
 // system's preparation for writing them are made here, once, rather than in one page fault each
 // as records are first stored into them. The range is widened to whole pages. Safe while other
