@@ -8,8 +8,10 @@
 // the workers take turns: --rounds rounds of --sets sets each, the first two left out as warm-up,
 // medians printed, with the system part (the log's page faults and growth) and the difference per
 // round, and the minor page faults per set (process-wide, as the CPU time; the pages the log's
-// prefault makes present count too, so it is the pages faulted in, not the traps). Workload of bench:durable: 100-byte values to random keys of 100,000 (`key:` + 10 digits).
-//   node bench/logged-set.js [--rounds N] [--sets N] [--engine js|native|both] [--dir DIR] [--no-prefault]
+// prefault makes present count too, so it is the pages faulted in, not the traps). Workload of
+// bench:durable: 100-byte values to random keys of 100,000 (`key:` + 10 digits).
+//   node bench/logged-set.js [--rounds N] [--sets N] [--engine js|native|both] [--dir DIR]
+//                            [--no-prefault]
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
