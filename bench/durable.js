@@ -40,6 +40,10 @@ function caseList() {
     // The pure-JS engine, against a plain store of that engine.
     { name: 'plain-js', system: 'shmstore', opts: null, writers: 1, engine: 'js' },
     { name: 'persist-none-js', system: 'shmstore', opts: { sync: 'none' }, writers: 1, engine: 'js' },
+    // 'none' with the log's pages faulting one at a time as records are stored into them (no
+    // prefault on the thread pool: lib/persist/wal.js), the cost the prefault takes off the sets.
+    { name: 'persist-none-noprefault', system: 'shmstore', opts: { sync: 'none' }, writers: 1, noPrefault: true },
+    { name: 'persist-none-js-noprefault', system: 'shmstore', opts: { sync: 'none' }, writers: 1, engine: 'js', noPrefault: true },
   ];
   for (const threads of [false, true]) {
     for (const writers of [1, 2, 4]) {
@@ -89,6 +93,7 @@ async function runCase(c, ms, baseDir, run) {
     task.persist = !!c.opts;
     task.dir = path.join(dir, 'p');
     task.engine = c.engine;
+    task.noPrefault = !!c.noPrefault;
     Store.create({ name: task.name, size: 64 << 20, ...(c.engine ? { engine: c.engine } : {}), ...(c.opts ? { persist: { dir: task.dir, ...c.opts, checkpointBytes: 0 } } : {}) }).close();
     cleanup = async () => Segment.unlink({ name: task.name });
   } else if (c.system === 'sqlite') {

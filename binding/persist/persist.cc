@@ -1,10 +1,12 @@
 // The persist room's native functions: crc32c(view, crc) over the bytes of any ArrayBuffer view,
 // applyWal(engine, view, lsn, nowMs, out), the native replay of log records into a NativeStore
 // (src/persist/wal_replay.h), createLogWriter (log_writer.cc), the native logged set, and
-// allocateLogSpace(fd, offset, length), the growth of a log file (src/persist/wal_file.h).
+// allocateLogSpace(fd, offset, length), the growth of a log file (src/persist/wal_file.h), and
+// prefaultLogSpace (prefault.cc), the prefault of its mapping.
 #include "binding/base/args.h"
 #include "binding/base/module.h"
 #include "binding/persist/log_writer.h"
+#include "binding/persist/prefault.h"
 #include "binding/store/store_binding.h"
 #include "persist/crc32c.h"
 #include "persist/wal_file.h"
@@ -125,7 +127,8 @@ void InitPersist(Napi::Env env, Napi::Object exports) {
   } fns[] = {{"crc32c", Crc32cFn},
              {"applyWal", ApplyWalFn},
              {"createLogWriter", CreateLogWriterFn},
-             {"allocateLogSpace", AllocateLogSpaceFn}};
+             {"allocateLogSpace", AllocateLogSpaceFn},
+             {"prefaultLogSpace", PrefaultLogSpaceFn}};
   for (const auto& f : fns) {
     napi_value fn = nullptr;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok ||

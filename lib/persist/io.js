@@ -8,7 +8,9 @@
 const fs = require('fs');
 const native = require('../base/native');
 
-const allocate = native.addon && typeof native.addon.allocateLogSpace === 'function' ? native.addon.allocateLogSpace : null;
+const addonFn = (name) => (native.addon && typeof native.addon[name] === 'function' ? native.addon[name] : null);
+const allocate = addonFn('allocateLogSpace');
+const prefault = addonFn('prefaultLogSpace');
 
 const io = {
   openSync: fs.openSync,
@@ -23,6 +25,11 @@ const io = {
   // cover them; they read as zeros) and returns 0, or returns the errno of the refusal; null
   // without the addon. wal.js grows the log with it in sync mode 'none'.
   allocate,
+  // prefault(view, offset, length): makes the pages of view[offset, offset + length) of a shared
+  // mapping of the log file present and writable (madvise MADV_POPULATE_WRITE) on libuv's thread
+  // pool, changing no byte; returns a promise of 0 or the errno (EINVAL: the kernel cannot); null
+  // without the addon. wal.js prefaults the allocated space of a 'none' log as it maps it.
+  prefault,
 };
 
 module.exports = { io };

@@ -18,13 +18,11 @@ const { ShmError } = require('../base/errors');
 const { sealRecord, setExpiry, encodeFileHeader, decodeFileHeader } = require('./record');
 const { walFileName, syncDir } = require('./files');
 const { io } = require('./io');
+const { growthOf, growFile, prefaultFrom } = require('./growth');
 const { Segment } = require('../segment/segment');
 
 const FILE_HEADER = C.WAL_FILE_HEADER_SIZE;
-const PREALLOC = C.WAL_PREALLOC_BYTES;
-const ZERO_WRITE = C.WAL_ZERO_WRITE_BYTES;
 const WORD = Int32Array.BYTES_PER_ELEMENT;
-let zeros = null;
 
 function ioError(err, what) {
   return new ShmError('ERR_PERSIST_IO', `persist: ${what}: ${err.message}`, { cause: err, errno: err.errno, syscall: err.syscall });
@@ -88,22 +86,8 @@ class Wal {
     this.mapSegment = null;
     // The native set of this handle (createLogWriter), told of every mapping and unmapping.
     this.writer = null;
-    // How the file grows (#extend): by `growth` bytes at a time, written `zeroWrite` bytes per
-    // write. With a sync mode that syncs, 1 MiB one page per write, so that the page cache holds
-    // the new part in page-sized folios: a record stored into the mapping then dirties one page,
-    // and a sync writes back the pages records went to, not a whole large folio around them.
-    // With 'none' only a checkpoint syncs the log, and it writes back the whole file anyway:
-    // larger growths (fewer mappings anew) in 1 MiB writes (WAL_PREALLOC_NONE_BYTES).
-    // With 'none' the growth is allocated with fallocate where the file system can (io.allocate):
-    // its blocks are reserved as the zeros' would be, but nothing is copied into the page cache,
-    // whose pages are then allocated as records are first stored into them. Copying the zeros
-    // took most of a 'none' set's system time (bench/durable.js); a sync of allocated but unwritten
-    // space has to record its conversion to written space, which is why the modes that sync per
-    // write keep writing zeros.
-    const none = control.syncMode === 'none';
-    this.growth = none ? C.WAL_PREALLOC_NONE_BYTES : PREALLOC;
-    this.zeroWrite = none ? PREALLOC : ZERO_WRITE;
-    this.allocates = none;
+    // How the file grows and whether its new space is prefaulted (growth.js).
+    this.how = growthOf(control.syncMode);
     this.#reopen();
   }
 
@@ -121,6 +105,8 @@ class Wal {
     this.mapSegment = Segment.open({ path: path.join(this.dir, walFileName(this.fileStart)) });
     this.map = new Uint8Array(this.mapSegment.buffer);
     this.map32 = new Int32Array(this.mapSegment.buffer, 0, Math.floor(this.map.length / WORD));
+    // Sync mode 'none': from the tail's place (held: the append lock) to the mapping's end.
+    if (this.how.allocates) prefaultFrom(this.map, FILE_HEADER + (this.control.heldTail - this.fileStart), this.how);
     if (this.writer !== null) this.writer.map(this.map, this.fileStart);
   }
 
@@ -262,32 +248,9 @@ class Wal {
     }
   }
 
-  // Grows the log file to at least `need` bytes, rounded up to this.growth (held: the append
-  // lock): allocated with io.allocate in 'none' mode where it can, else with written zeros. Best
-  // effort: a file that cannot grow (disk full, a size limit) is left as it is, and the record's
-  // own write then reports the failure.
+  // Grows the log file to hold `need` bytes where it can (held: the append lock; growth.js).
   #extend(need) {
-    const c = this.control;
-    let size = io.fstatSync(this.fd).size;
-    if (size < need) {
-      const target = Math.ceil(need / this.growth) * this.growth;
-      // Refused (no fallocate on this file system, no space): the zeros below from the size it
-      // left (a refused allocation may have grown the file part way), which report a lack of
-      // space as before.
-      if (this.allocates && io.allocate !== null) size = io.allocate(this.fd, size, target - size) === 0 ? target : io.fstatSync(this.fd).size;
-      const step = this.zeroWrite;
-      if (zeros === null || zeros.length < step) zeros = Buffer.alloc(step);
-      try {
-        while (size < target) {
-          const n = io.writeSync(this.fd, zeros, 0, Math.min(step - (size % step), target - size), size);
-          if (n <= 0) break;
-          size += n;
-        }
-      } catch {
-        size = io.fstatSync(this.fd).size;
-      }
-    }
-    c.fileBytes = size;
+    this.control.fileBytes = growFile(this.fd, need, this.how);
   }
 
   // One group flush by this thread: everything below the tail read now is durable after it.

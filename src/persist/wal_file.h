@@ -1,9 +1,11 @@
 // Growing a write-ahead log file (docs/format.md §16, "Log files"): the space a log handle stores
 // records into through a shared mapping must be allocated before any record goes there, so that a
 // store cannot fault for lack of space. lib/persist/wal.js grows the file either with written
-// zeros or, in sync mode 'none', with AllocateLogSpace.
+// zeros or, in sync mode 'none', with AllocateLogSpace, and there prefaults the mapping of the
+// new space with PrefaultLogSpace.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace shm {
@@ -14,5 +16,15 @@ namespace shm {
 // into it). Returns 0, or the errno of the refusal: EOPNOTSUPP where the file system cannot
 // (the caller writes zeros instead), ENOSPC, EFBIG, EBADF, EINVAL (length 0). Retried on EINTR.
 int AllocateLogSpace(int fd, uint64_t offset, uint64_t length) noexcept;
+
+// Makes the pages of the shared file mapping [addr, addr + length) present and writable in this
+// process's page tables in one call (madvise MADV_POPULATE_WRITE, Linux 5.14 and later), as if a
+// byte of each had been stored to, without changing any byte: the page-cache pages and the file
+// system's preparation for writing them are made here, once, rather than in one page fault each
+// as records are first stored into them. The range is widened to whole pages. Safe while other
+// threads or processes store into the same pages (nothing is written). Returns 0, or the errno:
+// EINVAL where the kernel has no MADV_POPULATE_WRITE (the caller goes on without: the pages then
+// fault one at a time as before), EFAULT past the end of the file, ENOMEM for a range not mapped.
+int PrefaultLogSpace(void* addr, size_t length) noexcept;
 
 }  // namespace shm
