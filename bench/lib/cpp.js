@@ -71,12 +71,13 @@ function summarize(file) {
   const rows = new Map();
   for (const b of report.benchmarks || []) {
     if (b.aggregate_name && b.aggregate_name !== 'median') continue;
-    // BM_x/real_time/threads:N, or BM_xProcesses/processes:N/manual_time (N fork()ed processes).
+    // BM_x/real_time/threads:N, BM_x/threads:N/manual_time (N threads of its own), or
+    // BM_xProcesses/processes:N/manual_time (N fork()ed processes).
     const m = /^(\w+)\/(?:.*\/)?(?:threads|processes):(\d+)(?:\/|$)/.exec(b.run_name || b.name);
     if (!m) continue;
     const row = rows.get(m[1]) || {};
-    // A process benchmark's time is that of a whole iteration: its time per op is 1 / throughput.
-    const ns = /processes:/.test(b.run_name || b.name) ? 1e9 / b.items_per_second : b.real_time;
+    // A manual-time benchmark's time is that of a whole iteration: its time per op is 1 / throughput.
+    const ns = /manual_time/.test(b.run_name || b.name) ? 1e9 / b.items_per_second : b.real_time;
     row[m[2]] = { ns, ips: b.items_per_second };
     rows.set(m[1], row);
   }
