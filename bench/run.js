@@ -74,9 +74,9 @@ function parseArgs(argv) {
   return {
     ...o,
     keys: o.keys || (q ? 10000 : 100000),
-    // Keys each inserting writer of write-scaling has (bench/lib/writer.js): more than the fastest
-    // writer sets in the warm-up and the scaling time.
-    insertKeys: o.insertKeys || (q ? 400000 : 1500000),
+    // Keys the inserting writers of write-scaling insert between them, timed (bench/lib/writer.js):
+    // 1 and 2 writers alike, about half a second for one.
+    insertKeys: o.insertKeys || (q ? 200000 : 1000000),
     runs: o.runs || (q ? 2 : 5),
     budgetMs: o.budgetMs || (q ? 40 : 150),
     warmMs: q ? 20 : 60,

@@ -10,11 +10,13 @@
 // thread (Google Benchmark's convention for ->Threads(n): "Time" is wall time per iteration of
 // one thread; items_per_second is the aggregate over threads). BM_SetUpdateProcesses does the
 // updates of BM_SetUpdate in 1 and 2 fork()ed processes instead of threads; BM_Insert and
-// BM_InsertProcesses insert new keys, on a store of their own (InsertWorld).
+// BM_InsertProcesses insert new keys, on a store of their own (InsertWorld), a fixed number per
+// iteration shared among their own 1 or 2 threads or processes (manual time).
 #include <benchmark/benchmark.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,6 +31,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/hash.h"
@@ -241,8 +244,16 @@ struct Gate {
   std::atomic<uint32_t> ready{0};
   std::atomic<uint32_t> go{0};
   std::atomic<uint64_t> ns[2];
+  std::atomic<uint64_t> cpuNs[2];  // each writer's CPU time over its timed loop
   std::atomic<uint32_t> failed{0};
 };
+
+// The calling thread's CPU time in ns.
+uint64_t ThreadCpuNs() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<uint64_t>(t.tv_sec) * 1000000000u + static_cast<uint64_t>(t.tv_nsec);
+}
 
 // Forks `procs` (1 or 2) writers that start together on the gate: writer p runs `attach()` (its
 // own handle), waits for "go", then times `loop(handle, p)`, which returns how many of its writes
@@ -261,7 +272,9 @@ uint64_t RunForked(benchmark::State& state, Gate* gate, uint32_t procs, Attach a
     while (gate->go.load() == 0) {
     }
     const auto t0 = std::chrono::steady_clock::now();
+    const uint64_t c0 = ThreadCpuNs();
     gate->failed.fetch_add(loop(st.get(), p));
+    gate->cpuNs[p] = ThreadCpuNs() - c0;
     gate->ns[p] = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
             .count());
@@ -316,37 +329,48 @@ void BM_SetUpdateProcesses(benchmark::State& state) {
 }
 BENCHMARK(BM_SetUpdateProcesses)->ArgName("processes")->Arg(1)->Arg(2)->UseManualTime();
 
-// ---- insert (a new key) by 1 and 2 threads and processes
-// ----------------------------------------- Each writer w (a thread index or a process number)
-// inserts keys of its own that are not in the store, key numbers kInsertFirst + w *
-// kInsertPerWriter + i, with 100-byte values from a small table; everything it inserted is deleted
-// again untimed (a thread when its keys run out and after its loop, the parent after each iteration
-// of the processes), so that the store never fills. The store is one of its own, sized for every
-// writer's keys at once, its pages touched before use.
+// ---- insert (a new key) by 1 and 2 threads and processes ----------------------------------------
+// One iteration inserts the same kInsertTotal new keys whatever the number of writers: writer w of
+// W (a thread or a fork()ed process, its own handle) sets keys w * kInsertTotal / W .. (w + 1) *
+// kInsertTotal / W - 1, with 100-byte values from a small table, into a store formatted afresh
+// before the iteration (untimed), so that 1 and 2 writers do the same work on the same store
+// states. The cost of an insert grows with what the store holds (a miss walks the whole chain of
+// its bucket, and the table and the entries cover more memory): writers that each insert for the
+// same time fill a store twice as far with 2 as with 1, which measured the fill as much as the
+// scaling (bench/README.md, "Insert scaling"). Nothing is deleted: the next iteration meets no
+// freed space and runs no compaction. The iteration's time is the longest of the writers' timed
+// loops; the region's pages are touched once, before the first iteration. The counter
+// cpu_ns_per_item is the writers' CPU time (summed) per insert: on a machine that does not give
+// each writer a core of its own the wall-clock rate of 2 says little, while the same CPU time per
+// insert with 2 writers as with 1 says that nothing they share makes an insert dearer.
 
-constexpr uint32_t kInsertPerWriter = 1000000;
+constexpr uint32_t kInsertTotal = 1000000;
 constexpr uint32_t kInsertFirst = 10 * kKeys;
 constexpr uint32_t kInsertBuckets = 1u << 20;
-constexpr uint32_t kInsertMaxEntries = 2 * kInsertPerWriter;
+constexpr uint32_t kInsertMaxEntries = 2 * kInsertTotal;
 constexpr uint64_t kInsertRegionSize = 384ull << 20;
 constexpr uint32_t kInsertValues = 4096;
 
 struct InsertWorld {
   uint8_t* base = nullptr;
   uint32_t ns = 0;
-  std::vector<Key> keys;  // keys[w * kInsertPerWriter + i]
+  std::vector<Key> keys;  // keys[i], i < kInsertTotal
   std::vector<std::array<uint8_t, kValueLen>> values;
 
   InsertWorld() {
     base = MapRegion(kInsertRegionSize);
     std::memset(base, 0, kInsertRegionSize);  // no first-touch page faults inside the timing
-    Check(shm::Store::Create(base, kInsertRegionSize, kInsertBuckets, kInsertMaxEntries), "Create");
-    keys.reserve(2 * kInsertPerWriter);
-    for (uint32_t n = 0; n < 2 * kInsertPerWriter; ++n) keys.push_back(MakeKey(kInsertFirst + n));
+    keys.reserve(kInsertTotal);
+    for (uint32_t n = 0; n < kInsertTotal; ++n) keys.push_back(MakeKey(kInsertFirst + n));
     values.resize(kInsertValues);
     for (uint32_t n = 0; n < kInsertValues; ++n) {
       for (uint32_t i = 0; i < kValueLen; ++i) values[n][i] = 'a' + (n * 7 + i) % 26;
     }
+  }
+
+  // Formats an empty store over the region (the pages stay mapped) with namespace "bench".
+  void Reset() {
+    Check(shm::Store::Create(base, kInsertRegionSize, kInsertBuckets, kInsertMaxEntries), "Create");
     std::unique_ptr<shm::Store> st = Attach();
     Check(st->ResolveNamespace("bench", 5, true, &ns), "ResolveNamespace");
   }
@@ -359,20 +383,17 @@ struct InsertWorld {
     return st;
   }
 
-  const Key& KeyOf(uint32_t writer, uint32_t i) const {
-    return keys[writer * kInsertPerWriter + i];
-  }
-
-  // Deletes keys [0, n) of `writer` through st.
-  void Remove(shm::Store* st, uint32_t writer, uint32_t n) const {
-    for (uint32_t i = 0; i < n; ++i) {
-      bool existed = false;
-      Check(st->Delete(ns, KeyOf(writer, i).data(), kKeyLen, &existed), "Delete");
-      if (!existed) {
-        std::fprintf(stderr, "an inserted key was missing\n");
-        std::abort();
+  // Writer w of `writers` inserts its share of the keys through st; returns how many failed.
+  uint32_t InsertShare(shm::Store* st, uint32_t w, uint32_t writers) const {
+    uint32_t failed = 0;
+    const uint32_t end = static_cast<uint32_t>(uint64_t{kInsertTotal} * (w + 1) / writers);
+    for (uint32_t i = static_cast<uint32_t>(uint64_t{kInsertTotal} * w / writers); i < end; ++i) {
+      if (st->Set(ns, keys[i].data(), kKeyLen, values[i % kInsertValues].data(), kValueLen, 1) !=
+          shm::layout::kOk) {
+        ++failed;
       }
     }
+    return failed;
   }
 };
 
@@ -381,54 +402,79 @@ InsertWorld& TheInsertWorld() {
   return *w;
 }
 
+// RunForked's threads: `writers` threads, each with its own handle, start together on the gate;
+// returns the longest of their timed loops in ns (thread start, attach and join outside it).
+template <typename Attach, typename Loop>
+uint64_t RunThreaded(benchmark::State& state, Gate& gate, uint32_t writers, Attach attach,
+                     Loop loop) {
+  gate.ready = 0;
+  gate.go = 0;
+  gate.failed = 0;
+  std::vector<std::thread> threads;
+  for (uint32_t t = 0; t < writers; ++t) {
+    threads.emplace_back([&, t] {
+      auto st = attach();
+      gate.ready.fetch_add(1);
+      while (gate.go.load() == 0) {
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      const uint64_t c0 = ThreadCpuNs();
+      gate.failed.fetch_add(loop(st.get(), t));
+      gate.cpuNs[t] = ThreadCpuNs() - c0;
+      gate.ns[t] = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                             std::chrono::steady_clock::now() - t0)
+                                             .count());
+    });
+  }
+  while (gate.ready.load() < writers) {
+  }
+  gate.go = 1;
+  uint64_t longest = 0;
+  for (uint32_t t = 0; t < writers; ++t) {
+    threads[t].join();
+    longest = std::max<uint64_t>(longest, gate.ns[t].load());
+  }
+  if (gate.failed.load() != 0) state.SkipWithError("an insert failed");
+  return longest;
+}
+
 void BM_Insert(benchmark::State& state) {
   InsertWorld& w = TheInsertWorld();
-  auto st = w.Attach();
-  const uint32_t t = static_cast<uint32_t>(state.thread_index());
-  uint32_t i = 0;
+  const uint32_t writers = static_cast<uint32_t>(state.range(0));
+  Gate gate;
+  uint64_t cpu = 0;
   for (auto _ : state) {
-    if (st->Set(w.ns, w.KeyOf(t, i).data(), kKeyLen, w.values[i % kInsertValues].data(), kValueLen,
-                1) != shm::layout::kOk) {
-      state.SkipWithError("insert failed");
-      break;
-    }
-    if (++i == kInsertPerWriter) {
-      state.PauseTiming();
-      w.Remove(st.get(), t, i);
-      i = 0;
-      state.ResumeTiming();
-    }
+    w.Reset();
+    const uint64_t ns = RunThreaded(
+        state, gate, writers, [&] { return w.Attach(); },
+        [&](shm::Store* st, uint32_t t) { return w.InsertShare(st, t, writers); });
+    state.SetIterationTime(static_cast<double>(ns) * 1e-9);
+    for (uint32_t t = 0; t < writers; ++t) cpu += gate.cpuNs[t].load();
   }
-  w.Remove(st.get(), t, i);
-  state.SetItemsProcessed(state.iterations());
+  state.counters["cpu_ns_per_item"] =
+      static_cast<double>(cpu) / static_cast<double>(state.iterations() * kInsertTotal);
+  state.SetItemsProcessed(state.iterations() * kInsertTotal);
   state.SetLabel("new keys, one handle per thread");
 }
-BENCHMARK(BM_Insert)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_Insert)->ArgName("threads")->Arg(1)->Arg(2)->UseManualTime();
 
 void BM_InsertProcesses(benchmark::State& state) {
   InsertWorld& w = TheInsertWorld();
   const uint32_t procs = static_cast<uint32_t>(state.range(0));
-  constexpr uint32_t kSets = 300000;
-  auto own = w.Attach();  // the parent's, which removes what the processes inserted
   auto* gate = new (MapRegion(4096)) Gate();
+  uint64_t cpu = 0;
   for (auto _ : state) {
+    w.Reset();
     const uint64_t ns = RunForked(
         state, gate, procs, [&] { return w.Attach(); },
-        [&](shm::Store* st, uint32_t p) {
-          uint32_t failed = 0;
-          for (uint32_t k = 0; k < kSets; ++k) {
-            if (st->Set(w.ns, w.KeyOf(p, k).data(), kKeyLen, w.values[k % kInsertValues].data(),
-                        kValueLen, 1) != shm::layout::kOk) {
-              ++failed;
-            }
-          }
-          return failed;
-        });
+        [&](shm::Store* st, uint32_t p) { return w.InsertShare(st, p, procs); });
     state.SetIterationTime(static_cast<double>(ns) * 1e-9);
-    for (uint32_t p = 0; p < procs; ++p) w.Remove(own.get(), p, kSets);
+    for (uint32_t p = 0; p < procs; ++p) cpu += gate->cpuNs[p].load();
   }
   munmap(gate, 4096);
-  state.SetItemsProcessed(state.iterations() * procs * kSets);
+  state.counters["cpu_ns_per_item"] =
+      static_cast<double>(cpu) / static_cast<double>(state.iterations() * kInsertTotal);
+  state.SetItemsProcessed(state.iterations() * kInsertTotal);
   state.SetLabel("new keys, one handle per process");
 }
 BENCHMARK(BM_InsertProcesses)->ArgName("processes")->Arg(1)->Arg(2)->UseManualTime();

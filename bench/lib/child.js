@@ -127,24 +127,27 @@ async function writeScalingOf(c, casePath, stored, vals) {
 }
 
 // Insert scaling: for each mode and writer count a new store opened by name, empty, with room for
-// cfg.insertKeys keys per writer of 2 (the same store size for 1 and 2 writers), so that no run
-// fills it; each writer inserts keys of its own that no run set before. { threads: { 1, 2 },
-// processes: { 1, 2 } } of measureWrites results, or { error }.
+// twice the keys of a run (the same size for 1 and 2 writers); the writers insert cfg.insertKeys
+// keys between them (after a tenth as many untimed), keys that no run set before
+// (write-scaling.js). { threads: { 1, 2 }, processes: { 1, 2 } } of measureWrites results, or
+// { error }.
 async function insertScalingOf(c, casePath) {
   const { N } = cfg;
-  const perWriter = cfg.insertKeys;
+  const insertKeys = cfg.insertKeys;
+  const warmKeys = Math.ceil(insertKeys / 10);
   const out = {};
   for (const mode of ['threads', 'processes']) {
     out[mode] = {};
     for (const writers of [1, 2]) {
       await send({ type: 'progress', text: `insert scaling, ${writers} writer(s) as ${mode}` });
-      const named = await c.openNamed({ maxKeys: 2 * perWriter });
+      const named = await c.openNamed({ maxKeys: 2 * (insertKeys + warmKeys) });
       try {
         const r = await measureWrites({
           casePath, share: named.share, mode, writers, N, warmMs: cfg.warmMs, measureMs: cfg.scaleMs,
-          kind: 'insert', perWriter, firstKey: 10 * N,
+          kind: 'insert', insertKeys, warmKeys, firstKey: 10 * N,
         });
-        if (r.ranOut) return { error: `an inserting writer set all its ${perWriter} keys before the time was up (raise --insert-keys)` };
+        const count = named.ad.store.stats().entries;
+        if (count !== insertKeys + warmKeys) return { error: `insert scaling: ${count} entries after ${insertKeys + warmKeys} inserts` };
         out[mode][writers] = r;
         const v = named.ad.store.verify();
         if (!v.ok) return { error: `verify() after insert scaling: ${v.errors.slice(0, 3).join('; ')}` };

@@ -71,13 +71,14 @@ function summarize(file) {
   const rows = new Map();
   for (const b of report.benchmarks || []) {
     if (b.aggregate_name && b.aggregate_name !== 'median') continue;
-    // BM_x/real_time/threads:N, or BM_xProcesses/processes:N/manual_time (N fork()ed processes).
+    // BM_x/real_time/threads:N, BM_x/threads:N/manual_time (N threads of its own), or
+    // BM_xProcesses/processes:N/manual_time (N fork()ed processes).
     const m = /^(\w+)\/(?:.*\/)?(?:threads|processes):(\d+)(?:\/|$)/.exec(b.run_name || b.name);
     if (!m) continue;
     const row = rows.get(m[1]) || {};
-    // A process benchmark's time is that of a whole iteration: its time per op is 1 / throughput.
-    const ns = /processes:/.test(b.run_name || b.name) ? 1e9 / b.items_per_second : b.real_time;
-    row[m[2]] = { ns, ips: b.items_per_second };
+    // A manual-time benchmark's time is that of a whole iteration: its time per op is 1 / throughput.
+    const ns = /manual_time/.test(b.run_name || b.name) ? 1e9 / b.items_per_second : b.real_time;
+    row[m[2]] = { ns, ips: b.items_per_second, cpu: b.cpu_ns_per_item };
     rows.set(m[1], row);
   }
   const fmt = (x) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M/s` : `${(x / 1e3).toFixed(0)}k/s`);
@@ -85,13 +86,16 @@ function summarize(file) {
   const base = rows.get('BM_Xxh32Key');
   console.log('\nsummary (medians; time per op of one thread for threads:1, aggregate throughput for both;');
   console.log('  *Processes rows: 1 and 2 processes instead of threads):');
-  console.log(`  ${'benchmark'.padEnd(24)}${'1 thread'.padStart(10)}${'ops/s'.padStart(11)}${'2 threads'.padStart(13)}${'2t/1t'.padStart(8)}`);
+  console.log('  cpu ns/op: the writers\' CPU time per item, 1 writer → 2 (the benchmarks that count it)');
+  console.log(`  ${'benchmark'.padEnd(24)}${'1 thread'.padStart(10)}${'ops/s'.padStart(11)}${'2 threads'.padStart(13)}${'2t/1t'.padStart(8)}` +
+    `${'cpu ns/op'.padStart(14)}`);
   for (const [name, r] of rows) {
     const one = r['1'];
     const two = r['2'];
     console.log(`  ${name.padEnd(24)}${one ? `${one.ns.toFixed(1)} ns`.padStart(10) : '-'.padStart(10)}` +
       `${one ? fmt(one.ips).padStart(11) : ''}${two ? fmt(two.ips).padStart(13) : ''}` +
-      `${Number.isFinite(ratio(r)) ? `${ratio(r).toFixed(2)}×`.padStart(8) : ''}`);
+      `${Number.isFinite(ratio(r)) ? `${ratio(r).toFixed(2)}×`.padStart(8) : ''}` +
+      `${one && two && Number.isFinite(one.cpu) && Number.isFinite(two.cpu) ? `${one.cpu.toFixed(0)} → ${two.cpu.toFixed(0)}`.padStart(14) : ''}`);
   }
   if (base && Number.isFinite(ratio(base))) {
     console.log(`  (BM_Xxh32Key is pure computation: its 2t/1t of ${ratio(base).toFixed(2)}× is the most any benchmark ` +

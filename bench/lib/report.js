@@ -111,6 +111,8 @@ function aggregateWrites(raw) {
         const one = [];
         const two = [];
         const ratios = [];
+        const cpu1 = [];
+        const cpu2 = [];
         const errors = [];
         for (const r of c.rounds) {
           const w = r.writeScaling;
@@ -121,6 +123,10 @@ function aggregateWrites(raw) {
             one.push(m[1].opsPerSec);
             two.push(m[2].opsPerSec);
             ratios.push(m[2].opsPerSec / m[1].opsPerSec);
+            if (Number.isFinite(m[1].cpuNsPerOp) && Number.isFinite(m[2].cpuNsPerOp)) {
+              cpu1.push(m[1].cpuNsPerOp);
+              cpu2.push(m[2].cpuNsPerOp);
+            }
           }
         }
         if (!ratios.length && !errors.length) continue;
@@ -128,6 +134,7 @@ function aggregateWrites(raw) {
         out[name][kind === 'insert' ? `insert-${mode}` : mode] = {
           oneWriter: median(one), twoWriters: median(two), ratio: median(ratios),
           ratioMin: Math.min(...ratios), ratioMax: Math.max(...ratios), runs: ratios.length,
+          ...(cpu1.length ? { cpuNsOneWriter: median(cpu1), cpuNsTwoWriters: median(cpu2) } : {}),
           ...(errors.length ? { errors: [...new Set(errors)] } : {}),
         };
       }
@@ -315,15 +322,17 @@ function render({ meta, raw, agg, goalLines, ops, caseOrder }) {
   if (Object.keys(ws).length) {
     L.push('write scaling: set of disjoint keys by 1 and 2 writers sharing one store (on a named segment),');
     L.push('  as worker_threads and as processes, aggregate ops/s: updates of loaded keys, and inserts of new keys');
-    L.push('  (a new empty store for each count)');
-    L.push(`  ${pad('case', W[0], true)}${pad('sets', 8, true)}${pad('writers as', 11, true)}${pad('1 writer', 12)}${pad('2 writers', 12)}${pad('2w/1w median (min–max)', 26)}`);
+    L.push('  (a new empty store for each count, the same keys for 1 and 2 writers); cpu ns/set: the writers\'');
+    L.push('  CPU time per set, medians, 1 writer → 2 writers (equal: the 2 writers share nothing that costs)');
+    L.push(`  ${pad('case', W[0], true)}${pad('sets', 8, true)}${pad('writers as', 11, true)}${pad('1 writer', 12)}${pad('2 writers', 12)}${pad('2w/1w median (min–max)', 26)}${pad('cpu ns/set', 14)}`);
     for (const name of caseOrder) {
       for (const kind of ['update', 'insert']) {
         for (const mode of ['threads', 'processes']) {
           const s = ws[name] && ws[name][kind === 'insert' ? `insert-${mode}` : mode];
           if (!s) continue;
           const rr = Number.isFinite(s.ratio) ? `${s.ratio.toFixed(2)}× (${s.ratioMin.toFixed(2)}–${s.ratioMax.toFixed(2)})` : '–';
-          L.push(`  ${pad(name, W[0], true)}${pad(kind, 8, true)}${pad(mode, 11, true)}${pad(fmtRate(s.oneWriter), 12)}${pad(fmtRate(s.twoWriters), 12)}${pad(rr, 26)}` +
+          const cpu = Number.isFinite(s.cpuNsOneWriter) ? `${s.cpuNsOneWriter.toFixed(0)} → ${s.cpuNsTwoWriters.toFixed(0)}` : '–';
+          L.push(`  ${pad(name, W[0], true)}${pad(kind, 8, true)}${pad(mode, 11, true)}${pad(fmtRate(s.oneWriter), 12)}${pad(fmtRate(s.twoWriters), 12)}${pad(rr, 26)}${pad(cpu, 14)}` +
             `${s.errors ? `  (!) ${s.errors.join('; ')}` : ''}`);
         }
       }

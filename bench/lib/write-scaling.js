@@ -1,11 +1,18 @@
 'use strict';
 // Write scaling: W writers share one store, as worker_threads of the case's child process or as
 // child processes forked from it, each writing its own keys (disjoint key sets: the question is
-// whether sets of different keys serialize on anything shared): overwriting them (kind 'update')
-// or inserting keys nobody set before (kind 'insert'; writer.js). All warm up, wait until every
-// one is ready, start on one "go", and write for `measureMs`; aggregate throughput = sum over
-// writers of ops / elapsed. Only the cases whose store can be opened by name in another process
-// (`openNamed`) run it.
+// whether sets of different keys serialize on anything shared). All warm up, wait until every one
+// is ready, and start on one "go".
+// - kind 'update': each overwrites its keys for `measureMs`; aggregate throughput = sum over
+//   writers of ops / elapsed.
+// - kind 'insert': the writers insert `insertKeys` new keys between them, a share each
+//   (writer.js), after `warmKeys` between them untimed; aggregate throughput = insertKeys / the
+//   longest writer's elapsed time. A fixed amount of work, not a time: the cost of an insert grows
+//   with what the store holds (a miss walks its bucket's whole chain; the bucket array and the
+//   entries cover more memory), so writers that each insert for the same time would put twice as
+//   many keys into the store with 2 as with 1, and the 2-writer inserts would be dearer ones. Same
+//   keys, same store states: the ratio is the scaling alone (bench/README.md, "Insert scaling").
+// Only the cases whose store can be opened by name in another process (`openNamed`) run it.
 const path = require('path');
 const { fork } = require('child_process');
 const { Worker } = require('worker_threads');
@@ -45,20 +52,25 @@ function start(mode, task) {
   };
 }
 
-// kind 'insert' also takes perWriter and firstKey (writer.js).
-async function measureWrites({ casePath, share, mode, writers, N, warmMs, measureMs, kind = 'update', perWriter = 0, firstKey = 0 }) {
+// kind 'insert' also takes insertKeys, warmKeys and firstKey (writer.js).
+async function measureWrites({ casePath, share, mode, writers, N, warmMs, measureMs, kind = 'update', insertKeys = 0, warmKeys = 0, firstKey = 0 }) {
   const ws = [];
   for (let index = 0; index < writers; index++) {
-    ws.push(start(mode, { casePath, share, N, writers, index, warmMs, measureMs, kind, perWriter, firstKey }));
+    ws.push(start(mode, { casePath, share, N, writers, index, warmMs, measureMs, kind, insertKeys, warmKeys, firstKey }));
   }
   try {
     await Promise.all(ws.map((w) => w.ready));
     for (const w of ws) w.go();
     const results = await Promise.all(ws.map((w) => w.done));
+    const ops = results.reduce((sum, r) => sum + r.ops, 0);
     let opsPerSec = 0;
-    for (const r of results) opsPerSec += (r.ops * 1e9) / r.ns;
-    const ranOut = results.some((r) => r.ranOut);
-    return { writers, opsPerSec, perWriter: results.map((r) => (r.ops * 1e9) / r.ns), ...(ranOut ? { ranOut } : {}) };
+    if (kind === 'insert') opsPerSec = (ops * 1e9) / Math.max(...results.map((r) => r.ns));
+    else for (const r of results) opsPerSec += (r.ops * 1e9) / r.ns;
+    // The writers' CPU time per write (writer.js), null where a writer could not tell.
+    const cpuNsPerOp = results.every((r) => Number.isFinite(r.cpuNs)) && ops > 0
+      ? results.reduce((sum, r) => sum + r.cpuNs, 0) / ops
+      : null;
+    return { writers, ops, opsPerSec, cpuNsPerOp, perWriter: results.map((r) => (r.ops * 1e9) / r.ns) };
   } finally {
     await Promise.all(ws.map((w) => w.stop()));
   }

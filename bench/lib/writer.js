@@ -1,15 +1,30 @@
 'use strict';
 // One writer of the write-scaling op (see write-scaling.js), run as a worker_thread or as a child
 // process: attaches to the case's shared store, warms up, says it is ready, waits for "go", then
-// writes for `measureMs` and reports { ops, ns }.
+// writes and reports { ops, ns, cpuNs } (cpuNs: its CPU time meanwhile, null where unknown).
 // - kind 'update': overwrites its own keys (key number n with n % writers === index) with
-//   alternating value sets.
-// - kind 'insert': sets keys no writer ever set before, `perWriter` of its own (numbers from
-//   `firstKey + index * perWriter`), each once, built before the clock starts. A writer that has
-//   set them all stops early and reports `ranOut` (its rate is then of a shorter run).
+//   alternating value sets, for `measureMs`.
+// - kind 'insert': sets keys no writer ever set before, each once, built before the clock starts:
+//   its share of `warmKeys` untimed, then its share of `insertKeys` timed (writer `index` of W
+//   takes numbers firstKey + [index * K / W, (index + 1) * K / W) of each range). The counts are
+//   of all writers together, so that 1 and 2 writers insert the same keys into a store that goes
+//   through the same fill; the clock does not stop them (see write-scaling.js).
 const { isMainThread, workerData, parentPort } = require('worker_threads');
 const { flatKeys, values } = require('./workload');
+const fs = require('fs');
 const { timeSync, timeAsync } = require('./timing');
+
+// This thread's CPU time in ns (Linux: the first field of /proc/thread-self/schedstat), or null.
+// Next to the wall-clock rate: a loaded machine stretches the 2-writer run's wall time when it does
+// not give each writer a core, while the CPU time per write changes only with the work a write
+// does, contention on shared lines included.
+function threadCpuNs() {
+  try {
+    return Number(fs.readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]);
+  } catch {
+    return null;
+  }
+}
 
 // Distinct values an inserting writer cycles through (the value's bytes do not change its cost).
 const INSERT_VALUES = 4096;
@@ -31,28 +46,38 @@ function updateBody(c, ad, task) {
   return { body, limit: 2 ** 40 }; // calls: the time budget ends the loop
 }
 
+// Writer `index` of `writers`: its share [lo, hi) of `count` keys numbered from `first`.
+function shareOf(first, count, index, writers) {
+  const lo = Math.floor((count * index) / writers);
+  const hi = Math.floor((count * (index + 1)) / writers);
+  return Uint32Array.from({ length: hi - lo }, (_, i) => first + lo + i);
+}
+
 function insertBody(c, ad, task) {
-  const { index, perWriter, firstKey } = task;
-  const first = firstKey + index * perWriter;
-  const keys = flatKeys(Uint32Array.from({ length: perWriter }, (_, i) => first + i));
-  const vals = values(Uint32Array.from({ length: INSERT_VALUES }, (_, i) => first + i), 0);
+  const { index, writers, insertKeys, warmKeys, firstKey } = task;
+  // The warm-up's keys come after every timed one: neither range meets the other.
+  const warmKeysOf = flatKeys(shareOf(firstKey + insertKeys, warmKeys, index, writers));
+  const keys = flatKeys(shareOf(firstKey, insertKeys, index, writers));
+  const vals = values(Uint32Array.from({ length: INSERT_VALUES }, (_, i) => firstKey + index * INSERT_VALUES + i), 0);
   const mask = INSERT_VALUES - 1;
-  // Calls continue where the last timed loop stopped: every call sets a key not set before.
-  let base = 0;
+  let list = warmKeysOf;
   const body = c.async
     ? async (a, b) => {
-      for (let i = a; i < b; i++) await ad.set(keys[base + i], vals[i & mask]);
+      for (let i = a; i < b; i++) await ad.set(list[i], vals[i & mask]);
     }
     : (a, b) => {
-      for (let i = a; i < b; i++) ad.set(keys[base + i], vals[i & mask]);
+      for (let i = a; i < b; i++) ad.set(list[i], vals[i & mask]);
     };
   return {
     body,
     get limit() {
-      return perWriter - base;
+      return list.length;
     },
-    advance(calls) {
-      base += calls;
+    // Warm-up and timed run are counts, not times: the budget never ends them.
+    warmNs: Number.MAX_SAFE_INTEGER,
+    measureNs: Number.MAX_SAFE_INTEGER,
+    advance() {
+      list = keys;
     },
   };
 }
@@ -63,16 +88,17 @@ async function main(task, send, onGo) {
   const ad = await c.attach(share);
   const w = task.kind === 'insert' ? insertBody(c, ad, task) : updateBody(c, ad, task);
   const time = c.async ? timeAsync : timeSync;
-  const warm = await time(w.limit, 1, w.body, warmMs * 1e6);
-  if (w.advance) w.advance(warm.calls);
+  await time(w.limit, 1, w.body, w.warmNs || warmMs * 1e6);
+  if (w.advance) w.advance();
   await new Promise((resolve) => {
     onGo(resolve);
     send({ ready: true });
   });
-  const limit = w.limit;
-  const r = await time(limit, 1, w.body, measureMs * 1e6);
+  const c0 = threadCpuNs();
+  const r = await time(w.limit, 1, w.body, w.measureNs || measureMs * 1e6);
+  const c1 = threadCpuNs();
   await ad.close();
-  send({ ops: r.ops, ns: r.ns, ...(r.calls === limit ? { ranOut: true } : {}) });
+  send({ ops: r.ops, ns: r.ns, cpuNs: c0 === null || c1 === null ? null : c1 - c0 });
 }
 
 if (isMainThread) {
