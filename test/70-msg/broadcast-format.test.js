@@ -5,21 +5,10 @@
 const assert = require('assert');
 const { Broadcast } = require('../../index');
 const { exitedPid } = require('../helpers/process');
+const { decodeRecord } = require('../helpers/doc-records');
 
 const RECORDS = 24832;
 
-// A record by the document's table of tags: 0 bytes, 1 UTF-8 text, 2 JSON in UTF-8, 3 Latin-1
-// text, 4 JSON in Latin-1, 5 a binary64 little-endian.
-function decodeRecord(tag, bytes) {
-  assert.ok(tag <= 5, `tag ${tag}`);
-  if (tag === 0) return Buffer.from(bytes);
-  if (tag === 5) {
-    assert.strictEqual(bytes.length, 8);
-    return new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true);
-  }
-  const text = bytes.toString(tag >= 3 ? 'latin1' : 'utf8');
-  return tag === 2 || tag === 4 ? JSON.parse(text) : text;
-}
 const strideOf = (m) => 8 * Math.ceil((8 + m) / 8);
 
 // The broadcast read from its bytes as the document describes it: header, control words, the

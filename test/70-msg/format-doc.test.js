@@ -5,19 +5,8 @@
 const assert = require('assert');
 const { SpscRing, MpmcQueue, Channel } = require('../../index');
 const { exitedPid } = require('../helpers/process');
+const { decodeRecord } = require('../helpers/doc-records');
 
-// A record's payload by the document's table of tags: 0 bytes, 1 UTF-8 text, 2 JSON in UTF-8,
-// 3 Latin-1 text (one byte per character), 4 JSON in Latin-1, 5 a binary64 little-endian.
-function decodeRecord(tag, bytes) {
-  assert.ok(tag <= 5, `tag ${tag}`);
-  if (tag === 0) return Buffer.from(bytes);
-  if (tag === 5) {
-    assert.strictEqual(bytes.length, 8);
-    return new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true);
-  }
-  const text = bytes.toString(tag >= 3 ? 'latin1' : 'utf8');
-  return tag === 2 || tag === 4 ? JSON.parse(text) : text;
-}
 
 // An SPSC ring read from its bytes as the document describes it: its header, indices and the
 // messages queued between head and tail, decoded by tag.

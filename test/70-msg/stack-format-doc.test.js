@@ -4,22 +4,14 @@
 // the document's offsets on purpose, never lib/layout/layout.js.
 const assert = require('assert');
 const { Stack, PriorityQueue } = require('../../index');
+const { decodeRecord } = require('../helpers/doc-records');
 
-// A record by the document's table of tags: 0 bytes, 1 UTF-8 text, 2 JSON in UTF-8, 3 Latin-1
-// text, 4 JSON in Latin-1, 5 a binary64 little-endian. `tags`, when given, collects the tags.
+// The record at `at` (its header word `record`: the tag in the top 4 bits, the length below),
+// decoded by the document's table of tags; `tags`, when given, collects the tags.
 function decode(buffer, at, record, tags) {
-  const length = record & 0x0fffffff;
-  const bytes = Buffer.from(buffer, at, length);
   const tag = record >>> 28;
-  assert.ok(tag <= 5, `tag ${tag}`);
   if (tags) tags.push(tag);
-  if (tag === 0) return Buffer.from(bytes);
-  if (tag === 5) {
-    assert.strictEqual(length, 8);
-    return new DataView(buffer, at, 8).getFloat64(0, true);
-  }
-  const text = bytes.toString(tag >= 3 ? 'latin1' : 'utf8');
-  return tag === 2 || tag === 4 ? JSON.parse(text) : text;
+  return decodeRecord(tag, Buffer.from(buffer, at, record & 0x0fffffff));
 }
 
 // The values of the tag tests and the tag each must be written with: ASCII text Latin-1 (3, 4),
