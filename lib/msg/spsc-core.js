@@ -10,7 +10,7 @@
 // side's index; the other side wakes it only when it sees that flag, so a busy ring makes no
 // system call at all.
 const { C, W } = require('../layout/layout');
-const { Spinner, spinWhileEqual, park, parkAsync, wakeAll, abortable } = require('./park');
+const { Spinner, spinWhileEqual, yieldFor, park, parkAsync, wakeAll, abortable } = require('./park');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const CTL = C.SPSC_CONTROL_OFFSET / WORD;
@@ -86,6 +86,10 @@ function block(r, flag, watch, seen, deadline) {
   const u32 = r.u32;
   // A party that answers within a few microseconds is met without a system call (park.js).
   if (spinWhileEqual(u32, watch, seen, r.spinner)) return true;
+  // Then its CPU goes to another runnable thread of its core, if any, before it raises its flag:
+  // a peer sharing the core moves the index meanwhile, and neither side makes a futex call
+  // (park.js yieldFor()).
+  if (yieldFor(() => Atomics.load(u32, watch) !== seen || null, null)) return true;
   for (;;) {
     const left = deadline - performance.now();
     if (left <= 0) return false;

@@ -6,13 +6,15 @@
 // the addon's yield is replaced by a function that makes the peer's move, as the scheduler would
 // run it during the yield.
 const assert = require('assert');
-const { MpmcQueue, Stack } = require('../../index');
+const { MpmcQueue, Stack, SpscRing } = require('../../index');
 const { C, W } = require('../../lib/layout/layout');
 const { addon } = require('../../lib/base/native');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const CONSUMER_WAITERS = C.MPMC_CONTROL_OFFSET / WORD + W.MPMC_CONTROL.CONSUMER_WAITERS;
 const PRODUCER_WAITERS = C.MPMC_CONTROL_OFFSET / WORD + W.MPMC_CONTROL.PRODUCER_WAITERS;
+const SPSC_CONSUMER_SLEEPING = C.SPSC_CONTROL_OFFSET / WORD + W.SPSC_CONTROL.CONSUMER_SLEEPING;
+const SPSC_PRODUCER_SLEEPING = C.SPSC_CONTROL_OFFSET / WORD + W.SPSC_CONTROL.PRODUCER_SLEEPING;
 const withAddon = addon ? describe : describe.skip;
 
 // Runs f() with the addon's yield replaced by `onYield` and its futex calls counted.
@@ -90,5 +92,65 @@ withAddon('MpmcQueue: a blocked party yields its CPU before it parks', () => {
     assert.deepStrictEqual(calls, { yields: 1, waits: 0, wakes: 0 });
     popper.close();
     pusher.close();
+  });
+});
+
+// A ring at offset 0 of its buffer, its two sides, and a view of its words (the sleeping flags).
+function ring(capacity) {
+  const buffer = new SharedArrayBuffer(SpscRing.bytesFor(capacity));
+  return [SpscRing.create({ buffer, capacity }), SpscRing.open({ buffer }), new Uint32Array(buffer)];
+}
+
+withAddon('SpscRing: a blocked side yields its CPU before it raises its sleeping flag', () => {
+  it('a consumer takes what the producer of its core enqueued during the yield: no flag, no futex call', () => {
+    const [consumer, producer, u32] = ring(64);
+    const flags = [];
+    const { result, calls } = withPeer((n) => {
+      flags.push(Atomics.load(u32, SPSC_CONSUMER_SLEEPING));
+      if (n === 1) producer.tryEnqueue('enqueued while yielded');
+    }, () => consumer.dequeue(10000));
+    assert.strictEqual(result, 'enqueued while yielded');
+    assert.deepStrictEqual(calls, { yields: 1, waits: 0, wakes: 0 });
+    assert.deepStrictEqual(flags, [0], 'the flag was not raised before the yield');
+    assert.strictEqual(Atomics.load(u32, SPSC_CONSUMER_SLEEPING), 0);
+    consumer.close();
+    producer.close();
+  });
+
+  it('a producer of a full ring takes the room the consumer freed during its second yield', () => {
+    const [producer, consumer, u32] = ring(64);
+    let n = 0;
+    while (producer.tryEnqueue(`m${n}`)) n++;
+    const got = [];
+    const drain = () => { for (let m = consumer.tryDequeue(); m !== undefined; m = consumer.tryDequeue()) got.push(m); };
+    const { calls } = withPeer((y) => { if (y === 2) drain(); }, () => producer.enqueue('last', 10000));
+    assert.deepStrictEqual(calls, { yields: 2, waits: 0, wakes: 0 });
+    assert.strictEqual(Atomics.load(u32, SPSC_PRODUCER_SLEEPING), 0);
+    drain();
+    assert.deepStrictEqual(got, [...Array.from({ length: n }, (_, i) => `m${i}`), 'last']);
+    producer.close();
+    consumer.close();
+  });
+
+  it('with nothing enqueued during the yields the consumer raises its flag, parks, and is woken', () => {
+    const [consumer, producer, u32] = ring(64);
+    let parked = 0;
+    let woke = null;
+    const { calls } = withPeer(() => {}, () => {
+      const saved = addon.futexWait;
+      addon.futexWait = (...a) => {
+        parked++;
+        addon.futexWait = saved;
+        assert.strictEqual(Atomics.load(u32, SPSC_CONSUMER_SLEEPING), 1, 'flag raised');
+        producer.tryEnqueue('after the park'); // moves the tail: the wait returns at once
+        return saved(...a);
+      };
+      woke = consumer.dequeue(10000);
+    });
+    assert.strictEqual(woke, 'after the park');
+    assert.strictEqual(calls.yields, 2);
+    assert.strictEqual(parked, 1);
+    consumer.close();
+    producer.close();
   });
 });
