@@ -52,7 +52,6 @@ function makeCore(buffer, at, capacity, elementSize) {
     cachedTail: Atomics.load(u32, TAIL), // the consumer's copy of tail
     spinner: new Spinner(), // how long this handle polls before it parks (park.js)
     runCount: 0, // records the last run read or wrote, or handed back (spsc-records.js)
-    parts: [], // the scratch of a run of strings: the strings and what goes between them
     texts: [], // the JSON texts of a batch's values (spsc-records.js runText): r.texts[j - textFrom]
     textFrom: 0,
     textCount: 0,

@@ -79,29 +79,26 @@ function write(r, p, tail) {
 // for the write's worst case of 3 bytes a unit, or not ASCII; the bytes written past the tail
 // are not published and are written over).
 function writeStrings(r, handle, values, from, tail) {
-  const parts = r.parts;
+  // Joined with +=, not pushed to an array and joined: the rope it makes is flattened once by the
+  // write, about a quarter cheaper than Array.prototype.join over the 2k - 1 parts.
+  let text = '';
   let bytes = 0;
   let j = from;
   let last = '';
   for (; j < values.length && j - from < RUN_RECORDS; j++) {
-    const text = runText(r, values, j);
-    if (text === undefined) break;
-    const length = text.length;
+    const value = runText(r, values, j);
+    if (value === undefined) break;
+    const length = value.length;
     if (length > RUN_STRING || length * MAX_UTF8_PER_UNIT > r.maxMessage || bytes + HEADER + align4(length) > RUN_BYTES) break;
-    if (j > from) parts.push(SEPARATORS[align4(last.length) - last.length]);
-    parts.push(text);
-    last = text;
+    if (j > from) text += SEPARATORS[align4(last.length) - last.length];
+    text += value;
+    last = value;
     bytes += HEADER + align4(length);
   }
   r.runCount = Math.max(1, j - from);
   // A toJSON may have closed the handle: then nothing is written (usable_() throws).
   if (r.textCount > 0) handle.usable_();
-  if (j - from < 2) {
-    parts.length = 0;
-    return -1;
-  }
-  const text = parts.join('');
-  parts.length = 0;
+  if (j - from < 2) return -1;
   const at = tail & r.mask;
   const bound = HEADER + text.length * MAX_UTF8_PER_UNIT;
   if (r.capacity - at < bound) return -1;
