@@ -155,9 +155,9 @@ function prepareAt(r, values, i) {
 // reads the first records while the rest are written, instead of waiting for all of them (and
 // then the producer for all of their room). `handle` is checked before each value (a toJSON
 // may close it).
-function pushMany(r, handle, values, from) {
-  r.textFrom = from;
-  r.textCount = 0;
+function pushMany(r, handle, values, from, keep = false) {
+  // Texts left by an earlier call of the same batch (`keep`) are indexed from its textFrom.
+  if (r.textCount === 0) r.textFrom = from;
   let tail = Atomics.load(r.u32, TAIL);
   let next = tail;
   let i = from;
@@ -184,10 +184,16 @@ function pushMany(r, handle, values, from) {
     }
   } finally {
     if (next !== tail) publish(r, next);
-    r.texts.fill(undefined, 0, r.textCount); // no JSON text of the caller's values stays
-    r.textCount = 0;
+    if (!keep) forgetTexts(r);
   }
   return i;
+}
+
+// Drops the JSON texts of a batch (pushMany with `keep`, which its caller ends with this): no
+// text of the caller's values stays.
+function forgetTexts(r) {
+  r.texts.fill(undefined, 0, r.textCount);
+  r.textCount = 0;
 }
 
 // ---- consumer ----------------------------------------------------------------------------
@@ -300,4 +306,4 @@ function popMany(r, out, max) {
   return n;
 }
 
-module.exports = { prepare, write, pushMany, front, read, pop, popMany };
+module.exports = { prepare, write, pushMany, forgetTexts, front, read, pop, popMany };

@@ -156,19 +156,25 @@ class SpscRing extends RegionHandle {
     const timeout = timeoutOf(timeoutMs);
     this.#checkBatch(values, 'enqueueBatch()');
     const r = this.#r;
-    let i = records.pushMany(r, this, values, 0);
-    if (i === values.length) return;
-    const deadline = performance.now() + timeout;
-    for (;;) {
-      const head = Atomics.load(r.u32, HEAD);
-      i = records.pushMany(r, this, values, i);
+    // The JSON texts made for values that did not fit yet are kept for the next attempt, so that
+    // each value's toJSON runs once however often the batch waits for room.
+    try {
+      let i = records.pushMany(r, this, values, 0, true);
       if (i === values.length) return;
-      if (!block(r, PRODUCER_SLEEPING, HEAD, head, deadline)) {
-        const e = timedOut('enqueueBatch()', timeout);
-        e.enqueued = i;
-        throw e;
+      const deadline = performance.now() + timeout;
+      for (;;) {
+        const head = Atomics.load(r.u32, HEAD);
+        i = records.pushMany(r, this, values, i, true);
+        if (i === values.length) return;
+        if (!block(r, PRODUCER_SLEEPING, HEAD, head, deadline)) {
+          const e = timedOut('enqueueBatch()', timeout);
+          e.enqueued = i;
+          throw e;
+        }
+        this.usable_();
       }
-      this.usable_();
+    } finally {
+      records.forgetTexts(r);
     }
   }
 

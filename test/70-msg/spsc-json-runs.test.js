@@ -5,6 +5,7 @@
 const assert = require('assert');
 const { SpscRing } = require('../../index');
 const { C } = require('../../lib/layout/layout');
+const { addon } = require('../../lib/base/native');
 
 function ring(capacity) {
   return SpscRing.create({ buffer: new SharedArrayBuffer(SpscRing.bytesFor(capacity)), capacity });
@@ -64,6 +65,31 @@ describe('SpscRing: JSON values in runs', () => {
     assert.deepStrictEqual(calls, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
     const got = r.tryDequeueBatch();
     assert.deepStrictEqual(got.map((m) => (Buffer.isBuffer(m) || typeof m === 'string' ? m : m.i)), [0, 1, 2, 3, Buffer.from([1]), 4, 5, 6, 'str', 7, 8]);
+  });
+
+  (addon ? it : it.skip)('a blocking batch that waits for room runs each toJSON once however often it waits', () => {
+    const buffer = new SharedArrayBuffer(SpscRing.bytesFor(256));
+    const producer = SpscRing.create({ buffer, capacity: 256 });
+    const consumer = SpscRing.open({ buffer });
+    const calls = new Array(40).fill(0);
+    const values = calls.map((_, i) => ({ toJSON: () => { calls[i]++; return { i, pad: 'p'.repeat(i % 9) }; } }));
+    values[17] = { toJSON: () => { calls[17]++; return { i: 17, pad: '\u00e9' }; } }; // a value that goes alone
+    // The consumer runs whenever the producer, waiting for room, yields its CPU (lib/msg/park.js).
+    const got = [];
+    const saved = addon.msgYield;
+    let waits = 0;
+    addon.msgYield = () => { waits++; got.push(...consumer.tryDequeueBatch()); };
+    try {
+      producer.enqueueBatch(values, 10000);
+    } finally {
+      addon.msgYield = saved;
+    }
+    got.push(...consumer.tryDequeueBatch());
+    assert.ok(waits >= 3, `the batch waited for room ${waits} times`);
+    assert.deepStrictEqual(calls, new Array(40).fill(1));
+    assert.deepStrictEqual(got.map((m) => m.i), calls.map((_, i) => i));
+    producer.close();
+    consumer.close();
   });
 
   it('a value with no JSON text ends a run: the values before it are enqueued, then it throws', () => {
