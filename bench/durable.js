@@ -117,10 +117,12 @@ async function runCase(c, ms, baseDir, run) {
       ? (await forkChild(['--threads', JSON.stringify(tasks)])).counts
       : await Promise.all(tasks.map((t) => forkChild(['--child', JSON.stringify(t)])));
     const total = results.reduce((a, r) => a + r.n, 0);
-    // CPU time per write only where each writer is a process of its own (a thread's process
-    // counts the others' time too).
-    const cpuUsPerOp = c.threads ? null : results.reduce((a, r) => a + r.cpuUs, 0) / total;
-    return { opsPerSec: (total / ms) * 1000, usPerOp: (ms * 1000 * c.writers) / total, cpuUsPerOp };
+    // CPU time per write: the sum over writer processes; with threads, each writer measured its
+    // whole process over the same interval (every writer's time), so the greatest of them once.
+    const cpuUs = c.threads ? Math.max(...results.map((r) => r.cpuUs)) : results.reduce((a, r) => a + r.cpuUs, 0);
+    // The log's syncs: every writer counted all of them (one counter per store), so the greatest.
+    const syncs = results[0].syncs === null || results[0].syncs === undefined ? null : Math.max(...results.map((r) => r.syncs));
+    return { opsPerSec: (total / ms) * 1000, usPerOp: (ms * 1000 * c.writers) / total, cpuUsPerOp: cpuUs / total, syncsPerSec: syncs === null ? null : (syncs / ms) * 1000, perSync: syncs ? total / syncs : null };
   } finally {
     await cleanup();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -177,6 +179,8 @@ async function throughput(cases, runs, ms, baseDir) {
     med.set(n, {
       opsPerSec: median(xs.map((x) => x.opsPerSec)), usPerOp: median(xs.map((x) => x.usPerOp)),
       cpuUsPerOp: xs[0].cpuUsPerOp === null ? null : median(xs.map((x) => x.cpuUsPerOp)),
+      syncsPerSec: xs[0].syncsPerSec === null ? null : median(xs.map((x) => x.syncsPerSec)),
+      perSync: xs[0].perSync === null ? null : median(xs.map((x) => x.perSync)),
       min: Math.min(...xs.map((x) => x.opsPerSec)), max: Math.max(...xs.map((x) => x.opsPerSec)),
     });
   }
@@ -191,7 +195,7 @@ async function throughput(cases, runs, ms, baseDir) {
   };
   // The plain store of the case's engine.
   const plainOf = (c) => med.get(c.engine === 'js' ? 'plain-js' : 'plain');
-  const lines = [['case', 'records/s (median)', 'min–max', 'µs/write per writer', 'vs plain (latency)', 'CPU µs/write', 'vs plain (CPU)', 'vs best peer, same writers']];
+  const lines = [['case', 'records/s (median)', 'min–max', 'µs/write per writer', 'vs plain (latency)', 'CPU µs/write', 'vs plain (CPU)', 'syncs/s', 'records/sync', 'vs best peer, same writers']];
   const vsPlain = (c, x, key) => {
     const plain = plainOf(c);
     return plain && c.system === 'shmstore' && c.opts && x[key] !== null && plain[key] !== null ? `${(x[key] / plain[key]).toFixed(2)}x` : '';
@@ -199,13 +203,15 @@ async function throughput(cases, runs, ms, baseDir) {
   for (const c of cases) {
     const x = med.get(c.name);
     if (!x) {
-      lines.push([c.name, skipped.get(c.name) || 'no result', '', '', '', '', '', '']);
+      lines.push([c.name, skipped.get(c.name) || 'no result', '', '', '', '', '', '', '', '']);
       continue;
     }
     const peer = c.system === 'shmstore' && c.durable ? bestPeer(c) : null;
     lines.push([
       c.name, x.opsPerSec.toFixed(0), `${x.min.toFixed(0)}–${x.max.toFixed(0)}`, x.usPerOp.toFixed(2), vsPlain(c, x, 'usPerOp'),
       x.cpuUsPerOp === null ? '' : x.cpuUsPerOp.toFixed(2), vsPlain(c, x, 'cpuUsPerOp'),
+      x.syncsPerSec === null || x.syncsPerSec === undefined ? '' : x.syncsPerSec.toFixed(0),
+      x.perSync === null || x.perSync === undefined ? '' : x.perSync.toFixed(1),
       peer ? `${(x.opsPerSec / med.get(peer).opsPerSec).toFixed(2)}x ${peer}` : '',
     ]);
   }

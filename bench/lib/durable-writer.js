@@ -1,7 +1,8 @@
 'use strict';
 // One writer of bench/durable.js: opens its system, writes 100-byte values to random keys of
 // 100,000 from a common start time for task.ms, and returns how many writes were acknowledged
-// ({ n, cpuUs }: with the CPU time the process used meanwhile).
+// ({ n, cpuUs, syncs }: with the CPU time the process used meanwhile and, for a persisted store,
+// how many syncs of its log there were meanwhile, by any writer).
 // A write counts only once the system's acknowledgement promises what the case says: for the
 // durable cases, that the record is on stable storage (shmstore 'always' set() / setDurable(),
 // SQLite synchronous=FULL, lmdb's `flushed` promise, Redis appendfsync always). With task.batch
@@ -27,6 +28,9 @@ async function openSystem(task) {
     return {
       put: task.batch ? (k) => s.setDurable('bench', k, VALUE) : (k) => { s.set('bench', k, VALUE); },
       settle: null,
+      // The log's syncs so far, by every handle of the store (the control segment's tick, which
+      // every sync that raises the durable position increments): null without persistence.
+      syncs: task.persist ? () => s._p.control.tick : null,
       close: () => s.close(),
     };
   }
@@ -78,6 +82,7 @@ async function runWriter(task) {
   // that is a process of its own), which other load on the machine does not inflate as it does
   // the elapsed time.
   const cpu = process.cpuUsage();
+  const syncs0 = sys.syncs ? sys.syncs() : 0;
   let n = 0;
   const window = task.batch || 1;
   const pending = new Array(window);
@@ -101,8 +106,9 @@ async function runWriter(task) {
     n += window;
   }
   const used = process.cpuUsage(cpu);
+  const syncs = sys.syncs ? (sys.syncs() - syncs0) >>> 0 : null;
   await sys.close();
-  return { n, cpuUs: used.user + used.system };
+  return { n, cpuUs: used.user + used.system, syncs };
 }
 
 module.exports = { runWriter, keyOf, KEYS, VALUE };
