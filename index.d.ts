@@ -51,7 +51,10 @@ export type FutexWaitResult = 'ok' | 'not-equal' | 'timed-out';
 export declare const futex: {
   /** Blocks while int32Array[index] === expected, until woken or timeoutMs (default: forever). */
   wait(int32Array: Int32Array, index: number, expected: number, timeoutMs?: number): FutexWaitResult;
-  /** Like wait() without blocking the event loop. */
+  /**
+   * Like wait() without blocking the event loop; pending waits are watched by a few futex_waitv
+   * threads. 'not-equal' only when the word differed at the call.
+   */
   waitAsync(int32Array: Int32Array, index: number, expected: number, timeoutMs?: number): Promise<FutexWaitResult>;
   /** Wakes up to `count` (default: all) waiters in any process; returns how many were woken. */
   wake(int32Array: Int32Array, index: number, count?: number): number;

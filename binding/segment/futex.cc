@@ -1,12 +1,16 @@
 // futexWait / futexWaitAsync / futexWake over an Int32Array on a SharedArrayBuffer.
 //
-// waitAsync runs each pending wait on its own small thread, blocked in the shared futex; the
+// waitAsync hands each pending wait to the environment's WaitWatch (src/segment/futex_watch.h):
+// a few watcher threads, each blocked in one futex_waitv over up to 127 waits. Where the kernel
+// lacks futex_waitv (Linux < 5.16), or SHMSTORE_FUTEX_WAITV=0 is set in the environment, each
+// pending wait runs on its own small thread blocked in the shared futex instead. Either way the
 // result comes back to the JS thread through one thread-safe function per environment (which
 // also keeps the event loop alive while waits are pending).
 //
 // Teardown (worker.terminate(), environment exit) must not hang on those threads. The
-// environment cleanup hook marks every pending wait cancelled and wakes it with a futex wake
-// restricted to that wait's own bitset bit, then joins its thread:
+// environment cleanup hook stops and joins the watchers (they wake on their control word), and
+// marks every thread-per-wait wait cancelled and wakes it with a futex wake restricted to that
+// wait's own bitset bit, then joins its thread:
 // - sync waiters use bitset bit 0 and async waiters one of bits 1..31, so futex.wake (all bits)
 //   reaches everybody while a cancellation wake reaches only async waiters sharing that bit;
 //   another waiter woken that way returns 'ok' early, which futex callers must tolerate anyway
@@ -23,11 +27,14 @@
 #include <cerrno>
 #include <climits>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <unordered_set>
 
 #include "binding/base/args.h"
 #include "binding/base/module.h"
 #include "segment/futex.h"
+#include "segment/futex_watch.h"
 
 namespace futex = shm::futex;
 
@@ -36,22 +43,23 @@ struct AsyncWait;
 struct FutexState {
   napi_env env = nullptr;
   napi_threadsafe_function tsfn = nullptr;
-  std::unordered_set<AsyncWait*> waits;  // touched only on the JS thread
-  bool closed = false;                   // set by Cleanup; results arriving later are dropped
+  std::unordered_set<AsyncWait*> waits;    // touched only on the JS thread
+  shm::futex::WaitWatch* watch = nullptr;  // null: a thread per wait
+  bool closed = false;                     // set by Cleanup; results arriving later are dropped
   uint32_t next_bit = 0;
 };
 
-struct AsyncWait {
+// addr, expected, deadline_ns and result come from WatchedWait; the thread-per-wait path uses
+// them too (with timeout_ns instead of the deadline).
+struct AsyncWait : shm::futex::WatchedWait {
   FutexState* state = nullptr;
-  const uint32_t* addr = nullptr;
-  uint32_t expected = 0;
+  bool threaded = false;  // runs on its own thread (no futex_waitv)
   int64_t timeout_ns = futex::kForever;
   uint32_t bitset = 0;
   napi_deferred deferred = nullptr;
   napi_ref keep = nullptr;  // the Int32Array: keeps the memory mapped while we wait on it
   pthread_t thread{};
   std::atomic<bool> cancelled{false};
-  futex::WaitResult result = futex::WaitResult::kOk;
 };
 
 namespace {
@@ -89,8 +97,13 @@ void Cleanup(void* arg) {
   FutexState* state = static_cast<FutexState*>(arg);
   if (state->closed) return;
   state->closed = true;
+  if (state->watch != nullptr) {
+    state->watch->Stop();  // joined: no watcher touches a wait after this
+    delete state->watch;
+    state->watch = nullptr;
+  }
   for (AsyncWait* w : state->waits) {
-    CancelAndJoin(w);
+    if (w->threaded) CancelAndJoin(w);
     napi_delete_reference(state->env, w->keep);
     // The promise stays pending: its environment is going away, nobody can observe it.
     delete w;
@@ -104,7 +117,11 @@ void CallJs(napi_env env, napi_value, void* context, void* data) {
   FutexState* state = static_cast<FutexState*>(context);
   AsyncWait* w = static_cast<AsyncWait*>(data);
   if (env == nullptr || state->closed) return;
-  pthread_join(w->thread, nullptr);  // it returns right after queueing this call
+  if (w->threaded) {
+    pthread_join(w->thread, nullptr);  // it returns right after queueing this call
+  } else {
+    state->watch->Done(w);
+  }
   napi_value result;
   napi_create_string_utf8(env, ResultString(w->result), NAPI_AUTO_LENGTH, &result);
   napi_resolve_deferred(env, w->deferred, result);
@@ -134,6 +151,21 @@ void* RunWait(void* arg) {
   return nullptr;
 }
 
+// On a watcher thread: the wait settled. Fails only while the environment is closing; Cleanup
+// then owns and frees the wait.
+void Deliver(void* ctx, shm::futex::WatchedWait* ww) {
+  FutexState* state = static_cast<FutexState*>(ctx);
+  napi_call_threadsafe_function(state->tsfn, static_cast<AsyncWait*>(ww), napi_tsfn_nonblocking);
+}
+
+// futex_waitv where the kernel has it, unless SHMSTORE_FUTEX_WAITV=0 asks for a thread per wait
+// (the fallback of older kernels, kept testable on newer ones).
+bool UseWatchers() {
+  const char* env = getenv("SHMSTORE_FUTEX_WAITV");
+  if (env != nullptr && strcmp(env, "0") == 0) return false;
+  return futex::WaitAnySupported();
+}
+
 FutexState* GetState(Napi::Env env) {
   AddonData* addon = GetAddonData(env);
   if (addon->futex != nullptr) return addon->futex;
@@ -147,6 +179,7 @@ FutexState* GetState(Napi::Env env) {
     return nullptr;
   }
   napi_unref_threadsafe_function(env, state->tsfn);
+  if (UseWatchers()) state->watch = new shm::futex::WaitWatch(Deliver, state);
   napi_add_env_cleanup_hook(env, Cleanup, state);  // after the tsfn: runs before its cleanup
   addon->futex = state;
   return state;
@@ -260,15 +293,22 @@ Napi::Value FutexWaitAsync(const Napi::CallbackInfo& info) {
   w->state = state;
   w->addr = addr;
   w->expected = expected;
-  w->timeout_ns = ns;
-  w->bitset = 2u << (state->next_bit++ % 31);  // one of bits 1..31
   w->deferred = deferred;
   napi_create_reference(env, info[0], 1, &w->keep);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, 64 * 1024);
-  const int rc = pthread_create(&w->thread, &attr, RunWait, w);
-  pthread_attr_destroy(&attr);
+  int rc = 0;
+  if (state->watch != nullptr) {
+    w->deadline_ns = futex::DeadlineAfter(ns);
+    rc = state->watch->Add(w);  // fails when no watcher thread could start
+  } else {
+    w->threaded = true;
+    w->timeout_ns = ns;
+    w->bitset = 2u << (state->next_bit++ % 31);  // one of bits 1..31
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    rc = pthread_create(&w->thread, &attr, RunWait, w);
+    pthread_attr_destroy(&attr);
+  }
   if (rc != 0) {
     napi_delete_reference(env, w->keep);
     delete w;

@@ -32,7 +32,9 @@ function wait(int32Array, index, expected, timeoutMs) {
 }
 
 /**
- * Like wait() without blocking: the wait runs on its own thread. The promise keeps the event
+ * Like wait() without blocking: a few watcher threads (futex_waitv, up to 127 waits each; a
+ * thread per wait on kernels without it) wait for every pending wait. 'not-equal' only when the
+ * word differed at the call; a word changed later settles as 'ok'. The promise keeps the event
  * loop alive while pending. A worker that is terminated (or a process that exits) while waits
  * are pending does not hang: they are cancelled and their promises never settle.
  * @returns {Promise<'ok'|'not-equal'|'timed-out'>}
