@@ -31,6 +31,25 @@ function withPeer(onYield, f) {
   }
 }
 
+// A consumer's dequeue(), with no yield doing anything, up to its park: `atPark` runs when it
+// first calls the futex wait (the asserts of what it registered, then the peer's move that
+// makes the wait return at once). Returns what the dequeue returned, the yields and the parks.
+function dequeueThroughPark(consumer, atPark) {
+  let parked = 0;
+  let woke = null;
+  const { calls } = withPeer(() => {}, () => {
+    const saved = addon.futexWait;
+    addon.futexWait = (...a) => {
+      parked++;
+      addon.futexWait = saved;
+      atPark();
+      return saved(...a);
+    };
+    woke = consumer.dequeue(10000);
+  });
+  return { woke, yields: calls.yields, parked };
+}
+
 function pair(capacity) {
   const buffer = new SharedArrayBuffer(MpmcQueue.bytesFor(capacity, { messageBytes: 32 }));
   const a = MpmcQueue.create({ buffer, capacity, messageBytes: 32 });
@@ -62,23 +81,12 @@ withAddon('MpmcQueue: a blocked party yields its CPU before it parks', () => {
 
   it('with nothing published during the yields the party parks as before, and is woken', () => {
     const [consumer, producer] = pair(4);
-    // The peer publishes only once the consumer sleeps: from a timer of the futex wait's length.
-    let woke = null;
-    let parked = 0;
-    const { calls } = withPeer(() => {}, () => {
-      const saved = addon.futexWait;
-      addon.futexWait = (...a) => {
-        parked++;
-        addon.futexWait = saved;
-        assert.strictEqual(Atomics.load(consumer.u32, CONSUMER_WAITERS), 1, 'registered as a sleeper');
-        producer.tryEnqueue('after the park'); // moves the wake word: the wait returns at once
-        return saved(...a);
-      };
-      woke = consumer.dequeue(10000);
+    // The peer publishes only once the consumer sleeps.
+    const got = dequeueThroughPark(consumer, () => {
+      assert.strictEqual(Atomics.load(consumer.u32, CONSUMER_WAITERS), 1, 'registered as a sleeper');
+      producer.tryEnqueue('after the park'); // moves the wake word: the wait returns at once
     });
-    assert.strictEqual(woke, 'after the park');
-    assert.strictEqual(calls.yields, 2);
-    assert.strictEqual(parked, 1);
+    assert.deepStrictEqual(got, { woke: 'after the park', yields: 2, parked: 1 });
     consumer.close();
     producer.close();
   });
@@ -134,22 +142,11 @@ withAddon('SpscRing: a blocked side yields its CPU before it raises its sleeping
 
   it('with nothing enqueued during the yields the consumer raises its flag, parks, and is woken', () => {
     const [consumer, producer, u32] = ring(64);
-    let parked = 0;
-    let woke = null;
-    const { calls } = withPeer(() => {}, () => {
-      const saved = addon.futexWait;
-      addon.futexWait = (...a) => {
-        parked++;
-        addon.futexWait = saved;
-        assert.strictEqual(Atomics.load(u32, SPSC_CONSUMER_SLEEPING), 1, 'flag raised');
-        producer.tryEnqueue('after the park'); // moves the tail: the wait returns at once
-        return saved(...a);
-      };
-      woke = consumer.dequeue(10000);
+    const got = dequeueThroughPark(consumer, () => {
+      assert.strictEqual(Atomics.load(u32, SPSC_CONSUMER_SLEEPING), 1, 'flag raised');
+      producer.tryEnqueue('after the park'); // moves the tail: the wait returns at once
     });
-    assert.strictEqual(woke, 'after the park');
-    assert.strictEqual(calls.yields, 2);
-    assert.strictEqual(parked, 1);
+    assert.deepStrictEqual(got, { woke: 'after the park', yields: 2, parked: 1 });
     consumer.close();
     producer.close();
   });
