@@ -14,33 +14,17 @@
 const fs = require('fs');
 const path = require('path');
 const { C } = require('../layout/layout');
-const { ShmError } = require('../base/errors');
 const { sealRecord, setExpiry, encodeFileHeader, decodeFileHeader } = require('./record');
 const { walFileName, syncDir } = require('./files');
 const { io } = require('./io');
 const { growthOf, growFile, prefaultFrom } = require('./growth');
+const { ShmError } = require('../base/errors');
 const { Segment } = require('../segment/segment');
+const { ioError, failedEarlier, advanceSynced } = require('./durable');
+const { flushAsync, startQueued } = require('./flush-async');
 
 const FILE_HEADER = C.WAL_FILE_HEADER_SIZE;
 const WORD = Int32Array.BYTES_PER_ELEMENT;
-
-function ioError(err, what) {
-  return new ShmError('ERR_PERSIST_IO', `persist: ${what}: ${err.message}`, { cause: err, errno: err.errno, syscall: err.syscall });
-}
-
-function failedEarlier() {
-  return new ShmError('ERR_PERSIST_IO', 'persist: the log failed to sync earlier; the store refuses writes until it is reopened');
-}
-
-// Raises the durable position to `lsn` after a successful fdatasync, unless a sync of any handle
-// failed meanwhile: the kernel may have dropped pages that sync could not write, and a later
-// fdatasync can succeed without writing them again, so no sync after a failure proves anything
-// below it durable. Returns whether it raised it.
-function advanceSynced(c, lsn) {
-  if (c.failed) return false;
-  c.advanceDurable(lsn, Date.now());
-  return true;
-}
 
 /** Creates a log file (exclusive) starting at `startLsn` and syncs it and its directory. */
 function createLogFile(dir, startLsn, mode = 0o600) {
@@ -56,15 +40,6 @@ function createLogFile(dir, startLsn, mode = 0o600) {
   return file;
 }
 
-// The promise of sync `q` ({ promise, withResult }), or, with `result` (the one store handle
-// that owns this Wal), one that resolves to it: made once per sync and shared by every call
-// that joins it, so that W writes in flight cost one promise, not W.
-function promiseOf(q, result) {
-  if (result === undefined) return q.promise;
-  if (q.withResult === null) q.withResult = q.promise.then(() => result);
-  return q.withResult;
-}
-
 class Wal {
   constructor(dir, control) {
     this.dir = dir;
@@ -75,7 +50,7 @@ class Wal {
     this.queued = null; // { promise, resolve, reject } of the sync that starts after it
     this.closeTarget = null; // the tail when the handle was closed with a sync queued
     this.closing = false;
-    this.waiting = false; // the queued sync waits for another handle's sync (#startQueued)
+    this.waiting = false; // the queued sync waits for another handle's sync (flush-async.js)
     this.onClosed = null; // called once the file is closed (close())
     // Waits for another handle's sync begun, and those given up (stalled): they sync themselves.
     this.joins = 0;
@@ -238,7 +213,7 @@ class Wal {
   // The tail of the log file this handle has open, read so that a checkpoint switching files
   // in between cannot make it name records of the next file (a switch happens only once the
   // previous file is durable, see checkpoint.js).
-  #syncTarget() {
+  syncTarget_() {
     const c = this.control;
     for (;;) {
       const start = c.startLsn;
@@ -258,7 +233,7 @@ class Wal {
     const c = this.control;
     // After a failed sync no later one proves anything durable (advanceSynced): none is issued.
     if (c.failed) throw failedEarlier();
-    const target = this.#syncTarget();
+    const target = this.syncTarget_();
     c.claimSync(target);
     try {
       io.fdatasyncSync(this.fd);
@@ -377,111 +352,10 @@ class Wal {
 
   /**
    * Resolves once every record below `lsn` (default: the tail now) is on stable storage,
-   * without blocking the event loop: the fdatasync runs on libuv's thread pool. Calls of one
-   * handle share syncs: one made while a sync of this handle runs, or in the same tick as the
-   * one that starts it, waits for the next sync, which starts when the running one ends and
-   * covers every record appended before it starts (so W writes in flight cost one sync, not W).
+   * without blocking the event loop (flush-async.js).
    */
   flushAsync(lsn, result) {
-    const c = this.control;
-    const target = lsn === undefined ? c.tail : lsn;
-    if (c.durable >= target) return Promise.resolve(result);
-    if (this.inflight && this.inflight.target >= target) return promiseOf(this.inflight, result);
-    if (this.queued === null) {
-      const q = { promise: null, resolve: null, reject: null, withResult: null, target };
-      q.promise = new Promise((resolve, reject) => {
-        q.resolve = resolve;
-        q.reject = reject;
-      });
-      this.queued = q;
-      if (this.inflight === null) queueMicrotask(() => this.#startQueued());
-    } else if (this.queued.target < target) {
-      this.queued.target = target;
-    }
-    return promiseOf(this.queued, result);
-  }
-
-  // Starts the queued sync (none runs now): its target is the tail read now, which is at or past
-  // the record of every call that joined it. Group commit across handles and processes
-  // (format.md §16): when a sync that covers every call that joined it has started elsewhere
-  // (`syncing` at or past their records), it waits for that sync to end instead, and resolves
-  // with it; a sync that does not cover them is not waited for (this one starts now and overlaps
-  // it, which bench/fsync.js measures as cheaper than syncing after it). A wait that sees no
-  // sync end for RECHECK_MS (its syncer died, or is that slow) is given up: it syncs itself.
-  #startQueued(stalled = false) {
-    const q = this.queued;
-    if (q === null || this.inflight !== null || this.waiting) return;
-    const c = this.control;
-    if (!this.closing) {
-      const durable = c.durable;
-      if (durable >= q.target) {
-        this.queued = null;
-        q.resolve();
-        this.#afterSyncs();
-        return;
-      }
-      if (!stalled && c.syncing >= q.target) {
-        const seen = c.tick;
-        if (c.durable < q.target) {
-          this.waiting = true;
-          this.joins += 1;
-          // The control segment stays mapped while this handle waits (close() defers it). A
-          // wait that fails counts as stalled: this handle then syncs itself.
-          const resume = (stalledNow) => {
-            this.waiting = false;
-            if (stalledNow) this.stalls += 1;
-            this.#startQueued(stalledNow);
-          };
-          c.waitTickAsync(seen).then(() => resume(!this.closing && c.tick === seen), () => resume(true));
-          return;
-        }
-      }
-    }
-    this.queued = null;
-    if (c.failed) {
-      q.reject(failedEarlier());
-      this.#afterSyncs();
-      return;
-    }
-    let syncTo = this.closeTarget;
-    if (syncTo === null) {
-      try {
-        syncTo = this.#syncTarget();
-      } catch (err) {
-        q.reject(ioError(err, 'reopening the log'));
-        this.#afterSyncs();
-        return;
-      }
-    }
-    if (this.closeTarget === null && c.durable >= syncTo) {
-      // Another handle or process synced it meanwhile.
-      q.resolve();
-      this.#afterSyncs();
-      return;
-    }
-    this.inflight = { target: syncTo, promise: q.promise, withResult: q.withResult };
-    c.claimSync(syncTo);
-    io.fdatasync(this.fd, (err) => {
-      this.inflight = null;
-      if (err) {
-        c.fail();
-        q.reject(ioError(err, 'fdatasync of the log'));
-      } else if (!advanceSynced(c, syncTo)) {
-        q.reject(failedEarlier());
-      } else {
-        q.resolve();
-      }
-      if (this.queued !== null) this.#startQueued();
-      else this.#afterSyncs();
-    });
-  }
-
-  // No sync of this handle runs: the fds retired meanwhile are closed, and the file too when
-  // the handle was closed.
-  #afterSyncs() {
-    if (this.inflight !== null || this.queued !== null) return;
-    for (const old of this.retired.splice(0)) io.closeSync(old);
-    if (this.closing) this.#closeFd();
+    return flushAsync(this, lsn, result);
   }
 
   // Closes the file, after the async flushes in flight, queued or waiting for another's sync
@@ -492,13 +366,14 @@ class Wal {
     this.closing = true;
     this.onClosed = done;
     if (this.queued !== null) {
-      if (this.inflight === null && !this.waiting) this.#startQueued();
+      if (this.inflight === null && !this.waiting) startQueued(this);
       else this.closeTarget = this.control.tail;
     }
-    if (!this.inflight && !this.queued) this.#closeFd();
+    if (!this.inflight && !this.queued) this.closeFd_();
   }
 
-  #closeFd() {
+  // Unmaps and closes the file, then calls the close's `done` (flush-async.js calls it too).
+  closeFd_() {
     this.#unmap();
     if (this.fd >= 0) io.closeSync(this.fd);
     this.fd = -1;
