@@ -8,13 +8,15 @@
 // slot is still published (or released) by its own store of `seq`; what a batch saves is
 // the intent stores, the CAS and the wake check per message, all but one store of `seq` per claim
 // on each side (the first slot's is the one Atomics.store, made last), and most Buffer calls for
-// short strings (mpmc-runs.js).
+// short strings (mpmc-runs.js), whose encoding is done before the claim, so that the slots are
+// held only for the copies.
 //
 // `io` is the queue's private state that these functions share with mpmc.js and mpmc-single.js:
 // { u32, buf, messageBytes, capacity, mask, slotsWord, strideWords, closedWord, rolesAt,
-//   producePosAt, consumePosAt, extraAt, tags, payloads, prepared, error } (tags and payloads:
-// per-handle scratch arrays, so that a batch allocates nothing per message but the values it
-// returns; a channel's sendBatch passes arrays of its own to pushPrepared()).
+//   producePosAt, consumePosAt, extraAt, tags, payloads, packedAt, prepared, error } (tags,
+// payloads and packedAt: per-handle scratch arrays, so that a batch allocates nothing per
+// message but the values it returns; a channel's sendBatch passes arrays of its own to
+// pushPrepared()).
 const { C, W } = require('../layout/layout');
 const codec = require('./codec');
 const S = require('./mpmc-slots');
@@ -31,11 +33,11 @@ const TAG_LATIN1 = C.MSG_TAG_LATIN1;
 const MAX_UTF8_PER_UNIT = 3; // a UTF-16 unit becomes at most 3 UTF-8 bytes
 // The most positions one claim takes: a batch larger than this is several claims, so that a
 // producer never holds more slots unpublished (nor a consumer unreleased) than this.
-const MAX_CLAIM = 64;
+const { MAX_CLAIM } = R;
 
 const seqAt = (io, pos) => io.slotsWord + (pos & io.mask) * io.strideWords;
 
-// prepareChecked()'s result for a short string (reused, as codec.prepare()'s is).
+// prepareChecked()'s and prepareRun()'s result for a string (reused, as codec.prepare()'s is).
 const shortString = { tag: TAG_UTF8, payload: '' };
 
 /**
@@ -55,24 +57,75 @@ function prepareChecked(value, name, messageBytes) {
 }
 
 /**
- * Prepares values[from..from+n-1] into io.tags/io.payloads (index k for values[from + k]).
+ * Prepares values[from..from+n-1] into io.tags/io.payloads (index k for values[from + k]), the
+ * text of short ones already encoded into the handle's scratch (io.packedAt[k], mpmc-runs.js),
+ * which is also what proves that such a message fits a slot: ASCII text has as many bytes as
+ * units, so a string of up to messageBytes units needs no count of its UTF-8 bytes.
  * Returns how many it prepared; a value that cannot be sent ends the run early, its error
  * returned in `io.error` (thrown by the caller after the values before it are published).
  */
 function prepareRun(io, values, from, n) {
-  const { tags, payloads, messageBytes } = io;
-  let k = 0;
+  const { tags, payloads, packedAt, messageBytes } = io;
+  let k = 0; // values[from..from+k-1] are prepared
+  let e = 0; // values[from+k..from+e-1] are a run of short texts, in `text`, not yet encoded
+  let text = '';
+  let scratch = 0; // bytes of the scratch the runs before it took
   try {
-    for (; k < n; k++) {
-      const p = prepareChecked(values[from + k], 'values', messageBytes);
-      tags[k] = p.tag;
-      payloads[k] = p.payload;
+    for (; e < n; e++) {
+      const value = values[from + e];
+      const p = typeof value === 'string' ? setShort(value) : codec.prepare(value, 'values', messageBytes);
+      tags[e] = p.tag;
+      payloads[e] = p.payload;
+      if (R.isRunText(p.payload, messageBytes, scratch + text.length)) {
+        text += p.payload;
+        text += R.padOf(p.payload.length);
+        continue;
+      }
+      // A value alone: the run before it first, then its own check.
+      k = packRun(io, k, e, text, scratch);
+      if (k < e) break;
+      scratch += text.length;
+      text = '';
+      const length = codec.encodedLength(p.payload, messageBytes);
+      if (length > messageBytes) throw codec.tooLarge(length, messageBytes);
+      packedAt[e] = -1;
+      k = e + 1;
     }
-  } catch (e) {
-    io.error = e;
+    if (e === n) k = packRun(io, k, e, text, scratch);
+  } catch (err) {
+    // Thrown by the preparation of value e (JSON text) or by its check: the run before it stands.
+    if (k < e) k = packRun(io, k, e, text, scratch);
+    if (k === e) io.error = err;
   }
-  if (k > io.prepared) io.prepared = k; // the extent forget() clears
+  const used = Math.min(e + 1, n); // payloads[e] may hold a value that was not sent
+  if (used > io.prepared) io.prepared = used; // the extent forget() clears
   return k;
+}
+
+function setShort(value) {
+  shortString.payload = value;
+  return shortString;
+}
+
+/**
+ * Encodes the run of texts payloads[k..e-1] (joined in `text`) at byte `scratch` of the scratch:
+ * all of them, packed, when the text is ASCII; else each is checked alone (and written alone
+ * after the claim), up to the first that does not fit, whose error goes to io.error. Returns the
+ * index after the last one prepared.
+ */
+function packRun(io, k, e, text, scratch) {
+  if (k === e) return k;
+  if (R.packRun(io, k, e, text, scratch)) return e;
+  const { payloads, packedAt, messageBytes } = io;
+  for (let i = k; i < e; i++) {
+    const length = codec.encodedLength(payloads[i], messageBytes);
+    if (length > messageBytes) {
+      io.error = codec.tooLarge(length, messageBytes);
+      return i;
+    }
+    packedAt[i] = -1;
+  }
+  return e;
 }
 
 // Drops the references to the values the last run prepared (they belong to the caller).
@@ -99,7 +152,7 @@ function clearIntent(io) {
  * `repair()` is tried once when the queue looks full (mpmc.js's rate-limited repair of gone
  * parties' slots).
  */
-function claimAndWrite(io, tags, payloads, first, want, closable, repair) {
+function claimAndWrite(io, tags, payloads, packedAt, first, want, closable, repair) {
   const u32 = io.u32;
   for (;;) {
     const pos = Atomics.load(u32, TAIL);
@@ -125,7 +178,7 @@ function claimAndWrite(io, tags, payloads, first, want, closable, repair) {
     u32[io.rolesAt] = PRODUCE;
     if (Atomics.compareExchange(u32, TAIL, pos, (pos + k) >>> 0) !== pos) continue;
     const closed = closable && Atomics.load(u32, io.closedWord) !== 0;
-    if (!closed) R.writeSlots(io, pos, k, tags, payloads, first, writeSlot);
+    if (!closed) R.writeSlots(io, pos, k, tags, payloads, packedAt, first, writeSlot);
     // Then the k publications together, the first slot's last (format.md §15, "Batches"): the
     // others by plain stores, the first by one Atomics.store. A consumer reaches the slots of this
     // claim only through its first one (it checks the slots from `head` on in order, and `head`
@@ -160,7 +213,7 @@ function pushMany(io, values, from, closable, repair, wake) {
     const n = prepareRun(io, values, i, Math.min(end - i, MAX_CLAIM, io.capacity));
     let done = 0;
     while (done < n) {
-      const k = claimAndWrite(io, io.tags, io.payloads, done, n - done, closable, repair);
+      const k = claimAndWrite(io, io.tags, io.payloads, io.packedAt, done, n - done, closable, repair);
       if (k === 0) break;
       if (k < 0) {
         forget(io);
@@ -193,7 +246,7 @@ function pushMany(io, values, from, closable, repair, wake) {
 function pushPrepared(io, tags, payloads, from, end, closable, repair, wake) {
   let i = from;
   while (i < end) {
-    const k = claimAndWrite(io, tags, payloads, i, Math.min(end - i, MAX_CLAIM, io.capacity), closable, repair);
+    const k = claimAndWrite(io, tags, payloads, null, i, Math.min(end - i, MAX_CLAIM, io.capacity), closable, repair);
     if (k === 0) break;
     wake();
     if (k < 0) return -1 - i;

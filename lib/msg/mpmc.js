@@ -129,7 +129,8 @@ class MpmcQueue extends RegionHandle {
       u32: this.u32, buf: this.#buf, messageBytes: this.#messageBytes, capacity: this.capacity, mask: this.#mask,
       slotsWord: SLOTS / WORD, strideWords: this.#strideWords, closedWord: CLOSED_WORD, rolesAt: this.#rolesAt,
       producePosAt: this.#producePosAt, consumePosAt: this.#consumePosAt, extraAt: S.intentWord(slot, S.EXTRA),
-      tags: new Array(B.MAX_CLAIM).fill(0), payloads: new Array(B.MAX_CLAIM).fill(undefined), prepared: 0, error: null,
+      tags: new Array(B.MAX_CLAIM).fill(0), payloads: new Array(B.MAX_CLAIM).fill(undefined),
+      packedAt: new Int32Array(B.MAX_CLAIM), prepared: 0, error: null,
     };
   }
 

@@ -158,6 +158,60 @@ describe('MpmcQueue: runs of short strings in batches', () => {
     assert.deepStrictEqual(q.tryDequeueBatch(), values);
   });
 
+  it('short ASCII strings in slots smaller than 3 bytes a unit are checked by their one encode, not counted first', () => {
+    // 32 units may take up to 96 bytes of UTF-8: more than a 40-byte slot. The run's encode before
+    // the claim shows them ASCII (as many bytes as units), which is what proves that they fit.
+    const q = queue(64, 40);
+    const values = Array.from({ length: 32 }, (_, i) => `${String(i).padStart(8, '0')}${'x'.repeat(24)}`);
+    values[31] = 'y'.repeat(40); // exactly a slot
+    const savedLength = Buffer.byteLength;
+    let counted = 0;
+    Buffer.byteLength = (...a) => { counted++; return savedLength(...a); };
+    let w;
+    try {
+      w = counting(() => q.tryEnqueueBatch(values));
+    } finally {
+      Buffer.byteLength = savedLength;
+    }
+    assert.strictEqual(w.result, 32);
+    assert.strictEqual(w.calls.buffer, 1);
+    assert.strictEqual(counted, 0);
+    values.forEach((v, j) => assert.deepStrictEqual(recordAt(q, j), { tag: C.MSG_TAG_LATIN1, value: v }));
+    assert.deepStrictEqual(q.tryDequeueBatch(), values);
+  });
+
+  it('a run that is not ASCII is checked message by message: the values before one too large are enqueued, then it throws', () => {
+    const q = queue(16, 40);
+    const tooLarge = '\u00e9'.repeat(30); // 30 units, 60 bytes
+    assert.throws(() => q.tryEnqueueBatch(['ab', '\u00e9\u00e9', tooLarge, 'cd']), (e) => e.code === 'ERR_MESSAGE_TOO_LARGE');
+    assert.deepStrictEqual(q.tryDequeueBatch(), ['ab', '\u00e9\u00e9']);
+    // A value that JSON cannot carry, after a run: the run is sent, then the TypeError.
+    assert.throws(() => q.tryEnqueueBatch(['ef', 'gh', 1n]), TypeError);
+    assert.throws(() => q.tryEnqueueBatch(['ij', { k: 'x'.repeat(40) }]), (e) => e.code === 'ERR_MESSAGE_TOO_LARGE');
+    assert.deepStrictEqual(q.tryDequeueBatch(), ['ef', 'gh', 'ij']);
+    assert.deepStrictEqual(q.skipped, { writes: 0, reads: 0 });
+  });
+
+  it('small slots are read back by one decode of the region per run of consecutive slots, split at the end of the ring', () => {
+    const q = queue(16, 24); // 32-byte slots
+    assert.strictEqual(q.tryEnqueueBatch(Array.from({ length: 10 }, (_, i) => `skip${i}`)), 10);
+    assert.strictEqual(q.tryDequeueBatch().length, 10);
+    const values = Array.from({ length: 16 }, (_, i) => `${i}:${'v'.repeat(i + 6)}`); // slots 10..15, then 0..9
+    assert.strictEqual(q.tryEnqueueBatch(values), 16);
+    const saved = Buffer.prototype.latin1Slice;
+    const decoded = [];
+    Buffer.prototype.latin1Slice = function (...a) { decoded.push(this.buffer); return saved.apply(this, a); };
+    let got;
+    try {
+      got = q.tryDequeueBatch();
+    } finally {
+      Buffer.prototype.latin1Slice = saved;
+    }
+    assert.deepStrictEqual(got, values);
+    assert.strictEqual(decoded.length, 2);
+    for (const b of decoded) assert.strictEqual(b, q.u32.buffer);
+  });
+
   describe('a claim left half finished by a party that is gone', () => {
     it('a producer gone after publishing the later slots of its claim: those are delivered, the others given up', () => {
       const q = queue(8, 16);
