@@ -81,17 +81,28 @@ async function peer(c, where, report) {
 
 // ---- the case ----------------------------------------------------------------------------
 
+// The shape of the slotted queues (MpmcQueue, Stack, PriorityQueue: every one of them alike),
+// sized to the payload as a user would. For 32-byte messages: 1,024 slots of 120 bytes (stride
+// 128, 128 KiB in all), room for any string of 32 characters in UTF-8 (3 bytes each, so a message
+// sent alone needs no count of its bytes) and for the JSON cases' text. For 1 KiB messages: 256
+// slots of 1,100 bytes (278 KiB). With SHMSTORE_BENCH_SLOTS=fixed every case uses the one shape
+// of earlier runs, 256 slots of 1,100 bytes, whatever its payload (bench/README.md has both).
+function slotShape(size) {
+  if (process.env.SHMSTORE_BENCH_SLOTS === 'fixed' || size > 32) return { capacity: 256, messageBytes: 1100 };
+  return { capacity: 1024, messageBytes: 120 };
+}
+
 // Creates the shared memory of a queue transport: a SharedArrayBuffer (threads) or a segment
 // (processes). Returns { where, cleanup }.
 function makeQueue(c, tag) {
-  // Every queue holds 256 messages of up to 1100 bytes, but the SPSC ring: 64 KiB of records.
+  const slots = slotShape(c.size);
   const shapes = {
     spsc: [SpscRing, { capacity: 1 << 16 }],
     'spsc-batch': [SpscRing, { capacity: 1 << 16 }],
-    mpmc: [MpmcQueue, { capacity: 256, messageBytes: 1100 }],
-    'mpmc-batch': [MpmcQueue, { capacity: 256, messageBytes: 1100 }],
-    stack: [Stack, { capacity: 256, messageBytes: 1100 }],
-    pq: [PriorityQueue, { capacity: 256, messageBytes: 1100 }],
+    mpmc: [MpmcQueue, slots],
+    'mpmc-batch': [MpmcQueue, slots],
+    stack: [Stack, slots],
+    pq: [PriorityQueue, slots],
   };
   if (c.topology === 'threads') {
     if (c.transport.startsWith('ringbuf')) return { where: { buffer: T.ringbufEnds.storage(1 << 16) }, cleanup() {} };
