@@ -185,6 +185,8 @@ class Store extends BaseStore {
       ? addon.createLogWriter(this._e, new Uint8Array(control.segment.buffer, 0, C.PERSIST_CONTROL_BYTES), control.slot)
       : null;
     if (writer !== null) wal.attachWriter(writer);
+    // The JS engine's set seals the thread's set record natively when the addon can (wal.putSet).
+    else if (addon && typeof addon.createRecordSealer === 'function') wal.attachSealer(addon.createRecordSealer(setRecord.u8));
     this._p = {
       control, wal, dir, mode, intervalMs, timer, recovery, checkpointTimer: null, writer,
       checkpointBytes: control.checkpointBytes, checkpointScheduled: false, lastCheckpointError: null,
