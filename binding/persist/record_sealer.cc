@@ -15,7 +15,6 @@
 // Node-API with number arguments only: a call costs about a third of sealing in JavaScript.
 #include "binding/persist/record_sealer.h"
 
-#include <cmath>
 #include <cstdint>
 #include <new>
 
@@ -48,14 +47,16 @@ void Finalize(napi_env env, void* data, void*) {
   delete s;
 }
 
-// A whole number in [0, 2^53).
+// A whole number in [0, 2^53). Whole is checked by the round trip through uint64_t, not floor():
+// a call out of line that took a fifth of a seal's time.
 bool GetPosition(napi_env env, napi_value v, uint64_t* out) {
   double d = 0;
-  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > 9007199254740991.0 ||
-      std::floor(d) != d) {
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > 9007199254740991.0) {
     return false;
   }
-  *out = static_cast<uint64_t>(d);
+  const auto u = static_cast<uint64_t>(d);
+  if (static_cast<double>(u) != d) return false;
+  *out = u;
   return true;
 }
 
