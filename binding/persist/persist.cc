@@ -1,12 +1,14 @@
 // The persist room's native functions: crc32c(view, crc) over the bytes of any ArrayBuffer view,
 // applyWal(engine, view, lsn, nowMs, out), the native replay of log records into a NativeStore
-// (src/persist/wal_replay.h), createLogWriter (log_writer.cc), the native logged set, and
+// (src/persist/wal_replay.h), createLogWriter (log_writer.cc), the native logged set,
+// createRecordSealer (record_sealer.cc), the sealing of the JavaScript engine's set record, and
 // allocateLogSpace(fd, offset, length), the growth of a log file (src/persist/wal_file.h), and
 // prefaultLogSpace (prefault.cc), the prefault of its mapping.
 #include "binding/base/args.h"
 #include "binding/base/module.h"
 #include "binding/persist/log_writer.h"
 #include "binding/persist/prefault.h"
+#include "binding/persist/record_sealer.h"
 #include "binding/store/store_binding.h"
 #include "persist/crc32c.h"
 #include "persist/wal_file.h"
@@ -127,6 +129,7 @@ void InitPersist(Napi::Env env, Napi::Object exports) {
   } fns[] = {{"crc32c", Crc32cFn},
              {"applyWal", ApplyWalFn},
              {"createLogWriter", CreateLogWriterFn},
+             {"createRecordSealer", CreateRecordSealerFn},
              {"allocateLogSpace", AllocateLogSpaceFn},
              {"prefaultLogSpace", PrefaultLogSpaceFn}};
   for (const auto& f : fns) {

@@ -330,6 +330,20 @@ class Control {
   lockStripe(s) { this.#take(STRIPES + s * STRIPE_WORDS); }
   unlockStripe(s) { this.waiter.release(STRIPES + s * STRIPE_WORDS); }
 
+  // Whether stripe `s` is held by anyone (a holder that is gone included), read by a set that
+  // holds the append lock instead (format.md §16, "A mutation"). An atomic load: it must not be
+  // ordered before the append lock's compare-and-swap that precedes it.
+  stripeHeld(s) { return (Atomics.load(this.u32, STRIPES + s * STRIPE_WORDS) & 1) !== 0; }
+
+  // Takes and releases the append lock (held: a stripe, or all of them): a set that saw the stripe
+  // free while holding the append lock and is applying under it is done after this, so a
+  // mutation that applies outside the append lock passes here between its stripe and its store
+  // write (format.md §16, "A mutation").
+  passAppend() {
+    this.lockAppend();
+    this.unlockAppend();
+  }
+
   // Every stripe in index order (clear and recovery: nothing else holds two).
   lockAllStripes() {
     let s = 0;

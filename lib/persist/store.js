@@ -3,8 +3,10 @@
 // the store facade; with `persist: { dir, sync }` every mutation takes the stripe lock of its
 // key in the control segment, applies to the store, appends its record to the write-ahead log
 // and releases the stripe, so that the log order of two writes of one key is their store order
-// in every process (docs/format.md §16). The store room cannot know this room (rooms point
-// down), so this class extends the store facade and index.js exports it as `Store`.
+// in every process (docs/format.md §16); the JavaScript engine's set of a small value may
+// instead apply and append under the append lock alone, with the stripe seen free (_fastSet).
+// The store room cannot know this room (rooms point down), so this class extends the store
+// facade and index.js exports it as `Store`.
 const fs = require('fs');
 const path = require('path');
 const { C } = require('../layout/layout');
@@ -34,6 +36,8 @@ const { OUT_EXPIRY } = require('../store/contract');
 const scratch = Buffer.allocUnsafe(SMALL_RECORD);
 const setRecord = new SetRecord();
 const U32 = 0x100000000;
+// _fastSet's stripe argument when the caller holds the key's stripe.
+const HELD = -1;
 // An expiry as the engine reports it (epoch ms, 0 = never) as the engine's set takes it.
 function engineExpiry(at) {
   return at > 0 ? at : cache.EXPIRY_NEVER;
@@ -181,6 +185,8 @@ class Store extends BaseStore {
       ? addon.createLogWriter(this._e, new Uint8Array(control.segment.buffer, 0, C.PERSIST_CONTROL_BYTES), control.slot)
       : null;
     if (writer !== null) wal.attachWriter(writer);
+    // The JS engine's set seals the thread's set record natively when the addon can (wal.putSet).
+    else if (addon && typeof addon.createRecordSealer === 'function') wal.attachSealer(addon.createRecordSealer(setRecord.u8));
     this._p = {
       control, wal, dir, mode, intervalMs, timer, recovery, checkpointTimer: null, writer,
       checkpointBytes: control.checkpointBytes, checkpointScheduled: false, lastCheckpointError: null,
@@ -258,9 +264,14 @@ class Store extends BaseStore {
     const live = id !== undefined && !cache.alreadyExpired(expiry);
     // The JavaScript engine's set of a small value into a namespace this handle resolved: the
     // record is built first, once, in the thread's SetRecord (which also finds the key's stripe),
-    // and _fastSet writes the store and the record under the append lock (set-record.js).
+    // and _fastSet writes the store and the record under the append lock alone, the stripe seen
+    // free (set-record.js; format.md §16, "A mutation").
     const fast = live && p.writer === null && SetRecord.fits(ns, key, payload);
-    if (fast) setRecord.encode(ns, key, payload, enc);
+    if (fast) {
+      setRecord.encode(ns, key, payload, enc);
+      const end = this._fastSet(p.wal, id, key, enc, expiry, setRecord.stripe);
+      if (end !== 0) return end;
+    }
     const stripe = fast ? setRecord.stripe : Control.stripeOf(ns, key);
     // The native set and log in one call, when nothing needs waiting for or doing to the file
     // (0: nothing was done; the general path below then does it, and reports a refusal).
@@ -271,7 +282,7 @@ class Store extends BaseStore {
     p.control.lockStripe(stripe);
     try {
       if (fast) {
-        const end = this._fastSet(p.wal, id, key, enc, expiry);
+        const end = this._fastSet(p.wal, id, key, enc, expiry, HELD);
         if (end !== 0) return end;
       }
       // Usually the record's place is allocated space: the set and its record under the append
@@ -284,6 +295,8 @@ class Store extends BaseStore {
         return this._loggedExpiry(expiry);
       });
       if (end !== 0) return end;
+      // The store write below is outside the append lock.
+      p.control.passAppend();
       const old = this._raw(ns, key);
       if (opts === undefined) super.set(ns, key, value);
       else super.set(ns, key, value, opts);
@@ -305,14 +318,18 @@ class Store extends BaseStore {
     return (out[OUT_EXPIRY] >>> 0) + out[OUT_EXPIRY + 1] * U32;
   }
 
-  // _loggedSet's path for a set the engine takes as it is (held: the key's stripe), the value's
-  // bytes taken from the encoded record (setRecord.valueBytes): 0 with
-  // nothing changed when the record's place is not allocated mapped space or the engine refused
-  // the write (the general path then does it again, and reports the refusal as the store does).
-  _fastSet(wal, id, key, enc, expiry) {
+  // _loggedSet's path for a set the engine takes as it is, the value's bytes taken from the
+  // encoded record (setRecord.valueBytes), under the append lock: 0 with nothing changed when the
+  // record's place is not allocated mapped space, the key's `stripe` is held (by anyone; HELD:
+  // by the caller, which then holds it) or the engine refused the write (the general path then
+  // does it again, and reports the refusal as the store does). A stripe seen free under the
+  // append lock guards nothing that could interleave: every mutation that applies outside the
+  // append lock passes through it after taking its stripe (Control.passAppend).
+  _fastSet(wal, id, key, enc, expiry, stripe) {
     const lsn = wal.lockMapped(setRecord.size);
     if (lsn < 0) return 0;
     try {
+      if (stripe !== HELD && this._p.control.stripeHeld(stripe)) return 0;
       try {
         this._e.set(id, key, setRecord.valueBytes(), enc, expiry);
       } catch {
@@ -356,6 +373,7 @@ class Store extends BaseStore {
     let end;
     p.control.lockStripe(stripe);
     try {
+      p.control.passAppend();
       const old = this._raw(ns, key);
       if (old === undefined || !super.delete(ns, key)) return false;
       try {
@@ -396,6 +414,7 @@ class Store extends BaseStore {
     let n;
     p.control.lockAllStripes();
     try {
+      p.control.passAppend();
       const before = this._nsCall(ns, null, (id) => this._wholeState(id), what);
       if (before === null) return none;
       n = apply();
@@ -445,6 +464,7 @@ class Store extends BaseStore {
     let view;
     p.control.lockAllStripes();
     try {
+      p.control.passAppend();
       const before = this._nsCall(name, null, (id) => this._settingsOf(id), 'namespace');
       view = super.namespace(name, opts);
       const after = this._nsCall(name, null, (id) => this._settingsOf(id), 'namespace');

@@ -61,6 +61,8 @@ class Wal {
     this.mapSegment = null;
     // The native set of this handle (createLogWriter), told of every mapping and unmapping.
     this.writer = null;
+    // The native sealing of the thread's set record (createRecordSealer), told of them too.
+    this.sealer = null;
     // How the file grows and whether its new space is prefaulted (growth.js).
     this.how = growthOf(control.syncMode);
     this.#reopen();
@@ -68,6 +70,7 @@ class Wal {
 
   #unmap() {
     if (this.writer !== null) this.writer.map(null);
+    if (this.sealer !== null) this.sealer.map(null);
     if (this.mapSegment !== null) this.mapSegment.close();
     this.mapSegment = null;
     this.map = null;
@@ -83,6 +86,16 @@ class Wal {
     // Sync mode 'none': from the tail's place (held: the append lock) to the mapping's end.
     if (this.how.allocates) prefaultFrom(this.map, FILE_HEADER + (this.control.heldTail - this.fileStart), this.how);
     if (this.writer !== null) this.writer.map(this.map, this.fileStart);
+    if (this.sealer !== null) this.sealer.map(this.map);
+  }
+
+  /**
+   * Gives the native sealing of the set record putSet is given (createRecordSealer over that
+   * record's scratch) the mapping of the log file, now and whenever it changes.
+   */
+  attachSealer(sealer) {
+    this.sealer = sealer;
+    if (this.map !== null) sealer.map(this.map);
   }
 
   /** Gives the native set of this handle the mapping of the log file, now and whenever it changes. */
@@ -184,10 +197,13 @@ class Wal {
   /**
    * Seals the set record `rec` (set-record.js) at `lsn` (from lockMapped, the lock still held)
    * with `expiresAt`, copies it into the mapping and moves the tail past it. Returns the LSN
-   * after it.
+   * after it. The attached sealer, if any, is the one over `rec`'s scratch: one native call
+   * instead of the checksum and the copy in JavaScript (the same bytes).
    */
   putSet(rec, lsn, expiresAt) {
-    rec.seal(lsn, expiresAt, this.map32, (FILE_HEADER + (lsn - this.fileStart)) / WORD);
+    const at = FILE_HEADER + (lsn - this.fileStart);
+    if (this.sealer !== null) this.sealer.seal(lsn, expiresAt, at);
+    else rec.seal(lsn, expiresAt, this.map32, at / WORD);
     const end = lsn + rec.size;
     this.control.heldTail = end;
     return end;

@@ -71,6 +71,22 @@ void EncodeWalRecord(uint8_t* dst, const WalRecordFields& f) noexcept {
   std::memcpy(dst + offsetof(L::WalRecord, checksum), &crc, sizeof crc);
 }
 
+uint64_t SealWalRecord(uint8_t* dst, size_t room, uint8_t* rec, size_t capacity, uint64_t lsn,
+                       uint64_t expiresAt) noexcept {
+  uint32_t length = 0;
+  std::memcpy(&length, rec + offsetof(L::WalRecord, length), sizeof length);
+  const uint64_t size =
+      (uint64_t{length} + L::kWalRecordAlign - 1) / L::kWalRecordAlign * L::kWalRecordAlign;
+  if (length < kHeader || size > capacity || size > room) return 0;
+  std::memcpy(rec + offsetof(L::WalRecord, lsn), &lsn, sizeof lsn);
+  std::memcpy(rec + offsetof(L::WalRecord, expiresAt), &expiresAt, sizeof expiresAt);
+  constexpr size_t kCovered = offsetof(L::WalRecord, length);
+  const uint32_t crc = Crc32c(rec + kCovered, length - kCovered);
+  std::memcpy(rec + offsetof(L::WalRecord, checksum), &crc, sizeof crc);
+  std::memcpy(dst, rec, size);
+  return size;
+}
+
 WalSetResult SetAndLog(Store* store, const WalTarget& t, const WalSet& w, uint64_t* end,
                        L::Status* status) noexcept {
   if (t.map == nullptr || t.control == nullptr) return WalSetResult::kElsewhere;

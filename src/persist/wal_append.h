@@ -44,6 +44,15 @@ struct WalRecordFields {
 // dst[0, WalRecordSize(...)): byte for byte what lib/persist/record.js encodes and seals.
 void EncodeWalRecord(uint8_t* dst, const WalRecordFields& f) noexcept;
 
+// Seals the record encoded in rec[0, capacity) (every field but lsn, expiresAt and checksum
+// written, its padding zero): writes `lsn` and `expiresAt`, then its CRC32C, and copies the whole
+// aligned record to dst[0, size). Returns the size, or 0 with nothing written when its length
+// field is below the header or the record would not fit `capacity` or `room` bytes at dst (the
+// caller's bug). The JavaScript engine's set builds the record (lib/persist/set-record.js) and
+// seals it here: byte for byte what SetRecord#seal writes.
+uint64_t SealWalRecord(uint8_t* dst, size_t room, uint8_t* rec, size_t capacity, uint64_t lsn,
+                       uint64_t expiresAt) noexcept;
+
 // A handle's view of a persisted store's log: the control segment, and the mapping of the current
 // log file (map, mapLength: its first mapLength bytes; fileStart: the LSN in its name).
 struct WalTarget {

@@ -70,6 +70,42 @@ describe('Persistence: the JavaScript logged set record', () => {
     }
   });
 
+  (native.addon ? it : it.skip)('is sealed by the addon (createRecordSealer) into exactly the bytes SetRecord#seal writes', () => {
+    const rec = new SetRecord();
+    const sealer = native.addon.createRecordSealer(rec.u8);
+    const map = new Uint8Array(4096);
+    const dst = new Int32Array(map.length / Int32Array.BYTES_PER_ELEMENT);
+    assert.throws(() => sealer.seal(0, 0, 0), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' }); // no mapping yet
+    sealer.map(map);
+    for (let i = 0; i < 400; i++) {
+      const ns = randomString(12);
+      const key = randomString(i % 11 === 0 ? 300 : 20);
+      const binary = i % 2 === 0;
+      const value = binary ? crypto.randomBytes(crypto.randomInt(0, 300)) : randomString(crypto.randomInt(1, 200));
+      const lsn = (i % 5 === 0 ? 2 ** 44 : 0) + crypto.randomInt(0, 2 ** 40) * C.WAL_RECORD_ALIGN;
+      const expiresAt = i % 4 === 0 ? 0 : Date.now() + crypto.randomInt(0, 2 ** 40);
+      const at = crypto.randomInt(0, 64) * C.WAL_RECORD_ALIGN;
+      rec.encode(ns, key, value, binary ? C.ENC_BINARY : C.ENC_UTF8);
+      map.fill(0xee);
+      sealer.seal(lsn, expiresAt, at);
+      const got = Buffer.from(map.subarray(at, at + rec.size));
+      rec.seal(lsn, expiresAt, dst, at / Int32Array.BYTES_PER_ELEMENT);
+      assert.ok(got.equals(Buffer.from(dst.buffer, at, rec.size)), `record ${i} differs`);
+      assert.strictEqual(parseRecord(got, 0, lsn).key, key);
+      // Nothing around the record was touched.
+      if (at > 0) assert.strictEqual(map[at - 1], 0xee);
+      assert.strictEqual(map[at + rec.size], 0xee);
+    }
+    // A record past the mapping's end, or bad arguments: an error, and nothing written.
+    map.fill(0xee);
+    assert.throws(() => sealer.seal(8, 0, map.length - 8), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => sealer.seal(-8, 0, 0), { name: 'TypeError' });
+    assert.throws(() => sealer.seal(8, 0.5, 0), { name: 'TypeError' });
+    assert.ok(map.every((b) => b === 0xee));
+    sealer.map(null);
+    assert.throws(() => sealer.seal(8, 0, 0), { name: 'RangeError' });
+  });
+
   it('refuses a record that may not fit its scratch (the general path takes it)', () => {
     assert.strictEqual(SetRecord.fits('ns', 'k', 'x'.repeat(C.MAX_INLINE_VALUE_BYTES + 1)), false);
     assert.strictEqual(SetRecord.fits('ns', 'k', new Uint8Array(C.MAX_INLINE_VALUE_BYTES)), true);

@@ -166,5 +166,46 @@ TEST_F(WalAppend, AWriteTheStoreRefusesIsNotLogged) {
   EXPECT_FALSE(LockIsHeld(log()->appendLock));
 }
 
+// SealWalRecord of a record encoded without its lsn, expiry and checksum gives the bytes
+// EncodeWalRecord gives with them; a length field below the header, or a record larger than the
+// scratch or the room at the destination, writes nothing.
+TEST(WalSeal, SealsAsTheEncoderDoesAndRefusesWhatDoesNotFit) {
+  const std::string ns = "names", key = "k\xc3\xa9y", value(37, 'v');
+  WalRecordFields f;
+  f.type = L::kWalRecSet;
+  f.encoding = 3;
+  f.lsn = (uint64_t{1} << 40) + 8;
+  f.expiresAt = 1733333333333;
+  f.ns = ns.data();
+  f.nsLength = static_cast<uint32_t>(ns.size());
+  f.key = key.data();
+  f.keyLength = static_cast<uint32_t>(key.size());
+  f.value = value.data();
+  f.valueLength = static_cast<uint32_t>(value.size());
+  const uint64_t size = WalRecordSize(ns.size(), key.size(), value.size());
+  std::vector<uint8_t> want(size);
+  EncodeWalRecord(want.data(), f);
+  WalRecordFields bare = f;
+  bare.lsn = 0;
+  bare.expiresAt = 0;
+  std::vector<uint8_t> rec(256, 0);
+  EncodeWalRecord(rec.data(), bare);
+  std::memset(rec.data(), 0, sizeof(uint32_t));  // no checksum yet
+  std::vector<uint8_t> dst(512, 0xAB);
+  EXPECT_EQ(
+      SealWalRecord(dst.data() + 8, dst.size() - 8, rec.data(), rec.size(), f.lsn, f.expiresAt),
+      size);
+  EXPECT_EQ(std::memcmp(dst.data() + 8, want.data(), size), 0);
+  EXPECT_EQ(dst[7], 0xAB);
+  EXPECT_EQ(dst[8 + size], 0xAB);
+  std::vector<uint8_t> untouched = dst;
+  EXPECT_EQ(SealWalRecord(dst.data(), size - 1, rec.data(), rec.size(), 1, 0), 0u);
+  EXPECT_EQ(SealWalRecord(dst.data(), dst.size(), rec.data(), size - 1, 1, 0), 0u);
+  const uint32_t shortLength = L::kWalRecordHeaderSize - 1;
+  std::memcpy(rec.data() + offsetof(L::WalRecord, length), &shortLength, sizeof shortLength);
+  EXPECT_EQ(SealWalRecord(dst.data(), dst.size(), rec.data(), rec.size(), 1, 0), 0u);
+  EXPECT_EQ(dst, untouched);
+}
+
 }  // namespace
 }  // namespace shm::test

@@ -1,0 +1,127 @@
+'use strict';
+// The rule that lets a JavaScript-engine set skip its stripe lock (docs/format.md §16, "A
+// mutation"): such a set writes the store and its record under the append lock alone, and only
+// when it sees the key's stripe free there; every mutation that writes the store outside the
+// append lock passes through the append lock after taking its stripe. A live process of the test
+// (a child that sleeps) is made the holder of a lock of the control segment, so that a writer
+// that follows the rule times out, and one that did not would write.
+const assert = require('assert');
+const path = require('path');
+const { spawn } = require('child_process');
+const { Store, Segment, layout } = require('../../index');
+const native = require('../../lib/base/native');
+const { acquiredWord, releasedWord } = require('../../lib/ownership/lockword');
+const { identityOf } = require('../../lib/ownership/owners');
+const { Control } = require('../../lib/persist/control');
+const { persistTarget, recover, contents } = require('../helpers/persist');
+
+const { C, W } = layout;
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const U64 = BigUint64Array.BYTES_PER_ELEMENT / WORD;
+const SLOT = C.OWNER_SLOTS - 1; // an owner slot no handle of the test claims
+const APPEND = C.PERSIST_LOG_OFFSET / WORD + W.PERSIST_LOG.APPEND_LOCK;
+const stripeWord = (ns, key) => C.PERSIST_STRIPES_OFFSET / WORD + Control.stripeOf(ns, key) * (C.PERSIST_STRIPE_SIZE / WORD);
+// A live holder of another process fails a waiter after ten times this.
+const LOCK_TIMEOUT_MS = 20;
+
+// Holds the lock word `idx` of the control segment in `dir` as owner slot SLOT, whose record
+// names the live process `pid`, until the returned function releases it.
+function holdAs(dir, pid, idx) {
+  const seg = Segment.open({ path: path.join(dir, 'control') });
+  const u32 = new Uint32Array(seg.buffer);
+  const u64 = new BigUint64Array(seg.buffer);
+  const id = identityOf(pid, 0);
+  const rec = C.PERSIST_OWNERS_OFFSET / WORD + SLOT * W.OWNER.WORDS;
+  Atomics.store(u32, rec + W.OWNER.TID, 0);
+  Atomics.store(u64, (rec + W.OWNER.START_TIME) / U64, id.startTime);
+  Atomics.store(u64, (rec + W.OWNER.BOOT_ID) / U64, id.bootId);
+  Atomics.store(u32, rec + W.OWNER.STATE, C.OWNER_STATE_LIVE);
+  Atomics.store(u32, rec + W.OWNER.PID, pid);
+  Atomics.store(u32, idx, acquiredWord(Atomics.load(u32, idx), SLOT));
+  return () => {
+    Atomics.store(u32, idx, releasedWord(Atomics.load(u32, idx)));
+    Atomics.store(u32, rec + W.OWNER.PID, 0);
+    seg.close();
+  };
+}
+
+(native.addon ? describe : describe.skip)('Persistence: a JavaScript-engine set and the stripe of its key', function () {
+  this.timeout(60000);
+  let t;
+  let child;
+  beforeEach(() => {
+    t = persistTarget('stripe');
+    child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+  });
+  afterEach(() => {
+    child.kill('SIGKILL');
+    t.cleanup();
+  });
+
+  const create = () => Store.create({ name: t.name, size: 1 << 22, engine: 'js', lockTimeoutMs: LOCK_TIMEOUT_MS,
+    persist: { dir: t.dir, sync: 'none', checkpointBytes: 0 } });
+
+  it('waits for a stripe another process holds: the set is neither in the store nor in the log before it is free', () => {
+    const s = create();
+    let release = null;
+    try {
+      s.set('n', 'before', 0);
+      const tail = s.persistence.tail;
+      release = holdAs(t.dir, child.pid, stripeWord('n', 'k'));
+      assert.throws(() => s.set('n', 'k', 1), { code: 'ERR_LOCK_TIMEOUT' });
+      assert.strictEqual(s.get('n', 'k'), undefined);
+      assert.strictEqual(s.persistence.tail, tail);
+      // A key of another stripe is written meanwhile.
+      const other = ['a', 'b', 'c', 'd'].find((k) => stripeWord('n', k) !== stripeWord('n', 'k'));
+      s.set('n', other, 2);
+      release();
+      release = null;
+      s.set('n', 'k', 3);
+    } finally {
+      if (release) release();
+      s.close();
+    }
+    const r = recover(t.name, t.dir, 'js');
+    try {
+      const got = contents(r, 'n');
+      assert.deepStrictEqual(got.find(([k]) => k === 'k'), ['k', 3]);
+      assert.strictEqual(got.length, 3);
+    } finally {
+      r.close();
+    }
+  });
+
+  for (const [what, run] of [
+    ['a delete', (s) => s.delete('n', 'k')],
+    ['a clear', (s) => s.clear('n')],
+  ]) {
+    it(`${what} writes the store only once it has passed through the append lock`, () => {
+      const s = create();
+      let release = null;
+      try {
+        s.set('n', 'k', 1);
+        // Every store write of the engine from here on is seen with the append lock's state.
+        const e = s._e;
+        const seen = [];
+        for (const m of ['delete', 'clear']) {
+          const f = e[m];
+          e[m] = (...a) => {
+            seen.push(m);
+            return f.apply(e, a);
+          };
+        }
+        release = holdAs(t.dir, child.pid, APPEND);
+        assert.throws(() => run(s), { code: 'ERR_LOCK_TIMEOUT' });
+        assert.deepStrictEqual(seen, []);
+        assert.strictEqual(s.get('n', 'k'), 1);
+        release();
+        release = null;
+        run(s);
+        assert.strictEqual(s.get('n', 'k'), undefined);
+      } finally {
+        if (release) release();
+        s.close();
+      }
+    });
+  }
+});
