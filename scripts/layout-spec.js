@@ -506,7 +506,9 @@ const constants = {
   WAL_REC_NS_DROP: 5,
   WAL_REC_NS_SETTINGS: 6,
   PERSIST_MAGIC: 0x54435053, // 'SPCT'
-  PERSIST_FORMAT_VERSION: 1,
+  PERSIST_FORMAT_VERSION: 2,
+  // The control segment version that an opener upgrades when no owner of it is live (§16).
+  PERSIST_FORMAT_VERSION_PREVIOUS: 1,
   PERSIST_SYNC_NONE: 0,
   PERSIST_SYNC_INTERVAL: 1,
   PERSIST_SYNC_ALWAYS: 2,

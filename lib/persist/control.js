@@ -85,9 +85,10 @@ class Control {
       this.i32 = new Int32Array(buf, 0, C.PERSIST_CONTROL_BYTES / WORD);
       this.u64 = new BigUint64Array(buf, 0, C.PERSIST_CONTROL_BYTES / BigUint64Array.BYTES_PER_ELEMENT);
       if (create) this.#stamp(create);
-      this.#check(file);
+      const older = this.#check(file);
       this.owners = new OwnerTable(this.u32, C.PERSIST_OWNERS_OFFSET / WORD, C.OWNER_SLOTS);
       this.self = identityOf(process.pid, threadId);
+      if (older) this.#upgrade(file);
       this.slot = this.owners.claim(this.self) || this.owners.adopt(this.self);
       if (this.slot === 0) throw new ShmError('ERR_TOO_MANY_HANDLES', `persist: all ${C.OWNER_SLOTS - 1} owner slots of ${file} are in use`);
       this.token = this.owners.watch(this.slot, this.self);
@@ -120,11 +121,31 @@ class Control {
       throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} is not a shmstore control segment (bad magic)`);
     }
     const version = Atomics.load(this.u32, HDR + H.VERSION);
-    if (version !== C.PERSIST_FORMAT_VERSION) {
+    const older = version === C.PERSIST_FORMAT_VERSION_PREVIOUS;
+    if (version !== C.PERSIST_FORMAT_VERSION && !older) {
       throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} has control format version ${version}, expected ${C.PERSIST_FORMAT_VERSION}`);
     }
     const mode = Atomics.load(this.u32, HDR + H.SYNC_MODE);
     if (mode >= SYNC_NAMES.length) throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} names an unknown sync mode ${mode}`);
+    return older;
+  }
+
+  // A control segment of the previous version (format.md §16, "Control segment"), before this
+  // handle claims an owner slot: its version becomes the current one when no owner of it is live.
+  // A process of the previous version writes the store outside the append lock without first
+  // passing through it, which a JavaScript-engine set that skips its stripe relies on, so a live
+  // owner refuses this handle while the version is still the previous one (the processes of the
+  // older build must close first). Every opener of the current version upgrades before it claims
+  // a slot, so a live owner seen here is of the older build unless another opener has upgraded
+  // meanwhile, which the second look at the version tells.
+  #upgrade(file) {
+    const live = (o) => this.owners.status(o, this.self) !== GONE;
+    let busy = false;
+    for (let o = 1; o < C.OWNER_SLOTS && !busy; o++) busy = live(o);
+    if (Atomics.compareExchange(this.u32, HDR + H.VERSION, C.PERSIST_FORMAT_VERSION_PREVIOUS,
+      busy ? C.PERSIST_FORMAT_VERSION_PREVIOUS : C.PERSIST_FORMAT_VERSION) === C.PERSIST_FORMAT_VERSION_PREVIOUS && busy) {
+      throw new ShmError('ERR_BAD_VERSION', `persist: ${file} is in use by a process that opened it with control format version ${C.PERSIST_FORMAT_VERSION_PREVIOUS} (an older shmstore); close those processes, then open again`);
+    }
   }
 
   get geometry() {

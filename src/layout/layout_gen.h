@@ -253,7 +253,8 @@ inline constexpr uint64_t kWalRecNsCreate = 4ULL;
 inline constexpr uint64_t kWalRecNsDrop = 5ULL;
 inline constexpr uint64_t kWalRecNsSettings = 6ULL;
 inline constexpr uint64_t kPersistMagic = 0x54435053ULL;
-inline constexpr uint64_t kPersistFormatVersion = 1ULL;
+inline constexpr uint64_t kPersistFormatVersion = 2ULL;
+inline constexpr uint64_t kPersistFormatVersionPrevious = 1ULL;
 inline constexpr uint64_t kPersistSyncNone = 0ULL;
 inline constexpr uint64_t kPersistSyncInterval = 1ULL;
 inline constexpr uint64_t kPersistSyncAlways = 2ULL;
@@ -1460,6 +1461,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kWalRecNsSettings, "WAL_REC_NS_SETTINGS") \
   X(kPersistMagic, "PERSIST_MAGIC") \
   X(kPersistFormatVersion, "PERSIST_FORMAT_VERSION") \
+  X(kPersistFormatVersionPrevious, "PERSIST_FORMAT_VERSION_PREVIOUS") \
   X(kPersistSyncNone, "PERSIST_SYNC_NONE") \
   X(kPersistSyncInterval, "PERSIST_SYNC_INTERVAL") \
   X(kPersistSyncAlways, "PERSIST_SYNC_ALWAYS") \
