@@ -1,12 +1,10 @@
 'use strict';
 // The public Store: the store room's facade plus persistence. Without `persist` it is exactly
-// the store facade; with `persist: { dir, sync }` every mutation takes the stripe lock of its
-// key in the control segment, applies to the store, appends its record to the write-ahead log
-// and releases the stripe, so that the log order of two writes of one key is their store order
-// in every process (docs/format.md §16); the JavaScript engine's set of a small value may
-// instead apply and append under the append lock alone, with the stripe seen free (_fastSet).
-// The store room cannot know this room (rooms point down), so this class extends the store
-// facade and index.js exports it as `Store`.
+// the store facade; with `persist: { dir, sync }` it keeps a write-ahead log and snapshots in
+// `dir`: this file opens, creates, recovers, checkpoints, backs up and closes such a store, and
+// its mutations are logged as logged-store.js says (docs/format.md §16). The store room cannot
+// know this room (rooms point down), so this class extends the store facade and index.js
+// exports it as `Store`.
 const fs = require('fs');
 const path = require('path');
 const { C } = require('../layout/layout');
@@ -15,44 +13,17 @@ const { ShmError } = require('../base/errors');
 const native = require('../base/native');
 const { requireAddon } = native;
 const { Segment } = require('../segment/segment');
-const { Store: BaseStore, checkNsName, checkKey, checkValueLength, pairsOf } = require('../store/store');
-const { encodeValue } = require('../store/codec');
 const { Control, newStoreId } = require('./control');
 const { Wal, createLogFile } = require('./wal');
 const { walFileName, syncDir } = require('./files');
-const { encodeRecordInto, setExpiry, SMALL_RECORD, scratchFor } = require('./record');
 const { rebuild } = require('./recovery');
-const { checkpoint, maybeCheckpoint, checkpointTimer } = require('./checkpoint');
+const { checkpoint, checkpointTimer } = require('./checkpoint');
 const { backup } = require('./backup');
 const { checkPersist, geometryOf, targetOf } = require('./options');
-const cache = require('../store/cache-options');
 const { restoreBackup } = require('./restore');
-const { io } = require('./io');
-const { SetRecord } = require('./set-record');
-const { OUT_EXPIRY } = require('../store/contract');
+const { LoggedStore, setRecord } = require('./logged-store');
 
-// The record of a mutation is encoded here and appended at once, in one synchronous stretch: one
-// buffer serves every handle of the thread (a record of a large value gets its own, scratchFor).
-const scratch = Buffer.allocUnsafe(SMALL_RECORD);
-const setRecord = new SetRecord();
-const U32 = 0x100000000;
-// _fastSet's stripe argument when the caller holds the key's stripe.
-const HELD = -1;
-// An expiry as the engine reports it (epoch ms, 0 = never) as the engine's set takes it.
-function engineExpiry(at) {
-  return at > 0 ? at : cache.EXPIRY_NEVER;
-}
-
-function encodeRecord(type, ns, key, value, encoding, expiresAt) {
-  return encodeRecordInto(scratchFor(scratch, ns, key, value), type, ns, key, value, encoding, expiresAt);
-}
-
-class Store extends BaseStore {
-  constructor(...args) {
-    super(...args);
-    this._p = null; // { control, wal, dir, mode, intervalMs, timer, recovery } when persisted
-  }
-
+class Store extends LoggedStore {
   /** Creates a store; with `persist`, a persisted one whose log and control live in persist.dir. */
   static create(opts) {
     if (opts === null || typeof opts !== 'object' || opts.persist === undefined) return super.create(opts);
@@ -69,7 +40,7 @@ class Store extends BaseStore {
     try {
       const geo = geometryOf(store._buffer);
       control = new Control(p.dir, { ...geo, syncMode: p.syncMode, intervalMs: p.intervalMs, checkpointBytes: p.checkpointBytes, checkpointMs: p.checkpointMs, storeId: newStoreId(), mode: 0o600 },
-        BaseStore._lockTimeout(rest));
+        LoggedStore._lockTimeout(rest));
       createLogFile(p.dir, 0);
       control.resetPositions(0, 0);
       control.ready = true;
@@ -98,7 +69,7 @@ class Store extends BaseStore {
     if (!fs.existsSync(path.join(p.dir, 'control'))) {
       throw new ShmError('ERR_SHM_NOT_FOUND', `persist: ${p.dir} holds no persisted store (no control file)`);
     }
-    const control = new Control(p.dir, null, BaseStore._lockTimeout(rest));
+    const control = new Control(p.dir, null, LoggedStore._lockTimeout(rest));
     let store = null;
     try {
       control.lockRecovery();
@@ -213,307 +184,6 @@ class Store extends BaseStore {
     };
   }
 
-  // [raw, encoding, expiry] of the stored value (expiry as the engine takes it: epoch ms, or
-  // EXPIRY_NEVER), undefined when absent (held: the key's stripe). A namespace this handle
-  // resolved and another dropped since is resolved again (format.md §5, "Dropping").
-  _raw(ns, key) {
-    return this._nsCall(ns, undefined, (id) => {
-      const raw = this._e.get(id, key);
-      if (raw === undefined) return undefined;
-      const enc = this._out[0];
-      return [raw, enc, engineExpiry(this._e.expiresAt(id, key))];
-    }, 'get');
-  }
-
-  // Puts back what a mutation whose record could not be logged changed (held: its stripe).
-  _restore(ns, key, old) {
-    if (old === undefined) BaseStore.prototype.delete.call(this, ns, key);
-    else this._e.set(this._id(ns, true), key, old[0], old[1], old[2]);
-  }
-
-  // The expiry to log for a set just done with the engine's `expiry` argument (held: its stripe):
-  // the entry's own absolute expiry (its option, or its namespace's default TTL resolved by the
-  // store), 0 when it never expires, 1 (long past) when the set left no entry (an expiry already
-  // past deletes the key).
-  _loggedExpiry(expiry) {
-    return cache.alreadyExpired(expiry) ? 1 : this._storedExpiry();
-  }
-
-  // The durability a write of this handle's sync mode promises, once its record ends at `end`.
-  _settle(end) {
-    const p = this._p;
-    if (p.mode === 'always') p.wal.waitDurable(end);
-    else if (p.mode === 'interval') p.wal.flushIfOlder(p.intervalMs);
-    maybeCheckpoint(this, p, end);
-  }
-
-  // Applies and logs a set under the key's stripe; returns the LSN after its record.
-  _loggedSet(ns, key, value, opts) {
-    const p = this._p;
-    this._live();
-    // The id this handle resolved for the name (a name resolved before is valid).
-    const id = ns === this._lastNs ? this._lastId : this._ns.get(ns);
-    if (id === undefined) checkNsName(ns);
-    checkKey(key);
-    const expiry = cache.expiryOf(opts); // validates the options before the stripe is taken
-    // A string is its own payload (codec.js); other values are encoded (an array per call).
-    let payload = value;
-    let enc = C.ENC_UTF8;
-    if (typeof value !== 'string') [payload, enc] = encodeValue(value);
-    checkValueLength(payload);
-    const live = id !== undefined && !cache.alreadyExpired(expiry);
-    // The JavaScript engine's set of a small value into a namespace this handle resolved: the
-    // record is built first, once, in the thread's SetRecord (which also finds the key's stripe),
-    // and _fastSet writes the store and the record under the append lock alone, the stripe seen
-    // free (set-record.js; format.md §16, "A mutation").
-    const fast = live && p.writer === null && SetRecord.fits(ns, key, payload);
-    if (fast) {
-      setRecord.encode(ns, key, payload, enc);
-      const end = this._fastSet(p.wal, id, key, enc, expiry, setRecord.stripe);
-      if (end !== 0) return end;
-    }
-    const stripe = fast ? setRecord.stripe : Control.stripeOf(ns, key);
-    // The native set and log in one call, when nothing needs waiting for or doing to the file
-    // (0: nothing was done; the general path below then does it, and reports a refusal).
-    if (live && p.writer !== null && io.mapped) {
-      const end = p.writer.set(id, ns, key, payload, enc, expiry, stripe);
-      if (end !== 0) return end;
-    }
-    p.control.lockStripe(stripe);
-    try {
-      if (fast) {
-        const end = this._fastSet(p.wal, id, key, enc, expiry, HELD);
-        if (end !== 0) return end;
-      }
-      // Usually the record's place is allocated space: the set and its record under the append
-      // lock, and no undo to prepare. Otherwise the old value is read first, to be put back if
-      // the record cannot be written.
-      const rec = encodeRecord(C.WAL_REC_SET, ns, key, payload, enc, 0);
-      const end = p.wal.appendApplied(rec, () => {
-        if (opts === undefined) super.set(ns, key, value);
-        else super.set(ns, key, value, opts);
-        return this._loggedExpiry(expiry);
-      });
-      if (end !== 0) return end;
-      // The store write below is outside the append lock.
-      p.control.passAppend();
-      const old = this._raw(ns, key);
-      if (opts === undefined) super.set(ns, key, value);
-      else super.set(ns, key, value, opts);
-      try {
-        setExpiry(rec, this._loggedExpiry(expiry));
-        return p.wal.append(rec);
-      } catch (err) {
-        this._restore(ns, key, old);
-        throw err;
-      }
-    } finally {
-      p.control.unlockStripe(stripe);
-    }
-  }
-
-  // The expiry the engine's last set gave its entry (lib/store/contract.js, `out`).
-  _storedExpiry() {
-    const out = this._out;
-    return (out[OUT_EXPIRY] >>> 0) + out[OUT_EXPIRY + 1] * U32;
-  }
-
-  // _loggedSet's path for a set the engine takes as it is, the value's bytes taken from the
-  // encoded record (setRecord.valueBytes), under the append lock: 0 with nothing changed when the
-  // record's place is not allocated mapped space, the key's `stripe` is held (by anyone; HELD:
-  // by the caller, which then holds it) or the engine refused the write (the general path then
-  // does it again, and reports the refusal as the store does). A stripe seen free under the
-  // append lock guards nothing that could interleave: every mutation that applies outside the
-  // append lock passes through it after taking its stripe (Control.passAppend).
-  _fastSet(wal, id, key, enc, expiry, stripe) {
-    const lsn = wal.lockMapped(setRecord.size);
-    if (lsn < 0) return 0;
-    try {
-      if (stripe !== HELD && this._p.control.stripeHeld(stripe)) return 0;
-      try {
-        this._e.set(id, key, setRecord.valueBytes(), enc, expiry);
-      } catch {
-        return 0;
-      }
-      return wal.putSet(setRecord, lsn, this._storedExpiry());
-    } finally {
-      wal.unlockAppend();
-    }
-  }
-
-  set(ns, key, value, opts) {
-    if (this._p === null) return opts === undefined ? super.set(ns, key, value) : super.set(ns, key, value, opts);
-    this._settle(this._loggedSet(ns, key, value, opts));
-    return this;
-  }
-
-  /**
-   * Like set(), and resolves once the write is on stable storage (in every sync mode), without
-   * blocking the event loop.
-   */
-  setDurable(ns, key, value, opts) {
-    if (this._p === null) return Promise.reject(new ShmError('ERR_INVALID_ARG', 'setDurable() needs a store opened with "persist"'));
-    let end;
-    try {
-      end = this._loggedSet(ns, key, value, opts);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    // The sync's own promise, resolving to this handle: shared by every call that joins it.
-    return this._p.wal.flushAsync(end, this);
-  }
-
-  delete(ns, key) {
-    const p = this._p;
-    if (p === null) return super.delete(ns, key);
-    this._live();
-    checkNsName(ns);
-    checkKey(key);
-    const stripe = Control.stripeOf(ns, key);
-    let end;
-    p.control.lockStripe(stripe);
-    try {
-      p.control.passAppend();
-      const old = this._raw(ns, key);
-      if (old === undefined || !super.delete(ns, key)) return false;
-      try {
-        end = p.wal.append(encodeRecord(C.WAL_REC_DELETE, ns, key, null, 0, 0));
-      } catch (err) {
-        this._restore(ns, key, old);
-        throw err;
-      }
-    } finally {
-      p.control.unlockStripe(stripe);
-    }
-    this._settle(end);
-    return true;
-  }
-
-  clear(ns) {
-    if (this._p === null) return super.clear(ns);
-    return this._loggedWhole(ns, 'clear', C.WAL_REC_CLEAR, 0, () => super.clear(ns));
-  }
-
-  // Logged as one WAL_REC_NS_DROP record (format.md §16), which replays as a drop. A log that
-  // cannot be written puts the entries back (in a namespace created anew, with its policy and
-  // default TTL, not its counters) and throws.
-  dropNamespace(ns) {
-    if (this._p === null) return super.dropNamespace(ns);
-    return this._loggedWhole(ns, 'dropNamespace', C.WAL_REC_NS_DROP, false, () => super.dropNamespace(ns));
-  }
-
-  // A mutation of a whole namespace (clear, drop) under every stripe: `apply()` changes the
-  // store and returns its result, `none` (what an absent or empty namespace gives) is returned
-  // without a record; otherwise one record of `type` is logged, and a log that cannot be written
-  // puts the entries back, each with its own expiry, and throws.
-  _loggedWhole(ns, what, type, none, apply) {
-    const p = this._p;
-    this._live();
-    checkNsName(ns);
-    let end;
-    let n;
-    p.control.lockAllStripes();
-    try {
-      p.control.passAppend();
-      const before = this._nsCall(ns, null, (id) => this._wholeState(id), what);
-      if (before === null) return none;
-      n = apply();
-      if (n === none) return none;
-      try {
-        end = p.wal.append(encodeRecord(type, ns, null, null, 0, 0));
-      } catch (err) {
-        this._putBack(ns, before);
-        throw err;
-      }
-    } finally {
-      p.control.unlockAllStripes();
-    }
-    this._settle(end);
-    return n;
-  }
-
-  // What a failed clear or drop puts back (held: every stripe): the namespace's policy and
-  // default TTL, and each entry with its own expiry as the engine's set takes it (an entry that
-  // expired since it was listed is put back expired, which leaves it absent).
-  _wholeState(id) {
-    const [policy, ttlMs] = this._settingsOf(id);
-    const entries = this._e.entries(id).map(([k, raw, enc]) => {
-      const at = this._e.expiresAt(id, k);
-      return [k, raw, enc, at < 0 ? 1 : engineExpiry(at)];
-    });
-    return { policy, ttlMs, entries };
-  }
-
-  _putBack(ns, before) {
-    const id = this._id(ns, true);
-    this._e.configureNamespace(id, before.policy, before.ttlMs);
-    for (const [k, raw, enc, at] of before.entries) this._e.set(id, k, raw, enc, at);
-  }
-
-  // With settings (eviction, ttl), logged as one WAL_REC_NS_SETTINGS record (format.md §16)
-  // holding the namespace's resulting policy and default TTL, under every stripe (so that the log
-  // order of two configurations, and of a configuration and a drop, is their store order); no
-  // record when nothing changed. A log that cannot be written puts the old settings back and
-  // throws.
-  namespace(name, opts) {
-    const p = this._p;
-    if (p === null || cache.namespaceConfigOf(opts) === null) return super.namespace(name, opts);
-    this._live();
-    checkNsName(name);
-    let end;
-    let view;
-    p.control.lockAllStripes();
-    try {
-      p.control.passAppend();
-      const before = this._nsCall(name, null, (id) => this._settingsOf(id), 'namespace');
-      view = super.namespace(name, opts);
-      const after = this._nsCall(name, null, (id) => this._settingsOf(id), 'namespace');
-      if (before !== null && before[0] === after[0] && before[1] === after[1]) return view;
-      try {
-        end = p.wal.append(encodeRecord(C.WAL_REC_NS_SETTINGS, name, null, null, after[0], after[1]));
-      } catch (err) {
-        const old = before || [C.POLICY_INHERIT, 0];
-        this._e.configureNamespace(this._id(name, true), old[0], old[1]);
-        throw err;
-      }
-    } finally {
-      p.control.unlockAllStripes();
-    }
-    this._settle(end);
-    return view;
-  }
-
-  // [policy, ttlMs] of namespace `id` as the policy table holds them (format.md §5).
-  _settingsOf(id) {
-    const row = this._e.namespaces().find((r) => r[1] === id);
-    return row ? [row[3], row[4]] : [C.POLICY_INHERIT, 0];
-  }
-
-  // Every pair is validated before any is written; each pair is one logged set.
-  setMany(ns, entries, opts) {
-    if (this._p === null) return opts === undefined ? super.setMany(ns, entries) : super.setMany(ns, entries, opts);
-    this._live();
-    checkNsName(ns);
-    // One expiry for every pair, fixed once (a ttl counts from this call), as the store does.
-    const expiry = cache.expiryOf(opts);
-    const each = expiry === cache.EXPIRY_DEFAULT ? undefined : { expiresAt: expiry === cache.EXPIRY_NEVER ? Infinity : expiry };
-    const pairs = pairsOf(entries);
-    for (const [k, value] of pairs) {
-      checkKey(k);
-      checkValueLength(encodeValue(value)[0]);
-    }
-    let end = 0;
-    for (let i = 0; i < pairs.length; i++) {
-      try {
-        end = this._loggedSet(ns, pairs[i][0], pairs[i][1], each);
-      } catch (err) {
-        if (end !== 0) this._settle(end);
-        throw Object.assign(err, { written: i });
-      }
-    }
-    if (end !== 0) this._settle(end);
-    return pairs.length;
-  }
 
   /**
    * Writes a snapshot of the store while writers keep writing and removes the log it covers
