@@ -22,6 +22,13 @@ const MAX_UTF8_PER_UNIT = 3; // a UTF-16 unit becomes at most 3 UTF-8 bytes
 // Records a batch dequeue reads between two stores of the head: few enough that a producer
 // waiting for room sees the head move within its polling budget.
 const RELEASE_EVERY = 32;
+// Bytes a batch writes (reads) between two stores of the tail (head), at most a quarter of the
+// ring: the other side gets something to do within a few hundred nanoseconds of long messages
+// (two 1 KiB records), inside the shortest poll before it parks (park.js SPIN_MIN_MS, 0.5 us).
+// At a quarter of a 64 KiB ring (16 KiB, some 2 us of writes), a consumer that had caught up
+// polled in vain, its polling budget fell to nothing, and it parked at every hand-off: a futex
+// wake for the producer and a wake-up for itself per 16 records.
+const HANDOFF_BYTES = 2048;
 // The most bytes one latin1 decode of a batch covers: a string cut out of it may keep the whole
 // decode alive (V8 shares the characters of a substring), so a kept message holds at most this.
 const RUN_BYTES = 2048;
@@ -74,11 +81,21 @@ function write(r, p, tail) {
 // their payloads (a header and the padding, written as NULs), so that each payload lands where
 // its record puts it; then the headers over the NULs. Strict about when: the write returns as
 // many bytes as the joined text has units only when every unit is ASCII, and only then are the
-// records tagged LATIN1 and kept. Returns the tail after the run (r.runCount: how many), or -1
-// when the strings must go one by one (r.runCount of them: fewer than two, no contiguous room
-// for the write's worst case of 3 bytes a unit, or not ASCII; the bytes written past the tail
+// records tagged LATIN1 and kept. The run is as long as the room there is for the write's worst
+// case of 3 bytes a unit, contiguous and free: a ring that is nearly full (the consumer is the
+// slower side, or it releases what it read a few records at a time) or nearly at its end takes
+// a shorter run, not each string with a write of its own (some 60 ns more per string). Returns
+// the tail after the run (r.runCount: how many), or -1 when the strings must go one by one
+// (r.runCount of them: fewer than two fit a run, or not ASCII; the bytes written past the tail
 // are not published and are written over).
 function writeStrings(r, handle, values, from, tail) {
+  const at = tail & r.mask;
+  let room = Math.min(r.capacity - at, r.capacity - ((tail - r.cachedHead) >>> 0));
+  if (room < r.capacity - at && room < HEADER + RUN_BYTES * MAX_UTF8_PER_UNIT) {
+    r.cachedHead = Atomics.load(r.u32, HEAD);
+    room = Math.min(r.capacity - at, r.capacity - ((tail - r.cachedHead) >>> 0));
+  }
+  const units = Math.floor((room - HEADER) / MAX_UTF8_PER_UNIT); // the most the joined text may have
   // Joined with +=, not pushed to an array and joined: the rope it makes is flattened once by the
   // write, about a quarter cheaper than Array.prototype.join over the 2k - 1 parts.
   let text = '';
@@ -90,7 +107,9 @@ function writeStrings(r, handle, values, from, tail) {
     if (value === undefined) break;
     const length = value.length;
     if (length > RUN_STRING || length * MAX_UTF8_PER_UNIT > r.maxMessage || bytes + HEADER + align4(length) > RUN_BYTES) break;
-    if (j > from) text += SEPARATORS[align4(last.length) - last.length];
+    const separator = j > from ? SEPARATORS[align4(last.length) - last.length] : '';
+    if (text.length + separator.length + length > units) break;
+    if (j > from) text += separator;
     text += value;
     last = value;
     bytes += HEADER + align4(length);
@@ -99,13 +118,8 @@ function writeStrings(r, handle, values, from, tail) {
   // A toJSON may have closed the handle: then nothing is written (usable_() throws).
   if (r.textCount > 0) handle.usable_();
   if (j - from < 2) return -1;
-  const at = tail & r.mask;
-  const bound = HEADER + text.length * MAX_UTF8_PER_UNIT;
-  if (r.capacity - at < bound) return -1;
-  if (r.capacity - ((tail - r.cachedHead) >>> 0) < bound) {
-    r.cachedHead = Atomics.load(r.u32, HEAD);
-    if (r.capacity - ((tail - r.cachedHead) >>> 0) < bound) return -1;
-  }
+  // HEADER + 3 bytes a unit of the text fit in `room`, contiguous and free: the write cannot pass
+  // the end of the data or the head.
   if (r.buf.utf8Write(text, DATA + at + HEADER) !== text.length) return -1;
   let w = DATA_WORD + at / WORD;
   for (let k = from; k < j; k++) {
@@ -151,9 +165,9 @@ function prepareAt(r, values, i) {
 // Writes values[from..] while they fit and publishes them with one store of the tail (one
 // wake-up check for the lot). Returns the index of the first value not written. A value that
 // cannot be sent throws after the ones before it were published, as a loop of enqueue()s would.
-// A batch of more than a quarter of the ring is published a quarter at a time: the consumer
-// reads the first records while the rest are written, instead of waiting for all of them (and
-// then the producer for all of their room). `handle` is checked before each value (a toJSON
+// A batch of more than HANDOFF_BYTES (or a quarter of the ring) is published that much at a
+// time: the consumer reads the first records while the rest are written, instead of waiting for
+// all of them (and then the producer for all of their room). `handle` is checked before each value (a toJSON
 // may close it).
 function pushMany(r, handle, values, from, keep = false) {
   // Texts left by an earlier call of the same batch (`keep`) are indexed from its textFrom.
@@ -162,6 +176,7 @@ function pushMany(r, handle, values, from, keep = false) {
   let next = tail;
   let i = from;
   let single = from; // values before this one that a run of strings could not take go one by one
+  const handoff = Math.min(HANDOFF_BYTES, r.capacity >>> 2);
   try {
     while (i < values.length) {
       handle.usable_();
@@ -177,7 +192,7 @@ function pushMany(r, handle, values, from, keep = false) {
         i++;
       }
       next = t;
-      if (((next - tail) >>> 0) >= r.capacity >>> 2) {
+      if (((next - tail) >>> 0) >= handoff) {
         publish(r, next);
         tail = next;
       }
@@ -275,6 +290,7 @@ function popMany(r, out, max) {
   // The producer's index once per batch: everything published up to now.
   const tail = Atomics.load(u32, TAIL);
   r.cachedTail = tail;
+  const handoff = Math.min(HANDOFF_BYTES, r.capacity >>> 2);
   let n = 0;
   try {
     while (n < max && head !== tail) {
@@ -292,10 +308,10 @@ function popMany(r, out, max) {
         n++;
         head = (head + HEADER + align4(h & LENGTH_MASK)) >>> 0;
       }
-      // Released every RELEASE_EVERY records, or a quarter of the ring, whichever comes first:
-      // a producer that waits for room sees the head move within its polling budget (park.js)
-      // and writes into the room while the rest is read, instead of parking until the batch ends.
-      if (n % RELEASE_EVERY === 0 || ((head - start) >>> 0) >= r.capacity >>> 2) {
+      // Released every RELEASE_EVERY records or HANDOFF_BYTES, whichever comes first: a producer
+      // that waits for room sees the head move within its polling budget (park.js) and writes
+      // into the room while the rest is read, instead of parking until the batch ends.
+      if (n % RELEASE_EVERY === 0 || ((head - start) >>> 0) >= handoff) {
         release(r, head);
         start = head;
       }
