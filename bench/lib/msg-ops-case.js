@@ -13,7 +13,7 @@
 //   stack        Stack tryPush + tryPop (WINDOW pushed, then popped)
 //   pq           PriorityQueue tryEnqueue (priority 1) + tryDequeue
 //   broadcast    Broadcast publish + one subscriber's tryReceive
-//   bare-ring    the bare Atomics ring of bench/lib/msg-transports.js (the floor of a JS ring)
+//   bare-ring    the bare Atomics ring of bench/lib/msg-transports.js (a reference: a ring with no checks, waits or crash rules)
 //   buffer-calls Buffer#utf8Write into a SharedArrayBuffer + Buffer#utf8Slice back: the two copies
 //                every ring above makes, alone
 const { SpscRing, MpmcQueue, Stack, PriorityQueue, Broadcast } = require('../..');
