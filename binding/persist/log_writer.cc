@@ -16,10 +16,13 @@
 
 #include "binding/base/args.h"
 #include "binding/base/module.h"
+#include "binding/persist/shared_fn.h"
 #include "binding/store/store_binding.h"
 #include "persist/wal_append.h"
 
 namespace {
+
+using persist_binding::DeleteRef;
 
 namespace L = shm::layout;
 
@@ -29,22 +32,14 @@ struct LogWriter {
   napi_ref control = nullptr;
   napi_ref map = nullptr;
   shm::WalTarget target;
-  int refs = 0;  // the functions still alive that use this writer
+  int refs = 0;  // the functions still alive that use this writer (shared_fn.h)
+
+  void Release(napi_env env) {
+    DeleteRef(env, &engine);
+    DeleteRef(env, &control);
+    DeleteRef(env, &map);
+  }
 };
-
-void DeleteRef(napi_env env, napi_ref* ref) {
-  if (*ref != nullptr) napi_delete_reference(env, *ref);
-  *ref = nullptr;
-}
-
-void Finalize(napi_env env, void* data, void*) {
-  auto* w = static_cast<LogWriter*>(data);
-  if (--w->refs > 0) return;
-  DeleteRef(env, &w->engine);
-  DeleteRef(env, &w->control);
-  DeleteRef(env, &w->map);
-  delete w;
-}
 
 napi_value Number(napi_env env, double v) {
   napi_value r = nullptr;
@@ -160,37 +155,13 @@ napi_value CreateLogWriterFn(napi_env env, napi_callback_info cbinfo) {
   w->target.control = static_cast<uint8_t*>(const_cast<void*>(control));
   w->target.ownerSlot = slot;
   napi_value out = nullptr;
-  napi_value setFn = nullptr;
-  napi_value mapFn = nullptr;
-  bool ok = napi_create_reference(env, argv[0], 1, &w->engine) == napi_ok &&
-            napi_create_reference(env, argv[1], 1, &w->control) == napi_ok &&
-            napi_create_object(env, &out) == napi_ok &&
-            napi_create_function(env, "set", NAPI_AUTO_LENGTH, SetFn, w, &setFn) == napi_ok;
-  if (ok) {
-    // From here the functions own the writer: it is freed when both are collected.
-    w->refs = 1;
-    ok = napi_add_finalizer(env, setFn, w, Finalize, nullptr, nullptr) == napi_ok;
-    if (!ok) w->refs = 0;
-  }
-  if (ok) {
-    ok = napi_create_function(env, "map", NAPI_AUTO_LENGTH, MapFn, w, &mapFn) == napi_ok;
-    if (ok) {
-      ++w->refs;
-      if (napi_add_finalizer(env, mapFn, w, Finalize, nullptr, nullptr) != napi_ok) {
-        --w->refs;
-        ok = false;
-      }
-    }
-  }
-  if (!ok) {
-    if (w->refs == 0) {
-      DeleteRef(env, &w->engine);
-      DeleteRef(env, &w->control);
-      delete w;
-    }
+  if (napi_create_reference(env, argv[0], 1, &w->engine) != napi_ok ||
+      napi_create_reference(env, argv[1], 1, &w->control) != napi_ok ||
+      napi_create_object(env, &out) != napi_ok ||
+      !persist_binding::AddSharedFunction(env, out, "set", SetFn, w) ||
+      !persist_binding::AddSharedFunction(env, out, "map", MapFn, w)) {
+    persist_binding::FreeUnshared(env, w);
     return nullptr;
   }
-  napi_set_named_property(env, out, "set", setFn);
-  napi_set_named_property(env, out, "map", mapFn);
   return out;
 }

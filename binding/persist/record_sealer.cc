@@ -19,10 +19,13 @@
 #include <new>
 
 #include "binding/base/module.h"
+#include "binding/persist/shared_fn.h"
 #include "binding/store/store_binding.h"
 #include "persist/wal_append.h"
 
 namespace {
+
+using persist_binding::DeleteRef;
 
 struct Sealer {
   napi_ref scratchRef = nullptr;
@@ -31,21 +34,13 @@ struct Sealer {
   size_t capacity = 0;
   uint8_t* map = nullptr;
   size_t mapLength = 0;
-  int refs = 0;  // the functions still alive that use this sealer
+  int refs = 0;  // the functions still alive that use this sealer (shared_fn.h)
+
+  void Release(napi_env env) {
+    DeleteRef(env, &scratchRef);
+    DeleteRef(env, &mapRef);
+  }
 };
-
-void DeleteRef(napi_env env, napi_ref* ref) {
-  if (*ref != nullptr) napi_delete_reference(env, *ref);
-  *ref = nullptr;
-}
-
-void Finalize(napi_env env, void* data, void*) {
-  auto* s = static_cast<Sealer*>(data);
-  if (--s->refs > 0) return;
-  DeleteRef(env, &s->scratchRef);
-  DeleteRef(env, &s->mapRef);
-  delete s;
-}
 
 // A whole number in [0, 2^53). Whole is checked by the round trip through uint64_t, not floor():
 // a call out of line that took a fifth of a seal's time.
@@ -108,18 +103,6 @@ napi_value MapFn(napi_env env, napi_callback_info cbinfo) {
   return nullptr;
 }
 
-// Creates `name` over `s` and counts it as a user of `s` (freed when every user is collected).
-bool AddFunction(napi_env env, napi_value out, const char* name, napi_callback cb, Sealer* s) {
-  napi_value fn = nullptr;
-  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, s, &fn) != napi_ok) return false;
-  ++s->refs;
-  if (napi_add_finalizer(env, fn, s, Finalize, nullptr, nullptr) != napi_ok) {
-    --s->refs;
-    return false;
-  }
-  return napi_set_named_property(env, out, name, fn) == napi_ok;
-}
-
 }  // namespace
 
 napi_value CreateRecordSealerFn(napi_env env, napi_callback_info cbinfo) {
@@ -143,17 +126,10 @@ napi_value CreateRecordSealerFn(napi_env env, napi_callback_info cbinfo) {
   s->capacity = capacity;
   napi_value out = nullptr;
   if (napi_create_reference(env, argv[0], 1, &s->scratchRef) != napi_ok ||
-      napi_create_object(env, &out) != napi_ok) {
-    DeleteRef(env, &s->scratchRef);
-    delete s;
-    return nullptr;
-  }
-  // Once a function holds the sealer, its finalizer frees it; before that, this does.
-  if (!AddFunction(env, out, "seal", SealFn, s) || !AddFunction(env, out, "map", MapFn, s)) {
-    if (s->refs == 0) {
-      DeleteRef(env, &s->scratchRef);
-      delete s;
-    }
+      napi_create_object(env, &out) != napi_ok ||
+      !persist_binding::AddSharedFunction(env, out, "seal", SealFn, s) ||
+      !persist_binding::AddSharedFunction(env, out, "map", MapFn, s)) {
+    persist_binding::FreeUnshared(env, s);
     return nullptr;
   }
   return out;
