@@ -135,14 +135,16 @@ const constants = {
   // A handle parks at most PARK_PER_CLASS blocks of one class and PARK_MAX_UNITS units in all:
   // a steady stream of overwrites of same-sized values needs one block per class in hand (the
   // one the next write takes while it frees the previous), and the space a handle can hold back
-  // stays bounded (8 KiB) however many handles a store has. A set that finds no parked block of
+  // stays bounded (16 KiB) however many handles a store has. A set that finds no parked block of
   // its class takes up to PARK_REFILL blocks of it under one hold of AllocState.lock and parks
   // all but the one it uses (format.md §8, "Parked blocks"), so that a stream of inserts takes
   // the allocator lock once per PARK_REFILL sets; PARK_PER_CLASS leaves room beside such a batch
-  // for the block a replacing set parks.
-  PARK_PER_CLASS: 16,
-  PARK_REFILL: 16,
-  PARK_MAX_UNITS: 8192 / BLOCK_UNIT,
+  // for the block a replacing set parks. Batches of 64 rather than 16: two writers inserting
+  // into one store met at the allocator lock often enough with 16 that a holder descheduled by
+  // other work stalled the other (bench/README.md, "Insert scaling").
+  PARK_PER_CLASS: 72,
+  PARK_REFILL: 64,
+  PARK_MAX_UNITS: 16384 / BLOCK_UNIT,
   // Eviction policies: of the store (EvictState.policy) and of a namespace (NsPolicy.policy, where
   // 0 means "the store's"). A zeroed word is a valid initial state: inherit / none.
   POLICY_INHERIT: 0,

@@ -63,9 +63,10 @@ forEachEngine('batches of parked blocks', ({ engine, make, other }) => {
       assert.strictEqual(u32[ALLOC_LOCK] !== lock, refilled, `insert ${i}`);
       assert.strictEqual(s.stats().bytesParked, want[i] * BLOCK * UNIT, `insert ${i}`);
     }
-    // Batches of 1, 2, 4, 8 and six of 16 (111 blocks) for 100 inserts: 10 holds of the lock.
-    assert.strictEqual(refills, 10);
-    assert.strictEqual(want[99], 11);
+    // Batches of 1, 2, 4, 8, 16, 32 and 64 (127 blocks) for 100 inserts: 7 holds of the lock.
+    assert.strictEqual(C.PARK_REFILL, 64);
+    assert.strictEqual(refills, 7);
+    assert.strictEqual(want[99], 27);
     clean(s, want[99] * BLOCK);
     const peer = Store.attach(s.buffer, { engine: other });
     try {
@@ -80,8 +81,9 @@ forEachEngine('batches of parked blocks', ({ engine, make, other }) => {
     const s = make({ lockTimeoutMs: 2 });
     const u32 = new Uint32Array(s.buffer);
     let i = 0;
-    // Until a batch of PARK_REFILL is parked (after the refill at insert 16, 15 are).
-    while (i < 16) s.set('ns', `k${i}`, valueOf(`k${i}`, i++));
+    // Until a batch of PARK_REFILL is parked (batches of 1, 2, ... PARK_REFILL / 2 come before
+    // it: PARK_REFILL - 1 inserts; after the refill at the next insert, PARK_REFILL - 1 are).
+    while (i < C.PARK_REFILL) s.set('ns', `k${i}`, valueOf(`k${i}`, i++));
     assert.strictEqual(s.stats().bytesParked, (C.PARK_REFILL - 1) * BLOCK * UNIT);
     const slot = 4000; // a live process that is not this one (format.md §6)
     u32[pidWord(slot)] = process.ppid;
@@ -122,7 +124,7 @@ forEachEngine('batches of parked blocks', ({ engine, make, other }) => {
     const a = make({ size: entriesOffset(1024) + 64 * 1024, buckets: 1024 });
     const b = Store.attach(a.buffer, { engine: other });
     try {
-      for (let i = 0; i < 16; i++) a.set('ns', `a${i}`, valueOf(`a${i}`, 0));
+      for (let i = 0; i < C.PARK_REFILL; i++) a.set('ns', `a${i}`, valueOf(`a${i}`, 0));
       const held = a.stats().bytesParked;
       assert.strictEqual(held, (C.PARK_REFILL - 1) * BLOCK * UNIT);
       assert.ok(held <= C.PARK_MAX_UNITS * UNIT);
@@ -135,7 +137,7 @@ forEachEngine('batches of parked blocks', ({ engine, make, other }) => {
       }, { code: 'ERR_STORE_FULL' });
       assert.strictEqual(b.stats().bytesParked, 0);
       clean(b, held / UNIT);
-      for (let i = 16; i < 16 + C.PARK_REFILL - 1; i++) a.set('ns', `a${i}`, valueOf(`a${i}`, 0));
+      for (let i = C.PARK_REFILL; i < 2 * C.PARK_REFILL - 1; i++) a.set('ns', `a${i}`, valueOf(`a${i}`, 0));
       assert.strictEqual(a.stats().bytesParked, 0);
       assert.throws(() => a.set('ns', 'one-more', valueOf('x', 0)), { code: 'ERR_STORE_FULL' });
       clean(b, 0);

@@ -82,11 +82,14 @@ TEST_F(StoreCache, BoundedPerClassAndInAll) {
 }
 
 TEST_F(StoreCache, InsertsTakeBatchesThatDoubleAndParkTheRest) {
-  // Batches of 1, 2, 4, 8 and 16 blocks (format.md §8, "Parked blocks", "Batches"): after 31
-  // inserts of one size every block taken is used, the 32nd takes a batch of PARK_REFILL and
-  // parks the rest, and the next PARK_REFILL - 1 inserts leave AllocState.lock untouched.
+  // Batches of 1, 2, 4, ... PARK_REFILL / 2 blocks (format.md §8, "Parked blocks", "Batches"):
+  // after PARK_REFILL - 1 inserts of one size every block taken is used, the next takes a batch
+  // of PARK_REFILL and parks the rest, and the next PARK_REFILL - 1 inserts leave
+  // AllocState.lock untouched.
   int i = 0;
-  for (; i < 31; ++i) ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i), V('a')), L::kOk);
+  for (; i < static_cast<int>(kParkRefill) - 1; ++i) {
+    ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i), V('a')), L::kOk);
+  }
   EXPECT_EQ(ParkedBy(s->ownerSlot()), 0u);
   const uint32_t before = r.alloc()->lock;
   ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i++), V('a')), L::kOk);
