@@ -30,14 +30,14 @@ struct LogWriter {
   store_binding::StoreCore* core = nullptr;
   napi_ref engine = nullptr;
   napi_ref control = nullptr;
-  napi_ref map = nullptr;
+  persist_binding::HeldView map;  // target.map and target.mapLength are its bytes
   shm::WalTarget target;
   int refs = 0;  // the functions still alive that use this writer (shared_fn.h)
 
   void Release(napi_env env) {
     DeleteRef(env, &engine);
     DeleteRef(env, &control);
-    DeleteRef(env, &map);
+    persist_binding::ReleaseView(env, &map);
   }
 };
 
@@ -103,24 +103,23 @@ napi_value MapFn(napi_env env, napi_callback_info cbinfo) {
   void* data = nullptr;
   if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
   auto* w = static_cast<LogWriter*>(data);
-  napi_valuetype type = napi_undefined;
-  if (argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok) return nullptr;
-  DeleteRef(env, &w->map);
+  if (argc < 1) return nullptr;
   w->target.map = nullptr;
   w->target.mapLength = 0;
-  if (type == napi_null || type == napi_undefined) return nullptr;
-  const void* bytes = nullptr;
-  size_t length = 0;
+  const persist_binding::Hold held = persist_binding::HoldView(env, argv[0], &w->map);
+  if (held == persist_binding::Hold::kNone || held == persist_binding::Hold::kFailed) {
+    return nullptr;
+  }
   double start = 0;
-  if (argc < 2 || !store_binding::GetBytes(env, argv[0], &bytes, &length) ||
+  if (held == persist_binding::Hold::kNotAView || argc < 2 ||
       napi_get_value_double(env, argv[1], &start) != napi_ok || !(start >= 0) ||
       start > 9007199254740991.0) {
+    persist_binding::ReleaseView(env, &w->map);
     ThrowTypeError(Napi::Env(env), "map needs (view, fileStart) or (null)");
     return nullptr;
   }
-  if (napi_create_reference(env, argv[0], 1, &w->map) != napi_ok) return nullptr;
-  w->target.map = static_cast<uint8_t*>(const_cast<void*>(bytes));
-  w->target.mapLength = length;
+  w->target.map = w->map.bytes;
+  w->target.mapLength = w->map.length;
   w->target.fileStart = static_cast<uint64_t>(start);
   return nullptr;
 }

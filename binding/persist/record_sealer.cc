@@ -29,16 +29,14 @@ using persist_binding::DeleteRef;
 
 struct Sealer {
   napi_ref scratchRef = nullptr;
-  napi_ref mapRef = nullptr;
   uint8_t* scratch = nullptr;
   size_t capacity = 0;
-  uint8_t* map = nullptr;
-  size_t mapLength = 0;
+  persist_binding::HeldView map;
   int refs = 0;  // the functions still alive that use this sealer (shared_fn.h)
 
   void Release(napi_env env) {
     DeleteRef(env, &scratchRef);
-    DeleteRef(env, &mapRef);
+    persist_binding::ReleaseView(env, &map);
   }
 };
 
@@ -70,8 +68,9 @@ napi_value SealFn(napi_env env, napi_callback_info cbinfo) {
                           "seal needs (lsn, expiresAt, at), whole numbers below 2^53");
     return nullptr;
   }
-  if (s->map == nullptr || at > s->mapLength ||
-      shm::SealWalRecord(s->map + at, s->mapLength - at, s->scratch, s->capacity, lsn, expiresAt) ==
+  const persist_binding::HeldView& m = s->map;
+  if (m.bytes == nullptr || at > m.length ||
+      shm::SealWalRecord(m.bytes + at, m.length - at, s->scratch, s->capacity, lsn, expiresAt) ==
           0) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
                            "seal: the record does not fit the scratch or the mapping at \"at\"");
@@ -85,21 +84,10 @@ napi_value MapFn(napi_env env, napi_callback_info cbinfo) {
   void* data = nullptr;
   if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
   auto* s = static_cast<Sealer*>(data);
-  napi_valuetype type = napi_undefined;
-  if (argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok) return nullptr;
-  DeleteRef(env, &s->mapRef);
-  s->map = nullptr;
-  s->mapLength = 0;
-  if (type == napi_null || type == napi_undefined) return nullptr;
-  const void* bytes = nullptr;
-  size_t length = 0;
-  if (!store_binding::GetBytes(env, argv[0], &bytes, &length)) {
+  if (argc < 1) return nullptr;
+  if (persist_binding::HoldView(env, argv[0], &s->map) == persist_binding::Hold::kNotAView) {
     ThrowTypeError(Napi::Env(env), "map needs (view) or (null)");
-    return nullptr;
   }
-  if (napi_create_reference(env, argv[0], 1, &s->mapRef) != napi_ok) return nullptr;
-  s->map = static_cast<uint8_t*>(const_cast<void*>(bytes));
-  s->mapLength = length;
   return nullptr;
 }
 

@@ -1,10 +1,16 @@
 // A native object shared by the functions of one JavaScript object (createLogWriter's { set, map }
 // and createRecordSealer's { seal, map }): each function holds the object and counts itself in
 // the object's `refs`; when the last of them is collected, the object's Release(env) drops its
-// references and the object is deleted. Until a function holds it, the creator frees it.
+// references and the object is deleted. Until a function holds it, the creator frees it. Both
+// objects also hold the mapping of the current log file the same way (HeldView, HoldView).
 #pragma once
 
 #include <node_api.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "binding/store/store_binding.h"
 
 namespace persist_binding {
 
@@ -41,6 +47,38 @@ void FreeUnshared(napi_env env, T* o) {
   if (o->refs != 0) return;
   o->Release(env);
   delete o;
+}
+
+// A view whose bytes native code writes (a log file's mapping): `ref` keeps it alive while
+// `bytes` points into it.
+struct HeldView {
+  napi_ref ref = nullptr;
+  uint8_t* bytes = nullptr;
+  size_t length = 0;
+};
+
+enum class Hold { kNone, kHeld, kNotAView, kFailed };
+
+// Lets go of the view `h` holds; then holds `v` unless it is null or undefined (kNone). kNotAView:
+// `v` is not a view (the caller throws); kFailed: Node-API failed (an exception is pending).
+inline void ReleaseView(napi_env env, HeldView* h) {
+  DeleteRef(env, &h->ref);
+  h->bytes = nullptr;
+  h->length = 0;
+}
+
+inline Hold HoldView(napi_env env, napi_value v, HeldView* h) {
+  ReleaseView(env, h);
+  napi_valuetype type = napi_undefined;
+  if (napi_typeof(env, v, &type) != napi_ok) return Hold::kFailed;
+  if (type == napi_null || type == napi_undefined) return Hold::kNone;
+  const void* bytes = nullptr;
+  size_t length = 0;
+  if (!store_binding::GetBytes(env, v, &bytes, &length)) return Hold::kNotAView;
+  if (napi_create_reference(env, v, 1, &h->ref) != napi_ok) return Hold::kFailed;
+  h->bytes = static_cast<uint8_t*>(const_cast<void*>(bytes));
+  h->length = length;
+  return Hold::kHeld;
 }
 
 }  // namespace persist_binding

@@ -365,11 +365,13 @@ class Control {
     this.unlockAppend();
   }
 
-  // Every stripe in index order (clear and recovery: nothing else holds two).
+  // Every stripe in index order (a clear, a drop, a namespace's settings: nothing else holds
+  // two), then through the append lock: each holder writes the store outside the append lock.
   lockAllStripes() {
     let s = 0;
     try {
       for (; s < C.PERSIST_STRIPES; s++) this.lockStripe(s);
+      this.passAppend();
     } catch (err) {
       while (s-- > 0) this.unlockStripe(s);
       throw err;

@@ -242,7 +242,6 @@ class LoggedStore extends BaseStore {
     let n;
     p.control.lockAllStripes();
     try {
-      p.control.passAppend();
       const before = this._nsCall(ns, null, (id) => this._wholeState(id), what);
       if (before === null) return none;
       n = apply();
@@ -292,7 +291,6 @@ class LoggedStore extends BaseStore {
     let view;
     p.control.lockAllStripes();
     try {
-      p.control.passAppend();
       const before = this._nsCall(name, null, (id) => this._settingsOf(id), 'namespace');
       view = super.namespace(name, opts);
       const after = this._nsCall(name, null, (id) => this._settingsOf(id), 'namespace');
