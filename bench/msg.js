@@ -15,7 +15,9 @@
 // runs in its own child process (bench/lib/msg-case.js) from the declared list below, once per
 // round (every case in each round, so that a change of the machine's load falls on all cases
 // alike; each child first runs the case uncounted: at least WARM_MESSAGES messages for the
-// one-way cases, one run for the slow ones); the table shows medians over rounds, CPU time per message (both ends; Redis's server not included) and the
+// one-way cases, one run for the slow ones, and for at least WARM_MS; then COUNTED runs, whose
+// median is the round's); the table shows medians over rounds, CPU time per message (both ends;
+// Redis's server not included) and the
 // ratios the issue's goals name; and fan-out from one publisher to 2 subscriber workers, Broadcast
 // against postMessage to each (bench/lib/bcast-case.js); and the single-thread cost of both ends
 // of a queue (bench/lib/msg-ops-case.js, "ops/..."). Results: bench/results/msg-latest.json.
@@ -54,6 +56,11 @@ const RESULTS = path.join(__dirname, 'results', 'msg-latest.json');
 // measured 3 to 4 times the steady cost of the JS rings and little of postMessage's).
 const N = quick ? 20000 : 100000;
 const WARM_MESSAGES = quick ? 40000 : 200000;
+// The least warm-up of a msg-case.js case (ms from its first run): longer than the start of a
+// process, when V8's background threads keep the second core busy (bench/lib/msg-case.js).
+const WARM_MS = quick ? 600 : 1000;
+// Counted runs of a msg-case.js case per round (their median is the round's sample).
+const COUNTED = 3;
 const PAYLOADS = [['str', 32], ['json', 32], ['str', 1024], ['json', 1024]];
 const THREAD_TRANSPORTS = ['spsc', 'spsc-batch', 'mpmc', 'mpmc-batch', 'stack', 'pq', 'ringbuf', 'ringbuf-batch', 'bare-ring', 'postMessage', 'postMessage-batch'];
 const PROCESS_TRANSPORTS = ['spsc', 'spsc-batch', 'mpmc', 'mpmc-batch', 'stack', 'pq', 'ipc', 'redis'];
@@ -82,22 +89,27 @@ const OPS_N = quick ? 50000 : 200000;
 
 const idOf = ([pattern, transport, topology, kind, size]) => `${pattern}/${topology}/${transport}/${kind}${size}`;
 
-// One timed run of a case (after its warm-up runs) in a child process of its own: { samples,
-// cpu, missed? } with one sample each, or { error }.
-// bench/lib/msg-case.js warms up by itself; the request/reply (msg-rpc.js) and fan-out
-// (bcast-case.js) cases run 1 + warmups times and all but the last run are dropped here.
+// One round of a case in a child process of its own: { samples, cpu, missed? } with one sample
+// each, or { error }. bench/lib/msg-case.js warms up by itself and counts COUNTED runs, whose
+// median is the round's sample; the request/reply (msg-rpc.js) and fan-out (bcast-case.js) cases
+// run 1 + warmups times and all but the last run are dropped here.
 function runOnce(c, redisPort, round) {
   const [pattern, transport, topology, kind, size, n] = c;
   const warmsUp = pattern !== 'fanout' && transport !== 'channel' && transport !== 'piscina';
-  // Warm-up runs: enough for WARM_MESSAGES one-way messages; 3 runs of the round trips (the
-  // second run of 3,000 round trips still measured SpscRing's at 2 to 3 times the third); one of
-  // Redis (its runs take a second or so).
+  // Warm-up runs: at least enough for WARM_MESSAGES one-way messages; 3 runs of the round trips
+  // (the second run of 3,000 round trips still measured SpscRing's at 2 to 3 times the third);
+  // one of Redis (its runs take a second or so); and, in msg-case.js, every run that starts within
+  // WARM_MS of the first.
   const warmups = transport === 'redis' ? 1 : pattern === 'oneway' || pattern === 'fanout' ? Math.ceil(WARM_MESSAGES / n) : 3;
-  const desc = { id: `bench-${process.pid}-${round}-${idOf(c).replace(/\//g, '-')}`, pattern, transport, topology, kind, size, n, runs: warmsUp ? 1 : 1 + warmups, warmups, redisPort };
+  const desc = {
+    id: `bench-${process.pid}-${round}-${idOf(c).replace(/\//g, '-')}`, pattern, transport, topology, kind, size, n,
+    runs: warmsUp ? COUNTED : 1 + warmups, warmups, warmMs: WARM_MS, redisPort,
+  };
   try {
     const out = execFileSync(process.execPath, [pattern === 'fanout' ? FANOUT_CASE : CASE, JSON.stringify(desc)], { encoding: 'utf8', timeout: 300000, stdio: ['ignore', 'pipe', 'inherit'] });
     const r = JSON.parse(out.trim().split('\n').pop());
-    return { ...r, samples: r.samples.slice(-1), cpu: r.cpu.slice(-1) };
+    if (!warmsUp) return { ...r, samples: r.samples.slice(-1), cpu: r.cpu.slice(-1) };
+    return { ...r, samples: [median(r.samples)], cpu: [median(r.cpu)] };
   } catch (e) {
     return { error: String(e.message).split('\n')[0] };
   }
@@ -110,7 +122,7 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
   const date = new Date().toISOString();
   console.log(`shmstore bench: messaging (${date})`);
   console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.os}; node ${m.node}; ringbuf.js ${version('ringbuf.js')}, piscina ${version('piscina')}, ioredis ${version('ioredis')}`);
-  console.log(`load average: ${require('os').loadavg().map((x) => x.toFixed(2)).join(' ')}; ${runs} rounds of one run of every case (median over rounds), ${N} messages per one-way run\n`);
+  console.log(`load average: ${require('os').loadavg().map((x) => x.toFixed(2)).join(' ')}; ${runs} rounds of every case (each round: warm-up of at least ${WARM_MS} ms, then the median of ${COUNTED} runs; median over rounds), ${N} messages per one-way run\n`);
   const redis = await startRedis();
   let redisNote;
   if (redis.note) {

@@ -4,8 +4,16 @@
 // The case's main thread is the sender (one-way) or the pinger (round trips); the other end runs
 // in a worker thread or a child process of this one (the same file, as 'peer'). Each run passes
 // `n` messages; the peer reports the end of a run and, as a process, the CPU time it used.
-// `warmups` runs come first and are not counted (they warm up the JIT and the memory: a run of a
-// few milliseconds right after the start measures the compiler's tiers, not the transport).
+// Warm-up runs come first and are not counted: at least `warmups` of them, and as many as start
+// within `warmMs` of the first. They warm up the JIT and the memory, and they outlast the start of
+// the process: for its first few hundred milliseconds V8's background threads (its concurrent
+// compilers and GC) keep the second core busy, so that the two ends of a queue share one core and
+// take turns (a measured SpscRing batch run: 100-190 ns a message for the first 0.3 s, 50-57 ns
+// from then on, each end waiting for the other about once per ring's worth of messages before,
+// the receiver polling and the sender never waiting after; with --single-threaded the slow part
+// ended within three runs). The
+// sender decides when the warm-up ends; it writes the number of runs in all to a shared control
+// word, which the peer reads after each run.
 const path = require('path');
 const { fork } = require('child_process');
 const { Worker, isMainThread, parentPort, workerData } = require('worker_threads');
@@ -17,13 +25,22 @@ const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) 
 
 // ---- the peer ----------------------------------------------------------------------------
 
+// The control word: the number of runs in all (RUNS_OPEN until the sender fixes it).
+const RUNS_OPEN = 0x7fffffff;
+const CTL_NAME = (pid) => `shmstore-bench-msg-${pid}-ctl`;
+function ctlWord(where) {
+  const buffer = where.ctl ? where.ctl : Segment.open({ name: where.ctlName }).buffer;
+  return new Int32Array(buffer, 0, 1);
+}
+
 async function peer(c, where, report) {
   const { n, kind } = c;
-  const runs = c.warmups + c.runs;
+  const ctl = ctlWord(where);
+  const more = (r) => r < Atomics.load(ctl, 0);
   if (c.transport === 'futex' || c.transport === 'spin') {
     const turn = c.transport === 'futex' ? T.futexTurn : T.spinTurn;
     const i32 = where.name ? new Int32Array(Segment.open({ name: where.name }).buffer, 0, 1) : new Int32Array(where.buffer, 0, 1);
-    for (let r = 0; r < runs; r++) {
+    for (let r = 0; more(r); r++) {
       const cpu0 = cpuNow();
       for (let i = 0; i < n; i++) turn(i32, 1);
       report(cpuNow() - cpu0);
@@ -33,7 +50,7 @@ async function peer(c, where, report) {
   if (c.transport === 'redis') {
     const Redis = require('ioredis');
     const redis = new Redis({ port: c.redisPort, host: '127.0.0.1', lazyConnect: false });
-    for (let r = 0; r < runs; r++) {
+    for (let r = 0; more(r); r++) {
       const cpu0 = cpuNow();
       for (let i = 0; i < n; i++) {
         const [, m] = await redis.brpop(`${c.id}:ping`, 0);
@@ -50,7 +67,7 @@ async function peer(c, where, report) {
     const batched = c.transport === 'postMessage-batch'; // arrays of messages
     let count = 0;
     let cpu0 = cpuNow();
-    let left = runs;
+    let done = 0;
     await new Promise((resolve) => {
       port.on('message', (m) => {
         if (c.pattern === 'pingpong') port[c.transport === 'ipc' ? 'send' : 'postMessage'](m);
@@ -59,7 +76,7 @@ async function peer(c, where, report) {
         count = 0;
         report(cpuNow() - cpu0);
         cpu0 = cpuNow();
-        if (--left === 0) resolve();
+        if (!more(++done)) resolve();
       });
     });
     if (where.port) where.port.close();
@@ -69,7 +86,7 @@ async function peer(c, where, report) {
   const open = (w) => T.queueEnds(c.transport, w);
   const recv = open(where.ping).receiver(kind);
   const send = c.pattern === 'pingpong' ? open(where.pong).sender() : null;
-  for (let r = 0; r < runs; r++) {
+  for (let r = 0; more(r); r++) {
     const cpu0 = cpuNow();
     for (let i = 0; i < n; i++) {
       const m = recv();
@@ -153,6 +170,15 @@ async function main(c) {
   } else {
     where = {};
   }
+  // The control word (threads: a SharedArrayBuffer; processes: a segment of its own).
+  if (c.topology === 'threads') where.ctl = new SharedArrayBuffer(4);
+  else {
+    where.ctlName = CTL_NAME(process.pid);
+    Segment.create({ name: where.ctlName, size: 4096 }).close();
+    cleanups.push(() => Segment.unlink({ name: where.ctlName }));
+  }
+  const ctl = ctlWord(where);
+  Atomics.store(ctl, 0, RUNS_OPEN);
   // The peer, and a queue of its reports.
   const reports = [];
   let wake = null;
@@ -199,7 +225,13 @@ async function main(c) {
   const samples = [];
   const cpu = [];
   const pending = [];
-  for (let r = 0; r < c.warmups + c.runs; r++) {
+  const start = performance.now();
+  let total = RUNS_OPEN;
+  for (let r = 0; r < total; r++) {
+    if (total === RUNS_OPEN && r >= c.warmups && performance.now() - start >= (c.warmMs || 0)) {
+      total = r + c.runs; // this run is the first counted one
+      Atomics.store(ctl, 0, total);
+    }
     const cpu0 = cpuNow();
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < c.n; i++) {
@@ -229,7 +261,7 @@ async function main(c) {
     pending.length = 0;
     const peerCpu = await nextReport();
     const t1 = process.hrtime.bigint();
-    if (r < c.warmups) continue; // a warm-up run
+    if (r < total - c.runs) continue; // a warm-up run (every run while total is open)
     samples.push(Number(t1 - t0) / c.n);
     cpu.push((cpuNow() - cpu0 + (peerCpu || 0)) / c.n);
   }
