@@ -82,6 +82,8 @@ function parseArgs(argv) {
     warmMs: q ? 20 : 60,
     preWarmMs: q ? 150 : 400,
     scaleMs: q ? 100 : 300,
+    // How old a write-scaling writer is before its timed run (bench/lib/writer.js).
+    settleMs: q ? 400 : 1000,
   };
 }
 
@@ -202,7 +204,7 @@ async function main() {
         progress(`${label}: starting`);
         const cfg = {
           case: name, round, N: args.keys, passes: args.passes, cpu: args.cpu, seed: args.seed, runs: 1, budgetMs: args.budgetMs,
-          warmMs: args.warmMs, preWarmMs: args.preWarmMs, scaleMs: args.scaleMs, insertKeys: args.insertKeys, ops: args.ops, env,
+          warmMs: args.warmMs, preWarmMs: args.preWarmMs, scaleMs: args.scaleMs, settleMs: args.settleMs, insertKeys: args.insertKeys, ops: args.ops, env,
         };
         let m = await runChild(cfg, label);
         if (m.type === 'error' && m.signal) {

@@ -108,7 +108,7 @@ async function writeScalingOf(c, casePath, stored, vals) {
       out[mode] = {};
       for (const writers of [1, 2]) {
         await send({ type: 'progress', text: `write scaling, ${writers} writer(s) as ${mode}` });
-        out[mode][writers] = await measureWrites({ casePath, share: named.share, mode, writers, N, warmMs: cfg.warmMs, measureMs: cfg.scaleMs });
+        out[mode][writers] = await measureWrites({ casePath, share: named.share, mode, writers, N, warmMs: cfg.warmMs, measureMs: cfg.scaleMs, settleMs: cfg.settleMs });
       }
     }
     const v = named.ad.store.verify();
@@ -143,7 +143,7 @@ async function insertScalingOf(c, casePath) {
       const named = await c.openNamed({ maxKeys: 2 * (insertKeys + warmKeys) });
       try {
         const r = await measureWrites({
-          casePath, share: named.share, mode, writers, N, warmMs: cfg.warmMs, measureMs: cfg.scaleMs,
+          casePath, share: named.share, mode, writers, N, warmMs: cfg.warmMs, measureMs: cfg.scaleMs, settleMs: cfg.settleMs,
           kind: 'insert', insertKeys, warmKeys, firstKey: 10 * N,
         });
         const count = named.ad.store.stats().entries;

@@ -113,6 +113,7 @@ function aggregateWrites(raw) {
         const ratios = [];
         const cpu1 = [];
         const cpu2 = [];
+        const share2 = [];
         const errors = [];
         for (const r of c.rounds) {
           const w = r.writeScaling;
@@ -127,6 +128,7 @@ function aggregateWrites(raw) {
               cpu1.push(m[1].cpuNsPerOp);
               cpu2.push(m[2].cpuNsPerOp);
             }
+            if (Number.isFinite(m[2].cpuShare)) share2.push(m[2].cpuShare);
           }
         }
         if (!ratios.length && !errors.length) continue;
@@ -135,6 +137,7 @@ function aggregateWrites(raw) {
           oneWriter: median(one), twoWriters: median(two), ratio: median(ratios),
           ratioMin: Math.min(...ratios), ratioMax: Math.max(...ratios), runs: ratios.length,
           ...(cpu1.length ? { cpuNsOneWriter: median(cpu1), cpuNsTwoWriters: median(cpu2) } : {}),
+          ...(share2.length ? { cpuShareTwoWriters: median(share2) } : {}),
           ...(errors.length ? { errors: [...new Set(errors)] } : {}),
         };
       }
@@ -323,8 +326,9 @@ function render({ meta, raw, agg, goalLines, ops, caseOrder }) {
     L.push('write scaling: set of disjoint keys by 1 and 2 writers sharing one store (on a named segment),');
     L.push('  as worker_threads and as processes, aggregate ops/s: updates of loaded keys, and inserts of new keys');
     L.push('  (a new empty store for each count, the same keys for 1 and 2 writers); cpu ns/set: the writers\'');
-    L.push('  CPU time per set, medians, 1 writer → 2 writers (equal: the 2 writers share nothing that costs)');
-    L.push(`  ${pad('case', W[0], true)}${pad('sets', 8, true)}${pad('writers as', 11, true)}${pad('1 writer', 12)}${pad('2 writers', 12)}${pad('2w/1w median (min–max)', 26)}${pad('cpu ns/set', 14)}`);
+    L.push('  CPU time per set, medians, 1 writer → 2 writers (equal: the 2 writers share nothing that costs);');
+    L.push('  2w cpu/wall: the lesser of the 2 writers\' CPU time over wall time, median (below 1: a writer waited for a core)');
+    L.push(`  ${pad('case', W[0], true)}${pad('sets', 8, true)}${pad('writers as', 11, true)}${pad('1 writer', 12)}${pad('2 writers', 12)}${pad('2w/1w median (min–max)', 26)}${pad('cpu ns/set', 14)}${pad('2w cpu/wall', 13)}`);
     for (const name of caseOrder) {
       for (const kind of ['update', 'insert']) {
         for (const mode of ['threads', 'processes']) {
@@ -332,7 +336,8 @@ function render({ meta, raw, agg, goalLines, ops, caseOrder }) {
           if (!s) continue;
           const rr = Number.isFinite(s.ratio) ? `${s.ratio.toFixed(2)}× (${s.ratioMin.toFixed(2)}–${s.ratioMax.toFixed(2)})` : '–';
           const cpu = Number.isFinite(s.cpuNsOneWriter) ? `${s.cpuNsOneWriter.toFixed(0)} → ${s.cpuNsTwoWriters.toFixed(0)}` : '–';
-          L.push(`  ${pad(name, W[0], true)}${pad(kind, 8, true)}${pad(mode, 11, true)}${pad(fmtRate(s.oneWriter), 12)}${pad(fmtRate(s.twoWriters), 12)}${pad(rr, 26)}${pad(cpu, 14)}` +
+          const share = Number.isFinite(s.cpuShareTwoWriters) ? s.cpuShareTwoWriters.toFixed(2) : '–';
+          L.push(`  ${pad(name, W[0], true)}${pad(kind, 8, true)}${pad(mode, 11, true)}${pad(fmtRate(s.oneWriter), 12)}${pad(fmtRate(s.twoWriters), 12)}${pad(rr, 26)}${pad(cpu, 14)}${pad(share, 13)}` +
             `${s.errors ? `  (!) ${s.errors.join('; ')}` : ''}`);
         }
       }

@@ -53,10 +53,10 @@ function start(mode, task) {
 }
 
 // kind 'insert' also takes insertKeys, warmKeys and firstKey (writer.js).
-async function measureWrites({ casePath, share, mode, writers, N, warmMs, measureMs, kind = 'update', insertKeys = 0, warmKeys = 0, firstKey = 0 }) {
+async function measureWrites({ casePath, share, mode, writers, N, warmMs, measureMs, settleMs = 0, kind = 'update', insertKeys = 0, warmKeys = 0, firstKey = 0 }) {
   const ws = [];
   for (let index = 0; index < writers; index++) {
-    ws.push(start(mode, { casePath, share, N, writers, index, warmMs, measureMs, kind, insertKeys, warmKeys, firstKey }));
+    ws.push(start(mode, { casePath, share, N, writers, index, warmMs, measureMs, settleMs, kind, insertKeys, warmKeys, firstKey }));
   }
   try {
     await Promise.all(ws.map((w) => w.ready));
@@ -70,7 +70,9 @@ async function measureWrites({ casePath, share, mode, writers, N, warmMs, measur
     const cpuNsPerOp = results.every((r) => Number.isFinite(r.cpuNs)) && ops > 0
       ? results.reduce((sum, r) => sum + r.cpuNs, 0) / ops
       : null;
-    return { writers, ops, opsPerSec, cpuNsPerOp, perWriter: results.map((r) => (r.ops * 1e9) / r.ns) };
+    // Each writer's CPU time over its wall time: below 1 where it did not have a core to itself.
+    const cpuShare = results.every((r) => Number.isFinite(r.cpuNs)) ? Math.min(...results.map((r) => r.cpuNs / r.ns)) : null;
+    return { writers, ops, opsPerSec, cpuNsPerOp, cpuShare, perWriter: results.map((r) => (r.ops * 1e9) / r.ns) };
   } finally {
     await Promise.all(ws.map((w) => w.stop()));
   }

@@ -90,6 +90,11 @@ async function main(task, send, onGo) {
   const time = c.async ? timeAsync : timeSync;
   await time(w.limit, 1, w.body, w.warmNs || warmMs * 1e6);
   if (w.advance) w.advance();
+  // Idle until this thread (process) is settleMs old: for its first few hundred milliseconds V8's
+  // background threads compile and collect, and with 2 writers on 2 cores they take CPU from the
+  // writers (with 1 writer they have the other core), which measured as lost scaling.
+  const settle = (task.settleMs || 0) - performance.now();
+  if (settle > 0) await new Promise((resolve) => setTimeout(resolve, settle));
   await new Promise((resolve) => {
     onGo(resolve);
     send({ ready: true });
