@@ -21,27 +21,32 @@
 // ratios the issue's goals name; and fan-out from one publisher to 2 subscriber workers, Broadcast
 // against postMessage to each (bench/lib/bcast-case.js); and the single-thread cost of both ends
 // of a queue (bench/lib/msg-ops-case.js, "ops/..."). Results: bench/results/msg-latest.json.
-//   node bench/msg.js [--quick] [--only <substring>[,<substring>...]] [--runs N] [--no-save] [--help]
+//   node bench/msg.js [--quick] [--only <substring>[,<substring>...]] [--runs N] [--wait-idle] [--no-save] [--help]
 const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
 const { machine, median } = require('./lib/report');
 const { startRedis } = require('./lib/redis');
 const { version } = require('./lib/versions');
+const { waitIdle } = require('./lib/idle');
 
 const args = process.argv.slice(2);
 const flag = (f) => args.includes(f);
 const value = (f, d) => (args.includes(f) ? args[args.indexOf(f) + 1] : d);
 const quick = flag('--quick');
+// --wait-idle: before each case, wait until the machine was 90% idle for half a second (at most a
+// minute; bench/lib/idle.js), so that another program's burst of work does not fall on a case.
+const waitIdleFlag = flag('--wait-idle');
 const runs = Number(value('--runs', quick ? 3 : 5));
 const only = value('--only', null);
 // --only a,b: the cases whose id contains any of the comma-separated texts.
 const onlyParts = only ? only.split(',').filter(Boolean) : [];
 const selected = (id) => !only || onlyParts.some((t) => id.includes(t));
 if (flag('--help')) {
-  console.log('node bench/msg.js [--quick] [--only <substring>[,<substring>...]] [--runs N] [--no-save]\n'
+  console.log('node bench/msg.js [--quick] [--only <substring>[,<substring>...]] [--runs N] [--wait-idle] [--no-save]\n'
     + '  --only   run the cases whose id (e.g. oneway/processes/mpmc-batch/str32, ops/mpmc) contains any of the texts\n'
-    + '  --runs   rounds (default 5; 3 with --quick); --no-save keeps bench/results/msg-latest.json');
+    + '  --runs   rounds (default 5; 3 with --quick); --no-save keeps bench/results/msg-latest.json\n'
+    + '  --wait-idle  before each case, wait (at most a minute) until the machine was 90% idle for 0.5 s');
   process.exit(0);
 }
 const CASE = path.join(__dirname, 'lib', 'msg-case.js');
@@ -146,11 +151,16 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
     if (c[1] === 'redis' && redis.note) results[idOf(c)] = { skipped: redis.note };
     else perCase[idOf(c)] = { samples: [], cpu: [], missed: undefined, error: undefined };
   }
+  const waited = [];
   for (let round = 0; round < runs; round++) {
     console.log(`round ${round + 1} of ${runs} (load average ${require('os').loadavg()[0].toFixed(2)})`);
     for (const c of cases) {
       const acc = perCase[idOf(c)];
       if (!acc || acc.error) continue;
+      if (waitIdleFlag) {
+        const w = await waitIdle();
+        if (w.waitedMs > 0) waited.push(w.waitedMs);
+      }
       const r = runOnce(c, redis.port, round);
       if (r.error) {
         acc.error = r.error;
@@ -161,6 +171,7 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
       if (r.missed !== undefined) acc.missed = (acc.missed || 0) + r.missed;
     }
   }
+  if (waitIdleFlag) console.log(`--wait-idle: ${waited.length} of the case runs waited for an idle machine, ${(waited.reduce((a, b) => a + b, 0) / 1000).toFixed(0)} s in all`);
   for (const c of cases) {
     const id = idOf(c);
     const acc = perCase[id];
@@ -303,7 +314,7 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
   if (!flag('--no-save') && !only) {
     fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
     const loadavg = require('os').loadavg();
-    fs.writeFileSync(RESULTS, `${JSON.stringify({ date, machine: m, loadavg, runs, redis: redisNote, results, ops, goals }, null, 2)}\n`);
+    fs.writeFileSync(RESULTS, `${JSON.stringify({ date, machine: m, loadavg, runs, waitIdle: waitIdleFlag, redis: redisNote, results, ops, goals }, null, 2)}\n`);
     console.log(`\nsaved ${path.relative(process.cwd(), RESULTS)}`);
   }
 })().catch((e) => {
