@@ -15,8 +15,8 @@
 // runs in its own child process (bench/lib/msg-case.js) from the declared list below, once per
 // round (every case in each round, so that a change of the machine's load falls on all cases
 // alike; each child first runs the case uncounted: at least WARM_MESSAGES messages for the
-// one-way cases, one run for the slow ones, and for at least WARM_MS; then COUNTED runs, whose
-// median is the round's); the table shows medians over rounds, CPU time per message (both ends;
+// one-way cases, one run for the slow ones, and for at least WARM_MS; then runs for at least
+// COUNT_MS, whose sustained rate is the round's); the table shows medians over rounds, CPU time per message (both ends;
 // Redis's server not included) and the
 // ratios the issue's goals name; and fan-out from one publisher to 2 subscriber workers, Broadcast
 // against postMessage to each (bench/lib/bcast-case.js); and the single-thread cost of both ends
@@ -64,8 +64,10 @@ const WARM_MESSAGES = quick ? 40000 : 200000;
 // The least warm-up of a msg-case.js case (ms from its first run): longer than the start of a
 // process, when V8's background threads keep the second core busy (bench/lib/msg-case.js).
 const WARM_MS = quick ? 600 : 1000;
-// Counted runs of a msg-case.js case per round (their median is the round's sample).
+// Counted runs of a msg-case.js case per round: at least COUNTED, and as many as start within
+// COUNT_MS of the first; the round's sample is their messages over their time together.
 const COUNTED = 3;
+const COUNT_MS = quick ? 300 : 1000;
 const PAYLOADS = [['str', 32], ['json', 32], ['str', 1024], ['json', 1024]];
 const THREAD_TRANSPORTS = ['spsc', 'spsc-batch', 'mpmc', 'mpmc-batch', 'stack', 'pq', 'ringbuf', 'ringbuf-batch', 'bare-ring', 'postMessage', 'postMessage-batch'];
 const PROCESS_TRANSPORTS = ['spsc', 'spsc-batch', 'mpmc', 'mpmc-batch', 'stack', 'pq', 'ipc', 'redis'];
@@ -95,8 +97,8 @@ const OPS_N = quick ? 50000 : 200000;
 const idOf = ([pattern, transport, topology, kind, size]) => `${pattern}/${topology}/${transport}/${kind}${size}`;
 
 // One round of a case in a child process of its own: { samples, cpu, missed? } with one sample
-// each, or { error }. bench/lib/msg-case.js warms up by itself and counts COUNTED runs, whose
-// median is the round's sample; the request/reply (msg-rpc.js) and fan-out (bcast-case.js) cases
+// each, or { error }. bench/lib/msg-case.js warms up by itself and counts runs for at least
+// COUNT_MS, whose messages over their time together are the round's sample; the request/reply (msg-rpc.js) and fan-out (bcast-case.js) cases
 // run 1 + warmups times and all but the last run are dropped here.
 function runOnce(c, redisPort, round) {
   const [pattern, transport, topology, kind, size, n] = c;
@@ -108,13 +110,13 @@ function runOnce(c, redisPort, round) {
   const warmups = transport === 'redis' ? 1 : pattern === 'oneway' || pattern === 'fanout' ? Math.ceil(WARM_MESSAGES / n) : 3;
   const desc = {
     id: `bench-${process.pid}-${round}-${idOf(c).replace(/\//g, '-')}`, pattern, transport, topology, kind, size, n,
-    runs: warmsUp ? COUNTED : 1 + warmups, warmups, warmMs: WARM_MS, redisPort,
+    runs: warmsUp ? COUNTED : 1 + warmups, warmups, warmMs: WARM_MS, countMs: COUNT_MS, redisPort,
   };
   try {
     const out = execFileSync(process.execPath, [pattern === 'fanout' ? FANOUT_CASE : CASE, JSON.stringify(desc)], { encoding: 'utf8', timeout: 300000, stdio: ['ignore', 'pipe', 'inherit'] });
     const r = JSON.parse(out.trim().split('\n').pop());
     if (!warmsUp) return { ...r, samples: r.samples.slice(-1), cpu: r.cpu.slice(-1) };
-    return { ...r, samples: [median(r.samples)], cpu: [median(r.cpu)] };
+    return { ...r, samples: [r.ns], cpu: [r.cpuNs] };
   } catch (e) {
     return { error: String(e.message).split('\n')[0] };
   }
@@ -127,7 +129,7 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
   const date = new Date().toISOString();
   console.log(`shmstore bench: messaging (${date})`);
   console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.os}; node ${m.node}; ringbuf.js ${version('ringbuf.js')}, piscina ${version('piscina')}, ioredis ${version('ioredis')}`);
-  console.log(`load average: ${require('os').loadavg().map((x) => x.toFixed(2)).join(' ')}; ${runs} rounds of every case (each round: warm-up of at least ${WARM_MS} ms, then the median of ${COUNTED} runs; median over rounds), ${N} messages per one-way run\n`);
+  console.log(`load average: ${require('os').loadavg().map((x) => x.toFixed(2)).join(' ')}; ${runs} rounds of every case (each round: warm-up of at least ${WARM_MS} ms, then at least ${COUNT_MS} ms counted, its messages over its time; median over rounds), ${N} messages per one-way run\n`);
   const redis = await startRedis();
   let redisNote;
   if (redis.note) {

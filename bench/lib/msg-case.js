@@ -1,6 +1,7 @@
 'use strict';
 // One case of the messaging benchmark (bench/msg.js), run in a child process of its own:
-//   node bench/lib/msg-case.js '<case JSON>'   prints one JSON line { samples, cpu } (ns per message)
+//   node bench/lib/msg-case.js '<case JSON>'   prints one JSON line { samples, cpu, ns, cpuNs }:
+//   ns per message of each counted run, and over all of them together (the sustained rate)
 // The case's main thread is the sender (one-way) or the pinger (round trips); the other end runs
 // in a worker thread or a child process of this one (the same file, as 'peer'). Each run passes
 // `n` messages; the peer reports the end of a run and, as a process, the CPU time it used.
@@ -11,9 +12,12 @@
 // take turns (a measured SpscRing batch run: 100-190 ns a message for the first 0.3 s, 50-57 ns
 // from then on, each end waiting for the other about once per ring's worth of messages before,
 // the receiver polling and the sender never waiting after; with --single-threaded the slow part
-// ended within three runs). The
-// sender decides when the warm-up ends; it writes the number of runs in all to a shared control
-// word, which the peer reads after each run.
+// ended within three runs). Then come the counted runs: at least `runs` of them, and as many as
+// start within `countMs` of the first. The result is their messages over their time together,
+// not a median of runs: a ring's rate still dips for a few runs every now and then (measured
+// between two threads: 53-60 ns a message for most runs, then 100-160 ns for five or six, even
+// after a second of warm-up), and a sustained rate includes the dips. The sender decides when each phase ends; it writes the number of runs
+// in all to a shared control word, which the peer reads after each run.
 const path = require('path');
 const { fork } = require('child_process');
 const { Worker, isMainThread, parentPort, workerData } = require('worker_threads');
@@ -225,15 +229,12 @@ async function main(c) {
   const samples = [];
   const cpu = [];
   const pending = [];
-  const start = performance.now();
-  let total = RUNS_OPEN;
-  for (let r = 0; r < total; r++) {
-    if (total === RUNS_OPEN && r >= c.warmups && performance.now() - start >= (c.warmMs || 0)) {
-      total = r + c.runs; // this run is the first counted one
-      Atomics.store(ctl, 0, total);
-    }
-    const cpu0 = cpuNow();
-    const t0 = process.hrtime.bigint();
+  // One run's messages. A function of its own, so that the phase decisions of the loop below
+  // cannot deoptimize it: code that first ran once the warm-up was over (the count of counted
+  // runs, the store of the control word) deoptimized the loop's function, which held the sending
+  // loop, and the first counted runs measured the sender without its optimized code (150-210 ns
+  // a message of a ring that passes one in 55).
+  const sendRun = async () => {
     for (let i = 0; i < c.n; i++) {
       const m = c.kind === 'json' ? T.makeMessage('json', c.size, i) : messages[i & 63];
       if (c.transport === 'futex') T.futexTurn(i32, 0);
@@ -259,18 +260,42 @@ async function main(c) {
     if (send && send.flush) send.flush();
     if (pending.length) pingPort.postMessage(pending);
     pending.length = 0;
+  };
+  const { warmups, runs } = c;
+  const warmMs = c.warmMs || 0;
+  const countMs = c.countMs || 0;
+  const start = performance.now();
+  let first = RUNS_OPEN; // the first counted run, once the warm-up is over
+  let countStart = 0;
+  let total = RUNS_OPEN;
+  for (let r = 0; r < total; r++) {
+    // Every decision is computed in every run, and every run records its sample, for the same
+    // reason as sendRun(): no code of this loop runs for the first time after the warm-up.
+    const now = performance.now();
+    const warm = r < warmups || now - start < warmMs;
+    if (first === RUNS_OPEN && !warm) countStart = now;
+    first = Math.min(first, warm ? RUNS_OPEN : r);
+    const enough = r - first + 1 >= runs && now - countStart >= countMs;
+    if (total === RUNS_OPEN && enough) total = r + 1; // this run is the last one
+    Atomics.store(ctl, 0, total);
+    const cpu0 = cpuNow();
+    const t0 = process.hrtime.bigint();
+    await sendRun();
     const peerCpu = await nextReport();
     const t1 = process.hrtime.bigint();
-    if (r < total - c.runs) continue; // a warm-up run (every run while total is open)
     samples.push(Number(t1 - t0) / c.n);
     cpu.push((cpuNow() - cpu0 + (peerCpu || 0)) / c.n);
   }
+  samples.splice(0, first); // the warm-up runs
+  cpu.splice(0, first);
+  // Every counted run passes n messages: the sustained rate is the mean of the runs' rates.
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
   if (redis) redis.disconnect();
   if (peerWorker) await peerWorker.terminate();
   if (peerProc) await new Promise((res) => (peerProc.exitCode !== null ? res() : peerProc.once('exit', res)));
   if (pingPort) pingPort.close();
   for (const f of cleanups) f();
-  process.stdout.write(`${JSON.stringify({ samples, cpu })}\n`);
+  process.stdout.write(`${JSON.stringify({ samples, cpu, ns: mean(samples), cpuNs: mean(cpu) })}\n`);
 }
 
 if (!isMainThread) {
