@@ -26,6 +26,10 @@ function threadCpuNs() {
   }
 }
 
+// When this thread (process) started, near enough: when this module was loaded. Not
+// performance.now(), which counts from the start of the process in a worker thread too.
+const BORN = Date.now();
+
 // Distinct values an inserting writer cycles through (the value's bytes do not change its cost).
 const INSERT_VALUES = 4096;
 
@@ -93,7 +97,7 @@ async function main(task, send, onGo) {
   // Idle until this thread (process) is settleMs old: for its first few hundred milliseconds V8's
   // background threads compile and collect, and with 2 writers on 2 cores they take CPU from the
   // writers (with 1 writer they have the other core), which measured as lost scaling.
-  const settle = (task.settleMs || 0) - performance.now();
+  const settle = (task.settleMs || 0) - (Date.now() - BORN);
   if (settle > 0) await new Promise((resolve) => setTimeout(resolve, settle));
   await new Promise((resolve) => {
     onGo(resolve);

@@ -47,6 +47,25 @@ forEachEngine('write-scaling inserts (benchmark)', ({ engine }) => {
       assert.strictEqual(r.perWriter.length, r.writers);
       const sum = r.perWriter.reduce((a, b) => a + b, 0);
       assert.ok(r.opsPerSec > 0 && r.opsPerSec <= sum * (1 + 1e-9), `${r.opsPerSec} vs ${sum}`);
+      // The least of the writers' CPU time over wall time (Linux: per-thread schedstat, which
+      // moves at scheduler events: 0 is possible for a run this short).
+      assert.ok(r.cpuShare >= 0 && r.cpuShare < 1.5, `cpuShare ${r.cpuShare}`);
+    }
+  });
+
+  it('a writer idles until it is settleMs old before its timed run', async function () {
+    this.timeout(60000);
+    const named = await c.openNamed({ maxKeys: 2 * (INSERT_KEYS + WARM_KEYS) });
+    try {
+      const t0 = Date.now();
+      const r = await measureWrites({
+        casePath, share: named.share, mode: 'threads', writers: 1, N: 0, warmMs: 1, measureMs: 1, settleMs: 1500,
+        kind: 'insert', insertKeys: INSERT_KEYS, warmKeys: WARM_KEYS, firstKey: FIRST_KEY,
+      });
+      assert.strictEqual(r.ops, INSERT_KEYS);
+      assert.ok(Date.now() - t0 >= 1500, `done after ${Date.now() - t0} ms`);
+    } finally {
+      named.close();
     }
   });
 });
