@@ -100,13 +100,16 @@ class LoggedStore extends BaseStore {
       const end = this._fastSet(p.wal, id, key, enc, expiry, setRecord.stripe);
       if (end !== 0) return end;
     }
-    const stripe = fast ? setRecord.stripe : Control.stripeOf(ns, key);
     // The native set and log in one call, when nothing needs waiting for or doing to the file
-    // (0: nothing was done; the general path below then does it, and reports a refusal).
+    // (0: nothing was done; the general path below then does it, and reports a refusal). The
+    // writer keeps the namespace name of its last call that gave one (p.writerNs): a name it
+    // has is not given again (log_writer.cc). It finds the key's stripe itself.
     if (live && p.writer !== null && io.mapped) {
-      const end = p.writer.set(id, ns, key, payload, enc, expiry, stripe);
+      const end = p.writer.set(id, ns === p.writerNs ? undefined : ns, key, payload, enc, expiry);
+      p.writerNs = ns;
       if (end !== 0) return end;
     }
+    const stripe = fast ? setRecord.stripe : Control.stripeOf(ns, key);
     p.control.lockStripe(stripe);
     try {
       if (fast) {

@@ -159,7 +159,7 @@ class Store extends LoggedStore {
     // The JS engine's set seals the thread's set record natively when the addon can (wal.putSet).
     else if (addon && typeof addon.createRecordSealer === 'function') wal.attachSealer(addon.createRecordSealer(setRecord.u8));
     this._p = {
-      control, wal, dir, mode, intervalMs, timer, recovery, checkpointTimer: null, writer,
+      control, wal, dir, mode, intervalMs, timer, recovery, checkpointTimer: null, writer, writerNs: null,
       checkpointBytes: control.checkpointBytes, checkpointScheduled: false, lastCheckpointError: null,
     };
     this._p.checkpointTimer = checkpointTimer(this, this._p);

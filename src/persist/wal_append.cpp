@@ -17,7 +17,7 @@ namespace {
 constexpr size_t kHeader = L::kWalRecordHeaderSize;
 static_assert(sizeof(L::WalRecord) == kHeader, "the record header is the generated struct");
 
-// Pauses a writer spends on a held lock before it yields. Both locks of this path are held for
+// Pauses a writer spends on a held lock before it yields. The append lock is held for
 // about a microsecond (a store write and one record's copy), while the general path costs
 // several times that: with 4 writer processes on 2 cores, 8% of sets found a lock held at the
 // first look and went the general way.
@@ -89,29 +89,28 @@ uint64_t SealWalRecord(uint8_t* dst, size_t room, uint8_t* rec, size_t capacity,
 
 WalSetResult SetAndLog(Store* store, const WalTarget& t, const WalSet& w, uint64_t* end,
                        L::Status* status) noexcept {
-  if (t.map == nullptr || t.control == nullptr) return WalSetResult::kElsewhere;
+  if (t.map == nullptr || t.control == nullptr || w.stripe >= L::kPersistStripes) {
+    return WalSetResult::kElsewhere;
+  }
   uint8_t* const c = t.control;
   auto* log = reinterpret_cast<L::PersistLog*>(c + L::kPersistLogOffset);
   auto* rec = reinterpret_cast<L::PersistRecovery*>(c + L::kPersistRecoveryOffset);
-  auto* stripeWord =
-      reinterpret_cast<uint32_t*>(c + L::kPersistStripesOffset + w.stripe * L::kPersistStripeSize);
-  uint32_t stripeHeld = 0;
+  const auto* stripeWord = reinterpret_cast<const uint32_t*>(c + L::kPersistStripesOffset +
+                                                             w.stripe * L::kPersistStripeSize);
   uint32_t appendHeld = 0;
-  if (w.stripe >= L::kPersistStripes || !TryTake(stripeWord, t.ownerSlot, &stripeHeld)) {
-    return WalSetResult::kElsewhere;
-  }
-  if (!TryTake(&log->appendLock, t.ownerSlot, &appendHeld)) {
-    Unlock(stripeWord, stripeHeld);
-    return WalSetResult::kElsewhere;
-  }
-  // Held: the key's stripe, then the append lock (the order of every writer, format.md §16).
+  if (!TryTake(&log->appendLock, t.ownerSlot, &appendHeld)) return WalSetResult::kElsewhere;
+  // Held: the append lock. The stripe is read after the lock's compare-and-swap (both sequentially
+  // consistent): a writer that took it and writes the store outside the append lock passes
+  // through the append lock before its store write, so a stripe seen free here stays unwritten
+  // until this set is done (format.md §16, "A mutation"); one seen held (by anyone, a gone holder
+  // included) sends the set the general way, which waits for it.
   WalSetResult result = WalSetResult::kElsewhere;
   const uint64_t lsn = AtomicLoad64(&log->tail);
   const uint64_t size = WalRecordSize(w.nsLength, w.keyLength, w.valueLength);
   const uint64_t at = L::kWalFileHeaderSize + (lsn - t.fileStart);
-  if (AtomicLoad(&rec->failed) == 0 && AtomicLoad64(&log->startLsn) == t.fileStart &&
-      lsn >= t.fileStart && at + size <= AtomicLoad64(&log->fileBytes) &&
-      at + size <= t.mapLength) {
+  if (!LockIsHeld(AtomicLoad(stripeWord)) && AtomicLoad(&rec->failed) == 0 &&
+      AtomicLoad64(&log->startLsn) == t.fileStart && lsn >= t.fileStart &&
+      at + size <= AtomicLoad64(&log->fileBytes) && at + size <= t.mapLength) {
     uint64_t expiry = 0;
     const L::Status s = store->Set(w.ns, w.key, w.keyLength, w.value, w.valueLength, w.encoding,
                                    w.expiresAt, &expiry);
@@ -138,7 +137,6 @@ WalSetResult SetAndLog(Store* store, const WalTarget& t, const WalSet& w, uint64
     }
   }
   Unlock(&log->appendLock, appendHeld);
-  Unlock(stripeWord, stripeHeld);
   return result;
 }
 

@@ -1,10 +1,10 @@
 // Appending a set to the write-ahead log in one native step (docs/format.md §16, "A mutation"
 // and "Appending"): the store write, the record's encoding, its CRC32C and its copy into the
-// shared mapping of the log file, under the key's stripe lock and the append lock of the control
-// segment, exactly as lib/persist/wal.js appendApplied does it in JavaScript. Only the path that
-// needs no waiting and no file operation is taken here: a lock held by someone else for longer
-// than a short spin, a record
-// that would not fit the allocated and mapped part of the current file, a file switched by a
+// shared mapping of the log file, under the append lock of the control segment with the key's
+// stripe seen free, exactly as the JavaScript engine's set does it (lib/persist/logged-store.js,
+// _fastSet). Only the path that needs no waiting and no file operation is taken here: an append
+// lock held by someone else for longer than a short spin, a stripe held by anyone, a record that
+// would not fit the allocated and mapped part of the current file, a file switched by a
 // checkpoint or a log that failed to sync leave everything untouched and return kElsewhere, and
 // the caller takes the general path (which waits, takes over locks of gone holders, grows and
 // maps the file). A copy into allocated, mapped space cannot fail, so the store write needs no
@@ -62,6 +62,18 @@ struct WalTarget {
   size_t mapLength = 0;
   uint64_t fileStart = 0;
 };
+
+// The stripe rule's hash (format.md §16, "Stripes"): FNV-1a over the UTF-16 code units of the
+// namespace name, one unit 0, and the key, each unit folded in as one 32-bit value; the stripe is
+// its low 8 bits (lib/persist/control.js, Control.stripeOf).
+inline constexpr uint32_t kStripeHashStart = 0x811C9DC5u;
+inline constexpr uint32_t kStripeHashPrime = 0x01000193u;
+inline constexpr uint32_t StripeFold(uint32_t h, uint32_t unit) noexcept {
+  return (h ^ unit) * kStripeHashPrime;
+}
+inline constexpr uint32_t StripeOfHash(uint32_t h) noexcept {
+  return h & (layout::kPersistStripes - 1);
+}
 
 struct WalSet {
   uint32_t ns = 0;  // the store's namespace id

@@ -139,9 +139,9 @@ describe('Persistence: the native logged set', function () {
     assert.throws(() => addon.createLogWriter(s._e, control, 0), RangeError);
     const w = s._p.writer;
     assert.throws(() => w.set(), TypeError);
-    assert.throws(() => w.set(1, 'n', 'k', 'v', 1, 0, 256), RangeError);
-    assert.throws(() => w.set(1, 'n', 5, 'v', 1, 0, 0), TypeError);
-    assert.throws(() => w.set(1, 'n', 'k', 5, 1, 0, 0), TypeError);
+    assert.throws(() => w.set(1, 5, 'k', 'v', 1, 0), TypeError);
+    assert.throws(() => w.set(1, 'n', 5, 'v', 1, 0), TypeError);
+    assert.throws(() => w.set(1, 'n', 'k', 5, 1, 0), TypeError);
     assert.throws(() => w.map({}, 0), TypeError);
     assert.throws(() => w.map(new Uint8Array(8), -1), TypeError);
     assert.strictEqual(s.verify().ok, true);
