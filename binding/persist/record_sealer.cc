@@ -1,23 +1,29 @@
-// createRecordSealer(scratch) -> { seal, map }: the sealing of the JavaScript engine's set record
-// (lib/persist/set-record.js) in one crossing into C++: its LSN and expiry, its CRC32C (ISA-L)
-// and its copy into the mapped log file (src/persist/wal_append.h, SealWalRecord).
+// createRecordSealer(scratch, control, ownerSlot) -> { seal, map }: the end of the JavaScript
+// engine's logged set (lib/persist/set-record.js) in one crossing into C++: the record's LSN and
+// expiry, its CRC32C (ISA-L), its copy into the mapped log file (src/persist/wal_append.h,
+// SealWalRecord), the tail moved past it and the append lock released (PublishWalAppend).
 //
-//   seal(lsn, expiresAt, at): seals the record encoded in `scratch` and copies it to byte `at` of
-//     the mapping. Throws a RangeError, with nothing written, when there is no mapping or the
-//     record does not fit the scratch or the mapping from `at` (a caller's bug: the append lock's
-//     holder checked the place).
+//   seal(lsn, expiresAt, at): seals the record encoded in `scratch`, copies it to byte `at` of
+//     the mapping, stores lsn + its size as the control segment's tail and releases the append
+//     lock, which the caller holds as `ownerSlot` (wal.js lockMapped). Throws a RangeError, with
+//     nothing written and the lock still held, when there is no mapping or the record does not
+//     fit the scratch or the mapping from `at` (a caller's bug: the append lock's holder checked
+//     the place).
 //   map(view) / map(null): the mapping of the current log file (a Uint8Array over the whole
 //     mapping), or none. The caller sets none before it unmaps the file: the sealer never touches
 //     memory it was not given.
 //
-// Invariants: the sealer holds strong references to the scratch's view and the mapping's view,
-// so their memory stays theirs while it has the pointers; no JavaScript runs inside seal. Plain
-// Node-API with number arguments only: a call costs about a third of sealing in JavaScript.
+// Invariants: the sealer holds strong references to the scratch's view, the control segment's
+// view and the mapping's view, so their memory stays theirs while it has the pointers; no
+// JavaScript runs inside seal. Plain Node-API with number arguments only: a call costs about a
+// third of sealing in JavaScript, and ending the append here saves the tail's store and the
+// lock's release in JavaScript.
 #include "binding/persist/record_sealer.h"
 
 #include <cstdint>
 #include <new>
 
+#include "binding/base/args.h"
 #include "binding/base/module.h"
 #include "binding/persist/shared_fn.h"
 #include "binding/store/store_binding.h"
@@ -27,15 +33,21 @@ namespace {
 
 using persist_binding::DeleteRef;
 
+namespace L = shm::layout;
+
 struct Sealer {
   napi_ref scratchRef = nullptr;
   uint8_t* scratch = nullptr;
   size_t capacity = 0;
+  napi_ref controlRef = nullptr;
+  uint8_t* control = nullptr;  // C.PERSIST_CONTROL_BYTES bytes
+  uint32_t ownerSlot = 0;
   persist_binding::HeldView map;
   int refs = 0;  // the functions still alive that use this sealer (shared_fn.h)
 
   void Release(napi_env env) {
     DeleteRef(env, &scratchRef);
+    DeleteRef(env, &controlRef);
     persist_binding::ReleaseView(env, &map);
   }
 };
@@ -69,12 +81,16 @@ napi_value SealFn(napi_env env, napi_callback_info cbinfo) {
     return nullptr;
   }
   const persist_binding::HeldView& m = s->map;
-  if (m.bytes == nullptr || at > m.length ||
-      shm::SealWalRecord(m.bytes + at, m.length - at, s->scratch, s->capacity, lsn, expiresAt) ==
-          0) {
+  const uint64_t size = m.bytes == nullptr || at > m.length
+                            ? 0
+                            : shm::SealWalRecord(m.bytes + at, m.length - at, s->scratch,
+                                                 s->capacity, lsn, expiresAt);
+  if (size == 0) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
                            "seal: the record does not fit the scratch or the mapping at \"at\"");
+    return nullptr;
   }
+  shm::PublishWalAppend(s->control, s->ownerSlot, lsn + size);
   return nullptr;
 }
 
@@ -94,26 +110,36 @@ napi_value MapFn(napi_env env, napi_callback_info cbinfo) {
 }  // namespace
 
 napi_value CreateRecordSealerFn(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 3;
+  napi_value argv[3];
   if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
   const void* scratch = nullptr;
   size_t capacity = 0;
-  if (argc < 1 || !store_binding::GetBytes(env, argv[0], &scratch, &capacity) ||
-      capacity < shm::layout::kWalRecordHeaderSize) {
+  const void* control = nullptr;
+  size_t controlLength = 0;
+  uint32_t slot = 0;
+  if (argc < 3 || !store_binding::GetBytes(env, argv[0], &scratch, &capacity) ||
+      capacity < L::kWalRecordHeaderSize ||
+      !store_binding::GetBytes(env, argv[1], &control, &controlLength) ||
+      controlLength < L::kPersistControlBytes) {
     ThrowTypeError(Napi::Env(env),
-                   "createRecordSealer needs (scratch), a view of a record's bytes");
+                   "createRecordSealer needs (scratch, control, ownerSlot): a view of a record's "
+                   "bytes and a view of a control segment");
     return nullptr;
   }
+  if (!GetUint32(env, argv[2], "ownerSlot", 1, L::kOwnerSlots - 1, &slot)) return nullptr;
   auto* s = new (std::nothrow) Sealer;
   if (s == nullptr) {
-    ThrowStatus(Napi::Env(env), shm::layout::kErrNoMemory, "createRecordSealer");
+    ThrowStatus(Napi::Env(env), L::kErrNoMemory, "createRecordSealer");
     return nullptr;
   }
   s->scratch = static_cast<uint8_t*>(const_cast<void*>(scratch));
   s->capacity = capacity;
+  s->control = static_cast<uint8_t*>(const_cast<void*>(control));
+  s->ownerSlot = slot;
   napi_value out = nullptr;
   if (napi_create_reference(env, argv[0], 1, &s->scratchRef) != napi_ok ||
+      napi_create_reference(env, argv[1], 1, &s->controlRef) != napi_ok ||
       napi_create_object(env, &out) != napi_ok ||
       !persist_binding::AddSharedFunction(env, out, "seal", SealFn, s) ||
       !persist_binding::AddSharedFunction(env, out, "map", MapFn, s)) {

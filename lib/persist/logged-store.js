@@ -159,6 +159,7 @@ class LoggedStore extends BaseStore {
   _fastSet(wal, id, key, enc, expiry, stripe) {
     const lsn = wal.lockMapped(setRecord.size);
     if (lsn < 0) return 0;
+    let end = 0;
     try {
       if (stripe !== HELD && this._p.control.stripeHeld(stripe)) return 0;
       try {
@@ -166,9 +167,11 @@ class LoggedStore extends BaseStore {
       } catch {
         return 0;
       }
-      return wal.putSet(setRecord, lsn, this._storedExpiry());
+      // putSet ends the append: the tail passes the record and the append lock is released.
+      end = wal.putSet(setRecord, lsn, this._storedExpiry());
+      return end;
     } finally {
-      wal.unlockAppend();
+      if (end === 0) wal.unlockAppend();
     }
   }
 

@@ -98,6 +98,13 @@ uint64_t SealWalRecord(uint8_t* dst, size_t room, uint8_t* rec, size_t capacity,
   return size;
 }
 
+void PublishWalAppend(uint8_t* control, uint32_t ownerSlot, uint64_t end) noexcept {
+  auto* log = reinterpret_cast<L::PersistLog*>(control + L::kPersistLogOffset);
+  AtomicStore64(&log->tail, end);
+  const uint32_t w = AtomicLoad(&log->appendLock);
+  if (LockIsHeld(w) && LockOwnerOf(w) == ownerSlot) Unlock(&log->appendLock, w);
+}
+
 WalSetResult SetAndLog(Store* store, const WalTarget& t, const WalSet& w, uint64_t* end,
                        L::Status* status) noexcept {
   if (t.map == nullptr || t.control == nullptr || w.stripe >= L::kPersistStripes) {

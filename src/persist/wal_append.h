@@ -53,6 +53,14 @@ void EncodeWalRecord(uint8_t* dst, const WalRecordFields& f) noexcept;
 uint64_t SealWalRecord(uint8_t* dst, size_t room, uint8_t* rec, size_t capacity, uint64_t lsn,
                        uint64_t expiresAt) noexcept;
 
+// Ends an append made under the control segment's append lock (`control`: its
+// C.PERSIST_CONTROL_BYTES bytes) by the owner slot `ownerSlot`: moves the tail to `end` (the
+// record below it completely written), then releases the append lock if that slot holds it (as
+// lib/ownership/waiter.js release does: a lock taken over from this slot is left alone). The
+// JavaScript engine's set ends its append this way inside the sealer's call
+// (binding/persist/record_sealer.cc).
+void PublishWalAppend(uint8_t* control, uint32_t ownerSlot, uint64_t end) noexcept;
+
 // A handle's view of a persisted store's log: the control segment, and the mapping of the current
 // log file (map, mapLength: its first mapLength bytes; fileStart: the LSN in its name).
 struct WalTarget {

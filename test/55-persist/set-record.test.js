@@ -9,7 +9,8 @@ const fs = require('fs');
 const path = require('path');
 const { Store } = require('../../index');
 const native = require('../../lib/base/native');
-const { C, S } = require('../../lib/layout/layout');
+const { C, S, W } = require('../../lib/layout/layout');
+const { acquiredWord, releasedWord } = require('../../lib/ownership/lockword');
 const { SetRecord } = require('../../lib/persist/set-record');
 const { Control } = require('../../lib/persist/control');
 const { encodeRecordInto, sealRecord, parseRecord, SMALL_RECORD } = require('../../lib/persist/record');
@@ -20,6 +21,7 @@ const { readLog } = require('../helpers/independent-wal-reader');
 
 const HOUR = 3600000;
 const R = S.WAL_RECORD;
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const ALPHABETS = ['abcxyz', 'äöü€', '🔑😀', 'a\u0000b', 'ÿ'];
 
 // A string of whole characters (no lone surrogates) of about 1..maxUnits UTF-16 units.
@@ -70,9 +72,16 @@ describe('Persistence: the JavaScript logged set record', () => {
     }
   });
 
-  (native.addon ? it : it.skip)('is sealed by the addon (createRecordSealer) into exactly the bytes SetRecord#seal writes', () => {
+  (native.addon ? it : it.skip)('is sealed by the addon (createRecordSealer) into exactly the bytes SetRecord#seal writes, and ends the append', () => {
     const rec = new SetRecord();
-    const sealer = native.addon.createRecordSealer(rec.u8);
+    // A control segment's bytes: the sealer moves its tail and releases its append lock.
+    const control = new Uint8Array(C.PERSIST_CONTROL_BYTES);
+    const u32 = new Uint32Array(control.buffer);
+    const u64 = new BigUint64Array(control.buffer);
+    const APPEND = C.PERSIST_LOG_OFFSET / WORD + W.PERSIST_LOG.APPEND_LOCK;
+    const TAIL64 = (C.PERSIST_LOG_OFFSET / WORD + W.PERSIST_LOG.TAIL) / 2;
+    const SLOT = 3;
+    const sealer = native.addon.createRecordSealer(rec.u8, control, SLOT);
     const map = new Uint8Array(4096);
     const dst = new Int32Array(map.length / Int32Array.BYTES_PER_ELEMENT);
     assert.throws(() => sealer.seal(0, 0, 0), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' }); // no mapping yet
@@ -87,6 +96,10 @@ describe('Persistence: the JavaScript logged set record', () => {
       const at = crypto.randomInt(0, 64) * C.WAL_RECORD_ALIGN;
       rec.encode(ns, key, value, binary ? C.ENC_BINARY : C.ENC_UTF8);
       map.fill(0xee);
+      // The append lock as this slot holds it (every other record), or as another slot does.
+      const holder = i % 2 === 0 ? SLOT : SLOT + 1;
+      const held = acquiredWord(u32[APPEND], holder);
+      u32[APPEND] = held;
       sealer.seal(lsn, expiresAt, at);
       const got = Buffer.from(map.subarray(at, at + rec.size));
       rec.seal(lsn, expiresAt, dst, at / Int32Array.BYTES_PER_ELEMENT);
@@ -95,15 +108,31 @@ describe('Persistence: the JavaScript logged set record', () => {
       // Nothing around the record was touched.
       if (at > 0) assert.strictEqual(map[at - 1], 0xee);
       assert.strictEqual(map[at + rec.size], 0xee);
+      assert.strictEqual(u64[TAIL64], BigInt(lsn + rec.size), `record ${i}: the tail passed it`);
+      // Released when this slot held it; a lock another slot holds is left alone.
+      assert.strictEqual(u32[APPEND], holder === SLOT ? releasedWord(held) : held);
+      u32[APPEND] = releasedWord(held);
     }
-    // A record past the mapping's end, or bad arguments: an error, and nothing written.
+    // A record past the mapping's end, or bad arguments: an error, and nothing written, the tail
+    // where it was and the lock still held.
     map.fill(0xee);
+    const tail = u64[TAIL64];
+    const held = acquiredWord(u32[APPEND], SLOT);
+    u32[APPEND] = held;
     assert.throws(() => sealer.seal(8, 0, map.length - 8), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
     assert.throws(() => sealer.seal(-8, 0, 0), { name: 'TypeError' });
     assert.throws(() => sealer.seal(8, 0.5, 0), { name: 'TypeError' });
     assert.ok(map.every((b) => b === 0xee));
+    assert.strictEqual(u64[TAIL64], tail);
+    assert.strictEqual(u32[APPEND], held);
     sealer.map(null);
     assert.throws(() => sealer.seal(8, 0, 0), { name: 'RangeError' });
+    assert.strictEqual(u32[APPEND], held);
+    // The sealer's own arguments.
+    assert.throws(() => native.addon.createRecordSealer(rec.u8), TypeError);
+    assert.throws(() => native.addon.createRecordSealer(rec.u8, new Uint8Array(16), SLOT), TypeError);
+    assert.throws(() => native.addon.createRecordSealer(rec.u8, control, 0), RangeError);
+    assert.throws(() => native.addon.createRecordSealer(rec.u8, control, C.OWNER_SLOTS), RangeError);
   });
 
   it('refuses a record that may not fit its scratch (the general path takes it)', () => {
