@@ -158,7 +158,7 @@ class Store extends LoggedStore {
     if (writer !== null) wal.attachWriter(writer);
     // The JS engine's set seals the thread's set record natively when the addon can (wal.putSet).
     else if (addon && typeof addon.createRecordSealer === 'function') {
-      wal.attachSealer(addon.createRecordSealer(setRecord.u8, new Uint8Array(control.segment.buffer, 0, C.PERSIST_CONTROL_BYTES), control.slot));
+      wal.attachSealer(addon.createRecordSealer(setRecord.u8, new Uint8Array(control.segment.buffer, 0, C.PERSIST_CONTROL_BYTES), control.slot, this._out));
     }
     this._p = {
       control, wal, dir, mode, intervalMs, timer, recovery, checkpointTimer: null, writer, writerNs: null,

@@ -86,17 +86,17 @@ class Wal {
     // Sync mode 'none': from the tail's place (held: the append lock) to the mapping's end.
     if (this.how.allocates) prefaultFrom(this.map, FILE_HEADER + (this.control.heldTail - this.fileStart), this.how);
     if (this.writer !== null) this.writer.map(this.map, this.fileStart);
-    if (this.sealer !== null) this.sealer.map(this.map);
+    if (this.sealer !== null) this.sealer.map(this.map, this.fileStart);
   }
 
   /**
    * Gives the native sealing of the set record putSet is given (createRecordSealer over that
-   * record's scratch, this log's control segment and this handle's owner slot) the mapping of the
-   * log file, now and whenever it changes.
+   * record's scratch, this log's control segment, this handle's owner slot and its engine's out
+   * words) the mapping of the log file and its first LSN, now and whenever they change.
    */
   attachSealer(sealer) {
     this.sealer = sealer;
-    if (this.map !== null) sealer.map(this.map);
+    if (this.map !== null) sealer.map(this.map, this.fileStart);
   }
 
   /** Gives the native set of this handle the mapping of the log file, now and whenever it changes. */

@@ -83,6 +83,17 @@ inline constexpr uint32_t StripeOfHash(uint32_t h) noexcept {
   return h & (layout::kPersistStripes - 1);
 }
 
+// The append of a record of `size` bytes at the tail, in the mapping of `t`, the way a set that
+// leaves its stripe alone takes it (format.md §16, "A mutation"): takes the append lock as
+// t.ownerSlot (within a short spin, then a few yields), then checks that the key's `stripe` is
+// free, the log has not failed, startLsn names the mapped file and the record fits the allocated
+// file and the mapping. True with the lock held (its word in *held), the record's LSN in *lsn and
+// its byte offset in the mapping in *at, and the cache lines of that place asked for (the place
+// is memory no one touched since the prefault made its page present, on another thread); false
+// with nothing held otherwise.
+bool TakeMappedAppend(const WalTarget& t, uint32_t stripe, uint64_t size, uint64_t* lsn,
+                      uint64_t* at, uint32_t* held) noexcept;
+
 struct WalSet {
   uint32_t ns = 0;  // the store's namespace id
   const void* nsName = nullptr;

@@ -80,8 +80,17 @@ describe('Persistence: the native logged set', function () {
     const sj = create(tj, 'js');
     assert.strictEqual(sj._p.writer, null);
     const counter = countNative(sn);
+    // The JS engine's sets that took the lock and appended natively (the sealer's begin and put).
+    const sealer = sj._p.wal.sealer;
+    const put = sealer.put;
+    let puts = 0;
+    sealer.put = () => {
+      puts += 1;
+      return put();
+    };
     workload(sn, expiresAt);
     workload(sj, expiresAt);
+    assert.ok(puts >= 280, `${puts} sets of the JS engine appended by the sealer`);
     // 200 + 1 + 1 + 8 + 2 sets, 3 of setMany, 101 more; a few go the general path (a new
     // namespace's first set, a record past the mapped or allocated part of the file).
     assert.ok(counter.n >= 280, `${counter.n} sets logged natively`);
