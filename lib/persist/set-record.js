@@ -5,8 +5,8 @@
 // runs in one synchronous stretch and is never re-entered); the header is written as words; and
 // sealing copies the record into the log mapping word by word while the same pass computes its
 // CRC32C, so that no view is allocated and no byte is read twice. With the addon the sealing is
-// done natively instead, over this record's scratch (wal.js putSet, createRecordSealer): the same
-// bytes for one call with number arguments.
+// done natively instead, over this record's scratch (createRecordSealer: put, after the begin of
+// logged-store.js _fastSet, or seal from wal.js putSet): the same bytes.
 const { C, S, W } = require('../layout/layout');
 const { FNV_OFFSET, FNV_PRIME } = require('./control');
 const { crc32cWordStep, crc32cQuadStep, crc32cByteStep, crc32cJs } = require('./crc32c');
