@@ -13,7 +13,8 @@
 //   put() -> the LSN after the record: seals the record of the last begin with the expiry the
 //     engine's last set left in `out` (lib/store/contract.js, OUT_EXPIRY), copies it to its place,
 //     moves the tail past it and releases the append lock. A RangeError, with nothing written,
-//     when no begin precedes it (a caller whose store write failed releases the lock itself).
+//     when no begin precedes it (a caller whose store write failed releases the lock itself), or
+//     with the lock released when the scratch's record no longer fits the place begin took.
 //   seal(lsn, expiresAt, at): for an append whose lock the caller took in JavaScript (wal.js
 //     lockMapped): seals the record, copies it to byte `at` of the mapping, stores lsn + its size
 //     as the tail and releases the append lock. Throws a RangeError, with nothing written and the
@@ -157,15 +158,25 @@ napi_value PutFn(napi_env env, napi_callback_info cbinfo) {
     return nullptr;
   }
   s->begun = false;
+  // The expiry as the engines leave it: two 32-bit words, the low one first
+  // (lib/store/contract.js).
   constexpr size_t kExpiry = offsetof(L::GetOut, expiresAt);
-  uint64_t expiresAt = 0;
-  std::memcpy(&expiresAt, s->out + kExpiry, sizeof expiresAt);
-  // begin checked that the record fits the scratch and the mapping at its place.
+  uint32_t lo = 0;
+  uint32_t hi = 0;
+  std::memcpy(&lo, s->out + kExpiry, sizeof lo);
+  std::memcpy(&hi, s->out + kExpiry + sizeof lo, sizeof hi);
+  const uint64_t expiresAt = (uint64_t{hi} << 32) | lo;
+  // begin checked that the record fits the scratch and the mapping at its place; a record changed
+  // since (a caller's bug) is refused, with the lock released and nothing logged.
   const uint64_t size = shm::SealWalRecord(s->target.map + s->at, s->target.mapLength - s->at,
                                            s->scratch, s->capacity, s->lsn, expiresAt);
   auto* log = reinterpret_cast<L::PersistLog*>(s->control + L::kPersistLogOffset);
   if (size != 0) shm::AtomicStore64(&log->tail, s->lsn + size);
   shm::Unlock(&log->appendLock, s->held);
+  if (size == 0) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "put: the record does not fit its place");
+    return nullptr;
+  }
   napi_value out = nullptr;
   napi_create_double(env, static_cast<double>(s->lsn + size), &out);
   return out;

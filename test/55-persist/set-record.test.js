@@ -188,6 +188,18 @@ describe('Persistence: the JavaScript logged set record', () => {
       assert.throws(() => sealer.put(), { name: 'RangeError' });
       lsn += rec.size;
     }
+    // A record that no longer fits the place its begin took (a caller's bug): refused, nothing
+    // written, the tail where it was and the lock released.
+    const near = FILE_START + map.length - C.WAL_FILE_HEADER_SIZE - 2 * rec.size;
+    u64[TAIL64] = BigInt(near);
+    assert.strictEqual(sealer.begin(3), near);
+    rec.encode('names', 'the key', 'x'.repeat(400), C.ENC_UTF8);
+    map.fill(0xee);
+    assert.throws(() => sealer.put(), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+    assert.ok(map.every((b) => b === 0xee));
+    assert.strictEqual(u64[TAIL64], BigInt(near));
+    assert.strictEqual(u32[APPEND] & 1, 0);
+    rec.encode('names', 'the key', 'a value', C.ENC_UTF8);
     // Nothing taken, and the lock free again, when the append cannot be done here.
     u64[TAIL64] = BigInt(lsn);
     const expectNone = (why, stripe = 1) => {
