@@ -4,12 +4,13 @@
 // record's LSN and expiry, its CRC32C (ISA-L), its copy into the mapped log file, the tail moved
 // past it and the append lock released (src/persist/wal_append.h).
 //
-//   begin(stripe) -> lsn, or -1: takes the append lock as `ownerSlot` and the place of the record
+//   begin(stripe) -> true, or false: takes the append lock as `ownerSlot` and the place of the
+//   record
 //     encoded in `scratch` at the tail, when the lock is free (or freed within a short spin and a
 //     few yields), the key's `stripe` is free, the log has not failed, the control segment's
 //     startLsn is the fileStart of the mapping and the record fits the allocated file and the
-//     mapping (TakeMappedAppend); -1 with nothing held otherwise (the caller then takes the lock
-//     in JavaScript, which waits, grows and maps the file).
+//     mapping (TakeMappedAppend); false with nothing held otherwise (the caller then takes the
+//     lock in JavaScript, which waits, grows and maps the file).
 //   put() -> the LSN after the record: seals the record of the last begin with the expiry the
 //     engine's last set left in `out` (lib/store/contract.js, OUT_EXPIRY), copies it to its place,
 //     moves the tail past it and releases the append lock. A RangeError, with nothing written,
@@ -137,15 +138,11 @@ napi_value BeginFn(napi_env env, napi_callback_info cbinfo) {
   if (argc < 1 || !GetUint32(env, argv[0], "stripe", 0, L::kPersistStripes - 1, &stripe)) {
     return nullptr;
   }
-  s->begun = false;
   const uint64_t size = ScratchRecordSize(s);
-  double r = -1;
-  if (size != 0 && shm::TakeMappedAppend(s->target, stripe, size, &s->lsn, &s->at, &s->held)) {
-    s->begun = true;
-    r = static_cast<double>(s->lsn);
-  }
+  s->begun = size != 0 && shm::TakeMappedAppend(s->target, stripe, size, &s->lsn, &s->at, &s->held);
+  // A boolean, not the LSN: a number past 2^31 would be allocated on every call.
   napi_value out = nullptr;
-  napi_create_double(env, r, &out);
+  napi_get_boolean(env, s->begun, &out);
   return out;
 }
 

@@ -163,10 +163,10 @@ class LoggedStore extends BaseStore {
   _fastSet(wal, id, key, payload, enc, expiry, stripe) {
     // With the addon: the append lock and the record's place taken, and the stripe seen free, in
     // one call (sealer.begin), and the record sealed and appended with the expiry the engine gave
-    // the entry, the tail moved and the lock released in another (sealer.put). -1: not taken (a
-    // lock held, the file to grow or to map): the way below, which waits, grows and maps.
+    // the entry, the tail moved and the lock released in another (sealer.put). false: not taken
+    // (a lock held, the file to grow or to map): the way below, which waits, grows and maps.
     const sealer = wal.sealer;
-    if (sealer !== null && stripe !== HELD && sealer.begin(stripe) >= 0) {
+    if (sealer !== null && stripe !== HELD && sealer.begin(stripe)) {
       try {
         this._e.set(id, key, payload, enc, expiry);
       } catch {
