@@ -10,8 +10,8 @@
 // or JS). Every case runs in child processes of its own, several runs interleaved, medians
 // printed with ratios against the best peer of the same writers. Workload: keys `key:` + 10 digits over 100,000 keys in random
 // order, 100-byte values. Then (bench/lib/durable-recovery.js) the recovery measurements.
-//   node bench/durable.js [--runs N] [--ms MS] [--only case,case|recovery] [--dir DIR] [--skip-recovery]
-//                         [--replay-mb MB] [--snapshot-mb MB]
+//   node bench/durable.js [--runs N] [--ms MS] [--warmup-ms MS] [--only case,case|recovery] [--dir DIR]
+//                         [--skip-recovery] [--replay-mb MB] [--snapshot-mb MB]
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -23,8 +23,8 @@ const { startRedis } = require('./lib/redis');
 const { runWriter } = require('./lib/durable-writer');
 const { recoveryMain } = require('./lib/durable-recovery');
 
-const USAGE = `usage: node bench/durable.js [--runs N] [--ms MS] [--only case,case|recovery] [--dir DIR] [--skip-recovery]
-                                [--replay-mb MB] [--snapshot-mb MB]
+const USAGE = `usage: node bench/durable.js [--runs N] [--ms MS] [--warmup-ms MS] [--only case,case|recovery] [--dir DIR]
+                                [--skip-recovery] [--replay-mb MB] [--snapshot-mb MB]
 e.g. --only plain,persist-none,plain-js,persist-none-js --runs 5: the 'none' mode of both engines
 against their plain stores. Cases:
 `;
@@ -34,16 +34,16 @@ const arg = (flag, dflt) => (process.argv.includes(flag) ? process.argv[process.
 // { name, system, opts, writers, threads, batch }
 function caseList() {
   const cases = [
-    { name: 'plain', system: 'shmstore', opts: null, writers: 1 },
-    { name: 'persist-none', system: 'shmstore', opts: { sync: 'none' }, writers: 1 },
-    { name: 'persist-interval-100ms', system: 'shmstore', opts: { sync: 'interval', intervalMs: 100 }, writers: 1 },
+    { name: 'plain', system: 'shmstore', opts: null, writers: 1, latency: true },
+    { name: 'persist-none', system: 'shmstore', opts: { sync: 'none' }, writers: 1, latency: true },
+    { name: 'persist-interval-100ms', system: 'shmstore', opts: { sync: 'interval', intervalMs: 100 }, writers: 1, latency: true },
     // The pure-JS engine, against a plain store of that engine.
-    { name: 'plain-js', system: 'shmstore', opts: null, writers: 1, engine: 'js' },
-    { name: 'persist-none-js', system: 'shmstore', opts: { sync: 'none' }, writers: 1, engine: 'js' },
+    { name: 'plain-js', system: 'shmstore', opts: null, writers: 1, engine: 'js', latency: true },
+    { name: 'persist-none-js', system: 'shmstore', opts: { sync: 'none' }, writers: 1, engine: 'js', latency: true },
     // 'none' with the log's pages faulting one at a time as records are stored into them (no
     // prefault on the thread pool: lib/persist/wal.js), the cost the prefault takes off the sets.
-    { name: 'persist-none-noprefault', system: 'shmstore', opts: { sync: 'none' }, writers: 1, noPrefault: true },
-    { name: 'persist-none-js-noprefault', system: 'shmstore', opts: { sync: 'none' }, writers: 1, engine: 'js', noPrefault: true },
+    { name: 'persist-none-noprefault', system: 'shmstore', opts: { sync: 'none' }, writers: 1, noPrefault: true, latency: true },
+    { name: 'persist-none-js-noprefault', system: 'shmstore', opts: { sync: 'none' }, writers: 1, engine: 'js', noPrefault: true, latency: true },
   ];
   for (const threads of [false, true]) {
     for (const writers of [1, 2, 4]) {
@@ -83,7 +83,7 @@ function threadHost(tasks) {
 }
 
 // Prepares the case's files (and server), runs its writers, cleans up. Returns records/s.
-async function runCase(c, ms, baseDir, run) {
+async function runCase(c, ms, baseDir, run, warmupMs) {
   const dir = fs.mkdtempSync(path.join(baseDir, `shmstore-bench-${c.name}-`));
   const task = { system: c.system, ms, batch: c.batch || 0, dir };
   let cleanup = async () => {};
@@ -111,8 +111,14 @@ async function runCase(c, ms, baseDir, run) {
     cleanup = () => server.stop();
   }
   try {
-    const startAt = Date.now() + 400 + c.writers * 150;
-    const tasks = Array.from({ length: c.writers }, (_, w) => ({ ...task, startAt, seed: seedOf(run, w) }));
+    // The latency cases (one writer, compared with the plain store) write uncounted from the
+    // child's start until the measured interval, at least `warmupMs`: the first half second or so
+    // of a child runs slower (V8's compiler threads take the second core of a small machine while
+    // the hot code is compiled), and more code to compile, as a logged set has, would count as a
+    // slower set. Both sides of a ratio warm up alike.
+    const warm = c.latency ? warmupMs : 0;
+    const startAt = Date.now() + 400 + c.writers * 150 + warm;
+    const tasks = Array.from({ length: c.writers }, (_, w) => ({ ...task, startAt, warm: warm > 0, seed: seedOf(run, w) }));
     const results = c.threads
       ? (await forkChild(['--threads', JSON.stringify(tasks)])).counts
       : await Promise.all(tasks.map((t) => forkChild(['--child', JSON.stringify(t)])));
@@ -142,6 +148,7 @@ function table(lines) {
 async function main() {
   const runs = Number(arg('--runs', 3));
   const ms = Number(arg('--ms', 1000));
+  const warmupMs = Number(arg('--warmup-ms', 1000));
   const baseDir = arg('--dir', os.tmpdir());
   const only = arg('--only', null);
   const all = caseList();
@@ -153,22 +160,23 @@ async function main() {
   process.stdout.write(`durable write throughput — ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, ${m.os}, Node ${m.node}, ${new Date().toISOString()}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
   const redisV = require('../test/helpers/redis-server').redisVersion();
   process.stdout.write(`better-sqlite3 ${version('better-sqlite3')}, lmdb ${version('lmdb')}, redis-server ${redisV || 'absent'}; files in ${baseDir}; ` +
-    `${runs} runs of ${ms} ms per case; 100-byte values, 100,000 keys; p = writer processes, t = worker threads of one process\n\n`);
-  if (cases.length > 0) await throughput(cases, runs, ms, baseDir);
+    `${runs} runs of ${ms} ms per case (the one-writer latency cases after ${warmupMs} ms of uncounted writes); 100-byte values, 100,000 keys; ` +
+    'p = writer processes, t = worker threads of one process\n\n');
+  if (cases.length > 0) await throughput(cases, runs, ms, baseDir, warmupMs);
   // `--only` runs the recovery part only when it names `recovery`.
   if (only ? !only.split(',').includes('recovery') : process.argv.includes('--skip-recovery')) return;
   process.stdout.write('\n');
   await recoveryMain({ forkChild, baseDir, runs, replayMb: Number(arg('--replay-mb', 1000)), snapshotMb: Number(arg('--snapshot-mb', 1000)) });
 }
 
-async function throughput(cases, runs, ms, baseDir) {
+async function throughput(cases, runs, ms, baseDir, warmupMs) {
   const samples = new Map(cases.map((c) => [c.name, []]));
   const skipped = new Map();
   // Rounds interleave the cases so that a noisy moment hurts all of them alike.
   for (let r = 0; r < runs; r++) {
     for (const c of cases) {
       if (skipped.has(c.name)) continue;
-      const x = await runCase(c, ms, baseDir, r);
+      const x = await runCase(c, ms, baseDir, r, warmupMs);
       if (x.skipped) skipped.set(c.name, x.skipped);
       else samples.get(c.name).push(x);
     }

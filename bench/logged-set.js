@@ -5,13 +5,14 @@
 // nanoseconds per set, which other load on a shared machine inflates less than elapsed time.
 // Each store runs in a worker thread of its own (its own compiled code: a plain set of a string
 // and a logged one of the record's bytes would otherwise share the engine's type feedback), and
-// the workers take turns: --rounds rounds of --sets sets each, the first two left out as warm-up,
-// medians printed, with the system part (the log's page faults and growth) and the difference per
+// the workers take turns: --rounds rounds of --sets sets each after warm-up rounds (at least two,
+// and until each worker has written for --warmup-ms, default 1000: the first half second or so
+// of a thread's sets runs slower while V8 compiles them on the other core), medians printed, with the system part (the log's page faults and growth) and the difference per
 // round, and the minor page faults per set (process-wide, as the CPU time; the pages the log's
 // prefault makes present count too, so it is the pages faulted in, not the traps). Workload of
 // bench:durable: 100-byte values to random keys of 100,000 (`key:` + 10 digits).
-//   node bench/logged-set.js [--rounds N] [--sets N] [--engine js|native|both] [--dir DIR]
-//                            [--no-prefault]
+//   node bench/logged-set.js [--rounds N] [--sets N] [--warmup-ms MS] [--engine js|native|both]
+//                            [--dir DIR] [--no-prefault]
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -19,6 +20,7 @@ const { Worker, isMainThread, parentPort, workerData } = require('worker_threads
 
 const KEYS = 100000;
 const VALUE = 'v'.repeat(100);
+// Warm-up rounds at the least.
 const WARMUP = 2;
 const arg = (flag, dflt) => (process.argv.includes(flag) ? process.argv[process.argv.indexOf(flag) + 1] : dflt);
 
@@ -39,6 +41,7 @@ function worker({ name, engine, dir, sets, prefault }) {
     }
     const t = process.cpuUsage();
     const f = process.resourceUsage().minorPageFault;
+    const t0 = performance.now();
     for (let i = 0; i < sets; i++) {
       seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
       s.set('bench', `key:${String(seed % KEYS).padStart(10, '0')}`, VALUE);
@@ -46,7 +49,7 @@ function worker({ name, engine, dir, sets, prefault }) {
     // Process-wide CPU time: the other worker waits meanwhile.
     const u = process.cpuUsage(t);
     const faults = process.resourceUsage().minorPageFault - f;
-    parentPort.postMessage({ ns: ((u.user + u.system) * 1000) / sets, sysNs: (u.system * 1000) / sets, faults: faults / sets });
+    parentPort.postMessage({ ns: ((u.user + u.system) * 1000) / sets, sysNs: (u.system * 1000) / sets, faults: faults / sets, ms: performance.now() - t0 });
   });
 }
 
@@ -80,15 +83,19 @@ function start(data) {
 
 const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
 
-async function engineCase(engine, rounds, sets, baseDir, prefault) {
+async function engineCase(engine, rounds, sets, baseDir, prefault, warmupMs) {
   const dir = fs.mkdtempSync(path.join(baseDir, 'shmstore-bench-logged-set-'));
   const tag = `${process.pid}-${engine}`;
   const plain = start({ name: `shmstore-bench-ls-plain-${tag}`, engine, dir: null, sets, prefault });
   const logged = start({ name: `shmstore-bench-ls-none-${tag}`, engine, dir: path.join(dir, 'p'), sets, prefault });
   const p = [];
   const q = [];
+  // The time each worker has written in warm-up rounds.
+  let warmPlain = 0;
+  let warmLogged = 0;
+  let warm = 0;
   try {
-    for (let r = 0; r < rounds + WARMUP; r++) {
+    for (let r = 0; p.length < rounds; r++) {
       // Alternating which goes first, so that a drift of the machine hurts both alike.
       let x;
       let y;
@@ -99,7 +106,11 @@ async function engineCase(engine, rounds, sets, baseDir, prefault) {
         y = await logged.round();
         x = await plain.round();
       }
-      if (r >= WARMUP) {
+      if (warm < WARMUP || Math.min(warmPlain, warmLogged) < warmupMs) {
+        warm++;
+        warmPlain += x.ms;
+        warmLogged += y.ms;
+      } else {
         p.push(x);
         q.push(y);
       }
@@ -121,11 +132,12 @@ async function engineCase(engine, rounds, sets, baseDir, prefault) {
 async function main() {
   const rounds = Number(arg('--rounds', 15));
   const sets = Number(arg('--sets', 100000));
+  const warmupMs = Number(arg('--warmup-ms', 1000));
   const which = arg('--engine', 'both');
   const baseDir = arg('--dir', os.tmpdir());
   const prefault = !process.argv.includes('--no-prefault');
-  process.stdout.write(`CPU per set, sync 'none' against plain: ${rounds} rounds of ${sets} sets, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}${prefault ? '' : ', log not prefaulted'}\n`);
-  for (const engine of which === 'both' ? ['js', 'native'] : [which]) await engineCase(engine, rounds, sets, baseDir, prefault);
+  process.stdout.write(`CPU per set, sync 'none' against plain: ${rounds} rounds of ${sets} sets after ${warmupMs} ms of warm-up, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}${prefault ? '' : ', log not prefaulted'}\n`);
+  for (const engine of which === 'both' ? ['js', 'native'] : [which]) await engineCase(engine, rounds, sets, baseDir, prefault, warmupMs);
 }
 
 if (isMainThread) {

@@ -2,10 +2,14 @@
 // set (src/persist/wal_append.h), one crossing into C++ for the store write, the record's
 // encoding, its CRC32C and its copy into the mapped log file.
 //
-//   set(nsId, nsName, key, value, encoding, expiresAt, stripe) -> the LSN after the record, or 0
-//     when the set was not done here (nothing changed: the caller takes the general path, which
-//     also reports any refusal of the store). Arguments as NativeStore#set, plus the namespace's
-//     name and the key's stripe (format.md §16).
+//   set(nsId, nsName, key, value, encoding, expiresAt) -> the LSN after the record, or 0 when
+//     the set was not done here (nothing changed: the caller takes the general path, which also
+//     reports any refusal of the store). Arguments as NativeStore#set, plus the namespace's name,
+//     or undefined for the name of the writer's previous call that gave one: its UTF-8 bytes and
+//     its part of the key's stripe hash (format.md §16, "Stripes") are kept from that call, so
+//     that a run of sets to one namespace converts and hashes the name once. The key's stripe is
+//     computed here: over the key's UTF-8 bytes when they are ASCII (each byte is then its UTF-16
+//     unit), over its UTF-16 units otherwise.
 //   map(view, fileStart) / map(null): the mapping of the current log file (a Uint8Array over the
 //     whole mapping; fileStart the LSN in its name), or none. The caller sets none before it
 //     unmaps the file: the writer never touches memory it was not given.
@@ -32,6 +36,11 @@ struct LogWriter {
   napi_ref control = nullptr;
   persist_binding::HeldView map;  // target.map and target.mapLength are its bytes
   shm::WalTarget target;
+  // The namespace name last given to set: its UTF-8 bytes (nsLength 0: none usable, the set then
+  // goes the general way) and the stripe hash after its units and the unit 0.
+  char nsName[L::kMaxNamespaceBytes + 8];
+  size_t nsLength = 0;
+  uint32_t nsHash = 0;
   int refs = 0;  // the functions still alive that use this writer (shared_fn.h)
 
   void Release(napi_env env) {
@@ -47,43 +56,84 @@ napi_value Number(napi_env env, double v) {
   return r;
 }
 
+// Takes the namespace name `v` as the writer's current one: its bytes and its stripe hash. False
+// with a pending TypeError when `v` is not a string; a name of no or too many bytes is kept as
+// unusable (nsLength 0).
+bool TakeNsName(napi_env env, LogWriter* w, napi_value v) {
+  w->nsLength = 0;
+  size_t n = 0;
+  if (napi_get_value_string_utf8(env, v, w->nsName, sizeof w->nsName, &n) != napi_ok) {
+    ThrowTypeError(Napi::Env(env), "The \"nsName\" argument must be of type string");
+    return false;
+  }
+  if (n == 0 || n > L::kMaxNamespaceBytes) return true;
+  // A name of at most 255 UTF-8 bytes has at most 255 UTF-16 units.
+  char16_t units[L::kMaxNamespaceBytes + 8];
+  size_t u = 0;
+  if (napi_get_value_string_utf16(env, v, units, sizeof units / sizeof units[0], &u) != napi_ok) {
+    return true;
+  }
+  uint32_t h = shm::kStripeHashStart;
+  for (size_t i = 0; i < u; ++i) h = shm::StripeFold(h, units[i]);
+  w->nsHash = shm::StripeFold(h, 0);
+  w->nsLength = n;
+  return true;
+}
+
+// The key's stripe from the namespace's hash `h`: over the key's UTF-8 bytes when every one is
+// ASCII (its UTF-16 units are then its bytes), else over the units of the string `keyValue`
+// (UTF-8 cannot give them back: the conversion replaced any lone surrogate). false when the key's
+// units could not be read.
+bool KeyStripe(napi_env env, uint32_t h, napi_value keyValue, const char* key, size_t keyLength,
+               uint32_t* stripe) {
+  const auto* k = reinterpret_cast<const uint8_t*>(key);
+  if (store_binding::IsAscii(k, keyLength)) {
+    for (size_t i = 0; i < keyLength; ++i) h = shm::StripeFold(h, k[i]);
+  } else {
+    // At most one unit per UTF-8 byte of a key within the limit.
+    char16_t units[L::kMaxKeyBytes + 8];
+    size_t u = 0;
+    if (keyLength > L::kMaxKeyBytes ||
+        napi_get_value_string_utf16(env, keyValue, units, sizeof units / sizeof units[0], &u) !=
+            napi_ok) {
+      return false;
+    }
+    for (size_t i = 0; i < u; ++i) h = shm::StripeFold(h, units[i]);
+  }
+  *stripe = shm::StripeOfHash(h);
+  return true;
+}
+
 napi_value SetFn(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 6;
+  napi_value argv[6];
   void* data = nullptr;
   if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
   auto* w = static_cast<LogWriter*>(data);
-  if (argc < 7) {
-    ThrowTypeError(Napi::Env(env),
-                   "set needs (nsId, nsName, key, value, encoding, expiresAt, stripe)");
+  if (argc < 6) {
+    ThrowTypeError(Napi::Env(env), "set needs (nsId, nsName, key, value, encoding, expiresAt)");
     return nullptr;
   }
   // A closed engine: the general path (it reports a closed store).
   if (!w->core->open()) return Number(env, 0);
   uint32_t ns = 0;
-  uint32_t stripe = 0;
-  char name[L::kMaxNamespaceBytes + 8];
-  size_t nameLength = 0;
-  if (!store_binding::GetNs(env, argv[0], 1, &ns) ||
-      !GetUint32(env, argv[6], "stripe", 0, L::kPersistStripes - 1, &stripe)) {
-    return nullptr;
-  }
-  if (napi_get_value_string_utf8(env, argv[1], name, sizeof name, &nameLength) != napi_ok) {
-    ThrowTypeError(Napi::Env(env), "The \"nsName\" argument must be of type string");
-    return nullptr;
-  }
+  if (!store_binding::GetNs(env, argv[0], 1, &ns)) return nullptr;
+  napi_valuetype nameType = napi_undefined;
+  if (napi_typeof(env, argv[1], &nameType) != napi_ok) return nullptr;
+  if (nameType != napi_undefined && !TakeNsName(env, w, argv[1])) return nullptr;
   store_binding::SetArgs a;
   const int32_t converted =
       store_binding::ConvertSet(env, w->core, argv[2], argv[3], argv[4], argv[5], &a);
   if (converted < 0) return nullptr;
-  if (converted != L::kOk || nameLength == 0 || nameLength > L::kMaxNamespaceBytes ||
-      w->target.map == nullptr) {
+  uint32_t stripe = 0;
+  if (converted != L::kOk || w->nsLength == 0 || w->target.map == nullptr ||
+      !KeyStripe(env, w->nsHash, argv[2], a.key, a.keyLength, &stripe)) {
     return Number(env, 0);
   }
   shm::WalSet s;
   s.ns = ns;
-  s.nsName = name;
-  s.nsLength = static_cast<uint32_t>(nameLength);
+  s.nsName = w->nsName;
+  s.nsLength = static_cast<uint32_t>(w->nsLength);
   s.key = a.key;
   s.keyLength = static_cast<uint32_t>(a.keyLength);
   s.value = a.value;

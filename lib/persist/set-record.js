@@ -5,8 +5,8 @@
 // runs in one synchronous stretch and is never re-entered); the header is written as words; and
 // sealing copies the record into the log mapping word by word while the same pass computes its
 // CRC32C, so that no view is allocated and no byte is read twice. With the addon the sealing is
-// done natively instead, over this record's scratch (wal.js putSet, createRecordSealer): the same
-// bytes for one call with number arguments.
+// done natively instead, over this record's scratch (createRecordSealer: put, after the begin of
+// logged-store.js _fastSet, or seal from wal.js putSet): the same bytes.
 const { C, S, W } = require('../layout/layout');
 const { FNV_OFFSET, FNV_PRIME } = require('./control');
 const { crc32cWordStep, crc32cQuadStep, crc32cByteStep, crc32cJs } = require('./crc32c');
@@ -59,12 +59,6 @@ class SetRecord {
     this.ns = null; // the namespace name whose bytes are in place, its byte length and hash
     this.nsLen = 0;
     this.nsHash = 0;
-    // The encoded value: its place in the scratch, and a view of it kept while the next record's
-    // value has the same place (a view costs an allocation; keys and values of one length repeat).
-    this.valueAt = 0;
-    this.valueLen = 0;
-    this.view = this.u8.subarray(0, 0);
-    this.viewAt = 0;
   }
 
   /**
@@ -119,8 +113,6 @@ class SetRecord {
       u8.set(value, valueAt);
       end = valueAt + value.byteLength;
     }
-    this.valueAt = valueAt;
-    this.valueLen = end - valueAt;
     const size = Math.ceil(end / ALIGN) * ALIGN;
     for (let i = end; i < size; i++) u8[i] = 0;
     i32[RW.CHECKSUM] = 0;
@@ -129,22 +121,6 @@ class SetRecord {
     i32[KEY_WORD] = keyLen;
     this.length = end;
     this.size = size;
-  }
-
-  /**
-   * The last encoded value's bytes (a view of the scratch, valid until the next encode): what the
-   * store engine writes into the entry as it is, so that a string value is encoded to UTF-8 once
-   * for both the store and the log (the engine stores a Uint8Array and a string of the same UTF-8
-   * bytes alike, under the encoding it is given).
-   */
-  valueBytes() {
-    const at = this.valueAt;
-    const len = this.valueLen;
-    if (this.viewAt !== at || this.view.length !== len) {
-      this.view = this.u8.subarray(at, at + len);
-      this.viewAt = at;
-    }
-    return this.view;
   }
 
   /**

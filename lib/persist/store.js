@@ -157,9 +157,11 @@ class Store extends LoggedStore {
       : null;
     if (writer !== null) wal.attachWriter(writer);
     // The JS engine's set seals the thread's set record natively when the addon can (wal.putSet).
-    else if (addon && typeof addon.createRecordSealer === 'function') wal.attachSealer(addon.createRecordSealer(setRecord.u8));
+    else if (addon && typeof addon.createRecordSealer === 'function') {
+      wal.attachSealer(addon.createRecordSealer(setRecord.u8, new Uint8Array(control.segment.buffer, 0, C.PERSIST_CONTROL_BYTES), control.slot, this._out));
+    }
     this._p = {
-      control, wal, dir, mode, intervalMs, timer, recovery, checkpointTimer: null, writer,
+      control, wal, dir, mode, intervalMs, timer, recovery, checkpointTimer: null, writer, writerNs: null,
       checkpointBytes: control.checkpointBytes, checkpointScheduled: false, lastCheckpointError: null,
     };
     this._p.checkpointTimer = checkpointTimer(this, this._p);

@@ -86,16 +86,17 @@ class Wal {
     // Sync mode 'none': from the tail's place (held: the append lock) to the mapping's end.
     if (this.how.allocates) prefaultFrom(this.map, FILE_HEADER + (this.control.heldTail - this.fileStart), this.how);
     if (this.writer !== null) this.writer.map(this.map, this.fileStart);
-    if (this.sealer !== null) this.sealer.map(this.map);
+    if (this.sealer !== null) this.sealer.map(this.map, this.fileStart);
   }
 
   /**
    * Gives the native sealing of the set record putSet is given (createRecordSealer over that
-   * record's scratch) the mapping of the log file, now and whenever it changes.
+   * record's scratch, this log's control segment, this handle's owner slot and its engine's out
+   * words) the mapping of the log file and its first LSN, now and whenever they change.
    */
   attachSealer(sealer) {
     this.sealer = sealer;
-    if (this.map !== null) sealer.map(this.map);
+    if (this.map !== null) sealer.map(this.map, this.fileStart);
   }
 
   /** Gives the native set of this handle the mapping of the log file, now and whenever it changes. */
@@ -195,17 +196,23 @@ class Wal {
   }
 
   /**
-   * Seals the set record `rec` (set-record.js) at `lsn` (from lockMapped, the lock still held)
-   * with `expiresAt`, copies it into the mapping and moves the tail past it. Returns the LSN
-   * after it. The attached sealer, if any, is the one over `rec`'s scratch: one native call
-   * instead of the checksum and the copy in JavaScript (the same bytes).
+   * Ends the append of the set record `rec` (set-record.js) at `lsn` (from lockMapped, the lock
+   * still held): seals it with `expiresAt`, copies it into the mapping, moves the tail past it and
+   * releases the append lock. Returns the LSN after it. The attached sealer, if any, is the one
+   * over `rec`'s scratch: one native call for all of it (the same bytes) instead of the checksum,
+   * the copy, the tail's store and the release in JavaScript. When it throws (the record does not
+   * fit: a caller's bug), nothing is written and the lock is still held.
    */
   putSet(rec, lsn, expiresAt) {
     const at = FILE_HEADER + (lsn - this.fileStart);
-    if (this.sealer !== null) this.sealer.seal(lsn, expiresAt, at);
-    else rec.seal(lsn, expiresAt, this.map32, at / WORD);
     const end = lsn + rec.size;
-    this.control.heldTail = end;
+    if (this.sealer !== null) {
+      this.sealer.seal(lsn, expiresAt, at);
+    } else {
+      rec.seal(lsn, expiresAt, this.map32, at / WORD);
+      this.control.heldTail = end;
+      this.control.unlockAppend();
+    }
     return end;
   }
 

@@ -17,7 +17,7 @@ namespace {
 constexpr size_t kHeader = L::kWalRecordHeaderSize;
 static_assert(sizeof(L::WalRecord) == kHeader, "the record header is the generated struct");
 
-// Pauses a writer spends on a held lock before it yields. Both locks of this path are held for
+// Pauses a writer spends on a held lock before it yields. The append lock is held for
 // about a microsecond (a store write and one record's copy), while the general path costs
 // several times that: with 4 writer processes on 2 cores, 8% of sets found a lock held at the
 // first look and went the general way.
@@ -42,6 +42,17 @@ bool TryTake(uint32_t* word, uint32_t slot, uint32_t* held) noexcept {
       sched_yield();
     }
   }
+}
+
+// Asks for the cache lines of dst[0, n) for writing, up to kPrefetchBytes: the record's place in
+// the log's mapping is memory no one touched since its page was made present (on another thread,
+// growth.js), whose lines a store would otherwise wait for one after another.
+constexpr uint64_t kPrefetchBytes = 512;
+constexpr uint64_t kCacheLine = 64;
+void PrefetchForWrite(const uint8_t* dst, uint64_t n) noexcept {
+  const uint64_t end = n < kPrefetchBytes ? n : kPrefetchBytes;
+  for (uint64_t i = 0; i < end; i += kCacheLine) __builtin_prefetch(dst + i, 1, 3);
+  __builtin_prefetch(dst + end - 1, 1, 3);
 }
 
 }  // namespace
@@ -87,58 +98,80 @@ uint64_t SealWalRecord(uint8_t* dst, size_t room, uint8_t* rec, size_t capacity,
   return size;
 }
 
-WalSetResult SetAndLog(Store* store, const WalTarget& t, const WalSet& w, uint64_t* end,
-                       L::Status* status) noexcept {
-  if (t.map == nullptr || t.control == nullptr) return WalSetResult::kElsewhere;
+void PublishWalAppend(uint8_t* control, uint32_t ownerSlot, uint64_t end) noexcept {
+  auto* log = reinterpret_cast<L::PersistLog*>(control + L::kPersistLogOffset);
+  AtomicStore64(&log->tail, end);
+  const uint32_t w = AtomicLoad(&log->appendLock);
+  if (LockIsHeld(w) && LockOwnerOf(w) == ownerSlot) Unlock(&log->appendLock, w);
+}
+
+bool TakeMappedAppend(const WalTarget& t, uint32_t stripe, uint64_t size, uint64_t* lsn,
+                      uint64_t* at, uint32_t* held) noexcept {
+  if (t.map == nullptr || t.control == nullptr || stripe >= L::kPersistStripes) return false;
   uint8_t* const c = t.control;
   auto* log = reinterpret_cast<L::PersistLog*>(c + L::kPersistLogOffset);
   auto* rec = reinterpret_cast<L::PersistRecovery*>(c + L::kPersistRecoveryOffset);
-  auto* stripeWord =
-      reinterpret_cast<uint32_t*>(c + L::kPersistStripesOffset + w.stripe * L::kPersistStripeSize);
-  uint32_t stripeHeld = 0;
+  const auto* stripeWord = reinterpret_cast<const uint32_t*>(c + L::kPersistStripesOffset +
+                                                             stripe * L::kPersistStripeSize);
   uint32_t appendHeld = 0;
-  if (w.stripe >= L::kPersistStripes || !TryTake(stripeWord, t.ownerSlot, &stripeHeld)) {
-    return WalSetResult::kElsewhere;
+  if (!TryTake(&log->appendLock, t.ownerSlot, &appendHeld)) return false;
+  // Held: the append lock. The stripe is read after the lock's compare-and-swap (both sequentially
+  // consistent): a writer that took it and writes the store outside the append lock passes
+  // through the append lock before its store write, so a stripe seen free here stays unwritten
+  // until this append is done (format.md §16, "A mutation"); one seen held (by anyone, a gone
+  // holder included) sends the set the general way, which waits for it.
+  const uint64_t x = AtomicLoad64(&log->tail);
+  const uint64_t place = L::kWalFileHeaderSize + (x - t.fileStart);
+  if (LockIsHeld(AtomicLoad(stripeWord)) || AtomicLoad(&rec->failed) != 0 ||
+      AtomicLoad64(&log->startLsn) != t.fileStart || x < t.fileStart ||
+      place + size > AtomicLoad64(&log->fileBytes) || place + size > t.mapLength) {
+    Unlock(&log->appendLock, appendHeld);
+    return false;
   }
-  if (!TryTake(&log->appendLock, t.ownerSlot, &appendHeld)) {
-    Unlock(stripeWord, stripeHeld);
-    return WalSetResult::kElsewhere;
-  }
-  // Held: the key's stripe, then the append lock (the order of every writer, format.md §16).
-  WalSetResult result = WalSetResult::kElsewhere;
-  const uint64_t lsn = AtomicLoad64(&log->tail);
+  // The record is written after the store write: its lines are asked for now.
+  PrefetchForWrite(t.map + place, size);
+  *lsn = x;
+  *at = place;
+  *held = appendHeld;
+  return true;
+}
+
+WalSetResult SetAndLog(Store* store, const WalTarget& t, const WalSet& w, uint64_t* end,
+                       L::Status* status) noexcept {
   const uint64_t size = WalRecordSize(w.nsLength, w.keyLength, w.valueLength);
-  const uint64_t at = L::kWalFileHeaderSize + (lsn - t.fileStart);
-  if (AtomicLoad(&rec->failed) == 0 && AtomicLoad64(&log->startLsn) == t.fileStart &&
-      lsn >= t.fileStart && at + size <= AtomicLoad64(&log->fileBytes) &&
-      at + size <= t.mapLength) {
-    uint64_t expiry = 0;
-    const L::Status s = store->Set(w.ns, w.key, w.keyLength, w.value, w.valueLength, w.encoding,
-                                   w.expiresAt, &expiry);
-    if (s != L::kOk) {
-      *status = s;
-      result = WalSetResult::kRefused;
-    } else {
-      WalRecordFields f;
-      f.type = L::kWalRecSet;
-      f.encoding = static_cast<uint8_t>(w.encoding);
-      f.lsn = lsn;
-      f.expiresAt = expiry;
-      f.ns = w.nsName;
-      f.nsLength = w.nsLength;
-      f.key = w.key;
-      f.keyLength = w.keyLength;
-      f.value = w.value;
-      f.valueLength = w.valueLength;
-      EncodeWalRecord(t.map + at, f);
-      // Only once the whole record is written does the tail pass it.
-      AtomicStore64(&log->tail, lsn + size);
-      *end = lsn + size;
-      result = WalSetResult::kLogged;
-    }
+  uint64_t lsn = 0;
+  uint64_t at = 0;
+  uint32_t appendHeld = 0;
+  if (!TakeMappedAppend(t, w.stripe, size, &lsn, &at, &appendHeld)) {
+    return WalSetResult::kElsewhere;
+  }
+  auto* log = reinterpret_cast<L::PersistLog*>(t.control + L::kPersistLogOffset);
+  WalSetResult result = WalSetResult::kElsewhere;
+  uint64_t expiry = 0;
+  const L::Status s = store->Set(w.ns, w.key, w.keyLength, w.value, w.valueLength, w.encoding,
+                                 w.expiresAt, &expiry);
+  if (s != L::kOk) {
+    *status = s;
+    result = WalSetResult::kRefused;
+  } else {
+    WalRecordFields f;
+    f.type = L::kWalRecSet;
+    f.encoding = static_cast<uint8_t>(w.encoding);
+    f.lsn = lsn;
+    f.expiresAt = expiry;
+    f.ns = w.nsName;
+    f.nsLength = w.nsLength;
+    f.key = w.key;
+    f.keyLength = w.keyLength;
+    f.value = w.value;
+    f.valueLength = w.valueLength;
+    EncodeWalRecord(t.map + at, f);
+    // Only once the whole record is written does the tail pass it.
+    AtomicStore64(&log->tail, lsn + size);
+    *end = lsn + size;
+    result = WalSetResult::kLogged;
   }
   Unlock(&log->appendLock, appendHeld);
-  Unlock(stripeWord, stripeHeld);
   return result;
 }
 

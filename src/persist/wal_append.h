@@ -1,10 +1,10 @@
 // Appending a set to the write-ahead log in one native step (docs/format.md §16, "A mutation"
 // and "Appending"): the store write, the record's encoding, its CRC32C and its copy into the
-// shared mapping of the log file, under the key's stripe lock and the append lock of the control
-// segment, exactly as lib/persist/wal.js appendApplied does it in JavaScript. Only the path that
-// needs no waiting and no file operation is taken here: a lock held by someone else for longer
-// than a short spin, a record
-// that would not fit the allocated and mapped part of the current file, a file switched by a
+// shared mapping of the log file, under the append lock of the control segment with the key's
+// stripe seen free, exactly as the JavaScript engine's set does it (lib/persist/logged-store.js,
+// _fastSet). Only the path that needs no waiting and no file operation is taken here: an append
+// lock held by someone else for longer than a short spin, a stripe held by anyone, a record that
+// would not fit the allocated and mapped part of the current file, a file switched by a
 // checkpoint or a log that failed to sync leave everything untouched and return kElsewhere, and
 // the caller takes the general path (which waits, takes over locks of gone holders, grows and
 // maps the file). A copy into allocated, mapped space cannot fail, so the store write needs no
@@ -53,6 +53,14 @@ void EncodeWalRecord(uint8_t* dst, const WalRecordFields& f) noexcept;
 uint64_t SealWalRecord(uint8_t* dst, size_t room, uint8_t* rec, size_t capacity, uint64_t lsn,
                        uint64_t expiresAt) noexcept;
 
+// Ends an append made under the control segment's append lock (`control`: its
+// C.PERSIST_CONTROL_BYTES bytes) by the owner slot `ownerSlot`: moves the tail to `end` (the
+// record below it completely written), then releases the append lock if that slot holds it (as
+// lib/ownership/waiter.js release does: a lock taken over from this slot is left alone). The
+// JavaScript engine's set ends its append this way inside the sealer's call
+// (binding/persist/record_sealer.cc).
+void PublishWalAppend(uint8_t* control, uint32_t ownerSlot, uint64_t end) noexcept;
+
 // A handle's view of a persisted store's log: the control segment, and the mapping of the current
 // log file (map, mapLength: its first mapLength bytes; fileStart: the LSN in its name).
 struct WalTarget {
@@ -62,6 +70,29 @@ struct WalTarget {
   size_t mapLength = 0;
   uint64_t fileStart = 0;
 };
+
+// The stripe rule's hash (format.md §16, "Stripes"): FNV-1a over the UTF-16 code units of the
+// namespace name, one unit 0, and the key, each unit folded in as one 32-bit value; the stripe is
+// its low 8 bits (lib/persist/control.js, Control.stripeOf).
+inline constexpr uint32_t kStripeHashStart = 0x811C9DC5u;
+inline constexpr uint32_t kStripeHashPrime = 0x01000193u;
+inline constexpr uint32_t StripeFold(uint32_t h, uint32_t unit) noexcept {
+  return (h ^ unit) * kStripeHashPrime;
+}
+inline constexpr uint32_t StripeOfHash(uint32_t h) noexcept {
+  return h & (layout::kPersistStripes - 1);
+}
+
+// The append of a record of `size` bytes at the tail, in the mapping of `t`, the way a set that
+// leaves its stripe alone takes it (format.md §16, "A mutation"): takes the append lock as
+// t.ownerSlot (within a short spin, then a few yields), then checks that the key's `stripe` is
+// free, the log has not failed, startLsn names the mapped file and the record fits the allocated
+// file and the mapping. True with the lock held (its word in *held), the record's LSN in *lsn and
+// its byte offset in the mapping in *at, and the cache lines of that place asked for (the place
+// is memory no one touched since the prefault made its page present, on another thread); false
+// with nothing held otherwise.
+bool TakeMappedAppend(const WalTarget& t, uint32_t stripe, uint64_t size, uint64_t* lsn,
+                      uint64_t* at, uint32_t* held) noexcept;
 
 struct WalSet {
   uint32_t ns = 0;  // the store's namespace id

@@ -9,17 +9,19 @@ const fs = require('fs');
 const path = require('path');
 const { Store } = require('../../index');
 const native = require('../../lib/base/native');
-const { C, S } = require('../../lib/layout/layout');
+const { C, S, W } = require('../../lib/layout/layout');
+const { acquiredWord, releasedWord } = require('../../lib/ownership/lockword');
 const { SetRecord } = require('../../lib/persist/set-record');
 const { Control } = require('../../lib/persist/control');
 const { encodeRecordInto, sealRecord, parseRecord, SMALL_RECORD } = require('../../lib/persist/record');
 const { nativeCrc32c } = require('../../lib/persist/crc32c');
-const { OUT_EXPIRY } = require('../../lib/store/contract');
+const { OUT_EXPIRY, OUT_WORDS } = require('../../lib/store/contract');
 const { persistTarget, recover, contents } = require('../helpers/persist');
 const { readLog } = require('../helpers/independent-wal-reader');
 
 const HOUR = 3600000;
 const R = S.WAL_RECORD;
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const ALPHABETS = ['abcxyz', 'äöü€', '🔑😀', 'a\u0000b', 'ÿ'];
 
 // A string of whole characters (no lone surrogates) of about 1..maxUnits UTF-16 units.
@@ -70,13 +72,21 @@ describe('Persistence: the JavaScript logged set record', () => {
     }
   });
 
-  (native.addon ? it : it.skip)('is sealed by the addon (createRecordSealer) into exactly the bytes SetRecord#seal writes', () => {
+  (native.addon ? it : it.skip)('is sealed by the addon (createRecordSealer) into exactly the bytes SetRecord#seal writes, and ends the append', () => {
     const rec = new SetRecord();
-    const sealer = native.addon.createRecordSealer(rec.u8);
+    // A control segment's bytes: the sealer moves its tail and releases its append lock.
+    const control = new Uint8Array(C.PERSIST_CONTROL_BYTES);
+    const u32 = new Uint32Array(control.buffer);
+    const u64 = new BigUint64Array(control.buffer);
+    const APPEND = C.PERSIST_LOG_OFFSET / WORD + W.PERSIST_LOG.APPEND_LOCK;
+    const TAIL64 = (C.PERSIST_LOG_OFFSET / WORD + W.PERSIST_LOG.TAIL) / 2;
+    const SLOT = 3;
+    const out = new Int32Array(OUT_WORDS);
+    const sealer = native.addon.createRecordSealer(rec.u8, control, SLOT, out);
     const map = new Uint8Array(4096);
     const dst = new Int32Array(map.length / Int32Array.BYTES_PER_ELEMENT);
     assert.throws(() => sealer.seal(0, 0, 0), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' }); // no mapping yet
-    sealer.map(map);
+    sealer.map(map, 0);
     for (let i = 0; i < 400; i++) {
       const ns = randomString(12);
       const key = randomString(i % 11 === 0 ? 300 : 20);
@@ -87,6 +97,10 @@ describe('Persistence: the JavaScript logged set record', () => {
       const at = crypto.randomInt(0, 64) * C.WAL_RECORD_ALIGN;
       rec.encode(ns, key, value, binary ? C.ENC_BINARY : C.ENC_UTF8);
       map.fill(0xee);
+      // The append lock as this slot holds it (every other record), or as another slot does.
+      const holder = i % 2 === 0 ? SLOT : SLOT + 1;
+      const held = acquiredWord(u32[APPEND], holder);
+      u32[APPEND] = held;
       sealer.seal(lsn, expiresAt, at);
       const got = Buffer.from(map.subarray(at, at + rec.size));
       rec.seal(lsn, expiresAt, dst, at / Int32Array.BYTES_PER_ELEMENT);
@@ -95,15 +109,132 @@ describe('Persistence: the JavaScript logged set record', () => {
       // Nothing around the record was touched.
       if (at > 0) assert.strictEqual(map[at - 1], 0xee);
       assert.strictEqual(map[at + rec.size], 0xee);
+      assert.strictEqual(u64[TAIL64], BigInt(lsn + rec.size), `record ${i}: the tail passed it`);
+      // Released when this slot held it; a lock another slot holds is left alone.
+      assert.strictEqual(u32[APPEND], holder === SLOT ? releasedWord(held) : held);
+      u32[APPEND] = releasedWord(held);
     }
-    // A record past the mapping's end, or bad arguments: an error, and nothing written.
+    // A record past the mapping's end, or bad arguments: an error, and nothing written, the tail
+    // where it was and the lock still held.
     map.fill(0xee);
+    const tail = u64[TAIL64];
+    const held = acquiredWord(u32[APPEND], SLOT);
+    u32[APPEND] = held;
     assert.throws(() => sealer.seal(8, 0, map.length - 8), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
     assert.throws(() => sealer.seal(-8, 0, 0), { name: 'TypeError' });
     assert.throws(() => sealer.seal(8, 0.5, 0), { name: 'TypeError' });
     assert.ok(map.every((b) => b === 0xee));
+    assert.strictEqual(u64[TAIL64], tail);
+    assert.strictEqual(u32[APPEND], held);
     sealer.map(null);
     assert.throws(() => sealer.seal(8, 0, 0), { name: 'RangeError' });
+    assert.strictEqual(u32[APPEND], held);
+    // The sealer's own arguments.
+    assert.throws(() => native.addon.createRecordSealer(rec.u8), TypeError);
+    assert.throws(() => native.addon.createRecordSealer(rec.u8, new Uint8Array(16), SLOT, out), TypeError);
+    assert.throws(() => native.addon.createRecordSealer(rec.u8, control, SLOT, new Int32Array(2)), TypeError);
+    assert.throws(() => native.addon.createRecordSealer(rec.u8, control, 0, out), RangeError);
+    assert.throws(() => native.addon.createRecordSealer(rec.u8, control, C.OWNER_SLOTS, out), RangeError);
+    assert.throws(() => sealer.map(map), TypeError);
+    assert.throws(() => sealer.map(map, -1), TypeError);
+  });
+
+  (native.addon ? it : it.skip)("begins an append (the lock and the record's place) and puts the record with the engine's expiry, or takes nothing", () => {
+    const rec = new SetRecord();
+    const control = new Uint8Array(C.PERSIST_CONTROL_BYTES);
+    const u32 = new Uint32Array(control.buffer);
+    const u64 = new BigUint64Array(control.buffer);
+    const LOG = C.PERSIST_LOG_OFFSET / WORD;
+    const APPEND = LOG + W.PERSIST_LOG.APPEND_LOCK;
+    const TAIL64 = (LOG + W.PERSIST_LOG.TAIL) / 2;
+    const START64 = (LOG + W.PERSIST_LOG.START_LSN) / 2;
+    const FILE_BYTES64 = (LOG + W.PERSIST_LOG.FILE_BYTES) / 2;
+    const FAILED = C.PERSIST_RECOVERY_OFFSET / WORD + W.PERSIST_RECOVERY.FAILED;
+    const stripeWord = (s) => C.PERSIST_STRIPES_OFFSET / WORD + s * (C.PERSIST_STRIPE_SIZE / WORD);
+    const SLOT = 5;
+    const out = new Int32Array(OUT_WORDS);
+    const sealer = native.addon.createRecordSealer(rec.u8, control, SLOT, out);
+    const FILE_START = 2 ** 36;
+    const map = new Uint8Array(8192);
+    const dst = new Int32Array(map.length / WORD);
+    rec.encode('names', 'the key', 'a value', C.ENC_UTF8);
+    assert.strictEqual(sealer.begin(7), false); // no mapping
+    assert.throws(() => sealer.put(), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+    sealer.map(map, FILE_START);
+    u64[START64] = BigInt(FILE_START);
+    u64[FILE_BYTES64] = BigInt(map.length);
+    let lsn = FILE_START;
+    for (let i = 0; i < 20; i++) {
+      rec.encode(`ns${i % 3}`, `key ${i}`, i % 2 ? 'välue'.repeat(i) : new Uint8Array(i * 3).fill(i), i % 2 ? C.ENC_UTF8 : C.ENC_BINARY);
+      u64[TAIL64] = BigInt(lsn);
+      const free = u32[APPEND];
+      assert.strictEqual(sealer.begin(i % C.PERSIST_STRIPES), true);
+      // Held by this slot from the begin on.
+      assert.strictEqual(u32[APPEND], acquiredWord(free, SLOT));
+      const expiresAt = i % 4 === 0 ? 0 : Date.now() + i * HOUR;
+      out[OUT_EXPIRY] = expiresAt % 2 ** 32;
+      out[OUT_EXPIRY + 1] = Math.floor(expiresAt / 2 ** 32);
+      map.fill(0xee);
+      const at = C.WAL_FILE_HEADER_SIZE + (lsn - FILE_START);
+      assert.strictEqual(sealer.put(), lsn + rec.size);
+      rec.seal(lsn, expiresAt, dst, at / WORD);
+      assert.ok(Buffer.from(map.subarray(at, at + rec.size)).equals(Buffer.from(dst.buffer, at, rec.size)), `record ${i}`);
+      assert.strictEqual(parseRecord(Buffer.from(map.subarray(at, at + rec.size)), 0, lsn).expiresAt, expiresAt);
+      assert.strictEqual(map[at - 1], 0xee);
+      assert.strictEqual(map[at + rec.size], 0xee);
+      assert.strictEqual(u64[TAIL64], BigInt(lsn + rec.size));
+      assert.strictEqual(u32[APPEND], releasedWord(acquiredWord(free, SLOT)));
+      // A put is the end of one begin.
+      assert.throws(() => sealer.put(), { name: 'RangeError' });
+      lsn += rec.size;
+    }
+    // A record that no longer fits the place its begin took (a caller's bug): refused, nothing
+    // written, the tail where it was and the lock released.
+    const near = FILE_START + map.length - C.WAL_FILE_HEADER_SIZE - 2 * rec.size;
+    u64[TAIL64] = BigInt(near);
+    assert.strictEqual(sealer.begin(3), true);
+    rec.encode('names', 'the key', 'x'.repeat(400), C.ENC_UTF8);
+    map.fill(0xee);
+    assert.throws(() => sealer.put(), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+    assert.ok(map.every((b) => b === 0xee));
+    assert.strictEqual(u64[TAIL64], BigInt(near));
+    assert.strictEqual(u32[APPEND] & 1, 0);
+    rec.encode('names', 'the key', 'a value', C.ENC_UTF8);
+    // Nothing taken, and the lock free again, when the append cannot be done here.
+    u64[TAIL64] = BigInt(lsn);
+    const expectNone = (why, stripe = 1) => {
+      const before = u32[APPEND];
+      const tail = u64[TAIL64];
+      assert.strictEqual(sealer.begin(stripe), false, why);
+      assert.strictEqual(u32[APPEND] & 1, 0, why);
+      assert.strictEqual(u64[TAIL64], tail, why);
+      assert.ok(u32[APPEND] === before || u32[APPEND] === releasedWord(acquiredWord(before, SLOT)), why);
+      assert.throws(() => sealer.put(), { name: 'RangeError' }, why);
+    };
+    u32[stripeWord(1)] = acquiredWord(0, SLOT + 1);
+    expectNone('the stripe is held');
+    u32[stripeWord(1)] = releasedWord(u32[stripeWord(1)]);
+    assert.strictEqual(sealer.begin(1), true); // and free again: taken
+    u32[APPEND] = releasedWord(u32[APPEND]);
+    const other = acquiredWord(u32[APPEND], SLOT + 1);
+    u32[APPEND] = other;
+    assert.strictEqual(sealer.begin(2), false, 'the append lock is held by another slot');
+    assert.strictEqual(u32[APPEND], other);
+    u32[APPEND] = releasedWord(other);
+    u32[FAILED] = 1;
+    expectNone('the log failed');
+    u32[FAILED] = 0;
+    u64[START64] = BigInt(FILE_START + 4096);
+    expectNone('a checkpoint switched the file');
+    u64[START64] = BigInt(FILE_START);
+    u64[FILE_BYTES64] = BigInt(C.WAL_FILE_HEADER_SIZE + (lsn - FILE_START) + rec.size - 8);
+    expectNone('the record lies past the allocated file');
+    u64[FILE_BYTES64] = BigInt(1 << 20);
+    u64[TAIL64] = BigInt(FILE_START + map.length - C.WAL_FILE_HEADER_SIZE - 8);
+    expectNone('the record lies past the mapping');
+    assert.throws(() => sealer.begin(C.PERSIST_STRIPES), RangeError);
+    sealer.map(null);
+    expectNone('no mapping');
   });
 
   it('refuses a record that may not fit its scratch (the general path takes it)', () => {
@@ -135,17 +266,17 @@ describe('Persistence: the JavaScript logged set record', () => {
     });
   }
 
-  it('a persisted JS store stores each value byte for byte as a plain store does (the value encoded once for both)', () => {
+  it('a persisted JS store stores each value byte for byte as a plain store does', () => {
     const t = persistTarget('setrec-bytes');
     const plainName = `${t.name}-plain`;
     const p = Store.create({ name: t.name, size: 1 << 24, engine: 'js', persist: { dir: t.dir, sync: 'none' } });
     const q = Store.create({ name: plainName, size: 1 << 24, engine: 'js' });
     try {
       // Values below and above the engine's byte-loop bound (64), non-ASCII and astral ones,
-      // binary and JSON-encoded ones; one key written again with a value of another length and
-      // then of the same length (the value's view of the record is kept or made anew).
+      // binary and JSON-encoded ones, a lone surrogate; one key written again with a value of
+      // another length and then of the same length.
       const values = ['v', 'x'.repeat(63), 'y'.repeat(64), 'z'.repeat(100), 'välue €', '🔑'.repeat(40), randomString(200),
-        crypto.randomBytes(10), crypto.randomBytes(150), { a: [1, 'ü'] }, 42, 'short', 'again'];
+        crypto.randomBytes(10), crypto.randomBytes(150), { a: [1, 'ü'] }, 42, 'lone \ud800 surrogate', 'short', 'again'];
       values.forEach((value, i) => {
         for (const key of [`k${i}`, 'same']) {
           p.set('n', key, value);

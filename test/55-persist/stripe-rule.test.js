@@ -1,7 +1,8 @@
 'use strict';
-// The rule that lets a JavaScript-engine set skip its stripe lock (docs/format.md §16, "A
-// mutation"): such a set writes the store and its record under the append lock alone, and only
-// when it sees the key's stripe free there; every mutation that writes the store outside the
+// The rule that lets a set skip its stripe lock (docs/format.md §16, "A mutation"): the
+// JavaScript engine's set and the native engine's one-call set write the store and the record
+// under the append lock alone, and only when they see the key's stripe free there (the native
+// one computes the stripe itself, from the key's bytes or its UTF-16 units); every mutation that writes the store outside the
 // append lock passes through the append lock after taking its stripe. A live process of the test
 // (a child that sleeps) is made the holder of a lock of the control segment, so that a writer
 // that follows the rule times out, and one that did not would write.
@@ -45,7 +46,7 @@ function holdAs(dir, pid, idx) {
   };
 }
 
-(native.addon ? describe : describe.skip)('Persistence: a JavaScript-engine set and the stripe of its key', function () {
+(native.addon ? describe : describe.skip)('Persistence: a set and the stripe of its key', function () {
   this.timeout(60000);
   let t;
   let child;
@@ -58,38 +59,50 @@ function holdAs(dir, pid, idx) {
     t.cleanup();
   });
 
-  const create = () => Store.create({ name: t.name, size: 1 << 22, engine: 'js', lockTimeoutMs: LOCK_TIMEOUT_MS,
+  const create = (engine = 'js') => Store.create({ name: t.name, size: 1 << 22, engine, lockTimeoutMs: LOCK_TIMEOUT_MS,
     persist: { dir: t.dir, sync: 'none', checkpointBytes: 0 } });
 
-  it('waits for a stripe another process holds: the set is neither in the store nor in the log before it is free', () => {
-    const s = create();
-    let release = null;
-    try {
-      s.set('n', 'before', 0);
-      const tail = s.persistence.tail;
-      release = holdAs(t.dir, child.pid, stripeWord('n', 'k'));
-      assert.throws(() => s.set('n', 'k', 1), { code: 'ERR_LOCK_TIMEOUT' });
-      assert.strictEqual(s.get('n', 'k'), undefined);
-      assert.strictEqual(s.persistence.tail, tail);
-      // A key of another stripe is written meanwhile.
-      const other = ['a', 'b', 'c', 'd'].find((k) => stripeWord('n', k) !== stripeWord('n', 'k'));
-      s.set('n', other, 2);
-      release();
-      release = null;
-      s.set('n', 'k', 3);
-    } finally {
-      if (release) release();
-      s.close();
+  // Namespace and key pairs whose stripes are found differently by the native set: ASCII bytes,
+  // non-ASCII names and keys (UTF-16 units, one of them a surrogate pair), and a key with a lone
+  // surrogate, which UTF-8 cannot carry (the store keeps U+FFFD for it).
+  const pairs = [['n', 'k'], ['näme', 'k'], ['n', 'këy'], ['n', '🔑 key'], ['n', 'lone \ud800']];
+  for (const engine of ['js', 'native']) {
+    for (const [ns, key] of pairs) {
+      it(`${engine}: waits for the stripe of ${JSON.stringify([ns, key])} another process holds: the set is neither in the store nor in the log before it is free`, () => {
+        const s = create(engine);
+        let release = null;
+        let other;
+        try {
+          // The namespace exists, and the first set has passed (a handle's first set of a
+          // namespace goes the general way).
+          s.set(ns, 'before', 0);
+          const tail = s.persistence.tail;
+          release = holdAs(t.dir, child.pid, stripeWord(ns, key));
+          assert.throws(() => s.set(ns, key, 1), { code: 'ERR_LOCK_TIMEOUT' });
+          assert.strictEqual(s.get(ns, key), undefined);
+          assert.strictEqual(s.persistence.tail, tail);
+          // A key of another stripe is written meanwhile, by the set's own path.
+          other = ['a', 'b', 'c', 'd'].find((k) => stripeWord(ns, k) !== stripeWord(ns, key));
+          s.set(ns, other, 2);
+          release();
+          release = null;
+          s.set(ns, key, 3);
+        } finally {
+          if (release) release();
+          s.close();
+        }
+        const r = recover(t.name, t.dir, engine);
+        try {
+          const got = contents(r, ns);
+          assert.deepStrictEqual(got.find(([k]) => k === key.replace('\ud800', '\ufffd')), [key.replace('\ud800', '\ufffd'), 3]);
+          assert.deepStrictEqual(got.find(([k]) => k === other), [other, 2]);
+          assert.strictEqual(got.length, 3);
+        } finally {
+          r.close();
+        }
+      });
     }
-    const r = recover(t.name, t.dir, 'js');
-    try {
-      const got = contents(r, 'n');
-      assert.deepStrictEqual(got.find(([k]) => k === 'k'), ['k', 3]);
-      assert.strictEqual(got.length, 3);
-    } finally {
-      r.close();
-    }
-  });
+  }
 
   for (const [what, run] of [
     ['a delete', (s) => s.delete('n', 'k')],

@@ -1,8 +1,8 @@
 // The native logged set (src/persist/wal_append.h): the record it encodes is one the replay's
 // checks accept, with the fields given; SetAndLog writes the store and the record at the tail
-// under the stripe and append locks and advances the tail, and leaves everything untouched when
-// a lock is held, the record would not fit the allocated and mapped file, the file was switched
-// or the log failed.
+// under the append lock with the key's stripe seen free (and left alone) and advances the tail,
+// and leaves everything untouched when the append lock or the stripe is held, the record would
+// not fit the allocated and mapped file, the file was switched or the log failed.
 #include "persist/wal_append.h"
 
 #include <gtest/gtest.h>
@@ -123,10 +123,10 @@ TEST_F(WalAppend, SetsAndLogsAtTheTailAndReleasesTheLocks) {
             WalCheck::kValid);
   EXPECT_EQ(v.header.expiresAt, 0u);
   EXPECT_FALSE(LockIsHeld(log()->appendLock));
+  EXPECT_NE(log()->appendLock, 0u);  // taken and released: the version moved
   const auto* stripe = reinterpret_cast<const uint32_t*>(
       control_.data() + L::kPersistStripesOffset + 5 * L::kPersistStripeSize);
-  EXPECT_FALSE(LockIsHeld(*stripe));
-  EXPECT_NE(*stripe, 0u);  // taken and released: the version moved
+  EXPECT_EQ(*stripe, 0u);  // only looked at (format.md §16, "A mutation")
 }
 
 TEST_F(WalAppend, LeavesEverythingUntouchedWhenItCannotLogHere) {
@@ -142,6 +142,12 @@ TEST_F(WalAppend, LeavesEverythingUntouchedWhenItCannotLogHere) {
   ASSERT_TRUE(TryLockFrom(&log()->appendLock, log()->appendLock, 9, &held));
   expectUntouched("the append lock is held");
   Unlock(&log()->appendLock, held);
+  auto* stripe = reinterpret_cast<uint32_t*>(control_.data() + L::kPersistStripesOffset +
+                                             5 * L::kPersistStripeSize);
+  ASSERT_TRUE(TryLockFrom(stripe, *stripe, 9, &held));
+  expectUntouched("the key's stripe is held");
+  Unlock(stripe, held);
+  EXPECT_FALSE(LockIsHeld(log()->appendLock));
   log()->fileBytes = L::kWalFileHeaderSize + 8;
   expectUntouched("the record lies past the allocated file");
   log()->fileBytes = file_.size();
@@ -205,6 +211,23 @@ TEST(WalSeal, SealsAsTheEncoderDoesAndRefusesWhatDoesNotFit) {
   std::memcpy(rec.data() + offsetof(L::WalRecord, length), &shortLength, sizeof shortLength);
   EXPECT_EQ(SealWalRecord(dst.data(), dst.size(), rec.data(), rec.size(), 1, 0), 0u);
   EXPECT_EQ(dst, untouched);
+}
+
+// The stripe rule's hash (format.md §16, "Stripes") as StripeFold computes it, against values of
+// Control.stripeOf in lib/persist/control.js: FNV-1a over the units of the name, a unit 0 and
+// the units of the key.
+TEST(WalStripe, FoldsUnitsAsTheStripeRuleSays) {
+  const auto stripeOf = [](const std::u16string& ns, const std::u16string& key) {
+    uint32_t h = kStripeHashStart;
+    for (char16_t c : ns) h = StripeFold(h, c);
+    h = StripeFold(h, 0);
+    for (char16_t c : key) h = StripeFold(h, c);
+    return StripeOfHash(h);
+  };
+  EXPECT_EQ(stripeOf(u"n", u"k"), 88u);
+  EXPECT_EQ(stripeOf(u"bench", u"key:0000012345"), 19u);
+  EXPECT_EQ(stripeOf(u"n\u00e4me", u"\U0001F511 key"), 34u);
+  EXPECT_EQ(stripeOf(u"", u""), 31u);
 }
 
 }  // namespace
