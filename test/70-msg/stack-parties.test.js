@@ -25,6 +25,9 @@ const KINDS = {
     Class: Stack,
     // Takes back the nodes of parties that died (a push that finds the stack full does it too).
     settle: (s) => s.reclaim(),
+    // Empty by its list, not by `size`: a party killed between its operation and the count's
+    // move leaves `size` one off (docs/api.md, stack.size).
+    empty: (s) => s.peek() === undefined,
     drain: (s) => s.tryPop(),
     push: (s, m) => s.tryPush(m),
   },
@@ -32,6 +35,7 @@ const KINDS = {
     Class: PriorityQueue,
     // The next holder of the mutex repairs what a dead holder left: nothing to do here.
     settle: () => 0,
+    empty: (s) => s.size === 0,
     drain: (s) => s.tryDequeue(),
     push: (s, m, i) => s.tryEnqueue(m, i % 8),
   },
@@ -96,7 +100,7 @@ for (const [kind, K] of Object.entries(KINDS)) {
         assert.strictEqual((await poppers[0].exited).signal, 'SIGKILL');
         const survivor = await pushers[2].exited;
         assert.strictEqual(survivor.code, 0, survivor.err); // the structure did not wedge
-        await until(() => s.size === 0, 'drained', 120000);
+        await until(() => K.empty(s), 'drained', 120000);
         board.stop();
         for (const c of poppers.slice(1)) {
           const r = await c.exited;
@@ -166,7 +170,10 @@ for (const [kind, K] of Object.entries(KINDS)) {
           await c.exited;
         }
         drainHere();
+        // Taking the gone parties' nodes back finishes a push one of them announced: its message
+        // is then on the stack, to be taken like any other.
         K.settle(s);
+        drainHere();
         const t = board.tally();
         const counters = kind === 'stack' ? s.lost : { rebuilds: s.rebuilds };
         console.log(`      ${label}: ${rounds} pushers and ${rounds} poppers killed: ${t.received} received, ${t.lost} lost, ` +
@@ -175,7 +182,10 @@ for (const [kind, K] of Object.entries(KINDS)) {
         assert.ok(t.lost <= rounds, `lost ${t.lost}`);
         assert.ok(t.unmarked <= rounds, `unmarked ${t.unmarked}`);
         if (kind === 'stack') assert.ok(s.lost.pushes <= rounds && s.lost.pops <= rounds, JSON.stringify(s.lost));
-        assert.strictEqual(s.size, 0);
+        assert.ok(K.empty(s));
+        // The count is off by at most one per killed party (docs/api.md); the priority queue's
+        // count is kept under its mutex, and exact.
+        assert.ok(kind === 'stack' ? s.size <= 2 * rounds : s.size === 0, `size ${s.size}`);
         let filled = 0;
         while (K.push(s, 'x', 0)) filled++;
         assert.strictEqual(filled, s.capacity); // every node came back
@@ -199,7 +209,7 @@ for (const [kind, K] of Object.entries(KINDS)) {
         await Promise.all([pushers[0].w.terminate(), poppers[0].w.terminate()]);
         poppers.push(start('pop', [n]));
         assert.strictEqual(await pushers[1].result, 'done'); // it did not wedge
-        await until(() => s.size === 0, 'drained', 60000);
+        await until(() => K.empty(s), 'drained', 60000);
         board.stop();
         await poppers[1].result;
         K.settle(s);
