@@ -152,25 +152,8 @@ napi_value MapFn(napi_env env, napi_callback_info cbinfo) {
   napi_value argv[2];
   void* data = nullptr;
   if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
-  auto* w = static_cast<LogWriter*>(data);
-  if (argc < 1) return nullptr;
-  w->target.map = nullptr;
-  w->target.mapLength = 0;
-  const persist_binding::Hold held = persist_binding::HoldView(env, argv[0], &w->map);
-  if (held == persist_binding::Hold::kNone || held == persist_binding::Hold::kFailed) {
-    return nullptr;
-  }
-  double start = 0;
-  if (held == persist_binding::Hold::kNotAView || argc < 2 ||
-      napi_get_value_double(env, argv[1], &start) != napi_ok || !(start >= 0) ||
-      start > 9007199254740991.0) {
-    persist_binding::ReleaseView(env, &w->map);
-    ThrowTypeError(Napi::Env(env), "map needs (view, fileStart) or (null)");
-    return nullptr;
-  }
-  w->target.map = w->map.bytes;
-  w->target.mapLength = w->map.length;
-  w->target.fileStart = static_cast<uint64_t>(start);
+  persist_binding::MapLogFile(env, argc, argv, &static_cast<LogWriter*>(data)->map,
+                              &static_cast<LogWriter*>(data)->target);
   return nullptr;
 }
 

@@ -185,25 +185,8 @@ napi_value MapFn(napi_env env, napi_callback_info cbinfo) {
   void* data = nullptr;
   if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
   auto* s = static_cast<Sealer*>(data);
-  if (argc < 1) return nullptr;
-  s->begun = false;
-  s->target.map = nullptr;
-  s->target.mapLength = 0;
-  const persist_binding::Hold held = persist_binding::HoldView(env, argv[0], &s->map);
-  if (held == persist_binding::Hold::kNone || held == persist_binding::Hold::kFailed) {
-    return nullptr;
-  }
-  double start = 0;
-  if (held == persist_binding::Hold::kNotAView || argc < 2 ||
-      napi_get_value_double(env, argv[1], &start) != napi_ok || !(start >= 0) ||
-      start > 9007199254740991.0) {
-    persist_binding::ReleaseView(env, &s->map);
-    ThrowTypeError(Napi::Env(env), "map needs (view, fileStart) or (null)");
-    return nullptr;
-  }
-  s->target.map = s->map.bytes;
-  s->target.mapLength = s->map.length;
-  s->target.fileStart = static_cast<uint64_t>(start);
+  if (argc >= 1) s->begun = false;
+  persist_binding::MapLogFile(env, argc, argv, &s->map, &s->target);
   return nullptr;
 }
 

@@ -10,7 +10,9 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "binding/base/module.h"
 #include "binding/store/store_binding.h"
+#include "persist/wal_append.h"
 
 namespace persist_binding {
 
@@ -79,6 +81,28 @@ inline Hold HoldView(napi_env env, napi_value v, HeldView* h) {
   h->bytes = static_cast<uint8_t*>(const_cast<void*>(bytes));
   h->length = length;
   return Hold::kHeld;
+}
+
+// The map(view, fileStart) of both objects, map(null) to forget the mapping: holds the view of the
+// current log file's mapping in `held` and points `target` at it, fileStart being the LSN of the
+// file's first record byte. Anything else throws a TypeError, the mapping forgotten.
+inline void MapLogFile(napi_env env, size_t argc, const napi_value* argv, HeldView* held,
+                       shm::WalTarget* target) {
+  if (argc < 1) return;
+  target->map = nullptr;
+  target->mapLength = 0;
+  const Hold h = HoldView(env, argv[0], held);
+  if (h == Hold::kNone || h == Hold::kFailed) return;
+  double start = 0;
+  if (h == Hold::kNotAView || argc < 2 || napi_get_value_double(env, argv[1], &start) != napi_ok ||
+      !(start >= 0) || start > 9007199254740991.0) {
+    ReleaseView(env, held);
+    ThrowTypeError(Napi::Env(env), "map needs (view, fileStart) or (null)");
+    return;
+  }
+  target->map = held->bytes;
+  target->mapLength = held->length;
+  target->fileStart = static_cast<uint64_t>(start);
 }
 
 }  // namespace persist_binding
