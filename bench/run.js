@@ -15,6 +15,7 @@ const { OPS, SCALING, WRITE_SCALING } = require('./lib/ops');
 const { VALUE_BYTES } = require('./lib/workload');
 const { startRedis } = require('./lib/redis');
 const { baseline } = require('./lib/scaling');
+const memoryBaseline = require('./lib/memory-baseline');
 const { machine, aggregate, goals, render } = require('./lib/report');
 const { version } = require('./lib/versions');
 
@@ -185,6 +186,7 @@ async function main() {
   const raw = {};
   for (const n of caseNames) raw[n] = { rounds: [] };
   const baselineRounds = [];
+  const memoryRounds = [];
   try {
     for (let round = 0; round < args.runs; round++) {
       // Alternate the case order so that slow drift of the machine does not favour one case.
@@ -195,6 +197,16 @@ async function main() {
           baselineRounds.push(await baseline({ N: args.keys, seed: args.seed, warmMs: args.warmMs, measureMs: args.scaleMs }));
         } catch (e) {
           meta.notes.push(`cpu baseline failed: ${e.message}`);
+        }
+      }
+      if (!args.ops || args.ops.includes(WRITE_SCALING.id)) {
+        progress(`run ${round + 1}/${args.runs}: memory baseline for insert scaling`);
+        try {
+          memoryRounds.push(await memoryBaseline.measure({
+            N: args.keys, insertKeys: args.insertKeys, warmMs: args.warmMs, measureMs: args.scaleMs, settleMs: args.settleMs,
+          }));
+        } catch (e) {
+          meta.notes.push(`memory baseline failed: ${e.message}`);
         }
       }
       for (let ci = 0; ci < order.length; ci++) {
@@ -243,7 +255,7 @@ async function main() {
   }
 
   const ops = OPS.filter((o) => !args.ops || args.ops.includes(o.id));
-  const agg = aggregate(raw, ops, baselineRounds);
+  const agg = aggregate(raw, ops, baselineRounds, memoryRounds);
   const goalLines = goals(agg, raw);
   const text = render({ meta, raw, agg, goalLines, ops, caseOrder: caseNames });
   process.stdout.write(`${text}\n`);
@@ -253,7 +265,7 @@ async function main() {
     const partial = args.quick || args.only || args.ops || args.keys !== 100000 || args.passes !== 1 || args.cpu;
     const stamp = meta.date.replace(/[:.]/g, '-').replace(/-\d+Z$/, 'Z');
     const json = JSON.stringify({ meta, cases: raw, table: agg.table, scaling: agg.scaling, writeScaling: agg.writeScaling, baseline: agg.baseline,
-      baselineRounds, goals: goalLines }, null, 1);
+      memoryBaseline: agg.memoryBaseline, baselineRounds, memoryRounds, goals: goalLines }, null, 1);
     const dated = path.join(RESULTS, `${stamp}${partial ? (args.quick ? '-quick' : '-partial') : ''}.json`);
     fs.writeFileSync(dated, json);
     const latest = path.join(RESULTS, partial ? 'latest-partial.json' : 'latest.json');

@@ -35,7 +35,7 @@ function summarize(samples) {
 }
 
 // raw: { [case]: { label, info, unavailable?, rounds: [{ results, scaling, ... }] } }
-function aggregate(raw, ops, baselineRounds = []) {
+function aggregate(raw, ops, baselineRounds = [], memoryRounds = []) {
   const table = {};
   for (const op of ops) {
     table[op.id] = {};
@@ -96,7 +96,12 @@ function aggregate(raw, ops, baselineRounds = []) {
       ratio: median(rs), ratioMin: Math.min(...rs), ratioMax: Math.max(...rs), runs: rs.length,
     };
   }
-  return { table, scaling, writeScaling: aggregateWrites(raw), baseline };
+  // The memory baseline of insert scaling (memory-baseline.js), aggregated as a case's inserts:
+  // { 'insert-threads', 'insert-processes' }.
+  const memory = memoryRounds.length
+    ? aggregateWrites({ memory: { rounds: memoryRounds.map((m) => ({ writeScaling: { insert: m } })) } }).memory || null
+    : null;
+  return { table, scaling, writeScaling: aggregateWrites(raw), baseline, memoryBaseline: memory };
 }
 
 // Write scaling (bench/lib/write-scaling.js): per case and mode, medians over rounds of the 1- and
@@ -205,6 +210,12 @@ function goals(agg, raw) {
         met = null;
         note += ', below the target itself: the machine did not give 2 free cores; rerun when it is quiet';
       }
+    }
+    // Inserts: what the same memory traffic without a store got (context, not an excuse: the
+    // verdict stays the store's own ratio).
+    const mb = d.writes && d.writes.startsWith('insert-') && agg.memoryBaseline && agg.memoryBaseline[d.writes];
+    if (value !== null && mb && Number.isFinite(mb.ratio)) {
+      note = `${note ? `${note}, ` : ''}memory baseline ${mb.ratio.toFixed(2)}×`;
     }
     return { goal: d.text, case: d.a, ratio: value, met, inconclusive, note };
   });
@@ -341,6 +352,19 @@ function render({ meta, raw, agg, goalLines, ops, caseOrder }) {
             `${s.errors ? `  (!) ${s.errors.join('; ')}` : ''}`);
         }
       }
+    }
+    const mb = agg.memoryBaseline;
+    for (const mode of ['threads', 'processes']) {
+      const s = mb && mb[`insert-${mode}`];
+      if (!s || !Number.isFinite(s.ratio)) continue;
+      const cpu = Number.isFinite(s.cpuNsOneWriter) ? `${s.cpuNsOneWriter.toFixed(0)} → ${s.cpuNsTwoWriters.toFixed(0)}` : '–';
+      const share = Number.isFinite(s.cpuShareTwoWriters) ? s.cpuShareTwoWriters.toFixed(2) : '–';
+      L.push(`  ${pad('(memory baseline)', W[0], true)}${pad('insert', 8, true)}${pad(mode, 11, true)}${pad(fmtRate(s.oneWriter), 12)}${pad(fmtRate(s.twoWriters), 12)}` +
+        `${pad(`${s.ratio.toFixed(2)}× (${s.ratioMin.toFixed(2)}–${s.ratioMax.toFixed(2)})`, 26)}${pad(cpu, 14)}${pad(share, 13)}`);
+    }
+    if (mb) {
+      L.push('  (memory baseline): no store, the memory work of an insert only (a random bucket line, 144 fresh bytes from a shared');
+      L.push('  frontier): the most inserts could scale on this machine during this run (bench/README.md, "Insert scaling")');
     }
     L.push('');
   }

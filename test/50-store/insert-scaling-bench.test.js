@@ -69,3 +69,66 @@ forEachEngine('write-scaling inserts (benchmark)', ({ engine }) => {
     }
   });
 });
+
+// The memory baseline (bench/lib/memory-baseline.js): the memory work of an insert without a
+// store, run by the same writers; every set adds one to one bucket and takes one entry.
+describe('write-scaling inserts: the memory baseline (benchmark)', () => {
+  const baseline = require('../../bench/lib/memory-baseline');
+  const { Segment } = require('../../lib/segment/segment');
+  const { aggregate, render, goals, machine } = require('../../bench/lib/report');
+
+  it('each set adds one to one bucket of the shared table and writes one entry, threads and processes', async function () {
+    this.timeout(60000);
+    for (const [mode, writers] of [['threads', 2], ['processes', 2], ['processes', 1]]) {
+      const entries = INSERT_KEYS + WARM_KEYS;
+      const named = baseline.openNamed({ maxKeys: 2 * entries, entries });
+      const seg = Segment.open({ name: named.share.name });
+      try {
+        const r = await measureWrites({
+          casePath: require.resolve('../../bench/lib/memory-baseline'), share: named.share, mode, writers, N: 0, warmMs: 1, measureMs: 1,
+          kind: 'insert', insertKeys: INSERT_KEYS, warmKeys: WARM_KEYS, firstKey: FIRST_KEY,
+        });
+        assert.strictEqual(r.ops, INSERT_KEYS);
+        const u32 = new Uint32Array(seg.buffer);
+        const buckets = named.share.buckets;
+        assert.strictEqual(buckets, baseline.bucketsFor(2 * entries));
+        let sum = 0;
+        for (let b = 0; b < buckets; b++) sum += u32[baseline.TABLE_FROM + b * baseline.BUCKET_WORDS];
+        assert.strictEqual(sum, entries, `${mode}, ${writers} writer(s)`);
+        // Whole batches taken: at least every entry, at most one partial batch per writer.
+        const taken = named.taken();
+        assert.ok(taken >= entries * baseline.ENTRY_WORDS && taken <= entries * baseline.ENTRY_WORDS + writers * baseline.BATCH_WORDS, `${taken} words`);
+      } finally {
+        seg.close();
+        named.close();
+      }
+    }
+  });
+
+  it('measure() runs both modes; the report prints its rows and names it next to the insert goals', async function () {
+    this.timeout(60000);
+    const m = await baseline.measure({ N: 0, insertKeys: INSERT_KEYS, warmMs: 1, measureMs: 1, settleMs: 0 });
+    for (const mode of ['threads', 'processes']) {
+      for (const w of [1, 2]) {
+        assert.strictEqual(m[mode][w].writers, w);
+        assert.strictEqual(m[mode][w].ops, INSERT_KEYS);
+      }
+    }
+    // A case's inserts twice as fast with 2 writers as with 1, next to the baseline.
+    const rates = (a, b) => ({ 1: { opsPerSec: a, cpuNsPerOp: 1, cpuShare: 1 }, 2: { opsPerSec: b, cpuNsPerOp: 1, cpuShare: 1 } });
+    const raw = { 'shmstore-native': { label: 'shmstore-native', rounds: [{ writeScaling: { threads: rates(1, 2), processes: rates(1, 2), insert: { threads: rates(1, 2), processes: rates(1, 2) } } }] } };
+    const agg = aggregate(raw, [], [], [m]);
+    const mb = agg.memoryBaseline;
+    assert.ok(Math.abs(mb['insert-threads'].ratio - m.threads[2].opsPerSec / m.threads[1].opsPerSec) < 1e-9);
+    assert.ok(Math.abs(mb['insert-processes'].ratio - m.processes[2].opsPerSec / m.processes[1].opsPerSec) < 1e-9);
+    const g = goals(agg, raw).find((x) => x.goal.startsWith('native 2 inserting processes'));
+    assert.strictEqual(g.met, true);
+    assert.match(g.note, new RegExp(`memory baseline ${mb['insert-processes'].ratio.toFixed(2)}×`));
+    const meta = {
+      date: 'now', machine: machine(), loadavgStart: [0], keys: 1, valueBytes: 100, seed: 1, runs: 1, budgetMs: 1, notes: [],
+    };
+    const text = render({ meta, raw, agg, goalLines: [g], ops: [], caseOrder: ['shmstore-native'] });
+    assert.match(text, /\(memory baseline\) insert {2}threads/);
+    assert.match(text, /\(memory baseline\) insert {2}processes/);
+  });
+});
