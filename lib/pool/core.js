@@ -121,7 +121,7 @@ class PoolCore {
       const s = Atomics.load(this.u32, w);
       if ((s & HOLDER) === slot && Atomics.compareExchange(this.u32, w, s, withHolder(s, 0)) === s) n++;
     }
-    if (n > 0) this.#wake();
+    if (n > 0) this.#wake(n);
     return n;
   }
 

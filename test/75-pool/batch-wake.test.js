@@ -37,6 +37,49 @@ const registered = (header, before = 0) => until(() => Atomics.load(header, HDR 
   'a waiter registered', 30000);
 
 describe('Pools: waking in batches', () => {
+  it('closing a handle counts the blocks it frees toward the batch a sleeper asked for, and wakes only at the batch', () => {
+    // A sleeper registered for a batch of 3 (the header words as a sleeping acquire leaves them).
+    const { buffer, pool, held, header } = fullPool(BufferPool, 8);
+    const word = (f) => HDR + W.POOL_HEADER[f];
+    for (const h of held.slice(0, 4)) pool.release(h);
+    const other = BufferPool.open({ buffer });
+    const mine = [other.acquire(0).handle, other.acquire(0).handle];
+    for (const h of held.slice(4, 6)) pool.release(h);
+    const more = [other.acquire(0).handle, other.acquire(0).handle, other.acquire(0).handle, other.acquire(0).handle];
+    assert.strictEqual(pool.stats().free, 0);
+    Atomics.store(header, word('WAITERS'), 1);
+    Atomics.store(header, word('WANTED'), 3);
+    const released = Atomics.load(header, word('RELEASED'));
+    // Two blocks of the four `other` holds go back by release, one at a time: 2 of 3 counted.
+    other.release(mine[0]);
+    other.release(mine[1]);
+    assert.deepStrictEqual([Atomics.load(header, word('FREED')), Atomics.load(header, word('RELEASED'))], [2, released]);
+    // Closing frees the other four at once: the sum passes 3, the sleeper is woken once.
+    other.close();
+    assert.strictEqual(more.length, 4);
+    assert.deepStrictEqual(
+      ['WAITERS', 'WANTED', 'FREED', 'RELEASED'].map((f) => Atomics.load(header, word(f))),
+      [0, 0, 0, released + 1]);
+    assert.strictEqual(pool.stats().free, 6);
+    pool.close();
+  });
+
+  it('a close that frees fewer blocks than the batch asked for counts them and does not wake', () => {
+    const { buffer, pool, held, header } = fullPool(BufferPool, 8);
+    const word = (f) => HDR + W.POOL_HEADER[f];
+    pool.release(held[0]);
+    const other = BufferPool.open({ buffer });
+    other.acquire(0);
+    Atomics.store(header, word('WAITERS'), 1);
+    Atomics.store(header, word('WANTED'), 4);
+    const released = Atomics.load(header, word('RELEASED'));
+    other.close();
+    assert.deepStrictEqual(
+      ['WAITERS', 'WANTED', 'FREED', 'RELEASED'].map((f) => Atomics.load(header, word(f))),
+      [1, 4, 1, released]);
+    pool.close();
+  });
+
   for (const Class of [BufferPool, ObjectPool]) {
     it(`${Class.name}: a waiter on 16 blocks (a batch of 8) gets the one block released`, async function () {
       this.timeout(60000);
