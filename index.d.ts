@@ -43,6 +43,8 @@ export declare class Segment {
   close(): void;
   /** Removes this segment's name or file (allowed before or after close()). */
   unlink(): void;
+  /** close(), for `using`. */
+  [Symbol.dispose](): void;
 }
 
 export type FutexWaitResult = 'ok' | 'not-equal' | 'timed-out';
@@ -90,6 +92,16 @@ export type ShmErrorCode =
   | 'ERR_KIND_MISMATCH'
   | 'ERR_REGISTRY_FULL'
   | 'ERR_IN_USE'
+  | 'ERR_BARRIER_BROKEN'
+  | 'ERR_QUEUE_TIMEOUT'
+  | 'ERR_MESSAGE_TOO_LARGE'
+  | 'ERR_CHANNEL_CLOSED'
+  | 'ERR_PERSIST_IO'
+  | 'ERR_PERSIST_CORRUPT'
+  | 'ERR_PEER_MISSING'
+  | 'ERR_POOL_EXHAUSTED'
+  | 'ERR_BAD_HANDLE'
+  | 'ERR_NAMESPACE_DROPPED'
   | 'ERR_UNKNOWN';
 
 /** The one error class of shmstore. */
@@ -108,11 +120,30 @@ export declare class ShmError extends Error {
 
 /** The binary layout (generated from scripts/layout-spec.js). */
 export declare const layout: {
+  /** Constants (sizes, limits, offsets of fixed regions, tags). */
   C: Readonly<Record<string, number>>;
+  /** Byte offsets of each struct's fields, by struct then field (UPPER_SNAKE). */
   S: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** 32-bit word indices of each struct's fields that are word-aligned (S / 4). */
+  W: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** 16-bit indices of each struct's fields that are half-word-aligned (S / 2). */
+  H: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** Byte offset of each fixed region of a store (the first record of each placed struct). */
+  BASE: Readonly<Record<string, number>>;
+  /** 32-bit word indices of the fields of the store's single-record regions (BASE + S, in words). */
+  AT: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** Words (4 bytes) and half-words (2 bytes) in one pool unit. */
+  UNIT_WORDS: number;
+  UNIT_HALFS: number;
   SIZE_CLASSES: readonly number[];
+  /** Status number by code. */
   STATUS: Readonly<Record<string, number>>;
+  /** Code by status number. */
   STATUS_CODE: readonly string[];
+  /** Byte offset of a store's entry pool for these geometry values (maxNamespaces default 255). */
+  entriesOffset(bucketCount: number, maxNamespaces?: number): number;
+  /** Byte offsets of a store's variable regions for these geometry values. */
+  storeRegions(bucketCount: number, maxNamespaces?: number): Readonly<Record<string, number>>;
 };
 
 /** A value the store can hold; binary values come back as Buffer, JSON values as equal values. */
@@ -288,7 +319,7 @@ export interface PersistFileReport {
   end?: number;
   records?: number;
   types?: { set: number; delete: number; clear: number; nsCreate: number; nsDrop: number; nsSettings: number };
-  geometry?: { totalSize: number; bucketCount: number; maxEntries: number };
+  geometry?: { totalSize: number; bucketCount: number; maxEntries: number; maxNamespaces: number };
   zeroBytes?: number;
   cutBytes?: number;
   reason?: string | null;
@@ -310,7 +341,7 @@ export interface BackupReport {
 }
 
 /** Where Store.restore() creates the store: a segment and a persistence directory, both new. */
-export type RestoreTarget = ({ name: string; path?: never } | { path: string; name?: never }) & {
+export type RestoreTarget = ({ name: string; path?: never } | { path: string | URL; name?: never }) & {
   dir: string;
   engine?: StoreEngine;
   lockTimeoutMs?: number;
@@ -325,12 +356,10 @@ export type StoreCreateOptions = StoreOpenOptions & {
   maxEntries?: number;
   /** Namespaces the store can hold, 1 to 65535 (default 255); sizes the namespace table. */
   maxNamespaces?: number;
-  /** Permissions of a new segment or file; default 0o600. */
-  mode?: number;
 } & (
-  | { name: string; size: number; path?: never; buffer?: never; persist?: PersistCreateOptions }
-  | { path: string; size: number; name?: never; buffer?: never; persist?: PersistCreateOptions }
-  | { buffer: SharedArrayBuffer; size?: number; name?: never; path?: never; persist?: never }
+  | { name: string; size: number; path?: never; buffer?: never; persist?: PersistCreateOptions; /** Permissions of the new segment; default 0o600. */ mode?: number }
+  | { path: string | URL; size: number; name?: never; buffer?: never; persist?: PersistCreateOptions; /** Permissions of the new file; default 0o600. */ mode?: number }
+  | { buffer: SharedArrayBuffer; size?: never; name?: never; path?: never; persist?: never; mode?: never }
 );
 
 export interface StoreStats {
@@ -404,6 +433,8 @@ export interface VerifyReport {
 
 /** A Map-like view of one namespace. */
 export declare class NamespaceView implements Iterable<[string, any]> {
+  /** A view of namespace `name` of `store` (what store.namespace(name) returns); it holds no state of its own. */
+  constructor(store: Store, name: string);
   readonly store: Store;
   readonly name: string;
   get(key: string): any;
@@ -424,7 +455,7 @@ export declare class NamespaceView implements Iterable<[string, any]> {
 /** A key-value store in shared memory (docs/format.md), usable from any thread or process. */
 export declare class Store {
   static create(options: StoreCreateOptions): Store;
-  static open(options: ({ name: string } | { path: string }) & StoreOpenOptions & { persist?: { dir: string } }): Store;
+  static open(options: ({ name: string } | { path: string | URL }) & StoreOpenOptions & { persist?: { dir: string } }): Store;
   static attach(buffer: SharedArrayBuffer, options?: StoreOpenOptions): Store;
   /** Checks a backup completely, then creates and opens the store it holds. */
   static restore(dir: string, target: RestoreTarget): Store;
@@ -966,7 +997,7 @@ export declare class PriorityQueue {
 /** Where and how a buffer pool is created (docs/api.md, BufferPool.create). */
 export interface BufferPoolCreateOptions {
   name?: string;
-  path?: string;
+  path?: string | URL;
   buffer?: SharedArrayBuffer;
   byteOffset?: number;
   size?: number;
@@ -1023,7 +1054,7 @@ export interface PoolWaitOptions {
 /** Where and how an object pool is created (docs/api.md, ObjectPool.create). */
 export interface ObjectPoolCreateOptions {
   name?: string;
-  path?: string;
+  path?: string | URL;
   buffer?: SharedArrayBuffer;
   byteOffset?: number;
   size?: number;
@@ -1074,7 +1105,7 @@ export interface MemoryPoolClass {
 /** Where and how a memory pool is created (docs/api.md, MemoryPool.create). */
 export interface MemoryPoolCreateOptions {
   name?: string;
-  path?: string;
+  path?: string | URL;
   buffer?: SharedArrayBuffer;
   byteOffset?: number;
   size?: number;
@@ -1181,7 +1212,7 @@ export declare class Broadcast {
   static bytesFor(capacity: number, options?: { messageBytes?: number }): number;
   /** Never waits for subscribers: the oldest record is overwritten. */
   publish(value: QueueMessage): void;
-  subscribe(): BroadcastSubscriber;
+  subscribe(): Subscriber;
   /** Closes this handle and its subscribers; the channel stays. */
   close(): void;
   [Symbol.dispose](): void;
@@ -1199,7 +1230,7 @@ export declare class Broadcast {
 }
 
 /** A subscriber of a Broadcast (broadcast.subscribe()). */
-export declare class BroadcastSubscriber implements AsyncIterable<BroadcastMessage> {
+export declare class Subscriber implements AsyncIterable<BroadcastMessage> {
   private constructor();
   receive(options?: QueueWaitOptions): Promise<BroadcastMessage>;
   receiveSync(timeoutMs?: number): BroadcastMessage;
@@ -1217,4 +1248,5 @@ export declare class BroadcastSubscriber implements AsyncIterable<BroadcastMessa
   readonly lag: number;
   readonly closed: boolean;
 }
-export { BroadcastSubscriber as Subscriber };
+/** The same class by the name of what it subscribes to (a type only: index.js exports `Subscriber`). */
+export type BroadcastSubscriber = Subscriber;

@@ -77,7 +77,7 @@ function claimerGone(u32, owners, self, role, pos) {
  */
 function repairProduced(q, owners, self, pos) {
   const { u32 } = q;
-  const at = q.seqIndex(pos);
+  const at = q.seqIndex_(pos);
   if (diff(Atomics.load(u32, TAIL), pos) <= 0 || Atomics.load(u32, at) !== seqOf(pos, 0)) return false;
   if (!claimerGone(u32, owners, self, PRODUCE, pos)) return false;
   if (Atomics.compareExchange(u32, at, seqOf(pos, 0), seqOf(pos, SKIPPED)) !== seqOf(pos, 0)) return false;
@@ -92,7 +92,7 @@ function repairProduced(q, owners, self, pos) {
  */
 function repairConsumed(q, owners, self, pos) {
   const { u32 } = q;
-  const at = q.seqIndex(pos);
+  const at = q.seqIndex_(pos);
   const seq = Atomics.load(u32, at);
   if (diff(Atomics.load(u32, HEAD), pos) <= 0 || (seq !== seqOf(pos, FULL) && seq !== seqOf(pos, SKIPPED))) return false;
   if (!claimerGone(u32, owners, self, CONSUME, pos)) return false;

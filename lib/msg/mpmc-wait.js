@@ -8,7 +8,7 @@ const { spinWhileEqual, sleepUntil, yieldFor } = require('./park');
 /**
  * Runs attempt() until it returns something other than `none` (returned), blocking the thread
  * at most `timeout` ms (then returns `none`). The poll reads one word: the sequence word of the
- * slot the party waits for (`seqIndex(u32[watch])`, the slot at the head for a consumer, at the
+ * slot the party waits for (`seqIndex_(u32[watch])`, the slot at the head for a consumer, at the
  * tail for a producer), which the other side writes once when it publishes or releases that
  * slot; a poll that retried the whole operation would read `tail` and `head` too, taking their
  * lines from the parties that write them at every claim. The polling budget is `spinner`'s
@@ -18,12 +18,12 @@ const { spinWhileEqual, sleepUntil, yieldFor } = require('./park');
  * a batch producer that found the queue full waits until its batch fits (consumers release slots
  * in order, mostly) rather than claiming the first free slot alone, and the parked path still
  * takes what it can.
- * `q` is { u32, i32, seqIndex(pos), usable() } (park.js's sleepUntil() does the sleeping).
+ * `q` is { u32, i32, seqIndex_(pos), usable() } (park.js's sleepUntil() does the sleeping).
  */
 function waitOnSlot(q, spinner, watch, waiters, word, attempt, none, timeout, spins, recheckMs, ahead = 0) {
   const u32 = q.u32;
   for (let i = 0; i < spins; i++) {
-    const at = q.seqIndex(Atomics.load(u32, watch) + ahead);
+    const at = q.seqIndex_(Atomics.load(u32, watch) + ahead);
     const seen = Atomics.load(u32, at);
     // Polling `ahead` slots further (a producer of a batch: room for the batch, not for its first
     // message) skips the first attempt, which the caller just made.

@@ -100,7 +100,7 @@ class MpmcQueue extends RegionHandle {
     this.u32 = new Uint32Array(buffer, at, bytes / WORD);
     this.#i32 = new Int32Array(buffer, at, bytes / WORD);
     this.#buf = Buffer.from(buffer, at, bytes);
-    this.#waits = { u32: this.u32, i32: this.#i32, usable: () => this.usable_(), seqIndex: (pos) => this.seqIndex(pos) };
+    this.#waits = { u32: this.u32, i32: this.#i32, usable: () => this.usable_(), seqIndex_: (pos) => this.seqIndex_(pos) };
     this.#owners = new OwnerTable(this.u32, OWNERS, C.MPMC_OWNER_SLOTS);
     this.#self = identityOf(process.pid, threadId);
     this.#claim();
@@ -164,7 +164,7 @@ class MpmcQueue extends RegionHandle {
   }
 
   /** @private The u32 index of position `pos`'s sequence word. */
-  seqIndex(pos) {
+  seqIndex_(pos) {
     return SLOTS / WORD + (pos & this.#mask) * this.#strideWords;
   }
 

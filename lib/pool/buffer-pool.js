@@ -9,9 +9,9 @@ const { C } = require('../layout/layout');
 const { FixedPool, kBlock } = require('./fixed');
 
 class BufferPool extends FixedPool {
-  static KIND = C.POOL_KIND_BUFFER;
-  static NAME = 'BufferPool';
-  static OPTIONS = Object.freeze({ size: 'blockSize', count: 'blockCount' });
+  static KIND_ = C.POOL_KIND_BUFFER;
+  static NAME_ = 'BufferPool';
+  static OPTIONS_ = Object.freeze({ size: 'blockSize', count: 'blockCount' });
 
   /** @private An acquired block: { handle, view } (the view is the block in place). */
   [kBlock](handle, index) {

@@ -15,7 +15,7 @@ const strideOf = (blockSize) => Math.ceil(blockSize / ALIGN) * ALIGN;
 const dataOffset = (blockCount) => C.POOL_BLOCKS_OFFSET + blockCount * ALIGN;
 const bytesFor = (blockCount, blockSize) => dataOffset(blockCount) + blockCount * strideOf(blockSize);
 
-// A subclass declares static KIND (format.md §17), NAME (for messages) and OPTIONS: the names of
+// A subclass declares static KIND_ (format.md §17), NAME_ (for messages) and OPTIONS_: the names of
 // its size and count options, e.g. { size: 'blockSize', count: 'blockCount' }.
 class FixedPool extends PoolHandle {
   #core;
@@ -32,16 +32,16 @@ class FixedPool extends PoolHandle {
     super(token, where);
     const Class = new.target;
     const head = new Uint32Array(this.buffer, where.byteOffset, W.POOL_HEADER.WORDS);
-    if (shape) stampHeader(head, Class.KIND, shape.size, shape.count, 0);
-    const { blockSize, blockCount } = checkHeader(head, Class.KIND);
+    if (shape) stampHeader(head, Class.KIND_, shape.size, shape.count, 0);
+    const { blockSize, blockCount } = checkHeader(head, Class.KIND_);
     if (blockCount < 1 || blockCount > C.POOL_MAX_BLOCKS || blockSize < 1 || blockSize > C.POOL_MAX_BLOCK_SIZE) {
       throw poolError('ERR_CORRUPT', `Pool header: ${blockCount} blocks of ${blockSize} bytes`);
     }
     this.#size = blockSize;
     this.#count = blockCount;
     // The shape under the subclass's names (blockSize/blockCount, recordSize/capacity).
-    this[Class.OPTIONS.size] = blockSize;
-    this[Class.OPTIONS.count] = blockCount;
+    this[Class.OPTIONS_.size] = blockSize;
+    this[Class.OPTIONS_.count] = blockCount;
     // A blocked acquire asks to be woken once half the blocks, at most POOL_WAKE_BATCH_MAX, were
     // freed (format.md §17, "Waiting"): a consumer releasing handed-off blocks one by one then
     // wakes the producer once per batch, and the producer takes the batch without sleeping.
@@ -54,14 +54,14 @@ class FixedPool extends PoolHandle {
   }
 
   static #validateShape(count, size) {
-    v.validateInteger(count, `options.${this.OPTIONS.count}`, 1, C.POOL_MAX_BLOCKS);
-    v.validateInteger(size, `options.${this.OPTIONS.size}`, 1, C.POOL_MAX_BLOCK_SIZE);
+    v.validateInteger(count, `options.${this.OPTIONS_.count}`, 1, C.POOL_MAX_BLOCKS);
+    v.validateInteger(size, `options.${this.OPTIONS_.size}`, 1, C.POOL_MAX_BLOCK_SIZE);
   }
 
   /** Creates a pool: a new segment (exclusive), or a pool in a SharedArrayBuffer. */
   static create(options) {
     v.validateObject(options, 'options');
-    const { size: sizeKey, count: countKey } = this.OPTIONS;
+    const { size: sizeKey, count: countKey } = this.OPTIONS_;
     for (const k of [sizeKey, countKey]) {
       if (options[k] === undefined) throw v.typeError(`The "options.${k}" argument is required`);
     }
@@ -121,7 +121,7 @@ class FixedPool extends PoolHandle {
     const timeout = timeoutOf(timeoutMs);
     this.#core.usable();
     const got = this.#got(this.#core.block(this.#tryOnce, timeout, this.#batch));
-    if (got === null) throw exhausted(`${this.constructor.NAME}.acquire()`, timeout);
+    if (got === null) throw exhausted(`${this.constructor.NAME_}.acquire()`, timeout);
     return got;
   }
 
@@ -130,7 +130,7 @@ class FixedPool extends PoolHandle {
     const { timeout, signal } = asyncOptions(options);
     this.#core.usable();
     const got = this.#got(await this.#core.blockAsync(this.#tryOnce, timeout, signal));
-    if (got === null) throw exhausted(`${this.constructor.NAME}.acquireAsync()`, timeout);
+    if (got === null) throw exhausted(`${this.constructor.NAME_}.acquireAsync()`, timeout);
     return got;
   }
 
@@ -163,7 +163,7 @@ class FixedPool extends PoolHandle {
   stats() {
     this.#core.usable();
     const { count, free, held, mine } = this.#core.count(0, this.#count);
-    return { [this.constructor.OPTIONS.count]: count, free, held, mine };
+    return { [this.constructor.OPTIONS_.count]: count, free, held, mine };
   }
 }
 

@@ -7,9 +7,9 @@ const { C } = require('../layout/layout');
 const { FixedPool, kBlock } = require('./fixed');
 
 class ObjectPool extends FixedPool {
-  static KIND = C.POOL_KIND_OBJECT;
-  static NAME = 'ObjectPool';
-  static OPTIONS = Object.freeze({ size: 'recordSize', count: 'capacity' });
+  static KIND_ = C.POOL_KIND_OBJECT;
+  static NAME_ = 'ObjectPool';
+  static OPTIONS_ = Object.freeze({ size: 'recordSize', count: 'capacity' });
   #data = [];
 
   /** The record of a held handle as a DataView (the same one each time). */
