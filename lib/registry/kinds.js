@@ -46,6 +46,7 @@ const { Channel } = require('../msg/channel');
 const { Stack } = require('../msg/stack');
 const { PriorityQueue } = require('../msg/priority-queue');
 const { Broadcast } = require('../msg/broadcast');
+const { readHeader } = require('../msg/region');
 const { BufferPool } = require('../pool/buffer-pool');
 const { ObjectPool } = require('../pool/object-pool');
 const { MemoryPool, readClasses } = require('../pool/memory-pool');
@@ -129,12 +130,17 @@ const bytesKind = {
 
 // A kind for a queue of the msg room (format.md §15): sized by `capacity` and its per-message
 // option, made once by create() (zero bytes are not a queue), and, for the MPMC queue and the
-// channel, open while any of its owner records is not gone.
+// channel, open while any of its owner records is not gone. list() shows the shape the region's
+// header records (its defaults applied), not the options as given.
 function queueKind(Class, sizeOption, owners) {
   return regionKind(Class, {
     version: C.MSG_FORMAT_VERSION,
     createOptions: ['capacity', sizeOption],
     bytes: (o) => Class.bytesFor(o.capacity, o[sizeOption] === undefined ? undefined : { [sizeOption]: o[sizeOption] }),
+    describe: (at) => {
+      const h = readHeader(at.buffer, at.byteOffset);
+      return { capacity: h.capacity, [sizeOption]: h.elementSize };
+    },
     owners,
   });
 }
@@ -163,7 +169,10 @@ const KINDS = {
     createOptions: ['capacity', 'messageBytes', 'order'],
     bytes: (o) => PriorityQueue.bytesFor(o.capacity, o.messageBytes === undefined ? undefined : { messageBytes: o.messageBytes }),
     params: (o) => [asParam(o.capacity), asParam(o.messageBytes), o.order === 'min' ? C.PQ_ORDER_MIN : C.PQ_ORDER_MAX],
-    describe: (at, info) => ({ capacity: info.params[0], messageBytes: info.params[1], order: PQ_ORDERS[info.params[2]] }),
+    describe: (at, info) => {
+      const h = readHeader(at.buffer, at.byteOffset);
+      return { capacity: h.capacity, messageBytes: h.elementSize, order: PQ_ORDERS[info.params[2]] };
+    },
     owners: PQ_OWNERS,
   }),
   // A broadcast channel: open while any handle or subscriber record is not gone.

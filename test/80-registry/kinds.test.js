@@ -159,6 +159,19 @@ describe('Registry kinds', () => {
       assert.strictEqual(b.open('channel', 'replies').tryReceive(), 'done');
       const listed = Object.fromEntries(a.list().map((e) => [e.name, e]));
       assert.deepStrictEqual(listed.jobs.options, { capacity: 16, messageBytes: 64 });
+      // An option left to its default is listed as the structure has it, not as 0.
+      assert.deepStrictEqual(listed.replies.options, { capacity: 16, messageBytes: channel.messageBytes });
+      assert.ok(channel.messageBytes > 0);
+      assert.deepStrictEqual(listed.events.options, { capacity: 1024, elementSize: 0 });
+      const pq = a.create('priority-queue', 'urgent', { capacity: 8, order: 'min' });
+      const stack = a.create('stack', 'undo', { capacity: 8 });
+      const more = Object.fromEntries(a.list().map((e) => [e.name, e]));
+      assert.deepStrictEqual(more.urgent.options, { capacity: 8, messageBytes: pq.messageBytes, order: 'min' });
+      assert.deepStrictEqual(more.undo.options, { capacity: 8, messageBytes: stack.messageBytes });
+      pq.close();
+      stack.close();
+      a.delete('urgent');
+      a.delete('undo');
       assert.throws(() => a.create('mpmc', 'bad', { capacity: 3 }), { name: 'RangeError' });
       assert.throws(() => b.open('spsc', 'jobs'), { code: 'ERR_KIND_MISMATCH' });
       assert.strictEqual(a.list().length, 3, 'a refused create leaves the table unchanged');
