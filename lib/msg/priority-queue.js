@@ -110,7 +110,7 @@ class PriorityQueue extends RegionHandle {
     }
   }
 
-  /** The bytes a priority queue of `capacity` nodes takes; options { messageBytes }. */
+  /** The bytes a priority queue of `capacity` nodes takes; options { messageBytes, order } (order changes nothing). */
   static bytesFor(capacity, options) {
     const messageBytes = region.messageBytesOption(options, DEFAULT_MESSAGE_BYTES, ['messageBytes', 'order']);
     region.validateShape(capacity, messageBytes, LIMITS);
