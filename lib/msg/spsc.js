@@ -43,8 +43,10 @@ class SpscRing extends RegionHandle {
     if (shape) region.stamp(buffer, at, C.MSG_KIND_SPSC, shape.capacity, shape.elementSize);
     const h = region.checkHeader(buffer, at, C.MSG_KIND_SPSC);
     const bytes = bytesFor(h.capacity, h.elementSize);
+    // The shapes create() allows, as the C++ ring checks them (SpscRing::ValidShape): records of
+    // at least SPSC_MIN_BYTES, or at least 2 elements.
     if (h.elementSize > C.SPSC_MAX_ELEMENT_BYTES || (h.elementSize === 0 && h.capacity < C.SPSC_MIN_BYTES) ||
-        bytes - DATA > C.MSG_MAX_CAPACITY) {
+        (h.elementSize !== 0 && h.capacity < 2) || bytes - DATA > C.MSG_MAX_CAPACITY) {
       throw msgError('ERR_CORRUPT', `SPSC ring header: capacity ${h.capacity}, element size ${h.elementSize}`);
     }
     if (at + bytes > buffer.byteLength) {

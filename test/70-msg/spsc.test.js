@@ -56,6 +56,21 @@ describe('SpscRing', () => {
       assert.throws(() => SpscRing.open({ buffer }), (e) => e instanceof ShmError && e.code === 'ERR_BAD_MAGIC');
     });
 
+    it('open refuses a header with a shape create() never makes (ERR_CORRUPT), as the C++ ring does', () => {
+      const { C, W } = require('../../lib/layout/layout');
+      const buffer = new SharedArrayBuffer(SpscRing.bytesFor(4, { elementSize: 8 }));
+      SpscRing.create({ buffer, capacity: 4, elementSize: 8 }).close();
+      const header = new Uint32Array(buffer, C.MSG_HEADER_OFFSET, W.MSG_HEADER.WORDS);
+      Atomics.store(header, W.MSG_HEADER.CAPACITY, 1); // one element: create() wants at least 2
+      assert.throws(() => SpscRing.open({ buffer }), (e) => e instanceof ShmError && e.code === 'ERR_CORRUPT');
+      Atomics.store(header, W.MSG_HEADER.CAPACITY, 4);
+      Atomics.store(header, W.MSG_HEADER.ELEMENT_SIZE, 0); // records in 4 bytes: below SPSC_MIN_BYTES
+      assert.throws(() => SpscRing.open({ buffer }), (e) => e instanceof ShmError && e.code === 'ERR_CORRUPT');
+      Atomics.store(header, W.MSG_HEADER.ELEMENT_SIZE, 8);
+      SpscRing.open({ buffer }).close();
+      assert.throws(() => SpscRing.create({ buffer: new SharedArrayBuffer(SpscRing.bytesFor(2, { elementSize: 8 })), capacity: 1, elementSize: 8 }), RangeError);
+    });
+
     it('opens a ring created at a byte offset, with its capacity and mode', () => {
       const buffer = new SharedArrayBuffer(128 + SpscRing.bytesFor(8, { elementSize: 4 }));
       const a = SpscRing.create({ buffer, byteOffset: 128, capacity: 8, elementSize: 4 });
