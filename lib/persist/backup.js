@@ -167,7 +167,8 @@ function checkBackup(dir) {
   if (!fs.existsSync(dir)) throw new ShmError('ERR_SHM_NOT_FOUND', `persist: no backup in ${dir}`);
   const m = readManifest(dir);
   if (m === null) throw corrupt(dir, `${MANIFEST} is missing`);
-  let next = null;
+  let next = null; // where the next log file must start: the end of the file before it
+  let first = true;
   for (const f of m.files) {
     const file = path.join(dir, f.name);
     if (!fs.existsSync(file)) throw corrupt(dir, `${f.name} is missing`);
@@ -177,12 +178,17 @@ function checkBackup(dir) {
     if (crc !== f.crc) throw corrupt(dir, `${f.name} checksum mismatch`);
     try {
       if (f.kind === 'snapshot') {
+        // A snapshot comes first, and the log continues from its LSN.
+        if (!first) throw new Error('a snapshot listed after a log file');
         readSnapshot(file, () => {});
         next = f.lsn;
       } else {
+        // Without a snapshot the log must reach back to the store's first record (LSN 0).
+        if (first && f.lsn !== 0) throw new Error(`the first log file starts at LSN ${f.lsn} with no snapshot before it`);
         if (next !== null && f.lsn !== next) throw new Error(`it starts at LSN ${f.lsn}, the previous file ends at ${next}`);
         const scan = scanLog(file, () => {});
         if (scan.headerError) throw new Error(scan.headerError);
+        if (scan.startLsn !== f.lsn) throw new Error(`its header says LSN ${scan.startLsn}, the manifest ${f.lsn}`);
         if (C.WAL_FILE_HEADER_SIZE + scan.end - scan.startLsn !== f.bytes) throw new Error(`its records end at byte ${C.WAL_FILE_HEADER_SIZE + scan.end - scan.startLsn} of ${f.bytes} (${scan.reason})`);
         next = scan.end;
       }
@@ -190,6 +196,7 @@ function checkBackup(dir) {
       if (err instanceof ShmError) throw corrupt(dir, err.message);
       throw corrupt(dir, `${f.name}: ${err.message}`);
     }
+    first = false;
   }
   if (!m.files.some((f) => f.kind === 'log')) throw corrupt(dir, 'no log file');
   return m;
@@ -211,4 +218,4 @@ function copyCheck(file) {
   }
 }
 
-module.exports = { backup, checkBackup, MANIFEST };
+module.exports = { backup, checkBackup, MANIFEST, writeManifest };

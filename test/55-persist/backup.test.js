@@ -127,6 +127,23 @@ const { persistTarget, contents, reboot } = require('../helpers/persist');
       restore().close();
     });
 
+    it('a manifest whose files do not chain: no snapshot before a log that starts past 0, a snapshot after a log', () => {
+      const { MANIFEST, writeManifest } = require('../../lib/persist/backup');
+      const file = path.join(bdir, MANIFEST);
+      const good = fs.readFileSync(file);
+      const m = JSON.parse(good);
+      assert.deepStrictEqual(m.files.map((f) => f.kind), ['snapshot', 'log']);
+      assert.ok(m.files[1].lsn > 0);
+      writeManifest(bdir, { ...m, files: [m.files[1]] });
+      refused('the snapshot left out');
+      writeManifest(bdir, { ...m, files: [m.files[1], m.files[0]] });
+      refused('the snapshot listed after the log');
+      writeManifest(bdir, { ...m, files: [m.files[0], { ...m.files[1], lsn: m.files[1].lsn + 8 }] });
+      refused('a log file listed at another LSN than its header says');
+      fs.writeFileSync(file, good);
+      restore().close();
+    });
+
     it('a file truncated, extended or missing', () => {
       for (const f of fs.readdirSync(bdir)) {
         const file = path.join(bdir, f);
