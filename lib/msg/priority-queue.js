@@ -66,7 +66,7 @@ class PriorityQueue extends RegionHandle {
   capacity;
 
   /** @private Use PriorityQueue.create() or PriorityQueue.open(). */
-  constructor(token, where, create) {
+  constructor(token, where) {
     super(token, where, 'priority queue');
     const buffer = this.buffer;
     const at = where.byteOffset;
@@ -83,7 +83,7 @@ class PriorityQueue extends RegionHandle {
     this.#buf = Buffer.from(buffer, at, bytes);
     this.#waits = { u32, i32: new Int32Array(buffer, at, bytes / WORD), usable: () => this.usable_() };
     const mutexAt = { buffer, byteOffset: at + C.PQ_MUTEX_OFFSET };
-    this.#mutex = create ? Mutex.create(mutexAt) : Mutex.open(mutexAt);
+    this.#mutex = Mutex.open(mutexAt);
   }
 
   /** Creates a priority queue: a new segment (exclusive), or one in a SharedArrayBuffer. */
@@ -95,15 +95,17 @@ class PriorityQueue extends RegionHandle {
     const bytes = bytesFor(options.capacity, messageBytes);
     const where = region.place(options, { create: true, keys: CREATE_KEYS, bytes });
     const buffer = where.segment ? where.segment.buffer : where.buffer;
-    // Everything but the header (the mutex region all zero, then stamped by Mutex.create), the
-    // nodes free, then the header with the magic last.
+    // Everything but the header: the control block, the nodes free, the mutex (a §13 region
+    // created on zero bytes); then the header with the magic last, so that an opener that sees the
+    // magic finds the mutex made.
     new Uint32Array(buffer, where.byteOffset, C.PQ_HEAP_OFFSET / WORD).fill(0, W.MSG_HEADER.WORDS);
     const u32 = new Uint32Array(buffer, where.byteOffset, bytes / WORD);
     Atomics.store(u32, ORDER, order);
     new Heap(u32, null, options.capacity, strideOf(messageBytes), false).init();
+    Mutex.create({ buffer, byteOffset: where.byteOffset + C.PQ_MUTEX_OFFSET }).close();
     region.stamp(buffer, where.byteOffset, C.MSG_KIND_PRIORITY_QUEUE, options.capacity, messageBytes);
     try {
-      return make(PriorityQueue, where, true);
+      return make(PriorityQueue, where);
     } catch (e) {
       Atomics.store(u32, C.MSG_HEADER_OFFSET / WORD + W.MSG_HEADER.MAGIC, 0);
       throw e;
