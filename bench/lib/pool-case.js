@@ -188,16 +188,17 @@ async function producer(c) {
     }
     const ns = Number(process.hrtime.bigint() - t0);
     const used = process.cpuUsage(c0);
-    if (r > 0) {
-      samples.push(ns / c.n);
-      cpu.push(((used.user + used.system) * 1000 + report.cpuNs) / c.n);
-      if (c.topology === 'processes') consumerCpu.push(report.cpuNs / c.n);
-      if (c.transport === 'pool') {
-        futex.push({ producerWaits: futexCalls.waits / c.n, producerWakes: futexCalls.wakes / c.n,
-          consumerWaits: report.waits / c.n, consumerWakes: report.wakes / c.n });
-      }
+    // Taken in every run, the warm-up too (dropped below), so that no code runs for the first
+    // time between two counted runs.
+    samples.push(ns / c.n);
+    cpu.push(((used.user + used.system) * 1000 + report.cpuNs) / c.n);
+    if (c.topology === 'processes') consumerCpu.push(report.cpuNs / c.n);
+    if (c.transport === 'pool') {
+      futex.push({ producerWaits: futexCalls.waits / c.n, producerWakes: futexCalls.wakes / c.n,
+        consumerWaits: report.waits / c.n, consumerWakes: report.wakes / c.n });
     }
   }
+  for (const list of [samples, cpu, consumerCpu, futex]) list.shift(); // run 0, the warm-up
   if (c.topology === 'threads') await peer.terminate();
   else peer.kill();
   if (q) q.close();
