@@ -525,6 +525,10 @@ const constants = {
   PERSIST_STRIPE_SIZE: 64,
   PERSIST_OWNERS_OFFSET: 16640,
   PERSIST_CONTROL_BYTES: 147712,
+  // A party that finds the flush or checkpoint lock held asks whether its holder is gone (§6's
+  // rule, a /proc read for another process) only once it has seen the same hold for this long: a
+  // sync holds the flush lock for far less, and a dead holder is taken over this much later.
+  PERSIST_TAKEOVER_MS: 20,
   // Snapshots: a 64-byte header ('SSNP'), set records in the log's record format, a 64-byte
   // trailer ('SEND') whose CRC32C of the whole body makes a truncated or damaged file detectable
   // before anything of it is trusted. The default size of log after which a checkpoint starts by

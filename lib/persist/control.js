@@ -56,6 +56,7 @@ const FNV_PRIME = 0x01000193;
 // How long a waiter for the durable position sleeps before it looks again (a flusher that died
 // wakes nobody): the bound on how late a waiter notices it, against one wake-up per period.
 const RECHECK_MS = C.SYNC_RECHECK_MS;
+const STUCK_MS = C.PERSIST_TAKEOVER_MS;
 
 function lockTimeout(err) {
   if (err instanceof LockError) {
@@ -70,6 +71,9 @@ function newStoreId() {
 }
 
 class Control {
+  // The hold of each lock tryOrTakeOver last found held: { word, since } by word index.
+  #holds = new Map();
+
   // Maps `dir`/control: created (exclusive) with the geometry and sync mode given, or opened.
   constructor(dir, create, lockTimeoutMs) {
     const file = path.join(dir, 'control');
@@ -324,7 +328,11 @@ class Control {
   // position instead (tryFlushLock takes it over when its holder is gone).
   tryFlushLock() { return this.#tryOrTakeOver(FLUSH_LOCK); }
 
-  // Takes the lock at `idx` if it is free or its holder is gone; never waits.
+  // Takes the lock at `idx` if it is free or its holder is gone; never waits. Whether the holder
+  // is gone is asked only of a hold seen unchanged (the same word) for STUCK_MS: asking reads
+  // /proc for a holder in another process, which cost a waiting writer more CPU than its write
+  // when every durable write tried the flush lock while another process synced (a sync takes
+  // far less than STUCK_MS), and then once per STUCK_MS of the same hold.
   #tryOrTakeOver(idx) {
     if (this.waiter.tryAcquire(idx)) return true;
     const w = Atomics.load(this.u32, idx);
@@ -332,6 +340,14 @@ class Control {
     const o = w >>> C.LOCK_OWNER_SHIFT;
     // Our own slot: held by this handle (a lock is never taken twice by one handle).
     if (o === this.slot) return false;
+    const now = performance.now();
+    const seen = this.#holds.get(idx);
+    if (seen === undefined || seen.word !== w) {
+      this.#holds.set(idx, { word: w, since: now });
+      return false;
+    }
+    if (now - seen.since < STUCK_MS) return false;
+    seen.since = now;
     if (o !== 0 && o < C.OWNER_SLOTS && this.owners.status(o, this.self) !== GONE) return false;
     return Atomics.compareExchange(this.u32, idx, w, takeoverWord(w, this.slot)) === w;
   }

@@ -269,6 +269,7 @@ inline constexpr uint64_t kPersistStripes = 0x100ULL;
 inline constexpr uint64_t kPersistStripeSize = 0x40ULL;
 inline constexpr uint64_t kPersistOwnersOffset = 0x4100ULL;
 inline constexpr uint64_t kPersistControlBytes = 0x24100ULL;
+inline constexpr uint64_t kPersistTakeoverMs = 0x14ULL;
 inline constexpr uint64_t kSnapMagic = 0x504e5353ULL;
 inline constexpr uint64_t kSnapEndMagic = 0x444e4553ULL;
 inline constexpr uint64_t kSnapFormatVersion = 2ULL;
@@ -1476,6 +1477,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kPersistStripeSize, "PERSIST_STRIPE_SIZE") \
   X(kPersistOwnersOffset, "PERSIST_OWNERS_OFFSET") \
   X(kPersistControlBytes, "PERSIST_CONTROL_BYTES") \
+  X(kPersistTakeoverMs, "PERSIST_TAKEOVER_MS") \
   X(kSnapMagic, "SNAP_MAGIC") \
   X(kSnapEndMagic, "SNAP_END_MAGIC") \
   X(kSnapFormatVersion, "SNAP_FORMAT_VERSION") \

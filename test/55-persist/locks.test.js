@@ -64,3 +64,64 @@ function leaveHeld(dir, lock) {
     });
   }
 });
+
+// Asking whether a lock's holder is gone reads /proc for a holder in another process: a waiter
+// asks only about a hold it has seen unchanged for PERSIST_TAKEOVER_MS, and then once per that
+// time, so that writers waiting while another process syncs spend no CPU on it.
+(native.addon ? describe : describe.skip)('Persistence: the flush lock\'s holder is judged only after a hold that lasts', function () {
+  this.timeout(30000);
+  const fs = require('fs');
+  const os = require('os');
+  const { newStoreId } = require('../../lib/persist/control');
+  const { GONE, OTHER_PROCESS } = require('../../lib/ownership/owners');
+  let dir;
+  let c;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmstore-takeover-'));
+    c = new Control(dir, { totalSize: 1 << 22, bucketCount: 1024, maxEntries: 1024, maxNamespaces: 255, syncMode: 2, intervalMs: 0, checkpointBytes: 0, checkpointMs: 0, storeId: newStoreId(), mode: 0o600 }, 1000);
+  });
+  afterEach(() => {
+    c.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('a live holder in another process: no question for PERSIST_TAKEOVER_MS, then one per period; a gone one is taken over', async () => {
+    const u32 = new Uint32Array(c.segment.buffer);
+    let answer = OTHER_PROCESS;
+    let asked = 0;
+    c.owners.status = (o) => {
+      assert.strictEqual(o, SLOT);
+      asked++;
+      return answer;
+    };
+    const held = acquiredWord(Atomics.load(u32, LOCKS.flush), SLOT);
+    Atomics.store(u32, LOCKS.flush, held);
+    const t0 = performance.now();
+    let tries = 0;
+    while (performance.now() - t0 < C.PERSIST_TAKEOVER_MS / 2) {
+      assert.strictEqual(c.tryFlushLock(), false);
+      tries++;
+    }
+    assert.ok(tries > 100, `${tries} tries`);
+    assert.strictEqual(asked, 0, 'asked within the first period of the hold');
+    await sleep(C.PERSIST_TAKEOVER_MS + 5);
+    for (let i = 0; i < 1000; i++) assert.strictEqual(c.tryFlushLock(), false);
+    assert.strictEqual(asked, 1, 'asked once for a hold seen for a period, not at every try');
+    // Another hold (the word changed: released and taken again) starts the period over.
+    const again = acquiredWord(held + 1, SLOT);
+    assert.notStrictEqual(again, held);
+    Atomics.store(u32, LOCKS.flush, again);
+    await sleep(C.PERSIST_TAKEOVER_MS + 5);
+    assert.strictEqual(c.tryFlushLock(), false);
+    assert.strictEqual(asked, 1, 'a new hold is first seen, not judged');
+    await sleep(C.PERSIST_TAKEOVER_MS + 5);
+    answer = GONE;
+    assert.strictEqual(c.tryFlushLock(), true, 'the gone holder\'s lock is taken over');
+    assert.strictEqual(asked, 2);
+    c.unlockFlush();
+    assert.strictEqual(c.tryFlushLock(), true, 'released, it is free');
+    c.unlockFlush();
+  });
+});
