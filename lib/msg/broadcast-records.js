@@ -78,6 +78,12 @@ function giveUp(r, owners, self, pos) {
   return true;
 }
 
+// The error for the record of position `pos` whose sequence word `seq` names a later position
+// than the tail allows: damage, which retrying would spin on forever.
+function aheadOf(pos, seq) {
+  return codec.corrupt(`the broadcast record of position ${pos} has sequence word ${seq}, ahead of the tail`);
+}
+
 /** Wakes the subscribers that went to sleep since the last wake (they registered in `waiters`). */
 function wakeReaders(r) {
   if (Atomics.load(r.u32, WAITERS) !== 0 && Atomics.exchange(r.u32, WAITERS, 0) !== 0) {
@@ -103,7 +109,12 @@ function publish(r, o, tag, payload, repair) {
       Atomics.compareExchange(u32, TAIL, pos, (pos + 1) >>> 0);
       continue;
     }
-    if (d > 0) continue; // a stale tail
+    // A stale tail: load it again. A record ahead of a tail that still names its position is
+    // damage (a publisher claims a record only at the tail and moves the tail past it).
+    if (d > 0) {
+      if (Atomics.load(u32, TAIL) === pos) throw aheadOf(pos, seq);
+      continue;
+    }
     if ((seq & STATE_MASK) === WRITING) {
       // The previous lap of this record is being written: wait for its publisher, or give it up.
       Atomics.store(u32, partyWord(o, ROLES), 0);
@@ -158,7 +169,11 @@ function read(r, s, repair) {
       return NONE;
     }
     if (d > STATE_MASK) {
-      lapped(r, s, Atomics.load(u32, TAIL));
+      // Claimed for a later lap: the tail has reached pos + capacity (a publisher moves it to
+      // the claimed position before it claims), unless the record's word is damaged.
+      const t = Atomics.load(u32, TAIL);
+      if (diff(t, pos) < r.capacity) throw aheadOf(pos, seq);
+      lapped(r, s, t);
       continue;
     }
     return NONE; // d < 0 cannot be while tail is above pos (the invariant above)

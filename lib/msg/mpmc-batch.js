@@ -169,6 +169,10 @@ function claimAndWrite(io, tags, payloads, packedAt, first, want, closable, repa
         clearIntent(io);
         return 0;
       }
+      if (d > 0 && Atomics.load(u32, TAIL) === pos) {
+        clearIntent(io);
+        throw S.slotAhead(pos, Atomics.load(u32, seqAt(io, pos)));
+      }
       continue; // a stale tail
     }
     // The intent first (format.md §15): the claim's first position and how many more follow.
@@ -282,6 +286,10 @@ function popMany(io, out, max, repair, wake) {
         if (d === 0 && S.diff(Atomics.load(u32, TAIL), pos) > 0 && repair()) continue;
         clearIntent(io);
         return out.length - start;
+      }
+      if (d > SKIPPED && Atomics.load(u32, HEAD) === pos) {
+        clearIntent(io);
+        throw S.slotAhead(pos, Atomics.load(u32, seqAt(io, pos)));
       }
       continue;
     }

@@ -64,6 +64,8 @@ function pushOne(io, tag, payload, closable, repair, wake) {
       if (u32[io.rolesAt] !== 0) Atomics.store(u32, io.rolesAt, 0); // a word only this owner writes
       if (repair()) continue;
       return false;
+    } else if (d > 0 && Atomics.load(u32, TAIL) === pos) {
+      throw S.slotAhead(pos, Atomics.load(u32, at)); // else a stale tail: load it again
     }
   }
 }
@@ -99,6 +101,8 @@ function popOne(io, repair, wake) {
       // Empty at pos, unless a producer claimed pos and is gone.
       if (d === 0 && S.diff(Atomics.load(u32, TAIL), pos) > 0 && repair()) continue;
       return NONE;
+    } else if (d > SKIPPED && Atomics.load(u32, HEAD) === pos) {
+      throw S.slotAhead(pos, Atomics.load(u32, at)); // else a stale head: load it again
     }
   }
 }

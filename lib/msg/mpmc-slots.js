@@ -12,6 +12,7 @@
 // that was reused since.
 const { C, W } = require('../layout/layout');
 const { GONE } = require('../ownership/owners');
+const codec = require('./codec');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const CTL = C.MPMC_CONTROL_OFFSET / WORD;
@@ -39,6 +40,16 @@ function seqOf(pos, state) {
 /** Signed distance a - b of two u32 counters (both below 2^31 apart). */
 function diff(a, b) {
   return (a - b) | 0;
+}
+
+/**
+ * The error for a slot whose sequence word is ahead of the position at `tail`/`head` while that
+ * index still names the position: in a sound queue a slot moves past position p only after p was
+ * claimed, which moves the index first (a CAS before the slot's store), so this is damage, not a
+ * race, and retrying would spin forever.
+ */
+function slotAhead(pos, seq) {
+  return codec.corrupt(`the slot of position ${pos} has sequence word ${seq}, ahead of the index that names the position`);
 }
 
 function intentWord(slot, field) {
@@ -133,5 +144,5 @@ function repairOwnerIntents(q, owners, self, o) {
 
 module.exports = {
   TAIL, HEAD, SKIPPED_WRITES, SKIPPED_READS, PRODUCE, CONSUME, FULL, SKIPPED,
-  ROLES, PRODUCE_POS, CONSUME_POS, EXTRA, seqOf, diff, intentWord, repairStuck, repairOwnerIntents,
+  ROLES, PRODUCE_POS, CONSUME_POS, EXTRA, seqOf, diff, slotAhead, intentWord, repairStuck, repairOwnerIntents,
 };

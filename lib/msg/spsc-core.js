@@ -11,6 +11,7 @@
 // system call at all.
 const { C, W } = require('../layout/layout');
 const { Spinner, spinWhileEqual, yieldFor, park, parkAsync, wakeAll, abortable } = require('./park');
+const codec = require('./codec');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const CTL = C.SPSC_CONTROL_OFFSET / WORD;
@@ -59,6 +60,16 @@ function makeCore(buffer, at, capacity, elementSize) {
     intoU8: null,
     intoU32: null,
   };
+}
+
+/**
+ * `used`, what lies between the head and the tail (bytes or elements), after checking it: in a
+ * sound ring it never exceeds the capacity, so a larger one is damage (a head or tail overwritten)
+ * and reading or writing on would take junk for messages or spin without end: ERR_CORRUPT.
+ */
+function checkedUsed(r, used) {
+  if (used > r.capacity) throw codec.corrupt(`the ring's head and tail are ${used} apart, more than its capacity ${r.capacity}`);
+  return used;
 }
 
 // Stores the index, and wakes the other side if it says it sleeps: once per sleep (the flag is
@@ -121,5 +132,5 @@ async function blockAsync(r, flag, watch, seen, deadline, signal, check) {
 }
 
 module.exports = {
-  WORD, TAIL, HEAD, CONSUMER_SLEEPING, PRODUCER_SLEEPING, DATA, DATA_WORD, HEADER, align4, bytesFor, makeCore, publish, release, block, blockAsync,
+  WORD, TAIL, HEAD, CONSUMER_SLEEPING, PRODUCER_SLEEPING, DATA, DATA_WORD, HEADER, align4, bytesFor, makeCore, checkedUsed, publish, release, block, blockAsync,
 };

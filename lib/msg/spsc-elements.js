@@ -5,7 +5,7 @@
 // target is used again.
 const v = require('../base/validate');
 const codec = require('./codec');
-const { WORD, TAIL, HEAD, DATA, publish, release } = require('./spsc-core');
+const { WORD, TAIL, HEAD, DATA, checkedUsed, publish, release } = require('./spsc-core');
 
 /** Checks a value: the Uint8Array of its whole elements. Throws before anything is written. */
 function prepare(r, value) {
@@ -28,7 +28,7 @@ function push(r, bytes) {
   const n = bytes.byteLength / r.elementSize;
   if (r.capacity - ((tail - r.cachedHead) >>> 0) < n) {
     r.cachedHead = Atomics.load(u32, HEAD);
-    if (r.capacity - ((tail - r.cachedHead) >>> 0) < n) return false;
+    if (r.capacity - checkedUsed(r, (tail - r.cachedHead) >>> 0) < n) return false;
   }
   const at = (tail & r.mask) * r.elementSize;
   const first = Math.min(bytes.byteLength, r.capacity * r.elementSize - at);
@@ -69,10 +69,10 @@ function popInto(r, target) {
   const head = Atomics.load(u32, HEAD);
   const size = r.elementSize;
   const room = Math.floor(target.byteLength / size);
-  let avail = (r.cachedTail - head) >>> 0;
+  let avail = checkedUsed(r, (r.cachedTail - head) >>> 0);
   if (avail < room) {
     r.cachedTail = Atomics.load(u32, TAIL);
-    avail = (r.cachedTail - head) >>> 0;
+    avail = checkedUsed(r, (r.cachedTail - head) >>> 0);
     if (avail === 0) return 0;
   }
   if (target !== r.intoTarget) viewsOf(r, target);

@@ -7,7 +7,7 @@
 // messages.
 const { C } = require('../layout/layout');
 const codec = require('./codec');
-const { WORD, TAIL, HEAD, DATA, DATA_WORD, HEADER, align4, publish, release } = require('./spsc-core');
+const { WORD, TAIL, HEAD, DATA, DATA_WORD, HEADER, align4, checkedUsed, publish, release } = require('./spsc-core');
 
 const TAG_SHIFT = C.MSG_TAG_SHIFT;
 const LENGTH_MASK = C.MSG_LENGTH_MASK;
@@ -63,7 +63,7 @@ function write(r, p, tail) {
   const need = record <= contiguous ? record : contiguous + record;
   if (r.capacity - ((tail - r.cachedHead) >>> 0) < need) {
     r.cachedHead = Atomics.load(r.u32, HEAD);
-    if (r.capacity - ((tail - r.cachedHead) >>> 0) < need) return -1;
+    if (r.capacity - checkedUsed(r, (tail - r.cachedHead) >>> 0) < need) return -1;
   }
   let next = tail;
   if (record > contiguous) {
@@ -93,7 +93,7 @@ function writeStrings(r, handle, values, from, tail) {
   let room = Math.min(r.capacity - at, r.capacity - ((tail - r.cachedHead) >>> 0));
   if (room < r.capacity - at && room < HEADER + RUN_BYTES * MAX_UTF8_PER_UNIT) {
     r.cachedHead = Atomics.load(r.u32, HEAD);
-    room = Math.min(r.capacity - at, r.capacity - ((tail - r.cachedHead) >>> 0));
+    room = Math.min(r.capacity - at, r.capacity - checkedUsed(r, (tail - r.cachedHead) >>> 0));
   }
   const units = Math.floor((room - HEADER) / MAX_UTF8_PER_UNIT); // the most the joined text may have
   // Joined with +=, not pushed to an array and joined: the rope it makes is flattened once by the
@@ -221,6 +221,7 @@ function front(r) {
     r.cachedTail = Atomics.load(u32, TAIL);
     if (head === r.cachedTail) return -1;
   }
+  checkedUsed(r, (r.cachedTail - head) >>> 0);
   if (u32[DATA_WORD + (head & r.mask) / WORD] >>> TAG_SHIFT === TAG_WRAP) {
     head = (head + r.capacity - (head & r.mask)) >>> 0;
   }
@@ -289,6 +290,7 @@ function popMany(r, out, max) {
   let head = start;
   // The producer's index once per batch: everything published up to now.
   const tail = Atomics.load(u32, TAIL);
+  checkedUsed(r, (tail - start) >>> 0);
   r.cachedTail = tail;
   const handoff = Math.min(HANDOFF_BYTES, r.capacity >>> 2);
   let n = 0;

@@ -15,7 +15,7 @@ const records = require('./spsc-records');
 const elements = require('./spsc-elements');
 const { timeoutOf, asyncOptions, timedOut } = require('./park');
 const {
-  TAIL, HEAD, CONSUMER_SLEEPING, PRODUCER_SLEEPING, DATA, DATA_WORD, bytesFor, makeCore, publish, block, blockAsync,
+  TAIL, HEAD, CONSUMER_SLEEPING, PRODUCER_SLEEPING, DATA, DATA_WORD, bytesFor, makeCore, checkedUsed, publish, block, blockAsync,
 } = require('./spsc-core');
 
 const CREATE_KEYS = ['name', 'path', 'buffer', 'byteOffset', 'size', 'capacity', 'elementSize', 'startPosition'];
@@ -107,7 +107,7 @@ class SpscRing extends RegionHandle {
   /** Elements queued (element mode), or bytes in use (variable-size mode). */
   get size() {
     this.usable_();
-    return (Atomics.load(this.#r.u32, TAIL) - Atomics.load(this.#r.u32, HEAD)) >>> 0;
+    return checkedUsed(this.#r, (Atomics.load(this.#r.u32, TAIL) - Atomics.load(this.#r.u32, HEAD)) >>> 0);
   }
 
   // ---- producer ----------------------------------------------------------------------------

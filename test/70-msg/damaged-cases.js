@@ -1,0 +1,104 @@
+'use strict';
+// The damaged-bytes cases of damaged.test.js: each makes a structure, overwrites one of its
+// shared words with a value no sound run leaves there, and makes one call, which must end with
+// ERR_CORRUPT (not spin forever, not hand out junk).
+const { SpscRing, MpmcQueue, Channel, Broadcast, layout } = require('../../index');
+
+const { C, W } = layout;
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+// A sequence word no position near the start uses: far ahead of position 0.
+const AHEAD = 999;
+
+function mpmc(Class = MpmcQueue) {
+  const buffer = new SharedArrayBuffer(Class.bytesFor(16));
+  const q = Class.create({ buffer, capacity: 16 });
+  return { q, u32: new Uint32Array(buffer), firstSeq: C.MPMC_SLOTS_OFFSET / WORD };
+}
+
+function ring(options = {}) {
+  const buffer = new SharedArrayBuffer(SpscRing.bytesFor(1024, options.elementSize ? { elementSize: options.elementSize } : undefined));
+  const r = SpscRing.create({ buffer, capacity: 1024, ...options });
+  return { r, u32: new Uint32Array(buffer), head: C.SPSC_CONTROL_OFFSET / WORD + W.SPSC_CONTROL.HEAD, tail: C.SPSC_CONTROL_OFFSET / WORD + W.SPSC_CONTROL.TAIL };
+}
+
+function broadcast() {
+  const buffer = new SharedArrayBuffer(Broadcast.bytesFor(16));
+  const b = Broadcast.create({ buffer, capacity: 16 });
+  return { b, u32: new Uint32Array(buffer), firstSeq: C.BCAST_RECORDS_OFFSET / WORD };
+}
+
+const cases = {
+  'MpmcQueue tryEnqueue': () => {
+    const { q, u32, firstSeq } = mpmc();
+    u32[firstSeq] = AHEAD;
+    return q.tryEnqueue('x');
+  },
+  'MpmcQueue enqueue with a timeout': () => {
+    const { q, u32, firstSeq } = mpmc();
+    u32[firstSeq] = AHEAD;
+    return q.enqueue('x', 50);
+  },
+  'MpmcQueue tryEnqueueBatch': () => {
+    const { q, u32, firstSeq } = mpmc();
+    u32[firstSeq] = AHEAD;
+    return q.tryEnqueueBatch(['x', 'y']);
+  },
+  'MpmcQueue tryDequeue': () => {
+    const { q, u32, firstSeq } = mpmc();
+    q.tryEnqueue('x');
+    u32[firstSeq] = AHEAD;
+    return q.tryDequeue();
+  },
+  'MpmcQueue tryDequeueBatch': () => {
+    const { q, u32, firstSeq } = mpmc();
+    q.tryEnqueue('x');
+    u32[firstSeq] = AHEAD;
+    return q.tryDequeueBatch();
+  },
+  'Channel trySend': () => {
+    const { q, u32, firstSeq } = mpmc(Channel);
+    u32[firstSeq] = AHEAD;
+    return q.trySend('x');
+  },
+  'SpscRing tryDequeue with the head moved': () => {
+    const { r, u32, head } = ring();
+    r.tryEnqueue('x');
+    u32[head] = 5000;
+    return r.tryDequeue();
+  },
+  'SpscRing tryDequeueBatch with the head moved': () => {
+    const { r, u32, head } = ring();
+    u32[head] = 5000;
+    return r.tryDequeueBatch();
+  },
+  'SpscRing size with the head moved': () => {
+    const { r, u32, head } = ring();
+    u32[head] = 5000;
+    return r.size;
+  },
+  'SpscRing tryEnqueue with the head moved': () => {
+    const { r, u32, head, tail } = ring();
+    u32[tail] = 900;
+    u32[head] = 1000; // ahead of the tail: more than the capacity apart
+    return r.tryEnqueue('x'.repeat(200));
+  },
+  'SpscRing tryDequeueInto with the tail moved (elements)': () => {
+    const { r, u32, tail } = ring({ elementSize: 8 });
+    u32[tail] = 5000;
+    return r.tryDequeueInto(new Float64Array(4));
+  },
+  'Broadcast publish': () => {
+    const { b, u32, firstSeq } = broadcast();
+    u32[firstSeq] = AHEAD;
+    return b.publish('x');
+  },
+  'Broadcast subscriber tryReceive': () => {
+    const { b, u32, firstSeq } = broadcast();
+    const sub = b.subscribe();
+    b.publish('x');
+    u32[firstSeq] = AHEAD * 4;
+    return JSON.stringify(sub.tryReceive());
+  },
+};
+
+module.exports = { cases };

@@ -1,0 +1,41 @@
+'use strict';
+// Damaged bytes (docs/api.md, Errors: ERR_CORRUPT): a queue whose shared index or sequence word
+// was overwritten with a value no sound run leaves there refuses with ERR_CORRUPT, in bounded
+// time, instead of spinning forever on a state it takes for a race in progress, or handing out
+// junk as messages. Each case runs in a worker thread that is terminated if it does not answer.
+const assert = require('assert');
+const path = require('path');
+const { Worker } = require('worker_threads');
+const { cases } = require('./damaged-cases');
+
+const WORKER = path.join(__dirname, '..', 'helpers', 'children', 'damage-worker.js');
+const ANSWER_MS = 5000;
+
+function runCase(name) {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(WORKER, { workerData: { name } });
+    const timer = setTimeout(() => {
+      w.terminate();
+      resolve({ hung: true });
+    }, ANSWER_MS);
+    w.once('message', (m) => {
+      clearTimeout(timer);
+      w.terminate().then(() => resolve(m));
+    });
+    w.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+describe('Messaging: damaged bytes end with ERR_CORRUPT', function () {
+  this.timeout(ANSWER_MS * 3);
+  for (const name of Object.keys(cases)) {
+    it(name, async () => {
+      const r = await runCase(name);
+      assert.ok(!r.hung, `${name} did not return within ${ANSWER_MS} ms`);
+      assert.strictEqual(r.code, 'ERR_CORRUPT', `${name}: ${JSON.stringify(r)}`);
+    });
+  }
+});

@@ -1,0 +1,14 @@
+'use strict';
+// Runs one damaged-bytes case of test/70-msg/damaged.test.js in a worker thread, so that a call
+// that spins forever is ended by terminate() instead of hanging the test run. Posts
+// { code, message } of what the call threw, or { returned } when it returned.
+const { workerData, parentPort } = require('worker_threads');
+const { cases } = require('../../70-msg/damaged-cases');
+
+const run = cases[workerData.name];
+try {
+  const returned = run();
+  parentPort.postMessage({ returned: String(returned) });
+} catch (e) {
+  parentPort.postMessage({ code: e.code, name: e.name, message: e.message });
+}
