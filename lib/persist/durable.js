@@ -5,7 +5,30 @@
 const { ShmError } = require('../base/errors');
 
 function ioError(err, what) {
-  return new ShmError('ERR_PERSIST_IO', `persist: ${what}: ${err.message}`, { cause: err, errno: err.errno, syscall: err.syscall });
+  return new ShmError('ERR_PERSIST_IO', `persist: ${what}: ${err.message}`, { cause: err, errno: typeof err.errno === 'number' ? Math.abs(err.errno) : undefined, syscall: err.syscall });
+}
+
+// The codes of docs/api.md (Errors) for a file system error on a persistence path.
+const PATH_CODES = {
+  EACCES: 'ERR_SHM_ACCESS', EPERM: 'ERR_SHM_ACCESS', EROFS: 'ERR_SHM_ACCESS',
+  ENOSPC: 'ERR_SHM_NO_SPACE', EDQUOT: 'ERR_SHM_NO_SPACE',
+  ENAMETOOLONG: 'ERR_INVALID_ARG', ENOTDIR: 'ERR_INVALID_ARG', EEXIST: 'ERR_INVALID_ARG', EISDIR: 'ERR_INVALID_ARG', ELOOP: 'ERR_INVALID_ARG',
+  ENOENT: 'ERR_SHM_NOT_FOUND',
+};
+
+/**
+ * Runs `fn` (file system calls on the persistence path `where`) and turns a system error it
+ * throws into a ShmError with the code of docs/api.md (ERR_SHM_ACCESS, ERR_SHM_NO_SPACE,
+ * ERR_INVALID_ARG for a path the OS refuses, ERR_SHM_NOT_FOUND, else ERR_PERSIST_IO) and the
+ * errno; any other error passes unchanged.
+ */
+function onPath(where, fn) {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ShmError || typeof err?.errno !== 'number' || typeof err.code !== 'string') throw err;
+    throw new ShmError(PATH_CODES[err.code] || 'ERR_PERSIST_IO', `persist: ${where}: ${err.message}`, { cause: err, errno: Math.abs(err.errno), syscall: err.syscall });
+  }
 }
 
 function failedEarlier() {
@@ -22,4 +45,4 @@ function advanceSynced(c, lsn) {
   return true;
 }
 
-module.exports = { ioError, failedEarlier, advanceSynced };
+module.exports = { onPath, ioError, failedEarlier, advanceSynced };

@@ -9,6 +9,7 @@ const { ShmError } = require('../base/errors');
 const { scanLog } = require('./record');
 const { readSnapshot } = require('./snapshot');
 const { listFiles, walFileName, snapFileName } = require('./files');
+const { onPath } = require('./durable');
 
 const TYPE_NAMES = {
   [C.WAL_REC_SET]: 'set',
@@ -19,7 +20,15 @@ const TYPE_NAMES = {
   [C.WAL_REC_NS_SETTINGS]: 'nsSettings',
 };
 
+// A file of a directory that is not a regular file (a FIFO named like a log) is reported, not
+// read: a read could block for ever.
+function notRegular(file, kind) {
+  return fs.statSync(file).isFile() ? null : { file, kind, ok: false, error: 'not a regular file', bytes: 0 };
+}
+
 function inspectLog(file) {
+  const odd = notRegular(file, 'log');
+  if (odd !== null) return odd;
   const types = { set: 0, delete: 0, clear: 0, nsCreate: 0, nsDrop: 0, nsSettings: 0 };
   const scan = scanLog(file, (r) => { types[TYPE_NAMES[r.type]] += 1; });
   if (scan.headerError) return { file, kind: 'log', ok: false, error: scan.headerError, bytes: scan.fileBytes };
@@ -30,6 +39,8 @@ function inspectLog(file) {
 }
 
 function inspectSnapshot(file) {
+  const odd = notRegular(file, 'snapshot');
+  if (odd !== null) return odd;
   try {
     const r = readSnapshot(file, () => {});
     return { file, kind: 'snapshot', ok: true, startLsn: r.startLsn, records: r.records, geometry: r.geometry, bytes: fs.statSync(file).size };
@@ -47,8 +58,15 @@ function inspectSnapshot(file) {
 function inspect(target) {
   v.validateString(target, 'path', { minLength: 1 });
   const p = path.resolve(target);
+  return onPath(p, () => inspectPath(p));
+}
+
+function inspectPath(p) {
   if (!fs.existsSync(p)) throw new ShmError('ERR_SHM_NOT_FOUND', `persist: ${p} does not exist`);
-  if (fs.statSync(p).isDirectory()) {
+  const st = fs.statSync(p);
+  // A FIFO, a device or a socket is never read: a read could block for ever.
+  if (!st.isDirectory() && !st.isFile()) throw new ShmError('ERR_INVALID_ARG', `persist: ${p} is neither a directory nor a regular file`);
+  if (st.isDirectory()) {
     const { logs, snaps } = listFiles(p);
     return {
       dir: p,

@@ -16,6 +16,7 @@ const { Segment } = require('../segment/segment');
 const { Control, newStoreId } = require('./control');
 const { Wal, createLogFile } = require('./wal');
 const { walFileName, syncDir } = require('./files');
+const { onPath } = require('./durable');
 const { rebuild } = require('./recovery');
 const { checkpoint, checkpointTimer } = require('./checkpoint');
 const { backup } = require('./backup');
@@ -31,6 +32,11 @@ class Store extends LoggedStore {
     const p = checkPersist(persist, true);
     if (rest.buffer !== undefined) throw v.typeError('"options.persist" needs a segment ("options.name" or "options.path"), not "options.buffer"');
     requireAddon();
+    // A file system error on the directory is a ShmError with the code of its cause.
+    return onPath(p.dir, () => Store.#createPersisted.call(this, p, rest));
+  }
+
+  static #createPersisted(p, rest) {
     fs.mkdirSync(p.dir, { recursive: true, mode: 0o700 });
     if (fs.existsSync(path.join(p.dir, 'control'))) {
       throw new ShmError('ERR_SHM_EXISTS', `persist: ${p.dir} already holds a persisted store (open it with Store.open)`);
@@ -66,6 +72,10 @@ class Store extends LoggedStore {
     const { persist, ...rest } = opts;
     const p = checkPersist(persist, false);
     requireAddon();
+    return onPath(p.dir, () => Store.#openPersisted.call(this, p, rest));
+  }
+
+  static #openPersisted(p, rest) {
     if (!fs.existsSync(path.join(p.dir, 'control'))) {
       throw new ShmError('ERR_SHM_NOT_FOUND', `persist: ${p.dir} holds no persisted store (no control file)`);
     }
@@ -104,7 +114,7 @@ class Store extends LoggedStore {
    * restore.js). Returns the open store.
    */
   static restore(from, target) {
-    return restoreBackup(this, from, target);
+    return onPath(typeof from === 'string' ? from : 'restore', () => restoreBackup(this, from, target));
   }
 
   // Rebuilds the segment (held: the recovery lock): a store of the recorded geometry, then the
@@ -212,7 +222,7 @@ class Store extends LoggedStore {
     v.validateString(dir, 'dir', { minLength: 1 });
     const to = path.resolve(dir);
     if (to === p.dir) throw v.typeError('The "dir" argument must not be the persistence directory itself');
-    return backup(p, to, () => p.wal.waitDurable(p.control.tail));
+    return onPath(to, () => backup(p, to, () => p.wal.waitDurable(p.control.tail)));
   }
 
   /**
