@@ -118,7 +118,23 @@ function validateIndex(value, name, length) {
   }
 }
 
+/**
+ * A Uint8Array over the bytes of `source`, an ArrayBuffer (all of it) or a typed array or
+ * DataView (its range): a TypeError (ERR_INVALID_ARG) naming `name` when the buffer was detached
+ * (transferred to another thread), where reading the view or constructing over it throws a
+ * TypeError without a code.
+ */
+function bytesOver(source, name) {
+  try {
+    return ArrayBuffer.isView(source) ? new Uint8Array(source.buffer, source.byteOffset, source.byteLength) : new Uint8Array(source);
+  } catch (err) {
+    if (err instanceof TypeError) throw typeError(`The "${name}" argument's ArrayBuffer is detached (transferred); it holds no bytes`);
+    throw err;
+  }
+}
+
 module.exports = {
+  bytesOver,
   describe,
   invalidType,
   typeError,

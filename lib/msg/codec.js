@@ -22,11 +22,13 @@ const TAG_SHIFT = C.MSG_TAG_SHIFT;
 const NUMBER_BYTES = 8;
 const MAX_UTF8_PER_UNIT = 3; // a UTF-16 unit becomes at most 3 UTF-8 bytes
 
-/** The bytes of an ArrayBuffer, typed array or DataView as a Uint8Array (no copy), else null. */
-function bytesOf(value) {
+/**
+ * The bytes of an ArrayBuffer, typed array or DataView as a Uint8Array (no copy), else null. A
+ * detached ArrayBuffer is a TypeError naming `name` (ERR_INVALID_ARG).
+ */
+function bytesOf(value, name = 'value') {
   if (types.isUint8Array(value)) return value;
-  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  if (types.isAnyArrayBuffer(value)) return new Uint8Array(value);
+  if (ArrayBuffer.isView(value) || types.isAnyArrayBuffer(value)) return v.bytesOver(value, name);
   return null;
 }
 

@@ -13,7 +13,7 @@ const { latencyFor, installLatency } = require('../store/latency');
  */
 function addLatency(Class, kinds, asyncKinds) {
   const family = latencyFor(kinds, asyncKinds, `${Class.name.charAt(0).toLowerCase()}${Class.name.slice(1)}.latency()`);
-  installLatency(Class, family);
+  installLatency(Class, family, (handle) => handle.usable_());
   Object.defineProperty(Class, 'LATENCY_OPS', { value: family.KINDS, configurable: true });
 }
 

@@ -39,7 +39,7 @@ function push(r, bytes) {
 }
 
 function viewsOf(r, target) {
-  const bytes = codec.bytesOf(target);
+  const bytes = codec.bytesOf(target, 'target');
   if (bytes === null) throw v.invalidType('target', 'a typed array, a DataView or an ArrayBuffer', target);
   r.intoTarget = target;
   r.intoU8 = bytes;
@@ -101,8 +101,8 @@ function peek(r) {
 
 /** Checks a target of dequeueInto() (a new one: a target used before passed these checks). */
 function checkTarget(r, target) {
-  if (target === r.intoTarget) return;
-  if (codec.bytesOf(target) === null) throw v.invalidType('target', 'a typed array, a DataView or an ArrayBuffer', target);
+  if (target === r.intoTarget && target !== null) return;
+  if (codec.bytesOf(target, 'target') === null) throw v.invalidType('target', 'a typed array, a DataView or an ArrayBuffer', target);
   if (target.byteLength < r.elementSize) {
     throw v.rangeError(`The "target" argument must hold at least one ${r.elementSize}-byte element. Received ${target.byteLength} bytes`);
   }

@@ -204,6 +204,11 @@ class LoggedStore extends BaseStore {
    * blocking the event loop.
    */
   setDurable(ns, key, value, opts) {
+    try {
+      this._live(); // first: close() forgets the persistence (ERR_CLOSED, not "needs persist")
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (this._p === null) return Promise.reject(new ShmError('ERR_INVALID_ARG', 'setDurable() needs a store opened with "persist"'));
     let end;
     try {

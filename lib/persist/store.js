@@ -203,9 +203,9 @@ class Store extends LoggedStore {
    * bytes, ms }.
    */
   checkpoint() {
+    this._live(); // first: close() forgets the persistence (ERR_CLOSED, not "needs persist")
     const p = this._p;
     if (p === null) throw new ShmError('ERR_INVALID_ARG', 'checkpoint() needs a store opened with "persist"');
-    this._live();
     return checkpoint(this, p);
   }
 
@@ -216,9 +216,9 @@ class Store extends LoggedStore {
    * Returns { files, bytesCopied, bytesTotal, end, ms }.
    */
   backup(dir) {
+    this._live();
     const p = this._p;
     if (p === null) throw new ShmError('ERR_INVALID_ARG', 'backup() needs a store opened with "persist"');
-    this._live();
     v.validateString(dir, 'dir', { minLength: 1 });
     const to = path.resolve(dir);
     if (to === p.dir) throw v.typeError('The "dir" argument must not be the persistence directory itself');
@@ -230,8 +230,12 @@ class Store extends LoggedStore {
    * storage; never blocks the event loop. Resolves at once for a store without `persist`.
    */
   flush() {
+    try {
+      this._live();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (this._p === null) return Promise.resolve();
-    this._live();
     return this._p.wal.flushAsync();
   }
 

@@ -58,7 +58,14 @@ function parseTarget(options, allowed) {
     return { kind: KIND_SHM, id: name, name, path: null };
   }
   let p = options.path;
-  if (p instanceof URL) p = fileURLToPath(p);
+  if (p instanceof URL) {
+    if (p.protocol !== 'file:') throw v.typeError(`The "options.path" argument must be a string or a file: URL. Received a ${p.protocol} URL`);
+    try {
+      p = fileURLToPath(p);
+    } catch (err) {
+      throw v.typeError(`The "options.path" argument is a file: URL that names no local path: ${err.message}`);
+    }
+  }
   v.validateString(p, 'options.path', { minLength: 1, maxLength: MAX_PATH_LENGTH });
   // Absolute, so that the path still names the same file for workers or children with
   // another working directory.

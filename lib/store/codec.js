@@ -3,7 +3,7 @@
 // JSON can represent as JSON text. The entry's flags record which, so `get` returns what `set`
 // was given.
 const { types } = require('util');
-const { typeError, rangeError, invalidType } = require('../base/validate');
+const { typeError, rangeError, invalidType, bytesOver } = require('../base/validate');
 const { C } = require('../layout/layout');
 
 // Returns [payload, encoding]; the payload is a string or a Uint8Array. Throws TypeError or
@@ -12,11 +12,11 @@ function encodeValue(value) {
   if (typeof value === 'string') return [value, C.ENC_UTF8];
   if (value instanceof Uint8Array) return [value, C.ENC_BINARY];
   if (ArrayBuffer.isView(value)) {
-    return [new Uint8Array(value.buffer, value.byteOffset, value.byteLength), C.ENC_BINARY];
+    return [bytesOver(value, 'value'), C.ENC_BINARY];
   }
   // Not instanceof: an ArrayBuffer from another realm (vm, some test runners) is bytes too, not '{}'.
   if (types.isAnyArrayBuffer(value)) {
-    return [new Uint8Array(value), C.ENC_BINARY];
+    return [bytesOver(value, 'value'), C.ENC_BINARY];
   }
   switch (typeof value) {
     case 'number':

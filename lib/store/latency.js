@@ -166,14 +166,14 @@ function latencyFor(kinds, asyncKinds = [], what = 'store.latency()') {
 /**
  * Gives `Class` the methods over `family` (latencyFor()'s) that a handle with latency histograms
  * has: enableLatency(), disableLatency(), latencyEnabled, latency({ reset }) and the static
- * mergeLatency(snapshots). `beforeEnable(handle)`, when given, runs first in enableLatency() (the
- * store refuses a closed handle there). The store and the queues (lib/msg/latency.js) use it.
+ * mergeLatency(snapshots). `usable(handle)` runs first in enableLatency() and latency(): it
+ * throws ERR_CLOSED for a closed handle. The store and the queues (lib/msg/latency.js) use it.
  */
-function installLatency(Class, family, beforeEnable) {
+function installLatency(Class, family, usable) {
   Object.defineProperties(Class.prototype, {
     enableLatency: {
       value: function enableLatency() {
-        if (beforeEnable) beforeEnable(this);
+        usable(this);
         family.enable(this);
         return this;
       },
@@ -196,6 +196,7 @@ function installLatency(Class, family, beforeEnable) {
     },
     latency: {
       value: function latency(options) {
+        usable(this);
         if (options !== undefined) {
           v.validateObject(options, 'options');
           v.validateKeys(options, 'options', ['reset']);

@@ -5,6 +5,10 @@ const { invalidType } = require('../base/validate');
 
 class NamespaceView {
   constructor(store, name) {
+    // Required here, not at the top: store.js requires this file (store.namespace()).
+    const { Store, checkNsName } = require('./store');
+    if (!(store instanceof Store)) throw invalidType('store', 'a Store', store);
+    checkNsName(name);
     this.store = store;
     this.name = name;
   }

@@ -65,7 +65,7 @@ class Condition extends SyncObject {
 
   // Registers a waiter and releases the mutex (checked to be held by its handle).
   #enter(mutex) {
-    if (!(mutex instanceof Mutex)) throw v.invalidType('mutex', 'a Mutex', mutex);
+    if (!Mutex.isHandle_(mutex)) throw v.invalidType('mutex', 'a Mutex', mutex);
     this.#r.usable();
     if (!mutex.held) throw shmError('ERR_NOT_OWNER', 'A condition wait needs the mutex held by this handle');
     Atomics.add(this.#r.u32, WAITING, 1);

@@ -48,6 +48,11 @@ class Mutex extends SyncObject {
   #r;
   #held = false;
 
+  /** @private Whether `x` is a Mutex handle itself (not a Proxy of one, nor an object made from its prototype). */
+  static isHandle_(x) {
+    return typeof x === 'object' && x !== null && #held in x;
+  }
+
   /** @private Use Mutex.create() or Mutex.open(). */
   constructor(token, where) {
     if (token !== kInternal) throw new TypeError('Mutex cannot be constructed directly: use Mutex.create() or Mutex.open()');

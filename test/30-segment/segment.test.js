@@ -269,6 +269,7 @@ describe('Segment', function () {
       ['path empty', { path: '', size: 1 }, RangeError, /characters long/],
       ['path with NUL', { path: '/tmp/a\0b', size: 1 }, RangeError, /NUL/],
       ['path a non-file URL', { path: new URL('http://x/y'), size: 1 }, TypeError, /file/],
+      ['path a file URL with a host', { path: new URL('file://host/y'), size: 1 }, TypeError, /file: URL/],
       ['size missing', { name: 'a' }, TypeError, /"options.size" argument is required/],
       ['size a string', { name: 'a', size: '64' }, TypeError, /must be of type number/],
       ['size a bigint', { name: 'a', size: 64n }, TypeError, /must be of type number/],
@@ -288,6 +289,7 @@ describe('Segment', function () {
         assert.throws(() => Segment.create(options), (e) => {
           assert.ok(e instanceof cls, `${e.constructor.name}: ${e.message}`);
           assert.match(e.message, pattern);
+          assert.strictEqual(e.code, 'ERR_INVALID_ARG', e.message);
           return true;
         });
       });

@@ -20,6 +20,15 @@ forEachEngine('store.close(), store.closed, store.buffer, store.engine', ({ engi
     assert.throws(() => s.get('c', 'k'), { code: 'ERR_CLOSED' });
     assert.throws(() => s.set('c', 'k', 1), { code: 'ERR_CLOSED' });
     assert.throws(() => s.buffer, { code: 'ERR_CLOSED' });
+    assert.throws(() => s.latency(), { code: 'ERR_CLOSED' });
+    assert.throws(() => s.enableLatency(), { code: 'ERR_CLOSED' });
+  });
+
+  it('flush() of a closed store rejects with ERR_CLOSED', async () => {
+    const s = require('../../index').Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine });
+    await s.flush();
+    s.close();
+    await assert.rejects(s.flush(), { code: 'ERR_CLOSED' });
   });
 
   it('survives close() from user code that runs inside a call (an Array.prototype setter)', () => {

@@ -33,6 +33,19 @@ describe('Condition', () => {
     return { m: Mutex.open({ buffer }), c: Condition.open({ buffer, byteOffset: M }), buffer };
   }
 
+  it('wait() refuses anything but a Mutex handle itself (a Proxy of one, an object of its prototype)', () => {
+    const { m, c } = pair();
+    m.lock();
+    for (const fake of [new Proxy(m, {}), Object.create(Mutex.prototype), {}, null]) {
+      assert.throws(() => c.wait(fake, 10), { name: 'TypeError', code: 'ERR_INVALID_ARG' });
+    }
+    assert.strictEqual(m.held, true);
+    assert.strictEqual(c.waiting, 0);
+    m.unlock();
+    m.close();
+    c.close();
+  });
+
   it('wait() times out: { notified: false } and the mutex is held again', () => {
     const { m, c } = pair();
     m.lock();

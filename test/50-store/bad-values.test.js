@@ -1,0 +1,45 @@
+'use strict';
+// Values and views that hold no bytes or name nothing (docs/api.md: every function validates its
+// arguments): a detached ArrayBuffer, or a view over one, is a TypeError with ERR_INVALID_ARG and
+// changes nothing; a NamespaceView is made only over a Store and a valid namespace name.
+const assert = require('assert');
+const { NamespaceView } = require('../../index');
+const { forEachEngine } = require('../helpers/engines');
+
+function detached(bytes = 8) {
+  const ab = new ArrayBuffer(bytes);
+  structuredClone(ab, { transfer: [ab] });
+  return ab;
+}
+
+forEachEngine('Store: detached buffers and namespace views', ({ make }) => {
+  it('a detached ArrayBuffer, or a DataView over one, as a value: TypeError ERR_INVALID_ARG, nothing stored', () => {
+    const s = make();
+    s.set('n', 'k', 'before');
+    const ab = new ArrayBuffer(8);
+    const dv = new DataView(ab);
+    structuredClone(ab, { transfer: [ab] });
+    for (const value of [detached(), dv]) {
+      assert.throws(() => s.set('n', 'k', value), (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG' && /detached/.test(e.message));
+    }
+    assert.throws(() => s.setMany('n', [['a', 1], ['b', detached()]]), { name: 'TypeError', code: 'ERR_INVALID_ARG' });
+    assert.strictEqual(s.get('n', 'k'), 'before');
+    assert.strictEqual(s.has('n', 'a'), false);
+    assert.ok(s.verify().ok);
+  });
+
+  it('new NamespaceView(store, name) checks both; a valid one is a namespace of the store', () => {
+    const s = make();
+    for (const bad of [null, {}, { get() {} }, 'store']) {
+      assert.throws(() => new NamespaceView(bad, 'x'), { name: 'TypeError', code: 'ERR_INVALID_ARG' });
+    }
+    assert.throws(() => new NamespaceView(s, 1), { name: 'TypeError', code: 'ERR_INVALID_ARG' });
+    assert.throws(() => new NamespaceView(s, ''), { name: 'RangeError', code: 'ERR_INVALID_ARG' });
+    assert.throws(() => new NamespaceView(s, 'x'.repeat(256)), { name: 'RangeError', code: 'ERR_INVALID_ARG' });
+    const v = new NamespaceView(s, 'views');
+    v.set('k', 1);
+    assert.strictEqual(s.get('views', 'k'), 1);
+    assert.strictEqual(v.store, s);
+    assert.strictEqual(v.name, 'views');
+  });
+});
