@@ -86,6 +86,11 @@ class Channel {
     return this.#q.skipped;
   }
 
+  /** @private ERR_CLOSED once this handle is disposed (the latency methods call it). */
+  usable_() {
+    this.#usable();
+  }
+
   #usable() {
     if (this.#q.closed) throw msgError('ERR_CLOSED', 'The channel handle is disposed');
   }

@@ -70,5 +70,9 @@ describe('Messaging: detached buffers, null targets, latency after close', () =>
     assert.throws(() => ring.latency(), { code: 'ERR_CLOSED' });
     assert.throws(() => q.latency(), { code: 'ERR_CLOSED' });
     assert.throws(() => q.enableLatency(), { code: 'ERR_CLOSED' });
+    const ch = Channel.create({ buffer: new SharedArrayBuffer(Channel.bytesFor(16)), capacity: 16 });
+    assert.strictEqual(ch.latency(), null);
+    ch.dispose();
+    assert.throws(() => ch.latency(), { code: 'ERR_CLOSED' });
   });
 });
