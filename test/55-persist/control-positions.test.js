@@ -6,7 +6,7 @@ const assert = require('assert');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { Control, newStoreId } = require('../../lib/persist/control');
+const { newControl } = require('../helpers/persist');
 const native = require('../../lib/base/native');
 
 const U32 = 2 ** 32;
@@ -17,7 +17,7 @@ const RECORD = 8;
   let c;
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmstore-positions-'));
-    c = new Control(dir, { totalSize: 1 << 22, bucketCount: 1024, maxEntries: 1024, maxNamespaces: 255, syncMode: 2, intervalMs: 0, checkpointBytes: 0, checkpointMs: 0, storeId: newStoreId(), mode: 0o600 }, 1000);
+    c = newControl(dir);
   });
   afterEach(() => {
     c.close();

@@ -9,7 +9,7 @@ const native = require('../../lib/base/native');
 const { acquiredWord } = require('../../lib/ownership/lockword');
 const { Control } = require('../../lib/persist/control');
 const { exitedPid } = require('../helpers/process');
-const { persistTarget, recover, contents } = require('../helpers/persist');
+const { persistTarget, recover, contents, newControl } = require('../helpers/persist');
 
 const { C, W } = layout;
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -72,13 +72,12 @@ function leaveHeld(dir, lock) {
   this.timeout(30000);
   const fs = require('fs');
   const os = require('os');
-  const { newStoreId } = require('../../lib/persist/control');
   const { GONE, OTHER_PROCESS } = require('../../lib/ownership/owners');
   let dir;
   let c;
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmstore-takeover-'));
-    c = new Control(dir, { totalSize: 1 << 22, bucketCount: 1024, maxEntries: 1024, maxNamespaces: 255, syncMode: 2, intervalMs: 0, checkpointBytes: 0, checkpointMs: 0, storeId: newStoreId(), mode: 0o600 }, 1000);
+    c = newControl(dir);
   });
   afterEach(() => {
     c.close();

@@ -56,4 +56,13 @@ function contents(store, ns) {
   return store.entries(ns).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
-module.exports = { persistTarget, reboot, recover, copyDir, logFile, contents };
+/** A new control segment in `dir` (lib/persist/control.js) for a small store, sync 'always'. */
+function newControl(dir) {
+  const { Control, newStoreId } = require('../../lib/persist/control');
+  return new Control(dir, {
+    totalSize: 1 << 22, bucketCount: 1024, maxEntries: 1024, maxNamespaces: 255, syncMode: 2, intervalMs: 0,
+    checkpointBytes: 0, checkpointMs: 0, storeId: newStoreId(), mode: 0o600,
+  }, 1000);
+}
+
+module.exports = { persistTarget, reboot, recover, copyDir, logFile, contents, newControl };
