@@ -74,12 +74,13 @@ L::Status Channel::Send(const void* data, uint32_t length, uint32_t tag,
       },
       &a);
   if (a.result == Push::kOk) return L::kOk;
+  if (a.result == Push::kCorrupt) return L::kErrCorrupt;
   return a.result == Push::kClosed ? L::kErrChannelClosed : L::kErrQueueTimeout;
 }
 
 int64_t Channel::TryReceive(void* out, uint32_t cap, uint32_t* tag) noexcept {
   const int64_t n = q_.TryDequeue(out, cap, tag);
-  if (n >= 0) return n;
+  if (n >= 0 || n == MpmcQueue::kCorrupt) return n;
   // The end: closed, nothing queued and no position claimed by a sender that could still
   // publish it (a claimed slot is published or given up by its sender, or for it when gone).
   if (closed() &&

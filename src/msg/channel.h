@@ -19,6 +19,7 @@ class Channel {
   // out), or the end (closed and drained: nothing will ever come).
   static constexpr int64_t kEmpty = -1;
   static constexpr int64_t kEnd = -2;
+  static constexpr int64_t kCorrupt = MpmcQueue::kCorrupt;  // damage (format.md §15)
 
   static uint64_t BytesFor(uint32_t capacity, uint32_t message_bytes) noexcept {
     return MpmcQueue::BytesFor(capacity, message_bytes);
@@ -30,14 +31,15 @@ class Channel {
   layout::Status Attach(void* base, uint64_t bytes, const OwnerIdentity& self) noexcept;
   void Detach() noexcept { q_.Detach(); }
 
-  // kOk, kFull, kTooLarge, or kClosed once the channel is closed.
+  // kOk, kFull, kTooLarge, kClosed once the channel is closed, or kCorrupt.
   Push TrySend(const void* data, uint32_t length, uint32_t tag) noexcept;
-  // Blocks while full: kOk, kErrChannelClosed, kErrQueueTimeout, kErrMessageTooLarge.
-  // timeout_ns < 0: forever.
+  // Blocks while full: kOk, kErrChannelClosed, kErrQueueTimeout, kErrMessageTooLarge,
+  // kErrCorrupt. timeout_ns < 0: forever.
   layout::Status Send(const void* data, uint32_t length, uint32_t tag, int64_t timeout_ns) noexcept;
-  // The next message's length (copied to `out`, `cap` >= message_bytes()), kEmpty or kEnd.
+  // The next message's length (copied to `out`, `cap` >= message_bytes()), kEmpty, kEnd or
+  // kCorrupt.
   int64_t TryReceive(void* out, uint32_t cap, uint32_t* tag) noexcept;
-  // Blocks while empty: a length, kEnd, or kEmpty after timeout_ns (negative: forever).
+  // Blocks while empty: a length, kEnd, kCorrupt, or kEmpty after timeout_ns (negative: forever).
   int64_t Receive(void* out, uint32_t cap, uint32_t* tag, int64_t timeout_ns) noexcept;
   // Closes the channel for every party and wakes every waiting one: kOk, or kErrChannelClosed
   // when it was closed already.

@@ -227,6 +227,10 @@ Push MpmcQueue::TryEnqueue(const void* data, uint32_t length, uint32_t tag) noex
       AtomicStore(Intent(slot_, kRoles), 0);
       if (MaybeRepair()) continue;
       return Push::kFull;
+    } else if (d > 0 && AtomicLoad(Word(kTail)) == pos) {
+      // Ahead of a tail that still names pos: damage, not a stale tail (format.md §15).
+      corrupt_ = true;
+      return Push::kCorrupt;
     }
   }
 }
@@ -257,6 +261,9 @@ int64_t MpmcQueue::TryDequeue(void* out, uint32_t cap, uint32_t* tag) noexcept {
       AtomicStore(Intent(slot_, kRoles), 0);
       if (d == 0 && Diff(AtomicLoad(Word(kTail)), pos) > 0 && MaybeRepair()) continue;
       return -1;
+    } else if (d > static_cast<int32_t>(kSkipped) && AtomicLoad(Word(kHead)) == pos) {
+      corrupt_ = true;  // ahead of a head that still names pos (format.md §15, "Damage")
+      return kCorrupt;
     }
   }
 }
@@ -294,6 +301,7 @@ struct EnqueueArgs {
   const void* data;
   uint32_t length;
   uint32_t tag;
+  Push result;
 };
 
 struct DequeueArgs {
@@ -310,15 +318,17 @@ L::Status MpmcQueue::Enqueue(const void* data, uint32_t length, uint32_t tag,
                              int64_t timeout_ns) noexcept {
   if (length > message_bytes_) return L::kErrMessageTooLarge;
   const int64_t deadline = timeout_ns < 0 ? INT64_MAX : NowNs() + timeout_ns;
-  EnqueueArgs a{this, data, length, tag};
+  EnqueueArgs a{this, data, length, tag, Push::kFull};
   const bool ok = Block(
       kProducerWaiters, kConsumed, deadline,
       [](void* ctx) noexcept {
         auto* e = static_cast<EnqueueArgs*>(ctx);
-        return e->q->TryEnqueue(e->data, e->length, e->tag) == Push::kOk;
+        e->result = e->q->TryEnqueue(e->data, e->length, e->tag);
+        return e->result != Push::kFull;
       },
       &a);
-  return ok ? L::kOk : L::kErrQueueTimeout;
+  if (!ok) return L::kErrQueueTimeout;
+  return a.result == Push::kOk ? L::kOk : L::kErrCorrupt;
 }
 
 int64_t MpmcQueue::Dequeue(void* out, uint32_t cap, uint32_t* tag, int64_t timeout_ns) noexcept {
@@ -328,7 +338,8 @@ int64_t MpmcQueue::Dequeue(void* out, uint32_t cap, uint32_t* tag, int64_t timeo
       kConsumerWaiters, kProduced, deadline,
       [](void* ctx) noexcept {
         auto* d = static_cast<DequeueArgs*>(ctx);
-        return (d->n = d->q->TryDequeue(d->out, d->cap, d->tag)) >= 0;
+        d->n = d->q->TryDequeue(d->out, d->cap, d->tag);
+        return d->n >= 0 || d->n == kCorrupt;
       },
       &a);
   return a.n;

@@ -54,14 +54,21 @@ class MpmcQueue {
   uint32_t skipped_writes() const noexcept;
   uint32_t skipped_reads() const noexcept;
 
+  // What the dequeue forms return, and Push::kCorrupt for the enqueue forms, when a slot's
+  // sequence word is ahead of the index that names its position (format.md §15, "Damage"):
+  // damage, which retrying would spin on for ever. corrupt() then stays true.
+  static constexpr int64_t kCorrupt = -3;
+  bool corrupt() const noexcept { return corrupt_; }
+
   Push TryEnqueue(const void* data, uint32_t length, uint32_t tag) noexcept;
-  // Blocks while full: kOk, kErrQueueTimeout, kErrMessageTooLarge. timeout_ns < 0: forever.
+  // Blocks while full: kOk, kErrQueueTimeout, kErrMessageTooLarge, kErrCorrupt. timeout_ns < 0:
+  // forever.
   layout::Status Enqueue(const void* data, uint32_t length, uint32_t tag,
                          int64_t timeout_ns) noexcept;
   // The next message's length (copied to `out`, which holds `cap` >= message_bytes() bytes), or
-  // -1 when empty. Skips slots given up by gone producers.
+  // -1 when empty, kCorrupt. Skips slots given up by gone producers.
   int64_t TryDequeue(void* out, uint32_t cap, uint32_t* tag) noexcept;
-  // Blocks while empty; -1 after timeout_ns (negative: forever).
+  // Blocks while empty; -1 after timeout_ns (negative: forever), kCorrupt.
   int64_t Dequeue(void* out, uint32_t cap, uint32_t* tag, int64_t timeout_ns) noexcept;
 
   // The most positions one batch claim takes (format.md §15 "Batches"), as lib/msg/mpmc-batch.js.
@@ -80,10 +87,11 @@ class MpmcQueue {
   // Dequeues up to `max` messages, claiming up to kMaxClaim positions with one CAS of `head`
   // and each time only as many as are sure to fit in what is left of `out` (cap bytes) at
   // message_bytes() each; copies them one after the other into `out` and describes message j in
-  // slices[j]. Returns how many (0: empty). Skips slots given up by gone producers.
+  // slices[j]. Returns how many (0: empty; check corrupt() to tell damage, format.md §15).
+  // Skips slots given up by gone producers.
   uint32_t TryDequeueBatch(void* out, uint64_t cap, MpmcSlice* slices, uint32_t max) noexcept;
   // Like TryDequeueBatch, blocking until at least one message arrives; 0 after timeout_ns
-  // (negative: forever).
+  // (negative: forever) or on damage (corrupt()).
   uint32_t DequeueBatch(void* out, uint64_t cap, MpmcSlice* slices, uint32_t max,
                         int64_t timeout_ns) noexcept;
 
@@ -105,7 +113,7 @@ class MpmcQueue {
   bool RepairConsumed(uint32_t pos) noexcept;
   bool MaybeRepair() noexcept;
   // One batch claim at the tail of up to `want` messages, written and published: k (0: full),
-  // or -1 when a channel was closed before the claim (the slots were given up).
+  // -1 when a channel was closed before the claim (the slots were given up), or kCorrupt.
   int64_t ClaimAndWrite(const MpmcMessage* msgs, uint32_t want) noexcept;
   // Waits on `word` registered in `waiters` until attempt(ctx) succeeds or the deadline passes.
   bool Block(uint32_t waiters, uint32_t word, int64_t deadline, Attempt attempt,
@@ -124,6 +132,7 @@ class MpmcQueue {
   uint32_t stride_ = 0;
   int64_t last_repair_ns_ = INT64_MIN / 2;
   bool closable_ = false;  // a channel's handle: a claim made after the close is given up
+  bool corrupt_ = false;   // a claim met a slot ahead of its position (kCorrupt)
 };
 
 }  // namespace shm::msg

@@ -30,6 +30,10 @@ int64_t MpmcQueue::ClaimAndWrite(const MpmcMessage* msgs, uint32_t want) noexcep
         if (MaybeRepair()) continue;
         return 0;
       }
+      if (d > 0 && AtomicLoad(Word(kTail)) == pos) {
+        corrupt_ = true;  // ahead of a tail that still names pos (format.md §15, "Damage")
+        return kCorrupt;
+      }
       continue;  // a stale tail
     }
     // The intent first, naming the whole claim: its first position and how many more follow.
@@ -67,7 +71,7 @@ L::Status MpmcQueue::TryEnqueueBatch(const MpmcMessage* msgs, uint32_t n,
   while (i < end) {
     const int64_t k = ClaimAndWrite(msgs + i, std::min({end - i, kMaxClaim, capacity_}));
     if (k < 0) {
-      status = L::kErrChannelClosed;
+      status = k == kCorrupt ? L::kErrCorrupt : L::kErrChannelClosed;
       break;
     }
     if (k == 0) {
@@ -102,6 +106,10 @@ uint32_t MpmcQueue::TryDequeueBatch(void* out, uint64_t cap, MpmcSlice* slices,
       if (d <= 0 && AtomicLoad(Word(kHead)) == pos) {
         // Empty at pos, unless a producer claimed pos and is gone.
         if (d == 0 && Diff(AtomicLoad(Word(kTail)), pos) > 0 && MaybeRepair()) continue;
+        return got;
+      }
+      if (d > static_cast<int32_t>(kSkipped) && AtomicLoad(Word(kHead)) == pos) {
+        corrupt_ = true;  // ahead of a head that still names pos: the caller checks corrupt()
         return got;
       }
       continue;
@@ -178,7 +186,7 @@ uint32_t MpmcQueue::DequeueBatch(void* out, uint64_t cap, MpmcSlice* slices, uin
       [](void* ctx) noexcept {
         auto* d = static_cast<DequeueBatchArgs*>(ctx);
         d->got = d->q->TryDequeueBatch(d->out, d->cap, d->slices, d->max);
-        return d->got > 0;
+        return d->got > 0 || d->q->corrupt();
       },
       &a);
   return a.got;

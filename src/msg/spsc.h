@@ -15,7 +15,8 @@ namespace shm::msg {
 
 // What a non-blocking enqueue did. kClosed: a send on a closed channel (channel.h); the others
 // as named.
-enum class Push { kOk, kFull, kTooLarge, kClosed };
+// kCorrupt: the queue's shared words are in a state no sound run leaves (format.md §15, "Damage").
+enum class Push { kOk, kFull, kTooLarge, kClosed, kCorrupt };
 
 class SpscRing {
  public:

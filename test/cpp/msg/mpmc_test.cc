@@ -81,6 +81,39 @@ TEST(MpmcQueue, ShapesAndEdges) {
   EXPECT_EQ(q.Dequeue(out, sizeof out, &tag, 1'000'000), -1);
 }
 
+// A slot's sequence word ahead of the index that names its position is damage (format.md §15,
+// "Damage"): every form, single, batch, blocking, channel, returns its corrupt answer at once
+// instead of loading the index again for ever.
+TEST(MpmcQueue, DamagedSequenceWordIsReportedNotSpunOn) {
+  Block b(MpmcQueue::BytesFor(4, 16));
+  MpmcQueue q;
+  ASSERT_EQ(q.Create(b.mem, b.size, 4, 16, 0, Me()), L::kOk);
+  auto* seq0 = reinterpret_cast<uint32_t*>(b.mem + L::kMpmcSlotsOffset);
+  const uint32_t sound = *seq0;
+  *seq0 = 999;  // slot 0 claims a position far ahead of tail 0
+  EXPECT_EQ(q.TryEnqueue("x", 1, 0), Push::kCorrupt);
+  EXPECT_TRUE(q.corrupt());
+  EXPECT_EQ(q.Enqueue("x", 1, 0, -1), L::kErrCorrupt);
+  const shm::msg::MpmcMessage m{"x", 1, 0};
+  uint32_t n = 7;
+  EXPECT_EQ(q.TryEnqueueBatch(&m, 1, &n), L::kErrCorrupt);
+  EXPECT_EQ(n, 0u);
+  *seq0 = sound;
+  ASSERT_EQ(q.TryEnqueue("y", 1, 0), Push::kOk);
+  *seq0 = 999;  // now ahead of head 0
+  char out[16];
+  uint32_t tag = 0;
+  EXPECT_EQ(q.TryDequeue(out, sizeof out, &tag), MpmcQueue::kCorrupt);
+  EXPECT_EQ(q.Dequeue(out, sizeof out, &tag, -1), MpmcQueue::kCorrupt);
+  std::vector<char> buf(64);
+  std::vector<shm::msg::MpmcSlice> slices(4);
+  MpmcQueue fresh;
+  ASSERT_EQ(fresh.Attach(b.mem, b.size, Me()), L::kOk);
+  EXPECT_EQ(fresh.DequeueBatch(buf.data(), buf.size(), slices.data(), 4, -1), 0u);
+  EXPECT_TRUE(fresh.corrupt());
+  fresh.Detach();
+}
+
 TEST(MpmcQueue, WrapsAroundTwoToThe32) {
   Block b(MpmcQueue::BytesFor(4, 8));
   MpmcQueue q;
