@@ -138,11 +138,16 @@ class Registry {
       const table = this.#table;
       const slot = table.find(bytes, nameHash(bytes));
       if (slot < 0) throw notFound(name);
-      const info = table.read(slot);
+      const info = this.#sound(slot, name);
       if (!Object.hasOwn(KINDS, info.kind)) {
         throw new ShmError('ERR_KIND_MISMATCH', `${JSON.stringify(name)} is of kind '${info.kind}', which this version of shmstore does not know`);
       }
       const k = KINDS[info.kind];
+      // Its bytes are read only as the version they were made by (format.md §14).
+      if (info.version !== k.version) {
+        throw new ShmError('ERR_BAD_VERSION',
+          `${JSON.stringify(name)} (${info.kind}) has format version ${info.version}; this shmstore deletes version ${k.version}`);
+      }
       const at = table.block(info);
       if (k.inUse && k.inUse(at, info, this.#identity())) {
         throw new ShmError('ERR_IN_USE', `${JSON.stringify(name)} is open in a live thread or process: close its handles first`);
@@ -175,6 +180,13 @@ class Registry {
       for (let slot = 0; slot < table.maxEntries; slot++) {
         if (table.state(slot) !== STATE.LIVE) continue;
         const info = table.read(slot);
+        if (!table.blockInside(info)) {
+          // Damage, which the repair pass clears; then the list starts over.
+          this.#repair();
+          out.length = 0;
+          slot = -1;
+          continue;
+        }
         const at = table.block(info);
         const k = Object.hasOwn(KINDS, info.kind) ? KINDS[info.kind] : null;
         out.push({
@@ -339,7 +351,7 @@ class Registry {
   }
 
   #open(k, kindName, name, slot, options) {
-    const info = this.#table.read(slot);
+    const info = this.#sound(slot, name);
     if (info.kind !== kindName) {
       throw new ShmError('ERR_KIND_MISMATCH', `${JSON.stringify(name)} is a ${info.kind}, not a ${kindName}`);
     }
@@ -348,6 +360,16 @@ class Registry {
         `${JSON.stringify(name)} (${kindName}) has format version ${info.version}; this shmstore reads version ${k.version}`);
     }
     return this.#track(k.open(this.#table.block(info), info, options));
+  }
+
+  // The live entry at `slot`, whose block must lie inside the data area; one that does not is
+  // damage, which the repair pass clears (format.md §14, "Repair"): it runs, and the name is then
+  // not found (ERR_NOT_FOUND), instead of a RangeError of every later call on it.
+  #sound(slot, name) {
+    const info = this.#table.read(slot);
+    if (this.#table.blockInside(info)) return info;
+    this.#repair();
+    throw notFound(name);
   }
 
   #track(handle) {

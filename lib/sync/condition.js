@@ -59,8 +59,12 @@ class Condition extends SyncObject {
     }
   }
 
+  // A token, or the `seq` to sleep on, read before the token is looked for: a notify that lands
+  // after that look changes `seq` from the value read, so the sleep ends at once (reading `seq`
+  // after the look slept on the notify's own value until the recheck, up to 50 ms).
   #attempt() {
-    return this.#takeToken() ? NOTIFIED : Atomics.load(this.#r.u32, SEQ);
+    const seq = Atomics.load(this.#r.u32, SEQ);
+    return this.#takeToken() ? NOTIFIED : seq;
   }
 
   // Registers a waiter and releases the mutex (checked to be held by its handle).

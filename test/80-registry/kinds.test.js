@@ -181,3 +181,54 @@ describe('Registry kinds', () => {
     }
   });
 });
+
+// A live entry whose block lies outside the data area is damage (docs/format.md §14, "Repair"):
+// the first call that meets it runs the repair pass, which clears it, instead of every later
+// list(), open() and delete() failing with a RangeError; the other structures stay. An entry of
+// another format version is not deleted with this version's code (ERR_BAD_VERSION).
+describe('Registry: a damaged entry and an entry of another version', () => {
+  const { layout: { C: LC, W: LW } } = require('../../index');
+  const entryWord = (slot, field) => LC.REGISTRY_ENTRIES_OFFSET / 4 + slot * LW.REGISTRY_ENTRY.WORDS + LW.REGISTRY_ENTRY[field];
+  const slotOf = (u32, maxEntries, unit) => {
+    for (let s = 0; s < maxEntries; s++) {
+      if (Atomics.load(u32, entryWord(s, 'STATE')) === LC.REGISTRY_ENTRY_LIVE && Atomics.load(u32, entryWord(s, 'UNIT')) === unit) return s;
+    }
+    return -1;
+  };
+
+  it('list(), open() and delete() clear a block past the data area by repair; the rest stays', () => {
+    for (const call of ['list', 'open', 'delete']) {
+      const buffer = new SharedArrayBuffer(1 << 20);
+      const r = Registry.create({ buffer, maxEntries: 8 });
+      const keep = r.create('bytes', 'keep', { size: 8 });
+      keep[0] = 7;
+      const bad = r.create('bytes', 'bad', { size: 8 });
+      const u32 = new Uint32Array(buffer);
+      const slot = slotOf(u32, 8, bad.byteOffset / LC.UNIT);
+      assert.ok(slot >= 0);
+      Atomics.store(u32, entryWord(slot, 'UNIT'), 0x7fffffff);
+      const repairs = r.stats().repairs;
+      if (call === 'list') assert.deepStrictEqual(r.list().map((e) => e.name), ['keep']);
+      if (call === 'open') assert.throws(() => r.open('bytes', 'bad'), { code: 'ERR_NOT_FOUND' });
+      if (call === 'delete') assert.throws(() => r.delete('bad'), { code: 'ERR_NOT_FOUND' });
+      assert.strictEqual(r.stats().repairs, repairs + 1, call);
+      assert.deepStrictEqual(r.list().map((e) => e.name), ['keep']);
+      assert.strictEqual(r.open('bytes', 'keep')[0], 7);
+      r.create('bytes', 'bad', { size: 8 }); // the name is free again
+      r.close();
+    }
+  });
+
+  it('delete() of an entry of another format version is ERR_BAD_VERSION and changes nothing', () => {
+    const buffer = new SharedArrayBuffer(1 << 20);
+    const r = Registry.create({ buffer, maxEntries: 8 });
+    const m = r.create('mutex', 'lock');
+    m.close();
+    const u32 = new Uint32Array(buffer);
+    const slot = slotOf(u32, 8, m.byteOffset / LC.UNIT);
+    Atomics.store(u32, entryWord(slot, 'VERSION'), 99);
+    assert.throws(() => r.delete('lock'), { code: 'ERR_BAD_VERSION' });
+    assert.deepStrictEqual(r.list().map((e) => [e.name, e.version]), [['lock', 99]]);
+    r.close();
+  });
+});
