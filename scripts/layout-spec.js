@@ -226,6 +226,9 @@ const constants = {
   SYNC_MAGIC: 0x434e5953, // 'SYNC'
   SYNC_FORMAT_VERSION: 1,
   SYNC_KIND_MUTEX: 1,
+  // Set in `kind` beside the kind by a creator with parameters while it writes them (before the
+  // magic): an opener that sees it waits for the magic instead of completing the stamp.
+  SYNC_KIND_CREATING: 0x80000000,
   SYNC_HEADER_OFFSET: 0,
   SYNC_MUTEX_OFFSET: 64,
   SYNC_OWNERS_OFFSET: 192,

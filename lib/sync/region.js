@@ -127,8 +127,15 @@ function waitForStamp(u32) {
 function stamp(u32, kind, { init, exclusive = false, zeroValid = true } = {}) {
   const name = KIND_NAMES[kind];
   if (Atomics.load(u32, MAGIC) === 0) {
-    if ((init || zeroValid) && Atomics.compareExchange(u32, KIND, 0, kind) === 0) {
-      if (init) init(u32);
+    // A creator with parameters claims with the CREATING mark and drops it once they are written:
+    // an opener that completed its stamp meanwhile would run on the parameters' zero bytes, and
+    // have what it did overwritten by them.
+    const claim = init ? (kind | C.SYNC_KIND_CREATING) >>> 0 : kind;
+    if ((init || zeroValid) && Atomics.compareExchange(u32, KIND, 0, claim) === 0) {
+      if (init) {
+        init(u32);
+        Atomics.store(u32, KIND, kind);
+      }
       Atomics.store(u32, VERSION, C.SYNC_FORMAT_VERSION);
       Atomics.compareExchange(u32, MAGIC, 0, C.SYNC_MAGIC);
     } else if (exclusive) {

@@ -88,6 +88,7 @@ inline constexpr uint64_t kMaxSegmentPathBytes = 0xfffULL;
 inline constexpr uint64_t kSyncMagic = 0x434e5953ULL;
 inline constexpr uint64_t kSyncFormatVersion = 1ULL;
 inline constexpr uint64_t kSyncKindMutex = 1ULL;
+inline constexpr uint64_t kSyncKindCreating = 0x80000000ULL;
 inline constexpr uint64_t kSyncHeaderOffset = 0ULL;
 inline constexpr uint64_t kSyncMutexOffset = 0x40ULL;
 inline constexpr uint64_t kSyncOwnersOffset = 0xc0ULL;
@@ -1296,6 +1297,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kSyncMagic, "SYNC_MAGIC") \
   X(kSyncFormatVersion, "SYNC_FORMAT_VERSION") \
   X(kSyncKindMutex, "SYNC_KIND_MUTEX") \
+  X(kSyncKindCreating, "SYNC_KIND_CREATING") \
   X(kSyncHeaderOffset, "SYNC_HEADER_OFFSET") \
   X(kSyncMutexOffset, "SYNC_MUTEX_OFFSET") \
   X(kSyncOwnersOffset, "SYNC_OWNERS_OFFSET") \

@@ -1,5 +1,7 @@
 #include "sync/mutex.h"
 
+#include <unistd.h>
+
 #include "base/atomic.h"
 #include "ownership/lockword.h"
 
@@ -9,13 +11,24 @@ namespace L = layout;
 
 namespace {
 
+// How long an opener waits for the magic of a region another stamper claimed (§13, as
+// lib/sync/region.js): 1000 looks 1 ms apart.
+constexpr int kStampWaitSteps = 1000;
+constexpr useconds_t kStampWaitStepUs = 1000;
+
 // Stamps a region of zero bytes (every opener stores the same values, the magic last) and checks
-// the header of a stamped one (§13).
+// the header of a stamped one (§13). The claim is a CAS of `kind` from 0: a region another kind
+// claimed, or a creator with parameters (the CREATING mark), is waited for, never stamped as a
+// mutex over its claim.
 L::Status Stamp(L::SyncHeader* h) noexcept {
   if (AtomicLoad(&h->magic) == 0) {
-    if (AtomicLoad(&h->kind) == 0) AtomicStore(&h->kind, L::kSyncKindMutex);
-    if (AtomicLoad(&h->version) == 0) AtomicStore(&h->version, L::kSyncFormatVersion);
-    AtomicCas(&h->magic, 0, L::kSyncMagic);
+    if (AtomicCas(&h->kind, 0, L::kSyncKindMutex) || AtomicLoad(&h->kind) == L::kSyncKindMutex) {
+      if (AtomicLoad(&h->version) == 0) AtomicStore(&h->version, L::kSyncFormatVersion);
+      AtomicCas(&h->magic, 0, L::kSyncMagic);
+    } else {
+      for (int i = 0; i < kStampWaitSteps && AtomicLoad(&h->magic) == 0; ++i)
+        usleep(kStampWaitStepUs);
+    }
   }
   if (AtomicLoad(&h->magic) != L::kSyncMagic) return L::kErrBadMagic;
   if (AtomicLoad(&h->kind) != L::kSyncKindMutex) return L::kErrBadMagic;

@@ -185,3 +185,57 @@ describe('Semaphore', () => {
     assert.throws(() => s.acquire(), { code: 'ERR_CLOSED' });
   });
 });
+
+// Stamping (docs/format.md §13): a creator with parameters claims the region with the CREATING
+// mark; an opener that finds it waits for the magic and stamps nothing, so it never runs on the
+// parameters' zero bytes (what it did would be overwritten when they land).
+describe('Semaphore: an opener and a creator that is still writing its parameters', () => {
+  const { Worker } = require('worker_threads');
+  const { layout } = require('../../index');
+  const { C, W } = layout;
+  const HDR = C.SYNC_HEADER_OFFSET / 4;
+  const REC = C.SYNC_STATE_OFFSET / 4;
+  const PERMITS = W.SEMAPHORE_STATE;
+
+  it('waits for the creator\'s magic and opens with its permits', async function () {
+    this.timeout(10000);
+    const buffer = new SharedArrayBuffer(B);
+    const u32 = new Uint32Array(buffer);
+    Atomics.store(u32, HDR + W.SYNC_HEADER.KIND, (C.SYNC_KIND_SEMAPHORE | C.SYNC_KIND_CREATING) >>> 0);
+    // The creator, in another thread, finishes 100 ms later.
+    const finisher = new Worker(`
+      const { workerData: { buffer, at } } = require('worker_threads');
+      const u32 = new Uint32Array(buffer);
+      setTimeout(() => {
+        Atomics.store(u32, at.permits, 5);
+        Atomics.store(u32, at.total, 5);
+        Atomics.store(u32, at.kind, at.semaphore);
+        Atomics.store(u32, at.version, at.formatVersion);
+        Atomics.store(u32, at.magic, at.syncMagic);
+      }, 100);`, {
+      eval: true,
+      workerData: {
+        buffer,
+        at: {
+          permits: REC + PERMITS.PERMITS, total: REC + PERMITS.TOTAL, kind: HDR + W.SYNC_HEADER.KIND, version: HDR + W.SYNC_HEADER.VERSION,
+          magic: HDR + W.SYNC_HEADER.MAGIC, semaphore: C.SYNC_KIND_SEMAPHORE, formatVersion: C.SYNC_FORMAT_VERSION, syncMagic: C.SYNC_MAGIC,
+        },
+      },
+    });
+    const s = Semaphore.open({ buffer });
+    assert.strictEqual(s.permits, 5);
+    s.release(2);
+    assert.strictEqual(s.permits, 7);
+    s.close();
+    await finisher.terminate();
+  });
+
+  it('a creator that never finishes: the opener refuses after its wait, and stamps nothing', () => {
+    const buffer = new SharedArrayBuffer(B);
+    const u32 = new Uint32Array(buffer);
+    const marked = (C.SYNC_KIND_SEMAPHORE | C.SYNC_KIND_CREATING) >>> 0;
+    Atomics.store(u32, HDR + W.SYNC_HEADER.KIND, marked);
+    assert.throws(() => Semaphore.open({ buffer }), { code: 'ERR_BAD_MAGIC' });
+    assert.deepStrictEqual([u32[HDR + W.SYNC_HEADER.MAGIC], u32[HDR + W.SYNC_HEADER.KIND], u32[HDR + W.SYNC_HEADER.VERSION]], [0, marked, 0]);
+  });
+});

@@ -134,6 +134,22 @@ TEST(SyncMutex, StampsZeroBytesAndChecksTheHeader) {
   EXPECT_EQ(n.Unlock(), L::kErrClosed);
 }
 
+// A region another stamper claimed (another kind, or a creator with parameters still writing
+// them) is waited for and refused, never stamped as a mutex over that claim (§13, "Stamping").
+TEST(SyncMutex, LeavesAClaimOfAnotherStamperAlone) {
+  for (const uint32_t claim :
+       {static_cast<uint32_t>(L::kSyncKindBarrier),
+        static_cast<uint32_t>(L::kSyncKindSemaphore | L::kSyncKindCreating)}) {
+    Region r;
+    AtomicStore(&r.header()->kind, claim);
+    Mutex m;
+    EXPECT_EQ(m.Open(r.base(), kRegionBytes, Pid(), Tid()), L::kErrBadMagic);
+    EXPECT_EQ(AtomicLoad(&r.header()->magic), 0u);
+    EXPECT_EQ(AtomicLoad(&r.header()->kind), claim);
+    EXPECT_EQ(AtomicLoad(&r.header()->version), 0u);
+  }
+}
+
 TEST(SyncMutex, LockUnlockAdvanceTheLockWord) {
   Region r;
   Mutex m;
