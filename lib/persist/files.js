@@ -54,4 +54,38 @@ function removeCovered(dir, startLsn) {
   syncDir(dir);
 }
 
-module.exports = { walFileName, snapFileName, listFiles, syncDir, removeCovered };
+// The file that names the segment a persistence directory belongs to (format.md §16, "Files"):
+// one line, "name:<segment name>" or "path:<absolute path>".
+const SEGMENT_FILE = 'segment';
+
+/** The line that names a store target { name } or { path } (a path made absolute). */
+function segmentLine(target) {
+  if (target.name !== undefined) return `name:${target.name}`;
+  const p = target.path instanceof URL ? require('url').fileURLToPath(target.path) : target.path;
+  return `path:${path.resolve(p)}`;
+}
+
+/** The line of `dir`'s segment file, or null when it has none (a directory of an older version). */
+function readSegmentLine(dir) {
+  const file = path.join(dir, SEGMENT_FILE);
+  if (!fs.existsSync(file)) return null;
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
+/** Records that `dir` belongs to the segment `target` (written whole, then renamed, synced). */
+function writeSegmentLine(dir, target) {
+  const tmp = path.join(dir, `${SEGMENT_FILE}.tmp`);
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  try {
+    fs.writeSync(fd, `${segmentLine(target)}\n`);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, path.join(dir, SEGMENT_FILE));
+  syncDir(dir);
+}
+
+module.exports = {
+  walFileName, snapFileName, listFiles, syncDir, removeCovered, SEGMENT_FILE, segmentLine, readSegmentLine, writeSegmentLine,
+};

@@ -15,7 +15,7 @@ const { requireAddon } = native;
 const { Segment } = require('../segment/segment');
 const { Control, newStoreId } = require('./control');
 const { Wal, createLogFile } = require('./wal');
-const { walFileName, syncDir } = require('./files');
+const { walFileName, syncDir, segmentLine, readSegmentLine, writeSegmentLine, SEGMENT_FILE } = require('./files');
 const { onPath } = require('./durable');
 const { rebuild } = require('./recovery');
 const { checkpoint, checkpointTimer } = require('./checkpoint');
@@ -48,6 +48,7 @@ class Store extends LoggedStore {
       control = new Control(p.dir, { ...geo, syncMode: p.syncMode, intervalMs: p.intervalMs, checkpointBytes: p.checkpointBytes, checkpointMs: p.checkpointMs, storeId: newStoreId(), mode: 0o600 },
         LoggedStore._lockTimeout(rest));
       createLogFile(p.dir, 0);
+      writeSegmentLine(p.dir, targetOf(rest));
       control.resetPositions(0, 0);
       control.ready = true;
       syncDir(p.dir);
@@ -59,6 +60,7 @@ class Store extends LoggedStore {
       Segment.unlink(targetOf(rest));
       fs.rmSync(path.join(p.dir, 'control'), { force: true });
       fs.rmSync(path.join(p.dir, walFileName(0)), { force: true });
+      fs.rmSync(path.join(p.dir, SEGMENT_FILE), { force: true });
       throw err;
     }
   }
@@ -91,10 +93,12 @@ class Store extends LoggedStore {
           } catch (err) {
             if (err.code !== 'ERR_SHM_NOT_FOUND') throw err;
           }
+          if (store !== null) Store.#checkOwner(store, rest, control, p.dir);
         }
         if (store === null) {
           [store, recovery] = this.#recover(rest, control, p.dir);
           if (rest.latency === true) store.enableLatency();
+          writeSegmentLine(p.dir, targetOf(rest));
         }
         store._persist(control, p.dir, recovery);
         store._p.wal.upgradeFile();
@@ -119,6 +123,22 @@ class Store extends LoggedStore {
 
   // Rebuilds the segment (held: the recovery lock): a store of the recorded geometry, then the
   // log replayed. Returns [store, report].
+  // The segment found must be the one `dir` logs (format.md §16, "Files"): the directory's
+  // segment file names it, and its geometry is the control's. Another store's segment would
+  // have its writes logged here and its contents checkpointed over this store's log.
+  static #checkOwner(store, rest, control, dir) {
+    const recorded = readSegmentLine(dir);
+    const given = segmentLine(targetOf(rest));
+    const geo = geometryOf(store._buffer);
+    const want = control.geometry;
+    const sameGeometry = ['totalSize', 'bucketCount', 'maxEntries', 'maxNamespaces'].every((k) => geo[k] === want[k]);
+    if ((recorded !== null && recorded !== given) || !sameGeometry) {
+      throw new ShmError('ERR_INVALID_ARG', `persist: ${dir} holds the log of ${recorded === null ? 'another store' : recorded.replace(/^[a-z]+:/, '')}` +
+        `${sameGeometry ? '' : ' (another geometry)'}, not of ${given.replace(/^[a-z]+:/, '')}`);
+    }
+    if (recorded === null) writeSegmentLine(dir, targetOf(rest)); // a directory of an older version
+  }
+
   static #recover(rest, control, dir) {
     control.ready = false;
     try {

@@ -60,3 +60,50 @@ const { uniqueName, removeShm } = require('../helpers/process');
     }
   });
 });
+
+// A persistence directory belongs to one segment (docs/format.md §16, "Files"): opening another
+// store's segment with it is refused before anything is logged or checkpointed there, whatever
+// the two stores hold; the directory's own store is unchanged.
+(native.addon ? describe : describe.skip)('Persistence: a directory opened with another store', () => {
+  let dir;
+  const names = [];
+  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmstore-owner-')); });
+  afterEach(() => {
+    for (const n of names.splice(0)) removeShm(n);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const named = (tag) => {
+    const n = uniqueName(tag);
+    names.push(n);
+    return n;
+  };
+
+  it('another segment of the same geometry, or of another, is refused; the directory keeps its store', () => {
+    const a = named('own-a');
+    const pdir = path.join(dir, 'a');
+    const sa = Store.create({ name: a, size: 1 << 22, persist: { dir: pdir, sync: 'always' } });
+    sa.set('ns', 'a-key', 1);
+    for (const size of [1 << 22, 1 << 21]) {
+      const b = named('own-b');
+      const sb = Store.create({ name: b, size });
+      sb.set('bns', 'b-key', 2);
+      sb.close();
+      assert.throws(() => Store.open({ name: b, persist: { dir: pdir } }), (e) => e.code === 'ERR_INVALID_ARG' && e.message.includes(a));
+    }
+    sa.close();
+    removeShm(a); // a reboot: the store is rebuilt from its directory
+    const again = Store.open({ name: a, persist: { dir: pdir } });
+    assert.deepStrictEqual(again.namespaces(), ['ns']);
+    assert.strictEqual(again.get('ns', 'a-key'), 1);
+    again.close();
+  });
+
+  it('a directory without the segment file (an older version) is taken by its first open, which writes it', () => {
+    const a = named('own-old');
+    const pdir = path.join(dir, 'old');
+    Store.create({ name: a, size: 1 << 22, persist: { dir: pdir, sync: 'none' } }).close();
+    fs.rmSync(path.join(pdir, 'segment'));
+    Store.open({ name: a, persist: { dir: pdir } }).close();
+    assert.strictEqual(fs.readFileSync(path.join(pdir, 'segment'), 'utf8'), `name:${a}\n`);
+  });
+});

@@ -14,7 +14,7 @@ const { readLog, readSnapshot, replay } = require('../helpers/independent-wal-re
 
 const CHILD = path.join(ROOT, 'test/helpers/children/persist-writer.js');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const files = (dir) => fs.readdirSync(dir).filter((f) => f !== 'control').sort();
+const files = (dir) => fs.readdirSync(dir).filter((f) => f !== 'control' && f !== 'segment').sort();
 
 (native.addon ? describe : describe.skip)('Persistence: checkpoints and snapshots', function () {
   this.timeout(300000);
