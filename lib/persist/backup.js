@@ -10,7 +10,7 @@ const fs = require('fs');
 const path = require('path');
 const { ShmError } = require('../base/errors');
 const { crc32c } = require('./crc32c');
-const { walFileName, snapFileName, listFiles, syncDir } = require('./files');
+const { walFileName, snapFileName, listFiles, syncDir, openRegular } = require('./files');
 const { readSnapshot } = require('./snapshot');
 const { scanLog } = require('./record');
 const { C } = require('../layout/layout');
@@ -34,7 +34,12 @@ function readManifest(dir) {
   if (!fs.existsSync(file)) return null;
   let m;
   try {
-    m = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const fd = openRegular(file);
+    try {
+      m = JSON.parse(fs.readFileSync(fd, 'utf8'));
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (err) {
     throw corrupt(dir, `${MANIFEST} is not JSON (${err.message})`);
   }
@@ -59,7 +64,7 @@ function writeManifest(dir, m) {
 
 // Copies bytes [from, to) of `src` to the same offsets of `dst`, CRC32C continuing from `crc`.
 function copyRange(src, dst, from, to, crc) {
-  const inFd = fs.openSync(src, 'r');
+  const inFd = openRegular(src);
   const outFd = fs.openSync(dst, from === 0 ? 'w' : 'r+', 0o600);
   try {
     const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, to - from)));
@@ -203,7 +208,7 @@ function checkBackup(dir) {
 }
 
 function copyCheck(file) {
-  const fd = fs.openSync(file, 'r');
+  const fd = openRegular(file);
   try {
     const buf = Buffer.allocUnsafe(CHUNK);
     let crc = 0;

@@ -86,6 +86,22 @@ function writeSegmentLine(dir, target) {
   syncDir(dir);
 }
 
+/**
+ * Opens `file` ('r' or 'r+') only if it is a regular file: a FIFO, device or socket named like a
+ * log, snapshot or manifest is ERR_PERSIST_CORRUPT, not an open or a read that blocks for ever.
+ * The open does not block (O_NONBLOCK, which changes nothing for a regular file), and the type is
+ * that of what was opened (fstat), so a file swapped in between cannot slip through.
+ */
+function openRegular(file, flags = 'r') {
+  const { O_RDONLY, O_RDWR, O_NONBLOCK } = fs.constants;
+  const fd = fs.openSync(file, (flags === 'r+' ? O_RDWR : O_RDONLY) | O_NONBLOCK);
+  if (fs.fstatSync(fd).isFile()) return fd;
+  fs.closeSync(fd);
+  const { ShmError } = require('../base/errors');
+  throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} is not a regular file`);
+}
+
 module.exports = {
+  openRegular,
   walFileName, snapFileName, listFiles, syncDir, removeCovered, SEGMENT_FILE, segmentLine, readSegmentLine, writeSegmentLine,
 };

@@ -3,6 +3,7 @@
 // header, and the scan that finds the valid prefix of a log (a torn or damaged tail ends it and
 // is never replayed).
 const fs = require('fs');
+const { openRegular } = require('./files');
 const { C, S } = require('../layout/layout');
 const { crc32c } = require('./crc32c');
 
@@ -198,7 +199,7 @@ function allZero(fd, from, to) {
  * itself is bad (see decodeFileHeader): the caller decides.
  */
 function scanLog(file, onRecord, walk = null) {
-  const fd = fs.openSync(file, 'r');
+  const fd = openRegular(file);
   try {
     const fileBytes = fs.fstatSync(fd).size;
     const head = Buffer.alloc(FILE_HEADER);

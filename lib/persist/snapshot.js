@@ -11,7 +11,7 @@ const { C, S } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
 const { crc32c } = require('./crc32c');
 const { encodeRecordInto, sealRecord, parseRecord, SMALL_RECORD, scratchFor } = require('./record');
-const { snapFileName } = require('./files');
+const { snapFileName, openRegular } = require('./files');
 
 const H = S.SNAP_HEADER;
 const T = S.SNAP_TRAILER;
@@ -128,7 +128,7 @@ function writeSnapshot(dir, startLsn, geo, each) {
  * valid set and settings records itself and stops anywhere; the checks here see the rest.
  */
 function readSnapshot(file, onRecord, walk = null) {
-  const fd = fs.openSync(file, 'r');
+  const fd = openRegular(file);
   try {
     const size = fs.fstatSync(fd).size;
     if (size < HEADER + TRAILER) throw corrupt(file, `${size} bytes, shorter than a header and a trailer`);

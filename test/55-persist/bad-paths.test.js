@@ -107,3 +107,49 @@ const { uniqueName, removeShm } = require('../helpers/process');
     assert.strictEqual(fs.readFileSync(path.join(pdir, 'segment'), 'utf8'), `name:${a}\n`);
   });
 });
+
+// A FIFO (or device) named like a log, a snapshot or a backup's manifest is never opened for
+// reading (an open would block until a writer came): ERR_PERSIST_CORRUPT. Run in a child process
+// with a time limit, so that a regression is a failure, not a hung test run.
+(native.addon ? describe : describe.skip)('Persistence: a FIFO among the files', function () {
+  this.timeout(60000);
+  const { spawnSync } = require('child_process');
+  let dir;
+  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmstore-fifo-')); });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  function inChild(code) {
+    const r = spawnSync(process.execPath, ['-e', code], { timeout: 20000, encoding: 'utf8', cwd: path.join(__dirname, '..', '..') });
+    assert.strictEqual(r.signal, null, `the child was killed (${r.signal}): it blocked`);
+    return r.stdout.trim();
+  }
+
+  it('a log file that is a FIFO: the rebuild refuses it; a manifest that is a FIFO: restore refuses it', () => {
+    const name = uniqueName('fifo');
+    const pdir = path.join(dir, 'p');
+    const bdir = path.join(dir, 'b');
+    try {
+      const s = Store.create({ name, size: 1 << 22, persist: { dir: pdir, sync: 'none' } });
+      s.set('n', 'k', 1);
+      s.backup(bdir);
+      s.close();
+      removeShm(name); // a reboot: the next open rebuilds from the directory
+      const log = fs.readdirSync(pdir).find((f) => f.startsWith('wal-'));
+      fs.rmSync(path.join(pdir, log));
+      execFileSync('mkfifo', [path.join(pdir, log)]);
+      const manifest = path.join(bdir, 'manifest.json');
+      fs.rmSync(manifest);
+      execFileSync('mkfifo', [manifest]);
+      const out = inChild(`
+        const { Store } = require('./index');
+        for (const f of [() => Store.open({ name: ${JSON.stringify(name)}, persist: { dir: ${JSON.stringify(pdir)} } }),
+                         () => Store.restore(${JSON.stringify(bdir)}, { name: ${JSON.stringify(`${name}-r`)}, dir: ${JSON.stringify(path.join(dir, 'r'))} })]) {
+          try { f(); console.log('opened'); } catch (e) { console.log(e.code); }
+        }`);
+      assert.deepStrictEqual(out.split('\n'), ['ERR_PERSIST_CORRUPT', 'ERR_PERSIST_CORRUPT']);
+    } finally {
+      removeShm(name);
+      removeShm(`${name}-r`);
+    }
+  });
+});
