@@ -49,6 +49,16 @@ forEachEngine('ShmstoreSaver', ({ engine, make }) => {
       { messages: ['hi'], counter: 1 });
   });
 
+  it('a channel value JSON leaves out (a symbol, a function, undefined) reads back as undefined; the thread and list() stay readable', async function () {
+    const versions = { a: 1, b: 1, c: 1 };
+    const cp = { ...emptyCheckpoint(), channel_values: { a: Symbol('x'), b: () => 1, c: 'kept' }, channel_versions: { ...versions } };
+    const config = await saver.put({ configurable: { thread_id: 'odd' } }, cp, meta(0), versions);
+    const t = await saver.getTuple(config);
+    assert.deepStrictEqual(t.checkpoint.channel_values, { a: undefined, b: undefined, c: 'kept' });
+    await saver.put({ configurable: { thread_id: 'fine' } }, { ...emptyCheckpoint(), channel_values: { v: 1 }, channel_versions: { v: 1 } }, meta(0), { v: 1 });
+    assert.deepStrictEqual((await toArray(saver.list({}))).map((x) => x.config.configurable.thread_id).sort(), ['fine', 'odd']);
+  });
+
   it('channel values and writes larger than one entry round-trip; deleteThread removes them and their chunks', async function () {
     const big = Array.from({ length: 3000 }, (_, i) => ({ role: i % 2 ? 'ai' : 'human', content: `message ${i} `.repeat(10) }));
     const cp = { ...emptyCheckpoint(), channel_values: { messages: big }, channel_versions: { messages: 1 } };

@@ -23,6 +23,15 @@ forEachEngine('ShmstoreStore', ({ engine, make }) => {
     mem = new ShmstoreStore(store);
   });
 
+  it('an item whose toJSON gives no object is refused (TypeError, ERR_INVALID_ARG); reads and searches go on', async function () {
+    await mem.put(['b'], 'ok', { v: 1 });
+    for (const bad of [{ toJSON() { return undefined; } }, { toJSON() { return () => 1; } }, { toJSON() { return 'text'; } }]) {
+      await assert.rejects(mem.put(['b'], 'k', bad), { name: 'TypeError', code: 'ERR_INVALID_ARG' });
+    }
+    assert.strictEqual(await mem.get(['b'], 'k'), null);
+    assert.deepStrictEqual((await mem.search(['b'])).map((x) => x.key), ['ok']);
+  });
+
   it('is a BaseStore: put, get, delete; createdAt stays and updatedAt moves on replacement', async function () {
     assert.ok(mem instanceof BaseStore);
     await mem.put(['users', '42', 'memories'], 'likes', { food: 'pizza' });

@@ -17,6 +17,7 @@
 // the whole adapter namespace. There is no vector index: a `query` does not rank (score is
 // undefined) and the `index` argument of put is accepted and ignored.
 const { isDeepStrictEqual } = require('util');
+const { typeError } = require('../../base/validate');
 const { openStore } = require('../open-store');
 const { ChunkedValues } = require('../chunked');
 const { prefixOf } = require('./names');
@@ -147,6 +148,9 @@ function defineStore(lg) {
       }
       if (typeof value !== 'object' || Array.isArray(value)) throw new TypeError('An item value must be an object (or null to delete)');
       const text = JSON.stringify(value); // refuses cycles and bigints before anything is read
+      // An object whose toJSON gives no object (undefined, a function, a string) would be a record
+      // that no read, and no search over its path, could parse.
+      if (typeof text !== 'string' || text[0] !== '{') throw typeError('An item value must be a JSON object (its toJSON gives none)');
       const now = Date.now();
       const old = this._read(k);
       const rec = `{"v":${text},"c":${old ? old.c : now},"u":${now}}`;

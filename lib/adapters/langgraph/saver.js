@@ -67,6 +67,14 @@ function defineSaver(lg) {
       return out;
     }
 
+    // A value the serializer wrote as no JSON bytes at all (undefined, a function, a symbol: what
+    // JSON.stringify leaves out) reads back as undefined, as JSON leaves it out of an object,
+    // instead of a parse error that every later read of the thread, and list(), would meet.
+    async _load(type, bytes) {
+      if (type === 'json' && bytes.length === 0) return undefined;
+      return this.serde.loadsTyped(type, bytes);
+    }
+
     async _dump(value) {
       const [type, bytes] = await this.serde.dumpsTyped(value);
       return [type, bytes instanceof Uint8Array ? bytes : Buffer.from(bytes)];
@@ -89,7 +97,7 @@ function defineSaver(lg) {
         found.push({ sortKey: writesSortKey(fields.path, fields.task, fields.idx), fields, part: parts[0] });
       }
       found.sort((a, b) => compareWritesSortKeys(a.sortKey, b.sortKey));
-      return Promise.all(found.map(async ({ fields, part }) => [fields.task, fields.channel, await this.serde.loadsTyped(...part)]));
+      return Promise.all(found.map(async ({ fields, part }) => [fields.task, fields.channel, await this._load(...part)]));
     }
 
     // Checkpoints before format version 4 kept pending sends as writes to TASKS of their parent.
@@ -103,13 +111,13 @@ function defineSaver(lg) {
     // The tuple of a stored checkpoint record, or undefined when `filter` rejects its metadata.
     async _tuple(thread, ns, id, buf, filter) {
       const { fields, parts } = decodeRecord(buf);
-      const metadata = await this.serde.loadsTyped(...parts[1]);
+      const metadata = await this._load(...parts[1]);
       if (filter && !matchesMetadata(metadata, filter)) return undefined;
-      const checkpoint = await this.serde.loadsTyped(...parts[0]);
+      const checkpoint = await this._load(...parts[0]);
       const values = {};
       for (const [channel, version] of Object.entries(checkpoint.channel_versions || {})) {
         const blob = this._values.read(this._ns.blobs, keyOf(thread, ns, channel, String(version)));
-        if (blob !== undefined) values[channel] = await this.serde.loadsTyped(...decodeRecord(blob).parts[0]);
+        if (blob !== undefined) values[channel] = await this._load(...decodeRecord(blob).parts[0]);
       }
       checkpoint.channel_values = values;
       if (checkpoint.v < 4 && fields.parent !== undefined) await this._migratePendingSends(checkpoint, thread, ns, fields.parent);
