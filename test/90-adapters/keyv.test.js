@@ -228,3 +228,27 @@ describe('shmstore/keyv', function () {
     assert.strictEqual(await existing.get('x'), 'y');
   });
 });
+
+// Bad arguments to the adapter's own methods (docs/api.md: every function validates its
+// arguments): a TypeError or RangeError with ERR_INVALID_ARG, the store unchanged.
+describe('shmstore/keyv: bad arguments', () => {
+  it('non-array lists, non-object entries, non-string keys and bad options are refused with ERR_INVALID_ARG', async () => {
+    const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20) });
+    const a = new KeyvShmstore(store);
+    await a.set('k', 1);
+    const refused = (p, name = 'TypeError') => assert.rejects(p, (e) => e.name === name && e.code === 'ERR_INVALID_ARG');
+    for (const bad of [undefined, null, 'abc', 5, { length: 1 }]) {
+      await refused(a.getMany(bad));
+      await refused(a.hasMany(bad));
+      await refused(a.deleteMany(bad));
+      await refused(a.setMany(bad));
+    }
+    await refused(a.setMany([null]));
+    await refused(a.get(1));
+    assert.throws(() => new KeyvShmstore(store, { keyv: 7 }), (e) => e.name === 'RangeError' && e.code === 'ERR_INVALID_ARG');
+    assert.throws(() => new KeyvShmstore(42), (e) => e.name === 'TypeError' && e.code === 'ERR_INVALID_ARG');
+    assert.strictEqual(await a.get('k'), 1);
+    assert.ok(store.verify().ok);
+    store.close();
+  });
+});

@@ -12,6 +12,7 @@
 // first time `capabilities` is read, unless the `keyv` option fixes the contract.
 const { EventEmitter } = require('events');
 const { Store } = require('../../store/store');
+const v = require('../../base/validate');
 
 const DEFAULT_NAMESPACE = 'keyv';
 const STORE_METHODS = ['get', 'getMany', 'has', 'hasMany', 'set', 'setMany', 'delete', 'deleteMany', 'clear',
@@ -27,7 +28,7 @@ const nap = new Int32Array(new SharedArrayBuffer(4));
 function openOrCreate(options) {
   const { name, path, engine, lockTimeoutMs } = options;
   if (options.buffer !== undefined) {
-    throw new TypeError('KeyvShmstore: pass an open Store (Store.attach(buffer)) instead of "buffer"');
+    throw v.typeError('KeyvShmstore: pass an open Store (Store.attach(buffer)) instead of "buffer"');
   }
   const openOptions = { name, path };
   if (engine !== undefined) openOptions.engine = engine;
@@ -57,6 +58,12 @@ function openOrCreate(options) {
   }
 }
 
+// `list` when it is an array, else a TypeError (ERR_INVALID_ARG) naming it.
+function listOf(list, name) {
+  if (!Array.isArray(list)) throw v.invalidType(name, 'an array', list);
+  return list;
+}
+
 class KeyvShmstore extends EventEmitter {
   /**
    * @param {Store|object} store an open Store (left open by disconnect()), or the options of
@@ -66,11 +73,11 @@ class KeyvShmstore extends EventEmitter {
   constructor(store, options = {}) {
     super();
     if (store === null || typeof store !== 'object') {
-      throw new TypeError('KeyvShmstore: the first argument must be a Store or the options of Store.open/create');
+      throw v.typeError('KeyvShmstore: the first argument must be a Store or the options of Store.open/create');
     }
-    if (options === null || typeof options !== 'object') throw new TypeError('KeyvShmstore: "options" must be an object');
+    if (options === null || typeof options !== 'object') throw v.typeError('KeyvShmstore: "options" must be an object');
     if (options.keyv !== undefined && options.keyv !== 5 && options.keyv !== 6) {
-      throw new RangeError(`KeyvShmstore: "options.keyv" must be 5 or 6. Received ${String(options.keyv)}`);
+      throw v.rangeError(`KeyvShmstore: "options.keyv" must be 5 or 6. Received ${String(options.keyv)}`);
     }
     const owned = !(store instanceof Store);
     this.store = owned ? openOrCreate(store) : store;
@@ -111,7 +118,7 @@ class KeyvShmstore extends EventEmitter {
 
   // [store namespace, store key] of a key handed by Keyv.
   _locate(key) {
-    if (typeof key !== 'string') throw new TypeError(`KeyvShmstore: keys must be strings. Received ${typeof key}`);
+    if (typeof key !== 'string') throw v.typeError(`KeyvShmstore: keys must be strings. Received ${typeof key}`);
     if (!this._v6) {
       // The adapter's own namespace first: with one adapter per Keyv (the usual case) this is
       // always the right one, even when names nest ('a' and 'a:b').
@@ -149,7 +156,7 @@ class KeyvShmstore extends EventEmitter {
   }
 
   async getMany(keys) {
-    return keys.map((key) => {
+    return listOf(keys, 'keys').map((key) => {
       const [ns, k] = this._locate(key);
       return this.store.get(ns, k);
     });
@@ -161,7 +168,7 @@ class KeyvShmstore extends EventEmitter {
   }
 
   async hasMany(keys) {
-    return keys.map((key) => {
+    return listOf(keys, 'keys').map((key) => {
       const [ns, k] = this._locate(key);
       return this.store.has(ns, k);
     });
@@ -174,7 +181,10 @@ class KeyvShmstore extends EventEmitter {
 
   /** Entries `{ key, value, ttl }` (keyv 5) or `{ key, value, expires }` (keyv 6). */
   async setMany(entries) {
-    return entries.map((e) => this._write(e.key, e.value, this._v6 ? e.expires : e.ttl));
+    return listOf(entries, 'entries').map((e) => {
+      if (e === null || typeof e !== 'object') throw v.invalidType('entries[]', 'an object { key, value }', e);
+      return this._write(e.key, e.value, this._v6 ? e.expires : e.ttl);
+    });
   }
 
   async delete(key) {
@@ -184,7 +194,7 @@ class KeyvShmstore extends EventEmitter {
 
   /** keyv 6: one boolean per key; keyv 5: whether every key existed (as Keyv 5 does itself). */
   async deleteMany(keys) {
-    const results = keys.map((key) => {
+    const results = listOf(keys, 'keys').map((key) => {
       const [ns, k] = this._locate(key);
       return this.store.delete(ns, k);
     });
@@ -219,7 +229,7 @@ class KeyvShmstore extends EventEmitter {
    */
   static enableKeyv5Iterator(keyv) {
     const adapter = keyv?.opts?.store;
-    if (!(adapter instanceof KeyvShmstore)) throw new TypeError('enableKeyv5Iterator: the Keyv does not use a KeyvShmstore');
+    if (!(adapter instanceof KeyvShmstore)) throw v.typeError('enableKeyv5Iterator: the Keyv does not use a KeyvShmstore');
     if (typeof keyv.iterator !== 'function' && typeof keyv.generateIterator === 'function') {
       keyv.iterator = keyv.generateIterator(adapter.iterator.bind(adapter));
     }
