@@ -223,6 +223,20 @@ describe('shmstore CLI: dump and load', function () {
     });
   });
 
+  it('load with a directory as stdin fails (exit 1, one line) instead of loading nothing as a success', function () {
+    Store.create({ name, size: SIZE }).close();
+    const fs = require('fs');
+    const t = tempDir();
+    const fd = fs.openSync(t.dir, 'r');
+    try {
+      const r = spawnSync(process.execPath, [BIN, 'load', name], { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8', timeout: 60000 });
+      assertOneLine({ code: r.status, stdout: r.stdout, stderr: r.stderr }, 1, /stdin is a directory/);
+    } finally {
+      fs.closeSync(fd);
+      t.cleanup();
+    }
+  });
+
   it('a dump of the earlier format (entries only, no expiry) loads as it did', function () {
     const s = Store.create({ name, size: SIZE });
     s.namespace('a', { ttl: HOUR });

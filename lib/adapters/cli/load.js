@@ -10,6 +10,14 @@ const { targetOf, persistOption, withStore } = require('./target');
 const { parseLine } = require('./dump-lines');
 const { Progress } = require('./progress');
 
+function stdinIsDirectory() {
+  try {
+    return require('fs').fstatSync(0).isDirectory();
+  } catch {
+    return false; // no stdin at all: the read finds nothing, as before
+  }
+}
+
 // The bytes stdin holds when it is a file (`load x < dump.jsonl`), or null (a pipe: unknown).
 function inputBytes() {
   try {
@@ -41,6 +49,9 @@ module.exports = {
     '--dir <dir>: the store is persisted in <dir>; the writes are logged there (without it, the\n' +
     'writes to a persisted store reach its memory only and a recovery loses them).',
   run({ positional: [store], flags }) {
+    // Node reads a directory given as stdin as an empty stream: it would load nothing and say so
+    // as a success.
+    if (stdinIsDirectory()) throw new CliError('stdin is a directory: give the dump as a file (load <store> < dump.jsonl) or a pipe');
     return withStore(targetOf(store, flags), { write: true, ...persistOption(flags, 'load') }, async (s) => {
       let n = 0;
       const done = { loaded: 0, expired: 0, namespaces: 0 };
