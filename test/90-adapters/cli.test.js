@@ -70,6 +70,11 @@ describe('shmstore CLI', function () {
     it('an unknown command, an unknown option or a missing argument is exit 1 in one line', function () {
       assertOneLine(cli(['frobnicate']), 1, /unknown command 'frobnicate'/);
       assertOneLine(cli(['stats', 'x', '--frob']), 1, /unknown option --frob/);
+      // An argument or an option the command's usage does not name is refused, not ignored.
+      assertOneLine(cli(['get', 'x', 'ns', 'k', 'extra']), 1, /get: unexpected argument 'extra'/);
+      assertOneLine(cli(['dump', 'x', 'ns', 'extra']), 1, /dump: unexpected argument 'extra'/);
+      assertOneLine(cli(['stats', 'x', '--interval', '10']), 1, /stats: unknown option --interval/);
+      assertOneLine(cli(['get', 'x', 'ns', 'k', '--dir', '/tmp']), 1, /get: unknown option --dir/);
       assertOneLine(cli(['get', 'x', 'ns']), 1, /get needs <store> <ns> <key>/);
       assertOneLine(cli(['stats']), 1, /<store> argument is required/);
       assert.strictEqual(cli([]).code, 1);

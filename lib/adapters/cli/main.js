@@ -46,6 +46,26 @@ function parse(argv, ownValueFlags = []) {
 
 const commandModule = (name) => require(`./${name}`);
 
+// What a command's usage line allows (its arguments after the name, its options): more
+// arguments, or an option it does not name, is a usage error rather than something silently
+// ignored. A usage with `...` takes any number of arguments.
+function allowed(m) {
+  const words = m.usage.split(/\s+/).slice(1);
+  const args = words.filter((w) => /^\[?<|^\[[a-z]|^[a-z]/.test(w) && !w.startsWith('[-'));
+  const options = new Set((m.usage.match(/--[a-z-]+/g) || []).map((o) => o.slice(2)));
+  options.add('help');
+  return { maxArgs: args.some((w) => w.includes('...')) ? Infinity : args.length, options };
+}
+
+function checkUsage(name, positional, flags) {
+  const m = commandModule(name);
+  const { maxArgs, options } = allowed(m);
+  if (positional.length > maxArgs) throw new CliError(`${name}: unexpected argument '${positional[maxArgs]}' (usage: shmstore ${m.usage})`);
+  for (const f of Object.keys(flags)) {
+    if (!options.has(f)) throw new CliError(`${name}: unknown option --${f} (usage: shmstore ${m.usage})`);
+  }
+}
+
 function usage() {
   const lines = COMMANDS.map((c) => {
     const m = commandModule(c);
@@ -121,6 +141,7 @@ async function main(argv) {
       process.stdout.write(commandHelp(name));
       return EXIT.OK;
     }
+    checkUsage(name, positional, flags);
     return await commandModule(name).run({ positional, flags });
   } catch (err) {
     const { line, code } = describeError(err);
