@@ -120,11 +120,32 @@ class RwLock extends SyncObject {
     return held || waits !== 0;
   }
 
-  // Under the guard: gives back the holds of every gone owner.
+  // Under the guard: gives back the holds of every gone owner, and clears damage (words no sound
+  // run leaves, which nobody would ever release): a writer word that names no owner slot, or this
+  // handle's own slot while it does not hold the write lock (left by the slot's previous owner),
+  // and totals that are not the sums of the per-slot tables (format.md §13.1).
   #reclaim() {
     const r = this.#r;
     const u32 = r.u32;
     let any = false;
+    const w = Atomics.load(u32, WRITER);
+    if (w !== 0 && (w >= C.SYNC_OWNER_SLOTS || (w === r.slot && !this.#writing))) {
+      Atomics.store(u32, WRITER, 0);
+      Atomics.store(u32, RECOVERING, 1);
+      Atomics.add(u32, GENERATION, 1);
+      Atomics.add(u32, SEQ, 1);
+      any = true;
+    }
+    let reads = 0;
+    let waits = 0;
+    for (let o = 1; o < C.SYNC_OWNER_SLOTS; o++) {
+      reads += Atomics.load(u32, READS(o));
+      waits += Atomics.load(u32, WAITS(o));
+    }
+    if (Atomics.load(u32, READERS) !== reads || Atomics.load(u32, WRITERS_WAITING) !== waits) {
+      this.#recount();
+      any = true;
+    }
     for (let o = 1; o < C.SYNC_OWNER_SLOTS; o++) {
       if (o === r.slot) continue;
       if (Atomics.load(u32, WRITER) !== o && Atomics.load(u32, READS(o)) === 0 && Atomics.load(u32, WAITS(o)) === 0) continue;
@@ -232,6 +253,8 @@ class RwLock extends SyncObject {
     const u32 = r.u32;
     const last = guarded(r, GUARD, this.#repair, () => {
       if (Atomics.load(u32, READS(r.slot)) === 0) return null;
+      // A total below this handle's own holds is damage: recounted before it could wrap.
+      if (Atomics.load(u32, READERS) < Atomics.load(u32, READS(r.slot))) this.#recount();
       Atomics.sub(u32, READS(r.slot), 1);
       if (Atomics.sub(u32, READERS, 1) !== 1) return false;
       Atomics.add(u32, SEQ, 1);

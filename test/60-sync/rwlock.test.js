@@ -201,3 +201,48 @@ describe('RwLock', () => {
     rw.close();
   });
 });
+
+// Damaged words (docs/format.md §13.1): a writer word that names no owner slot, or totals that
+// are not the sums of the per-slot tables, are words nobody would ever release. The periodic
+// recheck of a waiter clears them as it gives back a gone owner's holds, so the wait ends with
+// the lock, not at its timeout (or never, without one); readUnlock never wraps the total.
+describe('RwLock: damaged words', () => {
+  const { layout: { C, W } } = require('../../index');
+  const REC = C.SYNC_STATE_OFFSET / 4;
+
+  it('a writer of slot 300, readers above the table, writers waiting above it: each wait ends with the lock', () => {
+    const buffer = new SharedArrayBuffer(B);
+    const rw = RwLock.open({ buffer });
+    const u32 = new Uint32Array(buffer);
+    const words = () => [W.RW_LOCK_STATE.WRITER, W.RW_LOCK_STATE.READERS, W.RW_LOCK_STATE.WRITERS_WAITING].map((f) => u32[REC + f]);
+    // The damage, and the kinds of wait it blocks (and whose recheck then clears it).
+    const cases = [['WRITER', 300, ['write', 'read']], ['READERS', 5, ['write']], ['WRITERS_WAITING', 3, ['read']]];
+    for (const [field, value, waits] of cases) {
+      for (const kind of waits) {
+        Atomics.store(u32, REC + W.RW_LOCK_STATE[field], value);
+        if (kind === 'write') {
+          assert.ok(rw.writeLock(5000), field);
+          rw.writeUnlock();
+        } else {
+          assert.ok(rw.readLock(5000), field);
+          rw.readUnlock();
+        }
+        assert.deepStrictEqual(words(), [0, 0, 0], `${field}, ${kind}`);
+      }
+    }
+    rw.close();
+  });
+
+  it('readUnlock with a total below its own holds recounts instead of wrapping', () => {
+    const buffer = new SharedArrayBuffer(B);
+    const rw = RwLock.open({ buffer });
+    const u32 = new Uint32Array(buffer);
+    rw.readLock(1000);
+    Atomics.store(u32, REC + W.RW_LOCK_STATE.READERS, 0);
+    rw.readUnlock();
+    assert.strictEqual(u32[REC + W.RW_LOCK_STATE.READERS], 0);
+    assert.ok(rw.writeLock(1000));
+    rw.writeUnlock();
+    rw.close();
+  });
+});
