@@ -244,6 +244,8 @@ describe('shmstore/keyv: bad arguments', () => {
       await refused(a.setMany(bad));
     }
     await refused(a.setMany([null]));
+    for (const ttl of ['1000', 1000n, {}]) await refused(a.set('t', 1, ttl));
+    assert.strictEqual(await a.has('t'), false);
     await refused(a.get(1));
     assert.throws(() => new KeyvShmstore(store, { keyv: 7 }), (e) => e.name === 'RangeError' && e.code === 'ERR_INVALID_ARG');
     assert.throws(() => new KeyvShmstore(42), (e) => e.name === 'TypeError' && e.code === 'ERR_INVALID_ARG');

@@ -137,7 +137,10 @@ class KeyvShmstore extends EventEmitter {
 
   // The store's set options for Keyv's third argument (keyv 5: relative ms; keyv 6: absolute ms).
   _expiry(arg) {
-    if (typeof arg !== 'number' || Number.isNaN(arg) || arg === Infinity) return undefined;
+    if (arg === undefined || arg === null) return undefined;
+    // A string or a bigint would otherwise be dropped, and the entry never expire.
+    if (typeof arg !== 'number') throw v.invalidType(this._v6 ? 'expires' : 'ttl', 'a number of milliseconds', arg);
+    if (Number.isNaN(arg) || arg === Infinity) return undefined;
     if (this._v6) return arg <= Date.now() ? GONE : { expiresAt: Math.ceil(arg) };
     return arg <= 0 ? GONE : { ttl: arg };
   }
