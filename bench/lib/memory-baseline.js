@@ -16,6 +16,8 @@
 // It is a case module for write-scaling.js/writer.js (`async`, `attach`), plus openNamed() for
 // the side that runs the measurement (bench/run.js).
 const { Segment } = require('../../lib/segment/segment');
+const { defaultGeometry } = require('../../lib/store/js/format');
+const { sizeFor } = require('./shmstore-case');
 
 const WORD = 4;
 const ENTRY_WORDS = 144 / WORD; // 32-byte header + 14-byte key + 100-byte value, in 16-byte units: 144
@@ -24,11 +26,10 @@ const BUCKET_WORDS = 32 / WORD;
 const FRONTIER = 0; // the shared frontier: the next free word of the entry area
 const TABLE = 64 / WORD; // the table starts on the second cache line
 
+// The bucket count of the insert store of `maxKeys` keys: the store's own default geometry for
+// the size the shmstore cases give it.
 function bucketsFor(maxKeys) {
-  // As the store's default geometry: the least power of two at least half its entries.
-  let b = 1;
-  while (b < maxKeys / 2) b *= 2;
-  return b;
+  return defaultGeometry(sizeFor(maxKeys), undefined, maxKeys).bucketCount;
 }
 
 function geometry(buckets, entries) {

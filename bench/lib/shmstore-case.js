@@ -137,4 +137,4 @@ function shmstoreCase(engine, label, baseline = false, latency = false, noCache 
   };
 }
 
-module.exports = { shmstoreCase, NS };
+module.exports = { shmstoreCase, sizeFor, NS };

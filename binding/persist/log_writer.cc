@@ -105,11 +105,10 @@ bool KeyStripe(napi_env env, uint32_t h, napi_value keyValue, const char* key, s
 }
 
 napi_value SetFn(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 6;
+  size_t argc = 0;
   napi_value argv[6];
-  void* data = nullptr;
-  if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
-  auto* w = static_cast<LogWriter*>(data);
+  auto* w = persist_binding::SharedArgs<LogWriter>(env, cbinfo, argv, &argc);
+  if (w == nullptr) return nullptr;
   if (argc < 6) {
     ThrowTypeError(Napi::Env(env), "set needs (nsId, nsName, key, value, encoding, expiresAt)");
     return nullptr;
@@ -148,12 +147,11 @@ napi_value SetFn(napi_env env, napi_callback_info cbinfo) {
 }
 
 napi_value MapFn(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 2;
+  size_t argc = 0;
   napi_value argv[2];
-  void* data = nullptr;
-  if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
-  persist_binding::MapLogFile(env, argc, argv, &static_cast<LogWriter*>(data)->map,
-                              &static_cast<LogWriter*>(data)->target);
+  auto* w = persist_binding::SharedArgs<LogWriter>(env, cbinfo, argv, &argc);
+  if (w == nullptr) return nullptr;
+  persist_binding::MapLogFile(env, argc, argv, &w->map, &w->target);
   return nullptr;
 }
 

@@ -90,11 +90,10 @@ bool GetPosition(napi_env env, napi_value v, uint64_t* out) {
 }
 
 napi_value SealFn(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 3;
+  size_t argc = 0;
   napi_value argv[3];
-  void* data = nullptr;
-  if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
-  auto* s = static_cast<Sealer*>(data);
+  auto* s = persist_binding::SharedArgs<Sealer>(env, cbinfo, argv, &argc);
+  if (s == nullptr) return nullptr;
   uint64_t lsn = 0;
   uint64_t expiresAt = 0;
   uint64_t at = 0;
@@ -129,11 +128,10 @@ uint64_t ScratchRecordSize(const Sealer* s) {
 }
 
 napi_value BeginFn(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 1;
+  size_t argc = 0;
   napi_value argv[1];
-  void* data = nullptr;
-  if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
-  auto* s = static_cast<Sealer*>(data);
+  auto* s = persist_binding::SharedArgs<Sealer>(env, cbinfo, argv, &argc);
+  if (s == nullptr) return nullptr;
   uint32_t stripe = 0;
   if (argc < 1 || !GetUint32(env, argv[0], "stripe", 0, L::kPersistStripes - 1, &stripe)) {
     return nullptr;
@@ -147,9 +145,8 @@ napi_value BeginFn(napi_env env, napi_callback_info cbinfo) {
 }
 
 napi_value PutFn(napi_env env, napi_callback_info cbinfo) {
-  void* data = nullptr;
-  if (napi_get_cb_info(env, cbinfo, nullptr, nullptr, nullptr, &data) != napi_ok) return nullptr;
-  auto* s = static_cast<Sealer*>(data);
+  auto* s = persist_binding::SharedObject<Sealer>(env, cbinfo);
+  if (s == nullptr) return nullptr;
   if (!s->begun || s->target.map == nullptr) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "put: no append begun");
     return nullptr;
@@ -180,11 +177,10 @@ napi_value PutFn(napi_env env, napi_callback_info cbinfo) {
 }
 
 napi_value MapFn(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 2;
+  size_t argc = 0;
   napi_value argv[2];
-  void* data = nullptr;
-  if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
-  auto* s = static_cast<Sealer*>(data);
+  auto* s = persist_binding::SharedArgs<Sealer>(env, cbinfo, argv, &argc);
+  if (s == nullptr) return nullptr;
   if (argc >= 1) s->begun = false;
   persist_binding::MapLogFile(env, argc, argv, &s->map, &s->target);
   return nullptr;

@@ -43,6 +43,24 @@ bool AddSharedFunction(napi_env env, napi_value out, const char* name, napi_call
   return napi_set_named_property(env, out, name, fn) == napi_ok;
 }
 
+// The object a shared function was created over, with its arguments in `argv` (at most N; *argc
+// says how many were given), or nullptr when N-API could not say (an exception is pending then).
+template <typename T, size_t N>
+T* SharedArgs(napi_env env, napi_callback_info cbinfo, napi_value (&argv)[N], size_t* argc) {
+  *argc = N;
+  void* data = nullptr;
+  if (napi_get_cb_info(env, cbinfo, argc, argv, nullptr, &data) != napi_ok) return nullptr;
+  return static_cast<T*>(data);
+}
+
+// The same for a function that takes no argument.
+template <typename T>
+T* SharedObject(napi_env env, napi_callback_info cbinfo) {
+  void* data = nullptr;
+  if (napi_get_cb_info(env, cbinfo, nullptr, nullptr, nullptr, &data) != napi_ok) return nullptr;
+  return static_cast<T*>(data);
+}
+
 // After a failed creation: frees `o` unless a function already holds it.
 template <typename T>
 void FreeUnshared(napi_env env, T* o) {

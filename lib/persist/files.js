@@ -3,6 +3,7 @@
 // the directory, and removing what a snapshot covers.
 const fs = require('fs');
 const path = require('path');
+const { ShmError } = require('../base/errors');
 
 const HEX = 16;
 const LOG_RE = /^wal-([0-9a-f]{16})\.log$/;
@@ -97,7 +98,6 @@ function openRegular(file, flags = 'r') {
   const fd = fs.openSync(file, (flags === 'r+' ? O_RDWR : O_RDONLY) | O_NONBLOCK);
   if (fs.fstatSync(fd).isFile()) return fd;
   fs.closeSync(fd);
-  const { ShmError } = require('../base/errors');
   throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} is not a regular file`);
 }
 

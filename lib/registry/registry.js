@@ -176,17 +176,18 @@ class Registry {
   list() {
     return this.#locked(() => {
       const table = this.#table;
+      // A live entry whose block lies outside the data area is damage, which the repair pass
+      // clears: first, so that every entry listed below is sound.
+      for (let slot = 0; slot < table.maxEntries; slot++) {
+        if (table.state(slot) === STATE.LIVE && !table.blockInside(table.read(slot))) {
+          this.#repair();
+          break;
+        }
+      }
       const out = [];
       for (let slot = 0; slot < table.maxEntries; slot++) {
         if (table.state(slot) !== STATE.LIVE) continue;
         const info = table.read(slot);
-        if (!table.blockInside(info)) {
-          // Damage, which the repair pass clears; then the list starts over.
-          this.#repair();
-          out.length = 0;
-          slot = -1;
-          continue;
-        }
         const at = table.block(info);
         const k = Object.hasOwn(KINDS, info.kind) ? KINDS[info.kind] : null;
         out.push({

@@ -78,8 +78,8 @@ class RwLock extends SyncObject {
     return Atomics.load(this.#r.u32, GENERATION);
   }
 
-  // Under a guard taken over from a gone holder: the totals from the per-slot tables.
-  #recount() {
+  // The sums of the per-slot tables: what `readers` and `writersWaiting` hold in a sound region.
+  #tableSums() {
     const u32 = this.#r.u32;
     let reads = 0;
     let waits = 0;
@@ -87,6 +87,14 @@ class RwLock extends SyncObject {
       reads += Atomics.load(u32, READS(o));
       waits += Atomics.load(u32, WAITS(o));
     }
+    return { reads, waits };
+  }
+
+  // Under a guard taken over from a gone holder (or over damaged totals): the totals from the
+  // per-slot tables.
+  #recount() {
+    const u32 = this.#r.u32;
+    const { reads, waits } = this.#tableSums();
     Atomics.store(u32, READERS, reads);
     Atomics.store(u32, WRITERS_WAITING, waits);
     Atomics.add(u32, SEQ, 1);
@@ -136,12 +144,7 @@ class RwLock extends SyncObject {
       Atomics.add(u32, SEQ, 1);
       any = true;
     }
-    let reads = 0;
-    let waits = 0;
-    for (let o = 1; o < C.SYNC_OWNER_SLOTS; o++) {
-      reads += Atomics.load(u32, READS(o));
-      waits += Atomics.load(u32, WAITS(o));
-    }
+    const { reads, waits } = this.#tableSums();
     if (Atomics.load(u32, READERS) !== reads || Atomics.load(u32, WRITERS_WAITING) !== waits) {
       this.#recount();
       any = true;
