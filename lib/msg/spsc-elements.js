@@ -69,8 +69,10 @@ function popInto(r, target) {
   const head = Atomics.load(u32, HEAD);
   const size = r.elementSize;
   const room = Math.floor(target.byteLength / size);
-  let avail = checkedUsed(r, (r.cachedTail - head) >>> 0);
-  if (avail < room) {
+  // A cached tail behind the head (another handle of the consumer side read on meanwhile) is
+  // loaded again like one that says too little; only a distance from a fresh one can be damage.
+  let avail = (r.cachedTail - head) >>> 0;
+  if (avail < room || avail > r.capacity) {
     r.cachedTail = Atomics.load(u32, TAIL);
     avail = checkedUsed(r, (r.cachedTail - head) >>> 0);
     if (avail === 0) return 0;

@@ -217,11 +217,14 @@ function forgetTexts(r) {
 function front(r) {
   const u32 = r.u32;
   let head = Atomics.load(u32, HEAD);
-  if (head === r.cachedTail) {
+  // The cached tail says nothing to read, or lies behind the head: this handle's copy is older
+  // than what another handle of the consumer side read meanwhile (they take turns). Either way
+  // the tail is loaded again, and only a distance from it can be damage.
+  const used = (r.cachedTail - head) >>> 0;
+  if (used === 0 || used > r.capacity) {
     r.cachedTail = Atomics.load(u32, TAIL);
-    if (head === r.cachedTail) return -1;
+    if (checkedUsed(r, (r.cachedTail - head) >>> 0) === 0) return -1;
   }
-  checkedUsed(r, (r.cachedTail - head) >>> 0);
   if (u32[DATA_WORD + (head & r.mask) / WORD] >>> TAG_SHIFT === TAG_WRAP) {
     head = (head + r.capacity - (head & r.mask)) >>> 0;
   }

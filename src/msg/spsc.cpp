@@ -125,6 +125,35 @@ void SpscRing::Release(uint32_t head) noexcept {
   }
 }
 
+// In a sound ring `tail - head` never exceeds the capacity (the producer moves the tail only
+// into room it saw), and the producer's cached head is never past the real one: a distance above
+// the capacity is damage, and the unsigned room computed from it would wrap to "plenty".
+int64_t SpscRing::Room(uint32_t tail, uint32_t need) noexcept {
+  uint32_t used = tail - cached_head_;
+  if (used > capacity_ || capacity_ - used < need) {
+    cached_head_ = AtomicLoad(Word(kHead));
+    used = tail - cached_head_;
+    if (used > capacity_) {
+      corrupt_ = true;
+      return -1;
+    }
+  }
+  return capacity_ - used;
+}
+
+int64_t SpscRing::Used(uint32_t head) noexcept {
+  uint32_t used = cached_tail_ - head;
+  if (used == 0 || used > capacity_) {
+    cached_tail_ = AtomicLoad(Word(kTail));
+    used = cached_tail_ - head;
+    if (used > capacity_) {
+      corrupt_ = true;
+      return -1;
+    }
+  }
+  return used;
+}
+
 Push SpscRing::TryEnqueue(const void* data, uint32_t length, uint32_t tag) noexcept {
   if (element_size_ != 0 || length > max_message_) return Push::kTooLarge;
   const uint32_t tail = AtomicLoad(Word(kTail));
@@ -132,10 +161,9 @@ Push SpscRing::TryEnqueue(const void* data, uint32_t length, uint32_t tag) noexc
   uint32_t at = tail & mask_;
   const uint32_t contiguous = capacity_ - at;
   const uint32_t need = record <= contiguous ? record : contiguous + record;
-  if (capacity_ - (tail - cached_head_) < need) {
-    cached_head_ = AtomicLoad(Word(kHead));
-    if (capacity_ - (tail - cached_head_) < need) return Push::kFull;
-  }
+  const int64_t room = Room(tail, need);
+  if (room < 0) return Push::kCorrupt;
+  if (room < need) return Push::kFull;
   uint32_t next = tail;
   if (record > contiguous) {
     // The rest of the ring is unused; the reader skips to its start.
@@ -157,6 +185,7 @@ L::Status SpscRing::Enqueue(const void* data, uint32_t length, uint32_t tag,
     const Push r = TryEnqueue(data, length, tag);
     if (r == Push::kOk) return L::kOk;
     if (r == Push::kTooLarge) return L::kErrMessageTooLarge;
+    if (r == Push::kCorrupt) return L::kErrCorrupt;
     if (!Block(Word(kProducerSleeping), Word(kHead), head, deadline)) return L::kErrQueueTimeout;
   }
 }
@@ -164,10 +193,9 @@ L::Status SpscRing::Enqueue(const void* data, uint32_t length, uint32_t tag,
 int64_t SpscRing::TryDequeue(void* out, uint32_t cap, uint32_t* tag) noexcept {
   if (element_size_ != 0) return -1;
   uint32_t head = AtomicLoad(Word(kHead));
-  if (head == cached_tail_) {
-    cached_tail_ = AtomicLoad(Word(kTail));
-    if (head == cached_tail_) return -1;
-  }
+  const int64_t used = Used(head);
+  if (used < 0) return kCorrupt;
+  if (used == 0) return -1;
   uint32_t at = head & mask_;
   uint32_t h = RacyLoad(reinterpret_cast<const uint32_t*>(Data() + at));
   if ((h >> kTagShift) == kTagWrap) {
@@ -176,7 +204,10 @@ int64_t SpscRing::TryDequeue(void* out, uint32_t cap, uint32_t* tag) noexcept {
     h = RacyLoad(reinterpret_cast<const uint32_t*>(Data() + at));
   }
   const uint32_t length = h & kLengthMask;
-  if (length > max_message_) return -1;  // damaged: never read past the ring
+  if (length > max_message_) {  // damaged: never read past the ring
+    corrupt_ = true;
+    return kCorrupt;
+  }
   if (tag != nullptr) *tag = h >> kTagShift;
   if (length > cap) return length;
   std::memcpy(out, Data() + at + kHeader, length);
@@ -189,7 +220,7 @@ int64_t SpscRing::Dequeue(void* out, uint32_t cap, uint32_t* tag, int64_t timeou
   for (;;) {
     const uint32_t tail = AtomicLoad(Word(kTail));
     const int64_t n = TryDequeue(out, cap, tag);
-    if (n >= 0) return n;
+    if (n >= 0 || n == kCorrupt) return n;
     if (!Block(Word(kConsumerSleeping), Word(kTail), tail, deadline)) return -1;
   }
 }
@@ -197,10 +228,9 @@ int64_t SpscRing::Dequeue(void* out, uint32_t cap, uint32_t* tag, int64_t timeou
 Push SpscRing::TryEnqueueElements(const void* data, uint32_t count) noexcept {
   if (element_size_ == 0 || count > capacity_) return Push::kTooLarge;
   const uint32_t tail = AtomicLoad(Word(kTail));
-  if (capacity_ - (tail - cached_head_) < count) {
-    cached_head_ = AtomicLoad(Word(kHead));
-    if (capacity_ - (tail - cached_head_) < count) return Push::kFull;
-  }
+  const int64_t room = Room(tail, count);
+  if (room < 0) return Push::kCorrupt;
+  if (room < count) return Push::kFull;
   const uint64_t at = uint64_t{tail & mask_} * element_size_;
   const uint64_t total = uint64_t{count} * element_size_;
   const uint64_t first = std::min<uint64_t>(total, uint64_t{capacity_} * element_size_ - at);
@@ -214,13 +244,9 @@ Push SpscRing::TryEnqueueElements(const void* data, uint32_t count) noexcept {
 uint32_t SpscRing::TryDequeueElements(void* out, uint32_t max) noexcept {
   if (element_size_ == 0) return 0;
   const uint32_t head = AtomicLoad(Word(kHead));
-  uint32_t avail = cached_tail_ - head;
-  if (avail == 0) {
-    cached_tail_ = AtomicLoad(Word(kTail));
-    avail = cached_tail_ - head;
-    if (avail == 0) return 0;
-  }
-  const uint32_t n = std::min(avail, max);
+  const int64_t avail = Used(head);  // at most the capacity: the copy below stays in the ring
+  if (avail <= 0) return 0;
+  const uint32_t n = static_cast<uint32_t>(std::min<int64_t>(avail, max));
   const uint64_t at = uint64_t{head & mask_} * element_size_;
   const uint64_t total = uint64_t{n} * element_size_;
   const uint64_t first = std::min<uint64_t>(total, uint64_t{capacity_} * element_size_ - at);

@@ -38,21 +38,29 @@ class SpscRing {
   // The largest payload of a record (variable-size mode): half the ring less the header.
   uint32_t max_message() const noexcept { return max_message_; }
 
+  // What the dequeue forms return, and Push::kCorrupt for the enqueue forms, when the ring's
+  // words are in a state no sound run leaves: `tail - head` above the capacity, or a record
+  // longer than the longest message (format.md §15, "Damage"). Reading or writing on would take
+  // junk for messages, overwrite unread ones or wait for ever. corrupt() then stays true.
+  static constexpr int64_t kCorrupt = -3;
+  bool corrupt() const noexcept { return corrupt_; }
+
   // ---- variable-size records (element_size 0) ----
   Push TryEnqueue(const void* data, uint32_t length, uint32_t tag) noexcept;
-  // Blocks while full: kOk, kErrQueueTimeout, kErrMessageTooLarge. timeout_ns < 0: forever.
+  // Blocks while full: kOk, kErrQueueTimeout, kErrMessageTooLarge, kErrCorrupt. timeout_ns < 0:
+  // forever.
   layout::Status Enqueue(const void* data, uint32_t length, uint32_t tag,
                          int64_t timeout_ns) noexcept;
   // The next record's payload length (copied to `out` when it fits `cap`, then consumed), or -1
-  // when empty. A record longer than `cap` is left in place and its length returned.
+  // when empty, kCorrupt. A record longer than `cap` is left in place and its length returned.
   int64_t TryDequeue(void* out, uint32_t cap, uint32_t* tag) noexcept;
-  // Blocks while empty; -1 after timeout_ns (negative: forever).
+  // Blocks while empty; -1 after timeout_ns (negative: forever), kCorrupt.
   int64_t Dequeue(void* out, uint32_t cap, uint32_t* tag, int64_t timeout_ns) noexcept;
 
   // ---- fixed-size elements ----
-  // Enqueues all `count` elements or none (kFull); kTooLarge when count > capacity.
+  // Enqueues all `count` elements or none (kFull); kTooLarge when count > capacity; kCorrupt.
   Push TryEnqueueElements(const void* data, uint32_t count) noexcept;
-  // Dequeues up to `max` elements into `out`; returns how many.
+  // Dequeues up to `max` elements into `out`; returns how many (0: empty, or check corrupt()).
   uint32_t TryDequeueElements(void* out, uint32_t max) noexcept;
 
  private:
@@ -60,6 +68,12 @@ class SpscRing {
   uint8_t* Data() const noexcept { return base_ + layout::kSpscDataOffset; }
   void Publish(uint32_t tail) noexcept;
   void Release(uint32_t head) noexcept;
+  // The producer's free space at `tail` (capacity less what lies between the head and the tail),
+  // reloading the head once when the cached copy says less than `need`; -1 on damage.
+  int64_t Room(uint32_t tail, uint32_t need) noexcept;
+  // What lies between `head` and the tail, reloading the tail once when the cached copy says
+  // nothing; -1 on damage.
+  int64_t Used(uint32_t head) noexcept;
   // Waits until *watch != seen: spins, raises *flag, parks on the futex. False after deadline.
   bool Block(uint32_t* flag, uint32_t* watch, uint32_t seen, int64_t deadline_ns) noexcept;
 
@@ -71,6 +85,7 @@ class SpscRing {
   uint32_t max_message_ = 0;
   uint32_t cached_head_ = 0;  // the producer's copy of head
   uint32_t cached_tail_ = 0;  // the consumer's copy of tail
+  bool corrupt_ = false;      // damage was met (kCorrupt)
 };
 
 // Monotonic clock in nanoseconds (deadlines of the blocking forms).

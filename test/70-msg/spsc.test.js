@@ -213,6 +213,55 @@ describe('SpscRing', () => {
     });
   });
 
+  describe('handles that take turns on one side', () => {
+    // Each handle caches the other side's index. A handle that sat idle while another handle of
+    // its side moved on holds a copy older than its own side's index: it must load the index
+    // again, not take the distance for damage nor for room or messages.
+    it('a consumer handle opened before another consumed more than the ring holds reads on', () => {
+      for (const elementSize of [0, 4]) {
+        const buffer = new SharedArrayBuffer(SpscRing.bytesFor(64, elementSize ? { elementSize } : undefined));
+        const a = SpscRing.create({ buffer, capacity: 64, elementSize });
+        const late = SpscRing.open({ buffer });
+        const item = (i) => (elementSize ? new Uint32Array([i]) : `m${i}`);
+        for (let i = 0; i < 100; i++) {
+          a.enqueue(item(i));
+          a.tryDequeue();
+        }
+        a.enqueue(item(100));
+        if (elementSize) {
+          const out = new Uint32Array(2);
+          assert.strictEqual(late.tryDequeueInto(out), 1);
+          assert.strictEqual(out[0], 100);
+        } else {
+          assert.strictEqual(late.tryDequeue(), 'm100');
+        }
+        assert.strictEqual(late.tryDequeue(), undefined);
+      }
+    });
+
+    it('a producer handle opened before another produced more than the ring holds finds the real room', () => {
+      for (const elementSize of [0, 4]) {
+        const buffer = new SharedArrayBuffer(SpscRing.bytesFor(64, elementSize ? { elementSize } : undefined));
+        const a = SpscRing.create({ buffer, capacity: 64, elementSize });
+        const late = SpscRing.open({ buffer });
+        const item = (i) => (elementSize ? new Uint32Array([i]) : `m${i}`);
+        for (let i = 0; i < 100; i++) {
+          a.enqueue(item(i));
+          a.tryDequeue();
+        }
+        let n = 0;
+        while (late.tryEnqueue(item(n))) n++;
+        assert.ok(n > 0);
+        if (elementSize) assert.strictEqual(n, 64);
+        assert.strictEqual(a.tryEnqueue(item(n)), false); // full for the handle that is up to date too
+        for (let i = 0; i < n; i++) {
+          const got = elementSize ? a.tryDequeue().readUInt32LE(0) : a.tryDequeue();
+          assert.strictEqual(got, elementSize ? i : `m${i}`);
+        }
+      }
+    });
+  });
+
   describe('between threads', () => {
     it('passes 100000 numbered messages from a worker exactly once and in order', async function () {
       this.timeout(120000);

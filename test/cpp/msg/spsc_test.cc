@@ -97,6 +97,110 @@ TEST(SpscRing, WrapsAroundTwoToThe32) {
             0xffffff00u);  // the counter wrapped
 }
 
+// The control words of the ring at `mem`, to damage them as a stray write would.
+L::SpscControl* Control(uint8_t* mem) {
+  return reinterpret_cast<L::SpscControl*>(mem + L::kSpscControlOffset);
+}
+
+// A tail more than the capacity ahead of the head is damage (format.md §15, "Damage"): the
+// producer's unsigned room would wrap to "plenty" and write over unread records, the consumer
+// would read junk or wait for ever. Both report kCorrupt instead, in both modes.
+TEST(SpscRing, IndicesFartherApartThanTheCapacityAreCorrupt) {
+  for (uint32_t element_size : {0u, 4u}) {
+    Block b(SpscRing::BytesFor(64, element_size));
+    SpscRing r;
+    ASSERT_EQ(r.Create(b.mem, b.size, 64, element_size), L::kOk);
+    Control(b.mem)->tail = 1000;  // head 0
+    SpscRing producer, consumer;
+    ASSERT_EQ(producer.Attach(b.mem, b.size), L::kOk);
+    ASSERT_EQ(consumer.Attach(b.mem, b.size), L::kOk);
+    uint8_t out[64] = {};
+    uint32_t tag = 0;
+    if (element_size == 0) {
+      EXPECT_EQ(producer.TryEnqueue("x", 1, L::kMsgTagUtf8), Push::kCorrupt);
+      EXPECT_EQ(producer.Enqueue("x", 1, L::kMsgTagUtf8, 1'000'000), L::kErrCorrupt);
+      EXPECT_EQ(consumer.TryDequeue(out, sizeof out, &tag), SpscRing::kCorrupt);
+      EXPECT_EQ(consumer.Dequeue(out, sizeof out, &tag, -1), SpscRing::kCorrupt);  // not forever
+    } else {
+      EXPECT_EQ(producer.TryEnqueueElements(out, 1), Push::kCorrupt);
+      EXPECT_EQ(consumer.TryDequeueElements(out, 16), 0u);
+    }
+    EXPECT_TRUE(producer.corrupt());
+    EXPECT_TRUE(consumer.corrupt());
+    EXPECT_EQ(Control(b.mem)->tail, 1000u);  // nothing moved
+    EXPECT_EQ(Control(b.mem)->head, 0u);
+  }
+}
+
+// A record header whose length exceeds the longest message: kCorrupt, not "empty" (a blocking
+// dequeue used to wait on it for ever).
+TEST(SpscRing, RecordLongerThanTheLongestMessageIsCorrupt) {
+  Block b(SpscRing::BytesFor(64, 0));
+  SpscRing r;
+  ASSERT_EQ(r.Create(b.mem, b.size, 64, 0), L::kOk);
+  ASSERT_EQ(r.TryEnqueue("abc", 3, L::kMsgTagUtf8), Push::kOk);
+  auto* header = reinterpret_cast<uint32_t*>(b.mem + L::kSpscDataOffset);
+  *header = (L::kMsgTagUtf8 << L::kMsgTagShift) | (r.max_message() + 1);
+  uint8_t out[64];
+  uint32_t tag = 0;
+  EXPECT_EQ(r.TryDequeue(out, sizeof out, &tag), SpscRing::kCorrupt);
+  EXPECT_EQ(r.Dequeue(out, sizeof out, &tag, -1), SpscRing::kCorrupt);
+  EXPECT_TRUE(r.corrupt());
+}
+
+// Handles of one side taking turns: a handle whose cached copy of the other side's index is
+// older than its own side's index (another handle moved on meanwhile, by more than the ring
+// holds) loads the index again, and neither reports damage nor overwrites unread records.
+TEST(SpscRing, HandlesTakingTurnsLoadTheOtherIndexAgain) {
+  for (uint32_t element_size : {0u, 4u}) {
+    Block b(SpscRing::BytesFor(64, element_size));
+    SpscRing a;
+    ASSERT_EQ(a.Create(b.mem, b.size, 64, element_size), L::kOk);
+    SpscRing late_producer, late_consumer;
+    ASSERT_EQ(late_producer.Attach(b.mem, b.size), L::kOk);
+    ASSERT_EQ(late_consumer.Attach(b.mem, b.size), L::kOk);
+    uint8_t out[64] = {};
+    uint32_t tag = 0;
+    for (uint32_t i = 0; i < 100; ++i) {  // both indices move 400+ bytes (elements: 100)
+      if (element_size == 0) {
+        ASSERT_EQ(a.TryEnqueue(&i, 4, L::kMsgTagBinary), Push::kOk);
+        ASSERT_EQ(a.TryDequeue(out, sizeof out, &tag), 4);
+      } else {
+        ASSERT_EQ(a.TryEnqueueElements(&i, 1), Push::kOk);
+        ASSERT_EQ(a.TryDequeueElements(out, 1), 1u);
+      }
+    }
+    // The late producer fills exactly the free ring, no more.
+    uint32_t n = 0;
+    for (;; ++n) {
+      const Push p = element_size == 0 ? late_producer.TryEnqueue(&n, 4, L::kMsgTagBinary)
+                                       : late_producer.TryEnqueueElements(&n, 1);
+      if (p == Push::kFull) break;
+      ASSERT_EQ(p, Push::kOk);
+      ASSERT_LE(n, 64u);
+    }
+    EXPECT_EQ(n, element_size == 0 ? 64u / 8 : 64u);
+    // The late consumer reads them all, in order.
+    for (uint32_t i = 0; i < n; ++i) {
+      uint32_t v = 0;
+      if (element_size == 0) {
+        ASSERT_EQ(late_consumer.TryDequeue(out, sizeof out, &tag), 4);
+      } else {
+        ASSERT_EQ(late_consumer.TryDequeueElements(out, 1), 1u);
+      }
+      std::memcpy(&v, out, 4);
+      EXPECT_EQ(v, i);
+    }
+    if (element_size == 0) {
+      EXPECT_EQ(late_consumer.TryDequeue(out, sizeof out, &tag), -1);
+    } else {
+      EXPECT_EQ(late_consumer.TryDequeueElements(out, 1), 0u);
+    }
+    EXPECT_FALSE(late_producer.corrupt());
+    EXPECT_FALSE(late_consumer.corrupt());
+  }
+}
+
 TEST(SpscRing, ThreadsPassRecordsExactlyOnceInOrder) {
   Block b(SpscRing::BytesFor(4096, 0));
   SpscRing setup;
