@@ -255,8 +255,8 @@ describe('SpscRing', () => {
         if (elementSize) assert.strictEqual(n, 64);
         assert.strictEqual(a.tryEnqueue(item(n)), false); // full for the handle that is up to date too
         for (let i = 0; i < n; i++) {
-          const got = elementSize ? a.tryDequeue().readUInt32LE(0) : a.tryDequeue();
-          assert.strictEqual(got, elementSize ? i : `m${i}`);
+          const want = elementSize ? Buffer.from(item(i).buffer) : `m${i}`;
+          assert.deepStrictEqual(a.tryDequeue(), want);
         }
       }
     });
