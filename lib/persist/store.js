@@ -6,6 +6,7 @@
 // know this room (rooms point down), so this class extends the store facade and index.js
 // exports it as `Store`.
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const { C } = require('../layout/layout');
 const v = require('../base/validate');
@@ -24,6 +25,21 @@ const { checkPersist, geometryOf, targetOf } = require('./options');
 const { restoreBackup } = require('./restore');
 const { LoggedStore, setRecord } = require('./logged-store');
 
+// Removes the directories from `made` (the first one a recursive mkdir made) down to `dir`, each
+// only while it is empty: what another party put there meanwhile stays, with its directories.
+function removeMade(dir, made) {
+  if (made === undefined) return;
+  const top = path.resolve(made);
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    try {
+      fs.rmdirSync(d);
+    } catch {
+      return;
+    }
+    if (d === top || path.dirname(d) === d) return;
+  }
+}
+
 class Store extends LoggedStore {
   /** Creates a store; with `persist`, a persisted one whose log and control live in persist.dir. */
   static create(opts) {
@@ -37,11 +53,23 @@ class Store extends LoggedStore {
   }
 
   static #createPersisted(p, rest) {
-    fs.mkdirSync(p.dir, { recursive: true, mode: 0o700 });
-    if (fs.existsSync(path.join(p.dir, 'control'))) {
-      throw new ShmError('ERR_SHM_EXISTS', `persist: ${p.dir} already holds a persisted store (open it with Store.open)`);
+    const st = fs.statSync(p.dir, { throwIfNoEntry: false });
+    if (st !== undefined && !st.isDirectory()) {
+      throw new ShmError('ERR_INVALID_ARG', `persist: ${p.dir} exists and is not a directory`, { errno: os.constants.errno.EEXIST, syscall: 'mkdir' });
     }
-    const store = super.create(rest);
+    // The first directory this call made (undefined: the whole path was there): what a create
+    // that fails takes away again, so that a refused create leaves the file system as it was.
+    const made = fs.mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+    let store;
+    try {
+      if (fs.existsSync(path.join(p.dir, 'control'))) {
+        throw new ShmError('ERR_SHM_EXISTS', `persist: ${p.dir} already holds a persisted store (open it with Store.open)`);
+      }
+      store = super.create(rest);
+    } catch (err) {
+      removeMade(p.dir, made);
+      throw err;
+    }
     let control = null;
     try {
       const geo = geometryOf(store._buffer);
@@ -61,6 +89,7 @@ class Store extends LoggedStore {
       fs.rmSync(path.join(p.dir, 'control'), { force: true });
       fs.rmSync(path.join(p.dir, walFileName(0)), { force: true });
       fs.rmSync(path.join(p.dir, SEGMENT_FILE), { force: true });
+      removeMade(p.dir, made);
       throw err;
     }
   }

@@ -33,6 +33,27 @@ const { uniqueName, removeShm } = require('../helpers/process');
     }
   });
 
+  it('a create refused after it made the persistence directory takes the directories it made away again', () => {
+    const name = uniqueName('paths');
+    const other = Store.create({ name, size: 1 << 20 }); // the segment exists: the create is refused
+    try {
+      const made = path.join(dir, 'new', 'deeper');
+      assert.throws(() => Store.create({ name, size: 1 << 20, persist: { dir: made } }), { code: 'ERR_SHM_EXISTS' });
+      assert.strictEqual(fs.existsSync(path.join(dir, 'new')), false);
+      // A directory that was there before stays, and so does what another party put in one.
+      fs.mkdirSync(path.join(dir, 'kept'));
+      assert.throws(() => Store.create({ name, size: 1 << 20, persist: { dir: path.join(dir, 'kept') } }), { code: 'ERR_SHM_EXISTS' });
+      assert.strictEqual(fs.existsSync(path.join(dir, 'kept')), true);
+      const file = path.join(dir, 'plain-file');
+      fs.writeFileSync(file, 'x');
+      assert.throws(() => Store.create({ name: uniqueName('paths'), size: 1 << 20, persist: { dir: file } }),
+        (e) => e.code === 'ERR_INVALID_ARG' && /exists and is not a directory/.test(e.message));
+    } finally {
+      other.close();
+      removeShm(name);
+    }
+  });
+
   it('persist.inspect of a FIFO is refused, and a FIFO named like a log in a directory is reported, not read', () => {
     const fifo = path.join(dir, 'pipe');
     execFileSync('mkfifo', [fifo]);
