@@ -59,6 +59,9 @@ describe('shmstore/metrics latency', function () {
       assert.deepStrictEqual(got, expected(Store.mergeLatency([snap]), 'a'));
       assert.strictEqual(got['shmstore_ops_timed_total{store=a,op=get}'], 60);
       assert.ok(got['shmstore_op_latency_seconds{store=a,op=get,quantile=0.5}'] > 0);
+      // A scrape right after another (no turn of the event loop between) sees what changed.
+      for (let i = 0; i < 5; i++) a.get('n', `k${i}`);
+      assert.strictEqual(latencyOnly(await scrape(registry))['shmstore_ops_timed_total{store=a,op=get}'], 65);
     } finally {
       b.close();
       a.close();

@@ -70,11 +70,14 @@ function storeMetrics(stores, options = {}) {
   checkSource(options.latency);
 
   // One stats() per store per scrape: prom-client calls every metric's collect() in one
-  // synchronous pass, so a snapshot taken by the first is reused by the others until the
-  // next turn of the event loop.
+  // synchronous pass (registry.metrics(), getMetricsAsJSON()), so a snapshot taken by the first
+  // is reused by the others of that pass only.
   let snapshot = null;
   let latencies = null;
-  const clearSoon = () => setImmediate(() => {
+  // Forgotten in a microtask: after the synchronous pass that collects every metric of one
+  // scrape, and before anything can change the stores or scrape again (a second scrape right
+  // after `await registry.metrics()` sees fresh numbers, which a later macrotask would not give).
+  const clearSoon = () => queueMicrotask(() => {
     snapshot = null;
     latencies = null;
   });
