@@ -33,6 +33,19 @@ class UnitBitmap {
     const uint64_t i = uint64_t{unit} - first_;
     bits_[i >> 6] |= uint64_t{1} << (i & 63);
   }
+  // The first set unit in [from, to), or 0 (no unit of the pool is 0). Word by word.
+  uint32_t NextSet(uint32_t from, uint32_t to) const noexcept {
+    for (uint64_t i = uint64_t{from} - first_, end = uint64_t{to} - first_; i < end;) {
+      const uint64_t word = bits_[i >> 6] >> (i & 63);
+      if (word == 0) {
+        i = (i | 63) + 1;
+        continue;
+      }
+      i += static_cast<uint64_t>(__builtin_ctzll(word));
+      return i < end ? static_cast<uint32_t>(i + first_) : 0;
+    }
+    return 0;
+  }
 
  private:
   uint32_t first_ = 0;

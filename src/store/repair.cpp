@@ -21,12 +21,14 @@ struct RepairScan {
     nsBytes.reset(new (std::nothrow) uint64_t[maxNs + 1]());
     if (!nsLive || !nsCounts || !nsBytes) return false;
     return starts.Init(firstUnit, totalUnits) && seen.Init(firstUnit, totalUnits) &&
-           live.Init(firstUnit, totalUnits);
+           live.Init(firstUnit, totalUnits) && refs.Init(firstUnit, totalUnits);
   }
 
-  UnitBitmap starts;  // every block start below freeHead
-  UnitBitmap seen;    // blocks met on the chains
-  UnitBitmap live;    // blocks of the entries kept
+  UnitBitmap refs;     // the units the chains name (step 3's resync)
+  uint32_t holes = 0;  // damaged stretches step 3 made free blocks of
+  UnitBitmap starts;   // every block start below freeHead
+  UnitBitmap seen;     // blocks met on the chains
+  UnitBitmap live;     // blocks of the entries kept
   uint32_t freeHead = 0;
   std::unique_ptr<bool[]> nsLive;  // maxNamespaces + 1 each
   uint32_t liveNamespaces = 0;
@@ -187,30 +189,87 @@ Status Store::RepairLocked() {
   return layout::kOk;
 }
 
-// Step 3. Establishes: freeHead ends the pool at its first block that is not valid (an invalid size
-// class, or a block that crosses freeHead), and scan->starts holds every block start below it.
+// Step 3. Establishes: scan->starts holds every block start below freeHead, the blocks tiling
+// [firstUnit, freeHead). A block that is not valid (an invalid size class, or one that crosses
+// freeHead), or one that covers the start of an entry the chains name and that proves itself
+// (Trusted), is damage: the units from it to the next such entry (or to freeHead when none
+// follows) become one free large block (a hole; a free block's header fits one unit) and the walk
+// goes on there, so that damage to one block header costs the blocks it covers, not the rest of
+// the pool. RepairChains then unlinks the hole's unit as a free block and goes on at its `next`,
+// which the damage may have spared (what follows is checked as ever).
 void Store::RepairPool(internal::RepairScan* scan) noexcept {
-  uint32_t freeHead = AtomicLoad(&hdr_->freeHead);
-  if (freeHead < firstUnit_) freeHead = firstUnit_;
-  if (freeHead > totalUnits_) freeHead = totalUnits_;
-  const uint32_t head = freeHead;
-  for (uint32_t u = firstUnit_; u < freeHead;) {
+  uint32_t head = AtomicLoad(&hdr_->freeHead);
+  if (head < firstUnit_) head = firstUnit_;
+  if (head > totalUnits_) head = totalUnits_;
+  ChainRefs(scan, head);
+  for (uint32_t u = firstUnit_; u < head;) {
     const uint32_t size = BlockUnitsOf(base_, u, AtomicLoad(&EntryAt(u)->flags));
-    if (size == 0 || uint64_t{u} + size > freeHead) {
-      freeHead = u;
-      break;
+    const bool bad = size == 0 || uint64_t{u} + size > head;
+    uint32_t next = NextTrusted(*scan, u + 1, bad ? head : u + size, head);
+    if (bad || next != 0) {
+      if (next == 0) next = head;
+      layout::FreeBlock* hole = FreeAt(base_, u);
+      AtomicStore(&hole->flags, kFlagFree | kLargeClass << kClassShift);
+      AtomicStore(&hole->units, next - u);
+      ++scan->holes;
+      scan->starts.Set(u);
+      u = next;
+      continue;
     }
     scan->starts.Set(u);
     u += size;
     passBeat_.Work();
   }
-  AtomicStore(&hdr_->freeHead, freeHead);
-  scan->freeHead = freeHead;
-  // A cut is counted: a live writer may keep parked blocks in the units cut off (§8, "Parked
+  AtomicStore(&hdr_->freeHead, head);  // clamped into the pool
+  scan->freeHead = head;
+  // A hole is counted: a live writer may keep parked blocks in a hole's units (§8, "Parked
   // blocks"), known to it by unit only; seeing the count move, it forgets all of them before it
   // takes, parks or returns one, since a block carved later over those units may hold any bytes,
   // a copy of its mark included. Every lock is held: no writer is between its check and its use.
-  if (freeHead < head) AtomicStore(&repairState_->cuts, AtomicLoad(&repairState_->cuts) + 1);
+  if (scan->holes != 0) AtomicStore(&repairState_->cuts, AtomicLoad(&repairState_->cuts) + 1);
+}
+
+// Every chain from its bucket's head until a unit outside [firstUnit, head) or one met before (a
+// cycle or a shared chain). A link read past damage may name any unit: Trusted() judges it.
+void Store::ChainRefs(internal::RepairScan* scan, uint32_t head) noexcept {
+  for (uint32_t b = 0; b < bucketCount_; ++b) {
+    passBeat_.Work();
+    for (uint32_t u = AtomicLoad(&buckets_[b].head); u >= firstUnit_ && u < head;) {
+      if (scan->refs.Get(u)) break;
+      scan->refs.Set(u);
+      u = AtomicLoad(&EntryAt(u)->next);
+    }
+  }
+}
+
+uint32_t Store::NextTrusted(const internal::RepairScan& scan, uint32_t from, uint32_t to,
+                            uint32_t head) const noexcept {
+  for (uint32_t u = from; u < to; ++u) {
+    u = scan.refs.NextSet(u, to);
+    if (u == 0) return 0;
+    if (Trusted(u, head)) return u;
+  }
+  return 0;
+}
+
+// An entry whose own bytes prove it (not free, an entry's size class, ending by `head`, its key
+// hash and checksum right), whatever its bucket or namespace: a start the walk can trust after
+// damage. Bytes inside a block pass these checks only by chance (two 32-bit hashes).
+bool Store::Trusted(uint32_t unit, uint32_t head) const noexcept {
+  const Entry* e = EntryAt(unit);
+  const uint32_t flags = AtomicLoad(&e->flags);
+  const uint32_t cls = ClassOfFlags(flags);
+  if ((flags & kFlagFree) != 0 || cls >= kClassCount) return false;
+  const uint32_t units = layout::kSizeClasses[cls];
+  if (units > head - unit) return false;
+  const uint32_t k = e->keyLength;
+  const uint32_t n = e->valueLength;
+  if (k > kMaxKeyBytes || uint64_t{layout::kEntryHeaderSize} + k + n > UnitBytes(units)) {
+    return false;
+  }
+  const uint32_t keyHash = e->keyHash;
+  return KeyHash(e + 1, k, e->namespaceId) == keyHash &&
+         EntryChecksum(e + 1, k + n, keyHash, flags & kEncodingMask) == e->checksum;
 }
 
 // Step 4. Establishes: no live namespace record has a nameLength no name can have. Such a record
@@ -264,6 +323,14 @@ void Store::RepairChains(internal::RepairScan* scan) {
       if (step == ChainStep::kEnd) break;
       passBeat_.Work();
       const uint32_t u = c.unit();
+      if (step == ChainStep::kBadClass && scan->starts.Get(u) && !scan->seen.Get(u)) {
+        // A block start of step 3 that is no entry (a large block, free or not, or a hole step 3
+        // made): its `next` is read as any unlinked entry's is, and what it names is checked as
+        // ever (format.md §9, step 4: a block start with FREE set, or not an entry, is unlinked).
+        scan->seen.Set(u);
+        c.Unlink();
+        continue;
+      }
       if ((step != ChainStep::kEntry && step != ChainStep::kFree) || !scan->starts.Get(u) ||
           scan->seen.Get(u)) {
         // Not a block, or a block already met (a cycle or a shared tail): its `next` cannot be
@@ -274,17 +341,14 @@ void Store::RepairChains(internal::RepairScan* scan) {
       scan->seen.Set(u);
       const Entry* e = c.entry();
       const uint32_t large = (c.flags() & kFlagIndirect) != 0 ? RefOf(e, e->keyLength).unit : 0;
-      // A large block must be a block start that no entry kept before refers to (no chain
-      // reaches a large block, so `seen` marks the ones claimed).
+      // A large block must be a block start that no entry kept before refers to: `live` marks
+      // the ones claimed (`seen` only what the chains met, a damaged link may name a large block).
       if (EntryProblem(c, bi, scan->nsLive.get()) != nullptr || dups.Contains(base_, e) ||
-          (large != 0 && (!scan->starts.Get(large) || scan->seen.Get(large)))) {
+          (large != 0 && (!scan->starts.Get(large) || scan->live.Get(large)))) {
         c.Unlink();  // the block is freed by RebuildFreeLists
         continue;
       }
-      if (large != 0) {
-        scan->seen.Set(large);
-        scan->live.Set(large);
-      }
+      if (large != 0) scan->live.Set(large);
       scan->live.Set(u);
       dups.Add(e->keyHash, u);
       ++count;

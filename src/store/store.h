@@ -403,8 +403,8 @@ class Store {
     return nsNames_ + uint64_t{id} * sizeof(layout::NsName);
   }
   // Forgets every parked block when RepairState.cuts moved since this handle last looked (§9 step
-  // 3: the pool was cut short, and a block carved since over a parked block's units may hold a
-  // copy of its mark). Called under a bucket lock, which no repair pass runs beside.
+  // 3: a pass made holes of damaged units, and a block carved since over a parked block's units
+  // may hold a copy of its mark). Called under a bucket lock, which no repair pass runs beside.
   void ForgetParkedIfCut() noexcept;
   // Empties the cache; blocks in it stay marked with this slot (orphaned_).
   void ForgetParked() noexcept;
@@ -456,6 +456,12 @@ class Store {
   Status RepairLocked();
   // Its steps, in order (repair.cpp says what each establishes).
   void RepairPool(internal::RepairScan* scan) noexcept;
+  // Step 3's resync: marks in scan->refs the units the chains name below `head`; the first of
+  // them in [from, to) whose entry proves itself (Trusted), or 0.
+  void ChainRefs(internal::RepairScan* scan, uint32_t head) noexcept;
+  uint32_t NextTrusted(const internal::RepairScan& scan, uint32_t from, uint32_t to,
+                       uint32_t head) const noexcept;
+  bool Trusted(uint32_t unit, uint32_t head) const noexcept;
   void DropUnnamedNamespaces() noexcept;
   void RepairChains(internal::RepairScan* scan);
   void RepairCounts(const internal::RepairScan& scan) noexcept;

@@ -131,7 +131,7 @@ forEachEngine('parked blocks', ({ engine, make, other }) => {
 
   for (const forged of [false, true]) {
     const how = forged ? 'a later value carrying a copy of its mark there' : 'its old mark left in the unwritten tail of a later block';
-    it(`a ${other} repair that cuts the pool short: the ${engine} writer forgets its parked block beyond the cut (${how})`, () => {
+    it(`a ${other} repair that makes a hole of damaged units: the ${engine} writer forgets its parked block in it (${how})`, () => {
       const s = make();
       const u32 = new Uint32Array(s.buffer);
       const head = () => u32[AT.HEADER.FREE_HEAD];
@@ -144,20 +144,27 @@ forEachEngine('parked blocks', ({ engine, make, other }) => {
       const tiny = SIZE_CLASSES[0];
       const f = head();
       s.set('ns', 'a0', fill('a0', small)); // [f, f + small)
-      s.set('ns', 'a1', fill('a1', tiny)); // then the smallest block
+      s.set('ns', 'a1', fill('a1', tiny)); // then the smallest block, freed below
       s.set('ns', 'k', 'x'); // the block at p = f + small + tiny ...
-      s.set('ns', 'k', 'y'); // ... parked by this overwrite
+      s.set('ns', 'k', 'y'); // ... parked by this overwrite, whose entry follows it
       const p = f + small + tiny;
+      const live = p + tiny;
+      assert.strictEqual(head(), live + tiny);
+      s.delete('ns', 'a1');
       const mark = [u32[entryWord(p, W.ENTRY.NEXT)], u32[entryWord(p, W.ENTRY.FLAGS)]];
       assert.strictEqual(mark[1], (C.FLAG_PARKED | (0 << C.FLAG_CLASS_SHIFT)) >>> 0);
       assert.strictEqual(s.stats().bytesParked, tiny * UNIT);
-      // Damage: the first block's class is no class, so a repair ends the pool there.
+      // Damage: the first block's class is no class. The next block the chains name is k's live
+      // entry (a1 was deleted): a repair makes [f, live) one free block, p inside it.
       u32[entryWord(f, W.ENTRY.FLAGS)] = C.FLAG_CLASS_MASK << C.FLAG_CLASS_SHIFT;
       const b = Store.attach(s.buffer, { engine: other });
       try {
         b.repair();
-        assert.strictEqual(head(), f, 'the pool ends at the damaged block');
-        // A block of the next class over the cut-off units, covering p.
+        assert.strictEqual(head(), live + tiny, 'freeHead stays');
+        assert.strictEqual(u32[entryWord(f, W.ENTRY.FLAGS)], (C.FLAG_FREE | (SIZE_CLASSES.length << C.FLAG_CLASS_SHIFT)) >>> 0);
+        assert.strictEqual(u32[entryWord(f, W.LARGE_BLOCK.UNITS)], live - f, 'the hole ends at the live entry');
+        assert.strictEqual(b.get('ns', 'k'), 'y');
+        // A block of the next class carved from the hole, covering p.
         let z;
         if (forged) {
           // A binary value whose bytes at p are the writer's mark, word for word.
@@ -169,7 +176,6 @@ forEachEngine('parked blocks', ({ engine, make, other }) => {
           z = fill('z', small + 1); // ends before p: p lies in the block's unwritten tail
         }
         b.set('other', 'z', z);
-        assert.strictEqual(head(), f + SIZE_CLASSES[i]);
         assert.deepStrictEqual([u32[entryWord(p, W.ENTRY.NEXT)], u32[entryWord(p, W.ENTRY.FLAGS)]], mark, 'the mark is there again');
         s.set('ns', 'k', 'w'); // needs a block of the parked one's class
         const v = b.verify();
@@ -177,7 +183,7 @@ forEachEngine('parked blocks', ({ engine, make, other }) => {
         assert.strictEqual(v.leakedUnits, 0);
         assert.deepStrictEqual(b.get('other', 'z'), z);
         assert.strictEqual(s.get('ns', 'k'), 'w');
-        assert.strictEqual(b.get('ns', 'a0'), undefined, 'the entries beyond the cut are gone');
+        assert.strictEqual(b.get('ns', 'a0'), undefined, 'the damaged entry is gone');
         // Closing returns nothing it forgot and leaves the store whole.
         s.close();
         const after = b.verify();

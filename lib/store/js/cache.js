@@ -33,9 +33,9 @@ function newCache(u32) {
   };
 }
 
-// Forgets every parked block when a repair pass cut the pool short since the handle last looked
-// (format.md §9 step 3: a block carved since over a parked block's units may hold a copy of its
-// mark). Called under a bucket lock, which no repair pass runs beside.
+// Forgets every parked block when a repair pass made holes of damaged units since the handle
+// last looked (format.md §9 step 3: a block carved since over a parked block's units may hold a
+// copy of its mark). Called under a bucket lock, which no repair pass runs beside.
 function forgetIfCut(e) {
   const k = e.cache;
   const cuts = Atomics.load(e.u32, CUTS);

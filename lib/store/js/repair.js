@@ -83,8 +83,13 @@ const ON_FREE = 8; // met on a free list
 // Walks the pool by block size. Returns the block starts and where the tiling ends (`top`: the
 // first block that is not valid, else freeHead). A freeHead outside [firstUnit, totalUnits] is
 // clamped, as native does: walking to a freeHead beyond the store would read past it, and one
-// below the pool would let the allocator place blocks over the buckets.
-function walkPool(e, report) {
+// below the pool would let the allocator place blocks over the buckets. verify() (a `report`)
+// stops at the first block that is not valid. A repair pass (`refs`, chainRefs()) goes on: a
+// block that is not valid, or one that would cover an entry the chains name and that proves
+// itself (trusted()), ends where the next such entry starts (or at freeHead), not the pool: the
+// units in between become one free block (a hole) and the walk goes on there (format.md §9,
+// step 3). `holes` counts them.
+function walkPool(e, report, refs = null) {
   const u32 = e.u32;
   const raw = u32[FREE_HEAD];
   const badHead = raw < e.firstUnit || raw > e.totalUnits;
@@ -92,35 +97,107 @@ function walkPool(e, report) {
   const head = Math.min(Math.max(raw, e.firstUnit), e.totalUnits);
   const state = new Uint8Array(e.totalUnits - e.firstUnit);
   const starts = [];
+  let holes = 0;
   let u = e.firstUnit;
   while (u < head) {
     e.heartbeat.work();
     const flags = u32[chain.entryWord(u) + E.FLAGS];
     const cls = chain.classOf(flags);
-    if (cls > large.LARGE_CLASS) {
-      if (report) report.add(`pool: block ${u}: invalid size class ${cls}`);
-      break;
-    }
-    const size = large.blockUnits(e, u, flags);
-    if (size === 0 || u + size > head) {
-      if (report) report.add(`pool: block ${u}: crosses freeHead ${head}`);
-      break;
+    const size = cls > large.LARGE_CLASS ? 0 : large.blockUnits(e, u, flags);
+    const bad = size === 0 || u + size > head;
+    // A valid-looking block may still be damage: one that covers the start of a proven entry.
+    let next = refs === null ? 0 : nextTrusted(e, refs, u + 1, bad ? head : u + size, head);
+    if (bad || next !== 0) {
+      if (refs === null) {
+        if (report && cls > large.LARGE_CLASS) report.add(`pool: block ${u}: invalid size class ${cls}`);
+        else if (report) report.add(`pool: block ${u}: crosses freeHead ${head}`);
+        break;
+      }
+      // The hole: a free large block up to the proven entry, or to freeHead when none follows (a
+      // free block's header fits one unit); rebuildFreeLists() puts it on a list, with the free
+      // blocks around it. The chains then unlink its unit as a free block and go on at its
+      // `next`, which the damage may have spared (what follows is checked as ever).
+      if (next === 0) next = head;
+      const w = chain.entryWord(u);
+      Atomics.store(u32, w + E.FLAGS, (C.FLAG_FREE | (large.LARGE_CLASS << C.FLAG_CLASS_SHIFT)) >>> 0);
+      Atomics.store(u32, u * UNIT_WORDS + W.LARGE_BLOCK.UNITS, next - u);
+      holes++;
+      state[u - e.firstUnit] = START;
+      starts.push(u);
+      u = next;
+      continue;
     }
     state[u - e.firstUnit] = START;
     starts.push(u);
     u += size;
     if (e.progress !== null) progress.at(e, u - e.firstUnit);
   }
-  return { top: Math.min(u, head), head, moved: badHead || u < head, state, starts };
+  return { top: Math.min(u, head), head, moved: badHead || u < head, state, starts, holes };
 }
 
-// Counts a cut of the pool (the walk ended it below freeHead). A live writer may keep parked
-// blocks in the units cut off (format.md §8, "Parked blocks"), known to it by unit only; seeing
-// the count move, it forgets all of them before it takes, parks or returns one, since a block
-// carved later over those units may hold any bytes, a copy of its mark included. Every lock is
-// held: no writer is between its check and its use.
+// The units the chains name below `head` (repair's resync, walkPool()), one bit each: every
+// chain from its bucket's head, until a unit outside the pool or one met before (a cycle or a
+// shared chain; a link read past damage may name any unit, which trusted() then judges).
+function chainRefs(e, head) {
+  const u32 = e.u32;
+  const refs = new Uint32Array(((e.totalUnits - e.firstUnit) >>> 5) + 1);
+  for (let b = 0; b < e.bucketCount; b++) {
+    e.heartbeat.work();
+    for (let u = u32[BASE.BUCKET + b * B.WORDS + B.HEAD]; u >= e.firstUnit && u < head;) {
+      const i = u - e.firstUnit;
+      const bit = 1 << (i & 31);
+      if (refs[i >>> 5] & bit) break;
+      refs[i >>> 5] |= bit;
+      u = u32[chain.entryWord(u) + E.NEXT];
+    }
+  }
+  return refs;
+}
+
+// The first unit in [from, to) that the chains name and that holds an entry proving itself
+// (trusted(), below `head`), or 0. Word by word over the bits: a sound store names no unit inside
+// a block, so the check of a block costs a few word reads.
+function nextTrusted(e, refs, from, to, head) {
+  for (let i = from - e.firstUnit, end = to - e.firstUnit; i < end;) {
+    const word = refs[i >>> 5] >>> (i & 31);
+    if (word === 0) {
+      i = (i | 31) + 1;
+      continue;
+    }
+    i += 31 - Math.clz32(word & -word); // the lowest set bit at or after i
+    if (i >= end) break;
+    if (trusted(e, e.firstUnit + i, head)) return e.firstUnit + i;
+    i++;
+  }
+  return 0;
+}
+
+// Whether the block at `u` is an entry whose own bytes prove it (format.md §9, step 3: not free,
+// an entry's size class, ending by `head`, its key hash and checksum right), whatever its bucket or
+// namespace: a start the walk can trust after damage. A link into the middle of a block names
+// bytes that pass these checks only by chance (two 32-bit hashes).
+function trusted(e, u, head) {
+  const { u8, u32 } = e;
+  const w = chain.entryWord(u);
+  const flags = u32[w + E.FLAGS];
+  const cls = chain.classOf(flags);
+  if ((flags & C.FLAG_FREE) !== 0 || cls >= SIZE_CLASSES.length || u + SIZE_CLASSES[cls] > head) return false;
+  const kl = chain.keyLengthOf(e, u);
+  const vl = chain.valueLengthOf(e, u);
+  if (kl > C.MAX_KEY_BYTES || !chain.fitsBlock(flags, kl, vl)) return false;
+  const ns = chain.namespaceOf(e, u);
+  const off = chain.keyOffset(u);
+  const h = u32[w + E.KEY_HASH];
+  return xxh32(u8, off, kl, ns) === h && xxh32(u8, off, kl + vl, (h ^ (flags & C.FLAG_ENCODING_MASK)) >>> 0) === u32[w + E.CHECKSUM];
+}
+
+// Counts a pass that made holes of damaged units. A live writer may keep parked blocks in the
+// units of a hole (format.md §8, "Parked blocks"), known to it by unit only; seeing the count
+// move, it forgets all of them before it takes, parks or returns one, since a block carved later
+// over those units may hold any bytes, a copy of its mark included. Every lock is held: no writer
+// is between its check and its use.
 function countCut(e, pool) {
-  if (pool.top < pool.head) Atomics.add(e.u32, CUTS, 1);
+  if (pool.holes > 0) Atomics.add(e.u32, CUTS, 1);
 }
 
 function nsLive(e, id) {
@@ -430,11 +507,10 @@ function repair(e, force = true) {
   }
   lockRest(e);
   try {
-    const pool = walkPool(e, null);
-    if (pool.moved) {
-      Atomics.store(u32, FREE_HEAD, pool.top);
-      countCut(e, pool);
-    }
+    const head = Math.min(Math.max(u32[FREE_HEAD], e.firstUnit), e.totalUnits);
+    const pool = walkPool(e, null, chainRefs(e, head));
+    if (pool.moved) Atomics.store(u32, FREE_HEAD, pool.top);
+    countCut(e, pool);
     dropNamelessNamespaces(e);
     const found = walkChains(e, pool, null);
     checkCounts(e, found, null);

@@ -92,18 +92,26 @@ TEST_F(StoreRepair, CorruptFreeListIsRebuilt) {
   VerifyOk(*s);
 }
 
-TEST_F(StoreRepair, RepairCutsABrokenPool) {
+TEST_F(StoreRepair, RepairSkipsADamagedBlockHeader) {
   for (int i = 0; i < 10; ++i) ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i), "v"), L::kOk);
   const uint32_t first = s->firstUnit();
   const uint32_t units = UnitsForEntry(2, 1);  // each entry's block
-  // The 6th block gets an invalid class: the pool is cut there, later entries are dropped.
+  const uint32_t head = r.header()->freeHead;
+  // The 6th block gets an invalid class: its units become a free block up to the next entry the
+  // chains name (format.md §9, step 3); only its own entry is dropped.
   r.entry(first + 5 * units)->flags = 0x7700;
   ASSERT_EQ(s->Repair(), L::kOk);
-  EXPECT_EQ(r.header()->freeHead, first + 5 * units);
+  EXPECT_EQ(r.header()->freeHead, head);
+  EXPECT_EQ(r.entry(first + 5 * units)->flags, kFlagFree | kLargeClass << kClassShift);
   auto rep = VerifyOk(*s);
-  EXPECT_EQ(rep.entries, 5u);
-  EXPECT_EQ(s->Count(0), 5u);
-  EXPECT_EQ(s->Count(ns), 5u);
+  EXPECT_EQ(rep.entries, 9u);
+  EXPECT_EQ(s->Count(ns), 9u);
+  // The last block damaged: the rest of the pool is one free block, freeHead stays.
+  r.entry(head - units)->flags = 0x7700;
+  ASSERT_EQ(s->Repair(), L::kOk);
+  EXPECT_EQ(r.header()->freeHead, head);
+  rep = VerifyOk(*s);
+  EXPECT_EQ(rep.entries, 8u);
 }
 
 TEST_F(StoreRepair, DuplicateKeyOnAChainIsDropped) {
