@@ -321,6 +321,24 @@ describe('shmstore CLI', function () {
       assert.match(j[0].kind, /^damaged store \(ERR_BAD_CHECKSUM\)$/);
     });
 
+    it('a truncated store: ls lists it as a damaged store, as verify reports it, not as a segment', function () {
+      const s = Store.create({ path: file, size: SIZE });
+      fill(s);
+      s.close();
+      fs.truncateSync(file, SIZE / 4);
+      assertOneLine(cli(['verify', file]), 2, /ERR_BAD_SIZE/);
+      const j = JSON.parse(cli(['ls', tmp.dir, '--json']).stdout);
+      assert.deepStrictEqual(j, [{ name: file, size: SIZE / 4, kind: 'damaged store (ERR_BAD_SIZE: truncated)',
+        entries: null, namespaces: null }]);
+      assert.match(cli(['ls', file]).stdout, /\sdamaged store \(ERR_BAD_SIZE: truncated\)$/m);
+      // A file too small for any store and a file of zeros stay plain segments.
+      fs.writeFileSync(path.join(tmp.dir, 'small.bin'), Buffer.alloc(16));
+      fs.writeFileSync(path.join(tmp.dir, 'zeros.bin'), Buffer.alloc(SIZE));
+      const kinds = JSON.parse(cli(['ls', tmp.dir, '--json']).stdout).map((r) => [path.basename(r.name), r.kind]);
+      assert.deepStrictEqual(kinds, [['small.bin', 'segment'], ['store.shm', 'damaged store (ERR_BAD_SIZE: truncated)'],
+        ['zeros.bin', 'segment']]);
+    });
+
     it('a corrupt chain: verify exits 2 listing the problems, repair mends it', function () {
       const s = Store.create({ path: file, size: SIZE, buckets: 1 });
       for (const k of ['k1', 'k2', 'k3']) s.set('a', k, k);

@@ -3,10 +3,37 @@
 // them are stores (Store.open accepts them) and how many entries those hold.
 const fs = require('fs');
 const path = require('path');
+const { C, AT } = require('../../layout/layout');
+const { headerChecksum } = require('../../store/js/format');
 const { EXIT, printJson, table } = require('./output');
 const { openStore } = require('./target');
 
 const NOT_A_STORE = new Set(['ERR_BAD_MAGIC', 'ERR_BAD_SIZE']);
+const H = AT.HEADER;
+
+/**
+ * The size a store's own header gives for it, or null when `file` does not begin with a whole,
+ * intact store header (its magic and its checksum). Store.open refuses a store whose file is
+ * shorter than that size with ERR_BAD_SIZE, as it refuses a segment too small to be a store: this
+ * tells the two apart, so that a truncated store is listed as a damaged store, as verify reports
+ * it, and not as some other segment.
+ */
+function headerSize(file) {
+  const u32 = new Uint32Array(C.HEADER_SIZE / Uint32Array.BYTES_PER_ELEMENT);
+  let fd;
+  try {
+    fd = fs.openSync(file, 'r');
+    if (fs.readSync(fd, u32, 0, C.HEADER_SIZE, 0) < C.HEADER_SIZE) return null;
+  } catch {
+    return null;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+  if (u32[H.MAGIC] !== C.MAGIC) return null;
+  const total = (BigInt(u32[H.TOTAL_SIZE_HI]) << 32n) | BigInt(u32[H.TOTAL_SIZE]);
+  const sum = headerChecksum(u32[H.MAGIC], u32[H.VERSION], total, u32[H.BUCKET_COUNT], u32[H.MAX_ENTRIES], u32[H.MAX_NAMESPACES]);
+  return u32[H.HEADER_CHECKSUM] === sum ? total : null;
+}
 
 function candidates(paths) {
   if (paths.length === 0) {
@@ -59,7 +86,9 @@ function describe(c) {
       store.close();
     }
   } catch (err) {
-    if (NOT_A_STORE.has(err.code)) Object.assign(row, registryRow(c));
+    if (err.code === 'ERR_BAD_SIZE' && (headerSize(c.file) ?? 0n) > BigInt(st.size)) {
+      row.kind = 'damaged store (ERR_BAD_SIZE: truncated)';
+    } else if (NOT_A_STORE.has(err.code)) Object.assign(row, registryRow(c));
     else if (/^ERR_(BAD_|CORRUPT)/.test(err.code || '')) row.kind = `damaged store (${err.code})`;
     else row.kind = `unreadable (${err.code || err.message})`;
   }
@@ -69,7 +98,9 @@ function describe(c) {
 module.exports = {
   usage: 'ls [paths...] [--json]',
   summary: 'list the segments of /dev/shm (or of the given files and folders): size, kind, entries, namespaces',
-  help: "kind is 'store' for a shmstore store (with its entry count), 'registry' for a registry (with its structure count), 'segment' for anything else.",
+  help: "kind is 'store' for a shmstore store (with its entry count), 'registry' for a registry (with its\n" +
+    "structure count), 'damaged store (ERR_...)' for a store that fails an open check ('damaged store\n" +
+    "(ERR_BAD_SIZE: truncated)' when its file is shorter than its header says), 'segment' for anything else.",
   run({ positional, flags }) {
     const rows = candidates(positional).map(describe).filter(Boolean);
     if (flags.json) printJson(rows);
