@@ -36,6 +36,9 @@ function encodeValue(value) {
   } catch (err) {
     // A cycle or a nested bigint: the same TypeError (with its code) as any other bad value.
     if (err instanceof TypeError) throw typeError(`The "value" argument cannot be represented as JSON: ${err.message}`);
+    // Nesting deeper than the stack (JSON.stringify recurses) or text longer than a string can
+    // be: a RangeError with the code of every other refused value, not the engine's bare one.
+    if (err instanceof RangeError) throw rangeError(`The "value" argument cannot be represented as JSON: ${err.message}`);
     throw err;
   }
   if (typeof text !== 'string') throw typeError('The "value" argument cannot be represented as JSON');

@@ -1,7 +1,7 @@
 'use strict';
 // Values and views that hold no bytes or name nothing (docs/api.md: every function validates its
 // arguments): a detached ArrayBuffer, or a view over one, is a TypeError with ERR_INVALID_ARG and
-// changes nothing; a NamespaceView is made only over a Store and a valid namespace name.
+// changes nothing, a value nested deeper than JSON.stringify can go a RangeError; a NamespaceView is made only over a Store and a valid namespace name.
 const assert = require('assert');
 const { NamespaceView } = require('../../index');
 const { forEachEngine } = require('../helpers/engines');
@@ -23,6 +23,19 @@ forEachEngine('Store: detached buffers and namespace views', ({ make }) => {
       assert.throws(() => s.set('n', 'k', value), (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG' && /detached/.test(e.message));
     }
     assert.throws(() => s.setMany('n', [['a', 1], ['b', detached()]]), { name: 'TypeError', code: 'ERR_INVALID_ARG' });
+    assert.strictEqual(s.get('n', 'k'), 'before');
+    assert.strictEqual(s.has('n', 'a'), false);
+    assert.ok(s.verify().ok);
+  });
+
+  it('a value nested too deeply for JSON.stringify: RangeError ERR_INVALID_ARG, nothing stored', () => {
+    const s = make();
+    s.set('n', 'k', 'before');
+    let deep = 1;
+    for (let i = 0; i < 100000; i++) deep = [deep];
+    const refused = (e) => e instanceof RangeError && e.code === 'ERR_INVALID_ARG' && /"value".*JSON/.test(e.message);
+    assert.throws(() => s.set('n', 'k', deep), refused);
+    assert.throws(() => s.setMany('n', [['a', 1], ['b', deep]]), refused);
     assert.strictEqual(s.get('n', 'k'), 'before');
     assert.strictEqual(s.has('n', 'a'), false);
     assert.ok(s.verify().ok);

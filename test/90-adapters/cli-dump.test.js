@@ -274,6 +274,14 @@ describe('shmstore CLI: dump and load', function () {
       ['{"ns":"z","ttl":5,"pinned":true}', /stdin line 3: .*unknown field "pinned"/],
       [JSON.stringify({ ns: 'z', key: 'k'.repeat(1025), value: 1 }), /stdin line 3: .*ERR_KEY_TOO_LONG/],
       [JSON.stringify({ ns: 'z'.repeat(300), key: 'k', value: 1 }), /stdin line 3: /],
+      // Buffer.from(text, 'base64') would skip the junk and load other bytes.
+      ['{"ns":"z","key":"k","bytes":"AQ!!=="}', /stdin line 3: "bytes" must be base64/],
+      ['{"ns":"z","key":"k","bytes":"A Q=="}', /stdin line 3: "bytes" must be base64/],
+      ['{"ns":"z","key":"k","bytes":"AQ==AQ=="}', /stdin line 3: "bytes" must be base64/],
+      ['{"ns":"z","key":"k","bytes":"A"}', /stdin line 3: "bytes" must be base64/],
+      // Deeper than JSON.stringify's stack: the store's RangeError, with its code.
+      [`{"ns":"z","key":"k","value":${'['.repeat(100000)}1${']'.repeat(100000)}}`,
+        /stdin line 3: The "value" argument cannot be represented as JSON: .* \(ERR_INVALID_ARG\)$/],
     ];
 
     it('stops the load with its line number; only the lines before it are applied', function () {

@@ -43,6 +43,18 @@ function absoluteExpiry(store, ns, key) {
 
 const isPlainObject = (r) => r !== null && typeof r === 'object' && !Array.isArray(r);
 
+// Base64 as dump writes it (the standard alphabet), its padding optional. Buffer.from(text,
+// 'base64') skips any other character without a word, so a damaged "bytes" would load as other
+// bytes: it is checked first. One character class, not groups of four: a test of a value of
+// 64 MiB must not run out of the regular expression's backtracking stack.
+const BASE64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
+function isBase64(text) {
+  if (!BASE64_CHARS.test(text)) return false;
+  const data = text.replace(/=+$/, '').length;
+  // A last group of one character is no byte; padding, when present, completes the last group.
+  return data % 4 !== 1 && (data === text.length || text.length % 4 === 0);
+}
+
 function fail(n, what) {
   throw new CliError(`stdin line ${n}: ${what}`);
 }
@@ -74,6 +86,9 @@ function parseLine(line, n) {
     if (!Number.isSafeInteger(expiresAt) || expiresAt <= 0) {
       fail(n, `"expiresAt" must be milliseconds since the Unix epoch (an integer > 0), not ${JSON.stringify(expiresAt)}`);
     }
+  }
+  if (typeof r.bytes === 'string' && !isBase64(r.bytes)) {
+    fail(n, '"bytes" must be base64 (A-Z, a-z, 0-9, "+", "/", "=" padding at the end)');
   }
   return { ns: r.ns, key: r.key, value: recordValue(r), expiresAt };
 }
