@@ -29,6 +29,10 @@ export declare class ShmstoreSaver extends BaseCheckpointSaver {
   /** The store the checkpoints live in. */
   readonly store: Store;
   getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined>;
+  /**
+   * Checkpoints newest first. `options.limit`: an integer >= 0 or undefined (no limit); anything
+   * else rejects with a RangeError or TypeError, code 'ERR_INVALID_ARG'.
+   */
   list(config: RunnableConfig, options?: CheckpointListOptions): AsyncGenerator<CheckpointTuple>;
   put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig>;
   putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath?: string): Promise<void>;

@@ -111,6 +111,20 @@ forEachEngine('ShmstoreSaver', ({ engine, make }) => {
     assert.strictEqual((await toArray(saver.list({}, { limit: 0 }))).length, 0);
   });
 
+  it('list: a limit that is not undefined or a count >= 0 is refused (ERR_INVALID_ARG), not taken as no limit', async function () {
+    let config = { configurable: { thread_id: 'x' } };
+    for (let step = 0; step < 3; step++) config = await saver.put(config, emptyCheckpoint(), meta(step), {});
+    for (const limit of [NaN, -1, 1.5, Infinity]) {
+      await assert.rejects(toArray(saver.list({}, { limit })), { name: 'RangeError', code: 'ERR_INVALID_ARG' }, String(limit));
+    }
+    for (const limit of ['3', null, 2n, {}]) {
+      await assert.rejects(toArray(saver.list({}, { limit })), { name: 'TypeError', code: 'ERR_INVALID_ARG' }, String(limit));
+    }
+    assert.strictEqual((await toArray(saver.list({}, { limit: undefined }))).length, 3);
+    assert.strictEqual((await toArray(saver.list({}, { limit: 2 }))).length, 2);
+    assert.strictEqual((await toArray(saver.list({}, { limit: 0 }))).length, 0);
+  });
+
   it('bad configs and ids are refused before anything is written', async function () {
     await assert.rejects(saver.put({ configurable: { thread_id: 'a\u0000b' } }, emptyCheckpoint(), meta(0), {}), TypeError);
     await assert.rejects(saver.put({ configurable: { thread_id: 7n } }, emptyCheckpoint(), meta(0), {}), TypeError);

@@ -26,6 +26,7 @@
 // list and deleteThread walk the keys of a namespace: their cost grows with the number of
 // checkpoints in the store, not with those of one thread (the store has no ordered index).
 const { isDeepStrictEqual } = require('util');
+const v = require('../../base/validate');
 const { openStore } = require('../open-store');
 const { ChunkedValues } = require('../chunked');
 const { encodeRecord, decodeRecord, fieldOf, keyOf, splitKey, SEP } = require('./records');
@@ -151,6 +152,9 @@ function defineSaver(lg) {
       const c = (config && config.configurable) || {};
       const { filter, before } = options || {};
       let { limit } = options || {};
+      // undefined is no limit; anything else must be a count (0 lists nothing). NaN, a fraction
+      // or a string would otherwise be compared as no limit or cut the walk at a surprise place.
+      if (limit !== undefined) v.validateInteger(limit, 'options.limit', 0);
       const thread = c.thread_id === undefined ? undefined : fieldOf(c.thread_id, 'thread_id');
       const ns = c.checkpoint_ns === undefined ? undefined : fieldOf(c.checkpoint_ns, 'checkpoint_ns', { allowEmpty: true });
       const only = c.checkpoint_id ? fieldOf(c.checkpoint_id, 'checkpoint_id') : undefined;
