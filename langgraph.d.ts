@@ -46,7 +46,11 @@ export interface ShmstoreStoreOptions {
   prefix?: string;
 }
 
-/** LangGraph long-term memory (BaseStore) over a shmstore Store, shared by every thread and process using it. */
+/**
+ * LangGraph long-term memory (BaseStore) over a shmstore Store, shared by every thread and process using it.
+ * Every bad argument rejects with code 'ERR_INVALID_ARG': LangGraph's InvalidNamespaceError for a
+ * path its check refuses, otherwise a TypeError (wrong type) or a RangeError (limit, offset, maxDepth).
+ */
 export declare class ShmstoreStore extends BaseStore {
   constructor(store: AdapterStoreTarget, options?: ShmstoreStoreOptions);
   /** The store the items live in. */

@@ -125,14 +125,19 @@ forEachEngine('ShmstoreSaver', ({ engine, make }) => {
     assert.strictEqual((await toArray(saver.list({}, { limit: 0 }))).length, 0);
   });
 
-  it('bad configs and ids are refused before anything is written', async function () {
-    await assert.rejects(saver.put({ configurable: { thread_id: 'a\u0000b' } }, emptyCheckpoint(), meta(0), {}), TypeError);
-    await assert.rejects(saver.put({ configurable: { thread_id: 7n } }, emptyCheckpoint(), meta(0), {}), TypeError);
-    await assert.rejects(saver.put({ configurable: { thread_id: 't' } }, { ...emptyCheckpoint(), id: '' }, meta(0), {}), TypeError);
-    await assert.rejects(saver.putWrites({ configurable: { thread_id: 't', checkpoint_id: 'c' } }, 'nope', 'task'), TypeError);
-    await assert.rejects(saver.deleteThread(''), TypeError);
+  it('bad configs and ids are refused before anything is written (TypeError, ERR_INVALID_ARG)', async function () {
+    const bad = { name: 'TypeError', code: 'ERR_INVALID_ARG' };
+    await assert.rejects(saver.put({ configurable: { thread_id: 'a\u0000b' } }, emptyCheckpoint(), meta(0), {}), bad);
+    await assert.rejects(saver.put({ configurable: { thread_id: 7n } }, emptyCheckpoint(), meta(0), {}), bad);
+    await assert.rejects(saver.put({ configurable: { thread_id: 't' } }, { ...emptyCheckpoint(), id: '' }, meta(0), {}), bad);
+    await assert.rejects(saver.put({}, emptyCheckpoint(), meta(0), {}), bad);
+    await assert.rejects(saver.put({ configurable: {} }, emptyCheckpoint(), meta(0), {}), bad);
+    await assert.rejects(saver.putWrites({ configurable: { thread_id: 't', checkpoint_id: 'c' } }, 'nope', 'task'), bad);
+    await assert.rejects(saver.putWrites({ configurable: { thread_id: 't' } }, [], 'task'), bad);
+    await assert.rejects(saver.deleteThread(''), bad);
     assert.throws(() => new ShmstoreSaver(store, { prefix: 'x'.repeat(255) }), { name: 'RangeError', code: 'ERR_INVALID_ARG' });
-    assert.throws(() => new ShmstoreSaver(store, { other: 1 }), TypeError);
+    assert.throws(() => new ShmstoreSaver(store, { other: 1 }), bad);
+    assert.throws(() => new ShmstoreSaver(store, null), bad);
     assert.strictEqual(store.count(), 0);
   });
 

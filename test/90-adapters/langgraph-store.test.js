@@ -160,6 +160,43 @@ forEachEngine('ShmstoreStore', ({ engine, make }) => {
     assert.throws(() => new ShmstoreStore(42), { name: 'TypeError', code: 'ERR_INVALID_ARG' });
   });
 
+  it('every bad argument carries code ERR_INVALID_ARG, with the class LangGraph gives it', async function () {
+    const { InvalidNamespaceError } = require('@langchain/langgraph-checkpoint');
+    const invalid = (name) => (e) => e.name === name && e.code === 'ERR_INVALID_ARG';
+    // LangGraph's own namespace check: its InvalidNamespaceError, with the code.
+    for (const ns of [[], ['a.b'], ['a:b'], ['a\u0000'], [''], [1], ['langgraph']]) {
+      await assert.rejects(mem.put(ns, 'k', { v: 1 }), (e) => e instanceof InvalidNamespaceError && e.code === 'ERR_INVALID_ARG', JSON.stringify(ns));
+    }
+    await assert.rejects(mem.listNamespaces({ prefix: ['a.b'] }), (e) => e instanceof InvalidNamespaceError && e.code === 'ERR_INVALID_ARG');
+    // Paths that are not arrays, and the checks of this store: TypeError or RangeError.
+    for (const ns of ['a', 5, null, { 0: 'a' }]) {
+      for (const call of [() => mem.put(ns, 'k', { v: 1 }), () => mem.get(ns, 'k'), () => mem.delete(ns, 'k'), () => mem.search(ns)]) {
+        await assert.rejects(call(), invalid('TypeError'), String(ns));
+      }
+    }
+    await assert.rejects(mem.listNamespaces({ suffix: 'a' }), invalid('TypeError'));
+    await assert.rejects(mem.get([], 'k'), invalid('TypeError'));
+    await assert.rejects(mem.batch([{ namespace: ['a.b'], key: 'k' }]), invalid('TypeError'));
+    await assert.rejects(mem.batch([{ matchConditions: [{ matchType: 'middle', path: ['a'] }] }]), invalid('TypeError'));
+    await assert.rejects(mem.get(['a'], 7), invalid('TypeError'));
+    await assert.rejects(mem.put(['a'], 'k', [1]), invalid('TypeError'));
+    const cyclic = {};
+    cyclic.self = cyclic;
+    await assert.rejects(mem.put(['a'], 'k', cyclic), invalid('TypeError'));
+    await assert.rejects(mem.batch('ops'), invalid('TypeError'));
+    await assert.rejects(mem.batch([null]), invalid('TypeError'));
+    await assert.rejects(mem.search(['a'], null), invalid('TypeError'));
+    await assert.rejects(mem.listNamespaces(null), invalid('TypeError'));
+    for (const page of [{ limit: -1 }, { limit: 1.5 }, { limit: NaN }, { offset: -1 }, { offset: '2' }]) {
+      await assert.rejects(mem.search(['a'], page), invalid('RangeError'), JSON.stringify(page));
+      await assert.rejects(mem.listNamespaces(page), invalid('RangeError'), JSON.stringify(page));
+    }
+    await assert.rejects(mem.listNamespaces({ maxDepth: 0 }), invalid('RangeError'));
+    assert.throws(() => new ShmstoreStore(store, { nope: 1 }), invalid('TypeError'));
+    assert.throws(() => new ShmstoreStore(store, null), invalid('TypeError'));
+    assert.strictEqual(store.count(), 0);
+  });
+
   it(`is shared by worker threads: each worker's items are all there, exactly once [${engine}]`, async function () {
     const workers = 4;
     const count = 25;

@@ -17,7 +17,7 @@
 // the whole adapter namespace. There is no vector index: a `query` does not rank (score is
 // undefined) and the `index` argument of put is accepted and ignored.
 const { isDeepStrictEqual } = require('util');
-const { typeError } = require('../../base/validate');
+const { typeError, rangeError, validateObject } = require('../../base/validate');
 const { openStore } = require('../open-store');
 const { ChunkedValues } = require('../chunked');
 const { prefixOf } = require('./names');
@@ -26,7 +26,16 @@ const SEP = '\u0000';
 const LABEL_SEP = ':';
 const OPTION_KEYS = ['prefix'];
 
-class InvalidNamespace extends TypeError {}
+// A namespace path this store refuses (one that is not an array, an empty path for a get or a
+// delete, a bad label given to batch() directly): a TypeError with the code every bad argument of
+// shmstore carries. The paths that BaseStore's own check refuses first keep LangGraph's
+// InvalidNamespaceError (see checked() below).
+class InvalidNamespace extends TypeError {
+  constructor(message) {
+    super(message);
+    this.code = 'ERR_INVALID_ARG';
+  }
+}
 
 // Labels: non-empty strings without '.', ':' or NUL (LangGraph's rule; ':' and NUL also keep the
 // key encoding unambiguous). `what` names the argument in the message.
@@ -42,7 +51,7 @@ function pathOf(namespace, what, allowEmpty) {
 }
 
 function keyOf(path, key) {
-  if (typeof key !== 'string') throw new TypeError(`The item key must be a string. Received ${typeof key}`);
+  if (typeof key !== 'string') throw typeError(`The item key must be a string. Received ${typeof key}`);
   return path + SEP + key;
 }
 
@@ -78,25 +87,40 @@ function matches(value, filter) {
 function conditionHolds({ matchType, path }, labels) {
   if (path.length > labels.length) return false;
   const at = matchType === 'suffix' ? labels.length - path.length : 0;
-  if (matchType !== 'prefix' && matchType !== 'suffix') throw new TypeError(`Unknown match type ${JSON.stringify(matchType)}`);
   return path.every((p, i) => p === '*' || p === labels[at + i]);
 }
 
 function pageOf(list, offset = 0, limit = undefined) {
-  if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`The "offset" must be a non-negative integer. Received ${offset}`);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw new RangeError(`The "limit" must be a non-negative integer. Received ${limit}`);
+  if (!Number.isInteger(offset) || offset < 0) throw rangeError(`The "offset" must be a non-negative integer. Received ${offset}`);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw rangeError(`The "limit" must be a non-negative integer. Received ${limit}`);
   return list.slice(offset, limit === undefined ? undefined : offset + limit);
 }
 
 // Made from the @langchain/langgraph-checkpoint module it extends (see defineSaver in saver.js).
 function defineStore(lg) {
+  // BaseStore's get, put, delete, search and listNamespaces check namespace paths before they
+  // reach batch(): with LangGraph's InvalidNamespaceError, which keeps its class and gains the code
+  // of every other bad argument here, or, for a path that is not an array at all, with whatever
+  // its walk of the value meets (a TypeError of the engine): refused first, as InvalidNamespace.
+  async function checked(paths, call) {
+    for (const [path, what] of paths) {
+      if (!Array.isArray(path)) throw new InvalidNamespace(`The "${what}" must be an array of strings`);
+    }
+    try {
+      return await call();
+    } catch (err) {
+      if (err instanceof lg.InvalidNamespaceError && err.code === undefined) err.code = 'ERR_INVALID_ARG';
+      throw err;
+    }
+  }
+
   return class ShmstoreStore extends lg.BaseStore {
     // `target`: an open Store (never closed by this object) or store options (open-store.js).
     constructor(target, options = {}) {
       super();
-      if (options === null || typeof options !== 'object') throw new TypeError('The "options" argument must be an object');
+      if (options === null || typeof options !== 'object') throw typeError('The "options" argument must be an object');
       for (const k of Object.keys(options)) {
-        if (!OPTION_KEYS.includes(k)) throw new TypeError(`Unknown option "${k}" (known: ${OPTION_KEYS.join(', ')})`);
+        if (!OPTION_KEYS.includes(k)) throw typeError(`Unknown option "${k}" (known: ${OPTION_KEYS.join(', ')})`);
       }
       const prefix = prefixOf(options.prefix, '.chunks');
       const { store, owned } = openStore(target, 'store');
@@ -106,16 +130,41 @@ function defineStore(lg) {
       this._values = new ChunkedValues(store, `${prefix}.chunks`);
     }
 
+    async get(namespace, key) {
+      return checked([[namespace, 'namespace']], () => super.get(namespace, key));
+    }
+
+    async put(namespace, key, value, index) {
+      return checked([[namespace, 'namespace']], () => super.put(namespace, key, value, index));
+    }
+
+    async delete(namespace, key) {
+      return checked([[namespace, 'namespace']], () => super.delete(namespace, key));
+    }
+
+    async search(namespacePrefix, options) {
+      if (options !== undefined) validateObject(options, 'options');
+      return checked([[namespacePrefix, 'namespacePrefix']], () => super.search(namespacePrefix, options));
+    }
+
+    // BaseStore leaves out a prefix or suffix that is falsy (no condition).
+    async listNamespaces(options = {}) {
+      validateObject(options, 'options');
+      const { prefix, suffix } = options;
+      const paths = [[prefix, 'prefix'], [suffix, 'suffix']].filter(([p]) => p);
+      return checked(paths, () => super.listNamespaces(options));
+    }
+
     // Runs the operations in order (a get after a put in the same batch sees the put) and
     // returns one result each: an item or null for a get, the items of a search, the paths of a
     // listNamespaces, null for a put or delete.
     async batch(operations) {
-      if (!Array.isArray(operations)) throw new TypeError('The "operations" argument must be an array');
+      if (!Array.isArray(operations)) throw typeError('The "operations" argument must be an array');
       return operations.map((op) => this._run(op));
     }
 
     _run(op) {
-      if (op === null || typeof op !== 'object') throw new TypeError('An operation must be an object');
+      if (op === null || typeof op !== 'object') throw typeError('An operation must be an object');
       if ('namespacePrefix' in op) return this._search(op);
       if ('matchConditions' in op || !('namespace' in op)) return this._listNamespaces(op);
       if ('value' in op) {
@@ -146,8 +195,16 @@ function defineStore(lg) {
         this._values.remove(this._ns, k);
         return;
       }
-      if (typeof value !== 'object' || Array.isArray(value)) throw new TypeError('An item value must be an object (or null to delete)');
-      const text = JSON.stringify(value); // refuses cycles and bigints before anything is read
+      if (typeof value !== 'object' || Array.isArray(value)) throw typeError('An item value must be an object (or null to delete)');
+      let text;
+      try {
+        text = JSON.stringify(value); // refuses cycles and bigints before anything is read
+      } catch (err) {
+        // A cycle or a bigint; nesting deeper than the stack: the same errors, with their code.
+        if (err instanceof TypeError) throw typeError(`An item value must be representable as JSON: ${err.message}`);
+        if (err instanceof RangeError) throw rangeError(`An item value must be representable as JSON: ${err.message}`);
+        throw err;
+      }
       // An object whose toJSON gives no object (undefined, a function, a string) would be a record
       // that no read, and no search over its path, could parse.
       if (typeof text !== 'string' || text[0] !== '{') throw typeError('An item value must be a JSON object (its toJSON gives none)');
@@ -174,9 +231,12 @@ function defineStore(lg) {
 
     _listNamespaces({ matchConditions, maxDepth, limit, offset = 0 }) {
       if (maxDepth !== undefined && (!Number.isInteger(maxDepth) || maxDepth < 1)) {
-        throw new RangeError(`The "maxDepth" must be a positive integer. Received ${maxDepth}`);
+        throw rangeError(`The "maxDepth" must be a positive integer. Received ${maxDepth}`);
       }
-      for (const c of matchConditions || []) pathOf(c.path, `${c.matchType} path`, true);
+      for (const c of matchConditions || []) {
+        if (c.matchType !== 'prefix' && c.matchType !== 'suffix') throw typeError(`Unknown match type ${JSON.stringify(c.matchType)}`);
+        pathOf(c.path, `${c.matchType} path`, true);
+      }
       const paths = new Set();
       for (const k of this.store.keys(this._ns)) {
         let labels = splitKey(k)[0].split(LABEL_SEP);

@@ -7,6 +7,8 @@
 // (JSON text never holds a raw newline, so the first one ends the header.) The parts are what
 // the saver's serializer produced (`serde.dumpsTyped` → [type, bytes]), kept as bytes so that no
 // value is re-encoded on the way in or out.
+const { typeError } = require('../../base/validate');
+
 const NEWLINE = '\n'.charCodeAt(0);
 
 // Separator of the fields of a key: never inside a field (checked by fieldOf).
@@ -36,10 +38,10 @@ function decodeRecord(buf) {
 function fieldOf(value, name, { allowEmpty = false } = {}) {
   if (typeof value === 'number' && Number.isFinite(value)) value = String(value);
   if (typeof value !== 'string') {
-    throw new TypeError(`The configurable "${name}" must be a string. Received ${value === null ? 'null' : typeof value}`);
+    throw typeError(`The configurable "${name}" must be a string. Received ${value === null ? 'null' : typeof value}`);
   }
-  if (!allowEmpty && value === '') throw new TypeError(`The configurable "${name}" must not be empty`);
-  if (value.includes(SEP)) throw new TypeError(`The configurable "${name}" must not contain NUL characters`);
+  if (!allowEmpty && value === '') throw typeError(`The configurable "${name}" must not be empty`);
+  if (value.includes(SEP)) throw typeError(`The configurable "${name}" must not contain NUL characters`);
   return value;
 }
 

@@ -44,9 +44,9 @@ function defineSaver(lg) {
   return class ShmstoreSaver extends BaseCheckpointSaver {
     // `target`: an open Store (never closed by the saver) or store options (lib/adapters/open-store.js).
     constructor(target, options = {}) {
-      if (options === null || typeof options !== 'object') throw new TypeError('The "options" argument must be an object');
+      if (options === null || typeof options !== 'object') throw v.typeError('The "options" argument must be an object');
       for (const k of Object.keys(options)) {
-        if (!OPTION_KEYS.includes(k)) throw new TypeError(`Unknown option "${k}" (known: ${OPTION_KEYS.join(', ')})`);
+        if (!OPTION_KEYS.includes(k)) throw v.typeError(`Unknown option "${k}" (known: ${OPTION_KEYS.join(', ')})`);
       }
       super(options.serde);
       const prefix = prefixOf(options.prefix, '.checkpoints');
@@ -177,8 +177,8 @@ function defineSaver(lg) {
 
     async put(config, checkpoint, metadata, newVersions = {}) {
       const c = config && config.configurable;
-      if (!c) throw new TypeError('The config has no "configurable" property');
-      if (c.thread_id === undefined) throw new TypeError('The config has no "configurable.thread_id": a checkpointer needs a thread id');
+      if (!c) throw v.typeError('The config has no "configurable" property');
+      if (c.thread_id === undefined) throw v.typeError('The config has no "configurable.thread_id": a checkpointer needs a thread id');
       const thread = fieldOf(c.thread_id, 'thread_id');
       const ns = fieldOf(c.checkpoint_ns === undefined ? '' : c.checkpoint_ns, 'checkpoint_ns', { allowEmpty: true });
       const id = fieldOf(checkpoint && checkpoint.id, 'checkpoint.id');
@@ -208,13 +208,13 @@ function defineSaver(lg) {
 
     async putWrites(config, writes, taskId, taskPath = '') {
       const c = (config && config.configurable) || {};
-      if (c.thread_id === undefined) throw new TypeError('The config has no "configurable.thread_id"');
-      if (!c.checkpoint_id) throw new TypeError('The config has no "configurable.checkpoint_id"');
+      if (c.thread_id === undefined) throw v.typeError('The config has no "configurable.thread_id"');
+      if (!c.checkpoint_id) throw v.typeError('The config has no "configurable.checkpoint_id"');
       const thread = fieldOf(c.thread_id, 'thread_id');
       const ns = fieldOf(c.checkpoint_ns === undefined ? '' : c.checkpoint_ns, 'checkpoint_ns', { allowEmpty: true });
       const id = fieldOf(c.checkpoint_id, 'checkpoint_id');
       const task = fieldOf(taskId, 'task_id');
-      if (!Array.isArray(writes)) throw new TypeError('The "writes" argument must be an array of [channel, value] pairs');
+      if (!Array.isArray(writes)) throw v.typeError('The "writes" argument must be an array of [channel, value] pairs');
       const records = [];
       for (let i = 0; i < writes.length; i++) {
         const [channel, value] = writes[i];
