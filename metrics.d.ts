@@ -23,7 +23,11 @@ export interface StoreMetrics {
   unregister(): void;
 }
 
-/** Exports store.stats() of one store, or of several keyed by their `store` label, on every scrape. */
+/**
+ * Exports store.stats() of one store, or of several keyed by their `store` label, on every scrape.
+ * All or nothing: when a metric name is already registered in the registry, it throws a RangeError
+ * (code 'ERR_INVALID_ARG') and registers none of its metrics.
+ */
 export declare function storeMetrics(
   stores: Store | Map<string, Store> | Record<string, Store>,
   options?: StoreMetricsOptions,

@@ -108,14 +108,34 @@ describe('shmstore/metrics across processes and arguments', function () {
     }
   });
 
-  it('unregister() removes every series; registering twice in one registry is refused by prom-client', async function () {
+  it('unregister() removes every series; registering twice in one registry is refused (RangeError, ERR_INVALID_ARG)', async function () {
     const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20) });
     const registry = new prom.Registry();
     const m = storeMetrics(store, { registry });
-    assert.throws(() => storeMetrics(store, { registry }), /already been registered/);
+    const names = (await registry.getMetricsAsJSON()).map((x) => x.name);
+    assert.throws(() => storeMetrics(store, { registry }), { name: 'RangeError', code: 'ERR_INVALID_ARG', message: /"shmstore_entries" is already registered/ });
+    assert.deepStrictEqual((await registry.getMetricsAsJSON()).map((x) => x.name), names);
     m.unregister();
     assert.deepStrictEqual(await registry.getMetricsAsJSON(), []);
     storeMetrics(store, { registry }).unregister();
+    store.close();
+  });
+
+  it('a name taken in the registry part way through refuses the whole call: nothing of it stays registered', async function () {
+    const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20) });
+    const registry = new prom.Registry();
+    // Taken by another collector: a name after the first ones storeMetrics registers.
+    for (const taken of ['shmstore_namespace_entries', 'shmstore_ops_timed_total', 'shmstore_writes_total']) {
+      const other = new prom.Gauge({ name: taken, help: 'someone else\'s', registers: [registry] });
+      assert.throws(() => storeMetrics(store, { registry }), { name: 'RangeError', code: 'ERR_INVALID_ARG', message: new RegExp(taken) });
+      assert.deepStrictEqual((await registry.getMetricsAsJSON()).map((x) => x.name), [taken]);
+      assert.strictEqual(registry.getSingleMetric(taken), other);
+      registry.removeSingleMetric(taken);
+    }
+    // With the name free again, the same call registers everything.
+    const m = storeMetrics(store, { registry });
+    assert.strictEqual((await registry.getMetricsAsJSON()).length, m.metrics.length);
+    m.unregister();
     store.close();
   });
 

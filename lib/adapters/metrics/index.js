@@ -104,7 +104,7 @@ function storeMetrics(stores, options = {}) {
   const metrics = SERIES.map(([suffix, help, kind, valueOf]) => {
     const Metric = kind === 'counter' ? prom.Counter : prom.Gauge;
     return new Metric({
-      name: prefix + suffix, help, labelNames: ['store'], registers: [registry],
+      name: prefix + suffix, help, labelNames: ['store'], registers: [],
       collect() {
         this.reset();
         for (const [label, s] of snap()) {
@@ -116,7 +116,7 @@ function storeMetrics(stores, options = {}) {
   });
   metrics.push(new prom.Gauge({
     name: `${prefix}namespace_entries`, help: 'Live entries per namespace.',
-    labelNames: ['store', 'namespace'], registers: [registry],
+    labelNames: ['store', 'namespace'], registers: [],
     collect() {
       this.reset();
       for (const [label, s] of snap()) {
@@ -124,7 +124,16 @@ function storeMetrics(stores, options = {}) {
       }
     },
   }));
-  metrics.push(...latencyMetrics(prom, registry, prefix, latencySnap));
+  metrics.push(...latencyMetrics(prom, prefix, latencySnap));
+  // All or nothing: the metrics are made unregistered and every name is checked before any is
+  // registered, so that a refused call leaves the registry as it was (prom-client, registering
+  // each metric as it is made, refuses a taken name only once the metrics before it are in).
+  const taken = metrics.find((m) => registry.getSingleMetric(m.name) !== undefined);
+  if (taken !== undefined) {
+    throw v.rangeError(`The metric "${taken.name}" is already registered in the registry: give another "options.prefix", ` +
+      'or unregister() the metrics registered before');
+  }
+  for (const m of metrics) registry.registerMetric(m);
   const unregister = () => {
     for (const m of metrics) registry.removeSingleMetric(m.name);
   };

@@ -30,8 +30,11 @@ function mergedOf(label, store, source) {
   return Store.mergeLatency(snaps);
 }
 
-/** Registers the latency gauges and counter; `snap()` gives the [label, merged] pairs of a scrape. */
-function latencyMetrics(prom, registry, prefix, snap) {
+/**
+ * The latency gauges and counter, not registered yet (the caller registers them with the rest);
+ * `snap()` gives the [label, merged] pairs of a scrape.
+ */
+function latencyMetrics(prom, prefix, snap) {
   const each = (fn) => {
     for (const [label, merged] of snap()) {
       for (const [op, s] of Object.entries(merged.ops)) if (s.count > 0) fn(label, op, s);
@@ -41,7 +44,7 @@ function latencyMetrics(prom, registry, prefix, snap) {
     new prom.Gauge({
       name: `${prefix}op_latency_seconds`,
       help: 'Latency of store operations timed by handles opened with latency: true (quantile 0 = min, 1 = max).',
-      labelNames: ['store', 'op', 'quantile'], registers: [registry],
+      labelNames: ['store', 'op', 'quantile'], registers: [],
       collect() {
         this.reset();
         each((store, op, s) => {
@@ -51,7 +54,7 @@ function latencyMetrics(prom, registry, prefix, snap) {
     }),
     new prom.Gauge({
       name: `${prefix}op_latency_mean_seconds`, help: 'Mean latency of the timed store operations.',
-      labelNames: ['store', 'op'], registers: [registry],
+      labelNames: ['store', 'op'], registers: [],
       collect() {
         this.reset();
         each((store, op, s) => this.set({ store, op }, s.mean / NS_PER_S));
@@ -59,7 +62,7 @@ function latencyMetrics(prom, registry, prefix, snap) {
     }),
     new prom.Counter({
       name: `${prefix}ops_timed_total`, help: 'Store operations timed (since latency was enabled or last reset).',
-      labelNames: ['store', 'op'], registers: [registry],
+      labelNames: ['store', 'op'], registers: [],
       collect() {
         this.reset();
         each((store, op, s) => this.inc({ store, op }, s.count));
