@@ -40,10 +40,17 @@ function invalidType(name, expected, value) {
   return typeError(`The "${name}" argument must be ${expected}. Received ${describe(value)}`);
 }
 
-/** A plain options object (not null, not an array). */
+/**
+ * A plain options object (not null, not an array). Nor an AbortSignal: it has no enumerable keys,
+ * so where `{ signal }` is meant (`lockAsync(50, signal)`) it would pass as empty options and its
+ * abort would never be seen.
+ */
 function validateObject(value, name) {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw invalidType(name, 'an object', value);
+  }
+  if (value instanceof AbortSignal) {
+    throw typeError(`The "${name}" argument must be an options object, not an AbortSignal: pass the signal as { signal }`);
   }
 }
 

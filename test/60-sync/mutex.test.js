@@ -186,6 +186,21 @@ describe('Mutex', () => {
       b.close();
     });
 
+    it('an AbortSignal given as the options (not as { signal }) is a TypeError saying so, and takes nothing', () => {
+      const buffer = sab();
+      const a = Mutex.open({ buffer });
+      const b = Mutex.open({ buffer });
+      a.lock();
+      const ac = new AbortController();
+      for (const call of [() => b.lockAsync(50, ac.signal), () => b.lockAsync(undefined, AbortSignal.abort())]) {
+        assert.throws(call, (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG' && /AbortSignal.*\{ signal \}/.test(e.message));
+      }
+      assert.strictEqual(b.held, false);
+      a.unlock();
+      a.close();
+      b.close();
+    });
+
     it('lets tasks of one thread sharing a handle wait for each other', async () => {
       const m = Mutex.open({ buffer: sab() });
       const order = [];

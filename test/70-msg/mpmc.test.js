@@ -85,6 +85,18 @@ describe('MpmcQueue', () => {
       assert.throws(() => q.tryDequeue(), (e) => e.code === 'ERR_CLOSED');
     });
 
+    it('an AbortSignal given as the options (not as { signal }) is a TypeError saying so; the queue is unchanged', () => {
+      const q = queue(4);
+      q.tryEnqueue('keep');
+      const { signal } = new AbortController();
+      const refused = (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG' && /AbortSignal.*\{ signal \}/.test(e.message);
+      assert.throws(() => q.dequeueAsync(signal), refused);
+      assert.throws(() => q.enqueueAsync('x', signal), refused);
+      assert.strictEqual(q.size, 1);
+      assert.strictEqual(q.tryDequeue(), 'keep');
+      q.close();
+    });
+
     it('refuses oversize messages and values that cannot be sent, with the queue unchanged', () => {
       const q = queue(4);
       q.tryEnqueue('keep');
