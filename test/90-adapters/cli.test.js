@@ -68,8 +68,9 @@ describe('shmstore CLI', function () {
     });
 
     it('an unknown command, an unknown option or a missing argument is exit 1 in one line', function () {
-      assertOneLine(cli(['frobnicate']), 1, /unknown command 'frobnicate'/);
-      assertOneLine(cli(['stats', 'x', '--frob']), 1, /unknown option --frob/);
+      // Every failure line ends with its code (docs/api.md, CLI).
+      assertOneLine(cli(['frobnicate']), 1, /^shmstore: unknown command 'frobnicate' \(see --help\) \(ERR_INVALID_ARG\)$/);
+      assertOneLine(cli(['stats', 'x', '--frob']), 1, /unknown option --frob.* \(ERR_INVALID_ARG\)$/);
       // An argument or an option the command's usage does not name is refused, not ignored.
       assertOneLine(cli(['get', 'x', 'ns', 'k', 'extra']), 1, /get: unexpected argument 'extra'/);
       assertOneLine(cli(['dump', 'x', 'ns', 'extra']), 1, /dump: unexpected argument 'extra'/);
@@ -223,8 +224,9 @@ describe('shmstore CLI', function () {
       assert.strictEqual(cli(['get', name, 'a', 'k1']).stdout, 'one\n');
       assert.strictEqual(cli(['get', name, 'a', 'k2']).stdout, '{"n":2,"list":[1,"x"]}\n');
       assert.strictEqual(cli(['get', name, 'b', 'bin']).stdout, '<4 bytes> 0001feff\n');
-      assert.deepStrictEqual(JSON.parse(cli(['get', name, 'b', 'bin', '--json']).stdout), { ns: 'b', key: 'bin', bytes: 'AAH+/w==' });
-      assertOneLine(cli(['get', name, 'a', 'nope']), 1, /no key 'nope' in namespace 'a'/);
+      const line = cli(['get', name, 'b', 'bin', '--json']).stdout;
+      assert.strictEqual(line, `${JSON.stringify({ ns: 'b', key: 'bin', bytes: 'AAH+/w==' })}\n`, 'one JSON line, as dump writes it');
+      assertOneLine(cli(['get', name, 'a', 'nope']), 1, /no key 'nope' in namespace 'a' \(ERR_NOT_FOUND\)$/);
 
       assert.strictEqual(cli(['set', name, 'c', 's', '42']).code, 0);
       assert.strictEqual(cli(['set', name, 'c', 'j', '{"x":[1,2]}', '--json']).code, 0);

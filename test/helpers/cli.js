@@ -22,6 +22,7 @@ function assertOneLine(r, code, re) {
   const lines = r.stderr.trimEnd().split('\n');
   assert.strictEqual(lines.length, 1, r.stderr);
   assert.match(lines[0], /^shmstore: /);
+  assert.match(lines[0], / \(ERR_[A-Z_0-9]+\)$/, 'a failure line ends with its code');
   assert.match(lines[0], re);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 }

@@ -11,7 +11,7 @@ module.exports = {
   run({ positional: [store, ns, key], flags }) {
     if (key === undefined) throw new CliError('del needs <store> <ns> <key> (see --help)');
     return withStore(targetOf(store, flags), { write: true, ...persistOption(flags, 'del') }, (s) => {
-      if (!s.delete(ns, key)) throw new CliError(`no key '${key}' in namespace '${ns}'`);
+      if (!s.delete(ns, key)) throw new CliError(`no key '${key}' in namespace '${ns}'`, EXIT.ERROR, 'ERR_NOT_FOUND');
       return EXIT.OK;
     });
   },

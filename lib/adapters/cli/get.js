@@ -1,6 +1,6 @@
 'use strict';
 // `shmstore get <store> <ns> <key>`.
-const { EXIT, CliError, printJson, entryRecord, humanValue } = require('./output');
+const { EXIT, CliError, entryRecord, humanValue } = require('./output');
 const { targetOf, withStore } = require('./target');
 
 module.exports = {
@@ -10,8 +10,9 @@ module.exports = {
     if (ns === undefined || key === undefined) throw new CliError('get needs <store> <ns> <key> (see --help)');
     return withStore(targetOf(store, flags), {}, (s) => {
       const value = s.get(ns, key);
-      if (value === undefined) throw new CliError(`no key '${key}' in namespace '${ns}'`);
-      if (flags.json) printJson(entryRecord(ns, key, value));
+      if (value === undefined) throw new CliError(`no key '${key}' in namespace '${ns}'`, EXIT.ERROR, 'ERR_NOT_FOUND');
+      // One line: the entry as a line of a dump (load reads it back).
+      if (flags.json) process.stdout.write(`${JSON.stringify(entryRecord(ns, key, value))}\n`);
       else process.stdout.write(humanValue(value) + '\n');
       return EXIT.OK;
     });

@@ -66,7 +66,7 @@ module.exports = {
         try {
           what = apply(s, r);
         } catch (err) {
-          throw new CliError(`stdin line ${n}: ${err.message}${err.code ? ` (${err.code})` : ''}`, err.exitCode);
+          throw new CliError(`stdin line ${n}: ${err.message}`, err.exitCode, err.code || 'ERR_INVALID_ARG');
         }
         done[what === 'namespace' ? 'namespaces' : what] += 1;
       }

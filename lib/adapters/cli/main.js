@@ -88,7 +88,7 @@ function commandHelp(name) {
 function describeError(err) {
   // The library's messages start with the package name: it is said once.
   const first = (s) => String(s).split('\n')[0].replace(/^shmstore: /, '');
-  if (err instanceof CliError) return { line: err.message, code: err.exitCode };
+  if (err instanceof CliError) return { line: `${err.message} (${err.code})`, code: err.exitCode };
   if (err && err.code === 'ERR_SHM_NOT_FOUND') return { line: `${first(err.message)} (${err.code})`, code: EXIT.ERROR };
   if (err && DAMAGED.has(err.code)) {
     return { line: `damaged store or not a store: ${first(err.message)} (${err.code})`, code: EXIT.DAMAGED };

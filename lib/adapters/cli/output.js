@@ -7,10 +7,14 @@
 const EXIT = { OK: 0, ERROR: 1, DAMAGED: 2 };
 
 /** An expected failure: printed as one line on stderr, then the process exits with `exitCode`. */
+// A failure the CLI itself reports: `code` is the package's stable code the line ends with
+// (ERR_INVALID_ARG for arguments and input the command refuses, ERR_NOT_FOUND for a key that is
+// not there).
 class CliError extends Error {
-  constructor(message, exitCode = EXIT.ERROR) {
+  constructor(message, exitCode = EXIT.ERROR, code = 'ERR_INVALID_ARG') {
     super(message);
     this.exitCode = exitCode;
+    this.code = code;
   }
 }
 
