@@ -208,6 +208,13 @@ void Store::RepairPool(internal::RepairScan* scan) noexcept {
     uint32_t next = NextTrusted(*scan, u + 1, bad ? head : u + size, head);
     if (bad || next != 0) {
       if (next == 0) next = head;
+      // A pass that makes holes is counted: a live writer may keep parked blocks in a hole's
+      // units (§8, "Parked blocks"), known to it by unit only; seeing the count move, it forgets
+      // all of them before it takes, parks or returns one, since a block carved later over those
+      // units may hold any bytes, a copy of its mark included. Every lock is held: no writer is
+      // between its check and its use. Counted before the first hole is written: a pass killed
+      // after writing it leaves a valid free block, which the next pass does not see as damage.
+      if (scan->holes == 0) AtomicStore(&repairState_->cuts, AtomicLoad(&repairState_->cuts) + 1);
       layout::FreeBlock* hole = FreeAt(base_, u);
       AtomicStore(&hole->flags, kFlagFree | kLargeClass << kClassShift);
       AtomicStore(&hole->units, next - u);
@@ -222,11 +229,6 @@ void Store::RepairPool(internal::RepairScan* scan) noexcept {
   }
   AtomicStore(&hdr_->freeHead, head);  // clamped into the pool
   scan->freeHead = head;
-  // A hole is counted: a live writer may keep parked blocks in a hole's units (§8, "Parked
-  // blocks"), known to it by unit only; seeing the count move, it forgets all of them before it
-  // takes, parks or returns one, since a block carved later over those units may hold any bytes,
-  // a copy of its mark included. Every lock is held: no writer is between its check and its use.
-  if (scan->holes != 0) AtomicStore(&repairState_->cuts, AtomicLoad(&repairState_->cuts) + 1);
 }
 
 // Every chain from its bucket's head until a unit outside [firstUnit, head) or one met before (a

@@ -118,6 +118,10 @@ function walkPool(e, report, refs = null) {
       // blocks around it. The chains then unlink its unit as a free block and go on at its
       // `next`, which the damage may have spared (what follows is checked as ever).
       if (next === 0) next = head;
+      // Counted before the first hole is written: a pass killed after writing it leaves a valid
+      // free block, which the next pass does not see as damage, and writers must still forget
+      // the parked blocks it covers (countCut()).
+      if (holes === 0) countCut(e);
       const w = chain.entryWord(u);
       Atomics.store(u32, w + E.FLAGS, (C.FLAG_FREE | (large.LARGE_CLASS << C.FLAG_CLASS_SHIFT)) >>> 0);
       Atomics.store(u32, u * UNIT_WORDS + W.LARGE_BLOCK.UNITS, next - u);
@@ -196,8 +200,8 @@ function trusted(e, u, head) {
 // move, it forgets all of them before it takes, parks or returns one, since a block carved later
 // over those units may hold any bytes, a copy of its mark included. Every lock is held: no writer
 // is between its check and its use.
-function countCut(e, pool) {
-  if (pool.holes > 0) Atomics.add(e.u32, CUTS, 1);
+function countCut(e) {
+  Atomics.add(e.u32, CUTS, 1);
 }
 
 function nsLive(e, id) {
@@ -510,7 +514,6 @@ function repair(e, force = true) {
     const head = Math.min(Math.max(u32[FREE_HEAD], e.firstUnit), e.totalUnits);
     const pool = walkPool(e, null, chainRefs(e, head));
     if (pool.moved) Atomics.store(u32, FREE_HEAD, pool.top);
-    countCut(e, pool);
     dropNamelessNamespaces(e);
     const found = walkChains(e, pool, null);
     checkCounts(e, found, null);
