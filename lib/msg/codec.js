@@ -60,6 +60,9 @@ function prepare(value, name, room = 0) {
   try {
     text = JSON.stringify(value);
   } catch (e) {
+    // Nesting deeper than the stack or text longer than a string can be: a RangeError, as the
+    // store's codec gives; a cycle, a bigint or a throwing toJSON: a TypeError. Both with a code.
+    if (e instanceof RangeError) throw v.rangeError(`The "${name}" argument could not be sent as JSON: ${e.message}`);
     throw v.typeError(`The "${name}" argument could not be sent as JSON: ${e.message}`);
   }
   if (text === undefined) {

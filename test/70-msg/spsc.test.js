@@ -116,6 +116,9 @@ describe('SpscRing', () => {
       const cyclic = {};
       cyclic.self = cyclic;
       assert.throws(() => r.tryEnqueue(cyclic), TypeError);
+      let deep = 0;
+      for (let i = 0; i < 1e6; i++) deep = [deep]; // deeper than JSON.stringify's stack
+      assert.throws(() => r.tryEnqueue(deep), (e) => e instanceof RangeError && e.code === 'ERR_INVALID_ARG');
       assert.throws(() => r.enqueue('x', -1), RangeError);
       assert.throws(() => r.dequeue('1'), TypeError);
       assert.strictEqual(r.size, size + 128);
