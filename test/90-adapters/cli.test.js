@@ -341,6 +341,20 @@ describe('shmstore CLI', function () {
         ['zeros.bin', 'segment']]);
     });
 
+    it('a truncated or damaged registry: ls lists it as a damaged registry, not as a segment', function () {
+      const reg = path.join(tmp.dir, 'reg.shm');
+      Registry.create({ path: reg, size: 1 << 20 }).close();
+      let j = JSON.parse(cli(['ls', reg, '--json']).stdout);
+      assert.strictEqual(j[0].kind, 'registry');
+      fs.truncateSync(reg, (1 << 20) / 2);
+      j = JSON.parse(cli(['ls', reg, '--json']).stdout);
+      assert.strictEqual(j[0].kind, 'damaged registry (ERR_BAD_SIZE)');
+      fs.truncateSync(reg, 1 << 20);
+      editFile(reg, (u32) => { u32[C.REGISTRY_HEADER_OFFSET / Uint32Array.BYTES_PER_ELEMENT + W.REGISTRY_HEADER.VERSION] ^= 1; });
+      j = JSON.parse(cli(['ls', reg, '--json']).stdout);
+      assert.strictEqual(j[0].kind, 'damaged registry (ERR_BAD_VERSION)');
+    });
+
     it('a corrupt chain: verify exits 2 listing the problems, repair mends it', function () {
       const s = Store.create({ path: file, size: SIZE, buckets: 1 });
       for (const k of ['k1', 'k2', 'k3']) s.set('a', k, k);

@@ -50,13 +50,15 @@ function candidates(paths) {
   return out;
 }
 
-// A file that is not a store: a registry (with its structure count) or another segment.
+// A file that is not a store: a registry (with its structure count), a damaged registry (its
+// magic there, another check of its header failing: a truncated file fails ERR_BAD_SIZE), or
+// another segment.
 function registryRow(c) {
   // Loaded here, as target.js loads the store: --help works with an addon that cannot load.
   const native = require('../../base/native');
   if (!native.addon) return { kind: 'segment' };
   const { Segment } = require('../../segment/segment');
-  const { peekEntries } = require('../../registry/table');
+  const { peekEntries, readHeader } = require('../../registry/table');
   let segment;
   try {
     segment = Segment.open(c.target);
@@ -64,6 +66,13 @@ function registryRow(c) {
     return { kind: 'segment' };
   }
   try {
+    if (segment.buffer.byteLength >= C.REGISTRY_ENTRIES_OFFSET) {
+      try {
+        readHeader(segment.buffer);
+      } catch (err) {
+        if (err.code !== 'ERR_BAD_MAGIC') return { kind: `damaged registry (${err.code})` };
+      }
+    }
     const live = peekEntries(segment.buffer);
     return live === null ? { kind: 'segment' } : { kind: 'registry', entries: live };
   } finally {
@@ -100,7 +109,9 @@ module.exports = {
   summary: 'list the segments of /dev/shm (or of the given files and folders): size, kind, entries, namespaces',
   help: "kind is 'store' for a shmstore store (with its entry count), 'registry' for a registry (with its\n" +
     "structure count), 'damaged store (ERR_...)' for a store that fails an open check ('damaged store\n" +
-    "(ERR_BAD_SIZE: truncated)' when its file is shorter than its header says), 'segment' for anything else.",
+    "(ERR_BAD_SIZE: truncated)' when its file is shorter than its header says), 'damaged registry (ERR_...)'\n" +
+    "for a registry whose header fails a check (ERR_BAD_SIZE when its file is shorter than it says), 'segment'\n" +
+    'for anything else.',
   run({ positional, flags }) {
     const rows = candidates(positional).map(describe).filter(Boolean);
     if (flags.json) printJson(rows);
