@@ -220,16 +220,23 @@ describe('SpscRing', () => {
     // Each handle caches the other side's index. A handle that sat idle while another handle of
     // its side moved on holds a copy older than its own side's index: it must load the index
     // again, not take the distance for damage nor for room or messages.
+    // A ring of 64 (bytes, or 4-byte elements) whose indices a first handle moved on by more than
+    // the ring holds, and a second handle opened before that: { a, late, item }.
+    function movedOn(elementSize) {
+      const buffer = new SharedArrayBuffer(SpscRing.bytesFor(64, elementSize ? { elementSize } : undefined));
+      const a = SpscRing.create({ buffer, capacity: 64, elementSize });
+      const late = SpscRing.open({ buffer });
+      const item = (i) => (elementSize ? new Uint32Array([i]) : `m${i}`);
+      for (let i = 0; i < 100; i++) {
+        a.enqueue(item(i));
+        a.tryDequeue();
+      }
+      return { a, late, item };
+    }
+
     it('a consumer handle opened before another consumed more than the ring holds reads on', () => {
       for (const elementSize of [0, 4]) {
-        const buffer = new SharedArrayBuffer(SpscRing.bytesFor(64, elementSize ? { elementSize } : undefined));
-        const a = SpscRing.create({ buffer, capacity: 64, elementSize });
-        const late = SpscRing.open({ buffer });
-        const item = (i) => (elementSize ? new Uint32Array([i]) : `m${i}`);
-        for (let i = 0; i < 100; i++) {
-          a.enqueue(item(i));
-          a.tryDequeue();
-        }
+        const { a, late, item } = movedOn(elementSize);
         a.enqueue(item(100));
         if (elementSize) {
           const out = new Uint32Array(2);
@@ -244,14 +251,7 @@ describe('SpscRing', () => {
 
     it('a producer handle opened before another produced more than the ring holds finds the real room', () => {
       for (const elementSize of [0, 4]) {
-        const buffer = new SharedArrayBuffer(SpscRing.bytesFor(64, elementSize ? { elementSize } : undefined));
-        const a = SpscRing.create({ buffer, capacity: 64, elementSize });
-        const late = SpscRing.open({ buffer });
-        const item = (i) => (elementSize ? new Uint32Array([i]) : `m${i}`);
-        for (let i = 0; i < 100; i++) {
-          a.enqueue(item(i));
-          a.tryDequeue();
-        }
+        const { a, late, item } = movedOn(elementSize);
         let n = 0;
         while (late.tryEnqueue(item(n))) n++;
         assert.ok(n > 0);
