@@ -81,6 +81,11 @@ class ChainCursor {
   uint32_t* link() const noexcept { return link_; }
   layout::Entry* entry() const noexcept { return entry_; }
   uint32_t flags() const noexcept { return flags_; }  // loaded once, atomically
+  // Under the chain's lock (a repair pass): stores the entry's flags, and keeps them as loaded.
+  void SetFlags(uint32_t flags) noexcept {
+    AtomicStore(&entry_->flags, flags);
+    flags_ = flags;
+  }
   uint32_t units() const noexcept { return units_; }  // the block's size
 
   // Whether an entry of these lengths fits the block the cursor is at (after kFree or kEntry).

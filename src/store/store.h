@@ -481,6 +481,10 @@ class Store {
   // Why an indirect entry's reference does not name its value (part of EntryProblem): the block
   // it names is not a live large block of that length whose valueChecksum matches.
   const char* LargeProblem(const layout::Entry* e, uint32_t keyHash) const noexcept;
+  // Whether an entry without FLAG_INDIRECT is an indirect one that lost the flag (format.md §9,
+  // step 4): an 8-byte value naming a live large block written for its key hash that passes
+  // every check of LargeProblem. The flag is not covered by the entry's checksum.
+  bool MissingIndirect(const layout::Entry* e, uint32_t flags) const noexcept;
 
   // verify.cpp
   // Throws nothing but std::bad_alloc; kErrNoMemory when its bitmaps cannot be allocated.

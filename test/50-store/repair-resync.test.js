@@ -6,9 +6,8 @@
 const assert = require('assert');
 const { Store } = require('../../lib/store/store');
 const { C, S, AT, SIZE_CLASSES } = require('../../lib/layout/layout');
-const { readGeometry } = require('../../lib/store/js/format');
 const { forEachEngine } = require('../helpers/engines');
-const { entryWord } = require('../helpers/store-bytes');
+const { entryWord, blocksOf } = require('../helpers/store-bytes');
 const { W } = require('../../lib/layout/layout');
 
 const KEYS = 400;
@@ -23,19 +22,6 @@ function filled(engine, buffer = new SharedArrayBuffer(1 << 20)) {
   const s = Store.create({ buffer, engine, buckets: 64 });
   for (let i = 0; i < KEYS; i++) s.set('n', `k${i}`, VALUE);
   return { s, u32: new Uint32Array(buffer), blocks: blocksOf(buffer) };
-}
-
-/** The block starts of a sound pool, in address order. */
-function blocksOf(buffer) {
-  const u32 = new Uint32Array(buffer);
-  const { firstUnit } = readGeometry(buffer).geometry;
-  const out = [];
-  for (let u = firstUnit; u < u32[AT.HEADER.FREE_HEAD];) {
-    out.push(u);
-    const cls = classOf(u32[flagsWord(u)]);
-    u += cls < SIZE_CLASSES.length ? SIZE_CLASSES[cls] : u32[entryWord(u, W.LARGE_BLOCK.UNITS)];
-  }
-  return out;
 }
 
 const kept = (s) => Array.from({ length: KEYS }, (_, i) => i).filter((i) => s.get('n', `k${i}`) === VALUE);
@@ -102,6 +88,25 @@ forEachEngine('store.repair() after damage to a block header', ({ engine, other 
     assertSound(s, other);
     assert.strictEqual(s.get('n', 'big'), undefined);
     assert.strictEqual(kept(s).length, KEYS);
+    s.close();
+  });
+
+  it('an entry of a large value that lost FLAG_INDIRECT: verify reports it, repair sets it again, the value is read whole', () => {
+    const buffer = new SharedArrayBuffer(1 << 21);
+    const s = Store.create({ buffer, engine, buckets: 64 });
+    const big = 'B'.repeat(100000);
+    s.set('n', 'big', big);
+    s.set('n', 'eight', Buffer.from('8 bytes!')); // an inline value of a reference's length
+    const u32 = new Uint32Array(buffer);
+    const entry = blocksOf(buffer).find((u) => (u32[flagsWord(u)] & C.FLAG_INDIRECT) !== 0);
+    u32[flagsWord(entry)] &= ~C.FLAG_INDIRECT;
+    const v = s.verify();
+    assert.deepStrictEqual(v.errors.filter((e) => /without FLAG_INDIRECT/.test(e)).length, 1, v.errors.join('\n'));
+    s.repair();
+    assertSound(s, other);
+    assert.ok((u32[flagsWord(entry)] & C.FLAG_INDIRECT) !== 0);
+    assert.strictEqual(s.get('n', 'big'), big);
+    assert.deepStrictEqual(s.get('n', 'eight'), Buffer.from('8 bytes!'));
     s.close();
   });
 

@@ -1,7 +1,8 @@
 'use strict';
 // Word indices into a store's bytes (a Uint32Array over store.buffer), built from the generated
 // layout names, for the tests that read or damage a store directly.
-const { C, W, AT, BASE, UNIT_WORDS, storeRegions } = require('../../lib/layout/layout');
+const { C, W, AT, BASE, UNIT_WORDS, SIZE_CLASSES, storeRegions } = require('../../lib/layout/layout');
+const { readGeometry } = require('../../lib/store/js/format');
 
 /** The u32 index of `field` (a W.BUCKET name) of bucket b. */
 const bucketWord = (b, field) => BASE.BUCKET + b * W.BUCKET.WORDS + field;
@@ -44,9 +45,22 @@ function chain(u32, b = 0) {
   return out;
 }
 
+/** The block starts of a sound store's pool, in address order (its buffer). */
+function blocksOf(buffer) {
+  const u32 = new Uint32Array(buffer);
+  const { firstUnit } = readGeometry(buffer).geometry;
+  const out = [];
+  for (let u = firstUnit; u < u32[AT.HEADER.FREE_HEAD];) {
+    out.push(u);
+    const cls = (u32[entryWord(u, W.ENTRY.FLAGS)] >>> C.FLAG_CLASS_SHIFT) & C.FLAG_CLASS_MASK;
+    u += cls < SIZE_CLASSES.length ? SIZE_CLASSES[cls] : u32[entryWord(u, W.LARGE_BLOCK.UNITS)];
+  }
+  return out;
+}
+
 /** The value of lock word `word` once owner slot `slot` has taken it (the next odd version). */
 function lockedBy(word, slot) {
   return ((((word & C.LOCK_VERSION_MASK) + 1) & C.LOCK_VERSION_MASK) | (slot << C.LOCK_OWNER_SHIFT)) >>> 0;
 }
 
-module.exports = { bucketWord, nsRegions, unindex, namespaceWord, nsCountWord, nsStateWord, pidWord, tidWord, entryWord, chain, lockedBy };
+module.exports = { bucketWord, nsRegions, unindex, namespaceWord, nsCountWord, nsStateWord, pidWord, tidWord, entryWord, chain, blocksOf, lockedBy };

@@ -99,7 +99,21 @@ function largeProblem(e, u, kl, vl, h) {
   return null;
 }
 
+// Whether the inline entry at `u` (flags without FLAG_INDIRECT, key hash `h`) is an indirect
+// entry that lost its flag (format.md §9, step 4): an 8-byte value that names a live large block
+// written for the same key hash and passing every check of largeProblem(). The flag is not covered
+// by the entry's checksum, so one flipped bit would otherwise read the reference as the value;
+// genuine 8 bytes name such a block only by chance (a 32-bit key hash among others).
+function missingIndirect(e, u, flags, kl, vl, h) {
+  if ((flags & C.FLAG_INDIRECT) !== 0 || vl !== C.INDIRECT_VALUE_BYTES) return false;
+  const [unit] = refOf(e, u, kl);
+  if (unit < e.firstUnit || unit > e.totalUnits - LARGE_HDR / UNIT) return false;
+  const w = unit * UNIT_WORDS;
+  if (e.u32[w + LB.KEY_HASH] !== h || e.u32[w + LB.FLAGS] !== LIVE_LARGE_FLAGS) return false;
+  return largeProblem(e, u, kl, vl, h) === null;
+}
+
 module.exports = {
   LARGE_CLASS, LIVE_LARGE_FLAGS, FREE_LARGE_FLAGS, unitsForLarge, blockUnits, refOf, writeRef,
-  payloadOf, largeSource, copyLarge, largeCopyValid, largeProblem,
+  payloadOf, largeSource, copyLarge, largeCopyValid, largeProblem, missingIndirect,
 };

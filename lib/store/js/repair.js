@@ -237,7 +237,18 @@ function entryProblem(e, u, b, report) {
     return 'has a wrong checksum';
   }
   if ((flags & C.FLAG_INDIRECT) !== 0) return large.largeProblem(e, u, kl, vl, h);
+  if (large.missingIndirect(e, u, flags, kl, vl, h)) return 'refers to its large block without FLAG_INDIRECT';
   return null;
+}
+
+// A repair pass gives an indirect entry that lost FLAG_INDIRECT its flag back (large.missingIndirect),
+// before the entry's checks: its value is then its large block's again.
+function restoreIndirect(e, u) {
+  const w = chain.entryWord(u);
+  const flags = e.u32[w + E.FLAGS];
+  if ((flags & (C.FLAG_FREE | C.FLAG_PARKED)) !== 0 || !chain.fitsBlock(flags, chain.keyLengthOf(e, u), chain.valueLengthOf(e, u))) return;
+  if (!large.missingIndirect(e, u, flags, chain.keyLengthOf(e, u), chain.valueLengthOf(e, u), e.u32[w + E.KEY_HASH])) return;
+  Atomics.store(e.u32, w + E.FLAGS, (flags | C.FLAG_INDIRECT) >>> 0);
 }
 
 // The large block an indirect entry at `u` (valid by entryProblem) refers to, or 0.
@@ -294,6 +305,7 @@ function walkChain(e, pool, report, b, keys, nsCounts, nsBytes) {
       break;
     }
     pool.state[u - e.firstUnit] |= SEEN;
+    if (!report) restoreIndirect(e, u);
     let why = entryProblem(e, u, b, report);
     let key;
     if (!why) {
