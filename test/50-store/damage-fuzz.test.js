@@ -6,24 +6,13 @@
 const assert = require('assert');
 const { Store } = require('../../lib/store/store');
 const { BASE, W, UNIT_WORDS } = require('../../lib/layout/layout');
-const { forEachEngine } = require('../helpers/engines');
+const { forEachEngine, assertSoundForBoth } = require('../helpers/engines');
+const { prng } = require('../helpers/prng');
 const { entryWord, blocksOf } = require('../helpers/store-bytes');
 
 // 20,000 seeds passed in each engine when this test was written; CI runs a slice of them.
 const SEEDS = 400;
 const KEYS = 250;
-
-// mulberry32: a seeded PRNG.
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Key i's value: strings, JSON, bytes, and now and then one stored in a large block.
 function valueOf(i) {
@@ -31,18 +20,6 @@ function valueOf(i) {
   if (i % 3 === 0) return { i, list: [i, `s${i}`], pad: 'p'.repeat(i % 40) };
   if (i % 3 === 1) return Buffer.from(`b${i}:${'z'.repeat(i % 60)}`);
   return `v${i}:${'y'.repeat(i % 120)}`;
-}
-
-function verifyBoth(s, other) {
-  const v = s.verify();
-  assert.ok(v.ok, v.errors.join('\n'));
-  const o = Store.attach(s.buffer, { engine: other });
-  try {
-    const w = o.verify();
-    assert.ok(w.ok, w.errors.join('\n'));
-  } finally {
-    o.close();
-  }
 }
 
 forEachEngine('store: random damage to its memory, then a repair pass', ({ engine, other }) => {
@@ -72,7 +49,7 @@ forEachEngine('store: random damage to its memory, then a repair pass', ({ engin
       try {
         if (!s.verify().ok) damaged++;
         s.repair();
-        verifyBoth(s, other);
+        assertSoundForBoth(s, other);
         for (let i = 0; i < KEYS; i++) {
           if (i % 5 === 0) {
             assert.strictEqual(s.get('n', `k${i}`), undefined, `k${i} was deleted`);
@@ -85,7 +62,7 @@ forEachEngine('store: random damage to its memory, then a repair pass', ({ engin
         }
         for (let i = 0; i < 60; i++) s.set('m', `w${i}`, valueOf(i));
         for (let i = 0; i < 60; i++) assert.deepStrictEqual(s.get('m', `w${i}`), valueOf(i));
-        verifyBoth(s, other);
+        assertSoundForBoth(s, other);
       } catch (err) {
         err.message = `${ctx}: ${err.message}`;
         throw err;

@@ -9,6 +9,7 @@ const { Store } = require('../../lib/store/store');
 const { Histogram, MAX, indexOf, rangeOf } = require('../../lib/store/histogram');
 const { KINDS } = require('../../lib/store/latency');
 const { forEachEngine } = require('../helpers/engines');
+const { prng } = require('../helpers/prng');
 
 const REL = 1 / 256;
 
@@ -16,18 +17,6 @@ const REL = 1 / 256;
 // ceil(q·n)-th smallest).
 function exact(sorted, q) {
   return sorted[Math.max(1, Math.ceil(q * sorted.length)) - 1];
-}
-
-// mulberry32: a seeded PRNG, so a failure can be replayed.
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function within(got, want, what) {

@@ -6,7 +6,7 @@
 const assert = require('assert');
 const { Store } = require('../../lib/store/store');
 const { C, S, AT, SIZE_CLASSES } = require('../../lib/layout/layout');
-const { forEachEngine } = require('../helpers/engines');
+const { forEachEngine, assertSoundForBoth } = require('../helpers/engines');
 const { entryWord, blocksOf } = require('../helpers/store-bytes');
 const { W } = require('../../lib/layout/layout');
 
@@ -36,18 +36,6 @@ function keyAt(buffer, u) {
 }
 const cuts = (u32) => u32[AT.REPAIR_STATE.CUTS];
 
-function assertSound(s, other) {
-  const v = s.verify();
-  assert.ok(v.ok, v.errors.join('\n'));
-  const o = Store.attach(s.buffer, { engine: other });
-  try {
-    const w = o.verify();
-    assert.ok(w.ok, w.errors.join('\n'));
-  } finally {
-    o.close();
-  }
-}
-
 forEachEngine('store.repair() after damage to a block header', ({ engine, other }) => {
   // Each damage hits the header of the pool's block 10, which holds one entry.
   const damages = {
@@ -64,12 +52,12 @@ forEachEngine('store.repair() after damage to a block header', ({ engine, other 
       damage(u32, blocks[10]);
       assert.strictEqual(s.verify().ok, false);
       s.repair();
-      assertSound(s, other);
+      assertSoundForBoth(s, other);
       assert.deepStrictEqual(kept(s), all([lost]));
       assert.strictEqual(s.count('n'), KEYS - 1);
       assert.strictEqual(cuts(u32), cuts0 + 1, 'a hole is counted as a cut (writers forget their parked blocks)');
       for (let i = 0; i < 300; i++) s.set('m', `x${i}`, 'w'.repeat(i % 90));
-      assertSound(s, other);
+      assertSoundForBoth(s, other);
       assert.strictEqual(s.count('m'), 300);
       s.close();
     });
@@ -85,7 +73,7 @@ forEachEngine('store.repair() after damage to a block header', ({ engine, other 
     const large = blocksOf(buffer).find((u) => classOf(u32[flagsWord(u)]) === SIZE_CLASSES.length);
     u32[entryWord(large, W.LARGE_BLOCK.UNITS)] = 0;
     s.repair();
-    assertSound(s, other);
+    assertSoundForBoth(s, other);
     assert.strictEqual(s.get('n', 'big'), undefined);
     assert.strictEqual(kept(s).length, KEYS);
     s.close();
@@ -103,7 +91,7 @@ forEachEngine('store.repair() after damage to a block header', ({ engine, other 
     const v = s.verify();
     assert.deepStrictEqual(v.errors.filter((e) => /without FLAG_INDIRECT/.test(e)).length, 1, v.errors.join('\n'));
     s.repair();
-    assertSound(s, other);
+    assertSoundForBoth(s, other);
     assert.ok((u32[flagsWord(entry)] & C.FLAG_INDIRECT) !== 0);
     assert.strictEqual(s.get('n', 'big'), big);
     assert.deepStrictEqual(s.get('n', 'eight'), Buffer.from('8 bytes!'));
@@ -118,7 +106,7 @@ forEachEngine('store.repair() after damage to a block header', ({ engine, other 
     const cuts0 = cuts(u32);
     u32[flagsWord(last)] = withClass(u32[flagsWord(last)], C.FLAG_CLASS_MASK);
     s.repair();
-    assertSound(s, other);
+    assertSoundForBoth(s, other);
     assert.strictEqual(u32[AT.HEADER.FREE_HEAD], head);
     assert.strictEqual(u32[flagsWord(last)], (C.FLAG_FREE | (SIZE_CLASSES.length << C.FLAG_CLASS_SHIFT)) >>> 0);
     assert.strictEqual(u32[entryWord(last, W.LARGE_BLOCK.UNITS)], head - last);
@@ -135,7 +123,7 @@ forEachEngine('store.repair() after damage to a block header', ({ engine, other 
     // The entry at block 20 now links into the middle of block 30 (bytes of a value).
     u32[entryWord(blocks[20], W.ENTRY.NEXT)] = blocks[30] + 1;
     s.repair();
-    assertSound(s, other);
+    assertSoundForBoth(s, other);
     assert.strictEqual(cuts(u32), cuts0);
     assert.strictEqual(u32[AT.HEADER.FREE_HEAD], blocks[blocks.length - 1] + (blocks[1] - blocks[0]));
     // The entries after the bad link on its chain are gone (their blocks freed); the others stay.

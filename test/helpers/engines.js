@@ -1,5 +1,6 @@
 'use strict';
 // One factory for both engines: every store test file runs its suite once per engine.
+const assert = require('assert');
 const { Store } = require('../../lib/store/store');
 const { uniqueName } = require('./process');
 
@@ -24,5 +25,18 @@ function forEachEngine(title, body) {
   }
 }
 
+/** Asserts that verify() finds `store` sound, and so does a handle of engine `other` on its bytes. */
+function assertSoundForBoth(store, other) {
+  const v = store.verify();
+  assert.ok(v.ok, v.errors.join('\n'));
+  const o = Store.attach(store.buffer, { engine: other });
+  try {
+    const w = o.verify();
+    assert.ok(w.ok, w.errors.join('\n'));
+  } finally {
+    o.close();
+  }
+}
+
 // uniqueName is re-exported for the store tests that name a segment.
-module.exports = { ENGINES, forEachEngine, uniqueName };
+module.exports = { ENGINES, forEachEngine, assertSoundForBoth, uniqueName };
