@@ -1,18 +1,35 @@
 'use strict';
-// Random damage to a store's memory (format.md §9): bits flipped in the pool's blocks and in the
-// bucket table, then a repair pass by either engine. Every run must end with no crash, verify()
+// Random damage to a store's memory (format.md §9): bits flipped in the pool's blocks, the bucket
+// table, the counters, the free list heads and a namespace record, then a repair pass by either
+// engine. Every run must end with no crash, verify()
 // clean for both engines, every value still readable exactly the value written (or gone, never
 // another), and the store taking writes again. Seeded: a failing seed replays.
 const assert = require('assert');
 const { Store } = require('../../lib/store/store');
-const { BASE, W, UNIT_WORDS } = require('../../lib/layout/layout');
+const { C, AT, BASE, W, UNIT_WORDS } = require('../../lib/layout/layout');
 const { forEachEngine, assertSoundForBoth } = require('../helpers/engines');
 const { prng } = require('../helpers/prng');
-const { entryWord, blocksOf } = require('../helpers/store-bytes');
+const { entryWord, blocksOf, namespaceWord, nsRegions } = require('../helpers/store-bytes');
 
-// 20,000 seeds passed in each engine when this test was written; CI runs a slice of them.
+// Thousands of seeds passed in each engine when this test was written; CI runs a slice of them.
 const SEEDS = 400;
 const KEYS = 250;
+
+// The words of what a repair pass recounts or rebuilds (not the lock words): the counters, the
+// heads of the free lists, the namespace records of 'n' (id 1) and the name index.
+const META = [
+  () => AT.HEADER.ENTRY_COUNT,
+  () => AT.ALLOC_STATE.CLASS_COUNT,
+  () => AT.ALLOC_STATE.FREED_UNITS,
+  () => AT.ALLOC_STATE.LARGE_HEAD,
+  (u32) => AT.ALLOC_STATE.FREE_HEADS + (u32[AT.HEADER.FREE_HEAD] % C.SIZE_CLASS_COUNT),
+  () => AT.NS_STATE.LIVE_COUNT,
+  () => AT.NS_STATE.FREE_HINT,
+  (u32) => namespaceWord(u32, 1, W.NAMESPACE.COUNT),
+  (u32) => namespaceWord(u32, 1, W.NAMESPACE.NAME_HASH),
+  (u32) => namespaceWord(u32, 1, W.NAMESPACE.STATE),
+  (u32) => nsRegions(u32).index / Uint32Array.BYTES_PER_ELEMENT + (u32[AT.HEADER.FREE_HEAD] % nsRegions(u32).indexSlots),
+];
 
 // Key i's value: strings, JSON, bytes, and now and then one stored in a large block.
 function valueOf(i) {
@@ -23,7 +40,7 @@ function valueOf(i) {
 }
 
 forEachEngine('store: random damage to its memory, then a repair pass', ({ engine, other }) => {
-  it(`${SEEDS} seeds of 1 to 12 flipped bits in blocks and bucket heads: sound for both engines, no value ever another one`, function () {
+  it(`${SEEDS} seeds of 1 to 12 flipped bits in blocks, bucket heads, counters and records: sound for both engines, no value ever another one`, function () {
     this.timeout(120000);
     let kept = 0;
     let damaged = 0;
@@ -40,7 +57,8 @@ forEachEngine('store: random damage to its memory, then a repair pass', ({ engin
         const pick = (n) => Math.floor(rand() * n);
         let word;
         const where = rand();
-        if (where < 0.2) word = BASE.BUCKET + pick(64) * W.BUCKET.WORDS + W.BUCKET.HEAD;
+        if (where < 0.1) word = META[pick(META.length)](u32);
+        else if (where < 0.2) word = BASE.BUCKET + pick(64) * W.BUCKET.WORDS + W.BUCKET.HEAD;
         else if (where < 0.7) word = entryWord(blocks[pick(blocks.length)], pick(W.ENTRY.WORDS)); // a block header
         else word = entryWord(blocks[pick(blocks.length)], 0) + pick(UNIT_WORDS * 3); // a header or what follows it
         u32[word] ^= 1 << pick(32);
