@@ -41,6 +41,11 @@ const layout::LargeBlock* Store::LargeSource(uint32_t unit, uint32_t length) con
   return lb;
 }
 
+bool Store::LooksIndirect(LargeRef ref, uint32_t keyHash) const noexcept {
+  const layout::LargeBlock* lb = LargeSource(ref.unit, ref.length);
+  return lb != nullptr && RacyLoad(&lb->keyHash) == keyHash;
+}
+
 bool Store::EnsureLarge(uint32_t n) noexcept {
   if (n <= largeCap_) return true;
   large_.reset(new (std::nothrow) uint8_t[n]);
@@ -171,7 +176,8 @@ Status Store::Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* 
         const uint32_t inEntry = indirect ? kIndirectBytes : hit.valueLength;
         if (w != Walk::kHit ||
             EntryChecksum(scratch_.get(), keyLength + inEntry, hash, encoding) != hit.checksum ||
-            (indirect && LargeChecksum(large_.get(), hit.valueLength, hash) != hit.largeChecksum)) {
+            (indirect && LargeChecksum(large_.get(), hit.valueLength, hash) != hit.largeChecksum) ||
+            (!indirect && LostIndirect(scratch_.get() + keyLength, hit.valueLength, hash))) {
           return false;
         }
         ++reads_;
@@ -284,8 +290,9 @@ Status Store::SnapshotBucket(uint32_t bucket, uint32_t ns, uint64_t now,
           at += sizeof r;
           const uint8_t* kv = out->data() + at;
           if (r.indirect == 0) {
-            ok =
-                EntryChecksum(kv, r.keyLength + r.valueLength, r.keyHash, r.encoding) == r.checksum;
+            ok = EntryChecksum(kv, r.keyLength + r.valueLength, r.keyHash, r.encoding) ==
+                     r.checksum &&
+                 !LostIndirect(kv + r.keyLength, r.valueLength, r.keyHash);
           } else {
             // The entry's checksum covers key ‖ reference: rebuild those bytes.
             uint8_t image[kMaxKeyBytes + kIndirectBytes];

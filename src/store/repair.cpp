@@ -72,20 +72,10 @@ const char* Store::EntryProblem(const ChainCursor& at, uint32_t bucket,
     return "has a wrong checksum";
   }
   if ((flags & kFlagIndirect) != 0) return LargeProblem(e, keyHash);
-  if (MissingIndirect(e, flags)) return "refers to its large block without FLAG_INDIRECT";
+  if (n == kIndirectBytes && LooksIndirect(RefOf(e, k), keyHash)) {
+    return "refers to its large block without FLAG_INDIRECT";
+  }
   return nullptr;
-}
-
-// Genuine 8 bytes name a live large block written for the same key hash only by chance.
-bool Store::MissingIndirect(const Entry* e, uint32_t flags) const noexcept {
-  if ((flags & kFlagIndirect) != 0 || e->valueLength != kIndirectBytes) return false;
-  const LargeRef ref = RefOf(e, e->keyLength);
-  const uint32_t headerUnits = static_cast<uint32_t>(layout::kLargeHeaderSize) / kBlockUnit;
-  if (ref.unit < firstUnit_ || ref.unit > totalUnits_ - headerUnits) return false;
-  const layout::LargeBlock* lb = LargeAt(base_, ref.unit);
-  if (lb->keyHash != e->keyHash || AtomicLoad(&lb->flags) != kLargeClass << kClassShift)
-    return false;
-  return LargeProblem(e, e->keyHash) == nullptr;
 }
 
 const char* Store::LargeProblem(const Entry* e, uint32_t keyHash) const noexcept {
@@ -355,10 +345,13 @@ void Store::RepairChains(internal::RepairScan* scan) {
       }
       scan->seen.Set(u);
       const Entry* e = c.entry();
-      // An indirect entry that lost its flag gets it back before the checks (MissingIndirect): its
-      // value is then its large block's again, not the reference read as a value.
-      if ((c.flags() & (kFlagFree | kFlagParked)) == 0 && c.Fits(e->keyLength, e->valueLength) &&
-          MissingIndirect(e, c.flags())) {
+      // An indirect entry that lost its flag gets it back before the checks when its large value is
+      // whole (LooksIndirect): its value is then its large block's again, not the reference read
+      // as a value. Otherwise EntryProblem unlinks it.
+      if ((c.flags() & (kFlagFree | kFlagParked | kFlagIndirect)) == 0 &&
+          e->valueLength == kIndirectBytes && c.Fits(e->keyLength, e->valueLength) &&
+          LooksIndirect(RefOf(e, e->keyLength), e->keyHash) &&
+          LargeProblem(e, e->keyHash) == nullptr) {
         c.SetFlags(c.flags() | kFlagIndirect);
       }
       const uint32_t large = (c.flags() & kFlagIndirect) != 0 ? RefOf(e, e->keyLength).unit : 0;

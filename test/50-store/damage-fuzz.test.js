@@ -1,9 +1,10 @@
 'use strict';
 // Random damage to a store's memory (format.md §9): bits flipped in the pool's blocks, the bucket
 // table, the counters, the free list heads and a namespace record, then a repair pass by either
-// engine. Every run must end with no crash, verify()
-// clean for both engines, every value still readable exactly the value written (or gone, never
-// another), and the store taking writes again. Seeded: a failing seed replays.
+// engine. Reads before the repair give the value written, nothing or ERR_CORRUPT; every run must
+// end with no crash, verify() clean for both engines, every value still readable exactly the
+// value written (or gone, never another), and the store taking writes again. Seeded: a failing
+// seed replays.
 const assert = require('assert');
 const { Store } = require('../../lib/store/store');
 const { C, AT, BASE, W, UNIT_WORDS } = require('../../lib/layout/layout');
@@ -66,6 +67,20 @@ forEachEngine('store: random damage to its memory, then a repair pass', ({ engin
       const ctx = `seed ${seed} (${engine} repair)`;
       try {
         if (!s.verify().ok) damaged++;
+        // Reads before any repair: the value written, nothing, or ERR_CORRUPT; never another value
+        // (a read that keeps failing runs a repair pass itself).
+        if (seed % 2 === 0) {
+          for (let i = 0; i < KEYS; i++) {
+            let got;
+            try {
+              got = s.get('n', `k${i}`);
+            } catch (err) {
+              assert.strictEqual(err.code, 'ERR_CORRUPT', `k${i}: ${err.message}`);
+              continue;
+            }
+            if (got !== undefined) assert.deepStrictEqual(got, valueOf(i), `k${i} before repair`);
+          }
+        }
         s.repair();
         assertSoundForBoth(s, other);
         for (let i = 0; i < KEYS; i++) {

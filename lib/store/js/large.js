@@ -99,21 +99,18 @@ function largeProblem(e, u, kl, vl, h) {
   return null;
 }
 
-// Whether the inline entry at `u` (flags without FLAG_INDIRECT, key hash `h`) is an indirect
-// entry that lost its flag (format.md §9, step 4): an 8-byte value that names a live large block
-// written for the same key hash and passing every check of largeProblem(). The flag is not covered
-// by the entry's checksum, so one flipped bit would otherwise read the reference as the value;
-// genuine 8 bytes name such a block only by chance (a 32-bit key hash among others).
-function missingIndirect(e, u, flags, kl, vl, h) {
-  if ((flags & C.FLAG_INDIRECT) !== 0 || vl !== C.INDIRECT_VALUE_BYTES) return false;
-  const [unit] = refOf(e, u, kl);
-  if (unit < e.firstUnit || unit > e.totalUnits - LARGE_HDR / UNIT) return false;
-  const w = unit * UNIT_WORDS;
-  if (e.u32[w + LB.KEY_HASH] !== h || e.u32[w + LB.FLAGS] !== LIVE_LARGE_FLAGS) return false;
-  return largeProblem(e, u, kl, vl, h) === null;
+// Whether an entry without FLAG_INDIRECT whose 8 value bytes are the reference (unit, length)
+// and whose key hash is `h` looks like an indirect entry that lost its flag (format.md §9, step
+// 4): the reference names a live large block of that length written for the same key hash. The
+// flag is not covered by the entry's checksum, so one flipped bit would otherwise read the
+// reference as the value; genuine 8 bytes name such a block only by chance. Readers take such an
+// entry for damage; a repair pass gives it its flag back when its large value is whole
+// (largeProblem()), and unlinks it otherwise.
+function looksIndirect(e, unit, length, h) {
+  return largeSource(e, unit, length) && e.u32[unit * UNIT_WORDS + LB.KEY_HASH] === h;
 }
 
 module.exports = {
   LARGE_CLASS, LIVE_LARGE_FLAGS, FREE_LARGE_FLAGS, unitsForLarge, blockUnits, refOf, writeRef,
-  payloadOf, largeSource, copyLarge, largeCopyValid, largeProblem, missingIndirect,
+  payloadOf, largeSource, copyLarge, largeCopyValid, largeProblem, looksIndirect,
 };

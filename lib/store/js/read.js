@@ -161,7 +161,7 @@ function find(e, nsId, kl, h) {
     // fence to order the data loads before the version check; format.md §9).
     const enc = flags & ENC_MASK;
     if (u > 0 && got === sum && copyHoldsKey(e, kl) &&
-      ((flags & FLAG_INDIRECT) === 0 || large.largeCopyValid(e, e.largeLength, h))) {
+      ((flags & FLAG_INDIRECT) === 0 ? !lostIndirect(e, kl, vl, h) : large.largeCopyValid(e, e.largeLength, h))) {
       e.out[0] = enc;
       e.hitUnit = u;
       e.hitFlags = flags;
@@ -173,6 +173,14 @@ function find(e, nsId, kl, h) {
     }
     badRead(e, ++stable, h & e.mask);
   }
+}
+
+// Whether an entry without FLAG_INDIRECT whose key + value are in e.copy looks like an indirect
+// one that lost its flag (large.looksIndirect(): damage, which a repair pass mends): a reader
+// never hands out the reference as the value.
+function lostIndirect(e, kl, vl, h) {
+  if (vl !== C.INDIRECT_VALUE_BYTES) return false;
+  return large.looksIndirect(e, e.copy.readUInt32LE(kl + REF.UNIT), e.copy.readUInt32LE(kl + REF.LENGTH), h);
 }
 
 // For find(): the entry at `u` (key + reference copied to e.copy) is indirect. Copies its value
@@ -319,6 +327,7 @@ function listBucket(e, bw, nsId, withValues, found, now) {
       const n = e.largeLength;
       value = enc === C.ENC_BINARY ? Buffer.from(e.large.subarray(0, n)) : e.large.utf8Slice(0, n);
     } else {
+      if (lostIndirect(e, kl, vl, h)) return false;
       value = enc === C.ENC_BINARY ? Buffer.from(e.copy.subarray(kl, kl + vl)) : e.copy.utf8Slice(kl, kl + vl);
     }
     found.push([k, value, enc]);

@@ -237,17 +237,29 @@ function entryProblem(e, u, b, report) {
     return 'has a wrong checksum';
   }
   if ((flags & C.FLAG_INDIRECT) !== 0) return large.largeProblem(e, u, kl, vl, h);
-  if (large.missingIndirect(e, u, flags, kl, vl, h)) return 'refers to its large block without FLAG_INDIRECT';
+  if (lostIndirect(e, u, kl, vl, h)) return 'refers to its large block without FLAG_INDIRECT';
   return null;
 }
 
-// A repair pass gives an indirect entry that lost FLAG_INDIRECT its flag back (large.missingIndirect),
-// before the entry's checks: its value is then its large block's again.
+// Whether the entry at `u` (without FLAG_INDIRECT) looks like an indirect one that lost its flag
+// (large.looksIndirect()).
+function lostIndirect(e, u, kl, vl, h) {
+  if (vl !== C.INDIRECT_VALUE_BYTES) return false;
+  const [unit, length] = large.refOf(e, u, kl);
+  return large.looksIndirect(e, unit, length, h);
+}
+
+// A repair pass gives an entry that lost FLAG_INDIRECT (lostIndirect()) its flag back when its
+// large value is whole, before the entry's checks: its value is then its large block's again.
+// Otherwise entryProblem() unlinks it.
 function restoreIndirect(e, u) {
   const w = chain.entryWord(u);
   const flags = e.u32[w + E.FLAGS];
-  if ((flags & (C.FLAG_FREE | C.FLAG_PARKED)) !== 0 || !chain.fitsBlock(flags, chain.keyLengthOf(e, u), chain.valueLengthOf(e, u))) return;
-  if (!large.missingIndirect(e, u, flags, chain.keyLengthOf(e, u), chain.valueLengthOf(e, u), e.u32[w + E.KEY_HASH])) return;
+  const kl = chain.keyLengthOf(e, u);
+  const vl = chain.valueLengthOf(e, u);
+  const h = e.u32[w + E.KEY_HASH];
+  if ((flags & (C.FLAG_FREE | C.FLAG_PARKED | C.FLAG_INDIRECT)) !== 0 || !chain.fitsBlock(flags, kl, vl)) return;
+  if (!lostIndirect(e, u, kl, vl, h) || large.largeProblem(e, u, kl, vl, h) !== null) return;
   Atomics.store(e.u32, w + E.FLAGS, (flags | C.FLAG_INDIRECT) >>> 0);
 }
 
