@@ -112,7 +112,16 @@ function isLatin1(tag) {
  * latin1 decode of the bytes around it): one decode serves a run of records.
  */
 function decodeText(text, from, to, tag) {
-  return tag === TAG_LATIN1 ? text.substring(from, to) : JSON.parse(text.substring(from, to));
+  return tag === TAG_LATIN1 ? text.substring(from, to) : parse(text.substring(from, to));
+}
+
+// A JSON record's text was made by JSON.stringify: text that does not parse is damage.
+function parse(text) {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw corrupt(`a JSON record that does not parse (${e.message})`);
+  }
 }
 
 function corrupt(what) {
@@ -122,9 +131,9 @@ function corrupt(what) {
 /** Decodes `len` bytes at `at` of `buf` with `tag`. */
 function decode(buf, at, len, tag) {
   if (tag === TAG_LATIN1) return buf.latin1Slice(at, at + len);
-  if (tag === TAG_JSON_LATIN1) return JSON.parse(buf.latin1Slice(at, at + len));
+  if (tag === TAG_JSON_LATIN1) return parse(buf.latin1Slice(at, at + len));
   if (tag === TAG_UTF8) return buf.utf8Slice(at, at + len);
-  if (tag === TAG_JSON) return JSON.parse(buf.utf8Slice(at, at + len));
+  if (tag === TAG_JSON) return parse(buf.utf8Slice(at, at + len));
   if (tag === TAG_BINARY) return Buffer.copyBytesFrom(buf, at, len);
   if (tag === TAG_NUMBER) {
     if (len !== NUMBER_BYTES) throw corrupt(`a number record of ${len} bytes`);

@@ -299,6 +299,9 @@ function popMany(r, out, max) {
   let n = 0;
   try {
     while (n < max && head !== tail) {
+      // A damaged header (a length or a wrap marker no writer wrote) can move the head past the
+      // tail: damage, not more to read (the loop would never meet the tail again).
+      checkedUsed(r, (tail - head) >>> 0);
       const h = u32[DATA_WORD + (head & r.mask) / WORD];
       if (h >>> TAG_SHIFT === TAG_WRAP) {
         head = (head + r.capacity - (head & r.mask)) >>> 0;

@@ -87,6 +87,25 @@ const cases = {
     u32[tail] = 5000;
     return r.tryDequeueInto(new Float64Array(4));
   },
+  'SpscRing tryDequeueBatch with a wrap marker that moves the head past the tail': () => {
+    const { r, u32 } = ring();
+    r.tryEnqueue('a');
+    r.tryEnqueue('b');
+    u32[C.SPSC_DATA_OFFSET / WORD] = C.MSG_TAG_WRAP << C.MSG_TAG_SHIFT; // the first record's header
+    return r.tryDequeueBatch();
+  },
+  'SpscRing tryDequeue of a JSON record that does not parse': () => {
+    const { r } = ring();
+    r.tryEnqueue({ a: 1 });
+    new Uint8Array(r.buffer)[C.SPSC_DATA_OFFSET + WORD] = 0x5d; // its first byte: ']'
+    return r.tryDequeue();
+  },
+  'SpscRing tryDequeueBatch of JSON records that do not parse': () => {
+    const { r } = ring();
+    r.tryEnqueueBatch([{ a: 1 }, { b: 2 }]);
+    new Uint8Array(r.buffer)[C.SPSC_DATA_OFFSET + WORD] = 0x5d;
+    return r.tryDequeueBatch();
+  },
   'Broadcast publish': () => {
     const { b, u32, firstSeq } = broadcast();
     u32[firstSeq] = AHEAD;
