@@ -78,6 +78,17 @@ function giveUp(r, owners, self, pos) {
   return true;
 }
 
+// Whether some party's intent names the record whose sequence word is `seq` (being written): a
+// publisher stores its intent before it claims a record and clears it only after publishing, so
+// while the word stays `seq` its writer's intent names it, live or gone.
+function claimed(r, seq) {
+  for (let o = 1; o < r.owners.slots; o++) {
+    if ((Atomics.load(r.u32, partyWord(o, ROLES)) & PUBLISH) === 0) continue;
+    if (seqOf(Atomics.load(r.u32, partyWord(o, PUBLISH_POS)), WRITING) === seq) return true;
+  }
+  return false;
+}
+
 // The error for the record of position `pos` whose sequence word `seq` names a later position
 // than the tail allows: damage, which retrying would spin on forever.
 function aheadOf(pos, seq) {
@@ -119,6 +130,14 @@ function publish(r, o, tag, payload, repair) {
       // The previous lap of this record is being written: wait for its publisher, or give it up.
       Atomics.store(u32, partyWord(o, ROLES), 0);
       if (repair() && giveUp(r, r.owners, r.self, (pos - r.capacity) >>> 0)) continue;
+      // Nobody's intent names it, and it is still being written: nobody writes it (its writer's
+      // slot was taken over since, or the word is damaged), and the caller's retries would spin
+      // for ever. It is given up as a gone publisher's record is.
+      if (!claimed(r, seq) && Atomics.compareExchange(u32, at, seq, (seq - WRITING + GIVEN_UP) >>> 0) === seq) {
+        Atomics.add(u32, SKIPPED, 1);
+        wakeReaders(r);
+        continue;
+      }
       return false;
     }
     Atomics.store(u32, partyWord(o, PUBLISH_POS), pos);
@@ -174,6 +193,9 @@ function read(r, s, repair) {
       const t = Atomics.load(u32, TAIL);
       if (diff(t, pos) < r.capacity) throw aheadOf(pos, seq);
       lapped(r, s, t);
+      // A record claimed for the next lap lets lapped() move the cursor or the tail; one that
+      // moves neither names a lap the tail has not reached: damage (read again, it spins).
+      if (s.cursor === pos && Atomics.load(u32, TAIL) === t) throw aheadOf(pos, seq);
       continue;
     }
     return NONE; // d < 0 cannot be while tail is above pos (the invariant above)

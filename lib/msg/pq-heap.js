@@ -87,18 +87,42 @@ class Heap {
     this.u32[this.heapWord + i * ENTRY_WORDS + W.PQ_ENTRY.NODE] = node;
   }
 
-  /** The node of the first entry (count > 0). */
+  /**
+   * Rebuilds the heap and the free list from the nodes' state words when their counts say what no
+   * sound queue says (more than the capacity, or not every node either queued or free): damage,
+   * which the node states outlive. Each operation starts with it.
+   */
+  heal() {
+    const count = Atomics.load(this.u32, COUNT);
+    const free = Atomics.load(this.u32, FREE_COUNT);
+    if (count > this.capacity || free > this.capacity || count + free !== this.capacity) this.rebuild();
+  }
+
+  /**
+   * The node of the first entry (count > 0), after rebuilding if the entry names no queued node
+   * (damage: the node states say which nodes are queued); -1 when none is left then.
+   */
   rootNode() {
-    return this.u32[this.heapWord + W.PQ_ENTRY.NODE];
+    const n = this.u32[this.heapWord + W.PQ_ENTRY.NODE];
+    if (n < this.capacity && this.u32[this.nodeAt(n) / WORD + NODE_STATE] === QUEUED) return n;
+    this.rebuild();
+    return this.count === 0 ? -1 : this.u32[this.heapWord + W.PQ_ENTRY.NODE];
   }
 
   /** Takes a free node (one is free when count < capacity), or -1. */
   takeFree() {
-    const k = Atomics.load(this.u32, FREE_COUNT);
-    if (k === 0) return -1;
-    const top = k - 1;
-    Atomics.store(this.u32, FREE_COUNT, top);
-    return this.u32[this.freeWord + top];
+    for (;;) {
+      const k = Atomics.load(this.u32, FREE_COUNT);
+      if (k === 0) return -1;
+      const top = k - 1;
+      const n = this.u32[this.freeWord + top];
+      if (n >= this.capacity || this.u32[this.nodeAt(n) / WORD + NODE_STATE] !== FREE) {
+        this.rebuild(); // damage: the list names a node that is not free; rebuilt, it does not
+        continue;
+      }
+      Atomics.store(this.u32, FREE_COUNT, top);
+      return n;
+    }
   }
 
   /** Adds the entry of node `n`, whose state word was just stored QUEUED. */

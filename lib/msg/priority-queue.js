@@ -163,6 +163,7 @@ class PriorityQueue extends RegionHandle {
   #push(p) {
     const done = this.#locked(() => {
       const heap = this.#heap;
+      heap.heal();
       if (heap.count >= this.capacity) return false;
       const n = heap.takeFree();
       if (n < 0) return false;
@@ -185,8 +186,10 @@ class PriorityQueue extends RegionHandle {
   #pop(keep) {
     const r = this.#locked(() => {
       const heap = this.#heap;
+      heap.heal();
       if (heap.count === 0) return NONE;
       const n = heap.rootNode();
+      if (n < 0) return NONE;
       const w = heap.nodeAt(n) / WORD;
       const record = this.#u32[w + N.RECORD];
       const length = record & LENGTH_MASK;

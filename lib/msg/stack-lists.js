@@ -63,7 +63,12 @@ function first(r, list) {
   for (;;) {
     const h = Atomics.load(r.u64, list.at);
     const low = Number(h & LOW);
-    if (((low >>> OP_SHIFT) & OP_MASK) === 0) return { h, n: low & INDEX_MASK };
+    if (((low >>> OP_SHIFT) & OP_MASK) === 0) {
+      const n = low & INDEX_MASK;
+      // Checked before anyone acts on it: a node past the capacity is damage, not a node.
+      if (n > r.capacity) throw codec.corrupt(`a list head names node ${n}`);
+      return { h, n };
+    }
     finish(r, list, h);
   }
 }

@@ -2,7 +2,7 @@
 // The damaged-bytes cases of damaged.test.js: each makes a structure, overwrites one of its
 // shared words with a value no sound run leaves there, and makes one call, which must end with
 // ERR_CORRUPT (not spin forever, not hand out junk).
-const { SpscRing, MpmcQueue, Channel, Broadcast, layout } = require('../../index');
+const { SpscRing, MpmcQueue, Channel, Broadcast, Stack, PriorityQueue, layout } = require('../../index');
 
 const { C, W } = layout;
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -111,6 +111,20 @@ const cases = {
     u32[firstSeq] = AHEAD;
     return b.publish('x');
   },
+  'Broadcast subscriber tryReceive of a record claimed for a lap past the tail': () => {
+    const { b, u32, firstSeq } = broadcast();
+    const sub = b.subscribe();
+    for (let i = 0; i < 16; i++) b.publish(i); // the tail a lap ahead of the subscriber
+    u32[firstSeq] = 5 * 16 * 4; // position 0's record "being written" for position 80
+    return JSON.stringify(sub.tryReceive());
+  },
+  'Stack peek with a top that names no node': () => {
+    const buffer = new SharedArrayBuffer(Stack.bytesFor(8));
+    const s = Stack.create({ buffer, capacity: 8 });
+    s.tryPush('x');
+    new Uint32Array(buffer)[(C.STACK_CONTROL_OFFSET + layout.S.STACK_CONTROL.TOP) / WORD] = 200; // its index bits
+    return s.peek();
+  },
   'Broadcast subscriber tryReceive': () => {
     const { b, u32, firstSeq } = broadcast();
     const sub = b.subscribe();
@@ -120,4 +134,27 @@ const cases = {
   },
 };
 
-module.exports = { cases };
+// Damaged words a structure recovers from by itself: each call must return (not spin forever),
+// with the value given.
+const healed = {
+  // A record "being written" that no publisher's intent names: given up, and the publish goes on.
+  'Broadcast publish over a record being written by no publisher': () => {
+    const { b, u32, firstSeq } = broadcast();
+    for (let i = 0; i < 16; i++) b.publish(i);
+    u32[firstSeq] = 0; // position 0's record "being written" still, by nobody
+    b.publish('x');
+    return `skipped ${b.skipped}`;
+  },
+  // A priority queue's counts that no sound queue has: rebuilt from the nodes' states.
+  'PriorityQueue enqueue and dequeue with a damaged free count': () => {
+    const buffer = new SharedArrayBuffer(PriorityQueue.bytesFor(8));
+    const q = PriorityQueue.create({ buffer, capacity: 8 });
+    q.tryEnqueue('a', 1);
+    q.tryEnqueue('b', 2);
+    new Uint32Array(buffer)[(C.PQ_CONTROL_OFFSET + layout.S.PQ_CONTROL.FREE_COUNT) / WORD] = 1000;
+    const got = [q.tryEnqueue('c', 3), q.tryDequeue(), q.tryDequeue(), q.tryDequeue(), q.tryDequeue()];
+    return `${JSON.stringify(got)} rebuilds ${q.rebuilds}`;
+  },
+};
+
+module.exports = { cases, healed };

@@ -6,14 +6,14 @@
 const assert = require('assert');
 const path = require('path');
 const { Worker } = require('worker_threads');
-const { cases } = require('./damaged-cases');
+const { cases, healed } = require('./damaged-cases');
 
 const WORKER = path.join(__dirname, '..', 'helpers', 'children', 'damage-worker.js');
 const ANSWER_MS = 5000;
 
-function runCase(name) {
+function runCase(name, set = 'cases') {
   return new Promise((resolve, reject) => {
-    const w = new Worker(WORKER, { workerData: { name } });
+    const w = new Worker(WORKER, { workerData: { name, set } });
     const timer = setTimeout(() => {
       w.terminate();
       resolve({ hung: true });
@@ -36,6 +36,21 @@ describe('Messaging: damaged bytes end with ERR_CORRUPT', function () {
       const r = await runCase(name);
       assert.ok(!r.hung, `${name} did not return within ${ANSWER_MS} ms`);
       assert.strictEqual(r.code, 'ERR_CORRUPT', `${name}: ${JSON.stringify(r)}`);
+    });
+  }
+});
+
+describe('Messaging: damaged words a structure recovers from by itself', function () {
+  this.timeout(ANSWER_MS * 3);
+  const want = {
+    'Broadcast publish over a record being written by no publisher': 'skipped 1',
+    'PriorityQueue enqueue and dequeue with a damaged free count': '[true,"c","b","a",null] rebuilds 1',
+  };
+  for (const name of Object.keys(healed)) {
+    it(name, async () => {
+      const r = await runCase(name, 'healed');
+      assert.ok(!r.hung, `${name} did not return within ${ANSWER_MS} ms`);
+      assert.deepStrictEqual(r, { returned: want[name] });
     });
   }
 });

@@ -1,11 +1,11 @@
 'use strict';
-// Runs one damaged-bytes case of test/70-msg/damaged.test.js in a worker thread, so that a call
+// Runs one damaged-bytes case of test/70-msg/damaged.test.js (of its `set`: cases, healed) in a worker thread, so that a call
 // that spins forever is ended by terminate() instead of hanging the test run. Posts
 // { code, message } of what the call threw, or { returned } when it returned.
 const { workerData, parentPort } = require('worker_threads');
-const { cases } = require('../../70-msg/damaged-cases');
+const sets = require('../../70-msg/damaged-cases');
 
-const run = cases[workerData.name];
+const run = sets[workerData.set || 'cases'][workerData.name];
 try {
   const returned = run();
   parentPort.postMessage({ returned: String(returned) });
