@@ -140,8 +140,25 @@ function bytesOver(source, name) {
   }
 }
 
+/**
+ * JSON.stringify(value) with the engine's refusals as the package's: a cycle or a bigint a
+ * TypeError, nesting deeper than the stack (JSON.stringify recurses) or text longer than a string
+ * can be a RangeError, both with ERR_INVALID_ARG and `what` before the engine's message. Anything
+ * else a toJSON throws goes on as it is.
+ */
+function jsonText(value, what) {
+  try {
+    return JSON.stringify(value);
+  } catch (err) {
+    if (err instanceof TypeError) throw typeError(`${what}: ${err.message}`);
+    if (err instanceof RangeError) throw rangeError(`${what}: ${err.message}`);
+    throw err;
+  }
+}
+
 module.exports = {
   bytesOver,
+  jsonText,
   describe,
   invalidType,
   typeError,

@@ -89,6 +89,18 @@ function claimed(r, seq) {
   return false;
 }
 
+/**
+ * Gives up the record at word `at`, being written (`seq`) by nobody: no party's intent names it
+ * (its writer's slot was taken over since, or the word is damaged), so nobody will publish it and
+ * a publisher waiting for it would wait for ever. Returns whether it gave it up.
+ */
+function giveUpUnclaimed(r, at, seq) {
+  if (claimed(r, seq) || Atomics.compareExchange(r.u32, at, seq, (seq - WRITING + GIVEN_UP) >>> 0) !== seq) return false;
+  Atomics.add(r.u32, SKIPPED, 1);
+  wakeReaders(r);
+  return true;
+}
+
 // The error for the record of position `pos` whose sequence word `seq` names a later position
 // than the tail allows: damage, which retrying would spin on forever.
 function aheadOf(pos, seq) {
@@ -129,15 +141,7 @@ function publish(r, o, tag, payload, repair) {
     if ((seq & STATE_MASK) === WRITING) {
       // The previous lap of this record is being written: wait for its publisher, or give it up.
       Atomics.store(u32, partyWord(o, ROLES), 0);
-      if (repair() && giveUp(r, r.owners, r.self, (pos - r.capacity) >>> 0)) continue;
-      // Nobody's intent names it, and it is still being written: nobody writes it (its writer's
-      // slot was taken over since, or the word is damaged), and the caller's retries would spin
-      // for ever. It is given up as a gone publisher's record is.
-      if (!claimed(r, seq) && Atomics.compareExchange(u32, at, seq, (seq - WRITING + GIVEN_UP) >>> 0) === seq) {
-        Atomics.add(u32, SKIPPED, 1);
-        wakeReaders(r);
-        continue;
-      }
+      if (repair() && (giveUp(r, r.owners, r.self, (pos - r.capacity) >>> 0) || giveUpUnclaimed(r, at, seq))) continue;
       return false;
     }
     Atomics.store(u32, partyWord(o, PUBLISH_POS), pos);

@@ -89,13 +89,11 @@ class Heap {
 
   /**
    * Rebuilds the heap and the free list from the nodes' state words when their counts say what no
-   * sound queue says (more than the capacity, or not every node either queued or free): damage,
-   * which the node states outlive. Each operation starts with it.
+   * sound queue says (not every node either queued or free): damage, which the node states
+   * outlive. Each operation starts with it.
    */
   heal() {
-    const count = Atomics.load(this.u32, COUNT);
-    const free = Atomics.load(this.u32, FREE_COUNT);
-    if (count > this.capacity || free > this.capacity || count + free !== this.capacity) this.rebuild();
+    if (Atomics.load(this.u32, COUNT) + Atomics.load(this.u32, FREE_COUNT) !== this.capacity) this.rebuild();
   }
 
   /**

@@ -3,7 +3,7 @@
 // JSON can represent as JSON text. The entry's flags record which, so `get` returns what `set`
 // was given.
 const { types } = require('util');
-const { typeError, rangeError, invalidType, bytesOver } = require('../base/validate');
+const { typeError, rangeError, invalidType, bytesOver, jsonText } = require('../base/validate');
 const { C } = require('../layout/layout');
 
 // Returns [payload, encoding]; the payload is a string or a Uint8Array. Throws TypeError or
@@ -30,17 +30,8 @@ function encodeValue(value) {
     default:
       break;
   }
-  let text;
-  try {
-    text = JSON.stringify(value);
-  } catch (err) {
-    // A cycle or a nested bigint: the same TypeError (with its code) as any other bad value.
-    if (err instanceof TypeError) throw typeError(`The "value" argument cannot be represented as JSON: ${err.message}`);
-    // Nesting deeper than the stack (JSON.stringify recurses) or text longer than a string can
-    // be: a RangeError with the code of every other refused value, not the engine's bare one.
-    if (err instanceof RangeError) throw rangeError(`The "value" argument cannot be represented as JSON: ${err.message}`);
-    throw err;
-  }
+  // A cycle, a nested bigint or nesting too deep: with the code of every other refused value.
+  const text = jsonText(value, 'The "value" argument cannot be represented as JSON');
   if (typeof text !== 'string') throw typeError('The "value" argument cannot be represented as JSON');
   return [text, C.ENC_JSON];
 }

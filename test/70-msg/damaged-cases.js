@@ -9,10 +9,14 @@ const WORD = Uint32Array.BYTES_PER_ELEMENT;
 // A sequence word no position near the start uses: far ahead of position 0.
 const AHEAD = 999;
 
+// A structure of `Class` and `capacity` in a SharedArrayBuffer: { q, u32 } (u32 views its bytes).
+function made(Class, capacity) {
+  const buffer = new SharedArrayBuffer(Class.bytesFor(capacity));
+  return { q: Class.create({ buffer, capacity }), u32: new Uint32Array(buffer) };
+}
+
 function mpmc(Class = MpmcQueue) {
-  const buffer = new SharedArrayBuffer(Class.bytesFor(16));
-  const q = Class.create({ buffer, capacity: 16 });
-  return { q, u32: new Uint32Array(buffer), firstSeq: C.MPMC_SLOTS_OFFSET / WORD };
+  return { ...made(Class, 16), firstSeq: C.MPMC_SLOTS_OFFSET / WORD };
 }
 
 function ring(options = {}) {
@@ -22,9 +26,8 @@ function ring(options = {}) {
 }
 
 function broadcast() {
-  const buffer = new SharedArrayBuffer(Broadcast.bytesFor(16));
-  const b = Broadcast.create({ buffer, capacity: 16 });
-  return { b, u32: new Uint32Array(buffer), firstSeq: C.BCAST_RECORDS_OFFSET / WORD };
+  const { q, u32 } = made(Broadcast, 16);
+  return { b: q, u32, firstSeq: C.BCAST_RECORDS_OFFSET / WORD };
 }
 
 const cases = {
@@ -119,10 +122,9 @@ const cases = {
     return JSON.stringify(sub.tryReceive());
   },
   'Stack peek with a top that names no node': () => {
-    const buffer = new SharedArrayBuffer(Stack.bytesFor(8));
-    const s = Stack.create({ buffer, capacity: 8 });
+    const { q: s, u32 } = made(Stack, 8);
     s.tryPush('x');
-    new Uint32Array(buffer)[(C.STACK_CONTROL_OFFSET + layout.S.STACK_CONTROL.TOP) / WORD] = 200; // its index bits
+    u32[(C.STACK_CONTROL_OFFSET + layout.S.STACK_CONTROL.TOP) / WORD] = 200; // its index bits
     return s.peek();
   },
   'Broadcast subscriber tryReceive': () => {
@@ -147,11 +149,10 @@ const healed = {
   },
   // A priority queue's counts that no sound queue has: rebuilt from the nodes' states.
   'PriorityQueue enqueue and dequeue with a damaged free count': () => {
-    const buffer = new SharedArrayBuffer(PriorityQueue.bytesFor(8));
-    const q = PriorityQueue.create({ buffer, capacity: 8 });
+    const { q, u32 } = made(PriorityQueue, 8);
     q.tryEnqueue('a', 1);
     q.tryEnqueue('b', 2);
-    new Uint32Array(buffer)[(C.PQ_CONTROL_OFFSET + layout.S.PQ_CONTROL.FREE_COUNT) / WORD] = 1000;
+    u32[(C.PQ_CONTROL_OFFSET + layout.S.PQ_CONTROL.FREE_COUNT) / WORD] = 1000;
     const got = [q.tryEnqueue('c', 3), q.tryDequeue(), q.tryDequeue(), q.tryDequeue(), q.tryDequeue()];
     return `${JSON.stringify(got)} rebuilds ${q.rebuilds}`;
   },

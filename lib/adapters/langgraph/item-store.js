@@ -17,7 +17,7 @@
 // the whole adapter namespace. There is no vector index: a `query` does not rank (score is
 // undefined) and the `index` argument of put is accepted and ignored.
 const { isDeepStrictEqual } = require('util');
-const { typeError, rangeError, validateObject } = require('../../base/validate');
+const { typeError, rangeError, validateObject, jsonText } = require('../../base/validate');
 const { openStore } = require('../open-store');
 const { ChunkedValues } = require('../chunked');
 const { prefixOf } = require('./names');
@@ -196,15 +196,8 @@ function defineStore(lg) {
         return;
       }
       if (typeof value !== 'object' || Array.isArray(value)) throw typeError('An item value must be an object (or null to delete)');
-      let text;
-      try {
-        text = JSON.stringify(value); // refuses cycles and bigints before anything is read
-      } catch (err) {
-        // A cycle or a bigint; nesting deeper than the stack: the same errors, with their code.
-        if (err instanceof TypeError) throw typeError(`An item value must be representable as JSON: ${err.message}`);
-        if (err instanceof RangeError) throw rangeError(`An item value must be representable as JSON: ${err.message}`);
-        throw err;
-      }
+      // Refuses cycles, bigints and nesting too deep before anything is read.
+      const text = jsonText(value, 'An item value must be representable as JSON');
       // An object whose toJSON gives no object (undefined, a function, a string) would be a record
       // that no read, and no search over its path, could parse.
       if (typeof text !== 'string' || text[0] !== '{') throw typeError('An item value must be a JSON object (its toJSON gives none)');

@@ -123,7 +123,7 @@ function walkPool(e, report, refs = null) {
       // the parked blocks it covers (countCut()).
       if (holes === 0) countCut(e);
       const w = chain.entryWord(u);
-      Atomics.store(u32, w + E.FLAGS, (C.FLAG_FREE | (large.LARGE_CLASS << C.FLAG_CLASS_SHIFT)) >>> 0);
+      Atomics.store(u32, w + E.FLAGS, large.FREE_LARGE_FLAGS);
       Atomics.store(u32, u * UNIT_WORDS + W.LARGE_BLOCK.UNITS, next - u);
       holes++;
       state[u - e.firstUnit] = START;
