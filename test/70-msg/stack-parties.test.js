@@ -93,10 +93,11 @@ for (const [kind, K] of Object.entries(KINDS)) {
         poppers.push(child([kind, name, bName, 'pop', n]));
         await until(() => board.receivedCount() > 12000 + Math.floor(Math.random() * 8000), 'more traffic', 120000);
         pushers[1].c.kill('SIGKILL');
-        assert.strictEqual((await pushers[0].exited).signal, 'SIGKILL');
-        const second = await pushers[1].exited;
-        if (second.signal !== 'SIGKILL') assert.strictEqual(second.code, 0, second.err);
-        const killed = { pushers: second.signal === 'SIGKILL' ? 2 : 1, poppers: 1 };
+        // A pusher that the traffic polls above did not catch in time finished first (exit 0)
+        // and was not killed.
+        const ended = [await pushers[0].exited, await pushers[1].exited];
+        for (const e of ended) if (e.signal !== 'SIGKILL') assert.strictEqual(e.code, 0, e.err);
+        const killed = { pushers: ended.filter((e) => e.signal === 'SIGKILL').length, poppers: 1 };
         assert.strictEqual((await poppers[0].exited).signal, 'SIGKILL');
         const survivor = await pushers[2].exited;
         assert.strictEqual(survivor.code, 0, survivor.err); // the structure did not wedge
