@@ -37,17 +37,39 @@ const POPPED = C.STACK_NODE_POPPED;
 const STATE_MASK = C.STACK_NODE_STATE_MASK;
 const NODE_OWNER_SHIFT = C.STACK_NODE_OWNER_SHIFT;
 const STAMP_SHIFT = C.STACK_NODE_STAMP_SHIFT;
-const LOW = 0xffffffffn;
-const HALF = 32n;
+// A head word is moved between its BigInt form (what the u64 atomics take and give) and its two
+// u32 halves through this private scratch word, not with BigInt arithmetic: a store into a
+// BigUint64Array and a read of one allocate at most one BigInt, where masking and shifting a BigInt
+// and building a head from its fields with BigInt arithmetic cost some ten BigInt operations per
+// list operation (three times the cost of the rest of its CAS cycle). The halves are little-endian,
+// as the segment's words are (format.md §1).
+const SCRATCH = new BigUint64Array(1);
+const HALVES_PER_HEAD = U64 / WORD;
+const HALVES = new Uint32Array(SCRATCH.buffer);
 
-// The two lists: where each head is, the state of a node on it, the state of a node popped from
-// it, and whether its length is counted in `size`.
-const STACK = Object.freeze({ at: TOP, listed: STACKED, taken: POPPED, counted: true });
-const FREE_LIST = Object.freeze({ at: FREE, listed: FREE_NODE, taken: PUSHING, counted: false });
+// The two lists: where each head is (`at`, a u64 index; `low`, the u32 index of its low half), the
+// state of a node on it, the state of a node popped from it, and whether its length is counted in
+// `size`.
+const STACK = Object.freeze({ at: TOP, low: TOP * HALVES_PER_HEAD, listed: STACKED, taken: POPPED, counted: true });
+const FREE_LIST = Object.freeze({ at: FREE, low: FREE * HALVES_PER_HEAD, listed: FREE_NODE, taken: PUSHING, counted: false });
 
 /** A head word: node index, pending op, owner slot, tag. */
 function headOf(index, op, owner, tag) {
-  return BigInt((index | (op << OP_SHIFT) | (owner << OWNER_SHIFT)) >>> 0) | (BigInt(tag >>> 0) << HALF);
+  HALVES[0] = index | (op << OP_SHIFT) | (owner << OWNER_SHIFT);
+  HALVES[1] = tag;
+  return SCRATCH[0];
+}
+
+// The low half of head word `h` (index, op, owner); its tag is then HALVES[1].
+function lowOf(h) {
+  SCRATCH[0] = h;
+  return HALVES[0];
+}
+
+// The tag of head word `h`, its high half.
+function tagOf(h) {
+  SCRATCH[0] = h;
+  return HALVES[1];
 }
 
 /** A node state word: state, owner slot (held states), low 22 bits of a head tag. */
@@ -62,7 +84,7 @@ const isHeld = (s) => (s & STATE_MASK) === PUSHING || (s & STATE_MASK) === POPPE
 function first(r, list) {
   for (;;) {
     const h = Atomics.load(r.u64, list.at);
-    const low = Number(h & LOW);
+    const low = lowOf(h);
     if (((low >>> OP_SHIFT) & OP_MASK) === 0) {
       const n = low & INDEX_MASK;
       // Checked before anyone acts on it: a node past the capacity is damage, not a node.
@@ -78,19 +100,21 @@ function first(r, list) {
  * { u32, u64, stateIndex(n), capacity }.
  */
 function finish(r, list, h) {
-  const low = Number(h & LOW);
+  const low = lowOf(h);
+  const tag = HALVES[1];
   const n = low & INDEX_MASK;
   const op = (low >>> OP_SHIFT) & OP_MASK;
   const owner = (low >>> OWNER_SHIFT) & OWNER_MASK;
-  const tag = Number(h >> HALF);
   if (n < 1 || n > r.capacity) throw codec.corrupt(`a list head names node ${n}`);
   const at = r.stateIndex(n);
   const s = Atomics.load(r.u32, at);
   const next = op === POP ? Atomics.load(r.u32, at + NEXT) : n;
   // The head is still h: it has not changed since h was read (its tag only grows), so the node's
   // state is the one the operation started from or the one it ends in, and `next` is the node's
-  // link while it is still on the list.
-  if (Atomics.load(r.u64, list.at) !== h) return;
+  // link while it is still on the list. Read as its two halves, low first: every change of the
+  // head moves its tag, so a tag still equal to h's after the low half matched means no change
+  // since h was read, and no BigInt is made for the comparison.
+  if (Atomics.load(r.u32, list.low) !== low || Atomics.load(r.u32, list.low + 1) !== tag) return;
   const target = op === PUSH ? stateOf(list.listed, 0, tag) : stateOf(list.taken, owner, tag);
   if (s !== target) {
     const from = op === PUSH ? isHeld(s) && ownerOfState(s) === owner : (s & STATE_MASK) === list.listed;
@@ -109,7 +133,7 @@ function take(r, list, slot) {
   for (;;) {
     const { h, n } = first(r, list);
     if (n === 0) return 0;
-    const mine = headOf(n, POP, slot, Number(h >> HALF) + 1);
+    const mine = headOf(n, POP, slot, tagOf(h) + 1);
     if (Atomics.compareExchange(r.u64, list.at, h, mine) === h) {
       finish(r, list, mine);
       return n;
@@ -123,7 +147,7 @@ function put(r, list, slot, n) {
   for (;;) {
     const { h, n: top } = first(r, list);
     Atomics.store(r.u32, next, top);
-    const mine = headOf(n, PUSH, slot, Number(h >> HALF) + 1);
+    const mine = headOf(n, PUSH, slot, tagOf(h) + 1);
     if (Atomics.compareExchange(r.u64, list.at, h, mine) === h) {
       finish(r, list, mine);
       return;
