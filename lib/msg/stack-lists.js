@@ -47,11 +47,15 @@ const SCRATCH = new BigUint64Array(1);
 const HALVES_PER_HEAD = U64 / WORD;
 const HALVES = new Uint32Array(SCRATCH.buffer);
 
-// The two lists: where each head is (`at`, a u64 index; `low`, the u32 index of its low half), the
-// state of a node on it, the state of a node popped from it, and whether its length is counted in
-// `size`.
-const STACK = Object.freeze({ at: TOP, low: TOP * HALVES_PER_HEAD, listed: STACKED, taken: POPPED, counted: true });
-const FREE_LIST = Object.freeze({ at: FREE, low: FREE * HALVES_PER_HEAD, listed: FREE_NODE, taken: PUSHING, counted: false });
+// The u32 indices of the halves of the head at u64 index `at` (little-endian: low, then high).
+const lowHalf = (at) => at * HALVES_PER_HEAD;
+const highHalf = (at) => lowHalf(at) + 1;
+
+// The two lists: where each head is (`at`, a u64 index; `low` and `high`, the u32 indices of its
+// halves), the state of a node on it, the state of a node popped from it, and whether its length
+// is counted in `size`.
+const STACK = Object.freeze({ at: TOP, low: lowHalf(TOP), high: highHalf(TOP), listed: STACKED, taken: POPPED, counted: true });
+const FREE_LIST = Object.freeze({ at: FREE, low: lowHalf(FREE), high: highHalf(FREE), listed: FREE_NODE, taken: PUSHING, counted: false });
 
 /** A head word: node index, pending op, owner slot, tag. */
 function headOf(index, op, owner, tag) {
@@ -114,7 +118,7 @@ function finish(r, list, h) {
   // link while it is still on the list. Read as its two halves, low first: every change of the
   // head moves its tag, so a tag still equal to h's after the low half matched means no change
   // since h was read, and no BigInt is made for the comparison.
-  if (Atomics.load(r.u32, list.low) !== low || Atomics.load(r.u32, list.low + 1) !== tag) return;
+  if (Atomics.load(r.u32, list.low) !== low || Atomics.load(r.u32, list.high) !== tag) return;
   const target = op === PUSH ? stateOf(list.listed, 0, tag) : stateOf(list.taken, owner, tag);
   if (s !== target) {
     const from = op === PUSH ? isHeld(s) && ownerOfState(s) === owner : (s & STATE_MASK) === list.listed;
