@@ -202,11 +202,10 @@ class Mutex extends SyncObject {
   withLock(fn) {
     if (typeof fn !== 'function') throw v.invalidType('fn', 'a function', fn);
     this.#r.usable();
-    const settle = (p) => Promise.resolve(p).then(
-      (value) => { this.unlock(); return value; },
-      (err) => { this.#releaseIfHeld(); throw err; },
-    );
-    if (fn.constructor && fn.constructor.name === 'AsyncFunction') {
+    // A plain function of this realm is told apart without reading its constructor's name (a
+    // getter call on every use of the lock).
+    const made = fn.constructor;
+    if (made !== Function && made && made.name === 'AsyncFunction') {
       return this.lockAsync().then((info) => {
         let p;
         try {
@@ -215,7 +214,7 @@ class Mutex extends SyncObject {
           this.#releaseIfHeld();
           throw e;
         }
-        return settle(p);
+        return this.#settle(p);
       });
     }
     const info = this.lock();
@@ -226,9 +225,17 @@ class Mutex extends SyncObject {
       this.#releaseIfHeld();
       throw e;
     }
-    if (r !== null && typeof r === 'object' && typeof r.then === 'function') return settle(r);
+    if (r !== null && typeof r === 'object' && typeof r.then === 'function') return this.#settle(r);
     this.unlock();
     return r;
+  }
+
+  // Releases the mutex once `p` settles: consistent when it fulfils, as after a throw when not.
+  #settle(p) {
+    return Promise.resolve(p).then(
+      (value) => { this.unlock(); return value; },
+      (err) => { this.#releaseIfHeld(); throw err; },
+    );
   }
 
   #releaseIfHeld() {
