@@ -340,6 +340,11 @@ const constants = {
   MPMC_OWNERS_OFFSET: 576,
   MPMC_OWNER_SLOTS: 256,
   MPMC_INTENTS_OFFSET: 8768,
+  // A handle writes its intent record at every claim, so handles claim owner slots 1, 5, 9, ...
+  // first, then 2, 6, 10, ... (a stride of MPMC_INTENT_SPREAD): four 16-byte intent records share
+  // a cache line, and the records of up to 64 handles then lie on lines of their own (a producer's
+  // and a consumer's stores to one line cost both a line transfer per message).
+  MPMC_INTENT_SPREAD: 4,
   MPMC_SLOTS_OFFSET: 12864,
   MPMC_SLOT_HEADER_BYTES: 8,
   MPMC_SLOT_ALIGN: 8,

@@ -98,8 +98,11 @@ function popOne(io, repair, wake) {
       if (value !== NONE) return value;
     } else if (d <= 0 && Atomics.load(u32, HEAD) === pos) {
       if (u32[io.rolesAt] !== 0) Atomics.store(u32, io.rolesAt, 0); // a word only this owner writes
-      // Empty at pos, unless a producer claimed pos and is gone.
-      if (d === 0 && S.diff(Atomics.load(u32, TAIL), pos) > 0 && repair()) continue;
+      // Empty at pos, unless a producer claimed pos and is gone: repair() asks, at most once per
+      // its period. `tail` is not read first to rule that out: a consumer that polls an empty
+      // queue would take tail's cache line from the producer at every poll, and the producer's
+      // next claim would wait for it.
+      if (d === 0 && repair()) continue;
       return NONE;
     } else if (d > SKIPPED && Atomics.load(u32, HEAD) === pos) {
       throw S.slotAhead(pos, Atomics.load(u32, at)); // else a stale head: load it again

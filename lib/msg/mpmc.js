@@ -108,7 +108,7 @@ class MpmcQueue extends RegionHandle {
 
   #claim() {
     const owners = this.#owners;
-    let slot = owners.claim(this.#self);
+    let slot = owners.claim(this.#self, C.MPMC_INTENT_SPREAD);
     if (slot === 0) {
       // A full table: finish what gone owners left half done before one of their records (and
       // the intents that name their slots) is taken over.

@@ -149,6 +149,7 @@ inline constexpr uint64_t kMpmcControlOffset = 0x40ULL;
 inline constexpr uint64_t kMpmcOwnersOffset = 0x240ULL;
 inline constexpr uint64_t kMpmcOwnerSlots = 0x100ULL;
 inline constexpr uint64_t kMpmcIntentsOffset = 0x2240ULL;
+inline constexpr uint64_t kMpmcIntentSpread = 4ULL;
 inline constexpr uint64_t kMpmcSlotsOffset = 0x3240ULL;
 inline constexpr uint64_t kMpmcSlotHeaderBytes = 8ULL;
 inline constexpr uint64_t kMpmcSlotAlign = 8ULL;
@@ -1358,6 +1359,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kMpmcOwnersOffset, "MPMC_OWNERS_OFFSET") \
   X(kMpmcOwnerSlots, "MPMC_OWNER_SLOTS") \
   X(kMpmcIntentsOffset, "MPMC_INTENTS_OFFSET") \
+  X(kMpmcIntentSpread, "MPMC_INTENT_SPREAD") \
   X(kMpmcSlotsOffset, "MPMC_SLOTS_OFFSET") \
   X(kMpmcSlotHeaderBytes, "MPMC_SLOT_HEADER_BYTES") \
   X(kMpmcSlotAlign, "MPMC_SLOT_ALIGN") \

@@ -31,6 +31,8 @@ static_assert(L::kMpmcOwnersOffset == L::kMpmcControlOffset + sizeof(L::MpmcCont
 static_assert(L::kMpmcSlotsOffset ==
               L::kMpmcIntentsOffset + L::kMpmcOwnerSlots * sizeof(L::MpmcIntent));
 static_assert(L::kMpmcSlotHeaderBytes == sizeof(L::MpmcSlot));
+// MPMC_INTENT_SPREAD intent records fill one cache line (the claim order of owner slots).
+static_assert(L::kMpmcIntentSpread * sizeof(L::MpmcIntent) == 64);
 
 uint32_t StrideOf(uint32_t message_bytes) {
   const uint32_t a = L::kMpmcSlotAlign;
@@ -94,7 +96,7 @@ L::Status MpmcQueue::Attach(void* base, uint64_t bytes, const OwnerIdentity& sel
   mask_ = capacity - 1;
   message_bytes_ = message_bytes;
   stride_ = StrideOf(message_bytes);
-  uint32_t slot = ClaimOwnerSlot(owners_, self, kOwnerTableSlots);
+  uint32_t slot = ClaimOwnerSlot(owners_, self, kOwnerTableSlots, L::kMpmcIntentSpread);
   if (slot == 0) {
     // A full table: finish what gone owners left half done before a record is taken over.
     for (uint32_t o = 1; o < kOwnerTableSlots; ++o) {
@@ -259,7 +261,9 @@ int64_t MpmcQueue::TryDequeue(void* out, uint32_t cap, uint32_t* tag) noexcept {
       if (n >= 0) return n;
     } else if (d <= 0 && AtomicLoad(Word(kHead)) == pos) {
       AtomicStore(Intent(slot_, kRoles), 0);
-      if (d == 0 && Diff(AtomicLoad(Word(kTail)), pos) > 0 && MaybeRepair()) continue;
+      // Empty, unless a producer that claimed pos is gone: asked at most once per recheck
+      // period, without reading tail first (the producer's line; format.md §15, Dequeue).
+      if (d == 0 && MaybeRepair()) continue;
       return -1;
     } else if (d > static_cast<int32_t>(kSkipped) && AtomicLoad(Word(kHead)) == pos) {
       corrupt_ = true;  // ahead of a head that still names pos (format.md §15, "Damage")

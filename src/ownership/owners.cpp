@@ -127,12 +127,15 @@ OwnerStatus ClassifyOwner(const layout::Owner* record, const OwnerIdentity& self
   return OwnerStatus::kOtherProcess;
 }
 
-uint32_t ClaimOwnerSlot(layout::Owner* owners, const OwnerIdentity& id, uint32_t slots) noexcept {
-  if (id.pid == 0) return 0;
-  for (uint32_t o = 1; o < slots; ++o) {
-    if (AtomicLoad(&owners[o].pid) == 0 && AtomicCas(&owners[o].pid, 0, id.pid)) {
-      WriteIdentity(&owners[o], id);
-      return o;
+uint32_t ClaimOwnerSlot(layout::Owner* owners, const OwnerIdentity& id, uint32_t slots,
+                        uint32_t spread) noexcept {
+  if (id.pid == 0 || spread == 0) return 0;
+  for (uint32_t first = 1; first <= spread; ++first) {
+    for (uint32_t o = first; o < slots; o += spread) {
+      if (AtomicLoad(&owners[o].pid) == 0 && AtomicCas(&owners[o].pid, 0, id.pid)) {
+        WriteIdentity(&owners[o], id);
+        return o;
+      }
     }
   }
   return 0;

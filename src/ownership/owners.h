@@ -36,9 +36,11 @@ enum class OwnerStatus {
 OwnerStatus ClassifyOwner(const layout::Owner* record, const OwnerIdentity& self) noexcept;
 
 // Claims the lowest free slot for `id` (§6); returns 0 when none is free. `slots` is the table's
-// size: kOwnerSlots in a store, layout::kSyncOwnerSlots in a sync region (§13).
+// size: kOwnerSlots in a store, layout::kSyncOwnerSlots in a sync region (§13). With `spread`
+// k > 1 the slots are tried as 1, 1 + k, 1 + 2k, ..., then 2, 2 + k, ..., and so on: slots that
+// are k apart first (for per-owner records smaller than a cache line that owners write often).
 uint32_t ClaimOwnerSlot(layout::Owner* owners, const OwnerIdentity& id,
-                        uint32_t slots = kOwnerSlots) noexcept;
+                        uint32_t slots = kOwnerSlots, uint32_t spread = 1) noexcept;
 // Claims a slot whose owner is gone, for an attacher that found the table full; it must run a
 // repair pass right after, which takes over the locks still naming that slot. Slots that name
 // id.pid are never adopted (a CAS of the pid word could not tell two adopters apart). 0 if none.

@@ -104,6 +104,19 @@ describe('ownership: owner slots', () => {
     assert.strictEqual(t.claim(me), a, 'the lowest free slot is reused');
   });
 
+  it('claims slots `spread` apart first, then the ones between', () => {
+    const t = newTable();
+    const me = self();
+    const got = [];
+    for (let k = 0; k < t.slots; k++) got.push(t.claim({ ...me, tid: 100 + k }, 4));
+    const expected = [];
+    for (let first = 1; first <= 4; first++) for (let o = first; o < t.slots; o += 4) expected.push(o);
+    expected.push(0); // every slot taken
+    assert.deepStrictEqual(got, expected);
+    t.release(9);
+    assert.strictEqual(t.claim(me, 4), 9, 'a freed slot is found again');
+  });
+
   it('the gone rule: each cause (format.md §6)', () => {
     const t = newTable();
     const me = self();

@@ -58,6 +58,34 @@ describe('MpmcQueue: the Atomics calls of a single message', () => {
     q.close();
   });
 
+  it("an empty queue's tryDequeue does not read tail (the producer's line) while no repair is due", () => {
+    const q = queue(64);
+    assert.strictEqual(q.tryDequeue(), undefined); // the first look may ask for gone parties
+    for (let i = 0; i < 200; i++) { q.tryEnqueue(`warm ${i}`); q.tryDequeue(); }
+    const loads = [];
+    const load = Atomics.load;
+    Atomics.load = (a, i) => { if (a === q.u32) loads.push(i); return load(a, i); };
+    try {
+      assert.strictEqual(q.tryDequeue(), undefined);
+    } finally {
+      Atomics.load = load;
+    }
+    assert.ok(loads.length > 0);
+    assert.ok(!loads.includes(TAIL), `loaded words ${loads}`);
+    q.close();
+  });
+
+  it("handles take owner slots MPMC_INTENT_SPREAD apart: each one's intent record has a cache line of its own", () => {
+    const a = queue(8);
+    const others = [1, 2, 3].map(() => MpmcQueue.open({ buffer: a.u32.buffer }));
+    const slots = [];
+    for (let o = 1; o < C.MPMC_OWNER_SLOTS; o++) if (a.u32[OWNER_PID + o * W.OWNER.WORDS] !== 0) slots.push(o);
+    assert.deepStrictEqual(slots, [0, 1, 2, 3].map((k) => 1 + k * C.MPMC_INTENT_SPREAD));
+    const lines = slots.map((o) => Math.floor((intentWord(o, 0) * WORD) / C.UNIT));
+    assert.strictEqual(new Set(lines).size, slots.length);
+    for (const h of [a, ...others]) h.close();
+  });
+
   it('the intent stays after the slot is finished, naming the finished position; a repair never touches it', () => {
     const a = queue(4);
     const b = MpmcQueue.open({ buffer: a.u32.buffer });

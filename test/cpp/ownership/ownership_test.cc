@@ -209,6 +209,25 @@ TEST(OwnerSlots, ClaimWritesTheIdentityAndReleaseClearsTheRecord) {
   EXPECT_EQ(ClaimOwnerSlot(t.owners(), OwnerIdentity{}), 0u) << "pid 0 cannot claim";
 }
 
+TEST(OwnerSlots, ClaimWithASpreadTakesSlotsThatFarApartFirst) {
+  Table t;
+  OwnerIdentity id = Me(5);
+  std::vector<uint32_t> got;
+  for (uint32_t k = 0; k < kOwnerSlots; ++k) {
+    id.tid = 100 + k;
+    got.push_back(ClaimOwnerSlot(t.owners(), id, kOwnerSlots, 4));
+  }
+  std::vector<uint32_t> expected;
+  for (uint32_t first = 1; first <= 4; ++first) {
+    for (uint32_t o = first; o < kOwnerSlots; o += 4) expected.push_back(o);
+  }
+  expected.push_back(0);  // every slot taken
+  EXPECT_EQ(got, expected);
+  ReleaseOwnerSlot(t.owners(), 9);
+  EXPECT_EQ(ClaimOwnerSlot(t.owners(), id, kOwnerSlots, 4), 9u);
+  EXPECT_EQ(ClaimOwnerSlot(t.owners(), id, kOwnerSlots, 0), 0u) << "spread 0 claims nothing";
+}
+
 class GoneRule : public ::testing::Test {
  protected:
   OwnerStatus StatusOf(const OwnerIdentity& id, const OwnerIdentity& reader) {
