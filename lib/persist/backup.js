@@ -10,7 +10,7 @@ const fs = require('fs');
 const path = require('path');
 const { ShmError } = require('../base/errors');
 const { crc32c } = require('./crc32c');
-const { walFileName, snapFileName, listFiles, syncDir, openRegular } = require('./files');
+const { walFileName, snapFileName, listFiles, syncDir, openRegular, makeDirs } = require('./files');
 const { readSnapshot } = require('./snapshot');
 const { scanLog } = require('./record');
 const { C } = require('../layout/layout');
@@ -91,7 +91,7 @@ function copyRange(src, dst, from, to, crc) {
 function backup(p, dir, sync) {
   const started = Date.now();
   const c = p.control;
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirs(dir, 0o700);
   const old = readManifest(dir);
   c.lockCheckpoint();
   let m;

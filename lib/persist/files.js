@@ -101,7 +101,41 @@ function openRegular(file, flags = 'r') {
   throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} is not a regular file`);
 }
 
+/**
+ * Makes directory `dir` and the missing ones above it (mode `mode`), as
+ * `fs.mkdirSync(dir, { recursive: true })` does, and returns the first one it made (undefined
+ * when `dir` was there). One directory at a time, from the deepest one that exists: Node's own
+ * recursive form retries a parent without end when mkdir says ENOENT of a parent that exists,
+ * which /proc does, so a directory under /proc hung the call; here that ENOENT is the error.
+ */
+function makeDirs(dir, mode) {
+  const missing = [];
+  let d = path.resolve(dir);
+  for (;;) {
+    const st = fs.statSync(d, { throwIfNoEntry: false });
+    if (st !== undefined) {
+      // Not a directory: the error mkdir gives (EEXIST for `dir` itself, ENOTDIR below it).
+      if (!st.isDirectory()) fs.mkdirSync(missing.length > 0 ? missing[missing.length - 1] : d);
+      break;
+    }
+    missing.push(d);
+    const up = path.dirname(d);
+    if (up === d) break;
+    d = up;
+  }
+  for (let k = missing.length - 1; k >= 0; k--) {
+    try {
+      fs.mkdirSync(missing[k], { mode });
+    } catch (err) {
+      // Made meanwhile by another party: go on, as the recursive form does.
+      if (err.code !== 'EEXIST' || !fs.statSync(missing[k]).isDirectory()) throw err;
+      if (k === missing.length - 1) missing.pop();
+    }
+  }
+  return missing.length > 0 ? missing[missing.length - 1] : undefined;
+}
+
 module.exports = {
-  openRegular,
+  openRegular, makeDirs,
   walFileName, snapFileName, listFiles, syncDir, removeCovered, SEGMENT_FILE, segmentLine, readSegmentLine, writeSegmentLine,
 };

@@ -10,7 +10,7 @@ const { Segment } = require('../segment/segment');
 const { Store: BaseStore } = require('../store/store');
 const { Control, SYNC_NAMES } = require('./control');
 const { checkBackup } = require('./backup');
-const { syncDir } = require('./files');
+const { syncDir, makeDirs } = require('./files');
 const { targetOf } = require('./options');
 
 const RESTORE_KEYS = ['name', 'path', 'dir', 'engine', 'lockTimeoutMs'];
@@ -41,7 +41,7 @@ function restoreBackup(StoreClass, from, target) {
     if (err.code !== 'ERR_SHM_NOT_FOUND') throw err;
   }
   if (exists) throw new ShmError('ERR_SHM_EXISTS', `persist: the segment ${target.name || target.path} already exists`);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirs(dir, 0o700);
   const copied = [];
   try {
     for (const f of m.files) {

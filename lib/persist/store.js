@@ -16,7 +16,7 @@ const { requireAddon } = native;
 const { Segment } = require('../segment/segment');
 const { Control, newStoreId } = require('./control');
 const { Wal, createLogFile } = require('./wal');
-const { walFileName, syncDir, segmentLine, readSegmentLine, writeSegmentLine, SEGMENT_FILE } = require('./files');
+const { walFileName, syncDir, segmentLine, readSegmentLine, writeSegmentLine, SEGMENT_FILE, makeDirs } = require('./files');
 const { onPath } = require('./durable');
 const { rebuild } = require('./recovery');
 const { checkpoint, checkpointTimer } = require('./checkpoint');
@@ -59,7 +59,7 @@ class Store extends LoggedStore {
     }
     // The first directory this call made (undefined: the whole path was there): what a create
     // that fails takes away again, so that a refused create leaves the file system as it was.
-    const made = fs.mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+    const made = makeDirs(p.dir, 0o700);
     let store;
     try {
       if (fs.existsSync(path.join(p.dir, 'control'))) {

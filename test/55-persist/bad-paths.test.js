@@ -54,6 +54,33 @@ const { uniqueName, removeShm } = require('../helpers/process');
     }
   });
 
+  it('a directory to make under /proc (whose mkdir says ENOENT of parents that exist) is refused at once, not retried for ever', () => {
+    // In a child with a deadline: Node's own recursive mkdir retried such a path without end, and a
+    // synchronous call that never returns would hang the test run instead of failing it.
+    const t = { name: uniqueName('paths'), dir: path.join(dir, 'p'), backup: path.join(dir, 'b') };
+    const script = `
+      const { Store } = require(${JSON.stringify(path.join(__dirname, '..', '..'))});
+      const t = ${JSON.stringify(t)};
+      const codes = [];
+      const attempt = (f) => { try { f(); codes.push('no error'); } catch (e) { codes.push(e.name + ' ' + e.code + ' ' + (e.message.startsWith('persist: ') && e.message.includes("mkdir '/proc/"))); } };
+      attempt(() => Store.create({ name: t.name, size: 1 << 20, persist: { dir: '/proc/self/shmstore-test/deeper' } }));
+      attempt(() => Store.create({ name: t.name, size: 1 << 20, persist: { dir: '/proc/shmstore-test' } }));
+      const s = Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, sync: 'none' } });
+      s.set('n', 'k', 1);
+      attempt(() => s.backup('/proc/self/shmstore-test'));
+      s.backup(t.backup);
+      s.close();
+      attempt(() => Store.restore(t.backup, { name: t.name + '-r', dir: '/proc/self/shmstore-test' }));
+      console.log(JSON.stringify(codes));`;
+    try {
+      const out = execFileSync(process.execPath, ['-e', script], { timeout: 20000, encoding: 'utf8' });
+      assert.deepStrictEqual(JSON.parse(out), Array(4).fill('ShmError ERR_SHM_NOT_FOUND true'));
+    } finally {
+      removeShm(t.name);
+      removeShm(`${t.name}-r`);
+    }
+  });
+
   it('persist.inspect of a FIFO is refused, and a FIFO named like a log in a directory is reported, not read', () => {
     const fifo = path.join(dir, 'pipe');
     execFileSync('mkfifo', [fifo]);
