@@ -13,9 +13,17 @@ const FLUSH_EVERY_MS = 1000;
 // Key -> [WeakRef of a handle, its flush function]. Weak: a handle its user dropped without closing is still
 // collected (and its finalizer gives its owner slot back), as it would be without this timer.
 const handles = new Map();
+// Key -> [handle, its flush function]: the handles watched since the last tick, held strongly
+// until it makes their WeakRefs. A WeakRef keeps its target alive until the end of the job that
+// made it, so one made at watch() kept every handle created in one synchronous run (a loop of
+// stores over SharedArrayBuffers, closed or not) with its buffer until the run ended. Held here,
+// a closed handle is let go at once (unwatch), and a dropped one at most a period later.
+const young = new Map();
 let timer = null;
 
 function tick() {
+  for (const [key, [handle, flush]] of young) handles.set(key, [new WeakRef(handle), flush]);
+  young.clear();
   for (const [key, [ref, flush]] of handles) {
     const h = ref.deref();
     if (h === undefined) {
@@ -40,7 +48,7 @@ function stop() {
 // its flushCounters()). Returns the key to unwatch it with.
 function watch(handle, flush = (h) => h.flushCounters()) {
   const key = Symbol('handle');
-  handles.set(key, [new WeakRef(handle), flush]);
+  young.set(key, [handle, flush]);
   if (timer === null) {
     timer = setInterval(tick, FLUSH_EVERY_MS);
     timer.unref();
@@ -49,8 +57,9 @@ function watch(handle, flush = (h) => h.flushCounters()) {
 }
 
 function unwatch(key) {
+  young.delete(key);
   handles.delete(key);
-  if (handles.size === 0) stop();
+  if (handles.size === 0 && young.size === 0) stop();
 }
 
 module.exports = { watch, unwatch, FLUSH_EVERY_MS };

@@ -3,7 +3,10 @@
 // the tail, fragmentation, read and write totals.
 const assert = require('assert');
 const { C } = require('../../lib/layout/layout');
+const v8 = require('v8');
+const vm = require('vm');
 const { Worker } = require('worker_threads');
+const { Store } = require('../../lib/store/store');
 const { forEachEngine } = require('../helpers/engines');
 const { until } = require('../helpers/process');
 
@@ -73,5 +76,27 @@ forEachEngine('counters of a busy handle', ({ engine, make }) => {
     } finally {
       await worker.terminate();
     }
+  });
+});
+
+// The flusher's hold on a handle must not outlive close(): a WeakRef made when the handle was
+// created would keep it, and its buffer, until the synchronous run that created it ended, so a
+// loop that creates and closes stores over SharedArrayBuffers held every buffer till its end.
+forEachEngine('counters: the flusher and closed handles', ({ engine }) => {
+  it('a handle closed in the run that created it lets its buffer go at once', () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc');
+    gc();
+    const before = process.memoryUsage().arrayBuffers;
+    const BUFFERS = 32;
+    const BYTES = 16 << 20;
+    for (let i = 0; i < BUFFERS; i++) {
+      const s = Store.create({ buffer: new SharedArrayBuffer(BYTES), engine, buckets: 64 });
+      s.set('n', 'k', 'v');
+      s.close();
+    }
+    gc();
+    const kept = process.memoryUsage().arrayBuffers - before;
+    assert.ok(kept < 4 * BYTES, `${kept} bytes of ${BUFFERS} closed stores' buffers still held`);
   });
 });
