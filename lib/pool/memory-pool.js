@@ -164,6 +164,16 @@ class MemoryPool extends PoolHandle {
     return view;
   }
 
+  // The length the allocate of held block `index` recorded (format.md §17): at most its class's
+  // size, which is all its holder ever stores there. A larger one is damage, refused with
+  // ERR_CORRUPT: a view of it would reach past the block, into the next one or out of the region.
+  #recorded(index, what) {
+    const length = Atomics.load(this.#u32, this.#core.lengthWord(index));
+    const { size } = this.#classes[this.#classOf[index]];
+    if (length > size) throw poolError('ERR_CORRUPT', `${what}: block ${index} records a length of ${length} bytes; its class holds ${size}`);
+    return length;
+  }
+
   // The first class whose blocks hold `size` bytes (the caller checked size <= maxSize).
   #classFor(size) {
     let c = 0;
@@ -253,7 +263,7 @@ class MemoryPool extends PoolHandle {
     this.#core.usable();
     this.#core.held(handle, 'view');
     const index = handle & INDEX;
-    return this.#viewOf(index, Atomics.load(this.#u32, this.#core.lengthWord(index)));
+    return this.#viewOf(index, this.#recorded(index, 'view'));
   }
 
   /** Frees a block (from any handle of any thread or process). */
@@ -263,8 +273,11 @@ class MemoryPool extends PoolHandle {
 
   /** Makes this handle the holder of a block another party allocated; returns its view. */
   take(handle) {
-    const index = this.#core.take(handle);
-    return this.#viewOf(index, Atomics.load(this.#u32, this.#core.lengthWord(index)));
+    this.#core.usable();
+    this.#core.held(handle, 'take');
+    // The length is checked before the block changes hands: a take refused changes nothing.
+    const length = this.#recorded(handle & INDEX, 'take');
+    return this.#viewOf(this.#core.take(handle), length);
   }
 
   /**

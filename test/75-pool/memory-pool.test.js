@@ -3,11 +3,12 @@
 // a larger one when that is exhausted, and ERR_POOL_EXHAUSTED when every fitting class is; a
 // handle reopens the same bytes in another handle or process (view) and any handle frees it;
 // stats per class; the blocks of a process killed with SIGKILL are reclaimed; bad sizes, classes
-// and handles are refused with the pool unchanged; the registry hosts it (kind "memory-pool").
+// and handles are refused with the pool unchanged, and so is a damaged length word (ERR_CORRUPT);
+// the registry hosts it (kind "memory-pool").
 const assert = require('assert');
 const path = require('path');
 const { spawn } = require('child_process');
-const { MemoryPool, BufferPool, Registry } = require('../../index');
+const { MemoryPool, BufferPool, Registry, layout: { C, W } } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { uniqueName, removeShm, until } = require('../helpers/process');
 
@@ -100,6 +101,31 @@ describe('MemoryPool', () => {
     throwsCode(() => BufferPool.open({ buffer }), 'ERR_BAD_MAGIC');
     pool.close();
     throwsCode(() => pool.allocate(1), 'ERR_CLOSED');
+  });
+
+  // A block's length word holds what its allocate asked for, at most its class's size (format.md
+  // §17): a larger one is damage. A view of it would cover the next block, or reach out of the
+  // pool's region (a RangeError where the memory ends).
+  it('view() and take() of a block whose length word exceeds its class are ERR_CORRUPT and change nothing', () => {
+    const { buffer, pool } = sabPool([{ size: 64, count: 2 }, { size: 256, count: 1 }]);
+    const other = MemoryPool.open({ buffer });
+    const a = pool.allocate(64);
+    const b = pool.allocate(64);
+    b.view.fill(7);
+    const u32 = new Uint32Array(buffer);
+    const index = a.handle & C.POOL_INDEX_MASK;
+    const length = C.POOL_MEMORY_BLOCKS_OFFSET / Uint32Array.BYTES_PER_ELEMENT + index * W.POOL_BLOCK.WORDS + W.POOL_BLOCK.LENGTH;
+    for (const damaged of [65, 64 + C.POOL_BLOCK_ALIGN, 0x7fffffff]) {
+      Atomics.store(u32, length, damaged);
+      throwsCode(() => pool.view(a.handle), 'ERR_CORRUPT');
+      throwsCode(() => other.take(a.handle), 'ERR_CORRUPT');
+    }
+    assert.deepStrictEqual([pool.stats().mine, other.stats().mine], [2, 0]); // no take happened
+    Atomics.store(u32, length, 64);
+    assert.strictEqual(other.take(a.handle).length, 64);
+    assert.ok(b.view.every((x) => x === 7));
+    other.close();
+    pool.close();
   });
 
   withAddon('with the addon', () => {
