@@ -8,11 +8,13 @@
 // there are at most (live blocks + 1) free blocks: a walk longer than that is damage.
 //
 // Everything runs under the table lock. A walk that meets a record that cannot be right (a bad
-// tag, a block out of order or out of range, a cycle) throws SpaceDamaged; the registry then
-// rebuilds the list from the entry table (rebuild()) and tries once more. The list is only a
-// cache of the gaps between the blocks of the entries, which is why a holder that dies halfway
-// through an update never loses space: the repair pass rebuilds it.
+// tag, a block out of order or out of range, a cycle) throws SpaceDamaged, and so does an
+// allocation whose space overlaps a live entry's block; the registry then rebuilds the list from
+// the entry table (rebuild()) and tries once more. The list is only a cache of the gaps between
+// the blocks of the entries, which is why a holder that dies halfway through an update never
+// loses space: the repair pass rebuilds it.
 const { C, W } = require('../layout/layout');
+const { STATE } = require('./table');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const FW = W.REGISTRY_FREE;
@@ -78,6 +80,21 @@ class Space {
     return 0;
   }
 
+  // Throws SpaceDamaged if units [unit, unit + units) overlap the block of a live entry. A walk
+  // checks the free records and the tail against each other only: a tail moved down, or a free
+  // record grown, by damage stays in order and in range and would hand out the bytes of a live
+  // structure. Space is handed out only after this look at the entry table itself.
+  #clearOfLive(unit, units) {
+    const table = this.table;
+    for (let slot = 0; slot < table.maxEntries; slot++) {
+      if (table.state(slot) !== STATE.LIVE) continue;
+      const at = table.get(slot, 'UNIT');
+      if (at < unit + units && unit < at + table.get(slot, 'UNITS')) {
+        throw new SpaceDamaged(`free space at unit ${unit} overlaps the block of entry ${slot}`);
+      }
+    }
+  }
+
   /** Allocates `units` units: the first unit of the block, or 0 when no free space is that large. */
   alloc(units) {
     let prev = 0;
@@ -86,6 +103,8 @@ class Space {
         prev = unit;
         return false;
       }
+      // The whole free block, not only the part taken: the record of the rest is written in it.
+      this.#clearOfLive(unit, size);
       if (size === units) {
         this.#link(prev, next);
       } else {
@@ -97,6 +116,7 @@ class Space {
     if (found !== 0) return found;
     const tail = this.tailStart();
     if (this.endUnit - tail < units) return 0;
+    this.#clearOfLive(tail, units);
     this.table.setHeader('TAIL', tail + units - this.dataUnit);
     return tail;
   }

@@ -2,10 +2,11 @@
 // The space of deleted structures is reused (docs/format.md §14, "Space"): a free list in address
 // order, first fit, coalescing with both neighbours and with the tail. Churn never exhausts a
 // registry whose live structures fit, and a create is refused only when no free block is large
-// enough (checked against the independent reader after every operation).
+// enough (checked against the independent reader after every operation). A tail or a free record
+// damaged in order and in range never hands out the bytes of a live structure.
 const assert = require('assert');
 const { Registry } = require('../../index');
-const { C, S } = require('../../lib/layout/layout');
+const { C, S, W } = require('../../lib/layout/layout');
 const { readRegistry } = require('../helpers/registry-reader');
 
 function registryOf(maxEntries, dataUnits) {
@@ -86,4 +87,35 @@ describe('Registry: reuse of the space of deleted structures', () => {
     assert.deepStrictEqual([s.freeBytes, s.freeBlocks], [units * C.UNIT, 0]);
     registry.close();
   });
+
+  // The walk checks the free records and the tail against each other only; these two damages
+  // pass it. Before a create takes space it is checked against the live blocks: the overlap is
+  // damage, the repair pass rebuilds the space from the table, and the create goes elsewhere.
+  const WORD = Uint32Array.BYTES_PER_ELEMENT;
+  const TAIL = C.REGISTRY_HEADER_OFFSET / WORD + W.REGISTRY_HEADER.TAIL;
+  const freeUnitsWord = (unit) => (unit * C.UNIT) / WORD + W.REGISTRY_FREE.UNITS;
+  const disjoint = (list) => list.every((a) => list.every((b) => a === b ||
+    a.byteOffset + a.byteLength <= b.byteOffset || b.byteOffset + b.byteLength <= a.byteOffset));
+
+  for (const [damage, how] of [
+    ['the tail moved down into the last live block', (u32) => Atomics.sub(u32, TAIL, 1)],
+    ['a free record grown over the live block after it', (u32, freed) => Atomics.add(u32, freeUnitsWord(freed), 1)],
+  ]) {
+    it(`${damage}: a create gets other space and the live block keeps its bytes`, () => {
+      const registry = registryOf(8, 16);
+      const [a, b, c] = ['a', 'b', 'c'].map((n) => registry.create('bytes', n, { size: C.UNIT }));
+      registry.delete('a'); // a free block of one unit, then b's block, then c's at the tail's start
+      b.fill(7);
+      c.fill(7);
+      how(new Uint32Array(registry.buffer), a.byteOffset / C.UNIT);
+      const repairs = registry.stats().repairs;
+      const x = registry.create('bytes', 'x', { size: 2 * C.UNIT }); // more than a's one unit
+      x.fill(1);
+      assert.ok(b.every((v) => v === 7) && c.every((v) => v === 7));
+      assert.ok(disjoint(registry.list()), JSON.stringify(registry.list()));
+      assert.strictEqual(registry.stats().repairs, repairs + 1);
+      assert.deepStrictEqual(readRegistry(registry.buffer).problems, []);
+      registry.close();
+    });
+  }
 });
