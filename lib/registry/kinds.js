@@ -28,10 +28,13 @@
 //
 // Kinds whose structure is a region of a buffer at a 64-byte aligned byteOffset, with a class
 // that has static create/open({ buffer, byteOffset, ...options }) and BYTES (or bytes(options)),
-// take one line with regionKind(); the sync primitives with syncKind(). For example:
+// take one line with regionKind(); the sync primitives with syncKind(). A region whose size its
+// own header records (a queue's capacity, a pool's blocks) gives regionKind() an extent(at): what
+// that header says it takes, checked against the block before the region is opened. For example:
 //   semaphore: syncKind(Semaphore, { createOptions: ['initial', 'max'] }),
 //   queue: regionKind(Queue, { version: C.QUEUE_FORMAT_VERSION, createOptions: ['capacity', 'slotBytes'] }),
 const { C, W } = require('../layout/layout');
+const { ShmError } = require('../base/errors');
 const v = require('../base/validate');
 const { OwnerTable, GONE } = require('../ownership/owners');
 const { Mutex } = require('../sync/mutex');
@@ -50,6 +53,7 @@ const { readHeader } = require('../msg/region');
 const { BufferPool } = require('../pool/buffer-pool');
 const { ObjectPool } = require('../pool/object-pool');
 const { MemoryPool, readClasses } = require('../pool/memory-pool');
+const { checkHeader: checkPoolHeader } = require('../pool/core');
 const { storeKind } = require('./store-kind');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -68,6 +72,25 @@ function ownersInUse(at, owners, self) {
   return false;
 }
 
+/**
+ * Refuses (ERR_CORRUPT) the region at `at` when its own header says it takes more bytes than its
+ * block has. The block is what the registry gave it; a header damaged into another shape that
+ * its class allows (another power-of-two capacity, another block count) would make the handle
+ * reach over the next block, or past the registry's end. `extent(at)` may throw, or give 0, for
+ * bytes that are not such a region at all: the class's open refuses those and says why.
+ */
+function checkExtent(at, extent) {
+  let bytes;
+  try {
+    bytes = extent(at);
+  } catch {
+    return;
+  }
+  if (bytes > at.byteLength) {
+    throw new ShmError('ERR_CORRUPT', `The structure's header gives it ${bytes} bytes; its block in the registry has ${at.byteLength} (damaged)`);
+  }
+}
+
 // A u32 option value as a creation parameter; 0 for anything else (an option not given).
 function asParam(x) {
   return Number.isInteger(x) && x >= 0 && x <= 0xffffffff ? x : 0;
@@ -77,8 +100,9 @@ function asParam(x) {
  * A kind for `Class`, a structure that lives in a region of a buffer: `Class.create({ buffer,
  * byteOffset, ...options })` makes it, `Class.open({ buffer, byteOffset, ...openOptions })` opens
  * it, `spec.bytes(options)`, `Class.bytes(options)` or `Class.BYTES` is its size. `spec` gives `version` (required),
- * `createOptions`, `openOptions`, `check`, `params`, `describe`, and `owners: { offset, slots }`
- * when the region has an owner table of §6 records (one per open handle), for inUse(). By default
+ * `createOptions`, `openOptions`, `check`, `params`, `describe`, `extent(at)` when the region's
+ * header records its size (checkExtent() above), and `owners: { offset, slots }` when the region
+ * has an owner table of §6 records (one per open handle), for inUse(). By default
  * the first C.REGISTRY_PARAMS creation options are recorded as params (u32 values; 0 when not
  * given) and list() shows them under their names; Class.create() validates them.
  */
@@ -97,7 +121,10 @@ function regionKind(Class, spec) {
     params: spec.params || ((options) => recorded.map((k) => asParam(options[k]))),
     init: (at, options) => Class.create({ buffer: at.buffer, byteOffset: at.byteOffset,
       ...pick(options, [...createOptions, ...openOptions]) }),
-    open: (at, info, options) => Class.open({ buffer: at.buffer, byteOffset: at.byteOffset, ...pick(options, openOptions) }),
+    open: (at, info, options) => {
+      if (spec.extent) checkExtent(at, spec.extent);
+      return Class.open({ buffer: at.buffer, byteOffset: at.byteOffset, ...pick(options, openOptions) });
+    },
     describe: spec.describe || ((at, info) => Object.fromEntries(recorded.map((k, i) => [k, info.params[i]]))),
     inUse: spec.owners ? (at, info, self) => ownersInUse(at, spec.owners, self) : undefined,
   };
@@ -128,6 +155,15 @@ const bytesKind = {
   describe: (at, info) => ({ size: info.params[0] }),
 };
 
+// The bytes of the queue at `at` by the shape its header records (0 for bytes that are not a
+// message region: its open refuses them).
+function queueExtent(Class, sizeOption) {
+  return (at) => {
+    const h = readHeader(at.buffer, at.byteOffset);
+    return h.magic === C.MSG_MAGIC ? Class.bytesFor(h.capacity, { [sizeOption]: h.elementSize }) : 0;
+  };
+}
+
 // A kind for a queue of the msg room (format.md §15): sized by `capacity` and its per-message
 // option, made once by create() (zero bytes are not a queue), and, for the MPMC queue and the
 // channel, open while any of its owner records is not gone. list() shows the shape the region's
@@ -141,9 +177,20 @@ function queueKind(Class, sizeOption, owners) {
       const h = readHeader(at.buffer, at.byteOffset);
       return { capacity: h.capacity, [sizeOption]: h.elementSize };
     },
+    extent: queueExtent(Class, sizeOption),
     owners,
   });
 }
+
+// The bytes of the pool of `kind` (C.POOL_KIND_BUFFER or C.POOL_KIND_OBJECT) at `at` by the
+// shape its header records (its check throws for bytes that are no such pool).
+function poolExtent(Class, kind) {
+  return (at) => {
+    const { blockSize, blockCount } = checkPoolHeader(new Uint32Array(at.buffer, at.byteOffset, W.POOL_HEADER.WORDS), kind);
+    return Class.bytesFor(blockCount, blockSize);
+  };
+}
+
 const MPMC_OWNERS = Object.freeze({ offset: C.MPMC_OWNERS_OFFSET, slots: C.MPMC_OWNER_SLOTS });
 // A priority queue's handles are recorded in the owner table of its mutex (format.md §15).
 const PQ_OWNERS = Object.freeze({ offset: C.PQ_MUTEX_OFFSET + C.SYNC_OWNERS_OFFSET, slots: C.SYNC_OWNER_SLOTS });
@@ -173,6 +220,7 @@ const KINDS = {
       const h = readHeader(at.buffer, at.byteOffset);
       return { capacity: h.capacity, messageBytes: h.elementSize, order: PQ_ORDERS[info.params[2]] };
     },
+    extent: queueExtent(PriorityQueue, 'messageBytes'),
     owners: PQ_OWNERS,
   }),
   // A broadcast channel: open while any handle or subscriber record is not gone.
@@ -182,6 +230,7 @@ const KINDS = {
     version: C.POOL_FORMAT_VERSION,
     createOptions: ['blockSize', 'blockCount'],
     bytes: (o) => BufferPool.bytesFor(o.blockCount, o.blockSize),
+    extent: poolExtent(BufferPool, C.POOL_KIND_BUFFER),
     owners: POOL_OWNERS,
   }),
   // An object pool: the buffer pool's format under kind 2 (format.md §17).
@@ -189,6 +238,7 @@ const KINDS = {
     version: C.POOL_FORMAT_VERSION,
     createOptions: ['recordSize', 'capacity'],
     bytes: (o) => ObjectPool.bytesFor(o.capacity, o.recordSize),
+    extent: poolExtent(ObjectPool, C.POOL_KIND_OBJECT),
     owners: POOL_OWNERS,
   }),
   // A memory pool: its classes do not fit in the entry's params, so list() reads them from the
@@ -203,6 +253,9 @@ const KINDS = {
     bytes: (o) => MemoryPool.bytesFor(o.classes),
     params: () => [],
     describe: (at) => ({ classes: readClasses(at.buffer, at.byteOffset) }),
+    // Here the block bounds the sizes of the classes below the largest, which the pool's own
+    // checks leave free but for their order (format.md §17).
+    extent: (at) => MemoryPool.bytesFor(readClasses(at.buffer, at.byteOffset)),
     owners: POOL_OWNERS,
   }),
   store: storeKind,

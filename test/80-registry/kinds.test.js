@@ -185,7 +185,8 @@ describe('Registry kinds', () => {
 // A live entry whose block lies outside the data area is damage (docs/format.md §14, "Repair"):
 // the first call that meets it runs the repair pass, which clears it, instead of every later
 // list(), open() and delete() failing with a RangeError; the other structures stay. An entry of
-// another format version is not deleted with this version's code (ERR_BAD_VERSION).
+// another format version is not deleted with this version's code (ERR_BAD_VERSION). A structure
+// whose own header says it is larger than its block is not opened (ERR_CORRUPT).
 describe('Registry: a damaged entry and an entry of another version', () => {
   const { layout: { C: LC, W: LW } } = require('../../index');
   const entryWord = (slot, field) => LC.REGISTRY_ENTRIES_OFFSET / 4 + slot * LW.REGISTRY_ENTRY.WORDS + LW.REGISTRY_ENTRY[field];
@@ -215,6 +216,38 @@ describe('Registry: a damaged entry and an entry of another version', () => {
       assert.deepStrictEqual(r.list().map((e) => e.name), ['keep']);
       assert.strictEqual(r.open('bytes', 'keep')[0], 7);
       r.create('bytes', 'bad', { size: 8 }); // the name is free again
+      r.close();
+    }
+  });
+
+  // A header damaged into another shape its class allows (another power-of-two capacity, another
+  // block count, a larger class below the largest) gives the structure more bytes than its block:
+  // a handle on it would write over the next block, or past the registry's end.
+  it('open() of a structure whose header gives it more bytes than its block is ERR_CORRUPT; the next block keeps its bytes', () => {
+    const WORD = Uint32Array.BYTES_PER_ELEMENT;
+    const capacity = LC.MSG_HEADER_OFFSET / WORD + LW.MSG_HEADER.CAPACITY;
+    const blockCount = LC.POOL_HEADER_OFFSET / WORD + LW.POOL_HEADER.BLOCK_COUNT;
+    const firstClassSize = LC.POOL_CLASSES_OFFSET / WORD + LW.POOL_CLASS.BLOCK_SIZE;
+    const cases = [
+      ['spsc', { capacity: 64 }, capacity, 1024],
+      ['mpmc', { capacity: 8 }, capacity, 16],
+      ['priority-queue', { capacity: 8 }, capacity, 16],
+      ['buffer-pool', { blockSize: 64, blockCount: 2 }, blockCount, 3],
+      ['object-pool', { recordSize: 64, capacity: 2 }, blockCount, 3],
+      ['memory-pool', { classes: [{ size: 32, count: 2 }, { size: 100, count: 1 }] }, firstClassSize, 96],
+    ];
+    for (const [kind, options, word, value] of cases) {
+      const buffer = new SharedArrayBuffer(1 << 17);
+      const r = Registry.create({ buffer, maxEntries: 8 });
+      const made = r.create(kind, 's', options);
+      made.close();
+      const next = r.create('bytes', 'next', { size: 4 * C.UNIT });
+      next.fill(7);
+      Atomics.store(new Uint32Array(buffer, made.byteOffset), word, value);
+      assert.throws(() => r.open(kind, 's'), { code: 'ERR_CORRUPT' }, kind);
+      assert.ok(next.every((b) => b === 7), kind);
+      assert.deepStrictEqual(r.list().map((e) => e.name), ['next', 's']); // listed, deletable
+      r.delete('s');
       r.close();
     }
   });
