@@ -44,6 +44,20 @@ function kindOptions(kind, options, creating) {
   return options;
 }
 
+// The creation options list() shows for a structure: its kind's describe(), which some kinds
+// read from the structure's own header (a memory pool's class table). Damage there is the
+// structure's, reported by its open (ERR_CORRUPT, ERR_BAD_MAGIC, ...): it must not take the list
+// of every other structure with it, so such a structure is listed without options, as one of a
+// kind or version this shmstore does not know.
+function optionsOf(k, at, info) {
+  try {
+    return k.describe(at, info);
+  } catch (e) {
+    if (e instanceof ShmError) return {};
+    throw e;
+  }
+}
+
 function notFound(name) {
   return new ShmError('ERR_NOT_FOUND', `No structure named ${JSON.stringify(name)} in the registry`);
 }
@@ -196,7 +210,7 @@ class Registry {
           version: info.version,
           byteOffset: at.byteOffset,
           byteLength: at.byteLength,
-          options: k && k.version === info.version ? k.describe(at, info) : {},
+          options: k && k.version === info.version ? optionsOf(k, at, info) : {},
         });
       }
       return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -186,7 +186,8 @@ describe('Registry kinds', () => {
 // the first call that meets it runs the repair pass, which clears it, instead of every later
 // list(), open() and delete() failing with a RangeError; the other structures stay. An entry of
 // another format version is not deleted with this version's code (ERR_BAD_VERSION). A structure
-// whose own header says it is larger than its block is not opened (ERR_CORRUPT).
+// whose own header says it is larger than its block is not opened (ERR_CORRUPT), and one whose
+// header cannot give list() its options is listed without them.
 describe('Registry: a damaged entry and an entry of another version', () => {
   const { layout: { C: LC, W: LW } } = require('../../index');
   const entryWord = (slot, field) => LC.REGISTRY_ENTRIES_OFFSET / 4 + slot * LW.REGISTRY_ENTRY.WORDS + LW.REGISTRY_ENTRY[field];
@@ -248,6 +249,26 @@ describe('Registry: a damaged entry and an entry of another version', () => {
       assert.ok(next.every((b) => b === 7), kind);
       assert.deepStrictEqual(r.list().map((e) => e.name), ['next', 's']); // listed, deletable
       r.delete('s');
+      r.close();
+    }
+  });
+
+  it('list() shows a memory pool whose header or class table is damaged without options, and the others', () => {
+    const WORD = Uint32Array.BYTES_PER_ELEMENT;
+    const cases = [
+      [LC.POOL_HEADER_OFFSET / WORD + LW.POOL_HEADER.MAGIC, 'ERR_BAD_MAGIC'],
+      [LC.POOL_HEADER_OFFSET / WORD + LW.POOL_HEADER.VERSION, 'ERR_BAD_VERSION'],
+      [LC.POOL_CLASSES_OFFSET / WORD + LW.POOL_CLASS.COUNT, 'ERR_CORRUPT'],
+    ];
+    for (const [word, code] of cases) {
+      const buffer = new SharedArrayBuffer(1 << 17);
+      const r = Registry.create({ buffer, maxEntries: 8 });
+      const heap = r.create('memory-pool', 'heap', { classes: [{ size: 32, count: 2 }, { size: 100, count: 1 }] });
+      heap.close();
+      r.create('bytes', 'keep', { size: 8 });
+      Atomics.xor(new Uint32Array(buffer, heap.byteOffset), word, 2);
+      assert.deepStrictEqual(r.list().map((e) => [e.name, e.options]), [['heap', {}], ['keep', { size: 8 }]], code);
+      assert.throws(() => r.open('memory-pool', 'heap'), { code });
       r.close();
     }
   });
