@@ -127,7 +127,7 @@ class Registry {
     const bytes = nameBytes(name);
     const opts = kindOptions(k, options, false);
     return this.#locked(() => {
-      const slot = this.#table.find(bytes, nameHash(bytes));
+      const slot = this.#find(bytes);
       if (slot < 0) throw notFound(name);
       return this.#open(k, kind, name, slot, opts);
     });
@@ -139,7 +139,7 @@ class Registry {
     const bytes = nameBytes(name);
     const opts = kindOptions(k, options, true);
     return this.#locked(() => {
-      const slot = this.#table.find(bytes, nameHash(bytes));
+      const slot = this.#find(bytes);
       if (slot >= 0) return this.#open(k, kind, name, slot, opts);
       return this.#create(k, kind, bytes, opts);
     });
@@ -150,9 +150,9 @@ class Registry {
     const bytes = nameBytes(name);
     this.#locked(() => {
       const table = this.#table;
-      const slot = table.find(bytes, nameHash(bytes));
+      const slot = this.#find(bytes);
       if (slot < 0) throw notFound(name);
-      const info = this.#sound(slot, name);
+      const info = table.read(slot);
       if (!Object.hasOwn(KINDS, info.kind)) {
         throw new ShmError('ERR_KIND_MISMATCH', `${JSON.stringify(name)} is of kind '${info.kind}', which this version of shmstore does not know`);
       }
@@ -366,7 +366,7 @@ class Registry {
   }
 
   #open(k, kindName, name, slot, options) {
-    const info = this.#sound(slot, name);
+    const info = this.#table.read(slot);
     if (info.kind !== kindName) {
       throw new ShmError('ERR_KIND_MISMATCH', `${JSON.stringify(name)} is a ${info.kind}, not a ${kindName}`);
     }
@@ -377,14 +377,15 @@ class Registry {
     return this.#track(k.open(this.#table.block(info), info, options));
   }
 
-  // The live entry at `slot`, whose block must lie inside the data area; one that does not is
-  // damage, which the repair pass clears (format.md §14, "Repair"): it runs, and the name is then
-  // not found (ERR_NOT_FOUND), instead of a RangeError of every later call on it.
-  #sound(slot, name) {
-    const info = this.#table.read(slot);
-    if (this.#table.blockInside(info)) return info;
+  // The slot of the live entry named `bytes`, or -1. One whose block lies outside the data area
+  // is damage, which the repair pass clears (format.md §14, "Repair"): it runs, and the name is
+  // then not found (ERR_NOT_FOUND from open and delete, a new structure from openOrCreate),
+  // instead of a RangeError of every later call on it.
+  #find(bytes) {
+    const slot = this.#table.find(bytes, nameHash(bytes));
+    if (slot < 0 || this.#table.blockInside(this.#table.read(slot))) return slot;
     this.#repair();
-    throw notFound(name);
+    return -1;
   }
 
   #track(handle) {

@@ -184,10 +184,11 @@ describe('Registry kinds', () => {
 
 // A live entry whose block lies outside the data area is damage (docs/format.md §14, "Repair"):
 // the first call that meets it runs the repair pass, which clears it, instead of every later
-// list(), open() and delete() failing with a RangeError; the other structures stay. An entry of
-// another format version is not deleted with this version's code (ERR_BAD_VERSION). A structure
-// whose own header says it is larger than its block is not opened (ERR_CORRUPT), and one whose
-// header cannot give list() its options is listed without them.
+// list(), open() and delete() failing with a RangeError; the other structures stay, and
+// openOrCreate() then creates the name. An entry of another format version is not deleted with
+// this version's code (ERR_BAD_VERSION). A structure whose own header says it is larger than its
+// block is not opened (ERR_CORRUPT), and one whose header cannot give list() its options is
+// listed without them.
 describe('Registry: a damaged entry and an entry of another version', () => {
   const { layout: { C: LC, W: LW } } = require('../../index');
   const entryWord = (slot, field) => LC.REGISTRY_ENTRIES_OFFSET / 4 + slot * LW.REGISTRY_ENTRY.WORDS + LW.REGISTRY_ENTRY[field];
@@ -271,6 +272,23 @@ describe('Registry: a damaged entry and an entry of another version', () => {
       assert.throws(() => r.open('memory-pool', 'heap'), { code });
       r.close();
     }
+  });
+
+  it('openOrCreate() of a name whose block lies past the data area clears it by repair and creates the name', () => {
+    const buffer = new SharedArrayBuffer(1 << 20);
+    const r = Registry.create({ buffer, maxEntries: 8 });
+    const keep = r.create('bytes', 'keep', { size: 8 });
+    keep[0] = 7;
+    const bad = r.create('bytes', 'bad', { size: 8 });
+    const u32 = new Uint32Array(buffer);
+    Atomics.store(u32, entryWord(slotOf(u32, 8, bad.byteOffset / LC.UNIT), 'UNIT'), 0x7fffffff);
+    const repairs = r.stats().repairs;
+    const made = r.openOrCreate('bytes', 'bad', { size: 8 });
+    assert.ok(made.every((b) => b === 0)); // a new block, zero-filled
+    assert.strictEqual(r.stats().repairs, repairs + 1);
+    assert.deepStrictEqual(r.list().map((e) => e.name), ['bad', 'keep']);
+    assert.strictEqual(r.open('bytes', 'keep')[0], 7);
+    r.close();
   });
 
   it('delete() of an entry of another format version is ERR_BAD_VERSION and changes nothing', () => {
