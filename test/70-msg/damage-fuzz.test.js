@@ -8,7 +8,7 @@
 // kind in a worker thread that is terminated when a seed takes too long.
 const assert = require('assert');
 const path = require('path');
-const { Worker } = require('worker_threads');
+const { runSeeds } = require('../helpers/fuzz');
 
 const WORKER = path.join(__dirname, '..', 'helpers', 'children', 'msg-fuzz-worker.js');
 const KINDS = ['spsc', 'spsc-elements', 'mpmc', 'channel', 'stack', 'priority-queue', 'broadcast'];
@@ -18,42 +18,11 @@ const SEEDS = 5000;
 const SEED_MS = 5000;
 const EXPECTED = new Set(['ERR_CORRUPT', 'ERR_CHANNEL_CLOSED', 'ERR_MESSAGE_TOO_LARGE']);
 
-// Runs the seeds of `kind`; resolves { errors, hung } (hung: the seed that did not finish).
-function runKind(kind) {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(WORKER, { workerData: { kind, from: 1, to: SEEDS + 1 } });
-    const errors = {};
-    let last = 0;
-    let timer;
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        w.terminate();
-        resolve({ errors, hung: last + 1 });
-      }, SEED_MS);
-    };
-    arm();
-    w.on('message', (m) => {
-      last = m.seed;
-      for (const [what, n] of Object.entries(m.errors)) errors[what] = (errors[what] || 0) + n;
-      arm();
-    });
-    w.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    w.once('exit', () => {
-      clearTimeout(timer);
-      resolve({ errors, hung: last === SEEDS ? 0 : last + 1 });
-    });
-  });
-}
-
 describe('Messaging: random damage to shared memory', function () {
   this.timeout(SEED_MS * 4 + 60000);
   for (const kind of KINDS) {
     it(`${kind}: ${SEEDS} seeds of 1 to 3 flipped bits, then 200 calls each: no spin, only documented errors`, async () => {
-      const { errors, hung } = await runKind(kind);
+      const { errors, hung } = await runSeeds(WORKER, { kind, from: 1, to: SEEDS + 1 }, SEED_MS);
       assert.strictEqual(hung, 0, `${kind}: seed ${hung} did not finish within ${SEED_MS} ms`);
       const other = Object.keys(errors).filter((what) => !EXPECTED.has(what));
       assert.deepStrictEqual(other, [], `${kind}: ${JSON.stringify(errors)}`);

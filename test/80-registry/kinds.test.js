@@ -199,18 +199,24 @@ describe('Registry: a damaged entry and an entry of another version', () => {
     return -1;
   };
 
+  // A registry of two byte blocks, 'keep' (its first byte 7) and 'bad', whose entry names a
+  // block past the data area; and the repair count before anything looked at it.
+  const withBlockPastData = () => {
+    const buffer = new SharedArrayBuffer(1 << 20);
+    const r = Registry.create({ buffer, maxEntries: 8 });
+    const keep = r.create('bytes', 'keep', { size: 8 });
+    keep[0] = 7;
+    const bad = r.create('bytes', 'bad', { size: 8 });
+    const u32 = new Uint32Array(buffer);
+    const slot = slotOf(u32, 8, bad.byteOffset / LC.UNIT);
+    assert.ok(slot >= 0);
+    Atomics.store(u32, entryWord(slot, 'UNIT'), 0x7fffffff);
+    return { r, repairs: r.stats().repairs };
+  };
+
   it('list(), open() and delete() clear a block past the data area by repair; the rest stays', () => {
     for (const call of ['list', 'open', 'delete']) {
-      const buffer = new SharedArrayBuffer(1 << 20);
-      const r = Registry.create({ buffer, maxEntries: 8 });
-      const keep = r.create('bytes', 'keep', { size: 8 });
-      keep[0] = 7;
-      const bad = r.create('bytes', 'bad', { size: 8 });
-      const u32 = new Uint32Array(buffer);
-      const slot = slotOf(u32, 8, bad.byteOffset / LC.UNIT);
-      assert.ok(slot >= 0);
-      Atomics.store(u32, entryWord(slot, 'UNIT'), 0x7fffffff);
-      const repairs = r.stats().repairs;
+      const { r, repairs } = withBlockPastData();
       if (call === 'list') assert.deepStrictEqual(r.list().map((e) => e.name), ['keep']);
       if (call === 'open') assert.throws(() => r.open('bytes', 'bad'), { code: 'ERR_NOT_FOUND' });
       if (call === 'delete') assert.throws(() => r.delete('bad'), { code: 'ERR_NOT_FOUND' });
@@ -275,14 +281,7 @@ describe('Registry: a damaged entry and an entry of another version', () => {
   });
 
   it('openOrCreate() of a name whose block lies past the data area clears it by repair and creates the name', () => {
-    const buffer = new SharedArrayBuffer(1 << 20);
-    const r = Registry.create({ buffer, maxEntries: 8 });
-    const keep = r.create('bytes', 'keep', { size: 8 });
-    keep[0] = 7;
-    const bad = r.create('bytes', 'bad', { size: 8 });
-    const u32 = new Uint32Array(buffer);
-    Atomics.store(u32, entryWord(slotOf(u32, 8, bad.byteOffset / LC.UNIT), 'UNIT'), 0x7fffffff);
-    const repairs = r.stats().repairs;
+    const { r, repairs } = withBlockPastData();
     const made = r.openOrCreate('bytes', 'bad', { size: 8 });
     assert.ok(made.every((b) => b === 0)); // a new block, zero-filled
     assert.strictEqual(r.stats().repairs, repairs + 1);

@@ -1,6 +1,6 @@
 'use strict';
-// Runs the seeds of a damage fuzz (test/75-pool/damage-fuzz.test.js, test/80-registry/
-// damage-fuzz.test.js) in a worker thread that posts { seed, errors, ...counts } after each seed
+// Runs the seeds of a damage fuzz (test/70-msg/damage-fuzz.test.js, test/75-pool/damage-fuzz.test.js,
+// test/80-registry/damage-fuzz.test.js) in a worker thread that posts { seed, errors, ...counts } after each seed
 // and is terminated when one seed takes longer than `seedMs`. Resolves { errors, hung, seeds }:
 // the errors counted over every seed, the seed that did not finish (0: none), and for each other
 // count the seeds where it was not 0, as { name: [seed, ...] }.
@@ -43,4 +43,23 @@ function runSeeds(file, workerData, seedMs) {
   });
 }
 
-module.exports = { runSeeds };
+// Counts error `e` in `errors` by its code (or, without one, its name).
+function countError(errors, e) {
+  const what = e.code || e.name;
+  errors[what] = (errors[what] || 0) + 1;
+}
+
+// A function that calls one of `calls`, chosen by `pick(n)`, and counts what it throws in
+// `errors` (countError), passing it to `onError` too.
+function randomCaller(calls, pick, errors, onError = () => {}) {
+  return () => {
+    try {
+      calls[pick(calls.length)]();
+    } catch (e) {
+      countError(errors, e);
+      onError(e);
+    }
+  };
+}
+
+module.exports = { runSeeds, countError, randomCaller };

@@ -7,6 +7,7 @@
 const { workerData, parentPort } = require('worker_threads');
 const { SpscRing, MpmcQueue, Channel, Broadcast, Stack, PriorityQueue, layout } = require('../../../index');
 const { prng } = require('../prng');
+const { randomCaller } = require('../fuzz');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const MESSAGES = ['a', 'hello', { x: 1, list: [1, 2] }, Buffer.from('bin'), 'z'.repeat(40), 7.5];
@@ -55,14 +56,7 @@ for (let seed = from; seed < to; seed++) {
   const pick = (n) => Math.floor(rand() * n);
   const { buffer, calls } = make(kind, pick);
   const errors = {};
-  const call = () => {
-    try {
-      calls[pick(calls.length)]();
-    } catch (e) {
-      const what = e.code || e.name;
-      errors[what] = (errors[what] || 0) + 1;
-    }
-  };
+  const call = randomCaller(calls, pick, errors);
   for (let i = 0; i < 5; i++) call();
   const u32 = new Uint32Array(buffer);
   const first = layout.S.MSG_HEADER.SIZE / WORD; // past the header: its magic and shape

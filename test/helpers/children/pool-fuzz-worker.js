@@ -11,6 +11,7 @@
 const { workerData, parentPort } = require('worker_threads');
 const { BufferPool, ObjectPool, MemoryPool, layout } = require('../../../index');
 const { prng } = require('../prng');
+const { randomCaller, countError } = require('../fuzz');
 
 const { C, S } = layout;
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -94,15 +95,7 @@ function runSeed(kind, seed, onError = () => {}) {
   u8.fill(CANARY, GUARD + bytes);
   const { calls, close } = make(kind, buffer, pick);
   const errors = {};
-  const call = () => {
-    try {
-      calls[pick(calls.length)]();
-    } catch (e) {
-      const what = e.code || e.name;
-      errors[what] = (errors[what] || 0) + 1;
-      onError(e);
-    }
-  };
+  const call = randomCaller(calls, pick, errors, onError);
   for (let i = 0; i < 5; i++) call();
   const u32 = new Uint32Array(buffer, GUARD, bytes / WORD);
   const first = (C.POOL_HEADER_OFFSET + S.POOL_HEADER.SIZE) / WORD; // past the header: its magic and shape
@@ -112,8 +105,7 @@ function runSeed(kind, seed, onError = () => {}) {
   try {
     close();
   } catch (e) {
-    const what = e.code || e.name;
-    errors[what] = (errors[what] || 0) + 1;
+    countError(errors, e);
     onError(e);
   }
   let outside = 0;
