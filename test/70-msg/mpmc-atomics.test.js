@@ -60,19 +60,28 @@ describe('MpmcQueue: the Atomics calls of a single message', () => {
 
   it("an empty queue's tryDequeue and tryDequeueBatch do not read tail (the producer's line) while no repair is due", () => {
     const q = queue(64);
-    assert.strictEqual(q.tryDequeue(), undefined); // the first look may ask for gone parties
     for (let i = 0; i < 200; i++) { q.tryEnqueue(`warm ${i}`); q.tryDequeue(); }
     for (const [what, f, none] of [['tryDequeue', () => q.tryDequeue(), undefined], ['tryDequeueBatch', () => q.tryDequeueBatch(), []]]) {
-      const loads = [];
-      const load = Atomics.load;
-      Atomics.load = (a, i) => { if (a === q.u32) loads.push(i); return load(a, i); };
-      try {
+      // The repair look is due at most once per MPMC_RECHECK_MS: after that long, an empty poll
+      // takes it (and may read tail), and the poll counted right after must not. A pair that took
+      // that long itself (a preempted test) proves nothing and is tried again.
+      for (let attempt = 0; ; attempt++) {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, C.MPMC_RECHECK_MS + 1);
         assert.deepStrictEqual(f(), none);
-      } finally {
-        Atomics.load = load;
+        const started = performance.now();
+        const loads = [];
+        const load = Atomics.load;
+        Atomics.load = (a, i) => { if (a === q.u32) loads.push(i); return load(a, i); };
+        try {
+          assert.deepStrictEqual(f(), none);
+        } finally {
+          Atomics.load = load;
+        }
+        if (performance.now() - started >= C.MPMC_RECHECK_MS && attempt < 5) continue;
+        assert.ok(loads.length > 0);
+        assert.ok(!loads.includes(TAIL), `${what} loaded words ${loads}`);
+        break;
       }
-      assert.ok(loads.length > 0);
-      assert.ok(!loads.includes(TAIL), `${what} loaded words ${loads}`);
     }
     q.close();
   });
