@@ -138,7 +138,8 @@ describe('Registry', () => {
       }
     });
 
-    withAddon('refuses a missing segment, and one whose header is never written after a bounded wait', () => {
+    withAddon('refuses a missing segment, and one whose header is never written after a bounded wait', function () {
+      this.timeout(20000); // the open waits about 2 s for the header, as long as mocha's default timeout
       const name = uniqueName('reg');
       assert.throws(() => Registry.open({ name }), { code: 'ERR_SHM_NOT_FOUND' });
       const seg = Segment.create({ name, size: 1 << 16 });
