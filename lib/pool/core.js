@@ -261,11 +261,13 @@ class PoolCore {
 
   // Moves a held block to holder `holder` (0 frees it): retries while other holders change
   // hands. Returns the block index.
-  #move(handle, holder, what) {
+  // `check(index)`, when given, runs on the held block before each CAS and may throw to refuse.
+  #move(handle, holder, what, check) {
     this.usable();
     for (;;) {
       const s = this.held(handle, what);
       const index = handle & INDEX;
+      if (check !== undefined) check(index);
       if (Atomics.compareExchange(this.u32, this.stateWord(index), s, withHolder(s, holder)) === s) return index;
     }
   }
@@ -277,9 +279,12 @@ class PoolCore {
     return index;
   }
 
-  /** Makes this handle the holder of a held block; returns the block index. */
-  take(handle) {
-    return this.#move(handle, this.slot, 'take');
+  /**
+   * Makes this handle the holder of a held block; returns the block index. `check(index)`, if
+   * given, may refuse the block (throw) before it changes hands.
+   */
+  take(handle, check) {
+    return this.#move(handle, this.slot, 'take', check);
   }
 
   /** Frees the blocks whose holder is gone (the gone rule of §6); returns how many. */

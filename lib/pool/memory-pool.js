@@ -273,11 +273,10 @@ class MemoryPool extends PoolHandle {
 
   /** Makes this handle the holder of a block another party allocated; returns its view. */
   take(handle) {
-    this.#core.usable();
-    this.#core.held(handle, 'take');
     // The length is checked before the block changes hands: a take refused changes nothing.
-    const length = this.#recorded(handle & INDEX, 'take');
-    return this.#viewOf(this.#core.take(handle), length);
+    let length = 0;
+    const index = this.#core.take(handle, (i) => { length = this.#recorded(i, 'take'); });
+    return this.#viewOf(index, length);
   }
 
   /**
