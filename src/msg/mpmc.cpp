@@ -31,8 +31,8 @@ static_assert(L::kMpmcOwnersOffset == L::kMpmcControlOffset + sizeof(L::MpmcCont
 static_assert(L::kMpmcSlotsOffset ==
               L::kMpmcIntentsOffset + L::kMpmcOwnerSlots * sizeof(L::MpmcIntent));
 static_assert(L::kMpmcSlotHeaderBytes == sizeof(L::MpmcSlot));
-// MPMC_INTENT_SPREAD intent records fill one cache line (the claim order of owner slots).
-static_assert(L::kMpmcIntentSpread * sizeof(L::MpmcIntent) == 64);
+// MPMC_INTENT_SPREAD intent records fill one cache line, UNIT (the claim order of owner slots).
+static_assert(L::kMpmcIntentSpread * sizeof(L::MpmcIntent) == L::kUnit);
 
 uint32_t StrideOf(uint32_t message_bytes) {
   const uint32_t a = L::kMpmcSlotAlign;
