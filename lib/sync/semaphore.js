@@ -80,12 +80,41 @@ class Semaphore extends SyncObject {
     return Atomics.load(this.#r.u32, GENERATION);
   }
 
-  // Under the guard taken over from a gone holder: permits from the invariant.
+  // Under the guard taken over from a gone holder, or over damage: permits from the invariant.
+  // The per-slot table is trusted (each word is what its holder will give back); a `total` that
+  // is no count (above SYNC_MAX_COUNT) is rebuilt from the free and held permits, and one below
+  // what is held is raised to it. A table whose sum is no count either cannot be told apart from
+  // a real hold: ERR_CORRUPT, changing nothing (the word goes when its slot's holds are given
+  // back, at its handle's close or its owner's death).
   #recount() {
+    const u32 = this.#r.u32;
+    const held = this.#heldSum();
+    if (held > C.SYNC_MAX_COUNT) {
+      throw shmError('ERR_CORRUPT', `The semaphore's holders hold ${held} permits, more than a semaphore counts`);
+    }
+    let total = Atomics.load(u32, TOTAL);
+    if (total > C.SYNC_MAX_COUNT) total = Math.min(C.SYNC_MAX_COUNT, Atomics.load(u32, PERMITS) + held);
+    total = Math.max(total, held);
+    Atomics.store(u32, TOTAL, total);
+    Atomics.store(u32, PERMITS, total - held);
+  }
+
+  #heldSum() {
     const u32 = this.#r.u32;
     let held = 0;
     for (let o = 1; o < C.SYNC_OWNER_SLOTS; o++) held += Atomics.load(u32, HELD(o));
-    Atomics.store(u32, PERMITS, Math.max(0, Atomics.load(u32, TOTAL) - held));
+    return held;
+  }
+
+  // Under the guard: whether the words break what a sound run keeps (format.md §13.3, "Damage"):
+  // counts above SYNC_MAX_COUNT or more permits free than counted, at every look; with `full`,
+  // also free plus held other than the total (a sum of the table).
+  #damaged(full) {
+    const u32 = this.#r.u32;
+    const permits = Atomics.load(u32, PERMITS);
+    const total = Atomics.load(u32, TOTAL);
+    if (total > C.SYNC_MAX_COUNT || permits > total) return true;
+    return full && permits + this.#heldSum() !== total;
   }
 
   // Under the guard: gives back the permits slot `o` holds (its owner is gone). Returns whether
@@ -95,7 +124,9 @@ class Semaphore extends SyncObject {
     const h = Atomics.load(u32, HELD(o));
     if (h === 0) return false;
     Atomics.store(u32, HELD(o), 0);
-    Atomics.add(u32, PERMITS, h);
+    // Never past a count: a damaged hold given back must not wrap the free permits (the damage
+    // check that follows recounts them).
+    Atomics.store(u32, PERMITS, Math.min(C.SYNC_MAX_COUNT, Atomics.load(u32, PERMITS) + h));
     Atomics.store(u32, RECOVERING, 1);
     Atomics.add(u32, GENERATION, 1);
     return true;
@@ -117,9 +148,11 @@ class Semaphore extends SyncObject {
     const u32 = r.u32;
     let reclaimed = false;
     const res = guarded(r, GUARD, this.#repair, () => {
+      if (this.#damaged(false)) this.#recount();
       let p = Atomics.load(u32, PERMITS);
-      if (p < n && check && this.#reclaim()) {
-        reclaimed = true;
+      if (p < n && check) {
+        reclaimed = this.#reclaim();
+        if (this.#damaged(true)) this.#recount();
         p = Atomics.load(u32, PERMITS);
       }
       if (p < n) return p;
@@ -184,6 +217,7 @@ class Semaphore extends SyncObject {
     r.usable();
     const u32 = r.u32;
     guarded(r, GUARD, this.#repair, () => {
+      if (this.#damaged(false)) this.#recount();
       const h = Atomics.load(u32, HELD(r.slot));
       const extra = Math.max(0, count - h);
       const total = Atomics.load(u32, TOTAL);

@@ -186,11 +186,14 @@ function unlockGuard(region, index) {
 
 /**
  * Runs fn() holding the guard `index` of `region`; `repair()` first when the guard was taken
- * over from a gone holder. Returns what fn returns.
+ * over from a gone holder. Returns what fn returns. The guard is released whatever either throws
+ * (a repair that finds damage it cannot mend reports it, ERR_CORRUPT, and leaves the words to the
+ * kind's damage check at the next look).
  */
 function guarded(region, index, repair, fn) {
-  if (lockGuard(region, index)) repair();
+  const tookOver = lockGuard(region, index);
   try {
+    if (tookOver) repair();
     return fn();
   } finally {
     unlockGuard(region, index);

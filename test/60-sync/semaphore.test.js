@@ -239,3 +239,64 @@ describe('Semaphore: an opener and a creator that is still writing its parameter
     assert.deepStrictEqual([u32[HDR + W.SYNC_HEADER.MAGIC], u32[HDR + W.SYNC_HEADER.KIND], u32[HDR + W.SYNC_HEADER.VERSION]], [0, marked, 0]);
   });
 });
+
+// Damaged words (docs/format.md §13.3, "Damage"): free permits above the total, a total above
+// 2^31 - 1, a held word no holder has. A look repairs them from the invariant instead of handing
+// out permits that were never made, wrapping a count, or refusing every release.
+describe('Semaphore: damaged words', () => {
+  const { layout: { C, W } } = require('../../index');
+  const REC = C.SYNC_STATE_OFFSET / Uint32Array.BYTES_PER_ELEMENT;
+  const HELD = (o) => C.SYNC_SLOT_TABLE_OFFSET / Uint32Array.BYTES_PER_ELEMENT + o;
+  const PERMITS = REC + W.SEMAPHORE_STATE.PERMITS;
+  const TOTAL = REC + W.SEMAPHORE_STATE.TOTAL;
+  const TOP = 2 ** 31;
+
+  function damaged(permits) {
+    const buffer = sab();
+    const s = Semaphore.create({ buffer, permits });
+    return { s, u32: new Uint32Array(buffer), buffer };
+  }
+
+  it('free permits above the total (a flipped bit) are recounted before a permit is taken', () => {
+    const { s, u32 } = damaged(3);
+    s.acquire(1, 0);
+    u32[PERMITS] ^= 1 << 15;
+    assert.deepStrictEqual(s.tryAcquire(), { recovered: false });
+    assert.deepStrictEqual([s.permits, s.held, u32[TOTAL]], [1, 2, 3]);
+    u32[PERMITS] ^= 1 << 20;
+    s.release(2); // a release recounts too
+    assert.deepStrictEqual([s.permits, s.held, u32[TOTAL]], [3, 0, 3]);
+    s.close();
+  });
+
+  it('a total above 2^31 - 1 is rebuilt from the free and held permits: releases go on', () => {
+    const { s, u32 } = damaged(2);
+    s.acquire(1, 0);
+    u32[TOTAL] = (u32[TOTAL] | TOP) >>> 0;
+    s.release(2); // one held, one new
+    assert.deepStrictEqual([s.permits, s.held, u32[TOTAL]], [3, 0, 3]);
+    s.close();
+  });
+
+  it('a huge held word of a free slot is given back without wrapping the free permits', () => {
+    const { s, u32 } = damaged(2);
+    u32[HELD(7)] = TOP + 5;
+    assert.strictEqual(s.tryAcquire(3), false); // the look that checks gives slot 7's words back
+    assert.deepStrictEqual([s.permits, u32[HELD(7)], u32[TOTAL]], [2, 0, 2]);
+    assert.ok(s.tryAcquire(2));
+    s.close();
+  });
+
+  it('a held word of a live handle above 2^31 - 1 is ERR_CORRUPT until that handle closes', () => {
+    const { s, u32, buffer } = damaged(2);
+    const other = Semaphore.open({ buffer });
+    other.acquire(1, 0);
+    u32[HELD(2)] = (u32[HELD(2)] | TOP) >>> 0;
+    assert.throws(() => s.tryAcquire(2), (e) => e instanceof ShmError && e.code === 'ERR_CORRUPT');
+    assert.strictEqual(s.permits, 1); // nothing changed
+    other.close();
+    assert.ok(s.tryAcquire(2));
+    assert.deepStrictEqual([s.permits, s.held, u32[TOTAL]], [0, 2, 2]);
+    s.close();
+  });
+});
