@@ -227,6 +227,17 @@ class Region {
     return this.owners.status(o, this.self) === GONE;
   }
 
+  /**
+   * Whether the record of slot `o` names this handle's thread (its process and thread ids). A
+   * guard is never held across a call, and a thread runs one call at a time: a guard that names
+   * a slot of this thread's was left by damage, and waiting for it would wait for nobody.
+   */
+  ofThisThread(o) {
+    if (o === 0 || o >= C.SYNC_OWNER_SLOTS) return false;
+    const { pid, tid } = this.owners.read(o);
+    return pid === this.self.pid && tid === this.self.tid;
+  }
+
   usable() {
     if (this.closed) throw shmError('ERR_CLOSED', `The ${this.what} is closed`);
   }

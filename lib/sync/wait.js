@@ -165,8 +165,10 @@ function lockGuard(region, index) {
     }
     if (i < GUARD_SPINS) continue;
     // The guard is never held across a sleep, so a handle that finds its own slot in it finds
-    // the word of the slot's previous owner.
-    if (recheck.due() && region.gone(ownerOf(w), false)) {
+    // the word of the slot's previous owner, and one that finds a slot of its thread's finds
+    // damage: neither is waited for.
+    const o = ownerOf(w);
+    if (recheck.due() && (region.gone(o, false) || region.ofThisThread(o))) {
       if (Atomics.compareExchange(u32, index, w, takeoverWord(w, slot)) === w) return true;
       continue;
     }
