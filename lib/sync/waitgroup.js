@@ -15,6 +15,15 @@ const BYTES = C.SYNC_SMALL_REGION_BYTES;
 const PLACE = { bytes: BYTES, what: 'waitgroup' };
 const kInternal = Symbol('shmstore.WaitGroup.internal');
 
+// A count above SYNC_MAX_COUNT is no sound run's (add refuses to make one): damage, whose true
+// count nobody knows. Reported rather than waited on or added to.
+function checked(c) {
+  if (c > C.SYNC_MAX_COUNT) {
+    throw shmError('ERR_CORRUPT', `The waitgroup's count ${c} is above ${C.SYNC_MAX_COUNT}: its word is damaged`);
+  }
+  return c;
+}
+
 function timedOut(timeoutMs) {
   return shmError('ERR_LOCK_TIMEOUT', `The waitgroup did not reach 0 within ${timeoutMs} ms`);
 }
@@ -42,19 +51,21 @@ class WaitGroup extends SyncObject {
   /** The current count. */
   get count() {
     this.#r.usable();
-    return Atomics.load(this.#r.u32, COUNT);
+    return checked(Atomics.load(this.#r.u32, COUNT));
   }
 
   /**
    * Adds `n` (an integer, negative to subtract; default 1) to the count and returns the new
-   * count. RangeError when the count would go below 0 or above SYNC_MAX_COUNT (nothing changes).
+   * count. RangeError when the count would go below 0 or above SYNC_MAX_COUNT (nothing changes);
+   * ShmError ERR_CORRUPT when the count is above SYNC_MAX_COUNT already (damage), as from the
+   * count and the waits.
    */
   add(n = 1) {
     v.validateInteger(n, 'n', -C.SYNC_MAX_COUNT, C.SYNC_MAX_COUNT);
     this.#r.usable();
     const u32 = this.#r.u32;
     for (;;) {
-      const c = Atomics.load(u32, COUNT);
+      const c = checked(Atomics.load(u32, COUNT));
       const next = c + n;
       if (next < 0) throw v.rangeError(`The waitgroup count would become negative (${c} + ${n})`);
       if (next > C.SYNC_MAX_COUNT) throw v.rangeError(`The waitgroup count would exceed ${C.SYNC_MAX_COUNT} (${c} + ${n})`);
@@ -70,7 +81,7 @@ class WaitGroup extends SyncObject {
   }
 
   #attempt() {
-    const c = Atomics.load(this.#r.u32, COUNT);
+    const c = checked(Atomics.load(this.#r.u32, COUNT));
     return c === 0 ? undefined : c;
   }
 

@@ -134,3 +134,25 @@ describe('WaitGroup', () => {
     assert.throws(() => Mutex.open({ buffer: other }), { code: 'ERR_BAD_MAGIC' });
   });
 });
+
+// A count above 2^31 - 1 (docs/format.md §13.5, "Damage") is no sound run's: the count, add()
+// and the waits report it instead of handing it out, refusing every add with a RangeError, or
+// waiting for it to reach 0.
+describe('WaitGroup: a damaged count', () => {
+  it('above 2^31 - 1 is ERR_CORRUPT from count, add, done, wait and waitAsync', async () => {
+    const buffer = new SharedArrayBuffer(WaitGroup.BYTES);
+    const wg = WaitGroup.create({ buffer });
+    wg.add(3);
+    const u32 = new Uint32Array(buffer);
+    const COUNT = Region.field(W.WAIT_GROUP_STATE.COUNT);
+    u32[COUNT] = (u32[COUNT] | 2 ** 31) >>> 0;
+    const corrupt = (e) => e instanceof ShmError && e.code === 'ERR_CORRUPT';
+    assert.throws(() => wg.count, corrupt);
+    assert.throws(() => wg.add(-2), corrupt);
+    assert.throws(() => wg.done(), corrupt);
+    assert.throws(() => wg.wait(1000), corrupt);
+    await assert.rejects(wg.waitAsync(1000), corrupt);
+    assert.strictEqual(u32[COUNT], (2 ** 31 + 3) >>> 0); // nothing changed
+    wg.close();
+  });
+});
