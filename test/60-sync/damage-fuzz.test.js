@@ -29,16 +29,50 @@ const EXPECTED = new Set([
   'ERR_INVALID_ARG',
 ]);
 
+// Runs every seed of `kind`. A seed that did not finish in time, or had a slow call, is run again
+// alone before it counts: on a loaded machine a thread can be kept off a core for a second, and
+// what this test looks for (a wait for nobody, a spin) takes as long on every run of the seed.
+// The seeds after one that did not finish run on. { errors, hung: [seed...], seeds } as runSeeds.
+async function runAll(kind) {
+  const errors = {};
+  const seeds = { outside: [], slow: [], broken: [] };
+  const hung = [];
+  const add = (r) => {
+    for (const [what, n] of Object.entries(r.errors)) errors[what] = (errors[what] || 0) + n;
+    for (const what of Object.keys(seeds)) seeds[what].push(...(r.seeds[what] || []));
+  };
+  const again = async (seed) => {
+    const r = await runSeeds(WORKER, { kind, from: seed, to: seed + 1 }, SEED_MS);
+    if (r.hung !== 0) hung.push(seed);
+    return r;
+  };
+  for (let from = 1; from <= SEEDS;) {
+    const r = await runSeeds(WORKER, { kind, from, to: SEEDS + 1 }, SEED_MS);
+    const slow = r.seeds.slow || [];
+    r.seeds.slow = [];
+    add(r);
+    for (const seed of slow) {
+      const s = await again(seed);
+      // Its other counts were taken in the first run.
+      if ((s.seeds.slow || []).length !== 0) seeds.slow.push(seed);
+    }
+    if (r.hung === 0) break;
+    add(await again(r.hung));
+    from = r.hung + 1;
+  }
+  return { errors, hung, seeds };
+}
+
 describe('Sync objects: random damage to shared memory', function () {
   this.timeout(SEED_MS * 4 + SEEDS * 100 + 60000);
   for (const kind of KINDS) {
     it(`${kind}: ${SEEDS} seeds of 1 to 3 flipped bits, then 200 calls each: no spin, only documented errors, no write outside the region, the kind's promises kept after`, async () => {
-      const { errors, hung, seeds } = await runSeeds(WORKER, { kind, from: 1, to: SEEDS + 1 }, SEED_MS);
-      assert.strictEqual(hung, 0, `${kind}: seed ${hung} did not finish within ${SEED_MS} ms`);
+      const { errors, hung, seeds } = await runAll(kind);
+      assert.deepStrictEqual(hung, [], `${kind}: seeds that did not finish within ${SEED_MS} ms, twice`);
       const other = Object.keys(errors).filter((what) => !EXPECTED.has(what));
       assert.deepStrictEqual(other, [], `${kind}: ${JSON.stringify(errors)}`);
       assert.deepStrictEqual(seeds.outside, [], `${kind}: seeds that wrote outside the region`);
-      assert.deepStrictEqual(seeds.slow, [], `${kind}: seeds with a call that took longer than a second`);
+      assert.deepStrictEqual(seeds.slow, [], `${kind}: seeds with a call that took longer than a second, twice`);
       assert.deepStrictEqual(seeds.broken, [], `${kind}: seeds after which fresh handles did not find what the kind promises`);
     });
   }
