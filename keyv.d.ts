@@ -33,7 +33,7 @@ declare namespace KeyvShmstore {
   interface Entry {
     key: string;
     value: unknown;
-    /** keyv 5: ms from now. */
+    /** keyv 5: ms from now (0: no expiry). */
     ttl?: number;
     /** keyv 6: ms since the epoch. */
     expires?: number;
@@ -56,7 +56,7 @@ declare class KeyvShmstoreClass extends EventEmitter {
   getMany(keys: string[]): Promise<unknown[]>;
   has(key: string): Promise<boolean>;
   hasMany(keys: string[]): Promise<boolean[]>;
-  /** keyv 5: relative TTL in ms; keyv 6: absolute expiry in ms since the epoch. */
+  /** keyv 5: relative TTL in ms (0: no expiry; below 0: deletes the key); keyv 6: absolute expiry in ms since the epoch. */
   set(key: string, value: unknown, ttlOrExpires?: number): Promise<boolean>;
   setMany(entries: KeyvShmstore.Entry[]): Promise<boolean[]>;
   delete(key: string): Promise<boolean>;

@@ -118,6 +118,22 @@ describe('shmstore/keyv', function () {
     assert.strictEqual(store.has('keyv', 'k'), false);
   });
 
+  it('keyv 5 contract: a TTL of 0 is no expiry (as Keyv and @keyv/redis read it), a negative one deletes the key', async function () {
+    store.namespace('zero', { ttl: 40000 });
+    const adapter = new KeyvShmstore(store, { keyv: 5, namespace: 'zero' });
+    assert.strictEqual(await adapter.set('k', 'v', 0), true);
+    assert.strictEqual(store.get('zero', 'k'), 'v');
+    // As a set without a TTL: the namespace's default applies.
+    assert.ok(store.ttl('zero', 'k') > 0 && store.ttl('zero', 'k') <= 40000);
+    await adapter.setMany([{ key: 'm', value: 'w', ttl: 0 }, { key: 'k', value: 'gone', ttl: -1 }]);
+    assert.strictEqual(store.get('zero', 'm'), 'w');
+    assert.strictEqual(store.has('zero', 'k'), false);
+    // keyv 6's expires is absolute: 0 is long past.
+    const v6 = new KeyvShmstore(store, { keyv: 6, namespace: 'zero' });
+    await v6.set('m', 'x', 0);
+    assert.strictEqual(store.has('zero', 'm'), false);
+  });
+
   it('keyv 6 reads capabilities (expires: true) and uses the adapter directly; keyv 5 never does', function () {
     const a6 = new KeyvShmstore(store);
     const k6 = new Keyv6({ store: a6 });

@@ -136,13 +136,15 @@ class KeyvShmstore extends EventEmitter {
   }
 
   // The store's set options for Keyv's third argument (keyv 5: relative ms; keyv 6: absolute ms).
+  // A TTL of 0 is no expiry, as Keyv and @keyv/redis read it; a negative one has already passed.
   _expiry(arg) {
     if (arg === undefined || arg === null) return undefined;
     // A string or a bigint would otherwise be dropped, and the entry never expire.
     if (typeof arg !== 'number') throw v.invalidType(this._v6 ? 'expires' : 'ttl', 'a number of milliseconds', arg);
     if (Number.isNaN(arg) || arg === Infinity) return undefined;
     if (this._v6) return arg <= Date.now() ? GONE : { expiresAt: Math.ceil(arg) };
-    return arg <= 0 ? GONE : { ttl: arg };
+    if (arg === 0) return undefined;
+    return arg < 0 ? GONE : { ttl: arg };
   }
 
   _write(key, value, arg) {
