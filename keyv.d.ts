@@ -9,7 +9,7 @@ declare namespace KeyvShmstore {
     | ({ name: string; path?: never } | { path: string; name?: never }) & { engine?: 'native' | 'js'; lockTimeoutMs?: number };
 
   interface Options {
-    /** Store namespace used while Keyv sets none; default 'keyv'. */
+    /** Store namespace used while Keyv sets none (1-255 UTF-8 bytes); default 'keyv'. */
     namespace?: string;
     /** Fix the Keyv contract instead of detecting it (keyv 6 reads `capabilities`, keyv 5 never does). */
     keyv?: 5 | 6;

@@ -134,6 +134,17 @@ describe('shmstore/keyv', function () {
     assert.strictEqual(store.has('zero', 'm'), false);
   });
 
+  it('the namespace option is checked when the adapter is made, not at its first write', async function () {
+    const invalid = (e, name) => e.name === name && e.code === 'ERR_INVALID_ARG' && /options\.namespace/.test(e.message);
+    for (const bad of [5, {}, true]) assert.throws(() => new KeyvShmstore(store, { namespace: bad }), (e) => invalid(e, 'TypeError'));
+    for (const bad of ['', 'n'.repeat(256), 'é'.repeat(128)]) {
+      assert.throws(() => new KeyvShmstore(store, { namespace: bad }), (e) => invalid(e, 'RangeError'));
+    }
+    assert.strictEqual(new KeyvShmstore(store, { namespace: 'é'.repeat(127) })._ns(), 'é'.repeat(127));
+    assert.strictEqual(new KeyvShmstore(store, { namespace: null })._ns(), 'keyv');
+    assert.deepStrictEqual(store.namespaces(), []);
+  });
+
   it('keyv 6 reads capabilities (expires: true) and uses the adapter directly; keyv 5 never does', function () {
     const a6 = new KeyvShmstore(store);
     const k6 = new Keyv6({ store: a6 });

@@ -13,6 +13,7 @@
 const { EventEmitter } = require('events');
 const { Store } = require('../../store/store');
 const v = require('../../base/validate');
+const { C } = require('../../layout/layout');
 
 const DEFAULT_NAMESPACE = 'keyv';
 const STORE_METHODS = ['get', 'getMany', 'has', 'hasMany', 'set', 'setMany', 'delete', 'deleteMany', 'clear',
@@ -79,12 +80,18 @@ class KeyvShmstore extends EventEmitter {
     if (options.keyv !== undefined && options.keyv !== 5 && options.keyv !== 6) {
       throw v.rangeError(`KeyvShmstore: "options.keyv" must be 5 or 6. Received ${String(options.keyv)}`);
     }
+    const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+    if (typeof namespace !== 'string') throw v.invalidType('options.namespace', 'a string', namespace);
+    const nsBytes = Buffer.byteLength(namespace);
+    if (nsBytes < 1 || nsBytes > C.MAX_NAMESPACE_BYTES) {
+      throw v.rangeError(`The "options.namespace" argument must be 1 to ${C.MAX_NAMESPACE_BYTES} UTF-8 bytes. Received ${nsBytes} bytes`);
+    }
     const owned = !(store instanceof Store);
     this.store = owned ? openOrCreate(store) : store;
     this._owned = owned;
     this._v6 = options.keyv === 6;
     this._fixed = options.keyv !== undefined;
-    this._defaultNamespace = options.namespace ?? DEFAULT_NAMESPACE;
+    this._defaultNamespace = namespace;
     this._namespace = undefined;
     // Namespaces that a Keyv 5 instance set on this adapter: a key prefixed with one of them
     // belongs to it even when another Keyv sharing the adapter set its own namespace since.
