@@ -19,7 +19,7 @@ export interface StoreMetricsOptions {
 export interface StoreMetrics {
   /** The registered metrics, one per series kind. */
   metrics: Array<Counter<'store'> | Gauge<'store'> | Gauge<'store' | 'namespace'> | Gauge<'store' | 'op' | 'quantile'> | Gauge<'store' | 'op'> | Counter<'store' | 'op'>>;
-  /** Removes every series of this call from its registry. */
+  /** Removes every series of this call from its registry (and nothing else: a second call does nothing). */
   unregister(): void;
 }
 

@@ -121,6 +121,21 @@ describe('shmstore/metrics across processes and arguments', function () {
     store.close();
   });
 
+  it('unregister() called again leaves alone the metrics of the same names that another call registered since', async function () {
+    const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20) });
+    const registry = new prom.Registry();
+    const old = storeMetrics(store, { registry, name: 'old' });
+    old.unregister();
+    const now = storeMetrics(store, { registry, name: 'now' });
+    old.unregister();
+    const series = await scrape(registry);
+    assert.strictEqual(series['shmstore_entries{store=now}'], 0);
+    assert.strictEqual((await registry.getMetricsAsJSON()).length, now.metrics.length);
+    now.unregister();
+    assert.deepStrictEqual(await registry.getMetricsAsJSON(), []);
+    store.close();
+  });
+
   it('a name taken in the registry part way through refuses the whole call: nothing of it stays registered', async function () {
     const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20) });
     const registry = new prom.Registry();

@@ -134,8 +134,10 @@ function storeMetrics(stores, options = {}) {
       'or unregister() the metrics registered before');
   }
   for (const m of metrics) registry.registerMetric(m);
+  // Only this call's metrics: once they are removed, another collector may register the same
+  // names, and a second unregister() must leave its metrics alone.
   const unregister = () => {
-    for (const m of metrics) registry.removeSingleMetric(m.name);
+    for (const m of metrics) if (registry.getSingleMetric(m.name) === m) registry.removeSingleMetric(m.name);
   };
   return { metrics, unregister };
 }
