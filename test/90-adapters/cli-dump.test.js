@@ -89,6 +89,29 @@ describe('shmstore CLI: dump and load', function () {
       }
     });
 
+    it('get --json writes the entry\'s dump line, with its expiry: load sets it back as it was', function () {
+      const s = Store.open({ name });
+      const before = Date.now();
+      s.set('a', 'soon', 'v', { ttl: HOUR });
+      const after = Date.now();
+      s.close();
+      const line = JSON.parse(cli(['get', name, 'a', 'soon', '--json']).stdout);
+      assert.deepStrictEqual(Object.keys(line), ['ns', 'key', 'value', 'expiresAt']);
+      assert.ok(line.expiresAt >= before + HOUR && line.expiresAt <= after + HOUR, JSON.stringify(line));
+      // An entry that never expires has no expiresAt, as in a dump.
+      assert.deepStrictEqual(JSON.parse(cli(['get', name, 'a', 'k1', '--json']).stdout), { ns: 'a', key: 'k1', value: 'one' });
+      Store.create({ path: file, size: SIZE }).close();
+      const loaded = cli(['load', file], { input: JSON.stringify(line) + '\n' });
+      assert.strictEqual(loaded.code, 0, loaded.stderr);
+      const b = Store.open({ path: file });
+      try {
+        const left = b.ttl('a', 'soon');
+        assert.ok(left > 0 && left <= HOUR, String(left));
+      } finally {
+        b.close();
+      }
+    });
+
     it('dump into a reader that stops early ends quietly', function () {
       const s = Store.open({ name });
       try {

@@ -1,7 +1,8 @@
 'use strict';
 // `shmstore get <store> <ns> <key>`.
-const { EXIT, CliError, entryRecord, humanValue } = require('./output');
+const { EXIT, CliError, humanValue } = require('./output');
 const { targetOf, withStore } = require('./target');
+const { entryLine, absoluteExpiry } = require('./dump-lines');
 
 module.exports = {
   usage: 'get <store> <ns> <key> [--path] [--json]',
@@ -11,9 +12,14 @@ module.exports = {
     return withStore(targetOf(store, flags), {}, (s) => {
       const value = s.get(ns, key);
       if (value === undefined) throw new CliError(`no key '${key}' in namespace '${ns}'`, EXIT.ERROR, 'ERR_NOT_FOUND');
-      // One line: the entry as a line of a dump (load reads it back).
-      if (flags.json) process.stdout.write(`${JSON.stringify(entryRecord(ns, key, value))}\n`);
-      else process.stdout.write(humanValue(value) + '\n');
+      // One line: the entry as a line of a dump, with its expiry (load reads it back as it was).
+      if (flags.json) {
+        const expiresAt = absoluteExpiry(s, ns, key);
+        if (expiresAt === undefined) throw new CliError(`no key '${key}' in namespace '${ns}'`, EXIT.ERROR, 'ERR_NOT_FOUND');
+        process.stdout.write(entryLine(ns, key, value, expiresAt));
+      } else {
+        process.stdout.write(humanValue(value) + '\n');
+      }
       return EXIT.OK;
     });
   },
