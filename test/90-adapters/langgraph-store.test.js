@@ -187,6 +187,12 @@ forEachEngine('ShmstoreStore', ({ engine, make }) => {
     await assert.rejects(mem.batch([null]), invalid('TypeError'));
     await assert.rejects(mem.search(['a'], null), invalid('TypeError'));
     await assert.rejects(mem.listNamespaces(null), invalid('TypeError'));
+    // A misspelt option is refused, not read as the default (10 items, no filter).
+    await assert.rejects(mem.search(['a'], { limt: 5 }), (e) => invalid('TypeError')(e) && /options\.limt/.test(e.message));
+    await assert.rejects(mem.search(['a'], { filters: { v: 1 } }), invalid('TypeError'));
+    await assert.rejects(mem.listNamespaces({ max_depth: 1 }), invalid('TypeError'));
+    assert.deepStrictEqual(await mem.search(['a'], { filter: {}, limit: 1, offset: 0, query: 'q' }), []);
+    assert.deepStrictEqual(await mem.listNamespaces({ prefix: ['a'], suffix: ['a'], maxDepth: 1, limit: 1, offset: 0 }), []);
     for (const page of [{ limit: -1 }, { limit: 1.5 }, { limit: NaN }, { offset: -1 }, { offset: '2' }]) {
       await assert.rejects(mem.search(['a'], page), invalid('RangeError'), JSON.stringify(page));
       await assert.rejects(mem.listNamespaces(page), invalid('RangeError'), JSON.stringify(page));

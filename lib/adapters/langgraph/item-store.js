@@ -17,7 +17,7 @@
 // the whole adapter namespace. There is no vector index: a `query` does not rank (score is
 // undefined) and the `index` argument of put is accepted and ignored.
 const { isDeepStrictEqual } = require('util');
-const { typeError, rangeError, validateObject, jsonText } = require('../../base/validate');
+const { typeError, rangeError, validateObject, validateKeys, jsonText } = require('../../base/validate');
 const { openStore } = require('../open-store');
 const { ChunkedValues } = require('../chunked');
 const { prefixOf } = require('./names');
@@ -25,6 +25,10 @@ const { prefixOf } = require('./names');
 const SEP = '\u0000';
 const LABEL_SEP = ':';
 const OPTION_KEYS = ['prefix'];
+// The options of search() and listNamespaces(): BaseStore drops any other, so that a misspelt
+// one (`{ limt: 5 }`) would silently give the default.
+const SEARCH_KEYS = ['filter', 'limit', 'offset', 'query'];
+const LIST_KEYS = ['prefix', 'suffix', 'maxDepth', 'limit', 'offset'];
 
 // A namespace path this store refuses (one that is not an array, an empty path for a get or a
 // delete, a bad label given to batch() directly): a TypeError with the code every bad argument of
@@ -143,13 +147,17 @@ function defineStore(lg) {
     }
 
     async search(namespacePrefix, options) {
-      if (options !== undefined) validateObject(options, 'options');
+      if (options !== undefined) {
+        validateObject(options, 'options');
+        validateKeys(options, 'options', SEARCH_KEYS);
+      }
       return checked([[namespacePrefix, 'namespacePrefix']], () => super.search(namespacePrefix, options));
     }
 
     // BaseStore leaves out a prefix or suffix that is falsy (no condition).
     async listNamespaces(options = {}) {
       validateObject(options, 'options');
+      validateKeys(options, 'options', LIST_KEYS);
       const { prefix, suffix } = options;
       const paths = [[prefix, 'prefix'], [suffix, 'suffix']].filter(([p]) => p);
       return checked(paths, () => super.listNamespaces(options));
