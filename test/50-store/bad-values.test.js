@@ -28,6 +28,15 @@ forEachEngine('Store: detached buffers and namespace views', ({ make }) => {
     assert.ok(s.verify().ok);
   });
 
+  it('what an object or array holds is converted as JSON.stringify converts it (docs/api.md, Values); only the top level is refused', () => {
+    const s = make();
+    const value = { d: new Date(0), nan: NaN, inf: [-Infinity], m: new Map([[1, 2]]), u: undefined, f() {}, t: { toJSON: () => 7 }, ok: [1, 'two', null] };
+    s.set('n', 'k', value);
+    assert.deepStrictEqual(s.get('n', 'k'), { d: '1970-01-01T00:00:00.000Z', nan: null, inf: [null], m: {}, t: 7, ok: [1, 'two', null] });
+    for (const top of [NaN, Infinity, undefined, () => 1]) assert.throws(() => s.set('n', 'k', top), (e) => e instanceof RangeError || e instanceof TypeError);
+    assert.deepStrictEqual(s.get('n', 'k').ok, [1, 'two', null]);
+  });
+
   it('a value nested too deeply for JSON.stringify: RangeError ERR_INVALID_ARG, nothing stored', () => {
     const s = make();
     s.set('n', 'k', 'before');
