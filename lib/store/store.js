@@ -420,9 +420,11 @@ class Store {
     const [payload, enc] = encodeValue(value);
     checkValueLength(payload);
     const expiry = opts === undefined ? cache.EXPIRY_DEFAULT : cache.expiryOf(opts);
-    // Set and expired at once: what stays is no entry at all.
+    // Set and expired at once: what stays is no entry at all. This class's own delete, not a
+    // subclass's: the persisted store calls this set holding the key's locks and logs it as one
+    // record, which a logged delete inside it would overwrite.
     if (cache.alreadyExpired(expiry)) {
-      this.delete(ns, key);
+      Store.prototype.delete.call(this, ns, key);
       return this;
     }
     // The namespace is created only once everything else is known to be valid.

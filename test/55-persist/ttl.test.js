@@ -109,6 +109,23 @@ for (const engine of ENGINES) {
       });
     }
 
+    it('a set over a value with an expiry already past is one whole record: the writes after it survive a rebuild', () => {
+      const s = create();
+      s.set('a', 'k', 'old value');
+      s.set('a', 'k', 'new value, expired', { expiresAt: Date.now() - 1000 });
+      s.setMany('a', [['m', 'old'], ['n', 'old']]);
+      s.setMany('a', [['m', 'new'], ['n', 'new']], { expiresAt: Date.now() - 1000 });
+      s.set('a', 'after', 'kept');
+      assert.deepStrictEqual(s.entries('a'), [['after', 'kept']]);
+      const { tail } = s.persistence;
+      s.close();
+      const r = track(recover(t.name, t.dir, engine));
+      // Every byte of the log up to its tail is a valid record: nothing is cut.
+      assert.deepStrictEqual([r.persistence.recovery.reason, r.persistence.recovery.cutBytes, r.persistence.tail], [null, 0, tail]);
+      assert.deepStrictEqual(r.entries('a'), [['after', 'kept']]);
+      assert.strictEqual(r.verify().ok, true);
+    });
+
     it('a bad expiry is refused before anything is logged', () => {
       const s = create();
       assert.throws(() => s.set('a', 'k', 1, { ttl: -1 }), RangeError);
