@@ -2,7 +2,7 @@
 // The options of the persist room's Store: `persist` of create and open, a set's expiry, and
 // what a store's header says of its geometry.
 const path = require('path');
-const { S } = require('../layout/layout');
+const { C, S, entriesOffset } = require('../layout/layout');
 const v = require('../base/validate');
 const { SYNC_NAMES } = require('./control');
 const { DEFAULT_CHECKPOINT_BYTES } = require('./checkpoint');
@@ -56,8 +56,21 @@ function geometryOf(buffer) {
   };
 }
 
+// What makes geometry `geo` (a control segment's) one no store can have, or null when a store can
+// have it: the rules of Store.create, whose own errors would name options the caller never gave.
+function geometryFault({ totalSize, bucketCount, maxEntries, maxNamespaces }) {
+  const within = (x, lo, hi) => Number.isSafeInteger(x) && x >= lo && x <= hi;
+  if (!within(bucketCount, C.MIN_BUCKETS, C.MAX_BUCKETS) || (bucketCount & (bucketCount - 1)) !== 0) return `bucketCount ${bucketCount}`;
+  if (maxEntries < 1) return `maxEntries ${maxEntries}`;
+  if (!within(maxNamespaces, 1, C.MAX_NAMESPACES)) return `maxNamespaces ${maxNamespaces}`;
+  if (!within(totalSize, entriesOffset(bucketCount, maxNamespaces) + C.UNIT, C.MAX_SEGMENT_UNITS * C.BLOCK_UNIT)) {
+    return `totalSize ${totalSize} with ${bucketCount} buckets and ${maxNamespaces} namespaces`;
+  }
+  return null;
+}
+
 function targetOf(opts) {
   return opts.name !== undefined ? { name: opts.name } : { path: opts.path };
 }
 
-module.exports = { checkPersist, geometryOf, targetOf };
+module.exports = { checkPersist, geometryOf, geometryFault, targetOf };

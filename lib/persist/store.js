@@ -21,7 +21,7 @@ const { onPath } = require('./durable');
 const { rebuild } = require('./recovery');
 const { checkpoint, checkpointTimer } = require('./checkpoint');
 const { backup } = require('./backup');
-const { checkPersist, geometryOf, targetOf } = require('./options');
+const { checkPersist, geometryOf, geometryFault, targetOf } = require('./options');
 const { restoreBackup } = require('./restore');
 const { LoggedStore, setRecord } = require('./logged-store');
 
@@ -176,6 +176,13 @@ class Store extends LoggedStore {
       if (err.code !== 'ERR_SHM_NOT_FOUND') throw err;
     }
     const geo = control.geometry;
+    // The control file has no checksum: damage to its geometry is found by the rules a store's
+    // geometry follows (a geometry that follows them is rebuilt as recorded; a snapshot's then
+    // refuses it unless it is the snapshot's).
+    const fault = geometryFault(geo);
+    if (fault !== null) {
+      throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${path.join(dir, 'control')} records a geometry no store can have (${fault}): the file is damaged`);
+    }
     // The replay is not timed: latency (if asked for) is turned on once the store is rebuilt.
     const store = super.create({ ...rest, size: geo.totalSize, buckets: geo.bucketCount, maxEntries: geo.maxEntries,
       maxNamespaces: geo.maxNamespaces, latency: false });
