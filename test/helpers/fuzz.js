@@ -1,28 +1,31 @@
 'use strict';
-// Runs the seeds of a damage fuzz (test/70-msg/damage-fuzz.test.js, test/75-pool/damage-fuzz.test.js,
-// test/80-registry/damage-fuzz.test.js) in a worker thread that posts { seed, errors, ...counts } after each seed
-// and is terminated when one seed takes longer than `seedMs`. Resolves { errors, hung, seeds }:
-// the errors counted over every seed, the seed that did not finish (0: none), and for each other
-// count the seeds where it was not 0, as { name: [seed, ...] }.
+// The seed runners of the damage fuzz tests, and their counting of what calls throw.
+const { fork } = require('child_process');
 const { Worker } = require('worker_threads');
 
-function runSeeds(file, workerData, seedMs) {
-  const { from, to } = workerData;
+// Collects the messages of `party` (a Worker, or a child process forked with IPC) running seeds
+// [from, to): ends it when one seed takes longer than `seedMs`; a message with `failure` rejects
+// with that text; an exit by a signal or with a failing code rejects too, naming the seed it ran.
+function collect(party, end, { from, to }, seedMs) {
   return new Promise((resolve, reject) => {
-    const w = new Worker(file, { workerData });
     const errors = {};
     const seeds = {};
     let last = from - 1;
+    let failure = null;
     let timer;
     const arm = () => {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        w.terminate();
+        end();
         resolve({ errors, hung: last + 1, seeds });
       }, seedMs);
     };
     arm();
-    w.on('message', (m) => {
+    party.on('message', (m) => {
+      if (m.failure !== undefined) {
+        failure = m.failure;
+        return;
+      }
       last = m.seed;
       for (const [what, n] of Object.entries(m.errors)) errors[what] = (errors[what] || 0) + n;
       for (const [what, n] of Object.entries(m)) {
@@ -32,15 +35,35 @@ function runSeeds(file, workerData, seedMs) {
       }
       arm();
     });
-    w.once('error', (e) => {
+    party.once('error', (e) => {
       clearTimeout(timer);
       reject(e);
     });
-    w.once('exit', () => {
+    party.once('exit', (code, signal) => {
       clearTimeout(timer);
-      resolve({ errors, hung: last === to - 1 ? 0 : last + 1, seeds });
+      if (failure !== null) reject(new Error(failure));
+      else if (signal || code) reject(new Error(`seed ${last + 1} ended its process (${signal || `exit code ${code}`})`));
+      else resolve({ errors, hung: last === to - 1 ? 0 : last + 1, seeds });
     });
   });
+}
+
+// Runs the seeds of a damage fuzz (test/70-msg/damage-fuzz.test.js, test/75-pool/damage-fuzz.test.js,
+// test/80-registry/damage-fuzz.test.js) in a worker thread that posts { seed, errors, ...counts } after each seed
+// and is terminated when one seed takes longer than `seedMs`. Resolves { errors, hung, seeds }:
+// the errors counted over every seed, the seed that did not finish (0: none), and for each other
+// count the seeds where it was not 0, as { name: [seed, ...] }.
+function runSeeds(file, workerData, seedMs) {
+  const w = new Worker(file, { workerData });
+  return collect(w, () => w.terminate(), workerData, seedMs);
+}
+
+// As runSeeds, in a child process given `args` as JSON (its first argument), which sends the
+// same messages through process.send(): a crash of native code ends the child and fails the run
+// naming the seed, instead of ending the test run. `env` is added to this process's environment.
+function runSeedsInChild(file, args, seedMs, env = {}) {
+  const child = fork(file, [JSON.stringify(args)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
+  return collect(child, () => child.kill('SIGKILL'), args, seedMs);
 }
 
 // Counts error `e` in `errors` by its code (or, without one, its name).
@@ -62,4 +85,4 @@ function randomCaller(calls, pick, errors, onError = () => {}) {
   };
 }
 
-module.exports = { runSeeds, countError, randomCaller };
+module.exports = { runSeeds, runSeedsInChild, countError, randomCaller };
