@@ -75,11 +75,12 @@ function growFile(fd, need, how) {
  * that syncs would then write back with every sync. A page prefaulted long before records reach
  * it may be written back as zeros meanwhile: the records' stores then fault it again, as
  * without the prefault. A refusal (a kernel before Linux 5.14) clears how.prefaults: the pages
- * then fault one at a time, as they do without the addon.
+ * then fault one at a time, as they do without the addon. Returns a promise of its end, or null
+ * when nothing was started.
  */
 function prefaultFrom(map, at, how) {
-  if (io.prefault === null || !how.prefaults || at >= map.length) return;
-  io.prefault(map, at, map.length - at).then((err) => {
+  if (io.prefault === null || !how.prefaults || at >= map.length) return null;
+  return io.prefault(map, at, map.length - at).then((err) => {
     if (err === EINVAL) how.prefaults = false;
   });
 }

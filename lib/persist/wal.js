@@ -59,6 +59,7 @@ class Wal {
     this.map = null; // Uint8Array over a mapping of the whole file as it was when mapped
     this.map32 = null; // Int32Array over the same (records are word-aligned in it)
     this.mapSegment = null;
+    this.prefaulting = null; // the promise of the prefault of the mapping, while it runs
     // The native set of this handle (createLogWriter), told of every mapping and unmapping.
     this.writer = null;
     // The native sealing of the thread's set record (createRecordSealer), told of them too.
@@ -71,7 +72,13 @@ class Wal {
   #unmap() {
     if (this.writer !== null) this.writer.map(null);
     if (this.sealer !== null) this.sealer.map(null);
-    if (this.mapSegment !== null) this.mapSegment.close();
+    // A mapping still being prefaulted is closed once the prefault ends: closed now, its range
+    // would become private zeros (segment.js) that the prefault then makes present, 8 MiB of
+    // memory a handle closed soon after it grew its log would hold until some garbage collection.
+    const seg = this.mapSegment;
+    if (seg !== null && this.prefaulting !== null) this.prefaulting.then(() => seg.close());
+    else if (seg !== null) seg.close();
+    this.prefaulting = null;
     this.mapSegment = null;
     this.map = null;
     this.map32 = null;
@@ -84,7 +91,7 @@ class Wal {
     this.map = new Uint8Array(this.mapSegment.buffer);
     this.map32 = new Int32Array(this.mapSegment.buffer, 0, Math.floor(this.map.length / WORD));
     // Sync mode 'none': from the tail's place (held: the append lock) to the mapping's end.
-    if (this.how.allocates) prefaultFrom(this.map, FILE_HEADER + (this.control.heldTail - this.fileStart), this.how);
+    if (this.how.allocates) this.prefaulting = prefaultFrom(this.map, FILE_HEADER + (this.control.heldTail - this.fileStart), this.how);
     if (this.writer !== null) this.writer.map(this.map, this.fileStart);
     if (this.sealer !== null) this.sealer.map(this.map, this.fileStart);
   }
