@@ -151,16 +151,21 @@ function runSeed(seed) {
   }
 }
 
-for (let seed = from; seed < to; seed++) {
-  let counts;
-  try {
-    counts = runSeed(seed);
-  } catch (e) {
-    // The message names the damage (added after the stack was taken), the stack where it failed.
-    process.send({ seed, failure: `${engine} seed ${seed}: ${e.message}\n${String(e.stack).split('\n').slice(1).join('\n')}` });
-    process.exitCode = 1;
-    break;
+(async () => {
+  for (let seed = from; seed < to; seed++) {
+    let counts;
+    try {
+      counts = runSeed(seed);
+    } catch (e) {
+      // The message names the damage (added after the stack was taken), the stack where it failed.
+      process.send({ seed, failure: `${engine} seed ${seed}: ${e.message}\n${String(e.stack).split('\n').slice(1).join('\n')}` });
+      process.exitCode = 1;
+      break;
+    }
+    process.send({ seed, ...counts });
+    // The event loop runs between seeds, as in an application: the log mappings of the closed
+    // stores are let go of once their prefaults end (lib/persist/wal.js).
+    await new Promise((resolve) => setImmediate(resolve));
   }
-  process.send({ seed, ...counts });
-}
-process.disconnect();
+  process.disconnect();
+})();
