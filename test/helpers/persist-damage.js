@@ -37,7 +37,16 @@ function describeFiles(dir) {
     }
     if (SNAP_RE.test(name)) {
       const trailer = bytes - C.SNAP_TRAILER_SIZE;
-      return { file, name, kind: 'snapshot', live: bytes, aimed: [...fieldsOf(S.SNAP_HEADER, 0), ...fieldsOf(S.SNAP_TRAILER, trailer)] };
+      const aimed = [...fieldsOf(S.SNAP_HEADER, 0), ...fieldsOf(S.SNAP_TRAILER, trailer)];
+      // The body's records, back to back, each as long as its length field says (aligned).
+      const b = fs.readFileSync(file);
+      for (let x = C.SNAP_HEADER_SIZE; x + C.WAL_RECORD_HEADER_SIZE <= trailer;) {
+        aimed.push(...fieldsOf(S.WAL_RECORD, x));
+        const length = b.readUInt32LE(x + S.WAL_RECORD.LENGTH);
+        if (length < C.WAL_RECORD_HEADER_SIZE) break;
+        x += Math.ceil(length / C.WAL_RECORD_ALIGN) * C.WAL_RECORD_ALIGN;
+      }
+      return { file, name, kind: 'snapshot', live: bytes, aimed };
     }
     // The control's header, where its geometry and sync mode are; a manifest, a segment line.
     const kind = name === 'control' ? 'control' : name === 'manifest.json' ? 'manifest' : 'other';
