@@ -378,7 +378,7 @@ class Store {
     try {
       raw = e.get(id, key);
     } catch (err) {
-      if (this._dropped(err, ns)) return this.get(ns, key);
+      if (this._dropped(err, ns)) return Store.prototype.get.call(this, ns, key);
       throw engineError(err, 'get');
     }
     if (raw === undefined) return undefined;
@@ -407,7 +407,7 @@ class Store {
     try {
       return e.has(id, key);
     } catch (err) {
-      if (this._dropped(err, ns)) return this.has(ns, key);
+      if (this._dropped(err, ns)) return Store.prototype.has.call(this, ns, key);
       throw engineError(err, 'has');
     }
   }
@@ -422,7 +422,8 @@ class Store {
     const expiry = opts === undefined ? cache.EXPIRY_DEFAULT : cache.expiryOf(opts);
     // Set and expired at once: what stays is no entry at all. This class's own delete, not a
     // subclass's: the persisted store calls this set holding the key's locks and logs it as one
-    // record, which a logged delete inside it would overwrite.
+    // record, which a logged delete inside it would overwrite. For the same reason every retry
+    // after a dropped namespace below calls this class's own method again.
     if (cache.alreadyExpired(expiry)) {
       Store.prototype.delete.call(this, ns, key);
       return this;
@@ -432,7 +433,7 @@ class Store {
     try {
       e.set(id, key, payload, enc, expiry);
     } catch (err) {
-      if (this._dropped(err, ns)) return this.set(ns, key, value, opts);
+      if (this._dropped(err, ns)) return Store.prototype.set.call(this, ns, key, value, opts);
       throw engineError(err, `set '${key}'`);
     }
     return this;
@@ -449,7 +450,7 @@ class Store {
     try {
       at = e.expiresAt(id, key);
     } catch (err) {
-      if (this._dropped(err, ns)) return this.ttl(ns, key);
+      if (this._dropped(err, ns)) return Store.prototype.ttl.call(this, ns, key);
       throw engineError(err, 'ttl');
     }
     return cache.remainingOf(at);
@@ -463,7 +464,7 @@ class Store {
     try {
       return e.delete(id, key);
     } catch (err) {
-      if (this._dropped(err, ns)) return this.delete(ns, key);
+      if (this._dropped(err, ns)) return Store.prototype.delete.call(this, ns, key);
       throw engineError(err, 'delete');
     }
   }
@@ -529,7 +530,7 @@ class Store {
         values[i] = decodeValue(raw, this._out[0]);
       }
     } catch (err) {
-      if (this._dropped(err, ns)) return this.getMany(ns, keys);
+      if (this._dropped(err, ns)) return Store.prototype.getMany.call(this, ns, keys);
       throw engineError(err, 'getMany');
     }
     return values;
@@ -553,7 +554,7 @@ class Store {
       checkValueLength(payloads[i]);
     }
     if (cache.alreadyExpired(expiry)) {
-      for (const k of keys) this.delete(ns, k);
+      for (const k of keys) Store.prototype.delete.call(this, ns, k);
       return keys.length;
     }
     let id = this._id(ns, true);

@@ -22,6 +22,69 @@ for (const engine of ENGINES) {
 
     const create = () => track(Store.create({ name: t.name, size: 1 << 22, engine, persist: { dir: t.dir, sync: 'none' } }));
 
+    it('a set, a set with an expiry and a delete by a handle that still knows a namespace another handle dropped each take the append lock once and are logged once, and the log replays to the same store', () => {
+      const a = create();
+      const b = track(Store.open({ name: t.name, engine, persist: { dir: t.dir } }));
+      // a's append lock is taken only when a does not hold it: a set that logged itself again
+      // from inside its own append released the lock another process could then take, and its
+      // outer half wrote its tail over that process's.
+      const control = a._p.control;
+      let held = 0;
+      let reentered = 0;
+      const { lockAppend, unlockAppend } = control;
+      control.lockAppend = function () {
+        if (held !== 0) reentered++;
+        lockAppend.call(this);
+        held++;
+      };
+      control.unlockAppend = function () {
+        held--;
+        unlockAppend.call(this);
+      };
+      // The JavaScript engine's set may take and release the lock in the addon instead (a sealer's
+      // begin, put and seal: lib/persist/set-record.js).
+      const sealer = a._p.wal.sealer;
+      if (sealer !== null) {
+        const { begin, put, seal } = sealer;
+        sealer.begin = (stripe) => {
+          if (held !== 0) reentered++;
+          const took = begin(stripe);
+          if (took) held++;
+          return took;
+        };
+        sealer.put = () => {
+          held--;
+          return put();
+        };
+        sealer.seal = (...args) => {
+          held--;
+          return seal(...args);
+        };
+      }
+      const rounds = [
+        ['set', () => a.set('n', 'k', 'after'), [['k', 'after'], ['x', 1]]],
+        ['set with a ttl', () => a.set('n', 'k', 'after', { ttl: 3600e3 }), [['k', 'after'], ['x', 1]]],
+        ['delete', () => a.delete('n', 'x'), []],
+      ];
+      for (const [what, op, expected] of rounds) {
+        // a resolves 'n'; b drops it and makes it again: a's id for it is stale.
+        a.set('n', 'x', 1);
+        b.dropNamespace('n');
+        b.set('n', 'x', 1);
+        op();
+        assert.deepStrictEqual(contents(a, 'n'), expected, what);
+        assert.ok(a.verify().ok, what);
+        assert.deepStrictEqual([reentered, held], [0, 0], what);
+      }
+      const before = contents(a, 'n');
+      a.close();
+      b.close();
+      const r = track(recover(t.name, t.dir, engine));
+      assert.deepStrictEqual(contents(r, 'n'), before);
+      assert.strictEqual(r.persistence.recovery.cutBytes, 0);
+      assert.strictEqual(r.persistence.recovery.reason, null);
+    });
+
     it('rebuilds a store after a drop: the namespace, its policy and its entries are gone', () => {
       const s = create();
       s.namespace('gone', { eviction: 'clock', ttl: 60000 });
