@@ -94,6 +94,26 @@ describe('shmstore/keyv', function () {
     });
   }
 
+  it('iterator() reads the values as the loop reaches them: an entry deleted or changed before then is left out or handed out as it is then', async function () {
+    const adapter = new KeyvShmstore(store, { namespace: 'walk' });
+    const n = 250;
+    for (let i = 0; i < n; i++) store.set('walk', `k${i}`, `v${i}`);
+    const keys = store.keys('walk');
+    const seen = new Map();
+    for await (const [k, v] of adapter.iterator('walk')) {
+      if (seen.size === 0) {
+        // The last key of the listing is read last, well after this first one.
+        store.delete('walk', keys[n - 1]);
+        store.set('walk', keys[n - 2], 'changed');
+      }
+      seen.set(k, v);
+    }
+    assert.strictEqual(seen.size, n - 1);
+    assert.strictEqual(seen.has(`walk:${keys[n - 1]}`) || seen.has(keys[n - 1]), false);
+    const changed = [...seen].find(([k]) => k.endsWith(keys[n - 2]));
+    assert.strictEqual(changed[1], 'changed');
+  });
+
   it('keyv 5: namespaces that nest (\'a\' and \'a:b\') on one adapter each keep their own keys', async function () {
     const adapter = new KeyvShmstore(store);
     const outer = new Keyv5({ store: adapter, namespace: 'a:b' });

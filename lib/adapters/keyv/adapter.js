@@ -20,6 +20,8 @@ const STORE_METHODS = ['get', 'getMany', 'has', 'hasMany', 'set', 'setMany', 'de
   'disconnect', 'iterator'];
 // An expiry already reached: the key is deleted instead of written (what Keyv expects).
 const GONE = Symbol('gone');
+// The values an iterator reads per getMany.
+const ITERATOR_BATCH = 100;
 
 // How long an opener waits for a store that another process is creating right now.
 const INIT_WAIT_MS = 5000;
@@ -227,7 +229,15 @@ class KeyvShmstore extends EventEmitter {
     const ns = namespace || this._ns();
     if (!this.store.namespaces().includes(ns)) return;
     const prefix = !this._v6 && namespace ? `${namespace}:` : '';
-    for (const [key, value] of this.store.entries(ns)) yield [prefix + key, value];
+    // The keys first, then the values ITERATOR_BATCH at a time as the loop asks for them: a
+    // namespace of a million entries is not read into memory at once, and an entry deleted or
+    // expired before the loop reaches it is not handed out.
+    const keys = this.store.keys(ns);
+    for (let i = 0; i < keys.length; i += ITERATOR_BATCH) {
+      const batch = keys.slice(i, i + ITERATOR_BATCH);
+      const values = this.store.getMany(ns, batch);
+      for (let j = 0; j < batch.length; j++) if (values[j] !== undefined) yield [prefix + batch[j], values[j]];
+    }
   }
 
   /** Closes the store if this adapter opened it; a Store passed in is left open. */
