@@ -64,6 +64,7 @@ declare class KeyvShmstoreClass extends EventEmitter {
   deleteMany(keys: string[]): Promise<boolean[] | boolean>;
   /** Removes the entries of this adapter's namespace only. */
   clear(): Promise<void>;
+  /** The live entries of a namespace: its keys listed at the start, their values read 100 at a time as the loop reaches them. */
   iterator(namespace?: string): AsyncGenerator<[string, unknown], void, undefined>;
   /** Closes the store if the adapter opened it. */
   disconnect(): Promise<void>;
