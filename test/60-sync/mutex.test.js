@@ -9,7 +9,7 @@ const { addon } = require('../../lib/base/native');
 const { C, W } = require('../../lib/layout/layout');
 const { OwnerTable } = require('../../lib/ownership/owners');
 const { acquiredWord } = require('../../lib/ownership/lockword');
-const { uniqueName, tempDir, removeShm, runNode, exitedPid } = require('../helpers/process');
+const { uniqueName, tempDir, removeShm, runNode, exitedPid, until } = require('../helpers/process');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'mutex-child.js');
 // A waiter notices a holder that died within the recheck period (50 ms) plus scheduling: this is
@@ -152,17 +152,21 @@ describe('Mutex', () => {
       a.lock();
       let ticks = 0;
       let acquired = false;
+      // Timers fire while the wait is pending: the loop runs. A wait that blocked it would hold it
+      // until its own timeout (the holder is this thread) and then reject.
       const timer = setInterval(() => { ticks++; }, 5);
-      const p = b.lockAsync(10000).then((r) => {
-        acquired = true;
-        return r;
-      });
-      await new Promise((r) => setTimeout(r, 150));
-      assert.strictEqual(acquired, false);
-      assert.ok(ticks >= 5, `only ${ticks} timer ticks while waiting`);
-      a.unlock();
-      assert.deepStrictEqual(await p, { recovered: false });
-      clearInterval(timer);
+      try {
+        const p = b.lockAsync(10000).then((r) => {
+          acquired = true;
+          return r;
+        });
+        await until(() => ticks >= 5, 'timer ticks while lockAsync waits');
+        assert.strictEqual(acquired, false);
+        a.unlock();
+        assert.deepStrictEqual(await p, { recovered: false });
+      } finally {
+        clearInterval(timer);
+      }
       b.unlock();
       a.close();
       b.close();

@@ -3,7 +3,7 @@
 const assert = require('assert');
 const { Semaphore, ShmError } = require('../../index');
 const { addon } = require('../../lib/base/native');
-const { uniqueName, removeShm } = require('../helpers/process');
+const { uniqueName, removeShm, until } = require('../helpers/process');
 const { actor, allSay } = require('../helpers/sync-actors');
 
 const withAddon = addon ? describe : describe.skip;
@@ -63,14 +63,23 @@ describe('Semaphore', () => {
     const a = Semaphore.create({ buffer, permits: 1 });
     const b = Semaphore.open({ buffer });
     a.acquire();
-    const p = b.acquireAsync(1, 10000);
+    let acquired = false;
+    const p = b.acquireAsync(1, 10000).then((r) => {
+      acquired = true;
+      return r;
+    });
     let ticks = 0;
+    // Timers fire while the wait is pending: the loop runs. A wait that blocked it would hold it
+    // until its own timeout (the holder is this thread) and then reject.
     const timer = setInterval(() => { ticks++; }, 5);
-    await new Promise((r) => setTimeout(r, 150));
-    a.release();
-    assert.deepStrictEqual(await p, { recovered: false });
-    clearInterval(timer);
-    assert.ok(ticks >= 3);
+    try {
+      await until(() => ticks >= 3, 'timer ticks while acquireAsync waits');
+      assert.strictEqual(acquired, false);
+      a.release();
+      assert.deepStrictEqual(await p, { recovered: false });
+    } finally {
+      clearInterval(timer);
+    }
     const ac = new AbortController();
     const q = a.acquireAsync(1, 10000, { signal: ac.signal });
     setTimeout(() => ac.abort(), 20);
