@@ -91,7 +91,13 @@ class Wal {
     this.map = new Uint8Array(this.mapSegment.buffer);
     this.map32 = new Int32Array(this.mapSegment.buffer, 0, Math.floor(this.map.length / WORD));
     // Sync mode 'none': from the tail's place (held: the append lock) to the mapping's end.
-    if (this.how.allocates) this.prefaulting = prefaultFrom(this.map, FILE_HEADER + (this.control.heldTail - this.fileStart), this.how);
+    if (this.how.allocates) {
+      const p = prefaultFrom(this.map, FILE_HEADER + (this.control.heldTail - this.fileStart), this.how);
+      this.prefaulting = p;
+      p?.then(() => {
+        if (this.prefaulting === p) this.prefaulting = null;
+      });
+    }
     if (this.writer !== null) this.writer.map(this.map, this.fileStart);
     if (this.sealer !== null) this.sealer.map(this.map, this.fileStart);
   }
