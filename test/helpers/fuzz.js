@@ -66,6 +66,24 @@ function runSeedsInChild(file, args, seedMs, env = {}) {
   return collect(child, () => child.kill('SIGKILL'), args, seedMs);
 }
 
+// The guard regions of a structure under damage: GUARD bytes of CANARY before and after the
+// structure's `bytes` (its byteOffset GUARD, a multiple of 64). { buffer, where, outside() }:
+// outside() counts the guard bytes that changed (a write outside the structure's region).
+const CANARY = 0xa5;
+function guardedRegion(bytes, GUARD) {
+  const buffer = new SharedArrayBuffer(GUARD + bytes + GUARD);
+  const u8 = new Uint8Array(buffer);
+  u8.fill(CANARY, 0, GUARD);
+  u8.fill(CANARY, GUARD + bytes);
+  const outside = () => {
+    let n = 0;
+    for (let i = 0; i < GUARD; i++) if (u8[i] !== CANARY) n++;
+    for (let i = GUARD + bytes; i < u8.length; i++) if (u8[i] !== CANARY) n++;
+    return n;
+  };
+  return { buffer, where: { buffer, byteOffset: GUARD }, outside };
+}
+
 // Counts error `e` in `errors` by its code (or, without one, its name).
 function countError(errors, e) {
   const what = e.code || e.name;
@@ -85,4 +103,4 @@ function randomCaller(calls, pick, errors, onError = () => {}) {
   };
 }
 
-module.exports = { runSeeds, runSeedsInChild, countError, randomCaller };
+module.exports = { runSeeds, runSeedsInChild, countError, randomCaller, guardedRegion };

@@ -11,13 +11,12 @@
 const { workerData, parentPort } = require('worker_threads');
 const { BufferPool, ObjectPool, MemoryPool, layout } = require('../../../index');
 const { prng } = require('../prng');
-const { randomCaller, countError } = require('../fuzz');
+const { randomCaller, countError, guardedRegion } = require('../fuzz');
 
 const { C, S } = layout;
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 // The guard regions before and after the pool (the pool's byteOffset is GUARD: a multiple of 64).
 const GUARD = 4 * C.UNIT;
-const CANARY = 0xa5;
 const BLOCKS = 6;
 const CLASSES = [{ size: 40, count: 3 }, { size: 200, count: 2 }, { size: 1000, count: 2 }];
 
@@ -89,10 +88,7 @@ function runSeed(kind, seed, onError = () => {}) {
   const rand = prng(seed);
   const pick = (n) => Math.floor(rand() * n);
   const { bytes } = shapeOf(kind);
-  const buffer = new SharedArrayBuffer(GUARD + bytes + GUARD);
-  const u8 = new Uint8Array(buffer);
-  u8.fill(CANARY, 0, GUARD);
-  u8.fill(CANARY, GUARD + bytes);
+  const { buffer, outside } = guardedRegion(bytes, GUARD);
   const { calls, close } = make(kind, buffer, pick);
   const errors = {};
   const call = randomCaller(calls, pick, errors, onError);
@@ -108,10 +104,7 @@ function runSeed(kind, seed, onError = () => {}) {
     countError(errors, e);
     onError(e);
   }
-  let outside = 0;
-  for (let i = 0; i < GUARD; i++) if (u8[i] !== CANARY) outside++;
-  for (let i = GUARD + bytes; i < u8.length; i++) if (u8[i] !== CANARY) outside++;
-  return { errors, outside };
+  return { errors, outside: outside() };
 }
 
 if (parentPort !== null && workerData !== null) {

@@ -15,14 +15,13 @@
 const { workerData, parentPort } = require('worker_threads');
 const { layout } = require('../../../index');
 const { prng } = require('../prng');
-const { countError } = require('../fuzz');
+const { countError, guardedRegion } = require('../fuzz');
 const { KINDS } = require('./sync-fuzz-kinds');
 
 const { C, S } = layout;
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 // The guard regions before and after the object (its byteOffset is GUARD: a multiple of 64).
 const GUARD = 4 * C.UNIT;
-const CANARY = 0xa5;
 // A call bounded by a timeout of at most 1 ms (or none) that takes this long has waited on
 // something it should not have (a guard's 10 s limit, a recheck that never ends).
 const SLOW_MS = 1000;
@@ -33,11 +32,7 @@ function runSeed(kind, seed, onError = () => {}) {
   const rand = prng(seed);
   const pick = (n) => Math.floor(rand() * n);
   const { bytes, make } = KINDS[kind];
-  const buffer = new SharedArrayBuffer(GUARD + bytes + GUARD);
-  const u8 = new Uint8Array(buffer);
-  u8.fill(CANARY, 0, GUARD);
-  u8.fill(CANARY, GUARD + bytes);
-  const where = { buffer, byteOffset: GUARD };
+  const { buffer, where, outside } = guardedRegion(bytes, GUARD);
   const errors = {};
   let slow = 0;
   const attempt = (fn) => {
@@ -66,10 +61,7 @@ function runSeed(kind, seed, onError = () => {}) {
   attempt(() => {
     broken = object.check(where);
   });
-  let outside = 0;
-  for (let i = 0; i < GUARD; i++) if (u8[i] !== CANARY) outside++;
-  for (let i = GUARD + bytes; i < u8.length; i++) if (u8[i] !== CANARY) outside++;
-  return { errors, outside, slow, broken };
+  return { errors, outside: outside(), slow, broken };
 }
 
 if (parentPort !== null && workerData !== null) {
