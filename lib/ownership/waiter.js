@@ -125,7 +125,10 @@ class LockWaiter {
           start = now;
           continue;
         }
-        if (!takeOver) return HOLDER_GONE;
+        // The verdict read the holder's record after the word: a holder that released the lock
+        // and then its slot in between reads as gone. Only a word still unchanged now was left
+        // by a gone holder (the takeover's compare-and-swap checks the same).
+        if (!takeOver) return Atomics.load(u32, idx) === seen ? HOLDER_GONE : 0;
         if (Atomics.compareExchange(u32, idx, seen, takeoverWord(seen, this.slot)) === seen) return 1;
         return 0;
       }

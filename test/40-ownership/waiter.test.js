@@ -85,6 +85,42 @@ describe('ownership: lock waiter', function () {
     });
   }
 
+  it('a holder that releases the lock and then its slot while the waiter judges it is not gone', () => {
+    // A writer that ends its last operation and closes at once: its lock is free again before
+    // its record reads as released. The verdict reads the record after the word, so it finds
+    // the record released; the lock must then be taken as free, never reported as a gone
+    // holder's (that report runs a repair pass over the whole store).
+    for (const takeOver of [false, true]) {
+      const r = region(5000);
+      const seen = holdAs(r, { ...r.me, tid: 9 });
+      const holder = lw.ownerOf(seen);
+      const status = r.owners.status.bind(r.owners);
+      let judged = 0;
+      r.owners.status = (o, self) => {
+        if (o === holder && judged++ === 0) {
+          lw.unlock(r.u32, LOCK, holder);
+          r.owners.release(holder);
+        }
+        return status(o, self);
+      };
+      if (takeOver) r.waiter.acquireOrTakeOver(LOCK);
+      else assert.strictEqual(r.waiter.acquire(LOCK), 0);
+      assert.strictEqual(judged, 1, 'the holder was judged once');
+      assert.strictEqual(r.u32[LOCK], lw.acquiredWord(lw.releasedWord(seen), r.waiter.slot), 'taken as a free lock, at the next version');
+    }
+    // And a seqlock reader waiting out the same holder looks again instead of repairing.
+    const r = region(5000);
+    const seen = holdAs(r, { ...r.me, tid: 9 });
+    const holder = lw.ownerOf(seen);
+    const status = r.owners.status.bind(r.owners);
+    r.owners.status = (o, self) => {
+      lw.unlock(r.u32, LOCK, holder);
+      r.owners.release(holder);
+      return status(o, self);
+    };
+    assert.strictEqual(r.waiter.waitWhileHeld(LOCK, seen), 0);
+  });
+
   it('a holder of this process marked dead is gone at once', () => {
     const r = region(5000);
     const id = { ...r.me, tid: 6 };
