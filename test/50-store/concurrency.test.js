@@ -74,6 +74,8 @@ describe('store concurrency', function () {
       }
       const v = store.verify();
       assert.ok(v.ok, v.errors.join('\n'));
+      // Nobody died: no lock was left, so no waiter may have taken a holder for gone.
+      assert.strictEqual(store.stats().repairs, 0, 'a repair pass ran');
       for (const [k, val] of store.entries('shared')) assert.ok(checkValue(val), k);
       assert.strictEqual(store.count('shared'), store.keys('shared').length);
       const ids = ['p-native', 'p-js', 'w-native', 'w-js'];
