@@ -3,12 +3,15 @@
 // known operations shows exactly what store.stats() reports, per store and per namespace, on
 // both engines and after writes by another process; bad arguments; a missing prom-client.
 const assert = require('assert');
-const { spawnSync } = require('child_process');
+const { spawn, spawnSync } = require('child_process');
 const prom = require('prom-client');
 const { storeMetrics } = require('shmstore/metrics');
 const { Store } = require('shmstore');
 const { forEachEngine } = require('../helpers/engines');
 const { ROOT, uniqueName, removeShm, requireWithout } = require('../helpers/process');
+const { AT, BASE } = require('../../lib/layout/layout');
+const lw = require('../../lib/ownership/lockword');
+const { OwnerTable, identityOf } = require('../../lib/ownership/owners');
 
 /** Scrapes the registry: { 'metric{label=value,...}': number }. */
 async function scrape(registry) {
@@ -42,6 +45,7 @@ function expected(s, label, prefix = 'shmstore_') {
     [`${prefix}repairs_total${l}`]: s.repairs,
     [`${prefix}reads_total${l}`]: s.reads,
     [`${prefix}writes_total${l}`]: s.writes,
+    [`${prefix}up${l}`]: 1,
   };
   for (const [ns, n] of Object.entries(s.namespaceCounts)) want[`${prefix}namespace_entries{store=${label},namespace=${ns}}`] = n;
   return want;
@@ -85,7 +89,49 @@ forEachEngine('shmstore/metrics', ({ make }) => {
     assert.deepStrictEqual(Object.keys(got).filter((k) => k.includes('store=b')), []);
     assert.strictEqual(got['app_entries{store=a}'], 1);
   });
+
+  it('a store whose stats() fails is left out of that scrape with up 0 and an error counted; the others and later scrapes go on', async function () {
+    this.timeout(20000);
+    // A live other process holds the store's allocator lock, which stats() takes: past ten
+    // lockTimeoutMs it fails with ERR_LOCK_TIMEOUT.
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' });
+    try {
+      const stuck = make({ lockTimeoutMs: 5 });
+      const fine = make();
+      stuck.set('n', 'k', 1);
+      fine.set('n', 'k', 1);
+      const registry = new prom.Registry();
+      storeMetrics({ stuck, fine }, { registry });
+      const u32 = new Uint32Array(stuck.buffer);
+      const slot = new OwnerTable(u32, BASE.OWNER).claim(identityOf(child.pid, 1));
+      assert.ok(lw.tryLock(u32, AT.ALLOC_STATE.LOCK, slot));
+      assert.throws(() => stuck.stats(), { code: 'ERR_LOCK_TIMEOUT' });
+      for (const n of [1, 2]) {
+        const got = await scrape(registry);
+        assert.deepStrictEqual(Object.keys(got).filter((k) => k.includes('store=stuck')).sort(), [
+          'shmstore_stats_errors_total{store=stuck,code=ERR_LOCK_TIMEOUT}', 'shmstore_up{store=stuck}',
+        ]);
+        assert.strictEqual(got['shmstore_up{store=stuck}'], 0);
+        assert.strictEqual(got['shmstore_stats_errors_total{store=stuck,code=ERR_LOCK_TIMEOUT}'], n);
+        assert.deepStrictEqual(withoutErrors(got, 'stuck'), expected(fine.stats(), 'fine'));
+      }
+      // The text format too: registry.metrics() resolves.
+      assert.match(await registry.metrics(), /shmstore_up\{store="stuck"\} 0/);
+      lw.unlock(u32, AT.ALLOC_STATE.LOCK, slot);
+      const got = await scrape(registry);
+      assert.strictEqual(got['shmstore_up{store=stuck}'], 1);
+      assert.strictEqual(got['shmstore_entries{store=stuck}'], 1);
+      assert.strictEqual(got['shmstore_stats_errors_total{store=stuck,code=ERR_LOCK_TIMEOUT}'], 3, 'a counter keeps its total');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 });
+
+// The series of a scrape without those of store `label` and without any error counter.
+function withoutErrors(got, label) {
+  return Object.fromEntries(Object.entries(got).filter(([k]) => !k.includes(`store=${label}`) && !k.includes('stats_errors_total')));
+}
 
 describe('shmstore/metrics across processes and arguments', function () {
   it('counts the entries and writes another process made in a named store', async function () {

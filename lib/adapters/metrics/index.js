@@ -7,6 +7,7 @@
 // (./latency.js) are per handle: this process's handles, plus the snapshots options.latency
 // returns.
 const { Store } = require('../../store/store');
+const { ShmError } = require('../../base/errors');
 const v = require('../../base/validate');
 const { requirePeer } = require('../peer');
 const { latencyMetrics, mergedOf, checkSource } = require('./latency');
@@ -74,6 +75,10 @@ function storeMetrics(stores, options = {}) {
   // is reused by the others of that pass only.
   let snapshot = null;
   let latencies = null;
+  // The stores whose stats() failed in this scrape ([label, code]), and the failures of every
+  // scrape so far by label and code (the counter's monotonic totals).
+  let failed = [];
+  const failures = new Map();
   // Forgotten in a microtask: after the synchronous pass that collects every metric of one
   // scrape, and before anything can change the stores or scrape again (a second scrape right
   // after `await registry.metrics()` sees fresh numbers, which a later macrotask would not give).
@@ -81,10 +86,24 @@ function storeMetrics(stores, options = {}) {
     snapshot = null;
     latencies = null;
   });
+  // A store error (a lock held past its timeout by a live process, a damaged store) leaves that
+  // store out of this scrape and counts against it, instead of failing the scrape: the registry
+  // serves the application's other metrics too, and `up` 0 says which store could not answer.
   const snap = () => {
     if (snapshot === null) {
       snapshot = [];
-      for (const [label, s] of pairs) if (!s.closed) snapshot.push([label, s.stats()]);
+      failed = [];
+      for (const [label, s] of pairs) {
+        if (s.closed) continue;
+        try {
+          snapshot.push([label, s.stats()]);
+        } catch (err) {
+          if (!(err instanceof ShmError)) throw err;
+          failed.push([label, err.code]);
+          const key = JSON.stringify([label, err.code]);
+          failures.set(key, (failures.get(key) || 0) + 1);
+        }
+      }
       if (latencies === null) clearSoon();
     }
     return snapshot;
@@ -121,6 +140,27 @@ function storeMetrics(stores, options = {}) {
       this.reset();
       for (const [label, s] of snap()) {
         for (const [ns, n] of Object.entries(s.namespaceCounts)) this.set({ store: label, namespace: ns }, n);
+      }
+    },
+  }));
+  metrics.push(new prom.Gauge({
+    name: `${prefix}up`, help: 'Whether the store answered stats() in this scrape (1), or failed with a store error (0).',
+    labelNames: ['store'], registers: [],
+    collect() {
+      this.reset();
+      for (const [label] of snap()) this.set({ store: label }, 1);
+      for (const [label] of failed) this.set({ store: label }, 0);
+    },
+  }));
+  metrics.push(new prom.Counter({
+    name: `${prefix}stats_errors_total`, help: 'Scrapes in which the store\'s stats() failed, by error code.',
+    labelNames: ['store', 'code'], registers: [],
+    collect() {
+      this.reset();
+      snap();
+      for (const [key, n] of failures) {
+        const [label, code] = JSON.parse(key);
+        this.inc({ store: label, code }, n);
       }
     },
   }));
