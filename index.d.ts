@@ -362,6 +362,15 @@ export type StoreCreateOptions = StoreOpenOptions & {
   | { buffer: SharedArrayBuffer; size?: never; name?: never; path?: never; persist?: never; mode?: never }
 );
 
+/** Store.openOrCreate's options: those of a store created on a named segment or a file, without persistence. */
+export type StoreOpenOrCreateOptions = StoreOpenOptions & {
+  eviction?: EvictionPolicy;
+  buckets?: number;
+  maxEntries?: number;
+  maxNamespaces?: number;
+  mode?: number;
+} & ({ name: string; size: number; path?: never } | { path: string | URL; size: number; name?: never });
+
 export interface StoreStats {
   engine: StoreEngine;
   entries: number;
@@ -457,6 +466,8 @@ export declare class Store {
   static create(options: StoreCreateOptions): Store;
   static open(options: ({ name: string } | { path: string | URL }) & StoreOpenOptions & { persist?: { dir: string } }): Store;
   static attach(buffer: SharedArrayBuffer, options?: StoreOpenOptions): Store;
+  /** Creates the store, or opens it as it is when it exists: of several parties calling at once, one creates, the others open. */
+  static openOrCreate(options: StoreOpenOrCreateOptions): Store;
   /** Checks a backup completely, then creates and opens the store it holds. */
   static restore(dir: string, target: RestoreTarget): Store;
   readonly engine: StoreEngine;

@@ -7,12 +7,13 @@ const v = require('../base/validate');
 
 const { typeError, rangeError } = v;
 const { threadId } = require('worker_threads');
-const { C, S, STATUS, STATUS_CODE } = require('../layout/layout');
+const { C, S, AT, STATUS, STATUS_CODE } = require('../layout/layout');
 const { JsEngine } = require('./js/store');
 const { defaultGeometry, entriesOffsetFor } = require('./js/format');
 const { encodeValue, decodeValue } = require('./codec');
 const { Segment } = require('../segment/segment');
 const { ShmError } = require('../base/errors');
+const { sleepMs } = require('../base/process');
 const native = require('../base/native');
 const { NamespaceView } = require('./namespace-view');
 const flusher = require('./flusher');
@@ -215,19 +216,62 @@ class Store {
     }
   }
 
-  // Opens an existing store by segment name or file path.
+  // Opens an existing store by segment name or file path. A store another party is creating
+  // right now is waited for, up to lockTimeoutMs: its creator makes the segment exclusively, sizes
+  // it, then writes the header with the magic last, so until then an opener finds an empty
+  // segment (ERR_BAD_SIZE) or a zero magic (ERR_BAD_MAGIC), which after the wait are reported.
   static open(opts) {
     opts = checkOptions(opts, 'options', OPEN_KEYS);
     const Engine = engineClass(opts.engine);
     const lockTimeoutMs = Store._lockTimeout(opts);
     checkLatency(opts);
     const readCache = readCacheOptions(opts.readCache);
-    const segment = Segment.open({ name: opts.name, path: opts.path });
-    try {
-      return withLatency(new this(Engine, segment.buffer, segment, lockTimeoutMs, readCache), opts);
-    } catch (err) {
-      segment.close();
-      throw err;
+    const deadline = performance.now() + lockTimeoutMs;
+    for (;; sleepMs(1)) {
+      let segment;
+      try {
+        segment = Segment.open({ name: opts.name, path: opts.path });
+      } catch (err) {
+        // Segment.open refuses only an empty segment with ERR_BAD_SIZE: one not sized yet.
+        if (err.code !== 'ERR_BAD_SIZE' || performance.now() >= deadline) throw err;
+        continue;
+      }
+      const buffer = segment.buffer;
+      try {
+        return withLatency(new this(Engine, buffer, segment, lockTimeoutMs, readCache), opts);
+      } catch (err) {
+        // Read before the close, which leaves zeros where the mapping was.
+        const unfinished = err.code === 'ERR_BAD_MAGIC' && buffer.byteLength >= C.HEADER_SIZE &&
+          Atomics.load(new Uint32Array(buffer, 0, 1), AT.HEADER.MAGIC) === 0;
+        segment.close();
+        if (!unfinished || performance.now() >= deadline) throw err;
+      }
+    }
+  }
+
+  /**
+   * Creates the store with `opts` (as create()), or opens it (as open(), with the options open
+   * takes) when it exists already: of several parties calling this at once, one creates and the
+   * others open what it created. An existing store is opened as it is, whatever its geometry.
+   */
+  static openOrCreate(opts) {
+    opts = checkOptions(opts, 'options', CREATE_KEYS);
+    if (opts === undefined || (opts.name === undefined && opts.path === undefined)) {
+      throw typeError('The "options.name" or "options.path" argument is required');
+    }
+    const openOpts = Object.fromEntries(OPEN_KEYS.filter((k) => opts[k] !== undefined).map((k) => [k, opts[k]]));
+    // A creator that fails removes its segment again: then the next attempt creates it.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return this.create(opts);
+      } catch (err) {
+        if (err.code !== 'ERR_SHM_EXISTS') throw err;
+      }
+      try {
+        return this.open(openOpts);
+      } catch (err) {
+        if (err.code !== 'ERR_SHM_NOT_FOUND' || attempt >= 2) throw err;
+      }
     }
   }
 

@@ -73,6 +73,11 @@ Store.attach(s.buffer, { latency: 'yes' });
 // @ts-expect-error no histogram of an unknown operation
 console.log(merged.ops.scan);
 Store.open({ name: 'types' }).close();
+Store.openOrCreate({ name: 'types', size: 1 << 20, maxEntries: 1000, engine: 'js' }).close();
+// @ts-expect-error openOrCreate needs a segment or a file, not a buffer
+Store.openOrCreate({ buffer: new SharedArrayBuffer(1 << 20) });
+// @ts-expect-error openOrCreate needs the size a creator gives
+Store.openOrCreate({ name: 'types' });
 Store.create({ buffer: new SharedArrayBuffer(1 << 20) }).close();
 s.close();
 
