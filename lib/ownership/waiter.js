@@ -33,6 +33,20 @@ class LockWaiter {
     this.timeout = timeoutMs;
     this.slot = 0;
     this.ownerBits = 0;
+    // The lock word the last HOLDER_GONE verdict judged and its value then (goneIdx -1: none),
+    // for the caller that acts on the verdict later (takeGone()).
+    this.goneIdx = -1;
+    this.goneWord = 0;
+  }
+
+  // The lock word index and the word of the last HOLDER_GONE verdict, as [idx, word] ([-1, 0]
+  // when none is pending), and forgets it. A caller that repairs after the verdict checks that
+  // the word still holds that value when it is about to act (format.md §9): a pass that another
+  // waiter of the same lock completed meanwhile released it.
+  takeGone() {
+    const gone = [this.goneIdx, this.goneWord];
+    this.goneIdx = -1;
+    return gone;
   }
 
   // The owner slot the locks are taken as.
@@ -128,7 +142,12 @@ class LockWaiter {
         // The verdict read the holder's record after the word: a holder that released the lock
         // and then its slot in between reads as gone. Only a word still unchanged now was left
         // by a gone holder (the takeover's compare-and-swap checks the same).
-        if (!takeOver) return Atomics.load(u32, idx) === seen ? HOLDER_GONE : 0;
+        if (!takeOver) {
+          if (Atomics.load(u32, idx) !== seen) return 0;
+          this.goneIdx = idx;
+          this.goneWord = seen;
+          return HOLDER_GONE;
+        }
         if (Atomics.compareExchange(u32, idx, seen, takeoverWord(seen, this.slot)) === seen) return 1;
         return 0;
       }

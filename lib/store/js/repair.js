@@ -522,14 +522,22 @@ function freeGoneOwners(e, verdicts) {
   }
 }
 
-// A repair pass. `force` false is for a caller that met a lock whose holder is gone: if another
-// pass completed while this one waited for the repair lock, that pass took the lock over already
-// and this one is skipped (N threads meeting one dead lock run one pass, not N in a row).
+// A repair pass. `force` false is for a caller that met a lock whose holder is gone (the lock
+// waiter's last verdict, takeGone()): the pass is skipped when that lock no longer holds the word
+// judged, before or once the repair lock is held, or when another pass completed while this one
+// waited for the repair lock (format.md §9: a waiter acts on "gone" only while the word is the
+// one it judged). Another waiter's pass over the same dead lock took it over and released it, so
+// N threads meeting one dead lock run one pass, not N in a row (as native's Store::RepairFor).
 function repair(e, force = true) {
   const u32 = e.u32;
   const gc0 = Atomics.load(u32, GC_COUNTER);
+  const [gone, seen] = e.locks.takeGone();
+  // A gone holder of the repair lock itself is taken over below, by a compare-and-swap from the
+  // word judged: that takeover is the check.
+  const stuck = force || gone === REPAIR_LOCK ? -1 : gone;
+  if (stuck >= 0 && Atomics.load(u32, stuck) !== seen) return;
   e.locks.acquireOrTakeOver(REPAIR_LOCK);
-  if (!force && Atomics.load(u32, GC_COUNTER) !== gc0) {
+  if (!force && (Atomics.load(u32, GC_COUNTER) !== gc0 || (stuck >= 0 && Atomics.load(u32, stuck) !== seen))) {
     e.locks.release(REPAIR_LOCK);
     return;
   }
