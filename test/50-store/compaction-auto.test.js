@@ -5,7 +5,8 @@
 // store that is not fragmented they run none. Both engines, on the same bytes.
 const assert = require('assert');
 const { Store } = require('../../lib/store/store');
-const { C } = require('../../lib/layout/layout');
+const { C, AT } = require('../../lib/layout/layout');
+const { pidWord, tidWord, lockedBy } = require('../helpers/store-bytes');
 const { mixedValueFor } = require('../helpers/values');
 
 // A store filled with mixed values to about 90%, then every other key deleted: holes of every
@@ -84,6 +85,40 @@ describe('automatic compaction by ordinary writes', function () {
         // forgotten after a sweep that changed nothing): the second round runs fewer steps.
         assert.ok(second < first, `${first} then ${second}`);
         checkKept(store, n);
+      } finally {
+        store.close();
+      }
+    });
+
+    it(`${engine}: a set that succeeded succeeds when its step meets an allocator lock a live holder keeps`, () => {
+      // The step after a set is work nobody waits for: when the allocator lock stays held by a
+      // live other process (lockTimeoutMs x 10), the step is left to a later set, and the set,
+      // whose value is written, reports success.
+      const store = Store.create({ buffer: new SharedArrayBuffer(1 << 21), engine, lockTimeoutMs: 10 });
+      const u32 = new Uint32Array(store.buffer);
+      try {
+        // AUTO_COMPACT_EVERY - 1 sets, the last an overwrite, which leaves a parked block of its
+        // class: the next overwrite needs no allocator lock (format.md §8, "Parked blocks").
+        for (let i = 0; i < C.AUTO_COMPACT_EVERY - 2; i++) store.set('m', `k${i}`, 'v0');
+        store.set('m', 'k0', 'v1');
+        // Fragmented, by the hint: the next set looks at it and runs a step.
+        u32[AT.ALLOC_STATE.FREED_UNITS] = 0xffffffff;
+        const slot = 4000;
+        u32[pidWord(slot)] = process.ppid; // a live process other than this one
+        u32[tidWord(slot)] = 1;
+        const free = u32[AT.ALLOC_STATE.LOCK];
+        u32[AT.ALLOC_STATE.LOCK] = lockedBy(free, slot);
+        try {
+          store.set('m', 'k0', 'v2');
+        } finally {
+          u32[AT.ALLOC_STATE.LOCK] = free;
+          u32[pidWord(slot)] = 0;
+          u32[tidWord(slot)] = 0;
+        }
+        assert.strictEqual(store.get('m', 'k0'), 'v2');
+        assert.strictEqual(store.stats().compactionSteps, 0, 'the step never took the allocator lock');
+        const v = store.verify();
+        assert.ok(v.ok, v.errors.join('\n'));
       } finally {
         store.close();
       }

@@ -7,7 +7,7 @@
 const { Buffer } = require('buffer');
 const { C, W, H, AT, UNIT_WORDS, UNIT_HALFS, STATUS, SIZE_CLASSES } = require('../../layout/layout');
 const { xxh32Aligned } = require('../../base/xxhash');
-const { NEED_REPAIR, CORRUPT } = require('./locks');
+const { NEED_REPAIR, CORRUPT, LockError } = require('./locks');
 const { failure, corruptError } = require('./failure');
 const { allocBlock, allocLarge, freeBlocks, freeUnlinkedLarge, classFor, FREED_UNITS } = require('./alloc');
 const large = require('./large');
@@ -158,8 +158,7 @@ function setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state) {
     const r = setOnce(e, nsId, kl, h, value, vl, enc, cls, marking && evicting, state);
     if (r === STATUS.OK || r === INSERTED) {
       state.unit = 0; // linked: the entry owns it now
-      if (r === INSERTED) evict.sweepExpired(e);
-      autoCompact(e);
+      afterSet(e, r === INSERTED);
       return;
     }
     if (r === LARGE_LOST) continue;
@@ -177,6 +176,19 @@ function setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state) {
     }
     if (r !== NEED_REPAIR && r !== CORRUPT) throw failure(r, 'set');
     repaired = recover(e, r, h, repaired);
+  }
+}
+
+// After a set that succeeded (its value is linked, its bucket lock released): the expiry sweep of
+// an insert and the automatic compaction step. Nobody waits for either: one that meets a lock a
+// live holder keeps (a LockError) is left to a later set, and the set still succeeds, as native's
+// Set (format.md §8, "Expiry" and "When steps run").
+function afterSet(e, inserted) {
+  try {
+    if (inserted) evict.sweepExpired(e);
+    autoCompact(e);
+  } catch (err) {
+    if (!(err instanceof LockError)) throw err;
   }
 }
 
