@@ -362,13 +362,14 @@ export type StoreCreateOptions = StoreOpenOptions & {
   | { buffer: SharedArrayBuffer; size?: never; name?: never; path?: never; persist?: never; mode?: never }
 );
 
-/** Store.openOrCreate's options: those of a store created on a named segment or a file, without persistence. */
+/** Store.openOrCreate's options: those of a store created on a named segment or a file. */
 export type StoreOpenOrCreateOptions = StoreOpenOptions & {
   eviction?: EvictionPolicy;
   buckets?: number;
   maxEntries?: number;
   maxNamespaces?: number;
   mode?: number;
+  persist?: PersistCreateOptions;
 } & ({ name: string; size: number; path?: never } | { path: string | URL; size: number; name?: never });
 
 export interface StoreStats {

@@ -75,11 +75,23 @@ class Control {
   #holds = new Map();
 
   // Maps `dir`/control: created (exclusive) with the geometry and sync mode given, or opened.
+  // A creator holds the recovery lock when this returns (it releases it once the store is ready,
+  // or removed): it takes the lock before it stamps the magic, and an opener, which finds the
+  // magic first, takes the lock before it looks at `ready`, so that no opener takes a store
+  // still being created for one to recover. An opener that finds the file empty or without its
+  // magic (a creator between its exclusive create and its stamp) gets an error marked
+  // `unfinished`, which Store.open waits out.
   constructor(dir, create, lockTimeoutMs) {
     const file = path.join(dir, 'control');
-    this.segment = create
-      ? Segment.create({ path: file, size: C.PERSIST_CONTROL_BYTES, exclusive: true, mode: create.mode })
-      : Segment.open({ path: file });
+    try {
+      this.segment = create
+        ? Segment.create({ path: file, size: C.PERSIST_CONTROL_BYTES, exclusive: true, mode: create.mode })
+        : Segment.open({ path: file });
+    } catch (err) {
+      // Segment.open refuses only an empty file with ERR_BAD_SIZE: one its creator has not sized.
+      if (!create && err.code === 'ERR_BAD_SIZE') err.unfinished = true;
+      throw err;
+    }
     try {
       if (this.segment.size < C.PERSIST_CONTROL_BYTES) {
         throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} is ${this.segment.size} bytes, shorter than a control segment`);
@@ -88,20 +100,32 @@ class Control {
       this.u32 = new Uint32Array(buf, 0, C.PERSIST_CONTROL_BYTES / WORD);
       this.i32 = new Int32Array(buf, 0, C.PERSIST_CONTROL_BYTES / WORD);
       this.u64 = new BigUint64Array(buf, 0, C.PERSIST_CONTROL_BYTES / BigUint64Array.BYTES_PER_ELEMENT);
-      if (create) this.#stamp(create);
-      const older = this.#check(file);
       this.owners = new OwnerTable(this.u32, C.PERSIST_OWNERS_OFFSET / WORD, C.OWNER_SLOTS);
       this.self = identityOf(process.pid, threadId);
-      if (older) this.#upgrade(file);
-      this.slot = this.owners.claim(this.self) || this.owners.adopt(this.self);
-      if (this.slot === 0) throw new ShmError('ERR_TOO_MANY_HANDLES', `persist: all ${C.OWNER_SLOTS - 1} owner slots of ${file} are in use`);
-      this.token = this.owners.watch(this.slot, this.self);
-      this.waiter = new LockWaiter(this.u32, this.owners, -1, this.self, lockTimeoutMs);
-      this.waiter.setSlot(this.slot);
+      if (create) {
+        this.#claim(file, lockTimeoutMs);
+        this.#take(RECOVERY_LOCK);
+        this.#stamp(create);
+      }
+      const older = this.#check(file);
+      if (!create) {
+        if (older) this.#upgrade(file);
+        this.#claim(file, lockTimeoutMs);
+      }
     } catch (err) {
+      if (this.token !== undefined) this.owners.unwatch(this.token);
+      if (this.slot) this.owners.release(this.slot);
       this.segment.close();
       throw err;
     }
+  }
+
+  #claim(file, lockTimeoutMs) {
+    this.slot = this.owners.claim(this.self) || this.owners.adopt(this.self);
+    if (this.slot === 0) throw new ShmError('ERR_TOO_MANY_HANDLES', `persist: all ${C.OWNER_SLOTS - 1} owner slots of ${file} are in use`);
+    this.token = this.owners.watch(this.slot, this.self);
+    this.waiter = new LockWaiter(this.u32, this.owners, -1, this.self, lockTimeoutMs);
+    this.waiter.setSlot(this.slot);
   }
 
   #stamp(g) {
@@ -121,8 +145,11 @@ class Control {
   }
 
   #check(file) {
-    if (Atomics.load(this.u32, HDR + H.MAGIC) !== C.PERSIST_MAGIC) {
-      throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} is not a shmstore control segment (bad magic)`);
+    const magic = Atomics.load(this.u32, HDR + H.MAGIC);
+    if (magic !== C.PERSIST_MAGIC) {
+      const err = new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} is not a shmstore control segment (bad magic)`);
+      err.unfinished = magic === 0; // the magic is stamped last
+      throw err;
     }
     const version = Atomics.load(this.u32, HDR + H.VERSION);
     const older = version === C.PERSIST_FORMAT_VERSION_PREVIOUS;

@@ -52,6 +52,8 @@ function restoreBackup(StoreClass, from, target) {
       ...m.geometry, syncMode: SYNC_NAMES.indexOf(m.sync), intervalMs: m.intervalMs, checkpointBytes: m.checkpointBytes, checkpointMs: m.checkpointMs || 0,
       storeId: BigInt(`0x${m.storeId}`), mode: 0o600,
     }, BaseStore._lockTimeout(target));
+    // Left not ready: the open below (or any opener first) recovers the store from the copies.
+    control.unlockRecovery();
     control.close();
     copied.push('control');
     syncDir(dir);

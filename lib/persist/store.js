@@ -11,6 +11,7 @@ const path = require('path');
 const { C } = require('../layout/layout');
 const v = require('../base/validate');
 const { ShmError } = require('../base/errors');
+const { sleepMs } = require('../base/process');
 const native = require('../base/native');
 const { requireAddon } = native;
 const { Segment } = require('../segment/segment');
@@ -81,9 +82,14 @@ class Store extends LoggedStore {
       control.ready = true;
       syncDir(p.dir);
       store._persist(control, p.dir, null);
+      // Held since the control file was stamped (control.js): openers waited for this.
+      control.unlockRecovery();
       return store;
     } catch (err) {
-      if (control) control.close();
+      if (control) {
+        control.unlockRecovery();
+        control.close();
+      }
       store.close();
       Segment.unlink(targetOf(rest));
       fs.rmSync(path.join(p.dir, 'control'), { force: true });
@@ -106,11 +112,21 @@ class Store extends LoggedStore {
     return onPath(p.dir, () => Store.#openPersisted.call(this, p, rest));
   }
 
+  // openOrCreate (the store facade's) with `persist`: the creator's persist options, and the
+  // directory alone for an opener.
+  static _openOrCreateOptions(opts) {
+    if (opts === null || typeof opts !== 'object' || opts.persist === undefined) return super._openOrCreateOptions(opts);
+    const { persist, ...rest } = opts;
+    const o = super._openOrCreateOptions(rest);
+    checkPersist(persist, true);
+    return { create: { ...o.create, persist }, open: { ...o.open, persist: { dir: persist.dir } } };
+  }
+
   static #openPersisted(p, rest) {
     if (!fs.existsSync(path.join(p.dir, 'control'))) {
       throw new ShmError('ERR_SHM_NOT_FOUND', `persist: ${p.dir} holds no persisted store (no control file)`);
     }
-    const control = new Control(p.dir, null, LoggedStore._lockTimeout(rest));
+    const control = Store.#openControl(p.dir, LoggedStore._lockTimeout(rest));
     let store = null;
     try {
       control.lockRecovery();
@@ -139,6 +155,20 @@ class Store extends LoggedStore {
       if (store) store.close();
       control.close();
       throw err;
+    }
+  }
+
+  // The control file of `dir`, waited for up to lockTimeoutMs while its creator has not sized it
+  // or stamped its magic yet (control.js).
+  static #openControl(dir, lockTimeoutMs) {
+    const deadline = performance.now() + lockTimeoutMs;
+    for (;;) {
+      try {
+        return new Control(dir, null, lockTimeoutMs);
+      } catch (err) {
+        if (!err.unfinished || performance.now() >= deadline) throw err;
+      }
+      sleepMs(1);
     }
   }
 

@@ -240,9 +240,10 @@ class Store {
       try {
         return withLatency(new this(Engine, buffer, segment, lockTimeoutMs, readCache), opts);
       } catch (err) {
-        // Read before the close, which leaves zeros where the mapping was.
-        const unfinished = err.code === 'ERR_BAD_MAGIC' && buffer.byteLength >= C.HEADER_SIZE &&
-          Atomics.load(new Uint32Array(buffer, 0, 1), AT.HEADER.MAGIC) === 0;
+        // Read before the close, which leaves zeros where the mapping was. A magic that is there
+        // now was stamped since the engine looked: the next attempt opens the store.
+        const magic = buffer.byteLength >= C.HEADER_SIZE ? Atomics.load(new Uint32Array(buffer, 0, 1), AT.HEADER.MAGIC) : -1;
+        const unfinished = err.code === 'ERR_BAD_MAGIC' && (magic === 0 || magic === C.MAGIC);
         segment.close();
         if (!unfinished || performance.now() >= deadline) throw err;
       }
@@ -255,24 +256,33 @@ class Store {
    * others open what it created. An existing store is opened as it is, whatever its geometry.
    */
   static openOrCreate(opts) {
-    opts = checkOptions(opts, 'options', CREATE_KEYS);
-    if (opts === undefined || (opts.name === undefined && opts.path === undefined)) {
-      throw typeError('The "options.name" or "options.path" argument is required');
-    }
-    const openOpts = Object.fromEntries(OPEN_KEYS.filter((k) => opts[k] !== undefined).map((k) => [k, opts[k]]));
-    // A creator that fails removes its segment again: then the next attempt creates it.
-    for (let attempt = 0; ; attempt++) {
+    const { create, open } = this._openOrCreateOptions(opts);
+    // Between a creator's first step and the point where an opener finds the store (a creator
+    // that fails removes what it made), neither call succeeds: both are tried again, for up to
+    // lockTimeoutMs.
+    const deadline = performance.now() + Store._lockTimeout(open);
+    for (;; sleepMs(1)) {
       try {
-        return this.create(opts);
+        return this.create(create);
       } catch (err) {
         if (err.code !== 'ERR_SHM_EXISTS') throw err;
       }
       try {
-        return this.open(openOpts);
+        return this.open(open);
       } catch (err) {
-        if (err.code !== 'ERR_SHM_NOT_FOUND' || attempt >= 2) throw err;
+        if (err.code !== 'ERR_SHM_NOT_FOUND' || performance.now() >= deadline) throw err;
       }
     }
+  }
+
+  // openOrCreate's options checked: { create, open }, those of create() and of open().
+  static _openOrCreateOptions(opts) {
+    opts = checkOptions(opts, 'options', CREATE_KEYS);
+    if (opts === undefined || (opts.name === undefined && opts.path === undefined)) {
+      throw typeError('The "options.name" or "options.path" argument is required');
+    }
+    const open = Object.fromEntries(OPEN_KEYS.filter((k) => opts[k] !== undefined).map((k) => [k, opts[k]]));
+    return { create: opts, open };
   }
 
   // Attaches to a store in a SharedArrayBuffer (for example one received through postMessage).
