@@ -7,11 +7,6 @@
 const { Store } = require('../store/store'); // the facade: a persisted Store is one too
 const v = require('../base/validate');
 
-// How many 10 ms naps an opener waits for a creator to finish writing a new store's header.
-const CREATE_WAITS = 500;
-const BEING_CREATED = new Set(['ERR_BAD_SIZE', 'ERR_BAD_MAGIC']);
-const nap = new Int32Array(new SharedArrayBuffer(4));
-
 function openStore(target, what) {
   if (target instanceof Store) return { store: target, owned: false };
   if (target === null || typeof target !== 'object') throw v.invalidType(what, 'a Store or store options', target);
@@ -26,26 +21,9 @@ function openStore(target, what) {
   if (engine !== undefined) openOptions.engine = engine;
   if (lockTimeoutMs !== undefined) openOptions.lockTimeoutMs = lockTimeoutMs;
   if (target.size === undefined) return { store: Store.open(openOptions), owned: true };
-  // Create-or-open. Two processes starting at once: one creates, the other's exclusive create
-  // fails with ERR_SHM_EXISTS and it opens the store the first one made. Until the creator has
-  // sized the segment and written the header (the magic last) an opener sees ERR_BAD_SIZE or
-  // ERR_BAD_MAGIC: it waits for that to pass (bounded), then reports what it still sees.
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return { store: Store.open(openOptions), owned: true };
-    } catch (err) {
-      if (err.code === 'ERR_SHM_NOT_FOUND') {
-        try {
-          return { store: Store.create(target), owned: true };
-        } catch (e) {
-          if (e.code !== 'ERR_SHM_EXISTS' || attempt >= CREATE_WAITS) throw e;
-        }
-      } else if (!BEING_CREATED.has(err.code) || attempt >= CREATE_WAITS) {
-        throw err;
-      }
-    }
-    Atomics.wait(nap, 0, 0, 10);
-  }
+  // Create-or-open: of processes starting at once, one creates the store and the others open it,
+  // waiting for its creator to finish (Store.openOrCreate).
+  return { store: Store.openOrCreate(target), owned: true };
 }
 
 module.exports = { openStore };
