@@ -41,6 +41,12 @@ function differ(recorded, current) {
   return recorded !== 0n && current !== 0n && recorded !== current;
 }
 
+// Whether two readings of a record (OwnerTable.read) are the same, field by field.
+function sameRecord(a, b) {
+  return a.pid === b.pid && a.tid === b.tid && a.startTime === b.startTime && a.bootId === b.bootId &&
+    a.state === b.state;
+}
+
 class OwnerTable {
   // `u32` is the region; `base` the word index of record 0; `slots` how many records the table
   // holds (C.OWNER_SLOTS in a store, C.SYNC_OWNER_SLOTS in a sync region; at most C.OWNER_SLOTS,
@@ -69,19 +75,32 @@ class OwnerTable {
     };
   }
 
-  // The gone rule of §6 for the owner of slot `o`, as seen by `self`. Reads /proc for a record
-  // of another process (slow path only).
-  status(o, self) {
-    const w = this.base + o * RECORD_WORDS;
-    const pid = Atomics.load(this.u32, w + PID);
+  // The gone rule of §6 for the owner of slot `o`, as seen by `self`, judged on `record`: one
+  // reading of the slot (read(o), taken now when not given). A caller that acts on what it read
+  // passes that reading: a verdict that read the slot again would be about whoever holds it by
+  // then, and a slot its owner released in order meanwhile reads as gone (the owner closed, and
+  // its thread may have claimed the slot again). Reads /proc for a record of another process
+  // (slow path only).
+  status(o, self, record = this.read(o)) {
+    const { pid, startTime } = record;
     if (pid === 0) return GONE;
-    if (Atomics.load(this.u32, w + STATE) === DEAD) return GONE;
-    if (differ(Atomics.load(this.u64, o * RECORD_U64 + BOOT_ID), self.bootId)) return GONE;
-    const start = Atomics.load(this.u64, o * RECORD_U64 + START_TIME);
-    if (pid === self.pid) return differ(start, self.startTime) ? GONE : THIS_PROCESS;
+    if (record.state === DEAD) return GONE;
+    if (differ(record.bootId, self.bootId)) return GONE;
+    if (pid === self.pid) return differ(startTime, self.startTime) ? GONE : THIS_PROCESS;
     const now = readProcessStat(pid);
-    if (now.gone || differ(start, now.startTime)) return GONE;
+    if (now.gone || differ(startTime, now.startTime)) return GONE;
     return OTHER_PROCESS;
+  }
+
+  // The record of slot `o` if it names an owner that is gone for `self`, else null: judged on one
+  // reading, which the slot must still hold after the verdict. A free slot is null, and so is a
+  // record that changed while it was judged (its owner released it in order, and perhaps a new
+  // owner, even the same thread, claimed it): what frees or adopts a slot, or gives up on a party,
+  // acts only on a record that was judged and is still there.
+  goneRecord(o, self) {
+    const r = this.read(o);
+    if (r.pid === 0 || this.status(o, self, r) !== GONE) return null;
+    return sameRecord(this.read(o), r) ? r : null;
   }
 
   // Clears every field but pid: a slot is all zero once its pid is 0, and a claimer's record
@@ -123,7 +142,9 @@ class OwnerTable {
   // With every slot taken: adopts one whose owner is gone. The caller must then run a repair
   // pass, which takes over any lock still naming the slot (a waiter treats its own slot as gone)
   // and frees the other gone owners' slots. Slots naming id.pid are never adopted (a CAS of the
-  // pid word could not tell two adopters of one process apart). Returns the slot or 0.
+  // pid word could not tell two adopters of one process apart). The verdict is goneRecord()'s,
+  // as for freeGone(): a live handle that closed and reopened meanwhile keeps its slot. Returns the
+  // slot or 0.
   adopt(id) {
     for (let o = 1; o < this.slots; o++) {
       const w = this.pidWord(o);
@@ -135,11 +156,13 @@ class OwnerTable {
         }
         continue;
       }
-      if (pid === id.pid || this.status(o, id) !== GONE) continue;
+      if (pid === id.pid) continue;
+      const r = this.goneRecord(o, id);
+      if (r === null || r.pid === id.pid) continue;
       // Until the identity is ours the record must not read as a gone owner's (a repair pass
       // would free the slot under us).
       this.clearIdentity(o);
-      if (Atomics.compareExchange(this.u32, w, pid, id.pid) !== pid) continue;
+      if (Atomics.compareExchange(this.u32, w, r.pid, id.pid) !== r.pid) continue;
       this.writeIdentity(o, id);
       return o;
     }
@@ -154,13 +177,14 @@ class OwnerTable {
   }
 
   // Frees slot `o` if its owner is gone for `self` (the repair pass, holding every lock: no lock
-  // can name the slot). Returns whether it freed it.
+  // can name the slot). Returns whether it freed it. The verdict is goneRecord()'s: the final
+  // compare-and-swap of the pid word alone would not do, since an owner that closed while it was
+  // judged, and a thread of its process that claimed the slot again, leave the same pid.
   freeGone(o, self) {
-    const w = this.pidWord(o);
-    const pid = Atomics.load(this.u32, w);
-    if (pid === 0 || this.status(o, self) !== GONE) return false;
+    const r = this.goneRecord(o, self);
+    if (r === null) return false;
     this.clearIdentity(o);
-    return Atomics.compareExchange(this.u32, w, pid, 0) === pid;
+    return Atomics.compareExchange(this.u32, this.pidWord(o), r.pid, 0) === r.pid;
   }
 
   // Marks slot `o` dead if it still names id's pid, tid and start time (what the addon does at
@@ -188,4 +212,4 @@ class OwnerTable {
   }
 }
 
-module.exports = { OwnerTable, identityOf, GONE, THIS_PROCESS, OTHER_PROCESS };
+module.exports = { OwnerTable, identityOf, sameRecord, GONE, THIS_PROCESS, OTHER_PROCESS };

@@ -112,19 +112,37 @@ OwnerIdentity IdentityOf(uint32_t pid, uint32_t tid) noexcept {
   return id;
 }
 
-OwnerStatus ClassifyOwner(const layout::Owner* record, const OwnerIdentity& self) noexcept {
-  const uint32_t pid = AtomicLoad(&record->pid);
-  if (pid == 0) return OwnerStatus::kGone;
-  if (AtomicLoad(&record->state) == kOwnerDead) return OwnerStatus::kGone;
-  if (Differ(AtomicLoad64(&record->bootId), self.bootId)) return OwnerStatus::kGone;
-  const uint64_t start = AtomicLoad64(&record->startTime);
-  if (pid == self.pid) {
+OwnerRecord ReadOwner(const layout::Owner* record) noexcept {
+  OwnerRecord r;
+  r.pid = AtomicLoad(&record->pid);
+  r.tid = AtomicLoad(&record->tid);
+  r.startTime = AtomicLoad64(&record->startTime);
+  r.bootId = AtomicLoad64(&record->bootId);
+  r.state = AtomicLoad(&record->state);
+  return r;
+}
+
+OwnerStatus ClassifyOwner(const OwnerRecord& seen, const OwnerIdentity& self) noexcept {
+  if (seen.pid == 0) return OwnerStatus::kGone;
+  if (seen.state == kOwnerDead) return OwnerStatus::kGone;
+  if (Differ(seen.bootId, self.bootId)) return OwnerStatus::kGone;
+  if (seen.pid == self.pid) {
     // An earlier process that had this pid (its start time differs) is gone.
-    return Differ(start, self.startTime) ? OwnerStatus::kGone : OwnerStatus::kThisProcess;
+    return Differ(seen.startTime, self.startTime) ? OwnerStatus::kGone : OwnerStatus::kThisProcess;
   }
-  const ProcessStat now = ReadProcessStat(pid);
-  if (now.gone || Differ(start, now.startTime)) return OwnerStatus::kGone;
+  const ProcessStat now = ReadProcessStat(seen.pid);
+  if (now.gone || Differ(seen.startTime, now.startTime)) return OwnerStatus::kGone;
   return OwnerStatus::kOtherProcess;
+}
+
+OwnerStatus ClassifyOwner(const layout::Owner* record, const OwnerIdentity& self) noexcept {
+  return ClassifyOwner(ReadOwner(record), self);
+}
+
+bool OwnerGoneAsRead(const layout::Owner* record, const OwnerRecord& seen,
+                     const OwnerIdentity& self) noexcept {
+  return seen.pid != 0 && ClassifyOwner(seen, self) == OwnerStatus::kGone &&
+         ReadOwner(record) == seen;
 }
 
 uint32_t ClaimOwnerSlot(layout::Owner* owners, const OwnerIdentity& id, uint32_t slots,
@@ -146,19 +164,19 @@ uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, const OwnerIdentity& id,
   if (id.pid == 0) return 0;
   for (uint32_t o = 1; o < slots; ++o) {
     layout::Owner* r = &owners[o];
-    const uint32_t p = AtomicLoad(&r->pid);
-    if (p == 0) {
+    const OwnerRecord seen = ReadOwner(r);
+    if (seen.pid == 0) {
       if (AtomicCas(&r->pid, 0, id.pid)) {
         WriteIdentity(r, id);
         return o;
       }
       continue;
     }
-    if (p == id.pid || ClassifyOwner(r, id) != OwnerStatus::kGone) continue;
+    if (seen.pid == id.pid || !OwnerGoneAsRead(r, seen, id)) continue;
     // The gone owner's identity goes first: between the CAS and WriteIdentity the record must not
     // read as a gone owner's (a repair pass would free the slot under us).
     ClearIdentity(r);
-    if (AtomicCas(&r->pid, p, id.pid)) {
+    if (AtomicCas(&r->pid, seen.pid, id.pid)) {
       WriteIdentity(r, id);
       return o;
     }
@@ -175,10 +193,10 @@ void ReleaseOwnerSlot(layout::Owner* owners, uint32_t slot) noexcept {
 bool FreeGoneOwnerSlot(layout::Owner* owners, uint32_t slot, const OwnerIdentity& self) noexcept {
   if (slot == 0 || slot >= kOwnerSlots) return false;
   layout::Owner* r = &owners[slot];
-  const uint32_t p = AtomicLoad(&r->pid);
-  if (p == 0 || ClassifyOwner(r, self) != OwnerStatus::kGone) return false;
+  const OwnerRecord seen = ReadOwner(r);
+  if (!OwnerGoneAsRead(r, seen, self)) return false;
   ClearIdentity(r);
-  return AtomicCas(&r->pid, p, 0);
+  return AtomicCas(&r->pid, seen.pid, 0);
 }
 
 bool MarkOwnerSlotDead(layout::Owner* owners, uint32_t slot, const OwnerIdentity& id) noexcept {

@@ -32,8 +32,29 @@ enum class OwnerStatus {
   kThisProcess,   // a thread of self's process: only the timeout rule (§9) can tell more
   kOtherProcess,  // a live process other than self's
 };
-// Reads /proc for a record of another process (slow path only).
+// One reading of an owner record, field by field (pid first).
+struct OwnerRecord {
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  uint64_t startTime = 0;
+  uint64_t bootId = 0;
+  uint32_t state = 0;
+  bool operator==(const OwnerRecord&) const = default;
+};
+OwnerRecord ReadOwner(const layout::Owner* record) noexcept;
+// The gone rule for the owner `seen`, one reading of a record, names. A caller that acts on what
+// it read judges that reading: a verdict that read the record again would be about whoever holds
+// the slot by then, and a slot its owner released in order meanwhile reads as gone (the owner
+// closed, and its thread may have claimed the slot again). Reads /proc for a record of another
+// process (slow path only).
+OwnerStatus ClassifyOwner(const OwnerRecord& seen, const OwnerIdentity& self) noexcept;
+// The same for a reading taken now.
 OwnerStatus ClassifyOwner(const layout::Owner* record, const OwnerIdentity& self) noexcept;
+// Whether `seen`, a reading of `record`, names an owner that is gone for `self` while `record`
+// still reads `seen` after the verdict: what frees or adopts a slot acts only on a record that
+// was judged and is still there (a free slot is not gone here).
+bool OwnerGoneAsRead(const layout::Owner* record, const OwnerRecord& seen,
+                     const OwnerIdentity& self) noexcept;
 
 // Claims the lowest free slot for `id` (§6); returns 0 when none is free. `slots` is the table's
 // size: kOwnerSlots in a store, layout::kSyncOwnerSlots in a sync region (§13). With `spread`
@@ -43,13 +64,16 @@ uint32_t ClaimOwnerSlot(layout::Owner* owners, const OwnerIdentity& id,
                         uint32_t slots = kOwnerSlots, uint32_t spread = 1) noexcept;
 // Claims a slot whose owner is gone, for an attacher that found the table full; it must run a
 // repair pass right after, which takes over the locks still naming that slot. Slots that name
-// id.pid are never adopted (a CAS of the pid word could not tell two adopters apart). 0 if none.
+// id.pid are never adopted (a CAS of the pid word could not tell two adopters apart), and the
+// verdict is OwnerGoneAsRead's, as for FreeGoneOwnerSlot. 0 if none.
 uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, const OwnerIdentity& id,
                             uint32_t slots = kOwnerSlots) noexcept;
 // Releases a slot this handle holds (on close).
 void ReleaseOwnerSlot(layout::Owner* owners, uint32_t slot) noexcept;
 // Frees `slot` if its owner is gone for `self` (the repair pass, §9 step 6, holding every lock:
-// no lock can name the slot). Returns true when it freed it.
+// no lock can name the slot), judged as OwnerGoneAsRead says: the final CAS of the pid word alone
+// would not do, since an owner that closed while it was judged, and a thread of its process that
+// claimed the slot again, leave the same pid. Returns true when it freed it.
 bool FreeGoneOwnerSlot(layout::Owner* owners, uint32_t slot, const OwnerIdentity& self) noexcept;
 // Marks `slot` dead (state 1) if it still names id's pid, tid and start time: the host process
 // does this for a handle whose thread ended without releasing it. Returns true when it did.

@@ -180,6 +180,61 @@ describe('ownership: owner slots', () => {
     assert.strictEqual(t.read(mine).pid, me.pid);
   });
 
+  // Wraps t.status so that `during(o)` runs once, around the first verdict on slot `o`: `before`
+  // just before it (the record as the caller read it changes under the verdict), `after` just
+  // after it (before the caller acts on it).
+  function aroundVerdict(t, o, { before = () => {}, after = () => {} }) {
+    const status = t.status.bind(t);
+    const seen = { judged: 0 };
+    t.status = (slot, who, ...rest) => {
+      if (slot !== o || seen.judged++ !== 0) return status(slot, who, ...rest);
+      before();
+      const verdict = status(slot, who, ...rest);
+      after();
+      return verdict;
+    };
+    return seen;
+  }
+
+  it('frees no slot whose record changed while it was judged', () => {
+    const me = self();
+    // A handle closes just before the verdict and a new one claims the slot just after: a thread
+    // of the same process (even the same thread: the record reads exactly as before), or another
+    // process. Judged from the slot again, the released record read as gone, and the new owner's
+    // slot was freed (the same pid) or had its identity wiped (another pid).
+    for (const next of [{ ...me, tid: 3 }, { ...me, tid: 4 }, other]) {
+      const t = newTable();
+      const o = t.claim({ ...me, tid: 3 });
+      const seen = aroundVerdict(t, o, { before: () => t.release(o), after: () => assert.strictEqual(t.claim(next), o) });
+      assert.strictEqual(t.freeGone(o, me), false);
+      assert.strictEqual(seen.judged, 1);
+      assert.deepStrictEqual(t.read(o), { ...next, state: C.OWNER_STATE_LIVE });
+    }
+    // A gone owner's slot that another pass frees, and a new owner claims, after the verdict: the
+    // verdict was about the gone owner, and the slot no longer holds it.
+    const t = newTable();
+    const o = t.claim({ ...other, pid: exitedPid() });
+    const seen = aroundVerdict(t, o, { after: () => {
+      assert.ok(t.freeGone(o, me));
+      assert.strictEqual(t.claim(other), o);
+    } });
+    assert.strictEqual(t.freeGone(o, me), false);
+    assert.strictEqual(seen.judged, 2, 'judged by the pass that freed it too');
+    assert.deepStrictEqual(t.read(o), { ...other, state: C.OWNER_STATE_LIVE });
+  });
+
+  it('a full table: adopts no slot whose record changed while it was judged', () => {
+    const t = newTable();
+    const me = self();
+    for (let o = 1; o < C.OWNER_SLOTS; o++) t.claim(other);
+    // A handle of the other process closes as its slot is judged and another of its threads
+    // claims the slot: the slot is that live handle's, never the adopter's.
+    const next = { ...other, tid: 2 };
+    aroundVerdict(t, 7, { before: () => t.release(7), after: () => assert.strictEqual(t.claim(next), 7) });
+    assert.strictEqual(t.adopt(me), 0);
+    assert.deepStrictEqual(t.read(7), { ...next, state: C.OWNER_STATE_LIVE });
+  });
+
   it('a full table: adopts a gone owner\'s slot, never a live one nor one naming its own pid', () => {
     const t = newTable();
     const me = self();

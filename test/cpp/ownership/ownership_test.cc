@@ -328,6 +328,43 @@ TEST_F(GoneRule, FreesTheSlotsOfGoneOwnersOnly) {
   EXPECT_EQ(t.at(ours)->pid, me.pid);
 }
 
+TEST_F(GoneRule, AVerdictIsAboutTheRecordAsReadAndCountsOnlyWhileItIsStillThere) {
+  // A handle closes right after its record was read, and a new one claims the slot: a thread of
+  // the same process (even the same thread: the record reads exactly as before), or another
+  // process. The reading names a live owner, whatever the slot holds when it is judged; judged
+  // from the slot again, the released record read as gone and its slot was freed or adopted.
+  OwnerIdentity a = me;
+  a.tid = 3;
+  OwnerIdentity sameProcess = me;
+  sameProcess.tid = 4;
+  for (const OwnerIdentity& next : {a, sameProcess, other}) {
+    const uint32_t o = ClaimOwnerSlot(t.owners(), a);
+    const OwnerRecord seen = ReadOwner(t.at(o));
+    ReleaseOwnerSlot(t.owners(), o);
+    EXPECT_EQ(ClassifyOwner(t.at(o), me), OwnerStatus::kGone) << "the slot itself is released";
+    EXPECT_EQ(ClassifyOwner(seen, me), OwnerStatus::kThisProcess);
+    ASSERT_EQ(ClaimOwnerSlot(t.owners(), next), o);
+    EXPECT_FALSE(OwnerGoneAsRead(t.at(o), seen, me));
+    EXPECT_EQ(t.at(o)->pid, next.pid);
+    EXPECT_EQ(t.at(o)->tid, next.tid);
+    ReleaseOwnerSlot(t.owners(), o);
+  }
+  // A gone owner's reading, whose slot another pass frees and a new owner claims after the
+  // verdict: gone, but the slot no longer holds it.
+  OwnerIdentity gone = other;
+  gone.pid = DeadPid();
+  const uint32_t o = ClaimOwnerSlot(t.owners(), gone);
+  const OwnerRecord seen = ReadOwner(t.at(o));
+  EXPECT_EQ(ClassifyOwner(seen, me), OwnerStatus::kGone);
+  EXPECT_TRUE(OwnerGoneAsRead(t.at(o), seen, me));
+  ASSERT_TRUE(FreeGoneOwnerSlot(t.owners(), o, me));
+  ASSERT_EQ(ClaimOwnerSlot(t.owners(), other), o);
+  EXPECT_FALSE(OwnerGoneAsRead(t.at(o), seen, me));
+  EXPECT_FALSE(OwnerGoneAsRead(t.at(o), OwnerRecord{}, me)) << "a free slot is not gone here";
+  EXPECT_EQ(t.at(o)->pid, other.pid);
+  EXPECT_EQ(t.at(o)->startTime, other.startTime);
+}
+
 TEST_F(GoneRule, AFullTableAdoptsAGoneOwnersSlotOnly) {
   for (uint32_t o = 1; o < kOwnerSlots; ++o) ASSERT_EQ(ClaimOwnerSlot(t.owners(), other), o);
   EXPECT_EQ(ClaimOwnerSlot(t.owners(), me), 0u);
