@@ -11,7 +11,7 @@
 const { threadId } = require('worker_threads');
 const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
-const { OwnerTable, identityOf, GONE } = require('../ownership/owners');
+const { OwnerTable, identityOf, sameRecord, GONE } = require('../ownership/owners');
 const { Spinner, spinFor, park, parkAsync, wakeAll, abortable, timeoutOf, asyncOptions } = require('../msg/park');
 
 // The msg room's error helper: a ShmError with the stable code and its numeric status.
@@ -55,9 +55,6 @@ const nextGen = (gen) => (gen >= C.POOL_GEN_MAX ? 1 : gen + 1);
 const stateOf = (gen, holder) => ((gen << GEN_SHIFT) | holder) >>> 0;
 // State `s` with its holder replaced (0: freed; the generation stays).
 const withHolder = (s, holder) => ((s & ~HOLDER) | holder) >>> 0;
-
-const sameRecord = (a, b) => a.pid === b.pid && a.tid === b.tid && a.startTime === b.startTime &&
-  a.bootId === b.bootId && a.state === b.state;
 
 class PoolCore {
   u32;
@@ -292,7 +289,10 @@ class PoolCore {
     this.usable();
     // A verdict is judged after reading a block's state and reused for later blocks only while
     // the record still reads the same: a record taken over since (a new owner that may hold
-    // blocks by now) is judged again, so no block of a live holder is ever freed.
+    // blocks by now) is judged again, so no block of a live holder is ever freed. The verdict is
+    // on that reading, not on the record read again: a holder that frees its blocks and closes
+    // meanwhile leaves a released record, which reads as gone, and a new handle of its thread
+    // writes the very record of the reading again.
     const verdicts = new Map();
     let n = 0;
     for (let i = 0; i < this.blockCount; i++) {
@@ -305,7 +305,7 @@ class PoolCore {
         const record = this.#owners.read(holder);
         let verdict = verdicts.get(holder);
         if (verdict === undefined || !sameRecord(verdict.record, record)) {
-          verdict = { record, gone: this.#owners.status(holder, this.#self) === GONE };
+          verdict = { record, gone: this.#owners.status(holder, this.#self, record) === GONE };
           verdicts.set(holder, verdict);
         }
         gone = verdict.gone;

@@ -9,6 +9,7 @@ const { BufferPool, Registry } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { uniqueName, removeShm, until, exitedPid } = require('../helpers/process');
 const { C, W } = require('../../lib/layout/layout');
+const { OwnerTable } = require('../../lib/ownership/owners');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'pool-child.js');
 const withAddon = addon ? describe : describe.skip;
@@ -129,6 +130,39 @@ describe('BufferPool', () => {
     const got = [];
     for (let i = 0; i < 4; i++) got.push(pool.acquire()); // the last three reclaim on exhaustion
     assert.deepStrictEqual(pool.stats(), { blockCount: 4, free: 0, held: 4, mine: 4 });
+    pool.close();
+  });
+
+  it('frees no block of a handle that the same thread opened while the reclaim pass judged a closing one', () => {
+    // A holder frees its block and closes as the pass judges its record, and its thread opens a
+    // new handle at once, which gets the same owner record (the very same fields) and takes two
+    // blocks. Judged from the released record, the closed handle read as gone, and the pass
+    // reused that verdict for the new handle's record and freed its block under it.
+    const { buffer, pool } = sabPool(4, 8);
+    const a = BufferPool.open({ buffer });
+    const held = a.acquire();
+    const status = OwnerTable.prototype.status;
+    let judged = 0;
+    let b = null;
+    let got = [];
+    OwnerTable.prototype.status = function (o, self, ...rest) {
+      if (judged++ !== 0) return status.call(this, o, self, ...rest);
+      a.release(held.handle);
+      a.close();
+      const verdict = status.call(this, o, self, ...rest);
+      b = BufferPool.open({ buffer });
+      got = [b.acquire(), b.acquire()];
+      return verdict;
+    };
+    try {
+      assert.strictEqual(pool.reclaim(), 0);
+    } finally {
+      OwnerTable.prototype.status = status;
+    }
+    assert.strictEqual(judged, 1);
+    assert.deepStrictEqual(b.stats(), { blockCount: 4, free: 2, held: 2, mine: 2 });
+    for (const g of got) b.release(g.handle);
+    b.close();
     pool.close();
   });
 
