@@ -167,7 +167,12 @@ function put(r, list, slot, n) {
  * many nodes it took back.
  */
 function reclaim(r, slot, isGone) {
-  const verdict = new Map();
+  // Owners found live, whose nodes the rest of the pass leaves alone (one that ends meanwhile has
+  // its nodes taken back by the next pass). A gone verdict is not kept: it holds for the node
+  // whose state was read before it, which the CAS below checks is unchanged, but the owner may
+  // have released its slot in order (the slot then reads as gone) and a new party claimed it and
+  // taken nodes since, which a kept verdict would take from that live party.
+  const live = new Set();
   let taken = 0;
   for (let n = 1; n <= r.capacity; n++) {
     const at = r.stateIndex(n);
@@ -175,8 +180,11 @@ function reclaim(r, slot, isGone) {
     if (!isHeld(s)) continue;
     const o = ownerOfState(s);
     if (o !== slot) {
-      if (!verdict.has(o)) verdict.set(o, isGone(o));
-      if (!verdict.get(o)) continue;
+      if (live.has(o)) continue;
+      if (!isGone(o)) {
+        live.add(o);
+        continue;
+      }
     }
     // An operation the gone owner announced before it died is finished first: a node it was
     // pushing is then on a list, and the CAS below, from the state read before, fails.

@@ -141,6 +141,44 @@ describe('Stack', () => {
       s.close();
     });
 
+    it('takes back no node of a party that claimed the record of one that closed while it was judged', () => {
+      // A party puts its node back and closes as the pass judges its record (which then reads as
+      // released: gone), and its thread opens the stack again at once, gets the same record and
+      // takes two nodes. The pass kept its verdict for that record and took the new party's node
+      // from it (counted lost, then freed twice).
+      const { buffer, s } = stack(4, 16);
+      const r = lists(buffer, 4, 16);
+      const owners = new OwnerTable(new Uint32Array(buffer), C.STACK_OWNERS_OFFSET / WORD, C.STACK_OWNER_SLOTS);
+      const a = Stack.open({ buffer });
+      const slot = 2; // the lowest free record after s's
+      assert.ok(owners.read(slot).pid === process.pid && owners.read(slot + 1).pid === 0);
+      const first = L.take(r, L.FREE_LIST, slot); // a node `a` is pushing
+      const status = OwnerTable.prototype.status;
+      let judged = 0;
+      let b = null;
+      let nodes = [];
+      OwnerTable.prototype.status = function (o, self, ...rest) {
+        if (judged++ !== 0) return status.call(this, o, self, ...rest);
+        L.put(r, L.FREE_LIST, slot, first);
+        a.close();
+        const verdict = status.call(this, o, self, ...rest);
+        b = Stack.open({ buffer });
+        nodes = [L.take(r, L.FREE_LIST, slot), L.take(r, L.FREE_LIST, slot)];
+        return verdict;
+      };
+      try {
+        assert.strictEqual(s.reclaim(), 0);
+      } finally {
+        OwnerTable.prototype.status = status;
+      }
+      assert.deepStrictEqual(s.lost, { pushes: 0, pops: 0 });
+      for (const n of nodes) L.put(r, L.FREE_LIST, slot, n);
+      for (let i = 0; i < 4; i++) assert.ok(s.tryPush(i));
+      assert.strictEqual(s.tryPush('no room'), false);
+      b.close();
+      s.close();
+    });
+
     it('a pop announced by a party that died is finished by the next party, and its node is taken back', () => {
       const { buffer, s } = stack(4, 16);
       const r = lists(buffer, 4, 16);
