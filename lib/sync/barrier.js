@@ -107,11 +107,14 @@ class Barrier extends SyncObject {
     wake(r.i32, STATE, SLEEPERS, Infinity);
   }
 
-  // Under the guard: whether a party's owner is gone (it will never arrive).
+  // Under the guard: whether a party's owner is gone (it will never arrive). A party that closes
+  // its handle releases its record, which then reads as gone, yet it left in order: only a record
+  // judged gone as read and still there after the verdict counts (format.md §6, "Acting on a
+  // verdict"), so that a party closing while it is judged does not break the barrier.
   #partyGone() {
     const r = this.#r;
     for (let o = 1; o < C.SYNC_OWNER_SLOTS; o++) {
-      if (o !== r.slot && Atomics.load(r.u32, r.owners.pidWord(o)) !== 0 && r.gone(o, false)) return true;
+      if (o !== r.slot && r.owners.goneRecord(o, r.self) !== null) return true;
     }
     return false;
   }

@@ -5,6 +5,7 @@ const { Barrier, ShmError } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { uniqueName, removeShm } = require('../helpers/process');
 const { actor, allSay } = require('../helpers/sync-actors');
+const { OwnerTable } = require('../../lib/ownership/owners');
 
 const withAddon = addon ? describe : describe.skip;
 const B = Barrier.BYTES;
@@ -88,6 +89,34 @@ describe('Barrier', () => {
     await assert.rejects(pb, isBroken);
     a.close();
     b.close();
+  });
+
+  it('a party that closes its handle as an arriving party judges its record does not break it', async () => {
+    // The arrival looks for parties that are gone; one closes (it has passed its last wait) just
+    // as its record is judged. Judged from the slot again, its released record read as gone and
+    // the arrival broke the barrier for everyone.
+    const buffer = sab();
+    const a = Barrier.create({ buffer, parties: 2 });
+    const b = Barrier.open({ buffer });
+    const c = Barrier.open({ buffer });
+    const status = OwnerTable.prototype.status;
+    let judged = 0;
+    OwnerTable.prototype.status = function (o, self, ...rest) {
+      if (judged++ === 0) b.close();
+      return status.call(this, o, self, ...rest);
+    };
+    let p;
+    try {
+      p = a.waitAsync(10000);
+    } finally {
+      OwnerTable.prototype.status = status;
+    }
+    assert.ok(judged >= 1, 'the arrival judged the other parties');
+    assert.strictEqual(a.broken, false);
+    assert.deepStrictEqual(c.wait(10000), { leader: true });
+    assert.deepStrictEqual(await p, { leader: false });
+    a.close();
+    c.close();
   });
 
   it('generations in lockstep: 4 workers, 300 generations', async () => {
