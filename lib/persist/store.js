@@ -74,9 +74,15 @@ class Store extends LoggedStore {
     let control = null;
     try {
       const geo = geometryOf(store._buffer);
+      // The first log file exists before the control file does: a stamped control file always
+      // has its log, so an opener that takes the recovery lock over from a creator killed before
+      // ready rebuilds an empty store (a control file without its log is damage). A log file
+      // found here without a control file is a creator's that died before making the control
+      // (this creator holds the segment exclusively, so no live one): nothing was ever logged.
+      fs.rmSync(path.join(p.dir, walFileName(0)), { force: true });
+      createLogFile(p.dir, 0);
       control = new Control(p.dir, { ...geo, syncMode: p.syncMode, intervalMs: p.intervalMs, checkpointBytes: p.checkpointBytes, checkpointMs: p.checkpointMs, storeId: newStoreId(), mode: 0o600 },
         LoggedStore._lockTimeout(rest));
-      createLogFile(p.dir, 0);
       writeSegmentLine(p.dir, targetOf(rest));
       control.resetPositions(0, 0);
       control.ready = true;
