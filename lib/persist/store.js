@@ -172,7 +172,13 @@ class Store extends LoggedStore {
       try {
         return new Control(dir, null, lockTimeoutMs);
       } catch (err) {
-        if (!err.unfinished || performance.now() >= deadline) throw err;
+        if (!err.unfinished) throw err;
+        if (performance.now() >= deadline) {
+          // Not finished after lockTimeoutMs: its creator died before the stamp, so the store
+          // never held anything (an opener never rebuilds from such a file).
+          err.message += `; still unfinished after ${lockTimeoutMs} ms, as a creator killed part way leaves it: remove ${path.join(dir, 'control')} (and the segment, if it exists) and create or restore the store again`;
+          throw err;
+        }
       }
       sleepMs(1);
     }

@@ -245,7 +245,13 @@ class Store {
         const magic = buffer.byteLength >= C.HEADER_SIZE ? Atomics.load(new Uint32Array(buffer, 0, 1), AT.HEADER.MAGIC) : -1;
         const unfinished = err.code === 'ERR_BAD_MAGIC' && (magic === 0 || magic === C.MAGIC);
         segment.close();
-        if (!unfinished || performance.now() >= deadline) throw err;
+        if (!unfinished) throw err;
+        if (performance.now() >= deadline) {
+          // Still no magic after lockTimeoutMs: a creator that died between its create and its
+          // stamp (nothing was ever written to the store), which no open can finish.
+          if (magic === 0) err.message += `: the segment holds no store after ${lockTimeoutMs} ms, as a creator killed part way leaves it; unlink the segment (Segment.unlink) and create the store again`;
+          throw err;
+        }
       }
     }
   }
@@ -260,17 +266,27 @@ class Store {
     // Between a creator's first step and the point where an opener finds the store (a creator
     // that fails removes what it made), neither call succeeds: both are tried again, for up to
     // lockTimeoutMs.
-    const deadline = performance.now() + Store._lockTimeout(open);
+    const lockTimeoutMs = Store._lockTimeout(open);
+    const deadline = performance.now() + lockTimeoutMs;
     for (;; sleepMs(1)) {
+      let exists;
       try {
         return this.create(create);
       } catch (err) {
         if (err.code !== 'ERR_SHM_EXISTS') throw err;
+        exists = err;
       }
       try {
         return this.open(open);
       } catch (err) {
-        if (err.code !== 'ERR_SHM_NOT_FOUND' || performance.now() >= deadline) throw err;
+        if (err.code !== 'ERR_SHM_NOT_FOUND') throw err;
+        // Still neither after lockTimeoutMs: what exists is what a creator killed part way left
+        // (a segment without its persistence directory's control file), or is another's. Neither
+        // call will ever succeed, and removing it is the caller's decision.
+        if (performance.now() >= deadline) {
+          throw new ShmError('ERR_SHM_EXISTS', `openOrCreate: ${exists.message}, yet for ${lockTimeoutMs} ms no store could be opened (${err.message}): ` +
+            'a creator killed part way leaves this; unlink the segment (Segment.unlink) and call again');
+        }
       }
     }
   }
