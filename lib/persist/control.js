@@ -105,6 +105,9 @@ class Control {
       if (create) {
         this.#claim(file, lockTimeoutMs);
         this.#take(RECOVERY_LOCK);
+        // What must exist before the stamp (the first log file), made only by the creator that
+        // won the exclusive create of this file.
+        if (create.beforeStamp) create.beforeStamp();
         this.#stamp(create);
       }
       const older = this.#check(file);

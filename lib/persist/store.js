@@ -72,16 +72,22 @@ class Store extends LoggedStore {
       throw err;
     }
     let control = null;
+    // Whether this creator won the exclusive create of the control file: only then are the
+    // directory's files its own, to make and, on failure, to remove (a creator of another segment
+    // in the same directory that lost must leave the winner's files alone).
+    let ownsDir = false;
     try {
       const geo = geometryOf(store._buffer);
-      // The first log file exists before the control file does: a stamped control file always
-      // has its log, so an opener that takes the recovery lock over from a creator killed before
-      // ready rebuilds an empty store (a control file without its log is damage). A log file
-      // found here without a control file is a creator's that died before making the control
-      // (this creator holds the segment exclusively, so no live one): nothing was ever logged.
-      fs.rmSync(path.join(p.dir, walFileName(0)), { force: true });
-      createLogFile(p.dir, 0);
-      control = new Control(p.dir, { ...geo, syncMode: p.syncMode, intervalMs: p.intervalMs, checkpointBytes: p.checkpointBytes, checkpointMs: p.checkpointMs, storeId: newStoreId(), mode: 0o600 },
+      // The first log file exists before the control file is stamped: a stamped control file
+      // always has its log, so an opener that takes the recovery lock over from a creator killed
+      // before ready rebuilds an empty store (a control file without its log is damage). A log
+      // file found here is a creator's that died before its stamp: nothing was ever logged.
+      const beforeStamp = () => {
+        ownsDir = true;
+        fs.rmSync(path.join(p.dir, walFileName(0)), { force: true });
+        createLogFile(p.dir, 0);
+      };
+      control = new Control(p.dir, { ...geo, syncMode: p.syncMode, intervalMs: p.intervalMs, checkpointBytes: p.checkpointBytes, checkpointMs: p.checkpointMs, storeId: newStoreId(), mode: 0o600, beforeStamp },
         LoggedStore._lockTimeout(rest));
       writeSegmentLine(p.dir, targetOf(rest));
       control.resetPositions(0, 0);
@@ -98,10 +104,15 @@ class Store extends LoggedStore {
       }
       store.close();
       Segment.unlink(targetOf(rest));
-      fs.rmSync(path.join(p.dir, 'control'), { force: true });
-      fs.rmSync(path.join(p.dir, walFileName(0)), { force: true });
-      fs.rmSync(path.join(p.dir, SEGMENT_FILE), { force: true });
+      if (ownsDir) {
+        fs.rmSync(path.join(p.dir, 'control'), { force: true });
+        fs.rmSync(path.join(p.dir, walFileName(0)), { force: true });
+        fs.rmSync(path.join(p.dir, SEGMENT_FILE), { force: true });
+      }
       removeMade(p.dir, made);
+      if (!ownsDir && err.code === 'ERR_SHM_EXISTS') {
+        throw new ShmError('ERR_SHM_EXISTS', `persist: ${p.dir} already holds a persisted store (open it with Store.open)`, { cause: err });
+      }
       throw err;
     }
   }

@@ -72,6 +72,39 @@ forEachEngine('persisted stores created and opened at once', ({ engine }) => {
     });
   }
 
+  it('a creator of another segment that loses the directory to a creator at the same moment leaves the winner\'s files alone', () => {
+    const winner = uniqueName('poc');
+    const loser = uniqueName('poc');
+    const { dir, cleanup } = tempDir();
+    const fs = require('fs');
+    const existsSync = fs.existsSync;
+    try {
+      const a = Store.create({ name: winner, size: SIZE, engine, persist: { dir, sync: 'none' } });
+      a.set('n', 'k', 'kept');
+      // The loser checked for a control file just before the winner made it: it goes on to its
+      // exclusive create of the control file, which fails.
+      const control = path.join(dir, 'control');
+      let lied = false;
+      fs.existsSync = (f) => (!lied && f === control ? ((lied = true), false) : existsSync(f));
+      assert.throws(() => Store.create({ name: loser, size: SIZE, engine, persist: { dir, sync: 'none' } }),
+        { code: 'ERR_SHM_EXISTS', message: /already holds a persisted store/ });
+      fs.existsSync = existsSync;
+      assert.ok(lied, 'the loser went past its check');
+      assert.throws(() => Segment.open({ name: loser }), { code: 'ERR_SHM_NOT_FOUND' }, 'the loser removed its own segment');
+      a.set('n', 'k2', 'logged after');
+      a.close();
+      Segment.unlink({ name: winner });
+      const b = Store.open({ name: winner, engine, persist: { dir } });
+      assert.deepStrictEqual(b.entries('n').sort(), [['k', 'kept'], ['k2', 'logged after']], 'the winner\'s control and log are there');
+      b.close();
+    } finally {
+      fs.existsSync = existsSync;
+      removeShm(winner);
+      removeShm(loser);
+      cleanup();
+    }
+  });
+
   it('openOrCreate with persist opens an existing store with its own settings, and checks its options', () => {
     const name = uniqueName('poc');
     const { dir, cleanup } = tempDir();
