@@ -8,7 +8,7 @@ const { C } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
 const v = require('../base/validate');
 const { sleepMs } = require('../base/process');
-const { Segment } = require('../segment/segment');
+const { Segment, openWhenSized } = require('../segment/segment');
 const { dataOffset, formatHeader, readHeader } = require('./table');
 
 const CREATE_KEYS = ['name', 'path', 'buffer', 'size', 'maxEntries', 'mode', 'timeoutMs'];
@@ -37,15 +37,7 @@ function timeoutOf(options) {
 // segment but not yet sized it or written the header.
 function openSegment(target) {
   const deadline = performance.now() + C.REGISTRY_OPEN_WAIT_MS;
-  let segment = null;
-  while (segment === null) {
-    try {
-      segment = Segment.open(target);
-    } catch (e) {
-      if (e.code !== 'ERR_BAD_SIZE' || performance.now() > deadline) throw e; // 0 bytes: not sized yet
-      sleepMs(1);
-    }
-  }
+  const segment = openWhenSized(target, deadline);
   try {
     for (;;) {
       const geometry = readHeader(segment.buffer);

@@ -22,6 +22,7 @@ const { addon, requireAddon } = require('../base/native');
 const { C } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
 const v = require('../base/validate');
+const { sleepMs } = require('../base/process');
 
 const KIND_SHM = 0;
 const KIND_FILE = 1;
@@ -188,4 +189,21 @@ if (typeof Symbol.dispose === 'symbol') {
 
 Object.defineProperty(Segment, 'MAX_SIZE', { value: MAX_SIZE, enumerable: true });
 
-module.exports = { Segment, MAX_SIZE };
+/**
+ * Segment.open(options), waiting until `deadline` (a performance.now() time) while the segment
+ * has 0 bytes: a creator makes a segment exclusively and sizes it next, so an opener in between
+ * finds it empty (ERR_BAD_SIZE, the only case Segment.open refuses with it), thrown after the
+ * deadline. What the creator writes into it next is the caller's to wait for.
+ */
+function openWhenSized(options, deadline) {
+  for (;;) {
+    try {
+      return Segment.open(options);
+    } catch (err) {
+      if (err.code !== 'ERR_BAD_SIZE' || performance.now() >= deadline) throw err;
+    }
+    sleepMs(1);
+  }
+}
+
+module.exports = { Segment, MAX_SIZE, openWhenSized };

@@ -11,7 +11,7 @@ const { C, S, AT, STATUS, STATUS_CODE } = require('../layout/layout');
 const { JsEngine } = require('./js/store');
 const { defaultGeometry, entriesOffsetFor } = require('./js/format');
 const { encodeValue, decodeValue } = require('./codec');
-const { Segment } = require('../segment/segment');
+const { Segment, openWhenSized } = require('../segment/segment');
 const { ShmError } = require('../base/errors');
 const { sleepMs } = require('../base/process');
 const native = require('../base/native');
@@ -228,14 +228,7 @@ class Store {
     const readCache = readCacheOptions(opts.readCache);
     const deadline = performance.now() + lockTimeoutMs;
     for (;; sleepMs(1)) {
-      let segment;
-      try {
-        segment = Segment.open({ name: opts.name, path: opts.path });
-      } catch (err) {
-        // Segment.open refuses only an empty segment with ERR_BAD_SIZE: one not sized yet.
-        if (err.code !== 'ERR_BAD_SIZE' || performance.now() >= deadline) throw err;
-        continue;
-      }
+      const segment = openWhenSized({ name: opts.name, path: opts.path }, deadline);
       const buffer = segment.buffer;
       try {
         return withLatency(new this(Engine, buffer, segment, lockTimeoutMs, readCache), opts);

@@ -40,6 +40,25 @@ async function child(target, how, engine, lockTimeoutMs = 5000, marker = null) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// Starts an opener of `target` in a child, waits until it is opening, then lets `finish()` do the
+// rest of a creation (it returns the creator's Store and the segment to close). The opener must
+// open the store only once it exists, and write into the store the creator made.
+async function opensOnceCreated(target, engine, dir, finish) {
+  const marker = path.join(dir, 'opening');
+  const opened = child(target, 'open', engine, 5000, marker);
+  await until(() => fs.existsSync(marker), 'the opener started');
+  await sleep(200);
+  const createdAt = Date.now();
+  const { creator, seg } = finish();
+  const r = await opened;
+  assert.strictEqual(r.code, undefined, r.message);
+  assert.ok(r.openedAt >= createdAt, 'opened before the store existed');
+  assert.strictEqual(creator.count('parties'), 1, 'the opener wrote into the store the creator made');
+  assert.ok(creator.verify().ok);
+  creator.close();
+  seg.close();
+}
+
 forEachEngine('Store.open() of a store being created, Store.openOrCreate()', ({ engine }) => {
   it('an opener waits for a created segment whose header is not written yet, then opens the store', async function () {
     this.timeout(30000);
@@ -48,20 +67,8 @@ forEachEngine('Store.open() of a store being created, Store.openOrCreate()', ({ 
     try {
       // The creator's first steps: the segment exists and is sized, all zero (no magic yet).
       const seg = Segment.create({ name, size: SIZE, exclusive: true });
-      const marker = path.join(dir, 'opening');
-      const opened = child({ name }, 'open', engine, 5000, marker);
-      await until(() => fs.existsSync(marker), 'the opener started');
-      await sleep(200);
       // The rest of the creation: the header, magic last.
-      const createdAt = Date.now();
-      const creator = Store.create({ buffer: seg.buffer, engine });
-      const r = await opened;
-      assert.strictEqual(r.code, undefined, r.message);
-      assert.ok(r.openedAt >= createdAt, 'opened before the store existed');
-      assert.strictEqual(creator.count('parties'), 1, 'the opener wrote into the store the creator made');
-      assert.ok(creator.verify().ok);
-      creator.close();
-      seg.close();
+      await opensOnceCreated({ name }, engine, dir, () => ({ creator: Store.create({ buffer: seg.buffer, engine }), seg }));
     } finally {
       removeShm(name);
       cleanup();
@@ -74,20 +81,11 @@ forEachEngine('Store.open() of a store being created, Store.openOrCreate()', ({ 
     try {
       const file = path.join(dir, 'store.shm');
       fs.writeFileSync(file, '');
-      const marker = path.join(dir, 'opening');
-      const opened = child({ path: file }, 'open', engine, 5000, marker);
-      await until(() => fs.existsSync(marker), 'the opener started');
-      await sleep(200);
-      const createdAt = Date.now();
-      fs.truncateSync(file, SIZE);
-      const seg = Segment.open({ path: file });
-      const creator = Store.create({ buffer: seg.buffer, engine });
-      const r = await opened;
-      assert.strictEqual(r.code, undefined, r.message);
-      assert.ok(r.openedAt >= createdAt, 'opened before the store existed');
-      assert.strictEqual(creator.count('parties'), 1);
-      creator.close();
-      seg.close();
+      await opensOnceCreated({ path: file }, engine, dir, () => {
+        fs.truncateSync(file, SIZE);
+        const seg = Segment.open({ path: file });
+        return { creator: Store.create({ buffer: seg.buffer, engine }), seg };
+      });
     } finally {
       cleanup();
     }

@@ -76,7 +76,7 @@ function storeMetrics(stores, options = {}) {
   let snapshot = null;
   let latencies = null;
   // The stores whose stats() failed in this scrape ([label, code]), and the failures of every
-  // scrape so far by label and code (the counter's monotonic totals).
+  // scrape so far ({ labels, n } by label and code: the counter's monotonic totals).
   let failed = [];
   const failures = new Map();
   // Forgotten in a microtask: after the synchronous pass that collects every metric of one
@@ -101,7 +101,9 @@ function storeMetrics(stores, options = {}) {
           if (!(err instanceof ShmError)) throw err;
           failed.push([label, err.code]);
           const key = JSON.stringify([label, err.code]);
-          failures.set(key, (failures.get(key) || 0) + 1);
+          let f = failures.get(key);
+          if (f === undefined) failures.set(key, (f = { labels: { store: label, code: err.code }, n: 0 }));
+          f.n += 1;
         }
       }
       if (latencies === null) clearSoon();
@@ -158,10 +160,7 @@ function storeMetrics(stores, options = {}) {
     collect() {
       this.reset();
       snap();
-      for (const [key, n] of failures) {
-        const [label, code] = JSON.parse(key);
-        this.inc({ store: label, code }, n);
-      }
+      for (const { labels, n } of failures.values()) this.inc(labels, n);
     },
   }));
   metrics.push(...latencyMetrics(prom, prefix, latencySnap));
