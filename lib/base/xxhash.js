@@ -110,12 +110,12 @@ function xxh32Aligned(w, b, off, len, seed) {
   return avalanche(tailBytes(h, b, p, end));
 }
 
-// Copies the len bytes at word `from` of `src` (a Uint32Array) to the start of `dst` (a
+// Copies the len bytes at word `from` of `src` (a Uint32Array) to word `to` of `dst` (a
 // Uint32Array; `dst8` views the same bytes) a word at a time, the last word whole, and returns
 // XXH32 of the len bytes copied, hashed from the words as they are copied: the value
-// xxh32Aligned(dst, dst8, 0, len, seed) has afterwards, without reading the copy again. With
+// xxh32Aligned(dst, dst8, to * 4, len, seed) has afterwards, without reading the copy again. With
 // `bits` (a Uint32Array, or null) bits[0] is set to the OR of the words copied.
-function xxh32CopyWords(src, from, dst, dst8, len, seed, bits) {
+function xxh32CopyWords(src, from, dst, to, dst8, len, seed, bits) {
   let i = 0; // words copied
   let any = 0;
   let h;
@@ -127,10 +127,10 @@ function xxh32CopyWords(src, from, dst, dst8, len, seed, bits) {
     let v4 = (seed - P1) | 0;
     const stripeWords = (len >>> 4) * 4;
     do {
-      const a = (dst[i] = src[from + i]);
-      const b = (dst[i + 1] = src[from + i + 1]);
-      const c = (dst[i + 2] = src[from + i + 2]);
-      const d = (dst[i + 3] = src[from + i + 3]);
+      const a = (dst[to + i] = src[from + i]);
+      const b = (dst[to + i + 1] = src[from + i + 1]);
+      const c = (dst[to + i + 2] = src[from + i + 2]);
+      const d = (dst[to + i + 3] = src[from + i + 3]);
       any |= a | b | c | d;
       v1 = round(v1, a);
       v2 = round(v2, b);
@@ -145,14 +145,14 @@ function xxh32CopyWords(src, from, dst, dst8, len, seed, bits) {
   h = (h + len) | 0;
   const whole = len >>> 2;
   for (; i < whole; i++) {
-    const w = (dst[i] = src[from + i]);
+    const w = (dst[to + i] = src[from + i]);
     any |= w;
     h = (h + Math.imul(w, P3)) | 0;
     h = Math.imul((h << 17) | (h >>> 15), P4);
   }
-  if ((len & 3) !== 0) any |= dst[i] = src[from + i];
+  if ((len & 3) !== 0) any |= dst[to + i] = src[from + i];
   if (bits !== null) bits[0] = any;
-  return avalanche(tailBytes(h, dst8, whole * 4, len));
+  return avalanche(tailBytes(h, dst8, (to + whole) * 4, to * 4 + len));
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;

@@ -68,23 +68,26 @@ describe('lib/xxhash.js XXH32', () => {
     }
   });
 
-  it('xxh32CopyWords copies whole words and returns XXH32 of the bytes copied, with the OR of the words', () => {
+  it('xxh32CopyWords copies whole words to any word of the destination and returns XXH32 of the bytes copied, with the OR of the words', () => {
     for (let len = 0; len <= 300; len++) {
       const input = bytes(len, len + 7);
       const { w } = placed(input);
-      const dst = new Uint32Array(w.length).fill(0xa5a5a5a5);
-      const dst8 = new Uint8Array(dst.buffer);
-      const bits = new Uint32Array(1);
       const words = Math.ceil(len / 4);
       let or = 0;
       for (let i = 0; i < words; i++) or |= w[2 + i];
-      for (const seed of [0, 0x9e3779b1, 0xffffffff]) {
-        assert.strictEqual(xxh32CopyWords(w, 2, dst, dst8, len, seed, bits), xxh32(input, seed), `len ${len} seed ${seed}`);
-        assert.deepStrictEqual(dst.subarray(0, words), w.subarray(2, 2 + words), `len ${len}: the words copied`);
-        assert.strictEqual(dst[words], 0xa5a5a5a5, `len ${len}: nothing beyond the last word`);
-        assert.strictEqual(bits[0], or >>> 0, `len ${len}: the OR of the words`);
+      for (const to of [0, 3]) {
+        const dst = new Uint32Array(w.length + to).fill(0xa5a5a5a5);
+        const dst8 = new Uint8Array(dst.buffer);
+        const bits = new Uint32Array(1);
+        for (const seed of [0, 0x9e3779b1, 0xffffffff]) {
+          assert.strictEqual(xxh32CopyWords(w, 2, dst, to, dst8, len, seed, bits), xxh32(input, seed), `len ${len} to ${to} seed ${seed}`);
+          assert.deepStrictEqual(dst.subarray(to, to + words), w.subarray(2, 2 + words), `len ${len} to ${to}: the words copied`);
+          assert.strictEqual(dst[to + words], 0xa5a5a5a5, `len ${len} to ${to}: nothing beyond the last word`);
+          if (to > 0) assert.strictEqual(dst[to - 1], 0xa5a5a5a5, `len ${len} to ${to}: nothing before the first word`);
+          assert.strictEqual(bits[0], or >>> 0, `len ${len} to ${to}: the OR of the words`);
+        }
+        assert.strictEqual(xxh32CopyWords(w, 2, dst, to, dst8, len, 1, null), xxh32(input, 1), `len ${len} to ${to} without bits`);
       }
-      assert.strictEqual(xxh32CopyWords(w, 2, dst, dst8, len, 1, null), xxh32(input, 1), `len ${len} without bits`);
     }
   });
 });

@@ -70,4 +70,36 @@ forEachEngine('keys and string values of every kind of character', ({ engine, ot
     assert.strictEqual(e.get(id, 'k'.repeat(MAX)), 'at the limit');
     assert.strictEqual(s.count('t'), 2);
   });
+  // The pure-JS engine encodes a string of up to 2048 units after the key in its scratch, and
+  // one of up to 16 with a loop, and copies key and value into the entry by whole words; longer
+  // strings are written into the entry directly. Every length and kind around those edges, after
+  // keys of every length modulo 4 (the value's alignment), as the other engine reads them.
+  it(`${engine} stores the UTF-8 bytes of string values of every length around its copy paths`, () => {
+    const a = make({ size: 8 << 20 });
+    const b = Store.attach(a.buffer, { engine: other });
+    try {
+      const lengths = [0, 1, 3, 4, 15, 16, 17, 100, 2047, 2048, 2049, 6000];
+      const kinds = [(n) => 'a'.repeat(n), (n) => 'é'.repeat(n), (n) => '\ud800'.repeat(n),
+         (n) => (n === 0 ? '' : `${'a'.repeat(n - 1)}€`),
+        (n) => '😀'.repeat(n >> 1)];
+      let i = 0;
+      for (const keyLength of [1, 2, 3, 4, 5]) {
+        for (const n of lengths) {
+          for (const kind of kinds) {
+            const value = kind(n);
+            const key = `${i++}`.padEnd(keyLength, 'k');
+            // Write over a longer value first: bytes the new one leaves alone stay unread.
+            a.set('t', key, 'x'.repeat(n + 40));
+            a.set('t', key, value);
+            assert.strictEqual(a.get('t', key), stored(value), `${engine}: ${JSON.stringify(key)}, ${value.length} units`);
+            assert.strictEqual(b.get('t', key), stored(value), `${other}: ${JSON.stringify(key)}, ${value.length} units`);
+          }
+        }
+      }
+      const v = b.verify();
+      assert.ok(v.ok, v.errors.join('\n'));
+    } finally {
+      b.close();
+    }
+  });
 });

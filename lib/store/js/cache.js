@@ -35,10 +35,12 @@ function newCache(u32) {
 
 // Forgets every parked block when a repair pass made holes of damaged units since the handle
 // last looked (format.md §9 step 3: a block carved since over a parked block's units may hold a
-// copy of its mark). Called under a bucket lock, which no repair pass runs beside.
+// copy of its mark). Called under a bucket lock, which no repair pass runs beside: a pass holds
+// every bucket lock while it counts a cut, and the compare-and-swap that took this one read its
+// release, so a plain load sees the count (an Atomics.load is a call into a builtin).
 function forgetIfCut(e) {
   const k = e.cache;
-  const cuts = Atomics.load(e.u32, CUTS);
+  const cuts = e.u32[CUTS];
   if (cuts === k.cutsSeen) return;
   k.cutsSeen = cuts;
   orphan(k);
@@ -61,9 +63,12 @@ function takeParked(e, cls) {
     k.units -= SIZE_CLASSES[cls];
     const w = u * UNIT_WORDS;
     // Only this handle writes its own mark, and only a repair pass of this handle or one that
-    // found it gone removes it: a block without the mark is not ours any more (defensive).
-    if (Atomics.load(u32, w + FLAGS) !== (C.FLAG_PARKED | (cls << CLASS_SHIFT)) >>> 0 || u32[w + NEXT] !== e.locks.slot) continue;
-    Atomics.store(u32, w + FLAGS, cls << CLASS_SHIFT);
+    // found it gone removes it: a block without the mark is not ours any more (defensive). Plain
+    // loads and store: the mark is this handle's own write (or a pass's, ordered before by the
+    // bucket lock, as in forgetIfCut), and the block is reachable by nobody until the store
+    // that publishes it, which orders this one before it (native's UnpublishedStore).
+    if (u32[w + FLAGS] !== (C.FLAG_PARKED | (cls << CLASS_SHIFT)) >>> 0 || u32[w + NEXT] !== e.locks.slot) continue;
+    u32[w + FLAGS] = cls << CLASS_SHIFT;
     return u;
   }
   return 0;

@@ -96,9 +96,13 @@ class JsEngine {
     // Its identity, the owner table, the lock waiter and the heartbeat of its long passes.
     Object.assign(this, storeOwnership(this.u32, pid, tid, lockTimeoutMs));
     this.chain = new Chain(this);
-    // Private scratch: the encoded key, the encoded value, and the reader's copy of key+value.
-    this.kb32 = new Uint32Array(Math.ceil((C.MAX_KEY_BYTES + 8) / Uint32Array.BYTES_PER_ELEMENT));
+    // Private scratch: the encoded key (and after it a short string value a set stages, with
+    // a view of the rest of kb after each key length it met: write.js stageValue), the encoded
+    // value, and the reader's copy of key+value.
+    this.kb32 = new Uint32Array(Math.ceil(write.SCRATCH_BYTES / Uint32Array.BYTES_PER_ELEMENT));
     this.kb = new Uint8Array(this.kb32.buffer);
+    this.stageViews = new Array(C.MAX_KEY_BYTES + 1).fill(null);
+    this.staged = false;
     this.sbuf = Buffer.from(buf, 0, geometry.totalSize);
     this.copy32 = new Uint32Array(Math.ceil((C.MAX_KEY_BYTES + C.MAX_INLINE_VALUE_BYTES + 8) / Uint32Array.BYTES_PER_ELEMENT));
     this.copy = Buffer.from(this.copy32.buffer);
