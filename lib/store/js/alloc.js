@@ -2,7 +2,7 @@
 // The block allocator (docs/format.md §8): per-class free lists, the list of free large blocks
 // and a bump pointer, all under AllocState.lock, which is never held while waiting for anything
 // else.
-const { C, W, H, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES } = require('../../layout/layout');
+const { C, W, H, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES, CLASS_UNITS } = require('../../layout/layout');
 const { NEED_REPAIR, CORRUPT, LockError } = require('./locks');
 const large = require('./large');
 
@@ -26,12 +26,12 @@ const CLASS_COUNT = SIZE_CLASSES.length;
 // Returned by freeBlocks() when the allocator lock timed out (a live holder that does not let go):
 // the blocks stay unlinked and off every list until the next repair pass, as in the native engine.
 const NOT_FREED = 1;
-const MAX_UNITS = SIZE_CLASSES[SIZE_CLASSES.length - 1];
+const MAX_UNITS = CLASS_UNITS[SIZE_CLASSES.length - 1];
 
 // Smallest size class holding `bytes` bytes, or -1.
 const CLASS_OF_UNITS = new Uint8Array(MAX_UNITS + 1);
 for (let u = 1, c = 0; u <= MAX_UNITS; u++) {
-  while (SIZE_CLASSES[c] < u) c++;
+  while (CLASS_UNITS[c] < u) c++;
   CLASS_OF_UNITS[u] = c;
 }
 function classFor(bytes) {
@@ -42,7 +42,7 @@ function classFor(bytes) {
 // Under the allocator lock: pops the head `u` of class c's list (the unit), or CORRUPT.
 function popList(e, c, u, top) {
   const u32 = e.u32;
-  const size = SIZE_CLASSES[c];
+  const size = CLASS_UNITS[c];
   const flags = u >= e.firstUnit && u < top ? u32[u * UNIT_WORDS + FLAGS] : 0;
   const next = u >= e.firstUnit && u < top ? u32[u * UNIT_WORDS + NEXT] : 0;
   if (u < e.firstUnit || u + size > top || (flags & C.FLAG_FREE) === 0 ||
@@ -83,7 +83,7 @@ function allocBatch(e, cls, count, larger, out) {
   const u32 = e.u32;
   if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return NEED_REPAIR;
   const slot = e.locks.slot;
-  const size = SIZE_CLASSES[cls];
+  const size = CLASS_UNITS[cls];
   let top = u32[FREE_HEAD];
   let n = 0;
   let st = 0;
@@ -301,7 +301,7 @@ function freeUnlinkedLarge(e, u, gc) {
 function carveOutside(e, cls, ws, we) {
   if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return NEED_REPAIR;
   const top = e.u32[FREE_HEAD];
-  const got = top < e.firstUnit || top > e.totalUnits ? CORRUPT : takeFromLarge(e, SIZE_CLASSES[cls], cls, top, ws, we);
+  const got = top < e.firstUnit || top > e.totalUnits ? CORRUPT : takeFromLarge(e, CLASS_UNITS[cls], cls, top, ws, we);
   e.locks.release(ALLOC_LOCK);
   return got;
 }

@@ -5,7 +5,7 @@
 // under one hold of the lock and parks the rest (refill). The marks in the pool (FLAG_PARKED and
 // the owner slot in `next`) are the recoverable truth; the handle's arrays only say where its own
 // marks are. Byte for byte as src/store/cache.cpp, so native and JS handles interoperate.
-const { C, W, AT, UNIT_WORDS, SIZE_CLASSES } = require('../../layout/layout');
+const { C, W, AT, UNIT_WORDS, SIZE_CLASSES, CLASS_UNITS } = require('../../layout/layout');
 const { NEED_REPAIR, LockError } = require('./locks');
 const { ALLOC_LOCK, push, countFreed, allocBatch } = require('./alloc');
 
@@ -60,7 +60,7 @@ function takeParked(e, cls) {
   const u32 = e.u32;
   while (k.count[cls] !== 0) {
     const u = k.blocks[cls * PER_CLASS + --k.count[cls]];
-    k.units -= SIZE_CLASSES[cls];
+    k.units -= CLASS_UNITS[cls];
     const w = u * UNIT_WORDS;
     // Only this handle writes its own mark, and only a repair pass of this handle or one that
     // found it gone removes it: a block without the mark is not ours any more (defensive). Plain
@@ -83,7 +83,7 @@ function takeParked(e, cls) {
 // CORRUPT; throws LockError (nothing changed then). As native's Store::Refill.
 function refill(e, cls, larger) {
   const k = e.cache;
-  const size = SIZE_CLASSES[cls];
+  const size = CLASS_UNITS[cls];
   // The batch doubles with each refill of the class that follows one of the same class, up to
   // PARK_REFILL, and is one block after a refill of another class (as native's Refill: a handle
   // whose sizes vary parks few blocks it may not use again).
@@ -111,13 +111,16 @@ function park(e, u) {
   const flags = u32[w + FLAGS];
   const cls = (flags >>> CLASS_SHIFT) & CLASS_MASK;
   if (cls >= CLASS_COUNT || (flags & NOT_PARKABLE) !== 0) return false;
-  const size = SIZE_CLASSES[cls];
+  const size = CLASS_UNITS[cls];
   if (k.count[cls] >= PER_CLASS || k.units + size > C.PARK_MAX_UNITS) return false;
   // A reader still walking the block reads a `next` out of its chain's range or a version that
   // moved, and retries. `next` first: a block marked PARKED always names its owner (killed between
-  // the two stores, it is an unreachable block that the repair pass frees).
-  Atomics.store(u32, w + NEXT, e.locks.slot);
-  Atomics.store(u32, w + FLAGS, (C.FLAG_PARKED | (cls << CLASS_SHIFT)) >>> 0);
+  // the two stores, it is an unreachable block that the repair pass frees). Plain stores: the
+  // release of the bucket lock (a compare-and-swap) orders them for every other party, and a
+  // store to a typed array is not moved past another by the compiler, so a kill between them
+  // leaves them in this order.
+  u32[w + NEXT] = e.locks.slot;
+  u32[w + FLAGS] = (C.FLAG_PARKED | (cls << CLASS_SHIFT)) >>> 0;
   k.blocks[cls * PER_CLASS + k.count[cls]++] = u;
   k.units += size;
   return true;
@@ -164,7 +167,7 @@ function returnParked(e, repair) {
         const w = u * UNIT_WORDS;
         const flags = u32[w + FLAGS];
         if ((flags & C.FLAG_PARKED) === 0 || ((flags >>> CLASS_SHIFT) & CLASS_MASK) !== c || u32[w + NEXT] !== e.locks.slot) continue;
-        freed += SIZE_CLASSES[c];
+        freed += CLASS_UNITS[c];
         push(e, u, c);
       }
     }

@@ -3,7 +3,7 @@
 // the one cursor every chain walk uses (reads, writes, clear, listing, repair, verify), so that
 // the bounds that keep a damaged chain from running away are written once. Mirrors
 // src/store/chain.h.
-const { C, W, H, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES } = require('../../layout/layout');
+const { C, W, H, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES, CLASS_UNITS } = require('../../layout/layout');
 
 const E_NEXT = W.ENTRY.NEXT;
 const E_FLAGS = W.ENTRY.FLAGS;
@@ -30,13 +30,13 @@ const classOf = (flags) => (flags >>> CLASS_SHIFT) & CLASS_MASK;
 function isEntryBlock(e, u) {
   const flags = e.u32[u * UNIT_WORDS + E_FLAGS];
   const cls = (flags >>> CLASS_SHIFT) & CLASS_MASK;
-  return cls < CLASS_COUNT && (flags & FLAG_FREE) === 0 && u + SIZE_CLASSES[cls] <= e.totalUnits;
+  return cls < CLASS_COUNT && (flags & FLAG_FREE) === 0 && u + CLASS_UNITS[cls] <= e.totalUnits;
 }
 
 // Whether an entry of kl + vl bytes fits the block whose flags are `flags`.
 function fitsBlock(flags, kl, vl) {
   const cls = (flags >>> CLASS_SHIFT) & CLASS_MASK;
-  return cls < CLASS_COUNT && C.ENTRY_HEADER_SIZE + kl + vl <= SIZE_CLASSES[cls] * C.BLOCK_UNIT;
+  return cls < CLASS_COUNT && C.ENTRY_HEADER_SIZE + kl + vl <= CLASS_UNITS[cls] * C.BLOCK_UNIT;
 }
 
 // Copies n bytes of key+value of the entry at unit `u` into e.copy, a word at a time (the block

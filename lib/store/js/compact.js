@@ -5,7 +5,7 @@
 // bytes, then every run of adjacent free blocks in the window becomes one free large block.
 // AllocState.lock is held only for one walk of the window at a time, never while a bucket lock is
 // awaited. Mirrors src/store/compact.cpp.
-const { C, W, H, AT, UNIT_WORDS, SIZE_CLASSES } = require('../../layout/layout');
+const { C, W, H, AT, UNIT_WORDS, SIZE_CLASSES, CLASS_UNITS } = require('../../layout/layout');
 const { NEED_REPAIR } = require('./locks');
 const { ALLOC_LOCK, HEADS, FREE_HEAD, FREED_UNITS, classFor, push, unlinkFree } = require('./alloc');
 const { bucketOf } = require('./read');
@@ -52,7 +52,7 @@ function allocMoveTarget(e, cls, ws, we) {
   let u = u32[HEADS + cls];
   for (let probed = 0; u !== 0 && probed < LIST_PROBE; probed++) {
     const flags = u >= e.firstUnit && u < top ? u32[u * UNIT_WORDS + E.FLAGS] : 0;
-    if ((flags & FLAG_FREE) === 0 || chain.classOf(flags) !== cls || u + SIZE_CLASSES[cls] > top ||
+    if ((flags & FLAG_FREE) === 0 || chain.classOf(flags) !== cls || u + CLASS_UNITS[cls] > top ||
         top > e.totalUnits) {
       got = DAMAGED;
       break;
@@ -143,7 +143,7 @@ function copyAndLink(e, unit, got, cls, link, r) {
   Atomics.store(u32, link, got);
   const st = freeMoved(e, unit);
   r[0]++;
-  r[1] += SIZE_CLASSES[cls];
+  r[1] += CLASS_UNITS[cls];
   return st;
 }
 

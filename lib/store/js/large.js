@@ -3,7 +3,7 @@
 // value longer than MAX_INLINE_VALUE_BYTES lives in a block of class LARGE_CLASS whose size is
 // LargeBlock.units; its entry's value bytes are the block's unit and the value's length. Mirrors
 // the helpers of src/store/alloc.h and Store::LargeSource / LargeProblem of the native engine.
-const { C, S, W, H, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES } = require('../../layout/layout');
+const { C, S, W, H, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES, CLASS_UNITS } = require('../../layout/layout');
 const { xxh32Aligned } = require('../../base/xxhash');
 
 const LB = W.LARGE_BLOCK;
@@ -24,7 +24,7 @@ const unitsForLarge = (n) => Math.ceil((LARGE_HDR + n) / UNIT);
 // when its class is invalid: every pool walk reads block sizes this way.
 function blockUnits(e, u, flags) {
   const cls = (flags >>> C.FLAG_CLASS_SHIFT) & C.FLAG_CLASS_MASK;
-  if (cls < SIZE_CLASSES.length) return SIZE_CLASSES[cls];
+  if (cls < SIZE_CLASSES.length) return CLASS_UNITS[cls];
   return cls === LARGE_CLASS ? Atomics.load(e.u32, u * UNIT_WORDS + LB.UNITS) : 0;
 }
 

@@ -3,7 +3,7 @@
 // bucket's lock word is its seqlock, and a copy counts only if it hashes to the entry's
 // checksum), and the listing of a namespace, each bucket read consistently. Mirrors
 // src/store/read.cpp.
-const { C, S, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES } = require('../../layout/layout');
+const { C, S, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, CLASS_UNITS } = require('../../layout/layout');
 const REF = S.INDIRECT_REF;
 const { xxh32Aligned, xxh32CopyWords } = require('../../base/xxhash');
 const { NEED_REPAIR } = require('./locks');
@@ -85,6 +85,21 @@ function bucketOf(e, h) {
   return BUCKET_BASE + (h & e.mask) * BUCKET_WORDS;
 }
 
+// Whether the key of the entry at unit `u` (kl bytes, its length already compared) is the one in
+// e.kb: whole words first (the key starts on a word in the entry and in e.kb), then the 0-3 bytes
+// left, as a byte loop would be about twice as long for a 14-byte key.
+function sameKey(e, u, kl) {
+  const { u8, u32, kb, kb32 } = e;
+  const at = u * UNIT_WORDS + E_WORDS;
+  const words = kl >>> 2;
+  let i = 0;
+  while (i < words && u32[at + i] === kb32[i]) i++;
+  if (i !== words) return false;
+  const off = u * UNIT + HDR;
+  for (let j = words * 4; j < kl; j++) if (u8[off + j] !== kb[j]) return false;
+  return true;
+}
+
 // One pass over the chain of the bucket whose record starts at word `bw`, without the lock.
 // Returns the unit of the matching entry, 0 when there is none, -1 when the chain looked
 // invalid (a race with a writer, or corruption): every unit is bounds-checked (the pool, and the
@@ -92,7 +107,7 @@ function bucketOf(e, h) {
 // caller's version check decides whether the pass counts. The hot read path walks with locals,
 // not with e.chain: the cursor made a cache-resident get miss about 10 ns (a tenth) slower.
 function walk(e, bw, nsId, kl, h) {
-  const { u8, u16, u32, kb } = e;
+  const { u16, u32 } = e;
   const first = e.firstUnit;
   const total = e.totalUnits;
   const maxSteps = e.maxSteps;
@@ -100,11 +115,8 @@ function walk(e, bw, nsId, kl, h) {
   for (let steps = 0; u !== 0; steps++) {
     if (u < first || u >= total || steps > maxSteps) return -1;
     const w = u * UNIT_WORDS;
-    if (u32[w + E_HASH] === h && u16[u * UNIT_HALFS + E_NS] === nsId && u16[u * UNIT_HALFS + E_KEY_LENGTH] === kl) {
-      const off = u * UNIT + HDR;
-      let i = 0;
-      while (i < kl && u8[off + i] === kb[i]) i++;
-      if (i === kl) return u;
+    if (u32[w + E_HASH] === h && u16[u * UNIT_HALFS + E_NS] === nsId && u16[u * UNIT_HALFS + E_KEY_LENGTH] === kl && sameKey(e, u, kl)) {
+      return u;
     }
     u = u32[w + E_NEXT];
   }
@@ -144,8 +156,8 @@ function find(e, nsId, kl, h) {
       expHi = u16[u * UNIT_HALFS + E_EXP_HI];
       const cls = (flags >>> CLASS_SHIFT) & CLASS_MASK;
       // Never copy beyond the block (or the store), whatever a racing writer left here.
-      if (cls < CLASS_COUNT && (flags & FLAG_FREE) === 0 && HDR + kl + vl <= SIZE_CLASSES[cls] * UNIT &&
-        u + SIZE_CLASSES[cls] <= e.totalUnits) {
+      if (cls < CLASS_COUNT && (flags & FLAG_FREE) === 0 && HDR + kl + vl <= CLASS_UNITS[cls] * UNIT &&
+        u + CLASS_UNITS[cls] <= e.totalUnits) {
         // Copied and hashed in one pass: the checksum is of the very bytes in the copy.
         got = xxh32CopyWords(u32, u * UNIT_WORDS + E_WORDS, e.copy32, 0, e.copy, kl + vl, (h ^ (flags & ENC_MASK)) >>> 0, e.copyBits);
         // An indirect entry: its value is copied from the large block too, before the version
@@ -365,5 +377,5 @@ function entries(e, nsId, withValues) {
 }
 
 Object.assign(R, {
-  utf8Into, encodeKey, keyHash, bucketOf, walk, find, get, has, expiresAt, entries, expiryOf,
+  utf8Into, encodeKey, keyHash, bucketOf, walk, sameKey, find, get, has, expiresAt, entries, expiryOf,
 });

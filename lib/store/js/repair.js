@@ -3,7 +3,7 @@
 // stop-the-world machinery it shares with verify(): taking every lock, walking the pool by block
 // size, walking every chain. A pass holds every lock, so it sees the store exactly as no writer
 // is changing it; readers keep running and simply retry around it. Mirrors src/store/repair.cpp.
-const { C, W, BASE, AT, UNIT_WORDS, SIZE_CLASSES } = require('../../layout/layout');
+const { C, W, BASE, AT, UNIT_WORDS, SIZE_CLASSES, CLASS_UNITS } = require('../../layout/layout');
 const { xxh32 } = require('../../base/xxhash');
 const progress = require('./progress');
 const { NEED_REPAIR, REPAIR_LOCK } = require('./locks');
@@ -185,7 +185,7 @@ function trusted(e, u, head) {
   const w = chain.entryWord(u);
   const flags = u32[w + E.FLAGS];
   const cls = chain.classOf(flags);
-  if ((flags & C.FLAG_FREE) !== 0 || cls >= SIZE_CLASSES.length || u + SIZE_CLASSES[cls] > head) return false;
+  if ((flags & C.FLAG_FREE) !== 0 || cls >= SIZE_CLASSES.length || u + CLASS_UNITS[cls] > head) return false;
   const kl = chain.keyLengthOf(e, u);
   const vl = chain.valueLengthOf(e, u);
   if (kl > C.MAX_KEY_BYTES || !chain.fitsBlock(flags, kl, vl)) return false;

@@ -2,7 +2,7 @@
 // stats() of the pure-JS engine, and the per-handle read/write counters it flushes into the
 // header (format.md §3: a shared counter written by every get would bounce its cache line
 // between cores, so each handle counts privately). Mirrors src/store/stats.cpp.
-const { C, W, AT, S, UNIT_WORDS, SIZE_CLASSES } = require('../../layout/layout');
+const { C, W, AT, S, UNIT_WORDS, SIZE_CLASSES, CLASS_UNITS } = require('../../layout/layout');
 const { NEED_REPAIR } = require('./locks');
 const { ALLOC_LOCK, HEADS, LARGE_HEAD, FREE_HEAD } = require('./alloc');
 const chain = require('./chain');
@@ -75,7 +75,7 @@ function freeListUnits(e) {
   for (let c = 0; c < SIZE_CLASSES.length; c++) {
     let u = u32[HEADS + c];
     for (let steps = 0; u !== 0 && u < e.totalUnits && steps < e.totalUnits; steps++) {
-      units += SIZE_CLASSES[c];
+      units += CLASS_UNITS[c];
       u = u32[chain.entryWord(u) + NEXT];
     }
   }

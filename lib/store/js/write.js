@@ -5,13 +5,13 @@
 // The module's own binding: the global `Buffer` is an accessor property of globalThis, which
 // compiled code reads through a call on every set.
 const { Buffer } = require('buffer');
-const { C, W, H, AT, UNIT_WORDS, UNIT_HALFS, STATUS, SIZE_CLASSES } = require('../../layout/layout');
+const { C, W, H, AT, UNIT_WORDS, UNIT_HALFS, STATUS, CLASS_UNITS } = require('../../layout/layout');
 const { xxh32Aligned, xxh32CopyWords } = require('../../base/xxhash');
 const { NEED_REPAIR, CORRUPT, LockError } = require('./locks');
 const { failure, corruptError } = require('./failure');
 const { allocBlock, allocLarge, freeBlocks, freeUnlinkedLarge, classFor, FREED_UNITS } = require('./alloc');
 const large = require('./large');
-const { encodeKey, keyHash, bucketOf, utf8Into } = require('./read');
+const { encodeKey, keyHash, bucketOf, utf8Into, sameKey } = require('./read');
 const chain = require('./chain');
 const repairs = require('./repair');
 const cache = require('./cache');
@@ -75,7 +75,7 @@ const INVALID = -2;
 // not a race: an index out of range, a cycle, a block without a valid class or marked free, an
 // entry that does not fit its block). Freeing such an entry could free a block twice.
 function findLink(e, bw, nsId, kl, h) {
-  const { u8, u16, u32, kb } = e;
+  const { u16, u32 } = e;
   const first = e.firstUnit;
   const total = e.totalUnits;
   const maxSteps = e.maxSteps;
@@ -86,10 +86,7 @@ function findLink(e, bw, nsId, kl, h) {
     const w = u * UNIT_WORDS;
     if (u32[w + E_HASH] === h && u16[u * UNIT_HALFS + E_NS] === nsId && u16[u * UNIT_HALFS + E_KEY_LENGTH] === kl) {
       if (!chain.fitsBlock(u32[w + E_FLAGS], kl, u16[u * UNIT_HALFS + E_VALUE_LENGTH])) return INVALID;
-      const off = u * UNIT + HDR;
-      let i = 0;
-      while (i < kl && u8[off + i] === kb[i]) i++;
-      if (i === kl) return link;
+      if (sameKey(e, u, kl)) return link;
     }
     link = w + E_NEXT;
     u = u32[link];
@@ -206,7 +203,7 @@ function setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state) {
       state.evictions++;
       state.handRan ||= evicting;
       if (evicting && evict.evictOne(e, r === FULL_COUNT ? -1 : cls)) continue;
-      if (r === FULL_SPACE && compactFor(e, SIZE_CLASSES[cls], state)) continue;
+      if (r === FULL_SPACE && compactFor(e, CLASS_UNITS[cls], state)) continue;
       throw failure(STATUS.ERR_STORE_FULL, 'set');
     }
     if (r !== NEED_REPAIR && r !== CORRUPT) throw failure(r, 'set');
