@@ -20,11 +20,17 @@ const NS_GEN = W.NAMESPACE.GENERATION;
 const NS_WORDS = W.NAMESPACE.WORDS;
 
 // Whether namespace `nsId` is still the one this handle resolved (format.md §5, "Dropping"):
-// live, with the generation the handle saw when it resolved the name (e.nsGen).
+// live, with the generation the handle saw when it resolved the name (e.nsGen). The state is an
+// Atomics.load: a writer checks under its bucket lock, and on a weakly ordered processor only an
+// atomic load is kept after the store of the compare-and-swap that took the lock (a dropper that
+// skips the bucket saw it free, format.md §5). The generation is then a plain load, ordered after
+// the state's: a creator stores it before `state = 2` and a dropper stores `state = 1` before
+// it, so it is the generation of the life the state showed, or a later one, which fails.
 function nsCurrent(e, nsId) {
   const r = e.nsBase + nsId * NS_WORDS;
-  return nsId >= 1 && nsId <= e.maxNs && Atomics.load(e.u32, NS_STATE + r) === C.NS_STATE_LIVE &&
-    Atomics.load(e.u32, NS_GEN + r) === e.nsGen[nsId];
+  const u32 = e.u32;
+  return nsId >= 1 && nsId <= e.maxNs && Atomics.load(u32, NS_STATE + r) === C.NS_STATE_LIVE &&
+    u32[NS_GEN + r] === e.nsGen[nsId];
 }
 
 // nsCurrent() for a read, after its lookup (format.md §5, "Dropping"), with plain loads: an
