@@ -194,10 +194,11 @@ class ReadCache {
     let r = this.map.get(key);
     while (r !== undefined && r.ns.id !== id) r = r.other;
     if (r === undefined) return undefined;
-    this.stale = r; // unless it answers below
     const { u32 } = this;
-    const v1 = Atomics.load(u32, r.lock);
-    if ((v1 & 1) !== 0) return undefined;
+    // A plain load: this cache runs only where loads are not reordered with loads (fits()), and
+    // the second look at the word, which decides, is an Atomics.load.
+    const v1 = u32[r.lock];
+    if ((v1 & 1) !== 0) return this.miss(r);
     // Records filled before a repair pass are dropped (they would fail the checks below anyway).
     if (u32[GC] !== this.gc) {
       this.clear();
@@ -207,22 +208,28 @@ class ReadCache {
     // The unit must be on the bucket's chain (not just look like an entry: format.md §9).
     let u = u32[r.head];
     for (let n = 0; u !== r.unit; n++) {
-      if (u === 0 || u >= this.totalUnits || n === MAX_WALK) return undefined;
+      if (u === 0 || u >= this.totalUnits || n === MAX_WALK) return this.miss(r);
       u = u32[u * UNIT_WORDS + E_NEXT];
     }
     const f = sameHeader(this.i32, this.u16, u, r);
-    if (f === 0 || Atomics.load(u32, r.lock) !== v1) return undefined;
+    if (f === 0 || Atomics.load(u32, r.lock) !== v1) return this.miss(r);
     // After the read, as the engines check it (format.md §5, "Dropping").
     const ns = r.ns;
-    if (u32[ns.state] !== C.NS_STATE_LIVE || u32[ns.genWord] !== ns.gen) return undefined;
+    if (u32[ns.state] !== C.NS_STATE_LIVE || u32[ns.genWord] !== ns.gen) return this.miss(r);
     // Expired: the engine counts the miss and removes the entry.
-    if (r.expires !== 0 && r.expires <= Date.now()) return undefined;
+    if (r.expires !== 0 && r.expires <= Date.now()) return this.miss(r);
     // The CLOCK mark exactly as an engine hit sets it (format.md §8, "Eviction").
     if ((f & ACCESSED) === 0 && u32[MARKING] !== 0) Atomics.compareExchange(this.i32, u * UNIT_WORDS + E_FLAGS, f, f | ACCESSED);
     ns.hits++;
     this.windowHits++;
-    this.stale = undefined;
     return r.json ? JSON.parse(r.value) : r.value;
+  }
+
+  // get() found record `r` and could not answer from it: fill() refreshes it after the engine's
+  // read. Stored only then, as a hit stores no object (its write barrier costs a hit some ns).
+  miss(r) {
+    this.stale = r;
+    return undefined;
   }
 
   // After WINDOW lookups: look on every get while at least one lookup in HIT_RATIO hit, else
