@@ -23,6 +23,7 @@ AllocStatus LockAlloc(const PoolView& pool, const LockEnv& env, uint32_t* held) 
     case LockResult::kAcquired:
       return AllocStatus::kOk;
     case LockResult::kGone:
+      if (pool.goneSeen != nullptr) *pool.goneSeen = *held;
       return AllocStatus::kGone;
     case LockResult::kTimeout:
       break;

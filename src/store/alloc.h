@@ -122,12 +122,17 @@ struct PoolView {
   layout::AllocState* alloc = nullptr;
   uint32_t firstUnit = 0;
   uint32_t totalUnits = 0;
+  // Where LockAlloc leaves the lock word it judged gone (nullptr: nowhere). The caller repairs
+  // for that word, not for one it loads later: a word that changed since was released by the
+  // holder judged gone, or by a pass that mended what it left, and needs no pass (format.md §9).
+  uint32_t* goneSeen = nullptr;
   layout::Entry* EntryAt(uint32_t unit) const noexcept { return shm::EntryAt(base, unit); }
 };
 
 enum class AllocStatus { kOk, kFull, kGone, kTimeout, kCorrupt };
 
-// Takes AllocState.lock (kGone: its holder is gone, the caller repairs; never repairs itself).
+// Takes AllocState.lock (kGone: its holder is gone, the caller repairs for the word judged, which
+// is in *held and *pool.goneSeen; never repairs itself).
 AllocStatus LockAlloc(const PoolView& pool, const LockEnv& env, uint32_t* held) noexcept;
 // Under AllocState.lock: the free-list head word of class `cls` (the large list for LARGE).
 uint32_t* ListOf(layout::AllocState* a, uint32_t cls) noexcept;

@@ -113,7 +113,7 @@ Status Store::ReturnParked() noexcept {
     if (s != AllocStatus::kGone || attempt >= 8) return layout::kErrLockTimeout;
     // A gone allocator holder: the repair pass reclaims this handle's parked blocks with the rest
     // (ParkedOwnerGone) and empties the cache.
-    const Status r = RepairFor(&alloc_->lock, AtomicLoad(&alloc_->lock));
+    const Status r = RepairFor(&alloc_->lock, allocGoneSeen_);
     if (r != layout::kOk) return r;
   }
   return layout::kOk;

@@ -74,7 +74,7 @@ Status Store::CompactAllocFailure(AllocStatus s) noexcept {
     case AllocStatus::kTimeout:
       return layout::kErrLockTimeout;
     case AllocStatus::kGone:
-      return RepairFor(&alloc_->lock, AtomicLoad(&alloc_->lock));
+      return RepairFor(&alloc_->lock, allocGoneSeen_);
     case AllocStatus::kCorrupt:
       break;
   }

@@ -58,8 +58,7 @@ Status Store::Stats(StoreStats* out) noexcept {
     AllocStatus s = FreeListUnits(pool_, env_, &freeListUnits, &freeHead, &largestFree);
     if (s == AllocStatus::kOk) break;
     if (s == AllocStatus::kTimeout) return layout::kErrLockTimeout;
-    Status r = s == AllocStatus::kGone ? RepairFor(&alloc_->lock, AtomicLoad(&alloc_->lock))
-                                       : RepairPass();
+    Status r = s == AllocStatus::kGone ? RepairFor(&alloc_->lock, allocGoneSeen_) : RepairPass();
     if (r != layout::kOk) return r;
   }
   if (freeHead < firstUnit_) freeHead = firstUnit_;

@@ -56,6 +56,7 @@ Status Store::Attach(uint8_t* base, uint64_t size, uint32_t pid, uint32_t tid,
   st->pool_.alloc = st->alloc_;
   st->pool_.firstUnit = st->firstUnit_;
   st->pool_.totalUnits = st->totalUnits_;
+  st->pool_.goneSeen = &st->allocGoneSeen_;
   st->env_.regionBase = base;
   st->env_.heartbeatWord = &st->repairState_->lock;
   st->env_.owners = st->owners_;

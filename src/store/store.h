@@ -534,6 +534,9 @@ class Store {
   layout::Owner* owners_ = nullptr;
   layout::Bucket* buckets_ = nullptr;
   PoolView pool_;
+  // AllocState.lock as the last allocator call that found its holder gone judged it
+  // (pool_.goneSeen).
+  uint32_t allocGoneSeen_ = 0;
   LockEnv env_;
   // RepairState.lock while a repair pass or verify() of this handle holds it (§9, "Heartbeat of
   // long passes"); the passes count their work on it.

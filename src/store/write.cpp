@@ -63,7 +63,7 @@ Status Store::HandleAllocFailure(AllocStatus s, bool* repaired, bool* retry) noe
       *repaired = true;
       break;
     case AllocStatus::kGone: {
-      Status r = RepairFor(&alloc_->lock, AtomicLoad(&alloc_->lock));
+      Status r = RepairFor(&alloc_->lock, allocGoneSeen_);
       if (r != layout::kOk) return r;
       *retry = true;
       return layout::kOk;

@@ -18,6 +18,7 @@
 #include "base/hash.h"
 #include "ownership/lockword.h"
 #include "ownership/owners.h"
+#include "store/alloc.h"
 #include "store/store.h"
 #include "test_util.h"
 
@@ -110,6 +111,35 @@ TEST_F(StuckLocks, DeadAllocatorHolder) {
   HoldAs(DeadPid(), &r.alloc()->lock);
   EXPECT_EQ(Put(*s, ns, "k", "new"), L::kOk);
   EXPECT_EQ(GetStr(*s, ns, "k"), "new");
+  ExpectRepaired();
+}
+
+// LockAlloc leaves the word it judged gone where the handle repairs for it: a word loaded again
+// later may be a live holder's, taken after the gone holder's lock was mended (format.md §9).
+TEST_F(StuckLocks, AllocatorLockJudgedGoneIsTheWordTheCallerRepairsFor) {
+  HoldAs(DeadPid(), &r.alloc()->lock);
+  const uint32_t judged = r.alloc()->lock;
+  PoolView pool;
+  pool.base = r.base();
+  pool.alloc = r.alloc();
+  uint32_t seen = 0;
+  pool.goneSeen = &seen;
+  LockEnv env;
+  env.regionBase = r.base();
+  env.owners = r.owner(0);
+  env.self = IdentityOf(static_cast<uint32_t>(getpid()), 7);
+  env.selfSlot = 200;
+  env.lockTimeoutMs = 200;
+  uint32_t held = 0;
+  EXPECT_EQ(LockAlloc(pool, env, &held), AllocStatus::kGone);
+  EXPECT_EQ(held, judged);
+  EXPECT_EQ(seen, judged);
+  EXPECT_EQ(r.alloc()->lock, judged) << "the verdict changes nothing";
+  // Without a place for it, the verdict is still reported.
+  pool.goneSeen = nullptr;
+  EXPECT_EQ(LockAlloc(pool, env, &held), AllocStatus::kGone);
+  // The handle's own allocator calls leave it too: its set repairs once, for that word.
+  EXPECT_EQ(Put(*s, ns, "k", "new"), L::kOk);
   ExpectRepaired();
 }
 
