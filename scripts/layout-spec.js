@@ -522,6 +522,12 @@ const constants = {
   PERSIST_SYNC_NONE: 0,
   PERSIST_SYNC_INTERVAL: 1,
   PERSIST_SYNC_ALWAYS: 2,
+  // Stored in PersistRecovery.headerSeal by every creator, with the header's checksum: it tells a
+  // header whose checksum is set (any value, 0 included) from one written before the checksum
+  // existed (seal and checksum both 0). A word of its own rather than "checksum 0 means none",
+  // which a genuine checksum of 0 would confuse, and a value of many bits, so that damage that
+  // turns it to 0 (and the checksum too) is not one flipped bit. Reads 'SEAL' in memory order.
+  PERSIST_HEADER_SEAL: 0x4c414553,
   PERSIST_STATE_EMPTY: 0,
   PERSIST_STATE_READY: 1,
   PERSIST_HEADER_OFFSET: 0,
@@ -1063,7 +1069,9 @@ const structs = {
       ['storeId', 'u64', 48],
       // The store's maxNamespaces (0, from a directory written before it existed, reads as 255).
       ['maxNamespaces', 'u32', 56],
-      ['reserved2', 'u8', 60, 4],
+      // CRC32C of bytes 0..31 and 36..59 (all but `state` and itself), valid when
+      // PersistRecovery.headerSeal holds PERSIST_HEADER_SEAL (format.md §16).
+      ['headerChecksum', 'u32', 60],
     ],
   },
   PersistLog: {
@@ -1098,7 +1106,8 @@ const structs = {
       ['recoveries', 'u32', 8],
       ['checkpointLock', 'u32', 12],
       ['checkpoints', 'u32', 16],
-      ['reserved', 'u32', 20],
+      // PERSIST_HEADER_SEAL once the header's checksum is set; 0 in a file written before.
+      ['headerSeal', 'u32', 20],
       ['lastCheckpointMs', 'u64', 24],
       ['reserved2', 'u8', 32, 32],
     ],

@@ -229,9 +229,10 @@ class Store extends LoggedStore {
       if (err.code !== 'ERR_SHM_NOT_FOUND') throw err;
     }
     const geo = control.geometry;
-    // The control file has no checksum: damage to its geometry is found by the rules a store's
-    // geometry follows (a geometry that follows them is rebuilt as recorded; a snapshot's then
-    // refuses it unless it is the snapshot's).
+    // A sealed control header had its checksum checked when the file was opened (control.js). A
+    // file written before the checksum has none: damage to its geometry is found by the rules a
+    // store's geometry follows (a geometry that follows them is rebuilt as recorded; a snapshot's
+    // then refuses it unless it is the snapshot's). Both kinds of file pass here.
     const fault = geometryFault(geo);
     if (fault !== null) {
       throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${path.join(dir, 'control')} records a geometry no store can have (${fault}): the file is damaged`);

@@ -260,6 +260,7 @@ inline constexpr uint64_t kPersistFormatVersionPrevious = 1ULL;
 inline constexpr uint64_t kPersistSyncNone = 0ULL;
 inline constexpr uint64_t kPersistSyncInterval = 1ULL;
 inline constexpr uint64_t kPersistSyncAlways = 2ULL;
+inline constexpr uint64_t kPersistHeaderSeal = 0x4c414553ULL;
 inline constexpr uint64_t kPersistStateEmpty = 0ULL;
 inline constexpr uint64_t kPersistStateReady = 1ULL;
 inline constexpr uint64_t kPersistHeaderOffset = 0ULL;
@@ -982,7 +983,7 @@ struct PersistHeader {
   uint64_t checkpointBytes;
   uint64_t storeId;
   uint32_t maxNamespaces;
-  uint8_t reserved2[4];
+  uint32_t headerChecksum;
 };
 static_assert(sizeof(PersistHeader) == 64, "PersistHeader size");
 static_assert(offsetof(PersistHeader, magic) == 0, "PersistHeader.magic");
@@ -997,7 +998,7 @@ static_assert(offsetof(PersistHeader, checkpointMs) == 36, "PersistHeader.checkp
 static_assert(offsetof(PersistHeader, checkpointBytes) == 40, "PersistHeader.checkpointBytes");
 static_assert(offsetof(PersistHeader, storeId) == 48, "PersistHeader.storeId");
 static_assert(offsetof(PersistHeader, maxNamespaces) == 56, "PersistHeader.maxNamespaces");
-static_assert(offsetof(PersistHeader, reserved2) == 60, "PersistHeader.reserved2");
+static_assert(offsetof(PersistHeader, headerChecksum) == 60, "PersistHeader.headerChecksum");
 
 struct PersistLog {
   uint64_t tail;
@@ -1041,7 +1042,7 @@ struct PersistRecovery {
   uint32_t recoveries;
   uint32_t checkpointLock;
   uint32_t checkpoints;
-  uint32_t reserved;
+  uint32_t headerSeal;
   uint64_t lastCheckpointMs;
   uint8_t reserved2[32];
 };
@@ -1051,7 +1052,7 @@ static_assert(offsetof(PersistRecovery, failed) == 4, "PersistRecovery.failed");
 static_assert(offsetof(PersistRecovery, recoveries) == 8, "PersistRecovery.recoveries");
 static_assert(offsetof(PersistRecovery, checkpointLock) == 12, "PersistRecovery.checkpointLock");
 static_assert(offsetof(PersistRecovery, checkpoints) == 16, "PersistRecovery.checkpoints");
-static_assert(offsetof(PersistRecovery, reserved) == 20, "PersistRecovery.reserved");
+static_assert(offsetof(PersistRecovery, headerSeal) == 20, "PersistRecovery.headerSeal");
 static_assert(offsetof(PersistRecovery, lastCheckpointMs) == 24, "PersistRecovery.lastCheckpointMs");
 static_assert(offsetof(PersistRecovery, reserved2) == 32, "PersistRecovery.reserved2");
 
@@ -1470,6 +1471,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kPersistSyncNone, "PERSIST_SYNC_NONE") \
   X(kPersistSyncInterval, "PERSIST_SYNC_INTERVAL") \
   X(kPersistSyncAlways, "PERSIST_SYNC_ALWAYS") \
+  X(kPersistHeaderSeal, "PERSIST_HEADER_SEAL") \
   X(kPersistStateEmpty, "PERSIST_STATE_EMPTY") \
   X(kPersistStateReady, "PERSIST_STATE_READY") \
   X(kPersistHeaderOffset, "PERSIST_HEADER_OFFSET") \
@@ -1823,7 +1825,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(PersistHeader, "PERSIST_HEADER", checkpointBytes, "CHECKPOINT_BYTES") \
   X(PersistHeader, "PERSIST_HEADER", storeId, "STORE_ID") \
   X(PersistHeader, "PERSIST_HEADER", maxNamespaces, "MAX_NAMESPACES") \
-  X(PersistHeader, "PERSIST_HEADER", reserved2, "RESERVED2") \
+  X(PersistHeader, "PERSIST_HEADER", headerChecksum, "HEADER_CHECKSUM") \
   X(PersistLog, "PERSIST_LOG", tail, "TAIL") \
   X(PersistLog, "PERSIST_LOG", appendLock, "APPEND_LOCK") \
   X(PersistLog, "PERSIST_LOG", reserved, "RESERVED") \
@@ -1843,7 +1845,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(PersistRecovery, "PERSIST_RECOVERY", recoveries, "RECOVERIES") \
   X(PersistRecovery, "PERSIST_RECOVERY", checkpointLock, "CHECKPOINT_LOCK") \
   X(PersistRecovery, "PERSIST_RECOVERY", checkpoints, "CHECKPOINTS") \
-  X(PersistRecovery, "PERSIST_RECOVERY", reserved, "RESERVED") \
+  X(PersistRecovery, "PERSIST_RECOVERY", headerSeal, "HEADER_SEAL") \
   X(PersistRecovery, "PERSIST_RECOVERY", lastCheckpointMs, "LAST_CHECKPOINT_MS") \
   X(PersistRecovery, "PERSIST_RECOVERY", reserved2, "RESERVED2") \
   X(SnapHeader, "SNAP_HEADER", magic, "MAGIC") \

@@ -1,15 +1,17 @@
 'use strict';
 // The geometry a control file records (docs/format.md §16, "Control segment") is what a rebuild
-// creates the store with. The file has no checksum, so a damaged geometry that no store can have
-// (a size past the largest segment or too small for its buckets, a bucket count that is not a
-// power of two, too many namespaces) is refused with ERR_PERSIST_CORRUPT naming the control file,
-// not with the error Store.create gives for options the caller never passed, and creates nothing.
+// creates the store with. A file written before the header's checksum existed has none (the cases
+// here unseal the file first; a sealed one refuses all of them by its checksum, see
+// control-checksum.test.js), so a damaged geometry that no store can have (a size past the largest
+// segment or too small for its buckets, a bucket count that is not a power of two, too many
+// namespaces) is refused with ERR_PERSIST_CORRUPT naming the control file, not with the error
+// Store.create gives for options the caller never passed, and creates nothing.
 const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
 const { Store, Segment, layout } = require('../../index');
 const native = require('../../lib/base/native');
-const { persistTarget, reboot } = require('../helpers/persist');
+const { persistTarget, reboot, unseal } = require('../helpers/persist');
 
 const { C, S } = layout;
 const H = S.PERSIST_HEADER;
@@ -25,10 +27,11 @@ const H = S.PERSIST_HEADER;
   });
   afterEach(() => t.cleanup());
 
-  // Rewrites the control's header through `edit(DataView)`.
+  // Rewrites the control's header through `edit(DataView)`, as a file without a checksum.
   function damage(edit) {
     const file = path.join(t.dir, 'control');
     const bytes = fs.readFileSync(file);
+    unseal(new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / Uint32Array.BYTES_PER_ELEMENT));
     edit(new DataView(bytes.buffer, bytes.byteOffset, H.SIZE));
     fs.writeFileSync(file, bytes);
   }

@@ -1,7 +1,7 @@
 'use strict';
-// An independent reader of shmstore's write-ahead log and snapshots, written only from
-// docs/format.md §16 (and RFC 3720's definition of CRC32C). It returns the valid prefix of a log
-// file, or a snapshot's records, as plain records, and the state that replaying them gives, so
+// An independent reader of shmstore's write-ahead log, snapshots and control header, written only
+// from docs/format.md §16 (and RFC 3720's definition of CRC32C). It returns the valid prefix of a
+// log file, or a snapshot's records, as plain records, and the state that replaying them gives, so
 // that tests can compare the store's engines with the document rather than with themselves.
 // layout-ok-file: the offsets are the document's numbers on purpose, never lib/layout.js.
 const fs = require('fs');
@@ -140,4 +140,37 @@ function replay(records) {
   return state;
 }
 
-module.exports = { readLog, readSnapshot, replay, replaySettings, crc32c };
+/**
+ * Reads the header of the control file `file` (the section "Control segment"): its fields, the
+ * seal at 212 and whether the checksum at 60 holds: `checked` is true when the seal is 'SEAL' and
+ * the checksum is the CRC32C of bytes 4-31 then 36-59, null when seal and checksum are both 0 (a
+ * file written before the checksum), false otherwise.
+ */
+function readControl(file) {
+  const b = fs.readFileSync(file);
+  if (b.length !== 147712) throw new Error(`a control file is 147712 bytes, not ${b.length}`);
+  const seal = b.readUInt32LE(192 + 20);
+  const checksum = b.readUInt32LE(60);
+  let checked = false;
+  if (seal === 0x4c414553) checked = checksum === crc32c(Buffer.concat([b.subarray(4, 32), b.subarray(36, 60)]));
+  else if (seal === 0 && checksum === 0) checked = null;
+  return {
+    magic: b.readUInt32LE(0),
+    version: b.readUInt32LE(4),
+    totalSize: Number(b.readBigUInt64LE(8)),
+    bucketCount: b.readUInt32LE(16),
+    maxEntries: b.readUInt32LE(20),
+    syncMode: b.readUInt32LE(24),
+    intervalMs: b.readUInt32LE(28),
+    state: b.readUInt32LE(32),
+    checkpointMs: b.readUInt32LE(36),
+    checkpointBytes: Number(b.readBigUInt64LE(40)),
+    storeId: b.readBigUInt64LE(48).toString(16).padStart(16, '0'),
+    maxNamespaces: b.readUInt32LE(56) || 255,
+    checksum,
+    seal,
+    checked,
+  };
+}
+
+module.exports = { readLog, readSnapshot, readControl, replay, replaySettings, crc32c };

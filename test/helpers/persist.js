@@ -65,4 +65,16 @@ function newControl(dir) {
   }, 1000);
 }
 
-module.exports = { persistTarget, reboot, recover, copyDir, logFile, contents, newControl };
+/**
+ * Makes the control header in `u32` (the words of a mapped control file) one written before its
+ * checksum existed (docs/format.md §16, "Control segment"): seal and checksum 0. Every file of
+ * control version 1 is such a file.
+ */
+function unseal(u32) {
+  const { C, W } = require('../../lib/layout/layout');
+  const WORD = Uint32Array.BYTES_PER_ELEMENT;
+  Atomics.store(u32, C.PERSIST_RECOVERY_OFFSET / WORD + W.PERSIST_RECOVERY.HEADER_SEAL, 0);
+  Atomics.store(u32, C.PERSIST_HEADER_OFFSET / WORD + W.PERSIST_HEADER.HEADER_CHECKSUM, 0);
+}
+
+module.exports = { persistTarget, reboot, recover, copyDir, logFile, contents, newControl, unseal };

@@ -8,7 +8,8 @@
 // with a stable code or gives a sound store whose state is one the history had:
 // - the reopened store shows the state after some prefix of the history (a cut at the last good
 //   record), the whole history when the damage touched no byte a reader looks at, and takes a
-//   write that a second recovery keeps;
+//   write that a second recovery keeps; it has the size and the sync settings it was created with
+//   (the control header's checksum refuses a damaged one instead of rebuilding another shape);
 // - a restore gives exactly the state of the last backup, or is refused leaving no segment and no
 //   store in its directory;
 // - a refused reopen leaves no segment either (never a half-rebuilt store).
@@ -26,6 +27,7 @@ const { runHistory, readState, matchPrefix, canonState } = require('../persist-h
 const { describeFiles, damage } = require('../persist-damage');
 
 const { engine, from, to } = JSON.parse(process.argv[2]);
+const STORE_BYTES = 1 << 22;
 
 // An error the product may give for damage: one of its own or an argument error, with a code.
 function expected(e, errors, what) {
@@ -45,8 +47,9 @@ function assertSound(store, what) {
   assert.ok(v.ok, `${what}: verify(): ${v.errors.join('; ')}`);
 }
 
-// The reopen of the damaged directory: a refusal, or a prefix of the history.
-function reopen(t, history, wantAll, pick, counts) {
+// The reopen of the damaged directory: a refusal, or a prefix of the history in a store of the
+// shape `made` ({ size, sync }) it was created with.
+function reopen(t, history, made, wantAll, pick, counts) {
   let s;
   try {
     s = Store.open({ name: t.name, engine, persist: { dir: t.dir } });
@@ -59,6 +62,12 @@ function reopen(t, history, wantAll, pick, counts) {
   let state;
   try {
     assertSound(s, 'reopened');
+    const seg = Segment.open({ name: t.name });
+    const size = seg.size;
+    seg.close();
+    const p = s.persistence;
+    assert.deepStrictEqual({ size, sync: p.sync, checkpointBytes: p.checkpointBytes, checkpointMs: p.checkpointMs },
+      { ...made, checkpointBytes: 0, checkpointMs: 0 }, 'the reopened store has another shape or other settings than its creator gave it');
     state = readState(s);
     const at = matchPrefix(history, state);
     assert.ok(at >= 0, 'the reopened store shows a state the history never had');
@@ -115,7 +124,8 @@ function runSeed(seed) {
   const counts = { errors: {}, cut: 0, refused: 0, restoreRefused: 0 };
   try {
     const sync = pick(4) === 0 ? 'always' : 'none';
-    const s = Store.create({ name: t.name, size: 1 << 22, engine, persist: { dir: t.dir, sync, checkpointBytes: 0 } });
+    const made = { size: STORE_BYTES, sync };
+    const s = Store.create({ name: t.name, size: STORE_BYTES, engine, persist: { dir: t.dir, sync, checkpointBytes: 0 } });
     let history;
     try {
       history = runHistory(s, pick, 10 + pick(70), { backup: () => s.backup(bdir) });
@@ -138,7 +148,7 @@ function runSeed(seed) {
       } catch (e) {
         expected(e, counts.errors, 'inspect');
       }
-      reopen(t, history, unseen || inBackup, pick, counts);
+      reopen(t, history, made, unseen || inBackup, pick, counts);
       if (history.backups.length > 0) restore(bdir, history, inBackup, counts);
     } catch (e) {
       e.message = `${e.message} (damage: ${d.how} of ${inBackup ? 'backup ' : ''}${d.kind} ${d.name} at ${d.at}; sync ${sync})`;
