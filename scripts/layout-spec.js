@@ -481,6 +481,9 @@ const constants = {
   POOL_CLASSES_OFFSET: 8256,
   POOL_MEMORY_BLOCKS_OFFSET: 8512,
   POOL_RECHECK_MS: 50,
+  // A pool's header `seal` once its `checksum` covers the shape (format.md §17): set by every
+  // creator, 0 in a pool made before; the same rule and reason as PERSIST_HEADER_SEAL.
+  POOL_SEAL: 0x4c414553, // 'SEAL'
   // Waking in batches (format.md §17, "Waiting"): a sleeper may ask to be woken only once
   // `wanted` blocks were freed since it registered (at most POOL_WAKE_BATCH_MAX), so that a
   // party freeing blocks one by one pays one futex wake per batch rather than one per block; a
@@ -1009,7 +1012,11 @@ const structs = {
       ['classCount', 'u32', 28],
       ['wanted', 'u32', 32],
       ['freed', 'u32', 36],
-      ['reserved', 'u8', 40, 24],
+      // XXH32 (seed 0) of the shape: header bytes 0..19 and 28..31, then in kind 3 the class
+      // table's 256 bytes; valid when `seal` holds POOL_SEAL (format.md §17).
+      ['checksum', 'u32', 40],
+      ['seal', 'u32', 44],
+      ['reserved', 'u8', 48, 16],
     ],
   },
   PoolBlock: {

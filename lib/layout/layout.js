@@ -236,6 +236,7 @@ const C = Object.freeze({
   POOL_CLASSES_OFFSET: 0x2040,
   POOL_MEMORY_BLOCKS_OFFSET: 0x2140,
   POOL_RECHECK_MS: 0x32,
+  POOL_SEAL: 0x4c414553,
   POOL_WAKE_BATCH_MAX: 8,
   POOL_BATCH_WAIT_MS: 1,
   WAL_MAGIC: 0x4c415753,
@@ -635,7 +636,9 @@ const S = Object.freeze({
     CLASS_COUNT: 28,
     WANTED: 32,
     FREED: 36,
-    RESERVED: 40,
+    CHECKSUM: 40,
+    SEAL: 44,
+    RESERVED: 48,
   }),
   POOL_BLOCK: Object.freeze({
     SIZE: 64,
@@ -1126,6 +1129,8 @@ const W = Object.freeze({
     CLASS_COUNT: 7,
     WANTED: 8,
     FREED: 9,
+    CHECKSUM: 10,
+    SEAL: 11,
   }),
   POOL_BLOCK: Object.freeze({
     WORDS: 16,

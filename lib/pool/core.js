@@ -9,8 +9,9 @@
 // no window in which a block is neither free nor recorded as held, so a crash at any instant
 // leaks nothing.
 const { threadId } = require('worker_threads');
-const { C, W } = require('../layout/layout');
+const { C, S, W } = require('../layout/layout');
 const v = require('../base/validate');
+const { xxh32 } = require('../base/xxhash');
 const { OwnerTable, identityOf, sameRecord, GONE } = require('../ownership/owners');
 const { Spinner, spinFor, park, parkAsync, wakeAll, abortable, timeoutOf, asyncOptions } = require('../msg/park');
 
@@ -344,25 +345,83 @@ const VERSION = HDR + W.POOL_HEADER.VERSION;
 const BLOCK_SIZE = HDR + W.POOL_HEADER.BLOCK_SIZE;
 const BLOCK_COUNT = HDR + W.POOL_HEADER.BLOCK_COUNT;
 const CLASS_COUNT = HDR + W.POOL_HEADER.CLASS_COUNT;
+const CHECKSUM = HDR + W.POOL_HEADER.CHECKSUM;
+const SEAL = HDR + W.POOL_HEADER.SEAL;
 const KIND_NAMES = { [C.POOL_KIND_BUFFER]: 'a buffer pool', [C.POOL_KIND_OBJECT]: 'an object pool', [C.POOL_KIND_MEMORY]: 'a memory pool' };
+const HB = S.POOL_HEADER;
+const TABLE_BYTES = C.POOL_MAX_CLASSES * S.POOL_CLASS.SIZE;
+const hex = (x) => `0x${x.toString(16).padStart(8, '0')}`;
 
-/** Stamps the header of a pool being created (zero-filled): every field, then the magic. */
-function stampHeader(head, kind, blockSize, blockCount, classCount) {
+// The bytes from a region's start that its header and shape checksum span: the header, and in
+// kind 3 the class table too.
+const shapeSpan = (kind) => (kind === C.POOL_KIND_MEMORY ? C.POOL_CLASSES_OFFSET + TABLE_BYTES : C.POOL_HEADER_OFFSET + HB.SIZE);
+
+// The shape checksum of the pool of `kind` at `byteOffset` (format.md §17, "The shape checksum"):
+// XXH32, seed 0, of header bytes `kind` to `blockCount` and `classCount`, then in kind 3 the
+// whole class table, its unused slots included. These are written once, by the creator, before
+// the magic; the magic itself (checked on its own, stamped after this) and the words the block
+// protocol moves (`waiters`, `released`, `wanted`, `freed`) are left out. The blocks' places
+// follow from these bytes alone, so a pool whose checksum holds lays them out as its creator did.
+function shapeChecksum(buffer, byteOffset, kind) {
+  const region = new Uint8Array(buffer, byteOffset, shapeSpan(kind));
+  const head = region.subarray(C.POOL_HEADER_OFFSET + HB.KIND, C.POOL_HEADER_OFFSET + HB.WAITERS);
+  const count = region.subarray(C.POOL_HEADER_OFFSET + HB.CLASS_COUNT, C.POOL_HEADER_OFFSET + HB.CLASS_COUNT + WORD);
+  const table = kind === C.POOL_KIND_MEMORY ? region.subarray(C.POOL_CLASSES_OFFSET) : region.subarray(0, 0);
+  const image = new Uint8Array(head.length + count.length + table.length);
+  image.set(head);
+  image.set(count, head.length);
+  image.set(table, head.length + count.length);
+  return xxh32(image, 0, image.length, 0) >>> 0;
+}
+
+/**
+ * Stamps the header of a pool being created (zero-filled; in kind 3 its class table written
+ * already): every field, the shape checksum, the seal that says it is set, then the magic.
+ */
+function stampHeader(buffer, byteOffset, kind, blockSize, blockCount, classCount) {
+  const head = new Uint32Array(buffer, byteOffset, W.POOL_HEADER.WORDS);
   Atomics.store(head, KIND, kind);
   Atomics.store(head, VERSION, C.POOL_FORMAT_VERSION);
   Atomics.store(head, BLOCK_SIZE, blockSize);
   Atomics.store(head, BLOCK_COUNT, blockCount);
   Atomics.store(head, CLASS_COUNT, classCount);
+  Atomics.store(head, CHECKSUM, shapeChecksum(buffer, byteOffset, kind));
+  Atomics.store(head, SEAL, C.POOL_SEAL);
   Atomics.store(head, MAGIC, C.POOL_MAGIC);
 }
 
-/** Checks the header of a pool of `kind`; returns { blockSize, blockCount, classCount }. */
-function checkHeader(head, kind) {
+// The shape checksum when the seal says the pool has one. Seal and checksum both 0: a pool made
+// before the checksum existed, read unchecked as before (by the range and order checks of its
+// kind alone). Any other seal, or a checksum without its seal, is damage too.
+function checkShape(buffer, byteOffset, head, kind) {
+  const seal = Atomics.load(head, SEAL);
+  const stored = Atomics.load(head, CHECKSUM);
+  const what = kind === C.POOL_KIND_MEMORY ? 'header or class table' : 'header';
+  if (seal === C.POOL_SEAL) {
+    const computed = shapeChecksum(buffer, byteOffset, kind);
+    if (stored === computed) return;
+    throw poolError('ERR_CORRUPT', `The pool's shape checksum does not match (stored ${hex(stored)}, computed ${hex(computed)}): its ${what} was damaged, and its blocks would be laid out elsewhere than its creator put them; close every handle of it and create the pool again`);
+  }
+  if (seal !== 0 || stored !== 0) {
+    throw poolError('ERR_CORRUPT', `The pool's header seal is damaged (${hex(seal)}, expected ${hex(C.POOL_SEAL)}, or 0 with no checksum; the checksum reads ${hex(stored)}): its shape cannot be trusted; close every handle of it and create the pool again`);
+  }
+}
+
+/**
+ * Checks the header (and, in kind 3, the shape checksum's class table) of the pool of `kind` at
+ * `byteOffset`; returns { blockSize, blockCount, classCount }.
+ */
+function checkHeader(buffer, byteOffset, kind) {
+  const head = new Uint32Array(buffer, byteOffset, W.POOL_HEADER.WORDS);
   if (Atomics.load(head, MAGIC) !== C.POOL_MAGIC) throw poolError('ERR_BAD_MAGIC', 'Not a pool (bad magic: not created yet?)');
   const k = Atomics.load(head, KIND);
   if (k !== kind) throw poolError('ERR_BAD_MAGIC', `The pool is ${KIND_NAMES[k] || `of unknown kind ${k}`}, not ${KIND_NAMES[kind]}`);
   const version = Atomics.load(head, VERSION);
   if (version !== C.POOL_FORMAT_VERSION) throw poolError('ERR_BAD_VERSION', `Pool version ${version}, expected ${C.POOL_FORMAT_VERSION}`);
+  if (byteOffset + shapeSpan(kind) > buffer.byteLength) {
+    throw poolError('ERR_BAD_SIZE', `The pool's header needs ${shapeSpan(kind)} bytes at ${byteOffset}; the memory holds ${buffer.byteLength}`);
+  }
+  checkShape(buffer, byteOffset, head, kind);
   return { blockSize: Atomics.load(head, BLOCK_SIZE), blockCount: Atomics.load(head, BLOCK_COUNT), classCount: Atomics.load(head, CLASS_COUNT) };
 }
 
@@ -371,4 +430,4 @@ function exhausted(what, timeout) {
   return poolError('ERR_POOL_EXHAUSTED', `${what}: no free block${waited}`);
 }
 
-module.exports = { PoolCore, poolError, timeoutOf, asyncOptions, exhausted, stampHeader, checkHeader, INDEX };
+module.exports = { PoolCore, poolError, timeoutOf, asyncOptions, exhausted, stampHeader, checkHeader, shapeChecksum, INDEX };

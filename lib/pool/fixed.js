@@ -2,7 +2,7 @@
 // The pools of equal blocks (docs/format.md §17): the buffer pool (kind 1) and the object pool
 // (kind 2) share one format and this class; they differ in the names of their options and in
 // what an acquire hands out (buffer-pool.js, object-pool.js). The block protocol is core.js.
-const { C, W } = require('../layout/layout');
+const { C } = require('../layout/layout');
 const v = require('../base/validate');
 const { poolError, timeoutOf, asyncOptions, exhausted, stampHeader, checkHeader, INDEX } = require('./core');
 const { PoolHandle, make, placeNew } = require('./handle');
@@ -31,9 +31,8 @@ class FixedPool extends PoolHandle {
   constructor(token, where, shape) {
     super(token, where);
     const Class = new.target;
-    const head = new Uint32Array(this.buffer, where.byteOffset, W.POOL_HEADER.WORDS);
-    if (shape) stampHeader(head, Class.KIND_, shape.size, shape.count, 0);
-    const { blockSize, blockCount } = checkHeader(head, Class.KIND_);
+    if (shape) stampHeader(this.buffer, where.byteOffset, Class.KIND_, shape.size, shape.count, 0);
+    const { blockSize, blockCount } = checkHeader(this.buffer, where.byteOffset, Class.KIND_);
     if (blockCount < 1 || blockCount > C.POOL_MAX_BLOCKS || blockSize < 1 || blockSize > C.POOL_MAX_BLOCK_SIZE) {
       throw poolError('ERR_CORRUPT', `Pool header: ${blockCount} blocks of ${blockSize} bytes`);
     }

@@ -51,10 +51,12 @@ function validateClasses(classes) {
 
 /**
  * The class table of the memory pool at `byteOffset`, checked against its header (ERR_BAD_MAGIC
- * and the like for a region that is no memory pool, ERR_CORRUPT when the two disagree).
+ * and the like for a region that is no memory pool, ERR_CORRUPT when the shape checksum does not
+ * match or the two disagree). The checksum alone vouches for the sizes of the classes below the
+ * largest; the order and sum checks below are all a pool made before the checksum gets.
  */
 function readClasses(buffer, byteOffset) {
-  const shape = checkHeader(new Uint32Array(buffer, byteOffset, W.POOL_HEADER.WORDS), C.POOL_KIND_MEMORY);
+  const shape = checkHeader(buffer, byteOffset, C.POOL_KIND_MEMORY);
   const n = shape.classCount;
   const table = new Uint32Array(buffer, byteOffset, CLASSES + C.POOL_MAX_CLASSES * CLASS_WORDS);
   const classes = [];
@@ -85,14 +87,14 @@ class MemoryPool extends PoolHandle {
   constructor(token, where, classes) {
     super(token, where);
     const buffer = this.buffer;
-    const head = new Uint32Array(buffer, where.byteOffset, W.POOL_HEADER.WORDS);
     if (classes) {
       const table = new Uint32Array(buffer, where.byteOffset, CLASSES + C.POOL_MAX_CLASSES * CLASS_WORDS);
       classes.forEach((c, i) => {
         Atomics.store(table, CLASSES + i * CLASS_WORDS + W.POOL_CLASS.BLOCK_SIZE, c.size);
         Atomics.store(table, CLASSES + i * CLASS_WORDS + W.POOL_CLASS.COUNT, c.count);
       });
-      stampHeader(head, C.POOL_KIND_MEMORY, classes[classes.length - 1].size, totalOf(classes), classes.length);
+      // After the class table: the header's shape checksum covers it.
+      stampHeader(buffer, where.byteOffset, C.POOL_KIND_MEMORY, classes[classes.length - 1].size, totalOf(classes), classes.length);
     }
     const read = readClasses(buffer, where.byteOffset);
     this.#layOut(read, where.byteOffset);

@@ -186,7 +186,7 @@ function queueKind(Class, sizeOption, owners) {
 // shape its header records (its check throws for bytes that are no such pool).
 function poolExtent(Class, kind) {
   return (at) => {
-    const { blockSize, blockCount } = checkPoolHeader(new Uint32Array(at.buffer, at.byteOffset, W.POOL_HEADER.WORDS), kind);
+    const { blockSize, blockCount } = checkPoolHeader(at.buffer, at.byteOffset, kind);
     return Class.bytesFor(blockCount, blockSize);
   };
 }
@@ -253,8 +253,8 @@ const KINDS = {
     bytes: (o) => MemoryPool.bytesFor(o.classes),
     params: () => [],
     describe: (at) => ({ classes: readClasses(at.buffer, at.byteOffset) }),
-    // Here the block bounds the sizes of the classes below the largest, which the pool's own
-    // checks leave free but for their order (format.md §17).
+    // Here the block bounds the sizes of the classes below the largest, which only the shape
+    // checksum covers, and a pool made before the checksum has none (format.md §17).
     extent: (at) => MemoryPool.bytesFor(readClasses(at.buffer, at.byteOffset)),
     owners: POOL_OWNERS,
   }),

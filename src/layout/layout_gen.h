@@ -240,6 +240,7 @@ inline constexpr uint64_t kPoolMaxClasses = 0x20ULL;
 inline constexpr uint64_t kPoolClassesOffset = 0x2040ULL;
 inline constexpr uint64_t kPoolMemoryBlocksOffset = 0x2140ULL;
 inline constexpr uint64_t kPoolRecheckMs = 0x32ULL;
+inline constexpr uint64_t kPoolSeal = 0x4c414553ULL;
 inline constexpr uint64_t kPoolWakeBatchMax = 8ULL;
 inline constexpr uint64_t kPoolBatchWaitMs = 1ULL;
 inline constexpr uint64_t kWalMagic = 0x4c415753ULL;
@@ -897,7 +898,9 @@ struct PoolHeader {
   uint32_t classCount;
   uint32_t wanted;
   uint32_t freed;
-  uint8_t reserved[24];
+  uint32_t checksum;
+  uint32_t seal;
+  uint8_t reserved[16];
 };
 static_assert(sizeof(PoolHeader) == 64, "PoolHeader size");
 static_assert(offsetof(PoolHeader, magic) == 0, "PoolHeader.magic");
@@ -910,7 +913,9 @@ static_assert(offsetof(PoolHeader, released) == 24, "PoolHeader.released");
 static_assert(offsetof(PoolHeader, classCount) == 28, "PoolHeader.classCount");
 static_assert(offsetof(PoolHeader, wanted) == 32, "PoolHeader.wanted");
 static_assert(offsetof(PoolHeader, freed) == 36, "PoolHeader.freed");
-static_assert(offsetof(PoolHeader, reserved) == 40, "PoolHeader.reserved");
+static_assert(offsetof(PoolHeader, checksum) == 40, "PoolHeader.checksum");
+static_assert(offsetof(PoolHeader, seal) == 44, "PoolHeader.seal");
+static_assert(offsetof(PoolHeader, reserved) == 48, "PoolHeader.reserved");
 
 struct PoolBlock {
   uint32_t state;
@@ -1451,6 +1456,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kPoolClassesOffset, "POOL_CLASSES_OFFSET") \
   X(kPoolMemoryBlocksOffset, "POOL_MEMORY_BLOCKS_OFFSET") \
   X(kPoolRecheckMs, "POOL_RECHECK_MS") \
+  X(kPoolSeal, "POOL_SEAL") \
   X(kPoolWakeBatchMax, "POOL_WAKE_BATCH_MAX") \
   X(kPoolBatchWaitMs, "POOL_BATCH_WAIT_MS") \
   X(kWalMagic, "WAL_MAGIC") \
@@ -1791,6 +1797,8 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(PoolHeader, "POOL_HEADER", classCount, "CLASS_COUNT") \
   X(PoolHeader, "POOL_HEADER", wanted, "WANTED") \
   X(PoolHeader, "POOL_HEADER", freed, "FREED") \
+  X(PoolHeader, "POOL_HEADER", checksum, "CHECKSUM") \
+  X(PoolHeader, "POOL_HEADER", seal, "SEAL") \
   X(PoolHeader, "POOL_HEADER", reserved, "RESERVED") \
   X(PoolBlock, "POOL_BLOCK", state, "STATE") \
   X(PoolBlock, "POOL_BLOCK", length, "LENGTH") \

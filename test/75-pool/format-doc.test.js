@@ -4,12 +4,23 @@
 // lib/layout/layout.js (a layout that drifted from docs/format.md must fail here).
 const assert = require('assert');
 const { BufferPool, ObjectPool, MemoryPool } = require('../../index');
+const { xxh32 } = require('../helpers/independent-xxh32');
+
+// "The shape checksum": the seal at 44 is 'SEAL' and the checksum at 40 is XXH32 (seed 0) of
+// header bytes 4-19 and 28-31, then in kind 3 the class table's 256 bytes at 8256.
+function shapeChecked(buffer, byteOffset, kind) {
+  const b = Buffer.from(buffer, byteOffset);
+  const parts = [b.subarray(4, 20), b.subarray(28, 32)];
+  if (kind === 3) parts.push(b.subarray(8256, 8512));
+  return b.readUInt32LE(44) === 0x4c414553 && b.readUInt32LE(40) === xxh32(Buffer.concat(parts), 0);
+}
 
 // A pool read from its bytes as the document describes it.
 function readPool(buffer, byteOffset = 0) {
   const dv = new DataView(buffer, byteOffset);
   const u32 = (at) => dv.getUint32(at, true);
   const pool = { magic: u32(0), kind: u32(4), version: u32(8), blockSize: u32(12), blockCount: u32(16) };
+  pool.checked = shapeChecked(buffer, byteOffset, pool.kind);
   const stride = Math.ceil(pool.blockSize / 64) * 64;
   pool.data = 8256 + 64 * pool.blockCount;
   pool.bytes = pool.data + pool.blockCount * stride;
@@ -30,7 +41,7 @@ describe('BufferPool: the bytes of docs/format.md §17', () => {
       const buffer = new SharedArrayBuffer(128 + bytes);
       const pool = BufferPool.create({ buffer, byteOffset: 128, blockCount: count, blockSize: size });
       const r = readPool(buffer, 128);
-      assert.deepStrictEqual([r.magic, r.kind, r.version, r.blockSize, r.blockCount], [0x4c4f4f50, 1, 1, size, count]);
+      assert.deepStrictEqual([r.magic, r.kind, r.version, r.blockSize, r.blockCount, r.checked], [0x4c4f4f50, 1, 1, size, count, true]);
       assert.strictEqual(Buffer.from(buffer, 128, 4).toString('latin1'), 'POOL');
       assert.strictEqual(r.bytes, bytes);
       assert.ok(r.blocks.every((b) => b.holder === 0 && b.generation === 0));
@@ -85,6 +96,7 @@ function readMemoryPool(buffer, byteOffset = 0) {
   const dv = new DataView(buffer, byteOffset);
   const u32 = (at) => dv.getUint32(at, true);
   const pool = { magic: u32(0), kind: u32(4), version: u32(8), blockSize: u32(12), blockCount: u32(16), classCount: u32(28) };
+  pool.checked = shapeChecked(buffer, byteOffset, pool.kind);
   pool.classes = [];
   for (let c = 0; c < pool.classCount; c++) pool.classes.push({ size: u32(8256 + 8 * c), count: u32(8256 + 8 * c + 4) });
   const data = 8512 + 64 * pool.blockCount;
@@ -106,7 +118,7 @@ describe('ObjectPool and MemoryPool: the bytes of docs/format.md §17', () => {
     const buffer = new SharedArrayBuffer(ObjectPool.bytesFor(3, 40));
     const pool = ObjectPool.create({ buffer, recordSize: 40, capacity: 3 });
     const r = readPool(buffer);
-    assert.deepStrictEqual([r.magic, r.kind, r.version, r.blockSize, r.blockCount], [0x4c4f4f50, 2, 1, 40, 3]);
+    assert.deepStrictEqual([r.magic, r.kind, r.version, r.blockSize, r.blockCount, r.checked], [0x4c4f4f50, 2, 1, 40, 3, true]);
     assert.strictEqual(r.bytes, ObjectPool.bytesFor(3, 40));
     const { handle, view } = pool.acquire(0);
     view.fill(0x5a);
@@ -122,7 +134,7 @@ describe('ObjectPool and MemoryPool: the bytes of docs/format.md §17', () => {
     const buffer = new SharedArrayBuffer(64 + bytes);
     const pool = MemoryPool.create({ buffer, byteOffset: 64, classes });
     let r = readMemoryPool(buffer, 64);
-    assert.deepStrictEqual([r.magic, r.kind, r.version, r.blockSize, r.blockCount, r.classCount], [0x4c4f4f50, 3, 1, 1000, 6, 3]);
+    assert.deepStrictEqual([r.magic, r.kind, r.version, r.blockSize, r.blockCount, r.classCount, r.checked], [0x4c4f4f50, 3, 1, 1000, 6, 3, true]);
     assert.deepStrictEqual(r.classes, classes);
     assert.strictEqual(r.bytes, bytes);
     const got = [pool.allocate(5), pool.allocate(50), pool.allocate(999), pool.allocate(100)];
