@@ -7,7 +7,7 @@
 const path = require('path');
 const crypto = require('crypto');
 const { threadId } = require('worker_threads');
-const { C, S, W } = require('../layout/layout');
+const { C, W } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
 const native = require('../base/native');
 const { Segment } = require('../segment/segment');
@@ -15,7 +15,7 @@ const futex = require('../segment/futex');
 const { OwnerTable, identityOf, GONE } = require('../ownership/owners');
 const { LockWaiter, LockError } = require('../ownership/waiter');
 const { takeoverWord } = require('../ownership/lockword');
-const { crc32c } = require('./crc32c');
+const { sealHeader, checkHeaderSum } = require('./control-header');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const U64 = BigUint64Array.BYTES_PER_ELEMENT / WORD;
@@ -49,9 +49,6 @@ const LAST_CHECKPOINT64 = (REC + Q.LAST_CHECKPOINT_MS) / U64;
 const TOTAL64 = (HDR + H.TOTAL_SIZE) / U64;
 const CHECKPOINT_BYTES64 = (HDR + H.CHECKPOINT_BYTES) / U64;
 const STORE_ID64 = (HDR + H.STORE_ID) / U64;
-const HEADER_SEAL = REC + Q.HEADER_SEAL;
-const HEADER_CHECKSUM = HDR + H.HEADER_CHECKSUM;
-const HB = S.PERSIST_HEADER;
 
 const SYNC_NAMES = ['none', 'interval', 'always'];
 // FNV-1a (32-bit) of the key stripes: offset basis and prime.
@@ -67,20 +64,6 @@ function lockTimeout(err) {
     return new ShmError('ERR_LOCK_TIMEOUT', 'persist: a lock of the control segment is held by a live process that does not release it');
   }
   return err;
-}
-
-const hex = (x) => `0x${x.toString(16).padStart(8, '0')}`;
-
-// The header's checksum (format.md §16, "Control segment"): CRC32C of its bytes from `version` to
-// `state` and from `state` to the checksum, leaving out the three words that are not the store's
-// once-written facts: `magic` (checked on its own and stamped last, after the checksum), `state`
-// (stored by every recovery) and the checksum itself. Everything else never changes after the
-// stamp; `version` is covered too, because only a header of version 1, which predates the
-// checksum and has none, is ever upgraded in place.
-function headerChecksum(buffer) {
-  const head = new Uint8Array(buffer, C.PERSIST_HEADER_OFFSET, HB.SIZE);
-  const first = crc32c(head.subarray(HB.VERSION, HB.STATE));
-  return crc32c(head.subarray(HB.STATE + WORD, HB.HEADER_CHECKSUM), first);
 }
 
 /** A new random store id (never 0). */
@@ -162,10 +145,9 @@ class Control {
     Atomics.store(this.u64, LAST_CHECKPOINT64, BigInt(Date.now()));
     Atomics.store(this.u64, STORE_ID64, g.storeId);
     Atomics.store(u32, HDR + H.VERSION, C.PERSIST_FORMAT_VERSION);
-    // The checksum, then the seal that says it is set, then the magic: an opener reads neither
+    // The checksum and the seal that says it is set, then the magic: an opener reads neither
     // before it has seen the magic.
-    Atomics.store(u32, HEADER_CHECKSUM, headerChecksum(this.segment.buffer));
-    Atomics.store(u32, HEADER_SEAL, C.PERSIST_HEADER_SEAL);
+    sealHeader(u32);
     Atomics.store(u32, HDR + H.MAGIC, C.PERSIST_MAGIC);
   }
 
@@ -181,30 +163,10 @@ class Control {
     if (version !== C.PERSIST_FORMAT_VERSION && !older) {
       throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} has control format version ${version}, expected ${C.PERSIST_FORMAT_VERSION}`);
     }
-    this.#checkSum(file);
+    checkHeaderSum(this.u32, file);
     const mode = Atomics.load(this.u32, HDR + H.SYNC_MODE);
     if (mode >= SYNC_NAMES.length) throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} names an unknown sync mode ${mode}`);
     return older;
-  }
-
-  // The header's checksum, when its seal says it has one (format.md §16, "Control segment"): a
-  // header of another geometry, sync setting or store id than its creator's is refused, because a
-  // recovery would rebuild a store of that other shape (and a snapshot, whose own geometry would
-  // refuse it, need not exist). Seal and checksum both 0: a file written before the checksum
-  // existed, read unchecked as before (its creator recorded no checksum to compare with). Any
-  // other seal, or a checksum without its seal, is damage too.
-  #checkSum(file) {
-    const seal = Atomics.load(this.u32, HEADER_SEAL);
-    const stored = Atomics.load(this.u32, HEADER_CHECKSUM);
-    const todo = 'restore the store from a backup (Store.restore), or, while its segment still exists, copy its data out (npx shmstore dump) and create the store again';
-    if (seal === C.PERSIST_HEADER_SEAL) {
-      const computed = headerChecksum(this.segment.buffer);
-      if (stored === computed) return;
-      throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} fails its header checksum (stored ${hex(stored)}, computed ${hex(computed)}): the store's recorded geometry, sync settings or id were damaged, and a recovery would rebuild a store of another shape; ${todo}`);
-    }
-    if (seal !== 0 || stored !== 0) {
-      throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} has a damaged header seal (${hex(seal)}, expected ${hex(C.PERSIST_HEADER_SEAL)}, or 0 with no checksum; the checksum reads ${hex(stored)}): its header cannot be trusted; ${todo}`);
-    }
   }
 
   // A control segment of the previous version (format.md §16, "Control segment"), before this
@@ -478,4 +440,4 @@ class Control {
   }
 }
 
-module.exports = { Control, SYNC_NAMES, newStoreId, headerChecksum, FNV_OFFSET, FNV_PRIME };
+module.exports = { Control, SYNC_NAMES, newStoreId, FNV_OFFSET, FNV_PRIME };
