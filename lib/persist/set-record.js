@@ -40,6 +40,11 @@ const CAPACITY = Math.ceil((HEADER + C.MAX_NAMESPACE_BYTES + C.MAX_KEY_BYTES + C
 const SHORT = 32;
 const STRIPE_MASK = C.PERSIST_STRIPES - 1;
 
+// A string value is written by TextEncoder#encodeInto into a view of the scratch from its byte
+// on, one view per byte the value may start at, made when first needed: the encoder's call
+// costs about two thirds of Buffer#utf8Write's for a 100-byte value, and a view made per call
+// would cost the difference.
+const valueEncoder = new TextEncoder();
 // A Buffer's UTF-8 writer without Buffer#write's argument handling; Buffer#write where a runtime
 // lacks it.
 const utf8Write = typeof Buffer.prototype.utf8Write === 'function'
@@ -52,6 +57,8 @@ class SetRecord {
     this.u8 = new Uint8Array(ab);
     this.i32 = new Int32Array(ab);
     this.buf = Buffer.from(ab);
+    // Views of the scratch from each byte a value may start at (HEADER + namespace + key bytes).
+    this.valueViews = new Array(HEADER + C.MAX_NAMESPACE_BYTES + C.MAX_KEY_BYTES + 1).fill(null);
     this.length = 0; // the record's length field (header and payload, no padding)
     this.size = 0; // its size in the log (aligned)
     this.stripe = 0; // the key's stripe
@@ -108,8 +115,12 @@ class SetRecord {
     this.stripe = this.hash & STRIPE_MASK;
     const valueAt = keyAt + keyLen;
     let end;
-    if (typeof value === 'string') end = valueAt + utf8Write(this.buf, value, valueAt);
-    else {
+    if (typeof value === 'string') {
+      let view = this.valueViews[valueAt];
+      if (view === null) view = this.valueViews[valueAt] = u8.subarray(valueAt);
+      // The scratch holds 3 bytes a unit of any value that fits (SetRecord.fits): all of it.
+      end = valueAt + valueEncoder.encodeInto(value, view).written;
+    } else {
       u8.set(value, valueAt);
       end = valueAt + value.byteLength;
     }
