@@ -7,6 +7,9 @@
 // read back as a one-byte string without a UTF-8 decode. A number travels as its 8 bytes (tag
 // NUMBER) where the structure's messages may be that long, else as JSON text. Every reader
 // accepts every tag.
+// The module's own binding of Buffer: the global is an accessor of globalThis, which optimized
+// code reads through a call each time.
+const { Buffer } = require('buffer');
 const { types } = require('util');
 const { C } = require('../layout/layout');
 const { msgError } = require('./errors');

@@ -3,6 +3,9 @@
 // spsc-core.js: whole elements copied between the ring and the caller's typed arrays, all or
 // none on the way in, as many as the target holds on the way out, allocating nothing when a
 // target is used again.
+// The module's own binding of Buffer: the global is an accessor of globalThis, which optimized
+// code reads through a call each time.
+const { Buffer } = require('buffer');
 const v = require('../base/validate');
 const codec = require('./codec');
 const { WORD, TAIL, HEAD, DATA, checkedUsed, publish, release } = require('./spsc-core');

@@ -6,6 +6,9 @@
 // node of a party that dies (SIGKILL, a terminated worker) between taking it and putting it back
 // is given back by the others (reclaim()): at most that party's one message is lost, none is
 // ever delivered twice.
+// The module's own binding of Buffer: the global is an accessor of globalThis, which optimized
+// code reads through a call each time.
+const { Buffer } = require('buffer');
 const { threadId } = require('worker_threads');
 const { C, W } = require('../layout/layout');
 const { OwnerTable, identityOf, GONE } = require('../ownership/owners');

@@ -3,6 +3,9 @@
 // handle; an engine refuses a cached id whose namespace was dropped since with
 // ERR_NAMESPACE_DROPPED, and the name is then resolved again) and drives one of two engines with
 // the same internal interface: the native binding or the pure-JS engine.
+// The module's own binding of Buffer: the global is an accessor of globalThis, which optimized
+// code reads through a call each time.
+const { Buffer } = require('buffer');
 const v = require('../base/validate');
 
 const { typeError, rangeError } = v;

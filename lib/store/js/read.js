@@ -3,6 +3,9 @@
 // bucket's lock word is its seqlock, and a copy counts only if it hashes to the entry's
 // checksum), and the listing of a namespace, each bucket read consistently. Mirrors
 // src/store/read.cpp.
+// The module's own binding of Buffer: the global is an accessor of globalThis, which optimized
+// code reads through a call each time.
+const { Buffer } = require('buffer');
 const { C, S, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, CLASS_UNITS } = require('../../layout/layout');
 const REF = S.INDIRECT_REF;
 const { xxh32Aligned, xxh32CopyWords } = require('../../base/xxhash');
