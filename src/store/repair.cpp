@@ -302,6 +302,10 @@ void Store::DropUnnamedNamespaces() noexcept {
       AtomicStore(&rec->state, static_cast<uint32_t>(layout::kNsStateFree));
       AtomicStore(&rec->count, 0);
     }
+    // A live record freed for its name: a new generation, as a drop gives (a dropping record has
+    // its new one), so that a handle that resolved the old name fails its check once a new
+    // namespace takes the record (§9 step 4).
+    if (state == layout::kNsStateLive) AtomicAdd(&rec->generation, 1);
     if (lowestFree == 0) lowestFree = i;
   }
   // The name index holds exactly the live records (a creator or dropper that died under

@@ -8,7 +8,7 @@ const { C, W } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
 const { namespaceWord, nsCountWord, nsStateWord } = require('../helpers/store-bytes');
 
-forEachEngine('store.namespaces()', ({ engine, make }) => {
+forEachEngine('store.namespaces()', ({ engine, other, make }) => {
   it('keeps namespaces apart', () => {
     const s = make();
     s.set('agent-1', 'memory', 'one');
@@ -96,6 +96,32 @@ forEachEngine('store.namespaces()', ({ engine, make }) => {
       assert.ok(v.ok, v.errors.join('\n'));
     });
   }
+
+  // The record repair freed for its name gets a new generation (format.md §9, step 4): a handle
+  // that resolved the old name before must not write into the namespace that takes the record
+  // next, whichever engine repaired.
+  it('a handle that resolved a namespace repair freed for its name writes nothing into the namespace that takes its record', () => {
+    const s = make();
+    s.set('a', 'k', 'old');
+    const u32 = new Uint32Array(s.buffer);
+    const generation = u32[namespaceWord(u32, 1, W.NAMESPACE.GENERATION)];
+    u32[namespaceWord(u32, 1, W.NAMESPACE.NAME_LENGTH)] = 0;
+    const o = Store.attach(s.buffer, { engine: other });
+    try {
+      o.repair();
+      assert.strictEqual(u32[namespaceWord(u32, 1, W.NAMESPACE.GENERATION)], generation + 1);
+      o.set('b', 'x', 'y');
+      assert.strictEqual(o._id('b', false), 1, 'the new namespace takes the freed record');
+      s.set('a', 'k2', 'v2'); // this handle still holds (1, the old generation) for 'a'
+      assert.deepStrictEqual(o.keys('b'), ['x']);
+      assert.strictEqual(o.get('a', 'k2'), 'v2');
+      assert.strictEqual(s.get('a', 'k2'), 'v2');
+      const v = o.verify();
+      assert.ok(v.ok, v.errors.join('\n'));
+    } finally {
+      o.close();
+    }
+  });
 });
 
 forEachEngine('store.namespace(name)', ({ make }) => {

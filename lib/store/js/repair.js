@@ -416,6 +416,10 @@ function dropNamelessNamespaces(e) {
       Atomics.store(e.u32, nsWord(e, i, NS.STATE), C.NS_STATE_FREE);
       Atomics.store(e.u32, nsWord(e, i, NS.COUNT), 0);
     }
+    // A live record freed for its name: a new generation, as a drop gives (a dropping record has
+    // its new one), so that a handle that resolved the old name fails its check once a new
+    // namespace takes the record (§9 step 4).
+    if (state === C.NS_STATE_LIVE) Atomics.add(e.u32, nsWord(e, i, NS.GENERATION), 1);
     if (lowestFree === 0) lowestFree = i;
   }
   // The name index holds exactly the live records (a creator or dropper that died under
