@@ -1012,7 +1012,7 @@ const structs = {
       ['classCount', 'u32', 28],
       ['wanted', 'u32', 32],
       ['freed', 'u32', 36],
-      // XXH32 (seed 0) of the shape: header bytes 0..19 and 28..31, then in kind 3 the class
+      // XXH32 (seed 0) of the shape: header bytes 4..19 and 28..31, then in kind 3 the class
       // table's 256 bytes; valid when `seal` holds POOL_SEAL (format.md §17).
       ['checksum', 'u32', 40],
       ['seal', 'u32', 44],

@@ -64,9 +64,12 @@ function takeParked(e, cls) {
     const w = u * UNIT_WORDS;
     // Only this handle writes its own mark, and only a repair pass of this handle or one that
     // found it gone removes it: a block without the mark is not ours any more (defensive). Plain
-    // loads and store: the mark is this handle's own write (or a pass's, ordered before by the
-    // bucket lock, as in forgetIfCut), and the block is reachable by nobody until the store
-    // that publishes it, which orders this one before it (native's UnpublishedStore).
+    // loads and store (native's are sequentially consistent, at no cost on x86): the mark is
+    // this handle's own write (or a pass's, ordered before by the bucket lock, as in
+    // forgetIfCut); no chain links the block until the store that publishes it, which orders
+    // this one before it; and whoever walks the pool without the bucket lock (the eviction hand,
+    // a compaction window) takes no action on a block's mark before it checks it again under
+    // the lock (format.md §1).
     if (u32[w + FLAGS] !== (C.FLAG_PARKED | (cls << CLASS_SHIFT)) >>> 0 || u32[w + NEXT] !== e.locks.slot) continue;
     u32[w + FLAGS] = cls << CLASS_SHIFT;
     return u;
@@ -116,9 +119,12 @@ function park(e, u) {
   // A reader still walking the block reads a `next` out of its chain's range or a version that
   // moved, and retries. `next` first: a block marked PARKED always names its owner (killed between
   // the two stores, it is an unreachable block that the repair pass frees). Plain stores: the
-  // release of the bucket lock (a compare-and-swap) orders them for every other party, and a
-  // store to a typed array is not moved past another by the compiler, so a kill between them
-  // leaves them in this order.
+  // release of the bucket lock (a compare-and-swap) orders them for every party that takes the
+  // lock; one that walks the pool without it (the eviction hand, a compaction window, a seqlock
+  // reader) may see them in another order on a weakly ordered CPU, and acts only after a check
+  // under the lock or of the bucket's version. A kill between them: were they ever stored the
+  // other way round, the block would be PARKED with its old `next`, 0 or a unit (at least
+  // firstUnit, above every owner slot), which the repair pass takes as no owner's: it frees it.
   u32[w + NEXT] = e.locks.slot;
   u32[w + FLAGS] = (C.FLAG_PARKED | (cls << CLASS_SHIFT)) >>> 0;
   k.blocks[cls * PER_CLASS + k.count[cls]++] = u;

@@ -24,8 +24,10 @@ const NS_WORDS = W.NAMESPACE.WORDS;
 // Atomics.load: a writer checks under its bucket lock, and on a weakly ordered processor only an
 // atomic load is kept after the store of the compare-and-swap that took the lock (a dropper that
 // skips the bucket saw it free, format.md §5). The generation is then a plain load, ordered after
-// the state's: a creator stores it before `state = 2` and a dropper stores `state = 1` before
-// it, so it is the generation of the life the state showed, or a later one, which fails.
+// the state's: a creator leaves it as the last drop (or repair) left it, whose store came before
+// its release of NsState.lock and so before the creator's `state = 2` that the atomic load read;
+// a dropper stores `state = 1` before it. So it is the generation of the life the state showed,
+// or a later one, which fails.
 function nsCurrent(e, nsId) {
   const r = e.nsBase + nsId * NS_WORDS;
   const u32 = e.u32;
