@@ -4,7 +4,9 @@
 const { Segment } = require('./lib/segment/segment');
 const futex = require('./lib/segment/futex');
 const { ShmError } = require('./lib/base/errors');
-const layout = require('./lib/layout/layout');
+// The layout for tools, without CLASS_UNITS: the engine's typed copy of SIZE_CLASSES, which a
+// caller could write into.
+const layout = Object.fromEntries(Object.entries(require('./lib/layout/layout')).filter(([k]) => k !== 'CLASS_UNITS'));
 const { Store } = require('./lib/persist/store');
 const { inspect } = require('./lib/persist/inspect');
 const { NamespaceView } = require('./lib/store/namespace-view');

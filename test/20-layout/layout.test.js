@@ -51,8 +51,13 @@ describe('layout', function () {
     assert.deepStrictEqual(addon.layout.C, { ...layout.C });
   });
 
-  it('size classes match (SIZE_CLASSES)', function () {
+  it('size classes match (SIZE_CLASSES), and the engine copy (CLASS_UNITS) holds the same, out of reach of callers', function () {
     assert.deepStrictEqual(addon.layout.SIZE_CLASSES, [...layout.SIZE_CLASSES]);
+    assert.deepStrictEqual([...layout.CLASS_UNITS], [...layout.SIZE_CLASSES]);
+    assert.ok(Object.isFrozen(layout.SIZE_CLASSES));
+    const exported = require('../..').layout;
+    assert.strictEqual(exported.CLASS_UNITS, undefined);
+    assert.strictEqual(exported.SIZE_CLASSES, layout.SIZE_CLASSES);
   });
 
   it('status codes match (STATUS / STATUS_CODE)', function () {
