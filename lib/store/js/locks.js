@@ -18,9 +18,11 @@ const NEED_REPAIR = HOLDER_GONE;
 const CORRUPT = -3;
 
 // Atomically subtracts `n` from the u32 at `idx`, stopping at 0 (a count left low by a writer
-// that died between publishing and counting must not wrap to 2^32 - 1).
+// that died between publishing and counting must not wrap to 2^32 - 1). The first read is a
+// plain load, a guess the compare-and-swap checks (an Atomics.load is a builtin call, and a
+// delete makes two of these subtractions).
 function subSaturating(u32, idx, n) {
-  let c = Atomics.load(u32, idx);
+  let c = u32[idx];
   for (;;) {
     const seen = Atomics.compareExchange(u32, idx, c, c > n ? c - n : 0);
     if (seen === c) return;
