@@ -9,6 +9,11 @@
 // that finds nothing to do spins briefly, then raises its sleeping flag and parks on the other
 // side's index; the other side wakes it only when it sees that flag, so a busy ring makes no
 // system call at all.
+//
+// A side reads its own index with a plain load on its per-message paths (ownIndex): only it
+// stores that index, and a handle that takes the role over from another (they take turns) learned
+// of the other's last store through whatever ordered their turns. The other side's index is
+// always an Atomics.load: it orders the records' bytes after it.
 const { C, W } = require('../layout/layout');
 const { Spinner, spinWhileEqual, yieldFor, park, parkAsync, wakeAll, abortable } = require('./park');
 const codec = require('./codec');
@@ -60,6 +65,11 @@ function makeCore(buffer, at, capacity, elementSize) {
     intoU8: null,
     intoU32: null,
   };
+}
+
+/** This side's own index (TAIL for the producer, HEAD for the consumer): a plain load (above). */
+function ownIndex(r, index) {
+  return r.u32[index];
 }
 
 /**
@@ -132,5 +142,5 @@ async function blockAsync(r, flag, watch, seen, deadline, signal, check) {
 }
 
 module.exports = {
-  WORD, TAIL, HEAD, CONSUMER_SLEEPING, PRODUCER_SLEEPING, DATA, DATA_WORD, HEADER, align4, bytesFor, makeCore, checkedUsed, publish, release, block, blockAsync,
+  WORD, TAIL, HEAD, CONSUMER_SLEEPING, PRODUCER_SLEEPING, DATA, DATA_WORD, HEADER, align4, bytesFor, makeCore, checkedUsed, ownIndex, publish, release, block, blockAsync,
 };

@@ -8,7 +8,7 @@
 const { Buffer } = require('buffer');
 const v = require('../base/validate');
 const codec = require('./codec');
-const { WORD, TAIL, HEAD, DATA, checkedUsed, publish, release } = require('./spsc-core');
+const { WORD, TAIL, HEAD, DATA, checkedUsed, ownIndex, publish, release } = require('./spsc-core');
 
 /** Checks a value: the Uint8Array of its whole elements. Throws before anything is written. */
 function prepare(r, value) {
@@ -27,7 +27,7 @@ function prepare(r, value) {
 // Returns whether it did.
 function push(r, bytes) {
   const u32 = r.u32;
-  const tail = Atomics.load(u32, TAIL);
+  const tail = ownIndex(r, TAIL);
   const n = bytes.byteLength / r.elementSize;
   if (r.capacity - ((tail - r.cachedHead) >>> 0) < n) {
     r.cachedHead = Atomics.load(u32, HEAD);
@@ -69,7 +69,7 @@ function copyOut(r, from, to, n) {
 /** Copies up to target.byteLength / elementSize elements into `target`; returns how many. */
 function popInto(r, target) {
   const u32 = r.u32;
-  const head = Atomics.load(u32, HEAD);
+  const head = ownIndex(r, HEAD);
   const size = r.elementSize;
   const room = Math.floor(target.byteLength / size);
   // A cached tail behind the head (another handle of the consumer side read on meanwhile) is

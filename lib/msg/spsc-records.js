@@ -7,7 +7,7 @@
 // messages.
 const { C } = require('../layout/layout');
 const codec = require('./codec');
-const { WORD, TAIL, HEAD, DATA, DATA_WORD, HEADER, align4, checkedUsed, publish, release } = require('./spsc-core');
+const { WORD, TAIL, HEAD, DATA, DATA_WORD, HEADER, align4, checkedUsed, ownIndex, publish, release } = require('./spsc-core');
 
 const TAG_SHIFT = C.MSG_TAG_SHIFT;
 const LENGTH_MASK = C.MSG_LENGTH_MASK;
@@ -216,7 +216,7 @@ function forgetTexts(r) {
 // The position of the next record (past a wrap marker), or -1 when empty.
 function front(r) {
   const u32 = r.u32;
-  let head = Atomics.load(u32, HEAD);
+  let head = ownIndex(r, HEAD);
   // The cached tail says nothing to read, or lies behind the head: this handle's copy is older
   // than what another handle of the consumer side read meanwhile (they take turns). Either way
   // the tail is loaded again, and only a distance from it can be damage.

@@ -15,7 +15,8 @@ const records = require('./spsc-records');
 const elements = require('./spsc-elements');
 const { timeoutOf, asyncOptions, timedOut } = require('./park');
 const {
-  TAIL, HEAD, CONSUMER_SLEEPING, PRODUCER_SLEEPING, DATA, DATA_WORD, bytesFor, makeCore, checkedUsed, publish, block, blockAsync,
+  TAIL, HEAD, CONSUMER_SLEEPING, PRODUCER_SLEEPING, DATA, DATA_WORD, bytesFor, makeCore, checkedUsed, ownIndex, publish, block,
+  blockAsync,
 } = require('./spsc-core');
 
 const CREATE_KEYS = ['name', 'path', 'buffer', 'byteOffset', 'size', 'capacity', 'elementSize', 'startPosition'];
@@ -123,7 +124,7 @@ class SpscRing extends RegionHandle {
   #push(p) {
     const r = this.#r;
     if (r.elementSize) return elements.push(r, p);
-    const next = records.write(r, p, Atomics.load(r.u32, TAIL));
+    const next = records.write(r, p, ownIndex(r, TAIL));
     if (next < 0) return false;
     publish(r, next);
     return true;
