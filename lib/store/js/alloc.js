@@ -94,8 +94,10 @@ function allocBatch(e, cls, count, larger, out) {
     if (head !== 0) {
       u = popList(e, cls, head, top);
     } else if (top + size <= e.totalUnits) {
-      // The class is written before the block joins [firstUnit, freeHead).
-      Atomics.store(u32, top * UNIT_WORDS + FLAGS, cls << CLASS_SHIFT);
+      // The class is written before the block joins [firstUnit, freeHead): a plain store, which the
+      // sequentially consistent store of freeHead orders before it (native's is atomic, at no
+      // cost on x86; an Atomics.store here is a builtin call per block).
+      u32[top * UNIT_WORDS + FLAGS] = cls << CLASS_SHIFT;
       u = top;
       top += size;
       Atomics.store(u32, FREE_HEAD, top);
@@ -118,12 +120,14 @@ function allocBatch(e, cls, count, larger, out) {
   }
   // The extra blocks become this handle's parked blocks: `next` first, so that a block marked
   // PARKED always names its owner (one killed between the two stores is unreachable, and the
-  // repair pass frees it).
+  // repair pass frees it). Plain stores, as cache.js park() makes them: the release of the
+  // allocator lock orders them for the parties that take it, and one that walks the pool without
+  // it acts on a block's mark only after a check under a lock (format.md §1).
   const parked = (C.FLAG_PARKED | (cls << CLASS_SHIFT)) >>> 0;
   for (let i = 1; i < n; i++) {
     const w = out[i] * UNIT_WORDS;
-    Atomics.store(u32, w + NEXT, slot);
-    Atomics.store(u32, w + FLAGS, parked);
+    u32[w + NEXT] = slot;
+    u32[w + FLAGS] = parked;
   }
   e.locks.release(ALLOC_LOCK);
   return n !== 0 ? n : st;
