@@ -153,13 +153,16 @@ function countFreed(u32, units) {
 }
 
 // Under the allocator lock: block `u` becomes free at the head of the list of class `cls`, both
-// links kept (the old head's prev names it, its own is 0).
+// links kept (the old head's prev names it, its own is 0). Plain stores, as the list heads': the
+// lists are followed only under the allocator lock, whose release orders them, and a party that
+// meets the block without it (a reader still on it, the eviction hand, the read cache) takes
+// FREE, or any flags, for a reason to look again, never as a block to use.
 function push(e, u, cls) {
   const u32 = e.u32;
   const old = u32[listOf(cls)];
-  Atomics.store(u32, u * UNIT_WORDS + FLAGS, (C.FLAG_FREE | (cls << CLASS_SHIFT)) >>> 0);
+  u32[u * UNIT_WORDS + FLAGS] = (C.FLAG_FREE | (cls << CLASS_SHIFT)) >>> 0;
   u32[u * UNIT_WORDS + PREV] = 0;
-  Atomics.store(u32, u * UNIT_WORDS + NEXT, old);
+  u32[u * UNIT_WORDS + NEXT] = old;
   // A damaged head is not followed (the repair pass rebuilds the lists).
   if (old >= e.firstUnit && old < e.totalUnits) u32[old * UNIT_WORDS + PREV] = u;
   u32[listOf(cls)] = u;
