@@ -1,8 +1,9 @@
 'use strict';
 // Bucket chains of the pure-JS engine (docs/format.md §7, §8): where an entry's words are, and
-// the one cursor every chain walk uses (reads, writes, clear, listing, repair, verify), so that
-// the bounds that keep a damaged chain from running away are written once. Mirrors
-// src/store/chain.h.
+// the cursor chain walks use (clear, listing, repair, verify), so that the bounds that keep a
+// damaged chain from running away are written once. The two walks of every get and set (read.js
+// walk, write.js findLink) apply the same bounds with locals: the cursor's calls cost them some
+// ns each. Mirrors src/store/chain.h.
 const { C, W, H, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES, CLASS_UNITS } = require('../../layout/layout');
 
 const E_NEXT = W.ENTRY.NEXT;

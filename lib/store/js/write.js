@@ -73,7 +73,8 @@ const INVALID = -2;
 // e.kb. Returns the index of the word that links to the entry (head or a predecessor's next),
 // -1 when there is none, INVALID when the chain is invalid (under the lock that is corruption,
 // not a race: an index out of range, a cycle, a block without a valid class or marked free, an
-// entry that does not fit its block). Freeing such an entry could free a block twice.
+// entry that does not fit its block). Freeing such an entry could free a block twice. The
+// cursor's bounds (chain.js inBounds, atEntry) with locals, as read.js walk() applies them.
 function findLink(e, bw, nsId, kl, h) {
   const { u16, u32 } = e;
   const first = e.firstUnit;
