@@ -6,6 +6,7 @@ const { C, S, W } = require('../../lib/layout/layout');
 const { OwnerTable } = require('../../lib/ownership/owners');
 const L = require('../../lib/msg/stack-lists');
 const { exitedPid } = require('../helpers/process');
+const { duringFirstVerdict } = require('../helpers/verdicts');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const U64 = BigUint64Array.BYTES_PER_ELEMENT;
@@ -153,24 +154,16 @@ describe('Stack', () => {
       const slot = 2; // the lowest free record after s's
       assert.ok(owners.read(slot).pid === process.pid && owners.read(slot + 1).pid === 0);
       const first = L.take(r, L.FREE_LIST, slot); // a node `a` is pushing
-      const status = OwnerTable.prototype.status;
-      let judged = 0;
       let b = null;
       let nodes = [];
-      OwnerTable.prototype.status = function (o, self, ...rest) {
-        if (judged++ !== 0) return status.call(this, o, self, ...rest);
+      const { result } = duringFirstVerdict(() => {
         L.put(r, L.FREE_LIST, slot, first);
         a.close();
-        const verdict = status.call(this, o, self, ...rest);
+      }, () => {
         b = Stack.open({ buffer });
         nodes = [L.take(r, L.FREE_LIST, slot), L.take(r, L.FREE_LIST, slot)];
-        return verdict;
-      };
-      try {
-        assert.strictEqual(s.reclaim(), 0);
-      } finally {
-        OwnerTable.prototype.status = status;
-      }
+      }, () => s.reclaim());
+      assert.strictEqual(result, 0);
       assert.deepStrictEqual(s.lost, { pushes: 0, pops: 0 });
       for (const n of nodes) L.put(r, L.FREE_LIST, slot, n);
       for (let i = 0; i < 4; i++) assert.ok(s.tryPush(i));

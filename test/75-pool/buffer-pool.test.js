@@ -8,8 +8,8 @@ const path = require('path');
 const { BufferPool, Registry } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { uniqueName, removeShm, until, exitedPid } = require('../helpers/process');
+const { duringFirstVerdict } = require('../helpers/verdicts');
 const { C, W } = require('../../lib/layout/layout');
-const { OwnerTable } = require('../../lib/ownership/owners');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'pool-child.js');
 const withAddon = addon ? describe : describe.skip;
@@ -141,24 +141,16 @@ describe('BufferPool', () => {
     const { buffer, pool } = sabPool(4, 8);
     const a = BufferPool.open({ buffer });
     const held = a.acquire();
-    const status = OwnerTable.prototype.status;
-    let judged = 0;
     let b = null;
     let got = [];
-    OwnerTable.prototype.status = function (o, self, ...rest) {
-      if (judged++ !== 0) return status.call(this, o, self, ...rest);
+    const { result, judged } = duringFirstVerdict(() => {
       a.release(held.handle);
       a.close();
-      const verdict = status.call(this, o, self, ...rest);
+    }, () => {
       b = BufferPool.open({ buffer });
       got = [b.acquire(), b.acquire()];
-      return verdict;
-    };
-    try {
-      assert.strictEqual(pool.reclaim(), 0);
-    } finally {
-      OwnerTable.prototype.status = status;
-    }
+    }, () => pool.reclaim());
+    assert.strictEqual(result, 0);
     assert.strictEqual(judged, 1);
     assert.deepStrictEqual(b.stats(), { blockCount: 4, free: 2, held: 2, mine: 2 });
     for (const g of got) b.release(g.handle);
