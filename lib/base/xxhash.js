@@ -34,13 +34,16 @@ function tailBytes(h, b, p, end) {
   return h;
 }
 
+// The final mix, as int32 bits: the word-wise functions below return those from a core that may
+// not be inlined, and their exported wrappers make them unsigned where they are inlined. A call
+// that is not inlined returns an int32 as it is, but a uint32 of 2^31 or more as a heap number:
+// an allocation on every other get and set.
 function avalanche(h) {
   h ^= h >>> 15;
   h = Math.imul(h, P2);
   h ^= h >>> 13;
   h = Math.imul(h, P3);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return h ^ (h >>> 16);
 }
 
 function xxh32(b, off, len, seed) {
@@ -71,7 +74,7 @@ function xxh32(b, off, len, seed) {
     h = Math.imul((h << 17) | (h >>> 15), P4);
     p += 4;
   }
-  return avalanche(tailBytes(h, b, p, end));
+  return avalanche(tailBytes(h, b, p, end)) >>> 0;
 }
 
 // The same function over bytes that start at a 4-aligned offset of the buffer that `w` (a
@@ -79,6 +82,11 @@ function xxh32(b, off, len, seed) {
 // is what makes the pure-JS engine's hashing and checksums cheap. Little-endian hosts only (the
 // caller checks; every platform Node supports for shared memory here is little-endian).
 function xxh32Aligned(w, b, off, len, seed) {
+  return alignedBits(w, b, off, len, seed) >>> 0;
+}
+
+// xxh32Aligned as int32 bits (avalanche).
+function alignedBits(w, b, off, len, seed) {
   const end = off + len;
   let p = off;
   let h;
@@ -116,6 +124,11 @@ function xxh32Aligned(w, b, off, len, seed) {
 // xxh32Aligned(dst, dst8, to * 4, len, seed) has afterwards, without reading the copy again. With
 // `bits` (a Uint32Array, or null) bits[0] is set to the OR of the words copied.
 function xxh32CopyWords(src, from, dst, to, dst8, len, seed, bits) {
+  return copyWordsBits(src, from, dst, to, dst8, len, seed, bits) >>> 0;
+}
+
+// xxh32CopyWords as int32 bits (avalanche).
+function copyWordsBits(src, from, dst, to, dst8, len, seed, bits) {
   let i = 0; // words copied
   let any = 0;
   let h;

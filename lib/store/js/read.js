@@ -162,7 +162,7 @@ function find(e, nsId, kl, h) {
       if (cls < CLASS_COUNT && (flags & FLAG_FREE) === 0 && HDR + kl + vl <= CLASS_UNITS[cls] * UNIT &&
         u + CLASS_UNITS[cls] <= e.totalUnits) {
         // Copied and hashed in one pass: the checksum is of the very bytes in the copy.
-        got = xxh32CopyWords(u32, u * UNIT_WORDS + E_WORDS, e.copy32, 0, e.copy, kl + vl, (h ^ (flags & ENC_MASK)) >>> 0, e.copyBits);
+        got = xxh32CopyWords(u32, u * UNIT_WORDS + E_WORDS, e.copy32, 0, e.copy, kl + vl, h ^ (flags & ENC_MASK), e.copyBits);
         // An indirect entry: its value is copied from the large block too, before the version
         // check (format.md §8, "Large values").
         if ((flags & FLAG_INDIRECT) !== 0) u = copyIndirect(e, u, kl, vl);

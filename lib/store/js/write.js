@@ -373,7 +373,9 @@ function writeEntry(e, u, nsId, kl, h, src, vl, enc, cls, next, lu) {
   const expLo = exp >>> 0;
   u32[w + E_EXP] = expLo;
   u16[hw + E_EXP_HI] = (exp - expLo) / 0x100000000;
-  const seed = (h ^ enc) >>> 0;
+  // As int32 bits (the hash takes its seed `| 0`): a uint32 of 2^31 or more passed to a call that
+  // is not inlined is boxed in a heap number.
+  const seed = h ^ enc;
   if (e.staged) {
     // Key and value are in e.kb (stageValue): copied and hashed in one pass.
     u32[w + E_SUM] = xxh32CopyWords(e.kb32, 0, u32, w + E_WORDS, u8, kl + vl, seed, null);
