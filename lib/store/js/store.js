@@ -102,7 +102,6 @@ class JsEngine {
     this.kb32 = new Uint32Array(Math.ceil(write.SCRATCH_BYTES / Uint32Array.BYTES_PER_ELEMENT));
     this.kb = new Uint8Array(this.kb32.buffer);
     this.stageViews = new Array(C.MAX_KEY_BYTES + 1).fill(null);
-    this.staged = false;
     this.sbuf = Buffer.from(buf, 0, geometry.totalSize);
     this.copy32 = new Uint32Array(Math.ceil((C.MAX_KEY_BYTES + C.MAX_INLINE_VALUE_BYTES + 8) / Uint32Array.BYTES_PER_ELEMENT));
     this.copy = Buffer.from(this.copy32.buffer);

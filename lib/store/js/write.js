@@ -63,6 +63,9 @@ const STAGE_CHARS = 2048;
 const SCRATCH_BYTES = C.MAX_KEY_BYTES + STAGE_CHARS * 3 + 4;
 const STAGE_ASCII = 16;
 const stageEncoder = new TextEncoder();
+// Whether set() stages value `src` (and writeEntry copies it from e.kb): never a large value, as
+// 2048 units are at most 6144 bytes.
+const isStaged = (src) => typeof src === 'string' && src.length <= STAGE_CHARS;
 // Namespace i's count: u32 index e.nsBase + NS_COUNT + i * NS_WORDS.
 const NS_COUNT = W.NAMESPACE.COUNT;
 const NS_WORDS = W.NAMESPACE.WORDS;
@@ -115,8 +118,7 @@ function set(e, nsId, key, value, enc, expiresAt = 0) {
   // Short strings are staged in e.kb after the key; longer ones measured here and encoded
   // straight into the entry by writeEntry.
   let vl;
-  e.staged = typeof value === 'string' && value.length <= STAGE_CHARS;
-  if (e.staged) vl = stageValue(e, value, kl);
+  if (isStaged(value)) vl = stageValue(e, value, kl);
   else vl = typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
   if (vl > C.MAX_VALUE_BYTES) throw failure(STATUS.ERR_VALUE_TOO_LONG, 'set');
   // A large value is held by a large block; its entry holds the reference (format.md §8).
@@ -376,7 +378,7 @@ function writeEntry(e, u, nsId, kl, h, src, vl, enc, cls, next, lu) {
   // As int32 bits (the hash takes its seed `| 0`): a uint32 of 2^31 or more passed to a call that
   // is not inlined is boxed in a heap number.
   const seed = h ^ enc;
-  if (e.staged) {
+  if (isStaged(src)) {
     // Key and value are in e.kb (stageValue): copied and hashed in one pass.
     u32[w + E_SUM] = xxh32CopyWords(e.kb32, 0, u32, w + E_WORDS, u8, kl + vl, seed, null);
   } else {
