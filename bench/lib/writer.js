@@ -18,7 +18,13 @@ const { timeSync, timeAsync } = require('./timing');
 // Next to the wall-clock rate: a loaded machine stretches the 2-writer run's wall time when it does
 // not give each writer a core, while the CPU time per write changes only with the work a write
 // does, contention on shared lines included.
+// The kernel adds a running thread's time to that field at scheduler events and ticks only, so a
+// thread that has been running reads it up to a tick (4-10 ms) late: read at the start of a run
+// of a few milliseconds, the run's CPU time came out larger than its wall time (1.6x). A
+// millisecond's sleep first takes the thread off the CPU, which brings the field up to date.
+const nap = new Int32Array(new SharedArrayBuffer(4));
 function threadCpuNs() {
+  Atomics.wait(nap, 0, 0, 1);
   try {
     return Number(fs.readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]);
   } catch {
