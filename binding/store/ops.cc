@@ -139,6 +139,13 @@ namespace {
 // the expiry it read.
 constexpr size_t kOutExpiry = offsetof(L::GetOut, expiresAt) / sizeof(int32_t);
 
+// Leaves the expiry a set gave its entry for a caller that logs the write
+// (lib/store/contract.js, `out`).
+void StoreExpiry(StoreCore* c, uint64_t stored) {
+  c->out[kOutExpiry] = static_cast<int32_t>(static_cast<uint32_t>(stored));
+  c->out[kOutExpiry + 1] = static_cast<int32_t>(static_cast<uint32_t>(stored >> 32));
+}
+
 // One write (set): the status, or -1 with a pending TypeError/RangeError.
 int32_t SetOne(napi_env env, StoreCore* c, uint32_t ns, napi_value keyValue, napi_value value,
                napi_value encodingValue, napi_value expiryValue) {
@@ -149,11 +156,7 @@ int32_t SetOne(napi_env env, StoreCore* c, uint32_t ns, napi_value keyValue, nap
   const Status st =
       c->store->Set(ns, a.key, static_cast<uint32_t>(a.keyLength), a.value,
                     static_cast<uint32_t>(a.valueLength), a.encoding, a.expiresAt, &stored);
-  // The expiry the entry got, for a caller that logs the write (lib/store/contract.js, `out`).
-  if (st == L::kOk) {
-    c->out[kOutExpiry] = static_cast<int32_t>(static_cast<uint32_t>(stored));
-    c->out[kOutExpiry + 1] = static_cast<int32_t>(static_cast<uint32_t>(stored >> 32));
-  }
+  if (st == L::kOk) StoreExpiry(c, stored);
   return st;
 }
 
@@ -166,6 +169,56 @@ napi_value MSet(napi_env env, StoreCore* c, napi_value* argv) {
   if (s < 0) return nullptr;
   if (s != L::kOk) {
     ThrowFailed(env, static_cast<Status>(s), "set");
+    return nullptr;
+  }
+  return Undefined(env);
+}
+
+// setEncoded(nsId, bytes, keyAt, keyLength, valueLength, encoding, expiresAt) -> undefined: set
+// with the key's UTF-8 bytes at bytes[keyAt] and the payload's right after them (bytes a
+// Uint8Array), taken as they are.
+napi_value MSetEncoded(napi_env env, StoreCore* c, napi_value* argv) {
+  uint32_t ns;
+  if (!GetNs(env, argv[0], 1, &ns)) return nullptr;
+  bool is = false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_is_typedarray(env, argv[1], &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, argv[1], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_uint8_array) {
+    ThrowTypeError(Napi::Env(env), "The \"bytes\" argument must be a Uint8Array");
+    return nullptr;
+  }
+  uint32_t keyAt, keyLength, valueLength, encoding;
+  uint64_t expiresAt;
+  if (!GetUint32(env, argv[2], "keyAt", 0, UINT32_MAX, &keyAt) ||
+      !GetUint32(env, argv[3], "keyLength", 0, UINT32_MAX, &keyLength) ||
+      !GetUint32(env, argv[4], "valueLength", 0, UINT32_MAX, &valueLength)) {
+    return nullptr;
+  }
+  if (uint64_t{keyAt} + keyLength + valueLength > length) {
+    ThrowRangeError(Napi::Env(env), "The key and value bytes must lie within \"bytes\"");
+    return nullptr;
+  }
+  if (!GetUint32(env, argv[5], "encoding", 0, L::kEncJson, &encoding) ||
+      !GetExpiry(env, argv[6], &expiresAt)) {
+    return nullptr;
+  }
+  Status st = L::kOk;
+  if (keyLength > shm::kMaxKeyBytes)
+    st = L::kErrKeyTooLong;
+  else if (valueLength > shm::kMaxValueBytes)
+    st = L::kErrValueTooLong;
+  if (st == L::kOk) {
+    const auto* key = static_cast<const char*>(data) + keyAt;
+    uint64_t stored = 0;
+    st = c->store->Set(ns, key, keyLength, key + keyLength, valueLength, encoding, expiresAt,
+                       &stored);
+    if (st == L::kOk) StoreExpiry(c, stored);
+  }
+  if (st != L::kOk) {
+    ThrowFailed(env, st, "set");
     return nullptr;
   }
   return Undefined(env);
@@ -555,6 +608,7 @@ const MethodDef kMethods[] = {
     {"get", Call<MGet, 2>},
     {"has", Call<MHas, 2>},
     {"set", Call<MSet, 5>},
+    {"setEncoded", Call<MSetEncoded, 7>},
     {"expiresAt", Call<MExpiresAt, 2>},
     {"configureNamespace", Call<MConfigureNamespace, 3>},
     {"delete", Call<MDelete, 2>},

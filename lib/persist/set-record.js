@@ -62,6 +62,9 @@ class SetRecord {
     this.length = 0; // the record's length field (header and payload, no padding)
     this.size = 0; // its size in the log (aligned)
     this.stripe = 0; // the key's stripe
+    this.keyAt = 0; // where the key's bytes start; the value's follow them
+    this.keyLength = 0;
+    this.valueLength = 0;
     this.hash = 0;
     this.ns = null; // the namespace name whose bytes are in place, its byte length and hash
     this.nsLen = 0;
@@ -124,6 +127,9 @@ class SetRecord {
       u8.set(value, valueAt);
       end = valueAt + value.byteLength;
     }
+    this.keyAt = keyAt;
+    this.keyLength = keyLen;
+    this.valueLength = end - valueAt;
     const size = Math.ceil(end / ALIGN) * ALIGN;
     for (let i = end; i < size; i++) u8[i] = 0;
     i32[RW.CHECKSUM] = 0;

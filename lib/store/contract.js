@@ -39,6 +39,12 @@ const METHODS = Object.freeze({
   has: { args: ['nsId', 'key'], returns: 'boolean' },
   // expiresAt: 0 takes the namespace's default TTL, -1 stores no expiry, else epoch ms.
   set: { args: ['nsId', 'key', 'payload', 'encoding', 'expiresAt'], returns: 'undefined' },
+  // set() with the key and payload already encoded: the key's UTF-8 bytes at bytes[keyAt] (a
+  // Uint8Array), the payload's right after them (a logged set's record holds both), taken as
+  // they are.
+  setEncoded: {
+    args: ['nsId', 'bytes', 'keyAt', 'keyLength', 'valueLength', 'encoding', 'expiresAt'], returns: 'undefined',
+  },
   expiresAt: { args: ['nsId', 'key'], returns: 'number (-1: absent or expired; 0: no expiry; else epoch ms)' },
   // policy: C.POLICY_* or -1 (unchanged); ttlMs: the default TTL (0: none) or -1 (unchanged).
   configureNamespace: { args: ['nsId', 'policy', 'ttlMs'], returns: 'undefined' },

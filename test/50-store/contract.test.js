@@ -71,6 +71,90 @@ describe('store engine contract (lib/store/contract.js)', function () {
     assert.deepStrictEqual(results.js, results.native);
   });
 
+  it('setEncoded writes the entry set() writes for the same key and value bytes, in both engines', function () {
+    const results = {};
+    const rec = Buffer.alloc(16000, 0xee);
+    // At an odd offset, as a logged set's record has them: the key, then the value.
+    const put = (at, key, value) => {
+      const kl = rec.write(key, at);
+      const vl = typeof value === 'string' ? rec.write(value, at + kl) : (rec.set(value, at + kl), value.length);
+      return [at, kl, vl];
+    };
+    const cases = [
+      ['k1', 'v'.repeat(100), C.ENC_UTF8],
+      ['ключ', 'значение ✓ \u{1f600}', C.ENC_UTF8],
+      ['bin', new Uint8Array([0, 1, 2, 255]), C.ENC_BINARY],
+      ['json', '{"a":[1,2]}', C.ENC_JSON],
+      ['empty', '', C.ENC_UTF8],
+      ['k'.repeat(C.MAX_KEY_BYTES), 'x', C.ENC_UTF8],
+      // Longer than a handle's staging scratch: written from a view of the bytes.
+      ['long', 'y'.repeat(9000), C.ENC_UTF8],
+      ['k1', 'updated', C.ENC_UTF8],
+    ];
+    const W = S.GET_OUT.SIZE / 4;
+    for (const [name, get] of Object.entries(ENGINES)) {
+      // Two stores given the same writes, one through set(), one through setEncoded().
+      const viaSet = fresh(get());
+      const viaBytes = fresh(get());
+      const a = viaSet.e.resolveNamespace('a', true);
+      assert.strictEqual(viaBytes.e.resolveNamespace('a', true), a);
+      const r = [];
+      for (const [i, [key, value, enc]] of cases.entries()) {
+        const expiry = i % 2 === 0 ? 4102444800000 + i : -1;
+        viaSet.e.set(a, key, value, enc, expiry);
+        const [at, kl, vl] = put(37 + i, key, value);
+        r.push(viaBytes.e.setEncoded(a, rec, at, kl, vl, enc, expiry));
+        // The GetOut words of each: unit, key hash, flags, checksum, lengths and expiry alike.
+        const want = viaSet.e.get(a, key);
+        const words = [...viaSet.out.slice(0, W)];
+        const got = viaBytes.e.get(a, key);
+        assert.deepStrictEqual([...viaBytes.out.slice(0, W)], words, `${name}: ${key.slice(0, 8)}`);
+        assert.deepStrictEqual(got, want);
+        r.push(words, typeof got === 'string' ? got.slice(0, 32) : Buffer.from(got).toString('hex'));
+      }
+      r.push(viaBytes.e.count(a), viaBytes.e.verify().ok);
+      viaSet.e.close();
+      viaBytes.e.close();
+      results[name] = r;
+    }
+    assert.deepStrictEqual(results.js, results.native);
+    assert.deepStrictEqual(results.js.slice(-2), [cases.length - 1, true]);
+  });
+
+  it('setEncoded refuses bad arguments the same way in both engines, the store unchanged', function () {
+    const results = {};
+    for (const [name, get] of Object.entries(ENGINES)) {
+      const { e } = fresh(get());
+      const a = e.resolveNamespace('a', true);
+      const rec = new Uint8Array(64).fill(0x61);
+      const r = [];
+      const attempt = (...args) => r.push(failureOf(() => e.setEncoded(a, ...args)));
+      attempt('not bytes', 0, 1, 1, C.ENC_UTF8, 0);
+      attempt(new Uint16Array(8), 0, 1, 1, C.ENC_UTF8, 0);
+      attempt(rec, -1, 1, 1, C.ENC_UTF8, 0);
+      attempt(rec, 0.5, 1, 1, C.ENC_UTF8, 0);
+      attempt(rec, '0', 1, 1, C.ENC_UTF8, 0);
+      attempt(rec, 60, 4, 1, C.ENC_UTF8, 0);
+      attempt(rec, 0, 1, 64, C.ENC_UTF8, 0);
+      attempt(rec, 0, 1, 1, 3, 0);
+      attempt(rec, 0, 1, 1, C.ENC_UTF8, -2);
+      attempt(rec, 0, 1, 1, C.ENC_UTF8, '1');
+      attempt(new Uint8Array(C.MAX_KEY_BYTES + 2), 0, C.MAX_KEY_BYTES + 1, 1, C.ENC_UTF8, 0);
+      r.push(e.count(0), e.verify().ok);
+      e.close();
+      results[name] = r.map((x) => (x instanceof Error ? `${x.name}: ${x.message}` : x));
+    }
+    assert.deepStrictEqual(results.js, results.native);
+    const r = results.js;
+    assert.match(r[0], /^TypeError: The "bytes" argument must be a Uint8Array/);
+    assert.match(r[1], /^TypeError/);
+    for (const i of [2, 3, 5, 6, 7, 8]) assert.match(r[i], /^RangeError/, `case ${i}`);
+    assert.match(r[4], /^TypeError/);
+    assert.match(r[9], /^TypeError/);
+    assert.deepStrictEqual(r[10], { status: STATUS.ERR_KEY_TOO_LONG });
+    assert.deepStrictEqual(r.slice(11), [0, true]);
+  });
+
   it('both engines fail the same way: a thrown status, the store unchanged', function () {
     const results = {};
     for (const [name, get] of Object.entries(ENGINES)) {

@@ -29,6 +29,23 @@ const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
 const NS_COUNT = W.NAMESPACE.COUNT;
 const NS_WORDS = W.NAMESPACE.WORDS;
 
+// set()'s expiresAt argument, checked as native's GetExpiry: -1 or an integer in [0, 2^53).
+function checkExpiresAt(expiresAt) {
+  if (typeof expiresAt !== 'number') throw new TypeError('The "expiresAt" argument must be of type number');
+  if (expiresAt !== -1 && !(Number.isSafeInteger(expiresAt) && expiresAt >= 0)) {
+    throw new RangeError('The "expiresAt" argument must be -1 or an integer in [0, 2^53)');
+  }
+}
+
+// An offset or length argument of setEncoded: an integer in [0, 2^32), checked (and worded) as
+// native's GetUint32.
+function checkIndex(v, name) {
+  if (typeof v !== 'number') throw new TypeError(`The "${name}" argument must be of type number`);
+  if (!(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) {
+    throw new RangeError(`The "${name}" argument is out of range`);
+  }
+}
+
 class JsEngine {
   // Formats `buf` as an empty store.
   static create(buf, bucketCount, maxEntries, policy = C.POLICY_NONE, maxNamespaces = C.DEFAULT_MAX_NAMESPACES) {
@@ -102,6 +119,10 @@ class JsEngine {
     this.kb32 = new Uint32Array(Math.ceil(write.SCRATCH_BYTES / Uint32Array.BYTES_PER_ELEMENT));
     this.kb = new Uint8Array(this.kb32.buffer);
     this.stageViews = new Array(C.MAX_KEY_BYTES + 1).fill(null);
+    // setEncoded's last source (a Uint8Array) and a DataView of it (write.js stageBytes).
+    this.stageBytes = null;
+    this.stageSource = null;
+    this.stagedLength = 0; // the payload length setEncoded staged after the key
     this.sbuf = Buffer.from(buf, 0, geometry.totalSize);
     this.copy32 = new Uint32Array(Math.ceil((C.MAX_KEY_BYTES + C.MAX_INLINE_VALUE_BYTES + 8) / Uint32Array.BYTES_PER_ELEMENT));
     this.copy = Buffer.from(this.copy32.buffer);
@@ -195,12 +216,29 @@ class JsEngine {
   }
 
   set(nsId, key, value, enc, expiresAt = 0) {
-    if (typeof expiresAt !== 'number') throw new TypeError('The "expiresAt" argument must be of type number');
-    if (expiresAt !== -1 && !(Number.isSafeInteger(expiresAt) && expiresAt >= 0)) {
-      throw new RangeError('The "expiresAt" argument must be -1 or an integer in [0, 2^53)');
-    }
+    checkExpiresAt(expiresAt);
     write.set(this, nsId, key, value, enc, expiresAt);
-    // The expiry the entry got (lib/store/contract.js, `out`), as the native engine leaves it.
+    this._setDone();
+  }
+
+  setEncoded(nsId, bytes, keyAt, keyLength, valueLength, enc, expiresAt = 0) {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError('The "bytes" argument must be a Uint8Array');
+    checkIndex(keyAt, 'keyAt');
+    checkIndex(keyLength, 'keyLength');
+    checkIndex(valueLength, 'valueLength');
+    if (keyAt + keyLength + valueLength > bytes.length) {
+      throw new RangeError('The key and value bytes must lie within "bytes"');
+    }
+    if (!(enc === C.ENC_BINARY || enc === C.ENC_UTF8 || enc === C.ENC_JSON)) {
+      throw new RangeError('The "encoding" argument is out of range');
+    }
+    checkExpiresAt(expiresAt);
+    write.setEncoded(this, nsId, bytes, keyAt, keyLength, valueLength, enc, expiresAt);
+    this._setDone();
+  }
+
+  // The expiry the entry got (lib/store/contract.js, `out`), as the native engine leaves it.
+  _setDone() {
     const exp = this.expiry;
     const lo = exp >>> 0;
     this.out[OUT_EXPIRY] = lo;

@@ -66,6 +66,12 @@ const stageEncoder = new TextEncoder();
 // Whether set() stages value `src` (and writeEntry copies it from e.kb): never a large value, as
 // 2048 units are at most 6144 bytes.
 const isStaged = (src) => typeof src === 'string' && src.length <= STAGE_CHARS;
+// The payload setEncoded copied into e.kb after the key (never a large value: SCRATCH_BYTES is
+// below MAX_INLINE_VALUE_BYTES).
+const STAGED = null;
+// The bytes after a staged payload that writeEntry's copy of its last word takes along (zeroed).
+const STAGE_PAD = 3;
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
 // Namespace i's count: u32 index e.nsBase + NS_COUNT + i * NS_WORDS.
 const NS_COUNT = W.NAMESPACE.COUNT;
 const NS_WORDS = W.NAMESPACE.WORDS;
@@ -112,14 +118,23 @@ function expiryFor(e, nsId, expiresAt) {
   return at < MAX_EXPIRES_AT ? at : MAX_EXPIRES_AT;
 }
 
+// `key` is a string, or the length of a key setEncoded staged in e.kb (with the payload after it
+// when `value` is STAGED: e.stagedLength bytes).
 function set(e, nsId, key, value, enc, expiresAt = 0) {
-  const kl = encodeKey(e, key);
-  if (kl < 0) throw failure(STATUS.ERR_KEY_TOO_LONG, 'set');
-  // Short strings are staged in e.kb after the key; longer ones measured here and encoded
-  // straight into the entry by writeEntry.
+  let kl;
   let vl;
-  if (isStaged(value)) vl = stageValue(e, value, kl);
-  else vl = typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
+  if (typeof key === 'number') {
+    kl = key;
+    vl = value === STAGED ? e.stagedLength : value.byteLength;
+  } else {
+    kl = encodeKey(e, key);
+    if (kl < 0) throw failure(STATUS.ERR_KEY_TOO_LONG, 'set');
+    // Short strings are staged in e.kb after the key; longer ones measured here and encoded
+    // straight into the entry by writeEntry.
+    if (isStaged(value)) vl = stageValue(e, value, kl);
+    else vl = typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
+  }
+
   if (vl > C.MAX_VALUE_BYTES) throw failure(STATUS.ERR_VALUE_TOO_LONG, 'set');
   // A large value is held by a large block; its entry holds the reference (format.md §8).
   const isLarge = vl > C.MAX_INLINE_VALUE_BYTES;
@@ -150,6 +165,40 @@ function set(e, nsId, key, value, enc, expiresAt = 0) {
     // Every way out before the entry linked the large block gives the block back.
     if (state.unit !== 0) freeUnlinkedLarge(e, state.unit, state.gc);
   }
+}
+
+// set() of a key and payload already encoded: the key's kl UTF-8 bytes at bytes[at], the
+// payload's vl bytes right after them (a logged set's record holds both: set-record.js). They
+// are copied into e.kb a word at a time, and the entry is written from there as a staged
+// string's; a payload too long for e.kb is written from a view of `bytes`.
+function setEncoded(e, nsId, bytes, at, kl, vl, enc, expiresAt) {
+  if (kl > C.MAX_KEY_BYTES) throw failure(STATUS.ERR_KEY_TOO_LONG, 'set');
+  if (kl + vl + STAGE_PAD <= SCRATCH_BYTES) {
+    stageBytes(e, bytes, at, kl + vl);
+    e.stagedLength = vl;
+    set(e, nsId, kl, STAGED, enc, expiresAt);
+  } else {
+    stageBytes(e, bytes, at, kl);
+    set(e, nsId, kl, bytes.subarray(at + kl, at + kl + vl), enc, expiresAt);
+  }
+}
+
+// Copies the n bytes at bytes[at] to e.kb, whole words read through a DataView of `bytes` kept
+// for the next call (a logged set's source is its thread's one record buffer), and zeroes the 3
+// bytes after them, as stageValue does.
+function stageBytes(e, bytes, at, n) {
+  let dv = e.stageSource;
+  if (e.stageBytes !== bytes) {
+    dv = e.stageSource = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    e.stageBytes = bytes;
+  }
+  const { kb, kb32 } = e;
+  const words = n >>> 2;
+  for (let i = 0, p = at; i < words; i++, p += WORD) kb32[i] = dv.getUint32(p, true);
+  for (let j = words * WORD; j < n; j++) kb[j] = bytes[at + j];
+  kb[n] = 0;
+  kb[n + 1] = 0;
+  kb[n + 2] = 0;
 }
 
 // Encodes string `s` into e.kb after the key's kl bytes and returns its UTF-8 length; zeroes the
@@ -378,8 +427,8 @@ function writeEntry(e, u, nsId, kl, h, src, vl, enc, cls, next, lu) {
   // As int32 bits (the hash takes its seed `| 0`): a uint32 of 2^31 or more passed to a call that
   // is not inlined is boxed in a heap number.
   const seed = h ^ enc;
-  if (isStaged(src)) {
-    // Key and value are in e.kb (stageValue): copied and hashed in one pass.
+  if (src === STAGED || isStaged(src)) {
+    // Key and value are in e.kb (stageValue, stageBytes): copied and hashed in one pass.
     u32[w + E_SUM] = xxh32CopyWords(e.kb32, 0, u32, w + E_WORDS, u8, kl + vl, seed, null);
   } else {
     for (let i = 0; i < kl; i++) u8[koff + i] = kb[i];
@@ -417,6 +466,6 @@ function recover(e, r, h, repaired) {
   return true;
 }
 
-module.exports = { set, findLink, recover, INVALID, EXPIRY_NEVER, SCRATCH_BYTES };
+module.exports = { set, setEncoded, findLink, recover, INVALID, EXPIRY_NEVER, SCRATCH_BYTES };
 // evict.js uses findLink above.
 const evict = require('./evict');
