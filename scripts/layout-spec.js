@@ -708,7 +708,9 @@ const structs = {
       ['startTime', 'u64', 8],
       ['bootId', 'u64', 16],
       ['state', 'u32', 24],
-      ['reserved', 'u32', 28],
+      // 0, or the pid of a process acting on a verdict about the record (freeing or adopting the
+      // slot): taken by compare-and-swap from 0, stored 0 after (docs/format.md §6).
+      ['actor', 'u32', 28],
     ],
   },
   SyncHeader: {

@@ -383,7 +383,7 @@ const S = Object.freeze({
     START_TIME: 8,
     BOOT_ID: 16,
     STATE: 24,
-    RESERVED: 28,
+    ACTOR: 28,
   }),
   SYNC_HEADER: Object.freeze({
     SIZE: 64,
@@ -918,7 +918,7 @@ const W = Object.freeze({
     BOOT_ID: 4,
     BOOT_ID_HI: 5,
     STATE: 6,
-    RESERVED: 7,
+    ACTOR: 7,
   }),
   SYNC_HEADER: Object.freeze({
     WORDS: 16,

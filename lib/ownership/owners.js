@@ -12,6 +12,7 @@ const RECORD_WORDS = O.WORDS;
 const PID = O.PID;
 const TID = O.TID;
 const STATE = O.STATE;
+const ACTOR = O.ACTOR;
 // The u64 fields, as indices of a BigUint64Array over the table (two u32 words per element).
 const WORDS_PER_U64 = BigUint64Array.BYTES_PER_ELEMENT / Uint32Array.BYTES_PER_ELEMENT;
 const RECORD_U64 = O.WORDS / WORDS_PER_U64;
@@ -61,6 +62,21 @@ class OwnerTable {
 
   pidWord(o) {
     return this.base + o * RECORD_WORDS + PID;
+  }
+
+  // Takes slot `o`'s actor word for `self` (§6, "Acting on a verdict"): from 0, or from a process
+  // that no longer exists, which held it when it ended. Returns whether it did; false when a live
+  // process (this one included: another of its threads) acts on the slot.
+  takeActor(o, self) {
+    const w = this.base + o * RECORD_WORDS + ACTOR;
+    const held = Atomics.load(this.u32, w);
+    if (held === 0) return Atomics.compareExchange(this.u32, w, 0, self.pid) === 0;
+    if (held === self.pid || !readProcessStat(held).gone) return false;
+    return Atomics.compareExchange(this.u32, w, held, self.pid) === held;
+  }
+
+  dropActor(o) {
+    Atomics.store(this.u32, this.base + o * RECORD_WORDS + ACTOR, 0);
   }
 
   // The record of slot `o`, read field by field ({ pid, tid, startTime, bootId, state }).
@@ -143,8 +159,8 @@ class OwnerTable {
   // pass, which takes over any lock still naming the slot (a waiter treats its own slot as gone)
   // and frees the other gone owners' slots. Slots naming id.pid are never adopted (a CAS of the
   // pid word could not tell two adopters of one process apart). The verdict is goneRecord()'s,
-  // as for freeGone(): a live handle that closed and reopened meanwhile keeps its slot. Returns the
-  // slot or 0.
+  // made and acted on holding the slot's actor word, as for freeGone(): a live handle that closed
+  // and reopened meanwhile keeps its slot. Returns the slot or 0.
   adopt(id) {
     for (let o = 1; o < this.slots; o++) {
       const w = this.pidWord(o);
@@ -156,15 +172,18 @@ class OwnerTable {
         }
         continue;
       }
-      if (pid === id.pid) continue;
-      const r = this.goneRecord(o, id);
-      if (r === null || r.pid === id.pid) continue;
-      // Until the identity is ours the record must not read as a gone owner's (a repair pass
-      // would free the slot under us).
-      this.clearIdentity(o);
-      if (Atomics.compareExchange(this.u32, w, r.pid, id.pid) !== r.pid) continue;
-      this.writeIdentity(o, id);
-      return o;
+      if (pid === id.pid || !this.takeActor(o, id)) continue;
+      try {
+        const r = this.goneRecord(o, id);
+        if (r === null || r.pid === id.pid) continue;
+        // Until the identity is ours the record must not read as a gone owner's.
+        this.clearIdentity(o);
+        if (Atomics.compareExchange(this.u32, w, r.pid, id.pid) !== r.pid) continue;
+        this.writeIdentity(o, id);
+        return o;
+      } finally {
+        this.dropActor(o);
+      }
     }
     return 0;
   }
@@ -179,12 +198,20 @@ class OwnerTable {
   // Frees slot `o` if its owner is gone for `self` (the repair pass, holding every lock: no lock
   // can name the slot). Returns whether it freed it. The verdict is goneRecord()'s: the final
   // compare-and-swap of the pid word alone would not do, since an owner that closed while it was
-  // judged, and a thread of its process that claimed the slot again, leave the same pid.
+  // judged, and a thread of its process that claimed the slot again, leave the same pid. It is
+  // made and acted on holding the slot's actor word: another party that judged the same record
+  // (a second freer, an adopter) cannot free the slot, see it claimed again and then clear the
+  // new owner's identity (or free its slot) on the strength of the old verdict.
   freeGone(o, self) {
-    const r = this.goneRecord(o, self);
-    if (r === null) return false;
-    this.clearIdentity(o);
-    return Atomics.compareExchange(this.u32, this.pidWord(o), r.pid, 0) === r.pid;
+    if (!this.takeActor(o, self)) return false;
+    try {
+      const r = this.goneRecord(o, self);
+      if (r === null) return false;
+      this.clearIdentity(o);
+      return Atomics.compareExchange(this.u32, this.pidWord(o), r.pid, 0) === r.pid;
+    } finally {
+      this.dropActor(o);
+    }
   }
 
   // Marks slot `o` dead if it still names id's pid, tid and start time (what the addon does at

@@ -447,7 +447,7 @@ struct Owner {
   uint64_t startTime;
   uint64_t bootId;
   uint32_t state;
-  uint32_t reserved;
+  uint32_t actor;
 };
 static_assert(sizeof(Owner) == 32, "Owner size");
 static_assert(offsetof(Owner, pid) == 0, "Owner.pid");
@@ -455,7 +455,7 @@ static_assert(offsetof(Owner, tid) == 4, "Owner.tid");
 static_assert(offsetof(Owner, startTime) == 8, "Owner.startTime");
 static_assert(offsetof(Owner, bootId) == 16, "Owner.bootId");
 static_assert(offsetof(Owner, state) == 24, "Owner.state");
-static_assert(offsetof(Owner, reserved) == 28, "Owner.reserved");
+static_assert(offsetof(Owner, actor) == 28, "Owner.actor");
 
 struct SyncHeader {
   uint32_t magic;
@@ -1619,7 +1619,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(Owner, "OWNER", startTime, "START_TIME") \
   X(Owner, "OWNER", bootId, "BOOT_ID") \
   X(Owner, "OWNER", state, "STATE") \
-  X(Owner, "OWNER", reserved, "RESERVED") \
+  X(Owner, "OWNER", actor, "ACTOR") \
   X(SyncHeader, "SYNC_HEADER", magic, "MAGIC") \
   X(SyncHeader, "SYNC_HEADER", kind, "KIND") \
   X(SyncHeader, "SYNC_HEADER", version, "VERSION") \

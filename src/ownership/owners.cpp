@@ -92,6 +92,33 @@ void ClearIdentity(layout::Owner* r) noexcept {
   AtomicStore(&r->state, kOwnerLive);
 }
 
+// Takes the record's actor word for `self` (format.md §6, "Acting on a verdict"): from 0, or from
+// a process that no longer exists, which held it when it ended. False when a live process (this
+// one included: another of its threads) acts on the slot.
+bool TakeActor(layout::Owner* r, const OwnerIdentity& self) noexcept {
+  const uint32_t held = AtomicLoad(&r->actor);
+  if (held == 0) return AtomicCas(&r->actor, 0, self.pid);
+  if (held == self.pid || !ProcessGone(held)) return false;
+  return AtomicCas(&r->actor, held, self.pid);
+}
+
+// Holds the actor word of a record for the scope it was taken in.
+class ActorHold {
+ public:
+  ActorHold(layout::Owner* r, const OwnerIdentity& self) noexcept
+      : r_(r), held_(TakeActor(r, self)) {}
+  ~ActorHold() {
+    if (held_) AtomicStore(&r_->actor, 0);
+  }
+  ActorHold(const ActorHold&) = delete;
+  ActorHold& operator=(const ActorHold&) = delete;
+  bool held() const noexcept { return held_; }
+
+ private:
+  layout::Owner* r_;
+  bool held_;
+};
+
 // Writes the identity of a slot whose pid word the caller has just set to id.pid.
 void WriteIdentity(layout::Owner* r, const OwnerIdentity& id) noexcept {
   AtomicStore(&r->tid, id.tid);
@@ -172,11 +199,17 @@ uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, const OwnerIdentity& id,
       }
       continue;
     }
-    if (seen.pid == id.pid || !OwnerGoneAsRead(r, seen, id)) continue;
+    if (seen.pid == id.pid) continue;
+    // The verdict is made and acted on holding the actor word: another party that judged the
+    // same record cannot free the slot, see it claimed again, and act on the old verdict.
+    const ActorHold actor(r, id);
+    if (!actor.held()) continue;
+    const OwnerRecord judged = ReadOwner(r);
+    if (judged.pid == 0 || judged.pid == id.pid || !OwnerGoneAsRead(r, judged, id)) continue;
     // The gone owner's identity goes first: between the CAS and WriteIdentity the record must not
-    // read as a gone owner's (a repair pass would free the slot under us).
+    // read as a gone owner's.
     ClearIdentity(r);
-    if (AtomicCas(&r->pid, seen.pid, id.pid)) {
+    if (AtomicCas(&r->pid, judged.pid, id.pid)) {
       WriteIdentity(r, id);
       return o;
     }
@@ -193,6 +226,8 @@ void ReleaseOwnerSlot(layout::Owner* owners, uint32_t slot) noexcept {
 bool FreeGoneOwnerSlot(layout::Owner* owners, uint32_t slot, const OwnerIdentity& self) noexcept {
   if (slot == 0 || slot >= kOwnerSlots) return false;
   layout::Owner* r = &owners[slot];
+  const ActorHold actor(r, self);
+  if (!actor.held()) return false;
   const OwnerRecord seen = ReadOwner(r);
   if (!OwnerGoneAsRead(r, seen, self)) return false;
   ClearIdentity(r);

@@ -65,7 +65,8 @@ uint32_t ClaimOwnerSlot(layout::Owner* owners, const OwnerIdentity& id,
 // Claims a slot whose owner is gone, for an attacher that found the table full; it must run a
 // repair pass right after, which takes over the locks still naming that slot. Slots that name
 // id.pid are never adopted (a CAS of the pid word could not tell two adopters apart), and the
-// verdict is OwnerGoneAsRead's, as for FreeGoneOwnerSlot. 0 if none.
+// verdict is OwnerGoneAsRead's, made and acted on holding the slot's actor word, as for
+// FreeGoneOwnerSlot. 0 if none.
 uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, const OwnerIdentity& id,
                             uint32_t slots = kOwnerSlots) noexcept;
 // Releases a slot this handle holds (on close).
@@ -73,7 +74,9 @@ void ReleaseOwnerSlot(layout::Owner* owners, uint32_t slot) noexcept;
 // Frees `slot` if its owner is gone for `self` (the repair pass, §9 step 6, holding every lock:
 // no lock can name the slot), judged as OwnerGoneAsRead says: the final CAS of the pid word alone
 // would not do, since an owner that closed while it was judged, and a thread of its process that
-// claimed the slot again, leave the same pid. Returns true when it freed it.
+// claimed the slot again, leave the same pid. The verdict is made and acted on holding the
+// slot's actor word (format.md §6): false, nothing done, while a live process holds it. Returns
+// true when it freed the slot.
 bool FreeGoneOwnerSlot(layout::Owner* owners, uint32_t slot, const OwnerIdentity& self) noexcept;
 // Marks `slot` dead (state 1) if it still names id's pid, tid and start time: the host process
 // does this for a handle whose thread ended without releasing it. Returns true when it did.

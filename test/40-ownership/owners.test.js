@@ -7,7 +7,7 @@ const fs = require('fs');
 const path = require('path');
 const { spawn } = require('child_process');
 const { Worker, threadId } = require('worker_threads');
-const { C, S, BASE } = require('../../lib/layout/layout');
+const { C, S, W, BASE } = require('../../lib/layout/layout');
 const proc = require('../../lib/base/process');
 const { OwnerTable, identityOf, GONE, THIS_PROCESS, OTHER_PROCESS } = require('../../lib/ownership/owners');
 const { addon, loadError } = require('../../lib/base/native');
@@ -98,7 +98,7 @@ describe('ownership: owner slots', () => {
     assert.strictEqual(r.readBigUInt64LE(S.OWNER.START_TIME), me.startTime);
     assert.strictEqual(r.readBigUInt64LE(S.OWNER.BOOT_ID), me.bootId);
     assert.strictEqual(r.readUInt32LE(S.OWNER.STATE), C.OWNER_STATE_LIVE);
-    assert.strictEqual(r.readUInt32LE(S.OWNER.RESERVED), 0);
+    assert.strictEqual(r.readUInt32LE(S.OWNER.ACTOR), 0);
     t.release(a);
     assert.ok(recordBytes(t, a).equals(Buffer.alloc(RECORD_BYTES)), 'a released slot is all zero');
     assert.strictEqual(t.claim(me), a, 'the lowest free slot is reused');
@@ -210,17 +210,81 @@ describe('ownership: owner slots', () => {
       assert.strictEqual(seen.judged, 1);
       assert.deepStrictEqual(t.read(o), { ...next, state: C.OWNER_STATE_LIVE });
     }
-    // A gone owner's slot that another pass frees, and a new owner claims, after the verdict: the
-    // verdict was about the gone owner, and the slot no longer holds it.
+  });
+
+  // Wraps t.goneRecord so that `during()` runs once, right after the first verdict on slot `o`
+  // that found the owner gone, before the caller acts on it.
+  function afterGoneVerdict(t, o, during) {
+    const goneRecord = t.goneRecord.bind(t);
+    let ran = false;
+    t.goneRecord = (slot, who) => {
+      const r = goneRecord(slot, who);
+      if (slot === o && r !== null && !ran) {
+        ran = true;
+        during();
+      }
+      return r;
+    };
+  }
+
+  it('acts on a verdict holding the slot\'s actor word: a second party cannot act on the same one', () => {
+    const me = self();
+    // A thread of this process that ended without releasing its slot (marked dead). Between one
+    // freer's verdict and its stores, a second freer that judged the same record frees the slot
+    // and a new thread of this process claims the lowest free slot. Acting on the old verdict,
+    // the first freer would clear the new owner's identity and free its slot (the same pid).
     const t = newTable();
+    const second = new OwnerTable(t.u32, BASE.OWNER);
+    t.claim({ ...me, tid: 3 });
+    const o = t.claim({ ...me, tid: 4 });
+    assert.ok(t.markDead(o, { ...me, tid: 4 }));
+    const next = { ...me, tid: 5 };
+    let freedBySecond;
+    let claimed;
+    afterGoneVerdict(t, o, () => {
+      freedBySecond = second.freeGone(o, me);
+      claimed = second.claim(next);
+    });
+    assert.strictEqual(t.freeGone(o, me), true);
+    assert.strictEqual(freedBySecond, false, 'the second freer waits its turn');
+    assert.notStrictEqual(claimed, o);
+    assert.deepStrictEqual(second.read(claimed), { ...next, state: C.OWNER_STATE_LIVE });
+    assert.ok(recordBytes(t, o).equals(Buffer.alloc(RECORD_BYTES)), 'the gone slot is free, its actor word too');
+
+    // An adopter (every slot taken) and a freer of the same gone slot, whose pid a new owner
+    // claims again in between: the adopter would take the live owner's slot.
+    const full = newTable();
+    const other2 = new OwnerTable(full.u32, BASE.OWNER);
+    for (let s = 1; s < C.OWNER_SLOTS; s++) full.claim(other);
+    full.release(9);
+    const gone = { ...other, pid: exitedPid() };
+    assert.strictEqual(full.claim(gone), 9);
+    const reused = { ...gone, startTime: gone.startTime + 1n, tid: 2 };
+    afterGoneVerdict(full, 9, () => {
+      freedBySecond = other2.freeGone(9, me);
+      claimed = other2.claim(reused);
+    });
+    assert.strictEqual(full.adopt(me), 9);
+    assert.strictEqual(freedBySecond, false);
+    assert.strictEqual(claimed, 0, 'the table is still full');
+    assert.deepStrictEqual(full.read(9), { ...me, state: C.OWNER_STATE_LIVE });
+  });
+
+  it('leaves a slot alone while a live process holds its actor word, and takes over a dead one\'s hold', () => {
+    const t = newTable();
+    const me = self();
     const o = t.claim({ ...other, pid: exitedPid() });
-    const seen = aroundVerdict(t, o, { after: () => {
-      assert.ok(t.freeGone(o, me));
-      assert.strictEqual(t.claim(other), o);
-    } });
-    assert.strictEqual(t.freeGone(o, me), false);
-    assert.strictEqual(seen.judged, 2, 'judged by the pass that freed it too');
-    assert.deepStrictEqual(t.read(o), { ...other, state: C.OWNER_STATE_LIVE });
+    const actor = (o2) => t.u32[BASE.OWNER + o2 * W.OWNER.WORDS + W.OWNER.ACTOR];
+    for (const holder of [process.pid, child.pid]) {
+      t.u32[BASE.OWNER + o * W.OWNER.WORDS + W.OWNER.ACTOR] = holder;
+      assert.strictEqual(t.freeGone(o, me), false, `held by ${holder}`);
+      assert.strictEqual(actor(o), holder);
+      assert.notStrictEqual(t.read(o).pid, 0);
+    }
+    t.u32[BASE.OWNER + o * W.OWNER.WORDS + W.OWNER.ACTOR] = exitedPid();
+    assert.strictEqual(t.freeGone(o, me), true);
+    assert.strictEqual(actor(o), 0);
+    assert.ok(recordBytes(t, o).equals(Buffer.alloc(RECORD_BYTES)));
   });
 
   it('a full table: adopts no slot whose record changed while it was judged', () => {

@@ -202,7 +202,7 @@ TEST(OwnerSlots, ClaimWritesTheIdentityAndReleaseClearsTheRecord) {
   EXPECT_EQ(t.at(2)->startTime, me.startTime);
   EXPECT_EQ(t.at(2)->bootId, me.bootId);
   EXPECT_EQ(t.at(2)->state, kOwnerLive);
-  EXPECT_EQ(t.at(2)->reserved, 0u);
+  EXPECT_EQ(t.at(2)->actor, 0u);
   ReleaseOwnerSlot(t.owners(), 1);
   EXPECT_TRUE(t.Zero(1));
   EXPECT_EQ(ClaimOwnerSlot(t.owners(), me), 1u) << "the lowest free slot is reused";
@@ -363,6 +363,36 @@ TEST_F(GoneRule, AVerdictIsAboutTheRecordAsReadAndCountsOnlyWhileItIsStillThere)
   EXPECT_FALSE(OwnerGoneAsRead(t.at(o), OwnerRecord{}, me)) << "a free slot is not gone here";
   EXPECT_EQ(t.at(o)->pid, other.pid);
   EXPECT_EQ(t.at(o)->startTime, other.startTime);
+}
+
+TEST_F(GoneRule, ActingOnAVerdictTakesTheSlotsActorWord) {
+  // A gone owner's slot whose actor word a live process holds (another freer or adopter acting
+  // on it) is neither freed nor adopted; a hold left by a process that ended is taken over.
+  OwnerIdentity gone = other;
+  gone.pid = DeadPid();
+  const uint32_t o = ClaimOwnerSlot(t.owners(), gone);
+  Sleeper acting;
+  for (uint32_t holder : {me.pid, acting.pid()}) {
+    t.at(o)->actor = holder;
+    EXPECT_FALSE(FreeGoneOwnerSlot(t.owners(), o, me)) << "held by " << holder;
+    EXPECT_EQ(t.at(o)->pid, gone.pid);
+    EXPECT_EQ(t.at(o)->actor, holder) << "a live holder keeps it";
+  }
+  t.at(o)->actor = DeadPid();
+  EXPECT_TRUE(FreeGoneOwnerSlot(t.owners(), o, me));
+  EXPECT_TRUE(t.Zero(o)) << "freed, and the actor word given back";
+  // The same for adoption, in a full table.
+  for (uint32_t s = 1; s < kOwnerSlots; ++s) {
+    if (t.at(s)->pid == 0) {
+      ASSERT_EQ(ClaimOwnerSlot(t.owners(), s == o ? gone : other), s);
+    }
+  }
+  t.at(o)->actor = acting.pid();
+  EXPECT_EQ(AdoptDeadOwnerSlot(t.owners(), me), 0u) << "the one gone slot is being acted on";
+  t.at(o)->actor = 0;
+  EXPECT_EQ(AdoptDeadOwnerSlot(t.owners(), me), o);
+  EXPECT_EQ(t.at(o)->pid, me.pid);
+  EXPECT_EQ(t.at(o)->actor, 0u);
 }
 
 TEST_F(GoneRule, AFullTableAdoptsAGoneOwnersSlotOnly) {
