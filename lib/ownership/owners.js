@@ -172,7 +172,8 @@ class OwnerTable {
         }
         continue;
       }
-      if (pid === id.pid || !this.takeActor(o, id)) continue;
+      // Judged once before the actor word is taken, so that live owners' records are only read.
+      if (pid === id.pid || this.goneRecord(o, id) === null || !this.takeActor(o, id)) continue;
       try {
         const r = this.goneRecord(o, id);
         if (r === null || r.pid === id.pid) continue;
@@ -203,7 +204,8 @@ class OwnerTable {
   // (a second freer, an adopter) cannot free the slot, see it claimed again and then clear the
   // new owner's identity (or free its slot) on the strength of the old verdict.
   freeGone(o, self) {
-    if (!this.takeActor(o, self)) return false;
+    // Judged once before the actor word is taken, so that live owners' records are only read.
+    if (this.goneRecord(o, self) === null || !this.takeActor(o, self)) return false;
     try {
       const r = this.goneRecord(o, self);
       if (r === null) return false;

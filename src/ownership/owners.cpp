@@ -199,9 +199,10 @@ uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, const OwnerIdentity& id,
       }
       continue;
     }
-    if (seen.pid == id.pid) continue;
-    // The verdict is made and acted on holding the actor word: another party that judged the
-    // same record cannot free the slot, see it claimed again, and act on the old verdict.
+    // Judged once before the actor word is taken, so that live owners' records are only read.
+    if (seen.pid == id.pid || !OwnerGoneAsRead(r, seen, id)) continue;
+    // The verdict is made again and acted on holding the actor word: another party that judged
+    // the same record cannot free the slot, see it claimed again, and act on the old verdict.
     const ActorHold actor(r, id);
     if (!actor.held()) continue;
     const OwnerRecord judged = ReadOwner(r);
@@ -226,6 +227,9 @@ void ReleaseOwnerSlot(layout::Owner* owners, uint32_t slot) noexcept {
 bool FreeGoneOwnerSlot(layout::Owner* owners, uint32_t slot, const OwnerIdentity& self) noexcept {
   if (slot == 0 || slot >= kOwnerSlots) return false;
   layout::Owner* r = &owners[slot];
+  // Judged once before the actor word is taken, so that live owners' records are only read.
+  const OwnerRecord first = ReadOwner(r);
+  if (!OwnerGoneAsRead(r, first, self)) return false;
   const ActorHold actor(r, self);
   if (!actor.held()) return false;
   const OwnerRecord seen = ReadOwner(r);

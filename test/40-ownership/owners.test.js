@@ -212,17 +212,15 @@ describe('ownership: owner slots', () => {
     }
   });
 
-  // Wraps t.goneRecord so that `during()` runs once, right after the first verdict on slot `o`
-  // that found the owner gone, before the caller acts on it.
+  // Wraps t.goneRecord so that `during()` runs once, right after the verdict on slot `o` that the
+  // caller acts on (its second that found the owner gone: the first is judged before the actor
+  // word is taken), before it acts.
   function afterGoneVerdict(t, o, during) {
     const goneRecord = t.goneRecord.bind(t);
-    let ran = false;
+    let verdicts = 0;
     t.goneRecord = (slot, who) => {
       const r = goneRecord(slot, who);
-      if (slot === o && r !== null && !ran) {
-        ran = true;
-        during();
-      }
+      if (slot === o && r !== null && ++verdicts === 2) during();
       return r;
     };
   }
