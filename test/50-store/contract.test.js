@@ -121,7 +121,7 @@ describe('store engine contract (lib/store/contract.js)', function () {
     assert.deepStrictEqual(results.js.slice(-2), [cases.length - 1, true]);
   });
 
-  it('setEncoded refuses bad arguments the same way in both engines, the store unchanged', function () {
+  it('setEncoded (and set with a key that is not a string) refuses bad arguments the same way in both engines, the store unchanged', function () {
     const results = {};
     for (const [name, get] of Object.entries(ENGINES)) {
       const { e } = fresh(get());
@@ -140,6 +140,8 @@ describe('store engine contract (lib/store/contract.js)', function () {
       attempt(rec, 0, 1, 1, C.ENC_UTF8, -2);
       attempt(rec, 0, 1, 1, C.ENC_UTF8, '1');
       attempt(new Uint8Array(C.MAX_KEY_BYTES + 2), 0, C.MAX_KEY_BYTES + 1, 1, C.ENC_UTF8, 0);
+      // set() itself: a key that is not a string (setEncoded's staged key length is not one).
+      r.push(failureOf(() => e.set(a, 5, 'v', C.ENC_UTF8)));
       r.push(e.count(0), e.verify().ok);
       e.close();
       results[name] = r.map((x) => (x instanceof Error ? `${x.name}: ${x.message}` : x));
@@ -152,7 +154,8 @@ describe('store engine contract (lib/store/contract.js)', function () {
     assert.match(r[4], /^TypeError/);
     assert.match(r[9], /^TypeError/);
     assert.deepStrictEqual(r[10], { status: STATUS.ERR_KEY_TOO_LONG });
-    assert.deepStrictEqual(r.slice(11), [0, true]);
+    assert.match(r[11], /^TypeError: The "key" argument must be of type string/);
+    assert.deepStrictEqual(r.slice(12), [0, true]);
   });
 
   it('both engines fail the same way: a thrown status, the store unchanged', function () {

@@ -216,6 +216,8 @@ class JsEngine {
   }
 
   set(nsId, key, value, enc, expiresAt = 0) {
+    // As native's: write.set takes a number for a key setEncoded staged.
+    if (typeof key !== 'string') throw new TypeError('The "key" argument must be of type string');
     checkExpiresAt(expiresAt);
     write.set(this, nsId, key, value, enc, expiresAt);
     this._setDone();
