@@ -40,13 +40,21 @@ const RUN_STRING = 256;
 // the next (4 bytes), as NULs.
 const SEPARATORS = [0, 1, 2, 3].map((pad) => '\0'.repeat(pad + HEADER));
 
-/** Checks and prepares a value: { tag, payload, length } (length -1: a string within its bound). */
-function prepare(r, value) {
+/**
+ * Checks and prepares a value: { tag, payload, length } (length -1: a string within its bound),
+ * in `into` when given (a caller that writes it before anything else can prepare: no object per
+ * message), else in a new object.
+ */
+function prepare(r, value, into = undefined) {
   const { tag, payload } = codec.prepare(value, 'value', r.maxMessage);
   let length = codec.encodedLength(payload, r.maxMessage);
   if (length > r.maxMessage) throw codec.tooLarge(length, r.maxMessage);
   if (length < 0) length = -1;
-  return { tag, payload, length };
+  if (into === undefined) return { tag, payload, length };
+  into.tag = tag;
+  into.payload = payload;
+  into.length = length;
+  return into;
 }
 
 // ---- producer ----------------------------------------------------------------------------

@@ -35,6 +35,9 @@ function validateShape(capacity, elementSize) {
 
 class SpscRing extends RegionHandle {
   #r; // the state (spsc-core.js makeCore)
+  // The prepared message of the synchronous enqueues (tryEnqueue, enqueue), written before
+  // anything else can prepare one; enqueueAsync, which waits between, prepares its own.
+  #sync = { tag: 0, payload: '', length: 0 };
 
   /** @private Use SpscRing.create() or SpscRing.open(). */
   constructor(token, where, shape) {
@@ -113,11 +116,11 @@ class SpscRing extends RegionHandle {
 
   // ---- producer ----------------------------------------------------------------------------
 
-  // Checks and prepares a value: { tag, payload, length } for a record, or a Uint8Array of whole
-  // elements. Throws before anything is written.
-  #prepare(value) {
+  // Checks and prepares a value: { tag, payload, length } for a record (in `into` when given),
+  // or a Uint8Array of whole elements. Throws before anything is written.
+  #prepare(value, into = undefined) {
     this.usable_();
-    return this.#r.elementSize ? elements.prepare(this.#r, value) : records.prepare(this.#r, value);
+    return this.#r.elementSize ? elements.prepare(this.#r, value) : records.prepare(this.#r, value, into);
   }
 
   // One attempt: writes the prepared message if there is room. Returns whether it did.
@@ -132,7 +135,10 @@ class SpscRing extends RegionHandle {
 
   /** Enqueues `value` if there is room now. Returns whether it did. */
   tryEnqueue(value) {
-    return this.#push(this.#prepare(value));
+    const p = this.#prepare(value, this.#sync);
+    const done = this.#push(p);
+    this.#sync.payload = ''; // not kept alive by the handle
+    return done;
   }
 
   #checkBatch(values, what) {
@@ -184,14 +190,18 @@ class SpscRing extends RegionHandle {
   /** Enqueues `value`, blocking the thread while the ring is full. ERR_QUEUE_TIMEOUT after timeoutMs. */
   enqueue(value, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
-    const p = this.#prepare(value);
-    if (this.#push(p)) return;
-    const deadline = performance.now() + timeout;
-    for (;;) {
-      const head = Atomics.load(this.#r.u32, HEAD);
+    const p = this.#prepare(value, this.#sync);
+    try {
       if (this.#push(p)) return;
-      if (!block(this.#r, PRODUCER_SLEEPING, HEAD, head, deadline)) throw timedOut('enqueue()', timeout);
-      this.usable_();
+      const deadline = performance.now() + timeout;
+      for (;;) {
+        const head = Atomics.load(this.#r.u32, HEAD);
+        if (this.#push(p)) return;
+        if (!block(this.#r, PRODUCER_SLEEPING, HEAD, head, deadline)) throw timedOut('enqueue()', timeout);
+        this.usable_();
+      }
+    } finally {
+      this.#sync.payload = '';
     }
   }
 
