@@ -285,6 +285,57 @@ describe('ownership: owner slots', () => {
     assert.ok(recordBytes(t, o).equals(Buffer.alloc(RECORD_BYTES)));
   });
 
+  it('threads claiming, leaving dead and freeing slots of one table at once never touch a live owner\'s record', async function () {
+    this.timeout(60000);
+    // Four threads of this process share a table of 16 slots. Each in turn claims a slot with an
+    // identity of its own (tid unique per claim), checks its record, frees a few slots of gone
+    // owners, checks its record again, and leaves the slot released or marked dead (a thread
+    // that ended without releasing). A dead slot is freed by whichever thread judges it first:
+    // several judge the same record while others claim the slots freed, the race the actor word
+    // closes. Invariant: a live owner's record reads as written until its owner leaves it.
+    const lib = path.join(__dirname, '..', '..', 'lib');
+    const SLOTS = 16;
+    const t = new OwnerTable(new Uint32Array(new SharedArrayBuffer(C.OWNERS_OFFSET + SLOTS * RECORD_BYTES)), BASE.OWNER, SLOTS);
+    const workers = [0, 1, 2, 3].map((n) => new Worker(`
+      const { workerData, parentPort } = require('worker_threads');
+      const { OwnerTable, identityOf } = require(workerData.lib + '/ownership/owners');
+      const t = new OwnerTable(new Uint32Array(workerData.buffer), workerData.base, workerData.slots);
+      const base = identityOf(process.pid, 0);
+      let seed = workerData.n + 1;
+      const rand = (k) => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed % k; };
+      const same = (r, id) => r.pid === id.pid && r.tid === id.tid && r.startTime === id.startTime &&
+        r.bootId === id.bootId && r.state === 0;
+      let claims = 0; let freed = 0; let broken = 0; let full = 0;
+      for (let i = 0; i < workerData.rounds; i++) {
+        const id = { ...base, tid: workerData.n * 1000000 + i + 1 };
+        const o = t.claim(id);
+        if (o === 0) { full++; } else {
+          claims++;
+          if (!same(t.read(o), id)) broken++;
+        }
+        for (let k = 0; k < 3; k++) if (t.freeGone(1 + rand(workerData.slots - 1), base)) freed++;
+        if (o !== 0) {
+          if (!same(t.read(o), id)) broken++;
+          if (rand(2) === 0) t.release(o);
+          else if (!t.markDead(o, id)) broken++;
+        }
+      }
+      parentPort.postMessage({ claims, freed, broken, full });
+    `, { eval: true, workerData: { lib, buffer: t.u32.buffer, base: BASE.OWNER, slots: SLOTS, n, rounds: 20000 } }));
+    const results = await Promise.all(workers.map((w) => new Promise((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    })));
+    for (const w of workers) await w.terminate();
+    const sum = (k) => results.reduce((a, r) => a + r[k], 0);
+    assert.strictEqual(sum('broken'), 0, JSON.stringify(results));
+    assert.ok(sum('claims') > 40000 && sum('freed') > 10000, JSON.stringify(results));
+    // Every slot left is free or dead; freeing the dead ones leaves the table all zero.
+    const me = self();
+    for (let o = 1; o < SLOTS; o++) t.freeGone(o, me);
+    for (let o = 1; o < SLOTS; o++) assert.ok(recordBytes(t, o).equals(Buffer.alloc(RECORD_BYTES)), `slot ${o}`);
+  });
+
   it('a full table: adopts no slot whose record changed while it was judged', () => {
     const t = newTable();
     const me = self();

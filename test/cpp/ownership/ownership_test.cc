@@ -6,10 +6,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/atomic.h"
@@ -393,6 +395,54 @@ TEST_F(GoneRule, ActingOnAVerdictTakesTheSlotsActorWord) {
   EXPECT_EQ(AdoptDeadOwnerSlot(t.owners(), me), o);
   EXPECT_EQ(t.at(o)->pid, me.pid);
   EXPECT_EQ(t.at(o)->actor, 0u);
+}
+
+TEST(OwnerSlots, ThreadsClaimingLeavingDeadAndFreeingNeverTouchALiveRecord) {
+  // Four threads share the first 16 slots. Each in turn claims a slot with an identity of its own,
+  // frees a few slots of gone owners, and leaves its slot released or marked dead. A dead slot is
+  // freed by whichever thread judges it first, while others claim the slots freed: a live owner's
+  // record must read as written until its owner leaves it (the actor word, format.md §6).
+  constexpr uint32_t kSlots = 16;
+  constexpr int kRounds = 20000;
+  Table t;
+  const OwnerIdentity base = Me(0);
+  std::atomic<int> broken{0};
+  std::atomic<int> freed{0};
+  auto same = [](const OwnerRecord& r, const OwnerIdentity& id) {
+    return r.pid == id.pid && r.tid == id.tid && r.startTime == id.startTime &&
+           r.bootId == id.bootId && r.state == kOwnerLive;
+  };
+  std::vector<std::thread> threads;
+  for (uint32_t n = 0; n < 4; ++n) {
+    threads.emplace_back([&, n] {
+      uint32_t seed = n + 1;
+      auto rand = [&](uint32_t k) {
+        seed = seed * 1103515245u + 12345u;
+        return seed % k;
+      };
+      for (int i = 0; i < kRounds; ++i) {
+        OwnerIdentity id = base;
+        id.tid = n * 1000000 + static_cast<uint32_t>(i) + 1;
+        const uint32_t o = ClaimOwnerSlot(t.owners(), id, kSlots);
+        if (o != 0 && !same(ReadOwner(t.at(o)), id)) broken++;
+        for (int k = 0; k < 3; ++k) {
+          if (FreeGoneOwnerSlot(t.owners(), 1 + rand(kSlots - 1), base)) freed++;
+        }
+        if (o == 0) continue;
+        if (!same(ReadOwner(t.at(o)), id)) broken++;
+        if (rand(2) == 0) {
+          ReleaseOwnerSlot(t.owners(), o);
+        } else if (!MarkOwnerSlotDead(t.owners(), o, id)) {
+          broken++;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(broken.load(), 0);
+  EXPECT_GT(freed.load(), 1000);
+  for (uint32_t o = 1; o < kSlots; ++o) FreeGoneOwnerSlot(t.owners(), o, base);
+  for (uint32_t o = 1; o < kSlots; ++o) EXPECT_TRUE(t.Zero(o)) << "slot " << o;
 }
 
 TEST_F(GoneRule, AFullTableAdoptsAGoneOwnersSlotOnly) {
