@@ -134,7 +134,6 @@ function set(e, nsId, key, value, enc, expiresAt = 0) {
     if (isStaged(value)) vl = stageValue(e, value, kl);
     else vl = typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
   }
-
   if (vl > C.MAX_VALUE_BYTES) throw failure(STATUS.ERR_VALUE_TOO_LONG, 'set');
   // A large value is held by a large block; its entry holds the reference (format.md §8).
   const isLarge = vl > C.MAX_INLINE_VALUE_BYTES;
