@@ -122,7 +122,6 @@ class JsEngine {
     // setEncoded's last source (a Uint8Array) and a DataView of it (write.js stageBytes).
     this.stageBytes = null;
     this.stageSource = null;
-    this.stagedLength = 0; // the payload length setEncoded staged after the key
     this.sbuf = Buffer.from(buf, 0, geometry.totalSize);
     this.copy32 = new Uint32Array(Math.ceil((C.MAX_KEY_BYTES + C.MAX_INLINE_VALUE_BYTES + 8) / Uint32Array.BYTES_PER_ELEMENT));
     this.copy = Buffer.from(this.copy32.buffer);

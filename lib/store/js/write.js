@@ -118,14 +118,14 @@ function expiryFor(e, nsId, expiresAt) {
   return at < MAX_EXPIRES_AT ? at : MAX_EXPIRES_AT;
 }
 
-// `key` is a string, or the length of a key setEncoded staged in e.kb (with the payload after it
-// when `value` is STAGED: e.stagedLength bytes).
-function set(e, nsId, key, value, enc, expiresAt = 0) {
+// `key` is a string, or the length of a key setEncoded staged in e.kb (with the payload of
+// `stagedLength` bytes after it when `value` is STAGED).
+function set(e, nsId, key, value, enc, expiresAt = 0, stagedLength = 0) {
   let kl;
   let vl;
   if (typeof key === 'number') {
     kl = key;
-    vl = value === STAGED ? e.stagedLength : value.byteLength;
+    vl = value === STAGED ? stagedLength : value.byteLength;
   } else {
     kl = encodeKey(e, key);
     if (kl < 0) throw failure(STATUS.ERR_KEY_TOO_LONG, 'set');
@@ -174,8 +174,7 @@ function setEncoded(e, nsId, bytes, at, kl, vl, enc, expiresAt) {
   if (kl > C.MAX_KEY_BYTES) throw failure(STATUS.ERR_KEY_TOO_LONG, 'set');
   if (kl + vl + STAGE_PAD <= SCRATCH_BYTES) {
     stageBytes(e, bytes, at, kl + vl);
-    e.stagedLength = vl;
-    set(e, nsId, kl, STAGED, enc, expiresAt);
+    set(e, nsId, kl, STAGED, enc, expiresAt, vl);
   } else {
     stageBytes(e, bytes, at, kl);
     set(e, nsId, kl, bytes.subarray(at + kl, at + kl + vl), enc, expiresAt);
