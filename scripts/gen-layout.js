@@ -106,7 +106,7 @@ function checkPlacement() {
   if (constants.BUCKET_SIZE !== structs.Bucket.size) throw new Error('BUCKET_SIZE != Bucket size');
   if (constants.ENTRY_HEADER_SIZE !== structs.Entry.size) throw new Error('ENTRY_HEADER_SIZE != Entry size');
   // The namespace area's tables start on whole units (storeRegions below).
-  for (const n of ['Namespace', 'NsPolicy', 'NsName']) {
+  for (const n of ['Namespace', 'NsPolicy', 'NsName', 'CountCell']) {
     if (structs[n].size % constants.UNIT !== 0) throw new Error(`${n}: not a whole number of units`);
   }
   if (constants.NS_NAME_BYTES !== undefined || structs.NsName.size <= constants.MAX_NAMESPACE_BYTES) {
@@ -120,7 +120,8 @@ const REGIONS_DOC = [
   '// The byte offsets of the variable tables of a store with `bucketCount` buckets and',
   '// `maxNamespaces` namespaces (docs/format.md §2): the buckets end, the namespace area follows',
   '// (Namespace records, NsPolicy records, NsName records, the name index of `indexSlots` u32',
-  '// slots), and the entry pool starts on the first whole unit after it.',
+  '// slots, then COUNT_CELLS count cells of `cellSize` bytes each, on whole units), and the entry',
+  '// pool starts on the first whole unit after it.',
 ];
 
 function regionsJs() {
@@ -134,8 +135,10 @@ function regionsJs() {
     '  const policies = namespaces + records * S.NAMESPACE.SIZE;',
     '  const names = policies + records * S.NS_POLICY.SIZE;',
     '  const index = names + records * S.NS_NAME.SIZE;',
-    '  const entries = Math.ceil((index + indexSlots * C.NS_INDEX_SLOT_SIZE) / C.UNIT) * C.UNIT;',
-    '  return { namespaces, policies, names, index, indexSlots, entries };',
+    '  const cells = Math.ceil((index + indexSlots * C.NS_INDEX_SLOT_SIZE) / C.UNIT) * C.UNIT;',
+    '  const cellSize = S.COUNT_CELL.SIZE + Math.ceil((records * 4) / C.UNIT) * C.UNIT;',
+    '  const entries = cells + C.COUNT_CELLS * cellSize;',
+    '  return { namespaces, policies, names, index, indexSlots, cells, cellSize, entries };',
     '}',
     '',
     '// Byte offset of the entry pool (entriesOffset) of such a store (float arithmetic: offsets may',
@@ -150,7 +153,7 @@ function regionsCpp() {
   return [
     ...REGIONS_DOC,
     'struct StoreRegions {',
-    '  uint64_t namespaces, policies, names, index, indexSlots, entries;',
+    '  uint64_t namespaces, policies, names, index, indexSlots, cells, cellSize, entries;',
     '};',
     'inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,',
     '                                                  uint64_t maxNamespaces) noexcept {',
@@ -163,7 +166,9 @@ function regionsCpp() {
     '  r.names = r.policies + records * sizeof(NsPolicy);',
     '  r.index = r.names + records * sizeof(NsName);',
     '  r.indexSlots = indexSlots;',
-    '  r.entries = (r.index + indexSlots * kNsIndexSlotSize + kUnit - 1) / kUnit * kUnit;',
+    '  r.cells = (r.index + indexSlots * kNsIndexSlotSize + kUnit - 1) / kUnit * kUnit;',
+    '  r.cellSize = sizeof(CountCell) + (records * 4 + kUnit - 1) / kUnit * kUnit;',
+    '  r.entries = r.cells + kCountCells * r.cellSize;',
     '  return r;',
     '}',
     '',

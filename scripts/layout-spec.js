@@ -49,7 +49,11 @@ const constants = {
   // CompactState at COMPACT_OFFSET (the compaction cursor and its progress counters).
   // 6: 16-byte pool units (BLOCK_UNIT) and a 28-byte entry header (flags and checksum at 8 and
   // 12, namespaceId u16, expiresAt in 48 bits); 48 size classes; AllocState.largeHead at 12.
-  FORMAT_VERSION: 6,
+  // 7: count cells (format.md §5, "Count cells"): the entry counts and the grant of entries
+  // under maxEntries live in COUNT_CELLS cells after the name index, a writer's own cell chosen by
+  // its owner slot, so that inserts of different writers touch no shared word; Header.entryCount
+  // becomes grantedEntries, and Namespace.count (offset 64) is reserved.
+  FORMAT_VERSION: 7,
   UNIT,
   UNIT_SHIFT: 6,
   BLOCK_UNIT,
@@ -75,12 +79,20 @@ const constants = {
   // NS_INDEX slots (a power of two, at least twice the records: a linear probe of a table at most
   // half full ends after about 1.5 slots for a hit and 2.5 for a miss). Ids fit the u16 range so
   // that a handle's per-id arrays stay small; 255 by default keeps a small store small (the area
-  // is 456 bytes per namespace: 116 KiB at 255, 29 MiB at 65535).
+  // is 520 bytes per namespace with its counts in the count cells: 131 KiB at 255, 32.5 MiB at
+  // 65535).
   BUCKETS_OFFSET: 135168,
   MAX_NAMESPACES: 65535,
   DEFAULT_MAX_NAMESPACES: 255,
   NS_INDEX_SLOT_SIZE: 4,
   NS_INDEX_LOAD_FACTOR: 2,
+  // Count cells (format.md §5, "Count cells"): this many, after the name index; a writer counts in
+  // cell (owner slot mod COUNT_CELLS). Each is a CountCell head (its grant and its entry count on
+  // one line) and one u32 count per namespace record, rounded up to whole lines.
+  COUNT_CELLS: 16,
+  // Entries a cell takes from Header.grantedEntries at a time, and gives back once it holds more
+  // than twice as many unused: one write of the shared header word per this many inserts.
+  COUNT_GRANT_CHUNK: 64,
   // XXH32 seed of a namespace name in the name index (format.md §5).
   NS_HASH_SEED: 0,
   // A name index slot: the id in bits 0..15 (ids fit: at most 65535) and bits 16..31 of the name's
@@ -585,7 +597,9 @@ const structs = {
       ['version', 'u32', 4],
       ['totalSize', 'u64', 8],
       ['bucketCount', 'u32', 16],
-      ['entryCount', 'u32', 20],
+      // Entries the count cells were granted, in all (format.md §5, "Count cells"): at most
+      // maxEntries; every live entry holds one.
+      ['grantedEntries', 'u32', 20],
       ['maxEntries', 'u32', 24],
       ['freeHead', 'u32', 28],
       ['gcCounter', 'u32', 32],
@@ -691,11 +705,23 @@ const structs = {
       // XXH32(name, NS_HASH_SEED): the record's home in the name index.
       ['nameHash', 'u32', 12],
       ['reserved', 'u8', 16, 48],
-      ['count', 'u32', 64],
-      ['reserved2', 'u8', 68, 60],
+      // The namespace's count was here (version 6); it is in the count cells now.
+      ['reserved2', 'u8', 64, 64],
     ],
   },
   // The name of namespace id i: MAX_NAMESPACE_BYTES UTF-8 bytes, zero-padded, and one zero byte.
+  // The head of a count cell (format.md §5, "Count cells"); the cell's namespace counts follow it.
+  // Both words are modular u32: the cell's unused grant is (limit - entries) as a signed 32-bit
+  // number, never negative at rest; `entries` alone may be "negative" (entries inserted through
+  // other cells and removed through this one).
+  CountCell: {
+    size: 64,
+    fields: [
+      ['limit', 'u32', 0],
+      ['entries', 'u32', 4],
+      ['reserved', 'u8', 8, 56],
+    ],
+  },
   NsName: {
     size: 256,
     fields: [['bytes', 'u8', 0, 256]],

@@ -5,7 +5,7 @@ const { STATUS, STATUS_CODE } = require('../base/status');
 
 const C = Object.freeze({
   MAGIC: 0x464c4f57,
-  FORMAT_VERSION: 6,
+  FORMAT_VERSION: 7,
   UNIT: 0x40,
   UNIT_SHIFT: 6,
   BLOCK_UNIT: 0x10,
@@ -26,6 +26,8 @@ const C = Object.freeze({
   DEFAULT_MAX_NAMESPACES: 0xff,
   NS_INDEX_SLOT_SIZE: 4,
   NS_INDEX_LOAD_FACTOR: 2,
+  COUNT_CELLS: 0x10,
+  COUNT_GRANT_CHUNK: 0x40,
   NS_HASH_SEED: 0,
   NS_INDEX_ID_MASK: 0xffff,
   NS_INDEX_TAG_MASK: 0xffff0000,
@@ -296,7 +298,7 @@ const S = Object.freeze({
     VERSION: 4,
     TOTAL_SIZE: 8,
     BUCKET_COUNT: 16,
-    ENTRY_COUNT: 20,
+    GRANTED_ENTRIES: 20,
     MAX_ENTRIES: 24,
     FREE_HEAD: 28,
     GC_COUNTER: 32,
@@ -369,8 +371,13 @@ const S = Object.freeze({
     GENERATION: 8,
     NAME_HASH: 12,
     RESERVED: 16,
-    COUNT: 64,
-    RESERVED2: 68,
+    RESERVED2: 64,
+  }),
+  COUNT_CELL: Object.freeze({
+    SIZE: 64,
+    LIMIT: 0,
+    ENTRIES: 4,
+    RESERVED: 8,
   }),
   NS_NAME: Object.freeze({
     SIZE: 256,
@@ -831,7 +838,7 @@ const W = Object.freeze({
     TOTAL_SIZE: 2,
     TOTAL_SIZE_HI: 3,
     BUCKET_COUNT: 4,
-    ENTRY_COUNT: 5,
+    GRANTED_ENTRIES: 5,
     MAX_ENTRIES: 6,
     FREE_HEAD: 7,
     GC_COUNTER: 8,
@@ -904,7 +911,11 @@ const W = Object.freeze({
     NAME_LENGTH: 1,
     GENERATION: 2,
     NAME_HASH: 3,
-    COUNT: 16,
+  }),
+  COUNT_CELL: Object.freeze({
+    WORDS: 16,
+    LIMIT: 0,
+    ENTRIES: 1,
   }),
   NS_NAME: Object.freeze({
     WORDS: 64,
@@ -1326,7 +1337,7 @@ const AT = Object.freeze({
     TOTAL_SIZE: 2,
     TOTAL_SIZE_HI: 3,
     BUCKET_COUNT: 4,
-    ENTRY_COUNT: 5,
+    GRANTED_ENTRIES: 5,
     MAX_ENTRIES: 6,
     FREE_HEAD: 7,
     GC_COUNTER: 8,
@@ -1379,7 +1390,8 @@ const UNIT_HALFS = 8;
 // The byte offsets of the variable tables of a store with `bucketCount` buckets and
 // `maxNamespaces` namespaces (docs/format.md §2): the buckets end, the namespace area follows
 // (Namespace records, NsPolicy records, NsName records, the name index of `indexSlots` u32
-// slots), and the entry pool starts on the first whole unit after it.
+// slots, then COUNT_CELLS count cells of `cellSize` bytes each, on whole units), and the entry
+// pool starts on the first whole unit after it.
 function storeRegions(bucketCount, maxNamespaces = C.DEFAULT_MAX_NAMESPACES) {
   const records = maxNamespaces + 1;
   let indexSlots = 1;
@@ -1388,8 +1400,10 @@ function storeRegions(bucketCount, maxNamespaces = C.DEFAULT_MAX_NAMESPACES) {
   const policies = namespaces + records * S.NAMESPACE.SIZE;
   const names = policies + records * S.NS_POLICY.SIZE;
   const index = names + records * S.NS_NAME.SIZE;
-  const entries = Math.ceil((index + indexSlots * C.NS_INDEX_SLOT_SIZE) / C.UNIT) * C.UNIT;
-  return { namespaces, policies, names, index, indexSlots, entries };
+  const cells = Math.ceil((index + indexSlots * C.NS_INDEX_SLOT_SIZE) / C.UNIT) * C.UNIT;
+  const cellSize = S.COUNT_CELL.SIZE + Math.ceil((records * 4) / C.UNIT) * C.UNIT;
+  const entries = cells + C.COUNT_CELLS * cellSize;
+  return { namespaces, policies, names, index, indexSlots, cells, cellSize, entries };
 }
 
 // Byte offset of the entry pool (entriesOffset) of such a store (float arithmetic: offsets may

@@ -9,7 +9,7 @@
 namespace shm::layout {
 
 inline constexpr uint64_t kMagic = 0x464c4f57ULL;
-inline constexpr uint64_t kFormatVersion = 6ULL;
+inline constexpr uint64_t kFormatVersion = 7ULL;
 inline constexpr uint64_t kUnit = 0x40ULL;
 inline constexpr uint64_t kUnitShift = 6ULL;
 inline constexpr uint64_t kBlockUnit = 0x10ULL;
@@ -30,6 +30,8 @@ inline constexpr uint64_t kMaxNamespaces = 0xffffULL;
 inline constexpr uint64_t kDefaultMaxNamespaces = 0xffULL;
 inline constexpr uint64_t kNsIndexSlotSize = 4ULL;
 inline constexpr uint64_t kNsIndexLoadFactor = 2ULL;
+inline constexpr uint64_t kCountCells = 0x10ULL;
+inline constexpr uint64_t kCountGrantChunk = 0x40ULL;
 inline constexpr uint64_t kNsHashSeed = 0ULL;
 inline constexpr uint64_t kNsIndexIdMask = 0xffffULL;
 inline constexpr uint64_t kNsIndexTagMask = 0xffff0000ULL;
@@ -292,7 +294,7 @@ struct Header {
   uint32_t version;
   uint64_t totalSize;
   uint32_t bucketCount;
-  uint32_t entryCount;
+  uint32_t grantedEntries;
   uint32_t maxEntries;
   uint32_t freeHead;
   uint32_t gcCounter;
@@ -307,7 +309,7 @@ static_assert(offsetof(Header, magic) == 0, "Header.magic");
 static_assert(offsetof(Header, version) == 4, "Header.version");
 static_assert(offsetof(Header, totalSize) == 8, "Header.totalSize");
 static_assert(offsetof(Header, bucketCount) == 16, "Header.bucketCount");
-static_assert(offsetof(Header, entryCount) == 20, "Header.entryCount");
+static_assert(offsetof(Header, grantedEntries) == 20, "Header.grantedEntries");
 static_assert(offsetof(Header, maxEntries) == 24, "Header.maxEntries");
 static_assert(offsetof(Header, freeHead) == 28, "Header.freeHead");
 static_assert(offsetof(Header, gcCounter) == 32, "Header.gcCounter");
@@ -423,8 +425,7 @@ struct Namespace {
   uint32_t generation;
   uint32_t nameHash;
   uint8_t reserved[48];
-  uint32_t count;
-  uint8_t reserved2[60];
+  uint8_t reserved2[64];
 };
 static_assert(sizeof(Namespace) == 128, "Namespace size");
 static_assert(offsetof(Namespace, state) == 0, "Namespace.state");
@@ -432,8 +433,17 @@ static_assert(offsetof(Namespace, nameLength) == 4, "Namespace.nameLength");
 static_assert(offsetof(Namespace, generation) == 8, "Namespace.generation");
 static_assert(offsetof(Namespace, nameHash) == 12, "Namespace.nameHash");
 static_assert(offsetof(Namespace, reserved) == 16, "Namespace.reserved");
-static_assert(offsetof(Namespace, count) == 64, "Namespace.count");
-static_assert(offsetof(Namespace, reserved2) == 68, "Namespace.reserved2");
+static_assert(offsetof(Namespace, reserved2) == 64, "Namespace.reserved2");
+
+struct CountCell {
+  uint32_t limit;
+  uint32_t entries;
+  uint8_t reserved[56];
+};
+static_assert(sizeof(CountCell) == 64, "CountCell size");
+static_assert(offsetof(CountCell, limit) == 0, "CountCell.limit");
+static_assert(offsetof(CountCell, entries) == 4, "CountCell.entries");
+static_assert(offsetof(CountCell, reserved) == 8, "CountCell.reserved");
 
 struct NsName {
   uint8_t bytes[256];
@@ -1202,9 +1212,10 @@ static_assert(offsetof(LargeBlock, keyHash) == 28, "LargeBlock.keyHash");
 // The byte offsets of the variable tables of a store with `bucketCount` buckets and
 // `maxNamespaces` namespaces (docs/format.md §2): the buckets end, the namespace area follows
 // (Namespace records, NsPolicy records, NsName records, the name index of `indexSlots` u32
-// slots), and the entry pool starts on the first whole unit after it.
+// slots, then COUNT_CELLS count cells of `cellSize` bytes each, on whole units), and the entry
+// pool starts on the first whole unit after it.
 struct StoreRegions {
-  uint64_t namespaces, policies, names, index, indexSlots, entries;
+  uint64_t namespaces, policies, names, index, indexSlots, cells, cellSize, entries;
 };
 inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
                                                   uint64_t maxNamespaces) noexcept {
@@ -1217,7 +1228,9 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   r.names = r.policies + records * sizeof(NsPolicy);
   r.index = r.names + records * sizeof(NsName);
   r.indexSlots = indexSlots;
-  r.entries = (r.index + indexSlots * kNsIndexSlotSize + kUnit - 1) / kUnit * kUnit;
+  r.cells = (r.index + indexSlots * kNsIndexSlotSize + kUnit - 1) / kUnit * kUnit;
+  r.cellSize = sizeof(CountCell) + (records * 4 + kUnit - 1) / kUnit * kUnit;
+  r.entries = r.cells + kCountCells * r.cellSize;
   return r;
 }
 
@@ -1246,6 +1259,8 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kDefaultMaxNamespaces, "DEFAULT_MAX_NAMESPACES") \
   X(kNsIndexSlotSize, "NS_INDEX_SLOT_SIZE") \
   X(kNsIndexLoadFactor, "NS_INDEX_LOAD_FACTOR") \
+  X(kCountCells, "COUNT_CELLS") \
+  X(kCountGrantChunk, "COUNT_GRANT_CHUNK") \
   X(kNsHashSeed, "NS_HASH_SEED") \
   X(kNsIndexIdMask, "NS_INDEX_ID_MASK") \
   X(kNsIndexTagMask, "NS_INDEX_TAG_MASK") \
@@ -1510,6 +1525,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(EvictState, "EVICT_STATE") \
   X(NsPolicy, "NS_POLICY") \
   X(Namespace, "NAMESPACE") \
+  X(CountCell, "COUNT_CELL") \
   X(NsName, "NS_NAME") \
   X(Owner, "OWNER") \
   X(SyncHeader, "SYNC_HEADER") \
@@ -1559,7 +1575,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(Header, "HEADER", version, "VERSION") \
   X(Header, "HEADER", totalSize, "TOTAL_SIZE") \
   X(Header, "HEADER", bucketCount, "BUCKET_COUNT") \
-  X(Header, "HEADER", entryCount, "ENTRY_COUNT") \
+  X(Header, "HEADER", grantedEntries, "GRANTED_ENTRIES") \
   X(Header, "HEADER", maxEntries, "MAX_ENTRIES") \
   X(Header, "HEADER", freeHead, "FREE_HEAD") \
   X(Header, "HEADER", gcCounter, "GC_COUNTER") \
@@ -1611,8 +1627,10 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(Namespace, "NAMESPACE", generation, "GENERATION") \
   X(Namespace, "NAMESPACE", nameHash, "NAME_HASH") \
   X(Namespace, "NAMESPACE", reserved, "RESERVED") \
-  X(Namespace, "NAMESPACE", count, "COUNT") \
   X(Namespace, "NAMESPACE", reserved2, "RESERVED2") \
+  X(CountCell, "COUNT_CELL", limit, "LIMIT") \
+  X(CountCell, "COUNT_CELL", entries, "ENTRIES") \
+  X(CountCell, "COUNT_CELL", reserved, "RESERVED") \
   X(NsName, "NS_NAME", bytes, "BYTES") \
   X(Owner, "OWNER", pid, "PID") \
   X(Owner, "OWNER", tid, "TID") \

@@ -13,8 +13,7 @@ using layout::Entry;
 
 void Store::CountRemoved(Bucket* b, uint32_t ns, uint32_t bytes) noexcept {
   if (b->count != 0) b->count = b->count - 1;
-  AtomicDecrementSaturating(&nsTable_[ns].count);
-  AtomicDecrementSaturating(&hdr_->entryCount);
+  cells_.Removed(ns, 1);
   nsCounts_[ns].bytes -= bytes;
   ++writes_;
 }

@@ -42,7 +42,7 @@ Status Store::Create(uint8_t* base, uint64_t size, uint32_t bucketCount, uint32_
   h->version = static_cast<uint32_t>(layout::kFormatVersion);
   h->totalSize = total;
   h->bucketCount = bucketCount;
-  h->entryCount = 0;
+  h->grantedEntries = 0;
   h->maxEntries = maxEntries;
   h->freeHead = static_cast<uint32_t>(entriesOffset / layout::kBlockUnit);
   h->gcCounter = 0;

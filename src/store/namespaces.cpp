@@ -178,7 +178,7 @@ uint32_t Store::CreateLocked(const void* name, uint32_t length, uint32_t hash) n
       // The policy record starts afresh too: no policy, TTL or count of an earlier namespace.
       ResetPolicy(&nsPolicy_[i]);
       nsCounts_[i] = NsCounts{};
-      AtomicStore(&rec->count, 0);
+      cells_.ClearNs(i);
       AtomicStore(&rec->state, static_cast<uint32_t>(layout::kNsStateLive));
       IndexInsert(i, hash);
       AtomicAdd(&nsState_->liveCount, 1);
@@ -228,7 +228,7 @@ Status Store::DropNamespace(uint32_t ns, uint32_t* removed) noexcept {
   if (s != layout::kOk) return s;
   if (StillClearing(ns, &gen)) {
     ResetPolicy(&nsPolicy_[ns]);
-    AtomicStore(&rec->count, 0);
+    cells_.ClearNs(ns);
     AtomicStore(&rec->state, static_cast<uint32_t>(layout::kNsStateFree));
     if (RacyLoad(&nsState_->freeHint) > ns) AtomicStore(&nsState_->freeHint, ns);
   }
@@ -266,7 +266,7 @@ Status Store::Namespaces(std::vector<NamespaceInfo>* out) noexcept {
       NamespaceInfo info;
       info.name.assign(reinterpret_cast<const char*>(NameOf(i)), len);
       info.id = i;
-      info.count = AtomicLoad(&r->count);
+      info.count = cells_.NsCount(i);
       const layout::NsPolicy* pol = &nsPolicy_[i];
       info.policy = AtomicLoad(&pol->policy);
       info.ttlMs = AtomicLoad64(&pol->ttlMs);

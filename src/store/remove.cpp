@@ -36,8 +36,7 @@ Status Store::Delete(uint32_t ns, const void* key, uint32_t keyLength, bool* exi
     AtomicStore(f.link, AtomicLoad(&EntryAt(f.unit)->next));
     AllocStatus fs = FreeBlock(pool_, env_, f.unit);
     if (b->count != 0) b->count = b->count - 1;
-    AtomicDecrementSaturating(&nsTable_[ns].count);
-    AtomicDecrementSaturating(&hdr_->entryCount);
+    cells_.Removed(ns, 1);
     Unlock(&b->lock, held);
     ++writes_;
     *existed = true;
@@ -114,8 +113,7 @@ Store::Sweep Store::SweepNamespace(Bucket* b, uint32_t ns, uint32_t* removed) no
     c.Unlink();
     const AllocStatus fs = FreeBlock(pool_, env_, c.unit());
     if (b->count != 0) b->count = b->count - 1;
-    AtomicDecrementSaturating(&nsTable_[ns].count);
-    AtomicDecrementSaturating(&hdr_->entryCount);
+    cells_.Removed(ns, 1);
     ++*removed;
     ++writes_;
     if (fs != AllocStatus::kOk) return Sweep::kFreeFailed;

@@ -183,7 +183,7 @@ Status Store::RepairLocked() {
   RepairPool(&scan);
   DropUnnamedNamespaces();
   RepairChains(&scan);
-  RepairCounts(scan);
+  RepairCounts(&scan);
   RebuildFreeLists(&scan);
   // This handle's parked blocks were freed with the rest (ParkedOwnerGone): its cache is empty.
   for (uint8_t& c : parkedCount_) c = 0;
@@ -300,7 +300,6 @@ void Store::DropUnnamedNamespaces() noexcept {
     }
     if (state == layout::kNsStateDropping || state == layout::kNsStateLive) {
       AtomicStore(&rec->state, static_cast<uint32_t>(layout::kNsStateFree));
-      AtomicStore(&rec->count, 0);
     }
     // A live record freed for its name: a new generation, as a drop gives (a dropping record has
     // its new one), so that a handle that resolved the old name fails its check once a new
@@ -378,19 +377,21 @@ void Store::RepairChains(internal::RepairScan* scan) {
   }
 }
 
-// Step 4. Establishes: each live namespace's count, entryCount and NsState.liveCount are what the
-// chains hold.
-void Store::RepairCounts(const internal::RepairScan& scan) noexcept {
+// Step 4. Establishes: the count cells hold what the chains hold (the store's entries and each
+// live namespace's, in cell 0, granted exactly: §5 "Count cells"), and NsState.liveCount.
+void Store::RepairCounts(internal::RepairScan* scan) noexcept {
   for (uint32_t i = 1; i <= maxNs_; ++i) {
-    if (!scan.nsLive[i]) continue;
-    AtomicStore(&nsTable_[i].count, scan.nsCounts[i]);
-    AtomicStore64(&nsPolicy_[i].bytes, scan.nsBytes[i]);
+    if (!scan->nsLive[i]) {
+      scan->nsCounts[i] = 0;
+      continue;
+    }
+    AtomicStore64(&nsPolicy_[i].bytes, scan->nsBytes[i]);
     nsCounts_[i].bytes = 0;  // counted in what was just stored
   }
+  cells_.Recount(static_cast<uint32_t>(scan->entries), scan->nsCounts.get());
   // The hand starts a new turn at a block start (a cut pool may have left it inside a block).
   AtomicStore(&evict_->hand, firstUnit_);
-  AtomicStore(&hdr_->entryCount, static_cast<uint32_t>(scan.entries));
-  AtomicStore(&nsState_->liveCount, scan.liveNamespaces);
+  AtomicStore(&nsState_->liveCount, scan->liveNamespaces);
 }
 
 // Step 5. Establishes: every run of adjacent blocks below freeHead that are neither live nor

@@ -43,9 +43,9 @@ Status Store::AddHits(uint32_t ns, uint32_t hits) noexcept {
 
 uint32_t Store::Count(uint32_t ns) const noexcept {
   if (closed_) return 0;
-  if (ns == 0) return AtomicLoad(&hdr_->entryCount);
+  if (ns == 0) return cells_.EntryCount();
   if (!NamespaceLive(ns)) return 0;
-  return AtomicLoad(&nsTable_[ns].count);
+  return cells_.NsCount(ns);
 }
 
 Status Store::Stats(StoreStats* out) noexcept {
@@ -64,7 +64,7 @@ Status Store::Stats(StoreStats* out) noexcept {
   if (freeHead < firstUnit_) freeHead = firstUnit_;
   if (freeHead > totalUnits_) freeHead = totalUnits_;
   FlushCounters();
-  out->entries = AtomicLoad(&hdr_->entryCount);
+  out->entries = cells_.EntryCount();
   out->maxEntries = maxEntries_;
   out->maxNamespaces = maxNs_;
   out->buckets = bucketCount_;

@@ -51,6 +51,8 @@ Status Store::Attach(uint8_t* base, uint64_t size, uint32_t pid, uint32_t tid,
   st->compact_ = reinterpret_cast<layout::CompactState*>(base + layout::kCompactOffset);
   st->owners_ = reinterpret_cast<layout::Owner*>(base + layout::kOwnersOffset);
   st->buckets_ = reinterpret_cast<Bucket*>(base + layout::kBucketsOffset);
+  st->cells_ = CountCells(&h->grantedEntries, reinterpret_cast<uint32_t*>(base + regions.cells),
+                          regions.cellSize / 4, st->maxNs_, st->maxEntries_);
   st->pool_.base = base;
   st->pool_.header = h;
   st->pool_.alloc = st->alloc_;
@@ -73,6 +75,7 @@ Status Store::Attach(uint8_t* base, uint64_t size, uint32_t pid, uint32_t tid,
     adopted = true;
   }
   st->env_.selfSlot = slot;
+  st->cells_.SetSlot(slot);
   st->closed_ = false;
   RegisterLiveSlot(base, slot);
   if (adopted) {

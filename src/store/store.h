@@ -19,6 +19,7 @@
 #include "ownership/owners.h"
 #include "ownership/waiter.h"
 #include "store/alloc.h"
+#include "store/cells.h"
 #include "store/chain.h"
 
 namespace shm {
@@ -464,7 +465,7 @@ class Store {
   bool Trusted(uint32_t unit, uint32_t head) const noexcept;
   void DropUnnamedNamespaces() noexcept;
   void RepairChains(internal::RepairScan* scan);
-  void RepairCounts(const internal::RepairScan& scan) noexcept;
+  void RepairCounts(internal::RepairScan* scan) noexcept;
   void RebuildFreeLists(internal::RepairScan* scan) noexcept;
   void FreeGoneOwnerSlots(const internal::RepairScan& scan) noexcept;
   // Acquires every bucket lock in index order, then AllocState.lock and NsState.lock. With
@@ -509,6 +510,7 @@ class Store {
   void VerifyFreeLists(internal::VerifyScan* scan);
   void VerifyLeaks(internal::VerifyScan* scan);
   void VerifyCounters(internal::VerifyScan* scan);
+  void VerifyCells(internal::VerifyScan* scan);
 
   uint8_t* base_ = nullptr;
   uint64_t regionSize_ = 0;
@@ -533,6 +535,7 @@ class Store {
   layout::CompactState* compact_ = nullptr;
   layout::Owner* owners_ = nullptr;
   layout::Bucket* buckets_ = nullptr;
+  CountCells cells_;  // the count cells (§5, "Count cells"), this handle's own chosen by its slot
   PoolView pool_;
   // AllocState.lock as the last allocator call that found its holder gone judged it
   // (pool_.goneSeen).

@@ -355,11 +355,41 @@ void Store::VerifyLeaks(internal::VerifyScan* scan) {
 // Establishes: the header's entryCount, each live namespace record (name length, count) and
 // NsState.liveCount are checked against what the chains hold (entries count only in live
 // namespaces).
-void Store::VerifyCounters(internal::VerifyScan* scan) {
-  const uint32_t entryCount = AtomicLoad(&hdr_->entryCount);
-  if (entryCount != scan->out->entries) {
-    scan->Error("header: entryCount " + Str(entryCount) + ", found " + Str(scan->out->entries));
+// Establishes: the count cells agree with the chains (§5, "Count cells"): no cell's entries above
+// its limit, the header's grant the sum of the limits and within maxEntries, the cells' entries
+// and each live namespace's counts what the chains hold.
+void Store::VerifyCells(internal::VerifyScan* scan) {
+  uint32_t limits = cells_.SumLimits();
+  for (uint32_t k = 0; k < CountCells::kCells; ++k) {
+    const int32_t unused = cells_.UnusedOf(k);
+    if (unused < 0) {
+      scan->Error("count cell " + Str(k) + ": " +
+                  Str(static_cast<uint64_t>(-static_cast<int64_t>(unused))) +
+                  " entries above its limit");
+    }
   }
+  const uint32_t granted = AtomicLoad(&hdr_->grantedEntries);
+  if (granted != limits) {
+    scan->Error("header: grantedEntries " + Str(granted) + ", the cells' limits " + Str(limits));
+  }
+  if (granted > maxEntries_) {
+    scan->Error("header: grantedEntries " + Str(granted) + " above maxEntries " + Str(maxEntries_));
+  }
+  const uint32_t entries = cells_.SumEntries();
+  if (entries != scan->out->entries) {
+    scan->Error("count cells: " + Str(entries) + " entries, found " + Str(scan->out->entries));
+  }
+  for (uint32_t i = 1; i <= maxNs_; ++i) {
+    if (!scan->nsLive[i]) continue;
+    const uint32_t count = cells_.SumNs(i);
+    if (count != scan->nsCounts[i]) {
+      scan->Error("namespace " + Str(i) + ": count " + Str(count) + ", found " +
+                  Str(scan->nsCounts[i]));
+    }
+  }
+}
+
+void Store::VerifyCounters(internal::VerifyScan* scan) {
   for (uint32_t i = 1; i <= maxNs_; ++i) {
     if (!scan->nsLive[i]) continue;
     const uint32_t len = nsTable_[i].nameLength;
@@ -374,12 +404,8 @@ void Store::VerifyCounters(internal::VerifyScan* scan) {
       nsGen_[i] = gen;  // a check, not a resolution by this handle
       if (found != i) scan->Error("namespace " + Str(i) + ": not found through the name index");
     }
-    const uint32_t count = AtomicLoad(&nsTable_[i].count);
-    if (count != scan->nsCounts[i]) {
-      scan->Error("namespace " + Str(i) + ": count " + Str(count) + ", found " +
-                  Str(scan->nsCounts[i]));
-    }
   }
+  VerifyCells(scan);
   uint32_t indexed = 0;
   for (uint32_t s = 0; s <= indexMask_; ++s) {
     const uint32_t slot = AtomicLoad(&nsIndex_[s]);

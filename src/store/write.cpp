@@ -259,10 +259,11 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
     const bool marking = AtomicLoad(&evict_->marking) != 0;
     const bool evicting =
         (marking || AtomicLoad(&evict_->ttlSeen) != 0) && evictions < kMaxEvictionsPerSet;
+    // An insert takes one entry of the grant under maxEntries, counted in a count cell.
+    uint32_t* cell = nullptr;
     if (f.unit == 0) {
-      // Reserve a slot for the new entry.
-      if (AtomicAdd(&hdr_->entryCount, 1) >= maxEntries_) {
-        AtomicSub(&hdr_->entryCount, 1);
+      cell = cells_.Take();
+      if (cell == nullptr) {
         Unlock(&b->lock, held);
         bool evicted = false;
         if (evicting) {
@@ -291,7 +292,7 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
       as = AllocBlock(pool_, env_, cls, &nu, marking && evicting);
     }
     if (as != AllocStatus::kOk) {
-      if (f.unit == 0) AtomicSub(&hdr_->entryCount, 1);
+      if (f.unit == 0) CountCells::Untake(cell);
       Unlock(&b->lock, held);
       if (as == AllocStatus::kFull && parkedUnits_ != 0) {
         // Before evicting or coalescing, the blocks this handle holds back go to the free lists.
@@ -351,7 +352,7 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
     } else {
       AtomicStore(&b->head, nu);
       b->count = b->count + 1;
-      AtomicAdd(&nsTable_[ns].count, 1);
+      cells_.Inserted(ns);
     }
     Unlock(&b->lock, held);
     ++writes_;

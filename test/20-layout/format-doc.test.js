@@ -219,13 +219,13 @@ for (const engine of ['native', 'js']) {
       }
     });
 
-    it('has namespace counts and entryCount that match the entries', () => {
+    it('has namespace counts and count cells that match the entries', () => {
       const perNs = new Map();
       for (const e of model.values()) perNs.set(e.namespace, (perNs.get(e.namespace) || 0) + 1);
       const names = store.namespaces.map((n) => n.name).sort();
       assert.deepStrictEqual(names, ['binary', 'bulk', 'emptied', 'json', 'strings', 'ναμεσπέις'].sort());
       for (const ns of store.namespaces) assert.strictEqual(ns.count, perNs.get(ns.name) || 0, ns.name);
-      assert.strictEqual(store.header.entryCount, model.size);
+      assert.ok(store.header.grantedEntries >= model.size && store.header.grantedEntries <= store.header.maxEntries);
       assert.strictEqual(store.metadata.ns.liveCount, store.namespaces.length);
       // Ids are taken lowest-free-first from 1 (§5), in order of first use.
       assert.deepStrictEqual(store.namespaces.map((n) => n.id), [1, 2, 3, 4, 5, 6]);
@@ -239,7 +239,9 @@ for (const engine of ['native', 'js']) {
       assert.strictEqual(h.maxNamespaces, 255);
       assert.strictEqual(h.nsOffset, Math.ceil((BUCKETS + h.bucketCount * 32) / 64) * 64);
       assert.strictEqual(h.indexSlots, 512);
-      assert.strictEqual(h.entriesOffset, h.nsOffset + 256 * (128 + 64 + 256) + 512 * 4);
+      assert.strictEqual(h.cellsOffset, h.nsOffset + 256 * (128 + 64 + 256) + 512 * 4);
+      assert.strictEqual(h.cellSize, 64 + 256 * 4);
+      assert.strictEqual(h.entriesOffset, h.cellsOffset + 16 * h.cellSize);
       assert.ok(h.firstUnit <= h.freeHead && h.freeHead <= h.totalUnits);
       assert.strictEqual(store.owners.length, 0, 'a closed store keeps no owner slot');
     });
@@ -373,7 +375,9 @@ for (const engine of ['native', 'js']) {
 
       it('ERR_BAD_SIZE below 64 bytes', () => refuses((b) => b.subarray(0, 63), 'ERR_BAD_SIZE'));
       it('ERR_BAD_MAGIC', () => refuses((b) => (b.writeUInt32LE(0x574f4c46, 0), b), 'ERR_BAD_MAGIC'));
-      it('ERR_BAD_VERSION', () => refuses((b) => (b.writeUInt32LE(7, 4), b), 'ERR_BAD_VERSION'));
+      it('ERR_BAD_VERSION', () => refuses((b) => (b.writeUInt32LE(8, 4), b), 'ERR_BAD_VERSION'));
+      it('ERR_BAD_VERSION for a store of format version 6', () =>
+        refuses((b) => (b.writeUInt32LE(6, 4), b), 'ERR_BAD_VERSION'));
       it('ERR_BAD_VERSION for a store of format version 5', () =>
         refuses((b) => (b.writeUInt32LE(5, 4), b), 'ERR_BAD_VERSION'));
       it('ERR_BAD_VERSION for a store of format version 4', () =>
@@ -399,10 +403,10 @@ for (const engine of ['native', 'js']) {
         refuses((b) => (b.writeUInt32LE(0xffffffff, 28), b), ['ERR_BAD_SIZE', 'ERR_CORRUPT']));
       it('ERR_BAD_SIZE or ERR_CORRUPT for classCount != 48', () =>
         refuses((b) => (b.writeUInt32LE(49, 68), b), ['ERR_BAD_SIZE', 'ERR_CORRUPT']));
-      it('accepts mutable header fields changing (entryCount is not in the checksum)', () => {
+      it('accepts mutable header fields changing (grantedEntries is not in the checksum)', () => {
         const buf = Buffer.from(good);
         buf.writeUInt32LE(buf.readUInt32LE(20) + 1, 20);
-        assert.ok(readStore(buf).problems.some((p) => /entryCount/.test(p)));
+        assert.ok(readStore(buf).problems.some((p) => /grantedEntries/.test(p)));
       });
       it('reports (not throws) a corrupt entry byte as a checksum problem', () => {
         const buf = Buffer.from(good);

@@ -10,23 +10,25 @@ const { Store } = require('../../lib/store/store');
 const { C, AT, BASE, W, UNIT_WORDS } = require('../../lib/layout/layout');
 const { forEachEngine, assertSoundForBoth } = require('../helpers/engines');
 const { prng } = require('../helpers/prng');
-const { entryWord, blocksOf, namespaceWord, nsRegions } = require('../helpers/store-bytes');
+const { entryWord, blocksOf, namespaceWord, nsRegions, cellWord, cellNsWord } = require('../helpers/store-bytes');
 
 // Thousands of seeds passed in each engine when this test was written; CI runs a slice of them.
 const SEEDS = 400;
 const KEYS = 250;
 
 // The words of what a repair pass recounts or rebuilds (not the lock words): the counters, the
-// heads of the free lists, the namespace records of 'n' (id 1) and the name index.
+// heads of the free lists, the count cells, the namespace records of 'n' (id 1) and the name index.
 const META = [
-  () => AT.HEADER.ENTRY_COUNT,
+  () => AT.HEADER.GRANTED_ENTRIES,
+  (u32) => cellWord(u32, u32[AT.HEADER.FREE_HEAD] % C.COUNT_CELLS, W.COUNT_CELL.LIMIT),
+  (u32) => cellWord(u32, u32[AT.HEADER.FREE_HEAD] % C.COUNT_CELLS, W.COUNT_CELL.ENTRIES),
   () => AT.ALLOC_STATE.CLASS_COUNT,
   () => AT.ALLOC_STATE.FREED_UNITS,
   () => AT.ALLOC_STATE.LARGE_HEAD,
   (u32) => AT.ALLOC_STATE.FREE_HEADS + (u32[AT.HEADER.FREE_HEAD] % C.SIZE_CLASS_COUNT),
   () => AT.NS_STATE.LIVE_COUNT,
   () => AT.NS_STATE.FREE_HINT,
-  (u32) => namespaceWord(u32, 1, W.NAMESPACE.COUNT),
+  (u32) => cellNsWord(u32, u32[AT.HEADER.FREE_HEAD] % C.COUNT_CELLS, 1),
   (u32) => namespaceWord(u32, 1, W.NAMESPACE.NAME_HASH),
   (u32) => namespaceWord(u32, 1, W.NAMESPACE.STATE),
   (u32) => nsRegions(u32).index / Uint32Array.BYTES_PER_ELEMENT + (u32[AT.HEADER.FREE_HEAD] % nsRegions(u32).indexSlots),

@@ -6,7 +6,7 @@ const assert = require('assert');
 const { Store } = require('../../lib/store/store');
 const { C, W } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
-const { namespaceWord, nsCountWord, nsStateWord } = require('../helpers/store-bytes');
+const { namespaceWord, cellNsWord, nsStateWord } = require('../helpers/store-bytes');
 
 forEachEngine('store.namespaces()', ({ engine, other, make }) => {
   it('keeps namespaces apart', () => {
@@ -34,10 +34,11 @@ forEachEngine('store.namespaces()', ({ engine, other, make }) => {
     assert.strictEqual(s.get('ns255', 'k'), 255);
   });
 
-  it('a new namespace starts with count 0 whatever count its record held', () => {
+  it('a new namespace starts with count 0 whatever count the cells held for its id', () => {
     const s = make({ buckets: 1 });
     const u32 = new Uint32Array(s.buffer);
-    u32[nsCountWord(u32, 1)] = 7; // left by a namespace creation that died, or by damage
+    u32[cellNsWord(u32, 0, 1)] = 7; // left by damage, or by a party killed between two steps
+    u32[cellNsWord(u32, 9, 1)] = 5;
     s.set('a', 'k', 'v');
     assert.strictEqual(s.count('a'), 1);
     assert.deepStrictEqual(s.stats().namespaceCounts, { a: 1 });

@@ -163,7 +163,7 @@ forEachEngine('store.repair() after damage to a block header', ({ engine, other 
       return w.slice(entryWord(blocks[0], 0), entryWord(w[AT.HEADER.FREE_HEAD], 0));
     };
     assert.deepStrictEqual(pool(copy), pool(u32.buffer));
-    for (const word of [AT.HEADER.FREE_HEAD, AT.HEADER.ENTRY_COUNT, AT.ALLOC_STATE.LARGE_HEAD]) {
+    for (const word of [AT.HEADER.FREE_HEAD, AT.HEADER.GRANTED_ENTRIES, AT.ALLOC_STATE.LARGE_HEAD]) {
       assert.strictEqual(new Uint32Array(copy)[word], u32[word]);
     }
     assert.strictEqual(a.count('n'), KEYS - 2);

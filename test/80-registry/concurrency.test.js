@@ -42,7 +42,7 @@ function goWord(registry) {
 describeWithAddon('Registry: concurrent creation by name', () => {
   it('processes and worker threads racing to create the same names get one structure each', async () => {
     const name = uniqueName('regrace');
-    const registry = Registry.create({ name, size: 1 << 18, maxEntries: 8 });
+    const registry = Registry.create({ name, size: 1 << 19, maxEntries: 8 });
     const K = 150;
     try {
       const go = goWord(registry);
@@ -79,7 +79,7 @@ describeWithAddon('Registry: concurrent creation by name', () => {
 
   it('exactly one of many processes that call create() wins; the others get ERR_EXISTS', async () => {
     const name = uniqueName('regrace');
-    const registry = Registry.create({ name, size: 1 << 18, maxEntries: 8 });
+    const registry = Registry.create({ name, size: 1 << 19, maxEntries: 8 });
     try {
       const go = goWord(registry);
       const runs = [];

@@ -96,7 +96,7 @@ describe('Registry kinds', () => {
     const registry = Registry.create({ name, size: 1 << 16, maxEntries: 4 });
     try {
       registry.create('mutex', 'm').close();
-      const s = registry.create('store', 's', { size: 1 << 18 });
+      const s = registry.create('store', 's', { size: 1 << 19 });
       const segment = registry.list().find((e) => e.name === 's').options.segment;
       s.close();
       const holders = [holder(name, 'mutex', 'm'), holder(name, 'store', 's')];

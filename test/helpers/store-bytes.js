@@ -10,7 +10,22 @@ const bucketWord = (b, field) => BASE.BUCKET + b * W.BUCKET.WORDS + field;
 const nsRegions = (u32) => storeRegions(u32[AT.HEADER.BUCKET_COUNT], u32[AT.HEADER.MAX_NAMESPACES]);
 /** The u32 index of `field` (a W.NAMESPACE name) of the namespace record of id `id`. */
 const namespaceWord = (u32, id, field) => nsRegions(u32).namespaces / 4 + id * W.NAMESPACE.WORDS + field;
-const nsCountWord = (u32, id) => namespaceWord(u32, id, W.NAMESPACE.COUNT);
+/** The u32 index of `field` (a W.COUNT_CELL name) of count cell k (format.md §5, "Count cells"). */
+const cellWord = (u32, k, field) => {
+  const r = nsRegions(u32);
+  return (r.cells + k * r.cellSize) / 4 + field;
+};
+/** The u32 index of namespace id's count in count cell k. */
+const cellNsWord = (u32, k, id) => cellWord(u32, k, W.COUNT_CELL.WORDS + id);
+/**
+ * Makes namespace id's count (id 0: the store's entry count) read n: cell 0 holds n, the other
+ * cells 0, as a repair pass leaves them.
+ */
+function setCount(u32, id, n) {
+  for (let k = 0; k < C.COUNT_CELLS; k++) {
+    u32[id === 0 ? cellWord(u32, k, W.COUNT_CELL.ENTRIES) : cellNsWord(u32, k, id)] = k === 0 ? n : 0;
+  }
+}
 const nsStateWord = (u32, id) => namespaceWord(u32, id, W.NAMESPACE.STATE);
 
 /**
@@ -63,4 +78,4 @@ function lockedBy(word, slot) {
   return ((((word & C.LOCK_VERSION_MASK) + 1) & C.LOCK_VERSION_MASK) | (slot << C.LOCK_OWNER_SHIFT)) >>> 0;
 }
 
-module.exports = { bucketWord, nsRegions, unindex, namespaceWord, nsCountWord, nsStateWord, pidWord, tidWord, entryWord, chain, blocksOf, lockedBy };
+module.exports = { bucketWord, nsRegions, unindex, namespaceWord, cellWord, cellNsWord, setCount, nsStateWord, pidWord, tidWord, entryWord, chain, blocksOf, lockedBy };

@@ -18,7 +18,7 @@ module.exports = {
         version: u32[AT.HEADER.VERSION],
         totalSize: s.bytesTotal,
         bucketCount: u32[AT.HEADER.BUCKET_COUNT],
-        entryCount: u32[AT.HEADER.ENTRY_COUNT],
+        grantedEntries: u32[AT.HEADER.GRANTED_ENTRIES],
         maxEntries: u32[AT.HEADER.MAX_ENTRIES],
         maxNamespaces: u32[AT.HEADER.MAX_NAMESPACES],
         freeHead: u32[AT.HEADER.FREE_HEAD],

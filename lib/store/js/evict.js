@@ -4,7 +4,7 @@
 // an expired entry a reader met. Every removal is a delete under the entry's bucket lock (§9,
 // "Writers"): readers see the old entry or nothing. Mirrors src/store/evict.cpp.
 const { C, W, BASE, AT, UNIT_WORDS } = require('../../layout/layout');
-const { NEED_REPAIR, LockError, subSaturating } = require('./locks');
+const { NEED_REPAIR, LockError } = require('./locks');
 const { freeBlocks } = require('./alloc');
 const { bucketOf } = require('./read');
 const chain = require('./chain');
@@ -12,8 +12,8 @@ const { NSC_WORDS, NSC_EVICTIONS, NSC_EXPIRATIONS, NSC_BYTES } = require('./coun
 const { findLink } = require('./write');
 const large = require('./large');
 const repairs = require('./repair');
+const cells = require('./cells');
 
-const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
 const FREE_HEAD = AT.HEADER.FREE_HEAD;
 const HAND = AT.EVICT_STATE.HAND;
 const TURNS = AT.EVICT_STATE.TURNS;
@@ -29,7 +29,6 @@ const E_NEXT = W.ENTRY.NEXT;
 const E_HASH = W.ENTRY.KEY_HASH;
 const E_FLAGS = W.ENTRY.FLAGS;
 // Fields of the namespace records, relative to the handle's e.nsBase and e.polBase.
-const NS_COUNT = W.NAMESPACE.COUNT;
 const NS_STATE = W.NAMESPACE.STATE;
 const NS_WORDS = W.NAMESPACE.WORDS;
 const POL_POLICY = W.NS_POLICY.POLICY;
@@ -59,8 +58,7 @@ function evictable(e, ns) {
 function countRemoved(e, bw, ns, bytes, why) {
   const u32 = e.u32;
   if (u32[bw + B_COUNT] !== 0) u32[bw + B_COUNT]--;
-  subSaturating(u32, e.nsBase + NS_COUNT + ns * NS_WORDS, 1);
-  subSaturating(u32, ENTRY_COUNT, 1);
+  cells.removed(e, ns, 1);
   e.nsc[ns * NSC_WORDS + NSC_BYTES] -= bytes;
   e.nsc[ns * NSC_WORDS + (why === EVICT ? NSC_EVICTIONS : NSC_EXPIRATIONS)]++;
   e.writes++;

@@ -17,19 +17,6 @@ const NEED_REPAIR = HOLDER_GONE;
 // run (once; if the step fails again the store is reported corrupt).
 const CORRUPT = -3;
 
-// Atomically subtracts `n` from the u32 at `idx`, stopping at 0 (a count left low by a writer
-// that died between publishing and counting must not wrap to 2^32 - 1). The first read is a
-// plain load, a guess the compare-and-swap checks (an Atomics.load is a builtin call, and a
-// delete makes two of these subtractions).
-function subSaturating(u32, idx, n) {
-  let c = u32[idx];
-  for (;;) {
-    const seen = Atomics.compareExchange(u32, idx, c, c > n ? c - n : 0);
-    if (seen === c) return;
-    c = seen;
-  }
-}
-
 // The ownership state of one engine handle on the store in `u32`: its identity, the owner
 // table, the lock waiter (e.locks) and the heartbeat of its long passes (e.heartbeat). The slot
 // is claimed by attach().
@@ -45,5 +32,5 @@ function storeOwnership(u32, pid, tid, lockTimeoutMs) {
 }
 
 module.exports = {
-  storeOwnership, LockError, NEED_REPAIR, CORRUPT, REPAIR_LOCK, subSaturating,
+  storeOwnership, LockError, NEED_REPAIR, CORRUPT, REPAIR_LOCK,
 };

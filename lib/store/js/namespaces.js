@@ -11,6 +11,7 @@ const { NSC_WORDS, nsCurrent } = require('./counts');
 const remove = require('./remove');
 const { flushCounters } = require('./stats');
 const index = require('./ns-index');
+const cells = require('./cells');
 
 const NS = W.NAMESPACE;
 const POL = W.NS_POLICY;
@@ -87,7 +88,7 @@ function createLocked(e, kl, hash) {
       // The policy record starts afresh too: no policy, TTL or count of an earlier namespace.
       resetPolicy(e, i);
       e.nsc.fill(0, i * NSC_WORDS, (i + 1) * NSC_WORDS);
-      Atomics.store(e.u32, r + NS.COUNT, 0);
+      cells.clearNs(e, i);
       Atomics.store(e.u32, r + NS.STATE, C.NS_STATE_LIVE);
       index.insert(e, i, hash);
       Atomics.add(e.u32, NS_LIVE, 1);
@@ -132,7 +133,7 @@ function drop(e, id) {
 // its policy record and count reset.
 function freeRecord(e, id) {
   resetPolicy(e, id);
-  Atomics.store(e.u32, recordWord(e, id) + NS.COUNT, 0);
+  cells.clearNs(e, id);
   Atomics.store(e.u32, recordWord(e, id) + NS.STATE, C.NS_STATE_FREE);
   if (e.u32[FREE_HINT] > id) Atomics.store(e.u32, FREE_HINT, id);
 }
@@ -169,7 +170,7 @@ function list(e) {
     const off = index.nameOffset(e, i);
     const len = Math.min(e.u32[r + NS.NAME_LENGTH], C.MAX_NAMESPACE_BYTES);
     const name = e.sbuf.toString('utf8', off, off + len);
-    const row = [name, i, Atomics.load(e.u32, r + NS.COUNT), Atomics.load(e.u32, policyWord(e, i) + POL.POLICY)];
+    const row = [name, i, cells.nsCount(e, i), Atomics.load(e.u32, policyWord(e, i) + POL.POLICY)];
     for (const f of U64_FIELDS) row.push(Number(Atomics.load(e.big, policyBig(i, f))));
     // bytes is a gauge built from flushed changes (may be off until a repair pass): never below 0.
     if (row[9] >= 2 ** 63) row[9] = 0;

@@ -4,17 +4,17 @@
 // An entry leaves its chain by one atomic store into its predecessor's link, so a chain stays a
 // valid list of valid entries at every instant; its block is freed after it is unlinked. Mirrors
 // src/store/remove.cpp.
-const { W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, STATUS } = require('../../layout/layout');
-const { NEED_REPAIR, CORRUPT, subSaturating } = require('./locks');
+const { W, H, BASE, UNIT_WORDS, UNIT_HALFS, STATUS } = require('../../layout/layout');
+const { NEED_REPAIR, CORRUPT } = require('./locks');
 const { failure, corruptError } = require('./failure');
 const { freeBlocks } = require('./alloc');
 const large = require('./large');
 const { encodeKey, keyHash, bucketOf } = require('./read');
 const repairs = require('./repair');
+const cells = require('./cells');
 const { NSC_WORDS, NSC_BYTES, nsCurrent } = require('./counts');
 const { findLink, recover, INVALID } = require('./write');
 
-const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
 const BUCKET_BASE = BASE.BUCKET;
 const BUCKET_WORDS = W.BUCKET.WORDS;
 const B_HEAD = W.BUCKET.HEAD;
@@ -22,9 +22,6 @@ const B_COUNT = W.BUCKET.COUNT;
 const B_LOCK = W.BUCKET.LOCK;
 const E_NEXT = W.ENTRY.NEXT;
 const E_NS = H.ENTRY.NAMESPACE_ID;
-// Namespace i's count: u32 index e.nsBase + NS_COUNT + i * NS_WORDS.
-const NS_COUNT = W.NAMESPACE.COUNT;
-const NS_WORDS = W.NAMESPACE.WORDS;
 
 function del(e, nsId, key) {
   const kl = encodeKey(e, key);
@@ -58,8 +55,7 @@ function deleteOnce(e, nsId, kl, h) {
   e.nsc[nsId * NSC_WORDS + NSC_BYTES] -= large.payloadOf(e, old);
   Atomics.store(u32, link, u32[old * UNIT_WORDS + E_NEXT]);
   if (u32[bw + B_COUNT] !== 0) u32[bw + B_COUNT]--;
-  subSaturating(u32, e.nsBase + NS_COUNT + nsId * NS_WORDS, 1);
-  subSaturating(u32, ENTRY_COUNT, 1);
+  cells.removed(e, nsId, 1);
   e.freeList[0] = old;
   const st = freeBlocks(e, e.freeList, 1);
   e.locks.release(lw);
@@ -144,8 +140,7 @@ const STALE = -13;
 function dropCounted(e, bw, nsId, n) {
   const u32 = e.u32;
   u32[bw + B_COUNT] = u32[bw + B_COUNT] > n ? u32[bw + B_COUNT] - n : 0;
-  subSaturating(u32, e.nsBase + NS_COUNT + nsId * NS_WORDS, n);
-  subSaturating(u32, ENTRY_COUNT, n);
+  cells.removed(e, nsId, n);
   e.writes += n;
   return freeBlocks(e, e.freeList, n);
 }

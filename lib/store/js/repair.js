@@ -12,6 +12,7 @@ const chain = require('./chain');
 const large = require('./large');
 const { NSC_WORDS, NSC_BYTES } = require('./counts');
 const cache = require('./cache');
+const cells = require('./cells');
 const { GONE } = require('../../ownership/owners');
 
 const NS = W.NAMESPACE;
@@ -19,7 +20,6 @@ const NS_LOCK = AT.NS_STATE.LOCK;
 const NS_LIVE = AT.NS_STATE.LIVE_COUNT;
 const REPAIRS = AT.REPAIR_STATE.REPAIRS;
 const CUTS = AT.REPAIR_STATE.CUTS;
-const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
 const GC_COUNTER = AT.HEADER.GC_COUNTER;
 const CLASS_COUNT_WORD = AT.ALLOC_STATE.CLASS_COUNT;
 const E = W.ENTRY;
@@ -354,28 +354,27 @@ function walkChain(e, pool, report, b, keys, nsCounts, nsBytes) {
   return n;
 }
 
-// The counters and the namespace records against what the chains hold.
+// The count cells and the namespace records against what the chains hold: verify() reports what
+// differs, a repair pass recounts (cells.js).
 function checkCounts(e, found, report) {
   const u32 = e.u32;
-  if (u32[ENTRY_COUNT] !== found.entries) {
-    if (report) report.add(`header: entryCount ${u32[ENTRY_COUNT]}, found ${found.entries}`);
-    else Atomics.store(u32, ENTRY_COUNT, found.entries);
-  }
-  let live = 0;
+  const live = [];
   for (let i = 1; i <= e.maxNs; i++) {
     if (!nsLive(e, i)) continue;
-    live++;
-    const nameLength = u32[nsWord(e, i, NS.NAME_LENGTH)];
-    if (report) checkName(e, i, nameLength, report);
-    const have = u32[nsWord(e, i, NS.COUNT)];
-    if (have === found.nsCounts[i]) continue;
-    if (report) report.add(`namespace ${i}: count ${have}, found ${found.nsCounts[i]}`);
-    else Atomics.store(u32, nsWord(e, i, NS.COUNT), found.nsCounts[i]);
+    live.push(i);
+    if (report) checkName(e, i, u32[nsWord(e, i, NS.NAME_LENGTH)], report);
   }
-  if (report) checkIndex(e, live, report);
-  if (u32[NS_LIVE] !== live) {
-    if (report) report.add(`namespaces: liveCount ${u32[NS_LIVE]}, found ${live}`);
-    else Atomics.store(u32, NS_LIVE, live);
+  if (report) {
+    for (const line of cells.check(e, found, live)) report.add(line);
+  } else {
+    const counts = new Uint32Array(e.maxNs + 1);
+    for (const i of live) counts[i] = found.nsCounts[i];
+    cells.recount(e, found.entries, counts);
+  }
+  if (report) checkIndex(e, live.length, report);
+  if (u32[NS_LIVE] !== live.length) {
+    if (report) report.add(`namespaces: liveCount ${u32[NS_LIVE]}, found ${live.length}`);
+    else Atomics.store(u32, NS_LIVE, live.length);
   }
 }
 
@@ -414,7 +413,6 @@ function dropNamelessNamespaces(e) {
     }
     if (state === C.NS_STATE_DROPPING || state === C.NS_STATE_LIVE) {
       Atomics.store(e.u32, nsWord(e, i, NS.STATE), C.NS_STATE_FREE);
-      Atomics.store(e.u32, nsWord(e, i, NS.COUNT), 0);
     }
     // A live record freed for its name: a new generation, as a drop gives (a dropping record has
     // its new one), so that a handle that resolved the old name fails its check once a new

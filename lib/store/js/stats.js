@@ -8,8 +8,8 @@ const { ALLOC_LOCK, HEADS, LARGE_HEAD, FREE_HEAD } = require('./alloc');
 const chain = require('./chain');
 const { NSC_WORDS, NSC_HITS, NSC_MISSES, NSC_EVICTIONS, NSC_EXPIRATIONS, NSC_BYTES, nsCurrent } = require('./counts');
 const repairs = require('./repair');
+const cells = require('./cells');
 
-const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
 const GC_COUNTER = AT.HEADER.GC_COUNTER;
 const NS_LIVE = AT.NS_STATE.LIVE_COUNT;
 const NEXT = W.ENTRY.NEXT;
@@ -104,7 +104,7 @@ function stats(e) {
   const bytesTail = (e.totalUnits - top) * C.BLOCK_UNIT;
   const bytesFree = bytesFreeLists + bytesTail;
   return {
-    entries: Atomics.load(u32, ENTRY_COUNT),
+    entries: cells.entryCount(e),
     maxEntries: e.maxEntries,
     maxNamespaces: e.maxNs,
     buckets: e.bucketCount,

@@ -4,7 +4,7 @@
 // lib/store/contract.js, as the native NativeStore does, so that lib/store/store.js drives
 // either one; each method hands over to the file that mirrors its native counterpart
 // (read.js ↔ src/store/read.cpp, write.js ↔ write.cpp, ...). Mirrors src/store/store.cpp.
-const { C, S, W, AT, STATUS, storeRegions } = require('../../layout/layout');
+const { C, S, STATUS, storeRegions } = require('../../layout/layout');
 const { newCounts, nsCurrent, nsCurrentAfterRead } = require('./counts');
 const { LITTLE_ENDIAN } = require('../../base/xxhash');
 const { storeOwnership } = require('./locks');
@@ -19,15 +19,13 @@ const repairs = require('./repair');
 const { verify } = require('./verify');
 const { stats, flushCounters, addHits } = require('./stats');
 const cache = require('./cache');
+const cells = require('./cells');
 const { OUT_EXPIRY, OUT_WORDS } = require('../contract');
 
 const OUT_EXPIRY_HI = OUT_EXPIRY + 1;
 const { compactStep } = require('./compact');
 
 const MAX_JS_BYTES = 2 ** 32;
-const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
-const NS_COUNT = W.NAMESPACE.COUNT;
-const NS_WORDS = W.NAMESPACE.WORDS;
 
 // set()'s expiresAt argument, checked as native's GetExpiry: -1 or an integer in [0, 2^53).
 function checkExpiresAt(expiresAt) {
@@ -84,6 +82,11 @@ class JsEngine {
     this.nameSize = S.NS_NAME.SIZE;
     this.indexBase = regions.index / 4;
     this.indexMask = regions.indexSlots - 1;
+    // The count cells (format.md §5, "Count cells"): cell 0's u32 index, a cell's stride, and
+    // this handle's own (set with its owner slot).
+    this.cellsBase = regions.cells / 4;
+    this.cellWords = regions.cellSize / 4;
+    this.cell = this.cellsBase;
     // The namespace policy table's u64 fields (TTL, counters), read and added atomically.
     this.big = new BigUint64Array(buf, regions.policies, ((this.maxNs + 1) * S.NS_POLICY.SIZE) / 8);
     this.nsc = newCounts(this.maxNs);
@@ -161,6 +164,7 @@ class JsEngine {
     if (slot === 0) throw failure(STATUS.ERR_TOO_MANY_HANDLES, 'open');
     this.locks.setSlot(slot);
     this.heartbeat.slot = slot;
+    this.cell = cells.cellOf(this, slot);
     try {
       // A worker stopped by terminate() cannot release the slot: the addon marks it dead then.
       this.watch = this.owners.watch(slot, this.identity);
@@ -269,8 +273,9 @@ class JsEngine {
   }
 
   count(nsId) {
-    if (nsId === 0) return Atomics.load(this.u32, ENTRY_COUNT);
-    return this._current(nsId, Atomics.load(this.u32, this.nsBase + NS_COUNT + nsId * NS_WORDS), 'count');
+    if (nsId === 0) return cells.entryCount(this);
+    if (!(nsId >= 1 && nsId <= this.maxNs)) return this._current(nsId, 0, 'count');
+    return this._current(nsId, cells.nsCount(this, nsId), 'count');
   }
 
   keys(nsId) {

@@ -15,9 +15,9 @@ const { encodeKey, keyHash, bucketOf, utf8Into, sameKey } = require('./read');
 const chain = require('./chain');
 const repairs = require('./repair');
 const cache = require('./cache');
+const cells = require('./cells');
 const { countedStep, autoCompact } = require('./compact');
 
-const ENTRY_COUNT = AT.HEADER.ENTRY_COUNT;
 const GC_COUNTER = AT.HEADER.GC_COUNTER;
 const LB = W.LARGE_BLOCK;
 const FLAG_INDIRECT = C.FLAG_INDIRECT;
@@ -72,9 +72,6 @@ const STAGED = null;
 // The bytes after a staged payload that writeEntry's copy of its last word takes along (zeroed).
 const STAGE_PAD = 3;
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
-// Namespace i's count: u32 index e.nsBase + NS_COUNT + i * NS_WORDS.
-const NS_COUNT = W.NAMESPACE.COUNT;
-const NS_WORDS = W.NAMESPACE.WORDS;
 // Returned by a walk under the lock that met an invalid chain.
 const INVALID = -2;
 
@@ -353,8 +350,9 @@ function setOnce(e, nsId, kl, h, src, vl, enc, cls, larger, state) {
     return CORRUPT; // a chain that is invalid under its lock: only repair can mend it
   }
   const old = link >= 0 ? u32[link] : 0;
-  if (!old && Atomics.add(u32, ENTRY_COUNT, 1) >= e.maxEntries) {
-    Atomics.sub(u32, ENTRY_COUNT, 1);
+  // An insert takes one entry of the grant under maxEntries, counted in a count cell (cells.js).
+  const cell = old ? -1 : cells.take(e);
+  if (!old && cell < 0) {
     e.locks.release(lw);
     return FULL_COUNT;
   }
@@ -371,7 +369,7 @@ function setOnce(e, nsId, kl, h, src, vl, enc, cls, larger, state) {
     nu = err; // a lock timeout: the bucket lock must not stay held
   }
   if (typeof nu !== 'number' || nu <= 0) {
-    if (!old) Atomics.sub(u32, ENTRY_COUNT, 1);
+    if (!old) cells.untake(e, cell);
     e.locks.release(lw);
     if (typeof nu !== 'number') throw nu;
     return nu === 0 ? FULL_SPACE : nu;
@@ -394,7 +392,7 @@ function setOnce(e, nsId, kl, h, src, vl, enc, cls, larger, state) {
     }
   } else {
     u32[bw + B_COUNT]++;
-    Atomics.add(u32, e.nsBase + NS_COUNT + nsId * NS_WORDS, 1);
+    cells.inserted(e, nsId);
   }
   e.locks.release(lw);
   e.writes++;

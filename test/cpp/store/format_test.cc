@@ -18,16 +18,18 @@ TEST(StoreCreate, LayoutAfterCreate) {
   const L::Header* h = r.header();
   EXPECT_EQ(h->magic, 0x464C4F57u);
   EXPECT_EQ(std::memcmp(r.base(), "WOLF", 4), 0);
-  EXPECT_EQ(h->version, 6u);
+  EXPECT_EQ(h->version, 7u);
   EXPECT_EQ(h->maxNamespaces, 255u);
   EXPECT_EQ(h->totalSize, uint64_t{1} << 22);
   EXPECT_EQ(h->bucketCount, 1024u);
   EXPECT_EQ(h->maxEntries, 5000u);
-  EXPECT_EQ(h->entryCount, 0u);
-  // §2: buckets, then 256 records of 128 + 64 + 256 bytes and an index of 512 slots.
-  EXPECT_EQ(EntriesOffset(1024), L::kBucketsOffset + 1024 * L::kBucketSize + 256 * 448 + 512 * 4);
+  EXPECT_EQ(h->grantedEntries, 0u);
+  // §2: buckets, then 256 records of 128 + 64 + 256 bytes, an index of 512 slots and 16 count
+  // cells of a 64-byte head and 256 counts.
+  EXPECT_EQ(EntriesOffset(1024),
+            L::kBucketsOffset + 1024 * L::kBucketSize + 256 * 448 + 512 * 4 + 16 * (64 + 1024));
   EXPECT_EQ(h->freeHead, EntriesOffset(1024) / kBlockUnit);
-  EXPECT_EQ(h->headerChecksum, HeaderChecksum(h->magic, 6, h->totalSize, 1024, 5000, 255));
+  EXPECT_EQ(h->headerChecksum, HeaderChecksum(h->magic, 7, h->totalSize, 1024, 5000, 255));
   EXPECT_EQ(r.alloc()->classCount, 48u);
   EXPECT_EQ(Store::Validate(r.base(), r.size()), L::kOk);
 }
@@ -40,11 +42,14 @@ TEST(StoreCreate, EntriesOffsetIsAligned) {
   EXPECT_EQ(L::ComputeStoreRegions(1, 1).namespaces, L::kBucketsOffset + 64);  // one bucket
   EXPECT_EQ(L::ComputeStoreRegions(2, 1).namespaces, L::kBucketsOffset + 64);
   EXPECT_EQ(L::ComputeStoreRegions(4, 1).namespaces, L::kBucketsOffset + 128);
-  // Two records (id 0 and 1): 2 * 448 bytes, then an index of 4 slots padded to a unit.
-  EXPECT_EQ(EntriesOffset(1, 1), L::kBucketsOffset + 64 + 2 * 448 + 64);
+  // Two records (id 0 and 1): 2 * 448 bytes, then an index of 4 slots padded to a unit, then 16
+  // cells of a head and 2 counts padded to a unit.
+  EXPECT_EQ(EntriesOffset(1, 1), L::kBucketsOffset + 64 + 2 * 448 + 64 + 16 * 128);
   const L::StoreRegions big = L::ComputeStoreRegions(1024, 65535);
   EXPECT_EQ(big.indexSlots, 131072u);
-  EXPECT_EQ(big.entries, 30052352u);
+  EXPECT_EQ(big.cells, 30052352u);
+  EXPECT_EQ(big.cellSize, 64u + 65536 * 4);
+  EXPECT_EQ(big.entries, 30052352u + 16 * (64 + 65536 * 4));
   EXPECT_EQ(EntriesOffset(1024, 65535) % 64, 0u);
 }
 
@@ -100,9 +105,18 @@ TEST_F(StoreValidate, BadMagic) {
 }
 
 TEST_F(StoreValidate, BadVersion) {
-  r.header()->version = 7;
+  r.header()->version = 8;
   EXPECT_EQ(Open(), L::kErrBadVersion);
   Reseal();
+  EXPECT_EQ(Open(), L::kErrBadVersion);
+}
+
+// A store of format version 6 (the counts in the header and the namespace records, no count
+// cells) is refused, not read with the version 7 layout, even with a header checksum that matches.
+TEST_F(StoreValidate, FormatVersion6IsRefused) {
+  r.header()->version = 6;
+  Reseal();
+  EXPECT_EQ(Store::Validate(r.base(), r.size()), L::kErrBadVersion);
   EXPECT_EQ(Open(), L::kErrBadVersion);
 }
 

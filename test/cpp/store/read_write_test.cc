@@ -72,7 +72,8 @@ TEST_F(StoreReadWrite, EntryBytesFollowTheFormat) {
   EXPECT_EQ(ExpiresAtOf(e), 0u);  // no expiry asked for, none by default
   EXPECT_EQ(b->head, static_cast<uint32_t>(EntriesOffset(256) / kBlockUnit));  // the first block
   EXPECT_EQ(r.header()->freeHead, b->head + 9);
-  EXPECT_EQ(r.ns(ns)->count, 1u);
+  EXPECT_EQ(r.nsCount(ns), 1u);
+  EXPECT_EQ(r.cellEntries(), 1u);
 }
 
 TEST_F(StoreReadWrite, EmptyKeyAndEmptyValue) {

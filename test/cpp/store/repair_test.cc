@@ -138,17 +138,22 @@ TEST_F(StoreRepair, DuplicateKeyOnAChainIsDropped) {
 
 TEST_F(StoreRepair, CountsAreRecomputedByRepair) {
   for (int i = 0; i < 20; ++i) ASSERT_EQ(Put(*s, ns, "k" + std::to_string(i), "v"), L::kOk);
-  r.header()->entryCount = 7;
-  r.ns(ns)->count = 0;
+  // Every cell's words damaged: the handle's own cell and another.
+  r.cell(3)->entries += 7;
+  r.cell(3)->limit += 7;
+  *r.cellNs(0, ns) -= 25;  // the sum goes "negative": a count of 0 until repaired
   r.nsState()->liveCount = 9;
   VerifyReport rep;
   ASSERT_EQ(s->Verify(&rep), L::kOk);
   EXPECT_FALSE(rep.ok);
-  EXPECT_EQ(rep.errors.size(), 3u);
-  // A decrement at 0 does not wrap.
+  // The grant (the header's against the limits), the entries, the namespace, liveCount.
+  EXPECT_EQ(rep.errors.size(), 4u);
+  EXPECT_EQ(s->Count(ns), 0u);
   EXPECT_TRUE(Del(*s, ns, "k0"));
-  EXPECT_EQ(r.ns(ns)->count, 0u);
   ASSERT_EQ(s->Repair(), L::kOk);
+  EXPECT_EQ(r.header()->grantedEntries, 19u);
+  EXPECT_EQ(r.cell(0)->limit, 19u);
+  EXPECT_EQ(r.cell(0)->entries, 19u);
   EXPECT_EQ(s->Count(0), 19u);
   EXPECT_EQ(s->Count(ns), 19u);
   VerifyOk(*s);

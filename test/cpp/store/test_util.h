@@ -45,6 +45,25 @@ class Region {
   L::StoreRegions regions() const {
     return L::ComputeStoreRegions(header()->bucketCount, header()->maxNamespaces);
   }
+  // Count cell k's head (§5, "Count cells"), namespace i's count in it, and the sums of the
+  // cells' entries and of namespace i's counts.
+  L::CountCell* cell(uint32_t k) const {
+    const L::StoreRegions g = regions();
+    return reinterpret_cast<L::CountCell*>(base_ + g.cells + k * g.cellSize);
+  }
+  uint32_t* cellNs(uint32_t k, uint32_t i) const {
+    return reinterpret_cast<uint32_t*>(cell(k) + 1) + i;
+  }
+  uint32_t cellEntries() const {
+    uint32_t s = 0;
+    for (uint32_t k = 0; k < L::kCountCells; ++k) s += cell(k)->entries;
+    return s;
+  }
+  uint32_t nsCount(uint32_t i) const {
+    uint32_t s = 0;
+    for (uint32_t k = 0; k < L::kCountCells; ++k) s += *cellNs(k, i);
+    return s;
+  }
   L::Namespace* ns(uint32_t i) const {
     return reinterpret_cast<L::Namespace*>(base_ + regions().namespaces) + i;
   }

@@ -41,7 +41,7 @@ class StoreVerify : public OpenStore {
   std::vector<std::string> LostOne(uint32_t b, uint32_t stored, const char* leak = nullptr) {
     std::vector<std::string> out{"bucket " + Str(b) + ": count 1, found 0"};
     if (leak != nullptr) out.emplace_back(leak);
-    out.push_back("header: entryCount " + Str(stored) + ", found " + Str(stored - 1));
+    out.push_back("count cells: " + Str(stored) + " entries, found " + Str(stored - 1));
     out.push_back("namespace " + Str(ns) + ": count " + Str(stored) + ", found " + Str(stored - 1));
     return out;
   }
@@ -197,7 +197,7 @@ TEST_F(StoreVerify, EntryInTheWrongBucket) {
                           "bucket " + Str(from) + ": count 1, found 0",
                           "bucket " + Str(to) + ", block " + Str(u) + ": sits in the wrong bucket",
                           leak,
-                          "header: entryCount 1, found 0",
+                          "count cells: 1 entries, found 0",
                           "namespace " + Str(ns) + ": count 1, found 0",
                       }));
 }
@@ -241,15 +241,28 @@ TEST_F(StoreVerify, FreeListProblems) {
 
 TEST_F(StoreVerify, CountersAndNamespaceRecords) {
   ASSERT_EQ(Put(*s, ns, "k", "v"), L::kOk);
-  r.header()->entryCount = 4;
-  r.ns(ns)->count = 2;
+  r.cell(5)->entries += 3;
+  *r.cellNs(9, ns) += 1;
   r.ns(ns)->nameLength = 256;
   r.nsState()->liveCount = 3;
   EXPECT_EQ(Errors(), (std::vector<std::string>{
-                          "header: entryCount 4, found 1",
                           "namespace " + Str(ns) + ": name length 256",
+                          "count cell 5: 3 entries above its limit",
+                          "count cells: 4 entries, found 1",
                           "namespace " + Str(ns) + ": count 2, found 1",
                           "namespaces: liveCount 3, found 1",
+                      }));
+}
+
+TEST_F(StoreVerify, CellGrants) {
+  ASSERT_EQ(Put(*s, ns, "k", "v"), L::kOk);
+  // The header's grant against the cells' limits, and against maxEntries.
+  r.header()->grantedEntries = r.header()->maxEntries + 1;
+  EXPECT_EQ(Errors(), (std::vector<std::string>{
+                          "header: grantedEntries " + Str(r.header()->maxEntries + 1) +
+                              ", the cells' limits " + Str(L::kCountGrantChunk),
+                          "header: grantedEntries " + Str(r.header()->maxEntries + 1) +
+                              " above maxEntries " + Str(r.header()->maxEntries),
                       }));
 }
 

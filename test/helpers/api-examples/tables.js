@@ -94,8 +94,8 @@ const CLAIMS = [
     check: (v) => assert.deepStrictEqual(v, [64, 128, 256, 512, 1024].map((size) => ({ size, count: 8 }))),
   },
   {
-    line: 'console.log(Atomics.load(u32, layout.AT.HEADER.ENTRY_COUNT)); // entries, as stats().entries',
-    check: (v, scope) => assert.strictEqual(v, scope.store.stats().entries),
+    line: 'console.log(Atomics.load(u32, layout.AT.HEADER.MAX_ENTRIES)); // as stats().maxEntries',
+    check: (v, scope) => assert.strictEqual(v, scope.store.stats().maxEntries),
   },
   {
     line: 'await adapter.getMany([\'u1\', \'u2\']); // → [\'{"value":…}\', undefined]',

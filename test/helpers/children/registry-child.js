@@ -19,7 +19,7 @@ const { Registry } = require('../../../index');
 const { KINDS } = require('../../../lib/registry/kinds');
 const { sleepMs } = require('../../../lib/base/process');
 
-const STORE_BYTES = 1 << 18;
+const STORE_BYTES = 1 << 19;
 
 function getOrMake(registry, kind, name, options, openOrCreate, created) {
   if (openOrCreate) return registry.openOrCreate(kind, name, options);
@@ -68,7 +68,7 @@ function churn(registry, seed, kinds) {
   const make = {
     mutex: (name) => registry.create('mutex', name).close(),
     bytes: (name) => registry.create('bytes', name, { size: 1 + rand(2000) }),
-    store: (name) => registry.create('store', name, { size: 1 << 18 }).close(),
+    store: (name) => registry.create('store', name, { size: STORE_BYTES }).close(),
   };
   const expected = new Set(['ERR_EXISTS', 'ERR_NOT_FOUND', 'ERR_IN_USE', 'ERR_REGISTRY_FULL', 'ERR_KIND_MISMATCH']);
   for (;;) {
