@@ -48,7 +48,6 @@ class Wal {
     this.fileStart = -1;
     this.inflight = null; // { target, promise } of this handle's async flush
     this.queued = null; // { promise, resolve, reject } of the sync that starts after it
-    this.closeTarget = null; // the tail when the handle was closed with a sync queued
     this.closing = false;
     this.waiting = false; // the queued sync waits for another handle's sync (flush-async.js)
     this.onClosed = null; // called once the file is closed (close())
@@ -397,14 +396,13 @@ class Wal {
   // Closes the file, after the async flushes in flight, queued or waiting for another's sync
   // (their fdatasync uses it), then calls `done()` (the handle closes the control segment
   // there, so that those flushes still raise the shared durable position). A queued sync is
-  // started now; one that has to wait for the sync in flight syncs up to the tail read now.
+  // started now, or once the sync in flight ends; either way it takes its target from
+  // syncTarget_() when it starts, like any other: a checkpoint may have switched files since
+  // close(), and only a sync of the file that holds the records may raise `durable` past them.
   close(done) {
     this.closing = true;
     this.onClosed = done;
-    if (this.queued !== null) {
-      if (this.inflight === null && !this.waiting) startQueued(this);
-      else this.closeTarget = this.control.tail;
-    }
+    if (this.queued !== null && this.inflight === null && !this.waiting) startQueued(this);
     if (!this.inflight && !this.queued) this.closeFd_();
   }
 
