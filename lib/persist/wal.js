@@ -24,6 +24,7 @@ const { ioError, failedEarlier, advanceSynced } = require('./durable');
 const { flushAsync, startQueued } = require('./flush-async');
 
 const FILE_HEADER = C.WAL_FILE_HEADER_SIZE;
+const RECORD_HEADER = C.WAL_RECORD_HEADER_SIZE;
 const WORD = Int32Array.BYTES_PER_ELEMENT;
 
 /** Creates a log file (exclusive) starting at `startLsn` and syncs it and its directory. */
@@ -333,6 +334,7 @@ class Wal {
   // Starts the file wal-<tail>.log (held: the append lock; the current file holds records).
   #switchTo(tail) {
     const c = this.control;
+    this.#endAtTail(tail);
     try {
       io.fdatasyncSync(this.fd);
     } catch (err) {
@@ -353,6 +355,26 @@ class Wal {
     return tail;
   }
 
+  // Makes the current file's valid records end at `tail` (held: the append lock) before a switch
+  // starts the next file there: an appender that died after writing its record and before storing
+  // the tail left a complete record at `tail`, which the next append would have overwritten, but
+  // no append goes to this file after the switch. Left in place, it would make this file's valid
+  // records end past the next file's first LSN, which recovery refuses as overlapping files. Its
+  // header is zeroed (a record of length 0 is not valid), synced with the file by the caller;
+  // zeros already there are not written again.
+  #endAtTail(tail) {
+    const at = FILE_HEADER + (tail - this.fileStart);
+    const head = Buffer.alloc(RECORD_HEADER);
+    let n;
+    try {
+      n = fs.readSync(this.fd, head, 0, RECORD_HEADER, at);
+      if (head.subarray(0, n).every((b) => b === 0)) return;
+      n -= io.writeSync(this.fd, Buffer.alloc(n), 0, n, at);
+    } catch (err) {
+      throw ioError(err, 'zeroing the log after its tail');
+    }
+    if (n !== 0) throw new ShmError('ERR_PERSIST_IO', 'persist: zeroing the log after its tail: a short write');
+  }
 
   /** Blocks until every record below `lsn` is on stable storage (this thread may flush). */
   waitDurable(lsn) {

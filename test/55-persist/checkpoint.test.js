@@ -134,6 +134,35 @@ const files = (dir) => fs.readdirSync(dir).filter((f) => f !== 'control' && f !=
     }
   }
 
+  it('a checkpoint that died after switching files, right after an appender died with its record written but not the tail, leaves a state that recovers', () => {
+    const { encodeRecordInto, sealRecord, SMALL_RECORD } = require('../../lib/persist/record');
+    const { C } = layout;
+    const s = Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, sync: 'always', checkpointBytes: 0 } });
+    s.set('n', 'a', 'A');
+    s.set('n', 'b', 'B');
+    // What the dead appender left: its whole record (a delete of n/a) at the tail, which it did
+    // not move past it. It was never acknowledged.
+    const tail = s.persistence.tail;
+    const old = logFile(t.dir);
+    const rec = encodeRecordInto(Buffer.alloc(SMALL_RECORD), C.WAL_REC_DELETE, 'n', 'a', null, 0, 0);
+    sealRecord(rec, tail);
+    const fd = fs.openSync(old, 'r+');
+    fs.writeSync(fd, rec, 0, rec.length, C.WAL_FILE_HEADER_SIZE + tail - s.persistence.logStart);
+    fs.closeSync(fd);
+    // Step 1 of a checkpoint, which then died before its snapshot was in place.
+    assert.strictEqual(s._p.wal.switchFile(), tail);
+    assert.strictEqual(readLog(old).end, tail); // the old file's records end where the next starts
+    s.set('n', 'c', 'C'); // acknowledged durable, in the new file
+    s.close();
+    const r = recover(t.name, t.dir);
+    try {
+      assert.deepStrictEqual(contents(r, 'n'), [['a', 'A'], ['b', 'B'], ['c', 'C']]);
+      assert.strictEqual(r.persistence.recovery.records, 3); // the dead appender's is not one
+    } finally {
+      r.close();
+    }
+  });
+
   it('with checkpointMs, a log that holds records is checkpointed by itself within that time', async () => {
     const s = Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, sync: 'none', checkpointBytes: 0, checkpointMs: 20 } });
     try {
