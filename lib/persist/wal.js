@@ -15,7 +15,7 @@ const fs = require('fs');
 const path = require('path');
 const { C } = require('../layout/layout');
 const { sealRecord, setExpiry, encodeFileHeader, decodeFileHeader } = require('./record');
-const { walFileName, syncDir } = require('./files');
+const { walFileName, syncDir, writeAll } = require('./files');
 const { io } = require('./io');
 const { growthOf, growFile, prefaultFrom } = require('./growth');
 const { ShmError } = require('../base/errors');
@@ -32,7 +32,7 @@ function createLogFile(dir, startLsn, mode = 0o600) {
   const file = path.join(dir, walFileName(startLsn));
   const fd = io.openSync(file, 'wx', mode);
   try {
-    io.writeSync(fd, encodeFileHeader(startLsn), 0, FILE_HEADER, 0);
+    writeAll(fd, encodeFileHeader(startLsn), 0, 'writing a log file header', io.writeSync);
     io.fdatasyncSync(fd);
   } finally {
     io.closeSync(fd);
@@ -321,10 +321,10 @@ class Wal {
         return;
       }
       try {
-        io.writeSync(this.fd, encodeFileHeader(this.fileStart), 0, FILE_HEADER, 0);
+        writeAll(this.fd, encodeFileHeader(this.fileStart), 0, 'rewriting the log file header', io.writeSync);
         io.fdatasyncSync(this.fd);
       } catch (err) {
-        throw ioError(err, 'rewriting the log file header');
+        throw err instanceof ShmError ? err : ioError(err, 'rewriting the log file header');
       }
     } finally {
       c.unlockAppend();
@@ -365,15 +365,13 @@ class Wal {
   #endAtTail(tail) {
     const at = FILE_HEADER + (tail - this.fileStart);
     const head = Buffer.alloc(RECORD_HEADER);
-    let n;
     try {
-      n = fs.readSync(this.fd, head, 0, RECORD_HEADER, at);
+      const n = fs.readSync(this.fd, head, 0, RECORD_HEADER, at);
       if (head.subarray(0, n).every((b) => b === 0)) return;
-      n -= io.writeSync(this.fd, Buffer.alloc(n), 0, n, at);
+      writeAll(this.fd, Buffer.alloc(n), at, 'zeroing the log after its tail', io.writeSync);
     } catch (err) {
-      throw ioError(err, 'zeroing the log after its tail');
+      throw err instanceof ShmError ? err : ioError(err, 'zeroing the log after its tail');
     }
-    if (n !== 0) throw new ShmError('ERR_PERSIST_IO', 'persist: zeroing the log after its tail: a short write');
   }
 
   /** Blocks until every record below `lsn` is on stable storage (this thread may flush). */
