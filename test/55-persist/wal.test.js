@@ -68,6 +68,29 @@ for (const engine of ENGINES) {
       assert.strictEqual(r2.persistence.recovery.records, 3);
     });
 
+    it('a recovery syncs the log it replayed before it calls it durable (records no sync ever wrote)', () => {
+      const s = create(); // sync 'none': nothing syncs these records
+      for (let i = 0; i < 100; i++) s.set('n', `k${i}`, i);
+      assert.strictEqual(s.persistence.durable, 0);
+      s.close();
+      // The segment removed without a reboot: the log is read back from the page cache.
+      const synced = [];
+      const real = fs.fdatasyncSync;
+      fs.fdatasyncSync = (fd) => {
+        synced.push(fs.fstatSync(fd).ino);
+        return real(fd);
+      };
+      let r;
+      try {
+        r = track(recover(t.name, t.dir, engine));
+      } finally {
+        fs.fdatasyncSync = real;
+      }
+      assert.strictEqual(r.persistence.recovery.records, 100);
+      assert.strictEqual(r.persistence.durable, r.persistence.tail);
+      assert.ok(synced.includes(fs.statSync(logFile(t.dir)).ino), 'the replayed log file was synced');
+    });
+
     it('writes the log docs/format.md §16 describes (an independent reader agrees with the store)', () => {
       const s = create();
       const expiresAt = Date.now() + 3600000;
