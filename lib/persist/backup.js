@@ -107,7 +107,8 @@ function backup(p, dir, sync) {
     const current = c.startLsn;
     const chain = logs.filter((l) => l >= from && (l === current || (l < current && fs.statSync(path.join(p.dir, walFileName(l))).size > C.WAL_FILE_HEADER_SIZE)));
     const files = [];
-    // Files of a backup of this same store are extended; of another store, replaced.
+    // Files of a backup of this same store are extended; of another store, replaced. One store
+    // id is one history: a restore gives the restored store a new id (restore.js).
     const same = old && old.storeId === c.storeId;
     const had = new Map(same ? old.files.map((f) => [f.name, f]) : []);
     if (snaps.length) {

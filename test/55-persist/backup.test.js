@@ -130,6 +130,38 @@ const { persistTarget, contents, reboot } = require('../helpers/persist');
     }
   });
 
+  it('a store restored from an older backup, backed up into a directory holding a newer backup of the original, is copied whole: the histories never mix', () => {
+    s.set('n', 'k1', 'X1');
+    s.backup(bdir);
+    const older = fs.mkdtempSync(path.join(os.tmpdir(), 'shmstore-backup-older-'));
+    const other = persistTarget('bak-y');
+    try {
+      fs.cpSync(bdir, older, { recursive: true });
+      s.set('n', 'k2', 'X2');
+      s.set('n', 'k3', 'X3');
+      s.backup(bdir); // the newer backup of the original
+      const y = Store.restore(older, { name: other.name, dir: other.dir });
+      // Records of the same sizes as the original's after the older backup: the files of both
+      // histories have their records at the same positions.
+      y.set('n', 'k2', 'Y2');
+      y.set('n', 'k3', 'Y3');
+      y.set('n', 'k4', 'Y4');
+      const want = contents(y, 'n');
+      const b = y.backup(bdir);
+      assert.strictEqual(b.bytesCopied, b.bytesTotal);
+      y.close();
+      const x = restore();
+      try {
+        assert.deepStrictEqual(contents(x, 'n'), want);
+      } finally {
+        x.close();
+      }
+    } finally {
+      other.cleanup();
+      fs.rmSync(older, { recursive: true, force: true });
+    }
+  });
+
   describe('a damaged or incomplete backup is refused, and nothing is created', () => {
     beforeEach(() => {
       for (let i = 0; i < 50; i++) s.set('n', `k${i}`, 'x'.repeat(i));
