@@ -116,6 +116,12 @@ export declare class ShmError extends Error {
   syscall?: string;
   /** The numeric status behind `code` (`layout.STATUS[code]`), on errors of the store and the addon. */
   status?: number;
+  /**
+   * On an `ERR_PERSIST_IO` of a persisted write whose record could not be logged: the error of
+   * putting the store back as it was, when that failed too (the store then refuses writes until
+   * it is recovered).
+   */
+  undoError?: ShmError;
 }
 
 /** The binary layout (generated from scripts/layout-spec.js). */

@@ -10,7 +10,7 @@ const fs = require('fs');
 const path = require('path');
 const { ShmError } = require('../base/errors');
 const { crc32c } = require('./crc32c');
-const { walFileName, snapFileName, listFiles, syncDir, openRegular, makeDirs } = require('./files');
+const { walFileName, snapFileName, listFiles, syncDir, openRegular, makeDirs, writeAll } = require('./files');
 const { readSnapshot } = require('./snapshot');
 const { scanLog } = require('./record');
 const { C } = require('../layout/layout');
@@ -53,7 +53,7 @@ function writeManifest(dir, m) {
   const tmp = path.join(dir, `${MANIFEST}.tmp`);
   const fd = fs.openSync(tmp, 'w', 0o600);
   try {
-    fs.writeSync(fd, JSON.stringify(m, null, 1));
+    writeAll(fd, Buffer.from(JSON.stringify(m, null, 1)), 0, `writing ${tmp}`);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
@@ -71,7 +71,7 @@ function copyRange(src, dst, from, to, crc) {
     for (let pos = from; pos < to;) {
       const n = fs.readSync(inFd, buf, 0, Math.min(buf.length, to - pos), pos);
       if (n <= 0) throw new ShmError('ERR_PERSIST_IO', `persist: ${src} is shorter than expected`);
-      fs.writeSync(outFd, buf, 0, n, pos);
+      writeAll(outFd, buf.subarray(0, n), pos, `writing ${dst}`);
       crc = crc32c(buf.subarray(0, n), crc);
       pos += n;
     }
@@ -107,7 +107,8 @@ function backup(p, dir, sync) {
     const current = c.startLsn;
     const chain = logs.filter((l) => l >= from && (l === current || (l < current && fs.statSync(path.join(p.dir, walFileName(l))).size > C.WAL_FILE_HEADER_SIZE)));
     const files = [];
-    // Files of a backup of this same store are extended; of another store, replaced.
+    // Files of a backup of this same store are extended; of another store, replaced. One store
+    // id is one history: a restore gives the restored store a new id (restore.js).
     const same = old && old.storeId === c.storeId;
     const had = new Map(same ? old.files.map((f) => [f.name, f]) : []);
     if (snaps.length) {

@@ -32,7 +32,7 @@ function onPath(where, fn) {
 }
 
 function failedEarlier() {
-  return new ShmError('ERR_PERSIST_IO', 'persist: the log failed to sync earlier; the store refuses writes until it is reopened');
+  return new ShmError('ERR_PERSIST_IO', 'persist: the log failed to sync earlier (or a write it could not take could not be undone in the store); the store refuses writes until it is recovered (every handle closed, the segment removed, the store opened again)');
 }
 
 // Raises the durable position to `lsn` after a successful fdatasync, unless a sync of any handle

@@ -78,13 +78,29 @@ function writeSegmentLine(dir, target) {
   const tmp = path.join(dir, `${SEGMENT_FILE}.tmp`);
   const fd = fs.openSync(tmp, 'w', 0o600);
   try {
-    fs.writeSync(fd, `${segmentLine(target)}\n`);
+    writeAll(fd, Buffer.from(`${segmentLine(target)}\n`), 0, `writing ${tmp}`);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, path.join(dir, SEGMENT_FILE));
   syncDir(dir);
+}
+
+/**
+ * Writes all of `buf` to `fd` at file offset `pos`, with `write` (fs.writeSync's signature; the
+ * log's goes through io.js). A write may take fewer bytes than asked (a file size limit or a
+ * full disk reached part way, a network or FUSE file system): the rest is written after them,
+ * and the next write reports why it cannot go on (its error is thrown as it is). A write that
+ * takes no byte and reports nothing is ERR_PERSIST_IO naming `what`. A file whose bytes were
+ * not all written is never taken for complete.
+ */
+function writeAll(fd, buf, pos, what, write = fs.writeSync) {
+  for (let done = 0; done < buf.length;) {
+    const n = write(fd, buf, done, buf.length - done, pos + done);
+    if (!(n > 0)) throw new ShmError('ERR_PERSIST_IO', `persist: ${what}: ${done} of ${buf.length} bytes written, then a write wrote none`);
+    done += n;
+  }
 }
 
 /**
@@ -136,6 +152,6 @@ function makeDirs(dir, mode) {
 }
 
 module.exports = {
-  openRegular, makeDirs,
+  openRegular, makeDirs, writeAll,
   walFileName, snapFileName, listFiles, syncDir, removeCovered, SEGMENT_FILE, segmentLine, readSegmentLine, writeSegmentLine,
 };

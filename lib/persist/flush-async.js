@@ -3,8 +3,8 @@
 // libuv's thread pool, the calls of one handle share syncs, and a handle waits for a sync that
 // another handle or process has started and that covers its records, instead of syncing again.
 // `wal` is the Wal;
-// these functions keep its fields `inflight`, `queued`, `waiting`, `closeTarget`, `closing`,
-// `joins`, `stalls` and `retired`.
+// these functions keep its fields `inflight`, `queued`, `waiting`, `closing`, `joins`, `stalls`
+// and `retired`.
 const { io } = require('./io');
 const { ioError, failedEarlier, advanceSynced } = require('./durable');
 
@@ -85,17 +85,18 @@ function startQueued(wal, stalled = false) {
     afterSyncs(wal);
     return;
   }
-  let syncTo = wal.closeTarget;
-  if (syncTo === null) {
-    try {
-      syncTo = wal.syncTarget_();
-    } catch (err) {
-      q.reject(ioError(err, 'reopening the log'));
-      afterSyncs(wal);
-      return;
-    }
+  // The target is read with the file that holds it open (syncTarget_ reopens the current file
+  // after a checkpoint's switch), also for a handle being closed: an fdatasync of one file
+  // proves nothing about the records of the next.
+  let syncTo;
+  try {
+    syncTo = wal.syncTarget_();
+  } catch (err) {
+    q.reject(ioError(err, 'reopening the log'));
+    afterSyncs(wal);
+    return;
   }
-  if (wal.closeTarget === null && c.durable >= syncTo) {
+  if (c.durable >= syncTo) {
     // Another handle or process synced it meanwhile.
     q.resolve();
     afterSyncs(wal);

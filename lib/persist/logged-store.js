@@ -9,7 +9,7 @@
 // the store facade's. store.js extends this class with opening, recovery and the lifecycle.
 const { C } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
-const { Store: BaseStore, checkNsName, checkKey, checkValueLength, pairsOf } = require('../store/store');
+const { Store: BaseStore, checkNsName, checkKey, checkValueLength, pairsOf, engineError } = require('../store/store');
 const { encodeValue } = require('../store/codec');
 const cache = require('../store/cache-options');
 const { OUT_EXPIRY } = require('../store/contract');
@@ -64,6 +64,25 @@ class LoggedStore extends BaseStore {
   _restore(ns, key, old) {
     if (old === undefined) BaseStore.prototype.delete.call(this, ns, key);
     else this._e.set(this._id(ns, true), key, old[0], old[1], old[2]);
+  }
+
+  // After a mutation whose record could not be appended (`err`, the cause the caller must see):
+  // puts back what it changed with `putBack()` (held: its stripes), so that the store again holds
+  // what the log says, and throws `err`. The put-back can fail in its turn: another writer took
+  // the room the mutation freed (ERR_STORE_FULL). The store then holds a state its log does not,
+  // which no later write can mend: the control's `failed` is set, as after a failed sync, so that
+  // every handle refuses writes until a recovery rebuilds the store from its log (format.md §16,
+  // "A mutation"), and `err` says so (the put-back's error is its `undoError`).
+  _undo(err, putBack) {
+    try {
+      putBack();
+    } catch (thrown) {
+      this._p.control.fail();
+      const undoErr = engineError(thrown, 'putting the store back');
+      err.message += `; putting the store back failed too (${undoErr.code || undoErr.message}), so the store no longer matches its log and refuses writes until it is recovered`;
+      err.undoError = undoErr;
+    }
+    throw err;
   }
 
   // The expiry to log for a set just done with the engine's `expiry` argument (held: its stripe):
@@ -142,8 +161,7 @@ class LoggedStore extends BaseStore {
         setExpiry(rec, this._loggedExpiry(expiry));
         return p.wal.append(rec);
       } catch (err) {
-        this._restore(ns, key, old);
-        throw err;
+        this._undo(err, () => this._restore(ns, key, old));
       }
     } finally {
       p.control.unlockStripe(stripe);
@@ -241,8 +259,7 @@ class LoggedStore extends BaseStore {
       try {
         end = p.wal.append(encodeRecord(C.WAL_REC_DELETE, ns, key, null, 0, 0));
       } catch (err) {
-        this._restore(ns, key, old);
-        throw err;
+        this._undo(err, () => this._restore(ns, key, old));
       }
     } finally {
       p.control.unlockStripe(stripe);
@@ -283,8 +300,7 @@ class LoggedStore extends BaseStore {
       try {
         end = p.wal.append(encodeRecord(type, ns, null, null, 0, 0));
       } catch (err) {
-        this._putBack(ns, before);
-        throw err;
+        this._undo(err, () => this._putBack(ns, before));
       }
     } finally {
       p.control.unlockAllStripes();
@@ -333,8 +349,7 @@ class LoggedStore extends BaseStore {
         end = p.wal.append(encodeRecord(C.WAL_REC_NS_SETTINGS, name, null, null, after[0], after[1]));
       } catch (err) {
         const old = before || [C.POLICY_INHERIT, 0];
-        this._e.configureNamespace(this._id(name, true), old[0], old[1]);
-        throw err;
+        this._undo(err, () => this._e.configureNamespace(this._id(name, true), old[0], old[1]));
       }
     } finally {
       p.control.unlockAllStripes();

@@ -10,7 +10,8 @@ const { ShmError } = require('../base/errors');
 const { Store: BaseStore, engineError } = require('../store/store');
 const { scanLog } = require('./record');
 const { EXPIRY_NEVER } = require('../store/cache-options');
-const { walFileName, snapFileName, listFiles, removeCovered } = require('./files');
+const { walFileName, snapFileName, listFiles, removeCovered, openRegular } = require('./files');
+const { ioError } = require('./durable');
 const { readSnapshot } = require('./snapshot');
 const native = require('../base/native');
 
@@ -145,6 +146,7 @@ function rebuild(store, dir, geo) {
   let last = null;
   let lastStart = from;
   const leftovers = [];
+  const replayed = [];
   for (const start of chain) {
     if (last !== null && (start < last.end || (start === last.end && isLeftover(dir, start)))) {
       // A file the control segment never named: a checkpoint created it and died before it
@@ -161,10 +163,16 @@ function rebuild(store, dir, geo) {
     // Only the last file's tail is cut, once the chain is known to end there.
     last = replayLog(store, dir, start, false);
     lastStart = start;
+    replayed.push(start);
     records += last.records;
     bytes += last.bytes;
   }
   if (last.cutBytes > 0) cutTail(path.join(dir, walFileName(lastStart)), last.fileBytes - last.cutBytes);
+  // Everything replayed becomes durable (the caller stores durable = end): the files were read
+  // back through the page cache, which may hold records no fdatasync ever wrote (the segment was
+  // removed without a reboot, or after a failed sync), so each is synced first. The directory is
+  // synced by removeCovered below.
+  for (const l of replayed) syncLog(path.join(dir, walFileName(l)));
   for (const l of leftovers) fs.rmSync(path.join(dir, walFileName(l)), { force: true });
   // Leftovers of a checkpoint that died after its snapshot was in place.
   removeCovered(dir, from);
@@ -182,6 +190,19 @@ function isLeftover(dir, start) {
   const scan = scanLog(path.join(dir, walFileName(start)), () => {});
   if (scan.headerError) return scan.fileBytes <= C.WAL_FILE_HEADER_SIZE;
   return scan.records === 0;
+}
+
+// fdatasync of a replayed log file; a failure fails the recovery (ERR_PERSIST_IO): its records
+// cannot be called durable.
+function syncLog(file) {
+  const fd = openRegular(file);
+  try {
+    fs.fdatasyncSync(fd);
+  } catch (err) {
+    throw ioError(err, `fdatasync of ${path.basename(file)} during recovery`);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function cutTail(file, size) {

@@ -8,7 +8,7 @@ const { ShmError } = require('../base/errors');
 const { requireAddon } = require('../base/native');
 const { Segment } = require('../segment/segment');
 const { Store: BaseStore } = require('../store/store');
-const { Control, SYNC_NAMES } = require('./control');
+const { Control, SYNC_NAMES, newStoreId } = require('./control');
 const { checkBackup } = require('./backup');
 const { syncDir, makeDirs } = require('./files');
 const { targetOf } = require('./options');
@@ -48,9 +48,12 @@ function restoreBackup(StoreClass, from, target) {
       fs.copyFileSync(path.join(src, f.name), path.join(dir, f.name));
       copied.push(f.name);
     }
+    // A store id of its own: from here on the restored store's log differs from the backed-up
+    // store's (its own writes follow the backup's end), and backup.js extends the files of a
+    // backup only for the same store id, so a backup of one never extends the other's files.
     const control = new Control(dir, {
       ...m.geometry, syncMode: SYNC_NAMES.indexOf(m.sync), intervalMs: m.intervalMs, checkpointBytes: m.checkpointBytes, checkpointMs: m.checkpointMs || 0,
-      storeId: BigInt(`0x${m.storeId}`), mode: 0o600,
+      storeId: newStoreId(), mode: 0o600,
     }, BaseStore._lockTimeout(target));
     // Left not ready: the open below (or any opener first) recovers the store from the copies.
     control.unlockRecovery();

@@ -11,7 +11,7 @@ const { C, S } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
 const { crc32c } = require('./crc32c');
 const { encodeRecordInto, sealRecord, parseRecord, SMALL_RECORD, scratchFor } = require('./record');
-const { snapFileName, openRegular } = require('./files');
+const { snapFileName, openRegular, writeAll } = require('./files');
 
 const H = S.SNAP_HEADER;
 const T = S.SNAP_TRAILER;
@@ -54,7 +54,7 @@ class BodyWriter {
 
   write(part) {
     this.crc = crc32c(part, this.crc);
-    fs.writeSync(this.fd, part, 0, part.length, this.pos);
+    writeAll(this.fd, part, this.pos, 'writing a snapshot');
     this.pos += part.length;
   }
 }
@@ -96,7 +96,7 @@ function writeSnapshot(dir, startLsn, geo, each) {
   let records = 0;
   let w;
   try {
-    fs.writeSync(fd, encodeHeader(startLsn, geo), 0, HEADER, 0);
+    writeAll(fd, encodeHeader(startLsn, geo), 0, 'writing a snapshot');
     w = new BodyWriter(fd);
     const scratch = Buffer.allocUnsafe(SMALL_RECORD);
     const put = (rec) => {
@@ -109,7 +109,7 @@ function writeSnapshot(dir, startLsn, geo, each) {
       (ns, policy, ttlMs) => put(encodeRecordInto(scratch, C.WAL_REC_NS_SETTINGS, ns, null, null, policy, ttlMs)),
     );
     w.flush();
-    fs.writeSync(fd, encodeTrailer(records, w.bytes, w.crc), 0, TRAILER, w.pos);
+    writeAll(fd, encodeTrailer(records, w.bytes, w.crc), w.pos, 'writing a snapshot');
     fs.fdatasyncSync(fd);
   } catch (err) {
     fs.closeSync(fd);

@@ -243,6 +243,7 @@ class Store extends LoggedStore {
     try {
       const start = Date.now();
       const r = rebuild(store, dir, geo);
+      // Every replayed log file was synced by rebuild(): durable may be its end.
       control.resetPositions(r.end, r.startLsn);
       // The log was read back from the disk: what it holds is what a failed sync left.
       control.clearFailed();

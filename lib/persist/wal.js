@@ -15,7 +15,7 @@ const fs = require('fs');
 const path = require('path');
 const { C } = require('../layout/layout');
 const { sealRecord, setExpiry, encodeFileHeader, decodeFileHeader } = require('./record');
-const { walFileName, syncDir } = require('./files');
+const { walFileName, syncDir, writeAll } = require('./files');
 const { io } = require('./io');
 const { growthOf, growFile, prefaultFrom } = require('./growth');
 const { ShmError } = require('../base/errors');
@@ -24,6 +24,7 @@ const { ioError, failedEarlier, advanceSynced } = require('./durable');
 const { flushAsync, startQueued } = require('./flush-async');
 
 const FILE_HEADER = C.WAL_FILE_HEADER_SIZE;
+const RECORD_HEADER = C.WAL_RECORD_HEADER_SIZE;
 const WORD = Int32Array.BYTES_PER_ELEMENT;
 
 /** Creates a log file (exclusive) starting at `startLsn` and syncs it and its directory. */
@@ -31,7 +32,7 @@ function createLogFile(dir, startLsn, mode = 0o600) {
   const file = path.join(dir, walFileName(startLsn));
   const fd = io.openSync(file, 'wx', mode);
   try {
-    io.writeSync(fd, encodeFileHeader(startLsn), 0, FILE_HEADER, 0);
+    writeAll(fd, encodeFileHeader(startLsn), 0, 'writing a log file header', io.writeSync);
     io.fdatasyncSync(fd);
   } finally {
     io.closeSync(fd);
@@ -48,7 +49,6 @@ class Wal {
     this.fileStart = -1;
     this.inflight = null; // { target, promise } of this handle's async flush
     this.queued = null; // { promise, resolve, reject } of the sync that starts after it
-    this.closeTarget = null; // the tail when the handle was closed with a sync queued
     this.closing = false;
     this.waiting = false; // the queued sync waits for another handle's sync (flush-async.js)
     this.onClosed = null; // called once the file is closed (close())
@@ -321,10 +321,10 @@ class Wal {
         return;
       }
       try {
-        io.writeSync(this.fd, encodeFileHeader(this.fileStart), 0, FILE_HEADER, 0);
+        writeAll(this.fd, encodeFileHeader(this.fileStart), 0, 'rewriting the log file header', io.writeSync);
         io.fdatasyncSync(this.fd);
       } catch (err) {
-        throw ioError(err, 'rewriting the log file header');
+        throw err instanceof ShmError ? err : ioError(err, 'rewriting the log file header');
       }
     } finally {
       c.unlockAppend();
@@ -334,6 +334,7 @@ class Wal {
   // Starts the file wal-<tail>.log (held: the append lock; the current file holds records).
   #switchTo(tail) {
     const c = this.control;
+    this.#endAtTail(tail);
     try {
       io.fdatasyncSync(this.fd);
     } catch (err) {
@@ -354,6 +355,24 @@ class Wal {
     return tail;
   }
 
+  // Makes the current file's valid records end at `tail` (held: the append lock) before a switch
+  // starts the next file there: an appender that died after writing its record and before storing
+  // the tail left a complete record at `tail`, which the next append would have overwritten, but
+  // no append goes to this file after the switch. Left in place, it would make this file's valid
+  // records end past the next file's first LSN, which recovery refuses as overlapping files. Its
+  // header is zeroed (a record of length 0 is not valid), synced with the file by the caller;
+  // zeros already there are not written again.
+  #endAtTail(tail) {
+    const at = FILE_HEADER + (tail - this.fileStart);
+    const head = Buffer.alloc(RECORD_HEADER);
+    try {
+      const n = fs.readSync(this.fd, head, 0, RECORD_HEADER, at);
+      if (head.subarray(0, n).every((b) => b === 0)) return;
+      writeAll(this.fd, Buffer.alloc(n), at, 'zeroing the log after its tail', io.writeSync);
+    } catch (err) {
+      throw err instanceof ShmError ? err : ioError(err, 'zeroing the log after its tail');
+    }
+  }
 
   /** Blocks until every record below `lsn` is on stable storage (this thread may flush). */
   waitDurable(lsn) {
@@ -397,14 +416,13 @@ class Wal {
   // Closes the file, after the async flushes in flight, queued or waiting for another's sync
   // (their fdatasync uses it), then calls `done()` (the handle closes the control segment
   // there, so that those flushes still raise the shared durable position). A queued sync is
-  // started now; one that has to wait for the sync in flight syncs up to the tail read now.
+  // started now, or once the sync in flight ends; either way it takes its target from
+  // syncTarget_() when it starts, like any other: a checkpoint may have switched files since
+  // close(), and only a sync of the file that holds the records may raise `durable` past them.
   close(done) {
     this.closing = true;
     this.onClosed = done;
-    if (this.queued !== null) {
-      if (this.inflight === null && !this.waiting) startQueued(this);
-      else this.closeTarget = this.control.tail;
-    }
+    if (this.queued !== null && this.inflight === null && !this.waiting) startQueued(this);
     if (!this.inflight && !this.queued) this.closeFd_();
   }
 

@@ -6,6 +6,7 @@
 const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
+const { spawnSync } = require('child_process');
 const { Store, Segment, layout } = require('../../index');
 const native = require('../../lib/base/native');
 const { ROOT, runNode } = require('../helpers/process');
@@ -133,6 +134,72 @@ const files = (dir) => fs.readdirSync(dir).filter((f) => f !== 'control' && f !=
       fs.rmSync(bdir, { recursive: true, force: true });
     }
   }
+
+  it('a checkpoint that died after switching files, right after an appender died with its record written but not the tail, leaves a state that recovers', () => {
+    const { encodeRecordInto, sealRecord, SMALL_RECORD } = require('../../lib/persist/record');
+    const { C } = layout;
+    const s = Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, sync: 'always', checkpointBytes: 0 } });
+    s.set('n', 'a', 'A');
+    s.set('n', 'b', 'B');
+    // What the dead appender left: its whole record (a delete of n/a) at the tail, which it did
+    // not move past it. It was never acknowledged.
+    const tail = s.persistence.tail;
+    const old = logFile(t.dir);
+    const rec = encodeRecordInto(Buffer.alloc(SMALL_RECORD), C.WAL_REC_DELETE, 'n', 'a', null, 0, 0);
+    sealRecord(rec, tail);
+    const fd = fs.openSync(old, 'r+');
+    fs.writeSync(fd, rec, 0, rec.length, C.WAL_FILE_HEADER_SIZE + tail - s.persistence.logStart);
+    fs.closeSync(fd);
+    // Step 1 of a checkpoint, which then died before its snapshot was in place.
+    assert.strictEqual(s._p.wal.switchFile(), tail);
+    assert.strictEqual(readLog(old).end, tail); // the old file's records end where the next starts
+    s.set('n', 'c', 'C'); // acknowledged durable, in the new file
+    s.close();
+    const r = recover(t.name, t.dir);
+    try {
+      assert.deepStrictEqual(contents(r, 'n'), [['a', 'A'], ['b', 'B'], ['c', 'C']]);
+      assert.strictEqual(r.persistence.recovery.records, 3); // the dead appender's is not one
+    } finally {
+      r.close();
+    }
+  });
+
+  it('a snapshot write that takes only part of its bytes (a file size limit) fails the checkpoint, and the log stays', () => {
+    const { alignUp } = require('../../lib/persist/record');
+    const { C } = layout;
+    // bash's ulimit -f counts 1024-byte blocks; the snapshot is made to end 32 bytes past the
+    // limit, so that its last write (the trailer) takes only part of its bytes.
+    const limitBlocks = 8;
+    const planned = limitBlocks * 1024 + C.SNAP_TRAILER_SIZE / 2;
+    const body = planned - C.SNAP_HEADER_SIZE - C.SNAP_TRAILER_SIZE;
+    const size = (key, value) => alignUp(C.WAL_RECORD_HEADER_SIZE + 'n'.length + key.length + value.length);
+    const s = Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, sync: 'always', checkpointBytes: 0 } });
+    let used = 0;
+    const value = 'v'.repeat(59);
+    for (let i = 0; body - used >= 3 * size('k000', value); i++) {
+      const key = `k${String(i).padStart(3, '0')}`;
+      s.set('n', key, value);
+      used += size(key, value);
+    }
+    // The last entry fills the body exactly (its value's length is the remainder minus the rest).
+    s.set('n', 'last', 'w'.repeat(body - used - size('last', '')));
+    const want = contents(s, 'n');
+    s.close(); // the segment stays: the child attaches
+    const child = path.join(ROOT, 'test/helpers/children/checkpoint-once.js');
+    const run = spawnSync('bash', ['-c', `ulimit -f ${limitBlocks} && exec "$0" "$@"`, process.execPath, child, t.name, t.dir], { cwd: ROOT, encoding: 'utf8' });
+    assert.strictEqual(run.status, 0, run.stderr);
+    const res = JSON.parse(run.stdout);
+    assert.strictEqual(res.ok, false, `the checkpoint reported success: ${run.stdout}`);
+    assert.deepStrictEqual(files(t.dir).filter((f) => !f.startsWith('wal-')), []);
+    const r = recover(t.name, t.dir);
+    try {
+      assert.deepStrictEqual(contents(r, 'n'), want);
+      // Without the limit, the same entries make a snapshot of the planned size.
+      assert.strictEqual(r.checkpoint().bytes, planned);
+    } finally {
+      r.close();
+    }
+  });
 
   it('with checkpointMs, a log that holds records is checkpointed by itself within that time', async () => {
     const s = Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, sync: 'none', checkpointBytes: 0, checkpointMs: 20 } });

@@ -4,11 +4,14 @@
 // flush that no started sync covers syncs at once (overlapping, never waiting); and a sync that
 // was claimed but never ends (its syncer died) delays the others by a bounded recheck only.
 const assert = require('assert');
+const fs = require('fs');
+const path = require('path');
 const { fork } = require('child_process');
 const { Store } = require('../../index');
 const { ENGINES } = require('../helpers/engines');
 const { persistTarget, recover } = require('../helpers/persist');
 const { io } = require('../../lib/persist/io');
+const { walFileName } = require('../../lib/persist/files');
 
 // The writes of one batch of test/helpers/children/durable-batches.js.
 const PER_BATCH = 8;
@@ -27,6 +30,28 @@ async function countSyncs(fn) {
     io.fdatasync = real;
   }
   return n;
+}
+
+// Records the inode of the file of every fdatasync (sync and async) until stop().
+function recordSyncedFiles() {
+  const realAsync = io.fdatasync;
+  const realSync = io.fdatasyncSync;
+  const inodes = [];
+  io.fdatasync = (fd, cb) => {
+    inodes.push(fs.fstatSync(fd).ino);
+    realAsync(fd, cb);
+  };
+  io.fdatasyncSync = (fd) => {
+    inodes.push(fs.fstatSync(fd).ino);
+    return realSync(fd);
+  };
+  return {
+    inodes,
+    stop() {
+      io.fdatasync = realAsync;
+      io.fdatasyncSync = realSync;
+    },
+  };
 }
 
 for (const engine of ENGINES) {
@@ -106,6 +131,28 @@ for (const engine of ENGINES) {
       b.close();
       const r = track(recover(t.name, t.dir, engine));
       assert.strictEqual(r.get('n', 'a2'), 2);
+    });
+
+    it('a sync queued behind one in flight when its handle closes syncs the file a checkpoint switched to before it counts its records durable', async () => {
+      const a = create();
+      const b = openOne();
+      a.set('n', 'k0', 'v0');
+      const p1 = a.setDurable('n', 'k1', 'v1');
+      await Promise.resolve(); // a's sync of the first file is in flight
+      const p2 = a.setDurable('n', 'k2', 'v2'); // queued behind it
+      const cp = b.checkpoint(); // the log switches to a new file
+      const newFile = path.join(t.dir, walFileName(cp.startLsn));
+      const synced = recordSyncedFiles();
+      try {
+        b.set('n', 'late', 'in the new file'); // never synced by b
+        a.close(); // the queued sync starts once the one in flight ends
+        await Promise.all([p1, p2]);
+      } finally {
+        synced.stop();
+      }
+      assert.ok(b.persistence.durable > cp.startLsn);
+      assert.strictEqual(b.persistence.durable, b.persistence.tail);
+      assert.ok(synced.inodes.includes(fs.statSync(newFile).ino), 'the new log file was synced');
     });
 
     it('writers in several processes, each awaiting its durable batches, all end durable and complete', async function () {

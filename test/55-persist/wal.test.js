@@ -68,6 +68,29 @@ for (const engine of ENGINES) {
       assert.strictEqual(r2.persistence.recovery.records, 3);
     });
 
+    it('a recovery syncs the log it replayed before it calls it durable (records no sync ever wrote)', () => {
+      const s = create(); // sync 'none': nothing syncs these records
+      for (let i = 0; i < 100; i++) s.set('n', `k${i}`, i);
+      assert.strictEqual(s.persistence.durable, 0);
+      s.close();
+      // The segment removed without a reboot: the log is read back from the page cache.
+      const synced = [];
+      const real = fs.fdatasyncSync;
+      fs.fdatasyncSync = (fd) => {
+        synced.push(fs.fstatSync(fd).ino);
+        return real(fd);
+      };
+      let r;
+      try {
+        r = track(recover(t.name, t.dir, engine));
+      } finally {
+        fs.fdatasyncSync = real;
+      }
+      assert.strictEqual(r.persistence.recovery.records, 100);
+      assert.strictEqual(r.persistence.durable, r.persistence.tail);
+      assert.ok(synced.includes(fs.statSync(logFile(t.dir)).ino), 'the replayed log file was synced');
+    });
+
     it('writes the log docs/format.md §16 describes (an independent reader agrees with the store)', () => {
       const s = create();
       const expiresAt = Date.now() + 3600000;
@@ -118,6 +141,41 @@ for (const engine of ENGINES) {
       s.close();
       const r = track(recover(t.name, t.dir, engine));
       assert.deepStrictEqual(contents(r, 'n'), [['a', 10], ['b', 2]]);
+    });
+
+    it("a delete whose record cannot be written, and whose room another writer took meanwhile, throws the log's error; the store refuses writes until recovered", () => {
+      const s = create({}, { maxEntries: 2 });
+      s.set('n', 'a', 1);
+      s.set('n', 'b', 2);
+      // A handle that does not log, standing for another process's writer between the delete's
+      // store write and its put-back.
+      const other = track(Store.open({ name: t.name, engine }));
+      const { mapped, writeSync } = io;
+      io.mapped = false;
+      let taken = false;
+      io.writeSync = () => {
+        if (!taken) other.set('n', 'c', 3); // takes the entry the delete freed
+        taken = true;
+        throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO', errno: -5, syscall: 'write' });
+      };
+      let err = null;
+      try {
+        s.delete('n', 'a');
+      } catch (e) {
+        err = e;
+      } finally {
+        Object.assign(io, { mapped, writeSync });
+      }
+      assert.strictEqual(err?.code, 'ERR_PERSIST_IO', err?.message);
+      assert.strictEqual(err.undoError.code, 'ERR_STORE_FULL');
+      // The store no longer matches its log: no handle writes until a recovery rebuilds it.
+      assert.throws(() => s.set('n', 'b', 20), { code: 'ERR_PERSIST_IO' });
+      s.close();
+      other.close();
+      const r = track(recover(t.name, t.dir, engine));
+      assert.deepStrictEqual(contents(r, 'n'), [['a', 1], ['b', 2]]);
+      r.set('n', 'b', 20);
+      assert.strictEqual(r.get('n', 'b'), 20);
     });
 
     it('bad arguments of a persisted store throw before anything is logged', () => {
