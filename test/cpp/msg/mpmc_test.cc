@@ -2,7 +2,6 @@
 // producer and consumer threads passing numbered messages exactly once and in per-producer order
 // (also under ThreadSanitizer: npm run test:tsan), and the slots of parties that are gone.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -17,19 +16,12 @@
 
 namespace L = shm::layout;
 using msg_test::Block;
+using msg_test::ExitedPid;
 using msg_test::Me;
 using shm::msg::MpmcQueue;
 using shm::msg::Push;
 
 namespace {
-
-// The pid of a process that has exited (and been reaped).
-uint32_t ExitedPid() {
-  const pid_t pid = fork();
-  if (pid == 0) _exit(0);
-  waitpid(pid, nullptr, 0);
-  return static_cast<uint32_t>(pid);
-}
 
 uint32_t* ControlWord(uint8_t* base, size_t offset) {
   return reinterpret_cast<uint32_t*>(base + L::kMpmcControlOffset + offset);
