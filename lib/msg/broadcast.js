@@ -169,7 +169,7 @@ class Broadcast extends RegionHandle {
     let max = 0;
     for (let o = 1; o < s.owners.slots; o++) {
       if (Atomics.load(s.u32, s.owners.pidWord(o)) === 0 || !(Atomics.load(s.u32, R.partyWord(o, R.ROLES)) & R.SUBSCRIBE)) continue;
-      const lag = R.diff(tail, Atomics.load(s.u32, R.partyWord(o, R.CURSOR)));
+      const lag = R.behind(tail, Atomics.load(s.u32, R.partyWord(o, R.CURSOR)));
       if (lag >= s.capacity && s.owners.status(o, s.self) === GONE) {
         dropGone(s);
         continue;
