@@ -84,6 +84,11 @@ function giveUp(r, owners, self, pos) {
   return true;
 }
 
+/** Whether the record of position `pos` is being written for `pos` (claimed, not published). */
+function beingWritten(r, pos) {
+  return Atomics.load(r.u32, seqIndex(r, pos)) === seqOf(pos, WRITING);
+}
+
 // Whether some party's intent names the record whose sequence word is `seq` (being written): a
 // publisher stores its intent before it claims a record and clears it only after publishing, so
 // while the word stays `seq` its writer's intent names it, live or gone.
@@ -259,6 +264,6 @@ function copy(r, at, seq) {
 }
 
 module.exports = {
-  TAIL, SKIPPED, PUBLISHED, WAITERS, ROLES, CURSOR, SUBSCRIBE, PUBLISH, NONE, RECORDS, HEADER_BYTES,
-  seqOf, diff, behind, partyWord, publish, read, giveUp,
+  TAIL, SKIPPED, PUBLISHED, WAITERS, ROLES, PUBLISH_POS, CURSOR, SUBSCRIBE, PUBLISH, NONE, RECORDS, HEADER_BYTES,
+  seqOf, diff, behind, partyWord, publish, read, giveUp, beingWritten,
 };
