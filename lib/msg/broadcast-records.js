@@ -44,6 +44,12 @@ const NONE = Symbol('none');
 
 const seqOf = (pos, state) => ((pos << SHIFT) + state) >>> 0;
 const diff = (a, b) => (a - b) | 0;
+// How far a cursor is behind `tail`, 0 to 2^32 - 1. Unlike the other distances of the region it
+// is not bounded by a lap (publishers never wait for subscribers), so it is read unsigned: a
+// cursor never passes the tail (it joins at the tail and moves only over positions below it), so
+// "ahead of the tail" is always "2^31 or more behind" (modulo 2^32, which a subscriber a multiple
+// of 2^32 behind cannot tell from none).
+const behind = (tail, cursor) => (tail - cursor) >>> 0;
 const partyWord = (o, field) => PARTIES + o * PARTY_WORDS + field;
 const seqIndex = (r, pos) => RECORDS + (pos & r.mask) * r.strideWords;
 
@@ -76,6 +82,11 @@ function giveUp(r, owners, self, pos) {
   Atomics.compareExchange(r.u32, TAIL, pos, (pos + 1) >>> 0);
   wakeReaders(r);
   return true;
+}
+
+/** Whether the record of position `pos` is being written for `pos` (claimed, not published). */
+function beingWritten(r, pos) {
+  return Atomics.load(r.u32, seqIndex(r, pos)) === seqOf(pos, WRITING);
 }
 
 // Whether some party's intent names the record whose sequence word is `seq` (being written): a
@@ -159,7 +170,8 @@ function publish(r, o, tag, payload, repair) {
 /**
  * Reads the record at subscriber `s`'s cursor (`s.cursor`, a position): returns its value and
  * advances the cursor, or returns NONE when nothing is readable now. A cursor a lap or more
- * behind jumps to the oldest record still held and adds what it stepped over to `s.missed`.
+ * behind (however far: `behind`) jumps to the oldest record still held and adds what it stepped
+ * over to `s.missed`.
  * The payload is copied between two loads of the sequence word and kept only when both say
  * "published, position p": a record overwritten meanwhile is never returned.
  */
@@ -168,8 +180,8 @@ function read(r, s, repair) {
   for (;;) {
     const pos = s.cursor;
     const tail = Atomics.load(u32, TAIL);
-    const ahead = diff(tail, pos);
-    if (ahead <= 0) return NONE;
+    const ahead = behind(tail, pos);
+    if (ahead === 0) return NONE;
     if (ahead > r.capacity) {
       lapped(r, s, tail);
       continue;
@@ -195,7 +207,7 @@ function read(r, s, repair) {
       // Claimed for a later lap: the tail has reached pos + capacity (a publisher moves it to
       // the claimed position before it claims), unless the record's word is damaged.
       const t = Atomics.load(u32, TAIL);
-      if (diff(t, pos) < r.capacity) throw aheadOf(pos, seq);
+      if (behind(t, pos) < r.capacity) throw aheadOf(pos, seq);
       lapped(r, s, t);
       // A record claimed for the next lap lets lapped() move the cursor or the tail; one that
       // moves neither names a lap the tail has not reached: damage (read again, it spins).
@@ -212,8 +224,9 @@ function read(r, s, repair) {
 // so that a reader never waits on a publisher that died between its two steps.
 function lapped(r, s, tail) {
   const oldest = (tail - r.capacity) >>> 0;
-  const skipped = diff(oldest, s.cursor);
-  if (skipped <= 0) {
+  // Called with the cursor at least a lap behind tail: oldest is the cursor or past it.
+  const skipped = behind(oldest, s.cursor);
+  if (skipped === 0) {
     const d = diff(Atomics.load(r.u32, seqIndex(r, tail)), seqOf(tail, WRITING));
     if (d >= 0 && d <= STATE_MASK) Atomics.compareExchange(r.u32, TAIL, tail, (tail + 1) >>> 0);
     return;
@@ -251,6 +264,6 @@ function copy(r, at, seq) {
 }
 
 module.exports = {
-  TAIL, SKIPPED, PUBLISHED, WAITERS, ROLES, CURSOR, SUBSCRIBE, PUBLISH, NONE, RECORDS, HEADER_BYTES,
-  seqOf, diff, partyWord, publish, read, giveUp,
+  TAIL, SKIPPED, PUBLISHED, WAITERS, ROLES, PUBLISH_POS, CURSOR, SUBSCRIBE, PUBLISH, NONE, RECORDS, HEADER_BYTES,
+  seqOf, diff, behind, partyWord, publish, read, giveUp, beingWritten,
 };

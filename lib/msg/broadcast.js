@@ -46,15 +46,23 @@ function claimOwner(state) {
 }
 
 // Frees the owner records of gone parties after finishing a publication each may have left half
-// done (its party record names it; nothing could once the record is reused). Returns how many
-// gone subscribers it dropped.
+// done (its party record names it; nothing could once the record is reused). A record whose
+// position is still being written after that is kept for a later pass: a live publisher names it
+// too (one that lost the claim to it, for the moment), which holds back giving it up, and once
+// the gone owner's record were freed nobody gone would name it, so readers would wait for it
+// until publishers came round a lap later (broadcast-records.js, giveUpUnclaimed). Returns how
+// many gone subscribers it dropped.
 function dropGone(state) {
   const { owners, self, u32 } = state;
   let dropped = 0;
   for (let o = 1; o < owners.slots; o++) {
     if (Atomics.load(u32, owners.pidWord(o)) === 0 || owners.status(o, self) !== GONE) continue;
+    // A gone owner's party record no longer changes.
     const roles = Atomics.load(u32, R.partyWord(o, R.ROLES));
-    if (roles & R.PUBLISH) R.giveUp(state, owners, self, Atomics.load(u32, R.partyWord(o, R.PUBLISH_POS)));
+    if (roles & R.PUBLISH) {
+      const pos = Atomics.load(u32, R.partyWord(o, R.PUBLISH_POS));
+      if (!R.giveUp(state, owners, self, pos) && R.beingWritten(state, pos)) continue;
+    }
     if (owners.freeGone(o, self) && (roles & R.SUBSCRIBE)) dropped++;
   }
   return dropped;
@@ -169,7 +177,7 @@ class Broadcast extends RegionHandle {
     let max = 0;
     for (let o = 1; o < s.owners.slots; o++) {
       if (Atomics.load(s.u32, s.owners.pidWord(o)) === 0 || !(Atomics.load(s.u32, R.partyWord(o, R.ROLES)) & R.SUBSCRIBE)) continue;
-      const lag = R.diff(tail, Atomics.load(s.u32, R.partyWord(o, R.CURSOR)));
+      const lag = R.behind(tail, Atomics.load(s.u32, R.partyWord(o, R.CURSOR)));
       if (lag >= s.capacity && s.owners.status(o, s.self) === GONE) {
         dropGone(s);
         continue;

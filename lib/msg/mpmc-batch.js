@@ -135,9 +135,10 @@ function forget(io) {
 }
 
 /**
- * Clears the intent of a party that found the queue full (empty): after a claim lost to another
- * party, it names positions that party claimed, and a live owner's intent stops their repair
- * (`roles` first, so that it never names more positions than it did).
+ * Clears the intent of a party that found the queue full (empty) or damaged: after a claim lost
+ * to another party, it names positions that party claimed, and a live owner's intent stops their
+ * repair, this owner's own repair too, which therefore comes after it (`roles` first, so that it
+ * never names more positions than it did).
  */
 function clearIntent(io) {
   // Plain loads of words only this owner writes.
@@ -165,8 +166,8 @@ function claimAndWrite(io, tags, payloads, packedAt, first, want, closable, repa
     }
     if (k === 0) {
       if (d < 0 && Atomics.load(u32, TAIL) === pos) {
-        if (repair()) continue;
         clearIntent(io);
+        if (repair()) continue;
         return 0;
       }
       if (d > 0 && Atomics.load(u32, TAIL) === pos) {
@@ -284,8 +285,8 @@ function popMany(io, out, max, repair, wake) {
       if (d <= 0 && Atomics.load(u32, HEAD) === pos) {
         // Empty at pos, unless a producer claimed pos and is gone: repair() asks, at most once
         // per its period, without a read of `tail` at every poll (mpmc-single.js popOne).
-        if (d === 0 && repair()) continue;
         clearIntent(io);
+        if (d === 0 && repair()) continue;
         return out.length - start;
       }
       if (d > SKIPPED && Atomics.load(u32, HEAD) === pos) {

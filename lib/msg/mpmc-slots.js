@@ -126,23 +126,36 @@ function repairStuck(q, owners, self) {
 }
 
 /**
- * Before an owner record of a gone owner is adopted (its intents overwritten): finishes the
- * positions its intents name, which nothing could name afterwards.
+ * Before the owner record of gone owner `o` is adopted (OwnerTable.adopt's check, holding its
+ * actor word; its intent is then zeroed): finishes the positions its intent names, which nothing
+ * would name afterwards. Returns false while one of them is still claimed and unfinished (a live
+ * party names it too: its claimer, when `o` lost the CAS, or another that lost it), so that the
+ * record is left for a later adopter.
  */
-function repairOwnerIntents(q, owners, self, o) {
+function finishOwnerIntent(q, owners, self, o) {
   const u32 = q.u32;
   const roles = Atomics.load(u32, intentWord(o, ROLES));
   const extra = Atomics.load(u32, intentWord(o, EXTRA));
-  if (extra >= q.capacity) return; // not an intent any implementation writes
+  if (extra >= q.capacity) return true; // not an intent any implementation writes: names nothing
   const producePos = Atomics.load(u32, intentWord(o, PRODUCE_POS));
   const consumePos = Atomics.load(u32, intentWord(o, CONSUME_POS));
   for (let k = 0; k <= extra; k++) {
-    if (roles & PRODUCE) repairProduced(q, owners, self, (producePos + k) >>> 0);
-    if (roles & CONSUME) repairConsumed(q, owners, self, (consumePos + k) >>> 0);
+    if (roles & PRODUCE) {
+      const pos = (producePos + k) >>> 0;
+      repairProduced(q, owners, self, pos);
+      if (diff(Atomics.load(u32, TAIL), pos) > 0 && Atomics.load(u32, q.seqIndex_(pos)) === seqOf(pos, 0)) return false;
+    }
+    if (roles & CONSUME) {
+      const pos = (consumePos + k) >>> 0;
+      repairConsumed(q, owners, self, pos);
+      const seq = Atomics.load(u32, q.seqIndex_(pos));
+      if (diff(Atomics.load(u32, HEAD), pos) > 0 && (seq === seqOf(pos, FULL) || seq === seqOf(pos, SKIPPED))) return false;
+    }
   }
+  return true;
 }
 
 module.exports = {
   TAIL, HEAD, SKIPPED_WRITES, SKIPPED_READS, PRODUCE, CONSUME, FULL, SKIPPED,
-  ROLES, PRODUCE_POS, CONSUME_POS, EXTRA, seqOf, diff, slotAhead, intentWord, repairStuck, repairOwnerIntents,
+  ROLES, PRODUCE_POS, CONSUME_POS, EXTRA, seqOf, diff, slotAhead, intentWord, repairStuck, finishOwnerIntent,
 };

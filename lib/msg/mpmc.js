@@ -8,7 +8,7 @@
 // such a slot is lost, never duplicated: `queue.skipped` counts them.
 const { threadId } = require('worker_threads');
 const { C, W } = require('../layout/layout');
-const { OwnerTable, identityOf, GONE } = require('../ownership/owners');
+const { OwnerTable, identityOf } = require('../ownership/owners');
 const { addLatency } = require('./latency');
 const region = require('./region');
 const { RegionHandle, make } = require('./handle');
@@ -110,12 +110,9 @@ class MpmcQueue extends RegionHandle {
     const owners = this.#owners;
     let slot = owners.claim(this.#self, C.MPMC_INTENT_SPREAD);
     if (slot === 0) {
-      // A full table: finish what gone owners left half done before one of their records (and
-      // the intents that name their slots) is taken over.
-      for (let o = 1; o < owners.slots; o++) {
-        if (owners.status(o, this.#self) === GONE) S.repairOwnerIntents(this, owners, this.#self, o);
-      }
-      slot = owners.adopt(this.#self);
+      // A full table: a gone owner's record is taken over (its intent zeroed) only once every
+      // position its intent names is finished (format.md §15, "Parties that are gone").
+      slot = owners.adopt(this.#self, (o) => S.finishOwnerIntent(this, owners, this.#self, o));
       if (slot === 0) throw msgError('ERR_TOO_MANY_HANDLES', `All ${C.MPMC_OWNER_SLOTS - 1} owner slots of the queue are in use`);
     }
     this.#slot = slot;

@@ -201,6 +201,43 @@ function reclaim(r, slot, isGone) {
   return taken;
 }
 
+// Walks of the stack length() makes before it counts node states instead.
+const WALKS = 4;
+
+/**
+ * How many messages are on the stack, counted on the list rather than read from `stacked`, which
+ * a party killed between finishing a change of `top` and moving the count leaves one off for good
+ * (format.md §15, "Finishing"). The nodes from `top` on are counted, and the count is kept if
+ * `top` still holds the same head word after the walk: every change of `top` moves its tag, and
+ * nobody writes the `next` of a node while it is on the stack, so the walk then saw one state of
+ * the list (a snapshot). After `walks` walks that `top` changed under, the nodes whose state says
+ * stacked are counted instead (a node is stacked exactly while it is on the stack, or its push is
+ * being finished): one load per node, not a snapshot while others move nodes, but each node
+ * counted at most once and none missed once the stack is still.
+ */
+function length(r, walks = WALKS) {
+  for (let walk = 0; walk < walks; walk++) {
+    const { h, n } = first(r, STACK);
+    let count = 0;
+    let bad = false; // a node index past the capacity, or more nodes than the capacity: a cycle
+    for (let m = n; m !== 0; m = Atomics.load(r.u32, r.stateIndex(m) + NEXT)) {
+      if (m > r.capacity || ++count > r.capacity) {
+        bad = true;
+        break;
+      }
+    }
+    if (Atomics.load(r.u64, STACK.at) !== h) continue; // changed under the walk
+    if (bad) throw codec.corrupt('the stack list does not end within the capacity');
+    return count;
+  }
+  first(r, STACK); // an announcement of a party that is gone is finished first
+  let count = 0;
+  for (let m = 1; m <= r.capacity; m++) {
+    if ((Atomics.load(r.u32, r.stateIndex(m)) & STATE_MASK) === STACKED) count++;
+  }
+  return count;
+}
+
 /** Makes the lists of a new region: the stack empty, every node on the free list in order. */
 function init(r) {
   for (let n = 1; n <= r.capacity; n++) {
@@ -212,4 +249,4 @@ function init(r) {
   Atomics.store(r.u64, FREE, headOf(1, 0, 0, 0));
 }
 
-module.exports = { STACK, FREE_LIST, SIZE, LOST_PUSHES, LOST_POPS, first, take, put, reclaim, init };
+module.exports = { STACK, FREE_LIST, SIZE, LOST_PUSHES, LOST_POPS, first, take, put, reclaim, length, init };

@@ -130,12 +130,13 @@ class Stack extends RegionHandle {
   }
 
   /**
-   * Messages on the stack (a snapshot: others move it meanwhile). The counter is moved after the
-   * head, so a pop's decrement may briefly come before the matching push's increment: clamped.
+   * Messages on the stack (a snapshot: others move it meanwhile), counted on the list itself
+   * (stack-lists.js length()), not read from the `stacked` count, which parties killed between
+   * their change of the list and their move of the count leave off for good.
    */
   get size() {
     this.usable_();
-    return Math.max(0, Math.min(Atomics.load(this.#r.u32, L.SIZE) | 0, this.capacity));
+    return L.length(this.#r);
   }
 
   /**

@@ -45,10 +45,13 @@ class Subscriber {
     return this.#at.missed;
   }
 
-  /** Messages published and not yet read by this subscriber (at most the capacity unless it lags further). */
+  /**
+   * Messages published and not yet read by this subscriber (at most the capacity unless it lags
+   * further; modulo 2^32, the positions' range).
+   */
   get lag() {
     this.#usable();
-    return Math.max(0, R.diff(Atomics.load(this.#state.u32, R.TAIL), this.#at.cursor));
+    return R.behind(Atomics.load(this.#state.u32, R.TAIL), this.#at.cursor);
   }
 
   get closed() {

@@ -160,8 +160,12 @@ class OwnerTable {
   // and frees the other gone owners' slots. Slots naming id.pid are never adopted (a CAS of the
   // pid word could not tell two adopters of one process apart). The verdict is goneRecord()'s,
   // made and acted on holding the slot's actor word, as for freeGone(): a live handle that closed
-  // and reopened meanwhile keeps its slot. Returns the slot or 0.
-  adopt(id) {
+  // and reopened meanwhile keeps its slot. `check(o)`, when given, is called holding the actor
+  // word once the owner of slot `o` is judged gone (what it left no longer changes): a region
+  // whose per-owner records name work in progress (the MPMC queue's intents, format.md §15)
+  // finishes that work there, and returns false to leave the slot to a later adopter when it
+  // cannot be finished yet (adopting would lose the record of it). Returns the slot or 0.
+  adopt(id, check = null) {
     for (let o = 1; o < this.slots; o++) {
       const w = this.pidWord(o);
       const pid = Atomics.load(this.u32, w);
@@ -177,6 +181,7 @@ class OwnerTable {
       try {
         const r = this.goneRecord(o, id);
         if (r === null || r.pid === id.pid) continue;
+        if (check !== null && !check(o)) continue;
         // Until the identity is ours the record must not read as a gone owner's.
         this.clearIdentity(o);
         if (Atomics.compareExchange(this.u32, w, r.pid, id.pid) !== r.pid) continue;

@@ -98,21 +98,12 @@ L::Status MpmcQueue::Attach(void* base, uint64_t bytes, const OwnerIdentity& sel
   stride_ = StrideOf(message_bytes);
   uint32_t slot = ClaimOwnerSlot(owners_, self, kOwnerTableSlots, L::kMpmcIntentSpread);
   if (slot == 0) {
-    // A full table: finish what gone owners left half done before a record is taken over.
-    for (uint32_t o = 1; o < kOwnerTableSlots; ++o) {
-      if (AtomicLoad(&owners_[o].pid) == 0 ||
-          ClassifyOwner(&owners_[o], self_) != OwnerStatus::kGone) {
-        continue;
-      }
-      // Every position its claim took (a batch of the JS queue takes 1 + extra).
-      const uint32_t roles = AtomicLoad(Intent(o, kRoles));
-      const uint32_t extra = AtomicLoad(Intent(o, kExtra));
-      for (uint32_t k = 0; extra < capacity && k <= extra; ++k) {
-        if (roles & kProduce) RepairProduced(AtomicLoad(Intent(o, kProducePos)) + k);
-        if (roles & kConsume) RepairConsumed(AtomicLoad(Intent(o, kConsumePos)) + k);
-      }
-    }
-    slot = AdoptDeadOwnerSlot(owners_, self, kOwnerTableSlots);
+    // A full table: a gone owner's record is taken over (its intent zeroed) only once every
+    // position its intent names is finished (format.md §15, "Parties that are gone").
+    slot = AdoptDeadOwnerSlot(
+        owners_, self, kOwnerTableSlots,
+        [](void* q, uint32_t o) noexcept { return static_cast<MpmcQueue*>(q)->FinishIntent(o); },
+        this);
   }
   if (slot == 0) {
     base_ = nullptr;
@@ -180,6 +171,35 @@ bool MpmcQueue::RepairConsumed(uint32_t pos) noexcept {
   if (!ClaimerGone(kConsume, pos)) return false;
   if (!AtomicCas(seq, s, SeqOf(pos + capacity_, 0))) return false;
   if (s == SeqOf(pos, kFull)) AtomicAdd(Word(kSkippedReads), 1);
+  return true;
+}
+
+bool MpmcQueue::FinishIntent(uint32_t o) noexcept {
+  const uint32_t roles = AtomicLoad(Intent(o, kRoles));
+  const uint32_t extra = AtomicLoad(Intent(o, kExtra));
+  if (extra >= capacity_) return true;  // not an intent any implementation writes: names nothing
+  const uint32_t produce_pos = AtomicLoad(Intent(o, kProducePos));
+  const uint32_t consume_pos = AtomicLoad(Intent(o, kConsumePos));
+  // Every position of its claim (a batch takes 1 + extra), finished by the repair unless a live
+  // party names it too (the claimer, when the gone owner lost the CAS; or one that lost it).
+  for (uint32_t k = 0; k <= extra; ++k) {
+    if (roles & kProduce) {
+      const uint32_t pos = produce_pos + k;
+      RepairProduced(pos);
+      if (Diff(AtomicLoad(Word(kTail)), pos) > 0 && AtomicLoad(Seq(pos)) == SeqOf(pos, 0)) {
+        return false;  // claimed, still unpublished
+      }
+    }
+    if (roles & kConsume) {
+      const uint32_t pos = consume_pos + k;
+      RepairConsumed(pos);
+      const uint32_t s = AtomicLoad(Seq(pos));
+      if (Diff(AtomicLoad(Word(kHead)), pos) > 0 &&
+          (s == SeqOf(pos, kFull) || s == SeqOf(pos, kSkipped))) {
+        return false;  // claimed, still unreleased
+      }
+    }
+  }
   return true;
 }
 

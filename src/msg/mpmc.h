@@ -112,6 +112,12 @@ class MpmcQueue {
   bool RepairProduced(uint32_t pos) noexcept;
   bool RepairConsumed(uint32_t pos) noexcept;
   bool MaybeRepair() noexcept;
+  // Before gone owner `o`'s record is adopted (the caller holds its actor word): finishes the
+  // positions its intent names, which nothing would name once its intent is zeroed. False while
+  // one is still claimed and unfinished (a live party names it too): the record is left alone.
+  bool FinishIntent(uint32_t o) noexcept;
+  // Sets this owner's intent back to idle (roles, then extra) where a batch claim stops unclaimed.
+  void ClearIntent() noexcept;
   // One batch claim at the tail of up to `want` messages, written and published: k (0: full),
   // -1 when a channel was closed before the claim (the slots were given up), or kCorrupt.
   int64_t ClaimAndWrite(const MpmcMessage* msgs, uint32_t want) noexcept;

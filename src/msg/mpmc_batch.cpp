@@ -15,6 +15,18 @@ namespace shm::msg {
 namespace L = shm::layout;
 using namespace mpmc_words;  // NOLINT(build/namespaces): the region's word indices
 
+// Clears this owner's intent where a party stops without a claim (full, empty, damage): after a
+// lost CAS it names positions another party claimed, and a live owner that names a position
+// holds back its repair (format.md §15, "Intents left after finishing") for as long as it
+// claims nothing, which a producer of a full queue (a consumer of an empty one) never does. It
+// is cleared before the repair too, which would otherwise be held back by this owner's own
+// intent. `roles` first, so that the intent never names more positions than it did.
+void MpmcQueue::ClearIntent() noexcept {
+  // Plain loads of words only this owner writes.
+  if (RacyLoad(Intent(slot_, kRoles)) != 0) AtomicStore(Intent(slot_, kRoles), 0);
+  if (RacyLoad(Intent(slot_, kExtra)) != 0) AtomicStore(Intent(slot_, kExtra), 0);
+}
+
 int64_t MpmcQueue::ClaimAndWrite(const MpmcMessage* msgs, uint32_t want) noexcept {
   for (;;) {
     const uint32_t pos = AtomicLoad(Word(kTail));
@@ -27,10 +39,12 @@ int64_t MpmcQueue::ClaimAndWrite(const MpmcMessage* msgs, uint32_t want) noexcep
     }
     if (k == 0) {
       if (d < 0 && AtomicLoad(Word(kTail)) == pos) {
+        ClearIntent();
         if (MaybeRepair()) continue;
         return 0;
       }
       if (d > 0 && AtomicLoad(Word(kTail)) == pos) {
+        ClearIntent();
         corrupt_ = true;  // ahead of a tail that still names pos (format.md §15, "Damage")
         return kCorrupt;
       }
@@ -104,11 +118,13 @@ uint32_t MpmcQueue::TryDequeueBatch(void* out, uint64_t cap, MpmcSlice* slices,
     }
     if (k == 0) {
       if (d <= 0 && AtomicLoad(Word(kHead)) == pos) {
+        ClearIntent();
         // Empty at pos, unless a producer claimed pos and is gone.
         if (d == 0 && Diff(AtomicLoad(Word(kTail)), pos) > 0 && MaybeRepair()) continue;
         return got;
       }
       if (d > static_cast<int32_t>(kSkipped) && AtomicLoad(Word(kHead)) == pos) {
+        ClearIntent();
         corrupt_ = true;  // ahead of a head that still names pos: the caller checks corrupt()
         return got;
       }

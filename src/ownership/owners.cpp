@@ -186,8 +186,8 @@ uint32_t ClaimOwnerSlot(layout::Owner* owners, const OwnerIdentity& id, uint32_t
   return 0;
 }
 
-uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, const OwnerIdentity& id,
-                            uint32_t slots) noexcept {
+uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, const OwnerIdentity& id, uint32_t slots,
+                            AdoptCheck check, void* ctx) noexcept {
   if (id.pid == 0) return 0;
   for (uint32_t o = 1; o < slots; ++o) {
     layout::Owner* r = &owners[o];
@@ -207,6 +207,7 @@ uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, const OwnerIdentity& id,
     if (!actor.held()) continue;
     const OwnerRecord judged = ReadOwner(r);
     if (judged.pid == 0 || judged.pid == id.pid || !OwnerGoneAsRead(r, judged, id)) continue;
+    if (check != nullptr && !check(ctx, o)) continue;
     // The gone owner's identity goes first: between the CAS and WriteIdentity the record must not
     // read as a gone owner's.
     ClearIdentity(r);

@@ -62,13 +62,20 @@ bool OwnerGoneAsRead(const layout::Owner* record, const OwnerRecord& seen,
 // are k apart first (for per-owner records smaller than a cache line that owners write often).
 uint32_t ClaimOwnerSlot(layout::Owner* owners, const OwnerIdentity& id,
                         uint32_t slots = kOwnerSlots, uint32_t spread = 1) noexcept;
+// What a region whose per-owner records name work in progress (format.md §15, the MPMC queue's
+// intents) checks before a gone owner's slot is adopted: called holding the slot's actor word,
+// after the owner was judged gone (so what it left no longer changes), with `ctx` and the slot;
+// it may finish what the owner left, and returns false to leave the slot to a later adopter
+// (what it left cannot be finished yet, and adopting would lose the record of it).
+using AdoptCheck = bool (*)(void* ctx, uint32_t slot) noexcept;
 // Claims a slot whose owner is gone, for an attacher that found the table full; it must run a
 // repair pass right after, which takes over the locks still naming that slot. Slots that name
-// id.pid are never adopted (a CAS of the pid word could not tell two adopters apart), and the
-// verdict is OwnerGoneAsRead's, made and acted on holding the slot's actor word, as for
-// FreeGoneOwnerSlot. 0 if none.
+// id.pid are never adopted (a CAS of the pid word could not tell two adopters apart), nor those
+// `check` (when given) refuses, and the verdict is OwnerGoneAsRead's, made and acted on holding
+// the slot's actor word, as for FreeGoneOwnerSlot. 0 if none.
 uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, const OwnerIdentity& id,
-                            uint32_t slots = kOwnerSlots) noexcept;
+                            uint32_t slots = kOwnerSlots, AdoptCheck check = nullptr,
+                            void* ctx = nullptr) noexcept;
 // Releases a slot this handle holds (on close).
 void ReleaseOwnerSlot(layout::Owner* owners, uint32_t slot) noexcept;
 // Frees `slot` if its owner is gone for `self` (the repair pass, §9 step 6, holding every lock:

@@ -94,6 +94,60 @@ describe('Broadcast: the bytes of docs/format.md §15', () => {
     b.close();
   });
 
+  it('counting subscribers gives up the position a gone publisher left being written, then frees its record', () => {
+    const buffer = new SharedArrayBuffer(Broadcast.bytesFor(4, { messageBytes: 16 }));
+    const b = Broadcast.create({ buffer, capacity: 4, messageBytes: 16 });
+    const sub = b.subscribe();
+    b.publish('one');
+    // As above: owner record 200, of an exited process, claimed position 1 and died.
+    const dv = new DataView(buffer);
+    dv.setUint32(256 + 32 * 200, exitedPid(), true);
+    dv.setUint32(8448 + 64 * 200, 1, true);
+    dv.setUint32(8448 + 64 * 200 + 4, 1, true);
+    dv.setUint32(RECORDS + 1 * 24, 4, true);
+    dv.setUint32(64, 2, true);
+    b.publish('three');
+    assert.strictEqual(b.subscribers, 1);
+    const r = readBroadcast(buffer, 0);
+    assert.strictEqual(r.skipped, 1);
+    assert.deepStrictEqual(r.messages, ['one', { p: 1, d: 2 }, 'three']);
+    assert.strictEqual(dv.getUint32(256 + 32 * 200, true), 0);
+    assert.deepStrictEqual([sub.tryReceive(), sub.tryReceive()], [{ value: 'one', missed: 0 }, { value: 'three', missed: 0 }]);
+    b.close();
+  });
+
+  it("a gone publisher's owner record is kept while a live publisher names its unfinished position too", () => {
+    const buffer = new SharedArrayBuffer(Broadcast.bytesFor(4, { messageBytes: 16 }));
+    const b = Broadcast.create({ buffer, capacity: 4, messageBytes: 16 });
+    const sub = b.subscribe();
+    b.publish('one');
+    // As above, a publisher of an exited process (owner record 200) claimed position 1 and died;
+    // a live one (201, this process) tried position 1 too and lost the claim: its party record
+    // names 1 until it next publishes.
+    const dv = new DataView(buffer);
+    dv.setUint32(256 + 32 * 200, exitedPid(), true);
+    dv.setUint32(8448 + 64 * 200, 1, true);
+    dv.setUint32(8448 + 64 * 200 + 4, 1, true);
+    dv.setUint32(8448 + 64 * 201, 1, true);
+    dv.setUint32(8448 + 64 * 201 + 4, 1, true);
+    dv.setUint32(256 + 32 * 201, process.pid, true);
+    dv.setUint32(RECORDS + 1 * 24, 4, true);
+    dv.setUint32(64, 2, true);
+    b.publish('three');
+    // Counting subscribers drops gone owners, but not record 200: position 1 cannot be given up
+    // yet, and once record 200 were freed no gone party would name it (readers would wait a lap).
+    assert.strictEqual(b.subscribers, 1);
+    assert.strictEqual(dv.getUint32(256 + 32 * 200, true) !== 0, true);
+    dv.setUint32(8448 + 64 * 201, 0, true); // the live publisher moves on
+    assert.deepStrictEqual(sub.receiveSync(5000), { value: 'one', missed: 0 });
+    assert.deepStrictEqual(sub.receiveSync(5000), { value: 'three', missed: 0 });
+    assert.strictEqual(readBroadcast(buffer, 0).skipped, 1);
+    assert.strictEqual(b.subscribers, 1);
+    assert.strictEqual(dv.getUint32(256 + 32 * 200, true), 0, 'freed once its position was given up');
+    dv.setUint32(256 + 32 * 201, 0, true);
+    b.close();
+  });
+
   it('a publisher gone between claiming the next lap of a record and moving tail stops no reader', () => {
     const buffer = new SharedArrayBuffer(Broadcast.bytesFor(4, { messageBytes: 16 }));
     const b = Broadcast.create({ buffer, capacity: 4, messageBytes: 16 });

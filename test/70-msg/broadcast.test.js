@@ -4,6 +4,7 @@
 // broadcast-parties.test.js.
 const assert = require('assert');
 const { Broadcast, MpmcQueue, Registry } = require('../../index');
+const { C } = require('../../lib/layout/layout');
 const { uniqueName, removeShm } = require('../helpers/process');
 const { stamped, checkStamped } = require('../helpers/messages');
 
@@ -80,6 +81,40 @@ describe('Broadcast', () => {
     assert.strictEqual(last, published - 1);
     assert.strictEqual(b.skipped, 0);
     b.close();
+  });
+
+  it('a subscriber 2^31 or more positions behind is lapped and told what it missed; lag and maxLag count it', () => {
+    const capacity = 4;
+    const messageBytes = 16;
+    const start = 2 ** 32 - 6; // across the wrap of positions at 2^32 too
+    // Distances the slow subscriber ends up behind: below 2^31 (as before), 2^31, past it, the most.
+    for (const distance of [2 ** 31 - 1, 2 ** 31, 2 ** 31 + 10, 2 ** 32 - 1]) {
+      const b = broadcast(capacity, messageBytes, { startPosition: start });
+      const slow = b.subscribe(); // joins at `start`, then reads nothing for a long while
+      // What `distance - capacity` publications leave for any reader: tail and records as a new
+      // channel starting there holds them (create(), startPosition), the owner and party tables
+      // kept. Then `capacity` real publications.
+      const far = Broadcast.create({
+        buffer: new SharedArrayBuffer(Broadcast.bytesFor(capacity, { messageBytes })),
+        capacity, messageBytes, startPosition: (start + distance - capacity) % 2 ** 32,
+      });
+      const from = new Uint8Array(far.buffer);
+      const to = new Uint8Array(b.buffer);
+      to.set(from.subarray(C.BCAST_CONTROL_OFFSET, C.BCAST_OWNERS_OFFSET), C.BCAST_CONTROL_OFFSET);
+      to.set(from.subarray(C.BCAST_RECORDS_OFFSET), C.BCAST_RECORDS_OFFSET);
+      far.close();
+      for (let i = 0; i < capacity; i++) b.publish(`m${i}`);
+      assert.strictEqual(slow.lag, distance);
+      assert.strictEqual(b.maxLag, distance);
+      assert.deepStrictEqual(drain(slow), [['m0', distance - capacity], ['m1', 0], ['m2', 0], ['m3', 0]], `${distance} behind`);
+      assert.strictEqual(slow.missed, distance - capacity);
+      assert.strictEqual(slow.received, capacity);
+      assert.strictEqual(slow.lag, 0);
+      assert.strictEqual(b.maxLag, 0);
+      b.publish('next');
+      assert.deepStrictEqual(slow.receiveSync(1000), { value: 'next', missed: 0 });
+      b.close();
+    }
   });
 
   it('maxLag: the slowest live subscriber', () => {

@@ -2,10 +2,12 @@
 // The Atomics calls of an MPMC single message (lib/msg/mpmc-single.js, docs/format.md §15
 // "Orderings"): four on each side, the intent written with plain stores before the claim and
 // left naming the finished position; an intent that names a finished position never makes a
-// repair touch that slot; a batch that lost its claim and then found the queue full names nothing.
+// repair touch that slot; a batch that lost its claim and then found the queue full names nothing,
+// and names nothing when it looks for gone parties, which its own intent would hold back.
 const assert = require('assert');
 const { MpmcQueue } = require('../../index');
 const { C, W } = require('../../lib/layout/layout');
+const { OwnerTable } = require('../../lib/ownership/owners');
 const { exitedPid } = require('../helpers/process');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -147,6 +149,42 @@ describe('MpmcQueue: the Atomics calls of a single message', () => {
     assert.strictEqual(n, 0);
     assert.ok(!once, 'the claim was raced');
     assert.deepStrictEqual(intents(q, C.MPMC_INTENT_PRODUCE), []);
+    q.close();
+    other.close();
+  });
+
+  it('a batch that lost its claim to a producer that then died gives up that slot at its first look', () => {
+    const q = queue(4);
+    const other = MpmcQueue.open({ buffer: q.u32.buffer });
+    // Just before the batch's CAS of tail (position 0), a producer of a process that has exited
+    // claims position 0 (its intent, then the CAS) and dies there, and another fills 1 to 3.
+    const cas = Atomics.compareExchange;
+    let once = true;
+    Atomics.compareExchange = (u32, i, ...rest) => {
+      if (once && i === TAIL) {
+        once = false;
+        Atomics.compareExchange = cas;
+        const owners = new OwnerTable(q.u32, C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS);
+        const o = owners.claim({ pid: exitedPid(), tid: 1, startTime: 0n, bootId: 0n });
+        Atomics.store(q.u32, intentWord(o, W.MPMC_INTENT.PRODUCE_POS), 0);
+        Atomics.store(q.u32, intentWord(o, W.MPMC_INTENT.ROLES), C.MPMC_INTENT_PRODUCE);
+        assert.strictEqual(cas(q.u32, TAIL, 0, 1), 0);
+        assert.strictEqual(other.tryEnqueueBatch(['x', 'y', 'z']), 3);
+      }
+      return cas(u32, i, ...rest);
+    };
+    let n;
+    try {
+      n = q.tryEnqueueBatch(['c']);
+    } finally {
+      Atomics.compareExchange = cas;
+    }
+    assert.strictEqual(n, 0); // full: the slot of position 4 is the dead producer's
+    assert.ok(!once, 'the claim was raced');
+    // The look for gone parties that "full" makes did not find the slot named by the batch's own
+    // intent (a live owner's): it gave it up.
+    assert.strictEqual(Atomics.load(q.u32, SKIPPED_WRITES), 1);
+    assert.deepStrictEqual(q.tryDequeueBatch(), ['x', 'y', 'z']);
     q.close();
     other.close();
   });

@@ -159,6 +159,32 @@ describe('MpmcQueue', () => {
       assert.strictEqual(q.tryDequeue(), undefined);
     });
 
+    it("a full owner table: a gone owner's record is taken over only once the position its intent names is finished", () => {
+      const q = queue(4);
+      q.tryEnqueue('before');
+      const pos = Atomics.load(q.u32, TAIL);
+      // A producer that claimed pos and died before writing it, and a live one that tried pos too
+      // and lost the CAS (it clears its intent when it next finds the queue full, or claims).
+      party(q, C.MPMC_INTENT_PRODUCE, pos, exitedPid());
+      const loser = party(q, C.MPMC_INTENT_PRODUCE, pos, process.pid);
+      Atomics.store(q.u32, TAIL, pos + 1);
+      q.tryEnqueue('after');
+      const owners = new OwnerTable(q.u32, C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS);
+      while (owners.claim({ pid: process.pid, tid: 2, startTime: 0n, bootId: 0n }) !== 0); // live
+      // The only gone owner's intent is all that tells whose pos is: while the loser's holds back
+      // giving pos up, the record stays (adopting it would leave pos named by nobody for good).
+      assert.throws(() => MpmcQueue.open({ buffer: q.u32.buffer }), (e) => e.code === 'ERR_TOO_MANY_HANDLES');
+      assert.deepStrictEqual(q.skipped, { writes: 0, reads: 0 });
+      Atomics.store(q.u32, C.MPMC_INTENTS_OFFSET / WORD + loser * W.MPMC_INTENT.WORDS + W.MPMC_INTENT.ROLES, 0);
+      const late = MpmcQueue.open({ buffer: q.u32.buffer }); // gives pos up, then takes the record
+      assert.deepStrictEqual(q.skipped, { writes: 1, reads: 0 });
+      assert.deepStrictEqual(q.tryDequeueBatch(), ['before', 'after']);
+      late.tryEnqueue('late');
+      assert.strictEqual(q.tryDequeue(), 'late');
+      late.close();
+      q.close();
+    });
+
     it('a slot whose claimer is alive is never taken from it', () => {
       const q = queue(4);
       const pos = Atomics.load(q.u32, TAIL);

@@ -25,9 +25,8 @@ const KINDS = {
     Class: Stack,
     // Takes back the nodes of parties that died (a push that finds the stack full does it too).
     settle: (s) => s.reclaim(),
-    // Empty by its list, not by `size`: a party killed between its operation and the count's
-    // move leaves `size` one off (docs/api.md, stack.size).
-    empty: (s) => s.peek() === undefined,
+    // By its list and by `size`, which counts the list (docs/api.md, stack.size).
+    empty: (s) => s.peek() === undefined && s.size === 0,
     drain: (s) => s.tryPop(),
     push: (s, m) => s.tryPush(m),
   },
@@ -184,9 +183,9 @@ for (const [kind, K] of Object.entries(KINDS)) {
         assert.ok(t.unmarked <= rounds, `unmarked ${t.unmarked}`);
         if (kind === 'stack') assert.ok(s.lost.pushes <= rounds && s.lost.pops <= rounds, JSON.stringify(s.lost));
         assert.ok(K.empty(s));
-        // The count is off by at most one per killed party (docs/api.md); the priority queue's
-        // count is kept under its mutex, and exact.
-        assert.ok(kind === 'stack' ? s.size <= 2 * rounds : s.size === 0, `size ${s.size}`);
+        // Exact once the others are still: the stack's `size` counts its list, and the priority
+        // queue's count is kept under its mutex.
+        assert.strictEqual(s.size, 0);
         let filled = 0;
         while (K.push(s, 'x', 0)) filled++;
         assert.strictEqual(filled, s.capacity); // every node came back

@@ -195,6 +195,35 @@ describe('Stack', () => {
       s.close();
     });
 
+    it('size counts the list, not the `stacked` count that a party killed between its CAS and the count leaves off', () => {
+      const { buffer, s } = stack(4, 16);
+      const u32 = new Uint32Array(buffer);
+      assert.ok(s.tryPush('a'));
+      // The party that finished the push was killed after its CAS of `top`, before adding 1.
+      Atomics.sub(u32, L.SIZE, 1);
+      assert.strictEqual(s.size, 1);
+      assert.strictEqual(s.tryPop(), 'a'); // the count wraps below 0
+      assert.strictEqual(s.size, 0);
+      assert.ok(s.tryPush('b')); // the count 0, one message stacked
+      assert.strictEqual(s.size, 1);
+      assert.ok(s.tryPush('c'));
+      assert.strictEqual(s.tryPop(), 'c');
+      // The party that finished that pop was killed before subtracting 1: one too many.
+      Atomics.add(u32, L.SIZE, 1);
+      assert.strictEqual(s.size, 1);
+      // What length() counts when `top` keeps changing under its walks: the nodes in state
+      // stacked, the same once the stack is still.
+      const r = lists(buffer, 4, 16);
+      assert.strictEqual(L.length(r, 0), 1);
+      assert.ok(s.tryPush('d'));
+      assert.deepStrictEqual([s.size, L.length(r, 0)], [2, 2]);
+      // A list that does not end within the capacity (a damaged `next`: the top node names itself).
+      const top = L.first(r, L.STACK).n;
+      Atomics.store(u32, r.stateIndex(top) + W.STACK_NODE.NEXT, top);
+      assert.throws(() => s.size, (e) => e.code === 'ERR_CORRUPT');
+      s.close();
+    });
+
     it('a pushed node announced by a party that died is pushed by the next party (delivered, not lost)', () => {
       const { buffer, s } = stack(4, 16);
       const r = lists(buffer, 4, 16);

@@ -1,7 +1,8 @@
 // MpmcQueue batches (src/msg/mpmc_batch.cpp): prefixes that fit, a message too large, order across
-// the wrap of the 2^32 positions, the intent record back to idle after a claim, and producer and
-// consumer threads in batches passing numbered messages exactly once and in per-producer order
-// (also under ThreadSanitizer: npm run test:tsan).
+// the wrap of the 2^32 positions, the intent record back to idle after a claim and after a claim
+// lost to a party that then died, and producer and consumer threads in batches passing numbered
+// messages exactly once and in per-producer order (also under ThreadSanitizer: npm run
+// test:tsan).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -9,15 +10,18 @@
 #include <thread>
 #include <vector>
 
+#include "base/atomic.h"
 #include "msg/mpmc.h"
 #include "msg_test_util.h"
 
 namespace L = shm::layout;
 using msg_test::Block;
+using msg_test::ExitedPid;
 using msg_test::Me;
 using shm::msg::MpmcMessage;
 using shm::msg::MpmcQueue;
 using shm::msg::MpmcSlice;
+using shm::msg::Push;
 
 namespace {
 
@@ -38,10 +42,60 @@ uint32_t ValueAt(const std::vector<uint8_t>& out, const MpmcSlice& s) {
   return v;
 }
 
-uint32_t IntentWord(uint8_t* base, uint32_t owner, size_t field) {
+uint32_t* IntentAt(uint8_t* base, uint32_t owner, size_t field) {
   auto* intent = reinterpret_cast<L::MpmcIntent*>(base + L::kMpmcIntentsOffset) + owner;
-  return *reinterpret_cast<uint32_t*>(reinterpret_cast<uint8_t*>(intent) + field);
+  return reinterpret_cast<uint32_t*>(reinterpret_cast<uint8_t*>(intent) + field);
 }
+
+uint32_t IntentWord(uint8_t* base, uint32_t owner, size_t field) {
+  return shm::AtomicLoad(IntentAt(base, owner, field));
+}
+
+// A batch claim that loses its CAS to a party that then dies: `claim()` runs on this thread (a
+// batch call of `claimer` that claims at most one position) while another thread, standing for
+// the party `gone` of a process that has exited, claims the position at the index at the same
+// moment (`tail` for L::kMpmcIntentProduce, `head` for L::kMpmcIntentConsume) as format.md §15
+// says (its own intent, then the CAS of the index), and never finishes it, as a party killed
+// between its claim and its publication (release). Returns whether the race went the way under
+// test: that party won the position, and the claimer's intent named it meanwhile (the claimer
+// stores it after finding the slot ready and before its CAS, which then failed).
+template <class Claim>
+bool LoseAClaimToAGoneParty(uint8_t* base, const MpmcQueue& claimer, const MpmcQueue& gone,
+                            uint32_t role, Claim claim) {
+  const bool produce = role == L::kMpmcIntentProduce;
+  uint32_t* index = reinterpret_cast<uint32_t*>(
+      base + L::kMpmcControlOffset +
+      (produce ? offsetof(L::MpmcControl, tail) : offsetof(L::MpmcControl, head)));
+  const size_t field =
+      produce ? offsetof(L::MpmcIntent, producePos) : offsetof(L::MpmcIntent, consumePos);
+  const uint32_t pos = shm::AtomicLoad(index);
+  std::atomic<int> ready{0};
+  std::atomic<bool> done{false}, lost{false};
+  std::thread racer([&] {
+    ready.fetch_add(1);
+    while (ready.load() < 2) {
+    }
+    shm::AtomicStore(IntentAt(base, gone.owner_slot(), field), pos);
+    shm::AtomicStore(IntentAt(base, gone.owner_slot(), offsetof(L::MpmcIntent, roles)), role);
+    if (!shm::AtomicCas(index, pos, pos + 1)) return;
+    // Won: did the claimer name pos before it returned?
+    uint32_t* roles = IntentAt(base, claimer.owner_slot(), offsetof(L::MpmcIntent, roles));
+    uint32_t* named = IntentAt(base, claimer.owner_slot(), field);
+    for (bool last = false; !last;) {
+      last = done.load();
+      if ((shm::AtomicLoad(roles) & role) != 0 && shm::AtomicLoad(named) == pos) lost = true;
+    }
+  });
+  ready.fetch_add(1);
+  while (ready.load() < 2) {
+  }
+  claim();
+  done = true;
+  racer.join();
+  return lost.load();
+}
+
+constexpr int kRaceTrials = 100'000;
 
 }  // namespace
 
@@ -172,4 +226,92 @@ TEST(MpmcBatch, ThreadsPassBatchesExactlyOnceInPerProducerOrder) {
   for (auto& t : threads) t.join();
   for (auto& s : seen) ASSERT_EQ(s.load(), 1);
   EXPECT_EQ(sum.load(), uint64_t{kProducers} * kEach * (kEach - 1) / 2);
+}
+
+// A producer whose claim lost its CAS and then found the queue full returned with its intent still
+// naming the position the winner claimed; the winner died before publishing it, and as long as
+// that live intent named the position no repair gave it up: consumers stopped at it and
+// producers found the queue full for good.
+TEST(MpmcBatch, AProducerThatLostItsClaimAndFoundTheQueueFullLeavesNoIntent) {
+  constexpr uint32_t kCap = 4;
+  Block b(MpmcQueue::BytesFor(kCap, 8));
+  const shm::OwnerIdentity dead{ExitedPid(), 1, 0, 0};
+  std::vector<uint32_t> store;
+  auto msgs = Numbers(&store, 0, kCap);
+  char out[8];
+  int trial = 0;
+  for (; trial < kRaceTrials; ++trial) {
+    std::memset(b.mem, 0, b.size);
+    MpmcQueue p, other, gone;
+    ASSERT_EQ(p.Create(b.mem, b.size, kCap, 8, 0xfffffffeu, Me()), L::kOk);
+    ASSERT_EQ(other.Attach(b.mem, b.size, Me()), L::kOk);
+    ASSERT_EQ(gone.Attach(b.mem, b.size, dead), L::kOk);
+    for (uint32_t i = 0; i + 1 < kCap; ++i) ASSERT_EQ(other.TryEnqueue("a", 1, 0), Push::kOk);
+    uint32_t n = 99;
+    L::Status status = L::kOk;
+    if (!LoseAClaimToAGoneParty(b.mem, p, gone, L::kMpmcIntentProduce,
+                                [&] { status = p.TryEnqueueBatch(msgs.data(), 1, &n); })) {
+      continue;
+    }
+    ASSERT_EQ(status, L::kOk);
+    ASSERT_EQ(n, 0u);  // full after the lost claim
+    EXPECT_EQ(IntentWord(b.mem, p.owner_slot(), offsetof(L::MpmcIntent, roles)), 0u);
+    EXPECT_EQ(IntentWord(b.mem, p.owner_slot(), offsetof(L::MpmcIntent, extra)), 0u);
+    // The messages before the dead producer's slot, then its slot given up at the first look.
+    for (uint32_t i = 0; i + 1 < kCap; ++i)
+      ASSERT_EQ(other.TryDequeue(out, sizeof out, nullptr), 1);
+    EXPECT_EQ(other.TryDequeue(out, sizeof out, nullptr), -1);
+    EXPECT_EQ(other.skipped_writes(), 1u);
+    // And the queue goes on.
+    ASSERT_EQ(p.TryEnqueueBatch(msgs.data(), kCap, &n), L::kOk);
+    ASSERT_EQ(n, kCap);
+    std::vector<uint8_t> got(kCap * 8);
+    std::vector<MpmcSlice> slices(kCap);
+    ASSERT_EQ(other.TryDequeueBatch(got.data(), got.size(), slices.data(), kCap), kCap);
+    for (uint32_t j = 0; j < kCap; ++j) EXPECT_EQ(ValueAt(got, slices[j]), j);
+    break;
+  }
+  ASSERT_LT(trial, kRaceTrials) << "the racing claim never won";
+}
+
+// The same on the consumer side: a consumer whose claim lost its CAS and then found the queue
+// empty kept naming the position the winner claimed; the winner died before releasing its slot,
+// and producers found the queue full for good once they came round to it.
+TEST(MpmcBatch, AConsumerThatLostItsClaimAndFoundTheQueueEmptyLeavesNoIntent) {
+  constexpr uint32_t kCap = 4;
+  Block b(MpmcQueue::BytesFor(kCap, 8));
+  const shm::OwnerIdentity dead{ExitedPid(), 1, 0, 0};
+  std::vector<uint8_t> got(kCap * 8);
+  std::vector<MpmcSlice> slices(kCap);
+  int trial = 0;
+  for (; trial < kRaceTrials; ++trial) {
+    std::memset(b.mem, 0, b.size);
+    MpmcQueue c, other, gone;
+    ASSERT_EQ(c.Create(b.mem, b.size, kCap, 8, 0xfffffffeu, Me()), L::kOk);
+    ASSERT_EQ(other.Attach(b.mem, b.size, Me()), L::kOk);
+    ASSERT_EQ(gone.Attach(b.mem, b.size, dead), L::kOk);
+    ASSERT_EQ(other.TryEnqueue("a", 1, 0), Push::kOk);
+    uint32_t n = 99;
+    if (!LoseAClaimToAGoneParty(b.mem, c, gone, L::kMpmcIntentConsume, [&] {
+          n = c.TryDequeueBatch(got.data(), got.size(), slices.data(), kCap);
+        })) {
+      continue;
+    }
+    ASSERT_EQ(n, 0u);  // empty after the lost claim
+    ASSERT_FALSE(c.corrupt());
+    EXPECT_EQ(IntentWord(b.mem, c.owner_slot(), offsetof(L::MpmcIntent, roles)), 0u);
+    EXPECT_EQ(IntentWord(b.mem, c.owner_slot(), offsetof(L::MpmcIntent, extra)), 0u);
+    // Producers fill the queue up to the dead consumer's slot, which the full queue's first look
+    // releases (its message counted lost), and go on into it.
+    std::vector<uint32_t> store;
+    auto msgs = Numbers(&store, 0, kCap);
+    for (uint32_t i = 0; i < kCap; ++i) {
+      ASSERT_EQ(other.TryEnqueue(msgs[i].data, msgs[i].length, msgs[i].tag), Push::kOk) << i;
+    }
+    EXPECT_EQ(other.skipped_reads(), 1u);
+    ASSERT_EQ(c.TryDequeueBatch(got.data(), got.size(), slices.data(), kCap), kCap);
+    for (uint32_t j = 0; j < kCap; ++j) EXPECT_EQ(ValueAt(got, slices[j]), j);
+    break;
+  }
+  ASSERT_LT(trial, kRaceTrials) << "the racing claim never won";
 }

@@ -2,7 +2,6 @@
 // producer and consumer threads passing numbered messages exactly once and in per-producer order
 // (also under ThreadSanitizer: npm run test:tsan), and the slots of parties that are gone.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,36 +11,32 @@
 #include <thread>
 #include <vector>
 
+#include "base/atomic.h"
 #include "msg/mpmc.h"
 #include "msg_test_util.h"
 
 namespace L = shm::layout;
 using msg_test::Block;
+using msg_test::ExitedPid;
 using msg_test::Me;
 using shm::msg::MpmcQueue;
 using shm::msg::Push;
 
 namespace {
 
-// The pid of a process that has exited (and been reaped).
-uint32_t ExitedPid() {
-  const pid_t pid = fork();
-  if (pid == 0) _exit(0);
-  waitpid(pid, nullptr, 0);
-  return static_cast<uint32_t>(pid);
-}
-
 uint32_t* ControlWord(uint8_t* base, size_t offset) {
   return reinterpret_cast<uint32_t*>(base + L::kMpmcControlOffset + offset);
 }
 
 // A party of process `pid` whose intent names `pos` (and `extra` positions after it, a batch)
-// for `role` (as one killed mid-operation).
-void Party(uint8_t* base, uint32_t pid, uint32_t role, uint32_t pos, uint32_t extra = 0) {
+// for `role` (as one killed mid-operation); its owner slot in *slot when given.
+void Party(uint8_t* base, uint32_t pid, uint32_t role, uint32_t pos, uint32_t extra = 0,
+           uint32_t* slot = nullptr) {
   auto* owners = reinterpret_cast<L::Owner*>(base + L::kMpmcOwnersOffset);
   shm::OwnerIdentity id{pid, 1, 0, 0};
   const uint32_t o = shm::ClaimOwnerSlot(owners, id, L::kMpmcOwnerSlots);
   ASSERT_NE(o, 0u);
+  if (slot != nullptr) *slot = o;
   auto* intent = reinterpret_cast<L::MpmcIntent*>(base + L::kMpmcIntentsOffset) + o;
   if (role == L::kMpmcIntentProduce)
     intent->producePos = pos;
@@ -49,6 +44,19 @@ void Party(uint8_t* base, uint32_t pid, uint32_t role, uint32_t pos, uint32_t ex
     intent->consumePos = pos;
   intent->extra = extra;
   intent->roles = role;
+}
+
+// Claims every free owner slot for live owners (threads of this process).
+void FillOwnerTable(uint8_t* base) {
+  auto* owners = reinterpret_cast<L::Owner*>(base + L::kMpmcOwnersOffset);
+  const shm::OwnerIdentity live{static_cast<uint32_t>(getpid()), 2, 0, 0};
+  while (shm::ClaimOwnerSlot(owners, live, L::kMpmcOwnerSlots) != 0) {
+  }
+}
+
+void StopNaming(uint8_t* base, uint32_t owner) {
+  auto* intent = reinterpret_cast<L::MpmcIntent*>(base + L::kMpmcIntentsOffset) + owner;
+  shm::AtomicStore(&intent->roles, 0);
 }
 
 }  // namespace
@@ -236,5 +244,61 @@ TEST(MpmcQueue, BatchOfAGoneProducerOrConsumerIsFinishedWhole) {
   for (int i = 0; i < 8; ++i) {
     ASSERT_EQ(q.TryDequeue(out, sizeof out, &tag), 1);
     EXPECT_EQ(out[0], 'd');
+  }
+}
+
+// An opener that finds the owner table full takes over a gone owner's record, which zeroes its
+// intent: the one thing that names a slot it claimed and left unfinished. So the record is taken
+// only once those positions are finished; while a live party that lost the CAS of the same
+// position still names it (which holds back the repair), the record stays and the opener is
+// refused, rather than leaving a slot that no repair could ever finish.
+TEST(MpmcQueue, AFullTableAdoptsAGoneOwnerOnlyOnceWhatItsIntentNamesIsFinished) {
+  char out[8];
+  {  // A producer gone before publishing its position.
+    Block b(MpmcQueue::BytesFor(4, 8));
+    MpmcQueue q;
+    ASSERT_EQ(q.Create(b.mem, b.size, 4, 8, 0, Me()), L::kOk);
+    uint32_t* tail = ControlWord(b.mem, offsetof(L::MpmcControl, tail));
+    ASSERT_EQ(q.TryEnqueue("a", 1, L::kMsgTagUtf8), Push::kOk);
+    uint32_t loser = 0;
+    Party(b.mem, ExitedPid(), L::kMpmcIntentProduce, *tail);
+    Party(b.mem, static_cast<uint32_t>(getpid()), L::kMpmcIntentProduce, *tail, 0, &loser);
+    *tail += 1;
+    ASSERT_EQ(q.TryEnqueue("b", 1, L::kMsgTagUtf8), Push::kOk);
+    FillOwnerTable(b.mem);
+    MpmcQueue late;
+    EXPECT_EQ(late.Attach(b.mem, b.size, Me()), L::kErrTooManyHandles);
+    EXPECT_EQ(q.skipped_writes(), 0u);
+    StopNaming(b.mem, loser);
+    ASSERT_EQ(late.Attach(b.mem, b.size, Me()), L::kOk);
+    EXPECT_EQ(q.skipped_writes(), 1u);
+    ASSERT_EQ(late.TryDequeue(out, sizeof out, nullptr), 1);
+    EXPECT_EQ(out[0], 'a');
+    ASSERT_EQ(late.TryDequeue(out, sizeof out, nullptr), 1);
+    EXPECT_EQ(out[0], 'b');
+  }
+  {  // A consumer gone before releasing its position.
+    Block b(MpmcQueue::BytesFor(2, 8));
+    MpmcQueue q;
+    ASSERT_EQ(q.Create(b.mem, b.size, 2, 8, 0, Me()), L::kOk);
+    uint32_t* head = ControlWord(b.mem, offsetof(L::MpmcControl, head));
+    ASSERT_EQ(q.TryEnqueue("a", 1, L::kMsgTagUtf8), Push::kOk);
+    ASSERT_EQ(q.TryEnqueue("b", 1, L::kMsgTagUtf8), Push::kOk);
+    uint32_t loser = 0;
+    Party(b.mem, ExitedPid(), L::kMpmcIntentConsume, *head);
+    Party(b.mem, static_cast<uint32_t>(getpid()), L::kMpmcIntentConsume, *head, 0, &loser);
+    *head += 1;
+    FillOwnerTable(b.mem);
+    MpmcQueue late;
+    EXPECT_EQ(late.Attach(b.mem, b.size, Me()), L::kErrTooManyHandles);
+    EXPECT_EQ(q.skipped_reads(), 0u);
+    StopNaming(b.mem, loser);
+    ASSERT_EQ(late.Attach(b.mem, b.size, Me()), L::kOk);
+    EXPECT_EQ(q.skipped_reads(), 1u);
+    ASSERT_EQ(late.TryEnqueue("c", 1, L::kMsgTagUtf8), Push::kOk);  // into the released slot
+    ASSERT_EQ(q.TryDequeue(out, sizeof out, nullptr), 1);
+    EXPECT_EQ(out[0], 'b');
+    ASSERT_EQ(q.TryDequeue(out, sizeof out, nullptr), 1);
+    EXPECT_EQ(out[0], 'c');
   }
 }

@@ -1,7 +1,8 @@
 // What the msg room's GoogleTests share: a zeroed 64-byte aligned block of memory to put a region
-// in, and the owner identity of the calling thread.
+// in, the owner identity of the calling thread, and the pid of a process that is gone.
 #pragma once
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -26,6 +27,14 @@ struct Block {
 
 inline shm::OwnerIdentity Me() {
   return shm::IdentityOf(static_cast<uint32_t>(getpid()), static_cast<uint32_t>(gettid()));
+}
+
+// The pid of a process that has exited (and been reaped).
+inline uint32_t ExitedPid() {
+  const pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  waitpid(pid, nullptr, 0);
+  return static_cast<uint32_t>(pid);
 }
 
 }  // namespace msg_test
