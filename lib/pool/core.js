@@ -222,6 +222,15 @@ class PoolCore {
     }
   }
 
+  /**
+   * After the await of blockAsync(): ERR_CLOSED if the handle was closed since. The block it
+   * took (synchronously, while the handle was open) was then freed by close(), which frees every
+   * block of the handle's record, and may be another party's by now: it must not be returned.
+   */
+  settled() {
+    this.usable();
+  }
+
   /** Like block() without blocking the event loop; rejects with signal.reason when aborted. */
   async blockAsync(attempt, timeout, signal) {
     const deadline = performance.now() + timeout;

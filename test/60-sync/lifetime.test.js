@@ -83,6 +83,27 @@ describe('sync objects: the life of a waiter', () => {
     }
   });
 
+  // An async acquire takes what it gets at once (synchronously) and resolves a tick later: a close
+  // in between gives it back, and the promise rejects instead of telling a hold that is gone.
+  it('an async acquire that took its hold in the tick its handle closes rejects with ERR_CLOSED', async () => {
+    const cases = [
+      [Mutex, (h) => h.lockAsync(), (h) => h.tryLock()],
+      [RwLock, (h) => h.writeLockAsync(), (h) => h.tryWriteLock()],
+      [RwLock, (h) => h.readLockAsync(), (h) => h.tryWriteLock()],
+      [Semaphore, (h) => h.acquireAsync(), (h) => h.tryAcquire()],
+    ];
+    for (const [K, acquireAsync, tryAcquire] of cases) {
+      const buffer = new SharedArrayBuffer(K.BYTES);
+      const closing = K === Semaphore ? Semaphore.create({ buffer, permits: 1 }) : K.open({ buffer });
+      const other = K.open({ buffer });
+      const p = acquireAsync(closing);
+      closing.close(); // gives the hold back, as for a holder that died
+      assert.deepStrictEqual(tryAcquire(other), { recovered: true }, K.name);
+      await assert.rejects(p, { code: 'ERR_CLOSED' }, K.name);
+      other.close();
+    }
+  });
+
   it('without the addon: a segment is ERR_ADDON_MISSING for every kind, threads still coordinate', async () => {
     const empty = tempDir();
     try {
