@@ -95,8 +95,23 @@ class PoolCore {
       if (slot === 0) throw poolError('ERR_TOO_MANY_HANDLES', `All ${C.POOL_OWNER_SLOTS - 1} owner slots of the pool are in use`);
     }
     this.slot = slot;
-    this.#freeHeldBy(slot);
-    this.#token = this.#owners.watch(slot, this.#self);
+    // Watched before anything else runs: a thread terminated from then on leaves its record
+    // marked dead by the addon, never a live-looking record that nobody releases.
+    try {
+      this.#token = this.#owners.watch(slot, this.#self);
+      this.#freeHeldBy(slot);
+    } catch (e) {
+      this.#giveUpSlot();
+      throw e;
+    }
+  }
+
+  // Releases the owner record, then stops watching it: a thread terminated between the two
+  // leaves a free record (the addon marks a record dead only while it still names that thread's
+  // pid, tid and start time), where the other order left a claimed record nobody watched.
+  #giveUpSlot() {
+    this.#owners.release(this.slot);
+    this.#owners.unwatch(this.#token);
   }
 
   stateWord(index) {
@@ -370,8 +385,7 @@ class PoolCore {
     if (this.closed) return;
     this.closed = true;
     this.#freeHeldBy(this.slot);
-    this.#owners.unwatch(this.#token);
-    this.#owners.release(this.slot);
+    this.#giveUpSlot();
   }
 }
 

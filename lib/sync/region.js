@@ -194,7 +194,10 @@ class Region {
 
   /**
    * Claims an owner slot for this handle. `onAdopt(slot)` runs when the slot was adopted from a
-   * gone owner (whose holds the kind must then give back).
+   * gone owner (whose holds the kind must then give back). The slot is watched at once, before
+   * anything else runs: a thread terminated from then on leaves its record marked dead by the
+   * addon, never a live-looking record that nobody releases. If watching or `onAdopt` throws,
+   * the slot is given back before the error propagates.
    */
   claim(onAdopt) {
     const owners = new OwnerTable(this.u32, OWNERS, C.SYNC_OWNER_SLOTS);
@@ -211,8 +214,21 @@ class Region {
     this.owners = owners;
     this.self = self;
     this.slot = slot;
-    if (adopted && onAdopt) onAdopt(slot);
-    this.token = owners.watch(slot, self);
+    try {
+      this.token = owners.watch(slot, self);
+      if (adopted && onAdopt) onAdopt(slot);
+    } catch (e) {
+      this.#giveUpSlot();
+      throw e;
+    }
+  }
+
+  // Releases the owner slot, then stops watching it: a thread terminated between the two leaves
+  // a free record (the addon marks a record dead only while it still names that thread), where
+  // the other order left a claimed record that nobody watched.
+  #giveUpSlot() {
+    this.owners.release(this.slot);
+    this.owners.unwatch(this.token);
   }
 
   /**
@@ -244,10 +260,7 @@ class Region {
   /** Releases the owner slot (if any) and the segment (if this handle opened one). */
   close() {
     this.closed = true;
-    if (this.owners) {
-      this.owners.unwatch(this.token);
-      this.owners.release(this.slot);
-    }
+    if (this.owners) this.#giveUpSlot();
     if (this.segment) this.segment.close();
   }
 

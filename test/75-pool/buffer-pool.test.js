@@ -9,6 +9,7 @@ const { BufferPool, Registry } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { uniqueName, removeShm, until, exitedPid } = require('../helpers/process');
 const { duringFirstVerdict, beforeFirstRead } = require('../helpers/verdicts');
+const { watchLog } = require('../helpers/watches');
 const { C, W } = require('../../lib/layout/layout');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'pool-child.js');
@@ -196,6 +197,24 @@ describe('BufferPool', () => {
     const b = BufferPool.open({ buffer });
     assert.deepStrictEqual([pidOf(2), Atomics.load(u32, record(2) + W.OWNER.ACTOR)], [process.pid, 0]);
     for (const h of [a, b, pool]) h.close();
+  });
+
+  it('a handle watches its owner record before it frees a previous owner\'s blocks, and releases it before unwatching it', () => {
+    // A worker terminated in either window left a claimed record that nobody watches: it reads as
+    // a live owner for as long as the process lives, and the blocks it comes to name are never
+    // reclaimed.
+    const { buffer, pool } = sabPool(2, 64); // owner record 1
+    const b = BufferPool.open({ buffer }); // 2
+    b.acquire();
+    const u32 = new Uint32Array(buffer);
+    const pidWord = C.POOL_OWNERS_OFFSET / Uint32Array.BYTES_PER_ELEMENT + 2 * W.OWNER.WORDS + W.OWNER.PID;
+    Atomics.store(u32, pidWord, 0); // record 2 free, with a block still naming it
+    const log = watchLog(() => BufferPool.open({ buffer }).close(), () => pool.stats().held);
+    assert.deepStrictEqual(log, [
+      { what: 'watch', slot: 2, pid: process.pid, probe: 1 }, // the previous owner's block not yet freed
+      { what: 'unwatch', slot: 2, pid: 0, probe: 0 },
+    ]);
+    pool.close();
   });
 
   withAddon('with the addon', () => {
