@@ -112,7 +112,7 @@ class MpmcQueue extends RegionHandle {
     if (slot === 0) {
       // A full table: a gone owner's record is taken over (its intent zeroed) only once every
       // position its intent names is finished (format.md §15, "Parties that are gone").
-      slot = owners.adopt(this.#self, (o) => S.finishOwnerIntent(this, owners, this.#self, o));
+      slot = owners.adopt(this.#self, { check: (o) => S.finishOwnerIntent(this, owners, this.#self, o) });
       if (slot === 0) throw msgError('ERR_TOO_MANY_HANDLES', `All ${C.MPMC_OWNER_SLOTS - 1} owner slots of the queue are in use`);
     }
     this.#slot = slot;

@@ -141,13 +141,13 @@ class OwnerTable {
   // Claims the lowest free slot for `id`. Returns the slot, 0 when every slot is taken. With
   // `spread` k > 1 the slots are tried as 1, 1 + k, 1 + 2k, ..., then 2, 2 + k, ..., and so on:
   // slots k apart first, for per-owner records smaller than a cache line that owners write often
-  // (the MPMC queue's intents, MPMC_INTENT_SPREAD).
-  claim(id, spread = 1) {
+  // (the MPMC queue's intents, MPMC_INTENT_SPREAD). `yieldToActor`: see #claimed().
+  claim(id, spread = 1, yieldToActor = false) {
     for (let first = 1; first <= spread; first++) {
       for (let o = first; o < this.slots; o += spread) {
         const w = this.pidWord(o);
-        if (Atomics.load(this.u32, w) === 0 && Atomics.compareExchange(this.u32, w, 0, id.pid) === 0) {
-          this.writeIdentity(o, id);
+        if (Atomics.load(this.u32, w) === 0 && Atomics.compareExchange(this.u32, w, 0, id.pid) === 0 &&
+            this.#claimed(o, id, yieldToActor)) {
           return o;
         }
       }
@@ -155,25 +155,43 @@ class OwnerTable {
     return 0;
   }
 
+  // Completes the claim of free slot `o`, whose pid word the caller has just set: writes the
+  // identity and returns true. A table whose claimers yield to an actor (a pool's, §17: a party
+  // that acts on a verdict about a slot's former owner holds the actor word, and a new owner
+  // could make what it judged read as before) then gives the slot back instead while the actor
+  // word is held by a live process, and returns false. The word is read after the pid CAS, and
+  // an actor takes it before it reads the record: either this claimer sees the actor, or the
+  // actor sees this claim. A hold of a process that no longer exists is cleared.
+  #claimed(o, id, yieldToActor) {
+    if (yieldToActor) {
+      const w = this.base + o * RECORD_WORDS + ACTOR;
+      const held = Atomics.load(this.u32, w);
+      if (held !== 0 && (held === id.pid || !readProcessStat(held).gone || Atomics.compareExchange(this.u32, w, held, 0) !== held)) {
+        this.release(o);
+        return false;
+      }
+    }
+    this.writeIdentity(o, id);
+    return true;
+  }
+
   // With every slot taken: adopts one whose owner is gone. The caller must then run a repair
   // pass, which takes over any lock still naming the slot (a waiter treats its own slot as gone)
   // and frees the other gone owners' slots. Slots naming id.pid are never adopted (a CAS of the
   // pid word could not tell two adopters of one process apart). The verdict is goneRecord()'s,
   // made and acted on holding the slot's actor word, as for freeGone(): a live handle that closed
-  // and reopened meanwhile keeps its slot. `check(o)`, when given, is called holding the actor
-  // word once the owner of slot `o` is judged gone (what it left no longer changes): a region
-  // whose per-owner records name work in progress (the MPMC queue's intents, format.md §15)
-  // finishes that work there, and returns false to leave the slot to a later adopter when it
-  // cannot be finished yet (adopting would lose the record of it). Returns the slot or 0.
-  adopt(id, check = null) {
+  // and reopened meanwhile keeps its slot. A slot found free is claimed as by claim(), with
+  // `yieldToActor` the same. `check(o)`, when given, is called holding the actor word once the
+  // owner of slot `o` is judged gone (what it left no longer changes): a region whose per-owner
+  // records name work in progress (the MPMC queue's intents, format.md §15) finishes that work
+  // there, and returns false to leave the slot to a later adopter when it cannot be finished yet
+  // (adopting would lose the record of it). Returns the slot or 0.
+  adopt(id, { check = null, yieldToActor = false } = {}) {
     for (let o = 1; o < this.slots; o++) {
       const w = this.pidWord(o);
       const pid = Atomics.load(this.u32, w);
       if (pid === 0) {
-        if (Atomics.compareExchange(this.u32, w, 0, id.pid) === 0) {
-          this.writeIdentity(o, id);
-          return o;
-        }
+        if (Atomics.compareExchange(this.u32, w, 0, id.pid) === 0 && this.#claimed(o, id, yieldToActor)) return o;
         continue;
       }
       // Judged once before the actor word is taken, so that live owners' records are only read.

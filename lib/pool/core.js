@@ -86,16 +86,32 @@ class PoolCore {
   // Takes an owner record for this handle: a free one, or (all taken) one whose owner is gone,
   // after giving back that owner's blocks. Blocks still naming the record just taken were a
   // previous owner's (this handle holds none yet): they are freed before anything is acquired.
+  // A free record whose actor word a reclaim pass holds is left alone (see reclaim()).
   claim() {
-    let slot = this.#owners.claim(this.#self);
+    let slot = this.#owners.claim(this.#self, 1, true);
     if (slot === 0) {
       this.reclaim();
-      slot = this.#owners.adopt(this.#self);
+      slot = this.#owners.adopt(this.#self, { yieldToActor: true });
       if (slot === 0) throw poolError('ERR_TOO_MANY_HANDLES', `All ${C.POOL_OWNER_SLOTS - 1} owner slots of the pool are in use`);
     }
     this.slot = slot;
-    this.#freeHeldBy(slot);
-    this.#token = this.#owners.watch(slot, this.#self);
+    // Watched before anything else runs: a thread terminated from then on leaves its record
+    // marked dead by the addon, never a live-looking record that nobody releases.
+    try {
+      this.#token = this.#owners.watch(slot, this.#self);
+      this.#freeHeldBy(slot);
+    } catch (e) {
+      this.#giveUpSlot();
+      throw e;
+    }
+  }
+
+  // Releases the owner record, then stops watching it: a thread terminated between the two
+  // leaves a free record (the addon marks a record dead only while it still names that thread's
+  // pid, tid and start time), where the other order left a claimed record nobody watched.
+  #giveUpSlot() {
+    this.#owners.release(this.slot);
+    this.#owners.unwatch(this.#token);
   }
 
   stateWord(index) {
@@ -222,6 +238,15 @@ class PoolCore {
     }
   }
 
+  /**
+   * After the await of blockAsync(): ERR_CLOSED if the handle was closed since. The block it
+   * took (synchronously, while the handle was open) was then freed by close(), which frees every
+   * block of the handle's record, and may be another party's by now: it must not be returned.
+   */
+  settled() {
+    this.usable();
+  }
+
   /** Like block() without blocking the event loop; rejects with signal.reason when aborted. */
   async blockAsync(attempt, timeout, signal) {
     const deadline = performance.now() + timeout;
@@ -288,12 +313,12 @@ class PoolCore {
   /** Frees the blocks whose holder is gone (the gone rule of §6); returns how many. */
   reclaim() {
     this.usable();
-    // A verdict is judged after reading a block's state and reused for later blocks only while
-    // the record still reads the same: a record taken over since (a new owner that may hold
-    // blocks by now) is judged again, so no block of a live holder is ever freed. The verdict is
-    // on that reading, not on the record read again: a holder that frees its blocks and closes
-    // meanwhile leaves a released record, which reads as gone, and a new handle of its thread
-    // writes the very record of the reading again.
+    // Verdicts on each holder's record, reused for later blocks only while the record still reads
+    // the same (a record taken over since, by a new owner that may hold blocks by now, is judged
+    // again), so no block of a live holder is ever freed. The verdict is on that reading, not on
+    // the record read again: a holder that frees its blocks and closes meanwhile leaves a released
+    // record, which reads as gone, and a new handle of its thread writes the very record of the
+    // reading again.
     const verdicts = new Map();
     let n = 0;
     for (let i = 0; i < this.blockCount; i++) {
@@ -301,20 +326,46 @@ class PoolCore {
       const s = Atomics.load(this.u32, w);
       const holder = s & HOLDER;
       if (holder === 0 || holder === this.slot) continue;
-      let gone = true; // a holder no owner record can be (a damaged word) holds nothing anyone can release
-      if (holder < C.POOL_OWNER_SLOTS) {
-        const record = this.#owners.read(holder);
-        let verdict = verdicts.get(holder);
-        if (verdict === undefined || !sameRecord(verdict.record, record)) {
-          verdict = { record, gone: this.#owners.status(holder, this.#self, record) === GONE };
-          verdicts.set(holder, verdict);
-        }
-        gone = verdict.gone;
+      if (holder >= C.POOL_OWNER_SLOTS) {
+        // A damaged word: no owner record holds the block, and nobody can release it.
+        if (Atomics.compareExchange(this.u32, w, s, withHolder(s, 0)) === s) n++;
+        continue;
       }
-      if (gone && Atomics.compareExchange(this.u32, w, s, withHolder(s, 0)) === s) n++;
+      // Judged first without the actor word, so that live holders' records are only read.
+      if (this.#gone(verdicts, holder) && this.#freeIfGone(verdicts, w, holder)) n++;
     }
     if (n > 0) this.#wake(n);
     return n;
+  }
+
+  // Frees the block of state word `w` if it names `holder` and holder's record is gone, both read
+  // holding the record's actor word (format.md §17, "Reclaim pass"). Meanwhile no new owner can
+  // take the record (a pool's claimers yield to its actor) or adopt it, and its owner's close
+  // frees its blocks before it releases the record: a state naming `holder` read now is the
+  // judged owner's, and the CAS from it fails if that block changed hands since. (Read before the
+  // actor word, it could be a block another party held then and a new owner of the record took
+  // since: take() keeps the generation, so the state would read as it did.)
+  #freeIfGone(verdicts, w, holder) {
+    if (!this.#owners.takeActor(holder, this.#self)) return false; // another acts on it: a later pass
+    try {
+      const s = Atomics.load(this.u32, w);
+      if ((s & HOLDER) !== holder || !this.#gone(verdicts, holder)) return false;
+      return Atomics.compareExchange(this.u32, w, s, withHolder(s, 0)) === s;
+    } finally {
+      this.#owners.dropActor(holder);
+    }
+  }
+
+  // Whether the owner of record `holder`, read now, is gone: the verdict on an earlier reading of
+  // the same fields, else one made now.
+  #gone(verdicts, holder) {
+    const record = this.#owners.read(holder);
+    let verdict = verdicts.get(holder);
+    if (verdict === undefined || !sameRecord(verdict.record, record)) {
+      verdict = { record, gone: this.#owners.status(holder, this.#self, record) === GONE };
+      verdicts.set(holder, verdict);
+    }
+    return verdict.gone;
   }
 
   /** { count, free, held, mine } over blocks [lo, hi): a snapshot of the state words (not one instant). */
@@ -334,8 +385,7 @@ class PoolCore {
     if (this.closed) return;
     this.closed = true;
     this.#freeHeldBy(this.slot);
-    this.#owners.unwatch(this.#token);
-    this.#owners.release(this.slot);
+    this.#giveUpSlot();
   }
 }
 

@@ -128,7 +128,9 @@ class FixedPool extends PoolHandle {
   async acquireAsync(options) {
     const { timeout, signal } = asyncOptions(options);
     this.#core.usable();
-    const got = this.#got(await this.#core.blockAsync(this.#tryOnce, timeout, signal));
+    const handle = await this.#core.blockAsync(this.#tryOnce, timeout, signal);
+    this.#core.settled();
+    const got = this.#got(handle);
     if (got === null) throw exhausted(`${this.constructor.NAME_}.acquireAsync()`, timeout);
     return got;
   }

@@ -255,7 +255,9 @@ class MemoryPool extends PoolHandle {
     const { timeout, signal } = asyncOptions(options);
     this.#core.usable();
     this.#validateSize(size);
-    const got = this.#got(await this.#core.blockAsync(this.#attemptFor(this.#classFor(size)), timeout, signal), size);
+    const handle = await this.#core.blockAsync(this.#attemptFor(this.#classFor(size)), timeout, signal);
+    this.#core.settled(); // before the length is recorded: a closed handle's block may be another's now
+    const got = this.#got(handle, size);
     if (got === null) throw exhausted(`MemoryPool.allocateAsync(${size})`, timeout);
     return got;
   }

@@ -204,7 +204,7 @@ const KINDS = {
   barrier: syncKind(Barrier, { createOptions: ['parties'] }),
   // A condition and a waitgroup keep no owner table (format.md §13.2, §13.5): nothing records
   // who has them open, so delete() cannot tell whether they are in use (as 'bytes').
-  condition: syncKind(Condition, { owners: undefined }),
+  condition: syncKind(Condition, { owners: undefined, version: C.SYNC_CONDITION_VERSION }),
   waitgroup: syncKind(WaitGroup, { owners: undefined }),
   spsc: queueKind(SpscRing, 'elementSize'),
   mpmc: queueKind(MpmcQueue, 'messageBytes', MPMC_OWNERS),

@@ -7,8 +7,10 @@
 // owner is gone (its process died, or its worker was terminated, with the addon) can never
 // arrive again, so a party that notices one breaks the barrier (sets bit 0) and the waiting
 // parties get ERR_BARRIER_BROKEN instead of hanging; so does a wait that times out or is
-// aborted. reset() starts a new generation (state advanced by 4, so that a waiter of the broken
-// one never mistakes it for its own end) and frees the gone owners' slots.
+// aborted. reset() starts a new generation two generations on (state advanced by 4) and frees
+// the gone owners' slots. A waiter tells how its generation ended from how far the generation
+// moved: by an odd number, it passed (a pass moves it by one, a reset by two); by an even one
+// (or not at all, the broken bit set), it was broken or reset.
 const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
 const {
@@ -28,6 +30,7 @@ const BYTES = C.SYNC_BARRIER_REGION_BYTES;
 const PLACE = { bytes: BYTES, what: 'barrier', extraKeys: ['parties'] };
 const BROKEN_BIT = 1;
 const NEXT = 2; // one generation in `state`
+const GENERATIONS = 0x7fffffff; // the generation's 31 bits, once shifted down
 const kInternal = Symbol('shmstore.Barrier.internal');
 const BROKEN = Symbol('broken');
 
@@ -150,7 +153,12 @@ class Barrier extends SyncObject {
       });
       return Atomics.load(this.#r.u32, STATE) === mine ? mine : this.#attempt(mine, false);
     }
-    return st === ((mine + NEXT) >>> 0) ? { leader: false } : BROKEN;
+    // No generation passes without every party, this one too (one handle per party), so from
+    // the waiter's generation the state moved by one pass, perhaps then resets (by two each), or
+    // by resets only; breaks set bit 0 alone. Odd: its generation passed, whatever happened to
+    // the next one since (broken, reset). Even: it was reset; 0: broken (bit 0 set).
+    const moved = ((st >>> 1) - (mine >>> 1)) & GENERATIONS;
+    return (moved & 1) === 1 ? { leader: false } : BROKEN;
   }
 
   // A party that stops waiting in the generation `mine` (timeout, abort, close): the barrier is

@@ -2,36 +2,47 @@
 // Condition: a condition variable in a sync region (docs/format.md §13.2), used with a Mutex,
 // shared by threads (a SharedArrayBuffer) or processes (a Segment).
 //
-// No lost wake-up: a waiter registers (`waiting` + 1) while it holds the mutex, so a notifier
-// that holds the mutex after it sees it. A notify hands out wake tokens (`signals`, never more
-// than `waiting`) and advances `seq`, the futex word; a waiter takes a token before sleeping and
-// after every wake, and sleeps on the `seq` value it saw, so a notify between its look and its
-// sleep makes the futex wait return at once. A sleeper that was not the one woken sleeps again:
-// notifyOne() lets one waiter go per token, notifyAll() one per registered waiter.
+// A waiter registers in the open group while it holds the mutex, so a notifier that holds the
+// mutex after it sees it. Notifies reach only waiters registered before them: notifyAll() lets
+// both groups go (the epoch moves on by two); notifyOne() hands a token to the closed group, and
+// when every closed member has one, moves the groups on (the closed group goes, the open group
+// becomes the closed one, with the token). A waiter that registers later is in the open group,
+// which takes no token, so it cannot take one meant for a waiter registered before it.
+//
+// Two futex words: open members sleep on `turns`, advanced when the groups move; closed members
+// on `seq`, advanced by every notify that changes the groups. A waiter reads both before it
+// looks at the groups, so a notify after the look ends the sleep at once. An open member also
+// checks, once per recheck period, for tokens that nobody takes (members that died): it moves
+// the groups on itself, so a dead waiter delays a notifyOne by a recheck period at most.
 const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
 const { Mutex, kRelease } = require('./mutex');
 const { Region, SyncObject, regionOf, defineKind, place, shmError, validateTimeout, validateSignal } = require('./region');
-const { TIMED_OUT, block, blockAsync, wake } = require('./wait');
+const { block, blockAsync, wake } = require('./wait');
+const G = require('./condition-groups');
 
 const S = W.CONDITION_STATE;
 const SEQ = Region.field(S.SEQ);
-const SIGNALS = Region.field(S.SIGNALS);
-const WAITING = Region.field(S.WAITING);
+const TURNS = Region.field(S.TURNS);
+const HALVES_PER_U64 = BigUint64Array.BYTES_PER_ELEMENT / Uint32Array.BYTES_PER_ELEMENT;
+const GROUPS = Region.field(S.GROUPS) / HALVES_PER_U64;
 const SLEEPERS = Region.field(S.SLEEPERS);
 const BYTES = C.SYNC_SMALL_REGION_BYTES;
 const PLACE = { bytes: BYTES, what: 'condition' };
+const STAMP = { version: C.SYNC_CONDITION_VERSION };
 const kInternal = Symbol('shmstore.Condition.internal');
 const NOTIFIED = true;
 
 class Condition extends SyncObject {
   #r;
+  #u64;
 
   /** @private Use Condition.create() or Condition.open(). */
   constructor(token, where) {
     if (token !== kInternal) throw new TypeError('Condition cannot be constructed directly: use Condition.create() or Condition.open()');
-    super(where, BYTES, 'condition', C.SYNC_KIND_CONDITION);
+    super(where, BYTES, 'condition', C.SYNC_KIND_CONDITION, STAMP);
     this.#r = regionOf(this);
+    this.#u64 = new BigUint64Array(where.buffer, where.byteOffset, BYTES / BigUint64Array.BYTES_PER_ELEMENT);
   }
 
   /** Creates a condition: a new segment (exclusive), or one in a SharedArrayBuffer. */
@@ -47,48 +58,85 @@ class Condition extends SyncObject {
   /** How many waiters are registered (dead waiters included: a hint). */
   get waiting() {
     this.#r.usable();
-    return Atomics.load(this.#r.u32, WAITING);
+    const g = G.load(this.#u64, GROUPS);
+    return g.open + g.closed;
   }
 
-  #takeToken() {
+  // After the groups moved on: every waiter looks again.
+  #wakeAll() {
+    const { u32, i32 } = this.#r;
+    Atomics.add(u32, TURNS, 1);
+    Atomics.add(u32, SEQ, 1);
+    wake(i32, TURNS, SLEEPERS, Infinity);
+    wake(i32, SEQ, SLEEPERS, Infinity);
+  }
+
+  // Applies `step` to the groups; wakes as the change requires. Returns [before, after].
+  #change(step) {
+    const [g, n] = G.update(this.#u64, GROUPS, step);
+    if (G.moved(g, n)) this.#wakeAll();
+    return [g, n];
+  }
+
+  // NOTIFIED, or the value of the word to sleep on (w.word names it), read before the look: a
+  // notify that lands after the look changes it, so the sleep ends at once. `check`: at most once
+  // per recheck period, when an open member looks for tokens nobody takes.
+  #attempt(w, check) {
     const u32 = this.#r.u32;
+    const turns = Atomics.load(u32, TURNS);
+    const seq = Atomics.load(u32, SEQ);
     for (;;) {
-      const k = Atomics.load(u32, SIGNALS);
-      if (k === 0) return false;
-      if (Atomics.compareExchange(u32, SIGNALS, k, k - 1) === k) return true;
+      const g = G.load(this.#u64, GROUPS);
+      const age = G.age(g, w.epoch);
+      if (age > 1) return NOTIFIED; // its group was let go
+      if (age === 1) {
+        if (g.tokens === 0) {
+          w.word = SEQ;
+          return seq;
+        }
+        if (G.cas(this.#u64, GROUPS, g, G.take(g))) return NOTIFIED;
+        continue;
+      }
+      if (check && g.tokens > 0 && G.sameClosed(w.seen, g)) {
+        w.seen = null;
+        this.#change((now) => (G.sameClosed(g, now) && G.age(now, w.epoch) === 0 ? G.expire(now) : null));
+        continue;
+      }
+      if (check) w.seen = g.tokens > 0 ? g : null;
+      w.word = TURNS;
+      return turns;
     }
   }
 
-  // A token, or the `seq` to sleep on, read before the token is looked for: a notify that lands
-  // after that look changes `seq` from the value read, so the sleep ends at once (reading `seq`
-  // after the look slept on the notify's own value until the recheck, up to 50 ms).
-  #attempt() {
-    const seq = Atomics.load(this.#r.u32, SEQ);
-    return this.#takeToken() ? NOTIFIED : seq;
-  }
-
-  // Registers a waiter and releases the mutex (checked to be held by its handle).
+  // Registers a waiter in the open group and releases the mutex (checked to be held by its
+  // handle). Returns the waiter: its epoch and the word it sleeps on.
   #enter(mutex) {
     if (!Mutex.isHandle_(mutex)) throw v.invalidType('mutex', 'a Mutex', mutex);
     this.#r.usable();
     if (!mutex.held) throw shmError('ERR_NOT_OWNER', 'A condition wait needs the mutex held by this handle');
-    Atomics.add(this.#r.u32, WAITING, 1);
+    const [, n] = this.#change(G.register);
+    const w = { epoch: n.epoch, word: TURNS, seen: null };
     try {
       mutex[kRelease]();
     } catch (e) {
-      Atomics.sub(this.#r.u32, WAITING, 1);
+      this.#leave(w, false);
       throw e;
     }
+    return w;
   }
 
-  // Deregisters a waiter; tokens beyond the waiters left are dropped.
-  #leave() {
-    const u32 = this.#r.u32;
-    const left = Atomics.sub(u32, WAITING, 1) - 1;
-    for (;;) {
-      const k = Atomics.load(u32, SIGNALS);
-      if (k <= left || Atomics.compareExchange(u32, SIGNALS, k, Math.max(left, 0)) === k) return;
-    }
+  // Ends a wait that was not notified by a look. Returns whether it was notified after all: its
+  // group was let go, or (`take`, a wait whose time ran out) it took a token of the closed group.
+  // A waiter that gives up otherwise (aborted, closed) takes none: the token stays for the others.
+  #leave(w, take) {
+    let notified = false;
+    this.#change((g) => {
+      const age = G.age(g, w.epoch);
+      notified = age > 1 || (take && age === 1 && g.tokens > 0);
+      if (age > 1) return null;
+      return notified ? G.take(g) : G.leave(g, w.epoch);
+    });
+    return notified;
   }
 
   /**
@@ -99,15 +147,17 @@ class Condition extends SyncObject {
    */
   wait(mutex, timeoutMs) {
     const timeout = validateTimeout(timeoutMs);
-    this.#enter(mutex);
-    let r;
+    const w = this.#enter(mutex);
+    let notified = false;
+    let ended = false;
     try {
-      r = block(this.#r.i32, SEQ, SLEEPERS, () => this.#attempt(), timeout);
+      notified = block(this.#r.i32, () => w.word, SLEEPERS, (check) => this.#attempt(w, check), timeout) === NOTIFIED;
+      ended = true;
     } finally {
-      this.#leave();
+      if (!notified) notified = this.#leave(w, ended);
     }
     const { recovered } = mutex.lock();
-    return { notified: r !== TIMED_OUT, recovered };
+    return { notified, recovered };
   }
 
   /**
@@ -118,50 +168,39 @@ class Condition extends SyncObject {
   waitAsync(mutex, timeoutMs, options) {
     const timeout = validateTimeout(timeoutMs);
     const signal = validateSignal(options);
-    this.#enter(mutex);
-    return this.#waitAsync(mutex, timeout, signal);
+    const w = this.#enter(mutex);
+    return this.#waitAsync(mutex, w, timeout, signal);
   }
 
-  async #waitAsync(mutex, timeout, signal) {
+  async #waitAsync(mutex, w, timeout, signal) {
     const r = this.#r;
-    let res;
+    let notified = false;
     let failure;
     try {
-      res = await blockAsync(r.i32, SEQ, SLEEPERS, () => this.#attempt(), timeout, signal, () => r.usable());
+      notified = (await blockAsync(r.i32, () => w.word, SLEEPERS, (check) => this.#attempt(w, check), timeout, signal, () => r.usable())) === NOTIFIED;
     } catch (e) {
       failure = e;
-    } finally {
-      this.#leave();
     }
+    if (!notified) notified = this.#leave(w, failure === undefined);
     const { recovered } = await mutex.lockAsync();
     if (failure) throw failure;
-    return { notified: res !== TIMED_OUT, recovered };
+    return { notified, recovered };
   }
 
-  // Adds tokens up to `wanted` (never above `waiting`), advances seq and wakes.
-  #notify(count) {
-    const r = this.#r;
-    r.usable();
-    const u32 = r.u32;
-    for (;;) {
-      const waiting = Atomics.load(u32, WAITING);
-      if (waiting === 0) return;
-      const k = Atomics.load(u32, SIGNALS);
-      const next = Math.min(waiting, count === Infinity ? waiting : k + count);
-      if (next <= k || Atomics.compareExchange(u32, SIGNALS, k, next) === k) break;
-    }
-    Atomics.add(u32, SEQ, 1);
-    wake(r.i32, SEQ, SLEEPERS, count);
-  }
-
-  /** Lets one waiter go (if any waits). Call it holding the mutex the waiters use. */
+  /** Lets one waiter registered now go (if one waits). Call it holding the mutex the waiters use. */
   notifyOne() {
-    this.#notify(1);
+    this.#r.usable();
+    const [g, n] = this.#change(G.notifyOne);
+    if (n === null || G.moved(g, n)) return;
+    // A token for the closed group: one of its sleepers is enough to take it.
+    Atomics.add(this.#r.u32, SEQ, 1);
+    wake(this.#r.i32, SEQ, SLEEPERS, 1);
   }
 
   /** Lets every waiter registered now go. */
   notifyAll() {
-    this.#notify(Infinity);
+    this.#r.usable();
+    this.#change(G.notifyAll);
   }
 }
 

@@ -123,8 +123,9 @@ function waitForStamp(u32) {
  * create with parameters) refuses a region that another stamper claimed: ERR_SHM_EXISTS.
  * `zeroValid` (the default) says the kind's zero bytes are a valid object, so any opener may
  * stamp or complete a stamp; without it an opener refuses an unstamped region (ERR_BAD_MAGIC).
+ * `version` is the kind's format version (a condition's differs from the other kinds').
  */
-function stamp(u32, kind, { init, exclusive = false, zeroValid = true } = {}) {
+function stamp(u32, kind, { init, exclusive = false, zeroValid = true, version = C.SYNC_FORMAT_VERSION } = {}) {
   const name = KIND_NAMES[kind];
   if (Atomics.load(u32, MAGIC) === 0) {
     // A creator with parameters claims with the CREATING mark and drops it once they are written:
@@ -136,13 +137,13 @@ function stamp(u32, kind, { init, exclusive = false, zeroValid = true } = {}) {
         init(u32);
         Atomics.store(u32, KIND, kind);
       }
-      Atomics.store(u32, VERSION, C.SYNC_FORMAT_VERSION);
+      Atomics.store(u32, VERSION, version);
       Atomics.compareExchange(u32, MAGIC, 0, C.SYNC_MAGIC);
     } else if (exclusive) {
       throw shmError('ERR_SHM_EXISTS', `The region already holds a sync object (kind ${Atomics.load(u32, KIND)})`);
     } else if (zeroValid && Atomics.load(u32, KIND) === kind) {
       // Another opener stamps the same values: completing its stamp is harmless.
-      if (Atomics.load(u32, VERSION) === 0) Atomics.store(u32, VERSION, C.SYNC_FORMAT_VERSION);
+      if (Atomics.load(u32, VERSION) === 0) Atomics.store(u32, VERSION, version);
       Atomics.compareExchange(u32, MAGIC, 0, C.SYNC_MAGIC);
     } else if (Atomics.load(u32, KIND) !== 0) {
       waitForStamp(u32);
@@ -157,10 +158,8 @@ function stamp(u32, kind, { init, exclusive = false, zeroValid = true } = {}) {
   if (found !== kind) {
     throw shmError('ERR_BAD_MAGIC', `The sync region is not a ${name} (it is a ${KIND_NAMES[found] || `kind ${found}`})`);
   }
-  const version = Atomics.load(u32, VERSION);
-  if (version !== C.SYNC_FORMAT_VERSION) {
-    throw shmError('ERR_BAD_VERSION', `Sync region version ${version}, expected ${C.SYNC_FORMAT_VERSION}`);
-  }
+  const stamped = Atomics.load(u32, VERSION);
+  if (stamped !== version) throw shmError('ERR_BAD_VERSION', `Sync region version ${stamped}, expected ${version}`);
 }
 
 /**
@@ -195,7 +194,10 @@ class Region {
 
   /**
    * Claims an owner slot for this handle. `onAdopt(slot)` runs when the slot was adopted from a
-   * gone owner (whose holds the kind must then give back).
+   * gone owner (whose holds the kind must then give back). The slot is watched at once, before
+   * anything else runs: a thread terminated from then on leaves its record marked dead by the
+   * addon, never a live-looking record that nobody releases. If watching or `onAdopt` throws,
+   * the slot is given back before the error propagates.
    */
   claim(onAdopt) {
     const owners = new OwnerTable(this.u32, OWNERS, C.SYNC_OWNER_SLOTS);
@@ -212,8 +214,21 @@ class Region {
     this.owners = owners;
     this.self = self;
     this.slot = slot;
-    if (adopted && onAdopt) onAdopt(slot);
-    this.token = owners.watch(slot, self);
+    try {
+      this.token = owners.watch(slot, self);
+      if (adopted && onAdopt) onAdopt(slot);
+    } catch (e) {
+      this.#giveUpSlot();
+      throw e;
+    }
+  }
+
+  // Releases the owner slot, then stops watching it: a thread terminated between the two leaves
+  // a free record (the addon marks a record dead only while it still names that thread), where
+  // the other order left a claimed record that nobody watched.
+  #giveUpSlot() {
+    this.owners.release(this.slot);
+    this.owners.unwatch(this.token);
   }
 
   /**
@@ -245,10 +260,7 @@ class Region {
   /** Releases the owner slot (if any) and the segment (if this handle opened one). */
   close() {
     this.closed = true;
-    if (this.owners) {
-      this.owners.unwatch(this.token);
-      this.owners.release(this.slot);
-    }
+    if (this.owners) this.#giveUpSlot();
     if (this.segment) this.segment.close();
   }
 

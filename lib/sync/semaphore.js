@@ -202,6 +202,8 @@ class Semaphore extends SyncObject {
     const r = this.#r;
     const res = await blockAsync(r.i32, PERMITS, SLEEPERS, (check) => this.#attempt(n, check), timeout, signal,
       () => r.usable());
+    // A close() since the permits were taken gave them back (kOnClose): they are not this handle's.
+    r.usable();
     if (res === TIMED_OUT) throw timedOut(n, timeout);
     return res;
   }

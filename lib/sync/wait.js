@@ -92,12 +92,17 @@ class Looks {
   }
 }
 
+// The index of the word to sleep on: `word`, or what `word()` says after the look (a kind whose
+// waiters sleep on one of two words, by what the look found).
+const wordOf = (word) => (typeof word === 'function' ? word() : word);
+
 /**
  * Blocks the thread until `attempt(check)` returns something other than a number, and returns
  * it; TIMED_OUT after `timeoutMs`. A number is the value of word `word` of `i32` that stops the
- * waiter: it sleeps while the word holds it. `check` is true at most once per RECHECK_MS (and on
- * the first look after the spins): when the attempt should apply the gone rule. `spins` first
- * attempts are made without sleeping.
+ * waiter: it sleeps while the word holds it (`word` may be a function that names the word after
+ * each look). `check` is true at most once per RECHECK_MS (and on the first look after the
+ * spins): when the attempt should apply the gone rule. `spins` first attempts are made without
+ * sleeping.
  */
 function block(i32, word, sleepers, attempt, timeoutMs, spins = 0) {
   for (let i = 0; i < spins; i++) {
@@ -110,7 +115,7 @@ function block(i32, word, sleepers, attempt, timeoutMs, spins = 0) {
     if (r !== SLEEP) return r;
     Atomics.add(i32, sleepers, 1);
     try {
-      sleep(i32, word, looks.expected, looks.ms);
+      sleep(i32, wordOf(word), looks.expected, looks.ms);
     } finally {
       Atomics.sub(i32, sleepers, 1);
     }
@@ -136,7 +141,7 @@ async function blockAsync(i32, word, sleepers, attempt, timeoutMs, signal, usabl
       if (r !== SLEEP) return r;
       Atomics.add(i32, sleepers, 1);
       try {
-        const slept = sleepAsync(i32, word, looks.expected, looks.ms);
+        const slept = sleepAsync(i32, wordOf(word), looks.expected, looks.ms);
         await (aborted ? Promise.race([slept, aborted]) : slept);
       } finally {
         Atomics.sub(i32, sleepers, 1);

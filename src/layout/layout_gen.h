@@ -110,6 +110,12 @@ inline constexpr uint64_t kSyncSemaphoreRegionBytes = 0x24c0ULL;
 inline constexpr uint64_t kSyncRwlockRegionBytes = 0x28c0ULL;
 inline constexpr uint64_t kSyncBarrierRegionBytes = 0x20c0ULL;
 inline constexpr uint64_t kSyncMaxCount = 0x7fffffffULL;
+inline constexpr uint64_t kSyncConditionVersion = 2ULL;
+inline constexpr uint64_t kSyncCondClosedShift = 0x10ULL;
+inline constexpr uint64_t kSyncCondCountMask = 0xffffULL;
+inline constexpr uint64_t kSyncCondTokensMask = 0xffULL;
+inline constexpr uint64_t kSyncCondEpochShift = 8ULL;
+inline constexpr uint64_t kSyncCondEpochMask = 0xffffffULL;
 inline constexpr uint64_t kRegistryMagic = 0x53474552ULL;
 inline constexpr uint64_t kRegistryFormatVersion = 1ULL;
 inline constexpr uint64_t kRegistryHeaderOffset = 0ULL;
@@ -521,17 +527,17 @@ static_assert(offsetof(RwLockState, reserved2) == 68, "RwLockState.reserved2");
 
 struct ConditionState {
   uint32_t seq;
-  uint32_t signals;
-  uint32_t waiting;
-  uint8_t reserved[52];
+  uint32_t turns;
+  uint64_t groups;
+  uint8_t reserved[48];
   uint32_t sleepers;
   uint8_t reserved2[60];
 };
 static_assert(sizeof(ConditionState) == 128, "ConditionState size");
 static_assert(offsetof(ConditionState, seq) == 0, "ConditionState.seq");
-static_assert(offsetof(ConditionState, signals) == 4, "ConditionState.signals");
-static_assert(offsetof(ConditionState, waiting) == 8, "ConditionState.waiting");
-static_assert(offsetof(ConditionState, reserved) == 12, "ConditionState.reserved");
+static_assert(offsetof(ConditionState, turns) == 4, "ConditionState.turns");
+static_assert(offsetof(ConditionState, groups) == 8, "ConditionState.groups");
+static_assert(offsetof(ConditionState, reserved) == 16, "ConditionState.reserved");
 static_assert(offsetof(ConditionState, sleepers) == 64, "ConditionState.sleepers");
 static_assert(offsetof(ConditionState, reserved2) == 68, "ConditionState.reserved2");
 
@@ -1339,6 +1345,12 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kSyncRwlockRegionBytes, "SYNC_RWLOCK_REGION_BYTES") \
   X(kSyncBarrierRegionBytes, "SYNC_BARRIER_REGION_BYTES") \
   X(kSyncMaxCount, "SYNC_MAX_COUNT") \
+  X(kSyncConditionVersion, "SYNC_CONDITION_VERSION") \
+  X(kSyncCondClosedShift, "SYNC_COND_CLOSED_SHIFT") \
+  X(kSyncCondCountMask, "SYNC_COND_COUNT_MASK") \
+  X(kSyncCondTokensMask, "SYNC_COND_TOKENS_MASK") \
+  X(kSyncCondEpochShift, "SYNC_COND_EPOCH_SHIFT") \
+  X(kSyncCondEpochMask, "SYNC_COND_EPOCH_MASK") \
   X(kRegistryMagic, "REGISTRY_MAGIC") \
   X(kRegistryFormatVersion, "REGISTRY_FORMAT_VERSION") \
   X(kRegistryHeaderOffset, "REGISTRY_HEADER_OFFSET") \
@@ -1659,8 +1671,8 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(RwLockState, "RW_LOCK_STATE", sleepers, "SLEEPERS") \
   X(RwLockState, "RW_LOCK_STATE", reserved2, "RESERVED2") \
   X(ConditionState, "CONDITION_STATE", seq, "SEQ") \
-  X(ConditionState, "CONDITION_STATE", signals, "SIGNALS") \
-  X(ConditionState, "CONDITION_STATE", waiting, "WAITING") \
+  X(ConditionState, "CONDITION_STATE", turns, "TURNS") \
+  X(ConditionState, "CONDITION_STATE", groups, "GROUPS") \
   X(ConditionState, "CONDITION_STATE", reserved, "RESERVED") \
   X(ConditionState, "CONDITION_STATE", sleepers, "SLEEPERS") \
   X(ConditionState, "CONDITION_STATE", reserved2, "RESERVED2") \

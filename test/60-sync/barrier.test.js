@@ -91,6 +91,38 @@ describe('Barrier', () => {
     b.close();
   });
 
+  // The leader's wait returns at once; the other party's async wait looks only a tick later, by
+  // when the next generation may be broken or reset: its own generation passed all the same.
+  it('a party whose generation passed is let go even if the next one breaks or is reset before it looks', async () => {
+    const ends = {
+      'broken by a timeout': (b) => assert.throws(() => b.wait(0), { code: 'ERR_LOCK_TIMEOUT' }),
+      reset: (b) => b.reset(),
+      'broken, then reset': (b) => { assert.throws(() => b.wait(0), { code: 'ERR_LOCK_TIMEOUT' }); b.reset(); },
+    };
+    for (const [how, end] of Object.entries(ends)) {
+      const buffer = sab();
+      const a = Barrier.create({ buffer, parties: 2 });
+      const b = Barrier.open({ buffer });
+      const p = a.waitAsync(10000);
+      assert.deepStrictEqual(b.wait(10000), { leader: true });
+      end(b);
+      assert.deepStrictEqual(await p, { leader: false }, how);
+      a.close();
+      b.close();
+    }
+    // A waiter of a generation that is reset is still told it was broken, after a reset or two.
+    for (const resets of [1, 2]) {
+      const buffer = sab();
+      const a = Barrier.create({ buffer, parties: 2 });
+      const b = Barrier.open({ buffer });
+      const p = a.waitAsync(10000);
+      for (let i = 0; i < resets; i++) b.reset();
+      await assert.rejects(p, isBroken);
+      a.close();
+      b.close();
+    }
+  });
+
   it('a party that closes its handle as an arriving party judges its record does not break it', async () => {
     // The arrival looks for parties that are gone; one closes (it has passed its last wait) just
     // as its record is judged. Judged from the slot again, its released record read as gone and

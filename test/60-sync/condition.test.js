@@ -118,6 +118,93 @@ describe('Condition', () => {
     other.close();
   });
 
+  // A waiter registered before a notify is let go by it, whatever waiters registering after the
+  // notify do: they cannot take its wake-up. The later waiter looks first here (a blocking wait
+  // on this thread, before the earlier waiter's async look can run).
+  for (const notify of ['notifyAll', 'notifyOne']) {
+    it(`${notify}() lets go the waiter registered before it, not one that registered after`, async () => {
+      const { m, c, buffer } = pair();
+      const early = Mutex.open({ buffer });
+      early.lock();
+      const p = c.waitAsync(early, 5000);
+      m.lock();
+      c[notify]();
+      m.unlock();
+      m.lock();
+      assert.deepStrictEqual(c.wait(m, 30), { notified: false, recovered: false });
+      m.unlock();
+      assert.deepStrictEqual(await p, { notified: true, recovered: false });
+      assert.strictEqual(c.waiting, 0);
+      early.unlock();
+      for (const h of [m, early, c]) h.close();
+    });
+  }
+
+  it('notifyOne() twice with a waiter registered between: each lets go one registered before it', async () => {
+    const { m, c, buffer } = pair();
+    const [a, b] = [Mutex.open({ buffer }), Mutex.open({ buffer })];
+    a.lock();
+    const pa = c.waitAsync(a, 5000).then((r) => { a.unlock(); return r; });
+    m.lock();
+    c.notifyOne(); // for a: the only waiter
+    m.unlock();
+    b.lock();
+    const pb = c.waitAsync(b, 5000).then((r) => { b.unlock(); return r; });
+    m.lock();
+    c.notifyOne(); // for a or b; a has one already, so b
+    m.unlock();
+    m.lock();
+    assert.strictEqual(c.wait(m, 30).notified, false); // registered after both
+    m.unlock();
+    assert.deepStrictEqual((await Promise.all([pa, pb])).map((r) => r.notified), [true, true]);
+    for (const h of [m, a, b, c]) h.close();
+  });
+
+  it('a waiter that gives up passes on a token it did not take', async () => {
+    const { m, c, buffer } = pair();
+    const [a, b] = [Mutex.open({ buffer }), Mutex.open({ buffer })];
+    a.lock();
+    const ac = new AbortController();
+    const pa = c.waitAsync(a, 5000, { signal: ac.signal });
+    b.lock();
+    const pb = c.waitAsync(b, 5000);
+    m.lock();
+    c.notifyOne(); // one token for a and b
+    m.unlock();
+    ac.abort(); // a leaves without it before its look
+    await assert.rejects(pa, { name: 'AbortError' });
+    a.unlock();
+    assert.deepStrictEqual(await pb, { notified: true, recovered: false });
+    b.unlock();
+    for (const h of [m, a, b, c]) h.close();
+  });
+
+  it('notifyAll() lets a worker\'s registered wait go while another worker keeps registering', async () => {
+    const buffer = new SharedArrayBuffer(TOTAL_BYTES);
+    const m = Mutex.open({ buffer });
+    const c = Condition.open({ buffer, byteOffset: LAYOUT.notEmpty });
+    const w = new Int32Array(buffer, LAYOUT.words, 4);
+    const rounds = 40;
+    const waiter = actor('cond-rounds', { buffer }, { ...LAYOUT, rounds, waitMs: 3000 });
+    const churn = actor('cond-churn', { buffer }, LAYOUT);
+    let said = null;
+    const ended = waiter.next().then((line) => { said = line; });
+    for (let r = 1; r <= rounds && said === null; r++) {
+      // Once the waiter says it waits for round r (under the mutex), it is registered.
+      while (Atomics.load(w, 2) < r && said === null) await new Promise((resolve) => setTimeout(resolve, 1));
+      m.lock();
+      Atomics.store(w, 0, r);
+      c.notifyAll();
+      m.unlock();
+    }
+    await ended;
+    Atomics.store(w, 1, 1);
+    assert.strictEqual(await churn.next(), 'done');
+    assert.strictEqual(said, 'done');
+    m.close();
+    c.close();
+  });
+
   it('a bounded queue with 2 producer and 2 consumer workers: every item once, no lost wake-up', async () => {
     const buffer = new SharedArrayBuffer(TOTAL_BYTES);
     const where = { buffer };

@@ -107,7 +107,8 @@ describe('the other sync kinds of docs/format.md §13.1-13.5', () => {
     for (const [K, kind] of kinds) {
       const buffer = new SharedArrayBuffer(K.BYTES);
       const h = K === Barrier ? K.create({ buffer, parties: 1 }) : K.open({ buffer });
-      assert.deepStrictEqual(header(buffer), { magic: 0x434e5953, kind, version: 1 });
+      // A condition region is of version 2 (the version history of §13), the others of 1.
+      assert.deepStrictEqual(header(buffer), { magic: 0x434e5953, kind, version: K === Condition ? 2 : 1 });
       h.close();
     }
   });
@@ -174,19 +175,47 @@ describe('the other sync kinds of docs/format.md §13.1-13.5', () => {
     const m = Mutex.open({ buffer });
     const c = Condition.open({ buffer, byteOffset: 8384 });
     const wg = WaitGroup.open({ buffer, byteOffset: 8384 + 192 });
+    // seq, turns, and the groups word: open, closed, tokens, epoch.
+    const words = () => {
+      const [seq, turns, low, high] = u32s(buffer, 8384 + 64, 4);
+      return { seq, turns, open: low & 0xffff, closed: low >>> 16, tokens: high & 0xff, epoch: high >>> 8 };
+    };
+    const at = (seq, turns, open, closed, tokens, epoch) => ({ seq, turns, open, closed, tokens, epoch });
     m.lock();
     c.notifyOne(); // nobody waits: nothing changes
-    assert.deepStrictEqual(u32s(buffer, 8384 + 64, 3), [0, 0, 0]);
+    assert.deepStrictEqual(words(), at(0, 0, 0, 0, 0, 0));
     c.wait(m, 5);
-    assert.deepStrictEqual(u32s(buffer, 8384 + 64, 3), [0, 0, 0]);
-    const p = c.waitAsync(m, 5000); // registers at once: waiting 1
-    assert.deepStrictEqual(u32s(buffer, 8384 + 64, 3), [0, 0, 1]);
-    c.notifyOne(); // a token and seq + 1
-    assert.deepStrictEqual(u32s(buffer, 8384 + 64, 3), [1, 1, 1]);
-    c.notifyOne(); // never more tokens than waiters; seq still advances
-    assert.deepStrictEqual(u32s(buffer, 8384 + 64, 3), [2, 1, 1]);
-    assert.strictEqual((await p).notified, true);
-    assert.deepStrictEqual(u32s(buffer, 8384 + 64, 3), [2, 0, 0]);
+    assert.deepStrictEqual(words(), at(0, 0, 0, 0, 0, 0));
+    const p = c.waitAsync(m, 5000); // registers at once in the open group
+    assert.deepStrictEqual(words(), at(0, 0, 1, 0, 0, 0));
+    c.notifyOne(); // no closed member: the groups move on, the token to the new closed group
+    assert.deepStrictEqual(words(), at(1, 1, 0, 1, 1, 1));
+    c.notifyOne(); // every closed member has a token, nobody in the open group: nothing
+    assert.deepStrictEqual(words(), at(1, 1, 0, 1, 1, 1));
+    assert.strictEqual((await p).notified, true); // took the token
+    assert.deepStrictEqual(words(), at(1, 1, 0, 0, 0, 1));
+    // Waits through handles of their own, each giving the mutex back once its wait ended.
+    const handles = [];
+    const waitVia = () => {
+      const h = Mutex.open({ buffer });
+      handles.push(h);
+      h.lock();
+      return c.waitAsync(h, 5000).then((x) => { h.unlock(); return x; });
+    };
+    m.unlock();
+    const q = waitVia();
+    const r = waitVia();
+    c.notifyOne(); // both move to the closed group with one token
+    assert.deepStrictEqual(words(), at(2, 2, 0, 2, 1, 2));
+    c.notifyOne(); // the other closed member's token
+    assert.deepStrictEqual(words(), at(3, 2, 0, 2, 2, 2));
+    const t = waitVia();
+    c.notifyAll(); // both groups go: the epoch moves on by two
+    assert.deepStrictEqual(words(), at(4, 3, 0, 0, 0, 4));
+    assert.deepStrictEqual((await Promise.all([q, r, t])).map((x) => x.notified), [true, true, true]);
+    assert.deepStrictEqual(words(), at(4, 3, 0, 0, 0, 4));
+    for (const h of handles) h.close();
+    m.lock();
     m.unlock();
     wg.add(3);
     assert.strictEqual(u32s(buffer, 8384 + 192 + 64, 1)[0], 3);

@@ -6,8 +6,11 @@ const assert = require('assert');
 const path = require('path');
 const { Mutex, RwLock, Condition, Semaphore, Barrier, WaitGroup, Segment } = require('../../index');
 const { addon } = require('../../lib/base/native');
-const { uniqueName, removeShm, tempDir, runNode } = require('../helpers/process');
+const { uniqueName, removeShm, tempDir, runNode, exitedPid } = require('../helpers/process');
 const { actor } = require('../helpers/sync-actors');
+const { watchLog } = require('../helpers/watches');
+const { Region, claimOrAbort } = require('../../lib/sync/region');
+const { C, W } = require('../../lib/layout/layout');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'sync-child.js');
 const KINDS = { mutex: Mutex, rwlock: RwLock, semaphore: Semaphore, barrier: Barrier, waitgroup: WaitGroup, condition: Condition, condMutex: Mutex };
@@ -81,6 +84,58 @@ describe('sync objects: the life of a waiter', () => {
     } finally {
       dir.cleanup();
     }
+  });
+
+  // An async acquire takes what it gets at once (synchronously) and resolves a tick later: a close
+  // in between gives it back, and the promise rejects instead of telling a hold that is gone.
+  it('an async acquire that took its hold in the tick its handle closes rejects with ERR_CLOSED', async () => {
+    const cases = [
+      [Mutex, (h) => h.lockAsync(), (h) => h.tryLock()],
+      [RwLock, (h) => h.writeLockAsync(), (h) => h.tryWriteLock()],
+      [RwLock, (h) => h.readLockAsync(), (h) => h.tryWriteLock()],
+      [Semaphore, (h) => h.acquireAsync(), (h) => h.tryAcquire()],
+    ];
+    for (const [K, acquireAsync, tryAcquire] of cases) {
+      const buffer = new SharedArrayBuffer(K.BYTES);
+      const closing = K === Semaphore ? Semaphore.create({ buffer, permits: 1 }) : K.open({ buffer });
+      const other = K.open({ buffer });
+      const p = acquireAsync(closing);
+      closing.close(); // gives the hold back, as for a holder that died
+      assert.deepStrictEqual(tryAcquire(other), { recovered: true }, K.name);
+      await assert.rejects(p, { code: 'ERR_CLOSED' }, K.name);
+      other.close();
+    }
+  });
+
+  // A worker terminated while it opens or closes a handle must leave its owner record watched (the
+  // addon marks it dead) or free: a claimed record nobody watches reads as a live owner for as long
+  // as its process lives, and what it holds is never given back.
+  it('an owner record is watched from its claim on and released before it is unwatched', () => {
+    const buffer = new SharedArrayBuffer(Mutex.BYTES);
+    const log = watchLog(() => Mutex.open({ buffer }).close());
+    assert.deepStrictEqual(log, [
+      { what: 'watch', slot: 1, pid: process.pid },
+      { what: 'unwatch', slot: 1, pid: 0 },
+    ]);
+  });
+
+  it('an adopted owner record is watched before its holds are given back, and given up if that fails', () => {
+    const buffer = new SharedArrayBuffer(Mutex.BYTES);
+    const u32 = new Uint32Array(buffer);
+    const pidWord = (o) => C.SYNC_OWNERS_OFFSET / Uint32Array.BYTES_PER_ELEMENT + o * W.OWNER.WORDS + W.OWNER.PID;
+    const gone = exitedPid();
+    for (let o = 1; o < C.SYNC_OWNER_SLOTS; o++) Atomics.store(u32, pidWord(o), gone); // a full table of gone owners
+    const r = new Region({ buffer, byteOffset: 0, segment: null }, Mutex.BYTES, 'mutex');
+    const log = watchLog((events) => assert.throws(() => claimOrAbort(r, (slot) => {
+      events.push({ what: 'give back the holds of', slot });
+      throw new Error('the holds could not be given back');
+    }), /could not be given back/));
+    assert.deepStrictEqual(log, [
+      { what: 'watch', slot: 1, pid: process.pid },
+      { what: 'give back the holds of', slot: 1 },
+      { what: 'unwatch', slot: 1, pid: 0 },
+    ]);
+    assert.strictEqual(Atomics.load(u32, pidWord(1)), 0);
   });
 
   it('without the addon: a segment is ERR_ADDON_MISSING for every kind, threads still coordinate', async () => {

@@ -103,6 +103,20 @@ describe('Pools: waiting for a free block', () => {
         throwsCode(() => pool.acquire(0), 'ERR_CLOSED');
         await assert.rejects(pool.acquireAsync(), { code: 'ERR_CLOSED' });
       });
+
+      it('an acquireAsync() that took a block in the tick its handle closes rejects with ERR_CLOSED', async () => {
+        const { buffer, pool, held } = fullPool(Class, 1);
+        pool.release(held[0]);
+        const closing = Class.open({ buffer });
+        const p = closing.acquireAsync(); // takes the only block at once, resolves a tick later
+        closing.close(); // frees it
+        const other = pool.tryAcquire();
+        assert.notStrictEqual(other, null);
+        await assert.rejects(p, { code: 'ERR_CLOSED' }); // not the block another party holds now
+        assert.deepStrictEqual([pool.stats().held, pool.stats().mine], [1, 1]);
+        pool.release(other.handle);
+        pool.close();
+      });
     });
   }
 

@@ -8,7 +8,8 @@ const path = require('path');
 const { BufferPool, Registry } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { uniqueName, removeShm, until, exitedPid } = require('../helpers/process');
-const { duringFirstVerdict } = require('../helpers/verdicts');
+const { duringFirstVerdict, beforeFirstRead } = require('../helpers/verdicts');
+const { watchLog } = require('../helpers/watches');
 const { C, W } = require('../../lib/layout/layout');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'pool-child.js');
@@ -155,6 +156,64 @@ describe('BufferPool', () => {
     assert.deepStrictEqual(b.stats(), { blockCount: 4, free: 2, held: 2, mine: 2 });
     for (const g of got) b.release(g.handle);
     b.close();
+    pool.close();
+  });
+
+  it('frees no block that a new owner of its holder\'s record took while the reclaim pass judged the record', () => {
+    // The pass reads block 0's state, held by owner record 1. Before it reads the record, the
+    // holder hands the block on and closes; judged, the released record reads as gone. A new
+    // handle then gets record 1 and takes the block: take() keeps the generation, so the block's
+    // state reads exactly as the pass read it, and the pass's CAS freed the block under its holder.
+    const { buffer, pool: left } = sabPool(2, 64); // owner record 1
+    const receiver = BufferPool.open({ buffer }); // 2
+    const reclaimer = BufferPool.open({ buffer }); // 3
+    const { handle } = left.acquire();
+    let next = null;
+    const freed = beforeFirstRead(() => {
+      receiver.take(handle);
+      left.close();
+    }, () => duringFirstVerdict(() => {}, () => {
+      next = BufferPool.open({ buffer });
+      next.take(handle);
+    }, () => reclaimer.reclaim()).result);
+    assert.strictEqual(freed, 0);
+    assert.strictEqual(next.view(handle).length, 64);
+    assert.deepStrictEqual(next.stats(), { blockCount: 2, free: 1, held: 1, mine: 1 });
+    assert.notStrictEqual(reclaimer.tryAcquire().handle & C.POOL_INDEX_MASK, handle & C.POOL_INDEX_MASK);
+    for (const h of [next, receiver, reclaimer]) h.close();
+  });
+
+  it('a new handle leaves alone a free owner record whose actor word is held, unless its holder exited', () => {
+    // A reclaim pass holds the actor word of the record whose owner's blocks it judges: a new
+    // owner of that record could take one of them, making its state read as the pass read it.
+    const { buffer, pool } = sabPool(2, 64); // owner record 1
+    const u32 = new Uint32Array(buffer);
+    const record = (o) => C.POOL_OWNERS_OFFSET / Uint32Array.BYTES_PER_ELEMENT + o * W.OWNER.WORDS;
+    const pidOf = (o) => Atomics.load(u32, record(o) + W.OWNER.PID);
+    Atomics.store(u32, record(2) + W.OWNER.ACTOR, process.pid); // a live process acts on record 2
+    const a = BufferPool.open({ buffer });
+    assert.deepStrictEqual([pidOf(2), pidOf(3)], [0, process.pid]);
+    Atomics.store(u32, record(2) + W.OWNER.ACTOR, exitedPid()); // its process ended while it acted
+    const b = BufferPool.open({ buffer });
+    assert.deepStrictEqual([pidOf(2), Atomics.load(u32, record(2) + W.OWNER.ACTOR)], [process.pid, 0]);
+    for (const h of [a, b, pool]) h.close();
+  });
+
+  it('a handle watches its owner record before it frees a previous owner\'s blocks, and releases it before unwatching it', () => {
+    // A worker terminated in either window left a claimed record that nobody watches: it reads as
+    // a live owner for as long as the process lives, and the blocks it comes to name are never
+    // reclaimed.
+    const { buffer, pool } = sabPool(2, 64); // owner record 1
+    const b = BufferPool.open({ buffer }); // 2
+    b.acquire();
+    const u32 = new Uint32Array(buffer);
+    const pidWord = C.POOL_OWNERS_OFFSET / Uint32Array.BYTES_PER_ELEMENT + 2 * W.OWNER.WORDS + W.OWNER.PID;
+    Atomics.store(u32, pidWord, 0); // record 2 free, with a block still naming it
+    const log = watchLog(() => BufferPool.open({ buffer }).close(), () => pool.stats().held);
+    assert.deepStrictEqual(log, [
+      { what: 'watch', slot: 2, pid: process.pid, probe: 1 }, // the previous owner's block not yet freed
+      { what: 'unwatch', slot: 2, pid: 0, probe: 0 },
+    ]);
     pool.close();
   });
 

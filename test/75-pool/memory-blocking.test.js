@@ -178,6 +178,21 @@ describe('MemoryPool: waiting for a free block', () => {
     await assert.rejects(pool.allocateAsync(8), { code: 'ERR_CLOSED' });
   });
 
+  it('an allocateAsync() that took a block in the tick its handle closes rejects, and records no length', async () => {
+    const buffer = new SharedArrayBuffer(MemoryPool.bytesFor([{ size: 256, count: 1 }]));
+    const pool = MemoryPool.create({ buffer, classes: [{ size: 256, count: 1 }] });
+    const closing = MemoryPool.open({ buffer });
+    const p = closing.allocateAsync(200); // takes the only block at once, resolves a tick later
+    closing.close(); // frees it
+    const other = pool.tryAllocate(10);
+    assert.notStrictEqual(other, null);
+    await assert.rejects(p, { code: 'ERR_CLOSED' });
+    // The block is the other party's, with the length its allocate asked for.
+    assert.strictEqual(pool.view(other.handle).length, 10);
+    pool.free(other.handle);
+    pool.close();
+  });
+
   it('closing the handle while allocateAsync() waits rejects it with ERR_CLOSED', async function () {
     this.timeout(60000);
     const { buffer, pool } = fullPool(SMALL);

@@ -27,4 +27,23 @@ function duringFirstVerdict(before, after, fn) {
   }
 }
 
-module.exports = { duringFirstVerdict };
+/**
+ * Runs `fn` with OwnerTable#read interposed: the first record read is made after `before()` (a
+ * party handing on its block and closing just before its record is read), every later one as
+ * usual. Returns what fn returned. The original method is back when it returns or throws.
+ */
+function beforeFirstRead(before, fn) {
+  const read = OwnerTable.prototype.read;
+  let reads = 0;
+  OwnerTable.prototype.read = function (...args) {
+    if (reads++ === 0) before();
+    return read.apply(this, args);
+  };
+  try {
+    return fn();
+  } finally {
+    OwnerTable.prototype.read = read;
+  }
+}
+
+module.exports = { duringFirstVerdict, beforeFirstRead };

@@ -12,6 +12,9 @@
 //   bar-lockstep   args.rounds generations of a barrier, checking the lockstep of a shared array
 //   bar-hold       arrive at the barrier (args.arrive) or not, say "ready", wait to be killed
 //   cond-wait-hold lock the mutex, say "waiting", wait on the condition, wait to be killed
+//   cond-rounds    wait for each round of a word set by notifyAll; say "lost" at a wait that
+//                  timed out although its round had come, else "done"
+//   cond-churn     wait on the same condition with a timeout of 0, again and again, until told
 //   bar-busy       generations of a barrier until it breaks, then say the error's code
 //   pending-all    start an async wait on every kind, say "waiting", then exit (a process:
 //                  process.exit()) or block in a sync wait (a worker, to be terminated)
@@ -197,6 +200,39 @@ modes['cond-wait-hold'] = () => {
   c.wait(m, TIMEOUT);
   say('woken');
   stay();
+};
+
+// words: [0] the round, [1] stop (cond-churn), [2] the round this waiter is registered for.
+modes['cond-rounds'] = () => {
+  const m = Mutex.open(at(args.mutex));
+  const c = Condition.open(at(args.notEmpty));
+  const w = words(m.buffer);
+  for (let r = 1; r <= args.rounds; r++) {
+    m.lock(TIMEOUT);
+    Atomics.store(w, 2, r); // under the mutex: once the notifier holds it, this wait is registered
+    while (Atomics.load(w, 0) < r) {
+      // Registered before the notifyAll of round r: only a lost wake-up ends it by the timeout.
+      if (!c.wait(m, args.waitMs).notified && Atomics.load(w, 0) >= r) {
+        m.unlock();
+        say('lost');
+        return;
+      }
+    }
+    m.unlock();
+  }
+  say('done');
+};
+
+modes['cond-churn'] = () => {
+  const m = Mutex.open(at(args.mutex));
+  const c = Condition.open(at(args.notEmpty));
+  const w = words(m.buffer);
+  while (Atomics.load(w, 1) === 0) {
+    m.lock(TIMEOUT);
+    c.wait(m, 0); // registers and looks at once: it would take any wake-up it may take
+    m.unlock();
+  }
+  say('done');
 };
 
 modes['bar-busy'] = () => {
