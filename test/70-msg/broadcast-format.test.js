@@ -47,6 +47,17 @@ function readBroadcast(buffer, from) {
   return b;
 }
 
+// Leaves what a publisher of an exited process that claimed position 1 and died leaves: owner
+// record 200 names it (pid, state live) and its party record says "publishing position 1".
+// Returns a DataView of the bytes.
+function goneClaim(buffer) {
+  const dv = new DataView(buffer);
+  dv.setUint32(256 + 32 * 200, exitedPid(), true);
+  dv.setUint32(8448 + 64 * 200, 1, true);
+  dv.setUint32(8448 + 64 * 200 + 4, 1, true);
+  return dv;
+}
+
 describe('Broadcast: the bytes of docs/format.md §15', () => {
   it('has the documented header, control words, tables, records and size', () => {
     assert.strictEqual(Broadcast.bytesFor(4, { messageBytes: 13 }), RECORDS + 4 * 24);
@@ -79,10 +90,7 @@ describe('Broadcast: the bytes of docs/format.md §15', () => {
     // A publisher of an exited process that claimed position 1 and died: owner record 200 names
     // it (pid, state live), its party record says "publishing position 1", the record says "being
     // written for 1", and tail was moved past it.
-    const dv = new DataView(buffer);
-    dv.setUint32(256 + 32 * 200, exitedPid(), true);
-    dv.setUint32(8448 + 64 * 200, 1, true);
-    dv.setUint32(8448 + 64 * 200 + 4, 1, true);
+    const dv = goneClaim(buffer);
     dv.setUint32(RECORDS + 1 * 24, 4, true);
     dv.setUint32(64, 2, true);
     b.publish('three');
@@ -100,10 +108,7 @@ describe('Broadcast: the bytes of docs/format.md §15', () => {
     const sub = b.subscribe();
     b.publish('one');
     // As above: owner record 200, of an exited process, claimed position 1 and died.
-    const dv = new DataView(buffer);
-    dv.setUint32(256 + 32 * 200, exitedPid(), true);
-    dv.setUint32(8448 + 64 * 200, 1, true);
-    dv.setUint32(8448 + 64 * 200 + 4, 1, true);
+    const dv = goneClaim(buffer);
     dv.setUint32(RECORDS + 1 * 24, 4, true);
     dv.setUint32(64, 2, true);
     b.publish('three');
@@ -124,10 +129,7 @@ describe('Broadcast: the bytes of docs/format.md §15', () => {
     // As above, a publisher of an exited process (owner record 200) claimed position 1 and died;
     // a live one (201, this process) tried position 1 too and lost the claim: its party record
     // names 1 until it next publishes.
-    const dv = new DataView(buffer);
-    dv.setUint32(256 + 32 * 200, exitedPid(), true);
-    dv.setUint32(8448 + 64 * 200, 1, true);
-    dv.setUint32(8448 + 64 * 200 + 4, 1, true);
+    const dv = goneClaim(buffer);
     dv.setUint32(8448 + 64 * 201, 1, true);
     dv.setUint32(8448 + 64 * 201 + 4, 1, true);
     dv.setUint32(256 + 32 * 201, process.pid, true);
