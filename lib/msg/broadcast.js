@@ -223,8 +223,10 @@ class Broadcast extends RegionHandle {
     for (const sub of [...this.#subscribers]) sub.close();
     const s = this.#state;
     Atomics.store(s.u32, R.partyWord(this.#slot, R.ROLES), 0);
-    s.owners.unwatch(this.#token);
+    // Released before unwatched (format.md §6, "Dead owners"): a terminate() in between leaves a
+    // free record, not a claimed one nobody watches.
     s.owners.release(this.#slot);
+    s.owners.unwatch(this.#token);
     super.close();
   }
 }

@@ -370,8 +370,8 @@ class MpmcQueue extends RegionHandle {
   close() {
     if (this.closed) return;
     Atomics.store(this.u32, this.#rolesAt, 0);
+    this.#owners.release(this.#slot); // before the unwatch (format.md §6, "Dead owners")
     this.#owners.unwatch(this.#token);
-    this.#owners.release(this.#slot);
     super.close();
   }
 }

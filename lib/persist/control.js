@@ -117,8 +117,8 @@ class Control {
         this.#claim(file, lockTimeoutMs);
       }
     } catch (err) {
-      if (this.token !== undefined) this.owners.unwatch(this.token);
       if (this.slot) this.owners.release(this.slot);
+      if (this.token !== undefined) this.owners.unwatch(this.token);
       this.segment.close();
       throw err;
     }
@@ -434,8 +434,10 @@ class Control {
   }
 
   close() {
-    this.owners.unwatch(this.token);
+    // Released before unwatched (format.md §6, "Dead owners"): a terminate() in between leaves a
+    // free record, not a claimed one nobody watches.
     this.owners.release(this.slot);
+    this.owners.unwatch(this.token);
     this.segment.close();
   }
 }
