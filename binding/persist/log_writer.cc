@@ -184,6 +184,7 @@ napi_value CreateLogWriterFn(napi_env env, napi_callback_info cbinfo) {
   w->core = core;
   w->target.control = static_cast<uint8_t*>(const_cast<void*>(control));
   w->target.ownerSlot = slot;
+  w->target.recoveries = shm::RecoveriesOf(w->target.control);
   napi_value out = nullptr;
   if (napi_create_reference(env, argv[0], 1, &w->engine) != napi_ok ||
       napi_create_reference(env, argv[1], 1, &w->control) != napi_ok ||

@@ -224,6 +224,7 @@ napi_value CreateRecordSealerFn(napi_env env, napi_callback_info cbinfo) {
   s->out = static_cast<const uint8_t*>(outWords);
   s->target.control = s->control;
   s->target.ownerSlot = slot;
+  s->target.recoveries = shm::RecoveriesOf(s->control);
   napi_value out = nullptr;
   if (napi_create_reference(env, argv[0], 1, &s->scratchRef) != napi_ok ||
       napi_create_reference(env, argv[1], 1, &s->controlRef) != napi_ok ||

@@ -74,6 +74,10 @@ function newStoreId() {
 class Control {
   // The hold of each lock tryOrTakeOver last found held: { word, since } by word index.
   #holds = new Map();
+  // PersistRecovery.recoveries when this handle's store was attached (attached()); null before.
+  // An append finds it changed when another opener started rebuilding the store from the log:
+  // this handle's segment is not the store any more (format.md §16, "Recovery").
+  #seenRecoveries = null;
 
   // Maps `dir`/control: created (exclusive) with the geometry and sync mode given, or opened.
   // A creator holds the recovery lock when this returns (it releases it once the store is ready,
@@ -216,8 +220,21 @@ class Control {
   get failed() { return Atomics.load(this.u32, REC + Q.FAILED) !== 0; }
   fail() { Atomics.store(this.u32, REC + Q.FAILED, 1); }
   clearFailed() { Atomics.store(this.u32, REC + Q.FAILED, 0); }
-  countRecovery() { Atomics.add(this.u32, REC + Q.RECOVERIES, 1); }
   get recoveries() { return Atomics.load(this.u32, REC + Q.RECOVERIES); }
+
+  // Before a rebuild from the log (held: the recovery lock): counts the recovery under the append
+  // lock, so that every append after it, of a handle still attached to the segment the rebuild
+  // replaces (removed while it was mapped), refuses with ERR_PERSIST_STALE, and every append
+  // before it is in the log the rebuild then reads.
+  fenceStale() {
+    this.lockAppend();
+    Atomics.add(this.u32, REC + Q.RECOVERIES, 1);
+    this.unlockAppend();
+  }
+
+  // The handle's store is attached (held: the recovery lock): appends check the recovery count
+  // from here on.
+  attached() { this.#seenRecoveries = this.recoveries; }
 
   // LSNs are below 2^53 (8 PiB of log): Numbers are exact. The tail, the start LSN, the durable
   // position and `syncing` only grow while handles are open (recovery, which resets them, runs
@@ -351,7 +368,13 @@ class Control {
     }
   }
 
-  lockAppend() { this.#take(APPEND_LOCK); }
+  lockAppend() {
+    this.#take(APPEND_LOCK);
+    if (this.#seenRecoveries !== null && this.recoveries !== this.#seenRecoveries) {
+      this.waiter.release(APPEND_LOCK);
+      throw new ShmError('ERR_PERSIST_STALE', 'persist: the store was rebuilt from its log by another opener (its segment was removed while this handle had it mapped): this handle\'s writes would not reach it; close the handle and open the store again');
+    }
+  }
   unlockAppend() { this.waiter.release(APPEND_LOCK); }
   lockRecovery() { this.#take(RECOVERY_LOCK); }
   unlockRecovery() { this.waiter.release(RECOVERY_LOCK); }

@@ -238,6 +238,9 @@ class Store extends LoggedStore {
       throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${path.join(dir, 'control')} records a geometry no store can have (${fault}): the file is damaged`);
     }
     // The replay is not timed: latency (if asked for) is turned on once the store is rebuilt.
+    // Handles still attached to the segment this replaces (removed while they had it mapped)
+    // append no more from here; what they appended before is in the log read below.
+    control.fenceStale();
     const store = super.create({ ...rest, size: geo.totalSize, buckets: geo.bucketCount, maxEntries: geo.maxEntries,
       maxNamespaces: geo.maxNamespaces, latency: false });
     try {
@@ -247,7 +250,6 @@ class Store extends LoggedStore {
       control.resetPositions(r.end, r.startLsn);
       // The log was read back from the disk: what it holds is what a failed sync left.
       control.clearFailed();
-      control.countRecovery();
       control.ready = true;
       return [store, { ...r.report, ms: Date.now() - start }];
     } catch (err) {
@@ -259,6 +261,7 @@ class Store extends LoggedStore {
   }
 
   _persist(control, dir, recovery) {
+    control.attached();
     const wal = new Wal(dir, control);
     const mode = control.syncMode;
     const intervalMs = control.intervalMs;

@@ -98,6 +98,12 @@ uint64_t SealWalRecord(uint8_t* dst, size_t room, uint8_t* rec, size_t capacity,
   return size;
 }
 
+uint32_t RecoveriesOf(const uint8_t* control) noexcept {
+  const auto* rec =
+      reinterpret_cast<const L::PersistRecovery*>(control + L::kPersistRecoveryOffset);
+  return AtomicLoad(&rec->recoveries);
+}
+
 void PublishWalAppend(uint8_t* control, uint32_t ownerSlot, uint64_t end) noexcept {
   auto* log = reinterpret_cast<L::PersistLog*>(control + L::kPersistLogOffset);
   AtomicStore64(&log->tail, end);
@@ -123,8 +129,9 @@ bool TakeMappedAppend(const WalTarget& t, uint32_t stripe, uint64_t size, uint64
   const uint64_t x = AtomicLoad64(&log->tail);
   const uint64_t place = L::kWalFileHeaderSize + (x - t.fileStart);
   if (LockIsHeld(AtomicLoad(stripeWord)) || AtomicLoad(&rec->failed) != 0 ||
-      AtomicLoad64(&log->startLsn) != t.fileStart || x < t.fileStart ||
-      place + size > AtomicLoad64(&log->fileBytes) || place + size > t.mapLength) {
+      AtomicLoad(&rec->recoveries) != t.recoveries || AtomicLoad64(&log->startLsn) != t.fileStart ||
+      x < t.fileStart || place + size > AtomicLoad64(&log->fileBytes) ||
+      place + size > t.mapLength) {
     Unlock(&log->appendLock, appendHeld);
     return false;
   }

@@ -69,7 +69,13 @@ struct WalTarget {
   uint8_t* map = nullptr;
   size_t mapLength = 0;
   uint64_t fileStart = 0;
+  // PersistRecovery.recoveries when the handle's store was attached: an append that finds it
+  // changed goes the general way, which refuses it (the store was rebuilt from the log by another
+  // opener, format.md §16 "Recovery").
+  uint32_t recoveries = 0;
 };
+// PersistRecovery.recoveries of a control segment, for WalTarget.recoveries.
+uint32_t RecoveriesOf(const uint8_t* control) noexcept;
 
 // The stripe rule's hash (format.md §16, "Stripes"): FNV-1a over the UTF-16 code units of the
 // namespace name, one unit 0, and the key, each unit folded in as one 32-bit value; the stripe is

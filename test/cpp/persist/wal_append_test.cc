@@ -157,8 +157,14 @@ TEST_F(WalAppend, LeavesEverythingUntouchedWhenItCannotLogHere) {
   log()->startLsn = 4096;
   expectUntouched("a checkpoint switched the file");
   log()->startLsn = 0;
-  reinterpret_cast<L::PersistRecovery*>(control_.data() + L::kPersistRecoveryOffset)->failed = 1;
+  auto* rec = reinterpret_cast<L::PersistRecovery*>(control_.data() + L::kPersistRecoveryOffset);
+  rec->failed = 1;
   expectUntouched("the log failed to sync");
+  rec->failed = 0;
+  EXPECT_EQ(RecoveriesOf(control_.data()), 0u);
+  rec->recoveries = 1;  // another opener rebuilt the store from the log since the attach
+  EXPECT_EQ(RecoveriesOf(control_.data()), 1u);
+  expectUntouched("the store was rebuilt from the log since this handle attached");
 }
 
 TEST_F(WalAppend, AWriteTheStoreRefusesIsNotLogged) {
