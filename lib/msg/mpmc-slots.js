@@ -83,13 +83,25 @@ function claimerGone(u32, owners, self, role, pos) {
 }
 
 /**
+ * Whether position `pos` may be claimed and unfinished for producing (`index` TAIL) or consuming
+ * (HEAD): 0 < index - pos <= capacity. A producer's claimed position stops the consumers there,
+ * and no producer claims past it by more than a lap; a consumer's unreleased slot stops the
+ * producers a lap on. A sequence word repeats every 2^30 positions, so a position a stale intent
+ * names is told from the one in flight in its slot by this window, not by the word.
+ */
+function inFlight(q, index, pos) {
+  const d = diff(Atomics.load(q.u32, index), pos);
+  return d > 0 && d <= q.capacity;
+}
+
+/**
  * Gives up position `pos` if a producer claimed it and is gone without publishing it (consumers
  * then skip it). Returns whether it did.
  */
 function repairProduced(q, owners, self, pos) {
   const { u32 } = q;
   const at = q.seqIndex_(pos);
-  if (diff(Atomics.load(u32, TAIL), pos) <= 0 || Atomics.load(u32, at) !== seqOf(pos, 0)) return false;
+  if (!inFlight(q, TAIL, pos) || Atomics.load(u32, at) !== seqOf(pos, 0)) return false;
   if (!claimerGone(u32, owners, self, PRODUCE, pos)) return false;
   if (Atomics.compareExchange(u32, at, seqOf(pos, 0), seqOf(pos, SKIPPED)) !== seqOf(pos, 0)) return false;
   Atomics.add(u32, SKIPPED_WRITES, 1);
@@ -105,7 +117,7 @@ function repairConsumed(q, owners, self, pos) {
   const { u32 } = q;
   const at = q.seqIndex_(pos);
   const seq = Atomics.load(u32, at);
-  if (diff(Atomics.load(u32, HEAD), pos) <= 0 || (seq !== seqOf(pos, FULL) && seq !== seqOf(pos, SKIPPED))) return false;
+  if (!inFlight(q, HEAD, pos) || (seq !== seqOf(pos, FULL) && seq !== seqOf(pos, SKIPPED))) return false;
   if (!claimerGone(u32, owners, self, CONSUME, pos)) return false;
   if (Atomics.compareExchange(u32, at, seq, seqOf(pos + q.capacity, 0)) !== seq) return false;
   if (seq === seqOf(pos, FULL)) Atomics.add(u32, SKIPPED_READS, 1);
@@ -143,13 +155,13 @@ function finishOwnerIntent(q, owners, self, o) {
     if (roles & PRODUCE) {
       const pos = (producePos + k) >>> 0;
       repairProduced(q, owners, self, pos);
-      if (diff(Atomics.load(u32, TAIL), pos) > 0 && Atomics.load(u32, q.seqIndex_(pos)) === seqOf(pos, 0)) return false;
+      if (inFlight(q, TAIL, pos) && Atomics.load(u32, q.seqIndex_(pos)) === seqOf(pos, 0)) return false;
     }
     if (roles & CONSUME) {
       const pos = (consumePos + k) >>> 0;
       repairConsumed(q, owners, self, pos);
       const seq = Atomics.load(u32, q.seqIndex_(pos));
-      if (diff(Atomics.load(u32, HEAD), pos) > 0 && (seq === seqOf(pos, FULL) || seq === seqOf(pos, SKIPPED))) return false;
+      if (inFlight(q, HEAD, pos) && (seq === seqOf(pos, FULL) || seq === seqOf(pos, SKIPPED))) return false;
     }
   }
   return true;

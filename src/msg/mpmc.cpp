@@ -152,9 +152,19 @@ bool MpmcQueue::ClaimerGone(uint32_t role, uint32_t pos) noexcept {
   return named > 0;
 }
 
+// Whether position `pos` may be claimed and unfinished for producing (`index` kTail) or consuming
+// (kHead): 0 < index - pos <= capacity. A producer's claimed position stops the consumers there,
+// and no producer claims past it by more than a lap; a consumer's unreleased slot stops the
+// producers a lap on. A sequence word repeats every 2^30 positions, so a position a stale intent
+// names is told from the one in flight in its slot by this window, not by the word.
+bool MpmcQueue::InFlight(uint32_t index, uint32_t pos) noexcept {
+  const int32_t d = Diff(AtomicLoad(Word(index)), pos);
+  return d > 0 && static_cast<uint32_t>(d) <= capacity_;
+}
+
 bool MpmcQueue::RepairProduced(uint32_t pos) noexcept {
   uint32_t* seq = Seq(pos);
-  if (Diff(AtomicLoad(Word(kTail)), pos) <= 0 || AtomicLoad(seq) != SeqOf(pos, 0)) return false;
+  if (!InFlight(kTail, pos) || AtomicLoad(seq) != SeqOf(pos, 0)) return false;
   if (!ClaimerGone(kProduce, pos)) return false;
   if (!AtomicCas(seq, SeqOf(pos, 0), SeqOf(pos, kSkipped))) return false;
   AtomicAdd(Word(kSkippedWrites), 1);
@@ -164,8 +174,7 @@ bool MpmcQueue::RepairProduced(uint32_t pos) noexcept {
 bool MpmcQueue::RepairConsumed(uint32_t pos) noexcept {
   uint32_t* seq = Seq(pos);
   const uint32_t s = AtomicLoad(seq);
-  if (Diff(AtomicLoad(Word(kHead)), pos) <= 0 ||
-      (s != SeqOf(pos, kFull) && s != SeqOf(pos, kSkipped))) {
+  if (!InFlight(kHead, pos) || (s != SeqOf(pos, kFull) && s != SeqOf(pos, kSkipped))) {
     return false;
   }
   if (!ClaimerGone(kConsume, pos)) return false;
@@ -186,7 +195,7 @@ bool MpmcQueue::FinishIntent(uint32_t o) noexcept {
     if (roles & kProduce) {
       const uint32_t pos = produce_pos + k;
       RepairProduced(pos);
-      if (Diff(AtomicLoad(Word(kTail)), pos) > 0 && AtomicLoad(Seq(pos)) == SeqOf(pos, 0)) {
+      if (InFlight(kTail, pos) && AtomicLoad(Seq(pos)) == SeqOf(pos, 0)) {
         return false;  // claimed, still unpublished
       }
     }
@@ -194,8 +203,7 @@ bool MpmcQueue::FinishIntent(uint32_t o) noexcept {
       const uint32_t pos = consume_pos + k;
       RepairConsumed(pos);
       const uint32_t s = AtomicLoad(Seq(pos));
-      if (Diff(AtomicLoad(Word(kHead)), pos) > 0 &&
-          (s == SeqOf(pos, kFull) || s == SeqOf(pos, kSkipped))) {
+      if (InFlight(kHead, pos) && (s == SeqOf(pos, kFull) || s == SeqOf(pos, kSkipped))) {
         return false;  // claimed, still unreleased
       }
     }

@@ -109,6 +109,7 @@ class MpmcQueue {
   uint32_t* Seq(uint32_t pos) const noexcept;
   uint32_t* Intent(uint32_t owner, uint32_t field) const noexcept;
   bool ClaimerGone(uint32_t role, uint32_t pos) noexcept;
+  bool InFlight(uint32_t index, uint32_t pos) noexcept;
   bool RepairProduced(uint32_t pos) noexcept;
   bool RepairConsumed(uint32_t pos) noexcept;
   bool MaybeRepair() noexcept;

@@ -185,6 +185,25 @@ describe('MpmcQueue', () => {
       q.close();
     });
 
+    it('a gone owner\'s intent naming a position 2^30 before one a live producer holds in the same slot gives nothing up', () => {
+      const q = queue(4);
+      q.tryEnqueue('before');
+      const pos = Atomics.load(q.u32, TAIL);
+      // A live producer claimed pos and is writing it; a gone owner's intent was left naming
+      // pos - 2^30, whose sequence word is the same 4 * pos (modulo 2^32) in the same slot.
+      party(q, C.MPMC_INTENT_PRODUCE, pos, process.pid);
+      Atomics.store(q.u32, TAIL, pos + 1);
+      party(q, C.MPMC_INTENT_PRODUCE, (pos - 2 ** 30) >>> 0, exitedPid());
+      const owners = new OwnerTable(q.u32, C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS);
+      while (owners.claim({ pid: process.pid, tid: 2, startTime: 0n, bootId: 0n }) !== 0); // live
+      const late = MpmcQueue.open({ buffer: q.u32.buffer }); // adopts the gone owner's record
+      assert.deepStrictEqual(q.skipped, { writes: 0, reads: 0 });
+      assert.strictEqual(q.tryDequeue(), 'before');
+      assert.strictEqual(q.tryDequeue(), undefined, 'the live producer\'s slot is still its own');
+      late.close();
+      q.close();
+    });
+
     it('a slot whose claimer is alive is never taken from it', () => {
       const q = queue(4);
       const pos = Atomics.load(q.u32, TAIL);

@@ -302,3 +302,26 @@ TEST(MpmcQueue, AFullTableAdoptsAGoneOwnerOnlyOnceWhatItsIntentNamesIsFinished) 
     EXPECT_EQ(out[0], 'c');
   }
 }
+
+// A gone owner's intent left naming pos - 2^30, whose sequence word is the one of pos (4 * pos
+// modulo 2^32) in the same slot, while a live producer holds pos: adopting the record finishes
+// nothing (the position is not within a lap behind the tail).
+TEST(MpmcQueue, AStaleIntentAPositionOf2To30BehindGivesUpNothing) {
+  char out[8];
+  Block b(MpmcQueue::BytesFor(4, 8));
+  MpmcQueue q;
+  ASSERT_EQ(q.Create(b.mem, b.size, 4, 8, 0, Me()), L::kOk);
+  uint32_t* tail = ControlWord(b.mem, offsetof(L::MpmcControl, tail));
+  ASSERT_EQ(q.TryEnqueue("a", 1, L::kMsgTagUtf8), Push::kOk);
+  const uint32_t pos = *tail;
+  Party(b.mem, static_cast<uint32_t>(getpid()), L::kMpmcIntentProduce, pos);
+  *tail += 1;  // the live producer claimed pos and is writing it
+  Party(b.mem, ExitedPid(), L::kMpmcIntentProduce, pos - (1u << 30));
+  FillOwnerTable(b.mem);
+  MpmcQueue late;
+  ASSERT_EQ(late.Attach(b.mem, b.size, Me()), L::kOk);
+  EXPECT_EQ(q.skipped_writes(), 0u);
+  ASSERT_EQ(late.TryDequeue(out, sizeof out, nullptr), 1);
+  EXPECT_EQ(out[0], 'a');
+  EXPECT_EQ(late.TryDequeue(out, sizeof out, nullptr), -1);  // empty: pos is still its producer's
+}
