@@ -1337,6 +1337,9 @@ const statuses = [
   [37, 'ERR_CHANNEL_CLOSED'],
   [45, 'ERR_PERSIST_IO'],
   [46, 'ERR_PERSIST_CORRUPT'],
+  // A write through a handle of a persisted store that another opener rebuilt from its log since
+  // the handle attached (docs/format.md §16, "Recovery": the fence).
+  [47, 'ERR_PERSIST_STALE'],
   // 50-54: the adapters room. A package an adapter needs (a peer dependency) is not installed.
   [50, 'ERR_PEER_MISSING'],
   // Pools (docs/format.md §17): no free block (after reclaiming those of gone holders); a handle
