@@ -75,6 +75,12 @@ function publisherGone(r, owners, self, pos) {
  * moves `tail` past it if the publisher died before doing so. Returns whether it gave it up.
  */
 function giveUp(r, owners, self, pos) {
+  // Only a position within a lap of the tail can be being written (0 <= tail - pos <= capacity:
+  // its record holds up the claim of the one a lap on). A sequence word repeats every 2^30
+  // positions, so an old position a gone party's record still names, 2^30 before one a live
+  // publisher is writing in the same record, has that record's word: the window tells them apart.
+  const d = diff(Atomics.load(r.u32, TAIL), pos);
+  if (d < 0 || d > r.capacity) return false;
   const at = seqIndex(r, pos);
   if (Atomics.load(r.u32, at) !== seqOf(pos, WRITING) || !publisherGone(r, owners, self, pos)) return false;
   if (Atomics.compareExchange(r.u32, at, seqOf(pos, WRITING), seqOf(pos, GIVEN_UP)) !== seqOf(pos, WRITING)) return false;

@@ -121,6 +121,26 @@ describe('Broadcast: the bytes of docs/format.md §15', () => {
     b.close();
   });
 
+  it('a gone publisher\'s record naming a position 2^30 before one a live publisher is writing gives nothing up', () => {
+    const buffer = new SharedArrayBuffer(Broadcast.bytesFor(4, { messageBytes: 16 }));
+    const b = Broadcast.create({ buffer, capacity: 4, messageBytes: 16 });
+    b.publish('one');
+    // A live publisher (party 201, this process) claimed position 1 and is writing it (its
+    // record's word 4, the tail at 2); a gone one (200) was left naming 1 - 2^30, whose word is
+    // the same 4 in the same record.
+    const dv = goneClaim(buffer);
+    dv.setUint32(8448 + 64 * 200 + 4, (1 - 2 ** 30) >>> 0, true);
+    dv.setUint32(8448 + 64 * 201, 1, true);
+    dv.setUint32(8448 + 64 * 201 + 4, 1, true);
+    dv.setUint32(256 + 32 * 201, process.pid, true);
+    dv.setUint32(RECORDS + 1 * 24, 4, true);
+    dv.setUint32(64, 2, true);
+    assert.strictEqual(b.subscribers, 0); // drops gone owners: gives up what they left
+    assert.strictEqual(dv.getUint32(RECORDS + 1 * 24, true), 4, 'the live publisher\'s record is still being written');
+    assert.strictEqual(readBroadcast(buffer, 0).skipped, 0);
+    b.close();
+  });
+
   it("a gone publisher's owner record is kept while a live publisher names its unfinished position too", () => {
     const buffer = new SharedArrayBuffer(Broadcast.bytesFor(4, { messageBytes: 16 }));
     const b = Broadcast.create({ buffer, capacity: 4, messageBytes: 16 });
