@@ -223,10 +223,7 @@ class Broadcast extends RegionHandle {
     for (const sub of [...this.#subscribers]) sub.close();
     const s = this.#state;
     Atomics.store(s.u32, R.partyWord(this.#slot, R.ROLES), 0);
-    // Released before unwatched (format.md §6, "Dead owners"): a terminate() in between leaves a
-    // free record, not a claimed one nobody watches.
-    s.owners.release(this.#slot);
-    s.owners.unwatch(this.#token);
+    s.owners.leave(this.#slot, this.#token);
     super.close();
   }
 }

@@ -108,7 +108,7 @@ class MpmcQueue extends RegionHandle {
 
   #claim() {
     const owners = this.#owners;
-    let slot = owners.claim(this.#self, C.MPMC_INTENT_SPREAD);
+    let slot = owners.claim(this.#self, { spread: C.MPMC_INTENT_SPREAD });
     if (slot === 0) {
       // A full table: a gone owner's record is taken over (its intent zeroed) only once every
       // position its intent names is finished (format.md §15, "Parties that are gone").
@@ -370,8 +370,7 @@ class MpmcQueue extends RegionHandle {
   close() {
     if (this.closed) return;
     Atomics.store(this.u32, this.#rolesAt, 0);
-    this.#owners.release(this.#slot); // before the unwatch (format.md §6, "Dead owners")
-    this.#owners.unwatch(this.#token);
+    this.#owners.leave(this.#slot, this.#token);
     super.close();
   }
 }

@@ -290,8 +290,7 @@ class Stack extends RegionHandle {
   /** Releases the handle's owner slot (and closes its segment); the stack stays. Idempotent. */
   close() {
     if (this.closed) return;
-    this.#owners.release(this.#slot); // before the unwatch (format.md §6, "Dead owners")
-    this.#owners.unwatch(this.#token);
+    this.#owners.leave(this.#slot, this.#token);
     super.close();
   }
 }

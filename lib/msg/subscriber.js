@@ -147,8 +147,7 @@ class Subscriber {
     this.#closed = true;
     const s = this.#state;
     Atomics.store(s.u32, R.partyWord(this.#at.slot, R.ROLES), 0);
-    s.owners.release(this.#at.slot); // before the unwatch, as Broadcast#close
-    s.owners.unwatch(this.#token);
+    s.owners.leave(this.#at.slot, this.#token);
     this.#onClose();
   }
 }

@@ -142,7 +142,7 @@ class OwnerTable {
   // `spread` k > 1 the slots are tried as 1, 1 + k, 1 + 2k, ..., then 2, 2 + k, ..., and so on:
   // slots k apart first, for per-owner records smaller than a cache line that owners write often
   // (the MPMC queue's intents, MPMC_INTENT_SPREAD). `yieldToActor`: see #claimed().
-  claim(id, spread = 1, yieldToActor = false) {
+  claim(id, { spread = 1, yieldToActor = false } = {}) {
     for (let first = 1; first <= spread; first++) {
       for (let o = first; o < this.slots; o += spread) {
         const w = this.pidWord(o);
@@ -217,6 +217,15 @@ class OwnerTable {
     if (o <= 0 || o >= this.slots) return;
     this.clearIdentity(o);
     Atomics.store(this.u32, this.pidWord(o), 0);
+  }
+
+  // Gives up slot `o`, which the caller holds and watches (`token`, watch()'s; none when it never
+  // watched it): released first, then no longer watched (format.md §6, "Dead owners"). A thread
+  // terminated between the two leaves a free record, since the addon marks a record dead only
+  // while it still names that thread; the other order left a claimed record nobody watched.
+  leave(o, token) {
+    this.release(o);
+    this.unwatch(token);
   }
 
   // Frees slot `o` if its owner is gone for `self` (the repair pass, holding every lock: no lock

@@ -121,8 +121,7 @@ class Control {
         this.#claim(file, lockTimeoutMs);
       }
     } catch (err) {
-      if (this.slot) this.owners.release(this.slot);
-      if (this.token !== undefined) this.owners.unwatch(this.token);
+      if (this.slot) this.owners.leave(this.slot, this.token);
       this.segment.close();
       throw err;
     }
@@ -457,10 +456,7 @@ class Control {
   }
 
   close() {
-    // Released before unwatched (format.md §6, "Dead owners"): a terminate() in between leaves a
-    // free record, not a claimed one nobody watches.
-    this.owners.release(this.slot);
-    this.owners.unwatch(this.token);
+    this.owners.leave(this.slot, this.token);
     this.segment.close();
   }
 }

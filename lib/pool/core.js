@@ -88,7 +88,7 @@ class PoolCore {
   // previous owner's (this handle holds none yet): they are freed before anything is acquired.
   // A free record whose actor word a reclaim pass holds is left alone (see reclaim()).
   claim() {
-    let slot = this.#owners.claim(this.#self, 1, true);
+    let slot = this.#owners.claim(this.#self, { yieldToActor: true });
     if (slot === 0) {
       this.reclaim();
       slot = this.#owners.adopt(this.#self, { yieldToActor: true });
@@ -101,17 +101,9 @@ class PoolCore {
       this.#token = this.#owners.watch(slot, this.#self);
       this.#freeHeldBy(slot);
     } catch (e) {
-      this.#giveUpSlot();
+      this.#owners.leave(this.slot, this.#token);
       throw e;
     }
-  }
-
-  // Releases the owner record, then stops watching it: a thread terminated between the two
-  // leaves a free record (the addon marks a record dead only while it still names that thread's
-  // pid, tid and start time), where the other order left a claimed record nobody watched.
-  #giveUpSlot() {
-    this.#owners.release(this.slot);
-    this.#owners.unwatch(this.#token);
   }
 
   stateWord(index) {
@@ -236,15 +228,6 @@ class PoolCore {
       const woken = attempt();
       if (woken !== 0) return woken;
     }
-  }
-
-  /**
-   * After the await of blockAsync(): ERR_CLOSED if the handle was closed since. The block it
-   * took (synchronously, while the handle was open) was then freed by close(), which frees every
-   * block of the handle's record, and may be another party's by now: it must not be returned.
-   */
-  settled() {
-    this.usable();
   }
 
   /** Like block() without blocking the event loop; rejects with signal.reason when aborted. */
@@ -385,7 +368,7 @@ class PoolCore {
     if (this.closed) return;
     this.closed = true;
     this.#freeHeldBy(this.slot);
-    this.#giveUpSlot();
+    this.#owners.leave(this.slot, this.#token);
   }
 }
 

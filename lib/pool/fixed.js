@@ -129,7 +129,8 @@ class FixedPool extends PoolHandle {
     const { timeout, signal } = asyncOptions(options);
     this.#core.usable();
     const handle = await this.#core.blockAsync(this.#tryOnce, timeout, signal);
-    this.#core.settled();
+    // A close() since the block was taken freed it (it may be another's now): ERR_CLOSED.
+    this.#core.usable();
     const got = this.#got(handle);
     if (got === null) throw exhausted(`${this.constructor.NAME_}.acquireAsync()`, timeout);
     return got;

@@ -256,7 +256,9 @@ class MemoryPool extends PoolHandle {
     this.#core.usable();
     this.#validateSize(size);
     const handle = await this.#core.blockAsync(this.#attemptFor(this.#classFor(size)), timeout, signal);
-    this.#core.settled(); // before the length is recorded: a closed handle's block may be another's now
+    // A close() since the block was taken freed it (it may be another's now): ERR_CLOSED, before
+    // the length is recorded.
+    this.#core.usable();
     const got = this.#got(handle, size);
     if (got === null) throw exhausted(`MemoryPool.allocateAsync(${size})`, timeout);
     return got;

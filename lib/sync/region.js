@@ -218,17 +218,9 @@ class Region {
       this.token = owners.watch(slot, self);
       if (adopted && onAdopt) onAdopt(slot);
     } catch (e) {
-      this.#giveUpSlot();
+      this.owners.leave(this.slot, this.token);
       throw e;
     }
-  }
-
-  // Releases the owner slot, then stops watching it: a thread terminated between the two leaves
-  // a free record (the addon marks a record dead only while it still names that thread), where
-  // the other order left a claimed record that nobody watched.
-  #giveUpSlot() {
-    this.owners.release(this.slot);
-    this.owners.unwatch(this.token);
   }
 
   /**
@@ -260,7 +252,7 @@ class Region {
   /** Releases the owner slot (if any) and the segment (if this handle opened one). */
   close() {
     this.closed = true;
-    if (this.owners) this.#giveUpSlot();
+    if (this.owners) this.owners.leave(this.slot, this.token);
     if (this.segment) this.segment.close();
   }
 

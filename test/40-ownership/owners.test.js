@@ -108,13 +108,13 @@ describe('ownership: owner slots', () => {
     const t = newTable();
     const me = self();
     const got = [];
-    for (let k = 0; k < t.slots; k++) got.push(t.claim({ ...me, tid: 100 + k }, 4));
+    for (let k = 0; k < t.slots; k++) got.push(t.claim({ ...me, tid: 100 + k }, { spread: 4 }));
     const expected = [];
     for (let first = 1; first <= 4; first++) for (let o = first; o < t.slots; o += 4) expected.push(o);
     expected.push(0); // every slot taken
     assert.deepStrictEqual(got, expected);
     t.release(9);
-    assert.strictEqual(t.claim(me, 4), 9, 'a freed slot is found again');
+    assert.strictEqual(t.claim(me, { spread: 4 }), 9, 'a freed slot is found again');
   });
 
   it('the gone rule: each cause (format.md §6)', () => {

@@ -175,12 +175,8 @@ class JsEngine {
     }
   }
 
-  // Released before unwatched (format.md §6, "Dead owners"): a worker terminated in between
-  // leaves a free slot, not a claimed one nobody watches (the addon marks a slot dead only while
-  // it still names the thread).
   _releaseSlot() {
-    this.owners.release(this.locks.slot);
-    this.owners.unwatch(this.watch);
+    this.owners.leave(this.locks.slot, this.watch);
     this.watch = 0;
   }
 
