@@ -47,15 +47,24 @@ function readBroadcast(buffer, from) {
   return b;
 }
 
-// Leaves what a publisher of an exited process that claimed position 1 and died leaves: owner
-// record 200 names it (pid, state live) and its party record says "publishing position 1".
-// Returns a DataView of the bytes.
-function goneClaim(buffer) {
+// Leaves position 1 claimed and being written (record 1's word 4, the tail moved to 2) by a
+// publisher of an exited process that died: owner record 200 names it (pid, state live), its
+// party record says "publishing position `named`" (1 unless given). Returns a DataView.
+function goneClaim(buffer, named = 1) {
   const dv = new DataView(buffer);
   dv.setUint32(256 + 32 * 200, exitedPid(), true);
   dv.setUint32(8448 + 64 * 200, 1, true);
-  dv.setUint32(8448 + 64 * 200 + 4, 1, true);
+  dv.setUint32(8448 + 64 * 200 + 4, named, true);
+  dv.setUint32(RECORDS + 1 * 24, 4, true);
+  dv.setUint32(64, 2, true);
   return dv;
+}
+
+// A live publisher (owner record 201, this process) whose party record names position 1.
+function liveNamer(dv) {
+  dv.setUint32(8448 + 64 * 201, 1, true);
+  dv.setUint32(8448 + 64 * 201 + 4, 1, true);
+  dv.setUint32(256 + 32 * 201, process.pid, true);
 }
 
 describe('Broadcast: the bytes of docs/format.md §15', () => {
@@ -90,9 +99,7 @@ describe('Broadcast: the bytes of docs/format.md §15', () => {
     // A publisher of an exited process that claimed position 1 and died: owner record 200 names
     // it (pid, state live), its party record says "publishing position 1", the record says "being
     // written for 1", and tail was moved past it.
-    const dv = goneClaim(buffer);
-    dv.setUint32(RECORDS + 1 * 24, 4, true);
-    dv.setUint32(64, 2, true);
+    goneClaim(buffer);
     b.publish('three');
     assert.deepStrictEqual(sub.receiveSync(5000), { value: 'one', missed: 0 });
     assert.deepStrictEqual(sub.receiveSync(5000), { value: 'three', missed: 0 });
@@ -109,8 +116,6 @@ describe('Broadcast: the bytes of docs/format.md §15', () => {
     b.publish('one');
     // As above: owner record 200, of an exited process, claimed position 1 and died.
     const dv = goneClaim(buffer);
-    dv.setUint32(RECORDS + 1 * 24, 4, true);
-    dv.setUint32(64, 2, true);
     b.publish('three');
     assert.strictEqual(b.subscribers, 1);
     const r = readBroadcast(buffer, 0);
@@ -128,13 +133,8 @@ describe('Broadcast: the bytes of docs/format.md §15', () => {
     // A live publisher (party 201, this process) claimed position 1 and is writing it (its
     // record's word 4, the tail at 2); a gone one (200) was left naming 1 - 2^30, whose word is
     // the same 4 in the same record.
-    const dv = goneClaim(buffer);
-    dv.setUint32(8448 + 64 * 200 + 4, (1 - 2 ** 30) >>> 0, true);
-    dv.setUint32(8448 + 64 * 201, 1, true);
-    dv.setUint32(8448 + 64 * 201 + 4, 1, true);
-    dv.setUint32(256 + 32 * 201, process.pid, true);
-    dv.setUint32(RECORDS + 1 * 24, 4, true);
-    dv.setUint32(64, 2, true);
+    const dv = goneClaim(buffer, (1 - 2 ** 30) >>> 0);
+    liveNamer(dv);
     assert.strictEqual(b.subscribers, 0); // drops gone owners: gives up what they left
     assert.strictEqual(dv.getUint32(RECORDS + 1 * 24, true), 4, 'the live publisher\'s record is still being written');
     assert.strictEqual(readBroadcast(buffer, 0).skipped, 0);
@@ -150,11 +150,7 @@ describe('Broadcast: the bytes of docs/format.md §15', () => {
     // a live one (201, this process) tried position 1 too and lost the claim: its party record
     // names 1 until it next publishes.
     const dv = goneClaim(buffer);
-    dv.setUint32(8448 + 64 * 201, 1, true);
-    dv.setUint32(8448 + 64 * 201 + 4, 1, true);
-    dv.setUint32(256 + 32 * 201, process.pid, true);
-    dv.setUint32(RECORDS + 1 * 24, 4, true);
-    dv.setUint32(64, 2, true);
+    liveNamer(dv);
     b.publish('three');
     // Counting subscribers drops gone owners, but not record 200: position 1 cannot be given up
     // yet, and once record 200 were freed no gone party would name it (readers would wait a lap).
