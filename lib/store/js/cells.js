@@ -134,8 +134,8 @@ function clearNs(e, id) {
 }
 
 // The repair pass (every lock held): the counts found in cell 0, granted exactly, the other
-// cells empty. nsCounts[i]: what the chains hold of live namespace i (0 for the others).
-function recount(e, entries, nsCounts) {
+// cells empty. nsCounts[i]: what the chains hold of namespace i, for each live i in `live`.
+function recount(e, entries, nsCounts, live) {
   const u32 = e.u32;
   for (let k = 0; k < CELLS; k++) {
     const c = e.cellsBase + k * e.cellWords;
@@ -144,7 +144,7 @@ function recount(e, entries, nsCounts) {
   const c0 = e.cellsBase;
   u32[c0 + LIMIT] = entries;
   u32[c0 + ENTRIES] = entries;
-  for (let i = 1; i <= e.maxNs; i++) u32[c0 + NS + i] = nsCounts[i];
+  for (const i of live) u32[c0 + NS + i] = nsCounts[i];
   Atomics.store(u32, GRANTED, entries);
 }
 

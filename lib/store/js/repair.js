@@ -367,9 +367,7 @@ function checkCounts(e, found, report) {
   if (report) {
     for (const line of cells.check(e, found, live)) report.add(line);
   } else {
-    const counts = new Uint32Array(e.maxNs + 1);
-    for (const i of live) counts[i] = found.nsCounts[i];
-    cells.recount(e, found.entries, counts);
+    cells.recount(e, found.entries, found.nsCounts, live);
   }
   if (report) checkIndex(e, live.length, report);
   if (u32[NS_LIVE] !== live.length) {
