@@ -284,6 +284,10 @@ const constants = {
   // whole closed group go); 24 bits of epoch, so that a waiter takes a group it left 2^24 moves
   // earlier for its own only if it did not look once in between.
   SYNC_CONDITION_VERSION: 2,
+  // A barrier records how each of its last 32 generations ended (BarrierState.passed), so that a
+  // waiter that looks late is told right even when more parties than `parties` take part.
+  SYNC_BARRIER_VERSION: 2,
+  SYNC_BARRIER_OUTCOMES: 32,
   SYNC_COND_CLOSED_SHIFT: 16,
   SYNC_COND_COUNT_MASK: 0xffff,
   SYNC_COND_TOKENS_MASK: 0xff,
@@ -824,7 +828,9 @@ const structs = {
       ['arrived', 'u32', 8],
       ['parties', 'u32', 12],
       ['breaks', 'u32', 16],
-      ['reserved', 'u8', 20, 44],
+      // Bit (g mod 32) says whether generation g passed (1) or was reset (0), for the last 32.
+      ['passed', 'u32', 20],
+      ['reserved', 'u8', 24, 40],
       ['sleepers', 'u32', 64],
       ['reserved2', 'u8', 68, 60],
     ],

@@ -201,7 +201,7 @@ const KINDS = {
   mutex: syncKind(Mutex),
   rwlock: syncKind(RwLock),
   semaphore: syncKind(Semaphore, { createOptions: ['permits'] }),
-  barrier: syncKind(Barrier, { createOptions: ['parties'] }),
+  barrier: syncKind(Barrier, { createOptions: ['parties'], version: C.SYNC_BARRIER_VERSION }),
   // A condition and a waitgroup keep no owner table (format.md §13.2, §13.5): nothing records
   // who has them open, so delete() cannot tell whether they are in use (as 'bytes').
   condition: syncKind(Condition, { owners: undefined, version: C.SYNC_CONDITION_VERSION }),

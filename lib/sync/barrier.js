@@ -8,9 +8,11 @@
 // arrive again, so a party that notices one breaks the barrier (sets bit 0) and the waiting
 // parties get ERR_BARRIER_BROKEN instead of hanging; so does a wait that times out or is
 // aborted. reset() starts a new generation two generations on (state advanced by 4) and frees
-// the gone owners' slots. A waiter tells how its generation ended from how far the generation
-// moved: by an odd number, it passed (a pass moves it by one, a reset by two); by an even one
-// (or not at all, the broken bit set), it was broken or reset.
+// the gone owners' slots. `passed` records how each of the last 32 generations ended (bit g mod
+// 32: passed, or reset), which a waiter that looks late reads to tell whether its own passed:
+// when more handles than `parties` take part, later generations may pass without it. A waiter
+// later than that (32 generations) goes by how far the generation moved: by an odd number, it
+// passed (a pass moves it by one, a reset by two); by an even one, it was reset.
 const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
 const {
@@ -25,12 +27,19 @@ const STATE = Region.field(S.STATE);
 const ARRIVED = Region.field(S.ARRIVED);
 const PARTIES = Region.field(S.PARTIES);
 const BREAKS = Region.field(S.BREAKS);
+const PASSED = Region.field(S.PASSED);
 const SLEEPERS = Region.field(S.SLEEPERS);
 const BYTES = C.SYNC_BARRIER_REGION_BYTES;
 const PLACE = { bytes: BYTES, what: 'barrier', extraKeys: ['parties'] };
 const BROKEN_BIT = 1;
 const NEXT = 2; // one generation in `state`
 const GENERATIONS = 0x7fffffff; // the generation's 31 bits, once shifted down
+const OUTCOMES = C.SYNC_BARRIER_OUTCOMES; // generations `passed` remembers
+// A waiter reads its generation's bit only while the generation has moved at most this far: the
+// bit is next written when generation g + OUTCOMES - 1 ends (a reset also clears the bit of the
+// generation it skips), which comes after the state moved that far.
+const TRUSTED_MOVE = OUTCOMES - 2;
+const bitOf = (generation) => (1 << (generation % OUTCOMES)) >>> 0;
 const kInternal = Symbol('shmstore.Barrier.internal');
 const BROKEN = Symbol('broken');
 
@@ -51,7 +60,7 @@ class Barrier extends SyncObject {
     if (token !== kInternal) throw new TypeError('Barrier cannot be constructed directly: use Barrier.create() or Barrier.open()');
     const init = parties === undefined ? undefined : (u32) => Atomics.store(u32, PARTIES, parties);
     super(where, BYTES, 'barrier', C.SYNC_KIND_BARRIER,
-      { init, exclusive: init !== undefined && where.segment === null, zeroValid: false });
+      { init, exclusive: init !== undefined && where.segment === null, zeroValid: false, version: C.SYNC_BARRIER_VERSION });
     this.#r = regionOf(this);
     claimOrAbort(this.#r, null);
   }
@@ -137,6 +146,9 @@ class Barrier extends SyncObject {
         return st;
       }
       Atomics.store(u32, ARRIVED, 0);
+      // The outcome before the state that ends the generation: a waiter that sees the state moved
+      // sees the bit.
+      Atomics.or(u32, PASSED, bitOf(st >>> 1));
       Atomics.store(u32, STATE, (st + NEXT) >>> 0);
       wake(r.i32, STATE, SLEEPERS, Infinity);
       return { leader: true };
@@ -153,11 +165,17 @@ class Barrier extends SyncObject {
       });
       return Atomics.load(this.#r.u32, STATE) === mine ? mine : this.#attempt(mine, false);
     }
-    // No generation passes without every party, this one too (one handle per party), so from
-    // the waiter's generation the state moved by one pass, perhaps then resets (by two each), or
-    // by resets only; breaks set bit 0 alone. Odd: its generation passed, whatever happened to
-    // the next one since (broken, reset). Even: it was reset; 0: broken (bit 0 set).
-    const moved = ((st >>> 1) - (mine >>> 1)) & GENERATIONS;
+    const gen = mine >>> 1;
+    const moved = ((st >>> 1) - gen) & GENERATIONS;
+    if (moved === 0) return BROKEN; // bit 0 set in its own generation
+    // Its generation ended (its outcome was stored before the state that `st` shows). The bit is
+    // this generation's while the state, read after it, has not moved past TRUSTED_MOVE.
+    const passed = Atomics.load(this.#r.u32, PASSED);
+    const now = ((Atomics.load(this.#r.u32, STATE) >>> 1) - gen) & GENERATIONS;
+    if (now <= TRUSTED_MOVE) return (passed & bitOf(gen)) !== 0 ? { leader: false } : BROKEN;
+    // Later than that: were each open handle a party, no generation after the waiter's could pass
+    // without it, so the state moved by one pass and then resets (by two each), or by resets
+    // only. Odd: its generation passed; even: it was reset.
     return (moved & 1) === 1 ? { leader: false } : BROKEN;
   }
 
@@ -237,6 +255,8 @@ class Barrier extends SyncObject {
       if (n !== undefined) Atomics.store(u32, PARTIES, n);
       Atomics.store(u32, ARRIVED, 0);
       const gen = Atomics.load(u32, STATE) >>> 1;
+      // Neither the generation it ends nor the one it skips passed.
+      Atomics.and(u32, PASSED, ~(bitOf(gen) | bitOf(gen + 1)));
       Atomics.store(u32, STATE, ((gen + 2) << 1) >>> 0);
     });
     wake(r.i32, STATE, SLEEPERS, Infinity);

@@ -111,6 +111,8 @@ inline constexpr uint64_t kSyncRwlockRegionBytes = 0x28c0ULL;
 inline constexpr uint64_t kSyncBarrierRegionBytes = 0x20c0ULL;
 inline constexpr uint64_t kSyncMaxCount = 0x7fffffffULL;
 inline constexpr uint64_t kSyncConditionVersion = 2ULL;
+inline constexpr uint64_t kSyncBarrierVersion = 2ULL;
+inline constexpr uint64_t kSyncBarrierOutcomes = 0x20ULL;
 inline constexpr uint64_t kSyncCondClosedShift = 0x10ULL;
 inline constexpr uint64_t kSyncCondCountMask = 0xffffULL;
 inline constexpr uint64_t kSyncCondTokensMask = 0xffULL;
@@ -567,7 +569,8 @@ struct BarrierState {
   uint32_t arrived;
   uint32_t parties;
   uint32_t breaks;
-  uint8_t reserved[44];
+  uint32_t passed;
+  uint8_t reserved[40];
   uint32_t sleepers;
   uint8_t reserved2[60];
 };
@@ -577,7 +580,8 @@ static_assert(offsetof(BarrierState, state) == 4, "BarrierState.state");
 static_assert(offsetof(BarrierState, arrived) == 8, "BarrierState.arrived");
 static_assert(offsetof(BarrierState, parties) == 12, "BarrierState.parties");
 static_assert(offsetof(BarrierState, breaks) == 16, "BarrierState.breaks");
-static_assert(offsetof(BarrierState, reserved) == 20, "BarrierState.reserved");
+static_assert(offsetof(BarrierState, passed) == 20, "BarrierState.passed");
+static_assert(offsetof(BarrierState, reserved) == 24, "BarrierState.reserved");
 static_assert(offsetof(BarrierState, sleepers) == 64, "BarrierState.sleepers");
 static_assert(offsetof(BarrierState, reserved2) == 68, "BarrierState.reserved2");
 
@@ -1346,6 +1350,8 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kSyncBarrierRegionBytes, "SYNC_BARRIER_REGION_BYTES") \
   X(kSyncMaxCount, "SYNC_MAX_COUNT") \
   X(kSyncConditionVersion, "SYNC_CONDITION_VERSION") \
+  X(kSyncBarrierVersion, "SYNC_BARRIER_VERSION") \
+  X(kSyncBarrierOutcomes, "SYNC_BARRIER_OUTCOMES") \
   X(kSyncCondClosedShift, "SYNC_COND_CLOSED_SHIFT") \
   X(kSyncCondCountMask, "SYNC_COND_COUNT_MASK") \
   X(kSyncCondTokensMask, "SYNC_COND_TOKENS_MASK") \
@@ -1689,6 +1695,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(BarrierState, "BARRIER_STATE", arrived, "ARRIVED") \
   X(BarrierState, "BARRIER_STATE", parties, "PARTIES") \
   X(BarrierState, "BARRIER_STATE", breaks, "BREAKS") \
+  X(BarrierState, "BARRIER_STATE", passed, "PASSED") \
   X(BarrierState, "BARRIER_STATE", reserved, "RESERVED") \
   X(BarrierState, "BARRIER_STATE", sleepers, "SLEEPERS") \
   X(BarrierState, "BARRIER_STATE", reserved2, "RESERVED2") \

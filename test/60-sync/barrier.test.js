@@ -2,6 +2,7 @@
 // Barrier (docs/api.md "Barrier"; bytes and protocol: docs/format.md §13.4).
 const assert = require('assert');
 const { Barrier, ShmError } = require('../../index');
+const { C, W } = require('../../lib/layout/layout');
 const { addon } = require('../../lib/base/native');
 const { uniqueName, removeShm } = require('../helpers/process');
 const { actor, allSay } = require('../helpers/sync-actors');
@@ -121,6 +122,47 @@ describe('Barrier', () => {
       a.close();
       b.close();
     }
+  });
+
+  // With more handles taking part than `parties`, generations after a waiter's can pass without
+  // it: how far the generation moved no longer tells how its own ended, the recorded outcome does.
+  it('with more handles than parties, a late waiter is told how its own generation ended', async () => {
+    const buffer = sab();
+    const a = Barrier.create({ buffer, parties: 2 });
+    const b = Barrier.open({ buffer });
+    const c = Barrier.open({ buffer });
+    // a's generation passes; the next one passes too (b and c) before a looks: moved by two.
+    const p = a.waitAsync(10000);
+    assert.deepStrictEqual(b.wait(10000), { leader: true });
+    const q = c.waitAsync(10000);
+    assert.deepStrictEqual(b.wait(10000), { leader: true });
+    assert.deepStrictEqual(await p, { leader: false });
+    assert.deepStrictEqual(await q, { leader: false });
+    // a's generation is reset, and the one after the reset passes before a looks: moved by three.
+    const r = assert.rejects(a.waitAsync(10000), isBroken);
+    b.reset();
+    const t = c.waitAsync(10000);
+    assert.deepStrictEqual(b.wait(10000), { leader: true });
+    await r;
+    assert.deepStrictEqual(await t, { leader: false });
+    // Thirty generations pass after a's before it looks: still within what the barrier records.
+    const u = a.waitAsync(10000);
+    assert.deepStrictEqual(b.wait(10000), { leader: true });
+    for (let i = 0; i < 29; i++) {
+      const w = c.waitAsync(10000);
+      assert.deepStrictEqual(b.wait(10000), { leader: true });
+      assert.deepStrictEqual(await w, { leader: false });
+    }
+    assert.deepStrictEqual(await u, { leader: false });
+    for (const x of [a, b, c]) x.close();
+  });
+
+  it('refuses a region of the version before the recorded outcomes (ERR_BAD_VERSION)', () => {
+    const buffer = sab();
+    Barrier.create({ buffer, parties: 2 }).close();
+    const version = new Uint32Array(buffer, 0, 16);
+    Atomics.store(version, W.SYNC_HEADER.VERSION, C.SYNC_BARRIER_VERSION - 1);
+    assert.throws(() => Barrier.open({ buffer }), { code: 'ERR_BAD_VERSION' });
   });
 
   it('a party that closes its handle as an arriving party judges its record does not break it', async () => {

@@ -107,8 +107,8 @@ describe('the other sync kinds of docs/format.md §13.1-13.5', () => {
     for (const [K, kind] of kinds) {
       const buffer = new SharedArrayBuffer(K.BYTES);
       const h = K === Barrier ? K.create({ buffer, parties: 1 }) : K.open({ buffer });
-      // A condition region is of version 2 (the version history of §13), the others of 1.
-      assert.deepStrictEqual(header(buffer), { magic: 0x434e5953, kind, version: K === Condition ? 2 : 1 });
+      // A condition or barrier region is of version 2 (the version history of §13), the others of 1.
+      assert.deepStrictEqual(header(buffer), { magic: 0x434e5953, kind, version: K === Condition || K === Barrier ? 2 : 1 });
       h.close();
     }
   });
@@ -152,7 +152,7 @@ describe('the other sync kinds of docs/format.md §13.1-13.5', () => {
     assert.deepStrictEqual(u32s(buffer, 68, 4), [7, 7, 1, 1]);
   });
 
-  it('§13.4 barrier: state (generation and broken bit), arrived, parties, breaks', async () => {
+  it('§13.4 barrier: state (generation and broken bit), arrived, parties, breaks, passed', async () => {
     const buffer = new SharedArrayBuffer(8384);
     const a = Barrier.create({ buffer, parties: 2 });
     const b = Barrier.open({ buffer });
@@ -162,10 +162,25 @@ describe('the other sync kinds of docs/format.md §13.1-13.5', () => {
     b.wait(5000);
     await p;
     assert.deepStrictEqual(u32s(buffer, 68, 2), [2, 0]); // generation 1, broken clear
+    assert.deepStrictEqual(u32s(buffer, 84, 1), [0b1]); // passed: generation 0 did
     assert.throws(() => a.wait(10));
     assert.deepStrictEqual(u32s(buffer, 68, 4), [3, 1, 2, 1]); // broken bit set, one break
     a.reset();
     assert.deepStrictEqual(u32s(buffer, 68, 2), [6, 0]); // two generations on, bit clear
+    assert.deepStrictEqual(u32s(buffer, 84, 1), [0b1]); // generations 1 (reset) and 2 (skipped): 0
+    // Generation 3 passes; 32 generations on, its bit is generation 35's.
+    const q = a.waitAsync(5000);
+    b.wait(5000);
+    await q;
+    assert.deepStrictEqual([...u32s(buffer, 68, 1), ...u32s(buffer, 84, 1)], [8, 0b1001]);
+    for (let g = 4; g < 36; g++) {
+      const r = a.waitAsync(5000);
+      b.wait(5000);
+      await r;
+    }
+    assert.deepStrictEqual([...u32s(buffer, 68, 1), ...u32s(buffer, 84, 1)], [72, 0xffffffff]);
+    a.reset(); // ends generation 36 (bit 4) and skips 37 (bit 5)
+    assert.deepStrictEqual([...u32s(buffer, 68, 1), ...u32s(buffer, 84, 1)], [76, 0xffffffcf]);
     a.close();
     b.close();
   });
