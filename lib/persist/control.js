@@ -37,6 +37,9 @@ const APPEND_LOCK = LOG + L.APPEND_LOCK;
 const FLUSH_LOCK = DUR + D.FLUSH_LOCK;
 const RECOVERY_LOCK = REC + Q.LOCK;
 const CHECKPOINT_LOCK = REC + Q.CHECKPOINT_LOCK;
+// PersistRecovery.recoveries, as a word index of `u32`: read by the fence check of every
+// operation of a persisted store's handle (LoggedStore._live), as well as by appends.
+const RECOVERIES = REC + Q.RECOVERIES;
 const TICK = DUR + D.TICK;
 // u64 indices of a BigUint64Array over the whole segment.
 const TAIL64 = (LOG + L.TAIL) / U64;
@@ -59,6 +62,13 @@ const FNV_PRIME = 0x01000193;
 const RECHECK_MS = C.SYNC_RECHECK_MS;
 const STUCK_MS = C.PERSIST_TAKEOVER_MS;
 
+// The refusal of every operation of a handle attached before a rebuild of its store (format.md
+// §16, "Recovery"), reads and appends alike.
+function staleError() {
+  return new ShmError('ERR_PERSIST_STALE', 'persist: the store was rebuilt from its log by another opener (its segment was removed while this handle had it mapped): ' +
+    'the segment this handle has is no longer the store, and reading or writing it through this handle is refused; close the handle and open the store again');
+}
+
 function lockTimeout(err) {
   if (err instanceof LockError) {
     return new ShmError('ERR_LOCK_TIMEOUT', 'persist: a lock of the control segment is held by a live process that does not release it');
@@ -76,7 +86,8 @@ class Control {
   #holds = new Map();
   // PersistRecovery.recoveries when this handle's store was attached (attached()); null before.
   // An append finds it changed when another opener started rebuilding the store from the log:
-  // this handle's segment is not the store any more (format.md §16, "Recovery").
+  // this handle's segment is not the store any more (format.md §16, "Recovery"). The handle's
+  // store keeps a copy, which every operation compares first (LoggedStore._live).
   #seenRecoveries = null;
 
   // Maps `dir`/control: created (exclusive) with the geometry and sync mode given, or opened.
@@ -219,15 +230,18 @@ class Control {
   get failed() { return Atomics.load(this.u32, REC + Q.FAILED) !== 0; }
   fail() { Atomics.store(this.u32, REC + Q.FAILED, 1); }
   clearFailed() { Atomics.store(this.u32, REC + Q.FAILED, 0); }
-  get recoveries() { return Atomics.load(this.u32, REC + Q.RECOVERIES); }
+  get recoveries() { return Atomics.load(this.u32, RECOVERIES); }
+  // What `recoveries` was when this handle's store was attached (null before attached()).
+  get seenRecoveries() { return this.#seenRecoveries; }
 
   // Before a rebuild from the log (held: the recovery lock): counts the recovery under the append
   // lock, so that every append after it, of a handle still attached to the segment the rebuild
   // replaces (removed while it was mapped), refuses with ERR_PERSIST_STALE, and every append
-  // before it is in the log the rebuild then reads.
+  // before it is in the log the rebuild then reads; every other operation of such a handle, a
+  // read too, refuses once it sees the new count.
   fenceStale() {
     this.lockAppend();
-    Atomics.add(this.u32, REC + Q.RECOVERIES, 1);
+    Atomics.add(this.u32, RECOVERIES, 1);
     this.unlockAppend();
   }
 
@@ -371,7 +385,7 @@ class Control {
     this.#take(APPEND_LOCK);
     if (this.#seenRecoveries !== null && this.recoveries !== this.#seenRecoveries) {
       this.waiter.release(APPEND_LOCK);
-      throw new ShmError('ERR_PERSIST_STALE', 'persist: the store was rebuilt from its log by another opener (its segment was removed while this handle had it mapped): this handle\'s writes would not reach it; close the handle and open the store again');
+      throw staleError();
     }
   }
   unlockAppend() { this.waiter.release(APPEND_LOCK); }
@@ -461,4 +475,4 @@ class Control {
   }
 }
 
-module.exports = { Control, SYNC_NAMES, newStoreId, FNV_OFFSET, FNV_PRIME };
+module.exports = { Control, SYNC_NAMES, newStoreId, FNV_OFFSET, FNV_PRIME, RECOVERIES, staleError };

@@ -13,7 +13,7 @@ const { Store: BaseStore, checkNsName, checkKey, checkValueLength, pairsOf, engi
 const { encodeValue } = require('../store/codec');
 const cache = require('../store/cache-options');
 const { OUT_EXPIRY } = require('../store/contract');
-const { Control } = require('./control');
+const { Control, RECOVERIES, staleError } = require('./control');
 const { encodeRecordInto, setExpiry, SMALL_RECORD, scratchFor } = require('./record');
 const { maybeCheckpoint } = require('./checkpoint');
 const { io } = require('./io');
@@ -46,6 +46,41 @@ class LoggedStore extends BaseStore {
   constructor(...args) {
     super(...args);
     this._p = null; // { control, wal, dir, mode, intervalMs, timer, recovery } when persisted
+    // The fence check of _live(): the control segment's words, and PersistRecovery.recoveries
+    // as it was when this handle's store was attached (store.js, _persist); null without persist.
+    this._fence = null;
+    this._fenceSeen = 0;
+  }
+
+  // Every operation of a handle starts here (the store facade's and this class's). With
+  // persistence it also refuses, with ERR_PERSIST_STALE, once another opener has started to
+  // rebuild the store from its log (the fence, format.md §16 "Recovery"): this handle's segment
+  // was removed while it had it mapped, and whatever it read there would lack every write made
+  // to the rebuilt store. Writes are refused again under the append lock (Control.lockAppend),
+  // which is what keeps them out of the log; this check is what keeps reads from answering.
+  //
+  // The count is read with a plain load, not Atomics.load: on a persisted get of some 70 ns
+  // (V8 11), this check cost some 4 ns, one with Atomics.load some 10 to 20. A plain load is
+  // enough:
+  // - PersistRecovery's 64-byte line is written by opens, rebuilds, checkpoints, backups and
+  //   failures alone (its words, format.md §16 "Control segment": the recovery and checkpoint
+  //   locks, the counts, `failed`; appends only read `failed` and `recoveries`), so the load
+  //   hits a line that stays valid in this core's cache.
+  // - A read whose check races with a rebuild and still sees the old count reads the removed
+  //   segment as the fence left it (its handles' appends refuse from the fence on, so nothing
+  //   reaches it after, but a write already in flight, which is put back when its append
+  //   refuses): the read answers as one made before the rebuild would.
+  // - Once the increment is visible to this thread, every later check refuses: the count only
+  //   grows, so it never equals the remembered one again (short of 2^32 rebuilds), and each
+  //   check loads it anew: every operation between two checks calls its engine or (a read
+  //   cache hit) does an Atomics operation on the store, and compiled code does not carry a
+  //   typed array's element over such a call or operation. An aligned element of an integer
+  //   typed array is read whole (never torn), by the ECMAScript memory model too.
+  _live() {
+    const e = super._live();
+    const fence = this._fence;
+    if (fence !== null && fence[RECOVERIES] !== this._fenceSeen) throw staleError();
+    return e;
   }
 
   // [raw, encoding, expiry] of the stored value (expiry as the engine takes it: epoch ms, or

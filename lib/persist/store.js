@@ -284,6 +284,8 @@ class Store extends LoggedStore {
     else if (addon && typeof addon.createRecordSealer === 'function') {
       wal.attachSealer(addon.createRecordSealer(setRecord.u8, new Uint8Array(control.segment.buffer, 0, C.PERSIST_CONTROL_BYTES), control.slot, this._out));
     }
+    this._fence = control.u32;
+    this._fenceSeen = control.seenRecoveries;
     this._p = {
       control, wal, dir, mode, intervalMs, timer, recovery, checkpointTimer: null, writer, writerNs: null,
       checkpointBytes: control.checkpointBytes, checkpointScheduled: false, lastCheckpointError: null,
@@ -357,6 +359,7 @@ class Store extends LoggedStore {
     const p = this._p;
     if (p !== null && !this.closed) {
       this._p = null;
+      this._fence = null;
       if (p.timer) clearInterval(p.timer);
       if (p.checkpointTimer) clearInterval(p.checkpointTimer);
       try {
