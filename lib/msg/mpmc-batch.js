@@ -135,10 +135,10 @@ function forget(io) {
 }
 
 /**
- * Clears the intent of a party that found the queue full (empty) or damaged: after a claim lost
- * to another party, it names positions that party claimed, and a live owner's intent stops their
- * repair, this owner's own repair too, which therefore comes after it (`roles` first, so that it
- * never names more positions than it did).
+ * Clears the intent of a party, single or batch, that found the queue full (empty) or damaged:
+ * after a claim lost to another party, it names positions that party claimed, and a live owner's
+ * intent stops their repair, this owner's own repair too, which therefore comes after it (`roles`
+ * first, so that it never names more positions than it did).
  */
 function clearIntent(io) {
   // Plain loads of words only this owner writes.
@@ -352,4 +352,4 @@ function readSlot(u32, buf, messageBytes, at) {
   return tag === TAG_UTF8 ? buf.utf8Slice(offset, offset + length) : codec.decode(buf, offset, length, tag);
 }
 
-module.exports = { pushMany, pushPrepared, popMany, prepareChecked, writeSlot, readSlot, MAX_CLAIM };
+module.exports = { pushMany, pushPrepared, popMany, prepareChecked, writeSlot, readSlot, clearIntent, MAX_CLAIM };

@@ -21,8 +21,11 @@
 // - the intent is not cleared after the slot is finished: it then names a position this owner
 //   finished, and a repair needs the named slot still claimed and unfinished for that position,
 //   which a finished position never is again (until the positions wrap at 2^32, format.md §15).
-//   "Full" and "empty" still clear it, with an Atomics.store: after a lost CAS it names a
-//   position someone else claimed, and a live owner's intent stops the repair of that position.
+//   "Full", "empty" and damage still clear it, with an Atomics.store: after a lost CAS it names a
+//   position someone else claimed, and a live owner's intent stops the repair of that position
+//   for as long as the owner claims nothing else, which a party that stopped need not do. A read
+//   that fails after the claim clears it too, once the slot is released: whoever stops with an
+//   error leaves no intent (format.md §15, "Intents left after finishing").
 const S = require('./mpmc-slots');
 const B = require('./mpmc-batch');
 
@@ -65,7 +68,9 @@ function pushOne(io, tag, payload, closable, repair, wake) {
       if (repair()) continue;
       return false;
     } else if (d > 0 && Atomics.load(u32, TAIL) === pos) {
-      throw S.slotAhead(pos, Atomics.load(u32, at)); // else a stale tail: load it again
+      // Damage (else a stale tail: load it again). The intent is cleared first, as when full.
+      B.clearIntent(io);
+      throw S.slotAhead(pos, Atomics.load(u32, at));
     }
   }
 }
@@ -89,12 +94,17 @@ function popOne(io, repair, wake) {
       let value = NONE;
       try {
         if (d === FULL) value = B.readSlot(u32, io.buf, io.messageBytes, at);
-      } finally {
-        // Released even when the record cannot be read (a corrupt region), so the queue goes on.
-        // The intent stays: it names a finished position (above).
+      } catch (err) {
+        // A record that cannot be read (a corrupt region): the slot is released all the same, so
+        // that the queue goes on, and then the intent is cleared (above).
         Atomics.store(u32, at, S.seqOf(pos + io.capacity, 0));
+        B.clearIntent(io);
         wake();
+        throw err;
       }
+      // The intent stays: it names a finished position (above).
+      Atomics.store(u32, at, S.seqOf(pos + io.capacity, 0));
+      wake();
       if (value !== NONE) return value;
     } else if (d <= 0 && Atomics.load(u32, HEAD) === pos) {
       if (u32[io.rolesAt] !== 0) Atomics.store(u32, io.rolesAt, 0); // a word only this owner writes
@@ -105,7 +115,9 @@ function popOne(io, repair, wake) {
       if (d === 0 && repair()) continue;
       return NONE;
     } else if (d > SKIPPED && Atomics.load(u32, HEAD) === pos) {
-      throw S.slotAhead(pos, Atomics.load(u32, at)); // else a stale head: load it again
+      // Damage (else a stale head: load it again). The intent is cleared first, as when empty.
+      B.clearIntent(io);
+      throw S.slotAhead(pos, Atomics.load(u32, at));
     }
   }
 }
