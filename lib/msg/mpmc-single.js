@@ -24,8 +24,8 @@
 //   "Full", "empty" and damage still clear it, with an Atomics.store: after a lost CAS it names a
 //   position someone else claimed, and a live owner's intent stops the repair of that position
 //   for as long as the owner claims nothing else, which a party that stopped need not do. A read
-//   that fails after the claim clears it too, once the slot is released: whoever stops with an
-//   error leaves no intent (format.md §15, "Intents left after finishing").
+//   or a write that fails after the claim clears it too, once the slot is finished: whoever stops
+//   with an error leaves no intent (format.md §15, "Intents left after finishing").
 const S = require('./mpmc-slots');
 const B = require('./mpmc-batch');
 
@@ -40,7 +40,9 @@ const NONE = Symbol('none');
  * One attempt: claims the slot at the tail and writes the prepared message, or returns false when
  * the queue is full (after one `repair()` of gone parties' slots, rate-limited by the caller), or
  * CLOSED when the queue is `closable` and was closed before the claim (the slot was given up, so
- * that nothing is delivered after receivers saw the end). `wake()` wakes sleeping consumers.
+ * that nothing is delivered after receivers saw the end). Bytes that can no longer be read (a
+ * buffer detached since the message was prepared) throw, the slot given up. `wake()` wakes
+ * sleeping consumers.
  */
 function pushOne(io, tag, payload, closable, repair, wake) {
   const u32 = io.u32;
@@ -55,7 +57,19 @@ function pushOne(io, tag, payload, closable, repair, wake) {
       u32[io.rolesAt] = PRODUCE;
       if (Atomics.compareExchange(u32, TAIL, pos, (pos + 1) >>> 0) === pos) {
         const closed = closable && Atomics.load(u32, io.closedWord) !== 0;
-        if (!closed) B.writeSlot(u32, io.buf, at, tag, payload);
+        if (!closed) {
+          try {
+            B.writeSlot(u32, io.buf, at, tag, payload);
+          } catch (err) {
+            // Bytes that cannot be read since they were checked (codec.writeRecord): the slot is
+            // given up as a closed channel's is, since a claimed slot left unfinished by a live
+            // owner would stop the queue for good; then the intent is cleared (above).
+            Atomics.store(u32, at, S.seqOf(pos, SKIPPED));
+            B.clearIntent(io);
+            wake();
+            throw err;
+          }
+        }
         Atomics.store(u32, at, S.seqOf(pos, closed ? SKIPPED : FULL));
         // The intent stays: it names a finished position (above).
         wake();
