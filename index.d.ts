@@ -1187,7 +1187,8 @@ export declare class Channel implements AsyncIterable<any>, QueueLatency<Channel
   tryReceive(): any;
   /**
    * Sends every value in order, claiming the free slots at once and waiting only while none is
-   * free; resolves how many were sent. ERR_QUEUE_TIMEOUT and ERR_CHANNEL_CLOSED carry `sent`.
+   * free; resolves how many were sent. ERR_QUEUE_TIMEOUT and ERR_CHANNEL_CLOSED carry `sent`,
+   * as does the TypeError of bytes detached or shrunk before the channel took them.
    */
   sendBatch(values: QueueMessage[], options?: QueueWaitOptions): Promise<number>;
   /** At least one message, at most max (what is queued). */

@@ -180,7 +180,9 @@ class Channel {
    * Sends every value of `values` in order, claiming as many slots as there is room for at a time
    * (up to 64 with one CAS) and waiting, as send() does, only while none is free; resolves how
    * many were sent. Every value is checked before the first is sent. ERR_QUEUE_TIMEOUT and
-   * ERR_CHANNEL_CLOSED carry `sent`: how many values (a prefix) the channel took before it.
+   * ERR_CHANNEL_CLOSED carry `sent`: how many values (a prefix) the channel took before it; so
+   * does the TypeError of bytes detached (transferred) or shrunk after the call, before the
+   * channel took them.
    */
   sendBatch(values, options) {
     if (!Array.isArray(values)) throw v.invalidType('values', 'an array', values);
@@ -194,24 +196,28 @@ class Channel {
       tags[k] = p.tag;
       payloads[k] = p.payload;
     }
-    let sent = 0;
+    // How far the batch went: `sent` values (a prefix) taken by the channel.
+    const batch = { tags, payloads, sent: 0, end: n };
     // One attempt: true once some values were sent (the caller goes on with the rest at once),
-    // NONE when not one slot was free.
+    // NONE when not one slot was free. Bytes detached or shrunk since they were checked throw
+    // (ERR_INVALID_ARG) with batch.sent counting the values before them.
     const attempt = () => {
       if (Atomics.load(this.#u32, CLOSED_WORD) !== 0) throw closedError('sendBatch');
-      const r = this.#q[kPushPrepared](tags, payloads, sent, n);
-      if (r < 0) {
-        sent = -1 - r;
-        throw closedError('sendBatch');
+      const before = batch.sent;
+      let open;
+      try {
+        open = this.#q[kPushPrepared](batch);
+      } catch (e) {
+        e.sent = batch.sent;
+        throw e;
       }
-      const moved = r > sent;
-      sent = r;
-      return moved ? true : NONE;
+      if (!open) throw closedError('sendBatch');
+      return batch.sent > before ? true : NONE;
     };
     const deadline = performance.now() + timeout;
     return (async () => {
       try {
-        while (sent < n) {
+        while (batch.sent < n) {
           const left = Math.max(0, deadline - performance.now());
           const r = await this.#blockAsync(PRODUCER_WAITERS, CONSUMED, attempt, left, signal);
           if (r === NONE) throw timedOut('sendBatch()', timeout);
@@ -219,7 +225,7 @@ class Channel {
       } catch (e) {
         // The channel's own errors say how far the batch went (an abort rejects with the
         // signal's reason, left as it is).
-        if (e?.code === 'ERR_QUEUE_TIMEOUT' || e?.code === 'ERR_CHANNEL_CLOSED') e.sent = sent;
+        if (e?.code === 'ERR_QUEUE_TIMEOUT' || e?.code === 'ERR_CHANNEL_CLOSED') e.sent = batch.sent;
         throw e;
       }
       return n;

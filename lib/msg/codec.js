@@ -27,12 +27,18 @@ const MAX_UTF8_PER_UNIT = 3; // a UTF-16 unit becomes at most 3 UTF-8 bytes
 
 /**
  * The bytes of an ArrayBuffer, typed array or DataView as a Uint8Array (no copy), else null. A
- * detached ArrayBuffer is a TypeError naming `name` (ERR_INVALID_ARG).
+ * detached ArrayBuffer is a TypeError naming `name` (ERR_INVALID_ARG). Over a resizable (growable)
+ * buffer the view has the length the bytes have now, whatever the buffer does later: the length a
+ * structure checks against its room is the length it writes.
  */
 function bytesOf(value, name = 'value') {
-  if (types.isUint8Array(value)) return value;
-  if (ArrayBuffer.isView(value) || types.isAnyArrayBuffer(value)) return v.bytesOver(value, name);
-  return null;
+  let bytes;
+  if (types.isUint8Array(value)) bytes = value;
+  else if (ArrayBuffer.isView(value) || types.isAnyArrayBuffer(value)) bytes = v.bytesOver(value, name);
+  else return null;
+  const buffer = bytes.buffer;
+  if (buffer.resizable !== true && buffer.growable !== true) return bytes;
+  return new Uint8Array(buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**
@@ -101,8 +107,19 @@ function writeRecord(buf, at, tag, payload) {
     buf.writeDoubleLE(payload, at);
     return ((TAG_NUMBER << TAG_SHIFT) | NUMBER_BYTES) >>> 0;
   }
-  buf.set(payload, at);
+  try {
+    buf.set(payload, at);
+  } catch (err) {
+    // The only bytes set() cannot read: a buffer detached (transferred), or shrunk past the view,
+    // since the message was checked. Nothing of it was written.
+    if (err instanceof TypeError) throw detachedSince();
+    throw err;
+  }
   return ((tag << TAG_SHIFT) | payload.byteLength) >>> 0;
+}
+
+function detachedSince() {
+  return v.typeError('The bytes of a message were detached (transferred) or their buffer shrunk after it was given; it was not sent');
 }
 
 /** Whether records of `tag` are one-byte text (decodeText() reads them out of a latin1 string). */

@@ -13,10 +13,10 @@
 //
 // `io` is the queue's private state that these functions share with mpmc.js and mpmc-single.js:
 // { u32, buf, messageBytes, capacity, mask, slotsWord, strideWords, closedWord, rolesAt,
-//   producePosAt, consumePosAt, extraAt, tags, payloads, packedAt, prepared, error } (tags,
+//   producePosAt, consumePosAt, extraAt, tags, payloads, packedAt, prepared, error, salvaged } (tags,
 // payloads and packedAt: per-handle scratch arrays, so that a batch allocates nothing per
 // message but the values it returns; a channel's sendBatch passes arrays of its own to
-// pushPrepared()).
+// pushPrepared(); salvaged: how many messages of a claim whose write failed were published).
 const { C, W } = require('../layout/layout');
 const codec = require('./codec');
 const S = require('./mpmc-slots');
@@ -135,10 +135,10 @@ function forget(io) {
 }
 
 /**
- * Clears the intent of a party that found the queue full (empty) or damaged: after a claim lost
- * to another party, it names positions that party claimed, and a live owner's intent stops their
- * repair, this owner's own repair too, which therefore comes after it (`roles` first, so that it
- * never names more positions than it did).
+ * Clears the intent of a party, single or batch, that found the queue full (empty) or damaged:
+ * after a claim lost to another party, it names positions that party claimed, and a live owner's
+ * intent stops their repair, this owner's own repair too, which therefore comes after it (`roles`
+ * first, so that it never names more positions than it did).
  */
 function clearIntent(io) {
   // Plain loads of words only this owner writes.
@@ -150,8 +150,9 @@ function clearIntent(io) {
  * Claims up to `want` positions at the tail (all of them empty for this lap) and writes the
  * prepared messages tags/payloads[first..first+k-1] in them. Returns k (0: full at the tail), or
  * -1 when the channel of a closable queue was closed before the claim (the slots were given up).
- * `repair()` is tried once when the queue looks full (mpmc.js's rate-limited repair of gone
- * parties' slots).
+ * A message that cannot be written (bytes detached since they were checked) throws, the messages
+ * before it published and io.salvaged counting them (giveUpFrom()). `repair()` is tried once when
+ * the queue looks full (mpmc.js's rate-limited repair of gone parties' slots).
  */
 function claimAndWrite(io, tags, payloads, packedAt, first, want, closable, repair) {
   const u32 = io.u32;
@@ -183,7 +184,18 @@ function claimAndWrite(io, tags, payloads, packedAt, first, want, closable, repa
     u32[io.rolesAt] = PRODUCE;
     if (Atomics.compareExchange(u32, TAIL, pos, (pos + k) >>> 0) !== pos) continue;
     const closed = closable && Atomics.load(u32, io.closedWord) !== 0;
-    if (!closed) R.writeSlots(io, pos, k, tags, payloads, packedAt, first, writeSlot);
+    if (!closed) {
+      try {
+        R.writeSlots(io, pos, k, tags, payloads, packedAt, first, writeSlot);
+      } catch (err) {
+        const j = writtenBefore(io, pos, k, tags, payloads, packedAt, first);
+        if (j < k) {
+          giveUpFrom(io, pos, k, j);
+          io.salvaged = j;
+          throw err;
+        }
+      }
+    }
     // Then the k publications together, the first slot's last (format.md §15, "Batches"): the
     // others by plain stores, the first by one Atomics.store. A consumer reaches the slots of this
     // claim only through its first one (it checks the slots from `head` on in order, and `head`
@@ -205,12 +217,58 @@ function claimAndWrite(io, tags, payloads, packedAt, first, want, closable, repa
 }
 
 /**
+ * After a write of the claim of positions pos..pos+k-1 failed (bytes that can no longer be read,
+ * codec.writeRecord): how many of its messages are written, those before the one that failed. The
+ * slots are written in order, so that one is the first whose write fails again: a write is the
+ * same copy each time, into a slot nobody else touches while it is claimed.
+ */
+function writtenBefore(io, pos, k, tags, payloads, packedAt, first) {
+  for (let j = 0; j < k; j++) {
+    try {
+      R.writeSlots(io, (pos + j) >>> 0, 1, tags, payloads, packedAt, first + j, writeSlot);
+    } catch {
+      return j;
+    }
+  }
+  return k;
+}
+
+/**
+ * Finishes the claim of positions pos..pos+k-1 whose message j could not be written: publishes the
+ * j before it and gives up the rest (consumers skip them, as a closed channel's), since slots left
+ * claimed and unfinished by a live owner would stop the queue for good; then clears the intent.
+ */
+function giveUpFrom(io, pos, k, j) {
+  const u32 = io.u32;
+  // The first slot's store last, as at a claim's publication (format.md §15, "Batches").
+  for (let m = k - 1; m > 0; m--) {
+    const p = (pos + m) >>> 0;
+    u32[seqAt(io, p)] = S.seqOf(p, m < j ? FULL : SKIPPED);
+  }
+  Atomics.store(u32, seqAt(io, pos), S.seqOf(pos, j > 0 ? FULL : SKIPPED));
+  clearIntent(io);
+}
+
+/**
  * Enqueues values[from..] in order, as many as there is room for now (several claims of at most
  * MAX_CLAIM positions). Returns the index after the last value enqueued, or -1 - that index when
  * the channel was closed. A value that cannot be sent is thrown after the values before it were
  * published. `wake()` wakes sleeping consumers after each claim.
  */
 function pushMany(io, values, from, closable, repair, wake) {
+  try {
+    return pushRuns(io, values, from, closable, repair, wake);
+  } catch (err) {
+    // A message that could not be written after its claim (giveUpFrom(): the values before it
+    // published, the rest of the claim given up), thrown as a value that cannot be sent is.
+    forget(io);
+    io.error = null;
+    wake();
+    throw err;
+  }
+}
+
+function pushRuns(io, values, from, closable, repair, wake) {
   let i = from;
   const end = values.length;
   io.error = null;
@@ -243,21 +301,31 @@ function pushMany(io, values, from, closable, repair, wake) {
 }
 
 /**
- * Enqueues the messages prepared by the caller, tags/payloads[from..end-1], in order, as many as
- * there is room for now (claims of at most MAX_CLAIM positions). Returns the index after the last
- * one enqueued, or -1 - that index when the channel was closed (nothing after it was delivered).
- * `wake()` wakes sleeping consumers after each claim.
+ * Enqueues the messages prepared by the caller, batch.tags/payloads[batch.sent..batch.end-1], in
+ * order, as many as there is room for now (claims of at most MAX_CLAIM positions), moving
+ * batch.sent past those enqueued. Returns false when the channel was closed before a claim
+ * (nothing from batch.sent on was delivered), else true. A message that could not be written
+ * after its claim (giveUpFrom()) is thrown with batch.sent counting the messages before it, which
+ * were. `wake()` wakes sleeping consumers after each claim.
  */
-function pushPrepared(io, tags, payloads, from, end, closable, repair, wake) {
-  let i = from;
-  while (i < end) {
-    const k = claimAndWrite(io, tags, payloads, null, i, Math.min(end - i, MAX_CLAIM, io.capacity), closable, repair);
+function pushPrepared(io, batch, closable, repair, wake) {
+  const { tags, payloads, end } = batch;
+  while (batch.sent < end) {
+    const i = batch.sent;
+    let k;
+    try {
+      k = claimAndWrite(io, tags, payloads, null, i, Math.min(end - i, MAX_CLAIM, io.capacity), closable, repair);
+    } catch (err) {
+      batch.sent = i + io.salvaged;
+      wake();
+      throw err;
+    }
     if (k === 0) break;
     wake();
-    if (k < 0) return -1 - i;
-    i += k;
+    if (k < 0) return false;
+    batch.sent = i + k;
   }
-  return i;
+  return true;
 }
 
 /**
@@ -352,4 +420,4 @@ function readSlot(u32, buf, messageBytes, at) {
   return tag === TAG_UTF8 ? buf.utf8Slice(offset, offset + length) : codec.decode(buf, offset, length, tag);
 }
 
-module.exports = { pushMany, pushPrepared, popMany, prepareChecked, writeSlot, readSlot, MAX_CLAIM };
+module.exports = { pushMany, pushPrepared, popMany, prepareChecked, writeSlot, readSlot, clearIntent, MAX_CLAIM };

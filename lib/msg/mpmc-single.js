@@ -21,8 +21,11 @@
 // - the intent is not cleared after the slot is finished: it then names a position this owner
 //   finished, and a repair needs the named slot still claimed and unfinished for that position,
 //   which a finished position never is again (until the positions wrap at 2^32, format.md §15).
-//   "Full" and "empty" still clear it, with an Atomics.store: after a lost CAS it names a
-//   position someone else claimed, and a live owner's intent stops the repair of that position.
+//   "Full", "empty" and damage still clear it, with an Atomics.store: after a lost CAS it names a
+//   position someone else claimed, and a live owner's intent stops the repair of that position
+//   for as long as the owner claims nothing else, which a party that stopped need not do. A read
+//   or a write that fails after the claim clears it too, once the slot is finished: whoever stops
+//   with an error leaves no intent (format.md §15, "Intents left after finishing").
 const S = require('./mpmc-slots');
 const B = require('./mpmc-batch');
 
@@ -37,7 +40,9 @@ const NONE = Symbol('none');
  * One attempt: claims the slot at the tail and writes the prepared message, or returns false when
  * the queue is full (after one `repair()` of gone parties' slots, rate-limited by the caller), or
  * CLOSED when the queue is `closable` and was closed before the claim (the slot was given up, so
- * that nothing is delivered after receivers saw the end). `wake()` wakes sleeping consumers.
+ * that nothing is delivered after receivers saw the end). Bytes that can no longer be read (a
+ * buffer detached since the message was prepared) throw, the slot given up. `wake()` wakes
+ * sleeping consumers.
  */
 function pushOne(io, tag, payload, closable, repair, wake) {
   const u32 = io.u32;
@@ -52,7 +57,19 @@ function pushOne(io, tag, payload, closable, repair, wake) {
       u32[io.rolesAt] = PRODUCE;
       if (Atomics.compareExchange(u32, TAIL, pos, (pos + 1) >>> 0) === pos) {
         const closed = closable && Atomics.load(u32, io.closedWord) !== 0;
-        if (!closed) B.writeSlot(u32, io.buf, at, tag, payload);
+        if (!closed) {
+          try {
+            B.writeSlot(u32, io.buf, at, tag, payload);
+          } catch (err) {
+            // Bytes that cannot be read since they were checked (codec.writeRecord): the slot is
+            // given up as a closed channel's is, since a claimed slot left unfinished by a live
+            // owner would stop the queue for good; then the intent is cleared (above).
+            Atomics.store(u32, at, S.seqOf(pos, SKIPPED));
+            B.clearIntent(io);
+            wake();
+            throw err;
+          }
+        }
         Atomics.store(u32, at, S.seqOf(pos, closed ? SKIPPED : FULL));
         // The intent stays: it names a finished position (above).
         wake();
@@ -65,7 +82,9 @@ function pushOne(io, tag, payload, closable, repair, wake) {
       if (repair()) continue;
       return false;
     } else if (d > 0 && Atomics.load(u32, TAIL) === pos) {
-      throw S.slotAhead(pos, Atomics.load(u32, at)); // else a stale tail: load it again
+      // Damage (else a stale tail: load it again). The intent is cleared first, as when full.
+      B.clearIntent(io);
+      throw S.slotAhead(pos, Atomics.load(u32, at));
     }
   }
 }
@@ -89,12 +108,17 @@ function popOne(io, repair, wake) {
       let value = NONE;
       try {
         if (d === FULL) value = B.readSlot(u32, io.buf, io.messageBytes, at);
-      } finally {
-        // Released even when the record cannot be read (a corrupt region), so the queue goes on.
-        // The intent stays: it names a finished position (above).
+      } catch (err) {
+        // A record that cannot be read (a corrupt region): the slot is released all the same, so
+        // that the queue goes on, and then the intent is cleared (above).
         Atomics.store(u32, at, S.seqOf(pos + io.capacity, 0));
+        B.clearIntent(io);
         wake();
+        throw err;
       }
+      // The intent stays: it names a finished position (above).
+      Atomics.store(u32, at, S.seqOf(pos + io.capacity, 0));
+      wake();
       if (value !== NONE) return value;
     } else if (d <= 0 && Atomics.load(u32, HEAD) === pos) {
       if (u32[io.rolesAt] !== 0) Atomics.store(u32, io.rolesAt, 0); // a word only this owner writes
@@ -105,7 +129,9 @@ function popOne(io, repair, wake) {
       if (d === 0 && repair()) continue;
       return NONE;
     } else if (d > SKIPPED && Atomics.load(u32, HEAD) === pos) {
-      throw S.slotAhead(pos, Atomics.load(u32, at)); // else a stale head: load it again
+      // Damage (else a stale head: load it again). The intent is cleared first, as when empty.
+      B.clearIntent(io);
+      throw S.slotAhead(pos, Atomics.load(u32, at));
     }
   }
 }

@@ -127,7 +127,7 @@ class MpmcQueue extends RegionHandle {
       slotsWord: SLOTS / WORD, strideWords: this.#strideWords, closedWord: CLOSED_WORD, rolesAt: this.#rolesAt,
       producePosAt: this.#producePosAt, consumePosAt: this.#consumePosAt, extraAt: S.intentWord(slot, S.EXTRA),
       tags: new Array(B.MAX_CLAIM).fill(0), payloads: new Array(B.MAX_CLAIM).fill(undefined),
-      packedAt: new Int32Array(B.MAX_CLAIM), prepared: 0, error: null,
+      packedAt: new Int32Array(B.MAX_CLAIM), prepared: 0, error: null, salvaged: 0,
     };
   }
 
@@ -219,11 +219,12 @@ class MpmcQueue extends RegionHandle {
   }
 
   /**
-   * @private For channel.js: enqueues prepared messages tags/payloads[from..end-1] as there is
-   * room now (batch claims); the index after the last one enqueued, or -1 - that index once closed.
+   * @private For channel.js: enqueues prepared messages batch.tags/payloads[batch.sent..batch.end-1]
+   * as there is room now (batch claims), moving batch.sent past them; false once closed
+   * (mpmc-batch.js pushPrepared()).
    */
-  [kPushPrepared](tags, payloads, from, end) {
-    return B.pushPrepared(this.#io, tags, payloads, from, end, this.#closable, this.#repair, this.#wakeConsumers);
+  [kPushPrepared](batch) {
+    return B.pushPrepared(this.#io, batch, this.#closable, this.#repair, this.#wakeConsumers);
   }
 
   /** @private For channel.js: appends up to `max` queued messages to `out` (batch claims); how many. */

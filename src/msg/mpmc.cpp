@@ -258,7 +258,10 @@ Push MpmcQueue::TryEnqueue(const void* data, uint32_t length, uint32_t tag) noex
       if (MaybeRepair()) continue;
       return Push::kFull;
     } else if (d > 0 && AtomicLoad(Word(kTail)) == pos) {
-      // Ahead of a tail that still names pos: damage, not a stale tail (format.md §15).
+      // Ahead of a tail that still names pos: damage, not a stale tail (format.md §15). After a
+      // lost CAS the intent names the position its winner claimed, and this party may claim
+      // nothing more: left, it would hold back that position's repair were the winner gone.
+      ClearIntent();
       corrupt_ = true;
       return Push::kCorrupt;
     }
@@ -294,7 +297,10 @@ int64_t MpmcQueue::TryDequeue(void* out, uint32_t cap, uint32_t* tag) noexcept {
       if (d == 0 && MaybeRepair()) continue;
       return -1;
     } else if (d > static_cast<int32_t>(kSkipped) && AtomicLoad(Word(kHead)) == pos) {
-      corrupt_ = true;  // ahead of a head that still names pos (format.md §15, "Damage")
+      // Ahead of a head that still names pos (format.md §15, "Damage"): the intent cleared, as
+      // when empty (it may name a position another party claimed).
+      ClearIntent();
+      corrupt_ = true;
       return kCorrupt;
     }
   }

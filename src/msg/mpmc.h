@@ -117,7 +117,8 @@ class MpmcQueue {
   // positions its intent names, which nothing would name once its intent is zeroed. False while
   // one is still claimed and unfinished (a live party names it too): the record is left alone.
   bool FinishIntent(uint32_t o) noexcept;
-  // Sets this owner's intent back to idle (roles, then extra) where a batch claim stops unclaimed.
+  // Sets this owner's intent back to idle (roles, then extra) where a claim, single or batch,
+  // stops without one: full, empty, damage (format.md §15, "Intents left after finishing").
   void ClearIntent() noexcept;
   // One batch claim at the tail of up to `want` messages, written and published: k (0: full),
   // -1 when a channel was closed before the claim (the slots were given up), or kCorrupt.

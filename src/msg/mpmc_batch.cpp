@@ -15,10 +15,11 @@ namespace shm::msg {
 namespace L = shm::layout;
 using namespace mpmc_words;  // NOLINT(build/namespaces): the region's word indices
 
-// Clears this owner's intent where a party stops without a claim (full, empty, damage): after a
-// lost CAS it names positions another party claimed, and a live owner that names a position
-// holds back its repair (format.md §15, "Intents left after finishing") for as long as it
-// claims nothing, which a producer of a full queue (a consumer of an empty one) never does. It
+// Clears this owner's intent where a party stops without a claim (full, empty, damage), single
+// or batch: after a lost CAS it names positions another party claimed, and a live owner that
+// names a position holds back its repair (format.md §15, "Intents left after finishing") for as
+// long as it claims nothing, which a producer of a full queue (a consumer of an empty one), or a
+// party that reported damage, never needs to do. It
 // is cleared before the repair too, which would otherwise be held back by this owner's own
 // intent. `roles` first, so that the intent never names more positions than it did.
 void MpmcQueue::ClearIntent() noexcept {

@@ -49,6 +49,21 @@ describe('Channel batches', () => {
     assert.deepStrictEqual(await ch.receiveBatch(4), ['c', 'd']);
   });
 
+  it('sendBatch() whose bytes are transferred while it waits rejects with `sent`; the channel goes on', async () => {
+    const ch = channel(4);
+    for (const v of ['a', 'b', 'c', 'd']) assert.strictEqual(ch.trySend(v), true);
+    const ab = new ArrayBuffer(4);
+    const sending = ch.sendBatch(['e', new Uint8Array(ab), 'f']).then(() => null, (e) => e);
+    structuredClone(ab, { transfer: [ab] });
+    assert.deepStrictEqual([ch.tryReceive(), ch.tryReceive(), ch.tryReceive()], ['a', 'b', 'c']);
+    const err = await sending;
+    assert.ok(err instanceof TypeError && err.code === 'ERR_INVALID_ARG', `rejected with ${err}`);
+    assert.strictEqual(err.sent, 1);
+    assert.deepStrictEqual(await ch.receiveBatch(8, { timeoutMs: 5000 }), ['d', 'e']);
+    assert.strictEqual(ch.trySend('g'), true);
+    assert.deepStrictEqual(await ch.receiveBatch(8, { timeoutMs: 5000 }), ['g']);
+  });
+
   it('concurrent send() and sendBatch() calls waiting on a full channel each deliver their own values once', async () => {
     const ch = channel(2);
     ch.trySend('a');

@@ -3,7 +3,9 @@
 // "Orderings"): four on each side, the intent written with plain stores before the claim and
 // left naming the finished position; an intent that names a finished position never makes a
 // repair touch that slot; a batch that lost its claim and then found the queue full names nothing,
-// and names nothing when it looks for gone parties, which its own intent would hold back.
+// and names nothing when it looks for gone parties, which its own intent would hold back; a single
+// claim that lost its CAS and then met damage names nothing either, nor one whose record could not
+// be read.
 const assert = require('assert');
 const { MpmcQueue } = require('../../index');
 const { C, W } = require('../../lib/layout/layout');
@@ -12,6 +14,7 @@ const { exitedPid } = require('../helpers/process');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const TAIL = C.MPMC_CONTROL_OFFSET / WORD + W.MPMC_CONTROL.TAIL;
+const HEAD = C.MPMC_CONTROL_OFFSET / WORD + W.MPMC_CONTROL.HEAD;
 const SKIPPED_WRITES = C.MPMC_CONTROL_OFFSET / WORD + W.MPMC_CONTROL.SKIPPED_WRITES;
 const SKIPPED_READS = C.MPMC_CONTROL_OFFSET / WORD + W.MPMC_CONTROL.SKIPPED_READS;
 const OWNER_PID = C.MPMC_OWNERS_OFFSET / WORD + W.OWNER.PID;
@@ -46,6 +49,44 @@ function intents(q, role) {
   }
   return out;
 }
+
+// Runs f() with `race()` run once just before the first CAS of word `index` of q's region (that
+// CAS then sees what race() did). Returns f()'s result, or what it threw as { threw }.
+function racedAt(q, index, race, f) {
+  const cas = Atomics.compareExchange;
+  let once = true;
+  Atomics.compareExchange = (u32, i, ...rest) => {
+    if (once && u32 === q.u32 && i === index) {
+      once = false;
+      Atomics.compareExchange = cas;
+      race();
+    }
+    return cas(u32, i, ...rest);
+  };
+  try {
+    return f();
+  } catch (err) {
+    return { threw: err };
+  } finally {
+    Atomics.compareExchange = cas;
+    assert.ok(!once, 'the claim was raced');
+  }
+}
+
+// A party of a process that has exited claims position `pos` for `role` as format.md §15 says (its
+// intent, then the CAS of the index) and dies there, leaving the slot unfinished. Its owner slot.
+function goneClaim(q, role, pos) {
+  const owners = new OwnerTable(q.u32, C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS);
+  const o = owners.claim({ pid: exitedPid(), tid: 1, startTime: 0n, bootId: 0n });
+  const produce = role === C.MPMC_INTENT_PRODUCE;
+  Atomics.store(q.u32, intentWord(o, produce ? W.MPMC_INTENT.PRODUCE_POS : W.MPMC_INTENT.CONSUME_POS), pos);
+  Atomics.store(q.u32, intentWord(o, W.MPMC_INTENT.ROLES), role);
+  const index = produce ? TAIL : HEAD;
+  assert.strictEqual(Atomics.compareExchange(q.u32, index, pos, (pos + 1) >>> 0), pos);
+  return o;
+}
+
+const isCorrupt = (r) => r && r.threw && r.threw.code === 'ERR_CORRUPT';
 
 describe('MpmcQueue: the Atomics calls of a single message', () => {
   it('tryEnqueue and tryDequeue make four each: the load of seq, the CAS, the store of seq, the load of the waiter count', () => {
@@ -185,6 +226,75 @@ describe('MpmcQueue: the Atomics calls of a single message', () => {
     // intent (a live owner's): it gave it up.
     assert.strictEqual(Atomics.load(q.u32, SKIPPED_WRITES), 1);
     assert.deepStrictEqual(q.tryDequeueBatch(), ['x', 'y', 'z']);
+    q.close();
+    other.close();
+  });
+  it('a producer that lost its claim to one that then died, and then met damage, leaves no intent: the slot is given up', () => {
+    const q = queue(4);
+    const other = MpmcQueue.open({ buffer: q.u32.buffer });
+    const seq1 = q.seqIndex_(1);
+    const sound = Atomics.load(q.u32, seq1);
+    // Just before the enqueue's CAS of tail (position 0), a producer of a process that has exited
+    // claims position 0 and dies there, and the slot of position 1 is damaged (a state no party
+    // writes): the enqueue loses its CAS, then meets the damage at the new tail and reports it.
+    let gone = 0;
+    const r = racedAt(q, TAIL, () => {
+      gone = goneClaim(q, C.MPMC_INTENT_PRODUCE, 0);
+      Atomics.store(q.u32, seq1, sound + 3);
+    }, () => q.tryEnqueue('never'));
+    assert.ok(isCorrupt(r), `reported ${r && r.threw}`);
+    // Only the dead producer's intent names position 0 now; the producer that stopped at the
+    // damage (and may claim nothing more) does not hold back its repair.
+    assert.deepStrictEqual(intents(q, C.MPMC_INTENT_PRODUCE).map((x) => [x.o, x.pos]), [[gone, 0]]);
+    // The damage mended, the queue goes on: a consumer's look gives position 0 up.
+    Atomics.store(q.u32, seq1, sound);
+    assert.strictEqual(other.tryEnqueue('after'), true);
+    assert.strictEqual(other.dequeue(5000), 'after');
+    assert.strictEqual(Atomics.load(q.u32, SKIPPED_WRITES), 1);
+    q.close();
+    other.close();
+  });
+
+  it('a consumer that lost its claim to one that then died, and then met damage, leaves no intent: the slot is released', () => {
+    const q = queue(4);
+    const other = MpmcQueue.open({ buffer: q.u32.buffer });
+    assert.strictEqual(other.tryEnqueue('taken by the dead'), true);
+    assert.strictEqual(other.tryEnqueue('b'), true);
+    const seq1 = q.seqIndex_(1);
+    const sound = Atomics.load(q.u32, seq1);
+    // Just before the dequeue's CAS of head (position 0), a consumer of a process that has exited
+    // claims position 0 and dies there, and the slot of position 1 is damaged.
+    let gone = 0;
+    const r = racedAt(q, HEAD, () => {
+      gone = goneClaim(q, C.MPMC_INTENT_CONSUME, 0);
+      Atomics.store(q.u32, seq1, sound + 2);
+    }, () => q.tryDequeue());
+    assert.ok(isCorrupt(r), `reported ${r && r.threw}`);
+    assert.deepStrictEqual(intents(q, C.MPMC_INTENT_CONSUME).map((x) => [x.o, x.pos]), [[gone, 0]]);
+    // The damage mended, producers come round to the dead consumer's slot: the full queue's look
+    // releases it (its message counted lost) and they go on into it.
+    Atomics.store(q.u32, seq1, sound);
+    assert.strictEqual(other.tryEnqueue('c'), true);
+    assert.strictEqual(other.tryEnqueue('d'), true);
+    other.enqueue('e', 5000);
+    assert.strictEqual(Atomics.load(q.u32, SKIPPED_READS), 1);
+    assert.deepStrictEqual(other.tryDequeueBatch(), ['b', 'c', 'd', 'e']);
+    q.close();
+    other.close();
+  });
+
+  it('a consumer whose claimed record cannot be read releases the slot and leaves no intent', () => {
+    const q = queue(4);
+    const other = MpmcQueue.open({ buffer: q.u32.buffer });
+    assert.strictEqual(other.tryEnqueue('damaged'), true);
+    // The record header of position 0 says the message is longer than a slot.
+    const record = q.seqIndex_(0) + W.MPMC_SLOT.RECORD;
+    Atomics.store(q.u32, record, ((C.MSG_TAG_UTF8 << C.MSG_TAG_SHIFT) | (q.messageBytes + 1)) >>> 0);
+    assert.throws(() => q.tryDequeue(), (e) => e.code === 'ERR_CORRUPT');
+    // The consumer stopped with an error: its intent names nothing (format.md §15).
+    assert.deepStrictEqual(intents(q, C.MPMC_INTENT_CONSUME), []);
+    assert.strictEqual(other.tryEnqueue('next'), true);
+    assert.strictEqual(other.tryDequeue(), 'next');
     q.close();
     other.close();
   });

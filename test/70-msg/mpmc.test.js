@@ -127,6 +127,60 @@ describe('MpmcQueue', () => {
     });
   });
 
+  describe('bytes that change after they were given', () => {
+    // Bytes given to a waiting enqueue stay the caller's: they may be transferred (detached) or
+    // their buffer resized before the enqueue takes a slot for them.
+    const isDetached = (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG';
+
+    it('an enqueueAsync() whose bytes are transferred while it waits fails, and the queue goes on', async () => {
+      const q = queue(2, { messageBytes: 16 });
+      q.tryEnqueue('a');
+      q.tryEnqueue('b');
+      const ab = new ArrayBuffer(8);
+      const enqueued = q.enqueueAsync(new Uint8Array(ab)).then(() => null, (e) => e);
+      structuredClone(ab, { transfer: [ab] });
+      assert.strictEqual(q.tryDequeue(), 'a'); // room: the waiting enqueue claims it next
+      const err = await enqueued;
+      assert.ok(err && isDetached(err), `rejected with ${err}`);
+      // Its slot was given up (not a gone producer's: not counted), and the queue goes on.
+      assert.strictEqual(q.tryDequeue(), 'b');
+      assert.strictEqual(q.tryDequeue(), undefined);
+      assert.strictEqual(q.tryEnqueue('c'), true);
+      assert.strictEqual(q.tryDequeue(), 'c');
+      assert.deepStrictEqual(q.skipped, { writes: 0, reads: 0 });
+      q.close();
+    });
+
+    it('bytes whose resizable buffer grows while an enqueueAsync() waits are sent at the length they were given with', async () => {
+      const q = queue(2, { messageBytes: 16 });
+      q.tryEnqueue('a');
+      q.tryEnqueue('b');
+      const ab = new ArrayBuffer(8, { maxByteLength: 64 });
+      new Uint8Array(ab).fill(7);
+      const enqueued = q.enqueueAsync(new Uint8Array(ab)); // a view that follows the buffer's length
+      ab.resize(40);
+      new Uint8Array(ab).fill(9, 8);
+      assert.strictEqual(q.tryDequeue(), 'a');
+      await enqueued;
+      assert.strictEqual(q.tryDequeue(), 'b'); // not overwritten by the message after it
+      assert.deepStrictEqual(q.tryDequeue(), Buffer.alloc(8, 7));
+      assert.strictEqual(q.tryDequeue(), undefined);
+      q.close();
+    });
+
+    it('a batch whose bytes are transferred by a later value\'s toJSON: the values before them are enqueued, the queue goes on', () => {
+      const q = queue(8, { messageBytes: 16 });
+      const ab = new ArrayBuffer(4);
+      const detach = { toJSON: () => { structuredClone(ab, { transfer: [ab] }); return 'y'; } };
+      assert.throws(() => q.tryEnqueueBatch(['x', new Uint8Array(ab), detach, 'z']), isDetached);
+      assert.deepStrictEqual(q.tryDequeueBatch(), ['x']);
+      assert.strictEqual(q.tryEnqueueBatch(['after', 'more']), 2);
+      assert.deepStrictEqual(q.tryDequeueBatch(), ['after', 'more']);
+      assert.deepStrictEqual(q.skipped, { writes: 0, reads: 0 });
+      q.close();
+    });
+  });
+
   describe('a party that is gone in the middle of an operation', () => {
     it('a slot claimed by a producer that is gone is given up: consumers skip it', () => {
       const q = queue(4);

@@ -1,6 +1,7 @@
 // MpmcQueue (src/msg/mpmc.h): shapes, full/empty edges, wrap-around of the 2^32 positions, many
 // producer and consumer threads passing numbered messages exactly once and in per-producer order
-// (also under ThreadSanitizer: npm run test:tsan), and the slots of parties that are gone.
+// (also under ThreadSanitizer: npm run test:tsan), the slots of parties that are gone, and the
+// intent of a claim that lost its CAS and then met damage.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -12,15 +13,22 @@
 #include <vector>
 
 #include "base/atomic.h"
+#include "mpmc_test_util.h"
 #include "msg/mpmc.h"
+#include "msg/mpmc_words.h"
 #include "msg_test_util.h"
 
 namespace L = shm::layout;
+using mpmc_test::IntentWord;
+using mpmc_test::kRaceTrials;
+using mpmc_test::LoseAClaimToAGoneParty;
+using mpmc_test::SeqAt;
 using msg_test::Block;
 using msg_test::ExitedPid;
 using msg_test::Me;
 using shm::msg::MpmcQueue;
 using shm::msg::Push;
+using shm::msg::mpmc_words::SeqOf;
 
 namespace {
 
@@ -324,4 +332,89 @@ TEST(MpmcQueue, AStaleIntentAPositionOf2To30BehindGivesUpNothing) {
   ASSERT_EQ(late.TryDequeue(out, sizeof out, nullptr), 1);
   EXPECT_EQ(out[0], 'a');
   EXPECT_EQ(late.TryDequeue(out, sizeof out, nullptr), -1);  // empty: pos is still its producer's
+}
+
+// A producer whose claim lost its CAS to a party that then died, and that then found the slot at
+// the new tail damaged, reported the damage with its intent still naming the position the winner
+// claimed: as long as that live intent named it, no repair gave it up, and the queue stopped at
+// it even once the damage was mended (this producer claims nothing after it).
+TEST(MpmcQueue, AProducerThatLostItsClaimAndMetDamageLeavesNoIntent) {
+  constexpr uint32_t kCap = 4;
+  constexpr uint32_t kBytes = 8;
+  Block b(MpmcQueue::BytesFor(kCap, kBytes));
+  const shm::OwnerIdentity dead{ExitedPid(), 1, 0, 0};
+  char out[kBytes];
+  int trial = 0;
+  for (; trial < kRaceTrials; ++trial) {
+    std::memset(b.mem, 0, b.size);
+    MpmcQueue p, other, gone;
+    const uint32_t start = 0xfffffffeu;
+    ASSERT_EQ(p.Create(b.mem, b.size, kCap, kBytes, start, Me()), L::kOk);
+    ASSERT_EQ(other.Attach(b.mem, b.size, Me()), L::kOk);
+    ASSERT_EQ(gone.Attach(b.mem, b.size, dead), L::kOk);
+    // The slot after the one raced for is damaged: a state no party writes.
+    uint32_t* next = SeqAt(b.mem, kCap, kBytes, start + 1);
+    shm::AtomicStore(next, SeqOf(start + 1, 3));
+    Push r = Push::kFull;
+    if (!LoseAClaimToAGoneParty(b.mem, p, gone, L::kMpmcIntentProduce,
+                                [&] { r = p.TryEnqueue("x", 1, L::kMsgTagUtf8); })) {
+      continue;
+    }
+    ASSERT_EQ(r, Push::kCorrupt);
+    EXPECT_EQ(IntentWord(b.mem, p.owner_slot(), offsetof(L::MpmcIntent, roles)), 0u);
+    EXPECT_EQ(IntentWord(b.mem, p.owner_slot(), offsetof(L::MpmcIntent, extra)), 0u);
+    // The damage mended, another party's first look gives the dead producer's position up.
+    shm::AtomicStore(next, SeqOf(start + 1, 0));
+    ASSERT_EQ(other.TryEnqueue("a", 1, L::kMsgTagUtf8), Push::kOk);
+    EXPECT_EQ(other.TryDequeue(out, sizeof out, nullptr), 1);
+    EXPECT_EQ(out[0], 'a');
+    EXPECT_EQ(other.skipped_writes(), 1u);
+    break;
+  }
+  ASSERT_LT(trial, kRaceTrials) << "the racing claim never won";
+}
+
+// The same on the consumer side: a consumer that lost its claim to a party that then died and
+// then met damage kept naming the winner's position; producers coming round to that slot found
+// the queue full for good.
+TEST(MpmcQueue, AConsumerThatLostItsClaimAndMetDamageLeavesNoIntent) {
+  constexpr uint32_t kCap = 4;
+  constexpr uint32_t kBytes = 8;
+  Block b(MpmcQueue::BytesFor(kCap, kBytes));
+  const shm::OwnerIdentity dead{ExitedPid(), 1, 0, 0};
+  char out[kBytes];
+  int trial = 0;
+  for (; trial < kRaceTrials; ++trial) {
+    std::memset(b.mem, 0, b.size);
+    MpmcQueue c, other, gone;
+    const uint32_t start = 0xfffffffeu;
+    ASSERT_EQ(c.Create(b.mem, b.size, kCap, kBytes, start, Me()), L::kOk);
+    ASSERT_EQ(other.Attach(b.mem, b.size, Me()), L::kOk);
+    ASSERT_EQ(gone.Attach(b.mem, b.size, dead), L::kOk);
+    ASSERT_EQ(other.TryEnqueue("a", 1, L::kMsgTagUtf8), Push::kOk);
+    ASSERT_EQ(other.TryEnqueue("b", 1, L::kMsgTagUtf8), Push::kOk);
+    uint32_t* next = SeqAt(b.mem, kCap, kBytes, start + 1);
+    shm::AtomicStore(next, SeqOf(start + 1, 3));  // damaged: a state no party writes
+    int64_t n = 0;
+    if (!LoseAClaimToAGoneParty(b.mem, c, gone, L::kMpmcIntentConsume,
+                                [&] { n = c.TryDequeue(out, sizeof out, nullptr); })) {
+      continue;
+    }
+    ASSERT_EQ(n, MpmcQueue::kCorrupt);
+    EXPECT_EQ(IntentWord(b.mem, c.owner_slot(), offsetof(L::MpmcIntent, roles)), 0u);
+    EXPECT_EQ(IntentWord(b.mem, c.owner_slot(), offsetof(L::MpmcIntent, extra)), 0u);
+    // The damage mended, producers fill the queue up to the dead consumer's slot, which the full
+    // queue's first look releases (its message counted lost), and go on into it.
+    shm::AtomicStore(next, SeqOf(start + 1, L::kMpmcSeqFull));
+    ASSERT_EQ(other.TryEnqueue("c", 1, L::kMsgTagUtf8), Push::kOk);
+    ASSERT_EQ(other.TryEnqueue("d", 1, L::kMsgTagUtf8), Push::kOk);
+    EXPECT_EQ(other.TryEnqueue("e", 1, L::kMsgTagUtf8), Push::kOk);
+    EXPECT_EQ(other.skipped_reads(), 1u);
+    for (const char want : {'b', 'c', 'd', 'e'}) {
+      ASSERT_EQ(other.TryDequeue(out, sizeof out, nullptr), 1);
+      EXPECT_EQ(out[0], want);
+    }
+    break;
+  }
+  ASSERT_LT(trial, kRaceTrials) << "the racing claim never won";
 }
