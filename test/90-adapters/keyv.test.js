@@ -154,6 +154,39 @@ describe('shmstore/keyv', function () {
     assert.strictEqual(store.has('zero', 'm'), false);
   });
 
+  it('a TTL or expiry beyond the store\'s latest (Number.MAX_SAFE_INTEGER through Keyv) is stored as the latest, not refused', async function () {
+    // Through Keyv itself, which keyv 6 turns into an absolute expires of now + ttl.
+    for (const [major, Keyv] of majors) {
+      const keyv = new Keyv({ store: new KeyvShmstore(store), namespace: `huge${major}`, throwOnErrors: true });
+      assert.strictEqual(await keyv.set('k', 'v', Number.MAX_SAFE_INTEGER), true, `keyv ${major}`);
+      assert.strictEqual(await keyv.get('k'), 'v', `keyv ${major}`);
+      // Stored with a finite expiry: it counts down, and is never expired for a reader.
+      const left = store.ttl(`huge${major}`, 'k');
+      assert.ok(Number.isFinite(left) && left > 1e14, `keyv ${major}: ${left}`);
+    }
+    // The adapter's own contracts, with expiries past 2^53 - 1 ms.
+    const v5 = new KeyvShmstore(store, { keyv: 5, namespace: 'huge' });
+    const v6 = new KeyvShmstore(store, { keyv: 6, namespace: 'huge' });
+    await v5.setMany([{ key: 'a', value: '1', ttl: 1e300 }, { key: 'b', value: '2', ttl: 2 ** 53 }]);
+    await v6.set('c', '3', 1e300);
+    assert.deepStrictEqual(store.getMany('huge', ['a', 'b', 'c']), ['1', '2', '3']);
+    for (const k of ['a', 'b', 'c']) assert.ok(store.ttl('huge', k) > 1e14, k);
+  });
+
+  it('clear() and iterator() reach a namespace whose name has a lone surrogate, as set and get do', async function () {
+    const ns = 'ns\uD800x';
+    for (const major of [5, 6]) {
+      const adapter = new KeyvShmstore(store, { keyv: major, namespace: ns });
+      await adapter.set('k', `v${major}`);
+      assert.strictEqual(await adapter.get('k'), `v${major}`);
+      const seen = [];
+      for await (const [key, value] of adapter.iterator()) seen.push([key, value]);
+      assert.deepStrictEqual(seen, [['k', `v${major}`]], `keyv ${major}`);
+      await adapter.clear();
+      assert.strictEqual(await adapter.get('k'), undefined, `keyv ${major}`);
+    }
+  });
+
   it('the namespace option is checked when the adapter is made, not at its first write', async function () {
     const invalid = (e, name) => e.name === name && e.code === 'ERR_INVALID_ARG' && /options\.namespace/.test(e.message);
     for (const bad of [5, {}, true]) assert.throws(() => new KeyvShmstore(store, { namespace: bad }), (e) => invalid(e, 'TypeError'));

@@ -20,6 +20,9 @@ const STORE_METHODS = ['get', 'getMany', 'has', 'hasMany', 'set', 'setMany', 'de
   'disconnect', 'iterator'];
 // An expiry already reached: the key is deleted instead of written (what Keyv expects).
 const GONE = Symbol('gone');
+// The latest expiry the store takes (store.set refuses a later one with a RangeError); it keeps
+// an entry's expiry in 48 bits and stores anything later as its own maximum anyway.
+const MAX_EXPIRY = Number.MAX_SAFE_INTEGER;
 // The values an iterator reads per getMany.
 const ITERATOR_BATCH = 100;
 
@@ -151,9 +154,14 @@ class KeyvShmstore extends EventEmitter {
     // A string or a bigint would otherwise be dropped, and the entry never expire.
     if (typeof arg !== 'number') throw v.invalidType(this._v6 ? 'expires' : 'ttl', 'a number of milliseconds', arg);
     if (Number.isNaN(arg) || arg === Infinity) return undefined;
-    if (this._v6) return arg <= Date.now() ? GONE : { expiresAt: Math.ceil(arg) };
+    // A finite expiry beyond what the store takes (Keyv's `Number.MAX_SAFE_INTEGER` as "a very
+    // long time", or keyv 6's `Date.now() + ttl` of such a TTL) is the latest one it takes, as the
+    // store itself does with an expiry beyond its 48 bits: Keyv's own stores and @keyv/redis
+    // accept it, and refusing it would lose the write.
+    if (this._v6) return arg <= Date.now() ? GONE : { expiresAt: Math.min(Math.ceil(arg), MAX_EXPIRY) };
     if (arg === 0) return undefined;
-    return arg < 0 ? GONE : { ttl: arg };
+    if (arg < 0) return GONE;
+    return arg > MAX_EXPIRY - Date.now() ? { expiresAt: MAX_EXPIRY } : { ttl: arg };
   }
 
   _write(key, value, arg) {
@@ -217,8 +225,11 @@ class KeyvShmstore extends EventEmitter {
 
   /** Removes every entry of this adapter's namespace only. */
   async clear() {
-    const ns = this._ns();
-    if (this.store.namespaces().includes(ns)) this.store.clear(ns);
+    // store.clear of a namespace that does not exist removes nothing and creates nothing. No
+    // check against store.namespaces() first: it lists names as the store keeps them (a lone
+    // surrogate as U+FFFD), so such a namespace would never be found, and another process could
+    // drop the namespace between the check and the clear.
+    this.store.clear(this._ns());
   }
 
   /**
@@ -226,8 +237,8 @@ class KeyvShmstore extends EventEmitter {
    * keys back; keyv 6 passes none and wants bare keys). Expired entries are never yielded.
    */
   async* iterator(namespace) {
+    // store.keys of a namespace that does not exist is [] (see clear() for why no check first).
     const ns = namespace || this._ns();
-    if (!this.store.namespaces().includes(ns)) return;
     const prefix = !this._v6 && namespace ? `${namespace}:` : '';
     // The keys first, then the values ITERATOR_BATCH at a time as the loop asks for them: a
     // namespace of a million entries is not read into memory at once, and an entry deleted or
