@@ -111,6 +111,30 @@ forEachEngine('ShmstoreSaver', ({ engine, make }) => {
     assert.strictEqual((await toArray(saver.list({}, { limit: 0 }))).length, 0);
   });
 
+  it('a thread id or checkpoint ns with a lone surrogate: list finds its checkpoints and deleteThread removes them, as getTuple reads them', async function () {
+    const thread = 'user\uD800';
+    const ns = 'sub\uDC00';
+    const versions = { v: 1 };
+    const first = { ...emptyCheckpoint(), channel_values: { v: 1 }, channel_versions: { ...versions } };
+    const config = await saver.put({ configurable: { thread_id: thread, checkpoint_ns: ns } }, first, meta(0), versions);
+    await saver.putWrites(config, [['v', 2]], 'task');
+    const second = { ...emptyCheckpoint(), channel_values: { v: 2 }, channel_versions: { v: 2 } };
+    await saver.put(config, second, meta(1), { v: 2 });
+    await saver.put({ configurable: { thread_id: 'other' } }, { ...emptyCheckpoint(), channel_values: {}, channel_versions: {} }, meta(0), {});
+    assert.strictEqual((await saver.getTuple({ configurable: { thread_id: thread, checkpoint_ns: ns } })).checkpoint.id, second.id);
+    const listed = await toArray(saver.list({ configurable: { thread_id: thread, checkpoint_ns: ns } }));
+    assert.deepStrictEqual(listed.map((t) => t.checkpoint.id), [second.id, first.id]);
+    assert.deepStrictEqual(listed[1].pendingWrites, [['task', 'v', 2]]);
+    const before = await toArray(saver.list({ configurable: { thread_id: thread } }, { before: { configurable: { checkpoint_id: second.id } } }));
+    assert.deepStrictEqual(before.map((t) => t.checkpoint.id), [first.id]);
+    await saver.deleteThread(thread);
+    assert.strictEqual(await saver.getTuple({ configurable: { thread_id: thread, checkpoint_ns: ns } }), undefined);
+    assert.deepStrictEqual(await toArray(saver.list({ configurable: { thread_id: thread } })), []);
+    // Nothing of the thread is left in any namespace; the other thread is untouched.
+    for (const n of store.namespaces()) assert.ok(store.keys(n).every((k) => k.startsWith('other\u0000')), n);
+    assert.ok(await saver.getTuple({ configurable: { thread_id: 'other' } }));
+  });
+
   it('list: a limit that is not undefined or a count >= 0 is refused (ERR_INVALID_ARG), not taken as no limit', async function () {
     let config = { configurable: { thread_id: 'x' } };
     for (let step = 0; step < 3; step++) config = await saver.put(config, emptyCheckpoint(), meta(step), {});

@@ -101,6 +101,18 @@ forEachEngine('ShmstoreStore', ({ engine, make }) => {
     assert.deepStrictEqual(await mem.listNamespaces({ prefix: ['b'] }), []);
   });
 
+  it('a label with a lone surrogate: search and listNamespaces find the items that get reads', async function () {
+    await mem.put(['user\uD800', 'notes'], 'k', { n: 1 });
+    await mem.put(['other'], 'k', { n: 2 });
+    assert.deepStrictEqual((await mem.get(['user\uD800', 'notes'], 'k')).value, { n: 1 });
+    for (const prefix of [['user\uD800'], ['user\uD800', 'notes']]) {
+      assert.deepStrictEqual((await mem.search(prefix)).map((item) => item.value), [{ n: 1 }], JSON.stringify(prefix));
+    }
+    // Paths come back as the store keeps them: the lone surrogate as U+FFFD.
+    assert.deepStrictEqual(await mem.listNamespaces({ prefix: ['user\uD800'] }), [['user\uFFFD', 'notes']]);
+    assert.deepStrictEqual(await mem.listNamespaces({ suffix: ['user\uD800', '*'] }), [['user\uFFFD', 'notes']]);
+  });
+
   it('batch runs its operations in order and returns one result each', async function () {
     const results = await mem.batch([
       { namespace: ['n'], key: 'a', value: { v: 1 } },

@@ -60,9 +60,11 @@ function defineSaver(lg) {
       this._values = new ChunkedValues(store, `${prefix}.chunks`);
     }
 
-    // Keys of `ns` that start with the given fields, split into fields.
+    // Keys of `ns` that start with the given fields, split into fields. store.keys() gives keys
+    // as the store keeps them, a lone surrogate as U+FFFD (the one key that get and set reach with
+    // either form): the fields are compared in that form.
     _scan(ns, ...fields) {
-      const start = fields.length ? keyOf(...fields) + SEP : '';
+      const start = fields.length ? keyOf(...fields).toWellFormed() + SEP : '';
       const out = [];
       for (const k of this.store.keys(ns)) if (k.startsWith(start)) out.push(splitKey(k));
       return out;
@@ -159,9 +161,12 @@ function defineSaver(lg) {
       const ns = c.checkpoint_ns === undefined ? undefined : fieldOf(c.checkpoint_ns, 'checkpoint_ns', { allowEmpty: true });
       const only = c.checkpoint_id ? fieldOf(c.checkpoint_id, 'checkpoint_id') : undefined;
       const beforeId = before && before.configurable && before.configurable.checkpoint_id;
+      // Compared with the fields of listed keys, which have the store's form (see _scan).
+      const wellFormed = (s) => (typeof s === 'string' ? s.toWellFormed() : s);
+      const [nsKey, onlyKey, beforeKey] = [ns, only, beforeId].map(wellFormed);
       const found = (thread === undefined ? this._scan(this._ns.cp) : this._scan(this._ns.cp, thread))
-        .filter((f) => (ns === undefined || f[1] === ns) && (only === undefined || f[2] === only) &&
-          (!beforeId || f[2] < beforeId));
+        .filter((f) => (nsKey === undefined || f[1] === nsKey) && (onlyKey === undefined || f[2] === onlyKey) &&
+          (!beforeKey || f[2] < beforeKey));
       // Newest first; ties (the same id in two threads or namespaces) in key order.
       found.sort((a, b) => (a[2] !== b[2] ? (a[2] < b[2] ? 1 : -1) : (keyOf(...a) < keyOf(...b) ? -1 : 1)));
       if (limit !== undefined && limit <= 0) return;
