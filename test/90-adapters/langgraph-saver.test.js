@@ -135,6 +135,25 @@ forEachEngine('ShmstoreSaver', ({ engine, make }) => {
     assert.ok(await saver.getTuple({ configurable: { thread_id: 'other' } }));
   });
 
+  it('in a store that evicts by default (a cache shared with Keyv), a checkpoint, its channel values and its writes are never evicted', async function () {
+    const cache = make({ size: 1 << 20, eviction: 'auto' });
+    const s = new ShmstoreSaver(cache);
+    const values = { small: 'x'.repeat(500), large: 'y'.repeat(100000) };
+    const versions = { small: 1, large: 1 };
+    const config = await s.put({ configurable: { thread_id: 't' } }, { ...emptyCheckpoint(), channel_values: values, channel_versions: { ...versions } }, meta(0), versions);
+    await s.putWrites(config, [['small', 'next']], 'task');
+    // Cache entries written until the store has evicted many of them.
+    for (let i = 0; i < 20000; i++) cache.set('cache', `k${i}`, 'z'.repeat(200));
+    assert.ok(cache.stats().namespaceStats.cache.evictions > 1000);
+    const t = await s.getTuple({ configurable: { thread_id: 't' } });
+    assert.ok(t, 'the latest checkpoint is still found');
+    assert.deepStrictEqual(t.checkpoint.channel_values, values);
+    assert.deepStrictEqual(t.pendingWrites, [['task', 'small', 'next']]);
+    for (const ns of cache.namespaces().filter((n) => n.startsWith('langgraph.'))) {
+      assert.strictEqual(cache.stats().namespaceStats[ns].evictions, 0, ns);
+    }
+  });
+
   it('list: a limit that is not undefined or a count >= 0 is refused (ERR_INVALID_ARG), not taken as no limit', async function () {
     let config = { configurable: { thread_id: 'x' } };
     for (let step = 0; step < 3; step++) config = await saver.put(config, emptyCheckpoint(), meta(step), {});

@@ -207,7 +207,10 @@ function defineSaver(lg) {
       // a put cut short before this line is a put that did not happen for getTuple.
       const latestKey = keyOf(thread, ns);
       const latest = this.store.get(this._ns.latest, latestKey);
-      if (latest === undefined || id > latest) this.store.set(this._ns.latest, latestKey, id);
+      if (latest === undefined || id > latest) {
+        this._values.pin(this._ns.latest); // as every namespace written through this._values
+        this.store.set(this._ns.latest, latestKey, id);
+      }
       return { configurable: { thread_id: thread, checkpoint_ns: ns, checkpoint_id: id } };
     }
 
