@@ -11,6 +11,7 @@ const KeyvShmstore = require('../../keyv');
 const { Keyv: Keyv5 } = require('keyv');
 const { Keyv: Keyv6 } = require('keyv6');
 const { uniqueName, removeShm, runNode } = require('../helpers/process');
+const { persistTarget, reboot } = require('../helpers/persist');
 
 const PEER = path.join(__dirname, 'children', 'keyv-peer.js');
 const majors = [[5, Keyv5], [6, Keyv6]];
@@ -262,6 +263,27 @@ describe('shmstore/keyv', function () {
     const keyv = new Keyv5({ store: new KeyvShmstore(store), namespace: 'hammer' });
     await keyv.set('after', 'ok');
     assert.strictEqual(await keyv.get('after'), 'ok');
+  });
+
+  it('store options with persist: the adapter creates and opens the persisted store, and its writes survive the loss of the segment', async function () {
+    const t = persistTarget('keyvp');
+    try {
+      const created = new KeyvShmstore({ name: t.name, size: 1 << 20, persist: { dir: t.dir } }, { keyv: 6 });
+      await created.set('a', '1');
+      // Opened by options without size (Store.open), and with size (open-or-create).
+      const opened = new KeyvShmstore({ name: t.name, persist: { dir: t.dir } }, { keyv: 6 });
+      const again = new KeyvShmstore({ name: t.name, size: 1 << 20, persist: { dir: t.dir } }, { keyv: 6 });
+      for (const a of [created, opened, again]) assert.notStrictEqual(a.store.persistence, null);
+      await opened.set('b', '2');
+      await again.set('c', '3');
+      for (const a of [created, opened, again]) await a.disconnect();
+      reboot(t.name);
+      const rebuilt = new KeyvShmstore({ name: t.name, persist: { dir: t.dir } }, { keyv: 6 });
+      assert.deepStrictEqual(await rebuilt.getMany(['a', 'b', 'c']), ['1', '2', '3']);
+      await rebuilt.disconnect();
+    } finally {
+      t.cleanup();
+    }
   });
 
   it('disconnect closes a store the adapter opened, and leaves a Store passed in open', async function () {

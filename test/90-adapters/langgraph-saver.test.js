@@ -11,6 +11,7 @@ const { Store } = require('shmstore');
 const { BaseCheckpointSaver, emptyCheckpoint, ERROR } = require('@langchain/langgraph-checkpoint');
 const { forEachEngine } = require('../helpers/engines');
 const { ROOT, uniqueName, removeShm, runNode, runAndKill, runWorkers } = require('../helpers/process');
+const { persistTarget, reboot } = require('../helpers/persist');
 
 const ACTOR = path.join(ROOT, 'test/helpers/children/langgraph-actor.js');
 const meta = (step) => ({ source: 'loop', step, parents: {} });
@@ -221,6 +222,34 @@ describe('ShmstoreSaver across processes', function () {
       saver.close();
     } finally {
       removeShm(name);
+    }
+  });
+
+  it('store options with persist: the saver and the memory store open the persisted store, and what they wrote survives the loss of the segment', async function () {
+    const { ShmstoreStore } = require('shmstore/langgraph');
+    const t = persistTarget('lgp');
+    try {
+      Store.create({ name: t.name, size: 8 << 20, persist: { dir: t.dir } }).close();
+      // Opened by options without size (Store.open), and with size (open-or-create).
+      const saver = new ShmstoreSaver({ name: t.name, persist: { dir: t.dir } });
+      const memory = new ShmstoreStore({ name: t.name, size: 8 << 20, persist: { dir: t.dir } });
+      assert.notStrictEqual(saver.store.persistence, null);
+      assert.notStrictEqual(memory.store.persistence, null);
+      const cp = { ...emptyCheckpoint(), channel_values: { v: 'kept' }, channel_versions: { v: 1 } };
+      await saver.put({ configurable: { thread_id: 't' } }, cp, meta(0), { v: 1 });
+      await memory.put(['u'], 'k', { n: 1 });
+      saver.close();
+      memory.close();
+      reboot(t.name);
+      const back = new ShmstoreSaver({ name: t.name, persist: { dir: t.dir } });
+      try {
+        assert.deepStrictEqual((await back.getTuple({ configurable: { thread_id: 't' } })).checkpoint.channel_values, { v: 'kept' });
+        assert.deepStrictEqual((await new ShmstoreStore(back.store).get(['u'], 'k')).value, { n: 1 });
+      } finally {
+        back.close();
+      }
+    } finally {
+      t.cleanup();
     }
   });
 

@@ -11,7 +11,9 @@
 // The adapter therefore starts in the keyv 5 contract and switches to the keyv 6 contract the
 // first time `capabilities` is read, unless the `keyv` option fixes the contract.
 const { EventEmitter } = require('events');
-const { Store } = require('../../store/store');
+const { Store: StoreFacade } = require('../../store/store'); // a persisted Store is one too
+// The public Store: the facade plus `persist` (a persisted store is created and opened with it).
+const { Store } = require('../../persist/store');
 const v = require('../../base/validate');
 const { C } = require('../../layout/layout');
 
@@ -39,6 +41,11 @@ function openOrCreate(options) {
   const openOptions = { name, path };
   if (engine !== undefined) openOptions.engine = engine;
   if (lockTimeoutMs !== undefined) openOptions.lockTimeoutMs = lockTimeoutMs;
+  // A persisted store is opened with its directory (the sync mode is its creator's); without it,
+  // its writes would reach its memory only, and a recovery would lose them. A persist that is no
+  // object goes as it is, for Store.open to refuse.
+  const { persist } = options;
+  if (persist !== undefined) openOptions.persist = persist !== null && typeof persist === 'object' ? { dir: persist.dir } : persist;
   if (options.size === undefined) return Store.open(openOptions);
   // Processes may start at once: one creates, the others open its store. A store being created
   // is first a segment of 0 bytes (ERR_BAD_SIZE), then one whose magic is not written yet (it is
@@ -91,7 +98,7 @@ class KeyvShmstore extends EventEmitter {
     if (nsBytes < 1 || nsBytes > C.MAX_NAMESPACE_BYTES) {
       throw v.rangeError(`The "options.namespace" argument must be 1 to ${C.MAX_NAMESPACE_BYTES} UTF-8 bytes. Received ${nsBytes} bytes`);
     }
-    const owned = !(store instanceof Store);
+    const owned = !(store instanceof StoreFacade);
     this.store = owned ? openOrCreate(store) : store;
     this._owned = owned;
     this._v6 = options.keyv === 6;
