@@ -5,6 +5,8 @@ import { Store } from '../../index';
 const byName = new KeyvShmstore({ name: 'types-keyv', size: 1 << 20, eviction: 'auto' }, { namespace: 'cache' });
 const byStore = new KeyvShmstore(Store.create({ name: 'types-keyv-2', size: 1 << 20 }), { keyv: 6 });
 const opened = new KeyvShmstore({ name: 'types-keyv' });
+new KeyvShmstore({ name: 'types-keyv-p', size: 1 << 20, persist: { dir: '/var/lib/app', sync: 'none' } });
+new KeyvShmstore({ name: 'types-keyv-p', persist: { dir: '/var/lib/app' } });
 const store: Store = byName.store;
 byName.namespace = 'sessions';
 const expiresSupported: true = byStore.capabilities.expires;
