@@ -185,6 +185,16 @@ forEachEngine('ShmstoreSaver', ({ engine, make }) => {
     assert.strictEqual(store.count(), 0);
   });
 
+  it('putWrites refuses a write that is not a [channel, value] pair (TypeError, ERR_INVALID_ARG) and writes nothing of the call', async function () {
+    const config = await saver.put({ configurable: { thread_id: 't' } }, { ...emptyCheckpoint(), channel_values: {}, channel_versions: {} }, meta(0), {});
+    const bad = { name: 'TypeError', code: 'ERR_INVALID_ARG' };
+    for (const write of [null, 5, {}, 'ab', ['only-a-channel'], ['ch', 1, 'extra']]) {
+      await assert.rejects(saver.putWrites(config, [['ok', 1], write], 'task'), bad, JSON.stringify(write));
+    }
+    assert.deepStrictEqual((await saver.getTuple(config)).pendingWrites, []);
+    assert.strictEqual(store.count('langgraph.writes'), 0);
+  });
+
   it(`threads written by worker threads are all listed, each checkpoint with its write [${engine}]`, async function () {
     const workers = 3;
     const count = 10;

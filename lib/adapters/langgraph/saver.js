@@ -225,6 +225,11 @@ function defineSaver(lg) {
       if (!Array.isArray(writes)) throw v.typeError('The "writes" argument must be an array of [channel, value] pairs');
       const records = [];
       for (let i = 0; i < writes.length; i++) {
+        // A write that is no pair would otherwise be destructured as whatever it iterates to (a
+        // string's characters) or fail with the engine's TypeError, which has no code.
+        if (!Array.isArray(writes[i]) || writes[i].length !== 2) {
+          throw v.typeError(`The "writes[${i}]" argument must be a [channel, value] pair`);
+        }
         const [channel, value] = writes[i];
         // Special channels (errors, interrupts, ...) have a fixed negative index and replace the
         // previous write; ordinary writes keep the first one stored (a retried task).
