@@ -346,6 +346,16 @@ describe('shmstore/keyv: bad arguments', () => {
       await refused(a.setMany(bad));
     }
     await refused(a.setMany([null]));
+    // A bad entry or key anywhere in the list refuses the call before anything of it is written.
+    for (const v6 of [false, true]) {
+      const b = new KeyvShmstore(store, { keyv: v6 ? 6 : 5 });
+      await refused(b.setMany([{ key: 'first', value: 'x' }, null]));
+      await refused(b.setMany([{ key: 'first', value: 'x' }, { key: 5, value: 'y' }]));
+      await refused(b.setMany([{ key: 'first', value: 'x' }, { key: 'second', value: 'y', ttl: '1000', expires: '1000' }]));
+      assert.strictEqual(await b.has('first'), false);
+      await refused(b.deleteMany(['k', 5]));
+      assert.strictEqual(await b.get('k'), 1);
+    }
     for (const ttl of ['1000', 1000n, {}]) await refused(a.set('t', 1, ttl));
     assert.strictEqual(await a.has('t'), false);
     await refused(a.get(1));

@@ -171,9 +171,13 @@ class KeyvShmstore extends EventEmitter {
     return arg > MAX_EXPIRY - Date.now() ? { expiresAt: MAX_EXPIRY } : { ttl: arg };
   }
 
-  _write(key, value, arg) {
+  // [store namespace, store key, set options or GONE] of a write: its arguments checked.
+  _plan(key, arg) {
     const [ns, k] = this._locate(key);
-    const opts = this._expiry(arg);
+    return [ns, k, this._expiry(arg)];
+  }
+
+  _apply([ns, k, opts], value) {
     if (opts === GONE) this.store.delete(ns, k);
     else this.store.set(ns, k, value, opts);
     return true;
@@ -205,15 +209,21 @@ class KeyvShmstore extends EventEmitter {
 
   /** keyv 5: `ttl` in ms from now; keyv 6: `expires` in ms since the epoch. */
   async set(key, value, ttlOrExpires) {
-    return this._write(key, value, ttlOrExpires);
+    return this._apply(this._plan(key, ttlOrExpires), value);
   }
 
-  /** Entries `{ key, value, ttl }` (keyv 5) or `{ key, value, expires }` (keyv 6). */
+  /**
+   * Entries `{ key, value, ttl }` (keyv 5) or `{ key, value, expires }` (keyv 6). Every entry's
+   * shape, key and expiry are checked before the first is written: a bad one refuses the call
+   * with nothing of it written. (A store error, ERR_STORE_FULL or an oversize value, stops the
+   * writes at that entry; the entries before it stay written.)
+   */
   async setMany(entries) {
-    return listOf(entries, 'entries').map((e) => {
+    const plans = listOf(entries, 'entries').map((e) => {
       if (e === null || typeof e !== 'object') throw v.invalidType('entries[]', 'an object { key, value }', e);
-      return this._write(e.key, e.value, this._v6 ? e.expires : e.ttl);
+      return this._plan(e.key, this._v6 ? e.expires : e.ttl);
     });
+    return plans.map((plan, i) => this._apply(plan, entries[i].value));
   }
 
   async delete(key) {
@@ -223,10 +233,9 @@ class KeyvShmstore extends EventEmitter {
 
   /** keyv 6: one boolean per key; keyv 5: whether every key existed (as Keyv 5 does itself). */
   async deleteMany(keys) {
-    const results = listOf(keys, 'keys').map((key) => {
-      const [ns, k] = this._locate(key);
-      return this.store.delete(ns, k);
-    });
+    // Every key is checked before the first is deleted: a bad one refuses the call, deleting none.
+    const located = listOf(keys, 'keys').map((key) => this._locate(key));
+    const results = located.map(([ns, k]) => this.store.delete(ns, k));
     return this._v6 ? results : results.every(Boolean);
   }
 
