@@ -1,6 +1,6 @@
 // Types of `require('shmstore/keyv')`: the Keyv storage adapter (docs/api.md, "Keyv adapter").
 import { EventEmitter } from 'events';
-import { Store, StoreCreateOptions } from './index';
+import { Store, StoreCreateOptions, StoreOpenOptions } from './index';
 
 declare namespace KeyvShmstore {
   /**
@@ -9,7 +9,7 @@ declare namespace KeyvShmstore {
    */
   type StoreTarget =
     | StoreCreateOptions
-    | ({ name: string; path?: never } | { path: string; name?: never }) & { engine?: 'native' | 'js'; lockTimeoutMs?: number; persist?: { dir: string } };
+    | ({ name: string; path?: never } | { path: string; name?: never }) & StoreOpenOptions & { persist?: { dir: string } };
 
   interface Options {
     /** Store namespace used while Keyv sets none (1-255 UTF-8 bytes); default 'keyv'. */

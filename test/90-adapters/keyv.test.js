@@ -286,6 +286,22 @@ describe('shmstore/keyv', function () {
     }
   });
 
+  it('store options of the handle (latency) apply to an adapter that opens the store, not only to the one that creates it', async function () {
+    // `store` (the beforeEach one) exists: these adapters open it, with and without size.
+    const opened = new KeyvShmstore({ name, latency: true });
+    const openedOrCreated = new KeyvShmstore({ name, size: 1 << 20, latency: true });
+    try {
+      for (const a of [opened, openedOrCreated]) {
+        assert.strictEqual(a.store.latencyEnabled, true);
+        await a.set('k', 'v');
+        assert.strictEqual(a.store.latency().ops.set.count, 1);
+      }
+    } finally {
+      await opened.disconnect();
+      await openedOrCreated.disconnect();
+    }
+  });
+
   it('disconnect closes a store the adapter opened, and leaves a Store passed in open', async function () {
     const owned = new KeyvShmstore({ name });
     assert.deepStrictEqual(owned.opts, { dialect: 'shmstore', url: `shmstore:${name}` });

@@ -235,6 +235,19 @@ describe('ShmstoreSaver across processes', function () {
     }
   });
 
+  it('store options of the handle (latency) apply to a saver that opens the store by name', function () {
+    const name = uniqueName('lg-latency');
+    const owner = Store.create({ name, size: 8 << 20 });
+    const saver = new ShmstoreSaver({ name, latency: true });
+    try {
+      assert.strictEqual(saver.store.latencyEnabled, true);
+    } finally {
+      saver.close();
+      owner.close();
+      removeShm(name);
+    }
+  });
+
   it('store options with persist: the saver and the memory store open the persisted store, and what they wrote survives the loss of the segment', async function () {
     const { ShmstoreStore } = require('shmstore/langgraph');
     const t = persistTarget('lgp');

@@ -7,6 +7,7 @@ const byStore = new KeyvShmstore(Store.create({ name: 'types-keyv-2', size: 1 <<
 const opened = new KeyvShmstore({ name: 'types-keyv' });
 new KeyvShmstore({ name: 'types-keyv-p', size: 1 << 20, persist: { dir: '/var/lib/app', sync: 'none' } });
 new KeyvShmstore({ name: 'types-keyv-p', persist: { dir: '/var/lib/app' } });
+new KeyvShmstore({ name: 'types-keyv', latency: true, readCache: false });
 const store: Store = byName.store;
 byName.namespace = 'sessions';
 const expiresSupported: true = byStore.capabilities.expires;

@@ -12,8 +12,7 @@
 // first time `capabilities` is read, unless the `keyv` option fixes the contract.
 const { EventEmitter } = require('events');
 const { Store: StoreFacade } = require('../../store/store'); // a persisted Store is one too
-// The public Store: the facade plus `persist` (a persisted store is created and opened with it).
-const { Store } = require('../../persist/store');
+const { openStore } = require('../open-store');
 const v = require('../../base/validate');
 const { C } = require('../../layout/layout');
 
@@ -28,47 +27,16 @@ const MAX_EXPIRY = Number.MAX_SAFE_INTEGER;
 // The values an iterator reads per getMany.
 const ITERATOR_BATCH = 100;
 
-// How long an opener waits for a store that another process is creating right now.
-const INIT_WAIT_MS = 5000;
-const nap = new Int32Array(new SharedArrayBuffer(4));
-
-/** Opens the store named by `options`, creating it when it does not exist yet (race-safe). */
+/**
+ * Opens the store named by `options`, creating it when it does not exist yet and `size` is given
+ * (race-safe: Store.openOrCreate); every handle takes the handle options (engine, lockTimeoutMs,
+ * latency, readCache) and a persisted store's directory (lib/adapters/open-store.js).
+ */
 function openOrCreate(options) {
-  const { name, path, engine, lockTimeoutMs } = options;
   if (options.buffer !== undefined) {
     throw v.typeError('KeyvShmstore: pass an open Store (Store.attach(buffer)) instead of "buffer"');
   }
-  const openOptions = { name, path };
-  if (engine !== undefined) openOptions.engine = engine;
-  if (lockTimeoutMs !== undefined) openOptions.lockTimeoutMs = lockTimeoutMs;
-  // A persisted store is opened with its directory (the sync mode is its creator's); without it,
-  // its writes would reach its memory only, and a recovery would lose them. A persist that is no
-  // object goes as it is, for Store.open to refuse.
-  const { persist } = options;
-  if (persist !== undefined) openOptions.persist = persist !== null && typeof persist === 'object' ? { dir: persist.dir } : persist;
-  if (options.size === undefined) return Store.open(openOptions);
-  // Processes may start at once: one creates, the others open its store. A store being created
-  // is first a segment of 0 bytes (ERR_BAD_SIZE), then one whose magic is not written yet (it is
-  // written last: ERR_BAD_MAGIC); an opener waits for it, bounded, and then reports that error.
-  const deadline = Date.now() + INIT_WAIT_MS;
-  for (let created = false; ;) {
-    try {
-      return Store.open(openOptions);
-    } catch (err) {
-      const initializing = err.code === 'ERR_BAD_SIZE' || err.code === 'ERR_BAD_MAGIC';
-      if (initializing && Date.now() < deadline) {
-        Atomics.wait(nap, 0, 0, 2);
-        continue;
-      }
-      if (!/NOT_FOUND$/.test(err.code) || created) throw err;
-    }
-    created = true;
-    try {
-      return Store.create(options);
-    } catch (err) {
-      if (!/EXISTS$/.test(err.code)) throw err;
-    }
-  }
+  return openStore(options, 'store').store;
 }
 
 // `list` when it is an array, else a TypeError (ERR_INVALID_ARG) naming it.
