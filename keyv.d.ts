@@ -1,12 +1,15 @@
 // Types of `require('shmstore/keyv')`: the Keyv storage adapter (docs/api.md, "Keyv adapter").
 import { EventEmitter } from 'events';
-import { Store, StoreCreateOptions } from './index';
+import { Store, StoreCreateOptions, StoreOpenOptions } from './index';
 
 declare namespace KeyvShmstore {
-  /** Store.open options (by name or path), or Store.create options (with size: created when missing). */
+  /**
+   * Store.open options (by name or path), or Store.create options (with size: created when
+   * missing); with `persist`, the persisted store (opened with its directory).
+   */
   type StoreTarget =
     | StoreCreateOptions
-    | ({ name: string; path?: never } | { path: string; name?: never }) & { engine?: 'native' | 'js'; lockTimeoutMs?: number };
+    | ({ name: string; path?: never } | { path: string; name?: never }) & StoreOpenOptions & { persist?: { dir: string } };
 
   interface Options {
     /** Store namespace used while Keyv sets none (1-255 UTF-8 bytes); default 'keyv'. */

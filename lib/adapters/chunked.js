@@ -16,6 +16,12 @@
 // the store: when two writers replace the same large value at the same moment, or a process dies
 // between writing chunks and its head, chunks can be left that no head names (space, never a
 // wrong value); the writer that finds its head already replaced removes its own chunks.
+//
+// The namespaces written through this are pinned (eviction 'none') before this handle first
+// writes them: in a store whose default is to evict (a cache shared with the Keyv adapter), the
+// CLOCK hand would otherwise take single chunks of a live value (a read then finds it damaged),
+// or single records of a structure built of several (a checkpoint without the channel values it
+// names), instead of refusing the write with ERR_STORE_FULL.
 const crypto = require('crypto');
 const { C, STATUS, SIZE_CLASSES } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
@@ -49,6 +55,16 @@ class ChunkedValues {
   constructor(store, chunkNs) {
     this.store = store;
     this.chunkNs = chunkNs;
+    // The namespaces this object has pinned: once per namespace and object (a pin costs a
+    // namespace-settings write, several times a set).
+    this._pinned = new Set();
+  }
+
+  // Pins namespace `ns` (eviction 'none', creating it if needed) unless this object did already.
+  pin(ns) {
+    if (this._pinned.has(ns)) return;
+    this.store.namespace(ns, { eviction: 'none' });
+    this._pinned.add(ns);
   }
 
   _removeChunks(idHex, count) {
@@ -92,11 +108,13 @@ class ChunkedValues {
   // and any old value stays.
   write(ns, key, bytes) {
     const store = this.store;
+    this.pin(ns);
     const old = this._head(ns, key, false);
     let mine = null;
     if (bytes.length <= INLINE_MAX) {
       store.set(ns, key, bytes);
     } else {
+      this.pin(this.chunkNs);
       const idHex = crypto.randomBytes(8).toString('hex');
       const count = Math.ceil(bytes.length / CHUNK);
       let written = 0;

@@ -11,6 +11,7 @@ const KeyvShmstore = require('../../keyv');
 const { Keyv: Keyv5 } = require('keyv');
 const { Keyv: Keyv6 } = require('keyv6');
 const { uniqueName, removeShm, runNode } = require('../helpers/process');
+const { persistTarget, reboot } = require('../helpers/persist');
 
 const PEER = path.join(__dirname, 'children', 'keyv-peer.js');
 const majors = [[5, Keyv5], [6, Keyv6]];
@@ -154,6 +155,39 @@ describe('shmstore/keyv', function () {
     assert.strictEqual(store.has('zero', 'm'), false);
   });
 
+  it('a TTL or expiry beyond the store\'s latest (Number.MAX_SAFE_INTEGER through Keyv) is stored as the latest, not refused', async function () {
+    // Through Keyv itself, which keyv 6 turns into an absolute expires of now + ttl.
+    for (const [major, Keyv] of majors) {
+      const keyv = new Keyv({ store: new KeyvShmstore(store), namespace: `huge${major}`, throwOnErrors: true });
+      assert.strictEqual(await keyv.set('k', 'v', Number.MAX_SAFE_INTEGER), true, `keyv ${major}`);
+      assert.strictEqual(await keyv.get('k'), 'v', `keyv ${major}`);
+      // Stored with a finite expiry: it counts down, and is never expired for a reader.
+      const left = store.ttl(`huge${major}`, 'k');
+      assert.ok(Number.isFinite(left) && left > 1e14, `keyv ${major}: ${left}`);
+    }
+    // The adapter's own contracts, with expiries past 2^53 - 1 ms.
+    const v5 = new KeyvShmstore(store, { keyv: 5, namespace: 'huge' });
+    const v6 = new KeyvShmstore(store, { keyv: 6, namespace: 'huge' });
+    await v5.setMany([{ key: 'a', value: '1', ttl: 1e300 }, { key: 'b', value: '2', ttl: 2 ** 53 }]);
+    await v6.set('c', '3', 1e300);
+    assert.deepStrictEqual(store.getMany('huge', ['a', 'b', 'c']), ['1', '2', '3']);
+    for (const k of ['a', 'b', 'c']) assert.ok(store.ttl('huge', k) > 1e14, k);
+  });
+
+  it('clear() and iterator() reach a namespace whose name has a lone surrogate, as set and get do', async function () {
+    const ns = 'ns\uD800x';
+    for (const major of [5, 6]) {
+      const adapter = new KeyvShmstore(store, { keyv: major, namespace: ns });
+      await adapter.set('k', `v${major}`);
+      assert.strictEqual(await adapter.get('k'), `v${major}`);
+      const seen = [];
+      for await (const [key, value] of adapter.iterator()) seen.push([key, value]);
+      assert.deepStrictEqual(seen, [['k', `v${major}`]], `keyv ${major}`);
+      await adapter.clear();
+      assert.strictEqual(await adapter.get('k'), undefined, `keyv ${major}`);
+    }
+  });
+
   it('the namespace option is checked when the adapter is made, not at its first write', async function () {
     const invalid = (e, name) => e.name === name && e.code === 'ERR_INVALID_ARG' && /options\.namespace/.test(e.message);
     for (const bad of [5, {}, true]) assert.throws(() => new KeyvShmstore(store, { namespace: bad }), (e) => invalid(e, 'TypeError'));
@@ -231,6 +265,43 @@ describe('shmstore/keyv', function () {
     assert.strictEqual(await keyv.get('after'), 'ok');
   });
 
+  it('store options with persist: the adapter creates and opens the persisted store, and its writes survive the loss of the segment', async function () {
+    const t = persistTarget('keyvp');
+    try {
+      const created = new KeyvShmstore({ name: t.name, size: 1 << 20, persist: { dir: t.dir } }, { keyv: 6 });
+      await created.set('a', '1');
+      // Opened by options without size (Store.open), and with size (open-or-create).
+      const opened = new KeyvShmstore({ name: t.name, persist: { dir: t.dir } }, { keyv: 6 });
+      const again = new KeyvShmstore({ name: t.name, size: 1 << 20, persist: { dir: t.dir } }, { keyv: 6 });
+      for (const a of [created, opened, again]) assert.notStrictEqual(a.store.persistence, null);
+      await opened.set('b', '2');
+      await again.set('c', '3');
+      for (const a of [created, opened, again]) await a.disconnect();
+      reboot(t.name);
+      const rebuilt = new KeyvShmstore({ name: t.name, persist: { dir: t.dir } }, { keyv: 6 });
+      assert.deepStrictEqual(await rebuilt.getMany(['a', 'b', 'c']), ['1', '2', '3']);
+      await rebuilt.disconnect();
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('store options of the handle (latency) apply to an adapter that opens the store, not only to the one that creates it', async function () {
+    // `store` (the beforeEach one) exists: these adapters open it, with and without size.
+    const opened = new KeyvShmstore({ name, latency: true });
+    const openedOrCreated = new KeyvShmstore({ name, size: 1 << 20, latency: true });
+    try {
+      for (const a of [opened, openedOrCreated]) {
+        assert.strictEqual(a.store.latencyEnabled, true);
+        await a.set('k', 'v');
+        assert.strictEqual(a.store.latency().ops.set.count, 1);
+      }
+    } finally {
+      await opened.disconnect();
+      await openedOrCreated.disconnect();
+    }
+  });
+
   it('disconnect closes a store the adapter opened, and leaves a Store passed in open', async function () {
     const owned = new KeyvShmstore({ name });
     assert.deepStrictEqual(owned.opts, { dialect: 'shmstore', url: `shmstore:${name}` });
@@ -291,6 +362,16 @@ describe('shmstore/keyv: bad arguments', () => {
       await refused(a.setMany(bad));
     }
     await refused(a.setMany([null]));
+    // A bad entry or key anywhere in the list refuses the call before anything of it is written.
+    for (const v6 of [false, true]) {
+      const b = new KeyvShmstore(store, { keyv: v6 ? 6 : 5 });
+      await refused(b.setMany([{ key: 'first', value: 'x' }, null]));
+      await refused(b.setMany([{ key: 'first', value: 'x' }, { key: 5, value: 'y' }]));
+      await refused(b.setMany([{ key: 'first', value: 'x' }, { key: 'second', value: 'y', ttl: '1000', expires: '1000' }]));
+      assert.strictEqual(await b.has('first'), false);
+      await refused(b.deleteMany(['k', 5]));
+      assert.strictEqual(await b.get('k'), 1);
+    }
     for (const ttl of ['1000', 1000n, {}]) await refused(a.set('t', 1, ttl));
     assert.strictEqual(await a.has('t'), false);
     await refused(a.get(1));

@@ -11,6 +11,7 @@ const { Store } = require('shmstore');
 const { BaseCheckpointSaver, emptyCheckpoint, ERROR } = require('@langchain/langgraph-checkpoint');
 const { forEachEngine } = require('../helpers/engines');
 const { ROOT, uniqueName, removeShm, runNode, runAndKill, runWorkers } = require('../helpers/process');
+const { persistTarget, reboot } = require('../helpers/persist');
 
 const ACTOR = path.join(ROOT, 'test/helpers/children/langgraph-actor.js');
 const meta = (step) => ({ source: 'loop', step, parents: {} });
@@ -111,6 +112,49 @@ forEachEngine('ShmstoreSaver', ({ engine, make }) => {
     assert.strictEqual((await toArray(saver.list({}, { limit: 0 }))).length, 0);
   });
 
+  it('a thread id or checkpoint ns with a lone surrogate: list finds its checkpoints and deleteThread removes them, as getTuple reads them', async function () {
+    const thread = 'user\uD800';
+    const ns = 'sub\uDC00';
+    const versions = { v: 1 };
+    const first = { ...emptyCheckpoint(), channel_values: { v: 1 }, channel_versions: { ...versions } };
+    const config = await saver.put({ configurable: { thread_id: thread, checkpoint_ns: ns } }, first, meta(0), versions);
+    await saver.putWrites(config, [['v', 2]], 'task');
+    const second = { ...emptyCheckpoint(), channel_values: { v: 2 }, channel_versions: { v: 2 } };
+    await saver.put(config, second, meta(1), { v: 2 });
+    await saver.put({ configurable: { thread_id: 'other' } }, { ...emptyCheckpoint(), channel_values: {}, channel_versions: {} }, meta(0), {});
+    assert.strictEqual((await saver.getTuple({ configurable: { thread_id: thread, checkpoint_ns: ns } })).checkpoint.id, second.id);
+    const listed = await toArray(saver.list({ configurable: { thread_id: thread, checkpoint_ns: ns } }));
+    assert.deepStrictEqual(listed.map((t) => t.checkpoint.id), [second.id, first.id]);
+    assert.deepStrictEqual(listed[1].pendingWrites, [['task', 'v', 2]]);
+    const before = await toArray(saver.list({ configurable: { thread_id: thread } }, { before: { configurable: { checkpoint_id: second.id } } }));
+    assert.deepStrictEqual(before.map((t) => t.checkpoint.id), [first.id]);
+    await saver.deleteThread(thread);
+    assert.strictEqual(await saver.getTuple({ configurable: { thread_id: thread, checkpoint_ns: ns } }), undefined);
+    assert.deepStrictEqual(await toArray(saver.list({ configurable: { thread_id: thread } })), []);
+    // Nothing of the thread is left in any namespace; the other thread is untouched.
+    for (const n of store.namespaces()) assert.ok(store.keys(n).every((k) => k.startsWith('other\u0000')), n);
+    assert.ok(await saver.getTuple({ configurable: { thread_id: 'other' } }));
+  });
+
+  it('in a store that evicts by default (a cache shared with Keyv), a checkpoint, its channel values and its writes are never evicted', async function () {
+    const cache = make({ size: 1 << 20, eviction: 'auto' });
+    const s = new ShmstoreSaver(cache);
+    const values = { small: 'x'.repeat(500), large: 'y'.repeat(100000) };
+    const versions = { small: 1, large: 1 };
+    const config = await s.put({ configurable: { thread_id: 't' } }, { ...emptyCheckpoint(), channel_values: values, channel_versions: { ...versions } }, meta(0), versions);
+    await s.putWrites(config, [['small', 'next']], 'task');
+    // Cache entries written until the store has evicted many of them.
+    for (let i = 0; i < 20000; i++) cache.set('cache', `k${i}`, 'z'.repeat(200));
+    assert.ok(cache.stats().namespaceStats.cache.evictions > 1000);
+    const t = await s.getTuple({ configurable: { thread_id: 't' } });
+    assert.ok(t, 'the latest checkpoint is still found');
+    assert.deepStrictEqual(t.checkpoint.channel_values, values);
+    assert.deepStrictEqual(t.pendingWrites, [['task', 'small', 'next']]);
+    for (const ns of cache.namespaces().filter((n) => n.startsWith('langgraph.'))) {
+      assert.strictEqual(cache.stats().namespaceStats[ns].evictions, 0, ns);
+    }
+  });
+
   it('list: a limit that is not undefined or a count >= 0 is refused (ERR_INVALID_ARG), not taken as no limit', async function () {
     let config = { configurable: { thread_id: 'x' } };
     for (let step = 0; step < 3; step++) config = await saver.put(config, emptyCheckpoint(), meta(step), {});
@@ -139,6 +183,16 @@ forEachEngine('ShmstoreSaver', ({ engine, make }) => {
     assert.throws(() => new ShmstoreSaver(store, { other: 1 }), bad);
     assert.throws(() => new ShmstoreSaver(store, null), bad);
     assert.strictEqual(store.count(), 0);
+  });
+
+  it('putWrites refuses a write that is not a [channel, value] pair (TypeError, ERR_INVALID_ARG) and writes nothing of the call', async function () {
+    const config = await saver.put({ configurable: { thread_id: 't' } }, { ...emptyCheckpoint(), channel_values: {}, channel_versions: {} }, meta(0), {});
+    const bad = { name: 'TypeError', code: 'ERR_INVALID_ARG' };
+    for (const write of [null, 5, {}, 'ab', ['only-a-channel'], ['ch', 1, 'extra']]) {
+      await assert.rejects(saver.putWrites(config, [['ok', 1], write], 'task'), bad, JSON.stringify(write));
+    }
+    assert.deepStrictEqual((await saver.getTuple(config)).pendingWrites, []);
+    assert.strictEqual(store.count('langgraph.writes'), 0);
   });
 
   it(`threads written by worker threads are all listed, each checkpoint with its write [${engine}]`, async function () {
@@ -178,6 +232,47 @@ describe('ShmstoreSaver across processes', function () {
       saver.close();
     } finally {
       removeShm(name);
+    }
+  });
+
+  it('store options of the handle (latency) apply to a saver that opens the store by name', function () {
+    const name = uniqueName('lg-latency');
+    const owner = Store.create({ name, size: 8 << 20 });
+    const saver = new ShmstoreSaver({ name, latency: true });
+    try {
+      assert.strictEqual(saver.store.latencyEnabled, true);
+    } finally {
+      saver.close();
+      owner.close();
+      removeShm(name);
+    }
+  });
+
+  it('store options with persist: the saver and the memory store open the persisted store, and what they wrote survives the loss of the segment', async function () {
+    const { ShmstoreStore } = require('shmstore/langgraph');
+    const t = persistTarget('lgp');
+    try {
+      Store.create({ name: t.name, size: 8 << 20, persist: { dir: t.dir } }).close();
+      // Opened by options without size (Store.open), and with size (open-or-create).
+      const saver = new ShmstoreSaver({ name: t.name, persist: { dir: t.dir } });
+      const memory = new ShmstoreStore({ name: t.name, size: 8 << 20, persist: { dir: t.dir } });
+      assert.notStrictEqual(saver.store.persistence, null);
+      assert.notStrictEqual(memory.store.persistence, null);
+      const cp = { ...emptyCheckpoint(), channel_values: { v: 'kept' }, channel_versions: { v: 1 } };
+      await saver.put({ configurable: { thread_id: 't' } }, cp, meta(0), { v: 1 });
+      await memory.put(['u'], 'k', { n: 1 });
+      saver.close();
+      memory.close();
+      reboot(t.name);
+      const back = new ShmstoreSaver({ name: t.name, persist: { dir: t.dir } });
+      try {
+        assert.deepStrictEqual((await back.getTuple({ configurable: { thread_id: 't' } })).checkpoint.channel_values, { v: 'kept' });
+        assert.deepStrictEqual((await new ShmstoreStore(back.store).get(['u'], 'k')).value, { n: 1 });
+      } finally {
+        back.close();
+      }
+    } finally {
+      t.cleanup();
     }
   });
 

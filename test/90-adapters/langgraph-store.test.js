@@ -101,6 +101,30 @@ forEachEngine('ShmstoreStore', ({ engine, make }) => {
     assert.deepStrictEqual(await mem.listNamespaces({ prefix: ['b'] }), []);
   });
 
+  it('a label with a lone surrogate: search and listNamespaces find the items that get reads', async function () {
+    await mem.put(['user\uD800', 'notes'], 'k', { n: 1 });
+    await mem.put(['other'], 'k', { n: 2 });
+    assert.deepStrictEqual((await mem.get(['user\uD800', 'notes'], 'k')).value, { n: 1 });
+    for (const prefix of [['user\uD800'], ['user\uD800', 'notes']]) {
+      assert.deepStrictEqual((await mem.search(prefix)).map((item) => item.value), [{ n: 1 }], JSON.stringify(prefix));
+    }
+    // Paths come back as the store keeps them: the lone surrogate as U+FFFD.
+    assert.deepStrictEqual(await mem.listNamespaces({ prefix: ['user\uD800'] }), [['user\uFFFD', 'notes']]);
+    assert.deepStrictEqual(await mem.listNamespaces({ suffix: ['user\uD800', '*'] }), [['user\uFFFD', 'notes']]);
+  });
+
+  it('in a store that evicts by default (a cache shared with Keyv), items and the chunks of large ones are never evicted', async function () {
+    const cache = make({ size: 1 << 20, eviction: 'auto' });
+    const m = new ShmstoreStore(cache);
+    await m.put(['u', 'notes'], 'small', { text: 'x'.repeat(500) });
+    await m.put(['u', 'notes'], 'large', { text: 'y'.repeat(100000) });
+    for (let i = 0; i < 20000; i++) cache.set('cache', `k${i}`, 'z'.repeat(200));
+    assert.ok(cache.stats().namespaceStats.cache.evictions > 1000);
+    assert.strictEqual((await m.get(['u', 'notes'], 'small')).value.text, 'x'.repeat(500));
+    assert.strictEqual((await m.get(['u', 'notes'], 'large')).value.text, 'y'.repeat(100000));
+    assert.strictEqual((await m.search(['u'])).length, 2);
+  });
+
   it('batch runs its operations in order and returns one result each', async function () {
     const results = await mem.batch([
       { namespace: ['n'], key: 'a', value: { v: 1 } },

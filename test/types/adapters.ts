@@ -27,6 +27,8 @@ async function langgraph(): Promise<void> {
   const owned = new ShmstoreSaver({ name: 'lg', size: 64 << 20 });
   owned.close();
   new ShmstoreSaver({ buffer: store.buffer, engine: 'js' }).close();
+  new ShmstoreSaver({ name: 'lg-p', persist: { dir: '/var/lib/agents' } }).close();
+  new ShmstoreSaver({ name: 'lg-p', size: 64 << 20, persist: { dir: '/var/lib/agents', sync: 'interval' } }).close();
   const config = await saver.put({ configurable: { thread_id: 't' } }, emptyCheckpoint(), { source: 'input', step: -1, parents: {} }, {});
   await saver.putWrites(config, [['channel', 1]], 'task');
   const tuple = await saver.getTuple(config);

@@ -11,7 +11,8 @@
 // The adapter therefore starts in the keyv 5 contract and switches to the keyv 6 contract the
 // first time `capabilities` is read, unless the `keyv` option fixes the contract.
 const { EventEmitter } = require('events');
-const { Store } = require('../../store/store');
+const { Store: StoreFacade } = require('../../store/store'); // a persisted Store is one too
+const { openStore } = require('../open-store');
 const v = require('../../base/validate');
 const { C } = require('../../layout/layout');
 
@@ -20,45 +21,22 @@ const STORE_METHODS = ['get', 'getMany', 'has', 'hasMany', 'set', 'setMany', 'de
   'disconnect', 'iterator'];
 // An expiry already reached: the key is deleted instead of written (what Keyv expects).
 const GONE = Symbol('gone');
+// The latest expiry the store takes (store.set refuses a later one with a RangeError); it keeps
+// an entry's expiry in 48 bits and stores anything later as its own maximum anyway.
+const MAX_EXPIRY = Number.MAX_SAFE_INTEGER;
 // The values an iterator reads per getMany.
 const ITERATOR_BATCH = 100;
 
-// How long an opener waits for a store that another process is creating right now.
-const INIT_WAIT_MS = 5000;
-const nap = new Int32Array(new SharedArrayBuffer(4));
-
-/** Opens the store named by `options`, creating it when it does not exist yet (race-safe). */
+/**
+ * Opens the store named by `options`, creating it when it does not exist yet and `size` is given
+ * (race-safe: Store.openOrCreate); every handle takes the handle options (engine, lockTimeoutMs,
+ * latency, readCache) and a persisted store's directory (lib/adapters/open-store.js).
+ */
 function openOrCreate(options) {
-  const { name, path, engine, lockTimeoutMs } = options;
   if (options.buffer !== undefined) {
     throw v.typeError('KeyvShmstore: pass an open Store (Store.attach(buffer)) instead of "buffer"');
   }
-  const openOptions = { name, path };
-  if (engine !== undefined) openOptions.engine = engine;
-  if (lockTimeoutMs !== undefined) openOptions.lockTimeoutMs = lockTimeoutMs;
-  if (options.size === undefined) return Store.open(openOptions);
-  // Processes may start at once: one creates, the others open its store. A store being created
-  // is first a segment of 0 bytes (ERR_BAD_SIZE), then one whose magic is not written yet (it is
-  // written last: ERR_BAD_MAGIC); an opener waits for it, bounded, and then reports that error.
-  const deadline = Date.now() + INIT_WAIT_MS;
-  for (let created = false; ;) {
-    try {
-      return Store.open(openOptions);
-    } catch (err) {
-      const initializing = err.code === 'ERR_BAD_SIZE' || err.code === 'ERR_BAD_MAGIC';
-      if (initializing && Date.now() < deadline) {
-        Atomics.wait(nap, 0, 0, 2);
-        continue;
-      }
-      if (!/NOT_FOUND$/.test(err.code) || created) throw err;
-    }
-    created = true;
-    try {
-      return Store.create(options);
-    } catch (err) {
-      if (!/EXISTS$/.test(err.code)) throw err;
-    }
-  }
+  return openStore(options, 'store').store;
 }
 
 // `list` when it is an array, else a TypeError (ERR_INVALID_ARG) naming it.
@@ -88,7 +66,7 @@ class KeyvShmstore extends EventEmitter {
     if (nsBytes < 1 || nsBytes > C.MAX_NAMESPACE_BYTES) {
       throw v.rangeError(`The "options.namespace" argument must be 1 to ${C.MAX_NAMESPACE_BYTES} UTF-8 bytes. Received ${nsBytes} bytes`);
     }
-    const owned = !(store instanceof Store);
+    const owned = !(store instanceof StoreFacade);
     this.store = owned ? openOrCreate(store) : store;
     this._owned = owned;
     this._v6 = options.keyv === 6;
@@ -151,14 +129,23 @@ class KeyvShmstore extends EventEmitter {
     // A string or a bigint would otherwise be dropped, and the entry never expire.
     if (typeof arg !== 'number') throw v.invalidType(this._v6 ? 'expires' : 'ttl', 'a number of milliseconds', arg);
     if (Number.isNaN(arg) || arg === Infinity) return undefined;
-    if (this._v6) return arg <= Date.now() ? GONE : { expiresAt: Math.ceil(arg) };
+    // A finite expiry beyond what the store takes (Keyv's `Number.MAX_SAFE_INTEGER` as "a very
+    // long time", or keyv 6's `Date.now() + ttl` of such a TTL) is the latest one it takes, as the
+    // store itself does with an expiry beyond its 48 bits: Keyv's own stores and @keyv/redis
+    // accept it, and refusing it would lose the write.
+    if (this._v6) return arg <= Date.now() ? GONE : { expiresAt: Math.min(Math.ceil(arg), MAX_EXPIRY) };
     if (arg === 0) return undefined;
-    return arg < 0 ? GONE : { ttl: arg };
+    if (arg < 0) return GONE;
+    return arg > MAX_EXPIRY - Date.now() ? { expiresAt: MAX_EXPIRY } : { ttl: arg };
   }
 
-  _write(key, value, arg) {
+  // [store namespace, store key, set options or GONE] of a write: its arguments checked.
+  _plan(key, arg) {
     const [ns, k] = this._locate(key);
-    const opts = this._expiry(arg);
+    return [ns, k, this._expiry(arg)];
+  }
+
+  _apply([ns, k, opts], value) {
     if (opts === GONE) this.store.delete(ns, k);
     else this.store.set(ns, k, value, opts);
     return true;
@@ -190,15 +177,21 @@ class KeyvShmstore extends EventEmitter {
 
   /** keyv 5: `ttl` in ms from now; keyv 6: `expires` in ms since the epoch. */
   async set(key, value, ttlOrExpires) {
-    return this._write(key, value, ttlOrExpires);
+    return this._apply(this._plan(key, ttlOrExpires), value);
   }
 
-  /** Entries `{ key, value, ttl }` (keyv 5) or `{ key, value, expires }` (keyv 6). */
+  /**
+   * Entries `{ key, value, ttl }` (keyv 5) or `{ key, value, expires }` (keyv 6). Every entry's
+   * shape, key and expiry are checked before the first is written: a bad one refuses the call
+   * with nothing of it written. (A store error, ERR_STORE_FULL or an oversize value, stops the
+   * writes at that entry; the entries before it stay written.)
+   */
   async setMany(entries) {
-    return listOf(entries, 'entries').map((e) => {
+    const plans = listOf(entries, 'entries').map((e) => {
       if (e === null || typeof e !== 'object') throw v.invalidType('entries[]', 'an object { key, value }', e);
-      return this._write(e.key, e.value, this._v6 ? e.expires : e.ttl);
+      return this._plan(e.key, this._v6 ? e.expires : e.ttl);
     });
+    return plans.map((plan, i) => this._apply(plan, entries[i].value));
   }
 
   async delete(key) {
@@ -208,17 +201,19 @@ class KeyvShmstore extends EventEmitter {
 
   /** keyv 6: one boolean per key; keyv 5: whether every key existed (as Keyv 5 does itself). */
   async deleteMany(keys) {
-    const results = listOf(keys, 'keys').map((key) => {
-      const [ns, k] = this._locate(key);
-      return this.store.delete(ns, k);
-    });
+    // Every key is checked before the first is deleted: a bad one refuses the call, deleting none.
+    const located = listOf(keys, 'keys').map((key) => this._locate(key));
+    const results = located.map(([ns, k]) => this.store.delete(ns, k));
     return this._v6 ? results : results.every(Boolean);
   }
 
   /** Removes every entry of this adapter's namespace only. */
   async clear() {
-    const ns = this._ns();
-    if (this.store.namespaces().includes(ns)) this.store.clear(ns);
+    // store.clear of a namespace that does not exist removes nothing and creates nothing. No
+    // check against store.namespaces() first: it lists names as the store keeps them (a lone
+    // surrogate as U+FFFD), so such a namespace would never be found, and another process could
+    // drop the namespace between the check and the clear.
+    this.store.clear(this._ns());
   }
 
   /**
@@ -226,8 +221,8 @@ class KeyvShmstore extends EventEmitter {
    * keys back; keyv 6 passes none and wants bare keys). Expired entries are never yielded.
    */
   async* iterator(namespace) {
+    // store.keys of a namespace that does not exist is [] (see clear() for why no check first).
     const ns = namespace || this._ns();
-    if (!this.store.namespaces().includes(ns)) return;
     const prefix = !this._v6 && namespace ? `${namespace}:` : '';
     // The keys first, then the values ITERATOR_BATCH at a time as the loop asks for them: a
     // namespace of a million entries is not read into memory at once, and an entry deleted or

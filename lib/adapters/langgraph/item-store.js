@@ -216,7 +216,9 @@ function defineStore(lg) {
     }
 
     _search({ namespacePrefix, filter, limit = 10, offset = 0 }) {
-      const path = pathOf(namespacePrefix, 'namespacePrefix', true);
+      // Compared with listed keys, which have the store's form: a lone surrogate as U+FFFD (the
+      // one key that get and put reach with either form).
+      const path = pathOf(namespacePrefix, 'namespacePrefix', true).toWellFormed();
       const found = [];
       for (const k of this.store.keys(this._ns)) {
         const [p, key] = splitKey(k);
@@ -234,14 +236,17 @@ function defineStore(lg) {
       if (maxDepth !== undefined && (!Number.isInteger(maxDepth) || maxDepth < 1)) {
         throw rangeError(`The "maxDepth" must be a positive integer. Received ${maxDepth}`);
       }
-      for (const c of matchConditions || []) {
+      // The labels of listed keys have the store's form (see _search): the conditions' labels are
+      // compared in that form.
+      const conditions = (matchConditions || []).map((c) => {
         if (c.matchType !== 'prefix' && c.matchType !== 'suffix') throw typeError(`Unknown match type ${JSON.stringify(c.matchType)}`);
         pathOf(c.path, `${c.matchType} path`, true);
-      }
+        return { matchType: c.matchType, path: c.path.map((label) => label.toWellFormed()) };
+      });
       const paths = new Set();
       for (const k of this.store.keys(this._ns)) {
         let labels = splitKey(k)[0].split(LABEL_SEP);
-        if (matchConditions && !matchConditions.every((c) => conditionHolds(c, labels))) continue;
+        if (!conditions.every((c) => conditionHolds(c, labels))) continue;
         if (maxDepth !== undefined) labels = labels.slice(0, maxDepth);
         paths.add(labels.join(LABEL_SEP));
       }

@@ -60,9 +60,11 @@ function defineSaver(lg) {
       this._values = new ChunkedValues(store, `${prefix}.chunks`);
     }
 
-    // Keys of `ns` that start with the given fields, split into fields.
+    // Keys of `ns` that start with the given fields, split into fields. store.keys() gives keys
+    // as the store keeps them, a lone surrogate as U+FFFD (the one key that get and set reach with
+    // either form): the fields are compared in that form.
     _scan(ns, ...fields) {
-      const start = fields.length ? keyOf(...fields) + SEP : '';
+      const start = fields.length ? keyOf(...fields).toWellFormed() + SEP : '';
       const out = [];
       for (const k of this.store.keys(ns)) if (k.startsWith(start)) out.push(splitKey(k));
       return out;
@@ -159,9 +161,12 @@ function defineSaver(lg) {
       const ns = c.checkpoint_ns === undefined ? undefined : fieldOf(c.checkpoint_ns, 'checkpoint_ns', { allowEmpty: true });
       const only = c.checkpoint_id ? fieldOf(c.checkpoint_id, 'checkpoint_id') : undefined;
       const beforeId = before && before.configurable && before.configurable.checkpoint_id;
+      // Compared with the fields of listed keys, which have the store's form (see _scan).
+      const wellFormed = (s) => (typeof s === 'string' ? s.toWellFormed() : s);
+      const [nsKey, onlyKey, beforeKey] = [ns, only, beforeId].map(wellFormed);
       const found = (thread === undefined ? this._scan(this._ns.cp) : this._scan(this._ns.cp, thread))
-        .filter((f) => (ns === undefined || f[1] === ns) && (only === undefined || f[2] === only) &&
-          (!beforeId || f[2] < beforeId));
+        .filter((f) => (nsKey === undefined || f[1] === nsKey) && (onlyKey === undefined || f[2] === onlyKey) &&
+          (!beforeKey || f[2] < beforeKey));
       // Newest first; ties (the same id in two threads or namespaces) in key order.
       found.sort((a, b) => (a[2] !== b[2] ? (a[2] < b[2] ? 1 : -1) : (keyOf(...a) < keyOf(...b) ? -1 : 1)));
       if (limit !== undefined && limit <= 0) return;
@@ -202,7 +207,10 @@ function defineSaver(lg) {
       // a put cut short before this line is a put that did not happen for getTuple.
       const latestKey = keyOf(thread, ns);
       const latest = this.store.get(this._ns.latest, latestKey);
-      if (latest === undefined || id > latest) this.store.set(this._ns.latest, latestKey, id);
+      if (latest === undefined || id > latest) {
+        this._values.pin(this._ns.latest); // as every namespace written through this._values
+        this.store.set(this._ns.latest, latestKey, id);
+      }
       return { configurable: { thread_id: thread, checkpoint_ns: ns, checkpoint_id: id } };
     }
 
@@ -217,6 +225,11 @@ function defineSaver(lg) {
       if (!Array.isArray(writes)) throw v.typeError('The "writes" argument must be an array of [channel, value] pairs');
       const records = [];
       for (let i = 0; i < writes.length; i++) {
+        // A write that is no pair would otherwise be destructured as whatever it iterates to (a
+        // string's characters) or fail with the engine's TypeError, which has no code.
+        if (!Array.isArray(writes[i]) || writes[i].length !== 2) {
+          throw v.typeError(`The "writes[${i}]" argument must be a [channel, value] pair`);
+        }
         const [channel, value] = writes[i];
         // Special channels (errors, interrupts, ...) have a fixed negative index and replace the
         // previous write; ordinary writes keep the first one stored (a retried task).
