@@ -9,6 +9,7 @@ const { Registry, Store } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { C, S } = require('../../lib/layout/layout');
 const { KINDS, regionKind } = require('../../lib/registry/kinds');
+const { acquiredWord } = require('../../lib/ownership/lockword');
 const { uniqueName, removeShm } = require('../helpers/process');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'registry-child.js');
@@ -288,6 +289,39 @@ describe('Registry: a damaged entry and an entry of another version', () => {
     assert.deepStrictEqual(r.list().map((e) => e.name), ['bad', 'keep']);
     assert.strictEqual(r.open('bytes', 'keep')[0], 7);
     r.close();
+  });
+
+  // The entry's units damaged smaller: a sync object takes its class's fixed size whatever its
+  // block, so a handle on it would reach over the next block, which the registry handed out as
+  // free space; and the owner records of its in-use check would be read from that block, or
+  // past the end of the registry's buffer.
+  it('open() of a sync object whose block is shorter than the object is ERR_CORRUPT; delete() reads nothing past the block', () => {
+    const sync = [['mutex', {}], ['rwlock', {}], ['semaphore', {}], ['barrier', { parties: 2 }], ['condition', {}], ['waitgroup', {}]];
+    for (const [kind, options] of sync) {
+      // The data area ends where the buffer does.
+      const buffer = new SharedArrayBuffer(LC.REGISTRY_ENTRIES_OFFSET + 8 * S.REGISTRY_ENTRY.SIZE + 512 * LC.UNIT);
+      const r = Registry.create({ buffer, maxEntries: 8 });
+      const made = r.create(kind, 's', options);
+      made.close();
+      const u32 = new Uint32Array(buffer);
+      const slot = slotOf(u32, 8, made.byteOffset / LC.UNIT);
+      Atomics.store(u32, entryWord(slot, 'UNITS'), 1);
+      // A holder of the table lock that is gone (a zero owner record): the next operation runs
+      // the repair pass, which rebuilds the free space from the blocks the entries record.
+      Atomics.store(u32, (LC.REGISTRY_LOCK_OFFSET + LC.SYNC_MUTEX_OFFSET) / 4, acquiredWord(0, 9));
+      const next = r.create('bytes', 'next', { size: 2 * LC.UNIT }); // in the units the damage freed
+      assert.strictEqual(next.byteOffset, made.byteOffset + LC.UNIT, kind);
+      next.fill(7);
+      assert.throws(() => r.open(kind, 's'), { code: 'ERR_CORRUPT' }, kind);
+      assert.ok(next.every((b) => b === 7), kind);
+      // The one-unit block moved to the last unit of the buffer.
+      Atomics.store(u32, entryWord(slot, 'UNIT'), buffer.byteLength / LC.UNIT - 1);
+      assert.throws(() => r.open(kind, 's'), { code: 'ERR_CORRUPT' }, kind);
+      r.delete('s');
+      assert.deepStrictEqual(r.list().map((e) => e.name), ['next'], kind);
+      assert.ok(next.every((b) => b === 7), kind);
+      r.close();
+    }
   });
 
   it('delete() of an entry of another format version is ERR_BAD_VERSION and changes nothing', () => {
