@@ -324,6 +324,39 @@ describe('Registry: a damaged entry and an entry of another version', () => {
     }
   });
 
+  // A store's block names its segment; the name is derived from the entry (format.md §14, "The
+  // store kind"), and one that is not its own is damage: followed, one flipped bit in the entry
+  // index made open() return another entry's store and delete() unlink that store's segment.
+  withAddon('a store reference damaged into another entry\'s segment name is ERR_CORRUPT from open() and never unlinked', () => {
+    const name = uniqueName('regref');
+    const r = Registry.create({ name, size: 1 << 16, maxEntries: 4 });
+    try {
+      const a = r.create('store', 'a', { size: 1 << 19 });
+      a.set('ns', 'k', 'A');
+      a.close();
+      const b = r.create('store', 'b', { size: 1 << 19 });
+      b.set('ns', 'k', 'B');
+      b.close();
+      const entries = r.list();
+      const [ea, eb] = ['a', 'b'].map((n) => entries.find((e) => e.name === n));
+      // The entry index in a's segment name, 0, made 1 (b's index; both are generation 1).
+      assert.deepStrictEqual([ea.options.segment.name.endsWith('.0.1'), eb.options.segment.name.endsWith('.1.1')], [true, true]);
+      const ref = new Uint8Array(r.buffer, ea.byteOffset, ea.byteLength);
+      ref[S.REGISTRY_STORE_REF.SIZE + Buffer.byteLength(ea.options.segment.name) - 3] ^= 1;
+      assert.throws(() => r.open('store', 'a'), { code: 'ERR_CORRUPT' });
+      assert.strictEqual(r.list().find((e) => e.name === 'a').options.segment, null);
+      r.delete('a'); // its own segment is left (a leak), never b's unlinked
+      const again = r.open('store', 'b');
+      assert.strictEqual(again.get('ns', 'k'), 'B');
+      again.close();
+      Store.open(ea.options.segment).close(); // a's own segment is still there
+    } finally {
+      r.close();
+      for (const f of require('fs').readdirSync('/dev/shm').filter((x) => x.startsWith(`${name}.`))) removeShm(f);
+      removeShm(name);
+    }
+  });
+
   it('delete() of an entry of another format version is ERR_BAD_VERSION and changes nothing', () => {
     const buffer = new SharedArrayBuffer(1 << 20);
     const r = Registry.create({ buffer, maxEntries: 8 });
