@@ -20,6 +20,10 @@
 //   discard(at, info)       optional: releases what the structure holds outside its block. It
 //                   must be idempotent: the repair pass runs it again for a create or delete
 //                   that died halfway.
+//   release(handle), released(handle)   optional (both or neither): how registry.close()
+//                   releases a handle of the kind, and whether it was released already, for a
+//                   handle whose close() does something else (a channel's closes the channel
+//                   for every party). Else close() and the handle's `closed`.
 //
 // `at` is { buffer, byteOffset, byteLength } (the block: byteOffset is a multiple of 64); `info`
 // the table entry (table.read(): params, version, ...); `ctx` { name, path, buffer, nonce, slot,
@@ -219,7 +223,20 @@ const KINDS = {
   waitgroup: syncKind(WaitGroup, { owners: undefined }),
   spsc: queueKind(SpscRing, 'elementSize'),
   mpmc: queueKind(MpmcQueue, 'messageBytes', MPMC_OWNERS),
-  channel: queueKind(Channel, 'messageBytes', MPMC_OWNERS),
+  // A channel's close() closes the channel for every party (docs/api.md): its handle is
+  // released by dispose(), after which its methods throw ERR_CLOSED.
+  channel: {
+    ...queueKind(Channel, 'messageBytes', MPMC_OWNERS),
+    release: (h) => h.dispose(),
+    released: (h) => {
+      try {
+        h.usable_();
+        return false;
+      } catch {
+        return true;
+      }
+    },
+  },
   stack: queueKind(Stack, 'messageBytes', { offset: C.STACK_OWNERS_OFFSET, slots: C.STACK_OWNER_SLOTS }),
   // The order is recorded as its number (C.PQ_ORDER_MIN or C.PQ_ORDER_MAX; 'max' when not given).
   'priority-queue': regionKind(PriorityQueue, {
