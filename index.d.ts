@@ -808,7 +808,7 @@ export declare class Registry {
   delete(name: string): void;
   list(): RegistryEntry[];
   stats(): RegistryStats;
-  /** Closes every handle this registry returned, and the registry. */
+  /** Releases every handle this registry returned (a channel's with dispose(): its close() closes the channel), and closes the registry. */
   close(): void;
   [Symbol.dispose](): void;
   readonly buffer: SharedArrayBuffer;

@@ -20,6 +20,10 @@
 //   discard(at, info)       optional: releases what the structure holds outside its block. It
 //                   must be idempotent: the repair pass runs it again for a create or delete
 //                   that died halfway.
+//   release(handle), released(handle)   optional (both or neither): how registry.close()
+//                   releases a handle of the kind, and whether it was released already, for a
+//                   handle whose close() does something else (a channel's closes the channel
+//                   for every party). Else close() and the handle's `closed`.
 //
 // `at` is { buffer, byteOffset, byteLength } (the block: byteOffset is a multiple of 64); `info`
 // the table entry (table.read(): params, version, ...); `ctx` { name, path, buffer, nonce, slot,
@@ -64,6 +68,10 @@ const WORD = Uint32Array.BYTES_PER_ELEMENT;
  */
 function ownersInUse(at, owners, self) {
   const words = owners.offset / WORD + owners.slots * W.OWNER.WORDS;
+  // A block too short for the owner table is damage (the entry's units or unit): its open
+  // refuses it (ERR_CORRUPT, the structure does not fit its block), so no handle is open on it
+  // through the registry. Its records would be read from the next block, or past the buffer.
+  if (words * WORD > at.byteLength) return false;
   const u32 = new Uint32Array(at.buffer, at.byteOffset, words);
   const table = new OwnerTable(u32, owners.offset / WORD, owners.slots);
   for (let o = 1; o < owners.slots; o++) {
@@ -73,10 +81,11 @@ function ownersInUse(at, owners, self) {
 }
 
 /**
- * Refuses (ERR_CORRUPT) the region at `at` when its own header says it takes more bytes than its
- * block has. The block is what the registry gave it; a header damaged into another shape that
- * its class allows (another power-of-two capacity, another block count) would make the handle
- * reach over the next block, or past the registry's end. `extent(at)` may throw, or give 0, for
+ * Refuses (ERR_CORRUPT) the region at `at` when it takes more bytes than its block has: by its
+ * own header, or by its class (a sync object's fixed size, when the entry's units are damaged).
+ * The block is what the registry gave it; a header damaged into another shape that its class
+ * allows (another power-of-two capacity, another block count) would make the handle reach over
+ * the next block, or past the registry's end. `extent(at)` may throw, or give 0, for
  * bytes that are not such a region at all: the class's open refuses those and says why.
  */
 function checkExtent(at, extent) {
@@ -87,7 +96,7 @@ function checkExtent(at, extent) {
     return;
   }
   if (bytes > at.byteLength) {
-    throw new ShmError('ERR_CORRUPT', `The structure's header gives it ${bytes} bytes; its block in the registry has ${at.byteLength} (damaged)`);
+    throw new ShmError('ERR_CORRUPT', `The structure takes ${bytes} bytes; its block in the registry has ${at.byteLength} (damaged)`);
   }
 }
 
@@ -112,6 +121,12 @@ function regionKind(Class, spec) {
   const createOptions = spec.createOptions || [];
   const openOptions = spec.openOptions || [];
   const recorded = createOptions.slice(0, C.REGISTRY_PARAMS);
+  // What open() checks the block against: the extent the region's header records, or the size
+  // of a class whose structures all take Class.BYTES (a sync object). The entry's units, damaged
+  // smaller, would otherwise give a handle that reaches over the next block, which the registry
+  // hands out as free space, or past the registry's end.
+  const fixed = !spec.bytes && typeof Class.bytes !== 'function' && Number.isInteger(Class.BYTES) ? Class.BYTES : 0;
+  const extent = spec.extent || (fixed > 0 ? () => fixed : null);
   return {
     version: spec.version,
     createOptions,
@@ -122,7 +137,7 @@ function regionKind(Class, spec) {
     init: (at, options) => Class.create({ buffer: at.buffer, byteOffset: at.byteOffset,
       ...pick(options, [...createOptions, ...openOptions]) }),
     open: (at, info, options) => {
-      if (spec.extent) checkExtent(at, spec.extent);
+      if (extent) checkExtent(at, extent);
       return Class.open({ buffer: at.buffer, byteOffset: at.byteOffset, ...pick(options, openOptions) });
     },
     describe: spec.describe || ((at, info) => Object.fromEntries(recorded.map((k, i) => [k, info.params[i]]))),
@@ -208,7 +223,20 @@ const KINDS = {
   waitgroup: syncKind(WaitGroup, { owners: undefined }),
   spsc: queueKind(SpscRing, 'elementSize'),
   mpmc: queueKind(MpmcQueue, 'messageBytes', MPMC_OWNERS),
-  channel: queueKind(Channel, 'messageBytes', MPMC_OWNERS),
+  // A channel's close() closes the channel for every party (docs/api.md): its handle is
+  // released by dispose(), after which its methods throw ERR_CLOSED.
+  channel: {
+    ...queueKind(Channel, 'messageBytes', MPMC_OWNERS),
+    release: (h) => h.dispose(),
+    released: (h) => {
+      try {
+        h.usable_();
+        return false;
+      } catch {
+        return true;
+      }
+    },
+  },
   stack: queueKind(Stack, 'messageBytes', { offset: C.STACK_OWNERS_OFFSET, slots: C.STACK_OWNER_SLOTS }),
   // The order is recorded as its number (C.PQ_ORDER_MIN or C.PQ_ORDER_MAX; 'max' when not given).
   'priority-queue': regionKind(PriorityQueue, {

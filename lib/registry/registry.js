@@ -58,6 +58,18 @@ function optionsOf(k, at, info) {
   }
 }
 
+// How the registry releases a handle of kind `k` that it returned, and whether it was released
+// already: close() and `closed`, or the kind's own (a channel's close() closes the channel for
+// every party, and its `closed` says so: its handle is released by dispose()).
+function release(k, h) {
+  if (k.release) k.release(h);
+  else h.close();
+}
+
+function released(k, h) {
+  return k.released ? k.released(h) : h.closed === true;
+}
+
 function notFound(name) {
   return new ShmError('ERR_NOT_FOUND', `No structure named ${JSON.stringify(name)} in the registry`);
 }
@@ -70,7 +82,7 @@ class Registry {
   #lock;
   #timeoutMs;
   #self = null;
-  #handles = new Set();
+  #handles = new Map(); // the handles it returned, to their kinds
   #closed = false;
 
   /** @private Use Registry.create() or Registry.open(). */
@@ -262,15 +274,15 @@ class Registry {
   }
 
   /**
-   * Closes every handle this registry returned that is still open, the table lock's handle and
-   * the segment. Idempotent.
+   * Releases every handle this registry returned that is still open, then closes the table
+   * lock's handle and the segment. Idempotent.
    */
   close() {
     if (this.#closed) return;
     this.#closed = true;
-    for (const h of this.#handles) {
+    for (const [h, k] of this.#handles) {
       try {
-        h.close();
+        release(k, h);
       } catch {
         // a handle that cannot close (already closed elsewhere) keeps nothing of ours
       }
@@ -350,7 +362,7 @@ class Registry {
     }
     table.set(slot, 'STATE', STATE.LIVE);
     table.bump('CHANGES');
-    return this.#track(handle);
+    return this.#track(k, handle);
   }
 
   // Undoes a create whose init failed: its entry is CREATING, its block allocated.
@@ -374,7 +386,7 @@ class Registry {
       throw new ShmError('ERR_BAD_VERSION',
         `${JSON.stringify(name)} (${kindName}) has format version ${info.version}; this shmstore reads version ${k.version}`);
     }
-    return this.#track(k.open(this.#table.block(info), info, options));
+    return this.#track(k, k.open(this.#table.block(info), info, options));
   }
 
   // The slot of the live entry named `bytes`, or -1. One whose block lies outside the data area
@@ -388,10 +400,21 @@ class Registry {
     return -1;
   }
 
-  #track(handle) {
-    if (handle === null || typeof handle !== 'object' || typeof handle.close !== 'function') return handle;
-    for (const h of this.#handles) if (h.closed) this.#handles.delete(h);
-    this.#handles.add(handle);
+  // Records a handle of kind `k` for close(), forgetting those released meanwhile. Runs after the
+  // structure is made or opened: nothing here may throw (a handle whose state cannot be read is
+  // forgotten), or a create that succeeded would report a failure and lose its handle.
+  #track(k, handle) {
+    if (handle === null || typeof handle !== 'object' || (!k.release && typeof handle.close !== 'function')) return handle;
+    for (const [h, hk] of this.#handles) {
+      let gone;
+      try {
+        gone = released(hk, h);
+      } catch {
+        gone = true;
+      }
+      if (gone) this.#handles.delete(h);
+    }
+    this.#handles.set(handle, k);
     return handle;
   }
 }

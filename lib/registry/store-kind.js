@@ -11,7 +11,9 @@
 // with the registry's random nonce in 8 hex digits and the entry's slot and generation, so no two
 // entries of any registry ever share one, and the repair pass may unlink the segment of a create
 // that died halfway without any risk of removing someone else's. The reference is written before
-// the segment is created, so a create killed at any moment leaves a name that repair can find.
+// the segment is created, so a create killed at any moment leaves a name that repair can find; it
+// is followed only while it ends as the entry's derived name does (readRef()).
+const { isAbsolute } = require('path');
 const { C, S, W, BASE, AT } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
 const v = require('../base/validate');
@@ -26,9 +28,15 @@ const U32_RANGE = 2 ** 32;
 const CREATE_KEYS = ['size', 'buckets', 'maxEntries', 'maxNamespaces', 'mode'];
 const OPEN_KEYS = ['engine', 'lockTimeoutMs'];
 
+// The end of the name of the store segment of the entry at `slot` with `generation`, in the
+// registry whose nonce is `nonce`: what makes that name differ from every other entry's.
+function suffixOf(nonce, slot, generation) {
+  return `.${nonce.toString(16).padStart(8, '0')}.${slot}.${generation}`;
+}
+
 /** The store segment of the entry at ctx's slot and generation: { name } or { path }. */
 function derivedTarget(ctx) {
-  const suffix = `.${ctx.nonce.toString(16).padStart(8, '0')}.${ctx.slot}.${ctx.generation}`;
+  const suffix = suffixOf(ctx.nonce, ctx.slot, ctx.generation);
   if (ctx.name !== null) {
     const name = ctx.name + suffix;
     if (name.length > C.MAX_SEGMENT_NAME_BYTES) {
@@ -58,15 +66,23 @@ function writeRef(at, t) {
   Atomics.store(u32, RW.TARGET, t.name !== undefined ? C.REGISTRY_TARGET_SHM : C.REGISTRY_TARGET_FILE);
 }
 
-/** The store segment the block at `at` names, or null when it names none (yet, or damaged). */
-function readRef(at) {
+/**
+ * The store segment the block at `at` of entry `info` (table.read(): slot, generation and the
+ * registry's nonce) names, or null when it names none (yet, or damaged). Only a name that ends
+ * as the entry's own derived name does (a path, absolute) is followed: the reference is not
+ * checksummed, and a bit flipped in it (the entry index, say) would otherwise open another
+ * entry's store, and make a delete or the repair pass unlink that store's segment.
+ */
+function readRef(at, info) {
   const u32 = new Uint32Array(at.buffer, at.byteOffset, REF_BYTES / WORD);
   const target = Atomics.load(u32, RW.TARGET);
   const length = Atomics.load(u32, RW.LENGTH);
   if (length === 0 || REF_BYTES + length > at.byteLength) return null;
   const text = Buffer.from(at.buffer, at.byteOffset + REF_BYTES, length).toString('utf8');
+  const suffix = suffixOf(info.nonce, info.slot, info.generation);
+  if (text.length <= suffix.length || !text.endsWith(suffix)) return null;
   if (target === C.REGISTRY_TARGET_SHM) return { name: text };
-  if (target === C.REGISTRY_TARGET_FILE) return { path: text };
+  if (target === C.REGISTRY_TARGET_FILE && isAbsolute(text)) return { path: text };
   return null;
 }
 
@@ -99,13 +115,13 @@ const storeKind = {
     return Store.create({ ...t, ...pick(options, [...CREATE_KEYS, ...OPEN_KEYS]) });
   },
   open(at, info, options) {
-    const t = readRef(at);
-    if (t === null) throw new ShmError('ERR_CORRUPT', 'The registry entry does not name a store segment (damaged)');
+    const t = readRef(at, info);
+    if (t === null) throw new ShmError('ERR_CORRUPT', 'The registry entry does not name its store segment (damaged)');
     return Store.open({ ...t, ...pick(options, OPEN_KEYS) });
   },
   describe(at, info) {
     const [lo, second, buckets, maxEntries] = info.params;
-    const out = { segment: readRef(at), size: (second & 0xffff) * U32_RANGE + lo };
+    const out = { segment: readRef(at, info), size: (second & 0xffff) * U32_RANGE + lo };
     if (buckets) out.buckets = buckets;
     if (maxEntries) out.maxEntries = maxEntries;
     if (second >>> 16) out.maxNamespaces = second >>> 16;
@@ -113,7 +129,7 @@ const storeKind = {
   },
   // Open handles of the store claim owner records of its own table (format.md §6).
   inUse(at, info, self) {
-    const t = readRef(at);
+    const t = readRef(at, info);
     if (t === null) return false;
     let segment;
     try {
@@ -139,8 +155,8 @@ const storeKind = {
   },
   // Unlinks the store's segment (idempotent: a segment already gone, or never created, is fine).
   // Handles still open keep their mapping until they close.
-  discard(at) {
-    const t = readRef(at);
+  discard(at, info) {
+    const t = readRef(at, info);
     if (t === null) return;
     try {
       Segment.unlink(t);

@@ -126,7 +126,11 @@ class Table {
     return this.get(slot, 'STATE');
   }
 
-  /** The entry of `slot` as an object (kind and name decoded; the name's bytes are checked by callers). */
+  /**
+   * The entry of `slot` as an object (kind and name decoded; the name's bytes are checked by
+   * callers), with the registry's nonce, which names a store's segment with the slot and the
+   * generation (store-kind.js).
+   */
   read(slot) {
     const nameLength = this.get(slot, 'NAME_LENGTH');
     const kindAt = this.#byte(slot, 'KIND');
@@ -147,6 +151,7 @@ class Table {
       kind: Buffer.from(kindBytes.subarray(0, kindEnd < 0 ? kindBytes.length : kindEnd)).toString('latin1'),
       params,
       nameBytes: Buffer.from(this.u8.subarray(nameAt, nameAt + Math.min(nameLength, C.REGISTRY_MAX_NAME_BYTES))),
+      nonce: this.nonce,
     };
   }
 

@@ -5,8 +5,11 @@
 // layout-ok-file: this file writes the registry with the document's offsets on purpose, never
 // lib/layout/layout.js (a layout that drifted from docs/format.md must fail here).
 const assert = require('assert');
+const fs = require('fs');
+const path = require('path');
 const { Registry, Store } = require('../../index');
 const { addon } = require('../../lib/base/native');
+const { KINDS } = require('../../lib/registry/kinds');
 const { readRegistry, storeReference } = require('../helpers/registry-reader');
 const { uniqueName, removeShm } = require('../helpers/process');
 
@@ -138,6 +141,21 @@ describe('Registry: the format of docs/format.md §14', () => {
     const { buffer, registry } = fresh(8, 4096);
     registry.close();
     assert.throws(() => Registry.open({ buffer: buffer.slice(0, buffer.byteLength - 64) }), { code: 'ERR_BAD_SIZE' });
+  });
+
+  it('lists every kind in its table of kinds once, with the version an entry of that kind records', () => {
+    const doc = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'format.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## 14. Registry'), doc.indexOf('## 15.'));
+    const table = section.slice(section.indexOf('### Kinds'), section.indexOf('**The store kind.**'));
+    const documented = {};
+    for (const row of table.split('\n').filter((l) => l.startsWith('| `'))) {
+      const [kinds, version] = row.split('|').slice(1, 3);
+      for (const [, kind] of kinds.matchAll(/`([^`]+)`/g)) {
+        assert.ok(!Object.hasOwn(documented, kind), `${kind} is in two rows`);
+        documented[kind] = Number(/^\s*(\d+)/.exec(version)[1]);
+      }
+    }
+    assert.deepStrictEqual(documented, Object.fromEntries(Object.entries(KINDS).map(([k, kind]) => [k, kind.version])));
   });
 
   withAddon('names a store segment in the entry block, as the document derives it', () => {

@@ -9,6 +9,7 @@ const { Registry, Store } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { C, S } = require('../../lib/layout/layout');
 const { KINDS, regionKind } = require('../../lib/registry/kinds');
+const { acquiredWord } = require('../../lib/ownership/lockword');
 const { uniqueName, removeShm } = require('../helpers/process');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'registry-child.js');
@@ -288,6 +289,72 @@ describe('Registry: a damaged entry and an entry of another version', () => {
     assert.deepStrictEqual(r.list().map((e) => e.name), ['bad', 'keep']);
     assert.strictEqual(r.open('bytes', 'keep')[0], 7);
     r.close();
+  });
+
+  // The entry's units damaged smaller: a sync object takes its class's fixed size whatever its
+  // block, so a handle on it would reach over the next block, which the registry handed out as
+  // free space; and the owner records of its in-use check would be read from that block, or
+  // past the end of the registry's buffer.
+  it('open() of a sync object whose block is shorter than the object is ERR_CORRUPT; delete() reads nothing past the block', () => {
+    const sync = [['mutex', {}], ['rwlock', {}], ['semaphore', {}], ['barrier', { parties: 2 }], ['condition', {}], ['waitgroup', {}]];
+    for (const [kind, options] of sync) {
+      // The data area ends where the buffer does.
+      const buffer = new SharedArrayBuffer(LC.REGISTRY_ENTRIES_OFFSET + 8 * S.REGISTRY_ENTRY.SIZE + 512 * LC.UNIT);
+      const r = Registry.create({ buffer, maxEntries: 8 });
+      const made = r.create(kind, 's', options);
+      made.close();
+      const u32 = new Uint32Array(buffer);
+      const slot = slotOf(u32, 8, made.byteOffset / LC.UNIT);
+      Atomics.store(u32, entryWord(slot, 'UNITS'), 1);
+      // A holder of the table lock that is gone (a zero owner record): the next operation runs
+      // the repair pass, which rebuilds the free space from the blocks the entries record.
+      Atomics.store(u32, (LC.REGISTRY_LOCK_OFFSET + LC.SYNC_MUTEX_OFFSET) / 4, acquiredWord(0, 9));
+      const next = r.create('bytes', 'next', { size: 2 * LC.UNIT }); // in the units the damage freed
+      assert.strictEqual(next.byteOffset, made.byteOffset + LC.UNIT, kind);
+      next.fill(7);
+      assert.throws(() => r.open(kind, 's'), { code: 'ERR_CORRUPT' }, kind);
+      assert.ok(next.every((b) => b === 7), kind);
+      // The one-unit block moved to the last unit of the buffer.
+      Atomics.store(u32, entryWord(slot, 'UNIT'), buffer.byteLength / LC.UNIT - 1);
+      assert.throws(() => r.open(kind, 's'), { code: 'ERR_CORRUPT' }, kind);
+      r.delete('s');
+      assert.deepStrictEqual(r.list().map((e) => e.name), ['next'], kind);
+      assert.ok(next.every((b) => b === 7), kind);
+      r.close();
+    }
+  });
+
+  // A store's block names its segment; the name is derived from the entry (format.md §14, "The
+  // store kind"), and one that is not its own is damage: followed, one flipped bit in the entry
+  // index made open() return another entry's store and delete() unlink that store's segment.
+  withAddon('a store reference damaged into another entry\'s segment name is ERR_CORRUPT from open() and never unlinked', () => {
+    const name = uniqueName('regref');
+    const r = Registry.create({ name, size: 1 << 16, maxEntries: 4 });
+    try {
+      const a = r.create('store', 'a', { size: 1 << 19 });
+      a.set('ns', 'k', 'A');
+      a.close();
+      const b = r.create('store', 'b', { size: 1 << 19 });
+      b.set('ns', 'k', 'B');
+      b.close();
+      const entries = r.list();
+      const [ea, eb] = ['a', 'b'].map((n) => entries.find((e) => e.name === n));
+      // The entry index in a's segment name, 0, made 1 (b's index; both are generation 1).
+      assert.deepStrictEqual([ea.options.segment.name.endsWith('.0.1'), eb.options.segment.name.endsWith('.1.1')], [true, true]);
+      const ref = new Uint8Array(r.buffer, ea.byteOffset, ea.byteLength);
+      ref[S.REGISTRY_STORE_REF.SIZE + Buffer.byteLength(ea.options.segment.name) - 3] ^= 1;
+      assert.throws(() => r.open('store', 'a'), { code: 'ERR_CORRUPT' });
+      assert.strictEqual(r.list().find((e) => e.name === 'a').options.segment, null);
+      r.delete('a'); // its own segment is left (a leak), never b's unlinked
+      const again = r.open('store', 'b');
+      assert.strictEqual(again.get('ns', 'k'), 'B');
+      again.close();
+      Store.open(ea.options.segment).close(); // a's own segment is still there
+    } finally {
+      r.close();
+      for (const f of require('fs').readdirSync('/dev/shm').filter((x) => x.startsWith(`${name}.`))) removeShm(f);
+      removeShm(name);
+    }
   });
 
   it('delete() of an entry of another format version is ERR_BAD_VERSION and changes nothing', () => {

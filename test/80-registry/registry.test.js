@@ -404,5 +404,28 @@ describe('Registry', () => {
         assert.throws(call, { code: 'ERR_CLOSED' });
       }
     });
+
+    // A channel's close() closes the channel for every party; its handle is released by dispose()
+    // (docs/api.md, Channel). Released with close(), a registry's channel handles closed the
+    // channel under every other handle and kept their owner records, so that the channel stayed
+    // in use; and a handle disposed by its user made the next create() throw after it had made
+    // its structure.
+    it('close() releases a channel\'s handles with dispose(): the channel stays open for the others, and can be deleted', () => {
+      const buffer = bufferFor(4, 1 << 16);
+      const registry = Registry.create({ buffer, maxEntries: 4 });
+      const other = Registry.open({ buffer });
+      const mine = registry.create('channel', 'jobs', { capacity: 64 });
+      const theirs = other.open('channel', 'jobs');
+      registry.close();
+      assert.throws(() => mine.trySend('x'), { code: 'ERR_CLOSED' }); // released
+      assert.strictEqual(theirs.closed, false);
+      assert.strictEqual(theirs.trySend('x'), true);
+      theirs.dispose(); // its user releases it
+      const made = other.create('mutex', 'after'); // the registry looks at its handles: none throws
+      made.close();
+      other.delete('jobs'); // no handle is left open on it
+      assert.deepStrictEqual(other.list().map((e) => e.name), ['after']);
+      other.close();
+    });
   });
 });
