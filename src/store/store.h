@@ -377,7 +377,8 @@ class Store {
   // Why an entry is removed outside delete/clear: the hand evicted it, or it had expired.
   enum class Removal { kEvict, kExpire };
   // Under no lock: takes the bucket of `hash`, finds `unit` on its chain and removes it if it is
-  // still a candidate (kEvict: not marked; kExpire: expired at now). *removed says whether.
+  // still a candidate (kEvict: not marked, of an evictable namespace; kExpire: expired at now).
+  // *removed says whether.
   Status RemoveUnit(uint32_t unit, uint32_t hash, Removal why, uint64_t now,
                     bool* removed) noexcept;
   // Under b's lock: unlinks every expired entry of the chain; false on an invalid link.
