@@ -248,8 +248,8 @@ class Store {
   // The class EvictOne is asked for when a large block is needed: any removal may make room.
   static constexpr uint32_t kEvictForLarge = kClassCount;
   // Allocates and fills the large block of a value of n bytes (write.cpp).
-  Status PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_t* unit, uint32_t* gc,
-                      int* evictions, int* compacted) noexcept;
+  Status PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_t* unit,
+                      LargeClaim* claim, int* evictions, int* compacted) noexcept;
   // After an allocation of `units` failed for want of space: COMPACT_STEPS_PER_BATCH compaction
   // steps (at most COMPACT_BATCHES_PER_SET batches per write) when the units freed and not merged
   // since could hold it (AllocState.freedUnits; write.cpp).
