@@ -221,9 +221,10 @@ void CountFreed(layout::AllocState* a, uint64_t units) noexcept {
 }
 
 // Under AllocState.lock: the large block an indirect entry refers to, if it is one that is in
-// use (0 otherwise: a damaged reference frees nothing, and the repair pass reclaims the block).
+// use (0 otherwise: a damaged reference frees nothing, and the repair pass reclaims the block;
+// a reference not in the entry's block is not read, RefInBlock).
 uint32_t LiveLargeOf(const PoolView& pool, const layout::Entry* e, uint32_t flags) noexcept {
-  if ((flags & kFlagIndirect) == 0) return 0;
+  if (!RefInBlock(flags, e->keyLength)) return 0;
   const uint32_t u = RefOf(e, e->keyLength).unit;
   const uint32_t freeHead = AtomicLoad(&pool.header->freeHead);
   if (u < pool.firstUnit || u >= freeHead || freeHead > pool.totalUnits) return 0;

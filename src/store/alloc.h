@@ -107,11 +107,24 @@ inline LargeRef RefOf(const layout::Entry* e, uint32_t keyLength) noexcept {
   std::memcpy(&r, reinterpret_cast<const uint8_t*>(e + 1) + keyLength, sizeof r);
   return r;
 }
+// Whether an entry whose flags are `flags` has INDIRECT set and a reference after a key of
+// keyLength bytes inside its block (of a class 0..47). An entry a chain walk found is a block of a
+// valid class inside the pool, but its key length (up to 65535) is only checked against its block
+// here: a damaged one would read the reference from past the block (past the end of the store,
+// near it), where the bytes may even name another entry's large block.
+inline bool RefInBlock(uint32_t flags, uint32_t keyLength) noexcept {
+  const uint32_t cls = ClassOfFlags(flags);
+  return (flags & kFlagIndirect) != 0 && cls < kClassCount &&
+         uint64_t{layout::kEntryHeaderSize} + keyLength + kIndirectBytes <=
+             UnitBytes(layout::kSizeClasses[cls]);
+}
 // Key + value bytes the entry holds for its user (the value length of an indirect entry is the
-// large block's, not the reference's 8 bytes). Under its bucket lock.
+// large block's, not the reference's 8 bytes). Under its bucket lock. A damaged indirect entry
+// whose reference is not in its block (RefInBlock) counts its own lengths (the repair pass
+// recounts the bytes).
 inline uint32_t PayloadOf(const layout::Entry* e) noexcept {
   const uint32_t kl = e->keyLength;
-  if ((AtomicLoad(&e->flags) & kFlagIndirect) == 0) return kl + e->valueLength;
+  if (!RefInBlock(AtomicLoad(&e->flags), kl)) return kl + e->valueLength;
   return kl + RefOf(e, kl).length;
 }
 

@@ -358,7 +358,8 @@ void Store::RepairChains(internal::RepairScan* scan) {
           LargeProblem(e, e->keyHash) == nullptr) {
         c.SetFlags(c.flags() | kFlagIndirect);
       }
-      const uint32_t large = (c.flags() & kFlagIndirect) != 0 ? RefOf(e, e->keyLength).unit : 0;
+      // Read only where it lies in the entry's block (EntryProblem has not checked its length yet).
+      const uint32_t large = RefInBlock(c.flags(), e->keyLength) ? RefOf(e, e->keyLength).unit : 0;
       // A large block must be a block start that no entry kept before refers to: `live` marks
       // the ones claimed (`seen` only what the chains met, a damaged link may name a large block).
       if (EntryProblem(c, bi, scan->nsLive.get()) != nullptr || dups.Contains(base_, e) ||

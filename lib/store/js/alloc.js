@@ -139,10 +139,12 @@ function allocBatch(e, cls, count, larger, out) {
 const listOf = (cls) => (cls === LARGE_CLASS ? LARGE_HEAD : HEADS + cls);
 
 // Under the allocator lock: the large block an indirect entry at word `w` refers to, if it is one
-// in use (0 otherwise: a damaged reference frees nothing; the repair pass reclaims the block).
+// in use (0 otherwise: a damaged reference frees nothing; the repair pass reclaims the block; a
+// reference not in the entry's block is not read, large.refInBlock).
 function liveLargeOf(e, u, flags) {
-  if ((flags & C.FLAG_INDIRECT) === 0) return 0;
-  const lu = large.refOf(e, u, e.u16[u * UNIT_HALFS + H.ENTRY.KEY_LENGTH])[0];
+  const kl = e.u16[u * UNIT_HALFS + H.ENTRY.KEY_LENGTH];
+  if (!large.refInBlock(flags, kl)) return 0;
+  const lu = large.refOf(e, u, kl)[0];
   const top = e.u32[FREE_HEAD];
   if (lu < e.firstUnit || lu >= top || top > e.totalUnits) return 0;
   return e.u32[lu * UNIT_WORDS + FLAGS] === large.LIVE_LARGE_FLAGS ? lu : 0;

@@ -103,8 +103,11 @@ function relink(e, bw, lu, to, n, sum, ws, we, r) {
   for (let x = c.from(bw + B.HEAD); x !== 0 && c.atEntry(); x = c.next()) {
     const w = x * UNIT_WORDS;
     const kl = chain.keyLengthOf(e, x);
-    if ((u32[w + E.FLAGS] & C.FLAG_INDIRECT) === 0 || u32[w + E.KEY_HASH] !== h || kl > C.MAX_KEY_BYTES ||
-        chain.valueLengthOf(e, x) !== REF_BYTES) continue;
+    const flags = u32[w + E.FLAGS];
+    // The reference is read only where the entry fits its block (as native's RelinkLarge): a
+    // damaged key length would read it from the block after, which may name this value.
+    if ((flags & C.FLAG_INDIRECT) === 0 || u32[w + E.KEY_HASH] !== h || kl > C.MAX_KEY_BYTES ||
+        chain.valueLengthOf(e, x) !== REF_BYTES || !chain.fitsBlock(flags, kl, REF_BYTES)) continue;
     const [ru, rn] = large.refOf(e, x, kl);
     if (ru === lu && rn === n) {
       link = c.link;
