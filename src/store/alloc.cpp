@@ -4,6 +4,15 @@ namespace shm {
 
 using layout::kSizeClasses;
 
+namespace {
+
+// RepairState (§2): its `cuts` tells a writer whether a repair pass made holes since it looked.
+const layout::RepairState* RepairStateOf(const PoolView& pool) noexcept {
+  return reinterpret_cast<const layout::RepairState*>(pool.base + layout::kRepairOffset);
+}
+
+}  // namespace
+
 uint32_t SizeClassFor(uint32_t units) noexcept {
   // Binary search over the 40 ascending classes.
   uint32_t lo = 0, hi = kClassCount;
@@ -212,9 +221,10 @@ void CountFreed(layout::AllocState* a, uint64_t units) noexcept {
 }
 
 // Under AllocState.lock: the large block an indirect entry refers to, if it is one that is in
-// use (0 otherwise: a damaged reference frees nothing, and the repair pass reclaims the block).
+// use (0 otherwise: a damaged reference frees nothing, and the repair pass reclaims the block;
+// a reference not in the entry's block is not read, RefInBlock).
 uint32_t LiveLargeOf(const PoolView& pool, const layout::Entry* e, uint32_t flags) noexcept {
-  if ((flags & kFlagIndirect) == 0) return 0;
+  if (!RefInBlock(flags, e->keyLength)) return 0;
   const uint32_t u = RefOf(e, e->keyLength).unit;
   const uint32_t freeHead = AtomicLoad(&pool.header->freeHead);
   if (u < pool.firstUnit || u >= freeHead || freeHead > pool.totalUnits) return 0;
@@ -225,13 +235,14 @@ uint32_t LiveLargeOf(const PoolView& pool, const layout::Entry* e, uint32_t flag
 }  // namespace
 
 AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units, uint32_t* unit,
-                       uint32_t* gc, uint32_t winStart, uint32_t winEnd) noexcept {
+                       LargeClaim* claim, uint32_t winStart, uint32_t winEnd) noexcept {
   if (units == 0) return AllocStatus::kFull;
   uint32_t held;
   AllocStatus s = LockAlloc(pool, env, &held);
   if (s != AllocStatus::kOk) return s;
   layout::AllocState* a = pool.alloc;
-  *gc = AtomicLoad(&pool.header->gcCounter);
+  claim->gc = AtomicLoad(&pool.header->gcCounter);
+  claim->cuts = AtomicLoad(&RepairStateOf(pool)->cuts);
   const uint32_t freeHead = AtomicLoad(&pool.header->freeHead);
   AllocStatus result = AllocStatus::kCorrupt;
   if (freeHead >= pool.firstUnit && freeHead <= pool.totalUnits) {
@@ -313,13 +324,22 @@ AllocStatus FreeParked(const PoolView& pool, const LockEnv& env, const uint32_t*
   return AllocStatus::kOk;
 }
 
+bool LargeHeld(const PoolView& pool, const LockEnv& env, uint32_t unit,
+               const LargeClaim& claim) noexcept {
+  if (AtomicLoad(&pool.header->gcCounter) == claim.gc) return true;
+  const layout::LargeBlock* lb = LargeAt(pool.base, unit);
+  return AtomicLoad(&RepairStateOf(pool)->cuts) == claim.cuts &&
+         AtomicLoad(&lb->flags) == (kLargeClass << kClassShift) &&
+         AtomicLoad(&lb->writer) == env.selfSlot;
+}
+
 AllocStatus FreeUnlinkedLarge(const PoolView& pool, const LockEnv& env, uint32_t unit,
-                              uint32_t gc) noexcept {
+                              const LargeClaim& claim) noexcept {
   uint32_t held;
   AllocStatus s = LockAlloc(pool, env, &held);
   if (s != AllocStatus::kOk) return s;
   layout::AllocState* a = pool.alloc;
-  if (AtomicLoad(&pool.header->gcCounter) == gc) {
+  if (LargeHeld(pool, env, unit, claim)) {
     CountFreed(a, AtomicLoad(&LargeAt(pool.base, unit)->units));
     PushFree(pool, unit, kLargeClass);
   }

@@ -107,11 +107,24 @@ inline LargeRef RefOf(const layout::Entry* e, uint32_t keyLength) noexcept {
   std::memcpy(&r, reinterpret_cast<const uint8_t*>(e + 1) + keyLength, sizeof r);
   return r;
 }
+// Whether an entry whose flags are `flags` has INDIRECT set and a reference after a key of
+// keyLength bytes inside its block (of a class 0..47). An entry a chain walk found is a block of a
+// valid class inside the pool, but its key length (up to 65535) is only checked against its block
+// here: a damaged one would read the reference from past the block (past the end of the store,
+// near it), where the bytes may even name another entry's large block.
+inline bool RefInBlock(uint32_t flags, uint32_t keyLength) noexcept {
+  const uint32_t cls = ClassOfFlags(flags);
+  return (flags & kFlagIndirect) != 0 && cls < kClassCount &&
+         uint64_t{layout::kEntryHeaderSize} + keyLength + kIndirectBytes <=
+             UnitBytes(layout::kSizeClasses[cls]);
+}
 // Key + value bytes the entry holds for its user (the value length of an indirect entry is the
-// large block's, not the reference's 8 bytes). Under its bucket lock.
+// large block's, not the reference's 8 bytes). Under its bucket lock. A damaged indirect entry
+// whose reference is not in its block (RefInBlock) counts its own lengths (the repair pass
+// recounts the bytes).
 inline uint32_t PayloadOf(const layout::Entry* e) noexcept {
   const uint32_t kl = e->keyLength;
-  if ((AtomicLoad(&e->flags) & kFlagIndirect) == 0) return kl + e->valueLength;
+  if (!RefInBlock(AtomicLoad(&e->flags), kl)) return kl + e->valueLength;
   return kl + RefOf(e, kl).length;
 }
 
@@ -162,15 +175,27 @@ AllocStatus AllocBlock(const PoolView& pool, const LockEnv& env, uint32_t cls, u
 // taken (one met later ends the batch).
 AllocStatus AllocBatch(const PoolView& pool, const LockEnv& env, uint32_t cls, uint32_t count,
                        bool larger, uint32_t* units, uint32_t* got) noexcept;
+// What the writer of a large block it has not linked yet knows of the repair passes since its
+// allocation: Header.gcCounter and RepairState.cuts, read under AllocState.lock (LargeHeld).
+struct LargeClaim {
+  uint32_t gc = 0;
+  uint32_t cuts = 0;
+};
 // Takes AllocState.lock and hands out a large block of exactly `units` units: first fit on the
 // large free list, the tail of a larger free block split off (the rest stays free), else the
-// bump pointer. The block has flags = LARGE_CLASS << 8 and LargeBlock.units = units.
-// *gc is Header.gcCounter read under the lock: a repair pass that ends later (it frees every
-// block no chain refers to, this one included until it is linked) changes it. A compaction move
-// of a large block passes its window (winEnd > 0): only a free large block that starts outside
-// [winStart, winEnd) will do, never the bump pointer.
+// bump pointer. The block has flags = LARGE_CLASS << 8, LargeBlock.units = units and writer =
+// the caller's owner slot; *claim is read under the lock. A compaction move of a large block
+// passes its window (winEnd > 0): only a free large block that starts outside [winStart, winEnd)
+// will do, never the bump pointer.
 AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units, uint32_t* unit,
-                       uint32_t* gc, uint32_t winStart = 0, uint32_t winEnd = 0) noexcept;
+                       LargeClaim* claim, uint32_t winStart = 0, uint32_t winEnd = 0) noexcept;
+// Whether the large block at `unit`, allocated by the caller with `claim` and not linked, is
+// still the caller's, under a lock that keeps repair passes out (a bucket lock or AllocState.lock).
+// A pass run by another handle keeps a block in flight of a live writer as it is (format.md §9,
+// step 5); one the caller ran, or one that found the writer gone, freed it and stored writer = 0
+// in it; one that cut holes may have freed it inside a hole, whose stale headers prove nothing.
+bool LargeHeld(const PoolView& pool, const LockEnv& env, uint32_t unit,
+               const LargeClaim& claim) noexcept;
 // Takes AllocState.lock and carves a block of class `cls` from a free large block that starts
 // outside [winStart, winEnd) (the entry of a large block's compaction move); kFull when none.
 AllocStatus CarveOutside(const PoolView& pool, const LockEnv& env, uint32_t cls, uint32_t winStart,
@@ -186,10 +211,10 @@ AllocStatus AllocMoveTarget(const PoolView& pool, const LockEnv& env, uint32_t c
 // freedUnits (the move took as many).
 AllocStatus FreeMovedBlock(const PoolView& pool, const LockEnv& env, uint32_t unit) noexcept;
 
-// Frees a large block that was allocated with AllocLarge (which returned `gc`) and never linked,
-// unless a repair pass has run since (it freed the block already, and may have handed it out).
+// Frees a large block that was allocated with AllocLarge (with `claim`) and never linked, if it
+// is still the caller's (LargeHeld: a repair pass may have freed it, and handed it out since).
 AllocStatus FreeUnlinkedLarge(const PoolView& pool, const LockEnv& env, uint32_t unit,
-                              uint32_t gc) noexcept;
+                              const LargeClaim& claim) noexcept;
 // Takes AllocState.lock and pushes the block at `unit` on its class's free list (a large block
 // on the large list). An indirect entry's large block is freed with it, under the same lock.
 AllocStatus FreeBlock(const PoolView& pool, const LockEnv& env, uint32_t unit) noexcept;

@@ -34,8 +34,9 @@ Status Store::MoveLarge(uint32_t lu, uint32_t winStart, uint32_t winEnd,
   const uint32_t hash = AtomicLoad(&from->keyHash);
   const uint32_t sum = AtomicLoad(&from->valueChecksum);
   const uint32_t units = UnitsForLarge(n);
-  uint32_t to = 0, gc = 0;
-  AllocStatus as = AllocLarge(pool_, env_, units, &to, &gc, winStart, winEnd);
+  uint32_t to = 0;
+  LargeClaim claim;
+  AllocStatus as = AllocLarge(pool_, env_, units, &to, &claim, winStart, winEnd);
   if (as != AllocStatus::kOk) {
     ++r->obstacles;
     return CompactAllocFailure(as);
@@ -49,7 +50,7 @@ Status Store::MoveLarge(uint32_t lu, uint32_t winStart, uint32_t winEnd,
   UnpublishedStore(&dst->valueChecksum, sum);
   UnpublishedStore(&dst->keyHash, hash);
   if (LargeChecksum(dst + 1, n, hash) != sum) {
-    FreeUnlinkedLarge(pool_, env_, to, gc);
+    FreeUnlinkedLarge(pool_, env_, to, claim);
     ++r->obstacles;
     return layout::kOk;
   }
@@ -57,18 +58,20 @@ Status Store::MoveLarge(uint32_t lu, uint32_t winStart, uint32_t winEnd,
   uint32_t held;
   Status s = LockBucket(b, &held);
   if (s != layout::kOk) {
-    FreeUnlinkedLarge(pool_, env_, to, gc);
+    FreeUnlinkedLarge(pool_, env_, to, claim);
     return s;
   }
-  // A repair pass since the allocation freed `to` (it was on no chain): nothing to undo.
-  if (AtomicLoad(&hdr_->gcCounter) != gc) {
+  // A repair pass since the allocation may have moved everything: an obstacle, and `to` goes back
+  // if the pass kept it for this handle (FreeUnlinkedLarge).
+  if (AtomicLoad(&hdr_->gcCounter) != claim.gc) {
+    FreeUnlinkedLarge(pool_, env_, to, claim);
     Unlock(&b->lock, held);
     ++r->obstacles;
     return layout::kOk;
   }
   bool linked = false;
   as = RelinkLarge(b, lu, to, n, sum, winStart, winEnd, r, &linked);
-  if (!linked) FreeUnlinkedLarge(pool_, env_, to, gc);
+  if (!linked) FreeUnlinkedLarge(pool_, env_, to, claim);
   Unlock(&b->lock, held);
   return CompactAllocFailure(as);
 }

@@ -34,11 +34,15 @@ Status Store::RemoveUnit(uint32_t unit, uint32_t hash, Removal why, uint64_t now
     if (step != ChainStep::kEntry) break;
     if (c.unit() != unit) continue;
     const Entry* e = c.entry();
-    // Still a candidate? A hit may have marked it, or a set replaced it with a later expiry.
-    const bool candidate =
-        why == Removal::kEvict ? (c.flags() & kFlagAccessed) == 0 : Expired(ExpiresAtOf(e), now);
-    if (!candidate) break;
     const uint32_t ns = e->namespaceId;
+    // Still a candidate? A hit may have marked it, or a set replaced it with a later expiry. The
+    // hand looked at the block without a lock: its entry may have been deleted (or moved by
+    // compaction) since and the block reused by an entry of another namespace whose key falls in
+    // this bucket, so the namespace is judged again too: a pinned entry is never evicted.
+    const bool candidate = why == Removal::kEvict
+                               ? (c.flags() & kFlagAccessed) == 0 && Evictable(ns)
+                               : Expired(ExpiresAtOf(e), now);
+    if (!candidate) break;
     const uint32_t bytes = PayloadOf(e);
     c.Unlink();
     fs = FreeBlock(pool_, env_, unit);

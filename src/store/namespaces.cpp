@@ -242,7 +242,17 @@ Status Store::ConfigureNamespace(uint32_t ns, int64_t policy, int64_t ttlMs) noe
   if (ns == 0 || ns > maxNs_ || policy > static_cast<int64_t>(kPolicyClock)) {
     return layout::kErrInvalidArg;
   }
-  if (!NamespaceCurrent(ns)) return layout::kErrNamespaceDropped;
+  // Under NsState.lock, as a drop's first and last steps and a creation are: a drop that starts
+  // after the check makes it fail, one that started before resets the record after these stores,
+  // and no store lands in a record a drop freed and a new namespace took meanwhile (format.md §5,
+  // "Namespace policy records").
+  uint32_t held;
+  Status s = LockNamespaces(&held);
+  if (s != layout::kOk) return s;
+  if (!NamespaceCurrent(ns)) {
+    Unlock(&nsState_->lock, held);
+    return layout::kErrNamespaceDropped;
+  }
   layout::NsPolicy* pol = &nsPolicy_[ns];
   if (ttlMs >= 0) AtomicStore64(&pol->ttlMs, static_cast<uint64_t>(ttlMs));
   if (policy >= 0) {
@@ -250,6 +260,7 @@ Status Store::ConfigureNamespace(uint32_t ns, int64_t policy, int64_t ttlMs) noe
     if (policy == kPolicyClock) AtomicStore(&evict_->marking, 1u);
     AtomicStore(&pol->policy, static_cast<uint32_t>(policy));
   }
+  Unlock(&nsState_->lock, held);
   return layout::kOk;
 }
 

@@ -35,9 +35,10 @@ struct RepairScan {
   std::unique_ptr<uint32_t[]> nsCounts;
   std::unique_ptr<uint64_t[]> nsBytes;
   uint64_t entries = 0;
-  // What the pass found of each owner slot that names parked blocks (Store::ParkedOwnerGone): 0
-  // not asked, 1 live, 2 gone. A slot found live keeps its parked blocks and is not freed by step
-  // 6 of this pass, even if its owner ends meanwhile: the next pass frees both.
+  // What the pass found of each owner slot that names parked blocks or a large block it is writing
+  // (Store::ParkedOwnerGone): 0 not asked, 1 live, 2 gone. A slot found live keeps those blocks
+  // and is not freed by step 6 of this pass, even if its owner ends meanwhile: the next pass frees
+  // both.
   uint8_t ownerVerdicts[kOwnerSlots] = {};
 };
 
@@ -357,7 +358,8 @@ void Store::RepairChains(internal::RepairScan* scan) {
           LargeProblem(e, e->keyHash) == nullptr) {
         c.SetFlags(c.flags() | kFlagIndirect);
       }
-      const uint32_t large = (c.flags() & kFlagIndirect) != 0 ? RefOf(e, e->keyLength).unit : 0;
+      // Read only where it lies in the entry's block (EntryProblem has not checked its length yet).
+      const uint32_t large = RefInBlock(c.flags(), e->keyLength) ? RefOf(e, e->keyLength).unit : 0;
       // A large block must be a block start that no entry kept before refers to: `live` marks
       // the ones claimed (`seen` only what the chains met, a damaged link may name a large block).
       if (EntryProblem(c, bi, scan->nsLive.get()) != nullptr || dups.Contains(base_, e) ||
@@ -394,12 +396,16 @@ void Store::RepairCounts(internal::RepairScan* scan) noexcept {
   AtomicStore(&nsState_->liveCount, scan->liveNamespaces);
 }
 
-// Step 5. Establishes: every run of adjacent blocks below freeHead that are neither live nor
-// parked by a live other owner is free: a run of one block on the free list of its class (a large
-// block on the large list), a longer run one free large block covering it (coalesced: its units
-// are the run's, the headers inside it are not read again), each list in address order and linked
-// both ways (`prev`); classCount is 40, freedUnits 0 and the compaction cursor 0. A block parked
-// by a live other owner is left as it is and ends a run (format.md §8, "Parked blocks").
+// Step 5. Establishes: every run of adjacent blocks below freeHead that are neither live, nor
+// parked by a live other owner, nor a large block in flight of a live other owner (no entry
+// refers to it, its `writer` names that owner: a set or a compaction move fills it without any
+// lock) is free: a run of one block on the free list of its class (a large block on the large
+// list), a longer run one free large block covering it (coalesced: its units are the run's, the
+// headers inside it are not read again), each list in address order and linked both ways
+// (`prev`); classCount is 40, freedUnits 0 and the compaction cursor 0. A block parked or in
+// flight of a live other owner is left as it is and ends a run (format.md §8, "Parked blocks";
+// §9 step 5). A large block in use that is freed gets writer = 0 first: inside a run its header
+// stays, and its writer (this handle) must not take it for one a pass kept (LargeHeld).
 void Store::RebuildFreeLists(internal::RepairScan* scanp) noexcept {
   internal::RepairScan& scan = *scanp;
   uint32_t tails[kLargeClass + 1] = {};
@@ -426,10 +432,14 @@ void Store::RebuildFreeLists(internal::RepairScan* scanp) noexcept {
   for (uint32_t u = firstUnit_; u < scan.freeHead;) {
     const uint32_t flags = AtomicLoad(&EntryAt(u)->flags);
     const uint32_t size = BlockUnitsOf(base_, u, flags);  // valid: RepairPool walked these
-    const bool kept = (flags & kFlagParked) != 0 && ClassOfFlags(flags) < kClassCount &&
-                      !scan.live.Get(u) &&
-                      !ParkedOwnerGone(AtomicLoad(&EntryAt(u)->next), scan.ownerVerdicts);
-    if (scan.live.Get(u) || kept) {
+    const bool live = scan.live.Get(u);
+    const bool parked = (flags & kFlagParked) != 0 && ClassOfFlags(flags) < kClassCount && !live &&
+                        !ParkedOwnerGone(AtomicLoad(&EntryAt(u)->next), scan.ownerVerdicts);
+    const bool inUseLarge = flags == (kLargeClass << kClassShift) && !live;
+    const bool inFlight =
+        inUseLarge && !ParkedOwnerGone(AtomicLoad(&LargeAt(base_, u)->writer), scan.ownerVerdicts);
+    if (inUseLarge && !inFlight) AtomicStore(&LargeAt(base_, u)->writer, 0u);
+    if (live || parked || inFlight) {
       flush();
     } else if (runBlocks == 0) {
       runStart = u;
@@ -455,7 +465,7 @@ void Store::RebuildFreeLists(internal::RepairScan* scanp) noexcept {
 void Store::FreeGoneOwnerSlots(const internal::RepairScan& scan) noexcept {
   for (uint32_t o = 1; o < kOwnerSlots; ++o) {
     if (o == env_.selfSlot || AtomicLoad(&owners_[o].pid) == 0) continue;
-    if (scan.ownerVerdicts[o] == 1) continue;  // it keeps parked blocks: see RepairScan
+    if (scan.ownerVerdicts[o] == 1) continue;  // it keeps parked or large blocks: see RepairScan
     passBeat_.Work();
     FreeGoneOwnerSlot(owners_, o, env_.self);
   }

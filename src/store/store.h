@@ -248,8 +248,8 @@ class Store {
   // The class EvictOne is asked for when a large block is needed: any removal may make room.
   static constexpr uint32_t kEvictForLarge = kClassCount;
   // Allocates and fills the large block of a value of n bytes (write.cpp).
-  Status PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_t* unit, uint32_t* gc,
-                      int* evictions, int* compacted) noexcept;
+  Status PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_t* unit,
+                      LargeClaim* claim, int* evictions, int* compacted) noexcept;
   // After an allocation of `units` failed for want of space: COMPACT_STEPS_PER_BATCH compaction
   // steps (at most COMPACT_BATCHES_PER_SET batches per write) when the units freed and not merged
   // since could hold it (AllocState.freedUnits; write.cpp).
@@ -377,7 +377,8 @@ class Store {
   // Why an entry is removed outside delete/clear: the hand evicted it, or it had expired.
   enum class Removal { kEvict, kExpire };
   // Under no lock: takes the bucket of `hash`, finds `unit` on its chain and removes it if it is
-  // still a candidate (kEvict: not marked; kExpire: expired at now). *removed says whether.
+  // still a candidate (kEvict: not marked, of an evictable namespace; kExpire: expired at now).
+  // *removed says whether.
   Status RemoveUnit(uint32_t unit, uint32_t hash, Removal why, uint64_t now,
                     bool* removed) noexcept;
   // Under b's lock: unlinks every expired entry of the chain; false on an invalid link.

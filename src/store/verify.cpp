@@ -222,7 +222,8 @@ void Store::VerifyChains(internal::VerifyScan* scan) {
         break;
       }
       const Entry* e = c.entry();
-      const uint32_t large = (c.flags() & kFlagIndirect) != 0 ? RefOf(e, e->keyLength).unit : 0;
+      // Read only where it lies in the entry's block (EntryProblem has not checked its length yet).
+      const uint32_t large = RefInBlock(c.flags(), e->keyLength) ? RefOf(e, e->keyLength).unit : 0;
       if (const char* problem = EntryProblem(c, bi, accepted)) {
         scan->Error(where + ": " + problem);
       } else if (dups.Contains(base_, e)) {

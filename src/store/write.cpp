@@ -128,13 +128,13 @@ constexpr int kStepsPerBatch = static_cast<int>(layout::kCompactStepsPerBatch);
 }  // namespace
 
 // Allocates a large block for a value of n bytes (evicting, bounded, when the store may) and
-// fills it outside any bucket lock: nobody can reach the block until an entry refers to it. *gc
-// says which repair passes it survives (AllocLarge).
+// fills it outside any bucket lock: nobody can reach the block until an entry refers to it.
+// *claim tells whether a repair pass since freed it (AllocLarge, LargeHeld).
 Status Store::PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_t* unit,
-                           uint32_t* gc, int* evictions, int* compacted) noexcept {
+                           LargeClaim* claim, int* evictions, int* compacted) noexcept {
   bool repaired = false;
   for (;;) {
-    const AllocStatus as = AllocLarge(pool_, env_, UnitsForLarge(n), unit, gc);
+    const AllocStatus as = AllocLarge(pool_, env_, UnitsForLarge(n), unit, claim);
     if (as == AllocStatus::kOk) break;
     if (as == AllocStatus::kFull && parkedUnits_ != 0) {
       // This handle's parked blocks go back first, where a coalescing pass can merge them.
@@ -228,16 +228,16 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
   int compacted = 0;
   int evictions = 0;
   uint32_t largeUnit = 0;
-  uint32_t largeGc = 0;
+  LargeClaim largeClaim;
   // Every return before the entry links the large block gives the block back.
   auto fail = [&](Status st) {
-    if (largeUnit != 0) FreeUnlinkedLarge(pool_, env_, largeUnit, largeGc);
+    if (largeUnit != 0) FreeUnlinkedLarge(pool_, env_, largeUnit, largeClaim);
     return st;
   };
   for (;;) {
     if (large && largeUnit == 0) {
       Status s =
-          PrepareLarge(value, valueLength, hash, &largeUnit, &largeGc, &evictions, &compacted);
+          PrepareLarge(value, valueLength, hash, &largeUnit, &largeClaim, &evictions, &compacted);
       if (s != layout::kOk) return s;
     }
     uint32_t held;
@@ -248,11 +248,15 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
       Unlock(&b->lock, held);
       return fail(layout::kErrNamespaceDropped);
     }
-    if (large && AtomicLoad(&hdr_->gcCounter) != largeGc) {
-      // A repair pass ran since the large block was allocated and freed it: allocate again.
-      Unlock(&b->lock, held);
-      largeUnit = 0;
-      continue;
+    if (large && AtomicLoad(&hdr_->gcCounter) != largeClaim.gc) {
+      // A repair pass ran since the large block was allocated. One run by another handle kept it
+      // (its writer is live); one that freed it lets another writer have it: allocate again.
+      if (!LargeHeld(pool_, env_, largeUnit, largeClaim)) {
+        Unlock(&b->lock, held);
+        largeUnit = 0;
+        continue;
+      }
+      largeClaim.gc = AtomicLoad(&hdr_->gcCounter);
     }
     // An evicting store (some namespace may evict, format.md §8) makes room instead of refusing;
     // so does one where entries may have expired (the hand then removes only those).

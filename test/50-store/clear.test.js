@@ -28,3 +28,40 @@ forEachEngine('store.clear()', ({ engine, make }) => {
     assert.strictEqual(s.count('b'), 0);
   });
 });
+
+// An entry marked INDIRECT whose key length (damaged, up to 65535) reaches past its block: its
+// bytes are counted without reading a reference from past the block, which near the end of the
+// pool lies past the end of the store (format.md §9: damage gives an error or a repair). The JS
+// engine reads the store through its SharedArrayBuffer, which ends where the pool does.
+describe('store.clear(): a damaged indirect entry at the end of the pool [js engine]', () => {
+  const { Store } = require('../../lib/store/store');
+  const { C, H, UNIT_HALFS, entriesOffset } = require('../../lib/layout/layout');
+  it('is removed with the others, and the removals the hand and the expiry sweep make too', () => {
+    for (const removal of ['clear', 'dropNamespace', 'expiry']) {
+      const maxNamespaces = 4;
+      const size = entriesOffset(1, maxNamespaces) + 2000 * C.BLOCK_UNIT;
+      const s = Store.create({ buffer: new SharedArrayBuffer(size), engine: 'js', buckets: 1, maxNamespaces, maxEntries: 100 });
+      try {
+        s.set('n', 'k', 'v', removal === 'expiry' ? { ttl: 1 } : undefined);
+        const u16 = new Uint16Array(s.buffer);
+        const u32 = new Uint32Array(s.buffer);
+        const [u] = chain(u32);
+        u16[u * UNIT_HALFS + H.ENTRY.KEY_LENGTH] = 0xFFFF;
+        u32[entryWord(u, W.ENTRY.FLAGS)] |= C.FLAG_INDIRECT;
+        if (removal === 'clear') s.clear('n');
+        else if (removal === 'dropNamespace') s.dropNamespace('n');
+        else {
+          const until = Date.now() + 5;
+          while (Date.now() < until); // the entry expires
+          s.set('n', 'other', 'v'); // an insert sweeps the bucket
+        }
+        assert.deepStrictEqual(chain(u32).includes(u), false, removal);
+        s.repair();
+        const v = s.verify();
+        assert.ok(v.ok, v.errors.join('\n'));
+      } finally {
+        s.close();
+      }
+    }
+  });
+});

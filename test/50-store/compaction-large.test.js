@@ -154,3 +154,47 @@ describe('compaction of large values', function () {
     });
   }
 });
+
+// A compaction move of a large block finds the entry that refers to it on its chain, and reads
+// the reference of an entry only where the entry fits its block (as the native engine does): a
+// damaged entry whose key length reaches past its block, with INDIRECT set and the large value's
+// key hash, where the bytes past the block happen to hold that reference, must not be taken for
+// the value's entry (the move would free the large block under the real entry).
+describe('compaction: a damaged entry whose reference lies past its block [js engine]', () => {
+  const { C, W, H, S, UNIT_HALFS, SIZE_CLASSES } = require('../../lib/layout/layout');
+  const { chain, entryWord } = require('../helpers/store-bytes');
+  it('is not taken for the entry of the large value the step moves', () => {
+    const s = Store.create({ buffer: new SharedArrayBuffer(1 << 21), engine: 'js', maxEntries: 100, buckets: 1 });
+    try {
+      const value = bigValueFor('b', 1);
+      s.set('n', 'big', value); // its large block first in the pool
+      s.set('tmp', 'room', bigValueFor('t', 2)); // a free large block after it, once deleted
+      s.delete('tmp', 'room');
+      s.set('n', 'x', 'small'); // the head of the chain, before the entry of 'big'
+      const u32 = new Uint32Array(s.buffer);
+      const u16 = new Uint16Array(s.buffer);
+      const [x, big] = chain(u32);
+      const bytes = Buffer.from(s.buffer);
+      const refAt = (u, kl) => u * C.BLOCK_UNIT + C.ENTRY_HEADER_SIZE + kl;
+      const bigKl = u16[big * UNIT_HALFS + H.ENTRY.KEY_LENGTH];
+      const ref = bytes.subarray(refAt(big, bigKl), refAt(big, bigKl) + S.INDIRECT_REF.SIZE);
+      // x's key length reaches 40 bytes into the block after it; the reference read there is
+      // the one of 'big'.
+      const xUnits = SIZE_CLASSES[(u32[entryWord(x, W.ENTRY.FLAGS)] >>> C.FLAG_CLASS_SHIFT) & C.FLAG_CLASS_MASK];
+      const kl = 40 + C.BLOCK_UNIT * xUnits - C.ENTRY_HEADER_SIZE;
+      bytes.set(ref, refAt(x, kl));
+      u16[x * UNIT_HALFS + H.ENTRY.KEY_LENGTH] = kl;
+      u16[x * UNIT_HALFS + H.ENTRY.VALUE_LENGTH] = S.INDIRECT_REF.SIZE;
+      u32[entryWord(x, W.ENTRY.KEY_HASH)] = u32[entryWord(big, W.ENTRY.KEY_HASH)];
+      u32[entryWord(x, W.ENTRY.FLAGS)] |= C.FLAG_INDIRECT;
+      s.compact();
+      assert.ok(s.get('n', 'big').equals(value), 'the large value');
+      s.repair(); // unlinks x
+      const v = s.verify();
+      assert.ok(v.ok, v.errors.join('\n'));
+      assert.ok(s.get('n', 'big').equals(value));
+    } finally {
+      s.close();
+    }
+  });
+});

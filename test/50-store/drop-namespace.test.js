@@ -157,3 +157,49 @@ forEachEngine('store.dropNamespace()', ({ engine, other, make }) => {
     assert.strictEqual(idOf(s, 'next'), id);
   });
 });
+
+// A configure checks that its namespace is current, then stores the policy and the TTL. A drop
+// that finishes between the two, and a new namespace that takes the freed record, must not get
+// the configure's settings (format.md §5, "Namespace policy records"). The JS engine's configure
+// is interrupted at its first store (the TTL, made a BigInt) while a handle of each engine drops
+// the namespace and creates a pinned one; if the configure holds NsState.lock there, a drop
+// (which takes that lock) could not run until it returns, and runs then.
+describe('store.namespace(): a drop and a creation between the check and the stores [js engine configure]', () => {
+  for (const engine of ['native', 'js']) {
+    it(`leaves the pinned namespace a ${engine} handle created meanwhile pinned`, () => {
+      const s = Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine: 'js', maxEntries: 4, buckets: 1, eviction: 'none' });
+      const o = Store.attach(s.buffer, { engine });
+      const original = globalThis.BigInt;
+      let interleaved = false;
+      try {
+        s.set('cache', 'k', 1); // the namespace exists: namespace() below goes straight to configure
+        const dropAndCreate = () => {
+          assert.strictEqual(o.dropNamespace('cache'), 1);
+          o.namespace('memories', { eviction: 'none' }); // takes the freed record
+        };
+        let deferred = false;
+        globalThis.BigInt = (x) => {
+          if (!interleaved) {
+            interleaved = true;
+            if (new Uint32Array(s.buffer)[AT.NS_STATE.LOCK] & 1) deferred = true;
+            else dropAndCreate();
+          }
+          return original(x);
+        };
+        s.namespace('cache', { eviction: 'clock', ttl: 1 });
+        globalThis.BigInt = original;
+        assert.ok(interleaved, 'the configure was interrupted');
+        if (deferred) dropAndCreate();
+        for (let i = 0; i < 4; i++) o.set('memories', `m${i}`, i);
+        assert.throws(() => o.set('memories', 'one more', 1), { code: 'ERR_STORE_FULL' });
+        for (let i = 0; i < 4; i++) assert.strictEqual(s.get('memories', `m${i}`), i, `m${i}`);
+        const st = o.stats().namespaceStats.memories;
+        assert.deepStrictEqual([st.eviction, st.ttl], ['none', Infinity]);
+      } finally {
+        globalThis.BigInt = original;
+        o.close();
+        s.close();
+      }
+    });
+  }
+});

@@ -5,7 +5,7 @@
 // the same bytes.
 const assert = require('assert');
 const { Store } = require('../../lib/store/store');
-const { forEachEngine } = require('../helpers/engines');
+const { forEachEngine, ENGINES, assertSoundForBoth } = require('../helpers/engines');
 
 forEachEngine('eviction: Store.create({ eviction }), namespace policies', ({ make, other }) => {
   it("'none' (the default) refuses a new entry when full and changes nothing", () => {
@@ -145,4 +145,50 @@ forEachEngine('eviction: Store.create({ eviction }), namespace policies', ({ mak
       o.close();
     }
   });
+});
+
+// The hand looks at a block without a lock, then takes its bucket's lock to remove it. Meanwhile
+// the entry it saw may be deleted and its block reused by an entry of a pinned namespace whose key
+// falls in the same bucket (format.md §8, "Eviction", step 5). The JS engine's hand is
+// interrupted at that point (its look at the block's expiry) while a handle of each engine does
+// exactly that on the same bytes.
+describe('eviction: a block reused by a pinned entry while the hand looked at it [js engine hand]', () => {
+  const chain = require('../../lib/store/js/chain');
+  for (const engine of ENGINES) {
+    it(`keeps the pinned entry a ${engine} handle wrote there`, () => {
+      // One bucket: every key shares it. The first insert takes the pool's first block, where
+      // the hand starts.
+      const s = Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine: 'js', maxEntries: 4, buckets: 1, eviction: 'clock' });
+      const o = Store.attach(s.buffer, { engine });
+      const original = chain.expiresAtOf;
+      try {
+        s.namespace('pinned', { eviction: 'none' });
+        for (let i = 0; i < 4; i++) s.set('cache', `c${i}`, 'v');
+        let interleaved = false;
+        chain.expiresAtOf = (e, u) => {
+          if (!interleaved) {
+            interleaved = true;
+            // The hand has read c0's block: c0 is deleted and a pinned entry of the same size
+            // takes the block (a free list is LIFO, and o has no parked block).
+            assert.strictEqual(o.delete('cache', 'c0'), true);
+            o.set('pinned', 'p0', 'w');
+          }
+          return original(e, u);
+        };
+        s.set('cache', 'new', 'v');
+        chain.expiresAtOf = original;
+        assert.ok(interleaved, 'the hand ran');
+        assert.strictEqual(s.get('pinned', 'p0'), 'w', 'the acknowledged write of a pinned namespace is kept');
+        assert.strictEqual(o.get('pinned', 'p0'), 'w');
+        assert.strictEqual(s.count(), 4);
+        assert.strictEqual(s.count('cache'), 3);
+        assert.strictEqual(s.stats().namespaceStats.pinned.evictions, 0);
+        assertSoundForBoth(s, engine === 'js' ? 'native' : 'js');
+      } finally {
+        chain.expiresAtOf = original;
+        o.close();
+        s.close();
+      }
+    });
+  }
 });

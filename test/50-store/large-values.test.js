@@ -233,3 +233,46 @@ forEachEngine('large values', ({ make, other }) => {
     assert.strictEqual(s.count('d'), 1);
   });
 });
+
+// A writer fills its large block before it takes the bucket lock (format.md §8, "Writing a large
+// value"). A repair pass run meanwhile (by any handle, for any reason) must not hand that block
+// to another writer while the first one still writes into it. The JS engine's writer is
+// interrupted as it starts to write its string value, while a handle of each engine repairs and
+// stores a large value of its own.
+describe('large values: a repair pass while a writer fills its large block [js engine writer]', () => {
+  const { Buffer } = require('buffer');
+  for (const engine of ['native', 'js']) {
+    it(`keeps the value a ${engine} handle stored meanwhile, and the writer's`, () => {
+      const s = Store.create({ buffer: new SharedArrayBuffer(1 << 22), engine: 'js', maxEntries: 100 });
+      const o = Store.attach(s.buffer, { engine });
+      const n = C.MAX_INLINE_VALUE_BYTES + 1000;
+      const mine = 'a'.repeat(n);
+      const theirs = 'b'.repeat(n);
+      const original = Buffer.prototype.utf8Write;
+      let interleaved = false;
+      try {
+        s.set('big', 'warm', 1); // the namespace exists: the set below goes straight to its value
+        Buffer.prototype.utf8Write = function (str, ...rest) {
+          if (!interleaved && str === mine) {
+            interleaved = true;
+            o.repair();
+            o.set('big', 'theirs', theirs);
+          }
+          return original.call(this, str, ...rest);
+        };
+        s.set('big', 'mine', mine);
+        Buffer.prototype.utf8Write = original;
+        assert.ok(interleaved, 'the writer was interrupted');
+        assert.ok(o.get('big', 'theirs') === theirs, 'the other handle\'s acknowledged write is kept');
+        assert.ok(s.get('big', 'mine') === mine, 'the writer\'s value');
+        assert.ok(s.get('big', 'theirs') === theirs);
+        const v = s.verify();
+        assert.ok(v.ok, v.errors.join('\n'));
+      } finally {
+        Buffer.prototype.utf8Write = original;
+        o.close();
+        s.close();
+      }
+    });
+  }
+});

@@ -11,6 +11,7 @@ const HEADS = AT.ALLOC_STATE.FREE_HEADS;
 const LARGE_HEAD = AT.ALLOC_STATE.LARGE_HEAD;
 const FREED_UNITS = AT.ALLOC_STATE.FREED_UNITS;
 const GC_COUNTER = AT.HEADER.GC_COUNTER;
+const CUTS = AT.REPAIR_STATE.CUTS;
 const LB = W.LARGE_BLOCK;
 const LARGE_CLASS = C.LARGE_CLASS;
 const FREE_HEAD = AT.HEADER.FREE_HEAD;
@@ -138,10 +139,12 @@ function allocBatch(e, cls, count, larger, out) {
 const listOf = (cls) => (cls === LARGE_CLASS ? LARGE_HEAD : HEADS + cls);
 
 // Under the allocator lock: the large block an indirect entry at word `w` refers to, if it is one
-// in use (0 otherwise: a damaged reference frees nothing; the repair pass reclaims the block).
+// in use (0 otherwise: a damaged reference frees nothing; the repair pass reclaims the block; a
+// reference not in the entry's block is not read, large.refInBlock).
 function liveLargeOf(e, u, flags) {
-  if ((flags & C.FLAG_INDIRECT) === 0) return 0;
-  const lu = large.refOf(e, u, e.u16[u * UNIT_HALFS + H.ENTRY.KEY_LENGTH])[0];
+  const kl = e.u16[u * UNIT_HALFS + H.ENTRY.KEY_LENGTH];
+  if (!large.refInBlock(flags, kl)) return 0;
+  const lu = large.refOf(e, u, kl)[0];
   const top = e.u32[FREE_HEAD];
   if (lu < e.firstUnit || lu >= top || top > e.totalUnits) return 0;
   return e.u32[lu * UNIT_WORDS + FLAGS] === large.LIVE_LARGE_FLAGS ? lu : 0;
@@ -264,14 +267,15 @@ function takeFromLarge(e, units, cls, top, ws = 0, we = 0) {
 }
 
 // A large block of exactly `units` units (format.md §8): first fit on the large list, else the
-// bump pointer. Returns the unit, 0 when there is no room, NEED_REPAIR or CORRUPT; e.largeGc is
-// the gcCounter read under the lock (a repair pass that ends later frees the block until an
-// entry refers to it). Throws LockError. A compaction move of a large block passes its window
+// bump pointer. Returns the unit, 0 when there is no room, NEED_REPAIR or CORRUPT; e.largeGc and
+// e.largeCuts are gcCounter and RepairState.cuts read under the lock (largeHeld()). Throws
+// LockError. A compaction move of a large block passes its window
 // [ws, we) (we > 0): then only a free large block outside it will do, never the bump pointer.
 function allocLarge(e, units, ws = 0, we = 0) {
   const u32 = e.u32;
   if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return NEED_REPAIR;
   e.largeGc = Atomics.load(u32, GC_COUNTER);
+  e.largeCuts = Atomics.load(u32, CUTS);
   const top = u32[FREE_HEAD];
   let got = top < e.firstUnit || top > e.totalUnits ? CORRUPT : takeFromLarge(e, units, LARGE_CLASS, top, ws, we);
   if (got === 0 && we === 0 && top + units <= e.totalUnits) {
@@ -286,16 +290,31 @@ function allocLarge(e, units, ws = 0, we = 0) {
   return got;
 }
 
-// Frees a large block allocLarge returned (with gcCounter `gc`) that no entry refers to, unless
-// a repair pass ran since (which freed it already). Never throws (see freeBlocks).
-function freeUnlinkedLarge(e, u, gc) {
+// Whether the large block `u` this handle allocated (allocLarge read gcCounter `gc` and
+// RepairState.cuts `cuts`) and has not linked is still its own, under a lock that keeps repair
+// passes out (a bucket lock or the allocator lock). A pass run by another handle keeps a block
+// in flight of a live writer as it is (format.md §9, step 5); one this handle ran, or one whose
+// owner verdict found the writer gone, freed it and stored writer = 0 in it; one that cut holes
+// may have freed it inside a hole, whose stale headers prove nothing (cuts moved).
+function largeHeld(e, u, gc, cuts) {
+  const u32 = e.u32;
+  if (Atomics.load(u32, GC_COUNTER) === gc) return true;
+  const w = u * UNIT_WORDS;
+  return Atomics.load(u32, CUTS) === cuts && Atomics.load(u32, w + LB.FLAGS) === large.LIVE_LARGE_FLAGS &&
+    u32[w + LB.WRITER] === e.locks.slot;
+}
+
+// Frees a large block allocLarge returned (with gcCounter `gc` and cuts `cuts`) that no entry
+// refers to, if it is still this handle's (largeHeld(): a repair pass since may have freed it
+// already). Never throws (see freeBlocks).
+function freeUnlinkedLarge(e, u, gc, cuts) {
   try {
     if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return;
   } catch (err) {
     if (err instanceof LockError) return; // the next repair pass reclaims it
     throw err;
   }
-  if (Atomics.load(e.u32, GC_COUNTER) === gc) {
+  if (largeHeld(e, u, gc, cuts)) {
     countFreed(e.u32, e.u32[u * UNIT_WORDS + LB.UNITS]);
     push(e, u, LARGE_CLASS);
   }
@@ -314,6 +333,6 @@ function carveOutside(e, cls, ws, we) {
 }
 
 module.exports = {
-  allocBlock, allocBatch, allocLarge, carveOutside, freeBlocks, freeUnlinkedLarge, classFor, push, countFreed, unlinkFree, ALLOC_LOCK, HEADS,
+  allocBlock, allocBatch, allocLarge, carveOutside, freeBlocks, freeUnlinkedLarge, largeHeld, classFor, push, countFreed, unlinkFree, ALLOC_LOCK, HEADS,
   LARGE_HEAD, FREE_HEAD, FREED_UNITS, PREV,
 };

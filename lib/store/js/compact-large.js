@@ -57,6 +57,7 @@ function moveLarge(e, lu, ws, we, r) {
     return;
   }
   const gc = e.largeGc;
+  const cuts = e.largeCuts;
   // The copy, outside any lock: nobody reaches `to` before the entry that will refer to it. A
   // copy that overlapped a change of the source does not hash to the checksum read before it.
   const tw = to * UNIT_WORDS;
@@ -67,19 +68,22 @@ function moveLarge(e, lu, ws, we, r) {
   u32[tw + LB.VALUE_CHECKSUM] = sum;
   u32[tw + LB.KEY_HASH] = h;
   if (xxh32Aligned(u32, e.u8, to * C.BLOCK_UNIT + LARGE_HDR, n, h) !== sum) {
-    freeUnlinkedLarge(e, to, gc);
+    freeUnlinkedLarge(e, to, gc, cuts);
     r[3]++;
     return;
   }
   const bw = bucketOf(e, h);
   const lockWord = bw + B.LOCK;
   while (e.locks.acquire(lockWord) === NEED_REPAIR) repairs.repair(e, false);
-  let st = 0;
+  let st;
   try {
-    // A repair pass since the allocation freed `to` (it was on no chain): nothing to undo.
-    if (Atomics.load(u32, GC_COUNTER) !== gc) r[3]++;
-    else st = relink(e, bw, lu, to, n, sum, ws, we, r);
-    if (st !== 0 && st !== MOVED_REPAIR) freeUnlinkedLarge(e, to, gc);
+    // A repair pass since the allocation may have moved everything: an obstacle, and `to` goes
+    // back if the pass kept it for this handle (freeUnlinkedLarge).
+    if (Atomics.load(u32, GC_COUNTER) !== gc) {
+      r[3]++;
+      st = 1;
+    } else st = relink(e, bw, lu, to, n, sum, ws, we, r);
+    if (st !== 0 && st !== MOVED_REPAIR) freeUnlinkedLarge(e, to, gc, cuts);
   } finally {
     e.locks.release(lockWord);
   }
@@ -99,8 +103,11 @@ function relink(e, bw, lu, to, n, sum, ws, we, r) {
   for (let x = c.from(bw + B.HEAD); x !== 0 && c.atEntry(); x = c.next()) {
     const w = x * UNIT_WORDS;
     const kl = chain.keyLengthOf(e, x);
-    if ((u32[w + E.FLAGS] & C.FLAG_INDIRECT) === 0 || u32[w + E.KEY_HASH] !== h || kl > C.MAX_KEY_BYTES ||
-        chain.valueLengthOf(e, x) !== REF_BYTES) continue;
+    const flags = u32[w + E.FLAGS];
+    // The reference is read only where the entry fits its block (as native's RelinkLarge): a
+    // damaged key length would read it from the block after, which may name this value.
+    if ((flags & C.FLAG_INDIRECT) === 0 || u32[w + E.KEY_HASH] !== h || kl > C.MAX_KEY_BYTES ||
+        chain.valueLengthOf(e, x) !== REF_BYTES || !chain.fitsBlock(flags, kl, REF_BYTES)) continue;
     const [ru, rn] = large.refOf(e, x, kl);
     if (ru === lu && rn === n) {
       link = c.link;

@@ -65,7 +65,11 @@ function countRemoved(e, bw, ns, bytes, why) {
 }
 
 // Takes the bucket of `hash`, finds `unit` on its chain and removes it if it still is a candidate
-// (EVICT: not marked; EXPIRE: expired at now). Returns whether it did.
+// (EVICT: not marked, of an evictable namespace; EXPIRE: expired at now). Returns whether it did.
+// The hand looked at the block without a lock: since then its entry may have been deleted (or
+// moved by compaction) and the block reused by an entry of another namespace whose key falls in
+// the same bucket, so the entry found at `unit` is judged again under the lock, its namespace
+// included; a pinned entry found there is never evicted (format.md §8, "Eviction", step 5).
 function removeUnit(e, unit, hash, why, now) {
   const u32 = e.u32;
   const bw = bucketOf(e, hash);
@@ -79,9 +83,11 @@ function removeUnit(e, unit, hash, why, now) {
   for (let u = c.from(bw + B_HEAD); u !== 0 && c.atEntry(); u = c.next()) {
     if (u !== unit) continue;
     const w = u * UNIT_WORDS;
-    const candidate = why === EVICT ? (u32[w + E_FLAGS] & FLAG_ACCESSED) === 0 : expired(expiryAt(e, u), now);
-    if (!candidate) break;
     const ns = chain.namespaceOf(e, u);
+    const candidate = why === EVICT
+      ? (u32[w + E_FLAGS] & FLAG_ACCESSED) === 0 && evictable(e, ns)
+      : expired(expiryAt(e, u), now);
+    if (!candidate) break;
     const bytes = large.payloadOf(e, u);
     Atomics.store(u32, c.link, c.nextOfCurrent());
     e.freeList[0] = u;

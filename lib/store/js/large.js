@@ -41,12 +41,23 @@ function writeRef(e, p, unit, length) {
   e.sbuf.writeUInt32LE(length, p + REF.LENGTH);
 }
 
+// Whether an entry whose flags are `flags` has INDIRECT set and a reference after a key of kl
+// bytes inside its block (of a class 0..47), as native's RefInBlock. An entry a chain walk found
+// is a block of a valid class inside the pool, but its key length (up to 65535) is only checked
+// against its block here: a damaged one would read the reference from past the block (past the
+// end of the store, near it), where the bytes may even name another entry's large block.
+function refInBlock(flags, kl) {
+  const cls = (flags >>> C.FLAG_CLASS_SHIFT) & C.FLAG_CLASS_MASK;
+  return (flags & C.FLAG_INDIRECT) !== 0 && cls < SIZE_CLASSES.length &&
+    HDR + kl + C.INDIRECT_VALUE_BYTES <= CLASS_UNITS[cls] * UNIT;
+}
+
 // Key + value bytes the entry at `u` holds for its user (an indirect entry's value length is
-// its large block's).
+// its large block's). Under its bucket lock. A damaged indirect entry whose reference is not in
+// its block (refInBlock) counts its own lengths (the repair pass recounts the bytes).
 function payloadOf(e, u) {
-  const w = u * UNIT_WORDS;
   const kl = e.u16[u * UNIT_HALFS + H.ENTRY.KEY_LENGTH];
-  if ((e.u32[w + E.FLAGS] & C.FLAG_INDIRECT) === 0) return kl + e.u16[u * UNIT_HALFS + H.ENTRY.VALUE_LENGTH];
+  if (!refInBlock(e.u32[u * UNIT_WORDS + E.FLAGS], kl)) return kl + e.u16[u * UNIT_HALFS + H.ENTRY.VALUE_LENGTH];
   return kl + refOf(e, u, kl)[1];
 }
 
@@ -111,6 +122,6 @@ function looksIndirect(e, unit, length, h) {
 }
 
 module.exports = {
-  LARGE_CLASS, LIVE_LARGE_FLAGS, FREE_LARGE_FLAGS, unitsForLarge, blockUnits, refOf, writeRef,
+  LARGE_CLASS, LIVE_LARGE_FLAGS, FREE_LARGE_FLAGS, unitsForLarge, blockUnits, refOf, refInBlock, writeRef,
   payloadOf, largeSource, copyLarge, largeCopyValid, largeProblem, looksIndirect,
 };

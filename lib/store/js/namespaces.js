@@ -144,18 +144,26 @@ function resetPolicy(e, id) {
 }
 
 // Sets namespace `id`'s eviction policy and default TTL in ms (0: none); -1 leaves a setting as
-// it is.
+// it is. Under NsState.lock, as a drop's first and last steps and a creation are: a drop that
+// starts after the check makes it fail, one that started before resets the record after these
+// stores, and no store lands in a record a drop freed and a new namespace took meanwhile
+// (format.md §5, "Namespace policy records").
 function configure(e, id, policy, ttlMs) {
   if (!Number.isInteger(policy) || policy < -1 || policy > C.POLICY_CLOCK ||
       !Number.isSafeInteger(ttlMs) || ttlMs < -1) {
     throw new RangeError('The "policy" or "ttlMs" argument is out of range');
   }
-  if (!nsCurrent(e, id)) throw failure(STATUS.ERR_NAMESPACE_DROPPED, 'namespace');
-  if (ttlMs >= 0) Atomics.store(e.big, policyBig(id, POL.TTL_MS), BigInt(ttlMs));
-  if (policy >= 0) {
-    // Readers mark hits, and full stores evict, once any namespace may be evicted.
-    if (policy === C.POLICY_CLOCK) Atomics.store(e.u32, MARKING, 1);
-    Atomics.store(e.u32, policyWord(e, id) + POL.POLICY, policy);
+  lockNamespaces(e);
+  try {
+    if (!nsCurrent(e, id)) throw failure(STATUS.ERR_NAMESPACE_DROPPED, 'namespace');
+    if (ttlMs >= 0) Atomics.store(e.big, policyBig(id, POL.TTL_MS), BigInt(ttlMs));
+    if (policy >= 0) {
+      // Readers mark hits, and full stores evict, once any namespace may be evicted.
+      if (policy === C.POLICY_CLOCK) Atomics.store(e.u32, MARKING, 1);
+      Atomics.store(e.u32, policyWord(e, id) + POL.POLICY, policy);
+    }
+  } finally {
+    e.locks.release(NS_LOCK);
   }
 }
 

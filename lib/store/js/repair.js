@@ -465,11 +465,23 @@ function parkedByLive(e, u, flags, verdicts) {
   return !cache.parkedOwnerGone(e, o, verdicts, (s) => e.owners.status(s, e.identity) === GONE);
 }
 
-// Every run of adjacent block starts that are neither live nor parked by a live other owner is
-// freed: a run of one block on its class's free list (a large block on the large list), a longer
-// run as one free large block covering it (coalesced; the headers inside it are not read again),
-// each list in address order and linked both ways (native's RebuildFreeLists, byte for byte); the
-// compaction cursor is 0. A block parked by a live other owner is left as it is and ends a run.
+// Whether the large block at `u` with `flags`, which no entry refers to, is being written by a
+// live owner other than this handle (format.md §9, step 5): a set or a compaction move fills it
+// without any lock, so it stays that owner's, as it is, until the owner links or frees it.
+function inFlightByLive(e, u, flags, verdicts) {
+  if (flags !== large.LIVE_LARGE_FLAGS) return false;
+  const o = e.u32[u * UNIT_WORDS + W.LARGE_BLOCK.WRITER];
+  return !cache.parkedOwnerGone(e, o, verdicts, (s) => e.owners.status(s, e.identity) === GONE);
+}
+
+// Every run of adjacent block starts that are neither live, nor parked by a live other owner, nor
+// a large block in flight of a live other owner is freed: a run of one block on its class's free
+// list (a large block on the large list), a longer run as one free large block covering it
+// (coalesced; the headers inside it are not read again), each list in address order and linked
+// both ways (native's RebuildFreeLists, byte for byte); the compaction cursor is 0. A block parked
+// or in flight of a live other owner is left as it is and ends a run. A large block in use that
+// is freed gets writer = 0 first: inside a run its header stays, and its writer (this handle)
+// must not take it for one a pass kept (alloc.js largeHeld()).
 function rebuildFreeLists(e, pool, verdicts) {
   const u32 = e.u32;
   for (let c = 0; c < SIZE_CLASSES.length; c++) u32[HEADS + c] = 0;
@@ -480,10 +492,12 @@ function rebuildFreeLists(e, pool, verdicts) {
   for (const u of pool.starts) {
     e.heartbeat.work();
     const flags = u32[chain.entryWord(u) + E.FLAGS];
-    if ((pool.state[u - e.firstUnit] & LIVE) || parkedByLive(e, u, flags, verdicts)) {
+    if ((pool.state[u - e.firstUnit] & LIVE) || parkedByLive(e, u, flags, verdicts) ||
+        inFlightByLive(e, u, flags, verdicts)) {
       last = null;
       continue;
     }
+    if (flags === large.LIVE_LARGE_FLAGS) u32[u * UNIT_WORDS + W.LARGE_BLOCK.WRITER] = 0;
     const size = large.blockUnits(e, u, flags);
     if (last === null) runs.push((last = [u, size, 1, chain.classOf(flags)]));
     else {
@@ -511,8 +525,8 @@ function rebuildFreeLists(e, pool, verdicts) {
 
 // Frees the slots of owners that are gone (format.md §6, §9 step 6; their locks were taken over
 // when this pass took every lock), except this handle's own.
-// A slot found live by rebuildFreeLists keeps its parked blocks and is not freed by this pass even
-// if its owner ended meanwhile: the next pass frees both (as native's RepairScan.ownerVerdicts).
+// A slot found live by rebuildFreeLists keeps its parked blocks (and a large block it is writing)
+// and is not freed by this pass even if its owner ended meanwhile: the next pass frees both (as native's RepairScan.ownerVerdicts).
 function freeGoneOwners(e, verdicts) {
   for (let o = 1; o < C.OWNER_SLOTS; o++) {
     if (o === e.locks.slot || Atomics.load(e.u32, e.owners.pidWord(o)) === 0) continue;

@@ -9,7 +9,7 @@ const { C, W, H, AT, UNIT_WORDS, UNIT_HALFS, STATUS, CLASS_UNITS } = require('..
 const { xxh32Aligned, xxh32CopyWords } = require('../../base/xxhash');
 const { NEED_REPAIR, CORRUPT, LockError } = require('./locks');
 const { failure, corruptError } = require('./failure');
-const { allocBlock, allocLarge, freeBlocks, freeUnlinkedLarge, classFor, FREED_UNITS } = require('./alloc');
+const { allocBlock, allocLarge, freeBlocks, freeUnlinkedLarge, largeHeld, classFor, FREED_UNITS } = require('./alloc');
 const large = require('./large');
 const { encodeKey, keyHash, bucketOf, utf8Into, sameKey } = require('./read');
 const chain = require('./chain');
@@ -154,12 +154,12 @@ function set(e, nsId, key, value, enc, expiresAt = 0, stagedLength = 0) {
     SMALL.handRan = false;
     return setLoop(e, nsId, kl, h, value, vl, enc, cls, false, SMALL);
   }
-  const state = { evictions: 0, unit: 0, gc: 0, compacted: 0, handRan: false };
+  const state = { evictions: 0, unit: 0, gc: 0, cuts: 0, compacted: 0, handRan: false };
   try {
     setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state);
   } finally {
     // Every way out before the entry linked the large block gives the block back.
-    if (state.unit !== 0) freeUnlinkedLarge(e, state.unit, state.gc);
+    if (state.unit !== 0) freeUnlinkedLarge(e, state.unit, state.gc, state.cuts);
   }
 }
 
@@ -273,7 +273,8 @@ function afterSet(e, inserted) {
 
 // Allocates a large block for a value of vl bytes (evicting, bounded, when the store may) and
 // fills it outside any bucket lock: nobody can reach it until an entry refers to it. Sets
-// state.unit and state.gc (allocLarge's e.largeGc); returns `repaired` for recover().
+// state.unit, state.gc and state.cuts (allocLarge's e.largeGc and e.largeCuts); returns
+// `repaired` for recover().
 function prepareLarge(e, h, src, vl, state, repaired) {
   const units = large.unitsForLarge(vl);
   for (;;) {
@@ -281,6 +282,7 @@ function prepareLarge(e, h, src, vl, state, repaired) {
     if (u > 0) {
       state.unit = u;
       state.gc = e.largeGc;
+      state.cuts = e.largeCuts;
       break;
     }
     if (u === 0 && e.cache.units !== 0) {
@@ -340,9 +342,14 @@ function setOnce(e, nsId, kl, h, src, vl, enc, cls, larger, state) {
     return STATUS.ERR_NAMESPACE_DROPPED;
   }
   if (state.unit !== 0 && Atomics.load(u32, GC_COUNTER) !== state.gc) {
-    e.locks.release(lw);
-    state.unit = 0;
-    return LARGE_LOST;
+    // A repair pass ran since the allocation. One run by another handle kept the block (its
+    // writer is live); one that freed it lets another writer have it: allocate again.
+    if (!largeHeld(e, state.unit, state.gc, state.cuts)) {
+      e.locks.release(lw);
+      state.unit = 0;
+      return LARGE_LOST;
+    }
+    state.gc = Atomics.load(u32, GC_COUNTER);
   }
   const link = findLink(e, bw, nsId, kl, h);
   if (link === INVALID) {

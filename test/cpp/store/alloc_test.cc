@@ -121,15 +121,47 @@ TEST_F(StoreAlloc, RepairFreesAnUnlinkedLargeBlock) {
   env.owners = r.owner(0);
   env.selfSlot = s->ownerSlot();
   env.self = IdentityOf(static_cast<uint32_t>(getpid()), 1);
-  uint32_t unit = 0, gc = 0;
-  ASSERT_EQ(AllocLarge(pool, env, 100, &unit, &gc), AllocStatus::kOk);
-  EXPECT_EQ(gc, r.header()->gcCounter);
+  uint32_t unit = 0;
+  LargeClaim claim;
+  ASSERT_EQ(AllocLarge(pool, env, 100, &unit, &claim), AllocStatus::kOk);
+  EXPECT_EQ(claim.gc, r.header()->gcCounter);
   EXPECT_EQ(reinterpret_cast<const L::LargeBlock*>(r.entry(unit))->writer, s->ownerSlot());
+  // The repairer's own block: freed (its writer is not writing while it repairs).
   ASSERT_EQ(s->Repair(), L::kOk);
   EXPECT_EQ(r.alloc()->largeHead, unit);
-  // Freeing it as unlinked now would free it twice: the gcCounter moved, so it does nothing.
-  ASSERT_EQ(FreeUnlinkedLarge(pool, env, unit, gc), AllocStatus::kOk);
+  EXPECT_FALSE(LargeHeld(pool, env, unit, claim));
+  // Freeing it as unlinked now would free it twice: it is no longer the writer's, so nothing.
+  ASSERT_EQ(FreeUnlinkedLarge(pool, env, unit, claim), AllocStatus::kOk);
   EXPECT_EQ(reinterpret_cast<const L::LargeBlock*>(r.entry(unit))->next, 0u);
+  VerifyOk(*s);
+}
+
+// A large block that another live handle is filling (allocated, not linked: its writer copies
+// the value without any lock) is left as it is by a repair pass: freed, it could be handed to
+// another writer while the first one still writes into it (format.md §9, step 5). Its writer
+// finds it still its own and links or frees it.
+TEST_F(StoreAlloc, RepairKeepsALargeBlockALiveWriterIsFilling) {
+  auto writer = Open(r, 2);
+  const PoolView pool{r.base(), r.header(), r.alloc(), s->firstUnit(), s->totalUnits()};
+  LockEnv env;
+  env.regionBase = r.base();
+  env.owners = r.owner(0);
+  env.selfSlot = writer->ownerSlot();
+  env.self = IdentityOf(static_cast<uint32_t>(getpid()), 2);
+  uint32_t unit = 0;
+  LargeClaim claim;
+  ASSERT_EQ(AllocLarge(pool, env, 100, &unit, &claim), AllocStatus::kOk);
+  ASSERT_EQ(s->Repair(), L::kOk);
+  const auto* lb = reinterpret_cast<const L::LargeBlock*>(r.entry(unit));
+  EXPECT_NE(r.alloc()->largeHead, unit);
+  EXPECT_EQ(lb->flags, kLargeClass << kClassShift);
+  EXPECT_EQ(lb->writer, writer->ownerSlot());
+  EXPECT_NE(r.header()->gcCounter, claim.gc);
+  EXPECT_TRUE(LargeHeld(pool, env, unit, claim));
+  VerifyOk(*s);  // a set in flight
+  ASSERT_EQ(FreeUnlinkedLarge(pool, env, unit, claim), AllocStatus::kOk);
+  EXPECT_EQ(r.alloc()->largeHead, unit);
+  EXPECT_EQ(lb->flags, kFlagFree | kLargeClass << kClassShift);
   VerifyOk(*s);
 }
 

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "ownership/lockword.h"
 #include "store/store.h"
 #include "test_util.h"
 
@@ -121,6 +122,31 @@ TEST_F(StoreDropNamespace, ConcurrentWritersLeaveNothingInTheReusedId) {
   stop = true;
   for (auto& t : threads) t.join();
   VerifyOk(*s);
+}
+
+// A configure writes the policy record under NsState.lock, after it checked the namespace
+// current there, as a drop's first and last steps and a creation do: between a check without it
+// and the stores, a drop could free the record and a new namespace take it, which then got the
+// configure's policy and TTL (format.md §5, "Namespace policy records"). While a drop or a
+// creation holds the lock, a configure writes nothing.
+TEST_F(StoreDropNamespace, AConfigureWritesNothingWhileADropOrCreationHoldsTheNamespaceLock) {
+  auto other = Open(r, 2, 200);
+  auto h = Open(r, 3, 20);
+  const uint32_t id = Ns(*h, "agents");
+  ASSERT_EQ(id, ns);
+  const uint32_t free = r.nsState()->lock;
+  r.nsState()->lock = LockAcquiredWord(free, other->ownerSlot());
+  EXPECT_EQ(h->ConfigureNamespace(id, kPolicyClock, 5000), L::kErrLockTimeout);
+  r.nsState()->lock = (LockAcquiredWord(free, other->ownerSlot()) + 1) & 0xFFFFF;
+  std::vector<NamespaceInfo> list;
+  ASSERT_EQ(s->Namespaces(&list), L::kOk);
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].policy, kPolicyInherit);
+  EXPECT_EQ(list[0].ttlMs, 0u);
+  EXPECT_EQ(h->ConfigureNamespace(id, kPolicyClock, 5000), L::kOk);
+  ASSERT_EQ(s->Namespaces(&list), L::kOk);
+  EXPECT_EQ(list[0].policy, kPolicyClock);
+  EXPECT_EQ(list[0].ttlMs, 5000u);
 }
 
 }  // namespace

@@ -175,5 +175,59 @@ TEST(StoreEviction, ThreadsReadWhileOthersEvictAndExpire) {
   VerifyOk(*main);
 }
 
+// The hand looks at a block without a lock, then takes its bucket's lock to remove it (format.md
+// §8, "Eviction", step 5). Meanwhile the entry it saw may be deleted and its block reused by an
+// entry of a pinned namespace whose key falls in the same bucket. The test holds the bucket's lock
+// (as a live handle of this process, so the hand waits) from before the hand looks until it has
+// moved past the block, and makes that change under it: the entry becomes a pinned one, as a
+// delete and an insert that takes the freed block leave it.
+TEST(StoreEviction, AnEntryOfAPinnedNamespaceWrittenWhereTheHandLookedIsKept) {
+  Region r(1 << 20);
+  ASSERT_EQ(Store::Create(r.base(), r.size(), 1, 4, kPolicyClock), L::kOk);
+  auto s = Open(r);
+  const uint32_t pinned = Ns(*s, "pinned");
+  ASSERT_EQ(s->ConfigureNamespace(pinned, kPolicyNone, -1), L::kOk);
+  const uint32_t cache = Ns(*s, "cache");
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(Put(*s, cache, "c" + std::to_string(i), "v"), L::kOk);
+  // c0 took the pool's first block, where the hand starts.
+  const uint32_t u = s->firstUnit();
+  L::Entry* e = r.entry(u);
+  uint8_t* kv = reinterpret_cast<uint8_t*>(e) + L::kEntryHeaderSize;
+  ASSERT_EQ(e->namespaceId, cache);
+  ASSERT_EQ(std::string(reinterpret_cast<const char*>(kv), e->keyLength), "c0");
+
+  auto holder = Open(r, 2);
+  std::atomic_ref<uint32_t> lock(r.bucket(0)->lock);
+  uint32_t free = lock.load();
+  const uint32_t held = ((free + 1) & 0xFFFFF) | holder->ownerSlot() << 20;
+  ASSERT_TRUE(lock.compare_exchange_strong(free, held));
+
+  auto hand = Open(r, 3);
+  bool evicted = false;
+  Status st = L::kOk;
+  std::thread evictor([&] { st = hand->EvictOne(kClassCount, &evicted); });
+  auto* evict = reinterpret_cast<L::EvictState*>(r.base() + L::kEvictOffset);
+  while (std::atomic_ref<uint32_t>(evict->hand).load() <= u) std::this_thread::yield();
+  // The hand has looked at c0 and waits for the bucket: c0 is gone, and "p" of the pinned
+  // namespace, as long, is in its block, counted as an insert and a delete count it.
+  e->namespaceId = static_cast<uint16_t>(pinned);
+  kv[0] = 'p';
+  e->keyHash = KeyHash(kv, e->keyLength, pinned);
+  e->checksum = EntryChecksum(kv, e->keyLength + e->valueLength, e->keyHash, 1);
+  *r.cellNs(0, cache) -= 1;
+  *r.cellNs(0, pinned) += 1;
+  uint32_t expected = held;
+  ASSERT_TRUE(lock.compare_exchange_strong(expected, (held + 1) & 0xFFFFF));
+  evictor.join();
+  ASSERT_EQ(st, L::kOk);
+  EXPECT_TRUE(evicted);  // another entry of the cache
+  EXPECT_EQ(GetStr(*s, pinned, "p0"), "v");
+  EXPECT_EQ(s->Count(pinned), 1u);
+  EXPECT_EQ(s->Count(cache), 2u);
+  hand.reset();
+  holder.reset();
+  VerifyOk(*s);
+}
+
 }  // namespace
 }  // namespace shm::test

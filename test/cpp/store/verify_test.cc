@@ -2,8 +2,12 @@
 // exact message it reports (the JS engine reports the same bytes), on hand-damaged regions.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/hash.h"
@@ -264,6 +268,84 @@ TEST_F(StoreVerify, CellGrants) {
                           "header: grantedEntries " + Str(r.header()->maxEntries + 1) +
                               " above maxEntries " + Str(r.header()->maxEntries),
                       }));
+}
+
+// A store whose end is followed by kGuard bytes nobody may read (more than an entry's key and
+// value can reach past its block): a read past the store faults.
+class GuardedRegion {
+ public:
+  static constexpr size_t kGuard = size_t{128} << 10;
+  explicit GuardedRegion(size_t size) : size_(size) {
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    size_ = (size + page - 1) / page * page;
+    void* p =
+        mmap(nullptr, size_ + kGuard, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    base_ = p == MAP_FAILED ? nullptr : static_cast<uint8_t*>(p);
+    if (base_ != nullptr) mprotect(base_ + size_, kGuard, PROT_NONE);
+  }
+  ~GuardedRegion() {
+    if (base_ != nullptr) munmap(base_, size_ + kGuard);
+  }
+  GuardedRegion(const GuardedRegion&) = delete;
+  GuardedRegion& operator=(const GuardedRegion&) = delete;
+  uint8_t* base() const { return base_; }
+  size_t size() const { return size_; }
+
+ private:
+  size_t size_;
+  uint8_t* base_;
+};
+
+// An entry marked INDIRECT whose key length (damaged, up to 65535) reaches past its block, near
+// the end of the store: every path that meets it (verify, repair, clear, drop, the expiry sweep,
+// the eviction hand) reads its reference only where the entry fits its block, so none reads past
+// the store (format.md §9: damage gives an error or a repair, never a crash).
+TEST(StoreDamage, AnIndirectEntryWhoseKeyLengthReachesPastTheStoreIsReadInsideIt) {
+  using Op = std::function<Status(Store&, uint32_t)>;
+  const std::vector<std::pair<const char*, Op>> ops = {
+      {"verify",
+       [](Store& s, uint32_t) {
+         VerifyReport rep;
+         return s.Verify(&rep);
+       }},
+      {"repair", [](Store& s, uint32_t) { return s.Repair(); }},
+      {"clear",
+       [](Store& s, uint32_t ns) {
+         uint32_t removed = 0;
+         return s.Clear(ns, &removed);
+       }},
+      {"drop",
+       [](Store& s, uint32_t ns) {
+         uint32_t removed = 0;
+         return s.DropNamespace(ns, &removed);
+       }},
+      {"evict",
+       [](Store& s, uint32_t) {
+         bool evicted = false;
+         return s.EvictOne(kClassCount, &evicted);
+       }},
+  };
+  for (const auto& [name, op] : ops) {
+    GuardedRegion r(EntriesOffset(1, 4) + 2000 * kBlockUnit);
+    ASSERT_NE(r.base(), nullptr);
+    ASSERT_EQ(Store::Create(r.base(), r.size(), 1, 100, kPolicyClock, 4), L::kOk);
+    std::unique_ptr<Store> s;
+    ASSERT_EQ(Store::Attach(r.base(), r.size(), static_cast<uint32_t>(getpid()), 1, 1000, &s),
+              L::kOk);
+    const uint32_t ns = Ns(*s, "n");
+    ASSERT_EQ(Put(*s, ns, "k", "v"), L::kOk);
+    auto* e = reinterpret_cast<L::Entry*>(r.base() + uint64_t{s->firstUnit()} * kBlockUnit);
+    ASSERT_EQ(e->keyLength, 1u);
+    e->keyLength = 0xFFFF;
+    e->flags |= kFlagIndirect;
+    EXPECT_EXIT(
+        {
+          op(*s, ns);
+          std::_Exit(0);
+        },
+        ::testing::ExitedWithCode(0), "")
+        << name;
+  }
 }
 
 }  // namespace
