@@ -211,7 +211,7 @@ function stageValue(e, s, kl) {
 }
 
 // set()'s state for a small value (no large block). handRan: the set ran the eviction hand.
-const SMALL = { evictions: 0, unit: 0, gc: 0, compacted: 0, handRan: false };
+const SMALL = { evictions: 0, unit: 0, gc: 0, cuts: 0, compacted: 0, handRan: false };
 
 // After an allocation of `units` failed for want of space: when the units freed and not merged
 // since could hold it, one batch of compaction steps (at most MAX_COMPACTIONS_PER_SET
