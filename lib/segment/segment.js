@@ -14,9 +14,10 @@
 //   crash) and no longer share anything. (V8 does not count shared memory as GC pressure;
 //   waiting for a GC would let create/close loops pile up memory.)
 // - if `buffer` was never asked for, the mapping is simply unmapped.
-// - while handles of this thread that share the buffer are open (holdBuffer: a Store attached
-//   to it), the pages are not released: those handles keep using the shared memory, which is
-//   unmapped when the last reference is garbage collected, as for other threads.
+// - while handles of this thread that share the buffer are open (holdBuffer: a Store, a sync
+//   object, a message structure or a pool on it), the pages are not released: those handles keep
+//   using the shared memory, which is unmapped when the last reference is garbage collected, as
+//   for other threads.
 // close() does not remove the segment: unlink() does (existing mappings stay valid).
 const path = require('path');
 const { fileURLToPath } = require('url');
@@ -41,8 +42,9 @@ const CREATE_KEYS = ['name', 'path', 'size', 'mode', 'exclusive', 'reserve'];
 const TARGET_KEYS = ['name', 'path'];
 const kInternal = Symbol('shmstore.Segment.internal');
 
-// SharedArrayBuffer -> how many open handles of this thread use it besides its segment (a Store
-// attached to a store's buffer): close() must not swap their shared pages for private zeros.
+// SharedArrayBuffer -> how many open handles of this thread use it (a Store, a sync object's
+// region, a message structure, a pool): close() must not swap their shared pages for private
+// zeros. Every such handle holds the buffer from its construction to its close().
 const holds = new WeakMap();
 
 /** Marks `buffer` as used by one more open handle of this thread, until releaseBuffer(buffer). */
