@@ -170,7 +170,8 @@ napi_value CreateLogWriterFn(napi_env env, napi_callback_info cbinfo) {
   const void* control = nullptr;
   size_t controlLength = 0;
   uint32_t slot = 0;
-  if (!store_binding::GetBytes(env, argv[1], &control, &controlLength) ||
+  // Shared memory only: the writer keeps the pointer (store_binding::GetSharedBytes).
+  if (!store_binding::GetSharedBytes(env, argv[1], &control, &controlLength) ||
       controlLength < L::kPersistControlBytes) {
     ThrowTypeError(Napi::Env(env), "The \"control\" argument must be a view of a control segment");
     return nullptr;

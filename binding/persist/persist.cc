@@ -66,12 +66,15 @@ napi_value AllocateLogSpaceFn(napi_env env, napi_callback_info cbinfo) {
 }
 
 // applyWal(engine, view, lsn, nowMs, out, types?) -> status: applies the valid records at the
-// start of `view` (the first at LSN `lsn`) to the NativeStore `engine` (format.md §16); with
-// `types` (a u32 mask, bit t for type t), a record of another type stops the walk. out, a
-// Float64Array of 3, receives [records applied, their bytes, 1 when the record after them is
-// invalid (0: incomplete, read more)]. A status other than 0 (OK) is the store's refusal of the
-// record at out[1], which is not applied. No JS runs meanwhile: the core stays open.
+// start of `view` (the first at LSN `lsn`; lsn and nowMs in [0, 2^53)) to the NativeStore `engine`
+// (format.md §16); with `types` (a u32 mask, bit t for type t), a record of another type stops the
+// walk. out, a Float64Array of 3, receives [records applied, their bytes, 1 when the record after
+// them is invalid (0: incomplete, read more)]. A status other than 0 (OK) is the store's refusal of
+// the record at out[1], which is not applied. No JS runs meanwhile: the core stays open.
 napi_value ApplyWalFn(napi_env env, napi_callback_info cbinfo) {
+  // lsn and nowMs below 2^53 (a JS number's exact integers): a larger double, or Infinity, has
+  // no uint64_t value (the conversion would be undefined behaviour).
+  constexpr double kMaxSafe = 9007199254740991.0;
   size_t argc = 6;
   napi_value argv[6];
   if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
@@ -91,6 +94,7 @@ napi_value ApplyWalFn(napi_env env, napi_callback_info cbinfo) {
   if (!store_binding::GetBytes(env, argv[1], &data, &length) ||
       napi_get_value_double(env, argv[2], &lsn) != napi_ok ||
       napi_get_value_double(env, argv[3], &now) != napi_ok || !(lsn >= 0) || !(now >= 0) ||
+      lsn > kMaxSafe || now > kMaxSafe ||
       napi_get_typedarray_info(env, argv[4], &outType, &outLength, &outData, nullptr, nullptr) !=
           napi_ok ||
       outType != napi_float64_array || outLength < 3) {

@@ -53,7 +53,9 @@ napi_value PrefaultLogSpaceFn(napi_env env, napi_callback_info cbinfo) {
   if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
   const void* data = nullptr;
   size_t length = 0;
-  if (argc < 3 || !store_binding::GetBytes(env, argv[0], &data, &length)) {
+  // Shared memory only: the pool thread uses the pointer after this returns, and a plain
+  // ArrayBuffer could be detached and freed meanwhile (store_binding::GetSharedBytes).
+  if (argc < 3 || !store_binding::GetSharedBytes(env, argv[0], &data, &length)) {
     ThrowTypeError(Napi::Env(env), "prefaultLogSpace needs (view, offset, length)");
     return nullptr;
   }

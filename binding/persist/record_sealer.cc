@@ -199,16 +199,19 @@ napi_value CreateRecordSealerFn(napi_env env, napi_callback_info cbinfo) {
   const void* outWords = nullptr;
   size_t outLength = 0;
   uint32_t slot = 0;
-  if (argc < 4 || !store_binding::GetBytes(env, argv[0], &scratch, &capacity) ||
+  // Views of shared memory only: the sealer keeps their pointers, which a plain ArrayBuffer's
+  // detach (a transfer) would leave dangling (store_binding::GetSharedBytes).
+  if (argc < 4 || !store_binding::GetSharedBytes(env, argv[0], &scratch, &capacity) ||
       capacity < L::kWalRecordHeaderSize ||
-      !store_binding::GetBytes(env, argv[1], &control, &controlLength) ||
+      !store_binding::GetSharedBytes(env, argv[1], &control, &controlLength) ||
       controlLength < L::kPersistControlBytes ||
-      !store_binding::GetBytes(env, argv[3], &outWords, &outLength) ||
+      !store_binding::GetSharedBytes(env, argv[3], &outWords, &outLength) ||
       outLength < sizeof(L::GetOut) ||
       reinterpret_cast<uintptr_t>(outWords) % alignof(uint64_t) != 0) {
     ThrowTypeError(Napi::Env(env),
-                   "createRecordSealer needs (scratch, control, ownerSlot, out): views of a "
-                   "record's bytes, of a control segment and of a store's out words");
+                   "createRecordSealer needs (scratch, control, ownerSlot, out): views over "
+                   "SharedArrayBuffers of a record's bytes, of a control segment and of a store's "
+                   "out words");
     return nullptr;
   }
   if (!GetUint32(env, argv[2], "ownerSlot", 1, L::kOwnerSlots - 1, &slot)) return nullptr;

@@ -70,7 +70,8 @@ void FreeUnshared(napi_env env, T* o) {
 }
 
 // A view whose bytes native code writes (a log file's mapping): `ref` keeps it alive while
-// `bytes` points into it.
+// `bytes` points into it. Only a view of shared memory is held: a plain ArrayBuffer's bytes could
+// be detached and freed under `bytes` (GetSharedBytes).
 struct HeldView {
   napi_ref ref = nullptr;
   uint8_t* bytes = nullptr;
@@ -94,7 +95,7 @@ inline Hold HoldView(napi_env env, napi_value v, HeldView* h) {
   if (type == napi_null || type == napi_undefined) return Hold::kNone;
   const void* bytes = nullptr;
   size_t length = 0;
-  if (!store_binding::GetBytes(env, v, &bytes, &length)) return Hold::kNotAView;
+  if (!store_binding::GetSharedBytes(env, v, &bytes, &length)) return Hold::kNotAView;
   if (napi_create_reference(env, v, 1, &h->ref) != napi_ok) return Hold::kFailed;
   h->bytes = static_cast<uint8_t*>(const_cast<void*>(bytes));
   h->length = length;

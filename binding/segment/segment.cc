@@ -11,7 +11,8 @@
 //   object is the only reference left anywhere, it also detaches the range (shm::DetachMapping):
 //   V8 does not count shared backing stores as memory pressure, so without this a loop of
 //   create/close/unlink would keep every segment's pages alive until some unrelated GC. Stale
-//   views in this thread then see zeros, never a fault; other threads are never detached.
+//   views in this thread then see zeros, never a fault; other threads are never detached. A
+//   close(false) (the buffer is still used by other handles of this thread) never detaches.
 #include <string>
 
 #include "binding/base/args.h"
@@ -78,14 +79,19 @@ class SegmentHandle : public Napi::ObjectWrap<SegmentHandle> {
     return sab;
   }
 
-  // Idempotent: closes the descriptor; unmaps only a mapping no buffer was made for.
+  // close(release = true): idempotent; closes the descriptor; unmaps only a mapping no buffer
+  // was made for. release: false keeps the pages of a buffer that other handles of this thread
+  // still use (lib/segment/segment.js, holdBuffer); only `false` itself means so.
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (closed_) return info.Env().Undefined();
+    const bool release =
+        !(info.Length() > 0 && info[0].IsBoolean() && !info[0].As<Napi::Boolean>().Value());
     closed_ = true;
     seg_.Close();
     if (!sab_.IsEmpty()) {
       Napi::Value sab = sab_.Value();
-      if (!sab.IsEmpty() && sab.IsObject() && IsSoleSharedArrayBufferReference(info.Env(), sab)) {
+      if (release && !sab.IsEmpty() && sab.IsObject() &&
+          IsSoleSharedArrayBufferReference(info.Env(), sab)) {
         shm::DetachMapping(mapped_, size_);
       }
       sab_.Reset();

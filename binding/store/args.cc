@@ -58,6 +58,22 @@ bool GetBytes(napi_env env, napi_value v, const void** data, size_t* len) {
   return false;
 }
 
+bool GetSharedBytes(napi_env env, napi_value v, const void** data, size_t* len) {
+  napi_value buffer = v;
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+    if (napi_get_typedarray_info(env, v, nullptr, nullptr, nullptr, &buffer, nullptr) != napi_ok) {
+      return false;
+    }
+  } else if (napi_is_dataview(env, v, &is) == napi_ok && is) {
+    if (napi_get_dataview_info(env, v, nullptr, nullptr, &buffer, nullptr) != napi_ok) {
+      return false;
+    }
+  }
+  if (!GetSharedArrayBufferData(env, buffer, nullptr, nullptr)) return false;
+  return GetBytes(env, v, data, len);
+}
+
 void ThrowFailed(napi_env env, Status s, const char* what) {
   ThrowStatus(Napi::Env(env), s, std::string(what) + ": " + L::StatusCode(s));
 }

@@ -111,6 +111,12 @@ inline bool GetKey(napi_env env, napi_value v, char* buf, size_t* len) {
 // The bytes of a binary value: any ArrayBufferView, ArrayBuffer or SharedArrayBuffer.
 bool GetBytes(napi_env env, napi_value v, const void** data, size_t* len);
 
+// The bytes of a SharedArrayBuffer or of a typed array or DataView over one; false (nothing
+// thrown) for anything else. For native code that keeps the pointer past the call (a thread-pool
+// job, an object's later calls): only shared memory cannot be detached (transferred) and freed
+// under it, while a plain ArrayBuffer's can be by any structuredClone or postMessage transfer.
+bool GetSharedBytes(napi_env env, napi_value v, const void** data, size_t* len);
+
 // The arguments of a set converted for shm::Store::Set (the key in `key`, a string value in the
 // core's buffers: valid until the core's next call).
 struct SetArgs {

@@ -8,6 +8,7 @@
 // checks its region, and its close() releases what it holds before calling super.close().
 const v = require('../base/validate');
 const region = require('./region');
+const { holdBuffer, releaseBuffer } = require('../segment/segment');
 
 const kInternal = Symbol('shmstore.msg.internal');
 const OPEN_KEYS = ['name', 'path', 'buffer', 'byteOffset'];
@@ -18,9 +19,14 @@ const OPEN_KEYS = ['name', 'path', 'buffer', 'byteOffset'];
  * use it too, with their own token.
  */
 function construct(Class, token, where, ...args) {
+  // Held while the handle is open (its close() releases it): another handle's segment closing
+  // must leave this handle's shared memory in place (segment.js, holdBuffer).
+  const buffer = where.segment ? where.segment.buffer : where.buffer;
+  holdBuffer(buffer);
   try {
     return new Class(token, where, ...args);
   } catch (e) {
+    releaseBuffer(buffer);
     if (where.segment) where.segment.close();
     throw e;
   }
@@ -76,6 +82,7 @@ class RegionHandle {
   close() {
     if (this.#closed) return;
     this.#closed = true;
+    releaseBuffer(this.#buffer); // held by construct()
     if (this.#segment) this.#segment.close();
   }
 }

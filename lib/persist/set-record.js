@@ -53,7 +53,9 @@ const utf8Write = typeof Buffer.prototype.utf8Write === 'function'
 
 class SetRecord {
   constructor() {
-    const ab = new ArrayBuffer(CAPACITY);
+    // Shared memory: the addon's sealer (createRecordSealer) keeps a pointer to these bytes, and
+    // refuses a plain ArrayBuffer, whose bytes a transfer could detach and free under it.
+    const ab = new SharedArrayBuffer(CAPACITY);
     this.u8 = new Uint8Array(ab);
     this.i32 = new Int32Array(ab);
     this.buf = Buffer.from(ab);

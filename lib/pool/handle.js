@@ -9,6 +9,7 @@ const { W } = require('../layout/layout');
 const v = require('../base/validate');
 const { place } = require('../msg/region');
 const { construct } = require('../msg/handle');
+const { releaseBuffer } = require('../segment/segment');
 const { PoolCore, poolError } = require('./core');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -92,6 +93,7 @@ class PoolHandle {
   close() {
     if (this.#core.closed) return;
     this.#core.close();
+    releaseBuffer(this.#buffer); // held by construct() (lib/msg/handle.js)
     if (this.#segment) this.#segment.close();
   }
 }

@@ -14,6 +14,10 @@
 //   crash) and no longer share anything. (V8 does not count shared memory as GC pressure;
 //   waiting for a GC would let create/close loops pile up memory.)
 // - if `buffer` was never asked for, the mapping is simply unmapped.
+// - while handles of this thread that share the buffer are open (holdBuffer: a Store, a sync
+//   object, a message structure or a pool on it), the pages are not released: those handles keep
+//   using the shared memory, which is unmapped when the last reference is garbage collected, as
+//   for other threads.
 // close() does not remove the segment: unlink() does (existing mappings stay valid).
 const path = require('path');
 const { fileURLToPath } = require('url');
@@ -37,6 +41,23 @@ const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
 const CREATE_KEYS = ['name', 'path', 'size', 'mode', 'exclusive', 'reserve'];
 const TARGET_KEYS = ['name', 'path'];
 const kInternal = Symbol('shmstore.Segment.internal');
+
+// SharedArrayBuffer -> how many open handles of this thread use it (a Store, a sync object's
+// region, a message structure, a pool): close() must not swap their shared pages for private
+// zeros. Every such handle holds the buffer from its construction to its close().
+const holds = new WeakMap();
+
+/** Marks `buffer` as used by one more open handle of this thread, until releaseBuffer(buffer). */
+function holdBuffer(buffer) {
+  holds.set(buffer, (holds.get(buffer) || 0) + 1);
+}
+
+/** Ends one holdBuffer(buffer). */
+function releaseBuffer(buffer) {
+  const n = (holds.get(buffer) || 0) - 1;
+  if (n > 0) holds.set(buffer, n);
+  else holds.delete(buffer);
+}
 
 // Validates { name | path } and returns { kind, id, name, path } for the addon.
 function parseTarget(options, allowed) {
@@ -168,8 +189,9 @@ class Segment {
   close() {
     if (this.#closed) return;
     this.#closed = true;
+    const held = this.#buffer !== null && holds.has(this.#buffer);
     this.#buffer = null;
-    this.#handle.close();
+    this.#handle.close(!held);
   }
 
   /** Removes this segment's name (or file); allowed before or after close(). */
@@ -206,4 +228,4 @@ function openWhenSized(options, deadline) {
   }
 }
 
-module.exports = { Segment, MAX_SIZE, openWhenSized };
+module.exports = { Segment, MAX_SIZE, openWhenSized, holdBuffer, releaseBuffer };

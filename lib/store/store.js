@@ -14,7 +14,7 @@ const { C, S, AT, STATUS, STATUS_CODE } = require('../layout/layout');
 const { JsEngine } = require('./js/store');
 const { defaultGeometry, entriesOffsetFor } = require('./js/format');
 const { encodeValue, decodeValue } = require('./codec');
-const { Segment, openWhenSized } = require('../segment/segment');
+const { Segment, openWhenSized, holdBuffer, releaseBuffer } = require('../segment/segment');
 const { ShmError } = require('../base/errors');
 const { sleepMs } = require('../base/process');
 const native = require('../base/native');
@@ -323,6 +323,8 @@ class Store {
     }
     this._buffer = buffer;
     this._segment = segment;
+    // Another handle's segment closing must leave this handle's shared memory in place.
+    holdBuffer(buffer);
     this._ns = new Map();
     // The name each cached id was resolved for: an id is reused by another name after a drop, and
     // the engine keeps one generation per id, so resolving the new name must make the handle
@@ -723,6 +725,7 @@ class Store {
     this._e = null;
     flusher.unwatch(this._flushKey);
     e.close();
+    releaseBuffer(this._buffer);
     if (this._segment) this._segment.close();
   }
 }

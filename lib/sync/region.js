@@ -7,7 +7,7 @@ const { types } = require('util');
 const { C, W, STATUS } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
 const v = require('../base/validate');
-const { Segment } = require('../segment/segment');
+const { Segment, holdBuffer, releaseBuffer } = require('../segment/segment');
 const { OwnerTable, identityOf, GONE } = require('../ownership/owners');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -180,6 +180,10 @@ class Region {
     this.slot = 0;
     this.token = 0;
     this.closed = false;
+    // Held until close() or abort(): another handle's segment closing must leave this handle's
+    // shared memory in place (segment.js, holdBuffer).
+    holdBuffer(where.buffer);
+    this.held = true;
   }
 
   /** The word index of field `f` of the kind's record. */
@@ -253,12 +257,21 @@ class Region {
   close() {
     this.closed = true;
     if (this.owners) this.owners.leave(this.slot, this.token);
+    this.release();
     if (this.segment) this.segment.close();
   }
 
   /** Closes the segment of a handle whose construction failed. */
   abort() {
+    this.release();
     if (this.segment) this.segment.close();
+  }
+
+  /** Ends the constructor's holdBuffer, once. */
+  release() {
+    if (!this.held) return;
+    this.held = false;
+    releaseBuffer(this.buffer);
   }
 }
 

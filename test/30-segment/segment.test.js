@@ -370,6 +370,29 @@ describe('Segment', function () {
       other.close();
     });
 
+    it('keeps the shared pages while a handle of this thread holds the buffer (holdBuffer)', function () {
+      const { holdBuffer, releaseBuffer } = require('../../lib/segment/segment');
+      const n = name('held');
+      const seg = Segment.create({ name: n, size: 1 << 20 });
+      const view = new Int32Array(seg.buffer);
+      const other = Segment.open({ name: n });
+      holdBuffer(seg.buffer);
+      seg.close();
+      // Still the shared memory: a write through the held buffer reaches the other mapping.
+      view[0] = 77;
+      assert.strictEqual(new Int32Array(other.buffer)[0], 77);
+      releaseBuffer(view.buffer);
+      // Held and released again: close frees the pages at once, as for a buffer never held.
+      const again = Segment.open({ name: n });
+      holdBuffer(again.buffer);
+      releaseBuffer(again.buffer);
+      const stale = new Int32Array(again.buffer);
+      again.close();
+      assert.strictEqual(stale[0], 0);
+      assert.strictEqual(new Int32Array(other.buffer)[0], 77);
+      other.close();
+    });
+
     it('keeps the memory valid for a worker that is still writing', async function () {
       const seg = Segment.create({ name: name('writer'), size: 4096 });
       const control = new SharedArrayBuffer(4);

@@ -3,12 +3,36 @@
 // every later call is ERR_CLOSED, also when user code closes the store in the middle of a call.
 const assert = require('assert');
 const { forEachEngine } = require('../helpers/engines');
+const { Store } = require('../../lib/store/store');
+const { uniqueName, removeShm } = require('../helpers/process');
 
 forEachEngine('store.close(), store.closed, store.buffer, store.engine', ({ engine, make }) => {
   it('reports its engine and exposes the buffer', () => {
     const s = make();
     assert.strictEqual(s.engine, engine);
     assert.ok(s.buffer instanceof SharedArrayBuffer);
+  });
+
+  it('a handle attached to a named store keeps sharing its memory after the creating handle closes', () => {
+    const name = uniqueName('close-attach');
+    const first = Store.create({ name, size: 1 << 20, engine });
+    let second = null;
+    try {
+      second = Store.attach(first.buffer, { engine });
+      first.close();
+      second.set('c', 'k', 'after');
+      // A handle mapping the segment on its own sees the write: the memory is still the shared one.
+      const third = Store.open({ name, engine });
+      try {
+        assert.strictEqual(third.get('c', 'k'), 'after');
+      } finally {
+        third.close();
+      }
+    } finally {
+      if (second !== null) second.close();
+      first.close();
+      removeShm(name);
+    }
   });
 
   it('close() is idempotent and later calls throw ERR_CLOSED', () => {

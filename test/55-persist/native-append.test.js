@@ -146,6 +146,9 @@ describe('Persistence: the native logged set', function () {
     assert.throws(() => addon.createLogWriter({}, control, 1), TypeError);
     assert.throws(() => addon.createLogWriter(s._e, new Uint8Array(16), 1), TypeError);
     assert.throws(() => addon.createLogWriter(s._e, control, 0), RangeError);
+    // A plain ArrayBuffer's bytes could be detached and freed under the writer: shared memory only.
+    assert.throws(() => addon.createLogWriter(s._e, new Uint8Array(control.length), 1), TypeError);
+    assert.throws(() => s._p.writer.map(new Uint8Array(4096), 0), TypeError);
     const w = s._p.writer;
     assert.throws(() => w.set(), TypeError);
     assert.throws(() => w.set(1, 5, 'k', 'v', 1, 0), TypeError);

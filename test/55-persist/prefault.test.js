@@ -118,7 +118,7 @@ describe('Persistence: the prefault of the log mapping', function () {
   }
 
   it('prefaultLogSpace refuses a range outside its view', () => {
-    const view = new Uint8Array(4096);
+    const view = new Uint8Array(new SharedArrayBuffer(4096));
     assert.throws(() => native.addon.prefaultLogSpace(view, 4097, 0), RangeError);
     assert.throws(() => native.addon.prefaultLogSpace(view, 0, 4097), RangeError);
     assert.throws(() => native.addon.prefaultLogSpace(view, 4000, 100), RangeError);

@@ -199,6 +199,11 @@ function writeLog(t) {
     const s = Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine: 'native' });
     assert.throws(() => applyWal(s._e, view, 0, 0, new Float64Array(2)), TypeError);
     assert.throws(() => applyWal(s._e, 'x', 0, 0, out), TypeError);
+    // An LSN or clock with no uint64 value (Infinity, 2^64 and above) is refused, not converted.
+    for (const bad of [Infinity, 2 ** 64, 2 ** 70]) {
+      assert.throws(() => applyWal(s._e, view, bad, 0, out), TypeError);
+      assert.throws(() => applyWal(s._e, view, 0, bad, out), TypeError);
+    }
     assert.strictEqual(applyWal(s._e, view, 0, 0, out), 0);
     assert.deepStrictEqual([...out], [0, 0, 1]); // zeros: not a record
     const engine = s._e;

@@ -18,6 +18,7 @@ const { nativeCrc32c } = require('../../lib/persist/crc32c');
 const { OUT_EXPIRY, OUT_WORDS } = require('../../lib/store/contract');
 const { persistTarget, recover, contents } = require('../helpers/persist');
 const { readLog } = require('../helpers/independent-wal-reader');
+const { runNode } = require('../helpers/process');
 
 const HOUR = 3600000;
 const R = S.WAL_RECORD;
@@ -75,15 +76,15 @@ describe('Persistence: the JavaScript logged set record', () => {
   (native.addon ? it : it.skip)('is sealed by the addon (createRecordSealer) into exactly the bytes SetRecord#seal writes, and ends the append', () => {
     const rec = new SetRecord();
     // A control segment's bytes: the sealer moves its tail and releases its append lock.
-    const control = new Uint8Array(C.PERSIST_CONTROL_BYTES);
+    const control = new Uint8Array(new SharedArrayBuffer(C.PERSIST_CONTROL_BYTES));
     const u32 = new Uint32Array(control.buffer);
     const u64 = new BigUint64Array(control.buffer);
     const APPEND = C.PERSIST_LOG_OFFSET / WORD + W.PERSIST_LOG.APPEND_LOCK;
     const TAIL64 = (C.PERSIST_LOG_OFFSET / WORD + W.PERSIST_LOG.TAIL) / 2;
     const SLOT = 3;
-    const out = new Int32Array(OUT_WORDS);
+    const out = new Int32Array(new SharedArrayBuffer(OUT_WORDS * Int32Array.BYTES_PER_ELEMENT));
     const sealer = native.addon.createRecordSealer(rec.u8, control, SLOT, out);
-    const map = new Uint8Array(4096);
+    const map = new Uint8Array(new SharedArrayBuffer(4096));
     const dst = new Int32Array(map.length / Int32Array.BYTES_PER_ELEMENT);
     assert.throws(() => sealer.seal(0, 0, 0), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' }); // no mapping yet
     sealer.map(map, 0);
@@ -139,9 +140,58 @@ describe('Persistence: the JavaScript logged set record', () => {
     assert.throws(() => sealer.map(map, -1), TypeError);
   });
 
+  (native.addon ? it : it.skip)('createRecordSealer, its map and prefaultLogSpace refuse views a transfer could detach and free under them', () => {
+    const rec = new SetRecord();
+    const control = new Uint8Array(new SharedArrayBuffer(C.PERSIST_CONTROL_BYTES));
+    const out = new Int32Array(new SharedArrayBuffer(OUT_WORDS * Int32Array.BYTES_PER_ELEMENT));
+    const plain = (n) => new Uint8Array(n);
+    const refused = { name: 'TypeError' };
+    assert.throws(() => native.addon.createRecordSealer(plain(rec.u8.length), control, 1, out), refused);
+    assert.throws(() => native.addon.createRecordSealer(rec.u8, plain(C.PERSIST_CONTROL_BYTES), 1, out), refused);
+    assert.throws(() => native.addon.createRecordSealer(rec.u8, control, 1, new Int32Array(OUT_WORDS)), refused);
+    assert.throws(() => native.addon.createRecordSealer(rec.u8, new ArrayBuffer(C.PERSIST_CONTROL_BYTES), 1, out), refused);
+    const sealer = native.addon.createRecordSealer(rec.u8, control, 1, out);
+    assert.throws(() => sealer.map(plain(4096), 0), refused);
+    assert.throws(() => native.addon.prefaultLogSpace(plain(4096), 0, 4096), refused);
+    // A DataView or typed array over shared memory is taken.
+    sealer.map(new DataView(new SharedArrayBuffer(4096)), 0);
+    sealer.map(null);
+  });
+
+  (native.addon ? it : it.skip)('a sealer survives the detach of a buffer the caller gave it (a child process)', async () => {
+    // Before the sealer refused plain ArrayBuffers, it kept a pointer into this control buffer;
+    // transferring the buffer away and collecting it left the seal writing freed memory (SIGSEGV).
+    const script = `
+      const native = require(${JSON.stringify(require.resolve('../../lib/base/native'))});
+      const { C, S } = require(${JSON.stringify(require.resolve('../../lib/layout/layout'))});
+      const scratch = new Uint8Array(new SharedArrayBuffer(4096));
+      new DataView(scratch.buffer).setUint32(S.WAL_RECORD.LENGTH, S.WAL_RECORD.SIZE, true);
+      let control = new Uint8Array(C.PERSIST_CONTROL_BYTES);
+      const out = new Uint8Array(new SharedArrayBuffer(64));
+      let sealer;
+      try {
+        sealer = native.addon.createRecordSealer(scratch, control, 1, out);
+      } catch (err) {
+        process.stdout.write(err.name);
+        process.exit(0);
+      }
+      sealer.map(new Uint8Array(new SharedArrayBuffer(65536)), 0);
+      structuredClone(control.buffer, { transfer: [control.buffer] });
+      control = null;
+      global.gc();
+      global.gc();
+      sealer.seal(0, 0, 0);
+      process.stdout.write('sealed');
+    `;
+    const r = await runNode('-e', [script], { nodeArgs: ['--expose-gc'] });
+    assert.strictEqual(r.signal, null, r.stderr);
+    assert.strictEqual(r.code, 0, r.stderr);
+    assert.strictEqual(r.stdout, 'TypeError');
+  });
+
   (native.addon ? it : it.skip)("begins an append (the lock and the record's place) and puts the record with the engine's expiry, or takes nothing", () => {
     const rec = new SetRecord();
-    const control = new Uint8Array(C.PERSIST_CONTROL_BYTES);
+    const control = new Uint8Array(new SharedArrayBuffer(C.PERSIST_CONTROL_BYTES));
     const u32 = new Uint32Array(control.buffer);
     const u64 = new BigUint64Array(control.buffer);
     const LOG = C.PERSIST_LOG_OFFSET / WORD;
@@ -152,10 +202,10 @@ describe('Persistence: the JavaScript logged set record', () => {
     const FAILED = C.PERSIST_RECOVERY_OFFSET / WORD + W.PERSIST_RECOVERY.FAILED;
     const stripeWord = (s) => C.PERSIST_STRIPES_OFFSET / WORD + s * (C.PERSIST_STRIPE_SIZE / WORD);
     const SLOT = 5;
-    const out = new Int32Array(OUT_WORDS);
+    const out = new Int32Array(new SharedArrayBuffer(OUT_WORDS * Int32Array.BYTES_PER_ELEMENT));
     const sealer = native.addon.createRecordSealer(rec.u8, control, SLOT, out);
     const FILE_START = 2 ** 36;
-    const map = new Uint8Array(8192);
+    const map = new Uint8Array(new SharedArrayBuffer(8192));
     const dst = new Int32Array(map.length / WORD);
     rec.encode('names', 'the key', 'a value', C.ENC_UTF8);
     assert.strictEqual(sealer.begin(7), false); // no mapping

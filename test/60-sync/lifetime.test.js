@@ -52,6 +52,29 @@ describe('sync objects: the life of a waiter', () => {
     for (const o of held) o.close();
   });
 
+  (addon ? it : it.skip)('a handle opened on another handle\'s buffer keeps the shared mutex after that handle closes', () => {
+    const name = uniqueName('life-held');
+    try {
+      const first = Mutex.create({ name });
+      const second = Mutex.open({ buffer: first.buffer });
+      first.close();
+      second.lock();
+      // A handle mapping the segment on its own sees the lock held: it is still the shared one.
+      const third = Mutex.open({ name });
+      try {
+        assert.strictEqual(third.tryLock(), false);
+        second.unlock();
+        assert.deepStrictEqual(third.tryLock(), { recovered: false });
+        third.unlock();
+      } finally {
+        third.close();
+        second.close();
+      }
+    } finally {
+      removeShm(name);
+    }
+  });
+
   (addon ? it : it.skip)('process.exit() with pending async waits of every kind exits at once', async () => {
     const name = uniqueName('life');
     try {

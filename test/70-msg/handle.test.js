@@ -11,6 +11,28 @@ const CLASSES = [SpscRing, MpmcQueue, Channel, Stack, PriorityQueue, Broadcast];
 const withAddon = addon ? describe : describe.skip;
 
 describe('Message structures: handles', () => {
+  withAddon('on a named segment', () => {
+    it('a handle opened on another handle\'s buffer keeps sharing the queue after that handle closes', () => {
+      const name = uniqueName('msg-held');
+      try {
+        const first = MpmcQueue.create({ name, capacity: 16 });
+        const second = MpmcQueue.open({ buffer: first.buffer });
+        first.close();
+        second.enqueue('after');
+        // A handle mapping the segment on its own sees the message: the memory is still shared.
+        const third = MpmcQueue.open({ name });
+        try {
+          assert.strictEqual(third.tryDequeue(), 'after');
+        } finally {
+          third.close();
+          second.close();
+        }
+      } finally {
+        removeShm(name);
+      }
+    });
+  });
+
   for (const Class of CLASSES) {
     it(`${Class.name} cannot be constructed directly; Symbol.dispose closes a handle`, function () {
       assert.throws(() => new Class(), (e) => e instanceof TypeError && e.message.includes(`${Class.name}.create()`));

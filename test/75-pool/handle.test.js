@@ -42,6 +42,26 @@ describe('Pools: handles', () => {
   }
 
   withAddon('segments', () => {
+    it('a handle opened on another handle\'s buffer keeps sharing the pool after that handle closes', () => {
+      const name = uniqueName('pool-held');
+      try {
+        const first = BufferPool.create({ name, blockSize: 64, blockCount: 4 });
+        const second = BufferPool.open({ buffer: first.buffer });
+        first.close();
+        second.acquire(0);
+        // A handle mapping the segment on its own sees the block held: the memory is still shared.
+        const third = BufferPool.open({ name });
+        try {
+          assert.strictEqual(third.stats().held, 1);
+        } finally {
+          third.close();
+          second.close();
+        }
+      } finally {
+        removeShm(name);
+      }
+    });
+
     it('an open() of a segment that holds no pool of the kind is ERR_BAD_MAGIC and leaves the segment unmapped and closed', () => {
       const name = uniqueName('pool-handle');
       const seg = Segment.create({ name, size: 1 << 20 });
