@@ -199,17 +199,23 @@ Status Store::LockNamespaces(uint32_t* held) noexcept {
   }
 }
 
+Status Store::LockCurrentNamespace(uint32_t ns, uint32_t* held) noexcept {
+  Status s = LockNamespaces(held);
+  if (s != layout::kOk) return s;
+  if (!NamespaceCurrent(ns)) {
+    Unlock(&nsState_->lock, *held);
+    return layout::kErrNamespaceDropped;
+  }
+  return layout::kOk;
+}
+
 Status Store::DropNamespace(uint32_t ns, uint32_t* removed) noexcept {
   *removed = 0;
   if (closed_) return layout::kErrClosed;
   if (ns == 0 || ns > maxNs_) return layout::kErrInvalidArg;
   uint32_t held;
-  Status s = LockNamespaces(&held);
+  Status s = LockCurrentNamespace(ns, &held);
   if (s != layout::kOk) return s;
-  if (!NamespaceCurrent(ns)) {
-    Unlock(&nsState_->lock, held);
-    return layout::kErrNamespaceDropped;
-  }
   layout::Namespace* rec = &nsTable_[ns];
   // The state first: from here every write that takes a bucket lock refuses the id; then the
   // generation, so that a lookup that saw the record live before this drop cached the old one.
@@ -247,12 +253,8 @@ Status Store::ConfigureNamespace(uint32_t ns, int64_t policy, int64_t ttlMs) noe
   // and no store lands in a record a drop freed and a new namespace took meanwhile (format.md §5,
   // "Namespace policy records").
   uint32_t held;
-  Status s = LockNamespaces(&held);
+  Status s = LockCurrentNamespace(ns, &held);
   if (s != layout::kOk) return s;
-  if (!NamespaceCurrent(ns)) {
-    Unlock(&nsState_->lock, held);
-    return layout::kErrNamespaceDropped;
-  }
   layout::NsPolicy* pol = &nsPolicy_[ns];
   if (ttlMs >= 0) AtomicStore64(&pol->ttlMs, static_cast<uint64_t>(ttlMs));
   if (policy >= 0) {

@@ -368,6 +368,8 @@ class Store {
   bool StillClearing(uint32_t ns, const uint32_t* dropGen) const noexcept;
   // Takes NsState.lock (repairing when its holder is gone).
   Status LockNamespaces(uint32_t* held) noexcept;
+  // LockNamespaces, then ERR_NAMESPACE_DROPPED (the lock released) unless `ns` is current.
+  Status LockCurrentNamespace(uint32_t ns, uint32_t* held) noexcept;
   Sweep SweepNamespace(layout::Bucket* b, uint32_t ns, uint32_t* removed) noexcept;
   uint64_t NowMs() const noexcept;
   // The expiry a set stores: see Set.
