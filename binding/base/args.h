@@ -10,6 +10,10 @@
 #include <cstdint>
 #include <string>
 
+// 2^53 - 1, the largest integer a JS number holds exactly: the bound of every offset, size,
+// LSN or clock argument a double carries.
+constexpr double kMaxSafeInteger = 9007199254740991.0;
+
 // A number holding an integer in [min, max] (max <= 2^53).
 bool GetInteger(napi_env env, napi_value v, const char* what, double min, double max, int64_t* out);
 // The same for a u32 range.

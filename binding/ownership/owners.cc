@@ -71,11 +71,11 @@ Napi::Value WatchOwnerSlot(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   int64_t offset, slot, pid, tid, start;
-  if (!GetIntegerArg(info, 1, "tableOffset", 0, 9007199254740991.0, &offset) ||
+  if (!GetIntegerArg(info, 1, "tableOffset", 0, kMaxSafeInteger, &offset) ||
       !GetIntegerArg(info, 2, "slot", 1, shm::kOwnerSlots - 1, &slot) ||
       !GetIntegerArg(info, 3, "pid", 1, UINT32_MAX, &pid) ||
       !GetIntegerArg(info, 4, "tid", 0, UINT32_MAX, &tid) ||
-      !GetIntegerArg(info, 5, "startTime", 0, 9007199254740991.0, &start)) {
+      !GetIntegerArg(info, 5, "startTime", 0, kMaxSafeInteger, &start)) {
     return env.Undefined();
   }
   const uint64_t end =

@@ -52,10 +52,9 @@ napi_value AllocateLogSpaceFn(napi_env env, napi_callback_info cbinfo) {
   int64_t offset = 0;
   int64_t length = 0;
   // Offsets and lengths below 2^53: a file position as a Number is exact there.
-  constexpr double kMaxSafe = 9007199254740991.0;
   if (!GetUint32(env, argv[0], "fd", 0, INT32_MAX, &fd) ||
-      !GetInteger(env, argv[1], "offset", 0, kMaxSafe, &offset) ||
-      !GetInteger(env, argv[2], "length", 1, kMaxSafe, &length)) {
+      !GetInteger(env, argv[1], "offset", 0, kMaxSafeInteger, &offset) ||
+      !GetInteger(env, argv[2], "length", 1, kMaxSafeInteger, &length)) {
     return nullptr;
   }
   const int err = shm::AllocateLogSpace(static_cast<int>(fd), static_cast<uint64_t>(offset),
@@ -72,9 +71,8 @@ napi_value AllocateLogSpaceFn(napi_env env, napi_callback_info cbinfo) {
 // them is invalid (0: incomplete, read more)]. A status other than 0 (OK) is the store's refusal of
 // the record at out[1], which is not applied. No JS runs meanwhile: the core stays open.
 napi_value ApplyWalFn(napi_env env, napi_callback_info cbinfo) {
-  // lsn and nowMs below 2^53 (a JS number's exact integers): a larger double, or Infinity, has
-  // no uint64_t value (the conversion would be undefined behaviour).
-  constexpr double kMaxSafe = 9007199254740991.0;
+  // lsn and nowMs below 2^53 (kMaxSafeInteger): a larger double, or Infinity, has no uint64_t
+  // value (the conversion would be undefined behaviour).
   size_t argc = 6;
   napi_value argv[6];
   if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
@@ -94,7 +92,7 @@ napi_value ApplyWalFn(napi_env env, napi_callback_info cbinfo) {
   if (!store_binding::GetBytes(env, argv[1], &data, &length) ||
       napi_get_value_double(env, argv[2], &lsn) != napi_ok ||
       napi_get_value_double(env, argv[3], &now) != napi_ok || !(lsn >= 0) || !(now >= 0) ||
-      lsn > kMaxSafe || now > kMaxSafe ||
+      lsn > kMaxSafeInteger || now > kMaxSafeInteger ||
       napi_get_typedarray_info(env, argv[4], &outType, &outLength, &outData, nullptr, nullptr) !=
           napi_ok ||
       outType != napi_float64_array || outLength < 3) {

@@ -80,7 +80,7 @@ struct Sealer {
 // a call out of line that took a fifth of a seal's time.
 bool GetPosition(napi_env env, napi_value v, uint64_t* out) {
   double d = 0;
-  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > 9007199254740991.0) {
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > kMaxSafeInteger) {
     return false;
   }
   const auto u = static_cast<uint64_t>(d);

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "binding/base/args.h"
 #include "binding/base/module.h"
 #include "binding/store/store_binding.h"
 #include "persist/wal_append.h"
@@ -114,7 +115,7 @@ inline void MapLogFile(napi_env env, size_t argc, const napi_value* argv, HeldVi
   if (h == Hold::kNone || h == Hold::kFailed) return;
   double start = 0;
   if (h == Hold::kNotAView || argc < 2 || napi_get_value_double(env, argv[1], &start) != napi_ok ||
-      !(start >= 0) || start > 9007199254740991.0) {
+      !(start >= 0) || start > kMaxSafeInteger) {
     ReleaseView(env, held);
     ThrowTypeError(Napi::Env(env), "map needs (view, fileStart) or (null)");
     return;

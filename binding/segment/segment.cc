@@ -139,7 +139,7 @@ Napi::Value SegmentCreate(const Napi::CallbackInfo& info) {
   std::string id;
   int64_t size = 0, mode = 0;
   if (!GetTarget(info, &o.kind, &id) ||
-      !GetIntegerArg(info, 2, "size", 1, 9007199254740991.0, &size) ||
+      !GetIntegerArg(info, 2, "size", 1, kMaxSafeInteger, &size) ||
       !GetIntegerArg(info, 3, "mode", 0, 0777, &mode) ||
       !GetBoolArg(info, 4, "exclusive", &o.exclusive) ||
       !GetBoolArg(info, 5, "reserve", &o.reserve)) {

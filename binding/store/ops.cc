@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "binding/base/args.h"
 #include "binding/store/store_binding.h"
 
 namespace store_binding {
@@ -80,7 +81,7 @@ bool GetExpiry(napi_env env, napi_value v, uint64_t* out) {
     *out = shm::kExpiryNever;
     return true;
   }
-  if (!(d >= 0 && d <= 9007199254740991.0) || static_cast<double>(static_cast<uint64_t>(d)) != d) {
+  if (!(d >= 0 && d <= kMaxSafeInteger) || static_cast<double>(static_cast<uint64_t>(d)) != d) {
     ThrowRangeError(Napi::Env(env),
                     "The \"expiresAt\" argument must be -1 or an integer in [0, 2^53)");
     return false;
@@ -255,7 +256,7 @@ napi_value MConfigureNamespace(napi_env env, StoreCore* c, napi_value* argv) {
     return nullptr;
   }
   if (!(policy >= -1 && policy <= shm::kPolicyClock) || policy != static_cast<int64_t>(policy) ||
-      !(ttl >= -1 && ttl <= 9007199254740991.0) || ttl != static_cast<int64_t>(ttl)) {
+      !(ttl >= -1 && ttl <= kMaxSafeInteger) || ttl != static_cast<int64_t>(ttl)) {
     ThrowRangeError(Napi::Env(env), "The \"policy\" or \"ttlMs\" argument is out of range");
     return nullptr;
   }

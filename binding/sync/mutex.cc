@@ -255,7 +255,7 @@ napi_value Construct(napi_env env, napi_callback_info info) {
   }
   int64_t offset;
   uint32_t pid, tid;
-  if (!GetInteger(env, argv[1], "byteOffset", 0, 9007199254740991.0, &offset) ||
+  if (!GetInteger(env, argv[1], "byteOffset", 0, kMaxSafeInteger, &offset) ||
       !GetUint32(env, argv[2], "pid", 1, UINT32_MAX, &pid) ||
       !GetUint32(env, argv[3], "tid", 0, UINT32_MAX, &tid)) {
     return nullptr;
