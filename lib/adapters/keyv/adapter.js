@@ -139,13 +139,8 @@ class KeyvShmstore extends EventEmitter {
     return arg > MAX_EXPIRY - Date.now() ? { expiresAt: MAX_EXPIRY } : { ttl: arg };
   }
 
-  // [store namespace, store key, set options or GONE] of a write: its arguments checked.
-  _plan(key, arg) {
-    const [ns, k] = this._locate(key);
-    return [ns, k, this._expiry(arg)];
-  }
-
-  _apply([ns, k, opts], value) {
+  // A write whose key was located and expiry checked (opts: set options, or GONE).
+  _apply(ns, k, opts, value) {
     if (opts === GONE) this.store.delete(ns, k);
     else this.store.set(ns, k, value, opts);
     return true;
@@ -177,7 +172,8 @@ class KeyvShmstore extends EventEmitter {
 
   /** keyv 5: `ttl` in ms from now; keyv 6: `expires` in ms since the epoch. */
   async set(key, value, ttlOrExpires) {
-    return this._apply(this._plan(key, ttlOrExpires), value);
+    const [ns, k] = this._locate(key);
+    return this._apply(ns, k, this._expiry(ttlOrExpires), value);
   }
 
   /**
@@ -189,9 +185,10 @@ class KeyvShmstore extends EventEmitter {
   async setMany(entries) {
     const plans = listOf(entries, 'entries').map((e) => {
       if (e === null || typeof e !== 'object') throw v.invalidType('entries[]', 'an object { key, value }', e);
-      return this._plan(e.key, this._v6 ? e.expires : e.ttl);
+      const [ns, k] = this._locate(e.key);
+      return [ns, k, this._expiry(this._v6 ? e.expires : e.ttl)];
     });
-    return plans.map((plan, i) => this._apply(plan, entries[i].value));
+    return plans.map(([ns, k, opts], i) => this._apply(ns, k, opts, entries[i].value));
   }
 
   async delete(key) {
