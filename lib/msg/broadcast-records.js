@@ -165,7 +165,7 @@ function publish(r, o, tag, payload, repair) {
     Atomics.store(u32, partyWord(o, ROLES), PUBLISH);
     if (Atomics.compareExchange(u32, at, seq, seqOf(pos, WRITING)) !== seq) continue;
     Atomics.compareExchange(u32, TAIL, pos, (pos + 1) >>> 0);
-    u32[at + RECORD] = codec.writeRecord(r.buf, at * WORD + HEADER_BYTES, tag, payload);
+    u32[at + RECORD] = codec.writeRecord(r.buf, at * WORD + HEADER_BYTES, tag, payload, u32);
     Atomics.store(u32, at, seqOf(pos, DONE));
     Atomics.store(u32, partyWord(o, ROLES), 0);
     wakeReaders(r);

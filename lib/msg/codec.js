@@ -14,6 +14,7 @@ const { types } = require('util');
 const { C } = require('../layout/layout');
 const { msgError } = require('./errors');
 const v = require('../base/validate');
+const short = require('./short-text');
 
 const TAG_BINARY = C.MSG_TAG_BINARY;
 const TAG_UTF8 = C.MSG_TAG_UTF8;
@@ -23,6 +24,7 @@ const TAG_JSON_LATIN1 = C.MSG_TAG_JSON_LATIN1;
 const TAG_NUMBER = C.MSG_TAG_NUMBER;
 const TAG_SHIFT = C.MSG_TAG_SHIFT;
 const NUMBER_BYTES = 8;
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const MAX_UTF8_PER_UNIT = 3; // a UTF-16 unit becomes at most 3 UTF-8 bytes
 
 /**
@@ -95,10 +97,16 @@ function encodedLength(payload, room) {
  * format.md §15). Text whose UTF-8 form has as many bytes as the string has UTF-16 units is ASCII
  * (every other unit takes at least two bytes, a surrogate pair four for its two units): its
  * record is tagged LATIN1 (JSON_LATIN1), whose bytes are the same, so that a reader decodes it
- * as one-byte text. Learning it costs one comparison after the write.
+ * as one-byte text. Learning it costs one comparison after the write. Short text is copied by
+ * short-text.js when `u32` (a view with the same start as `buf`) is given and `at` is a word's:
+ * ASCII is tagged as above, and anything else is written over by the UTF-8 write.
  */
-function writeRecord(buf, at, tag, payload) {
+function writeRecord(buf, at, tag, payload, u32 = undefined) {
   if (typeof payload === 'string') {
+    if (u32 !== undefined && payload.length <= short.SHORT_TEXT && short.ENABLED && (at & 3) === 0 &&
+        short.writeLatin1(u32, at / WORD, payload) >= 0) {
+      return (((tag === TAG_UTF8 ? TAG_LATIN1 : TAG_JSON_LATIN1) << TAG_SHIFT) | payload.length) >>> 0;
+    }
     const n = buf.utf8Write(payload, at);
     if (n === payload.length) tag = tag === TAG_UTF8 ? TAG_LATIN1 : TAG_JSON_LATIN1;
     return ((tag << TAG_SHIFT) | n) >>> 0;
@@ -150,8 +158,8 @@ function corrupt(what) {
 
 /** Decodes `len` bytes at `at` of `buf` with `tag`. */
 function decode(buf, at, len, tag) {
-  if (tag === TAG_LATIN1) return buf.latin1Slice(at, at + len);
-  if (tag === TAG_JSON_LATIN1) return parse(buf.latin1Slice(at, at + len));
+  if (tag === TAG_LATIN1) return len <= short.SHORT_TEXT && short.ENABLED ? short.readLatin1(buf, at, len) : buf.latin1Slice(at, at + len);
+  if (tag === TAG_JSON_LATIN1) return parse(len <= short.SHORT_TEXT && short.ENABLED ? short.readLatin1(buf, at, len) : buf.latin1Slice(at, at + len));
   if (tag === TAG_UTF8) return buf.utf8Slice(at, at + len);
   if (tag === TAG_JSON) return parse(buf.utf8Slice(at, at + len));
   if (tag === TAG_BINARY) return Buffer.copyBytesFrom(buf, at, len);

@@ -405,7 +405,7 @@ function popMany(io, out, max, repair, wake) {
  */
 function writeSlot(u32, buf, at, tag, payload) {
   // ASCII text is tagged Latin-1 (codec.writeRecord), which the reader decodes most cheaply.
-  u32[at + RECORD] = codec.writeRecord(buf, at * WORD + SLOT_HEADER, tag, payload);
+  u32[at + RECORD] = codec.writeRecord(buf, at * WORD + SLOT_HEADER, tag, payload, u32);
 }
 
 /** The message in the slot whose sequence word is u32[at] (its record follows it). */

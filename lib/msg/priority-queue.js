@@ -171,7 +171,7 @@ class PriorityQueue extends RegionHandle {
       const seq = Atomics.load(this.#u32, NEXT_SEQ);
       Atomics.store(this.#u32, NEXT_SEQ, (seq + 1) >>> 0);
       const w = at / WORD;
-      this.#u32[w + N.RECORD] = codec.writeRecord(this.#buf, at + NODE_HEADER, p.tag, p.payload);
+      this.#u32[w + N.RECORD] = codec.writeRecord(this.#buf, at + NODE_HEADER, p.tag, p.payload, this.#u32);
       this.#u32[w + N.SEQ] = seq;
       heap.f64[heap.nodeF64(n)] = p.priority;
       Atomics.store(this.#u32, w + N.STATE, C.PQ_NODE_QUEUED); // the commit point

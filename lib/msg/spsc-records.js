@@ -79,7 +79,7 @@ function write(r, p, tail) {
     next = (next + contiguous) >>> 0;
     at = 0;
   }
-  const header = codec.writeRecord(r.buf, DATA + at + HEADER, p.tag, p.payload);
+  const header = codec.writeRecord(r.buf, DATA + at + HEADER, p.tag, p.payload, r.u32);
   r.u32[DATA_WORD + at / WORD] = header;
   return (next + HEADER + align4(header & LENGTH_MASK)) >>> 0;
 }

@@ -186,7 +186,7 @@ class Stack extends RegionHandle {
     }
     const at = r.stateIndex(n);
     try {
-      Atomics.store(r.u32, at + RECORD, codec.writeRecord(this.#buf, at * WORD + NODE_HEADER, tag, payload));
+      Atomics.store(r.u32, at + RECORD, codec.writeRecord(this.#buf, at * WORD + NODE_HEADER, tag, payload, r.u32));
     } catch (e) {
       L.put(r, L.FREE_LIST, this.#slot, n);
       throw e;

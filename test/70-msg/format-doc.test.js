@@ -101,6 +101,30 @@ describe('SpscRing: the bytes of docs/format.md §15', () => {
     assert.deepStrictEqual(r.tags, [3, 3, 3, 3, 3, 4, 3, 1, 3, 3]);
   });
 
+  it('tags short text of every length as long text: Latin-1 exactly when every unit is ASCII', () => {
+    // Text up to a few dozen units is written and read without Buffer's native calls; its
+    // records must be what any other text of the same units gives.
+    const buffer = new SharedArrayBuffer(SpscRing.bytesFor(1 << 14));
+    const ring = SpscRing.create({ buffer, capacity: 1 << 14 });
+    for (let n = 0; n <= 70; n++) {
+      const ascii = Array.from({ length: n }, (_, k) => String.fromCharCode(0x20 + ((k * 7 + n) % 95))).join('');
+      const values = [ascii, `${ascii}\x7f`];
+      for (const at of new Set([0, n >> 1, n - 1].filter((k) => k >= 0))) {
+        for (const c of ['\x80', '\xff', '\u0100', '\ud83d\ude00', '\ud800']) values.push(ascii.slice(0, at) + c + ascii.slice(at + 1));
+      }
+      values.push({ s: ascii }, { s: `${ascii}\xe9` });
+      for (const v of values) assert.ok(ring.tryEnqueue(v));
+      const r = readRing(buffer);
+      const expected = values.map((v) => (typeof v === 'string' ? Buffer.from(v).toString() : v)); // a lone surrogate sends U+FFFD
+      assert.deepStrictEqual(r.messages, expected, `length ${n}`);
+      assert.deepStrictEqual(r.tags, values.map((v) => {
+        const text = typeof v === 'string' ? v : JSON.stringify(v);
+        return [...text].every((c) => c.charCodeAt(0) < 0x80) ? (typeof v === 'string' ? 3 : 4) : (typeof v === 'string' ? 1 : 2);
+      }), `length ${n}`);
+      for (const v of expected) assert.deepStrictEqual(ring.tryDequeue(), v);
+    }
+  });
+
   it('keeps fixed-size elements at (k & (c - 1)) * elementSize', () => {
     const buffer = new SharedArrayBuffer(SpscRing.bytesFor(4, { elementSize: 6 }));
     const ring = SpscRing.create({ buffer, capacity: 4, elementSize: 6, startPosition: 2 ** 32 - 2 });
