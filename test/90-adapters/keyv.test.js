@@ -347,6 +347,47 @@ describe('shmstore/keyv', function () {
   });
 });
 
+// A store error partway through setMany: the entry is false, the others are written, as Keyv's
+// own set() of each entry would report it.
+describe('shmstore/keyv: setMany with an entry the store refuses', () => {
+  const big = 'x'.repeat(2 ** 20); // more than the 1 MiB store holds: ERR_STORE_FULL
+  const entries = (v6) => [{ key: 'a', value: 'A' }, { key: 'b', value: big }, { key: 'c', value: 'C' }]
+    .map((e) => (v6 ? { ...e, expires: undefined } : e));
+
+  for (const [major, Keyv] of majors) {
+    it(`through keyv ${major}: [true, false, true], the refusal emitted, both others written`, async () => {
+      const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20) });
+      const keyv = new Keyv({ store: new KeyvShmstore(store), namespace: 'many' });
+      const errors = [];
+      keyv.on('error', (e) => errors.push(e));
+      const result = await keyv.setMany([{ key: 'a', value: 'A' }, { key: 'b', value: big }, { key: 'c', value: 'C' }]);
+      assert.deepStrictEqual(result, [true, false, true]);
+      assert.strictEqual(errors.length, 1);
+      assert.strictEqual(errors[0].code, 'ERR_STORE_FULL');
+      assert.strictEqual(await keyv.get('a'), 'A');
+      assert.strictEqual(await keyv.get('b'), undefined);
+      assert.strictEqual(await keyv.get('c'), 'C');
+      store.close();
+    });
+  }
+
+  it('alone, without an error listener: rejects with the first refusal after every entry was tried', async () => {
+    for (const v6 of [false, true]) {
+      const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20) });
+      const a = new KeyvShmstore(store, { keyv: v6 ? 6 : 5 });
+      await assert.rejects(a.setMany(entries(v6)), (e) => e.code === 'ERR_STORE_FULL' && e.results.join() === 'true,false,true');
+      assert.strictEqual(await a.get('a'), 'A');
+      assert.strictEqual(await a.has('b'), false);
+      assert.strictEqual(await a.get('c'), 'C');
+      const seen = [];
+      a.on('error', (e) => seen.push(e.code));
+      assert.deepStrictEqual(await a.setMany(entries(v6)), [true, false, true]);
+      assert.deepStrictEqual(seen, ['ERR_STORE_FULL']);
+      store.close();
+    }
+  });
+});
+
 // Bad arguments to the adapter's own methods (docs/api.md: every function validates its
 // arguments): a TypeError or RangeError with ERR_INVALID_ARG, the store unchanged.
 describe('shmstore/keyv: bad arguments', () => {

@@ -179,8 +179,11 @@ class KeyvShmstore extends EventEmitter {
   /**
    * Entries `{ key, value, ttl }` (keyv 5) or `{ key, value, expires }` (keyv 6). Every entry's
    * shape, key and expiry are checked before the first is written: a bad one refuses the call
-   * with nothing of it written. (A store error, ERR_STORE_FULL or an oversize value, stops the
-   * writes at that entry; the entries before it stay written.)
+   * with nothing of it written. Then each entry is written on its own, as Keyv's own set() of
+   * each would: one the store refuses (ERR_STORE_FULL, an oversize value) is `false` in the
+   * result and the others are still written. Each refusal is emitted as 'error' (Keyv listens
+   * and passes it on); with no listener the call rejects with the first refusal once every entry
+   * was tried, its `results` saying which were written.
    */
   async setMany(entries) {
     const plans = listOf(entries, 'entries').map((e) => {
@@ -188,7 +191,22 @@ class KeyvShmstore extends EventEmitter {
       const [ns, k] = this._locate(e.key);
       return [ns, k, this._expiry(this._v6 ? e.expires : e.ttl)];
     });
-    return plans.map(([ns, k, opts], i) => this._apply(ns, k, opts, entries[i].value));
+    const errors = [];
+    const results = plans.map(([ns, k, opts], i) => {
+      try {
+        return this._apply(ns, k, opts, entries[i].value);
+      } catch (err) {
+        errors.push(err);
+        return false;
+      }
+    });
+    if (errors.length === 0) return results;
+    if (this.listenerCount('error') === 0) {
+      errors[0].results = results;
+      throw errors[0];
+    }
+    for (const err of errors) this.emit('error', err);
+    return results;
   }
 
   async delete(key) {
