@@ -97,17 +97,15 @@ function encodedLength(payload, room) {
  * format.md §15). Text whose UTF-8 form has as many bytes as the string has UTF-16 units is ASCII
  * (every other unit takes at least two bytes, a surrogate pair four for its two units): its
  * record is tagged LATIN1 (JSON_LATIN1), whose bytes are the same, so that a reader decodes it
- * as one-byte text. Learning it costs one comparison after the write. Short text is copied by
- * short-text.js when `u32` (a view with the same start as `buf`) is given and `at` is a word's:
- * ASCII is tagged as above, and anything else is written over by the UTF-8 write.
+ * as one-byte text. Learning it costs one comparison after the write. Text of up to
+ * SCRATCH_UNITS units is written by short-text.js when `u32` (a view with the same start as
+ * `buf`) is given and `at` is a word's: the same bytes, with a cheaper native call.
  */
 function writeRecord(buf, at, tag, payload, u32 = undefined) {
   if (typeof payload === 'string') {
-    if (u32 !== undefined && payload.length <= short.SHORT_TEXT && short.ENABLED && (at & 3) === 0 &&
-        short.writeLatin1(u32, at / WORD, payload) >= 0) {
-      return (((tag === TAG_UTF8 ? TAG_LATIN1 : TAG_JSON_LATIN1) << TAG_SHIFT) | payload.length) >>> 0;
-    }
-    const n = buf.utf8Write(payload, at);
+    const n = u32 !== undefined && payload.length <= short.SCRATCH_UNITS && short.WRITES && (at & 3) === 0
+      ? short.writeText(u32, at / WORD, payload)
+      : buf.utf8Write(payload, at);
     if (n === payload.length) tag = tag === TAG_UTF8 ? TAG_LATIN1 : TAG_JSON_LATIN1;
     return ((tag << TAG_SHIFT) | n) >>> 0;
   }
@@ -158,8 +156,8 @@ function corrupt(what) {
 
 /** Decodes `len` bytes at `at` of `buf` with `tag`. */
 function decode(buf, at, len, tag) {
-  if (tag === TAG_LATIN1) return len <= short.SHORT_TEXT && short.ENABLED ? short.readLatin1(buf, at, len) : buf.latin1Slice(at, at + len);
-  if (tag === TAG_JSON_LATIN1) return parse(len <= short.SHORT_TEXT && short.ENABLED ? short.readLatin1(buf, at, len) : buf.latin1Slice(at, at + len));
+  if (tag === TAG_LATIN1) return len <= short.SHORT_TEXT && short.READS ? short.readLatin1(buf, at, len) : buf.latin1Slice(at, at + len);
+  if (tag === TAG_JSON_LATIN1) return parse(len <= short.SHORT_TEXT && short.READS ? short.readLatin1(buf, at, len) : buf.latin1Slice(at, at + len));
   if (tag === TAG_UTF8) return buf.utf8Slice(at, at + len);
   if (tag === TAG_JSON) return parse(buf.utf8Slice(at, at + len));
   if (tag === TAG_BINARY) return Buffer.copyBytesFrom(buf, at, len);

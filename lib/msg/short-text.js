@@ -1,25 +1,41 @@
 'use strict';
-// Short ASCII text written and read in JavaScript (docs/format.md §15, tags 3 and 4). For a
-// message of a few dozen characters the native calls Buffer's UTF-8 write and Latin-1 read make
-// cost more than their bytes: on the machines measured, some 85 ns of a 95 ns write of 32
-// characters is the call itself. Text of at most SHORT_TEXT UTF-16 units, every unit below 0x80,
-// is its own Latin-1 (and UTF-8) bytes, tagged Latin-1 as every JavaScript producer tags ASCII
-// text; a loop copies them four to a word, and a read makes the string with
-// one String.fromCharCode call of exactly as many arguments as it has characters (an argument
-// count fixed per call site, the only form V8 builds a flat string from without a native call
-// or a concatenation to flatten later).
+// Message text written and read with fewer native calls (docs/format.md §15, tags 1-4). For
+// text of a few dozen characters Buffer's UTF-8 write into the shared memory and its Latin-1 read
+// cost mostly the calls themselves (some 85 ns of a 95 ns write of 32 characters on the machines
+// measured). A write encodes with TextEncoder's encodeInto() into a private scratch, a cheaper
+// call, and copies whole words; a read of short one-byte text makes the string with one
+// String.fromCharCode call of exactly as many arguments as it has characters (an argument count
+// fixed per call site: the only form V8 builds a flat string from without a native call or a
+// concatenation it must flatten later).
 const { LITTLE_ENDIAN } = require('../base/xxhash');
 
-const SHORT_TEXT = 64;
+// Where each way stops paying, as measured with 8 to 100 ASCII characters: a loop of
+// charCodeAt() beats encodeInto() up to some 16 units, encodeInto() and the copy beat Buffer's
+// UTF-8 write up to some 80 (and cost the same near 100), and String.fromCharCode() beats
+// Buffer's Latin-1 read up to some 40 characters.
+const LOOP_UNITS = 16;
+const SCRATCH_UNITS = 80;
+const SHORT_TEXT = 40;
+const scratch = new Uint8Array(SCRATCH_UNITS * 3 + 4);
+const scratch32 = new Uint32Array(scratch.buffer);
+const encoder = new TextEncoder();
 
 /**
- * Writes `text` (at most SHORT_TEXT units) as one byte a unit from word `w` of `u32`, four
- * characters to a word, the last word's spare bytes zero. Returns text.length when every unit is
- * below 0x80 (the text is ASCII, the bytes its Latin-1 and UTF-8 form), else -1: the words written then hold junk,
- * and the caller writes the text another way over them. Its caller reserved
- * ceil(text.length / 4) words there.
+ * Writes the UTF-8 form of `text` (at most SCRATCH_UNITS units) from word `w` of `u32`, the bytes
+ * past it in the last word zero, and returns its length in bytes. Its caller reserved
+ * align4(3 × text.length) bytes there, or the exact UTF-8 length rounded up to a word.
  */
-function writeLatin1(u32, w, text) {
+function writeText(u32, w, text) {
+  if (text.length <= LOOP_UNITS) {
+    const n = writeAscii(u32, w, text);
+    if (n >= 0) return n;
+  }
+  return writeUtf8(u32, w, text);
+}
+
+// The text's units as bytes, four to a word, when every one is below 0x80 (ASCII: the bytes are
+// its UTF-8); else -1, the words written holding junk that writeUtf8() writes over.
+function writeAscii(u32, w, text) {
   const n = text.length;
   let or = 0;
   let i = 0;
@@ -43,6 +59,16 @@ function writeLatin1(u32, w, text) {
   return or < 0x80 ? n : -1;
 }
 
+// encodeInto() into the private scratch, then a copy of whole words.
+function writeUtf8(u32, w, text) {
+  const n = encoder.encodeInto(text, scratch).written;
+  const whole = n >>> 2;
+  for (let k = 0; k < whole; k++) u32[w + k] = scratch32[k];
+  const rest = n & 3;
+  if (rest !== 0) u32[w + whole] = scratch32[whole] & (0xffffffff >>> (32 - rest * 8));
+  return n;
+}
+
 // READERS[n](u8, at): the string of the n Latin-1 bytes at `at`. Made once, as code: one call
 // site per length is what makes each call's argument count fixed. Where code cannot be made from
 // text (node --disallow-code-generation-from-strings), there are none and readers use Buffer's.
@@ -59,13 +85,15 @@ function makeReaders() {
   return readers;
 }
 
-const READERS = LITTLE_ENDIAN ? makeReaders() : null;
-/** Whether short text goes through this module (a little-endian host that can make its readers). */
-const ENABLED = READERS !== null;
+const READERS = makeReaders();
+/** Whether readLatin1() may be called: its readers could be made. */
+const READS = READERS !== null;
+/** Whether writeText() may be called: a little-endian host (it puts a word's first byte lowest). */
+const WRITES = LITTLE_ENDIAN;
 
 /** The string of the `n` (at most SHORT_TEXT) Latin-1 bytes at `at` of `u8`. */
 function readLatin1(u8, at, n) {
   return READERS[n](u8, at);
 }
 
-module.exports = { SHORT_TEXT, ENABLED, writeLatin1, readLatin1 };
+module.exports = { SHORT_TEXT, SCRATCH_UNITS, READS, WRITES, writeText, readLatin1 };
