@@ -7,7 +7,7 @@ const path = require('path');
 const { Worker } = require('worker_threads');
 const { Registry, Mutex, Store, Segment, ShmError } = require('../../index');
 const { addon } = require('../../lib/base/native');
-const { C, S } = require('../../lib/layout/layout');
+const { C, S, W, BASE } = require('../../lib/layout/layout');
 const { KINDS } = require('../../lib/registry/kinds');
 const { acquiredWord, takeoverWord } = require('../../lib/ownership/lockword');
 const { readRegistry } = require('../helpers/registry-reader');
@@ -324,6 +324,50 @@ describe('Registry', () => {
         s.close();
         registry.delete('kv');
         assert.throws(() => Store.open(options.segment), { code: 'ERR_SHM_NOT_FOUND' });
+      } finally {
+        registry.close();
+        removeShm(name);
+      }
+    });
+  });
+
+  describe('registry.delete(name) and damaged owner records', () => {
+    // docs/format.md §14, "Delete": a record counts as an open handle only with its identity. A
+    // bit flipped in the pid word of a free record names a pid (pid 1 is always alive) and
+    // nothing else: the structure was in use for as long as that process lived.
+    const WORD = Uint32Array.BYTES_PER_ELEMENT;
+    const pidWordAt = (tableOffset, o) => tableOffset / WORD + o * W.OWNER.WORDS + W.OWNER.PID;
+    for (const [kind, options, tableOffset] of [
+      ['mutex', {}, C.SYNC_OWNERS_OFFSET],
+      ['mpmc', { capacity: 4 }, C.MPMC_OWNERS_OFFSET],
+      ['buffer-pool', { blockSize: 64, blockCount: 2 }, C.POOL_OWNERS_OFFSET],
+    ]) {
+      it(`a ${kind} whose free owner record reads pid 1 by a flipped bit is not in use`, () => {
+        const registry = Registry.create({ buffer: bufferFor(4, 1 << 16), maxEntries: 4 });
+        try {
+          const h = registry.create(kind, 'x', options);
+          const u32 = new Uint32Array(registry.buffer, registry.list()[0].byteOffset);
+          assert.throws(() => registry.delete('x'), { code: 'ERR_IN_USE' }, 'a handle with its identity is open');
+          h.close();
+          Atomics.store(u32, pidWordAt(tableOffset, 3), 1); // record 3 was never claimed
+          registry.delete('x');
+          assert.deepStrictEqual(registry.list(), []);
+        } finally {
+          registry.close();
+        }
+      });
+    }
+
+    withAddon('a store whose free owner record reads pid 1 by a flipped bit is not in use', () => {
+      const name = uniqueName('reg');
+      const registry = Registry.create({ name, size: 1 << 16, maxEntries: 4 });
+      try {
+        registry.create('store', 'kv', { size: 1 << 20 }).close();
+        const seg = Segment.open(registry.list()[0].options.segment);
+        Atomics.store(new Uint32Array(seg.buffer), pidWordAt(BASE.OWNER * WORD, 3), 1);
+        seg.close();
+        registry.delete('kv');
+        assert.deepStrictEqual(registry.list(), []);
       } finally {
         registry.close();
         removeShm(name);
