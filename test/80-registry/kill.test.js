@@ -71,6 +71,40 @@ function checkAndEmpty(name) {
   }
 }
 
+describeWithAddon('Registry: a creator killed before it wrote the header', () => {
+  // docs/format.md §14, "Opening": such a segment was refused (ERR_BAD_MAGIC) by every open and
+  // kept its name from every create (ERR_SHM_EXISTS) until someone unlinked it by hand. An
+  // opener now finishes it, holding the table lock, once it stayed without its magic for
+  // REGISTRY_OPEN_WAIT_MS.
+  for (const point of ['segment-made', 'holding-lock']) {
+    it(`kill -9 of Registry.create() ${point === 'segment-made' ? 'once it made the segment' : 'holding the table lock'}: open() finishes the registry`, async () => {
+      const name = uniqueName('regcreate');
+      try {
+        const c = child(['create-stall', name, point]);
+        await c.said('stalled');
+        await c.kill();
+        const registry = Registry.open({ name, timeoutMs: TIMEOUT_MS });
+        try {
+          assert.strictEqual(registry.maxEntries, C.REGISTRY_DEFAULT_ENTRIES); // the creator wrote no geometry
+          registry.create('mutex', 'm').close();
+          registry.create('bytes', 'b', { size: 100 });
+          assert.deepStrictEqual(registry.list().map((e) => e.name), ['b', 'm']);
+          const r = readRegistry(registry.buffer);
+          assert.deepStrictEqual(r.problems, []);
+          assert.strictEqual(r.lock.held, false);
+          const again = Registry.open({ name, timeoutMs: TIMEOUT_MS }); // at once, as any registry
+          assert.deepStrictEqual(again.list().map((e) => e.name), ['b', 'm']);
+          again.close();
+        } finally {
+          registry.close();
+        }
+      } finally {
+        removeShm(name);
+      }
+    });
+  }
+});
+
 describeWithAddon('Registry: a holder killed in the middle of an operation', () => {
   let discards = 0;
   before(() => {
