@@ -6,7 +6,8 @@
 // handle therefore registers its slot here: watchOwnerSlot adds a cleanup hook to the calling
 // environment (the worker's), and when that environment is torn down (the worker ended or was
 // terminated, or the process exits) the hook marks the slot dead, unless the slot was released
-// and claimed again meanwhile. close() unregisters the slot first (unwatchOwnerSlot).
+// and claimed again meanwhile. A handle claims its slot and starts watching it in one call
+// (claimWatchedOwnerSlot); close() releases the slot, then unregisters it (unwatchOwnerSlot).
 //
 // Native handles need none of this: a native call always completes, and their finalizers run at
 // environment teardown, which releases their slots.
@@ -61,28 +62,30 @@ void OnTeardown(void* arg) {
   Drop(w);
 }
 
-// watchOwnerSlot(sab, tableOffset, slot, pid, tid, startTime) -> token
-Napi::Value WatchOwnerSlot(const Napi::CallbackInfo& info) {
+// The record and identity arguments shared by watchOwnerSlot and claimWatchedOwnerSlot: (sab,
+// tableOffset, slot) name the record, `idAt` is the index of pid (then tid, startTime). Returns
+// a Watch of it, its cleanup hook registered but no token yet, or nullptr with a JS exception.
+Watch* NewWatch(const Napi::CallbackInfo& info, size_t idAt) {
   Napi::Env env = info.Env();
   void* data = nullptr;
   size_t length = 0;
   if (info.Length() < 1 || !GetSharedArrayBufferData(env, info[0], &data, &length)) {
     ThrowTypeError(env, "The \"buffer\" argument must be a SharedArrayBuffer");
-    return env.Undefined();
+    return nullptr;
   }
   int64_t offset, slot, pid, tid, start;
   if (!GetIntegerArg(info, 1, "tableOffset", 0, kMaxSafeInteger, &offset) ||
       !GetIntegerArg(info, 2, "slot", 1, shm::kOwnerSlots - 1, &slot) ||
-      !GetIntegerArg(info, 3, "pid", 1, UINT32_MAX, &pid) ||
-      !GetIntegerArg(info, 4, "tid", 0, UINT32_MAX, &tid) ||
-      !GetIntegerArg(info, 5, "startTime", 0, kMaxSafeInteger, &start)) {
-    return env.Undefined();
+      !GetIntegerArg(info, idAt, "pid", 1, UINT32_MAX, &pid) ||
+      !GetIntegerArg(info, idAt + 1, "tid", 0, UINT32_MAX, &tid) ||
+      !GetIntegerArg(info, idAt + 2, "startTime", 0, kMaxSafeInteger, &start)) {
+    return nullptr;
   }
   const uint64_t end =
       static_cast<uint64_t>(offset) + (static_cast<uint64_t>(slot) + 1) * sizeof(L::Owner);
   if (offset % alignof(L::Owner) != 0 || end > length) {
     ThrowRangeError(env, "The owner record is not inside the buffer");
-    return env.Undefined();
+    return nullptr;
   }
   auto* w = new Watch();
   w->env = env;
@@ -96,8 +99,13 @@ Napi::Value WatchOwnerSlot(const Napi::CallbackInfo& info) {
     if (w->sab != nullptr) napi_delete_reference(env, w->sab);
     delete w;
     ThrowStatus(env, L::kErrInvalidArg, "watchOwnerSlot: cannot register the cleanup hook");
-    return env.Undefined();
+    return nullptr;
   }
+  return w;
+}
+
+// Gives watch `w` a token, under which unwatchOwnerSlot finds it.
+Napi::Value Register(Napi::Env env, Watch* w) {
   {
     std::lock_guard<std::mutex> g(WatchMutex());
     w->token = nextToken++;
@@ -105,6 +113,49 @@ Napi::Value WatchOwnerSlot(const Napi::CallbackInfo& info) {
     Watches()[w->token] = w;
   }
   return Napi::Number::New(env, w->token);
+}
+
+// watchOwnerSlot(sab, tableOffset, slot, pid, tid, startTime) -> token
+Napi::Value WatchOwnerSlot(const Napi::CallbackInfo& info) {
+  Watch* w = NewWatch(info, 3);
+  if (w == nullptr) return info.Env().Undefined();
+  return Register(info.Env(), w);
+}
+
+// claimWatchedOwnerSlot(sab, tableOffset, slot, expectedPid, pid, tid, startTime, bootId) -> token,
+// or 0 when the slot's pid word did not read expectedPid (nothing claimed, nothing watched).
+// Claims the record (shm::ClaimOwnerSlotAt: a CAS of the pid word from expectedPid, then the
+// identity; bootId a BigInt) and watches it in one native call, which worker.terminate() cannot
+// cut short: a record of a pure-JS handle is watched from the moment it is claimed (format.md
+// §6, "Dead owners"). A claim then watch made of two calls left a window in which a terminated
+// thread kept a claimed record that nobody watched, live for as long as its process.
+Napi::Value ClaimWatchedOwnerSlot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t expected;
+  if (!GetIntegerArg(info, 3, "expectedPid", 0, UINT32_MAX, &expected)) return env.Undefined();
+  if (info.Length() < 8 || !info[7].IsBigInt()) {
+    ThrowTypeError(env, "The \"bootId\" argument must be of type bigint");
+    return env.Undefined();
+  }
+  bool lossless = false;
+  const uint64_t bootId = info[7].As<Napi::BigInt>().Uint64Value(&lossless);
+  if (!lossless) {
+    ThrowRangeError(env, "The \"bootId\" argument must be an unsigned 64-bit integer");
+    return env.Undefined();
+  }
+  // The watch exists before the record names this thread: its cleanup hook marks the record dead
+  // only while the record names the thread, so a watch of a record not (yet) claimed is harmless.
+  Watch* w = NewWatch(info, 4);
+  if (w == nullptr) return env.Undefined();
+  shm::OwnerIdentity id = w->id;
+  id.bootId = bootId;
+  if (!shm::ClaimOwnerSlotAt(w->owners, w->slot, static_cast<uint32_t>(expected), id)) {
+    napi_remove_env_cleanup_hook(env, OnTeardown, w);
+    napi_delete_reference(env, w->sab);
+    delete w;
+    return Napi::Number::New(env, 0);
+  }
+  return Register(env, w);
 }
 
 // unwatchOwnerSlot(token) -> boolean: false for a token that is not a watch of this environment.
@@ -129,4 +180,6 @@ Napi::Value UnwatchOwnerSlot(const Napi::CallbackInfo& info) {
 void InitOwnership(Napi::Env env, Napi::Object exports) {
   exports.Set("watchOwnerSlot", Napi::Function::New(env, WatchOwnerSlot, "watchOwnerSlot"));
   exports.Set("unwatchOwnerSlot", Napi::Function::New(env, UnwatchOwnerSlot, "unwatchOwnerSlot"));
+  exports.Set("claimWatchedOwnerSlot",
+              Napi::Function::New(env, ClaimWatchedOwnerSlot, "claimWatchedOwnerSlot"));
 }

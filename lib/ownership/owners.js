@@ -1,8 +1,8 @@
 'use strict';
 // Owner slots (docs/format.md §6): a table of records in shared memory, one per open handle, that
 // lock words name by index; the gone rule that tells whether a record's owner still exists; and
-// the watch that marks a slot dead when the thread of its handle ends without releasing it. The
-// same rules as src/ownership/owners.cpp.
+// the watch that marks a slot dead when the thread of its handle ends without releasing it,
+// started by the claim itself. The same rules as src/ownership/owners.cpp.
 const { C, W } = require('../layout/layout');
 const { readProcessStat, ownStartTime, bootId } = require('../base/process');
 const native = require('../base/native');
@@ -37,6 +37,19 @@ function identityOf(pid, tid) {
   };
 }
 
+// The watches that claims of this thread started and that no watch() has handed over yet, by
+// SharedArrayBuffer, then by the byte offset of the record in it (claimAt()).
+const pendingWatches = new WeakMap();
+
+function pendingOf(buffer) {
+  let m = pendingWatches.get(buffer);
+  if (m === undefined) {
+    m = new Map();
+    pendingWatches.set(buffer, m);
+  }
+  return m;
+}
+
 // Two values of a field that may be unknown (0n) name different things only when both are known.
 function differ(recorded, current) {
   return recorded !== 0n && current !== 0n && recorded !== current;
@@ -62,6 +75,48 @@ class OwnerTable {
 
   pidWord(o) {
     return this.base + o * RECORD_WORDS + PID;
+  }
+
+  // The byte offset of record `o` in the buffer.
+  #recordByte(o) {
+    return this.u32.byteOffset + (this.base + o * RECORD_WORDS) * Uint32Array.BYTES_PER_ELEMENT;
+  }
+
+  // Claims slot `o` for `id` if its pid word reads `expected` (0: free; an adopter's judged gone
+  // pid, whose identity it has cleared): the CAS of the pid word, then the identity. Returns
+  // whether it did. With the addon the record is watched from the claim on (format.md §6, "Dead
+  // owners"): one native call claims and watches it, and worker.terminate() cannot stop a thread
+  // between the two, as it could between a claim and a later watch(); that left a record claimed
+  // by a thread that is gone, read as a live owner for as long as the process lived. The watch
+  // is handed over by watch(o, id), or ended by release(o) when no watch() took it.
+  #claimAt(o, expected, id) {
+    const addon = native.addon;
+    if (!addon || typeof addon.claimWatchedOwnerSlot !== 'function') {
+      if (Atomics.compareExchange(this.u32, this.pidWord(o), expected, id.pid) !== expected) return false;
+      this.writeIdentity(o, id);
+      return true;
+    }
+    const token = addon.claimWatchedOwnerSlot(this.u32.buffer, this.u32.byteOffset + this.base * Uint32Array.BYTES_PER_ELEMENT,
+      o, expected, id.pid, id.tid, Number(id.startTime), id.bootId);
+    if (token === 0) return false;
+    const pending = pendingOf(this.u32.buffer);
+    const at = this.#recordByte(o);
+    // A watch left from an earlier claim of the record by this thread (the record was freed by
+    // another party since): the new one replaces it.
+    if (pending.has(at)) addon.unwatchOwnerSlot(pending.get(at));
+    pending.set(at, token);
+    return true;
+  }
+
+  // Takes the watch a claim of slot `o` started, or 0.
+  #takePending(o) {
+    const pending = pendingWatches.get(this.u32.buffer);
+    if (pending === undefined) return 0;
+    const at = this.#recordByte(o);
+    const token = pending.get(at);
+    if (token === undefined) return 0;
+    pending.delete(at);
+    return token;
   }
 
   // Takes slot `o`'s actor word for `self` (§6, "Acting on a verdict"): from 0, or from a process
@@ -138,7 +193,8 @@ class OwnerTable {
     Atomics.store(this.u32, w + STATE, LIVE);
   }
 
-  // Claims the lowest free slot for `id`. Returns the slot, 0 when every slot is taken. With
+  // Claims the lowest free slot for `id`, watched from the claim on (#claimAt()). Returns the
+  // slot, 0 when every slot is taken. With
   // `spread` k > 1 the slots are tried as 1, 1 + k, 1 + 2k, ..., then 2, 2 + k, ..., and so on:
   // slots k apart first, for per-owner records smaller than a cache line that owners write often
   // (the MPMC queue's intents, MPMC_INTENT_SPREAD). `yieldToActor`: see #claimed().
@@ -146,8 +202,7 @@ class OwnerTable {
     for (let first = 1; first <= spread; first++) {
       for (let o = first; o < this.slots; o += spread) {
         const w = this.pidWord(o);
-        if (Atomics.load(this.u32, w) === 0 && Atomics.compareExchange(this.u32, w, 0, id.pid) === 0 &&
-            this.#claimed(o, id, yieldToActor)) {
+        if (Atomics.load(this.u32, w) === 0 && this.#claimAt(o, 0, id) && this.#claimed(o, id, yieldToActor)) {
           return o;
         }
       }
@@ -155,8 +210,8 @@ class OwnerTable {
     return 0;
   }
 
-  // Completes the claim of free slot `o`, whose pid word the caller has just set: writes the
-  // identity and returns true. A table whose claimers yield to an actor (a pool's, §17: a party
+  // Completes the claim of free slot `o`, which the caller has just claimed (#claimAt()), and
+  // returns true. A table whose claimers yield to an actor (a pool's, §17: a party
   // that acts on a verdict about a slot's former owner holds the actor word, and a new owner
   // could make what it judged read as before) then gives the slot back instead while the actor
   // word is held by a live process, and returns false. The word is read after the pid CAS, and
@@ -171,7 +226,6 @@ class OwnerTable {
         return false;
       }
     }
-    this.writeIdentity(o, id);
     return true;
   }
 
@@ -191,7 +245,7 @@ class OwnerTable {
       const w = this.pidWord(o);
       const pid = Atomics.load(this.u32, w);
       if (pid === 0) {
-        if (Atomics.compareExchange(this.u32, w, 0, id.pid) === 0 && this.#claimed(o, id, yieldToActor)) return o;
+        if (this.#claimAt(o, 0, id) && this.#claimed(o, id, yieldToActor)) return o;
         continue;
       }
       // Judged once before the actor word is taken, so that live owners' records are only read.
@@ -202,8 +256,7 @@ class OwnerTable {
         if (check !== null && !check(o)) continue;
         // Until the identity is ours the record must not read as a gone owner's.
         this.clearIdentity(o);
-        if (Atomics.compareExchange(this.u32, w, r.pid, id.pid) !== r.pid) continue;
-        this.writeIdentity(o, id);
+        if (!this.#claimAt(o, r.pid, id)) continue;
         return o;
       } finally {
         this.dropActor(o);
@@ -212,11 +265,14 @@ class OwnerTable {
     return 0;
   }
 
-  // Releases slot `o`, which the caller holds (on close).
+  // Releases slot `o`, which the caller holds (on close). A watch its claim started that no
+  // watch() took is ended after the release, as leave() ends a watch.
   release(o) {
     if (o <= 0 || o >= this.slots) return;
     this.clearIdentity(o);
     Atomics.store(this.u32, this.pidWord(o), 0);
+    const token = this.#takePending(o);
+    if (token !== 0) native.addon.unwatchOwnerSlot(token);
   }
 
   // Gives up slot `o`, which the caller holds and watches (`token`, watch()'s; none when it never
@@ -261,9 +317,12 @@ class OwnerTable {
 
   // Asks the addon to mark slot `o` dead when the calling thread's environment is torn down
   // (the thread ended or was terminated without releasing it). Returns a token for unwatch(),
-  // or 0 without the addon: then only the timeout rule of §9 recovers such a slot's locks.
+  // or 0 without the addon: then only the timeout rule of §9 recovers such a slot's locks. A
+  // slot this thread claimed is watched already (#claimAt()): its watch is handed over.
   watch(o, id) {
     if (!native.addon) return 0;
+    const pending = this.#takePending(o);
+    if (pending !== 0) return pending;
     const tableOffset = this.u32.byteOffset + this.base * Uint32Array.BYTES_PER_ELEMENT;
     return native.addon.watchOwnerSlot(this.u32.buffer, tableOffset, o, id.pid, id.tid, Number(id.startTime));
   }

@@ -40,7 +40,8 @@
 const { C, W } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
 const v = require('../base/validate');
-const { OwnerTable, GONE } = require('../ownership/owners');
+const { OwnerTable } = require('../ownership/owners');
+const { ownersOpen } = require('./in-use');
 const { Mutex } = require('../sync/mutex');
 const { RwLock } = require('../sync/rwlock');
 const { Condition } = require('../sync/condition');
@@ -64,7 +65,7 @@ const WORD = Uint32Array.BYTES_PER_ELEMENT;
 
 /**
  * Whether the owner table at `owners.offset` (bytes, in the region at `at`) of `owners.slots`
- * records has an owner that is not gone: an open handle.
+ * records names an open handle (in-use.js).
  */
 function ownersInUse(at, owners, self) {
   const words = owners.offset / WORD + owners.slots * W.OWNER.WORDS;
@@ -73,11 +74,7 @@ function ownersInUse(at, owners, self) {
   // through the registry. Its records would be read from the next block, or past the buffer.
   if (words * WORD > at.byteLength) return false;
   const u32 = new Uint32Array(at.buffer, at.byteOffset, words);
-  const table = new OwnerTable(u32, owners.offset / WORD, owners.slots);
-  for (let o = 1; o < owners.slots; o++) {
-    if (Atomics.load(u32, table.pidWord(o)) !== 0 && table.status(o, self) !== GONE) return true;
-  }
-  return false;
+  return ownersOpen(new OwnerTable(u32, owners.offset / WORD, owners.slots), self);
 }
 
 /**

@@ -1,7 +1,8 @@
 'use strict';
 // Where a registry lives (docs/api.md, Registry.create / Registry.open): the options of both,
 // validated, and the bytes they name: a new or existing segment, or a SharedArrayBuffer. Returns
-// { buffer, segment, timeoutMs, geometry } for the Registry constructor.
+// { buffer, segment, timeoutMs, geometry, lock } for the Registry constructor (`lock`: a handle
+// on the table lock, released, when placing took it; else null).
 const crypto = require('crypto');
 const { types } = require('util');
 const { C } = require('../layout/layout');
@@ -9,7 +10,8 @@ const { ShmError } = require('../base/errors');
 const v = require('../base/validate');
 const { sleepMs } = require('../base/process');
 const { Segment, openWhenSized } = require('../segment/segment');
-const { dataOffset, formatHeader, readHeader } = require('./table');
+const { Mutex } = require('../sync/mutex');
+const { dataOffset, formatHeader, readHeader, unfinishedGeometry } = require('./table');
 
 const CREATE_KEYS = ['name', 'path', 'buffer', 'size', 'maxEntries', 'mode', 'timeoutMs'];
 const OPEN_KEYS = ['name', 'path', 'buffer', 'timeoutMs'];
@@ -33,22 +35,83 @@ function timeoutOf(options) {
   return options.timeoutMs;
 }
 
+function newNonce() {
+  return crypto.randomInt(1, 2 ** 32 - 1) >>> 0;
+}
+
+// A handle on the table lock of the registry bytes in `buffer`, acquired within `timeoutMs`.
+function lockTable(buffer, timeoutMs) {
+  const lock = Mutex.open({ buffer, byteOffset: C.REGISTRY_LOCK_OFFSET });
+  try {
+    lock.lock(timeoutMs);
+    return lock;
+  } catch (e) {
+    lock.close();
+    if (e.code !== 'ERR_LOCK_TIMEOUT') throw e;
+    throw new ShmError('ERR_LOCK_TIMEOUT', `The registry's table lock was not acquired within ${timeoutMs} ms`, { cause: e });
+  }
+}
+
 // Maps the segment of Registry.open(), waiting a bounded time for a creator that has made the
-// segment but not yet sized it or written the header.
-function openSegment(target) {
+// segment but not yet sized it or written the header. A segment still without its magic after
+// that wait is finished here, holding the table lock (format.md §14, "Opening"): its creator
+// writes the header holding that lock, so the lock is free (or taken over from a creator that
+// is gone) only when no creator is writing it any more. Returns { segment, geometry, lock }:
+// `lock` the opener's handle on the table lock, or null.
+function openSegment(target, timeoutMs) {
   const deadline = performance.now() + C.REGISTRY_OPEN_WAIT_MS;
   const segment = openWhenSized(target, deadline);
+  let lock = null;
   try {
     for (;;) {
       const geometry = readHeader(segment.buffer);
-      if (geometry !== null) return { segment, geometry };
-      if (performance.now() > deadline) throw new ShmError('ERR_BAD_MAGIC', 'Not a registry (its header was never written)');
+      if (geometry !== null) return { segment, geometry, lock: null };
+      if (performance.now() > deadline) break;
       sleepMs(1);
     }
+    const unfinished = () => new ShmError('ERR_BAD_MAGIC', 'Not a registry (its header was never written, and its bytes are not those of an unfinished registry)');
+    if (unfinishedGeometry(segment.buffer, 0) === null) throw unfinished();
+    lock = lockTable(segment.buffer, timeoutMs);
+    try {
+      let geometry = readHeader(segment.buffer);
+      if (geometry === null) {
+        const g = unfinishedGeometry(segment.buffer, newNonce());
+        if (g === null) throw unfinished();
+        formatHeader(segment.buffer, g.maxEntries, g.endUnit, g.nonce, true);
+        geometry = readHeader(segment.buffer);
+      }
+      return { segment, geometry, lock };
+    } finally {
+      lock.unlock();
+    }
   } catch (e) {
+    if (lock !== null) lock.close();
     segment.close();
     throw e;
   }
+}
+
+// Writes the header of the new segment registry in `segment` holding its table lock (format.md
+// §14, "Creating"). Returns the lock's handle. An opener that found the segment without its
+// magic past REGISTRY_OPEN_WAIT_MS may have finished it first (this creator was stopped that
+// long before it took the lock): then the registry is that opener's, and the create fails
+// without unlinking it (`e.keep`).
+function formatSegment(segment, maxEntries, endUnit, timeoutMs) {
+  const lock = lockTable(segment.buffer, timeoutMs);
+  try {
+    if (Atomics.load(new Uint32Array(segment.buffer, C.REGISTRY_HEADER_OFFSET, 1), 0) !== 0) {
+      const e = new ShmError('ERR_SHM_EXISTS', 'The registry segment was finished by an opener while its creator was stopped');
+      e.keep = true;
+      throw e;
+    }
+    formatHeader(segment.buffer, maxEntries, endUnit, newNonce(), true);
+  } catch (e) {
+    lock.unlock();
+    lock.close();
+    throw e;
+  }
+  lock.unlock();
+  return lock;
 }
 
 /** Validates Registry.create()'s options and writes a new registry (a new segment, or the buffer). */
@@ -78,17 +141,18 @@ function placeNew(options) {
     size = options.size;
   }
   const endUnit = Math.min(Math.floor(size / C.UNIT), C.MAX_SEGMENT_UNITS);
-  const nonce = crypto.randomInt(1, 2 ** 32 - 1) >>> 0;
-  const segment = target === null ? null : Segment.create({ ...target, size, mode: options.mode, exclusive: true });
+  if (target === null) {
+    // The caller's buffer, which no opener waits on (one with magic 0 is refused at once).
+    formatHeader(options.buffer, maxEntries, endUnit, newNonce());
+    return { buffer: options.buffer, segment: null, timeoutMs, geometry: readHeader(options.buffer), lock: null };
+  }
+  const segment = Segment.create({ ...target, size, mode: options.mode, exclusive: true });
   try {
-    const buffer = segment ? segment.buffer : options.buffer;
-    formatHeader(buffer, maxEntries, endUnit, nonce);
-    return { buffer, segment, timeoutMs, geometry: readHeader(buffer) };
+    const lock = formatSegment(segment, maxEntries, endUnit, timeoutMs);
+    return { buffer: segment.buffer, segment, timeoutMs, geometry: readHeader(segment.buffer), lock };
   } catch (e) {
-    if (segment) {
-      segment.unlink();
-      segment.close();
-    }
+    if (!e.keep) segment.unlink();
+    segment.close();
     throw e;
   }
 }
@@ -102,10 +166,10 @@ function placeExisting(options) {
   if (target === null) {
     const geometry = readHeader(options.buffer);
     if (geometry === null) throw new ShmError('ERR_BAD_MAGIC', 'Not a registry (zero header: create it with Registry.create)');
-    return { buffer: options.buffer, segment: null, timeoutMs, geometry };
+    return { buffer: options.buffer, segment: null, timeoutMs, geometry, lock: null };
   }
-  const { segment, geometry } = openSegment(target);
-  return { buffer: segment.buffer, segment, timeoutMs, geometry };
+  const { segment, geometry, lock } = openSegment(target, timeoutMs);
+  return { buffer: segment.buffer, segment, timeoutMs, geometry, lock };
 }
 
 module.exports = { placeNew, placeExisting };

@@ -94,7 +94,7 @@ class Registry {
     this.#table = new Table(where.buffer, where.geometry);
     this.#space = new Space(this.#table);
     try {
-      this.#lock = Mutex.open({ buffer: where.buffer, byteOffset: C.REGISTRY_LOCK_OFFSET });
+      this.#lock = where.lock || Mutex.open({ buffer: where.buffer, byteOffset: C.REGISTRY_LOCK_OFFSET });
     } catch (e) {
       if (this.#segment) this.#segment.close();
       throw e;

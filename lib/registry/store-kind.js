@@ -19,7 +19,8 @@ const { ShmError } = require('../base/errors');
 const v = require('../base/validate');
 const { Segment } = require('../segment/segment');
 const { Store } = require('../persist/store'); // the public Store (the facade without persist)
-const { OwnerTable, GONE } = require('../ownership/owners');
+const { OwnerTable } = require('../ownership/owners');
+const { ownersOpen } = require('./in-use');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const RW = W.REGISTRY_STORE_REF;
@@ -127,7 +128,7 @@ const storeKind = {
     if (second >>> 16) out.maxNamespaces = second >>> 16;
     return out;
   },
-  // Open handles of the store claim owner records of its own table (format.md §6).
+  // Open handles of the store claim owner records of its own table (format.md §6; in-use.js).
   inUse(at, info, self) {
     const t = readRef(at, info);
     if (t === null) return false;
@@ -144,11 +145,7 @@ const storeKind = {
       if (Atomics.load(u32, AT.HEADER.MAGIC) !== C.MAGIC || Atomics.load(u32, AT.HEADER.VERSION) !== C.FORMAT_VERSION) {
         return false;
       }
-      const owners = new OwnerTable(u32, BASE.OWNER, C.OWNER_SLOTS);
-      for (let o = 1; o < C.OWNER_SLOTS; o++) {
-        if (Atomics.load(u32, owners.pidWord(o)) !== 0 && owners.status(o, self) !== GONE) return true;
-      }
-      return false;
+      return ownersOpen(new OwnerTable(u32, BASE.OWNER, C.OWNER_SLOTS), self);
     } finally {
       segment.close();
     }

@@ -42,11 +42,18 @@ function nameHash(bytes) {
 
 /**
  * Writes the header of a new registry over `buffer` (zeroing the header, the table lock and the
- * entry table first: a buffer may hold old bytes), the magic last.
+ * entry table first: a buffer may hold old bytes), the magic last. With `lockHeld` the table
+ * lock is left as it is: the caller holds it (a new segment, format.md §14, "Creating").
  */
-function formatHeader(buffer, maxEntries, endUnit, nonce) {
+function formatHeader(buffer, maxEntries, endUnit, nonce, lockHeld = false) {
   const dataUnit = dataOffset(maxEntries) / UNIT_BYTES;
-  new Uint8Array(buffer, 0, dataOffset(maxEntries)).fill(0);
+  const bytes = new Uint8Array(buffer, 0, dataOffset(maxEntries));
+  if (lockHeld) {
+    bytes.fill(0, 0, C.REGISTRY_LOCK_OFFSET);
+    bytes.fill(0, C.REGISTRY_ENTRIES_OFFSET);
+  } else {
+    bytes.fill(0);
+  }
   const u32 = new Uint32Array(buffer, 0, dataOffset(maxEntries) / WORD);
   const words = [C.REGISTRY_MAGIC, C.REGISTRY_FORMAT_VERSION, maxEntries, dataUnit, endUnit, nonce];
   for (let i = 1; i < CHECKED.length; i++) Atomics.store(u32, HDR + CHECKED[i], words[i]);
@@ -79,6 +86,57 @@ function readHeader(buffer) {
     throw new ShmError('ERR_BAD_SIZE', `The registry's geometry does not fit its ${buffer.byteLength} bytes`);
   }
   return { maxEntries, dataUnit, endUnit, nonce };
+}
+
+const SYNC_MAGIC_WORD = (C.REGISTRY_LOCK_OFFSET + C.SYNC_HEADER_OFFSET) / WORD + W.SYNC_HEADER.MAGIC;
+const SYNC_KIND_WORD = (C.REGISTRY_LOCK_OFFSET + C.SYNC_HEADER_OFFSET) / WORD + W.SYNC_HEADER.KIND;
+
+/**
+ * The geometry to give the registry in `buffer`, a segment whose creator never stored its magic
+ * (format.md §14, "Opening"): { maxEntries, endUnit, nonce }, or null when its bytes are not
+ * what such a creator leaves, and so may be anything else (never overwritten then). Such a
+ * creator leaves zero bytes but for a prefix of the header's fixed fields, written in order
+ * (version, maxEntries, dataUnit, endUnit, nonce, headerChecksum), and the table lock, a mutex
+ * (§13) or zero bytes. The creator's geometry is kept when all of its fields are there and their
+ * checksum holds; else the registry gets REGISTRY_DEFAULT_ENTRIES entries (fewer when the
+ * segment cannot hold them and one unit of data), the segment's size and a new nonce.
+ */
+function unfinishedGeometry(buffer, newNonce) {
+  if (buffer.byteLength < C.REGISTRY_ENTRIES_OFFSET + ES.SIZE + UNIT_BYTES) return null;
+  const u32 = new Uint32Array(buffer, 0, C.REGISTRY_ENTRIES_OFFSET / WORD);
+  if (Atomics.load(u32, HDR + HW.MAGIC) !== 0) return null;
+  // The words the creator writes, in order: after the first 0 every one must be 0.
+  const written = [...CHECKED.slice(1), HW.HEADER_CHECKSUM].map((f) => Atomics.load(u32, HDR + f));
+  const firstZero = written.indexOf(0);
+  if (firstZero >= 0 && written.slice(firstZero).some((x) => x !== 0)) return null;
+  if (written[0] !== 0 && written[0] !== C.REGISTRY_FORMAT_VERSION) return null;
+  for (let w = HDR; w < HDR + S.REGISTRY_HEADER.SIZE / WORD; w++) {
+    if (w === HDR + HW.MAGIC || w === HDR + HW.HEADER_CHECKSUM || CHECKED.includes(w - HDR)) continue;
+    if (Atomics.load(u32, w) !== 0) return null; // allocator words and counters: written only later
+  }
+  const syncMagic = Atomics.load(u32, SYNC_MAGIC_WORD);
+  const syncKind = Atomics.load(u32, SYNC_KIND_WORD);
+  if (!(syncMagic === 0 && syncKind === 0) && !((syncMagic === 0 || syncMagic === C.SYNC_MAGIC) && syncKind === C.SYNC_KIND_MUTEX)) {
+    return null;
+  }
+  const [version, maxEntries, dataUnit, endUnit, nonce, checksum] = written;
+  let geometry;
+  if (version !== 0 && checksum === headerChecksum([C.REGISTRY_MAGIC, version, maxEntries, dataUnit, endUnit, nonce]) &&
+      maxEntries >= 1 && maxEntries <= C.REGISTRY_MAX_ENTRIES && dataUnit * UNIT_BYTES === dataOffset(maxEntries) &&
+      endUnit > dataUnit && endUnit * UNIT_BYTES <= buffer.byteLength) {
+    geometry = { maxEntries, endUnit, nonce };
+  } else {
+    const fits = Math.floor((buffer.byteLength - UNIT_BYTES - C.REGISTRY_ENTRIES_OFFSET) / ES.SIZE);
+    geometry = {
+      maxEntries: Math.min(C.REGISTRY_DEFAULT_ENTRIES, fits),
+      endUnit: Math.min(Math.floor(buffer.byteLength / UNIT_BYTES), C.MAX_SEGMENT_UNITS),
+      nonce: newNonce,
+    };
+  }
+  // No entry is written before the magic: the entry table is zero.
+  const entries = new Uint8Array(buffer, C.REGISTRY_ENTRIES_OFFSET, geometry.maxEntries * ES.SIZE);
+  if (entries.some((b) => b !== 0)) return null;
+  return geometry;
 }
 
 class Table {
@@ -237,4 +295,4 @@ function peekEntries(buffer) {
   return live;
 }
 
-module.exports = { Table, STATE, dataOffset, formatHeader, readHeader, nameHash, headerChecksum, peekEntries };
+module.exports = { Table, STATE, dataOffset, formatHeader, readHeader, unfinishedGeometry, nameHash, headerChecksum, peekEntries };

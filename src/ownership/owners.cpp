@@ -186,6 +186,14 @@ uint32_t ClaimOwnerSlot(layout::Owner* owners, const OwnerIdentity& id, uint32_t
   return 0;
 }
 
+bool ClaimOwnerSlotAt(layout::Owner* owners, uint32_t slot, uint32_t expectedPid,
+                      const OwnerIdentity& id) noexcept {
+  if (slot == 0 || slot >= kOwnerSlots || id.pid == 0) return false;
+  if (!AtomicCas(&owners[slot].pid, expectedPid, id.pid)) return false;
+  WriteIdentity(&owners[slot], id);
+  return true;
+}
+
 uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, const OwnerIdentity& id, uint32_t slots,
                             AdoptCheck check, void* ctx) noexcept {
   if (id.pid == 0) return 0;

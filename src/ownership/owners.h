@@ -62,6 +62,12 @@ bool OwnerGoneAsRead(const layout::Owner* record, const OwnerRecord& seen,
 // are k apart first (for per-owner records smaller than a cache line that owners write often).
 uint32_t ClaimOwnerSlot(layout::Owner* owners, const OwnerIdentity& id,
                         uint32_t slots = kOwnerSlots, uint32_t spread = 1) noexcept;
+// Claims slot `slot` for `id` when its pid word reads `expectedPid`: 0 for a free slot, or the
+// pid of the gone owner an adopter judged and whose identity it has cleared. A CAS of the pid
+// word, then the identity. Returns whether it did. (The addon's claimWatchedOwnerSlot does this
+// for a pure-JS handle in the same native call that starts watching the record.)
+bool ClaimOwnerSlotAt(layout::Owner* owners, uint32_t slot, uint32_t expectedPid,
+                      const OwnerIdentity& id) noexcept;
 // What a region whose per-owner records name work in progress (format.md §15, the MPMC queue's
 // intents) checks before a gone owner's slot is adopted: called holding the slot's actor word,
 // after the owner was judged gone (so what it left no longer changes), with `ctx` and the slot;

@@ -416,6 +416,60 @@ describe('ownership: the addon marks a watched slot dead when its thread ends', 
     assert.strictEqual(t.read(slot).state, C.OWNER_STATE_DEAD);
   });
 
+  // A claim is watched from the claim on (format.md §6, "Dead owners"): a thread terminated before
+  // it calls watch() leaves a record the addon marks dead, never one that reads as a live owner
+  // for as long as the process lives.
+  it('a worker stopped by terminate() after its claim, before its watch()', async () => {
+    const t = newTable();
+    const lib = path.join(__dirname, '..', '..', 'lib');
+    const w = new Worker(`
+      const { workerData, parentPort, threadId } = require('worker_threads');
+      const { OwnerTable, identityOf } = require(workerData.lib + '/ownership/owners');
+      const t = new OwnerTable(new Uint32Array(workerData.buffer), workerData.base);
+      parentPort.postMessage(t.claim(identityOf(process.pid, threadId)));
+      for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    `, { eval: true, workerData: { lib, buffer: t.u32.buffer, base: BASE.OWNER } });
+    const tid = w.threadId;
+    const slot = await new Promise((resolve) => w.once('message', resolve));
+    await w.terminate();
+    assert.deepStrictEqual([t.read(slot).tid, t.read(slot).state], [tid, C.OWNER_STATE_DEAD]);
+    assert.strictEqual(t.status(slot, identityOf(process.pid, threadId)), GONE);
+  });
+
+  it('a claim\'s watch is handed to watch(), and ended after a release that no watch() took', () => {
+    const t = newTable();
+    const me = identityOf(process.pid, threadId);
+    const { claimWatchedOwnerSlot, unwatchOwnerSlot } = addon;
+    const log = [];
+    addon.claimWatchedOwnerSlot = (...args) => {
+      const token = claimWatchedOwnerSlot(...args);
+      log.push({ what: 'claim', slot: args[2], token });
+      return token;
+    };
+    addon.unwatchOwnerSlot = (token) => {
+      log.push({ what: 'unwatch', token, pid: t.read(1).pid });
+      return unwatchOwnerSlot(token);
+    };
+    try {
+      assert.strictEqual(t.claim(me), 1);
+      const token = t.watch(1, me);
+      assert.strictEqual(token, log[0].token, 'no second watch');
+      t.leave(1, token);
+      assert.strictEqual(t.claim(me), 1);
+      t.release(1);
+      const [a, b] = [log[0].token, log[2].token];
+      assert.deepStrictEqual(log, [
+        { what: 'claim', slot: 1, token: a },
+        { what: 'unwatch', token: a, pid: 0 },
+        { what: 'claim', slot: 1, token: b },
+        { what: 'unwatch', token: b, pid: 0 },
+      ]);
+      assert.strictEqual(unwatchOwnerSlot(b), false, 'the watch is gone');
+    } finally {
+      Object.assign(addon, { claimWatchedOwnerSlot, unwatchOwnerSlot });
+    }
+  });
+
   it('not once unwatched (the handle was closed)', async () => {
     const t = newTable();
     const { slot } = await watchedInWorker(t, 'unwatch');
@@ -455,6 +509,14 @@ describe('ownership: the addon marks a watched slot dead when its thread ends', 
     assert.throws(() => addon.watchOwnerSlot(sab, C.OWNERS_OFFSET, 1, 0, 0, 0), RangeError);
     assert.throws(() => addon.unwatchOwnerSlot('x'), TypeError);
     assert.strictEqual(addon.unwatchOwnerSlot(123456), false);
+    assert.throws(() => addon.claimWatchedOwnerSlot(sab, C.OWNERS_OFFSET, 1, 0, process.pid, 0, 0, 1), TypeError);
+    assert.throws(() => addon.claimWatchedOwnerSlot(sab, C.OWNERS_OFFSET, 1, 0, process.pid, 0, 0, -1n), RangeError);
+    assert.throws(() => addon.claimWatchedOwnerSlot(sab, C.OWNERS_OFFSET, 0, 0, process.pid, 0, 0, 0n), RangeError);
+    assert.throws(() => addon.claimWatchedOwnerSlot(sab, sab.byteLength, 1, 0, process.pid, 0, 0, 0n), RangeError);
+    assert.strictEqual(addon.claimWatchedOwnerSlot(sab, C.OWNERS_OFFSET, 1, 7, process.pid, 0, 0, 0n), 0, 'the pid word is not 7');
+    const claimed = addon.claimWatchedOwnerSlot(sab, C.OWNERS_OFFSET, 1, 0, process.pid, 0, 0, 0n);
+    assert.ok(claimed > 0);
+    assert.strictEqual(addon.unwatchOwnerSlot(claimed), true);
     const token = addon.watchOwnerSlot(sab, C.OWNERS_OFFSET, 1, process.pid, 0, 0);
     assert.strictEqual(addon.unwatchOwnerSlot(token), true);
     assert.strictEqual(addon.unwatchOwnerSlot(token), false, 'a token works once');

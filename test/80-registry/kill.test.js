@@ -71,6 +71,40 @@ function checkAndEmpty(name) {
   }
 }
 
+describeWithAddon('Registry: a creator killed before it wrote the header', () => {
+  // docs/format.md §14, "Opening": such a segment was refused (ERR_BAD_MAGIC) by every open and
+  // kept its name from every create (ERR_SHM_EXISTS) until someone unlinked it by hand. An
+  // opener now finishes it, holding the table lock, once it stayed without its magic for
+  // REGISTRY_OPEN_WAIT_MS.
+  for (const point of ['segment-made', 'holding-lock']) {
+    it(`kill -9 of Registry.create() ${point === 'segment-made' ? 'once it made the segment' : 'holding the table lock'}: open() finishes the registry`, async () => {
+      const name = uniqueName('regcreate');
+      try {
+        const c = child(['create-stall', name, point]);
+        await c.said('stalled');
+        await c.kill();
+        const registry = Registry.open({ name, timeoutMs: TIMEOUT_MS });
+        try {
+          assert.strictEqual(registry.maxEntries, C.REGISTRY_DEFAULT_ENTRIES); // the creator wrote no geometry
+          registry.create('mutex', 'm').close();
+          registry.create('bytes', 'b', { size: 100 });
+          assert.deepStrictEqual(registry.list().map((e) => e.name), ['b', 'm']);
+          const r = readRegistry(registry.buffer);
+          assert.deepStrictEqual(r.problems, []);
+          assert.strictEqual(r.lock.held, false);
+          const again = Registry.open({ name, timeoutMs: TIMEOUT_MS }); // at once, as any registry
+          assert.deepStrictEqual(again.list().map((e) => e.name), ['b', 'm']);
+          again.close();
+        } finally {
+          registry.close();
+        }
+      } finally {
+        removeShm(name);
+      }
+    });
+  }
+});
+
 describeWithAddon('Registry: a holder killed in the middle of an operation', () => {
   let discards = 0;
   before(() => {
@@ -175,16 +209,62 @@ describeWithAddon('Registry: a holder killed in the middle of an operation', () 
   });
 });
 
+// A worker that opens the structure `name` of `kind` in the registry in `buffer` and is stopped
+// by worker.terminate() at the point between claiming the handle's owner record and the handle's
+// watch() of it (the watch() call is interposed: it says so and waits to be terminated).
+// Resolves once the worker has exited.
+async function terminatedBeforeWatch(buffer, kind, name) {
+  const w = new Worker(`
+    const { workerData, parentPort } = require('worker_threads');
+    const { Registry } = require(workerData.root);
+    const { OwnerTable } = require(workerData.root + '/lib/ownership/owners');
+    const registry = Registry.open({ buffer: workerData.buffer }); // its table lock's record is watched
+    OwnerTable.prototype.watch = function () {
+      parentPort.postMessage('claimed');
+      for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    };
+    registry.open(workerData.kind, workerData.name);
+  `, { eval: true, workerData: { root: path.join(__dirname, '..', '..'), buffer, kind, name } });
+  const exited = new Promise((resolve) => w.once('exit', resolve));
+  await new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  await w.terminate();
+  await exited;
+}
+
 describeWithAddon('Registry: a worker terminated in the middle of an operation', () => {
+  // docs/format.md §6, "Dead owners": a record is watched from its claim on. A handle that
+  // claimed its record and was terminated before its watch() left a record naming a thread that
+  // is gone as a live one: the structure was in use for as long as the process lived, and
+  // delete() refused it (ERR_IN_USE) for ever.
+  for (const [kind, options] of [['mutex', {}], ['semaphore', { permits: 1 }], ['mpmc', { capacity: 4 }],
+    ['stack', { capacity: 4 }], ['buffer-pool', { blockSize: 64, blockCount: 2 }]]) {
+    it(`a ${kind} opened by a worker terminated between the claim of its owner record and its watch() can be deleted`, async () => {
+      const buffer = new SharedArrayBuffer(C.REGISTRY_ENTRIES_OFFSET + 4 * S.REGISTRY_ENTRY.SIZE + (1 << 16));
+      const registry = Registry.create({ buffer, maxEntries: 4, timeoutMs: TIMEOUT_MS });
+      try {
+        registry.create(kind, 'x', options).close();
+        await terminatedBeforeWatch(buffer, kind, 'x');
+        registry.delete('x');
+        assert.deepStrictEqual(registry.list(), []);
+        assert.deepStrictEqual(readRegistry(buffer).problems, []);
+      } finally {
+        registry.close();
+      }
+    });
+  }
+
   it('worker.terminate() at random moments of churn in a SharedArrayBuffer registry leaves it usable', async function () {
     this.timeout(120000);
     const buffer = new SharedArrayBuffer(C.REGISTRY_ENTRIES_OFFSET + 8 * S.REGISTRY_ENTRY.SIZE + (1 << 18));
     Registry.create({ buffer, maxEntries: 8 }).close();
     for (let round = 0; round < 8; round++) {
-      // Byte blocks only: a Mutex handle opened by a worker that is terminated between claiming its
-      // owner record and asking the addon to watch it leaves a record that reads as a live thread
-      // of this process (lib/sync/mutex.js), and delete() would rightly call that mutex in use.
-      const w = new Worker(CHILD, { workerData: { mode: 'churn', buffer, seed: round + 1, kinds: ['bytes'] } });
+      // Mutexes too: a handle's owner record is watched from its claim on (format.md §6), so a
+      // worker terminated at any point leaves no record that reads as a live thread of this
+      // process, and every mutex can be deleted at the end.
+      const w = new Worker(CHILD, { workerData: { mode: 'churn', buffer, seed: round + 1, kinds: ['bytes', 'mutex'] } });
       let failed = null;
       w.on('error', (e) => { failed = e; });
       await new Promise((resolve) => w.once('message', resolve));

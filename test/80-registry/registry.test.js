@@ -7,7 +7,7 @@ const path = require('path');
 const { Worker } = require('worker_threads');
 const { Registry, Mutex, Store, Segment, ShmError } = require('../../index');
 const { addon } = require('../../lib/base/native');
-const { C, S } = require('../../lib/layout/layout');
+const { C, S, W, BASE } = require('../../lib/layout/layout');
 const { KINDS } = require('../../lib/registry/kinds');
 const { acquiredWord, takeoverWord } = require('../../lib/ownership/lockword');
 const { readRegistry } = require('../helpers/registry-reader');
@@ -138,13 +138,67 @@ describe('Registry', () => {
       }
     });
 
-    withAddon('refuses a missing segment, and one whose header is never written after a bounded wait', function () {
-      this.timeout(20000); // the open waits about 2 s for the header, as long as mocha's default timeout
+    withAddon('refuses a missing segment; finishes one whose header is never written after a bounded wait', function () {
+      // docs/format.md §14, "Opening": what a creator killed before its magic leaves.
+      this.timeout(20000); // each open waits about 2 s for the header, as long as mocha's default timeout
       const name = uniqueName('reg');
       assert.throws(() => Registry.open({ name }), { code: 'ERR_SHM_NOT_FOUND' });
       const seg = Segment.create({ name, size: 1 << 16 });
       try {
-        assert.throws(() => Registry.open({ name }), { code: 'ERR_BAD_MAGIC' });
+        const registry = Registry.open({ name }); // zero bytes: no geometry written
+        assert.strictEqual(registry.maxEntries, C.REGISTRY_DEFAULT_ENTRIES);
+        assert.strictEqual(registry.stats().bytes, (1 << 16) - C.REGISTRY_ENTRIES_OFFSET - C.REGISTRY_DEFAULT_ENTRIES * ENTRY.SIZE);
+        registry.create('mutex', 'm').close();
+        registry.close();
+        const again = Registry.open({ name }); // at once, as any registry
+        assert.deepStrictEqual(again.list().map((e) => e.name), ['m']);
+        again.close();
+      } finally {
+        seg.close();
+        removeShm(name);
+      }
+    });
+
+    withAddon('finishes a registry whose creator wrote its geometry but not its magic with that geometry', function () {
+      this.timeout(20000);
+      const name = uniqueName('reg');
+      const made = Registry.create({ name, size: 1 << 16, maxEntries: 8 });
+      const before = Buffer.from(made.buffer, 0, C.REGISTRY_LOCK_OFFSET).toString('hex');
+      Atomics.store(new Uint32Array(made.buffer, 0, 1), 0, 0); // a creator killed before the magic
+      made.close();
+      try {
+        const registry = Registry.open({ name });
+        assert.strictEqual(registry.maxEntries, 8);
+        assert.strictEqual(Buffer.from(registry.buffer, 0, C.REGISTRY_LOCK_OFFSET).toString('hex'), before, 'the same header, nonce included');
+        registry.close();
+      } finally {
+        removeShm(name);
+      }
+    });
+
+    withAddon('refuses, and leaves as they are, bytes without the magic that no registry creator leaves', function () {
+      this.timeout(30000);
+      const name = uniqueName('reg');
+      const seg = Segment.create({ name, size: 1 << 16 });
+      const u8 = new Uint8Array(seg.buffer);
+      const u32 = new Uint32Array(seg.buffer);
+      const WORD = Uint32Array.BYTES_PER_ELEMENT;
+      const W_HDR = W.REGISTRY_HEADER;
+      try {
+        for (const [what, offset, value] of [
+          ['an allocator word of the header', W_HDR.FREE_HEAD * WORD, 9],
+          ['a checksum without the fields before it', W_HDR.HEADER_CHECKSUM * WORD, 9],
+          ['another version', W_HDR.VERSION * WORD, C.REGISTRY_FORMAT_VERSION + 1],
+          ['a table lock region that is not a mutex', C.REGISTRY_LOCK_OFFSET + 4, 2],
+          ['an entry', C.REGISTRY_ENTRIES_OFFSET + 7 * ENTRY.SIZE + 64, 0x41],
+        ]) {
+          u8.fill(0);
+          if (what === 'an entry') u8[offset] = value;
+          else Atomics.store(u32, offset / WORD, value);
+          const image = Buffer.from(u8).toString('hex');
+          assert.throws(() => Registry.open({ name }), { code: 'ERR_BAD_MAGIC' }, what);
+          assert.strictEqual(Buffer.from(u8).toString('hex'), image, what);
+        }
       } finally {
         seg.close();
         removeShm(name);
@@ -324,6 +378,50 @@ describe('Registry', () => {
         s.close();
         registry.delete('kv');
         assert.throws(() => Store.open(options.segment), { code: 'ERR_SHM_NOT_FOUND' });
+      } finally {
+        registry.close();
+        removeShm(name);
+      }
+    });
+  });
+
+  describe('registry.delete(name) and damaged owner records', () => {
+    // docs/format.md §14, "Delete": a record counts as an open handle only with its identity. A
+    // bit flipped in the pid word of a free record names a pid (pid 1 is always alive) and
+    // nothing else: the structure was in use for as long as that process lived.
+    const WORD = Uint32Array.BYTES_PER_ELEMENT;
+    const pidWordAt = (tableOffset, o) => tableOffset / WORD + o * W.OWNER.WORDS + W.OWNER.PID;
+    for (const [kind, options, tableOffset] of [
+      ['mutex', {}, C.SYNC_OWNERS_OFFSET],
+      ['mpmc', { capacity: 4 }, C.MPMC_OWNERS_OFFSET],
+      ['buffer-pool', { blockSize: 64, blockCount: 2 }, C.POOL_OWNERS_OFFSET],
+    ]) {
+      it(`a ${kind} whose free owner record reads pid 1 by a flipped bit is not in use`, () => {
+        const registry = Registry.create({ buffer: bufferFor(4, 1 << 16), maxEntries: 4 });
+        try {
+          const h = registry.create(kind, 'x', options);
+          const u32 = new Uint32Array(registry.buffer, registry.list()[0].byteOffset);
+          assert.throws(() => registry.delete('x'), { code: 'ERR_IN_USE' }, 'a handle with its identity is open');
+          h.close();
+          Atomics.store(u32, pidWordAt(tableOffset, 3), 1); // record 3 was never claimed
+          registry.delete('x');
+          assert.deepStrictEqual(registry.list(), []);
+        } finally {
+          registry.close();
+        }
+      });
+    }
+
+    withAddon('a store whose free owner record reads pid 1 by a flipped bit is not in use', () => {
+      const name = uniqueName('reg');
+      const registry = Registry.create({ name, size: 1 << 16, maxEntries: 4 });
+      try {
+        registry.create('store', 'kv', { size: 1 << 20 }).close();
+        const seg = Segment.open(registry.list()[0].options.segment);
+        Atomics.store(new Uint32Array(seg.buffer), pidWordAt(BASE.OWNER * WORD, 3), 1);
+        seg.close();
+        registry.delete('kv');
+        assert.deepStrictEqual(registry.list(), []);
       } finally {
         registry.close();
         removeShm(name);

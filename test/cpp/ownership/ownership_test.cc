@@ -230,6 +230,23 @@ TEST(OwnerSlots, ClaimWithASpreadTakesSlotsThatFarApartFirst) {
   EXPECT_EQ(ClaimOwnerSlot(t.owners(), id, kOwnerSlots, 0), 0u) << "spread 0 claims nothing";
 }
 
+TEST(OwnerSlots, ClaimAtTakesTheSlotOnlyFromTheExpectedPid) {
+  Table t;
+  const OwnerIdentity me = Me(5);
+  EXPECT_TRUE(ClaimOwnerSlotAt(t.owners(), 3, 0, me));
+  EXPECT_EQ(t.at(3)->tid, 5u);
+  EXPECT_EQ(t.at(3)->bootId, me.bootId);
+  OwnerIdentity b = me;
+  b.tid = 6;
+  EXPECT_FALSE(ClaimOwnerSlotAt(t.owners(), 3, 0, b)) << "a claimed slot is not free";
+  EXPECT_EQ(t.at(3)->tid, 5u) << "a failed claim writes nothing";
+  EXPECT_TRUE(ClaimOwnerSlotAt(t.owners(), 3, me.pid, b)) << "an adopter's CAS from the judged pid";
+  EXPECT_EQ(t.at(3)->tid, 6u);
+  EXPECT_FALSE(ClaimOwnerSlotAt(t.owners(), 0, 0, me)) << "slot 0 is never claimed";
+  EXPECT_FALSE(ClaimOwnerSlotAt(t.owners(), 4, 0, OwnerIdentity{})) << "pid 0 cannot claim";
+  EXPECT_TRUE(t.Zero(4));
+}
+
 class GoneRule : public ::testing::Test {
  protected:
   OwnerStatus StatusOf(const OwnerIdentity& id, const OwnerIdentity& reader) {

@@ -9,6 +9,10 @@
 //       creates and deletes structures of every kind under a few names, forever (to be killed).
 //   node registry-child.js hold <registry> <kind> <name>
 //       opens the structure (and locks it, a mutex), prints "held" and waits to be killed.
+//   node registry-child.js create-stall <registry> segment-made|holding-lock
+//       creates the registry (a segment name) and stops, printing "stalled", where a creator is
+//       killed before its header exists: once the segment is made (before it takes the table
+//       lock), or holding the lock before it writes the header. Waits there to be killed.
 //   node registry-child.js stall <registry> create|delete
 //       creates, or deletes, the structure 'stalled' of the test kind 'stall', whose init and
 //       discard print "stalled" and never return: the process is killed in the middle.
@@ -18,6 +22,8 @@ const { isMainThread, parentPort, workerData } = require('worker_threads');
 const { Registry } = require('../../../index');
 const { KINDS } = require('../../../lib/registry/kinds');
 const { sleepMs } = require('../../../lib/base/process');
+const { Mutex } = require('../../../lib/sync/mutex');
+const { Segment } = require('../../../lib/segment/segment');
 
 const STORE_BYTES = 1 << 19;
 
@@ -92,7 +98,31 @@ function stallKind(say) {
   return { ...KINDS.bytes, createOptions: [], check() {}, bytes: () => 1, params: () => [], init: stall, discard: stall };
 }
 
+// Registry.create() of the segment `name`, stopped at `point` for ever (interposed: the creation
+// of the segment, once made, or the table lock's lock, once taken).
+function createStall(name, point, say) {
+  const stall = () => {
+    say('stalled');
+    for (;;) sleepMs(1000);
+  };
+  if (point === 'segment-made') {
+    const { create } = Segment;
+    Segment.create = (...args) => {
+      create.apply(Segment, args);
+      stall();
+    };
+  } else {
+    const { lock } = Mutex.prototype;
+    Mutex.prototype.lock = function (...args) {
+      lock.apply(this, args);
+      stall();
+    };
+  }
+  Registry.create({ name, size: 1 << 16, maxEntries: 8 });
+}
+
 function run(data, say) {
+  if (data.mode === 'create-stall') return createStall(data.name, data.op, say);
   const target = data.name !== undefined ? { name: data.name } : { buffer: data.buffer };
   const registry = Registry.open(target);
   if (data.mode === 'race') {
@@ -113,6 +143,7 @@ function run(data, say) {
   } else {
     throw new Error(`unknown mode ${data.mode}`);
   }
+  return undefined;
 }
 
 if (isMainThread) {
