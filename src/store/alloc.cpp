@@ -4,15 +4,6 @@ namespace shm {
 
 using layout::kSizeClasses;
 
-namespace {
-
-// RepairState (§2): its `cuts` tells a writer whether a repair pass made holes since it looked.
-const layout::RepairState* RepairStateOf(const PoolView& pool) noexcept {
-  return reinterpret_cast<const layout::RepairState*>(pool.base + layout::kRepairOffset);
-}
-
-}  // namespace
-
 uint32_t SizeClassFor(uint32_t units) noexcept {
   // Binary search over the 40 ascending classes.
   uint32_t lo = 0, hi = kClassCount;
@@ -242,7 +233,6 @@ AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units,
   if (s != AllocStatus::kOk) return s;
   layout::AllocState* a = pool.alloc;
   claim->gc = AtomicLoad(&pool.header->gcCounter);
-  claim->cuts = AtomicLoad(&RepairStateOf(pool)->cuts);
   const uint32_t freeHead = AtomicLoad(&pool.header->freeHead);
   AllocStatus result = AllocStatus::kCorrupt;
   if (freeHead >= pool.firstUnit && freeHead <= pool.totalUnits) {
@@ -257,8 +247,13 @@ AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units,
     *unit = freeHead;
     result = AllocStatus::kOk;
   }
-  // Until an entry refers to it, the block names its writer (verify(): in flight, not leaked).
-  if (result == AllocStatus::kOk) AtomicStore(&LargeAt(pool.base, *unit)->writer, env.selfSlot);
+  if (result == AllocStatus::kOk) {
+    layout::LargeBlock* lb = LargeAt(pool.base, *unit);
+    // Until an entry refers to it, the block names its writer (verify(): in flight, not leaked).
+    AtomicStore(&lb->writer, env.selfSlot);
+    claim->keyHash = AtomicLoad(&lb->keyHash);
+    claim->sum = AtomicLoad(&lb->valueChecksum);
+  }
   Unlock(&a->lock, held);
   return result;
 }
@@ -328,9 +323,9 @@ bool LargeHeld(const PoolView& pool, const LockEnv& env, uint32_t unit,
                const LargeClaim& claim) noexcept {
   if (AtomicLoad(&pool.header->gcCounter) == claim.gc) return true;
   const layout::LargeBlock* lb = LargeAt(pool.base, unit);
-  return AtomicLoad(&RepairStateOf(pool)->cuts) == claim.cuts &&
-         AtomicLoad(&lb->flags) == (kLargeClass << kClassShift) &&
-         AtomicLoad(&lb->writer) == env.selfSlot;
+  return AtomicLoad(&lb->flags) == (kLargeClass << kClassShift) &&
+         AtomicLoad(&lb->writer) == env.selfSlot && AtomicLoad(&lb->keyHash) == claim.keyHash &&
+         AtomicLoad(&lb->valueChecksum) == claim.sum;
 }
 
 AllocStatus FreeUnlinkedLarge(const PoolView& pool, const LockEnv& env, uint32_t unit,

@@ -175,11 +175,13 @@ AllocStatus AllocBlock(const PoolView& pool, const LockEnv& env, uint32_t cls, u
 // taken (one met later ends the batch).
 AllocStatus AllocBatch(const PoolView& pool, const LockEnv& env, uint32_t cls, uint32_t count,
                        bool larger, uint32_t* units, uint32_t* got) noexcept;
-// What the writer of a large block it has not linked yet knows of the repair passes since its
-// allocation: Header.gcCounter and RepairState.cuts, read under AllocState.lock (LargeHeld).
+// What the writer of a large block it has not linked yet knows of it (LargeHeld): Header.gcCounter,
+// read under AllocState.lock at the allocation, and the block's keyHash and valueChecksum as the
+// writer knows them (read there too, then the ones it writes).
 struct LargeClaim {
   uint32_t gc = 0;
-  uint32_t cuts = 0;
+  uint32_t keyHash = 0;
+  uint32_t sum = 0;
 };
 // Takes AllocState.lock and hands out a large block of exactly `units` units: first fit on the
 // large free list, the tail of a larger free block split off (the rest stays free), else the
@@ -191,9 +193,11 @@ AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units,
                        LargeClaim* claim, uint32_t winStart = 0, uint32_t winEnd = 0) noexcept;
 // Whether the large block at `unit`, allocated by the caller with `claim` and not linked, is
 // still the caller's, under a lock that keeps repair passes out (a bucket lock or AllocState.lock).
-// A pass run by another handle keeps a block in flight of a live writer as it is (format.md §9,
-// step 5); one the caller ran, or one that found the writer gone, freed it and stored writer = 0
-// in it; one that cut holes may have freed it inside a hole, whose stale headers prove nothing.
+// No pass since: it is. A pass run by another handle keeps a block in flight of a live writer as
+// it is, holes or not (format.md §9, steps 3 and 5); one the caller ran, or one that found the
+// writer gone, freed it and stored writer = 0 in it. Its keyHash and valueChecksum tell it from a
+// block the caller allocated at the same unit after such a pass (a compaction move's, left
+// unlinked), which names the caller too.
 bool LargeHeld(const PoolView& pool, const LockEnv& env, uint32_t unit,
                const LargeClaim& claim) noexcept;
 // Takes AllocState.lock and carves a block of class `cls` from a free large block that starts

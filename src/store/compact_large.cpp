@@ -49,6 +49,8 @@ Status Store::MoveLarge(uint32_t lu, uint32_t winStart, uint32_t winEnd,
   UnpublishedStore(&dst->valueLength, n);
   UnpublishedStore(&dst->valueChecksum, sum);
   UnpublishedStore(&dst->keyHash, hash);
+  claim.keyHash = hash;
+  claim.sum = sum;
   if (LargeChecksum(dst + 1, n, hash) != sum) {
     FreeUnlinkedLarge(pool_, env_, to, claim);
     ++r->obstacles;

@@ -196,19 +196,29 @@ Status Store::RepairLocked() {
 // Step 3. Establishes: scan->starts holds every block start below freeHead, the blocks tiling
 // [firstUnit, freeHead). A block that is not valid (an invalid size class, or one that crosses
 // freeHead), or one that covers the start of an entry the chains name and that proves itself
-// (Trusted), is damage: the units from it to the next such entry (or to freeHead when none
-// follows) become one free large block (a hole; a free block's header fits one unit) and the walk
-// goes on there, so that damage to one block header costs the blocks it covers, not the rest of
-// the pool. RepairChains then unlinks the hole's unit as a free block and goes on at its `next`,
-// which the damage may have spared (what follows is checked as ever).
+// (Trusted), is damage: the units from it to the next such entry, or to the next large block in
+// flight of a live other owner (HoleEnd), or to freeHead when neither follows, become one free
+// large block (a hole; a free block's header fits one unit) and the walk goes on there, so that
+// damage to one block header costs the blocks it covers, not the rest of the pool. A large block
+// in flight of a live other owner is never damage, whatever entries its units seem to hold: its
+// writer is copying over them without any lock, and a hole over it would let another writer take
+// units that copy still writes. RepairChains then unlinks the hole's unit as a free block and goes
+// on at its `next`, which the damage may have spared (what follows is checked as ever).
 void Store::RepairPool(internal::RepairScan* scan) noexcept {
   uint32_t head = AtomicLoad(&hdr_->freeHead);
   if (head < firstUnit_) head = firstUnit_;
   if (head > totalUnits_) head = totalUnits_;
   ChainRefs(scan, head);
   for (uint32_t u = firstUnit_; u < head;) {
-    const uint32_t size = BlockUnitsOf(base_, u, AtomicLoad(&EntryAt(u)->flags));
+    const uint32_t flags = AtomicLoad(&EntryAt(u)->flags);
+    const uint32_t size = BlockUnitsOf(base_, u, flags);
     const bool bad = size == 0 || uint64_t{u} + size > head;
+    if (!bad && InFlightByLive(u, flags, scan)) {
+      scan->starts.Set(u);
+      u += size;
+      passBeat_.Work();
+      continue;
+    }
     uint32_t next = NextTrusted(*scan, u + 1, bad ? head : u + size, head);
     if (bad || next != 0) {
       if (next == 0) next = head;
@@ -219,6 +229,7 @@ void Store::RepairPool(internal::RepairScan* scan) noexcept {
       // between its check and its use. Counted before the first hole is written: a pass killed
       // after writing it leaves a valid free block, which the next pass does not see as damage.
       if (scan->holes == 0) AtomicStore(&repairState_->cuts, AtomicLoad(&repairState_->cuts) + 1);
+      next = HoleEnd(scan, u + 1, next, head);
       layout::FreeBlock* hole = FreeAt(base_, u);
       AtomicStore(&hole->flags, kFlagFree | kLargeClass << kClassShift);
       AtomicStore(&hole->units, next - u);
@@ -233,6 +244,31 @@ void Store::RepairPool(internal::RepairScan* scan) noexcept {
   }
   AtomicStore(&hdr_->freeHead, head);  // clamped into the pool
   scan->freeHead = head;
+}
+
+bool Store::InFlightByLive(uint32_t unit, uint32_t flags,
+                           internal::RepairScan* scan) const noexcept {
+  return flags == (kLargeClass << kClassShift) &&
+         !ParkedOwnerGone(AtomicLoad(&LargeAt(base_, unit)->writer), scan->ownerVerdicts);
+}
+
+// Every unit is looked at: the headers after damage cannot be trusted to give block sizes, and the
+// bytes of a hole are free once it is cut (a value's copy of a header taken for a block in flight
+// only keeps its units out of the hole while that owner lives). Every other large block in use met
+// before the end gets writer = 0, as one RebuildFreeLists frees: inside the hole its header stays,
+// and its writer (this handle, or a gone one) must not take it for one a pass kept (LargeHeld).
+uint32_t Store::HoleEnd(internal::RepairScan* scan, uint32_t from, uint32_t to,
+                        uint32_t head) noexcept {
+  for (uint32_t x = from; x < to; ++x) {
+    passBeat_.Work();
+    layout::LargeBlock* lb = LargeAt(base_, x);
+    const uint32_t flags = AtomicLoad(&lb->flags);
+    if (flags != (kLargeClass << kClassShift)) continue;
+    const uint32_t units = AtomicLoad(&lb->units);
+    if (units != 0 && units <= head - x && InFlightByLive(x, flags, scan)) return x;
+    if (AtomicLoad(&lb->writer) != 0) AtomicStore(&lb->writer, 0u);
+  }
+  return to;
 }
 
 // Every chain from its bucket's head until a unit outside [firstUnit, head) or one met before (a
@@ -436,8 +472,7 @@ void Store::RebuildFreeLists(internal::RepairScan* scanp) noexcept {
     const bool parked = (flags & kFlagParked) != 0 && ClassOfFlags(flags) < kClassCount && !live &&
                         !ParkedOwnerGone(AtomicLoad(&EntryAt(u)->next), scan.ownerVerdicts);
     const bool inUseLarge = flags == (kLargeClass << kClassShift) && !live;
-    const bool inFlight =
-        inUseLarge && !ParkedOwnerGone(AtomicLoad(&LargeAt(base_, u)->writer), scan.ownerVerdicts);
+    const bool inFlight = inUseLarge && InFlightByLive(u, flags, scanp);
     if (inUseLarge && !inFlight) AtomicStore(&LargeAt(base_, u)->writer, 0u);
     if (live || parked || inFlight) {
       flush();

@@ -466,6 +466,11 @@ class Store {
   uint32_t NextTrusted(const internal::RepairScan& scan, uint32_t from, uint32_t to,
                        uint32_t head) const noexcept;
   bool Trusted(uint32_t unit, uint32_t head) const noexcept;
+  // Step 3: whether the block at `unit` with `flags` is a large block in flight of a live owner
+  // other than this handle (its `writer`, judged as RebuildFreeLists judges it), and where a hole
+  // that would end at `to` ends: at the first such block in [from, to) that ends by `head`.
+  bool InFlightByLive(uint32_t unit, uint32_t flags, internal::RepairScan* scan) const noexcept;
+  uint32_t HoleEnd(internal::RepairScan* scan, uint32_t from, uint32_t to, uint32_t head) noexcept;
   void DropUnnamedNamespaces() noexcept;
   void RepairChains(internal::RepairScan* scan);
   void RepairCounts(internal::RepairScan* scan) noexcept;

@@ -175,10 +175,13 @@ Status Store::PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_
   }
   layout::LargeBlock* lb = LargeAt(base_, *unit);
   std::memcpy(lb + 1, value, n);
+  const uint32_t sum = LargeChecksum(value, n, hash);
   UnpublishedStore(&lb->next, 0u);
   UnpublishedStore(&lb->valueLength, n);
-  UnpublishedStore(&lb->valueChecksum, LargeChecksum(value, n, hash));
+  UnpublishedStore(&lb->valueChecksum, sum);
   UnpublishedStore(&lb->keyHash, hash);
+  claim->keyHash = hash;
+  claim->sum = sum;
   return layout::kOk;
 }
 

@@ -6,7 +6,7 @@
 const assert = require('assert');
 const { Store } = require('../../lib/store/store');
 const { C, W, AT, BASE, UNIT_WORDS, SIZE_CLASSES } = require('../../lib/layout/layout');
-const { forEachEngine } = require('../helpers/engines');
+const { forEachEngine, assertSoundForBoth } = require('../helpers/engines');
 const { largeValueFor, checkLargeValue } = require('../helpers/values');
 
 const units = (bytes) => Math.ceil(bytes / C.BLOCK_UNIT);
@@ -275,4 +275,136 @@ describe('large values: a repair pass while a writer fills its large block [js e
       }
     });
   }
+});
+
+// A repair pass that cuts holes of damaged units (format.md §9, step 3) must not free a large
+// block a live writer other than the repairer is still filling, wherever the damage lies: a hole
+// that starts in front of the block ends at it, and the block itself is a block start even when
+// a unit inside it looks like an entry a chain names (stale bytes its writer has not overwritten
+// yet). Freed, its units could go to another writer while the first one's copy still runs, and
+// that copy would overwrite the other's acknowledged value. The JS engine's writer is
+// interrupted as it starts to copy its string value; meanwhile a handle of the engine under test
+// damages the pool, repairs, and stores a large value of the same size.
+forEachEngine('large values: a repair pass that cuts holes while a writer fills its large block', ({ make }) => {
+  const { Buffer } = require('buffer');
+  const { blocksOf, chain, entryWord } = require('../helpers/store-bytes');
+  const LB = W.LARGE_BLOCK;
+  const n = C.MAX_INLINE_VALUE_BYTES + 1000;
+  const mine = 'a'.repeat(n);
+  const theirs = 'b'.repeat(n);
+  const blockUnits = units(C.LARGE_HEADER_SIZE + n);
+
+  // Runs the writer's set with `during(u32, lu, writerSlot)` run as its copy starts (lu: its
+  // block), then checks both values and verify().
+  function interleave(damage) {
+    const s = make({ maxEntries: 100, buckets: 1 });
+    s.set('big', 'warm', 1); // the namespace exists: the writer's set goes straight to its value
+    s.set('big', 'x', 'victim');
+    const w = Store.attach(s.buffer, { engine: 'js' });
+    const u32 = new Uint32Array(s.buffer);
+    const slot = lastSlot(u32);
+    const original = Buffer.prototype.utf8Write;
+    let interleaved = false;
+    try {
+      Buffer.prototype.utf8Write = function (str, offset, ...rest) {
+        if (!interleaved && str === mine) {
+          interleaved = true;
+          const lu = (offset - C.LARGE_HEADER_SIZE) / C.BLOCK_UNIT;
+          assert.strictEqual(u32[lu * UNIT_WORDS + LB.WRITER], slot, 'the writer\'s block');
+          damage(u32, lu);
+          s.repair();
+          // The block is still the writer's: a block start, in use, naming it, on no list.
+          assert.ok(blocksOf(s.buffer).includes(lu), 'the writer\'s block is a block start');
+          assert.strictEqual(u32[lu * UNIT_WORDS + LB.FLAGS], C.LARGE_CLASS << C.FLAG_CLASS_SHIFT);
+          assert.strictEqual(u32[lu * UNIT_WORDS + LB.UNITS], blockUnits);
+          assert.strictEqual(u32[lu * UNIT_WORDS + LB.WRITER], slot);
+          for (let f = u32[AT.ALLOC_STATE.LARGE_HEAD]; f !== 0; f = u32[f * UNIT_WORDS + LB.NEXT]) {
+            assert.ok(f + u32[f * UNIT_WORDS + LB.UNITS] <= lu || f >= lu + blockUnits, `free block ${f} overlaps the writer's`);
+          }
+          s.set('big', 'theirs', theirs);
+          // Its block (the entry just inserted heads the one chain) lies outside the writer's.
+          const t = chain(u32)[0];
+          const tu = Buffer.from(u32.buffer).readUInt32LE(t * C.BLOCK_UNIT + C.ENTRY_HEADER_SIZE + 'theirs'.length);
+          assert.ok(tu + blockUnits <= lu || tu >= lu + blockUnits, `their block ${tu} overlaps the writer's ${lu}`);
+        }
+        return original.call(this, str, offset, ...rest);
+      };
+      w.set('big', 'mine', mine);
+      Buffer.prototype.utf8Write = original;
+      assert.ok(interleaved, 'the writer was interrupted');
+      assert.ok(s.get('big', 'theirs') === theirs, 'the other handle\'s acknowledged write is kept');
+      assert.ok(w.get('big', 'mine') === mine, 'the writer\'s value');
+      assert.ok(w.get('big', 'theirs') === theirs);
+      assert.ok(s.get('big', 'mine') === mine);
+      assertSoundForBoth(s, 'js');
+    } finally {
+      Buffer.prototype.utf8Write = original;
+      w.close();
+    }
+  }
+
+  it('a hole cut in front of the block ends at it', () => {
+    interleave((u32, lu) => {
+      // The block before the writer's gets an invalid size class: the hole starts there, and no
+      // entry a chain names follows it.
+      const starts = blocksOf(u32.buffer);
+      const before = starts[starts.indexOf(lu) - 1];
+      u32[entryWord(before, W.ENTRY.FLAGS)] |= C.FLAG_CLASS_MASK << C.FLAG_CLASS_SHIFT;
+    });
+  });
+
+  it('an entry a damaged link names inside the block does not make it damage', () => {
+    interleave((u32, lu) => {
+      // A copy of the entry 'x' inside the block (stale bytes the writer's copy has not reached
+      // yet), which the chain names after 'x' in place of its real next.
+      const [x] = chain(u32).filter((u) => u32[entryWord(u, W.ENTRY.KEY_HASH)] !== 0 &&
+        Buffer.from(u32.buffer, u * C.BLOCK_UNIT + C.ENTRY_HEADER_SIZE, 1).toString() === 'x');
+      const inside = lu + (blockUnits >>> 1);
+      const cls = (u32[entryWord(x, W.ENTRY.FLAGS)] >>> C.FLAG_CLASS_SHIFT) & C.FLAG_CLASS_MASK;
+      new Uint8Array(u32.buffer).copyWithin(inside * C.BLOCK_UNIT, x * C.BLOCK_UNIT, (x + SIZE_CLASSES[cls]) * C.BLOCK_UNIT);
+      u32[entryWord(inside, W.ENTRY.NEXT)] = 0;
+      u32[entryWord(x, W.ENTRY.NEXT)] = inside;
+    });
+  });
+});
+
+// A writer whose own handle's repair pass freed its large block (writer = 0), and which then
+// allocated the same unit again for something else (a compaction move whose block it could not
+// give back), finds that block named by it again: its keyHash and valueChecksum tell it is not
+// the block of the first claim (format.md §8, "Writing a large value"). As the native engine's
+// StoreAlloc.ABlockAllocatedAgainAtTheSameUnitIsNotTheFirstClaims.
+describe('large values: a block allocated again at the same unit after the writer\'s own pass [js engine]', () => {
+  const alloc = require('../../lib/store/js/alloc');
+  const LB = W.LARGE_BLOCK;
+  it('is not the first claim\'s', () => {
+    const s = Store.create({ buffer: new SharedArrayBuffer(1 << 22), engine: 'js', maxEntries: 100 });
+    try {
+      const e = s._e;
+      const u32 = new Uint32Array(s.buffer);
+      const size = units(C.LARGE_HEADER_SIZE + 70000);
+      const first = { gc: 0, keyHash: 0, sum: 0 };
+      const u = alloc.allocLarge(e, size, first);
+      assert.ok(u > 0);
+      u32[u * UNIT_WORDS + LB.KEY_HASH] = first.keyHash = 0x1234;
+      u32[u * UNIT_WORDS + LB.VALUE_CHECKSUM] = first.sum = 0x5678;
+      s.repair();
+      assert.strictEqual(u32[u * UNIT_WORDS + LB.WRITER], 0);
+      assert.strictEqual(alloc.largeHeld(e, u, first), false);
+      const second = { gc: 0, keyHash: 0, sum: 0 };
+      assert.strictEqual(alloc.allocLarge(e, size, second), u);
+      assert.strictEqual(alloc.largeHeld(e, u, second), true);
+      u32[u * UNIT_WORDS + LB.KEY_HASH] = second.keyHash = 0x4321;
+      u32[u * UNIT_WORDS + LB.VALUE_CHECKSUM] = second.sum = 0x8765;
+      assert.strictEqual(alloc.largeHeld(e, u, first), false);
+      assert.strictEqual(alloc.largeHeld(e, u, second), true);
+      alloc.freeUnlinkedLarge(e, u, first);
+      assert.strictEqual(u32[u * UNIT_WORDS + LB.FLAGS], C.LARGE_CLASS << C.FLAG_CLASS_SHIFT, 'not the first claim\'s to free');
+      alloc.freeUnlinkedLarge(e, u, second);
+      assert.strictEqual(u32[u * UNIT_WORDS + LB.FLAGS], (C.FLAG_FREE | (C.LARGE_CLASS << C.FLAG_CLASS_SHIFT)) >>> 0);
+      const v = s.verify();
+      assert.ok(v.ok, v.errors.join('\n'));
+    } finally {
+      s.close();
+    }
+  });
 });

@@ -11,7 +11,6 @@ const HEADS = AT.ALLOC_STATE.FREE_HEADS;
 const LARGE_HEAD = AT.ALLOC_STATE.LARGE_HEAD;
 const FREED_UNITS = AT.ALLOC_STATE.FREED_UNITS;
 const GC_COUNTER = AT.HEADER.GC_COUNTER;
-const CUTS = AT.REPAIR_STATE.CUTS;
 const LB = W.LARGE_BLOCK;
 const LARGE_CLASS = C.LARGE_CLASS;
 const FREE_HEAD = AT.HEADER.FREE_HEAD;
@@ -267,15 +266,15 @@ function takeFromLarge(e, units, cls, top, ws = 0, we = 0) {
 }
 
 // A large block of exactly `units` units (format.md §8): first fit on the large list, else the
-// bump pointer. Returns the unit, 0 when there is no room, NEED_REPAIR or CORRUPT; e.largeGc and
-// e.largeCuts are gcCounter and RepairState.cuts read under the lock (largeHeld()). Throws
-// LockError. A compaction move of a large block passes its window
-// [ws, we) (we > 0): then only a free large block outside it will do, never the bump pointer.
-function allocLarge(e, units, ws = 0, we = 0) {
+// bump pointer. Returns the unit, 0 when there is no room, NEED_REPAIR or CORRUPT. Fills `claim`
+// (largeHeld()) under the lock: gcCounter, and the block's keyHash and valueChecksum as they are
+// (its writer updates both when it writes its own). Throws LockError. A compaction move of a large
+// block passes its window [ws, we) (we > 0): then only a free large block outside it will do,
+// never the bump pointer.
+function allocLarge(e, units, claim, ws = 0, we = 0) {
   const u32 = e.u32;
   if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return NEED_REPAIR;
-  e.largeGc = Atomics.load(u32, GC_COUNTER);
-  e.largeCuts = Atomics.load(u32, CUTS);
+  claim.gc = Atomics.load(u32, GC_COUNTER);
   const top = u32[FREE_HEAD];
   let got = top < e.firstUnit || top > e.totalUnits ? CORRUPT : takeFromLarge(e, units, LARGE_CLASS, top, ws, we);
   if (got === 0 && we === 0 && top + units <= e.totalUnits) {
@@ -284,37 +283,44 @@ function allocLarge(e, units, ws = 0, we = 0) {
     Atomics.store(u32, FREE_HEAD, top + units);
     got = top;
   }
-  // Until an entry refers to it, the block names its writer (verify(): in flight, not leaked).
-  if (got > 0) Atomics.store(u32, got * UNIT_WORDS + LB.WRITER, e.locks.slot);
+  if (got > 0) {
+    const w = got * UNIT_WORDS;
+    // Until an entry refers to it, the block names its writer (verify(): in flight, not leaked).
+    Atomics.store(u32, w + LB.WRITER, e.locks.slot);
+    claim.keyHash = u32[w + LB.KEY_HASH];
+    claim.sum = u32[w + LB.VALUE_CHECKSUM];
+  }
   e.locks.release(ALLOC_LOCK);
   return got;
 }
 
-// Whether the large block `u` this handle allocated (allocLarge read gcCounter `gc` and
-// RepairState.cuts `cuts`) and has not linked is still its own, under a lock that keeps repair
-// passes out (a bucket lock or the allocator lock). A pass run by another handle keeps a block
-// in flight of a live writer as it is (format.md §9, step 5); one this handle ran, or one whose
-// owner verdict found the writer gone, freed it and stored writer = 0 in it; one that cut holes
-// may have freed it inside a hole, whose stale headers prove nothing (cuts moved).
-function largeHeld(e, u, gc, cuts) {
+// Whether the large block `u` this handle allocated (allocLarge() filled `claim`: the gcCounter it
+// read, the keyHash and valueChecksum the block holds as far as this handle knows) and has not
+// linked is still its own, under a lock that keeps repair passes out (a bucket lock or the
+// allocator lock). No pass since: it is. A pass run by another handle keeps a block in flight of a
+// live writer as it is, holes or not (format.md §9, steps 3 and 5); one run by this handle, or one
+// that found the writer gone, freed it and stored writer = 0 in it. Its keyHash and valueChecksum
+// tell it from a block this handle allocated at the same unit after such a pass (a compaction
+// move's, left unlinked), which names this handle too.
+function largeHeld(e, u, claim) {
   const u32 = e.u32;
-  if (Atomics.load(u32, GC_COUNTER) === gc) return true;
+  if (Atomics.load(u32, GC_COUNTER) === claim.gc) return true;
   const w = u * UNIT_WORDS;
-  return Atomics.load(u32, CUTS) === cuts && Atomics.load(u32, w + LB.FLAGS) === large.LIVE_LARGE_FLAGS &&
-    u32[w + LB.WRITER] === e.locks.slot;
+  return Atomics.load(u32, w + LB.FLAGS) === large.LIVE_LARGE_FLAGS && u32[w + LB.WRITER] === e.locks.slot &&
+    u32[w + LB.KEY_HASH] === claim.keyHash && u32[w + LB.VALUE_CHECKSUM] === claim.sum;
 }
 
-// Frees a large block allocLarge returned (with gcCounter `gc` and cuts `cuts`) that no entry
-// refers to, if it is still this handle's (largeHeld(): a repair pass since may have freed it
-// already). Never throws (see freeBlocks).
-function freeUnlinkedLarge(e, u, gc, cuts) {
+// Frees a large block allocLarge returned (filling `claim`) that no entry refers to, if it is
+// still this handle's (largeHeld(): a repair pass since may have freed it already). Never throws
+// (see freeBlocks).
+function freeUnlinkedLarge(e, u, claim) {
   try {
     if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return;
   } catch (err) {
     if (err instanceof LockError) return; // the next repair pass reclaims it
     throw err;
   }
-  if (largeHeld(e, u, gc, cuts)) {
+  if (largeHeld(e, u, claim)) {
     countFreed(e.u32, e.u32[u * UNIT_WORDS + LB.UNITS]);
     push(e, u, LARGE_CLASS);
   }

@@ -50,14 +50,13 @@ function moveLarge(e, lu, ws, we, r) {
   const h = u32[lw + LB.KEY_HASH];
   const sum = u32[lw + LB.VALUE_CHECKSUM];
   const units = large.unitsForLarge(n);
-  const to = allocLarge(e, units, ws, we);
+  const claim = { gc: 0, keyHash: 0, sum: 0 };
+  const to = allocLarge(e, units, claim, ws, we);
   if (to <= 0) {
     r[3]++;
     afterFailure(e, to);
     return;
   }
-  const gc = e.largeGc;
-  const cuts = e.largeCuts;
   // The copy, outside any lock: nobody reaches `to` before the entry that will refer to it. A
   // copy that overlapped a change of the source does not hash to the checksum read before it.
   const tw = to * UNIT_WORDS;
@@ -67,8 +66,10 @@ function moveLarge(e, lu, ws, we, r) {
   u32[tw + LB.VALUE_LENGTH] = n;
   u32[tw + LB.VALUE_CHECKSUM] = sum;
   u32[tw + LB.KEY_HASH] = h;
+  claim.sum = sum;
+  claim.keyHash = h;
   if (xxh32Aligned(u32, e.u8, to * C.BLOCK_UNIT + LARGE_HDR, n, h) !== sum) {
-    freeUnlinkedLarge(e, to, gc, cuts);
+    freeUnlinkedLarge(e, to, claim);
     r[3]++;
     return;
   }
@@ -79,11 +80,11 @@ function moveLarge(e, lu, ws, we, r) {
   try {
     // A repair pass since the allocation may have moved everything: an obstacle, and `to` goes
     // back if the pass kept it for this handle (freeUnlinkedLarge).
-    if (Atomics.load(u32, GC_COUNTER) !== gc) {
+    if (Atomics.load(u32, GC_COUNTER) !== claim.gc) {
       r[3]++;
       st = 1;
     } else st = relink(e, bw, lu, to, n, sum, ws, we, r);
-    if (st !== 0 && st !== MOVED_REPAIR) freeUnlinkedLarge(e, to, gc, cuts);
+    if (st !== 0 && st !== MOVED_REPAIR) freeUnlinkedLarge(e, to, claim);
   } finally {
     e.locks.release(lockWord);
   }

@@ -84,12 +84,15 @@ const ON_FREE = 8; // met on a free list
 // first block that is not valid, else freeHead). A freeHead outside [firstUnit, totalUnits] is
 // clamped, as native does: walking to a freeHead beyond the store would read past it, and one
 // below the pool would let the allocator place blocks over the buckets. verify() (a `report`)
-// stops at the first block that is not valid. A repair pass (`refs`, chainRefs()) goes on: a
-// block that is not valid, or one that would cover an entry the chains name and that proves
-// itself (trusted()), ends where the next such entry starts (or at freeHead), not the pool: the
+// stops at the first block that is not valid. A repair pass (`refs`, chainRefs(); `verdicts`, as
+// rebuildFreeLists()) goes on: a block that is not valid, or one that would cover an entry the
+// chains name and that proves itself (trusted()), ends where the next such entry starts, or the
+// next large block in flight of a live other owner (holeEnd()), or at freeHead, not the pool: the
 // units in between become one free block (a hole) and the walk goes on there (format.md §9,
-// step 3). `holes` counts them.
-function walkPool(e, report, refs = null) {
+// step 3). A large block in flight of a live other owner is never damage, whatever entries its
+// units seem to hold: its writer is copying over them without any lock, and a hole over it would
+// let another writer take units that copy still writes. `holes` counts the holes.
+function walkPool(e, report, refs = null, verdicts = null) {
   const u32 = e.u32;
   const raw = u32[FREE_HEAD];
   const badHead = raw < e.firstUnit || raw > e.totalUnits;
@@ -105,6 +108,12 @@ function walkPool(e, report, refs = null) {
     const cls = chain.classOf(flags);
     const size = cls > large.LARGE_CLASS ? 0 : large.blockUnits(e, u, flags);
     const bad = size === 0 || u + size > head;
+    if (refs !== null && !bad && inFlightByLive(e, u, flags, verdicts)) {
+      state[u - e.firstUnit] = START;
+      starts.push(u);
+      u += size;
+      continue;
+    }
     // A valid-looking block may still be damage: one that covers the start of a proven entry.
     let next = refs === null ? 0 : nextTrusted(e, refs, u + 1, bad ? head : u + size, head);
     if (bad || next !== 0) {
@@ -122,6 +131,7 @@ function walkPool(e, report, refs = null) {
       // free block, which the next pass does not see as damage, and writers must still forget
       // the parked blocks it covers (countCut()).
       if (holes === 0) countCut(e);
+      next = holeEnd(e, u + 1, next, head, verdicts);
       const w = chain.entryWord(u);
       Atomics.store(u32, w + E.FLAGS, large.FREE_LARGE_FLAGS);
       Atomics.store(u32, u * UNIT_WORDS + W.LARGE_BLOCK.UNITS, next - u);
@@ -137,6 +147,28 @@ function walkPool(e, report, refs = null) {
     if (e.progress !== null) progress.at(e, u - e.firstUnit);
   }
   return { top: Math.min(u, head), head, moved: badHead || u < head, state, starts, holes };
+}
+
+// Where a hole that starts before `from` and would end at `to` ends (format.md §9, step 3): at
+// the first unit in [from, to) that holds a large block in flight of a live other owner that ends
+// by `head` (inFlightByLive(); the walk goes on there), else at `to`. Every other large block in
+// use met before it gets writer = 0, as one rebuildFreeLists() frees: inside the hole its header
+// stays, and its writer (this handle, or a gone one) must not take it for one a pass kept
+// (alloc.js largeHeld()). Every unit is looked at: the headers after damage cannot be trusted to
+// give block sizes, and the bytes of a hole are free once it is cut (a value's copy of a header
+// taken for a block in flight only keeps its units out of the hole while that owner lives).
+function holeEnd(e, from, to, head, verdicts) {
+  const u32 = e.u32;
+  for (let x = from; x < to; x++) {
+    e.heartbeat.work();
+    const w = x * UNIT_WORDS;
+    const flags = u32[w + W.LARGE_BLOCK.FLAGS];
+    if (flags !== large.LIVE_LARGE_FLAGS) continue;
+    const units = u32[w + W.LARGE_BLOCK.UNITS];
+    if (units !== 0 && units <= head - x && inFlightByLive(e, x, flags, verdicts)) return x;
+    if (u32[w + W.LARGE_BLOCK.WRITER] !== 0) u32[w + W.LARGE_BLOCK.WRITER] = 0;
+  }
+  return to;
 }
 
 // The units the chains name below `head` (repair's resync, walkPool()), one bit each: every
@@ -525,7 +557,7 @@ function rebuildFreeLists(e, pool, verdicts) {
 
 // Frees the slots of owners that are gone (format.md §6, §9 step 6; their locks were taken over
 // when this pass took every lock), except this handle's own.
-// A slot found live by rebuildFreeLists keeps its parked blocks (and a large block it is writing)
+// A slot found live by walkPool or rebuildFreeLists keeps its parked blocks (and a large block it is writing)
 // and is not freed by this pass even if its owner ended meanwhile: the next pass frees both (as native's RepairScan.ownerVerdicts).
 function freeGoneOwners(e, verdicts) {
   for (let o = 1; o < C.OWNER_SLOTS; o++) {
@@ -558,13 +590,13 @@ function repair(e, force = true) {
   lockRest(e);
   try {
     const head = Math.min(Math.max(u32[FREE_HEAD], e.firstUnit), e.totalUnits);
-    const pool = walkPool(e, null, chainRefs(e, head));
+    const verdicts = new Uint8Array(C.OWNER_SLOTS);
+    const pool = walkPool(e, null, chainRefs(e, head), verdicts);
     if (pool.moved) Atomics.store(u32, FREE_HEAD, pool.top);
     dropNamelessNamespaces(e);
     const found = walkChains(e, pool, null);
     checkCounts(e, found, null);
     resetEvictionState(e, found);
-    const verdicts = new Uint8Array(C.OWNER_SLOTS);
     rebuildFreeLists(e, pool, verdicts);
     // This handle's parked blocks were freed with the rest: its cache is empty.
     cache.forget(e);

@@ -154,12 +154,12 @@ function set(e, nsId, key, value, enc, expiresAt = 0, stagedLength = 0) {
     SMALL.handRan = false;
     return setLoop(e, nsId, kl, h, value, vl, enc, cls, false, SMALL);
   }
-  const state = { evictions: 0, unit: 0, gc: 0, cuts: 0, compacted: 0, handRan: false };
+  const state = { evictions: 0, unit: 0, gc: 0, keyHash: 0, sum: 0, compacted: 0, handRan: false };
   try {
     setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state);
   } finally {
     // Every way out before the entry linked the large block gives the block back.
-    if (state.unit !== 0) freeUnlinkedLarge(e, state.unit, state.gc, state.cuts);
+    if (state.unit !== 0) freeUnlinkedLarge(e, state.unit, state);
   }
 }
 
@@ -211,7 +211,7 @@ function stageValue(e, s, kl) {
 }
 
 // set()'s state for a small value (no large block). handRan: the set ran the eviction hand.
-const SMALL = { evictions: 0, unit: 0, gc: 0, cuts: 0, compacted: 0, handRan: false };
+const SMALL = { evictions: 0, unit: 0, gc: 0, keyHash: 0, sum: 0, compacted: 0, handRan: false };
 
 // After an allocation of `units` failed for want of space: when the units freed and not merged
 // since could hold it, one batch of compaction steps (at most MAX_COMPACTIONS_PER_SET
@@ -223,8 +223,8 @@ function compactFor(e, units, state) {
   return true;
 }
 
-// set()'s attempts until one succeeds or fails for good. state: { evictions, unit, gc } (the
-// large block being written, prepareLarge), handRan.
+// set()'s attempts until one succeeds or fails for good. state: { evictions, unit, and the claim
+// on it: gc, keyHash, sum } (the large block being written, prepareLarge), handRan.
 function setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state) {
   for (let repaired = false; ;) {
     if (isLarge && state.unit === 0) repaired = prepareLarge(e, h, value, vl, state, repaired);
@@ -273,16 +273,14 @@ function afterSet(e, inserted) {
 
 // Allocates a large block for a value of vl bytes (evicting, bounded, when the store may) and
 // fills it outside any bucket lock: nobody can reach it until an entry refers to it. Sets
-// state.unit, state.gc and state.cuts (allocLarge's e.largeGc and e.largeCuts); returns
-// `repaired` for recover().
+// state.unit and the claim on it (state.gc, state.keyHash, state.sum: allocLarge(), then the
+// words written here); returns `repaired` for recover().
 function prepareLarge(e, h, src, vl, state, repaired) {
   const units = large.unitsForLarge(vl);
   for (;;) {
-    const u = allocLarge(e, units);
+    const u = allocLarge(e, units, state);
     if (u > 0) {
       state.unit = u;
-      state.gc = e.largeGc;
-      state.cuts = e.largeCuts;
       break;
     }
     if (u === 0 && e.cache.units !== 0) {
@@ -316,8 +314,11 @@ function prepareLarge(e, h, src, vl, state, repaired) {
   else e.u8.set(src, off);
   u32[w + LB.NEXT] = 0;
   u32[w + LB.VALUE_LENGTH] = vl;
-  u32[w + LB.VALUE_CHECKSUM] = xxh32Aligned(u32, e.u8, off, vl, h);
+  const sum = xxh32Aligned(u32, e.u8, off, vl, h);
+  u32[w + LB.VALUE_CHECKSUM] = sum;
   u32[w + LB.KEY_HASH] = h;
+  state.sum = sum;
+  state.keyHash = h;
   return repaired;
 }
 
@@ -344,7 +345,7 @@ function setOnce(e, nsId, kl, h, src, vl, enc, cls, larger, state) {
   if (state.unit !== 0 && Atomics.load(u32, GC_COUNTER) !== state.gc) {
     // A repair pass ran since the allocation. One run by another handle kept the block (its
     // writer is live); one that freed it lets another writer have it: allocate again.
-    if (!largeHeld(e, state.unit, state.gc, state.cuts)) {
+    if (!largeHeld(e, state.unit, state)) {
       e.locks.release(lw);
       state.unit = 0;
       return LARGE_LOST;

@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "store/alloc.h"
@@ -161,6 +163,146 @@ TEST_F(StoreAlloc, RepairKeepsALargeBlockALiveWriterIsFilling) {
   VerifyOk(*s);  // a set in flight
   ASSERT_EQ(FreeUnlinkedLarge(pool, env, unit, claim), AllocStatus::kOk);
   EXPECT_EQ(r.alloc()->largeHead, unit);
+  EXPECT_EQ(lb->flags, kFlagFree | kLargeClass << kClassShift);
+  VerifyOk(*s);
+}
+
+// What a handle of this process allocates with (its owner slot and identity), on the pool of r.
+LockEnv EnvOf(const Region& r, const Store& h, uint32_t tid) {
+  LockEnv env;
+  env.regionBase = r.base();
+  env.owners = r.owner(0);
+  env.selfSlot = h.ownerSlot();
+  env.self = IdentityOf(static_cast<uint32_t>(getpid()), tid);
+  return env;
+}
+
+const L::LargeBlock* LargeOf(const Region& r, uint32_t unit) {
+  return reinterpret_cast<const L::LargeBlock*>(r.entry(unit));
+}
+
+// The block start before `unit` in a sound pool (walked by block size from firstUnit).
+uint32_t BlockBefore(const Region& r, const Store& s, uint32_t unit) {
+  uint32_t prev = 0;
+  for (uint32_t u = s.firstUnit(); u < unit;) {
+    prev = u;
+    const uint32_t cls = ClassOfFlags(r.entry(u)->flags);
+    u += cls < kClassCount ? L::kSizeClasses[cls] : LargeOf(r, u)->units;
+  }
+  return prev;
+}
+
+// A repair pass that cuts holes (format.md §9, step 3) leaves the large block a live writer other
+// than the repairer is filling exactly as it is, as a block start that no free block covers: the
+// writer copies its value without any lock, and units of the block handed to another writer
+// would take that copy over an acknowledged value. The writer then finds the block its own.
+void ExpectKeptInFlight(const Region& r, const Store& s, const PoolView& pool, const LockEnv& env,
+                        uint32_t unit, uint32_t units, const LargeClaim& claim) {
+  const L::LargeBlock* lb = LargeOf(r, unit);
+  EXPECT_EQ(lb->flags, kLargeClass << kClassShift);
+  EXPECT_EQ(lb->units, units);
+  EXPECT_EQ(lb->writer, env.selfSlot);
+  EXPECT_EQ(BlockBefore(r, s, unit + 1), unit);  // a block start
+  for (uint32_t f = r.alloc()->largeHead; f != 0; f = LargeOf(r, f)->next) {
+    EXPECT_TRUE(f + LargeOf(r, f)->units <= unit || f >= unit + units) << "free block " << f;
+  }
+  EXPECT_TRUE(LargeHeld(pool, env, unit, claim));
+}
+
+// The writer's block, then another writer's block of the same size, filled after the pass: the
+// second lies elsewhere and keeps its bytes once the first writer's copy is done.
+void FillBothAfterThePass(const Region& r, Store& s, const PoolView& pool, const LockEnv& env,
+                          const LockEnv& otherEnv, uint32_t unit, uint32_t n,
+                          const LargeClaim& claim) {
+  const uint32_t units = UnitsForLarge(n);
+  uint32_t other = 0;
+  LargeClaim otherClaim;
+  ASSERT_EQ(AllocLarge(pool, otherEnv, units, &other, &otherClaim), AllocStatus::kOk);
+  EXPECT_TRUE(other + units <= unit || other >= unit + units) << other << " overlaps " << unit;
+  uint8_t* theirs = r.base() + uint64_t{other} * kBlockUnit + sizeof(L::LargeBlock);
+  uint8_t* mine = r.base() + uint64_t{unit} * kBlockUnit + sizeof(L::LargeBlock);
+  std::memset(theirs, 'b', n);
+  std::memset(mine, 'a', n);                          // the first writer's copy, still running
+  EXPECT_EQ(std::count(theirs, theirs + n, 'b'), n);  // the other writer's value, whole
+  EXPECT_EQ(std::count(mine, mine + n, 'a'), n);
+  VerifyOk(s);  // two sets in flight
+  ASSERT_EQ(FreeUnlinkedLarge(pool, env, unit, claim), AllocStatus::kOk);
+  ASSERT_EQ(FreeUnlinkedLarge(pool, otherEnv, other, otherClaim), AllocStatus::kOk);
+  EXPECT_EQ(LargeOf(r, unit)->flags & kFlagFree, kFlagFree);
+  VerifyOk(s);
+}
+
+TEST_F(StoreAlloc, AHoleCutInFrontOfALargeBlockALiveWriterIsFillingEndsAtIt) {
+  ASSERT_EQ(Put(*s, ns, "x", "victim"), L::kOk);
+  auto writer = Open(r, 2);
+  const PoolView pool{r.base(), r.header(), r.alloc(), s->firstUnit(), s->totalUnits()};
+  const LockEnv env = EnvOf(r, *writer, 2);
+  const uint32_t n = 70000;
+  uint32_t unit = 0;
+  LargeClaim claim;
+  ASSERT_EQ(AllocLarge(pool, env, UnitsForLarge(n), &unit, &claim), AllocStatus::kOk);
+  // The block before it gets an invalid size class: the hole starts there, and no entry a chain
+  // names follows it.
+  r.entry(BlockBefore(r, *s, unit))->flags |= 0xFFu << kClassShift;
+  const uint32_t cuts = r.repairState()->cuts;
+  ASSERT_EQ(s->Repair(), L::kOk);
+  EXPECT_EQ(r.repairState()->cuts, cuts + 1);
+  ExpectKeptInFlight(r, *s, pool, env, unit, UnitsForLarge(n), claim);
+  FillBothAfterThePass(r, *s, pool, env, EnvOf(r, *s, 1), unit, n, claim);
+}
+
+TEST_F(StoreAlloc, AnEntryALinkNamesInsideALargeBlockALiveWriterIsFillingIsNotDamage) {
+  ASSERT_EQ(Put(*s, ns, "x", "victim"), L::kOk);
+  auto writer = Open(r, 2);
+  const PoolView pool{r.base(), r.header(), r.alloc(), s->firstUnit(), s->totalUnits()};
+  const LockEnv env = EnvOf(r, *writer, 2);
+  const uint32_t n = 70000;
+  uint32_t unit = 0;
+  LargeClaim claim;
+  ASSERT_EQ(AllocLarge(pool, env, UnitsForLarge(n), &unit, &claim), AllocStatus::kOk);
+  // A copy of the entry "x" inside the block (stale bytes the writer's copy has not reached
+  // yet), which the chain names after "x".
+  const uint32_t x = BlockBefore(r, *s, unit);
+  const uint32_t inside = unit + UnitsForLarge(n) / 2;
+  std::memcpy(r.entry(inside), r.entry(x), UnitsForEntry(1, 6) * kBlockUnit);
+  r.entry(inside)->next = 0;
+  r.entry(x)->next = inside;
+  ASSERT_EQ(s->Repair(), L::kOk);
+  ExpectKeptInFlight(r, *s, pool, env, unit, UnitsForLarge(n), claim);
+  EXPECT_EQ(r.entry(x)->next, 0u);  // the chain ends at "x"
+  EXPECT_EQ(GetStr(*s, ns, "x"), "victim");
+  FillBothAfterThePass(r, *s, pool, env, EnvOf(r, *s, 1), unit, n, claim);
+}
+
+// A writer whose own handle's repair pass freed its large block (writer = 0), and which then
+// allocated the same unit again for something else (a compaction move whose block it could not
+// give back), finds that block named by it again: its keyHash and valueChecksum tell it is not
+// the block of the first claim.
+TEST_F(StoreAlloc, ABlockAllocatedAgainAtTheSameUnitIsNotTheFirstClaims) {
+  const PoolView pool{r.base(), r.header(), r.alloc(), s->firstUnit(), s->totalUnits()};
+  const LockEnv env = EnvOf(r, *s, 1);
+  const uint32_t units = UnitsForLarge(70000);
+  uint32_t unit = 0;
+  LargeClaim first;
+  ASSERT_EQ(AllocLarge(pool, env, units, &unit, &first), AllocStatus::kOk);
+  L::LargeBlock* lb = reinterpret_cast<L::LargeBlock*>(r.entry(unit));
+  lb->keyHash = first.keyHash = 0x1234;
+  lb->valueChecksum = first.sum = 0x5678;
+  ASSERT_EQ(s->Repair(), L::kOk);
+  EXPECT_EQ(lb->writer, 0u);
+  EXPECT_FALSE(LargeHeld(pool, env, unit, first));
+  uint32_t again = 0;
+  LargeClaim second;
+  ASSERT_EQ(AllocLarge(pool, env, units, &again, &second), AllocStatus::kOk);
+  ASSERT_EQ(again, unit);
+  EXPECT_TRUE(LargeHeld(pool, env, unit, second));
+  lb->keyHash = second.keyHash = 0x4321;
+  lb->valueChecksum = second.sum = 0x8765;
+  EXPECT_FALSE(LargeHeld(pool, env, unit, first));
+  EXPECT_TRUE(LargeHeld(pool, env, unit, second));
+  ASSERT_EQ(FreeUnlinkedLarge(pool, env, unit, first), AllocStatus::kOk);
+  EXPECT_EQ(lb->flags, kLargeClass << kClassShift);  // not the first claim's to free
+  ASSERT_EQ(FreeUnlinkedLarge(pool, env, unit, second), AllocStatus::kOk);
   EXPECT_EQ(lb->flags, kFlagFree | kLargeClass << kClassShift);
   VerifyOk(*s);
 }
