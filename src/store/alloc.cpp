@@ -5,7 +5,7 @@ namespace shm {
 using layout::kSizeClasses;
 
 uint32_t SizeClassFor(uint32_t units) noexcept {
-  // Binary search over the 40 ascending classes.
+  // Binary search over the kClassCount ascending classes.
   uint32_t lo = 0, hi = kClassCount;
   while (lo < hi) {
     uint32_t mid = (lo + hi) / 2;

@@ -438,8 +438,8 @@ void Store::RepairCounts(internal::RepairScan* scan) noexcept {
 // lock) is free: a run of one block on the free list of its class (a large block on the large
 // list), a longer run one free large block covering it (coalesced: its units are the run's, the
 // headers inside it are not read again), each list in address order and linked both ways
-// (`prev`); classCount is 40, freedUnits 0 and the compaction cursor 0. A block parked or in
-// flight of a live other owner is left as it is and ends a run (format.md §8, "Parked blocks";
+// (`prev`); classCount is kClassCount, freedUnits 0 and the compaction cursor 0. A block parked or
+// in flight of a live other owner is left as it is and ends a run (format.md §8, "Parked blocks";
 // §9 step 5). A large block in use that is freed gets writer = 0 first: inside a run its header
 // stays, and its writer (this handle) must not take it for one a pass kept (LargeHeld).
 void Store::RebuildFreeLists(internal::RepairScan* scanp) noexcept {
