@@ -19,6 +19,8 @@ const SHORT_TEXT = 40;
 const scratch = new Uint8Array(SCRATCH_UNITS * 3 + 4);
 const scratch32 = new Uint32Array(scratch.buffer);
 const encoder = new TextEncoder();
+// The mask that keeps the first 1-3 bytes of a word (its low bytes on a little-endian host).
+const LOW_BYTES = [0, 0xff, 0xffff, 0xffffff];
 
 /**
  * Writes the UTF-8 form of `text` (at most SCRATCH_UNITS units) from word `w` of `u32`, the bytes
@@ -65,7 +67,7 @@ function writeUtf8(u32, w, text) {
   const whole = n >>> 2;
   for (let k = 0; k < whole; k++) u32[w + k] = scratch32[k];
   const rest = n & 3;
-  if (rest !== 0) u32[w + whole] = scratch32[whole] & (0xffffffff >>> (32 - rest * 8));
+  if (rest !== 0) u32[w + whole] = scratch32[whole] & LOW_BYTES[rest];
   return n;
 }
 
