@@ -205,6 +205,16 @@ function syncLog(file) {
   }
 }
 
+// Shrinks the log file `file` to `size` bytes (held: the recovery lock, after control.fenceStale()).
+// Handles store records through shared mappings of the log (wal.js), and a store past the new end
+// of a file is a SIGBUS that kills their process, so no live mapping may be stored into past
+// `size` from here on. None is: every store into a mapping (wal.js, binding/persist) is made
+// holding the append lock, after comparing `recoveries` with its handle's under that lock, and the
+// fence raised `recoveries` holding the append lock before this runs, so the handles of the
+// replaced segment refuse (ERR_PERSIST_STALE) before they touch their mapping, while the handles
+// of the rebuilt store attach only after this, and grow the file before they map it. Their
+// prefault (growth.js) is not under the lock, but madvise reports a page past the end with
+// EFAULT instead of a signal.
 function cutTail(file, size) {
   const fd = fs.openSync(file, 'r+');
   try {

@@ -43,27 +43,50 @@ function restoreBackup(StoreClass, from, target) {
   if (exists) throw new ShmError('ERR_SHM_EXISTS', `persist: the segment ${target.name || target.path} already exists`);
   makeDirs(dir, 0o700);
   const copied = [];
+  // Whether this restore won the exclusive create of the control file: only then are the
+  // directory's files its own, to copy and, on failure, to remove.
+  let ownsDir = false;
   try {
-    for (const f of m.files) {
-      fs.copyFileSync(path.join(src, f.name), path.join(dir, f.name));
-      copied.push(f.name);
-    }
+    // The control file is created (exclusively) before any file is copied, and the files are
+    // copied before its stamp (as a creator makes its first log file): a restore that lost the
+    // create to another restore, or to a creator, copies and removes nothing, so it never
+    // replaces in place (shrinking it first) a log file the winner's store already appends to
+    // through a shared mapping (a store past the new end of a file is a SIGBUS that kills that
+    // process), nor removes the winner's files. An opener meanwhile finds the control file
+    // without its magic and waits, as it waits for a creator.
+    const beforeStamp = () => {
+      ownsDir = true;
+      for (const f of m.files) {
+        fs.copyFileSync(path.join(src, f.name), path.join(dir, f.name));
+        copied.push(f.name);
+      }
+    };
     // A store id of its own: from here on the restored store's log differs from the backed-up
     // store's (its own writes follow the backup's end), and backup.js extends the files of a
     // backup only for the same store id, so a backup of one never extends the other's files.
-    const control = new Control(dir, {
-      ...m.geometry, syncMode: SYNC_NAMES.indexOf(m.sync), intervalMs: m.intervalMs, checkpointBytes: m.checkpointBytes, checkpointMs: m.checkpointMs || 0,
-      storeId: newStoreId(), mode: 0o600,
-    }, BaseStore._lockTimeout(target));
+    let control;
+    try {
+      control = new Control(dir, {
+        ...m.geometry, syncMode: SYNC_NAMES.indexOf(m.sync), intervalMs: m.intervalMs, checkpointBytes: m.checkpointBytes, checkpointMs: m.checkpointMs || 0,
+        storeId: newStoreId(), mode: 0o600, beforeStamp,
+      }, BaseStore._lockTimeout(target));
+    } catch (err) {
+      if (!ownsDir && err.code === 'ERR_SHM_EXISTS') {
+        throw new ShmError('ERR_SHM_EXISTS', `persist: ${dir} already holds a persisted store`, { cause: err });
+      }
+      throw err;
+    }
     // Left not ready: the open below (or any opener first) recovers the store from the copies.
     control.unlockRecovery();
     control.close();
-    copied.push('control');
     syncDir(dir);
     const { dir: _dir, ...segmentOpts } = target; // eslint-disable-line no-unused-vars
     return StoreClass.open({ ...segmentOpts, persist: { dir } });
   } catch (err) {
-    for (const f of copied) fs.rmSync(path.join(dir, f), { force: true });
+    if (ownsDir) {
+      for (const f of copied) fs.rmSync(path.join(dir, f), { force: true });
+      fs.rmSync(path.join(dir, 'control'), { force: true });
+    }
     throw err;
   }
 }

@@ -239,7 +239,9 @@ class Store extends LoggedStore {
     }
     // The replay is not timed: latency (if asked for) is turned on once the store is rebuilt.
     // Handles still attached to the segment this replaces (removed while they had it mapped)
-    // append no more from here; what they appended before is in the log read below.
+    // append no more from here; what they appended before is in the log read below. The fence
+    // comes before the rebuild, which may cut the log's tail: a handle that still stored records
+    // through its mapping of the log after the cut would die of SIGBUS (recovery.js, cutTail).
     control.fenceStale();
     const store = super.create({ ...rest, size: geo.totalSize, buckets: geo.bucketCount, maxEntries: geo.maxEntries,
       maxNamespaces: geo.maxNamespaces, latency: false });
@@ -337,7 +339,14 @@ class Store extends LoggedStore {
     if (p === null) throw new ShmError('ERR_INVALID_ARG', 'backup() needs a store opened with "persist"');
     v.validateString(dir, 'dir', { minLength: 1 });
     const to = path.resolve(dir);
-    if (to === p.dir) throw v.typeError('The "dir" argument must not be the persistence directory itself');
+    // No persistence directory is a backup's: this store's (by whatever path reaches it, a
+    // symbolic link included) or another store's. The copies would replace its log files in
+    // place, shrinking each under the shared mappings its appenders store records through (a
+    // store past the new end of a file is a SIGBUS that kills their process), and the backup's
+    // cleanup would remove its control file. Every persistence directory holds `control`.
+    if (to === p.dir || fs.existsSync(path.join(to, 'control'))) {
+      throw v.typeError('The "dir" argument must not be a persistence directory (this store\'s, or another store\'s)');
+    }
     return onPath(to, () => backup(p, to, () => p.wal.waitDurable(p.control.tail)));
   }
 
