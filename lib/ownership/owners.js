@@ -83,20 +83,23 @@ class OwnerTable {
   }
 
   // Claims slot `o` for `id` if its pid word reads `expected` (0: free; an adopter's judged gone
-  // pid, whose identity it has cleared): the CAS of the pid word, then the identity. Returns
-  // whether it did. With the addon the record is watched from the claim on (format.md §6, "Dead
-  // owners"): one native call claims and watches it, and worker.terminate() cannot stop a thread
-  // between the two, as it could between a claim and a later watch(); that left a record claimed
-  // by a thread that is gone, read as a live owner for as long as the process lived. The watch
-  // is handed over by watch(o, id), or ended by release(o) when no watch() took it.
+  // pid, which it holds the actor word of): for an adoption the gone owner's identity is cleared
+  // first (until the identity is ours the record must not read as a gone owner's), then the CAS
+  // of the pid word, then the identity. Returns whether it did. With the addon the record is
+  // watched from the claim on (format.md §6, "Dead owners"): one native call clears, claims and
+  // watches it, and worker.terminate() cannot stop a thread between them, as it could between a
+  // claim and a later watch(); that left a record claimed by a thread that is gone, read as a live
+  // owner for as long as the process lived. The watch is handed over by watch(o, id), or ended by
+  // release(o) when no watch() took it.
   #claimAt(o, expected, id) {
     const addon = native.addon;
     if (!addon || typeof addon.claimWatchedOwnerSlot !== 'function') {
+      if (expected !== 0) this.clearIdentity(o);
       if (Atomics.compareExchange(this.u32, this.pidWord(o), expected, id.pid) !== expected) return false;
       this.writeIdentity(o, id);
       return true;
     }
-    const token = addon.claimWatchedOwnerSlot(this.u32.buffer, this.u32.byteOffset + this.base * Uint32Array.BYTES_PER_ELEMENT,
+    const token = addon.claimWatchedOwnerSlot(this.u32.buffer, this.#tableByte(),
       o, expected, id.pid, id.tid, Number(id.startTime), id.bootId);
     if (token === 0) return false;
     const pending = pendingOf(this.u32.buffer);
@@ -119,10 +122,23 @@ class OwnerTable {
     return token;
   }
 
+  // The byte offset of the table in the buffer, as the addon's functions take it.
+  #tableByte() {
+    return this.u32.byteOffset + this.base * Uint32Array.BYTES_PER_ELEMENT;
+  }
+
   // Takes slot `o`'s actor word for `self` (§6, "Acting on a verdict"): from 0, or from a process
   // that no longer exists, which held it when it ended. Returns whether it did; false when a live
-  // process (this one included: another of its threads) acts on the slot.
+  // process (this one included: another of its threads) acts on the slot. With the addon the
+  // word is taken, and given back by dropActor(o), through it: a thread terminated while it holds
+  // the word (between the two) has it given back at its teardown. Held by this live process, it
+  // would otherwise be taken by no party for as long as the process lived, and the slot never
+  // freed or adopted again (nor claimed, in a table whose claimers yield to an actor).
   takeActor(o, self) {
+    const addon = native.addon;
+    if (addon && typeof addon.takeOwnerActor === 'function') {
+      return addon.takeOwnerActor(this.u32.buffer, this.#tableByte(), o, self.pid);
+    }
     const w = this.base + o * RECORD_WORDS + ACTOR;
     const held = Atomics.load(this.u32, w);
     if (held === 0) return Atomics.compareExchange(this.u32, w, 0, self.pid) === 0;
@@ -130,7 +146,13 @@ class OwnerTable {
     return Atomics.compareExchange(this.u32, w, held, self.pid) === held;
   }
 
+  // Gives back slot `o`'s actor word, which the calling thread took (takeActor()).
   dropActor(o) {
+    const addon = native.addon;
+    if (addon && typeof addon.dropOwnerActor === 'function') {
+      addon.dropOwnerActor(this.u32.buffer, this.#tableByte(), o);
+      return;
+    }
     Atomics.store(this.u32, this.base + o * RECORD_WORDS + ACTOR, 0);
   }
 
@@ -254,8 +276,8 @@ class OwnerTable {
         const r = this.goneRecord(o, id);
         if (r === null || r.pid === id.pid) continue;
         if (check !== null && !check(o)) continue;
-        // Until the identity is ours the record must not read as a gone owner's.
-        this.clearIdentity(o);
+        // With the addon one native call clears the gone owner's identity, takes the pid word and
+        // watches the record: a thread terminated here has adopted the slot or left it as judged.
         if (!this.#claimAt(o, r.pid, id)) continue;
         return o;
       } finally {
@@ -297,11 +319,24 @@ class OwnerTable {
     try {
       const r = this.goneRecord(o, self);
       if (r === null) return false;
-      this.clearIdentity(o);
-      return Atomics.compareExchange(this.u32, this.pidWord(o), r.pid, 0) === r.pid;
+      return this.#freeAt(o, r.pid);
     } finally {
       this.dropActor(o);
     }
+  }
+
+  // Frees slot `o`, whose owner of pid `judged` the caller (holding its actor word) judged gone:
+  // every field but pid cleared, then CAS(pid, judged, 0). Returns whether the CAS succeeded.
+  // With the addon both are one native call, which worker.terminate() cannot split: stopped
+  // between them, a thread left the gone owner's pid with no identity, a record judged by its pid
+  // alone, which reads as a live owner while a process has that pid.
+  #freeAt(o, judged) {
+    const addon = native.addon;
+    if (addon && typeof addon.freeOwnerSlot === 'function') {
+      return addon.freeOwnerSlot(this.u32.buffer, this.#tableByte(), o, judged);
+    }
+    this.clearIdentity(o);
+    return Atomics.compareExchange(this.u32, this.pidWord(o), judged, 0) === judged;
   }
 
   // Marks slot `o` dead if it still names id's pid, tid and start time (what the addon does at
@@ -323,8 +358,7 @@ class OwnerTable {
     if (!native.addon) return 0;
     const pending = this.#takePending(o);
     if (pending !== 0) return pending;
-    const tableOffset = this.u32.byteOffset + this.base * Uint32Array.BYTES_PER_ELEMENT;
-    return native.addon.watchOwnerSlot(this.u32.buffer, tableOffset, o, id.pid, id.tid, Number(id.startTime));
+    return native.addon.watchOwnerSlot(this.u32.buffer, this.#tableByte(), o, id.pid, id.tid, Number(id.startTime));
   }
 
   unwatch(token) {

@@ -92,23 +92,13 @@ void ClearIdentity(layout::Owner* r) noexcept {
   AtomicStore(&r->state, kOwnerLive);
 }
 
-// Takes the record's actor word for `self` (format.md §6, "Acting on a verdict"): from 0, or from
-// a process that no longer exists, which held it when it ended. False when a live process (this
-// one included: another of its threads) acts on the slot.
-bool TakeActor(layout::Owner* r, const OwnerIdentity& self) noexcept {
-  const uint32_t held = AtomicLoad(&r->actor);
-  if (held == 0) return AtomicCas(&r->actor, 0, self.pid);
-  if (held == self.pid || !ProcessGone(held)) return false;
-  return AtomicCas(&r->actor, held, self.pid);
-}
-
 // Holds the actor word of a record for the scope it was taken in.
 class ActorHold {
  public:
   ActorHold(layout::Owner* r, const OwnerIdentity& self) noexcept
-      : r_(r), held_(TakeActor(r, self)) {}
+      : r_(r), held_(TakeOwnerActor(r, self)) {}
   ~ActorHold() {
-    if (held_) AtomicStore(&r_->actor, 0);
+    if (held_) DropOwnerActor(r_);
   }
   ActorHold(const ActorHold&) = delete;
   ActorHold& operator=(const ActorHold&) = delete;
@@ -128,6 +118,36 @@ void WriteIdentity(layout::Owner* r, const OwnerIdentity& id) noexcept {
 }
 
 }  // namespace
+
+bool TakeOwnerActor(layout::Owner* record, const OwnerIdentity& self) noexcept {
+  const uint32_t held = AtomicLoad(&record->actor);
+  if (held == 0) return AtomicCas(&record->actor, 0, self.pid);
+  if (held == self.pid || !ProcessGone(held)) return false;
+  return AtomicCas(&record->actor, held, self.pid);
+}
+
+void DropOwnerActor(layout::Owner* record) noexcept {
+  AtomicStore(&record->actor, 0);
+}
+
+bool ReleaseOwnerActorOf(layout::Owner* record, uint32_t pid) noexcept {
+  return pid != 0 && AtomicCas(&record->actor, pid, 0);
+}
+
+bool AdoptOwnerSlotAt(layout::Owner* owners, uint32_t slot, uint32_t judgedPid,
+                      const OwnerIdentity& id) noexcept {
+  if (slot == 0 || slot >= kOwnerSlots || judgedPid == 0 || id.pid == 0) return false;
+  ClearIdentity(&owners[slot]);
+  if (!AtomicCas(&owners[slot].pid, judgedPid, id.pid)) return false;
+  WriteIdentity(&owners[slot], id);
+  return true;
+}
+
+bool FreeOwnerSlotAt(layout::Owner* owners, uint32_t slot, uint32_t judgedPid) noexcept {
+  if (slot == 0 || slot >= kOwnerSlots || judgedPid == 0) return false;
+  ClearIdentity(&owners[slot]);
+  return AtomicCas(&owners[slot].pid, judgedPid, 0);
+}
 
 OwnerIdentity IdentityOf(uint32_t pid, uint32_t tid) noexcept {
   OwnerIdentity id;
@@ -216,13 +236,7 @@ uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, const OwnerIdentity& id, uint
     const OwnerRecord judged = ReadOwner(r);
     if (judged.pid == 0 || judged.pid == id.pid || !OwnerGoneAsRead(r, judged, id)) continue;
     if (check != nullptr && !check(ctx, o)) continue;
-    // The gone owner's identity goes first: between the CAS and WriteIdentity the record must not
-    // read as a gone owner's.
-    ClearIdentity(r);
-    if (AtomicCas(&r->pid, judged.pid, id.pid)) {
-      WriteIdentity(r, id);
-      return o;
-    }
+    if (AdoptOwnerSlotAt(owners, o, judged.pid, id)) return o;
   }
   return 0;
 }
@@ -243,8 +257,7 @@ bool FreeGoneOwnerSlot(layout::Owner* owners, uint32_t slot, const OwnerIdentity
   if (!actor.held()) return false;
   const OwnerRecord seen = ReadOwner(r);
   if (!OwnerGoneAsRead(r, seen, self)) return false;
-  ClearIdentity(r);
-  return AtomicCas(&r->pid, seen.pid, 0);
+  return FreeOwnerSlotAt(owners, slot, seen.pid);
 }
 
 bool MarkOwnerSlotDead(layout::Owner* owners, uint32_t slot, const OwnerIdentity& id) noexcept {

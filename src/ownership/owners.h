@@ -63,11 +63,33 @@ bool OwnerGoneAsRead(const layout::Owner* record, const OwnerRecord& seen,
 uint32_t ClaimOwnerSlot(layout::Owner* owners, const OwnerIdentity& id,
                         uint32_t slots = kOwnerSlots, uint32_t spread = 1) noexcept;
 // Claims slot `slot` for `id` when its pid word reads `expectedPid`: 0 for a free slot, or the
-// pid of the gone owner an adopter judged and whose identity it has cleared. A CAS of the pid
-// word, then the identity. Returns whether it did. (The addon's claimWatchedOwnerSlot does this
-// for a pure-JS handle in the same native call that starts watching the record.)
+// pid of the gone owner an adopter judged and whose identity it has cleared (AdoptOwnerSlotAt
+// does both). A CAS of the pid word, then the identity. Returns whether it did. (The addon's
+// claimWatchedOwnerSlot does this for a pure-JS handle in the same native call that starts
+// watching the record.)
 bool ClaimOwnerSlotAt(layout::Owner* owners, uint32_t slot, uint32_t expectedPid,
                       const OwnerIdentity& id) noexcept;
+// The actor word of a record (format.md §6, "Acting on a verdict"), which a party holds while it
+// acts on a verdict about the record's owner. TakeOwnerActor takes it for `self`: from 0, or from
+// a process that no longer exists, which held it when it ended; false when a live process holds
+// it (self's included: another of its threads acts on the slot). DropOwnerActor gives back a
+// word the caller holds. ReleaseOwnerActorOf gives it back for a thread of process `pid` that
+// held it and ended without giving it back (the addon, at the teardown of a terminated worker
+// that was acting): CAS(actor, pid, 0); returns whether it did.
+bool TakeOwnerActor(layout::Owner* record, const OwnerIdentity& self) noexcept;
+void DropOwnerActor(layout::Owner* record) noexcept;
+bool ReleaseOwnerActorOf(layout::Owner* record, uint32_t pid) noexcept;
+// The stores of an adoption and of a freeing, for a caller that holds the record's actor word and
+// judged its owner, whose pid is `judgedPid`, gone on a reading the record still held: clear every
+// field but pid (until the new identity is written the record must not read as the gone
+// owner's), then CAS(pid, judgedPid, id.pid) and write id's identity (AdoptOwnerSlotAt), or
+// CAS(pid, judgedPid, 0) (FreeOwnerSlotAt). Made in one call, a thread cannot be stopped
+// between them by worker.terminate() (the addon's claimWatchedOwnerSlot and freeOwnerSlot), which
+// would leave the gone owner's pid with no identity: a record judged by its pid alone, that reads
+// as a live owner while a process has that pid. Return whether the CAS succeeded.
+bool AdoptOwnerSlotAt(layout::Owner* owners, uint32_t slot, uint32_t judgedPid,
+                      const OwnerIdentity& id) noexcept;
+bool FreeOwnerSlotAt(layout::Owner* owners, uint32_t slot, uint32_t judgedPid) noexcept;
 // What a region whose per-owner records name work in progress (format.md §15, the MPMC queue's
 // intents) checks before a gone owner's slot is adopted: called holding the slot's actor word,
 // after the owner was judged gone (so what it left no longer changes), with `ctx` and the slot;

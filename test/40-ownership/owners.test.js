@@ -499,6 +499,124 @@ describe('ownership: the addon marks a watched slot dead when its thread ends', 
     assert.strictEqual(t.status(slot, me), THIS_PROCESS);
   });
 
+  // A thread of this process that is acting on a verdict holds the record's actor word, named by
+  // this process's pid: no party takes over a live process's hold (format.md §6, "Acting on a
+  // verdict"). A worker terminated while it held it left the slot to nobody (never freed nor
+  // adopted again) for as long as the process lived; the addon gives the word back at the
+  // worker's teardown.
+  // Runs a worker that frees (`op` 'free') or adopts ('adopt') a slot of `table`, stopped where
+  // `at` says: 'taken' just after it took the actor word, 'check' in adopt()'s check, 'clear'
+  // when it clears the gone owner's identity, 'drop' once it acted, before it gives the word
+  // back. Resolves with what the worker said first (`at` once it got there, or 'finished <what
+  // it returned>') and `stop()`, which terminates it (or waits for its exit).
+  async function actingInWorker(table, op, at, slot = 0) {
+    const lib = path.join(__dirname, '..', '..', 'lib');
+    const w = new Worker(`
+      const { workerData, parentPort, threadId } = require('worker_threads');
+      const { OwnerTable, identityOf } = require(workerData.lib + '/ownership/owners');
+      const t = new OwnerTable(new Uint32Array(workerData.buffer), workerData.base);
+      const me = identityOf(process.pid, threadId);
+      const hang = () => {
+        parentPort.postMessage(workerData.at);
+        for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+      };
+      const { takeActor } = OwnerTable.prototype;
+      if (workerData.at === 'taken') t.takeActor = function (o, self) { if (takeActor.call(this, o, self)) hang(); return false; };
+      if (workerData.at === 'drop') t.dropActor = hang;
+      if (workerData.at === 'clear') t.clearIdentity = hang;
+      const done = workerData.op === 'free' ? t.freeGone(workerData.slot, me)
+        : t.adopt(me, workerData.at === 'check' ? { check: hang } : {});
+      parentPort.postMessage('finished ' + done);
+    `, { eval: true, workerData: { lib, buffer: table.u32.buffer, base: BASE.OWNER, op, at, slot } });
+    const tid = w.threadId;
+    const exited = new Promise((resolve) => w.once('exit', resolve));
+    const said = await new Promise((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    return { said, tid, stop: () => w.terminate().then(() => exited) };
+  }
+  const actorOf = (t, o) => Atomics.load(t.u32, BASE.OWNER + o * W.OWNER.WORDS + W.OWNER.ACTOR);
+
+  it('a worker terminated while it frees a slot, holding its actor word, leaves the slot to the next freer', async () => {
+    const t = newTable();
+    const me = identityOf(process.pid, threadId);
+    const o = t.claim({ ...me, pid: exitedPid() });
+    const gone = t.read(o);
+    const { said, stop } = await actingInWorker(t, 'free', 'taken', o);
+    assert.strictEqual(said, 'taken');
+    assert.strictEqual(actorOf(t, o), process.pid);
+    assert.strictEqual(t.freeGone(o, me), false, 'a live thread acts on it');
+    await stop();
+    assert.deepStrictEqual(t.read(o), gone, 'the record as judged');
+    assert.strictEqual(actorOf(t, o), 0, 'the actor word given back');
+    assert.strictEqual(t.freeGone(o, me), true);
+    assert.ok(recordBytes(t, o).equals(Buffer.alloc(RECORD_BYTES)));
+  });
+
+  describe('a worker terminated while it adopts a slot, holding its actor word', () => {
+    let child;
+    let other;
+    before(() => {
+      child = sleeper();
+      other = identityOf(child.pid, 1);
+    });
+    after(() => child.kill('SIGKILL'));
+
+    // A full table: every slot names the live child but slot 9, whose owner is gone.
+    function fullTable() {
+      const t = newTable();
+      for (let s = 1; s < C.OWNER_SLOTS; s++) t.claim(other);
+      t.release(9);
+      assert.strictEqual(t.claim({ ...other, pid: exitedPid() }), 9);
+      return t;
+    }
+
+    it('before it acted (in its check): the slot is adopted by the next adopter', async () => {
+      const t = fullTable();
+      const gone = t.read(9);
+      const me = identityOf(process.pid, threadId);
+      const { said, stop } = await actingInWorker(t, 'adopt', 'check');
+      assert.strictEqual(said, 'check');
+      assert.strictEqual(actorOf(t, 9), process.pid);
+      assert.strictEqual(t.adopt(me), 0, 'a live thread acts on it');
+      await stop();
+      assert.deepStrictEqual(t.read(9), gone, 'the record as judged');
+      assert.strictEqual(t.adopt(me), 9);
+      assert.deepStrictEqual([t.read(9), actorOf(t, 9)], [{ ...me, state: C.OWNER_STATE_LIVE }, 0]);
+    });
+
+    it('after it adopted the slot: the slot, marked dead, is freed by the next freer', async () => {
+      const t = fullTable();
+      const me = identityOf(process.pid, threadId);
+      const { said, tid, stop } = await actingInWorker(t, 'adopt', 'drop');
+      assert.strictEqual(said, 'drop');
+      assert.deepStrictEqual([t.read(9).pid, t.read(9).tid, actorOf(t, 9)], [process.pid, tid, process.pid]);
+      await stop();
+      assert.deepStrictEqual([t.read(9).state, actorOf(t, 9)], [C.OWNER_STATE_DEAD, 0]);
+      // (A slot naming this pid is never adopted by it, format.md §6, "A full table": the repair
+      // pass that follows an adoption frees it.)
+      assert.strictEqual(t.freeGone(9, me), true);
+      assert.ok(recordBytes(t, 9).equals(Buffer.alloc(RECORD_BYTES)));
+    });
+
+    it('in its stores: never between clearing the gone owner\'s identity and taking its pid word', async () => {
+      // Slot 9's owner is a thread of the live child that ended (marked dead). Stopped once it
+      // cleared that identity, before its CAS of the pid word, an adopter would leave the child's
+      // pid alone: a live owner, for as long as the child lives. The stores are one native call.
+      const t = fullTable();
+      t.release(9);
+      assert.strictEqual(t.claim({ ...other, tid: 3 }), 9);
+      assert.ok(t.markDead(9, { ...other, tid: 3 }));
+      const me = identityOf(process.pid, threadId);
+      const { said, stop } = await actingInWorker(t, 'adopt', 'clear');
+      await stop();
+      assert.strictEqual(said, 'finished 9', 'the worker adopted the slot, with no stop between');
+      assert.deepStrictEqual([t.read(9).pid, t.read(9).state, actorOf(t, 9)], [process.pid, C.OWNER_STATE_DEAD, 0]);
+      assert.strictEqual(t.freeGone(9, me), true);
+    });
+  });
+
   it('refuses bad arguments without crashing', () => {
     const sab = new SharedArrayBuffer(C.OWNERS_OFFSET + C.OWNER_SLOTS * RECORD_BYTES);
     assert.throws(() => addon.watchOwnerSlot({}, 0, 1, 1, 0, 0), TypeError);
@@ -520,5 +638,18 @@ describe('ownership: the addon marks a watched slot dead when its thread ends', 
     const token = addon.watchOwnerSlot(sab, C.OWNERS_OFFSET, 1, process.pid, 0, 0);
     assert.strictEqual(addon.unwatchOwnerSlot(token), true);
     assert.strictEqual(addon.unwatchOwnerSlot(token), false, 'a token works once');
+    assert.throws(() => addon.takeOwnerActor({}, C.OWNERS_OFFSET, 1, process.pid), TypeError);
+    assert.throws(() => addon.takeOwnerActor(sab, C.OWNERS_OFFSET, 0, process.pid), RangeError);
+    assert.throws(() => addon.takeOwnerActor(sab, C.OWNERS_OFFSET, 1, 0), RangeError);
+    assert.throws(() => addon.dropOwnerActor(sab, sab.byteLength, 1), RangeError);
+    assert.throws(() => addon.freeOwnerSlot(sab, C.OWNERS_OFFSET, 1, 0), RangeError);
+    assert.strictEqual(addon.dropOwnerActor(sab, C.OWNERS_OFFSET, 1), false, 'not held');
+    assert.strictEqual(addon.takeOwnerActor(sab, C.OWNERS_OFFSET, 1, process.pid), true);
+    assert.strictEqual(addon.takeOwnerActor(sab, C.OWNERS_OFFSET, 1, process.pid), false, 'held by this process');
+    assert.strictEqual(addon.dropOwnerActor(sab, C.OWNERS_OFFSET, 1), true);
+    assert.strictEqual(addon.dropOwnerActor(sab, C.OWNERS_OFFSET, 1), false, 'a hold is given back once');
+    assert.strictEqual(addon.freeOwnerSlot(sab, C.OWNERS_OFFSET, 1, 7), false, 'the pid word is not 7');
+    assert.strictEqual(addon.freeOwnerSlot(sab, C.OWNERS_OFFSET, 1, process.pid), true);
+    assert.ok(Buffer.from(sab, C.OWNERS_OFFSET + RECORD_BYTES, RECORD_BYTES).equals(Buffer.alloc(RECORD_BYTES)));
   });
 });

@@ -231,6 +231,41 @@ describe('BufferPool', () => {
       pool.close();
     });
 
+    it('the blocks of a gone owner are reclaimed after a worker terminated in a reclaim pass, holding the record\'s actor word', async function () {
+      this.timeout(60000);
+      // The pass holds the record's actor word, named by this live process: a worker terminated
+      // there left it held, and the gone owner's blocks never reclaimed, for as long as the
+      // process lived (format.md §6, "Acting on a verdict").
+      const { buffer, pool } = sabPool(4, 8);
+      const other = BufferPool.open({ buffer });
+      for (let i = 0; i < 3; i++) other.acquire();
+      const u32 = new Uint32Array(buffer);
+      const record = C.POOL_OWNERS_OFFSET / Uint32Array.BYTES_PER_ELEMENT + 2 * W.OWNER.WORDS;
+      assert.strictEqual(u32[record + W.OWNER.PID], process.pid, 'the second handle holds owner record 2');
+      u32[record + W.OWNER.PID] = exitedPid(); // what a SIGKILL of its process leaves
+      const root = path.join(__dirname, '..', '..');
+      const w = new Worker(`
+        const { workerData, parentPort } = require('worker_threads');
+        const { OwnerTable } = require(workerData.root + '/lib/ownership/owners');
+        const { BufferPool } = require(workerData.root + '/index');
+        const { takeActor } = OwnerTable.prototype;
+        OwnerTable.prototype.takeActor = function (o, self) {
+          if (!takeActor.call(this, o, self)) return false;
+          parentPort.postMessage(o);
+          for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+        };
+        BufferPool.open({ buffer: workerData.buffer }).reclaim();
+      `, { eval: true, workerData: { root, buffer } });
+      const held = await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+      assert.deepStrictEqual([held, u32[record + W.OWNER.ACTOR]], [2, process.pid]);
+      assert.strictEqual(pool.reclaim(), 0, 'a live thread acts on record 2');
+      await w.terminate();
+      assert.strictEqual(u32[record + W.OWNER.ACTOR], 0);
+      assert.strictEqual(pool.reclaim(), 3);
+      assert.deepStrictEqual(pool.stats(), { blockCount: 4, free: 4, held: 0, mine: 0 });
+      pool.close();
+    });
+
     it('is created and opened by name through the registry (kind "buffer-pool")', () => {
       const name = uniqueName('pool-reg');
       const reg = Registry.create({ name, size: 4 * 1024 * 1024 });

@@ -414,6 +414,44 @@ TEST_F(GoneRule, ActingOnAVerdictTakesTheSlotsActorWord) {
   EXPECT_EQ(t.at(o)->actor, 0u);
 }
 
+TEST_F(GoneRule, TheActorWordIsTakenDroppedAndGivenBackForAThreadThatEndedHoldingIt) {
+  OwnerIdentity gone = other;
+  gone.pid = DeadPid();
+  const uint32_t o = ClaimOwnerSlot(t.owners(), gone);
+  ASSERT_TRUE(TakeOwnerActor(t.at(o), me));
+  EXPECT_EQ(t.at(o)->actor, me.pid);
+  EXPECT_FALSE(TakeOwnerActor(t.at(o), me)) << "held by this live process: another of its threads";
+  EXPECT_FALSE(TakeOwnerActor(t.at(o), other)) << "held by a live process";
+  // Given back for a thread of this process that ended holding it (what the addon does at a
+  // terminated worker's teardown), and only while it names that process.
+  EXPECT_FALSE(ReleaseOwnerActorOf(t.at(o), other.pid));
+  EXPECT_FALSE(ReleaseOwnerActorOf(t.at(o), 0));
+  EXPECT_EQ(t.at(o)->actor, me.pid);
+  EXPECT_TRUE(ReleaseOwnerActorOf(t.at(o), me.pid));
+  EXPECT_EQ(t.at(o)->actor, 0u);
+  EXPECT_TRUE(FreeGoneOwnerSlot(t.owners(), o, me)) << "the next party acts";
+  EXPECT_TRUE(t.Zero(o));
+  ASSERT_TRUE(TakeOwnerActor(t.at(o), other));
+  DropOwnerActor(t.at(o));
+  EXPECT_TRUE(t.Zero(o));
+}
+
+TEST_F(GoneRule, AdoptingAndFreeingAtASlotClearTheIdentityThenTakeThePidWord) {
+  OwnerIdentity gone = other;
+  gone.pid = DeadPid();
+  const uint32_t o = ClaimOwnerSlot(t.owners(), gone);
+  EXPECT_FALSE(AdoptOwnerSlotAt(t.owners(), o, 0, me)) << "a free slot is claimed, not adopted";
+  EXPECT_FALSE(FreeOwnerSlotAt(t.owners(), o, 0));
+  EXPECT_FALSE(AdoptOwnerSlotAt(t.owners(), 0, gone.pid, me)) << "slot 0 is never adopted";
+  EXPECT_EQ(t.at(o)->startTime, gone.startTime) << "refused before any store";
+  ASSERT_TRUE(AdoptOwnerSlotAt(t.owners(), o, gone.pid, me));
+  EXPECT_TRUE(ReadOwner(t.at(o)) == (OwnerRecord{me.pid, me.tid, me.startTime, me.bootId, 0}));
+  ReleaseOwnerSlot(t.owners(), o);
+  ASSERT_EQ(ClaimOwnerSlot(t.owners(), gone), o);
+  ASSERT_TRUE(FreeOwnerSlotAt(t.owners(), o, gone.pid));
+  EXPECT_TRUE(t.Zero(o));
+}
+
 TEST(OwnerSlots, ThreadsClaimingLeavingDeadAndFreeingNeverTouchALiveRecord) {
   // Four threads share the first 16 slots. Each in turn claims a slot with an identity of its own,
   // frees a few slots of gone owners, and leaves its slot released or marked dead. A dead slot is
