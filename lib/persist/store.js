@@ -362,8 +362,10 @@ class Store extends LoggedStore {
     // symbolic link included) or another store's. The copies would replace its log files in
     // place, shrinking each under the shared mappings its appenders store records through (a
     // store past the new end of a file is a SIGBUS that kills their process), and the backup's
-    // cleanup would remove its control file. Every persistence directory holds `control`.
-    if (to === p.dir || fs.existsSync(path.join(to, 'control'))) {
+    // cleanup would remove its control file. Every persistence directory holds `control`, and
+    // the backup takes that name in its directory exclusively before it writes anything there
+    // (backup.js, claimDir), so a store created there at any moment is refused or found.
+    if (to === p.dir) {
       throw v.typeError('The "dir" argument must not be a persistence directory (this store\'s, or another store\'s)');
     }
     return onPath(to, () => backup(p, to, () => p.wal.waitDurable(p.control.tail)));
