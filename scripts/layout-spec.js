@@ -71,6 +71,10 @@ const constants = {
   // CompactState (format.md §8, "Compaction"): the cursor of the incremental compaction, written
   // under AllocState.lock; on a line of its own, away from the reserved space after EvictState.
   COMPACT_OFFSET: 1024,
+  // PersistTag (format.md §4, §16 "Files"): which persisted store the segment holds, so that an
+  // open of a persistence directory never attaches to, or removes, another directory's segment
+  // of the same name. Written by the persist room only; zero in every other store.
+  PERSIST_TAG_OFFSET: 1088,
   OWNERS_OFFSET: 4096,
   OWNER_SLOTS: 4096,
   // The buckets follow the owner table at a fixed offset; the namespace area (format.md §5)
@@ -665,6 +669,18 @@ const structs = {
       // the new sweep's first windows).
       ['wraps', 'u32', 20],
       ['reserved', 'u8', 24, 40],
+    ],
+  },
+  // Which persisted store a store segment holds (format.md §4, §16 "Files"): written by the
+  // persist room when it creates or rebuilds the segment, or by the first open of a segment
+  // written before the field existed; read by every open of a persistence directory.
+  PersistTag: {
+    size: 64,
+    fields: [
+      // The control segment's storeId of the directory whose store this segment is; 0: none
+      // recorded (a store without persistence, or one written before the field existed).
+      ['storeId', 'u64', 0],
+      ['reserved', 'u8', 8, 56],
     ],
   },
   NsState: {
@@ -1298,6 +1314,7 @@ const placement = {
   RepairState: { at: 'REPAIR_OFFSET', count: 1 },
   EvictState: { at: 'EVICT_OFFSET', count: 1 },
   CompactState: { at: 'COMPACT_OFFSET', count: 1 },
+  PersistTag: { at: 'PERSIST_TAG_OFFSET', count: 1 },
   Owner: { at: 'OWNERS_OFFSET', count: 'OWNER_SLOTS' },
   Bucket: { at: 'BUCKETS_OFFSET', count: 'Header.bucketCount' },
 };

@@ -19,6 +19,7 @@ const C = Object.freeze({
   REPAIR_OFFSET: 0x180,
   EVICT_OFFSET: 0x1c0,
   COMPACT_OFFSET: 0x400,
+  PERSIST_TAG_OFFSET: 0x440,
   OWNERS_OFFSET: 0x1000,
   OWNER_SLOTS: 0x1000,
   BUCKETS_OFFSET: 0x21000,
@@ -334,6 +335,11 @@ const S = Object.freeze({
     MERGED: 16,
     WRAPS: 20,
     RESERVED: 24,
+  }),
+  PERSIST_TAG: Object.freeze({
+    SIZE: 64,
+    STORE_ID: 0,
+    RESERVED: 8,
   }),
   NS_STATE: Object.freeze({
     SIZE: 64,
@@ -876,6 +882,11 @@ const W = Object.freeze({
     MERGED: 4,
     WRAPS: 5,
   }),
+  PERSIST_TAG: Object.freeze({
+    WORDS: 16,
+    STORE_ID: 0,
+    STORE_ID_HI: 1,
+  }),
   NS_STATE: Object.freeze({
     WORDS: 16,
     LOCK: 0,
@@ -1337,6 +1348,7 @@ const BASE = Object.freeze({
   REPAIR_STATE: 96,
   EVICT_STATE: 112,
   COMPACT_STATE: 256,
+  PERSIST_TAG: 272,
   OWNER: 1024,
   BUCKET: 33792,
 });
@@ -1392,6 +1404,10 @@ const AT = Object.freeze({
     MOVED: 259,
     MERGED: 260,
     WRAPS: 261,
+  }),
+  PERSIST_TAG: Object.freeze({
+    STORE_ID: 272,
+    STORE_ID_HI: 273,
   }),
 });
 

@@ -9,6 +9,8 @@
 const fs = require('fs');
 const path = require('path');
 const { ShmError } = require('../base/errors');
+const v = require('../base/validate');
+const { readProcessStat, ownStartTime, bootId } = require('../base/process');
 const { crc32c } = require('./crc32c');
 const { walFileName, snapFileName, listFiles, syncDir, openRegular, makeDirs, writeAll } = require('./files');
 const { readSnapshot } = require('./snapshot');
@@ -18,6 +20,85 @@ const { C } = require('../layout/layout');
 const MANIFEST = 'manifest.json';
 const FORMAT = 'shmstore-backup-1';
 const CHUNK = 4 << 20;
+// The name a store's creator and a restore take exclusively in a persistence directory (its
+// control file). A backup takes it too, in its own directory, for as long as it writes there,
+// holding a marker (docs/format.md §16, "Backups"): a store created there meanwhile loses that
+// exclusive create and is refused, and a store created there before is found by it.
+const CONTROL = 'control';
+const MARKER = /^shmstore-backup-running (\d+) (\d+) (\d+)\n$/;
+
+// Whether the process a marker names (pid, start time, boot id as MARKER's groups) is gone:
+// another boot, ended, or its pid taken by a later process (an unknown value, 0, is never
+// compared).
+function markerGone(m) {
+  const pid = Number(m[1]);
+  const start = BigInt(m[2]);
+  const boot = BigInt(m[3]);
+  if (boot !== 0n && bootId() !== 0n && boot !== bootId()) return true;
+  const now = readProcessStat(pid);
+  return now.gone || (start !== 0n && now.startTime !== 0n && now.startTime !== start);
+}
+
+function readText(file) {
+  try {
+    return fs.readFileSync(file, 'latin1');
+  } catch (err) {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/**
+ * Takes the directory `dir` for a backup: creates its marker `control` exclusively, as a creator
+ * creates its control file. A control file there that is not a marker (a store's, or a creator's
+ * not sized yet) is a persistence directory: TypeError, with nothing written. A marker of a live
+ * process is a backup running there: ERR_IN_USE. A marker of a process that is gone (a backup
+ * killed part way) is taken over: renamed away, checked to be the marker read (else put back),
+ * removed. Returns the marker's path.
+ */
+function claimDir(dir) {
+  const file = path.join(dir, CONTROL);
+  const text = `shmstore-backup-running ${process.pid} ${ownStartTime()} ${bootId()}\n`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    let fd;
+    try {
+      fd = fs.openSync(file, 'wx', 0o600);
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+      const found = readText(file);
+      if (found === null) continue; // removed meanwhile: try again
+      const m = MARKER.exec(found);
+      if (m === null) throw v.typeError('The "dir" argument must not be a persistence directory (this store\'s, or another store\'s)');
+      if (!markerGone(m)) throw new ShmError('ERR_IN_USE', `persist: another backup into ${dir} is running (process ${m[1]}, its marker ${file})`);
+      const aside = `${file}.stale-${process.pid}-${Date.now()}`;
+      try {
+        fs.renameSync(file, aside);
+      } catch (e) {
+        if (e.code === 'ENOENT') continue;
+        throw e;
+      }
+      if (readText(aside) !== found) {
+        // Another backup took the stale marker over first and put its own: back it goes (link
+        // fails when the name was taken again meanwhile; that taker holds the directory then).
+        try {
+          fs.linkSync(aside, file);
+        } finally {
+          fs.rmSync(aside, { force: true });
+        }
+        throw new ShmError('ERR_IN_USE', `persist: another backup into ${dir} is running (its marker ${file})`);
+      }
+      fs.rmSync(aside, { force: true });
+      continue;
+    }
+    try {
+      writeAll(fd, Buffer.from(text, 'latin1'), 0, `writing ${file}`);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return file;
+  }
+  throw new ShmError('ERR_IN_USE', `persist: another backup into ${dir} is running (its marker ${file} keeps changing)`);
+}
 
 function corrupt(dir, what) {
   return new ShmError('ERR_PERSIST_CORRUPT', `persist: the backup in ${dir} is damaged or incomplete: ${what}; nothing was restored`);
@@ -90,8 +171,19 @@ function copyRange(src, dst, from, to, crc) {
  */
 function backup(p, dir, sync) {
   const started = Date.now();
-  const c = p.control;
   makeDirs(dir, 0o700);
+  const marker = claimDir(dir);
+  try {
+    return backupInto(p, dir, sync, started);
+  } finally {
+    // The directory is a backup's again (the marker goes last, after its files are in place).
+    fs.rmSync(marker, { force: true });
+    syncDir(dir);
+  }
+}
+
+function backupInto(p, dir, sync, started) {
+  const c = p.control;
   const old = readManifest(dir);
   c.lockCheckpoint();
   let m;
@@ -152,7 +244,7 @@ function backup(p, dir, sync) {
     c.unlockCheckpoint();
   }
   // Files of earlier backups that this one no longer needs.
-  const keep = new Set([MANIFEST, ...m.files.map((f) => f.name)]);
+  const keep = new Set([MANIFEST, CONTROL, ...m.files.map((f) => f.name)]);
   for (const f of fs.readdirSync(dir)) if (!keep.has(f)) fs.rmSync(path.join(dir, f), { force: true });
   syncDir(dir);
   return {

@@ -218,6 +218,8 @@ class Control {
   // A random id given at creation (kept by recovery and restore), so a backup directory can tell
   // a later backup of the same store from one of another store.
   get storeId() { return Atomics.load(this.u64, STORE_ID64).toString(16).padStart(16, '0'); }
+  // The same id as a u64, as a store segment records it (tag.js).
+  get storeIdValue() { return Atomics.load(this.u64, STORE_ID64); }
   countCheckpoint(nowMs) {
     Atomics.store(this.u64, LAST_CHECKPOINT64, BigInt(nowMs));
     Atomics.add(this.u32, REC + Q.CHECKPOINTS, 1);

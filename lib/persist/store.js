@@ -25,6 +25,7 @@ const { backup } = require('./backup');
 const { checkPersist, geometryOf, geometryFault, targetOf } = require('./options');
 const { restoreBackup } = require('./restore');
 const { LoggedStore, setRecord } = require('./logged-store');
+const { claimTag, checkAttached, takeAttached, checkReplaceable, inUse, labelOf } = require('./tag');
 
 // Removes the directories from `made` (the first one a recursive mkdir made) down to `dir`, each
 // only while it is empty: what another party put there meanwhile stays, with its directories.
@@ -71,12 +72,19 @@ class Store extends LoggedStore {
       removeMade(p.dir, made);
       throw err;
     }
+    // The segment records the store's id before anything else can find the store ready (tag.js):
+    // an opener of another directory that took the fresh segment first refuses this create.
+    const storeId = newStoreId();
+    let tagged = false;
     let control = null;
     // Whether this creator won the exclusive create of the control file: only then are the
     // directory's files its own, to make and, on failure, to remove (a creator of another segment
     // in the same directory that lost must leave the winner's files alone).
     let ownsDir = false;
     try {
+      const tag = claimTag(store._buffer, storeId);
+      if (tag !== storeId) throw inUse(labelOf(targetOf(rest)), p.dir, storeId, tag);
+      tagged = true;
       const geo = geometryOf(store._buffer);
       // The first log file exists before the control file is stamped: a stamped control file
       // always has its log, so an opener that takes the recovery lock over from a creator killed
@@ -87,7 +95,7 @@ class Store extends LoggedStore {
         fs.rmSync(path.join(p.dir, walFileName(0)), { force: true });
         createLogFile(p.dir, 0);
       };
-      control = new Control(p.dir, { ...geo, syncMode: p.syncMode, intervalMs: p.intervalMs, checkpointBytes: p.checkpointBytes, checkpointMs: p.checkpointMs, storeId: newStoreId(), mode: 0o600, beforeStamp },
+      control = new Control(p.dir, { ...geo, syncMode: p.syncMode, intervalMs: p.intervalMs, checkpointBytes: p.checkpointBytes, checkpointMs: p.checkpointMs, storeId, mode: 0o600, beforeStamp },
         LoggedStore._lockTimeout(rest));
       writeSegmentLine(p.dir, targetOf(rest));
       control.resetPositions(0, 0);
@@ -110,7 +118,8 @@ class Store extends LoggedStore {
         fs.rmSync(path.join(p.dir, SEGMENT_FILE), { force: true });
       }
       removeMade(p.dir, made);
-      if (!ownsDir && err.code === 'ERR_SHM_EXISTS') {
+      // Lost the exclusive create of the control file (not the segment's tag) to another creator.
+      if (!ownsDir && tagged && err.code === 'ERR_SHM_EXISTS') {
         throw new ShmError('ERR_SHM_EXISTS', `persist: ${p.dir} already holds a persisted store (open it with Store.open)`, { cause: err });
       }
       throw err;
@@ -208,7 +217,11 @@ class Store extends LoggedStore {
   // The segment found must be the one `dir` logs (format.md §16, "Files"): the directory's
   // segment file names it, and its geometry is the control's. Another store's segment would
   // have its writes logged here and its contents checkpointed over this store's log.
+  // The segment must also record the directory's storeId (tag.js): a segment of the same name
+  // and geometry may hold another directory's store. One that records no id (written before the
+  // tag existed) is taken once the rest is found to be this directory's.
   static #checkOwner(store, rest, control, dir) {
+    const untagged = checkAttached(store._buffer, targetOf(rest), dir, control.storeIdValue);
     const recorded = readSegmentLine(dir);
     const given = segmentLine(targetOf(rest));
     const geo = geometryOf(store._buffer);
@@ -218,10 +231,14 @@ class Store extends LoggedStore {
       throw new ShmError('ERR_INVALID_ARG', `persist: ${dir} holds the log of ${recorded === null ? 'another store' : recorded.replace(/^[a-z]+:/, '')}` +
         `${sameGeometry ? '' : ' (another geometry)'}, not of ${given.replace(/^[a-z]+:/, '')}`);
     }
+    if (untagged) takeAttached(store._buffer, targetOf(rest), dir, control.storeIdValue);
     if (recorded === null) writeSegmentLine(dir, targetOf(rest)); // a directory of an older version
   }
 
   static #recover(rest, control, dir) {
+    // What the unlink below would remove must not be another store's segment (tag.js); refused
+    // before anything changes.
+    checkReplaceable(targetOf(rest), dir, control.storeIdValue, control.self);
     control.ready = false;
     try {
       Segment.unlink(targetOf(rest));
@@ -246,6 +263,8 @@ class Store extends LoggedStore {
     const store = super.create({ ...rest, size: geo.totalSize, buckets: geo.bucketCount, maxEntries: geo.maxEntries,
       maxNamespaces: geo.maxNamespaces, latency: false });
     try {
+      const id = claimTag(store._buffer, control.storeIdValue);
+      if (id !== control.storeIdValue) throw inUse(labelOf(targetOf(rest)), dir, control.storeIdValue, id);
       const start = Date.now();
       const r = rebuild(store, dir, geo);
       // Every replayed log file was synced by rebuild(): durable may be its end.
@@ -343,8 +362,10 @@ class Store extends LoggedStore {
     // symbolic link included) or another store's. The copies would replace its log files in
     // place, shrinking each under the shared mappings its appenders store records through (a
     // store past the new end of a file is a SIGBUS that kills their process), and the backup's
-    // cleanup would remove its control file. Every persistence directory holds `control`.
-    if (to === p.dir || fs.existsSync(path.join(to, 'control'))) {
+    // cleanup would remove its control file. Every persistence directory holds `control`, and
+    // the backup takes that name in its directory exclusively before it writes anything there
+    // (backup.js, claimDir), so a store created there at any moment is refused or found.
+    if (to === p.dir) {
       throw v.typeError('The "dir" argument must not be a persistence directory (this store\'s, or another store\'s)');
     }
     return onPath(to, () => backup(p, to, () => p.wal.waitDurable(p.control.tail)));

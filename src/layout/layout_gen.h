@@ -23,6 +23,7 @@ inline constexpr uint64_t kNsstateOffset = 0x140ULL;
 inline constexpr uint64_t kRepairOffset = 0x180ULL;
 inline constexpr uint64_t kEvictOffset = 0x1c0ULL;
 inline constexpr uint64_t kCompactOffset = 0x400ULL;
+inline constexpr uint64_t kPersistTagOffset = 0x440ULL;
 inline constexpr uint64_t kOwnersOffset = 0x1000ULL;
 inline constexpr uint64_t kOwnerSlots = 0x1000ULL;
 inline constexpr uint64_t kBucketsOffset = 0x21000ULL;
@@ -360,6 +361,14 @@ static_assert(offsetof(CompactState, moved) == 12, "CompactState.moved");
 static_assert(offsetof(CompactState, merged) == 16, "CompactState.merged");
 static_assert(offsetof(CompactState, wraps) == 20, "CompactState.wraps");
 static_assert(offsetof(CompactState, reserved) == 24, "CompactState.reserved");
+
+struct PersistTag {
+  uint64_t storeId;
+  uint8_t reserved[56];
+};
+static_assert(sizeof(PersistTag) == 64, "PersistTag size");
+static_assert(offsetof(PersistTag, storeId) == 0, "PersistTag.storeId");
+static_assert(offsetof(PersistTag, reserved) == 8, "PersistTag.reserved");
 
 struct NsState {
   uint32_t lock;
@@ -1262,6 +1271,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kRepairOffset, "REPAIR_OFFSET") \
   X(kEvictOffset, "EVICT_OFFSET") \
   X(kCompactOffset, "COMPACT_OFFSET") \
+  X(kPersistTagOffset, "PERSIST_TAG_OFFSET") \
   X(kOwnersOffset, "OWNERS_OFFSET") \
   X(kOwnerSlots, "OWNER_SLOTS") \
   X(kBucketsOffset, "BUCKETS_OFFSET") \
@@ -1538,6 +1548,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(Header, "HEADER") \
   X(AllocState, "ALLOC_STATE") \
   X(CompactState, "COMPACT_STATE") \
+  X(PersistTag, "PERSIST_TAG") \
   X(NsState, "NS_STATE") \
   X(RepairState, "REPAIR_STATE") \
   X(EvictState, "EVICT_STATE") \
@@ -1615,6 +1626,8 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(CompactState, "COMPACT_STATE", merged, "MERGED") \
   X(CompactState, "COMPACT_STATE", wraps, "WRAPS") \
   X(CompactState, "COMPACT_STATE", reserved, "RESERVED") \
+  X(PersistTag, "PERSIST_TAG", storeId, "STORE_ID") \
+  X(PersistTag, "PERSIST_TAG", reserved, "RESERVED") \
   X(NsState, "NS_STATE", lock, "LOCK") \
   X(NsState, "NS_STATE", liveCount, "LIVE_COUNT") \
   X(NsState, "NS_STATE", freeHint, "FREE_HINT") \

@@ -32,7 +32,7 @@ describe('layout', function () {
       }
     }
     const at = { HEADER: 'HEADER_OFFSET', ALLOC_STATE: 'ALLOC_OFFSET', NS_STATE: 'NSSTATE_OFFSET',
-      REPAIR_STATE: 'REPAIR_OFFSET', EVICT_STATE: 'EVICT_OFFSET', COMPACT_STATE: 'COMPACT_OFFSET',
+      REPAIR_STATE: 'REPAIR_OFFSET', EVICT_STATE: 'EVICT_OFFSET', COMPACT_STATE: 'COMPACT_OFFSET', PERSIST_TAG: 'PERSIST_TAG_OFFSET',
       OWNER: 'OWNERS_OFFSET', BUCKET: 'BUCKETS_OFFSET' };
     assert.deepStrictEqual(Object.keys(layout.BASE).sort(), Object.keys(at).sort());
     for (const [struct, c] of Object.entries(at)) assert.strictEqual(layout.BASE[struct] * u32, C[c], `BASE.${struct}`);

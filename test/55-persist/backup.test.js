@@ -10,6 +10,7 @@ const path = require('path');
 const { Store, Segment } = require('../../index');
 const native = require('../../lib/base/native');
 const { persistTarget, contents, reboot } = require('../helpers/persist');
+const { exitedPid } = require('../helpers/process');
 
 (native.addon ? describe : describe.skip)('Persistence: backup and restore', function () {
   this.timeout(120000);
@@ -221,6 +222,72 @@ const { persistTarget, contents, reboot } = require('../helpers/persist');
         fs.writeFileSync(file, good);
       }
     });
+  });
+
+  // Another party creates a store in the directory a backup is given right after the backup's
+  // first look at `<dir>/control` (the call runs, then the create, then the backup goes on): the
+  // backup refuses (it found the store), or the create does (the backup holds the directory);
+  // never do both go on, the backup replacing the store's log and removing its control file.
+  it('a store created in the directory just after the backup looked at it: one of the two refuses, and the store keeps its files', () => {
+    s.set('n', 'k', 'v');
+    const control = path.join(r.dir, 'control');
+    const real = { existsSync: fs.existsSync, openSync: fs.openSync };
+    let fired = false;
+    let other = null;
+    let createError = null;
+    let backupError = null;
+    const then = (p) => {
+      if (fired || typeof p !== 'string' || path.resolve(p) !== control) return;
+      fired = true;
+      try {
+        other = Store.create({ name: r.name, size: 1 << 22, persist: { dir: r.dir, sync: 'always' } });
+        other.set('o', 'x', 'y');
+      } catch (err) {
+        createError = err;
+      }
+    };
+    fs.existsSync = (p, ...more) => { const out = real.existsSync(p, ...more); then(p); return out; };
+    fs.openSync = (p, ...more) => { const out = real.openSync(p, ...more); then(p); return out; };
+    try {
+      s.backup(r.dir);
+    } catch (err) {
+      backupError = err;
+    } finally {
+      Object.assign(fs, real);
+      if (other !== null) other.close();
+    }
+    assert.ok(fired);
+    if (other === null) {
+      assert.strictEqual(createError.code, 'ERR_SHM_EXISTS', createError.message);
+      assert.strictEqual(backupError, null);
+      const x = Store.restore(r.dir, { name: t.name + 'x', dir: path.join(bdir, 'restored') });
+      assert.strictEqual(x.get('n', 'k'), 'v');
+      x.close();
+      Segment.unlink({ name: t.name + 'x' });
+    } else {
+      assert.notStrictEqual(backupError, null, 'both the create and the backup went on');
+      reboot(r.name);
+      const o = Store.open({ name: r.name, persist: { dir: r.dir } });
+      assert.strictEqual(o.get('o', 'x'), 'y');
+      o.close();
+    }
+  });
+
+  // The marker a backup holds in its directory while it writes there (format.md §16, "Backups").
+  it('a backup killed part way leaves its marker, which the next backup takes over; a running backup\'s marker refuses another', () => {
+    s.set('n', 'k', 'v');
+    const marker = path.join(bdir, 'control');
+    const { ownStartTime, bootId } = require('../../lib/base/process');
+    fs.writeFileSync(marker, `shmstore-backup-running ${exitedPid()} 0 ${bootId()}\n`);
+    s.backup(bdir);
+    assert.ok(!fs.existsSync(marker));
+    fs.writeFileSync(marker, `shmstore-backup-running ${process.pid} ${ownStartTime()} ${bootId()}\n`);
+    assert.throws(() => s.backup(bdir), (e) => e.code === 'ERR_IN_USE' && /another backup/.test(e.message));
+    assert.ok(fs.existsSync(marker));
+    fs.rmSync(marker);
+    const x = restore();
+    assert.strictEqual(x.get('n', 'k'), 'v');
+    x.close();
   });
 
   it('bad arguments and existing targets', () => {

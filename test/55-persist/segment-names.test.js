@@ -1,0 +1,177 @@
+'use strict';
+// Two persistence directories opened with one segment name (a configuration mistake, or a
+// restored backup opened under its original's name): an open of one directory never attaches to
+// the other's segment, nor removes it to rebuild its own store under the name (format.md §4
+// PersistTag, §16 "Files"). Each store keeps what it acknowledged; the refused open changes
+// nothing and says that the name is in use by another store. The store's own stale segment, and
+// a segment gone after a reboot, are still rebuilt from the log.
+const assert = require('assert');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { Store } = require('../../index');
+const { ENGINES } = require('../helpers/engines');
+const { persistTarget, reboot, recover, contents } = require('../helpers/persist');
+const { spawnChild } = require('../helpers/process');
+const { Control } = require('../../lib/persist/control');
+const { readTag } = require('../../lib/persist/tag');
+const { C } = require('../../lib/layout/layout');
+
+const SIZE = 1 << 22;
+const HOLDER = path.join(__dirname, '..', 'helpers', 'children', 'named-holder.js');
+
+// Leaves the control file of `dir` as a rebuild killed part way leaves it: not ready, so that the
+// next open rebuilds the store, removing what the segment name holds first.
+function killedRebuild(dir) {
+  const c = new Control(dir, null, 1000);
+  c.ready = false;
+  c.close();
+}
+
+// Resolves once the output of `child` (spawnChild) matches `re`; rejects if it exits first.
+function outputMatches(child, re) {
+  return new Promise((resolve, reject) => {
+    const look = () => {
+      if (re.test(child.output())) resolve();
+      else if (child.c.exitCode !== null || child.c.signalCode !== null) reject(new Error(`the child exited before printing ${re}`));
+      else setTimeout(look, 5);
+    };
+    look();
+  });
+}
+
+const inUse = (e) => e.code === 'ERR_SHM_EXISTS' && /two stores were opened with one segment name/.test(e.message);
+
+for (const engine of ENGINES) {
+  describe(`Persistence: two directories with one segment name [${engine} engine]`, () => {
+    let a;
+    let b;
+    let extra;
+    const open = [];
+    const children = [];
+    const track = (s) => { open.push(s); return s; };
+    beforeEach(() => {
+      a = persistTarget('names');
+      b = { dir: fs.mkdtempSync(path.join(os.tmpdir(), 'shmstore-persist-')) };
+      extra = [];
+    });
+    afterEach(async () => {
+      // A child a failed test never told to go on.
+      for (const h of children.splice(0)) {
+        h.c.kill('SIGKILL');
+        await h.exited;
+      }
+      for (const s of open.splice(0)) if (!s.closed) s.close();
+      a.cleanup();
+      for (const d of [b.dir, ...extra]) fs.rmSync(d, { recursive: true, force: true });
+    });
+
+    // Directory b holds a store of its own (b = B) under the name of a's, whose segment is gone.
+    function storeB() {
+      const s = Store.create({ name: a.name, size: SIZE, engine, persist: { dir: b.dir, sync: 'always' } });
+      s.set('n', 'b', 'B');
+      s.close();
+      reboot(a.name);
+    }
+
+    it('refuses to attach to the live segment of another directory, which keeps its store', () => {
+      storeB();
+      const sa = track(Store.create({ name: a.name, size: SIZE, engine, persist: { dir: a.dir, sync: 'always' } }));
+      sa.set('n', 'a', 'A');
+      assert.throws(() => Store.open({ name: a.name, engine, persist: { dir: b.dir } }), inUse);
+      sa.set('n', 'a2', 'A2');
+      assert.deepStrictEqual(contents(sa, 'n'), [['a', 'A'], ['a2', 'A2']]);
+      sa.close();
+      const ra = track(recover(a.name, a.dir, engine));
+      assert.deepStrictEqual(contents(ra, 'n'), [['a', 'A'], ['a2', 'A2']]);
+      ra.close();
+      const rb = track(recover(a.name, b.dir, engine));
+      assert.deepStrictEqual(contents(rb, 'n'), [['b', 'B']]);
+    });
+
+    it('never removes the live segment of another process\'s directory to rebuild its own store', async () => {
+      storeB();
+      killedRebuild(b.dir);
+      const go = path.join(b.dir, '..', `${path.basename(b.dir)}.go`);
+      extra.push(go);
+      const holder = spawnChild(HOLDER, [JSON.stringify({ name: a.name, dir: a.dir, go })]);
+      children.push(holder);
+      await outputMatches(holder, /ready/);
+      assert.throws(() => Store.open({ name: a.name, engine, persist: { dir: b.dir } }), inUse);
+      // The segment under the name is still a's: a later opener of a's directory reads a's store.
+      const later = track(Store.open({ name: a.name, engine, persist: { dir: a.dir } }));
+      assert.deepStrictEqual(contents(later, 'n'), [['a', 'A']]);
+      fs.writeFileSync(go, '');
+      const done = await holder.exited;
+      assert.strictEqual(done.code, 0, done.err);
+      assert.deepStrictEqual(JSON.parse(done.out.split('\n')[1]), [['a', 'A'], ['a2', 'A2']]);
+      assert.deepStrictEqual(contents(later, 'n'), [['a', 'A'], ['a2', 'A2']]);
+      later.close();
+      const ra = track(recover(a.name, a.dir, engine));
+      assert.deepStrictEqual(contents(ra, 'n'), [['a', 'A'], ['a2', 'A2']]);
+      ra.close();
+      const rb = track(recover(a.name, b.dir, engine));
+      assert.deepStrictEqual(contents(rb, 'n'), [['b', 'B']]);
+    });
+
+    it('refuses to remove a store without persistence that a live handle holds under the name, and removes it once nobody does', () => {
+      storeB();
+      killedRebuild(b.dir);
+      const plain = track(Store.create({ name: a.name, size: SIZE, engine }));
+      plain.set('n', 'p', 'P');
+      assert.throws(() => Store.open({ name: a.name, engine, persist: { dir: b.dir } }),
+        (e) => inUse(e) && /live process/.test(e.message));
+      assert.strictEqual(plain.get('n', 'p'), 'P');
+      plain.close();
+      const sb = track(Store.open({ name: a.name, engine, persist: { dir: b.dir } }));
+      assert.notStrictEqual(sb.persistence.recovery, null);
+      assert.deepStrictEqual(contents(sb, 'n'), [['b', 'B']]);
+    });
+
+    it('refuses the original directory once a restore of its backup took its name', () => {
+      const sa = track(Store.create({ name: a.name, size: SIZE, engine, persist: { dir: a.dir, sync: 'always' } }));
+      sa.set('n', 'a', 'A');
+      const bk = fs.mkdtempSync(path.join(os.tmpdir(), 'shmstore-backup-'));
+      extra.push(bk);
+      sa.backup(bk);
+      sa.close();
+      reboot(a.name);
+      const r = track(Store.restore(bk, { name: a.name, dir: b.dir, engine }));
+      r.set('n', 'r', 'R');
+      assert.throws(() => Store.open({ name: a.name, engine, persist: { dir: a.dir } }), inUse);
+      r.close();
+      const ra = track(recover(a.name, a.dir, engine));
+      assert.deepStrictEqual(contents(ra, 'n'), [['a', 'A']]);
+      ra.close();
+      const rb = track(recover(a.name, b.dir, engine));
+      assert.deepStrictEqual(contents(rb, 'n'), [['a', 'A'], ['r', 'R']]);
+    });
+
+    it('still rebuilds over its own stale segment, and after a reboot', () => {
+      const s = track(Store.create({ name: a.name, size: SIZE, engine, persist: { dir: a.dir, sync: 'always' } }));
+      s.set('n', 'a', 'A');
+      s.close();
+      killedRebuild(a.dir);
+      const again = track(Store.open({ name: a.name, engine, persist: { dir: a.dir } }));
+      assert.notStrictEqual(again.persistence.recovery, null);
+      assert.deepStrictEqual(contents(again, 'n'), [['a', 'A']]);
+      again.close();
+      const rebooted = track(recover(a.name, a.dir, engine));
+      assert.notStrictEqual(rebooted.persistence.recovery, null);
+      assert.deepStrictEqual(contents(rebooted, 'n'), [['a', 'A']]);
+    });
+
+    it('takes a segment of its own that records no store id (written before the tag existed)', () => {
+      const s = track(Store.create({ name: a.name, size: SIZE, engine, persist: { dir: a.dir, sync: 'always' } }));
+      s.set('n', 'a', 'A');
+      const id = readTag(s._buffer);
+      assert.notStrictEqual(id, 0n);
+      Atomics.store(new BigUint64Array(s._buffer, C.PERSIST_TAG_OFFSET, 1), 0, 0n);
+      const again = track(Store.open({ name: a.name, engine, persist: { dir: a.dir } }));
+      assert.strictEqual(again.persistence.recovery, null);
+      assert.deepStrictEqual(contents(again, 'n'), [['a', 'A']]);
+      assert.strictEqual(readTag(s._buffer), id);
+    });
+  });
+}
+
