@@ -232,46 +232,53 @@ void FillBothAfterThePass(const Region& r, Store& s, const PoolView& pool, const
   VerifyOk(s);
 }
 
-TEST_F(StoreAlloc, AHoleCutInFrontOfALargeBlockALiveWriterIsFillingEndsAtIt) {
-  ASSERT_EQ(Put(*s, ns, "x", "victim"), L::kOk);
-  auto writer = Open(r, 2);
-  const PoolView pool{r.base(), r.header(), r.alloc(), s->firstUnit(), s->totalUnits()};
-  const LockEnv env = EnvOf(r, *writer, 2);
-  const uint32_t n = 70000;
+// A second handle (thread 2) in the middle of a set of a large value of n bytes: its block
+// allocated, its copy not begun; the store holds the entry "x" written before it.
+struct InFlight {
+  std::unique_ptr<Store> writer;
+  LockEnv env;
+  uint32_t n = 70000;
   uint32_t unit = 0;
   LargeClaim claim;
-  ASSERT_EQ(AllocLarge(pool, env, UnitsForLarge(n), &unit, &claim), AllocStatus::kOk);
+};
+
+void StartLargeWrite(Region& r, Store& s, const PoolView& pool, uint32_t ns, InFlight* f) {
+  ASSERT_EQ(Put(s, ns, "x", "victim"), L::kOk);
+  f->writer = Open(r, 2);
+  f->env = EnvOf(r, *f->writer, 2);
+  ASSERT_EQ(AllocLarge(pool, f->env, UnitsForLarge(f->n), &f->unit, &f->claim), AllocStatus::kOk);
+}
+
+TEST_F(StoreAlloc, AHoleCutInFrontOfALargeBlockALiveWriterIsFillingEndsAtIt) {
+  const PoolView pool{r.base(), r.header(), r.alloc(), s->firstUnit(), s->totalUnits()};
+  InFlight f;
+  ASSERT_NO_FATAL_FAILURE(StartLargeWrite(r, *s, pool, ns, &f));
   // The block before it gets an invalid size class: the hole starts there, and no entry a chain
   // names follows it.
-  r.entry(BlockBefore(r, *s, unit))->flags |= 0xFFu << kClassShift;
+  r.entry(BlockBefore(r, *s, f.unit))->flags |= 0xFFu << kClassShift;
   const uint32_t cuts = r.repairState()->cuts;
   ASSERT_EQ(s->Repair(), L::kOk);
   EXPECT_EQ(r.repairState()->cuts, cuts + 1);
-  ExpectKeptInFlight(r, *s, pool, env, unit, UnitsForLarge(n), claim);
-  FillBothAfterThePass(r, *s, pool, env, EnvOf(r, *s, 1), unit, n, claim);
+  ExpectKeptInFlight(r, *s, pool, f.env, f.unit, UnitsForLarge(f.n), f.claim);
+  FillBothAfterThePass(r, *s, pool, f.env, EnvOf(r, *s, 1), f.unit, f.n, f.claim);
 }
 
 TEST_F(StoreAlloc, AnEntryALinkNamesInsideALargeBlockALiveWriterIsFillingIsNotDamage) {
-  ASSERT_EQ(Put(*s, ns, "x", "victim"), L::kOk);
-  auto writer = Open(r, 2);
   const PoolView pool{r.base(), r.header(), r.alloc(), s->firstUnit(), s->totalUnits()};
-  const LockEnv env = EnvOf(r, *writer, 2);
-  const uint32_t n = 70000;
-  uint32_t unit = 0;
-  LargeClaim claim;
-  ASSERT_EQ(AllocLarge(pool, env, UnitsForLarge(n), &unit, &claim), AllocStatus::kOk);
+  InFlight f;
+  ASSERT_NO_FATAL_FAILURE(StartLargeWrite(r, *s, pool, ns, &f));
   // A copy of the entry "x" inside the block (stale bytes the writer's copy has not reached
   // yet), which the chain names after "x".
-  const uint32_t x = BlockBefore(r, *s, unit);
-  const uint32_t inside = unit + UnitsForLarge(n) / 2;
+  const uint32_t x = BlockBefore(r, *s, f.unit);
+  const uint32_t inside = f.unit + UnitsForLarge(f.n) / 2;
   std::memcpy(r.entry(inside), r.entry(x), UnitsForEntry(1, 6) * kBlockUnit);
   r.entry(inside)->next = 0;
   r.entry(x)->next = inside;
   ASSERT_EQ(s->Repair(), L::kOk);
-  ExpectKeptInFlight(r, *s, pool, env, unit, UnitsForLarge(n), claim);
+  ExpectKeptInFlight(r, *s, pool, f.env, f.unit, UnitsForLarge(f.n), f.claim);
   EXPECT_EQ(r.entry(x)->next, 0u);  // the chain ends at "x"
   EXPECT_EQ(GetStr(*s, ns, "x"), "victim");
-  FillBothAfterThePass(r, *s, pool, env, EnvOf(r, *s, 1), unit, n, claim);
+  FillBothAfterThePass(r, *s, pool, f.env, EnvOf(r, *s, 1), f.unit, f.n, f.claim);
 }
 
 // A writer whose own handle's repair pass freed its large block (writer = 0), and which then
