@@ -50,19 +50,41 @@ function readText(file) {
 
 /**
  * Takes the directory `dir` for a backup: creates its marker `control` exclusively, as a creator
- * creates its control file. A control file there that is not a marker (a store's, or a creator's
- * not sized yet) is a persistence directory: TypeError, with nothing written. A marker of a live
- * process is a backup running there: ERR_IN_USE. A marker of a process that is gone (a backup
- * killed part way) is taken over: renamed away, checked to be the marker read (else put back),
- * removed. Returns the marker's path.
+ * creates its control file, and whole: the marker is written to a file of this process first and
+ * then linked to the name (link fails when the name exists, as an exclusive create does), so no
+ * backup stopped at any point leaves a `control` that is empty or cut short, which would read as
+ * a persistence directory and refuse every later backup there. A control file there that is not
+ * a marker (a store's, or a creator's not sized yet) is a persistence directory: TypeError, with
+ * nothing written. A marker of a live process is a backup running there: ERR_IN_USE. A marker of
+ * a process that is gone (a backup killed part way) is taken over: renamed away, checked to be
+ * the marker read (else put back), removed. Returns the marker's path.
  */
 function claimDir(dir) {
   const file = path.join(dir, CONTROL);
   const text = `shmstore-backup-running ${process.pid} ${ownStartTime()} ${bootId()}\n`;
+  const own = `${file}.backup-${process.pid}-${Date.now()}`;
+  const fd = fs.openSync(own, 'wx', 0o600);
+  try {
+    writeAll(fd, Buffer.from(text, 'latin1'), 0, `writing ${own}`);
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(own, { force: true });
+    throw err;
+  }
+  fs.closeSync(fd);
+  try {
+    return linkMarker(dir, file, own);
+  } finally {
+    fs.rmSync(own, { force: true });
+  }
+}
+
+// claimDir()'s attempts to link the marker `own` (a file of this process) to `file`.
+function linkMarker(dir, file, own) {
   for (let attempt = 0; attempt < 3; attempt++) {
-    let fd;
     try {
-      fd = fs.openSync(file, 'wx', 0o600);
+      fs.linkSync(own, file);
+      return file;
     } catch (err) {
       if (err.code !== 'EEXIST') throw err;
       const found = readText(file);
@@ -88,14 +110,7 @@ function claimDir(dir) {
         throw new ShmError('ERR_IN_USE', `persist: another backup into ${dir} is running (its marker ${file})`);
       }
       fs.rmSync(aside, { force: true });
-      continue;
     }
-    try {
-      writeAll(fd, Buffer.from(text, 'latin1'), 0, `writing ${file}`);
-    } finally {
-      fs.closeSync(fd);
-    }
-    return file;
   }
   throw new ShmError('ERR_IN_USE', `persist: another backup into ${dir} is running (its marker ${file} keeps changing)`);
 }

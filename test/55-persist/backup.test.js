@@ -231,7 +231,7 @@ const { exitedPid } = require('../helpers/process');
   it('a store created in the directory just after the backup looked at it: one of the two refuses, and the store keeps its files', () => {
     s.set('n', 'k', 'v');
     const control = path.join(r.dir, 'control');
-    const real = { existsSync: fs.existsSync, openSync: fs.openSync };
+    const real = { existsSync: fs.existsSync, openSync: fs.openSync, linkSync: fs.linkSync };
     let fired = false;
     let other = null;
     let createError = null;
@@ -248,6 +248,7 @@ const { exitedPid } = require('../helpers/process');
     };
     fs.existsSync = (p, ...more) => { const out = real.existsSync(p, ...more); then(p); return out; };
     fs.openSync = (p, ...more) => { const out = real.openSync(p, ...more); then(p); return out; };
+    fs.linkSync = (from, p, ...more) => { const out = real.linkSync(from, p, ...more); then(p); return out; };
     try {
       s.backup(r.dir);
     } catch (err) {
@@ -285,6 +286,37 @@ const { exitedPid } = require('../helpers/process');
     assert.throws(() => s.backup(bdir), (e) => e.code === 'ERR_IN_USE' && /another backup/.test(e.message));
     assert.ok(fs.existsSync(marker));
     fs.rmSync(marker);
+    const x = restore();
+    assert.strictEqual(x.get('n', 'k'), 'v');
+    x.close();
+  });
+
+  // A backup stopped after it took the name but before its marker was written left an empty
+  // `control`, read as a persistence directory: every later backup there was refused until it
+  // was deleted by hand. The marker is now whole when it takes the name.
+  it('a backup that fails while writing its marker leaves no control file; the next backup goes on', () => {
+    s.set('n', 'k', 'v');
+    const marker = path.join(bdir, 'control');
+    const realWrite = fs.writeSync;
+    let failed = false;
+    fs.writeSync = (fd, ...more) => {
+      if (!failed) {
+        failed = true;
+        const e = new Error('no space left on device');
+        e.code = 'ENOSPC';
+        throw e;
+      }
+      return realWrite(fd, ...more);
+    };
+    try {
+      assert.throws(() => s.backup(bdir), { code: 'ENOSPC' });
+    } finally {
+      fs.writeSync = realWrite;
+    }
+    assert.ok(failed);
+    assert.ok(!fs.existsSync(marker), 'a control file was left');
+    assert.deepStrictEqual(fs.readdirSync(bdir), []);
+    s.backup(bdir);
     const x = restore();
     assert.strictEqual(x.get('n', 'k'), 'v');
     x.close();
