@@ -25,7 +25,7 @@ const { backup } = require('./backup');
 const { checkPersist, geometryOf, geometryFault, targetOf } = require('./options');
 const { restoreBackup } = require('./restore');
 const { LoggedStore, setRecord } = require('./logged-store');
-const { claimTag, checkAttached, takeAttached, checkReplaceable, inUse, labelOf } = require('./tag');
+const { checkAttached, takeTag, checkReplaceable } = require('./tag');
 
 // Removes the directories from `made` (the first one a recursive mkdir made) down to `dir`, each
 // only while it is empty: what another party put there meanwhile stays, with its directories.
@@ -82,8 +82,7 @@ class Store extends LoggedStore {
     // in the same directory that lost must leave the winner's files alone).
     let ownsDir = false;
     try {
-      const tag = claimTag(store._buffer, storeId);
-      if (tag !== storeId) throw inUse(labelOf(targetOf(rest)), p.dir, storeId, tag);
+      takeTag(store._buffer, targetOf(rest), p.dir, storeId);
       tagged = true;
       const geo = geometryOf(store._buffer);
       // The first log file exists before the control file is stamped: a stamped control file
@@ -231,7 +230,7 @@ class Store extends LoggedStore {
       throw new ShmError('ERR_INVALID_ARG', `persist: ${dir} holds the log of ${recorded === null ? 'another store' : recorded.replace(/^[a-z]+:/, '')}` +
         `${sameGeometry ? '' : ' (another geometry)'}, not of ${given.replace(/^[a-z]+:/, '')}`);
     }
-    if (untagged) takeAttached(store._buffer, targetOf(rest), dir, control.storeIdValue);
+    if (untagged) takeTag(store._buffer, targetOf(rest), dir, control.storeIdValue);
     if (recorded === null) writeSegmentLine(dir, targetOf(rest)); // a directory of an older version
   }
 
@@ -263,8 +262,7 @@ class Store extends LoggedStore {
     const store = super.create({ ...rest, size: geo.totalSize, buckets: geo.bucketCount, maxEntries: geo.maxEntries,
       maxNamespaces: geo.maxNamespaces, latency: false });
     try {
-      const id = claimTag(store._buffer, control.storeIdValue);
-      if (id !== control.storeIdValue) throw inUse(labelOf(targetOf(rest)), dir, control.storeIdValue, id);
+      takeTag(store._buffer, targetOf(rest), dir, control.storeIdValue);
       const start = Date.now();
       const r = rebuild(store, dir, geo);
       // Every replayed log file was synced by rebuild(): durable may be its end.

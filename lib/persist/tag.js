@@ -49,7 +49,7 @@ function labelOf(target) { return target.name !== undefined ? target.name : targ
 /**
  * Refuses (ERR_SHM_EXISTS) an attached store segment (`buffer`) that records another store's id
  * than `ownId`. Returns whether it records none (then the caller, once it has checked the rest,
- * takes it with takeAttached).
+ * takes it with takeTag).
  */
 function checkAttached(buffer, target, dir, ownId) {
   const tag = readTag(buffer);
@@ -58,11 +58,13 @@ function checkAttached(buffer, target, dir, ownId) {
 }
 
 /**
- * Records `ownId` in an attached segment that recorded none (written before the tag existed):
- * taken by the first open of a directory that finds it ready and its own by the `segment` file
- * and the geometry. Refuses (ERR_SHM_EXISTS) when another directory's open took it first.
+ * Records `ownId` in the store segment `buffer` (which `target` names) if it records no id yet:
+ * a segment this directory's create or rebuild just made, or an attached one written before the
+ * tag existed, taken by the first open of the directory that finds it ready and its own by the
+ * `segment` file and the geometry. Refuses (ERR_SHM_EXISTS) when another directory's open took
+ * it first.
  */
-function takeAttached(buffer, target, dir, ownId) {
+function takeTag(buffer, target, dir, ownId) {
   const tag = claimTag(buffer, ownId);
   if (tag !== ownId) throw inUse(labelOf(target), dir, ownId, tag);
 }
@@ -100,4 +102,4 @@ function checkReplaceable(target, dir, ownId, self) {
   }
 }
 
-module.exports = { readTag, claimTag, checkAttached, takeAttached, checkReplaceable, inUse, labelOf };
+module.exports = { readTag, checkAttached, takeTag, checkReplaceable };
