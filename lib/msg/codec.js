@@ -154,10 +154,15 @@ function corrupt(what) {
   return msgError('ERR_CORRUPT', `Message region: ${what}`);
 }
 
+// The one-byte text of `len` bytes at `at` of `buf`: short text without a native call.
+function latin1(buf, at, len) {
+  return len <= short.SHORT_TEXT && short.READS ? short.readLatin1(buf, at, len) : buf.latin1Slice(at, at + len);
+}
+
 /** Decodes `len` bytes at `at` of `buf` with `tag`. */
 function decode(buf, at, len, tag) {
-  if (tag === TAG_LATIN1) return len <= short.SHORT_TEXT && short.READS ? short.readLatin1(buf, at, len) : buf.latin1Slice(at, at + len);
-  if (tag === TAG_JSON_LATIN1) return parse(len <= short.SHORT_TEXT && short.READS ? short.readLatin1(buf, at, len) : buf.latin1Slice(at, at + len));
+  if (tag === TAG_LATIN1) return latin1(buf, at, len);
+  if (tag === TAG_JSON_LATIN1) return parse(latin1(buf, at, len));
   if (tag === TAG_UTF8) return buf.utf8Slice(at, at + len);
   if (tag === TAG_JSON) return parse(buf.utf8Slice(at, at + len));
   if (tag === TAG_BINARY) return Buffer.copyBytesFrom(buf, at, len);
