@@ -113,16 +113,22 @@ TEST_F(StoreAlloc, LargeBlocksAreSplitAndReused) {
   EXPECT_EQ(st.bytesLive, UnitsForEntry(3, 5) * kBlockUnit);
 }
 
+// What a handle of this process allocates with (its owner slot and identity), on the pool of r.
+LockEnv EnvOf(const Region& r, const Store& h, uint32_t tid) {
+  LockEnv env;
+  env.regionBase = r.base();
+  env.owners = r.owner(0);
+  env.selfSlot = h.ownerSlot();
+  env.self = IdentityOf(static_cast<uint32_t>(getpid()), tid);
+  return env;
+}
+
 // A large block allocated and never linked (its writer died before linking it) is freed by the
 // repair pass, and a repair pass between a writer's allocation and its link makes the writer
 // allocate again (the gcCounter check).
 TEST_F(StoreAlloc, RepairFreesAnUnlinkedLargeBlock) {
   const PoolView pool{r.base(), r.header(), r.alloc(), s->firstUnit(), s->totalUnits()};
-  LockEnv env;
-  env.regionBase = r.base();
-  env.owners = r.owner(0);
-  env.selfSlot = s->ownerSlot();
-  env.self = IdentityOf(static_cast<uint32_t>(getpid()), 1);
+  const LockEnv env = EnvOf(r, *s, 1);
   uint32_t unit = 0;
   LargeClaim claim;
   ASSERT_EQ(AllocLarge(pool, env, 100, &unit, &claim), AllocStatus::kOk);
@@ -145,11 +151,7 @@ TEST_F(StoreAlloc, RepairFreesAnUnlinkedLargeBlock) {
 TEST_F(StoreAlloc, RepairKeepsALargeBlockALiveWriterIsFilling) {
   auto writer = Open(r, 2);
   const PoolView pool{r.base(), r.header(), r.alloc(), s->firstUnit(), s->totalUnits()};
-  LockEnv env;
-  env.regionBase = r.base();
-  env.owners = r.owner(0);
-  env.selfSlot = writer->ownerSlot();
-  env.self = IdentityOf(static_cast<uint32_t>(getpid()), 2);
+  const LockEnv env = EnvOf(r, *writer, 2);
   uint32_t unit = 0;
   LargeClaim claim;
   ASSERT_EQ(AllocLarge(pool, env, 100, &unit, &claim), AllocStatus::kOk);
@@ -165,16 +167,6 @@ TEST_F(StoreAlloc, RepairKeepsALargeBlockALiveWriterIsFilling) {
   EXPECT_EQ(r.alloc()->largeHead, unit);
   EXPECT_EQ(lb->flags, kFlagFree | kLargeClass << kClassShift);
   VerifyOk(*s);
-}
-
-// What a handle of this process allocates with (its owner slot and identity), on the pool of r.
-LockEnv EnvOf(const Region& r, const Store& h, uint32_t tid) {
-  LockEnv env;
-  env.regionBase = r.base();
-  env.owners = r.owner(0);
-  env.selfSlot = h.ownerSlot();
-  env.self = IdentityOf(static_cast<uint32_t>(getpid()), tid);
-  return env;
 }
 
 const L::LargeBlock* LargeOf(const Region& r, uint32_t unit) {
