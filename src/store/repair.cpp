@@ -213,11 +213,12 @@ void Store::RepairPool(internal::RepairScan* scan) noexcept {
   const uint32_t kept = ChainRefs(scan, head);
   if (kept > head) {
     // freeHead only grows (§8): a proven entry beyond it means the word was damaged downwards.
-    // Every unit up to the kept blocks' end was allocated and tiles as ever; the blocks beyond it
-    // go back to unallocated space, where a live writer may keep parked blocks: counted as a cut,
-    // so that it forgets them before the bump pointer hands their units out again.
+    // Every unit up to the kept blocks' end was allocated and tiles as ever, and so may a large
+    // block in flight of a live other owner after them (InFlightEnd); the blocks beyond go back to
+    // unallocated space, where a live writer may keep parked blocks: counted as a cut, so that it
+    // forgets them before the bump pointer hands their units out again.
     CountCut(scan);
-    head = kept;
+    head = InFlightEnd(scan, kept);
   }
   for (uint32_t u = firstUnit_; u < head;) {
     const uint32_t flags = AtomicLoad(&EntryAt(u)->flags);
@@ -248,6 +249,26 @@ void Store::RepairPool(internal::RepairScan* scan) noexcept {
   }
   AtomicStore(&hdr_->freeHead, head);  // clamped into the pool, or restored over the kept blocks
   scan->freeHead = head;
+}
+
+// After freeHead was found damaged downwards (RepairPool), the blocks after `from` (the end of
+// the blocks proven entries keep), walked by size while they tile (a size class of a block, within
+// the pool), may hold a large block in flight of a live other owner: its writer fills it without
+// any lock, so the bump pointer must not hand its units out. Returns the end of the last such
+// block, or `from`. The walk stops at the first size that does not tile (past freeHead's true
+// value it meets unwritten units, which read as blocks of class 0 to the end of the pool); it runs
+// only on a pass that found the damage.
+uint32_t Store::InFlightEnd(internal::RepairScan* scan, uint32_t from) noexcept {
+  uint32_t end = from;
+  for (uint32_t u = from; u < totalUnits_;) {
+    passBeat_.Work();
+    const uint32_t flags = AtomicLoad(&EntryAt(u)->flags);
+    const uint32_t size = BlockUnitsOf(base_, u, flags);
+    if (size == 0 || size > totalUnits_ - u) break;
+    if (InFlightByLive(u, flags, scan)) end = u + size;
+    u += size;
+  }
+  return end;
 }
 
 // A pass that makes holes, or restores a freeHead damaged downwards, is counted once: a live

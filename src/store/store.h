@@ -465,6 +465,7 @@ class Store {
   // in [from, to) whose entry proves itself (Trusted), or 0.
   uint32_t ChainRefs(internal::RepairScan* scan, uint32_t head) noexcept;
   uint32_t KeptEnd(uint32_t unit, uint32_t head) const noexcept;
+  uint32_t InFlightEnd(internal::RepairScan* scan, uint32_t from) noexcept;
   void CountCut(internal::RepairScan* scan) noexcept;
   uint32_t NextTrusted(const internal::RepairScan& scan, uint32_t from, uint32_t to,
                        uint32_t head) const noexcept;

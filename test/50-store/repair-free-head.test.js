@@ -9,6 +9,7 @@ const { C, W, AT, SIZE_CLASSES } = require('../../lib/layout/layout');
 const { readGeometry } = require('../../lib/store/js/format');
 const { forEachEngine, assertSoundForBoth } = require('../helpers/engines');
 const { entryWord, blocksOf } = require('../helpers/store-bytes');
+const alloc = require('../../lib/store/js/alloc');
 
 const FREE_HEAD = AT.HEADER.FREE_HEAD;
 const CUTS = AT.REPAIR_STATE.CUTS;
@@ -83,5 +84,38 @@ forEachEngine('store.repair() after freeHead was damaged downwards', ({ engine, 
     for (let i = 0; i < 20; i++) assert.strictEqual(s.get('n', `k${i}`), `v${i}`);
     assertSoundForBoth(s, other);
     s.close();
+  });
+
+  it('a large block a live writer is filling after the last entry: freeHead is restored over it too, and no insert takes its units', () => {
+    const buffer = new SharedArrayBuffer(1 << 23);
+    const s = Store.create({ buffer, engine, buckets: 64 });
+    for (let i = 0; i < 20; i++) s.set('n', `k${i}`, valueOf(i));
+    const u32 = new Uint32Array(buffer);
+    const blocks = keptBlocks(u32);
+    // Another handle (of the JS engine: it allocates here by hand) in the middle of a set of a
+    // large value: its block allocated after everything else, its copy not begun.
+    const writer = Store.attach(buffer, { engine: 'js' });
+    try {
+      const n = 70000;
+      const size = Math.ceil((C.LARGE_HEADER_SIZE + n) / C.BLOCK_UNIT);
+      const claim = { gc: 0, keyHash: 0, sum: 0 };
+      const lu = alloc.allocLarge(writer._e, size, claim);
+      assert.ok(lu >= blocks[blocks.length - 1] + unitsOf(u32, blocks[blocks.length - 1]));
+      u32[FREE_HEAD] = readGeometry(buffer).geometry.firstUnit + 1;
+      s.repair();
+      assert.strictEqual(u32[FREE_HEAD], lu + size, 'freeHead covers the block in flight');
+      assert.ok(alloc.largeHeld(writer._e, lu, claim), 'the block is still its writer\'s');
+      for (let i = 0; i < 60; i++) s.set('m', `x${i}`, valueOf(i));
+      // The writer's copy, done after those inserts: it takes no unit of theirs.
+      new Uint8Array(buffer).fill(0x61, lu * C.BLOCK_UNIT + C.LARGE_HEADER_SIZE, lu * C.BLOCK_UNIT + C.LARGE_HEADER_SIZE + n);
+      for (let i = 0; i < 60; i++) assert.strictEqual(s.get('m', `x${i}`), valueOf(i), `x${i}`);
+      assert.deepStrictEqual(missing(s, 20), []);
+      assertSoundForBoth(s, other);
+      alloc.freeUnlinkedLarge(writer._e, lu, claim);
+      assertSoundForBoth(s, other);
+    } finally {
+      writer.close();
+      s.close();
+    }
   });
 });

@@ -260,6 +260,27 @@ function trusted(e, u, head) {
   return xxh32(u8, off, kl, ns) === h && xxh32(u8, off, kl + vl, (h ^ (flags & C.FLAG_ENCODING_MASK)) >>> 0) === u32[w + E.CHECKSUM];
 }
 
+// After freeHead was found damaged downwards (repair()), the blocks after `from` (the end of the
+// blocks proven entries keep), walked by size while they tile (a size class of a block, within the
+// pool), may hold a large block in flight of a live other owner: its writer fills it without any
+// lock, so the bump pointer must not hand its units out. Returns the end of the last such block,
+// or `from`. The walk stops at the first size that does not tile (past freeHead's true value it
+// meets unwritten units, which read as blocks of class 0 to the end of the pool); it runs only on a
+// pass that found the damage (native's Store::InFlightEnd).
+function inFlightEnd(e, from, verdicts) {
+  const u32 = e.u32;
+  let end = from;
+  for (let u = from; u < e.totalUnits;) {
+    e.heartbeat.work();
+    const flags = u32[chain.entryWord(u) + E.FLAGS];
+    const size = large.blockUnits(e, u, flags);
+    if (size === 0 || size > e.totalUnits - u) break;
+    if (inFlightByLive(e, u, flags, verdicts)) end = u + size;
+    u += size;
+  }
+  return end;
+}
+
 // Counts a pass that made holes of damaged units, or restored a freeHead damaged downwards, once
 // (`cut.done`; without `cut`, every call counts). A live writer may keep parked blocks in the units
 // of a hole, or beyond the restored freeHead (format.md §8, "Parked blocks"), known to it by unit
@@ -631,11 +652,12 @@ function repair(e, force = true) {
     const cut = { done: false };
     if (kept > head) {
       // freeHead only grows (format.md §8): a proven entry beyond it means the word was damaged
-      // downwards. Every unit up to the kept blocks' end was allocated and tiles as ever; the
-      // blocks beyond it go back to unallocated space, where a live writer may keep parked blocks:
-      // counted as a cut, so that it forgets them before the bump pointer hands them out again.
+      // downwards. Every unit up to the kept blocks' end was allocated and tiles as ever, and so
+      // may a large block in flight of a live other owner after them (inFlightEnd()); the blocks
+      // beyond go back to unallocated space, where a live writer may keep parked blocks: counted
+      // as a cut, so that it forgets them before the bump pointer hands them out again.
       countCut(e, cut);
-      Atomics.store(u32, FREE_HEAD, kept);
+      Atomics.store(u32, FREE_HEAD, inFlightEnd(e, kept, verdicts));
     }
     const pool = walkPool(e, null, refs, verdicts, cut);
     if (pool.moved) Atomics.store(u32, FREE_HEAD, pool.top);

@@ -319,6 +319,22 @@ TEST_F(StoreAlloc, AnEntryALinkNamesInsideALargeBlockALiveWriterIsFillingIsNotDa
   FillBothAfterThePass(r, *s, pool, f.env, EnvOf(r, *s, 1), f.unit, f.n, f.claim);
 }
 
+// freeHead damaged downwards below the entry "x" and the large block a live writer is filling
+// after it (format.md §9, step 3): the pass restores freeHead over the entry the chain names and,
+// walking on by block size, over the block in flight, so that the bump pointer hands out none of
+// its units while the writer copies into it.
+TEST_F(StoreAlloc, AFreeHeadDamagedDownwardsIsRestoredOverALargeBlockALiveWriterIsFilling) {
+  const PoolView pool{r.base(), r.header(), r.alloc(), s->firstUnit(), s->totalUnits()};
+  InFlight f;
+  ASSERT_NO_FATAL_FAILURE(StartLargeWrite(r, *s, pool, ns, &f));
+  r.header()->freeHead = s->firstUnit() + 1;
+  ASSERT_EQ(s->Repair(), L::kOk);
+  EXPECT_EQ(r.header()->freeHead, f.unit + UnitsForLarge(f.n));
+  ExpectKeptInFlight(r, *s, pool, f.env, f.unit, UnitsForLarge(f.n), f.claim);
+  EXPECT_EQ(GetStr(*s, ns, "x"), "victim");
+  FillBothAfterThePass(r, *s, pool, f.env, EnvOf(r, *s, 1), f.unit, f.n, f.claim);
+}
+
 // A writer whose own handle's repair pass freed its large block (writer = 0), and which then
 // allocated the same unit again for something else (a compaction move whose block it could not
 // give back), finds that block named by it again: its keyHash and valueChecksum tell it is not
