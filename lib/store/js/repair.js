@@ -91,7 +91,8 @@ const ON_FREE = 8; // met on a free list
 // units in between become one free block (a hole) and the walk goes on there (format.md §9,
 // step 3). A large block in flight of a live other owner is never damage, whatever entries its
 // units seem to hold: its writer is copying over them without any lock, and a hole over it would
-// let another writer take units that copy still writes. `holes` counts the holes.
+// let another writer take units that copy still writes. `holes` counts the holes; `cut` is the
+// pass's record of whether it counted its cut already (countCut()).
 function walkPool(e, report, refs = null, verdicts = null, cut = null) {
   const u32 = e.u32;
   const raw = u32[FREE_HEAD];
