@@ -332,7 +332,20 @@ AllocStatus FreeUnlinkedLarge(const PoolView& pool, const LockEnv& env, uint32_t
                               const LargeClaim& claim) noexcept {
   uint32_t held;
   AllocStatus s = LockAlloc(pool, env, &held);
-  if (s != AllocStatus::kOk) return s;
+  if (s != AllocStatus::kOk) {
+    // Not freed (the allocator's holder is gone, or a live one kept it past the timeout): given
+    // up instead, writer = 0, so that the next repair pass frees it whichever handle runs it
+    // (format.md §8, "Writing a large value"); one of another handle would keep it in flight for
+    // as long as this handle lives. No lock is needed: a pass of this handle's own is not
+    // running while it is here, and a pass run by another handle frees a block in flight of a live
+    // writer only as damage; then LargeHeld or the CAS fails, or the CAS lands between the flags
+    // and the writer stores of another writer's allocation of the same unit (AllocLarge), whose
+    // writer store then replaces it.
+    if (LargeHeld(pool, env, unit, claim)) {
+      AtomicCas(&LargeAt(pool.base, unit)->writer, env.selfSlot, 0u);
+    }
+    return s;
+  }
   layout::AllocState* a = pool.alloc;
   if (LargeHeld(pool, env, unit, claim)) {
     CountFreed(a, AtomicLoad(&LargeAt(pool.base, unit)->units));

@@ -217,6 +217,8 @@ AllocStatus FreeMovedBlock(const PoolView& pool, const LockEnv& env, uint32_t un
 
 // Frees a large block that was allocated with AllocLarge (with `claim`) and never linked, if it
 // is still the caller's (LargeHeld: a repair pass may have freed it, and handed it out since).
+// When AllocState.lock cannot be taken (kGone, kTimeout), it gives the block up instead: writer =
+// 0, and the next repair pass, run by any handle, frees it.
 AllocStatus FreeUnlinkedLarge(const PoolView& pool, const LockEnv& env, uint32_t unit,
                               const LargeClaim& claim) noexcept;
 // Takes AllocState.lock and pushes the block at `unit` on its class's free list (a large block

@@ -26,6 +26,7 @@ struct RepairScan {
 
   UnitBitmap refs;     // the units the chains name (step 3's resync)
   uint32_t holes = 0;  // damaged stretches step 3 made free blocks of
+  bool cut = false;    // RepairState.cuts was incremented by this pass (CountCut)
   UnitBitmap starts;   // every block start below freeHead
   UnitBitmap seen;     // blocks met on the chains
   UnitBitmap live;     // blocks of the entries kept
@@ -193,22 +194,32 @@ Status Store::RepairLocked() {
   return layout::kOk;
 }
 
-// Step 3. Establishes: scan->starts holds every block start below freeHead, the blocks tiling
-// [firstUnit, freeHead). A block that is not valid (an invalid size class, or one that crosses
-// freeHead), or one that covers the start of an entry the chains name and that proves itself
-// (Trusted), is damage: the units from it to the next such entry, or to the next large block in
-// flight of a live other owner (HoleEnd), or to freeHead when neither follows, become one free
-// large block (a hole; a free block's header fits one unit) and the walk goes on there, so that
-// damage to one block header costs the blocks it covers, not the rest of the pool. A large block
-// in flight of a live other owner is never damage, whatever entries its units seem to hold: its
-// writer is copying over them without any lock, and a hole over it would let another writer take
-// units that copy still writes. RepairChains then unlinks the hole's unit as a free block and goes
-// on at its `next`, which the damage may have spared (what follows is checked as ever).
+// Step 3. Establishes: freeHead covers every block a proven entry keeps (RestoreFreeHead), and
+// scan->starts holds every block start below it, the blocks tiling [firstUnit, freeHead). A block
+// that is not valid (an invalid size class, or one that crosses freeHead), or one that covers the
+// start of an entry the chains name and that proves itself (Trusted), is damage: the units from it
+// to the next such entry, or to the next large block in flight of a live other owner (HoleEnd), or
+// to freeHead when neither follows, become one free large block (a hole; a free block's header
+// fits one unit) and the walk goes on there, so that damage to one block header costs the blocks
+// it covers, not the rest of the pool. A large block in flight of a live other owner is never
+// damage, whatever entries its units seem to hold: its writer is copying over them without any
+// lock, and a hole over it would let another writer take units that copy still writes.
+// RepairChains then unlinks the hole's unit as a free block and goes on at its `next`, which the
+// damage may have spared (what follows is checked as ever).
 void Store::RepairPool(internal::RepairScan* scan) noexcept {
   uint32_t head = AtomicLoad(&hdr_->freeHead);
   if (head < firstUnit_) head = firstUnit_;
   if (head > totalUnits_) head = totalUnits_;
-  ChainRefs(scan, head);
+  const uint32_t kept = ChainRefs(scan, head);
+  if (kept > head) {
+    // freeHead only grows (§8): a proven entry beyond it means the word was damaged downwards.
+    // Every unit up to the kept blocks' end was allocated and tiles as ever, and so may a large
+    // block in flight of a live other owner after them (InFlightEnd); the blocks beyond go back to
+    // unallocated space, where a live writer may keep parked blocks: counted as a cut, so that it
+    // forgets them before the bump pointer hands their units out again.
+    CountCut(scan);
+    head = InFlightEnd(scan, kept);
+  }
   for (uint32_t u = firstUnit_; u < head;) {
     const uint32_t flags = AtomicLoad(&EntryAt(u)->flags);
     const uint32_t size = BlockUnitsOf(base_, u, flags);
@@ -222,13 +233,7 @@ void Store::RepairPool(internal::RepairScan* scan) noexcept {
     uint32_t next = NextTrusted(*scan, u + 1, bad ? head : u + size, head);
     if (bad || next != 0) {
       if (next == 0) next = head;
-      // A pass that makes holes is counted: a live writer may keep parked blocks in a hole's
-      // units (§8, "Parked blocks"), known to it by unit only; seeing the count move, it forgets
-      // all of them before it takes, parks or returns one, since a block carved later over those
-      // units may hold any bytes, a copy of its mark included. Every lock is held: no writer is
-      // between its check and its use. Counted before the first hole is written: a pass killed
-      // after writing it leaves a valid free block, which the next pass does not see as damage.
-      if (scan->holes == 0) AtomicStore(&repairState_->cuts, AtomicLoad(&repairState_->cuts) + 1);
+      CountCut(scan);  // before the first hole is written
       next = HoleEnd(scan, u + 1, next, head);
       layout::FreeBlock* hole = FreeAt(base_, u);
       AtomicStore(&hole->flags, kFlagFree | kLargeClass << kClassShift);
@@ -242,8 +247,41 @@ void Store::RepairPool(internal::RepairScan* scan) noexcept {
     u += size;
     passBeat_.Work();
   }
-  AtomicStore(&hdr_->freeHead, head);  // clamped into the pool
+  AtomicStore(&hdr_->freeHead, head);  // clamped into the pool, or restored over the kept blocks
   scan->freeHead = head;
+}
+
+// After freeHead was found damaged downwards (RepairPool), the blocks after `from` (the end of
+// the blocks proven entries keep), walked by size while they tile (a size class of a block, within
+// the pool), may hold a large block in flight of a live other owner: its writer fills it without
+// any lock, so the bump pointer must not hand its units out. Returns the end of the last such
+// block, or `from`. The walk stops at the first size that does not tile (past freeHead's true
+// value it meets unwritten units, which read as blocks of class 0 to the end of the pool); it runs
+// only on a pass that found the damage.
+uint32_t Store::InFlightEnd(internal::RepairScan* scan, uint32_t from) noexcept {
+  uint32_t end = from;
+  for (uint32_t u = from; u < totalUnits_;) {
+    passBeat_.Work();
+    const uint32_t flags = AtomicLoad(&EntryAt(u)->flags);
+    const uint32_t size = BlockUnitsOf(base_, u, flags);
+    if (size == 0 || size > totalUnits_ - u) break;
+    if (InFlightByLive(u, flags, scan)) end = u + size;
+    u += size;
+  }
+  return end;
+}
+
+// A pass that makes holes, or restores a freeHead damaged downwards, is counted once: a live
+// writer may keep parked blocks in a hole's units, or beyond the restored freeHead (§8, "Parked
+// blocks"), known to it by unit only; seeing the count move, it forgets all of them before it
+// takes, parks or returns one, since a block carved or bumped later over those units may hold any
+// bytes, a copy of its mark included. Every lock is held: no writer is between its check and its
+// use. Counted before the first hole is written: a pass killed after writing it leaves a valid
+// free block, which the next pass does not see as damage.
+void Store::CountCut(internal::RepairScan* scan) noexcept {
+  if (scan->cut) return;
+  scan->cut = true;
+  AtomicStore(&repairState_->cuts, AtomicLoad(&repairState_->cuts) + 1);
 }
 
 bool Store::InFlightByLive(uint32_t unit, uint32_t flags,
@@ -271,17 +309,53 @@ uint32_t Store::HoleEnd(internal::RepairScan* scan, uint32_t from, uint32_t to,
   return to;
 }
 
-// Every chain from its bucket's head until a unit outside [firstUnit, head) or one met before (a
-// cycle or a shared chain). A link read past damage may name any unit: Trusted() judges it.
-void Store::ChainRefs(internal::RepairScan* scan, uint32_t head) noexcept {
+// Every chain from its bucket's head until a unit outside the pool or one met before (a cycle or a
+// shared chain). A link read past damage may name any unit: Trusted() judges it. Returns where the
+// blocks that proven entries keep end, when that is beyond `head` (KeptEnd), else `head`.
+uint32_t Store::ChainRefs(internal::RepairScan* scan, uint32_t head) noexcept {
+  uint32_t kept = head;
   for (uint32_t b = 0; b < bucketCount_; ++b) {
     passBeat_.Work();
-    for (uint32_t u = AtomicLoad(&buckets_[b].head); u >= firstUnit_ && u < head;) {
+    for (uint32_t u = AtomicLoad(&buckets_[b].head); u >= firstUnit_ && u < totalUnits_;) {
       if (scan->refs.Get(u)) break;
       scan->refs.Set(u);
+      const uint32_t end = KeptEnd(u, head);
+      if (end > kept) kept = end;
       u = AtomicLoad(&EntryAt(u)->next);
     }
   }
+  return kept;
+}
+
+// The end of the blocks the entry a chain names at `unit` keeps beyond `head` (freeHead as read):
+// its own block when that ends beyond it, and the large block its 8 value bytes refer to (whether
+// or not it has INDIRECT, which the checksum does not cover: step 4 sets it again) when that ends
+// beyond it; only when the entry proves itself (Trusted, within the pool) and the large block is
+// whole (LargeProblem). 0 when it keeps none. On a sound store no block ends beyond freeHead, so
+// the cheap bounds checks end it and no hash is computed.
+uint32_t Store::KeptEnd(uint32_t unit, uint32_t head) const noexcept {
+  const Entry* e = EntryAt(unit);
+  const uint32_t cls = ClassOfFlags(AtomicLoad(&e->flags));
+  if (cls >= kClassCount) return 0;
+  const uint32_t size = layout::kSizeClasses[cls];
+  uint32_t end = 0;
+  if (uint64_t{unit} + size > head) {
+    if (!Trusted(unit, totalUnits_)) return 0;
+    end = unit + size;
+  }
+  const uint32_t k = e->keyLength;
+  if (e->valueLength != kIndirectBytes || k > kMaxKeyBytes ||
+      uint64_t{layout::kEntryHeaderSize} + k + kIndirectBytes > UnitBytes(size)) {
+    return end;
+  }
+  const LargeRef ref = RefOf(e, k);
+  if (ref.unit < firstUnit_ || ref.unit >= totalUnits_) return end;
+  const uint32_t units = AtomicLoad(&LargeAt(base_, ref.unit)->units);
+  if (units == 0 || units > totalUnits_ - ref.unit || ref.unit + units <= head) return end;
+  if ((end == 0 && !Trusted(unit, totalUnits_)) || LargeProblem(e, e->keyHash) != nullptr) {
+    return end;
+  }
+  return ref.unit + units > end ? ref.unit + units : end;
 }
 
 uint32_t Store::NextTrusted(const internal::RepairScan& scan, uint32_t from, uint32_t to,

@@ -460,9 +460,13 @@ class Store {
   Status RepairLocked();
   // Its steps, in order (repair.cpp says what each establishes).
   void RepairPool(internal::RepairScan* scan) noexcept;
-  // Step 3's resync: marks in scan->refs the units the chains name below `head`; the first of
-  // them in [from, to) whose entry proves itself (Trusted), or 0.
-  void ChainRefs(internal::RepairScan* scan, uint32_t head) noexcept;
+  // Step 3's resync: marks in scan->refs the units the chains name, and returns the end of the
+  // blocks proven entries keep beyond `head` (KeptEnd), or `head`; NextTrusted: the first of them
+  // in [from, to) whose entry proves itself (Trusted), or 0.
+  uint32_t ChainRefs(internal::RepairScan* scan, uint32_t head) noexcept;
+  uint32_t KeptEnd(uint32_t unit, uint32_t head) const noexcept;
+  uint32_t InFlightEnd(internal::RepairScan* scan, uint32_t from) noexcept;
+  void CountCut(internal::RepairScan* scan) noexcept;
   uint32_t NextTrusted(const internal::RepairScan& scan, uint32_t from, uint32_t to,
                        uint32_t head) const noexcept;
   bool Trusted(uint32_t unit, uint32_t head) const noexcept;

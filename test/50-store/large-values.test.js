@@ -408,3 +408,39 @@ describe('large values: a block allocated again at the same unit after the write
     }
   });
 });
+
+// A writer that gives up a large block it has not linked and cannot take the allocator lock to
+// free it gives the block up, writer = 0 (format.md §8, "Writing a large value"): a later repair
+// pass run by another handle frees it, instead of keeping it in flight for as long as the
+// writer's handle lives. As the native engine's
+// StoreAlloc.ALargeBlockNotFreedForAGoneAllocatorHolderIsFreedByAnyHandlesRepairPass.
+describe('large values: a block its writer could not free for the allocator lock [js engine]', () => {
+  const alloc = require('../../lib/store/js/alloc');
+  const { lockedBy } = require('../helpers/store-bytes');
+  const LB = W.LARGE_BLOCK;
+  it('is given up, and another handle\'s repair pass frees it', () => {
+    const s = Store.create({ buffer: new SharedArrayBuffer(1 << 22), engine: 'js', lockTimeoutMs: 20 });
+    const o = Store.attach(s.buffer, { engine: 'js' });
+    try {
+      const e = s._e;
+      const u32 = new Uint32Array(s.buffer);
+      const claim = { gc: 0, keyHash: 0, sum: 0 };
+      const u = alloc.allocLarge(e, units(C.LARGE_HEADER_SIZE + 70000), claim);
+      assert.ok(u > 0);
+      assert.strictEqual(u32[u * UNIT_WORDS + LB.WRITER], e.locks.slot);
+      // Held by a slot no owner holds (released): gone, and not for this writer to take over.
+      const free = u32[AT.ALLOC_STATE.LOCK];
+      u32[AT.ALLOC_STATE.LOCK] = lockedBy(free, C.OWNER_SLOTS - 1);
+      alloc.freeUnlinkedLarge(e, u, claim);
+      assert.strictEqual(u32[u * UNIT_WORDS + LB.WRITER], 0, 'given up');
+      o.repair();
+      assert.strictEqual(u32[u * UNIT_WORDS + LB.FLAGS], (C.FLAG_FREE | (C.LARGE_CLASS << C.FLAG_CLASS_SHIFT)) >>> 0);
+      assert.strictEqual(u32[AT.ALLOC_STATE.LARGE_HEAD], u);
+      const v = o.verify();
+      assert.ok(v.ok, v.errors.join('\n'));
+    } finally {
+      o.close();
+      s.close();
+    }
+  });
+});

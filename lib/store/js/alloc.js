@@ -312,19 +312,35 @@ function largeHeld(e, u, claim) {
 
 // Frees a large block allocLarge returned (filling `claim`) that no entry refers to, if it is
 // still this handle's (largeHeld(): a repair pass since may have freed it already). Never throws
-// (see freeBlocks).
+// (see freeBlocks). When the allocator lock cannot be taken (its holder is gone, or a live one
+// kept it past the timeout), the block is given up instead (giveUpLarge()).
 function freeUnlinkedLarge(e, u, claim) {
   try {
-    if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return;
+    if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) {
+      giveUpLarge(e, u, claim);
+      return;
+    }
   } catch (err) {
-    if (err instanceof LockError) return; // the next repair pass reclaims it
-    throw err;
+    if (!(err instanceof LockError)) throw err;
+    giveUpLarge(e, u, claim);
+    return;
   }
   if (largeHeld(e, u, claim)) {
     countFreed(e.u32, e.u32[u * UNIT_WORDS + LB.UNITS]);
     push(e, u, LARGE_CLASS);
   }
   e.locks.release(ALLOC_LOCK);
+}
+
+// A large block of this handle's that it could not free: writer = 0, so that the next repair
+// pass frees it whichever handle runs it (format.md §8, "Writing a large value"); one of another
+// handle would keep it in flight for as long as this handle lives. No lock is needed: a pass of
+// this handle's own is not running while it is here, and a pass run by another handle frees a
+// block in flight of a live writer only as damage; then largeHeld() or the compare-and-swap fails,
+// or the latter lands between the flags and the writer stores of another writer's allocation of
+// the same unit (allocLarge()), whose writer store then replaces it (native's FreeUnlinkedLarge).
+function giveUpLarge(e, u, claim) {
+  if (largeHeld(e, u, claim)) Atomics.compareExchange(e.u32, u * UNIT_WORDS + LB.WRITER, e.locks.slot, 0);
 }
 
 // An entry block of class `cls` for a compaction move of a large block: carved from a free large

@@ -91,8 +91,9 @@ const ON_FREE = 8; // met on a free list
 // units in between become one free block (a hole) and the walk goes on there (format.md §9,
 // step 3). A large block in flight of a live other owner is never damage, whatever entries its
 // units seem to hold: its writer is copying over them without any lock, and a hole over it would
-// let another writer take units that copy still writes. `holes` counts the holes.
-function walkPool(e, report, refs = null, verdicts = null) {
+// let another writer take units that copy still writes. `holes` counts the holes; `cut` is the
+// pass's record of whether it counted its cut already (countCut()).
+function walkPool(e, report, refs = null, verdicts = null, cut = null) {
   const u32 = e.u32;
   const raw = u32[FREE_HEAD];
   const badHead = raw < e.firstUnit || raw > e.totalUnits;
@@ -130,7 +131,7 @@ function walkPool(e, report, refs = null, verdicts = null) {
       // Counted before the first hole is written: a pass killed after writing it leaves a valid
       // free block, which the next pass does not see as damage, and writers must still forget
       // the parked blocks it covers (countCut()).
-      if (holes === 0) countCut(e);
+      countCut(e, cut);
       next = holeEnd(e, u + 1, next, head, verdicts);
       const w = chain.entryWord(u);
       Atomics.store(u32, w + E.FLAGS, large.FREE_LARGE_FLAGS);
@@ -171,23 +172,56 @@ function holeEnd(e, from, to, head, verdicts) {
   return to;
 }
 
-// The units the chains name below `head` (repair's resync, walkPool()), one bit each: every
-// chain from its bucket's head, until a unit outside the pool or one met before (a cycle or a
-// shared chain; a link read past damage may name any unit, which trusted() then judges).
+// The units the chains name (repair's resync, walkPool()), one bit each: every chain from its
+// bucket's head, until a unit outside the pool or one met before (a cycle or a shared chain; a
+// link read past damage may name any unit, which trusted() then judges). `kept`: where the blocks
+// that proven entries keep end, when that is beyond `head` (keptEnd()), else `head`.
 function chainRefs(e, head) {
   const u32 = e.u32;
   const refs = new Uint32Array(((e.totalUnits - e.firstUnit) >>> 5) + 1);
+  let kept = head;
   for (let b = 0; b < e.bucketCount; b++) {
     e.heartbeat.work();
-    for (let u = u32[BASE.BUCKET + b * B.WORDS + B.HEAD]; u >= e.firstUnit && u < head;) {
+    for (let u = u32[BASE.BUCKET + b * B.WORDS + B.HEAD]; u >= e.firstUnit && u < e.totalUnits;) {
       const i = u - e.firstUnit;
       const bit = 1 << (i & 31);
       if (refs[i >>> 5] & bit) break;
       refs[i >>> 5] |= bit;
+      kept = Math.max(kept, keptEnd(e, u, head));
       u = u32[chain.entryWord(u) + E.NEXT];
     }
   }
-  return refs;
+  return { refs, kept };
+}
+
+// The end of the blocks the entry a chain names at `u` keeps beyond `head` (freeHead as read):
+// its own block when that ends beyond it, and the large block its 8 value bytes refer to (whether
+// or not it has FLAG_INDIRECT, which the checksum does not cover: the chain walk sets it again)
+// when that ends beyond it; only when the entry proves itself (trusted(), within the pool) and
+// the large block is whole (large.largeProblem()). 0 when it keeps none. On a sound store no block
+// ends beyond freeHead, so the cheap bounds checks end it and no hash is computed (native's
+// Store::KeptEnd).
+function keptEnd(e, u, head) {
+  const u32 = e.u32;
+  const w = chain.entryWord(u);
+  const flags = u32[w + E.FLAGS];
+  const cls = chain.classOf(flags);
+  if (cls >= SIZE_CLASSES.length) return 0;
+  const size = CLASS_UNITS[cls];
+  let end = 0;
+  if (u + size > head) {
+    if (!trusted(e, u, e.totalUnits)) return 0;
+    end = u + size;
+  }
+  const kl = chain.keyLengthOf(e, u);
+  const vl = chain.valueLengthOf(e, u);
+  if (vl !== C.INDIRECT_VALUE_BYTES || kl > C.MAX_KEY_BYTES || !chain.fitsBlock(flags, kl, vl)) return end;
+  const lu = large.refOf(e, u, kl)[0];
+  if (lu < e.firstUnit || lu >= e.totalUnits) return end;
+  const units = u32[lu * UNIT_WORDS + W.LARGE_BLOCK.UNITS];
+  if (units === 0 || units > e.totalUnits - lu || lu + units <= head) return end;
+  if ((end === 0 && !trusted(e, u, e.totalUnits)) || large.largeProblem(e, u, kl, vl, u32[w + E.KEY_HASH]) !== null) return end;
+  return Math.max(end, lu + units);
 }
 
 // The first unit in [from, to) that the chains name and that holds an entry proving itself
@@ -227,12 +261,36 @@ function trusted(e, u, head) {
   return xxh32(u8, off, kl, ns) === h && xxh32(u8, off, kl + vl, (h ^ (flags & C.FLAG_ENCODING_MASK)) >>> 0) === u32[w + E.CHECKSUM];
 }
 
-// Counts a pass that made holes of damaged units. A live writer may keep parked blocks in the
-// units of a hole (format.md §8, "Parked blocks"), known to it by unit only; seeing the count
-// move, it forgets all of them before it takes, parks or returns one, since a block carved later
-// over those units may hold any bytes, a copy of its mark included. Every lock is held: no writer
-// is between its check and its use.
-function countCut(e) {
+// After freeHead was found damaged downwards (repair()), the blocks after `from` (the end of the
+// blocks proven entries keep), walked by size while they tile (a size class of a block, within the
+// pool), may hold a large block in flight of a live other owner: its writer fills it without any
+// lock, so the bump pointer must not hand its units out. Returns the end of the last such block,
+// or `from`. The walk stops at the first size that does not tile (past freeHead's true value it
+// meets unwritten units, which read as blocks of class 0 to the end of the pool); it runs only on a
+// pass that found the damage (native's Store::InFlightEnd).
+function inFlightEnd(e, from, verdicts) {
+  const u32 = e.u32;
+  let end = from;
+  for (let u = from; u < e.totalUnits;) {
+    e.heartbeat.work();
+    const flags = u32[chain.entryWord(u) + E.FLAGS];
+    const size = large.blockUnits(e, u, flags);
+    if (size === 0 || size > e.totalUnits - u) break;
+    if (inFlightByLive(e, u, flags, verdicts)) end = u + size;
+    u += size;
+  }
+  return end;
+}
+
+// Counts a pass that made holes of damaged units, or restored a freeHead damaged downwards, once
+// (`cut.done`; without `cut`, every call counts). A live writer may keep parked blocks in the units
+// of a hole, or beyond the restored freeHead (format.md §8, "Parked blocks"), known to it by unit
+// only; seeing the count move, it forgets all of them before it takes, parks or returns one, since
+// a block carved or bumped later over those units may hold any bytes, a copy of its mark included.
+// Every lock is held: no writer is between its check and its use.
+function countCut(e, cut) {
+  if (cut !== null && cut.done) return;
+  if (cut !== null) cut.done = true;
   Atomics.add(e.u32, CUTS, 1);
 }
 
@@ -591,7 +649,18 @@ function repair(e, force = true) {
   try {
     const head = Math.min(Math.max(u32[FREE_HEAD], e.firstUnit), e.totalUnits);
     const verdicts = new Uint8Array(C.OWNER_SLOTS);
-    const pool = walkPool(e, null, chainRefs(e, head), verdicts);
+    const { refs, kept } = chainRefs(e, head);
+    const cut = { done: false };
+    if (kept > head) {
+      // freeHead only grows (format.md §8): a proven entry beyond it means the word was damaged
+      // downwards. Every unit up to the kept blocks' end was allocated and tiles as ever, and so
+      // may a large block in flight of a live other owner after them (inFlightEnd()); the blocks
+      // beyond go back to unallocated space, where a live writer may keep parked blocks: counted
+      // as a cut, so that it forgets them before the bump pointer hands them out again.
+      countCut(e, cut);
+      Atomics.store(u32, FREE_HEAD, inFlightEnd(e, kept, verdicts));
+    }
+    const pool = walkPool(e, null, refs, verdicts, cut);
     if (pool.moved) Atomics.store(u32, FREE_HEAD, pool.top);
     dropNamelessNamespaces(e);
     const found = walkChains(e, pool, null);

@@ -173,6 +173,52 @@ const L::LargeBlock* LargeOf(const Region& r, uint32_t unit) {
   return reinterpret_cast<const L::LargeBlock*>(r.entry(unit));
 }
 
+// A writer that gives up a large block it has not linked and cannot take AllocState.lock to free
+// it (a live holder keeps the lock past the timeout) gives the block up, writer = 0 (format.md §8,
+// "Writing a large value"): a later repair pass run by another handle frees it, instead of keeping
+// it in flight for as long as the writer's handle lives.
+TEST_F(StoreAlloc, ALargeBlockNotFreedForALockTimeoutIsFreedByAnyHandlesRepairPass) {
+  auto writer = Open(r, 2);
+  const PoolView pool{r.base(), r.header(), r.alloc(), s->firstUnit(), s->totalUnits()};
+  LockEnv env = EnvOf(r, *writer, 2);
+  env.lockTimeoutMs = 10;
+  uint32_t unit = 0;
+  LargeClaim claim;
+  ASSERT_EQ(AllocLarge(pool, env, 100, &unit, &claim), AllocStatus::kOk);
+  // Held by the other handle of this process: a live holder, never presumed gone.
+  const uint32_t free = r.alloc()->lock;
+  r.alloc()->lock = LockAcquiredWord(free, s->ownerSlot());
+  EXPECT_EQ(FreeUnlinkedLarge(pool, env, unit, claim), AllocStatus::kTimeout);
+  r.alloc()->lock = free;  // its holder lets go
+  EXPECT_EQ(LargeOf(r, unit)->writer, 0u);
+  ASSERT_EQ(s->Repair(), L::kOk);
+  EXPECT_EQ(r.alloc()->largeHead, unit);
+  EXPECT_EQ(LargeOf(r, unit)->flags, kFlagFree | kLargeClass << kClassShift);
+  VerifyOk(*s);
+}
+
+// The same when the allocator lock's holder is gone: the block is given up, and the pass that
+// takes that lock over, whichever handle runs it, frees the block too.
+TEST_F(StoreAlloc, ALargeBlockNotFreedForAGoneAllocatorHolderIsFreedByAnyHandlesRepairPass) {
+  auto writer = Open(r, 2);
+  const PoolView pool{r.base(), r.header(), r.alloc(), s->firstUnit(), s->totalUnits()};
+  const LockEnv env = EnvOf(r, *writer, 2);
+  uint32_t unit = 0;
+  LargeClaim claim;
+  ASSERT_EQ(AllocLarge(pool, env, 100, &unit, &claim), AllocStatus::kOk);
+  // Held by a slot no owner holds (released): gone.
+  constexpr uint32_t kFreeSlot = 4000;
+  ASSERT_EQ(r.owner(kFreeSlot)->pid, 0u);
+  r.alloc()->lock = LockAcquiredWord(r.alloc()->lock, kFreeSlot);
+  EXPECT_EQ(FreeUnlinkedLarge(pool, env, unit, claim), AllocStatus::kGone);
+  EXPECT_EQ(LargeOf(r, unit)->writer, 0u);
+  ASSERT_EQ(s->Repair(), L::kOk);
+  EXPECT_FALSE(LockIsHeld(r.alloc()->lock));
+  EXPECT_EQ(r.alloc()->largeHead, unit);
+  EXPECT_EQ(LargeOf(r, unit)->flags, kFlagFree | kLargeClass << kClassShift);
+  VerifyOk(*s);
+}
+
 // The block start before `unit` in a sound pool (walked by block size from firstUnit).
 uint32_t BlockBefore(const Region& r, const Store& s, uint32_t unit) {
   uint32_t prev = 0;
@@ -269,6 +315,22 @@ TEST_F(StoreAlloc, AnEntryALinkNamesInsideALargeBlockALiveWriterIsFillingIsNotDa
   ASSERT_EQ(s->Repair(), L::kOk);
   ExpectKeptInFlight(r, *s, pool, f.env, f.unit, UnitsForLarge(f.n), f.claim);
   EXPECT_EQ(r.entry(x)->next, 0u);  // the chain ends at "x"
+  EXPECT_EQ(GetStr(*s, ns, "x"), "victim");
+  FillBothAfterThePass(r, *s, pool, f.env, EnvOf(r, *s, 1), f.unit, f.n, f.claim);
+}
+
+// freeHead damaged downwards below the entry "x" and the large block a live writer is filling
+// after it (format.md §9, step 3): the pass restores freeHead over the entry the chain names and,
+// walking on by block size, over the block in flight, so that the bump pointer hands out none of
+// its units while the writer copies into it.
+TEST_F(StoreAlloc, AFreeHeadDamagedDownwardsIsRestoredOverALargeBlockALiveWriterIsFilling) {
+  const PoolView pool{r.base(), r.header(), r.alloc(), s->firstUnit(), s->totalUnits()};
+  InFlight f;
+  ASSERT_NO_FATAL_FAILURE(StartLargeWrite(r, *s, pool, ns, &f));
+  r.header()->freeHead = s->firstUnit() + 1;
+  ASSERT_EQ(s->Repair(), L::kOk);
+  EXPECT_EQ(r.header()->freeHead, f.unit + UnitsForLarge(f.n));
+  ExpectKeptInFlight(r, *s, pool, f.env, f.unit, UnitsForLarge(f.n), f.claim);
   EXPECT_EQ(GetStr(*s, ns, "x"), "victim");
   FillBothAfterThePass(r, *s, pool, f.env, EnvOf(r, *s, 1), f.unit, f.n, f.claim);
 }

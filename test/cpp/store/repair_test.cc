@@ -3,6 +3,7 @@
 // free list, a broken pool, a repeated key and wrong counts.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -112,6 +113,36 @@ TEST_F(StoreRepair, RepairSkipsADamagedBlockHeader) {
   EXPECT_EQ(r.header()->freeHead, head);
   rep = VerifyOk(*s);
   EXPECT_EQ(rep.entries, 8u);
+}
+
+// freeHead only grows (format.md §8): entries the chains name that prove themselves beyond it
+// mean the word was damaged downwards, and the pass restores it over them (§9, step 3) instead of
+// cutting them off and letting the bump pointer hand their units out again.
+TEST_F(StoreRepair, FreeHeadDamagedDownwardsIsRestoredOverProvenEntries) {
+  constexpr int kKeys = 40;
+  auto key = [](int i) { return "k" + std::to_string(i); };
+  auto value = [](int i) { return "v" + std::string(static_cast<size_t>(i * 7), 'x'); };
+  for (int i = 0; i < kKeys; ++i) ASSERT_EQ(Put(*s, ns, key(i), value(i)), L::kOk);
+  // The end of the last entry's block (the blocks after it are this handle's parked ones).
+  uint32_t end = 0;
+  for (uint32_t b = 0; b < 256; ++b) {
+    for (uint32_t u = r.bucket(b)->head; u != 0; u = r.entry(u)->next) {
+      const uint32_t cls = ClassOfFlags(r.entry(u)->flags);
+      end = std::max(end, u + L::kSizeClasses[cls]);
+    }
+  }
+  const uint32_t cuts = r.repairState()->cuts;
+  r.header()->freeHead = s->firstUnit() + 1;
+  VerifyReport rep;
+  ASSERT_EQ(s->Verify(&rep), L::kOk);
+  EXPECT_FALSE(rep.ok);
+  ASSERT_EQ(s->Repair(), L::kOk);
+  EXPECT_EQ(r.header()->freeHead, end);
+  EXPECT_EQ(r.repairState()->cuts, cuts + 1);  // writers forget parked blocks beyond it
+  EXPECT_EQ(VerifyOk(*s).entries, static_cast<uint64_t>(kKeys));
+  for (int i = 0; i < kKeys; ++i) ASSERT_EQ(Put(*s, ns, "new" + key(i), value(i)), L::kOk);
+  for (int i = 0; i < kKeys; ++i) EXPECT_EQ(GetStr(*s, ns, key(i)), value(i)) << i;
+  EXPECT_EQ(VerifyOk(*s).entries, static_cast<uint64_t>(2 * kKeys));
 }
 
 TEST_F(StoreRepair, DuplicateKeyOnAChainIsDropped) {

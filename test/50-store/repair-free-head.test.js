@@ -1,0 +1,121 @@
+'use strict';
+// A repair pass after damage that moved freeHead down inside the pool (format.md §9, step 3):
+// freeHead only grows, so an entry the chains name that proves itself beyond it, or the large
+// block such an entry refers to, shows the damage; the pass restores freeHead over them, every
+// acknowledged value still reads, and later inserts take no unit of an entry kept.
+const assert = require('assert');
+const { Store } = require('../../lib/store/store');
+const { C, W, AT, SIZE_CLASSES } = require('../../lib/layout/layout');
+const { readGeometry } = require('../../lib/store/js/format');
+const { forEachEngine, assertSoundForBoth } = require('../helpers/engines');
+const { entryWord, blocksOf } = require('../helpers/store-bytes');
+const alloc = require('../../lib/store/js/alloc');
+
+const FREE_HEAD = AT.HEADER.FREE_HEAD;
+const CUTS = AT.REPAIR_STATE.CUTS;
+const classOf = (u32, u) => (u32[entryWord(u, W.ENTRY.FLAGS)] >>> C.FLAG_CLASS_SHIFT) & C.FLAG_CLASS_MASK;
+const isLarge = (u32, u) => classOf(u32, u) === SIZE_CLASSES.length;
+const unitsOf = (u32, u) => (isLarge(u32, u) ? u32[entryWord(u, W.LARGE_BLOCK.UNITS)] : SIZE_CLASSES[classOf(u32, u)]);
+/** The block starts that hold an entry or a large value (not free, not parked by a writer). */
+const keptBlocks = (u32) => blocksOf(u32.buffer).filter((u) => (u32[entryWord(u, W.ENTRY.FLAGS)] & (C.FLAG_FREE | C.FLAG_PARKED)) === 0);
+
+/** The value of key i: sizes of many classes, and a few large values among them. */
+const valueOf = (i) => (i % 50 === 7 ? `L${i}`.padEnd(70000 + i, 'x') : `v${i}`.padEnd(1 + (i * 37) % 300, 'y'));
+
+forEachEngine('store.repair() after freeHead was damaged downwards', ({ engine, other }) => {
+  const KEYS = 300;
+
+  /** Every key k0..k(n-1) that does not read its value. */
+  const missing = (s, n) => Array.from({ length: n }, (_, i) => i).filter((i) => s.get('n', `k${i}`) !== valueOf(i));
+
+  const points = {
+    'to the first unit of the pool': (blocks, firstUnit) => firstUnit,
+    'into the middle of a block half way': (blocks) => blocks[blocks.length >> 1] + 1,
+    'to the start of the last entry': (blocks) => blocks[blocks.length - 1],
+  };
+  for (const [name, point] of Object.entries(points)) {
+    it(`${name}: freeHead is restored, every value reads, the store is sound and new inserts keep the old values`, () => {
+      const buffer = new SharedArrayBuffer(1 << 24);
+      const s = Store.create({ buffer, engine, buckets: 64 });
+      for (let i = 0; i < KEYS; i++) s.set('n', `k${i}`, valueOf(i));
+      const u32 = new Uint32Array(buffer);
+      const cuts0 = u32[CUTS];
+      // The blocks after the last entry are parked by this handle's insert batches: they go back
+      // to unallocated space.
+      const blocks = keptBlocks(u32);
+      const last = blocks[blocks.length - 1];
+      u32[FREE_HEAD] = point(blocks, readGeometry(buffer).geometry.firstUnit);
+      assert.strictEqual(s.verify().ok, false, 'chains that name blocks beyond freeHead are damage');
+      s.repair();
+      assert.strictEqual(u32[FREE_HEAD], last + unitsOf(u32, last), 'freeHead is restored to the end of the last entry');
+      assert.strictEqual(u32[CUTS], cuts0 + 1, 'a restored freeHead is counted as a cut (writers forget their parked blocks)');
+      assertSoundForBoth(s, other);
+      assert.deepStrictEqual(missing(s, KEYS), []);
+      assert.strictEqual(s.count('n'), KEYS);
+      for (let i = 0; i < 200; i++) s.set('m', `x${i}`, valueOf(i));
+      assert.deepStrictEqual(missing(s, KEYS), [], 'no insert took a unit of a kept entry');
+      assert.strictEqual(s.count('m'), 200);
+      assertSoundForBoth(s, other);
+      s.close();
+    });
+  }
+
+  it('a large block beyond the damaged freeHead, its entry below it: the large value is kept', () => {
+    const buffer = new SharedArrayBuffer(1 << 22);
+    const s = Store.create({ buffer, engine, buckets: 64 });
+    for (let i = 0; i < 20; i++) s.set('n', `k${i}`, `v${i}`);
+    // A free block of the indirect entry's class below the large block: the entry takes it, while
+    // the large block is bumped at the end of the pool.
+    const big = 'B'.repeat(100000);
+    s.set('n', 'pad', 'p'.repeat(C.INDIRECT_VALUE_BYTES));
+    s.delete('n', 'pad');
+    s.set('n', 'big', big);
+    const u32 = new Uint32Array(buffer);
+    const blocks = keptBlocks(u32);
+    const lu = blocks[blocks.length - 1];
+    assert.ok(isLarge(u32, lu), 'the large block is the last block kept');
+    u32[FREE_HEAD] = lu + 1;
+    s.repair();
+    assert.strictEqual(u32[FREE_HEAD], lu + unitsOf(u32, lu));
+    assertSoundForBoth(s, other);
+    assert.strictEqual(s.get('n', 'big'), big);
+    for (let i = 0; i < 20; i++) s.set('m', `x${i}`, `w${i}`.repeat(40));
+    assert.strictEqual(s.get('n', 'big'), big, 'no insert took a unit of the large block kept');
+    for (let i = 0; i < 20; i++) assert.strictEqual(s.get('n', `k${i}`), `v${i}`);
+    assertSoundForBoth(s, other);
+    s.close();
+  });
+
+  it('a large block a live writer is filling after the last entry: freeHead is restored over it too, and no insert takes its units', () => {
+    const buffer = new SharedArrayBuffer(1 << 23);
+    const s = Store.create({ buffer, engine, buckets: 64 });
+    for (let i = 0; i < 20; i++) s.set('n', `k${i}`, valueOf(i));
+    const u32 = new Uint32Array(buffer);
+    const blocks = keptBlocks(u32);
+    // Another handle (of the JS engine: it allocates here by hand) in the middle of a set of a
+    // large value: its block allocated after everything else, its copy not begun.
+    const writer = Store.attach(buffer, { engine: 'js' });
+    try {
+      const n = 70000;
+      const size = Math.ceil((C.LARGE_HEADER_SIZE + n) / C.BLOCK_UNIT);
+      const claim = { gc: 0, keyHash: 0, sum: 0 };
+      const lu = alloc.allocLarge(writer._e, size, claim);
+      assert.ok(lu >= blocks[blocks.length - 1] + unitsOf(u32, blocks[blocks.length - 1]));
+      u32[FREE_HEAD] = readGeometry(buffer).geometry.firstUnit + 1;
+      s.repair();
+      assert.strictEqual(u32[FREE_HEAD], lu + size, 'freeHead covers the block in flight');
+      assert.ok(alloc.largeHeld(writer._e, lu, claim), 'the block is still its writer\'s');
+      for (let i = 0; i < 60; i++) s.set('m', `x${i}`, valueOf(i));
+      // The writer's copy, done after those inserts: it takes no unit of theirs.
+      new Uint8Array(buffer).fill(0x61, lu * C.BLOCK_UNIT + C.LARGE_HEADER_SIZE, lu * C.BLOCK_UNIT + C.LARGE_HEADER_SIZE + n);
+      for (let i = 0; i < 60; i++) assert.strictEqual(s.get('m', `x${i}`), valueOf(i), `x${i}`);
+      assert.deepStrictEqual(missing(s, 20), []);
+      assertSoundForBoth(s, other);
+      alloc.freeUnlinkedLarge(writer._e, lu, claim);
+      assertSoundForBoth(s, other);
+    } finally {
+      writer.close();
+      s.close();
+    }
+  });
+});
