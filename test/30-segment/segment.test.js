@@ -325,11 +325,32 @@ describe('Segment', function () {
       assert.strictEqual(h.closed, true);
       assert.throws(() => h.buffer(), { code: 'ERR_CLOSED' });
       h.close();
-      // Methods called on something that is not a handle.
-      assert.throws(() => addon.SegmentHandle.prototype.buffer.call({}));
-      assert.throws(() => addon.SegmentHandle.prototype.close.call(5));
-      assert.throws(() => Object.getOwnPropertyDescriptor(addon.SegmentHandle.prototype, 'size').get.call({}));
       assert.throws(() => addon.setErrorClass(42), TypeError);
+    });
+
+    it('methods and accessors called on something that is not a handle throw TypeError ERR_INVALID_ARG', function () {
+      const { addon } = require('../../lib/base/native');
+      const { Store } = require('../../lib/store/store');
+      const proto = addon.SegmentHandle.prototype;
+      const getter = (key) => Object.getOwnPropertyDescriptor(proto, key).get;
+      // Another object the addon wraps (a native store's engine) is not a handle either.
+      const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine: 'native' });
+      try {
+        for (const self of [{}, 5, undefined, store._e, Object.create(proto)]) {
+          for (const call of [() => proto.buffer.call(self), () => proto.close.call(self),
+            () => getter('size').call(self), () => getter('closed').call(self)]) {
+            assert.throws(call, (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG');
+          }
+        }
+        store.set('a', 'k', 1);
+        assert.strictEqual(store.get('a', 'k'), 1);
+      } finally {
+        store.close();
+      }
+      // The handles themselves still answer.
+      const h = new addon.SegmentHandle();
+      assert.strictEqual(h.closed, true);
+      assert.strictEqual(h.size, 0);
     });
   });
 
