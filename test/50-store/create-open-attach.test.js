@@ -6,6 +6,9 @@ const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
 const { Store } = require('../../lib/store/store');
+const { Segment } = require('../../lib/segment/segment');
+const { ShmError } = require('../../lib/base/errors');
+const { addon } = require('../../lib/base/native');
 const { C, S, W, AT, SIZE_CLASSES, entriesOffset } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
 const { tempDir } = require('../helpers/process');
@@ -217,6 +220,29 @@ forEachEngine('Store.create(): stores larger than 2 GiB', ({ make, other }) => {
     const v = s.verify();
     assert.ok(v.ok, v.errors.join('\n'));
     assert.strictEqual(v.entries, 3);
+  });
+});
+
+forEachEngine('Store.create(): a buffer longer than the largest store', ({ engine }) => {
+  it('is refused with ERR_SHM_TOO_LARGE and left untouched, never formatted in part', function () {
+    this.timeout(60000);
+    if (!addon) this.skip(); // the segment needs the addon
+    // A sparse file mapping: 64 GiB of address space, no memory and no disk until touched.
+    const { dir, cleanup } = tempDir();
+    let seg = null;
+    try {
+      const size = C.MAX_SEGMENT_UNITS * C.BLOCK_UNIT + C.BLOCK_UNIT;
+      seg = bigOrSkip(this, () => Segment.create({ path: path.join(dir, 'big'), size, reserve: false }));
+      const buffer = seg.buffer;
+      assert.strictEqual(buffer.byteLength, size);
+      assert.throws(() => Store.create({ buffer, engine }), (e) => e instanceof ShmError && e.code === 'ERR_SHM_TOO_LARGE');
+      const header = new Uint32Array(buffer, 0, C.HEADER_SIZE / 4);
+      assert.strictEqual(header[AT.HEADER.MAGIC], 0);
+      assert.strictEqual(header[AT.HEADER.TOTAL_SIZE], 0);
+    } finally {
+      if (seg) seg.close();
+      cleanup();
+    }
   });
 });
 
