@@ -70,6 +70,24 @@ forEachEngine('Store.create(), Store.open(), Store.attach()', ({ engine }) => {
       const h = new addon.NativeStore(buf, process.pid, 0, 1000, new Int32Array(new SharedArrayBuffer(S.GET_OUT.SIZE)));
       h.close();
     });
+
+    it('a SegmentHandle method or accessor called on a native store is refused, not read as a handle', () => {
+      const { addon } = require('../../lib/base/native');
+      const proto = addon.SegmentHandle.prototype;
+      const getter = (key) => Object.getOwnPropertyDescriptor(proto, key).get;
+      const s = Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine });
+      try {
+        const native = s._e; // the addon's NativeStore object: wrapped too
+        for (const call of [() => proto.buffer.call(native), () => proto.close.call(native),
+          () => getter('size').call(native), () => getter('closed').call(native)]) {
+          assert.throws(call, (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG');
+        }
+        s.set('a', 'k', 1);
+        assert.strictEqual(s.get('a', 'k'), 1);
+      } finally {
+        s.close();
+      }
+    });
   }
 });
 
