@@ -13,11 +13,14 @@
 //   create/close/unlink would keep every segment's pages alive until some unrelated GC. Stale
 //   views in this thread then see zeros, never a fault; other threads are never detached. A
 //   close(false) (the buffer is still used by other handles of this thread) never detaches.
+// - A detach first rejects this thread's futex.waitAsync calls pending in the range
+//   (RejectFutexWaitsIn, futex.cc): through the zeros nothing here could wake them any more.
 #include <string>
 
 #include "binding/base/args.h"
 #include "binding/base/module.h"
 #include "binding/segment/external_sab.h"
+#include "binding/segment/futex.h"
 #include "segment/segment.h"
 
 namespace {
@@ -112,6 +115,7 @@ class SegmentHandle : public Napi::ObjectWrap<SegmentHandle> {
       Napi::Value sab = sab_.Value();
       if (release && !sab.IsEmpty() && sab.IsObject() &&
           IsSoleSharedArrayBufferReference(info.Env(), sab)) {
+        RejectFutexWaitsIn(info.Env(), mapped_, static_cast<size_t>(size_));
         shm::DetachMapping(mapped_, size_);
       }
       sab_.Reset();
