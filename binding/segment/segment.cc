@@ -48,13 +48,16 @@ class SegmentHandle : public Napi::ObjectWrap<SegmentHandle> {
         {Napi::ClassPropertyDescriptor<SegmentHandle>(Property<&SegmentHandle::Size>("size", true)),
          Napi::ClassPropertyDescriptor<SegmentHandle>(
              Property<&SegmentHandle::Closed>("closed", true))});
-    if (env.IsExceptionPending()) return cls;
+    // Raw calls: a failure (only in a worker terminated while it loads the addon, which ends
+    // anyway) leaves the class without its methods, never a fatal error of node-addon-api.
+    napi_value proto = nullptr;
+    if (env.IsExceptionPending() || cls.IsEmpty() ||
+        napi_get_named_property(env, cls, "prototype", &proto) != napi_ok) {
+      return cls;
+    }
     const napi_property_descriptor methods[] = {Property<&SegmentHandle::Buffer>("buffer", false),
                                                 Property<&SegmentHandle::Close>("close", false)};
-    Napi::Value proto = cls.Get("prototype");
-    if (!env.IsExceptionPending() && proto.IsObject()) {
-      napi_define_properties(env, proto, 2, methods);
-    }
+    napi_define_properties(env, proto, 2, methods);
     return cls;
   }
 
