@@ -55,7 +55,8 @@ export declare const futex: {
   wait(int32Array: Int32Array, index: number, expected: number, timeoutMs?: number): FutexWaitResult;
   /**
    * Like wait() without blocking the event loop; pending waits are watched by a few futex_waitv
-   * threads. 'not-equal' only when the word differed at the call.
+   * threads. 'not-equal' only when the word differed at the call. Rejects with ShmError
+   * ERR_CLOSED when segment.close() in this thread releases the pages of the word.
    */
   waitAsync(int32Array: Int32Array, index: number, expected: number, timeoutMs?: number): Promise<FutexWaitResult>;
   /** Wakes up to `count` (default: all) waiters in any process; returns how many were woken. */

@@ -29,8 +29,21 @@
 //     before it parks (lib/msg/park.js).
 //
 // `region` is a Uint8Array over a SharedArrayBuffer covering the ring (header included); the
-// worker keeps a reference to it so the memory stays mapped while the thread runs.
+// job keeps a reference to it so the memory stays mapped while its thread runs.
+//
+// Each job runs on a thread of its own (not libuv's pool) and settles its promise through a
+// thread-safe function of its own, which keeps the event loop alive until then. Teardown of the
+// environment (worker.terminate(), process exit) must not wait for a job that waits for ever (a
+// consumer on a ring nobody fills): Node's teardown waits for the environment's pending pool work
+// before it runs the cleanup hooks, so a pool job could never be told to stop. Instead the job's
+// environment cleanup hook raises its stop flag and joins its thread. The job looks at the flag
+// where it sleeps (the core's StopCheck, asked once per sleep of at most 200 ms) and, while it
+// does not sleep, once every kStopStride messages; the core's calls themselves do nothing more per
+// message. A stopped job's promise is never settled (nobody is left to see it).
+#include <pthread.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -81,26 +94,28 @@ constexpr const char* kJobNames[] = {"native SPSC producer",      "native SPSC c
                                      "native channel receiver",   "native MPMC batch producer",
                                      "native MPMC batch consumer"};
 
-class MsgWorker : public Napi::AsyncWorker {
+// How many messages a job passes between two looks at its stop flag when it does not sleep (a
+// producer whose consumer keeps up): a teardown waits for at most that many more.
+constexpr uint32_t kStopStride = 1024;
+
+class MsgJob {
  public:
-  MsgWorker(Napi::Env env, Napi::Object region, uint8_t* base, size_t bytes, Job job,
-            uint32_t count, uint32_t size, uint32_t producer, uint32_t batch)
-      : Napi::AsyncWorker(env),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        base_(base),
+  MsgJob(uint8_t* base, size_t bytes, Job job, uint32_t count, uint32_t size, uint32_t producer,
+         uint32_t batch)
+      : base_(base),
         bytes_(bytes),
         produce_(Produces(job)),
         job_(job),
         count_(count),
         size_(size),
         producer_(producer),
-        batch_(batch) {
-    region_ = Napi::Persistent(region);
-  }
+        batch_(batch) {}
 
-  Napi::Promise Promise() { return deferred_.Promise(); }
+  // Starts the job: its promise, its thread-safe function, its cleanup hook, its thread.
+  // Returns the promise, or nullptr with a JS exception (nothing is left behind).
+  static napi_value Start(napi_env env, napi_value region, MsgJob* job);
 
-  void Execute() override {
+  void Execute() {
     if (job_ == Job::kMpmcProduce) {
       ProduceMpmc();
       return;
@@ -123,9 +138,11 @@ class MsgWorker : public Napi::AsyncWorker {
     if (produce_) {
       std::vector<uint8_t> msg(size_);
       for (uint32_t i = 0; i < count_; ++i) {
+        if (StopDue(i)) return Stopped();
         std::memset(msg.data(), static_cast<int>(i & 255), size_);
         std::memcpy(msg.data(), &i, sizeof i);
-        status_ = ring.Enqueue(msg.data(), size_, L::kMsgTagBinary, kForever);
+        status_ = ring.Enqueue(msg.data(), size_, L::kMsgTagBinary, kForever, Stop());
+        if (status_ == L::kErrQueueTimeout) return Stopped();  // no deadline: only a stop
         if (status_ != L::kOk) return;
         ++done_;
       }
@@ -133,8 +150,11 @@ class MsgWorker : public Napi::AsyncWorker {
     }
     std::vector<uint8_t> msg(ring.max_message());
     for (uint32_t i = 0; i < count_; ++i) {
+      if (StopDue(i)) return Stopped();
       uint32_t tag = 0;
-      const int64_t n = ring.Dequeue(msg.data(), static_cast<uint32_t>(msg.size()), &tag, kForever);
+      const int64_t n =
+          ring.Dequeue(msg.data(), static_cast<uint32_t>(msg.size()), &tag, kForever, Stop());
+      if (n == -1) return Stopped();  // empty after no deadline: only a stop
       if (n < 4) {
         status_ = L::kErrCorrupt;
         return;
@@ -152,10 +172,12 @@ class MsgWorker : public Napi::AsyncWorker {
     if (status_ != L::kOk) return;
     std::vector<uint8_t> msg(size_);
     for (uint32_t i = 0; i < count_; ++i) {
+      if (StopDue(i)) return Stopped();
       std::memset(msg.data(), static_cast<int>(i & 255), size_);
       std::memcpy(msg.data(), &producer_, sizeof producer_);
       std::memcpy(msg.data() + 4, &i, sizeof i);
-      status_ = q.Enqueue(msg.data(), size_, L::kMsgTagBinary, kForever);
+      status_ = q.Enqueue(msg.data(), size_, L::kMsgTagBinary, kForever, Stop());
+      if (status_ == L::kErrQueueTimeout) return Stopped();
       if (status_ != L::kOk) return;
       ++done_;
     }
@@ -168,6 +190,7 @@ class MsgWorker : public Napi::AsyncWorker {
     std::vector<uint8_t> bytes(uint64_t{batch_} * size_);
     std::vector<shm::msg::MpmcMessage> msgs(batch_);
     while (done_ < count_) {
+      if (Stopping()) return Stopped();  // once per batch
       const uint32_t n = std::min(batch_, count_ - done_);
       for (uint32_t k = 0; k < n; ++k) {
         const uint32_t i = done_ + k;
@@ -178,8 +201,9 @@ class MsgWorker : public Napi::AsyncWorker {
         msgs[k] = shm::msg::MpmcMessage{m, size_, L::kMsgTagBinary};
       }
       uint32_t enqueued = 0;
-      status_ = q.EnqueueBatch(msgs.data(), n, &enqueued, kForever);
+      status_ = q.EnqueueBatch(msgs.data(), n, &enqueued, kForever, Stop());
       done_ += enqueued;
+      if (status_ == L::kErrQueueTimeout) return Stopped();
       if (status_ != L::kOk) return;
     }
   }
@@ -192,8 +216,14 @@ class MsgWorker : public Napi::AsyncWorker {
     std::vector<shm::msg::MpmcSlice> slices(batch_);
     std::vector<int64_t> last(kMaxProducers, -1);
     while (done_ < count_) {
+      if (Stopping()) return Stopped();  // once per batch
       const uint32_t got = q.DequeueBatch(out.data(), out.size(), slices.data(),
-                                          std::min(batch_, count_ - done_), kForever);
+                                          std::min(batch_, count_ - done_), kForever, Stop());
+      if (got == 0) {  // nothing after no deadline: damage, or a stop
+        if (!q.corrupt()) return Stopped();
+        status_ = L::kErrCorrupt;
+        return;
+      }
       for (uint32_t j = 0; j < got; ++j) {
         uint32_t head[2];
         if (slices[j].length < sizeof head) {
@@ -218,10 +248,13 @@ class MsgWorker : public Napi::AsyncWorker {
     if (status_ != L::kOk) return;
     std::vector<uint8_t> msg(job_ == Job::kChannelSend ? size_ : ch.message_bytes());
     if (job_ == Job::kChannelReceive) {
-      for (;;) {
+      for (uint32_t i = 0;; ++i) {
+        if (StopDue(i)) return Stopped();
         uint32_t tag = 0;
-        const int64_t n = ch.Receive(msg.data(), static_cast<uint32_t>(msg.size()), &tag, kForever);
+        const int64_t n =
+            ch.Receive(msg.data(), static_cast<uint32_t>(msg.size()), &tag, kForever, Stop());
         if (n == shm::msg::Channel::kEnd) return;
+        if (n == shm::msg::Channel::kEmpty) return Stopped();  // no deadline: only a stop
         if (n < 4) {
           status_ = L::kErrCorrupt;
           return;
@@ -233,10 +266,12 @@ class MsgWorker : public Napi::AsyncWorker {
       }
     }
     for (uint32_t i = 0; i < count_; ++i) {
+      if (StopDue(i)) return Stopped();
       std::memset(msg.data(), static_cast<int>(i & 255), size_);
       std::memcpy(msg.data(), &i, sizeof i);
-      const L::Status s = ch.Send(msg.data(), size_, L::kMsgTagBinary, kForever);
+      const L::Status s = ch.Send(msg.data(), size_, L::kMsgTagBinary, kForever, Stop());
       if (s == L::kErrChannelClosed) return;  // closed by another party: done, not an error
+      if (s == L::kErrQueueTimeout) return Stopped();
       status_ = s;
       if (status_ != L::kOk) return;
       ++done_;
@@ -245,25 +280,49 @@ class MsgWorker : public Napi::AsyncWorker {
     if (closed != L::kErrChannelClosed) status_ = closed;
   }
 
-  void OnOK() override {
-    Napi::Env env = Env();
+  // On the JS thread, once the thread has queued its result: settles the promise.
+  void Settle(Napi::Env env) {
     if (status_ != L::kOk) {
-      deferred_.Reject(MakeStatusError(env, status_, kJobNames[static_cast<int>(job_)]));
+      napi_reject_deferred(env, deferred_,
+                           MakeStatusError(env, status_, kJobNames[static_cast<int>(job_)]));
       return;
     }
     if (produce_) {
-      deferred_.Resolve(Napi::Number::New(env, done_));
+      napi_resolve_deferred(env, deferred_, Napi::Number::New(env, done_));
       return;
     }
     Napi::Object r = Napi::Object::New(env);
     r.Set("count", Napi::Number::New(env, done_));
     r.Set("sum", Napi::Number::New(env, sum_));
-    deferred_.Resolve(r);
+    napi_resolve_deferred(env, deferred_, r);
   }
 
  private:
-  Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference region_;
+  static void* Run(void* arg);
+  static void Deliver(napi_env env, napi_value, void* context, void*);
+  static void OnTeardown(void* arg);
+  static void Finalize(napi_env, void* data, void*);
+  // Raises the stop flag and joins the thread (idempotent; JS thread only).
+  void StopAndJoin();
+
+  bool Stopping() const { return stop_.load(std::memory_order_relaxed); }
+  static bool StopAsked(void* ctx) {
+    return static_cast<const std::atomic<bool>*>(ctx)->load(std::memory_order_relaxed);
+  }
+  shm::msg::StopCheck Stop() { return shm::msg::StopCheck{StopAsked, &stop_}; }
+  // Every kStopStride messages (i counts them): the flag, when nothing sleeps to ask it.
+  bool StopDue(uint32_t i) const { return i % kStopStride == 0 && Stopping(); }
+  // The job was stopped: its result is never delivered, the status only says why it ended.
+  void Stopped() { status_ = L::kErrClosed; }
+
+  napi_env env_ = nullptr;
+  napi_deferred deferred_ = nullptr;
+  napi_ref region_ = nullptr;
+  napi_threadsafe_function tsfn_ = nullptr;
+  pthread_t thread_{};
+  bool running_ = false;  // the thread was started and is not joined yet
+  bool hooked_ = false;   // the cleanup hook is registered
+  std::atomic<bool> stop_{false};
   uint8_t* base_;
   size_t bytes_;
   bool produce_;
@@ -276,6 +335,92 @@ class MsgWorker : public Napi::AsyncWorker {
   uint32_t done_ = 0;
   double sum_ = 0;
 };
+
+void* MsgJob::Run(void* arg) {
+  auto* job = static_cast<MsgJob*>(arg);
+  job->Execute();
+  // Fails only while the function is closing (teardown): the cleanup hook then owns the job.
+  napi_call_threadsafe_function(job->tsfn_, nullptr, napi_tsfn_nonblocking);
+  return nullptr;
+}
+
+void MsgJob::StopAndJoin() {
+  if (!running_) return;
+  stop_.store(true, std::memory_order_relaxed);
+  pthread_join(thread_, nullptr);
+  running_ = false;
+}
+
+// On the JS thread: the job is over. env is null when the function is being torn down, after
+// the cleanup hook stopped the job: nothing is left to settle.
+void MsgJob::Deliver(napi_env env, napi_value, void* context, void*) {
+  auto* job = static_cast<MsgJob*>(context);
+  if (env == nullptr || job->region_ == nullptr) return;
+  job->StopAndJoin();  // the thread returns right after queueing this call
+  if (job->hooked_) napi_remove_env_cleanup_hook(env, OnTeardown, job);
+  job->hooked_ = false;
+  job->Settle(Napi::Env(env));
+  napi_delete_reference(env, job->region_);
+  job->region_ = nullptr;
+  napi_release_threadsafe_function(job->tsfn_, napi_tsfn_release);  // Finalize frees the job
+}
+
+// The environment's teardown: the promise stays pending, nobody can observe it any more.
+void MsgJob::OnTeardown(void* arg) {
+  auto* job = static_cast<MsgJob*>(arg);
+  job->hooked_ = false;
+  job->StopAndJoin();
+  if (job->region_ != nullptr) napi_delete_reference(job->env_, job->region_);
+  job->region_ = nullptr;
+}
+
+// Runs after Deliver released the function, or at teardown after OnTeardown (the hook was
+// registered after the function was made, and hooks run last-in, first-out); should the
+// function be closed first, it stops the job itself.
+void MsgJob::Finalize(napi_env, void* data, void*) {
+  auto* job = static_cast<MsgJob*>(data);
+  if (job->hooked_) napi_remove_env_cleanup_hook(job->env_, OnTeardown, job);
+  job->StopAndJoin();
+  delete job;
+}
+
+napi_value MsgJob::Start(napi_env env, napi_value region, MsgJob* job) {
+  job->env_ = env;
+  napi_value promise = nullptr;
+  napi_value name = nullptr;
+  if (napi_create_promise(env, &job->deferred_, &promise) != napi_ok ||
+      napi_create_string_utf8(env, kJobNames[static_cast<int>(job->job_)], NAPI_AUTO_LENGTH,
+                              &name) != napi_ok ||
+      napi_create_reference(env, region, 1, &job->region_) != napi_ok) {
+    delete job;  // only while the environment stops: no promise is given out
+    return nullptr;
+  }
+  if (napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, job, Finalize, job,
+                                      Deliver, &job->tsfn_) != napi_ok) {
+    napi_delete_reference(env, job->region_);
+    delete job;
+    return nullptr;
+  }
+  // From here Finalize frees the job, once the function is released.
+  job->hooked_ = napi_add_env_cleanup_hook(env, OnTeardown, job) == napi_ok;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  const int rc = pthread_create(&job->thread_, &attr, Run, job);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    shm::SysError err{rc, "pthread_create", nullptr};
+    napi_reject_deferred(env, job->deferred_,
+                         MakeStatusError(Napi::Env(env), L::kErrShmIo,
+                                         "cannot start the native job's thread", &err));
+    napi_delete_reference(env, job->region_);
+    job->region_ = nullptr;
+    napi_release_threadsafe_function(job->tsfn_, napi_tsfn_release);
+    return promise;
+  }
+  job->running_ = true;
+  return promise;
+}
 
 // Reads argument 0 as a Uint8Array over a SharedArrayBuffer.
 bool GetRegion(const Napi::CallbackInfo& info, uint8_t** base, size_t* bytes) {
@@ -347,12 +492,10 @@ Napi::Value Start(const Napi::CallbackInfo& info, Job job) {
       return env.Undefined();
     }
   }
-  auto* w = new MsgWorker(env, info[0].As<Napi::Object>(), base, bytes, job,
-                          static_cast<uint32_t>(count), static_cast<uint32_t>(size),
-                          static_cast<uint32_t>(producer), static_cast<uint32_t>(batch));
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  auto* j = new MsgJob(base, bytes, job, static_cast<uint32_t>(count), static_cast<uint32_t>(size),
+                       static_cast<uint32_t>(producer), static_cast<uint32_t>(batch));
+  napi_value promise = MsgJob::Start(env, info[0], j);
+  return promise != nullptr ? Napi::Value(env, promise) : env.Undefined();
 }
 
 Napi::Value Produce(const Napi::CallbackInfo& info) {

@@ -19,6 +19,13 @@
 //   repeats the wake until the join succeeds.
 // - the hook is registered after the thread-safe function is created: hooks run last-in,
 //   first-out, so every thread is joined before Node closes that function.
+//
+// A segment closed in this thread swaps the pages of its mapping for private zeros when nothing
+// else holds them (binding/segment/segment.cc). A wait pending there would then wait for ever on
+// the shared word no view of this thread reaches, keeping the event loop alive: before the swap
+// the segment calls RejectFutexWaitsIn, which takes those waits from their watcher (or cancels
+// their thread) while the shared word is still mapped, and rejects them with ERR_CLOSED. A wait
+// settled by a watcher or thread just before that is delivered later, to nobody (`dropped`).
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +37,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <unordered_set>
+#include <vector>
+
+#include "binding/segment/futex.h"
 
 #include "binding/base/args.h"
 #include "binding/base/module.h"
@@ -43,7 +53,9 @@ struct AsyncWait;
 struct FutexState {
   napi_env env = nullptr;
   napi_threadsafe_function tsfn = nullptr;
-  std::unordered_set<AsyncWait*> waits;    // touched only on the JS thread
+  std::unordered_set<AsyncWait*> waits;  // touched only on the JS thread
+  // Rejected by RejectFutexWaitsIn after they settled: their delivery is still to come (JS thread).
+  std::unordered_set<AsyncWait*> dropped;
   shm::futex::WaitWatch* watch = nullptr;  // null: a thread per wait
   bool closed = false;                     // set by Cleanup; results arriving later are dropped
   uint32_t next_bit = 0;
@@ -60,6 +72,7 @@ struct AsyncWait : shm::futex::WatchedWait {
   napi_ref keep = nullptr;  // the Int32Array: keeps the memory mapped while we wait on it
   pthread_t thread{};
   std::atomic<bool> cancelled{false};
+  bool delivered = false;  // RunWait queued its delivery (read after the thread is joined)
 };
 
 namespace {
@@ -109,6 +122,10 @@ void Cleanup(void* arg) {
     delete w;
   }
   state->waits.clear();
+  // Settled and joined or handed over by their watcher already: only their delivery is left,
+  // which CallJs (env == nullptr from here) never makes.
+  for (AsyncWait* w : state->dropped) delete w;
+  state->dropped.clear();
 }
 
 // Runs on the JS thread (env != nullptr) or at teardown with env == nullptr, when only
@@ -117,6 +134,11 @@ void CallJs(napi_env env, napi_value, void* context, void* data) {
   FutexState* state = static_cast<FutexState*>(context);
   AsyncWait* w = static_cast<AsyncWait*>(data);
   if (env == nullptr || state->closed) return;
+  if (state->dropped.erase(w) != 0) {  // rejected by RejectFutexWaitsIn: only forget it
+    if (!w->threaded) state->watch->Done(w);
+    delete w;
+    return;
+  }
   if (w->threaded) {
     pthread_join(w->thread, nullptr);  // it returns right after queueing this call
   } else {
@@ -146,6 +168,7 @@ void* RunWait(void* arg) {
   const futex::WaitResult r = futex::Wait(w->addr, w->expected, w->timeout_ns, w->bitset);
   if (w->cancelled.load(std::memory_order_acquire)) return nullptr;
   w->result = r;
+  w->delivered = true;
   // Fails only while the environment is closing; Cleanup then owns and frees `w`.
   napi_call_threadsafe_function(w->state->tsfn, w, napi_tsfn_nonblocking);
   return nullptr;
@@ -352,6 +375,39 @@ Napi::Value FutexWake(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+
+void RejectFutexWaitsIn(napi_env env, const void* begin, size_t bytes) {
+  FutexState* state = GetAddonData(Napi::Env(env))->futex;
+  if (state == nullptr || state->closed) return;
+  const auto lo = reinterpret_cast<uintptr_t>(begin);
+  std::vector<AsyncWait*> hit;
+  for (AsyncWait* w : state->waits) {
+    const auto at = reinterpret_cast<uintptr_t>(w->addr);
+    if (at >= lo && at - lo < bytes) hit.push_back(w);
+  }
+  for (AsyncWait* w : hit) {
+    state->waits.erase(w);
+    bool pending_delivery;
+    if (w->threaded) {
+      CancelAndJoin(w);  // its futex wake reaches the thread: the word is still mapped
+      pending_delivery = w->delivered;
+    } else {
+      pending_delivery = !state->watch->Cancel(w);
+    }
+    napi_reject_deferred(
+        env, w->deferred,
+        MakeStatusError(Napi::Env(env), shm::layout::kErrClosed,
+                        "the segment was closed while futex.waitAsync waited on it"));
+    napi_delete_reference(env, w->keep);
+    w->keep = nullptr;
+    if (pending_delivery) {
+      state->dropped.insert(w);
+    } else {
+      delete w;
+    }
+  }
+  if (!hit.empty() && state->waits.empty()) napi_unref_threadsafe_function(env, state->tsfn);
+}
 
 void InitFutex(Napi::Env env, Napi::Object exports) {
   exports.Set("futexWait", Napi::Function::New(env, FutexWait, "futexWait"));

@@ -13,11 +13,14 @@
 //   create/close/unlink would keep every segment's pages alive until some unrelated GC. Stale
 //   views in this thread then see zeros, never a fault; other threads are never detached. A
 //   close(false) (the buffer is still used by other handles of this thread) never detaches.
+// - A detach first rejects this thread's futex.waitAsync calls pending in the range
+//   (RejectFutexWaitsIn, futex.cc): through the zeros nothing here could wake them any more.
 #include <string>
 
 #include "binding/base/args.h"
 #include "binding/base/module.h"
 #include "binding/segment/external_sab.h"
+#include "binding/segment/futex.h"
 #include "segment/segment.h"
 
 namespace {
@@ -28,18 +31,41 @@ void UnmapDeleter(void* data, size_t length, void*) {
   shm::Unmap(data, length);
 }
 
+// The type tag of a SegmentHandle object (napi_type_tag_object): its methods and accessors
+// called on another object (Function.prototype.call, a borrowed getter) refuse it instead of
+// reading an object another part of the addon wrapped as a SegmentHandle.
+constexpr napi_type_tag kSegmentHandleTag = {0x73686d7365676d65ull, 0x6e7448616e646c65ull};
+
 class SegmentHandle : public Napi::ObjectWrap<SegmentHandle> {
  public:
+  using Member = Napi::Value (SegmentHandle::*)(const Napi::CallbackInfo&);
+
+  // The methods are set on the prototype after the class is made: the class's own methods carry
+  // a V8 signature, whose check of `this` throws a TypeError without a code before the call.
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "SegmentHandle",
-                       {InstanceMethod<&SegmentHandle::Buffer>("buffer"),
-                        InstanceMethod<&SegmentHandle::Close>("close"),
-                        InstanceAccessor<&SegmentHandle::Size>("size"),
-                        InstanceAccessor<&SegmentHandle::Closed>("closed")});
+    Napi::Function cls = DefineClass(
+        env, "SegmentHandle",
+        {Napi::ClassPropertyDescriptor<SegmentHandle>(Property<&SegmentHandle::Size>("size", true)),
+         Napi::ClassPropertyDescriptor<SegmentHandle>(
+             Property<&SegmentHandle::Closed>("closed", true))});
+    // Raw calls: a failure (only in a worker terminated while it loads the addon, which ends
+    // anyway) leaves the class without its methods, never a fatal error of node-addon-api.
+    napi_value proto = nullptr;
+    if (env.IsExceptionPending() || cls.IsEmpty() ||
+        napi_get_named_property(env, cls, "prototype", &proto) != napi_ok) {
+      return cls;
+    }
+    const napi_property_descriptor methods[] = {Property<&SegmentHandle::Buffer>("buffer", false),
+                                                Property<&SegmentHandle::Close>("close", false)};
+    napi_define_properties(env, proto, 2, methods);
+    return cls;
   }
 
-  // A handle constructed from JS (new SegmentHandle()) is empty and closed.
-  explicit SegmentHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SegmentHandle>(info) {}
+  // A handle constructed from JS (new SegmentHandle()) is empty and closed. It is tagged
+  // first: an untagged object is never taken for a handle.
+  explicit SegmentHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SegmentHandle>(info) {
+    napi_type_tag_object(info.Env(), info.This(), &kSegmentHandleTag);
+  }
   ~SegmentHandle() override { seg_.Close(); }
 
   void Adopt(shm::Segment&& seg) {
@@ -92,6 +118,7 @@ class SegmentHandle : public Napi::ObjectWrap<SegmentHandle> {
       Napi::Value sab = sab_.Value();
       if (release && !sab.IsEmpty() && sab.IsObject() &&
           IsSoleSharedArrayBufferReference(info.Env(), sab)) {
+        RejectFutexWaitsIn(info.Env(), mapped_, static_cast<size_t>(size_));
         shm::DetachMapping(mapped_, size_);
       }
       sab_.Reset();
@@ -104,6 +131,48 @@ class SegmentHandle : public Napi::ObjectWrap<SegmentHandle> {
   }
   Napi::Value Closed(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), closed_);
+  }
+
+  // The handle a method or accessor was called on, or nullptr with a TypeError (code
+  // ERR_INVALID_ARG, as every bad argument of the addon) when `this` is not a SegmentHandle.
+  static SegmentHandle* Self(const Napi::CallbackInfo& info) {
+    napi_env env = info.Env();
+    napi_value self = info.This();
+    napi_valuetype type = napi_undefined;
+    bool tagged = false;
+    void* handle = nullptr;
+    if (napi_typeof(env, self, &type) != napi_ok || type != napi_object ||
+        napi_check_object_type_tag(env, self, &kSegmentHandleTag, &tagged) != napi_ok || !tagged ||
+        napi_unwrap(env, self, &handle) != napi_ok || handle == nullptr) {
+      ThrowTypeError(info.Env(), "The \"this\" value must be a SegmentHandle");
+      return nullptr;
+    }
+    return static_cast<SegmentHandle*>(handle);
+  }
+
+  // The Node-API callback of `method`, reached only through Self(): node-addon-api's own
+  // wrappers unwrap any wrapped object and throw an Error without a code for anything else.
+  template <Member method>
+  static napi_value Call(napi_env env, napi_callback_info cb) {
+    Napi::CallbackInfo info(env, cb);
+    SegmentHandle* self = Self(info);
+    if (self == nullptr) return nullptr;
+    return (self->*method)(info);
+  }
+
+  // A method (the prototype's function) or a read-only accessor, with the attributes
+  // node-addon-api gives both by default (napi_default).
+  template <Member method>
+  static napi_property_descriptor Property(const char* name, bool accessor) {
+    napi_property_descriptor d{};
+    d.utf8name = name;
+    if (accessor) {
+      d.getter = Call<method>;
+    } else {
+      d.method = Call<method>;
+    }
+    d.attributes = napi_default;
+    return d;
   }
 
   shm::Segment seg_;

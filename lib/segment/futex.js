@@ -36,7 +36,9 @@ function wait(int32Array, index, expected, timeoutMs) {
  * thread per wait on kernels without it) wait for every pending wait. 'not-equal' only when the
  * word differed at the call; a word changed later settles as 'ok'. The promise keeps the event
  * loop alive while pending. A worker that is terminated (or a process that exits) while waits
- * are pending does not hang: they are cancelled and their promises never settle.
+ * are pending does not hang: they are cancelled and their promises never settle. A Segment
+ * closed in this thread that releases its pages (segment.close()) rejects the waits pending on
+ * them with ShmError ERR_CLOSED.
  * @returns {Promise<'ok'|'not-equal'|'timed-out'>}
  */
 function waitAsync(int32Array, index, expected, timeoutMs) {

@@ -60,8 +60,8 @@ Push Channel::TrySend(const void* data, uint32_t length, uint32_t tag) noexcept 
   return q_.TryEnqueue(data, length, tag);
 }
 
-L::Status Channel::Send(const void* data, uint32_t length, uint32_t tag,
-                        int64_t timeout_ns) noexcept {
+L::Status Channel::Send(const void* data, uint32_t length, uint32_t tag, int64_t timeout_ns,
+                        const StopCheck& stop) noexcept {
   if (length > q_.message_bytes()) return L::kErrMessageTooLarge;
   const int64_t deadline = timeout_ns < 0 ? INT64_MAX : NowNs() + timeout_ns;
   SendArgs a{this, data, length, tag, Push::kFull};
@@ -72,7 +72,7 @@ L::Status Channel::Send(const void* data, uint32_t length, uint32_t tag,
         s->result = s->ch->TrySend(s->data, s->length, s->tag);
         return s->result != Push::kFull;
       },
-      &a);
+      &a, stop);
   if (a.result == Push::kOk) return L::kOk;
   if (a.result == Push::kCorrupt) return L::kErrCorrupt;
   return a.result == Push::kClosed ? L::kErrChannelClosed : L::kErrQueueTimeout;
@@ -90,7 +90,8 @@ int64_t Channel::TryReceive(void* out, uint32_t cap, uint32_t* tag) noexcept {
   return kEmpty;
 }
 
-int64_t Channel::Receive(void* out, uint32_t cap, uint32_t* tag, int64_t timeout_ns) noexcept {
+int64_t Channel::Receive(void* out, uint32_t cap, uint32_t* tag, int64_t timeout_ns,
+                         const StopCheck& stop) noexcept {
   const int64_t deadline = timeout_ns < 0 ? INT64_MAX : NowNs() + timeout_ns;
   ReceiveArgs a{this, out, cap, tag, kEmpty};
   q_.Block(
@@ -100,7 +101,7 @@ int64_t Channel::Receive(void* out, uint32_t cap, uint32_t* tag, int64_t timeout
         r->n = r->ch->TryReceive(r->out, r->cap, r->tag);
         return r->n != kEmpty;
       },
-      &a);
+      &a, stop);
   return a.n;
 }
 

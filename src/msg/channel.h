@@ -35,12 +35,14 @@ class Channel {
   Push TrySend(const void* data, uint32_t length, uint32_t tag) noexcept;
   // Blocks while full: kOk, kErrChannelClosed, kErrQueueTimeout, kErrMessageTooLarge,
   // kErrCorrupt. timeout_ns < 0: forever.
-  layout::Status Send(const void* data, uint32_t length, uint32_t tag, int64_t timeout_ns) noexcept;
+  layout::Status Send(const void* data, uint32_t length, uint32_t tag, int64_t timeout_ns,
+                      const StopCheck& stop = {}) noexcept;
   // The next message's length (copied to `out`, `cap` >= message_bytes()), kEmpty, kEnd or
   // kCorrupt.
   int64_t TryReceive(void* out, uint32_t cap, uint32_t* tag) noexcept;
   // Blocks while empty: a length, kEnd, kCorrupt, or kEmpty after timeout_ns (negative: forever).
-  int64_t Receive(void* out, uint32_t cap, uint32_t* tag, int64_t timeout_ns) noexcept;
+  int64_t Receive(void* out, uint32_t cap, uint32_t* tag, int64_t timeout_ns,
+                  const StopCheck& stop = {}) noexcept;
   // Closes the channel for every party and wakes every waiting one: kOk, or kErrChannelClosed
   // when it was closed already.
   layout::Status Close() noexcept;

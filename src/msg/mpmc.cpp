@@ -313,15 +313,15 @@ void MpmcQueue::WakeSide(uint32_t waiters, uint32_t word) noexcept {
   }
 }
 
-bool MpmcQueue::Block(uint32_t waiters, uint32_t word, int64_t deadline, Attempt attempt,
-                      void* ctx) noexcept {
+bool MpmcQueue::Block(uint32_t waiters, uint32_t word, int64_t deadline, Attempt attempt, void* ctx,
+                      const StopCheck& stop) noexcept {
   for (int i = 0; i < kSpins; ++i) {
     if (attempt(ctx)) return true;
     CpuRelax();
   }
   for (;;) {
     const int64_t left = deadline - NowNs();
-    if (left <= 0) return false;
+    if (left <= 0 || stop()) return false;
     // Registered until a waker takes the count back to 0 (a timed-out sleeper's count costs one
     // needless wake).
     AtomicAdd(Word(waiters), 1);
@@ -352,8 +352,8 @@ struct DequeueArgs {
 
 }  // namespace
 
-L::Status MpmcQueue::Enqueue(const void* data, uint32_t length, uint32_t tag,
-                             int64_t timeout_ns) noexcept {
+L::Status MpmcQueue::Enqueue(const void* data, uint32_t length, uint32_t tag, int64_t timeout_ns,
+                             const StopCheck& stop) noexcept {
   if (length > message_bytes_) return L::kErrMessageTooLarge;
   const int64_t deadline = timeout_ns < 0 ? INT64_MAX : NowNs() + timeout_ns;
   EnqueueArgs a{this, data, length, tag, Push::kFull};
@@ -364,12 +364,13 @@ L::Status MpmcQueue::Enqueue(const void* data, uint32_t length, uint32_t tag,
         e->result = e->q->TryEnqueue(e->data, e->length, e->tag);
         return e->result != Push::kFull;
       },
-      &a);
+      &a, stop);
   if (!ok) return L::kErrQueueTimeout;
   return a.result == Push::kOk ? L::kOk : L::kErrCorrupt;
 }
 
-int64_t MpmcQueue::Dequeue(void* out, uint32_t cap, uint32_t* tag, int64_t timeout_ns) noexcept {
+int64_t MpmcQueue::Dequeue(void* out, uint32_t cap, uint32_t* tag, int64_t timeout_ns,
+                           const StopCheck& stop) noexcept {
   const int64_t deadline = timeout_ns < 0 ? INT64_MAX : NowNs() + timeout_ns;
   DequeueArgs a{this, out, cap, tag, -1};
   Block(
@@ -379,7 +380,7 @@ int64_t MpmcQueue::Dequeue(void* out, uint32_t cap, uint32_t* tag, int64_t timeo
         d->n = d->q->TryDequeue(d->out, d->cap, d->tag);
         return d->n >= 0 || d->n == kCorrupt;
       },
-      &a);
+      &a, stop);
   return a.n;
 }
 

@@ -63,13 +63,14 @@ class MpmcQueue {
   Push TryEnqueue(const void* data, uint32_t length, uint32_t tag) noexcept;
   // Blocks while full: kOk, kErrQueueTimeout, kErrMessageTooLarge, kErrCorrupt. timeout_ns < 0:
   // forever.
-  layout::Status Enqueue(const void* data, uint32_t length, uint32_t tag,
-                         int64_t timeout_ns) noexcept;
+  layout::Status Enqueue(const void* data, uint32_t length, uint32_t tag, int64_t timeout_ns,
+                         const StopCheck& stop = {}) noexcept;
   // The next message's length (copied to `out`, which holds `cap` >= message_bytes() bytes), or
   // -1 when empty, kCorrupt. Skips slots given up by gone producers.
   int64_t TryDequeue(void* out, uint32_t cap, uint32_t* tag) noexcept;
   // Blocks while empty; -1 after timeout_ns (negative: forever), kCorrupt.
-  int64_t Dequeue(void* out, uint32_t cap, uint32_t* tag, int64_t timeout_ns) noexcept;
+  int64_t Dequeue(void* out, uint32_t cap, uint32_t* tag, int64_t timeout_ns,
+                  const StopCheck& stop = {}) noexcept;
 
   // The most positions one batch claim takes (format.md §15 "Batches"), as lib/msg/mpmc-batch.js.
   static constexpr uint32_t kMaxClaim = 64;
@@ -83,7 +84,7 @@ class MpmcQueue {
   // Like TryEnqueueBatch, blocking while full until all n are enqueued: kErrQueueTimeout after
   // timeout_ns (negative: forever), *enqueued saying how many were.
   layout::Status EnqueueBatch(const MpmcMessage* msgs, uint32_t n, uint32_t* enqueued,
-                              int64_t timeout_ns) noexcept;
+                              int64_t timeout_ns, const StopCheck& stop = {}) noexcept;
   // Dequeues up to `max` messages, claiming up to kMaxClaim positions with one CAS of `head`
   // and each time only as many as are sure to fit in what is left of `out` (cap bytes) at
   // message_bytes() each; copies them one after the other into `out` and describes message j in
@@ -93,7 +94,7 @@ class MpmcQueue {
   // Like TryDequeueBatch, blocking until at least one message arrives; 0 after timeout_ns
   // (negative: forever) or on damage (corrupt()).
   uint32_t DequeueBatch(void* out, uint64_t cap, MpmcSlice* slices, uint32_t max,
-                        int64_t timeout_ns) noexcept;
+                        int64_t timeout_ns, const StopCheck& stop = {}) noexcept;
 
   // Finishes the slots of gone parties that block the queue (format.md §15); returns how many.
   // Reads /proc only for a slot that is claimed and unfinished.
@@ -123,9 +124,10 @@ class MpmcQueue {
   // One batch claim at the tail of up to `want` messages, written and published: k (0: full),
   // -1 when a channel was closed before the claim (the slots were given up), or kCorrupt.
   int64_t ClaimAndWrite(const MpmcMessage* msgs, uint32_t want) noexcept;
-  // Waits on `word` registered in `waiters` until attempt(ctx) succeeds or the deadline passes.
-  bool Block(uint32_t waiters, uint32_t word, int64_t deadline, Attempt attempt,
-             void* ctx) noexcept;
+  // Waits on `word` registered in `waiters` until attempt(ctx) succeeds or the deadline passes
+  // (false), or `stop` says so (false).
+  bool Block(uint32_t waiters, uint32_t word, int64_t deadline, Attempt attempt, void* ctx,
+             const StopCheck& stop) noexcept;
   // Wakes the sleepers registered in `waiters` since the last wake, once (the count is taken back).
   void WakeSide(uint32_t waiters, uint32_t word) noexcept;
 

@@ -177,7 +177,7 @@ struct DequeueBatchArgs {
 }  // namespace
 
 L::Status MpmcQueue::EnqueueBatch(const MpmcMessage* msgs, uint32_t n, uint32_t* enqueued,
-                                  int64_t timeout_ns) noexcept {
+                                  int64_t timeout_ns, const StopCheck& stop) noexcept {
   const int64_t deadline = timeout_ns < 0 ? INT64_MAX : NowNs() + timeout_ns;
   EnqueueBatchArgs a{this, msgs, n, 0, L::kOk};
   const bool ok = Block(
@@ -189,13 +189,13 @@ L::Status MpmcQueue::EnqueueBatch(const MpmcMessage* msgs, uint32_t n, uint32_t*
         e->done += k;
         return e->status != L::kOk || e->done == e->n;
       },
-      &a);
+      &a, stop);
   *enqueued = a.done;
   return ok ? a.status : L::kErrQueueTimeout;
 }
 
 uint32_t MpmcQueue::DequeueBatch(void* out, uint64_t cap, MpmcSlice* slices, uint32_t max,
-                                 int64_t timeout_ns) noexcept {
+                                 int64_t timeout_ns, const StopCheck& stop) noexcept {
   const int64_t deadline = timeout_ns < 0 ? INT64_MAX : NowNs() + timeout_ns;
   DequeueBatchArgs a{this, out, cap, slices, max, 0};
   Block(
@@ -205,7 +205,7 @@ uint32_t MpmcQueue::DequeueBatch(void* out, uint64_t cap, MpmcSlice* slices, uin
         d->got = d->q->TryDequeueBatch(d->out, d->cap, d->slices, d->max);
         return d->got > 0 || d->q->corrupt();
       },
-      &a);
+      &a, stop);
   return a.got;
 }
 

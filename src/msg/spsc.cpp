@@ -177,8 +177,8 @@ Push SpscRing::TryEnqueue(const void* data, uint32_t length, uint32_t tag) noexc
   return Push::kOk;
 }
 
-L::Status SpscRing::Enqueue(const void* data, uint32_t length, uint32_t tag,
-                            int64_t timeout_ns) noexcept {
+L::Status SpscRing::Enqueue(const void* data, uint32_t length, uint32_t tag, int64_t timeout_ns,
+                            const StopCheck& stop) noexcept {
   const int64_t deadline = timeout_ns < 0 ? INT64_MAX : NowNs() + timeout_ns;
   for (;;) {
     const uint32_t head = AtomicLoad(Word(kHead));
@@ -186,7 +186,9 @@ L::Status SpscRing::Enqueue(const void* data, uint32_t length, uint32_t tag,
     if (r == Push::kOk) return L::kOk;
     if (r == Push::kTooLarge) return L::kErrMessageTooLarge;
     if (r == Push::kCorrupt) return L::kErrCorrupt;
-    if (!Block(Word(kProducerSleeping), Word(kHead), head, deadline)) return L::kErrQueueTimeout;
+    if (!Block(Word(kProducerSleeping), Word(kHead), head, deadline, stop)) {
+      return L::kErrQueueTimeout;
+    }
   }
 }
 
@@ -215,13 +217,14 @@ int64_t SpscRing::TryDequeue(void* out, uint32_t cap, uint32_t* tag) noexcept {
   return length;
 }
 
-int64_t SpscRing::Dequeue(void* out, uint32_t cap, uint32_t* tag, int64_t timeout_ns) noexcept {
+int64_t SpscRing::Dequeue(void* out, uint32_t cap, uint32_t* tag, int64_t timeout_ns,
+                          const StopCheck& stop) noexcept {
   const int64_t deadline = timeout_ns < 0 ? INT64_MAX : NowNs() + timeout_ns;
   for (;;) {
     const uint32_t tail = AtomicLoad(Word(kTail));
     const int64_t n = TryDequeue(out, cap, tag);
     if (n >= 0 || n == kCorrupt) return n;
-    if (!Block(Word(kConsumerSleeping), Word(kTail), tail, deadline)) return -1;
+    if (!Block(Word(kConsumerSleeping), Word(kTail), tail, deadline, stop)) return -1;
   }
 }
 
@@ -257,14 +260,15 @@ uint32_t SpscRing::TryDequeueElements(void* out, uint32_t max) noexcept {
   return n;
 }
 
-bool SpscRing::Block(uint32_t* flag, uint32_t* watch, uint32_t seen, int64_t deadline) noexcept {
+bool SpscRing::Block(uint32_t* flag, uint32_t* watch, uint32_t seen, int64_t deadline,
+                     const StopCheck& stop) noexcept {
   for (int i = 0; i < kSpins; ++i) {
     if (AtomicLoad(watch) != seen) return true;
     CpuRelax();
   }
   for (;;) {
     const int64_t left = deadline - NowNs();
-    if (left <= 0) return false;
+    if (left <= 0 || stop()) return false;
     AtomicStore(flag, 1);
     if (AtomicLoad(watch) == seen) futex::Wait(watch, seen, std::min(left, kParkNs));
     AtomicStore(flag, 0);

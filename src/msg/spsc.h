@@ -10,8 +10,15 @@
 #include <cstdint>
 
 #include "layout/layout_gen.h"
+#include "sync/wait.h"
 
 namespace shm::msg {
+
+// Every blocking form below also takes a `stop` (sync/wait.h), asked once per sleep: when it says
+// so the call gives up as at its deadline. It bounds how long a wait outlives what it runs for
+// (a worker's job whose environment is torn down) by one sleep, without a cost per message: it
+// is never asked while the call can go on without sleeping.
+using StopCheck = sync::StopCheck;
 
 // What a non-blocking enqueue did. kClosed: a send on a closed channel (channel.h); the others
 // as named.
@@ -49,13 +56,14 @@ class SpscRing {
   Push TryEnqueue(const void* data, uint32_t length, uint32_t tag) noexcept;
   // Blocks while full: kOk, kErrQueueTimeout, kErrMessageTooLarge, kErrCorrupt. timeout_ns < 0:
   // forever.
-  layout::Status Enqueue(const void* data, uint32_t length, uint32_t tag,
-                         int64_t timeout_ns) noexcept;
+  layout::Status Enqueue(const void* data, uint32_t length, uint32_t tag, int64_t timeout_ns,
+                         const StopCheck& stop = {}) noexcept;
   // The next record's payload length (copied to `out` when it fits `cap`, then consumed), or -1
   // when empty, kCorrupt. A record longer than `cap` is left in place and its length returned.
   int64_t TryDequeue(void* out, uint32_t cap, uint32_t* tag) noexcept;
   // Blocks while empty; -1 after timeout_ns (negative: forever), kCorrupt.
-  int64_t Dequeue(void* out, uint32_t cap, uint32_t* tag, int64_t timeout_ns) noexcept;
+  int64_t Dequeue(void* out, uint32_t cap, uint32_t* tag, int64_t timeout_ns,
+                  const StopCheck& stop = {}) noexcept;
 
   // ---- fixed-size elements ----
   // Enqueues all `count` elements or none (kFull); kTooLarge when count > capacity; kCorrupt.
@@ -74,8 +82,10 @@ class SpscRing {
   // What lies between `head` and the tail, reloading the tail once when the cached copy says
   // nothing; -1 on damage.
   int64_t Used(uint32_t head) noexcept;
-  // Waits until *watch != seen: spins, raises *flag, parks on the futex. False after deadline.
-  bool Block(uint32_t* flag, uint32_t* watch, uint32_t seen, int64_t deadline_ns) noexcept;
+  // Waits until *watch != seen: spins, raises *flag, parks on the futex. False after deadline
+  // or when `stop` says so.
+  bool Block(uint32_t* flag, uint32_t* watch, uint32_t seen, int64_t deadline_ns,
+             const StopCheck& stop) noexcept;
 
   uint8_t* base_ = nullptr;
   uint32_t* words_ = nullptr;

@@ -1,6 +1,7 @@
 #include "segment/futex_watch.h"
 
 #include <cerrno>
+#include <condition_variable>
 #include <mutex>
 #include <new>
 
@@ -18,6 +19,9 @@ struct Watcher {
 
   std::mutex mu;
   bool stop = false;                     // guarded by mu
+  uint64_t round = 0;                    // guarded by mu: snapshots of slots taken so far
+  int cancelling = 0;                    // guarded by mu: Cancel calls waiting for the next round
+  std::condition_variable turned;        // a new round began (notified only when cancelling)
   WatchedWait* slots[kWatchSlots] = {};  // guarded by mu: the waits not yet delivered
   int n = 0;                             // guarded by mu
 
@@ -29,13 +33,15 @@ struct Watcher {
 
 namespace {
 
-void RemoveSlot(Watcher* wt, WatchedWait* w) {
+// False when `w` is not (any more) a slot of `wt`.
+bool RemoveSlot(Watcher* wt, WatchedWait* w) {
   for (int i = 0; i < wt->n; i++) {
     if (wt->slots[i] == w) {
       wt->slots[i] = wt->slots[--wt->n];
-      return;
+      return true;
     }
   }
+  return false;
 }
 
 // Settles the waits of one round: the woken entry, the waits whose word changed, the waits
@@ -71,6 +77,10 @@ void* Run(void* arg) {
   std::unique_lock<std::mutex> lk(wt->mu);
   for (;;) {
     if (wt->stop) return nullptr;
+    // A new snapshot: the waits cancelled before it are not in it, and nothing of the last round
+    // touches them any more.
+    ++wt->round;
+    if (wt->cancelling > 0) wt->turned.notify_all();
     e[0] = {&wt->ctl, __atomic_load_n(&wt->ctl, __ATOMIC_RELAXED), true};
     const int n = wt->n;
     int64_t deadline = -1;
@@ -83,7 +93,8 @@ void* Run(void* arg) {
       }
     }
     lk.unlock();
-    // Only this thread removes slots, so every wait of `snap` is still pending afterwards.
+    // Only this thread and Cancel remove slots, and Cancel waits for the next round before its
+    // caller may free the wait: every wait of `snap` stays readable until then.
     const int rc = WaitAny(e, n + 1, deadline);
     const int64_t now = MonotonicNs();
     const bool probe = rc < 0 && rc != -EAGAIN && rc != -ETIMEDOUT && rc != -EINTR;
@@ -93,7 +104,11 @@ void* Run(void* arg) {
     }
     lk.lock();
     if (k == 0) continue;
-    for (int i = 0; i < k; i++) RemoveSlot(wt, out[i]);
+    int d = 0;  // a wait cancelled meanwhile is no slot any more: never delivered
+    for (int i = 0; i < k; i++) {
+      if (RemoveSlot(wt, out[i])) out[d++] = out[i];
+    }
+    k = d;
     lk.unlock();
     // The owner may free a wait as soon as it is delivered: nothing here touches it after.
     for (int i = 0; i < k; i++) wt->deliver(wt->ctx, out[i]);
@@ -171,6 +186,25 @@ void WaitWatch::Done(WatchedWait* w) noexcept {
       return;
     }
   }
+}
+
+bool WaitWatch::Cancel(WatchedWait* w) noexcept {
+  Watcher* wt = w->watcher;
+  if (wt == nullptr) return false;
+  {
+    std::unique_lock<std::mutex> lk(wt->mu);
+    if (!RemoveSlot(wt, w)) return false;  // settled: the watcher delivers it
+    const uint64_t seen = wt->round;
+    ++wt->cancelling;
+    Poke(wt);
+    lk.unlock();
+    WakePrivate(&wt->ctl, 1);  // out of futex_waitv, if it sleeps: a new round begins
+    lk.lock();
+    wt->turned.wait(lk, [&] { return wt->round != seen; });
+    --wt->cancelling;
+  }
+  Done(w);
+  return true;
 }
 
 void WaitWatch::Retire(size_t index) noexcept {

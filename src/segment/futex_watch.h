@@ -58,6 +58,13 @@ class WaitWatch {
   // joined) when its last wait is done, so a burst of waits does not leave threads behind.
   void Done(WatchedWait* w) noexcept;
 
+  // Stops watching `w` before it settles (its memory is about to go): true when it was still
+  // pending, and then no watcher touches it any more and it is never delivered (Done is called
+  // for it); false when a watcher has settled it already, and then it is delivered as usual (or
+  // is being delivered now). Waits, without sleeping for long, for its watcher to leave the round
+  // that may still read it.
+  bool Cancel(WatchedWait* w) noexcept;
+
   // Stops and joins every watcher. Waits not yet delivered never will be; the owner frees them.
   void Stop() noexcept;
 

@@ -32,7 +32,7 @@ Status Store::Create(uint8_t* base, uint64_t size, uint32_t bucketCount, uint32_
   }
   if (policy != kPolicyNone && policy != kPolicyClock) return layout::kErrInvalidArg;
   uint64_t total = size & ~uint64_t{layout::kBlockUnit - 1};
-  if (total > kMaxTotalSize) total = kMaxTotalSize;
+  if (total > kMaxTotalSize) return layout::kErrShmTooLarge;
   const uint64_t entriesOffset = EntriesOffset(bucketCount, maxNamespaces);
   if (entriesOffset + layout::kUnit > total) return layout::kErrBadSize;
 

@@ -150,7 +150,8 @@ class Store {
   };
 
   // Formats `size` bytes at `base` as an empty store (§10). totalSize is `size` rounded down to
-  // a multiple of 16 (and capped at (2^32 - 1) * 16). bucketCount must be a power of two in
+  // a multiple of 16; above (2^32 - 1) * 16 it is kErrShmTooLarge, as the JS engine refuses it
+  // (a larger region is never taken in part). bucketCount must be a power of two in
   // [1, 2^26]; maxEntries is taken as given. base must be 64-byte aligned. Nobody may have the
   // region open while it is being created.
   // policy: the store's default eviction policy (kPolicyNone or kPolicyClock); maxNamespaces:

@@ -65,6 +65,38 @@ describe('futex.waitAsync watchers', function () {
     });
   }
 
+  for (const [label, env] of [['watchers', WATCHERS], ['fallback', FALLBACK]]) {
+    it(`closing a segment rejects the waits pending on it with ERR_CLOSED and lets the process end (${label})`, async function () {
+      // In a child: were the waits left pending, its event loop would never end.
+      const script = `
+        const { Segment, futex, ShmError } = require(process.argv[1]);
+        const name = process.argv[2];
+        const seg = Segment.create({ name, size: 4096 });
+        const other = Segment.create({ name: name + '-other', size: 4096 });
+        seg.unlink();
+        other.unlink();
+        const i32 = new Int32Array(seg.buffer);
+        const o32 = new Int32Array(other.buffer);
+        const onIt = [futex.waitAsync(i32, 0, 0), futex.waitAsync(i32, 0, 0), futex.waitAsync(i32, 1023, 0, 600000)];
+        const elsewhere = futex.waitAsync(o32, 0, 0);
+        seg.close(); // nothing else holds its pages: they are released
+        Promise.allSettled(onIt).then(async (rs) => {
+          console.log(JSON.stringify(rs.map((r) => (r.status === 'rejected' && r.reason instanceof ShmError ? r.reason.code : r.status))));
+          // A wait on another segment is left alone.
+          Atomics.store(o32, 0, 1);
+          futex.wake(o32, 0);
+          console.log(await elsewhere);
+          other.close();
+        });
+      `;
+      const r = await runNode('-e', [script, path.join(__dirname, '..', '..'), uniqueName('futex-close')], { env, timeoutMs: 30000 });
+      assert.strictEqual(r.signal, null, `killed by the hang guard: ${r.stdout}`);
+      assert.strictEqual(r.code, 0, r.stderr);
+      // A thread-per-wait that had not yet entered the kernel when its word changed says not-equal.
+      assert.match(r.stdout, /^\["ERR_CLOSED","ERR_CLOSED","ERR_CLOSED"\]\n(ok|not-equal)\n$/);
+    });
+  }
+
   describe('in this process', function () {
     before(function () {
       if (!watching) this.skip();

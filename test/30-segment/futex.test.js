@@ -113,6 +113,23 @@ describe('futex', function () {
       assert.deepStrictEqual(await Promise.all(waits), ['ok', 'ok', 'ok']);
     });
 
+    it('a wait on a segment closed while a handle of this thread still uses its pages stays, and is woken', async function () {
+      const { holdBuffer, releaseBuffer } = require('../../lib/segment/segment');
+      const other = Segment.create({ name: `${name}-held`, size: 4096 });
+      other.unlink();
+      const buffer = other.buffer;
+      holdBuffer(buffer); // as a Store or a queue on it would
+      try {
+        const o32 = new Int32Array(buffer);
+        const p = futex.waitAsync(o32, 0, 0);
+        other.close(); // the pages stay shared: the wait still means something
+        await wakeUntil(o32, 0, 1, 'the wait on the held buffer');
+        assert.strictEqual(await p, 'ok');
+      } finally {
+        releaseBuffer(buffer);
+      }
+    });
+
     it('terminating a worker with 50 pending waits does not hang', async function () {
       const worker = new Worker(path.join(FIXTURES, 'waitasync-worker.js'), { workerData: { name, count: 50 } });
       await new Promise((resolve, reject) => {

@@ -6,6 +6,9 @@ const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
 const { Store } = require('../../lib/store/store');
+const { Segment } = require('../../lib/segment/segment');
+const { ShmError } = require('../../lib/base/errors');
+const { addon } = require('../../lib/base/native');
 const { C, S, W, AT, SIZE_CLASSES, entriesOffset } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
 const { tempDir } = require('../helpers/process');
@@ -66,6 +69,24 @@ forEachEngine('Store.create(), Store.open(), Store.attach()', ({ engine }) => {
       assert.throws(() => new addon.NativeStore(buf, process.pid, 0, 1000, new Int32Array(2)), TypeError);
       const h = new addon.NativeStore(buf, process.pid, 0, 1000, new Int32Array(new SharedArrayBuffer(S.GET_OUT.SIZE)));
       h.close();
+    });
+
+    it('a SegmentHandle method or accessor called on a native store is refused, not read as a handle', () => {
+      const { addon } = require('../../lib/base/native');
+      const proto = addon.SegmentHandle.prototype;
+      const getter = (key) => Object.getOwnPropertyDescriptor(proto, key).get;
+      const s = Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine });
+      try {
+        const native = s._e; // the addon's NativeStore object: wrapped too
+        for (const call of [() => proto.buffer.call(native), () => proto.close.call(native),
+          () => getter('size').call(native), () => getter('closed').call(native)]) {
+          assert.throws(call, (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG');
+        }
+        s.set('a', 'k', 1);
+        assert.strictEqual(s.get('a', 'k'), 1);
+      } finally {
+        s.close();
+      }
     });
   }
 });
@@ -217,6 +238,29 @@ forEachEngine('Store.create(): stores larger than 2 GiB', ({ make, other }) => {
     const v = s.verify();
     assert.ok(v.ok, v.errors.join('\n'));
     assert.strictEqual(v.entries, 3);
+  });
+});
+
+forEachEngine('Store.create(): a buffer longer than the largest store', ({ engine }) => {
+  it('is refused with ERR_SHM_TOO_LARGE and left untouched, never formatted in part', function () {
+    this.timeout(60000);
+    if (!addon) this.skip(); // the segment needs the addon
+    // A sparse file mapping: 64 GiB of address space, no memory and no disk until touched.
+    const { dir, cleanup } = tempDir();
+    let seg = null;
+    try {
+      const size = C.MAX_SEGMENT_UNITS * C.BLOCK_UNIT + C.BLOCK_UNIT;
+      seg = bigOrSkip(this, () => Segment.create({ path: path.join(dir, 'big'), size, reserve: false }));
+      const buffer = seg.buffer;
+      assert.strictEqual(buffer.byteLength, size);
+      assert.throws(() => Store.create({ buffer, engine }), (e) => e instanceof ShmError && e.code === 'ERR_SHM_TOO_LARGE');
+      const header = new Uint32Array(buffer, 0, C.HEADER_SIZE / 4);
+      assert.strictEqual(header[AT.HEADER.MAGIC], 0);
+      assert.strictEqual(header[AT.HEADER.TOTAL_SIZE], 0);
+    } finally {
+      if (seg) seg.close();
+      cleanup();
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 // Tests of src/segment/futex_watch.h: many waits on few threads, the kernel's wake counts on one
-// word, deadlines, words that change without a wake, Stop with waits pending, and owners and
-// wakers racing (also run under ThreadSanitizer).
+// word, deadlines, words that change without a wake, Stop with waits pending, cancelled waits,
+// and owners and wakers racing (also run under ThreadSanitizer).
 #include "segment/futex_watch.h"
 
 #include <gtest/gtest.h>
@@ -147,6 +147,81 @@ TEST(FutexWatch, ChangedWordSettlesOkNotNotEqual) {
   EXPECT_EQ(a, &changed);
   EXPECT_EQ(a->result, WaitResult::kOk);
   EXPECT_EQ(b->result, WaitResult::kTimedOut);
+}
+
+TEST(FutexWatch, CancelledWaitsAreNeverDeliveredAndTheirWatcherGoesOn) {
+  Sink sink;
+  futex::WaitWatch watch(Sink::Deliver, &sink);
+  std::atomic<uint32_t> w0{0}, w1{0};
+  WatchedWait gone, kept;
+  gone.addr = Word(w0);
+  kept.addr = Word(w1);
+  ASSERT_EQ(watch.Add(&gone), 0);
+  ASSERT_EQ(watch.Add(&kept), 0);
+  EXPECT_TRUE(watch.Cancel(&gone));
+  EXPECT_FALSE(watch.Cancel(&gone));  // not watched any more
+  // Its word changes and is woken: nothing comes of it, while the other wait still settles.
+  w0.store(1);
+  futex::Wake(Word(w0), INT_MAX);
+  w1.store(1);
+  futex::Wake(Word(w1), INT_MAX);
+  WatchedWait* w = sink.Take();
+  EXPECT_EQ(w, &kept);
+  EXPECT_FALSE(watch.Cancel(w));  // delivered: the owner gets it through Done as usual
+  watch.Done(w);
+  EXPECT_EQ(sink.Count(), 0u);
+  // A wait on the cancelled word can be added again (the word is forgotten) and settles.
+  WatchedWait again;
+  again.addr = Word(w0);
+  again.expected = 1;
+  ASSERT_EQ(watch.Add(&again), 0);
+  EXPECT_EQ(watch.Threads(), 1u);
+  w0.store(2);
+  futex::Wake(Word(w0), INT_MAX);
+  EXPECT_EQ(sink.Take(), &again);
+  watch.Done(&again);
+}
+
+// Waits cancelled while wakers settle them: each wait is either cancelled (true, never
+// delivered) or delivered once (Cancel false), never both, and a cancelled wait may be freed at
+// once (its memory is reused by the next round here).
+TEST(FutexWatch, CancelRacesSettling) {
+  Sink sink;
+  constexpr int kWords = 100;
+  constexpr int kRounds = 30;
+  std::vector<std::atomic<uint32_t>> words(kWords);
+  futex::WaitWatch watch(Sink::Deliver, &sink);
+  for (int r = 0; r < kRounds; r++) {
+    std::vector<std::unique_ptr<WatchedWait>> waits;
+    for (int i = 0; i < kWords; i++) {
+      waits.push_back(std::make_unique<WatchedWait>());
+      waits[i]->addr = Word(words[i]);
+      waits[i]->expected = words[i].load();
+      ASSERT_EQ(watch.Add(waits[i].get()), 0);
+    }
+    std::thread waker([&] {
+      for (int i = 0; i < kWords; i += 2) {
+        words[i].fetch_add(1);
+        futex::Wake(Word(words[i]), INT_MAX);
+      }
+    });
+    int cancelled = 0;
+    for (int i = kWords - 1; i >= 0; i--) {
+      if (watch.Cancel(waits[i].get())) {
+        waits[i].reset();  // freed at once: no watcher reads it any more
+        cancelled++;
+      }
+    }
+    waker.join();
+    for (int i = 0; i < kWords - cancelled; i++) {
+      WatchedWait* w = sink.Take();
+      bool known = false;
+      for (auto& p : waits) known = known || p.get() == w;
+      EXPECT_TRUE(known);
+      watch.Done(w);
+    }
+    EXPECT_EQ(sink.Count(), 0u);
+  }
 }
 
 // Several threads store and wake words while the owner keeps adding and retiring waits: every
