@@ -55,6 +55,29 @@ function differ(recorded, current) {
   return recorded !== 0n && current !== 0n && recorded !== current;
 }
 
+// Whether `record`, a reading of a claimed slot, holds no identity (startTime and bootId both 0)
+// while `self` knows its own (format.md §6, "A record without identity"): a claim not finished,
+// a freeing or an adoption stopped between its stores, or damage. Its owner holds nothing. A
+// reader that knows no identity of its own (no /proc) writes none either: for it a record
+// without one is an owner judged by its pid alone.
+function withoutIdentity(record, self) {
+  return record.startTime === 0n && record.bootId === 0n && (self.startTime !== 0n || self.bootId !== 0n);
+}
+
+// Rules 1 to 5 of the gone rule (format.md §6): the verdict on the process, by pid, start time,
+// boot id and state. What frees or adopts a slot judges by these alone: a record without identity
+// may be a claimer's between its claim and its identity, whose slot must stay its own.
+function statusByPid(record, self) {
+  const { pid, startTime } = record;
+  if (pid === 0) return GONE;
+  if (record.state === DEAD) return GONE;
+  if (differ(record.bootId, self.bootId)) return GONE;
+  if (pid === self.pid) return differ(startTime, self.startTime) ? GONE : THIS_PROCESS;
+  const now = readProcessStat(pid);
+  if (now.gone || differ(startTime, now.startTime)) return GONE;
+  return OTHER_PROCESS;
+}
+
 // Whether two readings of a record (OwnerTable.read) are the same, field by field.
 function sameRecord(a, b) {
   return a.pid === b.pid && a.tid === b.tid && a.startTime === b.startTime && a.bootId === b.bootId &&
@@ -173,26 +196,27 @@ class OwnerTable {
   // passes that reading: a verdict that read the slot again would be about whoever holds it by
   // then, and a slot its owner released in order meanwhile reads as gone (the owner closed, and
   // its thread may have claimed the slot again). Reads /proc for a record of another process
-  // (slow path only).
+  // (slow path only). A record without identity is gone here (rule 6): whether its owner holds a
+  // lock, a handle or work in progress, it holds none, as a free slot holds none; judged by its
+  // pid it would hold a lock it names for as long as a process has that pid.
   status(o, self, record = this.read(o)) {
-    const { pid, startTime } = record;
-    if (pid === 0) return GONE;
-    if (record.state === DEAD) return GONE;
-    if (differ(record.bootId, self.bootId)) return GONE;
-    if (pid === self.pid) return differ(startTime, self.startTime) ? GONE : THIS_PROCESS;
-    const now = readProcessStat(pid);
-    if (now.gone || differ(startTime, now.startTime)) return GONE;
-    return OTHER_PROCESS;
+    if (record.pid !== 0 && withoutIdentity(record, self)) return GONE;
+    return statusByPid(record, self);
   }
 
   // The record of slot `o` if it names an owner that is gone for `self`, else null: judged on one
   // reading, which the slot must still hold after the verdict. A free slot is null, and so is a
   // record that changed while it was judged (its owner released it in order, and perhaps a new
   // owner, even the same thread, claimed it): what frees or adopts a slot, or gives up on a party,
-  // acts only on a record that was judged and is still there.
+  // acts only on a record that was judged and is still there. Rule 6 alone does not make a
+  // record gone here: a record without identity may be a claimer's that has not written its
+  // identity yet, and a slot freed or adopted under it would then hold that claimer's identity
+  // with no claim, or two owners. Such a record is judged by rules 1 to 5 (statusByPid), by its
+  // pid, and keeps its slot until that process ends.
   goneRecord(o, self) {
     const r = this.read(o);
     if (r.pid === 0 || this.status(o, self, r) !== GONE) return null;
+    if (withoutIdentity(r, self) && statusByPid(r, self) !== GONE) return null;
     return sameRecord(this.read(o), r) ? r : null;
   }
 

@@ -6,6 +6,7 @@
 // and the bytes each log file gained since the previous backup (their CRC32C continues from the
 // one the manifest recorded). Restoring checks every file against the manifest and the formats
 // before it creates anything, then rebuilds the store from the copies as a recovery does.
+const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
 const { ShmError } = require('../base/errors');
@@ -26,6 +27,11 @@ const CHUNK = 4 << 20;
 // exclusive create and is refused, and a store created there before is found by it.
 const CONTROL = 'control';
 const MARKER = /^shmstore-backup-running (\d+) (\d+) (\d+)\n$/;
+// The files a backup makes next to `control` while it takes the name (docs/format.md §16,
+// "Backups"): its own marker file before the link, `control.backup-<pid>-<ms>-<random>`, and a
+// stale marker it renames away before it removes it, `control.stale-<pid>-<ms>-<random>`; <pid>
+// is the process of the backup that made the file.
+const MARKER_FILE = /^control\.(backup|stale)-(\d+)-/;
 
 // Whether the process a marker names (pid, start time, boot id as MARKER's groups) is gone:
 // another boot, ended, or its pid taken by a later process (an unknown value, 0, is never
@@ -37,6 +43,44 @@ function markerGone(m) {
   if (boot !== 0n && bootId() !== 0n && boot !== bootId()) return true;
   const now = readProcessStat(pid);
   return now.gone || (start !== 0n && now.startTime !== 0n && now.startTime !== start);
+}
+
+// A name of a file of this process next to `file`, for `kind` (MARKER_FILE): unique in the
+// process too (two threads backing up into one directory in the same millisecond).
+function ownName(file, kind) {
+  return `${file}.${kind}-${process.pid}-${Date.now()}-${crypto.randomBytes(4).toString('hex')}`;
+}
+
+// Whether the marker file `name` in `dir` (MARKER_FILE) was left by a process that is gone: a
+// backup killed between writing its marker file and linking it, or between renaming a stale
+// marker and removing it. A live process's file is another backup's, taking the name now: its
+// link needs the file. A whole marker is judged by the identity it holds, as a marker in
+// `control` is; any other file (killed part way through writing it) by the pid of its name.
+function markerFileGone(dir, name) {
+  const f = MARKER_FILE.exec(name);
+  if (f === null) return false;
+  if (f[1] === 'backup') {
+    const m = MARKER.exec(readText(path.join(dir, name)) || '');
+    if (m !== null && m[1] === f[2]) return markerGone(m);
+  }
+  return readProcessStat(Number(f[2])).gone;
+}
+
+/**
+ * Removes from backup directory `dir` the marker files (MARKER_FILE) of processes that are gone,
+ * as a later backup there does with every file it does not list, and keeps those of live
+ * processes: another backup's own marker file, removed before that backup links it, made its
+ * link fail with ENOENT. `bestEffort` (a restore, which only reads the directory otherwise)
+ * ignores a failure to list or remove.
+ */
+function removeStaleMarkerFiles(dir, bestEffort = false) {
+  try {
+    for (const name of fs.readdirSync(dir)) {
+      if (MARKER_FILE.test(name) && markerFileGone(dir, name)) fs.rmSync(path.join(dir, name), { force: true });
+    }
+  } catch (err) {
+    if (!bestEffort) throw err;
+  }
 }
 
 function readText(file) {
@@ -62,7 +106,7 @@ function readText(file) {
 function claimDir(dir) {
   const file = path.join(dir, CONTROL);
   const text = `shmstore-backup-running ${process.pid} ${ownStartTime()} ${bootId()}\n`;
-  const own = `${file}.backup-${process.pid}-${Date.now()}`;
+  const own = ownName(file, 'backup');
   const fd = fs.openSync(own, 'wx', 0o600);
   try {
     writeAll(fd, Buffer.from(text, 'latin1'), 0, `writing ${own}`);
@@ -86,13 +130,18 @@ function linkMarker(dir, file, own) {
       fs.linkSync(own, file);
       return file;
     } catch (err) {
+      // The marker file of this backup was removed by another party (a backup of an earlier
+      // version removed every file its manifest did not list): a backup ran there meanwhile.
+      if (err.code === 'ENOENT' && !fs.existsSync(own) && fs.existsSync(dir)) {
+        throw new ShmError('ERR_IN_USE', `persist: another backup into ${dir} ran meanwhile and removed this backup's marker ${own}`);
+      }
       if (err.code !== 'EEXIST') throw err;
       const found = readText(file);
       if (found === null) continue; // removed meanwhile: try again
       const m = MARKER.exec(found);
       if (m === null) throw v.typeError('The "dir" argument must not be a persistence directory (this store\'s, or another store\'s)');
       if (!markerGone(m)) throw new ShmError('ERR_IN_USE', `persist: another backup into ${dir} is running (process ${m[1]}, its marker ${file})`);
-      const aside = `${file}.stale-${process.pid}-${Date.now()}`;
+      const aside = ownName(file, 'stale');
       try {
         fs.renameSync(file, aside);
       } catch (e) {
@@ -258,9 +307,14 @@ function backupInto(p, dir, sync, started) {
   } finally {
     c.unlockCheckpoint();
   }
-  // Files of earlier backups that this one no longer needs.
+  // Files of earlier backups that this one no longer needs, and the marker files of backups that
+  // are gone. The marker file of a live backup stays: that backup is taking the name, and finds
+  // this backup's marker there (ERR_IN_USE), or the name free once this one is done.
   const keep = new Set([MANIFEST, CONTROL, ...m.files.map((f) => f.name)]);
-  for (const f of fs.readdirSync(dir)) if (!keep.has(f)) fs.rmSync(path.join(dir, f), { force: true });
+  for (const f of fs.readdirSync(dir)) {
+    if (keep.has(f) || (MARKER_FILE.test(f) && !markerFileGone(dir, f))) continue;
+    fs.rmSync(path.join(dir, f), { force: true });
+  }
   syncDir(dir);
   return {
     files: m.files.length,
@@ -331,4 +385,4 @@ function copyCheck(file) {
   }
 }
 
-module.exports = { backup, checkBackup, MANIFEST, writeManifest };
+module.exports = { backup, checkBackup, removeStaleMarkerFiles, MANIFEST, writeManifest };

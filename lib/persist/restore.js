@@ -9,7 +9,7 @@ const { requireAddon } = require('../base/native');
 const { Segment } = require('../segment/segment');
 const { Store: BaseStore } = require('../store/store');
 const { Control, SYNC_NAMES, newStoreId } = require('./control');
-const { checkBackup } = require('./backup');
+const { checkBackup, removeStaleMarkerFiles } = require('./backup');
 const { syncDir, makeDirs } = require('./files');
 const { targetOf } = require('./options');
 
@@ -31,6 +31,10 @@ function restoreBackup(StoreClass, from, target) {
   const src = path.resolve(from);
   const dir = path.resolve(target.dir);
   const m = checkBackup(src);
+  // What a backup killed while it took the directory's name left there (its marker file, not
+  // listed): removed when its process is gone, as the next backup there would; a directory this
+  // restore cannot write (read-only media) is left as it is.
+  removeStaleMarkerFiles(src, true);
   if (fs.existsSync(path.join(dir, 'control'))) throw new ShmError('ERR_SHM_EXISTS', `persist: ${dir} already holds a persisted store`);
   const where = targetOf(target);
   let exists = false;

@@ -237,7 +237,7 @@ class Store extends LoggedStore {
   static #recover(rest, control, dir) {
     // What the unlink below would remove must not be another store's segment (tag.js); refused
     // before anything changes.
-    checkReplaceable(targetOf(rest), dir, control.storeIdValue, control.self);
+    checkReplaceable(targetOf(rest), dir, control.storeIdValue, control.self, control.geometry.totalSize);
     control.ready = false;
     try {
       Segment.unlink(targetOf(rest));

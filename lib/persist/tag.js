@@ -69,25 +69,40 @@ function takeTag(buffer, target, dir, ownId) {
   if (tag !== ownId) throw inUse(labelOf(target), dir, ownId, tag);
 }
 
+// The refusal of a rebuild that found under its segment name a segment that holds no store.
+function notAStore(label, dir) {
+  return new ShmError('ERR_SHM_EXISTS', `persist: the segment ${label} holds no store (another kind of structure, or other data), so the store of ${dir} cannot be rebuilt there. ` +
+    `Nothing was changed. Give each persistence directory a segment name of its own; if what ${label} holds is not wanted any more, close its handles, remove the segment (Segment.unlink) and open again`);
+}
+
 /**
  * Before a rebuild removes the segment `target` names (held: the recovery lock): refuses
  * (ERR_SHM_EXISTS, with nothing removed) when it is a store that records another storeId, or
  * that records none while a process other than one gone has it open (an owner record of §6 not
- * gone for `self`). The store's own stale segment (its id), a store nobody holds that records
- * no id (a creator or rebuilder of this directory killed before it recorded one), no segment,
- * and a segment that is no store at all are left for the rebuild to remove, as before.
+ * gone for `self`), and when it holds no store at all: its first word is neither a store's magic
+ * nor 0 (a registry, a sync object, a message structure or a pool has a magic of its own there;
+ * other data anything), or it is 0 in a segment of another size than `totalSize`, the size of
+ * the store the rebuild makes. The store's own stale segment (its id), a store nobody holds that
+ * records no id, a segment of `totalSize` bytes without a magic yet, and an empty one (a creator
+ * or rebuilder of this directory killed before it recorded its id, stamped the magic or sized
+ * the segment), and no segment at all are left for the rebuild to remove.
  */
-function checkReplaceable(target, dir, ownId, self) {
+function checkReplaceable(target, dir, ownId, self, totalSize) {
   let seg;
   try {
     seg = Segment.open(target);
   } catch {
-    return; // nothing there, or nothing a store can be opened from: the unlink decides
+    return; // nothing there, an empty segment, or none this process may open: the unlink decides
   }
   try {
+    const first = seg.size >= (MAGIC + 1) * WORD ? Atomics.load(new Uint32Array(seg.buffer, 0, MAGIC + 1), MAGIC) : 0;
+    if (first !== C.MAGIC) {
+      if (first === 0 && seg.size === totalSize) return;
+      throw notAStore(labelOf(target), dir);
+    }
+    // A store too short for its own tables is damage, as before: the rebuild replaces it.
     if (seg.size < C.BUCKETS_OFFSET) return;
     const u32 = new Uint32Array(seg.buffer, 0, C.BUCKETS_OFFSET / WORD);
-    if (Atomics.load(u32, MAGIC) !== C.MAGIC) return;
     const tag = readTag(seg.buffer);
     if (tag === ownId) return;
     if (tag === 0n) {

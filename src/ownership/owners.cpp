@@ -169,7 +169,20 @@ OwnerRecord ReadOwner(const layout::Owner* record) noexcept {
   return r;
 }
 
-OwnerStatus ClassifyOwner(const OwnerRecord& seen, const OwnerIdentity& self) noexcept {
+namespace {
+
+// Whether `seen`, a reading of a claimed slot, holds no identity (startTime and bootId both 0)
+// while `self` knows its own (format.md §6, "A record without identity"): a claim not finished, a
+// freeing or an adoption stopped between its stores, or damage. Its owner holds nothing. A reader
+// that knows no identity of its own (no /proc) writes none either: for it such a record is an
+// owner judged by its pid alone.
+bool WithoutIdentity(const OwnerRecord& seen, const OwnerIdentity& self) noexcept {
+  return seen.startTime == 0 && seen.bootId == 0 && (self.startTime != 0 || self.bootId != 0);
+}
+
+// Rules 1 to 5 of the gone rule: the verdict on the process, by pid, start time, boot id and
+// state. What frees or adopts a slot judges by these alone (OwnerGoneAsRead).
+OwnerStatus ClassifyByPid(const OwnerRecord& seen, const OwnerIdentity& self) noexcept {
   if (seen.pid == 0) return OwnerStatus::kGone;
   if (seen.state == kOwnerDead) return OwnerStatus::kGone;
   if (Differ(seen.bootId, self.bootId)) return OwnerStatus::kGone;
@@ -182,13 +195,25 @@ OwnerStatus ClassifyOwner(const OwnerRecord& seen, const OwnerIdentity& self) no
   return OwnerStatus::kOtherProcess;
 }
 
+}  // namespace
+
+OwnerStatus ClassifyOwner(const OwnerRecord& seen, const OwnerIdentity& self) noexcept {
+  // Rule 6: a record without identity holds no lock, handle or work in progress, as a free slot
+  // holds none; judged by its pid it would hold a lock it names while a process has that pid.
+  if (seen.pid != 0 && WithoutIdentity(seen, self)) return OwnerStatus::kGone;
+  return ClassifyByPid(seen, self);
+}
+
 OwnerStatus ClassifyOwner(const layout::Owner* record, const OwnerIdentity& self) noexcept {
   return ClassifyOwner(ReadOwner(record), self);
 }
 
 bool OwnerGoneAsRead(const layout::Owner* record, const OwnerRecord& seen,
                      const OwnerIdentity& self) noexcept {
-  return seen.pid != 0 && ClassifyOwner(seen, self) == OwnerStatus::kGone &&
+  // By rules 1 to 5 alone: a record without identity may be a claimer's that has not written
+  // its identity yet, and a slot freed or adopted under it would then hold that claimer's
+  // identity with no claim, or two owners. It keeps its slot until its pid's process ends.
+  return seen.pid != 0 && ClassifyByPid(seen, self) == OwnerStatus::kGone &&
          ReadOwner(record) == seen;
 }
 

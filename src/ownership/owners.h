@@ -46,13 +46,16 @@ OwnerRecord ReadOwner(const layout::Owner* record) noexcept;
 // it read judges that reading: a verdict that read the record again would be about whoever holds
 // the slot by then, and a slot its owner released in order meanwhile reads as gone (the owner
 // closed, and its thread may have claimed the slot again). Reads /proc for a record of another
-// process (slow path only).
+// process (slow path only). A record with a pid and no identity (startTime and bootId 0) is gone
+// for a `self` that knows its own identity (rule 6): its owner holds no lock, handle or work.
 OwnerStatus ClassifyOwner(const OwnerRecord& seen, const OwnerIdentity& self) noexcept;
 // The same for a reading taken now.
 OwnerStatus ClassifyOwner(const layout::Owner* record, const OwnerIdentity& self) noexcept;
 // Whether `seen`, a reading of `record`, names an owner that is gone for `self` while `record`
 // still reads `seen` after the verdict: what frees or adopts a slot acts only on a record that
-// was judged and is still there (a free slot is not gone here).
+// was judged and is still there (a free slot is not gone here). Judged by rules 1 to 5 of §6
+// alone: a record without identity, which may be a claimer's between its claim and its
+// identity, is judged by its pid, and keeps its slot while that process lives.
 bool OwnerGoneAsRead(const layout::Owner* record, const OwnerRecord& seen,
                      const OwnerIdentity& self) noexcept;
 

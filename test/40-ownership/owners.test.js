@@ -133,7 +133,7 @@ describe('ownership: owner slots', () => {
     assert.strictEqual(status({ ...me, startTime: me.startTime + 1n }), GONE, 'an earlier process with this pid');
     assert.strictEqual(status({ ...me, bootId: me.bootId ^ 1n }), GONE, 'this pid in another boot');
     assert.strictEqual(status(other), OTHER_PROCESS);
-    assert.strictEqual(status({ ...other, startTime: 0n, bootId: 0n }), OTHER_PROCESS, 'unknown identity: pid alone');
+    assert.strictEqual(status({ ...other, startTime: 0n, bootId: 0n }), GONE, 'no identity at all: holds nothing (rule 6)');
     assert.strictEqual(status({ ...other, startTime: other.startTime + 12345n }), GONE, 'the pid was reused');
     assert.strictEqual(status({ ...other, bootId: other.bootId + 1n }), GONE, 'another boot');
     assert.strictEqual(status({ ...other, pid: exitedPid() }), GONE, 'the process is gone');
@@ -146,6 +146,40 @@ describe('ownership: owner slots', () => {
     const mine = t.claim(me);
     assert.ok(t.markDead(mine, me));
     assert.strictEqual(t.status(mine, me), GONE, 'a dead thread of this process');
+  });
+
+  // A record with a pid and no identity: a claim not finished, a freeing or adoption stopped
+  // between its stores, or damage (a bit flipped in a free record's pid). Judged by its pid it
+  // held any lock it named for as long as a process had that pid; only the registry's delete
+  // ignored it. Its slot is still not freed nor adopted while the pid lives: a claimer between
+  // its claim and its identity reads so too, and must keep the slot it claimed.
+  it('a record with a pid and no identity is gone, but its slot is freed or adopted only once that pid is gone (format.md §6, rule 6)', () => {
+    const t = newTable();
+    const me = self();
+    const bare = (pid) => t.claim({ pid, tid: 0, startTime: 0n, bootId: 0n });
+    const live = bare(other.pid);
+    const mine = bare(me.pid);
+    const ended = bare(exitedPid());
+    for (const o of [live, mine, ended]) assert.strictEqual(t.status(o, me), GONE, `slot ${o}`);
+    // Half an identity is an identity: judged by the rest of the rule.
+    const halfOther = t.claim({ ...other, startTime: 0n });
+    const halfMine = t.claim({ ...me, tid: 6, bootId: 0n });
+    assert.strictEqual(t.status(halfOther, me), OTHER_PROCESS);
+    assert.strictEqual(t.status(halfMine, me), THIS_PROCESS);
+    // A reader that knows no identity of its own (no /proc) writes none either: pid alone.
+    const blind = { ...me, startTime: 0n, bootId: 0n };
+    assert.strictEqual(t.status(live, blind), OTHER_PROCESS);
+    assert.strictEqual(t.status(mine, blind), THIS_PROCESS);
+    assert.strictEqual(t.status(ended, blind), GONE);
+    // Freeing and adopting judge by the pid: only the ended process's record is freed.
+    assert.strictEqual(t.goneRecord(live, me), null);
+    assert.strictEqual(t.goneRecord(mine, me), null);
+    assert.deepStrictEqual([live, mine, ended].filter((o) => t.freeGone(o, me)), [ended]);
+    assert.strictEqual(t.read(live).pid, other.pid);
+    assert.strictEqual(t.read(mine).pid, me.pid);
+    const full = newTable();
+    for (let o = 1; o < C.OWNER_SLOTS; o++) full.claim({ pid: other.pid, tid: 0, startTime: 0n, bootId: 0n });
+    assert.strictEqual(full.adopt(me), 0, 'no slot of a live pid is adopted');
   });
 
   it('marks a slot dead only while it names the same pid, tid and start time', () => {

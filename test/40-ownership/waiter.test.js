@@ -146,10 +146,34 @@ describe('ownership: lock waiter', function () {
     assert.throws(() => r.waiter.acquire(LOCK), LockError);
     assert.ok(performance.now() - t0 >= 300);
     assert.strictEqual(r.u32[LOCK], seen, 'not taken over');
-    // Unknown start time and boot id: the pid alone, which is alive.
+    // Half an identity (start time unknown): the pid, alive, with the boot id that matches.
     const u = region(30);
-    holdAs(u, { ...other, startTime: 0n, bootId: 0n });
+    holdAs(u, { ...other, startTime: 0n });
     assert.throws(() => u.waiter.acquire(LOCK), LockError);
+  });
+
+  // A record that names a live pid and no identity (a claim not finished, a freeing stopped
+  // between its stores, or damage) holds nothing: an owner takes a lock only once its claim is
+  // complete (format.md §6, rule 6). Judged by its pid alone, it held the lock while that
+  // unrelated process lived.
+  it('a holder whose record names a live pid and no identity is gone at once', () => {
+    for (const pid of [() => other.pid, () => process.pid]) {
+      const r = region(30);
+      const seen = holdAs(r, { pid: pid(), tid: 0, startTime: 0n, bootId: 0n });
+      assert.strictEqual(r.waiter.acquire(LOCK), HOLDER_GONE);
+      r.waiter.acquireOrTakeOver(LOCK);
+      assert.strictEqual(r.u32[LOCK], lw.takeoverWord(seen, r.waiter.slot), 'taken over');
+    }
+  });
+
+  it('a waiter that knows no identity of its own judges a holder without one by its pid', () => {
+    const r = region(30);
+    const blind = { ...r.me, startTime: 0n, bootId: 0n };
+    const waiter = new LockWaiter(r.u32, r.owners, BEAT, blind, 30);
+    waiter.setSlot(r.waiter.slot);
+    const seen = holdAs(r, { ...other, startTime: 0n, bootId: 0n });
+    assert.throws(() => waiter.acquire(LOCK), LockError);
+    assert.strictEqual(r.u32[LOCK], seen, 'not taken over');
   });
 
   it('a holder of this process that keeps the heartbeat word moving is not presumed gone', async () => {

@@ -6,7 +6,7 @@
 const assert = require('assert');
 const { Store } = require('../../lib/store/store');
 const { C, AT } = require('../../lib/layout/layout');
-const { pidWord, tidWord, lockedBy } = require('../helpers/store-bytes');
+const { ownAs, freeOwner, lockedBy } = require('../helpers/store-bytes');
 const { mixedValueFor } = require('../helpers/values');
 
 // A store filled with mixed values to about 90%, then every other key deleted: holes of every
@@ -104,16 +104,14 @@ describe('automatic compaction by ordinary writes', function () {
         // Fragmented, by the hint: the next set looks at it and runs a step.
         u32[AT.ALLOC_STATE.FREED_UNITS] = 0xffffffff;
         const slot = 4000;
-        u32[pidWord(slot)] = process.ppid; // a live process other than this one
-        u32[tidWord(slot)] = 1;
+        ownAs(u32, slot, process.ppid); // a live process other than this one
         const free = u32[AT.ALLOC_STATE.LOCK];
         u32[AT.ALLOC_STATE.LOCK] = lockedBy(free, slot);
         try {
           store.set('m', 'k0', 'v2');
         } finally {
           u32[AT.ALLOC_STATE.LOCK] = free;
-          u32[pidWord(slot)] = 0;
-          u32[tidWord(slot)] = 0;
+          freeOwner(u32, slot);
         }
         assert.strictEqual(store.get('m', 'k0'), 'v2');
         assert.strictEqual(store.stats().compactionSteps, 0, 'the step never took the allocator lock');

@@ -13,7 +13,7 @@ const { C, S, W, AT, SIZE_CLASSES, entriesOffset } = require('../../lib/layout/l
 const { forEachEngine } = require('../helpers/engines');
 const { tempDir } = require('../helpers/process');
 const { xxh32: independentXxh32 } = require('../helpers/independent-xxh32');
-const { bucketWord, pidWord, tidWord, entryWord, chain, lockedBy } = require('../helpers/store-bytes');
+const { bucketWord, pidWord, tidWord, ownAs, freeOwner, entryWord, chain, lockedBy } = require('../helpers/store-bytes');
 
 const FREE_HEAD = AT.HEADER.FREE_HEAD;
 const ALLOC_LOCK = AT.ALLOC_STATE.LOCK;
@@ -314,7 +314,7 @@ forEachEngine('Store.attach()', ({ engine, make }) => {
       u32[tidWord(o)] = 1;
     }
     const slot = free[free.length - 1];
-    u32[pidWord(slot)] = process.ppid;
+    ownAs(u32, slot, process.ppid);
     const saved = u32[ALLOC_LOCK];
     u32[ALLOC_LOCK] = lockedBy(saved, slot);
     try {
@@ -323,10 +323,7 @@ forEachEngine('Store.attach()', ({ engine, make }) => {
       assert.strictEqual(u32[LOCK0] & 1, 0);
     } finally {
       u32[ALLOC_LOCK] = (saved + 2) & C.LOCK_VERSION_MASK;
-      for (const o of free) {
-        u32[tidWord(o)] = 0;
-        u32[pidWord(o)] = 0;
-      }
+      for (const o of free) freeOwner(u32, o);
     }
     s.set('a', 'k', 'v');
     assert.strictEqual(s.get('a', 'k'), 'v');

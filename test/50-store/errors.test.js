@@ -5,7 +5,7 @@
 const assert = require('assert');
 const { C, W, AT, entriesOffset } = require('../../lib/layout/layout');
 const { forEachEngine } = require('../helpers/engines');
-const { bucketWord, pidWord, tidWord, lockedBy } = require('../helpers/store-bytes');
+const { bucketWord, ownAs, freeOwner, lockedBy } = require('../helpers/store-bytes');
 
 const ALLOC_LOCK = AT.ALLOC_STATE.LOCK;
 const LOCK0 = bucketWord(0, W.BUCKET.LOCK);
@@ -91,8 +91,7 @@ forEachEngine('Store errors: ERR_LOCK_TIMEOUT inside a bucket lock', ({ make }) 
     s.set('a', 'old', 'v');
     // The allocator lock held by owner slot 4000, a live process that is not this one.
     const slot = 4000;
-    u32[pidWord(slot)] = process.ppid;
-    u32[tidWord(slot)] = 1;
+    ownAs(u32, slot, process.ppid);
     const saved = u32[ALLOC_LOCK];
     u32[ALLOC_LOCK] = lockedBy(saved, slot);
     try {
@@ -109,8 +108,7 @@ forEachEngine('Store errors: ERR_LOCK_TIMEOUT inside a bucket lock', ({ make }) 
       assert.strictEqual(s.get('a', 'old'), undefined);
     } finally {
       u32[ALLOC_LOCK] = (saved + 2) & C.LOCK_VERSION_MASK;
-      u32[tidWord(slot)] = 0;
-      u32[pidWord(slot)] = 0;
+      freeOwner(u32, slot);
     }
     s.repair(); // reclaims the block the delete could not free
     const v = s.verify();

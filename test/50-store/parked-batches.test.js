@@ -10,7 +10,7 @@ const path = require('path');
 const { Store } = require('../../lib/store/store');
 const { Segment } = require('../../lib/segment/segment');
 const { C, AT, SIZE_CLASSES, entriesOffset } = require('../../lib/layout/layout');
-const { pidWord, tidWord, lockedBy } = require('../helpers/store-bytes');
+const { ownAs, freeOwner, lockedBy } = require('../helpers/store-bytes');
 const { forEachEngine, uniqueName } = require('../helpers/engines');
 const { inProcess, announced } = require('../helpers/actors');
 const { valueOf } = require('../helpers/children/parked-actor');
@@ -86,8 +86,7 @@ forEachEngine('batches of parked blocks', ({ engine, make, other }) => {
     while (i < C.PARK_REFILL) s.set('ns', `k${i}`, valueOf(`k${i}`, i++));
     assert.strictEqual(s.stats().bytesParked, (C.PARK_REFILL - 1) * BLOCK * UNIT);
     const slot = 4000; // a live process that is not this one (format.md §6)
-    u32[pidWord(slot)] = process.ppid;
-    u32[tidWord(slot)] = 1;
+    ownAs(u32, slot, process.ppid);
     const saved = u32[ALLOC_LOCK];
     u32[ALLOC_LOCK] = lockedBy(saved, slot);
     try {
@@ -95,8 +94,7 @@ forEachEngine('batches of parked blocks', ({ engine, make, other }) => {
       assert.throws(() => s.set('ns', `k${i}`, valueOf(`k${i}`, i)), { code: 'ERR_LOCK_TIMEOUT' });
     } finally {
       u32[ALLOC_LOCK] = (saved + 2) & C.LOCK_VERSION_MASK;
-      u32[tidWord(slot)] = 0;
-      u32[pidWord(slot)] = 0;
+      freeOwner(u32, slot);
     }
     for (let k = 0; k < i; k++) assert.strictEqual(s.get('ns', `k${k}`), valueOf(`k${k}`, k));
     assert.strictEqual(s.get('ns', `k${i}`), undefined);

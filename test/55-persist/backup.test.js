@@ -10,6 +10,7 @@ const path = require('path');
 const { Store, Segment } = require('../../index');
 const native = require('../../lib/base/native');
 const { persistTarget, contents, reboot } = require('../helpers/persist');
+const { execFileSync } = require('child_process');
 const { exitedPid } = require('../helpers/process');
 
 (native.addon ? describe : describe.skip)('Persistence: backup and restore', function () {
@@ -320,6 +321,110 @@ const { exitedPid } = require('../helpers/process');
     const x = restore();
     assert.strictEqual(x.get('n', 'k'), 'v');
     x.close();
+  });
+
+  // Two backups into one directory: the second wrote its marker file and, before it linked it to
+  // `control`, the first ran whole, and its removal of the files it did not list took that file:
+  // the link failed with a plain ENOENT. A live backup's marker file now stays; the second finds
+  // the name free once the first is done and backs up after it (format.md §16, "Backups").
+  it('a backup that runs whole while another is between writing its marker file and linking it leaves that file: the other backs up after it', () => {
+    s.set('n', 'k', 'v');
+    const realLink = fs.linkSync;
+    let raced = false;
+    fs.linkSync = (from, to) => {
+      if (!raced && to === path.join(bdir, 'control')) {
+        raced = true;
+        assert.ok(fs.existsSync(from), 'the marker file is written before the link');
+        // Another process writes and backs up whole, in between.
+        execFileSync(process.execPath, ['-e', `
+          const { Store } = require(${JSON.stringify(path.join(__dirname, '..', '..'))});
+          const s = Store.open({ name: ${JSON.stringify(t.name)}, persist: { dir: ${JSON.stringify(t.dir)} } });
+          s.set('n', 'k2', 'v2');
+          s.backup(${JSON.stringify(bdir)});
+          s.close();`], { stdio: 'inherit' });
+        assert.ok(fs.existsSync(from), 'the marker file of the backup taking the name was removed');
+      }
+      return realLink(from, to);
+    };
+    let result;
+    try {
+      result = s.backup(bdir);
+    } finally {
+      fs.linkSync = realLink;
+    }
+    assert.ok(raced);
+    assert.ok(result.files >= 1);
+    assert.deepStrictEqual(fs.readdirSync(bdir).filter((f) => f.startsWith('control')), [], 'a marker or its file was left');
+    const x = restore();
+    assert.deepStrictEqual(contents(x, 'n'), [['k', 'v'], ['k2', 'v2']]);
+    x.close();
+  });
+
+  // While the other backup holds the name it is refused, with ERR_IN_USE, not a file system error,
+  // also when both run in one process in the same millisecond (two threads): their marker files
+  // had one name, and the second's exclusive create of it failed with EEXIST.
+  it('a backup that finds the name held by a backup running there is refused with ERR_IN_USE and leaves no file', () => {
+    s.set('n', 'k', 'v');
+    const second = Store.open({ name: t.name, persist: { dir: t.dir } });
+    const realLink = fs.linkSync;
+    const realNow = Date.now;
+    const now = realNow();
+    Date.now = () => now;
+    let inner = null;
+    fs.linkSync = (from, to) => {
+      const r = realLink(from, to);
+      if (inner === null && to === path.join(bdir, 'control')) {
+        inner = 'running';
+        try {
+          second.backup(bdir); // starts while this one holds the name
+          inner = 'succeeded';
+        } catch (err) {
+          inner = err;
+        }
+      }
+      return r;
+    };
+    try {
+      s.backup(bdir);
+    } finally {
+      fs.linkSync = realLink;
+      Date.now = realNow;
+      second.close();
+    }
+    assert.ok(inner instanceof Error && inner.code === 'ERR_IN_USE', `the second backup: ${inner}`);
+    assert.deepStrictEqual(fs.readdirSync(bdir).filter((f) => f.startsWith('control')), []);
+  });
+
+  // A backup killed between writing its marker file and linking it (or between renaming a stale
+  // marker aside and removing it) leaves that file; the next backup or restore there removes it
+  // once its process is gone, and keeps that of a live process (a backup taking the name now).
+  it('marker files of backups that are gone are removed by the next backup and by a restore; a live one\'s stays', () => {
+    const { ownStartTime, bootId } = require('../../lib/base/process');
+    s.set('n', 'k', 'v');
+    s.backup(bdir);
+    const dead = exitedPid();
+    const left = (name, text) => {
+      fs.writeFileSync(path.join(bdir, name), text);
+      return name;
+    };
+    const gone = () => [
+      left(`control.backup-${dead}-1-00000000`, `shmstore-backup-running ${dead} 0 ${bootId()}\n`),
+      left(`control.backup-${dead}-2-00000000`, ''), // killed before it wrote its marker
+      left(`control.stale-${dead}-3-00000000`, `shmstore-backup-running ${exitedPid()} 0 ${bootId()}\n`),
+      // A pid reused since: the marker names another start time than the live process's.
+      left(`control.backup-${process.pid}-4-00000000`, `shmstore-backup-running ${process.pid} ${ownStartTime() + 1n} ${bootId()}\n`),
+    ];
+    const live = left(`control.backup-${process.pid}-5-00000000`, `shmstore-backup-running ${process.pid} ${ownStartTime()} ${bootId()}\n`);
+    const before = gone();
+    s.backup(bdir);
+    const markers = () => fs.readdirSync(bdir).filter((f) => f.startsWith('control.')).sort();
+    assert.deepStrictEqual(markers(), [live], `left: ${markers()} (made ${before})`);
+    gone();
+    const x = restore();
+    assert.strictEqual(x.get('n', 'k'), 'v');
+    x.close();
+    assert.deepStrictEqual(markers(), [live]);
+    fs.rmSync(path.join(bdir, live));
   });
 
   it('bad arguments and existing targets', () => {

@@ -175,3 +175,76 @@ for (const engine of ENGINES) {
   });
 }
 
+
+// What a segment name holds when a rebuild was killed may be no store at all:
+// a structure of another kind (a queue, a mutex) or other data another program put there. A
+// rebuild removed whatever it found under the name; it now refuses, with ERR_SHM_EXISTS and
+// nothing changed, anything but a store (format.md §16, "Files"). A segment of zeros of the
+// store's own size is what a rebuild killed before it stamped the store's magic leaves: it is
+// still rebuilt over.
+describe('Persistence: a rebuild never removes a segment that holds no store', () => {
+  const { MpmcQueue, Mutex, Segment } = require('../../index');
+  const notAStore = (e) => e.code === 'ERR_SHM_EXISTS' && /holds no store/.test(e.message);
+  let a;
+  beforeEach(() => {
+    a = persistTarget('nostore');
+    const s = Store.create({ name: a.name, size: SIZE, persist: { dir: a.dir, sync: 'always' } });
+    s.set('n', 'a', 'A');
+    s.close();
+    // The store's segment gone and a rebuild killed part way: the next open rebuilds the store,
+    // whatever the name holds by then. (An open of a ready store that finds a segment under the
+    // name opens it as a store, and refuses another structure with ERR_BAD_MAGIC.)
+    reboot(a.name);
+    killedRebuild(a.dir);
+  });
+  afterEach(() => a.cleanup());
+
+  // Removes what the name holds, then opens the directory: its store, rebuilt.
+  function rebuiltAfterUnlink() {
+    reboot(a.name);
+    const s = Store.open({ name: a.name, persist: { dir: a.dir } });
+    try {
+      assert.notStrictEqual(s.persistence.recovery, null);
+      assert.deepStrictEqual(contents(s, 'n'), [['a', 'A']]);
+    } finally {
+      s.close();
+    }
+  }
+
+  it('a message queue and a mutex under the name are refused and left as they were', () => {
+    const q = MpmcQueue.create({ name: a.name, capacity: 4 });
+    q.tryEnqueue('kept');
+    q.close();
+    assert.throws(() => Store.open({ name: a.name, persist: { dir: a.dir } }), notAStore);
+    const again = MpmcQueue.open({ name: a.name });
+    assert.strictEqual(again.tryDequeue(), 'kept');
+    again.close();
+    reboot(a.name);
+    const m = Mutex.create({ name: a.name });
+    m.lock();
+    assert.throws(() => Store.open({ name: a.name, persist: { dir: a.dir } }), notAStore);
+    assert.strictEqual(Mutex.open({ name: a.name }).tryLock(), false, 'the mutex is still the one held');
+    m.unlock();
+    m.close();
+    rebuiltAfterUnlink();
+  });
+
+  it('other data is refused, and so are zeros of another size than the store; zeros of its size are rebuilt over', () => {
+    const data = Segment.create({ name: a.name, size: 4096 });
+    new Uint8Array(data.buffer).fill(0x5a);
+    data.close();
+    assert.throws(() => Store.open({ name: a.name, persist: { dir: a.dir } }), notAStore);
+    const seg = Segment.open({ name: a.name });
+    assert.ok(new Uint8Array(seg.buffer).every((b) => b === 0x5a), 'the data was changed');
+    seg.close();
+    reboot(a.name);
+    Segment.create({ name: a.name, size: SIZE / 2 }).close();
+    assert.throws(() => Store.open({ name: a.name, persist: { dir: a.dir } }), notAStore);
+    reboot(a.name);
+    Segment.create({ name: a.name, size: SIZE }).close(); // a rebuild killed before its magic
+    const s = Store.open({ name: a.name, persist: { dir: a.dir } });
+    assert.notStrictEqual(s.persistence.recovery, null);
+    assert.deepStrictEqual(contents(s, 'n'), [['a', 'A']]);
+    s.close();
+  });
+});

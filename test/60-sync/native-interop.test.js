@@ -9,7 +9,8 @@ const { spawn } = require('child_process');
 const { Worker } = require('worker_threads');
 const { Mutex, Segment, ShmError } = require('../../index');
 const { addon } = require('../../lib/base/native');
-const { STATUS } = require('../../lib/layout/layout');
+const { STATUS, C, W } = require('../../lib/layout/layout');
+const { acquiredWord } = require('../../lib/ownership/lockword');
 const { uniqueName, removeShm } = require('../helpers/process');
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -79,6 +80,31 @@ function sab(extra = 0) {
 
 withAddon('NativeMutex and Mutex on the same bytes', () => {
   const { NativeMutex } = addon || {};
+
+  // Format.md §6, rule 6: a record that names a live pid and no identity (a claim not finished,
+  // a freeing stopped between its stores, or damage) holds nothing, in both implementations.
+  // Judged by its pid alone, it held the mutex for as long as that unrelated process lived.
+  it('a lock held by a record that names a live pid and no identity is taken over by either, recovered', () => {
+    const WORD = Uint32Array.BYTES_PER_ELEMENT;
+    const slot = C.SYNC_OWNER_SLOTS - 1;
+    for (const [pid, native] of [[process.ppid, false], [process.ppid, true], [process.pid, true]]) {
+      const buffer = sab();
+      const u32 = new Uint32Array(buffer);
+      const j = Mutex.open({ buffer });
+      const n = new NativeMutex(buffer, 0, process.pid, 0);
+      Atomics.store(u32, C.SYNC_OWNERS_OFFSET / WORD + slot * W.OWNER.WORDS + W.OWNER.PID, pid);
+      Atomics.store(u32, C.SYNC_MUTEX_OFFSET / WORD + W.MUTEX_STATE.LOCK, acquiredWord(0, slot));
+      if (native) {
+        assert.strictEqual(n.lock(200), true, `native, pid ${pid}`);
+        n.unlock();
+      } else {
+        assert.deepStrictEqual(j.lock(200), { recovered: true }, `JS, pid ${pid}`);
+        j.unlock();
+      }
+      j.close();
+      n.close();
+    }
+  });
 
   it('exclude each other in one thread, in both directions', () => {
     const buffer = sab();

@@ -5,6 +5,7 @@
 const assert = require('assert');
 const { Broadcast } = require('../../index');
 const { exitedPid } = require('../helpers/process');
+const { identityOf } = require('../../lib/ownership/owners');
 const { decodeRecord } = require('../helpers/doc-records');
 
 const RECORDS = 24832;
@@ -60,10 +61,14 @@ function goneClaim(buffer, named = 1) {
   return dv;
 }
 
-// A live publisher (owner record 201, this process) whose party record names position 1.
+// A live publisher (owner record 201, this process, with its identity: start time at 8, boot id
+// at 16, format.md §6) whose party record names position 1.
 function liveNamer(dv) {
+  const id = identityOf(process.pid, 0);
   dv.setUint32(8448 + 64 * 201, 1, true);
   dv.setUint32(8448 + 64 * 201 + 4, 1, true);
+  dv.setBigUint64(256 + 32 * 201 + 8, id.startTime, true);
+  dv.setBigUint64(256 + 32 * 201 + 16, id.bootId, true);
   dv.setUint32(256 + 32 * 201, process.pid, true);
 }
 

@@ -9,7 +9,7 @@ const path = require('path');
 const { MpmcQueue } = require('../../index');
 const { C, W } = require('../../lib/layout/layout');
 const { addon } = require('../../lib/base/native');
-const { OwnerTable } = require('../../lib/ownership/owners');
+const { OwnerTable, identityOf } = require('../../lib/ownership/owners');
 const { queueWithBoard, assertExactlyOnce } = require('../helpers/scoreboard');
 const { exitedPid, removeShm, until } = require('../helpers/process');
 const { spawnChild } = require('../helpers/parties');
@@ -84,7 +84,7 @@ function counting(f) {
 // A party of process `pid` whose intent names positions pos..pos+extra for `role`.
 function party(q, role, pos, extra, pid) {
   const owners = new OwnerTable(q.u32, C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS);
-  const o = owners.claim({ pid, tid: 1, startTime: 0n, bootId: 0n });
+  const o = owners.claim(identityOf(pid, 1));
   const intent = C.MPMC_INTENTS_OFFSET / WORD + o * W.MPMC_INTENT.WORDS;
   Atomics.store(q.u32, intent + (role === C.MPMC_INTENT_PRODUCE ? W.MPMC_INTENT.PRODUCE_POS : W.MPMC_INTENT.CONSUME_POS), pos);
   Atomics.store(q.u32, intent + W.MPMC_INTENT.EXTRA, extra);

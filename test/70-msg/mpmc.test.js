@@ -3,7 +3,7 @@
 const assert = require('assert');
 const { MpmcQueue, SpscRing, ShmError } = require('../../index');
 const { C, W } = require('../../lib/layout/layout');
-const { OwnerTable } = require('../../lib/ownership/owners');
+const { OwnerTable, identityOf } = require('../../lib/ownership/owners');
 const { exitedPid } = require('../helpers/process');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -19,7 +19,7 @@ function queue(capacity, options = {}) {
 // party in the middle of an operation leaves it (a process that exited: a party killed there).
 function party(q, role, pos, pid) {
   const owners = new OwnerTable(q.u32, C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS);
-  const o = owners.claim({ pid, tid: 1, startTime: 0n, bootId: 0n });
+  const o = owners.claim(identityOf(pid, 1));
   const intent = C.MPMC_INTENTS_OFFSET / WORD + o * W.MPMC_INTENT.WORDS;
   Atomics.store(q.u32, intent + (role === C.MPMC_INTENT_PRODUCE ? W.MPMC_INTENT.PRODUCE_POS : W.MPMC_INTENT.CONSUME_POS), pos);
   Atomics.store(q.u32, intent + W.MPMC_INTENT.ROLES, role);
@@ -224,7 +224,7 @@ describe('MpmcQueue', () => {
       Atomics.store(q.u32, TAIL, pos + 1);
       q.tryEnqueue('after');
       const owners = new OwnerTable(q.u32, C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS);
-      while (owners.claim({ pid: process.pid, tid: 2, startTime: 0n, bootId: 0n }) !== 0); // live
+      while (owners.claim(identityOf(process.pid, 2)) !== 0); // live
       // The only gone owner's intent is all that tells whose pos is: while the loser's holds back
       // giving pos up, the record stays (adopting it would leave pos named by nobody for good).
       assert.throws(() => MpmcQueue.open({ buffer: q.u32.buffer }), (e) => e.code === 'ERR_TOO_MANY_HANDLES');
@@ -249,7 +249,7 @@ describe('MpmcQueue', () => {
       Atomics.store(q.u32, TAIL, pos + 1);
       party(q, C.MPMC_INTENT_PRODUCE, (pos - 2 ** 30) >>> 0, exitedPid());
       const owners = new OwnerTable(q.u32, C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS);
-      while (owners.claim({ pid: process.pid, tid: 2, startTime: 0n, bootId: 0n }) !== 0); // live
+      while (owners.claim(identityOf(process.pid, 2)) !== 0); // live
       const late = MpmcQueue.open({ buffer: q.u32.buffer }); // adopts the gone owner's record
       assert.deepStrictEqual(q.skipped, { writes: 0, reads: 0 });
       assert.strictEqual(q.tryDequeue(), 'before');

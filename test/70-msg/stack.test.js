@@ -3,7 +3,7 @@
 const assert = require('assert');
 const { Stack, MpmcQueue, Registry, ShmError } = require('../../index');
 const { C, S, W } = require('../../lib/layout/layout');
-const { OwnerTable } = require('../../lib/ownership/owners');
+const { OwnerTable, identityOf } = require('../../lib/ownership/owners');
 const L = require('../../lib/msg/stack-lists');
 const { exitedPid } = require('../helpers/process');
 const { duringFirstVerdict } = require('../helpers/verdicts');
@@ -27,7 +27,7 @@ function lists(buffer, capacity, messageBytes) {
 // An owner record of a process that exited: a party killed in the middle of an operation.
 function deadOwner(buffer, pid = exitedPid()) {
   const owners = new OwnerTable(new Uint32Array(buffer), C.STACK_OWNERS_OFFSET / WORD, C.STACK_OWNER_SLOTS);
-  return owners.claim({ pid, tid: 1, startTime: 0n, bootId: 0n });
+  return owners.claim(identityOf(pid, 1));
 }
 
 describe('Stack', () => {

@@ -50,6 +50,30 @@ function unindex(u32, id) {
 /** The u32 indices of owner slot o's pid and tid. */
 const pidWord = (o) => BASE.OWNER + o * W.OWNER.WORDS + W.OWNER.PID;
 const tidWord = (o) => BASE.OWNER + o * W.OWNER.WORDS + W.OWNER.TID;
+/**
+ * Makes owner slot o of the store in `u32` name thread `tid` of process `pid` with that process's
+ * identity (start time and boot id): a live owner when the process lives. A record with a pid and
+ * no identity holds nothing (format.md §6, rule 6).
+ */
+function ownAs(u32, o, pid, tid = 1) {
+  const { identityOf } = require('../../lib/ownership/owners');
+  const id = identityOf(pid, tid);
+  const perU64 = BigUint64Array.BYTES_PER_ELEMENT / Uint32Array.BYTES_PER_ELEMENT;
+  const u64 = new BigUint64Array(u32.buffer, u32.byteOffset, Math.floor(u32.length / perU64));
+  const rec = BASE.OWNER + o * W.OWNER.WORDS;
+  u32[rec + W.OWNER.TID] = tid;
+  Atomics.store(u64, (rec + W.OWNER.START_TIME) / perU64, id.startTime);
+  Atomics.store(u64, (rec + W.OWNER.BOOT_ID) / perU64, id.bootId);
+  u32[rec + W.OWNER.STATE] = C.OWNER_STATE_LIVE;
+  u32[rec + W.OWNER.PID] = pid;
+}
+
+/** Makes owner slot o of the store in `u32` free again: every field zero. */
+function freeOwner(u32, o) {
+  const rec = BASE.OWNER + o * W.OWNER.WORDS;
+  u32.fill(0, rec, rec + W.OWNER.WORDS);
+}
+
 /** The u32 index of `field` (a W.ENTRY name) of the entry at unit u. */
 const entryWord = (u, field) => u * UNIT_WORDS + field;
 
@@ -78,4 +102,4 @@ function lockedBy(word, slot) {
   return ((((word & C.LOCK_VERSION_MASK) + 1) & C.LOCK_VERSION_MASK) | (slot << C.LOCK_OWNER_SHIFT)) >>> 0;
 }
 
-module.exports = { bucketWord, nsRegions, unindex, namespaceWord, cellWord, cellNsWord, setCount, nsStateWord, pidWord, tidWord, entryWord, chain, blocksOf, lockedBy };
+module.exports = { bucketWord, nsRegions, unindex, namespaceWord, cellWord, cellNsWord, setCount, nsStateWord, pidWord, tidWord, ownAs, freeOwner, entryWord, chain, blocksOf, lockedBy };

@@ -41,7 +41,7 @@ uint32_t* ControlWord(uint8_t* base, size_t offset) {
 void Party(uint8_t* base, uint32_t pid, uint32_t role, uint32_t pos, uint32_t extra = 0,
            uint32_t* slot = nullptr) {
   auto* owners = reinterpret_cast<L::Owner*>(base + L::kMpmcOwnersOffset);
-  shm::OwnerIdentity id{pid, 1, 0, 0};
+  const shm::OwnerIdentity id = shm::IdentityOf(pid, 1);
   const uint32_t o = shm::ClaimOwnerSlot(owners, id, L::kMpmcOwnerSlots);
   ASSERT_NE(o, 0u);
   if (slot != nullptr) *slot = o;

@@ -281,7 +281,7 @@ TEST_F(GoneRule, EachCause) {
   x = other;
   x.startTime = 0;
   x.bootId = 0;
-  EXPECT_EQ(StatusOf(x), OwnerStatus::kOtherProcess) << "unknown identity: the pid alone";
+  EXPECT_EQ(StatusOf(x), OwnerStatus::kGone) << "no identity at all: holds nothing (rule 6)";
   x = other;
   x.startTime += 12345;
   EXPECT_EQ(StatusOf(x), OwnerStatus::kGone) << "the pid was reused";
@@ -301,6 +301,44 @@ TEST_F(GoneRule, EachCause) {
   const uint32_t mine = ClaimOwnerSlot(t.owners(), me);
   ASSERT_TRUE(MarkOwnerSlotDead(t.owners(), mine, me));
   EXPECT_EQ(ClassifyOwner(t.at(mine), me), OwnerStatus::kGone) << "a dead thread of this process";
+}
+
+// A record with a pid and no identity (a claim not finished, a freeing or adoption stopped
+// between its stores, or damage) holds nothing (format.md §6, rule 6): judged by its pid it held
+// any lock it named while a process had that pid. Its slot is still freed or adopted only by
+// rules 1 to 5: a claimer between its claim and its identity reads so too.
+TEST_F(GoneRule, ARecordWithoutIdentityIsGoneButKeepsItsSlotWhileItsPidLives) {
+  auto bare = [&](uint32_t pid) {
+    OwnerIdentity id;
+    id.pid = pid;
+    return ClaimOwnerSlot(t.owners(), id);
+  };
+  const uint32_t live = bare(other.pid);
+  const uint32_t ours = bare(me.pid);
+  const uint32_t ended = bare(DeadPid());
+  for (uint32_t o : {live, ours, ended}) {
+    EXPECT_EQ(ClassifyOwner(t.at(o), me), OwnerStatus::kGone) << "slot " << o;
+  }
+  OwnerIdentity half = other;
+  half.startTime = 0;
+  EXPECT_EQ(StatusOf(half), OwnerStatus::kOtherProcess) << "half an identity is an identity";
+  OwnerIdentity blind = me;
+  blind.startTime = 0;
+  blind.bootId = 0;
+  EXPECT_EQ(ClassifyOwner(t.at(live), blind), OwnerStatus::kOtherProcess)
+      << "a reader without an identity of its own: the pid alone";
+  EXPECT_EQ(ClassifyOwner(t.at(ours), blind), OwnerStatus::kThisProcess);
+  EXPECT_FALSE(OwnerGoneAsRead(t.at(live), ReadOwner(t.at(live)), me));
+  EXPECT_FALSE(FreeGoneOwnerSlot(t.owners(), live, me));
+  EXPECT_FALSE(FreeGoneOwnerSlot(t.owners(), ours, me));
+  EXPECT_TRUE(FreeGoneOwnerSlot(t.owners(), ended, me));
+  EXPECT_EQ(t.at(live)->pid, other.pid);
+  EXPECT_EQ(t.at(ours)->pid, me.pid);
+  Table full;
+  OwnerIdentity id;
+  id.pid = other.pid;
+  for (uint32_t o = 1; o < kOwnerSlots; ++o) ASSERT_NE(ClaimOwnerSlot(full.owners(), id), 0u);
+  EXPECT_EQ(AdoptDeadOwnerSlot(full.owners(), me), 0u) << "no slot of a live pid is adopted";
 }
 
 TEST_F(GoneRule, MarkDeadOnlyWhileTheSlotNamesTheSameThread) {
@@ -596,6 +634,33 @@ TEST_F(Waiting, ALiveHolderOfThisProcessIsGoneAfterTheTimeoutUnlessRegistered) {
   EXPECT_EQ(Acquire(false, &ms), LockResult::kTimeout);
   EXPECT_GE(ms, milliseconds(200));
   UnregisterLiveSlot(t.owners(), o);
+}
+
+// Format.md §6, rule 6: a holder whose record names a live pid and no identity is gone at once,
+// of another process or of this one; a waiter that knows no identity of its own judges the pid.
+TEST_F(Waiting, AHolderWithALivePidAndNoIdentityIsTakenOver) {
+  env.lockTimeoutMs = 30;
+  for (uint32_t pid : {other.pid, me.pid}) {
+    if (LockIsHeld(word)) word = LockReleasedWord(word);
+    OwnerIdentity id;
+    id.pid = pid;
+    HoldAs(id);
+    const uint32_t seen = word;
+    milliseconds ms;
+    EXPECT_EQ(Acquire(false, &ms), LockResult::kGone) << "pid " << pid;
+    EXPECT_EQ(Acquire(true, &ms), LockResult::kAcquired) << "pid " << pid;
+    EXPECT_EQ(word, LockTakeoverWord(seen, env.selfSlot));
+  }
+  word = LockReleasedWord(word);
+  OwnerIdentity id;
+  id.pid = other.pid;
+  HoldAs(id);
+  const uint32_t seen = word;
+  env.self.startTime = 0;
+  env.self.bootId = 0;
+  milliseconds ms;
+  EXPECT_EQ(Acquire(true, &ms), LockResult::kTimeout) << "a reader without an identity";
+  EXPECT_EQ(word, seen) << "not taken over";
 }
 
 TEST_F(Waiting, ALiveOtherProcessIsWaitedForThenTimesOut) {

@@ -39,8 +39,11 @@ class SimulatedPass {
  public:
   SimulatedPass(const Region& r, uint32_t slot, uint32_t* word, bool beat, milliseconds hold)
       : repair_(&r.repairState()->lock), word_(word) {
-    r.owner(slot)->pid = static_cast<uint32_t>(getpid());
-    r.owner(slot)->tid = 9;
+    const OwnerIdentity id = IdentityOf(static_cast<uint32_t>(getpid()), 9);
+    r.owner(slot)->pid = id.pid;
+    r.owner(slot)->tid = id.tid;
+    r.owner(slot)->startTime = id.startTime;
+    r.owner(slot)->bootId = id.bootId;
     repairHeld_ = LockAcquiredWord(AtomicLoad(repair_), slot);
     AtomicStore(repair_, repairHeld_);
     if (word_ != repair_) {

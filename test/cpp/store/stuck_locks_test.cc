@@ -39,11 +39,7 @@ class StuckLocks : public ::testing::Test {
     bucket = r.bucket(Xxh32("k", 1, ns) & (kBuckets - 1));
   }
   // Makes owner slot kSlot belong to `pid` and `word` held by it.
-  void HoldAs(uint32_t pid, uint32_t* word) {
-    r.owner(kSlot)->pid = pid;
-    r.owner(kSlot)->tid = 9;
-    *word = LockAcquiredWord(*word, kSlot);
-  }
+  void HoldAs(uint32_t pid, uint32_t* word) { HoldAsIdentity(IdentityOf(pid, 9), word); }
   // Makes owner slot kSlot name `id` (all of its record) and `word` held by it.
   void HoldAsIdentity(const OwnerIdentity& id, uint32_t* word) {
     r.owner(kSlot)->pid = id.pid;
