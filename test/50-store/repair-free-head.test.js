@@ -11,12 +11,12 @@ const { readGeometry } = require('../../lib/store/js/format');
 const { forEachEngine, assertSoundForBoth } = require('../helpers/engines');
 const { entryWord, blocksOf, bucketWord, ownAs, lockedBy } = require('../helpers/store-bytes');
 const alloc = require('../../lib/store/js/alloc');
+const { UNITS_PER_BEAT } = require('../../lib/ownership/heartbeat');
 
 const FREE_HEAD = AT.HEADER.FREE_HEAD;
 const HOLDER_SLOT = 4000;
 const CUTS = AT.REPAIR_STATE.CUTS;
 const REPAIR_LOCK = AT.REPAIR_STATE.LOCK;
-const UNITS_PER_BEAT = 4096; // units of work between two heartbeats of a long pass (format.md §9)
 const classOf = (u32, u) => (u32[entryWord(u, W.ENTRY.FLAGS)] >>> C.FLAG_CLASS_SHIFT) & C.FLAG_CLASS_MASK;
 const isLarge = (u32, u) => classOf(u32, u) === SIZE_CLASSES.length;
 const unitsOf = (u32, u) => (isLarge(u32, u) ? u32[entryWord(u, W.LARGE_BLOCK.UNITS)] : SIZE_CLASSES[classOf(u32, u)]);
@@ -193,7 +193,8 @@ forEachEngine('store.repair() after freeHead was damaged downwards', ({ engine, 
     const v0 = u32[REPAIR_LOCK] & C.LOCK_VERSION_MASK;
     s.repair();
     const beats = ((((u32[REPAIR_LOCK] & C.LOCK_VERSION_MASK) - v0) & C.LOCK_VERSION_MASK) - 2) / 2;
-    assert.ok(beats < (totalUnits - firstUnit) / 2 / UNITS_PER_BEAT / 16, `${beats} heartbeats`);
+    const toTheEnd = (totalUnits - firstUnit) / SIZE_CLASSES[0] / UNITS_PER_BEAT; // a walk of every unit
+    assert.ok(beats < toTheEnd / 10, `${beats} heartbeats, ${toTheEnd} for a walk to the end of the pool`);
     assert.ok(u32[FREE_HEAD] > firstUnit + 1 && u32[FREE_HEAD] <= top, `freeHead ${u32[FREE_HEAD]}`);
     for (let i = 0; i < 20; i++) assert.strictEqual(s.get('n', `k${i}`), `v${i}`);
     assertSoundForBoth(s, other);
