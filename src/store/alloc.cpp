@@ -323,7 +323,12 @@ bool LargeHeld(const PoolView& pool, const LockEnv& env, uint32_t unit,
                const LargeClaim& claim) noexcept {
   if (AtomicLoad(&pool.header->gcCounter) == claim.gc) return true;
   const layout::LargeBlock* lb = LargeAt(pool.base, unit);
-  return AtomicLoad(&lb->flags) == (kLargeClass << kClassShift) &&
+  // A block that does not end by freeHead is unallocated space, whatever its header says: a pass
+  // that restored a freeHead damaged downwards left it beyond (format.md §9, step 3), and the bump
+  // pointer hands its units out again.
+  const uint32_t units = AtomicLoad(&lb->units);
+  return AtomicLoad(&lb->flags) == (kLargeClass << kClassShift) && units != 0 &&
+         uint64_t{unit} + units <= AtomicLoad(&pool.header->freeHead) &&
          AtomicLoad(&lb->writer) == env.selfSlot && AtomicLoad(&lb->keyHash) == claim.keyHash &&
          AtomicLoad(&lb->valueChecksum) == claim.sum;
 }

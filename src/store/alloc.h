@@ -195,7 +195,8 @@ AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units,
 // still the caller's, under a lock that keeps repair passes out (a bucket lock or AllocState.lock).
 // No pass since: it is. A pass run by another handle keeps a block in flight of a live writer as
 // it is, holes or not (format.md §9, steps 3 and 5); one the caller ran, or one that found the
-// writer gone, freed it and stored writer = 0 in it. Its keyHash and valueChecksum tell it from a
+// writer gone, freed it, or left it beyond a restored freeHead, and stored writer = 0 in it. A
+// block that does not end by freeHead is never held. Its keyHash and valueChecksum tell it from a
 // block the caller allocated at the same unit after such a pass (a compaction move's, left
 // unlinked), which names the caller too.
 bool LargeHeld(const PoolView& pool, const LockEnv& env, uint32_t unit,

@@ -255,17 +255,33 @@ void Store::RepairPool(internal::RepairScan* scan) noexcept {
 // the blocks proven entries keep), walked by size while they tile (a size class of a block, within
 // the pool), may hold a large block in flight of a live other owner: its writer fills it without
 // any lock, so the bump pointer must not hand its units out. Returns the end of the last such
-// block, or `from`. The walk stops at the first size that does not tile (past freeHead's true
-// value it meets unwritten units, which read as blocks of class 0 to the end of the pool); it runs
-// only on a pass that found the damage.
+// block, or `from`. Every other large block in use the walk meets gets writer = 0: beyond the
+// restored freeHead its header stays, and its writer (this handle, or a gone one) must not take it
+// for one a pass kept (LargeHeld); below it, RebuildFreeLists frees it. The walk runs only on a
+// pass that found the damage, and stops at the first size that does not tile or at the second
+// block in a row whose header reads zero: units never written since the store was created read
+// so (and as blocks of class 0, to the end of the pool), while every block below freeHead's true
+// value had its header written when it was handed out, but for an entry block of class 0 whose
+// writer was killed right after its allocation (flags = 0, the rest not yet written), which one
+// zero header alone may be.
 uint32_t Store::InFlightEnd(internal::RepairScan* scan, uint32_t from) noexcept {
   uint32_t end = from;
+  bool zeroBefore = false;
   for (uint32_t u = from; u < totalUnits_;) {
     passBeat_.Work();
-    const uint32_t flags = AtomicLoad(&EntryAt(u)->flags);
+    layout::LargeBlock* lb = LargeAt(base_, u);
+    const uint32_t flags = AtomicLoad(&lb->flags);
+    const bool zero = flags == 0 && AtomicLoad(&lb->next) == 0 && AtomicLoad(&lb->reserved) == 0 &&
+                      AtomicLoad(&lb->units) == 0;
+    if (zero && zeroBefore) break;
+    zeroBefore = zero;
     const uint32_t size = BlockUnitsOf(base_, u, flags);
     if (size == 0 || size > totalUnits_ - u) break;
-    if (InFlightByLive(u, flags, scan)) end = u + size;
+    if (InFlightByLive(u, flags, scan)) {
+      end = u + size;
+    } else if (flags == (kLargeClass << kClassShift) && AtomicLoad(&lb->writer) != 0) {
+      AtomicStore(&lb->writer, 0u);
+    }
     u += size;
   }
   return end;

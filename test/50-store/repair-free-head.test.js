@@ -4,15 +4,19 @@
 // block such an entry refers to, shows the damage; the pass restores freeHead over them, every
 // acknowledged value still reads, and later inserts take no unit of an entry kept.
 const assert = require('assert');
+const { Worker } = require('worker_threads');
 const { Store } = require('../../lib/store/store');
-const { C, W, AT, SIZE_CLASSES } = require('../../lib/layout/layout');
+const { C, W, AT, BASE, SIZE_CLASSES } = require('../../lib/layout/layout');
 const { readGeometry } = require('../../lib/store/js/format');
 const { forEachEngine, assertSoundForBoth } = require('../helpers/engines');
-const { entryWord, blocksOf } = require('../helpers/store-bytes');
+const { entryWord, blocksOf, bucketWord, ownAs, lockedBy } = require('../helpers/store-bytes');
 const alloc = require('../../lib/store/js/alloc');
+const { UNITS_PER_BEAT } = require('../../lib/ownership/heartbeat');
 
 const FREE_HEAD = AT.HEADER.FREE_HEAD;
+const HOLDER_SLOT = 4000;
 const CUTS = AT.REPAIR_STATE.CUTS;
+const REPAIR_LOCK = AT.REPAIR_STATE.LOCK;
 const classOf = (u32, u) => (u32[entryWord(u, W.ENTRY.FLAGS)] >>> C.FLAG_CLASS_SHIFT) & C.FLAG_CLASS_MASK;
 const isLarge = (u32, u) => classOf(u32, u) === SIZE_CLASSES.length;
 const unitsOf = (u32, u) => (isLarge(u32, u) ? u32[entryWord(u, W.LARGE_BLOCK.UNITS)] : SIZE_CLASSES[classOf(u32, u)]);
@@ -21,6 +25,18 @@ const keptBlocks = (u32) => blocksOf(u32.buffer).filter((u) => (u32[entryWord(u,
 
 /** The value of key i: sizes of many classes, and a few large values among them. */
 const valueOf = (i) => (i % 50 === 7 ? `L${i}`.padEnd(70000 + i, 'x') : `v${i}`.padEnd(1 + (i * 37) % 300, 'y'));
+
+// Waits until freeHead moves from `top` (the writer's large block allocated by bump), then moves it
+// down to `to` and frees owner slot `holder` (the holder of the lock the writer waits for: gone).
+const DAMAGE_AFTER_ALLOCATION = `
+  const { parentPort, workerData } = require('worker_threads');
+  const { buffer, freeHead, top, to, holderRecord, holderWords } = workerData;
+  const u32 = new Uint32Array(buffer);
+  parentPort.postMessage('ready');
+  while (Atomics.load(u32, freeHead) === top);
+  Atomics.store(u32, freeHead, to);
+  for (let i = holderWords - 1; i >= 0; i--) Atomics.store(u32, holderRecord + i, 0);
+`;
 
 forEachEngine('store.repair() after freeHead was damaged downwards', ({ engine, other }) => {
   const KEYS = 300;
@@ -117,5 +133,71 @@ forEachEngine('store.repair() after freeHead was damaged downwards', ({ engine, 
       writer.close();
       s.close();
     }
+  });
+
+  it('a pass the writer\'s own handle runs inside its set of a large value: the writer allocates again and the value it acknowledged survives later inserts', async () => {
+    const buffer = new SharedArrayBuffer(1 << 23);
+    // One bucket: the set below waits for the lock left held, and runs the pass itself.
+    const s = Store.create({ buffer, engine, buckets: 1, lockTimeoutMs: 600000 });
+    for (let i = 0; i < 20; i++) s.set('n', `k${i}`, valueOf(i));
+    const u32 = new Uint32Array(buffer);
+    const top = u32[FREE_HEAD];
+    // The bucket's lock held by a live process other than this one: the set waits until the
+    // worker, having moved freeHead down under the set's large block, frees the holder's slot.
+    ownAs(u32, HOLDER_SLOT, process.ppid);
+    const lock = bucketWord(0, W.BUCKET.LOCK);
+    u32[lock] = lockedBy(u32[lock], HOLDER_SLOT);
+    const worker = new Worker(DAMAGE_AFTER_ALLOCATION, {
+      eval: true,
+      workerData: {
+        buffer, freeHead: FREE_HEAD, top, to: readGeometry(buffer).geometry.firstUnit + 1,
+        holderRecord: BASE.OWNER + HOLDER_SLOT * W.OWNER.WORDS, holderWords: W.OWNER.WORDS,
+      },
+    });
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    await new Promise((resolve) => worker.once('message', resolve));
+    const big = 'B'.repeat(100000);
+    try {
+      s.set('n', 'big', big); // allocates at `top`, copies, waits for the lock, repairs, links
+      assert.strictEqual(await exited, 0);
+      assert.ok(s.get('n', 'big') === big, 'the value set reads');
+      // The entry refers to a block the pool walk meets below freeHead, not to unallocated space.
+      assertSoundForBoth(s, other);
+      const o = Store.attach(buffer, { engine: other });
+      try {
+        for (let i = 0; i < 60; i++) o.set('m', `x${i}`, valueOf(i));
+      } finally {
+        o.close();
+      }
+      assert.ok(s.get('n', 'big') === big, 'no insert took a unit of the acknowledged large value');
+      assert.deepStrictEqual(missing(s, 20), []);
+      for (let i = 0; i < 60; i++) assert.strictEqual(s.get('m', `x${i}`), valueOf(i), `x${i}`);
+      assertSoundForBoth(s, other);
+    } finally {
+      await worker.terminate();
+      s.close();
+    }
+  });
+
+  it('a pass that restores freeHead in a large pool walks past the kept blocks only as far as blocks were written', () => {
+    const buffer = new SharedArrayBuffer(1 << 26);
+    const s = Store.create({ buffer, engine, buckets: 64 });
+    for (let i = 0; i < 20; i++) s.set('n', `k${i}`, `v${i}`);
+    const u32 = new Uint32Array(buffer);
+    const top = u32[FREE_HEAD];
+    const { firstUnit, totalUnits } = readGeometry(buffer).geometry;
+    u32[FREE_HEAD] = firstUnit + 1;
+    // The pass holds every lock throughout; its heartbeats (a version step of 2 each on the
+    // repair lock, besides the 2 of its acquire and release) count its work: the units never
+    // written after the last block are not walked to the end of the pool.
+    const v0 = u32[REPAIR_LOCK] & C.LOCK_VERSION_MASK;
+    s.repair();
+    const beats = ((((u32[REPAIR_LOCK] & C.LOCK_VERSION_MASK) - v0) & C.LOCK_VERSION_MASK) - 2) / 2;
+    const toTheEnd = (totalUnits - firstUnit) / SIZE_CLASSES[0] / UNITS_PER_BEAT; // a walk of every unit
+    assert.ok(beats < toTheEnd / 10, `${beats} heartbeats, ${toTheEnd} for a walk to the end of the pool`);
+    assert.ok(u32[FREE_HEAD] > firstUnit + 1 && u32[FREE_HEAD] <= top, `freeHead ${u32[FREE_HEAD]}`);
+    for (let i = 0; i < 20; i++) assert.strictEqual(s.get('n', `k${i}`), `v${i}`);
+    assertSoundForBoth(s, other);
+    s.close();
   });
 });

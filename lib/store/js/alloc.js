@@ -299,14 +299,18 @@ function allocLarge(e, units, claim, ws = 0, we = 0) {
 // linked is still its own, under a lock that keeps repair passes out (a bucket lock or the
 // allocator lock). No pass since: it is. A pass run by another handle keeps a block in flight of a
 // live writer as it is, holes or not (format.md §9, steps 3 and 5); one run by this handle, or one
-// that found the writer gone, freed it and stored writer = 0 in it. Its keyHash and valueChecksum
+// that found the writer gone, freed it, or left it beyond a restored freeHead, and stored writer =
+// 0 in it. A block that does not end by freeHead is never held: it is unallocated space, whatever
+// its header says, and the bump pointer hands its units out again. Its keyHash and valueChecksum
 // tell it from a block this handle allocated at the same unit after such a pass (a compaction
 // move's, left unlinked), which names this handle too.
 function largeHeld(e, u, claim) {
   const u32 = e.u32;
   if (Atomics.load(u32, GC_COUNTER) === claim.gc) return true;
   const w = u * UNIT_WORDS;
-  return Atomics.load(u32, w + LB.FLAGS) === large.LIVE_LARGE_FLAGS && u32[w + LB.WRITER] === e.locks.slot &&
+  const units = Atomics.load(u32, w + LB.UNITS);
+  return Atomics.load(u32, w + LB.FLAGS) === large.LIVE_LARGE_FLAGS && units !== 0 &&
+    u + units <= Atomics.load(u32, FREE_HEAD) && u32[w + LB.WRITER] === e.locks.slot &&
     u32[w + LB.KEY_HASH] === claim.keyHash && u32[w + LB.VALUE_CHECKSUM] === claim.sum;
 }
 

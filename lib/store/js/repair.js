@@ -265,18 +265,31 @@ function trusted(e, u, head) {
 // blocks proven entries keep), walked by size while they tile (a size class of a block, within the
 // pool), may hold a large block in flight of a live other owner: its writer fills it without any
 // lock, so the bump pointer must not hand its units out. Returns the end of the last such block,
-// or `from`. The walk stops at the first size that does not tile (past freeHead's true value it
-// meets unwritten units, which read as blocks of class 0 to the end of the pool); it runs only on a
-// pass that found the damage (native's Store::InFlightEnd).
+// or `from`. Every other large block in use the walk meets gets writer = 0: beyond the restored
+// freeHead its header stays, and its writer (this handle, or a gone one) must not take it for one
+// a pass kept (alloc.js largeHeld()); below it, rebuildFreeLists() frees it. The walk runs only on
+// a pass that found the damage, and stops at the first size that does not tile or at the second
+// block in a row whose header reads zero: units never written since the store was created read so
+// (and as blocks of class 0, to the end of the pool), while every block below freeHead's true
+// value had its header written when it was handed out, but for an entry block of class 0 whose
+// writer was killed right after its allocation (flags = 0, the rest not yet written), which one
+// zero header alone may be (native's Store::InFlightEnd).
 function inFlightEnd(e, from, verdicts) {
   const u32 = e.u32;
   let end = from;
+  let zeroBefore = false;
   for (let u = from; u < e.totalUnits;) {
     e.heartbeat.work();
-    const flags = u32[chain.entryWord(u) + E.FLAGS];
+    const w = u * UNIT_WORDS;
+    const flags = u32[w + W.LARGE_BLOCK.FLAGS];
+    const zero = flags === 0 && u32[w + W.LARGE_BLOCK.NEXT] === 0 && u32[w + W.LARGE_BLOCK.RESERVED] === 0 &&
+      u32[w + W.LARGE_BLOCK.UNITS] === 0;
+    if (zero && zeroBefore) break;
+    zeroBefore = zero;
     const size = large.blockUnits(e, u, flags);
     if (size === 0 || size > e.totalUnits - u) break;
     if (inFlightByLive(e, u, flags, verdicts)) end = u + size;
+    else if (flags === large.LIVE_LARGE_FLAGS && u32[w + W.LARGE_BLOCK.WRITER] !== 0) u32[w + W.LARGE_BLOCK.WRITER] = 0;
     u += size;
   }
   return end;

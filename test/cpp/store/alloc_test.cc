@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "ownership/heartbeat.h"
 #include "store/alloc.h"
 #include "store/store.h"
 #include "test_util.h"
@@ -333,6 +334,110 @@ TEST_F(StoreAlloc, AFreeHeadDamagedDownwardsIsRestoredOverALargeBlockALiveWriter
   ExpectKeptInFlight(r, *s, pool, f.env, f.unit, UnitsForLarge(f.n), f.claim);
   EXPECT_EQ(GetStr(*s, ns, "x"), "victim");
   FillBothAfterThePass(r, *s, pool, f.env, EnvOf(r, *s, 1), f.unit, f.n, f.claim);
+}
+
+// The same damage when the large block after "x" is the repairer's own (its handle runs the pass in
+// the middle of its set: the set found a bucket's holder gone): the block is not in flight of
+// another owner, so freeHead is restored to the end of "x" and the block lies beyond it. The pass
+// stores writer = 0 in it, and its writer finds it no longer its own and allocates again, instead
+// of linking an entry to units the bump pointer hands out next.
+TEST_F(StoreAlloc, AFreeHeadRestoredByTheWritersOwnPassLeavesItsLargeBlockNoLongerHeld) {
+  const PoolView pool{r.base(), r.header(), r.alloc(), s->firstUnit(), s->totalUnits()};
+  ASSERT_EQ(Put(*s, ns, "x", "victim"), L::kOk);
+  ASSERT_EQ(s->Repair(), L::kOk);  // the parked blocks freed: the block is bumped right after "x"
+  const LockEnv env = EnvOf(r, *s, 1);
+  const uint32_t n = 70000;
+  uint32_t unit = 0;
+  LargeClaim claim;
+  ASSERT_EQ(AllocLarge(pool, env, UnitsForLarge(n), &unit, &claim), AllocStatus::kOk);
+  ASSERT_EQ(BlockBefore(r, *s, unit) + UnitsForEntry(1, 6), unit);
+  r.header()->freeHead = s->firstUnit() + 1;
+  ASSERT_EQ(s->Repair(), L::kOk);
+  EXPECT_EQ(r.header()->freeHead, unit);
+  EXPECT_EQ(LargeOf(r, unit)->writer, 0u);
+  EXPECT_FALSE(LargeHeld(pool, env, unit, claim));
+  EXPECT_EQ(GetStr(*s, ns, "x"), "victim");
+  VerifyOk(*s);
+  // Another writer's bumped block takes those units.
+  auto writer = Open(r, 2);
+  const LockEnv other = EnvOf(r, *writer, 2);
+  uint32_t again = 0;
+  LargeClaim otherClaim;
+  ASSERT_EQ(AllocLarge(pool, other, UnitsForLarge(n), &again, &otherClaim), AllocStatus::kOk);
+  EXPECT_EQ(again, unit);
+  EXPECT_FALSE(LargeHeld(pool, env, unit, claim));
+}
+
+// A large block that does not end by freeHead is never its writer's, whatever its header says:
+// here freeHead was damaged down to its start exactly, which no proven entry beyond it shows, so
+// the pass (run by another handle) leaves both as they are. The writer allocates again, and
+// does not free the block onto a list either.
+TEST_F(StoreAlloc, ALargeBlockBeyondFreeHeadIsNotHeld) {
+  const PoolView pool{r.base(), r.header(), r.alloc(), s->firstUnit(), s->totalUnits()};
+  InFlight f;
+  ASSERT_NO_FATAL_FAILURE(StartLargeWrite(r, *s, pool, ns, &f));
+  r.header()->freeHead = f.unit;
+  ASSERT_EQ(s->Repair(), L::kOk);
+  EXPECT_EQ(r.header()->freeHead, f.unit);
+  EXPECT_EQ(LargeOf(r, f.unit)->writer, f.env.selfSlot);
+  EXPECT_FALSE(LargeHeld(pool, f.env, f.unit, f.claim));
+  ASSERT_EQ(FreeUnlinkedLarge(pool, f.env, f.unit, f.claim), AllocStatus::kOk);
+  for (uint32_t u = r.alloc()->largeHead; u != 0; u = LargeOf(r, u)->next) EXPECT_NE(u, f.unit);
+  EXPECT_EQ(GetStr(*s, ns, "x"), "victim");
+  VerifyOk(*s);
+}
+
+// One block whose header reads zero between the kept blocks and a large block a live writer is
+// filling (an entry block of class 0 whose writer was killed right after allocating it) does not
+// end that walk: freeHead is still restored over the block in flight.
+TEST_F(StoreAlloc, ARestoredFreeHeadCoversABlockInFlightAfterOneZeroHeader) {
+  const PoolView pool{r.base(), r.header(), r.alloc(), s->firstUnit(), s->totalUnits()};
+  ASSERT_EQ(Put(*s, ns, "x", "victim"), L::kOk);
+  ASSERT_EQ(s->Repair(), L::kOk);  // the parked blocks freed: freeHead is the end of "x"
+  const uint32_t zero = r.header()->freeHead;
+  std::memset(r.entry(zero), 0, size_t{L::kSizeClasses[0]} * kBlockUnit);
+  r.header()->freeHead = zero + L::kSizeClasses[0];  // bumped, nothing written: flags = 0
+  auto writer = Open(r, 2);
+  const LockEnv env = EnvOf(r, *writer, 2);
+  const uint32_t n = 70000;
+  uint32_t unit = 0;
+  LargeClaim claim;
+  ASSERT_EQ(AllocLarge(pool, env, UnitsForLarge(n), &unit, &claim), AllocStatus::kOk);
+  ASSERT_EQ(unit, zero + L::kSizeClasses[0]);
+  r.header()->freeHead = s->firstUnit() + 1;
+  ASSERT_EQ(s->Repair(), L::kOk);
+  EXPECT_EQ(r.header()->freeHead, unit + UnitsForLarge(n));
+  ExpectKeptInFlight(r, *s, pool, env, unit, UnitsForLarge(n), claim);
+  EXPECT_EQ(GetStr(*s, ns, "x"), "victim");
+  VerifyOk(*s);  // a set in flight
+  ASSERT_EQ(FreeUnlinkedLarge(pool, env, unit, claim), AllocStatus::kOk);
+  VerifyOk(*s);
+}
+
+// A pass that restores a damaged freeHead walks on past the kept blocks only while blocks were
+// written there: the units never written after them (zero, read as blocks of class 0) are not
+// walked to the end of the pool with every lock held. Its heartbeats count its work.
+TEST(StoreAllocWalk, ARestoredFreeHeadIsNotWalkedToTheEndOfALargePool) {
+  Region big(size_t{1} << 27);
+  ASSERT_EQ(Store::Create(big.base(), big.size(), 256, 5000), L::kOk);
+  auto t = Open(big);
+  const uint32_t id = Ns(*t, "n");
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(Put(*t, id, "k" + std::to_string(i), "v"), L::kOk);
+  const uint32_t top = big.header()->freeHead;
+  big.header()->freeHead = t->firstUnit() + 1;
+  const auto version = [&] { return uint32_t(big.repairState()->lock & L::kLockVersionMask); };
+  const uint32_t v0 = version();
+  ASSERT_EQ(t->Repair(), L::kOk);
+  const uint32_t steps = uint32_t((version() - v0) & L::kLockVersionMask);
+  const uint32_t beats = (steps - 2) / 2;  // 2 for its acquire and release, 2 a heartbeat
+  // A walk of every unit, as blocks of class 0, would beat this often.
+  const uint32_t toTheEnd =
+      (t->totalUnits() - t->firstUnit()) / L::kSizeClasses[0] / LockHeartbeat::kUnitsPerBeat;
+  EXPECT_LT(beats, toTheEnd / 10);
+  EXPECT_GT(big.header()->freeHead, t->firstUnit() + 1);
+  EXPECT_LE(big.header()->freeHead, top);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(GetStr(*t, id, "k" + std::to_string(i)), "v");
+  VerifyOk(*t);
 }
 
 // A writer whose own handle's repair pass freed its large block (writer = 0), and which then
