@@ -1,7 +1,6 @@
 'use strict';
 // Mutex (docs/api.md "Mutex"; bytes and protocol: docs/format.md §13).
 const assert = require('assert');
-const fs = require('fs');
 const path = require('path');
 const { spawn } = require('child_process');
 const { Worker, threadId } = require('worker_threads');
@@ -11,7 +10,7 @@ const { C, W } = require('../../lib/layout/layout');
 const { OwnerTable } = require('../../lib/ownership/owners');
 const lw = require('../../lib/ownership/lockword');
 const { readProcessStat } = require('../../lib/base/process');
-const { uniqueName, tempDir, removeShm, runNode, exitedPid, until } = require('../helpers/process');
+const { uniqueName, tempDir, removeShm, runNode, exitedPid, until, noProcNodeArgs } = require('../helpers/process');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'mutex-child.js');
 // A waiter notices a holder that died within the recheck period (50 ms) plus scheduling: this is
@@ -41,17 +40,6 @@ function worker(data) {
     w.once('error', reject);
   });
   return { w, message, exited };
-}
-
-// Node's permission model, which makes a process unable to read /proc (its start time and the
-// boot id: format.md §6) while the package, addon included, works; null when this Node has none.
-function permissionFlags() {
-  const flags = process.allowedNodeEnvironmentFlags;
-  const model = ['--permission', '--experimental-permission'].find((f) => flags.has(f));
-  if (model === undefined || !flags.has('--allow-addons') || !flags.has('--allow-fs-read')) return null;
-  const root = path.join(__dirname, '..', '..');
-  const dirs = new Set([root, fs.realpathSync(root)]);
-  return [model, '--allow-addons', ...[...dirs].map((d) => `--allow-fs-read=${d}/*`)];
 }
 
 // A child process that locks the mutex of segment `name` and then waits to be killed.
@@ -374,7 +362,7 @@ describe('Mutex', () => {
     // a marker, in its owner record (format.md §6). Written as 0, its record read as one without
     // identity (rule 6), and any process that knows its own took its mutex while it held it.
     it('a holder that cannot read its identity keeps the mutex while it lives; recovered once it is killed', async function () {
-      const flags = permissionFlags();
+      const flags = noProcNodeArgs();
       if (flags === null) this.skip();
       const m = Mutex.create({ name });
       const h = holder(name, flags);
