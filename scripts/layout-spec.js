@@ -206,6 +206,12 @@ const constants = {
   // Owner record state: the owner is live, or its thread ended without releasing the slot.
   OWNER_STATE_LIVE: 0,
   OWNER_STATE_DEAD: 1,
+  // An owner record's startTime when its writer could not read its process's start time
+  // (format.md §6, "Identity unknown"): no real start time has it (clock ticks since boot; at 100
+  // Hz, 2^53 - 1 ticks are millions of years), it is never compared, and it keeps the record of a
+  // live owner that knows no identity from reading as one without identity (rule 6). The largest
+  // integer a JS number holds exactly, so that it crosses the addon as the other start times do.
+  OWNER_START_UNKNOWN: 2 ** 53 - 1,
   SIZE_CLASS_COUNT: sizeClasses().length,
   MAX_SEGMENT_UNITS: 0xffffffff,
   // A reader whose walk or checksum fails while the bucket's version did not move runs one repair

@@ -53,17 +53,21 @@ function processGone(pid) {
   return readProcessStat(pid).gone;
 }
 
-let ownStart = null;
-// This process's start time (read once), 0n when unknown.
+let ownStart = 0n;
+// This process's start time, 0n when unknown. A value read is kept; a read that failed (no
+// /proc, a permission model that denies it, no file descriptor left) is tried again by the next
+// call: a record written meanwhile says its start time is unknown (format.md §6), which is safe
+// whatever later calls read.
 function ownStartTime() {
-  if (ownStart === null) ownStart = readProcessStat(process.pid).startTime;
+  if (ownStart === 0n) ownStart = readProcessStat(process.pid).startTime;
   return ownStart;
 }
 
-let boot = null;
-// This boot's id (read once), 0n when unknown.
+let boot = 0n;
+// This boot's id, 0n when unknown; a failed read is tried again by the next call, as for
+// ownStartTime().
 function bootId() {
-  if (boot === null) {
+  if (boot === 0n) {
     try {
       boot = parseBootId(fs.readFileSync('/proc/sys/kernel/random/boot_id', 'latin1'));
     } catch {

@@ -20,6 +20,8 @@ const START_TIME = O.START_TIME / WORDS_PER_U64;
 const BOOT_ID = O.BOOT_ID / WORDS_PER_U64;
 const LIVE = C.OWNER_STATE_LIVE;
 const DEAD = C.OWNER_STATE_DEAD;
+// The start time a record holds when its writer could not read its own (format.md §6).
+const START_UNKNOWN = BigInt(C.OWNER_START_UNKNOWN);
 
 // What a record's owner is to the caller (OwnerStatus in owners.h).
 const GONE = 0; // released, marked dead, another boot, or a process that ended (pid reused)
@@ -27,14 +29,12 @@ const THIS_PROCESS = 1; // a thread of the caller's process: only the timeout ru
 const OTHER_PROCESS = 2; // a live process other than the caller's
 
 // Who an owner record names: a thread of one process of one boot. startTime and bootId are
-// BigInts, 0n when unknown.
+// BigInts; a start time that cannot be read is START_UNKNOWN, never 0n: the record of a live owner
+// must not read as one without identity (rule 6) to parties that know theirs. bootId is 0n when
+// it cannot be read.
 function identityOf(pid, tid) {
-  return {
-    pid,
-    tid,
-    startTime: pid === process.pid ? ownStartTime() : readProcessStat(pid).startTime,
-    bootId: bootId(),
-  };
+  const startTime = pid === process.pid ? ownStartTime() : readProcessStat(pid).startTime;
+  return { pid, tid, startTime: startTime === 0n ? START_UNKNOWN : startTime, bootId: bootId() };
 }
 
 // The watches that claims of this thread started and that no watch() has handed over yet, by
@@ -50,18 +50,26 @@ function pendingOf(buffer) {
   return m;
 }
 
-// Two values of a field that may be unknown (0n) name different things only when both are known.
-function differ(recorded, current) {
-  return recorded !== 0n && current !== 0n && recorded !== current;
+// Whether a start time or boot id is known: neither 0n (not written, or not read) nor the start
+// time of a writer that could not read its own (START_UNKNOWN).
+function known(v) {
+  return v !== 0n && v !== START_UNKNOWN;
 }
 
-// Whether `record`, a reading of a claimed slot, holds no identity (startTime and bootId both 0)
-// while `self` knows its own (format.md §6, "A record without identity"): a claim not finished,
-// a freeing or an adoption stopped between its stores, or damage. Its owner holds nothing. A
-// reader that knows no identity of its own (no /proc) writes none either: for it a record
-// without one is an owner judged by its pid alone.
+// Two values of a field that may be unknown name different things only when both are known.
+function differ(recorded, current) {
+  return known(recorded) && known(current) && recorded !== current;
+}
+
+// Whether `record`, a reading of a claimed slot of another process than self's, holds no
+// identity (startTime and bootId both 0; format.md §6, "A record without identity"): a claim not
+// finished, a freeing or an adoption stopped between its stores, or damage. Its owner holds
+// nothing. A complete record never reads so: an owner that could not read its start time writes
+// START_UNKNOWN there (identityOf). A record of self's own pid is left to rules 1 to 5, under which
+// it is this process's (THIS_PROCESS), for the same-process rules of §9: a thread of this process
+// may be its claimer, and they never take a lock a live handle holds.
 function withoutIdentity(record, self) {
-  return record.startTime === 0n && record.bootId === 0n && (self.startTime !== 0n || self.bootId !== 0n);
+  return record.startTime === 0n && record.bootId === 0n && record.pid !== self.pid;
 }
 
 // Rules 1 to 5 of the gone rule (format.md §6): the verdict on the process, by pid, start time,
@@ -198,7 +206,8 @@ class OwnerTable {
   // its thread may have claimed the slot again). Reads /proc for a record of another process
   // (slow path only). A record without identity is gone here (rule 6): whether its owner holds a
   // lock, a handle or work in progress, it holds none, as a free slot holds none; judged by its
-  // pid it would hold a lock it names for as long as a process has that pid.
+  // pid it would hold a lock it names for as long as a process has that pid. A record whose
+  // writer could not read its identity holds START_UNKNOWN, not 0n: it is judged by its pid.
   status(o, self, record = this.read(o)) {
     if (record.pid !== 0 && withoutIdentity(record, self)) return GONE;
     return statusByPid(record, self);
@@ -221,7 +230,8 @@ class OwnerTable {
   }
 
   // Clears every field but pid: a slot is all zero once its pid is 0, and a claimer's record
-  // reads, until it is complete, as "pid alone, identity unknown" (judged by the pid only).
+  // reads, until it is complete, as a pid without identity (§6, rule 6): it holds no lock, and
+  // rules 1 to 5 judge by its pid whether its slot may be freed or adopted.
   clearIdentity(o) {
     const w = this.base + o * RECORD_WORDS;
     Atomics.store(this.u32, w + TID, 0);
@@ -352,8 +362,9 @@ class OwnerTable {
   // Frees slot `o`, whose owner of pid `judged` the caller (holding its actor word) judged gone:
   // every field but pid cleared, then CAS(pid, judged, 0). Returns whether the CAS succeeded.
   // With the addon both are one native call, which worker.terminate() cannot split: stopped
-  // between them, a thread left the gone owner's pid with no identity, a record judged by its pid
-  // alone, which reads as a live owner while a process has that pid.
+  // between them, a thread left the gone owner's pid with no identity: a record that holds no
+  // lock (rule 6) but that no party frees or adopts while a process has that pid (rules 1 to 5
+  // judge it by the pid).
   #freeAt(o, judged) {
     const addon = native.addon;
     if (addon && typeof addon.freeOwnerSlot === 'function') {

@@ -104,7 +104,10 @@ bool ProcessGone(uint32_t pid) noexcept {
 }
 
 uint64_t OwnStartTime() noexcept {
-  // Keyed by the process id: fork() copies the cache into a child with another start time.
+  // Keyed by the process id: fork() copies the cache into a child with another start time. Only
+  // a value read is kept: a read that failed (no /proc, no file descriptor left) is tried again
+  // by the next call, and a record written meanwhile says its start time is unknown (format.md
+  // §6), which is safe whatever later calls read.
   static std::atomic<uint32_t> cachedPid{0};
   static std::atomic<uint64_t> cachedStart{0};
   const uint32_t pid = static_cast<uint32_t>(getpid());
@@ -112,6 +115,7 @@ uint64_t OwnStartTime() noexcept {
     return cachedStart.load(std::memory_order_relaxed);
   }
   const uint64_t start = ReadProcessStat(pid).startTime;
+  if (start == 0) return 0;
   // Every thread of one process computes the same value, so concurrent fills agree.
   cachedStart.store(start, std::memory_order_relaxed);
   cachedPid.store(pid, std::memory_order_release);
@@ -119,11 +123,14 @@ uint64_t OwnStartTime() noexcept {
 }
 
 uint64_t BootId() noexcept {
-  static const uint64_t id = [] {
-    char buf[64];
-    return ReadSmallFile("/proc/sys/kernel/random/boot_id", buf, sizeof buf) ? ParseBootId(buf)
-                                                                             : uint64_t{0};
-  }();
+  // Only a value read is kept, as for OwnStartTime(); every reader reads the same value.
+  static std::atomic<uint64_t> cached{0};
+  const uint64_t known = cached.load(std::memory_order_relaxed);
+  if (known != 0) return known;
+  char buf[64];
+  const uint64_t id =
+      ReadSmallFile("/proc/sys/kernel/random/boot_id", buf, sizeof buf) ? ParseBootId(buf) : 0;
+  if (id != 0) cached.store(id, std::memory_order_relaxed);
   return id;
 }
 

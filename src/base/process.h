@@ -20,13 +20,14 @@ ProcessStat ReadProcessStat(uint32_t pid) noexcept;
 // True when process `pid` no longer exists (kill(pid, 0) fails with ESRCH, or it is a zombie).
 bool ProcessGone(uint32_t pid) noexcept;
 
-// The start time of the calling process (field 22 of /proc/self/stat), 0 when unknown. Read once
-// per process id: a fork()ed child reads its own.
+// The start time of the calling process (field 22 of /proc/self/stat), 0 when unknown. Kept once
+// read, per process id (a fork()ed child reads its own); a failed read is tried again.
 uint64_t OwnStartTime() noexcept;
 
 // The boot id as a u64 (docs/format.md §6): the first 16 hexadecimal digits of
 // /proc/sys/kernel/random/boot_id, dashes removed, read as a big-endian hexadecimal number
-// ("3f2e5c9a-1b2c-..." -> 0x3f2e5c9a1b2c....). 0 when unknown. Read once per process.
+// ("3f2e5c9a-1b2c-..." -> 0x3f2e5c9a1b2c....). 0 when unknown. Kept once read; a failed read is
+// tried again.
 uint64_t BootId() noexcept;
 
 // Parsers behind the functions above, exposed for tests. ParseStatStartTime takes the text of a

@@ -81,6 +81,7 @@ inline constexpr uint64_t kNsStateLive = 2ULL;
 inline constexpr uint64_t kNsStateDropping = 1ULL;
 inline constexpr uint64_t kOwnerStateLive = 0ULL;
 inline constexpr uint64_t kOwnerStateDead = 1ULL;
+inline constexpr uint64_t kOwnerStartUnknown = 0x1fffffffffffffULL;
 inline constexpr uint64_t kSizeClassCount = 0x30ULL;
 inline constexpr uint64_t kMaxSegmentUnits = 0xffffffffULL;
 inline constexpr uint64_t kCorruptReadRetries = 3ULL;
@@ -1329,6 +1330,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kNsStateDropping, "NS_STATE_DROPPING") \
   X(kOwnerStateLive, "OWNER_STATE_LIVE") \
   X(kOwnerStateDead, "OWNER_STATE_DEAD") \
+  X(kOwnerStartUnknown, "OWNER_START_UNKNOWN") \
   X(kSizeClassCount, "SIZE_CLASS_COUNT") \
   X(kMaxSegmentUnits, "MAX_SEGMENT_UNITS") \
   X(kCorruptReadRetries, "CORRUPT_READ_RETRIES") \

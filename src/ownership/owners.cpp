@@ -78,13 +78,20 @@ std::vector<LiveSlot>& Registry() {
 
 namespace {
 
-// Two values of a field that may be unknown (0) name different things only when both are known.
+// Whether a start time or boot id is known: neither 0 (not written, or not read) nor the start
+// time of a writer that could not read its own (kOwnerStartUnknown, format.md §6).
+bool Known(uint64_t v) noexcept {
+  return v != 0 && v != kOwnerStartUnknown;
+}
+
+// Two values of a field that may be unknown name different things only when both are known.
 bool Differ(uint64_t recorded, uint64_t current) noexcept {
-  return recorded != 0 && current != 0 && recorded != current;
+  return Known(recorded) && Known(current) && recorded != current;
 }
 
 // Clears every field but pid, so that a slot is all zero once its pid is 0 and a claimer's record
-// reads, until it is complete, as "pid alone, identity unknown" (judged by the pid only).
+// reads, until it is complete, as a pid without identity (§6, rule 6): it holds no lock, and
+// rules 1 to 5 judge by its pid whether its slot may be freed or adopted.
 void ClearIdentity(layout::Owner* r) noexcept {
   AtomicStore(&r->tid, 0);
   AtomicStore64(&r->startTime, 0);
@@ -153,8 +160,11 @@ OwnerIdentity IdentityOf(uint32_t pid, uint32_t tid) noexcept {
   OwnerIdentity id;
   id.pid = pid;
   id.tid = tid;
-  id.startTime =
+  const uint64_t start =
       pid == static_cast<uint32_t>(getpid()) ? OwnStartTime() : ReadProcessStat(pid).startTime;
+  // A start time that could not be read is written as the marker, never as 0: the record of a
+  // live owner must not read as one without identity (rule 6) to parties that know theirs.
+  id.startTime = start == 0 ? kOwnerStartUnknown : start;
   id.bootId = BootId();
   return id;
 }
@@ -171,13 +181,15 @@ OwnerRecord ReadOwner(const layout::Owner* record) noexcept {
 
 namespace {
 
-// Whether `seen`, a reading of a claimed slot, holds no identity (startTime and bootId both 0)
-// while `self` knows its own (format.md §6, "A record without identity"): a claim not finished, a
-// freeing or an adoption stopped between its stores, or damage. Its owner holds nothing. A reader
-// that knows no identity of its own (no /proc) writes none either: for it such a record is an
-// owner judged by its pid alone.
+// Whether `seen`, a reading of a claimed slot of another process than self's, holds no identity
+// (startTime and bootId both 0; format.md §6, "A record without identity"): a claim not
+// finished, a freeing or an adoption stopped between its stores, or damage. Its owner holds
+// nothing. A complete record never reads so: an owner that could not read its start time writes
+// kOwnerStartUnknown there (IdentityOf). A record of self's own pid is left to rules 1 to 5,
+// under which it is this process's (kThisProcess), for the same-process rules of §9: a thread of
+// this process may be its claimer, and they never take a lock a live handle holds.
 bool WithoutIdentity(const OwnerRecord& seen, const OwnerIdentity& self) noexcept {
-  return seen.startTime == 0 && seen.bootId == 0 && (self.startTime != 0 || self.bootId != 0);
+  return seen.startTime == 0 && seen.bootId == 0 && seen.pid != self.pid;
 }
 
 // Rules 1 to 5 of the gone rule: the verdict on the process, by pid, start time, boot id and
@@ -200,6 +212,8 @@ OwnerStatus ClassifyByPid(const OwnerRecord& seen, const OwnerIdentity& self) no
 OwnerStatus ClassifyOwner(const OwnerRecord& seen, const OwnerIdentity& self) noexcept {
   // Rule 6: a record without identity holds no lock, handle or work in progress, as a free slot
   // holds none; judged by its pid it would hold a lock it names while a process has that pid.
+  // A record whose writer could not read its identity holds kOwnerStartUnknown, not 0: it is
+  // judged by rules 1 to 5, by its pid.
   if (seen.pid != 0 && WithoutIdentity(seen, self)) return OwnerStatus::kGone;
   return ClassifyByPid(seen, self);
 }

@@ -11,6 +11,9 @@ namespace shm {
 inline constexpr uint32_t kOwnerSlots = static_cast<uint32_t>(layout::kOwnerSlots);
 inline constexpr uint32_t kOwnerLive = static_cast<uint32_t>(layout::kOwnerStateLive);
 inline constexpr uint32_t kOwnerDead = static_cast<uint32_t>(layout::kOwnerStateDead);
+// The start time an owner record holds when its writer could not read its own (§6): unknown,
+// never compared, and not 0, so that the record never reads as one without identity (rule 6).
+inline constexpr uint64_t kOwnerStartUnknown = layout::kOwnerStartUnknown;
 static_assert(layout::kOwnersOffset + kOwnerSlots * sizeof(layout::Owner) == layout::kBucketsOffset,
               "the owner table ends where the bucket table begins");
 
@@ -18,12 +21,14 @@ static_assert(layout::kOwnersOffset + kOwnerSlots * sizeof(layout::Owner) == lay
 struct OwnerIdentity {
   uint32_t pid = 0;
   uint32_t tid = 0;
-  uint64_t startTime = 0;  // the process's start time in clock ticks since boot; 0: unknown
+  uint64_t startTime = 0;  // the process's start time in clock ticks since boot; 0 or
+                           // kOwnerStartUnknown: unknown (IdentityOf gives the latter)
   uint64_t bootId = 0;     // the boot id (base/process.h); 0: unknown
 };
 
-// Thread `tid` of process `pid` on this boot: pid's start time (this process's is read once)
-// and the boot id. Reads /proc: call it when attaching, not per operation.
+// Thread `tid` of process `pid` on this boot: pid's start time (this process's is read once),
+// kOwnerStartUnknown when it cannot be read, and the boot id (0 when it cannot be read). Reads
+// /proc: call it when attaching, not per operation.
 OwnerIdentity IdentityOf(uint32_t pid, uint32_t tid) noexcept;
 
 // What a record's owner is to `self`, by the gone rule of §6.
@@ -46,8 +51,9 @@ OwnerRecord ReadOwner(const layout::Owner* record) noexcept;
 // it read judges that reading: a verdict that read the record again would be about whoever holds
 // the slot by then, and a slot its owner released in order meanwhile reads as gone (the owner
 // closed, and its thread may have claimed the slot again). Reads /proc for a record of another
-// process (slow path only). A record with a pid and no identity (startTime and bootId 0) is gone
-// for a `self` that knows its own identity (rule 6): its owner holds no lock, handle or work.
+// process (slow path only). A record of another pid than self's with no identity (startTime and
+// bootId 0) is gone (rule 6): its owner holds no lock, handle or work. One whose startTime is
+// kOwnerStartUnknown (its writer could not read its identity) is judged by its pid.
 OwnerStatus ClassifyOwner(const OwnerRecord& seen, const OwnerIdentity& self) noexcept;
 // The same for a reading taken now.
 OwnerStatus ClassifyOwner(const layout::Owner* record, const OwnerIdentity& self) noexcept;
@@ -88,8 +94,9 @@ bool ReleaseOwnerActorOf(layout::Owner* record, uint32_t pid) noexcept;
 // owner's), then CAS(pid, judgedPid, id.pid) and write id's identity (AdoptOwnerSlotAt), or
 // CAS(pid, judgedPid, 0) (FreeOwnerSlotAt). Made in one call, a thread cannot be stopped
 // between them by worker.terminate() (the addon's claimWatchedOwnerSlot and freeOwnerSlot), which
-// would leave the gone owner's pid with no identity: a record judged by its pid alone, that reads
-// as a live owner while a process has that pid. Return whether the CAS succeeded.
+// would leave the gone owner's pid with no identity: a record that holds no lock (rule 6) but
+// that no party frees or adopts while a process has that pid (rules 1 to 5 judge it by the pid).
+// Return whether the CAS succeeded.
 bool AdoptOwnerSlotAt(layout::Owner* owners, uint32_t slot, uint32_t judgedPid,
                       const OwnerIdentity& id) noexcept;
 bool FreeOwnerSlotAt(layout::Owner* owners, uint32_t slot, uint32_t judgedPid) noexcept;

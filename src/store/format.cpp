@@ -31,8 +31,10 @@ Status Store::Create(uint8_t* base, uint64_t size, uint32_t bucketCount, uint32_
     return layout::kErrInvalidArg;
   }
   if (policy != kPolicyNone && policy != kPolicyClock) return layout::kErrInvalidArg;
+  // The length as given, not rounded down: a region longer than the largest store is refused
+  // whole, even by less than a unit, never taken in part.
+  if (size > kMaxTotalSize) return layout::kErrShmTooLarge;
   uint64_t total = size & ~uint64_t{layout::kBlockUnit - 1};
-  if (total > kMaxTotalSize) return layout::kErrShmTooLarge;
   const uint64_t entriesOffset = EntriesOffset(bucketCount, maxNamespaces);
   if (entriesOffset + layout::kUnit > total) return layout::kErrBadSize;
 

@@ -150,12 +150,12 @@ class Store {
   };
 
   // Formats `size` bytes at `base` as an empty store (§10). totalSize is `size` rounded down to
-  // a multiple of 16; above (2^32 - 1) * 16 it is kErrShmTooLarge, as the JS engine refuses it
-  // (a larger region is never taken in part). bucketCount must be a power of two in
-  // [1, 2^26]; maxEntries is taken as given. base must be 64-byte aligned. Nobody may have the
-  // region open while it is being created.
-  // policy: the store's default eviction policy (kPolicyNone or kPolicyClock); maxNamespaces:
-  // namespace ids 1..maxNamespaces may exist, 1 to kMaxNamespaceId.
+  // a multiple of 16; a `size` above (2^32 - 1) * 16, even by less than 16, is kErrShmTooLarge,
+  // as the JS engine refuses it (a larger region is never taken in part). bucketCount must be a
+  // power of two in [1, 2^26]; maxEntries is taken as given. base must be 64-byte aligned. Nobody
+  // may have the region open while it is being created. policy: the store's default eviction policy
+  // (kPolicyNone or kPolicyClock); maxNamespaces: namespace ids 1..maxNamespaces may exist, 1 to
+  // kMaxNamespaceId.
   static Status Create(uint8_t* base, uint64_t size, uint32_t bucketCount, uint32_t maxEntries,
                        uint32_t policy = kPolicyNone,
                        uint32_t maxNamespaces = kDefaultMaxNamespaces) noexcept;

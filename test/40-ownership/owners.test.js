@@ -151,8 +151,9 @@ describe('ownership: owner slots', () => {
   // A record with a pid and no identity: a claim not finished, a freeing or adoption stopped
   // between its stores, or damage (a bit flipped in a free record's pid). Judged by its pid it
   // held any lock it named for as long as a process had that pid; only the registry's delete
-  // ignored it. Its slot is still not freed nor adopted while the pid lives: a claimer between
-  // its claim and its identity reads so too, and must keep the slot it claimed.
+  // ignored it. One of the reader's own pid is judged by the same-process rules (a thread of this
+  // process may be its claimer). Its slot is still not freed nor adopted while the pid lives: a
+  // claimer between its claim and its identity reads so too, and must keep the slot it claimed.
   it('a record with a pid and no identity is gone, but its slot is freed or adopted only once that pid is gone (format.md §6, rule 6)', () => {
     const t = newTable();
     const me = self();
@@ -160,15 +161,17 @@ describe('ownership: owner slots', () => {
     const live = bare(other.pid);
     const mine = bare(me.pid);
     const ended = bare(exitedPid());
-    for (const o of [live, mine, ended]) assert.strictEqual(t.status(o, me), GONE, `slot ${o}`);
+    for (const o of [live, ended]) assert.strictEqual(t.status(o, me), GONE, `slot ${o}`);
+    assert.strictEqual(t.status(mine, me), THIS_PROCESS, 'this pid: the same-process rules');
     // Half an identity is an identity: judged by the rest of the rule.
     const halfOther = t.claim({ ...other, startTime: 0n });
     const halfMine = t.claim({ ...me, tid: 6, bootId: 0n });
     assert.strictEqual(t.status(halfOther, me), OTHER_PROCESS);
     assert.strictEqual(t.status(halfMine, me), THIS_PROCESS);
-    // A reader that knows no identity of its own (no /proc) writes none either: pid alone.
-    const blind = { ...me, startTime: 0n, bootId: 0n };
-    assert.strictEqual(t.status(live, blind), OTHER_PROCESS);
+    // A reader that knows no identity of its own writes the marker (identityOf), as every owner
+    // that knows none does: a record without identity is still one, for it too.
+    const blind = { ...me, startTime: BigInt(C.OWNER_START_UNKNOWN), bootId: 0n };
+    assert.strictEqual(t.status(live, blind), GONE);
     assert.strictEqual(t.status(mine, blind), THIS_PROCESS);
     assert.strictEqual(t.status(ended, blind), GONE);
     // Freeing and adopting judge by the pid: only the ended process's record is freed.
@@ -180,6 +183,35 @@ describe('ownership: owner slots', () => {
     const full = newTable();
     for (let o = 1; o < C.OWNER_SLOTS; o++) full.claim({ pid: other.pid, tid: 0, startTime: 0n, bootId: 0n });
     assert.strictEqual(full.adopt(me), 0, 'no slot of a live pid is adopted');
+  });
+
+  // An owner that could not read its identity (no /proc, a permission model that denies it, no
+  // file descriptor left at its first read) writes OWNER_START_UNKNOWN as its start time, and its
+  // record is judged by its pid (rules 1 to 5), never by rule 6. Written as 0, it read as a record
+  // without identity, and every party that knows its own took its locks while it lived.
+  it('a record whose writer could not read its identity is judged by its pid (format.md §6)', () => {
+    const UNKNOWN = BigInt(C.OWNER_START_UNKNOWN);
+    assert.strictEqual(identityOf(exitedPid(), 1).startTime, UNKNOWN, 'written as the marker, not 0');
+    const t = newTable();
+    const me = self();
+    const status = (id, reader = me) => {
+      const o = t.claim(id);
+      const s = t.status(o, reader);
+      t.release(o);
+      return s;
+    };
+    const unknown = { ...other, startTime: UNKNOWN, bootId: 0n };
+    const blind = { ...me, startTime: UNKNOWN, bootId: 0n };
+    assert.strictEqual(status(unknown), OTHER_PROCESS, 'a live process');
+    assert.strictEqual(status(unknown, blind), OTHER_PROCESS, 'for a reader without identity too');
+    assert.strictEqual(status({ ...unknown, bootId: other.bootId }), OTHER_PROCESS, 'a boot id, no start time');
+    assert.strictEqual(status({ ...unknown, bootId: other.bootId ^ 1n }), GONE, 'another boot still');
+    assert.strictEqual(status({ ...me, tid: 3, startTime: UNKNOWN }), THIS_PROCESS,
+      'a thread of this process that could not read what this one did');
+    assert.strictEqual(status(me, blind), THIS_PROCESS, 'and the other way round');
+    const ended = t.claim({ ...unknown, pid: exitedPid() });
+    assert.strictEqual(t.status(ended, me), GONE, 'an ended process');
+    assert.ok(t.freeGone(ended, me), 'and its slot is freed');
   });
 
   it('marks a slot dead only while it names the same pid, tid and start time', () => {

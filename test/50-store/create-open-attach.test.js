@@ -246,20 +246,25 @@ forEachEngine('Store.create(): a buffer longer than the largest store', ({ engin
     this.timeout(60000);
     if (!addon) this.skip(); // the segment needs the addon
     // A sparse file mapping: 64 GiB of address space, no memory and no disk until touched.
-    const { dir, cleanup } = tempDir();
-    let seg = null;
-    try {
-      const size = C.MAX_SEGMENT_UNITS * C.BLOCK_UNIT + C.BLOCK_UNIT;
-      seg = bigOrSkip(this, () => Segment.create({ path: path.join(dir, 'big'), size, reserve: false }));
-      const buffer = seg.buffer;
-      assert.strictEqual(buffer.byteLength, size);
-      assert.throws(() => Store.create({ buffer, engine }), (e) => e instanceof ShmError && e.code === 'ERR_SHM_TOO_LARGE');
-      const header = new Uint32Array(buffer, 0, C.HEADER_SIZE / 4);
-      assert.strictEqual(header[AT.HEADER.MAGIC], 0);
-      assert.strictEqual(header[AT.HEADER.TOTAL_SIZE], 0);
-    } finally {
-      if (seg) seg.close();
-      cleanup();
+    // Longer by less than a unit too: its length rounded down to whole units is the largest
+    // store, but the buffer is still not taken in part.
+    for (const extra of [C.BLOCK_UNIT, 1, C.BLOCK_UNIT - 1]) {
+      const { dir, cleanup } = tempDir();
+      let seg = null;
+      try {
+        const size = C.MAX_SEGMENT_UNITS * C.BLOCK_UNIT + extra;
+        seg = bigOrSkip(this, () => Segment.create({ path: path.join(dir, 'big'), size, reserve: false }));
+        const buffer = seg.buffer;
+        assert.strictEqual(buffer.byteLength, size);
+        assert.throws(() => Store.create({ buffer, engine }), (e) => e instanceof ShmError && e.code === 'ERR_SHM_TOO_LARGE',
+          `${extra} bytes longer`);
+        const header = new Uint32Array(buffer, 0, C.HEADER_SIZE / 4);
+        assert.strictEqual(header[AT.HEADER.MAGIC], 0);
+        assert.strictEqual(header[AT.HEADER.TOTAL_SIZE], 0);
+      } finally {
+        if (seg) seg.close();
+        cleanup();
+      }
     }
   });
 });

@@ -3,13 +3,14 @@
 const assert = require('assert');
 const path = require('path');
 const { spawn } = require('child_process');
-const { Worker } = require('worker_threads');
+const { Worker, threadId } = require('worker_threads');
 const { Mutex, Segment, ShmError } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { C, W } = require('../../lib/layout/layout');
 const { OwnerTable } = require('../../lib/ownership/owners');
-const { acquiredWord } = require('../../lib/ownership/lockword');
-const { uniqueName, tempDir, removeShm, runNode, exitedPid, until } = require('../helpers/process');
+const lw = require('../../lib/ownership/lockword');
+const { readProcessStat } = require('../../lib/base/process');
+const { uniqueName, tempDir, removeShm, runNode, exitedPid, until, noProcNodeArgs } = require('../helpers/process');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'mutex-child.js');
 // A waiter notices a holder that died within the recheck period (50 ms) plus scheduling: this is
@@ -42,8 +43,9 @@ function worker(data) {
 }
 
 // A child process that locks the mutex of segment `name` and then waits to be killed.
-function holder(name) {
-  const child = spawn(process.execPath, [CHILD, 'hold', name], { stdio: ['ignore', 'pipe', 'inherit'] });
+function holder(name, nodeArgs = []) {
+  const child = spawn(process.execPath, [...nodeArgs, CHILD, 'hold', name], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr.resume();
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal || code)));
   const held = new Promise((resolve, reject) => {
     let out = '';
@@ -303,7 +305,7 @@ describe('Mutex', () => {
       const buffer = sab();
       const u32 = fillOwners(buffer, exitedPid());
       // The dead owner of slot 1 (the one an opener adopts first) held the lock.
-      Atomics.store(u32, LOCK, acquiredWord(0, 1));
+      Atomics.store(u32, LOCK, lw.acquiredWord(0, 1));
       const a = Mutex.open({ buffer });
       const b = Mutex.open({ buffer });
       assert.deepStrictEqual(a.lock(1000), { recovered: true });
@@ -317,7 +319,7 @@ describe('Mutex', () => {
     it('takes over a lock held by another gone owner of a full table', () => {
       const buffer = sab();
       const u32 = fillOwners(buffer, exitedPid());
-      Atomics.store(u32, LOCK, acquiredWord(0, C.SYNC_OWNER_SLOTS - 1));
+      Atomics.store(u32, LOCK, lw.acquiredWord(0, C.SYNC_OWNER_SLOTS - 1));
       const m = Mutex.open({ buffer });
       assert.deepStrictEqual(m.lock(1000), { recovered: true });
       assert.strictEqual(m.recoveries, 1);
@@ -351,6 +353,42 @@ describe('Mutex', () => {
       assert.ok(took < RECOVERY_BOUND_MS, `recovered after ${took} ms`);
       m.unlock();
       assert.deepStrictEqual(m.tryLock(), { recovered: false });
+      m.unlock();
+      m.close();
+    });
+
+    // A process that cannot read its identity (here: Node's permission model denies /proc; also
+    // no /proc, or no file descriptor left at its first read) writes its start time as unknown,
+    // a marker, in its owner record (format.md §6). Written as 0, its record read as one without
+    // identity (rule 6), and any process that knows its own took its mutex while it held it.
+    it('a holder that cannot read its identity keeps the mutex while it lives; recovered once it is killed', async function () {
+      const flags = noProcNodeArgs();
+      if (flags === null) this.skip();
+      const m = Mutex.create({ name });
+      const h = holder(name, flags);
+      try {
+        await h.held;
+        const slot = lw.ownerOf(Atomics.load(new Uint32Array(m.buffer), LOCK));
+        const table = new OwnerTable(new Uint32Array(m.buffer), C.SYNC_OWNERS_OFFSET / WORD, C.SYNC_OWNER_SLOTS);
+        const record = table.read(slot);
+        assert.strictEqual(record.pid, h.child.pid);
+        assert.notStrictEqual(record.startTime, readProcessStat(h.child.pid).startTime,
+          'the holder could not read its start time');
+        assert.strictEqual(m.tryLock(), false, 'held by a live process');
+        assert.throws(() => m.lock(300), (e) => e instanceof ShmError && e.code === 'ERR_LOCK_TIMEOUT');
+        // The native waiter judges the record by the same rule.
+        const n = new addon.NativeMutex(m.buffer, 0, process.pid, threadId);
+        try {
+          assert.strictEqual(n.tryLock(), 0, 'held by a live process (native)');
+          assert.throws(() => n.lock(300), (e) => e instanceof ShmError && e.code === 'ERR_LOCK_TIMEOUT');
+        } finally {
+          n.close();
+        }
+      } finally {
+        h.child.kill('SIGKILL');
+      }
+      assert.strictEqual(await h.exited, 'SIGKILL');
+      assert.deepStrictEqual(m.tryLock(), { recovered: true });
       m.unlock();
       m.close();
     });

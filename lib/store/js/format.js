@@ -51,7 +51,9 @@ function formatStore(buf, bucketCount, maxEntries, policy = C.POLICY_NONE, maxNa
   if (!isPow2(bucketCount) || bucketCount > C.MAX_BUCKETS) return STATUS.ERR_INVALID_ARG;
   if (!validMaxNamespaces(maxNamespaces)) return STATUS.ERR_INVALID_ARG;
   if (policy !== C.POLICY_NONE && policy !== C.POLICY_CLOCK) return STATUS.ERR_INVALID_ARG;
-  if (totalSize > MAX_TOTAL) return STATUS.ERR_SHM_TOO_LARGE;
+  // The length as given, not rounded down: a buffer longer than the largest store is refused
+  // whole, even by less than a unit, never taken in part (as src/store/format.cpp does).
+  if (buf.byteLength > MAX_TOTAL) return STATUS.ERR_SHM_TOO_LARGE;
   const eo = entriesOffsetFor(bucketCount, maxNamespaces);
   if (eo + C.UNIT > totalSize) return STATUS.ERR_BAD_SIZE;
   // Zero bytes are an empty namespace area: every record free, every index slot empty.

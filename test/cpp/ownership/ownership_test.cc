@@ -45,11 +45,15 @@ class Sleeper {
       for (;;) pause();
     }
   }
-  ~Sleeper() {
+  ~Sleeper() { Kill(); }
+  // Ends the child and reaps it (once).
+  void Kill() {
+    if (pid_ <= 0) return;
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
+    pid_ = -pid_;
   }
-  uint32_t pid() const { return static_cast<uint32_t>(pid_); }
+  uint32_t pid() const { return static_cast<uint32_t>(pid_ < 0 ? -pid_ : pid_); }
 
  private:
   pid_t pid_;
@@ -305,8 +309,9 @@ TEST_F(GoneRule, EachCause) {
 
 // A record with a pid and no identity (a claim not finished, a freeing or adoption stopped
 // between its stores, or damage) holds nothing (format.md §6, rule 6): judged by its pid it held
-// any lock it named while a process had that pid. Its slot is still freed or adopted only by
-// rules 1 to 5: a claimer between its claim and its identity reads so too.
+// any lock it named while a process had that pid. A record of the reader's own pid is judged by
+// the same-process rules (a thread of this process may be its claimer). Its slot is still freed
+// or adopted only by rules 1 to 5: a claimer between its claim and its identity reads so too.
 TEST_F(GoneRule, ARecordWithoutIdentityIsGoneButKeepsItsSlotWhileItsPidLives) {
   auto bare = [&](uint32_t pid) {
     OwnerIdentity id;
@@ -316,17 +321,17 @@ TEST_F(GoneRule, ARecordWithoutIdentityIsGoneButKeepsItsSlotWhileItsPidLives) {
   const uint32_t live = bare(other.pid);
   const uint32_t ours = bare(me.pid);
   const uint32_t ended = bare(DeadPid());
-  for (uint32_t o : {live, ours, ended}) {
-    EXPECT_EQ(ClassifyOwner(t.at(o), me), OwnerStatus::kGone) << "slot " << o;
-  }
+  EXPECT_EQ(ClassifyOwner(t.at(live), me), OwnerStatus::kGone);
+  EXPECT_EQ(ClassifyOwner(t.at(ended), me), OwnerStatus::kGone);
+  EXPECT_EQ(ClassifyOwner(t.at(ours), me), OwnerStatus::kThisProcess) << "the same-process rules";
   OwnerIdentity half = other;
   half.startTime = 0;
   EXPECT_EQ(StatusOf(half), OwnerStatus::kOtherProcess) << "half an identity is an identity";
+  // A reader that knows no identity of its own: every complete record holds one (or the marker).
   OwnerIdentity blind = me;
-  blind.startTime = 0;
+  blind.startTime = kOwnerStartUnknown;
   blind.bootId = 0;
-  EXPECT_EQ(ClassifyOwner(t.at(live), blind), OwnerStatus::kOtherProcess)
-      << "a reader without an identity of its own: the pid alone";
+  EXPECT_EQ(ClassifyOwner(t.at(live), blind), OwnerStatus::kGone);
   EXPECT_EQ(ClassifyOwner(t.at(ours), blind), OwnerStatus::kThisProcess);
   EXPECT_FALSE(OwnerGoneAsRead(t.at(live), ReadOwner(t.at(live)), me));
   EXPECT_FALSE(FreeGoneOwnerSlot(t.owners(), live, me));
@@ -339,6 +344,40 @@ TEST_F(GoneRule, ARecordWithoutIdentityIsGoneButKeepsItsSlotWhileItsPidLives) {
   id.pid = other.pid;
   for (uint32_t o = 1; o < kOwnerSlots; ++o) ASSERT_NE(ClaimOwnerSlot(full.owners(), id), 0u);
   EXPECT_EQ(AdoptDeadOwnerSlot(full.owners(), me), 0u) << "no slot of a live pid is adopted";
+}
+
+// An owner that could not read its identity (no /proc, a permission model that denies it, no
+// file descriptor left at its first read) writes kOwnerStartUnknown as its start time: its
+// record is judged by its pid (rules 1 to 5), by every reader, and never by rule 6. Written as 0,
+// it read as a record without identity, and every party that knows its own took its locks while
+// it lived.
+TEST_F(GoneRule, ARecordWhoseIdentityIsUnknownIsJudgedByItsPid) {
+  EXPECT_EQ(IdentityOf(DeadPid(), 1).startTime, kOwnerStartUnknown)
+      << "a start time that cannot be read is written as the marker";
+  OwnerIdentity unknown = other;
+  unknown.startTime = kOwnerStartUnknown;
+  unknown.bootId = 0;
+  EXPECT_EQ(StatusOf(unknown), OwnerStatus::kOtherProcess) << "a live process";
+  OwnerIdentity blind = me;
+  blind.startTime = kOwnerStartUnknown;
+  blind.bootId = 0;
+  EXPECT_EQ(StatusOf(unknown, blind), OwnerStatus::kOtherProcess) << "for a reader without one";
+  unknown.bootId = other.bootId;
+  EXPECT_EQ(StatusOf(unknown), OwnerStatus::kOtherProcess) << "a boot id and no start time";
+  unknown.bootId = other.bootId ^ 1;
+  EXPECT_EQ(StatusOf(unknown), OwnerStatus::kGone) << "another boot still";
+  unknown = me;
+  unknown.tid = 3;
+  unknown.startTime = kOwnerStartUnknown;
+  EXPECT_EQ(StatusOf(unknown), OwnerStatus::kThisProcess)
+      << "a thread of this process that could not read what this one did";
+  EXPECT_EQ(StatusOf(me, blind), OwnerStatus::kThisProcess)
+      << "and the other way round (one process, two readers of /proc that disagree)";
+  unknown.pid = DeadPid();
+  unknown.tid = 1;
+  EXPECT_EQ(StatusOf(unknown), OwnerStatus::kGone) << "an ended process";
+  const uint32_t o = ClaimOwnerSlot(t.owners(), unknown);
+  EXPECT_TRUE(FreeGoneOwnerSlot(t.owners(), o, me)) << "and its slot is freed";
 }
 
 TEST_F(GoneRule, MarkDeadOnlyWhileTheSlotNamesTheSameThread) {
@@ -636,31 +675,59 @@ TEST_F(Waiting, ALiveHolderOfThisProcessIsGoneAfterTheTimeoutUnlessRegistered) {
   UnregisterLiveSlot(t.owners(), o);
 }
 
-// Format.md §6, rule 6: a holder whose record names a live pid and no identity is gone at once,
-// of another process or of this one; a waiter that knows no identity of its own judges the pid.
+// Format.md §6, rule 6: a holder whose record names a live pid of another process and no
+// identity is gone at once, for a waiter that knows its identity or not.
 TEST_F(Waiting, AHolderWithALivePidAndNoIdentityIsTakenOver) {
   env.lockTimeoutMs = 30;
-  for (uint32_t pid : {other.pid, me.pid}) {
+  for (uint64_t selfStart : {me.startTime, kOwnerStartUnknown}) {
     if (LockIsHeld(word)) word = LockReleasedWord(word);
+    env.self.startTime = selfStart;
     OwnerIdentity id;
-    id.pid = pid;
+    id.pid = other.pid;
     HoldAs(id);
     const uint32_t seen = word;
     milliseconds ms;
-    EXPECT_EQ(Acquire(false, &ms), LockResult::kGone) << "pid " << pid;
-    EXPECT_EQ(Acquire(true, &ms), LockResult::kAcquired) << "pid " << pid;
+    EXPECT_EQ(Acquire(false, &ms), LockResult::kGone) << "self start " << selfStart;
+    EXPECT_EQ(Acquire(true, &ms), LockResult::kAcquired) << "self start " << selfStart;
     EXPECT_EQ(word, LockTakeoverWord(seen, env.selfSlot));
   }
-  word = LockReleasedWord(word);
+}
+
+// A holder of this process's pid without identity is judged by the same-process rules: a slot of
+// an open native handle (the live-slot registry) is never gone, another only after the timeout.
+// Rule 6 took it at once: a lock of a live handle of a sibling thread, whose record may read so
+// while that thread claims, or to a reader of /proc that disagreed with it.
+TEST_F(Waiting, AHolderOfThisPidWithoutIdentityIsJudgedAsThisProcess) {
+  env.lockTimeoutMs = 20;
   OwnerIdentity id;
-  id.pid = other.pid;
+  id.pid = me.pid;
+  const uint32_t o = HoldAs(id);
+  RegisterLiveSlot(t.owners(), o);
+  const uint32_t seen = word;
+  milliseconds ms;
+  EXPECT_EQ(Acquire(true, &ms), LockResult::kTimeout) << "a live handle's lock is not taken";
+  EXPECT_EQ(word, seen);
+  UnregisterLiveSlot(t.owners(), o);
+  env.lockTimeoutMs = 100;
+  EXPECT_EQ(Acquire(false, &ms), LockResult::kGone);
+  EXPECT_GE(ms, milliseconds(100)) << "after the timeout, as any holder of this process";
+}
+
+// A holder that could not read its identity (its start time the marker) is a live process: the
+// waiter waits for it, and takes the lock over once it has ended.
+TEST_F(Waiting, AHolderWhoseIdentityIsUnknownIsWaitedFor) {
+  env.lockTimeoutMs = 20;
+  OwnerIdentity id = other;
+  id.startTime = kOwnerStartUnknown;
+  id.bootId = 0;
   HoldAs(id);
   const uint32_t seen = word;
-  env.self.startTime = 0;
-  env.self.bootId = 0;
   milliseconds ms;
-  EXPECT_EQ(Acquire(true, &ms), LockResult::kTimeout) << "a reader without an identity";
+  EXPECT_EQ(Acquire(true, &ms), LockResult::kTimeout);
   EXPECT_EQ(word, seen) << "not taken over";
+  child.Kill();
+  EXPECT_EQ(Acquire(true, &ms), LockResult::kAcquired);
+  EXPECT_EQ(word, LockTakeoverWord(seen, env.selfSlot));
 }
 
 TEST_F(Waiting, ALiveOtherProcessIsWaitedForThenTimesOut) {

@@ -71,6 +71,12 @@ TEST(StoreCreate, RejectsBadArguments) {
   const uint64_t odd = EntriesOffset(16) + 100000 + 17;
   EXPECT_EQ(Store::Create(r.base(), odd, 16, 10), L::kOk);
   EXPECT_EQ(r.header()->totalSize, odd / 16 * 16);
+  // A region longer than the largest store is refused whole, even by less than a unit (rounded
+  // down it would be the largest store): never taken in part. Refused before any byte is written.
+  const uint64_t largest = uint64_t{L::kMaxSegmentUnits} * kBlockUnit;
+  for (const uint64_t extra : {uint64_t{1}, uint64_t{15}, uint64_t{16}}) {
+    EXPECT_EQ(Store::Create(r.base(), largest + extra, 16, 10), L::kErrShmTooLarge) << extra;
+  }
 }
 
 class StoreValidate : public ::testing::Test {
