@@ -37,6 +37,29 @@ function leaveHeld(dir, lock, pid = exitedPid()) {
   }
 }
 
+// Writes to a persisted store while `lock` is left held by slot SLOT naming `pid` (leaveHeld):
+// the lock is taken over, the writes complete (durable at once with sync 'always'), and a
+// recovery finds them.
+function writeThroughHeld(t, lock, pid, options) {
+  const s = Store.create({ name: t.name, size: 1 << 22, ...options });
+  try {
+    s.set('n', 'before', 0);
+    leaveHeld(t.dir, lock, pid);
+    s.set('n', 'k', 1);
+    if (options.persist.sync === 'always') assert.strictEqual(s.persistence.durable, s.persistence.tail);
+    if (lock === 'checkpoint') s.checkpoint();
+    s.set('n', 'k', 2);
+  } finally {
+    s.close();
+  }
+  const r = recover(t.name, t.dir);
+  try {
+    assert.deepStrictEqual(contents(r, 'n'), [['before', 0], ['k', 2]]);
+  } finally {
+    r.close();
+  }
+}
+
 (native.addon ? describe : describe.skip)('Persistence: locks left by a process that is gone', function () {
   this.timeout(60000);
   let t;
@@ -45,23 +68,7 @@ function leaveHeld(dir, lock, pid = exitedPid()) {
 
   for (const lock of Object.keys(LOCKS)) {
     it(`the ${lock} lock is taken over and the write completes`, () => {
-      const s = Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, sync: 'always', checkpointBytes: 0 } });
-      try {
-        s.set('n', 'before', 0);
-        leaveHeld(t.dir, lock);
-        s.set('n', 'k', 1);
-        assert.strictEqual(s.persistence.durable, s.persistence.tail);
-        if (lock === 'checkpoint') s.checkpoint();
-        s.set('n', 'k', 2);
-      } finally {
-        s.close();
-      }
-      const r = recover(t.name, t.dir);
-      try {
-        assert.deepStrictEqual(contents(r, 'n'), [['before', 0], ['k', 2]]);
-      } finally {
-        r.close();
-      }
+      writeThroughHeld(t, lock, exitedPid(), { persist: { dir: t.dir, sync: 'always', checkpointBytes: 0 } });
     });
   }
 });
@@ -82,22 +89,7 @@ function leaveHeld(dir, lock, pid = exitedPid()) {
 
   for (const lock of ['append', 'stripe', 'checkpoint']) {
     it(`the ${lock} lock is taken over and the write completes`, () => {
-      const s = Store.create({ name: t.name, size: 1 << 22, lockTimeoutMs: 50, persist: { dir: t.dir, sync: 'none', checkpointBytes: 0 } });
-      try {
-        s.set('n', 'before', 0);
-        leaveHeld(t.dir, lock, child.pid);
-        s.set('n', 'k', 1);
-        if (lock === 'checkpoint') s.checkpoint();
-        s.set('n', 'k', 2);
-      } finally {
-        s.close();
-      }
-      const r = recover(t.name, t.dir);
-      try {
-        assert.deepStrictEqual(contents(r, 'n'), [['before', 0], ['k', 2]]);
-      } finally {
-        r.close();
-      }
+      writeThroughHeld(t, lock, child.pid, { lockTimeoutMs: 50, persist: { dir: t.dir, sync: 'none', checkpointBytes: 0 } });
     });
   }
 });
