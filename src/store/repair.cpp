@@ -258,23 +258,25 @@ void Store::RepairPool(internal::RepairScan* scan) noexcept {
 // block, or `from`. Every other large block in use the walk meets gets writer = 0: beyond the
 // restored freeHead its header stays, and its writer (this handle, or a gone one) must not take it
 // for one a pass kept (LargeHeld); below it, RebuildFreeLists frees it. The walk runs only on a
-// pass that found the damage, and stops at the first size that does not tile or at the second
-// block in a row whose header reads zero: units never written since the store was created read
-// so (and as blocks of class 0, to the end of the pool), while every block below freeHead's true
-// value had its header written when it was handed out, but for an entry block of class 0 whose
-// writer was killed right after its allocation (flags = 0, the rest not yet written), which one
-// zero header alone may be.
+// pass that found the damage, and stops at the first size that does not tile or after more
+// blocks in a row whose header reads zero than there are owner slots: units never written since
+// the store was created read so (and as blocks of class 0, to the end of the pool), while every
+// block below freeHead's true value had its header written when it was handed out, but for an
+// entry block of class 0 whose writer was killed right after its allocation (flags = 0, the rest
+// not yet written). A run of those takes as many writers killed at that moment, each holding
+// its bucket lock until a pass: the bound covers one per owner slot, and costs at most
+// 2 * kOwnerSlots units walked past the end of what was written.
 uint32_t Store::InFlightEnd(internal::RepairScan* scan, uint32_t from) noexcept {
   uint32_t end = from;
-  bool zeroBefore = false;
+  uint64_t zeros = 0;  // blocks in a row whose header reads zero
   for (uint32_t u = from; u < totalUnits_;) {
     passBeat_.Work();
     layout::LargeBlock* lb = LargeAt(base_, u);
     const uint32_t flags = AtomicLoad(&lb->flags);
     const bool zero = flags == 0 && AtomicLoad(&lb->next) == 0 && AtomicLoad(&lb->reserved) == 0 &&
                       AtomicLoad(&lb->units) == 0;
-    if (zero && zeroBefore) break;
-    zeroBefore = zero;
+    zeros = zero ? zeros + 1 : 0;
+    if (zeros > layout::kOwnerSlots) break;
     const uint32_t size = BlockUnitsOf(base_, u, flags);
     if (size == 0 || size > totalUnits_ - u) break;
     if (InFlightByLive(u, flags, scan)) {

@@ -102,21 +102,30 @@ forEachEngine('store.repair() after freeHead was damaged downwards', ({ engine, 
     s.close();
   });
 
-  it('a large block a live writer is filling after the last entry: freeHead is restored over it too, and no insert takes its units', () => {
+  // Another handle (of the JS engine: it allocates here by hand) in the middle of a set of a
+  // large value: its block allocated after everything else, its copy not begun; before it,
+  // `zeroBlocks` blocks of class 0 whose writers were killed right after their allocation (their
+  // headers never written, all zero).
+  function inFlightAfterTheLastEntry(zeroBlocks) {
     const buffer = new SharedArrayBuffer(1 << 23);
     const s = Store.create({ buffer, engine, buckets: 64 });
     for (let i = 0; i < 20; i++) s.set('n', `k${i}`, valueOf(i));
     const u32 = new Uint32Array(buffer);
+    if (zeroBlocks > 0) s.repair(); // the parked blocks freed: freeHead is the end of the last entry
     const blocks = keptBlocks(u32);
-    // Another handle (of the JS engine: it allocates here by hand) in the middle of a set of a
-    // large value: its block allocated after everything else, its copy not begun.
+    if (zeroBlocks > 0) {
+      const zero = u32[FREE_HEAD];
+      const units = zeroBlocks * SIZE_CLASSES[0];
+      new Uint8Array(buffer).fill(0, zero * C.BLOCK_UNIT, (zero + units) * C.BLOCK_UNIT);
+      u32[FREE_HEAD] = zero + units;
+    }
     const writer = Store.attach(buffer, { engine: 'js' });
     try {
       const n = 70000;
       const size = Math.ceil((C.LARGE_HEADER_SIZE + n) / C.BLOCK_UNIT);
       const claim = { gc: 0, keyHash: 0, sum: 0 };
       const lu = alloc.allocLarge(writer._e, size, claim);
-      assert.ok(lu >= blocks[blocks.length - 1] + unitsOf(u32, blocks[blocks.length - 1]));
+      assert.ok(lu >= blocks[blocks.length - 1] + unitsOf(u32, blocks[blocks.length - 1]) + zeroBlocks * SIZE_CLASSES[0]);
       u32[FREE_HEAD] = readGeometry(buffer).geometry.firstUnit + 1;
       s.repair();
       assert.strictEqual(u32[FREE_HEAD], lu + size, 'freeHead covers the block in flight');
@@ -133,6 +142,14 @@ forEachEngine('store.repair() after freeHead was damaged downwards', ({ engine, 
       writer.close();
       s.close();
     }
+  }
+
+  it('a large block a live writer is filling after the last entry: freeHead is restored over it too, and no insert takes its units', () => {
+    inFlightAfterTheLastEntry(0);
+  });
+
+  it('the same after a run of blocks whose writers were killed before their headers: the walk goes on past them to the block in flight', () => {
+    inFlightAfterTheLastEntry(3);
   });
 
   it('a pass the writer\'s own handle runs inside its set of a large value: the writer allocates again and the value it acknowledged survives later inserts', async () => {

@@ -268,24 +268,26 @@ function trusted(e, u, head) {
 // or `from`. Every other large block in use the walk meets gets writer = 0: beyond the restored
 // freeHead its header stays, and its writer (this handle, or a gone one) must not take it for one
 // a pass kept (alloc.js largeHeld()); below it, rebuildFreeLists() frees it. The walk runs only on
-// a pass that found the damage, and stops at the first size that does not tile or at the second
-// block in a row whose header reads zero: units never written since the store was created read so
-// (and as blocks of class 0, to the end of the pool), while every block below freeHead's true
-// value had its header written when it was handed out, but for an entry block of class 0 whose
-// writer was killed right after its allocation (flags = 0, the rest not yet written), which one
-// zero header alone may be (native's Store::InFlightEnd).
+// a pass that found the damage, and stops at the first size that does not tile or after more
+// blocks in a row whose header reads zero than there are owner slots: units never written since
+// the store was created read so (and as blocks of class 0, to the end of the pool), while every
+// block below freeHead's true value had its header written when it was handed out, but for an
+// entry block of class 0 whose writer was killed right after its allocation (flags = 0, the rest
+// not yet written). A run of those takes as many writers killed at that moment, each holding its
+// bucket lock until a pass: the bound covers one per owner slot, and costs at most
+// 2 * OWNER_SLOTS units walked past the end of what was written (native's Store::InFlightEnd).
 function inFlightEnd(e, from, verdicts) {
   const u32 = e.u32;
   let end = from;
-  let zeroBefore = false;
+  let zeros = 0; // blocks in a row whose header reads zero
   for (let u = from; u < e.totalUnits;) {
     e.heartbeat.work();
     const w = u * UNIT_WORDS;
     const flags = u32[w + W.LARGE_BLOCK.FLAGS];
     const zero = flags === 0 && u32[w + W.LARGE_BLOCK.NEXT] === 0 && u32[w + W.LARGE_BLOCK.RESERVED] === 0 &&
       u32[w + W.LARGE_BLOCK.UNITS] === 0;
-    if (zero && zeroBefore) break;
-    zeroBefore = zero;
+    zeros = zero ? zeros + 1 : 0;
+    if (zeros > C.OWNER_SLOTS) break;
     const size = large.blockUnits(e, u, flags);
     if (size === 0 || size > e.totalUnits - u) break;
     if (inFlightByLive(e, u, flags, verdicts)) end = u + size;
