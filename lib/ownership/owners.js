@@ -209,8 +209,7 @@ class OwnerTable {
   // pid it would hold a lock it names for as long as a process has that pid. A record whose
   // writer could not read its identity holds START_UNKNOWN, not 0n: it is judged by its pid.
   status(o, self, record = this.read(o)) {
-    if (record.pid !== 0 && withoutIdentity(record, self)) return GONE;
-    return statusByPid(record, self);
+    return withoutIdentity(record, self) ? GONE : statusByPid(record, self);
   }
 
   // The record of slot `o` if it names an owner that is gone for `self`, else null: judged on one

@@ -214,8 +214,7 @@ OwnerStatus ClassifyOwner(const OwnerRecord& seen, const OwnerIdentity& self) no
   // holds none; judged by its pid it would hold a lock it names while a process has that pid.
   // A record whose writer could not read its identity holds kOwnerStartUnknown, not 0: it is
   // judged by rules 1 to 5, by its pid.
-  if (seen.pid != 0 && WithoutIdentity(seen, self)) return OwnerStatus::kGone;
-  return ClassifyByPid(seen, self);
+  return WithoutIdentity(seen, self) ? OwnerStatus::kGone : ClassifyByPid(seen, self);
 }
 
 OwnerStatus ClassifyOwner(const layout::Owner* record, const OwnerIdentity& self) noexcept {

@@ -319,13 +319,14 @@ function largeHeld(e, u, claim) {
 // (see freeBlocks). When the allocator lock cannot be taken (its holder is gone, or a live one
 // kept it past the timeout), the block is given up instead (giveUpLarge()).
 function freeUnlinkedLarge(e, u, claim) {
+  let taken;
   try {
-    if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) {
-      giveUpLarge(e, u, claim);
-      return;
-    }
+    taken = e.locks.acquire(ALLOC_LOCK) !== NEED_REPAIR;
   } catch (err) {
     if (!(err instanceof LockError)) throw err;
+    taken = false;
+  }
+  if (!taken) {
     giveUpLarge(e, u, claim);
     return;
   }

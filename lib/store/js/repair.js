@@ -298,14 +298,14 @@ function inFlightEnd(e, from, verdicts) {
 }
 
 // Counts a pass that made holes of damaged units, or restored a freeHead damaged downwards, once
-// (`cut.done`; without `cut`, every call counts). A live writer may keep parked blocks in the units
+// (`cut.done`). A live writer may keep parked blocks in the units
 // of a hole, or beyond the restored freeHead (format.md §8, "Parked blocks"), known to it by unit
 // only; seeing the count move, it forgets all of them before it takes, parks or returns one, since
 // a block carved or bumped later over those units may hold any bytes, a copy of its mark included.
 // Every lock is held: no writer is between its check and its use.
 function countCut(e, cut) {
-  if (cut !== null && cut.done) return;
-  if (cut !== null) cut.done = true;
+  if (cut.done) return;
+  cut.done = true;
   Atomics.add(e.u32, CUTS, 1);
 }
 
