@@ -145,33 +145,47 @@ TEST_F(StoreAlloc, RepairFreesAnUnlinkedLargeBlock) {
   VerifyOk(*s);
 }
 
+const L::LargeBlock* LargeOf(const Region& r, uint32_t unit) {
+  return reinterpret_cast<const L::LargeBlock*>(r.entry(unit));
+}
+
+// A second handle (thread 2) in the middle of a set of a large value of n bytes: its block
+// allocated, its copy not begun.
+struct InFlight {
+  std::unique_ptr<Store> writer;
+  LockEnv env;
+  uint32_t n = 70000;
+  uint32_t unit = 0;
+  LargeClaim claim;
+};
+
+// Opens the second handle and allocates its large block of `units` units.
+void AllocByWriter(Region& r, const PoolView& pool, uint32_t units, InFlight* f) {
+  f->writer = Open(r, 2);
+  f->env = EnvOf(r, *f->writer, 2);
+  ASSERT_EQ(AllocLarge(pool, f->env, units, &f->unit, &f->claim), AllocStatus::kOk);
+}
+
 // A large block that another live handle is filling (allocated, not linked: its writer copies
 // the value without any lock) is left as it is by a repair pass: freed, it could be handed to
 // another writer while the first one still writes into it (format.md §9, step 5). Its writer
 // finds it still its own and links or frees it.
 TEST_F(StoreAlloc, RepairKeepsALargeBlockALiveWriterIsFilling) {
-  auto writer = Open(r, 2);
   const PoolView pool{r.base(), r.header(), r.alloc(), s->firstUnit(), s->totalUnits()};
-  const LockEnv env = EnvOf(r, *writer, 2);
-  uint32_t unit = 0;
-  LargeClaim claim;
-  ASSERT_EQ(AllocLarge(pool, env, 100, &unit, &claim), AllocStatus::kOk);
+  InFlight f;
+  ASSERT_NO_FATAL_FAILURE(AllocByWriter(r, pool, 100, &f));
   ASSERT_EQ(s->Repair(), L::kOk);
-  const auto* lb = reinterpret_cast<const L::LargeBlock*>(r.entry(unit));
-  EXPECT_NE(r.alloc()->largeHead, unit);
+  const L::LargeBlock* lb = LargeOf(r, f.unit);
+  EXPECT_NE(r.alloc()->largeHead, f.unit);
   EXPECT_EQ(lb->flags, kLargeClass << kClassShift);
-  EXPECT_EQ(lb->writer, writer->ownerSlot());
-  EXPECT_NE(r.header()->gcCounter, claim.gc);
-  EXPECT_TRUE(LargeHeld(pool, env, unit, claim));
+  EXPECT_EQ(lb->writer, f.writer->ownerSlot());
+  EXPECT_NE(r.header()->gcCounter, f.claim.gc);
+  EXPECT_TRUE(LargeHeld(pool, f.env, f.unit, f.claim));
   VerifyOk(*s);  // a set in flight
-  ASSERT_EQ(FreeUnlinkedLarge(pool, env, unit, claim), AllocStatus::kOk);
-  EXPECT_EQ(r.alloc()->largeHead, unit);
+  ASSERT_EQ(FreeUnlinkedLarge(pool, f.env, f.unit, f.claim), AllocStatus::kOk);
+  EXPECT_EQ(r.alloc()->largeHead, f.unit);
   EXPECT_EQ(lb->flags, kFlagFree | kLargeClass << kClassShift);
   VerifyOk(*s);
-}
-
-const L::LargeBlock* LargeOf(const Region& r, uint32_t unit) {
-  return reinterpret_cast<const L::LargeBlock*>(r.entry(unit));
 }
 
 // A writer that gives up a large block it has not linked and cannot take AllocState.lock to free
@@ -179,44 +193,38 @@ const L::LargeBlock* LargeOf(const Region& r, uint32_t unit) {
 // "Writing a large value"): a later repair pass run by another handle frees it, instead of keeping
 // it in flight for as long as the writer's handle lives.
 TEST_F(StoreAlloc, ALargeBlockNotFreedForALockTimeoutIsFreedByAnyHandlesRepairPass) {
-  auto writer = Open(r, 2);
   const PoolView pool{r.base(), r.header(), r.alloc(), s->firstUnit(), s->totalUnits()};
-  LockEnv env = EnvOf(r, *writer, 2);
-  env.lockTimeoutMs = 10;
-  uint32_t unit = 0;
-  LargeClaim claim;
-  ASSERT_EQ(AllocLarge(pool, env, 100, &unit, &claim), AllocStatus::kOk);
+  InFlight f;
+  ASSERT_NO_FATAL_FAILURE(AllocByWriter(r, pool, 100, &f));
+  f.env.lockTimeoutMs = 10;
   // Held by the other handle of this process: a live holder, never presumed gone.
   const uint32_t free = r.alloc()->lock;
   r.alloc()->lock = LockAcquiredWord(free, s->ownerSlot());
-  EXPECT_EQ(FreeUnlinkedLarge(pool, env, unit, claim), AllocStatus::kTimeout);
+  EXPECT_EQ(FreeUnlinkedLarge(pool, f.env, f.unit, f.claim), AllocStatus::kTimeout);
   r.alloc()->lock = free;  // its holder lets go
-  EXPECT_EQ(LargeOf(r, unit)->writer, 0u);
+  EXPECT_EQ(LargeOf(r, f.unit)->writer, 0u);
   ASSERT_EQ(s->Repair(), L::kOk);
-  EXPECT_EQ(r.alloc()->largeHead, unit);
-  EXPECT_EQ(LargeOf(r, unit)->flags, kFlagFree | kLargeClass << kClassShift);
+  EXPECT_EQ(r.alloc()->largeHead, f.unit);
+  EXPECT_EQ(LargeOf(r, f.unit)->flags, kFlagFree | kLargeClass << kClassShift);
   VerifyOk(*s);
 }
 
 // The same when the allocator lock's holder is gone: the block is given up, and the pass that
 // takes that lock over, whichever handle runs it, frees the block too.
 TEST_F(StoreAlloc, ALargeBlockNotFreedForAGoneAllocatorHolderIsFreedByAnyHandlesRepairPass) {
-  auto writer = Open(r, 2);
   const PoolView pool{r.base(), r.header(), r.alloc(), s->firstUnit(), s->totalUnits()};
-  const LockEnv env = EnvOf(r, *writer, 2);
-  uint32_t unit = 0;
-  LargeClaim claim;
-  ASSERT_EQ(AllocLarge(pool, env, 100, &unit, &claim), AllocStatus::kOk);
+  InFlight f;
+  ASSERT_NO_FATAL_FAILURE(AllocByWriter(r, pool, 100, &f));
   // Held by a slot no owner holds (released): gone.
   constexpr uint32_t kFreeSlot = 4000;
   ASSERT_EQ(r.owner(kFreeSlot)->pid, 0u);
   r.alloc()->lock = LockAcquiredWord(r.alloc()->lock, kFreeSlot);
-  EXPECT_EQ(FreeUnlinkedLarge(pool, env, unit, claim), AllocStatus::kGone);
-  EXPECT_EQ(LargeOf(r, unit)->writer, 0u);
+  EXPECT_EQ(FreeUnlinkedLarge(pool, f.env, f.unit, f.claim), AllocStatus::kGone);
+  EXPECT_EQ(LargeOf(r, f.unit)->writer, 0u);
   ASSERT_EQ(s->Repair(), L::kOk);
   EXPECT_FALSE(LockIsHeld(r.alloc()->lock));
-  EXPECT_EQ(r.alloc()->largeHead, unit);
-  EXPECT_EQ(LargeOf(r, unit)->flags, kFlagFree | kLargeClass << kClassShift);
+  EXPECT_EQ(r.alloc()->largeHead, f.unit);
+  EXPECT_EQ(LargeOf(r, f.unit)->flags, kFlagFree | kLargeClass << kClassShift);
   VerifyOk(*s);
 }
 
@@ -271,21 +279,11 @@ void FillBothAfterThePass(const Region& r, Store& s, const PoolView& pool, const
   VerifyOk(s);
 }
 
-// A second handle (thread 2) in the middle of a set of a large value of n bytes: its block
-// allocated, its copy not begun; the store holds the entry "x" written before it.
-struct InFlight {
-  std::unique_ptr<Store> writer;
-  LockEnv env;
-  uint32_t n = 70000;
-  uint32_t unit = 0;
-  LargeClaim claim;
-};
-
+// AllocByWriter of a block for a value of f->n bytes, the store holding the entry "x" written
+// before it.
 void StartLargeWrite(Region& r, Store& s, const PoolView& pool, uint32_t ns, InFlight* f) {
   ASSERT_EQ(Put(s, ns, "x", "victim"), L::kOk);
-  f->writer = Open(r, 2);
-  f->env = EnvOf(r, *f->writer, 2);
-  ASSERT_EQ(AllocLarge(pool, f->env, UnitsForLarge(f->n), &f->unit, &f->claim), AllocStatus::kOk);
+  AllocByWriter(r, pool, UnitsForLarge(f->n), f);
 }
 
 TEST_F(StoreAlloc, AHoleCutInFrontOfALargeBlockALiveWriterIsFillingEndsAtIt) {
