@@ -69,6 +69,24 @@ describe('ownership: process identity (/proc)', () => {
     assert.strictEqual(proc.processGone(0), true);
   });
 
+  // With the addon loaded, these reads are the addon's (lib/base/process.js); without it, the
+  // JS code reads /proc itself, to the same values.
+  it('without the addon, reads /proc from JS: a JS handle records its start time and the boot id', async () => {
+    const empty = tempDir();
+    try {
+      const r = await runNode(IDENTITY_CHILD, ['records'], { env: { SHMSTORE_ADDON_DIR: empty.dir } });
+      assert.strictEqual(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout);
+      assert.deepStrictEqual([out.procDenied, out.addon, out.records.length], [false, false, 1]);
+      const [{ startTime, bootId }] = out.records;
+      assert.ok(BigInt(startTime) >= proc.ownStartTime() && BigInt(startTime) < BigInt(C.OWNER_START_UNKNOWN),
+        `the child's start time (${startTime})`);
+      assert.strictEqual(bootId, String(proc.bootId()));
+    } finally {
+      empty.cleanup();
+    }
+  });
+
   it('identityOf names a thread of a process of this boot', () => {
     const id = identityOf(process.pid, threadId);
     assert.deepStrictEqual(id, { pid: process.pid, tid: threadId, startTime: proc.ownStartTime(), bootId: proc.bootId() });
