@@ -23,6 +23,12 @@
 // verdict about a record (clearing its identity, then the CAS of its pid) are one native call as
 // well (claimWatchedOwnerSlot for an adoption, freeOwnerSlot), so that a thread stopped while it
 // holds the word has changed the record entirely or not at all.
+//
+// The identities a JS handle records and the verdicts it makes about other processes' records
+// are read here too when the addon is loaded (processIdentity, which lib/base/process.js calls):
+// a permission model of the host (Node's --permission) can deny the JS code /proc, never this
+// code, and a JS record without the start time and boot id that a native record of the same
+// process holds was judged by its pid alone (format.md §6, "Identity unknown").
 #include <algorithm>
 #include <cstdint>
 #include <mutex>
@@ -330,6 +336,21 @@ Napi::Value FreeOwnerSlot(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, shm::FreeOwnerSlotAt(owners, slot, static_cast<uint32_t>(judged)));
 }
 
+// processIdentity(pid) -> { gone, startTime, bootId }: what this process reads of process `pid`
+// (shm::ReadProcessIdentity): whether it is gone, its start time and the boot id, as BigInts, 0n
+// when unknown. The same reads as the identities and verdicts of native handles.
+Napi::Value ProcessIdentity(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t pid;
+  if (!GetIntegerArg(info, 0, "pid", 1, UINT32_MAX, &pid)) return env.Undefined();
+  const shm::ProcessIdentity p = shm::ReadProcessIdentity(static_cast<uint32_t>(pid));
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("gone", Napi::Boolean::New(env, p.gone));
+  r.Set("startTime", Napi::BigInt::New(env, p.startTime));
+  r.Set("bootId", Napi::BigInt::New(env, p.bootId));
+  return r;
+}
+
 }  // namespace
 
 void InitOwnership(Napi::Env env, Napi::Object exports) {
@@ -340,4 +361,5 @@ void InitOwnership(Napi::Env env, Napi::Object exports) {
   exports.Set("takeOwnerActor", Napi::Function::New(env, TakeOwnerActor, "takeOwnerActor"));
   exports.Set("dropOwnerActor", Napi::Function::New(env, DropOwnerActor, "dropOwnerActor"));
   exports.Set("freeOwnerSlot", Napi::Function::New(env, FreeOwnerSlot, "freeOwnerSlot"));
+  exports.Set("processIdentity", Napi::Function::New(env, ProcessIdentity, "processIdentity"));
 }

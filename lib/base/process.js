@@ -2,7 +2,22 @@
 // Processes as seen through /proc (docs/format.md §6): liveness, start times, the boot id. The
 // same rules as src/base/process.cpp. Reading /proc is slow: it belongs on slow paths only
 // (claiming an owner slot, checking a stuck lock, a repair pass).
+//
+// With the addon loaded, readProcessStat(), ownStartTime() and bootId() take what the addon
+// reads (processIdentity, src/ownership/owners.h ReadProcessIdentity) instead of reading /proc
+// here: a permission model of the host (Node's --permission) can deny this code /proc but not the
+// addon's, and the identities and verdicts of JS handles must then be those of the native
+// handles of the same process (format.md §6, "Identity unknown"): a JS owner record without the
+// start time and boot id its native one holds was judged by its pid alone, taken for live
+// after the pid was reused, and a JS judge took a reused pid's records for live.
 const fs = require('fs');
+const native = require('./native');
+
+// The addon's reader of processes, or null: no addon, or a build from before processIdentity.
+function addonReader() {
+  const addon = native.addon;
+  return addon && typeof addon.processIdentity === 'function' ? addon : null;
+}
 
 // Field 22 of /proc/<pid>/stat (starttime, clock ticks since boot) as a BigInt, counted after the
 // last ')' (the command name may contain spaces and parentheses), 0n when the text is malformed;
@@ -37,6 +52,11 @@ function exists(pid) {
 // never runs again); startTime 0n when unknown (it exists but /proc cannot be read).
 function readProcessStat(pid) {
   if (!Number.isInteger(pid) || pid <= 0 || pid > 0x7fffffff) return { gone: true, startTime: 0n };
+  const reader = addonReader();
+  if (reader !== null) {
+    const { gone, startTime } = reader.processIdentity(pid);
+    return { gone, startTime };
+  }
   if (!exists(pid)) return { gone: true, startTime: 0n };
   let text;
   try {
@@ -68,6 +88,11 @@ let boot = 0n;
 // ownStartTime().
 function bootId() {
   if (boot === 0n) {
+    const reader = addonReader();
+    if (reader !== null) {
+      boot = reader.processIdentity(process.pid).bootId;
+      return boot;
+    }
     try {
       boot = parseBootId(fs.readFileSync('/proc/sys/kernel/random/boot_id', 'latin1'));
     } catch {

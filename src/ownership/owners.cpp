@@ -156,16 +156,28 @@ bool FreeOwnerSlotAt(layout::Owner* owners, uint32_t slot, uint32_t judgedPid) n
   return AtomicCas(&owners[slot].pid, judgedPid, 0);
 }
 
+ProcessIdentity ReadProcessIdentity(uint32_t pid) noexcept {
+  ProcessIdentity p;
+  if (pid != 0 && pid == static_cast<uint32_t>(getpid())) {
+    p.startTime = OwnStartTime();  // the caller's own process, which lives
+  } else {
+    const ProcessStat st = ReadProcessStat(pid);
+    p.gone = st.gone;
+    p.startTime = st.startTime;
+  }
+  p.bootId = BootId();
+  return p;
+}
+
 OwnerIdentity IdentityOf(uint32_t pid, uint32_t tid) noexcept {
   OwnerIdentity id;
   id.pid = pid;
   id.tid = tid;
-  const uint64_t start =
-      pid == static_cast<uint32_t>(getpid()) ? OwnStartTime() : ReadProcessStat(pid).startTime;
+  const ProcessIdentity p = ReadProcessIdentity(pid);
   // A start time that could not be read is written as the marker, never as 0: the record of a
   // live owner must not read as one without identity (rule 6) to parties that know theirs.
-  id.startTime = start == 0 ? kOwnerStartUnknown : start;
-  id.bootId = BootId();
+  id.startTime = p.startTime == 0 ? kOwnerStartUnknown : p.startTime;
+  id.bootId = p.bootId;
   return id;
 }
 

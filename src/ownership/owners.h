@@ -26,9 +26,23 @@ struct OwnerIdentity {
   uint64_t bootId = 0;     // the boot id (base/process.h); 0: unknown
 };
 
+// What this process reads of process `pid` (§6): whether it is gone (base/process.h,
+// ReadProcessStat), its start time (this process's own read once, OwnStartTime) and the boot id,
+// each 0 when it cannot be read. Every identity and every verdict of the gone rule is made of
+// these reads, for native handles here and, when the addon is loaded, for the pure-JS library
+// through it (the addon's processIdentity): a permission model of the host can deny the JS code
+// /proc but not this code, and both must then record and judge the same identities. Reads /proc:
+// slow paths only.
+struct ProcessIdentity {
+  bool gone = false;
+  uint64_t startTime = 0;
+  uint64_t bootId = 0;
+};
+ProcessIdentity ReadProcessIdentity(uint32_t pid) noexcept;
+
 // Thread `tid` of process `pid` on this boot: pid's start time (this process's is read once),
-// kOwnerStartUnknown when it cannot be read, and the boot id (0 when it cannot be read). Reads
-// /proc: call it when attaching, not per operation.
+// kOwnerStartUnknown when it cannot be read, and the boot id (0 when it cannot be read), as
+// ReadProcessIdentity reads them. Reads /proc: call it when attaching, not per operation.
 OwnerIdentity IdentityOf(uint32_t pid, uint32_t tid) noexcept;
 
 // What a record's owner is to `self`, by the gone rule of §6.

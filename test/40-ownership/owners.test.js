@@ -12,7 +12,7 @@ const proc = require('../../lib/base/process');
 const { OwnerTable, identityOf, GONE, THIS_PROCESS, OTHER_PROCESS } = require('../../lib/ownership/owners');
 const { addon, loadError } = require('../../lib/base/native');
 const { statStartTime, bootIdOf } = require('../helpers/independent-reader');
-const { exitedPid } = require('../helpers/process');
+const { exitedPid, tempDir, runNode, noProcNodeArgs } = require('../helpers/process');
 
 const RECORD_BYTES = S.OWNER.SIZE;
 
@@ -27,6 +27,8 @@ function recordBytes(table, o) {
   return Buffer.from(table.u32.buffer, C.OWNERS_OFFSET + o * RECORD_BYTES, RECORD_BYTES);
 }
 
+
+const IDENTITY_CHILD = path.join(__dirname, '..', 'helpers', 'children', 'identity-child.js');
 
 // A live process other than this one, that sleeps until killed.
 function sleeper() {
@@ -65,6 +67,24 @@ describe('ownership: process identity (/proc)', () => {
     }
     assert.strictEqual(proc.readProcessStat(exitedPid()).gone, true);
     assert.strictEqual(proc.processGone(0), true);
+  });
+
+  // With the addon loaded, these reads are the addon's (lib/base/process.js); without it, the
+  // JS code reads /proc itself, to the same values.
+  it('without the addon, reads /proc from JS: a JS handle records its start time and the boot id', async () => {
+    const empty = tempDir();
+    try {
+      const r = await runNode(IDENTITY_CHILD, ['records'], { env: { SHMSTORE_ADDON_DIR: empty.dir } });
+      assert.strictEqual(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout);
+      assert.deepStrictEqual([out.procDenied, out.addon, out.records.length], [false, false, 1]);
+      const [{ startTime, bootId }] = out.records;
+      assert.ok(BigInt(startTime) >= proc.ownStartTime() && BigInt(startTime) < BigInt(C.OWNER_START_UNKNOWN),
+        `the child's start time (${startTime})`);
+      assert.strictEqual(bootId, String(proc.bootId()));
+    } finally {
+      empty.cleanup();
+    }
   });
 
   it('identityOf names a thread of a process of this boot', () => {
@@ -717,5 +737,75 @@ describe('ownership: the addon marks a watched slot dead when its thread ends', 
     assert.strictEqual(addon.freeOwnerSlot(sab, C.OWNERS_OFFSET, 1, 7), false, 'the pid word is not 7');
     assert.strictEqual(addon.freeOwnerSlot(sab, C.OWNERS_OFFSET, 1, process.pid), true);
     assert.ok(Buffer.from(sab, C.OWNERS_OFFSET + RECORD_BYTES, RECORD_BYTES).equals(Buffer.alloc(RECORD_BYTES)));
+    assert.throws(() => addon.processIdentity('1'), TypeError);
+    assert.throws(() => addon.processIdentity(0), RangeError);
+    assert.throws(() => addon.processIdentity(2 ** 32), RangeError);
+    assert.deepStrictEqual(addon.processIdentity(exitedPid()), { gone: true, startTime: 0n, bootId: proc.bootId() });
+  });
+});
+
+// Node's permission model (--permission) can deny a process's JS code /proc, never its addon's
+// code. With the addon loaded, the JS code takes this process's start time and the boot id, and
+// what it knows of other processes, from the addon (lib/base/process.js; format.md §6, "Identity
+// unknown"). Before, such a process's JS records held OWNER_START_UNKNOWN and no boot id where
+// its native records held its identity: other processes judged its JS handles by their pid
+// alone (their locks held after the pid was reused, and after a reboot for a store on a file),
+// and its JS handles took the records of a reused pid or an earlier boot for live, where its
+// native handles took them for gone.
+describe('ownership: a process whose JS code cannot read /proc (permission model)', function () {
+  this.timeout(60000);
+  const flags = noProcNodeArgs();
+  const run = async (args, { env, nodeArgs = [] } = {}) => {
+    const r = await runNode(IDENTITY_CHILD, args, { nodeArgs: [...flags, ...nodeArgs], env });
+    assert.strictEqual(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.strictEqual(out.procDenied, true, 'the child\'s JS code is denied /proc');
+    return { ...out, pid: r.child.pid };
+  };
+  beforeEach(function () {
+    if (flags === null || !addon) this.skip();
+  });
+
+  it('with the addon, its JS handles record the identity its native handles record: its start time and the boot id', async () => {
+    const out = await run(['records']);
+    assert.strictEqual(out.addon, true);
+    // One record of its JS mutex handle, then one of its native handle of the same region, whose
+    // code read /proc itself: the child's start time (it started after this process) and the
+    // boot id.
+    assert.strictEqual(out.records.length, 2);
+    const [js, native] = out.records;
+    assert.ok(BigInt(native.startTime) >= proc.ownStartTime() && BigInt(native.startTime) < BigInt(C.OWNER_START_UNKNOWN),
+      `the native record holds the child's start time (${native.startTime})`);
+    assert.strictEqual(native.bootId, String(proc.bootId()));
+    assert.deepStrictEqual(js, native);
+  });
+
+  it('with the addon, its JS handles judge another process\'s record as its native handles do', async () => {
+    const live = sleeper();
+    try {
+      const { startTime } = proc.readProcessStat(live.pid);
+      const out = await run(['judge', live.pid, startTime, proc.bootId(), exitedPid()]);
+      // Whether a lock held by each record is taken over (tryLock), by a JS and a native handle.
+      assert.deepStrictEqual(out.verdicts, {
+        live: { js: false, native: false },
+        reused: { js: true, native: true },
+        rebooted: { js: true, native: true },
+        ended: { js: true, native: true },
+      });
+    } finally {
+      live.kill('SIGKILL');
+    }
+  });
+
+  it('without the addon, its JS handles record the start time as unknown and no boot id, as before', async () => {
+    const empty = tempDir();
+    try {
+      // An addon directory without the addon, which the child may read.
+      const out = await run(['records'], { env: { SHMSTORE_ADDON_DIR: empty.dir }, nodeArgs: [`--allow-fs-read=${empty.dir}/*`] });
+      assert.strictEqual(out.addon, false);
+      assert.deepStrictEqual(out.records, [{ startTime: String(C.OWNER_START_UNKNOWN), bootId: '0' }]);
+    } finally {
+      empty.cleanup();
+    }
   });
 });

@@ -9,7 +9,7 @@ const { addon } = require('../../lib/base/native');
 const { C, W } = require('../../lib/layout/layout');
 const { OwnerTable } = require('../../lib/ownership/owners');
 const lw = require('../../lib/ownership/lockword');
-const { readProcessStat } = require('../../lib/base/process');
+const { readProcessStat, bootId } = require('../../lib/base/process');
 const { uniqueName, tempDir, removeShm, runNode, exitedPid, until, noProcNodeArgs } = require('../helpers/process');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'mutex-child.js');
@@ -357,11 +357,13 @@ describe('Mutex', () => {
       m.close();
     });
 
-    // A process that cannot read its identity (here: Node's permission model denies /proc; also
-    // no /proc, or no file descriptor left at its first read) writes its start time as unknown,
-    // a marker, in its owner record (format.md §6). Written as 0, its record read as one without
-    // identity (rule 6), and any process that knows its own took its mutex while it held it.
-    it('a holder that cannot read its identity keeps the mutex while it lives; recovered once it is killed', async function () {
+    // A process whose JS code Node's permission model denies /proc. Its JS handles take its
+    // identity from the addon, whose code reads /proc (format.md §6, "Identity unknown"), and
+    // record the start time and boot id its native handles record; before, they recorded the
+    // start time as unknown, and were judged by their pid alone. (A process that cannot read its
+    // identity at all writes the unknown marker, never 0: as 0, its record read as one without
+    // identity, rule 6, and any process that knows its own took its mutex while it held it.)
+    it('a holder whose JS code cannot read /proc records its identity, keeps the mutex while it lives; recovered once it is killed', async function () {
       const flags = noProcNodeArgs();
       if (flags === null) this.skip();
       const m = Mutex.create({ name });
@@ -372,8 +374,8 @@ describe('Mutex', () => {
         const table = new OwnerTable(new Uint32Array(m.buffer), C.SYNC_OWNERS_OFFSET / WORD, C.SYNC_OWNER_SLOTS);
         const record = table.read(slot);
         assert.strictEqual(record.pid, h.child.pid);
-        assert.notStrictEqual(record.startTime, readProcessStat(h.child.pid).startTime,
-          'the holder could not read its start time');
+        assert.strictEqual(record.startTime, readProcessStat(h.child.pid).startTime, 'its start time, read by the addon');
+        assert.strictEqual(record.bootId, bootId(), 'and the boot id');
         assert.strictEqual(m.tryLock(), false, 'held by a live process');
         assert.throws(() => m.lock(300), (e) => e instanceof ShmError && e.code === 'ERR_LOCK_TIMEOUT');
         // The native waiter judges the record by the same rule.

@@ -5,11 +5,13 @@
 const assert = require('assert');
 const path = require('path');
 const { spawn } = require('child_process');
-const { Registry, Store } = require('../../index');
+const { Registry, Store, Segment } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { C, S } = require('../../lib/layout/layout');
 const { KINDS, regionKind } = require('../../lib/registry/kinds');
 const { acquiredWord } = require('../../lib/ownership/lockword');
+const { OwnerTable } = require('../../lib/ownership/owners');
+const { readProcessStat, bootId } = require('../../lib/base/process');
 const { uniqueName, removeShm, noProcNodeArgs } = require('../helpers/process');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'registry-child.js');
@@ -53,7 +55,24 @@ function holder(registry, kind, name, nodeArgs = []) {
     });
     exited.then((how) => reject(new Error(`holder ended (${how}) before holding`)));
   });
-  return { held, kill: () => { child.kill('SIGKILL'); return exited; } };
+  return { pid: child.pid, held, kill: () => { child.kill('SIGKILL'); return exited; } };
+}
+
+// The owner records naming process `pid` in the owner table of `slots` records at byte `at` of
+// the segment `target`, as { startTime, bootId }.
+function recordsOf(target, at, slots, pid) {
+  const seg = Segment.open(target);
+  try {
+    const table = new OwnerTable(new Uint32Array(seg.buffer), at / Uint32Array.BYTES_PER_ELEMENT, slots);
+    const out = [];
+    for (let o = 1; o < slots; o++) {
+      const { pid: p, startTime, bootId } = table.read(o);
+      if (p === pid) out.push({ startTime, bootId });
+    }
+    return out;
+  } finally {
+    seg.close();
+  }
 }
 
 describe('Registry kinds', () => {
@@ -93,9 +112,11 @@ describe('Registry kinds', () => {
     }
   });
 
-  // Also when that process cannot read its identity (here Node's permission model denies it /proc):
-  // its owner records say its start time is unknown (format.md §6), and count while it lives.
-  // Recorded as 0, they read as records without identity, and the structures were deleted under it.
+  // Also when that process's JS code cannot read /proc (Node's permission model denies it): its
+  // handles, JS (the mutex) and native (the store) alike, record its identity as the addon reads
+  // it (format.md §6, "Identity unknown"), and count while it lives. (Its JS handles recorded the
+  // start time as unknown before, and were judged by the pid alone; recorded as 0, they read as
+  // records without identity, and the structures were deleted under it.)
   for (const noProc of [false, true]) {
     withAddon(`a mutex or a store open in another process is in use until that process is killed${noProc ? ' (a process that cannot read /proc)' : ''}`, async function () {
       const nodeArgs = noProc ? noProcNodeArgs() : [];
@@ -116,6 +137,13 @@ describe('Registry kinds', () => {
       s.close();
       holders = [holder(name, 'mutex', 'm', nodeArgs), holder(name, 'store', 's', nodeArgs)];
       await Promise.all(holders.map((h) => h.held));
+      const mutexAt = registry.list().find((e) => e.name === 'm').byteOffset;
+      const found = [
+        ...recordsOf({ name }, mutexAt + C.SYNC_OWNERS_OFFSET, C.SYNC_OWNER_SLOTS, holders[0].pid),
+        ...recordsOf(segment, C.OWNERS_OFFSET, C.OWNER_SLOTS, holders[1].pid),
+      ];
+      assert.deepStrictEqual(found, holders.map((h) => ({ startTime: readProcessStat(h.pid).startTime, bootId: bootId() })),
+        'each holder\'s record holds its start time and the boot id');
       assert.throws(() => registry.delete('m'), { code: 'ERR_IN_USE' });
       assert.throws(() => registry.delete('s'), { code: 'ERR_IN_USE' });
       assert.deepStrictEqual(await Promise.all(holders.map((h) => h.kill())), ['SIGKILL', 'SIGKILL']);

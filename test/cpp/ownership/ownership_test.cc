@@ -173,6 +173,31 @@ TEST(ProcessIdentity, ReadsThisProcessOthersAndGoneOnes) {
   waitpid(z, nullptr, 0);
 }
 
+// What the addon hands the pure-JS library (processIdentity) is what IdentityOf and the gone rule
+// read: this process's kept start time, another's start time and liveness, the boot id.
+TEST(ProcessIdentity, ReadProcessIdentityIsWhatIdentitiesAndVerdictsRead) {
+  const uint32_t me = static_cast<uint32_t>(getpid());
+  const ProcessIdentity self = ReadProcessIdentity(me);
+  EXPECT_FALSE(self.gone);
+  EXPECT_EQ(self.startTime, OwnStartTime());
+  EXPECT_EQ(self.bootId, BootId());
+  const OwnerIdentity id = IdentityOf(me, 7);
+  EXPECT_EQ(id.startTime, self.startTime);
+  EXPECT_EQ(id.bootId, self.bootId);
+  {
+    Sleeper other;
+    const ProcessIdentity p = ReadProcessIdentity(other.pid());
+    const ProcessStat st = ReadProcessStat(other.pid());
+    EXPECT_FALSE(p.gone);
+    EXPECT_EQ(p.startTime, st.startTime);
+    EXPECT_EQ(p.bootId, BootId());
+  }
+  const ProcessIdentity gone = ReadProcessIdentity(DeadPid());
+  EXPECT_TRUE(gone.gone);
+  EXPECT_EQ(gone.startTime, 0u);
+  EXPECT_TRUE(ReadProcessIdentity(0).gone);
+}
+
 TEST(ProcessIdentity, OwnStartTimeIsReadAgainInAForkedChild) {
   const uint64_t parent = OwnStartTime();  // cached in the parent
   int fds[2];
