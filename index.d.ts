@@ -969,6 +969,7 @@ export declare class Stack {
   [Symbol.dispose](): void;
   readonly capacity: number;
   readonly messageBytes: number;
+  /** Messages on the stack at one instant during the call (the top node's depth: constant time). */
   readonly size: number;
   /** Messages lost with parties that were gone: pushes never pushed, pops never handed back. */
   readonly lost: { pushes: number; pops: number };
