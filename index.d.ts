@@ -969,6 +969,7 @@ export declare class Stack {
   [Symbol.dispose](): void;
   readonly capacity: number;
   readonly messageBytes: number;
+  /** Messages on the stack at one instant during the call (the top node's depth: constant time). */
   readonly size: number;
   /** Messages lost with parties that were gone: pushes never pushed, pops never handed back. */
   readonly lost: { pushes: number; pops: number };
@@ -1239,7 +1240,7 @@ export declare class Broadcast {
   [Symbol.dispose](): void;
   /** Live subscribers of every process (gone ones are dropped first). */
   readonly subscribers: number;
-  /** How far the slowest live subscriber is behind. */
+  /** How far the slowest live subscriber is behind (gone ones are dropped first, at most once per 50 ms per handle). */
   readonly maxLag: number;
   /** Publications given up because their publisher died while writing them. */
   readonly skipped: number;

@@ -413,6 +413,12 @@ const constants = {
   // held by an owner that is gone is taken back to the free list. Hence capacities up to 2^20 and
   // at most 256 owner slots (8 bits).
   MSG_KIND_STACK: 3,
+  // A stack's format version, which differs from MSG_FORMAT_VERSION (every other kind's): version
+  // 2 gives each node its depth (StackNode.depth: the messages on the stack from that node down,
+  // itself included), written by its pusher before the push is announced, so that the stack's
+  // size is the depth of its top node, read in constant time. Version 1 nodes carried no depth
+  // (the word was reserved, zero), so a size had to walk the list; its regions are refused.
+  MSG_STACK_VERSION: 2,
   STACK_CONTROL_OFFSET: 64,
   STACK_OWNERS_OFFSET: 576,
   STACK_OWNER_SLOTS: 256,
@@ -1005,7 +1011,7 @@ const structs = {
       ['state', 'u32', 0],
       ['next', 'u32', 4],
       ['record', 'u32', 8],
-      ['reserved', 'u32', 12],
+      ['depth', 'u32', 12],
     ],
   },
   PqControl: {

@@ -171,6 +171,7 @@ const C = Object.freeze({
   MPMC_SEQ_SKIPPED: 2,
   MPMC_RECHECK_MS: 0x32,
   MSG_KIND_STACK: 3,
+  MSG_STACK_VERSION: 2,
   STACK_CONTROL_OFFSET: 0x40,
   STACK_OWNERS_OFFSET: 0x240,
   STACK_OWNER_SLOTS: 0x100,
@@ -592,7 +593,7 @@ const S = Object.freeze({
     STATE: 0,
     NEXT: 4,
     RECORD: 8,
-    RESERVED: 12,
+    DEPTH: 12,
   }),
   PQ_CONTROL: Object.freeze({
     SIZE: 512,
@@ -1103,7 +1104,7 @@ const W = Object.freeze({
     STATE: 0,
     NEXT: 1,
     RECORD: 2,
-    RESERVED: 3,
+    DEPTH: 3,
   }),
   PQ_CONTROL: Object.freeze({
     WORDS: 128,

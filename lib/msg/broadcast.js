@@ -167,12 +167,17 @@ class Broadcast extends RegionHandle {
 
   /**
    * How far the slowest live subscriber is behind the publish position (0 without subscribers):
-   * what a publisher that wants no subscriber to miss anything keeps below `capacity`. A
-   * subscriber a lap or more behind is checked by the gone rule and dropped if it is gone.
+   * what a publisher that wants no subscriber to miss anything keeps below `capacity`. Gone
+   * subscribers are dropped first, at most once per recheck period per handle (the gone rule
+   * reads /proc, and a back-pressure loop reads maxLag often); a subscriber a lap or more behind
+   * is checked at every call. Without the periodic drop, a subscriber that died less than a lap
+   * behind would hold maxLag where it died for ever, and a publisher waiting for it to fall would
+   * wait for ever: its lag grows only with publications, which that publisher holds back.
    */
   get maxLag() {
     this.usable_();
     const s = this.#state;
+    if (this.#dropDue()) dropGone(s);
     const tail = Atomics.load(s.u32, R.TAIL);
     let max = 0;
     for (let o = 1; o < s.owners.slots; o++) {
@@ -189,6 +194,8 @@ class Broadcast extends RegionHandle {
 
   // At most once per RECHECK_MS per handle: whether to look for a gone publisher's record.
   #repair = oncePer(RECHECK_MS);
+  // At most once per RECHECK_MS per handle: whether maxLag drops the gone subscribers first.
+  #dropDue = oncePer(RECHECK_MS);
 
   /**
    * Publishes `value` to every subscriber. Never waits for subscribers: the oldest record is

@@ -23,6 +23,11 @@ const KIND_NAMES = {
   [C.MSG_KIND_BROADCAST]: 'a broadcast channel',
 };
 
+/** The format version of the regions of `kind`: the stack's has its own (format.md §15, header). */
+function versionOf(kind) {
+  return kind === C.MSG_KIND_STACK ? C.MSG_STACK_VERSION : C.MSG_FORMAT_VERSION;
+}
+
 function isPowerOfTwo(n) {
   return n > 0 && (n & (n - 1)) === 0;
 }
@@ -94,7 +99,7 @@ function readHeader(buffer, byteOffset) {
 function stamp(buffer, byteOffset, kind, capacity, elementSize) {
   const u32 = new Uint32Array(buffer, byteOffset, W.MSG_HEADER.WORDS);
   Atomics.store(u32, KIND, kind);
-  Atomics.store(u32, VERSION, C.MSG_FORMAT_VERSION);
+  Atomics.store(u32, VERSION, versionOf(kind));
   Atomics.store(u32, CAPACITY, capacity);
   Atomics.store(u32, ELEMENT_SIZE, elementSize);
   Atomics.store(u32, MAGIC, C.MSG_MAGIC);
@@ -107,8 +112,9 @@ function checkHeader(buffer, byteOffset, kind) {
   if (h.kind !== kind) {
     throw msgError('ERR_BAD_MAGIC', `The message region is ${KIND_NAMES[h.kind] || `of unknown kind ${h.kind}`}, not ${KIND_NAMES[kind]}`);
   }
-  if (h.version !== C.MSG_FORMAT_VERSION) {
-    throw msgError('ERR_BAD_VERSION', `Message region version ${h.version}, expected ${C.MSG_FORMAT_VERSION}`);
+  const version = versionOf(kind);
+  if (h.version !== version) {
+    throw msgError('ERR_BAD_VERSION', `Message region version ${h.version}, expected ${version} for ${KIND_NAMES[kind]}`);
   }
   if (!isPowerOfTwo(h.capacity) || h.capacity > C.MSG_MAX_CAPACITY) {
     throw msgError('ERR_CORRUPT', `Message region capacity ${h.capacity} is not an allowed capacity`);
@@ -183,5 +189,5 @@ function closedError(what) {
 
 module.exports = {
   place, stamp, checkHeader, checkShape, readHeader, validateCapacity, validateShape, validateCreateOptions, isPowerOfTwo, closedError,
-  messageBytesOption, startPositionOf,
+  messageBytesOption, startPositionOf, versionOf,
 };

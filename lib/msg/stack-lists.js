@@ -23,6 +23,7 @@ const SIZE = CTL / WORD + W.STACK_CONTROL.STACKED;
 const LOST_PUSHES = CTL / WORD + W.STACK_CONTROL.LOST_PUSHES;
 const LOST_POPS = CTL / WORD + W.STACK_CONTROL.LOST_POPS;
 const NEXT = W.STACK_NODE.NEXT;
+const DEPTH = W.STACK_NODE.DEPTH;
 const INDEX_MASK = C.STACK_INDEX_MASK;
 const OP_SHIFT = C.STACK_OP_SHIFT;
 const OP_MASK = C.STACK_OP_MASK;
@@ -53,7 +54,7 @@ const highHalf = (at) => lowHalf(at) + 1;
 
 // The two lists: where each head is (`at`, a u64 index; `low` and `high`, the u32 indices of its
 // halves), the state of a node on it, the state of a node popped from it, and whether its length
-// is counted in `size`.
+// is counted in `stacked` and in its nodes' depths.
 const STACK = Object.freeze({ at: TOP, low: lowHalf(TOP), high: highHalf(TOP), listed: STACKED, taken: POPPED, counted: true });
 const FREE_LIST = Object.freeze({ at: FREE, low: lowHalf(FREE), high: highHalf(FREE), listed: FREE_NODE, taken: PUSHING, counted: false });
 
@@ -145,12 +146,19 @@ function take(r, list, slot) {
   }
 }
 
-/** Pushes node `n`, held by owner `slot`, onto `list`. */
+/**
+ * Pushes node `n`, held by owner `slot`, onto `list`. Onto the stack, the node's depth is set to
+ * one more than the depth of the node it goes on (1 on an empty stack) before the push is
+ * announced: the CAS succeeds only if `top` did not change since it was read, so that node was on
+ * the stack all along, and a node's depth, like its `next`, is written only by its holder, never
+ * while it is on the stack.
+ */
 function put(r, list, slot, n) {
-  const next = r.stateIndex(n) + NEXT;
+  const at = r.stateIndex(n);
   for (;;) {
     const { h, n: top } = first(r, list);
-    Atomics.store(r.u32, next, top);
+    Atomics.store(r.u32, at + NEXT, top);
+    if (list.counted) Atomics.store(r.u32, at + DEPTH, top === 0 ? 1 : Atomics.load(r.u32, r.stateIndex(top) + DEPTH) + 1);
     const mine = headOf(n, PUSH, slot, tagOf(h) + 1);
     if (Atomics.compareExchange(r.u64, list.at, h, mine) === h) {
       finish(r, list, mine);
@@ -201,41 +209,25 @@ function reclaim(r, slot, isGone) {
   return taken;
 }
 
-// Walks of the stack length() makes before it counts node states instead.
-const WALKS = 4;
-
 /**
- * How many messages are on the stack, counted on the list rather than read from `stacked`, which
- * a party killed between finishing a change of `top` and moving the count leaves one off for good
- * (format.md §15, "Finishing"). The nodes from `top` on are counted, and the count is kept if
- * `top` still holds the same head word after the walk: every change of `top` moves its tag, and
- * nobody writes the `next` of a node while it is on the stack, so the walk then saw one state of
- * the list (a snapshot). After `walks` walks that `top` changed under, the nodes whose state says
- * stacked are counted instead (a node is stacked exactly while it is on the stack, or its push is
- * being finished): one load per node, not a snapshot while others move nodes, but each node
- * counted at most once and none missed once the stack is still.
+ * How many messages are on the stack: the depth of its top node (0 when it is empty), read in
+ * constant time rather than from `stacked`, which a party killed between finishing a change of
+ * `top` and moving the count leaves one off for good (format.md §15, "Finishing"). The depth is
+ * kept if `top` still holds the same head word after it was read: every change of `top` moves its
+ * tag, and nobody writes the depth of a node while it is on the stack, so it is the number of
+ * messages at the instant `top` was read (a snapshot, exact while others push and pop too). A
+ * head that changed meanwhile is read again: each retry means another party changed the stack.
  */
-function length(r, walks = WALKS) {
-  for (let walk = 0; walk < walks; walk++) {
+function size(r) {
+  for (;;) {
     const { h, n } = first(r, STACK);
-    let count = 0;
-    let bad = false; // a node index past the capacity, or more nodes than the capacity: a cycle
-    for (let m = n; m !== 0; m = Atomics.load(r.u32, r.stateIndex(m) + NEXT)) {
-      if (m > r.capacity || ++count > r.capacity) {
-        bad = true;
-        break;
-      }
-    }
-    if (Atomics.load(r.u64, STACK.at) !== h) continue; // changed under the walk
-    if (bad) throw codec.corrupt('the stack list does not end within the capacity');
-    return count;
+    if (n === 0) return 0;
+    const depth = Atomics.load(r.u32, r.stateIndex(n) + DEPTH);
+    if (Atomics.load(r.u64, STACK.at) !== h) continue; // changed under the read
+    // More messages than nodes, or none under a top node: damage, not a count.
+    if (depth < 1 || depth > r.capacity) throw codec.corrupt(`the top node ${n} of the stack has depth ${depth}`);
+    return depth;
   }
-  first(r, STACK); // an announcement of a party that is gone is finished first
-  let count = 0;
-  for (let m = 1; m <= r.capacity; m++) {
-    if ((Atomics.load(r.u32, r.stateIndex(m)) & STATE_MASK) === STACKED) count++;
-  }
-  return count;
 }
 
 /** Makes the lists of a new region: the stack empty, every node on the free list in order. */
@@ -244,9 +236,10 @@ function init(r) {
     const at = r.stateIndex(n);
     Atomics.store(r.u32, at, stateOf(FREE_NODE, 0, 0));
     Atomics.store(r.u32, at + NEXT, n < r.capacity ? n + 1 : 0);
+    Atomics.store(r.u32, at + DEPTH, 0);
   }
   Atomics.store(r.u64, TOP, headOf(0, 0, 0, 0));
   Atomics.store(r.u64, FREE, headOf(1, 0, 0, 0));
 }
 
-module.exports = { STACK, FREE_LIST, SIZE, LOST_PUSHES, LOST_POPS, first, take, put, reclaim, length, init };
+module.exports = { STACK, FREE_LIST, SIZE, LOST_PUSHES, LOST_POPS, first, take, put, reclaim, size, init };

@@ -130,13 +130,13 @@ class Stack extends RegionHandle {
   }
 
   /**
-   * Messages on the stack (a snapshot: others move it meanwhile), counted on the list itself
-   * (stack-lists.js length()), not read from the `stacked` count, which parties killed between
-   * their change of the list and their move of the count leave off for good.
+   * Messages on the stack (a snapshot: others move it meanwhile): the depth of the top node
+   * (stack-lists.js size()), in constant time, not the `stacked` count, which parties killed
+   * between their change of the list and their move of the count leave off for good.
    */
   get size() {
     this.usable_();
-    return L.length(this.#r);
+    return L.size(this.#r);
   }
 
   /**

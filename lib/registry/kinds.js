@@ -180,9 +180,9 @@ function queueExtent(Class, sizeOption) {
 // option, made once by create() (zero bytes are not a queue), and, for the MPMC queue and the
 // channel, open while any of its owner records is not gone. list() shows the shape the region's
 // header records (its defaults applied), not the options as given.
-function queueKind(Class, sizeOption, owners) {
+function queueKind(Class, sizeOption, owners, version = C.MSG_FORMAT_VERSION) {
   return regionKind(Class, {
-    version: C.MSG_FORMAT_VERSION,
+    version,
     createOptions: ['capacity', sizeOption],
     bytes: (o) => Class.bytesFor(o.capacity, o[sizeOption] === undefined ? undefined : { [sizeOption]: o[sizeOption] }),
     describe: (at) => {
@@ -234,7 +234,7 @@ const KINDS = {
       }
     },
   },
-  stack: queueKind(Stack, 'messageBytes', { offset: C.STACK_OWNERS_OFFSET, slots: C.STACK_OWNER_SLOTS }),
+  stack: queueKind(Stack, 'messageBytes', { offset: C.STACK_OWNERS_OFFSET, slots: C.STACK_OWNER_SLOTS }, C.MSG_STACK_VERSION),
   // The order is recorded as its number (C.PQ_ORDER_MIN or C.PQ_ORDER_MAX; 'max' when not given).
   'priority-queue': regionKind(PriorityQueue, {
     version: C.MSG_FORMAT_VERSION,

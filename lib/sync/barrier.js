@@ -214,7 +214,9 @@ class Barrier extends SyncObject {
     const timeout = validateTimeout(timeoutMs);
     const signal = validateSignal(options);
     this.#r.usable();
-    if (signal) signal.throwIfAborted();
+    // A signal aborted already rejects, as every other async form does (never a synchronous
+    // throw), and the party does not arrive: the barrier is not broken by a wait never begun.
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const mine = this.#arrive();
     if (typeof mine !== 'number') return Promise.resolve(mine);
     return this.#waitAsync(mine, timeout, signal);

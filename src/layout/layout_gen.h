@@ -175,6 +175,7 @@ inline constexpr uint64_t kMpmcSeqFull = 1ULL;
 inline constexpr uint64_t kMpmcSeqSkipped = 2ULL;
 inline constexpr uint64_t kMpmcRecheckMs = 0x32ULL;
 inline constexpr uint64_t kMsgKindStack = 3ULL;
+inline constexpr uint64_t kMsgStackVersion = 2ULL;
 inline constexpr uint64_t kStackControlOffset = 0x40ULL;
 inline constexpr uint64_t kStackOwnersOffset = 0x240ULL;
 inline constexpr uint64_t kStackOwnerSlots = 0x100ULL;
@@ -815,13 +816,13 @@ struct StackNode {
   uint32_t state;
   uint32_t next;
   uint32_t record;
-  uint32_t reserved;
+  uint32_t depth;
 };
 static_assert(sizeof(StackNode) == 16, "StackNode size");
 static_assert(offsetof(StackNode, state) == 0, "StackNode.state");
 static_assert(offsetof(StackNode, next) == 4, "StackNode.next");
 static_assert(offsetof(StackNode, record) == 8, "StackNode.record");
-static_assert(offsetof(StackNode, reserved) == 12, "StackNode.reserved");
+static_assert(offsetof(StackNode, depth) == 12, "StackNode.depth");
 
 struct PqControl {
   uint32_t count;
@@ -1424,6 +1425,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kMpmcSeqSkipped, "MPMC_SEQ_SKIPPED") \
   X(kMpmcRecheckMs, "MPMC_RECHECK_MS") \
   X(kMsgKindStack, "MSG_KIND_STACK") \
+  X(kMsgStackVersion, "MSG_STACK_VERSION") \
   X(kStackControlOffset, "STACK_CONTROL_OFFSET") \
   X(kStackOwnersOffset, "STACK_OWNERS_OFFSET") \
   X(kStackOwnerSlots, "STACK_OWNER_SLOTS") \
@@ -1803,7 +1805,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(StackNode, "STACK_NODE", state, "STATE") \
   X(StackNode, "STACK_NODE", next, "NEXT") \
   X(StackNode, "STACK_NODE", record, "RECORD") \
-  X(StackNode, "STACK_NODE", reserved, "RESERVED") \
+  X(StackNode, "STACK_NODE", depth, "DEPTH") \
   X(PqControl, "PQ_CONTROL", count, "COUNT") \
   X(PqControl, "PQ_CONTROL", nextSeq, "NEXT_SEQ") \
   X(PqControl, "PQ_CONTROL", order, "ORDER") \

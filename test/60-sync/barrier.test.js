@@ -92,6 +92,23 @@ describe('Barrier', () => {
     b.close();
   });
 
+  it('a waitAsync given a signal aborted already rejects with its reason, without arriving', async () => {
+    const buffer = sab();
+    const a = Barrier.create({ buffer, parties: 2 });
+    const b = Barrier.open({ buffer });
+    const reason = new Error('stopped before the wait');
+    let p;
+    assert.doesNotThrow(() => { p = a.waitAsync(10000, { signal: AbortSignal.abort(reason) }); });
+    await assert.rejects(p, (e) => e === reason);
+    assert.strictEqual(a.arrived, 0);
+    assert.strictEqual(a.broken, false);
+    const q = b.waitAsync(10000);
+    assert.deepStrictEqual(a.wait(10000), { leader: true });
+    assert.deepStrictEqual(await q, { leader: false });
+    a.close();
+    b.close();
+  });
+
   // The leader's wait returns at once; the other party's async wait looks only a tick later, by
   // when the next generation may be broken or reset: its own generation passed all the same.
   it('a party whose generation passed is let go even if the next one breaks or is reset before it looks', async () => {

@@ -5,7 +5,8 @@
 const assert = require('assert');
 const { Broadcast, MpmcQueue, Registry } = require('../../index');
 const { C } = require('../../lib/layout/layout');
-const { uniqueName, removeShm } = require('../helpers/process');
+const { OwnerTable } = require('../../lib/ownership/owners');
+const { uniqueName, removeShm, exitedPid } = require('../helpers/process');
 const { stamped, checkStamped } = require('../helpers/messages');
 
 function broadcast(capacity = 8, messageBytes = 64, extra = {}) {
@@ -129,6 +130,29 @@ describe('Broadcast', () => {
     assert.strictEqual(b.maxLag, 2);
     s1.close();
     assert.strictEqual(b.maxLag, 0);
+    b.close();
+  });
+
+  it('maxLag drops a gone subscriber less than a lap behind: a publisher waiting on it goes on', async () => {
+    const b = broadcast(8);
+    const live = b.subscribe();
+    const other = Broadcast.open({ buffer: b.buffer });
+    const dead = other.subscribe();
+    for (let i = 0; i < 7; i++) b.publish(i);
+    drain(live);
+    assert.strictEqual(b.maxLag, 7);
+    // The subscriber's process is gone (killed with SIGKILL): its owner record names a process
+    // that exited, and its cursor stays 7 behind, as close to the capacity as the documented
+    // back-pressure loop below waits on.
+    const owners = new OwnerTable(new Uint32Array(b.buffer), C.BCAST_OWNERS_OFFSET / Uint32Array.BYTES_PER_ELEMENT, C.BCAST_OWNER_SLOTS);
+    Atomics.store(owners.u32, owners.pidWord(dead.id), exitedPid());
+    const deadline = Date.now() + 10000;
+    while (b.maxLag > b.capacity - 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+    assert.strictEqual(b.maxLag, 0);
+    assert.strictEqual(b.subscribers, 1);
+    b.publish('goes on');
+    assert.deepStrictEqual(drain(live), [['goes on', 0]]);
+    other.close();
     b.close();
   });
 

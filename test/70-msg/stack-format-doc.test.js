@@ -41,9 +41,11 @@ function readStack(buffer) {
     return out;
   };
   const stacked = walk(64, 1);
+  // Each stacked node's depth: the messages from it down, itself included.
+  stacked.forEach((n, k) => assert.strictEqual(u32(node(n) + 12), stacked.length - k, `depth of node ${n}`));
   const tags = [];
   return {
-    kind: u32(4), capacity: c, size: u32(448), lost: [u32(452), u32(456)],
+    kind: u32(4), version: u32(8), capacity: c, size: u32(448), lost: [u32(452), u32(456)],
     messages: stacked.map((n) => decode(buffer, node(n) + 16, u32(node(n) + 8), tags)),
     tags,
     free: walk(128, 0).length,
@@ -95,7 +97,7 @@ describe('Stack and PriorityQueue: the bytes of docs/format.md §15', () => {
     s.tryPop();
     s.push('four');
     const r = readStack(buffer);
-    assert.deepStrictEqual(r, { kind: 3, capacity: 4, size: 3, lost: [0, 0], messages: ['four', { two: 2 }, 'one'], tags: [3, 4, 3], free: 1 });
+    assert.deepStrictEqual(r, { kind: 3, version: 2, capacity: 4, size: 3, lost: [0, 0], messages: ['four', { two: 2 }, 'one'], tags: [3, 4, 3], free: 1 });
     s.close();
   });
 

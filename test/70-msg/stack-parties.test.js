@@ -25,7 +25,7 @@ const KINDS = {
     Class: Stack,
     // Takes back the nodes of parties that died (a push that finds the stack full does it too).
     settle: (s) => s.reclaim(),
-    // By its list and by `size`, which counts the list (docs/api.md, stack.size).
+    // By its list and by `size`, the depth of its top node (docs/api.md, stack.size).
     empty: (s) => s.peek() === undefined && s.size === 0,
     drain: (s) => s.tryPop(),
     push: (s, m) => s.tryPush(m),
@@ -183,8 +183,8 @@ for (const [kind, K] of Object.entries(KINDS)) {
         assert.ok(t.unmarked <= rounds, `unmarked ${t.unmarked}`);
         if (kind === 'stack') assert.ok(s.lost.pushes <= rounds && s.lost.pops <= rounds, JSON.stringify(s.lost));
         assert.ok(K.empty(s));
-        // Exact once the others are still: the stack's `size` counts its list, and the priority
-        // queue's count is kept under its mutex.
+        // Exact once the others are still: the stack's `size` is the depth of its top node, and
+        // the priority queue's count is kept under its mutex.
         assert.strictEqual(s.size, 0);
         let filled = 0;
         while (K.push(s, 'x', 0)) filled++;

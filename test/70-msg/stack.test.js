@@ -195,7 +195,7 @@ describe('Stack', () => {
       s.close();
     });
 
-    it('size counts the list, not the `stacked` count that a party killed between its CAS and the count leaves off', () => {
+    it('size is the depth of the top node, not the `stacked` count that a party killed between its CAS and the count leaves off', () => {
       const { buffer, s } = stack(4, 16);
       const u32 = new Uint32Array(buffer);
       assert.ok(s.tryPush('a'));
@@ -211,16 +211,29 @@ describe('Stack', () => {
       // The party that finished that pop was killed before subtracting 1: one too many.
       Atomics.add(u32, L.SIZE, 1);
       assert.strictEqual(s.size, 1);
-      // What length() counts when `top` keeps changing under its walks: the nodes in state
-      // stacked, the same once the stack is still.
-      const r = lists(buffer, 4, 16);
-      assert.strictEqual(L.length(r, 0), 1);
       assert.ok(s.tryPush('d'));
-      assert.deepStrictEqual([s.size, L.length(r, 0)], [2, 2]);
-      // A list that does not end within the capacity (a damaged `next`: the top node names itself).
+      assert.strictEqual(s.size, 2);
+      // A top node whose depth is not 1 to the capacity (damage: a stray write) is refused.
+      const r = lists(buffer, 4, 16);
       const top = L.first(r, L.STACK).n;
-      Atomics.store(u32, r.stateIndex(top) + W.STACK_NODE.NEXT, top);
+      Atomics.store(u32, r.stateIndex(top) + W.STACK_NODE.DEPTH, 5);
       assert.throws(() => s.size, (e) => e.code === 'ERR_CORRUPT');
+      Atomics.store(u32, r.stateIndex(top) + W.STACK_NODE.DEPTH, 0);
+      assert.throws(() => s.size, (e) => e.code === 'ERR_CORRUPT');
+      s.close();
+    });
+
+    it('size reads one node whatever the depth: nodes below the top are not walked', () => {
+      const { buffer, s } = stack(8, 16);
+      const r = lists(buffer, 8, 16);
+      for (let i = 0; i < 8; i++) assert.ok(s.tryPush(i));
+      assert.strictEqual(s.size, 8);
+      // The node under the top made to name itself: a walk of the list would not end within the
+      // capacity; the size does not go there (a pop would, and finds the damage then).
+      const top = L.first(r, L.STACK).n;
+      const below = Atomics.load(r.u32, r.stateIndex(top) + W.STACK_NODE.NEXT);
+      Atomics.store(r.u32, r.stateIndex(below) + W.STACK_NODE.NEXT, below);
+      assert.strictEqual(s.size, 8);
       s.close();
     });
 
@@ -236,14 +249,57 @@ describe('Stack', () => {
       const top = (C.STACK_CONTROL_OFFSET + S.STACK_CONTROL.TOP) / U64;
       const h = Atomics.load(r.u64, top);
       Atomics.store(r.u32, at + W.STACK_NODE.NEXT, 0); // the stack was empty
+      Atomics.store(r.u32, at + W.STACK_NODE.DEPTH, 1); // so the node is the only one
       const announced = BigInt((n | (C.STACK_OP_PUSH << C.STACK_OP_SHIFT) | (dead << C.STACK_OWNER_SHIFT)) >>> 0) |
         (((h >> 32n) + 1n) << 32n); // layout-ok: the head's tag is its high half
       assert.strictEqual(Atomics.compareExchange(r.u64, top, h, announced), h);
+      assert.strictEqual(s.size, 1);
       assert.strictEqual(s.tryPop(), 'z');
       assert.strictEqual(s.reclaim(), 0);
       assert.deepStrictEqual(s.lost, { pushes: 0, pops: 0 });
       s.close();
     });
+  });
+
+  it('size, read while workers push and pop, is always a number of messages the stack held; exact once they stop', async () => {
+    const { Worker } = require('worker_threads');
+    const capacity = 16;
+    const { buffer, s } = stack(capacity, 16);
+    for (let i = 0; i < 8; i++) s.push(i);
+    // Each worker pops one message and pushes one back, so the stack holds 7 or 8 messages per
+    // worker in the middle of a round: with two workers, always 6 to 8.
+    const code = `
+      const { workerData } = require('worker_threads');
+      const { Stack } = require(${JSON.stringify(require.resolve('../../index'))});
+      const s = Stack.open({ buffer: workerData.buffer });
+      const stop = new Int32Array(workerData.stop);
+      let rounds = 0;
+      while (Atomics.load(stop, 0) === 0 || rounds < 1000) { s.push(s.pop(10000), 10000); rounds++; }
+      s.close();`;
+    const stop = new SharedArrayBuffer(4);
+    const workers = [0, 1].map(() => new Worker(code, { eval: true, workerData: { buffer, stop } }));
+    const ended = workers.map((w) => new Promise((resolve, reject) => { w.on('exit', resolve); w.on('error', reject); }));
+    const seen = new Set();
+    for (let i = 0; i < 20000; i++) seen.add(s.size);
+    Atomics.store(new Int32Array(stop), 0, 1);
+    await Promise.all(ended);
+    for (const n of seen) assert.ok(n >= 6 && n <= 8, `size ${n}`);
+    assert.strictEqual(s.size, 8);
+    s.close();
+  });
+
+  it('is of format version 2 (the registry records it), and a stack of version 1 (nodes without a depth) is refused', () => {
+    const { buffer, s } = stack(4);
+    const version = (C.MSG_HEADER_OFFSET + S.MSG_HEADER.VERSION) / WORD;
+    const u32 = new Uint32Array(buffer);
+    assert.strictEqual(Atomics.load(u32, version), 2);
+    Atomics.store(u32, version, 1);
+    assert.throws(() => Stack.open({ buffer }), (e) => e instanceof ShmError && e.code === 'ERR_BAD_VERSION');
+    s.close();
+    const registry = Registry.create({ buffer: new SharedArrayBuffer(1 << 20), maxEntries: 4 });
+    registry.create('stack', 'work', { capacity: 8 }).close();
+    assert.strictEqual(registry.list().find((e) => e.name === 'work').version, 2);
+    registry.close();
   });
 
   it("is a registry kind: 'stack'", () => {
