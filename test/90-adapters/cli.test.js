@@ -74,6 +74,16 @@ describe('shmstore CLI', function () {
       // An argument or an option the command's usage does not name is refused, not ignored.
       assertOneLine(cli(['get', 'x', 'ns', 'k', 'extra']), 1, /get: unexpected argument 'extra'/);
       assertOneLine(cli(['dump', 'x', 'ns', 'extra']), 1, /dump: unexpected argument 'extra'/);
+      // The value an option of the usage takes (`--prefix <p>`, `--dir <dir>`, `--max-bytes n`) is
+      // not an argument: one argument more than the command takes is refused all the same.
+      assertOneLine(cli(['keys', 'x', 'ns', 'extra']), 1, /keys: unexpected argument 'extra'/);
+      assertOneLine(cli(['set', 'x', 'ns', 'k', 'v', 'extra']), 1, /set: unexpected argument 'extra'/);
+      assertOneLine(cli(['load', 'x', 'extra'], { input: '' }), 1, /load: unexpected argument 'extra'/);
+      assertOneLine(cli(['compact', 'x', 'extra']), 1, /compact: unexpected argument 'extra'/);
+      assertOneLine(cli(['top', 'x', 'extra', '--once']), 1, /top: unexpected argument 'extra'/);
+      assertOneLine(cli(['checkpoint', 'x', 'extra', '--dir', '/tmp']), 1, /checkpoint: unexpected argument 'extra'/);
+      assertOneLine(cli(['backup', 'x', '/tmp/b', 'extra', '--dir', '/tmp']), 1, /backup: unexpected argument 'extra'/);
+      assertOneLine(cli(['restore', '/tmp/b', 'extra', '--name', 'x', '--dir', '/tmp']), 1, /restore: unexpected argument 'extra'/);
       assertOneLine(cli(['stats', 'x', '--interval', '10']), 1, /stats: unknown option --interval/);
       assertOneLine(cli(['get', 'x', 'ns', 'k', '--dir', '/tmp']), 1, /get: unknown option --dir/);
       assertOneLine(cli(['get', 'x', 'ns']), 1, /get needs <store> <ns> <key>/);

@@ -63,7 +63,9 @@ function commandWord(argv) {
 // arguments, or an option it does not name, is a usage error rather than something silently
 // ignored. A usage with `...` takes any number of arguments.
 function allowed(m) {
-  const words = m.usage.split(/\s+/).slice(1);
+  // An option's value (`--dir <dir>`, `--max-bytes n`) is no argument of the command: it is
+  // taken out before the arguments are counted.
+  const words = m.usage.replace(/--[a-z-]+\s+(?:<[^>]*>|[a-z]+\b)/g, '').split(/\s+/).slice(1);
   const args = words.filter((w) => /^\[?<|^\[[a-z]|^[a-z]/.test(w) && !w.startsWith('[-'));
   const options = new Set((m.usage.match(/--[a-z-]+/g) || []).map((o) => o.slice(2)));
   options.add('help');
