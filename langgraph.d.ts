@@ -17,7 +17,7 @@ export type AdapterStoreTarget =
   | ({ buffer: SharedArrayBuffer } & StoreOpenOptions);
 
 export interface ShmstoreSaverOptions {
-  /** Prefix of the store namespaces used (`<prefix>.checkpoints`, ...): 1 to 36 bytes, default 'langgraph'. */
+  /** Prefix of the store namespaces used (`<prefix>.checkpoints`, ...): 1 to 243 UTF-8 bytes, default 'langgraph'. */
   prefix?: string;
   /** The serializer of checkpoints and writes (default LangGraph's JsonPlusSerializer). */
   serde?: SerializerProtocol;
@@ -42,7 +42,7 @@ export declare class ShmstoreSaver extends BaseCheckpointSaver {
 }
 
 export interface ShmstoreStoreOptions {
-  /** Prefix of the store namespaces used (`<prefix>.items`, `<prefix>.chunks`): 1 to 41 bytes, default 'langgraph'. */
+  /** Prefix of the store namespaces used (`<prefix>.items`, `<prefix>.chunks`): 1 to 248 UTF-8 bytes, default 'langgraph'. */
   prefix?: string;
 }
 

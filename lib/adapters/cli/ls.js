@@ -111,7 +111,7 @@ module.exports = {
     "structure count), 'damaged store (ERR_...)' for a store that fails an open check ('damaged store\n" +
     "(ERR_BAD_SIZE: truncated)' when its file is shorter than its header says), 'damaged registry (ERR_...)'\n" +
     "for a registry whose header fails a check (ERR_BAD_SIZE when its file is shorter than it says), 'segment'\n" +
-    'for anything else.',
+    "for anything else, 'missing' for a given path that does not exist.",
   run({ positional, flags }) {
     const rows = candidates(positional).map(describe).filter(Boolean);
     if (flags.json) printJson(rows);
