@@ -296,6 +296,20 @@ describe('shmstore CLI', function () {
         [['other.bin', 'segment', null], ['registry', 'registry', 2], ['store.shm', 'store', 5]]);
     });
 
+    it('ls lists empty and zero-filled files as segments without waiting on each for a store creator', function () {
+      // Store.open takes such a file for a store its creator is still making and waits its
+      // lockTimeoutMs (1 s) for the magic: ls asked it of every file, and a folder of 70 of them
+      // (raw segments, what crashed creators left) ran past the 60 s the CLI is given here.
+      const dir = path.join(tmp.dir, 'raw');
+      fs.mkdirSync(dir);
+      for (let i = 0; i < 70; i++) fs.writeFileSync(path.join(dir, `seg-${String(i).padStart(2, '0')}`), Buffer.alloc(i % 2 ? 4096 : 0));
+      const r = cli(['ls', dir, '--json']);
+      assert.strictEqual(r.code, 0, r.stderr);
+      const rows = JSON.parse(r.stdout);
+      assert.strictEqual(rows.length, 70);
+      assert.ok(rows.every((row) => row.kind === 'segment'), r.stdout);
+    });
+
     it('without the addon the read-only commands use the pure-JS engine and writes say why not', function () {
       const env = { SHMSTORE_ADDON_DIR: tmp.dir };
       const r = cli(['stats', file, '--json'], { env });
