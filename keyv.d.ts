@@ -1,15 +1,26 @@
 // Types of `require('shmstore/keyv')`: the Keyv storage adapter (docs/api.md, "Keyv adapter").
 import { EventEmitter } from 'events';
-import { Store, StoreCreateOptions, StoreOpenOptions } from './index';
+import { Store, StoreOpenOptions, StoreOpenOrCreateOptions } from './index';
 
 declare namespace KeyvShmstore {
   /**
-   * Store.open options (by name or path), or Store.create options (with size: created when
-   * missing); with `persist`, the persisted store (opened with its directory).
+   * Store.open options (by name or path), or Store.openOrCreate options (with size: created when
+   * missing); with `persist`, the persisted store (opened with its directory). A `buffer` is
+   * refused: pass `Store.attach(buffer)`.
    */
   type StoreTarget =
-    | StoreCreateOptions
-    | ({ name: string; path?: never } | { path: string; name?: never }) & StoreOpenOptions & { persist?: { dir: string } };
+    | StoreOpenOrCreateOptions
+    | ({ name: string; path?: never } | { path: string; name?: never }) & StoreOpenOptions & { persist?: { dir: string } } & NoCreateOptions;
+
+  /** Without `size` the store is opened: the options only Store.create takes are refused. */
+  interface NoCreateOptions {
+    size?: undefined;
+    eviction?: never;
+    buckets?: never;
+    maxEntries?: never;
+    maxNamespaces?: never;
+    mode?: never;
+  }
 
   interface Options {
     /** Store namespace used while Keyv sets none (1-255 UTF-8 bytes); default 'keyv'. */

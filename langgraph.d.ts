@@ -4,20 +4,24 @@ import type {
   BaseCheckpointSaver, BaseStore, ChannelVersions, Checkpoint, CheckpointListOptions, CheckpointMetadata,
   CheckpointTuple, Operation, OperationResults, PendingWrite, SerializerProtocol,
 } from '@langchain/langgraph-checkpoint';
-import type { Store, StoreCreateOptions, StoreOpenOptions } from './index';
+import type { Store, StoreOpenOptions, StoreOpenOrCreateOptions } from './index';
 
 /**
  * The store an adapter works on: an open Store (never closed by the adapter), or options that
- * reach one (closed by the adapter's close()): by name or path (created when missing and `size`
- * is given), or the store in a SharedArrayBuffer.
+ * reach one (closed by the adapter's close()): by name or path with Store.open's options, with
+ * `size` those of Store.openOrCreate (created when missing), or the store in a SharedArrayBuffer.
  */
 export type AdapterStoreTarget =
   | Store
-  | (({ name: string; path?: undefined } | { path: string; name?: undefined }) & StoreOpenOptions & Partial<StoreCreateOptions>)
+  | StoreOpenOrCreateOptions
+  | (({ name: string; path?: undefined } | { path: string; name?: undefined }) & StoreOpenOptions & { persist?: { dir: string } } & {
+      // Without `size` the store is opened: the options only Store.create takes are refused.
+      size?: undefined; eviction?: never; buckets?: never; maxEntries?: never; maxNamespaces?: never; mode?: never;
+    })
   | ({ buffer: SharedArrayBuffer } & StoreOpenOptions);
 
 export interface ShmstoreSaverOptions {
-  /** Prefix of the store namespaces used (`<prefix>.checkpoints`, ...): 1 to 36 bytes, default 'langgraph'. */
+  /** Prefix of the store namespaces used (`<prefix>.checkpoints`, ...): 1 to 243 UTF-8 bytes, default 'langgraph'. */
   prefix?: string;
   /** The serializer of checkpoints and writes (default LangGraph's JsonPlusSerializer). */
   serde?: SerializerProtocol;
@@ -42,7 +46,7 @@ export declare class ShmstoreSaver extends BaseCheckpointSaver {
 }
 
 export interface ShmstoreStoreOptions {
-  /** Prefix of the store namespaces used (`<prefix>.items`, `<prefix>.chunks`): 1 to 41 bytes, default 'langgraph'. */
+  /** Prefix of the store namespaces used (`<prefix>.items`, `<prefix>.chunks`): 1 to 248 UTF-8 bytes, default 'langgraph'. */
   prefix?: string;
 }
 

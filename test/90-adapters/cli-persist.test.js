@@ -149,6 +149,25 @@ const SIZE = 1 << 22;
       }
     });
 
+    it('options given before the command are read as the command reads them: restore --path <file> names its target', function () {
+      make();
+      assert.strictEqual(cli(['--dir', t.dir, 'backup', t.name, bdir]).code, 0);
+      const fileTarget = `${bdir}.shm`;
+      try {
+        const o = cli(['--json', 'restore', bdir, '--path', fileTarget, '--dir', r.dir]);
+        assert.strictEqual(o.code, 0, o.stderr);
+        assert.deepStrictEqual([JSON.parse(o.stdout).path, JSON.parse(o.stdout).entries], [fileTarget, 2]);
+        const back = Store.open({ path: fileTarget, persist: { dir: r.dir } });
+        try {
+          assert.deepStrictEqual(contents(back, 'a'), [['y', 2]]);
+        } finally {
+          back.close();
+        }
+      } finally {
+        fs.rmSync(fileTarget, { force: true });
+      }
+    });
+
     it('restore refuses a damaged or incomplete backup in one line, exit 2, creating nothing', function () {
       make();
       assert.strictEqual(cli(['backup', t.name, bdir, '--dir', t.dir]).code, 0);

@@ -74,6 +74,16 @@ describe('shmstore CLI', function () {
       // An argument or an option the command's usage does not name is refused, not ignored.
       assertOneLine(cli(['get', 'x', 'ns', 'k', 'extra']), 1, /get: unexpected argument 'extra'/);
       assertOneLine(cli(['dump', 'x', 'ns', 'extra']), 1, /dump: unexpected argument 'extra'/);
+      // The value an option of the usage takes (`--prefix <p>`, `--dir <dir>`, `--max-bytes n`) is
+      // not an argument: one argument more than the command takes is refused all the same.
+      assertOneLine(cli(['keys', 'x', 'ns', 'extra']), 1, /keys: unexpected argument 'extra'/);
+      assertOneLine(cli(['set', 'x', 'ns', 'k', 'v', 'extra']), 1, /set: unexpected argument 'extra'/);
+      assertOneLine(cli(['load', 'x', 'extra'], { input: '' }), 1, /load: unexpected argument 'extra'/);
+      assertOneLine(cli(['compact', 'x', 'extra']), 1, /compact: unexpected argument 'extra'/);
+      assertOneLine(cli(['top', 'x', 'extra', '--once']), 1, /top: unexpected argument 'extra'/);
+      assertOneLine(cli(['checkpoint', 'x', 'extra', '--dir', '/tmp']), 1, /checkpoint: unexpected argument 'extra'/);
+      assertOneLine(cli(['backup', 'x', '/tmp/b', 'extra', '--dir', '/tmp']), 1, /backup: unexpected argument 'extra'/);
+      assertOneLine(cli(['restore', '/tmp/b', 'extra', '--name', 'x', '--dir', '/tmp']), 1, /restore: unexpected argument 'extra'/);
       assertOneLine(cli(['stats', 'x', '--interval', '10']), 1, /stats: unknown option --interval/);
       assertOneLine(cli(['get', 'x', 'ns', 'k', '--dir', '/tmp']), 1, /get: unknown option --dir/);
       assertOneLine(cli(['get', 'x', 'ns']), 1, /get needs <store> <ns> <key>/);
@@ -284,6 +294,20 @@ describe('shmstore CLI', function () {
       const j = JSON.parse(cli(['ls', tmp.dir, '--json']).stdout);
       assert.deepStrictEqual(j.map((r) => [path.basename(r.name), r.kind, r.entries]),
         [['other.bin', 'segment', null], ['registry', 'registry', 2], ['store.shm', 'store', 5]]);
+    });
+
+    it('ls lists empty and zero-filled files as segments without waiting on each for a store creator', function () {
+      // Store.open takes such a file for a store its creator is still making and waits its
+      // lockTimeoutMs (1 s) for the magic: ls asked it of every file, and a folder of 70 of them
+      // (raw segments, what crashed creators left) ran past the 60 s the CLI is given here.
+      const dir = path.join(tmp.dir, 'raw');
+      fs.mkdirSync(dir);
+      for (let i = 0; i < 70; i++) fs.writeFileSync(path.join(dir, `seg-${String(i).padStart(2, '0')}`), Buffer.alloc(i % 2 ? 4096 : 0));
+      const r = cli(['ls', dir, '--json']);
+      assert.strictEqual(r.code, 0, r.stderr);
+      const rows = JSON.parse(r.stdout);
+      assert.strictEqual(rows.length, 70);
+      assert.ok(rows.every((row) => row.kind === 'segment'), r.stdout);
     });
 
     it('without the addon the read-only commands use the pure-JS engine and writes say why not', function () {

@@ -331,6 +331,22 @@ describe('shmstore/keyv', function () {
     assert.strictEqual(store.verify().ok, true);
   });
 
+  it('store options that Store.open does not take are refused, not dropped: a misspelt option, name and path both, a create option without size', async function () {
+    const refused = (fn, what) => assert.throws(fn, (e) => e.name === 'TypeError' && e.code === 'ERR_INVALID_ARG' && e.message.includes(what));
+    // Each of these opened the store `name` as if the option were not there.
+    refused(() => new KeyvShmstore({ name, lockTimoutMs: 50 }), 'lockTimoutMs');
+    refused(() => new KeyvShmstore({ name, path: '/nonexistent/cache.shm' }), 'options.path');
+    refused(() => new KeyvShmstore({ name, eviction: 'auto' }), 'eviction');
+    // The adapter's own options too: a misspelt namespace wrote to 'keyv'.
+    refused(() => new KeyvShmstore(store, { namepsace: 'sessions' }), 'namepsace');
+    // An option given as undefined is one not given.
+    const a = new KeyvShmstore({ name, size: undefined, lockTimeoutMs: undefined }, { namespace: 'n', keyv: undefined });
+    await a.set('k', 'v');
+    assert.strictEqual(store.get('n', 'k'), 'v');
+    await a.disconnect();
+    assert.deepStrictEqual(store.namespaces(), ['n']);
+  });
+
   it('a Keyv namespace past the store\'s 255 is refused: set resolves false with the store\'s error', async function () {
     for (let i = 0; i < 255; i++) store.set(`ns${i}`, 'k', i);
     const keyv = new Keyv5({ store: new KeyvShmstore(store), namespace: 'one-too-many' });

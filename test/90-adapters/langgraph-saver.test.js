@@ -248,6 +248,21 @@ describe('ShmstoreSaver across processes', function () {
     }
   });
 
+  it('store options that Store.open does not take are refused, not dropped (a misspelt option, name and path both)', function () {
+    const { ShmstoreStore } = require('shmstore/langgraph');
+    const name = uniqueName('lg-options');
+    const owner = Store.create({ name, size: 8 << 20 });
+    try {
+      for (const Adapter of [ShmstoreSaver, ShmstoreStore]) {
+        assert.throws(() => new Adapter({ name, lockTimoutMs: 50 }), (e) => e.name === 'TypeError' && e.code === 'ERR_INVALID_ARG' && /lockTimoutMs/.test(e.message));
+        assert.throws(() => new Adapter({ name, path: '/nonexistent/store.shm' }), (e) => e.name === 'TypeError' && e.code === 'ERR_INVALID_ARG');
+      }
+    } finally {
+      owner.close();
+      removeShm(name);
+    }
+  });
+
   it('store options with persist: the saver and the memory store open the persisted store, and what they wrote survives the loss of the segment', async function () {
     const { ShmstoreStore } = require('shmstore/langgraph');
     const t = persistTarget('lgp');

@@ -50,5 +50,7 @@ async function langgraph(): Promise<void> {
   new ShmstoreStore(42);
   // @ts-expect-error unknown option
   new ShmstoreSaver(store, { namespace: 'x' });
+  // @ts-expect-error without size the options are Store.open's: no create option
+  new ShmstoreSaver({ name: 'lg', eviction: 'auto' });
 }
 void langgraph;

@@ -33,3 +33,7 @@ void withIterator;
 new KeyvShmstore({ name: 'x' }, { keyv: 4 });
 // @ts-expect-error the store target needs a name, a path or a Store
 new KeyvShmstore({ size: 1 << 20 });
+// @ts-expect-error a buffer is refused: pass Store.attach(buffer)
+new KeyvShmstore({ buffer: new SharedArrayBuffer(1 << 20) });
+// @ts-expect-error without size the options are Store.open's: no create option
+new KeyvShmstore({ name: 'x', eviction: 'auto' });

@@ -35,6 +35,24 @@ function headerSize(file) {
   return u32[H.HEADER_CHECKSUM] === sum ? total : null;
 }
 
+/**
+ * Whether `file` begins with a store's magic word: false when it is shorter than one or holds
+ * another word there, null when it cannot be read (Store.open then reports why).
+ */
+function hasStoreMagic(file) {
+  const word = new Uint32Array(1);
+  let fd;
+  try {
+    fd = fs.openSync(file, 'r');
+    const offset = H.MAGIC * Uint32Array.BYTES_PER_ELEMENT;
+    return fs.readSync(fd, word, 0, word.byteLength, offset) === word.byteLength && word[0] === C.MAGIC;
+  } catch {
+    return null;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
 function candidates(paths) {
   if (paths.length === 0) {
     return fs.readdirSync('/dev/shm').sort().map((n) => ({ name: n, file: path.join('/dev/shm', n), target: { name: n } }));
@@ -85,6 +103,11 @@ function describe(c) {
   if (!st) return { name: c.name, size: null, kind: 'missing', entries: null, namespaces: null };
   if (!st.isFile()) return null;
   const row = { name: c.name, size: st.size, kind: 'segment', entries: null, namespaces: null };
+  // A file without a store's magic is no store, and Store.open is not asked: it would take an
+  // empty or zero-filled file for a store its creator is still making and wait its lockTimeoutMs
+  // (1 s) for the magic, for every such file (raw segments, what a crashed creator left). A store
+  // created at this very moment is then listed as a segment, as it is one until its magic is there.
+  if (hasStoreMagic(c.file) === false) return Object.assign(row, registryRow(c));
   try {
     const store = openStore(c.target);
     try {
@@ -111,7 +134,7 @@ module.exports = {
     "structure count), 'damaged store (ERR_...)' for a store that fails an open check ('damaged store\n" +
     "(ERR_BAD_SIZE: truncated)' when its file is shorter than its header says), 'damaged registry (ERR_...)'\n" +
     "for a registry whose header fails a check (ERR_BAD_SIZE when its file is shorter than it says), 'segment'\n" +
-    'for anything else.',
+    "for anything else, 'missing' for a given path that does not exist.",
   run({ positional, flags }) {
     const rows = candidates(positional).map(describe).filter(Boolean);
     if (flags.json) printJson(rows);

@@ -46,11 +46,26 @@ function parse(argv, ownValueFlags = []) {
 
 const commandModule = (name) => require(`./${name}`);
 
+// The command word of `argv`: its first argument that is neither an option nor the value of one,
+// so that options given before the command (`shmstore --json restore ... --path <file>`) are
+// parsed with the command's own options, as they are after it.
+function commandWord(argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return argv[i + 1];
+    if (!a.startsWith('-')) return a;
+    if (a.startsWith('--') && !a.includes('=') && VALUE_FLAGS.has(a.slice(2))) i += 1;
+  }
+  return undefined;
+}
+
 // What a command's usage line allows (its arguments after the name, its options): more
 // arguments, or an option it does not name, is a usage error rather than something silently
 // ignored. A usage with `...` takes any number of arguments.
 function allowed(m) {
-  const words = m.usage.split(/\s+/).slice(1);
+  // An option's value (`--dir <dir>`, `--max-bytes n`) is no argument of the command: it is
+  // taken out before the arguments are counted.
+  const words = m.usage.replace(/--[a-z-]+\s+(?:<[^>]*>|[a-z]+\b)/g, '').split(/\s+/).slice(1);
   const args = words.filter((w) => /^\[?<|^\[[a-z]|^[a-z]/.test(w) && !w.startsWith('[-'));
   const options = new Set((m.usage.match(/--[a-z-]+/g) || []).map((o) => o.slice(2)));
   options.add('help');
@@ -124,7 +139,8 @@ async function main(argv) {
   quietAddonWarning();
   quietBrokenPipe();
   try {
-    const own = COMMANDS.includes(argv[0]) ? commandModule(argv[0]).valueFlags : undefined;
+    const word = commandWord(argv);
+    const own = COMMANDS.includes(word) ? commandModule(word).valueFlags : undefined;
     const { positional, flags } = parse(argv, own);
     const name = positional.shift();
     if (name === undefined || (name === 'help' && positional.length === 0)) {

@@ -17,6 +17,7 @@ const v = require('../../base/validate');
 const { C } = require('../../layout/layout');
 
 const DEFAULT_NAMESPACE = 'keyv';
+const OPTION_KEYS = ['namespace', 'keyv'];
 const STORE_METHODS = ['get', 'getMany', 'has', 'hasMany', 'set', 'setMany', 'delete', 'deleteMany', 'clear',
   'disconnect', 'iterator'];
 // An expiry already reached: the key is deleted instead of written (what Keyv expects).
@@ -57,6 +58,9 @@ class KeyvShmstore extends EventEmitter {
       throw v.typeError('KeyvShmstore: the first argument must be a Store or the options of Store.open/create');
     }
     if (options === null || typeof options !== 'object') throw v.typeError('KeyvShmstore: "options" must be an object');
+    // A misspelt option is an error, not a default taken silently (a `namepsace` would write the
+    // entries to 'keyv'), as with the options of the store itself and of the other adapters.
+    v.validateKeys(options, 'options', OPTION_KEYS);
     if (options.keyv !== undefined && options.keyv !== 5 && options.keyv !== 6) {
       throw v.rangeError(`KeyvShmstore: "options.keyv" must be 5 or 6. Received ${String(options.keyv)}`);
     }
