@@ -4,6 +4,9 @@
 //
 //   version         u32 recorded in the table entry at creation; open() refuses an entry whose
 //                   version differs (ERR_BAD_VERSION), so bytes are never read with another layout.
+//   deletableVersions  optional: the versions delete() accepts (default [version]): an earlier
+//                   version whose in-use check (the owner table's place) and discard are the same,
+//                   so that an entry made by an older shmstore can be deleted after an upgrade.
 //   createOptions   the option names registry.create(kind, name, options) accepts for creation;
 //   openOptions     and those accepted for the handle (by create, open and openOrCreate).
 //   check(options)  validates the option values (before the table lock is taken).
@@ -126,6 +129,7 @@ function regionKind(Class, spec) {
   const extent = spec.extent || (fixed > 0 ? () => fixed : null);
   return {
     version: spec.version,
+    deletableVersions: spec.deletableVersions,
     createOptions,
     openOptions,
     check: spec.check || (() => {}),
@@ -180,9 +184,10 @@ function queueExtent(Class, sizeOption) {
 // option, made once by create() (zero bytes are not a queue), and, for the MPMC queue and the
 // channel, open while any of its owner records is not gone. list() shows the shape the region's
 // header records (its defaults applied), not the options as given.
-function queueKind(Class, sizeOption, owners, version = C.MSG_FORMAT_VERSION) {
+function queueKind(Class, sizeOption, owners, version = C.MSG_FORMAT_VERSION, deletableVersions = undefined) {
   return regionKind(Class, {
     version,
+    deletableVersions,
     createOptions: ['capacity', sizeOption],
     bytes: (o) => Class.bytesFor(o.capacity, o[sizeOption] === undefined ? undefined : { [sizeOption]: o[sizeOption] }),
     describe: (at) => {
@@ -234,7 +239,9 @@ const KINDS = {
       }
     },
   },
-  stack: queueKind(Stack, 'messageBytes', { offset: C.STACK_OWNERS_OFFSET, slots: C.STACK_OWNER_SLOTS }, C.MSG_STACK_VERSION),
+  // Version 1 (before node depths) has its owner table at the same place: deletable.
+  stack: queueKind(Stack, 'messageBytes', { offset: C.STACK_OWNERS_OFFSET, slots: C.STACK_OWNER_SLOTS }, C.MSG_STACK_VERSION,
+    [C.MSG_FORMAT_VERSION, C.MSG_STACK_VERSION]),
   // The order is recorded as its number (C.PQ_ORDER_MIN or C.PQ_ORDER_MAX; 'max' when not given).
   'priority-queue': regionKind(PriorityQueue, {
     version: C.MSG_FORMAT_VERSION,

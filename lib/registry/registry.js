@@ -169,10 +169,13 @@ class Registry {
         throw new ShmError('ERR_KIND_MISMATCH', `${JSON.stringify(name)} is of kind '${info.kind}', which this version of shmstore does not know`);
       }
       const k = KINDS[info.kind];
-      // Its bytes are read only as the version they were made by (format.md §14).
-      if (info.version !== k.version) {
+      // Its bytes are read only as a version whose in-use check and release this shmstore knows
+      // (format.md §14): its own, or an earlier one it can still delete (deletableVersions), so
+      // that an entry made by an older shmstore can be removed after an upgrade.
+      const deletable = k.deletableVersions ?? [k.version];
+      if (!deletable.includes(info.version)) {
         throw new ShmError('ERR_BAD_VERSION',
-          `${JSON.stringify(name)} (${info.kind}) has format version ${info.version}; this shmstore deletes version ${k.version}`);
+          `${JSON.stringify(name)} (${info.kind}) has format version ${info.version}; this shmstore deletes version${deletable.length > 1 ? 's' : ''} ${deletable.join(', ')}`);
       }
       const at = table.block(info);
       if (k.inUse && k.inUse(at, info, this.#identity())) {
@@ -383,8 +386,10 @@ class Registry {
       throw new ShmError('ERR_KIND_MISMATCH', `${JSON.stringify(name)} is a ${info.kind}, not a ${kindName}`);
     }
     if (info.version !== k.version) {
+      const upgrade = (k.deletableVersions ?? []).includes(info.version)
+        ? ` (made by an earlier shmstore: delete it and create it again)` : '';
       throw new ShmError('ERR_BAD_VERSION',
-        `${JSON.stringify(name)} (${kindName}) has format version ${info.version}; this shmstore reads version ${k.version}`);
+        `${JSON.stringify(name)} (${kindName}) has format version ${info.version}; this shmstore reads version ${k.version}${upgrade}`);
     }
     return this.#track(k, k.open(this.#table.block(info), info, options));
   }

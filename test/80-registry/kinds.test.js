@@ -402,6 +402,41 @@ describe('Registry: a damaged entry and an entry of another version', () => {
     }
   });
 
+  it('a stack of version 1 (before node depths) is refused by open() and deleted by delete(), after an upgrade', () => {
+    const buffer = new SharedArrayBuffer(1 << 20);
+    const r = Registry.create({ buffer, maxEntries: 8 });
+    const s = r.create('stack', 'jobs', { capacity: 8 });
+    s.push('a');
+    s.close();
+    // As an earlier shmstore made it: its entry and its region say version 1.
+    const u32 = new Uint32Array(buffer);
+    const slot = slotOf(u32, 8, s.byteOffset / LC.UNIT);
+    Atomics.store(u32, entryWord(slot, 'VERSION'), C.MSG_FORMAT_VERSION);
+    assert.notStrictEqual(C.MSG_FORMAT_VERSION, C.MSG_STACK_VERSION);
+    assert.throws(() => r.open('stack', 'jobs'), (e) => e.code === 'ERR_BAD_VERSION' && /delete it and create it again/.test(e.message));
+    assert.throws(() => r.openOrCreate('stack', 'jobs'), { code: 'ERR_BAD_VERSION' });
+    r.delete('jobs');
+    assert.deepStrictEqual(r.list(), []);
+    const again = r.create('stack', 'jobs', { capacity: 8 });
+    assert.strictEqual(again.size, 0);
+    again.close();
+    r.close();
+  });
+
+  it('a stack of version 1 is not deleted while a live handle has it open', () => {
+    const buffer = new SharedArrayBuffer(1 << 20);
+    const r = Registry.create({ buffer, maxEntries: 8 });
+    const s = r.create('stack', 'jobs', { capacity: 8 });
+    const u32 = new Uint32Array(buffer);
+    const slot = slotOf(u32, 8, s.byteOffset / LC.UNIT);
+    Atomics.store(u32, entryWord(slot, 'VERSION'), C.MSG_FORMAT_VERSION);
+    assert.throws(() => r.delete('jobs'), { code: 'ERR_IN_USE' });
+    s.close();
+    r.delete('jobs');
+    assert.deepStrictEqual(r.list(), []);
+    r.close();
+  });
+
   it('delete() of an entry of another format version is ERR_BAD_VERSION and changes nothing', () => {
     const buffer = new SharedArrayBuffer(1 << 20);
     const r = Registry.create({ buffer, maxEntries: 8 });

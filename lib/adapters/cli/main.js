@@ -46,9 +46,10 @@ function parse(argv, ownValueFlags = []) {
 
 const commandModule = (name) => require(`./${name}`);
 
-// The command word of `argv`: its first argument that is neither an option nor the value of one,
-// so that options given before the command (`shmstore --json restore ... --path <file>`) are
-// parsed with the command's own options, as they are after it.
+// The command word of `argv`: its first argument that is neither an option nor the value of one
+// of the shared value options (VALUE_FLAGS), so that the options after it are parsed with the
+// command's own (`shmstore --json restore ... --path <file>`). An option that takes a value for
+// one command only (`--max-bytes n`, restore's `--path <file>`) goes after the command word.
 function commandWord(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
