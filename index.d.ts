@@ -493,7 +493,7 @@ export declare class Store {
   checkpoint(): CheckpointReport;
   /** Copies the snapshot and the durable log into dir; later calls copy only what changed. */
   backup(dir: string): BackupReport;
-  /** The persistence of this handle, null without `persist`. */
+  /** The persistence of this handle, null without `persist`; throws ERR_CLOSED once closed. */
   readonly persistence: PersistInfo | null;
   get(ns: string, key: string): any;
   has(ns: string, key: string): boolean;

@@ -73,17 +73,15 @@ bool TakeNsName(napi_env env, LogWriter* w, napi_value v) {
   if (napi_get_value_string_utf16(env, v, units, sizeof units / sizeof units[0], &u) != napi_ok) {
     return true;
   }
-  uint32_t h = shm::kStripeHashStart;
-  for (size_t i = 0; i < u; ++i) h = shm::StripeFold(h, units[i]);
-  w->nsHash = shm::StripeFold(h, 0);
+  w->nsHash = shm::StripeFold(shm::StripeFoldUnits(shm::kStripeHashStart, units, u), 0);
   w->nsLength = n;
   return true;
 }
 
 // The key's stripe from the namespace's hash `h`: over the key's UTF-8 bytes when every one is
 // ASCII (its UTF-16 units are then its bytes), else over the units of the string `keyValue`
-// (UTF-8 cannot give them back: the conversion replaced any lone surrogate). false when the key's
-// units could not be read.
+// (UTF-8 cannot give them back: the conversion replaced any lone surrogate), each lone surrogate
+// as U+FFFD. false when the key's units could not be read.
 bool KeyStripe(napi_env env, uint32_t h, napi_value keyValue, const char* key, size_t keyLength,
                uint32_t* stripe) {
   const auto* k = reinterpret_cast<const uint8_t*>(key);
@@ -98,7 +96,7 @@ bool KeyStripe(napi_env env, uint32_t h, napi_value keyValue, const char* key, s
             napi_ok) {
       return false;
     }
-    for (size_t i = 0; i < u; ++i) h = shm::StripeFold(h, units[i]);
+    h = shm::StripeFoldUnits(h, units, u);
   }
   *stripe = shm::StripeOfHash(h);
   return true;

@@ -29,7 +29,9 @@ function runCheckpoint(store, p) {
   const snap = writeSnapshot(p.dir, startLsn, c.geometry, (emit, emitSettings) => {
     for (const [ns, id, , policy, ttlMs] of e.namespaces()) {
       // Read without a lock: a change after S is in the log from S too, and replays after this.
-      if (policy !== C.POLICY_INHERIT || ttlMs !== 0) emitSettings(ns, policy, ttlMs);
+      const settings = policy !== C.POLICY_INHERIT || ttlMs !== 0;
+      if (settings) emitSettings(ns, policy, ttlMs);
+      let emitted = 0;
       // Keys grouped by stripe: one lock acquisition per stripe and namespace, not per key.
       const byStripe = new Map();
       for (const key of e.keys(id)) {
@@ -46,12 +48,19 @@ function runCheckpoint(store, p) {
             if (raw === undefined) continue;
             const enc = out[0];
             const at = e.expiresAt(id, key); // 0: never; < 0: gone meanwhile (expired)
-            if (at >= 0) emit(ns, key, raw, enc, at);
+            if (at >= 0) {
+              emit(ns, key, raw, enc, at);
+              emitted += 1;
+            }
           }
         } finally {
           c.unlockStripe(s);
         }
       }
+      // A namespace is created by its first record on replay: one left without entries (cleared,
+      // its keys deleted or expired, or configured before any set) gets its settings record, the
+      // defaults, so that a recovery from this snapshot has it, as one from the log alone does.
+      if (emitted === 0 && !settings) emitSettings(ns, policy, ttlMs);
     }
   });
   syncDir(p.dir);

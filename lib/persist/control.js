@@ -57,6 +57,21 @@ const SYNC_NAMES = ['none', 'interval', 'always'];
 // FNV-1a (32-bit) of the key stripes: offset basis and prime.
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
+const REPLACEMENT = 0xfffd;
+
+// The stripe hash `h` with unit `i` of string `s` folded in. A lone surrogate (one not part of a
+// pair) is folded in as U+FFFD: the store keeps it so in the key's UTF-8 form, so every spelling
+// of one key or name (docs/api.md, "Store") has the one stripe, which orders its writes in the log.
+function foldUnit(h, s, i) {
+  let c = s.charCodeAt(i);
+  if ((c & 0xf800) === 0xd800) {
+    const pairs = c < 0xdc00
+      ? (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00
+      : i > 0 && (s.charCodeAt(i - 1) & 0xfc00) === 0xd800;
+    if (!pairs) c = REPLACEMENT;
+  }
+  return Math.imul(h ^ c, FNV_PRIME);
+}
 // How long a waiter for the durable position sleeps before it looks again (a flusher that died
 // wakes nobody): the bound on how late a waiter notices it, against one wake-up per period.
 const RECHECK_MS = C.SYNC_RECHECK_MS;
@@ -428,12 +443,13 @@ class Control {
   unlockFlush() { this.waiter.release(FLUSH_LOCK); }
 
   // The stripe of a key (format.md §16): FNV-1a over the UTF-16 code units of the namespace
-  // name, one unit 0, and the key, each unit folded in as one 32-bit value; the low 8 bits.
+  // name, one unit 0, and the key, each unit folded in as one 32-bit value, a lone surrogate as
+  // U+FFFD (foldUnit); the low 8 bits.
   static stripeOf(ns, key) {
     let h = FNV_OFFSET;
-    for (let i = 0; i < ns.length; i++) h = Math.imul(h ^ ns.charCodeAt(i), FNV_PRIME);
+    for (let i = 0; i < ns.length; i++) h = foldUnit(h, ns, i);
     h = Math.imul(h, FNV_PRIME);
-    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), FNV_PRIME);
+    for (let i = 0; i < key.length; i++) h = foldUnit(h, key, i);
     return h & (C.PERSIST_STRIPES - 1);
   }
 
@@ -477,4 +493,4 @@ class Control {
   }
 }
 
-module.exports = { Control, SYNC_NAMES, newStoreId, FNV_OFFSET, FNV_PRIME, RECOVERIES, staleError };
+module.exports = { Control, SYNC_NAMES, newStoreId, FNV_OFFSET, FNV_PRIME, foldUnit, RECOVERIES, staleError };

@@ -8,7 +8,7 @@
 // done natively instead, over this record's scratch (createRecordSealer: put, after the begin of
 // logged-store.js _fastSet, or seal from wal.js putSet): the same bytes.
 const { C, S, W } = require('../layout/layout');
-const { FNV_OFFSET, FNV_PRIME } = require('./control');
+const { FNV_OFFSET, FNV_PRIME, foldUnit } = require('./control');
 const { crc32cWordStep, crc32cQuadStep, crc32cByteStep, crc32cJs } = require('./crc32c');
 
 const R = S.WAL_RECORD;
@@ -83,7 +83,8 @@ class SetRecord {
   }
 
   // Writes `s` at `at` and folds its UTF-16 units into the stripe hash `h` (Control.stripeOf):
-  // ASCII units are copied one by one in the same loop, anything else goes through the encoder.
+  // ASCII units are copied one by one in the same loop, anything else goes through the encoder
+  // (a surrogate is folded in by foldUnit, which takes a lone one as U+FFFD).
   // Leaves the hash in this.hash; returns the number of bytes.
   #name(s, at, h) {
     const n = s.length;
@@ -91,9 +92,13 @@ class SetRecord {
     let ascii = n <= SHORT;
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
-      h = Math.imul(h ^ c, FNV_PRIME);
-      if (c >= 0x80) ascii = false;
-      else if (ascii) u8[at + i] = c;
+      if (c >= 0x80) {
+        ascii = false;
+        h = (c & 0xf800) === 0xd800 ? foldUnit(h, s, i) : Math.imul(h ^ c, FNV_PRIME);
+      } else {
+        h = Math.imul(h ^ c, FNV_PRIME);
+        if (ascii) u8[at + i] = c;
+      }
     }
     this.hash = h;
     return ascii ? n : utf8Write(this.buf, s, at);

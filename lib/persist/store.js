@@ -314,9 +314,10 @@ class Store extends LoggedStore {
 
   /** What the persistence of this handle is: null for a store without `persist`. */
   get persistence() {
+    // First: close() forgets the persistence, and a closed handle is not one without it.
+    this._live();
     const p = this._p;
     if (p === null) return null;
-    this._live();
     return {
       dir: p.dir,
       sync: p.mode,

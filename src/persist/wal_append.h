@@ -78,12 +78,27 @@ struct WalTarget {
 uint32_t RecoveriesOf(const uint8_t* control) noexcept;
 
 // The stripe rule's hash (format.md §16, "Stripes"): FNV-1a over the UTF-16 code units of the
-// namespace name, one unit 0, and the key, each unit folded in as one 32-bit value; the stripe is
-// its low 8 bits (lib/persist/control.js, Control.stripeOf).
+// namespace name, one unit 0, and the key, each unit folded in as one 32-bit value, a lone
+// surrogate as U+FFFD; the stripe is its low 8 bits (lib/persist/control.js, Control.stripeOf).
 inline constexpr uint32_t kStripeHashStart = 0x811C9DC5u;
 inline constexpr uint32_t kStripeHashPrime = 0x01000193u;
 inline constexpr uint32_t StripeFold(uint32_t h, uint32_t unit) noexcept {
   return (h ^ unit) * kStripeHashPrime;
+}
+// Folds the n UTF-16 units into h. A lone surrogate (not part of a pair) is folded in as U+FFFD,
+// as the store keeps it in the UTF-8 form of a key or name: every spelling of one key has one
+// stripe, which orders its writes in the log.
+inline uint32_t StripeFoldUnits(uint32_t h, const char16_t* units, size_t n) noexcept {
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t c = units[i];
+    if ((c & 0xF800u) == 0xD800u) {
+      const bool pairs = c < 0xDC00u ? i + 1 < n && (units[i + 1] & 0xFC00u) == 0xDC00u
+                                     : i > 0 && (units[i - 1] & 0xFC00u) == 0xD800u;
+      if (!pairs) c = 0xFFFDu;
+    }
+    h = StripeFold(h, c);
+  }
+  return h;
 }
 inline constexpr uint32_t StripeOfHash(uint32_t h) noexcept {
   return h & (layout::kPersistStripes - 1);

@@ -73,6 +73,27 @@ for (const engine of ENGINES) {
       });
     }
 
+    for (const how of ['log', 'snapshot']) {
+      it(`a namespace left without entries is still there after a rebuild from the ${how}`, () => {
+        const s = create();
+        s.set('cleared', 'k', 1);
+        s.clear('cleared');
+        s.set('deleted', 'k', 1);
+        s.delete('deleted', 'k');
+        s.namespace('configured', { ttl: Infinity }); // created, with the default settings
+        s.set('full', 'k', 1);
+        if (how === 'snapshot') s.checkpoint();
+        const want = s.namespaces().sort();
+        assert.deepStrictEqual(want, ['cleared', 'configured', 'deleted', 'full']);
+        s.close();
+        const r = track(recover(t.name, t.dir, engine));
+        assert.deepStrictEqual(r.namespaces().sort(), want);
+        assert.strictEqual(r.count('cleared'), 0);
+        assert.strictEqual(r.dropNamespace('deleted'), 0); // an existing, empty namespace
+        assert.strictEqual(r.verify().ok, true);
+      });
+    }
+
     it('the log holds absolute settings records that the independent reader reads', () => {
       const s = create();
       configure(s);

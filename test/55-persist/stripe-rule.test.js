@@ -104,6 +104,42 @@ function holdAs(dir, pid, idx) {
     }
   }
 
+  // A key or a namespace name with a lone surrogate is the store's key or name with U+FFFD there
+  // (docs/api.md, "Store"): every spelling of it is one key, whose writes the log must hold in
+  // the store's order, so each spelling takes the one stripe.
+  const spellings = [
+    [['n', 'lone \ud800'], ['n', 'lone \udfff'], ['n', 'lone \ufffd']],
+    [['n \udc00', 'k'], ['n \ud8ff', 'k'], ['n \ufffd', 'k']],
+    [['n', 'pair 🔑 then \ud83d'], ['n', 'pair 🔑 then \ufffd']],
+  ];
+  for (const engine of ['js', 'native']) {
+    for (const forms of spellings) {
+      const [held, ...others] = forms;
+      it(`${engine}: a set or delete of ${JSON.stringify(held)} spelt another way waits for the stripe another process holds`, () => {
+        const s = create(engine);
+        let release = null;
+        try {
+          s.set(held[0], 'before', 0);
+          s.set(held[0], held[1], 0);
+          const tail = s.persistence.tail;
+          release = holdAs(t.dir, child.pid, stripeWord(held[0], held[1]));
+          for (const [ns, key] of others) {
+            assert.throws(() => s.set(ns, key, 1), { code: 'ERR_LOCK_TIMEOUT' }, JSON.stringify([ns, key]));
+            assert.throws(() => s.delete(ns, key), { code: 'ERR_LOCK_TIMEOUT' }, JSON.stringify([ns, key]));
+          }
+          assert.strictEqual(s.persistence.tail, tail);
+          release();
+          release = null;
+          for (const [ns, key] of others) s.set(ns, key, 2);
+          assert.strictEqual(s.get(held[0], held[1]), 2);
+        } finally {
+          if (release) release();
+          s.close();
+        }
+      });
+    }
+  }
+
   for (const [what, run] of [
     ['a delete', (s) => s.delete('n', 'k')],
     ['a clear', (s) => s.clear('n')],

@@ -51,6 +51,17 @@ for (const engine of ENGINES) {
       assert.deepStrictEqual(r.verify().ok, true);
     });
 
+    it('a closed handle of a persisted store answers persistence with ERR_CLOSED, not as a store without persist', async () => {
+      const s = create();
+      s.set('n', 'k', 1);
+      assert.strictEqual(s.persistence.dir, t.dir);
+      s.close();
+      assert.throws(() => s.persistence, { code: 'ERR_CLOSED' });
+      assert.throws(() => s.checkpoint(), { code: 'ERR_CLOSED' });
+      await assert.rejects(s.flush(), { code: 'ERR_CLOSED' });
+      await assert.rejects(s.setDurable('n', 'k', 2), { code: 'ERR_CLOSED' });
+    });
+
     it('attaches without replaying while the segment exists, and keeps logging after a recovery', () => {
       const s = create();
       s.set('n', 'k', 1);

@@ -236,5 +236,24 @@ TEST(WalStripe, FoldsUnitsAsTheStripeRuleSays) {
   EXPECT_EQ(stripeOf(u"", u""), 31u);
 }
 
+// StripeFoldUnits folds a lone surrogate in as U+FFFD and a pair as its two units, as
+// Control.stripeOf does: every spelling of one key (the store keeps U+FFFD for a lone surrogate)
+// has one stripe. The values are Control.stripeOf's.
+TEST(WalStripe, FoldsALoneSurrogateAsTheReplacementCharacter) {
+  const auto stripeOf = [](const std::u16string& ns, const std::u16string& key) {
+    const uint32_t h = StripeFold(StripeFoldUnits(kStripeHashStart, ns.data(), ns.size()), 0);
+    return StripeOfHash(StripeFoldUnits(h, key.data(), key.size()));
+  };
+  EXPECT_EQ(stripeOf(u"n", u"lone \xD800"), 56u);
+  EXPECT_EQ(stripeOf(u"n", u"lone \xDFFF"), 56u);
+  EXPECT_EQ(stripeOf(u"n", u"lone \xFFFD"), 56u);
+  EXPECT_EQ(stripeOf(u"n \xDC00", u"k"), 223u);
+  EXPECT_EQ(stripeOf(u"n \xFFFD", u"k"), 223u);
+  // A low surrogate before a high one pairs with neither.
+  EXPECT_EQ(stripeOf(u"n", u"\xDC00\xD800"), 133u);
+  EXPECT_EQ(stripeOf(u"n", u"\xFFFD\xFFFD"), 133u);
+  EXPECT_EQ(stripeOf(u"n\u00e4me", u"\U0001F511 key"), 34u);
+}
+
 }  // namespace
 }  // namespace shm::test
