@@ -11,6 +11,7 @@ const { Store: BaseStore } = require('../store/store');
 const { Control, SYNC_NAMES, newStoreId } = require('./control');
 const { checkBackup, removeStaleMarkerFiles } = require('./backup');
 const { syncDir, makeDirs } = require('./files');
+const { onPath } = require('./durable');
 const { targetOf } = require('./options');
 
 const RESTORE_KEYS = ['name', 'path', 'dir', 'engine', 'lockTimeoutMs'];
@@ -45,7 +46,8 @@ function restoreBackup(StoreClass, from, target) {
     if (err.code !== 'ERR_SHM_NOT_FOUND') throw err;
   }
   if (exists) throw new ShmError('ERR_SHM_EXISTS', `persist: the segment ${target.name || target.path} already exists`);
-  makeDirs(dir, 0o700);
+  // An error making the target's directories is the target's, not the backup's.
+  onPath(dir, () => makeDirs(dir, 0o700));
   const copied = [];
   // Whether this restore won the exclusive create of the control file: only then are the
   // directory's files its own, to copy and, on failure, to remove.

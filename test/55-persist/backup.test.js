@@ -440,4 +440,18 @@ const { exitedPid } = require('../helpers/process');
     assert.throws(() => plain.backup(bdir), { code: 'ERR_INVALID_ARG' });
     plain.close();
   });
+
+  it('a target directory that cannot be made is reported under its own path, not the backup\'s', () => {
+    s.backup(bdir);
+    const file = path.join(bdir, '..', `${path.basename(bdir)}-file`);
+    fs.writeFileSync(file, 'not a directory');
+    try {
+      assert.throws(() => Store.restore(bdir, { name: r.name, dir: file }),
+        (e) => e.code === 'ERR_INVALID_ARG' && e.message.startsWith(`persist: ${file}:`));
+      assert.throws(() => Store.restore(bdir, { name: r.name, dir: path.join(file, 'below') }),
+        (e) => e.code === 'ERR_INVALID_ARG' && e.message.startsWith(`persist: ${path.join(file, 'below')}:`));
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
 });
