@@ -298,6 +298,9 @@ const constants = {
   // waiter that looks late is told right even when more parties than `parties` take part.
   SYNC_BARRIER_VERSION: 2,
   SYNC_BARRIER_OUTCOMES: 32,
+  // A waitgroup counts the times its count reached 0 (WaitGroupState.generation) and its waiters
+  // sleep on that word, so that a waiter asleep while the count goes 1 -> 0 -> 1 still returns.
+  SYNC_WAITGROUP_VERSION: 2,
   SYNC_COND_CLOSED_SHIFT: 16,
   SYNC_COND_COUNT_MASK: 0xffff,
   SYNC_COND_TOKENS_MASK: 0xff,
@@ -867,7 +870,9 @@ const structs = {
     size: 128,
     fields: [
       ['count', 'u32', 0],
-      ['reserved', 'u8', 4, 60],
+      // Plus 1 (wrapping) each time an add brings count to 0: the futex word of the waiters.
+      ['generation', 'u32', 4],
+      ['reserved', 'u8', 8, 56],
       ['sleepers', 'u32', 64],
       ['reserved2', 'u8', 68, 60],
     ],

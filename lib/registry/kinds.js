@@ -217,7 +217,7 @@ const KINDS = {
   // A condition and a waitgroup keep no owner table (format.md §13.2, §13.5): nothing records
   // who has them open, so delete() cannot tell whether they are in use (as 'bytes').
   condition: syncKind(Condition, { owners: undefined, version: C.SYNC_CONDITION_VERSION }),
-  waitgroup: syncKind(WaitGroup, { owners: undefined }),
+  waitgroup: syncKind(WaitGroup, { owners: undefined, version: C.SYNC_WAITGROUP_VERSION }),
   spsc: queueKind(SpscRing, 'elementSize'),
   mpmc: queueKind(MpmcQueue, 'messageBytes', MPMC_OWNERS),
   // A channel's close() closes the channel for every party (docs/api.md): its handle is
