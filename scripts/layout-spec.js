@@ -281,23 +281,26 @@ const constants = {
   SYNC_BARRIER_REGION_BYTES: 8384,
   // The largest count a semaphore, waitgroup or barrier holds (an i32 futex word stays positive).
   SYNC_MAX_COUNT: 0x7fffffff,
-  // A condition region is of sync format version 2, the other kinds of version 1 (§13, "Version
-  // history"): version 1 kept one pool of wake tokens that any waiter could take, so a waiter that
-  // registered after a notify could take the token meant for one registered before it. Its waiters
-  // now form two groups: the open group (registered since the groups last moved on) and the closed
-  // group (registered before), and notifyOne hands tokens to the closed group only. The u64
-  // `groups` word holds both groups' counts, the closed group's tokens and the open group's epoch,
-  // so that every change of them is one CAS: the low half is the open count (bits 0-15) and the
-  // closed count (bits 16-31); the high half the tokens (bits 0-7) and the epoch (bits 8-31,
-  // wrapping). 65535 waiters per group (a registration beyond lets every waiter go: spurious
-  // wake-ups, which a condition allows), and 255 tokens not yet taken (a notifyOne beyond lets the
-  // whole closed group go); 24 bits of epoch, so that a waiter takes a group it left 2^24 moves
-  // earlier for its own only if it did not look once in between.
+  // A condition region is of sync format version 2 (so are a barrier and a waitgroup, below), the
+  // other kinds of version 1 (§13, "Version history"): version 1 kept one pool of wake tokens that
+  // any waiter could take, so a waiter that registered after a notify could take the token meant
+  // for one registered before it. Its waiters now form two groups: the open group (registered since
+  // the groups last moved on) and the closed group (registered before), and notifyOne hands tokens
+  // to the closed group only. The u64 `groups` word holds both groups' counts, the closed group's
+  // tokens and the open group's epoch, so that every change of them is one CAS: the low half is the
+  // open count (bits 0-15) and the closed count (bits 16-31); the high half the tokens (bits 0-7)
+  // and the epoch (bits 8-31, wrapping). 65535 waiters per group (a registration beyond lets every
+  // waiter go: spurious wake-ups, which a condition allows), and 255 tokens not yet taken (a
+  // notifyOne beyond lets the whole closed group go); 24 bits of epoch, so that a waiter takes a
+  // group it left 2^24 moves earlier for its own only if it did not look once in between.
   SYNC_CONDITION_VERSION: 2,
   // A barrier records how each of its last 32 generations ended (BarrierState.passed), so that a
   // waiter that looks late is told right even when more parties than `parties` take part.
   SYNC_BARRIER_VERSION: 2,
   SYNC_BARRIER_OUTCOMES: 32,
+  // A waitgroup counts the times its count reached 0 (WaitGroupState.generation) and its waiters
+  // sleep on that word, so that a waiter asleep while the count goes 1 -> 0 -> 1 still returns.
+  SYNC_WAITGROUP_VERSION: 2,
   SYNC_COND_CLOSED_SHIFT: 16,
   SYNC_COND_COUNT_MASK: 0xffff,
   SYNC_COND_TOKENS_MASK: 0xff,
@@ -867,7 +870,9 @@ const structs = {
     size: 128,
     fields: [
       ['count', 'u32', 0],
-      ['reserved', 'u8', 4, 60],
+      // Plus 1 (wrapping) each time an add brings count to 0: the futex word of the waiters.
+      ['generation', 'u32', 4],
+      ['reserved', 'u8', 8, 56],
       ['sleepers', 'u32', 64],
       ['reserved2', 'u8', 68, 60],
     ],

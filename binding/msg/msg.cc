@@ -28,8 +28,12 @@
 //     sched_yield(): a waiting party gives its CPU to another runnable thread there, if any,
 //     before it parks (lib/msg/park.js).
 //
-// `region` is a Uint8Array over a SharedArrayBuffer covering the ring (header included); the
-// job keeps a reference to it so the memory stays mapped while its thread runs.
+// `region` is a Uint8Array over a SharedArrayBuffer covering the ring (header included). The job
+// keeps a reference to it and a pin of the buffer's memory (SharedMemoryPin) from its start until
+// its thread is joined: the reference keeps the object alive, and the pin counts the job as a
+// user of the memory, so that a segment's close() in this thread while the job runs leaves the
+// pages shared (as for a worker that holds the buffer, docs/api.md `segment.close()` case 3)
+// instead of swapping them for private zeros under the job's thread.
 //
 // Each job runs on a thread of its own (not libuv's pool) and settles its promise through a
 // thread-safe function of its own, which keeps the event loop alive until then. Teardown of the
@@ -52,6 +56,7 @@
 #include <unistd.h>
 #include "binding/base/args.h"
 #include "binding/base/module.h"
+#include "binding/segment/external_sab.h"
 
 #include "msg/channel.h"
 #include "msg/mpmc.h"
@@ -113,7 +118,7 @@ class MsgJob {
 
   // Starts the job: its promise, its thread-safe function, its cleanup hook, its thread.
   // Returns the promise, or nullptr with a JS exception (nothing is left behind).
-  static napi_value Start(napi_env env, napi_value region, MsgJob* job);
+  static napi_value Start(napi_env env, napi_value region, napi_value buffer, MsgJob* job);
 
   void Execute() {
     if (job_ == Job::kMpmcProduce) {
@@ -318,6 +323,7 @@ class MsgJob {
   napi_env env_ = nullptr;
   napi_deferred deferred_ = nullptr;
   napi_ref region_ = nullptr;
+  SharedMemoryPin memory_;  // held from Start until the thread is joined (released with region_)
   napi_threadsafe_function tsfn_ = nullptr;
   pthread_t thread_{};
   bool running_ = false;  // the thread was started and is not joined yet
@@ -362,6 +368,7 @@ void MsgJob::Deliver(napi_env env, napi_value, void* context, void*) {
   job->Settle(Napi::Env(env));
   napi_delete_reference(env, job->region_);
   job->region_ = nullptr;
+  job->memory_.Release();
   napi_release_threadsafe_function(job->tsfn_, napi_tsfn_release);  // Finalize frees the job
 }
 
@@ -372,6 +379,7 @@ void MsgJob::OnTeardown(void* arg) {
   job->StopAndJoin();
   if (job->region_ != nullptr) napi_delete_reference(job->env_, job->region_);
   job->region_ = nullptr;
+  job->memory_.Release();
 }
 
 // Runs after Deliver released the function, or at teardown after OnTeardown (the hook was
@@ -384,11 +392,12 @@ void MsgJob::Finalize(napi_env, void* data, void*) {
   delete job;
 }
 
-napi_value MsgJob::Start(napi_env env, napi_value region, MsgJob* job) {
+napi_value MsgJob::Start(napi_env env, napi_value region, napi_value buffer, MsgJob* job) {
   job->env_ = env;
   napi_value promise = nullptr;
   napi_value name = nullptr;
-  if (napi_create_promise(env, &job->deferred_, &promise) != napi_ok ||
+  if (!job->memory_.Take(env, buffer) ||
+      napi_create_promise(env, &job->deferred_, &promise) != napi_ok ||
       napi_create_string_utf8(env, kJobNames[static_cast<int>(job->job_)], NAPI_AUTO_LENGTH,
                               &name) != napi_ok ||
       napi_create_reference(env, region, 1, &job->region_) != napi_ok) {
@@ -415,6 +424,7 @@ napi_value MsgJob::Start(napi_env env, napi_value region, MsgJob* job) {
                                          "cannot start the native job's thread", &err));
     napi_delete_reference(env, job->region_);
     job->region_ = nullptr;
+    job->memory_.Release();
     napi_release_threadsafe_function(job->tsfn_, napi_tsfn_release);
     return promise;
   }
@@ -422,8 +432,8 @@ napi_value MsgJob::Start(napi_env env, napi_value region, MsgJob* job) {
   return promise;
 }
 
-// Reads argument 0 as a Uint8Array over a SharedArrayBuffer.
-bool GetRegion(const Napi::CallbackInfo& info, uint8_t** base, size_t* bytes) {
+// Reads argument 0 as a Uint8Array over a SharedArrayBuffer (stored in *sab).
+bool GetRegion(const Napi::CallbackInfo& info, uint8_t** base, size_t* bytes, napi_value* sab) {
   Napi::Env env = info.Env();
   napi_typedarray_type type;
   size_t length = 0;
@@ -438,6 +448,7 @@ bool GetRegion(const Napi::CallbackInfo& info, uint8_t** base, size_t* bytes) {
   }
   *base = static_cast<uint8_t*>(data);
   *bytes = length;
+  *sab = buffer;
   return true;
 }
 
@@ -445,7 +456,8 @@ Napi::Value Start(const Napi::CallbackInfo& info, Job job) {
   Napi::Env env = info.Env();
   uint8_t* base = nullptr;
   size_t bytes = 0;
-  if (!GetRegion(info, &base, &bytes)) return env.Undefined();
+  napi_value sab = nullptr;
+  if (!GetRegion(info, &base, &bytes, &sab)) return env.Undefined();
   const bool produce = Produces(job);
   int64_t count = 0, size = 0, producer = 0, batch = 0;
   if (job != Job::kChannelReceive && !GetIntegerArg(info, 1, "count", 0, 4294967295.0, &count)) {
@@ -494,7 +506,7 @@ Napi::Value Start(const Napi::CallbackInfo& info, Job job) {
   }
   auto* j = new MsgJob(base, bytes, job, static_cast<uint32_t>(count), static_cast<uint32_t>(size),
                        static_cast<uint32_t>(producer), static_cast<uint32_t>(batch));
-  napi_value promise = MsgJob::Start(env, info[0], j);
+  napi_value promise = MsgJob::Start(env, info[0], sab, j);
   return promise != nullptr ? Napi::Value(env, promise) : env.Undefined();
 }
 

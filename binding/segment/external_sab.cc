@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <memory>
+#include <new>
 
 namespace {
 
@@ -65,4 +66,18 @@ bool IsSoleSharedArrayBufferReference(napi_env env, napi_value value) noexcept {
   // shared_ptr to the backing store; `store` here is one more.
   std::shared_ptr<v8::BackingStore> store = local.As<v8::SharedArrayBuffer>()->GetBackingStore();
   return store.use_count() == 2;
+}
+
+bool SharedMemoryPin::Take(napi_env env, napi_value value) noexcept {
+  if (env == nullptr || value == nullptr || store_ != nullptr) return false;
+  v8::Local<v8::Value> local = ToLocal(value);
+  if (!local->IsSharedArrayBuffer()) return false;
+  store_ = new (std::nothrow)
+      std::shared_ptr<v8::BackingStore>(local.As<v8::SharedArrayBuffer>()->GetBackingStore());
+  return store_ != nullptr;
+}
+
+void SharedMemoryPin::Release() noexcept {
+  delete static_cast<std::shared_ptr<v8::BackingStore>*>(store_);
+  store_ = nullptr;
 }

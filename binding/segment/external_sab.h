@@ -30,3 +30,25 @@ bool GetSharedArrayBufferData(napi_env env, napi_value value, void** data, size_
 // and no message in flight holds it. Nobody else can add a reference concurrently (that needs
 // an existing one), so the answer cannot go stale while the caller's thread does not post it.
 bool IsSoleSharedArrayBufferReference(napi_env env, napi_value value) noexcept;
+
+// A counted reference to the memory of a SharedArrayBuffer held by native code that uses the
+// memory without JS (a thread of its own): while it is held, the memory stays mapped and
+// IsSoleSharedArrayBufferReference() is false for every object over it, so a segment's close()
+// leaves the pages shared, as it does for a worker that holds the buffer. Take() and the last
+// Release() run on the thread of the environment the buffer belongs to.
+class SharedMemoryPin {
+ public:
+  SharedMemoryPin() noexcept = default;
+  ~SharedMemoryPin() { Release(); }
+  SharedMemoryPin(const SharedMemoryPin&) = delete;
+  SharedMemoryPin& operator=(const SharedMemoryPin&) = delete;
+
+  // Takes a reference to the backing store of `value`, a SharedArrayBuffer (false if it is
+  // not one, or one is held already).
+  bool Take(napi_env env, napi_value value) noexcept;
+  // Drops the reference (idempotent). When it was the last one, the memory's deleter runs here.
+  void Release() noexcept;
+
+ private:
+  void* store_ = nullptr;  // a std::shared_ptr<v8::BackingStore> of its own, on the heap
+};

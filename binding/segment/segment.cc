@@ -12,7 +12,9 @@
 //   V8 does not count shared backing stores as memory pressure, so without this a loop of
 //   create/close/unlink would keep every segment's pages alive until some unrelated GC. Stale
 //   views in this thread then see zeros, never a fault; other threads are never detached. A
-//   close(false) (the buffer is still used by other handles of this thread) never detaches.
+//   close(false) (the buffer is still used by other handles of this thread) never detaches, and
+//   neither does a close while a native thread pins the memory (SharedMemoryPin, the msg jobs
+//   of binding/msg): the pin is one more reference to the backing store.
 // - A detach first rejects this thread's futex.waitAsync calls pending in the range
 //   (RejectFutexWaitsIn, futex.cc): through the zeros nothing here could wake them any more.
 #include <string>

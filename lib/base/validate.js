@@ -58,7 +58,8 @@ function validateObject(value, name) {
 function validateKeys(obj, name, allowed) {
   for (const key of Object.keys(obj)) {
     if (!allowed.includes(key)) {
-      throw typeError(`Unknown option "${name}.${key}". Allowed: ${allowed.join(', ')}`);
+      const what = allowed.length ? `Allowed: ${allowed.join(', ')}` : 'This call takes no options';
+      throw typeError(`Unknown option "${name}.${key}". ${what}`);
     }
   }
 }

@@ -111,6 +111,7 @@ const C = Object.freeze({
   SYNC_CONDITION_VERSION: 2,
   SYNC_BARRIER_VERSION: 2,
   SYNC_BARRIER_OUTCOMES: 0x20,
+  SYNC_WAITGROUP_VERSION: 2,
   SYNC_COND_CLOSED_SHIFT: 0x10,
   SYNC_COND_COUNT_MASK: 0xffff,
   SYNC_COND_TOKENS_MASK: 0xff,
@@ -472,7 +473,8 @@ const S = Object.freeze({
   WAIT_GROUP_STATE: Object.freeze({
     SIZE: 128,
     COUNT: 0,
-    RESERVED: 4,
+    GENERATION: 4,
+    RESERVED: 8,
     SLEEPERS: 64,
     RESERVED2: 68,
   }),
@@ -1007,6 +1009,7 @@ const W = Object.freeze({
   WAIT_GROUP_STATE: Object.freeze({
     WORDS: 32,
     COUNT: 0,
+    GENERATION: 1,
     SLEEPERS: 16,
   }),
   REGISTRY_HEADER: Object.freeze({

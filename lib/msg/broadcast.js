@@ -117,10 +117,8 @@ class Broadcast extends RegionHandle {
   /** Creates a broadcast channel: a new segment (exclusive), or one in a SharedArrayBuffer. */
   static create(options) {
     region.validateCreateOptions(options);
-    const messageBytes = options.messageBytes ?? DEFAULT_MESSAGE_BYTES;
-    region.validateShape(options.capacity, messageBytes, LIMITS);
+    const { messageBytes, bytes } = region.createShape(options, LIMITS, DEFAULT_MESSAGE_BYTES);
     const start = region.startPositionOf(options);
-    const bytes = bytesFor(options.capacity, messageBytes);
     const where = region.place(options, { create: true, keys: CREATE_KEYS, bytes });
     const buffer = where.segment ? where.segment.buffer : where.buffer;
     // Everything but the header, then the header (magic last) in the constructor. The record of
@@ -139,8 +137,13 @@ class Broadcast extends RegionHandle {
   /** The bytes a broadcast of `capacity` records of `options.messageBytes` (248) needs. */
   static bytesFor(capacity, options) {
     const messageBytes = region.messageBytesOption(options, DEFAULT_MESSAGE_BYTES);
-    region.validateShape(capacity, messageBytes, LIMITS);
+    region.validateShape(capacity, messageBytes, LIMITS, 'capacity');
     return bytesFor(capacity, messageBytes);
+  }
+
+  /** @private The bytes of the shape create() `options` ask for (their names in messages: the registry's create). */
+  static bytesForOptions_(options) {
+    return region.createShape(options, LIMITS, DEFAULT_MESSAGE_BYTES).bytes;
   }
 
   get messageBytes() {

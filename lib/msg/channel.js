@@ -56,6 +56,11 @@ class Channel {
     return MpmcQueue.bytesFor(capacity, options);
   }
 
+  /** @private As MpmcQueue.bytesForOptions_. */
+  static bytesForOptions_(options) {
+    return MpmcQueue.bytesForOptions_(options);
+  }
+
   get capacity() {
     return this.#q.capacity;
   }

@@ -134,10 +134,8 @@ class MpmcQueue extends RegionHandle {
   /** Creates a queue: a new segment (exclusive), or a queue in a SharedArrayBuffer. */
   static create(options) {
     region.validateCreateOptions(options);
-    const messageBytes = options.messageBytes ?? DEFAULT_MESSAGE_BYTES;
-    region.validateShape(options.capacity, messageBytes, LIMITS);
+    const { messageBytes, bytes } = region.createShape(options, LIMITS, DEFAULT_MESSAGE_BYTES);
     const start = region.startPositionOf(options);
-    const bytes = bytesFor(options.capacity, messageBytes);
     const where = region.place(options, { create: true, keys: CREATE_KEYS, bytes });
     const buffer = where.segment ? where.segment.buffer : where.buffer;
     // Everything but the header, then the header (magic last) in the constructor.
@@ -156,8 +154,13 @@ class MpmcQueue extends RegionHandle {
 
   static bytesFor(capacity, options) {
     const messageBytes = region.messageBytesOption(options, DEFAULT_MESSAGE_BYTES);
-    region.validateShape(capacity, messageBytes, LIMITS);
+    region.validateShape(capacity, messageBytes, LIMITS, 'capacity');
     return bytesFor(capacity, messageBytes);
+  }
+
+  /** @private The bytes of the shape create() `options` ask for (their names in messages: the registry's create). */
+  static bytesForOptions_(options) {
+    return region.createShape(options, LIMITS, DEFAULT_MESSAGE_BYTES).bytes;
   }
 
   /** @private The u32 index of position `pos`'s sequence word. */

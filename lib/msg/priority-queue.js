@@ -89,10 +89,8 @@ class PriorityQueue extends RegionHandle {
   /** Creates a priority queue: a new segment (exclusive), or one in a SharedArrayBuffer. */
   static create(options) {
     region.validateCreateOptions(options);
-    const messageBytes = options.messageBytes ?? DEFAULT_MESSAGE_BYTES;
-    region.validateShape(options.capacity, messageBytes, LIMITS);
+    const { messageBytes, bytes } = region.createShape(options, LIMITS, DEFAULT_MESSAGE_BYTES);
     const order = orderOf(options.order);
-    const bytes = bytesFor(options.capacity, messageBytes);
     const where = region.place(options, { create: true, keys: CREATE_KEYS, bytes });
     const buffer = where.segment ? where.segment.buffer : where.buffer;
     // Everything but the header: the control block, the nodes free, the mutex (a §13 region
@@ -115,8 +113,13 @@ class PriorityQueue extends RegionHandle {
   /** The bytes a priority queue of `capacity` nodes takes; options { messageBytes, order } (order changes nothing). */
   static bytesFor(capacity, options) {
     const messageBytes = region.messageBytesOption(options, DEFAULT_MESSAGE_BYTES, ['messageBytes', 'order']);
-    region.validateShape(capacity, messageBytes, LIMITS);
+    region.validateShape(capacity, messageBytes, LIMITS, 'capacity');
     return bytesFor(capacity, messageBytes);
+  }
+
+  /** @private The bytes of the shape create() `options` ask for (their names in messages: the registry's create). */
+  static bytesForOptions_(options) {
+    return region.createShape(options, LIMITS, DEFAULT_MESSAGE_BYTES).bytes;
   }
 
   get messageBytes() {

@@ -159,14 +159,27 @@ function messageBytesOption(options, fallback, keys = ['messageBytes']) {
  * Validates the shape a creator asks for against `limits` (as checkShape's, with `noun` and
  * `unit` naming the structure and its slots in the message): a power-of-two capacity in
  * [minCapacity, maxCapacity], 1 to maxMessageBytes bytes per message, at most maxBytes in all.
+ * `capacityName` names the capacity in messages: 'options.capacity' (create's option, the
+ * default) or 'capacity' (bytesFor's first argument).
  */
-function validateShape(capacity, messageBytes, limits) {
-  validateCapacity(capacity, 'options.capacity', limits.minCapacity);
-  if (capacity > limits.maxCapacity) throw v.rangeError(`The "options.capacity" argument must be <= ${limits.maxCapacity}. Received ${capacity}`);
+function validateShape(capacity, messageBytes, limits, capacityName = 'options.capacity') {
+  validateCapacity(capacity, capacityName, limits.minCapacity);
+  if (capacity > limits.maxCapacity) throw v.rangeError(`The "${capacityName}" argument must be <= ${limits.maxCapacity}. Received ${capacity}`);
   v.validateInteger(messageBytes, 'options.messageBytes', 1, limits.maxMessageBytes);
   if (limits.bytesFor(capacity, messageBytes) > limits.maxBytes) {
     throw v.rangeError(`A ${limits.noun} of ${capacity} ${limits.unit} of ${messageBytes} bytes exceeds ${limits.maxBytes} bytes`);
   }
+}
+
+/**
+ * The shape create() `options` ask for ({ capacity, messageBytes? }, `fallback` bytes per
+ * message when not given), validated as validateShape() does under the options' names: returns
+ * { messageBytes, bytes }.
+ */
+function createShape(options, limits, fallback) {
+  const messageBytes = options.messageBytes ?? fallback;
+  validateShape(options.capacity, messageBytes, limits);
+  return { messageBytes, bytes: limits.bytesFor(options.capacity, messageBytes) };
 }
 
 /** The options of create(): an object with a `capacity`. */
@@ -188,6 +201,6 @@ function closedError(what) {
 }
 
 module.exports = {
-  place, stamp, checkHeader, checkShape, readHeader, validateCapacity, validateShape, validateCreateOptions, isPowerOfTwo, closedError,
-  messageBytesOption, startPositionOf, versionOf,
+  place, stamp, checkHeader, checkShape, readHeader, validateCapacity, validateShape, createShape, validateCreateOptions, isPowerOfTwo,
+  closedError, messageBytesOption, startPositionOf, versionOf,
 };

@@ -21,13 +21,14 @@ const {
 
 const CREATE_KEYS = ['name', 'path', 'buffer', 'byteOffset', 'size', 'capacity', 'elementSize', 'startPosition'];
 
-function validateShape(capacity, elementSize) {
+// `capacityName`: 'options.capacity' for create(), 'capacity' for bytesFor()'s first argument.
+function validateShape(capacity, elementSize, capacityName) {
   if (elementSize === 0) {
-    region.validateCapacity(capacity, 'options.capacity', C.SPSC_MIN_BYTES);
+    region.validateCapacity(capacity, capacityName, C.SPSC_MIN_BYTES);
     return;
   }
   v.validateInteger(elementSize, 'options.elementSize', 1, C.SPSC_MAX_ELEMENT_BYTES);
-  region.validateCapacity(capacity, 'options.capacity', 2);
+  region.validateCapacity(capacity, capacityName, 2);
   if (capacity * elementSize > C.MSG_MAX_CAPACITY) {
     throw v.rangeError(`A ring of ${capacity} elements of ${elementSize} bytes exceeds ${C.MSG_MAX_CAPACITY} bytes of data`);
   }
@@ -67,7 +68,7 @@ class SpscRing extends RegionHandle {
     v.validateObject(options, 'options');
     const elementSize = options.elementSize ?? 0;
     if (options.capacity === undefined) throw v.typeError('The "options.capacity" argument is required');
-    validateShape(options.capacity, elementSize);
+    validateShape(options.capacity, elementSize, 'options.capacity');
     let start = 0;
     if (options.startPosition !== undefined) {
       v.validateInteger(options.startPosition, 'options.startPosition', 0, 2 ** 32 - 1);
@@ -91,8 +92,15 @@ class SpscRing extends RegionHandle {
       v.validateKeys(options, 'options', ['elementSize']);
       elementSize = options.elementSize ?? 0;
     }
-    validateShape(capacity, elementSize);
+    validateShape(capacity, elementSize, 'capacity');
     return bytesFor(capacity, elementSize);
+  }
+
+  /** @private The bytes of the shape create() `options` ask for (their names in messages: the registry's create). */
+  static bytesForOptions_(options) {
+    const elementSize = options.elementSize ?? 0;
+    validateShape(options.capacity, elementSize, 'options.capacity');
+    return bytesFor(options.capacity, elementSize);
   }
 
   get capacity() {

@@ -99,9 +99,7 @@ class Stack extends RegionHandle {
   /** Creates a stack: a new segment (exclusive), or a stack in a SharedArrayBuffer. */
   static create(options) {
     region.validateCreateOptions(options);
-    const messageBytes = options.messageBytes ?? DEFAULT_MESSAGE_BYTES;
-    region.validateShape(options.capacity, messageBytes, LIMITS);
-    const bytes = bytesFor(options.capacity, messageBytes);
+    const { messageBytes, bytes } = region.createShape(options, LIMITS, DEFAULT_MESSAGE_BYTES);
     const where = region.place(options, { create: true, keys: CREATE_KEYS, bytes });
     const buffer = where.segment ? where.segment.buffer : where.buffer;
     // Everything but the header, then the header with the magic last.
@@ -121,8 +119,13 @@ class Stack extends RegionHandle {
   /** The bytes a stack of `capacity` nodes takes; options { messageBytes }. */
   static bytesFor(capacity, options) {
     const messageBytes = region.messageBytesOption(options, DEFAULT_MESSAGE_BYTES);
-    region.validateShape(capacity, messageBytes, LIMITS);
+    region.validateShape(capacity, messageBytes, LIMITS, 'capacity');
     return bytesFor(capacity, messageBytes);
+  }
+
+  /** @private The bytes of the shape create() `options` ask for (their names in messages: the registry's create). */
+  static bytesForOptions_(options) {
+    return region.createShape(options, LIMITS, DEFAULT_MESSAGE_BYTES).bytes;
   }
 
   get messageBytes() {

@@ -52,9 +52,11 @@ class FixedPool extends PoolHandle {
     this.#core = this.attach_(bytesFor(blockCount, blockSize), C.POOL_BLOCKS_OFFSET, blockCount);
   }
 
-  static #validateShape(count, size) {
-    v.validateInteger(count, `options.${this.OPTIONS_.count}`, 1, C.POOL_MAX_BLOCKS);
-    v.validateInteger(size, `options.${this.OPTIONS_.size}`, 1, C.POOL_MAX_BLOCK_SIZE);
+  // `prefix` is 'options.' for create(), whose shape is named options, and '' for bytesFor(),
+  // whose shape is its positional arguments (blockCount, blockSize; capacity, recordSize).
+  static #validateShape(count, size, prefix) {
+    v.validateInteger(count, `${prefix}${this.OPTIONS_.count}`, 1, C.POOL_MAX_BLOCKS);
+    v.validateInteger(size, `${prefix}${this.OPTIONS_.size}`, 1, C.POOL_MAX_BLOCK_SIZE);
   }
 
   /** Creates a pool: a new segment (exclusive), or a pool in a SharedArrayBuffer. */
@@ -64,15 +66,21 @@ class FixedPool extends PoolHandle {
     for (const k of [sizeKey, countKey]) {
       if (options[k] === undefined) throw v.typeError(`The "options.${k}" argument is required`);
     }
-    FixedPool.#validateShape.call(this, options[countKey], options[sizeKey]);
-    const bytes = bytesFor(options[countKey], options[sizeKey]);
+    const bytes = this.bytesForOptions_(options);
     const where = placeNew(options, ['name', 'path', 'buffer', 'byteOffset', 'size', sizeKey, countKey], bytes);
     return make(this, where, { size: options[sizeKey], count: options[countKey] });
   }
 
+  /** @private The bytes of the shape create() `options` ask for (their names in messages: the registry's create). */
+  static bytesForOptions_(options) {
+    const { size: sizeKey, count: countKey } = this.OPTIONS_;
+    FixedPool.#validateShape.call(this, options[countKey], options[sizeKey], 'options.');
+    return bytesFor(options[countKey], options[sizeKey]);
+  }
+
   /** The bytes a pool of `count` blocks of `size` bytes takes. */
   static bytesFor(count, size) {
-    FixedPool.#validateShape.call(this, count, size);
+    FixedPool.#validateShape.call(this, count, size, '');
     return bytesFor(count, size);
   }
 

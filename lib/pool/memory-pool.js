@@ -34,18 +34,21 @@ function shapeProblem(classes) {
   return null;
 }
 
-/** Validates the `classes` option: an array of { size, count }; returns a plain copy. */
-function validateClasses(classes) {
-  if (!Array.isArray(classes)) throw v.invalidType('options.classes', 'an array of { size, count }', classes);
+/**
+ * Validates the classes: an array of { size, count }; returns a plain copy. `name` names them in
+ * messages: 'options.classes' (create's option) or 'classes' (bytesFor's argument).
+ */
+function validateClasses(classes, name) {
+  if (!Array.isArray(classes)) throw v.invalidType(name, 'an array of { size, count }', classes);
   const copy = classes.map((c, i) => {
-    v.validateObject(c, `options.classes[${i}]`);
-    v.validateKeys(c, `options.classes[${i}]`, ['size', 'count']);
-    v.validateInteger(c.size, `options.classes[${i}].size`, 1, C.POOL_MAX_BLOCK_SIZE);
-    v.validateInteger(c.count, `options.classes[${i}].count`, 1, C.POOL_MAX_BLOCKS);
+    v.validateObject(c, `${name}[${i}]`);
+    v.validateKeys(c, `${name}[${i}]`, ['size', 'count']);
+    v.validateInteger(c.size, `${name}[${i}].size`, 1, C.POOL_MAX_BLOCK_SIZE);
+    v.validateInteger(c.count, `${name}[${i}].count`, 1, C.POOL_MAX_BLOCKS);
     return { size: c.size, count: c.count };
   });
   const problem = shapeProblem(copy);
-  if (problem !== null) throw v.rangeError(`The "options.classes" argument is not allowed: ${problem}`);
+  if (problem !== null) throw v.rangeError(`The "${name}" argument is not allowed: ${problem}`);
   return copy;
 }
 
@@ -125,14 +128,19 @@ class MemoryPool extends PoolHandle {
   static create(options) {
     v.validateObject(options, 'options');
     if (options.classes === undefined) throw v.typeError('The "options.classes" argument is required');
-    const classes = validateClasses(options.classes);
+    const classes = validateClasses(options.classes, 'options.classes');
     const where = placeNew(options, ['name', 'path', 'buffer', 'byteOffset', 'size', 'classes'], bytesFor(classes));
     return make(MemoryPool, where, classes);
   }
 
+  /** @private The bytes of the classes create() `options` ask for (their names in messages: the registry's create). */
+  static bytesForOptions_(options) {
+    return bytesFor(validateClasses(options.classes, 'options.classes'));
+  }
+
   /** The bytes a pool of these classes takes. */
   static bytesFor(classes) {
-    return bytesFor(validateClasses(classes));
+    return bytesFor(validateClasses(classes, 'classes'));
   }
 
   /** Classes of sizes minSize, 2 × minSize, ... up to maxSize (powers of two), `count` blocks each. */
@@ -142,7 +150,7 @@ class MemoryPool extends PoolHandle {
     v.validateInteger(count, 'count', 1, C.POOL_MAX_BLOCKS);
     const classes = [];
     for (let size = minSize; size <= maxSize; size *= 2) classes.push({ size, count });
-    return validateClasses(classes);
+    return validateClasses(classes, 'classes');
   }
 
   /** The classes: [{ size, count }], smallest first. */

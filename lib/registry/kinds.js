@@ -189,7 +189,7 @@ function queueKind(Class, sizeOption, owners, version = C.MSG_FORMAT_VERSION, de
     version,
     deletableVersions,
     createOptions: ['capacity', sizeOption],
-    bytes: (o) => Class.bytesFor(o.capacity, o[sizeOption] === undefined ? undefined : { [sizeOption]: o[sizeOption] }),
+    bytes: (o) => Class.bytesForOptions_(o),
     describe: (at) => {
       const h = readHeader(at.buffer, at.byteOffset);
       return { capacity: h.capacity, [sizeOption]: h.elementSize };
@@ -222,7 +222,7 @@ const KINDS = {
   // A condition and a waitgroup keep no owner table (format.md §13.2, §13.5): nothing records
   // who has them open, so delete() cannot tell whether they are in use (as 'bytes').
   condition: syncKind(Condition, { owners: undefined, version: C.SYNC_CONDITION_VERSION }),
-  waitgroup: syncKind(WaitGroup, { owners: undefined }),
+  waitgroup: syncKind(WaitGroup, { owners: undefined, version: C.SYNC_WAITGROUP_VERSION }),
   spsc: queueKind(SpscRing, 'elementSize'),
   mpmc: queueKind(MpmcQueue, 'messageBytes', MPMC_OWNERS),
   // A channel's close() closes the channel for every party (docs/api.md): its handle is
@@ -246,7 +246,7 @@ const KINDS = {
   'priority-queue': regionKind(PriorityQueue, {
     version: C.MSG_FORMAT_VERSION,
     createOptions: ['capacity', 'messageBytes', 'order'],
-    bytes: (o) => PriorityQueue.bytesFor(o.capacity, o.messageBytes === undefined ? undefined : { messageBytes: o.messageBytes }),
+    bytes: (o) => PriorityQueue.bytesForOptions_(o),
     params: (o) => [asParam(o.capacity), asParam(o.messageBytes), o.order === 'min' ? C.PQ_ORDER_MIN : C.PQ_ORDER_MAX],
     describe: (at, info) => {
       const h = readHeader(at.buffer, at.byteOffset);
@@ -261,7 +261,7 @@ const KINDS = {
   'buffer-pool': regionKind(BufferPool, {
     version: C.POOL_FORMAT_VERSION,
     createOptions: ['blockSize', 'blockCount'],
-    bytes: (o) => BufferPool.bytesFor(o.blockCount, o.blockSize),
+    bytes: (o) => BufferPool.bytesForOptions_(o),
     extent: poolExtent(BufferPool, C.POOL_KIND_BUFFER),
     owners: POOL_OWNERS,
   }),
@@ -269,7 +269,7 @@ const KINDS = {
   'object-pool': regionKind(ObjectPool, {
     version: C.POOL_FORMAT_VERSION,
     createOptions: ['recordSize', 'capacity'],
-    bytes: (o) => ObjectPool.bytesFor(o.capacity, o.recordSize),
+    bytes: (o) => ObjectPool.bytesForOptions_(o),
     extent: poolExtent(ObjectPool, C.POOL_KIND_OBJECT),
     owners: POOL_OWNERS,
   }),
@@ -280,9 +280,9 @@ const KINDS = {
     createOptions: ['classes'],
     check(o) {
       if (o.classes === undefined) throw v.typeError('The "options.classes" argument is required');
-      MemoryPool.bytesFor(o.classes);
+      MemoryPool.bytesForOptions_(o);
     },
-    bytes: (o) => MemoryPool.bytesFor(o.classes),
+    bytes: (o) => MemoryPool.bytesForOptions_(o),
     params: () => [],
     describe: (at) => ({ classes: readClasses(at.buffer, at.byteOffset) }),
     // Here the block bounds the sizes of the classes below the largest, which only the shape

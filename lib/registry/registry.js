@@ -36,9 +36,19 @@ function nameBytes(name) {
 }
 
 // The options of a structure: creation options (when the call may create) and handle options.
-function kindOptions(kind, options, creating) {
+// open() takes no creation option (the structure has the shape it was made with), and says so
+// for one given to it rather than listing only the handle options (often none).
+function kindOptions(kind, name, options, creating) {
   if (options === undefined) options = {};
   v.validateObject(options, 'options');
+  if (!creating) {
+    const key = Object.keys(options).find((k) => kind.createOptions.includes(k) && !kind.openOptions.includes(k));
+    if (key !== undefined) {
+      const handle = kind.openOptions.length ? `; its handle options: ${kind.openOptions.join(', ')}` : '';
+      throw v.typeError(`Option "options.${key}" is a creation option of the ${JSON.stringify(name)} kind: ` +
+        `open() takes none (use create() or openOrCreate())${handle}`);
+    }
+  }
   v.validateKeys(options, 'options', creating ? [...kind.createOptions, ...kind.openOptions] : kind.openOptions);
   if (creating) kind.check(options);
   return options;
@@ -124,7 +134,7 @@ class Registry {
   create(kind, name, options) {
     const k = kindOf(kind);
     const bytes = nameBytes(name);
-    const opts = kindOptions(k, options, true);
+    const opts = kindOptions(k, kind, options, true);
     return this.#locked(() => {
       if (this.#table.find(bytes, nameHash(bytes)) >= 0) {
         throw new ShmError('ERR_EXISTS', `A structure named ${JSON.stringify(name)} already exists in the registry`);
@@ -137,7 +147,7 @@ class Registry {
   open(kind, name, options) {
     const k = kindOf(kind);
     const bytes = nameBytes(name);
-    const opts = kindOptions(k, options, false);
+    const opts = kindOptions(k, kind, options, false);
     return this.#locked(() => {
       const slot = this.#find(bytes);
       if (slot < 0) throw notFound(name);
@@ -149,7 +159,7 @@ class Registry {
   openOrCreate(kind, name, options) {
     const k = kindOf(kind);
     const bytes = nameBytes(name);
-    const opts = kindOptions(k, options, true);
+    const opts = kindOptions(k, kind, options, true);
     return this.#locked(() => {
       const slot = this.#find(bytes);
       if (slot >= 0) return this.#open(k, kind, name, slot, opts);

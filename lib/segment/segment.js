@@ -6,9 +6,9 @@
 // - the file descriptor is closed at once and `closed` becomes true;
 // - `buffer` throws ShmError ERR_CLOSED from then on (the handle drops its reference);
 // - if another thread still holds the SharedArrayBuffer (it was posted to a worker that still
-//   has it), the memory stays mapped for everyone and they keep reading and writing the shared
-//   memory safely; it is unmapped when the last reference is garbage collected (the V8
-//   backing-store deleter);
+//   has it, or a native thread of the addon works on it), the memory stays mapped for everyone
+//   and they keep reading and writing the shared memory safely; it is unmapped when the last
+//   reference is garbage collected (the V8 backing-store deleter);
 // - otherwise the shared pages are released at once: the range is replaced by private
 //   zero-filled memory, so views this thread kept from before close() see zeros (never a
 //   crash) and no longer share anything. (V8 does not count shared memory as GC pressure;

@@ -123,7 +123,8 @@ function waitForStamp(u32) {
  * create with parameters) refuses a region that another stamper claimed: ERR_SHM_EXISTS.
  * `zeroValid` (the default) says the kind's zero bytes are a valid object, so any opener may
  * stamp or complete a stamp; without it an opener refuses an unstamped region (ERR_BAD_MAGIC).
- * `version` is the kind's format version (a condition's differs from the other kinds').
+ * `version` is the kind's format version (a condition's, a barrier's and a waitgroup's differ
+ * from the other kinds').
  */
 function stamp(u32, kind, { init, exclusive = false, zeroValid = true, version = C.SYNC_FORMAT_VERSION } = {}) {
   const name = KIND_NAMES[kind];

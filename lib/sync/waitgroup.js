@@ -1,18 +1,23 @@
 'use strict';
 // WaitGroup: a counter of pending tasks that waiters wait to see reach 0 (docs/format.md §13.5),
-// shared by threads (a SharedArrayBuffer) or processes (a Segment). One word, `count`, is both
-// the state and the futex word: add() changes it by CAS (never below 0) and the add that makes
-// it 0 wakes every sleeper. It tracks no owner: a task that dies without done() keeps the count
-// above 0, and waiters end by their timeout.
+// shared by threads (a SharedArrayBuffer) or processes (a Segment). add() changes `count` by CAS
+// (never below 0); the add that makes it 0 then adds 1 to `generation` and wakes every sleeper.
+// Waiters sleep on `generation`, not on `count`: a wait ends when it sees the count at 0 or the
+// generation moved since the wait began, so a waiter that sleeps while the count goes 1 -> 0 -> 1
+// (the task's next batch added before the waiter woke) still returns, instead of finding the
+// count above 0 again and sleeping on. It tracks no owner: a task that dies without done() keeps
+// the count above 0, and waiters end by their timeout.
 const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
 const { Region, SyncObject, regionOf, defineKind, place, shmError, validateTimeout, validateSignal } = require('./region');
 const { TIMED_OUT, block, blockAsync, wake } = require('./wait');
 
 const COUNT = Region.field(W.WAIT_GROUP_STATE.COUNT);
+const GENERATION = Region.field(W.WAIT_GROUP_STATE.GENERATION);
 const SLEEPERS = Region.field(W.WAIT_GROUP_STATE.SLEEPERS);
 const BYTES = C.SYNC_SMALL_REGION_BYTES;
 const PLACE = { bytes: BYTES, what: 'waitgroup' };
+const STAMP = { version: C.SYNC_WAITGROUP_VERSION };
 const kInternal = Symbol('shmstore.WaitGroup.internal');
 
 // A count above SYNC_MAX_COUNT is no sound run's (add refuses to make one): damage, whose true
@@ -34,7 +39,7 @@ class WaitGroup extends SyncObject {
   /** @private Use WaitGroup.create() or WaitGroup.open(). */
   constructor(token, where) {
     if (token !== kInternal) throw new TypeError('WaitGroup cannot be constructed directly: use WaitGroup.create() or WaitGroup.open()');
-    super(where, BYTES, 'waitgroup', C.SYNC_KIND_WAITGROUP);
+    super(where, BYTES, 'waitgroup', C.SYNC_KIND_WAITGROUP, STAMP);
     this.#r = regionOf(this);
   }
 
@@ -70,7 +75,13 @@ class WaitGroup extends SyncObject {
       if (next < 0) throw v.rangeError(`The waitgroup count would become negative (${c} + ${n})`);
       if (next > C.SYNC_MAX_COUNT) throw v.rangeError(`The waitgroup count would exceed ${C.SYNC_MAX_COUNT} (${c} + ${n})`);
       if (Atomics.compareExchange(u32, COUNT, c, next) !== c) continue;
-      if (next === 0 && n !== 0) wake(this.#r.i32, COUNT, SLEEPERS, Infinity);
+      if (next === 0 && n !== 0) {
+        // After the count's store: a waiter that read the old generation and then a count
+        // above 0 (this zero not yet, or a later add already) sleeps on the old generation
+        // and is woken here.
+        Atomics.add(u32, GENERATION, 1);
+        wake(this.#r.i32, GENERATION, SLEEPERS, Infinity);
+      }
       return next;
     }
   }
@@ -80,16 +91,22 @@ class WaitGroup extends SyncObject {
     return this.add(-1);
   }
 
-  #attempt() {
-    const c = checked(Atomics.load(this.#r.u32, COUNT));
-    return c === 0 ? undefined : c;
+  // The look of a wait that began at generation `g`: done (undefined) when the count reached 0
+  // since, else `g`, the generation value to sleep on. The generation is read before the count
+  // at the wait's start, so a zero between the two reads is seen by one of them.
+  #attempt(g) {
+    const u32 = this.#r.u32;
+    if (Atomics.load(u32, GENERATION) !== g) return undefined;
+    const c = checked(Atomics.load(u32, COUNT));
+    return c === 0 ? undefined : g;
   }
 
   /** Blocks until the count is 0; throws ShmError ERR_LOCK_TIMEOUT after timeoutMs. */
   wait(timeoutMs) {
     const timeout = validateTimeout(timeoutMs);
     this.#r.usable();
-    if (block(this.#r.i32, COUNT, SLEEPERS, () => this.#attempt(), timeout) === TIMED_OUT) throw timedOut(timeout);
+    const g = Atomics.load(this.#r.u32, GENERATION);
+    if (block(this.#r.i32, GENERATION, SLEEPERS, () => this.#attempt(g), timeout) === TIMED_OUT) throw timedOut(timeout);
   }
 
   /** Like wait() without blocking the event loop; `options.signal` aborts it. */
@@ -102,7 +119,8 @@ class WaitGroup extends SyncObject {
 
   async #waitAsync(timeout, signal) {
     const r = this.#r;
-    const res = await blockAsync(r.i32, COUNT, SLEEPERS, () => this.#attempt(), timeout, signal, () => r.usable());
+    const g = Atomics.load(r.u32, GENERATION);
+    const res = await blockAsync(r.i32, GENERATION, SLEEPERS, () => this.#attempt(g), timeout, signal, () => r.usable());
     if (res === TIMED_OUT) throw timedOut(timeout);
   }
 }

@@ -115,6 +115,7 @@ inline constexpr uint64_t kSyncMaxCount = 0x7fffffffULL;
 inline constexpr uint64_t kSyncConditionVersion = 2ULL;
 inline constexpr uint64_t kSyncBarrierVersion = 2ULL;
 inline constexpr uint64_t kSyncBarrierOutcomes = 0x20ULL;
+inline constexpr uint64_t kSyncWaitgroupVersion = 2ULL;
 inline constexpr uint64_t kSyncCondClosedShift = 0x10ULL;
 inline constexpr uint64_t kSyncCondCountMask = 0xffffULL;
 inline constexpr uint64_t kSyncCondTokensMask = 0xffULL;
@@ -598,13 +599,15 @@ static_assert(offsetof(BarrierState, reserved2) == 68, "BarrierState.reserved2")
 
 struct WaitGroupState {
   uint32_t count;
-  uint8_t reserved[60];
+  uint32_t generation;
+  uint8_t reserved[56];
   uint32_t sleepers;
   uint8_t reserved2[60];
 };
 static_assert(sizeof(WaitGroupState) == 128, "WaitGroupState size");
 static_assert(offsetof(WaitGroupState, count) == 0, "WaitGroupState.count");
-static_assert(offsetof(WaitGroupState, reserved) == 4, "WaitGroupState.reserved");
+static_assert(offsetof(WaitGroupState, generation) == 4, "WaitGroupState.generation");
+static_assert(offsetof(WaitGroupState, reserved) == 8, "WaitGroupState.reserved");
 static_assert(offsetof(WaitGroupState, sleepers) == 64, "WaitGroupState.sleepers");
 static_assert(offsetof(WaitGroupState, reserved2) == 68, "WaitGroupState.reserved2");
 
@@ -1365,6 +1368,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kSyncConditionVersion, "SYNC_CONDITION_VERSION") \
   X(kSyncBarrierVersion, "SYNC_BARRIER_VERSION") \
   X(kSyncBarrierOutcomes, "SYNC_BARRIER_OUTCOMES") \
+  X(kSyncWaitgroupVersion, "SYNC_WAITGROUP_VERSION") \
   X(kSyncCondClosedShift, "SYNC_COND_CLOSED_SHIFT") \
   X(kSyncCondCountMask, "SYNC_COND_COUNT_MASK") \
   X(kSyncCondTokensMask, "SYNC_COND_TOKENS_MASK") \
@@ -1717,6 +1721,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(BarrierState, "BARRIER_STATE", sleepers, "SLEEPERS") \
   X(BarrierState, "BARRIER_STATE", reserved2, "RESERVED2") \
   X(WaitGroupState, "WAIT_GROUP_STATE", count, "COUNT") \
+  X(WaitGroupState, "WAIT_GROUP_STATE", generation, "GENERATION") \
   X(WaitGroupState, "WAIT_GROUP_STATE", reserved, "RESERVED") \
   X(WaitGroupState, "WAIT_GROUP_STATE", sleepers, "SLEEPERS") \
   X(WaitGroupState, "WAIT_GROUP_STATE", reserved2, "RESERVED2") \

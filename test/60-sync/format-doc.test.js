@@ -107,8 +107,10 @@ describe('the other sync kinds of docs/format.md §13.1-13.5', () => {
     for (const [K, kind] of kinds) {
       const buffer = new SharedArrayBuffer(K.BYTES);
       const h = K === Barrier ? K.create({ buffer, parties: 1 }) : K.open({ buffer });
-      // A condition or barrier region is of version 2 (the version history of §13), the others of 1.
-      assert.deepStrictEqual(header(buffer), { magic: 0x434e5953, kind, version: K === Condition || K === Barrier ? 2 : 1 });
+      // A condition, barrier or waitgroup region is of version 2 (the version history of §13), the
+      // others of 1.
+      const two = [Condition, Barrier, WaitGroup].includes(K);
+      assert.deepStrictEqual(header(buffer), { magic: 0x434e5953, kind, version: two ? 2 : 1 });
       h.close();
     }
   });
@@ -232,10 +234,19 @@ describe('the other sync kinds of docs/format.md §13.1-13.5', () => {
     for (const h of handles) h.close();
     m.lock();
     m.unlock();
+    // count and generation: only an add that makes the count 0 moves the generation.
+    const wgWords = () => [...u32s(buffer, 8384 + 192 + 64, 2)];
     wg.add(3);
-    assert.strictEqual(u32s(buffer, 8384 + 192 + 64, 1)[0], 3);
-    wg.add(-3);
-    assert.strictEqual(u32s(buffer, 8384 + 192 + 64, 1)[0], 0);
+    assert.deepStrictEqual(wgWords(), [3, 0]);
+    wg.add(-2);
+    wg.add(0);
+    assert.deepStrictEqual(wgWords(), [1, 0]);
+    wg.done();
+    assert.deepStrictEqual(wgWords(), [0, 1]);
+    wg.add(0);
+    wg.add(1);
+    wg.done();
+    assert.deepStrictEqual(wgWords(), [0, 2]);
   });
 });
 

@@ -5,7 +5,7 @@ const { WaitGroup, Mutex, ShmError } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { uniqueName, removeShm, until } = require('../helpers/process');
 const { Region } = require('../../lib/sync/region');
-const { W } = require('../../lib/layout/layout');
+const { C, W } = require('../../lib/layout/layout');
 const { actor, allSay } = require('../helpers/sync-actors');
 
 const withAddon = addon ? describe : describe.skip;
@@ -84,6 +84,32 @@ describe('WaitGroup', () => {
     await rounds([1, 2, 3].map(() => ({ buffer })), buffer, 3, 300);
   });
 
+  // docs/format.md §13.5: a waiter sleeps on the generation, which the add that makes the count 0
+  // moves on, so the next batch's add before the waiter wakes does not hide that zero from it.
+  async function zeroThenAgain(where, buffer) {
+    const wg = WaitGroup.open({ buffer });
+    const sleepers = new Int32Array(buffer, 0, B / Int32Array.BYTES_PER_ELEMENT);
+    const SLEEPERS = Region.field(W.WAIT_GROUP_STATE.SLEEPERS);
+    wg.add(1);
+    const waiters = where.map((w) => actor('wg-wait', w, { wg: 0, timeout: 20000 }));
+    await until(() => Atomics.load(sleepers, SLEEPERS) === where.length, 'the waiters to sleep in wait()');
+    wg.done(); // 1 -> 0: every waiter's wait is over ...
+    wg.add(1); // ... although the count is 1 again before any of them woke
+    for (const a of waiters) assert.strictEqual(await a.next(), 'returned');
+    assert.strictEqual(wg.count, 1);
+    // So is an async wait of this thread's, which cannot look before both adds.
+    const p = wg.waitAsync(20000);
+    wg.done();
+    wg.add(1);
+    await p;
+    wg.close();
+  }
+
+  it('a wait that sleeps while the count goes 1 -> 0 -> 1 returns (worker threads)', async () => {
+    const buffer = sab();
+    await zeroThenAgain([{ buffer }, { buffer }], buffer);
+  });
+
   withAddon('across processes', () => {
     let name;
     beforeEach(() => { name = uniqueName('wg'); });
@@ -93,6 +119,12 @@ describe('WaitGroup', () => {
       const first = WaitGroup.create({ name, size: 4 * B });
       const { buffer } = first;
       await rounds([{ name }, { name }, { buffer }, { buffer }], buffer, 4, 200);
+      first.close();
+    });
+
+    it('a wait that sleeps while the count goes 1 -> 0 -> 1 returns (a process and a worker)', async () => {
+      const first = WaitGroup.create({ name });
+      await zeroThenAgain([{ name }, { buffer: first.buffer }], first.buffer);
       first.close();
     });
   });
@@ -107,6 +139,13 @@ describe('WaitGroup', () => {
     await until(() => Atomics.load(sleepers, Region.field(W.WAIT_GROUP_STATE.SLEEPERS)) > 0, 'the worker to sleep in wait()');
     await a.kill();
     assert.strictEqual(await a.exited, 1);
+  });
+
+  it('refuses a region of the version whose waiters slept on the count (ERR_BAD_VERSION)', () => {
+    const buffer = sab();
+    WaitGroup.open({ buffer }).close();
+    Atomics.store(new Uint32Array(buffer), W.SYNC_HEADER.VERSION, C.SYNC_WAITGROUP_VERSION - 1);
+    assert.throws(() => WaitGroup.open({ buffer }), { code: 'ERR_BAD_VERSION' });
   });
 
   it('bad arguments', () => {

@@ -1,7 +1,7 @@
 'use strict';
 // MpmcQueue (docs/api.md "MpmcQueue"; bytes and protocol: docs/format.md §15).
 const assert = require('assert');
-const { MpmcQueue, SpscRing, ShmError } = require('../../index');
+const { MpmcQueue, SpscRing, Channel, Stack, PriorityQueue, Broadcast, ShmError } = require('../../index');
 const { C, W } = require('../../lib/layout/layout');
 const { OwnerTable, identityOf } = require('../../lib/ownership/owners');
 const { exitedPid } = require('../helpers/process');
@@ -52,6 +52,16 @@ describe('MpmcQueue', () => {
       MpmcQueue.create({ buffer, capacity: 4, messageBytes: 64 }).close();
       assert.throws(() => SpscRing.open({ buffer }), (e) => e.code === 'ERR_BAD_MAGIC');
     });
+  });
+
+  it('bytesFor() of every message structure names its capacity argument in its errors, create() the option', () => {
+    const names = (name) => (e) => e instanceof RangeError && e.code === 'ERR_INVALID_ARG' && e.message.startsWith(`The "${name}" argument`);
+    for (const K of [SpscRing, MpmcQueue, Channel, Stack, PriorityQueue, Broadcast]) {
+      assert.throws(() => K.bytesFor(3), names('capacity'), K.name);
+      assert.throws(() => K.bytesFor(2 ** 31), names('capacity'), K.name);
+      assert.throws(() => K.create({ buffer: new SharedArrayBuffer(1 << 16), capacity: 3 }), names('options.capacity'), K.name);
+    }
+    assert.throws(() => MpmcQueue.bytesFor(4, { messageBytes: 0 }), names('options.messageBytes'));
   });
 
   describe('messages', () => {

@@ -4,7 +4,7 @@ const assert = require('assert');
 const path = require('path');
 const { spawn } = require('child_process');
 const { Worker } = require('worker_threads');
-const { SpscRing, ShmError } = require('../../index');
+const { SpscRing, Segment, ShmError } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { uniqueName, removeShm, runNode } = require('../helpers/process');
 const { seqOf, nativeSeq, nativeFill, nativeMessage } = require('../helpers/messages');
@@ -329,6 +329,32 @@ describe('SpscRing', () => {
         if (!r.tryEnqueue(b)) await r.enqueueAsync(b, { timeoutMs: 30000 });
       }
       assert.deepStrictEqual(await done, { count: N, sum: (N * (N - 1)) / 2 });
+    });
+
+    // docs/api.md `segment.close()`: a native job counts as a user of the memory, as a worker
+    // that holds the buffer does (case 3), so closing the segment in the job's thread does not
+    // swap the pages for private zeros under the job.
+    it('segment.close() while a C++ consumer thread runs on the segment: the pages stay shared, the job gets every message', async function () {
+      this.timeout(120000);
+      const name = uniqueName('spsc-native-close');
+      try {
+        const bytes = SpscRing.bytesFor(1024);
+        const seg = Segment.create({ name, size: bytes });
+        SpscRing.create({ buffer: seg.buffer, capacity: 1024 }).close();
+        const N = 20000;
+        const done = addon.msgSpscConsume(new Uint8Array(seg.buffer, 0, bytes), N);
+        seg.close(); // no handle of this thread holds the buffer, no worker has it: only the job
+        assert.throws(() => seg.buffer, { code: 'ERR_CLOSED' });
+        const r = SpscRing.open({ name }); // a mapping of its own
+        for (let i = 0; i < N; i++) {
+          const b = nativeMessage(i, 12);
+          if (!r.tryEnqueue(b)) await r.enqueueAsync(b, { timeoutMs: 30000 });
+        }
+        assert.deepStrictEqual(await done, { count: N, sum: (N * (N - 1)) / 2 });
+        r.close();
+      } finally {
+        removeShm(name);
+      }
     });
 
     it('the native entry points check their arguments', () => {

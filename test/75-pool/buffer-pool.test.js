@@ -5,7 +5,7 @@
 const assert = require('assert');
 const { Worker } = require('worker_threads');
 const path = require('path');
-const { BufferPool, Registry } = require('../../index');
+const { BufferPool, ObjectPool, MemoryPool, Registry } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { uniqueName, removeShm, until, exitedPid } = require('../helpers/process');
 const { duringFirstVerdict, beforeFirstRead } = require('../helpers/verdicts');
@@ -101,6 +101,19 @@ describe('BufferPool', () => {
     throwsCode(() => BufferPool.open({ buffer }), 'ERR_BAD_MAGIC');
     assert.ok(new Uint8Array(buffer).every((b) => b === 0));
     assert.throws(() => new BufferPool(), TypeError);
+  });
+
+  it('bytesFor() names its positional arguments in its errors, create() its options', () => {
+    const names = (name) => (e) => e instanceof RangeError && e.code === 'ERR_INVALID_ARG' && e.message.startsWith(`The "${name}" argument`);
+    assert.throws(() => BufferPool.bytesFor(0, 64), names('blockCount'));
+    assert.throws(() => BufferPool.bytesFor(4, 0), names('blockSize'));
+    assert.throws(() => ObjectPool.bytesFor(0, 16), names('capacity'));
+    assert.throws(() => ObjectPool.bytesFor(4, 0), names('recordSize'));
+    assert.throws(() => MemoryPool.bytesFor([]), names('classes'));
+    assert.throws(() => MemoryPool.bytesFor([{ size: 0, count: 1 }]), names('classes[0].size'));
+    const buffer = new SharedArrayBuffer(BufferPool.bytesFor(4, 64));
+    assert.throws(() => BufferPool.create({ buffer, blockCount: 0, blockSize: 64 }), names('options.blockCount'));
+    assert.throws(() => MemoryPool.create({ buffer, classes: [] }), names('options.classes'));
   });
 
   it('close() frees the blocks the handle holds; a closed handle throws ERR_CLOSED', () => {

@@ -247,10 +247,26 @@ describe('Registry', () => {
       refuses(registry, () => registry.create('bytes', 'b'), invalid(TypeError));
       refuses(registry, () => registry.create('bytes', 'b', { size: 0 }), invalid(RangeError));
       refuses(registry, () => registry.create('store', 's', { size: 1 << 20 }), invalid(TypeError)); // no segment
+      // A creation option given to open() is named as such; a kind without handle options says
+      // it takes none (not "Allowed: " and an empty list); a shape is refused under the
+      // options' names, not those of the kind's bytesFor() arguments.
+      registry.create('mpmc', 'q', { capacity: 4 });
+      const says = (type, message) => (e) => invalid(type)(e) && message.test(e.message);
+      refuses(registry, () => registry.open('mpmc', 'q', { capacity: 4 }),
+        says(TypeError, /^Option "options\.capacity" is a creation option of the "mpmc" kind: open\(\) takes none/));
+      refuses(registry, () => registry.open('mpmc', 'q', { bogus: 1 }), says(TypeError, /^Unknown option "options\.bogus"\. This call takes no options$/));
+      refuses(registry, () => registry.open('mutex', 'm', { size: 1 }), says(TypeError, /takes no options$/));
+      refuses(registry, () => registry.create('mpmc', 'r', { capacity: 3 }), says(RangeError, /^The "options\.capacity" argument/));
+      refuses(registry, () => registry.create('spsc', 'r', { capacity: 3 }), says(RangeError, /^The "options\.capacity" argument/));
+      refuses(registry, () => registry.create('buffer-pool', 'r', { blockCount: 0, blockSize: 8 }),
+        says(RangeError, /^The "options\.blockCount" argument/));
+      refuses(registry, () => registry.create('object-pool', 'r', { capacity: 2, recordSize: 0 }),
+        says(RangeError, /^The "options\.recordSize" argument/));
+      refuses(registry, () => registry.create('memory-pool', 'r', { classes: [] }), says(RangeError, /^The "options\.classes" argument/));
       // The longest names: 64 ASCII bytes, 21 three-byte characters (63 bytes) plus one byte.
       registry.create('bytes', 'a'.repeat(64), { size: 1 });
       registry.create('bytes', `${'€'.repeat(21)}!`, { size: 1 });
-      assert.deepStrictEqual(registry.list().map((e) => Buffer.byteLength(e.name)).sort(), [1, 64, 64]);
+      assert.deepStrictEqual(registry.list().map((e) => Buffer.byteLength(e.name)).sort(), [1, 1, 64, 64]);
       registry.close();
     });
 

@@ -4,6 +4,8 @@
 // is { mode, buffer, args }. It reports with say(): a line on stdout, or a message to the parent.
 // Modes (the region layouts each mode expects are set by the test that starts it):
 //   wg-rounds      rounds of two gate waitgroups and a finish waitgroup (waitgroup.test.js)
+//   wg-wait        one wait() on the waitgroup at args.wg (args.timeout ms); says "returned" or
+//                  the error's code
 //   sem-stress     acquire/release in a loop, counting how many are inside at once
 //   sem-hold       acquire args.n permits, say "held", wait to be killed
 //   rw-count       plain increments under the write lock, checked reads under the read lock
@@ -72,6 +74,17 @@ const modes = {
       finish.done();
     }
     say('done');
+  },
+
+  'wg-wait'() {
+    const wg = WaitGroup.open(at(args.wg));
+    try {
+      wg.wait(args.timeout);
+      say('returned');
+    } catch (e) {
+      say(e.code);
+    }
+    wg.close();
   },
 
   'sem-stress'() {
