@@ -149,6 +149,9 @@ function regionKind(Class, spec) {
 // The owner table of a sync region (format.md §13): one record per open handle.
 const SYNC_OWNERS = Object.freeze({ offset: C.SYNC_OWNERS_OFFSET, slots: C.SYNC_OWNER_SLOTS });
 
+// The versions delete() accepts for a sync kind whose version moved past the first (see KINDS).
+const syncDeletable = (version) => Object.freeze([C.SYNC_FORMAT_VERSION, version]);
+
 /** A kind for a primitive of the sync room whose bytes are a sync region (format.md §13). */
 function syncKind(Class, spec = {}) {
   return regionKind(Class, { version: C.SYNC_FORMAT_VERSION, owners: SYNC_OWNERS, ...spec });
@@ -218,11 +221,13 @@ const KINDS = {
   mutex: syncKind(Mutex),
   rwlock: syncKind(RwLock),
   semaphore: syncKind(Semaphore, { createOptions: ['permits'] }),
-  barrier: syncKind(Barrier, { createOptions: ['parties'], version: C.SYNC_BARRIER_VERSION }),
+  // The sync kinds whose version moved keep the sync region's owner table (or none) where version
+  // 1 had it, and hold nothing outside their block: their version 1 is deletable.
+  barrier: syncKind(Barrier, { createOptions: ['parties'], version: C.SYNC_BARRIER_VERSION, deletableVersions: syncDeletable(C.SYNC_BARRIER_VERSION) }),
   // A condition and a waitgroup keep no owner table (format.md §13.2, §13.5): nothing records
   // who has them open, so delete() cannot tell whether they are in use (as 'bytes').
-  condition: syncKind(Condition, { owners: undefined, version: C.SYNC_CONDITION_VERSION }),
-  waitgroup: syncKind(WaitGroup, { owners: undefined, version: C.SYNC_WAITGROUP_VERSION }),
+  condition: syncKind(Condition, { owners: undefined, version: C.SYNC_CONDITION_VERSION, deletableVersions: syncDeletable(C.SYNC_CONDITION_VERSION) }),
+  waitgroup: syncKind(WaitGroup, { owners: undefined, version: C.SYNC_WAITGROUP_VERSION, deletableVersions: syncDeletable(C.SYNC_WAITGROUP_VERSION) }),
   spsc: queueKind(SpscRing, 'elementSize'),
   mpmc: queueKind(MpmcQueue, 'messageBytes', MPMC_OWNERS),
   // A channel's close() closes the channel for every party (docs/api.md): its handle is

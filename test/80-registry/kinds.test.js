@@ -402,26 +402,29 @@ describe('Registry: a damaged entry and an entry of another version', () => {
     }
   });
 
-  it('a stack of version 1 (before node depths) is refused by open() and deleted by delete(), after an upgrade', () => {
-    const buffer = new SharedArrayBuffer(1 << 20);
-    const r = Registry.create({ buffer, maxEntries: 8 });
-    const s = r.create('stack', 'jobs', { capacity: 8 });
-    s.push('a');
-    s.close();
-    // As an earlier shmstore made it: its entry and its region say version 1.
-    const u32 = new Uint32Array(buffer);
-    const slot = slotOf(u32, 8, s.byteOffset / LC.UNIT);
-    Atomics.store(u32, entryWord(slot, 'VERSION'), C.MSG_FORMAT_VERSION);
-    assert.notStrictEqual(C.MSG_FORMAT_VERSION, C.MSG_STACK_VERSION);
-    assert.throws(() => r.open('stack', 'jobs'), (e) => e.code === 'ERR_BAD_VERSION' && /delete it and create it again/.test(e.message));
-    assert.throws(() => r.openOrCreate('stack', 'jobs'), { code: 'ERR_BAD_VERSION' });
-    r.delete('jobs');
-    assert.deepStrictEqual(r.list(), []);
-    const again = r.create('stack', 'jobs', { capacity: 8 });
-    assert.strictEqual(again.size, 0);
-    again.close();
-    r.close();
-  });
+  // The kinds whose format version moved past 1, each with the options to create one.
+  const UPGRADED = [['stack', { capacity: 8 }], ['barrier', { parties: 2 }], ['condition', {}], ['waitgroup', {}]];
+  for (const [kind, options] of UPGRADED) {
+    it(`a ${kind} of version 1 is refused by open() and deleted by delete(), after an upgrade`, () => {
+      const buffer = new SharedArrayBuffer(1 << 20);
+      const r = Registry.create({ buffer, maxEntries: 8 });
+      const h = r.create(kind, 'x', options);
+      const at = h.byteOffset;
+      h.close();
+      // As an earlier shmstore made it: its entry says version 1.
+      const u32 = new Uint32Array(buffer);
+      const slot = slotOf(u32, 8, at / LC.UNIT);
+      assert.notStrictEqual(KINDS[kind].version, 1);
+      Atomics.store(u32, entryWord(slot, 'VERSION'), 1);
+      assert.throws(() => r.open(kind, 'x'), (e) => e.code === 'ERR_BAD_VERSION' && /delete it and create it again/.test(e.message));
+      assert.throws(() => r.openOrCreate(kind, 'x'), { code: 'ERR_BAD_VERSION' });
+      r.delete('x');
+      assert.deepStrictEqual(r.list(), []);
+      r.create(kind, 'x', options).close();
+      assert.deepStrictEqual(r.list().map((e) => [e.name, e.version]), [['x', KINDS[kind].version]]);
+      r.close();
+    });
+  }
 
   it('a stack of version 1 is not deleted while a live handle has it open', () => {
     const buffer = new SharedArrayBuffer(1 << 20);
