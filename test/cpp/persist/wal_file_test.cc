@@ -71,7 +71,9 @@ TEST(WalFile, PrefaultMakesPagesPresentWithoutChangingThem) {
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   const size_t pages = 256;
   const size_t length = pages * page;
-  if (AllocateLogSpace(fd, 0, length) == EOPNOTSUPP) ASSERT_EQ(ftruncate(fd, length), 0);
+  if (AllocateLogSpace(fd, 0, length) == EOPNOTSUPP) {
+    ASSERT_EQ(ftruncate(fd, length), 0);
+  }
   // A record already in the file, in the middle of the first page prefaulted.
   ASSERT_EQ(pwrite(fd, "record", 6, page + 100), 6);
   auto* map =
@@ -87,7 +89,9 @@ TEST(WalFile, PrefaultMakesPagesPresentWithoutChangingThem) {
   ASSERT_EQ(rc, 0);
   EXPECT_EQ(std::string(reinterpret_cast<char*>(map) + page + 100, 6), "record");
   for (size_t i = page; i < length; ++i) {
-    if (i < page + 100 || i >= page + 106) ASSERT_EQ(map[i], 0) << i;
+    if (i < page + 100 || i >= page + 106) {
+      ASSERT_EQ(map[i], 0) << i;
+    }
   }
   // Stores into every prefaulted page fault no more (one store per page, each a fault without
   // the prefault; a few faults of the test's own are allowed).
