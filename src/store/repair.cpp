@@ -265,7 +265,10 @@ void Store::RepairPool(internal::RepairScan* scan) noexcept {
 // entry block of class 0 whose writer was killed right after its allocation (flags = 0, the rest
 // not yet written). A run of those takes as many writers killed at that moment, each holding
 // its bucket lock until a pass: the bound covers one per owner slot, and costs at most
-// 2 * kOwnerSlots units walked past the end of what was written.
+// 2 * kOwnerSlots units walked past the end of what was written. A large block in flight beyond
+// where the walk stops is not seen, and its units go back to unallocated space; the cut this pass
+// counts leaves its cuts word behind RepairState.cuts, so that its writer does not take it for its
+// own even once later bumps cover it (LargeHeld).
 uint32_t Store::InFlightEnd(internal::RepairScan* scan, uint32_t from) noexcept {
   uint32_t end = from;
   uint64_t zeros = 0;  // blocks in a row whose header reads zero

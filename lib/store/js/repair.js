@@ -275,7 +275,10 @@ function trusted(e, u, head) {
 // entry block of class 0 whose writer was killed right after its allocation (flags = 0, the rest
 // not yet written). A run of those takes as many writers killed at that moment, each holding its
 // bucket lock until a pass: the bound covers one per owner slot, and costs at most
-// 2 * OWNER_SLOTS units walked past the end of what was written (native's Store::InFlightEnd).
+// 2 * OWNER_SLOTS units walked past the end of what was written (native's Store::InFlightEnd). A
+// large block in flight beyond where the walk stops is not seen, and its units go back to
+// unallocated space; the cut this pass counts leaves its cuts word behind RepairState.cuts, so
+// that its writer does not take it for its own even once later bumps cover it (largeHeld()).
 function inFlightEnd(e, from, verdicts) {
   const u32 = e.u32;
   let end = from;
