@@ -1305,7 +1305,10 @@ const structs = {
     size: 32,
     fields: [
       ['next', 'u32', 0],
-      ['reserved', 'u32', 4],
+      // `prev` while free. While in use and not yet referred to: RepairState.cuts as its writer
+      // read it at the allocation, or as the last repair pass that kept the block in flight found
+      // it (LargeHeld: a block that holds an older value was not seen by a pass that cut since).
+      ['cuts', 'u32', 4],
       ['flags', 'u32', 8],
       ['units', 'u32', 12],
       ['valueLength', 'u32', 16],

@@ -815,7 +815,7 @@ const S = Object.freeze({
   LARGE_BLOCK: Object.freeze({
     SIZE: 32,
     NEXT: 0,
-    RESERVED: 4,
+    CUTS: 4,
     FLAGS: 8,
     UNITS: 12,
     VALUE_LENGTH: 16,
@@ -1321,7 +1321,7 @@ const W = Object.freeze({
   LARGE_BLOCK: Object.freeze({
     WORDS: 8,
     NEXT: 0,
-    RESERVED: 1,
+    CUTS: 1,
     FLAGS: 2,
     UNITS: 3,
     VALUE_LENGTH: 4,

@@ -1215,7 +1215,7 @@ static_assert(offsetof(FreeBlock, units) == 12, "FreeBlock.units");
 
 struct LargeBlock {
   uint32_t next;
-  uint32_t reserved;
+  uint32_t cuts;
   uint32_t flags;
   uint32_t units;
   uint32_t valueLength;
@@ -1225,7 +1225,7 @@ struct LargeBlock {
 };
 static_assert(sizeof(LargeBlock) == 32, "LargeBlock size");
 static_assert(offsetof(LargeBlock, next) == 0, "LargeBlock.next");
-static_assert(offsetof(LargeBlock, reserved) == 4, "LargeBlock.reserved");
+static_assert(offsetof(LargeBlock, cuts) == 4, "LargeBlock.cuts");
 static_assert(offsetof(LargeBlock, flags) == 8, "LargeBlock.flags");
 static_assert(offsetof(LargeBlock, units) == 12, "LargeBlock.units");
 static_assert(offsetof(LargeBlock, valueLength) == 16, "LargeBlock.valueLength");
@@ -1961,7 +1961,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(FreeBlock, "FREE_BLOCK", flags, "FLAGS") \
   X(FreeBlock, "FREE_BLOCK", units, "UNITS") \
   X(LargeBlock, "LARGE_BLOCK", next, "NEXT") \
-  X(LargeBlock, "LARGE_BLOCK", reserved, "RESERVED") \
+  X(LargeBlock, "LARGE_BLOCK", cuts, "CUTS") \
   X(LargeBlock, "LARGE_BLOCK", flags, "FLAGS") \
   X(LargeBlock, "LARGE_BLOCK", units, "UNITS") \
   X(LargeBlock, "LARGE_BLOCK", valueLength, "VALUE_LENGTH") \

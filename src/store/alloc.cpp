@@ -205,6 +205,11 @@ AllocStatus AllocBatch(const PoolView& pool, const LockEnv& env, uint32_t cls, u
 
 namespace {
 
+// RepairState.cuts: written only by a repair pass, which holds every lock (format.md §9, step 3).
+const uint32_t* CutsOf(const PoolView& pool) noexcept {
+  return &reinterpret_cast<const layout::RepairState*>(pool.base + layout::kRepairOffset)->cuts;
+}
+
 // Under AllocState.lock: AllocState.freedUnits += units, saturating.
 void CountFreed(layout::AllocState* a, uint64_t units) noexcept {
   const uint64_t sum = AtomicLoad(&a->freedUnits) + units;
@@ -249,8 +254,11 @@ AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units,
   }
   if (result == AllocStatus::kOk) {
     layout::LargeBlock* lb = LargeAt(pool.base, *unit);
-    // Until an entry refers to it, the block names its writer (verify(): in flight, not leaked).
+    // Until an entry refers to it, the block names its writer (verify(): in flight, not leaked),
+    // and holds the cuts count as of now: a pass that cuts later and does not keep the block in
+    // flight leaves this value in it (LargeHeld).
     AtomicStore(&lb->writer, env.selfSlot);
+    AtomicStore(&lb->cuts, AtomicLoad(CutsOf(pool)));
     claim->keyHash = AtomicLoad(&lb->keyHash);
     claim->sum = AtomicLoad(&lb->valueChecksum);
   }
@@ -325,10 +333,14 @@ bool LargeHeld(const PoolView& pool, const LockEnv& env, uint32_t unit,
   const layout::LargeBlock* lb = LargeAt(pool.base, unit);
   // A block that does not end by freeHead is unallocated space, whatever its header says: a pass
   // that restored a freeHead damaged downwards left it beyond (format.md §9, step 3), and the bump
-  // pointer hands its units out again.
+  // pointer hands its units out again. A block whose cuts word is not the current count was not
+  // kept by a pass that cut since: it lay beyond where the walk of a restored freeHead ended, and
+  // the units bumped since may cover it with its header intact (a pass stores the count into
+  // every block in flight it keeps, step 5).
   const uint32_t units = AtomicLoad(&lb->units);
   return AtomicLoad(&lb->flags) == (kLargeClass << kClassShift) && units != 0 &&
          uint64_t{unit} + units <= AtomicLoad(&pool.header->freeHead) &&
+         AtomicLoad(&lb->cuts) == AtomicLoad(CutsOf(pool)) &&
          AtomicLoad(&lb->writer) == env.selfSlot && AtomicLoad(&lb->keyHash) == claim.keyHash &&
          AtomicLoad(&lb->valueChecksum) == claim.sum;
 }

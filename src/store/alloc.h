@@ -185,19 +185,21 @@ struct LargeClaim {
 };
 // Takes AllocState.lock and hands out a large block of exactly `units` units: first fit on the
 // large free list, the tail of a larger free block split off (the rest stays free), else the
-// bump pointer. The block has flags = LARGE_CLASS << 8, LargeBlock.units = units and writer =
-// the caller's owner slot; *claim is read under the lock. A compaction move of a large block
-// passes its window (winEnd > 0): only a free large block that starts outside [winStart, winEnd)
-// will do, never the bump pointer.
+// bump pointer. The block has flags = LARGE_CLASS << 8, LargeBlock.units = units, writer = the
+// caller's owner slot and cuts = RepairState.cuts; *claim is read under the lock. A compaction move
+// of a large block passes its window (winEnd > 0): only a free large block that starts outside
+// [winStart, winEnd) will do, never the bump pointer.
 AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units, uint32_t* unit,
                        LargeClaim* claim, uint32_t winStart = 0, uint32_t winEnd = 0) noexcept;
 // Whether the large block at `unit`, allocated by the caller with `claim` and not linked, is
 // still the caller's, under a lock that keeps repair passes out (a bucket lock or AllocState.lock).
 // No pass since: it is. A pass run by another handle keeps a block in flight of a live writer as
-// it is, holes or not (format.md §9, steps 3 and 5); one the caller ran, or one that found the
-// writer gone, freed it, or left it beyond a restored freeHead, and stored writer = 0 in it. A
-// block that does not end by freeHead is never held. Its keyHash and valueChecksum tell it from a
-// block the caller allocated at the same unit after such a pass (a compaction move's, left
+// it is, holes or not, and stores RepairState.cuts into its cuts word (format.md §9, steps 3 and
+// 5); one the caller ran, or one that found the writer gone, freed it, or left it beyond a
+// restored freeHead, and stored writer = 0 in it. A block that does not end by freeHead is never
+// held, nor one whose cuts word is not RepairState.cuts (a pass cut since without seeing it: it
+// lay beyond where the walk of a restored freeHead ended). Its keyHash and valueChecksum tell it
+// from a block the caller allocated at the same unit after such a pass (a compaction move's, left
 // unlinked), which names the caller too.
 bool LargeHeld(const PoolView& pool, const LockEnv& env, uint32_t unit,
                const LargeClaim& claim) noexcept;

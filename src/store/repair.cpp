@@ -265,7 +265,10 @@ void Store::RepairPool(internal::RepairScan* scan) noexcept {
 // entry block of class 0 whose writer was killed right after its allocation (flags = 0, the rest
 // not yet written). A run of those takes as many writers killed at that moment, each holding
 // its bucket lock until a pass: the bound covers one per owner slot, and costs at most
-// 2 * kOwnerSlots units walked past the end of what was written.
+// 2 * kOwnerSlots units walked past the end of what was written. A large block in flight beyond
+// where the walk stops is not seen, and its units go back to unallocated space; the cut this pass
+// counts leaves its cuts word behind RepairState.cuts, so that its writer does not take it for its
+// own even once later bumps cover it (LargeHeld).
 uint32_t Store::InFlightEnd(internal::RepairScan* scan, uint32_t from) noexcept {
   uint32_t end = from;
   uint64_t zeros = 0;  // blocks in a row whose header reads zero
@@ -273,7 +276,7 @@ uint32_t Store::InFlightEnd(internal::RepairScan* scan, uint32_t from) noexcept 
     passBeat_.Work();
     layout::LargeBlock* lb = LargeAt(base_, u);
     const uint32_t flags = AtomicLoad(&lb->flags);
-    const bool zero = flags == 0 && AtomicLoad(&lb->next) == 0 && AtomicLoad(&lb->reserved) == 0 &&
+    const bool zero = flags == 0 && AtomicLoad(&lb->next) == 0 && AtomicLoad(&lb->cuts) == 0 &&
                       AtomicLoad(&lb->units) == 0;
     zeros = zero ? zeros + 1 : 0;
     if (zeros > layout::kOwnerSlots) break;
@@ -533,7 +536,10 @@ void Store::RepairCounts(internal::RepairScan* scan) noexcept {
 // (`prev`); classCount is kClassCount, freedUnits 0 and the compaction cursor 0. A block parked or
 // in flight of a live other owner is left as it is and ends a run (format.md §8, "Parked blocks";
 // §9 step 5). A large block in use that is freed gets writer = 0 first: inside a run its header
-// stays, and its writer (this handle) must not take it for one a pass kept (LargeHeld).
+// stays, and its writer (this handle) must not take it for one a pass kept (LargeHeld). A large
+// block kept in flight gets cuts = RepairState.cuts: its writer takes for its own only a block
+// whose cuts word holds the current count (LargeHeld), and one that a pass which cut since did
+// not see holds an older one.
 void Store::RebuildFreeLists(internal::RepairScan* scanp) noexcept {
   internal::RepairScan& scan = *scanp;
   uint32_t tails[kLargeClass + 1] = {};
@@ -566,6 +572,9 @@ void Store::RebuildFreeLists(internal::RepairScan* scanp) noexcept {
     const bool inUseLarge = flags == (kLargeClass << kClassShift) && !live;
     const bool inFlight = inUseLarge && InFlightByLive(u, flags, scanp);
     if (inUseLarge && !inFlight) AtomicStore(&LargeAt(base_, u)->writer, 0u);
+    // Kept in flight: stamped with the cuts count, which step 3 moved if it cut, so that its
+    // writer tells it from a block of its own no pass saw (LargeHeld).
+    if (inFlight) AtomicStore(&LargeAt(base_, u)->cuts, AtomicLoad(&repairState_->cuts));
     if (live || parked || inFlight) {
       flush();
     } else if (runBlocks == 0) {

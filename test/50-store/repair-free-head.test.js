@@ -196,6 +196,72 @@ forEachEngine('store.repair() after freeHead was damaged downwards', ({ engine, 
     }
   });
 
+  // Another handle (of the JS engine, by hand as above) in the middle of a set of a large value,
+  // its block allocated where the walk past the kept blocks of a restored freeHead does not reach:
+  // `gap` writes, from `top` (the first unit after the blocks there), the headers that end the walk
+  // and returns the first unit after them. The bump pointer then hands out blocks of class 15
+  // over the block's units, whose entries leave its header as it was (it lies in the tail of one
+  // of them, past its entry's bytes): its writer must not take it for its own, nor free it.
+  function inFlightBeyondTheWalk(gap) {
+    const buffer = new SharedArrayBuffer(1 << 23);
+    const s = Store.create({ buffer, engine, buckets: 64 });
+    for (let i = 0; i < 20; i++) s.set('n', `k${i}`, `v${i}`);
+    s.repair(); // this handle's parked blocks freed: the blocks after the last entry are free
+    const u32 = new Uint32Array(buffer);
+    const blocks = keptBlocks(u32);
+    const keptEnd = blocks[blocks.length - 1] + unitsOf(u32, blocks[blocks.length - 1]);
+    const after = gap(u32, u32[FREE_HEAD]);
+    // Blocks of class 15 (20 units) bumped from keptEnd, each holding an entry of 17 units: the
+    // block in flight starts at unit 18 of one of them.
+    const cover = SIZE_CLASSES[15];
+    const lu = keptEnd + Math.ceil((after - keptEnd - 18) / cover) * cover + 18;
+    u32[FREE_HEAD] = lu;
+    const writer = Store.attach(buffer, { engine: 'js' });
+    try {
+      const size = Math.ceil((C.LARGE_HEADER_SIZE + 70000) / C.BLOCK_UNIT);
+      const claim = { gc: 0, keyHash: 0, sum: 0 };
+      assert.strictEqual(alloc.allocLarge(writer._e, size, claim), lu);
+      const cuts0 = u32[CUTS];
+      u32[FREE_HEAD] = readGeometry(buffer).geometry.firstUnit + 1;
+      s.repair();
+      assert.strictEqual(u32[FREE_HEAD], keptEnd, 'the walk past the kept blocks ends before the block in flight');
+      assert.strictEqual(u32[CUTS], cuts0 + 1);
+      const value = (i) => `c${i}`.padEnd(230, 'z'); // 28 + 4 + 230 bytes: 17 units, class 15
+      let i = 0;
+      while (u32[FREE_HEAD] < lu + size) s.set('m', `c${String(i).padStart(3, '0')}`, value(i++));
+      assert.ok(!keptBlocks(u32).includes(lu), 'the block in flight is no block start any more');
+      assert.strictEqual(u32[entryWord(lu, W.LARGE_BLOCK.WRITER)], writer._e.locks.slot, 'its header is as it was');
+      assert.strictEqual(alloc.largeHeld(writer._e, lu, claim), false, 'a block no pass kept is not its writer\'s');
+      // Its writer gives up: it frees nothing, and no unit of the entries over the block goes on a
+      // free list.
+      alloc.freeUnlinkedLarge(writer._e, lu, claim);
+      for (let j = 0; j < i; j++) assert.strictEqual(s.get('m', `c${String(j).padStart(3, '0')}`), value(j));
+      assertSoundForBoth(s, other);
+      for (let j = 0; j < 200; j++) s.set('o', `x${j}`, valueOf(j));
+      for (let j = 0; j < i; j++) assert.strictEqual(s.get('m', `c${String(j).padStart(3, '0')}`), value(j));
+      for (let j = 0; j < 20; j++) assert.strictEqual(s.get('n', `k${j}`), `v${j}`);
+      assertSoundForBoth(s, other);
+    } finally {
+      writer.close();
+      s.close();
+    }
+  }
+
+  it('a large block a live writer is filling beyond a size that does not tile: once bumps cover it, its writer does not take it for its own', () => {
+    inFlightBeyondTheWalk((u32, top) => {
+      u32[entryWord(top, W.ENTRY.FLAGS)] = (C.FLAG_CLASS_MASK << C.FLAG_CLASS_SHIFT) >>> 0;
+      return top + 1;
+    });
+  });
+
+  it('the same beyond more zero headers in a row than there are owner slots', () => {
+    inFlightBeyondTheWalk((u32, top) => {
+      const units = (C.OWNER_SLOTS + 1) * SIZE_CLASSES[0];
+      u32.fill(0, entryWord(top, 0), entryWord(top + units, 0));
+      return top + units;
+    });
+  });
+
   it('a pass that restores freeHead in a large pool walks past the kept blocks only as far as blocks were written', () => {
     const buffer = new SharedArrayBuffer(1 << 26);
     const s = Store.create({ buffer, engine, buckets: 64 });

@@ -14,6 +14,8 @@ const GC_COUNTER = AT.HEADER.GC_COUNTER;
 const LB = W.LARGE_BLOCK;
 const LARGE_CLASS = C.LARGE_CLASS;
 const FREE_HEAD = AT.HEADER.FREE_HEAD;
+// RepairState.cuts: written only by a repair pass, which holds every lock (format.md §9, step 3).
+const CUTS = AT.REPAIR_STATE.CUTS;
 // A free block keeps its class and FREE in Entry.flags and links the next free block of its
 // class through Entry.next.
 const FLAGS = W.ENTRY.FLAGS;
@@ -266,7 +268,8 @@ function takeFromLarge(e, units, cls, top, ws = 0, we = 0) {
 }
 
 // A large block of exactly `units` units (format.md §8): first fit on the large list, else the
-// bump pointer. Returns the unit, 0 when there is no room, NEED_REPAIR or CORRUPT. Fills `claim`
+// bump pointer, its writer this handle and its cuts word RepairState.cuts. Returns the unit, 0 when
+// there is no room, NEED_REPAIR or CORRUPT. Fills `claim`
 // (largeHeld()) under the lock: gcCounter, and the block's keyHash and valueChecksum as they are
 // (its writer updates both when it writes its own). Throws LockError. A compaction move of a large
 // block passes its window [ws, we) (we > 0): then only a free large block outside it will do,
@@ -285,8 +288,11 @@ function allocLarge(e, units, claim, ws = 0, we = 0) {
   }
   if (got > 0) {
     const w = got * UNIT_WORDS;
-    // Until an entry refers to it, the block names its writer (verify(): in flight, not leaked).
+    // Until an entry refers to it, the block names its writer (verify(): in flight, not leaked),
+    // and holds the cuts count as of now: a pass that cuts later and does not keep the block in
+    // flight leaves this value in it (largeHeld()).
     Atomics.store(u32, w + LB.WRITER, e.locks.slot);
+    Atomics.store(u32, w + LB.CUTS, Atomics.load(u32, CUTS));
     claim.keyHash = u32[w + LB.KEY_HASH];
     claim.sum = u32[w + LB.VALUE_CHECKSUM];
   }
@@ -298,10 +304,13 @@ function allocLarge(e, units, claim, ws = 0, we = 0) {
 // read, the keyHash and valueChecksum the block holds as far as this handle knows) and has not
 // linked is still its own, under a lock that keeps repair passes out (a bucket lock or the
 // allocator lock). No pass since: it is. A pass run by another handle keeps a block in flight of a
-// live writer as it is, holes or not (format.md §9, steps 3 and 5); one run by this handle, or one
-// that found the writer gone, freed it, or left it beyond a restored freeHead, and stored writer =
-// 0 in it. A block that does not end by freeHead is never held: it is unallocated space, whatever
-// its header says, and the bump pointer hands its units out again. Its keyHash and valueChecksum
+// live writer as it is, holes or not, and stores RepairState.cuts into its cuts word (format.md
+// §9, steps 3 and 5); one run by this handle, or one that found the writer gone, freed it, or left
+// it beyond a restored freeHead, and stored writer = 0 in it. A block that does not end by
+// freeHead is never held: it is unallocated space, whatever its header says, and the bump pointer
+// hands its units out again. Nor is one whose cuts word is not RepairState.cuts: a pass cut since
+// without seeing it (it lay beyond where the walk of a restored freeHead ended), and the units
+// bumped since may cover it with its header intact. Its keyHash and valueChecksum
 // tell it from a block this handle allocated at the same unit after such a pass (a compaction
 // move's, left unlinked), which names this handle too.
 function largeHeld(e, u, claim) {
@@ -310,7 +319,8 @@ function largeHeld(e, u, claim) {
   const w = u * UNIT_WORDS;
   const units = Atomics.load(u32, w + LB.UNITS);
   return Atomics.load(u32, w + LB.FLAGS) === large.LIVE_LARGE_FLAGS && units !== 0 &&
-    u + units <= Atomics.load(u32, FREE_HEAD) && u32[w + LB.WRITER] === e.locks.slot &&
+    u + units <= Atomics.load(u32, FREE_HEAD) && u32[w + LB.CUTS] === Atomics.load(u32, CUTS) &&
+    u32[w + LB.WRITER] === e.locks.slot &&
     u32[w + LB.KEY_HASH] === claim.keyHash && u32[w + LB.VALUE_CHECKSUM] === claim.sum;
 }
 

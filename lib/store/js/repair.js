@@ -275,7 +275,10 @@ function trusted(e, u, head) {
 // entry block of class 0 whose writer was killed right after its allocation (flags = 0, the rest
 // not yet written). A run of those takes as many writers killed at that moment, each holding its
 // bucket lock until a pass: the bound covers one per owner slot, and costs at most
-// 2 * OWNER_SLOTS units walked past the end of what was written (native's Store::InFlightEnd).
+// 2 * OWNER_SLOTS units walked past the end of what was written (native's Store::InFlightEnd). A
+// large block in flight beyond where the walk stops is not seen, and its units go back to
+// unallocated space; the cut this pass counts leaves its cuts word behind RepairState.cuts, so
+// that its writer does not take it for its own even once later bumps cover it (largeHeld()).
 function inFlightEnd(e, from, verdicts) {
   const u32 = e.u32;
   let end = from;
@@ -284,7 +287,7 @@ function inFlightEnd(e, from, verdicts) {
     e.heartbeat.work();
     const w = u * UNIT_WORDS;
     const flags = u32[w + W.LARGE_BLOCK.FLAGS];
-    const zero = flags === 0 && u32[w + W.LARGE_BLOCK.NEXT] === 0 && u32[w + W.LARGE_BLOCK.RESERVED] === 0 &&
+    const zero = flags === 0 && u32[w + W.LARGE_BLOCK.NEXT] === 0 && u32[w + W.LARGE_BLOCK.CUTS] === 0 &&
       u32[w + W.LARGE_BLOCK.UNITS] === 0;
     zeros = zero ? zeros + 1 : 0;
     if (zeros > C.OWNER_SLOTS) break;
@@ -586,7 +589,9 @@ function inFlightByLive(e, u, flags, verdicts) {
 // both ways (native's RebuildFreeLists, byte for byte); the compaction cursor is 0. A block parked
 // or in flight of a live other owner is left as it is and ends a run. A large block in use that
 // is freed gets writer = 0 first: inside a run its header stays, and its writer (this handle)
-// must not take it for one a pass kept (alloc.js largeHeld()).
+// must not take it for one a pass kept (alloc.js largeHeld()). A large block kept in flight gets
+// cuts = RepairState.cuts: its writer takes for its own only a block whose cuts word holds the
+// current count, and one that a pass which cut since did not see holds an older one.
 function rebuildFreeLists(e, pool, verdicts) {
   const u32 = e.u32;
   for (let c = 0; c < SIZE_CLASSES.length; c++) u32[HEADS + c] = 0;
@@ -597,8 +602,14 @@ function rebuildFreeLists(e, pool, verdicts) {
   for (const u of pool.starts) {
     e.heartbeat.work();
     const flags = u32[chain.entryWord(u) + E.FLAGS];
-    if ((pool.state[u - e.firstUnit] & LIVE) || parkedByLive(e, u, flags, verdicts) ||
-        inFlightByLive(e, u, flags, verdicts)) {
+    if ((pool.state[u - e.firstUnit] & LIVE) || parkedByLive(e, u, flags, verdicts)) {
+      last = null;
+      continue;
+    }
+    if (inFlightByLive(e, u, flags, verdicts)) {
+      // Kept in flight: stamped with the cuts count, which walkPool() moved if it cut, so that its
+      // writer tells it from a block of its own no pass saw (alloc.js largeHeld()).
+      Atomics.store(u32, u * UNIT_WORDS + W.LARGE_BLOCK.CUTS, Atomics.load(u32, CUTS));
       last = null;
       continue;
     }

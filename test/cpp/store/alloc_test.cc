@@ -250,6 +250,7 @@ void ExpectKeptInFlight(const Region& r, const Store& s, const PoolView& pool, c
   EXPECT_EQ(lb->units, units);
   EXPECT_EQ(lb->writer, env.selfSlot);
   EXPECT_EQ(BlockBefore(r, s, unit + 1), unit);  // a block start
+  EXPECT_EQ(lb->cuts, r.repairState()->cuts);    // stamped by the pass that kept it
   for (uint32_t f = r.alloc()->largeHead; f != 0; f = LargeOf(r, f)->next) {
     EXPECT_TRUE(f + LargeOf(r, f)->units <= unit || f >= unit + units) << "free block " << f;
   }
@@ -410,6 +411,48 @@ TEST_F(StoreAlloc, ARestoredFreeHeadCoversABlockInFlightAfterOneZeroHeader) {
   VerifyOk(*s);  // a set in flight
   ASSERT_EQ(FreeUnlinkedLarge(pool, env, unit, claim), AllocStatus::kOk);
   VerifyOk(*s);
+}
+
+// A header that does not tile between "x" and a large block a live writer is filling ends the
+// walk of a pass that restores a damaged freeHead (format.md §9, step 3): the block lies beyond
+// the restored freeHead, unseen, its header as it was. The bump pointer then hands its units out
+// again in blocks of class 0, which write their headers at even units after "x" and leave the
+// block's, at an odd one, as it is: once they cover it, it ends by freeHead again, and only its
+// cuts word, older than the count the pass moved, tells its writer that no pass kept it.
+TEST_F(StoreAlloc, ALargeBlockInFlightBeyondTheWalkOfARestoredFreeHeadIsNotHeldOnceBumpsCoverIt) {
+  const PoolView pool{r.base(), r.header(), r.alloc(), s->firstUnit(), s->totalUnits()};
+  ASSERT_EQ(Put(*s, ns, "x", "victim"), L::kOk);
+  ASSERT_EQ(s->Repair(), L::kOk);  // the parked blocks freed: freeHead is the end of "x"
+  const uint32_t keptEnd = r.header()->freeHead;
+  r.entry(keptEnd)->flags = 0xFFu << kClassShift;  // a size class that does not tile
+  r.header()->freeHead = keptEnd + 3;
+  InFlight f;
+  ASSERT_NO_FATAL_FAILURE(AllocByWriter(r, pool, UnitsForLarge(f.n), &f));
+  ASSERT_EQ(f.unit, keptEnd + 3);
+  EXPECT_EQ(LargeOf(r, f.unit)->cuts, r.repairState()->cuts);
+  const uint32_t cuts = r.repairState()->cuts;
+  r.header()->freeHead = s->firstUnit() + 1;
+  ASSERT_EQ(s->Repair(), L::kOk);
+  EXPECT_EQ(r.header()->freeHead, keptEnd);
+  EXPECT_EQ(r.repairState()->cuts, cuts + 1);
+  EXPECT_FALSE(LargeHeld(pool, f.env, f.unit, f.claim));  // beyond freeHead
+  const LockEnv env = EnvOf(r, *s, 1);
+  while (r.header()->freeHead < f.unit + UnitsForLarge(f.n)) {
+    uint32_t u = 0;
+    ASSERT_EQ(AllocBlock(pool, env, 0, &u), AllocStatus::kOk);
+    ASSERT_EQ((u - keptEnd) % L::kSizeClasses[0], 0u);
+  }
+  const L::LargeBlock* lb = LargeOf(r, f.unit);
+  EXPECT_EQ(lb->flags, kLargeClass << kClassShift);
+  EXPECT_EQ(lb->units, UnitsForLarge(f.n));
+  EXPECT_EQ(lb->writer, f.env.selfSlot);
+  EXPECT_EQ(lb->cuts, cuts);
+  EXPECT_FALSE(LargeHeld(pool, f.env, f.unit, f.claim));
+  // Its writer gives up: nothing goes on the large list.
+  ASSERT_EQ(FreeUnlinkedLarge(pool, f.env, f.unit, f.claim), AllocStatus::kOk);
+  for (uint32_t u = r.alloc()->largeHead; u != 0; u = LargeOf(r, u)->next) EXPECT_NE(u, f.unit);
+  EXPECT_EQ(lb->flags, kLargeClass << kClassShift);
+  EXPECT_EQ(GetStr(*s, ns, "x"), "victim");
 }
 
 // A pass that restores a damaged freeHead walks on past the kept blocks only while blocks were

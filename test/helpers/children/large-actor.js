@@ -1,7 +1,8 @@
 'use strict';
 // A store client run as a child process or a worker thread by the large-value tests
-// (test/50-store/large-values.test.js). One task ({ op, engine, name | buffer, ... }) from argv or
-// workerData; announcements and the result through IPC or the parent port.
+// (test/50-store/large-values.test.js, repair-free-head-processes.test.js). One task ({ op,
+// engine, name | buffer, ... }) from argv or workerData; announcements and the result through IPC
+// or the parent port.
 const fs = require('fs');
 const { serveActor } = require('../actors');
 const { largeValueFor, checkLargeValue, largeSeqOf } = require('../values');
@@ -56,6 +57,14 @@ const ops = {
       // By then the never-used space is gone: the writer compacts from time to time.
       if (seq === 100) announce({ running: true });
     }
+  },
+
+  // Announces itself, then sets key task.key of 'n' to task.n bytes of 'B' (repair-free-head-
+  // processes.test.js stops it while it waits for its bucket's lock).
+  setOne(store, task, announce) {
+    announce({ ready: true });
+    store.set('n', task.key, 'B'.repeat(task.n));
+    return { set: true };
   },
 };
 
