@@ -26,7 +26,9 @@ function inProcess(task, onMessage = () => {}, script = ACTOR) {
     let result;
     child.on('message', (m) => (m.result ? (result = m.result) : onMessage(m, child)));
     child.on('error', reject);
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': 'exit' may come before the last messages of the channel are read,
+    // and a child that sent its result then exited would be taken for one that sent none.
+    child.on('close', (code, signal) => {
       if (code === 0 && result) resolve(result);
       else reject(new Error(`child exited with ${code ?? signal}`));
     });
