@@ -1,7 +1,8 @@
 'use strict';
 // WaitGroup: a counter of pending tasks that waiters wait to see reach 0 (docs/format.md §13.5),
 // shared by threads (a SharedArrayBuffer) or processes (a Segment). add() changes `count` by CAS
-// (never below 0); the add that makes it 0 then adds 1 to `generation` and wakes every sleeper.
+// (never below 0); the add that makes it 0 adds 1 to `generation` in the same CAS (the two words
+// are one u64) and then wakes every sleeper.
 // Waiters sleep on `generation`, not on `count`: a wait ends when it sees the count at 0 or the
 // generation moved since the wait began, so a waiter that sleeps while the count goes 1 -> 0 -> 1
 // (the task's next batch added before the waiter woke) still returns, instead of finding the
@@ -14,6 +15,15 @@ const { TIMED_OUT, block, blockAsync, wake } = require('./wait');
 
 const COUNT = Region.field(W.WAIT_GROUP_STATE.COUNT);
 const GENERATION = Region.field(W.WAIT_GROUP_STATE.GENERATION);
+// `count` and `generation` read and CAS'd as one u64 (count the low half: little-endian), so that
+// a zero and the move of the generation that tells it are one step. Were they two, a waiter that
+// began between them (it saw the zero, added the next batch and waited) would take that move
+// for a zero of its own batch and return before the batch was done.
+const HALVES_PER_U64 = BigUint64Array.BYTES_PER_ELEMENT / Uint32Array.BYTES_PER_ELEMENT;
+const PAIR = COUNT / HALVES_PER_U64;
+const LOW = 0xffffffffn;
+const HALF_BITS = 32n;
+if (COUNT % HALVES_PER_U64 !== 0 || GENERATION !== COUNT + 1) throw new Error('WaitGroupState: count and generation must be one aligned u64');
 const SLEEPERS = Region.field(W.WAIT_GROUP_STATE.SLEEPERS);
 const BYTES = C.SYNC_SMALL_REGION_BYTES;
 const PLACE = { bytes: BYTES, what: 'waitgroup' };
@@ -35,12 +45,14 @@ function timedOut(timeoutMs) {
 
 class WaitGroup extends SyncObject {
   #r;
+  #u64;
 
   /** @private Use WaitGroup.create() or WaitGroup.open(). */
   constructor(token, where) {
     if (token !== kInternal) throw new TypeError('WaitGroup cannot be constructed directly: use WaitGroup.create() or WaitGroup.open()');
     super(where, BYTES, 'waitgroup', C.SYNC_KIND_WAITGROUP, STAMP);
     this.#r = regionOf(this);
+    this.#u64 = new BigUint64Array(where.buffer, where.byteOffset, BYTES / BigUint64Array.BYTES_PER_ELEMENT);
   }
 
   /** Creates a waitgroup: a new segment (exclusive), or one in a SharedArrayBuffer (count 0). */
@@ -68,20 +80,19 @@ class WaitGroup extends SyncObject {
   add(n = 1) {
     v.validateInteger(n, 'n', -C.SYNC_MAX_COUNT, C.SYNC_MAX_COUNT);
     this.#r.usable();
-    const u32 = this.#r.u32;
+    const u64 = this.#u64;
     for (;;) {
-      const c = checked(Atomics.load(u32, COUNT));
+      const pair = Atomics.load(u64, PAIR);
+      const c = checked(Number(pair & LOW));
       const next = c + n;
       if (next < 0) throw v.rangeError(`The waitgroup count would become negative (${c} + ${n})`);
       if (next > C.SYNC_MAX_COUNT) throw v.rangeError(`The waitgroup count would exceed ${C.SYNC_MAX_COUNT} (${c} + ${n})`);
-      if (Atomics.compareExchange(u32, COUNT, c, next) !== c) continue;
-      if (next === 0 && n !== 0) {
-        // After the count's store: a waiter that read the old generation and then a count
-        // above 0 (this zero not yet, or a later add already) sleeps on the old generation
-        // and is woken here.
-        Atomics.add(u32, GENERATION, 1);
-        wake(this.#r.i32, GENERATION, SLEEPERS, Infinity);
-      }
+      const zero = next === 0 && n !== 0;
+      const generation = zero ? ((pair >> HALF_BITS) + 1n) & LOW : pair >> HALF_BITS;
+      if (Atomics.compareExchange(u64, PAIR, pair, (generation << HALF_BITS) | BigInt(next)) !== pair) continue;
+      // A waiter that saw the old generation with a count above 0 sleeps on the old generation
+      // and is woken here.
+      if (zero) wake(this.#r.i32, GENERATION, SLEEPERS, Infinity);
       return next;
     }
   }
@@ -92,13 +103,11 @@ class WaitGroup extends SyncObject {
   }
 
   // The look of a wait that began at generation `g`: done (undefined) when the count reached 0
-  // since, else `g`, the generation value to sleep on. The generation is read before the count
-  // at the wait's start, so a zero between the two reads is seen by one of them.
+  // since (it reads 0, or the generation moved), else `g`, the generation value to sleep on.
   #attempt(g) {
-    const u32 = this.#r.u32;
-    if (Atomics.load(u32, GENERATION) !== g) return undefined;
-    const c = checked(Atomics.load(u32, COUNT));
-    return c === 0 ? undefined : g;
+    const pair = Atomics.load(this.#u64, PAIR);
+    if (Number(pair >> HALF_BITS) !== g) return undefined;
+    return checked(Number(pair & LOW)) === 0 ? undefined : g;
   }
 
   /** Blocks until the count is 0; throws ShmError ERR_LOCK_TIMEOUT after timeoutMs. */

@@ -129,6 +129,50 @@ describe('WaitGroup', () => {
     });
   });
 
+  it('a wait begun after the next add does not return before that batch is done, however late the done() that made the zero wakes its sleepers', async () => {
+    // The worker's done() is held up for 300 ms right after the CAS that makes the count 0 (a
+    // thread descheduled there): meanwhile this thread sees the zero, adds the next batch and
+    // waits. That wait must time out with the count at 1, not return when the late done() moves
+    // on: a zero and its generation are one step.
+    const { Worker } = require('worker_threads');
+    const path = require('path');
+    const buffer = sab();
+    const go = new Int32Array(new SharedArrayBuffer(4));
+    const wg = WaitGroup.create({ buffer });
+    wg.add(1);
+    const w = new Worker(`
+      const { workerData } = require('worker_threads');
+      const { WaitGroup } = require(workerData.lib);
+      const wg = WaitGroup.open({ buffer: workerData.buffer });
+      const cas = Atomics.compareExchange;
+      Atomics.compareExchange = function (ta, i, expected, replacement) {
+        const r = cas.call(Atomics, ta, i, expected, replacement);
+        const count = typeof replacement === 'bigint' ? Number(replacement & 0xffffffffn) : replacement;
+        if (r === expected && ta.buffer === workerData.buffer && count === 0) {
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+        }
+        return r;
+      };
+      const go = new Int32Array(workerData.go);
+      Atomics.wait(go, 0, 0);
+      wg.done();`, { eval: true, workerData: { lib: path.join(__dirname, '..', '..', 'index.js'), buffer, go: go.buffer } });
+    const exited = new Promise((resolve, reject) => {
+      w.on('error', reject);
+      w.on('exit', resolve);
+    });
+    await new Promise((resolve) => w.once('online', resolve));
+    Atomics.store(go, 0, 1);
+    Atomics.notify(go, 0);
+    await until(() => wg.count === 0, 'the worker\'s done()');
+    wg.add(1);
+    assert.throws(() => wg.wait(1000), { code: 'ERR_LOCK_TIMEOUT' });
+    assert.strictEqual(wg.count, 1);
+    assert.strictEqual(await exited, 0);
+    wg.done();
+    wg.wait(0);
+    wg.close();
+  });
+
   it('a worker terminated during a blocking wait() ends: nothing hangs', async () => {
     const buffer = sab(3 * B);
     const gates = [WaitGroup.open({ buffer }), WaitGroup.open({ buffer, byteOffset: B })];
