@@ -245,12 +245,11 @@ class Control {
     return word === 0 ? null : word - C.PERSIST_POLICY_MARK;
   }
 
-  // Records `policy`, the policy of the store segment this handle attached to or rebuilt (held:
-  // the recovery lock), in a file written before the field; a file that records one keeps it.
-  // The segment's policy is the store's own, set by its creator and never changed, so this is no
-  // guess from a damaged file (which a checksum of such fields would make look sound).
+  // Records `policy` (C.POLICY_NONE or C.POLICY_CLOCK), the policy of the store segment this
+  // handle attached to or rebuilt (held: the recovery lock), in a file written before the field;
+  // a file that records one keeps it. The segment's policy is the store's own, set by its creator
+  // and never changed: it is what the store does, not a value read back from the file.
   recordPolicy(policy) {
-    if (!POLICIES.includes(policy)) return;
     Atomics.compareExchange(this.u32, STORE_POLICY, 0, C.PERSIST_POLICY_MARK + policy);
   }
 

@@ -58,8 +58,11 @@ function geometryOf(buffer) {
 
 // The store's default eviction policy, as its creator set it in the store's EvictState (never
 // changed after): what the control segment records so that a rebuild creates the store with it.
+// C.POLICY_CLOCK or C.POLICY_NONE: the engines evict by the store's policy only when it is clock
+// (format.md §4: 0 reads as none).
 function storePolicyOf(buffer) {
-  return Atomics.load(new Uint32Array(buffer, 0, AT.EVICT_STATE.POLICY + 1), AT.EVICT_STATE.POLICY);
+  const policy = Atomics.load(new Uint32Array(buffer, 0, AT.EVICT_STATE.POLICY + 1), AT.EVICT_STATE.POLICY);
+  return policy === C.POLICY_CLOCK ? C.POLICY_CLOCK : C.POLICY_NONE;
 }
 
 // What makes geometry `geo` (a control segment's) one no store can have, or null when a store can
