@@ -3,7 +3,8 @@
 // persistence directory, mapped by every process that writes the store. It holds the log's tail
 // and the durable position (the group commit), the robust locks of the persist room (append,
 // flush, recovery and 256 key stripes: lock words of §1 naming owner records of §6 in its own
-// owner table) and the store's geometry, needed to rebuild the store after a reboot.
+// owner table) and the store's geometry and default eviction policy, needed to rebuild the store
+// after a reboot.
 const path = require('path');
 const crypto = require('crypto');
 const { threadId } = require('worker_threads');
