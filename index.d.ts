@@ -356,7 +356,7 @@ export type RestoreTarget = ({ name: string; path?: never } | { path: string | U
 };
 
 export type StoreCreateOptions = StoreOpenOptions & {
-  /** The store's default eviction policy; default 'none'. */
+  /** The store's default eviction policy; default 'none'. A persisted store keeps it across a rebuild and a restore. */
   eviction?: EvictionPolicy;
   /** Power of two; default near maxEntries / 2. */
   buckets?: number;
@@ -477,7 +477,7 @@ export declare class Store {
   static attach(buffer: SharedArrayBuffer, options?: StoreOpenOptions): Store;
   /** Creates the store, or opens it as it is when it exists: of several parties calling at once, one creates, the others open. */
   static openOrCreate(options: StoreOpenOrCreateOptions): Store;
-  /** Checks a backup completely, then creates and opens the store it holds. */
+  /** Checks a backup completely, then creates and opens the store it holds (its geometry, default eviction policy and sync options). */
   static restore(dir: string, target: RestoreTarget): Store;
   readonly engine: StoreEngine;
   readonly buffer: SharedArrayBuffer;

@@ -584,6 +584,13 @@ const constants = {
   // which a genuine checksum of 0 would confuse, and a value of many bits, so that damage that
   // turns it to 0 (and the checksum too) is not one flipped bit. Reads 'SEAL' in memory order.
   PERSIST_HEADER_SEAL: 0x4c414553,
+  // Added to the policy (POLICY_NONE or POLICY_CLOCK) in a recorded
+  // PersistRecovery.storePolicy, whose low half is then the policy: a word that records a policy
+  // is never 0, the word of a file written before the field, and a damaged one (any one bit
+  // flipped) is neither 0 nor the mark plus a known policy. One u32, stored with one atomic
+  // write: a reader never sees half of it, so an opener that records the policy in a file
+  // without it needs no lock that a reader takes. Reads 'PO' in memory order (bytes 2 and 3).
+  PERSIST_POLICY_MARK: 0x4f500000,
   PERSIST_STATE_EMPTY: 0,
   PERSIST_STATE_READY: 1,
   PERSIST_HEADER_OFFSET: 0,
@@ -1201,7 +1208,11 @@ const structs = {
       // PERSIST_HEADER_SEAL once the header's checksum is set; 0 in a file written before.
       ['headerSeal', 'u32', 20],
       ['lastCheckpointMs', 'u64', 24],
-      ['reserved2', 'u8', 32, 32],
+      // The store's default eviction policy, PERSIST_POLICY_MARK + policy (POLICY_NONE or
+      // POLICY_CLOCK), which a rebuild creates the store with; 0 in a file written before it
+      // existed (format.md §16, "The store's policy").
+      ['storePolicy', 'u32', 32],
+      ['reserved2', 'u8', 36, 28],
     ],
   },
   SnapHeader: {

@@ -272,6 +272,7 @@ const C = Object.freeze({
   PERSIST_SYNC_INTERVAL: 1,
   PERSIST_SYNC_ALWAYS: 2,
   PERSIST_HEADER_SEAL: 0x4c414553,
+  PERSIST_POLICY_MARK: 0x4f500000,
   PERSIST_STATE_EMPTY: 0,
   PERSIST_STATE_READY: 1,
   PERSIST_HEADER_OFFSET: 0,
@@ -744,7 +745,8 @@ const S = Object.freeze({
     CHECKPOINTS: 16,
     HEADER_SEAL: 20,
     LAST_CHECKPOINT_MS: 24,
-    RESERVED2: 32,
+    STORE_POLICY: 32,
+    RESERVED2: 36,
   }),
   SNAP_HEADER: Object.freeze({
     SIZE: 64,
@@ -1252,6 +1254,7 @@ const W = Object.freeze({
     HEADER_SEAL: 5,
     LAST_CHECKPOINT_MS: 6,
     LAST_CHECKPOINT_MS_HI: 7,
+    STORE_POLICY: 8,
   }),
   SNAP_HEADER: Object.freeze({
     WORDS: 16,

@@ -17,6 +17,7 @@ const { walFileName, snapFileName, listFiles, syncDir, openRegular, makeDirs, wr
 const { readSnapshot } = require('./snapshot');
 const { scanLog } = require('./record');
 const { C } = require('../layout/layout');
+const { POLICY_NAMES } = require('../store/cache-options');
 
 const MANIFEST = 'manifest.json';
 const FORMAT = 'shmstore-backup-1';
@@ -300,6 +301,9 @@ function backupInto(p, dir, sync, started) {
       intervalMs: c.intervalMs,
       checkpointBytes: c.checkpointBytes,
       checkpointMs: c.checkpointMs,
+      // The store's default eviction policy, which a restore records in its control segment
+      // (absent in a manifest written before: 'none').
+      eviction: POLICY_NAMES[c.storePolicy === null ? C.POLICY_NONE : c.storePolicy],
       end: durable,
       files,
     };
@@ -334,6 +338,7 @@ function checkBackup(dir) {
   if (!fs.existsSync(dir)) throw new ShmError('ERR_SHM_NOT_FOUND', `persist: no backup in ${dir}`);
   const m = readManifest(dir);
   if (m === null) throw corrupt(dir, `${MANIFEST} is missing`);
+  if (m.eviction !== undefined && policyOfManifest(m) === undefined) throw corrupt(dir, `${MANIFEST} names an unknown eviction policy ${JSON.stringify(m.eviction)}`);
   let next = null; // where the next log file must start: the end of the file before it
   let first = true;
   for (const f of m.files) {
@@ -369,6 +374,13 @@ function checkBackup(dir) {
   return m;
 }
 
+// The store policy a manifest records (C.POLICY_*): 'none' or 'clock'; a manifest written before
+// the field has none and reads as 'none'. Undefined for any other value.
+function policyOfManifest(m) {
+  if (m.eviction === undefined) return C.POLICY_NONE;
+  return Object.keys(POLICY_NAMES).map(Number).find((p) => POLICY_NAMES[p] === m.eviction);
+}
+
 function copyCheck(file) {
   const fd = openRegular(file);
   try {
@@ -385,4 +397,4 @@ function copyCheck(file) {
   }
 }
 
-module.exports = { backup, checkBackup, removeStaleMarkerFiles, MANIFEST, writeManifest };
+module.exports = { backup, checkBackup, policyOfManifest, removeStaleMarkerFiles, MANIFEST, writeManifest };

@@ -3,7 +3,8 @@
 // persistence directory, mapped by every process that writes the store. It holds the log's tail
 // and the durable position (the group commit), the robust locks of the persist room (append,
 // flush, recovery and 256 key stripes: lock words of §1 naming owner records of §6 in its own
-// owner table) and the store's geometry, needed to rebuild the store after a reboot.
+// owner table) and the store's geometry and default eviction policy, needed to rebuild the store
+// after a reboot.
 const path = require('path');
 const crypto = require('crypto');
 const { threadId } = require('worker_threads');
@@ -40,6 +41,10 @@ const CHECKPOINT_LOCK = REC + Q.CHECKPOINT_LOCK;
 // PersistRecovery.recoveries, as a word index of `u32`: read by the fence check of every
 // operation of a persisted store's handle (LoggedStore._live), as well as by appends.
 const RECOVERIES = REC + Q.RECOVERIES;
+// PersistRecovery.storePolicy: the store's default eviction policy plus PERSIST_POLICY_MARK, or 0
+// in a file written before the field (format.md §16, "The store's policy").
+const STORE_POLICY = REC + Q.STORE_POLICY;
+const POLICIES = [C.POLICY_NONE, C.POLICY_CLOCK];
 const TICK = DUR + D.TICK;
 // u64 indices of a BigUint64Array over the whole segment.
 const TAIL64 = (LOG + L.TAIL) / U64;
@@ -173,6 +178,8 @@ class Control {
     Atomics.store(u32, HDR + H.CHECKPOINT_MS, g.checkpointMs || 0);
     Atomics.store(this.u64, LAST_CHECKPOINT64, BigInt(Date.now()));
     Atomics.store(this.u64, STORE_ID64, g.storeId);
+    if (!POLICIES.includes(g.storePolicy)) throw new ShmError('ERR_INVALID_ARG', `persist: no store eviction policy ${g.storePolicy}`);
+    Atomics.store(u32, STORE_POLICY, C.PERSIST_POLICY_MARK + g.storePolicy);
     Atomics.store(u32, HDR + H.VERSION, C.PERSIST_FORMAT_VERSION);
     // The checksum and the seal that says it is set, then the magic: an opener reads neither
     // before it has seen the magic.
@@ -195,6 +202,12 @@ class Control {
     checkHeaderSum(this.u32, file);
     const mode = Atomics.load(this.u32, HDR + H.SYNC_MODE);
     if (mode >= SYNC_NAMES.length) throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} names an unknown sync mode ${mode}`);
+    // The policy word is checked here, before the recovery lock, like the header: it is 0 or a
+    // whole record at every instant (one atomic store makes it), never anything between.
+    const word = Atomics.load(this.u32, STORE_POLICY);
+    if (word !== 0 && !POLICIES.includes(word - C.PERSIST_POLICY_MARK)) {
+      throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} records a damaged store eviction policy (0x${word.toString(16).padStart(8, '0')}): a recovery cannot tell which policy to rebuild the store with; restore the store from a backup (Store.restore), or, while its segment still exists, copy its data out (npx shmstore dump) and create the store again`);
+    }
     return older;
   }
 
@@ -224,6 +237,21 @@ class Control {
       // 0: a directory written before the field existed, whose stores had the default.
       maxNamespaces: Atomics.load(this.u32, HDR + H.MAX_NAMESPACES) || C.DEFAULT_MAX_NAMESPACES,
     };
+  }
+
+  // The store's default eviction policy as recorded (C.POLICY_NONE or C.POLICY_CLOCK), or null in
+  // a file written before the field (a damaged word was refused when the file was opened).
+  get storePolicy() {
+    const word = Atomics.load(this.u32, STORE_POLICY);
+    return word === 0 ? null : word - C.PERSIST_POLICY_MARK;
+  }
+
+  // Records `policy` (C.POLICY_NONE or C.POLICY_CLOCK), the policy of the store segment this
+  // handle attached to or rebuilt (held: the recovery lock), in a file written before the field;
+  // a file that records one keeps it. The segment's policy is the store's own, set by its creator
+  // and never changed: it is what the store does, not a value read back from the file.
+  recordPolicy(policy) {
+    Atomics.compareExchange(this.u32, STORE_POLICY, 0, C.PERSIST_POLICY_MARK + policy);
   }
 
   get syncMode() { return SYNC_NAMES[Atomics.load(this.u32, HDR + H.SYNC_MODE)]; }

@@ -2,7 +2,7 @@
 // The options of the persist room's Store: `persist` of create and open, a set's expiry, and
 // what a store's header says of its geometry.
 const path = require('path');
-const { C, S, entriesOffset } = require('../layout/layout');
+const { C, S, AT, entriesOffset } = require('../layout/layout');
 const v = require('../base/validate');
 const { SYNC_NAMES } = require('./control');
 const { DEFAULT_CHECKPOINT_BYTES } = require('./checkpoint');
@@ -56,6 +56,15 @@ function geometryOf(buffer) {
   };
 }
 
+// The store's default eviction policy, as its creator set it in the store's EvictState (never
+// changed after): what the control segment records so that a rebuild creates the store with it.
+// C.POLICY_CLOCK or C.POLICY_NONE: the engines evict by the store's policy only when it is clock
+// (format.md §4: 0 reads as none).
+function storePolicyOf(buffer) {
+  const policy = Atomics.load(new Uint32Array(buffer, 0, AT.EVICT_STATE.POLICY + 1), AT.EVICT_STATE.POLICY);
+  return policy === C.POLICY_CLOCK ? C.POLICY_CLOCK : C.POLICY_NONE;
+}
+
 // What makes geometry `geo` (a control segment's) one no store can have, or null when a store can
 // have it: the rules of Store.create, whose own errors would name options the caller never gave.
 function geometryFault({ totalSize, bucketCount, maxEntries, maxNamespaces }) {
@@ -73,4 +82,4 @@ function targetOf(opts) {
   return opts.name !== undefined ? { name: opts.name } : { path: opts.path };
 }
 
-module.exports = { checkPersist, geometryOf, geometryFault, targetOf };
+module.exports = { checkPersist, geometryOf, storePolicyOf, geometryFault, targetOf };

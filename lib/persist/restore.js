@@ -9,7 +9,7 @@ const { requireAddon } = require('../base/native');
 const { Segment } = require('../segment/segment');
 const { Store: BaseStore } = require('../store/store');
 const { Control, SYNC_NAMES, newStoreId } = require('./control');
-const { checkBackup, removeStaleMarkerFiles } = require('./backup');
+const { checkBackup, policyOfManifest, removeStaleMarkerFiles } = require('./backup');
 const { syncDir, makeDirs } = require('./files');
 const { onPath } = require('./durable');
 const { targetOf } = require('./options');
@@ -74,7 +74,7 @@ function restoreBackup(StoreClass, from, target) {
     try {
       control = new Control(dir, {
         ...m.geometry, syncMode: SYNC_NAMES.indexOf(m.sync), intervalMs: m.intervalMs, checkpointBytes: m.checkpointBytes, checkpointMs: m.checkpointMs || 0,
-        storeId: newStoreId(), mode: 0o600, beforeStamp,
+        storeId: newStoreId(), storePolicy: policyOfManifest(m), mode: 0o600, beforeStamp,
       }, BaseStore._lockTimeout(target));
     } catch (err) {
       if (!ownsDir && err.code === 'ERR_SHM_EXISTS') {

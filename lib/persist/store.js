@@ -22,7 +22,8 @@ const { onPath } = require('./durable');
 const { rebuild } = require('./recovery');
 const { checkpoint, checkpointTimer } = require('./checkpoint');
 const { backup } = require('./backup');
-const { checkPersist, geometryOf, geometryFault, targetOf } = require('./options');
+const { checkPersist, geometryOf, storePolicyOf, geometryFault, targetOf } = require('./options');
+const { POLICY_NAMES } = require('../store/cache-options');
 const { restoreBackup } = require('./restore');
 const { LoggedStore, setRecord } = require('./logged-store');
 const { checkAttached, takeTag, checkReplaceable } = require('./tag');
@@ -94,8 +95,10 @@ class Store extends LoggedStore {
         fs.rmSync(path.join(p.dir, walFileName(0)), { force: true });
         createLogFile(p.dir, 0);
       };
-      control = new Control(p.dir, { ...geo, syncMode: p.syncMode, intervalMs: p.intervalMs, checkpointBytes: p.checkpointBytes, checkpointMs: p.checkpointMs, storeId, mode: 0o600, beforeStamp },
-        LoggedStore._lockTimeout(rest));
+      // The store's policy is stamped with its geometry: a rebuild, even one after a creator
+      // killed right after its stamp, creates the store as this creator did.
+      control = new Control(p.dir, { ...geo, syncMode: p.syncMode, intervalMs: p.intervalMs, checkpointBytes: p.checkpointBytes, checkpointMs: p.checkpointMs, storeId,
+        storePolicy: storePolicyOf(store._buffer), mode: 0o600, beforeStamp }, LoggedStore._lockTimeout(rest));
       writeSegmentLine(p.dir, targetOf(rest));
       control.resetPositions(0, 0);
       control.ready = true;
@@ -170,6 +173,9 @@ class Store extends LoggedStore {
           if (rest.latency === true) store.enableLatency();
           writeSegmentLine(p.dir, targetOf(rest));
         }
+        // A control file written before it recorded the store's policy gets the policy of the
+        // store this handle has (its creator's, while the segment lives): a later rebuild keeps it.
+        if (control.storePolicy === null) control.recordPolicy(storePolicyOf(store._buffer));
         store._persist(control, p.dir, recovery);
         store._p.wal.upgradeFile();
         return store;
@@ -259,8 +265,11 @@ class Store extends LoggedStore {
     // comes before the rebuild, which may cut the log's tail: a handle that still stored records
     // through its mapping of the log after the cut would die of SIGBUS (recovery.js, cutTail).
     control.fenceStale();
+    // The recorded policy, or 'none' (what every rebuild gave before it was recorded) in a file
+    // without it.
+    const policy = control.storePolicy === null ? C.POLICY_NONE : control.storePolicy;
     const store = super.create({ ...rest, size: geo.totalSize, buckets: geo.bucketCount, maxEntries: geo.maxEntries,
-      maxNamespaces: geo.maxNamespaces, latency: false });
+      maxNamespaces: geo.maxNamespaces, eviction: POLICY_NAMES[policy], latency: false });
     try {
       takeTag(store._buffer, targetOf(rest), dir, control.storeIdValue);
       const start = Date.now();

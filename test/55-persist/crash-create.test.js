@@ -5,7 +5,8 @@
 // (helpers/children/crash-creator.js counts them); every step is taken in turn. What a user does
 // next (open or openOrCreate, chosen from the seed) must give a sound store that keeps its writes
 // in its log, or fail within its lockTimeoutMs with a stable code whose message says what to do;
-// doing that must then let the store be created (or restored) again.
+// doing that must then let the store be created (or restored) again. Every store is created with
+// eviction 'auto', and the store the user gets evicts, also after a rebuild from its log.
 const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
@@ -39,9 +40,11 @@ function unlinkQuietly(name) {
   }
 }
 
-// A store the user got: sound, writable, and (persisted) its writes in the log.
+// A store the user got: sound, writable, evicting, and (persisted) its writes in the log and its
+// policy in its directory.
 function checkStore(s, name, dir, what) {
   assert.ok(s.verify().ok, what);
+  assert.strictEqual(s.stats().eviction, 'clock', `${what}: the store's policy`);
   s.set('after', 'k', 7);
   s.close();
   if (dir === undefined) return;
@@ -49,6 +52,7 @@ function checkStore(s, name, dir, what) {
   const r = Store.open({ name, lockTimeoutMs: LOCK_MS, persist: { dir } });
   try {
     assert.strictEqual(r.get('after', 'k'), 7, `${what}: the write is in the log`);
+    assert.strictEqual(r.stats().eviction, 'clock', `${what}: the policy after a rebuild`);
   } finally {
     r.close();
   }
@@ -60,7 +64,7 @@ describe(`creators killed part way (SEED=${SEED})`, () => {
   before(() => {
     backup = tempDir();
     const name = uniqueName('ccb');
-    const s = Store.create({ name, size: SIZE, persist: { dir: path.join(backup.dir, 'src'), sync: 'none' } });
+    const s = Store.create({ name, size: SIZE, eviction: 'auto', persist: { dir: path.join(backup.dir, 'src'), sync: 'none' } });
     s.set('restored', 'k', 1);
     s.backup(path.join(backup.dir, 'backup'));
     s.close();
@@ -74,7 +78,7 @@ describe(`creators killed part way (SEED=${SEED})`, () => {
       const persisted = !how.startsWith('plain');
       const from = path.join(backup.dir, 'backup');
       const sync = ['none', 'always'][Math.floor(rnd() * 2)];
-      const probe = await runChild({ how, name: uniqueName('ccp'), dir: path.join(backup.dir, `probe-${how}`), size: SIZE, sync, from, killAt: -1 });
+      const probe = await runChild({ how, name: uniqueName('ccp'), dir: path.join(backup.dir, `probe-${how}`), size: SIZE, sync, from, killAt: -1, eviction: 'auto' });
       assert.strictEqual(probe.code, 0, probe.stderr);
       const { events } = JSON.parse(probe.stdout);
       for (let k = 0; k < events; k++) {
@@ -84,13 +88,13 @@ describe(`creators killed part way (SEED=${SEED})`, () => {
         const t = tempDir();
         const dir = persisted ? path.join(t.dir, 'p') : undefined;
         try {
-          const r = await runChild({ how, name, dir, size: SIZE, sync, from, killAt: k });
+          const r = await runChild({ how, name, dir, size: SIZE, sync, from, killAt: k, eviction: 'auto' });
           assert.strictEqual(r.signal, 'SIGKILL', `${what}: ${r.stderr}`);
           const p = persisted ? { persist: follow === 'open' ? { dir } : { dir, sync } } : {};
           const t0 = performance.now();
           let s = null;
           try {
-            s = follow === 'open' ? Store.open({ name, lockTimeoutMs: LOCK_MS, ...p }) : Store.openOrCreate({ name, size: SIZE, lockTimeoutMs: LOCK_MS, ...p });
+            s = follow === 'open' ? Store.open({ name, lockTimeoutMs: LOCK_MS, ...p }) : Store.openOrCreate({ name, size: SIZE, eviction: 'auto', lockTimeoutMs: LOCK_MS, ...p });
           } catch (err) {
             assert.ok(performance.now() - t0 < 3 * LOCK_MS + 2000, `${what}: refused only after ${performance.now() - t0} ms`);
             // Nothing there yet is what open says of a store never made; anything else tells.
@@ -102,7 +106,7 @@ describe(`creators killed part way (SEED=${SEED})`, () => {
             unlinkQuietly(name);
             if (persisted) fs.rmSync(path.join(dir, 'control'), { force: true });
             s = how === 'restore' ? Store.restore(from, { name, dir, lockTimeoutMs: LOCK_MS })
-              : Store.openOrCreate({ name, size: SIZE, lockTimeoutMs: LOCK_MS, ...(persisted ? { persist: { dir, sync } } : {}) });
+              : Store.openOrCreate({ name, size: SIZE, eviction: 'auto', lockTimeoutMs: LOCK_MS, ...(persisted ? { persist: { dir, sync } } : {}) });
           }
           assert.ok(performance.now() - t0 < 6 * LOCK_MS + 4000, `${what}: took ${performance.now() - t0} ms`);
           checkStore(s, name, dir, what);

@@ -144,8 +144,16 @@ function replay(records) {
  * Reads the header of the control file `file` (the section "Control segment"): its fields, the
  * seal at 212 and whether the checksum at 60 holds: `checked` is true when the seal is 'SEAL' and
  * the checksum is the CRC32C of bytes 4-31 then 36-59, null when seal and checksum are both 0 (a
- * file written before the checksum), false otherwise.
+ * file written before the checksum), false otherwise. `storePolicy` ("The store's policy", the
+ * word at 224): 1 (none) or 2 (clock) when the word is 0x4F500000 plus it, null when it is 0 (a
+ * file written before the field), 'damaged' otherwise.
  */
+function policyWord(word) {
+  if (word === 0) return null;
+  const policy = word - 0x4f500000;
+  return policy === 1 || policy === 2 ? policy : 'damaged';
+}
+
 function readControl(file) {
   const b = fs.readFileSync(file);
   if (b.length !== 147712) throw new Error(`a control file is 147712 bytes, not ${b.length}`);
@@ -167,6 +175,7 @@ function readControl(file) {
     checkpointBytes: Number(b.readBigUInt64LE(40)),
     storeId: b.readBigUInt64LE(48).toString(16).padStart(16, '0'),
     maxNamespaces: b.readUInt32LE(56) || 255,
+    storePolicy: policyWord(b.readUInt32LE(192 + 32)),
     checksum,
     seal,
     checked,

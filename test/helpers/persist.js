@@ -59,9 +59,10 @@ function contents(store, ns) {
 /** A new control segment in `dir` (lib/persist/control.js) for a small store, sync 'always'. */
 function newControl(dir) {
   const { Control, newStoreId } = require('../../lib/persist/control');
+  const { C } = require('../../lib/layout/layout');
   return new Control(dir, {
     totalSize: 1 << 22, bucketCount: 1024, maxEntries: 1024, maxNamespaces: 255, syncMode: 2, intervalMs: 0,
-    checkpointBytes: 0, checkpointMs: 0, storeId: newStoreId(), mode: 0o600,
+    checkpointBytes: 0, checkpointMs: 0, storeId: newStoreId(), storePolicy: C.POLICY_NONE, mode: 0o600,
   }, 1000);
 }
 

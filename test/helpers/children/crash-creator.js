@@ -3,13 +3,15 @@
 // creation takes that leave something on the disk or in shared memory are wrapped here, in the
 // test, before the store's modules bind them, and each call counts two events (its start and its
 // return). With `killAt` k the process kills itself with SIGKILL at event k; otherwise it prints
-// { events } (how many there were) once the call is done.
-//   argv[2]: JSON { how, name, dir, size, sync, from, killAt }, how one of 'create', 'openOrCreate'
-//   (with persist), 'plainCreate', 'plainOpenOrCreate', 'restore' (of the backup in `from`).
+// { events } (how many there were) once the call is done. With `killAt` 'created' it kills itself
+// right after the call returns, before any write.
+//   argv[2]: JSON { how, name, dir, size, sync, from, killAt, engine?, eviction? }, how one of
+//   'create', 'openOrCreate' (with persist), 'plainCreate', 'plainOpenOrCreate', 'restore' (of the
+//   backup in `from`); engine and eviction are passed to the call that takes them.
 const fs = require('fs');
 const path = require('path');
 const root = path.join(__dirname, '..', '..', '..');
-const { how, name, dir, size, sync, from, killAt } = JSON.parse(process.argv[2]);
+const { how, name, dir, size, sync, from, killAt, engine, eviction } = JSON.parse(process.argv[2]);
 
 let events = 0;
 function event() {
@@ -37,13 +39,15 @@ wrap(fs, 'copyFileSync');
 const { Store } = require(path.join(root, 'index.js'));
 
 const persist = { dir, sync };
+const given = { engine, eviction };
 let s;
-if (how === 'create') s = Store.create({ name, size, persist });
-else if (how === 'openOrCreate') s = Store.openOrCreate({ name, size, persist });
-else if (how === 'plainCreate') s = Store.create({ name, size });
-else if (how === 'plainOpenOrCreate') s = Store.openOrCreate({ name, size });
-else if (how === 'restore') s = Store.restore(from, { name, dir });
+if (how === 'create') s = Store.create({ name, size, ...given, persist });
+else if (how === 'openOrCreate') s = Store.openOrCreate({ name, size, ...given, persist });
+else if (how === 'plainCreate') s = Store.create({ name, size, ...given });
+else if (how === 'plainOpenOrCreate') s = Store.openOrCreate({ name, size, ...given });
+else if (how === 'restore') s = Store.restore(from, { name, dir, engine });
 else throw new Error(`unknown how ${how}`);
+if (killAt === 'created') process.kill(process.pid, 'SIGKILL');
 s.set('crash', 'creator', 1);
 s.close();
 console.log(JSON.stringify({ events }));
