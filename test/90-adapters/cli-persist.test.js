@@ -103,10 +103,10 @@ const SIZE = 1 << 22;
       const c = cli(['checkpoint', t.name, '--dir', t.dir, '--json']);
       assert.strictEqual(c.code, 0, c.stderr);
       const cp = JSON.parse(c.stdout);
-      assert.strictEqual(cp.records, 2); // a:y, b:z
+      assert.strictEqual(cp.records, 3); // a:y, b:z, and the settings of 'c', cleared
       const snaps = persist.inspect(t.dir).files.filter((f) => f.kind === 'snapshot');
-      assert.deepStrictEqual(snaps.map((f) => [f.startLsn, f.records]), [[cp.startLsn, 2]]);
-      assert.match(cli(['checkpoint', t.name, '--dir', t.dir]).stdout, /^checkpoint: 2 entries, \d+ bytes, log replayed from LSN 0x[0-9a-f]+ \(\d+ ms\)\n$/);
+      assert.deepStrictEqual(snaps.map((f) => [f.startLsn, f.records]), [[cp.startLsn, 3]]);
+      assert.match(cli(['checkpoint', t.name, '--dir', t.dir]).stdout, /^checkpoint: 3 records, \d+ bytes, log replayed from LSN 0x[0-9a-f]+ \(\d+ ms\)\n$/);
 
       const b1 = cli(['backup', t.name, '--dir', t.dir, bdir, '--json']);
       assert.strictEqual(b1.code, 0, b1.stderr);

@@ -7,13 +7,14 @@ module.exports = {
   usage: 'checkpoint <store> --dir <dir> [--path] [--json]',
   summary: 'write a snapshot of a persisted store and remove the log it covers',
   help: '<dir> is the store\'s persistence directory. Writers keep writing meanwhile. Prints the\n' +
-    'snapshot\'s first LSN, entries and bytes (--json: { startLsn, records, bytes, ms }).',
+    'snapshot\'s first LSN, records (its entries and namespace settings) and bytes (--json: { startLsn,\n' +
+    'records, bytes, ms }).',
   run({ positional: [store], flags }) {
     const dir = persistDir(flags, 'checkpoint');
     return withStore(targetOf(store, flags), { dir }, (s) => {
       const r = s.checkpoint();
       if (flags.json) printJson(r);
-      else process.stdout.write(`checkpoint: ${r.records} entries, ${r.bytes} bytes, log replayed from LSN 0x${r.startLsn.toString(16)} (${r.ms} ms)\n`);
+      else process.stdout.write(`checkpoint: ${r.records} records, ${r.bytes} bytes, log replayed from LSN 0x${r.startLsn.toString(16)} (${r.ms} ms)\n`);
       return EXIT.OK;
     });
   },
