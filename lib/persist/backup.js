@@ -249,6 +249,10 @@ function backup(p, dir, sync) {
 
 function backupInto(p, dir, sync, started) {
   const c = p.control;
+  // The store's default eviction policy, which a restore records in its control segment (absent
+  // in a manifest written before: 'none'). Read before anything is copied: a damaged record is
+  // ERR_PERSIST_CORRUPT, and no manifest is written without it.
+  const policy = c.storePolicy;
   const old = readManifest(dir);
   c.lockCheckpoint();
   let m;
@@ -301,9 +305,7 @@ function backupInto(p, dir, sync, started) {
       intervalMs: c.intervalMs,
       checkpointBytes: c.checkpointBytes,
       checkpointMs: c.checkpointMs,
-      // The store's default eviction policy, which a restore records in its control segment
-      // (absent in a manifest written before: 'none').
-      eviction: POLICY_NAMES[c.storePolicy === null ? C.POLICY_NONE : c.storePolicy],
+      eviction: POLICY_NAMES[policy === null ? C.POLICY_NONE : policy],
       end: durable,
       files,
     };

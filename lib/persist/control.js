@@ -45,6 +45,16 @@ const RECOVERIES = REC + Q.RECOVERIES;
 // in a file written before the field (format.md §16, "The store's policy").
 const STORE_POLICY = REC + Q.STORE_POLICY;
 const POLICIES = [C.POLICY_NONE, C.POLICY_CLOCK];
+
+// The policy a storePolicy word records (null: none, a file written before the field), or
+// ERR_PERSIST_CORRUPT for a word that is neither 0 nor a whole record (damage: one atomic store
+// makes it, so it is never anything between).
+function policyOfWord(word, file) {
+  if (word === 0) return null;
+  const policy = word - C.PERSIST_POLICY_MARK;
+  if (POLICIES.includes(policy)) return policy;
+  throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} records a damaged store eviction policy (0x${word.toString(16).padStart(8, '0')}): a recovery cannot tell which policy to rebuild the store with; restore the store from a backup (Store.restore), or, while its segment still exists, copy its data out (npx shmstore dump) and create the store again`);
+}
 const TICK = DUR + D.TICK;
 // u64 indices of a BigUint64Array over the whole segment.
 const TAIL64 = (LOG + L.TAIL) / U64;
@@ -204,10 +214,7 @@ class Control {
     if (mode >= SYNC_NAMES.length) throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} names an unknown sync mode ${mode}`);
     // The policy word is checked here, before the recovery lock, like the header: it is 0 or a
     // whole record at every instant (one atomic store makes it), never anything between.
-    const word = Atomics.load(this.u32, STORE_POLICY);
-    if (word !== 0 && !POLICIES.includes(word - C.PERSIST_POLICY_MARK)) {
-      throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} records a damaged store eviction policy (0x${word.toString(16).padStart(8, '0')}): a recovery cannot tell which policy to rebuild the store with; restore the store from a backup (Store.restore), or, while its segment still exists, copy its data out (npx shmstore dump) and create the store again`);
-    }
+    policyOfWord(Atomics.load(this.u32, STORE_POLICY), file);
     return older;
   }
 
@@ -240,10 +247,10 @@ class Control {
   }
 
   // The store's default eviction policy as recorded (C.POLICY_NONE or C.POLICY_CLOCK), or null in
-  // a file written before the field (a damaged word was refused when the file was opened).
+  // a file written before the field. A word damaged since the file was opened is ERR_PERSIST_CORRUPT
+  // here too: a backup must not write a manifest without the policy, which restores as 'none'.
   get storePolicy() {
-    const word = Atomics.load(this.u32, STORE_POLICY);
-    return word === 0 ? null : word - C.PERSIST_POLICY_MARK;
+    return policyOfWord(Atomics.load(this.u32, STORE_POLICY), this.segment.path);
   }
 
   // Records `policy` (C.POLICY_NONE or C.POLICY_CLOCK), the policy of the store segment this

@@ -238,5 +238,18 @@ for (const engine of ENGINES) {
       withControl(t.dir, (u32) => Atomics.store(u32, POLICY_WORD, good));
       track(recover(t.name, t.dir, engine));
     });
+
+    it('a recorded policy damaged while a handle is open fails that handle\'s backup, which writes no manifest without it', () => {
+      const s = create('auto');
+      s.set('c', 'k', 'v');
+      const bdir = tmp('bak');
+      const good = withControl(t.dir, (u32) => Atomics.load(u32, POLICY_WORD));
+      withControl(t.dir, (u32) => Atomics.store(u32, POLICY_WORD, (good ^ 4) >>> 0));
+      assert.throws(() => s.backup(bdir), { code: 'ERR_PERSIST_CORRUPT' });
+      assert.ok(!fs.existsSync(path.join(bdir, MANIFEST)), 'no manifest');
+      withControl(t.dir, (u32) => Atomics.store(u32, POLICY_WORD, good));
+      s.backup(bdir);
+      assert.strictEqual(JSON.parse(fs.readFileSync(path.join(bdir, MANIFEST), 'utf8')).eviction, 'clock');
+    });
   });
 }
