@@ -13,7 +13,7 @@
 //     is ("live"), with another start time ("reused": its pid taken by a later process), with
 //     another boot id ("rebooted"); and process <endedPid>, which has exited ("ended"). (The
 //     permission model denies this process child processes: the parent gives these.)
-const fs = require('fs');
+const { procDenied } = require('../process');
 const { threadId } = require('worker_threads');
 const { Mutex } = require('../../../index');
 const { addon } = require('../../../lib/base/native');
@@ -23,15 +23,6 @@ const { acquiredWord } = require('../../../lib/ownership/lockword');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const LOCK = C.SYNC_MUTEX_OFFSET / WORD + W.MUTEX_STATE.LOCK;
-
-function procDenied() {
-  try {
-    fs.readFileSync('/proc/self/stat');
-    return false;
-  } catch (e) {
-    return e.code === 'ERR_ACCESS_DENIED';
-  }
-}
 
 const ownersOf = (buffer) => new OwnerTable(new Uint32Array(buffer), C.SYNC_OWNERS_OFFSET / WORD, C.SYNC_OWNER_SLOTS);
 

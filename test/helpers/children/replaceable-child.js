@@ -5,19 +5,10 @@
 // removes the segment `name` (lib/persist/tag.js, checkReplaceable), as this process's thread,
 // and prints one JSON line: { procDenied, replaceable: true } when the check lets the rebuild go
 // on, { procDenied, code, message } when it refuses.
-const fs = require('fs');
+const { procDenied } = require('../process');
 const { threadId } = require('worker_threads');
 const { checkReplaceable } = require('../../../lib/persist/tag');
 const { identityOf } = require('../../../lib/ownership/owners');
-
-function procDenied() {
-  try {
-    fs.readFileSync('/proc/self/stat');
-    return false;
-  } catch (e) {
-    return e.code === 'ERR_ACCESS_DENIED';
-  }
-}
 
 const task = JSON.parse(process.argv[2]);
 const out = { procDenied: procDenied() };
