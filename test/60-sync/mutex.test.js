@@ -327,6 +327,33 @@ describe('Mutex', () => {
       m.close();
     });
 
+    // Workers of this process that ended without closing their handles (terminated, or just
+    // returned) leave records the addon marks dead: they are reused like those of a gone process,
+    // so a process that runs many short-lived workers can still open the mutex.
+    (addon ? it : it.skip)('adopts the slot of a worker of this process that ended without closing, and abandons its lock', async () => {
+      const buffer = sab();
+      const u32 = fillOwners(buffer, process.pid);
+      const table = new OwnerTable(u32, C.SYNC_OWNERS_OFFSET / WORD, C.SYNC_OWNER_SLOTS);
+      const last = C.SYNC_OWNER_SLOTS - 1;
+      table.release(last);
+      const { w, message, exited } = worker({ mode: 'hold', buffer });
+      assert.strictEqual(await message, 'held');
+      await w.terminate();
+      await exited;
+      const m = Mutex.open({ buffer });
+      assert.deepStrictEqual(m.lock(1000), { recovered: true });
+      m.unlock();
+      m.close();
+      // A worker that returns without closing its handle leaves the slot just the same.
+      const leaver = worker({ mode: 'leave', buffer });
+      assert.strictEqual(await leaver.message, 'opened');
+      await leaver.exited;
+      const again = Mutex.open({ buffer });
+      assert.deepStrictEqual(again.lock(1000), { recovered: false });
+      again.unlock();
+      again.close();
+    });
+
     it('throws ERR_TOO_MANY_HANDLES when every owner is live', () => {
       const buffer = sab();
       fillOwners(buffer, process.pid);
