@@ -366,6 +366,34 @@ describe('Mutex', () => {
     beforeEach(() => { name = uniqueName('mutex'); });
     afterEach(() => removeShm(name));
 
+    // A creator makes its segment with 0 bytes and sizes it next: an opener in between maps
+    // nothing yet. It waits for the size (as Store.open does), instead of failing with
+    // ERR_BAD_SIZE as if the segment were too small for a mutex.
+    it('open waits for a segment that its creator has made but not sized yet', async () => {
+      const { dir, cleanup } = tempDir();
+      try {
+        const file = path.join(dir, 'lock');
+        require('fs').writeFileSync(file, '');
+        const go = new Int32Array(new SharedArrayBuffer(4));
+        const sizer = new Worker(`
+          const fs = require('fs');
+          const { workerData: { file, go, bytes } } = require('worker_threads');
+          Atomics.store(go, 0, 1);
+          Atomics.notify(go, 0);
+          Atomics.wait(go, 0, 1, 50); // the opener is on its way meanwhile
+          fs.truncateSync(file, bytes);`, { eval: true, workerData: { file, go, bytes: Mutex.BYTES } });
+        const done = new Promise((resolve, reject) => { sizer.once('exit', resolve); sizer.once('error', reject); });
+        Atomics.wait(go, 0, 0);
+        const m = Mutex.open({ path: file });
+        assert.deepStrictEqual(m.lock(1000), { recovered: false });
+        m.unlock();
+        m.close();
+        await done;
+      } finally {
+        cleanup();
+      }
+    });
+
     it('a holder killed with SIGKILL: a waiting process acquires within a bounded time, recovered: true', async () => {
       const m = Mutex.create({ name });
       const h = holder(name);
