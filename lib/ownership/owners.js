@@ -286,10 +286,13 @@ class OwnerTable {
 
   // With every slot taken: adopts one whose owner is gone. The caller must then run a repair
   // pass, which takes over any lock still naming the slot (a waiter treats its own slot as gone)
-  // and frees the other gone owners' slots. Slots naming id.pid are never adopted (a CAS of the
-  // pid word could not tell two adopters of one process apart). The verdict is goneRecord()'s,
-  // made and acted on holding the slot's actor word, as for freeGone(): a live handle that closed
-  // and reopened meanwhile keeps its slot. A slot found free is claimed as by claim(), with
+  // and frees the other gone owners' slots. A slot naming id.pid is adopted too when its owner is
+  // gone (a thread of this process that ended without releasing it, which the addon marked dead,
+  // or an earlier process of the same pid): the actor word, not the CAS of the pid word, keeps two
+  // adopters of one process apart (a thread of a live process never takes over its hold), and
+  // such slots would otherwise stay taken for as long as the process lives. The verdict is
+  // goneRecord()'s, made and acted on holding the slot's actor word, as for freeGone(): a live
+  // handle that closed and reopened meanwhile keeps its slot. A slot found free is claimed as by claim(), with
   // `yieldToActor` the same. `check(o)`, when given, is called holding the actor word once the
   // owner of slot `o` is judged gone (what it left no longer changes): a region whose per-owner
   // records name work in progress (the MPMC queue's intents, format.md §15) finishes that work
@@ -304,10 +307,10 @@ class OwnerTable {
         continue;
       }
       // Judged once before the actor word is taken, so that live owners' records are only read.
-      if (pid === id.pid || this.goneRecord(o, id) === null || !this.takeActor(o, id)) continue;
+      if (this.goneRecord(o, id) === null || !this.takeActor(o, id)) continue;
       try {
         const r = this.goneRecord(o, id);
-        if (r === null || r.pid === id.pid) continue;
+        if (r === null) continue;
         if (check !== null && !check(o)) continue;
         // With the addon one native call clears the gone owner's identity, takes the pid word and
         // watches the record: a thread terminated here has adopted the slot or left it as judged.

@@ -7,7 +7,7 @@ const { types } = require('util');
 const { C, W, STATUS } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
 const v = require('../base/validate');
-const { Segment, holdBuffer, releaseBuffer } = require('../segment/segment');
+const { Segment, openWhenSized, holdBuffer, releaseBuffer } = require('../segment/segment');
 const { OwnerTable, identityOf, GONE } = require('../ownership/owners');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -101,7 +101,9 @@ function place(options, { create, bytes, what, extraKeys = [] }) {
     }
     segment = Segment.create({ ...target, size });
   } else {
-    segment = Segment.open(target);
+    // A creator makes its segment with 0 bytes and sizes it next: an opener in between waits
+    // for the size (as long as for a stamp) rather than take the segment for one too small.
+    segment = openWhenSized(target, performance.now() + STAMP_WAIT_MS);
     if (segment.size < need) {
       segment.close();
       throw shmError('ERR_BAD_SIZE', `The segment holds ${segment.size} bytes, a ${what} at ${byteOffset} needs ${need}`);

@@ -37,15 +37,47 @@ class Semaphore extends SyncObject {
   /** @private Use Semaphore.create() or Semaphore.open(). */
   constructor(token, where, permits) {
     if (token !== kInternal) throw new TypeError('Semaphore cannot be constructed directly: use Semaphore.create() or Semaphore.open()');
+    let stamped = false;
     const init = permits === undefined ? undefined : (u32) => {
       Atomics.store(u32, PERMITS, permits);
       Atomics.store(u32, TOTAL, permits);
+      stamped = true;
     };
     super(where, BYTES, 'semaphore', C.SYNC_KIND_SEMAPHORE, { init, exclusive: init !== undefined && where.segment === null });
     const r = regionOf(this);
     this.#r = r;
     // An adopted slot may still count the permits of its gone previous owner: given back.
     claimOrAbort(r, (slot) => guarded(r, GUARD, this.#repair, () => this.#giveBack(slot)));
+    // A creator with a segment made that segment (exclusively), so the region was all zero: an
+    // opener that mapped it before this stamp stamped it as a semaphore of 0 permits, and may
+    // have used it since. The permits are then added as new ones, as release() adds them, so
+    // that they are the semaphore's whatever the opener did (format.md §13, "Stamping").
+    if (init !== undefined && !stamped && permits > 0) {
+      try {
+        this.#addPermits(permits);
+      } catch (e) {
+        this.close();
+        throw e;
+      }
+    }
+  }
+
+  // New permits, not held by anyone (the semaphore's total grows): release() beyond what a
+  // handle holds. RangeError when the total would exceed SYNC_MAX_COUNT.
+  #addPermits(n) {
+    const r = this.#r;
+    const u32 = r.u32;
+    guarded(r, GUARD, this.#repair, () => {
+      if (this.#damaged(false)) this.#recount();
+      const total = Atomics.load(u32, TOTAL);
+      if (total + n > C.SYNC_MAX_COUNT) {
+        throw v.rangeError(`The semaphore would count more than ${C.SYNC_MAX_COUNT} permits (${total} + ${n})`);
+      }
+      // total first: a holder of the guard that dies here leaves permits to the recount.
+      Atomics.store(u32, TOTAL, total + n);
+      Atomics.add(u32, PERMITS, n);
+    });
+    wake(r.i32, PERMITS, SLEEPERS, Infinity);
   }
 
   /**

@@ -278,13 +278,13 @@ uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, const OwnerIdentity& id, uint
       continue;
     }
     // Judged once before the actor word is taken, so that live owners' records are only read.
-    if (seen.pid == id.pid || !OwnerGoneAsRead(r, seen, id)) continue;
+    if (!OwnerGoneAsRead(r, seen, id)) continue;
     // The verdict is made again and acted on holding the actor word: another party that judged
     // the same record cannot free the slot, see it claimed again, and act on the old verdict.
     const ActorHold actor(r, id);
     if (!actor.held()) continue;
     const OwnerRecord judged = ReadOwner(r);
-    if (judged.pid == 0 || judged.pid == id.pid || !OwnerGoneAsRead(r, judged, id)) continue;
+    if (judged.pid == 0 || !OwnerGoneAsRead(r, judged, id)) continue;
     if (check != nullptr && !check(ctx, o)) continue;
     if (AdoptOwnerSlotAt(owners, o, judged.pid, id)) return o;
   }

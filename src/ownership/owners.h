@@ -121,10 +121,13 @@ bool FreeOwnerSlotAt(layout::Owner* owners, uint32_t slot, uint32_t judgedPid) n
 // (what it left cannot be finished yet, and adopting would lose the record of it).
 using AdoptCheck = bool (*)(void* ctx, uint32_t slot) noexcept;
 // Claims a slot whose owner is gone, for an attacher that found the table full; it must run a
-// repair pass right after, which takes over the locks still naming that slot. Slots that name
-// id.pid are never adopted (a CAS of the pid word could not tell two adopters apart), nor those
-// `check` (when given) refuses, and the verdict is OwnerGoneAsRead's, made and acted on holding
-// the slot's actor word, as for FreeGoneOwnerSlot. 0 if none.
+// repair pass right after, which takes over the locks still naming that slot. A gone owner's slot
+// that names id.pid is adopted as well (a thread of this process that ended without releasing
+// it, marked dead, or an earlier process of the same pid): the actor word keeps two adopters of
+// one process apart, which the CAS of the pid word alone could not, and such a slot would
+// otherwise stay taken for as long as the process lives. Slots `check` (when given) refuses are
+// not adopted, and the verdict is OwnerGoneAsRead's, made and acted on holding the slot's actor
+// word, as for FreeGoneOwnerSlot. 0 if none.
 uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, const OwnerIdentity& id,
                             uint32_t slots = kOwnerSlots, AdoptCheck check = nullptr,
                             void* ctx = nullptr) noexcept;

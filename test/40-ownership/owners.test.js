@@ -434,16 +434,26 @@ describe('ownership: owner slots', () => {
     assert.deepStrictEqual(t.read(7), { ...next, state: C.OWNER_STATE_LIVE });
   });
 
-  it('a full table: adopts a gone owner\'s slot, never a live one nor one naming its own pid', () => {
+  it('a full table: adopts a gone owner\'s slot, never a live one, its own pid\'s when gone', () => {
     const t = newTable();
     const me = self();
     for (let o = 1; o < C.OWNER_SLOTS; o++) t.claim(other);
     assert.strictEqual(t.claim(me), 0);
     assert.strictEqual(t.adopt(me), 0, 'every owner is live');
-    // Slot 100 names this pid in an earlier process: gone, but not adoptable by this pid.
+    // Slot 100 names this pid in an earlier process: gone, and adopted by this pid (otherwise it
+    // would stay taken for as long as this process lives).
     t.release(100);
     t.claim({ ...me, startTime: me.startTime + 1n });
-    assert.strictEqual(t.adopt(me), 0);
+    assert.strictEqual(t.adopt(me), 100);
+    assert.deepStrictEqual(t.read(100), { ...me, state: 0 });
+    assert.strictEqual(t.adopt(me), 0, 'the adopted slot is live again');
+    // Slot 200 names a thread of this process that ended without releasing it (marked dead).
+    t.release(200);
+    const ended = { ...me, tid: me.tid + 1 };
+    t.claim(ended);
+    assert.ok(t.markDead(200, ended));
+    assert.strictEqual(t.adopt(me), 200);
+    assert.deepStrictEqual(t.read(200), { ...me, state: 0 });
     // Slot 4000 names the live child's pid with another start time: a reused pid, gone.
     t.release(4000);
     t.claim({ ...other, startTime: other.startTime + 1n });
@@ -680,8 +690,8 @@ describe('ownership: the addon marks a watched slot dead when its thread ends', 
       assert.deepStrictEqual([t.read(9).pid, t.read(9).tid, actorOf(t, 9)], [process.pid, tid, process.pid]);
       await stop();
       assert.deepStrictEqual([t.read(9).state, actorOf(t, 9)], [C.OWNER_STATE_DEAD, 0]);
-      // (A slot naming this pid is never adopted by it, format.md §6, "A full table": the repair
-      // pass that follows an adoption frees it.)
+      // (A repair pass frees it, as here; an adopter of this process, finding the table full,
+      // could as well adopt it: format.md §6, "A full table".)
       assert.strictEqual(t.freeGone(9, me), true);
       assert.ok(recordBytes(t, 9).equals(Buffer.alloc(RECORD_BYTES)));
     });

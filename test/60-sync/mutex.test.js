@@ -327,6 +327,33 @@ describe('Mutex', () => {
       m.close();
     });
 
+    // Workers of this process that ended without closing their handles (terminated, or just
+    // returned) leave records the addon marks dead: they are reused like those of a gone process,
+    // so a process that runs many short-lived workers can still open the mutex.
+    (addon ? it : it.skip)('adopts the slot of a worker of this process that ended without closing, and abandons its lock', async () => {
+      const buffer = sab();
+      const u32 = fillOwners(buffer, process.pid);
+      const table = new OwnerTable(u32, C.SYNC_OWNERS_OFFSET / WORD, C.SYNC_OWNER_SLOTS);
+      const last = C.SYNC_OWNER_SLOTS - 1;
+      table.release(last);
+      const { w, message, exited } = worker({ mode: 'hold', buffer });
+      assert.strictEqual(await message, 'held');
+      await w.terminate();
+      await exited;
+      const m = Mutex.open({ buffer });
+      assert.deepStrictEqual(m.lock(1000), { recovered: true });
+      m.unlock();
+      m.close();
+      // A worker that returns without closing its handle leaves the slot just the same.
+      const leaver = worker({ mode: 'leave', buffer });
+      assert.strictEqual(await leaver.message, 'opened');
+      await leaver.exited;
+      const again = Mutex.open({ buffer });
+      assert.deepStrictEqual(again.lock(1000), { recovered: false });
+      again.unlock();
+      again.close();
+    });
+
     it('throws ERR_TOO_MANY_HANDLES when every owner is live', () => {
       const buffer = sab();
       fillOwners(buffer, process.pid);
@@ -338,6 +365,34 @@ describe('Mutex', () => {
     let name;
     beforeEach(() => { name = uniqueName('mutex'); });
     afterEach(() => removeShm(name));
+
+    // A creator makes its segment with 0 bytes and sizes it next: an opener in between maps
+    // nothing yet. It waits for the size (as Store.open does), instead of failing with
+    // ERR_BAD_SIZE as if the segment were too small for a mutex.
+    it('open waits for a segment that its creator has made but not sized yet', async () => {
+      const { dir, cleanup } = tempDir();
+      try {
+        const file = path.join(dir, 'lock');
+        require('fs').writeFileSync(file, '');
+        const go = new Int32Array(new SharedArrayBuffer(4));
+        const sizer = new Worker(`
+          const fs = require('fs');
+          const { workerData: { file, go, bytes } } = require('worker_threads');
+          Atomics.store(go, 0, 1);
+          Atomics.notify(go, 0);
+          Atomics.wait(go, 0, 1, 50); // the opener is on its way meanwhile
+          fs.truncateSync(file, bytes);`, { eval: true, workerData: { file, go, bytes: Mutex.BYTES } });
+        const done = new Promise((resolve, reject) => { sizer.once('exit', resolve); sizer.once('error', reject); });
+        Atomics.wait(go, 0, 0);
+        const m = Mutex.open({ path: file });
+        assert.deepStrictEqual(m.lock(1000), { recovered: false });
+        m.unlock();
+        m.close();
+        await done;
+      } finally {
+        cleanup();
+      }
+    });
 
     it('a holder killed with SIGKILL: a waiting process acquires within a bounded time, recovered: true', async () => {
       const m = Mutex.create({ name });

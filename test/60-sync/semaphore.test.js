@@ -249,6 +249,51 @@ describe('Semaphore: an opener and a creator that is still writing its parameter
   });
 });
 
+// A creator of a named semaphore makes its segment, and only then stamps the region: an opener of
+// another process that maps the new segment in between stamps its zero bytes as a semaphore of 0
+// permits first. The creator's permits must still be the semaphore's (as new permits, added to
+// whatever the opener did meanwhile), never silently lost.
+withAddon('Semaphore: an opener that stamps a new segment before its creator', () => {
+  const { Segment } = require('../../lib/segment/segment');
+  let name;
+  beforeEach(() => { name = uniqueName('sem-first'); });
+  afterEach(() => removeShm(name));
+
+  // Runs `between(segment)` right after Segment.create made the creator's segment, before the
+  // creator stamps it: the interleaving of a concurrent opener.
+  function withOpenerBetween(between, fn) {
+    const create = Segment.create;
+    Segment.create = function (options) {
+      Segment.create = create;
+      const segment = create.call(this, options);
+      between(segment);
+      return segment;
+    };
+    try {
+      return fn();
+    } finally {
+      Segment.create = create;
+    }
+  }
+
+  it('the creator\'s permits are added to the region the opener stamped', () => {
+    let opener;
+    const s = withOpenerBetween(() => {
+      opener = Semaphore.open({ name });
+      assert.strictEqual(opener.permits, 0);
+      opener.release(2); // a producer's new permits, before the creator's land
+    }, () => Semaphore.create({ name, permits: 5 }));
+    assert.strictEqual(s.permits, 7);
+    assert.strictEqual(opener.permits, 7);
+    assert.deepStrictEqual(opener.acquire(7, 1000), { recovered: false });
+    assert.strictEqual(s.tryAcquire(), false);
+    opener.release(7);
+    assert.strictEqual(s.permits, 7);
+    opener.close();
+    s.close();
+  });
+});
+
 // Damaged words (docs/format.md §13.3, "Damage"): free permits above the total, a total above
 // 2^31 - 1, a held word no holder has. A look repairs them from the invariant instead of handing
 // out permits that were never made, wrapping a count, or refusing every release.

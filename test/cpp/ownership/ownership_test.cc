@@ -602,16 +602,28 @@ TEST(OwnerSlots, ThreadsClaimingLeavingDeadAndFreeingNeverTouchALiveRecord) {
   for (uint32_t o = 1; o < kSlots; ++o) EXPECT_TRUE(t.Zero(o)) << "slot " << o;
 }
 
-TEST_F(GoneRule, AFullTableAdoptsAGoneOwnersSlotOnly) {
+TEST_F(GoneRule, AFullTableAdoptsGoneOwnersSlotsItsOwnPidsIncluded) {
   for (uint32_t o = 1; o < kOwnerSlots; ++o) ASSERT_EQ(ClaimOwnerSlot(t.owners(), other), o);
   EXPECT_EQ(ClaimOwnerSlot(t.owners(), me), 0u);
   EXPECT_EQ(AdoptDeadOwnerSlot(t.owners(), me), 0u) << "every owner is live";
-  // Slot 100 names this pid in an earlier process: gone, but never adopted by this pid.
+  // Slot 100 names this pid in an earlier process: gone, and adopted by this pid (otherwise it
+  // would stay taken for as long as this process lives).
   ReleaseOwnerSlot(t.owners(), 100);
   OwnerIdentity earlier = me;
   earlier.startTime += 1;
   ASSERT_EQ(ClaimOwnerSlot(t.owners(), earlier), 100u);
-  EXPECT_EQ(AdoptDeadOwnerSlot(t.owners(), me), 0u);
+  EXPECT_EQ(AdoptDeadOwnerSlot(t.owners(), me), 100u);
+  EXPECT_EQ(t.at(100)->startTime, me.startTime);
+  EXPECT_EQ(AdoptDeadOwnerSlot(t.owners(), me), 0u) << "the adopted slot is live again";
+  // Slot 200 names a thread of this process that ended without releasing it (marked dead).
+  ReleaseOwnerSlot(t.owners(), 200);
+  OwnerIdentity ended = me;
+  ended.tid += 1;
+  ASSERT_EQ(ClaimOwnerSlot(t.owners(), ended), 200u);
+  ASSERT_TRUE(MarkOwnerSlotDead(t.owners(), 200, ended));
+  EXPECT_EQ(AdoptDeadOwnerSlot(t.owners(), me), 200u);
+  EXPECT_EQ(t.at(200)->tid, me.tid);
+  EXPECT_EQ(t.at(200)->state, 0u);
   // Slot 4000 names the live child's pid with another start time: a reused pid, gone.
   ReleaseOwnerSlot(t.owners(), 4000);
   OwnerIdentity reused = other;

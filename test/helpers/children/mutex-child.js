@@ -2,7 +2,8 @@
 // Child process and worker thread of the mutex tests (test/60-sync/mutex.test.js). Usage:
 //   node mutex-child.js count <name> <k>   k increments of the plain counter after the mutex
 //   node mutex-child.js hold <name>        lock, print "held", then wait to be killed
-// As a worker, workerData is { mode: 'count' | 'hold', buffer, k } and "held" is posted.
+// As a worker, workerData is { mode: 'count' | 'hold' | 'leave', buffer, k } and "held" is posted;
+// 'leave' opens a handle, posts "opened" and ends the worker without closing it.
 // The counter is the u32 right after the mutex region (byte Mutex.BYTES of the segment).
 const { isMainThread, parentPort, workerData } = require('worker_threads');
 const { Mutex } = require('../../../index');
@@ -38,6 +39,8 @@ if (isMainThread) {
     count(m, workerData.k);
     m.close();
     parentPort.postMessage('done');
+  } else if (workerData.mode === 'leave') {
+    parentPort.postMessage('opened');
   } else {
     m.lock();
     parentPort.postMessage('held');
