@@ -672,11 +672,14 @@ function repair(e, force = true) {
     return;
   }
   lockRest(e);
+  // Whether the pass has begun to change the store: its cut (countCut(), before any hole is
+  // written and before freeHead is restored), else from the first store after the pool walk.
+  const cut = { done: false };
+  let changing = false;
   try {
     const head = Math.min(Math.max(u32[FREE_HEAD], e.firstUnit), e.totalUnits);
     const verdicts = new Uint8Array(C.OWNER_SLOTS);
     const { refs, kept } = chainRefs(e, head);
-    const cut = { done: false };
     if (kept > head) {
       // freeHead only grows (format.md §8): a proven entry beyond it means the word was damaged
       // downwards. Every unit up to the kept blocks' end was allocated and tiles as ever, and so
@@ -687,6 +690,7 @@ function repair(e, force = true) {
       Atomics.store(u32, FREE_HEAD, inFlightEnd(e, kept, verdicts));
     }
     const pool = walkPool(e, null, refs, verdicts, cut);
+    changing = true;
     if (pool.moved) Atomics.store(u32, FREE_HEAD, pool.top);
     dropNamelessNamespaces(e);
     const found = walkChains(e, pool, null);
@@ -696,9 +700,16 @@ function repair(e, force = true) {
     // This handle's parked blocks were freed with the rest: its cache is empty.
     cache.forget(e);
     freeGoneOwners(e, verdicts);
-    Atomics.add(u32, GC_COUNTER, 1);
     Atomics.add(u32, REPAIRS, 1);
   } finally {
+    // gcCounter moves for a pass that failed part way too (an allocation that threw: the caller
+    // gets ERR_NO_MEMORY), once it began to change the store (format.md §9, step 7): it may have
+    // restored freeHead below a large block in flight or cut without stamping the blocks it keeps,
+    // and a writer takes an unmoved gcCounter for "no pass since" (alloc.js largeHeld()), so it
+    // would link a block whose units the bump pointer hands out again. The store is left as far
+    // as the pass got (entries unlinked but not freed, free lists and counts not yet rebuilt), for
+    // the next pass to mend.
+    if (changing || cut.done) Atomics.add(u32, GC_COUNTER, 1);
     unlockAll(e);
   }
 }
