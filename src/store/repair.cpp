@@ -302,10 +302,15 @@ uint32_t Store::InFlightEnd(internal::RepairScan* scan, uint32_t from) noexcept 
 // takes, parks or returns one, since a block carved or bumped later over those units may hold any
 // bytes, a copy of its mark included. Every lock is held: no writer is between its check and its
 // use. Counted before the first hole is written: a pass killed after writing it leaves a valid
-// free block, which the next pass does not see as damage.
+// free block, which the next pass does not see as damage. RepairState.cutGc gets the gcCounter
+// this pass read first, which stays its value until the pass completes (or fails, step 7): a
+// writer giving its large block up without a lock tells by it that the cut is this running pass's,
+// which stamps the blocks it keeps later (LargeHeld). Stored before cuts moves, and read before
+// cuts by that writer, so that it never pairs the new cutGc with the old count.
 void Store::CountCut(internal::RepairScan* scan) noexcept {
   if (scan->cut) return;
   scan->cut = true;
+  AtomicStore(&repairState_->cutGc, AtomicLoad(&hdr_->gcCounter));
   AtomicStore(&repairState_->cuts, AtomicLoad(&repairState_->cuts) + 1);
 }
 

@@ -20,6 +20,7 @@ const NS_LOCK = AT.NS_STATE.LOCK;
 const NS_LIVE = AT.NS_STATE.LIVE_COUNT;
 const REPAIRS = AT.REPAIR_STATE.REPAIRS;
 const CUTS = AT.REPAIR_STATE.CUTS;
+const CUT_GC = AT.REPAIR_STATE.CUT_GC;
 const GC_COUNTER = AT.HEADER.GC_COUNTER;
 const CLASS_COUNT_WORD = AT.ALLOC_STATE.CLASS_COUNT;
 const E = W.ENTRY;
@@ -305,10 +306,15 @@ function inFlightEnd(e, from, verdicts) {
 // of a hole, or beyond the restored freeHead (format.md §8, "Parked blocks"), known to it by unit
 // only; seeing the count move, it forgets all of them before it takes, parks or returns one, since
 // a block carved or bumped later over those units may hold any bytes, a copy of its mark included.
-// Every lock is held: no writer is between its check and its use.
+// Every lock is held: no writer is between its check and its use. RepairState.cutGc gets the
+// gcCounter this pass read first, which stays its value until the pass completes (or fails, step
+// 7): a writer giving its large block up without a lock tells by it that the cut is this running
+// pass's, which stamps the blocks it keeps later (alloc.js largeHeld()). Stored before cuts moves,
+// and read before cuts by that writer, so that it never pairs the new cutGc with the old count.
 function countCut(e, cut) {
   if (cut.done) return;
   cut.done = true;
+  Atomics.store(e.u32, CUT_GC, Atomics.load(e.u32, GC_COUNTER));
   Atomics.add(e.u32, CUTS, 1);
 }
 
