@@ -723,7 +723,10 @@ const structs = {
       // Repair passes that cut the pool short (format.md §9, step 3): a writer that sees it move
       // forgets its parked blocks (§8, "Parked blocks").
       ['cuts', 'u32', 8],
-      ['reserved', 'u8', 12, 52],
+      // Header.gcCounter as the pass that last moved `cuts` read it, stored before it moved them:
+      // equal to gcCounter while that pass has not completed (§8, "Writing a large value").
+      ['cutGc', 'u32', 12],
+      ['reserved', 'u8', 16, 48],
     ],
   },
   EvictState: {

@@ -357,7 +357,8 @@ const S = Object.freeze({
     LOCK: 0,
     REPAIRS: 4,
     CUTS: 8,
-    RESERVED: 12,
+    CUT_GC: 12,
+    RESERVED: 16,
   }),
   EVICT_STATE: Object.freeze({
     SIZE: 128,
@@ -904,6 +905,7 @@ const W = Object.freeze({
     LOCK: 0,
     REPAIRS: 1,
     CUTS: 2,
+    CUT_GC: 3,
   }),
   EVICT_STATE: Object.freeze({
     WORDS: 32,
@@ -1396,6 +1398,7 @@ const AT = Object.freeze({
     LOCK: 96,
     REPAIRS: 97,
     CUTS: 98,
+    CUT_GC: 99,
   }),
   EVICT_STATE: Object.freeze({
     POLICY: 112,

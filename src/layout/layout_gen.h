@@ -390,13 +390,15 @@ struct RepairState {
   uint32_t lock;
   uint32_t repairs;
   uint32_t cuts;
-  uint8_t reserved[52];
+  uint32_t cutGc;
+  uint8_t reserved[48];
 };
 static_assert(sizeof(RepairState) == 64, "RepairState size");
 static_assert(offsetof(RepairState, lock) == 0, "RepairState.lock");
 static_assert(offsetof(RepairState, repairs) == 4, "RepairState.repairs");
 static_assert(offsetof(RepairState, cuts) == 8, "RepairState.cuts");
-static_assert(offsetof(RepairState, reserved) == 12, "RepairState.reserved");
+static_assert(offsetof(RepairState, cutGc) == 12, "RepairState.cutGc");
+static_assert(offsetof(RepairState, reserved) == 16, "RepairState.reserved");
 
 struct EvictState {
   uint32_t policy;
@@ -1647,6 +1649,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(RepairState, "REPAIR_STATE", lock, "LOCK") \
   X(RepairState, "REPAIR_STATE", repairs, "REPAIRS") \
   X(RepairState, "REPAIR_STATE", cuts, "CUTS") \
+  X(RepairState, "REPAIR_STATE", cutGc, "CUT_GC") \
   X(RepairState, "REPAIR_STATE", reserved, "RESERVED") \
   X(EvictState, "EVICT_STATE", policy, "POLICY") \
   X(EvictState, "EVICT_STATE", marking, "MARKING") \

@@ -205,9 +205,13 @@ AllocStatus AllocBatch(const PoolView& pool, const LockEnv& env, uint32_t cls, u
 
 namespace {
 
-// RepairState.cuts: written only by a repair pass, which holds every lock (format.md §9, step 3).
+// RepairState: cuts and cutGc are written only by a repair pass, which holds every lock (format.md
+// §9, step 3).
+const layout::RepairState* RepairOf(const PoolView& pool) noexcept {
+  return reinterpret_cast<const layout::RepairState*>(pool.base + layout::kRepairOffset);
+}
 const uint32_t* CutsOf(const PoolView& pool) noexcept {
-  return &reinterpret_cast<const layout::RepairState*>(pool.base + layout::kRepairOffset)->cuts;
+  return &RepairOf(pool)->cuts;
 }
 
 // Under AllocState.lock: AllocState.freedUnits += units, saturating.
@@ -337,12 +341,22 @@ bool LargeHeld(const PoolView& pool, const LockEnv& env, uint32_t unit,
   // kept by a pass that cut since: it lay beyond where the walk of a restored freeHead ended, and
   // the units bumped since may cover it with its header intact (a pass stores the count into
   // every block in flight it keeps, step 5).
+  const uint32_t cutGc = AtomicLoad(&RepairOf(pool)->cutGc);  // before cuts: stored first
+  const uint32_t cuts = AtomicLoad(CutsOf(pool));
   const uint32_t units = AtomicLoad(&lb->units);
-  return AtomicLoad(&lb->flags) == (kLargeClass << kClassShift) && units != 0 &&
-         uint64_t{unit} + units <= AtomicLoad(&pool.header->freeHead) &&
-         AtomicLoad(&lb->cuts) == AtomicLoad(CutsOf(pool)) &&
-         AtomicLoad(&lb->writer) == env.selfSlot && AtomicLoad(&lb->keyHash) == claim.keyHash &&
-         AtomicLoad(&lb->valueChecksum) == claim.sum;
+  if (AtomicLoad(&lb->flags) != (kLargeClass << kClassShift) || units == 0 ||
+      uint64_t{unit} + units > AtomicLoad(&pool.header->freeHead) ||
+      AtomicLoad(&lb->writer) != env.selfSlot || AtomicLoad(&lb->keyHash) != claim.keyHash ||
+      AtomicLoad(&lb->valueChecksum) != claim.sum) {
+    return false;
+  }
+  // One count behind: held while the pass that moved cuts last has not completed (cutGc is still
+  // gcCounter), read last. That pass holds every lock, so only the give-up of FreeUnlinkedLarge
+  // gets here while it runs: it stamps the block in step 5, or frees it once given up, and a
+  // block it does not see lies beyond freeHead (checked above after cuts was read) until it
+  // completes.
+  const uint32_t stamp = AtomicLoad(&lb->cuts);
+  return stamp == cuts || (stamp == cuts - 1 && cutGc == AtomicLoad(&pool.header->gcCounter));
 }
 
 AllocStatus FreeUnlinkedLarge(const PoolView& pool, const LockEnv& env, uint32_t unit,
@@ -357,7 +371,9 @@ AllocStatus FreeUnlinkedLarge(const PoolView& pool, const LockEnv& env, uint32_t
     // running while it is here, and a pass run by another handle frees a block in flight of a live
     // writer only as damage; then LargeHeld or the CAS fails, or the CAS lands between the flags
     // and the writer stores of another writer's allocation of the same unit (AllocLarge), whose
-    // writer store then replaces it.
+    // writer store then replaces it. A pass running now that cut, and has not stamped the block
+    // yet, is why LargeHeld takes a cuts word one count behind while that pass has not completed:
+    // refused, the block would stay in flight of this live handle, kept by every pass.
     if (LargeHeld(pool, env, unit, claim)) {
       AtomicCas(&LargeAt(pool.base, unit)->writer, env.selfSlot, 0u);
     }

@@ -198,7 +198,9 @@ AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units,
 // 5); one the caller ran, or one that found the writer gone, freed it, or left it beyond a
 // restored freeHead, and stored writer = 0 in it. A block that does not end by freeHead is never
 // held, nor one whose cuts word is not RepairState.cuts (a pass cut since without seeing it: it
-// lay beyond where the walk of a restored freeHead ended). Its keyHash and valueChecksum tell it
+// lay beyond where the walk of a restored freeHead ended), but for one count behind while the pass
+// that moved it has not completed (RepairState.cutGc is gcCounter), which only a check without a
+// lock (FreeUnlinkedLarge's give-up) meets. Its keyHash and valueChecksum tell it
 // from a block the caller allocated at the same unit after such a pass (a compaction move's, left
 // unlinked), which names the caller too.
 bool LargeHeld(const PoolView& pool, const LockEnv& env, uint32_t unit,

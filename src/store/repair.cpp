@@ -163,15 +163,19 @@ Status Store::RepairPass(bool force, const uint32_t* stuckWord, uint32_t seen) n
   Status s;
   try {
     s = RepairLocked();
+    if (s == layout::kOk) AtomicAdd(&hdr_->gcCounter, 1);
   } catch (const std::bad_alloc&) {
-    // The index of a chain's keys ran out of memory part way: the store is left valid (entries
-    // unlinked but not yet freed, counts not yet set), and the next pass mends it.
+    // The index of a chain's keys ran out of memory part way through step 4: the store is left as
+    // far as the pass got (holes made, freeHead restored, entries unlinked but not yet freed, free
+    // lists and counts not yet rebuilt), for the next pass to mend. gcCounter moves all the same
+    // (format.md §9, step 7): step 3 may have restored freeHead below a large block in flight or
+    // cut without step 5 stamping the blocks it keeps, and a writer takes an unmoved gcCounter
+    // for "no pass since" (LargeHeld), so it would link a block whose units the bump pointer
+    // hands out again.
+    AtomicAdd(&hdr_->gcCounter, 1);
     s = layout::kErrNoMemory;
   }
-  if (s == layout::kOk) {
-    AtomicAdd(&hdr_->gcCounter, 1);
-    AtomicAdd(&repairState_->repairs, 1);
-  }
+  if (s == layout::kOk) AtomicAdd(&repairState_->repairs, 1);
   ReleaseAllLocks();
   passBeat_.Release();  // with the word held now: the heartbeats moved its version
   return s;
@@ -181,7 +185,7 @@ Status Store::RepairPass(bool force, const uint32_t* stuckWord, uint32_t seen) n
 Status Store::RepairLocked() {
   internal::RepairScan scan;
   if (!scan.Init(firstUnit_, totalUnits_, maxNs_))
-    return layout::kErrNoMemory;  // before any change
+    return layout::kErrNoMemory;  // before any change: gcCounter stays
   RepairPool(&scan);
   DropUnnamedNamespaces();
   RepairChains(&scan);
@@ -298,10 +302,15 @@ uint32_t Store::InFlightEnd(internal::RepairScan* scan, uint32_t from) noexcept 
 // takes, parks or returns one, since a block carved or bumped later over those units may hold any
 // bytes, a copy of its mark included. Every lock is held: no writer is between its check and its
 // use. Counted before the first hole is written: a pass killed after writing it leaves a valid
-// free block, which the next pass does not see as damage.
+// free block, which the next pass does not see as damage. RepairState.cutGc gets the gcCounter
+// this pass read first, which stays its value until the pass completes (or fails, step 7): a
+// writer giving its large block up without a lock tells by it that the cut is this running pass's,
+// which stamps the blocks it keeps later (LargeHeld). Stored before cuts moves, and read before
+// cuts by that writer, so that it never pairs the new cutGc with the old count.
 void Store::CountCut(internal::RepairScan* scan) noexcept {
   if (scan->cut) return;
   scan->cut = true;
+  AtomicStore(&repairState_->cutGc, AtomicLoad(&hdr_->gcCounter));
   AtomicStore(&repairState_->cuts, AtomicLoad(&repairState_->cuts) + 1);
 }
 

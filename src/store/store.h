@@ -457,7 +457,8 @@ class Store {
   // A repair pass asked for because the lock word at `word` stayed `seen` with its holder gone:
   // skipped when the word changed meanwhile (released, or taken over by another repairer).
   Status RepairFor(const uint32_t* word, uint32_t seen) noexcept;
-  // The pass itself, every lock held. Throws nothing but std::bad_alloc.
+  // The pass itself, every lock held. Throws nothing but std::bad_alloc, and that only from step 4,
+  // once step 3 may have changed the store (RepairPass then moves gcCounter all the same).
   Status RepairLocked();
   // Its steps, in order (repair.cpp says what each establishes).
   void RepairPool(internal::RepairScan* scan) noexcept;

@@ -416,8 +416,10 @@ describe('large values: a block allocated again at the same unit after the write
 // StoreAlloc.ALargeBlockNotFreedForAGoneAllocatorHolderIsFreedByAnyHandlesRepairPass.
 describe('large values: a block its writer could not free for the allocator lock [js engine]', () => {
   const alloc = require('../../lib/store/js/alloc');
-  const { lockedBy } = require('../helpers/store-bytes');
+  const { lockedBy, ownAs } = require('../helpers/store-bytes');
   const LB = W.LARGE_BLOCK;
+  // An owner slot no handle of these tests takes.
+  const PASS_SLOT = 4000;
   it('is given up, and another handle\'s repair pass frees it', () => {
     const s = Store.create({ buffer: new SharedArrayBuffer(1 << 22), engine: 'js', lockTimeoutMs: 20 });
     const o = Store.attach(s.buffer, { engine: 'js' });
@@ -443,4 +445,67 @@ describe('large values: a block its writer could not free for the allocator lock
       s.close();
     }
   });
+
+  // A block one count behind is its writer's only while the pass that cut has not completed
+  // (cutGc is still gcCounter): once it did, the block may be one it cut without seeing. As the
+  // native engine's StoreAlloc.ALargeBlockOneCutBehindAfterTheCuttingPassCompletedIsNotHeld.
+  it('one count behind is not held once the pass that cut completed, nor two counts behind', () => {
+    const s = Store.create({ buffer: new SharedArrayBuffer(1 << 22), engine: 'js' });
+    const o = Store.attach(s.buffer, { engine: 'js' });
+    try {
+      const e = s._e;
+      const u32 = new Uint32Array(s.buffer);
+      const claim = { gc: 0, keyHash: 0, sum: 0 };
+      const u = alloc.allocLarge(e, units(C.LARGE_HEADER_SIZE + 70000), claim);
+      o.repair();
+      const gc = u32[AT.HEADER.GC_COUNTER];
+      u32[AT.REPAIR_STATE.CUT_GC] = gc - 1;
+      u32[AT.REPAIR_STATE.CUTS]++;
+      assert.strictEqual(alloc.largeHeld(e, u, claim), false);
+      u32[AT.REPAIR_STATE.CUT_GC] = gc;
+      assert.strictEqual(alloc.largeHeld(e, u, claim), true);
+      u32[AT.REPAIR_STATE.CUTS]++;
+      assert.strictEqual(alloc.largeHeld(e, u, claim), false);
+    } finally {
+      o.close();
+      s.close();
+    }
+  });
+
+  // The allocator lock held by a live pass that cut (step 3: cuts moved, cutGc = gcCounter) and
+  // has not stamped the blocks it keeps (step 5), after another pass completed since the writer
+  // read gcCounter and stamped its block: the block is one count behind, and still given up. As
+  // the native engine's StoreAlloc.ALargeBlockGivenUpBetweenARunningPassesCutAndItsStampIsFreed.
+  for (const engine of ['js', 'native']) {
+    it(`is given up between a running pass's cut and its stamp, and the passes of a ${engine} handle free it`, () => {
+      const s = Store.create({ buffer: new SharedArrayBuffer(1 << 22), engine: 'js', lockTimeoutMs: 20 });
+      const o = Store.attach(s.buffer, { engine });
+      try {
+        const e = s._e;
+        const u32 = new Uint32Array(s.buffer);
+        const claim = { gc: 0, keyHash: 0, sum: 0 };
+        const u = alloc.allocLarge(e, units(C.LARGE_HEADER_SIZE + 70000), claim);
+        assert.ok(u > 0);
+        o.repair(); // keeps the block in flight of its live writer, and stamps it
+        assert.strictEqual(u32[u * UNIT_WORDS + LB.CUTS], u32[AT.REPAIR_STATE.CUTS]);
+        // The running pass: a live owner of this process holds the allocator lock, and it cut.
+        ownAs(u32, PASS_SLOT, process.pid);
+        const free = u32[AT.ALLOC_STATE.LOCK];
+        u32[AT.ALLOC_STATE.LOCK] = lockedBy(free, PASS_SLOT);
+        u32[AT.REPAIR_STATE.CUT_GC] = u32[AT.HEADER.GC_COUNTER];
+        u32[AT.REPAIR_STATE.CUTS]++;
+        alloc.freeUnlinkedLarge(e, u, claim);
+        assert.strictEqual(u32[u * UNIT_WORDS + LB.WRITER], 0, 'given up');
+        u32[AT.ALLOC_STATE.LOCK] = free; // the pass goes on (its steps 4 to 7 as a pass of their own)
+        o.repair();
+        assert.strictEqual(u32[u * UNIT_WORDS + LB.FLAGS], (C.FLAG_FREE | (C.LARGE_CLASS << C.FLAG_CLASS_SHIFT)) >>> 0);
+        assert.strictEqual(u32[AT.ALLOC_STATE.LARGE_HEAD], u);
+        const v = o.verify();
+        assert.ok(v.ok, v.errors.join('\n'));
+      } finally {
+        o.close();
+        s.close();
+      }
+    });
+  }
 });

@@ -17,6 +17,7 @@ const FREE_HEAD = AT.HEADER.FREE_HEAD;
 const HOLDER_SLOT = 4000;
 const CUTS = AT.REPAIR_STATE.CUTS;
 const REPAIR_LOCK = AT.REPAIR_STATE.LOCK;
+const GC_COUNTER = AT.HEADER.GC_COUNTER;
 const classOf = (u32, u) => (u32[entryWord(u, W.ENTRY.FLAGS)] >>> C.FLAG_CLASS_SHIFT) & C.FLAG_CLASS_MASK;
 const isLarge = (u32, u) => classOf(u32, u) === SIZE_CLASSES.length;
 const unitsOf = (u32, u) => (isLarge(u32, u) ? u32[entryWord(u, W.LARGE_BLOCK.UNITS)] : SIZE_CLASSES[classOf(u32, u)]);
@@ -261,6 +262,60 @@ forEachEngine('store.repair() after freeHead was damaged downwards', ({ engine, 
       return top + units;
     });
   });
+
+  // The JS engine's pass, made to fail as an allocation that throws would (native's is the
+  // GoogleTest StoreHandles.APassOutOfMemoryAfterItRestoredFreeHeadMovesGcCounter).
+  if (engine === 'js') {
+    it('a pass that runs out of memory after it restored freeHead moves gcCounter: the writer of a block beyond it does not take it for its own', () => {
+      const buffer = new SharedArrayBuffer(1 << 23);
+      const s = Store.create({ buffer, engine, buckets: 64 });
+      for (let i = 0; i < 20; i++) s.set('n', `k${i}`, `v${i}`);
+      s.repair(); // this handle's parked blocks freed: the blocks after the last entry are free
+      const u32 = new Uint32Array(buffer);
+      const top = u32[FREE_HEAD];
+      u32[entryWord(top, W.ENTRY.FLAGS)] = (C.FLAG_CLASS_MASK << C.FLAG_CLASS_SHIFT) >>> 0; // ends the walk
+      const lu = top + 3;
+      u32[FREE_HEAD] = lu;
+      const writer = Store.attach(buffer, { engine: 'js' });
+      const hb = s._e.heartbeat;
+      const work = hb.work;
+      try {
+        const size = Math.ceil((C.LARGE_HEADER_SIZE + 70000) / C.BLOCK_UNIT);
+        const claim = { gc: 0, keyHash: 0, sum: 0 };
+        assert.strictEqual(alloc.allocLarge(writer._e, size, claim), lu);
+        const cuts0 = u32[CUTS];
+        const gc0 = u32[GC_COUNTER];
+        const damaged = readGeometry(buffer).geometry.firstUnit + 1;
+        u32[FREE_HEAD] = damaged;
+        // The pass's first unit of work once it cut and restored freeHead (the pool walk) throws.
+        hb.work = function () {
+          if (u32[CUTS] !== cuts0 && u32[FREE_HEAD] !== damaged) throw new RangeError('Array buffer allocation failed');
+          return work.call(this);
+        };
+        assert.throws(() => s.repair(), { code: 'ERR_NO_MEMORY' });
+        hb.work = work;
+        assert.strictEqual(u32[FREE_HEAD], top, 'freeHead restored to the end of the kept blocks');
+        assert.strictEqual(u32[CUTS], cuts0 + 1);
+        assert.strictEqual(u32[GC_COUNTER], gc0 + 1);
+        assert.strictEqual(alloc.largeHeld(writer._e, lu, claim), false, 'a block beyond the restored freeHead is not its writer\'s');
+        // The store's sets bump over the block's units: they keep their values, and the block is
+        // still not its writer's, nor freed when it gives it up.
+        const value = (i) => `c${i}`.padEnd(230, 'z');
+        let i = 0;
+        while (u32[FREE_HEAD] < lu + size) s.set('m', `c${i}`, value(i++));
+        assert.strictEqual(alloc.largeHeld(writer._e, lu, claim), false);
+        alloc.freeUnlinkedLarge(writer._e, lu, claim);
+        for (let j = 0; j < 200; j++) s.set('o', `x${j}`, valueOf(j));
+        for (let j = 0; j < i; j++) assert.strictEqual(s.get('m', `c${j}`), value(j));
+        for (let j = 0; j < 20; j++) assert.strictEqual(s.get('n', `k${j}`), `v${j}`);
+        assertSoundForBoth(s, other);
+      } finally {
+        hb.work = work;
+        writer.close();
+        s.close();
+      }
+    });
+  }
 
   it('a pass that restores freeHead in a large pool walks past the kept blocks only as far as blocks were written', () => {
     const buffer = new SharedArrayBuffer(1 << 26);

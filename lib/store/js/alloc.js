@@ -16,6 +16,8 @@ const LARGE_CLASS = C.LARGE_CLASS;
 const FREE_HEAD = AT.HEADER.FREE_HEAD;
 // RepairState.cuts: written only by a repair pass, which holds every lock (format.md §9, step 3).
 const CUTS = AT.REPAIR_STATE.CUTS;
+// RepairState.cutGc: gcCounter as the pass that last moved cuts read it (repair.js countCut()).
+const CUT_GC = AT.REPAIR_STATE.CUT_GC;
 // A free block keeps its class and FREE in Entry.flags and links the next free block of its
 // class through Entry.next.
 const FLAGS = W.ENTRY.FLAGS;
@@ -310,18 +312,29 @@ function allocLarge(e, units, claim, ws = 0, we = 0) {
 // freeHead is never held: it is unallocated space, whatever its header says, and the bump pointer
 // hands its units out again. Nor is one whose cuts word is not RepairState.cuts: a pass cut since
 // without seeing it (it lay beyond where the walk of a restored freeHead ended), and the units
-// bumped since may cover it with its header intact. Its keyHash and valueChecksum
+// bumped since may cover it with its header intact. But for one count behind while the pass that
+// moved it has not completed (RepairState.cutGc is gcCounter): only a check without a lock
+// (giveUpLarge()) meets such a pass, between its cut and its stamp. Its keyHash and valueChecksum
 // tell it from a block this handle allocated at the same unit after such a pass (a compaction
 // move's, left unlinked), which names this handle too.
 function largeHeld(e, u, claim) {
   const u32 = e.u32;
   if (Atomics.load(u32, GC_COUNTER) === claim.gc) return true;
   const w = u * UNIT_WORDS;
+  const cutGc = Atomics.load(u32, CUT_GC); // before cuts: countCut() stores it first
+  const cuts = Atomics.load(u32, CUTS);
   const units = Atomics.load(u32, w + LB.UNITS);
-  return Atomics.load(u32, w + LB.FLAGS) === large.LIVE_LARGE_FLAGS && units !== 0 &&
-    u + units <= Atomics.load(u32, FREE_HEAD) && u32[w + LB.CUTS] === Atomics.load(u32, CUTS) &&
-    u32[w + LB.WRITER] === e.locks.slot &&
-    u32[w + LB.KEY_HASH] === claim.keyHash && u32[w + LB.VALUE_CHECKSUM] === claim.sum;
+  if (Atomics.load(u32, w + LB.FLAGS) !== large.LIVE_LARGE_FLAGS || units === 0 ||
+      u + units > Atomics.load(u32, FREE_HEAD) || u32[w + LB.WRITER] !== e.locks.slot ||
+      u32[w + LB.KEY_HASH] !== claim.keyHash || u32[w + LB.VALUE_CHECKSUM] !== claim.sum) {
+    return false;
+  }
+  // One count behind: held while the pass that moved cuts last has not completed (cutGc is still
+  // gcCounter), read last. That pass holds every lock, so only giveUpLarge() gets here while it
+  // runs: it stamps the block at step 5, or frees it once given up, and a block it does not see
+  // lies beyond freeHead (checked above after cuts was read) until it completes.
+  const stamp = u32[w + LB.CUTS];
+  return stamp === cuts || (stamp === ((cuts - 1) >>> 0) && cutGc === Atomics.load(u32, GC_COUNTER));
 }
 
 // Frees a large block allocLarge returned (filling `claim`) that no entry refers to, if it is
@@ -354,6 +367,9 @@ function freeUnlinkedLarge(e, u, claim) {
 // block in flight of a live writer only as damage; then largeHeld() or the compare-and-swap fails,
 // or the latter lands between the flags and the writer stores of another writer's allocation of
 // the same unit (allocLarge()), whose writer store then replaces it (native's FreeUnlinkedLarge).
+// A pass running now that cut, and has not stamped the block yet, is why largeHeld() takes a cuts
+// word one count behind while that pass has not completed: refused, the block would stay in
+// flight of this live handle, kept by every pass.
 function giveUpLarge(e, u, claim) {
   if (largeHeld(e, u, claim)) Atomics.compareExchange(e.u32, u * UNIT_WORDS + LB.WRITER, e.locks.slot, 0);
 }

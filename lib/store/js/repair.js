@@ -20,6 +20,7 @@ const NS_LOCK = AT.NS_STATE.LOCK;
 const NS_LIVE = AT.NS_STATE.LIVE_COUNT;
 const REPAIRS = AT.REPAIR_STATE.REPAIRS;
 const CUTS = AT.REPAIR_STATE.CUTS;
+const CUT_GC = AT.REPAIR_STATE.CUT_GC;
 const GC_COUNTER = AT.HEADER.GC_COUNTER;
 const CLASS_COUNT_WORD = AT.ALLOC_STATE.CLASS_COUNT;
 const E = W.ENTRY;
@@ -305,10 +306,15 @@ function inFlightEnd(e, from, verdicts) {
 // of a hole, or beyond the restored freeHead (format.md §8, "Parked blocks"), known to it by unit
 // only; seeing the count move, it forgets all of them before it takes, parks or returns one, since
 // a block carved or bumped later over those units may hold any bytes, a copy of its mark included.
-// Every lock is held: no writer is between its check and its use.
+// Every lock is held: no writer is between its check and its use. RepairState.cutGc gets the
+// gcCounter this pass read first, which stays its value until the pass completes (or fails, step
+// 7): a writer giving its large block up without a lock tells by it that the cut is this running
+// pass's, which stamps the blocks it keeps later (alloc.js largeHeld()). Stored before cuts moves,
+// and read before cuts by that writer, so that it never pairs the new cutGc with the old count.
 function countCut(e, cut) {
   if (cut.done) return;
   cut.done = true;
+  Atomics.store(e.u32, CUT_GC, Atomics.load(e.u32, GC_COUNTER));
   Atomics.add(e.u32, CUTS, 1);
 }
 
@@ -672,11 +678,14 @@ function repair(e, force = true) {
     return;
   }
   lockRest(e);
+  // Whether the pass has begun to change the store: its cut (countCut(), before any hole is
+  // written and before freeHead is restored), else from the first store after the pool walk.
+  const cut = { done: false };
+  let changing = false;
   try {
     const head = Math.min(Math.max(u32[FREE_HEAD], e.firstUnit), e.totalUnits);
     const verdicts = new Uint8Array(C.OWNER_SLOTS);
     const { refs, kept } = chainRefs(e, head);
-    const cut = { done: false };
     if (kept > head) {
       // freeHead only grows (format.md §8): a proven entry beyond it means the word was damaged
       // downwards. Every unit up to the kept blocks' end was allocated and tiles as ever, and so
@@ -687,6 +696,7 @@ function repair(e, force = true) {
       Atomics.store(u32, FREE_HEAD, inFlightEnd(e, kept, verdicts));
     }
     const pool = walkPool(e, null, refs, verdicts, cut);
+    changing = true;
     if (pool.moved) Atomics.store(u32, FREE_HEAD, pool.top);
     dropNamelessNamespaces(e);
     const found = walkChains(e, pool, null);
@@ -696,9 +706,16 @@ function repair(e, force = true) {
     // This handle's parked blocks were freed with the rest: its cache is empty.
     cache.forget(e);
     freeGoneOwners(e, verdicts);
-    Atomics.add(u32, GC_COUNTER, 1);
     Atomics.add(u32, REPAIRS, 1);
   } finally {
+    // gcCounter moves for a pass that failed part way too (an allocation that threw: the caller
+    // gets ERR_NO_MEMORY), once it began to change the store (format.md §9, step 7): it may have
+    // restored freeHead below a large block in flight or cut without stamping the blocks it keeps,
+    // and a writer takes an unmoved gcCounter for "no pass since" (alloc.js largeHeld()), so it
+    // would link a block whose units the bump pointer hands out again. The store is left as far
+    // as the pass got (entries unlinked but not freed, free lists and counts not yet rebuilt), for
+    // the next pass to mend.
+    if (changing || cut.done) Atomics.add(u32, GC_COUNTER, 1);
     unlockAll(e);
   }
 }

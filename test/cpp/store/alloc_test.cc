@@ -228,6 +228,50 @@ TEST_F(StoreAlloc, ALargeBlockNotFreedForAGoneAllocatorHolderIsFreedByAnyHandles
   VerifyOk(*s);
 }
 
+// The same when a live pass holds the allocator lock, running between its cut (step 3: cuts moved,
+// cutGc = gcCounter) and its stamp (step 5), after another pass completed since the writer read
+// gcCounter and stamped its block: the block's cuts word is one count behind, and the running pass,
+// not completed, will stamp the blocks it keeps or free the ones given up. The writer gives the
+// block up all the same; refused, the block would stay in flight of its live writer, kept by every
+// pass for as long as that handle lives.
+TEST_F(StoreAlloc, ALargeBlockGivenUpBetweenARunningPassesCutAndItsStampIsFreed) {
+  const PoolView pool{r.base(), r.header(), r.alloc(), s->firstUnit(), s->totalUnits()};
+  InFlight f;
+  ASSERT_NO_FATAL_FAILURE(AllocByWriter(r, pool, 100, &f));
+  ASSERT_EQ(s->Repair(), L::kOk);  // keeps the block in flight, and stamps it
+  ASSERT_EQ(LargeOf(r, f.unit)->cuts, r.repairState()->cuts);
+  f.env.lockTimeoutMs = 10;
+  // The running pass: its handle (of this process: live) holds the allocator lock, and it cut.
+  const uint32_t free = r.alloc()->lock;
+  r.alloc()->lock = LockAcquiredWord(free, s->ownerSlot());
+  r.repairState()->cutGc = r.header()->gcCounter;
+  ++r.repairState()->cuts;
+  EXPECT_EQ(FreeUnlinkedLarge(pool, f.env, f.unit, f.claim), AllocStatus::kTimeout);
+  EXPECT_EQ(LargeOf(r, f.unit)->writer, 0u);
+  r.alloc()->lock = free;  // the pass goes on (its steps 4 to 7 as a pass of their own)
+  ASSERT_EQ(s->Repair(), L::kOk);
+  EXPECT_EQ(r.alloc()->largeHead, f.unit);
+  EXPECT_EQ(LargeOf(r, f.unit)->flags, kFlagFree | kLargeClass << kClassShift);
+  VerifyOk(*s);
+}
+
+// Not so once that pass completed: a later one (running now, it holds the allocator lock) leaves
+// cutGc behind gcCounter, and a block one count behind may be one the completed pass did not see.
+TEST_F(StoreAlloc, ALargeBlockOneCutBehindAfterTheCuttingPassCompletedIsNotHeld) {
+  const PoolView pool{r.base(), r.header(), r.alloc(), s->firstUnit(), s->totalUnits()};
+  InFlight f;
+  ASSERT_NO_FATAL_FAILURE(AllocByWriter(r, pool, 100, &f));
+  ASSERT_EQ(s->Repair(), L::kOk);
+  r.repairState()->cutGc = r.header()->gcCounter - 1;
+  ++r.repairState()->cuts;
+  EXPECT_FALSE(LargeHeld(pool, f.env, f.unit, f.claim));
+  r.repairState()->cutGc = r.header()->gcCounter;
+  EXPECT_TRUE(LargeHeld(pool, f.env, f.unit, f.claim));
+  r.repairState()->cutGc = r.header()->gcCounter;
+  ++r.repairState()->cuts;  // two counts behind
+  EXPECT_FALSE(LargeHeld(pool, f.env, f.unit, f.claim));
+}
+
 // The block start before `unit` in a sound pool (walked by block size from firstUnit).
 uint32_t BlockBefore(const Region& r, const Store& s, uint32_t unit) {
   uint32_t prev = 0;
