@@ -7,7 +7,8 @@
 // environment (the worker's), and when that environment is torn down (the worker ended or was
 // terminated, or the process exits) the hook marks the slot dead, unless the slot was released
 // and claimed again meanwhile. A handle claims its slot and starts watching it in one call
-// (claimWatchedOwnerSlot); close() releases the slot, then unregisters it (unwatchOwnerSlot).
+// (claimWatchedOwnerSlot); close() releases the slot and unregisters it in one call as well
+// (releaseOwnerSlot).
 //
 // Native handles need none of this: a native call always completes, and their finalizers run at
 // environment teardown, which releases their slots.
@@ -22,7 +23,8 @@
 // teardown of a thread that still holds it the hook gives it back. The stores that act on a
 // verdict about a record (clearing its identity, then the CAS of its pid) are one native call as
 // well (claimWatchedOwnerSlot for an adoption, freeOwnerSlot), so that a thread stopped while it
-// holds the word has changed the record entirely or not at all.
+// holds the word has changed the record entirely or not at all; and so are the stores of a
+// release (releaseOwnerSlot), for the same reason.
 //
 // The identities a JS handle records and the verdicts it makes about other processes' records
 // are read here too when the addon is loaded (processIdentity, which lib/base/process.js calls):
@@ -216,6 +218,42 @@ Napi::Value UnwatchOwnerSlot(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 
+// releaseOwnerSlot(sab, tableOffset, slot, token) -> boolean: releases the record, which the
+// calling thread holds (shm::ReleaseOwnerSlot: every field but pid cleared, then pid 0), and ends
+// its watch `token` (0: none) in the same native call. Returns whether a watch was ended: false
+// for 0 or a token that is not a watch of this record in this environment (the release is made
+// all the same). As two JS steps, clearing the identity then storing pid 0, a thread stopped by
+// worker.terminate() between them left its pid with no identity: a record its watch no longer
+// matches (tid and start time cleared), so never marked dead, which this process counts as its
+// own and other processes judge by the pid, taken for as long as the process lives. Ending the
+// watch in the same call also leaves no moment in which the record is free and still watched: a
+// watch that outlived its release would mark dead a later owner that reads as this thread
+// (format.md §6, "Dead owners").
+Napi::Value ReleaseOwnerSlot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  L::Owner* owners = nullptr;
+  uint32_t slot = 0;
+  int64_t token;
+  if (!RecordArgs(info, &owners, &slot) ||
+      !GetIntegerArg(info, 3, "token", 0, UINT32_MAX, &token)) {
+    return env.Undefined();
+  }
+  Watch* w = nullptr;
+  if (token != 0) {
+    std::lock_guard<std::mutex> g(WatchMutex());
+    auto it = Watches().find(static_cast<uint32_t>(token));
+    if (it != Watches().end() && it->second->env == static_cast<napi_env>(env) &&
+        &it->second->owners[it->second->slot] == &owners[slot]) {
+      w = it->second;
+    }
+  }
+  shm::ReleaseOwnerSlot(owners, slot);
+  if (w == nullptr) return Napi::Boolean::New(env, false);
+  napi_remove_env_cleanup_hook(env, OnTeardown, w);
+  Drop(w);
+  return Napi::Boolean::New(env, true);
+}
+
 // A record's actor word held by a JS thread, given back at the teardown of its environment if
 // the thread has not given it back by then.
 struct ActorHold {
@@ -360,6 +398,7 @@ void InitOwnership(Napi::Env env, Napi::Object exports) {
               Napi::Function::New(env, ClaimWatchedOwnerSlot, "claimWatchedOwnerSlot"));
   exports.Set("takeOwnerActor", Napi::Function::New(env, TakeOwnerActor, "takeOwnerActor"));
   exports.Set("dropOwnerActor", Napi::Function::New(env, DropOwnerActor, "dropOwnerActor"));
+  exports.Set("releaseOwnerSlot", Napi::Function::New(env, ReleaseOwnerSlot, "releaseOwnerSlot"));
   exports.Set("freeOwnerSlot", Napi::Function::New(env, FreeOwnerSlot, "freeOwnerSlot"));
   exports.Set("processIdentity", Napi::Function::New(env, ProcessIdentity, "processIdentity"));
 }

@@ -323,23 +323,42 @@ class OwnerTable {
     return 0;
   }
 
-  // Releases slot `o`, which the caller holds (on close). A watch its claim started that no
-  // watch() took is ended after the release, as leave() ends a watch.
-  release(o) {
-    if (o <= 0 || o >= this.slots) return;
+  // Releases slot `o`, which the caller holds (on close), and ends its watch: `token` (watch()'s),
+  // or the one its claim started that no watch() took. Every field but pid is cleared, then pid
+  // is 0 (a claimer never finds a free slot whose identity is still being cleared). With the addon
+  // the stores and the end of the watch are one native call (format.md §6, "Dead owners"): stopped
+  // by worker.terminate() between the two stores, a thread left this process's pid with no
+  // identity, which its watch no longer matched (so never marked dead), this process counts as its
+  // own and other processes judge by the pid: taken for as long as the process lived. Without the
+  // addon that window remains (nothing marks a terminated thread's record dead then either).
+  release(o, token = 0) {
+    if (o <= 0 || o >= this.slots) {
+      this.unwatch(token);
+      return;
+    }
+    // Taken from this thread's map before the call: a thread stopped here still holds a claimed
+    // record that the addon watches, and marks dead at its teardown.
+    const pending = this.#takePending(o);
+    const addon = native.addon;
+    if (addon && typeof addon.releaseOwnerSlot === 'function') {
+      addon.releaseOwnerSlot(this.u32.buffer, this.#tableByte(), o, token || pending);
+      // Both only if a watch() did not hand the claim's watch over: the other ends after the
+      // release, as a watch must (never a claimed record that nobody watches).
+      if (token !== 0 && pending !== 0 && pending !== token) addon.unwatchOwnerSlot(pending);
+      return;
+    }
     this.clearIdentity(o);
     Atomics.store(this.u32, this.pidWord(o), 0);
-    const token = this.#takePending(o);
-    if (token !== 0) native.addon.unwatchOwnerSlot(token);
+    if (pending !== 0) native.addon.unwatchOwnerSlot(pending);
+    this.unwatch(token);
   }
 
   // Gives up slot `o`, which the caller holds and watches (`token`, watch()'s; none when it never
-  // watched it): released first, then no longer watched (format.md §6, "Dead owners"). A thread
-  // terminated between the two leaves a free record, since the addon marks a record dead only
-  // while it still names that thread; the other order left a claimed record nobody watched.
+  // watched it): released, then no longer watched, in one native call with the addon (release()).
+  // Never the other order: a thread terminated between the two left a claimed record nobody
+  // watched (format.md §6, "Dead owners").
   leave(o, token) {
-    this.release(o);
-    this.unwatch(token);
+    this.release(o, token || 0);
   }
 
   // Frees slot `o` if its owner is gone for `self` (the repair pass, holding every lock: no lock

@@ -131,7 +131,11 @@ using AdoptCheck = bool (*)(void* ctx, uint32_t slot) noexcept;
 uint32_t AdoptDeadOwnerSlot(layout::Owner* owners, const OwnerIdentity& id,
                             uint32_t slots = kOwnerSlots, AdoptCheck check = nullptr,
                             void* ctx = nullptr) noexcept;
-// Releases a slot this handle holds (on close).
+// Releases a slot this handle holds (on close): every field but pid cleared, then pid 0, so that
+// a claimer never finds a free slot whose identity is still being cleared. Between the two the
+// record reads as this process's pid without identity, which its watch (if any) no longer matches:
+// the addon's releaseOwnerSlot makes both, and ends the watch, in one call that worker.terminate()
+// cannot split.
 void ReleaseOwnerSlot(layout::Owner* owners, uint32_t slot) noexcept;
 // Frees `slot` if its owner is gone for `self` (the repair pass, §9 step 6, holding every lock:
 // no lock can name the slot), judged as OwnerGoneAsRead says: the final CAS of the pid word alone

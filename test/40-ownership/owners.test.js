@@ -532,10 +532,10 @@ describe('ownership: the addon marks a watched slot dead when its thread ends', 
     assert.strictEqual(t.status(slot, identityOf(process.pid, threadId)), GONE);
   });
 
-  it('a claim\'s watch is handed to watch(), and ended after a release that no watch() took', () => {
+  it('a claim\'s watch is handed to watch(), and ended with a release that no watch() took', () => {
     const t = newTable();
     const me = identityOf(process.pid, threadId);
-    const { claimWatchedOwnerSlot, unwatchOwnerSlot } = addon;
+    const { claimWatchedOwnerSlot, unwatchOwnerSlot, releaseOwnerSlot } = addon;
     const log = [];
     addon.claimWatchedOwnerSlot = (...args) => {
       const token = claimWatchedOwnerSlot(...args);
@@ -545,6 +545,12 @@ describe('ownership: the addon marks a watched slot dead when its thread ends', 
     addon.unwatchOwnerSlot = (token) => {
       log.push({ what: 'unwatch', token, pid: t.read(1).pid });
       return unwatchOwnerSlot(token);
+    };
+    // The release and the end of its watch are one call: the pid is read once it returned.
+    addon.releaseOwnerSlot = (...args) => {
+      const ended = releaseOwnerSlot(...args);
+      log.push({ what: 'release', slot: args[2], token: args[3], ended, pid: t.read(1).pid });
+      return ended;
     };
     try {
       assert.strictEqual(t.claim(me), 1);
@@ -556,14 +562,28 @@ describe('ownership: the addon marks a watched slot dead when its thread ends', 
       const [a, b] = [log[0].token, log[2].token];
       assert.deepStrictEqual(log, [
         { what: 'claim', slot: 1, token: a },
-        { what: 'unwatch', token: a, pid: 0 },
+        { what: 'release', slot: 1, token: a, ended: true, pid: 0 },
         { what: 'claim', slot: 1, token: b },
-        { what: 'unwatch', token: b, pid: 0 },
+        { what: 'release', slot: 1, token: b, ended: true, pid: 0 },
       ]);
       assert.strictEqual(unwatchOwnerSlot(b), false, 'the watch is gone');
     } finally {
-      Object.assign(addon, { claimWatchedOwnerSlot, unwatchOwnerSlot });
+      Object.assign(addon, { claimWatchedOwnerSlot, unwatchOwnerSlot, releaseOwnerSlot });
     }
+  });
+
+  it('releaseOwnerSlot ends only a watch of the record it releases', () => {
+    const t = newTable();
+    const me = identityOf(process.pid, threadId);
+    const table = C.OWNERS_OFFSET;
+    const a = addon.claimWatchedOwnerSlot(t.u32.buffer, table, 1, 0, me.pid, me.tid, Number(me.startTime), me.bootId);
+    const b = addon.claimWatchedOwnerSlot(t.u32.buffer, table, 2, 0, me.pid, me.tid, Number(me.startTime), me.bootId);
+    assert.strictEqual(addon.releaseOwnerSlot(t.u32.buffer, table, 1, b), false, 'b watches slot 2');
+    assert.strictEqual(t.read(1).pid, 0, 'released all the same');
+    assert.strictEqual(addon.releaseOwnerSlot(t.u32.buffer, table, 2, b), true);
+    assert.strictEqual(addon.releaseOwnerSlot(t.u32.buffer, table, 2, 0), false, 'no watch named');
+    assert.strictEqual(addon.unwatchOwnerSlot(b), false, 'b is gone');
+    assert.strictEqual(addon.unwatchOwnerSlot(a), true, 'a was left');
   });
 
   it('not once unwatched (the handle was closed)', async () => {
@@ -713,6 +733,76 @@ describe('ownership: the addon marks a watched slot dead when its thread ends', 
     });
   });
 
+  // A release clears the record's identity, then its pid; with the addon both, and the end of its
+  // watch, are one native call (format.md §6, "Dead owners"). As JS steps, a worker terminated
+  // between the two stores left this process's pid with no identity: its watch matched it no
+  // more (never marked dead), this process counts it as its own and others judge it by the pid,
+  // so the slot stayed taken for as long as the process lived. Terminated between the stores and
+  // the end of its watch, its teardown marked dead whoever claimed the slot meanwhile with the
+  // same (pid, tid, start time): a native thread whose kernel tid equals the worker's threadId.
+  // Runs a worker that claims and watches a slot of `table`, then releases it (`how`: 'release'
+  // or 'leave'), stopped for good at `at`: 'clear' once it cleared the identity, 'unwatch' when
+  // it would end the watch after the release. Resolves once it said where it is, with its slot,
+  // tid and `stop()`, which terminates it.
+  async function releasingInWorker(table, how, at) {
+    const lib = path.join(__dirname, '..', '..', 'lib');
+    const w = new Worker(`
+      const { workerData, parentPort, threadId } = require('worker_threads');
+      const { OwnerTable, identityOf } = require(workerData.lib + '/ownership/owners');
+      const native = require(workerData.lib + '/base/native');
+      const t = new OwnerTable(new Uint32Array(workerData.buffer), workerData.base);
+      const me = identityOf(process.pid, threadId);
+      const slot = t.claim(me);
+      const token = workerData.how === 'leave' ? t.watch(slot, me) : 0;
+      const hang = () => {
+        parentPort.postMessage({ slot, said: workerData.at });
+        for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+      };
+      const { clearIdentity } = OwnerTable.prototype;
+      if (workerData.at === 'clear') t.clearIdentity = function (o) { clearIdentity.call(this, o); hang(); };
+      if (workerData.at === 'unwatch') {
+        t.unwatch = hang;
+        native.addon.unwatchOwnerSlot = hang;
+      }
+      if (workerData.how === 'leave') t.leave(slot, token);
+      else t.release(slot);
+      parentPort.postMessage({ slot, said: 'released' });
+      for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    `, { eval: true, workerData: { lib, buffer: table.u32.buffer, base: BASE.OWNER, how, at } });
+    const tid = w.threadId;
+    const exited = new Promise((resolve) => w.once('exit', resolve));
+    const m = await new Promise((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    return { ...m, tid, stop: () => w.terminate().then(() => exited) };
+  }
+
+  for (const how of ['release', 'leave']) {
+    it(`a worker terminated in ${how}() leaves its record free, never a pid without identity`, async () => {
+      const t = newTable();
+      const { slot, said, stop } = await releasingInWorker(t, how, 'clear');
+      await stop();
+      assert.deepStrictEqual(t.read(slot), { pid: 0, tid: 0, startTime: 0n, bootId: 0n, state: C.OWNER_STATE_LIVE });
+      assert.ok(recordBytes(t, slot).equals(Buffer.alloc(RECORD_BYTES)));
+      assert.strictEqual(said, 'released', 'the worker released the slot, with no stop between its stores');
+      assert.strictEqual(t.claim(identityOf(process.pid, threadId)), slot, 'the slot is taken again');
+    });
+
+    it(`a worker terminated in ${how}() does not mark dead the next owner of the slot that reads as its thread`, async () => {
+      const t = newTable();
+      const { slot, said, tid, stop } = await releasingInWorker(t, how, 'unwatch');
+      // The next owner reads as the worker's thread (a native thread whose kernel tid is the
+      // worker's threadId), claimed before the worker's teardown.
+      const next = identityOf(process.pid, tid);
+      const claimed = t.claim(next);
+      await stop();
+      assert.strictEqual(claimed, slot);
+      assert.deepStrictEqual(t.read(slot), { ...next, state: C.OWNER_STATE_LIVE });
+      assert.strictEqual(said, 'released', 'the watch ended with the release');
+    });
+  }
+
   it('refuses bad arguments without crashing', () => {
     const sab = new SharedArrayBuffer(C.OWNERS_OFFSET + C.OWNER_SLOTS * RECORD_BYTES);
     assert.throws(() => addon.watchOwnerSlot({}, 0, 1, 1, 0, 0), TypeError);
@@ -739,6 +829,9 @@ describe('ownership: the addon marks a watched slot dead when its thread ends', 
     assert.throws(() => addon.takeOwnerActor(sab, C.OWNERS_OFFSET, 1, 0), RangeError);
     assert.throws(() => addon.dropOwnerActor(sab, sab.byteLength, 1), RangeError);
     assert.throws(() => addon.freeOwnerSlot(sab, C.OWNERS_OFFSET, 1, 0), RangeError);
+    assert.throws(() => addon.releaseOwnerSlot(sab, C.OWNERS_OFFSET, 0, 0), RangeError);
+    assert.throws(() => addon.releaseOwnerSlot(sab, C.OWNERS_OFFSET, 1, -1), RangeError);
+    assert.throws(() => addon.releaseOwnerSlot({}, C.OWNERS_OFFSET, 1, 0), TypeError);
     assert.strictEqual(addon.dropOwnerActor(sab, C.OWNERS_OFFSET, 1), false, 'not held');
     assert.strictEqual(addon.takeOwnerActor(sab, C.OWNERS_OFFSET, 1, process.pid), true);
     assert.strictEqual(addon.takeOwnerActor(sab, C.OWNERS_OFFSET, 1, process.pid), false, 'held by this process');

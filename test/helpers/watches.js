@@ -6,13 +6,14 @@
 const { OwnerTable } = require('../../lib/ownership/owners');
 
 /**
- * Runs `fn(log)` with OwnerTable#watch and #unwatch interposed: each call is logged as { what,
- * slot, pid } (`pid`: the record's pid word at the call) plus { probe: probe() } when a probe is
- * given; `fn` may log events of its own. Returns the log. The original methods are back when it
- * returns or throws.
+ * Runs `fn(log)` with OwnerTable#watch, #unwatch and #leave interposed: each call is logged as {
+ * what, slot, pid } (`pid`: the record's pid word at the call) plus { probe: probe() } when a probe
+ * is given; `fn` may log events of its own. leave() releases the record and ends its watch in one
+ * native call: it is logged as an 'unwatch' once it returned (its pid is the one it left). Returns
+ * the log. The original methods are back when it returns or throws.
  */
 function watchLog(fn, probe) {
-  const { watch, unwatch } = OwnerTable.prototype;
+  const { watch, unwatch, leave } = OwnerTable.prototype;
   const log = [];
   const entry = (table, what, slot) => ({ what, slot, pid: table.read(slot).pid, ...(probe ? { probe: probe() } : {}) });
   OwnerTable.prototype.watch = function (slot, id) {
@@ -24,11 +25,15 @@ function watchLog(fn, probe) {
     log.push(entry(this, 'unwatch', w.slot));
     return unwatch.call(this, w.token);
   };
+  OwnerTable.prototype.leave = function (slot, w) {
+    leave.call(this, slot, w === undefined ? 0 : w.token);
+    if (w !== undefined) log.push(entry(this, 'unwatch', w.slot));
+  };
   try {
     fn(log);
     return log;
   } finally {
-    Object.assign(OwnerTable.prototype, { watch, unwatch });
+    Object.assign(OwnerTable.prototype, { watch, unwatch, leave });
   }
 }
 
