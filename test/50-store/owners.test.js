@@ -163,3 +163,44 @@ forEachEngine('store: a lock held by an owner record whose owner is gone', ({ ma
     }
   });
 });
+
+describe('store: a JS handle that keeps blocks parked past its close, its thread terminated in that close', () => {
+  // close() of a handle with blocks it could not give back keeps its slot, marked dead, for the
+  // repair passes to free (lib/store/js/store.js). A worker terminated inside that close, right
+  // after the end of its slot's watch, must leave the slot dead, not live and watched by nobody.
+  (require('../../lib/base/native').addon ? it : it.skip)('leaves its slot dead, for every repair pass to free', async () => {
+    const { Worker } = require('worker_threads');
+    const path = require('path');
+    const s = Store.create({ buffer: new SharedArrayBuffer(1 << 22), engine: 'js' });
+    const stopped = new Int32Array(new SharedArrayBuffer(8));
+    const w = new Worker(`
+      const { workerData } = require('worker_threads');
+      const { Store } = require(workerData.lib + '/store/store');
+      const { OwnerTable } = require(workerData.lib + '/ownership/owners');
+      const s = Store.attach(workerData.buffer, { engine: 'js' });
+      s.set('a', 'k', 'v');
+      const e = s._e;
+      e.cache.orphaned = true; // as a handle that forgot parked blocks after a cut
+      const stopped = new Int32Array(workerData.stopped);
+      Atomics.store(stopped, 1, e.locks.slot);
+      const unwatch = OwnerTable.prototype.unwatch;
+      OwnerTable.prototype.unwatch = function (token) {
+        unwatch.call(this, token);
+        Atomics.store(stopped, 0, 1);
+        Atomics.notify(stopped, 0);
+        Atomics.wait(stopped, 0, 1); // stopped here until terminated
+      };
+      s.close();`, { eval: true, workerData: { lib: path.join(__dirname, '..', '..', 'lib'), buffer: s.buffer, stopped: stopped.buffer } });
+    const exited = new Promise((resolve) => w.on('exit', resolve));
+    await Atomics.waitAsync(stopped, 0, 0, 20000).value;
+    assert.strictEqual(Atomics.load(stopped, 0), 1, 'the worker reached the end of its watch');
+    await w.terminate();
+    await exited;
+    const slot = Atomics.load(stopped, 1);
+    assert.strictEqual(table(s).read(slot).state, C.OWNER_STATE_DEAD);
+    s.repair();
+    assert.strictEqual(table(s).read(slot).pid, 0, 'a repair pass freed the slot');
+    assert.ok(s.verify().ok);
+    s.close();
+  });
+});

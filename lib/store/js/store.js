@@ -190,9 +190,13 @@ class JsEngine {
     cache.returnParked(this, repairs.repair);
     // So do blocks forgotten after a repair pass cut the pool (cache.js, forgetIfCut).
     if (this.cache.units !== 0 || this.cache.orphaned) {
+      // Marked dead before its watch ends: a thread terminated between the two then leaves a
+      // dead record (its watch's own mark fails on it), not a live one that nothing watches any
+      // more, which would keep the slot and its blocks for as long as the process lives.
+      const dead = this.owners.markDead(this.locks.slot, this.identity);
       this.owners.unwatch(this.watch);
       this.watch = 0;
-      if (this.owners.markDead(this.locks.slot, this.identity)) {
+      if (dead) {
         this.closed = true;
         return;
       }
