@@ -201,20 +201,27 @@ Napi::Value ClaimWatchedOwnerSlot(const Napi::CallbackInfo& info) {
   return Register(env, w);
 }
 
+// The watch of environment `env` registered under `token`, or nullptr.
+Watch* FindWatch(napi_env env, int64_t token) {
+  std::lock_guard<std::mutex> g(WatchMutex());
+  auto it = Watches().find(static_cast<uint32_t>(token));
+  return it != Watches().end() && it->second->env == env ? it->second : nullptr;
+}
+
+// Ends watch `w` of environment `env`: its cleanup hook removed, then the watch dropped.
+void EndWatch(napi_env env, Watch* w) {
+  napi_remove_env_cleanup_hook(env, OnTeardown, w);
+  Drop(w);
+}
+
 // unwatchOwnerSlot(token) -> boolean: false for a token that is not a watch of this environment.
 Napi::Value UnwatchOwnerSlot(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t token;
   if (!GetIntegerArg(info, 0, "token", 0, UINT32_MAX, &token)) return env.Undefined();
-  Watch* w = nullptr;
-  {
-    std::lock_guard<std::mutex> g(WatchMutex());
-    auto it = Watches().find(static_cast<uint32_t>(token));
-    if (it != Watches().end() && it->second->env == static_cast<napi_env>(env)) w = it->second;
-  }
+  Watch* w = FindWatch(env, token);
   if (w == nullptr) return Napi::Boolean::New(env, false);
-  napi_remove_env_cleanup_hook(env, OnTeardown, w);
-  Drop(w);
+  EndWatch(env, w);
   return Napi::Boolean::New(env, true);
 }
 
@@ -238,19 +245,11 @@ Napi::Value ReleaseOwnerSlot(const Napi::CallbackInfo& info) {
       !GetIntegerArg(info, 3, "token", 0, UINT32_MAX, &token)) {
     return env.Undefined();
   }
-  Watch* w = nullptr;
-  if (token != 0) {
-    std::lock_guard<std::mutex> g(WatchMutex());
-    auto it = Watches().find(static_cast<uint32_t>(token));
-    if (it != Watches().end() && it->second->env == static_cast<napi_env>(env) &&
-        &it->second->owners[it->second->slot] == &owners[slot]) {
-      w = it->second;
-    }
-  }
+  Watch* w = token != 0 ? FindWatch(env, token) : nullptr;
+  if (w != nullptr && &w->owners[w->slot] != &owners[slot]) w = nullptr;  // another record's
   shm::ReleaseOwnerSlot(owners, slot);
   if (w == nullptr) return Napi::Boolean::New(env, false);
-  napi_remove_env_cleanup_hook(env, OnTeardown, w);
-  Drop(w);
+  EndWatch(env, w);
   return Napi::Boolean::New(env, true);
 }
 

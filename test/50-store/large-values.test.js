@@ -420,6 +420,14 @@ describe('large values: a block its writer could not free for the allocator lock
   const LB = W.LARGE_BLOCK;
   // An owner slot no handle of these tests takes.
   const PASS_SLOT = 4000;
+  // After a repair pass of `store`: the large block at unit `u` is free, first on the list of
+  // free large blocks, and the store verifies clean.
+  function assertFreedByThePass(u32, store, u) {
+    assert.strictEqual(u32[u * UNIT_WORDS + LB.FLAGS], (C.FLAG_FREE | (C.LARGE_CLASS << C.FLAG_CLASS_SHIFT)) >>> 0);
+    assert.strictEqual(u32[AT.ALLOC_STATE.LARGE_HEAD], u);
+    const v = store.verify();
+    assert.ok(v.ok, v.errors.join('\n'));
+  }
   it('is given up, and another handle\'s repair pass frees it', () => {
     const s = Store.create({ buffer: new SharedArrayBuffer(1 << 22), engine: 'js', lockTimeoutMs: 20 });
     const o = Store.attach(s.buffer, { engine: 'js' });
@@ -436,10 +444,7 @@ describe('large values: a block its writer could not free for the allocator lock
       alloc.freeUnlinkedLarge(e, u, claim);
       assert.strictEqual(u32[u * UNIT_WORDS + LB.WRITER], 0, 'given up');
       o.repair();
-      assert.strictEqual(u32[u * UNIT_WORDS + LB.FLAGS], (C.FLAG_FREE | (C.LARGE_CLASS << C.FLAG_CLASS_SHIFT)) >>> 0);
-      assert.strictEqual(u32[AT.ALLOC_STATE.LARGE_HEAD], u);
-      const v = o.verify();
-      assert.ok(v.ok, v.errors.join('\n'));
+      assertFreedByThePass(u32, o, u);
     } finally {
       o.close();
       s.close();
@@ -498,10 +503,7 @@ describe('large values: a block its writer could not free for the allocator lock
         assert.strictEqual(u32[u * UNIT_WORDS + LB.WRITER], 0, 'given up');
         u32[AT.ALLOC_STATE.LOCK] = free; // the pass goes on (its steps 4 to 7 as a pass of their own)
         o.repair();
-        assert.strictEqual(u32[u * UNIT_WORDS + LB.FLAGS], (C.FLAG_FREE | (C.LARGE_CLASS << C.FLAG_CLASS_SHIFT)) >>> 0);
-        assert.strictEqual(u32[AT.ALLOC_STATE.LARGE_HEAD], u);
-        const v = o.verify();
-        assert.ok(v.ok, v.errors.join('\n'));
+        assertFreedByThePass(u32, o, u);
       } finally {
         o.close();
         s.close();
