@@ -6,7 +6,7 @@ const { types } = require('util');
 const { C, W } = require('../layout/layout');
 const { msgError } = require('./errors');
 const v = require('../base/validate');
-const { Segment } = require('../segment/segment');
+const { Segment, OPEN_WAIT_MS, openWhenSized, waitForStamp } = require('../segment/segment');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const HDR = C.MSG_HEADER_OFFSET / WORD;
@@ -15,6 +15,8 @@ const KIND = HDR + W.MSG_HEADER.KIND;
 const VERSION = HDR + W.MSG_HEADER.VERSION;
 const CAPACITY = HDR + W.MSG_HEADER.CAPACITY;
 const ELEMENT_SIZE = HDR + W.MSG_HEADER.ELEMENT_SIZE;
+// The byte of a message region's magic, from the region's start.
+const MAGIC_AT = MAGIC * WORD;
 const KIND_NAMES = {
   [C.MSG_KIND_SPSC]: 'an SPSC ring',
   [C.MSG_KIND_MPMC]: 'an MPMC queue',
@@ -41,9 +43,11 @@ function validateCapacity(value, name, min) {
 /**
  * Resolves the placement options into { buffer, byteOffset, segment } holding at least `bytes`
  * bytes from byteOffset (a multiple of 64). `create` makes a new segment (exclusive); opening
- * checks that the existing one is large enough. `bytes` is null when opening (the header says).
+ * checks that the existing one is large enough, and waits for its creator to stamp the header.
+ * `bytes` is null when opening (the header says). `magicAt` is the byte of the header's magic
+ * from the region's start: a message region's by default (a pool's header has its own).
  */
-function place(options, { create, keys, bytes }) {
+function place(options, { create, keys, bytes, magicAt = MAGIC_AT }) {
   const given = ['name', 'path', 'buffer'].filter((k) => options[k] !== undefined);
   v.validateKeys(options, 'options', keys);
   if (given.length !== 1) {
@@ -75,11 +79,20 @@ function place(options, { create, keys, bytes }) {
     }
     return { buffer: null, byteOffset, segment: Segment.create({ ...target, size }) };
   }
-  const segment = Segment.open(target);
+  // A creator makes its segment with 0 bytes, sizes it next and then stamps the header, the
+  // magic last (format.md §15, §17, "Creating"): an opener in between waits for the size and
+  // then for the magic, OPEN_WAIT_MS in all, rather than take the segment for one too small or
+  // for one that holds no structure. A segment still empty after that is refused here, one still
+  // without its magic by the kind's header check: with the errors of a segment that nobody ever
+  // sized or stamped (ERR_BAD_SIZE, ERR_BAD_MAGIC). A SharedArrayBuffer is never waited for:
+  // it is the caller's, and its creator has returned.
+  const deadline = performance.now() + OPEN_WAIT_MS;
+  const segment = openWhenSized(target, deadline);
   if (segment.size < need) {
     segment.close();
     throw msgError('ERR_BAD_SIZE', `The segment holds ${segment.size} bytes, the region at ${byteOffset} needs ${need}`);
   }
+  waitForStamp(new Uint32Array(segment.buffer, byteOffset + magicAt, 1), 0, deadline);
   return { buffer: null, byteOffset, segment };
 }
 

@@ -5,7 +5,7 @@
 // a construction that fails closes the segment it was given, and attach_() checks that the
 // region fits and claims the handle's owner record (core.js). Reclaim and close are the block
 // protocol's; the geometry of the blocks and what an acquire hands out are each kind's own.
-const { W } = require('../layout/layout');
+const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
 const { place } = require('../msg/region');
 const { construct } = require('../msg/handle');
@@ -14,6 +14,8 @@ const { PoolCore, poolError } = require('./core');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const OPEN_KEYS = ['name', 'path', 'buffer', 'byteOffset'];
+// The byte of a pool's magic from the region's start: what an opener by name waits for (place()).
+const MAGIC_AT = C.POOL_HEADER_OFFSET + W.POOL_HEADER.MAGIC * WORD;
 const kInternal = Symbol('shmstore.pool.internal');
 
 /**
@@ -52,7 +54,7 @@ class PoolHandle {
   /** Opens an existing pool of the class's kind (its header gives the shape). */
   static open(options) {
     v.validateObject(options, 'options');
-    return make(this, place(options, { create: false, keys: OPEN_KEYS, bytes: null }), null);
+    return make(this, place(options, { create: false, keys: OPEN_KEYS, bytes: null, magicAt: MAGIC_AT }), null);
   }
 
   /**

@@ -211,6 +211,11 @@ if (typeof Symbol.dispose === 'symbol') {
 
 Object.defineProperty(Segment, 'MAX_SIZE', { value: MAX_SIZE, enumerable: true });
 
+// How long an opener by name or path waits for the creator of what it opens: a creator makes its
+// segment exclusively with 0 bytes, sizes it next and then stamps its header, the magic last
+// (a few stores: only a creator that died or was stopped midway makes an opener wait this long).
+const OPEN_WAIT_MS = 1000;
+
 /**
  * Segment.open(options), waiting until `deadline` (a performance.now() time) while the segment
  * has 0 bytes: a creator makes a segment exclusively and sizes it next, so an opener in between
@@ -228,4 +233,20 @@ function openWhenSized(options, deadline) {
   }
 }
 
-module.exports = { Segment, MAX_SIZE, openWhenSized, holdBuffer, releaseBuffer };
+/**
+ * Waits until `deadline` (a performance.now() time) while word `index` of `u32` (a view of a
+ * SharedArrayBuffer) reads 0: the magic of a header that its creator stamps last. Returns the
+ * word as last read; what a word still 0 after the deadline means is the caller's to say.
+ */
+function waitForStamp(u32, index, deadline) {
+  const i32 = new Int32Array(u32.buffer, u32.byteOffset, u32.length);
+  let word = Atomics.load(u32, index);
+  // Nobody notifies: the creator's stores are plain stamps, so each wait is a 1 ms sleep.
+  while (word === 0 && performance.now() < deadline) {
+    Atomics.wait(i32, index, 0, 1);
+    word = Atomics.load(u32, index);
+  }
+  return word;
+}
+
+module.exports = { Segment, MAX_SIZE, OPEN_WAIT_MS, openWhenSized, waitForStamp, holdBuffer, releaseBuffer };

@@ -7,7 +7,7 @@ const { types } = require('util');
 const { C, W, STATUS } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
 const v = require('../base/validate');
-const { Segment, openWhenSized, holdBuffer, releaseBuffer } = require('../segment/segment');
+const { Segment, OPEN_WAIT_MS, openWhenSized, waitForStamp, holdBuffer, releaseBuffer } = require('../segment/segment');
 const { OwnerTable, identityOf, GONE } = require('../ownership/owners');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -20,9 +20,6 @@ const OWNERS = C.SYNC_OWNERS_OFFSET / WORD;
 const SLOT_TABLE = C.SYNC_SLOT_TABLE_OFFSET / WORD;
 const SLOT_TABLE_WORDS = C.SYNC_SLOT_TABLE_BYTES / WORD;
 const ALIGN = C.UNIT;
-// How long an opener waits for another opener that claimed an unstamped region to finish its
-// stamp (a few stores: only a stamper that died midway makes it wait this long).
-const STAMP_WAIT_MS = 1000;
 
 const KIND_NAMES = {
   [C.SYNC_KIND_MUTEX]: 'mutex',
@@ -103,19 +100,13 @@ function place(options, { create, bytes, what, extraKeys = [] }) {
   } else {
     // A creator makes its segment with 0 bytes and sizes it next: an opener in between waits
     // for the size (as long as for a stamp) rather than take the segment for one too small.
-    segment = openWhenSized(target, performance.now() + STAMP_WAIT_MS);
+    segment = openWhenSized(target, performance.now() + OPEN_WAIT_MS);
     if (segment.size < need) {
       segment.close();
       throw shmError('ERR_BAD_SIZE', `The segment holds ${segment.size} bytes, a ${what} at ${byteOffset} needs ${need}`);
     }
   }
   return { buffer: segment.buffer, byteOffset, segment };
-}
-
-function waitForStamp(u32) {
-  const deadline = performance.now() + STAMP_WAIT_MS;
-  const i32 = new Int32Array(u32.buffer, u32.byteOffset, u32.length);
-  while (Atomics.load(u32, MAGIC) === 0 && performance.now() < deadline) Atomics.wait(i32, MAGIC, 0, 1);
 }
 
 /**
@@ -149,7 +140,9 @@ function stamp(u32, kind, { init, exclusive = false, zeroValid = true, version =
       if (Atomics.load(u32, VERSION) === 0) Atomics.store(u32, VERSION, version);
       Atomics.compareExchange(u32, MAGIC, 0, C.SYNC_MAGIC);
     } else if (Atomics.load(u32, KIND) !== 0) {
-      waitForStamp(u32);
+      // Another stamper finishes in a few stores: only one that died midway makes this wait
+      // its whole bound.
+      waitForStamp(u32, MAGIC, performance.now() + OPEN_WAIT_MS);
     } else {
       throw shmError('ERR_BAD_MAGIC', `The region holds no ${name} yet: create it first`);
     }

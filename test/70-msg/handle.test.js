@@ -3,7 +3,7 @@
 // or open() (the constructor is a TypeError), an open() that fails leaves no mapping and no
 // descriptor of the segment behind, and Symbol.dispose closes it like close().
 const assert = require('assert');
-const { SpscRing, MpmcQueue, Channel, Stack, PriorityQueue, Broadcast, Segment } = require('../../index');
+const { SpscRing, MpmcQueue, Channel, Stack, PriorityQueue, Broadcast, Mutex, Segment } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { uniqueName, removeShm, segmentUse } = require('../helpers/process');
 
@@ -56,6 +56,9 @@ describe('Message structures: handles', () => {
     it('an open() of a segment that holds no such structure is ERR_BAD_MAGIC and leaves the segment unmapped and closed', () => {
       const name = uniqueName('msg-handle');
       const seg = Segment.create({ name, size: 1 << 20 });
+      // A region of another room: its magic is there, so an open refuses it at once (one of a
+      // segment never stamped waits for its creator first: open-while-created.test.js).
+      Mutex.create({ buffer: seg.buffer }).close();
       try {
         const before = segmentUse(name);
         assert.strictEqual(before.maps, 1); // the creator's
