@@ -39,6 +39,8 @@ export declare class Segment {
   /** Absolute path (file) or null. */
   readonly path: string | null;
   readonly closed: boolean;
+  /** Permission bits (0 to 0o777) of the object this handle mapped, as they are now; ERR_CLOSED after close(). */
+  readonly mode: number;
   /** Idempotent. Closes the descriptor; see docs/api.md for what happens to the memory. */
   close(): void;
   /** Removes this segment's name or file (allowed before or after close()). */

@@ -83,6 +83,10 @@ s.close();
 
 const seg = Segment.create({ name: 'types-seg', size: 4096 });
 const word = new Int32Array(seg.buffer);
+const segMode: number = seg.mode;
+// @ts-expect-error the mode is read-only
+seg.mode = 0o640;
+void segMode;
 futex.wake(word, 0);
 futex.waitAsync(word, 0, 0, 10).then((res) => console.log(res));
 try {
