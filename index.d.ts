@@ -353,6 +353,8 @@ export interface BackupReport {
 /** Where Store.restore() creates the store: a segment and a persistence directory, both new. */
 export type RestoreTarget = ({ name: string; path?: never } | { path: string | URL; name?: never }) & {
   dir: string;
+  /** Permission bits (0 to 0o777, applied exactly) of the restored segment; default the original's, as the backup records it (0o600 for a backup that does not). */
+  mode?: number;
   engine?: StoreEngine;
   lockTimeoutMs?: number;
 };
@@ -367,8 +369,8 @@ export type StoreCreateOptions = StoreOpenOptions & {
   /** Namespaces the store can hold, 1 to 65535 (default 255); sizes the namespace table. */
   maxNamespaces?: number;
 } & (
-  | { name: string; size: number; path?: never; buffer?: never; persist?: PersistCreateOptions; /** Permissions of the new segment; default 0o600. */ mode?: number }
-  | { path: string | URL; size: number; name?: never; buffer?: never; persist?: PersistCreateOptions; /** Permissions of the new file; default 0o600. */ mode?: number }
+  | { name: string; size: number; path?: never; buffer?: never; persist?: PersistCreateOptions; /** Permissions of the new segment; default 0o600. A persisted store keeps them across a rebuild and a restore. */ mode?: number }
+  | { path: string | URL; size: number; name?: never; buffer?: never; persist?: PersistCreateOptions; /** Permissions of the new file; default 0o600. A persisted store keeps them across a rebuild and a restore. */ mode?: number }
   | { buffer: SharedArrayBuffer; size?: never; name?: never; path?: never; persist?: never; mode?: never }
 );
 

@@ -320,6 +320,9 @@ async function persisted(): Promise<void> {
   const bk: BackupReport = p.backup('/backups/app');
   console.log(bk.bytesCopied, bk.bytesTotal, bk.end);
   Store.restore('/backups/app', { name: 'types-r', dir: '/var/lib/app2', engine: 'js' }).close();
+  Store.restore('/backups/app', { name: 'types-r', dir: '/var/lib/app2', mode: 0o640 }).close();
+  // @ts-expect-error the mode is a number of permission bits
+  Store.restore('/backups/app', { name: 'types-r', dir: '/var/lib/app2', mode: '640' });
   // @ts-expect-error a restore needs the persistence directory
   Store.restore('/backups/app', { name: 'types-r' });
   Store.create({ path: '/tmp/x', size: 1 << 22, persist: { dir: '/d', sync: 'none', checkpointBytes: 0, checkpointMs: 60000 } }).close();
