@@ -39,6 +39,8 @@ export declare class Segment {
   /** Absolute path (file) or null. */
   readonly path: string | null;
   readonly closed: boolean;
+  /** Permission bits (0 to 0o777) of the object this handle mapped, as they are now; ERR_CLOSED after close(). */
+  readonly mode: number;
   /** Idempotent. Closes the descriptor; see docs/api.md for what happens to the memory. */
   close(): void;
   /** Removes this segment's name or file (allowed before or after close()). */
@@ -351,6 +353,8 @@ export interface BackupReport {
 /** Where Store.restore() creates the store: a segment and a persistence directory, both new. */
 export type RestoreTarget = ({ name: string; path?: never } | { path: string | URL; name?: never }) & {
   dir: string;
+  /** Permission bits (0 to 0o777, applied exactly) of the restored segment; default the original's, as the backup records it (0o600 for a backup that does not). */
+  mode?: number;
   engine?: StoreEngine;
   lockTimeoutMs?: number;
 };
@@ -365,8 +369,8 @@ export type StoreCreateOptions = StoreOpenOptions & {
   /** Namespaces the store can hold, 1 to 65535 (default 255); sizes the namespace table. */
   maxNamespaces?: number;
 } & (
-  | { name: string; size: number; path?: never; buffer?: never; persist?: PersistCreateOptions; /** Permissions of the new segment; default 0o600. */ mode?: number }
-  | { path: string | URL; size: number; name?: never; buffer?: never; persist?: PersistCreateOptions; /** Permissions of the new file; default 0o600. */ mode?: number }
+  | { name: string; size: number; path?: never; buffer?: never; persist?: PersistCreateOptions; /** Permissions of the new segment; default 0o600. A persisted store keeps them across a rebuild and a restore. */ mode?: number }
+  | { path: string | URL; size: number; name?: never; buffer?: never; persist?: PersistCreateOptions; /** Permissions of the new file; default 0o600. A persisted store keeps them across a rebuild and a restore. */ mode?: number }
   | { buffer: SharedArrayBuffer; size?: never; name?: never; path?: never; persist?: never; mode?: never }
 );
 

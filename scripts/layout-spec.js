@@ -591,6 +591,14 @@ const constants = {
   // write: a reader never sees half of it, so an opener that records the policy in a file
   // without it needs no lock that a reader takes. Reads 'PO' in memory order (bytes 2 and 3).
   PERSIST_POLICY_MARK: 0x4f500000,
+  // The mark of a recorded PersistRecovery.segmentMode, whose word is then this mark plus the
+  // store segment's permission bits (bits 0-8) plus their complement (bits 16-24): the mark has
+  // none of those bits, so a word that records a mode is never 0, the word of a file written
+  // before the field, and a damaged one (any one bit flipped) has either a mark bit wrong or a
+  // mode bit that its complement bit no longer mirrors. One u32, stored with one atomic write,
+  // as storePolicy. Reads 'P' in byte 1 and 'R' in byte 3 (memory order), each with its lowest
+  // bit free for the mode's ninth bit and its complement's.
+  PERSIST_MODE_MARK: 0x52005000,
   PERSIST_STATE_EMPTY: 0,
   PERSIST_STATE_READY: 1,
   PERSIST_HEADER_OFFSET: 0,
@@ -1215,7 +1223,11 @@ const structs = {
       // POLICY_CLOCK), which a rebuild creates the store with; 0 in a file written before it
       // existed (format.md §16, "The store's policy").
       ['storePolicy', 'u32', 32],
-      ['reserved2', 'u8', 36, 28],
+      // The store segment's permission bits, PERSIST_MODE_MARK | (~mode & 0x1ff) << 16 | mode,
+      // which a rebuild creates the segment with; 0 in a file written before it existed
+      // (format.md §16, "The segment's mode").
+      ['segmentMode', 'u32', 36],
+      ['reserved2', 'u8', 40, 24],
     ],
   },
   SnapHeader: {

@@ -49,7 +49,9 @@ class SegmentHandle : public Napi::ObjectWrap<SegmentHandle> {
         env, "SegmentHandle",
         {Napi::ClassPropertyDescriptor<SegmentHandle>(Property<&SegmentHandle::Size>("size", true)),
          Napi::ClassPropertyDescriptor<SegmentHandle>(
-             Property<&SegmentHandle::Closed>("closed", true))});
+             Property<&SegmentHandle::Closed>("closed", true)),
+         Napi::ClassPropertyDescriptor<SegmentHandle>(
+             Property<&SegmentHandle::Mode>("mode", true))});
     // Raw calls: a failure (only in a worker terminated while it loads the addon, which ends
     // anyway) leaves the class without its methods, never a fatal error of node-addon-api.
     napi_value proto = nullptr;
@@ -133,6 +135,23 @@ class SegmentHandle : public Napi::ObjectWrap<SegmentHandle> {
   }
   Napi::Value Closed(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), closed_);
+  }
+  // The permission bits of the object this handle mapped (fstat of its descriptor, which close()
+  // closes: ERR_CLOSED after it).
+  Napi::Value Mode(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (closed_) {
+      ThrowStatus(env, shm::layout::kErrClosed, "segment is closed");
+      return env.Undefined();
+    }
+    uint32_t mode = 0;
+    shm::SysError err;
+    const Status s = seg_.Mode(&mode, &err);
+    if (s != shm::layout::kOk) {
+      ThrowStatus(env, s, "cannot read the segment's mode", &err);
+      return env.Undefined();
+    }
+    return Napi::Number::New(env, mode);
   }
 
   // The handle a method or accessor was called on, or nullptr with a TypeError (code

@@ -18,6 +18,7 @@ const { readSnapshot } = require('./snapshot');
 const { scanLog } = require('./record');
 const { C } = require('../layout/layout');
 const { POLICY_NAMES } = require('../store/cache-options');
+const { DEFAULT_MODE } = require('../segment/segment');
 
 const MANIFEST = 'manifest.json';
 const FORMAT = 'shmstore-backup-1';
@@ -253,6 +254,8 @@ function backupInto(p, dir, sync, started) {
   // in a manifest written before: 'none'). Read before anything is copied: a damaged record is
   // ERR_PERSIST_CORRUPT, and no manifest is written without it.
   const policy = c.storePolicy;
+  // Likewise the store segment's permission bits (absent in a manifest written before: 0o600).
+  const mode = c.segmentMode;
   const old = readManifest(dir);
   c.lockCheckpoint();
   let m;
@@ -306,6 +309,7 @@ function backupInto(p, dir, sync, started) {
       checkpointBytes: c.checkpointBytes,
       checkpointMs: c.checkpointMs,
       eviction: POLICY_NAMES[policy === null ? C.POLICY_NONE : policy],
+      segmentMode: mode === null ? DEFAULT_MODE : mode,
       end: durable,
       files,
     };
@@ -341,6 +345,7 @@ function checkBackup(dir) {
   const m = readManifest(dir);
   if (m === null) throw corrupt(dir, `${MANIFEST} is missing`);
   if (m.eviction !== undefined && policyOfManifest(m) === undefined) throw corrupt(dir, `${MANIFEST} names an unknown eviction policy ${JSON.stringify(m.eviction)}`);
+  if (modeOfManifest(m) === undefined) throw corrupt(dir, `${MANIFEST} names a segment mode that is not an integer 0..0o777 (${JSON.stringify(m.segmentMode)})`);
   let next = null; // where the next log file must start: the end of the file before it
   let first = true;
   for (const f of m.files) {
@@ -383,6 +388,14 @@ function policyOfManifest(m) {
   return Object.keys(POLICY_NAMES).map(Number).find((p) => POLICY_NAMES[p] === m.eviction);
 }
 
+// The store segment's permission bits a manifest records (0..0o777); a manifest written before
+// the field has none and reads as 0o600, the mode every restore gave before. Undefined for any
+// other value.
+function modeOfManifest(m) {
+  if (m.segmentMode === undefined) return DEFAULT_MODE;
+  return Number.isInteger(m.segmentMode) && m.segmentMode >= 0 && m.segmentMode <= 0o777 ? m.segmentMode : undefined;
+}
+
 function copyCheck(file) {
   const fd = openRegular(file);
   try {
@@ -399,4 +412,4 @@ function copyCheck(file) {
   }
 }
 
-module.exports = { backup, checkBackup, policyOfManifest, removeStaleMarkerFiles, MANIFEST, writeManifest };
+module.exports = { backup, checkBackup, policyOfManifest, modeOfManifest, removeStaleMarkerFiles, MANIFEST, writeManifest };

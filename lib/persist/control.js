@@ -3,8 +3,8 @@
 // persistence directory, mapped by every process that writes the store. It holds the log's tail
 // and the durable position (the group commit), the robust locks of the persist room (append,
 // flush, recovery and 256 key stripes: lock words of §1 naming owner records of §6 in its own
-// owner table) and the store's geometry and default eviction policy, needed to rebuild the store
-// after a reboot.
+// owner table) and the store's geometry, default eviction policy and segment mode, needed to
+// rebuild the store after a reboot.
 const path = require('path');
 const crypto = require('crypto');
 const { threadId } = require('worker_threads');
@@ -54,6 +54,27 @@ function policyOfWord(word, file) {
   const policy = word - C.PERSIST_POLICY_MARK;
   if (POLICIES.includes(policy)) return policy;
   throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} records a damaged store eviction policy (0x${word.toString(16).padStart(8, '0')}): a recovery cannot tell which policy to rebuild the store with; restore the store from a backup (Store.restore), or, while its segment still exists, copy its data out (npx shmstore dump) and create the store again`);
+}
+// PersistRecovery.segmentMode: the store segment's permission bits with PERSIST_MODE_MARK and
+// their complement, or 0 in a file written before the field (format.md §16, "The segment's mode").
+const SEGMENT_MODE = REC + Q.SEGMENT_MODE;
+const MODE_BITS = 0o777;
+// Where the complement of the mode bits sits in the word: the upper half, as the mode the lower.
+const COMPLEMENT_SHIFT = 16;
+
+// The segmentMode word that records `mode` (0..0o777).
+function modeWord(mode) {
+  return (C.PERSIST_MODE_MARK | ((~mode & MODE_BITS) << COMPLEMENT_SHIFT) | mode) >>> 0;
+}
+
+// The mode a segmentMode word records (null: none, a file written before the field), or
+// ERR_PERSIST_CORRUPT for a word that is neither 0 nor a whole record: one atomic store makes it,
+// so anything else is damage, and any one bit flipped in a record gives such a word.
+function modeOfWord(word, file) {
+  if (word === 0) return null;
+  const mode = word & MODE_BITS;
+  if (word === modeWord(mode)) return mode;
+  throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${file} records a damaged store segment mode (0x${word.toString(16).padStart(8, '0')}): a recovery cannot tell which permissions to rebuild the store's segment with; restore the store from a backup (Store.restore), or, while its segment still exists, copy its data out (npx shmstore dump) and create the store again`);
 }
 const TICK = DUR + D.TICK;
 // u64 indices of a BigUint64Array over the whole segment.
@@ -190,6 +211,10 @@ class Control {
     Atomics.store(this.u64, STORE_ID64, g.storeId);
     if (!POLICIES.includes(g.storePolicy)) throw new ShmError('ERR_INVALID_ARG', `persist: no store eviction policy ${g.storePolicy}`);
     Atomics.store(u32, STORE_POLICY, C.PERSIST_POLICY_MARK + g.storePolicy);
+    if (!Number.isInteger(g.segmentMode) || g.segmentMode < 0 || g.segmentMode > MODE_BITS) {
+      throw new ShmError('ERR_INVALID_ARG', `persist: no segment mode ${g.segmentMode}`);
+    }
+    Atomics.store(u32, SEGMENT_MODE, modeWord(g.segmentMode));
     Atomics.store(u32, HDR + H.VERSION, C.PERSIST_FORMAT_VERSION);
     // The checksum and the seal that says it is set, then the magic: an opener reads neither
     // before it has seen the magic.
@@ -215,6 +240,8 @@ class Control {
     // The policy word is checked here, before the recovery lock, like the header: it is 0 or a
     // whole record at every instant (one atomic store makes it), never anything between.
     policyOfWord(Atomics.load(this.u32, STORE_POLICY), file);
+    // Likewise the segment's mode.
+    modeOfWord(Atomics.load(this.u32, SEGMENT_MODE), file);
     return older;
   }
 
@@ -259,6 +286,20 @@ class Control {
   // and never changed: it is what the store does, not a value read back from the file.
   recordPolicy(policy) {
     Atomics.compareExchange(this.u32, STORE_POLICY, 0, C.PERSIST_POLICY_MARK + policy);
+  }
+
+  // The store segment's permission bits as recorded (0..0o777), or null in a file written before
+  // the field. A word damaged since the file was opened is ERR_PERSIST_CORRUPT here too: a backup
+  // must not write a manifest without the mode, which restores as 0o600.
+  get segmentMode() {
+    return modeOfWord(Atomics.load(this.u32, SEGMENT_MODE), this.segment.path);
+  }
+
+  // Records `mode` (0..0o777), the permission bits of the store segment this handle attached to
+  // or rebuilt (held: the recovery lock), in a file written before the field; a file that records
+  // one keeps it. The bits are read from the segment itself (Segment#mode), not from the file.
+  recordMode(mode) {
+    Atomics.compareExchange(this.u32, SEGMENT_MODE, 0, modeWord(mode));
   }
 
   get syncMode() { return SYNC_NAMES[Atomics.load(this.u32, HDR + H.SYNC_MODE)]; }

@@ -9,16 +9,17 @@ const { requireAddon } = require('../base/native');
 const { Segment } = require('../segment/segment');
 const { Store: BaseStore } = require('../store/store');
 const { Control, SYNC_NAMES, newStoreId } = require('./control');
-const { checkBackup, policyOfManifest, removeStaleMarkerFiles } = require('./backup');
+const { checkBackup, policyOfManifest, modeOfManifest, removeStaleMarkerFiles } = require('./backup');
 const { syncDir, makeDirs } = require('./files');
 const { onPath } = require('./durable');
 const { targetOf } = require('./options');
 
-const RESTORE_KEYS = ['name', 'path', 'dir', 'engine', 'lockTimeoutMs'];
+const RESTORE_KEYS = ['name', 'path', 'dir', 'mode', 'engine', 'lockTimeoutMs'];
 
 /**
  * Restores the backup in directory `from` as the new persisted store `target` ({ name | path,
- * dir, engine?, lockTimeoutMs? }): neither the segment nor a store in target.dir may exist.
+ * dir, mode?, engine?, lockTimeoutMs? }): neither the segment nor a store in target.dir may exist.
+ * The segment gets target.mode, else the mode the manifest records (0o600 in one without it).
  * Every file of the backup is checked first (ERR_PERSIST_CORRUPT, with nothing created, when any
  * check fails). Returns the store, opened with StoreClass.open.
  */
@@ -28,6 +29,8 @@ function restoreBackup(StoreClass, from, target) {
   v.validateKeys(target, 'target', RESTORE_KEYS);
   v.validateString(target.dir, 'target.dir', { minLength: 1 });
   if ((target.name === undefined) === (target.path === undefined)) throw v.typeError('Exactly one of "target.name" and "target.path" is required');
+  // As Store.create checks options.mode (Segment.create).
+  if (target.mode !== undefined) v.validateInteger(target.mode, 'target.mode', 0, 0o777);
   requireAddon();
   const src = path.resolve(from);
   const dir = path.resolve(target.dir);
@@ -74,7 +77,8 @@ function restoreBackup(StoreClass, from, target) {
     try {
       control = new Control(dir, {
         ...m.geometry, syncMode: SYNC_NAMES.indexOf(m.sync), intervalMs: m.intervalMs, checkpointBytes: m.checkpointBytes, checkpointMs: m.checkpointMs || 0,
-        storeId: newStoreId(), storePolicy: policyOfManifest(m), mode: 0o600, beforeStamp,
+        storeId: newStoreId(), storePolicy: policyOfManifest(m), segmentMode: target.mode === undefined ? modeOfManifest(m) : target.mode,
+        mode: 0o600, beforeStamp,
       }, BaseStore._lockTimeout(target));
     } catch (err) {
       if (!ownsDir && err.code === 'ERR_SHM_EXISTS') {
@@ -86,7 +90,8 @@ function restoreBackup(StoreClass, from, target) {
     control.unlockRecovery();
     control.close();
     syncDir(dir);
-    const { dir: _dir, ...segmentOpts } = target; // eslint-disable-line no-unused-vars
+    // The mode is the control segment's now: the open's rebuild creates the segment with it.
+    const { dir: _dir, mode: _mode, ...segmentOpts } = target; // eslint-disable-line no-unused-vars
     return StoreClass.open({ ...segmentOpts, persist: { dir } });
   } catch (err) {
     if (ownsDir) {

@@ -14,7 +14,7 @@ const { ShmError } = require('../base/errors');
 const { sleepMs } = require('../base/process');
 const native = require('../base/native');
 const { requireAddon } = native;
-const { Segment } = require('../segment/segment');
+const { Segment, DEFAULT_MODE } = require('../segment/segment');
 const { Control, newStoreId } = require('./control');
 const { Wal, createLogFile } = require('./wal');
 const { walFileName, syncDir, segmentLine, readSegmentLine, writeSegmentLine, SEGMENT_FILE, makeDirs } = require('./files');
@@ -95,10 +95,12 @@ class Store extends LoggedStore {
         fs.rmSync(path.join(p.dir, walFileName(0)), { force: true });
         createLogFile(p.dir, 0);
       };
-      // The store's policy is stamped with its geometry: a rebuild, even one after a creator
-      // killed right after its stamp, creates the store as this creator did.
+      // The store's policy and its segment's mode are stamped with its geometry: a rebuild, even
+      // one after a creator killed right after its stamp, creates the store as this creator did.
+      // The mode is the one this creator gave its segment (Segment.create applies it exactly).
       control = new Control(p.dir, { ...geo, syncMode: p.syncMode, intervalMs: p.intervalMs, checkpointBytes: p.checkpointBytes, checkpointMs: p.checkpointMs, storeId,
-        storePolicy: storePolicyOf(store._buffer), mode: 0o600, beforeStamp }, LoggedStore._lockTimeout(rest));
+        storePolicy: storePolicyOf(store._buffer), segmentMode: rest.mode === undefined ? DEFAULT_MODE : rest.mode, mode: 0o600, beforeStamp },
+      LoggedStore._lockTimeout(rest));
       writeSegmentLine(p.dir, targetOf(rest));
       control.resetPositions(0, 0);
       control.ready = true;
@@ -176,6 +178,9 @@ class Store extends LoggedStore {
         // A control file written before it recorded the store's policy gets the policy of the
         // store this handle has (its creator's, while the segment lives): a later rebuild keeps it.
         if (control.storePolicy === null) control.recordPolicy(storePolicyOf(store._buffer));
+        // Likewise its segment's mode: the permission bits of the segment this handle mapped (its
+        // creator's while it lives, or what the rebuild above gave it).
+        if (control.segmentMode === null) control.recordMode(store._segment.mode);
         store._persist(control, p.dir, recovery);
         store._p.wal.upgradeFile();
         return store;
@@ -268,8 +273,12 @@ class Store extends LoggedStore {
     // The recorded policy, or 'none' (what every rebuild gave before it was recorded) in a file
     // without it.
     const policy = control.storePolicy === null ? C.POLICY_NONE : control.storePolicy;
+    // The recorded mode of the segment, or 0o600 (what every rebuild gave before it was
+    // recorded) in a file without it: processes of other users that shared the store keep their
+    // access across a reboot.
+    const mode = control.segmentMode === null ? DEFAULT_MODE : control.segmentMode;
     const store = super.create({ ...rest, size: geo.totalSize, buckets: geo.bucketCount, maxEntries: geo.maxEntries,
-      maxNamespaces: geo.maxNamespaces, eviction: POLICY_NAMES[policy], latency: false });
+      maxNamespaces: geo.maxNamespaces, eviction: POLICY_NAMES[policy], mode, latency: false });
     try {
       takeTag(store._buffer, targetOf(rest), dir, control.storeIdValue);
       const start = Date.now();

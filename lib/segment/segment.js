@@ -40,6 +40,8 @@ const MAX_PATH_LENGTH = LIMITS.MAX_SEGMENT_PATH_BYTES;
 const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
 const CREATE_KEYS = ['name', 'path', 'size', 'mode', 'exclusive', 'reserve'];
 const TARGET_KEYS = ['name', 'path'];
+// The permission bits of a segment created without `mode`.
+const DEFAULT_MODE = 0o600;
 const kInternal = Symbol('shmstore.Segment.internal');
 
 // SharedArrayBuffer -> how many open handles of this thread use it (a Store, a sync object's
@@ -127,7 +129,7 @@ class Segment {
     const target = parseTarget(options, CREATE_KEYS);
     if (options.size === undefined) throw v.typeError('The "options.size" argument is required');
     v.validateInteger(options.size, 'options.size', 1, MAX_SIZE, 'ERR_SHM_TOO_LARGE');
-    const mode = optional(options, 'mode', 0o600, (x, n) => v.validateInteger(x, n, 0, 0o777));
+    const mode = optional(options, 'mode', DEFAULT_MODE, (x, n) => v.validateInteger(x, n, 0, 0o777));
     const exclusive = optional(options, 'exclusive', true, v.validateBoolean);
     const reserve = optional(options, 'reserve', true, v.validateBoolean);
     const handle = requireAddon().segmentCreate(target.kind, target.id, options.size, mode, exclusive, reserve);
@@ -183,6 +185,16 @@ class Segment {
 
   get closed() {
     return this.#closed;
+  }
+
+  /**
+   * The permission bits (0..0o777) of the object this handle mapped, as they are now (fstat of
+   * its descriptor: still that object after its name was unlinked or reused). Throws ShmError
+   * ERR_CLOSED after close(), which closes the descriptor.
+   */
+  get mode() {
+    if (this.#closed) throw new ShmError('ERR_CLOSED', `${this.#describe()} is closed`);
+    return this.#handle.mode;
   }
 
   /** Idempotent. See the top of this file for exactly what it guarantees. */
@@ -249,4 +261,4 @@ function waitForStamp(u32, index, deadline) {
   return word;
 }
 
-module.exports = { Segment, MAX_SIZE, OPEN_WAIT_MS, openWhenSized, waitForStamp, holdBuffer, releaseBuffer };
+module.exports = { Segment, MAX_SIZE, DEFAULT_MODE, OPEN_WAIT_MS, openWhenSized, waitForStamp, holdBuffer, releaseBuffer };

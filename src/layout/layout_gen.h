@@ -277,6 +277,7 @@ inline constexpr uint64_t kPersistSyncInterval = 1ULL;
 inline constexpr uint64_t kPersistSyncAlways = 2ULL;
 inline constexpr uint64_t kPersistHeaderSeal = 0x4c414553ULL;
 inline constexpr uint64_t kPersistPolicyMark = 0x4f500000ULL;
+inline constexpr uint64_t kPersistModeMark = 0x52005000ULL;
 inline constexpr uint64_t kPersistStateEmpty = 0ULL;
 inline constexpr uint64_t kPersistStateReady = 1ULL;
 inline constexpr uint64_t kPersistHeaderOffset = 0ULL;
@@ -1087,7 +1088,8 @@ struct PersistRecovery {
   uint32_t headerSeal;
   uint64_t lastCheckpointMs;
   uint32_t storePolicy;
-  uint8_t reserved2[28];
+  uint32_t segmentMode;
+  uint8_t reserved2[24];
 };
 static_assert(sizeof(PersistRecovery) == 64, "PersistRecovery size");
 static_assert(offsetof(PersistRecovery, lock) == 0, "PersistRecovery.lock");
@@ -1098,7 +1100,8 @@ static_assert(offsetof(PersistRecovery, checkpoints) == 16, "PersistRecovery.che
 static_assert(offsetof(PersistRecovery, headerSeal) == 20, "PersistRecovery.headerSeal");
 static_assert(offsetof(PersistRecovery, lastCheckpointMs) == 24, "PersistRecovery.lastCheckpointMs");
 static_assert(offsetof(PersistRecovery, storePolicy) == 32, "PersistRecovery.storePolicy");
-static_assert(offsetof(PersistRecovery, reserved2) == 36, "PersistRecovery.reserved2");
+static_assert(offsetof(PersistRecovery, segmentMode) == 36, "PersistRecovery.segmentMode");
+static_assert(offsetof(PersistRecovery, reserved2) == 40, "PersistRecovery.reserved2");
 
 struct SnapHeader {
   uint32_t magic;
@@ -1535,6 +1538,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kPersistSyncAlways, "PERSIST_SYNC_ALWAYS") \
   X(kPersistHeaderSeal, "PERSIST_HEADER_SEAL") \
   X(kPersistPolicyMark, "PERSIST_POLICY_MARK") \
+  X(kPersistModeMark, "PERSIST_MODE_MARK") \
   X(kPersistStateEmpty, "PERSIST_STATE_EMPTY") \
   X(kPersistStateReady, "PERSIST_STATE_READY") \
   X(kPersistHeaderOffset, "PERSIST_HEADER_OFFSET") \
@@ -1922,6 +1926,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(PersistRecovery, "PERSIST_RECOVERY", headerSeal, "HEADER_SEAL") \
   X(PersistRecovery, "PERSIST_RECOVERY", lastCheckpointMs, "LAST_CHECKPOINT_MS") \
   X(PersistRecovery, "PERSIST_RECOVERY", storePolicy, "STORE_POLICY") \
+  X(PersistRecovery, "PERSIST_RECOVERY", segmentMode, "SEGMENT_MODE") \
   X(PersistRecovery, "PERSIST_RECOVERY", reserved2, "RESERVED2") \
   X(SnapHeader, "SNAP_HEADER", magic, "MAGIC") \
   X(SnapHeader, "SNAP_HEADER", version, "VERSION") \

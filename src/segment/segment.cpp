@@ -273,6 +273,15 @@ Status Segment::Open(SegmentKind kind, const char* id, Segment* out, SysError* e
   return layout::kOk;
 }
 
+Status Segment::Mode(uint32_t* out, SysError* err) const noexcept {
+  if (out == nullptr) return FailStatus(layout::kErrInvalidArg, "no output", err);
+  if (fd_ < 0) return FailStatus(layout::kErrClosed, "segment is closed", err);
+  struct stat st;
+  if (fstat(fd_, &st) < 0) return Fail(errno, "fstat", err);
+  *out = static_cast<uint32_t>(st.st_mode & 0777);
+  return layout::kOk;
+}
+
 Status Segment::Unlink(SegmentKind kind, const char* id, SysError* err) noexcept {
   if (!ValidId(kind, id)) return FailStatus(layout::kErrInvalidArg, "invalid name or path", err);
   if (UnlinkId(kind, id) < 0)

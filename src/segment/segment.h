@@ -78,6 +78,12 @@ class Segment {
   int fd() const noexcept { return fd_; }
   bool mapped() const noexcept { return data_ != nullptr; }
 
+  // The permission bits (0..0777) of the object behind the descriptor (fstat), as they are now:
+  // its creator's mode, unless someone changed them since. The descriptor names the object this
+  // segment mapped even after its name was unlinked or given to another object. kErrClosed once
+  // the descriptor is closed.
+  Status Mode(uint32_t* out, SysError* err) const noexcept;
+
   // Closes the descriptor; the mapping (if still owned) stays until Close or destruction.
   void CloseFd() noexcept;
 

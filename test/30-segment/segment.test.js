@@ -77,6 +77,32 @@ describe('Segment', function () {
       assert.ok(!fs.existsSync(file));
     });
 
+    it('mode reads the permission bits of the object the handle mapped: after a chmod, after its name is gone; ERR_CLOSED after close()', function () {
+      const old = process.umask(0o077);
+      try {
+        const n = name('getmode');
+        const a = Segment.create({ name: n, size: 1, mode: 0o640 });
+        assert.strictEqual(a.mode, 0o640);
+        const b = Segment.open({ name: n });
+        assert.strictEqual(b.mode, 0o640);
+        fs.chmodSync(`/dev/shm/${n}`, 0o604);
+        assert.strictEqual(a.mode, 0o604);
+        // The name now names another object; the handle's is the one it mapped.
+        a.unlink();
+        Segment.create({ name: n, size: 1, mode: 0o660 }).close();
+        assert.strictEqual(b.mode, 0o604);
+        const file = path.join(tmp.dir, 'mode.bin');
+        const f = Segment.create({ path: file, size: 1 });
+        assert.strictEqual(f.mode, 0o600);
+        f.close();
+        assert.throws(() => f.mode, { code: 'ERR_CLOSED' });
+        a.close();
+        b.close();
+      } finally {
+        process.umask(old);
+      }
+    });
+
     it('resolves relative paths to absolute ones', function () {
       const rel = path.relative(process.cwd(), path.join(tmp.dir, 'rel.bin'));
       const seg = Segment.create({ path: rel, size: 1 });
@@ -324,6 +350,7 @@ describe('Segment', function () {
       const h = new addon.SegmentHandle();
       assert.strictEqual(h.closed, true);
       assert.throws(() => h.buffer(), { code: 'ERR_CLOSED' });
+      assert.throws(() => h.mode, { code: 'ERR_CLOSED' });
       h.close();
       assert.throws(() => addon.setErrorClass(42), TypeError);
     });
@@ -336,7 +363,7 @@ describe('Segment', function () {
       const getter = (key) => Object.getOwnPropertyDescriptor(proto, key).get;
       for (const self of [{}, 5, undefined, Object.create(proto)]) {
         for (const call of [() => proto.buffer.call(self), () => proto.close.call(self),
-          () => getter('size').call(self), () => getter('closed').call(self)]) {
+          () => getter('size').call(self), () => getter('closed').call(self), () => getter('mode').call(self)]) {
           assert.throws(call, (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG');
         }
       }

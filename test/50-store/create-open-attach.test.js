@@ -79,7 +79,8 @@ forEachEngine('Store.create(), Store.open(), Store.attach()', ({ engine }) => {
       try {
         const native = s._e; // the addon's NativeStore object: wrapped too
         for (const call of [() => proto.buffer.call(native), () => proto.close.call(native),
-          () => getter('size').call(native), () => getter('closed').call(native)]) {
+          () => getter('size').call(native), () => getter('closed').call(native),
+          () => getter('mode').call(native)]) {
           assert.throws(call, (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG');
         }
         s.set('a', 'k', 1);

@@ -168,6 +168,29 @@ const SIZE = 1 << 22;
       }
     });
 
+    it('restore gives the segment the original\'s permissions, or those of --mode', function () {
+      const s = Store.create({ name: t.name, size: SIZE, mode: 0o640, persist: { dir: t.dir, sync: 'none' } });
+      s.set('a', 'x', 1);
+      s.close();
+      assert.strictEqual(cli(['backup', t.name, bdir, '--dir', t.dir]).code, 0);
+      const modeOf = (name) => fs.statSync(`/dev/shm/${name}`).mode & 0o777;
+      const o = cli(['restore', bdir, '--name', r.name, '--dir', r.dir]);
+      assert.strictEqual(o.code, 0, o.stderr);
+      assert.strictEqual(modeOf(r.name), 0o640);
+      const other = persistTarget('clim');
+      try {
+        for (const bad of ['999', 'rw', '1000', '-1', '']) {
+          assertOneLine(cli(['restore', bdir, '--name', other.name, '--dir', other.dir, '--mode', bad]), 1, /--mode takes permission bits in octal/);
+        }
+        assert.throws(() => Segment.open({ name: other.name }), { code: 'ERR_SHM_NOT_FOUND' });
+        const m = cli(['restore', bdir, '--name', other.name, '--dir', other.dir, '--mode', '0660']);
+        assert.strictEqual(m.code, 0, m.stderr);
+        assert.strictEqual(modeOf(other.name), 0o660);
+      } finally {
+        other.cleanup();
+      }
+    });
+
     it('restore refuses a damaged or incomplete backup in one line, exit 2, creating nothing', function () {
       make();
       assert.strictEqual(cli(['backup', t.name, bdir, '--dir', t.dir]).code, 0);

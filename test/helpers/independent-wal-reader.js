@@ -146,12 +146,22 @@ function replay(records) {
  * the checksum is the CRC32C of bytes 4-31 then 36-59, null when seal and checksum are both 0 (a
  * file written before the checksum), false otherwise. `storePolicy` ("The store's policy", the
  * word at 224): 1 (none) or 2 (clock) when the word is 0x4F500000 plus it, null when it is 0 (a
- * file written before the field), 'damaged' otherwise.
+ * file written before the field), 'damaged' otherwise. `segmentMode` ("The segment's mode", the
+ * word at 228): the permission bits when bits 0-8 hold them, bits 16-24 their complement and the
+ * rest 0x52005000; null when the word is 0, 'damaged' otherwise.
  */
 function policyWord(word) {
   if (word === 0) return null;
   const policy = word - 0x4f500000;
   return policy === 1 || policy === 2 ? policy : 'damaged';
+}
+
+function segmentModeWord(word) {
+  if (word === 0) return null;
+  const mode = word % 512;
+  const complement = Math.floor(word / 65536) % 512;
+  const rest = word - mode - complement * 65536;
+  return rest === 0x52005000 && mode + complement === 511 ? mode : 'damaged';
 }
 
 function readControl(file) {
@@ -176,6 +186,7 @@ function readControl(file) {
     storeId: b.readBigUInt64LE(48).toString(16).padStart(16, '0'),
     maxNamespaces: b.readUInt32LE(56) || 255,
     storePolicy: policyWord(b.readUInt32LE(192 + 32)),
+    segmentMode: segmentModeWord(b.readUInt32LE(192 + 36)),
     checksum,
     seal,
     checked,

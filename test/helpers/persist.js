@@ -62,7 +62,7 @@ function newControl(dir) {
   const { C } = require('../../lib/layout/layout');
   return new Control(dir, {
     totalSize: 1 << 22, bucketCount: 1024, maxEntries: 1024, maxNamespaces: 255, syncMode: 2, intervalMs: 0,
-    checkpointBytes: 0, checkpointMs: 0, storeId: newStoreId(), storePolicy: C.POLICY_NONE, mode: 0o600,
+    checkpointBytes: 0, checkpointMs: 0, storeId: newStoreId(), storePolicy: C.POLICY_NONE, segmentMode: 0o600, mode: 0o600,
   }, 1000);
 }
 

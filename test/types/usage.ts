@@ -83,6 +83,10 @@ s.close();
 
 const seg = Segment.create({ name: 'types-seg', size: 4096 });
 const word = new Int32Array(seg.buffer);
+const segMode: number = seg.mode;
+// @ts-expect-error the mode is read-only
+seg.mode = 0o640;
+void segMode;
 futex.wake(word, 0);
 futex.waitAsync(word, 0, 0, 10).then((res) => console.log(res));
 try {
@@ -316,6 +320,9 @@ async function persisted(): Promise<void> {
   const bk: BackupReport = p.backup('/backups/app');
   console.log(bk.bytesCopied, bk.bytesTotal, bk.end);
   Store.restore('/backups/app', { name: 'types-r', dir: '/var/lib/app2', engine: 'js' }).close();
+  Store.restore('/backups/app', { name: 'types-r', dir: '/var/lib/app2', mode: 0o640 }).close();
+  // @ts-expect-error the mode is a number of permission bits
+  Store.restore('/backups/app', { name: 'types-r', dir: '/var/lib/app2', mode: '640' });
   // @ts-expect-error a restore needs the persistence directory
   Store.restore('/backups/app', { name: 'types-r' });
   Store.create({ path: '/tmp/x', size: 1 << 22, persist: { dir: '/d', sync: 'none', checkpointBytes: 0, checkpointMs: 60000 } }).close();

@@ -162,6 +162,36 @@ TEST(Segment, ExactModeIgnoresUmask) {
   EXPECT_EQ(st.st_mode & 0777, 0644u);
 }
 
+// Mode() reads the permission bits of the object the descriptor names: the creator's exact mode,
+// for an opener too, a change made since, and still after the name is unlinked (the rebuild of a
+// persisted store records what an attached handle's segment has).
+TEST(Segment, ModeReadsTheObjectsPermissions) {
+  ShmName n("getmode");
+  const mode_t old = umask(077);
+  CreateOptions o = Opts(n.name, 1);
+  o.mode = 0640;
+  Segment a;
+  ASSERT_EQ(Segment::Create(o, &a, nullptr), L::kOk);
+  umask(old);
+  uint32_t mode = 0;
+  ASSERT_EQ(a.Mode(&mode, nullptr), L::kOk);
+  EXPECT_EQ(mode, 0640u);
+  Segment b;
+  ASSERT_EQ(Segment::Open(SegmentKind::kShm, n.name.c_str(), &b, nullptr), L::kOk);
+  ASSERT_EQ(b.Mode(&mode, nullptr), L::kOk);
+  EXPECT_EQ(mode, 0640u);
+  ASSERT_EQ(fchmod(a.fd(), 0604), 0);
+  ASSERT_EQ(b.Mode(&mode, nullptr), L::kOk);
+  EXPECT_EQ(mode, 0604u);
+  ASSERT_EQ(Segment::Unlink(SegmentKind::kShm, n.name.c_str(), nullptr), L::kOk);
+  ASSERT_EQ(b.Mode(&mode, nullptr), L::kOk);
+  EXPECT_EQ(mode, 0604u);
+  b.Close();
+  SysError err;
+  EXPECT_EQ(b.Mode(&mode, &err), L::kErrClosed);
+  EXPECT_EQ(a.Mode(nullptr, &err), L::kErrInvalidArg);
+}
+
 TEST(Segment, SizeLimits) {
   ShmName n("limits");
   Segment s;

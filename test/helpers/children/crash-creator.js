@@ -5,13 +5,13 @@
 // return). With `killAt` k the process kills itself with SIGKILL at event k; otherwise it prints
 // { events } (how many there were) once the call is done. With `killAt` 'created' it kills itself
 // right after the call returns, before any write.
-//   argv[2]: JSON { how, name, dir, size, sync, from, killAt, engine?, eviction? }, how one of
+//   argv[2]: JSON { how, name, dir, size, sync, from, killAt, engine?, eviction?, mode? }, how one of
 //   'create', 'openOrCreate' (with persist), 'plainCreate', 'plainOpenOrCreate', 'restore' (of the
-//   backup in `from`); engine and eviction are passed to the call that takes them.
+//   backup in `from`); engine, eviction and mode are passed to the call that takes them.
 const fs = require('fs');
 const path = require('path');
 const root = path.join(__dirname, '..', '..', '..');
-const { how, name, dir, size, sync, from, killAt, engine, eviction } = JSON.parse(process.argv[2]);
+const { how, name, dir, size, sync, from, killAt, engine, eviction, mode } = JSON.parse(process.argv[2]);
 
 let events = 0;
 function event() {
@@ -39,13 +39,13 @@ wrap(fs, 'copyFileSync');
 const { Store } = require(path.join(root, 'index.js'));
 
 const persist = { dir, sync };
-const given = { engine, eviction };
+const given = { engine, eviction, mode };
 let s;
 if (how === 'create') s = Store.create({ name, size, ...given, persist });
 else if (how === 'openOrCreate') s = Store.openOrCreate({ name, size, ...given, persist });
 else if (how === 'plainCreate') s = Store.create({ name, size, ...given });
 else if (how === 'plainOpenOrCreate') s = Store.openOrCreate({ name, size, ...given });
-else if (how === 'restore') s = Store.restore(from, { name, dir, engine });
+else if (how === 'restore') s = Store.restore(from, { name, dir, engine, mode });
 else throw new Error(`unknown how ${how}`);
 if (killAt === 'created') process.kill(process.pid, 'SIGKILL');
 s.set('crash', 'creator', 1);
