@@ -1173,7 +1173,10 @@ export declare class Channel implements AsyncIterable<any>, QueueLatency<Channel
   trySend(value: QueueMessage): boolean;
   receive(options?: QueueWaitOptions): Promise<any>;
   receiveSync(timeoutMs?: number): any;
-  /** The next message, or undefined when none is queued. */
+  /**
+   * The next message, or undefined when none is queued now: not the end, even once closed (a
+   * sender that claimed its slot before close() may still publish); receiveSync(0) tells the end.
+   */
   tryReceive(): any;
   /**
    * Sends every value in order, claiming the free slots at once and waiting only while none is
