@@ -1019,18 +1019,16 @@ export declare class PriorityQueue {
   readonly closed: boolean;
 }
 
-/** Where and how a buffer pool is created (docs/api.md, BufferPool.create). */
-export interface BufferPoolCreateOptions {
-  name?: string;
-  path?: string | URL;
-  buffer?: SharedArrayBuffer;
-  byteOffset?: number;
-  size?: number;
+/**
+ * Where and how a buffer pool is created (docs/api.md, BufferPool.create): exactly one of name,
+ * path or buffer (size only with a segment).
+ */
+export type BufferPoolCreateOptions = MutexCreateOptions & {
   /** The bytes of one block, 1 to 2^30. */
   blockSize: number;
   /** How many blocks, 1 to 65536. */
   blockCount: number;
-}
+};
 
 /** A held block: its handle (a u32, never 0) and the block in place. */
 export interface PooledBlock {
@@ -1076,18 +1074,13 @@ export interface PoolWaitOptions {
   signal?: AbortSignal;
 }
 
-/** Where and how an object pool is created (docs/api.md, ObjectPool.create). */
-export interface ObjectPoolCreateOptions {
-  name?: string;
-  path?: string | URL;
-  buffer?: SharedArrayBuffer;
-  byteOffset?: number;
-  size?: number;
+/** Where and how an object pool is created (docs/api.md, ObjectPool.create): as BufferPoolCreateOptions. */
+export type ObjectPoolCreateOptions = MutexCreateOptions & {
   /** The bytes of one record, 1 to 2^30. */
   recordSize: number;
   /** How many records, 1 to 65536. */
   capacity: number;
-}
+};
 
 /** A held record: its handle, its bytes and a DataView over them, in place. */
 export interface PooledRecord {
@@ -1127,16 +1120,11 @@ export interface MemoryPoolClass {
   count: number;
 }
 
-/** Where and how a memory pool is created (docs/api.md, MemoryPool.create). */
-export interface MemoryPoolCreateOptions {
-  name?: string;
-  path?: string | URL;
-  buffer?: SharedArrayBuffer;
-  byteOffset?: number;
-  size?: number;
+/** Where and how a memory pool is created (docs/api.md, MemoryPool.create): as BufferPoolCreateOptions. */
+export type MemoryPoolCreateOptions = MutexCreateOptions & {
   /** 1 to 32 classes, sizes strictly growing, at most 65536 blocks in all. */
   classes: MemoryPoolClass[];
-}
+};
 
 /** Blocks of several size classes in shared memory (docs/api.md, MemoryPool). */
 export declare class MemoryPool {
@@ -1189,7 +1177,10 @@ export declare class Channel implements AsyncIterable<any>, QueueLatency<Channel
   trySend(value: QueueMessage): boolean;
   receive(options?: QueueWaitOptions): Promise<any>;
   receiveSync(timeoutMs?: number): any;
-  /** The next message, or undefined when none is queued. */
+  /**
+   * The next message, or undefined when none is queued now: not the end, even once closed (a
+   * sender that claimed its slot before close() may still publish); receiveSync(0) tells the end.
+   */
   tryReceive(): any;
   /**
    * Sends every value in order, claiming the free slots at once and waiting only while none is

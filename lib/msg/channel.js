@@ -155,7 +155,10 @@ class Channel {
       S.diff(Atomics.load(this.#u32, S.TAIL), Atomics.load(this.#u32, S.HEAD)) <= 0;
   }
 
-  /** The next message, or undefined when none is queued (see `closed` to tell the end). */
+  /**
+   * The next message, or undefined when none is queued now. Not the end, even once closed: a
+   * sender that claimed its slot before close() may still publish it (receiveSync(0) tells).
+   */
   tryReceive() {
     this.#usable();
     return this.#q.tryDequeue();

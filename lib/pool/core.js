@@ -232,6 +232,11 @@ class PoolCore {
 
   /** Like block() without blocking the event loop; rejects with signal.reason when aborted. */
   async blockAsync(attempt, timeout, signal) {
+    signal?.throwIfAborted();
+    // A block free now is taken without registering: a registration that nobody sleeps on makes
+    // the next free pay a futex wake, once per hand-off for a producer on the event loop.
+    const first = attempt();
+    if (first !== 0 || timeout <= 0) return first;
     const deadline = performance.now() + timeout;
     const u32 = this.u32;
     for (;;) {

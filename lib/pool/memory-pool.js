@@ -40,7 +40,9 @@ function shapeProblem(classes) {
  */
 function validateClasses(classes, name) {
   if (!Array.isArray(classes)) throw v.invalidType(name, 'an array of { size, count }', classes);
-  const copy = classes.map((c, i) => {
+  // Array.from, not map: map skips the holes of a sparse array, which would reach the checks
+  // below as undefined; Array.from gives each hole to validateObject, which names it.
+  const copy = Array.from(classes, (c, i) => {
     v.validateObject(c, `${name}[${i}]`);
     v.validateKeys(c, `${name}[${i}]`, ['size', 'count']);
     v.validateInteger(c.size, `${name}[${i}].size`, 1, C.POOL_MAX_BLOCK_SIZE);

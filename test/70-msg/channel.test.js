@@ -5,6 +5,10 @@ const path = require('path');
 const { Worker } = require('worker_threads');
 const { Channel, MpmcQueue } = require('../../index');
 const { CLOSED, kClosable, kPrepare, kPush } = require('../../lib/msg/mpmc');
+const { writeSlot } = require('../../lib/msg/mpmc-batch');
+const S = require('../../lib/msg/mpmc-slots');
+const { C, W } = require('../../lib/layout/layout');
+const { OwnerTable, identityOf } = require('../../lib/ownership/owners');
 const { addon } = require('../../lib/base/native');
 const { uniqueName, removeShm, runNode } = require('../helpers/process');
 const { seqOf } = require('../helpers/messages');
@@ -12,6 +16,8 @@ const { seqOf } = require('../helpers/messages');
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'mpmc-child.js');
 const withAddon = addon ? describe : describe.skip;
 const isClosed = (e) => e.code === 'ERR_CHANNEL_CLOSED' && e.status === 37;
+const isTimeout = (e) => e.code === 'ERR_QUEUE_TIMEOUT';
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
 
 function channel(capacity = 4) {
   return Channel.create({ buffer: new SharedArrayBuffer(Channel.bytesFor(capacity, { messageBytes: 64 })), capacity, messageBytes: 64 });
@@ -65,6 +71,34 @@ describe('Channel', () => {
     await assert.rejects(ch.receive(), isClosed);
     assert.throws(() => ch.receiveSync(), isClosed);
     assert.strictEqual(ch.tryReceive(), undefined);
+  });
+
+  it('after close(), nothing to receive now is not the end while a sender that claimed its slot before may publish it; a zero timeout tells', async () => {
+    const ch = channel(4);
+    ch.trySend('first');
+    // A sender of this process past its check of `closed`, not done writing: its intent names the
+    // position it claimed (format.md §15), then the claim of `tail`.
+    const q = MpmcQueue.open({ buffer: ch.buffer });
+    const pos = Atomics.load(q.u32, S.TAIL);
+    const o = new OwnerTable(q.u32, C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS).claim(identityOf(process.pid, 1));
+    Atomics.store(q.u32, S.intentWord(o, W.MPMC_INTENT.PRODUCE_POS), pos);
+    Atomics.store(q.u32, S.intentWord(o, W.MPMC_INTENT.ROLES), C.MPMC_INTENT_PRODUCE);
+    Atomics.store(q.u32, S.TAIL, pos + 1);
+    ch.close();
+    assert.strictEqual(ch.tryReceive(), 'first');
+    // Closed and nothing queued, and yet not the end:
+    assert.deepStrictEqual([ch.closed, ch.tryReceive()], [true, undefined]);
+    assert.throws(() => ch.receiveSync(0), isTimeout);
+    await assert.rejects(ch.receive({ timeoutMs: 0 }), isTimeout);
+    await assert.rejects(ch.receiveBatch(4, { timeoutMs: 0 }), isTimeout);
+    // The sender publishes what it sent before the close.
+    const { tag, payload } = q[kPrepare]('sent before the close');
+    writeSlot(q.u32, Buffer.from(ch.buffer), q.seqIndex_(pos), tag, payload);
+    Atomics.store(q.u32, q.seqIndex_(pos), S.seqOf(pos, C.MPMC_SEQ_FULL));
+    assert.strictEqual(ch.tryReceive(), 'sent before the close');
+    assert.throws(() => ch.receiveSync(0), isClosed);
+    await assert.rejects(ch.receive({ timeoutMs: 0 }), isClosed);
+    q.close();
   });
 
   it('close() wakes every waiting receiver and sender', async () => {

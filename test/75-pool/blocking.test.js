@@ -8,6 +8,7 @@ const path = require('path');
 const { spawn } = require('child_process');
 const { Worker } = require('worker_threads');
 const { BufferPool, ObjectPool } = require('../../index');
+const { W } = require('../../lib/layout/layout');
 const { addon } = require('../../lib/base/native');
 const { fullPool } = require('../helpers/pools');
 const { uniqueName, removeShm, until } = require('../helpers/process');
@@ -102,6 +103,27 @@ describe('Pools: waiting for a free block', () => {
         pool.close();
         throwsCode(() => pool.acquire(0), 'ERR_CLOSED');
         await assert.rejects(pool.acquireAsync(), { code: 'ERR_CLOSED' });
+      });
+
+      it('an acquireAsync() that finds a free block registers no waiter: the releases after it wake nobody', async () => {
+        // A registration that nobody sleeps on would make the next release pay a futex wake
+        // (format.md §17, "Waiting"), once per hand-off for a producer on the event loop.
+        const { pool, held, header } = fullPool(Class, 2);
+        pool.release(held[0]);
+        const waiters = () => Atomics.load(header, W.POOL_HEADER.WAITERS);
+        const released = () => Atomics.load(header, W.POOL_HEADER.RELEASED);
+        const before = released();
+        for (let i = 0; i < 3; i++) {
+          const { handle } = await pool.acquireAsync();
+          assert.strictEqual(waiters(), 0);
+          pool.release(handle);
+        }
+        const r = await pool.acquireAsync({ timeoutMs: 0 });
+        assert.strictEqual(waiters(), 0);
+        pool.release(r.handle);
+        assert.strictEqual(released(), before);
+        pool.release(held[1]);
+        pool.close();
       });
 
       it('an acquireAsync() that took a block in the tick its handle closes rejects with ERR_CLOSED', async () => {

@@ -129,6 +129,24 @@ describe('MemoryPool: waiting for a free block', () => {
     pool.close();
   });
 
+  it('an allocateAsync() that finds a fitting block registers no waiter: the frees after it wake nobody', async () => {
+    const { buffer, pool, held } = fullPool(SMALL);
+    const head = new Uint32Array(buffer, C.POOL_HEADER_OFFSET, W.POOL_HEADER.WORDS);
+    const waiters = () => Atomics.load(head, W.POOL_HEADER.WAITERS);
+    const released = () => Atomics.load(head, W.POOL_HEADER.RELEASED);
+    pool.free(held[2]);
+    const before = released();
+    for (const size of [200, 100, 256]) {
+      const { handle } = await pool.allocateAsync(size);
+      assert.strictEqual(waiters(), 0);
+      pool.free(handle);
+    }
+    pool.free(held[0]);
+    pool.free(held[1]);
+    assert.strictEqual(released(), before);
+    pool.close();
+  });
+
   it('a timeout ends the wait with ERR_POOL_EXHAUSTED and the pool unchanged', async () => {
     const { pool, held } = fullPool(SMALL);
     pool.free(held[0]); // a small block is free: it serves no waiter for more than 64 bytes

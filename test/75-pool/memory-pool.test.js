@@ -103,6 +103,21 @@ describe('MemoryPool', () => {
     throwsCode(() => pool.allocate(1), 'ERR_CLOSED');
   });
 
+  it('a class list with a hole is a TypeError with code ERR_INVALID_ARG naming the hole; nothing is created', () => {
+    const sab = new SharedArrayBuffer(1 << 16);
+    // Arrays of `length` with classes at `at` (index: class) and holes elsewhere.
+    const sparse = (length, at) => Object.assign(new Array(length), at);
+    const holes = [[sparse(2, { 1: { size: 64, count: 1 } }), 0], [sparse(3, { 0: { size: 64, count: 1 }, 2: { size: 128, count: 1 } }), 1],
+      [sparse(2, { 0: { size: 64, count: 1 } }), 1]];
+    for (const [classes, hole] of holes) {
+      assert.ok(!(hole in classes));
+      const named = (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG' && e.message.includes(`classes[${hole}]`);
+      assert.throws(() => MemoryPool.create({ buffer: sab, classes }), named);
+      assert.throws(() => MemoryPool.bytesFor(classes), named);
+    }
+    assert.ok(new Uint8Array(sab).every((b) => b === 0));
+  });
+
   // A block's length word holds what its allocate asked for, at most its class's size (format.md
   // §17): a larger one is damage. A view of it would cover the next block, or reach out of the
   // pool's region (a RangeError where the memory ends).

@@ -254,6 +254,15 @@ reg.create('buffer-pool', 'frames2');
 poolByName.close();
 void bp.acquireAsync({ timeoutMs: 10, signal: new AbortController().signal }).then((b: PooledBlock) => b.handle);
 void bp.acquire(0);
+BufferPool.create({ name: 'frames3', size: 1 << 20, blockSize: 64, blockCount: 4 }).close();
+// @ts-expect-error a pool needs a name, a path or a buffer
+BufferPool.create({ blockSize: 64, blockCount: 4 });
+// @ts-expect-error exactly one of name, path or buffer
+BufferPool.create({ name: 'frames4', buffer: new SharedArrayBuffer(1 << 20), blockSize: 64, blockCount: 4 });
+// @ts-expect-error size applies only to a segment
+ObjectPool.create({ buffer: new SharedArrayBuffer(1 << 20), size: 1 << 20, recordSize: 16, capacity: 8 });
+// @ts-expect-error a pool needs a name, a path or a buffer
+MemoryPool.create({ classes: [{ size: 64, count: 1 }] });
 
 const op = ObjectPool.create({ buffer: new SharedArrayBuffer(ObjectPool.bytesFor(8, 16)), recordSize: 16, capacity: 8 });
 const rec: PooledRecord = op.acquire(100);
