@@ -185,6 +185,14 @@ forEachEngine('ShmstoreSaver', ({ engine, make }) => {
     assert.strictEqual(store.count(), 0);
   });
 
+  it('an option given as undefined is one not given, whatever its name (options spread from a configuration)', async function () {
+    const spread = new ShmstoreSaver(store, { prefix: 'spread', serde: undefined, ttl: undefined });
+    const config = await spread.put({ configurable: { thread_id: 't' } }, emptyCheckpoint(), meta(0), {});
+    assert.strictEqual((await spread.getTuple(config)).checkpoint.id, config.configurable.checkpoint_id);
+    assert.strictEqual(store.count('spread.checkpoints'), 1);
+    assert.throws(() => new ShmstoreSaver(store, { prefx: 'p', ttl: undefined }), { name: 'TypeError', code: 'ERR_INVALID_ARG' });
+  });
+
   it('putWrites refuses a write that is not a [channel, value] pair (TypeError, ERR_INVALID_ARG) and writes nothing of the call', async function () {
     const config = await saver.put({ configurable: { thread_id: 't' } }, { ...emptyCheckpoint(), channel_values: {}, channel_versions: {} }, meta(0), {});
     const bad = { name: 'TypeError', code: 'ERR_INVALID_ARG' };

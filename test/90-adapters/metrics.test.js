@@ -216,6 +216,19 @@ describe('shmstore/metrics across processes and arguments', function () {
     store.close();
   });
 
+  it('an option given as undefined is one not given, whatever its name (options spread from a configuration)', async function () {
+    const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20) });
+    const registry = new prom.Registry();
+    const m = storeMetrics(store, { registry, prefix: undefined, name: 'cache', latency: undefined, labels: undefined });
+    const entries = (await registry.getMetricsAsJSON()).find((x) => x.name === 'shmstore_entries');
+    assert.deepStrictEqual(entries.values.map((x) => x.labels), [{ store: 'cache' }]);
+    m.unregister();
+    // A misspelt option that holds a value is still refused.
+    assert.throws(() => storeMetrics(store, { registry, prefx: 'app_' }), (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG');
+    assert.deepStrictEqual(await registry.getMetricsAsJSON(), []);
+    store.close();
+  });
+
   it('without prom-client installed, require(\'shmstore/metrics\') throws ERR_PEER_MISSING naming it', function () {
     const out = requireWithout('shmstore/metrics', ['prom-client']);
     assert.match(out.message, /npm install prom-client/);

@@ -45,9 +45,7 @@ function defineSaver(lg) {
     // `target`: an open Store (never closed by the saver) or store options (lib/adapters/open-store.js).
     constructor(target, options = {}) {
       if (options === null || typeof options !== 'object') throw v.typeError('The "options" argument must be an object');
-      for (const k of Object.keys(options)) {
-        if (!OPTION_KEYS.includes(k)) throw v.typeError(`Unknown option "${k}" (known: ${OPTION_KEYS.join(', ')})`);
-      }
+      v.validateGivenKeys(options, 'options', OPTION_KEYS);
       super(options.serde);
       const prefix = prefixOf(options.prefix, '.checkpoints');
       const { store, owned } = openStore(target, 'store');

@@ -58,7 +58,7 @@ const OPTION_KEYS = ['registry', 'prefix', 'name', 'latency'];
 // omitted) and returns { metrics, unregister }. Every series has the label `store`.
 function storeMetrics(stores, options = {}) {
   v.validateObject(options, 'options');
-  v.validateKeys(options, 'options', OPTION_KEYS);
+  v.validateGivenKeys(options, 'options', OPTION_KEYS);
   const registry = options.registry === undefined ? prom.register : options.registry;
   if (!(registry instanceof prom.Registry)) throw v.invalidType('options.registry', 'a prom-client Registry', registry);
   const prefix = options.prefix === undefined ? 'shmstore_' : options.prefix;
