@@ -203,6 +203,22 @@ forEachEngine('ShmstoreSaver', ({ engine, make }) => {
     assert.strictEqual(store.count('langgraph.writes'), 0);
   });
 
+  it('putWrites refuses a task path that is not a string (TypeError, ERR_INVALID_ARG): the checkpoint and list() stay readable', async function () {
+    const config = await saver.put({ configurable: { thread_id: 't' } }, { ...emptyCheckpoint(), channel_values: {}, channel_versions: {} }, meta(0), {});
+    const bad = { name: 'TypeError', code: 'ERR_INVALID_ARG' };
+    await saver.putWrites(config, [['ch', 'a']], 'task-a', 'a');
+    for (const taskPath of [5, {}, ['a'], true]) {
+      await assert.rejects(saver.putWrites(config, [['ch', 'x']], 'task-x', taskPath), bad, JSON.stringify(taskPath));
+    }
+    // Without a path, or with none (undefined, null): the write is stored with the empty path.
+    await saver.putWrites(config, [['ch', 'b']], 'task-b');
+    await saver.putWrites(config, [['ch', 'c']], 'task-c', null);
+    assert.deepStrictEqual((await saver.getTuple(config)).pendingWrites, [['task-b', 'ch', 'b'], ['task-c', 'ch', 'c'], ['task-a', 'ch', 'a']]);
+    const listed = [];
+    for await (const t of saver.list({ configurable: { thread_id: 't' } })) listed.push(t.pendingWrites.length);
+    assert.deepStrictEqual(listed, [3]);
+  });
+
   it(`threads written by worker threads are all listed, each checkpoint with its write [${engine}]`, async function () {
     const workers = 3;
     const count = 10;
