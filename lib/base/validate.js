@@ -64,6 +64,17 @@ function validateKeys(obj, name, allowed) {
   }
 }
 
+/**
+ * validateKeys for options in which an option given as undefined is one not given, whatever its
+ * name: an options object spread from a configuration whose unset members are undefined. Only
+ * the keys that hold a value must be known.
+ */
+function validateGivenKeys(obj, name, allowed) {
+  for (const key of Object.keys(obj)) {
+    if (obj[key] !== undefined) validateKeys({ [key]: obj[key] }, name, allowed);
+  }
+}
+
 function validateBoolean(value, name) {
   if (typeof value !== 'boolean') throw invalidType(name, 'of type boolean', value);
 }
@@ -166,6 +177,7 @@ module.exports = {
   rangeError,
   validateObject,
   validateKeys,
+  validateGivenKeys,
   validateBoolean,
   validateString,
   validateInteger,

@@ -347,6 +347,23 @@ describe('shmstore/keyv', function () {
     assert.deepStrictEqual(store.namespaces(), ['n']);
   });
 
+  it('an adapter option given as undefined is one not given, whatever its name: options spread from a configuration with unset members', async function () {
+    const config = { namespace: 'spread', ttl: undefined, serialize: undefined };
+    const a = new KeyvShmstore(store, { ...config, keyv: undefined });
+    await a.set('k', 'v');
+    assert.deepStrictEqual(store.keys('spread'), ['k']);
+    // Through Keyv too, whose own options a configuration may share.
+    for (const [major, Keyv] of majors) {
+      const keyv = new Keyv({ store: new KeyvShmstore(store, { namespace: 'unused', ttl: undefined }), namespace: `spread${major}` });
+      await keyv.set('k', major);
+      assert.strictEqual(await keyv.get('k'), major);
+    }
+    // A misspelt option that holds a value is still refused, not dropped.
+    assert.throws(() => new KeyvShmstore(store, { namepsace: 'x', ttl: undefined }), (e) => e.name === 'TypeError' &&
+      e.code === 'ERR_INVALID_ARG' && /options\.namepsace/.test(e.message));
+    assert.throws(() => new KeyvShmstore(store, { ttl: 1000 }), { name: 'TypeError', code: 'ERR_INVALID_ARG' });
+  });
+
   it('a Keyv namespace past the store\'s 255 is refused: set resolves false with the store\'s error', async function () {
     for (let i = 0; i < 255; i++) store.set(`ns${i}`, 'k', i);
     const keyv = new Keyv5({ store: new KeyvShmstore(store), namespace: 'one-too-many' });

@@ -185,6 +185,14 @@ forEachEngine('ShmstoreSaver', ({ engine, make }) => {
     assert.strictEqual(store.count(), 0);
   });
 
+  it('an option given as undefined is one not given, whatever its name (options spread from a configuration)', async function () {
+    const spread = new ShmstoreSaver(store, { prefix: 'spread', serde: undefined, ttl: undefined });
+    const config = await spread.put({ configurable: { thread_id: 't' } }, emptyCheckpoint(), meta(0), {});
+    assert.strictEqual((await spread.getTuple(config)).checkpoint.id, config.configurable.checkpoint_id);
+    assert.strictEqual(store.count('spread.checkpoints'), 1);
+    assert.throws(() => new ShmstoreSaver(store, { prefx: 'p', ttl: undefined }), { name: 'TypeError', code: 'ERR_INVALID_ARG' });
+  });
+
   it('putWrites refuses a write that is not a [channel, value] pair (TypeError, ERR_INVALID_ARG) and writes nothing of the call', async function () {
     const config = await saver.put({ configurable: { thread_id: 't' } }, { ...emptyCheckpoint(), channel_values: {}, channel_versions: {} }, meta(0), {});
     const bad = { name: 'TypeError', code: 'ERR_INVALID_ARG' };
@@ -193,6 +201,22 @@ forEachEngine('ShmstoreSaver', ({ engine, make }) => {
     }
     assert.deepStrictEqual((await saver.getTuple(config)).pendingWrites, []);
     assert.strictEqual(store.count('langgraph.writes'), 0);
+  });
+
+  it('putWrites refuses a task path that is not a string (TypeError, ERR_INVALID_ARG): the checkpoint and list() stay readable', async function () {
+    const config = await saver.put({ configurable: { thread_id: 't' } }, { ...emptyCheckpoint(), channel_values: {}, channel_versions: {} }, meta(0), {});
+    const bad = { name: 'TypeError', code: 'ERR_INVALID_ARG' };
+    await saver.putWrites(config, [['ch', 'a']], 'task-a', 'a');
+    for (const taskPath of [5, {}, ['a'], true]) {
+      await assert.rejects(saver.putWrites(config, [['ch', 'x']], 'task-x', taskPath), bad, JSON.stringify(taskPath));
+    }
+    // Without a path, or with none (undefined, null): the write is stored with the empty path.
+    await saver.putWrites(config, [['ch', 'b']], 'task-b');
+    await saver.putWrites(config, [['ch', 'c']], 'task-c', null);
+    assert.deepStrictEqual((await saver.getTuple(config)).pendingWrites, [['task-b', 'ch', 'b'], ['task-c', 'ch', 'c'], ['task-a', 'ch', 'a']]);
+    const listed = [];
+    for await (const t of saver.list({ configurable: { thread_id: 't' } })) listed.push(t.pendingWrites.length);
+    assert.deepStrictEqual(listed, [3]);
   });
 
   it(`threads written by worker threads are all listed, each checkpoint with its write [${engine}]`, async function () {

@@ -227,6 +227,19 @@ forEachEngine('ShmstoreStore', ({ engine, make }) => {
     assert.strictEqual(store.count(), 0);
   });
 
+  it(`an option given as undefined is one not given, whatever its name: options spread from a configuration [${engine}]`, async function () {
+    await mem.put(['u'], 'k', { v: 1 });
+    assert.deepStrictEqual((await mem.search(['u'], { limit: undefined, limt: undefined })).map((i) => i.key), ['k']);
+    assert.deepStrictEqual(await mem.listNamespaces({ prefix: ['u'], max_depth: undefined }), [['u']]);
+    const spread = new ShmstoreStore(store, { prefix: 'spread', ttl: undefined });
+    await spread.put(['u'], 'k', { v: 2 });
+    assert.strictEqual((await spread.get(['u'], 'k')).value.v, 2);
+    assert.strictEqual(store.count('spread.items'), 1);
+    // One that holds a value is still checked: a misspelt option is refused, not dropped.
+    await assert.rejects(mem.search(['u'], { limt: 5, offset: undefined }), { name: 'TypeError', code: 'ERR_INVALID_ARG' });
+    assert.throws(() => new ShmstoreStore(store, { prefx: 'p', ttl: undefined }), { name: 'TypeError', code: 'ERR_INVALID_ARG' });
+  });
+
   it(`is shared by worker threads: each worker's items are all there, exactly once [${engine}]`, async function () {
     const workers = 4;
     const count = 25;

@@ -104,6 +104,26 @@ describe('shmstore/metrics latency', function () {
     }
   });
 
+  it('a scrape that options.latency fails leaves the next one fresh, also when only a latency metric is read', async function () {
+    const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20), latency: true });
+    try {
+      store.set('n', 'k', 1);
+      const registry = new prom.Registry();
+      let fail = true;
+      storeMetrics(store, { registry, latency: () => (fail ? 'not snapshots' : []) });
+      // One metric read on its own (prom-client's getSingleMetricAsString), as a whole scrape.
+      const read = () => registry.getSingleMetricAsString('shmstore_op_latency_seconds');
+      await assert.rejects(read(), TypeError);
+      fail = false;
+      for (const later of [false, true]) {
+        if (later) await new Promise((r) => setTimeout(r, 10));
+        assert.match(await read(), /shmstore_op_latency_seconds\{store="default",op="set",quantile="0\.5"\} /);
+      }
+    } finally {
+      store.close();
+    }
+  });
+
   it('bad arguments: options.latency not a function, or returning something else than snapshots', async function () {
     const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20), latency: true });
     try {

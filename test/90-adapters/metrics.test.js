@@ -216,6 +216,43 @@ describe('shmstore/metrics across processes and arguments', function () {
     store.close();
   });
 
+  it('an option given as undefined is one not given, whatever its name (options spread from a configuration)', async function () {
+    const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20) });
+    const registry = new prom.Registry();
+    const m = storeMetrics(store, { registry, prefix: undefined, name: 'cache', latency: undefined, labels: undefined });
+    const entries = (await registry.getMetricsAsJSON()).find((x) => x.name === 'shmstore_entries');
+    assert.deepStrictEqual(entries.values.map((x) => x.labels), [{ store: 'cache' }]);
+    m.unregister();
+    // A misspelt option that holds a value is still refused.
+    assert.throws(() => storeMetrics(store, { registry, prefx: 'app_' }), (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG');
+    assert.deepStrictEqual(await registry.getMetricsAsJSON(), []);
+    store.close();
+  });
+
+  it('a stats() that fails with an error other than a store error fails that scrape only: the next scrape reads the store again', async function () {
+    const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20) });
+    const registry = new prom.Registry();
+    storeMetrics(store, { registry, name: 'cache' });
+    store.set('n', 'a', 1);
+    // An unexpected failure of one scrape (not a ShmError: it is thrown, as documented).
+    const stats = store.stats;
+    store.stats = () => {
+      store.stats = stats;
+      throw new Error('unexpected');
+    };
+    await assert.rejects(scrape(registry), /unexpected/);
+    store.set('n', 'b', 2);
+    // The next scrape, at once and later, shows the store as it is, not the failed scrape's
+    // partial snapshot.
+    for (const later of [false, true]) {
+      if (later) await new Promise((r) => setTimeout(r, 10));
+      const got = await scrape(registry);
+      assert.strictEqual(got['shmstore_entries{store=cache}'], 2);
+      assert.strictEqual(got['shmstore_up{store=cache}'], 1);
+    }
+    store.close();
+  });
+
   it('without prom-client installed, require(\'shmstore/metrics\') throws ERR_PEER_MISSING naming it', function () {
     const out = requireWithout('shmstore/metrics', ['prom-client']);
     assert.match(out.message, /npm install prom-client/);

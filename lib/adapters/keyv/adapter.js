@@ -59,8 +59,9 @@ class KeyvShmstore extends EventEmitter {
     }
     if (options === null || typeof options !== 'object') throw v.typeError('KeyvShmstore: "options" must be an object');
     // A misspelt option is an error, not a default taken silently (a `namepsace` would write the
-    // entries to 'keyv'), as with the options of the store itself and of the other adapters.
-    v.validateKeys(options, 'options', OPTION_KEYS);
+    // entries to 'keyv'), as with the options of the store itself and of the other adapters. One
+    // given as undefined is one not given, as with the store options (open-store.js).
+    v.validateGivenKeys(options, 'options', OPTION_KEYS);
     if (options.keyv !== undefined && options.keyv !== 5 && options.keyv !== 6) {
       throw v.rangeError(`KeyvShmstore: "options.keyv" must be 5 or 6. Received ${String(options.keyv)}`);
     }

@@ -17,7 +17,7 @@
 // the whole adapter namespace. There is no vector index: a `query` does not rank (score is
 // undefined) and the `index` argument of put is accepted and ignored.
 const { isDeepStrictEqual } = require('util');
-const { typeError, rangeError, validateObject, validateKeys, jsonText } = require('../../base/validate');
+const { typeError, rangeError, validateObject, validateGivenKeys, jsonText } = require('../../base/validate');
 const { openStore } = require('../open-store');
 const { ChunkedValues } = require('../chunked');
 const { prefixOf } = require('./names');
@@ -123,9 +123,7 @@ function defineStore(lg) {
     constructor(target, options = {}) {
       super();
       if (options === null || typeof options !== 'object') throw typeError('The "options" argument must be an object');
-      for (const k of Object.keys(options)) {
-        if (!OPTION_KEYS.includes(k)) throw typeError(`Unknown option "${k}" (known: ${OPTION_KEYS.join(', ')})`);
-      }
+      validateGivenKeys(options, 'options', OPTION_KEYS);
       const prefix = prefixOf(options.prefix, '.chunks');
       const { store, owned } = openStore(target, 'store');
       this.store = store;
@@ -149,7 +147,7 @@ function defineStore(lg) {
     async search(namespacePrefix, options) {
       if (options !== undefined) {
         validateObject(options, 'options');
-        validateKeys(options, 'options', SEARCH_KEYS);
+        validateGivenKeys(options, 'options', SEARCH_KEYS);
       }
       return checked([[namespacePrefix, 'namespacePrefix']], () => super.search(namespacePrefix, options));
     }
@@ -157,7 +155,7 @@ function defineStore(lg) {
     // BaseStore leaves out a prefix or suffix that is falsy (no condition).
     async listNamespaces(options = {}) {
       validateObject(options, 'options');
-      validateKeys(options, 'options', LIST_KEYS);
+      validateGivenKeys(options, 'options', LIST_KEYS);
       const { prefix, suffix } = options;
       const paths = [[prefix, 'prefix'], [suffix, 'suffix']].filter(([p]) => p);
       return checked(paths, () => super.listNamespaces(options));

@@ -45,9 +45,7 @@ function defineSaver(lg) {
     // `target`: an open Store (never closed by the saver) or store options (lib/adapters/open-store.js).
     constructor(target, options = {}) {
       if (options === null || typeof options !== 'object') throw v.typeError('The "options" argument must be an object');
-      for (const k of Object.keys(options)) {
-        if (!OPTION_KEYS.includes(k)) throw v.typeError(`Unknown option "${k}" (known: ${OPTION_KEYS.join(', ')})`);
-      }
+      v.validateGivenKeys(options, 'options', OPTION_KEYS);
       super(options.serde);
       const prefix = prefixOf(options.prefix, '.checkpoints');
       const { store, owned } = openStore(target, 'store');
@@ -222,6 +220,11 @@ function defineSaver(lg) {
       const ns = fieldOf(c.checkpoint_ns === undefined ? '' : c.checkpoint_ns, 'checkpoint_ns', { allowEmpty: true });
       const id = fieldOf(c.checkpoint_id, 'checkpoint_id');
       const task = fieldOf(taskId, 'task_id');
+      // The path orders the pending writes (LangGraph's writesSortKey compares it as a string):
+      // one of another type, once stored, would make every later read of the checkpoint throw.
+      // null, as undefined, is no path.
+      const path = taskPath === null ? '' : taskPath;
+      if (typeof path !== 'string') throw v.invalidType('taskPath', 'a string', taskPath);
       if (!Array.isArray(writes)) throw v.typeError('The "writes" argument must be an array of [channel, value] pairs');
       const records = [];
       for (let i = 0; i < writes.length; i++) {
@@ -234,7 +237,7 @@ function defineSaver(lg) {
         // Special channels (errors, interrupts, ...) have a fixed negative index and replace the
         // previous write; ordinary writes keep the first one stored (a retried task).
         const idx = WRITES_IDX_MAP[channel] !== undefined ? WRITES_IDX_MAP[channel] : i;
-        records.push([keyOf(task, String(idx)), idx, encodeRecord({ task, channel: fieldOf(channel, 'channel'), path: taskPath || '', idx }, [await this._dump(value)])]);
+        records.push([keyOf(task, String(idx)), idx, encodeRecord({ task, channel: fieldOf(channel, 'channel'), path, idx }, [await this._dump(value)])]);
       }
       // From here to the end, no await: the index is read, extended and written back with no
       // other call of this thread in between (one writer per thread of LangGraph at a time).

@@ -58,7 +58,7 @@ const OPTION_KEYS = ['registry', 'prefix', 'name', 'latency'];
 // omitted) and returns { metrics, unregister }. Every series has the label `store`.
 function storeMetrics(stores, options = {}) {
   v.validateObject(options, 'options');
-  v.validateKeys(options, 'options', OPTION_KEYS);
+  v.validateGivenKeys(options, 'options', OPTION_KEYS);
   const registry = options.registry === undefined ? prom.register : options.registry;
   if (!(registry instanceof prom.Registry)) throw v.invalidType('options.registry', 'a prom-client Registry', registry);
   const prefix = options.prefix === undefined ? 'shmstore_' : options.prefix;
@@ -82,15 +82,24 @@ function storeMetrics(stores, options = {}) {
   // Forgotten in a microtask: after the synchronous pass that collects every metric of one
   // scrape, and before anything can change the stores or scrape again (a second scrape right
   // after `await registry.metrics()` sees fresh numbers, which a later macrotask would not give).
-  const clearSoon = () => queueMicrotask(() => {
-    snapshot = null;
-    latencies = null;
-  });
+  // Queued before a snapshot is taken, not after: a pass that throws part way (an error that is
+  // no store error, a failing options.latency) leaves its partial snapshot to no later scrape.
+  let clearing = false;
+  const clearSoon = () => {
+    if (clearing) return;
+    clearing = true;
+    queueMicrotask(() => {
+      clearing = false;
+      snapshot = null;
+      latencies = null;
+    });
+  };
   // A store error (a lock held past its timeout by a live process, a damaged store) leaves that
   // store out of this scrape and counts against it, instead of failing the scrape: the registry
   // serves the application's other metrics too, and `up` 0 says which store could not answer.
   const snap = () => {
     if (snapshot === null) {
+      clearSoon();
       snapshot = [];
       failed = [];
       for (const [label, s] of pairs) {
@@ -106,18 +115,17 @@ function storeMetrics(stores, options = {}) {
           f.n += 1;
         }
       }
-      if (latencies === null) clearSoon();
     }
     return snapshot;
   };
   const latencySnap = () => {
     if (latencies === null) {
+      clearSoon();
       latencies = [];
       for (const [label, s] of pairs) {
         const merged = mergedOf(label, s, options.latency);
         if (merged !== null) latencies.push([label, merged]);
       }
-      if (snapshot === null) clearSoon();
     }
     return latencies;
   };
