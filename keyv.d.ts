@@ -25,7 +25,11 @@ declare namespace KeyvShmstore {
   interface Options {
     /** Store namespace used while Keyv sets none (1-255 UTF-8 bytes); default 'keyv'. */
     namespace?: string;
-    /** Fix the Keyv contract instead of detecting it (keyv 6 reads `capabilities`, keyv 5 never does). */
+    /**
+     * Fix the Keyv contract instead of detecting it (keyv 6 reads `capabilities`, keyv 5 never does).
+     * An expiry only the other major hands is refused with ShmError ERR_INVALID_ARG (docs/api.md,
+     * "One major per adapter").
+     */
     keyv?: 5 | 6;
   }
 
@@ -47,9 +51,9 @@ declare namespace KeyvShmstore {
   interface Entry {
     key: string;
     value: unknown;
-    /** keyv 5: ms from now (0: no expiry). */
+    /** keyv 5: ms from now (0: no expiry). An entry with `ttl` and no `expires` is refused in keyv 6's contract. */
     ttl?: number;
-    /** keyv 6: ms since the epoch. */
+    /** keyv 6: ms since the epoch. An entry with `expires` and no `ttl` is refused in keyv 5's contract. */
     expires?: number;
   }
 
@@ -70,7 +74,12 @@ declare class KeyvShmstoreClass extends EventEmitter {
   getMany(keys: string[]): Promise<unknown[]>;
   has(key: string): Promise<boolean>;
   hasMany(keys: string[]): Promise<boolean[]>;
-  /** keyv 5: relative TTL in ms (0: no expiry; below 0: deletes the key); keyv 6: absolute expiry in ms since the epoch. */
+  /**
+   * keyv 5: relative TTL in ms (0: no expiry; below 0: deletes the key); keyv 6: absolute expiry in
+   * ms since the epoch. Rejects with ShmError ERR_INVALID_ARG a value only the other major hands:
+   * in keyv 6's contract an expiry above 0 and below 2^40 ms; in keyv 5's, once `capabilities` was
+   * read, a TTL from 2^40 ms up to short of the store's latest expiry (2^53 - 1 ms since the epoch).
+   */
   set(key: string, value: unknown, ttlOrExpires?: number): Promise<boolean>;
   setMany(entries: KeyvShmstore.Entry[]): Promise<boolean[]>;
   delete(key: string): Promise<boolean>;

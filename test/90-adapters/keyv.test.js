@@ -421,6 +421,92 @@ describe('shmstore/keyv: setMany with an entry the store refuses', () => {
   });
 });
 
+// keyv 5 hands set() a relative TTL and keyv 6 an absolute expiry. An adapter in the other major's
+// contract than the Keyv driving it would keep a 1 s TTL for 57 years, or delete every write with a
+// TTL; it refuses such a write instead, loud through Keyv's own error channel.
+describe('shmstore/keyv: an adapter made for one Keyv major and driven by the other', () => {
+  const SECOND = 1000;
+  let store;
+  beforeEach(() => {
+    store = Store.create({ buffer: new SharedArrayBuffer(1 << 20) });
+  });
+  afterEach(() => {
+    assert.ok(store.verify().ok);
+    store.close();
+  });
+  const mismatch = (made, driver) => (e) => e.name === 'ShmError' && e.code === 'ERR_INVALID_ARG' &&
+    e.message.includes(`made for keyv ${made}`) && e.message.includes(`driven by keyv ${driver}`) &&
+    e.message.includes(`{ keyv: ${driver} }`);
+
+  it('keyv 6 over an adapter made with { keyv: 5 }: a 1 s TTL is refused, not kept for 57 years', async () => {
+    const keyv = new Keyv6({ store: new KeyvShmstore(store, { keyv: 5 }), namespace: 'n' });
+    const errors = [];
+    keyv.on('error', (e) => errors.push(e));
+    assert.strictEqual(await keyv.set('k', 'v', SECOND), false);
+    assert.deepStrictEqual(await keyv.setMany([{ key: 'm', value: 'w', ttl: SECOND }]), [false]);
+    assert.strictEqual(errors.length, 2);
+    for (const e of errors) assert.ok(mismatch(5, 6)(e), e.message);
+    assert.deepStrictEqual(store.keys('n'), []);
+    // A write without a TTL has nothing to misread, and a TTL as long as the store allows is the
+    // store's latest expiry in either contract.
+    assert.strictEqual(await keyv.set('k', 'v'), true);
+    assert.strictEqual(await keyv.set('forever', 'v', Number.MAX_SAFE_INTEGER), true);
+    assert.strictEqual(store.ttl('n', 'k'), Infinity);
+    assert.ok(store.ttl('n', 'forever') > 2 ** 40);
+    assert.strictEqual(errors.length, 2);
+  });
+
+  for (const [how, make] of [
+    ['made with { keyv: 6 }', () => new KeyvShmstore(store, { keyv: 6 })],
+    ['switched to keyv 6 by a Keyv 6 given it first', () => {
+      const adapter = new KeyvShmstore(store);
+      new Keyv6({ store: adapter, namespace: 'n' });
+      return adapter;
+    }],
+  ]) {
+    it(`keyv 5 over an adapter ${how}: a 1 s TTL is refused, not deleted as an expiry in 1970`, async () => {
+      const keyv = new Keyv5({ store: make(), namespace: 'n', throwOnErrors: true });
+      await assert.rejects(keyv.set('k', 'v', SECOND), mismatch(6, 5));
+      await assert.rejects(keyv.setMany([{ key: 'm', value: 'w', ttl: SECOND }]), mismatch(6, 5));
+      assert.deepStrictEqual(store.keys('n'), []);
+      // A negative TTL is one already past to either major: the key is deleted, as before.
+      assert.strictEqual(await keyv.set('k', 'v', -1), true);
+      assert.deepStrictEqual(store.keys('n'), []);
+    });
+  }
+
+  it('every expiry each major hands through a matching adapter is taken, up to the bound and past it', async () => {
+    const huge = [2 ** 40 - 1, 2 ** 40, 1e15, Number.MAX_SAFE_INTEGER];
+    // keyv 5 never reads capabilities, so keyv 6 cannot be driving: every TTL is a TTL.
+    const k5 = new Keyv5({ store: new KeyvShmstore(store), namespace: 'v5', throwOnErrors: true });
+    for (const ttl of [1, SECOND, ...huge]) assert.strictEqual(await k5.set(`t${ttl}`, 'v', ttl), true, String(ttl));
+    assert.ok(store.ttl('v5', `t${SECOND}`) <= SECOND);
+    for (const ttl of huge) assert.ok(store.ttl('v5', `t${ttl}`) > 2 ** 40 - 60e3, String(ttl));
+    assert.deepStrictEqual(await k5.setMany([{ key: 'm', value: 'w', ttl: 1e15 }, { key: 'z', value: 'w', ttl: 0 }]), [true, true]);
+    assert.strictEqual(store.ttl('v5', 'z'), Infinity);
+    // Made for keyv 5 and its capabilities read by something else: TTLs below 2^40 ms and those
+    // reaching the store's latest expiry are still taken.
+    const fixed5 = new KeyvShmstore(store, { keyv: 5 });
+    assert.strictEqual(fixed5.capabilities.expires, true);
+    const f5 = new Keyv5({ store: fixed5, namespace: 'f5', throwOnErrors: true });
+    for (const ttl of [SECOND, 2 ** 40 - 1, Number.MAX_SAFE_INTEGER]) assert.strictEqual(await f5.set(`t${ttl}`, 'v', ttl), true);
+    await assert.rejects(f5.set('t', 'v', 2 ** 40), mismatch(5, 6));
+    // keyv 6: no TTL, a TTL of 0 (no expiry), short and huge ones.
+    const k6 = new Keyv6({ store: new KeyvShmstore(store), namespace: 'v6' });
+    for (const ttl of [undefined, 0, 1, SECOND, ...huge]) assert.strictEqual(await k6.set(`t${ttl}`, 'v', ttl), true, String(ttl));
+    assert.strictEqual(store.ttl('v6', 't0'), Infinity);
+    assert.ok(store.ttl('v6', `t${SECOND}`) <= SECOND);
+    assert.deepStrictEqual(await k6.setMany([{ key: 'm', value: 'w', ttl: SECOND }, { key: 'z', value: 'w' }]), [true, true]);
+    // keyv 6's contract directly: 0, a negative expiry and one past but after 2^40 ms delete the key.
+    const a6 = new KeyvShmstore(store, { keyv: 6, namespace: 'v6' });
+    for (const expires of [0, -1, 2 ** 40, Date.now() - 1]) {
+      await a6.set('z', 'w');
+      assert.strictEqual(await a6.set('z', 'w', expires), true);
+      assert.strictEqual(store.has('v6', 'z'), false, String(expires));
+    }
+  });
+});
+
 // Bad arguments to the adapter's own methods (docs/api.md: every function validates its
 // arguments): a TypeError or RangeError with ERR_INVALID_ARG, the store unchanged.
 describe('shmstore/keyv: bad arguments', () => {

@@ -10,10 +10,20 @@
 //   expiry (ms since the epoch) to set/setMany.
 // The adapter therefore starts in the keyv 5 contract and switches to the keyv 6 contract the
 // first time `capabilities` is read, unless the `keyv` option fixes the contract.
+//
+// Neither major can be told from the other by what it does to the adapter alone: keyv 5 sets
+// `namespace` and reads `opts`, which user code and keyv 6 (namespace) do too, and both hand a
+// string encoding `{ value, expires }`. What holds is one direction: keyv 6 hands an absolute
+// expiry only to an adapter whose `capabilities` it read (it uses a store directly only when
+// `capabilities.expires` is true, and wraps any other in its bridge, which hands a relative TTL).
+// An adapter in the other contract than its driver's would store a 1 s TTL as an expiry 57 years
+// away, or delete every write with a TTL, so the expiry argument itself is checked: a value that
+// can only belong to the other major is refused (see KEYV6_FLOOR) instead of being misread.
 const { EventEmitter } = require('events');
 const { Store: StoreFacade } = require('../../store/store'); // a persisted Store is one too
 const { openStore } = require('../open-store');
 const v = require('../../base/validate');
+const { ShmError } = require('../../base/errors');
 const { C } = require('../../layout/layout');
 
 const DEFAULT_NAMESPACE = 'keyv';
@@ -25,6 +35,11 @@ const GONE = Symbol('gone');
 // The latest expiry the store takes (store.set refuses a later one with a RangeError); it keeps
 // an entry's expiry in 48 bits and stores anything later as its own maximum anyway.
 const MAX_EXPIRY = Number.MAX_SAFE_INTEGER;
+// 2^40 ms: as a duration about 34.8 years, as an instant 2004-11-03. Every expiry keyv 6 computes
+// is now + ttl, far above it; below it lie all practical TTLs. So an absolute `expires` below it
+// (and above 0) is a keyv 5 TTL, and a relative `ttl` at or above it (and below what reaches the
+// store's latest expiry anyway) is a keyv 6 instant, once keyv 6 may be the driver.
+const KEYV6_FLOOR = 2 ** 40;
 // The values an iterator reads per getMany.
 const ITERATOR_BATCH = 100;
 
@@ -76,6 +91,8 @@ class KeyvShmstore extends EventEmitter {
     this._owned = owned;
     this._v6 = options.keyv === 6;
     this._fixed = options.keyv !== undefined;
+    // Whether `capabilities` was ever read: until then keyv 6 cannot be handing absolute expiries.
+    this._capabilitiesRead = false;
     this._defaultNamespace = namespace;
     this._namespace = undefined;
     // Namespaces that a Keyv 5 instance set on this adapter: a key prefixed with one of them
@@ -98,6 +115,7 @@ class KeyvShmstore extends EventEmitter {
 
   /** What keyv 6 reads to use this adapter directly: every method, and absolute `expires`. */
   get capabilities() {
+    this._capabilitiesRead = true;
     if (!this._fixed) this._v6 = true;
     const methods = {};
     for (const name of STORE_METHODS) methods[name] = { exists: true, methodType: 'async' };
@@ -138,10 +156,43 @@ class KeyvShmstore extends EventEmitter {
     // long time", or keyv 6's `Date.now() + ttl` of such a TTL) is the latest one it takes, as the
     // store itself does with an expiry beyond its 48 bits: Keyv's own stores and @keyv/redis
     // accept it, and refusing it would lose the write.
-    if (this._v6) return arg <= Date.now() ? GONE : { expiresAt: Math.min(Math.ceil(arg), MAX_EXPIRY) };
+    const now = Date.now();
+    if (this._v6) {
+      // keyv 5 hands no TTL of 0 (it hands none instead), and a negative one, already past, is
+      // deleted here as keyv 5 would; a positive one would be read as an instant before 2004.
+      if (arg > 0 && arg < KEYV6_FLOOR) throw this._tooSmall(arg);
+      return arg <= now ? GONE : { expiresAt: Math.min(Math.ceil(arg), MAX_EXPIRY) };
+    }
     if (arg === 0) return undefined;
     if (arg < 0) return GONE;
-    return arg > MAX_EXPIRY - Date.now() ? { expiresAt: MAX_EXPIRY } : { ttl: arg };
+    if (arg > MAX_EXPIRY - now) return { expiresAt: MAX_EXPIRY };
+    // Only an adapter fixed to keyv 5 stays in this contract once `capabilities` was read. A value
+    // past what reaches the latest expiry means "the latest" in either contract, so it passes.
+    if (this._capabilitiesRead && arg >= KEYV6_FLOOR && arg < MAX_EXPIRY - now) throw this._tooLarge(arg);
+    return { ttl: arg };
+  }
+
+  // The refusal of what only the other Keyv major hands (`evidence` says what it was): this
+  // adapter's contract, what set it, and how to make the adapter for the major that drives it.
+  _mismatch(evidence) {
+    const [made, driver, why] = this._v6
+      ? [6, 5, this._fixed ? 'created with { keyv: 6 }' : 'its capabilities were read, which keyv 6 does when given an adapter']
+      : [5, 6, this._fixed ? 'created with { keyv: 5 }' : 'its capabilities, which keyv 6 reads before it uses an adapter, were never read'];
+    let fix = 'For keyv 5 create it with { keyv: 5 } or without the keyv option, and give each Keyv an adapter of its own';
+    if (driver === 6) fix = `For keyv 6 create it with { keyv: 6 }${this._fixed ? ' or without the keyv option' : ''}`;
+    return new ShmError('ERR_INVALID_ARG',
+      `KeyvShmstore: ${evidence}: the adapter was made for keyv ${made} (${why}) but is driven by keyv ${driver}. ${fix}`);
+  }
+
+  _tooSmall(arg) {
+    return this._mismatch(`an expiry of ${arg} ms since the epoch (before 2^40 ms, ${new Date(KEYV6_FLOOR).toISOString()}) ` +
+      'can only be a relative TTL, which keyv 5 hands');
+  }
+
+  _tooLarge(arg) {
+    return this._mismatch(`a TTL of ${arg} ms (2^40 ms, about 34.8 years, or more, short of the store's latest expiry, ` +
+      'which Number.MAX_SAFE_INTEGER reaches) can only be an absolute expiry, which keyv 6 hands to an adapter whose ' +
+      'capabilities it read');
   }
 
   // A write whose key was located and expiry checked (opts: set options, or GONE).
@@ -194,7 +245,14 @@ class KeyvShmstore extends EventEmitter {
     const plans = listOf(entries, 'entries').map((e) => {
       if (e === null || typeof e !== 'object') throw v.invalidType('entries[]', 'an object { key, value }', e);
       const [ns, k] = this._locate(e.key);
-      return [ns, k, this._expiry(this._v6 ? e.expires : e.ttl)];
+      // keyv 5 hands `{ key, value, ttl }` and keyv 6 `{ key, value, expires }`: an expiry under
+      // the other major's name would otherwise be dropped, and the entry never expire.
+      const [own, other, otherName] = this._v6 ? [e.expires, e.ttl, 'ttl'] : [e.ttl, e.expires, 'expires'];
+      if ((own === undefined || own === null) && other !== undefined && other !== null) {
+        throw this._mismatch(`an entry with "${otherName}" (${String(other)}) and no "${this._v6 ? 'expires' : 'ttl'}" ` +
+          `is keyv ${this._v6 ? 5 : 6}'s form`);
+      }
+      return [ns, k, this._expiry(own)];
     });
     const errors = [];
     const results = plans.map(([ns, k, opts], i) => {
