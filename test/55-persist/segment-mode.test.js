@@ -14,7 +14,7 @@ const path = require('path');
 const { Store } = require('../../index');
 const { C, W } = require('../../lib/layout/layout');
 const { ENGINES } = require('../helpers/engines');
-const { persistTarget, reboot, recover } = require('../helpers/persist');
+const { persistTarget, reboot, recover, changedControlWords, writeOnRecoveryLock } = require('../helpers/persist');
 const { runNode } = require('../helpers/process');
 const { Segment } = require('../../lib/segment/segment');
 const { MANIFEST, writeManifest } = require('../../lib/persist/backup');
@@ -22,6 +22,9 @@ const { readControl } = require('../helpers/independent-wal-reader');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const MODE_WORD = C.PERSIST_RECOVERY_OFFSET / WORD + W.PERSIST_RECOVERY.SEGMENT_MODE;
+// The control header's `state` (ready or not) and the recovery lock, which every open takes.
+const STATE_WORD = C.PERSIST_HEADER_OFFSET / WORD + W.PERSIST_HEADER.STATE;
+const RECOVERY_LOCK_WORD = C.PERSIST_RECOVERY_OFFSET / WORD + W.PERSIST_RECOVERY.LOCK;
 const CRASH_CREATOR = path.join(__dirname, '..', 'helpers', 'children', 'crash-creator.js');
 const SIZE = 1 << 20;
 // The mode the stores are created with: group read and write, which the default 0o600 and a
@@ -263,6 +266,67 @@ for (const engine of ENGINES) {
       }
       withControl(t.dir, (u32) => Atomics.store(u32, MODE_WORD, good));
       track(recover(t.name, t.dir, engine));
+      assert.strictEqual(shmMode(t.name), SHARED);
+    });
+
+    it('a damaged recorded mode is refused by an open that would rebuild the store before it changes a byte of the control file', () => {
+      const s = create(SHARED);
+      s.set('c', 'k', 1);
+      s.close();
+      // The segment gone: the open would rebuild it. A refusal once the rebuild began would leave
+      // the store not ready, a recovery counted and lock words changed.
+      reboot(t.name);
+      const file = path.join(t.dir, 'control');
+      const good = withControl(t.dir, (u32) => Atomics.load(u32, MODE_WORD));
+      for (let bit = 0; bit < 32; bit++) {
+        withControl(t.dir, (u32) => Atomics.store(u32, MODE_WORD, (good ^ (1 << bit)) >>> 0));
+        const before = fs.readFileSync(file);
+        assert.throws(() => Store.open({ name: t.name, engine, persist: { dir: t.dir } }), { code: 'ERR_PERSIST_CORRUPT' }, `bit ${bit}`);
+        assert.deepStrictEqual(changedControlWords(before, fs.readFileSync(file)), [], `bit ${bit}: the offsets of the words the refused open changed`);
+        assert.throws(() => Segment.open({ name: t.name }), { code: 'ERR_SHM_NOT_FOUND' }, 'no segment created');
+      }
+      withControl(t.dir, (u32) => Atomics.store(u32, MODE_WORD, good));
+      const r = track(Store.open({ name: t.name, engine, persist: { dir: t.dir } }));
+      assert.strictEqual(r.get('c', 'k'), 1);
+      assert.strictEqual(shmMode(t.name), SHARED);
+    });
+
+    it('a recorded mode damaged after the opener checked it is refused by the rebuild before anything changes', () => {
+      const s = create(SHARED);
+      s.set('c', 'k', 1);
+      s.close();
+      const file = path.join(t.dir, 'control');
+      const good = withControl(t.dir, (u32) => Atomics.load(u32, MODE_WORD));
+      const bad = (good ^ 1) >>> 0;
+      // Not ready with the segment there (as a rebuild that failed part way leaves it: the open
+      // would remove the segment and rebuild it), then ready with the segment gone (a reboot).
+      for (const ready of [false, true]) {
+        withControl(t.dir, (u32) => {
+          Atomics.store(u32, STATE_WORD, ready ? C.PERSIST_STATE_READY : C.PERSIST_STATE_EMPTY);
+          Atomics.store(u32, MODE_WORD, good);
+        });
+        if (ready) reboot(t.name);
+        const before = fs.readFileSync(file);
+        before.writeUInt32LE(bad, MODE_WORD * WORD);
+        // Damaged once the open holds the recovery lock: after Control#check saw it whole.
+        writeOnRecoveryLock(MODE_WORD, bad, () => {
+          assert.throws(() => Store.open({ name: t.name, engine, persist: { dir: t.dir } }), { code: 'ERR_PERSIST_CORRUPT' }, `ready ${ready}`);
+        });
+        // Nothing but the recovery lock, which the open took and released, changed.
+        assert.deepStrictEqual(changedControlWords(before, fs.readFileSync(file), [RECOVERY_LOCK_WORD]), [], `ready ${ready}: the offsets of the words the refused open changed`);
+        if (!ready) {
+          // The segment is still there, with the store in it.
+          const x = track(Store.open({ name: t.name, engine }));
+          assert.strictEqual(x.get('c', 'k'), 1);
+          x.close();
+        } else {
+          assert.throws(() => Segment.open({ name: t.name }), { code: 'ERR_SHM_NOT_FOUND' }, 'no segment created');
+        }
+      }
+      withControl(t.dir, (u32) => Atomics.store(u32, MODE_WORD, good));
+      const r = track(Store.open({ name: t.name, engine, persist: { dir: t.dir } }));
+      assert.notStrictEqual(r.persistence.recovery, null);
+      assert.strictEqual(r.get('c', 'k'), 1);
       assert.strictEqual(shmMode(t.name), SHARED);
     });
 
