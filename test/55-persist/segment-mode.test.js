@@ -1,10 +1,11 @@
 'use strict';
-// The permission bits of a persisted store's segment (docs/api.md, "Persistence"; format.md §16,
-// the control segment's `segmentMode` and the manifest's `segmentMode`): a store created with
-// mode 0o640, which processes of other users in its group share, keeps exactly 0o640, whatever
-// the umask, after a rebuild from its log or its snapshot and log (the segment removed, as a
-// reboot does), after a rebuild that follows a kill -9 of its creator right after the create, and
-// after Store.restore of a backup (or target.mode, when given). A control file or a manifest
+// The permission bits of a persisted store's segment (docs/api.md, "The segment's permission
+// bits"; format.md §16, the control segment's `segmentMode` and the manifest's `segmentMode`): a
+// store created with mode 0o660 keeps exactly 0o660, whatever the umask, after a rebuild from its
+// log or its snapshot and log (the segment removed, as a reboot does), after a rebuild that
+// follows a kill -9 of its creator right after the create, and after Store.restore of a backup
+// (or target.mode, when given). Only the bits are kept: the segment's owner and group are those of
+// the process that rebuilds or restores it (here always this one). A control file or a manifest
 // written before the mode was recorded rebuilds or restores 0o600, as before; an opener records
 // the mode of the segment it attaches to in such a control file, and a damaged record is refused.
 const assert = require('assert');
@@ -29,7 +30,9 @@ const CRASH_CREATOR = path.join(__dirname, '..', 'helpers', 'children', 'crash-c
 const SIZE = 1 << 20;
 // The mode the stores are created with: group read and write, which the default 0o600 and a
 // umask of 0o077 both take away.
-const SHARED = 0o640;
+const SHARED = 0o660;
+// Another mode, for a restore's target.mode and a chmod of the live segment.
+const OTHER = 0o664;
 const DEFAULT = 0o600;
 // The umask of these tests: it would turn every mode into 0o600 or less if it applied.
 const UMASK = 0o077;
@@ -86,7 +89,7 @@ for (const engine of ENGINES) {
     const create = (mode) => track(Store.create({ name: t.name, size: SIZE, engine, mode, persist: { dir: t.dir, sync: 'none' } }));
 
     for (const how of ['log', 'snapshot and log']) {
-      it(`a store created with mode 0o640 is rebuilt from the ${how} with exactly 0o640`, () => {
+      it(`a store created with mode 0o660 is rebuilt from the ${how} with exactly 0o660`, () => {
         const s = create(SHARED);
         assert.strictEqual(shmMode(t.name), SHARED);
         // The control file records the mode as the document says (an independent reader).
@@ -107,7 +110,7 @@ for (const engine of ENGINES) {
       });
     }
 
-    it('a file segment created with mode 0o640 is rebuilt with exactly 0o640', () => {
+    it('a file segment created with mode 0o660 is rebuilt with exactly 0o660', () => {
       const file = path.join(tmp('file'), 'store.shm');
       const s = track(Store.create({ path: file, size: SIZE, engine, mode: SHARED, persist: { dir: t.dir, sync: 'none' } }));
       s.set('c', 'k', 1);
@@ -128,7 +131,7 @@ for (const engine of ENGINES) {
       assert.strictEqual(shmMode(t.name), DEFAULT);
     });
 
-    it('a store whose creator was killed (kill -9) right after the create is rebuilt with mode 0o640', async () => {
+    it('a store whose creator was killed (kill -9) right after the create is rebuilt with mode 0o660', async () => {
       const r = await runNode(CRASH_CREATOR, [JSON.stringify({ how: 'create', name: t.name, dir: t.dir, size: SIZE, sync: 'none', killAt: 'created', engine, mode: SHARED })]);
       assert.strictEqual(r.signal, 'SIGKILL', r.stderr);
       reboot(t.name);
@@ -165,13 +168,13 @@ for (const engine of ENGINES) {
       s.backup(bdir);
       s.close();
       const to = target('smodet');
-      const x = track(Store.restore(bdir, { name: to.name, dir: to.dir, engine, mode: 0o660 }));
+      const x = track(Store.restore(bdir, { name: to.name, dir: to.dir, engine, mode: OTHER }));
       assert.strictEqual(x.get('c', 'k'), 1);
-      assert.strictEqual(shmMode(to.name), 0o660);
+      assert.strictEqual(shmMode(to.name), OTHER);
       x.close();
-      assert.strictEqual(readControl(path.join(to.dir, 'control')).segmentMode, 0o660);
+      assert.strictEqual(readControl(path.join(to.dir, 'control')).segmentMode, OTHER);
       track(recover(to.name, to.dir, engine));
-      assert.strictEqual(shmMode(to.name), 0o660);
+      assert.strictEqual(shmMode(to.name), OTHER);
     });
 
     it('Store.restore refuses a target.mode that Store.create refuses, before anything is created', () => {
@@ -208,14 +211,14 @@ for (const engine of ENGINES) {
       withControl(t.dir, (u32) => Atomics.store(u32, MODE_WORD, 0));
       // The mode the segment has now (changed since its create), not the creator's: what the
       // processes sharing it were given.
-      fs.chmodSync(path.join('/dev/shm', t.name), 0o660);
+      fs.chmodSync(path.join('/dev/shm', t.name), OTHER);
       const a = track(Store.open({ name: t.name, engine, persist: { dir: t.dir } }));
       assert.strictEqual(a.persistence.recovery, null);
       a.close();
-      assert.strictEqual(readControl(path.join(t.dir, 'control')).segmentMode, 0o660);
+      assert.strictEqual(readControl(path.join(t.dir, 'control')).segmentMode, OTHER);
       const r = track(recover(t.name, t.dir, engine));
       assert.strictEqual(r.get('c', 'k'), 1);
-      assert.strictEqual(shmMode(t.name), 0o660);
+      assert.strictEqual(shmMode(t.name), OTHER);
     });
 
     it('a manifest without the mode (as an earlier version wrote it) restores 0o600, or target.mode', () => {
