@@ -177,6 +177,31 @@ for (const engine of ENGINES) {
       assert.strictEqual(shmMode(to.name), OTHER);
     });
 
+    it('a Store.restore with target.mode killed (kill -9) after its stamp is rebuilt by the next open with that mode', async () => {
+      const s = create(SHARED);
+      s.set('c', 'k', 1);
+      const bdir = tmp('backup');
+      s.backup(bdir);
+      s.close();
+      const to = target('smodek');
+      // The child's events (crash-creator.js): the control file's create (two), each file's copy
+      // (two each), then the stamp, which no event marks, then the release of the recovery lock,
+      // whose first event this is: the stamped control file is there, the segment is not.
+      const killAt = 2 + 2 * readManifest(bdir).files.length;
+      const r = await runNode(CRASH_CREATOR, [JSON.stringify({ how: 'restore', name: to.name, dir: to.dir, from: bdir, killAt, engine, mode: OTHER })]);
+      assert.strictEqual(r.signal, 'SIGKILL', r.stderr);
+      assert.strictEqual(readControl(path.join(to.dir, 'control')).segmentMode, OTHER, 'stamped with target.mode');
+      assert.throws(() => Segment.open({ name: to.name }), { code: 'ERR_SHM_NOT_FOUND' }, 'killed before its open made the segment');
+      const x = track(Store.open({ name: to.name, engine, persist: { dir: to.dir } }));
+      assert.notStrictEqual(x.persistence.recovery, null);
+      assert.strictEqual(x.get('c', 'k'), 1);
+      assert.strictEqual(shmMode(to.name), OTHER);
+      x.close();
+      // And the rebuilds after it.
+      track(recover(to.name, to.dir, engine));
+      assert.strictEqual(shmMode(to.name), OTHER);
+    });
+
     it('Store.restore refuses a target.mode that Store.create refuses, before anything is created', () => {
       const s = create(SHARED);
       const bdir = tmp('backup');
