@@ -369,8 +369,8 @@ export type StoreCreateOptions = StoreOpenOptions & {
   /** Namespaces the store can hold, 1 to 65535 (default 255); sizes the namespace table. */
   maxNamespaces?: number;
 } & (
-  | { name: string; size: number; path?: never; buffer?: never; persist?: PersistCreateOptions; /** Permissions of the new segment; default 0o600. A persisted store keeps them across a rebuild and a restore. */ mode?: number }
-  | { path: string | URL; size: number; name?: never; buffer?: never; persist?: PersistCreateOptions; /** Permissions of the new file; default 0o600. A persisted store keeps them across a rebuild and a restore. */ mode?: number }
+  | { name: string; size: number; path?: never; buffer?: never; persist?: PersistCreateOptions; /** Permissions of the new segment; default 0o600. A persisted store keeps these permission bits, not the owner or group, across a rebuild and a restore. */ mode?: number }
+  | { path: string | URL; size: number; name?: never; buffer?: never; persist?: PersistCreateOptions; /** Permissions of the new file; default 0o600. A persisted store keeps these permission bits, not the owner or group, across a rebuild and a restore. */ mode?: number }
   | { buffer: SharedArrayBuffer; size?: never; name?: never; path?: never; persist?: never; mode?: never }
 );
 

@@ -596,8 +596,8 @@ const constants = {
   // none of those bits, so a word that records a mode is never 0, the word of a file written
   // before the field, and a damaged one (any one bit flipped) has either a mark bit wrong or a
   // mode bit that its complement bit no longer mirrors. One u32, stored with one atomic write,
-  // as storePolicy. Reads 'P' in byte 1 and 'R' in byte 3 (memory order), each with its lowest
-  // bit free for the mode's ninth bit and its complement's.
+  // as storePolicy. Byte 1 (memory order) reads 'P', or 'Q' with the mode's bit 8 in its lowest
+  // bit, and byte 3 'R', or 'S' with the complement's bit 8.
   PERSIST_MODE_MARK: 0x52005000,
   PERSIST_STATE_EMPTY: 0,
   PERSIST_STATE_READY: 1,

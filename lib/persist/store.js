@@ -246,6 +246,13 @@ class Store extends LoggedStore {
   }
 
   static #recover(rest, control, dir) {
+    // The recorded policy, or 'none' (what every rebuild gave before it was recorded) in a file
+    // without it; and the recorded permission bits of the segment, or 0o600 (likewise). Both are
+    // read, and a damaged record refused (ERR_PERSIST_CORRUPT), before anything changes: a refused
+    // open leaves `ready`, `recoveries` and the segment as it found them, whatever damaged the
+    // words since Control#check saw them whole.
+    const policy = control.storePolicy === null ? C.POLICY_NONE : control.storePolicy;
+    const mode = control.segmentMode === null ? DEFAULT_MODE : control.segmentMode;
     // What the unlink below would remove must not be another store's segment (tag.js); refused
     // before anything changes.
     checkReplaceable(targetOf(rest), dir, control.storeIdValue, control.self, control.geometry.totalSize);
@@ -270,13 +277,6 @@ class Store extends LoggedStore {
     // comes before the rebuild, which may cut the log's tail: a handle that still stored records
     // through its mapping of the log after the cut would die of SIGBUS (recovery.js, cutTail).
     control.fenceStale();
-    // The recorded policy, or 'none' (what every rebuild gave before it was recorded) in a file
-    // without it.
-    const policy = control.storePolicy === null ? C.POLICY_NONE : control.storePolicy;
-    // The recorded mode of the segment, or 0o600 (what every rebuild gave before it was
-    // recorded) in a file without it: processes of other users that shared the store keep their
-    // access across a reboot.
-    const mode = control.segmentMode === null ? DEFAULT_MODE : control.segmentMode;
     const store = super.create({ ...rest, size: geo.totalSize, buckets: geo.bucketCount, maxEntries: geo.maxEntries,
       maxNamespaces: geo.maxNamespaces, eviction: POLICY_NAMES[policy], mode, latency: false });
     try {

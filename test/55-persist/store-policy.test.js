@@ -15,7 +15,7 @@ const path = require('path');
 const { Store } = require('../../index');
 const { C, W } = require('../../lib/layout/layout');
 const { ENGINES } = require('../helpers/engines');
-const { persistTarget, reboot, recover } = require('../helpers/persist');
+const { persistTarget, reboot, recover, changedControlWords, writeOnRecoveryLock } = require('../helpers/persist');
 const { runNode } = require('../helpers/process');
 const { Segment } = require('../../lib/segment/segment');
 const { MANIFEST, writeManifest } = require('../../lib/persist/backup');
@@ -23,6 +23,9 @@ const { readControl } = require('../helpers/independent-wal-reader');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const POLICY_WORD = C.PERSIST_RECOVERY_OFFSET / WORD + W.PERSIST_RECOVERY.STORE_POLICY;
+// The control header's `state` (ready or not) and the recovery lock, which every open takes.
+const STATE_WORD = C.PERSIST_HEADER_OFFSET / WORD + W.PERSIST_HEADER.STATE;
+const RECOVERY_LOCK_WORD = C.PERSIST_RECOVERY_OFFSET / WORD + W.PERSIST_RECOVERY.LOCK;
 const CRASH_CREATOR = path.join(__dirname, '..', 'helpers', 'children', 'crash-creator.js');
 // A store that holds far fewer values of VALUE than FILL.
 const SIZE = 1 << 20;
@@ -237,6 +240,67 @@ for (const engine of ENGINES) {
       }
       withControl(t.dir, (u32) => Atomics.store(u32, POLICY_WORD, good));
       track(recover(t.name, t.dir, engine));
+    });
+
+    it('a damaged recorded policy is refused by an open that would rebuild the store before it changes a byte of the control file', () => {
+      const s = create('auto');
+      s.set('c', 'k', 1);
+      s.close();
+      // The segment gone: the open would rebuild it. A refusal once the rebuild began would leave
+      // the store not ready, a recovery counted and lock words changed.
+      reboot(t.name);
+      const file = path.join(t.dir, 'control');
+      const good = withControl(t.dir, (u32) => Atomics.load(u32, POLICY_WORD));
+      for (let bit = 0; bit < 32; bit++) {
+        withControl(t.dir, (u32) => Atomics.store(u32, POLICY_WORD, (good ^ (1 << bit)) >>> 0));
+        const before = fs.readFileSync(file);
+        assert.throws(() => Store.open({ name: t.name, engine, persist: { dir: t.dir } }), { code: 'ERR_PERSIST_CORRUPT' }, `bit ${bit}`);
+        assert.deepStrictEqual(changedControlWords(before, fs.readFileSync(file)), [], `bit ${bit}: the offsets of the words the refused open changed`);
+        assert.throws(() => Segment.open({ name: t.name }), { code: 'ERR_SHM_NOT_FOUND' }, 'no segment created');
+      }
+      withControl(t.dir, (u32) => Atomics.store(u32, POLICY_WORD, good));
+      const r = track(Store.open({ name: t.name, engine, persist: { dir: t.dir } }));
+      assert.strictEqual(r.get('c', 'k'), 1);
+      assert.strictEqual(fill(r, 'after'), FILL);
+    });
+
+    it('a recorded policy damaged after the opener checked it is refused by the rebuild before anything changes', () => {
+      const s = create('auto');
+      s.set('c', 'k', 1);
+      s.close();
+      const file = path.join(t.dir, 'control');
+      const good = withControl(t.dir, (u32) => Atomics.load(u32, POLICY_WORD));
+      const bad = (good ^ 4) >>> 0;
+      // Not ready with the segment there (as a rebuild that failed part way leaves it: the open
+      // would remove the segment and rebuild it), then ready with the segment gone (a reboot).
+      for (const ready of [false, true]) {
+        withControl(t.dir, (u32) => {
+          Atomics.store(u32, STATE_WORD, ready ? C.PERSIST_STATE_READY : C.PERSIST_STATE_EMPTY);
+          Atomics.store(u32, POLICY_WORD, good);
+        });
+        if (ready) reboot(t.name);
+        const before = fs.readFileSync(file);
+        before.writeUInt32LE(bad, POLICY_WORD * WORD);
+        // Damaged once the open holds the recovery lock: after Control#check saw it whole.
+        writeOnRecoveryLock(POLICY_WORD, bad, () => {
+          assert.throws(() => Store.open({ name: t.name, engine, persist: { dir: t.dir } }), { code: 'ERR_PERSIST_CORRUPT' }, `ready ${ready}`);
+        });
+        // Nothing but the recovery lock, which the open took and released, changed.
+        assert.deepStrictEqual(changedControlWords(before, fs.readFileSync(file), [RECOVERY_LOCK_WORD]), [], `ready ${ready}: the offsets of the words the refused open changed`);
+        if (!ready) {
+          // The segment is still there, with the store in it.
+          const x = track(Store.open({ name: t.name, engine }));
+          assert.strictEqual(x.get('c', 'k'), 1);
+          x.close();
+        } else {
+          assert.throws(() => Segment.open({ name: t.name }), { code: 'ERR_SHM_NOT_FOUND' }, 'no segment created');
+        }
+      }
+      withControl(t.dir, (u32) => Atomics.store(u32, POLICY_WORD, good));
+      const r = track(Store.open({ name: t.name, engine, persist: { dir: t.dir } }));
+      assert.notStrictEqual(r.persistence.recovery, null);
+      assert.strictEqual(r.get('c', 'k'), 1);
+      assert.strictEqual(fill(r, 'after'), FILL);
     });
 
     it('a recorded policy damaged while a handle is open fails that handle\'s backup, which writes no manifest without it', () => {

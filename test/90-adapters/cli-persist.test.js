@@ -179,7 +179,7 @@ const SIZE = 1 << 22;
       assert.strictEqual(modeOf(r.name), 0o640);
       const other = persistTarget('clim');
       try {
-        for (const bad of ['999', 'rw', '1000', '-1', '']) {
+        for (const bad of ['999', 'rw', '1000', '1777', '00660', '0o0660', '-1', '']) {
           assertOneLine(cli(['restore', bdir, '--name', other.name, '--dir', other.dir, '--mode', bad]), 1, /--mode takes permission bits in octal/);
         }
         assert.throws(() => Segment.open({ name: other.name }), { code: 'ERR_SHM_NOT_FOUND' });

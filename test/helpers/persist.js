@@ -78,4 +78,36 @@ function unseal(u32) {
   Atomics.store(u32, C.PERSIST_HEADER_OFFSET / WORD + W.PERSIST_HEADER.HEADER_CHECKSUM, 0);
 }
 
-module.exports = { persistTarget, reboot, recover, copyDir, logFile, contents, newControl, unseal };
+/**
+ * The byte offsets of the 32-bit words that differ between two images of a control file
+ * (fs.readFileSync of it), leaving out the word indices in `except`: what an open changed.
+ */
+function changedControlWords(before, after, except = []) {
+  const WORD = Uint32Array.BYTES_PER_ELEMENT;
+  const changed = [];
+  for (let i = 0; i < before.length; i += WORD) {
+    if (!except.includes(i / WORD) && before.readUInt32LE(i) !== after.readUInt32LE(i)) changed.push(i);
+  }
+  return changed;
+}
+
+/**
+ * Runs fn() with every control handle storing `value` into the control word `index` as soon as it
+ * holds the recovery lock: an opener's Control#check has then seen the word as it was, and the
+ * open reads it again only after. Used to damage a word at that moment, deterministically.
+ */
+function writeOnRecoveryLock(index, value, fn) {
+  const { Control } = require('../../lib/persist/control');
+  const take = Control.prototype.lockRecovery;
+  Control.prototype.lockRecovery = function lockRecovery() {
+    take.call(this);
+    Atomics.store(this.u32, index, value);
+  };
+  try {
+    return fn();
+  } finally {
+    Control.prototype.lockRecovery = take;
+  }
+}
+
+module.exports = { persistTarget, reboot, recover, copyDir, logFile, contents, newControl, unseal, changedControlWords, writeOnRecoveryLock };

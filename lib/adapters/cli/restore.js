@@ -6,8 +6,9 @@ const path = require('path');
 const { EXIT, CliError, printJson } = require('./output');
 const { persistDir } = require('./target');
 
-// The permission bits --mode gives: octal digits as chmod takes them (an optional 0 or 0o first),
-// at most 0o777.
+// The permission bits --mode gives: one to three octal digits (0 to 777), bare or after 0 or 0o.
+// A fourth digit (chmod's set-user-ID, set-group-ID and sticky bits, or a second leading 0) is
+// refused: a segment's mode is 0..0o777 (Segment.create).
 function modeOf(text) {
   const m = /^(?:0o?)?([0-7]{1,3})$/.exec(text);
   if (m === null) throw new CliError(`restore: --mode takes permission bits in octal, 0 to 777 (such as 640), not '${text}'`);
@@ -20,7 +21,7 @@ module.exports = {
   help: 'Checks every file of the backup first: a damaged or incomplete backup is refused with exit 2\n' +
     'and nothing is created. The store must not exist yet and <dir> must not hold a store (exit 1).\n' +
     'The restored store has the original\'s size, geometry, eviction policy, sync options and segment\n' +
-    'permissions; --mode <octal> (640, 0640 or 0o640) gives its segment other permissions.',
+    'permissions; --mode <octal> (0 to 777: 660, 0660 or 0o660) gives its segment other permissions.',
   // Here --path names the target file (for the other commands it is a switch).
   valueFlags: ['path', 'mode'],
   run({ positional: [from], flags }) {
