@@ -115,6 +115,10 @@ const n: number = mx.withLock(({ recovered }) => (recovered ? 1 : 2));
 const later: Promise<string> = mx.withLock(async () => 'done');
 mx.lockAsync(50).then(() => mx.unlock());
 Mutex.open({ name: 'types-mutex', byteOffset: 0 }).close();
+Mutex.open({ buffer: mx.buffer, byteOffset: mx.byteOffset })[Symbol.dispose]();
+const regionBytes: number = Mutex.regionBytes;
+const segmentMax: number = Segment.MAX_SIZE;
+console.log(regionBytes, segmentMax);
 const mxBuf: SharedArrayBuffer = mx.buffer;
 // @ts-expect-error exactly one of name, path, buffer
 Mutex.open({ name: 'x', buffer: new SharedArrayBuffer(8) });
@@ -269,7 +273,11 @@ const rec: PooledRecord = op.acquire(100);
 rec.data.setUint32(rec.view.length - Uint32Array.BYTES_PER_ELEMENT, 1, true); // layout-ok: the record is the user's own bytes
 void [op.tryAcquire(), op.data(rec.handle), op.view(rec.handle), op.stats().capacity, op.recordSize];
 void op.acquireAsync().then((r: PooledRecord) => op.release(r.handle));
+const opBuffer: SharedArrayBuffer = op.buffer;
+ObjectPool.open({ buffer: opBuffer, byteOffset: op.byteOffset })[Symbol.dispose]();
 op.close();
+const opClosed: boolean = op.closed;
+console.log(opClosed);
 const opByName: ObjectPool = reg.create('object-pool', 'points', { recordSize: 16, capacity: 8 });
 opByName.close();
 
@@ -286,7 +294,10 @@ mp.free(chunk.handle);
 mp.allocate();
 // @ts-expect-error the wait options of allocateAsync are an object
 void mp.allocateAsync(100, 50);
+MemoryPool.open({ buffer: mp.buffer, byteOffset: mp.byteOffset })[Symbol.dispose]();
 mp.close();
+const mpClosed: boolean = mp.closed;
+console.log(mpClosed);
 const mpByName: MemoryPool = reg.create('memory-pool', 'scratch', { classes });
 mpByName.close();
 
