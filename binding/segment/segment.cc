@@ -50,8 +50,9 @@ class SegmentHandle : public Napi::ObjectWrap<SegmentHandle> {
         {Napi::ClassPropertyDescriptor<SegmentHandle>(Property<&SegmentHandle::Size>("size", true)),
          Napi::ClassPropertyDescriptor<SegmentHandle>(
              Property<&SegmentHandle::Closed>("closed", true)),
+         Napi::ClassPropertyDescriptor<SegmentHandle>(Property<&SegmentHandle::Mode>("mode", true)),
          Napi::ClassPropertyDescriptor<SegmentHandle>(
-             Property<&SegmentHandle::Mode>("mode", true))});
+             Property<&SegmentHandle::FileSize>("fileSize", true))});
     // Raw calls: a failure (only in a worker terminated while it loads the addon, which ends
     // anyway) leaves the class without its methods, never a fatal error of node-addon-api.
     napi_value proto = nullptr;
@@ -152,6 +153,24 @@ class SegmentHandle : public Napi::ObjectWrap<SegmentHandle> {
       return env.Undefined();
     }
     return Napi::Number::New(env, mode);
+  }
+
+  // The size of the object this handle mapped, as it is now (fstat of its descriptor): larger
+  // than `size` when it grew since. ERR_CLOSED after close().
+  Napi::Value FileSize(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (closed_) {
+      ThrowStatus(env, shm::layout::kErrClosed, "segment is closed");
+      return env.Undefined();
+    }
+    uint64_t size = 0;
+    shm::SysError err;
+    const Status s = seg_.FileSize(&size, &err);
+    if (s != shm::layout::kOk) {
+      ThrowStatus(env, s, "cannot read the segment's size", &err);
+      return env.Undefined();
+    }
+    return Napi::Number::New(env, static_cast<double>(size));
   }
 
   // The handle a method or accessor was called on, or nullptr with a TypeError (code

@@ -6,7 +6,7 @@ const { types } = require('util');
 const { C, W } = require('../layout/layout');
 const { msgError } = require('./errors');
 const v = require('../base/validate');
-const { Segment, OPEN_WAIT_MS, openWhenSized, waitForStamp } = require('../segment/segment');
+const { Segment, OPEN_WAIT_MS, openWhenSized, waitForStamp, remapIfGrown } = require('../segment/segment');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const HDR = C.MSG_HEADER_OFFSET / WORD;
@@ -82,17 +82,21 @@ function place(options, { create, keys, bytes, magicAt = MAGIC_AT }) {
   // A creator makes its segment with 0 bytes, sizes it next and then stamps the header, the
   // magic last (format.md §15, §17, "Creating"): an opener in between waits for the size and
   // then for the magic, OPEN_WAIT_MS in all, rather than take the segment for one too small or
-  // for one that holds no structure. A segment still empty after that is refused here, one still
-  // without its magic by the kind's header check: with the errors of a segment that nobody ever
-  // sized or stamped (ERR_BAD_SIZE, ERR_BAD_MAGIC). A SharedArrayBuffer is never waited for:
-  // it is the caller's, and its creator has returned.
+  // for one that holds no structure. A segment still empty, or too small for the header, after
+  // that is refused here, one still without its magic by the kind's header check: with the
+  // errors of a segment that nobody ever sized or stamped (ERR_BAD_SIZE, ERR_BAD_MAGIC). A
+  // creator that grows its segment in steps may be seen with part of its size: the opener waits
+  // for one that holds the header, and reads the size again once the magic is there
+  // (remapIfGrown), before the header is checked against it. A SharedArrayBuffer is never waited
+  // for: it is the caller's, and its creator has returned.
   const deadline = performance.now() + OPEN_WAIT_MS;
-  const segment = openWhenSized(target, deadline);
+  let segment = openWhenSized(target, deadline, need);
   if (segment.size < need) {
     segment.close();
     throw msgError('ERR_BAD_SIZE', `The segment holds ${segment.size} bytes, the region at ${byteOffset} needs ${need}`);
   }
   waitForStamp(new Uint32Array(segment.buffer, byteOffset + magicAt, 1), 0, deadline);
+  segment = remapIfGrown(segment, target);
   return { buffer: null, byteOffset, segment };
 }
 

@@ -5,11 +5,10 @@
 // on the table lock, released, when placing took it; else null).
 const crypto = require('crypto');
 const { types } = require('util');
-const { C } = require('../layout/layout');
+const { C, W } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
 const v = require('../base/validate');
-const { sleepMs } = require('../base/process');
-const { Segment, openWhenSized } = require('../segment/segment');
+const { Segment, openWhenSized, waitForStamp, remapIfGrown } = require('../segment/segment');
 const { Mutex } = require('../sync/mutex');
 const { dataOffset, formatHeader, readHeader, unfinishedGeometry } = require('./table');
 
@@ -60,15 +59,23 @@ function lockTable(buffer, timeoutMs) {
 // `lock` the opener's handle on the table lock, or null.
 function openSegment(target, timeoutMs) {
   const deadline = performance.now() + C.REGISTRY_OPEN_WAIT_MS;
-  const segment = openWhenSized(target, deadline);
+  // As many bytes as readHeader needs to look at the magic: a creator that grows its segment in
+  // steps may be seen with part of its size.
+  let segment = openWhenSized(target, deadline, C.REGISTRY_ENTRIES_OFFSET);
   let lock = null;
   try {
-    for (;;) {
-      const geometry = readHeader(segment.buffer);
-      if (geometry !== null) return { segment, geometry, lock: null };
-      if (performance.now() > deadline) break;
-      sleepMs(1);
+    // readHeader refuses a segment still too small for the header (ERR_BAD_SIZE) before it looks
+    // at the magic: only one that holds it is waited on.
+    if (segment.size >= C.REGISTRY_ENTRIES_OFFSET) {
+      waitForStamp(new Uint32Array(segment.buffer, C.REGISTRY_HEADER_OFFSET, W.REGISTRY_HEADER.WORDS), W.REGISTRY_HEADER.MAGIC, deadline);
     }
+    // The creator sized the segment before it wrote the magic, and one killed before its magic
+    // will not size it any more: the mapping, maybe of part of a size that grew in steps, is
+    // taken again at the full size before the geometry is checked against it (or an unfinished
+    // registry finished to fit it).
+    segment = remapIfGrown(segment, target);
+    const stamped = readHeader(segment.buffer);
+    if (stamped !== null) return { segment, geometry: stamped, lock: null };
     const unfinished = () => new ShmError('ERR_BAD_MAGIC', 'Not a registry (its header was never written, and its bytes are not those of an unfinished registry)');
     if (unfinishedGeometry(segment.buffer, 0) === null) throw unfinished();
     lock = lockTable(segment.buffer, timeoutMs);

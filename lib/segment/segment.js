@@ -43,6 +43,9 @@ const TARGET_KEYS = ['name', 'path'];
 // The permission bits of a segment created without `mode`.
 const DEFAULT_MODE = 0o600;
 const kInternal = Symbol('shmstore.Segment.internal');
+// The size of the object a handle mapped, as it is now (fstat of its descriptor): a method kept
+// off the public API, for the openers of this file's helpers (grown, remapIfGrown).
+const kFileSize = Symbol('shmstore.Segment.fileSize');
 
 // SharedArrayBuffer -> how many open handles of this thread use it (a Store, a sync object's
 // region, a message structure, a pool): close() must not swap their shared pages for private
@@ -197,6 +200,12 @@ class Segment {
     return this.#handle.mode;
   }
 
+  /** @private The size of the object now (larger than `size` once it grew); ERR_CLOSED after close(). */
+  [kFileSize]() {
+    if (this.#closed) throw new ShmError('ERR_CLOSED', `${this.#describe()} is closed`);
+    return this.#handle.fileSize;
+  }
+
   /** Idempotent. See the top of this file for exactly what it guarantees. */
   close() {
     if (this.#closed) return;
@@ -230,16 +239,25 @@ const OPEN_WAIT_MS = 1000;
 
 /**
  * Segment.open(options), waiting until `deadline` (a performance.now() time) while the segment
- * has 0 bytes: a creator makes a segment exclusively and sizes it next, so an opener in between
- * finds it empty (ERR_BAD_SIZE, the only case Segment.open refuses with it), thrown after the
- * deadline. What the creator writes into it next is the caller's to wait for.
+ * has fewer than `minBytes` bytes (at least 1): a creator makes a segment exclusively and sizes it
+ * next, so an opener in between finds it empty (ERR_BAD_SIZE, the only case Segment.open refuses
+ * with it, thrown after the deadline), or, where the creator grows it in steps (an older version
+ * of this package, another tool: see grown()), with part of its size. `minBytes` is what the
+ * opener needs to find the header it checks; past the deadline the mapping is returned even if
+ * it is still smaller, and refusing it is the caller's, as is waiting for what the creator
+ * writes next.
  */
-function openWhenSized(options, deadline) {
+function openWhenSized(options, deadline, minBytes = 1) {
   for (;;) {
+    let segment;
     try {
-      return Segment.open(options);
+      segment = Segment.open(options);
     } catch (err) {
       if (err.code !== 'ERR_BAD_SIZE' || performance.now() >= deadline) throw err;
+    }
+    if (segment !== undefined) {
+      if (segment.size >= minBytes || performance.now() >= deadline) return segment;
+      segment.close();
     }
     sleepMs(1);
   }
@@ -261,4 +279,57 @@ function waitForStamp(u32, index, deadline) {
   return word;
 }
 
-module.exports = { Segment, MAX_SIZE, DEFAULT_MODE, OPEN_WAIT_MS, openWhenSized, waitForStamp, holdBuffer, releaseBuffer };
+/**
+ * Whether the object `segment` mapped is now larger than the mapping: it was mapped while its
+ * creator was still sizing it. (This package's creator sets the size in one step, but an older
+ * one or another tool may grow it in steps: posix_fallocate does on ext4 for a large size, and
+ * glibc's fallback, on file systems without fallocate, block by block.) False when the size
+ * cannot be read (a closed handle).
+ */
+function grown(segment) {
+  try {
+    return segment[kFileSize]() > segment.size;
+  } catch {
+    // A closed handle, or an fstat that failed: nothing known to have grown.
+    return false;
+  }
+}
+
+/**
+ * The segment an opener by name or path checks a header in, once it has seen the header's magic
+ * (or waited for it in vain): a creator sizes its segment before it stamps the magic, so the size
+ * is final by then, and a mapping taken before may hold only part of it (grown() says when).
+ * Returns `segment`, or, when the object grew since it was mapped, a new mapping of it
+ * (Segment.open(options), at its full size) and `segment` closed: its SharedArrayBuffer then
+ * reads zeros, so views made of it must be made again. If that open fails, `segment` is kept,
+ * and its header checks report what is wrong.
+ */
+function remapIfGrown(segment, options) {
+  if (!grown(segment)) return segment;
+  let whole;
+  try {
+    whole = Segment.open(options);
+  } catch {
+    return segment;
+  }
+  if (whole.size <= segment.size) {
+    // The name now names another, smaller object (unlinked and made again meanwhile).
+    whole.close();
+    return segment;
+  }
+  segment.close();
+  return whole;
+}
+
+module.exports = {
+  Segment,
+  MAX_SIZE,
+  DEFAULT_MODE,
+  OPEN_WAIT_MS,
+  openWhenSized,
+  waitForStamp,
+  grown,
+  remapIfGrown,
+  holdBuffer,
+  releaseBuffer,
+};

@@ -14,7 +14,7 @@ const { C, S, AT, STATUS, STATUS_CODE } = require('../layout/layout');
 const { JsEngine } = require('./js/store');
 const { defaultGeometry, entriesOffsetFor } = require('./js/format');
 const { encodeValue, decodeValue } = require('./codec');
-const { Segment, openWhenSized, holdBuffer, releaseBuffer } = require('../segment/segment');
+const { Segment, openWhenSized, grown, holdBuffer, releaseBuffer } = require('../segment/segment');
 const { ShmError } = require('../base/errors');
 const { sleepMs } = require('../base/process');
 const native = require('../base/native');
@@ -231,7 +231,9 @@ class Store {
     const readCache = readCacheOptions(opts.readCache);
     const deadline = performance.now() + lockTimeoutMs;
     for (;; sleepMs(1)) {
-      const segment = openWhenSized({ name: opts.name, path: opts.path }, deadline);
+      // At least the header, before the engine looks at it: a creator that grows its segment in
+      // steps may be seen with part of its size.
+      const segment = openWhenSized({ name: opts.name, path: opts.path }, deadline, C.HEADER_SIZE);
       const buffer = segment.buffer;
       try {
         return withLatency(new this(Engine, buffer, segment, lockTimeoutMs, readCache), opts);
@@ -240,7 +242,14 @@ class Store {
         // now was stamped since the engine looked: the next attempt opens the store.
         const magic = buffer.byteLength >= C.HEADER_SIZE ? Atomics.load(new Uint32Array(buffer, 0, 1), AT.HEADER.MAGIC) : -1;
         const unfinished = err.code === 'ERR_BAD_MAGIC' && (magic === 0 || magic === C.MAGIC);
+        // Too small for what it holds, and larger now than when it was mapped: mapped while its
+        // creator was still sizing it (one that grows its segment in steps, segment.js grown()).
+        // The next attempt maps it whole. Each such attempt needs the segment to have grown since
+        // the last, and a creator's sizing ends, so these retries end too: they are not bounded by
+        // the deadline, which a creator sizing a large segment may well outlast.
+        const partial = err.code === 'ERR_BAD_SIZE' && grown(segment);
         segment.close();
+        if (partial) continue;
         if (!unfinished) throw err;
         if (performance.now() >= deadline) {
           // Still no magic after lockTimeoutMs: a creator that died between its create and its

@@ -99,8 +99,11 @@ function place(options, { create, bytes, what, extraKeys = [] }) {
     segment = Segment.create({ ...target, size });
   } else {
     // A creator makes its segment with 0 bytes and sizes it next: an opener in between waits
-    // for the size (as long as for a stamp) rather than take the segment for one too small.
-    segment = openWhenSized(target, performance.now() + OPEN_WAIT_MS);
+    // for the size (as long as for a stamp) rather than take the segment for one too small. It
+    // waits for as many bytes as the region needs: a creator that grows its segment in steps may
+    // be seen with part of its size. (Only the region is used: a mapping that holds it is not
+    // taken again when the segment grows later.)
+    segment = openWhenSized(target, performance.now() + OPEN_WAIT_MS, need);
     if (segment.size < need) {
       segment.close();
       throw shmError('ERR_BAD_SIZE', `The segment holds ${segment.size} bytes, a ${what} at ${byteOffset} needs ${need}`);

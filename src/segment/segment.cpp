@@ -101,6 +101,13 @@ Status OpenForCreate(const CreateOptions& o, int* fd_out, bool* created, SysErro
 // Grows the object behind fd to at least `size` (never shrinks) and, with reserve, allocates
 // [0, size). Holds an exclusive flock so that concurrent shmstore creators serialise; the size
 // is read again under the lock. *mapped_size receives max(current size, size).
+//
+// The size changes in one step, from `current` to `size`, never through sizes between: an opener
+// by name or path maps the object at the size it finds and checks a header against it, so a size
+// between would make it refuse the creator's structure as too small. ftruncate sets the size at
+// once; posix_fallocate does not where the file system has no single-step allocation: ext4 raises
+// the size in steps for a large range, and glibc's fallback (NFS, some FUSE file systems) writes
+// one byte per block. So with reserve the size is set first and the blocks allocated after.
 Status GrowLocked(int fd, uint64_t size, bool reserve, uint64_t* mapped_size,
                   SysError* err) noexcept {
   if (FlockRetry(fd, LOCK_EX) < 0) return Fail(errno, "flock", err);
@@ -113,28 +120,37 @@ Status GrowLocked(int fd, uint64_t size, bool reserve, uint64_t* mapped_size,
   } else {
     const uint64_t current = static_cast<uint64_t>(st.st_size);
     // A request larger than the free space of the file system is refused before anything is
-    // allocated: on tmpfs posix_fallocate would otherwise take memory page by page until ENOSPC,
-    // and where /dev/shm is larger than RAM that ends with the OOM killer, not ENOSPC.
+    // allocated (or the size changed): on tmpfs posix_fallocate would otherwise take memory page
+    // by page until ENOSPC, and where /dev/shm is larger than RAM that ends with the OOM killer,
+    // not ENOSPC.
     struct statvfs vfs;
     const bool tooBig = reserve && size > current && fstatvfs(fd, &vfs) == 0 && vfs.f_blocks != 0 &&
                         size - current > uint64_t{vfs.f_bavail} * uint64_t{vfs.f_frsize};
     if (tooBig) {
       status = Fail(ENOSPC, "posix_fallocate", err);
-    } else if (reserve) {
-      // posix_fallocate returns the error number instead of setting errno, and only ever
-      // extends the file. EINTR can interrupt a large allocation; what was allocated stays, so
-      // retrying is cheap.
-      int rc;
-      do {
-        rc = posix_fallocate(fd, 0, static_cast<off_t>(size));
-      } while (rc == EINTR);
-      if (rc != 0) status = Fail(rc, "posix_fallocate", err);
     } else if (current < size) {
       int rc;
       do {
         rc = ftruncate(fd, static_cast<off_t>(size));
       } while (rc < 0 && errno == EINTR);
       if (rc < 0) status = Fail(errno, "ftruncate", err);
+    }
+    if (status == layout::kOk && reserve) {
+      // posix_fallocate returns the error number instead of setting errno; the size is `size`
+      // or more already, so it only allocates. EINTR can interrupt a large allocation; what was
+      // allocated stays, so retrying is cheap.
+      //
+      // When it fails, the object keeps the size set above, sparse past what was allocated, and
+      // is not truncated back: an opener may have mapped it at that size meanwhile, and pages cut
+      // off under its mapping would SIGBUS on its next read (of the header it waits on). Create
+      // removes an object it created, so only a grow of an existing one (exclusive = false) leaves
+      // a larger, sparse object after a failure; growing never shrinks, and none of the callers
+      // reads the size of what a failed create leaves.
+      int rc;
+      do {
+        rc = posix_fallocate(fd, 0, static_cast<off_t>(size));
+      } while (rc == EINTR);
+      if (rc != 0) status = Fail(rc, "posix_fallocate", err);
     }
     *mapped_size = current > size ? current : size;
   }
@@ -279,6 +295,15 @@ Status Segment::Mode(uint32_t* out, SysError* err) const noexcept {
   struct stat st;
   if (fstat(fd_, &st) < 0) return Fail(errno, "fstat", err);
   *out = static_cast<uint32_t>(st.st_mode & 0777);
+  return layout::kOk;
+}
+
+Status Segment::FileSize(uint64_t* out, SysError* err) const noexcept {
+  if (out == nullptr) return FailStatus(layout::kErrInvalidArg, "no output", err);
+  if (fd_ < 0) return FailStatus(layout::kErrClosed, "segment is closed", err);
+  struct stat st;
+  if (fstat(fd_, &st) < 0) return Fail(errno, "fstat", err);
+  *out = static_cast<uint64_t>(st.st_size);
   return layout::kOk;
 }
 

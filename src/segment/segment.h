@@ -6,10 +6,13 @@
 // - A segment is never shrunk: creating over an existing object only grows it, and growth is
 //   done under an exclusive flock so that two concurrent creators cannot shrink each other's
 //   result (ftruncate to a smaller size would make the other side's pages SIGBUS).
-// - With reserve (the default) the whole requested range is allocated with posix_fallocate at
-//   creation, so a full /dev/shm or disk is reported as kErrShmNoSpace there instead of a SIGBUS
-//   on first touch. Without it the object is sparse and a later write to a hole can SIGBUS when
-//   the file system is full: the caller accepted that risk.
+// - Growing sets the new size in one step (ftruncate), never through sizes between: an opener
+//   finds the old size (0 for a new object) or the new one. With reserve (the default) the whole
+//   requested range is then allocated with posix_fallocate at creation, so a full /dev/shm or
+//   disk is reported as kErrShmNoSpace there instead of a SIGBUS on first touch (a failed
+//   allocation leaves the new size in place, sparse: see GrowLocked). Without it the object is
+//   sparse and a later write to a hole can SIGBUS when the file system is full: the caller
+//   accepted that risk.
 // - A failed create removes the object when (and only when) this call created it.
 #pragma once
 
@@ -83,6 +86,10 @@ class Segment {
   // segment mapped even after its name was unlinked or given to another object. kErrClosed once
   // the descriptor is closed.
   Status Mode(uint32_t* out, SysError* err) const noexcept;
+
+  // The size in bytes of the object behind the descriptor (fstat), as it is now: larger than
+  // size() when it grew since it was mapped. kErrClosed once the descriptor is closed.
+  Status FileSize(uint64_t* out, SysError* err) const noexcept;
 
   // Closes the descriptor; the mapping (if still owned) stays until Close or destruction.
   void CloseFd() noexcept;

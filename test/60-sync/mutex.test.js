@@ -11,6 +11,7 @@ const { OwnerTable } = require('../../lib/ownership/owners');
 const lw = require('../../lib/ownership/lockword');
 const { readProcessStat, bootId } = require('../../lib/base/process');
 const { uniqueName, tempDir, removeShm, runNode, exitedPid, until, noProcNodeArgs } = require('../helpers/process');
+const { openWhileCreated } = require('../helpers/late-creation');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'mutex-child.js');
 // A waiter notices a holder that died within the recheck period (50 ms) plus scheduling: this is
@@ -18,6 +19,8 @@ const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'mutex-child.js'
 const RECOVERY_BOUND_MS = 2000;
 const withAddon = addon ? describe : describe.skip;
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
+// The first size of a creator that sizes its segment in two steps.
+const PAGE = 4096;
 const LOCK = C.SYNC_MUTEX_OFFSET / WORD + W.MUTEX_STATE.LOCK;
 
 // Claims every owner slot of the region in `buffer` for `pid` (thread 1, identity unknown).
@@ -389,6 +392,24 @@ describe('Mutex', () => {
         m.unlock();
         m.close();
         await done;
+      } finally {
+        cleanup();
+      }
+    });
+
+    // A creator that sizes its segment in steps (posix_fallocate on ext4 for a large size, glibc's
+    // fallback on a file system without fallocate: an older version of this package, another
+    // tool) is found with part of its size, here a page, less than the region. The opener waits
+    // for the size the region needs, instead of refusing the segment as too small (ERR_BAD_SIZE).
+    it('open of a file its creator sizes in two steps (first only a page, less than the region) waits, and opens the creator\'s mutex', async () => {
+      const { dir, cleanup } = tempDir();
+      try {
+        const target = { path: path.join(dir, 'lock') };
+        require('fs').writeFileSync(target.path, '');
+        assert.ok(Mutex.BYTES > PAGE, 'the region is larger than the first step');
+        const got = await openWhileCreated('Mutex', target, { firstBytes: PAGE });
+        assert.ifError(got.error);
+        assert.strictEqual(got.seen, true);
       } finally {
         cleanup();
       }

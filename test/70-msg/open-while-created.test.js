@@ -10,9 +10,11 @@ const path = require('path');
 const shm = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { uniqueName, tempDir, removeShm, segmentUse } = require('../helpers/process');
-const { openWhileCreated, fileOf } = require('../helpers/late-creation');
+const { openWhileCreated, fileOf, KINDS: KINDS_OF } = require('../helpers/late-creation');
 
 const KINDS = ['SpscRing', 'MpmcQueue', 'Channel', 'Stack', 'PriorityQueue', 'Broadcast'];
+// The first size of a creator that sizes its segment in two steps.
+const PAGE = 4096;
 const withAddon = addon ? describe : describe.skip;
 
 withAddon('Message structures: an open while the creator is part way', () => {
@@ -41,6 +43,19 @@ withAddon('Message structures: an open while the creator is part way', () => {
     } finally {
       removeShm(target.name);
     }
+  });
+
+  // A creator that sizes its segment in steps (posix_fallocate on ext4 for a large size, glibc's
+  // fallback on a file system without fallocate: an older version of this package, another tool)
+  // is found with part of its size. The opener reads the size again once the magic is there,
+  // instead of refusing the creator's queue as larger than the memory it mapped (ERR_BAD_SIZE).
+  it('MpmcQueue.open of a file its creator sizes in two steps (first only a page, which holds the header) opens the whole queue', async () => {
+    const target = { path: path.join(dir, 'in-steps') };
+    fs.writeFileSync(target.path, '');
+    assert.ok(KINDS_OF.MpmcQueue.bytes() > PAGE, 'the queue is larger than the first step');
+    const got = await openWhileCreated('MpmcQueue', target, { firstBytes: PAGE });
+    assert.ifError(got.error);
+    assert.strictEqual(got.seen, true);
   });
 
   it('an open of a segment never sized is ERR_BAD_SIZE, of one sized but never stamped ERR_BAD_MAGIC, after the wait; neither leaves a mapping or a descriptor', () => {

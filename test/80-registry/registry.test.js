@@ -12,9 +12,13 @@ const { KINDS } = require('../../lib/registry/kinds');
 const { acquiredWord, takeoverWord } = require('../../lib/ownership/lockword');
 const { readRegistry } = require('../helpers/registry-reader');
 const { uniqueName, removeShm, tempDir } = require('../helpers/process');
+const { openWhileCreated, KINDS: LATE } = require('../helpers/late-creation');
 
 const withAddon = addon ? it : it.skip;
 const ENTRY = S.REGISTRY_ENTRY;
+// The first size of a creator that sizes its segment in two steps: less than the header needs
+// (REGISTRY_ENTRIES_OFFSET); four of them hold it.
+const PAGE = 4096;
 
 function bufferFor(maxEntries, dataBytes) {
   return new SharedArrayBuffer(C.REGISTRY_ENTRIES_OFFSET + maxEntries * ENTRY.SIZE + dataBytes);
@@ -105,6 +109,28 @@ describe('Registry', () => {
       assert.throws(() => Registry.open({ buffer: bufferFor(4, 4096) }), { code: 'ERR_BAD_MAGIC' });
       assert.throws(() => Registry.open({ buffer: new SharedArrayBuffer(64) }), { code: 'ERR_BAD_SIZE' });
     });
+
+    // A creator that sizes its segment in steps (posix_fallocate on ext4 for a large size, glibc's
+    // fallback on a file system without fallocate: an older version of this package, another
+    // tool) is found with part of its size: less than the header needs (a page), or enough for
+    // the header but not for the geometry it writes. The opener waits for the size the header
+    // needs and reads the size again once the magic is there, instead of refusing the registry
+    // (ERR_BAD_SIZE).
+    for (const firstBytes of [PAGE, 4 * PAGE]) {
+      withAddon(`opens the whole registry of a creator that sizes its file in two steps, first ${firstBytes} bytes`, async () => {
+        const { dir, cleanup } = tempDir();
+        try {
+          const target = { path: path.join(dir, 'registry') };
+          fs.writeFileSync(target.path, '');
+          assert.ok(LATE.Registry.bytes() > firstBytes, 'the registry is larger than the first step');
+          const got = await openWhileCreated('Registry', target, { firstBytes });
+          assert.ifError(got.error);
+          assert.strictEqual(got.seen, true);
+        } finally {
+          cleanup();
+        }
+      });
+    }
 
     withAddon('waits for a creator that has made the segment but not yet written the header', async () => {
       const name = uniqueName('reg');

@@ -1,16 +1,21 @@
 'use strict';
-// An open by name or path that comes while its creator is part way (the message structures'
-// and the pools' tests). A creator makes its segment with 0 bytes, sizes it next and stamps the
-// header, the magic last; a worker (children/late-creator.js) plays such a creator one step at a
-// time, slowly: the opener finds the segment empty, then sized but without its magic, then made.
+// An open by name or path that comes while its creator is part way (the message structures',
+// the pools', a mutex's and a registry's tests). A creator makes its segment with 0 bytes, sizes
+// it next and stamps the header, the magic last; a worker (children/late-creator.js) plays such a
+// creator one step at a time, slowly: the opener finds the segment empty, then sized but without
+// its magic, then made. With `firstBytes` the creator sizes the segment in two steps, as one that
+// grows it in steps does (posix_fallocate on ext4 for a large size, glibc's fallback on file
+// systems without fallocate, a creator of another tool): first to `firstBytes`, which the opener
+// finds, then, just before it stamps, to the full size.
 //   KINDS[kind]          for each kind, by class name: its bytes, how the creator makes it on a
-//                        mapping and puts a message (a held block, in a pool) in it, and how an
-//                        opener checks that it sees that message and the creator's shape
-//   openWhileCreated(kind, target)  starts a late creator of `kind` at `target` ({ name } or
-//                        { path }, which must exist with 0 bytes) and calls Class.open(target) at
-//                        once; resolves { error } (what open threw) or { seen } (whether the
-//                        handle saw the creator's shape and message: KINDS[kind].sees), once the
-//                        creator has put its message and ended
+//                        mapping and puts a message (a held block, in a pool; a held lock; an
+//                        entry, in a registry) in it, and how an opener checks that it sees that
+//                        message and the creator's shape
+//   openWhileCreated(kind, target, { firstBytes }?)  starts a late creator of `kind` at `target`
+//                        ({ name } or { path }, which must exist with 0 bytes) and calls
+//                        Class.open(target) at once; resolves { error } (what open threw) or
+//                        { seen } (whether the handle saw the creator's shape and message:
+//                        KINDS[kind].sees), once the creator has put its message and ended
 //   fileOf(target)       the file of a target: its path, or the shared memory object's
 //   end(handle)          closes a handle (a channel's for this party only: dispose())
 const path = require('path');
@@ -54,6 +59,9 @@ function queueKind(Class, shape, put, take) {
 }
 
 const MEMORY_CLASSES = [{ size: 16, count: 2 }, { size: 64, count: 3 }];
+const REGISTRY_ENTRIES = 16;
+const REGISTRY_BYTES = 1 << 16;
+const ENTRY_NAME = 'from-the-creator';
 const KINDS = {
   SpscRing: queueKind(shm.SpscRing, { capacity: 1024 }, (q, m) => q.enqueue(m, 0), (q) => q.tryDequeue()),
   MpmcQueue: queueKind(shm.MpmcQueue, QUEUE, (q, m) => q.enqueue(m, 0), (q) => q.tryDequeue()),
@@ -67,6 +75,25 @@ const KINDS = {
     (p) => p.recordSize === 48 && p.capacity === 3),
   MemoryPool: poolKind(shm.MemoryPool, { classes: MEMORY_CLASSES }, () => shm.MemoryPool.bytesFor(MEMORY_CLASSES),
     (p) => p.stats().classes.map((k) => k.size).join() === '16,64' && p.stats().blockCount === 5),
+  // The creator holds the lock: the opener's tryLock fails on the creator's mutex only.
+  Mutex: {
+    bytes: () => shm.Mutex.BYTES,
+    create: (buffer) => shm.Mutex.create({ buffer }),
+    put: (m) => {
+      m.lock();
+      return null;
+    },
+    sees: (m) => m.tryLock() === false,
+  },
+  Registry: {
+    bytes: () => REGISTRY_BYTES,
+    create: (buffer) => shm.Registry.create({ buffer, maxEntries: REGISTRY_ENTRIES }),
+    put: (r) => {
+      r.create('bytes', ENTRY_NAME, { size: 64 });
+      return null;
+    },
+    sees: (r) => r.maxEntries === REGISTRY_ENTRIES && r.list().map((e) => e.name).join() === ENTRY_NAME,
+  },
 };
 
 function fileOf(target) {
@@ -79,12 +106,12 @@ function end(handle) {
 }
 
 /** See the top of this file. A broadcast's opener subscribes before the creator publishes. */
-async function openWhileCreated(kind, target) {
+async function openWhileCreated(kind, target, { firstBytes } = {}) {
   // go[0]: the creator is running (it sets it); go[1]: the opener is done with open() (it sets
   // it; the creator then puts its message); go[2]: the opener has checked the message (the
   // creator then closes its handle and ends).
   const go = new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT));
-  const w = new Worker(CHILD, { workerData: { kind, file: fileOf(target), target, go } });
+  const w = new Worker(CHILD, { workerData: { kind, file: fileOf(target), target, go, firstBytes } });
   const exited = new Promise((resolve, reject) => {
     w.once('exit', resolve);
     w.once('error', reject);

@@ -2,7 +2,9 @@
 #include "segment/segment.h"
 
 #include <gtest/gtest.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,7 +12,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 #include <string>
+#include <thread>
 
 #include "base/sys_error.h"
 
@@ -298,6 +302,68 @@ TEST(Segment, MoveReleaseAndClose) {
   p[0] = 1;
   EXPECT_EQ(shm::Unmap(p, size), L::kOk);
   c.Close();  // idempotent
+}
+
+// An opener maps a segment at the size it finds: a reserved create sets the final size in one
+// step, so that nobody ever finds a size between 0 and it. posix_fallocate alone raises the
+// size in steps on ext4 for a large range (every 8 to 120 MiB past 2 GiB), and glibc's fallback
+// (file systems without fallocate) block by block. A thread polls the file's size meanwhile and
+// records every size above 0 it sees. 2 GiB where the file system has room for it and is not
+// tmpfs (whose pages are memory; tmpfs sets the size at once anyway), else 64 MiB.
+TEST(Segment, ReservedCreateSetsTheSizeInOneStep) {
+  char dir[] = "/tmp/shmstore-cpp-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string file = std::string(dir) + "/whole";
+  uint64_t size = uint64_t{64} << 20;
+  struct statfs fs;
+  if (statfs(dir, &fs) == 0 && fs.f_type != TMPFS_MAGIC &&
+      uint64_t{fs.f_bavail} * uint64_t{fs.f_bsize} > 4 * (uint64_t{2} << 30)) {
+    size = uint64_t{2} << 30;
+  }
+  std::atomic<bool> done{false};
+  std::set<int64_t> seen;
+  std::thread poller([&] {
+    struct stat st;
+    for (bool last = false; !last;) {
+      last = done.load();  // one more look after the create returned
+      if (stat(file.c_str(), &st) == 0 && st.st_size > 0) seen.insert(st.st_size);
+    }
+  });
+  CreateOptions o;
+  o.kind = SegmentKind::kFile;
+  o.id = file.c_str();
+  o.size = size;
+  Segment s;
+  SysError err;
+  const L::Status status = Segment::Create(o, &s, &err);
+  done.store(true);
+  poller.join();
+  EXPECT_EQ(status, L::kOk) << err.syscall << " " << err.err;
+  EXPECT_EQ(s.size(), size);
+  EXPECT_EQ(seen, std::set<int64_t>{static_cast<int64_t>(size)});
+  s.Close();
+  Segment::Unlink(SegmentKind::kFile, file.c_str(), nullptr);
+  rmdir(dir);
+}
+
+TEST(Segment, FileSizeReadsTheObjectNow) {
+  ShmName n("filesize");
+  Segment a;
+  ASSERT_EQ(Segment::Create(Opts(n.name, 4096), &a, nullptr), L::kOk);
+  uint64_t now = 0;
+  ASSERT_EQ(a.FileSize(&now, nullptr), L::kOk);
+  EXPECT_EQ(now, 4096u);
+  // Grown by another creator: this mapping keeps its size, the object is larger.
+  CreateOptions grow = Opts(n.name, 8192);
+  grow.exclusive = false;
+  Segment b;
+  ASSERT_EQ(Segment::Create(grow, &b, nullptr), L::kOk);
+  ASSERT_EQ(a.FileSize(&now, nullptr), L::kOk);
+  EXPECT_EQ(now, 8192u);
+  EXPECT_EQ(a.size(), 4096u);
+  EXPECT_EQ(a.FileSize(nullptr, nullptr), L::kErrInvalidArg);
+  a.Close();
+  EXPECT_EQ(a.FileSize(&now, nullptr), L::kErrClosed);
 }
 
 TEST(Segment, SharedAcrossFork) {

@@ -1,15 +1,17 @@
 'use strict';
-// Worker of test/helpers/late-creation.js: a creator of a message structure or pool that takes
-// its steps slowly. workerData is { kind, file, target, go }: `file` (the target's file, 0 bytes)
-// is sized, then the structure is made on a mapping of it, its header's magic stored last; then,
-// once the opener is done with its open (go[1]), a message is put (a block held, in a pool) and
-// posted (a pool's block handle), and the handle stays open until the opener checked it (go[2]).
+// Worker of test/helpers/late-creation.js: a creator of a message structure, pool, mutex or
+// registry that takes its steps slowly. workerData is { kind, file, target, go, firstBytes }:
+// `file` (the target's file, 0 bytes) is sized (to `firstBytes` first, when given, and to the
+// full size just before the stamp), then the structure is made on a mapping of it, its header's
+// magic stored last; then, once the opener is done with its open (go[1]), a message is put (a
+// block held, in a pool) and posted (a pool's block handle), and the handle stays open until the
+// opener checked it (go[2]).
 const fs = require('fs');
 const { parentPort, workerData } = require('worker_threads');
 const { Segment } = require('../../../index');
 const { KINDS, end } = require('../late-creation');
 
-const { kind, file, target, go } = workerData;
+const { kind, file, target, go, firstBytes } = workerData;
 const k = KINDS[kind];
 const WAIT_MS = 30000;
 
@@ -17,9 +19,10 @@ Atomics.store(go, 0, 1);
 Atomics.notify(go, 0);
 // The opener is on its way meanwhile, and finds the segment with 0 bytes.
 Atomics.wait(go, 0, 1, 50);
-fs.truncateSync(file, k.bytes());
-// The opener finds the segment sized but without the magic meanwhile.
+fs.truncateSync(file, firstBytes === undefined ? k.bytes() : firstBytes);
+// The opener finds the segment sized (with firstBytes, in part) but without the magic meanwhile.
 Atomics.wait(go, 0, 1, 100);
+if (firstBytes !== undefined) fs.truncateSync(file, k.bytes());
 const segment = Segment.open(target);
 const made = k.create(segment.buffer);
 Atomics.wait(go, 1, 0, WAIT_MS);
