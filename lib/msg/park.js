@@ -241,19 +241,36 @@ function sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs) {
   }
 }
 
-/** Like blockUntil() without blocking the event loop (no spinning); `signal` may abort it. */
+/**
+ * Like blockUntil() without blocking the event loop (no spinning); `signal` may abort it. An
+ * already aborted signal rejects before attempt() runs: nothing is taken.
+ */
 async function blockUntilAsync(q, waiters, word, attempt, none, timeout, signal, recheckMs) {
+  signal?.throwIfAborted();
+  q.usable();
+  // What can be done now is done without registering: a registration nobody sleeps on makes the
+  // other side's next operation pay a futex wake (wakeWaiters()), once per operation for a party
+  // on the event loop that never has to wait.
+  let r = attempt();
+  if (r !== none || timeout <= 0) return r;
   const deadline = performance.now() + timeout;
   for (;;) {
-    signal?.throwIfAborted();
-    q.usable();
-    Atomics.add(q.u32, waiters, 1);
-    const seen = Atomics.load(q.u32, word);
-    const r = attempt();
-    if (r !== none) return r;
     const left = deadline - performance.now();
     if (left <= 0) return none;
+    // Registered before the wake word is read and attempt() runs for the last time before the
+    // park: a waker that publishes after that attempt sees the registration and moves the word,
+    // so the park returns at once (no lost wake-up).
+    Atomics.add(q.u32, waiters, 1);
+    const seen = Atomics.load(q.u32, word);
+    r = attempt();
+    if (r !== none) return r;
     await abortable(parkAsync(q.i32, word, seen, Math.min(left, recheckMs)), signal);
+    signal?.throwIfAborted();
+    q.usable();
+    // Tried before registering again, for the same reason as the first attempt: a waiter woken
+    // to something it can take leaves no registration behind.
+    r = attempt();
+    if (r !== none) return r;
   }
 }
 

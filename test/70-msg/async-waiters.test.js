@@ -1,0 +1,349 @@
+'use strict';
+// The Promise forms of the messaging structures and their waiter registrations (docs/format.md
+// §15, "Waking"): an operation that can complete at once completes without registering as a
+// waiter, so the other side's next operation moves no wake word and makes no futex wake for
+// nobody; an operation that cannot registers, parks and is woken by the other side. MpmcQueue,
+// Stack and PriorityQueue share park.js blockUntilAsync(); Channel, SpscRing and a Broadcast
+// subscriber wait with loops of their own, held to the same rule here.
+const assert = require('assert');
+const { Worker } = require('worker_threads');
+const { MpmcQueue, Stack, PriorityQueue, Channel, SpscRing, Broadcast } = require('../../index');
+const { C, W } = require('../../lib/layout/layout');
+const { addon } = require('../../lib/base/native');
+
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const MPMC = C.MPMC_CONTROL_OFFSET / WORD;
+const STACK = C.STACK_CONTROL_OFFSET / WORD;
+const PQ = C.PQ_CONTROL_OFFSET / WORD;
+const SPSC = C.SPSC_CONTROL_OFFSET / WORD;
+const BCAST = C.BCAST_CONTROL_OFFSET / WORD;
+const CYCLES = 100;
+const MESSAGE_BYTES = 32;
+
+const mpmcWords = {
+  put: { waiters: MPMC + W.MPMC_CONTROL.PRODUCER_WAITERS, wake: MPMC + W.MPMC_CONTROL.CONSUMED },
+  take: { waiters: MPMC + W.MPMC_CONTROL.CONSUMER_WAITERS, wake: MPMC + W.MPMC_CONTROL.PRODUCED },
+};
+
+// Each structure with a Promise form on both sides: how to make one of `capacity` messages, put
+// and take with the Promise forms and with the blocking forms (what a worker uses), and the words
+// a waiter of each side registers in (`waiters`) and sleeps on (`wake`).
+const KINDS = {
+  MpmcQueue: {
+    make: (capacity) => {
+      const buffer = new SharedArrayBuffer(MpmcQueue.bytesFor(capacity, { messageBytes: MESSAGE_BYTES }));
+      return { buffer, h: MpmcQueue.create({ buffer, capacity, messageBytes: MESSAGE_BYTES }) };
+    },
+    putAsync: (h, v, o) => h.enqueueAsync(v, o),
+    takeAsync: (h, o) => h.dequeueAsync(o),
+    tryPut: (h, v) => h.tryEnqueue(v),
+    tryTake: (h) => h.tryDequeue(),
+    words: mpmcWords,
+  },
+  Stack: {
+    make: (capacity) => {
+      const buffer = new SharedArrayBuffer(Stack.bytesFor(capacity, { messageBytes: MESSAGE_BYTES }));
+      return { buffer, h: Stack.create({ buffer, capacity, messageBytes: MESSAGE_BYTES }) };
+    },
+    putAsync: (h, v, o) => h.pushAsync(v, o),
+    takeAsync: (h, o) => h.popAsync(o),
+    tryPut: (h, v) => h.tryPush(v),
+    tryTake: (h) => h.tryPop(),
+    lifo: true,
+    words: {
+      put: { waiters: STACK + W.STACK_CONTROL.PUSH_WAITERS, wake: STACK + W.STACK_CONTROL.POPPED },
+      take: { waiters: STACK + W.STACK_CONTROL.POP_WAITERS, wake: STACK + W.STACK_CONTROL.PUSHED },
+    },
+  },
+  PriorityQueue: {
+    make: (capacity) => {
+      const buffer = new SharedArrayBuffer(PriorityQueue.bytesFor(capacity, { messageBytes: MESSAGE_BYTES }));
+      return { buffer, h: PriorityQueue.create({ buffer, capacity, messageBytes: MESSAGE_BYTES }) };
+    },
+    // One priority for all: first in, first out.
+    putAsync: (h, v, o) => h.enqueueAsync(v, 0, o),
+    takeAsync: (h, o) => h.dequeueAsync(o),
+    tryPut: (h, v) => h.tryEnqueue(v, 0),
+    tryTake: (h) => h.tryDequeue(),
+    words: {
+      put: { waiters: PQ + W.PQ_CONTROL.ENQUEUE_WAITERS, wake: PQ + W.PQ_CONTROL.DEQUEUED },
+      take: { waiters: PQ + W.PQ_CONTROL.DEQUEUE_WAITERS, wake: PQ + W.PQ_CONTROL.ENQUEUED },
+    },
+  },
+  Channel: {
+    make: (capacity) => {
+      const buffer = new SharedArrayBuffer(Channel.bytesFor(capacity, { messageBytes: MESSAGE_BYTES }));
+      return { buffer, h: Channel.create({ buffer, capacity, messageBytes: MESSAGE_BYTES }) };
+    },
+    putAsync: (h, v, o) => h.send(v, o),
+    takeAsync: (h, o) => h.receive(o),
+    tryPut: (h, v) => h.trySend(v),
+    tryTake: (h) => h.tryReceive(),
+    words: mpmcWords,
+  },
+};
+
+// The worker's side of a round, in the blocking forms (it opens the structure by its class name).
+// Round i: it waits until the main thread's Promise form is registered and says go (GO >= i + 1),
+// then puts message i or takes one, then says it is done (DONE = i + 1), its wake made: until
+// the next go nothing but the main thread touches the waiter counts.
+const GO = 0;
+const DONE = 1;
+const WORKER = `
+  const { workerData, parentPort } = require('worker_threads');
+  const lib = require(${JSON.stringify(require.resolve('../../index'))});
+  const { kind, buffer, control, side, rounds } = workerData;
+  const h = lib[kind].open({ buffer });
+  const put = {
+    MpmcQueue: (v) => h.enqueue(v, 10000), Stack: (v) => h.push(v, 10000),
+    PriorityQueue: (v) => h.enqueue(v, 0, 10000), Channel: (v) => h.sendSync(v, 10000),
+  }[kind];
+  const take = {
+    MpmcQueue: () => h.dequeue(10000), Stack: () => h.pop(10000),
+    PriorityQueue: () => h.dequeue(10000), Channel: () => h.receiveSync(10000),
+  }[kind];
+  const ctl = new Int32Array(control);
+  const taken = [];
+  for (let i = 0; i < rounds; i++) {
+    for (let go; (go = Atomics.load(ctl, ${GO})) < i + 1;) Atomics.wait(ctl, ${GO}, go, 1000);
+    if (side === 'take') put(i);
+    else taken.push(take());
+    Atomics.store(ctl, ${DONE}, i + 1);
+    Atomics.notify(ctl, ${DONE});
+  }
+  if (kind === 'Channel') h.dispose(); else h.close();
+  parentPort.postMessage(taken);`;
+
+// { w, done, step }: done resolves with what the worker took; step(i) lets it do round i (the main
+// thread's Promise form registered) and returns once it did, its wake made.
+function runWorker(data) {
+  const control = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
+  const ctl = new Int32Array(control);
+  const w = new Worker(WORKER, { eval: true, workerData: { ...data, control } });
+  const done = new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  const step = async (i) => {
+    Atomics.store(ctl, GO, i + 1);
+    Atomics.notify(ctl, GO);
+    for (;;) {
+      const at = Atomics.load(ctl, DONE);
+      if (at >= i + 1) return;
+      await Atomics.waitAsync(ctl, DONE, at, 1000).value;
+    }
+  };
+  return { w, done, step };
+}
+
+function closeHandle(h) {
+  if (h instanceof Channel) h.dispose();
+  else h.close();
+}
+
+// Awaits f() counting the futex wakes the addon makes; null without the addon (Atomics.notify).
+async function countingWakes(f) {
+  if (!addon) {
+    await f();
+    return null;
+  }
+  const saved = addon.futexWake;
+  let wakes = 0;
+  addon.futexWake = (...a) => {
+    wakes++;
+    return saved(...a);
+  };
+  try {
+    await f();
+  } finally {
+    addon.futexWake = saved;
+  }
+  return wakes;
+}
+
+// Runs `cycles` rounds of one Promise-form operation per side, each of which can complete at
+// once, and sums the registrations: the waiter counts seen after every operation (before the
+// other side's next one could take them back) plus the moves of the wake words (a waker takes
+// the counts back and moves the word). Returns { registrations, wakes, taken }.
+async function cyclesWithoutWaiting(u32, words, cycles, putAsync, takeAsync) {
+  const wakeWords = [words.put.wake, words.take.wake];
+  const before = wakeWords.map((i) => Atomics.load(u32, i));
+  let registered = 0;
+  const taken = [];
+  const wakes = await countingWakes(async () => {
+    for (let i = 0; i < cycles; i++) {
+      await putAsync(i);
+      registered += Atomics.load(u32, words.put.waiters) + Atomics.load(u32, words.take.waiters);
+      taken.push(await takeAsync());
+      registered += Atomics.load(u32, words.put.waiters) + Atomics.load(u32, words.take.waiters);
+    }
+  });
+  const moved = wakeWords.reduce((sum, i, k) => sum + ((Atomics.load(u32, i) - before[k]) >>> 0), 0);
+  return { registrations: registered + moved, wakes, taken };
+}
+
+describe('Promise forms register as waiters only when they must wait (format.md §15, "Waking")', () => {
+  for (const [kind, K] of Object.entries(KINDS)) {
+    it(`${kind}: ${CYCLES} cycles of a put and a take that never need to wait move no waiter count, no wake word, no futex`, async () => {
+      const { buffer, h } = K.make(4);
+      try {
+        const u32 = new Uint32Array(buffer);
+        // Neither empty nor full at any put or take.
+        assert.ok(K.tryPut(h, 'first'));
+        const r = await cyclesWithoutWaiting(u32, K.words, CYCLES, (v) => K.putAsync(h, v), () => K.takeAsync(h));
+        assert.strictEqual(r.registrations, 0);
+        if (r.wakes !== null) assert.strictEqual(r.wakes, 0);
+        // Every message came out: the one put before (first in, first out) or the one just put.
+        const expected = Array.from({ length: CYCLES }, (_, i) => (K.lifo ? i : i === 0 ? 'first' : i - 1));
+        assert.deepStrictEqual(r.taken, expected);
+      } finally {
+        closeHandle(h);
+      }
+    });
+
+    it(`${kind}: a put and a take with a signal aborted already reject with its reason and change nothing, though both could complete`, async () => {
+      const { h } = K.make(4);
+      try {
+        assert.ok(K.tryPut(h, 'kept'));
+        const reason = new Error('stop');
+        const aborted = AbortSignal.abort(reason);
+        await assert.rejects(K.putAsync(h, 'not put', { signal: aborted }), (e) => e === reason);
+        await assert.rejects(K.takeAsync(h, { signal: aborted }), (e) => e === reason);
+        assert.strictEqual(K.tryTake(h), 'kept');
+        assert.strictEqual(K.tryTake(h), undefined);
+      } finally {
+        closeHandle(h);
+      }
+    });
+  }
+
+  it('SpscRing: enqueueAsync, dequeueAsync and dequeueIntoAsync that never need to wait raise no sleeping flag and make no futex wake', async () => {
+    const flags = [SPSC + W.SPSC_CONTROL.PRODUCER_SLEEPING, SPSC + W.SPSC_CONTROL.CONSUMER_SLEEPING];
+    // The sleeping flags seen after every operation (a waiter lowers its own after its park).
+    const cycles = async (buffer, put, take) => {
+      const u32 = new Uint32Array(buffer);
+      let raised = 0;
+      const wakes = await countingWakes(async () => {
+        for (let i = 0; i < CYCLES; i++) {
+          await put(i);
+          raised += Atomics.load(u32, flags[0]) + Atomics.load(u32, flags[1]);
+          await take();
+          raised += Atomics.load(u32, flags[0]) + Atomics.load(u32, flags[1]);
+        }
+      });
+      return { raised, wakes };
+    };
+    const buffer = new SharedArrayBuffer(SpscRing.bytesFor(1024));
+    const ring = SpscRing.create({ buffer, capacity: 1024 });
+    try {
+      const taken = [];
+      const r = await cycles(buffer, (v) => ring.enqueueAsync(v), async () => taken.push(await ring.dequeueAsync()));
+      assert.strictEqual(r.raised, 0);
+      if (r.wakes !== null) assert.strictEqual(r.wakes, 0);
+      assert.deepStrictEqual(taken, Array.from({ length: CYCLES }, (_, i) => i));
+    } finally {
+      ring.close();
+    }
+    const eBuffer = new SharedArrayBuffer(SpscRing.bytesFor(16, { elementSize: 4 }));
+    const elements = SpscRing.create({ buffer: eBuffer, capacity: 16, elementSize: 4 });
+    try {
+      const into = new Uint32Array(1);
+      const intoTaken = [];
+      const e = await cycles(eBuffer, (v) => elements.enqueueAsync(Uint32Array.of(v)), async () => {
+        assert.strictEqual(await elements.dequeueIntoAsync(into), 1);
+        intoTaken.push(into[0]);
+      });
+      assert.strictEqual(e.raised, 0);
+      if (e.wakes !== null) assert.strictEqual(e.wakes, 0);
+      assert.deepStrictEqual(intoTaken, Array.from({ length: CYCLES }, (_, i) => i));
+    } finally {
+      elements.close();
+    }
+  });
+
+  it('Broadcast: receive() of a subscriber with a message waiting registers nothing; publish() moves no wake word', async () => {
+    const buffer = new SharedArrayBuffer(Broadcast.bytesFor(8, { messageBytes: MESSAGE_BYTES }));
+    const b = Broadcast.create({ buffer, capacity: 8, messageBytes: MESSAGE_BYTES });
+    const u32 = new Uint32Array(buffer);
+    const sub = b.subscribe();
+    try {
+      const waiters = BCAST + W.BCAST_CONTROL.WAITERS;
+      const published = BCAST + W.BCAST_CONTROL.PUBLISHED;
+      const before = Atomics.load(u32, published);
+      let registered = 0;
+      const got = [];
+      const wakes = await countingWakes(async () => {
+        for (let i = 0; i < CYCLES; i++) {
+          b.publish(i);
+          got.push((await sub.receive()).value);
+          registered += Atomics.load(u32, waiters);
+        }
+      });
+      assert.strictEqual(registered + ((Atomics.load(u32, published) - before) >>> 0), 0);
+      if (wakes !== null) assert.strictEqual(wakes, 0);
+      assert.deepStrictEqual(got, Array.from({ length: CYCLES }, (_, i) => i));
+    } finally {
+      sub.close();
+      b.close();
+    }
+  });
+});
+
+describe('a Promise form that must wait registers, parks and is woken by a worker (exactly once)', () => {
+  const ROUNDS = 20;
+  // Each round: the Promise form, called when it cannot complete, registers once (the worker is
+  // idle: nothing else moves the count); the worker's operation then finds it registered and
+  // moves the wake word once; the Promise resolves with what the worker made possible.
+  async function rounds(u32, words, step, call) {
+    const wakeBefore = Atomics.load(u32, words.wake);
+    const out = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const registered = Atomics.load(u32, words.waiters);
+      const p = call(i);
+      assert.strictEqual(Atomics.load(u32, words.waiters), registered + 1);
+      const [r] = await Promise.all([p, step(i)]);
+      out.push(r);
+    }
+    assert.strictEqual((Atomics.load(u32, words.wake) - wakeBefore) >>> 0, ROUNDS);
+    return out;
+  }
+
+  for (const [kind, K] of Object.entries(KINDS)) {
+    it(`${kind}: a take of an empty structure, ${ROUNDS} times: each gets the one message the worker put, in order`, async () => {
+      const { buffer, h } = K.make(4);
+      const u32 = new Uint32Array(buffer);
+      const { w, done, step } = runWorker({ kind, buffer, side: 'take', rounds: ROUNDS });
+      try {
+        const got = await rounds(u32, K.words.take, step, () => K.takeAsync(h));
+        assert.deepStrictEqual(await done, []);
+        assert.deepStrictEqual(got, Array.from({ length: ROUNDS }, (_, i) => i));
+        assert.strictEqual(K.tryTake(h), undefined);
+      } finally {
+        await w.terminate();
+        closeHandle(h);
+      }
+    });
+
+    it(`${kind}: a put into a full structure, ${ROUNDS} times: each is taken by the worker or left queued, every message exactly once`, async () => {
+      const capacity = 4;
+      const { buffer, h } = K.make(capacity);
+      const u32 = new Uint32Array(buffer);
+      for (let i = 0; i < capacity; i++) assert.ok(K.tryPut(h, `fill ${i}`));
+      const { w, done, step } = runWorker({ kind, buffer, side: 'put', rounds: ROUNDS });
+      try {
+        await rounds(u32, K.words.put, step, (i) => K.putAsync(h, i));
+        const byWorker = await done;
+        const left = [];
+        for (let v = K.tryTake(h); v !== undefined; v = K.tryTake(h)) left.push(v);
+        assert.strictEqual(byWorker.length, ROUNDS);
+        assert.strictEqual(left.length, capacity);
+        const all = [...byWorker, ...left].map(String).sort();
+        const sent = [...Array.from({ length: capacity }, (_, i) => `fill ${i}`), ...Array.from({ length: ROUNDS }, (_, i) => i)].map(String).sort();
+        assert.deepStrictEqual(all, sent);
+      } finally {
+        await w.terminate();
+        closeHandle(h);
+      }
+    });
+  }
+});
