@@ -107,7 +107,9 @@ Status OpenForCreate(const CreateOptions& o, int* fd_out, bool* created, SysErro
 // between would make it refuse the creator's structure as too small. ftruncate sets the size at
 // once; posix_fallocate does not where the file system has no single-step allocation: ext4 raises
 // the size in steps for a large range, and glibc's fallback (NFS, some FUSE file systems) writes
-// one byte per block. So with reserve the size is set first and the blocks allocated after.
+// one byte per block. So with reserve the blocks are allocated with the size kept where the file
+// system can, and the size set after in one step; elsewhere the size is set first and the blocks
+// allocated after.
 Status GrowLocked(int fd, uint64_t size, bool reserve, uint64_t* mapped_size,
                   SysError* err) noexcept {
   if (FlockRetry(fd, LOCK_EX) < 0) return Fail(errno, "flock", err);
@@ -126,16 +128,34 @@ Status GrowLocked(int fd, uint64_t size, bool reserve, uint64_t* mapped_size,
     struct statvfs vfs;
     const bool tooBig = reserve && size > current && fstatvfs(fd, &vfs) == 0 && vfs.f_blocks != 0 &&
                         size - current > uint64_t{vfs.f_bavail} * uint64_t{vfs.f_frsize};
+    bool allocated = false;
     if (tooBig) {
       status = Fail(ENOSPC, "posix_fallocate", err);
-    } else if (current < size) {
+    } else if (reserve && current < size) {
+      // Where the file system can (tmpfs, ext4, xfs, btrfs), the blocks are allocated first with
+      // the size kept, and the size is set after: an opener finds the old size (and waits) until
+      // every page is there, so it never reads a page that is not allocated yet (on tmpfs a read
+      // of a hole takes a page, and fails with SIGBUS when there is none left); and a failed
+      // allocation leaves the size as it was.
+      int rc;
+      do {
+        rc = fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(size));
+      } while (rc < 0 && errno == EINTR);
+      if (rc == 0) {
+        allocated = true;
+      } else if (errno != EOPNOTSUPP && errno != ENOSYS) {
+        status = Fail(errno, "fallocate", err);
+      }
+    }
+    if (status == layout::kOk && current < size) {
       int rc;
       do {
         rc = ftruncate(fd, static_cast<off_t>(size));
       } while (rc < 0 && errno == EINTR);
       if (rc < 0) status = Fail(errno, "ftruncate", err);
     }
-    if (status == layout::kOk && reserve) {
+    if (status == layout::kOk && reserve && !allocated) {
+      // Without fallocate's keep-size mode (or for an object already `size` long or more):
       // posix_fallocate returns the error number instead of setting errno; the size is `size`
       // or more already, so it only allocates. EINTR can interrupt a large allocation; what was
       // allocated stays, so retrying is cheap.
