@@ -249,6 +249,12 @@ class PoolCore {
       const left = deadline - performance.now();
       if (left <= 0) return 0;
       await abortable(parkAsync(this.#i32, RELEASED, seen, Math.min(left, RECHECK_MS)), signal);
+      // Try before registering again, as block() does: a waiter woken to a free block takes it
+      // without leaving a registration behind, which would cost a later free a futex wake.
+      signal?.throwIfAborted();
+      this.usable();
+      const woken = attempt();
+      if (woken !== 0) return woken;
     }
   }
 

@@ -126,6 +126,18 @@ describe('Pools: waiting for a free block', () => {
         pool.close();
       });
 
+      it('an acquireAsync() woken to a freed block takes it without registering again', async () => {
+        const { pool, held, header } = fullPool(Class, 1);
+        const waiters = () => Atomics.load(header, W.POOL_HEADER.WAITERS);
+        const pending = pool.acquireAsync({ timeoutMs: 10000 });
+        assert.strictEqual(waiters(), 1); // registered before it parked
+        pool.release(held[0]); // takes the registration and wakes it
+        const { handle } = await pending;
+        assert.strictEqual(waiters(), 0);
+        pool.release(handle);
+        pool.close();
+      });
+
       it('an acquireAsync() that took a block in the tick its handle closes rejects with ERR_CLOSED', async () => {
         const { buffer, pool, held } = fullPool(Class, 1);
         pool.release(held[0]);

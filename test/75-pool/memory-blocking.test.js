@@ -147,6 +147,21 @@ describe('MemoryPool: waiting for a free block', () => {
     pool.close();
   });
 
+  it('an allocateAsync() woken to a freed block takes it without registering again', async () => {
+    const { buffer, pool, held } = fullPool(SMALL);
+    const head = new Uint32Array(buffer, C.POOL_HEADER_OFFSET, W.POOL_HEADER.WORDS);
+    const waiters = () => Atomics.load(head, W.POOL_HEADER.WAITERS);
+    const pending = pool.allocateAsync(200, { timeoutMs: 10000 });
+    assert.strictEqual(waiters(), 1); // registered before it parked
+    pool.free(held[2]); // takes the registration and wakes it
+    const { handle } = await pending;
+    assert.strictEqual(waiters(), 0);
+    pool.free(handle);
+    pool.free(held[0]);
+    pool.free(held[1]);
+    pool.close();
+  });
+
   it('a timeout ends the wait with ERR_POOL_EXHAUSTED and the pool unchanged', async () => {
     const { pool, held } = fullPool(SMALL);
     pool.free(held[0]); // a small block is free: it serves no waiter for more than 64 bytes
