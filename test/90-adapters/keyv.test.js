@@ -438,6 +438,28 @@ describe('shmstore/keyv: an adapter made for one Keyv major and driven by the ot
     e.message.includes(`made for keyv ${made}`) && e.message.includes(`driven by keyv ${driver}`) &&
     e.message.includes(`{ keyv: ${driver} }`);
 
+  it('under a clock set back before 2^40 ms (fake timers), keyv 6 and a { keyv: 5 } adapter whose capabilities were read are refused nothing', async () => {
+    // The pure-JS engine reads the same (faked) clock for expiry; the native one reads the system's.
+    const js = Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine: 'js' });
+    const realNow = Date.now;
+    Date.now = () => Date.UTC(2000, 0, 1);
+    try {
+      const keyv = new Keyv6({ store: new KeyvShmstore(js), namespace: 'n' });
+      const errors = [];
+      keyv.on('error', (e) => errors.push(e));
+      assert.strictEqual(await keyv.set('k', 'v', 3600 * SECOND), true);
+      assert.strictEqual(await keyv.get('k'), 'v');
+      const five = new KeyvShmstore(js, { keyv: 5 });
+      assert.strictEqual(five.capabilities.expires, true);
+      const keyv5 = new Keyv5({ store: five, namespace: 'm', throwOnErrors: true });
+      assert.strictEqual(await keyv5.set('long', 'w', 2 ** 41), true);
+      assert.deepStrictEqual(errors, []);
+    } finally {
+      Date.now = realNow;
+      js.close();
+    }
+  });
+
   it('keyv 6 over an adapter made with { keyv: 5 }: a 1 s TTL is refused, not kept for 57 years', async () => {
     const keyv = new Keyv6({ store: new KeyvShmstore(store, { keyv: 5 }), namespace: 'n' });
     const errors = [];

@@ -160,7 +160,9 @@ class KeyvShmstore extends EventEmitter {
     if (this._v6) {
       // keyv 5 hands no TTL of 0 (it hands none instead), and a negative one, already past, is
       // deleted here as keyv 5 would; a positive one would be read as an instant before 2004.
-      if (arg > 0 && arg < KEYV6_FLOOR) throw this._tooSmall(arg);
+      // Only while the clock is past the bound itself: under a clock set back (fake timers in a
+      // test, a device booted without the time) keyv 6's `Date.now() + ttl` is below it too.
+      if (arg > 0 && arg < KEYV6_FLOOR && now >= KEYV6_FLOOR) throw this._tooSmall(arg);
       return arg <= now ? GONE : { expiresAt: Math.min(Math.ceil(arg), MAX_EXPIRY) };
     }
     if (arg === 0) return undefined;
@@ -168,7 +170,8 @@ class KeyvShmstore extends EventEmitter {
     if (arg > MAX_EXPIRY - now) return { expiresAt: MAX_EXPIRY };
     // Only an adapter fixed to keyv 5 stays in this contract once `capabilities` was read. A value
     // past what reaches the latest expiry means "the latest" in either contract, so it passes.
-    if (this._capabilitiesRead && arg >= KEYV6_FLOOR && arg < MAX_EXPIRY - now) throw this._tooLarge(arg);
+    // As above, only while the clock is past the bound (an absolute expiry is below it before).
+    if (this._capabilitiesRead && arg >= KEYV6_FLOOR && arg < MAX_EXPIRY - now && now >= KEYV6_FLOOR) throw this._tooLarge(arg);
     return { ttl: arg };
   }
 
@@ -191,8 +194,9 @@ class KeyvShmstore extends EventEmitter {
 
   _tooLarge(arg) {
     return this._mismatch(`a TTL of ${arg} ms (2^40 ms, about 34.8 years, or more, short of the store's latest expiry, ` +
-      'which Number.MAX_SAFE_INTEGER reaches) can only be an absolute expiry, which keyv 6 hands to an adapter whose ' +
-      'capabilities it read');
+      'which Number.MAX_SAFE_INTEGER reaches) is taken for an absolute expiry, which keyv 6 hands to an adapter whose ' +
+      'capabilities it read (a keyv 5 TTL that long is refused once they were read: give Number.MAX_SAFE_INTEGER, or no TTL, ' +
+      'for an entry that never expires)');
   }
 
   // A write whose key was located and expiry checked (opts: set options, or GONE).
