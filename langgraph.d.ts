@@ -39,8 +39,8 @@ export declare class ShmstoreSaver extends BaseCheckpointSaver {
    */
   list(config: RunnableConfig, options?: CheckpointListOptions): AsyncGenerator<CheckpointTuple>;
   put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig>;
-  /** `taskPath`: a string ('' when omitted); another type rejects with a TypeError, code 'ERR_INVALID_ARG'. */
-  putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath?: string): Promise<void>;
+  /** `taskPath`: a string ('' when omitted or null); another type rejects with a TypeError, code 'ERR_INVALID_ARG'. */
+  putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath?: string | null): Promise<void>;
   deleteThread(threadId: string): Promise<void>;
   /** Closes the store if the saver opened it (not a Store passed in). */
   close(): void;
