@@ -18,7 +18,12 @@ export interface StoreMetricsOptions {
 
 export interface StoreMetrics {
   /** The registered metrics, one per series kind. */
-  metrics: Array<Counter<'store'> | Gauge<'store'> | Gauge<'store' | 'namespace'> | Gauge<'store' | 'op' | 'quantile'> | Gauge<'store' | 'op'> | Counter<'store' | 'op'>>;
+  metrics: Array<
+    | Counter<'store'> | Gauge<'store'>
+    | Counter<'store' | 'namespace'> | Gauge<'store' | 'namespace'>
+    | Counter<'store' | 'code'>
+    | Gauge<'store' | 'op' | 'quantile'> | Gauge<'store' | 'op'> | Counter<'store' | 'op'>
+  >;
   /** Removes every series of this call from its registry (and nothing else: a second call does nothing). */
   unregister(): void;
 }

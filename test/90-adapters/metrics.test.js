@@ -1,7 +1,8 @@
 'use strict';
 // require('shmstore/metrics') (docs/api.md, Metrics): a real prom-client Registry scraped after
 // known operations shows exactly what store.stats() reports, per store and per namespace, on
-// both engines and after writes by another process; bad arguments; a missing prom-client.
+// both engines and after writes by another process; a dropped namespace's series go; a u32
+// counter that wraps goes on growing; bad arguments; a missing prom-client.
 const assert = require('assert');
 const { spawn, spawnSync } = require('child_process');
 const prom = require('prom-client');
@@ -25,7 +26,30 @@ async function scrape(registry) {
   return out;
 }
 
-/** The series the collector must show for one store, from a stats() snapshot. */
+// The u32 counters of the metadata that wrap (format.md §4), by their stats() field: the word of
+// each, and the series that exports its running total.
+const WRAPPING = {
+  evictionTurns: [AT.EVICT_STATE.TURNS, 'eviction_turns_total'],
+  compactionSweeps: [AT.COMPACT_STATE.SWEEPS, 'compaction_sweeps_total'],
+  compactionSteps: [AT.COMPACT_STATE.STEPS, 'compaction_steps_total'],
+  compactionMoved: [AT.COMPACT_STATE.MOVED, 'compaction_moved_entries_total'],
+  compactionMerged: [AT.COMPACT_STATE.MERGED, 'compaction_merged_runs_total'],
+};
+const U32_RANGE = 2 ** 32;
+
+// Waits until Date.now() > t (bounded: the expiries of these tests are under a second away).
+async function until(t) {
+  const limit = Date.now() + 10000;
+  while (Date.now() <= t) {
+    assert.ok(Date.now() < limit, 'the clock did not reach the expiry');
+    await new Promise((r) => setTimeout(r, Math.max(1, Math.min(50, t - Date.now() + 1))));
+  }
+}
+
+/**
+ * The series the collector must show for one store, from a stats() snapshot (its wrapping
+ * counters as stats() reports them: what a collector shows until it has seen one wrap).
+ */
 function expected(s, label, prefix = 'shmstore_') {
   const l = `{store=${label}}`;
   const pool = s.bytesLive + s.bytesFree;
@@ -45,9 +69,20 @@ function expected(s, label, prefix = 'shmstore_') {
     [`${prefix}repairs_total${l}`]: s.repairs,
     [`${prefix}reads_total${l}`]: s.reads,
     [`${prefix}writes_total${l}`]: s.writes,
+    [`${prefix}largest_free_bytes${l}`]: s.bytesLargestFree,
+    [`${prefix}parked_bytes${l}`]: s.bytesParked,
     [`${prefix}up${l}`]: 1,
   };
+  for (const [field, [, series]] of Object.entries(WRAPPING)) want[`${prefix}${series}${l}`] = s[field];
   for (const [ns, n] of Object.entries(s.namespaceCounts)) want[`${prefix}namespace_entries{store=${label},namespace=${ns}}`] = n;
+  for (const [ns, n] of Object.entries(s.namespaceStats)) {
+    const nl = `{store=${label},namespace=${ns}}`;
+    want[`${prefix}namespace_hits_total${nl}`] = n.hits;
+    want[`${prefix}namespace_misses_total${nl}`] = n.misses;
+    want[`${prefix}namespace_evictions_total${nl}`] = n.evictions;
+    want[`${prefix}namespace_expirations_total${nl}`] = n.expirations;
+    want[`${prefix}namespace_bytes${nl}`] = n.bytes;
+  }
   return want;
 }
 
@@ -68,6 +103,118 @@ forEachEngine('shmstore/metrics', ({ make }) => {
     assert.strictEqual(s.reads, 30);
     assert.ok(s.bytesFreeLists > 0, 'the deletes left blocks on the free lists');
     assert.deepStrictEqual(got, expected(s, 'cache'));
+  });
+
+  it('per namespace and store-wide, the cache figures equal stats() after known hits, misses, evictions and expirations in two namespaces', async function () {
+    // Two tenants of a store of 40 entries that evicts: 'tenant-a' expires by its namespace's
+    // default TTL, 'tenant-b' by each entry's own expiry.
+    const store = make({ size: 1 << 21, maxEntries: 40, buckets: 64, eviction: 'auto' });
+    store.namespace('tenant-a', { ttl: 300 });
+    for (let i = 0; i < 10; i++) store.set('tenant-a', `e${i}`, 'a'.repeat(20));
+    const exp = Date.now() + 300; // not before any expiry of tenant-a
+    for (let i = 0; i < 10; i++) store.set('tenant-b', `e${i}`, 'b'.repeat(30), { expiresAt: exp });
+    for (let i = 0; i < 6; i++) assert.strictEqual(store.get('tenant-a', `e${i}`), 'a'.repeat(20));
+    for (let i = 0; i < 4; i++) assert.strictEqual(store.has('tenant-b', `e${i}`), true);
+    for (let i = 0; i < 3; i++) store.get('tenant-a', `none${i}`);
+    for (let i = 0; i < 5; i++) store.get('tenant-b', `none${i}`);
+    await until(exp);
+    // Two reads that find an expired entry: two misses and two expirations of tenant-a. The
+    // other 18 expired entries go to the inserts' sweep and the hand.
+    for (let i = 0; i < 2; i++) assert.strictEqual(store.get('tenant-a', `e${i}`), undefined);
+    // 60 lasting entries into 40 places: the hand evicts from both tenants.
+    for (let i = 0; i < 30; i++) {
+      store.set('tenant-a', `k${i}`, i, { ttl: 600e3 });
+      store.set('tenant-b', `k${i}`, i);
+    }
+    for (let i = 0; i < 30; i++) {
+      store.get('tenant-a', `k${i}`);
+      store.get('tenant-b', `k${i}`);
+    }
+    const registry = new prom.Registry();
+    storeMetrics(store, { registry, name: 'cache' });
+    const got = await scrape(registry);
+    const s = store.stats();
+    const a = s.namespaceStats['tenant-a'];
+    const b = s.namespaceStats['tenant-b'];
+    for (const [ns, n, hits, misses] of [['tenant-a', a, 6, 3 + 2], ['tenant-b', b, 4, 5]]) {
+      assert.strictEqual(n.expirations, 10, ns);
+      assert.ok(n.evictions > 0, `${ns}: ${n.evictions} evictions`);
+      assert.strictEqual(n.count + n.evictions, 30, `${ns}: every lasting entry is live or evicted`);
+      // The last reads hit the live entries and miss the evicted ones.
+      assert.strictEqual(n.hits, hits + n.count, ns);
+      assert.strictEqual(n.misses, misses + n.evictions, ns);
+      assert.ok(n.bytes > 0, ns);
+    }
+    assert.deepStrictEqual(got, expected(s, 'cache'));
+    assert.strictEqual(got['shmstore_namespace_expirations_total{store=cache,namespace=tenant-a}'], 10);
+    assert.strictEqual(got['shmstore_namespace_hits_total{store=cache,namespace=tenant-b}'], b.hits);
+    // Compaction's counters: those of the one sweep compact() reports.
+    const r = store.compact();
+    const after = await scrape(registry);
+    assert.strictEqual(after['shmstore_compaction_sweeps_total{store=cache}'], 1);
+    assert.strictEqual(after['shmstore_compaction_steps_total{store=cache}'], r.steps);
+    assert.strictEqual(after['shmstore_compaction_moved_entries_total{store=cache}'], r.movedEntries);
+    assert.strictEqual(after['shmstore_compaction_merged_runs_total{store=cache}'], r.mergedRuns);
+    assert.deepStrictEqual(after, expected(store.stats(), 'cache'));
+  });
+
+  it('a namespace dropped between scrapes leaves every per-namespace series; created again, its counters start over', async function () {
+    const store = make({ eviction: 'auto' });
+    for (const ns of ['gone', 'kept']) {
+      store.set(ns, 'k', 'v');
+      store.get(ns, 'k');
+      store.get(ns, 'none');
+    }
+    const registry = new prom.Registry();
+    storeMetrics(store, { registry, name: 'cache' });
+    const ofGone = (got) => Object.keys(got).filter((k) => k.includes('namespace=gone')).sort();
+    let got = await scrape(registry);
+    assert.deepStrictEqual(ofGone(got), ['bytes', 'entries', 'evictions_total', 'expirations_total', 'hits_total', 'misses_total']
+      .map((x) => `shmstore_namespace_${x}{store=cache,namespace=gone}`));
+    assert.strictEqual(got['shmstore_namespace_hits_total{store=cache,namespace=gone}'], 1);
+    assert.strictEqual(got['shmstore_namespace_misses_total{store=cache,namespace=gone}'], 1);
+    assert.strictEqual(store.dropNamespace('gone'), 1);
+    got = await scrape(registry);
+    assert.deepStrictEqual(ofGone(got), []);
+    assert.deepStrictEqual(got, expected(store.stats(), 'cache'));
+    assert.strictEqual(got['shmstore_namespace_hits_total{store=cache,namespace=kept}'], 1);
+    store.set('gone', 'k2', 'v');
+    assert.strictEqual(store.get('gone', 'k'), undefined);
+    got = await scrape(registry);
+    assert.strictEqual(got['shmstore_namespace_hits_total{store=cache,namespace=gone}'], 0);
+    assert.strictEqual(got['shmstore_namespace_misses_total{store=cache,namespace=gone}'], 1);
+    assert.strictEqual(got['shmstore_namespace_entries{store=cache,namespace=gone}'], 1);
+  });
+
+  it('a u32 counter that wraps between scrapes goes on growing: each scrape adds its advance modulo 2^32', async function () {
+    const store = make({ size: 1 << 20, maxEntries: 400, buckets: 256, eviction: 'auto' });
+    // Every wrapping counter one below 2^32, as in a store that has run for long.
+    const u32 = new Uint32Array(store.buffer);
+    const start = U32_RANGE - 1;
+    for (const [word] of Object.values(WRAPPING)) Atomics.store(u32, word, start);
+    const registry = new prom.Registry();
+    storeMetrics(store, { registry, name: 'cache' });
+    let got = await scrape(registry);
+    for (const [, series] of Object.values(WRAPPING)) assert.strictEqual(got[`shmstore_${series}{store=cache}`], start, series);
+    // Evictions turn the hand; deletes leave holes that a compaction sweep fills and merges.
+    for (let i = 0; i < 2000; i++) store.set('n', `k${i}`, 'x'.repeat(i % 5 === 0 ? 700 : 60));
+    for (let i = 1600; i < 2000; i += 2) store.delete('n', `k${i}`);
+    const r = store.compact();
+    const s = store.stats();
+    got = await scrape(registry);
+    for (const [field, [, series]] of Object.entries(WRAPPING)) {
+      assert.ok(s[field] < start, `${field} wrapped: stats() reports ${s[field]}`);
+      assert.strictEqual(got[`shmstore_${series}{store=cache}`], U32_RANGE + s[field], series);
+    }
+    assert.strictEqual(got['shmstore_compaction_steps_total{store=cache}'], start + r.steps);
+    assert.strictEqual(got['shmstore_compaction_sweeps_total{store=cache}'], start + 1);
+    // A scrape with nothing counted since leaves the totals as they are; a later advance adds to them.
+    got = await scrape(registry);
+    for (const [field, [, series]] of Object.entries(WRAPPING)) assert.strictEqual(got[`shmstore_${series}{store=cache}`], U32_RANGE + s[field], series);
+    const r2 = store.compact();
+    got = await scrape(registry);
+    assert.strictEqual(got['shmstore_compaction_steps_total{store=cache}'], start + r.steps + r2.steps);
+    assert.strictEqual(got['shmstore_compaction_sweeps_total{store=cache}'], start + 2);
   });
 
   it('every scrape is fresh, several stores share one registry by label, and a closed store drops out', async function () {
@@ -186,7 +333,8 @@ describe('shmstore/metrics across processes and arguments', function () {
     const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20) });
     const registry = new prom.Registry();
     // Taken by another collector: a name after the first ones storeMetrics registers.
-    for (const taken of ['shmstore_namespace_entries', 'shmstore_ops_timed_total', 'shmstore_writes_total']) {
+    for (const taken of ['shmstore_namespace_entries', 'shmstore_ops_timed_total', 'shmstore_writes_total', 'shmstore_parked_bytes',
+      'shmstore_compaction_merged_runs_total', 'shmstore_namespace_hits_total', 'shmstore_namespace_bytes']) {
       const other = new prom.Gauge({ name: taken, help: 'someone else\'s', registers: [registry] });
       assert.throws(() => storeMetrics(store, { registry }), { name: 'RangeError', code: 'ERR_INVALID_ARG', message: new RegExp(taken) });
       assert.deepStrictEqual((await registry.getMetricsAsJSON()).map((x) => x.name), [taken]);

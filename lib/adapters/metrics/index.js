@@ -2,10 +2,10 @@
 // `require('shmstore/metrics')`: a prom-client collector of store statistics. Nothing is counted
 // on the store's hot path: every scrape calls `store.stats()` once per store (docs/api.md,
 // store.stats) and hands the numbers to prom-client. Any process attached to a store can scrape
-// it; the entry, byte and namespace figures are the store's own, the read and write totals those
-// flushed by every handle (they grow when a handle calls stats() or close()). Latency series
-// (./latency.js) are per handle: this process's handles, plus the snapshots options.latency
-// returns.
+// it; the entry, byte and namespace figures are the store's own, the read and write totals and
+// the namespaces' cache counts those flushed by every handle (they grow when a handle calls
+// stats() or close(), and once a second while it is open). Latency series (./latency.js) are per
+// handle: this process's handles, plus the snapshots options.latency returns.
 const { Store } = require('../../store/store');
 const { ShmError } = require('../../base/errors');
 const v = require('../../base/validate');
@@ -14,8 +14,15 @@ const { latencyMetrics, mergedOf, checkSource } = require('./latency');
 
 const prom = requirePeer('prom-client', 'metrics');
 
-// [suffix, help, kind, value from a stats() snapshot]. Counters are the monotonic totals of the
-// header; everything else is a gauge.
+// The counters of the metadata that are u32 and wrap at 2^32 (format.md §4, EvictState.turns and
+// CompactState): [stats() field]. A Prometheus counter must never go back within a series, so each
+// is exported as this collector's running total of it (runningTotals, below).
+const WRAPPING = ['evictionTurns', 'compactionSweeps', 'compactionSteps', 'compactionMoved', 'compactionMerged'];
+const U32_RANGE = 2 ** 32;
+
+// [suffix, help, kind, value from a stats() snapshot and the running totals of its wrapping
+// counters]. Counters never go back: the store's monotonic totals, or the running totals of its
+// wrapping ones; everything else is a gauge.
 const SERIES = [
   ['entries', 'Live entries in the store.', 'gauge', (s) => s.entries],
   ['max_entries', 'Live entries the store allows.', 'gauge', (s) => s.maxEntries],
@@ -32,6 +39,24 @@ const SERIES = [
   ['repairs_total', 'Repair passes run on the store since it was created.', 'counter', (s) => s.repairs],
   ['reads_total', 'Reads by every handle, as flushed by each handle\'s last stats() or close().', 'counter', (s) => s.reads],
   ['writes_total', 'Writes by every handle, as flushed by each handle\'s last stats() or close().', 'counter', (s) => s.writes],
+  ['largest_free_bytes', 'Bytes of the largest contiguous free space (a free large block, or the tail).', 'gauge', (s) => s.bytesLargestFree],
+  ['parked_bytes', 'Bytes of the blocks the exporting handle keeps for its next writes (counted in live_bytes).', 'gauge', (s) => s.bytesParked],
+  ['eviction_turns_total', 'Turns of the eviction hand round the entry pool (running total of a u32 that wraps).', 'counter', (s, t) => t.evictionTurns],
+  ['compaction_sweeps_total', 'Compaction sweeps of the pool completed (running total of a u32 that wraps).', 'counter', (s, t) => t.compactionSweeps],
+  ['compaction_steps_total', 'Compaction steps started (running total of a u32 that wraps).', 'counter', (s, t) => t.compactionSteps],
+  ['compaction_moved_entries_total', 'Entries moved by compaction (running total of a u32 that wraps).', 'counter', (s, t) => t.compactionMoved],
+  ['compaction_merged_runs_total', 'Runs of free blocks merged by compaction (running total of a u32 that wraps).', 'counter', (s, t) => t.compactionMerged],
+];
+
+// The series per namespace: [suffix, help, kind, field of stats().namespaceStats[name]]. The
+// counters are u64 in the namespace's policy record (format.md §5), which a creation zeroes: they
+// start over when a namespace is dropped and created again (a counter reset to Prometheus).
+const NS_SERIES = [
+  ['namespace_hits_total', 'Lookups (get, has) that found a live entry, per namespace.', 'counter', 'hits'],
+  ['namespace_misses_total', 'Lookups (get, has) that found nothing or an expired entry, per namespace.', 'counter', 'misses'],
+  ['namespace_evictions_total', 'Entries removed by the eviction hand, per namespace.', 'counter', 'evictions'],
+  ['namespace_expirations_total', 'Expired entries removed (by the hand, the sweep or a reader), per namespace.', 'counter', 'expirations'],
+  ['namespace_bytes', 'Key and value bytes of the live entries, per namespace.', 'gauge', 'bytes'],
 ];
 
 function fillOf(s) {
@@ -79,6 +104,30 @@ function storeMetrics(stores, options = {}) {
   // scrape so far ({ labels, n } by label and code: the counter's monotonic totals).
   let failed = [];
   const failures = new Map();
+  // The running totals of the wrapping counters, by store label: { last, total } per field. The
+  // first scrape that reads a store starts each total at the stats() value; every later one adds
+  // the counter's advance since the scrape before, modulo 2^32, so a wrap adds what was counted
+  // across it instead of sending the series back. Exact as long as a counter advances by less than
+  // 2^32 between two scrapes that read the store (a scrape that fails leaves the totals as they
+  // were, and the next one adds the whole advance).
+  const running = new Map();
+  const runningTotals = (label, s) => {
+    let r = running.get(label);
+    if (r === undefined) running.set(label, (r = {}));
+    const totals = {};
+    for (const f of WRAPPING) {
+      const raw = s[f];
+      const c = r[f];
+      if (c === undefined) r[f] = { last: raw, total: raw };
+      else {
+        // raw and c.last are in [0, 2^32): their difference, taken modulo 2^32, is the advance.
+        c.total += (raw - c.last + U32_RANGE) % U32_RANGE;
+        c.last = raw;
+      }
+      totals[f] = r[f].total;
+    }
+    return totals;
+  };
   // Forgotten in a microtask: after the synchronous pass that collects every metric of one
   // scrape, and before anything can change the stores or scrape again (a second scrape right
   // after `await registry.metrics()` sees fresh numbers, which a later macrotask would not give).
@@ -104,8 +153,9 @@ function storeMetrics(stores, options = {}) {
       failed = [];
       for (const [label, s] of pairs) {
         if (s.closed) continue;
+        let stats;
         try {
-          snapshot.push([label, s.stats()]);
+          stats = s.stats();
         } catch (err) {
           if (!(err instanceof ShmError)) throw err;
           failed.push([label, err.code]);
@@ -113,7 +163,9 @@ function storeMetrics(stores, options = {}) {
           let f = failures.get(key);
           if (f === undefined) failures.set(key, (f = { labels: { store: label, code: err.code }, n: 0 }));
           f.n += 1;
+          continue;
         }
+        snapshot.push([label, stats, runningTotals(label, stats)]);
       }
     }
     return snapshot;
@@ -136,9 +188,9 @@ function storeMetrics(stores, options = {}) {
       name: prefix + suffix, help, labelNames: ['store'], registers: [],
       collect() {
         this.reset();
-        for (const [label, s] of snap()) {
-          if (kind === 'counter') this.inc({ store: label }, valueOf(s));
-          else this.set({ store: label }, valueOf(s));
+        for (const [label, s, totals] of snap()) {
+          if (kind === 'counter') this.inc({ store: label }, valueOf(s, totals));
+          else this.set({ store: label }, valueOf(s, totals));
         }
       },
     });
@@ -153,6 +205,23 @@ function storeMetrics(stores, options = {}) {
       }
     },
   }));
+  // Reset and refilled on each scrape, as namespace_entries: a namespace dropped since the last
+  // scrape is in neither namespaceCounts nor namespaceStats, so its series go.
+  for (const [suffix, help, kind, field] of NS_SERIES) {
+    const Metric = kind === 'counter' ? prom.Counter : prom.Gauge;
+    metrics.push(new Metric({
+      name: prefix + suffix, help, labelNames: ['store', 'namespace'], registers: [],
+      collect() {
+        this.reset();
+        for (const [label, s] of snap()) {
+          for (const [ns, n] of Object.entries(s.namespaceStats)) {
+            if (kind === 'counter') this.inc({ store: label, namespace: ns }, n[field]);
+            else this.set({ store: label, namespace: ns }, n[field]);
+          }
+        }
+      },
+    }));
+  }
   metrics.push(new prom.Gauge({
     name: `${prefix}up`, help: 'Whether the store answered stats() in this scrape (1), or failed with a store error (0).',
     labelNames: ['store'], registers: [],

@@ -255,6 +255,7 @@ const ADJUST = [
       const body = await scrape(ctx.servers.at(-1));
       assert.match(body, /^shmstore_entries\{store="cache"\} \d+$/m);
       assert.match(body, /^shmstore_namespace_entries\{store="cache",namespace="sessions"\} \d+$/m);
+      assert.match(body, /^shmstore_namespace_hits_total\{store="cache",namespace="sessions"\} \d+$/m);
     },
   },
   {
