@@ -75,7 +75,12 @@ class Barrier extends SyncObject {
     return new Barrier(kInternal, place(options, { create: true, ...PLACE }), parties);
   }
 
-  /** Opens an existing barrier (a region of zero bytes is refused: create it first). */
+  /**
+   * Opens an existing barrier. Only its creator stamps a barrier (it needs `parties`): an open by
+   * name or path waits for the creator's stamp within the wait it has for the segment's size, and
+   * a region still unstamped after that, or an unstamped one of a SharedArrayBuffer (not waited
+   * for), is refused: ERR_BAD_MAGIC.
+   */
   static open(options) {
     return new Barrier(kInternal, place(options, { create: false, ...PLACE }));
   }

@@ -60,8 +60,11 @@ function validateCount(n, name, dflt, min = 1) {
 }
 
 /**
- * Validates the options of X.create/X.open and maps the region: { buffer, byteOffset, segment }.
- * `bytes` is the region size of the kind, `extraKeys` the kind's own creation options.
+ * Validates the options of X.create/X.open and maps the region: { buffer, byteOffset, segment,
+ * deadline }. `bytes` is the region size of the kind, `extraKeys` the kind's own creation
+ * options. `deadline` (a performance.now() time) is set for an open by name or path only: the
+ * end of its wait for its creator, which began with the wait for the size and goes on, in
+ * stamp(), for the creator's stamp (one bound for both, OPEN_WAIT_MS); undefined otherwise.
  */
 function place(options, { create, bytes, what, extraKeys = [] }) {
   v.validateObject(options, 'options');
@@ -86,10 +89,11 @@ function place(options, { create, bytes, what, extraKeys = [] }) {
     if (options.buffer.byteLength < need) {
       throw v.rangeError(`The "options.buffer" argument must hold at least ${need} bytes. Received ${options.buffer.byteLength}`);
     }
-    return { buffer: options.buffer, byteOffset, segment: null };
+    return { buffer: options.buffer, byteOffset, segment: null, deadline: undefined };
   }
   const target = options.name !== undefined ? { name: options.name } : { path: options.path };
   let segment;
+  let deadline;
   if (create) {
     let size = need;
     if (options.size !== undefined) {
@@ -98,18 +102,20 @@ function place(options, { create, bytes, what, extraKeys = [] }) {
     }
     segment = Segment.create({ ...target, size });
   } else {
-    // A creator makes its segment with 0 bytes and sizes it next: an opener in between waits
-    // for the size (as long as for a stamp) rather than take the segment for one too small. It
+    // A creator makes its segment with 0 bytes, sizes it next and then stamps the region: an
+    // opener in between waits for the size rather than take the segment for one too small, and
+    // then, where only the creator may stamp (a barrier), for the stamp, OPEN_WAIT_MS in all. It
     // waits for as many bytes as the region needs: a creator that grows its segment in steps may
     // be seen with part of its size. (Only the region is used: a mapping that holds it is not
     // taken again when the segment grows later.)
-    segment = openWhenSized(target, performance.now() + OPEN_WAIT_MS, need);
+    deadline = performance.now() + OPEN_WAIT_MS;
+    segment = openWhenSized(target, deadline, need);
     if (segment.size < need) {
       segment.close();
       throw shmError('ERR_BAD_SIZE', `The segment holds ${segment.size} bytes, a ${what} at ${byteOffset} needs ${need}`);
     }
   }
-  return { buffer: segment.buffer, byteOffset, segment };
+  return { buffer: segment.buffer, byteOffset, segment, deadline };
 }
 
 /**
@@ -118,11 +124,14 @@ function place(options, { create, bytes, what, extraKeys = [] }) {
  * that claims the region (CAS of `kind` from 0), before the magic is stored. `exclusive` (a
  * create with parameters) refuses a region that another stamper claimed: ERR_SHM_EXISTS.
  * `zeroValid` (the default) says the kind's zero bytes are a valid object, so any opener may
- * stamp or complete a stamp; without it an opener refuses an unstamped region (ERR_BAD_MAGIC).
- * `version` is the kind's format version (a condition's, a barrier's and a waitgroup's differ
- * from the other kinds').
+ * stamp or complete a stamp; without it an opener leaves an unstamped region to its creator:
+ * it waits for the creator's stamp until `deadline` (place()'s, an open by name or path), and
+ * refuses the region (ERR_BAD_MAGIC) if it is still unstamped then, or at once without a
+ * deadline (a SharedArrayBuffer is the caller's: its creator has returned). `version` is the
+ * kind's format version (a condition's, a barrier's and a waitgroup's differ from the other
+ * kinds').
  */
-function stamp(u32, kind, { init, exclusive = false, zeroValid = true, version = C.SYNC_FORMAT_VERSION } = {}) {
+function stamp(u32, kind, { init, exclusive = false, zeroValid = true, version = C.SYNC_FORMAT_VERSION, deadline } = {}) {
   const name = KIND_NAMES[kind];
   if (Atomics.load(u32, MAGIC) === 0) {
     // A creator with parameters claims with the CREATING mark and drops it once they are written:
@@ -144,10 +153,16 @@ function stamp(u32, kind, { init, exclusive = false, zeroValid = true, version =
       Atomics.compareExchange(u32, MAGIC, 0, C.SYNC_MAGIC);
     } else if (Atomics.load(u32, KIND) !== 0) {
       // Another stamper finishes in a few stores: only one that died midway makes this wait
-      // its whole bound.
-      waitForStamp(u32, MAGIC, performance.now() + OPEN_WAIT_MS);
-    } else {
-      throw shmError('ERR_BAD_MAGIC', `The region holds no ${name} yet: create it first`);
+      // its whole bound. An opener by name or path has one bound for its size and its stamp.
+      waitForStamp(u32, MAGIC, deadline ?? performance.now() + OPEN_WAIT_MS);
+    } else if (deadline === undefined || waitForStamp(u32, MAGIC, deadline) === 0) {
+      // A kind only its creator stamps (it has parameters). An opener by name or path waited for
+      // the stamp: the creator sizes the segment before it stamps the region, so an opener may
+      // come in between; once the magic is there, so are the parameters, stored before it. A
+      // region still unstamped at the deadline, or one of a SharedArrayBuffer (never waited for:
+      // its creator has returned), holds no such object.
+      const waited = deadline !== undefined ? ` (nothing stamped it within ${OPEN_WAIT_MS} ms of the open)` : '';
+      throw shmError('ERR_BAD_MAGIC', `The region holds no ${name} yet: create it first${waited}`);
     }
   } else if (exclusive) {
     throw shmError('ERR_SHM_EXISTS', `The region already holds a sync object (kind ${Atomics.load(u32, KIND)})`);
@@ -293,7 +308,7 @@ class SyncObject {
   constructor(where, bytes, what, kind, stampOptions) {
     const r = new Region(where, bytes, what);
     try {
-      stamp(r.u32, kind, stampOptions);
+      stamp(r.u32, kind, { ...stampOptions, deadline: where.deadline });
     } catch (e) {
       r.abort();
       throw e;

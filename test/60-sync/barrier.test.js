@@ -1,10 +1,13 @@
 'use strict';
 // Barrier (docs/api.md "Barrier"; bytes and protocol: docs/format.md §13.4).
 const assert = require('assert');
+const fs = require('fs');
+const path = require('path');
 const { Barrier, ShmError } = require('../../index');
 const { C, W } = require('../../lib/layout/layout');
 const { addon } = require('../../lib/base/native');
-const { uniqueName, removeShm } = require('../helpers/process');
+const { uniqueName, removeShm, tempDir, segmentUse } = require('../helpers/process');
+const { openWhileCreated, fileOf } = require('../helpers/late-creation');
 const { actor, allSay } = require('../helpers/sync-actors');
 const { duringFirstVerdict } = require('../helpers/verdicts');
 
@@ -281,6 +284,54 @@ describe('Barrier', () => {
         assert.strictEqual(barrier.broken, true);
         await Promise.all(others.map((o) => o.exited));
         barrier.close();
+        removeShm(name);
+      }
+    });
+  });
+
+  // A creator makes its segment with 0 bytes, sizes it next and then stamps the region with its
+  // parties (docs/format.md §13, "Opening a segment", "Stamping"). Only the creator may stamp a
+  // barrier, so an opener that comes after the size but before the stamp waits for the stamp
+  // (within the same 1 s as for the size), instead of refusing the creator's barrier as a region
+  // that holds none (ERR_BAD_MAGIC).
+  withAddon('an open while the creator is part way', () => {
+    let dir;
+    let cleanup;
+    beforeEach(() => ({ dir, cleanup } = tempDir()));
+    afterEach(() => cleanup());
+
+    const targets = {
+      'a file': () => ({ path: path.join(dir, 'barrier') }),
+      'a shared memory segment': () => ({ name: uniqueName('bar-late') }),
+    };
+    for (const [what, targetOf] of Object.entries(targets)) {
+      it(`open of ${what} its creator has made but not yet sized nor stamped waits, reads the creator's parties, and a round with the creator completes`, async () => {
+        const target = targetOf();
+        try {
+          fs.writeFileSync(fileOf(target), '');
+          // The opener's handle sees parties 2 and ends the round the creator's arrival began,
+          // as its leader; the creator is let go as a party that did not lead.
+          const got = await openWhileCreated('Barrier', target);
+          assert.ifError(got.error);
+          assert.strictEqual(got.seen, true);
+        } finally {
+          if (target.name !== undefined) removeShm(target.name);
+        }
+      });
+    }
+
+    it('an open of a segment never sized is ERR_BAD_SIZE, of one sized but never stamped ERR_BAD_MAGIC, after the wait; neither leaves a mapping or a descriptor', () => {
+      const name = uniqueName('bar-unstamped');
+      try {
+        fs.writeFileSync(fileOf({ name }), '');
+        const before = segmentUse(name);
+        assert.throws(() => Barrier.open({ name }), { code: 'ERR_BAD_SIZE' });
+        fs.truncateSync(fileOf({ name }), B);
+        assert.throws(() => Barrier.open({ name }), { code: 'ERR_BAD_MAGIC' });
+        assert.deepStrictEqual(segmentUse(name), before);
+        // Nothing was stamped by the opener: a creator on the same bytes still makes its barrier.
+        assert.ok(fs.readFileSync(fileOf({ name })).every((x) => x === 0));
+      } finally {
         removeShm(name);
       }
     });

@@ -1,6 +1,6 @@
 'use strict';
 // An open by name or path that comes while its creator is part way (the message structures',
-// the pools', a mutex's and a registry's tests). A creator makes its segment with 0 bytes, sizes
+// the pools', a mutex's, a barrier's and a registry's tests). A creator makes its segment with 0 bytes, sizes
 // it next and stamps the header, the magic last; a worker (children/late-creator.js) plays such a
 // creator one step at a time, slowly: the opener finds the segment empty, then sized but without
 // its magic, then made. With `firstBytes` the creator sizes the segment in two steps, as one that
@@ -9,8 +9,11 @@
 // finds, then, just before it stamps, to the full size.
 //   KINDS[kind]          for each kind, by class name: its bytes, how the creator makes it on a
 //                        mapping and puts a message (a held block, in a pool; a held lock; an
-//                        entry, in a registry) in it, and how an opener checks that it sees that
-//                        message and the creator's shape
+//                        entry, in a registry; its arrival, in a barrier) in it, how an opener
+//                        checks that it sees that message and the creator's shape, and, for a
+//                        kind whose message is still pending on the creator's side (a barrier's
+//                        arrival), how the creator settles it (settle(handle), a Promise that
+//                        rejects when what it sees is wrong) before it closes its handle
 //   openWhileCreated(kind, target, { firstBytes }?)  starts a late creator of `kind` at `target`
 //                        ({ name } or { path }, which must exist with 0 bytes) and calls
 //                        Class.open(target) at once; resolves { error } (what open threw) or
@@ -59,6 +62,11 @@ function queueKind(Class, shape, put, take) {
 }
 
 const MEMORY_CLASSES = [{ size: 16, count: 2 }, { size: 64, count: 3 }];
+// A barrier of two parties, the creator and the opener: the creator arrives (waitAsync) as its
+// message, the opener's wait ends the round as its leader; the creator's arrival, by handle.
+const BARRIER_PARTIES = 2;
+const ROUND_MS = 30000;
+const rounds = new WeakMap();
 const REGISTRY_ENTRIES = 16;
 const REGISTRY_BYTES = 1 << 16;
 const ENTRY_NAME = 'from-the-creator';
@@ -84,6 +92,29 @@ const KINDS = {
       return null;
     },
     sees: (m) => m.tryLock() === false,
+  },
+  Barrier: {
+    bytes: () => shm.Barrier.BYTES,
+    create: (buffer) => shm.Barrier.create({ buffer, parties: BARRIER_PARTIES }),
+    put: (b) => {
+      rounds.set(b, b.waitAsync(ROUND_MS));
+      return null;
+    },
+    sees: (b) => b.parties === BARRIER_PARTIES && b.wait(ROUND_MS).leader === true && b.generation === 1,
+    // The creator's arrival passed with the opener's, which led the round. An opener that never
+    // arrived (its open failed) left the creator's generation where it was: the creator gives up
+    // its arrival by closing (which breaks the barrier; nobody else is on it), and the opener's
+    // result tells what went wrong.
+    settle: async (b) => {
+      const round = rounds.get(b);
+      if (b.generation === 0) {
+        b.close();
+        await round.catch(() => {});
+        return;
+      }
+      const { leader } = await round;
+      if (leader) throw new Error('the creator was told it led the round that the opener ended');
+    },
   },
   Registry: {
     bytes: () => REGISTRY_BYTES,
