@@ -221,8 +221,8 @@ function blockUntil(q, waiters, word, attempt, none, timeout, spins, recheckMs) 
 }
 
 /**
- * The sleeping part of a blocking wait, after the polling: registers in u32[waiters], reads the
- * wake word u32[word], tries attempt() again and parks on the word for at most `recheckMs`, until
+ * The sleeping part of a blocking wait, after the polling: reads the wake word u32[word],
+ * registers in u32[waiters], tries attempt() again and parks on the word for at most `recheckMs`, until
  * attempt() returns something other than `none` (returned) or `timeout` ms pass (`none`).
  */
 function sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs) {
@@ -230,8 +230,9 @@ function sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs) {
   for (;;) {
     const left = deadline - performance.now();
     if (left <= 0) return none;
-    Atomics.add(q.u32, waiters, 1);
+    // The wake word is read before registering (blockUntilAsync() says why).
     const seen = Atomics.load(q.u32, word);
+    Atomics.add(q.u32, waiters, 1);
     let r = attempt();
     if (r !== none) return r;
     park(q.i32, word, seen, Math.min(left, recheckMs));
@@ -257,11 +258,14 @@ async function blockUntilAsync(q, waiters, word, attempt, none, timeout, signal,
   for (;;) {
     const left = deadline - performance.now();
     if (left <= 0) return none;
-    // Registered before the wake word is read and attempt() runs for the last time before the
-    // park: a waker that publishes after that attempt sees the registration and moves the word,
-    // so the park returns at once (no lost wake-up).
-    Atomics.add(q.u32, waiters, 1);
+    // The wake word is read first, then the registration made, then attempt() runs for the last
+    // time before the park on the word as read. A waker that publishes after that attempt sees
+    // the registration and moves the word, so the park returns at once. Read after registering,
+    // the word could already have been moved by a waker that took this registration for a
+    // message another party then took: the park would then wait on the moved word with no
+    // registration left for the next waker to see (a wake-up lost until the recheck).
     const seen = Atomics.load(q.u32, word);
+    Atomics.add(q.u32, waiters, 1);
     r = attempt();
     if (r !== none) return r;
     await abortable(parkAsync(q.i32, word, seen, Math.min(left, recheckMs)), signal);

@@ -322,10 +322,13 @@ bool MpmcQueue::Block(uint32_t waiters, uint32_t word, int64_t deadline, Attempt
   for (;;) {
     const int64_t left = deadline - NowNs();
     if (left <= 0 || stop()) return false;
-    // Registered until a waker takes the count back to 0 (a timed-out sleeper's count costs one
-    // needless wake).
-    AtomicAdd(Word(waiters), 1);
+    // The wake word is read before registering: read after, it could already have been moved by
+    // a waker that took this registration for a message another party then took, and the wait on
+    // it would have no registration left for the next waker (format.md §15, "Waking"). Registered
+    // until a waker takes the count back to 0 (a timed-out sleeper's count costs one needless
+    // wake).
     const uint32_t seen = AtomicLoad(Word(word));
+    AtomicAdd(Word(waiters), 1);
     if (attempt(ctx)) return true;
     futex::Wait(Word(word), seen, std::min(left, kRecheckNs));
     if (attempt(ctx)) return true;

@@ -347,3 +347,48 @@ describe('a Promise form that must wait registers, parks and is woken by a worke
     });
   }
 });
+
+// The interleaving that loses a wake-up when a waiter reads the wake word after registering: a
+// waker publishes, takes the registration and moves the word, and a third party takes the
+// message, all between the waiter's registration and its read. Atomics.add on the waiter count is
+// wrapped for one call so that the interleaving runs right after it, deterministically. After
+// it, the waiter must still be registered when it sleeps, so that the next message wakes it.
+describe('a Promise form whose registration a waker took for a message another party took stays registered (format.md §15, "Waking")', () => {
+  for (const [kind, K] of Object.entries(KINDS).filter(([k]) => k !== 'Channel')) {
+    it(`${kind}: the waiter is registered again when it parks, and the next message wakes it`, async () => {
+      const { buffer, h } = K.make(4);
+      const waker = lib(kind).open({ buffer });
+      const thief = lib(kind).open({ buffer });
+      const { waiters } = K.words.take;
+      const u32 = new Uint32Array(buffer);
+      const realAdd = Atomics.add;
+      let armed = true;
+      Atomics.add = function add(ta, index, value) {
+        const r = realAdd(ta, index, value);
+        if (armed && ta.buffer === buffer && index === waiters && value === 1) {
+          armed = false;
+          assert.ok(K.tryPut(waker, 'x')); // takes the registration, moves the wake word
+          assert.strictEqual(Atomics.load(u32, waiters), 0);
+          assert.strictEqual(K.tryTake(thief), 'x');
+        }
+        return r;
+      };
+      try {
+        const pending = K.takeAsync(h, { timeoutMs: 10000 });
+        assert.strictEqual(armed, false);
+        await new Promise((resolve) => setImmediate(resolve));
+        // Parked: registered, so that the next put wakes it rather than a recheck 50 ms later.
+        assert.strictEqual(Atomics.load(u32, waiters), 1);
+        assert.ok(K.tryPut(waker, 'y'));
+        assert.strictEqual(await pending, 'y');
+      } finally {
+        Atomics.add = realAdd;
+        for (const x of [h, waker, thief]) closeHandle(x);
+      }
+    });
+  }
+});
+
+function lib(kind) {
+  return require('../../index')[kind];
+}
