@@ -98,6 +98,19 @@ Status OpenForCreate(const CreateOptions& o, int* fd_out, bool* created, SysErro
   return Fail(EAGAIN, OpenSyscall(o.kind), err);
 }
 
+// Releases the blocks a failed grow allocated past the object's end: a truncate to the size it
+// has frees what lies past it (a hole punched there is not, on ext4) and changes no byte a
+// mapping reaches, so the failed grow leaves the object as it was. Best effort: the blocks are
+// freed with the object anyway.
+void ReleasePastEnd(int fd, uint64_t end) noexcept {
+  const int saved = errno;
+  int rc;
+  do {
+    rc = ftruncate(fd, static_cast<off_t>(end));
+  } while (rc < 0 && errno == EINTR);
+  errno = saved;
+}
+
 // Grows the object behind fd to at least `size` (never shrinks) and, with reserve, allocates
 // [0, size). Holds an exclusive flock so that concurrent shmstore creators serialise; the size
 // is read again under the lock. *mapped_size receives max(current size, size).
@@ -145,6 +158,7 @@ Status GrowLocked(int fd, uint64_t size, bool reserve, uint64_t* mapped_size,
         allocated = true;
       } else if (errno != EOPNOTSUPP && errno != ENOSYS) {
         status = Fail(errno, "fallocate", err);
+        ReleasePastEnd(fd, current);  // what a file system kept of a partial allocation
       }
     }
     if (status == layout::kOk && current < size) {
@@ -152,7 +166,10 @@ Status GrowLocked(int fd, uint64_t size, bool reserve, uint64_t* mapped_size,
       do {
         rc = ftruncate(fd, static_cast<off_t>(size));
       } while (rc < 0 && errno == EINTR);
-      if (rc < 0) status = Fail(errno, "ftruncate", err);
+      if (rc < 0) {
+        status = Fail(errno, "ftruncate", err);
+        if (allocated) ReleasePastEnd(fd, current);
+      }
     }
     if (status == layout::kOk && reserve && !allocated) {
       // Without fallocate's keep-size mode (or for an object already `size` long or more):

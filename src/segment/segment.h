@@ -8,9 +8,11 @@
 //   result (ftruncate to a smaller size would make the other side's pages SIGBUS).
 // - Growing sets the new size in one step (ftruncate), never through sizes between: an opener
 //   finds the old size (0 for a new object) or the new one. With reserve (the default) the whole
-//   requested range is then allocated with posix_fallocate at creation, so a full /dev/shm or
-//   disk is reported as kErrShmNoSpace there instead of a SIGBUS on first touch (a failed
-//   allocation leaves the new size in place, sparse: see GrowLocked). Without it the object is
+//   requested range is allocated at creation, before the size is set where the file system has
+//   fallocate's keep-size mode (a failed allocation leaves the size as it was) and after it
+//   elsewhere (posix_fallocate; a failed allocation leaves the new size in place, sparse: see
+//   GrowLocked), so a full /dev/shm or disk is reported as kErrShmNoSpace there instead of a
+//   SIGBUS on first touch. Without it the object is
 //   sparse and a later write to a hole can SIGBUS when the file system is full: the caller
 //   accepted that risk.
 // - A failed create removes the object when (and only when) this call created it.

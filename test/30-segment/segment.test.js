@@ -235,6 +235,32 @@ describe('Segment', function () {
       assert.ok(!fs.existsSync(`/dev/shm/${n}`));
     });
 
+    it('a grow of a file segment that fails (the size limit of the process) leaves the file as it was: its size and its allocated blocks', function () {
+      // RLIMIT_FSIZE of 16 MiB (ulimit -f counts KiB): allocating 64 MiB may succeed where the
+      // file system allocates without changing the size, and the size change then fails (EFBIG).
+      const { dir, cleanup } = tempDir();
+      try {
+        const file = path.join(dir, 'grow.bin');
+        const script = `
+          const fs = require('fs');
+          const { Segment } = require(${JSON.stringify(path.join(__dirname, '..', '..'))});
+          const a = Segment.create({ path: ${JSON.stringify(file)}, size: 1 << 20 });
+          let code = null;
+          try { Segment.create({ path: ${JSON.stringify(file)}, size: 64 << 20, exclusive: false }).close(); } catch (e) { code = e.code; }
+          const st = fs.statSync(${JSON.stringify(file)});
+          a.close();
+          console.log(JSON.stringify({ code, size: st.size, allocated: st.blocks * 512 }));`;
+        const r = require('child_process').spawnSync('bash', ['-c', 'ulimit -f 16384 && exec "$0" -e "$1"', process.execPath, script], { encoding: 'utf8' });
+        assert.strictEqual(r.status, 0, r.stderr);
+        const out = JSON.parse(r.stdout.trim());
+        assert.ok(out.code === 'ERR_SHM_TOO_LARGE' || out.code === 'ERR_SHM_NO_SPACE', JSON.stringify(out));
+        assert.strictEqual(out.size, 1 << 20);
+        assert.ok(out.allocated <= 2 << 20, `${out.allocated} bytes still allocated`);
+      } finally {
+        cleanup();
+      }
+    });
+
     it('a full /dev/shm is ERR_SHM_NO_SPACE at creation (reserve) and leaves nothing behind', function () {
       const st = fs.statfsSync('/dev/shm');
       const total = st.blocks * st.bsize;
