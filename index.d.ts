@@ -918,10 +918,12 @@ export declare class MpmcQueue implements QueueLatency<MpmcQueueLatencyOp> {
   static bytesFor(capacity: number, options?: { messageBytes?: number }): number;
   tryEnqueue(value: QueueMessage): boolean;
   enqueue(value: QueueMessage, timeoutMs?: number): void;
+  /** Completes after this handle's pending enqueueAsync() calls: call order within one handle. */
   enqueueAsync(value: QueueMessage, options?: QueueWaitOptions): Promise<void>;
   /** The next message, or undefined when empty. */
   tryDequeue(): any;
   dequeue(timeoutMs?: number): any;
+  /** Takes a message after this handle's pending dequeueAsync() calls: call order within one handle. */
   dequeueAsync(options?: QueueWaitOptions): Promise<any>;
   /** Enqueues the prefix of `values` there is room for now (claims of up to 64 slots); returns its length. */
   tryEnqueueBatch(values: QueueMessage[]): number;
@@ -1172,9 +1174,11 @@ export declare class Channel implements AsyncIterable<any>, QueueLatency<Channel
   static create(options: MpmcQueueCreateOptions): Channel;
   static open(options: QueueTarget): Channel;
   static bytesFor(capacity: number, options?: { messageBytes?: number }): number;
+  /** Completes after this handle's pending send() and sendBatch() calls: call order within one handle. */
   send(value: QueueMessage, options?: QueueWaitOptions): Promise<void>;
   sendSync(value: QueueMessage, timeoutMs?: number): void;
   trySend(value: QueueMessage): boolean;
+  /** Takes a message after this handle's pending receive() and receiveBatch() calls: call order within one handle. */
   receive(options?: QueueWaitOptions): Promise<any>;
   receiveSync(timeoutMs?: number): any;
   /**

@@ -4,13 +4,16 @@
 // ERR_CHANNEL_CLOSED (a send that had claimed its slot before checking gives the slot up, so
 // nothing is delivered after the end); receivers drain what was sent, then see the end:
 // receive() rejects with ERR_CHANNEL_CLOSED and `for await` stops. Promise forms for the event
-// loop, blocking forms for workers, try forms that never wait.
+// loop, blocking forms for workers, try forms that never wait. Within one handle, sends complete
+// in call order and receives take messages in call order (async-fifo.js): a send or receive called
+// while earlier ones of the handle are pending queues behind them (Go's sendq / recvq).
 const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
 const { addLatency } = require('./latency');
 const { msgError } = require('./errors');
 const { MpmcQueue, CLOSED, kClosable, kPrepare, kPush, kPushPrepared, kPopBatch } = require('./mpmc');
-const { park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut } = require('./park');
+const { park, wakeAll, timeoutOf, asyncOptions, timedOut } = require('./park');
+const { AsyncFifo } = require('./async-fifo');
 const S = require('./mpmc-slots');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -32,6 +35,8 @@ class Channel {
   #q;
   #u32;
   #i32;
+  #sends; // this handle's pending send() and sendBatch() calls, in call order
+  #receives; // its pending receive() and receiveBatch() calls (and `for await`), in call order
 
   /** @private Use Channel.create() or Channel.open(). */
   constructor(token, q) {
@@ -40,6 +45,9 @@ class Channel {
     q[kClosable]();
     this.#u32 = q.u32;
     this.#i32 = new Int32Array(q.u32.buffer, q.u32.byteOffset, q.u32.length);
+    const w = { u32: this.#u32, i32: this.#i32, usable: () => this.#usable() };
+    this.#sends = new AsyncFifo(w, PRODUCER_WAITERS, CONSUMED, NONE, RECHECK_MS);
+    this.#receives = new AsyncFifo(w, CONSUMER_WAITERS, PRODUCED, NONE, RECHECK_MS);
   }
 
   /** Creates a channel: the options of MpmcQueue.create (capacity, messageBytes, ...). */
@@ -102,6 +110,21 @@ class Channel {
 
   // ---- sending -----------------------------------------------------------------------------
 
+  // Whether no send of this handle is pending, once those pending completed what they can now: a
+  // try or blocking send does not overtake them either.
+  #sendsDone() {
+    if (this.#sends.idle) return true;
+    this.#sends.serve();
+    return this.#sends.idle;
+  }
+
+  // As #sendsDone() for receives.
+  #receivesDone() {
+    if (this.#receives.idle) return true;
+    this.#receives.serve();
+    return this.#receives.idle;
+  }
+
   // One attempt: true when sent, false when full; throws when the channel is closed.
   #trySend(p) {
     if (Atomics.load(this.#u32, CLOSED_WORD) !== 0) throw closedError('send');
@@ -110,10 +133,14 @@ class Channel {
     return r;
   }
 
-  /** Sends `value` if there is room now; returns whether it did. ERR_CHANNEL_CLOSED once closed. */
+  /**
+   * Sends `value` if there is room now, after this handle's pending sends; returns whether it
+   * did. ERR_CHANNEL_CLOSED once closed.
+   */
   trySend(value) {
     this.#usable();
-    return this.#trySend(this.#q[kPrepare](value));
+    const p = this.#q[kPrepare](value);
+    return this.#sendsDone() && this.#trySend(p);
   }
 
   /** Sends `value`, blocking the thread while the channel is full (for workers). */
@@ -121,11 +148,14 @@ class Channel {
     const timeout = timeoutOf(timeoutMs);
     this.#usable();
     const p = this.#q[kPrepare](value);
-    const r = this.#blockSync(PRODUCER_WAITERS, CONSUMED, () => (this.#trySend(p) ? true : NONE), timeout);
+    const r = this.#blockSync(PRODUCER_WAITERS, CONSUMED, () => (this.#sendsDone() && this.#trySend(p) ? true : NONE), timeout);
     if (r === NONE) throw timedOut('sendSync()', timeout);
   }
 
-  /** Sends `value` without blocking the event loop; options { timeoutMs, signal }. */
+  /**
+   * Sends `value` without blocking the event loop; options { timeoutMs, signal }. After the
+   * handle's pending sends (call order): at once when none is pending.
+   */
   send(value, options) {
     const { timeout, signal } = asyncOptions(options);
     this.#usable();
@@ -133,7 +163,7 @@ class Channel {
     // thread overwrites while this one waits.
     const { tag, payload } = this.#q[kPrepare](value);
     const p = { tag, payload };
-    return this.#blockAsync(PRODUCER_WAITERS, CONSUMED, () => (this.#trySend(p) ? true : NONE), timeout, signal)
+    return this.#sends.run(() => (this.#trySend(p) ? true : NONE), timeout, signal)
       .then((r) => { if (r === NONE) throw timedOut('send()', timeout); });
   }
 
@@ -161,23 +191,26 @@ class Channel {
    */
   tryReceive() {
     this.#usable();
-    return this.#q.tryDequeue();
+    return this.#receivesDone() ? this.#q.tryDequeue() : undefined;
   }
 
   /** Receives, blocking the thread while the channel is empty (for workers). ERR_CHANNEL_CLOSED at the end. */
   receiveSync(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.#usable();
-    const r = this.#blockSync(CONSUMER_WAITERS, PRODUCED, () => this.#tryReceive(), timeout);
+    const r = this.#blockSync(CONSUMER_WAITERS, PRODUCED, () => (this.#receivesDone() ? this.#tryReceive() : NONE), timeout);
     if (r === NONE) throw timedOut('receiveSync()', timeout);
     return r;
   }
 
-  /** Receives without blocking the event loop; rejects with ERR_CHANNEL_CLOSED at the end. */
+  /**
+   * Receives without blocking the event loop, after the handle's pending receives (call order);
+   * rejects with ERR_CHANNEL_CLOSED at the end.
+   */
   receive(options) {
     const { timeout, signal } = asyncOptions(options);
     this.#usable();
-    return this.#blockAsync(CONSUMER_WAITERS, PRODUCED, () => this.#tryReceive(), timeout, signal)
+    return this.#receives.run(() => this.#tryReceive(), timeout, signal)
       .then((r) => {
         if (r === NONE) throw timedOut('receive()', timeout);
         return r;
@@ -190,7 +223,8 @@ class Channel {
    * many were sent. Every value is checked before the first is sent. ERR_QUEUE_TIMEOUT and
    * ERR_CHANNEL_CLOSED carry `sent`: how many values (a prefix) the channel took before it; so
    * does the TypeError of bytes detached (transferred) or shrunk after the call, before the
-   * channel took them.
+   * channel took them. One pending send of the handle (call order): sends called after it wait
+   * for the whole batch.
    */
   sendBatch(values, options) {
     if (!Array.isArray(values)) throw v.invalidType('values', 'an array', values);
@@ -206,12 +240,14 @@ class Channel {
     }
     // How far the batch went: `sent` values (a prefix) taken by the channel.
     const batch = { tags, payloads, sent: 0, end: n };
-    // One attempt: true once some values were sent (the caller goes on with the rest at once),
-    // NONE when not one slot was free. Bytes detached or shrunk since they were checked throw
-    // (ERR_INVALID_ARG) with batch.sent counting the values before them.
+    // Nothing to send: nothing to wait for either.
+    if (n === 0) return Promise.resolve(0);
+    // One attempt: sends what there is room for now; true once every value was sent, else NONE
+    // (the batch stays at the head of the pending sends: a send after it does not come between
+    // its values). Bytes detached or shrunk since they were checked throw (ERR_INVALID_ARG) with
+    // batch.sent counting the values before them.
     const attempt = () => {
       if (Atomics.load(this.#u32, CLOSED_WORD) !== 0) throw closedError('sendBatch');
-      const before = batch.sent;
       let open;
       try {
         open = this.#q[kPushPrepared](batch);
@@ -220,29 +256,25 @@ class Channel {
         throw e;
       }
       if (!open) throw closedError('sendBatch');
-      return batch.sent > before ? true : NONE;
+      return batch.sent === n ? true : NONE;
     };
-    const deadline = performance.now() + timeout;
-    return (async () => {
-      try {
-        while (batch.sent < n) {
-          const left = Math.max(0, deadline - performance.now());
-          const r = await this.#blockAsync(PRODUCER_WAITERS, CONSUMED, attempt, left, signal);
-          if (r === NONE) throw timedOut('sendBatch()', timeout);
-        }
-      } catch (e) {
-        // The channel's own errors say how far the batch went (an abort rejects with the
-        // signal's reason, left as it is).
-        if (e?.code === 'ERR_QUEUE_TIMEOUT' || e?.code === 'ERR_CHANNEL_CLOSED') e.sent = batch.sent;
-        throw e;
-      }
-      return n;
-    })();
+    return this.#sends.run(attempt, timeout, signal).then((r) => {
+      if (r !== NONE) return n;
+      const e = timedOut('sendBatch()', timeout);
+      e.sent = batch.sent;
+      throw e;
+    }, (e) => {
+      // The channel's own errors say how far the batch went (an abort rejects with the signal's
+      // reason, left as it is).
+      if (e?.code === 'ERR_CHANNEL_CLOSED') e.sent = batch.sent;
+      throw e;
+    });
   }
 
   /**
    * Receives at least one message and at most `max` (what is queued, without waiting for more),
    * claiming up to 64 slots with one CAS; rejects with ERR_CHANNEL_CLOSED at the end, as receive().
+   * One pending receive of the handle (call order), as receive().
    */
   receiveBatch(max, options) {
     v.validateInteger(max, 'max', 1, 2 ** 32 - 1);
@@ -254,14 +286,14 @@ class Channel {
       if (this.#drainedAfterClose()) throw closedError('receiveBatch');
       return NONE;
     };
-    return this.#blockAsync(CONSUMER_WAITERS, PRODUCED, attempt, timeout, signal)
+    return this.#receives.run(attempt, timeout, signal)
       .then((r) => {
         if (r === NONE) throw timedOut('receiveBatch()', timeout);
         return r;
       });
   }
 
-  /** Every message until the channel is closed and drained. */
+  /** Every message until the channel is closed and drained (receive() calls: the same order). */
   async *[Symbol.asyncIterator]() {
     for (;;) {
       try {
@@ -295,6 +327,7 @@ class Channel {
   }
 
   // ---- waiting (as MpmcQueue's: register, read the wake word, try, park) --------------------
+  // The blocking forms; the Promise forms wait in #sends / #receives (async-fifo.js).
 
   #blockSync(waiters, word, attempt, timeout) {
     const deadline = performance.now() + timeout;
@@ -312,22 +345,6 @@ class Channel {
     }
   }
 
-  async #blockAsync(waiters, word, attempt, timeout, signal) {
-    const deadline = performance.now() + timeout;
-    for (;;) {
-      signal?.throwIfAborted();
-      this.#usable();
-      const r0 = attempt();
-      if (r0 !== NONE) return r0;
-      const left = deadline - performance.now();
-      if (left <= 0) return NONE;
-      Atomics.add(this.#u32, waiters, 1);
-      const seen = Atomics.load(this.#u32, word);
-      const r = attempt();
-      if (r !== NONE) return r;
-      await abortable(parkAsync(this.#i32, word, seen, Math.min(left, RECHECK_MS)), signal);
-    }
-  }
 }
 
 if (typeof Symbol.dispose === 'symbol') Channel.prototype[Symbol.dispose] = Channel.prototype.dispose;

@@ -5,7 +5,9 @@
 // owner record of §6 and an intent record naming the position it is producing or consuming, so
 // that when a party dies (SIGKILL, a terminated worker) between claiming a slot and finishing it,
 // the others find the slot, see its claimer gone and finish it (mpmc-slots.js). A message in
-// such a slot is lost, never duplicated: `queue.skipped` counts them.
+// such a slot is lost, never duplicated: `queue.skipped` counts them. Within one handle, enqueues
+// complete in call order and dequeues take messages in call order: one called while Promise forms
+// of the same side are pending queues behind them (async-fifo.js).
 const { threadId } = require('worker_threads');
 const { C, W } = require('../layout/layout');
 const { OwnerTable, identityOf } = require('../ownership/owners');
@@ -14,7 +16,8 @@ const region = require('./region');
 const { RegionHandle, make } = require('./handle');
 const { msgError } = require('./errors');
 const { waitOnSlot } = require('./mpmc-wait');
-const { Spinner, timeoutOf, asyncOptions, timedOut, blockUntilAsync, wakeWaiters } = require('./park');
+const { Spinner, timeoutOf, asyncOptions, timedOut, wakeWaiters } = require('./park');
+const { AsyncFifo } = require('./async-fifo');
 const S = require('./mpmc-slots');
 const B = require('./mpmc-batch');
 const { pushOne, popOne, CLOSED, NONE } = require('./mpmc-single');
@@ -76,6 +79,8 @@ class MpmcQueue extends RegionHandle {
   #lastRepair = -Infinity;
   #closable = false;
   #waits; // what park.js and mpmc-wait.js see of the queue
+  #enqueues; // this handle's pending enqueueAsync() calls, in call order (async-fifo.js)
+  #dequeues; // its pending dequeueAsync() calls, in call order
   #io; // the state mpmc-batch.js works on
   #takeSpinner = new Spinner(TAKE_SPIN_MS, TAKE_SPIN_MS); // a consumer's polls before it parks
   #roomSpinner = new Spinner(ROOM_SPIN_MS, TAKE_SPIN_MS); // a producer's
@@ -101,6 +106,8 @@ class MpmcQueue extends RegionHandle {
     this.#i32 = new Int32Array(buffer, at, bytes / WORD);
     this.#buf = Buffer.from(buffer, at, bytes);
     this.#waits = { u32: this.u32, i32: this.#i32, usable: () => this.usable_(), seqIndex_: (pos) => this.seqIndex_(pos) };
+    this.#enqueues = new AsyncFifo(this.#waits, PRODUCER_WAITERS, CONSUMED, NONE, RECHECK_MS);
+    this.#dequeues = new AsyncFifo(this.#waits, CONSUMER_WAITERS, PRODUCED, NONE, RECHECK_MS);
     this.#owners = new OwnerTable(this.u32, OWNERS, C.MPMC_OWNER_SLOTS);
     this.#self = identityOf(process.pid, threadId);
     this.#claim();
@@ -201,6 +208,21 @@ class MpmcQueue extends RegionHandle {
     return B.prepareChecked(value, 'value', this.#messageBytes);
   }
 
+  // Whether no enqueueAsync() of this handle is pending, once those pending completed what they
+  // can now: the other forms do not overtake them either.
+  #enqueuesDone() {
+    if (this.#enqueues.idle) return true;
+    this.#enqueues.serve();
+    return this.#enqueues.idle;
+  }
+
+  // As #enqueuesDone() for dequeueAsync().
+  #dequeuesDone() {
+    if (this.#dequeues.idle) return true;
+    this.#dequeues.serve();
+    return this.#dequeues.idle;
+  }
+
   // One attempt (mpmc-single.js): true, false (full) or CLOSED.
   #push(tag, payload) {
     return pushOne(this.#io, tag, payload, this.#closable, this.#repair, this.#wakeConsumers);
@@ -235,26 +257,30 @@ class MpmcQueue extends RegionHandle {
     return B.popMany(this.#io, out, max, this.#repair, this.#wakeProducers);
   }
 
-  /** Enqueues `value` if there is room now. Returns whether it did. */
+  /** Enqueues `value` if there is room now (after the handle's pending enqueueAsync() calls). Returns whether it did. */
   tryEnqueue(value) {
     const p = this.#prepare(value);
-    return this.#push(p.tag, p.payload);
+    return this.#enqueuesDone() && this.#push(p.tag, p.payload);
   }
 
   /** Enqueues `value`, blocking the thread while the queue is full. ERR_QUEUE_TIMEOUT after timeoutMs. */
   enqueue(value, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     const { tag, payload } = this.#prepare(value);
-    if (this.#push(tag, payload)) return;
-    const r = this.#block(PRODUCER_WAITERS, CONSUMED, () => (this.#push(tag, payload) ? true : NONE), timeout);
+    const attempt = () => (this.#enqueuesDone() && this.#push(tag, payload) ? true : NONE);
+    if (attempt() !== NONE) return;
+    const r = this.#block(PRODUCER_WAITERS, CONSUMED, attempt, timeout);
     if (r === NONE) throw timedOut('enqueue()', timeout);
   }
 
-  /** Like enqueue() without blocking the event loop; options { timeoutMs, signal }. */
+  /**
+   * Like enqueue() without blocking the event loop; options { timeoutMs, signal }. After the
+   * handle's pending enqueueAsync() calls (call order): at once when none is pending.
+   */
   enqueueAsync(value, options) {
     const { timeout, signal } = asyncOptions(options);
     const { tag, payload } = this.#prepare(value);
-    return this.#blockAsync(PRODUCER_WAITERS, CONSUMED, () => (this.#push(tag, payload) ? true : NONE), timeout, signal)
+    return this.#enqueues.run(() => (this.#push(tag, payload) ? true : NONE), timeout, signal)
       .then((r) => { if (r === NONE) throw timedOut('enqueueAsync()', timeout); });
   }
 
@@ -269,6 +295,7 @@ class MpmcQueue extends RegionHandle {
    */
   tryEnqueueBatch(values) {
     this.#checkBatch(values);
+    if (!this.#enqueuesDone()) return 0;
     return B.pushMany(this.#io, values, 0, false, this.#repair, this.#wakeConsumers);
   }
 
@@ -279,11 +306,12 @@ class MpmcQueue extends RegionHandle {
   enqueueBatch(values, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.#checkBatch(values);
-    let i = B.pushMany(this.#io, values, 0, false, this.#repair, this.#wakeConsumers);
+    let i = this.#enqueuesDone() ? B.pushMany(this.#io, values, 0, false, this.#repair, this.#wakeConsumers) : 0;
     if (i === values.length) return;
     // Waits for room for the rest (up to one claim's worth), not for one slot (mpmc-wait.js).
     const ahead = Math.min(values.length - i, B.MAX_CLAIM, this.capacity >>> 1) - 1;
     const r = this.#block(PRODUCER_WAITERS, CONSUMED, () => {
+      if (!this.#enqueuesDone()) return NONE;
       i = B.pushMany(this.#io, values, i, false, this.#repair, this.#wakeConsumers);
       return i === values.length ? true : NONE;
     }, timeout, ahead);
@@ -301,9 +329,10 @@ class MpmcQueue extends RegionHandle {
     return popOne(this.#io, this.#repair, this.#wakeProducers);
   }
 
-  /** Dequeues the next message, or returns undefined when the queue is empty. */
+  /** Dequeues the next message (after the handle's pending dequeueAsync() calls), or returns undefined when the queue is empty. */
   tryDequeue() {
     this.usable_();
+    if (!this.#dequeuesDone()) return undefined;
     const r = this.#pop();
     return r === NONE ? undefined : r;
   }
@@ -312,9 +341,10 @@ class MpmcQueue extends RegionHandle {
   dequeue(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.usable_();
-    const first = this.#pop();
+    const attempt = () => (this.#dequeuesDone() ? this.#pop() : NONE);
+    const first = attempt();
     if (first !== NONE) return first;
-    const r = this.#block(CONSUMER_WAITERS, PRODUCED, () => this.#pop(), timeout);
+    const r = this.#block(CONSUMER_WAITERS, PRODUCED, attempt, timeout);
     if (r === NONE) throw timedOut('dequeue()', timeout);
     return r;
   }
@@ -333,7 +363,7 @@ class MpmcQueue extends RegionHandle {
   tryDequeueBatch(max) {
     const limit = this.#checkMax(max);
     const out = [];
-    B.popMany(this.#io, out, limit, this.#repair, this.#wakeProducers);
+    if (this.#dequeuesDone()) B.popMany(this.#io, out, limit, this.#repair, this.#wakeProducers);
     return out;
   }
 
@@ -342,18 +372,21 @@ class MpmcQueue extends RegionHandle {
     const timeout = timeoutOf(timeoutMs);
     const limit = this.#checkMax(max);
     const out = [];
-    if (B.popMany(this.#io, out, limit, this.#repair, this.#wakeProducers) > 0) return out;
-    const r = this.#block(CONSUMER_WAITERS, PRODUCED,
-      () => (B.popMany(this.#io, out, limit, this.#repair, this.#wakeProducers) > 0 ? out : NONE), timeout);
+    const attempt = () => (this.#dequeuesDone() && B.popMany(this.#io, out, limit, this.#repair, this.#wakeProducers) > 0 ? out : NONE);
+    if (attempt() !== NONE) return out;
+    const r = this.#block(CONSUMER_WAITERS, PRODUCED, attempt, timeout);
     if (r === NONE) throw timedOut('dequeueBatch()', timeout);
     return out;
   }
 
-  /** Like dequeue() without blocking the event loop; options { timeoutMs, signal }. */
+  /**
+   * Like dequeue() without blocking the event loop; options { timeoutMs, signal }. After the
+   * handle's pending dequeueAsync() calls (call order).
+   */
   dequeueAsync(options) {
     const { timeout, signal } = asyncOptions(options);
     this.usable_();
-    return this.#blockAsync(CONSUMER_WAITERS, PRODUCED, () => this.#pop(), timeout, signal)
+    return this.#dequeues.run(() => this.#pop(), timeout, signal)
       .then((r) => { if (r === NONE) throw timedOut('dequeueAsync()', timeout); return r; });
   }
 
@@ -364,10 +397,6 @@ class MpmcQueue extends RegionHandle {
     const watch = waiters === CONSUMER_WAITERS ? HEAD : TAIL;
     const spinner = waiters === CONSUMER_WAITERS ? this.#takeSpinner : this.#roomSpinner;
     return waitOnSlot(this.#waits, spinner, watch, waiters, word, attempt, NONE, timeout, SPINS, RECHECK_MS, ahead);
-  }
-
-  #blockAsync(waiters, word, attempt, timeout, signal) {
-    return blockUntilAsync(this.#waits, waiters, word, attempt, NONE, timeout, signal, RECHECK_MS);
   }
 
   /** Releases the handle's owner slot (and closes its segment); the queue stays. Idempotent. */

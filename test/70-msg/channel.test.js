@@ -111,8 +111,8 @@ describe('Channel', () => {
     await new Promise((r) => setTimeout(r, 30));
     ch.close();
     full.close();
-    for (const r of receivers) await assert.rejects(r, isClosed);
-    await assert.rejects(sender, isClosed);
+    // Awaited together: one wake-up may end them all at once (a rejection not yet awaited would be unhandled).
+    await Promise.all([...receivers, sender].map((p) => assert.rejects(p, isClosed)));
     assert.deepStrictEqual([full.tryReceive(), full.tryReceive(), full.tryReceive()], [1, 2, undefined]);
   });
 

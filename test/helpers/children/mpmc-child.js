@@ -25,7 +25,9 @@
 //       the same with dequeueBatch(32)
 // As a worker: workerData { mode, queue: { buffer } , board: SharedArrayBuffer, p, perProducer },
 // or { mode: 'channel-receive', queue } (receiveSync until the end; posts { count, sum }) or
-// { mode: 'channel-block', queue } (receiveSync on an empty channel: waits until terminated).
+// { mode: 'channel-block', queue } (receiveSync on an empty channel: waits until terminated), or
+// { mode: 'collect', channel: boolean, queue, n } (n receiveSync() / dequeue() calls; posts the
+// messages in the order received).
 const { isMainThread, parentPort, workerData } = require('worker_threads');
 const { MpmcQueue, Channel, Segment } = require('../../../index');
 const { numbered, numberedText, producerOf, seqOf } = require('../messages');
@@ -168,6 +170,14 @@ if (isMainThread && process.argv[2] === 'channel-send') {
   }
   q.close();
   seg.close();
+} else if (workerData.mode === 'collect') {
+  const { channel, queue, n } = workerData;
+  const q = channel ? Channel.open(queue) : MpmcQueue.open(queue);
+  const got = [];
+  for (let i = 0; i < n; i++) got.push(channel ? q.receiveSync(60000) : q.dequeue(60000));
+  parentPort.postMessage(got);
+  if (channel) q.dispose();
+  else q.close();
 } else if (workerData.mode.startsWith('channel-')) {
   const ch = Channel.open(workerData.queue);
   if (workerData.mode === 'channel-block') parentPort.postMessage('waiting');

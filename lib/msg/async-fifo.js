@@ -1,0 +1,162 @@
+'use strict';
+// The pending Promise-form operations of one side (sending or receiving) of one queue handle, in
+// call order. Without it each pending operation waited on its own and retried when its own wake-up
+// came, so a later call could take the room (or the message) an earlier one waited for: a loop of
+// `send(x)` without awaiting delivered out of order, and the first of several `receive()`s could
+// get the last message. Here an operation called while earlier ones of the same side are pending
+// queues behind them, and one waiting loop per side (one registration with the shared waiter word
+// rather than one per pending operation) serves them head first, at each wake-up: the head's
+// attempt runs until it completes, then the next one's (Go's sendq / recvq, within one handle).
+// Across handles, threads and processes nothing is ordered beyond the queue's own FIFO.
+const { parkAsync } = require('./park');
+
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
+class AsyncFifo {
+  #w; // { u32, i32, usable() } of the handle
+  #waiters; // u32 index of the side's waiter count
+  #word; // u32 index of the side's wake word
+  #none; // what an attempt returns when it cannot complete now
+  #recheckMs;
+  // A doubly linked list of pending operations, head first: a timed-out or aborted one leaves
+  // from anywhere in O(1), the others keeping their order.
+  #head = null;
+  #tail = null;
+  #count = 0;
+  #pumping = false;
+
+  constructor(w, waiters, word, none, recheckMs) {
+    this.#w = w;
+    this.#waiters = waiters;
+    this.#word = word;
+    this.#none = none;
+    this.#recheckMs = recheckMs;
+  }
+
+  /** Whether no operation of this side is pending. */
+  get idle() {
+    return this.#count === 0;
+  }
+
+  /**
+   * Runs attempt() (a result, `none` when it cannot complete now, or a throw) in call order with
+   * this side's other pending operations: at once when none is pending (the fast path: one
+   * attempt), else after the operations before it completed or left. Resolves with its result, or
+   * with `none` once `timeout` ms passed; rejects with what attempt() throws, or with the signal's
+   * reason once `signal` aborts. The caller checked that the handle is usable.
+   */
+  run(attempt, timeout, signal) {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    // Operations pending: they complete first, as far as they can now.
+    if (this.#count !== 0) this.serve();
+    if (this.#count === 0) {
+      let r;
+      try {
+        r = attempt();
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      if (r !== this.#none || timeout <= 0) return Promise.resolve(r);
+    } else if (timeout <= 0) return Promise.resolve(this.#none);
+    return new Promise((resolve, reject) => {
+      const op = { attempt, resolve, reject, prev: this.#tail, next: null, timer: undefined, signal, onAbort: undefined };
+      if (this.#tail) this.#tail.next = op;
+      else this.#head = op;
+      this.#tail = op;
+      this.#count++;
+      if (timeout !== Infinity) this.#expireAt(op, performance.now() + timeout, timeout);
+      if (signal) {
+        op.onAbort = () => this.#finish(op, false, signal.reason);
+        signal.addEventListener('abort', op.onAbort, { once: true });
+      }
+      if (!this.#pumping) this.#pump();
+    });
+  }
+
+  // A timer that ends `op` with `none` at `deadline`. A timer that fires early, or at the longest
+  // delay setTimeout() takes (MAX_DELAY_MS: a longer one would fire at once), is set again.
+  #expireAt(op, deadline, ms) {
+    op.timer = setTimeout(() => {
+      const left = deadline - performance.now();
+      if (left > 0) this.#expireAt(op, deadline, left);
+      else this.#finish(op, true, this.#none);
+    }, Math.min(Math.ceil(ms), MAX_DELAY_MS));
+  }
+
+  /**
+   * Completes the pending operations head first, as far as they can complete now: stops at the
+   * first whose attempt returns `none`. One whose attempt throws is rejected with it and the next
+   * one is tried (after close(), every pending send and every receive past the last message).
+   */
+  serve() {
+    const none = this.#none;
+    while (this.#head !== null) {
+      const op = this.#head;
+      let r;
+      try {
+        r = op.attempt();
+      } catch (e) {
+        this.#finish(op, false, e);
+        continue;
+      }
+      if (r === none) return;
+      this.#finish(op, true, r);
+    }
+  }
+
+  // Takes `op` out of the list (if it is still there) and settles it.
+  #finish(op, ok, value) {
+    if (op.attempt === null) return;
+    op.attempt = null;
+    if (op.prev) op.prev.next = op.next;
+    else this.#head = op.next;
+    if (op.next) op.next.prev = op.prev;
+    else this.#tail = op.prev;
+    this.#count--;
+    if (op.timer !== undefined) clearTimeout(op.timer);
+    if (op.onAbort) op.signal.removeEventListener('abort', op.onAbort);
+    if (ok) op.resolve(value);
+    else op.reject(value);
+  }
+
+  // Every pending operation rejects with `e` (the handle was disposed).
+  #failAll(e) {
+    while (this.#head !== null) this.#finish(this.#head, false, e);
+  }
+
+  /**
+   * The side's one waiting loop while operations are pending: reads the wake word, registers in
+   * the waiter count, serves, and parks on the word (format.md §15, Waking); after a wake-up it
+   * serves before registering again, so a wake-up that brought what the head waits for costs no
+   * registration. A park lasts at most recheckMs (a stuck slot of a gone party is looked at again
+   * by the attempts). The handle disposed meanwhile rejects what is pending with its ERR_CLOSED
+   * (a park that fails, with its error): nothing is left waiting without a loop to serve it.
+   */
+  async #pump() {
+    this.#pumping = true;
+    const { u32, i32 } = this.#w;
+    try {
+      while (this.#count !== 0) {
+        // The wake word is read before registering (park.js blockUntilAsync() says why: read
+        // after, a waker could have taken this registration for a message a third party then
+        // took, and the park would wait on the moved word with no registration left).
+        const seen = Atomics.load(u32, this.#word);
+        Atomics.add(u32, this.#waiters, 1);
+        this.serve();
+        if (this.#count === 0) break;
+        try {
+          await parkAsync(i32, this.#word, seen, this.#recheckMs);
+          this.#w.usable();
+        } catch (e) {
+          this.#failAll(e);
+          break;
+        }
+        this.serve();
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+}
+
+module.exports = { AsyncFifo };
