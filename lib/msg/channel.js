@@ -326,7 +326,7 @@ class Channel {
     this.#q.close();
   }
 
-  // ---- waiting (as MpmcQueue's: register, read the wake word, try, park) --------------------
+  // ---- waiting (as MpmcQueue's: read the wake word, register, try, park) --------------------
   // The blocking forms; the Promise forms wait in #sends / #receives (async-fifo.js).
 
   #blockSync(waiters, word, attempt, timeout) {
@@ -336,8 +336,9 @@ class Channel {
       if (r0 !== NONE) return r0;
       const left = deadline - performance.now();
       if (left <= 0) return NONE;
-      Atomics.add(this.#u32, waiters, 1);
+      // The word first, then the registration (format.md §15, "Waking").
       const seen = Atomics.load(this.#u32, word);
+      Atomics.add(this.#u32, waiters, 1);
       const r = attempt();
       if (r !== NONE) return r;
       park(this.#i32, word, seen, Math.min(left, RECHECK_MS));

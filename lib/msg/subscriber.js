@@ -95,8 +95,9 @@ class Subscriber {
     for (;;) {
       const left = deadline - performance.now();
       if (left <= 0) throw timedOut('receiveSync()', timeout);
-      Atomics.add(u32, R.WAITERS, 1);
+      // The word first, then the registration (format.md §15, "Waking" of the broadcast).
       const seen = Atomics.load(u32, R.PUBLISHED);
+      Atomics.add(u32, R.WAITERS, 1);
       const r = this.#next();
       if (r !== NONE) return r;
       park(i32, R.PUBLISHED, seen, Math.min(left, RECHECK_MS));
@@ -121,8 +122,8 @@ class Subscriber {
       if (r0 !== NONE) return r0;
       const left = deadline - performance.now();
       if (left <= 0) throw timedOut('receive()', timeout);
-      Atomics.add(u32, R.WAITERS, 1);
       const seen = Atomics.load(u32, R.PUBLISHED);
+      Atomics.add(u32, R.WAITERS, 1);
       const r = this.#next();
       if (r !== NONE) return r;
       await abortable(parkAsync(i32, R.PUBLISHED, seen, Math.min(left, RECHECK_MS)), signal);

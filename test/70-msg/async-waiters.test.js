@@ -392,3 +392,66 @@ describe('a Promise form whose registration a waker took for a message another p
 function lib(kind) {
   return require('../../index')[kind];
 }
+
+// The same interleaving for the blocking forms (a worker's): the park is watched instead of the
+// waiter count after it. Whenever a blocking take is about to sleep (its wake word still reads
+// the value it parks on), it must be registered, or the next put would not wake it.
+describe('a blocking take whose registration a waker took for a message another party took sleeps registered (format.md §15, "Waking")', () => {
+  const blockingTake = {
+    MpmcQueue: (h) => h.dequeue(10000), Stack: (h) => h.pop(10000),
+    PriorityQueue: (h) => h.dequeue(10000), Channel: (h) => h.receiveSync(10000),
+  };
+  for (const [kind, K] of Object.entries(KINDS)) {
+    it(`${kind}: never sleeps unregistered`, () => {
+      const { buffer, h } = K.make(4);
+      const waker = lib(kind).open({ buffer });
+      const thief = lib(kind).open({ buffer });
+      const { waiters, wake } = K.words.take;
+      const u32 = new Uint32Array(buffer);
+      const realAdd = Atomics.add;
+      const realWait = Atomics.wait;
+      const realFutexWait = addon ? addon.futexWait : null;
+      let armed = true;
+      const sleeps = [];
+      // Called where the take parks: records the waiter count of every park that would sleep, and
+      // puts the message that ends the take before it sleeps (its wake moves the word if the take
+      // is registered; if not, the take finds it at its recheck).
+      const watch = (ta, index, expected) => {
+        if (ta.buffer === buffer && index === wake && Atomics.load(u32, wake) === (expected >>> 0)) {
+          sleeps.push(Atomics.load(u32, waiters));
+          if (sleeps.length === 1) assert.ok(K.tryPut(waker, 'y'));
+        }
+      };
+      Atomics.add = function add(ta, index, value) {
+        const r = realAdd(ta, index, value);
+        if (armed && ta.buffer === buffer && index === waiters && value === 1) {
+          armed = false;
+          assert.ok(K.tryPut(waker, 'x'));
+          assert.strictEqual(K.tryTake(thief), 'x');
+        }
+        return r;
+      };
+      Atomics.wait = function wait(ta, index, expected, ms) {
+        watch(ta, index, expected);
+        return realWait(ta, index, expected, ms);
+      };
+      if (addon) {
+        addon.futexWait = function futexWait(ta, index, expected, ms) {
+          watch(ta, index, expected);
+          return realFutexWait(ta, index, expected, ms);
+        };
+      }
+      try {
+        assert.strictEqual(blockingTake[kind](h), 'y');
+        assert.strictEqual(armed, false);
+        assert.ok(sleeps.length >= 1);
+        assert.deepStrictEqual(sleeps.filter((n) => n === 0), [], `slept unregistered: ${JSON.stringify(sleeps)}`);
+      } finally {
+        Atomics.add = realAdd;
+        Atomics.wait = realWait;
+        if (addon) addon.futexWait = realFutexWait;
+        for (const x of [h, waker, thief]) closeHandle(x);
+      }
+    });
+  }
+});
