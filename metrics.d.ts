@@ -14,6 +14,12 @@ export interface StoreMetricsOptions {
    * (for example those other processes published); undefined or null for none.
    */
   latency?: (label: string) => Array<LatencySnapshot | null> | null | undefined;
+  /**
+   * Which namespaces get the per-namespace series (namespace_entries, namespace_hits_total, ...):
+   * every one (true, the default), none (false: those series are not registered), or the names
+   * the function accepts, asked on every scrape.
+   */
+  namespaces?: boolean | ((name: string) => boolean);
 }
 
 export interface StoreMetrics {

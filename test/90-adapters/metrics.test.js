@@ -186,6 +186,29 @@ forEachEngine('shmstore/metrics', ({ make }) => {
     assert.strictEqual(got['shmstore_namespace_entries{store=cache,namespace=gone}'], 1);
   });
 
+  it('options.namespaces: false registers no per-namespace series, a function keeps the namespaces it accepts', async function () {
+    const store = make({});
+    for (const ns of ['tenant:1', 'tenant:2', 'system']) store.set(ns, 'k', 'v');
+    const perNs = (got) => Object.keys(got).filter((k) => k.includes('namespace=')).sort();
+    const none = new prom.Registry();
+    storeMetrics(store, { registry: none, name: 'c', namespaces: false });
+    let got = await scrape(none);
+    assert.deepStrictEqual(perNs(got), []);
+    assert.ok(!(await none.getMetricsAsJSON()).some((m) => m.name.startsWith('shmstore_namespace_')));
+    // The store-wide series are all there.
+    const all = expected(store.stats(), 'c');
+    for (const k of Object.keys(all).filter((x) => !x.includes('namespace='))) assert.strictEqual(got[k], all[k], k);
+    const some = new prom.Registry();
+    const asked = new Set();
+    storeMetrics(store, { registry: some, name: 'c', namespaces: (ns) => asked.add(ns) && ns.startsWith('tenant:') });
+    got = await scrape(some);
+    assert.deepStrictEqual([...asked].sort(), ['system', 'tenant:1', 'tenant:2']);
+    assert.deepStrictEqual(perNs(got).filter((k) => k.includes('system')), []);
+    assert.deepStrictEqual(perNs(got).filter((k) => k.startsWith('shmstore_namespace_entries')),
+      ['shmstore_namespace_entries{store=c,namespace=tenant:1}', 'shmstore_namespace_entries{store=c,namespace=tenant:2}']);
+    assert.strictEqual(perNs(got).length, 12); // 6 kinds for each of the 2 tenants
+  });
+
   it('a u32 counter that wraps between scrapes goes on growing: each scrape adds its advance modulo 2^32', async function () {
     const store = make({ size: 1 << 20, maxEntries: 400, buckets: 256, eviction: 'auto' });
     // Every wrapping counter one below 2^32, as in a store that has run for long.
@@ -354,6 +377,7 @@ describe('shmstore/metrics across processes and arguments', function () {
     const bad = [
       [undefined, {}], [{}, {}], [{ a: {} }, {}], [new Map([['', store]]), {}],
       [store, { registry: {} }], [store, { prefix: 'no spaces' }], [store, { name: '' }], [store, { unknown: 1 }],
+      [store, { namespaces: 'tenant:' }], [store, { namespaces: null }],
     ];
     for (const [stores, options] of bad) {
       assert.throws(() => storeMetrics(stores, { registry, ...options }), (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG',

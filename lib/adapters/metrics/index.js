@@ -77,7 +77,7 @@ function storesOf(stores, name) {
   return pairs;
 }
 
-const OPTION_KEYS = ['registry', 'prefix', 'name', 'latency'];
+const OPTION_KEYS = ['registry', 'prefix', 'name', 'latency', 'namespaces'];
 
 // Registers the store metrics in `options.registry` (prom-client's default registry when
 // omitted) and returns { metrics, unregister }. Every series has the label `store`.
@@ -94,6 +94,14 @@ function storeMetrics(stores, options = {}) {
   if (typeof name !== 'string' || name === '') throw v.invalidType('options.name', 'a non-empty string', name);
   const pairs = storesOf(stores, name);
   checkSource(options.latency);
+  // Which namespaces get series of their own: every one (true), none (false: no namespace_*
+  // series at all), or those a function of the name accepts. A store of tens of thousands of
+  // namespaces makes as many series of each kind, more than a Prometheus server may want.
+  const nsOption = options.namespaces === undefined ? true : options.namespaces;
+  if (typeof nsOption !== 'boolean' && typeof nsOption !== 'function') {
+    throw v.invalidType('options.namespaces', 'a boolean or a function', nsOption);
+  }
+  const nsWanted = nsOption === true ? () => true : nsOption;
 
   // One stats() per store per scrape: prom-client calls every metric's collect() in one
   // synchronous pass (registry.metrics(), getMetricsAsJSON()), so a snapshot taken by the first
@@ -195,33 +203,7 @@ function storeMetrics(stores, options = {}) {
       },
     });
   });
-  metrics.push(new prom.Gauge({
-    name: `${prefix}namespace_entries`, help: 'Live entries per namespace.',
-    labelNames: ['store', 'namespace'], registers: [],
-    collect() {
-      this.reset();
-      for (const [label, s] of snap()) {
-        for (const [ns, n] of Object.entries(s.namespaceCounts)) this.set({ store: label, namespace: ns }, n);
-      }
-    },
-  }));
-  // Reset and refilled on each scrape, as namespace_entries: a namespace dropped since the last
-  // scrape is in neither namespaceCounts nor namespaceStats, so its series go.
-  for (const [suffix, help, kind, field] of NS_SERIES) {
-    const Metric = kind === 'counter' ? prom.Counter : prom.Gauge;
-    metrics.push(new Metric({
-      name: prefix + suffix, help, labelNames: ['store', 'namespace'], registers: [],
-      collect() {
-        this.reset();
-        for (const [label, s] of snap()) {
-          for (const [ns, n] of Object.entries(s.namespaceStats)) {
-            if (kind === 'counter') this.inc({ store: label, namespace: ns }, n[field]);
-            else this.set({ store: label, namespace: ns }, n[field]);
-          }
-        }
-      },
-    }));
-  }
+  if (nsOption !== false) metrics.push(...namespaceMetrics(prom, prefix, snap, nsWanted));
   metrics.push(new prom.Gauge({
     name: `${prefix}up`, help: 'Whether the store answered stats() in this scrape (1), or failed with a store error (0).',
     labelNames: ['store'], registers: [],
@@ -256,6 +238,40 @@ function storeMetrics(stores, options = {}) {
     for (const m of metrics) if (registry.getSingleMetric(m.name) === m) registry.removeSingleMetric(m.name);
   };
   return { metrics, unregister };
+}
+
+// The per-namespace series (namespace_entries and NS_SERIES) of the namespaces `wanted(name)`
+// accepts, from the scrape's snapshot `snap()`.
+function namespaceMetrics(prom, prefix, snap, wanted) {
+  const metrics = [new prom.Gauge({
+    name: `${prefix}namespace_entries`, help: 'Live entries per namespace.',
+    labelNames: ['store', 'namespace'], registers: [],
+    collect() {
+      this.reset();
+      for (const [label, s] of snap()) {
+        for (const [ns, n] of Object.entries(s.namespaceCounts)) if (wanted(ns)) this.set({ store: label, namespace: ns }, n);
+      }
+    },
+  })];
+  // Reset and refilled on each scrape, as namespace_entries: a namespace dropped since the last
+  // scrape is in neither namespaceCounts nor namespaceStats, so its series go.
+  for (const [suffix, help, kind, field] of NS_SERIES) {
+    const Metric = kind === 'counter' ? prom.Counter : prom.Gauge;
+    metrics.push(new Metric({
+      name: prefix + suffix, help, labelNames: ['store', 'namespace'], registers: [],
+      collect() {
+        this.reset();
+        for (const [label, s] of snap()) {
+          for (const [ns, n] of Object.entries(s.namespaceStats)) {
+            if (!wanted(ns)) continue;
+            if (kind === 'counter') this.inc({ store: label, namespace: ns }, n[field]);
+            else this.set({ store: label, namespace: ns }, n[field]);
+          }
+        }
+      },
+    }));
+  }
+  return metrics;
 }
 
 module.exports = { storeMetrics };
