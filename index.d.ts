@@ -126,6 +126,11 @@ export declare class ShmError extends Error {
    * it is recovered).
    */
   undoError?: ShmError;
+  /**
+   * On an `ERR_CORRUPT` of a batch read (`queue.tryDequeueBatch`, `queue.dequeueBatch`,
+   * `channel.receiveBatch`) that met a damaged record: the messages the call took, in order.
+   */
+  received?: unknown[];
 }
 
 /** The binary layout (generated from scripts/layout-spec.js). */

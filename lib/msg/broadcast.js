@@ -73,7 +73,7 @@ class Broadcast extends RegionHandle {
   #slot = 0;
   #token = 0;
   #subscribers = new Set();
-  capacity;
+  #capacity;
 
   /** @private Use Broadcast.create() or Broadcast.open(). */
   constructor(token, where, shape) {
@@ -82,7 +82,7 @@ class Broadcast extends RegionHandle {
     const at = where.byteOffset;
     const h = region.checkShape(buffer, at, C.MSG_KIND_BROADCAST, LIMITS, shape);
     const { bytes } = h;
-    this.capacity = h.capacity;
+    this.#capacity = h.capacity;
     const u32 = new Uint32Array(buffer, at, bytes / WORD);
     const i32 = new Int32Array(buffer, at, bytes / WORD);
     this.#state = {
@@ -144,6 +144,11 @@ class Broadcast extends RegionHandle {
   /** @private The bytes of the shape create() `options` ask for (their names in messages: the registry's create). */
   static bytesForOptions_(options) {
     return region.createShape(options, LIMITS, DEFAULT_MESSAGE_BYTES).bytes;
+  }
+
+  /** The number of records the region was created with (read-only: the region fixes it). */
+  get capacity() {
+    return this.#capacity;
   }
 
   get messageBytes() {

@@ -331,9 +331,42 @@ function pushPrepared(io, batch, closable, repair, wake) {
 /**
  * Dequeues up to `max` messages (at least 1) into `out`: claims the full (or given-up) slots at
  * the head, at most MAX_CLAIM at a time, reads and releases them in order. Returns how many it
- * appended (given-up slots yield nothing).
+ * appended (given-up slots yield nothing). A claim holding a record that cannot be read (damage,
+ * ERR_CORRUPT) is read whole all the same and released, and then the first such error is thrown,
+ * carrying in `received` the messages this call took (those of earlier claims, and every other
+ * message of that claim, in order): they are off the queue, and only the damaged records are lost.
  */
 function popMany(io, out, max, repair, wake) {
+  const start = out.length;
+  try {
+    return popClaims(io, out, max, repair, wake);
+  } catch (err) {
+    if (err !== null && typeof err === 'object') err.received = out.slice(start);
+    throw err;
+  }
+}
+
+/**
+ * Reads the full slots of positions pos+from..pos+k-1 of a claim into `out`, each alone, passing
+ * over a record that cannot be read; returns the first such record's error, or null.
+ */
+function readEach(io, pos, from, k, out) {
+  const { u32, buf, messageBytes } = io;
+  let first = null;
+  for (let j = from; j < k; j++) {
+    const p = (pos + j) >>> 0;
+    const at = seqAt(io, p);
+    if (Atomics.load(u32, at) !== S.seqOf(p, FULL)) continue; // given up by a gone producer
+    try {
+      out.push(readSlot(u32, buf, messageBytes, at));
+    } catch (err) {
+      if (first === null) first = err;
+    }
+  }
+  return first;
+}
+
+function popClaims(io, out, max, repair, wake) {
   const u32 = io.u32;
   const start = out.length;
   for (;;) {
@@ -370,15 +403,22 @@ function popMany(io, out, max, repair, wake) {
     if (Atomics.compareExchange(u32, HEAD, pos, (pos + k) >>> 0) !== pos) continue;
     // The claimed slots keep the states read above: nobody but this claimer moves them now (a
     // repair finishes only the slots of a gone claimer).
-    const { buf, messageBytes, capacity } = io;
+    const capacity = io.capacity;
+    let damage = null;
     try {
-      if (!given) R.readSlots(io, pos, k, out, readSlot);
-      else {
-        for (let j = 0; j < k; j++) {
-          const p = (pos + j) >>> 0;
-          const at = seqAt(io, p);
-          if (Atomics.load(u32, at) === S.seqOf(p, FULL)) out.push(readSlot(u32, buf, messageBytes, at));
+      if (!given) {
+        const before = out.length;
+        try {
+          R.readSlots(io, pos, k, out, readSlot);
+        } catch (err) {
+          // The run reader pushes the messages in order and stops at the first record it cannot
+          // read (no slot of this claim was given up: one message a slot), so that record is the
+          // claim's (out.length - before)th; the rest of the claim is read slot by slot.
+          damage = err;
+          readEach(io, pos, out.length - before + 1, k, out);
         }
+      } else {
+        damage = readEach(io, pos, 0, k, out);
       }
     } finally {
       // The releases, the first slot's last (format.md §15, "Batches"): the others by plain
@@ -386,7 +426,7 @@ function popMany(io, out, max, repair, wake) {
       // first one (it checks the slots from `tail` on in order, and `tail` passes the first slot
       // only by a claim that found it released), so its Atomics.load of that word orders every
       // read of this claim before its writes. A record that could not be read (a corrupt region)
-      // throws: the claim is released all the same, so that the queue goes on.
+      // is thrown after: the claim is released all the same, so that the queue goes on.
       for (let j = k - 1; j > 0; j--) {
         const p = (pos + j) >>> 0;
         u32[seqAt(io, p)] = S.seqOf(p + capacity, 0);
@@ -396,6 +436,7 @@ function popMany(io, out, max, repair, wake) {
       if (k > 1) Atomics.store(u32, io.extraAt, 0);
       wake();
     }
+    if (damage !== null) throw damage;
   }
 }
 

@@ -89,7 +89,7 @@ class MpmcQueue extends RegionHandle {
   #wakeProducers = () => wakeWaiters(this.u32, this.#i32, PRODUCER_WAITERS, CONSUMED);
   /** @private The region as mpmc-slots.js sees it. */
   u32;
-  capacity;
+  #capacity;
 
   /** @private Use MpmcQueue.create() or MpmcQueue.open(). */
   constructor(token, where, shape) {
@@ -98,7 +98,7 @@ class MpmcQueue extends RegionHandle {
     const at = where.byteOffset;
     const h = region.checkShape(buffer, at, C.MSG_KIND_MPMC, LIMITS, shape);
     const { bytes } = h;
-    this.capacity = h.capacity;
+    this.#capacity = h.capacity;
     this.#mask = h.capacity - 1;
     this.#messageBytes = h.messageBytes;
     this.#strideWords = strideOf(h.messageBytes) / WORD;
@@ -130,7 +130,7 @@ class MpmcQueue extends RegionHandle {
     Atomics.store(this.u32, S.intentWord(slot, S.EXTRA), 0);
     this.#token = owners.watch(slot, this.#self);
     this.#io = {
-      u32: this.u32, buf: this.#buf, messageBytes: this.#messageBytes, capacity: this.capacity, mask: this.#mask,
+      u32: this.u32, buf: this.#buf, messageBytes: this.#messageBytes, capacity: this.#capacity, mask: this.#mask,
       slotsWord: SLOTS / WORD, strideWords: this.#strideWords, closedWord: CLOSED_WORD, rolesAt: this.#rolesAt,
       producePosAt: this.#producePosAt, consumePosAt: this.#consumePosAt, extraAt: S.intentWord(slot, S.EXTRA),
       tags: new Array(B.MAX_CLAIM).fill(0), payloads: new Array(B.MAX_CLAIM).fill(undefined),
@@ -175,6 +175,11 @@ class MpmcQueue extends RegionHandle {
     return SLOTS / WORD + (pos & this.#mask) * this.#strideWords;
   }
 
+  /** The number of slots the region was created with (read-only: the region fixes it). */
+  get capacity() {
+    return this.#capacity;
+  }
+
   get messageBytes() {
     return this.#messageBytes;
   }
@@ -183,7 +188,7 @@ class MpmcQueue extends RegionHandle {
   get size() {
     this.usable_();
     const n = S.diff(Atomics.load(this.u32, TAIL), Atomics.load(this.u32, HEAD));
-    return Math.max(0, Math.min(n, this.capacity));
+    return Math.max(0, Math.min(n, this.#capacity));
   }
 
   /** Slots finished for gone parties: { writes } never delivered, { reads } lost or delivered to the dead consumer. */
@@ -309,7 +314,7 @@ class MpmcQueue extends RegionHandle {
     let i = this.#enqueuesDone() ? B.pushMany(this.#io, values, 0, false, this.#repair, this.#wakeConsumers) : 0;
     if (i === values.length) return;
     // Waits for room for the rest (up to one claim's worth), not for one slot (mpmc-wait.js).
-    const ahead = Math.min(values.length - i, B.MAX_CLAIM, this.capacity >>> 1) - 1;
+    const ahead = Math.min(values.length - i, B.MAX_CLAIM, this.#capacity >>> 1) - 1;
     const r = this.#block(PRODUCER_WAITERS, CONSUMED, () => {
       if (!this.#enqueuesDone()) return NONE;
       i = B.pushMany(this.#io, values, i, false, this.#repair, this.#wakeConsumers);

@@ -63,7 +63,7 @@ class PriorityQueue extends RegionHandle {
   #heap;
   #mutex;
   #waits;
-  capacity;
+  #capacity;
 
   /** @private Use PriorityQueue.create() or PriorityQueue.open(). */
   constructor(token, where) {
@@ -72,7 +72,7 @@ class PriorityQueue extends RegionHandle {
     const at = where.byteOffset;
     const h = region.checkShape(buffer, at, C.MSG_KIND_PRIORITY_QUEUE, LIMITS);
     const { bytes } = h;
-    this.capacity = h.capacity;
+    this.#capacity = h.capacity;
     this.#messageBytes = h.messageBytes;
     const u32 = new Uint32Array(buffer, at, bytes / WORD);
     this.#u32 = u32;
@@ -122,6 +122,11 @@ class PriorityQueue extends RegionHandle {
     return region.createShape(options, LIMITS, DEFAULT_MESSAGE_BYTES).bytes;
   }
 
+  /** The number of nodes the region was created with (read-only: the region fixes it). */
+  get capacity() {
+    return this.#capacity;
+  }
+
   get messageBytes() {
     return this.#messageBytes;
   }
@@ -134,7 +139,7 @@ class PriorityQueue extends RegionHandle {
   /** Messages queued (a snapshot). */
   get size() {
     this.usable_();
-    return Math.min(this.#heap.count, this.capacity);
+    return Math.min(this.#heap.count, this.#capacity);
   }
 
   /** How many times the heap was rebuilt after a holder of its mutex died (wraps at 2^32). */
@@ -167,7 +172,7 @@ class PriorityQueue extends RegionHandle {
     const done = this.#locked(() => {
       const heap = this.#heap;
       heap.heal();
-      if (heap.count >= this.capacity) return false;
+      if (heap.count >= this.#capacity) return false;
       const n = heap.takeFree();
       if (n < 0) return false;
       const at = heap.nodeAt(n);

@@ -57,7 +57,7 @@ class Stack extends RegionHandle {
   #waits;
   // What stack-lists.js works on: { u32, u64, capacity, stateIndex(n) }.
   #r;
-  capacity;
+  #capacity;
 
   /** @private Use Stack.create() or Stack.open(). */
   constructor(token, where) {
@@ -66,7 +66,7 @@ class Stack extends RegionHandle {
     const at = where.byteOffset;
     const h = region.checkShape(buffer, at, C.MSG_KIND_STACK, LIMITS);
     const { bytes } = h;
-    this.capacity = h.capacity;
+    this.#capacity = h.capacity;
     this.#messageBytes = h.messageBytes;
     const strideWords = strideOf(h.messageBytes) / WORD;
     const u32 = new Uint32Array(buffer, at, bytes / WORD);
@@ -126,6 +126,11 @@ class Stack extends RegionHandle {
   /** @private The bytes of the shape create() `options` ask for (their names in messages: the registry's create). */
   static bytesForOptions_(options) {
     return region.createShape(options, LIMITS, DEFAULT_MESSAGE_BYTES).bytes;
+  }
+
+  /** The number of nodes the region was created with (read-only: the region fixes it). */
+  get capacity() {
+    return this.#capacity;
   }
 
   get messageBytes() {

@@ -335,15 +335,29 @@ function backupInto(p, dir, sync, started) {
   };
 }
 
+// Whether `dir` is a directory holding a file named as a backup's snapshot or log copies.
+function holdsBackupFiles(dir) {
+  if (!fs.statSync(dir).isDirectory()) return false;
+  const { logs, snaps } = listFiles(dir);
+  return logs.length > 0 || snaps.length > 0;
+}
+
 /**
  * Checks the backup in `dir` completely: the manifest, every file's length and CRC32C, the
  * snapshot's own checks, and that each log file's valid records fill exactly the bytes the
- * manifest lists (the chain has no gap). Returns the manifest; throws ERR_PERSIST_CORRUPT.
+ * manifest lists (the chain has no gap). Returns the manifest; throws ERR_PERSIST_CORRUPT, or
+ * ERR_SHM_NOT_FOUND when `dir` holds no backup at all.
  */
 function checkBackup(dir) {
   if (!fs.existsSync(dir)) throw new ShmError('ERR_SHM_NOT_FOUND', `persist: no backup in ${dir}`);
   const m = readManifest(dir);
-  if (m === null) throw corrupt(dir, `${MANIFEST} is missing`);
+  if (m === null) {
+    // Without a manifest, a directory that holds no copy of a snapshot or log file (an empty
+    // one, the wrong one, a file) has no backup to be damaged; one that holds copies is a first
+    // backup stopped before it wrote its manifest: incomplete.
+    if (!holdsBackupFiles(dir)) throw new ShmError('ERR_SHM_NOT_FOUND', `persist: no backup in ${dir} (no ${MANIFEST} and no snapshot or log file)`);
+    throw corrupt(dir, `${MANIFEST} is missing`);
+  }
   if (m.eviction !== undefined && policyOfManifest(m) === undefined) throw corrupt(dir, `${MANIFEST} names an unknown eviction policy ${JSON.stringify(m.eviction)}`);
   if (modeOfManifest(m) === undefined) throw corrupt(dir, `${MANIFEST} names a segment mode that is not an integer 0..0o777 (${JSON.stringify(m.segmentMode)})`);
   let next = null; // where the next log file must start: the end of the file before it

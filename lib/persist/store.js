@@ -253,23 +253,27 @@ class Store extends LoggedStore {
     // words since Control#check saw them whole.
     const policy = control.storePolicy === null ? C.POLICY_NONE : control.storePolicy;
     const mode = control.segmentMode === null ? DEFAULT_MODE : control.segmentMode;
+    // The geometry the store is rebuilt with, read once and checked here, before anything changes,
+    // as the policy and the mode are. A sealed control header had its checksum checked when the
+    // file was opened (control.js). A file written before the checksum has none: damage to its
+    // geometry is found by the rules a store's geometry follows (a geometry that follows them is
+    // rebuilt as recorded; a snapshot's then refuses it unless it is the snapshot's). Both kinds of
+    // file pass here.
+    const geo = control.geometry;
+    const fault = geometryFault(geo);
+    if (fault !== null) {
+      throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${path.join(dir, 'control')} records a geometry no store can have (${fault}): the file is damaged`);
+    }
     // What the unlink below would remove must not be another store's segment (tag.js); refused
     // before anything changes.
-    checkReplaceable(targetOf(rest), dir, control.storeIdValue, control.self, control.geometry.totalSize);
+    checkReplaceable(targetOf(rest), dir, control.storeIdValue, control.self, geo.totalSize);
+    // From here on the rebuild changes the directory's state: the control file is not ready and
+    // the old segment is gone until the rebuild succeeds.
     control.ready = false;
     try {
       Segment.unlink(targetOf(rest));
     } catch (err) {
       if (err.code !== 'ERR_SHM_NOT_FOUND') throw err;
-    }
-    const geo = control.geometry;
-    // A sealed control header had its checksum checked when the file was opened (control.js). A
-    // file written before the checksum has none: damage to its geometry is found by the rules a
-    // store's geometry follows (a geometry that follows them is rebuilt as recorded; a snapshot's
-    // then refuses it unless it is the snapshot's). Both kinds of file pass here.
-    const fault = geometryFault(geo);
-    if (fault !== null) {
-      throw new ShmError('ERR_PERSIST_CORRUPT', `persist: ${path.join(dir, 'control')} records a geometry no store can have (${fault}): the file is damaged`);
     }
     // The replay is not timed: latency (if asked for) is turned on once the store is rebuilt.
     // Handles still attached to the segment this replaces (removed while they had it mapped)

@@ -6,12 +6,22 @@
 // record (§6), so the blocks of a holder that is gone (a killed process, a terminated worker) are
 // found and reclaimed by anyone. The format and the methods are fixed.js's and core.js's.
 const { C } = require('../layout/layout');
-const { FixedPool, kBlock } = require('./fixed');
+const { FixedPool, kBlock, sizeOf, countOf } = require('./fixed');
 
 class BufferPool extends FixedPool {
   static KIND_ = C.POOL_KIND_BUFFER;
   static NAME_ = 'BufferPool';
   static OPTIONS_ = Object.freeze({ size: 'blockSize', count: 'blockCount' });
+
+  /** The bytes of each block (read-only: the pool's header fixes it). */
+  get blockSize() {
+    return sizeOf(this);
+  }
+
+  /** The number of blocks (read-only: the pool's header fixes it). */
+  get blockCount() {
+    return countOf(this);
+  }
 
   /** @private An acquired block: { handle, view } (the view is the block in place). */
   [kBlock](handle, index) {

@@ -11,6 +11,13 @@ const ALIGN = C.POOL_BLOCK_ALIGN;
 /** @private The subclasses' hook: the object an acquire returns for block `index`. */
 const kBlock = Symbol('shmstore.pool.block');
 
+// The shape of a pool handle, read by the subclasses' getters (blockSize/blockCount,
+// recordSize/capacity), which are accessors on the prototype so that a write cannot make a handle
+// report a shape its region does not have. Set in FixedPool's static block, the only place that
+// can read its private fields.
+let sizeOf;
+let countOf;
+
 const strideOf = (blockSize) => Math.ceil(blockSize / ALIGN) * ALIGN;
 const dataOffset = (blockCount) => C.POOL_BLOCKS_OFFSET + blockCount * ALIGN;
 const bytesFor = (blockCount, blockSize) => dataOffset(blockCount) + blockCount * strideOf(blockSize);
@@ -27,6 +34,11 @@ class FixedPool extends PoolHandle {
   #count;
   #batch;
 
+  static {
+    sizeOf = (pool) => pool.#size;
+    countOf = (pool) => pool.#count;
+  }
+
   /** @private Use create() or open(). */
   constructor(token, where, shape) {
     super(token, where);
@@ -38,9 +50,6 @@ class FixedPool extends PoolHandle {
     }
     this.#size = blockSize;
     this.#count = blockCount;
-    // The shape under the subclass's names (blockSize/blockCount, recordSize/capacity).
-    this[Class.OPTIONS_.size] = blockSize;
-    this[Class.OPTIONS_.count] = blockCount;
     // A blocked acquire asks to be woken once half the blocks, at most POOL_WAKE_BATCH_MAX, were
     // freed (format.md §17, "Waiting"): a consumer releasing handed-off blocks one by one then
     // wakes the producer once per batch, and the producer takes the batch without sleeping.
@@ -177,4 +186,4 @@ class FixedPool extends PoolHandle {
   }
 }
 
-module.exports = { FixedPool, kBlock };
+module.exports = { FixedPool, kBlock, sizeOf, countOf };

@@ -4,13 +4,23 @@
 // the other's region. An acquire hands out the record in place as bytes and as a DataView, both
 // made once per record and reused.
 const { C } = require('../layout/layout');
-const { FixedPool, kBlock } = require('./fixed');
+const { FixedPool, kBlock, sizeOf, countOf } = require('./fixed');
 
 class ObjectPool extends FixedPool {
   static KIND_ = C.POOL_KIND_OBJECT;
   static NAME_ = 'ObjectPool';
   static OPTIONS_ = Object.freeze({ size: 'recordSize', count: 'capacity' });
   #data = [];
+
+  /** The bytes of each record (read-only: the pool's header fixes it). */
+  get recordSize() {
+    return sizeOf(this);
+  }
+
+  /** The number of records (read-only: the pool's header fixes it). */
+  get capacity() {
+    return countOf(this);
+  }
 
   /** The record of a held handle as a DataView (the same one each time). */
   data(handle) {

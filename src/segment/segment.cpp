@@ -1,6 +1,8 @@
 #include "segment/segment.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -111,6 +113,33 @@ void ReleasePastEnd(int fd, uint64_t end) noexcept {
   errno = saved;
 }
 
+// Blocks every blockable signal in the calling thread for its lifetime (Block()), then puts the
+// thread's mask back. A large allocation on tmpfs that a signal interrupts gives back every page
+// it allocated and fails with EINTR, so under signals that come faster than it allocates (SIGCHLD
+// of many children exiting, a profiler's timer) retrying would start from nothing each time and
+// never finish; blocked, a signal stays pending and is delivered once the mask is restored, after
+// the allocation. SIGKILL and SIGSTOP cannot be blocked: a fatal signal still ends the call.
+class SignalsBlocked {
+ public:
+  SignalsBlocked() noexcept = default;
+  SignalsBlocked(const SignalsBlocked&) = delete;
+  SignalsBlocked& operator=(const SignalsBlocked&) = delete;
+  ~SignalsBlocked() {
+    if (blocked_) pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  // Best effort: should the mask not change, the callers' EINTR retries still apply.
+  void Block() noexcept {
+    if (blocked_) return;
+    sigset_t all;
+    sigfillset(&all);
+    blocked_ = pthread_sigmask(SIG_BLOCK, &all, &old_) == 0;
+  }
+
+ private:
+  sigset_t old_{};
+  bool blocked_ = false;
+};
+
 // Grows the object behind fd to at least `size` (never shrinks) and, with reserve, allocates
 // [0, size). Holds an exclusive flock so that concurrent shmstore creators serialise; the size
 // is read again under the lock. *mapped_size receives max(current size, size).
@@ -142,6 +171,10 @@ Status GrowLocked(int fd, uint64_t size, bool reserve, uint64_t* mapped_size,
     const bool tooBig = reserve && size > current && fstatvfs(fd, &vfs) == 0 && vfs.f_blocks != 0 &&
                         size - current > uint64_t{vfs.f_bavail} * uint64_t{vfs.f_frsize};
     bool allocated = false;
+    // The allocations below run with the signals blocked (SignalsBlocked), restored when this
+    // block ends.
+    SignalsBlocked quiet;
+    if (reserve && !tooBig) quiet.Block();
     if (tooBig) {
       status = Fail(ENOSPC, "posix_fallocate", err);
     } else if (reserve && current < size) {
@@ -149,7 +182,9 @@ Status GrowLocked(int fd, uint64_t size, bool reserve, uint64_t* mapped_size,
       // the size kept, and the size is set after: an opener finds the old size (and waits) until
       // every page is there, so it never reads a page that is not allocated yet (on tmpfs a read
       // of a hole takes a page, and fails with SIGBUS when there is none left); and a failed
-      // allocation leaves the size as it was.
+      // allocation leaves the size as it was. EINTR (a signal that could not be blocked, or a
+      // mask that could not be set) is retried; on tmpfs the retry starts over, since an
+      // interrupted allocation gives back the pages it allocated.
       int rc;
       do {
         rc = fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(size));
@@ -174,8 +209,10 @@ Status GrowLocked(int fd, uint64_t size, bool reserve, uint64_t* mapped_size,
     if (status == layout::kOk && reserve && !allocated) {
       // Without fallocate's keep-size mode (or for an object already `size` long or more):
       // posix_fallocate returns the error number instead of setting errno; the size is `size`
-      // or more already, so it only allocates. EINTR can interrupt a large allocation; what was
-      // allocated stays, so retrying is cheap.
+      // or more already, so it only allocates. With the signals blocked nothing but a signal
+      // that cannot be blocked interrupts it; EINTR is retried all the same, and the retry
+      // starts over on a file system that gives back what an interrupted call allocated (tmpfs)
+      // or continues where one keeps it (ext4, xfs).
       //
       // When it fails, the object keeps the size set above, sparse past what was allocated, and
       // is not truncated back: an opener may have mapped it at that size meanwhile, and pages cut

@@ -436,6 +436,17 @@ const { exitedPid } = require('../helpers/process');
     assert.throws(() => Store.restore(bdir, { name: t.name, dir: r.dir }), { code: 'ERR_SHM_EXISTS' });
     assert.throws(() => Store.restore(bdir, { name: r.name, dir: t.dir }), { code: 'ERR_SHM_EXISTS' });
     assert.throws(() => Store.restore(path.join(bdir, 'nope'), { name: r.name, dir: r.dir }), { code: 'ERR_SHM_NOT_FOUND' });
+    // A directory without a manifest or any snapshot or log copy holds no backup: not a damaged one.
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'shmstore-nobackup-'));
+    try {
+      assert.throws(() => Store.restore(empty, { name: r.name, dir: r.dir }), (e) => e.code === 'ERR_SHM_NOT_FOUND' && e.message.includes(`no backup in ${empty}`));
+      fs.writeFileSync(path.join(empty, 'other'), 'x');
+      assert.throws(() => Store.restore(empty, { name: r.name, dir: r.dir }), { code: 'ERR_SHM_NOT_FOUND' });
+      assert.throws(() => Store.restore(path.join(empty, 'other'), { name: r.name, dir: r.dir }), { code: 'ERR_SHM_NOT_FOUND' });
+      assert.ok(!fs.existsSync(r.dir) || fs.readdirSync(r.dir).length === 0);
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
     const plain = Store.create({ buffer: new SharedArrayBuffer(1 << 22) });
     assert.throws(() => plain.backup(bdir), { code: 'ERR_INVALID_ARG' });
     plain.close();

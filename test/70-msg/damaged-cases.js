@@ -1,8 +1,10 @@
 'use strict';
 // The damaged-bytes cases of damaged.test.js: each makes a structure, overwrites one of its
 // shared words with a value no sound run leaves there, and makes one call, which must end with
-// ERR_CORRUPT (not spin forever, not hand out junk).
+// ERR_CORRUPT (not spin forever, not hand out junk); a batch read that meets a damaged record
+// throws it with the other messages it took (`received`: batchReceived).
 const { SpscRing, MpmcQueue, Channel, Broadcast, Stack, PriorityQueue, layout } = require('../../index');
+const { seqOf } = require('../../lib/msg/mpmc-slots');
 
 const { C, W } = layout;
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -23,6 +25,26 @@ function ring(options = {}) {
   const buffer = new SharedArrayBuffer(SpscRing.bytesFor(1024, options.elementSize ? { elementSize: options.elementSize } : undefined));
   const r = SpscRing.create({ buffer, capacity: 1024, ...options });
   return { r, u32: new Uint32Array(buffer), head: C.SPSC_CONTROL_OFFSET / WORD + W.SPSC_CONTROL.HEAD, tail: C.SPSC_CONTROL_OFFSET / WORD + W.SPSC_CONTROL.TAIL };
+}
+
+// A queue (or channel) of capacity 128 holding MESSAGES, sent as one batch, whose JSON records at
+// the positions `damaged` no longer parse (their first byte made ']'), and whose positions
+// `givenUp` were given up by their producer (format.md §15). 70 messages: a batch read takes them
+// with two claims (64, then 6).
+const MESSAGES = Array.from({ length: 70 }, (_, i) => (i % 3 === 1 ? { n: i } : `m${i}`));
+function damagedRun(Class, damaged, givenUp = []) {
+  const { q, u32 } = made(Class, 128);
+  if (Class === Channel) {
+    for (const m of MESSAGES) q.trySend(m);
+  } else {
+    q.tryEnqueueBatch(MESSAGES);
+  }
+  const stride = Math.ceil((C.MPMC_SLOT_HEADER_BYTES + q.messageBytes) / C.MPMC_SLOT_ALIGN) * C.MPMC_SLOT_ALIGN;
+  const seqWord = (pos) => (C.MPMC_SLOTS_OFFSET + pos * stride) / WORD;
+  const u8 = new Uint8Array(u32.buffer);
+  for (const pos of damaged) u8[seqWord(pos) * WORD + C.MPMC_SLOT_HEADER_BYTES] = 0x5d;
+  for (const pos of givenUp) u32[seqWord(pos)] = seqOf(pos, C.MPMC_SEQ_SKIPPED);
+  return q;
 }
 
 function broadcast() {
@@ -58,6 +80,13 @@ const cases = {
     u32[firstSeq] = AHEAD;
     return q.tryDequeueBatch();
   },
+  // A record in the middle of a batch read that does not parse: the other messages the call took
+  // come with the error (`received`, damaged.test.js checks them).
+  'MpmcQueue tryDequeueBatch of a claim holding a JSON record that does not parse': () => damagedRun(MpmcQueue, [7]).tryDequeueBatch(),
+  'MpmcQueue dequeueBatch of a second claim holding JSON records that do not parse': () => damagedRun(MpmcQueue, [64, 67]).dequeueBatch(100, 50),
+  'MpmcQueue tryDequeueBatch of a claim holding a given-up slot and a JSON record that does not parse': () => damagedRun(MpmcQueue, [7], [3]).tryDequeueBatch(),
+  'Channel receiveBatch of a claim holding a JSON record that does not parse': () => damagedRun(Channel, [7]).receiveBatch(100),
+  'Channel receiveBatch of a second claim holding a JSON record that does not parse': () => damagedRun(Channel, [67]).receiveBatch(100),
   'Channel trySend': () => {
     const { q, u32, firstSeq } = mpmc(Channel);
     u32[firstSeq] = AHEAD;
@@ -158,4 +187,18 @@ const healed = {
   },
 };
 
-module.exports = { cases, healed };
+// The messages each batch case above gets with its error (`received`): those of the claims up to
+// the one that held the damage (64 or all 70), but the damaged and given-up ones, in order. The
+// call claims no more after that one: the rest stays queued.
+const batchReceived = {
+  'MpmcQueue tryDequeueBatch of a claim holding a JSON record that does not parse': damagedRunReceived(64, [7]),
+  'MpmcQueue dequeueBatch of a second claim holding JSON records that do not parse': damagedRunReceived(70, [64, 67]),
+  'MpmcQueue tryDequeueBatch of a claim holding a given-up slot and a JSON record that does not parse': damagedRunReceived(64, [7], [3]),
+  'Channel receiveBatch of a claim holding a JSON record that does not parse': damagedRunReceived(64, [7]),
+  'Channel receiveBatch of a second claim holding a JSON record that does not parse': damagedRunReceived(70, [67]),
+};
+function damagedRunReceived(upTo, damaged, givenUp = []) {
+  return MESSAGES.slice(0, upTo).filter((_, i) => !damaged.includes(i) && !givenUp.includes(i));
+}
+
+module.exports = { cases, healed, batchReceived, damagedRun, MESSAGES };

@@ -33,6 +33,34 @@ describe('Message structures: handles', () => {
     });
   });
 
+  // The shape and the region a handle reports, as docs/api.md lists them per class.
+  const READ_ONLY = new Map([
+    [SpscRing, ['capacity', 'elementSize', 'maxMessageBytes', 'size']],
+    [MpmcQueue, ['capacity', 'messageBytes', 'size']],
+    [Channel, ['capacity', 'messageBytes', 'size']],
+    [Stack, ['capacity', 'messageBytes', 'size']],
+    [PriorityQueue, ['capacity', 'messageBytes', 'size', 'order']],
+    [Broadcast, ['capacity', 'messageBytes']],
+  ]);
+  for (const Class of CLASSES) {
+    it(`${Class.name}: the shape and the region a handle reports cannot be assigned (a TypeError in strict code) and stay the structure's`, () => {
+      const q = Class.create({ buffer: new SharedArrayBuffer(Class.bytesFor(1024) + 64), byteOffset: 64, capacity: 1024 });
+      try {
+        for (const key of [...READ_ONLY.get(Class), 'buffer', 'byteOffset']) {
+          const before = q[key];
+          assert.throws(() => {
+            q[key] = 7;
+          }, TypeError, key);
+          assert.deepStrictEqual(q[key], before, key);
+        }
+        assert.strictEqual(q.capacity, 1024);
+        assert.strictEqual(q.byteOffset, 64);
+      } finally {
+        q.close();
+      }
+    });
+  }
+
   for (const Class of CLASSES) {
     it(`${Class.name} cannot be constructed directly; Symbol.dispose closes a handle`, function () {
       assert.throws(() => new Class(), (e) => e instanceof TypeError && e.message.includes(`${Class.name}.create()`));

@@ -11,17 +11,42 @@ const { uniqueName, removeShm, segmentUse } = require('../helpers/process');
 
 const withAddon = addon ? describe : describe.skip;
 // Each kind with a small shape and its acquire.
+// Each kind with a small shape, its acquire, and the read-only properties its handle documents.
 const KINDS = [
-  { Class: BufferPool, shape: { blockSize: 64, blockCount: 4 }, bytes: () => BufferPool.bytesFor(4, 64), take: (p) => p.acquire(0) },
-  { Class: ObjectPool, shape: { recordSize: 64, capacity: 4 }, bytes: () => ObjectPool.bytesFor(4, 64), take: (p) => p.acquire(0) },
+  {
+    Class: BufferPool, shape: { blockSize: 64, blockCount: 4 }, bytes: () => BufferPool.bytesFor(4, 64), take: (p) => p.acquire(0),
+    readOnly: ['blockSize', 'blockCount'],
+  },
+  {
+    Class: ObjectPool, shape: { recordSize: 64, capacity: 4 }, bytes: () => ObjectPool.bytesFor(4, 64), take: (p) => p.acquire(0),
+    readOnly: ['recordSize', 'capacity'],
+  },
   {
     Class: MemoryPool, shape: { classes: [{ size: 64, count: 4 }] }, bytes: () => MemoryPool.bytesFor([{ size: 64, count: 4 }]),
-    take: (p) => p.allocate(64, 0),
+    take: (p) => p.allocate(64, 0), readOnly: ['classes', 'maxSize'],
   },
 ];
+const COMMON_READ_ONLY = ['buffer', 'byteOffset', 'closed'];
 
 describe('Pools: handles', () => {
-  for (const { Class, shape, bytes, take } of KINDS) {
+  for (const { Class, shape, bytes, take, readOnly } of KINDS) {
+    it(`${Class.name}: the shape and the region a handle reports cannot be assigned (a TypeError in strict code) and stay the pool's`, () => {
+      const pool = Class.create({ buffer: new SharedArrayBuffer(bytes() + 64), byteOffset: 64, ...shape });
+      try {
+        for (const key of [...readOnly, ...COMMON_READ_ONLY]) {
+          const before = pool[key];
+          assert.throws(() => {
+            pool[key] = 7;
+          }, TypeError, key);
+          assert.deepStrictEqual(pool[key], before, key);
+        }
+        for (const [key, value] of Object.entries(shape)) assert.deepStrictEqual(pool[key], value, key);
+        assert.strictEqual(pool.byteOffset, 64);
+      } finally {
+        pool.close();
+      }
+    });
+
     it(`${Class.name} cannot be constructed directly; Symbol.dispose closes a handle and frees its blocks`, function () {
       assert.throws(() => new Class(), (e) => e instanceof TypeError && e.message.includes(`${Class.name}.create()`));
       assert.throws(() => new Class(Symbol('token'), { buffer: new SharedArrayBuffer(1 << 16), byteOffset: 0 }), TypeError);

@@ -214,6 +214,31 @@ const SIZE = 1 << 22;
       assert.ok(!fs.existsSync(r.dir));
     });
 
+    it('restore of a directory that holds no backup (empty, other files, a file) says so, exit 1, creating nothing; one holding copies without a manifest is incomplete, exit 2', function () {
+      fs.mkdirSync(bdir);
+      const noBackup = (what) => {
+        const o = cli(['restore', bdir, '--name', r.name, '--dir', r.dir]);
+        assertOneLine(o, 1, /^shmstore: persist: no backup in .*\(ERR_SHM_NOT_FOUND\)$/);
+        assert.ok(o.stderr.includes(`no backup in ${path.resolve(bdir)}`), o.stderr);
+        assert.strictEqual(o.stdout, '', what);
+        assert.throws(() => Segment.open({ name: r.name }), { code: 'ERR_SHM_NOT_FOUND' }, what);
+        assert.ok(!fs.existsSync(r.dir), what);
+      };
+      noBackup('an empty directory');
+      fs.writeFileSync(path.join(bdir, 'notes.txt'), 'not a backup\n');
+      noBackup('a directory of other files');
+      fs.rmSync(bdir, { recursive: true });
+      fs.writeFileSync(bdir, 'a file\n');
+      noBackup('a file');
+      fs.rmSync(bdir);
+      // A first backup stopped before its manifest: the copies are there, the backup incomplete.
+      make();
+      assert.strictEqual(cli(['backup', t.name, bdir, '--dir', t.dir]).code, 0);
+      fs.rmSync(path.join(bdir, 'manifest.json'));
+      assertOneLine(cli(['restore', bdir, '--name', r.name, '--dir', r.dir]), 2, /damaged or incomplete: manifest\.json is missing; nothing was restored \(ERR_PERSIST_CORRUPT\)$/);
+      assert.ok(!fs.existsSync(r.dir));
+    });
+
     it('set, del and load with --dir log their writes: a recovery keeps them', function () {
       make();
       assert.strictEqual(cli(['set', t.name, 'n', 'k', '{"v":1}', '--json', '--dir', t.dir]).code, 0);

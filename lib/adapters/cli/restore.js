@@ -1,7 +1,7 @@
 'use strict';
 // `shmstore restore <backupDir> --name <name>|--path <file> --dir <dir> [--mode <octal>]`:
 // Store.restore(). The backup is checked completely first; a damaged one is refused (exit 2) with
-// nothing created.
+// nothing created, as is a directory holding no backup (exit 1: ERR_SHM_NOT_FOUND).
 const path = require('path');
 const { EXIT, CliError, printJson } = require('./output');
 const { persistDir } = require('./target');
@@ -19,7 +19,8 @@ module.exports = {
   usage: 'restore <backupDir> (--name <name> | --path <file>) --dir <dir> [--mode <octal>] [--json]',
   summary: 'create the persisted store <name> (or <file>) with its directory <dir> from a backup',
   help: 'Checks every file of the backup first: a damaged or incomplete backup is refused with exit 2\n' +
-    'and nothing is created. The store must not exist yet and <dir> must not hold a store (exit 1).\n' +
+    'and nothing is created; a <backupDir> that holds no backup (missing, or empty) is exit 1.\n' +
+    'The store must not exist yet and <dir> must not hold a store (exit 1).\n' +
     'The restored store has the original\'s size, geometry, eviction policy, sync options and segment\n' +
     'permissions; --mode <octal> (0 to 777: 660, 0660 or 0o660) gives its segment other permissions.',
   // Here --path names the target file (for the other commands it is a switch).

@@ -3,8 +3,11 @@
 
 #include <gtest/gtest.h>
 #include <linux/magic.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -344,6 +347,72 @@ TEST(Segment, ReservedCreateSetsTheSizeInOneStep) {
   s.Close();
   Segment::Unlink(SegmentKind::kFile, file.c_str(), nullptr);
   rmdir(dir);
+}
+
+// The signals the test below sends, counted by their no-op handler.
+std::atomic<uint64_t> g_handled{0};
+void CountSignal(int) {
+  g_handled.fetch_add(1, std::memory_order_relaxed);
+}
+
+// On tmpfs an allocation interrupted by a signal gives back every page it allocated (EINTR), so
+// a large reserved create that merely retried would start from nothing at each signal and never
+// finish while signals came faster than it allocates (SIGCHLD of many children exiting). The
+// create blocks the blockable signals while it allocates: another thread signals the creating
+// thread every 100 µs, through a handler installed without SA_RESTART, and the create of 256 MiB
+// on /dev/shm completes while the signals still come (the sender gives up after kMaxSignals, at
+// least 20 s of signals, far longer than the allocation takes: a create that finishes only then
+// failed). After it the thread's signal mask is what it was, and the signals held back were
+// delivered.
+TEST(Segment, ReservedCreateCompletesUnderFrequentSignals) {
+  constexpr uint64_t kSize = uint64_t{256} << 20;
+  constexpr uint64_t kMaxSignals = 200000;
+  struct statvfs vfs;
+  if (statvfs("/dev/shm", &vfs) != 0 ||
+      uint64_t{vfs.f_bavail} * uint64_t{vfs.f_frsize} < 2 * kSize) {
+    GTEST_SKIP() << "/dev/shm has not 512 MiB free";
+  }
+  ShmName n("signals");
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = CountSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: an interrupted call fails with EINTR
+  struct sigaction old;
+  ASSERT_EQ(sigaction(SIGUSR2, &sa, &old), 0);
+  sigset_t before;
+  ASSERT_EQ(pthread_sigmask(SIG_SETMASK, nullptr, &before), 0);
+  const pthread_t creator = pthread_self();
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> sent{0};
+  std::thread sender([&] {
+    while (!done.load() && sent.load() < kMaxSignals) {
+      pthread_kill(creator, SIGUSR2);
+      sent.fetch_add(1);
+      usleep(100);
+    }
+  });
+  // The first signals are handled before the create starts.
+  while (g_handled.load() == 0) usleep(100);
+  CreateOptions o = Opts(n.name, kSize);
+  o.reserve = true;
+  Segment s;
+  SysError err;
+  const L::Status status = Segment::Create(o, &s, &err);
+  const uint64_t sentDuringCreate = sent.load();
+  const uint64_t handledAfterCreate = g_handled.load();
+  done.store(true);
+  sender.join();
+  sigset_t after;
+  ASSERT_EQ(pthread_sigmask(SIG_SETMASK, nullptr, &after), 0);
+  sigaction(SIGUSR2, &old, nullptr);
+  EXPECT_EQ(status, L::kOk) << err.syscall << " " << err.err;
+  EXPECT_EQ(s.size(), kSize);
+  EXPECT_LT(sentDuringCreate, kMaxSignals) << "the create finished only once the signals stopped";
+  for (int sig = 1; sig < NSIG; ++sig) {
+    EXPECT_EQ(sigismember(&after, sig), sigismember(&before, sig)) << "signal " << sig;
+  }
+  EXPECT_GT(handledAfterCreate, 0u);
 }
 
 TEST(Segment, FileSizeReadsTheObjectNow) {
