@@ -131,6 +131,12 @@ export declare class ShmError extends Error {
    * `channel.receiveBatch`) that met a damaged record: the messages the call took, in order.
    */
   received?: unknown[];
+  /**
+   * On an `ERR_QUEUE_TIMEOUT` or `ERR_CHANNEL_CLOSED` of `channel.sendBatch` (and on the TypeError
+   * of bytes detached after the call): how many values, a prefix of the array, the channel took
+   * before it.
+   */
+  sent?: number;
 }
 
 /** The binary layout (generated from scripts/layout-spec.js). */
