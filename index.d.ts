@@ -927,11 +927,12 @@ export declare class MpmcQueue implements QueueLatency<MpmcQueueLatencyOp> {
   static create(options: MpmcQueueCreateOptions): MpmcQueue;
   static open(options: QueueTarget): MpmcQueue;
   static bytesFor(capacity: number, options?: { messageBytes?: number }): number;
+  /** False when full, or when this handle's pending enqueueAsync() calls take the room first. */
   tryEnqueue(value: QueueMessage): boolean;
   enqueue(value: QueueMessage, timeoutMs?: number): void;
   /** Completes after this handle's pending enqueueAsync() calls: call order within one handle. */
   enqueueAsync(value: QueueMessage, options?: QueueWaitOptions): Promise<void>;
-  /** The next message, or undefined when empty. */
+  /** The next message, or undefined when empty or when this handle's pending dequeueAsync() calls take it first. */
   tryDequeue(): any;
   dequeue(timeoutMs?: number): any;
   /** Takes a message after this handle's pending dequeueAsync() calls: call order within one handle. */
@@ -1188,13 +1189,15 @@ export declare class Channel implements AsyncIterable<any>, QueueLatency<Channel
   /** Completes after this handle's pending send() and sendBatch() calls: call order within one handle. */
   send(value: QueueMessage, options?: QueueWaitOptions): Promise<void>;
   sendSync(value: QueueMessage, timeoutMs?: number): void;
+  /** False when full, or when this handle's pending send() calls take the room first. */
   trySend(value: QueueMessage): boolean;
   /** Takes a message after this handle's pending receive() and receiveBatch() calls: call order within one handle. */
   receive(options?: QueueWaitOptions): Promise<any>;
   receiveSync(timeoutMs?: number): any;
   /**
-   * The next message, or undefined when none is queued now: not the end, even once closed (a
-   * sender that claimed its slot before close() may still publish); receiveSync(0) tells the end.
+   * The next message, or undefined when none is queued now (or this handle's pending receive()
+   * calls take it first): not the end, even once closed (a sender that claimed its slot before
+   * close() may still publish); receiveSync(0) tells the end.
    */
   tryReceive(): any;
   /**

@@ -59,39 +59,62 @@ class AsyncFifo {
       if (r !== this.#none || timeout <= 0) return Promise.resolve(r);
     } else if (timeout <= 0) return Promise.resolve(this.#none);
     return new Promise((resolve, reject) => {
-      const op = { attempt, resolve, reject, prev: this.#tail, next: null, timer: undefined, signal, onAbort: undefined };
+      const deadline = timeout === Infinity ? Infinity : performance.now() + timeout;
+      const op = { attempt, resolve, reject, prev: this.#tail, next: null, timer: undefined, deadline, signal, onAbort: undefined };
       if (this.#tail) this.#tail.next = op;
       else this.#head = op;
       this.#tail = op;
       this.#count++;
-      if (timeout !== Infinity) this.#expireAt(op, performance.now() + timeout, timeout);
+      if (timeout !== Infinity) this.#expireAt(op, deadline, timeout);
       if (signal) {
-        op.onAbort = () => this.#finish(op, false, signal.reason);
+        // A { once } listener is removed before it runs: #finish must not remove it again (each
+        // removal scans the signal's listeners, so aborting n calls that share a signal would
+        // take n^2 steps).
+        op.onAbort = () => {
+          op.onAbort = undefined;
+          this.#finish(op, false, signal.reason);
+        };
         signal.addEventListener('abort', op.onAbort, { once: true });
       }
       if (!this.#pumping) this.#pump();
     });
   }
 
-  // A timer that ends `op` with `none` at `deadline`. A timer that fires early, or at the longest
-  // delay setTimeout() takes (MAX_DELAY_MS: a longer one would fire at once), is set again.
+  // A timer that ends `op` with `none` at `deadline`, after serving the side with last tries
+  // (serve(true)): what came before the deadline, while the event loop was busy and neither this
+  // timer nor the waiting loop could run, is still taken. A timer that fires early, or at the
+  // longest delay setTimeout() takes (MAX_DELAY_MS: a longer one would fire at once), is set again.
   #expireAt(op, deadline, ms) {
     op.timer = setTimeout(() => {
+      op.timer = undefined;
       const left = deadline - performance.now();
-      if (left > 0) this.#expireAt(op, deadline, left);
-      else this.#finish(op, true, this.#none);
+      if (left > 0) {
+        this.#expireAt(op, deadline, left);
+        return;
+      }
+      this.serve(true);
+      if (op.attempt !== null) this.#finish(op, true, this.#none);
     }, Math.min(Math.ceil(ms), MAX_DELAY_MS));
   }
 
   /**
    * Completes the pending operations head first, as far as they can complete now: stops at the
    * first whose attempt returns `none`. One whose attempt throws is rejected with it and the next
-   * one is tried (after close(), every pending send and every receive past the last message).
+   * one is tried (after close(), every pending send and every receive past the last message). One
+   * whose deadline has passed ends with `none`: tried once more first with `lastTry` (this side's
+   * own waiting loop and timers), not tried when another form of the handle serves the side (a
+   * try or blocking call must not wait behind, nor lose what it came for to, a call already timed
+   * out).
    */
-  serve() {
+  serve(lastTry = false) {
     const none = this.#none;
     while (this.#head !== null) {
       const op = this.#head;
+      const expired = op.deadline !== Infinity && op.deadline <= performance.now();
+      if (expired && !lastTry) {
+        this.#finish(op, true, none);
+        continue;
+      }
       let r;
       try {
         r = op.attempt();
@@ -99,9 +122,15 @@ class AsyncFifo {
         this.#finish(op, false, e);
         continue;
       }
-      if (r === none) return;
-      this.#finish(op, true, r);
+      if (r !== none) this.#finish(op, true, r);
+      else if (expired) this.#finish(op, true, none);
+      else return;
     }
+  }
+
+  /** Every pending operation rejects with `e`, at once (the handle is disposed or closed). */
+  failAll(e) {
+    while (this.#head !== null) this.#finish(this.#head, false, e);
   }
 
   // Takes `op` out of the list (if it is still there) and settles it.
@@ -117,11 +146,6 @@ class AsyncFifo {
     if (op.onAbort) op.signal.removeEventListener('abort', op.onAbort);
     if (ok) op.resolve(value);
     else op.reject(value);
-  }
-
-  // Every pending operation rejects with `e` (the handle was disposed).
-  #failAll(e) {
-    while (this.#head !== null) this.#finish(this.#head, false, e);
   }
 
   /**
@@ -142,16 +166,16 @@ class AsyncFifo {
         // took, and the park would wait on the moved word with no registration left).
         const seen = Atomics.load(u32, this.#word);
         Atomics.add(u32, this.#waiters, 1);
-        this.serve();
+        this.serve(true);
         if (this.#count === 0) break;
         try {
           await parkAsync(i32, this.#word, seen, this.#recheckMs);
           this.#w.usable();
         } catch (e) {
-          this.#failAll(e);
+          this.failAll(e);
           break;
         }
-        this.serve();
+        this.serve(true);
       }
     } finally {
       this.#pumping = false;

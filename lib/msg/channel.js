@@ -324,6 +324,14 @@ class Channel {
   /** Releases this handle (its owner record; the channel stays). Idempotent. */
   dispose() {
     this.#q.close();
+    // The pending Promise-form calls end now with ERR_CLOSED, not at their waiting loop's next
+    // wake-up or recheck (which could also fail them with the futex's error on a segment).
+    try {
+      this.#usable();
+    } catch (e) {
+      this.#sends.failAll(e);
+      this.#receives.failAll(e);
+    }
   }
 
   // ---- waiting (as MpmcQueue's: read the wake word, register, try, park) --------------------

@@ -410,6 +410,14 @@ class MpmcQueue extends RegionHandle {
     Atomics.store(this.u32, this.#rolesAt, 0);
     this.#owners.leave(this.#slot, this.#token);
     super.close();
+    // The pending Promise-form calls end now with the closed handle's error, not at their
+    // waiting loop's next wake-up or recheck.
+    try {
+      this.usable_();
+    } catch (e) {
+      this.#enqueues.failAll(e);
+      this.#dequeues.failAll(e);
+    }
   }
 }
 Object.defineProperty(MpmcQueue, 'SLOTS_OFFSET', { value: SLOTS, enumerable: true });

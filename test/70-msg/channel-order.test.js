@@ -227,3 +227,56 @@ describe('MpmcQueue: call order within one handle', () => {
     q.close();
   });
 });
+
+// Deadlines of pending calls (docs/api.md "Order": a timeout counts from the call). The thread
+// is kept busy with a loop so that neither a timer nor the waiting loop can run in between.
+const busy = (ms) => {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+};
+
+describe('pending calls and their deadlines', () => {
+  for (const [what, make, send, receive, other] of [
+    ['Channel', channel, (q, v) => q.trySend(v), (q, o) => q.receive(o), (q) => Channel.open({ buffer: q.buffer })],
+    ['MpmcQueue', queue, (q, v) => q.tryEnqueue(v), (q, o) => q.dequeueAsync(o), (q) => MpmcQueue.open({ buffer: q.buffer })],
+  ]) {
+    it(`${what}: a message sent before a pending receive's deadline is its own, even when the event loop runs only after the deadline`, async () => {
+      const q = make();
+      const peer = other(q);
+      try {
+        const pending = receive(q, { timeoutMs: 10 });
+        assert.ok(send(peer, 'm'));
+        busy(30); // past the deadline before any timer or wake-up runs
+        assert.strictEqual(await pending, 'm');
+      } finally {
+        for (const h of [peer, q]) (h.dispose || h.close).call(h);
+      }
+    });
+
+    it(`${what}: a pending receive past its deadline takes nothing from a try or blocking call of the same handle`, async () => {
+      const q = make();
+      const peer = other(q);
+      try {
+        const pending = receive(q, { timeoutMs: 10 });
+        busy(30);
+        assert.ok(send(peer, 'm1'));
+        // The try form serves the pending calls first; the one timed out ends instead of taking m1.
+        assert.strictEqual(what === 'Channel' ? q.tryReceive() : q.tryDequeue(), 'm1');
+        await assert.rejects(pending, isTimeout);
+      } finally {
+        for (const h of [peer, q]) (h.dispose || h.close).call(h);
+      }
+    });
+
+    it(`${what}: disposing or closing the handle ends its pending calls at once with ERR_CLOSED`, async () => {
+      const q = make();
+      const pending = [receive(q, { timeoutMs: 60000 }), receive(q)];
+      const settled = settleOrder(pending);
+      (q.dispose || q.close).call(q);
+      await Promise.resolve();
+      await Promise.resolve();
+      assert.deepStrictEqual(settled, [0, 1]); // before any timer or wake-up could run
+      for (const p of pending) await assert.rejects(p, (e) => e.code === 'ERR_CLOSED');
+    });
+  }
+});
