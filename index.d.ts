@@ -874,11 +874,13 @@ export declare class SpscRing implements QueueLatency<SpscRingLatencyOp> {
   static bytesFor(capacity: number, options?: { elementSize?: number }): number;
   tryEnqueue(value: QueueMessage): boolean;
   enqueue(value: QueueMessage, timeoutMs?: number): void;
+  /** Completes after this handle's pending enqueueAsync() calls: call order within one handle. */
   enqueueAsync(value: QueueMessage, options?: QueueWaitOptions): Promise<void>;
   /** The next message, or undefined when empty. */
   tryDequeue(): any;
   peek(): any;
   dequeue(timeoutMs?: number): any;
+  /** Takes a message after this handle's pending dequeueAsync() and dequeueIntoAsync() calls: call order within one handle. */
   dequeueAsync(options?: QueueWaitOptions): Promise<any>;
   /** Variable-size mode: enqueues the prefix of values that fits now, published together; returns its length. */
   tryEnqueueBatch(values: QueueMessage[]): number;
@@ -891,6 +893,7 @@ export declare class SpscRing implements QueueLatency<SpscRingLatencyOp> {
   /** Element mode: copies up to as many elements as target holds; returns how many. */
   tryDequeueInto(target: ArrayBufferView | ArrayBuffer | SharedArrayBuffer): number;
   dequeueInto(target: ArrayBufferView | ArrayBuffer | SharedArrayBuffer, timeoutMs?: number): number;
+  /** Element mode: in call order with this handle's pending dequeueAsync() and dequeueIntoAsync() calls. */
   dequeueIntoAsync(target: ArrayBufferView | ArrayBuffer | SharedArrayBuffer, options?: QueueWaitOptions): Promise<number>;
   close(): void;
   [Symbol.dispose](): void;
@@ -974,10 +977,12 @@ export declare class Stack {
   static bytesFor(capacity: number, options?: { messageBytes?: number }): number;
   tryPush(value: QueueMessage): boolean;
   push(value: QueueMessage, timeoutMs?: number): void;
+  /** Pushes after this handle's pending pushAsync() calls: call order within one handle. */
   pushAsync(value: QueueMessage, options?: QueueWaitOptions): Promise<void>;
   /** The top message, or undefined when empty. */
   tryPop(): any;
   pop(timeoutMs?: number): any;
+  /** Takes the top after this handle's pending popAsync() calls: call order within one handle. */
   popAsync(options?: QueueWaitOptions): Promise<any>;
   /** The top message without popping it, or undefined when empty. */
   peek(): any;
@@ -1014,10 +1019,12 @@ export declare class PriorityQueue {
   /** `priority`: a number, not NaN nor ±Infinity. */
   tryEnqueue(value: QueueMessage, priority: number): boolean;
   enqueue(value: QueueMessage, priority: number, timeoutMs?: number): void;
+  /** Enqueues after this handle's pending enqueueAsync() calls: call order within one handle (FIFO among equal priorities). */
   enqueueAsync(value: QueueMessage, priority: number, options?: QueueWaitOptions): Promise<void>;
   /** The first message (by order, FIFO among equal priorities), or undefined when empty. */
   tryDequeue(): any;
   dequeue(timeoutMs?: number): any;
+  /** Takes the first message after this handle's pending dequeueAsync() calls: call order within one handle. */
   dequeueAsync(options?: QueueWaitOptions): Promise<any>;
   peek(): any;
   close(): void;
@@ -1267,6 +1274,7 @@ export declare class Broadcast {
 /** A subscriber of a Broadcast (broadcast.subscribe()). */
 export declare class Subscriber implements AsyncIterable<BroadcastMessage> {
   private constructor();
+  /** The next message after this subscriber's pending receive() calls: consecutive messages in call order. */
   receive(options?: QueueWaitOptions): Promise<BroadcastMessage>;
   receiveSync(timeoutMs?: number): BroadcastMessage;
   /** The next message, or undefined when none is published yet. */

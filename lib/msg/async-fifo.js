@@ -8,14 +8,19 @@
 // rather than one per pending operation) serves them head first, at each wake-up: the head's
 // attempt runs until it completes, then the next one's (Go's sendq / recvq, within one handle).
 // Across handles, threads and processes nothing is ordered beyond the queue's own FIFO.
+//
+// Two kinds of wait (format.md §15, Waking): a count of waiters with a wake word (the MPMC queue,
+// the channel, the stack, the priority queue, a broadcast's subscribers), or the SPSC ring's
+// sleeping flag of the side with the other side's index as the word (AsyncFifo.flagged()).
 const { parkAsync } = require('./park');
 
 const MAX_DELAY_MS = 2 ** 31 - 1;
 
 class AsyncFifo {
   #w; // { u32, i32, usable() } of the handle
-  #waiters; // u32 index of the side's waiter count
-  #word; // u32 index of the side's wake word
+  #waiters; // u32 index of the side's waiter count, or -1 (a sleeping flag instead)
+  #flag = -1; // u32 index of the side's sleeping flag (AsyncFifo.flagged()), or -1
+  #word; // u32 index of the side's wake word (for a flag: the other side's index)
   #none; // what an attempt returns when it cannot complete now
   #recheckMs;
   // A doubly linked list of pending operations, head first: a timed-out or aborted one leaves
@@ -31,6 +36,18 @@ class AsyncFifo {
     this.#word = word;
     this.#none = none;
     this.#recheckMs = recheckMs;
+  }
+
+  /**
+   * The pending operations of one side of an SPSC ring handle: the side waits by storing its
+   * sleeping flag u32[flag] = 1 and parking on the other side's index u32[word] (format.md §15,
+   * Waking, of the ring) instead of registering in a waiter count. One such wait per side of a
+   * handle: several pending operations no longer raise and clear the one flag over each other.
+   */
+  static flagged(w, flag, word, none, parkMs) {
+    const fifo = new AsyncFifo(w, -1, word, none, parkMs);
+    fifo.#flag = flag;
+    return fifo;
   }
 
   /** Whether no operation of this side is pending. */
@@ -160,10 +177,18 @@ class AsyncFifo {
     this.#pumping = true;
     const { u32, i32 } = this.#w;
     try {
+      if (this.#flag >= 0) {
+        await this.#pumpFlagged();
+        return;
+      }
       while (this.#count !== 0) {
-        // The wake word is read before registering (park.js blockUntilAsync() says why: read
-        // after, a waker could have taken this registration for a message a third party then
-        // took, and the park would wait on the moved word with no registration left).
+        // The wake word is read first, then the registration made, then the pending operations
+        // served for the last time before the park on the word as read. A waker that publishes
+        // after that sees the registration and moves the word, so the park returns at once. Read
+        // after registering, the word could already have been moved by a waker that took this
+        // registration for a message a third party then took: the park would wait on the moved
+        // word with no registration left for the next waker to see (a wake-up lost until the
+        // recheck).
         const seen = Atomics.load(u32, this.#word);
         Atomics.add(u32, this.#waiters, 1);
         this.serve(true);
@@ -179,6 +204,35 @@ class AsyncFifo {
       }
     } finally {
       this.#pumping = false;
+    }
+  }
+
+  /**
+   * #pump() for a side of an SPSC ring, whose wait is the ring's own (format.md §15, Waking): reads
+   * the other side's index, serves, and only then stores the sleeping flag = 1, reloads the index
+   * and parks on it if it is still the value read, for at most recheckMs; stores the flag = 0 and
+   * serves again. The other side stores its index before it looks at the flag, so either the
+   * reload sees the new index or the other side sees the flag and wakes the park.
+   */
+  async #pumpFlagged() {
+    const { u32, i32 } = this.#w;
+    const flag = this.#flag;
+    const word = this.#word;
+    while (this.#count !== 0) {
+      const seen = Atomics.load(u32, word);
+      this.serve(true);
+      if (this.#count === 0) break;
+      Atomics.store(u32, flag, 1);
+      try {
+        if (Atomics.load(u32, word) === seen) await parkAsync(i32, word, seen, this.#recheckMs);
+        this.#w.usable();
+      } catch (e) {
+        this.failAll(e);
+        break;
+      } finally {
+        Atomics.store(u32, flag, 0);
+      }
+      this.serve(true);
     }
   }
 }

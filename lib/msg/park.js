@@ -230,49 +230,13 @@ function sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs) {
   for (;;) {
     const left = deadline - performance.now();
     if (left <= 0) return none;
-    // The wake word is read before registering (blockUntilAsync() says why).
+    // The wake word is read before registering (async-fifo.js #pump() says why).
     const seen = Atomics.load(q.u32, word);
     Atomics.add(q.u32, waiters, 1);
     let r = attempt();
     if (r !== none) return r;
     park(q.i32, word, seen, Math.min(left, recheckMs));
     q.usable();
-    r = attempt();
-    if (r !== none) return r;
-  }
-}
-
-/**
- * Like blockUntil() without blocking the event loop (no spinning); `signal` may abort it. An
- * already aborted signal rejects before attempt() runs: nothing is taken.
- */
-async function blockUntilAsync(q, waiters, word, attempt, none, timeout, signal, recheckMs) {
-  signal?.throwIfAborted();
-  q.usable();
-  // What can be done now is done without registering: a registration nobody sleeps on makes the
-  // other side's next operation pay a futex wake (wakeWaiters()), once per operation for a party
-  // on the event loop that never has to wait.
-  let r = attempt();
-  if (r !== none || timeout <= 0) return r;
-  const deadline = performance.now() + timeout;
-  for (;;) {
-    const left = deadline - performance.now();
-    if (left <= 0) return none;
-    // The wake word is read first, then the registration made, then attempt() runs for the last
-    // time before the park on the word as read. A waker that publishes after that attempt sees
-    // the registration and moves the word, so the park returns at once. Read after registering,
-    // the word could already have been moved by a waker that took this registration for a
-    // message another party then took: the park would then wait on the moved word with no
-    // registration left for the next waker to see (a wake-up lost until the recheck).
-    const seen = Atomics.load(q.u32, word);
-    Atomics.add(q.u32, waiters, 1);
-    r = attempt();
-    if (r !== none) return r;
-    await abortable(parkAsync(q.i32, word, seen, Math.min(left, recheckMs)), signal);
-    signal?.throwIfAborted();
-    q.usable();
-    // Tried before registering again, for the same reason as the first attempt: a waiter woken
-    // to something it can take leaves no registration behind.
     r = attempt();
     if (r !== none) return r;
   }
@@ -305,5 +269,5 @@ function oncePer(ms) {
 }
 
 module.exports = {
-  Spinner, spinWhileEqual, spinFor, yieldFor, park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut, blockUntil, sleepUntil, blockUntilAsync, wakeWaiters, oncePer,
+  Spinner, spinWhileEqual, spinFor, yieldFor, park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut, blockUntil, sleepUntil, wakeWaiters, oncePer,
 };

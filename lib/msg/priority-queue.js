@@ -4,7 +4,10 @@
 // the queue's own bytes. FIFO among equal priorities (a sequence number breaks ties). One store
 // of a node's state word is the commit point of an enqueue (QUEUED) and of a dequeue (FREE); the
 // heap and the free list are derived from the nodes, so when the mutex reports that its holder
-// died (recovered: true), the next holder rebuilds them before anything else.
+// died (recovered: true), the next holder rebuilds them before anything else. Within one handle,
+// enqueues go in in call order (so equal priorities keep the calls' order) and dequeues take in
+// call order: one called while Promise forms of the same side are pending queues behind them
+// (async-fifo.js), and the try and blocking forms first let those complete as far as they can now.
 const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
 const { Mutex } = require('../sync/mutex');
@@ -12,7 +15,8 @@ const region = require('./region');
 const { RegionHandle, make } = require('./handle');
 const codec = require('./codec');
 const { msgError } = require('./errors');
-const { timeoutOf, asyncOptions, timedOut, blockUntil, blockUntilAsync, wakeWaiters } = require('./park');
+const { timeoutOf, asyncOptions, timedOut, blockUntil, wakeWaiters } = require('./park');
+const { AsyncFifo } = require('./async-fifo');
 const { Heap, partsOf } = require('./pq-heap');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -64,6 +68,8 @@ class PriorityQueue extends RegionHandle {
   #mutex;
   #waits;
   #capacity;
+  #enqueues; // this handle's pending enqueueAsync() calls, in call order (async-fifo.js)
+  #dequeues; // its pending dequeueAsync() calls, in call order
 
   /** @private Use PriorityQueue.create() or PriorityQueue.open(). */
   constructor(token, where) {
@@ -82,6 +88,8 @@ class PriorityQueue extends RegionHandle {
     this.#heap = new Heap(u32, f64, h.capacity, strideOf(h.messageBytes), order === C.PQ_ORDER_MAX);
     this.#buf = Buffer.from(buffer, at, bytes);
     this.#waits = { u32, i32: new Int32Array(buffer, at, bytes / WORD), usable: () => this.usable_() };
+    this.#enqueues = new AsyncFifo(this.#waits, ENQUEUE_WAITERS, DEQUEUED, NONE, RECHECK_MS);
+    this.#dequeues = new AsyncFifo(this.#waits, DEQUEUE_WAITERS, ENQUEUED, NONE, RECHECK_MS);
     const mutexAt = { buffer, byteOffset: at + C.PQ_MUTEX_OFFSET };
     this.#mutex = Mutex.open(mutexAt);
   }
@@ -167,6 +175,21 @@ class PriorityQueue extends RegionHandle {
     return { tag, payload, priority };
   }
 
+  // Whether no enqueueAsync() of this handle is pending, once those pending completed what they
+  // can now: the other forms do not overtake them.
+  #enqueuesDone() {
+    if (this.#enqueues.idle) return true;
+    this.#enqueues.serve();
+    return this.#enqueues.idle;
+  }
+
+  // As #enqueuesDone() for dequeueAsync().
+  #dequeuesDone() {
+    if (this.#dequeues.idle) return true;
+    this.#dequeues.serve();
+    return this.#dequeues.idle;
+  }
+
   // One attempt: false when full.
   #push(p) {
     const done = this.#locked(() => {
@@ -212,32 +235,41 @@ class PriorityQueue extends RegionHandle {
     return r;
   }
 
-  /** Enqueues `value` with `priority` (a finite number) if there is room now. Returns whether it did. */
+  /**
+   * Enqueues `value` with `priority` (a finite number) if there is room now (after the handle's
+   * pending enqueueAsync() calls). Returns whether it did.
+   */
   tryEnqueue(value, priority) {
-    return this.#push(this.#prepare(value, priority));
+    const p = this.#prepare(value, priority);
+    return this.#enqueuesDone() && this.#push(p);
   }
 
   /** Enqueues, blocking the thread while the queue is full. ERR_QUEUE_TIMEOUT after timeoutMs. */
   enqueue(value, priority, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     const p = this.#prepare(value, priority);
-    const r = blockUntil(this.#waits, ENQUEUE_WAITERS, DEQUEUED, () => (this.#push(p) ? true : NONE), NONE,
+    const r = blockUntil(this.#waits, ENQUEUE_WAITERS, DEQUEUED, () => (this.#enqueuesDone() && this.#push(p) ? true : NONE), NONE,
       timeout, SPINS, RECHECK_MS);
     if (r === NONE) throw timedOut('enqueue()', timeout);
   }
 
-  /** Like enqueue() without blocking the event loop; options { timeoutMs, signal }. */
+  /**
+   * Like enqueue() without blocking the event loop; options { timeoutMs, signal }. After the
+   * handle's pending enqueueAsync() calls (call order): at once when none is pending.
+   */
   enqueueAsync(value, priority, options) {
     const { timeout, signal } = asyncOptions(options);
     const p = this.#prepare(value, priority);
-    return blockUntilAsync(this.#waits, ENQUEUE_WAITERS, DEQUEUED, () => (this.#push(p) ? true : NONE), NONE,
-      timeout, signal, RECHECK_MS).then((r) => { if (r === NONE) throw timedOut('enqueueAsync()', timeout); });
+    return this.#enqueues.run(() => (this.#push(p) ? true : NONE), timeout, signal).then((r) => { if (r === NONE) throw timedOut('enqueueAsync()', timeout); });
   }
 
-  /** Dequeues the first message (by order, then FIFO), or returns undefined when empty. */
+  /**
+   * Dequeues the first message (by order, then FIFO), after the handle's pending dequeueAsync()
+   * calls, or returns undefined when empty.
+   */
   tryDequeue() {
     this.usable_();
-    const r = this.#pop(false);
+    const r = this.#dequeuesDone() ? this.#pop(false) : NONE;
     return r === NONE ? undefined : r;
   }
 
@@ -245,16 +277,20 @@ class PriorityQueue extends RegionHandle {
   dequeue(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.usable_();
-    const r = blockUntil(this.#waits, DEQUEUE_WAITERS, ENQUEUED, () => this.#pop(false), NONE, timeout, SPINS, RECHECK_MS);
+    const r = blockUntil(this.#waits, DEQUEUE_WAITERS, ENQUEUED, () => (this.#dequeuesDone() ? this.#pop(false) : NONE), NONE,
+      timeout, SPINS, RECHECK_MS);
     if (r === NONE) throw timedOut('dequeue()', timeout);
     return r;
   }
 
-  /** Like dequeue() without blocking the event loop; options { timeoutMs, signal }. */
+  /**
+   * Like dequeue() without blocking the event loop; options { timeoutMs, signal }. After the
+   * handle's pending dequeueAsync() calls (call order).
+   */
   dequeueAsync(options) {
     const { timeout, signal } = asyncOptions(options);
     this.usable_();
-    return blockUntilAsync(this.#waits, DEQUEUE_WAITERS, ENQUEUED, () => this.#pop(false), NONE, timeout, signal, RECHECK_MS)
+    return this.#dequeues.run(() => this.#pop(false), timeout, signal)
       .then((r) => { if (r === NONE) throw timedOut('dequeueAsync()', timeout); return r; });
   }
 

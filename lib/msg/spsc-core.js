@@ -8,14 +8,15 @@
 // caches the other's index and reloads it only when the cached one says full or empty. A side
 // that finds nothing to do spins briefly, then raises its sleeping flag and parks on the other
 // side's index; the other side wakes it only when it sees that flag, so a busy ring makes no
-// system call at all.
+// system call at all. The Promise forms of a handle wait in async-fifo.js (AsyncFifo.flagged()),
+// one wait per side, with the same protocol.
 //
 // A side reads its own index with a plain load on its per-message paths (ownIndex): only it
 // stores that index, and a handle that takes the role over from another (they take turns) learned
 // of the other's last store through whatever ordered their turns. The other side's index is
 // always an Atomics.load: it orders the records' bytes after it.
 const { C, W } = require('../layout/layout');
-const { Spinner, spinWhileEqual, yieldFor, park, parkAsync, wakeAll, abortable } = require('./park');
+const { Spinner, spinWhileEqual, yieldFor, park, wakeAll } = require('./park');
 const codec = require('./codec');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -120,27 +121,6 @@ function block(r, flag, watch, seen, deadline) {
   }
 }
 
-// As block(), without blocking the event loop (and without the spin). `check` runs after each
-// park that saw no change (the handle's usable_(): a closed handle stops waiting).
-async function blockAsync(r, flag, watch, seen, deadline, signal, check) {
-  const u32 = r.u32;
-  for (;;) {
-    const left = deadline - performance.now();
-    if (left <= 0) return false;
-    Atomics.store(u32, flag, 1);
-    try {
-      if (Atomics.load(u32, watch) === seen) {
-        await abortable(parkAsync(r.i32, watch, seen, Math.min(left, PARK_MS)), signal);
-      }
-    } finally {
-      Atomics.store(u32, flag, 0);
-    }
-    if (Atomics.load(u32, watch) !== seen) return true;
-    signal?.throwIfAborted();
-    check();
-  }
-}
-
 module.exports = {
-  WORD, TAIL, HEAD, CONSUMER_SLEEPING, PRODUCER_SLEEPING, DATA, DATA_WORD, HEADER, align4, bytesFor, makeCore, checkedUsed, ownIndex, publish, release, block, blockAsync,
+  WORD, TAIL, HEAD, CONSUMER_SLEEPING, PRODUCER_SLEEPING, DATA, DATA_WORD, HEADER, PARK_MS, align4, bytesFor, makeCore, checkedUsed, ownIndex, publish, release, block,
 };

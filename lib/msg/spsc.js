@@ -4,7 +4,10 @@
 // bytes, JSON values: spsc-records.js, codec.js) in a byte ring, or fixed-size elements copied
 // straight between the ring and the caller's typed arrays (spsc-elements.js). The same bytes as
 // src/msg/spsc.h. This file is the handle: its arguments, its modes and its blocking forms; the
-// handle's state, its index stores and its waiting are spsc-core.js's.
+// handle's state, its index stores and its waiting are spsc-core.js's. Within one handle, enqueues
+// complete in call order and dequeues take messages in call order: one called while Promise forms
+// of the same side are pending queues behind them (async-fifo.js, with the ring's sleeping-flag
+// wait), and the try and blocking forms first let those complete as far as they can now.
 const { C } = require('../layout/layout');
 const { addLatency } = require('./latency');
 const { msgError } = require('./errors');
@@ -14,10 +17,12 @@ const { RegionHandle, make } = require('./handle');
 const records = require('./spsc-records');
 const elements = require('./spsc-elements');
 const { timeoutOf, asyncOptions, timedOut } = require('./park');
+const { AsyncFifo } = require('./async-fifo');
 const {
-  TAIL, HEAD, CONSUMER_SLEEPING, PRODUCER_SLEEPING, DATA, DATA_WORD, bytesFor, makeCore, checkedUsed, ownIndex, publish, block,
-  blockAsync,
+  TAIL, HEAD, CONSUMER_SLEEPING, PRODUCER_SLEEPING, DATA, DATA_WORD, PARK_MS, bytesFor, makeCore, checkedUsed, ownIndex, publish, block,
 } = require('./spsc-core');
+
+const NONE = Symbol('none');
 
 const CREATE_KEYS = ['name', 'path', 'buffer', 'byteOffset', 'size', 'capacity', 'elementSize', 'startPosition'];
 
@@ -39,6 +44,8 @@ class SpscRing extends RegionHandle {
   // The prepared message of the synchronous enqueues (tryEnqueue, enqueue), written before
   // anything else can prepare one; enqueueAsync, which waits between, prepares its own.
   #sync = { tag: 0, payload: '', length: 0 };
+  #enqueues; // this handle's pending enqueueAsync() calls, in call order (async-fifo.js)
+  #dequeues; // its pending dequeueAsync() and dequeueIntoAsync() calls, in call order
 
   /** @private Use SpscRing.create() or SpscRing.open(). */
   constructor(token, where, shape) {
@@ -58,6 +65,10 @@ class SpscRing extends RegionHandle {
       throw msgError('ERR_BAD_SIZE', `The ring needs ${bytes} bytes at ${at}; the memory holds ${buffer.byteLength}`);
     }
     this.#r = makeCore(buffer, at, h.capacity, h.elementSize);
+    const w = { u32: this.#r.u32, i32: this.#r.i32, usable: () => this.usable_() };
+    // The producer sleeps on `head` (room), the consumer on `tail` (a message).
+    this.#enqueues = AsyncFifo.flagged(w, PRODUCER_SLEEPING, HEAD, NONE, PARK_MS);
+    this.#dequeues = AsyncFifo.flagged(w, CONSUMER_SLEEPING, TAIL, NONE, PARK_MS);
   }
 
   /**
@@ -131,6 +142,21 @@ class SpscRing extends RegionHandle {
     return this.#r.elementSize ? elements.prepare(this.#r, value) : records.prepare(this.#r, value, into);
   }
 
+  // Whether no enqueueAsync() of this handle is pending, once those pending completed what they
+  // can now: the other forms do not overtake them.
+  #enqueuesDone() {
+    if (this.#enqueues.idle) return true;
+    this.#enqueues.serve();
+    return this.#enqueues.idle;
+  }
+
+  // As #enqueuesDone() for dequeueAsync() and dequeueIntoAsync().
+  #dequeuesDone() {
+    if (this.#dequeues.idle) return true;
+    this.#dequeues.serve();
+    return this.#dequeues.idle;
+  }
+
   // One attempt: writes the prepared message if there is room. Returns whether it did.
   #push(p) {
     const r = this.#r;
@@ -141,10 +167,10 @@ class SpscRing extends RegionHandle {
     return true;
   }
 
-  /** Enqueues `value` if there is room now. Returns whether it did. */
+  /** Enqueues `value` if there is room now (after the handle's pending enqueueAsync() calls). Returns whether it did. */
   tryEnqueue(value) {
     const p = this.#prepare(value, this.#sync);
-    const done = this.#push(p);
+    const done = this.#enqueuesDone() && this.#push(p);
     this.#sync.payload = ''; // not kept alive by the handle
     return done;
   }
@@ -161,6 +187,7 @@ class SpscRing extends RegionHandle {
    */
   tryEnqueueBatch(values) {
     this.#checkBatch(values, 'tryEnqueueBatch()');
+    if (!this.#enqueuesDone()) return 0;
     return records.pushMany(this.#r, this, values, 0);
   }
 
@@ -176,12 +203,12 @@ class SpscRing extends RegionHandle {
     // The JSON texts made for values that did not fit yet are kept for the next attempt, so that
     // each value's toJSON runs once however often the batch waits for room.
     try {
-      let i = records.pushMany(r, this, values, 0, true);
+      let i = this.#enqueuesDone() ? records.pushMany(r, this, values, 0, true) : 0;
       if (i === values.length) return;
       const deadline = performance.now() + timeout;
       for (;;) {
         const head = Atomics.load(r.u32, HEAD);
-        i = records.pushMany(r, this, values, i, true);
+        if (this.#enqueuesDone()) i = records.pushMany(r, this, values, i, true);
         if (i === values.length) return;
         if (!block(r, PRODUCER_SLEEPING, HEAD, head, deadline)) {
           const e = timedOut('enqueueBatch()', timeout);
@@ -200,11 +227,11 @@ class SpscRing extends RegionHandle {
     const timeout = timeoutOf(timeoutMs);
     const p = this.#prepare(value, this.#sync);
     try {
-      if (this.#push(p)) return;
+      if (this.#enqueuesDone() && this.#push(p)) return;
       const deadline = performance.now() + timeout;
       for (;;) {
         const head = Atomics.load(this.#r.u32, HEAD);
-        if (this.#push(p)) return;
+        if (this.#enqueuesDone() && this.#push(p)) return;
         if (!block(this.#r, PRODUCER_SLEEPING, HEAD, head, deadline)) throw timedOut('enqueue()', timeout);
         this.usable_();
       }
@@ -213,22 +240,15 @@ class SpscRing extends RegionHandle {
     }
   }
 
-  /** Like enqueue() without blocking the event loop; options { timeoutMs, signal }. */
+  /**
+   * Like enqueue() without blocking the event loop; options { timeoutMs, signal }. After the
+   * handle's pending enqueueAsync() calls (call order): at once when none is pending.
+   */
   enqueueAsync(value, options) {
     const { timeout, signal } = asyncOptions(options);
     const p = this.#prepare(value);
-    return this.#enqueueAsync(p, timeout, signal);
-  }
-
-  async #enqueueAsync(p, timeout, signal) {
-    const deadline = performance.now() + timeout;
-    for (;;) {
-      signal?.throwIfAborted();
-      this.usable_();
-      const head = Atomics.load(this.#r.u32, HEAD);
-      if (this.#push(p)) return;
-      if (!(await blockAsync(this.#r, PRODUCER_SLEEPING, HEAD, head, deadline, signal, () => this.usable_()))) throw timedOut('enqueueAsync()', timeout);
-    }
+    return this.#enqueues.run(() => (this.#push(p) ? true : NONE), timeout, signal)
+      .then((r) => { if (r === NONE) throw timedOut('enqueueAsync()', timeout); });
   }
 
   // ---- consumer ----------------------------------------------------------------------------
@@ -237,10 +257,16 @@ class SpscRing extends RegionHandle {
     return this.#r.elementSize ? elements.pop(this.#r) : records.pop(this.#r);
   }
 
-  /** Dequeues the next message, or returns undefined when the ring is empty. */
+  // One attempt of the Promise forms: the next message, or NONE.
+  #popOrNone() {
+    const value = this.#pop();
+    return value === undefined ? NONE : value;
+  }
+
+  /** Dequeues the next message (after the handle's pending dequeueAsync() calls), or returns undefined when the ring is empty. */
   tryDequeue() {
     this.usable_();
-    return this.#pop();
+    return this.#dequeuesDone() ? this.#pop() : undefined;
   }
 
   #checkMax(max, what) {
@@ -258,7 +284,7 @@ class SpscRing extends RegionHandle {
   tryDequeueBatch(max) {
     const limit = this.#checkMax(max, 'tryDequeueBatch()');
     const out = [];
-    records.popMany(this.#r, out, limit);
+    if (this.#dequeuesDone()) records.popMany(this.#r, out, limit);
     return out;
   }
 
@@ -268,11 +294,11 @@ class SpscRing extends RegionHandle {
     const limit = this.#checkMax(max, 'dequeueBatch()');
     const r = this.#r;
     const out = [];
-    if (records.popMany(r, out, limit) > 0) return out;
+    if (this.#dequeuesDone() && records.popMany(r, out, limit) > 0) return out;
     const deadline = performance.now() + timeout;
     for (;;) {
       const tail = Atomics.load(r.u32, TAIL);
-      if (records.popMany(r, out, limit) > 0) return out;
+      if (this.#dequeuesDone() && records.popMany(r, out, limit) > 0) return out;
       if (!block(r, CONSUMER_SLEEPING, TAIL, tail, deadline)) throw timedOut('dequeueBatch()', timeout);
       this.usable_();
     }
@@ -291,35 +317,27 @@ class SpscRing extends RegionHandle {
   dequeue(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.usable_();
-    const first = this.#pop();
+    const first = this.#dequeuesDone() ? this.#pop() : undefined;
     if (first !== undefined) return first;
     const deadline = performance.now() + timeout;
     for (;;) {
       const tail = Atomics.load(this.#r.u32, TAIL);
-      const value = this.#pop();
+      const value = this.#dequeuesDone() ? this.#pop() : undefined;
       if (value !== undefined) return value;
       if (!block(this.#r, CONSUMER_SLEEPING, TAIL, tail, deadline)) throw timedOut('dequeue()', timeout);
       this.usable_();
     }
   }
 
-  /** Like dequeue() without blocking the event loop; options { timeoutMs, signal }. */
+  /**
+   * Like dequeue() without blocking the event loop; options { timeoutMs, signal }. After the
+   * handle's pending dequeueAsync() and dequeueIntoAsync() calls (call order).
+   */
   dequeueAsync(options) {
     const { timeout, signal } = asyncOptions(options);
     this.usable_();
-    return this.#dequeueAsync(timeout, signal);
-  }
-
-  async #dequeueAsync(timeout, signal) {
-    const deadline = performance.now() + timeout;
-    for (;;) {
-      signal?.throwIfAborted();
-      this.usable_();
-      const tail = Atomics.load(this.#r.u32, TAIL);
-      const value = this.#pop();
-      if (value !== undefined) return value;
-      if (!(await blockAsync(this.#r, CONSUMER_SLEEPING, TAIL, tail, deadline, signal, () => this.usable_()))) throw timedOut('dequeueAsync()', timeout);
-    }
+    return this.#dequeues.run(() => this.#popOrNone(), timeout, signal)
+      .then((r) => { if (r === NONE) throw timedOut('dequeueAsync()', timeout); return r; });
   }
 
   // ---- element mode: into the caller's typed array -----------------------------------------
@@ -333,7 +351,7 @@ class SpscRing extends RegionHandle {
   /** Element mode: dequeues up to as many elements as `target` holds; returns how many (0: empty). */
   tryDequeueInto(target) {
     this.#checkTarget(target);
-    return elements.popInto(this.#r, target);
+    return this.#dequeuesDone() ? elements.popInto(this.#r, target) : 0;
   }
 
   /** Element mode: like tryDequeueInto(), blocking until at least one element arrives. */
@@ -343,30 +361,21 @@ class SpscRing extends RegionHandle {
     const deadline = performance.now() + timeout;
     for (;;) {
       const tail = Atomics.load(this.#r.u32, TAIL);
-      const n = elements.popInto(this.#r, target);
+      const n = this.#dequeuesDone() ? elements.popInto(this.#r, target) : 0;
       if (n > 0) return n;
       if (!block(this.#r, CONSUMER_SLEEPING, TAIL, tail, deadline)) throw timedOut('dequeueInto()', timeout);
       this.usable_();
     }
   }
 
-  /** Element mode: like dequeueInto() without blocking the event loop. */
+  /** Element mode: like dequeueInto() without blocking the event loop, in call order with dequeueAsync(). */
   dequeueIntoAsync(target, options) {
     const { timeout, signal } = asyncOptions(options);
     this.#checkTarget(target);
-    return this.#dequeueIntoAsync(target, timeout, signal);
-  }
-
-  async #dequeueIntoAsync(target, timeout, signal) {
-    const deadline = performance.now() + timeout;
-    for (;;) {
-      signal?.throwIfAborted();
-      this.usable_();
-      const tail = Atomics.load(this.#r.u32, TAIL);
+    return this.#dequeues.run(() => {
       const n = elements.popInto(this.#r, target);
-      if (n > 0) return n;
-      if (!(await blockAsync(this.#r, CONSUMER_SLEEPING, TAIL, tail, deadline, signal, () => this.usable_()))) throw timedOut('dequeueIntoAsync()', timeout);
-    }
+      return n > 0 ? n : NONE;
+    }, timeout, signal).then((n) => { if (n === NONE) throw timedOut('dequeueIntoAsync()', timeout); return n; });
   }
 }
 Object.defineProperty(SpscRing, 'DATA_OFFSET', { value: DATA, enumerable: true });

@@ -5,7 +5,10 @@
 // owner record of §6, and a node taken off a list is recorded as held by that record, so the
 // node of a party that dies (SIGKILL, a terminated worker) between taking it and putting it back
 // is given back by the others (reclaim()): at most that party's one message is lost, none is
-// ever delivered twice.
+// ever delivered twice. Within one handle, pushes complete in call order and pops take in call
+// order (each the top at its turn): one called while Promise forms of the same side are pending
+// queues behind them (async-fifo.js), and the try and blocking forms first let those complete as
+// far as they can now.
 // The module's own binding of Buffer: the global is an accessor of globalThis, which optimized
 // code reads through a call each time.
 const { Buffer } = require('buffer');
@@ -16,7 +19,8 @@ const region = require('./region');
 const { RegionHandle, make } = require('./handle');
 const codec = require('./codec');
 const { msgError } = require('./errors');
-const { timeoutOf, asyncOptions, timedOut, blockUntil, blockUntilAsync, wakeWaiters } = require('./park');
+const { timeoutOf, asyncOptions, timedOut, blockUntil, wakeWaiters } = require('./park');
+const { AsyncFifo } = require('./async-fifo');
 const L = require('./stack-lists');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -55,6 +59,8 @@ class Stack extends RegionHandle {
   #token = 0;
   #lastRepair = -Infinity;
   #waits;
+  #pushes; // this handle's pending pushAsync() calls, in call order (async-fifo.js)
+  #pops; // its pending popAsync() calls, in call order
   // What stack-lists.js works on: { u32, u64, capacity, stateIndex(n) }.
   #r;
   #capacity;
@@ -76,6 +82,8 @@ class Stack extends RegionHandle {
     this.#r = { u32, u64, capacity: h.capacity, stateIndex: (n) => base + n * strideWords };
     this.#buf = Buffer.from(buffer, at, bytes);
     this.#waits = { u32, i32, usable: () => this.usable_() };
+    this.#pushes = new AsyncFifo(this.#waits, PUSH_WAITERS, POPPED, NONE, RECHECK_MS);
+    this.#pops = new AsyncFifo(this.#waits, POP_WAITERS, PUSHED, NONE, RECHECK_MS);
     this.#owners = new OwnerTable(u32, OWNERS, C.STACK_OWNER_SLOTS);
     this.#self = identityOf(process.pid, threadId);
     this.#claim();
@@ -179,6 +187,21 @@ class Stack extends RegionHandle {
     return { tag, payload };
   }
 
+  // Whether no pushAsync() of this handle is pending, once those pending completed what they can
+  // now: the other forms do not overtake them.
+  #pushesDone() {
+    if (this.#pushes.idle) return true;
+    this.#pushes.serve();
+    return this.#pushes.idle;
+  }
+
+  // As #pushesDone() for popAsync().
+  #popsDone() {
+    if (this.#pops.idle) return true;
+    this.#pops.serve();
+    return this.#pops.idle;
+  }
+
   // One attempt: takes a free node, writes the message and pushes the node; false when full
   // (after taking back, at most once per recheck period, the nodes of parties that are gone).
   #push(tag, payload) {
@@ -204,28 +227,31 @@ class Stack extends RegionHandle {
     return true;
   }
 
-  /** Pushes `value` if there is room now. Returns whether it did. */
+  /** Pushes `value` if there is room now (after the handle's pending pushAsync() calls). Returns whether it did. */
   tryPush(value) {
     const p = this.#prepare(value);
-    return this.#push(p.tag, p.payload);
+    return this.#pushesDone() && this.#push(p.tag, p.payload);
   }
 
   /** Pushes `value`, blocking the thread while the stack is full. ERR_QUEUE_TIMEOUT after timeoutMs. */
   push(value, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     const { tag, payload } = this.#prepare(value);
-    if (this.#push(tag, payload)) return;
-    const r = blockUntil(this.#waits, PUSH_WAITERS, POPPED, () => (this.#push(tag, payload) ? true : NONE), NONE,
-      timeout, SPINS, RECHECK_MS);
+    const attempt = () => (this.#pushesDone() && this.#push(tag, payload) ? true : NONE);
+    if (attempt() !== NONE) return;
+    const r = blockUntil(this.#waits, PUSH_WAITERS, POPPED, attempt, NONE, timeout, SPINS, RECHECK_MS);
     if (r === NONE) throw timedOut('push()', timeout);
   }
 
-  /** Like push() without blocking the event loop; options { timeoutMs, signal }. */
+  /**
+   * Like push() without blocking the event loop; options { timeoutMs, signal }. After the
+   * handle's pending pushAsync() calls (call order): at once when none is pending.
+   */
   pushAsync(value, options) {
     const { timeout, signal } = asyncOptions(options);
     const { tag, payload } = this.#prepare(value);
-    return blockUntilAsync(this.#waits, PUSH_WAITERS, POPPED, () => (this.#push(tag, payload) ? true : NONE), NONE,
-      timeout, signal, RECHECK_MS).then((r) => { if (r === NONE) throw timedOut('pushAsync()', timeout); });
+    return this.#pushes.run(() => (this.#push(tag, payload) ? true : NONE), timeout, signal)
+      .then((r) => { if (r === NONE) throw timedOut('pushAsync()', timeout); });
   }
 
   // ---- popping -----------------------------------------------------------------------------
@@ -251,10 +277,10 @@ class Stack extends RegionHandle {
     return codec.decode(buf, at, length, h >>> TAG_SHIFT);
   }
 
-  /** Pops the top message, or returns undefined when the stack is empty. */
+  /** Pops the top message (after the handle's pending popAsync() calls), or returns undefined when the stack is empty. */
   tryPop() {
     this.usable_();
-    const r = this.#pop();
+    const r = this.#popsDone() ? this.#pop() : NONE;
     return r === NONE ? undefined : r;
   }
 
@@ -262,16 +288,20 @@ class Stack extends RegionHandle {
   pop(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.usable_();
-    const r = blockUntil(this.#waits, POP_WAITERS, PUSHED, () => this.#pop(), NONE, timeout, SPINS, RECHECK_MS);
+    const r = blockUntil(this.#waits, POP_WAITERS, PUSHED, () => (this.#popsDone() ? this.#pop() : NONE), NONE, timeout, SPINS,
+      RECHECK_MS);
     if (r === NONE) throw timedOut('pop()', timeout);
     return r;
   }
 
-  /** Like pop() without blocking the event loop; options { timeoutMs, signal }. */
+  /**
+   * Like pop() without blocking the event loop; options { timeoutMs, signal }. After the handle's
+   * pending popAsync() calls (call order): each takes the top at its turn.
+   */
   popAsync(options) {
     const { timeout, signal } = asyncOptions(options);
     this.usable_();
-    return blockUntilAsync(this.#waits, POP_WAITERS, PUSHED, () => this.#pop(), NONE, timeout, signal, RECHECK_MS)
+    return this.#pops.run(() => this.#pop(), timeout, signal)
       .then((r) => { if (r === NONE) throw timedOut('popAsync()', timeout); return r; });
   }
 

@@ -1,10 +1,13 @@
 'use strict';
 // A subscriber of a broadcast channel (broadcast.js; docs/format.md §15, "Broadcast"): its own
 // owner record and cursor, reading with the record protocol of broadcast-records.js. Made by
-// broadcast.subscribe(); closed by close() or with its Broadcast handle.
+// broadcast.subscribe(); closed by close() or with its Broadcast handle. Its receive() calls take
+// consecutive messages in call order: one called while others are pending queues behind them
+// (async-fifo.js), and tryReceive() and receiveSync() first let those complete as far as they can.
 const { C } = require('../layout/layout');
 const { msgError } = require('./errors');
-const { park, parkAsync, timeoutOf, asyncOptions, abortable, timedOut, oncePer } = require('./park');
+const { park, timeoutOf, asyncOptions, timedOut, oncePer } = require('./park');
+const { AsyncFifo } = require('./async-fifo');
 const R = require('./broadcast-records');
 
 const RECHECK_MS = C.BCAST_RECHECK_MS;
@@ -20,6 +23,7 @@ class Subscriber {
   #closed = false;
   // The read state broadcast-records.js moves: the next position, the owner slot, the missed counts.
   #at;
+  #receives; // the pending receive() calls, in call order (async-fifo.js)
 
   /** @private Use broadcast.subscribe(). */
   constructor(token, state, slot, onClose) {
@@ -28,6 +32,8 @@ class Subscriber {
     this.#onClose = onClose;
     this.#at = { slot, cursor: Atomics.load(state.u32, R.partyWord(slot, R.CURSOR)), missed: 0, pendingMissed: 0, received: 0 };
     this.#token = state.owners.watch(slot, state.self);
+    const w = { u32: state.u32, i32: state.i32, usable: () => this.#usable() };
+    this.#receives = new AsyncFifo(w, R.WAITERS, R.PUBLISHED, NONE, RECHECK_MS);
   }
 
   /** The subscriber's owner slot in the channel (what `broadcast.subscribers` counts). */
@@ -75,10 +81,18 @@ class Subscriber {
     return { value, missed };
   }
 
-  /** The next message as { value, missed }, or undefined when none is published yet. */
+  // Whether no receive() is pending, once those pending took what they can now: the other forms
+  // do not overtake them.
+  #receivesDone() {
+    if (this.#receives.idle) return true;
+    this.#receives.serve();
+    return this.#receives.idle;
+  }
+
+  /** The next message as { value, missed } (after the pending receive() calls), or undefined when none is published yet. */
   tryReceive() {
     this.#usable();
-    const r = this.#next();
+    const r = this.#receivesDone() ? this.#next() : NONE;
     return r === NONE ? undefined : r;
   }
 
@@ -86,8 +100,9 @@ class Subscriber {
   receiveSync(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.#usable();
+    const attempt = () => (this.#receivesDone() ? this.#next() : NONE);
     for (let i = 0; i < SPINS; i++) {
-      const r = this.#next();
+      const r = attempt();
       if (r !== NONE) return r;
     }
     const deadline = performance.now() + timeout;
@@ -98,36 +113,22 @@ class Subscriber {
       // The word first, then the registration (format.md §15, "Waking" of the broadcast).
       const seen = Atomics.load(u32, R.PUBLISHED);
       Atomics.add(u32, R.WAITERS, 1);
-      const r = this.#next();
+      const r = attempt();
       if (r !== NONE) return r;
       park(i32, R.PUBLISHED, seen, Math.min(left, RECHECK_MS));
       this.#usable();
     }
   }
 
-  /** The next message as { value, missed } without blocking the event loop; options { timeoutMs, signal }. */
+  /**
+   * The next message as { value, missed } without blocking the event loop; options { timeoutMs,
+   * signal }. After the pending receive() calls (call order): they take consecutive messages.
+   */
   receive(options) {
     const { timeout, signal } = asyncOptions(options);
     this.#usable();
-    return this.#receive(timeout, signal);
-  }
-
-  async #receive(timeout, signal) {
-    const deadline = performance.now() + timeout;
-    const { u32, i32 } = this.#state;
-    for (;;) {
-      signal?.throwIfAborted();
-      this.#usable();
-      const r0 = this.#next();
-      if (r0 !== NONE) return r0;
-      const left = deadline - performance.now();
-      if (left <= 0) throw timedOut('receive()', timeout);
-      const seen = Atomics.load(u32, R.PUBLISHED);
-      Atomics.add(u32, R.WAITERS, 1);
-      const r = this.#next();
-      if (r !== NONE) return r;
-      await abortable(parkAsync(i32, R.PUBLISHED, seen, Math.min(left, RECHECK_MS)), signal);
-    }
+    return this.#receives.run(() => this.#next(), timeout, signal)
+      .then((r) => { if (r === NONE) throw timedOut('receive()', timeout); return r; });
   }
 
   /** Every message as { value, missed } until the subscriber is closed. */

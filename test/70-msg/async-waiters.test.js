@@ -2,9 +2,9 @@
 // The Promise forms of the messaging structures and their waiter registrations (docs/format.md
 // §15, "Waking"): an operation that can complete at once completes without registering as a
 // waiter, so the other side's next operation moves no wake word and makes no futex wake for
-// nobody; an operation that cannot registers, parks and is woken by the other side. Stack and
-// PriorityQueue share park.js blockUntilAsync(), MpmcQueue and Channel async-fifo.js; SpscRing
-// and a Broadcast subscriber wait with loops of their own, held to the same rule here.
+// nobody; an operation that cannot registers, parks and is woken by the other side. Every kind
+// waits in async-fifo.js, the SPSC ring with its sleeping flag (AsyncFifo.flagged()), held to
+// the same rule here.
 const assert = require('assert');
 const { Worker } = require('worker_threads');
 const { MpmcQueue, Stack, PriorityQueue, Channel, SpscRing, Broadcast } = require('../../index');
