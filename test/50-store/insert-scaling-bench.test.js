@@ -49,8 +49,10 @@ forEachEngine('write-scaling inserts (benchmark)', ({ engine }) => {
       const sum = r.perWriter.reduce((a, b) => a + b, 0);
       assert.ok(r.opsPerSec > 0 && r.opsPerSec <= sum * (1 + 1e-9), `${r.opsPerSec} vs ${sum}`);
       // The least of the writers' CPU time over wall time (Linux: per-thread schedstat, which
-      // moves at scheduler events: 0 is possible for a run this short).
-      assert.ok(r.cpuShare >= 0 && r.cpuShare < 1.5, `cpuShare ${r.cpuShare}`);
+      // moves at scheduler events: 0 is possible for a run this short, and so is a share above 1
+      // when an event falls just outside the timed span, as 1.54 once did on a loaded machine).
+      // A wrong unit (ns against ms) would be off by a factor of 1000 or more.
+      assert.ok(r.cpuShare >= 0 && r.cpuShare < 4, `cpuShare ${r.cpuShare}`);
     }
   });
 
