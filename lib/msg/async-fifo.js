@@ -12,7 +12,7 @@
 // Two kinds of wait (format.md §15, Waking): a count of waiters with a wake word (the MPMC queue,
 // the channel, the stack, the priority queue, a broadcast's subscribers), or the SPSC ring's
 // sleeping flag of the side with the other side's index as the word (AsyncFifo.flagged()).
-const { parkAsync } = require('./park');
+const { parkAsync, wakeAll } = require('./park');
 
 const MAX_DELAY_MS = 2 ** 31 - 1;
 
@@ -145,6 +145,15 @@ class AsyncFifo {
     }
   }
 
+  /**
+   * Wakes this side's waiting loop, if it runs, to look again (a blocking form of the handle ended
+   * and cleared the sleeping flag the loop parks under: SpscRing). A spurious wake-up costs it one
+   * more serve.
+   */
+  nudge() {
+    if (this.#pumping) wakeAll(this.#w.i32, this.#word);
+  }
+
   /** Every pending operation rejects with `e`, at once (the handle is disposed or closed). */
   failAll(e) {
     while (this.#head !== null) this.#finish(this.#head, false, e);
@@ -173,14 +182,18 @@ class AsyncFifo {
    * by the attempts). The handle disposed meanwhile rejects what is pending with its ERR_CLOSED
    * (a park that fails, with its error): nothing is left waiting without a loop to serve it.
    */
-  async #pump() {
+  #pump() {
+    // Each loop sets #pumping and clears it in its own `finally`, so that a loop that ends without
+    // ever awaiting (its first serve completed everything) clears it at once: cleared a microtask
+    // later, a call made in between would queue behind a loop that is gone, and wait for nothing.
+    if (this.#flag >= 0) this.#pumpFlagged();
+    else this.#pumpCounted();
+  }
+
+  async #pumpCounted() {
     this.#pumping = true;
     const { u32, i32 } = this.#w;
     try {
-      if (this.#flag >= 0) {
-        await this.#pumpFlagged();
-        return;
-      }
       while (this.#count !== 0) {
         // The wake word is read first, then the registration made, then the pending operations
         // served for the last time before the park on the word as read. A waker that publishes
@@ -215,26 +228,43 @@ class AsyncFifo {
    * reload sees the new index or the other side sees the flag and wakes the park.
    */
   async #pumpFlagged() {
+    this.#pumping = true;
     const { u32, i32 } = this.#w;
     const flag = this.#flag;
     const word = this.#word;
-    while (this.#count !== 0) {
-      const seen = Atomics.load(u32, word);
-      this.serve(true);
-      if (this.#count === 0) break;
-      Atomics.store(u32, flag, 1);
-      try {
-        if (Atomics.load(u32, word) === seen) await parkAsync(i32, word, seen, this.#recheckMs);
-        this.#w.usable();
-      } catch (e) {
-        this.failAll(e);
-        break;
-      } finally {
-        Atomics.store(u32, flag, 0);
+    try {
+      while (this.#count !== 0) {
+        const seen = Atomics.load(u32, word);
+        this.serve(true);
+        if (this.#count === 0) break;
+        Atomics.store(u32, flag, 1);
+        try {
+          if (Atomics.load(u32, word) === seen) await parkAsync(i32, word, seen, this.#recheckMs);
+          this.#w.usable();
+        } catch (e) {
+          this.failAll(e);
+          break;
+        } finally {
+          Atomics.store(u32, flag, 0);
+        }
+        this.serve(true);
       }
-      this.serve(true);
+    } finally {
+      this.#pumping = false;
     }
   }
 }
 
-module.exports = { AsyncFifo };
+/**
+ * After `handle` (a RegionHandle) closed: its pending Promise-form calls of every side in `fifos`
+ * end now with the closed handle's ERR_CLOSED, not at their waiting loop's next check.
+ */
+function endPending(handle, ...fifos) {
+  try {
+    handle.usable_();
+  } catch (e) {
+    for (const f of fifos) f.failAll(e);
+  }
+}
+
+module.exports = { AsyncFifo, endPending };

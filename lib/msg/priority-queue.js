@@ -16,7 +16,7 @@ const { RegionHandle, make } = require('./handle');
 const codec = require('./codec');
 const { msgError } = require('./errors');
 const { timeoutOf, asyncOptions, timedOut, blockUntil, wakeWaiters } = require('./park');
-const { AsyncFifo } = require('./async-fifo');
+const { AsyncFifo, endPending } = require('./async-fifo');
 const { Heap, partsOf } = require('./pq-heap');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -306,6 +306,7 @@ class PriorityQueue extends RegionHandle {
     if (this.closed) return;
     this.#mutex.close();
     super.close();
+    endPending(this, this.#enqueues, this.#dequeues);
   }
 }
 

@@ -17,7 +17,7 @@ const { RegionHandle, make } = require('./handle');
 const records = require('./spsc-records');
 const elements = require('./spsc-elements');
 const { timeoutOf, asyncOptions, timedOut } = require('./park');
-const { AsyncFifo } = require('./async-fifo');
+const { AsyncFifo, endPending } = require('./async-fifo');
 const {
   TAIL, HEAD, CONSUMER_SLEEPING, PRODUCER_SLEEPING, DATA, DATA_WORD, PARK_MS, bytesFor, makeCore, checkedUsed, ownIndex, publish, block,
 } = require('./spsc-core');
@@ -150,6 +150,16 @@ class SpscRing extends RegionHandle {
     return this.#enqueues.idle;
   }
 
+  // block() of a blocking form of the side whose pending Promise-form calls are `fifo`: block()
+  // ends by clearing the side's sleeping flag, which the side's waiting loop may have raised and
+  // still park under; the loop is then woken to look again (and raise it again), or the other
+  // side's next index store would find no flag and wake nobody until the loop's recheck.
+  #blockBeside(fifo, r, flag, watch, seen, deadline) {
+    const ok = block(r, flag, watch, seen, deadline);
+    fifo.nudge();
+    return ok;
+  }
+
   // As #enqueuesDone() for dequeueAsync() and dequeueIntoAsync().
   #dequeuesDone() {
     if (this.#dequeues.idle) return true;
@@ -210,7 +220,7 @@ class SpscRing extends RegionHandle {
         const head = Atomics.load(r.u32, HEAD);
         if (this.#enqueuesDone()) i = records.pushMany(r, this, values, i, true);
         if (i === values.length) return;
-        if (!block(r, PRODUCER_SLEEPING, HEAD, head, deadline)) {
+        if (!this.#blockBeside(this.#enqueues, r, PRODUCER_SLEEPING, HEAD, head, deadline)) {
           const e = timedOut('enqueueBatch()', timeout);
           e.enqueued = i;
           throw e;
@@ -232,7 +242,7 @@ class SpscRing extends RegionHandle {
       for (;;) {
         const head = Atomics.load(this.#r.u32, HEAD);
         if (this.#enqueuesDone() && this.#push(p)) return;
-        if (!block(this.#r, PRODUCER_SLEEPING, HEAD, head, deadline)) throw timedOut('enqueue()', timeout);
+        if (!this.#blockBeside(this.#enqueues, this.#r, PRODUCER_SLEEPING, HEAD, head, deadline)) throw timedOut('enqueue()', timeout);
         this.usable_();
       }
     } finally {
@@ -299,7 +309,7 @@ class SpscRing extends RegionHandle {
     for (;;) {
       const tail = Atomics.load(r.u32, TAIL);
       if (this.#dequeuesDone() && records.popMany(r, out, limit) > 0) return out;
-      if (!block(r, CONSUMER_SLEEPING, TAIL, tail, deadline)) throw timedOut('dequeueBatch()', timeout);
+      if (!this.#blockBeside(this.#dequeues, r, CONSUMER_SLEEPING, TAIL, tail, deadline)) throw timedOut('dequeueBatch()', timeout);
       this.usable_();
     }
   }
@@ -324,7 +334,7 @@ class SpscRing extends RegionHandle {
       const tail = Atomics.load(this.#r.u32, TAIL);
       const value = this.#dequeuesDone() ? this.#pop() : undefined;
       if (value !== undefined) return value;
-      if (!block(this.#r, CONSUMER_SLEEPING, TAIL, tail, deadline)) throw timedOut('dequeue()', timeout);
+      if (!this.#blockBeside(this.#dequeues, this.#r, CONSUMER_SLEEPING, TAIL, tail, deadline)) throw timedOut('dequeue()', timeout);
       this.usable_();
     }
   }
@@ -363,7 +373,7 @@ class SpscRing extends RegionHandle {
       const tail = Atomics.load(this.#r.u32, TAIL);
       const n = this.#dequeuesDone() ? elements.popInto(this.#r, target) : 0;
       if (n > 0) return n;
-      if (!block(this.#r, CONSUMER_SLEEPING, TAIL, tail, deadline)) throw timedOut('dequeueInto()', timeout);
+      if (!this.#blockBeside(this.#dequeues, this.#r, CONSUMER_SLEEPING, TAIL, tail, deadline)) throw timedOut('dequeueInto()', timeout);
       this.usable_();
     }
   }
@@ -376,6 +386,13 @@ class SpscRing extends RegionHandle {
       const n = elements.popInto(this.#r, target);
       return n > 0 ? n : NONE;
     }, timeout, signal).then((n) => { if (n === NONE) throw timedOut('dequeueIntoAsync()', timeout); return n; });
+  }
+
+  /** Closes this handle; its pending Promise-form calls end at once with ERR_CLOSED. */
+  close() {
+    if (this.closed) return;
+    super.close();
+    endPending(this, this.#enqueues, this.#dequeues);
   }
 }
 Object.defineProperty(SpscRing, 'DATA_OFFSET', { value: DATA, enumerable: true });

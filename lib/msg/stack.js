@@ -20,7 +20,7 @@ const { RegionHandle, make } = require('./handle');
 const codec = require('./codec');
 const { msgError } = require('./errors');
 const { timeoutOf, asyncOptions, timedOut, blockUntil, wakeWaiters } = require('./park');
-const { AsyncFifo } = require('./async-fifo');
+const { AsyncFifo, endPending } = require('./async-fifo');
 const L = require('./stack-lists');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -330,6 +330,7 @@ class Stack extends RegionHandle {
     if (this.closed) return;
     this.#owners.leave(this.#slot, this.#token);
     super.close();
+    endPending(this, this.#pushes, this.#pops);
   }
 }
 Object.defineProperty(Stack, 'NODES_OFFSET', { value: NODES, enumerable: true });

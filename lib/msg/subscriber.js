@@ -151,6 +151,12 @@ class Subscriber {
     Atomics.store(s.u32, R.partyWord(this.#at.slot, R.ROLES), 0);
     s.owners.leave(this.#at.slot, this.#token);
     this.#onClose();
+    // The pending receive() calls end now with ERR_CLOSED, not at the loop's next check.
+    try {
+      this.#usable();
+    } catch (e) {
+      this.#receives.failAll(e);
+    }
   }
 }
 

@@ -310,3 +310,98 @@ describe('Broadcast subscriber: call order of receive()', () => {
     b.close();
   });
 });
+
+// The ring's waiting loop for Promise-form calls (async-fifo.js, AsyncFifo.flagged()).
+describe('SpscRing: the waiting loop of its Promise forms', () => {
+  const { C, W } = require('../../lib/layout/layout');
+  const { addon } = require('../../lib/base/native');
+  const CTL = C.SPSC_CONTROL_OFFSET / Uint32Array.BYTES_PER_ELEMENT;
+  const TAIL = CTL + W.SPSC_CONTROL.TAIL;
+
+  // Resolves with what `p` settled to, or with 'pending' after `ms` (a bound far above the few
+  // milliseconds the call takes when it works: before the fix it never settled).
+  const within = (p, ms) => Promise.race([p.then((v) => v, (e) => e.code),
+    new Promise((r) => setTimeout(() => r('pending'), ms).unref())]);
+
+  it('a call made right after a call whose loop ended at its first look still has a loop to wait in', async () => {
+    const buffer = new SharedArrayBuffer(SpscRing.bytesFor(1024));
+    const ring = SpscRing.create({ buffer, capacity: 1024 });
+    const other = SpscRing.open({ buffer });
+    try {
+      // Already past its deadline when its loop first looks: the loop ends without awaiting.
+      const first = ring.dequeueAsync({ timeoutMs: 1e-6 });
+      const second = ring.dequeueAsync();
+      await assert.rejects(first, isTimeout);
+      assert.ok(other.tryEnqueue('m'));
+      assert.strictEqual(await within(second, 5000), 'm');
+    } finally {
+      ring.close();
+      other.close();
+    }
+  });
+
+  it('a blocking call of the same side wakes the loop it may have left parked with its sleeping flag cleared', async () => {
+    const buffer = new SharedArrayBuffer(SpscRing.bytesFor(1024));
+    const ring = SpscRing.create({ buffer, capacity: 1024 });
+    const producer = SpscRing.open({ buffer });
+    const wakes = [];
+    const realNotify = Atomics.notify;
+    const realWake = addon ? addon.futexWake : null;
+    const record = (ta, index) => {
+      if (ta.buffer === buffer && index === TAIL) wakes.push(index);
+    };
+    Atomics.notify = function notify(ta, index, count) {
+      record(ta, index);
+      return realNotify(ta, index, count);
+    };
+    if (addon) {
+      addon.futexWake = function futexWake(ta, index, count) {
+        record(ta, index);
+        return realWake(ta, index, count);
+      };
+    }
+    try {
+      const pending = ring.dequeueAsync({ timeoutMs: 10000 });
+      await tick(); // the loop has raised the consumer's flag and parked
+      assert.throws(() => ring.dequeue(20), isTimeout); // ends by clearing the flag
+      assert.deepStrictEqual(wakes, [TAIL]); // and wakes the loop, which raises it again
+      assert.ok(producer.tryEnqueue('y'));
+      assert.strictEqual(await pending, 'y');
+    } finally {
+      Atomics.notify = realNotify;
+      if (addon) addon.futexWake = realWake;
+      ring.close();
+      producer.close();
+    }
+  });
+});
+
+describe('close() ends the pending Promise-form calls at once', () => {
+  for (const [kind, K] of Object.entries(KINDS)) {
+    it(`${kind}: pending takes reject with ERR_CLOSED, in call order, before any timer or wake-up runs`, async () => {
+      const h = K.make(K.large);
+      const pending = [K.take(h, { timeoutMs: 60000 }), K.take(h)];
+      const settled = [];
+      for (const [i, p] of pending.entries()) p.then(() => settled.push(i), () => settled.push(i));
+      h.close();
+      await Promise.resolve();
+      await Promise.resolve();
+      assert.deepStrictEqual(settled, [0, 1]);
+      for (const p of pending) await assert.rejects(p, isClosed);
+    });
+  }
+
+  it('Broadcast subscriber: pending receive() calls reject with ERR_CLOSED, in call order, at once', async () => {
+    const b = Broadcast.create({ buffer: new SharedArrayBuffer(Broadcast.bytesFor(16, { messageBytes: MESSAGE_BYTES })), capacity: 16, messageBytes: MESSAGE_BYTES });
+    const sub = b.subscribe();
+    const pending = [sub.receive({ timeoutMs: 60000 }), sub.receive()];
+    const settled = [];
+    for (const [i, p] of pending.entries()) p.then(() => settled.push(i), () => settled.push(i));
+    sub.close();
+    await Promise.resolve();
+    await Promise.resolve();
+    assert.deepStrictEqual(settled, [0, 1]);
+    for (const p of pending) await assert.rejects(p, isClosed);
+    b.close();
+  });
+});
