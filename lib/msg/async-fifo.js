@@ -50,6 +50,17 @@ class AsyncFifo {
     return fifo;
   }
 
+  /**
+   * Serves the pending operations as far as they can complete now (serve()) and returns whether
+   * none is left: what a try or blocking form of the handle checks first, so that it does not
+   * overtake them. No work when none is pending.
+   */
+  drained() {
+    if (this.#count === 0) return true;
+    this.serve();
+    return this.#count === 0;
+  }
+
   /** Whether no operation of this side is pending. */
   get idle() {
     return this.#count === 0;
@@ -256,12 +267,12 @@ class AsyncFifo {
 }
 
 /**
- * After `handle` (a RegionHandle) closed: its pending Promise-form calls of every side in `fifos`
- * end now with the closed handle's ERR_CLOSED, not at their waiting loop's next check.
+ * After a handle closed: its pending Promise-form calls of every side in `fifos` end now with the
+ * error its `usable()` check throws (ERR_CLOSED), not at their waiting loop's next check.
  */
-function endPending(handle, ...fifos) {
+function endPending(usable, ...fifos) {
   try {
-    handle.usable_();
+    usable();
   } catch (e) {
     for (const f of fifos) f.failAll(e);
   }

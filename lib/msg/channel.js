@@ -13,7 +13,7 @@ const { addLatency } = require('./latency');
 const { msgError } = require('./errors');
 const { MpmcQueue, CLOSED, kClosable, kPrepare, kPush, kPushPrepared, kPopBatch } = require('./mpmc');
 const { park, wakeAll, timeoutOf, asyncOptions, timedOut } = require('./park');
-const { AsyncFifo } = require('./async-fifo');
+const { AsyncFifo, endPending } = require('./async-fifo');
 const S = require('./mpmc-slots');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -110,21 +110,6 @@ class Channel {
 
   // ---- sending -----------------------------------------------------------------------------
 
-  // Whether no send of this handle is pending, once those pending completed what they can now: a
-  // try or blocking send does not overtake them either.
-  #sendsDone() {
-    if (this.#sends.idle) return true;
-    this.#sends.serve();
-    return this.#sends.idle;
-  }
-
-  // As #sendsDone() for receives.
-  #receivesDone() {
-    if (this.#receives.idle) return true;
-    this.#receives.serve();
-    return this.#receives.idle;
-  }
-
   // One attempt: true when sent, false when full; throws when the channel is closed.
   #trySend(p) {
     if (Atomics.load(this.#u32, CLOSED_WORD) !== 0) throw closedError('send');
@@ -140,7 +125,7 @@ class Channel {
   trySend(value) {
     this.#usable();
     const p = this.#q[kPrepare](value);
-    return this.#sendsDone() && this.#trySend(p);
+    return this.#sends.drained() && this.#trySend(p);
   }
 
   /** Sends `value`, blocking the thread while the channel is full (for workers). */
@@ -148,7 +133,7 @@ class Channel {
     const timeout = timeoutOf(timeoutMs);
     this.#usable();
     const p = this.#q[kPrepare](value);
-    const r = this.#blockSync(PRODUCER_WAITERS, CONSUMED, () => (this.#sendsDone() && this.#trySend(p) ? true : NONE), timeout);
+    const r = this.#blockSync(PRODUCER_WAITERS, CONSUMED, () => (this.#sends.drained() && this.#trySend(p) ? true : NONE), timeout);
     if (r === NONE) throw timedOut('sendSync()', timeout);
   }
 
@@ -191,14 +176,14 @@ class Channel {
    */
   tryReceive() {
     this.#usable();
-    return this.#receivesDone() ? this.#q.tryDequeue() : undefined;
+    return this.#receives.drained() ? this.#q.tryDequeue() : undefined;
   }
 
   /** Receives, blocking the thread while the channel is empty (for workers). ERR_CHANNEL_CLOSED at the end. */
   receiveSync(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.#usable();
-    const r = this.#blockSync(CONSUMER_WAITERS, PRODUCED, () => (this.#receivesDone() ? this.#tryReceive() : NONE), timeout);
+    const r = this.#blockSync(CONSUMER_WAITERS, PRODUCED, () => (this.#receives.drained() ? this.#tryReceive() : NONE), timeout);
     if (r === NONE) throw timedOut('receiveSync()', timeout);
     return r;
   }
@@ -324,14 +309,9 @@ class Channel {
   /** Releases this handle (its owner record; the channel stays). Idempotent. */
   dispose() {
     this.#q.close();
-    // The pending Promise-form calls end now with ERR_CLOSED, not at their waiting loop's next
-    // wake-up or recheck (which could also fail them with the futex's error on a segment).
-    try {
-      this.#usable();
-    } catch (e) {
-      this.#sends.failAll(e);
-      this.#receives.failAll(e);
-    }
+    // Not at their waiting loop's next check, which on a segment would fail them with the
+    // futex's error instead of ERR_CLOSED.
+    endPending(() => this.#usable(), this.#sends, this.#receives);
   }
 
   // ---- waiting (as MpmcQueue's: read the wake word, register, try, park) --------------------

@@ -17,7 +17,7 @@ const { RegionHandle, make } = require('./handle');
 const { msgError } = require('./errors');
 const { waitOnSlot } = require('./mpmc-wait');
 const { Spinner, timeoutOf, asyncOptions, timedOut, wakeWaiters } = require('./park');
-const { AsyncFifo } = require('./async-fifo');
+const { AsyncFifo, endPending } = require('./async-fifo');
 const S = require('./mpmc-slots');
 const B = require('./mpmc-batch');
 const { pushOne, popOne, CLOSED, NONE } = require('./mpmc-single');
@@ -197,7 +197,6 @@ class MpmcQueue extends RegionHandle {
     return { writes: Atomics.load(this.u32, S.SKIPPED_WRITES), reads: Atomics.load(this.u32, S.SKIPPED_READS) };
   }
 
-
   // At most once per RECHECK_MS: finish the slots of gone parties that block the queue.
   #maybeRepair() {
     const now = performance.now();
@@ -211,21 +210,6 @@ class MpmcQueue extends RegionHandle {
   #prepare(value) {
     this.usable_();
     return B.prepareChecked(value, 'value', this.#messageBytes);
-  }
-
-  // Whether no enqueueAsync() of this handle is pending, once those pending completed what they
-  // can now: the other forms do not overtake them either.
-  #enqueuesDone() {
-    if (this.#enqueues.idle) return true;
-    this.#enqueues.serve();
-    return this.#enqueues.idle;
-  }
-
-  // As #enqueuesDone() for dequeueAsync().
-  #dequeuesDone() {
-    if (this.#dequeues.idle) return true;
-    this.#dequeues.serve();
-    return this.#dequeues.idle;
   }
 
   // One attempt (mpmc-single.js): true, false (full) or CLOSED.
@@ -265,14 +249,14 @@ class MpmcQueue extends RegionHandle {
   /** Enqueues `value` if there is room now (after the handle's pending enqueueAsync() calls). Returns whether it did. */
   tryEnqueue(value) {
     const p = this.#prepare(value);
-    return this.#enqueuesDone() && this.#push(p.tag, p.payload);
+    return this.#enqueues.drained() && this.#push(p.tag, p.payload);
   }
 
   /** Enqueues `value`, blocking the thread while the queue is full. ERR_QUEUE_TIMEOUT after timeoutMs. */
   enqueue(value, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     const { tag, payload } = this.#prepare(value);
-    const attempt = () => (this.#enqueuesDone() && this.#push(tag, payload) ? true : NONE);
+    const attempt = () => (this.#enqueues.drained() && this.#push(tag, payload) ? true : NONE);
     if (attempt() !== NONE) return;
     const r = this.#block(PRODUCER_WAITERS, CONSUMED, attempt, timeout);
     if (r === NONE) throw timedOut('enqueue()', timeout);
@@ -300,7 +284,7 @@ class MpmcQueue extends RegionHandle {
    */
   tryEnqueueBatch(values) {
     this.#checkBatch(values);
-    if (!this.#enqueuesDone()) return 0;
+    if (!this.#enqueues.drained()) return 0;
     return B.pushMany(this.#io, values, 0, false, this.#repair, this.#wakeConsumers);
   }
 
@@ -311,12 +295,12 @@ class MpmcQueue extends RegionHandle {
   enqueueBatch(values, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.#checkBatch(values);
-    let i = this.#enqueuesDone() ? B.pushMany(this.#io, values, 0, false, this.#repair, this.#wakeConsumers) : 0;
+    let i = this.#enqueues.drained() ? B.pushMany(this.#io, values, 0, false, this.#repair, this.#wakeConsumers) : 0;
     if (i === values.length) return;
     // Waits for room for the rest (up to one claim's worth), not for one slot (mpmc-wait.js).
     const ahead = Math.min(values.length - i, B.MAX_CLAIM, this.#capacity >>> 1) - 1;
     const r = this.#block(PRODUCER_WAITERS, CONSUMED, () => {
-      if (!this.#enqueuesDone()) return NONE;
+      if (!this.#enqueues.drained()) return NONE;
       i = B.pushMany(this.#io, values, i, false, this.#repair, this.#wakeConsumers);
       return i === values.length ? true : NONE;
     }, timeout, ahead);
@@ -337,7 +321,7 @@ class MpmcQueue extends RegionHandle {
   /** Dequeues the next message (after the handle's pending dequeueAsync() calls), or returns undefined when the queue is empty. */
   tryDequeue() {
     this.usable_();
-    if (!this.#dequeuesDone()) return undefined;
+    if (!this.#dequeues.drained()) return undefined;
     const r = this.#pop();
     return r === NONE ? undefined : r;
   }
@@ -346,7 +330,7 @@ class MpmcQueue extends RegionHandle {
   dequeue(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.usable_();
-    const attempt = () => (this.#dequeuesDone() ? this.#pop() : NONE);
+    const attempt = () => (this.#dequeues.drained() ? this.#pop() : NONE);
     const first = attempt();
     if (first !== NONE) return first;
     const r = this.#block(CONSUMER_WAITERS, PRODUCED, attempt, timeout);
@@ -368,7 +352,7 @@ class MpmcQueue extends RegionHandle {
   tryDequeueBatch(max) {
     const limit = this.#checkMax(max);
     const out = [];
-    if (this.#dequeuesDone()) B.popMany(this.#io, out, limit, this.#repair, this.#wakeProducers);
+    if (this.#dequeues.drained()) B.popMany(this.#io, out, limit, this.#repair, this.#wakeProducers);
     return out;
   }
 
@@ -377,7 +361,7 @@ class MpmcQueue extends RegionHandle {
     const timeout = timeoutOf(timeoutMs);
     const limit = this.#checkMax(max);
     const out = [];
-    const attempt = () => (this.#dequeuesDone() && B.popMany(this.#io, out, limit, this.#repair, this.#wakeProducers) > 0 ? out : NONE);
+    const attempt = () => (this.#dequeues.drained() && B.popMany(this.#io, out, limit, this.#repair, this.#wakeProducers) > 0 ? out : NONE);
     if (attempt() !== NONE) return out;
     const r = this.#block(CONSUMER_WAITERS, PRODUCED, attempt, timeout);
     if (r === NONE) throw timedOut('dequeueBatch()', timeout);
@@ -410,14 +394,7 @@ class MpmcQueue extends RegionHandle {
     Atomics.store(this.u32, this.#rolesAt, 0);
     this.#owners.leave(this.#slot, this.#token);
     super.close();
-    // The pending Promise-form calls end now with the closed handle's error, not at their
-    // waiting loop's next wake-up or recheck.
-    try {
-      this.usable_();
-    } catch (e) {
-      this.#enqueues.failAll(e);
-      this.#dequeues.failAll(e);
-    }
+    endPending(() => this.usable_(), this.#enqueues, this.#dequeues);
   }
 }
 Object.defineProperty(MpmcQueue, 'SLOTS_OFFSET', { value: SLOTS, enumerable: true });

@@ -156,7 +156,6 @@ class PriorityQueue extends RegionHandle {
     return Atomics.load(this.#u32, REBUILDS);
   }
 
-
   // Runs fn() holding the mutex, after rebuilding the heap if its last holder died. A throw
   // leaves the mutex released with the recovery pending (the next holder rebuilds).
   #locked(fn) {
@@ -173,21 +172,6 @@ class PriorityQueue extends RegionHandle {
     const length = codec.encodedLength(payload, this.#messageBytes);
     if (length > this.#messageBytes) throw codec.tooLarge(length, this.#messageBytes);
     return { tag, payload, priority };
-  }
-
-  // Whether no enqueueAsync() of this handle is pending, once those pending completed what they
-  // can now: the other forms do not overtake them.
-  #enqueuesDone() {
-    if (this.#enqueues.idle) return true;
-    this.#enqueues.serve();
-    return this.#enqueues.idle;
-  }
-
-  // As #enqueuesDone() for dequeueAsync().
-  #dequeuesDone() {
-    if (this.#dequeues.idle) return true;
-    this.#dequeues.serve();
-    return this.#dequeues.idle;
   }
 
   // One attempt: false when full.
@@ -241,14 +225,14 @@ class PriorityQueue extends RegionHandle {
    */
   tryEnqueue(value, priority) {
     const p = this.#prepare(value, priority);
-    return this.#enqueuesDone() && this.#push(p);
+    return this.#enqueues.drained() && this.#push(p);
   }
 
   /** Enqueues, blocking the thread while the queue is full. ERR_QUEUE_TIMEOUT after timeoutMs. */
   enqueue(value, priority, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     const p = this.#prepare(value, priority);
-    const r = blockUntil(this.#waits, ENQUEUE_WAITERS, DEQUEUED, () => (this.#enqueuesDone() && this.#push(p) ? true : NONE), NONE,
+    const r = blockUntil(this.#waits, ENQUEUE_WAITERS, DEQUEUED, () => (this.#enqueues.drained() && this.#push(p) ? true : NONE), NONE,
       timeout, SPINS, RECHECK_MS);
     if (r === NONE) throw timedOut('enqueue()', timeout);
   }
@@ -269,7 +253,7 @@ class PriorityQueue extends RegionHandle {
    */
   tryDequeue() {
     this.usable_();
-    const r = this.#dequeuesDone() ? this.#pop(false) : NONE;
+    const r = this.#dequeues.drained() ? this.#pop(false) : NONE;
     return r === NONE ? undefined : r;
   }
 
@@ -277,7 +261,7 @@ class PriorityQueue extends RegionHandle {
   dequeue(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.usable_();
-    const r = blockUntil(this.#waits, DEQUEUE_WAITERS, ENQUEUED, () => (this.#dequeuesDone() ? this.#pop(false) : NONE), NONE,
+    const r = blockUntil(this.#waits, DEQUEUE_WAITERS, ENQUEUED, () => (this.#dequeues.drained() ? this.#pop(false) : NONE), NONE,
       timeout, SPINS, RECHECK_MS);
     if (r === NONE) throw timedOut('dequeue()', timeout);
     return r;
@@ -306,7 +290,7 @@ class PriorityQueue extends RegionHandle {
     if (this.closed) return;
     this.#mutex.close();
     super.close();
-    endPending(this, this.#enqueues, this.#dequeues);
+    endPending(() => this.usable_(), this.#enqueues, this.#dequeues);
   }
 }
 

@@ -142,14 +142,6 @@ class SpscRing extends RegionHandle {
     return this.#r.elementSize ? elements.prepare(this.#r, value) : records.prepare(this.#r, value, into);
   }
 
-  // Whether no enqueueAsync() of this handle is pending, once those pending completed what they
-  // can now: the other forms do not overtake them.
-  #enqueuesDone() {
-    if (this.#enqueues.idle) return true;
-    this.#enqueues.serve();
-    return this.#enqueues.idle;
-  }
-
   // block() of a blocking form of the side whose pending Promise-form calls are `fifo`: block()
   // ends by clearing the side's sleeping flag, which the side's waiting loop may have raised and
   // still park under; the loop is then woken to look again (and raise it again), or the other
@@ -158,13 +150,6 @@ class SpscRing extends RegionHandle {
     const ok = block(r, flag, watch, seen, deadline);
     fifo.nudge();
     return ok;
-  }
-
-  // As #enqueuesDone() for dequeueAsync() and dequeueIntoAsync().
-  #dequeuesDone() {
-    if (this.#dequeues.idle) return true;
-    this.#dequeues.serve();
-    return this.#dequeues.idle;
   }
 
   // One attempt: writes the prepared message if there is room. Returns whether it did.
@@ -180,7 +165,7 @@ class SpscRing extends RegionHandle {
   /** Enqueues `value` if there is room now (after the handle's pending enqueueAsync() calls). Returns whether it did. */
   tryEnqueue(value) {
     const p = this.#prepare(value, this.#sync);
-    const done = this.#enqueuesDone() && this.#push(p);
+    const done = this.#enqueues.drained() && this.#push(p);
     this.#sync.payload = ''; // not kept alive by the handle
     return done;
   }
@@ -197,7 +182,7 @@ class SpscRing extends RegionHandle {
    */
   tryEnqueueBatch(values) {
     this.#checkBatch(values, 'tryEnqueueBatch()');
-    if (!this.#enqueuesDone()) return 0;
+    if (!this.#enqueues.drained()) return 0;
     return records.pushMany(this.#r, this, values, 0);
   }
 
@@ -213,12 +198,12 @@ class SpscRing extends RegionHandle {
     // The JSON texts made for values that did not fit yet are kept for the next attempt, so that
     // each value's toJSON runs once however often the batch waits for room.
     try {
-      let i = this.#enqueuesDone() ? records.pushMany(r, this, values, 0, true) : 0;
+      let i = this.#enqueues.drained() ? records.pushMany(r, this, values, 0, true) : 0;
       if (i === values.length) return;
       const deadline = performance.now() + timeout;
       for (;;) {
         const head = Atomics.load(r.u32, HEAD);
-        if (this.#enqueuesDone()) i = records.pushMany(r, this, values, i, true);
+        if (this.#enqueues.drained()) i = records.pushMany(r, this, values, i, true);
         if (i === values.length) return;
         if (!this.#blockBeside(this.#enqueues, r, PRODUCER_SLEEPING, HEAD, head, deadline)) {
           const e = timedOut('enqueueBatch()', timeout);
@@ -237,11 +222,11 @@ class SpscRing extends RegionHandle {
     const timeout = timeoutOf(timeoutMs);
     const p = this.#prepare(value, this.#sync);
     try {
-      if (this.#enqueuesDone() && this.#push(p)) return;
+      if (this.#enqueues.drained() && this.#push(p)) return;
       const deadline = performance.now() + timeout;
       for (;;) {
         const head = Atomics.load(this.#r.u32, HEAD);
-        if (this.#enqueuesDone() && this.#push(p)) return;
+        if (this.#enqueues.drained() && this.#push(p)) return;
         if (!this.#blockBeside(this.#enqueues, this.#r, PRODUCER_SLEEPING, HEAD, head, deadline)) throw timedOut('enqueue()', timeout);
         this.usable_();
       }
@@ -276,7 +261,7 @@ class SpscRing extends RegionHandle {
   /** Dequeues the next message (after the handle's pending dequeueAsync() calls), or returns undefined when the ring is empty. */
   tryDequeue() {
     this.usable_();
-    return this.#dequeuesDone() ? this.#pop() : undefined;
+    return this.#dequeues.drained() ? this.#pop() : undefined;
   }
 
   #checkMax(max, what) {
@@ -294,7 +279,7 @@ class SpscRing extends RegionHandle {
   tryDequeueBatch(max) {
     const limit = this.#checkMax(max, 'tryDequeueBatch()');
     const out = [];
-    if (this.#dequeuesDone()) records.popMany(this.#r, out, limit);
+    if (this.#dequeues.drained()) records.popMany(this.#r, out, limit);
     return out;
   }
 
@@ -304,11 +289,11 @@ class SpscRing extends RegionHandle {
     const limit = this.#checkMax(max, 'dequeueBatch()');
     const r = this.#r;
     const out = [];
-    if (this.#dequeuesDone() && records.popMany(r, out, limit) > 0) return out;
+    if (this.#dequeues.drained() && records.popMany(r, out, limit) > 0) return out;
     const deadline = performance.now() + timeout;
     for (;;) {
       const tail = Atomics.load(r.u32, TAIL);
-      if (this.#dequeuesDone() && records.popMany(r, out, limit) > 0) return out;
+      if (this.#dequeues.drained() && records.popMany(r, out, limit) > 0) return out;
       if (!this.#blockBeside(this.#dequeues, r, CONSUMER_SLEEPING, TAIL, tail, deadline)) throw timedOut('dequeueBatch()', timeout);
       this.usable_();
     }
@@ -327,12 +312,12 @@ class SpscRing extends RegionHandle {
   dequeue(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.usable_();
-    const first = this.#dequeuesDone() ? this.#pop() : undefined;
+    const first = this.#dequeues.drained() ? this.#pop() : undefined;
     if (first !== undefined) return first;
     const deadline = performance.now() + timeout;
     for (;;) {
       const tail = Atomics.load(this.#r.u32, TAIL);
-      const value = this.#dequeuesDone() ? this.#pop() : undefined;
+      const value = this.#dequeues.drained() ? this.#pop() : undefined;
       if (value !== undefined) return value;
       if (!this.#blockBeside(this.#dequeues, this.#r, CONSUMER_SLEEPING, TAIL, tail, deadline)) throw timedOut('dequeue()', timeout);
       this.usable_();
@@ -361,7 +346,7 @@ class SpscRing extends RegionHandle {
   /** Element mode: dequeues up to as many elements as `target` holds; returns how many (0: empty). */
   tryDequeueInto(target) {
     this.#checkTarget(target);
-    return this.#dequeuesDone() ? elements.popInto(this.#r, target) : 0;
+    return this.#dequeues.drained() ? elements.popInto(this.#r, target) : 0;
   }
 
   /** Element mode: like tryDequeueInto(), blocking until at least one element arrives. */
@@ -371,7 +356,7 @@ class SpscRing extends RegionHandle {
     const deadline = performance.now() + timeout;
     for (;;) {
       const tail = Atomics.load(this.#r.u32, TAIL);
-      const n = this.#dequeuesDone() ? elements.popInto(this.#r, target) : 0;
+      const n = this.#dequeues.drained() ? elements.popInto(this.#r, target) : 0;
       if (n > 0) return n;
       if (!this.#blockBeside(this.#dequeues, this.#r, CONSUMER_SLEEPING, TAIL, tail, deadline)) throw timedOut('dequeueInto()', timeout);
       this.usable_();
@@ -392,7 +377,7 @@ class SpscRing extends RegionHandle {
   close() {
     if (this.closed) return;
     super.close();
-    endPending(this, this.#enqueues, this.#dequeues);
+    endPending(() => this.usable_(), this.#enqueues, this.#dequeues);
   }
 }
 Object.defineProperty(SpscRing, 'DATA_OFFSET', { value: DATA, enumerable: true });

@@ -164,7 +164,6 @@ class Stack extends RegionHandle {
     return { pushes: Atomics.load(this.#r.u32, L.LOST_PUSHES), pops: Atomics.load(this.#r.u32, L.LOST_POPS) };
   }
 
-
   #reclaim() {
     return L.reclaim(this.#r, this.#slot, (o) => this.#owners.status(o, this.#self) === GONE);
   }
@@ -185,21 +184,6 @@ class Stack extends RegionHandle {
     const length = codec.encodedLength(payload, this.#messageBytes);
     if (length > this.#messageBytes) throw codec.tooLarge(length, this.#messageBytes);
     return { tag, payload };
-  }
-
-  // Whether no pushAsync() of this handle is pending, once those pending completed what they can
-  // now: the other forms do not overtake them.
-  #pushesDone() {
-    if (this.#pushes.idle) return true;
-    this.#pushes.serve();
-    return this.#pushes.idle;
-  }
-
-  // As #pushesDone() for popAsync().
-  #popsDone() {
-    if (this.#pops.idle) return true;
-    this.#pops.serve();
-    return this.#pops.idle;
   }
 
   // One attempt: takes a free node, writes the message and pushes the node; false when full
@@ -230,14 +214,14 @@ class Stack extends RegionHandle {
   /** Pushes `value` if there is room now (after the handle's pending pushAsync() calls). Returns whether it did. */
   tryPush(value) {
     const p = this.#prepare(value);
-    return this.#pushesDone() && this.#push(p.tag, p.payload);
+    return this.#pushes.drained() && this.#push(p.tag, p.payload);
   }
 
   /** Pushes `value`, blocking the thread while the stack is full. ERR_QUEUE_TIMEOUT after timeoutMs. */
   push(value, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     const { tag, payload } = this.#prepare(value);
-    const attempt = () => (this.#pushesDone() && this.#push(tag, payload) ? true : NONE);
+    const attempt = () => (this.#pushes.drained() && this.#push(tag, payload) ? true : NONE);
     if (attempt() !== NONE) return;
     const r = blockUntil(this.#waits, PUSH_WAITERS, POPPED, attempt, NONE, timeout, SPINS, RECHECK_MS);
     if (r === NONE) throw timedOut('push()', timeout);
@@ -280,7 +264,7 @@ class Stack extends RegionHandle {
   /** Pops the top message (after the handle's pending popAsync() calls), or returns undefined when the stack is empty. */
   tryPop() {
     this.usable_();
-    const r = this.#popsDone() ? this.#pop() : NONE;
+    const r = this.#pops.drained() ? this.#pop() : NONE;
     return r === NONE ? undefined : r;
   }
 
@@ -288,7 +272,7 @@ class Stack extends RegionHandle {
   pop(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.usable_();
-    const r = blockUntil(this.#waits, POP_WAITERS, PUSHED, () => (this.#popsDone() ? this.#pop() : NONE), NONE, timeout, SPINS,
+    const r = blockUntil(this.#waits, POP_WAITERS, PUSHED, () => (this.#pops.drained() ? this.#pop() : NONE), NONE, timeout, SPINS,
       RECHECK_MS);
     if (r === NONE) throw timedOut('pop()', timeout);
     return r;
@@ -330,7 +314,7 @@ class Stack extends RegionHandle {
     if (this.closed) return;
     this.#owners.leave(this.#slot, this.#token);
     super.close();
-    endPending(this, this.#pushes, this.#pops);
+    endPending(() => this.usable_(), this.#pushes, this.#pops);
   }
 }
 Object.defineProperty(Stack, 'NODES_OFFSET', { value: NODES, enumerable: true });

@@ -7,7 +7,7 @@
 const { C } = require('../layout/layout');
 const { msgError } = require('./errors');
 const { park, timeoutOf, asyncOptions, timedOut, oncePer } = require('./park');
-const { AsyncFifo } = require('./async-fifo');
+const { AsyncFifo, endPending } = require('./async-fifo');
 const R = require('./broadcast-records');
 
 const RECHECK_MS = C.BCAST_RECHECK_MS;
@@ -81,18 +81,10 @@ class Subscriber {
     return { value, missed };
   }
 
-  // Whether no receive() is pending, once those pending took what they can now: the other forms
-  // do not overtake them.
-  #receivesDone() {
-    if (this.#receives.idle) return true;
-    this.#receives.serve();
-    return this.#receives.idle;
-  }
-
   /** The next message as { value, missed } (after the pending receive() calls), or undefined when none is published yet. */
   tryReceive() {
     this.#usable();
-    const r = this.#receivesDone() ? this.#next() : NONE;
+    const r = this.#receives.drained() ? this.#next() : NONE;
     return r === NONE ? undefined : r;
   }
 
@@ -100,7 +92,7 @@ class Subscriber {
   receiveSync(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.#usable();
-    const attempt = () => (this.#receivesDone() ? this.#next() : NONE);
+    const attempt = () => (this.#receives.drained() ? this.#next() : NONE);
     for (let i = 0; i < SPINS; i++) {
       const r = attempt();
       if (r !== NONE) return r;
@@ -151,12 +143,7 @@ class Subscriber {
     Atomics.store(s.u32, R.partyWord(this.#at.slot, R.ROLES), 0);
     s.owners.leave(this.#at.slot, this.#token);
     this.#onClose();
-    // The pending receive() calls end now with ERR_CLOSED, not at the loop's next check.
-    try {
-      this.#usable();
-    } catch (e) {
-      this.#receives.failAll(e);
-    }
+    endPending(() => this.#usable(), this.#receives);
   }
 }
 
