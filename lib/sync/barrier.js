@@ -232,7 +232,7 @@ class Barrier extends SyncObject {
     let res;
     this.#pending = mine;
     try {
-      res = await blockAsync(r.i32, STATE, SLEEPERS, (check) => this.#attempt(mine, check), timeout, signal, () => r.usable());
+      res = await blockAsync(r.i32, STATE, SLEEPERS, (check) => this.#attempt(mine, check), timeout, signal, r);
     } catch (e) {
       if (!r.closed) this.#leave(mine);
       throw e;

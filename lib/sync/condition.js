@@ -191,7 +191,7 @@ class Condition extends SyncObject {
     let failure;
     this.#pending.add(w);
     try {
-      notified = (await blockAsync(r.i32, () => w.word, SLEEPERS, (check) => this.#attempt(w, check), timeout, signal, () => r.usable())) === NOTIFIED;
+      notified = (await blockAsync(r.i32, () => w.word, SLEEPERS, (check) => this.#attempt(w, check), timeout, signal, r)) === NOTIFIED;
     } catch (e) {
       failure = e;
     }

@@ -248,7 +248,7 @@ class RwLock extends SyncObject {
 
   async #lockAsync(attempt, timeout, signal, what) {
     const r = this.#r;
-    const res = await blockAsync(r.i32, SEQ, SLEEPERS, attempt, timeout, signal, () => r.usable());
+    const res = await blockAsync(r.i32, SEQ, SLEEPERS, attempt, timeout, signal, r);
     // A close() since the lock was taken gave it back (kOnClose): it is not this handle's.
     r.usable();
     if (res === TIMED_OUT) throw timedOut(what, timeout);
