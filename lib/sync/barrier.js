@@ -50,8 +50,10 @@ function broken() {
 class Barrier extends SyncObject {
   #r;
   #recheck = new Recheck();
-  // The state of the generation an async wait of this handle waits in (null: none).
-  #pending = null;
+  // The async waits of this handle that are pending: each one's `mine`, the state of the
+  // generation it waits in. Several tasks may wait on one handle, in different generations when a
+  // generation passed before an earlier wait looked: close() leaves each one's generation.
+  #pending = new Set();
   // A guard taken over from a gone holder: that party died, which breaks the barrier anyway.
   #repair = () => this.#break();
 
@@ -230,14 +232,15 @@ class Barrier extends SyncObject {
   async #waitAsync(mine, timeout, signal) {
     const r = this.#r;
     let res;
-    this.#pending = mine;
+    const pending = { mine };
+    this.#pending.add(pending);
     try {
-      res = await blockAsync(r.i32, STATE, SLEEPERS, (check) => this.#attempt(mine, check), timeout, signal, () => r.usable());
+      res = await blockAsync(r.i32, STATE, SLEEPERS, (check) => this.#attempt(mine, check), timeout, signal, r);
     } catch (e) {
       if (!r.closed) this.#leave(mine);
       throw e;
     } finally {
-      this.#pending = null;
+      this.#pending.delete(pending);
     }
     if (res === TIMED_OUT) {
       res = this.#leave(mine);
@@ -269,9 +272,10 @@ class Barrier extends SyncObject {
     wake(r.i32, STATE, SLEEPERS, Infinity);
   }
 
-  // At close(): a wait pending on the handle breaks the barrier.
+  // At close(): a wait pending on the handle breaks the barrier, unless its generation ended
+  // already (#leave() breaks only a generation still waited in).
   [kOnClose]() {
-    if (this.#pending !== null) this.#leave(this.#pending);
+    for (const { mine } of this.#pending) this.#leave(mine);
   }
 }
 

@@ -17,7 +17,9 @@
 const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
 const { Mutex, kRelease } = require('./mutex');
-const { Region, SyncObject, regionOf, defineKind, place, shmError, validateTimeout, validateSignal } = require('./region');
+const {
+  Region, SyncObject, regionOf, kOnClose, defineKind, place, shmError, validateTimeout, validateSignal,
+} = require('./region');
 const { block, blockAsync, wake } = require('./wait');
 const G = require('./condition-groups');
 
@@ -36,6 +38,10 @@ const NOTIFIED = true;
 class Condition extends SyncObject {
   #r;
   #u64;
+  // The waiters of this handle's pending waitAsync calls that were not notified yet: close()
+  // takes them out of the groups while the region is still mapped (a segment this handle opened
+  // is released by the close, and a leave after it would never reach the shared word).
+  #pending = new Set();
 
   /** @private Use Condition.create() or Condition.open(). */
   constructor(token, where) {
@@ -88,13 +94,13 @@ class Condition extends SyncObject {
     for (;;) {
       const g = G.load(this.#u64, GROUPS);
       const age = G.age(g, w.epoch);
-      if (age > 1) return NOTIFIED; // its group was let go
+      if (age > 1) return this.#notified(w); // its group was let go
       if (age === 1) {
         if (g.tokens === 0) {
           w.word = SEQ;
           return seq;
         }
-        if (G.cas(this.#u64, GROUPS, g, G.take(g))) return NOTIFIED;
+        if (G.cas(this.#u64, GROUPS, g, G.take(g))) return this.#notified(w);
         continue;
       }
       if (check && g.tokens > 0 && G.sameClosed(w.seen, g)) {
@@ -106,6 +112,12 @@ class Condition extends SyncObject {
       w.word = TURNS;
       return turns;
     }
+  }
+
+  // A wait that was let go has left the groups: nothing is left for close() to take out.
+  #notified(w) {
+    this.#pending.delete(w);
+    return NOTIFIED;
   }
 
   // Registers a waiter in the open group and releases the mutex (checked to be held by its
@@ -129,6 +141,7 @@ class Condition extends SyncObject {
   // group was let go, or (`take`, a wait whose time ran out) it took a token of the closed group.
   // A waiter that gives up otherwise (aborted, closed) takes none: the token stays for the others.
   #leave(w, take) {
+    this.#pending.delete(w);
     let notified = false;
     this.#change((g) => {
       const age = G.age(g, w.epoch);
@@ -176,12 +189,14 @@ class Condition extends SyncObject {
     const r = this.#r;
     let notified = false;
     let failure;
+    this.#pending.add(w);
     try {
-      notified = (await blockAsync(r.i32, () => w.word, SLEEPERS, (check) => this.#attempt(w, check), timeout, signal, () => r.usable())) === NOTIFIED;
+      notified = (await blockAsync(r.i32, () => w.word, SLEEPERS, (check) => this.#attempt(w, check), timeout, signal, r)) === NOTIFIED;
     } catch (e) {
       failure = e;
     }
-    if (!notified) notified = this.#leave(w, failure === undefined);
+    // A close() took the waiter out already (kOnClose), unless a look let it go first.
+    if (!notified && !r.closed) notified = this.#leave(w, failure === undefined);
     const { recovered } = await mutex.lockAsync();
     if (failure) throw failure;
     return { notified, recovered };
@@ -201,6 +216,12 @@ class Condition extends SyncObject {
   notifyAll() {
     this.#r.usable();
     this.#change(G.notifyAll);
+  }
+
+  // At close(), before the region is released: pending waits leave the groups without taking a
+  // token (a token handed to them stays for the other waiters); each then rejects with ERR_CLOSED.
+  [kOnClose]() {
+    for (const w of this.#pending) this.#leave(w, false);
   }
 }
 

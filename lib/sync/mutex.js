@@ -155,8 +155,7 @@ class Mutex extends SyncObject {
   }
 
   async #lockAsync(timeout, signal) {
-    const r = await blockAsync(this.#r.i32, LOCK, WAITERS, (check) => this.#attempt(check), timeout, signal,
-      () => this.#r.usable());
+    const r = await blockAsync(this.#r.i32, LOCK, WAITERS, (check) => this.#attempt(check), timeout, signal, this.#r);
     // A close() since the lock was taken abandoned it (kOnClose): it is no longer this handle's.
     this.#r.usable();
     if (r === TIMED_OUT) throw timedOut(timeout);

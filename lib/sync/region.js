@@ -194,6 +194,10 @@ class Region {
     this.slot = 0;
     this.token = 0;
     this.closed = false;
+    // The sleepers this handle's async waits have registered on the kind's `sleepers` word
+    // (`asleepWord`) and not yet taken off: close() takes them off while the region is mapped.
+    this.asleep = 0;
+    this.asleepWord = 0;
     // Held until close() or abort(): another handle's segment closing must leave this handle's
     // shared memory in place (segment.js, holdBuffer).
     holdBuffer(where.buffer);
@@ -267,9 +271,34 @@ class Region {
     if (this.closed) throw shmError('ERR_CLOSED', `The ${this.what} is closed`);
   }
 
-  /** Releases the owner slot (if any) and the segment (if this handle opened one). */
+  /** An async wait of this handle registered on the sleepers word `index` and sleeps. */
+  sleeping(index) {
+    this.asleep++;
+    this.asleepWord = index;
+  }
+
+  /**
+   * An async wait's sleep ended: whether its registration is still its own to take off (false
+   * once close() took it off).
+   */
+  awake() {
+    if (this.closed) return false;
+    this.asleep--;
+    return true;
+  }
+
+  /**
+   * Releases the owner slot (if any) and the segment (if this handle opened one). The sleepers
+   * of pending async waits are taken off first: a segment this handle opened is released by the
+   * close, and a wait that took itself off when its sleep ends would write to memory that no
+   * longer holds the shared word.
+   */
   close() {
     this.closed = true;
+    if (this.asleep !== 0) {
+      Atomics.sub(this.u32, this.asleepWord, this.asleep);
+      this.asleep = 0;
+    }
     if (this.owners) this.owners.leave(this.slot, this.token);
     this.release();
     if (this.segment) this.segment.close();

@@ -216,12 +216,16 @@ class RwLock extends SyncObject {
 
   /**
    * Takes a read lock (shared with other readers), blocking for at most timeoutMs. Returns
-   * { recovered }. Throws ShmError ERR_LOCK_TIMEOUT. A handle may hold several read locks; a
-   * reader that asks again while a writer waits waits behind it (do not nest read locks).
+   * { recovered }. Throws ShmError ERR_LOCK_TIMEOUT (also at once on a handle that holds the
+   * write lock). A handle may hold several read locks; a reader that asks again while a writer
+   * waits waits behind it (do not nest read locks).
    */
   readLock(timeoutMs) {
     const timeout = validateTimeout(timeoutMs);
     this.#r.usable();
+    // The write lock of this handle is released only by this thread, which the wait would block:
+    // the wait could only end by its timeout.
+    if (this.#writing) throw shmError('ERR_LOCK_TIMEOUT', 'This handle holds the write lock: a read lock would wait for it');
     const r = block(this.#r.i32, SEQ, SLEEPERS, (check) => this.#readAttempt(check), timeout, SPINS);
     if (r === TIMED_OUT) throw timedOut('read', timeout);
     return r;
@@ -244,7 +248,7 @@ class RwLock extends SyncObject {
 
   async #lockAsync(attempt, timeout, signal, what) {
     const r = this.#r;
-    const res = await blockAsync(r.i32, SEQ, SLEEPERS, attempt, timeout, signal, () => r.usable());
+    const res = await blockAsync(r.i32, SEQ, SLEEPERS, attempt, timeout, signal, r);
     // A close() since the lock was taken gave it back (kOnClose): it is not this handle's.
     r.usable();
     if (res === TIMED_OUT) throw timedOut(what, timeout);
@@ -272,12 +276,18 @@ class RwLock extends SyncObject {
   /**
    * Takes the write lock (exclusive), blocking for at most timeoutMs; from the moment it waits,
    * new readers wait behind it. Returns { recovered }. Throws ShmError ERR_LOCK_TIMEOUT (also at
-   * once on a handle that holds the write lock: it is not recursive).
+   * once on a handle that holds the write lock, it is not recursive, or a read lock, which is not
+   * upgraded).
    */
   writeLock(timeoutMs) {
     const timeout = validateTimeout(timeoutMs);
     this.#r.usable();
     if (this.#writing) throw shmError('ERR_LOCK_TIMEOUT', 'This handle already holds the write lock (it is not recursive)');
+    // Likewise its read locks: a blocked thread never releases them, and a waiting writer would
+    // hold back every new reader until the timeout.
+    if (Atomics.load(this.#r.u32, READS(this.#r.slot)) !== 0) {
+      throw shmError('ERR_LOCK_TIMEOUT', 'This handle holds a read lock: a write lock would wait for it (a read lock is not upgraded)');
+    }
     const waiter = { registered: false };
     let r;
     try {

@@ -232,8 +232,7 @@ class Semaphore extends SyncObject {
 
   async #acquireAsync(n, timeout, signal) {
     const r = this.#r;
-    const res = await blockAsync(r.i32, PERMITS, SLEEPERS, (check) => this.#attempt(n, check), timeout, signal,
-      () => r.usable());
+    const res = await blockAsync(r.i32, PERMITS, SLEEPERS, (check) => this.#attempt(n, check), timeout, signal, r);
     // A close() since the permits were taken gave them back (kOnClose): they are not this handle's.
     r.usable();
     if (res === TIMED_OUT) throw timedOut(n, timeout);

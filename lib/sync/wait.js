@@ -123,10 +123,12 @@ function block(i32, word, sleepers, attempt, timeoutMs, spins = 0) {
 }
 
 /**
- * Like block() without blocking the event loop. `usable()` is called before each look (it
- * throws when the handle was closed); a `signal` that aborts rejects with its reason.
+ * Like block() without blocking the event loop. `region` is the handle's Region: its usable() is
+ * called before each look (it throws when the handle was closed), and it keeps the count of this
+ * handle's registered sleepers, which its close() takes off `sleepers` (see Region.close()). A
+ * `signal` that aborts rejects with its reason.
  */
-async function blockAsync(i32, word, sleepers, attempt, timeoutMs, signal, usable) {
+async function blockAsync(i32, word, sleepers, attempt, timeoutMs, signal, region) {
   let onAbort;
   const aborted = signal && new Promise((resolve) => {
     onAbort = resolve;
@@ -136,15 +138,16 @@ async function blockAsync(i32, word, sleepers, attempt, timeoutMs, signal, usabl
     const looks = new Looks(attempt, timeoutMs);
     for (;;) {
       if (signal) signal.throwIfAborted();
-      if (usable) usable();
+      region.usable();
       const r = looks.look();
       if (r !== SLEEP) return r;
       Atomics.add(i32, sleepers, 1);
+      region.sleeping(sleepers);
       try {
         const slept = sleepAsync(i32, wordOf(word), looks.expected, looks.ms);
         await (aborted ? Promise.race([slept, aborted]) : slept);
       } finally {
-        Atomics.sub(i32, sleepers, 1);
+        if (region.awake()) Atomics.sub(i32, sleepers, 1);
       }
     }
   } finally {

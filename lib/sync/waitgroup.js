@@ -129,7 +129,7 @@ class WaitGroup extends SyncObject {
   async #waitAsync(timeout, signal) {
     const r = this.#r;
     const g = Atomics.load(r.u32, GENERATION);
-    const res = await blockAsync(r.i32, GENERATION, SLEEPERS, () => this.#attempt(g), timeout, signal, () => r.usable());
+    const res = await blockAsync(r.i32, GENERATION, SLEEPERS, () => this.#attempt(g), timeout, signal, r);
     if (res === TIMED_OUT) throw timedOut(timeout);
   }
 }

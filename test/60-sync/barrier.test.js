@@ -112,6 +112,27 @@ describe('Barrier', () => {
     b.close();
   });
 
+  // Tasks sharing a handle: its second wait arrives in the next generation before its first, whose
+  // generation passed, has looked. Closing the handle after the first returned leaves the second's
+  // arrival, which nobody will make good: the barrier breaks, instead of letting another party
+  // through with it.
+  it('closing a handle breaks the barrier for a wait of it in a later generation than another wait of it', async () => {
+    const buffer = sab();
+    const a = Barrier.create({ buffer, parties: 2 });
+    const b = Barrier.open({ buffer });
+    const c = Barrier.open({ buffer });
+    const first = a.waitAsync(10000);
+    assert.deepStrictEqual(b.wait(10000), { leader: true });
+    const second = a.waitAsync(10000);
+    assert.deepStrictEqual(await first, { leader: false });
+    a.close();
+    await assert.rejects(second, { code: 'ERR_CLOSED' });
+    assert.strictEqual(c.broken, true);
+    assert.throws(() => c.wait(10000), isBroken);
+    b.close();
+    c.close();
+  });
+
   // The leader's wait returns at once; the other party's async wait looks only a tick later, by
   // when the next generation may be broken or reset: its own generation passed all the same.
   it('a party whose generation passed is let go even if the next one breaks or is reset before it looks', async () => {

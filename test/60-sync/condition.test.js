@@ -239,6 +239,22 @@ describe('Condition', () => {
       m.close();
     });
 
+    it('closing a handle that opened the segment ends a pending waitAsync and takes its wait out of the shared groups', async () => {
+      const m = Mutex.create({ name, size: TOTAL_BYTES });
+      const c = Condition.open({ buffer: m.buffer, byteOffset: LAYOUT.notEmpty });
+      const own = Condition.open({ name, byteOffset: LAYOUT.notEmpty }); // its own mapping, released by its close
+      m.lock();
+      const p = own.waitAsync(m, 30000);
+      assert.strictEqual(c.waiting, 1);
+      own.close();
+      await assert.rejects(p, { code: 'ERR_CLOSED' });
+      assert.strictEqual(m.held, true);
+      assert.strictEqual(c.waiting, 0);
+      m.unlock();
+      c.close();
+      m.close();
+    });
+
     it('a bounded queue with producers and consumers in 2 processes and 2 workers', async () => {
       const m = Mutex.create({ name, size: TOTAL_BYTES });
       const { buffer } = m;

@@ -6,7 +6,7 @@ const assert = require('assert');
 const path = require('path');
 const { Mutex, RwLock, Condition, Semaphore, Barrier, WaitGroup, Segment } = require('../../index');
 const { addon } = require('../../lib/base/native');
-const { uniqueName, removeShm, tempDir, runNode, exitedPid } = require('../helpers/process');
+const { uniqueName, removeShm, tempDir, runNode, exitedPid, until } = require('../helpers/process');
 const { actor } = require('../helpers/sync-actors');
 const { watchLog } = require('../helpers/watches');
 const { Region, claimOrAbort } = require('../../lib/sync/region');
@@ -127,6 +127,56 @@ describe('sync objects: the life of a waiter', () => {
       assert.deepStrictEqual(tryAcquire(other), { recovered: true }, K.name);
       await assert.rejects(p, { code: 'ERR_CLOSED' }, K.name);
       other.close();
+    }
+  });
+
+  // A sleeper stays counted in its record's sleepers word (format.md §13, "Waiting") until its
+  // sleep ends; a handle that closes with waits pending releases its segment's pages at once, so
+  // that the count must come off the shared word at the close, not after it: a count left behind
+  // makes every later release of the object a wake call, for as long as the segment lives.
+  (addon ? it : it.skip)('a handle that opened its own segment and closes with async waits pending leaves no sleeper counted', async () => {
+    const { offsets, bytes } = layout();
+    const name = uniqueName('life-sleepers');
+    const seg = Segment.create({ name, size: bytes });
+    try {
+      const held = blockEverything({ buffer: seg.buffer }, offsets);
+      const WORD = Uint32Array.BYTES_PER_ELEMENT;
+      const SLEEPERS = {
+        mutex: C.SYNC_MUTEX_OFFSET / WORD + W.MUTEX_STATE.WAITERS,
+        rwlock: Region.field(W.RW_LOCK_STATE.SLEEPERS),
+        semaphore: Region.field(W.SEMAPHORE_STATE.SLEEPERS),
+        barrier: Region.field(W.BARRIER_STATE.SLEEPERS),
+        waitgroup: Region.field(W.WAIT_GROUP_STATE.SLEEPERS),
+        condition: Region.field(W.CONDITION_STATE.SLEEPERS),
+      };
+      const u32 = new Uint32Array(seg.buffer);
+      const sleepers = (k) => Atomics.load(u32, offsets[k] / WORD + SLEEPERS[k]);
+      const waits = {
+        mutex: (h) => h.lockAsync(),
+        rwlock: (h) => h.readLockAsync(),
+        semaphore: (h) => h.acquireAsync(),
+        barrier: (h) => h.waitAsync(),
+        waitgroup: (h) => h.waitAsync(),
+      };
+      for (const [k, wait] of Object.entries(waits)) {
+        const own = KINDS[k].open({ name, byteOffset: offsets[k] });
+        const p = wait(own);
+        await until(() => sleepers(k) === 1, `the ${k} wait to sleep`);
+        own.close();
+        await assert.rejects(p, { code: 'ERR_CLOSED' }, k);
+        assert.strictEqual(sleepers(k), 0, k);
+      }
+      const m = held[0];
+      const own = Condition.open({ name, byteOffset: offsets.condition });
+      const p = own.waitAsync(m);
+      await until(() => sleepers('condition') === 1, 'the condition wait to sleep');
+      own.close();
+      await assert.rejects(p, { code: 'ERR_CLOSED' });
+      assert.strictEqual(sleepers('condition'), 0);
+      for (const o of held) o.close();
+    } finally {
+      seg.close();
+      removeShm(name);
     }
   });
 

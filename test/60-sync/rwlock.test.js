@@ -41,6 +41,29 @@ describe('RwLock', () => {
     b.close();
   });
 
+  it('a blocking lock that the handle\'s own hold would keep waiting (an upgrade, a read under the write lock) throws ERR_LOCK_TIMEOUT at once, without a timeout given', async () => {
+    for (const write of [false, true]) {
+      const buffer = sab();
+      const worker = actor('rw-self', { buffer }, { rw: 0, write });
+      assert.strictEqual(await worker.next(), 'ERR_LOCK_TIMEOUT');
+      await worker.exited;
+    }
+    const buffer = sab();
+    const a = RwLock.open({ buffer });
+    const b = RwLock.open({ buffer });
+    a.readLock();
+    assert.throws(() => a.writeLock(), { code: 'ERR_LOCK_TIMEOUT' });
+    assert.deepStrictEqual(b.tryReadLock(), { recovered: false }); // no writer was left waiting
+    b.readUnlock();
+    a.readUnlock();
+    a.writeLock();
+    assert.throws(() => a.readLock(), { code: 'ERR_LOCK_TIMEOUT' });
+    assert.strictEqual(a.reading, 0);
+    a.writeUnlock();
+    a.close();
+    b.close();
+  });
+
   it('unlocks by a handle that does not hold throw ERR_NOT_OWNER', () => {
     const buffer = sab();
     const a = RwLock.open({ buffer });

@@ -10,6 +10,8 @@
 //   sem-hold       acquire args.n permits, say "held", wait to be killed
 //   rw-count       plain increments under the write lock, checked reads under the read lock
 //   rw-hold        take the write (args.write) or read lock, say "held", wait to be killed
+//   rw-self        take the write (args.write) or read lock, then the other one blocking without
+//                  a timeout: says the error's code, or "acquired"
 //   cond-queue     a producer or consumer of a bounded queue under a mutex and two conditions
 //   bar-lockstep   args.rounds generations of a barrier, checking the lockstep of a shared array
 //   bar-hold       arrive at the barrier (args.arrive) or not, say "ready", wait to be killed
@@ -140,6 +142,19 @@ const modes = {
     else rw.readLock(TIMEOUT);
     say('held');
     stay();
+  },
+
+  'rw-self'() {
+    const rw = RwLock.open(at(args.rw));
+    if (args.write) rw.writeLock(TIMEOUT);
+    else rw.readLock(TIMEOUT);
+    try {
+      if (args.write) rw.readLock();
+      else rw.writeLock();
+      say('acquired');
+    } catch (e) {
+      say(e.code);
+    }
   },
 
   'cond-queue'() {
