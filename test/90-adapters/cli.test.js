@@ -10,7 +10,7 @@ const { Store } = require('../../lib/store/store');
 const { Registry } = require('../../lib/registry/registry');
 const { AT, C, W, SIZE_CLASSES } = require('../../lib/layout/layout');
 const { uniqueName, tempDir, removeShm } = require('../helpers/process');
-const { cli, assertOneLine } = require('../helpers/cli');
+const { BIN, cli, assertOneLine } = require('../helpers/cli');
 const { entryWord, chain } = require('../helpers/store-bytes');
 
 const SIZE = 1 << 20;
@@ -265,6 +265,18 @@ describe('shmstore CLI', function () {
       const row = j.find((x) => x.name === name);
       assert.deepStrictEqual(row, { name, size: SIZE, kind: 'store', entries: 5, namespaces: 2 });
       assert.match(cli(['ls']).stdout, new RegExp(`^${name}\\s+${SIZE}\\s+store\\s+5\\s+2$`, 'm'));
+    });
+
+    it('an output that cannot be written (a full device) is exit 1 in one line ending with its code', function () {
+      const full = fs.openSync('/dev/full', 'w');
+      try {
+        for (const c of [['stats', name, '--json'], ['keys', name, 'a'], ['dump', name]]) {
+          const r = spawnSync(process.execPath, [BIN, ...c], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8', timeout: 60000 });
+          assertOneLine({ code: r.status, stdout: '', stderr: r.stderr }, 1, /^shmstore: stdout: .*ENOSPC.* \(ERR_SHM_IO\)$/);
+        }
+      } finally {
+        fs.closeSync(full);
+      }
     });
   });
 
