@@ -878,6 +878,7 @@ export declare class SpscRing implements QueueLatency<SpscRingLatencyOp> {
   enqueueAsync(value: QueueMessage, options?: QueueWaitOptions): Promise<void>;
   /** The next message, or undefined when empty. */
   tryDequeue(): any;
+  /** The next message without removing it, after this handle's pending dequeueAsync() calls took theirs; undefined when empty. */
   peek(): any;
   dequeue(timeoutMs?: number): any;
   /** Takes a message after this handle's pending dequeueAsync() and dequeueIntoAsync() calls: call order within one handle. */
@@ -984,7 +985,7 @@ export declare class Stack {
   pop(timeoutMs?: number): any;
   /** Takes the top after this handle's pending popAsync() calls: call order within one handle. */
   popAsync(options?: QueueWaitOptions): Promise<any>;
-  /** The top message without popping it, or undefined when empty. */
+  /** The top message without popping it, after this handle's pending popAsync() calls took theirs; undefined when empty. */
   peek(): any;
   /** Gives the nodes held by parties that are gone back; returns how many. */
   reclaim(): number;
@@ -1026,6 +1027,7 @@ export declare class PriorityQueue {
   dequeue(timeoutMs?: number): any;
   /** Takes the first message after this handle's pending dequeueAsync() calls: call order within one handle. */
   dequeueAsync(options?: QueueWaitOptions): Promise<any>;
+  /** The first message without removing it, after this handle's pending dequeueAsync() calls took theirs; undefined when empty. */
   peek(): any;
   close(): void;
   [Symbol.dispose](): void;

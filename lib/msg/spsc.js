@@ -299,9 +299,15 @@ class SpscRing extends RegionHandle {
     }
   }
 
-  /** The next message without removing it, or undefined when the ring is empty. */
+  /**
+   * The next message without removing it, or undefined when the ring is empty. The handle's
+   * pending dequeueAsync() and dequeueIntoAsync() calls are served first: what peek() shows is
+   * what the next take gets, not a message a pending call is about to take (while some are left,
+   * nothing is there for peek() either).
+   */
   peek() {
     this.usable_();
+    if (!this.#dequeues.drained()) return undefined;
     const r = this.#r;
     if (r.elementSize) return elements.peek(r);
     const head = records.front(r);
