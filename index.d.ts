@@ -99,6 +99,7 @@ export type ShmErrorCode =
   | 'ERR_QUEUE_TIMEOUT'
   | 'ERR_MESSAGE_TOO_LARGE'
   | 'ERR_CHANNEL_CLOSED'
+  | 'ERR_ABORTED'
   | 'ERR_PERSIST_IO'
   | 'ERR_PERSIST_CORRUPT'
   | 'ERR_PERSIST_STALE'
@@ -132,9 +133,9 @@ export declare class ShmError extends Error {
    */
   received?: unknown[];
   /**
-   * On an `ERR_QUEUE_TIMEOUT` or `ERR_CHANNEL_CLOSED` of `channel.sendBatch` (and on the TypeError
-   * of bytes detached after the call): how many values, a prefix of the array, the channel took
-   * before it.
+   * On an `ERR_QUEUE_TIMEOUT`, `ERR_CHANNEL_CLOSED` or `ERR_ABORTED` of `channel.sendBatch` (and
+   * on the TypeError of bytes detached after the call): how many values, a prefix of the array,
+   * the channel took before it. An `ERR_ABORTED`'s `cause` is the signal's reason.
    */
   sent?: number;
 }
@@ -1212,7 +1213,8 @@ export declare class Channel implements AsyncIterable<any>, QueueLatency<Channel
   /**
    * Sends every value in order, claiming the free slots at once and waiting only while none is
    * free; resolves how many were sent. ERR_QUEUE_TIMEOUT and ERR_CHANNEL_CLOSED carry `sent`,
-   * as does the TypeError of bytes detached or shrunk before the channel took them.
+   * as does the TypeError of bytes detached or shrunk before the channel took them. An abort of
+   * `signal` rejects with ERR_ABORTED carrying `sent` (0 or more), its `cause` the signal's reason.
    */
   sendBatch(values: QueueMessage[], options?: QueueWaitOptions): Promise<number>;
   /** At least one message, at most max (what is queued). */

@@ -207,8 +207,9 @@ class Channel {
    * (up to 64 with one CAS) and waiting, as send() does, only while none is free; resolves how
    * many were sent. Every value is checked before the first is sent. ERR_QUEUE_TIMEOUT and
    * ERR_CHANNEL_CLOSED carry `sent`: how many values (a prefix) the channel took before it; so
-   * does the TypeError of bytes detached (transferred) or shrunk after the call, before the
-   * channel took them. One pending send of the handle (call order): sends called after it wait
+   * do the TypeError of bytes detached (transferred) or shrunk after the call, before the
+   * channel took them, and ERR_ABORTED, an abort of `signal` (its `cause` the signal's reason).
+   * One pending send of the handle (call order): sends called after it wait
    * for the whole batch.
    */
   sendBatch(values, options) {
@@ -249,8 +250,14 @@ class Channel {
       e.sent = batch.sent;
       throw e;
     }, (e) => {
-      // The channel's own errors say how far the batch went (an abort rejects with the signal's
-      // reason, left as it is).
+      // Every rejection says how far the batch went. An abort too: the signal's reason alone
+      // would not say how many values went out before it (some may have, the rest will not), so
+      // it becomes the cause of an ERR_ABORTED that carries `sent`, whether or not any was sent.
+      if (signal !== undefined && signal.aborted && e === signal.reason) {
+        const aborted = msgError('ERR_ABORTED', `sendBatch() was aborted after sending ${batch.sent} of ${n} values`, { cause: e });
+        aborted.sent = batch.sent;
+        throw aborted;
+      }
       if (e?.code === 'ERR_CHANNEL_CLOSED') e.sent = batch.sent;
       throw e;
     });
