@@ -467,8 +467,8 @@ describe('the waiting loop of a side ends at once when its last pending Promise-
   const ALL = {
     ...KINDS,
     SpscRing: {
-      make: (capacity) => {
-        // Numbers (12-byte records): 5 fit in the smallest ring.
+      make: () => {
+        // The smallest ring (64 bytes: 5 numbers, records of 12 bytes), whatever the others hold.
         const buffer = new SharedArrayBuffer(SpscRing.bytesFor(64));
         return { buffer, h: SpscRing.create({ buffer, capacity: 64 }) };
       },
