@@ -129,9 +129,16 @@ export declare class ShmError extends Error {
   undoError?: ShmError;
   /**
    * On an `ERR_CORRUPT` of a batch read (`queue.tryDequeueBatch`, `queue.dequeueBatch`,
-   * `channel.receiveBatch`) that met a damaged record: the messages the call took, in order.
+   * `channel.receiveBatch`, `ring.tryDequeueBatch`, `ring.dequeueBatch`) that met a damaged
+   * record: the messages the call took, in order.
    */
   received?: unknown[];
+  /**
+   * On an `ERR_CORRUPT` of an `SpscRing` read: `false` when the damaged record was dropped and the
+   * next read goes on; `true` when the next record cannot be found, every read throws again, and
+   * only `ring.discard()` (dropping everything published up to now) gets past it.
+   */
+  needsDiscard?: boolean;
   /**
    * On an `ERR_QUEUE_TIMEOUT`, `ERR_CHANNEL_CLOSED` or `ERR_ABORTED` of `channel.sendBatch` (and
    * on the TypeError of bytes detached after the call): how many values, a prefix of the array,
@@ -897,6 +904,11 @@ export declare class SpscRing implements QueueLatency<SpscRingLatencyOp> {
   dequeueInto(target: ArrayBufferView | ArrayBuffer | SharedArrayBuffer, timeoutMs?: number): number;
   /** Element mode: in call order with this handle's pending dequeueAsync() and dequeueIntoAsync() calls. */
   dequeueIntoAsync(target: ArrayBufferView | ArrayBuffer | SharedArrayBuffer, options?: QueueWaitOptions): Promise<number>;
+  /**
+   * Consumer side: drops every message published up to now (the way on after ERR_CORRUPT with
+   * `needsDiscard`); returns how much it dropped, as `size` counts it.
+   */
+  discard(): number;
   close(): void;
   [Symbol.dispose](): void;
   readonly capacity: number;
