@@ -1400,10 +1400,12 @@ const statuses = [
   [33, 'ERR_REGISTRY_FULL'],
   [34, 'ERR_IN_USE'],
   // Messaging (docs/format.md §15): a blocking queue operation's wait ran out; a message larger
-  // than the queue can hold; an operation on a closed channel.
+  // than the queue can hold; an operation on a closed channel; a channel's sendBatch() aborted by
+  // its signal (its `cause` the signal's reason, its `sent` how far the batch went).
   [35, 'ERR_QUEUE_TIMEOUT'],
   [36, 'ERR_MESSAGE_TOO_LARGE'],
   [37, 'ERR_CHANNEL_CLOSED'],
+  [38, 'ERR_ABORTED'],
   [45, 'ERR_PERSIST_IO'],
   [46, 'ERR_PERSIST_CORRUPT'],
   // A write through a handle of a persisted store that another opener rebuilt from its log since

@@ -29,6 +29,7 @@ class AsyncFifo {
   #tail = null;
   #count = 0;
   #pumping = false;
+  #parked = false; // the waiting loop awaits its park (set around the await only)
 
   constructor(w, waiters, word, none, recheckMs) {
     this.#w = w;
@@ -165,6 +166,30 @@ class AsyncFifo {
     if (this.#pumping) wakeAll(this.#w.i32, this.#word);
   }
 
+  /**
+   * Ends the parked waiting loop's park now that nothing is pending, and takes back what its wait
+   * left in the shared words, so that no waiter of this side stays registered and no futex wait
+   * keeps the event loop alive (or a worker from exiting) until the park's recheck:
+   * - a sleeping flag (SpscRing): stored 0, then the park on the other side's index woken. The
+   *   flag is this side's own; the other side's next index store then finds it down and wakes
+   *   nobody, as it should.
+   * - a waiter count: taken back to 0 as a waker does (format.md §15, Waking: exchange, then move
+   *   the wake word and wake every park on it). A registration cannot be taken back one by one
+   *   (the count does not say whose it holds, and a waker may have taken this one already), but
+   *   a party may always wake them all: the others' parks end early and they register again, as
+   *   after any wake-up. A count a waker took back already has its wake-up on the way.
+   */
+  #unpark() {
+    const { u32, i32 } = this.#w;
+    if (this.#flag >= 0) {
+      Atomics.store(u32, this.#flag, 0);
+      wakeAll(i32, this.#word);
+    } else if (Atomics.exchange(u32, this.#waiters, 0) !== 0) {
+      Atomics.add(u32, this.#word, 1);
+      wakeAll(i32, this.#word);
+    }
+  }
+
   /** Every pending operation rejects with `e`, at once (the handle is disposed or closed). */
   failAll(e) {
     while (this.#head !== null) this.#finish(this.#head, false, e);
@@ -181,6 +206,9 @@ class AsyncFifo {
     this.#count--;
     if (op.timer !== undefined) clearTimeout(op.timer);
     if (op.onAbort) op.signal.removeEventListener('abort', op.onAbort);
+    // The last one left while the loop is parked (a timer, an abort, close(), or a try or blocking
+    // form that served it): the loop ends now, not at its next recheck.
+    if (this.#count === 0 && this.#parked) this.#unpark();
     if (ok) op.resolve(value);
     else op.reject(value);
   }
@@ -218,9 +246,12 @@ class AsyncFifo {
         this.serve(true);
         if (this.#count === 0) break;
         try {
+          this.#parked = true;
           await parkAsync(i32, this.#word, seen, this.#recheckMs);
+          this.#parked = false;
           this.#w.usable();
         } catch (e) {
+          this.#parked = false;
           this.failAll(e);
           break;
         }
@@ -250,9 +281,12 @@ class AsyncFifo {
         if (this.#count === 0) break;
         Atomics.store(u32, flag, 1);
         try {
+          this.#parked = true;
           if (Atomics.load(u32, word) === seen) await parkAsync(i32, word, seen, this.#recheckMs);
+          this.#parked = false;
           this.#w.usable();
         } catch (e) {
+          this.#parked = false;
           this.failAll(e);
           break;
         } finally {
