@@ -432,6 +432,7 @@ export interface StoreStats {
   /** Bytes of the blocks this handle keeps parked for its next writes (counted in bytesLive, not in bytesFree). */
   bytesParked: number;
   fragmentation: number;
+  /** Repair passes that completed, run by any handle (wraps at 2^32); a pass that failed part way is not counted. */
   repairs: number;
   reads: number;
   writes: number;
