@@ -231,7 +231,8 @@ function forgetTexts(r) {
 //   record (the head moves past it) and throws ERR_CORRUPT with needsDiscard false; the next read
 //   goes on with the next record.
 // - a header no producer writes (an unknown tag, a length above the largest message, a number
-//   record of another length than 8, a record or a wrap marker that runs past the tail), or indices farther apart than the capacity: where the
+//   record of another length than 8, a record or a wrap marker that runs past the tail, a record
+//   that runs past the end of the data), or indices farther apart than the capacity: where the
 //   next record starts is unknown (a record is found only from the one before it, and nothing
 //   marks where one begins), so nothing is dropped and every read throws ERR_CORRUPT with
 //   needsDiscard true until the consumer discards what was published (discard()).
@@ -265,6 +266,9 @@ function sound(r, head, used) {
   if (length > r.maxMessage) throw stuck(`a record of ${length} bytes (the largest is ${r.maxMessage})`, head);
   if (tag === TAG_NUMBER && length !== NUMBER_BYTES) throw stuck(`a number record of ${length} bytes`, head);
   if (HEADER + align4(length) > used) throw stuck(`a record of ${length} bytes that runs past the tail`, head);
+  // A producer never splits a record at the end of the data (it writes a wrap marker instead): one
+  // that would run past it is damage, and reading it would read outside the ring.
+  if ((head & r.mask) + HEADER + align4(length) > r.capacity) throw stuck(`a record of ${length} bytes that runs past the end of the data`, head);
   return head;
 }
 
@@ -336,7 +340,7 @@ function readRun(r, out, head, tail, limit) {
     const h = u32[DATA_WORD + end / WORD];
     const used = HEADER + align4(h & LENGTH_MASK);
     // A header sound() would refuse ends the run: the next call of the batch's loop reports it.
-    if (!codec.isLatin1(h >>> TAG_SHIFT) || (h & LENGTH_MASK) > r.maxMessage || used > ((tail - pos) >>> 0)) break;
+    if (!codec.isLatin1(h >>> TAG_SHIFT) || (h & LENGTH_MASK) > r.maxMessage || used > ((tail - pos) >>> 0) || end + used > r.capacity) break;
     end += used;
     pos = (pos + used) >>> 0;
     k++;

@@ -218,12 +218,13 @@ int64_t SpscRing::TryDequeue(void* out, uint32_t cap, uint32_t* tag) noexcept {
     h = RacyLoad(reinterpret_cast<const uint32_t*>(Data() + at));
   }
   const uint32_t length = h & kLengthMask;
-  // An unknown tag, a length above the largest message (never read past the ring), a number
-  // record of another length than 8, or a record that runs past the tail.
+  // An unknown tag, a length above the largest message, a number record of another length than
+  // 8, a record that runs past the tail, or one that runs past the end of the data (a producer
+  // writes a wrap marker instead): the copy below never reads outside the ring.
   const uint32_t record_tag = h >> kTagShift;
   if (record_tag > L::kMsgTagNumber || length > max_message_ ||
       (record_tag == L::kMsgTagNumber && length != sizeof(double)) ||
-      kHeader + Align4(length) > used) {
+      kHeader + Align4(length) > used || at + kHeader + Align4(length) > capacity_) {
     corrupt_ = true;
     return kCorrupt;
   }

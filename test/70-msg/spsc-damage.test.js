@@ -120,6 +120,64 @@ describe('SpscRing: a damaged record', () => {
       });
     }
 
+    // A record's length that is sound in every other way (at most the largest message, within
+    // what was published) but takes it past the end of the data, where a producer writes a wrap
+    // marker instead: the reader must not read past the ring nor take what follows for a message.
+    describe('a record that runs past the end of the data', () => {
+      // Records at 232 (binary), 240 and 248 (Latin-1), then one at place 0 after the wrap; the
+      // header at 248 says 40 bytes.
+      function pastEnd() {
+        const { r, u32 } = ring();
+        for (let i = 0; i < 29; i++) {
+          r.tryEnqueue('abcd');
+          r.tryDequeue();
+        }
+        r.tryEnqueue(Buffer.from('BIN!'));
+        r.tryEnqueue('abcd');
+        r.tryEnqueue('efgh');
+        r.tryEnqueue('Q'.repeat(60));
+        const at = DATA + 248;
+        assert.strictEqual(u32[HEAD], 232);
+        u32[at / WORD] = ((C.MSG_TAG_LATIN1 << C.MSG_TAG_SHIFT) | 40) >>> 0;
+        return { r, u32 };
+      }
+      const headers = {
+        'Latin-1': C.MSG_TAG_LATIN1,
+        'UTF-8': C.MSG_TAG_UTF8,
+        binary: C.MSG_TAG_BINARY,
+        JSON: C.MSG_TAG_JSON,
+      };
+      for (const [what, tag] of Object.entries(headers)) {
+        it(`${what}: tryDequeue() and peek() throw ERR_CORRUPT with needsDiscard after the sound records, at every read; discard() gets past it`, () => {
+          const { r, u32 } = pastEnd();
+          u32[(DATA + 248) / WORD] = ((tag << C.MSG_TAG_SHIFT) | 40) >>> 0;
+          assert.deepStrictEqual(r.tryDequeue(), Buffer.from('BIN!'));
+          assert.strictEqual(r.tryDequeue(), 'abcd');
+          for (let i = 0; i < 3; i++) {
+            assert.throws(() => r.tryDequeue(), stuck);
+            assert.throws(() => r.peek(), stuck);
+          }
+          assert.strictEqual(u32[HEAD], 248); // nothing dropped
+          assert.strictEqual(r.discard(), (u32[TAIL] - 248) >>> 0);
+          r.tryEnqueue('after');
+          assert.strictEqual(r.tryDequeue(), 'after');
+          r.close();
+        });
+      }
+
+      it('a batch returns nothing it read past the end and loses no sound message: they come as `received`', async () => {
+        const { r, u32 } = pastEnd();
+        assert.throws(() => r.tryDequeueBatch(), (e) => stuck(e) && assert.deepStrictEqual(e.received, [Buffer.from('BIN!'), 'abcd']) === undefined);
+        assert.strictEqual(u32[HEAD], 248);
+        assert.throws(() => r.tryDequeueBatch(), (e) => stuck(e) && e.received.length === 0);
+        await assert.rejects(r.dequeueAsync(), stuck);
+        r.discard();
+        r.enqueueBatch(['x', 'y']);
+        assert.deepStrictEqual(r.tryDequeueBatch(), ['x', 'y']);
+        r.close();
+      });
+    });
+
     it('a batch that meets it after sound records releases them and throws them as `received`', () => {
       const { r, u32 } = ring();
       r.enqueueBatch(['a', 'b', 'c', 'd']);
