@@ -145,6 +145,12 @@ export declare class ShmError extends Error {
    * the channel took before it. An `ERR_ABORTED`'s `cause` is the signal's reason.
    */
   sent?: number;
+  /**
+   * The error behind this one, when there is one: the signal's reason of an `ERR_ABORTED`, or the
+   * error given as `extra.cause`. Declared here because the ES2020 library's Error has no
+   * `cause`.
+   */
+  cause?: unknown;
 }
 
 /** The binary layout (generated from scripts/layout-spec.js). */
