@@ -156,6 +156,10 @@ int64_t SpscRing::Used(uint32_t head) noexcept {
 
 Push SpscRing::TryEnqueue(const void* data, uint32_t length, uint32_t tag) noexcept {
   if (element_size_ != 0 || length > max_message_) return Push::kTooLarge;
+  // The records a reader refuses as damage (TryDequeue below) are never written.
+  if (tag > L::kMsgTagNumber || (tag == L::kMsgTagNumber && length != sizeof(double))) {
+    return Push::kInvalidArg;
+  }
   const uint32_t tail = AtomicLoad(Word(kTail));
   const uint32_t record = kHeader + Align4(length);
   uint32_t at = tail & mask_;
@@ -186,6 +190,7 @@ L::Status SpscRing::Enqueue(const void* data, uint32_t length, uint32_t tag, int
     if (r == Push::kOk) return L::kOk;
     if (r == Push::kTooLarge) return L::kErrMessageTooLarge;
     if (r == Push::kCorrupt) return L::kErrCorrupt;
+    if (r == Push::kInvalidArg) return L::kErrInvalidArg;
     if (!Block(Word(kProducerSleeping), Word(kHead), head, deadline, stop)) {
       return L::kErrQueueTimeout;
     }

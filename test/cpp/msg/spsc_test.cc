@@ -233,6 +233,27 @@ TEST(SpscRing, RecordRunningPastTheEndOfTheDataIsCorrupt) {
   EXPECT_EQ(std::memcmp(out, "ok", 2), 0);
 }
 
+// The producer writes no record a reader refuses as damage: a tag above the number tag (a wrap
+// marker's among them) or a number record of another length than 8 is refused, nothing written.
+TEST(SpscRing, TagsNoReaderTakesAreRefused) {
+  Block b(SpscRing::BytesFor(256, 0));
+  SpscRing r;
+  ASSERT_EQ(r.Create(b.mem, b.size, 256, 0), L::kOk);
+  EXPECT_EQ(r.TryEnqueue("abc", 3, L::kMsgTagNumber + 1), Push::kInvalidArg);
+  EXPECT_EQ(r.TryEnqueue("abcd", 4, L::kMsgTagNumber), Push::kInvalidArg);
+  EXPECT_EQ(r.TryEnqueue("abcd", 4, L::kMsgTagWrap), Push::kInvalidArg);
+  EXPECT_EQ(r.TryEnqueue("", 0, L::kMsgTagWrap), Push::kInvalidArg);
+  EXPECT_EQ(r.Enqueue("abc", 3, 7, -1), L::kErrInvalidArg);
+  EXPECT_EQ(Control(b.mem)->tail, 0u);  // nothing written
+  const double v = 2.5;
+  ASSERT_EQ(r.TryEnqueue(&v, sizeof v, L::kMsgTagNumber), Push::kOk);
+  uint8_t out[64];
+  uint32_t tag = 0;
+  ASSERT_EQ(r.TryDequeue(out, sizeof out, &tag), 8);
+  EXPECT_EQ(tag, L::kMsgTagNumber);
+  EXPECT_FALSE(r.corrupt());
+}
+
 // Indices farther apart than the capacity: Discard() makes them equal and both sides go on.
 TEST(SpscRing, DiscardRecoversFromIndicesFartherApartThanTheCapacity) {
   for (uint32_t element_size : {0u, 4u}) {
