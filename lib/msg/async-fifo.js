@@ -12,7 +12,7 @@
 // Two kinds of wait (format.md §15, Waking): a count of waiters with a wake word (the MPMC queue,
 // the channel, the stack, the priority queue, a broadcast's subscribers), or the SPSC ring's
 // sleeping flag of the side with the other side's index as the word (AsyncFifo.flagged()).
-const { parkAsync, wakeAll } = require('./park');
+const { parkAsync, unparkOwn, wakeAll } = require('./park');
 
 const MAX_DELAY_MS = 2 ** 31 - 1;
 
@@ -160,19 +160,22 @@ class AsyncFifo {
   /**
    * Wakes this side's waiting loop, if it runs, to look again (a blocking form of the handle ended
    * and cleared the sleeping flag the loop parks under: SpscRing). A spurious wake-up costs it one
-   * more serve.
+   * more serve. The word did not change, so the loop's park is ended as its own (unparkOwn()), not
+   * with a wake that may be missed.
    */
   nudge() {
-    if (this.#pumping) wakeAll(this.#w.i32, this.#word);
+    if (this.#pumping) unparkOwn(this.#w.i32, this.#word);
   }
 
   /**
    * Ends the parked waiting loop's park now that nothing is pending, and takes back what its wait
    * left in the shared words, so that no waiter of this side stays registered and no futex wait
    * keeps the event loop alive (or a worker from exiting) until the park's recheck:
-   * - a sleeping flag (SpscRing): stored 0, then the park on the other side's index woken. The
+   * - a sleeping flag (SpscRing): stored 0, then the park on the other side's index ended. The
    *   flag is this side's own; the other side's next index store then finds it down and wakes
-   *   nobody, as it should.
+   *   nobody, as it should. The index is the other side's, so it cannot be moved to wake the
+   *   park, and a wake that does not move the word can be missed (park.js unparkOwn()): the park,
+   *   this thread's own, is ended directly.
    * - a waiter count: taken back to 0 as a waker does (format.md §15, Waking: exchange, then move
    *   the wake word and wake every park on it). A registration cannot be taken back one by one
    *   (the count does not say whose it holds, and a waker may have taken this one already), but
@@ -183,7 +186,7 @@ class AsyncFifo {
     const { u32, i32 } = this.#w;
     if (this.#flag >= 0) {
       Atomics.store(u32, this.#flag, 0);
-      wakeAll(i32, this.#word);
+      unparkOwn(i32, this.#word);
     } else if (Atomics.exchange(u32, this.#waiters, 0) !== 0) {
       Atomics.add(u32, this.#word, 1);
       wakeAll(i32, this.#word);
