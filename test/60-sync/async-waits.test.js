@@ -266,7 +266,8 @@ withAddon('sync objects: the pending async waits of one handle', function () {
   });
 
   it('close() of a handle of every other kind rejects its pending waits at once with ERR_CLOSED', async () => {
-    const buf = () => new SharedArrayBuffer(10 * 1024 * 16);
+    // Room for a region of any kind, or a mutex and a condition side by side.
+    const buf = () => new SharedArrayBuffer(RwLock.BYTES + Mutex.BYTES);
     const cases = [
       () => { const s = Semaphore.create({ buffer: buf() }); return [s, () => s.acquireAsync(1)]; },
       () => {
