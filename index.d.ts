@@ -99,6 +99,7 @@ export type ShmErrorCode =
   | 'ERR_QUEUE_TIMEOUT'
   | 'ERR_MESSAGE_TOO_LARGE'
   | 'ERR_CHANNEL_CLOSED'
+  | 'ERR_ABORTED'
   | 'ERR_PERSIST_IO'
   | 'ERR_PERSIST_CORRUPT'
   | 'ERR_PERSIST_STALE'
@@ -128,13 +129,20 @@ export declare class ShmError extends Error {
   undoError?: ShmError;
   /**
    * On an `ERR_CORRUPT` of a batch read (`queue.tryDequeueBatch`, `queue.dequeueBatch`,
-   * `channel.receiveBatch`) that met a damaged record: the messages the call took, in order.
+   * `channel.receiveBatch`, `ring.tryDequeueBatch`, `ring.dequeueBatch`) that met a damaged
+   * record: the messages the call took, in order.
    */
   received?: unknown[];
   /**
-   * On an `ERR_QUEUE_TIMEOUT` or `ERR_CHANNEL_CLOSED` of `channel.sendBatch` (and on the TypeError
-   * of bytes detached after the call): how many values, a prefix of the array, the channel took
-   * before it.
+   * On an `ERR_CORRUPT` of an `SpscRing` read: `false` when the damaged record was dropped and the
+   * next read goes on; `true` when the next record cannot be found, every read throws again, and
+   * only `ring.discard()` (dropping everything published up to now) gets past it.
+   */
+  needsDiscard?: boolean;
+  /**
+   * On an `ERR_QUEUE_TIMEOUT`, `ERR_CHANNEL_CLOSED` or `ERR_ABORTED` of `channel.sendBatch` (and
+   * on the TypeError of bytes detached after the call): how many values, a prefix of the array,
+   * the channel took before it. An `ERR_ABORTED`'s `cause` is the signal's reason.
    */
   sent?: number;
 }
@@ -424,6 +432,7 @@ export interface StoreStats {
   /** Bytes of the blocks this handle keeps parked for its next writes (counted in bytesLive, not in bytesFree). */
   bytesParked: number;
   fragmentation: number;
+  /** Repair passes that completed, run by any handle (wraps at 2^32); a pass that failed part way is not counted. */
   repairs: number;
   reads: number;
   writes: number;
@@ -882,6 +891,7 @@ export declare class SpscRing implements QueueLatency<SpscRingLatencyOp> {
   enqueueAsync(value: QueueMessage, options?: QueueWaitOptions): Promise<void>;
   /** The next message, or undefined when empty. */
   tryDequeue(): any;
+  /** The next message without removing it, after this handle's pending dequeueAsync() calls took theirs; undefined when empty. */
   peek(): any;
   dequeue(timeoutMs?: number): any;
   /** Takes a message after this handle's pending dequeueAsync() and dequeueIntoAsync() calls: call order within one handle. */
@@ -899,6 +909,11 @@ export declare class SpscRing implements QueueLatency<SpscRingLatencyOp> {
   dequeueInto(target: ArrayBufferView | ArrayBuffer | SharedArrayBuffer, timeoutMs?: number): number;
   /** Element mode: in call order with this handle's pending dequeueAsync() and dequeueIntoAsync() calls. */
   dequeueIntoAsync(target: ArrayBufferView | ArrayBuffer | SharedArrayBuffer, options?: QueueWaitOptions): Promise<number>;
+  /**
+   * Consumer side: drops every message published up to now (the way on after ERR_CORRUPT with
+   * `needsDiscard`); returns how much it dropped, as `size` counts it.
+   */
+  discard(): number;
   close(): void;
   [Symbol.dispose](): void;
   readonly capacity: number;
@@ -988,7 +1003,7 @@ export declare class Stack {
   pop(timeoutMs?: number): any;
   /** Takes the top after this handle's pending popAsync() calls: call order within one handle. */
   popAsync(options?: QueueWaitOptions): Promise<any>;
-  /** The top message without popping it, or undefined when empty. */
+  /** The top message without popping it, after this handle's pending popAsync() calls took theirs; undefined when empty. */
   peek(): any;
   /** Gives the nodes held by parties that are gone back; returns how many. */
   reclaim(): number;
@@ -1030,6 +1045,7 @@ export declare class PriorityQueue {
   dequeue(timeoutMs?: number): any;
   /** Takes the first message after this handle's pending dequeueAsync() calls: call order within one handle. */
   dequeueAsync(options?: QueueWaitOptions): Promise<any>;
+  /** The first message without removing it, after this handle's pending dequeueAsync() calls took theirs; undefined when empty. */
   peek(): any;
   close(): void;
   [Symbol.dispose](): void;
@@ -1214,7 +1230,8 @@ export declare class Channel implements AsyncIterable<any>, QueueLatency<Channel
   /**
    * Sends every value in order, claiming the free slots at once and waiting only while none is
    * free; resolves how many were sent. ERR_QUEUE_TIMEOUT and ERR_CHANNEL_CLOSED carry `sent`,
-   * as does the TypeError of bytes detached or shrunk before the channel took them.
+   * as does the TypeError of bytes detached or shrunk before the channel took them. An abort of
+   * `signal` rejects with ERR_ABORTED carrying `sent` (0 or more), its `cause` the signal's reason.
    */
   sendBatch(values: QueueMessage[], options?: QueueWaitOptions): Promise<number>;
   /** At least one message, at most max (what is queued). */

@@ -53,7 +53,9 @@ const constants = {
   // under maxEntries live in COUNT_CELLS cells after the name index, a writer's own cell chosen by
   // its owner slot, so that inserts of different writers touch no shared word; Header.entryCount
   // becomes grantedEntries, and Namespace.count (offset 64) is reserved.
-  FORMAT_VERSION: 7,
+  // 8: the entry checksum covers FLAG_INDIRECT: its seed is keyHash XOR (flags & ENTRY_SUM_FLAGS),
+  // so that one flipped bit no longer turns a large value's reference into an 8-byte value.
+  FORMAT_VERSION: 8,
   UNIT,
   UNIT_SHIFT: 6,
   BLOCK_UNIT,
@@ -144,6 +146,12 @@ const constants = {
   FLAG_ACCESSED: 0x20000,
   // The entry's value bytes are a reference to a large block (format.md §8, "Large values").
   FLAG_INDIRECT: 0x40000,
+  // The flag bits an entry's checksum covers (format.md §8): its seed is keyHash XOR (flags &
+  // ENTRY_SUM_FLAGS), the encoding and FLAG_INDIRECT. Bits of their own, disjoint from the encoding's,
+  // so that every (encoding, INDIRECT) pair seeds differently; the flags a writer or a reader
+  // changes in a linked entry (ACCESSED) and the block's class (a compaction move changes it) are
+  // left out.
+  ENTRY_SUM_FLAGS: 0x4000f,
   // A parked block (format.md §8, "Parked blocks"): neither free nor linked, kept by the writer
   // whose owner slot its Entry.next holds for that writer's next allocation of its class, taken
   // without AllocState.lock. A repair pass frees it once its owner is gone.
@@ -1400,10 +1408,12 @@ const statuses = [
   [33, 'ERR_REGISTRY_FULL'],
   [34, 'ERR_IN_USE'],
   // Messaging (docs/format.md §15): a blocking queue operation's wait ran out; a message larger
-  // than the queue can hold; an operation on a closed channel.
+  // than the queue can hold; an operation on a closed channel; a channel's sendBatch() aborted by
+  // its signal (its `cause` the signal's reason, its `sent` how far the batch went).
   [35, 'ERR_QUEUE_TIMEOUT'],
   [36, 'ERR_MESSAGE_TOO_LARGE'],
   [37, 'ERR_CHANNEL_CLOSED'],
+  [38, 'ERR_ABORTED'],
   [45, 'ERR_PERSIST_IO'],
   [46, 'ERR_PERSIST_CORRUPT'],
   // A write through a handle of a persisted store that another opener rebuilt from its log since

@@ -5,7 +5,7 @@ const { STATUS, STATUS_CODE } = require('../base/status');
 
 const C = Object.freeze({
   MAGIC: 0x464c4f57,
-  FORMAT_VERSION: 7,
+  FORMAT_VERSION: 8,
   UNIT: 0x40,
   UNIT_SHIFT: 6,
   BLOCK_UNIT: 0x10,
@@ -55,6 +55,7 @@ const C = Object.freeze({
   FLAG_FREE: 0x10000,
   FLAG_ACCESSED: 0x20000,
   FLAG_INDIRECT: 0x40000,
+  ENTRY_SUM_FLAGS: 0x4000f,
   FLAG_PARKED: 0x80000,
   PARK_PER_CLASS: 0x48,
   PARK_REFILL: 0x40,

@@ -38,6 +38,18 @@ function counted(w, waiters, word, recheckMs) {
       await parkAsync(i32, word, seen, recheckMs);
       w.usable();
     },
+    // Nothing pending any more while parked: the count taken back to 0 as a waker does
+    // (format.md §15, Waking: exchange, then move the wake word and wake every park on it). A
+    // registration cannot be taken back one by one (the count does not say whose it holds, and a
+    // waker may have taken this one already), but a party may always wake them all: the others'
+    // parks end early and they register again, as after any wake-up. A count a waker took back
+    // already has its wake-up on the way.
+    unpark() {
+      if (Atomics.exchange(u32, waiters, 0) !== 0) {
+        Atomics.add(u32, word, 1);
+        wakeAll(i32, word);
+      }
+    },
   };
 }
 
@@ -63,6 +75,13 @@ function flagged(w, flag, word, recheckMs) {
       } finally {
         Atomics.store(u32, flag, 0);
       }
+    },
+    // Nothing pending any more while parked: the flag (this side's own) stored 0, then the park on
+    // the other side's index woken. The other side's next index store then finds it down and wakes
+    // nobody, as it should.
+    unpark() {
+      Atomics.store(u32, flag, 0);
+      wakeAll(i32, word);
     },
   };
 }

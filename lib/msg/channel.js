@@ -11,7 +11,7 @@ const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
 const { addLatency } = require('./latency');
 const { msgError } = require('./errors');
-const { MpmcQueue, CLOSED, kClosable, kPrepare, kPush, kPushPrepared, kPopBatch } = require('./mpmc');
+const { MpmcQueue, CLOSED, kWords, kClosable, kPrepare, kPush, kPushPrepared, kPopBatch } = require('./mpmc');
 const { park, wakeAll, timeoutOf, asyncOptions, timedOut } = require('./park');
 const { AsyncFifo, endPending } = require('./async-fifo');
 const S = require('./mpmc-slots');
@@ -43,8 +43,8 @@ class Channel {
     if (token !== kInternal) throw new TypeError('Channel cannot be constructed directly: use Channel.create() or Channel.open()');
     this.#q = q;
     q[kClosable]();
-    this.#u32 = q.u32;
-    this.#i32 = new Int32Array(q.u32.buffer, q.u32.byteOffset, q.u32.length);
+    this.#u32 = q[kWords];
+    this.#i32 = new Int32Array(this.#u32.buffer, this.#u32.byteOffset, this.#u32.length);
     const w = { u32: this.#u32, i32: this.#i32, usable: () => this.#usable() };
     this.#sends = new AsyncFifo(w, PRODUCER_WAITERS, CONSUMED, NONE, RECHECK_MS);
     this.#receives = new AsyncFifo(w, CONSUMER_WAITERS, PRODUCED, NONE, RECHECK_MS);
@@ -207,8 +207,9 @@ class Channel {
    * (up to 64 with one CAS) and waiting, as send() does, only while none is free; resolves how
    * many were sent. Every value is checked before the first is sent. ERR_QUEUE_TIMEOUT and
    * ERR_CHANNEL_CLOSED carry `sent`: how many values (a prefix) the channel took before it; so
-   * does the TypeError of bytes detached (transferred) or shrunk after the call, before the
-   * channel took them. One pending send of the handle (call order): sends called after it wait
+   * do the TypeError of bytes detached (transferred) or shrunk after the call, before the
+   * channel took them, and ERR_ABORTED, an abort of `signal` (its `cause` the signal's reason).
+   * One pending send of the handle (call order): sends called after it wait
    * for the whole batch.
    */
   sendBatch(values, options) {
@@ -249,8 +250,14 @@ class Channel {
       e.sent = batch.sent;
       throw e;
     }, (e) => {
-      // The channel's own errors say how far the batch went (an abort rejects with the signal's
-      // reason, left as it is).
+      // Every rejection says how far the batch went. An abort too: the signal's reason alone
+      // would not say how many values went out before it (some may have, the rest will not), so
+      // it becomes the cause of an ERR_ABORTED that carries `sent`, whether or not any was sent.
+      if (signal !== undefined && signal.aborted && e === signal.reason) {
+        const aborted = msgError('ERR_ABORTED', `sendBatch() was aborted after sending ${batch.sent} of ${n} values`, { cause: e });
+        aborted.sent = batch.sent;
+        throw aborted;
+      }
       if (e?.code === 'ERR_CHANNEL_CLOSED') e.sent = batch.sent;
       throw e;
     });

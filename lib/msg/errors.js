@@ -4,8 +4,9 @@
 const { STATUS } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
 
-function msgError(code, message) {
-  return new ShmError(code, message, { status: STATUS[code] });
+/** `extra`: { cause } of the error, if any. */
+function msgError(code, message, extra = undefined) {
+  return new ShmError(code, message, { status: STATUS[code], cause: extra?.cause });
 }
 
 module.exports = { msgError };

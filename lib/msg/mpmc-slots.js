@@ -1,7 +1,8 @@
 'use strict';
 // The slot protocol of the MPMC queue (docs/format.md §15, "MPMC queue"): claiming, publishing
 // and releasing slots, and finishing the slot of a party that is gone. No waiting, no payload
-// codec: mpmc.js drives these. All indices are u32 word indices of the region view `u32`.
+// codec: mpmc.js drives these. All indices are u32 word indices of the region view `u32`. The
+// functions that take `q` take what a queue handle shows them: { u32, capacity, seqIndex_(pos) }.
 //
 // A slot's sequence word is 4 × position + state (mod 2^32) for the position it serves:
 //   4p      empty: the producer of position p may write it

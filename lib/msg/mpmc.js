@@ -53,6 +53,10 @@ const kPrepare = Symbol('shmstore.MpmcQueue.prepare');
 const kPush = Symbol('shmstore.MpmcQueue.push');
 const kPushPrepared = Symbol('shmstore.MpmcQueue.pushPrepared');
 const kPopBatch = Symbol('shmstore.MpmcQueue.popBatch');
+// The region's words, for lib/msg/channel.js and the tests: a read-only accessor under a Symbol
+// of the package, not a field a user could overwrite (every path of the handle reads the private
+// field, so what a user does to the handle object cannot move where it reads and writes).
+const kWords = Symbol('shmstore.MpmcQueue.words');
 const CREATE_KEYS = ['name', 'path', 'buffer', 'byteOffset', 'size', 'capacity', 'messageBytes', 'startPosition'];
 
 const strideOf = (messageBytes) => Math.ceil((SLOT_HEADER + messageBytes) / C.MPMC_SLOT_ALIGN) * C.MPMC_SLOT_ALIGN;
@@ -85,10 +89,9 @@ class MpmcQueue extends RegionHandle {
   #takeSpinner = new Spinner(TAKE_SPIN_MS, TAKE_SPIN_MS); // a consumer's polls before it parks
   #roomSpinner = new Spinner(ROOM_SPIN_MS, TAKE_SPIN_MS); // a producer's
   #repair = () => this.#maybeRepair();
-  #wakeConsumers = () => wakeWaiters(this.u32, this.#i32, CONSUMER_WAITERS, PRODUCED);
-  #wakeProducers = () => wakeWaiters(this.u32, this.#i32, PRODUCER_WAITERS, CONSUMED);
-  /** @private The region as mpmc-slots.js sees it. */
-  u32;
+  #wakeConsumers = () => wakeWaiters(this.#u32, this.#i32, CONSUMER_WAITERS, PRODUCED);
+  #wakeProducers = () => wakeWaiters(this.#u32, this.#i32, PRODUCER_WAITERS, CONSUMED);
+  #u32; // the region's words
   #capacity;
 
   /** @private Use MpmcQueue.create() or MpmcQueue.open(). */
@@ -102,13 +105,16 @@ class MpmcQueue extends RegionHandle {
     this.#mask = h.capacity - 1;
     this.#messageBytes = h.messageBytes;
     this.#strideWords = strideOf(h.messageBytes) / WORD;
-    this.u32 = new Uint32Array(buffer, at, bytes / WORD);
+    this.#u32 = new Uint32Array(buffer, at, bytes / WORD);
     this.#i32 = new Int32Array(buffer, at, bytes / WORD);
     this.#buf = Buffer.from(buffer, at, bytes);
-    this.#waits = { u32: this.u32, i32: this.#i32, usable: () => this.usable_(), seqIndex_: (pos) => this.seqIndex_(pos) };
+    // What park.js, mpmc-wait.js and mpmc-slots.js see of the queue.
+    this.#waits = {
+      u32: this.#u32, i32: this.#i32, capacity: h.capacity, usable: () => this.usable_(), seqIndex_: (pos) => this.seqIndex_(pos),
+    };
     this.#enqueues = new AsyncFifo(this.#waits, PRODUCER_WAITERS, CONSUMED, NONE, RECHECK_MS);
     this.#dequeues = new AsyncFifo(this.#waits, CONSUMER_WAITERS, PRODUCED, NONE, RECHECK_MS);
-    this.#owners = new OwnerTable(this.u32, OWNERS, C.MPMC_OWNER_SLOTS);
+    this.#owners = new OwnerTable(this.#u32, OWNERS, C.MPMC_OWNER_SLOTS);
     this.#self = identityOf(process.pid, threadId);
     this.#claim();
   }
@@ -119,18 +125,18 @@ class MpmcQueue extends RegionHandle {
     if (slot === 0) {
       // A full table: a gone owner's record is taken over (its intent zeroed) only once every
       // position its intent names is finished (format.md §15, "Parties that are gone").
-      slot = owners.adopt(this.#self, { check: (o) => S.finishOwnerIntent(this, owners, this.#self, o) });
+      slot = owners.adopt(this.#self, { check: (o) => S.finishOwnerIntent(this.#waits, owners, this.#self, o) });
       if (slot === 0) throw msgError('ERR_TOO_MANY_HANDLES', `All ${C.MPMC_OWNER_SLOTS - 1} owner slots of the queue are in use`);
     }
     this.#slot = slot;
     this.#rolesAt = S.intentWord(slot, S.ROLES);
     this.#producePosAt = S.intentWord(slot, S.PRODUCE_POS);
     this.#consumePosAt = S.intentWord(slot, S.CONSUME_POS);
-    Atomics.store(this.u32, this.#rolesAt, 0);
-    Atomics.store(this.u32, S.intentWord(slot, S.EXTRA), 0);
+    Atomics.store(this.#u32, this.#rolesAt, 0);
+    Atomics.store(this.#u32, S.intentWord(slot, S.EXTRA), 0);
     this.#token = owners.watch(slot, this.#self);
     this.#io = {
-      u32: this.u32, buf: this.#buf, messageBytes: this.#messageBytes, capacity: this.#capacity, mask: this.#mask,
+      u32: this.#u32, buf: this.#buf, messageBytes: this.#messageBytes, capacity: this.#capacity, mask: this.#mask,
       slotsWord: SLOTS / WORD, strideWords: this.#strideWords, closedWord: CLOSED_WORD, rolesAt: this.#rolesAt,
       producePosAt: this.#producePosAt, consumePosAt: this.#consumePosAt, extraAt: S.intentWord(slot, S.EXTRA),
       tags: new Array(B.MAX_CLAIM).fill(0), payloads: new Array(B.MAX_CLAIM).fill(undefined),
@@ -175,6 +181,11 @@ class MpmcQueue extends RegionHandle {
     return SLOTS / WORD + (pos & this.#mask) * this.#strideWords;
   }
 
+  /** @private The region's words (lib/msg/channel.js, tests). */
+  get [kWords]() {
+    return this.#u32;
+  }
+
   /** The number of slots the region was created with (read-only: the region fixes it). */
   get capacity() {
     return this.#capacity;
@@ -187,14 +198,14 @@ class MpmcQueue extends RegionHandle {
   /** Messages queued or being written or read (a snapshot: others move it meanwhile). */
   get size() {
     this.usable_();
-    const n = S.diff(Atomics.load(this.u32, TAIL), Atomics.load(this.u32, HEAD));
+    const n = S.diff(Atomics.load(this.#u32, TAIL), Atomics.load(this.#u32, HEAD));
     return Math.max(0, Math.min(n, this.#capacity));
   }
 
   /** Slots finished for gone parties: { writes } never delivered, { reads } lost or delivered to the dead consumer. */
   get skipped() {
     this.usable_();
-    return { writes: Atomics.load(this.u32, S.SKIPPED_WRITES), reads: Atomics.load(this.u32, S.SKIPPED_READS) };
+    return { writes: Atomics.load(this.#u32, S.SKIPPED_WRITES), reads: Atomics.load(this.#u32, S.SKIPPED_READS) };
   }
 
   // At most once per RECHECK_MS: finish the slots of gone parties that block the queue.
@@ -202,7 +213,7 @@ class MpmcQueue extends RegionHandle {
     const now = performance.now();
     if (now - this.#lastRepair < RECHECK_MS) return false;
     this.#lastRepair = now;
-    return S.repairStuck(this, this.#owners, this.#self) > 0;
+    return S.repairStuck(this.#waits, this.#owners, this.#self) > 0;
   }
 
   // ---- producing ---------------------------------------------------------------------------
@@ -391,7 +402,7 @@ class MpmcQueue extends RegionHandle {
   /** Releases the handle's owner slot (and closes its segment); the queue stays. Idempotent. */
   close() {
     if (this.closed) return;
-    Atomics.store(this.u32, this.#rolesAt, 0);
+    Atomics.store(this.#u32, this.#rolesAt, 0);
     this.#owners.leave(this.#slot, this.#token);
     super.close();
     endPending(() => this.usable_(), this.#enqueues, this.#dequeues);
@@ -403,4 +414,4 @@ Object.defineProperty(MpmcQueue, 'SLOTS_OFFSET', { value: SLOTS, enumerable: tru
 addLatency(MpmcQueue, ['tryEnqueue', 'enqueue', 'tryDequeue', 'dequeue'],
   ['enqueueAsync', 'dequeueAsync']);
 
-module.exports = { MpmcQueue, CLOSED, kClosable, kPrepare, kPush, kPushPrepared, kPopBatch };
+module.exports = { MpmcQueue, CLOSED, kWords, kClosable, kPrepare, kPush, kPushPrepared, kPopBatch };

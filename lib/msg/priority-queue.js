@@ -278,9 +278,14 @@ class PriorityQueue extends RegionHandle {
       .then((r) => { if (r === NONE) throw timedOut('dequeueAsync()', timeout); return r; });
   }
 
-  /** The first message without removing it, or undefined when empty. */
+  /**
+   * The first message without removing it, or undefined when empty. The handle's pending
+   * dequeueAsync() calls are served first (call order): a message they are about to take is not
+   * shown.
+   */
   peek() {
     this.usable_();
+    if (!this.#dequeues.drained()) return undefined;
     const r = this.#pop(true);
     return r === NONE ? undefined : r;
   }

@@ -59,6 +59,7 @@ function makeCore(buffer, at, capacity, elementSize) {
     cachedTail: Atomics.load(u32, TAIL), // the consumer's copy of tail
     spinner: new Spinner(), // how long this handle polls before it parks (park.js)
     runCount: 0, // records the last run read or wrote, or handed back (spsc-records.js)
+    runError: null, // the ERR_CORRUPT of a record the last run read dropped (spsc-records.js readRun)
     texts: [], // the JSON texts of a batch's values (spsc-records.js runText): r.texts[j - textFrom]
     textFrom: 0,
     textCount: 0,
@@ -79,7 +80,12 @@ function ownIndex(r, index) {
  * and reading or writing on would take junk for messages or spin without end: ERR_CORRUPT.
  */
 function checkedUsed(r, used) {
-  if (used > r.capacity) throw codec.corrupt(`the ring's head and tail are ${used} apart, more than its capacity ${r.capacity}`);
+  if (used > r.capacity) {
+    // Neither side can go on from indices that far apart; the consumer's discard() makes them equal.
+    const e = codec.corrupt(`the ring's head and tail are ${used} apart, more than its capacity ${r.capacity} (discard() drops everything published up to now)`);
+    e.needsDiscard = true;
+    throw e;
+  }
   return used;
 }
 
@@ -99,6 +105,19 @@ function release(r, head) {
       Atomics.compareExchange(r.u32, PRODUCER_SLEEPING, 1, 0) === 1) {
     wakeAll(r.i32, HEAD);
   }
+}
+
+/**
+ * The consumer's discard (format.md §15, "Damage" of the ring), in either mode: stores head = tail,
+ * dropping everything published up to now, sound or not. Returns the distance it dropped (bytes
+ * or elements; above the capacity when the indices themselves were damaged).
+ */
+function discard(r) {
+  const head = Atomics.load(r.u32, HEAD);
+  const tail = Atomics.load(r.u32, TAIL);
+  r.cachedTail = tail;
+  release(r, tail);
+  return (tail - head) >>> 0;
 }
 
 // Waits until u32[watch] !== seen: spins, then raises the sleeping flag `flag`, re-checks and
@@ -122,5 +141,5 @@ function block(r, flag, watch, seen, deadline) {
 }
 
 module.exports = {
-  WORD, TAIL, HEAD, CONSUMER_SLEEPING, PRODUCER_SLEEPING, DATA, DATA_WORD, HEADER, PARK_MS, align4, bytesFor, makeCore, checkedUsed, ownIndex, publish, release, block,
+  WORD, TAIL, HEAD, CONSUMER_SLEEPING, PRODUCER_SLEEPING, DATA, DATA_WORD, HEADER, PARK_MS, align4, bytesFor, makeCore, checkedUsed, ownIndex, publish, release, discard, block,
 };

@@ -15,6 +15,10 @@ const TAG_WRAP = C.MSG_TAG_WRAP;
 const TAG_LATIN1 = C.MSG_TAG_LATIN1;
 const TAG_JSON_LATIN1 = C.MSG_TAG_JSON_LATIN1;
 const TAG_JSON = C.MSG_TAG_JSON;
+// The last tag of a message (every reader knows tags 0 to this one; format.md §15, Records).
+const TAG_LAST = C.MSG_TAG_NUMBER;
+const TAG_NUMBER = C.MSG_TAG_NUMBER;
+const NUMBER_BYTES = Float64Array.BYTES_PER_ELEMENT; // a number record's payload
 // A value of a batch that has no JSON text (spsc-records.js runText).
 const NO_TEXT = Symbol('no JSON text');
 const MAX_UTF8_PER_UNIT = 3; // a UTF-16 unit becomes at most 3 UTF-8 bytes
@@ -220,48 +224,108 @@ function forgetTexts(r) {
 }
 
 // ---- consumer ----------------------------------------------------------------------------
+//
+// Damage (docs/format.md §15, "Damage" of the ring) comes in two kinds, told apart by the error's
+// `needsDiscard`:
+// - a sound header whose payload does not decode (JSON text that does not parse): the header says where the record ends, so the reader drops that
+//   record (the head moves past it) and throws ERR_CORRUPT with needsDiscard false; the next read
+//   goes on with the next record.
+// - a header no producer writes (an unknown tag, a length above the largest message, a number
+//   record of another length than 8, a record or a wrap marker that runs past the tail), or indices farther apart than the capacity: where the
+//   next record starts is unknown (a record is found only from the one before it, and nothing
+//   marks where one begins), so nothing is dropped and every read throws ERR_CORRUPT with
+//   needsDiscard true until the consumer discards what was published (discard()).
 
-// The position of the next record (past a wrap marker), or -1 when empty.
-function front(r) {
+// ERR_CORRUPT of a header the reader cannot read past.
+function stuck(what, head) {
+  const e = codec.corrupt(`${what} at position ${head}; the records after it cannot be found (discard() drops everything published up to now)`);
+  e.needsDiscard = true;
+  return e;
+}
+
+// The position of the record at `head` (past a wrap marker) with `used` bytes published after
+// `head` (1 or more, up to the capacity), after checking its header is one a producer writes:
+// throws stuck() when it is not. A tail the reader loaded is always a record boundary (a producer
+// publishes whole records), so a sound record ends at or before it.
+function sound(r, head, used) {
   const u32 = r.u32;
-  let head = ownIndex(r, HEAD);
-  // The cached tail says nothing to read, or lies behind the head: this handle's copy is older
-  // than what another handle of the consumer side read meanwhile (they take turns). Either way
-  // the tail is loaded again, and only a distance from it can be damage.
-  const used = (r.cachedTail - head) >>> 0;
-  if (used === 0 || used > r.capacity) {
-    r.cachedTail = Atomics.load(u32, TAIL);
-    if (checkedUsed(r, (r.cachedTail - head) >>> 0) === 0) return -1;
+  let h = u32[DATA_WORD + (head & r.mask) / WORD];
+  if (h >>> TAG_SHIFT === TAG_WRAP) {
+    // A producer writes a wrap marker only together with the record after it, at place 0.
+    const skip = r.capacity - (head & r.mask);
+    if (skip >= used) throw stuck('a wrap marker that runs past the tail', head);
+    head = (head + skip) >>> 0;
+    used -= skip;
+    h = u32[DATA_WORD];
+    if (h >>> TAG_SHIFT === TAG_WRAP) throw stuck('a wrap marker at place 0', head);
   }
-  if (u32[DATA_WORD + (head & r.mask) / WORD] >>> TAG_SHIFT === TAG_WRAP) {
-    head = (head + r.capacity - (head & r.mask)) >>> 0;
-  }
+  const tag = h >>> TAG_SHIFT;
+  const length = h & LENGTH_MASK;
+  if (tag > TAG_LAST) throw stuck(`a record with the unknown tag ${tag}`, head);
+  if (length > r.maxMessage) throw stuck(`a record of ${length} bytes (the largest is ${r.maxMessage})`, head);
+  if (tag === TAG_NUMBER && length !== NUMBER_BYTES) throw stuck(`a number record of ${length} bytes`, head);
+  if (HEADER + align4(length) > used) throw stuck(`a record of ${length} bytes that runs past the tail`, head);
   return head;
 }
 
-// The message of the record at `head` (a position front() gave).
+// The position of the next record (past a wrap marker), or -1 when empty; throws stuck() on damage.
+function front(r) {
+  const head = ownIndex(r, HEAD);
+  // The cached tail says nothing to read, or lies behind the head: this handle's copy is older
+  // than what another handle of the consumer side read meanwhile (they take turns). Either way
+  // the tail is loaded again, and only a distance from it can be damage.
+  let used = (r.cachedTail - head) >>> 0;
+  if (used === 0 || used > r.capacity) {
+    r.cachedTail = Atomics.load(r.u32, TAIL);
+    used = checkedUsed(r, (r.cachedTail - head) >>> 0);
+    if (used === 0) return -1;
+  }
+  return sound(r, head, used);
+}
+
+// The message of the record at `head` (a position front() or sound() gave). A payload that does
+// not decode throws ERR_CORRUPT (needsDiscard false: the record can be dropped).
 function read(r, head) {
   const at = head & r.mask;
   const h = r.u32[DATA_WORD + at / WORD];
-  const length = h & LENGTH_MASK;
-  if (length > r.maxMessage) throw codec.corrupt(`a record of ${length} bytes at position ${head}`);
-  return codec.decode(r.buf, DATA + at + HEADER, length, h >>> TAG_SHIFT);
+  try {
+    return codec.decode(r.buf, DATA + at + HEADER, h & LENGTH_MASK, h >>> TAG_SHIFT);
+  } catch (e) {
+    if (e.code === 'ERR_CORRUPT') e.needsDiscard = false;
+    throw e;
+  }
 }
 
-/** Dequeues the next message, or returns undefined when the ring is empty. */
+// The position after the record at `head`.
+function after(r, head) {
+  return (head + HEADER + align4(r.u32[DATA_WORD + (head & r.mask) / WORD] & LENGTH_MASK)) >>> 0;
+}
+
+/**
+ * Dequeues the next message, or returns undefined when the ring is empty. A record whose payload
+ * does not decode is dropped and throws ERR_CORRUPT (needsDiscard false); a header that cannot be
+ * read past throws ERR_CORRUPT (needsDiscard true) and drops nothing.
+ */
 function pop(r) {
   const head = front(r);
   if (head < 0) return undefined;
-  const value = read(r, head);
-  const length = r.u32[DATA_WORD + (head & r.mask) / WORD] & LENGTH_MASK;
-  release(r, (head + HEADER + align4(length)) >>> 0);
+  let value;
+  try {
+    value = read(r, head);
+  } catch (e) {
+    if (e.needsDiscard === false) release(r, after(r, head));
+    throw e;
+  }
+  release(r, after(r, head));
   return value;
 }
 
-// Reads the run of one-byte text records that starts at `head` (at most `limit`, before `tail`,
-// the end of the data or RUN_BYTES) with one latin1 decode of their bytes, headers included, and
-// cuts each payload out of it: one native call for the run instead of one per record. Returns the
-// position after the run; r.runCount says how many it read.
+// Reads the run of one-byte text records that starts at `head` (a sound() position; at most
+// `limit`, before `tail`, the end of the data or RUN_BYTES) with one latin1 decode of their bytes,
+// headers included, and cuts each payload out of it: one native call for the run instead of one
+// per record. Returns the position after the run; r.runCount says how many messages it added to
+// `out`. A record whose payload does not decode ends the run there: r.runError is its error and the
+// position returned the one after it (the record is dropped with the ones before it).
 function readRun(r, out, head, tail, limit) {
   const u32 = r.u32;
   const start = head & r.mask;
@@ -270,31 +334,49 @@ function readRun(r, out, head, tail, limit) {
   let pos = head;
   while (k < limit && pos !== tail && end < r.capacity && end - start < RUN_BYTES) {
     const h = u32[DATA_WORD + end / WORD];
-    if (!codec.isLatin1(h >>> TAG_SHIFT) || (h & LENGTH_MASK) > r.maxMessage) break;
     const used = HEADER + align4(h & LENGTH_MASK);
+    // A header sound() would refuse ends the run: the next call of the batch's loop reports it.
+    if (!codec.isLatin1(h >>> TAG_SHIFT) || (h & LENGTH_MASK) > r.maxMessage || used > ((tail - pos) >>> 0)) break;
     end += used;
     pos = (pos + used) >>> 0;
     k++;
   }
+  r.runCount = 0;
   if (k <= 1) {
-    out.push(read(r, head)); // (k is 0 only for a length read() refuses)
+    const next = after(r, head);
+    try {
+      out.push(read(r, head));
+    } catch (e) {
+      if (e.needsDiscard !== false) throw e;
+      r.runError = e;
+      return next;
+    }
     r.runCount = 1;
-    return (head + HEADER + align4(u32[DATA_WORD + start / WORD] & LENGTH_MASK)) >>> 0;
+    return next;
   }
   const text = r.buf.latin1Slice(DATA + start, DATA + end);
   for (let at = start; at < end;) {
     const h = u32[DATA_WORD + at / WORD];
     const from = at - start + HEADER;
-    out.push(codec.decodeText(text, from, from + (h & LENGTH_MASK), h >>> TAG_SHIFT));
     at += HEADER + align4(h & LENGTH_MASK);
+    try {
+      out.push(codec.decodeText(text, from, from + (h & LENGTH_MASK), h >>> TAG_SHIFT));
+    } catch (e) {
+      if (e.code !== 'ERR_CORRUPT') throw e;
+      e.needsDiscard = false;
+      r.runError = e;
+      return (head + (at - start)) >>> 0;
+    }
+    r.runCount++;
   }
-  r.runCount = k;
   return pos;
 }
 
 // Reads up to `max` records into `out` and releases them with one store of the head (one wake-up
-// check for the lot). Returns how many it added. A corrupt record throws after the ones before it
-// were released.
+// check for the lot). Returns how many it added. Damage throws ERR_CORRUPT after the records
+// before it were released, with `received` = `out` (what the call took, in order): a record whose
+// payload does not decode is dropped with them and ends the batch (needsDiscard false); a header
+// that cannot be read past is left where it is (needsDiscard true).
 function popMany(r, out, max) {
   const u32 = r.u32;
   let start = Atomics.load(u32, HEAD);
@@ -306,22 +388,27 @@ function popMany(r, out, max) {
   let n = 0;
   try {
     while (n < max && head !== tail) {
-      // A damaged header (a length or a wrap marker no writer wrote) can move the head past the
-      // tail: damage, not more to read (the loop would never meet the tail again).
-      checkedUsed(r, (tail - head) >>> 0);
+      head = sound(r, head, checkedUsed(r, (tail - head) >>> 0));
       const h = u32[DATA_WORD + (head & r.mask) / WORD];
-      if (h >>> TAG_SHIFT === TAG_WRAP) {
-        head = (head + r.capacity - (head & r.mask)) >>> 0;
-        continue;
-      }
       if (codec.isLatin1(h >>> TAG_SHIFT)) {
         // A run ends at the next release, so that the release below happens where it would.
         head = readRun(r, out, head, tail, Math.min(max - n, RELEASE_EVERY - (n % RELEASE_EVERY)));
         n += r.runCount;
+        if (r.runError !== null) {
+          const e = r.runError;
+          r.runError = null;
+          throw e;
+        }
       } else {
-        out.push(read(r, head));
+        const next = after(r, head);
+        try {
+          out.push(read(r, head));
+        } catch (e) {
+          if (e.needsDiscard === false) head = next;
+          throw e;
+        }
         n++;
-        head = (head + HEADER + align4(h & LENGTH_MASK)) >>> 0;
+        head = next;
       }
       // Released every RELEASE_EVERY records or HANDOFF_BYTES, whichever comes first: a producer
       // that waits for room sees the head move within its polling budget (park.js) and writes
@@ -331,6 +418,9 @@ function popMany(r, out, max) {
         start = head;
       }
     }
+  } catch (e) {
+    if (e.code === 'ERR_CORRUPT') e.received = out;
+    throw e;
   } finally {
     if (head !== start) release(r, head);
   }

@@ -19,7 +19,7 @@ const elements = require('./spsc-elements');
 const { timeoutOf, asyncOptions, timedOut } = require('./park');
 const { AsyncFifo, endPending } = require('./async-fifo');
 const {
-  TAIL, HEAD, CONSUMER_SLEEPING, PRODUCER_SLEEPING, DATA, DATA_WORD, PARK_MS, bytesFor, makeCore, checkedUsed, ownIndex, publish, block,
+  TAIL, HEAD, CONSUMER_SLEEPING, PRODUCER_SLEEPING, DATA, DATA_WORD, PARK_MS, bytesFor, makeCore, checkedUsed, ownIndex, publish, discard, block,
 } = require('./spsc-core');
 
 const NONE = Symbol('none');
@@ -299,9 +299,15 @@ class SpscRing extends RegionHandle {
     }
   }
 
-  /** The next message without removing it, or undefined when the ring is empty. */
+  /**
+   * The next message without removing it, or undefined when the ring is empty. The handle's
+   * pending dequeueAsync() and dequeueIntoAsync() calls are served first: what peek() shows is
+   * what the next take gets, not a message a pending call is about to take (while some are left,
+   * nothing is there for peek() either).
+   */
   peek() {
     this.usable_();
+    if (!this.#dequeues.drained()) return undefined;
     const r = this.#r;
     if (r.elementSize) return elements.peek(r);
     const head = records.front(r);
@@ -371,6 +377,17 @@ class SpscRing extends RegionHandle {
       const n = elements.popInto(this.#r, target);
       return n > 0 ? n : NONE;
     }, timeout, signal).then((n) => { if (n === NONE) throw timedOut('dequeueIntoAsync()', timeout); return n; });
+  }
+
+  /**
+   * Consumer side: drops every message published up to now (the head moves to the tail) and
+   * returns how much it dropped, as `size` counts it (bytes of records, or elements). The way on
+   * after ERR_CORRUPT with `needsDiscard` true: damage that no read can get past (format.md §15,
+   * "Damage"). Like every consumer operation, for the one consumer only.
+   */
+  discard() {
+    this.usable_();
+    return discard(this.#r);
   }
 
   /** Closes this handle; its pending Promise-form calls end at once with ERR_CLOSED. */

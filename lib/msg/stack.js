@@ -292,10 +292,12 @@ class Stack extends RegionHandle {
   /**
    * The top message without popping it, or undefined when the stack is empty. The node is copied
    * and kept only if the stack's top did not change meanwhile (a node's bytes change only after
-   * it left the stack, which changes the top).
+   * it left the stack, which changes the top). The handle's pending popAsync() calls are served
+   * first (call order): a top they are about to take is not shown.
    */
   peek() {
     this.usable_();
+    if (!this.#pops.drained()) return undefined;
     const r = this.#r;
     for (;;) {
       const { h, n } = L.first(r, L.STACK);

@@ -23,6 +23,7 @@ class AsyncFifo {
   #tail = null;
   #count = 0;
   #pumping = false;
+  #parked = false; // the waiting loop awaits its park (set around the await only)
 
   /**
    * `wait` is the loop's wait: { prepare(), park(token), lookAfterWake?, ended?() }. Each round of
@@ -32,7 +33,11 @@ class AsyncFifo {
    * recheck period passed), and rejects when the handle can no longer wait (closed): what is
    * pending then rejects with that error. With `lookAfterWake`, the loop serves right after each
    * park, before the next prepare() (a wake-up that brought what the head waits for costs no
-   * registration). ended(), if given, runs when the loop stops.
+   * registration). ended(), if given, runs when the loop stops. unpark(), if given, runs when the
+   * last pending operation leaves (timed out, aborted, failed, or served by another form of the
+   * handle) while the loop is parked: it ends the park now, and takes back what the wait left in
+   * the shared words, so that no futex wait keeps the event loop alive (or a worker from
+   * exiting) until the park's recheck.
    */
   constructor(none, wait) {
     this.#none = none;
@@ -174,6 +179,7 @@ class AsyncFifo {
     this.#count--;
     if (op.timer !== undefined) clearTimeout(op.timer);
     if (op.onAbort) op.signal.removeEventListener('abort', op.onAbort);
+    if (this.#count === 0 && this.#parked && this.#wait.unpark) this.#wait.unpark();
     if (ok) op.resolve(value);
     else op.reject(value);
   }
@@ -195,8 +201,11 @@ class AsyncFifo {
         this.serve(true);
         if (this.#count === 0) break;
         try {
+          this.#parked = true;
           await wait.park(token);
+          this.#parked = false;
         } catch (e) {
+          this.#parked = false;
           this.failAll(e);
           break;
         }

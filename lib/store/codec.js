@@ -10,7 +10,9 @@ const { C } = require('../layout/layout');
 // RangeError for values the store cannot represent.
 function encodeValue(value) {
   if (typeof value === 'string') return [value, C.ENC_UTF8];
-  if (value instanceof Uint8Array) return [value, C.ENC_BINARY];
+  // A view over a transferred (detached) buffer reads as empty: refused by bytesOver, like the
+  // other views, instead of being stored as an empty value. Only an empty view can be one.
+  if (value instanceof Uint8Array) return [value.byteLength === 0 ? bytesOver(value, 'value') : value, C.ENC_BINARY];
   if (ArrayBuffer.isView(value)) {
     return [bytesOver(value, 'value'), C.ENC_BINARY];
   }

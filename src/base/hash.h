@@ -15,10 +15,11 @@ inline uint32_t KeyHash(const void* key, size_t len, uint32_t namespaceId) noexc
   return Xxh32(key, len, namespaceId);
 }
 
-// checksum of an entry: XXH32 of key ‖ value (contiguous), seeded with keyHash XOR encoding.
+// checksum of an entry: XXH32 of key ‖ value (contiguous), seeded with keyHash XOR sumFlags, the
+// flag bits the checksum covers (the entry's flags & ENTRY_SUM_FLAGS: its encoding and INDIRECT).
 inline uint32_t EntryChecksum(const void* keyAndValue, size_t len, uint32_t keyHash,
-                              uint32_t encoding) noexcept {
-  return Xxh32(keyAndValue, len, keyHash ^ encoding);
+                              uint32_t sumFlags) noexcept {
+  return Xxh32(keyAndValue, len, keyHash ^ sumFlags);
 }
 
 // valueChecksum of a large block (format.md §8, "Large values"): XXH32 of the value, seeded with

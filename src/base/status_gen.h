@@ -39,6 +39,7 @@ enum Status : int32_t {
   kErrQueueTimeout = 35,
   kErrMessageTooLarge = 36,
   kErrChannelClosed = 37,
+  kErrAborted = 38,
   kErrPersistIo = 45,
   kErrPersistCorrupt = 46,
   kErrPersistStale = 47,
@@ -83,6 +84,7 @@ inline const char* StatusCode(int32_t s) noexcept {
     case 35: return "ERR_QUEUE_TIMEOUT";
     case 36: return "ERR_MESSAGE_TOO_LARGE";
     case 37: return "ERR_CHANNEL_CLOSED";
+    case 38: return "ERR_ABORTED";
     case 45: return "ERR_PERSIST_IO";
     case 46: return "ERR_PERSIST_CORRUPT";
     case 47: return "ERR_PERSIST_STALE";

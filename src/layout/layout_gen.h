@@ -9,7 +9,7 @@
 namespace shm::layout {
 
 inline constexpr uint64_t kMagic = 0x464c4f57ULL;
-inline constexpr uint64_t kFormatVersion = 7ULL;
+inline constexpr uint64_t kFormatVersion = 8ULL;
 inline constexpr uint64_t kUnit = 0x40ULL;
 inline constexpr uint64_t kUnitShift = 6ULL;
 inline constexpr uint64_t kBlockUnit = 0x10ULL;
@@ -59,6 +59,7 @@ inline constexpr uint64_t kFlagClassMask = 0xffULL;
 inline constexpr uint64_t kFlagFree = 0x10000ULL;
 inline constexpr uint64_t kFlagAccessed = 0x20000ULL;
 inline constexpr uint64_t kFlagIndirect = 0x40000ULL;
+inline constexpr uint64_t kEntrySumFlags = 0x4000fULL;
 inline constexpr uint64_t kFlagParked = 0x80000ULL;
 inline constexpr uint64_t kParkPerClass = 0x48ULL;
 inline constexpr uint64_t kParkRefill = 0x40ULL;
@@ -1320,6 +1321,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kFlagFree, "FLAG_FREE") \
   X(kFlagAccessed, "FLAG_ACCESSED") \
   X(kFlagIndirect, "FLAG_INDIRECT") \
+  X(kEntrySumFlags, "ENTRY_SUM_FLAGS") \
   X(kFlagParked, "FLAG_PARKED") \
   X(kParkPerClass, "PARK_PER_CLASS") \
   X(kParkRefill, "PARK_REFILL") \

@@ -192,21 +192,38 @@ L::Status SpscRing::Enqueue(const void* data, uint32_t length, uint32_t tag, int
   }
 }
 
+// A header no producer writes (format.md §15, "Damage" of the ring): where the next record starts
+// cannot be known, so nothing is consumed and every read reports kCorrupt until Discard(). The
+// tail the reader loaded (or its cached copy) is a record boundary, so a sound record, and the
+// record after a wrap marker, end at or before it.
 int64_t SpscRing::TryDequeue(void* out, uint32_t cap, uint32_t* tag) noexcept {
   if (element_size_ != 0) return -1;
   uint32_t head = AtomicLoad(Word(kHead));
-  const int64_t used = Used(head);
-  if (used < 0) return kCorrupt;
-  if (used == 0) return -1;
+  const int64_t avail = Used(head);
+  if (avail < 0) return kCorrupt;
+  if (avail == 0) return -1;
+  uint32_t used = static_cast<uint32_t>(avail);
   uint32_t at = head & mask_;
   uint32_t h = RacyLoad(reinterpret_cast<const uint32_t*>(Data() + at));
   if ((h >> kTagShift) == kTagWrap) {
-    head += capacity_ - at;
+    // Written only together with the record after it, never at place 0.
+    const uint32_t skip = capacity_ - at;
+    if (skip >= used) {
+      corrupt_ = true;
+      return kCorrupt;
+    }
+    head += skip;
+    used -= skip;
     at = 0;
     h = RacyLoad(reinterpret_cast<const uint32_t*>(Data() + at));
   }
   const uint32_t length = h & kLengthMask;
-  if (length > max_message_) {  // damaged: never read past the ring
+  // An unknown tag, a length above the largest message (never read past the ring), a number
+  // record of another length than 8, or a record that runs past the tail.
+  const uint32_t record_tag = h >> kTagShift;
+  if (record_tag > L::kMsgTagNumber || length > max_message_ ||
+      (record_tag == L::kMsgTagNumber && length != sizeof(double)) ||
+      kHeader + Align4(length) > used) {
     corrupt_ = true;
     return kCorrupt;
   }
@@ -258,6 +275,15 @@ uint32_t SpscRing::TryDequeueElements(void* out, uint32_t max) noexcept {
   if (first < total) std::memcpy(dst + first, Data(), total - first);
   Release(head + n);
   return n;
+}
+
+uint32_t SpscRing::Discard() noexcept {
+  const uint32_t head = AtomicLoad(Word(kHead));
+  const uint32_t tail = AtomicLoad(Word(kTail));
+  cached_tail_ = tail;
+  Release(tail);
+  corrupt_ = false;
+  return tail - head;
 }
 
 bool SpscRing::Block(uint32_t* flag, uint32_t* watch, uint32_t seen, int64_t deadline,

@@ -47,10 +47,17 @@ class SpscRing {
 
   // What the dequeue forms return, and Push::kCorrupt for the enqueue forms, when the ring's
   // words are in a state no sound run leaves: `tail - head` above the capacity, or a record
-  // longer than the longest message (format.md §15, "Damage"). Reading or writing on would take
-  // junk for messages, overwrite unread ones or wait for ever. corrupt() then stays true.
+  // header no producer writes (an unknown tag, a length above the longest message, a record or a
+  // wrap marker that runs past the tail; format.md §15, "Damage" of the ring). Reading or writing
+  // on would take junk for messages, overwrite unread ones or wait for ever; the next record
+  // cannot be found, so nothing is consumed and every read says kCorrupt again. corrupt() then
+  // stays true, until Discard().
   static constexpr int64_t kCorrupt = -3;
   bool corrupt() const noexcept { return corrupt_; }
+  // Consumer side: drops everything published up to now (stores head = tail, waking a producer
+  // that sleeps for room) and clears corrupt(): the way on after kCorrupt. Returns the distance
+  // dropped (bytes or elements; above the capacity when the indices themselves were damaged).
+  uint32_t Discard() noexcept;
 
   // ---- variable-size records (element_size 0) ----
   Push TryEnqueue(const void* data, uint32_t length, uint32_t tag) noexcept;

@@ -22,6 +22,11 @@ inline constexpr uint32_t kClassShift = static_cast<uint32_t>(layout::kFlagClass
 inline constexpr uint32_t kClassMask = static_cast<uint32_t>(layout::kFlagClassMask);
 inline constexpr uint32_t kEncodingMask = static_cast<uint32_t>(layout::kFlagEncodingMask);
 inline constexpr uint32_t kFlagIndirect = static_cast<uint32_t>(layout::kFlagIndirect);
+// The flag bits an entry's checksum covers (format.md §8): the encoding and FLAG_INDIRECT, so that
+// a flag flipped between an inline 8-byte value and a large value's reference fails the checksum.
+inline constexpr uint32_t kEntrySumFlags = static_cast<uint32_t>(layout::kEntrySumFlags);
+static_assert((kEntrySumFlags & (kClassMask << kClassShift | kFlagAccessed | kFlagFree)) == 0,
+              "a checksum covers no flag a linked entry's or a moved entry's flags change");
 inline constexpr uint32_t kLargeClass = static_cast<uint32_t>(layout::kLargeClass);
 inline constexpr uint32_t kIndirectBytes = static_cast<uint32_t>(layout::kIndirectValueBytes);
 inline constexpr uint32_t kFlagParked = static_cast<uint32_t>(layout::kFlagParked);

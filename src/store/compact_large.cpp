@@ -129,7 +129,7 @@ AllocStatus Store::RelinkLarge(Bucket* b, uint32_t lu, uint32_t to, uint32_t n, 
   const LargeRef ref{to, n};
   std::memcpy(kv + k, &ref, sizeof ref);
   const uint32_t flags = AtomicLoad(&old->flags);
-  ne->checksum = EntryChecksum(kv, k + kIndirectBytes, hash, flags & kEncodingMask);
+  ne->checksum = EntryChecksum(kv, k + kIndirectBytes, hash, flags & kEntrySumFlags);
   UnpublishedStore(&ne->next, AtomicLoad(&old->next));
   UnpublishedStore(&ne->flags, (flags & ~(kClassMask << kClassShift)) | (cls << kClassShift));
   UnpublishedStore(&LargeAt(base_, to)->writer, 0u);  // linked by the store below

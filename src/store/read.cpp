@@ -41,11 +41,6 @@ const layout::LargeBlock* Store::LargeSource(uint32_t unit, uint32_t length) con
   return lb;
 }
 
-bool Store::LooksIndirect(LargeRef ref, uint32_t keyHash) const noexcept {
-  const layout::LargeBlock* lb = LargeSource(ref.unit, ref.length);
-  return lb != nullptr && RacyLoad(&lb->keyHash) == keyHash;
-}
-
 bool Store::EnsureLarge(uint32_t n) noexcept {
   if (n <= largeCap_) return true;
   large_.reset(new (std::nothrow) uint8_t[n]);
@@ -174,10 +169,12 @@ Status Store::Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* 
         const uint32_t encoding = hit.flags & kEncodingMask;
         const bool indirect = (hit.flags & kFlagIndirect) != 0;
         const uint32_t inEntry = indirect ? kIndirectBytes : hit.valueLength;
+        // The checksum covers FLAG_INDIRECT too: a flipped flag never reads a reference as a
+        // value or a value as a reference.
         if (w != Walk::kHit ||
-            EntryChecksum(scratch_.get(), keyLength + inEntry, hash, encoding) != hit.checksum ||
-            (indirect && LargeChecksum(large_.get(), hit.valueLength, hash) != hit.largeChecksum) ||
-            (!indirect && LostIndirect(scratch_.get() + keyLength, hit.valueLength, hash))) {
+            EntryChecksum(scratch_.get(), keyLength + inEntry, hash, hit.flags & kEntrySumFlags) !=
+                hit.checksum ||
+            (indirect && LargeChecksum(large_.get(), hit.valueLength, hash) != hit.largeChecksum)) {
           return false;
         }
         ++reads_;
@@ -290,17 +287,16 @@ Status Store::SnapshotBucket(uint32_t bucket, uint32_t ns, uint64_t now,
           at += sizeof r;
           const uint8_t* kv = out->data() + at;
           if (r.indirect == 0) {
-            ok = EntryChecksum(kv, r.keyLength + r.valueLength, r.keyHash, r.encoding) ==
-                     r.checksum &&
-                 !LostIndirect(kv + r.keyLength, r.valueLength, r.keyHash);
+            ok =
+                EntryChecksum(kv, r.keyLength + r.valueLength, r.keyHash, r.encoding) == r.checksum;
           } else {
             // The entry's checksum covers key ‖ reference: rebuild those bytes.
             uint8_t image[kMaxKeyBytes + kIndirectBytes];
             const LargeRef ref{r.refUnit, r.valueLength};
             std::memcpy(image, kv, r.keyLength);
             std::memcpy(image + r.keyLength, &ref, sizeof ref);
-            ok = EntryChecksum(image, r.keyLength + kIndirectBytes, r.keyHash, r.encoding) ==
-                     r.checksum &&
+            ok = EntryChecksum(image, r.keyLength + kIndirectBytes, r.keyHash,
+                               r.encoding | kFlagIndirect) == r.checksum &&
                  LargeChecksum(kv + r.keyLength, r.valueLength, r.keyHash) == r.largeChecksum;
           }
           at += r.keyLength + r.valueLength;

@@ -70,14 +70,33 @@ const char* Store::EntryProblem(const ChainCursor& at, uint32_t bucket,
   if (k > kMaxKeyBytes) return "has a key longer than 1024 bytes";
   if (!at.Fits(k, n)) return "does not fit its block";
   if (KeyHash(e + 1, k, ns) != keyHash) return "has a keyHash that is not its key's";
-  if (EntryChecksum(e + 1, k + n, keyHash, flags & kEncodingMask) != e->checksum) {
-    return "has a wrong checksum";
+  if (!SumMatches(e, flags)) {
+    // The checksum covers FLAG_INDIRECT (format.md §8): right with the bit flipped, it names the
+    // flip (a repair pass flips it back first, MendIndirect).
+    if (!SumMatches(e, flags ^ kFlagIndirect)) return "has a wrong checksum";
+    return (flags & kFlagIndirect) != 0
+               ? "has FLAG_INDIRECT on an inline value (its checksum covers the flag)"
+               : "is an indirect entry without FLAG_INDIRECT (its checksum covers the flag)";
   }
   if ((flags & kFlagIndirect) != 0) return LargeProblem(e, keyHash);
-  if (n == kIndirectBytes && LooksIndirect(RefOf(e, k), keyHash)) {
-    return "refers to its large block without FLAG_INDIRECT";
-  }
   return nullptr;
+}
+
+bool Store::SumMatches(const Entry* e, uint32_t flags) const noexcept {
+  return EntryChecksum(e + 1, uint32_t{e->keyLength} + e->valueLength, e->keyHash,
+                       flags & kEntrySumFlags) == e->checksum;
+}
+
+bool Store::MendIndirect(ChainCursor& c) noexcept {
+  const Entry* e = c.entry();
+  const uint32_t flags = c.flags();
+  if ((flags & (kFlagFree | kFlagParked)) != 0 || e->keyLength > kMaxKeyBytes ||
+      !c.Fits(e->keyLength, e->valueLength)) {
+    return false;
+  }
+  if (SumMatches(e, flags) || !SumMatches(e, flags ^ kFlagIndirect)) return false;
+  c.SetFlags(flags ^ kFlagIndirect);
+  return true;
 }
 
 const char* Store::LargeProblem(const Entry* e, uint32_t keyHash) const noexcept {
@@ -359,7 +378,7 @@ uint32_t Store::ChainRefs(internal::RepairScan* scan, uint32_t head) noexcept {
 
 // The end of the blocks the entry a chain names at `unit` keeps beyond `head` (freeHead as read):
 // its own block when that ends beyond it, and the large block its 8 value bytes refer to (whether
-// or not it has INDIRECT, which the checksum does not cover: step 4 sets it again) when that ends
+// or not it has INDIRECT: Trusted accepts one flipped bit, which step 4 flips back) when that ends
 // beyond it; only when the entry proves itself (Trusted, within the pool) and the large block is
 // whole (LargeProblem). 0 when it keeps none. On a sound store no block ends beyond freeHead, so
 // the cheap bounds checks end it and no hash is computed.
@@ -413,9 +432,10 @@ bool Store::Trusted(uint32_t unit, uint32_t head) const noexcept {
   if (k > kMaxKeyBytes || uint64_t{layout::kEntryHeaderSize} + k + n > UnitBytes(units)) {
     return false;
   }
-  const uint32_t keyHash = e->keyHash;
-  return KeyHash(e + 1, k, e->namespaceId) == keyHash &&
-         EntryChecksum(e + 1, k + n, keyHash, flags & kEncodingMask) == e->checksum;
+  // A checksum right with FLAG_INDIRECT flipped proves the entry too: step 4 flips the bit back
+  // (MendIndirect).
+  return KeyHash(e + 1, k, e->namespaceId) == e->keyHash &&
+         (SumMatches(e, flags) || SumMatches(e, flags ^ kFlagIndirect));
 }
 
 // Step 4. Establishes: no live namespace record has a nameLength no name can have. Such a record
@@ -489,20 +509,16 @@ void Store::RepairChains(internal::RepairScan* scan) {
       }
       scan->seen.Set(u);
       const Entry* e = c.entry();
-      // An indirect entry that lost its flag gets it back before the checks when its large value is
-      // whole (LooksIndirect): its value is then its large block's again, not the reference read
-      // as a value. Otherwise EntryProblem unlinks it.
-      if ((c.flags() & (kFlagFree | kFlagParked | kFlagIndirect)) == 0 &&
-          e->valueLength == kIndirectBytes && c.Fits(e->keyLength, e->valueLength) &&
-          LooksIndirect(RefOf(e, e->keyLength), e->keyHash) &&
-          LargeProblem(e, e->keyHash) == nullptr) {
-        c.SetFlags(c.flags() | kFlagIndirect);
-      }
+      const char* problem = EntryProblem(c, bi, scan->nsLive.get());
+      // One flipped FLAG_INDIRECT, which the checksum names, is flipped back: a large value's
+      // entry that lost it refers to its value again, an inline value that gained it is read
+      // inline again; the entry is then checked as any other.
+      if (problem != nullptr && MendIndirect(c)) problem = EntryProblem(c, bi, scan->nsLive.get());
       // Read only where it lies in the entry's block (EntryProblem has not checked its length yet).
       const uint32_t large = RefInBlock(c.flags(), e->keyLength) ? RefOf(e, e->keyLength).unit : 0;
       // A large block must be a block start that no entry kept before refers to: `live` marks
       // the ones claimed (`seen` only what the chains met, a damaged link may name a large block).
-      if (EntryProblem(c, bi, scan->nsLive.get()) != nullptr || dups.Contains(base_, e) ||
+      if (problem != nullptr || dups.Contains(base_, e) ||
           (large != 0 && (!scan->starts.Get(large) || scan->live.Get(large)))) {
         c.Unlink();  // the block is freed by RebuildFreeLists
         continue;

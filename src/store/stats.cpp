@@ -79,7 +79,9 @@ Status Store::Stats(StoreStats* out) noexcept {
   out->bytesLive = used > out->bytesFreeLists ? used - out->bytesFreeLists : 0;
   out->fragmentation =
       out->bytesFree != 0 ? static_cast<double>(out->bytesFreeLists) / out->bytesFree : 0.0;
-  out->repairs = AtomicLoad(&hdr_->gcCounter);
+  // Completed repair passes (RepairState.repairs, format.md §9 step 7), not gcCounter, which a
+  // pass that failed part way moves too.
+  out->repairs = AtomicLoad(&repairState_->repairs);
   out->reads = AtomicLoad64(&hdr_->readCounter);
   out->writes = AtomicLoad64(&hdr_->writeCounter);
   out->policy = AtomicLoad(&evict_->policy);

@@ -496,20 +496,13 @@ class Store {
   // Why an indirect entry's reference does not name its value (part of EntryProblem): the block
   // it names is not a live large block of that length whose valueChecksum matches.
   const char* LargeProblem(const layout::Entry* e, uint32_t keyHash) const noexcept;
-  // Whether an entry without FLAG_INDIRECT whose 8 value bytes are `ref` and whose key hash is
-  // `keyHash` looks like an indirect entry that lost its flag (format.md §9, step 4): `ref` names
-  // a live large block of its length written for the same key hash. The flag is not covered by
-  // the entry's checksum; genuine 8 bytes name such a block only by chance. Readers take such an
-  // entry for damage; a repair pass gives it its flag back when its large value is whole
-  // (LargeProblem), and unlinks it otherwise.
-  bool LooksIndirect(LargeRef ref, uint32_t keyHash) const noexcept;
-  // For a reader: LooksIndirect of an entry's copied value bytes (`value`, `valueLength` long).
-  bool LostIndirect(const uint8_t* value, uint32_t valueLength, uint32_t keyHash) const noexcept {
-    if (valueLength != kIndirectBytes) return false;
-    LargeRef ref;
-    std::memcpy(&ref, value, sizeof ref);
-    return LooksIndirect(ref, keyHash);
-  }
+  // Whether the checksum of entry `e` (its lengths within its block) is the one of its key and
+  // value bytes under `flags` (format.md §8: seeded with keyHash XOR (flags & ENTRY_SUM_FLAGS)).
+  bool SumMatches(const layout::Entry* e, uint32_t flags) const noexcept;
+  // For a repair pass, on an entry EntryProblem found damaged: when its checksum is wrong under
+  // its flags and right with FLAG_INDIRECT flipped, one flipped bit is what the checksum says is
+  // wrong (format.md §9, step 4), and the bit is flipped back. Returns whether it flipped it.
+  bool MendIndirect(ChainCursor& c) noexcept;
 
   // verify.cpp
   // Throws nothing but std::bad_alloc; kErrNoMemory when its bitmaps cannot be allocated.

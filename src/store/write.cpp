@@ -344,9 +344,9 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
     } else if (valueLength != 0) {
       std::memcpy(kv + keyLength, value, valueLength);
     }
-    ne->checksum = EntryChecksum(kv, keyLength + inEntry, hash, encoding);
-    UnpublishedStore(&ne->flags,
-                     (blockCls << kClassShift) | encoding | (large ? kFlagIndirect : 0u));
+    const uint32_t sumFlags = encoding | (large ? kFlagIndirect : 0u);
+    ne->checksum = EntryChecksum(kv, keyLength + inEntry, hash, sumFlags);
+    UnpublishedStore(&ne->flags, (blockCls << kClassShift) | sumFlags);
     AllocStatus fs = AllocStatus::kOk;
     NsCounts& counts = nsCounts_[ns];
     counts.bytes += keyLength + valueLength;

@@ -1,6 +1,6 @@
 'use strict';
 // Values and views that hold no bytes or name nothing (docs/api.md: every function validates its
-// arguments): a detached ArrayBuffer, or a view over one, is a TypeError with ERR_INVALID_ARG and
+// arguments): a detached ArrayBuffer, or a view of any kind over one, is a TypeError with ERR_INVALID_ARG and
 // changes nothing, a value nested deeper than JSON.stringify can go a RangeError; a NamespaceView is made only over a Store and a valid namespace name.
 const assert = require('assert');
 const { NamespaceView } = require('../../index');
@@ -13,17 +13,26 @@ function detached(bytes = 8) {
 }
 
 forEachEngine('Store: detached buffers and namespace views', ({ make }) => {
-  it('a detached ArrayBuffer, or a DataView over one, as a value: TypeError ERR_INVALID_ARG, nothing stored', () => {
+  it('a detached ArrayBuffer, or a view of any kind over one, as a value: TypeError ERR_INVALID_ARG, nothing stored', () => {
     const s = make();
     s.set('n', 'k', 'before');
     const ab = new ArrayBuffer(8);
-    const dv = new DataView(ab);
+    // A Uint8Array (a Buffer too) over a transferred buffer reads as empty: it is refused like
+    // the others, not stored as an empty value in place of the old one.
+    const views = [new DataView(ab), new Uint8Array(ab), Buffer.from(ab), new Float32Array(ab), new Uint8Array(ab, 8)];
     structuredClone(ab, { transfer: [ab] });
-    for (const value of [detached(), dv]) {
+    for (const value of [detached(), ...views]) {
       assert.throws(() => s.set('n', 'k', value), (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG' && /detached/.test(e.message));
     }
     assert.throws(() => s.setMany('n', [['a', 1], ['b', detached()]]), { name: 'TypeError', code: 'ERR_INVALID_ARG' });
+    assert.throws(() => s.setMany('n', [['a', 1], ['b', views[1]]]), { name: 'TypeError', code: 'ERR_INVALID_ARG' });
     assert.strictEqual(s.get('n', 'k'), 'before');
+    // An empty view of a live buffer is an empty value.
+    for (const empty of [new Uint8Array(0), Buffer.alloc(0), new Uint8Array(new ArrayBuffer(4), 4), new Uint8Array(new SharedArrayBuffer(4), 4)]) {
+      s.set('n', 'e', empty);
+      assert.deepStrictEqual(s.get('n', 'e'), Buffer.alloc(0));
+    }
+    s.delete('n', 'e');
     assert.strictEqual(s.has('n', 'a'), false);
     assert.ok(s.verify().ok);
   });

@@ -133,6 +133,10 @@ forEachEngine('Store.open()', ({ engine }) => {
       ['a store of format version 4', 4, [4, 0, 0, 0], 'ERR_BAD_VERSION'],
       // Version 5 had 64-byte units, a 32-byte entry header (flags at 24) and 40 size classes.
       ['a store of format version 5', 4, [5, 0, 0, 0], 'ERR_BAD_VERSION'],
+      // Version 6 kept its counts in the header and the namespace records.
+      ['a store of format version 6', 4, [6, 0, 0, 0], 'ERR_BAD_VERSION'],
+      // Version 7 seeded an indirect entry's checksum without INDIRECT.
+      ['a store of format version 7', 4, [7, 0, 0, 0], 'ERR_BAD_VERSION'],
       ['bad maxNamespaces', 56, [0, 0, 1, 0], 'ERR_BAD_CHECKSUM'],
       ['bad bucket count', 16, [3, 0, 0, 0], 'ERR_BAD_CHECKSUM'],
       ['bad total size', 8, [0, 0, 0, 0x40], 'ERR_BAD_CHECKSUM'],
@@ -145,7 +149,7 @@ forEachEngine('Store.open()', ({ engine }) => {
       });
     }
 
-    for (const old of [2, 3, 4, 5]) {
+    for (const old of [2, 3, 4, 5, 6, 7]) {
       it(`says, for a version ${old} store, which version it found and how to move its data (dump, then load)`, () => {
         patch(4, [old, 0, 0, 0]);
         assert.throws(() => Store.open({ path: file, engine }), (err) => {

@@ -2,7 +2,7 @@
 // store.stats() (docs/api.md): entries, namespace counts, bytes live, free, on free lists and in
 // the tail, fragmentation, read and write totals.
 const assert = require('assert');
-const { C } = require('../../lib/layout/layout');
+const { C, AT } = require('../../lib/layout/layout');
 const v8 = require('v8');
 const vm = require('vm');
 const { Worker } = require('worker_threads');
@@ -101,5 +101,41 @@ forEachEngine('counters: the flusher and closed handles', ({ engine }) => {
     gc();
     const kept = process.memoryUsage().arrayBuffers - before;
     assert.ok(kept < 4 * BYTES, `${kept} bytes of ${BUFFERS} closed stores' buffers still held`);
+  });
+});
+
+// stats().repairs counts the repair passes that completed (docs/api.md); a pass that failed part way
+// (an allocation that threw: ERR_NO_MEMORY) moves gcCounter all the same (format.md §9, step 7) but
+// is not counted. The native engine's side is the GoogleTest
+// StoreHandles.APassOutOfMemoryAfterItRestoredFreeHeadMovesGcCounter.
+describe('store.stats().repairs [js engine]', () => {
+  it('counts completed repair passes, not one that failed part way', () => {
+    const s = Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine: 'js', buckets: 4 });
+    const hb = s._e.heartbeat;
+    const work = hb.work;
+    try {
+      for (let i = 0; i < 20; i++) s.set('a', `k${i}`, `v${i}`);
+      s.repair();
+      const before = s.stats().repairs;
+      assert.strictEqual(before, 1);
+      const u32 = new Uint32Array(s.buffer);
+      const gc0 = u32[AT.HEADER.GC_COUNTER];
+      // The pass's walk of the chains (after it began to change the store) throws.
+      hb.work = function () {
+        if (new Error().stack.includes('walkChains')) throw new RangeError('Array buffer allocation failed');
+        return work.call(this);
+      };
+      assert.throws(() => s.repair(), { code: 'ERR_NO_MEMORY' });
+      hb.work = work;
+      assert.strictEqual(u32[AT.HEADER.GC_COUNTER], gc0 + 1, 'the failed pass moved gcCounter');
+      assert.strictEqual(s.stats().repairs, before);
+      s.repair();
+      assert.strictEqual(s.stats().repairs, before + 1);
+      for (let i = 0; i < 20; i++) assert.strictEqual(s.get('a', `k${i}`), `v${i}`);
+      assert.ok(s.verify().ok);
+    } finally {
+      hb.work = work;
+      s.close();
+    }
   });
 });

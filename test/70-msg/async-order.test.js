@@ -62,6 +62,7 @@ const KINDS = {
     take: (h, o) => h.dequeueAsync(o),
     tryPut: (h, v) => h.tryEnqueue(v),
     tryTake: (h) => h.tryDequeue(),
+    peek: (h) => h.peek(),
     takenAll: (values) => values,
   },
   Stack: {
@@ -77,6 +78,7 @@ const KINDS = {
     take: (h, o) => h.popAsync(o),
     tryPut: (h, v) => h.tryPush(v),
     tryTake: (h) => h.tryPop(),
+    peek: (h) => h.peek(),
     lifo: true,
     takenAll: (values) => [...values].reverse(),
   },
@@ -94,6 +96,7 @@ const KINDS = {
     take: (h, o) => h.dequeueAsync(o),
     tryPut: (h, v) => h.tryEnqueue(v, 1),
     tryTake: (h) => h.tryDequeue(),
+    peek: (h) => h.peek(),
     takenAll: (values) => values,
   },
 };
@@ -233,6 +236,30 @@ for (const [name, K] of Object.entries(KINDS)) {
       assert.strictEqual(await waiting, first[0]);
       tx.close();
       empty.close();
+    });
+
+    it('peek() serves the pending takes of its handle first: it shows what the next take gets, never what a pending one is about to take', async () => {
+      const h = K.make(K.large);
+      const tx = K.open(h);
+      const first = K.take(h);
+      const second = K.take(h);
+      try {
+        K.tryPut(tx, 'a');
+        // Two pending takes, one message: the first takes it, nothing is left to show.
+        assert.strictEqual(K.peek(h), undefined);
+        assert.strictEqual(await first, 'a');
+        K.tryPut(tx, 'b');
+        K.tryPut(tx, 'c');
+        const [taken, shown] = K.takenAll(['b', 'c']);
+        assert.strictEqual(K.peek(h), shown);
+        assert.strictEqual(await second, taken);
+        assert.strictEqual(K.tryTake(h), shown);
+      } finally {
+        // A failed assertion leaves no pending call (and its waiting loop) behind.
+        tx.close();
+        h.close();
+        await Promise.allSettled([first, second]);
+      }
     });
   });
 }

@@ -455,3 +455,109 @@ describe('a blocking take whose registration a waker took for a message another 
     });
   }
 });
+
+describe('the waiting loop of a side ends at once when its last pending Promise-form call times out or is aborted', () => {
+  // How many parties a wake of i32[index] finds parked (and wakes): the addon's shared futex or,
+  // without it, Atomics.notify (what the Promise forms park in). 0 once no wait of the side is left.
+  const parkedOn = (i32, index) => (addon ? addon.futexWake(i32, index) : Atomics.notify(i32, index));
+  const SPSC_WORDS = {
+    put: { waiters: SPSC + W.SPSC_CONTROL.PRODUCER_SLEEPING, wake: SPSC + W.SPSC_CONTROL.HEAD },
+    take: { waiters: SPSC + W.SPSC_CONTROL.CONSUMER_SLEEPING, wake: SPSC + W.SPSC_CONTROL.TAIL },
+  };
+  const ALL = {
+    ...KINDS,
+    SpscRing: {
+      make: () => {
+        // The smallest ring (64 bytes: 5 numbers, records of 12 bytes), whatever the others hold.
+        const buffer = new SharedArrayBuffer(SpscRing.bytesFor(64));
+        return { buffer, h: SpscRing.create({ buffer, capacity: 64 }) };
+      },
+      putAsync: (h, v, o) => h.enqueueAsync(v, o),
+      takeAsync: (h, o) => h.dequeueAsync(o),
+      tryPut: (h, v) => h.tryEnqueue(v),
+      tryTake: (h) => h.tryDequeue(),
+      // A sleeping flag instead of a waiter count: 0 when the side says it does not sleep.
+      words: SPSC_WORDS,
+    },
+  };
+  // Right after the call rejected (or resolved): the side's waiter count (sleeping flag) is 0 and
+  // nothing is parked on its wake word. Before, the loop stayed parked, and registered, until its
+  // recheck (50 ms, 200 ms for the ring), its futex wait keeping the event loop alive meanwhile.
+  function assertNoWaiter(u32, i32, words, what) {
+    assert.strictEqual(Atomics.load(u32, words.waiters), 0, `${what}: registered`);
+    assert.strictEqual(parkedOn(i32, words.wake), 0, `${what}: parked`);
+  }
+
+  for (const [kind, K] of Object.entries(ALL)) {
+    it(`${kind}: a take that times out, a take that is aborted, a put that times out`, async () => {
+      const { buffer, h } = K.make(4);
+      const u32 = new Uint32Array(buffer);
+      const i32 = new Int32Array(buffer);
+      try {
+        await assert.rejects(K.takeAsync(h, { timeoutMs: 20 }), { code: 'ERR_QUEUE_TIMEOUT' });
+        assertNoWaiter(u32, i32, K.words.take, 'a take that timed out');
+        const ac = new AbortController();
+        const aborted = K.takeAsync(h, { signal: ac.signal });
+        setTimeout(() => ac.abort(new Error('stop')), 20);
+        await assert.rejects(aborted, { message: 'stop' });
+        assertNoWaiter(u32, i32, K.words.take, 'an aborted take');
+        let n = 0;
+        while (K.tryPut(h, n)) n++;
+        await assert.rejects(K.putAsync(h, 'no room', { timeoutMs: 20 }), { code: 'ERR_QUEUE_TIMEOUT' });
+        assertNoWaiter(u32, i32, K.words.put, 'a put that timed out');
+      } finally {
+        closeHandle(h);
+      }
+    });
+  }
+
+  it('Broadcast subscriber: a receive() that times out, one aborted', async () => {
+    const buffer = new SharedArrayBuffer(Broadcast.bytesFor(8, { messageBytes: MESSAGE_BYTES }));
+    const b = Broadcast.create({ buffer, capacity: 8, messageBytes: MESSAGE_BYTES });
+    const u32 = new Uint32Array(buffer);
+    const i32 = new Int32Array(buffer);
+    const sub = b.subscribe();
+    const words = { waiters: BCAST + W.BCAST_CONTROL.WAITERS, wake: BCAST + W.BCAST_CONTROL.PUBLISHED };
+    try {
+      await assert.rejects(sub.receive({ timeoutMs: 20 }), { code: 'ERR_QUEUE_TIMEOUT' });
+      assertNoWaiter(u32, i32, words, 'a receive that timed out');
+      const ac = new AbortController();
+      const aborted = sub.receive({ signal: ac.signal });
+      setTimeout(() => ac.abort(new Error('stop')), 20);
+      await assert.rejects(aborted, { message: 'stop' });
+      assertNoWaiter(u32, i32, words, 'an aborted receive');
+    } finally {
+      sub.close();
+      b.close();
+    }
+  });
+
+  it('a worker whose last pending call timed out exits with nothing of the queue left waiting', async () => {
+    const buffer = new SharedArrayBuffer(SpscRing.bytesFor(64) + MpmcQueue.bytesFor(4));
+    SpscRing.create({ buffer, capacity: 64 });
+    MpmcQueue.create({ buffer, byteOffset: SpscRing.bytesFor(64), capacity: 4 });
+    // The worker reports the waiters it left, then has nothing else to do: its exit is what the
+    // event loop allows once the calls ended (a park left behind would hold it until its recheck).
+    const w = new Worker(`
+      const { workerData, parentPort } = require('worker_threads');
+      const { SpscRing, MpmcQueue } = require(${JSON.stringify(require.resolve('../../index'))});
+      const { buffer, at } = workerData;
+      const ring = SpscRing.open({ buffer });
+      const q = MpmcQueue.open({ buffer, byteOffset: at });
+      Promise.allSettled([ring.dequeueAsync({ timeoutMs: 20 }), q.dequeueAsync({ timeoutMs: 20 })]).then((r) => {
+        parentPort.postMessage(r.map((x) => x.reason && x.reason.code));
+        ring.close();
+        q.close();
+      });`, { eval: true, workerData: { buffer, at: SpscRing.bytesFor(64) } });
+    const codes = new Promise((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    const exited = new Promise((resolve) => w.once('exit', resolve));
+    assert.deepStrictEqual(await codes, ['ERR_QUEUE_TIMEOUT', 'ERR_QUEUE_TIMEOUT']);
+    assert.strictEqual(await exited, 0);
+    const u32 = new Uint32Array(buffer);
+    assert.strictEqual(Atomics.load(u32, SPSC_WORDS.take.waiters), 0);
+    assert.strictEqual(Atomics.load(u32, (SpscRing.bytesFor(64) / WORD) + mpmcWords.take.waiters), 0);
+  });
+});

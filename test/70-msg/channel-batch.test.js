@@ -4,7 +4,7 @@
 // exactly-once across processes through the batch forms only.
 const assert = require('assert');
 const path = require('path');
-const { Channel } = require('../../index');
+const { Channel, ShmError } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { queueWithBoard, assertExactlyOnce } = require('../helpers/scoreboard');
 const { spawnChild } = require('../helpers/parties');
@@ -86,13 +86,21 @@ describe('Channel batches', () => {
     assert.strictEqual(await ch.sendBatch([], { timeoutMs: 0 }), 0);
   });
 
-  it('abort: a waiting sendBatch() or receiveBatch() rejects with the reason; what was sent stays', async () => {
+  it('abort: a waiting sendBatch() rejects with ERR_ABORTED carrying `sent` and the reason as its cause, receiveBatch() with the reason; what was sent stays', async () => {
     const ch = channel(4);
     const ac = new AbortController();
     const sending = ch.sendBatch(range(6), { signal: ac.signal });
     await tick();
-    ac.abort(new Error('stop sending'));
-    await assert.rejects(sending, /stop sending/);
+    const reason = new Error('stop sending');
+    ac.abort(reason);
+    // Some were sent: the caller learns how many (the rest were not, and will not be).
+    await assert.rejects(sending, (e) => e instanceof ShmError && e.code === 'ERR_ABORTED' && e.sent === 4 && e.cause === reason);
+    // None was sent (the channel stayed full): the same answer, with 0.
+    const again = new AbortController();
+    const none = ch.sendBatch(range(3), { signal: again.signal });
+    await tick();
+    again.abort(reason);
+    await assert.rejects(none, (e) => e.code === 'ERR_ABORTED' && e.sent === 0 && e.cause === reason);
     assert.deepStrictEqual(await ch.receiveBatch(10), range(4));
     const ac2 = new AbortController();
     const receiving = ch.receiveBatch(3, { signal: ac2.signal });
@@ -101,7 +109,7 @@ describe('Channel batches', () => {
     await assert.rejects(receiving, /stop receiving/);
     const aborted = AbortSignal.abort(new Error('already'));
     await assert.rejects(ch.receiveBatch(3, { signal: aborted }), /already/);
-    await assert.rejects(ch.sendBatch([1], { signal: aborted }), /already/);
+    await assert.rejects(ch.sendBatch([1], { signal: aborted }), (e) => e.code === 'ERR_ABORTED' && e.sent === 0 && e.cause === aborted.reason);
     assert.strictEqual(ch.tryReceive(), undefined); // an aborted send sent nothing
   });
 

@@ -4,7 +4,7 @@ const assert = require('assert');
 const path = require('path');
 const { Worker } = require('worker_threads');
 const { Channel, MpmcQueue } = require('../../index');
-const { CLOSED, kClosable, kPrepare, kPush } = require('../../lib/msg/mpmc');
+const { CLOSED, kWords, kClosable, kPrepare, kPush } = require('../../lib/msg/mpmc');
 const { writeSlot } = require('../../lib/msg/mpmc-batch');
 const S = require('../../lib/msg/mpmc-slots');
 const { C, W } = require('../../lib/layout/layout');
@@ -79,11 +79,11 @@ describe('Channel', () => {
     // A sender of this process past its check of `closed`, not done writing: its intent names the
     // position it claimed (format.md §15), then the claim of `tail`.
     const q = MpmcQueue.open({ buffer: ch.buffer });
-    const pos = Atomics.load(q.u32, S.TAIL);
-    const o = new OwnerTable(q.u32, C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS).claim(identityOf(process.pid, 1));
-    Atomics.store(q.u32, S.intentWord(o, W.MPMC_INTENT.PRODUCE_POS), pos);
-    Atomics.store(q.u32, S.intentWord(o, W.MPMC_INTENT.ROLES), C.MPMC_INTENT_PRODUCE);
-    Atomics.store(q.u32, S.TAIL, pos + 1);
+    const pos = Atomics.load(q[kWords], S.TAIL);
+    const o = new OwnerTable(q[kWords], C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS).claim(identityOf(process.pid, 1));
+    Atomics.store(q[kWords], S.intentWord(o, W.MPMC_INTENT.PRODUCE_POS), pos);
+    Atomics.store(q[kWords], S.intentWord(o, W.MPMC_INTENT.ROLES), C.MPMC_INTENT_PRODUCE);
+    Atomics.store(q[kWords], S.TAIL, pos + 1);
     ch.close();
     assert.strictEqual(ch.tryReceive(), 'first');
     // Closed and nothing queued, and yet not the end:
@@ -93,8 +93,8 @@ describe('Channel', () => {
     await assert.rejects(ch.receiveBatch(4, { timeoutMs: 0 }), isTimeout);
     // The sender publishes what it sent before the close.
     const { tag, payload } = q[kPrepare]('sent before the close');
-    writeSlot(q.u32, Buffer.from(ch.buffer), q.seqIndex_(pos), tag, payload);
-    Atomics.store(q.u32, q.seqIndex_(pos), S.seqOf(pos, C.MPMC_SEQ_FULL));
+    writeSlot(q[kWords], Buffer.from(ch.buffer), q.seqIndex_(pos), tag, payload);
+    Atomics.store(q[kWords], q.seqIndex_(pos), S.seqOf(pos, C.MPMC_SEQ_FULL));
     assert.strictEqual(ch.tryReceive(), 'sent before the close');
     assert.throws(() => ch.receiveSync(0), isClosed);
     await assert.rejects(ch.receive({ timeoutMs: 0 }), isClosed);

@@ -62,6 +62,33 @@ describe('Message structures: handles', () => {
   }
 
   for (const Class of CLASSES) {
+    it(`${Class.name}: a handle has no own fields a user could overwrite (its state is private)`, () => {
+      const q = Class.create({ buffer: new SharedArrayBuffer(Class.bytesFor(1024)), capacity: 1024 });
+      try {
+        assert.deepStrictEqual(Reflect.ownKeys(q), []);
+      } finally {
+        q.close();
+      }
+    });
+  }
+
+  it('MpmcQueue: a field a user sets on the handle does not move where the handle reads and writes', () => {
+    const q = MpmcQueue.create({ buffer: new SharedArrayBuffer(MpmcQueue.bytesFor(16)), capacity: 16 });
+    try {
+      q.enqueue('a');
+      q.enqueue('b');
+      // The region's words were once a public field that every size, repair and wake-up read.
+      q.u32 = new Uint32Array(MpmcQueue.bytesFor(16) / Uint32Array.BYTES_PER_ELEMENT);
+      assert.strictEqual(q.size, 2);
+      assert.strictEqual(q.tryDequeue(), 'a');
+      assert.strictEqual(q.tryDequeue(), 'b');
+      assert.strictEqual(q.size, 0);
+    } finally {
+      q.close();
+    }
+  });
+
+  for (const Class of CLASSES) {
     it(`${Class.name} cannot be constructed directly; Symbol.dispose closes a handle`, function () {
       assert.throws(() => new Class(), (e) => e instanceof TypeError && e.message.includes(`${Class.name}.create()`));
       assert.throws(() => new Class(Symbol('token'), { buffer: new SharedArrayBuffer(1 << 16), byteOffset: 0 }), TypeError);

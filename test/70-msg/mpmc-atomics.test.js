@@ -11,6 +11,7 @@ const { MpmcQueue } = require('../../index');
 const { C, W } = require('../../lib/layout/layout');
 const { OwnerTable } = require('../../lib/ownership/owners');
 const { exitedPid } = require('../helpers/process');
+const { kWords } = require('../../lib/msg/mpmc');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const TAIL = C.MPMC_CONTROL_OFFSET / WORD + W.MPMC_CONTROL.TAIL;
@@ -42,9 +43,9 @@ function counting(f) {
 function intents(q, role) {
   const out = [];
   for (let o = 1; o < C.MPMC_OWNER_SLOTS; o++) {
-    if (q.u32[intentWord(o, W.MPMC_INTENT.ROLES)] & role) {
-      const pos = q.u32[intentWord(o, role === C.MPMC_INTENT_PRODUCE ? W.MPMC_INTENT.PRODUCE_POS : W.MPMC_INTENT.CONSUME_POS)];
-      out.push({ o, pos, extra: q.u32[intentWord(o, W.MPMC_INTENT.EXTRA)] });
+    if (q[kWords][intentWord(o, W.MPMC_INTENT.ROLES)] & role) {
+      const pos = q[kWords][intentWord(o, role === C.MPMC_INTENT_PRODUCE ? W.MPMC_INTENT.PRODUCE_POS : W.MPMC_INTENT.CONSUME_POS)];
+      out.push({ o, pos, extra: q[kWords][intentWord(o, W.MPMC_INTENT.EXTRA)] });
     }
   }
   return out;
@@ -56,7 +57,7 @@ function racedAt(q, index, race, f) {
   const cas = Atomics.compareExchange;
   let once = true;
   Atomics.compareExchange = (u32, i, ...rest) => {
-    if (once && u32 === q.u32 && i === index) {
+    if (once && u32 === q[kWords] && i === index) {
       once = false;
       Atomics.compareExchange = cas;
       race();
@@ -76,13 +77,13 @@ function racedAt(q, index, race, f) {
 // A party of a process that has exited claims position `pos` for `role` as format.md §15 says (its
 // intent, then the CAS of the index) and dies there, leaving the slot unfinished. Its owner slot.
 function goneClaim(q, role, pos) {
-  const owners = new OwnerTable(q.u32, C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS);
+  const owners = new OwnerTable(q[kWords], C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS);
   const o = owners.claim({ pid: exitedPid(), tid: 1, startTime: 0n, bootId: 0n });
   const produce = role === C.MPMC_INTENT_PRODUCE;
-  Atomics.store(q.u32, intentWord(o, produce ? W.MPMC_INTENT.PRODUCE_POS : W.MPMC_INTENT.CONSUME_POS), pos);
-  Atomics.store(q.u32, intentWord(o, W.MPMC_INTENT.ROLES), role);
+  Atomics.store(q[kWords], intentWord(o, produce ? W.MPMC_INTENT.PRODUCE_POS : W.MPMC_INTENT.CONSUME_POS), pos);
+  Atomics.store(q[kWords], intentWord(o, W.MPMC_INTENT.ROLES), role);
   const index = produce ? TAIL : HEAD;
-  assert.strictEqual(Atomics.compareExchange(q.u32, index, pos, (pos + 1) >>> 0), pos);
+  assert.strictEqual(Atomics.compareExchange(q[kWords], index, pos, (pos + 1) >>> 0), pos);
   return o;
 }
 
@@ -114,7 +115,7 @@ describe('MpmcQueue: the Atomics calls of a single message', () => {
         const started = performance.now();
         const loads = [];
         const load = Atomics.load;
-        Atomics.load = (a, i) => { if (a === q.u32) loads.push(i); return load(a, i); };
+        Atomics.load = (a, i) => { if (a === q[kWords]) loads.push(i); return load(a, i); };
         try {
           assert.deepStrictEqual(f(), none);
         } finally {
@@ -131,9 +132,9 @@ describe('MpmcQueue: the Atomics calls of a single message', () => {
 
   it("handles take owner slots MPMC_INTENT_SPREAD apart: each one's intent record has a cache line of its own", () => {
     const a = queue(8);
-    const others = [1, 2, 3].map(() => MpmcQueue.open({ buffer: a.u32.buffer }));
+    const others = [1, 2, 3].map(() => MpmcQueue.open({ buffer: a[kWords].buffer }));
     const slots = [];
-    for (let o = 1; o < C.MPMC_OWNER_SLOTS; o++) if (a.u32[OWNER_PID + o * W.OWNER.WORDS] !== 0) slots.push(o);
+    for (let o = 1; o < C.MPMC_OWNER_SLOTS; o++) if (a[kWords][OWNER_PID + o * W.OWNER.WORDS] !== 0) slots.push(o);
     assert.deepStrictEqual(slots, [0, 1, 2, 3].map((k) => 1 + k * C.MPMC_INTENT_SPREAD));
     const lines = slots.map((o) => Math.floor((intentWord(o, 0) * WORD) / C.UNIT));
     assert.strictEqual(new Set(lines).size, slots.length);
@@ -142,33 +143,33 @@ describe('MpmcQueue: the Atomics calls of a single message', () => {
 
   it('the intent stays after the slot is finished, naming the finished position; a repair never touches it', () => {
     const a = queue(4);
-    const b = MpmcQueue.open({ buffer: a.u32.buffer });
+    const b = MpmcQueue.open({ buffer: a[kWords].buffer });
     assert.strictEqual(a.tryEnqueue('kept'), true);
     const [mine] = intents(a, C.MPMC_INTENT_PRODUCE);
     assert.deepStrictEqual(mine, { o: mine.o, pos: 0, extra: 0 });
     // The producer dies after its enqueue returned: its record now names a gone process.
-    a.u32[OWNER_PID + mine.o * W.OWNER.WORDS] = exitedPid();
+    a[kWords][OWNER_PID + mine.o * W.OWNER.WORDS] = exitedPid();
     // Another producer fills the queue and, finding it full, looks for gone parties' slots.
     for (let i = 0; i < 3; i++) assert.strictEqual(b.tryEnqueue(`m${i}`), true);
     assert.strictEqual(b.tryEnqueue('full'), false);
     assert.deepStrictEqual(b.tryDequeueBatch(), ['kept', 'm0', 'm1', 'm2']);
     // The same for a consumer's intent naming the position it released.
     assert.strictEqual(b.tryEnqueue('next'), true);
-    const c = MpmcQueue.open({ buffer: a.u32.buffer });
+    const c = MpmcQueue.open({ buffer: a[kWords].buffer });
     assert.strictEqual(c.tryDequeue(), 'next');
     const consuming = intents(a, C.MPMC_INTENT_CONSUME).find((x) => x.pos === 4);
     assert.ok(consuming, 'the consumer intent names position 4');
-    a.u32[OWNER_PID + consuming.o * W.OWNER.WORDS] = exitedPid();
+    a[kWords][OWNER_PID + consuming.o * W.OWNER.WORDS] = exitedPid();
     for (let i = 0; i < 4; i++) assert.strictEqual(b.tryEnqueue(`n${i}`), true);
     assert.strictEqual(b.tryEnqueue('full'), false);
     assert.deepStrictEqual(b.tryDequeueBatch(), ['n0', 'n1', 'n2', 'n3']);
-    assert.deepStrictEqual([Atomics.load(a.u32, SKIPPED_WRITES), Atomics.load(a.u32, SKIPPED_READS)], [0, 0]);
+    assert.deepStrictEqual([Atomics.load(a[kWords], SKIPPED_WRITES), Atomics.load(a[kWords], SKIPPED_READS)], [0, 0]);
     b.close();
   });
 
   it('a batch that lost its claim to another producer and then found the queue full leaves no intent', () => {
     const q = queue(4);
-    const other = MpmcQueue.open({ buffer: q.u32.buffer });
+    const other = MpmcQueue.open({ buffer: q[kWords].buffer });
     assert.strictEqual(q.tryEnqueueBatch(['a', 'b']), 2);
     // Just before the batch's CAS of tail, another producer takes the two free slots.
     const cas = Atomics.compareExchange;
@@ -196,7 +197,7 @@ describe('MpmcQueue: the Atomics calls of a single message', () => {
 
   it('a batch that lost its claim to a producer that then died gives up that slot at its first look', () => {
     const q = queue(4);
-    const other = MpmcQueue.open({ buffer: q.u32.buffer });
+    const other = MpmcQueue.open({ buffer: q[kWords].buffer });
     // Just before the batch's CAS of tail (position 0), a producer of a process that has exited
     // claims position 0 (its intent, then the CAS) and dies there, and another fills 1 to 3.
     const cas = Atomics.compareExchange;
@@ -205,11 +206,11 @@ describe('MpmcQueue: the Atomics calls of a single message', () => {
       if (once && i === TAIL) {
         once = false;
         Atomics.compareExchange = cas;
-        const owners = new OwnerTable(q.u32, C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS);
+        const owners = new OwnerTable(q[kWords], C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS);
         const o = owners.claim({ pid: exitedPid(), tid: 1, startTime: 0n, bootId: 0n });
-        Atomics.store(q.u32, intentWord(o, W.MPMC_INTENT.PRODUCE_POS), 0);
-        Atomics.store(q.u32, intentWord(o, W.MPMC_INTENT.ROLES), C.MPMC_INTENT_PRODUCE);
-        assert.strictEqual(cas(q.u32, TAIL, 0, 1), 0);
+        Atomics.store(q[kWords], intentWord(o, W.MPMC_INTENT.PRODUCE_POS), 0);
+        Atomics.store(q[kWords], intentWord(o, W.MPMC_INTENT.ROLES), C.MPMC_INTENT_PRODUCE);
+        assert.strictEqual(cas(q[kWords], TAIL, 0, 1), 0);
         assert.strictEqual(other.tryEnqueueBatch(['x', 'y', 'z']), 3);
       }
       return cas(u32, i, ...rest);
@@ -224,60 +225,60 @@ describe('MpmcQueue: the Atomics calls of a single message', () => {
     assert.ok(!once, 'the claim was raced');
     // The look for gone parties that "full" makes did not find the slot named by the batch's own
     // intent (a live owner's): it gave it up.
-    assert.strictEqual(Atomics.load(q.u32, SKIPPED_WRITES), 1);
+    assert.strictEqual(Atomics.load(q[kWords], SKIPPED_WRITES), 1);
     assert.deepStrictEqual(q.tryDequeueBatch(), ['x', 'y', 'z']);
     q.close();
     other.close();
   });
   it('a producer that lost its claim to one that then died, and then met damage, leaves no intent: the slot is given up', () => {
     const q = queue(4);
-    const other = MpmcQueue.open({ buffer: q.u32.buffer });
+    const other = MpmcQueue.open({ buffer: q[kWords].buffer });
     const seq1 = q.seqIndex_(1);
-    const sound = Atomics.load(q.u32, seq1);
+    const sound = Atomics.load(q[kWords], seq1);
     // Just before the enqueue's CAS of tail (position 0), a producer of a process that has exited
     // claims position 0 and dies there, and the slot of position 1 is damaged (a state no party
     // writes): the enqueue loses its CAS, then meets the damage at the new tail and reports it.
     let gone = 0;
     const r = racedAt(q, TAIL, () => {
       gone = goneClaim(q, C.MPMC_INTENT_PRODUCE, 0);
-      Atomics.store(q.u32, seq1, sound + 3);
+      Atomics.store(q[kWords], seq1, sound + 3);
     }, () => q.tryEnqueue('never'));
     assert.ok(isCorrupt(r), `reported ${r && r.threw}`);
     // Only the dead producer's intent names position 0 now; the producer that stopped at the
     // damage (and may claim nothing more) does not hold back its repair.
     assert.deepStrictEqual(intents(q, C.MPMC_INTENT_PRODUCE).map((x) => [x.o, x.pos]), [[gone, 0]]);
     // The damage mended, the queue goes on: a consumer's look gives position 0 up.
-    Atomics.store(q.u32, seq1, sound);
+    Atomics.store(q[kWords], seq1, sound);
     assert.strictEqual(other.tryEnqueue('after'), true);
     assert.strictEqual(other.dequeue(5000), 'after');
-    assert.strictEqual(Atomics.load(q.u32, SKIPPED_WRITES), 1);
+    assert.strictEqual(Atomics.load(q[kWords], SKIPPED_WRITES), 1);
     q.close();
     other.close();
   });
 
   it('a consumer that lost its claim to one that then died, and then met damage, leaves no intent: the slot is released', () => {
     const q = queue(4);
-    const other = MpmcQueue.open({ buffer: q.u32.buffer });
+    const other = MpmcQueue.open({ buffer: q[kWords].buffer });
     assert.strictEqual(other.tryEnqueue('taken by the dead'), true);
     assert.strictEqual(other.tryEnqueue('b'), true);
     const seq1 = q.seqIndex_(1);
-    const sound = Atomics.load(q.u32, seq1);
+    const sound = Atomics.load(q[kWords], seq1);
     // Just before the dequeue's CAS of head (position 0), a consumer of a process that has exited
     // claims position 0 and dies there, and the slot of position 1 is damaged.
     let gone = 0;
     const r = racedAt(q, HEAD, () => {
       gone = goneClaim(q, C.MPMC_INTENT_CONSUME, 0);
-      Atomics.store(q.u32, seq1, sound + 2);
+      Atomics.store(q[kWords], seq1, sound + 2);
     }, () => q.tryDequeue());
     assert.ok(isCorrupt(r), `reported ${r && r.threw}`);
     assert.deepStrictEqual(intents(q, C.MPMC_INTENT_CONSUME).map((x) => [x.o, x.pos]), [[gone, 0]]);
     // The damage mended, producers come round to the dead consumer's slot: the full queue's look
     // releases it (its message counted lost) and they go on into it.
-    Atomics.store(q.u32, seq1, sound);
+    Atomics.store(q[kWords], seq1, sound);
     assert.strictEqual(other.tryEnqueue('c'), true);
     assert.strictEqual(other.tryEnqueue('d'), true);
     other.enqueue('e', 5000);
-    assert.strictEqual(Atomics.load(q.u32, SKIPPED_READS), 1);
+    assert.strictEqual(Atomics.load(q[kWords], SKIPPED_READS), 1);
     assert.deepStrictEqual(other.tryDequeueBatch(), ['b', 'c', 'd', 'e']);
     q.close();
     other.close();
@@ -285,11 +286,11 @@ describe('MpmcQueue: the Atomics calls of a single message', () => {
 
   it('a consumer whose claimed record cannot be read releases the slot and leaves no intent', () => {
     const q = queue(4);
-    const other = MpmcQueue.open({ buffer: q.u32.buffer });
+    const other = MpmcQueue.open({ buffer: q[kWords].buffer });
     assert.strictEqual(other.tryEnqueue('damaged'), true);
     // The record header of position 0 says the message is longer than a slot.
     const record = q.seqIndex_(0) + W.MPMC_SLOT.RECORD;
-    Atomics.store(q.u32, record, ((C.MSG_TAG_UTF8 << C.MSG_TAG_SHIFT) | (q.messageBytes + 1)) >>> 0);
+    Atomics.store(q[kWords], record, ((C.MSG_TAG_UTF8 << C.MSG_TAG_SHIFT) | (q.messageBytes + 1)) >>> 0);
     assert.throws(() => q.tryDequeue(), (e) => e.code === 'ERR_CORRUPT');
     // The consumer stopped with an error: its intent names nothing (format.md §15).
     assert.deepStrictEqual(intents(q, C.MPMC_INTENT_CONSUME), []);

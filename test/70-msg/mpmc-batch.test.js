@@ -13,6 +13,7 @@ const { queueWithBoard, assertExactlyOnce } = require('../helpers/scoreboard');
 const { exitedPid, removeShm, until } = require('../helpers/process');
 const { spawnChild } = require('../helpers/parties');
 const { numbered, producerOf, seqOf } = require('../helpers/messages');
+const { kWords } = require('../../lib/msg/mpmc');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'mpmc-child.js');
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -30,12 +31,12 @@ function queue(capacity, options = {}) {
 // A party of process `pid` whose intent names positions pos..pos+extra for `role` (a batch claim
 // in progress, as a party killed in the middle of a batch leaves it).
 function party(q, role, pos, extra, pid) {
-  const owners = new OwnerTable(q.u32, C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS);
+  const owners = new OwnerTable(q[kWords], C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS);
   const o = owners.claim(identityOf(pid, 1));
   const intent = C.MPMC_INTENTS_OFFSET / WORD + o * W.MPMC_INTENT.WORDS;
-  Atomics.store(q.u32, intent + (role === C.MPMC_INTENT_PRODUCE ? W.MPMC_INTENT.PRODUCE_POS : W.MPMC_INTENT.CONSUME_POS), pos);
-  Atomics.store(q.u32, intent + W.MPMC_INTENT.EXTRA, extra);
-  Atomics.store(q.u32, intent + W.MPMC_INTENT.ROLES, role);
+  Atomics.store(q[kWords], intent + (role === C.MPMC_INTENT_PRODUCE ? W.MPMC_INTENT.PRODUCE_POS : W.MPMC_INTENT.CONSUME_POS), pos);
+  Atomics.store(q[kWords], intent + W.MPMC_INTENT.EXTRA, extra);
+  Atomics.store(q[kWords], intent + W.MPMC_INTENT.ROLES, role);
 }
 
 const range = (from, n) => Array.from({ length: n }, (_, i) => from + i);
@@ -69,8 +70,8 @@ describe('MpmcQueue batches', () => {
       for (const m of q.tryDequeueBatch()) assert.strictEqual(m, expected++);
       assert.strictEqual(expected, next);
       assert.ok(next > 256, `${next} messages`);
-      assert.strictEqual(Atomics.load(q.u32, TAIL), (2 ** 32 - 100 + next) % 2 ** 32);
-      assert.strictEqual(Atomics.load(q.u32, HEAD), Atomics.load(q.u32, TAIL));
+      assert.strictEqual(Atomics.load(q[kWords], TAIL), (2 ** 32 - 100 + next) % 2 ** 32);
+      assert.strictEqual(Atomics.load(q[kWords], HEAD), Atomics.load(q[kWords], TAIL));
     });
 
     it('blocking forms: enqueueBatch waits for room, times out with `enqueued`; dequeueBatch times out when empty', () => {
@@ -111,9 +112,9 @@ describe('MpmcQueue batches', () => {
     it('the unpublished slots of a gone producer\'s batch are all given up within one recheck', () => {
       const q = queue(8);
       q.tryEnqueue('before');
-      const pos = Atomics.load(q.u32, TAIL);
+      const pos = Atomics.load(q[kWords], TAIL);
       party(q, C.MPMC_INTENT_PRODUCE, pos, 4, exitedPid()); // claimed 5 positions
-      Atomics.store(q.u32, TAIL, pos + 5); // none of them written
+      Atomics.store(q[kWords], TAIL, pos + 5); // none of them written
       q.tryEnqueue('after');
       // The consumer stops at the first unpublished slot, finds its claimer gone and gives up all
       // five (one /proc check per position), then goes on.
@@ -128,9 +129,9 @@ describe('MpmcQueue batches', () => {
     it('the slots of a gone consumer\'s batch are released: its messages lost, counted, none twice', () => {
       const q = queue(4);
       assert.strictEqual(q.tryEnqueueBatch(['a', 'b', 'c', 'd']), 4);
-      const pos = Atomics.load(q.u32, HEAD);
+      const pos = Atomics.load(q[kWords], HEAD);
       party(q, C.MPMC_INTENT_CONSUME, pos, 2, exitedPid()); // claimed a, b, c
-      Atomics.store(q.u32, HEAD, pos + 3); // never released
+      Atomics.store(q[kWords], HEAD, pos + 3); // never released
       q.enqueueBatch(['e', 'f', 'g'], 5000); // waits for the dead consumer's slots, then takes them
       assert.deepStrictEqual(q.skipped, { writes: 0, reads: 3 });
       assert.deepStrictEqual(q.tryDequeueBatch(), ['d', 'e', 'f', 'g']);
@@ -138,9 +139,9 @@ describe('MpmcQueue batches', () => {
 
     it('a batch whose claimer is alive is never taken from it', () => {
       const q = queue(8);
-      const pos = Atomics.load(q.u32, TAIL);
+      const pos = Atomics.load(q[kWords], TAIL);
       party(q, C.MPMC_INTENT_PRODUCE, pos, 2, process.pid);
-      Atomics.store(q.u32, TAIL, pos + 3);
+      Atomics.store(q[kWords], TAIL, pos + 3);
       assert.throws(() => q.dequeueBatch(8, 200), (e) => e.code === 'ERR_QUEUE_TIMEOUT');
       assert.deepStrictEqual(q.skipped, { writes: 0, reads: 0 });
     });

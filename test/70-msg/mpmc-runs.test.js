@@ -13,6 +13,7 @@ const { OwnerTable, identityOf } = require('../../lib/ownership/owners');
 const { queueWithBoard, assertExactlyOnce } = require('../helpers/scoreboard');
 const { exitedPid, removeShm, until } = require('../helpers/process');
 const { spawnChild } = require('../helpers/parties');
+const { kWords } = require('../../lib/msg/mpmc');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'mpmc-child.js');
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -32,10 +33,10 @@ const seqWord = (q, pos) => (C.MPMC_SLOTS_OFFSET + (pos & (q.capacity - 1)) * st
 // The record of position `pos` read by its header alone: { tag, value } (tags of format.md §15).
 function recordAt(q, pos) {
   const at = seqWord(q, pos);
-  const h = q.u32[at + W.MPMC_SLOT.RECORD];
+  const h = q[kWords][at + W.MPMC_SLOT.RECORD];
   const length = h & C.MSG_LENGTH_MASK;
   const tag = h >>> C.MSG_TAG_SHIFT;
-  const bytes = Buffer.from(q.u32.buffer, q.u32.byteOffset + at * WORD + C.MPMC_SLOT_HEADER_BYTES, length);
+  const bytes = Buffer.from(q[kWords].buffer, q[kWords].byteOffset + at * WORD + C.MPMC_SLOT_HEADER_BYTES, length);
   if (tag === C.MSG_TAG_BINARY) return { tag, value: Buffer.from(bytes) };
   const text = bytes.toString(tag === C.MSG_TAG_LATIN1 || tag === C.MSG_TAG_JSON_LATIN1 ? 'latin1' : 'utf8');
   return { tag, value: tag === C.MSG_TAG_JSON || tag === C.MSG_TAG_JSON_LATIN1 ? JSON.parse(text) : text };
@@ -83,12 +84,12 @@ function counting(f) {
 
 // A party of process `pid` whose intent names positions pos..pos+extra for `role`.
 function party(q, role, pos, extra, pid) {
-  const owners = new OwnerTable(q.u32, C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS);
+  const owners = new OwnerTable(q[kWords], C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS);
   const o = owners.claim(identityOf(pid, 1));
   const intent = C.MPMC_INTENTS_OFFSET / WORD + o * W.MPMC_INTENT.WORDS;
-  Atomics.store(q.u32, intent + (role === C.MPMC_INTENT_PRODUCE ? W.MPMC_INTENT.PRODUCE_POS : W.MPMC_INTENT.CONSUME_POS), pos);
-  Atomics.store(q.u32, intent + W.MPMC_INTENT.EXTRA, extra);
-  Atomics.store(q.u32, intent + W.MPMC_INTENT.ROLES, role);
+  Atomics.store(q[kWords], intent + (role === C.MPMC_INTENT_PRODUCE ? W.MPMC_INTENT.PRODUCE_POS : W.MPMC_INTENT.CONSUME_POS), pos);
+  Atomics.store(q[kWords], intent + W.MPMC_INTENT.EXTRA, extra);
+  Atomics.store(q[kWords], intent + W.MPMC_INTENT.ROLES, role);
 }
 
 describe('MpmcQueue: runs of short strings in batches', () => {
@@ -99,7 +100,7 @@ describe('MpmcQueue: runs of short strings in batches', () => {
     let sent = 0;
     for (let round = 0; sent < values.length; round++) {
       const n = Math.min(1 + ((round * 13) % BATCHES_UP_TO), values.length - sent);
-      const from = Atomics.load(q.u32, TAIL);
+      const from = Atomics.load(q[kWords], TAIL);
       const k = round % 3 === 2 ? values.slice(sent, sent + n).filter((v) => q.tryEnqueue(v)).length : q.tryEnqueueBatch(values.slice(sent, sent + n));
       for (let j = 0; j < k; j++) {
         const r = recordAt(q, (from + j) >>> 0);
@@ -209,24 +210,24 @@ describe('MpmcQueue: runs of short strings in batches', () => {
     }
     assert.deepStrictEqual(got, values);
     assert.strictEqual(decoded.length, 2);
-    for (const b of decoded) assert.strictEqual(b, q.u32.buffer);
+    for (const b of decoded) assert.strictEqual(b, q[kWords].buffer);
   });
 
   describe('a claim left half finished by a party that is gone', () => {
     it('a producer gone after publishing the later slots of its claim: those are delivered, the others given up', () => {
       const q = queue(8, 16);
-      const pos = Atomics.load(q.u32, TAIL);
+      const pos = Atomics.load(q[kWords], TAIL);
       party(q, C.MPMC_INTENT_PRODUCE, pos, 3, exitedPid()); // claimed 4 positions
-      Atomics.store(q.u32, TAIL, pos + 4);
+      Atomics.store(q[kWords], TAIL, pos + 4);
       // It wrote all four and published the last two (the first slot's `seq` is stored last).
       const helper = queue(8, 16);
       helper.tryEnqueueBatch(['m0', 'm1', 'm2', 'm3']);
       for (let j = 0; j < 4; j++) {
         const from = seqWord(helper, j);
         const to = seqWord(q, pos + j);
-        q.u32.set(helper.u32.subarray(from + W.MPMC_SLOT.RECORD, from + W.MPMC_SLOT.RECORD + 2), to + W.MPMC_SLOT.RECORD);
+        q[kWords].set(helper[kWords].subarray(from + W.MPMC_SLOT.RECORD, from + W.MPMC_SLOT.RECORD + 2), to + W.MPMC_SLOT.RECORD);
       }
-      for (const j of [3, 2]) Atomics.store(q.u32, seqWord(q, pos + j), ((pos + j) * 4 + 1) >>> 0);
+      for (const j of [3, 2]) Atomics.store(q[kWords], seqWord(q, pos + j), ((pos + j) * 4 + 1) >>> 0);
       q.tryEnqueue('after');
       const got = [];
       const deadline = Date.now() + 5000;
@@ -238,10 +239,10 @@ describe('MpmcQueue: runs of short strings in batches', () => {
     it('a consumer gone after releasing the later slots of its claim: the first is released, counted once', () => {
       const q = queue(4, 16);
       assert.strictEqual(q.tryEnqueueBatch(['a', 'b', 'c', 'd']), 4);
-      const pos = Atomics.load(q.u32, HEAD);
+      const pos = Atomics.load(q[kWords], HEAD);
       party(q, C.MPMC_INTENT_CONSUME, pos, 2, exitedPid()); // claimed a, b, c
-      Atomics.store(q.u32, HEAD, pos + 3);
-      for (const j of [2, 1]) Atomics.store(q.u32, seqWord(q, pos + j), ((pos + j + 4) * 4) >>> 0);
+      Atomics.store(q[kWords], HEAD, pos + 3);
+      for (const j of [2, 1]) Atomics.store(q[kWords], seqWord(q, pos + j), ((pos + j + 4) * 4) >>> 0);
       q.enqueueBatch(['e', 'f', 'g'], 5000); // waits for the first slot, released by the repair
       assert.deepStrictEqual(q.skipped, { writes: 0, reads: 1 });
       assert.deepStrictEqual(q.tryDequeueBatch(), ['d', 'e', 'f', 'g']);

@@ -5,6 +5,7 @@ const { MpmcQueue, SpscRing, Channel, Stack, PriorityQueue, Broadcast, ShmError 
 const { C, W } = require('../../lib/layout/layout');
 const { OwnerTable, identityOf } = require('../../lib/ownership/owners');
 const { exitedPid } = require('../helpers/process');
+const { kWords } = require('../../lib/msg/mpmc');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const TAIL = C.MPMC_CONTROL_OFFSET / WORD + W.MPMC_CONTROL.TAIL;
@@ -18,11 +19,11 @@ function queue(capacity, options = {}) {
 // A party whose owner record names process `pid` and whose intent names `pos` for `role`, as a
 // party in the middle of an operation leaves it (a process that exited: a party killed there).
 function party(q, role, pos, pid) {
-  const owners = new OwnerTable(q.u32, C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS);
+  const owners = new OwnerTable(q[kWords], C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS);
   const o = owners.claim(identityOf(pid, 1));
   const intent = C.MPMC_INTENTS_OFFSET / WORD + o * W.MPMC_INTENT.WORDS;
-  Atomics.store(q.u32, intent + (role === C.MPMC_INTENT_PRODUCE ? W.MPMC_INTENT.PRODUCE_POS : W.MPMC_INTENT.CONSUME_POS), pos);
-  Atomics.store(q.u32, intent + W.MPMC_INTENT.ROLES, role);
+  Atomics.store(q[kWords], intent + (role === C.MPMC_INTENT_PRODUCE ? W.MPMC_INTENT.PRODUCE_POS : W.MPMC_INTENT.CONSUME_POS), pos);
+  Atomics.store(q[kWords], intent + W.MPMC_INTENT.ROLES, role);
   return o;
 }
 
@@ -133,7 +134,7 @@ describe('MpmcQueue', () => {
         while ((m = q.tryDequeue()) !== undefined) assert.strictEqual(m, got++);
       }
       assert.strictEqual(got, sent);
-      assert.ok(Atomics.load(q.u32, TAIL) < 1000);
+      assert.ok(Atomics.load(q[kWords], TAIL) < 1000);
     });
   });
 
@@ -195,9 +196,9 @@ describe('MpmcQueue', () => {
     it('a slot claimed by a producer that is gone is given up: consumers skip it', () => {
       const q = queue(4);
       q.tryEnqueue('before');
-      const pos = Atomics.load(q.u32, TAIL);
+      const pos = Atomics.load(q[kWords], TAIL);
       party(q, C.MPMC_INTENT_PRODUCE, pos, exitedPid());
-      Atomics.store(q.u32, TAIL, pos + 1); // claimed, never written
+      Atomics.store(q[kWords], TAIL, pos + 1); // claimed, never written
       q.tryEnqueue('after');
       assert.strictEqual(q.dequeue(1000), 'before');
       assert.strictEqual(q.dequeue(5000), 'after');
@@ -213,9 +214,9 @@ describe('MpmcQueue', () => {
       const q = queue(2);
       q.tryEnqueue('taken by the dead');
       q.tryEnqueue('second');
-      const pos = Atomics.load(q.u32, HEAD);
+      const pos = Atomics.load(q[kWords], HEAD);
       party(q, C.MPMC_INTENT_CONSUME, pos, exitedPid());
-      Atomics.store(q.u32, HEAD, pos + 1); // claimed, never released
+      Atomics.store(q[kWords], HEAD, pos + 1); // claimed, never released
       q.enqueue('third', 5000); // waits for the slot of the dead consumer, then takes it
       assert.deepStrictEqual(q.skipped, { writes: 0, reads: 1 });
       assert.strictEqual(q.tryDequeue(), 'second');
@@ -226,21 +227,21 @@ describe('MpmcQueue', () => {
     it("a full owner table: a gone owner's record is taken over only once the position its intent names is finished", () => {
       const q = queue(4);
       q.tryEnqueue('before');
-      const pos = Atomics.load(q.u32, TAIL);
+      const pos = Atomics.load(q[kWords], TAIL);
       // A producer that claimed pos and died before writing it, and a live one that tried pos too
       // and lost the CAS (it clears its intent when it next finds the queue full, or claims).
       party(q, C.MPMC_INTENT_PRODUCE, pos, exitedPid());
       const loser = party(q, C.MPMC_INTENT_PRODUCE, pos, process.pid);
-      Atomics.store(q.u32, TAIL, pos + 1);
+      Atomics.store(q[kWords], TAIL, pos + 1);
       q.tryEnqueue('after');
-      const owners = new OwnerTable(q.u32, C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS);
+      const owners = new OwnerTable(q[kWords], C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS);
       while (owners.claim(identityOf(process.pid, 2)) !== 0); // live
       // The only gone owner's intent is all that tells whose pos is: while the loser's holds back
       // giving pos up, the record stays (adopting it would leave pos named by nobody for good).
-      assert.throws(() => MpmcQueue.open({ buffer: q.u32.buffer }), (e) => e.code === 'ERR_TOO_MANY_HANDLES');
+      assert.throws(() => MpmcQueue.open({ buffer: q[kWords].buffer }), (e) => e.code === 'ERR_TOO_MANY_HANDLES');
       assert.deepStrictEqual(q.skipped, { writes: 0, reads: 0 });
-      Atomics.store(q.u32, C.MPMC_INTENTS_OFFSET / WORD + loser * W.MPMC_INTENT.WORDS + W.MPMC_INTENT.ROLES, 0);
-      const late = MpmcQueue.open({ buffer: q.u32.buffer }); // gives pos up, then takes the record
+      Atomics.store(q[kWords], C.MPMC_INTENTS_OFFSET / WORD + loser * W.MPMC_INTENT.WORDS + W.MPMC_INTENT.ROLES, 0);
+      const late = MpmcQueue.open({ buffer: q[kWords].buffer }); // gives pos up, then takes the record
       assert.deepStrictEqual(q.skipped, { writes: 1, reads: 0 });
       assert.deepStrictEqual(q.tryDequeueBatch(), ['before', 'after']);
       late.tryEnqueue('late');
@@ -252,15 +253,15 @@ describe('MpmcQueue', () => {
     it('a gone owner\'s intent naming a position 2^30 before one a live producer holds in the same slot gives nothing up', () => {
       const q = queue(4);
       q.tryEnqueue('before');
-      const pos = Atomics.load(q.u32, TAIL);
+      const pos = Atomics.load(q[kWords], TAIL);
       // A live producer claimed pos and is writing it; a gone owner's intent was left naming
       // pos - 2^30, whose sequence word is the same 4 * pos (modulo 2^32) in the same slot.
       party(q, C.MPMC_INTENT_PRODUCE, pos, process.pid);
-      Atomics.store(q.u32, TAIL, pos + 1);
+      Atomics.store(q[kWords], TAIL, pos + 1);
       party(q, C.MPMC_INTENT_PRODUCE, (pos - 2 ** 30) >>> 0, exitedPid());
-      const owners = new OwnerTable(q.u32, C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS);
+      const owners = new OwnerTable(q[kWords], C.MPMC_OWNERS_OFFSET / WORD, C.MPMC_OWNER_SLOTS);
       while (owners.claim(identityOf(process.pid, 2)) !== 0); // live
-      const late = MpmcQueue.open({ buffer: q.u32.buffer }); // adopts the gone owner's record
+      const late = MpmcQueue.open({ buffer: q[kWords].buffer }); // adopts the gone owner's record
       assert.deepStrictEqual(q.skipped, { writes: 0, reads: 0 });
       assert.strictEqual(q.tryDequeue(), 'before');
       assert.strictEqual(q.tryDequeue(), undefined, 'the live producer\'s slot is still its own');
@@ -270,9 +271,9 @@ describe('MpmcQueue', () => {
 
     it('a slot whose claimer is alive is never taken from it', () => {
       const q = queue(4);
-      const pos = Atomics.load(q.u32, TAIL);
+      const pos = Atomics.load(q[kWords], TAIL);
       party(q, C.MPMC_INTENT_PRODUCE, pos, process.pid); // this process: alive
-      Atomics.store(q.u32, TAIL, pos + 1);
+      Atomics.store(q[kWords], TAIL, pos + 1);
       assert.throws(() => q.dequeue(200), (e) => e.code === 'ERR_QUEUE_TIMEOUT');
       assert.deepStrictEqual(q.skipped, { writes: 0, reads: 0 });
     });

@@ -9,6 +9,7 @@ const assert = require('assert');
 const { MpmcQueue, Stack, SpscRing } = require('../../index');
 const { C, W } = require('../../lib/layout/layout');
 const { addon } = require('../../lib/base/native');
+const { kWords } = require('../../lib/msg/mpmc');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const CONSUMER_WAITERS = C.MPMC_CONTROL_OFFSET / WORD + W.MPMC_CONTROL.CONSUMER_WAITERS;
@@ -62,7 +63,7 @@ withAddon('MpmcQueue: a blocked party yields its CPU before it parks', () => {
     const { result, calls } = withPeer((n) => { if (n === 1) producer.tryEnqueue('published while yielded'); }, () => consumer.dequeue(10000));
     assert.strictEqual(result, 'published while yielded');
     assert.deepStrictEqual(calls, { yields: 1, waits: 0, wakes: 0 });
-    assert.strictEqual(Atomics.load(consumer.u32, CONSUMER_WAITERS), 0, 'never registered as a sleeper');
+    assert.strictEqual(Atomics.load(consumer[kWords], CONSUMER_WAITERS), 0, 'never registered as a sleeper');
     consumer.close();
     producer.close();
   });
@@ -73,7 +74,7 @@ withAddon('MpmcQueue: a blocked party yields its CPU before it parks', () => {
     producer.tryEnqueue('b');
     const { calls } = withPeer((n) => { if (n === 2) assert.strictEqual(consumer.tryDequeue(), 'a'); }, () => producer.enqueue('c', 10000));
     assert.deepStrictEqual(calls, { yields: 2, waits: 0, wakes: 0 });
-    assert.strictEqual(Atomics.load(producer.u32, PRODUCER_WAITERS), 0);
+    assert.strictEqual(Atomics.load(producer[kWords], PRODUCER_WAITERS), 0);
     assert.deepStrictEqual(consumer.tryDequeueBatch(), ['b', 'c']);
     producer.close();
     consumer.close();
@@ -83,7 +84,7 @@ withAddon('MpmcQueue: a blocked party yields its CPU before it parks', () => {
     const [consumer, producer] = pair(4);
     // The peer publishes only once the consumer sleeps.
     const got = dequeueThroughPark(consumer, () => {
-      assert.strictEqual(Atomics.load(consumer.u32, CONSUMER_WAITERS), 1, 'registered as a sleeper');
+      assert.strictEqual(Atomics.load(consumer[kWords], CONSUMER_WAITERS), 1, 'registered as a sleeper');
       producer.tryEnqueue('after the park'); // moves the wake word: the wait returns at once
     });
     assert.deepStrictEqual(got, { woke: 'after the park', yields: 2, parked: 1 });

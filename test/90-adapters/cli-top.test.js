@@ -97,6 +97,23 @@ function startTop(args) {
     assert.strictEqual(last.namespaces.b.count, 30);
   });
 
+  it('--json lists every namespace under its name, those named like Object.prototype members included', function () {
+    // A namespace name is any string: '__proto__' is one like 'a', and so is a name that an
+    // earlier sample did not have while Object.prototype has a member of that name.
+    for (const ns of ['__proto__', 'constructor', 'toString']) store.set(ns, 'k', ns);
+    store.stats();
+    const r = cli(['top', name, '--json', '--count', '2', '--interval', '10']);
+    assert.strictEqual(r.code, 0, r.stderr);
+    const samples = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    for (const s of samples) {
+      assert.deepStrictEqual(Object.keys(s.namespaces).sort(), ['__proto__', 'a', 'constructor', 'toString']);
+      for (const ns of ['__proto__', 'constructor', 'toString']) {
+        assert.deepStrictEqual(s.namespaces[ns], { count: 1, bytes: 1 + ns.length, hits: 0, misses: 0, evictions: 0,
+          expirations: 0, hitRatio: null }, ns);
+      }
+    }
+  });
+
   it('on a terminal the view is redrawn in place and the cursor restored', function () {
     const cmd = [process.execPath, BIN, 'top', name, '--count', '2', '--interval', '20'].map((a) => `'${a}'`).join(' ');
     const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 60000 });

@@ -5,11 +5,12 @@
 const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
+const { spawnSync } = require('child_process');
 const { Store } = require('../../lib/store/store');
 const { Registry } = require('../../lib/registry/registry');
 const { AT, C, W, SIZE_CLASSES } = require('../../lib/layout/layout');
 const { uniqueName, tempDir, removeShm } = require('../helpers/process');
-const { cli, assertOneLine } = require('../helpers/cli');
+const { BIN, cli, assertOneLine } = require('../helpers/cli');
 const { entryWord, chain } = require('../helpers/store-bytes');
 
 const SIZE = 1 << 20;
@@ -265,6 +266,18 @@ describe('shmstore CLI', function () {
       assert.deepStrictEqual(row, { name, size: SIZE, kind: 'store', entries: 5, namespaces: 2 });
       assert.match(cli(['ls']).stdout, new RegExp(`^${name}\\s+${SIZE}\\s+store\\s+5\\s+2$`, 'm'));
     });
+
+    it('an output that cannot be written (a full device) is exit 1 in one line ending with its code', function () {
+      const full = fs.openSync('/dev/full', 'w');
+      try {
+        for (const c of [['stats', name, '--json'], ['keys', name, 'a'], ['dump', name]]) {
+          const r = spawnSync(process.execPath, [BIN, ...c], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8', timeout: 60000 });
+          assertOneLine({ code: r.status, stdout: '', stderr: r.stderr }, 1, /^shmstore: stdout: .*ENOSPC.* \(ERR_SHM_IO\)$/);
+        }
+      } finally {
+        fs.closeSync(full);
+      }
+    });
   });
 
   describe('on a file store', function () {
@@ -318,6 +331,21 @@ describe('shmstore CLI', function () {
       assert.strictEqual(cli(['verify', file], { env }).code, 0);
       assert.strictEqual(cli(['get', file, 'a', 'k1'], { env }).stdout, 'one\n');
       assertOneLine(cli(['set', file, 'a', 'k1', 'x'], { env }), 1, /ERR_ADDON_MISSING/);
+    });
+
+    it('without the addon a <store> that is no regular file is refused as with it, never read until it ends', function () {
+      // A FIFO has no writer (opening it to read would wait for one) and /dev/zero never ends:
+      // the copy the read-only commands read must not be taken from either.
+      const fifo = path.join(tmp.dir, 'fifo');
+      spawnSync('mkfifo', [fifo]);
+      assert.ok(fs.statSync(fifo).isFIFO());
+      const env = { SHMSTORE_ADDON_DIR: tmp.dir };
+      for (const target of [fifo, '/dev/zero', tmp.dir]) {
+        for (const c of [['stats', target], ['get', target, 'a', 'k1']]) {
+          assertOneLine(cli(c, { env, timeout: 10000 }), 1, /not a regular file \(ERR_INVALID_ARG\)$/);
+        }
+      }
+      assertOneLine(cli(['stats', fifo]), 1, /not a regular file \(ERR_INVALID_ARG\)$/);
     });
   });
 

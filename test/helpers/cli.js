@@ -7,11 +7,11 @@ const { ROOT } = require('./process');
 
 const BIN = path.join(ROOT, 'bin', 'shmstore.js');
 
-/** Runs the CLI; returns { code, stdout, stderr }. */
-function cli(args, { input, cwd = ROOT, env } = {}) {
+/** Runs the CLI; returns { code, stdout, stderr } (code null when it was killed at `timeout` ms). */
+function cli(args, { input, cwd = ROOT, env, timeout = 60000 } = {}) {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     // 64 MiB of output: a listing of every namespace of a full store is a few MiB.
-    cwd, input, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60000, maxBuffer: 64 << 20,
+    cwd, input, encoding: 'utf8', env: { ...process.env, ...env }, timeout, maxBuffer: 64 << 20,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

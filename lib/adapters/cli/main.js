@@ -130,7 +130,8 @@ function quietBrokenPipe() {
   process.stdout.on('error', (err) => {
     closeAll();
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
-    process.stderr.write(`shmstore: stdout: ${err.message}\n`);
+    // One line ending with its code, as every failure's: a system error of the write.
+    process.stderr.write(`shmstore: stdout: ${err.message} (ERR_SHM_IO)\n`);
     process.exit(EXIT.ERROR);
   });
 }

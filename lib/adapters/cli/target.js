@@ -25,11 +25,19 @@ const fileOf = (t) => (t.name !== undefined ? path.join('/dev/shm', t.name) : t.
 
 function readCopy(t) {
   let bytes;
+  let fd = -1;
   try {
-    bytes = fs.readFileSync(fileOf(t));
+    // Without waiting: opening a FIFO to read waits for a writer. Only a regular file is read, as
+    // Segment.open maps only one: a FIFO or a device (/dev/zero) may never end.
+    fd = fs.openSync(fileOf(t), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    if (!fs.fstatSync(fd).isFile()) throw new ShmError('ERR_INVALID_ARG', `${describe(t)} is not a regular file`);
+    bytes = fs.readFileSync(fd);
   } catch (err) {
+    if (err instanceof ShmError) throw err;
     if (err.code === 'ENOENT') throw new ShmError('ERR_SHM_NOT_FOUND', `${describe(t)} does not exist`);
     throw new ShmError('ERR_SHM_IO', `${describe(t)}: ${err.message}`);
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
   }
   const { Store } = require('../../store/store');
   const buffer = new SharedArrayBuffer(bytes.length);

@@ -16,16 +16,17 @@ const grew = (now, before) => (now >= before ? now - before : now);
 /** Sums the namespace counts of a stats() object, with the namespaces' own growth beside. */
 function nsDeltas(now, before) {
   const total = { hits: 0, misses: 0, evictions: 0, expirations: 0 };
-  const namespaces = {};
-  for (const [name, n] of Object.entries(now.namespaceStats)) {
-    const b = before.namespaceStats[name];
+  // Made as stats() makes namespaceStats, own properties by name: a namespace name is any string,
+  // and an assignment of '__proto__' would set the object's prototype instead of adding it.
+  const namespaces = Object.fromEntries(Object.entries(now.namespaceStats).map(([name, n]) => {
+    const b = Object.hasOwn(before.namespaceStats, name) ? before.namespaceStats[name] : undefined;
     const d = { count: n.count, bytes: n.bytes };
     for (const c of COUNTS) {
       d[c] = b === undefined ? n[c] : grew(n[c], b[c]);
       total[c] += d[c];
     }
-    namespaces[name] = d;
-  }
+    return [name, d];
+  }));
   return { total, namespaces };
 }
 

@@ -139,7 +139,7 @@ function relink(e, bw, lu, to, n, sum, ws, we, r) {
   e.u8.copyWithin(koff, chain.keyOffset(u), chain.keyOffset(u) + kl);
   large.writeRef(e, koff + kl, to, n);
   const flags = Atomics.load(u32, w + E.FLAGS);
-  u32[dw + E.CHECKSUM] = xxh32Aligned(u32, e.u8, koff, kl + REF_BYTES, (h ^ (flags & C.FLAG_ENCODING_MASK)) >>> 0);
+  u32[dw + E.CHECKSUM] = xxh32Aligned(u32, e.u8, koff, kl + REF_BYTES, (h ^ (flags & C.ENTRY_SUM_FLAGS)) >>> 0);
   Atomics.store(u32, dw + E.NEXT, u32[w + E.NEXT]);
   Atomics.store(u32, dw + E.FLAGS, ((flags & ~CLASS_BITS) | (cls << CLASS_SHIFT)) >>> 0);
   Atomics.store(u32, to * UNIT_WORDS + LB.WRITER, 0); // linked by the store below

@@ -110,18 +110,7 @@ function largeProblem(e, u, kl, vl, h) {
   return null;
 }
 
-// Whether an entry without FLAG_INDIRECT whose 8 value bytes are the reference (unit, length)
-// and whose key hash is `h` looks like an indirect entry that lost its flag (format.md §9, step
-// 4): the reference names a live large block of that length written for the same key hash. The
-// flag is not covered by the entry's checksum, so one flipped bit would otherwise read the
-// reference as the value; genuine 8 bytes name such a block only by chance. Readers take such an
-// entry for damage; a repair pass gives it its flag back when its large value is whole
-// (largeProblem()), and unlinks it otherwise.
-function looksIndirect(e, unit, length, h) {
-  return largeSource(e, unit, length) && e.u32[unit * UNIT_WORDS + LB.KEY_HASH] === h;
-}
-
 module.exports = {
   LARGE_CLASS, LIVE_LARGE_FLAGS, FREE_LARGE_FLAGS, unitsForLarge, blockUnits, refOf, refInBlock, writeRef,
-  payloadOf, largeSource, copyLarge, largeCopyValid, largeProblem, looksIndirect,
+  payloadOf, largeSource, copyLarge, largeCopyValid, largeProblem,
 };

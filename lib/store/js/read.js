@@ -24,6 +24,8 @@ const CLASS_SHIFT = C.FLAG_CLASS_SHIFT;
 const CLASS_MASK = C.FLAG_CLASS_MASK;
 const CLASS_COUNT = C.SIZE_CLASS_COUNT;
 const ENC_MASK = C.FLAG_ENCODING_MASK;
+// The flag bits an entry's checksum covers, the encoding and FLAG_INDIRECT (format.md §8).
+const SUM_FLAGS = C.ENTRY_SUM_FLAGS;
 const FLAG_FREE = C.FLAG_FREE;
 const UNIT = C.BLOCK_UNIT;
 const HDR = C.ENTRY_HEADER_SIZE; // the key starts right after the entry header
@@ -161,8 +163,10 @@ function find(e, nsId, kl, h) {
       // Never copy beyond the block (or the store), whatever a racing writer left here.
       if (cls < CLASS_COUNT && (flags & FLAG_FREE) === 0 && HDR + kl + vl <= CLASS_UNITS[cls] * UNIT &&
         u + CLASS_UNITS[cls] <= e.totalUnits) {
-        // Copied and hashed in one pass: the checksum is of the very bytes in the copy.
-        got = xxh32CopyWords(u32, u * UNIT_WORDS + E_WORDS, e.copy32, 0, e.copy, kl + vl, h ^ (flags & ENC_MASK), e.copyBits);
+        // Copied and hashed in one pass: the checksum is of the very bytes in the copy, and of
+        // FLAG_INDIRECT, so that a flipped flag never reads a reference as a value or a value as
+        // a reference.
+        got = xxh32CopyWords(u32, u * UNIT_WORDS + E_WORDS, e.copy32, 0, e.copy, kl + vl, h ^ (flags & SUM_FLAGS), e.copyBits);
         // An indirect entry: its value is copied from the large block too, before the version
         // check (format.md §8, "Large values").
         if ((flags & FLAG_INDIRECT) !== 0) u = copyIndirect(e, u, kl, vl);
@@ -176,7 +180,7 @@ function find(e, nsId, kl, h) {
     // fence to order the data loads before the version check; format.md §9).
     const enc = flags & ENC_MASK;
     if (u > 0 && got === sum && copyHoldsKey(e, kl) &&
-      ((flags & FLAG_INDIRECT) === 0 ? !lostIndirect(e, kl, vl, h) : large.largeCopyValid(e, e.largeLength, h))) {
+      ((flags & FLAG_INDIRECT) === 0 || large.largeCopyValid(e, e.largeLength, h))) {
       e.out[0] = enc;
       e.hitUnit = u;
       e.hitFlags = flags;
@@ -188,14 +192,6 @@ function find(e, nsId, kl, h) {
     }
     badRead(e, ++stable, h & e.mask);
   }
-}
-
-// Whether an entry without FLAG_INDIRECT whose key + value are in e.copy looks like an indirect
-// one that lost its flag (large.looksIndirect(): damage, which a repair pass mends): a reader
-// never hands out the reference as the value.
-function lostIndirect(e, kl, vl, h) {
-  if (vl !== C.INDIRECT_VALUE_BYTES) return false;
-  return large.looksIndirect(e, e.copy.readUInt32LE(kl + REF.UNIT), e.copy.readUInt32LE(kl + REF.LENGTH), h);
 }
 
 // For find(): the entry at `u` (key + reference copied to e.copy) is indirect. Copies its value
@@ -327,7 +323,7 @@ function listBucket(e, bw, nsId, withValues, found, now) {
     const enc = flags & ENC_MASK;
     chain.copyOut(e, u, kl + vl);
     const h = u32[w + E_HASH];
-    if (xxh32Aligned(e.copy32, e.copy, 0, kl + vl, (h ^ enc) >>> 0) !== u32[w + E_SUM]) {
+    if (xxh32Aligned(e.copy32, e.copy, 0, kl + vl, (h ^ (flags & SUM_FLAGS)) >>> 0) !== u32[w + E_SUM]) {
       return false;
     }
     const k = e.copy.utf8Slice(0, kl);
@@ -342,7 +338,6 @@ function listBucket(e, bw, nsId, withValues, found, now) {
       const n = e.largeLength;
       value = enc === C.ENC_BINARY ? Buffer.from(e.large.subarray(0, n)) : e.large.utf8Slice(0, n);
     } else {
-      if (lostIndirect(e, kl, vl, h)) return false;
       value = enc === C.ENC_BINARY ? Buffer.from(e.copy.subarray(kl, kl + vl)) : e.copy.utf8Slice(kl, kl + vl);
     }
     found.push([k, value, enc]);

@@ -197,7 +197,7 @@ function chainRefs(e, head) {
 
 // The end of the blocks the entry a chain names at `u` keeps beyond `head` (freeHead as read):
 // its own block when that ends beyond it, and the large block its 8 value bytes refer to (whether
-// or not it has FLAG_INDIRECT, which the checksum does not cover: the chain walk sets it again)
+// or not it has FLAG_INDIRECT: trusted() accepts one flipped bit, which the chain walk flips back)
 // when that ends beyond it; only when the entry proves itself (trusted(), within the pool) and
 // the large block is whole (large.largeProblem()). 0 when it keeps none. On a sound store no block
 // ends beyond freeHead, so the cheap bounds checks end it and no hash is computed (native's
@@ -259,7 +259,9 @@ function trusted(e, u, head) {
   const ns = chain.namespaceOf(e, u);
   const off = chain.keyOffset(u);
   const h = u32[w + E.KEY_HASH];
-  return xxh32(u8, off, kl, ns) === h && xxh32(u8, off, kl + vl, (h ^ (flags & C.FLAG_ENCODING_MASK)) >>> 0) === u32[w + E.CHECKSUM];
+  // A checksum right with FLAG_INDIRECT flipped proves the entry too: the walk of the chains flips
+  // the bit back (mendIndirect()).
+  return xxh32(u8, off, kl, ns) === h && (sumMatches(e, u, flags) || sumMatches(e, u, flags ^ C.FLAG_INDIRECT));
 }
 
 // After freeHead was found damaged downwards (repair()), the blocks after `from` (the end of the
@@ -347,34 +349,42 @@ function entryProblem(e, u, b, report) {
   if (!chain.fitsBlock(flags, kl, vl)) return 'does not fit its block';
   const off = chain.keyOffset(u);
   if (xxh32(u8, off, kl, ns) !== h) return 'has a keyHash that is not its key\'s';
-  if (xxh32(u8, off, kl + vl, (h ^ (flags & C.FLAG_ENCODING_MASK)) >>> 0) !== u32[w + E.CHECKSUM]) {
-    return 'has a wrong checksum';
+  if (!sumMatches(e, u, flags)) {
+    // The checksum covers FLAG_INDIRECT (format.md §8): right with the bit flipped, it names the
+    // flip (a repair pass flips it back first, mendIndirect()).
+    if (!sumMatches(e, u, flags ^ C.FLAG_INDIRECT)) return 'has a wrong checksum';
+    return (flags & C.FLAG_INDIRECT) !== 0 ? 'has FLAG_INDIRECT on an inline value (its checksum covers the flag)' :
+      'is an indirect entry without FLAG_INDIRECT (its checksum covers the flag)';
   }
   if ((flags & C.FLAG_INDIRECT) !== 0) return large.largeProblem(e, u, kl, vl, h);
-  if (lostIndirect(e, u, kl, vl, h)) return 'refers to its large block without FLAG_INDIRECT';
   return null;
 }
 
-// Whether the entry at `u` (without FLAG_INDIRECT) looks like an indirect one that lost its flag
-// (large.looksIndirect()).
-function lostIndirect(e, u, kl, vl, h) {
-  if (vl !== C.INDIRECT_VALUE_BYTES) return false;
-  const [unit, length] = large.refOf(e, u, kl);
-  return large.looksIndirect(e, unit, length, h);
+// Whether the checksum of the entry at `u` (its lengths within its block) is the one of its key
+// and value bytes under `flags` (format.md §8: seeded with keyHash XOR (flags & ENTRY_SUM_FLAGS)).
+function sumMatches(e, u, flags) {
+  const w = chain.entryWord(u);
+  const h = e.u32[w + E.KEY_HASH];
+  const n = chain.keyLengthOf(e, u) + chain.valueLengthOf(e, u);
+  return xxh32(e.u8, chain.keyOffset(u), n, (h ^ (flags & C.ENTRY_SUM_FLAGS)) >>> 0) === e.u32[w + E.CHECKSUM];
 }
 
-// A repair pass gives an entry that lost FLAG_INDIRECT (lostIndirect()) its flag back when its
-// large value is whole, before the entry's checks: its value is then its large block's again.
-// Otherwise entryProblem() unlinks it.
-function restoreIndirect(e, u) {
+// For a repair pass, on an entry entryProblem() found damaged: when its checksum is wrong under its
+// flags and right with FLAG_INDIRECT flipped, one flipped bit is what the checksum says is wrong
+// (format.md §9, step 4), and the bit is flipped back, so that a large value's entry that lost the
+// flag refers to its value again and an inline value that gained it is read inline again; the
+// entry is then checked as any other. Returns whether it flipped the bit.
+function mendIndirect(e, u) {
   const w = chain.entryWord(u);
   const flags = e.u32[w + E.FLAGS];
   const kl = chain.keyLengthOf(e, u);
-  const vl = chain.valueLengthOf(e, u);
-  const h = e.u32[w + E.KEY_HASH];
-  if ((flags & (C.FLAG_FREE | C.FLAG_PARKED | C.FLAG_INDIRECT)) !== 0 || !chain.fitsBlock(flags, kl, vl)) return;
-  if (!lostIndirect(e, u, kl, vl, h) || large.largeProblem(e, u, kl, vl, h) !== null) return;
-  Atomics.store(e.u32, w + E.FLAGS, (flags | C.FLAG_INDIRECT) >>> 0);
+  if ((flags & (C.FLAG_FREE | C.FLAG_PARKED)) !== 0 || kl > C.MAX_KEY_BYTES ||
+    !chain.fitsBlock(flags, kl, chain.valueLengthOf(e, u))) {
+    return false;
+  }
+  if (sumMatches(e, u, flags) || !sumMatches(e, u, flags ^ C.FLAG_INDIRECT)) return false;
+  Atomics.store(e.u32, w + E.FLAGS, (flags ^ C.FLAG_INDIRECT) >>> 0);
+  return true;
 }
 
 // The large block an indirect entry at `u` (valid by entryProblem) refers to, or 0.
@@ -431,8 +441,8 @@ function walkChain(e, pool, report, b, keys, nsCounts, nsBytes) {
       break;
     }
     pool.state[u - e.firstUnit] |= SEEN;
-    if (!report) restoreIndirect(e, u);
     let why = entryProblem(e, u, b, report);
+    if (why && !report && mendIndirect(e, u)) why = entryProblem(e, u, b, report);
     let key;
     if (!why) {
       const off = chain.keyOffset(u);

@@ -10,7 +10,7 @@ const { NSC_WORDS, NSC_HITS, NSC_MISSES, NSC_EVICTIONS, NSC_EXPIRATIONS, NSC_BYT
 const repairs = require('./repair');
 const cells = require('./cells');
 
-const GC_COUNTER = AT.HEADER.GC_COUNTER;
+const REPAIRS = AT.REPAIR_STATE.REPAIRS;
 const NS_LIVE = AT.NS_STATE.LIVE_COUNT;
 const NEXT = W.ENTRY.NEXT;
 const POL = W.NS_POLICY;
@@ -117,7 +117,9 @@ function stats(e) {
     bytesLargestFree: Math.max(e.largestFree * C.BLOCK_UNIT, bytesTail),
     bytesParked: e.cache.units * C.BLOCK_UNIT,
     fragmentation: bytesFree ? bytesFreeLists / bytesFree : 0,
-    repairs: Atomics.load(u32, GC_COUNTER),
+    // Completed repair passes (RepairState.repairs, format.md §9 step 7), not gcCounter, which a
+    // pass that failed part way moves too.
+    repairs: Atomics.load(u32, REPAIRS),
     reads: Number(Atomics.load(c64, 1)),
     writes: Number(Atomics.load(c64, 0)),
     policy: Atomics.load(u32, AT.EVICT_STATE.POLICY),

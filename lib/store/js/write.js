@@ -428,9 +428,11 @@ function writeEntry(e, u, nsId, kl, h, src, vl, enc, cls, next, lu) {
   const expLo = exp >>> 0;
   u32[w + E_EXP] = expLo;
   u16[hw + E_EXP_HI] = (exp - expLo) / 0x100000000;
-  // As int32 bits (the hash takes its seed `| 0`): a uint32 of 2^31 or more passed to a call that
-  // is not inlined is boxed in a heap number.
-  const seed = h ^ enc;
+  // The checksum covers the encoding and FLAG_INDIRECT (format.md §8): its seed is keyHash XOR
+  // those flag bits. As int32 bits (the hash takes its seed `| 0`): a uint32 of 2^31 or more
+  // passed to a call that is not inlined is boxed in a heap number.
+  const indirect = lu === 0 ? 0 : FLAG_INDIRECT;
+  const seed = h ^ enc ^ indirect;
   if (src === STAGED || isStaged(src)) {
     // Key and value are in e.kb (stageValue, stageBytes): copied and hashed in one pass.
     u32[w + E_SUM] = xxh32CopyWords(e.kb32, 0, u32, w + E_WORDS, u8, kl + vl, seed, null);
@@ -451,7 +453,6 @@ function writeEntry(e, u, nsId, kl, h, src, vl, enc, cls, next, lu) {
     }
     u32[w + E_SUM] = xxh32Aligned(u32, u8, koff, kl + inEntry, seed);
   }
-  const indirect = lu === 0 ? 0 : FLAG_INDIRECT;
   // Plain stores, as every other word of the block (native's UnpublishedStore): nobody reaches
   // the block before the sequentially consistent store that publishes it, which orders them.
   u32[w + E_FLAGS] = (enc | indirect | (cls << C.FLAG_CLASS_SHIFT)) >>> 0;

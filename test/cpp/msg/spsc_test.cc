@@ -148,6 +148,98 @@ TEST(SpscRing, RecordLongerThanTheLongestMessageIsCorrupt) {
   EXPECT_TRUE(r.corrupt());
 }
 
+// A record header no producer writes: where the next record starts cannot be known, so every
+// read says kCorrupt and consumes nothing, until the consumer's Discard() drops what was
+// published; the ring then works again (format.md §15, "Damage" of the ring).
+TEST(SpscRing, DamagedHeaderIsCorruptUntilDiscard) {
+  struct Case {
+    const char* what;
+    uint32_t (*damage)(uint32_t header, const SpscRing& r);
+  };
+  const Case cases[] = {
+      {"a length above the longest message",
+       [](uint32_t h, const SpscRing& r) {
+         return static_cast<uint32_t>((h & ~L::kMsgLengthMask) | (r.max_message() + 1));
+       }},
+      {"an unknown tag",
+       [](uint32_t h, const SpscRing&) {
+         return static_cast<uint32_t>((9u << L::kMsgTagShift) | (h & L::kMsgLengthMask));
+       }},
+      {"a number record of another length than 8",
+       [](uint32_t h, const SpscRing&) {
+         return static_cast<uint32_t>((L::kMsgTagNumber << L::kMsgTagShift) |
+                                      (h & L::kMsgLengthMask));
+       }},
+      {"a length that runs past the tail",
+       [](uint32_t h, const SpscRing&) {
+         return static_cast<uint32_t>((h & ~L::kMsgLengthMask) | 64u);
+       }},
+      {"a wrap marker that runs past the tail",
+       [](uint32_t, const SpscRing&) {
+         return static_cast<uint32_t>(L::kMsgTagWrap << L::kMsgTagShift);
+       }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    Block b(SpscRing::BytesFor(256, 0));
+    SpscRing r;
+    ASSERT_EQ(r.Create(b.mem, b.size, 256, 0), L::kOk);
+    ASSERT_EQ(r.TryEnqueue("a", 1, L::kMsgTagUtf8), Push::kOk);
+    ASSERT_EQ(r.TryEnqueue("bb", 2, L::kMsgTagUtf8), Push::kOk);
+    auto* second = reinterpret_cast<uint32_t*>(b.mem + L::kSpscDataOffset + 8);
+    *second = c.damage(*second, r);
+    uint8_t out[256];
+    uint32_t tag = 0;
+    ASSERT_EQ(r.TryDequeue(out, sizeof out, &tag), 1);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(r.TryDequeue(out, sizeof out, &tag), SpscRing::kCorrupt);
+    EXPECT_EQ(r.Dequeue(out, sizeof out, &tag, -1), SpscRing::kCorrupt);  // not forever
+    EXPECT_TRUE(r.corrupt());
+    EXPECT_EQ(Control(b.mem)->head, 8u);  // nothing consumed
+    ASSERT_EQ(r.TryEnqueue("c", 1, L::kMsgTagUtf8), Push::kOk);
+    EXPECT_EQ(r.Discard(), 16u);  // "bb" and "c", 8 bytes each
+    EXPECT_FALSE(r.corrupt());
+    EXPECT_EQ(Control(b.mem)->head, Control(b.mem)->tail);
+    EXPECT_EQ(r.TryDequeue(out, sizeof out, &tag), -1);
+    ASSERT_EQ(r.TryEnqueue("dd", 2, L::kMsgTagUtf8), Push::kOk);
+    ASSERT_EQ(r.TryDequeue(out, sizeof out, &tag), 2);
+    EXPECT_EQ(std::memcmp(out, "dd", 2), 0);
+  }
+}
+
+// Indices farther apart than the capacity: Discard() makes them equal and both sides go on.
+TEST(SpscRing, DiscardRecoversFromIndicesFartherApartThanTheCapacity) {
+  for (uint32_t element_size : {0u, 4u}) {
+    Block b(SpscRing::BytesFor(64, element_size));
+    SpscRing r;
+    ASSERT_EQ(r.Create(b.mem, b.size, 64, element_size), L::kOk);
+    Control(b.mem)->tail = 1000;  // head 0
+    SpscRing producer, consumer;
+    ASSERT_EQ(producer.Attach(b.mem, b.size), L::kOk);
+    ASSERT_EQ(consumer.Attach(b.mem, b.size), L::kOk);
+    uint8_t out[64] = {};
+    uint32_t tag = 0;
+    if (element_size == 0) {
+      EXPECT_EQ(consumer.TryDequeue(out, sizeof out, &tag), SpscRing::kCorrupt);
+    } else {
+      EXPECT_EQ(consumer.TryDequeueElements(out, 16), 0u);
+    }
+    EXPECT_TRUE(consumer.corrupt());
+    EXPECT_EQ(consumer.Discard(), 1000u);
+    EXPECT_FALSE(consumer.corrupt());
+    const uint32_t v = 42;
+    if (element_size == 0) {
+      ASSERT_EQ(producer.TryEnqueue(&v, 4, L::kMsgTagBinary), Push::kOk);
+      ASSERT_EQ(consumer.TryDequeue(out, sizeof out, &tag), 4);
+    } else {
+      ASSERT_EQ(producer.TryEnqueueElements(&v, 1), Push::kOk);
+      ASSERT_EQ(consumer.TryDequeueElements(out, 1), 1u);
+    }
+    uint32_t got = 0;
+    std::memcpy(&got, out, 4);
+    EXPECT_EQ(got, 42u);
+  }
+}
+
 // Handles of one side taking turns: a handle whose cached copy of the other side's index is
 // older than its own side's index (another handle moved on meanwhile, by more than the ring
 // holds) loads the index again, and neither reports damage nor overwrites unread records.

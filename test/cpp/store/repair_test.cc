@@ -190,5 +190,97 @@ TEST_F(StoreRepair, CountsAreRecomputedByRepair) {
   VerifyOk(*s);
 }
 
+// The entry of `key` on its bucket's chain (a store of 256 buckets), or nullptr.
+L::Entry* EntryOfKey(Region& r, uint32_t ns, const std::string& key) {
+  const uint32_t h = Xxh32(key.data(), key.size(), ns);
+  for (uint32_t u = r.bucket(h & 255)->head; u != 0; u = r.entry(u)->next) {
+    if (r.entry(u)->keyHash == h) return r.entry(u);
+  }
+  return nullptr;
+}
+
+// The entry checksum covers FLAG_INDIRECT (format.md §8): a large value's entry that lost the flag
+// is damage to a read and to Verify, never an 8-byte value, and the repair pass flips it back.
+TEST_F(StoreRepair, LargeValueEntryThatLostIndirectIsMendedNotReadAsItsReference) {
+  const std::string big(100000, 'B');
+  ASSERT_EQ(Put(*s, ns, "big", big), L::kOk);
+  ASSERT_EQ(Put(*s, ns, "eight", "8 bytes!"), L::kOk);
+  L::Entry* e = EntryOfKey(r, ns, "big");
+  ASSERT_NE(e, nullptr);
+  ASSERT_NE(e->flags & kFlagIndirect, 0u);
+  // The seed of its checksum holds the flag.
+  EXPECT_EQ(e->checksum, Xxh32(e + 1, 3 + kIndirectBytes,
+                               e->keyHash ^ (e->flags & (kEncodingMask | kFlagIndirect))));
+  e->flags &= ~kFlagIndirect;
+  VerifyReport rep;
+  ASSERT_EQ(s->Verify(&rep), L::kOk);
+  EXPECT_FALSE(rep.ok);
+  std::string all;
+  for (const auto& err : rep.errors) all += err + "\n";
+  EXPECT_EQ(std::count_if(rep.errors.begin(), rep.errors.end(),
+                          [](const std::string& err) {
+                            return err.find("is an indirect entry without FLAG_INDIRECT") !=
+                                   std::string::npos;
+                          }),
+            1)
+      << all;
+  // A read meets the flip, runs a repair pass, which flips it back: the large value is read.
+  EXPECT_EQ(GetStr(*s, ns, "big"), big);
+  EXPECT_NE(e->flags & kFlagIndirect, 0u);
+  // Its large block's keyHash is a hint only: the checksum tells the flip without it.
+  LargeAt(r.base(), RefOf(e, 3).unit)->keyHash ^= 1;
+  e->flags &= ~kFlagIndirect;
+  ASSERT_EQ(s->Repair(), L::kOk);
+  EXPECT_NE(e->flags & kFlagIndirect, 0u);
+  EXPECT_EQ(GetStr(*s, ns, "big"), big);
+  EXPECT_EQ(GetStr(*s, ns, "eight"), "8 bytes!");
+  VerifyOk(*s);
+}
+
+// An inline 8-byte value that gained FLAG_INDIRECT is damage too: never read as a reference, and
+// the repair pass flips the bit back and keeps the value.
+TEST_F(StoreRepair, InlineEightByteValueThatGainedIndirectIsMended) {
+  ASSERT_EQ(Put(*s, ns, "big", std::string(100000, 'B')), L::kOk);
+  ASSERT_EQ(Put(*s, ns, "eight", "8 bytes!"), L::kOk);
+  L::Entry* e = EntryOfKey(r, ns, "eight");
+  ASSERT_NE(e, nullptr);
+  e->flags |= kFlagIndirect;
+  VerifyReport rep;
+  ASSERT_EQ(s->Verify(&rep), L::kOk);
+  EXPECT_FALSE(rep.ok);
+  std::string all;
+  for (const auto& err : rep.errors) all += err + "\n";
+  EXPECT_EQ(std::count_if(rep.errors.begin(), rep.errors.end(),
+                          [](const std::string& err) {
+                            return err.find("has FLAG_INDIRECT on an inline value") !=
+                                   std::string::npos;
+                          }),
+            1)
+      << all;
+  EXPECT_EQ(GetStr(*s, ns, "eight"), "8 bytes!");
+  EXPECT_EQ(e->flags & kFlagIndirect, 0u);
+  e->flags |= kFlagIndirect;
+  ASSERT_EQ(s->Repair(), L::kOk);
+  EXPECT_EQ(e->flags & kFlagIndirect, 0u);
+  EXPECT_EQ(GetStr(*s, ns, "eight"), "8 bytes!");
+  VerifyOk(*s);
+}
+
+// Genuine 8 bytes that are a live large block's (unit, length), the block's keyHash hint naming
+// their entry: the checksum says they are a value.
+TEST_F(StoreRepair, InlineValueThatNamesALargeBlockIsAValue) {
+  ASSERT_EQ(Put(*s, ns, "big", std::string(100000, 'B')), L::kOk);
+  const L::Entry* big = EntryOfKey(r, ns, "big");
+  ASSERT_NE(big, nullptr);
+  const std::string ref(reinterpret_cast<const char*>(big + 1) + 3, kIndirectBytes);
+  ASSERT_EQ(Put(*s, ns, "twin", ref, static_cast<uint32_t>(L::kEncBinary)), L::kOk);
+  LargeAt(r.base(), RefOf(big, 3).unit)->keyHash = EntryOfKey(r, ns, "twin")->keyHash;
+  EXPECT_EQ(GetStr(*s, ns, "twin"), ref);
+  ASSERT_EQ(s->Repair(), L::kOk);
+  EXPECT_EQ(GetStr(*s, ns, "twin"), ref);
+  EXPECT_EQ(GetStr(*s, ns, "big"), std::string(100000, 'B'));
+  VerifyOk(*s);
+}
+
 }  // namespace
 }  // namespace shm::test
