@@ -14,7 +14,7 @@ const { C, W } = require('../layout/layout');
 const {
   Region, SyncObject, regionOf, kOnClose, claimOrAbort, defineKind, place, shmError, validateTimeout, validateSignal,
 } = require('./region');
-const { TIMED_OUT, block, blockAsync, wake, guarded } = require('./wait');
+const { TIMED_OUT, block, AsyncWaits, wake, guarded } = require('./wait');
 
 const S = W.RW_LOCK_STATE;
 const GUARD = Region.field(S.GUARD);
@@ -38,6 +38,11 @@ function timedOut(what, timeoutMs) {
 
 class RwLock extends SyncObject {
   #r;
+  // The pending readLockAsync() and writeLockAsync() calls of this handle, in call order, both on
+  // `seq` (wait.js AsyncWaits): a writer call that waits holds back the later read calls of its
+  // handle, as it holds back every new reader; a read call that waits (for a writer) holds back
+  // the later write calls, which would wait for that writer too.
+  #waits;
   #writing = false;
   #repair = () => this.#recount();
 
@@ -47,6 +52,7 @@ class RwLock extends SyncObject {
     super(where, BYTES, 'rwlock', C.SYNC_KIND_RWLOCK);
     const r = regionOf(this);
     this.#r = r;
+    this.#waits = new AsyncWaits(r, SEQ, SLEEPERS);
     // An adopted slot may still hold what its gone previous owner held: given back.
     claimOrAbort(r, (slot) => this.#giveBackAndWake(slot));
   }
@@ -248,7 +254,7 @@ class RwLock extends SyncObject {
 
   async #lockAsync(attempt, timeout, signal, what) {
     const r = this.#r;
-    const res = await blockAsync(r.i32, SEQ, SLEEPERS, attempt, timeout, signal, r);
+    const res = await this.#waits.run(attempt, timeout, signal);
     // A close() since the lock was taken gave it back (kOnClose): it is not this handle's.
     r.usable();
     if (res === TIMED_OUT) throw timedOut(what, timeout);
