@@ -247,6 +247,9 @@ class Barrier extends SyncObject {
       this.#pending.delete(pending);
     }
     if (res === TIMED_OUT) {
+      // Closed between the timeout and this continuation: close() left this wait's generation
+      // already, and the handle's owner slot is gone; ERR_CLOSED, as for every pending call.
+      r.usable();
       res = this.#leave(mine);
       if (typeof res === 'number') throw shmError('ERR_LOCK_TIMEOUT', `The barrier did not fill within ${timeout} ms (now broken)`);
     }
