@@ -223,7 +223,7 @@ class RwLock extends SyncObject {
   /**
    * Takes a read lock (shared with other readers), blocking for at most timeoutMs. Returns
    * { recovered }. Throws ShmError ERR_LOCK_TIMEOUT (also at once on a handle that holds the
-   * write lock). A handle may hold several read locks; a reader that asks again while a writer
+   * write lock or has a writeLockAsync() pending). A handle may hold several read locks; a reader that asks again while a writer
    * waits waits behind it (do not nest read locks).
    */
   readLock(timeoutMs) {
@@ -232,6 +232,12 @@ class RwLock extends SyncObject {
     // The write lock of this handle is released only by this thread, which the wait would block:
     // the wait could only end by its timeout.
     if (this.#writing) throw shmError('ERR_LOCK_TIMEOUT', 'This handle holds the write lock: a read lock would wait for it');
+    // Nor can a pending writeLockAsync() of this handle, counted as a waiting writer that every
+    // new reader waits behind, take the lock, or time out, or be aborted, while this thread
+    // blocks: its loop and timers run on this thread's event loop.
+    if (Atomics.load(this.#r.u32, WAITS(this.#r.slot)) !== 0) {
+      throw shmError('ERR_LOCK_TIMEOUT', 'This handle waits for the write lock (writeLockAsync): a read lock would wait behind it');
+    }
     const r = block(this.#r.i32, SEQ, SLEEPERS, (check) => this.#readAttempt(check), timeout, SPINS);
     if (r === TIMED_OUT) throw timedOut('read', timeout);
     return r;
