@@ -513,11 +513,11 @@ class Store {
   const char* EntryProblem(const ChainCursor& at, uint32_t bucket,
                            const bool* nsLive) const noexcept;
   // Why an indirect entry's reference does not name its value (part of EntryProblem): the block
-  // it names is not a live large block of that length whose valueChecksum matches.
-  const char* LargeProblem(const layout::Entry* e, uint32_t keyHash) const noexcept;
-  // Whether the checksum of entry `e` (its lengths within its block) is the one of its key and
-  // value bytes under `flags` (format.md §8: seeded with keyHash XOR (flags & ENTRY_SUM_FLAGS)).
-  bool SumMatches(const layout::Entry* e, uint32_t flags) const noexcept;
+  // it names is not a live large block of that length whose valueChecksum matches. k and n are the
+  // caller's keyLength and valueLength, the reference after k key bytes checked to lie within the
+  // entry's block (never read again: see EntrySumMatches).
+  const char* LargeProblem(const layout::Entry* e, uint32_t k, uint32_t n,
+                           uint32_t keyHash) const noexcept;
   // For a repair pass, on an entry EntryProblem found damaged: when its checksum is wrong under
   // its flags and right with FLAG_INDIRECT flipped, one flipped bit is what the checksum says is
   // wrong (format.md §9, step 4), and the bit is flipped back. Returns whether it flipped it.
