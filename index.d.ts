@@ -597,7 +597,10 @@ export declare class Mutex {
   lock(timeoutMs?: number): MutexLockResult;
   /** The lock if it is free (or its holder is gone), else false. */
   tryLock(): MutexLockResult | false;
-  /** Like lock() without blocking the event loop; options.signal aborts it. */
+  /**
+   * Like lock() without blocking the event loop; options.signal aborts it. The pending calls of
+   * a handle take the lock in call order (docs/api.md, "Async waits of a handle").
+   */
   lockAsync(timeoutMs?: number, options?: SyncWaitOptions): Promise<MutexLockResult>;
   /** Releases the lock; throws ShmError ERR_NOT_OWNER when this handle does not hold it. */
   unlock(): void;
@@ -682,6 +685,7 @@ export declare class Semaphore implements SyncHandle {
   static open(options: SyncTarget): Semaphore;
   acquire(n?: number, timeoutMs?: number): MutexLockResult;
   tryAcquire(n?: number): MutexLockResult | false;
+  /** The pending calls of a handle take their permits in call order (docs/api.md, "Async waits of a handle"). */
   acquireAsync(n?: number, timeoutMs?: number, options?: SyncWaitOptions): Promise<MutexLockResult>;
   release(n?: number): void;
   close(): void;

@@ -19,7 +19,7 @@ const {
   Region, SyncObject, regionOf, kOnClose, claimOrAbort, defineKind, place, shmError, validateTimeout, validateSignal,
   validateCount,
 } = require('./region');
-const { TIMED_OUT, block, blockAsync, wake, guarded, Recheck } = require('./wait');
+const { TIMED_OUT, block, AsyncWaits, wake, guarded, Recheck } = require('./wait');
 
 const S = W.BARRIER_STATE;
 const GUARD = Region.field(S.GUARD);
@@ -54,6 +54,9 @@ class Barrier extends SyncObject {
   // generation it waits in. Several tasks may wait on one handle, in different generations when a
   // generation passed before an earlier wait looked: close() leaves each one's generation.
   #pending = new Set();
+  // The pending waitAsync() calls of this handle, in call order (wait.js AsyncWaits): a later one
+  // waits in the same generation as an earlier one, or a later generation.
+  #waits;
   // A guard taken over from a gone holder: that party died, which breaks the barrier anyway.
   #repair = () => this.#break();
 
@@ -65,6 +68,7 @@ class Barrier extends SyncObject {
       { init, exclusive: init !== undefined && where.segment === null, zeroValid: false, version: C.SYNC_BARRIER_VERSION });
     this.#r = regionOf(this);
     claimOrAbort(this.#r, null);
+    this.#waits = new AsyncWaits(this.#r, STATE, SLEEPERS);
   }
 
   /**
@@ -235,7 +239,7 @@ class Barrier extends SyncObject {
     const pending = { mine };
     this.#pending.add(pending);
     try {
-      res = await blockAsync(r.i32, STATE, SLEEPERS, (check) => this.#attempt(mine, check), timeout, signal, r);
+      res = await this.#waits.run((check) => this.#attempt(mine, check), timeout, signal);
     } catch (e) {
       if (!r.closed) this.#leave(mine);
       throw e;
@@ -243,6 +247,9 @@ class Barrier extends SyncObject {
       this.#pending.delete(pending);
     }
     if (res === TIMED_OUT) {
+      // Closed between the timeout and this continuation: close() left this wait's generation
+      // already, and the handle's owner slot is gone; ERR_CLOSED, as for every pending call.
+      r.usable();
       res = this.#leave(mine);
       if (typeof res === 'number') throw shmError('ERR_LOCK_TIMEOUT', `The barrier did not fill within ${timeout} ms (now broken)`);
     }

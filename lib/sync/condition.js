@@ -20,7 +20,7 @@ const { Mutex, kRelease } = require('./mutex');
 const {
   Region, SyncObject, regionOf, kOnClose, defineKind, place, shmError, validateTimeout, validateSignal,
 } = require('./region');
-const { block, blockAsync, wake } = require('./wait');
+const { block, AsyncWaits, wake } = require('./wait');
 const G = require('./condition-groups');
 
 const S = W.CONDITION_STATE;
@@ -42,6 +42,11 @@ class Condition extends SyncObject {
   // takes them out of the groups while the region is still mapped (a segment this handle opened
   // is released by the close, and a leave after it would never reach the shared word).
   #pending = new Set();
+  // The pending waitAsync() calls of this handle, in call order (wait.js AsyncWaits). They were
+  // registered in that order, so a later one is in the same group as an earlier one or a newer
+  // group: it is not let go before the head, and sleeps on the head's word (every move of the
+  // groups advances both words).
+  #waits;
 
   /** @private Use Condition.create() or Condition.open(). */
   constructor(token, where) {
@@ -49,6 +54,7 @@ class Condition extends SyncObject {
     super(where, BYTES, 'condition', C.SYNC_KIND_CONDITION, STAMP);
     this.#r = regionOf(this);
     this.#u64 = new BigUint64Array(where.buffer, where.byteOffset, BYTES / BigUint64Array.BYTES_PER_ELEMENT);
+    this.#waits = new AsyncWaits(this.#r, TURNS, SLEEPERS, () => this.#passOn());
   }
 
   /** Creates a condition: a new segment (exclusive), or one in a SharedArrayBuffer. */
@@ -191,7 +197,7 @@ class Condition extends SyncObject {
     let failure;
     this.#pending.add(w);
     try {
-      notified = (await blockAsync(r.i32, () => w.word, SLEEPERS, (check) => this.#attempt(w, check), timeout, signal, r)) === NOTIFIED;
+      notified = (await this.#waits.run((check) => this.#attempt(w, check), timeout, signal, () => w.word)) === NOTIFIED;
     } catch (e) {
       failure = e;
     }
@@ -200,6 +206,13 @@ class Condition extends SyncObject {
     const { recovered } = await mutex.lockAsync();
     if (failure) throw failure;
     return { notified, recovered };
+  }
+
+  // When this handle's waiting loop stops: a notifyOne() wakes one sleeper on `seq`, and the loop
+  // may have been that one while its waits left without the token (aborted). A token left for
+  // the closed group wakes another sleeper.
+  #passOn() {
+    if (G.load(this.#u64, GROUPS).tokens > 0) wake(this.#r.i32, SEQ, SLEEPERS, 1);
   }
 
   /** Lets one waiter registered now go (if one waits). Call it holding the mutex the waiters use. */

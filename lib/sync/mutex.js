@@ -17,7 +17,7 @@ const { isHeld, ownerOf, acquiredWord, releasedWord, takeoverWord } = require('.
 const {
   SyncObject, regionOf, kOnClose, claimOrAbort, defineKind, place, shmError, validateTimeout, validateSignal,
 } = require('./region');
-const { TIMED_OUT, block, blockAsync, wake } = require('./wait');
+const { TIMED_OUT, block, AsyncWaits, wake } = require('./wait');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const MX = C.SYNC_MUTEX_OFFSET / WORD;
@@ -47,6 +47,7 @@ function timedOut(timeoutMs) {
 class Mutex extends SyncObject {
   #r;
   #held = false;
+  #waits; // the pending lockAsync() calls of this handle, in call order (wait.js AsyncWaits)
 
   /** @private Whether `x` is a Mutex handle itself (not a Proxy of one, nor an object made from its prototype). */
   static isHandle_(x) {
@@ -59,6 +60,7 @@ class Mutex extends SyncObject {
     super(where, C.SYNC_REGION_BYTES, 'mutex', C.SYNC_KIND_MUTEX);
     const r = regionOf(this);
     this.#r = r;
+    this.#waits = new AsyncWaits(r, LOCK, WAITERS, () => this.#passOn());
     // The gone owner of an adopted slot may have died holding the lock: a lock naming a live
     // slot would never read as gone again, so it is abandoned now (format.md §13).
     claimOrAbort(r, (slot) => {
@@ -144,7 +146,8 @@ class Mutex extends SyncObject {
 
   /**
    * Like lock() without blocking the event loop. Tasks of one thread that share a handle wait
-   * for each other. Resolves { recovered }; rejects with ShmError ERR_LOCK_TIMEOUT, or the
+   * for each other, and take the mutex in the order of their calls (one waiting loop for them
+   * all). Resolves { recovered }; rejects with ShmError ERR_LOCK_TIMEOUT, ERR_CLOSED, or the
    * reason of `options.signal` when it aborts.
    */
   lockAsync(timeoutMs, options) {
@@ -155,7 +158,7 @@ class Mutex extends SyncObject {
   }
 
   async #lockAsync(timeout, signal) {
-    const r = await blockAsync(this.#r.i32, LOCK, WAITERS, (check) => this.#attempt(check), timeout, signal, this.#r);
+    const r = await this.#waits.run((check) => this.#attempt(check), timeout, signal);
     // A close() since the lock was taken abandoned it (kOnClose): it is no longer this handle's.
     this.#r.usable();
     if (r === TIMED_OUT) throw timedOut(timeout);
@@ -186,6 +189,14 @@ class Mutex extends SyncObject {
       throw notOwner('The mutex was taken over from this handle (presumed gone)');
     }
     wake(this.#r.i32, LOCK, WAITERS, 1);
+  }
+
+  // When this handle's waiting loop stops: a releaser wakes one sleeper, and the loop may have
+  // been that one while its waits left (timed out, aborted). The mutex free with sleepers left,
+  // the wake-up is passed on; a loop that stops because its last wait took the mutex sees it held.
+  #passOn() {
+    const u32 = this.#r.u32;
+    if (!isHeld(Atomics.load(u32, LOCK))) wake(this.#r.i32, LOCK, WAITERS, 1);
   }
 
   // Releases a lock whose holder is gone without declaring anything consistent.

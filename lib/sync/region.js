@@ -198,6 +198,9 @@ class Region {
     // (`asleepWord`) and not yet taken off: close() takes them off while the region is mapped.
     this.asleep = 0;
     this.asleepWord = 0;
+    // The queues of this handle's pending async waits (wait.js AsyncWaits): close() rejects what
+    // they hold at once.
+    this.waits = [];
     // Held until close() or abort(): another handle's segment closing must leave this handle's
     // shared memory in place (segment.js, holdBuffer).
     holdBuffer(where.buffer);
@@ -288,10 +291,10 @@ class Region {
   }
 
   /**
-   * Releases the owner slot (if any) and the segment (if this handle opened one). The sleepers
-   * of pending async waits are taken off first: a segment this handle opened is released by the
-   * close, and a wait that took itself off when its sleep ends would write to memory that no
-   * longer holds the shared word.
+   * Releases the owner slot (if any) and the segment (if this handle opened one), and rejects
+   * the pending async waits with ERR_CLOSED. The sleepers of pending async waits are taken off
+   * first: a segment this handle opened is released by the close, and a wait that took itself
+   * off when its sleep ends would write to memory that no longer holds the shared word.
    */
   close() {
     this.closed = true;
@@ -302,6 +305,12 @@ class Region {
     if (this.owners) this.owners.leave(this.slot, this.token);
     this.release();
     if (this.segment) this.segment.close();
+    // The pending async waits reject now, not when their loop's sleep ends (up to a recheck
+    // period later); the loop stops at that wake-up without touching the region again.
+    if (this.waits.length !== 0) {
+      const closed = shmError('ERR_CLOSED', `The ${this.what} is closed`);
+      for (const w of this.waits) w.failAll(closed);
+    }
   }
 
   /** Closes the segment of a handle whose construction failed. */

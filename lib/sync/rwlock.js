@@ -14,7 +14,7 @@ const { C, W } = require('../layout/layout');
 const {
   Region, SyncObject, regionOf, kOnClose, claimOrAbort, defineKind, place, shmError, validateTimeout, validateSignal,
 } = require('./region');
-const { TIMED_OUT, block, blockAsync, wake, guarded } = require('./wait');
+const { TIMED_OUT, block, AsyncWaits, wake, guarded } = require('./wait');
 
 const S = W.RW_LOCK_STATE;
 const GUARD = Region.field(S.GUARD);
@@ -38,6 +38,11 @@ function timedOut(what, timeoutMs) {
 
 class RwLock extends SyncObject {
   #r;
+  // The pending readLockAsync() and writeLockAsync() calls of this handle, in call order, both on
+  // `seq` (wait.js AsyncWaits): a writer call that waits holds back the later read calls of its
+  // handle, as it holds back every new reader; a read call that waits (for a writer) holds back
+  // the later write calls, which would wait for that writer too.
+  #waits;
   #writing = false;
   #repair = () => this.#recount();
 
@@ -47,6 +52,7 @@ class RwLock extends SyncObject {
     super(where, BYTES, 'rwlock', C.SYNC_KIND_RWLOCK);
     const r = regionOf(this);
     this.#r = r;
+    this.#waits = new AsyncWaits(r, SEQ, SLEEPERS);
     // An adopted slot may still hold what its gone previous owner held: given back.
     claimOrAbort(r, (slot) => this.#giveBackAndWake(slot));
   }
@@ -217,7 +223,7 @@ class RwLock extends SyncObject {
   /**
    * Takes a read lock (shared with other readers), blocking for at most timeoutMs. Returns
    * { recovered }. Throws ShmError ERR_LOCK_TIMEOUT (also at once on a handle that holds the
-   * write lock). A handle may hold several read locks; a reader that asks again while a writer
+   * write lock or has a writeLockAsync() pending). A handle may hold several read locks; a reader that asks again while a writer
    * waits waits behind it (do not nest read locks).
    */
   readLock(timeoutMs) {
@@ -226,6 +232,12 @@ class RwLock extends SyncObject {
     // The write lock of this handle is released only by this thread, which the wait would block:
     // the wait could only end by its timeout.
     if (this.#writing) throw shmError('ERR_LOCK_TIMEOUT', 'This handle holds the write lock: a read lock would wait for it');
+    // Nor can a pending writeLockAsync() of this handle, counted as a waiting writer that every
+    // new reader waits behind, take the lock, or time out, or be aborted, while this thread
+    // blocks: its loop and timers run on this thread's event loop.
+    if (Atomics.load(this.#r.u32, WAITS(this.#r.slot)) !== 0) {
+      throw shmError('ERR_LOCK_TIMEOUT', 'This handle waits for the write lock (writeLockAsync): a read lock would wait behind it');
+    }
     const r = block(this.#r.i32, SEQ, SLEEPERS, (check) => this.#readAttempt(check), timeout, SPINS);
     if (r === TIMED_OUT) throw timedOut('read', timeout);
     return r;
@@ -248,7 +260,7 @@ class RwLock extends SyncObject {
 
   async #lockAsync(attempt, timeout, signal, what) {
     const r = this.#r;
-    const res = await blockAsync(r.i32, SEQ, SLEEPERS, attempt, timeout, signal, r);
+    const res = await this.#waits.run(attempt, timeout, signal);
     // A close() since the lock was taken gave it back (kOnClose): it is not this handle's.
     r.usable();
     if (res === TIMED_OUT) throw timedOut(what, timeout);

@@ -12,7 +12,7 @@ const {
   Region, SyncObject, regionOf, kOnClose, claimOrAbort, defineKind, place, shmError, validateTimeout, validateSignal,
   validateCount,
 } = require('./region');
-const { TIMED_OUT, block, blockAsync, wake, guarded } = require('./wait');
+const { TIMED_OUT, block, AsyncWaits, wake, guarded } = require('./wait');
 
 const S = W.SEMAPHORE_STATE;
 const GUARD = Region.field(S.GUARD);
@@ -32,6 +32,7 @@ function timedOut(n, timeoutMs) {
 
 class Semaphore extends SyncObject {
   #r;
+  #waits; // the pending acquireAsync() calls of this handle, in call order (wait.js AsyncWaits)
   #repair = () => this.#recount();
 
   /** @private Use Semaphore.create() or Semaphore.open(). */
@@ -46,6 +47,7 @@ class Semaphore extends SyncObject {
     super(where, BYTES, 'semaphore', C.SYNC_KIND_SEMAPHORE, { init, exclusive: init !== undefined && where.segment === null });
     const r = regionOf(this);
     this.#r = r;
+    this.#waits = new AsyncWaits(r, PERMITS, SLEEPERS);
     // An adopted slot may still count the permits of its gone previous owner: given back.
     claimOrAbort(r, (slot) => guarded(r, GUARD, this.#repair, () => this.#giveBack(slot)));
     // A creator with a segment made that segment (exclusively), so the region was all zero: an
@@ -221,7 +223,11 @@ class Semaphore extends SyncObject {
     return typeof r === 'object' ? r : false;
   }
 
-  /** Like acquire() without blocking the event loop; `options.signal` aborts it. */
+  /**
+   * Like acquire() without blocking the event loop; `options.signal` aborts it. The pending calls
+   * of a handle take their permits in call order: one that waits for more permits than are free
+   * holds back the later ones of its handle (not those of other handles).
+   */
   acquireAsync(n, timeoutMs, options) {
     const count = validateCount(n, 'n', 1);
     const timeout = validateTimeout(timeoutMs);
@@ -232,7 +238,7 @@ class Semaphore extends SyncObject {
 
   async #acquireAsync(n, timeout, signal) {
     const r = this.#r;
-    const res = await blockAsync(r.i32, PERMITS, SLEEPERS, (check) => this.#attempt(n, check), timeout, signal, r);
+    const res = await this.#waits.run((check) => this.#attempt(n, check), timeout, signal);
     // A close() since the permits were taken gave them back (kOnClose): they are not this handle's.
     r.usable();
     if (res === TIMED_OUT) throw timedOut(n, timeout);

@@ -5,8 +5,9 @@
 // a releaser changes the word first and wakes only when `sleepers` is not 0. Every access is
 // sequentially consistent, so either the releaser sees the sleeper or the sleeper's futex wait
 // sees the changed word: no wake-up is lost. The bounded sleep is what notices a holder that
-// died (a killed process wakes nobody), lets worker.terminate() end a blocked thread, and
-// checks an AbortSignal.
+// died (a killed process wakes nobody) and lets worker.terminate() end a blocked thread. The
+// async waits of one handle on one word share one such waiter (AsyncWaits): one registration,
+// one futex wait and one wake-up per recheck period for all of them, served in call order.
 //
 // Sleeping uses the addon's shared futex (any process can wake); without the addon,
 // Atomics.wait/waitAsync, which only threads of one process can wake (and a segment cannot be
@@ -20,10 +21,11 @@ const { C } = require('../layout/layout');
 const native = require('../base/native');
 const futex = require('../segment/futex');
 const { isHeld, ownerOf, acquiredWord, takeoverWord, unlock } = require('../ownership/lockword');
+const { AsyncFifo } = require('../segment/async-fifo');
 const { shmError } = require('./region');
 
 const RECHECK_MS = C.SYNC_RECHECK_MS;
-/** Returned by block()/blockAsync() when the timeout passed. */
+/** Returned by block() and AsyncWaits.run() when the timeout passed. */
 const TIMED_OUT = Symbol('timed out');
 // Spins of a guard before it sleeps 1 ms at a time (its holder was descheduled or is gone).
 const GUARD_SPINS = 200;
@@ -123,35 +125,84 @@ function block(i32, word, sleepers, attempt, timeoutMs, spins = 0) {
 }
 
 /**
- * Like block() without blocking the event loop. `region` is the handle's Region: its usable() is
- * called before each look (it throws when the handle was closed), and it keeps the count of this
- * handle's registered sleepers, which its close() takes off `sleepers` (see Region.close()). A
- * `signal` that aborts rejects with its reason.
+ * The pending async waits of one handle on one futex word (`word`, registering on the sleepers
+ * word `sleepers`), in call order, with one waiting loop (the segment room's AsyncFifo): one
+ * registration on `sleepers` and one futex wait for all of them, where each wait had its own (a
+ * watcher thread of the addon each, and a wake-up per recheck period each). The loop looks
+ * (serves the head, and the ones after it as long as they proceed), and when the head cannot
+ * proceed, registers on `sleepers` and sleeps on the word as the head's look saw it, for at most
+ * RECHECK_MS, exactly as block() does; the gone rule is checked by the look that comes at most
+ * once per RECHECK_MS. `region` is the handle's Region: the registration is counted in it, for
+ * its close() to take off, and its close() rejects what is pending with ERR_CLOSED at once.
+ * `passOn()`, if given, runs when the loop stops (the handle closed or not): a kind whose
+ * releaser wakes one sleeper only (the mutex) wakes another there if the wake-up this loop took
+ * was not used (its waits left, timed out or aborted, while it slept).
  */
-async function blockAsync(i32, word, sleepers, attempt, timeoutMs, signal, region) {
-  let onAbort;
-  const aborted = signal && new Promise((resolve) => {
-    onAbort = resolve;
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    const looks = new Looks(attempt, timeoutMs);
-    for (;;) {
-      if (signal) signal.throwIfAborted();
-      region.usable();
-      const r = looks.look();
-      if (r !== SLEEP) return r;
-      Atomics.add(i32, sleepers, 1);
-      region.sleeping(sleepers);
-      try {
-        const slept = sleepAsync(i32, wordOf(word), looks.expected, looks.ms);
-        await (aborted ? Promise.race([slept, aborted]) : slept);
-      } finally {
-        if (region.awake()) Atomics.sub(i32, sleepers, 1);
-      }
+class AsyncWaits {
+  #region;
+  #word;
+  #sleepers;
+  #passOn;
+  #fifo;
+  #recheck = new Recheck();
+  // Where the loop sleeps: the word the head's last look named and the value it saw there.
+  #at = 0;
+  #expected = 0;
+
+  constructor(region, word, sleepers, passOn) {
+    this.#region = region;
+    this.#word = word;
+    this.#sleepers = sleepers;
+    this.#passOn = passOn;
+    this.#fifo = new AsyncFifo(TIMED_OUT, this);
+    region.waits.push(this);
+  }
+
+  /**
+   * Runs `attempt(check)` as block() does, without blocking the event loop, in call order with
+   * this handle's other pending waits on the word: resolves with what it returned, or TIMED_OUT
+   * after `timeoutMs`; rejects with what it throws, the reason of `signal` when it aborts, or
+   * ERR_CLOSED when the handle closes first. `word` (default: the queue's) may be a function that
+   * names the word after each look. The caller checked that the handle is usable.
+   */
+  run(attempt, timeoutMs, signal, word = this.#word) {
+    const look = () => {
+      const r = attempt(this.#recheck.due());
+      if (typeof r !== 'number') return r;
+      this.#at = wordOf(word);
+      this.#expected = r;
+      return TIMED_OUT;
+    };
+    return this.#fifo.run(look, timeoutMs, signal);
+  }
+
+  /** Every pending wait rejects with `e` now (the handle closed). */
+  failAll(e) {
+    this.#fifo.failAll(e);
+  }
+
+  // The loop's wait (AsyncFifo): nothing before the look, whose value is the futex's expected
+  // value (a change after the look fails the futex wait at once); the registration is made after
+  // the look, as in block().
+  prepare() {
+    return undefined;
+  }
+
+  async park() {
+    const r = this.#region;
+    const { i32 } = r;
+    Atomics.add(i32, this.#sleepers, 1);
+    r.sleeping(this.#sleepers);
+    try {
+      await sleepAsync(i32, this.#at, this.#expected, RECHECK_MS);
+    } finally {
+      if (r.awake()) Atomics.sub(i32, this.#sleepers, 1);
     }
-  } finally {
-    if (signal) signal.removeEventListener('abort', onAbort);
+    r.usable();
+  }
+
+  ended() {
+    if (this.#passOn && !this.#region.closed) this.#passOn();
   }
 }
 
@@ -210,4 +261,4 @@ function guarded(region, index, repair, fn) {
   }
 }
 
-module.exports = { TIMED_OUT, RECHECK_MS, wake, block, blockAsync, guarded, Recheck };
+module.exports = { TIMED_OUT, RECHECK_MS, wake, block, AsyncWaits, guarded, Recheck };

@@ -11,7 +11,7 @@
 const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
 const { Region, SyncObject, regionOf, defineKind, place, shmError, validateTimeout, validateSignal } = require('./region');
-const { TIMED_OUT, block, blockAsync, wake } = require('./wait');
+const { TIMED_OUT, block, AsyncWaits, wake } = require('./wait');
 
 const COUNT = Region.field(W.WAIT_GROUP_STATE.COUNT);
 const GENERATION = Region.field(W.WAIT_GROUP_STATE.GENERATION);
@@ -46,6 +46,7 @@ function timedOut(timeoutMs) {
 class WaitGroup extends SyncObject {
   #r;
   #u64;
+  #waits; // the pending waitAsync() calls of this handle, in call order (wait.js AsyncWaits)
 
   /** @private Use WaitGroup.create() or WaitGroup.open(). */
   constructor(token, where) {
@@ -53,6 +54,7 @@ class WaitGroup extends SyncObject {
     super(where, BYTES, 'waitgroup', C.SYNC_KIND_WAITGROUP, STAMP);
     this.#r = regionOf(this);
     this.#u64 = new BigUint64Array(where.buffer, where.byteOffset, BYTES / BigUint64Array.BYTES_PER_ELEMENT);
+    this.#waits = new AsyncWaits(this.#r, GENERATION, SLEEPERS);
   }
 
   /** Creates a waitgroup: a new segment (exclusive), or one in a SharedArrayBuffer (count 0). */
@@ -129,7 +131,7 @@ class WaitGroup extends SyncObject {
   async #waitAsync(timeout, signal) {
     const r = this.#r;
     const g = Atomics.load(r.u32, GENERATION);
-    const res = await blockAsync(r.i32, GENERATION, SLEEPERS, () => this.#attempt(g), timeout, signal, r);
+    const res = await this.#waits.run(() => this.#attempt(g), timeout, signal);
     if (res === TIMED_OUT) throw timedOut(timeout);
   }
 }

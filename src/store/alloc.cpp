@@ -220,11 +220,24 @@ void CountFreed(layout::AllocState* a, uint64_t units) noexcept {
   AtomicStore(&a->freedUnits, sum > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(sum));
 }
 
-// Under AllocState.lock: the large block an indirect entry refers to, if it is one that is in
-// use (0 otherwise: a damaged reference frees nothing, and the repair pass reclaims the block;
-// a reference not in the entry's block is not read, RefInBlock).
-uint32_t LiveLargeOf(const PoolView& pool, const layout::Entry* e, uint32_t flags) noexcept {
-  if (!RefInBlock(flags, e->keyLength)) return 0;
+// Whether the unlinked entry `e` (flags `flags`) is an indirect entry whose reference its checksum
+// vouches for (RefSumMatches, its value 8 bytes as reads require). Only such a reference names a
+// block its free may free: FLAG_INDIRECT alone is one bit, and an inline 8-byte value that gained
+// it may equal another entry's reference. On a mismatch the entry's own block is freed and the
+// block its bytes name is left to the repair pass (reclaimed there when no entry refers to it), as
+// a reader takes such an entry for damage. Read before the allocator lock is taken: the caller
+// unlinked the entry and holds its bucket lock, so its bytes do not change; an inline entry costs
+// no hash.
+bool RefTrusted(const layout::Entry* e, uint32_t flags) noexcept {
+  const uint32_t k = e->keyLength;
+  return RefInBlock(flags, k) && e->valueLength == kIndirectBytes &&
+         RefSumMatches(e, k, e->keyHash, flags);
+}
+
+// Under AllocState.lock: the large block an indirect entry (RefTrusted) refers to, if it is one
+// that is in use (0 otherwise: a damaged reference frees nothing, and the repair pass reclaims the
+// block).
+uint32_t LiveLargeOf(const PoolView& pool, const layout::Entry* e) noexcept {
   const uint32_t u = RefOf(e, e->keyLength).unit;
   const uint32_t freeHead = AtomicLoad(&pool.header->freeHead);
   if (u < pool.firstUnit || u >= freeHead || freeHead > pool.totalUnits) return 0;
@@ -290,11 +303,12 @@ AllocStatus FreeBlock(const PoolView& pool, const LockEnv& env, uint32_t unit) n
   const uint32_t flags = AtomicLoad(&e->flags);
   const uint32_t cls = ClassOfFlags(flags);
   if (cls > kLargeClass) return AllocStatus::kCorrupt;
+  const bool ref = cls != kLargeClass && RefTrusted(e, flags);
   uint32_t held;
   AllocStatus s = LockAlloc(pool, env, &held);
   if (s != AllocStatus::kOk) return s;
   layout::AllocState* a = pool.alloc;
-  const uint32_t large = cls == kLargeClass ? 0 : LiveLargeOf(pool, e, flags);
+  const uint32_t large = ref ? LiveLargeOf(pool, e) : 0;
   uint64_t freed = BlockUnitsOf(pool.base, unit, flags);
   PushFree(pool, unit, cls);
   if (large != 0) {

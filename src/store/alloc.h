@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "base/atomic.h"
+#include "base/hash.h"
 #include "layout/layout_gen.h"
 #include "ownership/heartbeat.h"
 #include "ownership/owners.h"
@@ -122,6 +123,25 @@ inline bool RefInBlock(uint32_t flags, uint32_t keyLength) noexcept {
   return (flags & kFlagIndirect) != 0 && cls < kClassCount &&
          uint64_t{layout::kEntryHeaderSize} + keyLength + kIndirectBytes <=
              UnitBytes(layout::kSizeClasses[cls]);
+}
+// Whether the checksum of entry `e` is the one of its key and value bytes, `length` of them (the
+// caller's keyLength + valueLength, checked to lie within its block), under `keyHash` and `flags`
+// (format.md §8: seeded with keyHash XOR (flags & ENTRY_SUM_FLAGS)). The lengths and keyHash are
+// the caller's, never read again here: the repair pass may look at bytes a live writer changes
+// without any lock (a damaged link into the large block it is filling), and a length read again
+// could make the hash read past the block, or past the mapping.
+inline bool EntrySumMatches(const layout::Entry* e, uint32_t length, uint32_t keyHash,
+                            uint32_t flags) noexcept {
+  return EntryChecksum(e + 1, length, keyHash, flags & kEntrySumFlags) == e->checksum;
+}
+// Whether an entry with a reference inside its block (RefInBlock(flags, keyLength), checked by the
+// caller with this keyLength) has the checksum of its key and reference under `flags` and
+// `keyHash`. A party that frees or moves the large block a reference names checks this first: an
+// inline 8-byte value that gained FLAG_INDIRECT (one bit) may equal another entry's reference, and
+// a compaction move would give a damaged entry a fresh checksum.
+inline bool RefSumMatches(const layout::Entry* e, uint32_t keyLength, uint32_t keyHash,
+                          uint32_t flags) noexcept {
+  return EntrySumMatches(e, keyLength + kIndirectBytes, keyHash, flags);
 }
 // Key + value bytes the entry holds for its user (the value length of an indirect entry is the
 // large block's, not the reference's 8 bytes). Under its bucket lock. A damaged indirect entry

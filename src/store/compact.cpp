@@ -53,13 +53,19 @@ AllocStatus AllocMoveTarget(const PoolView& pool, const LockEnv& env, uint32_t c
   return result;
 }
 
+// The block of a moved entry (in the step's window) is freed as a free large block of its class's
+// size on the large list: the merge at the step's end takes it in, and it does not stand at the
+// head of its class's list, where every later move of the window would probe it first and, after
+// COMPACT_LIST_PROBE moves, find nothing else (format.md §8, "Compaction", step 2). `units`
+// before `flags`, as a merge writes them.
 AllocStatus FreeMovedBlock(const PoolView& pool, const LockEnv& env, uint32_t unit) noexcept {
   const uint32_t cls = ClassOfFlags(AtomicLoad(&pool.EntryAt(unit)->flags));
   if (cls >= kClassCount) return AllocStatus::kCorrupt;
   uint32_t held;
   const AllocStatus s = LockAlloc(pool, env, &held);
   if (s != AllocStatus::kOk) return s;
-  PushFree(pool, unit, cls);
+  AtomicStore(&FreeAt(pool.base, unit)->units, layout::kSizeClasses[cls]);
+  PushFree(pool, unit, kLargeClass);
   Unlock(&pool.alloc->lock, held);
   return AllocStatus::kOk;
 }
@@ -299,10 +305,11 @@ Status Store::CompactStep(uint32_t maxUnits, CompactReport* r) noexcept {
   return merged ? layout::kOk : RepairPass(true);
 }
 
-Status Store::CountedStep(uint32_t units) noexcept {
+Status Store::CountedStep(uint32_t units, uint32_t* changed) noexcept {
   CompactReport r;
   const Status s = CompactStep(units, &r);
   if (s != layout::kOk) return s;
+  if (changed != nullptr) *changed = r.moved + r.merged;
   idleUnits_ = r.moved + r.merged != 0 ? 0 : idleUnits_ + (r.end - r.start);
   // This handle's steps went over the whole pool without moving or merging anything: what was
   // freed lies where no step can merge it (between blocks in use, no hole to move them to). The

@@ -4,7 +4,9 @@
 // it, a copy of that entry referring to the new block replaces it with one store, and the old
 // entry's block and the old large block are freed. A holder killed before that store leaves the
 // old entry and value in place (the new blocks are reclaimed by the repair pass: the large one
-// still names its writer); killed after it, the new ones (the old blocks are reclaimed).
+// still names its writer); killed after it, the new ones (the old blocks are reclaimed). The
+// copy's checksum is computed afresh, so only a whole entry is copied (its checksum and keyHash
+// right): a damaged one stays, an obstacle, for readers and the repair pass to judge.
 #include <cstddef>
 #include <cstring>
 
@@ -81,17 +83,21 @@ Status Store::MoveLarge(uint32_t lu, uint32_t winStart, uint32_t winEnd,
 // Under the lock of bucket `b`: the indirect entry that refers to `lu` (n bytes with
 // valueChecksum `sum`) is replaced by a copy that refers to `to`, then the old entry's block and
 // `lu` are freed (not counted in freedUnits: the move took as many). *linked says whether `to`
-// is now referred to. kOk when there is no such entry or no block for the copy (an obstacle).
+// is now referred to. kOk when there is no such entry, the entry is not whole (its checksum or
+// keyHash wrong), or there is no block for the copy (an obstacle).
 AllocStatus Store::RelinkLarge(Bucket* b, uint32_t lu, uint32_t to, uint32_t n, uint32_t sum,
                                uint32_t winStart, uint32_t winEnd, CompactReport* r,
                                bool* linked) noexcept {
   const uint32_t hash = LargeAt(base_, to)->keyHash;
   ChainCursor c(Chains(), &b->head);
   Entry* old = nullptr;
+  uint32_t k = 0;
+  uint32_t oldFlags = 0;
   while (c.Next() == ChainStep::kEntry) {
     Entry* e = c.entry();
-    const uint32_t k = e->keyLength;
-    if ((c.flags() & kFlagIndirect) == 0 || e->keyHash != hash || k > kMaxKeyBytes ||
+    k = e->keyLength;
+    oldFlags = c.flags();
+    if ((oldFlags & kFlagIndirect) == 0 || e->keyHash != hash || k > kMaxKeyBytes ||
         e->valueLength != kIndirectBytes || !c.Fits(k, kIndirectBytes)) {
       continue;
     }
@@ -102,13 +108,17 @@ AllocStatus Store::RelinkLarge(Bucket* b, uint32_t lu, uint32_t to, uint32_t n, 
     }
   }
   const LargeBlock* from = LargeAt(base_, lu);
+  // The copy gets a checksum of its own: an entry that is not whole (its checksum wrong under its
+  // flags, or its keyHash not its key's) would leave as a valid-looking one, a flipped encoding bit
+  // or key byte made part of it. It stays as it is, an obstacle, for readers to take for damage
+  // and the repair pass to judge.
   if (old == nullptr || AtomicLoad(&from->flags) != kLiveLarge ||
-      AtomicLoad(&from->valueChecksum) != sum) {
+      AtomicLoad(&from->valueChecksum) != sum || !RefSumMatches(old, k, hash, oldFlags) ||
+      KeyHash(old + 1, k, old->namespaceId) != hash) {
     ++r->obstacles;
     return AllocStatus::kOk;
   }
   const uint32_t oldUnit = c.unit();
-  const uint32_t k = old->keyLength;
   const uint32_t cls = SizeClassFor(UnitsForEntry(k, kIndirectBytes));
   uint32_t nu = 0;
   AllocStatus as = AllocMoveTarget(pool_, env_, cls, winStart, winEnd, &nu);

@@ -70,38 +70,37 @@ const char* Store::EntryProblem(const ChainCursor& at, uint32_t bucket,
   if (k > kMaxKeyBytes) return "has a key longer than 1024 bytes";
   if (!at.Fits(k, n)) return "does not fit its block";
   if (KeyHash(e + 1, k, ns) != keyHash) return "has a keyHash that is not its key's";
-  if (!SumMatches(e, flags)) {
+  if (!EntrySumMatches(e, k + n, keyHash, flags)) {
     // The checksum covers FLAG_INDIRECT (format.md §8): right with the bit flipped, it names the
     // flip (a repair pass flips it back first, MendIndirect).
-    if (!SumMatches(e, flags ^ kFlagIndirect)) return "has a wrong checksum";
+    if (!EntrySumMatches(e, k + n, keyHash, flags ^ kFlagIndirect)) return "has a wrong checksum";
     return (flags & kFlagIndirect) != 0
                ? "has FLAG_INDIRECT on an inline value (its checksum covers the flag)"
                : "is an indirect entry without FLAG_INDIRECT (its checksum covers the flag)";
   }
-  if ((flags & kFlagIndirect) != 0) return LargeProblem(e, keyHash);
+  if ((flags & kFlagIndirect) != 0) return LargeProblem(e, k, n, keyHash);
   return nullptr;
-}
-
-bool Store::SumMatches(const Entry* e, uint32_t flags) const noexcept {
-  return EntryChecksum(e + 1, uint32_t{e->keyLength} + e->valueLength, e->keyHash,
-                       flags & kEntrySumFlags) == e->checksum;
 }
 
 bool Store::MendIndirect(ChainCursor& c) noexcept {
   const Entry* e = c.entry();
   const uint32_t flags = c.flags();
-  if ((flags & (kFlagFree | kFlagParked)) != 0 || e->keyLength > kMaxKeyBytes ||
-      !c.Fits(e->keyLength, e->valueLength)) {
+  const uint32_t k = e->keyLength;
+  const uint32_t n = e->valueLength;
+  if ((flags & (kFlagFree | kFlagParked)) != 0 || k > kMaxKeyBytes || !c.Fits(k, n)) return false;
+  const uint32_t keyHash = e->keyHash;
+  if (EntrySumMatches(e, k + n, keyHash, flags) ||
+      !EntrySumMatches(e, k + n, keyHash, flags ^ kFlagIndirect)) {
     return false;
   }
-  if (SumMatches(e, flags) || !SumMatches(e, flags ^ kFlagIndirect)) return false;
   c.SetFlags(flags ^ kFlagIndirect);
   return true;
 }
 
-const char* Store::LargeProblem(const Entry* e, uint32_t keyHash) const noexcept {
-  if (e->valueLength != kIndirectBytes) return "is indirect but its reference is not 8 bytes";
-  const LargeRef ref = RefOf(e, e->keyLength);
+const char* Store::LargeProblem(const Entry* e, uint32_t k, uint32_t n,
+                                uint32_t keyHash) const noexcept {
+  if (n != kIndirectBytes) return "is indirect but its reference is not 8 bytes";
+  const LargeRef ref = RefOf(e, k);
   if (ref.length <= kMaxInlineValueBytes || ref.length > kMaxValueBytes) {
     return "refers to a value of an impossible length";
   }
@@ -393,7 +392,8 @@ uint32_t Store::KeptEnd(uint32_t unit, uint32_t head) const noexcept {
     end = unit + size;
   }
   const uint32_t k = e->keyLength;
-  if (e->valueLength != kIndirectBytes || k > kMaxKeyBytes ||
+  const uint32_t n = e->valueLength;
+  if (n != kIndirectBytes || k > kMaxKeyBytes ||
       uint64_t{layout::kEntryHeaderSize} + k + kIndirectBytes > UnitBytes(size)) {
     return end;
   }
@@ -401,7 +401,7 @@ uint32_t Store::KeptEnd(uint32_t unit, uint32_t head) const noexcept {
   if (ref.unit < firstUnit_ || ref.unit >= totalUnits_) return end;
   const uint32_t units = AtomicLoad(&LargeAt(base_, ref.unit)->units);
   if (units == 0 || units > totalUnits_ - ref.unit || ref.unit + units <= head) return end;
-  if ((end == 0 && !Trusted(unit, totalUnits_)) || LargeProblem(e, e->keyHash) != nullptr) {
+  if ((end == 0 && !Trusted(unit, totalUnits_)) || LargeProblem(e, k, n, e->keyHash) != nullptr) {
     return end;
   }
   return ref.unit + units > end ? ref.unit + units : end;
@@ -433,9 +433,12 @@ bool Store::Trusted(uint32_t unit, uint32_t head) const noexcept {
     return false;
   }
   // A checksum right with FLAG_INDIRECT flipped proves the entry too: step 4 flips the bit back
-  // (MendIndirect).
-  return KeyHash(e + 1, k, e->namespaceId) == e->keyHash &&
-         (SumMatches(e, flags) || SumMatches(e, flags ^ kFlagIndirect));
+  // (MendIndirect). The lengths hashed are the ones checked: `unit` may be a link's guess inside
+  // a large block a live writer is filling without any lock, where a second read may differ.
+  const uint32_t keyHash = e->keyHash;
+  return KeyHash(e + 1, k, e->namespaceId) == keyHash &&
+         (EntrySumMatches(e, k + n, keyHash, flags) ||
+          EntrySumMatches(e, k + n, keyHash, flags ^ kFlagIndirect));
 }
 
 // Step 4. Establishes: no live namespace record has a nameLength no name can have. Such a record

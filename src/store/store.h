@@ -248,16 +248,35 @@ class Store {
   Status EvictOne(uint32_t cls, bool* evicted) noexcept;
   // The class EvictOne is asked for when a large block is needed: any removal may make room.
   static constexpr uint32_t kEvictForLarge = kClassCount;
+  // What one set did to make room (format.md §8, "Making room"; write.cpp): need, the units of
+  // the largest block it allocates (which bounds its evictions and batches); anyClass, the hand
+  // found no entry of the set's class or a larger one (a large value: from the start); drained,
+  // the hand found nothing left to evict or the set made all the evictions it may; removed, the
+  // entries its hand removed.
+  struct RoomState {
+    uint32_t need = 0;
+    uint32_t evictions = 0;
+    uint32_t removed = 0;
+    uint32_t compacted = 0;
+    bool anyClass = false;
+    bool drained = false;
+  };
   // Allocates and fills the large block of a value of n bytes (write.cpp).
   Status PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_t* unit,
-                      LargeClaim* claim, int* evictions, int* compacted) noexcept;
+                      LargeClaim* claim, RoomState* room) noexcept;
   // After an allocation of `units` failed for want of space: COMPACT_STEPS_PER_BATCH compaction
-  // steps (at most COMPACT_BATCHES_PER_SET batches per write) when the units freed and not merged
-  // since could hold it (AllocState.freedUnits; write.cpp).
-  Status CompactFor(uint32_t units, int* compacted, bool* retry) noexcept;
-  // compact.cpp: a step run by a write, counted in idleUnits_; after a successful set, one step
-  // every AUTO_COMPACT_EVERY sets when the free space is fragmented (format.md §8).
-  Status CountedStep(uint32_t units) noexcept;
+  // steps (at most MaxBatches(room->need) batches per write) when the units freed and not merged
+  // since could hold it (AllocState.freedUnits), or `always`; *retry when a batch ran and, with
+  // `always`, moved or merged anything (write.cpp).
+  Status CompactFor(uint32_t units, RoomState* room, bool always, bool* retry) noexcept;
+  // After an allocation of `units` (a block of class cls, or kEvictForLarge) failed for want of
+  // space, the parked blocks returned: evicts and compacts within the set's bounds; *retry
+  // whether to allocate again (format.md §8, "Making room"; write.cpp).
+  Status MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retry) noexcept;
+  // compact.cpp: a step run by a write, counted in idleUnits_ (*changed: its moves and merges);
+  // after a successful set, one step every AUTO_COMPACT_EVERY sets when the free space is
+  // fragmented (format.md §8).
+  Status CountedStep(uint32_t units, uint32_t* changed = nullptr) noexcept;
   void AutoCompact() noexcept;
   // The incremental expiry sweep: SWEEP_BUCKETS buckets, expired entries removed.
   void SweepExpired() noexcept;
@@ -494,11 +513,11 @@ class Store {
   const char* EntryProblem(const ChainCursor& at, uint32_t bucket,
                            const bool* nsLive) const noexcept;
   // Why an indirect entry's reference does not name its value (part of EntryProblem): the block
-  // it names is not a live large block of that length whose valueChecksum matches.
-  const char* LargeProblem(const layout::Entry* e, uint32_t keyHash) const noexcept;
-  // Whether the checksum of entry `e` (its lengths within its block) is the one of its key and
-  // value bytes under `flags` (format.md §8: seeded with keyHash XOR (flags & ENTRY_SUM_FLAGS)).
-  bool SumMatches(const layout::Entry* e, uint32_t flags) const noexcept;
+  // it names is not a live large block of that length whose valueChecksum matches. k and n are the
+  // caller's keyLength and valueLength, the reference after k key bytes checked to lie within the
+  // entry's block (never read again: see EntrySumMatches).
+  const char* LargeProblem(const layout::Entry* e, uint32_t k, uint32_t n,
+                           uint32_t keyHash) const noexcept;
   // For a repair pass, on an entry EntryProblem found damaged: when its checksum is wrong under
   // its flags and right with FLAG_INDIRECT flipped, one flipped bit is what the checksum says is
   // wrong (format.md §9, step 4), and the bit is flipped back. Returns whether it flipped it.

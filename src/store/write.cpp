@@ -118,20 +118,26 @@ Status Store::LockAndFind(Bucket* b, uint32_t ns, const void* key, uint32_t keyL
 }
 
 namespace {
-// Entries one set may evict before it gives up with ERR_STORE_FULL (other writers may take each
-// freed block first): bounds the work of one insert.
-constexpr int kMaxEvictionsPerSet = 64;
-// Batches of compaction steps one set may run (each batch COMPACT_STEPS_PER_BATCH windows):
-// bounds the work of one insert.
-constexpr int kMaxCompactionsPerSet = static_cast<int>(layout::kCompactBatchesPerSet);
 constexpr int kStepsPerBatch = static_cast<int>(layout::kCompactStepsPerBatch);
+// The bounds of the work one set does to make room, for a block of `need` units (format.md §8,
+// "Making room"): evictions, and batches of compaction steps. Both grow with the space the set
+// needs, so that a set into a full evictable store succeeds at once whenever evicting cold entries
+// can make room, and stay constant for the common small set (as lib/store/js/write.js).
+constexpr uint64_t MaxEvictions(uint32_t need) noexcept {
+  return layout::kEvictBasePerSet + layout::kEvictPerUnit * need;
+}
+constexpr uint64_t MaxBatches(uint32_t need) noexcept {
+  constexpr uint64_t kBatchUnits = layout::kCompactStepsPerBatch * layout::kCompactStepUnits;
+  return layout::kCompactBatchesPerSet +
+         layout::kCompactBatchesPerNeed * ((need + kBatchUnits - 1) / kBatchUnits);
+}
 }  // namespace
 
 // Allocates a large block for a value of n bytes (evicting, bounded, when the store may) and
 // fills it outside any bucket lock: nobody can reach the block until an entry refers to it.
 // *claim tells whether a repair pass since freed it (AllocLarge, LargeHeld).
 Status Store::PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_t* unit,
-                           LargeClaim* claim, int* evictions, int* compacted) noexcept {
+                           LargeClaim* claim, RoomState* room) noexcept {
   bool repaired = false;
   for (;;) {
     const AllocStatus as = AllocLarge(pool_, env_, UnitsForLarge(n), unit, claim);
@@ -143,28 +149,8 @@ Status Store::PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_
       continue;
     }
     if (as == AllocStatus::kFull) {
-      // Coalescing what was freed comes before evicting more: an eviction frees a block where
-      // the hand is, not where a run can grow.
       bool retry;
-      Status s = CompactFor(UnitsForLarge(n), compacted, &retry);
-      if (s != layout::kOk) return s;
-      if (retry) continue;
-      const bool evicting =
-          (AtomicLoad(&evict_->marking) != 0 || AtomicLoad(&evict_->ttlSeen) != 0) &&
-          *evictions < kMaxEvictionsPerSet;
-      bool evicted = false;
-      if (evicting) {
-        ++*evictions;
-        s = EvictOne(kEvictForLarge, &evicted);
-        if (s != layout::kOk) return s;
-      }
-      if (evicted) continue;
-      // Nothing more to evict: one last batch over what the evictions freed, once per write
-      // (afterwards *compacted stays above the bound, so that no batch runs again).
-      if (*compacted > kMaxCompactionsPerSet) return layout::kErrStoreFull;
-      *compacted = std::min(*compacted, kMaxCompactionsPerSet - 1);
-      s = CompactFor(UnitsForLarge(n), compacted, &retry);
-      *compacted = kMaxCompactionsPerSet + 1;
+      Status s = MakeRoom(kEvictForLarge, UnitsForLarge(n), room, &retry);
       if (s != layout::kOk) return s;
       if (retry) continue;
       return layout::kErrStoreFull;
@@ -186,21 +172,79 @@ Status Store::PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_
 }
 
 // An allocation of `units` failed for want of space: when the units freed and not merged since
-// could hold it, one batch of compaction steps (at most kMaxCompactionsPerSet
-// batches per write; format.md §8, "Compaction") moves entries and merges free runs, and the
-// allocation is retried (*retry). kOk without a retry: nothing to gain.
-Status Store::CompactFor(uint32_t units, int* compacted, bool* retry) noexcept {
+// could hold it (or `always`), one batch of compaction steps (at most MaxBatches(room->need)
+// batches per write; format.md §8, "Making room") moves entries and merges free runs, and the
+// allocation is retried (*retry; with `always`, only when the batch moved or merged anything).
+// kOk without a retry: nothing to gain.
+Status Store::CompactFor(uint32_t units, RoomState* room, bool always, bool* retry) noexcept {
   *retry = false;
-  if (*compacted >= kMaxCompactionsPerSet || AtomicLoad(&alloc_->freedUnits) < units) {
+  if (room->compacted >= MaxBatches(room->need) ||
+      (!always && AtomicLoad(&alloc_->freedUnits) < units)) {
     return layout::kOk;
   }
-  ++*compacted;
+  ++room->compacted;
+  uint32_t changed = 0;
   for (int i = 0; i < kStepsPerBatch; ++i) {
-    const Status s = CountedStep(static_cast<uint32_t>(layout::kCompactStepUnits));
+    uint32_t c = 0;
+    const Status s = CountedStep(static_cast<uint32_t>(layout::kCompactStepUnits), &c);
     if (s != layout::kOk) return s;
+    changed += c;
   }
-  *retry = true;
+  *retry = !always || changed != 0;
   return layout::kOk;
+}
+
+// A small set first asks the hand for an entry of its class or a larger one, whose block is its
+// room; once the hand has none, it evicts any cold entry and coalesces what it freed, as a large
+// value does from the start: a batch of compaction steps whenever the units freed and not merged
+// could hold the block, else one more eviction (an eviction frees a block where the hand is, not
+// where a run can grow). Once nothing is left to evict, a set that evicted nothing refuses;
+// otherwise the batches left to it run whatever the hint says (what was freed may lie between
+// entries that moves must take out first), until one moves and merges nothing, at most MaxBatches
+// more. As lib/store/js/write.js makeRoom.
+Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retry) noexcept {
+  *retry = false;
+  const bool evicting = !room->drained && room->evictions < MaxEvictions(room->need) &&
+                        (AtomicLoad(&evict_->marking) != 0 || AtomicLoad(&evict_->ttlSeen) != 0);
+  Status s;
+  if (!room->anyClass) {
+    if (evicting) {
+      ++room->evictions;
+      bool evicted = false;
+      s = EvictOne(cls, &evicted);
+      if (s != layout::kOk) return s;
+      if (evicted) {
+        ++room->removed;
+        *retry = true;
+        return layout::kOk;
+      }
+    }
+    room->anyClass = true;
+  }
+  if (!room->drained) {
+    s = CompactFor(units, room, false, retry);
+    if (s != layout::kOk || *retry) return s;
+  }
+  if (evicting) {
+    ++room->evictions;
+    bool evicted = false;
+    s = EvictOne(kEvictForLarge, &evicted);
+    if (s != layout::kOk) return s;
+    if (evicted) {
+      ++room->removed;
+      *retry = true;
+      return layout::kOk;
+    }
+  }
+  // A write that evicted nothing has nothing of its own to bring together: it refuses at once (a
+  // store where nothing may be evicted, or all of it is pinned).
+  if (room->removed == 0) return layout::kOk;
+  if (!room->drained) {
+    // The batches run once nothing is left to evict have a bound of their own.
+    room->drained = true;
+    room->compacted = 0;
+  }
+  return CompactFor(units, room, true, retry);
 }
 
 Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* value,
@@ -228,8 +272,9 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
   if (storedExpiry != nullptr) *storedExpiry = expiry;
   if (expiry != 0 && AtomicLoad(&evict_->ttlSeen) == 0) AtomicStore(&evict_->ttlSeen, 1u);
   bool repaired = false;
-  int compacted = 0;
-  int evictions = 0;
+  RoomState room;
+  room.need = large ? UnitsForLarge(valueLength) : layout::kSizeClasses[cls];
+  room.anyClass = large;
   uint32_t largeUnit = 0;
   LargeClaim largeClaim;
   // Every return before the entry links the large block gives the block back.
@@ -239,8 +284,7 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
   };
   for (;;) {
     if (large && largeUnit == 0) {
-      Status s =
-          PrepareLarge(value, valueLength, hash, &largeUnit, &largeClaim, &evictions, &compacted);
+      Status s = PrepareLarge(value, valueLength, hash, &largeUnit, &largeClaim, &room);
       if (s != layout::kOk) return s;
     }
     uint32_t held;
@@ -265,7 +309,7 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
     // so does one where entries may have expired (the hand then removes only those).
     const bool marking = AtomicLoad(&evict_->marking) != 0;
     const bool evicting =
-        (marking || AtomicLoad(&evict_->ttlSeen) != 0) && evictions < kMaxEvictionsPerSet;
+        (marking || AtomicLoad(&evict_->ttlSeen) != 0) && room.evictions < MaxEvictions(room.need);
     // An insert takes one entry of the grant under maxEntries, counted in a count cell.
     uint32_t* cell = nullptr;
     if (f.unit == 0) {
@@ -274,7 +318,7 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
         Unlock(&b->lock, held);
         bool evicted = false;
         if (evicting) {
-          ++evictions;
+          ++room.evictions;
           s = EvictOne(kClassCount, &evicted);
           if (s != layout::kOk) return fail(s);
         }
@@ -289,7 +333,7 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
     // one block from the allocator: the one the hand just freed, where quick demotion expects
     // its entry (format.md §8, "Eviction", step 6).
     AllocStatus as;
-    if (evictions != 0) {
+    if (room.evictions != 0) {
       as = AllocBlock(pool_, env_, cls, &nu, marking && evicting);
     } else if (TakeParked(cls, &nu)) {
       as = AllocStatus::kOk;
@@ -307,18 +351,11 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
         if (s != layout::kOk) return fail(s);
         continue;
       }
-      if (as == AllocStatus::kFull && evicting) {
-        ++evictions;
-        bool evicted = false;
-        s = EvictOne(cls, &evicted);
-        if (s != layout::kOk) return fail(s);
-        if (evicted) continue;
-      }
       bool retry;
       if (as == AllocStatus::kFull) {
-        s = CompactFor(layout::kSizeClasses[cls], &compacted, &retry);
-        if (retry) continue;
+        s = MakeRoom(cls, layout::kSizeClasses[cls], &room, &retry);
         if (s != layout::kOk) return fail(s);
+        if (retry) continue;
       }
       s = HandleAllocFailure(as, &repaired, &retry);
       if (retry) continue;

@@ -152,3 +152,103 @@ forEachEngine('the entry checksum covers FLAG_INDIRECT', ({ engine, other }) => 
     s.close();
   });
 });
+
+/** A store with BIG under 'big', a freed 300000-byte value after it and 'tail' after that: compaction moves big's large block into the freed space. */
+function movableLarge(engine) {
+  const buffer = new SharedArrayBuffer(1 << 21);
+  const s = Store.create({ buffer, engine, buckets: 64 });
+  s.set('n', 'big', Buffer.from(BIG));
+  s.set('n', 'pad', Buffer.alloc(300000, 1));
+  s.set('n', 'tail', 'x');
+  s.delete('n', 'pad');
+  return { s, buffer, u32: new Uint32Array(buffer) };
+}
+
+/** The large block the entry of `key` at unit u refers to. */
+const largeOf = (buffer, u, key) => Buffer.from(buffer).readUInt32LE(u * C.BLOCK_UNIT + C.ENTRY_HEADER_SIZE + key.length + S.INDIRECT_REF.UNIT);
+const errorsOf = (store) => store.verify().errors.join('\n');
+
+// Compaction gives the entry of a large value it moves a checksum of its own (format.md §8,
+// "Compaction"): only a whole entry is moved, so damage never becomes a valid-looking entry.
+forEachEngine('damaged entries and the large blocks they name', ({ engine, other }) => {
+  it('compaction moves the large value of a whole entry', () => {
+    const { s, buffer } = movableLarge(engine);
+    const before = largeOf(buffer, entryOf(buffer, 'big'), 'big');
+    s.compact();
+    assert.notStrictEqual(largeOf(buffer, entryOf(buffer, 'big'), 'big'), before);
+    assert.deepStrictEqual(s.get('n', 'big'), Buffer.from(BIG));
+    assertSoundForBoth(s, other);
+    s.close();
+  });
+
+  it('compaction leaves an indirect entry with a flipped encoding bit damaged: never read back as a string', () => {
+    const { s, buffer, u32 } = movableLarge(engine);
+    const large = largeOf(buffer, entryOf(buffer, 'big'), 'big');
+    u32[flagsWord(entryOf(buffer, 'big'))] ^= 1; // binary -> string
+    assert.match(errorsOf(s), /has a wrong checksum/);
+    s.compact();
+    const reader = Store.attach(buffer, { engine: other });
+    assert.match(errorsOf(s), /has a wrong checksum/);
+    assert.match(errorsOf(reader), /has a wrong checksum/);
+    assert.strictEqual(largeOf(buffer, entryOf(buffer, 'big'), 'big'), large, 'its value stays where it was');
+    assert.strictEqual(reader.get('n', 'big'), undefined);
+    assert.strictEqual(s.get('n', 'big'), undefined);
+    assert.strictEqual(s.get('n', 'tail'), 'x');
+    reader.close();
+    assertSoundForBoth(s, other);
+    s.close();
+  });
+
+  it('compaction leaves an indirect entry with a flipped key byte damaged: keys() and entries() never list a key never written', () => {
+    const { s, buffer } = movableLarge(engine);
+    new Uint8Array(buffer)[entryOf(buffer, 'big') * C.BLOCK_UNIT + C.ENTRY_HEADER_SIZE + 1] ^= 0x08; // 'big' -> 'bag'
+    s.compact();
+    assert.match(errorsOf(s), /has a keyHash that is not its key's/);
+    const reader = Store.attach(buffer, { engine: other });
+    assert.deepStrictEqual(reader.keys('n'), ['tail']);
+    assert.deepStrictEqual(s.entries('n'), [['tail', 'x']]);
+    assert.deepStrictEqual(s.keys('n'), ['tail']);
+    reader.close();
+    assertSoundForBoth(s, other);
+    s.close();
+  });
+
+  // Freeing an entry frees the large block its 8 value bytes name only when its checksum vouches
+  // for them (format.md §8, "Large values").
+  const removals = {
+    delete: (s) => assert.strictEqual(s.delete('other', 'twin'), true),
+    replace: (s) => {
+      s.set('other', 'twin', 'replaced');
+      assert.strictEqual(s.get('other', 'twin'), 'replaced');
+    },
+    clear: (s) => assert.strictEqual(s.clear('other'), 1),
+    dropNamespace: (s) => assert.strictEqual(s.dropNamespace('other'), 1),
+    expiry: (s, buffer) => {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      // Each insert sweeps two buckets for expired entries: these sweep all 64.
+      for (let i = 0; i < 64; i++) s.set('n', `s${i}`, 'v');
+      for (let i = 0; i < 64; i++) s.delete('n', `s${i}`);
+      assert.strictEqual(entryOf(buffer, 'twin'), undefined, 'swept');
+    },
+  };
+  for (const [how, remove] of Object.entries(removals)) {
+    it(`an inline 8-byte value equal to another entry's reference that gained FLAG_INDIRECT: its ${how} frees no block of that entry`, () => {
+      const { s, buffer, u32 } = twoEntries(engine);
+      const at = entryOf(buffer, 'big') * C.BLOCK_UNIT + C.ENTRY_HEADER_SIZE + 'big'.length;
+      const ref = Buffer.from(Buffer.from(buffer, at, C.INDIRECT_VALUE_BYTES));
+      s.set('other', 'twin', ref, how === 'expiry' ? { ttl: 1 } : undefined);
+      u32[flagsWord(entryOf(buffer, 'twin'))] |= C.FLAG_INDIRECT;
+      remove(s, buffer);
+      // Big's block is not free: a value of its length written now takes another.
+      const next = 'N'.repeat(BIG.length);
+      s.set('n', 'next', next);
+      assert.strictEqual(s.get('n', 'big'), BIG);
+      assert.strictEqual(s.get('n', 'next'), next);
+      const reader = Store.attach(buffer, { engine: other });
+      assert.strictEqual(reader.get('n', 'big'), BIG);
+      reader.close();
+      assertSoundForBoth(s, other);
+      s.close();
+    });
+  }
+});

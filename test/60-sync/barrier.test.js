@@ -112,6 +112,30 @@ describe('Barrier', () => {
     b.close();
   });
 
+  // A wait that timed out at its first look (timeout 0), its handle closed before the wait's
+  // continuation ran: close() left its generation, and the continuation must not leave it again
+  // through a handle that no longer owns a slot.
+  for (const own of [false, true]) {
+    it(`a wait that timed out, its handle closed before it settled, rejects with ERR_CLOSED and breaks the barrier once (${own ? 'own segment' : 'SharedArrayBuffer'})`, async () => {
+      const name = own ? uniqueName('barrier-closed-timeout') : undefined;
+      const buffer = own ? undefined : sab();
+      const b = own ? Barrier.create({ name, parties: 3 }) : Barrier.create({ buffer, parties: 3 });
+      const a = own ? Barrier.open({ name }) : Barrier.open({ buffer });
+      try {
+        const p = a.waitAsync(0);
+        a.close();
+        await assert.rejects(p, { code: 'ERR_CLOSED' });
+        assert.strictEqual(b.broken, true);
+        assert.strictEqual(b.breaks, 1);
+        b.reset();
+        assert.strictEqual(b.broken, false);
+      } finally {
+        b.close();
+        if (own) removeShm(name);
+      }
+    });
+  }
+
   // Tasks sharing a handle: its second wait arrives in the next generation before its first, whose
   // generation passed, has looked. Closing the handle after the first returned leaves the second's
   // arrival, which nobody will make good: the barrier breaks, instead of letting another party

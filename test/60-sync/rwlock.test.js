@@ -64,6 +64,28 @@ describe('RwLock', () => {
     b.close();
   });
 
+  it('a blocking readLock() on a handle whose own writeLockAsync() waits throws ERR_LOCK_TIMEOUT at once: that writer, which new readers wait behind, could not run while the thread blocks', async () => {
+    const buffer = sab();
+    const a = RwLock.open({ buffer });
+    const b = RwLock.open({ buffer });
+    try {
+      b.readLock();
+      const pending = a.writeLockAsync();
+      // With a timeout, so that the wait this refuses ends: it could only end by its timeout.
+      assert.throws(() => a.readLock(3000), { code: 'ERR_LOCK_TIMEOUT', message: /waits for the write lock/ });
+      assert.strictEqual(a.reading, 0);
+      b.readUnlock();
+      await pending;
+      assert.strictEqual(a.writing, true);
+      a.writeUnlock();
+      a.readLock(); // nothing of this handle waits any more
+      a.readUnlock();
+    } finally {
+      a.close(); // ends a pending writeLockAsync (a failed assertion above leaves it pending)
+      b.close();
+    }
+  });
+
   it('unlocks by a handle that does not hold throw ERR_NOT_OWNER', () => {
     const buffer = sab();
     const a = RwLock.open({ buffer });

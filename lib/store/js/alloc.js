@@ -5,6 +5,7 @@
 const { C, W, H, AT, UNIT_WORDS, UNIT_HALFS, SIZE_CLASSES, CLASS_UNITS } = require('../../layout/layout');
 const { NEED_REPAIR, CORRUPT, LockError } = require('./locks');
 const large = require('./large');
+const { xxh32Aligned } = require('../../base/xxhash');
 
 const ALLOC_LOCK = AT.ALLOC_STATE.LOCK;
 const HEADS = AT.ALLOC_STATE.FREE_HEADS;
@@ -141,16 +142,39 @@ function allocBatch(e, cls, count, larger, out) {
 // LARGE_CLASS).
 const listOf = (cls) => (cls === LARGE_CLASS ? LARGE_HEAD : HEADS + cls);
 
-// Under the allocator lock: the large block an indirect entry at word `w` refers to, if it is one
-// in use (0 otherwise: a damaged reference frees nothing; the repair pass reclaims the block; a
-// reference not in the entry's block is not read, large.refInBlock).
+// Whether the entry at `u`, with a reference inside its block (large.refInBlock(flags, kl),
+// checked by the caller with this kl), has the checksum of its key and reference under `flags` and
+// keyHash `h` (format.md §8), as native's RefSumMatches. A party that frees or moves the large
+// block a reference names checks this first: an inline 8-byte value that gained FLAG_INDIRECT (one
+// bit) may equal another entry's reference, and a compaction move would give a damaged entry a
+// fresh checksum.
+function refSumMatches(e, u, kl, h, flags) {
+  const seed = (h ^ (flags & C.ENTRY_SUM_FLAGS)) >>> 0;
+  const sum = xxh32Aligned(e.u32, e.u8, u * C.BLOCK_UNIT + C.ENTRY_HEADER_SIZE, kl + C.INDIRECT_VALUE_BYTES, seed);
+  return sum === e.u32[u * UNIT_WORDS + W.ENTRY.CHECKSUM];
+}
+
+// Under the allocator lock: the large block an indirect entry at `u`, unlinked by the caller,
+// refers to, if it is one in use (0 otherwise: a damaged reference frees nothing; the repair pass
+// reclaims the block; a reference not in the entry's block is not read, large.refInBlock). Only a
+// reference the entry's checksum vouches for (its value 8 bytes, as reads require) names a block
+// to free: FLAG_INDIRECT alone is one bit, and an inline 8-byte value that gained it may equal
+// another entry's reference; such an entry frees its own block only, as a reader takes it for
+// damage. The hash runs last, for an indirect entry that names a live large block only (native
+// computes it before taking the lock, for its one block).
 function liveLargeOf(e, u, flags) {
   const kl = e.u16[u * UNIT_HALFS + H.ENTRY.KEY_LENGTH];
   if (!large.refInBlock(flags, kl)) return 0;
   const lu = large.refOf(e, u, kl)[0];
   const top = e.u32[FREE_HEAD];
   if (lu < e.firstUnit || lu >= top || top > e.totalUnits) return 0;
-  return e.u32[lu * UNIT_WORDS + FLAGS] === large.LIVE_LARGE_FLAGS ? lu : 0;
+  if (e.u32[lu * UNIT_WORDS + FLAGS] !== large.LIVE_LARGE_FLAGS) return 0;
+  const w = u * UNIT_WORDS;
+  if (e.u16[u * UNIT_HALFS + H.ENTRY.VALUE_LENGTH] !== C.INDIRECT_VALUE_BYTES ||
+    !refSumMatches(e, u, kl, e.u32[w + W.ENTRY.KEY_HASH], flags)) {
+    return 0;
+  }
+  return lu;
 }
 
 // Under the allocator lock: AllocState.freedUnits += units, saturating.
@@ -387,5 +411,5 @@ function carveOutside(e, cls, ws, we) {
 
 module.exports = {
   allocBlock, allocBatch, allocLarge, carveOutside, freeBlocks, freeUnlinkedLarge, largeHeld, classFor, push, countFreed, unlinkFree, ALLOC_LOCK, HEADS,
-  LARGE_HEAD, FREE_HEAD, FREED_UNITS, PREV,
+  LARGE_HEAD, FREE_HEAD, FREED_UNITS, PREV, refSumMatches,
 };

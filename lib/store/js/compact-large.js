@@ -3,12 +3,14 @@
 // 2, "Large blocks"): a large value in a step's window is copied into a free large block outside
 // the window without any bucket lock (as a writer fills one), then, under the bucket lock of the
 // entry that refers to it, a copy of that entry referring to the new block replaces it with one
-// store, and the old entry's block and the old large block are freed. Mirrors Store::MoveLarge
-// in src/store/compact.cpp.
+// store, and the old entry's block and the old large block are freed. The copy's checksum is
+// computed afresh, so only a whole entry is copied (its checksum and keyHash right): a damaged one
+// stays, an obstacle, for readers and the repair pass to judge. Mirrors Store::MoveLarge in
+// src/store/compact_large.cpp.
 const { C, W, H, AT, UNIT_WORDS } = require('../../layout/layout');
-const { xxh32Aligned } = require('../../base/xxhash');
+const { xxh32, xxh32Aligned } = require('../../base/xxhash');
 const { NEED_REPAIR } = require('./locks');
-const { ALLOC_LOCK, allocLarge, carveOutside, freeUnlinkedLarge, classFor, push } = require('./alloc');
+const { ALLOC_LOCK, allocLarge, carveOutside, freeUnlinkedLarge, classFor, push, refSumMatches } = require('./alloc');
 const { bucketOf } = require('./read');
 const chain = require('./chain');
 const large = require('./large');
@@ -94,21 +96,24 @@ function moveLarge(e, lu, ws, we, r) {
 // Under the bucket lock of the chain from word `bw`: the indirect entry that refers to `lu` (n
 // bytes with valueChecksum `sum`) is replaced by a copy that refers to `to`, and both old blocks
 // are freed. Returns 0 when it moved, MOVED_REPAIR, or what the caller frees `to` for: 1 (no such
-// entry, or no block for its copy), NEED_REPAIR or a damaged list (negative).
+// entry, an entry that is not whole, its checksum or keyHash wrong, or no block for its copy),
+// NEED_REPAIR or a damaged list (negative).
 function relink(e, bw, lu, to, n, sum, ws, we, r) {
   const u32 = e.u32;
   const h = u32[to * UNIT_WORDS + LB.KEY_HASH];
   let link = 0;
   let u = 0;
+  let kl = 0;
+  let oldFlags = 0;
   const c = e.chain;
   for (let x = c.from(bw + B.HEAD); x !== 0 && c.atEntry(); x = c.next()) {
     const w = x * UNIT_WORDS;
-    const kl = chain.keyLengthOf(e, x);
-    const flags = u32[w + E.FLAGS];
+    kl = chain.keyLengthOf(e, x);
+    oldFlags = u32[w + E.FLAGS];
     // The reference is read only where the entry fits its block (as native's RelinkLarge): a
     // damaged key length would read it from the block after, which may name this value.
-    if ((flags & C.FLAG_INDIRECT) === 0 || u32[w + E.KEY_HASH] !== h || kl > C.MAX_KEY_BYTES ||
-        chain.valueLengthOf(e, x) !== REF_BYTES || !chain.fitsBlock(flags, kl, REF_BYTES)) continue;
+    if ((oldFlags & C.FLAG_INDIRECT) === 0 || u32[w + E.KEY_HASH] !== h || kl > C.MAX_KEY_BYTES ||
+        chain.valueLengthOf(e, x) !== REF_BYTES || !chain.fitsBlock(oldFlags, kl, REF_BYTES)) continue;
     const [ru, rn] = large.refOf(e, x, kl);
     if (ru === lu && rn === n) {
       link = c.link;
@@ -117,11 +122,15 @@ function relink(e, bw, lu, to, n, sum, ws, we, r) {
     }
   }
   const lw = lu * UNIT_WORDS;
-  if (link === 0 || u32[lw + LB.FLAGS] !== large.LIVE_LARGE_FLAGS || u32[lw + LB.VALUE_CHECKSUM] !== sum) {
+  // The copy gets a checksum of its own: an entry that is not whole (its checksum wrong under its
+  // flags, or its keyHash not its key's) would leave as a valid-looking one, a flipped encoding bit
+  // or key byte made part of it. It stays as it is, an obstacle, for readers to take for damage
+  // and the repair pass to judge.
+  if (link === 0 || u32[lw + LB.FLAGS] !== large.LIVE_LARGE_FLAGS || u32[lw + LB.VALUE_CHECKSUM] !== sum ||
+      !refSumMatches(e, u, kl, h, oldFlags) || xxh32(e.u8, chain.keyOffset(u), kl, chain.namespaceOf(e, u)) !== h) {
     r[3]++;
     return 1;
   }
-  const kl = chain.keyLengthOf(e, u);
   const cls = classFor(C.ENTRY_HEADER_SIZE + kl + REF_BYTES);
   let d = require('./compact').allocMoveTarget(e, cls, ws, we); // compact.js requires this file
   if (d === 0) d = carveOutside(e, cls, ws, we);

@@ -71,12 +71,17 @@ function allocMoveTarget(e, cls, ws, we) {
   return got;
 }
 
-// Frees the block of a moved entry on its class's list, never the large block it refers to (the
-// moved entry does now); not counted in freedUnits (the move took as many). Returns 0 or
-// NEED_REPAIR.
+// Frees the block of a moved entry (in the step's window), never the large block it refers to
+// (the moved entry does now), as a free large block of its class's size on the large list: the
+// merge at the step's end takes it in, and it does not stand at the head of its class's list,
+// where every later move of the window would probe it first and, after COMPACT_LIST_PROBE moves,
+// find nothing else (format.md §8, "Compaction", step 2). `units` before `flags`, as a merge
+// writes them. Not counted in freedUnits (the move took as many). Returns 0 or NEED_REPAIR.
 function freeMoved(e, u) {
   if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return NEED_REPAIR;
-  push(e, u, chain.classOf(e.u32[u * UNIT_WORDS + E.FLAGS]));
+  const u32 = e.u32;
+  Atomics.store(u32, u * UNIT_WORDS + W.FREE_BLOCK.UNITS, CLASS_UNITS[chain.classOf(u32[u * UNIT_WORDS + E.FLAGS])]);
+  push(e, u, large.LARGE_CLASS);
   e.locks.release(ALLOC_LOCK);
   return 0;
 }
@@ -277,13 +282,16 @@ function compactStep(e, maxUnits) {
 // A step of `units` run by a write (format.md §8, "When steps run"). A handle whose steps covered
 // the whole pool since one of them last moved or merged anything stores freedUnits = 0: what was
 // freed lies where no step can merge it (as native's CountedStep).
+// Returns the step's moves and merges.
 function countedStep(e, units) {
   const r = compactStep(e, units);
-  e.idleUnits = r[0] + r[2] !== 0 ? 0 : e.idleUnits + (r[5] - r[4]);
+  const changed = r[0] + r[2];
+  e.idleUnits = changed !== 0 ? 0 : e.idleUnits + (r[5] - r[4]);
   if (e.idleUnits >= e.totalUnits - e.firstUnit) {
     Atomics.store(e.u32, FREED_UNITS, 0);
     e.idleUnits = 0;
   }
+  return changed;
 }
 
 // After a successful set: every AUTO_COMPACT_EVERY sets of this handle, one step of

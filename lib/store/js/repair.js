@@ -260,8 +260,11 @@ function trusted(e, u, head) {
   const off = chain.keyOffset(u);
   const h = u32[w + E.KEY_HASH];
   // A checksum right with FLAG_INDIRECT flipped proves the entry too: the walk of the chains flips
-  // the bit back (mendIndirect()).
-  return xxh32(u8, off, kl, ns) === h && (sumMatches(e, u, flags) || sumMatches(e, u, flags ^ C.FLAG_INDIRECT));
+  // the bit back (mendIndirect()). The lengths hashed are the ones checked: `u` may be a link's
+  // guess inside a large block a live writer is filling without any lock, where a second read may
+  // differ.
+  return xxh32(u8, off, kl, ns) === h &&
+    (sumMatches(e, u, kl + vl, h, flags) || sumMatches(e, u, kl + vl, h, flags ^ C.FLAG_INDIRECT));
 }
 
 // After freeHead was found damaged downwards (repair()), the blocks after `from` (the end of the
@@ -349,10 +352,10 @@ function entryProblem(e, u, b, report) {
   if (!chain.fitsBlock(flags, kl, vl)) return 'does not fit its block';
   const off = chain.keyOffset(u);
   if (xxh32(u8, off, kl, ns) !== h) return 'has a keyHash that is not its key\'s';
-  if (!sumMatches(e, u, flags)) {
+  if (!sumMatches(e, u, kl + vl, h, flags)) {
     // The checksum covers FLAG_INDIRECT (format.md §8): right with the bit flipped, it names the
     // flip (a repair pass flips it back first, mendIndirect()).
-    if (!sumMatches(e, u, flags ^ C.FLAG_INDIRECT)) return 'has a wrong checksum';
+    if (!sumMatches(e, u, kl + vl, h, flags ^ C.FLAG_INDIRECT)) return 'has a wrong checksum';
     return (flags & C.FLAG_INDIRECT) !== 0 ? 'has FLAG_INDIRECT on an inline value (its checksum covers the flag)' :
       'is an indirect entry without FLAG_INDIRECT (its checksum covers the flag)';
   }
@@ -360,13 +363,15 @@ function entryProblem(e, u, b, report) {
   return null;
 }
 
-// Whether the checksum of the entry at `u` (its lengths within its block) is the one of its key
-// and value bytes under `flags` (format.md §8: seeded with keyHash XOR (flags & ENTRY_SUM_FLAGS)).
-function sumMatches(e, u, flags) {
-  const w = chain.entryWord(u);
-  const h = e.u32[w + E.KEY_HASH];
-  const n = chain.keyLengthOf(e, u) + chain.valueLengthOf(e, u);
-  return xxh32(e.u8, chain.keyOffset(u), n, (h ^ (flags & C.ENTRY_SUM_FLAGS)) >>> 0) === e.u32[w + E.CHECKSUM];
+// Whether the checksum of the entry at `u` is the one of its key and value bytes, n of them (the
+// caller's keyLength + valueLength, checked to lie within its block), under keyHash `h` and
+// `flags` (format.md §8: seeded with keyHash XOR (flags & ENTRY_SUM_FLAGS)), as native's
+// EntrySumMatches. The lengths and keyHash are the caller's, never read again here: the pass may
+// look at bytes a live writer changes without any lock (a damaged link into the large block it
+// is filling), and a length read again could make the hash read past the block.
+function sumMatches(e, u, n, h, flags) {
+  const seed = (h ^ (flags & C.ENTRY_SUM_FLAGS)) >>> 0;
+  return xxh32(e.u8, chain.keyOffset(u), n, seed) === e.u32[chain.entryWord(u) + E.CHECKSUM];
 }
 
 // For a repair pass, on an entry entryProblem() found damaged: when its checksum is wrong under its
@@ -378,11 +383,12 @@ function mendIndirect(e, u) {
   const w = chain.entryWord(u);
   const flags = e.u32[w + E.FLAGS];
   const kl = chain.keyLengthOf(e, u);
-  if ((flags & (C.FLAG_FREE | C.FLAG_PARKED)) !== 0 || kl > C.MAX_KEY_BYTES ||
-    !chain.fitsBlock(flags, kl, chain.valueLengthOf(e, u))) {
+  const vl = chain.valueLengthOf(e, u);
+  if ((flags & (C.FLAG_FREE | C.FLAG_PARKED)) !== 0 || kl > C.MAX_KEY_BYTES || !chain.fitsBlock(flags, kl, vl)) {
     return false;
   }
-  if (sumMatches(e, u, flags) || !sumMatches(e, u, flags ^ C.FLAG_INDIRECT)) return false;
+  const h = e.u32[w + E.KEY_HASH];
+  if (sumMatches(e, u, kl + vl, h, flags) || !sumMatches(e, u, kl + vl, h, flags ^ C.FLAG_INDIRECT)) return false;
   Atomics.store(e.u32, w + E.FLAGS, (flags ^ C.FLAG_INDIRECT) >>> 0);
   return true;
 }

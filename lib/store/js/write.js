@@ -42,11 +42,14 @@ const POL_TTL_HI = W.NS_POLICY.TTL_MS_HI;
 // Set's expiry argument (as the native engine's): 0 takes the namespace's default TTL, -1 stores
 // no expiry, anything else is the expiry in epoch ms.
 const EXPIRY_NEVER = -1;
-// Entries one set may evict before it gives up with ERR_STORE_FULL (as src/store/write.cpp).
-const MAX_EVICTIONS_PER_SET = 64;
-// Batches of compaction steps one set may run, and steps per batch (as src/store/write.cpp).
-const MAX_COMPACTIONS_PER_SET = C.COMPACT_BATCHES_PER_SET;
 const STEPS_PER_BATCH = C.COMPACT_STEPS_PER_BATCH;
+// The bounds of the work one set does to make room, for a block of `need` units (format.md §8,
+// "Making room"; as src/store/write.cpp): evictions, and batches of compaction steps. Both grow
+// with the space the set needs, so that a set into a full evictable store succeeds at once
+// whenever evicting cold entries can make room, and stay constant for the common small set.
+const maxEvictions = (need) => C.EVICT_BASE_PER_SET + C.EVICT_PER_UNIT * need;
+const maxBatches = (need) =>
+  C.COMPACT_BATCHES_PER_SET + C.COMPACT_BATCHES_PER_NEED * Math.ceil(need / (STEPS_PER_BATCH * C.COMPACT_STEP_UNITS));
 const { NSC_WORDS, NSC_BYTES, nsCurrent } = require('./counts');
 const E_FLAGS = W.ENTRY.FLAGS;
 const E_SUM = W.ENTRY.CHECKSUM;
@@ -152,9 +155,16 @@ function set(e, nsId, key, value, enc, expiresAt = 0, stagedLength = 0) {
     SMALL.evictions = 0;
     SMALL.compacted = 0;
     SMALL.handRan = false;
+    SMALL.anyClass = false;
+    SMALL.drained = false;
+    SMALL.removed = 0;
+    SMALL.need = CLASS_UNITS[cls];
     return setLoop(e, nsId, kl, h, value, vl, enc, cls, false, SMALL);
   }
-  const state = { evictions: 0, unit: 0, gc: 0, keyHash: 0, sum: 0, compacted: 0, handRan: false };
+  const state = {
+    evictions: 0, unit: 0, gc: 0, keyHash: 0, sum: 0, compacted: 0, handRan: false, anyClass: true, drained: false, removed: 0,
+    need: large.unitsForLarge(vl),
+  };
   try {
     setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state);
   } finally {
@@ -210,17 +220,64 @@ function stageValue(e, s, kl) {
   return n;
 }
 
-// set()'s state for a small value (no large block). handRan: the set ran the eviction hand.
-const SMALL = { evictions: 0, unit: 0, gc: 0, keyHash: 0, sum: 0, compacted: 0, handRan: false };
+// set()'s state for a small value (no large block). handRan: the set ran the eviction hand;
+// need: the units of the block it allocates; anyClass: the hand found no entry of the set's class
+// or a larger one, and evicts any cold entry since; drained: the hand found nothing left to evict
+// (or the set made all the evictions it may); removed: the entries its hand removed.
+const SMALL = {
+  evictions: 0, unit: 0, gc: 0, keyHash: 0, sum: 0, compacted: 0, handRan: false, anyClass: false, drained: false, removed: 0,
+  need: 0,
+};
 
 // After an allocation of `units` failed for want of space: when the units freed and not merged
-// since could hold it, one batch of compaction steps (at most MAX_COMPACTIONS_PER_SET
-// batches per set; format.md §8, "Compaction"). Returns whether to retry (as native's CompactFor).
-function compactFor(e, units, state) {
-  if (state.compacted >= MAX_COMPACTIONS_PER_SET || e.u32[FREED_UNITS] < units) return false;
+// since could hold it (or `always`), one batch of compaction steps, at most maxBatches(state.need)
+// batches per set (format.md §8, "Making room"). Returns whether a batch ran and, with `always`,
+// moved or merged anything: whether to retry (as native's CompactFor).
+function compactFor(e, units, state, always = false) {
+  if (state.compacted >= maxBatches(state.need) || (!always && e.u32[FREED_UNITS] < units)) return false;
   state.compacted++;
-  for (let i = 0; i < STEPS_PER_BATCH; i++) countedStep(e, C.COMPACT_STEP_UNITS);
-  return true;
+  let changed = 0;
+  for (let i = 0; i < STEPS_PER_BATCH; i++) changed += countedStep(e, C.COMPACT_STEP_UNITS);
+  return !always || changed !== 0;
+}
+
+// After an allocation of `units` (a block of class `cls`, or -1 for a large block) failed for
+// want of space, this handle's parked blocks returned: makes room (format.md §8, "Making room";
+// as native's MakeRoom). Returns whether to retry the allocation; false: the store is full for
+// good. A small set first asks the hand for an entry of its class or a larger one, whose block is
+// its room; once the hand has none, it evicts any cold entry and coalesces what it freed, as a
+// large value does from the start: a batch of compaction steps whenever the units freed and not
+// merged could hold the block, else one more eviction (an eviction frees a block where the hand
+// is, not where a run can grow). Once nothing is left to evict, a set that evicted nothing
+// refuses; otherwise the batches left to it run whatever the hint says (what was freed may lie
+// between entries that moves must take out first), until one moves and merges nothing, at most
+// maxBatches more. All within maxEvictions and twice maxBatches.
+function makeRoom(e, cls, units, state) {
+  const evicting = !state.drained && state.evictions < maxEvictions(state.need) &&
+    (Atomics.load(e.u32, MARKING) !== 0 || Atomics.load(e.u32, TTL_SEEN) !== 0);
+  if (!state.anyClass) {
+    if (evicting) {
+      state.evictions++;
+      state.handRan = true;
+      if (evict.evictOne(e, cls)) return ++state.removed > 0;
+    }
+    state.anyClass = true;
+  }
+  if (!state.drained && compactFor(e, units, state)) return true;
+  if (evicting) {
+    state.evictions++;
+    state.handRan = true;
+    if (evict.evictOne(e, -1)) return ++state.removed > 0;
+  }
+  // A write that evicted nothing has nothing of its own to bring together: it refuses at once
+  // (a store where nothing may be evicted, or all of it is pinned).
+  if (state.removed === 0) return false;
+  if (!state.drained) {
+    // The batches run once nothing is left to evict have a bound of their own.
+    state.drained = true;
+    state.compacted = 0;
+  }
+  return compactFor(e, units, state, true);
 }
 
 // set()'s attempts until one succeeds or fails for good. state: { evictions, unit, and the claim
@@ -233,7 +290,7 @@ function setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state) {
     // Both words are hints that may change right after any read of them: plain loads, as an
     // Atomics.load (a call into a builtin) would order nothing that matters here.
     const marking = e.u32[MARKING] !== 0;
-    const evicting = state.evictions < MAX_EVICTIONS_PER_SET && (marking || e.u32[TTL_SEEN] !== 0);
+    const evicting = state.evictions < maxEvictions(state.need) && (marking || e.u32[TTL_SEEN] !== 0);
     const r = setOnce(e, nsId, kl, h, value, vl, enc, cls, marking && evicting, state);
     if (r === STATUS.OK || r === INSERTED) {
       state.unit = 0; // linked: the entry owns it now
@@ -246,11 +303,15 @@ function setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state) {
       if (!cache.returnParked(e, repairs.repair)) throw failure(STATUS.ERR_LOCK_TIMEOUT, 'set');
       continue;
     }
-    if (r === FULL_COUNT || r === FULL_SPACE) {
+    if (r === FULL_COUNT) {
+      // Any entry removed makes room for one more.
       state.evictions++;
       state.handRan ||= evicting;
-      if (evicting && evict.evictOne(e, r === FULL_COUNT ? -1 : cls)) continue;
-      if (r === FULL_SPACE && compactFor(e, CLASS_UNITS[cls], state)) continue;
+      if (evicting && evict.evictOne(e, -1)) continue;
+      throw failure(STATUS.ERR_STORE_FULL, 'set');
+    }
+    if (r === FULL_SPACE) {
+      if (makeRoom(e, cls, CLASS_UNITS[cls], state)) continue;
       throw failure(STATUS.ERR_STORE_FULL, 'set');
     }
     if (r !== NEED_REPAIR && r !== CORRUPT) throw failure(r, 'set');
@@ -289,20 +350,7 @@ function prepareLarge(e, h, src, vl, state, repaired) {
       continue;
     }
     if (u === 0) {
-      // Coalescing what was freed comes before evicting more (as native's PrepareLarge).
-      if (compactFor(e, units, state)) continue;
-      const evicting = state.evictions < MAX_EVICTIONS_PER_SET &&
-        (Atomics.load(e.u32, MARKING) !== 0 || Atomics.load(e.u32, TTL_SEEN) !== 0);
-      state.evictions++;
-      state.handRan ||= evicting;
-      if (evicting && evict.evictOne(e, -1)) continue;
-      // Nothing more to evict: one last batch over what the evictions freed, once per set
-      // (afterwards state.compacted stays above the bound, so that no batch runs again).
-      if (state.compacted > MAX_COMPACTIONS_PER_SET) throw failure(STATUS.ERR_STORE_FULL, 'set');
-      state.compacted = Math.min(state.compacted, MAX_COMPACTIONS_PER_SET - 1);
-      const again = compactFor(e, units, state);
-      state.compacted = MAX_COMPACTIONS_PER_SET + 1;
-      if (again) continue;
+      if (makeRoom(e, -1, units, state)) continue;
       throw failure(STATUS.ERR_STORE_FULL, 'set');
     }
     repaired = recover(e, u, h, repaired);

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "base/hash.h"
 #include "ownership/heartbeat.h"
 #include "store/alloc.h"
 #include "store/store.h"
@@ -31,6 +32,32 @@ TEST(Alloc, SizeClasses) {
   EXPECT_LT(SizeClassFor(UnitsForEntry(kMaxKeyBytes, kMaxInlineValueBytes)), kClassCount);
   EXPECT_EQ(UnitsForLarge(65536), 4098u);  // 32 + 65536 bytes
   EXPECT_EQ(UnitsForLarge(kMaxValueBytes), 4194306u);
+}
+
+// The repair pass may hash an entry whose bytes a live writer changes without any lock (a damaged
+// link into the large block it is filling): EntrySumMatches hashes the length and keyHash its
+// caller checked, never the entry's fields read again, so a keyLength grown since makes it read
+// nothing past the block, nor past the mapping (here: a guard page right after the bytes).
+TEST(Alloc, EntrySumMatchesHashesTheLengthAndKeyHashItIsGiven) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  void* map = mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(map, MAP_FAILED);
+  auto* bytes = static_cast<uint8_t*>(map);
+  ASSERT_EQ(mprotect(bytes + page, page, PROT_NONE), 0);
+  constexpr uint32_t kLength = 12;  // key ‖ value, the last bytes before the guard page
+  auto* e = reinterpret_cast<L::Entry*>(bytes + page - kLength - sizeof(L::Entry));
+  std::memcpy(e + 1, "keyand value", kLength);
+  constexpr uint32_t kHash = 0x12345678;
+  const uint32_t flags = static_cast<uint32_t>(L::kEncUtf8);
+  e->checksum = Xxh32(e + 1, kLength, kHash ^ (flags & kEntrySumFlags));
+  // What a second read would see: lengths reaching into the guard page, another keyHash.
+  e->keyLength = 0xFFFF;
+  e->valueLength = 0xFFFF;
+  e->keyHash = ~kHash;
+  EXPECT_TRUE(EntrySumMatches(e, kLength, kHash, flags));
+  EXPECT_FALSE(EntrySumMatches(e, kLength, kHash, flags ^ kFlagIndirect));
+  EXPECT_FALSE(EntrySumMatches(e, kLength - 1, kHash, flags));
+  munmap(map, 2 * page);
 }
 
 class StoreAlloc : public OpenStore {};

@@ -13,6 +13,9 @@ function open(task) {
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
+// The value of pinned entry i (as test/50-store/eviction-room.test.js writes it).
+const pinnedValue = (i) => `pinned ${i} `.padEnd(100, '.');
+
 const ops = {
   // Reads what the other side wrote, writes its own, reports.
   exchange(store, task) {
@@ -52,6 +55,37 @@ const ops = {
     }
     const deleted = Math.floor(own / 4);
     return { writes, reads, bad, ownLive: own - deleted };
+  },
+
+  // For task.ms milliseconds: reads every pinned entry ('pinned', `p${i}` for i < task.pinned,
+  // whose value is pinnedValue(i)) and counts the ones missing or not as written, and writes
+  // small values of its own to 'c' (any refused counts). Announces once it has read them all.
+  pinnedReader(store, task, announce) {
+    const end = Date.now() + task.ms;
+    let reads = 0;
+    let missing = 0;
+    let wrong = 0;
+    let writes = 0;
+    let refused = 0;
+    for (let round = 0; round === 0 || Date.now() < end; round++) {
+      for (let i = 0; i < task.pinned; i++) {
+        const v = store.get('pinned', `p${i}`);
+        reads++;
+        if (v === undefined) missing++;
+        else if (v !== pinnedValue(i)) wrong++;
+      }
+      for (let i = 0; i < 20; i++) {
+        try {
+          store.set('c', `w${task.id}-${round}-${i}`, 'w'.repeat(50 + ((round + i) % 200)));
+          writes++;
+        } catch (err) {
+          if (err.code !== 'ERR_STORE_FULL') throw err;
+          refused++;
+        }
+      }
+      if (round === 0) announce({ started: true });
+    }
+    return { reads, missing, wrong, writes, refused };
   },
 
   // Writes forever (until killed or terminated), optionally announcing after the first round.

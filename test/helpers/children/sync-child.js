@@ -24,6 +24,10 @@
 //                  process.exit()) or block in a sync wait (a worker, to be terminated)
 //   no-addon       (a process without the addon) what each kind does with a segment and
 //                  whether threads still coordinate: says a JSON report
+//   mx-async-count args.n pending withLock(async) calls on one handle of the mutex at 0, each a
+//                  plain read, an await and a write of word 0 at args.words: says "queued" once
+//                  they are all called, then "done <calls completed> <most calls completed at
+//                  once>" once they completed
 const { isMainThread, parentPort, workerData } = require('worker_threads');
 const { Mutex, RwLock, Condition, Semaphore, Barrier, WaitGroup } = require('../../../index');
 
@@ -305,6 +309,31 @@ modes['no-addon'] = () => {
     }
   }
   say(JSON.stringify(report));
+};
+
+modes['mx-async-count'] = () => {
+  const m = Mutex.open(target);
+  const w = words(m.buffer);
+  let completed = 0;
+  let inside = 0;
+  let most = 0;
+  const calls = [];
+  for (let i = 0; i < args.n; i++) {
+    calls.push(m.withLock(async () => {
+      inside++;
+      most = Math.max(most, inside);
+      const seen = Atomics.load(w, 0);
+      await new Promise((r) => setImmediate(r));
+      Atomics.store(w, 0, seen + 1);
+      inside--;
+      completed++;
+    }));
+  }
+  say('queued');
+  Promise.all(calls).then(() => {
+    m.close();
+    say(`done ${completed} ${most}`);
+  }, (e) => say(`error: ${e.stack}`));
 };
 
 modes[mode]();

@@ -1,0 +1,330 @@
+'use strict';
+// The pending async waits of one sync handle (docs/api.md "Sync objects", "Async waits of a
+// handle"): served in call order by one waiting loop per handle, so that thousands of them cost
+// one futex wait (no watcher thread each), with every guarantee of a single wait kept: mutual
+// exclusion, timeouts and aborts per call, close() rejecting them at once, recovery from a holder
+// killed with SIGKILL.
+const assert = require('assert');
+const fs = require('fs');
+const path = require('path');
+const { spawn } = require('child_process');
+const { Mutex, RwLock, Condition, Semaphore, Barrier, WaitGroup, ShmError } = require('../../index');
+const { addon } = require('../../lib/base/native');
+const { C, W } = require('../../lib/layout/layout');
+const { uniqueName, removeShm } = require('../helpers/process');
+const { actor } = require('../helpers/sync-actors');
+
+const withAddon = addon ? describe : describe.skip;
+const MUTEX_CHILD = path.join(__dirname, '..', 'helpers', 'children', 'mutex-child.js');
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const WAITERS = C.SYNC_MUTEX_OFFSET / WORD + W.MUTEX_STATE.WAITERS;
+// How many more OS threads than before the waits began this process may have while thousands of
+// waits are pending: the addon's few futex watchers and the runtime's own, never one per wait.
+const MORE_THREADS = 50;
+
+const threads = () => fs.readdirSync('/proc/self/task').length;
+const tick = () => new Promise((r) => setImmediate(r));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// The most threads this process had over a few looks while its waits are pending (the waits
+// sleep within a recheck period of being called).
+async function mostThreads() {
+  let most = threads();
+  for (let i = 0; i < 4; i++) {
+    await sleep(30);
+    most = Math.max(most, threads());
+  }
+  return most;
+}
+
+// Which of `promises` have settled after the microtasks and one turn of the event loop (the
+// waiting loop's sleep lasts up to a recheck period: a wait it settles is not settled by then).
+async function settledNow(...promises) {
+  const settled = promises.map(() => false);
+  promises.forEach((p, i) => p.then(() => { settled[i] = true; }, () => { settled[i] = true; }));
+  await tick();
+  return settled;
+}
+
+// Settles like `p` without counting as an unhandled rejection meanwhile.
+const handled = (p) => { p.catch(() => {}); return p; };
+
+const isCode = (code) => (e) => e instanceof ShmError && e.code === code;
+
+// A child process that locks the mutex of segment `name` and then waits to be killed.
+function holder(name) {
+  const child = spawn(process.execPath, [MUTEX_CHILD, 'hold', name], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr.resume();
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal || code)));
+  const held = new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('held')) resolve();
+    });
+    child.once('exit', () => reject(new Error(`holder exited before holding: ${out}`)));
+  });
+  return { child, held, exited };
+}
+
+withAddon('sync objects: the pending async waits of one handle', function () {
+  let name;
+  beforeEach(() => { name = uniqueName('asyncwaits'); });
+  afterEach(() => removeShm(name));
+
+  it('2000 pending withLock(async) calls on one handle complete once each, exclusively, without a thread per wait', async () => {
+    const N = 2000;
+    const m = Mutex.create({ name, size: Mutex.BYTES + 64 });
+    const other = Mutex.open({ name });
+    const counter = new Int32Array(m.buffer, Mutex.BYTES, 1);
+    const ran = new Uint8Array(N);
+    let inside = 0;
+    const before = threads();
+    other.lock(); // every call waits
+    const calls = [];
+    for (let i = 0; i < N; i++) {
+      calls.push(m.withLock(async () => {
+        inside++;
+        assert.strictEqual(inside, 1, 'one call at a time holds the mutex');
+        ran[i]++;
+        const seen = counter[0]; // a plain read and write, an await apart
+        await tick();
+        counter[0] = seen + 1;
+        inside--;
+        return i;
+      }));
+    }
+    const most = await mostThreads();
+    assert.ok(most < before + MORE_THREADS, `${most} threads while ${N} calls wait (${before} before)`);
+    other.unlock();
+    assert.deepStrictEqual(await Promise.all(calls), [...Array(N).keys()], 'each call resolved with its own value');
+    assert.strictEqual(counter[0], N);
+    assert.ok(ran.every((n) => n === 1), 'each function ran exactly once');
+    assert.strictEqual(Atomics.load(new Uint32Array(m.buffer), WAITERS), 0, 'no registration is left');
+    other.close();
+    m.close();
+  });
+
+  it('pending waits of every kind: a few hundred on one handle use no thread each, and all complete', async () => {
+    const N = 500;
+    const buffer = new SharedArrayBuffer(Semaphore.BYTES + RwLock.BYTES + Condition.BYTES + Mutex.BYTES + WaitGroup.BYTES + Barrier.BYTES);
+    let at = 0;
+    const place = (K) => { const o = at; at += K.BYTES; return { buffer, byteOffset: o }; };
+    const sem = Semaphore.create(place(Semaphore));
+    const rw = RwLock.create(place(RwLock));
+    const cond = Condition.create(place(Condition));
+    const m = Mutex.create(place(Mutex));
+    const wg = WaitGroup.create(place(WaitGroup));
+    const bar = Barrier.create({ ...place(Barrier), parties: N + 1 });
+    const rwOther = RwLock.open({ buffer, byteOffset: rw.byteOffset });
+    rwOther.writeLock();
+    wg.add(1);
+    const before = threads();
+    const pending = {
+      semaphore: [], reads: [], writes: [], condition: [], waitgroup: [], barrier: [],
+    };
+    for (let i = 0; i < N; i++) {
+      pending.semaphore.push(sem.acquireAsync(1));
+      pending.reads.push(rw.readLockAsync());
+      pending.waitgroup.push(wg.waitAsync());
+      pending.barrier.push(bar.waitAsync());
+      m.lock();
+      pending.condition.push(cond.waitAsync(m).then(() => m.unlock()));
+    }
+    for (let i = 0; i < 10; i++) pending.writes.push(rw.writeLockAsync().then(() => rw.writeUnlock()));
+    const most = await mostThreads();
+    assert.ok(most < before + MORE_THREADS, `${most} threads while ${6 * N} waits are pending (${before} before)`);
+    sem.release(N);
+    rwOther.writeUnlock();
+    wg.done();
+    cond.notifyAll();
+    bar.waitAsync(); // the last party
+    await Promise.all(pending.semaphore);
+    assert.strictEqual(sem.held, N);
+    await Promise.all(pending.reads);
+    assert.strictEqual(rw.reading, N);
+    for (let i = 0; i < N; i++) rw.readUnlock();
+    await Promise.all(pending.writes); // behind the readers of the handle, in call order
+    await Promise.all(pending.waitgroup);
+    await Promise.all(pending.condition);
+    const outcomes = await Promise.all(pending.barrier);
+    assert.ok(outcomes.every((o) => o.leader === false));
+    for (const h of [sem, rw, rwOther, cond, m, wg, bar]) h.close();
+  });
+
+  it('withLock(async) calls of this process, another process and two workers contending: exactly the sum, each call once', async function () {
+    this.timeout(120000);
+    const N = 2000;
+    const K = 400;
+    const m = Mutex.create({ name, size: Mutex.BYTES + 64 });
+    const counter = new Int32Array(m.buffer, Mutex.BYTES, 1);
+    const args = { n: K, words: Mutex.BYTES, wordCount: 1 };
+    const gate = Mutex.open({ name });
+    gate.lock(); // every call of every party waits until they are all called
+    const actors = [
+      actor('mx-async-count', { name }, args),
+      actor('mx-async-count', { buffer: m.buffer }, args),
+      actor('mx-async-count', { buffer: m.buffer }, args),
+    ];
+    for (const a of actors) assert.strictEqual(await a.next(), 'queued');
+    let completed = 0;
+    let inside = 0;
+    const before = threads();
+    const calls = [];
+    for (let i = 0; i < N; i++) {
+      calls.push(m.withLock(async () => {
+        inside++;
+        assert.strictEqual(inside, 1);
+        const seen = Atomics.load(counter, 0);
+        await tick();
+        Atomics.store(counter, 0, seen + 1);
+        inside--;
+        completed++;
+      }));
+    }
+    // This process's threads: the two workers' own and their watchers, none per wait.
+    const most = await mostThreads();
+    assert.ok(most < before + MORE_THREADS, `${most} threads while ${N} calls wait (${before} before)`);
+    gate.unlock();
+    await Promise.all(calls);
+    assert.strictEqual(completed, N);
+    for (const a of actors) assert.strictEqual(await a.next(), `done ${K} 1`);
+    for (const a of actors) await a.exited;
+    assert.strictEqual(counter[0], N + actors.length * K);
+    gate.close();
+    m.close();
+  });
+
+  it('timed-out and aborted calls leave the queue from anywhere; the others take the mutex in call order', async () => {
+    const m = Mutex.create({ name });
+    const other = Mutex.open({ name });
+    other.lock();
+    const order = [];
+    const aborts = new Map([[2, new AbortController()], [6, new AbortController()], [9, new AbortController()]]);
+    const TIMED = new Set([4, 5, 11]);
+    const calls = [];
+    for (let i = 0; i < 12; i++) {
+      const timeout = TIMED.has(i) ? 100 : undefined;
+      const signal = aborts.get(i)?.signal;
+      calls.push(handled(m.lockAsync(timeout, signal && { signal }).then(async (info) => {
+        order.push(i);
+        assert.strictEqual(info.recovered, false);
+        await tick();
+        m.unlock();
+        return 'locked';
+      })));
+    }
+    for (const c of aborts.values()) c.abort();
+    await sleep(200); // the timed calls time out
+    const settled = await Promise.allSettled(calls.filter((_, i) => aborts.has(i) || TIMED.has(i)));
+    for (const s of settled) assert.strictEqual(s.status, 'rejected');
+    for (const i of aborts.keys()) await assert.rejects(calls[i], { name: 'AbortError' });
+    for (const i of TIMED) await assert.rejects(calls[i], isCode('ERR_LOCK_TIMEOUT'));
+    other.unlock();
+    const rest = calls.filter((_, i) => !aborts.has(i) && !TIMED.has(i));
+    assert.deepStrictEqual(await Promise.all(rest), rest.map(() => 'locked'));
+    assert.deepStrictEqual(order, [0, 1, 3, 7, 8, 10], 'the calls left took the mutex in call order');
+    assert.strictEqual(m.held, false);
+    other.close();
+    m.close();
+  });
+
+  it('a head call that leaves lets the next call of the handle proceed at once with what it can take', async () => {
+    const sem = Semaphore.create({ buffer: new SharedArrayBuffer(Semaphore.BYTES), permits: 1 });
+    const ac = new AbortController();
+    const big = handled(sem.acquireAsync(2, undefined, { signal: ac.signal }));
+    const small = sem.acquireAsync(1);
+    assert.deepStrictEqual(await settledNow(small), [false], 'behind the call before it, which waits for 2 permits');
+    ac.abort();
+    await assert.rejects(big, { name: 'AbortError' });
+    assert.deepStrictEqual(await settledNow(small), [true], 'served when the head left, not at the next wake-up');
+    assert.deepStrictEqual(await small, { recovered: false });
+    sem.release();
+    const timed = handled(sem.acquireAsync(2, 50));
+    const after = sem.acquireAsync(1);
+    await assert.rejects(timed, isCode('ERR_LOCK_TIMEOUT'));
+    assert.deepStrictEqual(await after, { recovered: false });
+    sem.close();
+  });
+
+  it('close() rejects every pending call of the handle at once with ERR_CLOSED, and takes its registration off', async () => {
+    // A handle on a mapping it did not open: its close() leaves the mapping (and the futex waits
+    // on it) in place.
+    const other = Mutex.create({ name });
+    const m = Mutex.open({ buffer: other.buffer });
+    other.lock();
+    const calls = [];
+    for (let i = 0; i < 100; i++) calls.push(handled(i % 2 ? m.lockAsync() : m.withLock(async () => 'ran')));
+    await sleep(20);
+    m.close();
+    assert.ok((await settledNow(...calls)).every(Boolean), 'settled without waiting for the wake-up');
+    for (const c of calls) await assert.rejects(c, isCode('ERR_CLOSED'));
+    assert.strictEqual(Atomics.load(new Uint32Array(other.buffer), WAITERS), 0);
+    other.unlock();
+    assert.deepStrictEqual(other.lock(100), { recovered: false }, 'the mutex is free: nothing of the closed handle holds it');
+    other.close();
+  });
+
+  it('close() of a handle of every other kind rejects its pending waits at once with ERR_CLOSED', async () => {
+    // Room for a region of any kind, or a mutex and a condition side by side.
+    const buf = () => new SharedArrayBuffer(RwLock.BYTES + Mutex.BYTES);
+    const cases = [
+      () => { const s = Semaphore.create({ buffer: buf() }); return [s, () => s.acquireAsync(1)]; },
+      () => {
+        const b = buf();
+        const rw = RwLock.create({ buffer: b });
+        RwLock.open({ buffer: b }).writeLock();
+        return [rw, (i) => (i % 2 ? rw.readLockAsync() : rw.writeLockAsync())];
+      },
+      () => { const wg = WaitGroup.create({ buffer: buf() }); wg.add(1); return [wg, () => wg.waitAsync()]; },
+      () => { const bar = Barrier.create({ buffer: buf(), parties: 100 }); return [bar, () => bar.waitAsync()]; },
+      () => {
+        // A condition's wait takes its mutex again before it rejects: not at once.
+        const b = buf();
+        const cond = Condition.create({ buffer: b, byteOffset: Mutex.BYTES });
+        const mx = Mutex.open({ buffer: b });
+        return [cond, () => { mx.lock(); return cond.waitAsync(mx).finally(() => mx.unlock()); }, 'later'];
+      },
+    ];
+    for (const make of cases) {
+      const [h, wait, later] = make();
+      const what = h.constructor.name;
+      const calls = [];
+      for (let i = 0; i < 20; i++) calls.push(handled(wait(i)));
+      await sleep(10);
+      h.close();
+      if (!later) assert.ok((await settledNow(...calls)).every(Boolean), `${what}: settled without waiting for the wake-up`);
+      for (const c of calls) await assert.rejects(c, isCode('ERR_CLOSED'), what);
+    }
+  });
+
+  it('a holder killed with SIGKILL while 100 async waiters of another process wait: they take the mutex in turn, the first told recovered', async function () {
+    this.timeout(60000);
+    const N = 100;
+    const m = Mutex.create({ name });
+    const h = holder(name);
+    await h.held;
+    const before = threads();
+    const told = [];
+    const calls = [];
+    for (let i = 0; i < N; i++) {
+      calls.push(m.withLock(async ({ recovered }) => {
+        told.push({ i, recovered });
+        await tick();
+      }));
+    }
+    const most = await mostThreads();
+    assert.ok(most < before + MORE_THREADS, `${most} threads while ${N} calls wait (${before} before)`);
+    h.child.kill('SIGKILL');
+    assert.strictEqual(await h.exited, 'SIGKILL');
+    await Promise.all(calls);
+    assert.deepStrictEqual(told.map((t) => t.i), [...Array(N).keys()], 'in call order');
+    // The first holder after the dead one is told; its withLock fulfilled, which declares the
+    // state consistent: the others are not told.
+    assert.deepStrictEqual(told.map((t) => t.recovered), [true, ...Array(N - 1).fill(false)]);
+    assert.strictEqual(m.recoveries, 1);
+    assert.deepStrictEqual(m.tryLock(), { recovered: false });
+    m.unlock();
+    m.close();
+  });
+});
