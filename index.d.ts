@@ -134,9 +134,9 @@ export declare class ShmError extends Error {
    */
   received?: unknown[];
   /**
-   * On an `ERR_CORRUPT` of an `SpscRing` read: `false` when the damaged record was dropped and the
-   * next read goes on; `true` when the next record cannot be found, every read throws again, and
-   * only `ring.discard()` (dropping everything published up to now) gets past it.
+   * On an `ERR_CORRUPT` of an `SpscRing` read: `true` (every damage the ring detects leaves the
+   * next record unknown): nothing was dropped, every read throws again, and only `ring.discard()`
+   * (dropping everything published up to now) gets past it.
    */
   needsDiscard?: boolean;
   /**
@@ -145,6 +145,12 @@ export declare class ShmError extends Error {
    * the channel took before it. An `ERR_ABORTED`'s `cause` is the signal's reason.
    */
   sent?: number;
+  /**
+   * The error behind this one, when there is one: the signal's reason of an `ERR_ABORTED`, or the
+   * error given as `extra.cause`. Declared here because the ES2020 library's Error has no
+   * `cause`.
+   */
+  cause?: unknown;
 }
 
 /** The binary layout (generated from scripts/layout-spec.js). */

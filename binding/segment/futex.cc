@@ -1,4 +1,4 @@
-// futexWait / futexWaitAsync / futexWake over an Int32Array on a SharedArrayBuffer.
+// futexWait / futexWaitAsync / futexWake / futexWakeOwn over an Int32Array on a SharedArrayBuffer.
 //
 // waitAsync hands each pending wait to the environment's WaitWatch (src/segment/futex_watch.h):
 // a few watcher threads, each blocked in one futex_waitv over up to 127 waits. Where the kernel
@@ -374,6 +374,42 @@ Napi::Value FutexWake(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, n);
 }
 
+// futexWakeOwn(int32Array, index) -> number: settles as 'ok', now, every futexWaitAsync of this
+// environment pending on the word, and returns how many it reached. Unlike futexWake it reaches
+// them when the word did not change: a watcher can miss such a futexWake when another of its waits
+// is woken at the same instant (futex_watch.h). What a waiting loop of this thread uses to end its
+// own park (lib/msg/async-fifo.js). A watched wait is taken from its watcher and resolved here; one
+// its watcher settled already is left to its delivery, which is on the way; a thread-per-wait wait
+// is woken through its own bitset bit (a futex wake always reaches a thread blocked in the word).
+Napi::Value FutexWakeOwn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint32_t* addr;
+  if (!GetWord(info, &addr)) return env.Undefined();
+  FutexState* state = GetAddonData(env)->futex;
+  if (state == nullptr || state->closed) return Napi::Number::New(env, 0);
+  std::vector<AsyncWait*> hit;
+  for (AsyncWait* w : state->waits) {
+    if (w->addr == addr) hit.push_back(w);
+  }
+  int n = 0;
+  for (AsyncWait* w : hit) {
+    if (w->threaded) {
+      futex::Wake(w->addr, INT_MAX, w->bitset);  // RunWait delivers its 'ok'
+      ++n;
+      continue;
+    }
+    if (!state->watch->Cancel(w)) continue;  // settled: its delivery resolves it
+    state->waits.erase(w);
+    napi_resolve_deferred(env, w->deferred,
+                          Napi::String::New(env, ResultString(futex::WaitResult::kOk)));
+    napi_delete_reference(env, w->keep);
+    delete w;
+    ++n;
+  }
+  if (!hit.empty() && state->waits.empty()) napi_unref_threadsafe_function(env, state->tsfn);
+  return Napi::Number::New(env, n);
+}
+
 }  // namespace
 
 void RejectFutexWaitsIn(napi_env env, const void* begin, size_t bytes) {
@@ -413,4 +449,5 @@ void InitFutex(Napi::Env env, Napi::Object exports) {
   exports.Set("futexWait", Napi::Function::New(env, FutexWait, "futexWait"));
   exports.Set("futexWaitAsync", Napi::Function::New(env, FutexWaitAsync, "futexWaitAsync"));
   exports.Set("futexWake", Napi::Function::New(env, FutexWake, "futexWake"));
+  exports.Set("futexWakeOwn", Napi::Function::New(env, FutexWakeOwn, "futexWakeOwn"));
 }

@@ -11,7 +11,7 @@
 // the channel, the stack, the priority queue, a broadcast's subscribers), or the SPSC ring's
 // sleeping flag of the side with the other side's index as the word (AsyncFifo.flagged()).
 const { AsyncFifo: Fifo, endPending } = require('../segment/async-fifo');
-const { parkAsync, wakeAll } = require('./park');
+const { parkAsync, unparkOwn, wakeAll } = require('./park');
 
 /**
  * The wait of a side with a waiter count: reads the wake word, registers in the waiter count,
@@ -77,11 +77,13 @@ function flagged(w, flag, word, recheckMs) {
       }
     },
     // Nothing pending any more while parked: the flag (this side's own) stored 0, then the park on
-    // the other side's index woken. The other side's next index store then finds it down and wakes
-    // nobody, as it should.
+    // the other side's index ended. The other side's next index store then finds it down and wakes
+    // nobody, as it should. The index is the other side's, so it cannot be moved to wake the park,
+    // and a wake that does not move the word can be missed (park.js unparkOwn()): the park, this
+    // thread's own, is ended directly.
     unpark() {
       Atomics.store(u32, flag, 0);
-      wakeAll(i32, word);
+      unparkOwn(i32, word);
     },
   };
 }
@@ -114,10 +116,11 @@ class AsyncFifo extends Fifo {
   /**
    * Wakes this side's waiting loop, if it runs, to look again (a blocking form of the handle ended
    * and cleared the sleeping flag the loop parks under: SpscRing). A spurious wake-up costs it one
-   * more serve.
+   * more serve. The word did not change, so the loop's park is ended as its own (unparkOwn()), not
+   * with a wake that may be missed.
    */
   nudge() {
-    if (this.pumping) wakeAll(this.#i32, this.#word);
+    if (this.pumping) unparkOwn(this.#i32, this.#word);
   }
 }
 

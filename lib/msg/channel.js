@@ -226,8 +226,15 @@ class Channel {
     }
     // How far the batch went: `sent` values (a prefix) taken by the channel.
     const batch = { tags, payloads, sent: 0, end: n };
-    // Nothing to send: nothing to wait for either.
-    if (n === 0) return Promise.resolve(0);
+    // An abort of the batch: ERR_ABORTED carrying how far it went, the signal's reason its cause.
+    const abortedAfter = (reason) => {
+      const aborted = msgError('ERR_ABORTED', `sendBatch() was aborted after sending ${batch.sent} of ${n} values`, { cause: reason });
+      aborted.sent = batch.sent;
+      return aborted;
+    };
+    // Nothing to send: nothing to wait for either, but a signal aborted already rejects as it does
+    // for any batch (the caller learns of the abort the same way whatever the array holds).
+    if (n === 0) return signal?.aborted ? Promise.reject(abortedAfter(signal.reason)) : Promise.resolve(0);
     // One attempt: sends what there is room for now; true once every value was sent, else NONE
     // (the batch stays at the head of the pending sends: a send after it does not come between
     // its values). Bytes detached or shrunk since they were checked throw (ERR_INVALID_ARG) with
@@ -253,11 +260,7 @@ class Channel {
       // Every rejection says how far the batch went. An abort too: the signal's reason alone
       // would not say how many values went out before it (some may have, the rest will not), so
       // it becomes the cause of an ERR_ABORTED that carries `sent`, whether or not any was sent.
-      if (signal !== undefined && signal.aborted && e === signal.reason) {
-        const aborted = msgError('ERR_ABORTED', `sendBatch() was aborted after sending ${batch.sent} of ${n} values`, { cause: e });
-        aborted.sent = batch.sent;
-        throw aborted;
-      }
+      if (signal !== undefined && signal.aborted && e === signal.reason) throw abortedAfter(e);
       if (e?.code === 'ERR_CHANNEL_CLOSED') e.sent = batch.sent;
       throw e;
     });

@@ -112,6 +112,18 @@ function yieldCpu() {
   return true;
 }
 
+/**
+ * Ends now every parkAsync() of this thread on i32[index], whether or not the word changed: what
+ * a waiting loop of this thread uses to end its own park. wakeAll() without a change of the word
+ * can be missed by the addon's futex watcher when another of its waits is woken at the same
+ * instant (src/segment/futex_watch.h); this takes the waits from the watcher instead. Parks of
+ * other threads and processes are not woken.
+ */
+function unparkOwn(i32, index) {
+  if (addon) addon.futexWakeOwn(i32, index);
+  else Atomics.notify(i32, index); // Atomics.waitAsync: a notify always reaches the waiter
+}
+
 /** Wakes every party parked on i32[index] (the hot path: the index was checked at open). */
 function wakeAll(i32, index) {
   if (addon) addon.futexWake(i32, index);
@@ -269,5 +281,5 @@ function oncePer(ms) {
 }
 
 module.exports = {
-  Spinner, spinWhileEqual, spinFor, yieldFor, park, parkAsync, wakeAll, timeoutOf, asyncOptions, abortable, timedOut, blockUntil, sleepUntil, wakeWaiters, oncePer,
+  Spinner, spinWhileEqual, spinFor, yieldFor, park, parkAsync, unparkOwn, wakeAll, timeoutOf, asyncOptions, abortable, timedOut, blockUntil, sleepUntil, wakeWaiters, oncePer,
 };

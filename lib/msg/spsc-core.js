@@ -59,7 +59,7 @@ function makeCore(buffer, at, capacity, elementSize) {
     cachedTail: Atomics.load(u32, TAIL), // the consumer's copy of tail
     spinner: new Spinner(), // how long this handle polls before it parks (park.js)
     runCount: 0, // records the last run read or wrote, or handed back (spsc-records.js)
-    runError: null, // the ERR_CORRUPT of a record the last run read dropped (spsc-records.js readRun)
+    runError: null, // the ERR_CORRUPT of the record that ended the last run read (spsc-records.js readRun)
     texts: [], // the JSON texts of a batch's values (spsc-records.js runText): r.texts[j - textFrom]
     textFrom: 0,
     textCount: 0,

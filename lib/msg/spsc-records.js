@@ -225,16 +225,15 @@ function forgetTexts(r) {
 
 // ---- consumer ----------------------------------------------------------------------------
 //
-// Damage (docs/format.md §15, "Damage" of the ring) comes in two kinds, told apart by the error's
-// `needsDiscard`:
-// - a sound header whose payload does not decode (JSON text that does not parse): the header says where the record ends, so the reader drops that
-//   record (the head moves past it) and throws ERR_CORRUPT with needsDiscard false; the next read
-//   goes on with the next record.
-// - a header no producer writes (an unknown tag, a length above the largest message, a number
-//   record of another length than 8, a record or a wrap marker that runs past the tail), or indices farther apart than the capacity: where the
-//   next record starts is unknown (a record is found only from the one before it, and nothing
-//   marks where one begins), so nothing is dropped and every read throws ERR_CORRUPT with
-//   needsDiscard true until the consumer discards what was published (discard()).
+// Damage (docs/format.md §15, "Damage" of the ring): a header no producer writes (an unknown tag,
+// a length above the largest message, a number record of another length than 8, a record or a
+// wrap marker that runs past the tail, a record that runs past the end of the data), a JSON
+// record whose text does not parse (a producer writes only text JSON.stringify made, so its
+// payload or its length, which would then put the next record elsewhere, was damaged), or indices
+// farther apart than the capacity. Where the next record starts is then unknown (a record is found
+// only from the one before it, and nothing marks where one begins), so nothing is dropped and
+// every read throws ERR_CORRUPT with needsDiscard true until the consumer discards what was
+// published (discard()).
 
 // ERR_CORRUPT of a header the reader cannot read past.
 function stuck(what, head) {
@@ -265,6 +264,9 @@ function sound(r, head, used) {
   if (length > r.maxMessage) throw stuck(`a record of ${length} bytes (the largest is ${r.maxMessage})`, head);
   if (tag === TAG_NUMBER && length !== NUMBER_BYTES) throw stuck(`a number record of ${length} bytes`, head);
   if (HEADER + align4(length) > used) throw stuck(`a record of ${length} bytes that runs past the tail`, head);
+  // A producer never splits a record at the end of the data (it writes a wrap marker instead): one
+  // that would run past it is damage, and reading it would read outside the ring.
+  if ((head & r.mask) + HEADER + align4(length) > r.capacity) throw stuck(`a record of ${length} bytes that runs past the end of the data`, head);
   return head;
 }
 
@@ -284,16 +286,22 @@ function front(r) {
 }
 
 // The message of the record at `head` (a position front() or sound() gave). A payload that does
-// not decode throws ERR_CORRUPT (needsDiscard false: the record can be dropped).
+// not decode throws ERR_CORRUPT with needsDiscard true (undecodable()).
 function read(r, head) {
   const at = head & r.mask;
   const h = r.u32[DATA_WORD + at / WORD];
   try {
     return codec.decode(r.buf, DATA + at + HEADER, h & LENGTH_MASK, h >>> TAG_SHIFT);
   } catch (e) {
-    if (e.code === 'ERR_CORRUPT') e.needsDiscard = false;
-    throw e;
+    throw undecodable(e);
   }
+}
+
+// A decode's ERR_CORRUPT (JSON text that does not parse) marked as damage the reader cannot read
+// past: the length that says where the next record starts may be what was damaged.
+function undecodable(e) {
+  if (e.code === 'ERR_CORRUPT') e.needsDiscard = true;
+  return e;
 }
 
 // The position after the record at `head`.
@@ -302,20 +310,13 @@ function after(r, head) {
 }
 
 /**
- * Dequeues the next message, or returns undefined when the ring is empty. A record whose payload
- * does not decode is dropped and throws ERR_CORRUPT (needsDiscard false); a header that cannot be
- * read past throws ERR_CORRUPT (needsDiscard true) and drops nothing.
+ * Dequeues the next message, or returns undefined when the ring is empty. Damage throws
+ * ERR_CORRUPT (needsDiscard true) and drops nothing.
  */
 function pop(r) {
   const head = front(r);
   if (head < 0) return undefined;
-  let value;
-  try {
-    value = read(r, head);
-  } catch (e) {
-    if (e.needsDiscard === false) release(r, after(r, head));
-    throw e;
-  }
+  const value = read(r, head);
   release(r, after(r, head));
   return value;
 }
@@ -325,7 +326,7 @@ function pop(r) {
 // headers included, and cuts each payload out of it: one native call for the run instead of one
 // per record. Returns the position after the run; r.runCount says how many messages it added to
 // `out`. A record whose payload does not decode ends the run there: r.runError is its error and the
-// position returned the one after it (the record is dropped with the ones before it).
+// position returned its own (the records before it are taken, it stays).
 function readRun(r, out, head, tail, limit) {
   const u32 = r.u32;
   const start = head & r.mask;
@@ -336,47 +337,37 @@ function readRun(r, out, head, tail, limit) {
     const h = u32[DATA_WORD + end / WORD];
     const used = HEADER + align4(h & LENGTH_MASK);
     // A header sound() would refuse ends the run: the next call of the batch's loop reports it.
-    if (!codec.isLatin1(h >>> TAG_SHIFT) || (h & LENGTH_MASK) > r.maxMessage || used > ((tail - pos) >>> 0)) break;
+    if (!codec.isLatin1(h >>> TAG_SHIFT) || (h & LENGTH_MASK) > r.maxMessage || used > ((tail - pos) >>> 0) || end + used > r.capacity) break;
     end += used;
     pos = (pos + used) >>> 0;
     k++;
   }
   r.runCount = 0;
   if (k <= 1) {
-    const next = after(r, head);
-    try {
-      out.push(read(r, head));
-    } catch (e) {
-      if (e.needsDiscard !== false) throw e;
-      r.runError = e;
-      return next;
-    }
+    out.push(read(r, head));
     r.runCount = 1;
-    return next;
+    return after(r, head);
   }
   const text = r.buf.latin1Slice(DATA + start, DATA + end);
   for (let at = start; at < end;) {
     const h = u32[DATA_WORD + at / WORD];
     const from = at - start + HEADER;
-    at += HEADER + align4(h & LENGTH_MASK);
     try {
       out.push(codec.decodeText(text, from, from + (h & LENGTH_MASK), h >>> TAG_SHIFT));
     } catch (e) {
-      if (e.code !== 'ERR_CORRUPT') throw e;
-      e.needsDiscard = false;
-      r.runError = e;
+      r.runError = undecodable(e);
       return (head + (at - start)) >>> 0;
     }
+    at += HEADER + align4(h & LENGTH_MASK);
     r.runCount++;
   }
   return pos;
 }
 
 // Reads up to `max` records into `out` and releases them with one store of the head (one wake-up
-// check for the lot). Returns how many it added. Damage throws ERR_CORRUPT after the records
-// before it were released, with `received` = `out` (what the call took, in order): a record whose
-// payload does not decode is dropped with them and ends the batch (needsDiscard false); a header
-// that cannot be read past is left where it is (needsDiscard true).
+// check for the lot). Returns how many it added. Damage throws ERR_CORRUPT (needsDiscard true)
+// after the records before it were released, with `received` = `out` (what the call took, in
+// order); the damaged record is left where it is.
 function popMany(r, out, max) {
   const u32 = r.u32;
   let start = Atomics.load(u32, HEAD);
@@ -400,15 +391,9 @@ function popMany(r, out, max) {
           throw e;
         }
       } else {
-        const next = after(r, head);
-        try {
-          out.push(read(r, head));
-        } catch (e) {
-          if (e.needsDiscard === false) head = next;
-          throw e;
-        }
+        out.push(read(r, head));
         n++;
-        head = next;
+        head = after(r, head);
       }
       // Released every RELEASE_EVERY records or HANDOFF_BYTES, whichever comes first: a producer
       // that waits for room sees the head move within its polling budget (park.js) and writes

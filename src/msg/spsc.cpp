@@ -156,6 +156,10 @@ int64_t SpscRing::Used(uint32_t head) noexcept {
 
 Push SpscRing::TryEnqueue(const void* data, uint32_t length, uint32_t tag) noexcept {
   if (element_size_ != 0 || length > max_message_) return Push::kTooLarge;
+  // The records a reader refuses as damage (TryDequeue below) are never written.
+  if (tag > L::kMsgTagNumber || (tag == L::kMsgTagNumber && length != sizeof(double))) {
+    return Push::kInvalidArg;
+  }
   const uint32_t tail = AtomicLoad(Word(kTail));
   const uint32_t record = kHeader + Align4(length);
   uint32_t at = tail & mask_;
@@ -186,6 +190,7 @@ L::Status SpscRing::Enqueue(const void* data, uint32_t length, uint32_t tag, int
     if (r == Push::kOk) return L::kOk;
     if (r == Push::kTooLarge) return L::kErrMessageTooLarge;
     if (r == Push::kCorrupt) return L::kErrCorrupt;
+    if (r == Push::kInvalidArg) return L::kErrInvalidArg;
     if (!Block(Word(kProducerSleeping), Word(kHead), head, deadline, stop)) {
       return L::kErrQueueTimeout;
     }
@@ -218,12 +223,13 @@ int64_t SpscRing::TryDequeue(void* out, uint32_t cap, uint32_t* tag) noexcept {
     h = RacyLoad(reinterpret_cast<const uint32_t*>(Data() + at));
   }
   const uint32_t length = h & kLengthMask;
-  // An unknown tag, a length above the largest message (never read past the ring), a number
-  // record of another length than 8, or a record that runs past the tail.
+  // An unknown tag, a length above the largest message, a number record of another length than
+  // 8, a record that runs past the tail, or one that runs past the end of the data (a producer
+  // writes a wrap marker instead): the copy below never reads outside the ring.
   const uint32_t record_tag = h >> kTagShift;
   if (record_tag > L::kMsgTagNumber || length > max_message_ ||
       (record_tag == L::kMsgTagNumber && length != sizeof(double)) ||
-      kHeader + Align4(length) > used) {
+      kHeader + Align4(length) > used || at + kHeader + Align4(length) > capacity_) {
     corrupt_ = true;
     return kCorrupt;
   }

@@ -23,7 +23,8 @@ using StopCheck = sync::StopCheck;
 // What a non-blocking enqueue did. kClosed: a send on a closed channel (channel.h); the others
 // as named.
 // kCorrupt: the queue's shared words are in a state no sound run leaves (format.md §15, "Damage").
-enum class Push { kOk, kFull, kTooLarge, kClosed, kCorrupt };
+// kInvalidArg: a tag no reader takes for a message (SpscRing::TryEnqueue).
+enum class Push { kOk, kFull, kTooLarge, kClosed, kCorrupt, kInvalidArg };
 
 class SpscRing {
  public:
@@ -48,7 +49,8 @@ class SpscRing {
   // What the dequeue forms return, and Push::kCorrupt for the enqueue forms, when the ring's
   // words are in a state no sound run leaves: `tail - head` above the capacity, or a record
   // header no producer writes (an unknown tag, a length above the longest message, a record or a
-  // wrap marker that runs past the tail; format.md §15, "Damage" of the ring). Reading or writing
+  // wrap marker that runs past the tail, a record that runs past the end of the data; format.md
+  // §15, "Damage" of the ring). Reading or writing
   // on would take junk for messages, overwrite unread ones or wait for ever; the next record
   // cannot be found, so nothing is consumed and every read says kCorrupt again. corrupt() then
   // stays true, until Discard().
@@ -60,9 +62,12 @@ class SpscRing {
   uint32_t Discard() noexcept;
 
   // ---- variable-size records (element_size 0) ----
+  // `tag` is a message's (format.md §15, Records: 0 to kMsgTagNumber, kMsgTagNumber with 8 bytes
+  // only): any other record is one every reader refuses as damage, so it is not written
+  // (kInvalidArg).
   Push TryEnqueue(const void* data, uint32_t length, uint32_t tag) noexcept;
-  // Blocks while full: kOk, kErrQueueTimeout, kErrMessageTooLarge, kErrCorrupt. timeout_ns < 0:
-  // forever.
+  // Blocks while full: kOk, kErrQueueTimeout, kErrMessageTooLarge, kErrCorrupt, kErrInvalidArg
+  // (a tag as TryEnqueue refuses it). timeout_ns < 0: forever.
   layout::Status Enqueue(const void* data, uint32_t length, uint32_t tag, int64_t timeout_ns,
                          const StopCheck& stop = {}) noexcept;
   // The next record's payload length (copied to `out` when it fits `cap`, then consumed), or -1

@@ -374,6 +374,8 @@ describe('SpscRing: the waiting loop of its Promise forms', () => {
     const wakes = [];
     const realNotify = Atomics.notify;
     const realWake = addon ? addon.futexWake : null;
+    // The loop's own park is ended with futexWakeOwn (a wake that moves no word can be missed).
+    const realWakeOwn = addon ? addon.futexWakeOwn : null;
     const record = (ta, index) => {
       if (ta.buffer === buffer && index === TAIL) wakes.push(index);
     };
@@ -386,6 +388,10 @@ describe('SpscRing: the waiting loop of its Promise forms', () => {
         record(ta, index);
         return realWake(ta, index, count);
       };
+      addon.futexWakeOwn = function futexWakeOwn(ta, index) {
+        record(ta, index);
+        return realWakeOwn(ta, index);
+      };
     }
     try {
       const pending = ring.dequeueAsync({ timeoutMs: 10000 });
@@ -396,7 +402,10 @@ describe('SpscRing: the waiting loop of its Promise forms', () => {
       assert.strictEqual(await pending, 'y');
     } finally {
       Atomics.notify = realNotify;
-      if (addon) addon.futexWake = realWake;
+      if (addon) {
+        addon.futexWake = realWake;
+        addon.futexWakeOwn = realWakeOwn;
+      }
       ring.close();
       producer.close();
     }

@@ -532,6 +532,37 @@ describe('the waiting loop of a side ends at once when its last pending Promise-
     }
   });
 
+  // Two rings' loops parked in one thread end at the same instant: each ends its own park without
+  // moving the word it parks on (the other side's index). A futex wake that moves no word can be
+  // missed by the addon's watcher when another of its waits is woken at the same instant (one of
+  // two back-to-back wakes reported), which left that loop parked, and the thread alive, until its
+  // recheck (200 ms). Counted over many trials: a trial counts when a wait on a ring's word is
+  // still in the kernel once the calls ended (looked at after a pause that lets a watcher go back
+  // to its wait).
+  it('SpscRing: two rings whose last pending calls end at the same instant leave no park behind, trial after trial', async () => {
+    const TRIALS = 40;
+    const rings = [0, 1].map(() => ALL.SpscRing.make());
+    const words = rings.map(({ buffer }) => ({ u32: new Uint32Array(buffer), i32: new Int32Array(buffer) }));
+    let left = 0;
+    try {
+      for (let t = 0; t < TRIALS; t++) {
+        const ac = new AbortController();
+        const takes = rings.map(({ h }) => h.dequeueAsync({ signal: ac.signal }));
+        await new Promise((resolve) => setTimeout(resolve, 5)); // both loops parked
+        ac.abort(new Error('stop'));
+        for (const r of await Promise.allSettled(takes)) assert.strictEqual(r.reason.message, 'stop');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        for (const { u32, i32 } of words) {
+          assert.strictEqual(Atomics.load(u32, SPSC_WORDS.take.waiters), 0);
+          if (parkedOn(i32, SPSC_WORDS.take.wake) !== 0) left++;
+        }
+      }
+    } finally {
+      for (const { h } of rings) h.close();
+    }
+    assert.strictEqual(left, 0, `a park left behind in ${left} of ${TRIALS * 2} ring waits`);
+  });
+
   it('a worker whose last pending call timed out exits with nothing of the queue left waiting', async () => {
     const buffer = new SharedArrayBuffer(SpscRing.bytesFor(64) + MpmcQueue.bytesFor(4));
     SpscRing.create({ buffer, capacity: 64 });

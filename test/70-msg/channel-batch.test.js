@@ -110,6 +110,9 @@ describe('Channel batches', () => {
     const aborted = AbortSignal.abort(new Error('already'));
     await assert.rejects(ch.receiveBatch(3, { signal: aborted }), /already/);
     await assert.rejects(ch.sendBatch([1], { signal: aborted }), (e) => e.code === 'ERR_ABORTED' && e.sent === 0 && e.cause === aborted.reason);
+    // An empty array too: the abort is reported whatever the batch holds.
+    await assert.rejects(ch.sendBatch([], { signal: aborted }), (e) => e.code === 'ERR_ABORTED' && e.sent === 0 && e.cause === aborted.reason);
+    assert.strictEqual(await ch.sendBatch([]), 0);
     assert.strictEqual(ch.tryReceive(), undefined); // an aborted send sent nothing
   });
 

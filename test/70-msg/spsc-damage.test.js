@@ -1,10 +1,9 @@
 'use strict';
 // A damaged SPSC ring's reader (docs/format.md §15, "Damage" of the ring; docs/api.md,
-// `ring.discard()`): a record whose header is sound but whose payload does not decode is dropped
-// with ERR_CORRUPT (`needsDiscard` false) and the reading goes on with the next record; a header
-// no producer writes (the next record cannot be found) or indices farther apart than the capacity
-// throw ERR_CORRUPT with `needsDiscard` true at every read, dropping nothing, until the consumer's
-// discard() drops what was published, after which the ring works again.
+// `ring.discard()`): a header no producer writes, a JSON record whose text does not parse (the
+// next record cannot be found) or indices farther apart than the capacity throw ERR_CORRUPT with
+// `needsDiscard` true at every read, dropping nothing and returning nothing that follows, until
+// the consumer's discard() drops what was published, after which the ring works again.
 const assert = require('assert');
 const { SpscRing, layout } = require('../../index');
 
@@ -31,41 +30,58 @@ function recordsAt(u32, count) {
   return at;
 }
 
-const dropped = (e) => e.code === 'ERR_CORRUPT' && e.needsDiscard === false;
 const stuck = (e) => e.code === 'ERR_CORRUPT' && e.needsDiscard === true;
 
 describe('SpscRing: a damaged record', () => {
-  describe('whose header is sound and whose payload does not decode is dropped; the next read goes on', () => {
-    it('tryDequeue(), for a JSON record in Latin-1 and one in UTF-8', () => {
-      const { r, u32, u8 } = ring();
-      for (const v of ['a', { b: 1 }, 'c', { 'é': 2 }, 'e']) r.tryEnqueue(v);
-      const at = recordsAt(u32, 5);
-      u8[at[1] + WORD] = 0x5d; // ']' for '{'
-      u8[at[3] + WORD] = 0x5d;
-      assert.strictEqual(r.tryDequeue(), 'a');
-      assert.throws(() => r.tryDequeue(), dropped);
-      assert.strictEqual(r.peek(), 'c');
-      assert.strictEqual(r.tryDequeue(), 'c');
-      assert.throws(() => r.peek(), dropped); // peek drops nothing: the next take does
-      assert.throws(() => r.tryDequeue(), dropped);
-      assert.strictEqual(r.tryDequeue(), 'e');
-      assert.strictEqual(r.size, 0);
+  // A producer writes only JSON text JSON.stringify made: text that does not parse had its payload
+  // or its length damaged, and a damaged length puts the next record elsewhere. Nothing is dropped
+  // and nothing read past it (the next read would start inside a record and could return junk).
+  describe('a JSON record whose text does not parse: every read throws, nothing is dropped, until discard()', () => {
+    const damages = {
+      'its payload': (u32, u8, at) => {
+        u8[at + WORD] = 0x5d; // ']' for '{'
+      },
+      'its length': (u32, u8, at) => {
+        u32[at / WORD] = ((u32[at / WORD] & ~C.MSG_LENGTH_MASK) | 11) >>> 0; // '{"a":1}' is 7 bytes
+      },
+    };
+    for (const [what, damage] of Object.entries(damages)) {
+      it(`${what} damaged: tryDequeue() and peek() throw ERR_CORRUPT with needsDiscard at every read, returning nothing that follows`, () => {
+        const { r, u32, u8 } = ring();
+        r.tryEnqueue('x');
+        r.tryEnqueue({ a: 1 });
+        r.tryEnqueue(Buffer.from([1, 0, 0, 0, 0x41, 0x42, 0x43, 0x44])); // would read as a record at 11
+        r.tryEnqueue('after');
+        damage(u32, u8, recordsAt(u32, 2)[1]);
+        assert.strictEqual(r.tryDequeue(), 'x');
+        const size = r.size;
+        for (let i = 0; i < 3; i++) {
+          assert.throws(() => r.tryDequeue(), stuck);
+          assert.throws(() => r.peek(), stuck);
+        }
+        assert.strictEqual(r.size, size);
+        assert.strictEqual(r.discard(), size);
+        r.tryEnqueue('next');
+        assert.strictEqual(r.tryDequeue(), 'next');
+        r.close();
+      });
+    }
+
+    it('tryDequeueBatch(), in a run of Latin-1 records and alone in UTF-8: the call takes the records before it and throws them as `received`; the next call takes none', () => {
+      for (const bad of [{ b: 1 }, { 'é': 2 }]) {
+        const { r, u32, u8 } = ring();
+        r.enqueueBatch(['a', 'b', bad, 'c']);
+        u8[recordsAt(u32, 3)[2] + WORD] = 0x5d;
+        assert.throws(() => r.tryDequeueBatch(), (e) => stuck(e) && assert.deepStrictEqual(e.received, ['a', 'b']) === undefined);
+        assert.throws(() => r.tryDequeueBatch(), (e) => stuck(e) && e.received.length === 0);
+        r.discard();
+        r.enqueueBatch(['d', { e: 5 }]);
+        assert.deepStrictEqual(r.tryDequeueBatch(), ['d', { e: 5 }]);
+        r.close();
+      }
     });
 
-    it('tryDequeueBatch(): the call releases what it took and the damaged record, throws with `received`; the next call gets the rest', () => {
-      const { r, u32, u8 } = ring();
-      const values = ['a', { b: 1 }, 'c', { 'é': 2 }, 'e', { f: 3 }];
-      r.enqueueBatch(values);
-      const at = recordsAt(u32, values.length);
-      u8[at[1] + WORD] = 0x5d; // in a run of Latin-1 records
-      u8[at[3] + WORD] = 0x5d; // a UTF-8 record, read alone
-      assert.throws(() => r.tryDequeueBatch(), (e) => dropped(e) && assert.deepStrictEqual(e.received, ['a']) === undefined);
-      assert.throws(() => r.tryDequeueBatch(), (e) => dropped(e) && assert.deepStrictEqual(e.received, ['c']) === undefined);
-      assert.deepStrictEqual(r.tryDequeueBatch(), ['e', { f: 3 }]);
-      assert.strictEqual(r.size, 0);
-    });
-
-    it('dequeueAsync(): the pending take that meets it rejects, the next one gets the next message', async () => {
+    it('dequeueAsync(): every pending take rejects with it', async () => {
       const { r, u32, u8 } = ring();
       const first = r.dequeueAsync();
       const second = r.dequeueAsync();
@@ -74,9 +90,9 @@ describe('SpscRing: a damaged record', () => {
         producer.enqueueBatch([{ a: 1 }, 'b']);
         u8[recordsAt(u32, 1)[0] + WORD] = 0x5d;
         // Served by the try form's turn (it lets the pending calls go first), or by their wake-up.
-        assert.strictEqual(r.tryDequeue(), undefined);
-        await assert.rejects(first, dropped);
-        assert.strictEqual(await second, 'b');
+        assert.throws(() => r.tryDequeue(), stuck);
+        await assert.rejects(first, stuck);
+        await assert.rejects(second, stuck);
       } finally {
         producer.close();
         r.close();
@@ -119,6 +135,64 @@ describe('SpscRing: a damaged record', () => {
         r.close();
       });
     }
+
+    // A record's length that is sound in every other way (at most the largest message, within
+    // what was published) but takes it past the end of the data, where a producer writes a wrap
+    // marker instead: the reader must not read past the ring nor take what follows for a message.
+    describe('a record that runs past the end of the data', () => {
+      // Records at 232 (binary), 240 and 248 (Latin-1), then one at place 0 after the wrap; the
+      // header at 248 says 40 bytes.
+      function pastEnd() {
+        const { r, u32 } = ring();
+        for (let i = 0; i < 29; i++) {
+          r.tryEnqueue('abcd');
+          r.tryDequeue();
+        }
+        r.tryEnqueue(Buffer.from('BIN!'));
+        r.tryEnqueue('abcd');
+        r.tryEnqueue('efgh');
+        r.tryEnqueue('Q'.repeat(60));
+        const at = DATA + 248;
+        assert.strictEqual(u32[HEAD], 232);
+        u32[at / WORD] = ((C.MSG_TAG_LATIN1 << C.MSG_TAG_SHIFT) | 40) >>> 0;
+        return { r, u32, at };
+      }
+      const headers = {
+        'Latin-1': C.MSG_TAG_LATIN1,
+        'UTF-8': C.MSG_TAG_UTF8,
+        binary: C.MSG_TAG_BINARY,
+        JSON: C.MSG_TAG_JSON,
+      };
+      for (const [what, tag] of Object.entries(headers)) {
+        it(`${what}: tryDequeue() and peek() throw ERR_CORRUPT with needsDiscard after the sound records, at every read; discard() gets past it`, () => {
+          const { r, u32, at } = pastEnd();
+          u32[at / WORD] = ((tag << C.MSG_TAG_SHIFT) | 40) >>> 0;
+          assert.deepStrictEqual(r.tryDequeue(), Buffer.from('BIN!'));
+          assert.strictEqual(r.tryDequeue(), 'abcd');
+          for (let i = 0; i < 3; i++) {
+            assert.throws(() => r.tryDequeue(), stuck);
+            assert.throws(() => r.peek(), stuck);
+          }
+          assert.strictEqual(u32[HEAD], 248); // nothing dropped
+          assert.strictEqual(r.discard(), (u32[TAIL] - 248) >>> 0);
+          r.tryEnqueue('after');
+          assert.strictEqual(r.tryDequeue(), 'after');
+          r.close();
+        });
+      }
+
+      it('a batch returns nothing it read past the end and loses no sound message: they come as `received`', async () => {
+        const { r, u32 } = pastEnd();
+        assert.throws(() => r.tryDequeueBatch(), (e) => stuck(e) && assert.deepStrictEqual(e.received, [Buffer.from('BIN!'), 'abcd']) === undefined);
+        assert.strictEqual(u32[HEAD], 248);
+        assert.throws(() => r.tryDequeueBatch(), (e) => stuck(e) && e.received.length === 0);
+        await assert.rejects(r.dequeueAsync(), stuck);
+        r.discard();
+        r.enqueueBatch(['x', 'y']);
+        assert.deepStrictEqual(r.tryDequeueBatch(), ['x', 'y']);
+        r.close();
+      });
+    });
 
     it('a batch that meets it after sound records releases them and throws them as `received`', () => {
       const { r, u32 } = ring();

@@ -305,6 +305,15 @@ const ch = Channel.create({ buffer: new SharedArrayBuffer(Channel.bytesFor(8)), 
 const sent: boolean = ch.trySend({ n: 1 });
 void ch.send('x', { timeoutMs: 10 });
 void ch.sendBatch([1, 'two']).then((n: number) => n);
+// An abort of a batch: ERR_ABORTED with `sent` and the signal's reason as `cause` (Error has no
+// `cause` under ES2020: ShmError declares it).
+void ch.sendBatch([3], { signal: AbortSignal.abort(new Error('stop')) }).catch((e: unknown) => {
+  if (e instanceof ShmError && e.code === 'ERR_ABORTED') {
+    const reason: unknown = e.cause;
+    const went: number | undefined = e.sent;
+    console.log(reason, went);
+  }
+});
 void ch.receiveBatch(8).then((ms: unknown[]) => ms.length);
 void (async () => {
   for await (const m of ch) void m;

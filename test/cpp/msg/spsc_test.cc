@@ -206,6 +206,54 @@ TEST(SpscRing, DamagedHeaderIsCorruptUntilDiscard) {
   }
 }
 
+// A record whose length is sound in every other way (at most the longest message, within what
+// was published) but takes it past the end of the data, where a producer writes a wrap marker
+// instead: kCorrupt, nothing copied from outside the ring (the block ends with the data, so a
+// sanitizer build sees any read past it), nothing consumed, until Discard().
+TEST(SpscRing, RecordRunningPastTheEndOfTheDataIsCorrupt) {
+  Block b(SpscRing::BytesFor(256, 0));
+  ASSERT_EQ(b.size % 64, 0u);  // no rounding: the data ends where the allocation does
+  SpscRing r;
+  ASSERT_EQ(r.Create(b.mem, b.size, 256, 0, 248), L::kOk);
+  uint8_t out[256];
+  uint32_t tag = 0;
+  ASSERT_EQ(r.TryEnqueue("WXYZ", 4, L::kMsgTagBinary), Push::kOk);  // 248..256
+  char q[100];
+  std::memset(q, 'Q', sizeof q);
+  ASSERT_EQ(r.TryEnqueue(q, sizeof q, L::kMsgTagUtf8), Push::kOk);  // 0..104
+  auto* header = reinterpret_cast<uint32_t*>(b.mem + L::kSpscDataOffset + 248);
+  *header = (L::kMsgTagBinary << L::kMsgTagShift) | 100u;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(r.TryDequeue(out, sizeof out, &tag), SpscRing::kCorrupt);
+  EXPECT_EQ(r.Dequeue(out, sizeof out, &tag, -1), SpscRing::kCorrupt);  // not forever
+  EXPECT_TRUE(r.corrupt());
+  EXPECT_EQ(Control(b.mem)->head, 248u);
+  EXPECT_EQ(r.Discard(), 8u + 104u);
+  ASSERT_EQ(r.TryEnqueue("ok", 2, L::kMsgTagUtf8), Push::kOk);
+  ASSERT_EQ(r.TryDequeue(out, sizeof out, &tag), 2);
+  EXPECT_EQ(std::memcmp(out, "ok", 2), 0);
+}
+
+// The producer writes no record a reader refuses as damage: a tag above the number tag (a wrap
+// marker's among them) or a number record of another length than 8 is refused, nothing written.
+TEST(SpscRing, TagsNoReaderTakesAreRefused) {
+  Block b(SpscRing::BytesFor(256, 0));
+  SpscRing r;
+  ASSERT_EQ(r.Create(b.mem, b.size, 256, 0), L::kOk);
+  EXPECT_EQ(r.TryEnqueue("abc", 3, L::kMsgTagNumber + 1), Push::kInvalidArg);
+  EXPECT_EQ(r.TryEnqueue("abcd", 4, L::kMsgTagNumber), Push::kInvalidArg);
+  EXPECT_EQ(r.TryEnqueue("abcd", 4, L::kMsgTagWrap), Push::kInvalidArg);
+  EXPECT_EQ(r.TryEnqueue("", 0, L::kMsgTagWrap), Push::kInvalidArg);
+  EXPECT_EQ(r.Enqueue("abc", 3, 7, -1), L::kErrInvalidArg);
+  EXPECT_EQ(Control(b.mem)->tail, 0u);  // nothing written
+  const double v = 2.5;
+  ASSERT_EQ(r.TryEnqueue(&v, sizeof v, L::kMsgTagNumber), Push::kOk);
+  uint8_t out[64];
+  uint32_t tag = 0;
+  ASSERT_EQ(r.TryDequeue(out, sizeof out, &tag), 8);
+  EXPECT_EQ(tag, L::kMsgTagNumber);
+  EXPECT_FALSE(r.corrupt());
+}
+
 // Indices farther apart than the capacity: Discard() makes them equal and both sides go on.
 TEST(SpscRing, DiscardRecoversFromIndicesFartherApartThanTheCapacity) {
   for (uint32_t element_size : {0u, 4u}) {
