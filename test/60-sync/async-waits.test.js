@@ -7,11 +7,10 @@
 const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
-const { spawn } = require('child_process');
 const { Mutex, RwLock, Condition, Semaphore, Barrier, WaitGroup, ShmError } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { C, W } = require('../../lib/layout/layout');
-const { uniqueName, removeShm } = require('../helpers/process');
+const { uniqueName, removeShm, holderProcess } = require('../helpers/process');
 const { actor } = require('../helpers/sync-actors');
 
 const withAddon = addon ? describe : describe.skip;
@@ -53,18 +52,7 @@ const isCode = (code) => (e) => e instanceof ShmError && e.code === code;
 
 // A child process that locks the mutex of segment `name` and then waits to be killed.
 function holder(name) {
-  const child = spawn(process.execPath, [MUTEX_CHILD, 'hold', name], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stderr.resume();
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal || code)));
-  const held = new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('held')) resolve();
-    });
-    child.once('exit', () => reject(new Error(`holder exited before holding: ${out}`)));
-  });
-  return { child, held, exited };
+  return holderProcess([MUTEX_CHILD, 'hold', name]);
 }
 
 withAddon('sync objects: the pending async waits of one handle', function () {

@@ -2,7 +2,6 @@
 // Mutex (docs/api.md "Mutex"; bytes and protocol: docs/format.md §13).
 const assert = require('assert');
 const path = require('path');
-const { spawn } = require('child_process');
 const { Worker, threadId } = require('worker_threads');
 const { Mutex, Segment, ShmError } = require('../../index');
 const { addon } = require('../../lib/base/native');
@@ -10,7 +9,7 @@ const { C, W } = require('../../lib/layout/layout');
 const { OwnerTable } = require('../../lib/ownership/owners');
 const lw = require('../../lib/ownership/lockword');
 const { readProcessStat, bootId } = require('../../lib/base/process');
-const { uniqueName, tempDir, removeShm, runNode, exitedPid, until, noProcNodeArgs } = require('../helpers/process');
+const { uniqueName, tempDir, removeShm, runNode, exitedPid, until, noProcNodeArgs, holderProcess } = require('../helpers/process');
 const { openWhileCreated } = require('../helpers/late-creation');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'mutex-child.js');
@@ -47,18 +46,7 @@ function worker(data) {
 
 // A child process that locks the mutex of segment `name` and then waits to be killed.
 function holder(name, nodeArgs = []) {
-  const child = spawn(process.execPath, [...nodeArgs, CHILD, 'hold', name], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stderr.resume();
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal || code)));
-  const held = new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('held')) resolve();
-    });
-    child.once('exit', () => reject(new Error(`holder exited before holding: ${out}`)));
-  });
-  return { child, held, exited };
+  return holderProcess([...nodeArgs, CHILD, 'hold', name]);
 }
 
 describe('Mutex', () => {

@@ -5,13 +5,12 @@
 // in a process killed with SIGKILL or a terminated worker.
 const assert = require('assert');
 const path = require('path');
-const { spawn } = require('child_process');
 const { Worker } = require('worker_threads');
 const { Mutex, Segment, ShmError } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { STATUS, C, W } = require('../../lib/layout/layout');
 const { acquiredWord } = require('../../lib/ownership/lockword');
-const { uniqueName, removeShm } = require('../helpers/process');
+const { uniqueName, removeShm, holderProcess } = require('../helpers/process');
 
 const ROOT = path.join(__dirname, '..', '..');
 const MUTEX_CHILD = path.join(ROOT, 'test', 'helpers', 'children', 'mutex-child.js');
@@ -53,25 +52,14 @@ function jsWorker(buffer, k) {
 // A child process that holds the mutex of segment `name`: natively (`native`) or with the JS
 // Mutex (mutex-child.js hold). Resolves `held` once it holds it.
 function holder(name, native) {
-  const args = native
+  return holderProcess(native
     ? ['-e', `${NATIVE_PRELUDE}
         const seg = Segment.open({ name: ${JSON.stringify(name)} });
         const m = open(seg.buffer);
         m.lock();
         process.stdout.write('held\\n');
         setInterval(() => {}, 1000);`]
-    : [MUTEX_CHILD, 'hold', name];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal || code)));
-  const held = new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('held')) resolve();
-    });
-    child.once('exit', () => reject(new Error(`holder exited before holding: ${out}`)));
-  });
-  return { child, held, exited };
+    : [MUTEX_CHILD, 'hold', name]);
 }
 
 function sab(extra = 0) {

@@ -4,7 +4,6 @@
 // processes tell it (the handle of a process that was killed does not count).
 const assert = require('assert');
 const path = require('path');
-const { spawn } = require('child_process');
 const { Registry, Store, Segment } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { C, S } = require('../../lib/layout/layout');
@@ -12,7 +11,7 @@ const { KINDS, regionKind } = require('../../lib/registry/kinds');
 const { acquiredWord } = require('../../lib/ownership/lockword');
 const { OwnerTable } = require('../../lib/ownership/owners');
 const { readProcessStat, bootId } = require('../../lib/base/process');
-const { uniqueName, removeShm, noProcNodeArgs } = require('../helpers/process');
+const { uniqueName, removeShm, noProcNodeArgs, holderProcess } = require('../helpers/process');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'registry-child.js');
 const withAddon = addon ? it : it.skip;
@@ -44,17 +43,7 @@ class Cell {
 
 // A child process that opens `kind` `name` of the registry (and locks it, a mutex) and waits.
 function holder(registry, kind, name, nodeArgs = []) {
-  const child = spawn(process.execPath, [...nodeArgs, CHILD, 'hold', registry, kind, name], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stderr.resume();
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal || code)));
-  const held = new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('held')) resolve();
-    });
-    exited.then((how) => reject(new Error(`holder ended (${how}) before holding`)));
-  });
+  const { child, held, exited } = holderProcess([...nodeArgs, CHILD, 'hold', registry, kind, name]);
   return { pid: child.pid, held, kill: () => { child.kill('SIGKILL'); return exited; } };
 }
 
