@@ -200,12 +200,14 @@ const constants = {
   // A write that needs a block of `need` units and finds no room in a store that may evict
   // (format.md §8, "Making room") runs at most COMPACT_BATCHES_PER_SET + COMPACT_BATCHES_PER_NEED
   // * ceil(need / (COMPACT_STEPS_PER_BATCH * COMPACT_STEP_UNITS)) batches and makes at most
-  // EVICT_BASE_PER_SET + EVICT_PER_UNIT * need evictions: every block is at least 2 units, so
-  // `need` evictions free at least twice what it needs, and the batches cover the space it needs
-  // twice over besides the constant ones. Both bounds grow with the space needed, not the pool.
+  // EVICT_BASE_PER_SET evictions, then more only while the units its evictions freed (their
+  // blocks and large blocks) are below EVICT_UNITS_PER_NEED * need: twice the space it needs, so
+  // that evictions scattered over the pool leave compaction enough to bring together; the batches
+  // cover the space it needs twice over besides the constant ones. Both bounds grow with the
+  // space needed, not the pool, and the evictions' with the units freed, not the entries.
   COMPACT_BATCHES_PER_NEED: 2,
   EVICT_BASE_PER_SET: 64,
-  EVICT_PER_UNIT: 1,
+  EVICT_UNITS_PER_NEED: 4,
   // Blocks of a class's free list a move inspects for a destination outside its window.
   COMPACT_LIST_PROBE: 8,
   // Automatic compaction of a fragmented store (format.md §8, "When steps run"): every this many

@@ -75,7 +75,7 @@ inline constexpr uint64_t kCompactStepsPerBatch = 0x10ULL;
 inline constexpr uint64_t kCompactBatchesPerSet = 4ULL;
 inline constexpr uint64_t kCompactBatchesPerNeed = 2ULL;
 inline constexpr uint64_t kEvictBasePerSet = 0x40ULL;
-inline constexpr uint64_t kEvictPerUnit = 1ULL;
+inline constexpr uint64_t kEvictUnitsPerNeed = 4ULL;
 inline constexpr uint64_t kCompactListProbe = 8ULL;
 inline constexpr uint64_t kAutoCompactEvery = 0x40ULL;
 inline constexpr uint64_t kAutoCompactMinUnits = 0x1000ULL;
@@ -1340,7 +1340,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kCompactBatchesPerSet, "COMPACT_BATCHES_PER_SET") \
   X(kCompactBatchesPerNeed, "COMPACT_BATCHES_PER_NEED") \
   X(kEvictBasePerSet, "EVICT_BASE_PER_SET") \
-  X(kEvictPerUnit, "EVICT_PER_UNIT") \
+  X(kEvictUnitsPerNeed, "EVICT_UNITS_PER_NEED") \
   X(kCompactListProbe, "COMPACT_LIST_PROBE") \
   X(kAutoCompactEvery, "AUTO_COMPACT_EVERY") \
   X(kAutoCompactMinUnits, "AUTO_COMPACT_MIN_UNITS") \

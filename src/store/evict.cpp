@@ -19,8 +19,8 @@ void Store::CountRemoved(Bucket* b, uint32_t ns, uint32_t bytes) noexcept {
 }
 
 Status Store::RemoveUnit(uint32_t unit, uint32_t hash, Removal why, uint64_t now,
-                         bool* removed) noexcept {
-  *removed = false;
+                         uint32_t* freed) noexcept {
+  *freed = 0;
   Bucket* b = BucketFor(hash);
   uint32_t held;
   Status s = LockBucket(b, &held);
@@ -44,6 +44,12 @@ Status Store::RemoveUnit(uint32_t unit, uint32_t hash, Removal why, uint64_t now
                                : Expired(ExpiresAtOf(e), now);
     if (!candidate) break;
     const uint32_t bytes = PayloadOf(e);
+    // The units this removal frees, for the bound of a set that makes room: the entry's block (of
+    // a valid class: the chain walk checked it) and the large block its reference names.
+    const uint32_t flags = c.flags();
+    const uint32_t kl = e->keyLength;
+    const uint32_t units =
+        c.units() + (RefInBlock(flags, kl) ? UnitsForLarge(RefOf(e, kl).length) : 0u);
     c.Unlink();
     fs = FreeBlock(pool_, env_, unit);
     if (ns >= 1 && ns <= maxNs_) {
@@ -54,7 +60,7 @@ Status Store::RemoveUnit(uint32_t unit, uint32_t hash, Removal why, uint64_t now
         ++nsCounts_[ns].expirations;
       }
     }
-    *removed = true;
+    *freed = units;
     break;
   }
   Unlock(&b->lock, held);
@@ -62,8 +68,10 @@ Status Store::RemoveUnit(uint32_t unit, uint32_t hash, Removal why, uint64_t now
   return layout::kOk;
 }
 
-Status Store::EvictOne(uint32_t cls, bool* evicted) noexcept {
-  *evicted = false;
+Status Store::EvictOne(uint32_t cls, uint32_t* freed, bool* smaller) noexcept {
+  *freed = 0;
+  if (smaller != nullptr) *smaller = false;
+  bool sawSmaller = false;
   const uint64_t now = NowMs();
   // Blocks are at least one unit, so EVICT_TURNS turns are at most this many steps: the first
   // turn clears every mark, the second meets every candidate unmarked.
@@ -74,7 +82,7 @@ Status Store::EvictOne(uint32_t cls, bool* evicted) noexcept {
     if (u < firstUnit_ || u >= freeHead || freeHead > totalUnits_) {
       // The end of the pool (or a hand no block start has, after damage): a new turn.
       if (AtomicCas(&evict_->hand, u, firstUnit_) && u >= firstUnit_) AtomicAdd(&evict_->turns, 1);
-      if (freeHead <= firstUnit_) return layout::kOk;  // an empty pool
+      if (freeHead <= firstUnit_) break;  // an empty pool
       continue;
     }
     Entry* e = EntryAt(u);
@@ -94,28 +102,33 @@ Status Store::EvictOne(uint32_t cls, bool* evicted) noexcept {
     const uint32_t hash = RacyLoad(&e->keyHash);
     const bool expired = Expired(ExpiresAtOf(e), now);
     if (!expired) {
-      if (cls != kClassCount && bc < cls) continue;  // would not make room for this insert
-      if (!Evictable(ns)) continue;                  // pinned
+      if (cls != kClassCount && bc < cls) {
+        // Would not make room for this insert; a search for any class might take it.
+        if (!sawSmaller && Evictable(ns)) sawSmaller = true;
+        continue;
+      }
+      if (!Evictable(ns)) continue;  // pinned
       if ((flags & kFlagAccessed) != 0) {
         // Second chance: the mark is cleared (only if the flags did not change meanwhile).
         AtomicCas(&e->flags, flags, flags & ~kFlagAccessed);
         continue;
       }
     }
-    bool removed = false;
-    Status s = RemoveUnit(u, hash, expired ? Removal::kExpire : Removal::kEvict, now, &removed);
+    uint32_t units = 0;
+    Status s = RemoveUnit(u, hash, expired ? Removal::kExpire : Removal::kEvict, now, &units);
     if (s != layout::kOk) return s;
     // An expired block of a smaller class frees space but not this insert's room: go on.
-    if (removed && (cls == kClassCount || bc >= cls)) {
+    if (units != 0 && (cls == kClassCount || bc >= cls)) {
       // Quick demotion: the hand goes back to the freed block, where the insert puts its entry,
       // but once in EVICT_ADVANCE_EVERY evictions (scripts/layout-spec.js says why).
       if (++evictions_ % static_cast<uint32_t>(layout::kEvictAdvanceEvery) != 0) {
         AtomicCas(&evict_->hand, u + size, u);
       }
-      *evicted = true;
+      *freed = units;
       return layout::kOk;
     }
   }
+  if (smaller != nullptr) *smaller = sawSmaller;
   return layout::kOk;
 }
 

@@ -244,22 +244,29 @@ class Store {
   Status AddHits(uint32_t ns, uint32_t hits) noexcept;
   // One step of the eviction hand for an insert of size class cls (kClassCount: any class will
   // do, the entry count is what is full): inspects at most EVICT_TURNS turns of the pool and
-  // removes one entry. *evicted false when nothing could be (format.md §8, "Eviction").
-  Status EvictOne(uint32_t cls, bool* evicted) noexcept;
+  // removes one entry. *freed: the units its removal freed (its block and its large block), 0
+  // when nothing could be removed (format.md §8, "Eviction"). *smaller (when not null): whether
+  // the hand passed over an unexpired entry of an evictable namespace of a class below cls, so
+  // that a search for any class might remove what this one did not; when false, it would not.
+  Status EvictOne(uint32_t cls, uint32_t* freed, bool* smaller = nullptr) noexcept;
   // The class EvictOne is asked for when a large block is needed: any removal may make room.
   static constexpr uint32_t kEvictForLarge = kClassCount;
   // What one set did to make room (format.md §8, "Making room"; write.cpp): need, the units of
   // the largest block it allocates (which bounds its evictions and batches); anyClass, the hand
   // found no entry of the set's class or a larger one (a large value: from the start); drained,
   // the hand found nothing left to evict or the set made all the evictions it may; removed, the
-  // entries its hand removed.
+  // entries its hand removed; evictions, the searches it ran, and evictedUnits, the units its
+  // removals freed (MayEvict); nothingToEvict, a search for its class passed over no entry of a
+  // smaller class it could have removed, so no search for any class runs.
   struct RoomState {
     uint32_t need = 0;
     uint32_t evictions = 0;
+    uint64_t evictedUnits = 0;
     uint32_t removed = 0;
     uint32_t compacted = 0;
     bool anyClass = false;
     bool drained = false;
+    bool nothingToEvict = false;
   };
   // Allocates and fills the large block of a value of n bytes (write.cpp).
   Status PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_t* unit,
@@ -400,9 +407,10 @@ class Store {
   enum class Removal { kEvict, kExpire };
   // Under no lock: takes the bucket of `hash`, finds `unit` on its chain and removes it if it is
   // still a candidate (kEvict: not marked, of an evictable namespace; kExpire: expired at now).
-  // *removed says whether.
+  // *freed: 0 when nothing was removed, else the units freed (the entry's block and its large
+  // block, if any).
   Status RemoveUnit(uint32_t unit, uint32_t hash, Removal why, uint64_t now,
-                    bool* removed) noexcept;
+                    uint32_t* freed) noexcept;
   // Under b's lock: unlinks every expired entry of the chain; false on an invalid link.
   bool SweepChainLocked(layout::Bucket* b, uint64_t now) noexcept;
   // Accounting of one removed entry (counts of the bucket, namespace and store; the handle's).

@@ -123,8 +123,13 @@ constexpr int kStepsPerBatch = static_cast<int>(layout::kCompactStepsPerBatch);
 // "Making room"): evictions, and batches of compaction steps. Both grow with the space the set
 // needs, so that a set into a full evictable store succeeds at once whenever evicting cold entries
 // can make room, and stay constant for the common small set (as lib/store/js/write.js).
-constexpr uint64_t MaxEvictions(uint32_t need) noexcept {
-  return layout::kEvictBasePerSet + layout::kEvictPerUnit * need;
+// Whether a set may run the hand once more (format.md §8, "Making room"; as lib/store/js/write.js
+// mayEvict): its first EVICT_BASE_PER_SET searches, then while the units its evictions freed are
+// below EVICT_UNITS_PER_NEED × need. The bound is on units, not entries: entries far smaller than
+// the block needed would otherwise let one set empty the store.
+constexpr bool MayEvict(uint32_t evictions, uint64_t evictedUnits, uint32_t need) noexcept {
+  return evictions < layout::kEvictBasePerSet ||
+         evictedUnits < layout::kEvictUnitsPerNeed * uint64_t{need};
 }
 constexpr uint64_t MaxBatches(uint32_t need) noexcept {
   constexpr uint64_t kBatchUnits = layout::kCompactStepsPerBatch * layout::kCompactStepUnits;
@@ -196,28 +201,38 @@ Status Store::CompactFor(uint32_t units, RoomState* room, bool always, bool* ret
 
 // A small set first asks the hand for an entry of its class or a larger one, whose block is its
 // room; once the hand has none, it evicts any cold entry and coalesces what it freed, as a large
-// value does from the start: a batch of compaction steps whenever the units freed and not merged
-// could hold the block, else one more eviction (an eviction frees a block where the hand is, not
-// where a run can grow). Once nothing is left to evict, a set that evicted nothing refuses;
-// otherwise the batches left to it run whatever the hint says (what was freed may lie between
-// entries that moves must take out first), until one moves and merges nothing, at most MaxBatches
-// more. As lib/store/js/write.js makeRoom.
+// value does from the start (unless the search for its class passed over nothing it could remove
+// of any class): a batch of compaction steps whenever the units freed and not merged could hold
+// the block, else one more eviction (an eviction frees a block where the hand is, not where a run
+// can grow). Once nothing is left to evict, or MayEvict says no more, a set that evicted nothing
+// refuses; otherwise the batches left to it run whatever the hint says (what was freed may lie
+// between entries that moves must take out first), until one moves and merges nothing, at most
+// MaxBatches more. A block larger than the pool is refused before anything is evicted. As
+// lib/store/js/write.js makeRoom.
 Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retry) noexcept {
   *retry = false;
-  const bool evicting = !room->drained && room->evictions < MaxEvictions(room->need) &&
+  // A block larger than the pool never fits, whatever is evicted: refused before any eviction.
+  if (room->need > totalUnits_ - firstUnit_) return layout::kOk;
+  const bool evicting = !room->drained && !room->nothingToEvict &&
+                        MayEvict(room->evictions, room->evictedUnits, room->need) &&
                         (AtomicLoad(&evict_->marking) != 0 || AtomicLoad(&evict_->ttlSeen) != 0);
   Status s;
   if (!room->anyClass) {
     if (evicting) {
       ++room->evictions;
-      bool evicted = false;
-      s = EvictOne(cls, &evicted);
+      uint32_t freed = 0;
+      bool smaller = false;
+      s = EvictOne(cls, &freed, &smaller);
       if (s != layout::kOk) return s;
-      if (evicted) {
+      if (freed != 0) {
         ++room->removed;
+        room->evictedUnits += freed;
         *retry = true;
         return layout::kOk;
       }
+      // The hand passed over no entry it could remove of any class: a search for any class would
+      // find none either (but for concurrent writes), and costs up to two more turns.
+      room->nothingToEvict = !smaller;
     }
     room->anyClass = true;
   }
@@ -225,13 +240,14 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
     s = CompactFor(units, room, false, retry);
     if (s != layout::kOk || *retry) return s;
   }
-  if (evicting) {
+  if (evicting && !room->nothingToEvict) {
     ++room->evictions;
-    bool evicted = false;
-    s = EvictOne(kEvictForLarge, &evicted);
+    uint32_t freed = 0;
+    s = EvictOne(kEvictForLarge, &freed);
     if (s != layout::kOk) return s;
-    if (evicted) {
+    if (freed != 0) {
       ++room->removed;
+      room->evictedUnits += freed;
       *retry = true;
       return layout::kOk;
     }
@@ -240,7 +256,8 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
   // store where nothing may be evicted, or all of it is pinned).
   if (room->removed == 0) return layout::kOk;
   if (!room->drained) {
-    // The batches run once nothing is left to evict have a bound of their own.
+    // The batches run once nothing is left to evict (or the set evicted all it may) have a bound
+    // of their own.
     room->drained = true;
     room->compacted = 0;
   }
@@ -308,21 +325,22 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
     // An evicting store (some namespace may evict, format.md §8) makes room instead of refusing;
     // so does one where entries may have expired (the hand then removes only those).
     const bool marking = AtomicLoad(&evict_->marking) != 0;
-    const bool evicting =
-        (marking || AtomicLoad(&evict_->ttlSeen) != 0) && room.evictions < MaxEvictions(room.need);
+    const bool evicting = (marking || AtomicLoad(&evict_->ttlSeen) != 0) &&
+                          MayEvict(room.evictions, room.evictedUnits, room.need);
     // An insert takes one entry of the grant under maxEntries, counted in a count cell.
     uint32_t* cell = nullptr;
     if (f.unit == 0) {
       cell = cells_.Take();
       if (cell == nullptr) {
         Unlock(&b->lock, held);
-        bool evicted = false;
+        uint32_t freed = 0;
         if (evicting) {
           ++room.evictions;
-          s = EvictOne(kClassCount, &evicted);
+          s = EvictOne(kClassCount, &freed);
           if (s != layout::kOk) return fail(s);
+          room.evictedUnits += freed;
         }
-        if (evicted) continue;
+        if (freed != 0) continue;
         return fail(layout::kErrStoreFull);
       }
     }

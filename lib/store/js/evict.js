@@ -3,7 +3,7 @@
 // CLOCK hand over the pool, the incremental expiry sweep over the buckets and the lazy removal of
 // an expired entry a reader met. Every removal is a delete under the entry's bucket lock (§9,
 // "Writers"): readers see the old entry or nothing. Mirrors src/store/evict.cpp.
-const { C, W, BASE, AT, UNIT_WORDS } = require('../../layout/layout');
+const { C, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, CLASS_UNITS } = require('../../layout/layout');
 const { NEED_REPAIR, LockError } = require('./locks');
 const { freeBlocks } = require('./alloc');
 const { bucketOf } = require('./read');
@@ -37,6 +37,9 @@ const CLASS_SHIFT = C.FLAG_CLASS_SHIFT;
 const CLASS_MASK = C.FLAG_CLASS_MASK;
 const FLAG_FREE = C.FLAG_FREE;
 const FLAG_ACCESSED = C.FLAG_ACCESSED;
+const E_KEY_LENGTH = H.ENTRY.KEY_LENGTH;
+// evictOne found nothing it could remove, of any class.
+const NOTHING_TO_EVICT = -1;
 // Why an entry is removed: the hand evicted it, or it had expired.
 const EVICT = 0;
 const EXPIRE = 1;
@@ -76,7 +79,7 @@ function removeUnit(e, unit, hash, why, now) {
   const lw = bw + B_LOCK;
   while (e.locks.acquire(lw) === NEED_REPAIR) repairs.repair(e, false);
   const c = e.chain;
-  let removed = false;
+  let freed = 0;
   let st = 0;
   // A chain that is invalid under its lock is left to the repair pass of the next writer or
   // reader that meets it: the hand only removes what it finds on a valid chain.
@@ -89,23 +92,32 @@ function removeUnit(e, unit, hash, why, now) {
       : expired(expiryAt(e, u), now);
     if (!candidate) break;
     const bytes = large.payloadOf(e, u);
+    // The units this removal frees, for the bound of a set that makes room: the entry's block (of
+    // a valid class: the chain walk checked it) and the large block its reference names.
+    const flags = u32[w + E_FLAGS];
+    const kl = e.u16[u * UNIT_HALFS + E_KEY_LENGTH];
+    freed = CLASS_UNITS[(flags >>> CLASS_SHIFT) & CLASS_MASK] +
+      (large.refInBlock(flags, kl) ? large.unitsForLarge(large.refOf(e, u, kl)[1]) : 0);
     Atomics.store(u32, c.link, c.nextOfCurrent());
     e.freeList[0] = u;
     st = freeBlocks(e, e.freeList, 1);
     if (ns >= 1 && ns <= e.maxNs) countRemoved(e, bw, ns, bytes, why);
-    removed = true;
     break;
   }
   e.locks.release(lw);
   if (st === NEED_REPAIR) repairs.repair(e);
-  return removed;
+  return freed;
 }
 
 // One step of the eviction hand for an insert of size class `cls` (-1: any class will do, the
 // entry count is what is full): inspects at most EVICT_TURNS turns of the pool and removes one
-// entry. Returns whether it did.
+// entry. Returns the units its removal freed (its block and its large block), or when it removed
+// nothing: 0 when the hand passed over an unexpired entry of an evictable namespace of a class
+// below cls (a search for any class might remove it), NOTHING_TO_EVICT when it did not (a search
+// for any class would not either). As native's EvictOne.
 function evictOne(e, cls) {
   const u32 = e.u32;
+  let sawSmaller = false;
   const now = Date.now();
   // Blocks are at least one unit, so EVICT_TURNS turns are at most this many steps: the first
   // turn clears every mark, the second meets every candidate unmarked.
@@ -116,7 +128,7 @@ function evictOne(e, cls) {
     if (u < e.firstUnit || u >= top || top > e.totalUnits) {
       // The end of the pool (or a hand no block start has, after damage): a new turn.
       if (Atomics.compareExchange(u32, HAND, u, e.firstUnit) === u && u >= e.firstUnit) Atomics.add(u32, TURNS, 1);
-      if (top <= e.firstUnit) return false; // an empty pool
+      if (top <= e.firstUnit) break; // an empty pool
       continue;
     }
     const w = u * UNIT_WORDS;
@@ -136,7 +148,11 @@ function evictOne(e, cls) {
     const hash = u32[w + E_HASH];
     const isExpired = expired(expiryAt(e, u), now);
     if (!isExpired) {
-      if (cls >= 0 && bc < cls) continue; // would not make room for this insert
+      if (cls >= 0 && bc < cls) {
+        // Would not make room for this insert; a search for any class might take it.
+        if (!sawSmaller && evictable(e, ns)) sawSmaller = true;
+        continue;
+      }
       if (!evictable(e, ns)) continue; // pinned
       if (flags & FLAG_ACCESSED) {
         // Second chance: the mark is cleared (only if the flags did not change meanwhile).
@@ -144,17 +160,17 @@ function evictOne(e, cls) {
         continue;
       }
     }
-    const removed = removeUnit(e, u, hash, isExpired ? EXPIRE : EVICT, now);
+    const freed = removeUnit(e, u, hash, isExpired ? EXPIRE : EVICT, now);
     // An expired block of a smaller class frees space but not this insert's room: go on.
-    if (removed && (cls < 0 || bc >= cls)) {
+    if (freed !== 0 && (cls < 0 || bc >= cls)) {
       // Quick demotion: the hand goes back to the freed block, where the insert puts its entry,
       // but once in EVICT_ADVANCE_EVERY evictions (scripts/layout-spec.js says why).
       e.evictions = (e.evictions + 1) % C.EVICT_ADVANCE_EVERY;
       if (e.evictions !== 0) Atomics.compareExchange(u32, HAND, u + size, u);
-      return true;
+      return freed;
     }
   }
-  return false;
+  return sawSmaller ? 0 : NOTHING_TO_EVICT;
 }
 
 // Under the lock of the bucket at word `bw`: unlinks every expired entry of its chain. Returns
@@ -233,4 +249,4 @@ function reclaimExpired(e, nsId, kl, h) {
   if (st === NEED_REPAIR) repairs.repair(e);
 }
 
-module.exports = { evictOne, sweepExpired, reclaimExpired, evictable };
+module.exports = { evictOne, NOTHING_TO_EVICT, sweepExpired, reclaimExpired, evictable };

@@ -47,7 +47,12 @@ const STEPS_PER_BATCH = C.COMPACT_STEPS_PER_BATCH;
 // "Making room"; as src/store/write.cpp): evictions, and batches of compaction steps. Both grow
 // with the space the set needs, so that a set into a full evictable store succeeds at once
 // whenever evicting cold entries can make room, and stay constant for the common small set.
-const maxEvictions = (need) => C.EVICT_BASE_PER_SET + C.EVICT_PER_UNIT * need;
+// mayEvict: whether a set may run the hand once more: its first EVICT_BASE_PER_SET searches,
+// then while the units its evictions freed are below EVICT_UNITS_PER_NEED * need. The bound is on
+// units, not entries: entries far smaller than the block needed would otherwise let one set empty
+// the store.
+const mayEvict = (state) =>
+  state.evictions < C.EVICT_BASE_PER_SET || state.evictedUnits < C.EVICT_UNITS_PER_NEED * state.need;
 const maxBatches = (need) =>
   C.COMPACT_BATCHES_PER_SET + C.COMPACT_BATCHES_PER_NEED * Math.ceil(need / (STEPS_PER_BATCH * C.COMPACT_STEP_UNITS));
 const { NSC_WORDS, NSC_BYTES, nsCurrent } = require('./counts');
@@ -158,12 +163,14 @@ function set(e, nsId, key, value, enc, expiresAt = 0, stagedLength = 0) {
     SMALL.anyClass = false;
     SMALL.drained = false;
     SMALL.removed = 0;
+    SMALL.evictedUnits = 0;
+    SMALL.nothingToEvict = false;
     SMALL.need = CLASS_UNITS[cls];
     return setLoop(e, nsId, kl, h, value, vl, enc, cls, false, SMALL);
   }
   const state = {
     evictions: 0, unit: 0, gc: 0, keyHash: 0, sum: 0, compacted: 0, handRan: false, anyClass: true, drained: false, removed: 0,
-    need: large.unitsForLarge(vl),
+    evictedUnits: 0, nothingToEvict: false, need: large.unitsForLarge(vl),
   };
   try {
     setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state);
@@ -223,10 +230,13 @@ function stageValue(e, s, kl) {
 // set()'s state for a small value (no large block). handRan: the set ran the eviction hand;
 // need: the units of the block it allocates; anyClass: the hand found no entry of the set's class
 // or a larger one, and evicts any cold entry since; drained: the hand found nothing left to evict
-// (or the set made all the evictions it may); removed: the entries its hand removed.
+// (or the set made all the evictions it may); removed: the entries its hand removed; evictions:
+// the searches it ran, evictedUnits: the units its removals freed (mayEvict); nothingToEvict: a
+// search for its class passed over no entry of a smaller class it could have removed, so no
+// search for any class runs.
 const SMALL = {
   evictions: 0, unit: 0, gc: 0, keyHash: 0, sum: 0, compacted: 0, handRan: false, anyClass: false, drained: false, removed: 0,
-  need: 0,
+  evictedUnits: 0, nothingToEvict: false, need: 0,
 };
 
 // After an allocation of `units` failed for want of space: when the units freed and not merged
@@ -246,38 +256,55 @@ function compactFor(e, units, state, always = false) {
 // as native's MakeRoom). Returns whether to retry the allocation; false: the store is full for
 // good. A small set first asks the hand for an entry of its class or a larger one, whose block is
 // its room; once the hand has none, it evicts any cold entry and coalesces what it freed, as a
-// large value does from the start: a batch of compaction steps whenever the units freed and not
-// merged could hold the block, else one more eviction (an eviction frees a block where the hand
-// is, not where a run can grow). Once nothing is left to evict, a set that evicted nothing
-// refuses; otherwise the batches left to it run whatever the hint says (what was freed may lie
-// between entries that moves must take out first), until one moves and merges nothing, at most
-// maxBatches more. All within maxEvictions and twice maxBatches.
+// large value does from the start (unless the search for its class passed over nothing it could
+// remove of any class): a batch of compaction steps whenever the units freed and not merged
+// could hold the block, else one more eviction (an eviction frees a block where the hand is, not
+// where a run can grow). Once nothing is left to evict, or mayEvict says no more, a set that
+// evicted nothing refuses; otherwise the batches left to it run whatever the hint says (what was
+// freed may lie between entries that moves must take out first), until one moves and merges
+// nothing, at most maxBatches more. All within mayEvict and twice maxBatches; a block larger than
+// the pool is refused before anything is evicted.
 function makeRoom(e, cls, units, state) {
-  const evicting = !state.drained && state.evictions < maxEvictions(state.need) &&
+  // A block larger than the pool never fits, whatever is evicted: refused before any eviction.
+  if (state.need > e.totalUnits - e.firstUnit) return false;
+  const evicting = !state.drained && !state.nothingToEvict && mayEvict(state) &&
     (Atomics.load(e.u32, MARKING) !== 0 || Atomics.load(e.u32, TTL_SEEN) !== 0);
   if (!state.anyClass) {
     if (evicting) {
       state.evictions++;
       state.handRan = true;
-      if (evict.evictOne(e, cls)) return ++state.removed > 0;
+      const freed = evict.evictOne(e, cls);
+      if (freed > 0) return evicted(state, freed);
+      // The hand passed over no entry it could remove of any class: a search for any class would
+      // find none either (but for concurrent writes), and costs up to two more turns.
+      state.nothingToEvict = freed === evict.NOTHING_TO_EVICT;
     }
     state.anyClass = true;
   }
   if (!state.drained && compactFor(e, units, state)) return true;
-  if (evicting) {
+  if (evicting && !state.nothingToEvict) {
     state.evictions++;
     state.handRan = true;
-    if (evict.evictOne(e, -1)) return ++state.removed > 0;
+    const freed = evict.evictOne(e, -1);
+    if (freed > 0) return evicted(state, freed);
   }
   // A write that evicted nothing has nothing of its own to bring together: it refuses at once
   // (a store where nothing may be evicted, or all of it is pinned).
   if (state.removed === 0) return false;
   if (!state.drained) {
-    // The batches run once nothing is left to evict have a bound of their own.
+    // The batches run once nothing is left to evict (or the set evicted all it may) have a bound
+    // of their own.
     state.drained = true;
     state.compacted = 0;
   }
   return compactFor(e, units, state, true);
+}
+
+// The hand removed an entry for the set, freeing `freed` units: retry its allocation.
+function evicted(state, freed) {
+  state.removed++;
+  state.evictedUnits += freed;
+  return true;
 }
 
 // set()'s attempts until one succeeds or fails for good. state: { evictions, unit, and the claim
@@ -290,7 +317,7 @@ function setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state) {
     // Both words are hints that may change right after any read of them: plain loads, as an
     // Atomics.load (a call into a builtin) would order nothing that matters here.
     const marking = e.u32[MARKING] !== 0;
-    const evicting = state.evictions < maxEvictions(state.need) && (marking || e.u32[TTL_SEEN] !== 0);
+    const evicting = (marking || e.u32[TTL_SEEN] !== 0) && mayEvict(state);
     const r = setOnce(e, nsId, kl, h, value, vl, enc, cls, marking && evicting, state);
     if (r === STATUS.OK || r === INSERTED) {
       state.unit = 0; // linked: the entry owns it now
@@ -307,7 +334,13 @@ function setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state) {
       // Any entry removed makes room for one more.
       state.evictions++;
       state.handRan ||= evicting;
-      if (evicting && evict.evictOne(e, -1)) continue;
+      if (evicting) {
+        const freed = evict.evictOne(e, -1);
+        if (freed > 0) {
+          state.evictedUnits += freed;
+          continue;
+        }
+      }
       throw failure(STATUS.ERR_STORE_FULL, 'set');
     }
     if (r === FULL_SPACE) {

@@ -321,7 +321,7 @@ TEST(StoreDamage, AnIndirectEntryWhoseKeyLengthReachesPastTheStoreIsReadInsideIt
        }},
       {"evict",
        [](Store& s, uint32_t) {
-         bool evicted = false;
+         uint32_t evicted = 0;
          return s.EvictOne(kClassCount, &evicted);
        }},
   };

@@ -1,0 +1,86 @@
+'use strict';
+// The bounds of the work one set does to make room in a full store (docs/api.md, "Expiry and
+// eviction"; format.md §8, "Making room"): a value larger than the pool is refused before
+// anything is evicted, the evictions of one set stop once the space they freed reaches
+// EVICT_UNITS_PER_NEED times the space it needs (not a count of entries, which small entries
+// would make the whole store), and a refused set where nothing may be evicted runs the hand once.
+const assert = require('assert');
+const { C, CLASS_UNITS } = require('../../lib/layout/layout');
+const { classFor } = require('../../lib/store/js/alloc');
+const { forEachEngine } = require('../helpers/engines');
+
+const SMALL = 'v'.repeat(100);
+const bytesOf = (n, seed) => Buffer.alloc(n, seed);
+// The units of an entry's block for a key of kl bytes and a value of vl bytes held in it
+// (format.md §8).
+const entryUnits = (kl, vl) => CLASS_UNITS[classFor(C.ENTRY_HEADER_SIZE + kl + vl)];
+
+function assertRefused(fn) {
+  assert.throws(fn, (err) => err.code === 'ERR_STORE_FULL');
+}
+
+forEachEngine('eviction: the bounds of one set that makes room', ({ make }) => {
+  it('a value larger than the pool is refused and evicts nothing', () => {
+    const s = make({ size: 1 << 21, maxEntries: 1e6, eviction: 'auto' });
+    for (let i = 0; s.stats().namespaceStats.c?.evictions !== 1; i++) s.set('c', `k${i}`, SMALL);
+    const before = s.count('c');
+    assertRefused(() => s.set('c', 'huge', bytesOf(1 << 22, 7)));
+    assert.strictEqual(s.count('c'), before);
+    assert.strictEqual(s.stats().namespaceStats.c.evictions, 1);
+    assert.strictEqual(s.get('c', 'huge'), undefined);
+  });
+
+  it('a 60000-byte set that cannot be placed evicts at most EVICT_UNITS_PER_NEED times its need', () => {
+    // Pinned 5000-byte entries every 300 cache entries (about 40 KB): nothing moves them into the
+    // small holes evictions leave, so no run of the 60000 bytes needed ever forms.
+    const s = make({ size: 1 << 21, maxEntries: 1e6, eviction: 'auto' });
+    s.namespace('p', { eviction: 'none' });
+    let pinned = 0;
+    for (let i = 0; s.stats().namespaceStats.c?.evictions !== 1; i++) {
+      if (i % 300 === 0) s.set('p', `p${pinned++}`, bytesOf(5000, 1));
+      s.set('c', `k${i}`, SMALL);
+    }
+    const before = s.count('c');
+    let stored = true;
+    try {
+      s.set('c', 'big', bytesOf(60000, 2));
+    } catch (err) {
+      if (err.code !== 'ERR_STORE_FULL') throw err;
+      stored = false;
+    }
+    const evicted = before - s.count('c') + (stored ? 1 : 0);
+    // Every cache entry's block is at least this many units (the shortest key, 'k0').
+    const least = entryUnits(2, SMALL.length);
+    // 60000 bytes are a small value: the set needs an entry's block of its class.
+    const need = entryUnits('big'.length, 60000);
+    const bound = Math.max(C.EVICT_BASE_PER_SET, Math.ceil((C.EVICT_UNITS_PER_NEED * need) / least));
+    assert.ok(evicted <= bound, `${evicted} entries evicted, at most ${bound}`);
+    assert.strictEqual(s.count('p'), pinned);
+  });
+
+  it('a refused set where every entry is pinned runs the hand no more than one search does', () => {
+    const s = make({ size: 1 << 20, maxEntries: 1e6, eviction: 'auto' });
+    s.namespace('p', { eviction: 'none' });
+    for (let i = 0; ; i++) {
+      try {
+        s.set('p', `p${i}`, SMALL);
+      } catch (err) {
+        if (err.code !== 'ERR_STORE_FULL') throw err;
+        break;
+      }
+    }
+    const count = s.count('p');
+    // A large value asks the hand for any entry once: the turns of one search of the pool.
+    const t0 = s.stats().evictionTurns;
+    assertRefused(() => s.set('p', 'large', bytesOf(100000, 3)));
+    const one = s.stats().evictionTurns - t0;
+    assert.ok(one > 0);
+    // A 3000-byte value asks for its class first; the hand saw nothing it could remove, of any
+    // class, so it does not search again for any class.
+    const t1 = s.stats().evictionTurns;
+    assertRefused(() => s.set('p', 'small', bytesOf(3000, 4)));
+    const turns = s.stats().evictionTurns - t1;
+    assert.ok(turns <= one + 1, `${turns} turns, one search ran ${one}`);
+    assert.strictEqual(s.count('p'), count);
+  });
+});
