@@ -204,6 +204,18 @@ class AsyncWaits {
   ended() {
     if (this.#passOn && !this.#region.closed) this.#passOn();
   }
+
+  // The last pending wait left while the loop is parked (it timed out or was aborted): the park
+  // ends now, not at its recheck, so that its registration on the sleepers word goes at once and
+  // no futex wait keeps the event loop alive (or a worker from exiting). The park is this
+  // thread's own and the word did not change: it is ended as such (a wake that moves no word can
+  // be missed by the addon's watcher). A park of another handle of this thread on the word looks
+  // again, as after any wake-up.
+  unpark() {
+    const { i32 } = this.#region;
+    if (native.addon) native.addon.futexWakeOwn(i32, this.#at);
+    else Atomics.notify(i32, this.#at);
+  }
 }
 
 /**

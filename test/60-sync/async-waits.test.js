@@ -235,6 +235,30 @@ withAddon('sync objects: the pending async waits of one handle', function () {
     sem.close();
   });
 
+  it('when the last pending wait times out or is aborted, the loop ends its park at once: no registration stays on the sleepers word', async () => {
+    const other = Mutex.create({ name });
+    const m = Mutex.open({ buffer: other.buffer });
+    const u32 = new Uint32Array(other.buffer);
+    other.lock();
+    try {
+      for (const how of ['timeout', 'abort']) {
+        const ac = new AbortController();
+        const p = how === 'timeout' ? m.lockAsync(40) : m.lockAsync(undefined, { signal: ac.signal });
+        await sleep(10);
+        assert.strictEqual(Atomics.load(u32, WAITERS), 1, 'the loop sleeps, registered');
+        ac.abort();
+        await assert.rejects(p, how === 'timeout' ? isCode('ERR_LOCK_TIMEOUT') : { name: 'AbortError' });
+        // A few turns of the event loop, far less than the loop's recheck period (50 ms).
+        for (let i = 0; i < 20 && Atomics.load(u32, WAITERS) !== 0; i++) await tick();
+        assert.strictEqual(Atomics.load(u32, WAITERS), 0, `${how}: the park ended and its registration went`);
+      }
+    } finally {
+      other.unlock();
+      m.close();
+      other.close();
+    }
+  });
+
   it('close() rejects every pending call of the handle at once with ERR_CLOSED, and takes its registration off', async () => {
     // A handle on a mapping it did not open: its close() leaves the mapping (and the futex waits
     // on it) in place.
