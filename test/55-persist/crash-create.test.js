@@ -78,7 +78,9 @@ describe(`creators killed part way (SEED=${SEED})`, () => {
       const persisted = !how.startsWith('plain');
       const from = path.join(backup.dir, 'backup');
       const sync = ['none', 'always'][Math.floor(rnd() * 2)];
-      const probe = await runChild({ how, name: uniqueName('ccp'), dir: path.join(backup.dir, `probe-${how}`), size: SIZE, sync, from, killAt: -1, eviction: 'auto' });
+      const probeName = uniqueName('ccp');
+      const probe = await runChild({ how, name: probeName, dir: path.join(backup.dir, `probe-${how}`), size: SIZE, sync, from, killAt: -1, eviction: 'auto' });
+      removeShm(probeName); // the probe's store, left by the child that ran to the end
       assert.strictEqual(probe.code, 0, probe.stderr);
       const { events } = JSON.parse(probe.stdout);
       for (let k = 0; k < events; k++) {
