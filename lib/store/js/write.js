@@ -156,22 +156,8 @@ function set(e, nsId, key, value, enc, expiresAt = 0, stagedLength = 0) {
   if (e.expiry !== 0 && Atomics.load(e.u32, TTL_SEEN) === 0) Atomics.store(e.u32, TTL_SEEN, 1);
   // A small value needs no large block: no state of one to give back on the way out, and the
   // state object is reused (set is synchronous and never re-entered).
-  if (!isLarge) {
-    SMALL.evictions = 0;
-    SMALL.compacted = 0;
-    SMALL.handRan = false;
-    SMALL.anyClass = false;
-    SMALL.drained = false;
-    SMALL.removed = 0;
-    SMALL.evictedUnits = 0;
-    SMALL.nothingToEvict = false;
-    SMALL.need = CLASS_UNITS[cls];
-    return setLoop(e, nsId, kl, h, value, vl, enc, cls, false, SMALL);
-  }
-  const state = {
-    evictions: 0, unit: 0, gc: 0, keyHash: 0, sum: 0, compacted: 0, handRan: false, anyClass: true, drained: false, removed: 0,
-    evictedUnits: 0, nothingToEvict: false, need: large.unitsForLarge(vl),
-  };
+  if (!isLarge) return setLoop(e, nsId, kl, h, value, vl, enc, cls, false, setState(SMALL, CLASS_UNITS[cls], false));
+  const state = setState({ unit: 0, gc: 0, keyHash: 0, sum: 0 }, large.unitsForLarge(vl), true);
   try {
     setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state);
   } finally {
@@ -227,17 +213,30 @@ function stageValue(e, s, kl) {
   return n;
 }
 
-// set()'s state for a small value (no large block). handRan: the set ran the eviction hand;
-// need: the units of the block it allocates; anyClass: the hand found no entry of the set's class
-// or a larger one, and evicts any cold entry since; drained: the hand found nothing left to evict
-// (or the set made all the evictions it may); removed: the entries its hand removed; evictions:
-// the searches it ran, evictedUnits: the units its removals freed (mayEvict); nothingToEvict: a
-// search for its class passed over no entry of a smaller class it could have removed, so no
-// search for any class runs.
-const SMALL = {
-  evictions: 0, unit: 0, gc: 0, keyHash: 0, sum: 0, compacted: 0, handRan: false, anyClass: false, drained: false, removed: 0,
-  evictedUnits: 0, nothingToEvict: false, need: 0,
-};
+// A set's state, fresh for a block of `need` units: { unit, gc, keyHash, sum } (the large block
+// being written and the claim on it: prepareLarge) and the state of making room. handRan: the set
+// ran the eviction hand; anyClass: the hand found no entry of the set's class or a larger one
+// (a large value: from the start), and evicts any cold entry since; drained: the hand found
+// nothing left to evict (or the set made all the evictions it may); removed: the entries its hand
+// removed; evictions: the searches it ran, evictedUnits: the units its removals freed (mayEvict);
+// compacted: the batches of compaction steps it ran; nothingToEvict: a search for its class passed
+// over no entry of a smaller class it could have removed, so no search for any class runs.
+function setState(state, need, anyClass) {
+  state.evictions = 0;
+  state.compacted = 0;
+  state.handRan = false;
+  state.anyClass = anyClass;
+  state.drained = false;
+  state.removed = 0;
+  state.evictedUnits = 0;
+  state.nothingToEvict = false;
+  state.need = need;
+  return state;
+}
+
+// set()'s state for a small value (no large block), reused: set is synchronous and never
+// re-entered. Made as a large value's is, so that both have one shape.
+const SMALL = setState({ unit: 0, gc: 0, keyHash: 0, sum: 0 }, 0, false);
 
 // After an allocation of `units` failed for want of space: when the units freed and not merged
 // since could hold it (or `always`), one batch of compaction steps, at most maxBatches(state.need)
