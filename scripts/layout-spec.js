@@ -181,6 +181,12 @@ const constants = {
   // two full turns of a pool of this many blocks would clear every mark and then evict. A turn
   // is bounded per call by the pool size itself (see format.md §8, "Eviction").
   EVICT_TURNS: 2,
+  // Steps a run of the hand that asks for an entry of a given class or larger (an insert's block,
+  // "Making room" in format.md §8) takes at most before it gives up and the insert asks for any
+  // entry instead: where no entry of that class or larger is evictable, two full turns of a 64 MiB
+  // pool cost about 0.7 s native and 1.4 s pure-JS, for one set. A class that makes up one block
+  // in a few hundred of the pool is still found well within the bound.
+  EVICT_CLASS_STEPS: 4096,
   // After an eviction that made room, the hand goes back to the freed block (where the insert
   // puts its entry: the free list of a class is LIFO) except once every EVICT_ADVANCE_EVERY
   // evictions of a handle. A new entry must be read before the next eviction to survive (quick

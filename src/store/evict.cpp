@@ -75,8 +75,12 @@ Status Store::EvictOne(uint32_t cls, uint32_t* freed, bool* smaller) noexcept {
   const uint64_t now = NowMs();
   // Blocks are at least one unit, so EVICT_TURNS turns are at most this many steps: the first
   // turn clears every mark, the second meets every candidate unmarked.
-  const uint64_t budget = uint64_t{layout::kEvictTurns} * (totalUnits_ - firstUnit_);
-  for (uint64_t steps = 0; steps < budget; ++steps) {
+  // A search for a class stops after EVICT_CLASS_STEPS steps: the insert then asks for any entry.
+  const uint64_t turns = uint64_t{layout::kEvictTurns} * (totalUnits_ - firstUnit_);
+  const uint64_t classSteps = static_cast<uint64_t>(layout::kEvictClassSteps);
+  const uint64_t budget = cls != kClassCount && turns > classSteps ? classSteps : turns;
+  uint64_t steps = 0;
+  for (; steps < budget; ++steps) {
     const uint32_t u = AtomicLoad(&evict_->hand);
     const uint32_t freeHead = AtomicLoad(&hdr_->freeHead);
     if (u < firstUnit_ || u >= freeHead || freeHead > totalUnits_) {
@@ -128,7 +132,9 @@ Status Store::EvictOne(uint32_t cls, uint32_t* freed, bool* smaller) noexcept {
       return layout::kOk;
     }
   }
-  if (smaller != nullptr) *smaller = sawSmaller;
+  // A search cut short by its bound did not see the whole pool: a search for any class may still
+  // remove something.
+  if (smaller != nullptr) *smaller = sawSmaller || (budget < turns && steps >= budget);
   return layout::kOk;
 }
 

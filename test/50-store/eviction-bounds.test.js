@@ -75,12 +75,27 @@ forEachEngine('eviction: the bounds of one set that makes room', ({ make }) => {
     assertRefused(() => s.set('p', 'large', bytesOf(100000, 3)));
     const one = s.stats().evictionTurns - t0;
     assert.ok(one > 0);
-    // A 3000-byte value asks for its class first; the hand saw nothing it could remove, of any
-    // class, so it does not search again for any class.
+    // A 3000-byte value asks for its class first, for at most EVICT_CLASS_STEPS steps, then once
+    // for any class: one search of the pool, not two.
     const t1 = s.stats().evictionTurns;
     assertRefused(() => s.set('p', 'small', bytesOf(3000, 4)));
     const turns = s.stats().evictionTurns - t1;
     assert.ok(turns <= one + 1, `${turns} turns, one search ran ${one}`);
     assert.strictEqual(s.count('p'), count);
+  });
+
+  it('the first set of a class no entry has searches for it EVICT_CLASS_STEPS steps, not two turns', () => {
+    // 8 MiB of 100-byte entries (tens of thousands of blocks, far more than EVICT_CLASS_STEPS): a
+    // search for an entry of the 3000-byte class or larger finds none, and before its bound it
+    // ran the hand over the whole pool twice (most of a second on 64 MiB) before evicting.
+    const s = make({ size: 8 << 20, maxEntries: 1e6, eviction: 'auto' });
+    for (let i = 0; s.stats().namespaceStats.c?.evictions !== 1; i++) s.set('c', `k${i}`, SMALL);
+    assert.ok(s.stats().entries > 4 * C.EVICT_CLASS_STEPS);
+    const t0 = s.stats().evictionTurns;
+    s.set('c', 'big', bytesOf(3000, 5));
+    assert.deepStrictEqual(s.get('c', 'big'), bytesOf(3000, 5));
+    // The hand wraps at most once within EVICT_CLASS_STEPS steps and the evictions that follow.
+    const turns = s.stats().evictionTurns - t0;
+    assert.ok(turns <= 1, `${turns} turns of the hand for one set`);
   });
 });

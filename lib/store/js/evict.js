@@ -110,19 +110,22 @@ function removeUnit(e, unit, hash, why, now) {
 }
 
 // One step of the eviction hand for an insert of size class `cls` (-1: any class will do, the
-// entry count is what is full): inspects at most EVICT_TURNS turns of the pool and removes one
-// entry. Returns the units its removal freed (its block and its large block), or when it removed
-// nothing: 0 when the hand passed over an unexpired entry of an evictable namespace of a class
-// below cls (a search for any class might remove it), NOTHING_TO_EVICT when it did not (a search
-// for any class would not either). As native's EvictOne.
+// entry count is what is full): inspects at most EVICT_TURNS turns of the pool (a search for a
+// class: at most EVICT_CLASS_STEPS steps) and removes one entry. Returns the units its removal
+// freed (its block and its large block), or when it removed nothing: 0 when the hand passed over
+// an unexpired entry of an evictable namespace of a class below cls, or a search for a class
+// stopped at its bound (a search for any class might remove something), NOTHING_TO_EVICT when
+// neither (a search for any class would not either). As native's EvictOne.
 function evictOne(e, cls) {
   const u32 = e.u32;
   let sawSmaller = false;
   const now = Date.now();
   // Blocks are at least one unit, so EVICT_TURNS turns are at most this many steps: the first
   // turn clears every mark, the second meets every candidate unmarked.
-  const budget = C.EVICT_TURNS * (e.totalUnits - e.firstUnit);
-  for (let steps = 0; steps < budget; steps++) {
+  const turns = C.EVICT_TURNS * (e.totalUnits - e.firstUnit);
+  const budget = cls >= 0 && turns > C.EVICT_CLASS_STEPS ? C.EVICT_CLASS_STEPS : turns;
+  let steps = 0;
+  for (; steps < budget; steps++) {
     const u = Atomics.load(u32, HAND);
     const top = Atomics.load(u32, FREE_HEAD);
     if (u < e.firstUnit || u >= top || top > e.totalUnits) {
@@ -170,7 +173,8 @@ function evictOne(e, cls) {
       return freed;
     }
   }
-  return sawSmaller ? 0 : NOTHING_TO_EVICT;
+  // A search cut short by its bound did not see the whole pool.
+  return sawSmaller || (budget < turns && steps >= budget) ? 0 : NOTHING_TO_EVICT;
 }
 
 // Under the lock of the bucket at word `bw`: unlinks every expired entry of its chain. Returns
