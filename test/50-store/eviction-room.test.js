@@ -128,10 +128,12 @@ forEachEngine('eviction: a full store makes room at the first set', ({ make, oth
       started.onMessage);
     await started.promise;
     // Another writer may take the room a set made before the set takes it (a set refused then
-    // changes nothing of the pinned entries either): every size must get in, not every set.
+    // changes nothing of the pinned entries either): every size must get in, not every set. On a
+    // loaded machine the other thread can win every race of the first second, so the sets go on
+    // (the other thread's writes stop after its 1.5 s) until each size got in, within 200 rounds.
     const end = Date.now() + 1000;
     const stored = new Set();
-    for (let n = 0; n === 0 || Date.now() < end; n++) {
+    for (let n = 0; n === 0 || Date.now() < end || (stored.size < 3 && n < 200); n++) {
       for (const size of [3000, 60000, 200000]) {
         try {
           s.set('c', `big${n}-${size}`, bytesOf(size, n));
@@ -139,7 +141,10 @@ forEachEngine('eviction: a full store makes room at the first set', ({ make, oth
           if (err.code !== 'ERR_STORE_FULL') throw err;
           continue;
         }
-        assert.ok(s.get('c', `big${n}-${size}`).equals(bytesOf(size, n)));
+        // The other thread's sets may evict it as soon as it is in (it was never read): gone is
+        // allowed, another value is not.
+        const got = s.get('c', `big${n}-${size}`);
+        assert.ok(got === undefined || got.equals(bytesOf(size, n)), `big${n}-${size}`);
         stored.add(size);
       }
     }
