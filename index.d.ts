@@ -685,7 +685,11 @@ export declare class Semaphore implements SyncHandle {
   static open(options: SyncTarget): Semaphore;
   acquire(n?: number, timeoutMs?: number): MutexLockResult;
   tryAcquire(n?: number): MutexLockResult | false;
-  /** The pending calls of a handle take their permits in call order (docs/api.md, "Async waits of a handle"). */
+  /**
+   * The pending calls of a handle take their permits in call order (docs/api.md, "Async waits of a
+   * handle"): a call for more permits than the semaphore counts waits for releases that add them,
+   * holding back the later calls of its handle until then (or its timeout, or its signal).
+   */
   acquireAsync(n?: number, timeoutMs?: number, options?: SyncWaitOptions): Promise<MutexLockResult>;
   release(n?: number): void;
   close(): void;

@@ -291,26 +291,37 @@ class Region {
   }
 
   /**
-   * Releases the owner slot (if any) and the segment (if this handle opened one), and rejects
-   * the pending async waits with ERR_CLOSED. The sleepers of pending async waits are taken off
-   * first: a segment this handle opened is released by the close, and a wait that took itself
-   * off when its sleep ends would write to memory that no longer holds the shared word.
+   * The first step of close(), before the kind gives back what the handle holds: the pending
+   * async waits reject with ERR_CLOSED now, not when their loop's sleep ends (up to a recheck
+   * period later), and the futex waits of their loops end with them (AsyncWaits.end), so that
+   * the wake-up of what the kind gives back reaches the other waiters, not this handle's loop.
+   * A loop stops at the end of its sleep without touching the region again. Returns the queues
+   * whose loop slept, for close().
    */
-  close() {
+  endWaits() {
+    if (this.waits.length === 0) return [];
+    const closed = shmError('ERR_CLOSED', `The ${this.what} is closed`);
+    return this.waits.filter((w) => w.end(closed));
+  }
+
+  /**
+   * Releases the owner slot (if any) and the segment (if this handle opened one). The sleepers of
+   * pending async waits are taken off first: a segment this handle opened is released by the
+   * close, and a wait that took itself off when its sleep ends would write to memory that no
+   * longer holds the shared word. A loop of `slept` (endWaits()) may have taken a wake-up that
+   * its waits, gone now, never used, and its stop never passes on (the handle is closed by
+   * then): it is passed on here, while the shared words are still mapped.
+   */
+  close(slept = []) {
     this.closed = true;
     if (this.asleep !== 0) {
       Atomics.sub(this.u32, this.asleepWord, this.asleep);
       this.asleep = 0;
     }
+    for (const w of slept) w.passOnAtClose();
     if (this.owners) this.owners.leave(this.slot, this.token);
     this.release();
     if (this.segment) this.segment.close();
-    // The pending async waits reject now, not when their loop's sleep ends (up to a recheck
-    // period later); the loop stops at that wake-up without touching the region again.
-    if (this.waits.length !== 0) {
-      const closed = shmError('ERR_CLOSED', `The ${this.what} is closed`);
-      for (const w of this.waits) w.failAll(closed);
-    }
   }
 
   /** Closes the segment of a handle whose construction failed. */
@@ -368,11 +379,16 @@ class SyncObject {
     return this.#r.closed;
   }
 
-  /** Closes the handle: the kind's own step, then its owner slot and segment. Idempotent. */
+  /**
+   * Closes the handle: its pending async waits end, then the kind's own step, then its owner slot
+   * and segment. Idempotent.
+   */
   close() {
-    if (this.#r.closed) return;
+    const r = this.#r;
+    if (r.closed) return;
+    const slept = r.endWaits();
     if (this[kOnClose]) this[kOnClose]();
-    this.#r.close();
+    r.close(slept);
   }
 }
 

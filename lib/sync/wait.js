@@ -134,9 +134,13 @@ function block(i32, word, sleepers, attempt, timeoutMs, spins = 0) {
  * RECHECK_MS, exactly as block() does; the gone rule is checked by the look that comes at most
  * once per RECHECK_MS. `region` is the handle's Region: the registration is counted in it, for
  * its close() to take off, and its close() rejects what is pending with ERR_CLOSED at once.
- * `passOn()`, if given, runs when the loop stops (the handle closed or not): a kind whose
- * releaser wakes one sleeper only (the mutex) wakes another there if the wake-up this loop took
- * was not used (its waits left, timed out or aborted, while it slept).
+ * `passOn()`, if given, is what a kind whose releasers wake one sleeper only (the mutex's unlock,
+ * the condition's notifyOne) does with a wake-up the loop may have taken without using it: it
+ * wakes another sleeper if the state still calls for one. It runs when the loop stops (its waits
+ * left, timed out or aborted, while it slept), when the loop was woken and none of its waits
+ * proceeded (the head it sleeps for changed meanwhile, as when the waits before it left: a
+ * condition wait of the open group, which no notifyOne for the closed group lets go), and at
+ * close() when the loop slept (its wake-up comes to nobody then).
  */
 class AsyncWaits {
   #region;
@@ -148,6 +152,10 @@ class AsyncWaits {
   // Where the loop sleeps: the word the head's last look named and the value it saw there.
   #at = 0;
   #expected = 0;
+  // The last park ended by a wake-up ('ok') and no wait has proceeded since: the next park, or
+  // the loop's end, passes the wake-up on. (A wake-up can be one meant for the loop's waits that
+  // another waiter's look used first: passOn() then finds nothing to pass on.)
+  #woken = false;
 
   constructor(region, word, sleepers, passOn) {
     this.#region = region;
@@ -168,7 +176,10 @@ class AsyncWaits {
   run(attempt, timeoutMs, signal, word = this.#word) {
     const look = () => {
       const r = attempt(this.#recheck.due());
-      if (typeof r !== 'number') return r;
+      if (typeof r !== 'number') {
+        this.#woken = false;
+        return r;
+      }
       this.#at = wordOf(word);
       this.#expected = r;
       return TIMED_OUT;
@@ -176,9 +187,21 @@ class AsyncWaits {
     return this.#fifo.run(look, timeoutMs, signal);
   }
 
-  /** Every pending wait rejects with `e` now (the handle closed). */
-  failAll(e) {
+  /**
+   * At close(), while the region is still mapped: every pending wait rejects with `e` now, and a
+   * parked loop's futex wait ends with them (unpark()), so that no wake-up reaches it from here
+   * on. Returns whether the loop was parked: a wake-up it took may then have come to nobody, and
+   * passOnAtClose() passes it on once the kind gave back what the handle held.
+   */
+  end(e) {
+    const parked = this.#fifo.pumping;
     this.#fifo.failAll(e);
+    return parked;
+  }
+
+  /** See end(). */
+  passOnAtClose() {
+    if (this.#passOn) this.#passOn();
   }
 
   // The loop's wait (AsyncFifo): nothing before the look, whose value is the futex's expected
@@ -191,17 +214,27 @@ class AsyncWaits {
   async park() {
     const r = this.#region;
     const { i32 } = r;
+    // Woken, and the look since let no wait proceed: the wake-up may have been the one a
+    // releaser gave for another waiter. Passed on before this park registers, so that it does
+    // not reach this loop again.
+    if (this.#woken) {
+      this.#woken = false;
+      if (this.#passOn) this.#passOn();
+    }
     Atomics.add(i32, this.#sleepers, 1);
     r.sleeping(this.#sleepers);
+    let woke;
     try {
-      await sleepAsync(i32, this.#at, this.#expected, RECHECK_MS);
+      woke = await sleepAsync(i32, this.#at, this.#expected, RECHECK_MS);
     } finally {
       if (r.awake()) Atomics.sub(i32, this.#sleepers, 1);
     }
     r.usable();
+    this.#woken = woke === 'ok';
   }
 
   ended() {
+    this.#woken = false;
     if (this.#passOn && !this.#region.closed) this.#passOn();
   }
 

@@ -7,9 +7,11 @@
 const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
+const { Worker } = require('worker_threads');
 const { Mutex, RwLock, Condition, Semaphore, Barrier, WaitGroup, ShmError } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { C, W } = require('../../lib/layout/layout');
+const G = require('../../lib/sync/condition-groups');
 const { uniqueName, removeShm, holderProcess } = require('../helpers/process');
 const { actor } = require('../helpers/sync-actors');
 
@@ -17,6 +19,13 @@ const withAddon = addon ? describe : describe.skip;
 const MUTEX_CHILD = path.join(__dirname, '..', 'helpers', 'children', 'mutex-child.js');
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const WAITERS = C.SYNC_MUTEX_OFFSET / WORD + W.MUTEX_STATE.WAITERS;
+const LOCK = C.SYNC_MUTEX_OFFSET / WORD + W.MUTEX_STATE.LOCK;
+const COND_SEQ = C.SYNC_STATE_OFFSET / WORD + W.CONDITION_STATE.SEQ;
+const COND_SLEEPERS = C.SYNC_STATE_OFFSET / WORD + W.CONDITION_STATE.SLEEPERS;
+const COND_GROUPS = (C.SYNC_STATE_OFFSET / WORD + W.CONDITION_STATE.GROUPS) / 2; // a u64 index
+// How long a waiter that should be woken at once is given: far beyond any scheduling delay. A
+// waiter without a recheck that is still asleep then was not woken at all.
+const WOKEN_WITHIN_MS = 3000;
 // How many more OS threads than before the waits began this process may have while thousands of
 // waits are pending: the addon's few futex watchers and the runtime's own, never one per wait.
 const MORE_THREADS = 50;
@@ -47,6 +56,64 @@ async function settledNow(...promises) {
 
 // Settles like `p` without counting as an unhandled rejection meanwhile.
 const handled = (p) => { p.catch(() => {}); return p; };
+
+// A waiter of another party (a worker here) as the shared words see it, without the recheck of
+// the package's own waiters, so that only a wake-up ends its sleep: sleep() registers it on the
+// sleepers word `sleepers` of `i32` and puts it asleep on word `index` with its present value,
+// behind the waits asleep before it in the kernel's queue of the word (a wake-up of one waiter
+// reaches them first). `result` is 'ok' when a wake-up reached it, 'timed-out' when none did
+// within WOKEN_WITHIN_MS. A condition waiter (`epoch`: the epoch it registered under) takes a
+// token of its closed group as soon as it is woken, as the package's waiters do: 'ok took'
+// then, 'ok let go' when its group was let go without one.
+async function otherSleeper(i32, index, sleepers, epoch) {
+  const go = new Int32Array(new SharedArrayBuffer(WORD));
+  const worker = new Worker(SLEEPER, {
+    eval: true,
+    workerData: {
+      futex: require.resolve('../../lib/segment/futex'),
+      groups: require.resolve('../../lib/sync/condition-groups'),
+      buffer: i32.buffer,
+      byteOffset: i32.byteOffset,
+      length: i32.length,
+      index,
+      sleepers,
+      at: COND_GROUPS,
+      epoch,
+      go,
+      ms: WOKEN_WITHIN_MS,
+    },
+  });
+  const result = new Promise((resolve, reject) => {
+    worker.on('message', (m) => { if (m !== 'ready') resolve(m); });
+    worker.once('error', reject);
+  });
+  await new Promise((resolve) => worker.once('message', resolve)); // 'ready'
+  return {
+    result,
+    async sleep() {
+      Atomics.store(go, 0, 1);
+      Atomics.notify(go, 0);
+      await sleep(5); // in the kernel by then
+    },
+  };
+}
+const SLEEPER = `
+const { workerData: d, parentPort } = require('worker_threads');
+const futex = require(d.futex);
+const G = require(d.groups);
+const i32 = new Int32Array(d.buffer, d.byteOffset, d.length);
+parentPort.postMessage('ready');
+Atomics.wait(d.go, 0, 0);
+Atomics.add(i32, d.sleepers, 1);
+let r = futex.wait(i32, d.index, Atomics.load(i32, d.index), d.ms);
+Atomics.sub(i32, d.sleepers, 1);
+if (d.epoch !== undefined && r === 'ok') {
+  const u64 = new BigUint64Array(d.buffer, d.byteOffset, d.length / 2);
+  const [, n] = G.update(u64, d.at, (g) => (G.age(g, d.epoch) === 1 && g.tokens > 0 ? G.take(g) : null));
+  r += n === null ? ' let go' : ' took';
+}
+parentPort.postMessage(r);
+`;
 
 const isCode = (code) => (e) => e instanceof ShmError && e.code === code;
 
@@ -257,6 +324,87 @@ withAddon('sync objects: the pending async waits of one handle', function () {
       m.close();
       other.close();
     }
+  });
+
+  it('a condition loop woken by a notifyOne that none of its waits can take passes the wake-up on to another waiter', async function () {
+    this.timeout(WOKEN_WITHIN_MS + 5000);
+    const buffer = new SharedArrayBuffer(Mutex.BYTES + Condition.BYTES);
+    const m = Mutex.open({ buffer });
+    const c = Condition.open({ buffer, byteOffset: Mutex.BYTES });
+    const notifier = Condition.open({ buffer, byteOffset: Mutex.BYTES });
+    const i32 = new Int32Array(buffer, Mutex.BYTES, Condition.BYTES / WORD);
+    const u64 = new BigUint64Array(buffer, Mutex.BYTES, Condition.BYTES / BigUint64Array.BYTES_PER_ELEMENT);
+    // Two waiters of another party, x and y, as the groups word sees them.
+    const other = (step) => G.update(u64, COND_GROUPS, step);
+    other(G.register);
+    const [, { epoch }] = other(G.register);
+    const y = await otherSleeper(i32, COND_SEQ, COND_SLEEPERS, epoch);
+    m.lock();
+    const ac = new AbortController();
+    const first = handled(c.waitAsync(m, undefined, { signal: ac.signal }));
+    // The groups move on: x, y and the first wait are the closed group, with one token, which x
+    // takes before the handle's loop looks: the first wait sleeps on `seq`.
+    notifier.notifyOne();
+    other(G.take);
+    m.lock();
+    const second = c.waitAsync(m); // in the open group, behind the first wait
+    await sleep(5); // the loop sleeps on seq
+    await y.sleep(); // y too, behind it
+    // The first wait leaves: the loop's head is now the second one, which no notifyOne for the
+    // closed group lets go; the loop still sleeps on `seq`, first in its queue.
+    ac.abort();
+    await assert.rejects(first, { name: 'AbortError' });
+    m.unlock();
+    // A token for y; the one wake-up reaches the handle's loop, which must pass it on.
+    notifier.notifyOne();
+    // Not woken, y would be let go later by the loop's check for tokens nobody takes (a recheck
+    // period after it saw the token), not by the notify.
+    assert.strictEqual(await y.result, 'ok took', 'y, the only waiter the notify was for, was woken and took its token');
+    assert.strictEqual(notifier.waiting, 1);
+    notifier.notifyAll();
+    assert.deepStrictEqual(await second, { notified: true, recovered: false });
+    m.unlock();
+    for (const h of [m, c, notifier]) h.close();
+  });
+
+  it('a handle on a SharedArrayBuffer closed just after its sleeping loop took an unlock wake-up passes it on', async function () {
+    this.timeout(WOKEN_WITHIN_MS + 5000);
+    const buffer = new SharedArrayBuffer(Mutex.BYTES);
+    const holder = Mutex.open({ buffer });
+    const m = Mutex.open({ buffer });
+    const i32 = new Int32Array(buffer);
+    const other = await otherSleeper(i32, LOCK, WAITERS);
+    holder.lock();
+    const p = handled(m.lockAsync());
+    await sleep(5);
+    await other.sleep();
+    holder.unlock(); // wakes one waiter: the handle's loop, asleep first
+    m.close(); // before the loop looks again
+    await assert.rejects(p, isCode('ERR_CLOSED'));
+    assert.strictEqual(await other.result, 'ok', 'the other waiter was woken');
+    assert.deepStrictEqual(holder.tryLock(), { recovered: false });
+    holder.unlock();
+    holder.close();
+  });
+
+  it('a handle closed while it holds the mutex and its own lockAsync() sleeps abandons the mutex and wakes another waiter', async function () {
+    this.timeout(WOKEN_WITHIN_MS + 5000);
+    const buffer = new SharedArrayBuffer(Mutex.BYTES);
+    const m = Mutex.open({ buffer });
+    const next = Mutex.open({ buffer });
+    const i32 = new Int32Array(buffer);
+    const other = await otherSleeper(i32, LOCK, WAITERS);
+    m.lock();
+    const p = handled(m.lockAsync()); // waits for the handle's own hold
+    await sleep(5);
+    await other.sleep();
+    m.close(); // abandons the mutex (api.md, mutex.close()): one waiter is woken
+    await assert.rejects(p, isCode('ERR_CLOSED'));
+    assert.strictEqual(await other.result, 'ok', 'the other waiter was woken, not the closed handle\'s loop');
+    assert.strictEqual(Atomics.load(i32, WAITERS), 0, 'no registration of the closed handle is left');
+    assert.deepStrictEqual(next.tryLock(), { recovered: true }, 'abandoned, not unlocked: the next holder is told');
+    next.unlock();
+    next.close();
   });
 
   it('close() rejects every pending call of the handle at once with ERR_CLOSED, and takes its registration off', async () => {

@@ -175,6 +175,30 @@ describe('Semaphore', () => {
     });
   });
 
+  it('an acquireAsync() for more permits than the semaphore counts waits for releases that add them, holding back the later calls of its handle; above 2^31 - 1 it throws at once', async () => {
+    const buffer = sab();
+    const s = Semaphore.create({ buffer, permits: 1 });
+    const producer = Semaphore.open({ buffer });
+    assert.throws(() => s.acquireAsync(2 ** 31), (e) => e instanceof RangeError && e.code === 'ERR_INVALID_ARG');
+    const order = [];
+    const big = s.acquireAsync(3).then((r) => { order.push('big'); return r; });
+    const small = s.acquireAsync(1).then((r) => { order.push('small'); return r; });
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    assert.deepStrictEqual(order, [], 'the call for 1 waits behind the call for 3, though a permit is free');
+    assert.strictEqual(s.permits, 1);
+    producer.release(2); // new permits: the semaphore counts 3
+    assert.deepStrictEqual(await big, { recovered: false });
+    assert.strictEqual(s.held, 3);
+    s.release(1);
+    assert.deepStrictEqual(await small, { recovered: false });
+    assert.deepStrictEqual(order, ['big', 'small']);
+    assert.strictEqual(s.held, 3);
+    s.release(3);
+    assert.strictEqual(s.permits, 3);
+    s.close();
+    producer.close();
+  });
+
   it('bad arguments', () => {
     const invalid = (cls) => (e) => e instanceof cls && e.code === 'ERR_INVALID_ARG';
     assert.throws(() => Semaphore.create({ buffer: sab(), permits: -1 }), invalid(RangeError));
