@@ -9,7 +9,8 @@ export type SegmentCreateOptions = SegmentTarget & {
   /** Fail with ERR_SHM_EXISTS when it exists (default true). With false an existing segment is
    * opened and grown to at least `size`; it is never shrunk. */
   exclusive?: boolean;
-  /** Allocate the space now with posix_fallocate (default true), so that a full /dev/shm or
+  /** Allocate the space now (default true: fallocate, or posix_fallocate of the added range where
+   * the file system lacks it; existing bytes are never written), so that a full /dev/shm or
    * disk is ERR_SHM_NO_SPACE here rather than a SIGBUS later. false: sparse (see docs/api.md). */
   reserve?: boolean;
 };
