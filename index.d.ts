@@ -562,6 +562,8 @@ export declare class Store {
   /** The snapshot of the union of the values of several snapshots (null entries are skipped). */
   static mergeLatency(snapshots: Array<LatencySnapshot | null>): LatencySnapshot;
   close(): void;
+  /** close(), for `using`. */
+  [Symbol.dispose](): void;
 }
 
 /** Where a Mutex lives: a segment (name or path) or a SharedArrayBuffer, at byteOffset (a multiple of 64). */
