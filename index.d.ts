@@ -9,7 +9,8 @@ export type SegmentCreateOptions = SegmentTarget & {
   /** Fail with ERR_SHM_EXISTS when it exists (default true). With false an existing segment is
    * opened and grown to at least `size`; it is never shrunk. */
   exclusive?: boolean;
-  /** Allocate the space now with posix_fallocate (default true), so that a full /dev/shm or
+  /** Allocate the space now (default true: fallocate, or posix_fallocate of the added range where
+   * the file system lacks it; existing bytes are never written), so that a full /dev/shm or
    * disk is ERR_SHM_NO_SPACE here rather than a SIGBUS later. false: sparse (see docs/api.md). */
   reserve?: boolean;
 };
@@ -103,6 +104,7 @@ export type ShmErrorCode =
   | 'ERR_PERSIST_IO'
   | 'ERR_PERSIST_CORRUPT'
   | 'ERR_PERSIST_STALE'
+  | 'ERR_NOT_PERSISTED'
   | 'ERR_PEER_MISSING'
   | 'ERR_POOL_EXHAUSTED'
   | 'ERR_BAD_HANDLE'
@@ -515,13 +517,16 @@ export declare class Store {
   set(ns: string, key: string, value: StoreValue, options?: SetOptions): this;
   /** ms until the entry expires, Infinity without expiry, undefined when absent or expired. */
   ttl(ns: string, key: string): number | undefined;
-  /** Sets, and resolves once the write is on stable storage (a store with `persist` only). */
+  /** Sets, and resolves once the write is on stable storage. Bad arguments reject with TypeError /
+   * RangeError; a store without `persist` then rejects with ERR_NOT_PERSISTED. */
   setDurable(ns: string, key: string, value: StoreValue, options?: SetOptions): Promise<this>;
   /** Resolves once every logged write is on stable storage (at once without `persist`). */
   flush(): Promise<void>;
-  /** Writes a snapshot while writers keep writing and removes the log it covers (`persist` only). */
+  /** Writes a snapshot while writers keep writing and removes the log it covers (`persist` only:
+   * ERR_NOT_PERSISTED otherwise). */
   checkpoint(): CheckpointReport;
-  /** Copies the snapshot and the durable log into dir; later calls copy only what changed. */
+  /** Copies the snapshot and the durable log into dir; later calls copy only what changed
+   * (`persist` only: ERR_NOT_PERSISTED otherwise, after dir is checked). */
   backup(dir: string): BackupReport;
   /** The persistence of this handle, null without `persist`; throws ERR_CLOSED once closed. */
   readonly persistence: PersistInfo | null;
@@ -557,6 +562,8 @@ export declare class Store {
   /** The snapshot of the union of the values of several snapshots (null entries are skipped). */
   static mergeLatency(snapshots: Array<LatencySnapshot | null>): LatencySnapshot;
   close(): void;
+  /** close(), for `using`. */
+  [Symbol.dispose](): void;
 }
 
 /** Where a Mutex lives: a segment (name or path) or a SharedArrayBuffer, at byteOffset (a multiple of 64). */

@@ -1436,6 +1436,9 @@ const statuses = [
   // A write through a handle of a persisted store that another opener rebuilt from its log since
   // the handle attached (docs/format.md §16, "Recovery": the fence).
   [47, 'ERR_PERSIST_STALE'],
+  // A call that only a persisted store can serve (setDurable, checkpoint, backup) on a store
+  // opened without `persist`: a state of the handle, not a bad argument (those are checked first).
+  [48, 'ERR_NOT_PERSISTED'],
   // 50-54: the adapters room. A package an adapter needs (a peer dependency) is not installed.
   [50, 'ERR_PEER_MISSING'],
   // Pools (docs/format.md §17): no free block (after reclaiming those of gone holders); a handle

@@ -42,6 +42,26 @@ function storeRecord(engine, id, enc, expiry) {
   engine.setEncoded(id, r.u8, r.keyAt, r.keyLength, r.valueLength, enc, expiry);
 }
 
+/**
+ * The ShmError of a call that only a store opened with `persist` can serve (`method`: its name),
+ * on one opened without: ERR_NOT_PERSISTED, a state of the handle.
+ */
+function notPersisted(method) {
+  return new ShmError('ERR_NOT_PERSISTED', `${method}() needs a store opened with "persist"`);
+}
+
+/**
+ * The checks of a set's arguments that _loggedSet makes before it touches the store (the
+ * namespace, the key, the options, the value's type and length), for a call refused for another
+ * reason once its arguments are found good.
+ */
+function checkSetArgs(ns, key, value, opts) {
+  checkNsName(ns);
+  checkKey(key);
+  cache.expiryOf(opts);
+  checkValueLength(typeof value === 'string' ? value : encodeValue(value)[0]);
+}
+
 class LoggedStore extends BaseStore {
   constructor(...args) {
     super(...args);
@@ -267,9 +287,14 @@ class LoggedStore extends BaseStore {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this._p === null) return Promise.reject(new ShmError('ERR_INVALID_ARG', 'setDurable() needs a store opened with "persist"'));
     let end;
     try {
+      if (this._p === null) {
+        // The arguments first, as a set checks them: a bad one is the caller's TypeError or
+        // RangeError whether or not the store is persisted; only then the state.
+        checkSetArgs(ns, key, value, opts);
+        throw notPersisted('setDurable');
+      }
       end = this._loggedSet(ns, key, value, opts);
     } catch (err) {
       return Promise.reject(err);
@@ -426,4 +451,4 @@ class LoggedStore extends BaseStore {
   }
 }
 
-module.exports = { LoggedStore, setRecord };
+module.exports = { LoggedStore, setRecord, notPersisted };

@@ -25,7 +25,7 @@ const { backup } = require('./backup');
 const { checkPersist, geometryOf, storePolicyOf, geometryFault, targetOf } = require('./options');
 const { POLICY_NAMES } = require('../store/cache-options');
 const { restoreBackup } = require('./restore');
-const { LoggedStore, setRecord } = require('./logged-store');
+const { LoggedStore, setRecord, notPersisted } = require('./logged-store');
 const { checkAttached, takeTag, checkReplaceable } = require('./tag');
 
 // Removes the directories from `made` (the first one a recursive mkdir made) down to `dir`, each
@@ -363,7 +363,7 @@ class Store extends LoggedStore {
   checkpoint() {
     this._live(); // first: close() forgets the persistence (ERR_CLOSED, not "needs persist")
     const p = this._p;
-    if (p === null) throw new ShmError('ERR_INVALID_ARG', 'checkpoint() needs a store opened with "persist"');
+    if (p === null) throw notPersisted('checkpoint');
     return checkpoint(this, p);
   }
 
@@ -376,8 +376,8 @@ class Store extends LoggedStore {
   backup(dir) {
     this._live();
     const p = this._p;
-    if (p === null) throw new ShmError('ERR_INVALID_ARG', 'backup() needs a store opened with "persist"');
-    v.validateString(dir, 'dir', { minLength: 1 });
+    v.validateString(dir, 'dir', { minLength: 1 }); // the argument first, then the state
+    if (p === null) throw notPersisted('backup');
     const to = path.resolve(dir);
     // No persistence directory is a backup's: this store's (by whatever path reaches it, a
     // symbolic link included) or another store's. The copies would replace its log files in

@@ -739,6 +739,15 @@ class Store {
   }
 }
 
+// `using store = Store.open(...)` closes the handle at the end of the block. It calls close()
+// through the instance, not as a copy of this class's method, so that a subclass's close() (the
+// persisted store's: its log and control segment) runs.
+if (typeof Symbol.dispose === 'symbol') {
+  Store.prototype[Symbol.dispose] = function dispose() {
+    this.close();
+  };
+}
+
 // The periodic flush of the handle's private counters (lib/store/flusher.js): the read cache's
 // hits first, then the engine's.
 function flushStore(store) {

@@ -43,6 +43,7 @@ enum Status : int32_t {
   kErrPersistIo = 45,
   kErrPersistCorrupt = 46,
   kErrPersistStale = 47,
+  kErrNotPersisted = 48,
   kErrPeerMissing = 50,
   kErrPoolExhausted = 70,
   kErrBadHandle = 71,
@@ -88,6 +89,7 @@ inline const char* StatusCode(int32_t s) noexcept {
     case 45: return "ERR_PERSIST_IO";
     case 46: return "ERR_PERSIST_CORRUPT";
     case 47: return "ERR_PERSIST_STALE";
+    case 48: return "ERR_NOT_PERSISTED";
     case 50: return "ERR_PEER_MISSING";
     case 70: return "ERR_POOL_EXHAUSTED";
     case 71: return "ERR_BAD_HANDLE";

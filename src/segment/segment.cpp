@@ -140,8 +140,25 @@ class SignalsBlocked {
   bool blocked_ = false;
 };
 
+// True for the errors with which fallocate(2) says the file system (or the mode) has no
+// allocation without writing: NFS before 4.2, some FUSE file systems.
+bool FallocateUnsupported(int e) noexcept {
+  return e == EOPNOTSUPP || e == ENOSYS;
+}
+
+// fallocate(2) with EINTR retried. glibc's fallocate is the system call alone: it allocates
+// blocks without writing a byte, or fails (EOPNOTSUPP where the file system cannot), unlike
+// posix_fallocate (see GrowLocked). Returns 0 or -1 with errno set.
+int FallocateRetry(int fd, int mode, uint64_t offset, uint64_t len) noexcept {
+  int rc;
+  do {
+    rc = fallocate(fd, mode, static_cast<off_t>(offset), static_cast<off_t>(len));
+  } while (rc < 0 && errno == EINTR);
+  return rc;
+}
+
 // Grows the object behind fd to at least `size` (never shrinks) and, with reserve, allocates
-// [0, size). Holds an exclusive flock so that concurrent shmstore creators serialise; the size
+// its blocks. Holds an exclusive flock so that concurrent shmstore creators serialise; the size
 // is read again under the lock. *mapped_size receives max(current size, size).
 //
 // The size changes in one step, from `current` to `size`, never through sizes between: an opener
@@ -152,6 +169,25 @@ class SignalsBlocked {
 // one byte per block. So with reserve the blocks are allocated with the size kept where the file
 // system can, and the size set after in one step; elsewhere the size is set first and the blocks
 // allocated after.
+//
+// glibc's fallback is not an allocation but a read and a write per block: it reads one byte and,
+// where it read a zero, writes a zero back. Over bytes that other processes have mapped and write
+// (an existing store opened or grown by a second process), a byte they write between that read
+// and that write is overwritten with zero. So the fallback runs only over [current, size), the
+// range this call adds, which no other process has written yet (it lies past the end every
+// earlier opener mapped; creators serialise on the flock, and whoever maps the new size meanwhile
+// waits for the structure the creator writes after this call). [0, current) is allocated only by
+// the fallocate system call, which writes no data: with the size kept over [0, size) when the
+// object grows, with mode 0 (which leaves the size as it is, the range ending at or before the
+// end) over the existing bytes otherwise. Where the file system has no fallocate at all, the
+// existing bytes stay as they are (allocated when their creator reserved them, sparse otherwise)
+// and only the added range is allocated.
+//
+// With reserve:
+//   grow, keep-size fallocate works    fallocate(KEEP_SIZE, [0, size)), then ftruncate(size)
+//   grow, keep-size mode unsupported   fallocate(0, [0, current)) where it works,
+//                                      ftruncate(size), then posix_fallocate([current, size))
+//   already `size` long or more        fallocate(0, [0, size)) where it works, nothing else
 Status GrowLocked(int fd, uint64_t size, bool reserve, uint64_t* mapped_size,
                   SysError* err) noexcept {
   if (FlockRetry(fd, LOCK_EX) < 0) return Fail(errno, "flock", err);
@@ -170,7 +206,8 @@ Status GrowLocked(int fd, uint64_t size, bool reserve, uint64_t* mapped_size,
     struct statvfs vfs;
     const bool tooBig = reserve && size > current && fstatvfs(fd, &vfs) == 0 && vfs.f_blocks != 0 &&
                         size - current > uint64_t{vfs.f_bavail} * uint64_t{vfs.f_frsize};
-    bool allocated = false;
+    bool allocated = false;  // by keep-size fallocate, before the size is set
+    bool emulate = false;    // keep-size fallocate unsupported: posix_fallocate after the size
     // The allocations below run with the signals blocked (SignalsBlocked), restored when this
     // block ends.
     SignalsBlocked quiet;
@@ -185,15 +222,26 @@ Status GrowLocked(int fd, uint64_t size, bool reserve, uint64_t* mapped_size,
       // allocation leaves the size as it was. EINTR (a signal that could not be blocked, or a
       // mask that could not be set) is retried; on tmpfs the retry starts over, since an
       // interrupted allocation gives back the pages it allocated.
-      int rc;
-      do {
-        rc = fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(size));
-      } while (rc < 0 && errno == EINTR);
-      if (rc == 0) {
+      if (FallocateRetry(fd, FALLOC_FL_KEEP_SIZE, 0, size) == 0) {
         allocated = true;
-      } else if (errno != EOPNOTSUPP && errno != ENOSYS) {
+      } else if (!FallocateUnsupported(errno)) {
         status = Fail(errno, "fallocate", err);
         ReleasePastEnd(fd, current);  // what a file system kept of a partial allocation
+      } else if (current > 0 && FallocateRetry(fd, 0, 0, current) < 0 &&
+                 !FallocateUnsupported(errno)) {
+        // The existing bytes as for an object already long enough (below); mode 0 over
+        // [0, current) leaves the size as it is.
+        status = Fail(errno, "fallocate", err);
+      } else {
+        emulate = true;
+      }
+    } else if (reserve) {
+      // Already `size` long or more (an open of an existing object with reserve): its bytes may be
+      // mapped and written by other processes, so only the system call, which writes nothing,
+      // may allocate them; mode 0 over [0, size) leaves the size as it is. Where the file system
+      // has none, nothing is allocated: the object is as its creator left it.
+      if (FallocateRetry(fd, 0, 0, size) < 0 && !FallocateUnsupported(errno)) {
+        status = Fail(errno, "fallocate", err);
       }
     }
     if (status == layout::kOk && current < size) {
@@ -206,13 +254,14 @@ Status GrowLocked(int fd, uint64_t size, bool reserve, uint64_t* mapped_size,
         if (allocated) ReleasePastEnd(fd, current);
       }
     }
-    if (status == layout::kOk && reserve && !allocated) {
-      // Without fallocate's keep-size mode (or for an object already `size` long or more):
-      // posix_fallocate returns the error number instead of setting errno; the size is `size`
-      // or more already, so it only allocates. With the signals blocked nothing but a signal
-      // that cannot be blocked interrupts it; EINTR is retried all the same, and the retry
-      // starts over on a file system that gives back what an interrupted call allocated (tmpfs)
-      // or continues where one keeps it (ext4, xfs).
+    if (status == layout::kOk && emulate) {
+      // Without fallocate's keep-size mode, and only for the range this call added (current <
+      // size): posix_fallocate tries fallocate itself and falls back to writing a byte per
+      // block, which is safe there and only there (see above). It returns the error number
+      // instead of setting errno; the size is `size` already, so it only allocates. With the
+      // signals blocked nothing but a signal that cannot be blocked interrupts it; EINTR is
+      // retried all the same, and the retry starts over on a file system that gives back what an
+      // interrupted call allocated (tmpfs) or continues where one keeps it (ext4, xfs).
       //
       // When it fails, the object keeps the size set above, sparse past what was allocated, and
       // is not truncated back: an opener may have mapped it at that size meanwhile, and pages cut
@@ -222,7 +271,7 @@ Status GrowLocked(int fd, uint64_t size, bool reserve, uint64_t* mapped_size,
       // reads the size of what a failed create leaves.
       int rc;
       do {
-        rc = posix_fallocate(fd, 0, static_cast<off_t>(size));
+        rc = posix_fallocate(fd, static_cast<off_t>(current), static_cast<off_t>(size - current));
       } while (rc == EINTR);
       if (rc != 0) status = Fail(rc, "posix_fallocate", err);
     }

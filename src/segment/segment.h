@@ -15,6 +15,10 @@
 //   SIGBUS on first touch. Without it the object is
 //   sparse and a later write to a hole can SIGBUS when the file system is full: the caller
 //   accepted that risk.
+// - Bytes that exist already (an open or grow of an existing object) are never written: they are
+//   allocated only by the fallocate system call, and left as they are where the file system has
+//   none. posix_fallocate's fallback, which writes a zero byte per block, runs only over the range
+//   a grow adds (a write of another process between its read and its write would be lost).
 // - A failed create removes the object when (and only when) this call created it.
 #pragma once
 
@@ -50,7 +54,7 @@ struct CreateOptions {
   uint64_t size = 0;         // 1..kMaxSegmentSize
   uint32_t mode = 0600;      // permission bits (0..0777) applied exactly, umask ignored
   bool exclusive = true;     // fail with kErrShmExists when the object exists
-  bool reserve = true;       // allocate the range now (posix_fallocate) instead of sparse
+  bool reserve = true;       // allocate the range now (see GrowLocked) instead of sparse
 };
 
 // True when `name` is a valid shared memory object name (see kMaxShmNameLength).

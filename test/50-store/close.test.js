@@ -1,6 +1,7 @@
 'use strict';
-// store.close(), store.closed, store.buffer, store.engine (docs/api.md): close() is idempotent,
-// every later call is ERR_CLOSED, also when user code closes the store in the middle of a call.
+// store.close(), store[Symbol.dispose](), store.closed, store.buffer, store.engine (docs/api.md):
+// close() is idempotent, every later call is ERR_CLOSED, also when user code closes the store in
+// the middle of a call.
 const assert = require('assert');
 const { forEachEngine } = require('../helpers/engines');
 const { Store } = require('../../lib/store/store');
@@ -46,6 +47,28 @@ forEachEngine('store.close(), store.closed, store.buffer, store.engine', ({ engi
     assert.throws(() => s.buffer, { code: 'ERR_CLOSED' });
     assert.throws(() => s.latency(), { code: 'ERR_CLOSED' });
     assert.throws(() => s.enableLatency(), { code: 'ERR_CLOSED' });
+  });
+
+  it('[Symbol.dispose]() is close(), as `using` calls it: idempotent, later calls ERR_CLOSED', () => {
+    const s = make();
+    s.set('c', 'k', 1);
+    assert.strictEqual(typeof s[Symbol.dispose], 'function');
+    s[Symbol.dispose]();
+    assert.strictEqual(s.closed, true);
+    assert.throws(() => s.get('c', 'k'), { code: 'ERR_CLOSED' });
+    s[Symbol.dispose]();
+    s.close();
+    // It calls the handle's own close(), whatever replaced it on the instance or in a subclass.
+    const t = make();
+    let calls = 0;
+    const close = t.close;
+    t.close = function () {
+      calls++;
+      return close.call(this);
+    };
+    t[Symbol.dispose]();
+    assert.strictEqual(calls, 1);
+    assert.strictEqual(t.closed, true);
   });
 
   it('flush() of a closed store rejects with ERR_CLOSED', async () => {

@@ -448,7 +448,7 @@ const { exitedPid } = require('../helpers/process');
       fs.rmSync(empty, { recursive: true, force: true });
     }
     const plain = Store.create({ buffer: new SharedArrayBuffer(1 << 22) });
-    assert.throws(() => plain.backup(bdir), { code: 'ERR_INVALID_ARG' });
+    assert.throws(() => plain.backup(bdir), { name: 'ShmError', code: 'ERR_NOT_PERSISTED' });
     plain.close();
   });
 

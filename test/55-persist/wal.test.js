@@ -472,7 +472,7 @@ describe('Persistence: options and errors', () => {
     const s = Store.create({ buffer: new SharedArrayBuffer(1 << 22) });
     assert.strictEqual(s.persistence, null);
     await s.flush();
-    await assert.rejects(s.setDurable('n', 'k', 1), { code: 'ERR_INVALID_ARG' });
+    await assert.rejects(s.setDurable('n', 'k', 1), { name: 'ShmError', code: 'ERR_NOT_PERSISTED' });
     // Bad arguments reject too (setDurable never throws): a persisted store's as well.
     const p = persistTarget('rej');
     try {

@@ -79,6 +79,7 @@ Store.openOrCreate({ buffer: new SharedArrayBuffer(1 << 20) });
 // @ts-expect-error openOrCreate needs the size a creator gives
 Store.openOrCreate({ name: 'types' });
 Store.create({ buffer: new SharedArrayBuffer(1 << 20) }).close();
+Store.create({ buffer: new SharedArrayBuffer(1 << 20) })[Symbol.dispose]();
 s.close();
 
 const seg = Segment.create({ name: 'types-seg', size: 4096 });

@@ -10,6 +10,19 @@ const { openStore } = require('./target');
 
 const NOT_A_STORE = new Set(['ERR_BAD_MAGIC', 'ERR_BAD_SIZE']);
 const H = AT.HEADER;
+// The files ls reads are opened without waiting: a FIFO put in the place of a file after its
+// stat would otherwise hold the listing until a writer comes (O_NONBLOCK changes nothing for a
+// regular file).
+const READ_NONBLOCK = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK;
+
+// What a path that is no regular file is, for its row.
+function fileType(st) {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'a special file';
+}
 
 /**
  * The size a store's own header gives for it, or null when `file` does not begin with a whole,
@@ -22,7 +35,7 @@ function headerSize(file) {
   const u32 = new Uint32Array(C.HEADER_SIZE / Uint32Array.BYTES_PER_ELEMENT);
   let fd;
   try {
-    fd = fs.openSync(file, 'r');
+    fd = fs.openSync(file, READ_NONBLOCK);
     if (fs.readSync(fd, u32, 0, C.HEADER_SIZE, 0) < C.HEADER_SIZE) return null;
   } catch {
     return null;
@@ -43,7 +56,7 @@ function hasStoreMagic(file) {
   const word = new Uint32Array(1);
   let fd;
   try {
-    fd = fs.openSync(file, 'r');
+    fd = fs.openSync(file, READ_NONBLOCK);
     const offset = H.MAGIC * Uint32Array.BYTES_PER_ELEMENT;
     return fs.readSync(fd, word, 0, word.byteLength, offset) === word.byteLength && word[0] === C.MAGIC;
   } catch {
@@ -101,7 +114,14 @@ function registryRow(c) {
 function describe(c) {
   const st = fs.statSync(c.file, { throwIfNoEntry: false });
   if (!st) return { name: c.name, size: null, kind: 'missing', entries: null, namespaces: null };
-  if (!st.isFile()) return null;
+  if (!st.isFile()) {
+    // A folder inside a listed folder is not descended into. Anything else that is no regular
+    // file (a FIFO, a socket, a device) is listed with why it is not a segment, as Store.open
+    // refuses it, and never opened (a FIFO's open or read could wait for a writer).
+    if (st.isDirectory()) return null;
+    return { name: c.name, size: null, kind: `unreadable (ERR_INVALID_ARG: ${fileType(st)}, not a regular file)`, entries: null,
+      namespaces: null };
+  }
   const row = { name: c.name, size: st.size, kind: 'segment', entries: null, namespaces: null };
   // A file without a store's magic is no store, and Store.open is not asked: it would take an
   // empty or zero-filled file for a store its creator is still making and wait its lockTimeoutMs
@@ -134,7 +154,8 @@ module.exports = {
     "structure count), 'damaged store (ERR_...)' for a store that fails an open check ('damaged store\n" +
     "(ERR_BAD_SIZE: truncated)' when its file is shorter than its header says), 'damaged registry (ERR_...)'\n" +
     "for a registry whose header fails a check (ERR_BAD_SIZE when its file is shorter than it says), 'segment'\n" +
-    "for anything else, 'missing' for a given path that does not exist.",
+    "for any other file, 'unreadable (ERR_INVALID_ARG: a FIFO, not a regular file)' for a FIFO, a socket or a\n" +
+    "device (never opened), 'missing' for a given path that does not exist. Folders inside a folder are not listed.",
   run({ positional, flags }) {
     const rows = candidates(positional).map(describe).filter(Boolean);
     if (flags.json) printJson(rows);
