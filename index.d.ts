@@ -1105,7 +1105,10 @@ export declare class BufferPool {
    * when none became free within timeoutMs (after reclaiming gone holders' blocks).
    */
   acquire(timeoutMs?: number): PooledBlock;
-  /** Like acquire() without blocking the event loop. */
+  /**
+   * Like acquire() without blocking the event loop. The pending calls of one handle are served in
+   * call order by one waiting loop; close() rejects them with ERR_CLOSED at once.
+   */
   acquireAsync(options?: PoolWaitOptions): Promise<PooledBlock>;
   tryAcquire(): PooledBlock | null;
   view(handle: number): Uint8Array;
@@ -1197,7 +1200,11 @@ export declare class MemoryPool {
    * forever; 0: not at all) for a fitting block to be freed; ERR_POOL_EXHAUSTED when none was.
    */
   allocate(size: number, timeoutMs?: number): PooledBlock;
-  /** Like allocate() without blocking the event loop. */
+  /**
+   * Like allocate() without blocking the event loop. The pending calls of one handle are served in
+   * call order by one waiting loop (a call that waits holds back the later ones, whatever their
+   * sizes); close() rejects them with ERR_CLOSED at once.
+   */
   allocateAsync(size: number, options?: PoolWaitOptions): Promise<PooledBlock>;
   tryAllocate(size: number): PooledBlock | null;
   /** The block of a held handle: as many bytes as its allocate asked for. */

@@ -1,7 +1,8 @@
 'use strict';
 // The block protocol every pool kind shares (docs/format.md §17): an owner table of §6 records,
 // one state word per block (its holder's owner record and a generation, moved by one CAS), the
-// reclaim pass that frees the blocks of holders that are gone, and waiting for a free block.
+// reclaim pass that frees the blocks of holders that are gone, and waiting for a free block (the
+// Promise-form waits of a handle in call order, with one waiting loop: the segment room's AsyncFifo).
 // A kind gives the geometry (where the block records start, how many there are) and, for each
 // acquire, the range of blocks it may take; the views of the blocks are the kind's business.
 //
@@ -13,7 +14,8 @@ const { C, S, W } = require('../layout/layout');
 const v = require('../base/validate');
 const { xxh32 } = require('../base/xxhash');
 const { OwnerTable, identityOf, sameRecord, GONE } = require('../ownership/owners');
-const { Spinner, spinFor, park, parkAsync, wakeAll, abortable, timeoutOf, asyncOptions } = require('../msg/park');
+const { Spinner, spinFor, park, parkAsync, wakeAll, timeoutOf, asyncOptions } = require('../msg/park');
+const { AsyncFifo } = require('../segment/async-fifo');
 
 // The msg room's error helper: a ShmError with the stable code and its numeric status.
 const { msgError: poolError } = require('../msg/errors');
@@ -66,6 +68,7 @@ class PoolCore {
   #token = 0;
   #lastReclaim = -Infinity;
   #spinner = new Spinner(SPIN_MAX_MS, SPIN_MIN_MS); // how long this handle polls before it parks
+  #pending; // this handle's pending Promise-form waits, in call order, with one waiting loop
   slot = 0;
   blockCount;
   closed = false;
@@ -81,6 +84,7 @@ class PoolCore {
     this.blockCount = blockCount;
     this.#owners = new OwnerTable(u32, OWNERS, C.POOL_OWNER_SLOTS);
     this.#self = identityOf(process.pid, threadId);
+    this.#pending = new AsyncFifo(0, this.#loopWait());
   }
 
   // Takes an owner record for this handle: a free one, or (all taken) one whose owner is gone,
@@ -138,6 +142,14 @@ class PoolCore {
     const u32 = this.u32;
     if (Atomics.load(u32, WAITERS) === 0) return;
     if (Atomics.add(u32, FREED, n) + n < Atomics.load(u32, WANTED)) return;
+    this.#wakeUp();
+  }
+
+  // The wake-up: takes every registration back (`waiters` to 0) and, if there was one, wakes
+  // every sleeper. A party may do it at any time, a free or none: every sleeper then looks again
+  // and registers again if it still finds nothing, as after any wake-up.
+  #wakeUp() {
+    const u32 = this.u32;
     if (Atomics.exchange(u32, WAITERS, 0) !== 0) {
       // Reset before `released` moves: a party that registers after that move counts from 0.
       Atomics.store(u32, WANTED, 0);
@@ -230,32 +242,50 @@ class PoolCore {
     }
   }
 
-  /** Like block() without blocking the event loop; rejects with signal.reason when aborted. */
-  async blockAsync(attempt, timeout, signal) {
-    signal?.throwIfAborted();
-    // A block free now is taken without registering: a registration that nobody sleeps on makes
-    // the next free pay a futex wake, once per hand-off for a producer on the event loop.
-    const first = attempt();
-    if (first !== 0 || timeout <= 0) return first;
-    const deadline = performance.now() + timeout;
+  /**
+   * Like block() without blocking the event loop, in call order with this handle's other pending
+   * calls (segment/async-fifo.js): resolves with the handle attempt() got, or 0 once `timeout` ms
+   * passed; rejects with what attempt() throws, signal.reason when it aborts, or ERR_CLOSED when
+   * the handle closes first. A block free now, with no call pending, is taken at once without
+   * registering: a registration that nobody sleeps on makes the next free pay a futex wake, once
+   * per hand-off for a producer on the event loop.
+   */
+  blockAsync(attempt, timeout, signal) {
+    return this.#pending.run(attempt, timeout, signal);
+  }
+
+  // The wait of this handle's one waiting loop (AsyncFifo), for every pending blockAsync() call:
+  // the protocol of block() with a batch of 1 (the first free wakes it) and no polling. prepare()
+  // reads `released` and registers; the loop serves the calls head first; park() sleeps on
+  // `released` as read, at most RECHECK_MS, after which the head's attempt (and its reclaim pass)
+  // runs again. After a wake-up the loop serves before it registers again (lookAfterWake): a
+  // wake-up that brought the head its block leaves no registration behind. One registration and
+  // one futex wait for all the pending calls of the handle, where each call had its own (a
+  // watcher thread of the addon each, as a watcher holds one wait per word). A loop that stops
+  // has no wake-up to pass on: a wake-up wakes every sleeper of the pool, not one.
+  #loopWait() {
     const u32 = this.u32;
-    for (;;) {
-      signal?.throwIfAborted();
-      this.usable();
-      const seen = Atomics.load(u32, RELEASED);
-      this.#register(1);
-      const h = attempt();
-      if (h !== 0) return h;
-      const left = deadline - performance.now();
-      if (left <= 0) return 0;
-      await abortable(parkAsync(this.#i32, RELEASED, seen, Math.min(left, RECHECK_MS)), signal);
-      // Try before registering again, as block() does: a waiter woken to a free block takes it
-      // without leaving a registration behind, which would cost a later free a futex wake.
-      signal?.throwIfAborted();
-      this.usable();
-      const woken = attempt();
-      if (woken !== 0) return woken;
-    }
+    const i32 = this.#i32;
+    return {
+      lookAfterWake: true,
+      prepare: () => {
+        const seen = Atomics.load(u32, RELEASED);
+        this.#register(1);
+        return seen;
+      },
+      park: async (seen) => {
+        await parkAsync(i32, RELEASED, seen, RECHECK_MS);
+        this.usable();
+      },
+      // The last pending call left (timed out, aborted, rejected by close()) while the loop
+      // sleeps: the wake-up ends its sleep now, and takes its registration back, so that no futex
+      // wait keeps the event loop alive (or a worker from exiting) until the recheck and no later
+      // free pays a futex wake for it. The registration cannot be taken back alone (`waiters`
+      // does not say whose it holds, and a free may have taken it already); the other sleepers
+      // wake too, and register again. A count a free took back already has its wake-up on the
+      // way. close() calls this (through failAll) before its segment is released.
+      unpark: () => this.#wakeUp(),
+    };
   }
 
   // The state of the block of `handle` (index: handle & INDEX) if the handle names a block held
@@ -374,12 +404,18 @@ class PoolCore {
     return { count: hi - lo, free: hi - lo - held, held, mine };
   }
 
-  /** Frees this handle's blocks and gives up its owner record. Idempotent. */
+  /**
+   * Frees this handle's blocks, gives up its owner record and rejects its pending Promise-form
+   * calls with ERR_CLOSED. Idempotent.
+   */
   close() {
     if (this.closed) return;
     this.closed = true;
     this.#freeHeldBy(this.slot);
     this.#owners.leave(this.slot, this.#token);
+    // The pending Promise-form calls reject now, not at their loop's next look (up to a recheck
+    // period later), and the loop's registration goes while the region is still mapped.
+    this.#pending.failAll(poolError('ERR_CLOSED', 'The pool is closed'));
   }
 }
 

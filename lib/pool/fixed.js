@@ -141,7 +141,11 @@ class FixedPool extends PoolHandle {
     return got;
   }
 
-  /** Like acquire() without blocking the event loop; options { timeoutMs, signal }. */
+  /**
+   * Like acquire() without blocking the event loop; options { timeoutMs, signal }. A call that
+   * cannot take a block at once waits behind the earlier pending calls of this handle, served in
+   * call order by one waiting loop (core.js blockAsync()); close() rejects them at once.
+   */
   async acquireAsync(options) {
     const { timeout, signal } = asyncOptions(options);
     this.#core.usable();

@@ -260,7 +260,12 @@ class MemoryPool extends PoolHandle {
     return got;
   }
 
-  /** Like allocate() without blocking the event loop; options { timeoutMs, signal }. */
+  /**
+   * Like allocate() without blocking the event loop; options { timeoutMs, signal }. A call that
+   * cannot take a block at once waits behind the earlier pending calls of this handle, whatever
+   * their sizes, served in call order by one waiting loop (core.js blockAsync()): a later call is
+   * not tried while an earlier one finds no fitting block. close() rejects them at once.
+   */
   async allocateAsync(size, options) {
     const { timeout, signal } = asyncOptions(options);
     this.#core.usable();
