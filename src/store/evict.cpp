@@ -68,6 +68,14 @@ Status Store::RemoveUnit(uint32_t unit, uint32_t hash, Removal why, uint64_t now
   return layout::kOk;
 }
 
+bool Store::AnyEvictable() const noexcept {
+  if (AtomicLoad(&evict_->ttlSeen) != 0) return true;
+  for (uint32_t ns = 1; ns <= maxNs_; ++ns) {
+    if (Evictable(ns) && cells_.NsCount(ns) != 0) return true;
+  }
+  return false;
+}
+
 Status Store::EvictOne(uint32_t cls, uint32_t* freed, bool* smaller) noexcept {
   *freed = 0;
   if (smaller != nullptr) *smaller = false;
@@ -81,6 +89,9 @@ Status Store::EvictOne(uint32_t cls, uint32_t* freed, bool* smaller) noexcept {
   const uint64_t budget = cls != kClassCount && turns > classSteps ? classSteps : turns;
   uint64_t steps = 0;
   for (; steps < budget; ++steps) {
+    // A long search for any class in a store where the counts say nothing may be removed (every
+    // entry pinned) ends here, instead of after two turns of the pool.
+    if (steps == classSteps && cls == kClassCount && !AnyEvictable()) return layout::kOk;
     const uint32_t u = AtomicLoad(&evict_->hand);
     const uint32_t freeHead = AtomicLoad(&hdr_->freeHead);
     if (u < firstUnit_ || u >= freeHead || freeHead > totalUnits_) {

@@ -244,12 +244,19 @@ class Store {
   Status AddHits(uint32_t ns, uint32_t hits) noexcept;
   // One step of the eviction hand for an insert of size class cls (kClassCount: any class will
   // do, the entry count is what is full): inspects at most EVICT_TURNS turns of the pool (a
-  // search for a class: at most EVICT_CLASS_STEPS steps) and removes one entry. *freed: the units
-  // its removal freed (its block and its large block), 0 when nothing could be removed (format.md
-  // §8, "Eviction"). *smaller (when not null): whether the hand passed over an unexpired entry of
-  // an evictable namespace of a class below cls, or stopped at the bound of a search for a class,
-  // so that a search for any class might remove what this one did not; when false, it would not.
+  // search for a class: at most EVICT_CLASS_STEPS steps; a search for any class goes on past
+  // those only when AnyEvictable says it may find something) and removes one entry. *freed: the
+  // units its removal freed (its block and its large block), 0 when nothing could be removed
+  // (format.md §8, "Eviction"). *smaller (when not null): whether the hand passed over an unexpired
+  // entry of an evictable namespace of a class below cls, or stopped at the bound of a search for a
+  // class, so that a search for any class might remove what this one did not; when false, it would
+  // not.
   Status EvictOne(uint32_t cls, uint32_t* freed, bool* smaller = nullptr) noexcept;
+  // Whether the hand may find an entry to remove, from the counts alone (a hint, format.md §8,
+  // "Eviction"): an entry may have expired (ttlSeen), or an evictable namespace counts an entry.
+  // Looks at every namespace id: asked only by a search for any class that found nothing in
+  // EVICT_CLASS_STEPS steps, which then stops when it says no.
+  bool AnyEvictable() const noexcept;
   // The class EvictOne is asked for when a large block is needed: any removal may make room.
   static constexpr uint32_t kEvictForLarge = kClassCount;
   // What one set did to make room (format.md §8, "Making room"; write.cpp): need, the units of

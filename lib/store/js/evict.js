@@ -109,9 +109,22 @@ function removeUnit(e, unit, hash, why, now) {
   return freed;
 }
 
+// Whether the hand may find an entry to remove, from the counts alone (a hint, format.md §8,
+// "Eviction"): an entry may have expired (ttlSeen), or an evictable namespace counts an entry.
+// Costs a look at every namespace id: asked only of a run that found nothing in
+// EVICT_CLASS_STEPS steps. As native's AnyEvictable.
+function anyEvictable(e) {
+  if (Atomics.load(e.u32, TTL_SEEN) !== 0) return true;
+  for (let ns = 1; ns <= e.maxNs; ns++) {
+    if (evictable(e, ns) && cells.nsCount(e, ns) !== 0) return true;
+  }
+  return false;
+}
+
 // One step of the eviction hand for an insert of size class `cls` (-1: any class will do, the
 // entry count is what is full): inspects at most EVICT_TURNS turns of the pool (a search for a
-// class: at most EVICT_CLASS_STEPS steps) and removes one entry. Returns the units its removal
+// class: at most EVICT_CLASS_STEPS steps; a search for any class goes on past those only when
+// anyEvictable says it may find something) and removes one entry. Returns the units its removal
 // freed (its block and its large block), or when it removed nothing: 0 when the hand passed over
 // an unexpired entry of an evictable namespace of a class below cls, or a search for a class
 // stopped at its bound (a search for any class might remove something), NOTHING_TO_EVICT when
@@ -126,6 +139,9 @@ function evictOne(e, cls) {
   const budget = cls >= 0 && turns > C.EVICT_CLASS_STEPS ? C.EVICT_CLASS_STEPS : turns;
   let steps = 0;
   for (; steps < budget; steps++) {
+    // A long search for any class in a store where the counts say nothing may be removed (every
+    // entry pinned) ends here, instead of after two turns of the pool.
+    if (steps === C.EVICT_CLASS_STEPS && cls < 0 && !anyEvictable(e)) return NOTHING_TO_EVICT;
     const u = Atomics.load(u32, HAND);
     const top = Atomics.load(u32, FREE_HEAD);
     if (u < e.firstUnit || u >= top || top > e.totalUnits) {
@@ -253,4 +269,4 @@ function reclaimExpired(e, nsId, kl, h) {
   if (st === NEED_REPAIR) repairs.repair(e);
 }
 
-module.exports = { evictOne, NOTHING_TO_EVICT, sweepExpired, reclaimExpired, evictable };
+module.exports = { evictOne, NOTHING_TO_EVICT, sweepExpired, reclaimExpired, evictable, anyEvictable };
