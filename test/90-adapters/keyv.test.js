@@ -382,6 +382,30 @@ describe('shmstore/keyv', function () {
 
 // A store error partway through setMany: the entry is false, the others are written, as Keyv's
 // own set() of each entry would report it.
+describe('shmstore/keyv: binary values', () => {
+  for (const engine of ['native', 'js']) {
+    it(`[${engine} engine] get, getMany and iterator hand back bytes owning their ArrayBuffer: value.buffer holds exactly their bytes`, async () => {
+      const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine });
+      try {
+        const adapter = new KeyvShmstore(store, { namespace: 'bin' });
+        const floats = new Float32Array([1.5, -2.25, 3.75]);
+        await adapter.set('f', Buffer.from(floats.buffer));
+        await adapter.set('u', new Uint8Array(floats.buffer));
+        const owns = (b) => Buffer.isBuffer(b) && b.byteOffset === 0 && b.buffer.byteLength === b.byteLength;
+        const check = (b, what) => {
+          assert.ok(owns(b), `${what}: offset ${b.byteOffset} in ${b.buffer.byteLength} bytes`);
+          assert.deepStrictEqual([...new Float32Array(b.buffer)], [...floats]);
+        };
+        for (let i = 0; i < 3; i++) check(await adapter.get('f'), 'get'); // read cache hits too
+        for (const b of await adapter.getMany(['f', 'u'])) check(b, 'getMany');
+        for await (const [, b] of adapter.iterator()) check(b, 'iterator');
+      } finally {
+        store.close();
+      }
+    });
+  }
+});
+
 describe('shmstore/keyv: setMany with an entry the store refuses', () => {
   const big = 'x'.repeat(2 ** 20); // more than the 1 MiB store holds: ERR_STORE_FULL
   const entries = (v6) => [{ key: 'a', value: 'A' }, { key: 'b', value: big }, { key: 'c', value: 'C' }]

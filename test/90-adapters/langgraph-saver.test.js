@@ -75,6 +75,31 @@ forEachEngine('ShmstoreSaver', ({ engine, make }) => {
     assert.strictEqual(store.verify().ok, true);
   });
 
+  it('binary channel values and writes come back owning their ArrayBuffer: value.buffer holds exactly their bytes', async function () {
+    // A Uint8Array is stored as LangGraph's 'bytes' type, handed back by the serializer as the
+    // bytes it was given: a slice of the stored record, unless copied out.
+    const floats = new Float32Array([1.5, -2.25, 3.75]);
+    const emb = new Uint8Array(floats.buffer);
+    const big = new Uint8Array(200000).map((_, i) => i % 251); // chunked: larger than one entry
+    const versions = { emb: 1, big: 1 };
+    const cp = { ...emptyCheckpoint(), channel_values: { emb, big }, channel_versions: { ...versions } };
+    const config = await saver.put({ configurable: { thread_id: 'bin' } }, cp, meta(0), versions);
+    await saver.putWrites(config, [['emb', emb]], 'task');
+    const owns = (b) => b.byteOffset === 0 && b.buffer.byteLength === b.byteLength;
+    const check = (t) => {
+      const { emb: e, big: g } = t.checkpoint.channel_values;
+      assert.ok(e instanceof Uint8Array && owns(e), `emb: offset ${e.byteOffset} in ${e.buffer.byteLength} bytes`);
+      assert.deepStrictEqual([...new Float32Array(e.buffer)], [...floats]);
+      assert.ok(g instanceof Uint8Array && owns(g), `big: offset ${g.byteOffset} in ${g.buffer.byteLength} bytes`);
+      assert.deepStrictEqual(new Uint8Array(g.buffer), big);
+      const w = t.pendingWrites[0][2];
+      assert.ok(w instanceof Uint8Array && owns(w), `write: offset ${w.byteOffset} in ${w.buffer.byteLength} bytes`);
+      assert.deepStrictEqual([...new Float32Array(w.buffer)], [...floats]);
+    };
+    check(await saver.getTuple(config));
+    for await (const t of saver.list({ configurable: { thread_id: 'bin' } })) check(t);
+  });
+
   it('ordinary writes keep the first value of a retried task; special channels (ERROR) replace theirs', async function () {
     const config = await saver.put({ configurable: { thread_id: 'w' } }, emptyCheckpoint(), meta(0), {});
     await saver.putWrites(config, [['a', 1], [ERROR, 'first']], 'task');

@@ -25,6 +25,7 @@ const { openStore } = require('../open-store');
 const v = require('../../base/validate');
 const { ShmError } = require('../../base/errors');
 const { C } = require('../../layout/layout');
+const { ownBytes } = require('../bytes');
 
 const DEFAULT_NAMESPACE = 'keyv';
 const OPTION_KEYS = ['namespace', 'keyv'];
@@ -206,15 +207,17 @@ class KeyvShmstore extends EventEmitter {
     return true;
   }
 
+  // Bytes come back owning their ArrayBuffer whole (lib/adapters/bytes.js): the 'js' engine
+  // returns a short binary value in a slice of Node's shared allocation pool.
   async get(key) {
     const [ns, k] = this._locate(key);
-    return this.store.get(ns, k);
+    return ownBytes(this.store.get(ns, k));
   }
 
   async getMany(keys) {
     return listOf(keys, 'keys').map((key) => {
       const [ns, k] = this._locate(key);
-      return this.store.get(ns, k);
+      return ownBytes(this.store.get(ns, k));
     });
   }
 
@@ -313,7 +316,7 @@ class KeyvShmstore extends EventEmitter {
     for (let i = 0; i < keys.length; i += ITERATOR_BATCH) {
       const batch = keys.slice(i, i + ITERATOR_BATCH);
       const values = this.store.getMany(ns, batch);
-      for (let j = 0; j < batch.length; j++) if (values[j] !== undefined) yield [prefix + batch[j], values[j]];
+      for (let j = 0; j < batch.length; j++) if (values[j] !== undefined) yield [prefix + batch[j], ownBytes(values[j])];
     }
   }
 
