@@ -578,6 +578,21 @@ describe('shmstore/keyv: bad arguments', () => {
       await refused(b.deleteMany(['k', 5]));
       assert.strictEqual(await b.get('k'), 1);
     }
+    // A value no store takes, anywhere in the list, refuses the call as a bad key does: nothing
+    // written, the entry named; the old value of a key stays.
+    const cycle = {};
+    cycle.self = cycle;
+    for (const [bad, name] of [[undefined, 'TypeError'], [() => 1, 'TypeError'], [10n, 'TypeError'], [Symbol('s'), 'TypeError'],
+      [cycle, 'TypeError'], [NaN, 'RangeError']]) {
+      for (const v6 of [false, true]) {
+        const b = new KeyvShmstore(store, { keyv: v6 ? 6 : 5 });
+        await assert.rejects(b.setMany([{ key: 'first', value: 'x' }, { key: 'k', value: bad }, { key: 'third', value: 'z' }]),
+          (e) => e.name === name && e.code === 'ERR_INVALID_ARG' && e.message.includes('"entries[1].value"'));
+        assert.deepStrictEqual(await b.hasMany(['first', 'third']), [false, false]);
+        await assert.rejects(b.set('k', bad), (e) => e.name === name && e.code === 'ERR_INVALID_ARG');
+        assert.strictEqual(await b.get('k'), 1);
+      }
+    }
     for (const ttl of ['1000', 1000n, {}]) await refused(a.set('t', 1, ttl));
     assert.strictEqual(await a.has('t'), false);
     await refused(a.get(1));
