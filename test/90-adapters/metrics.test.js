@@ -224,6 +224,27 @@ forEachEngine('shmstore/metrics', ({ make }) => {
     assert.deepStrictEqual(await series(), [9, 5]);
   });
 
+  it('the totals of namespaces no longer live are kept for 4096 names per store, those absent longest forgotten first', async function () {
+    const store = make({ buckets: 64 });
+    const registry = new prom.Registry();
+    storeMetrics(store, { registry, name: 'c' });
+    const hits = registry.getSingleMetric('shmstore_namespace_hits_total');
+    const hitsOf = async (ns) => (await hits.get()).values.find((x) => x.labels.namespace === ns)?.value;
+    // A namespace per "session": one hit each, seen by one scrape, then dropped.
+    const session = async (ns) => {
+      store.set(ns, 'k', 1);
+      store.get(ns, 'k');
+      const n = await hitsOf(ns);
+      store.dropNamespace(ns);
+      return n;
+    };
+    for (let i = 0; i <= 4097; i++) await session(`s${i}`);
+    // s0 was absent longest when the 4097th absent name came: forgotten, it starts over; s1 went
+    // when s0 came back, s2 is still known and goes on from its total.
+    assert.strictEqual(await session('s0'), 1);
+    assert.strictEqual(await session('s2'), 2);
+  });
+
   it('options.namespaces: false registers no per-namespace series, a function keeps the namespaces it accepts', async function () {
     const store = make({});
     for (const ns of ['tenant:1', 'tenant:2', 'system']) store.set(ns, 'k', 'v');

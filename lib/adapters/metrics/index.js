@@ -60,6 +60,8 @@ const NS_SERIES = [
   ['namespace_bytes', 'Key and value bytes of the live entries, per namespace.', 'gauge', 'bytes'],
 ];
 
+// The namespaces not live at a scrape whose running totals a collector keeps per store.
+const ABSENT_NAMES = 4096;
 const NS_COUNTERS = NS_SERIES.filter(([, , kind]) => kind === 'counter').map(([, , , field]) => field);
 
 function fillOf(s) {
@@ -147,20 +149,25 @@ function storeMetrics(stores, options = {}) {
   // that sees a name starts its totals at the stats() values; a later one that sees another life
   // of the namespace ((id, generation) of namespaceStats changed) or a counter below the last
   // value seen adds that last value to the counter's base. A name dropped keeps its totals for
-  // when it is created again: one record per name this collector ever exported.
+  // when it is created again, up to ABSENT_NAMES names per store not live at the last scrape
+  // (those absent longest are forgotten first): a store whose namespaces come and go (one per
+  // session) would otherwise grow this map for ever.
   const nsRunning = new Map();
+  let scrapes = 0;
   const namespaceTotals = (label, s) => {
     let byName = nsRunning.get(label);
     if (byName === undefined) nsRunning.set(label, (byName = new Map()));
+    scrapes += 1;
     const totals = new Map();
     for (const [ns, n] of Object.entries(s.namespaceStats)) {
       if (!nsWanted(ns)) continue;
       let r = byName.get(ns);
       if (r === undefined) {
-        r = { id: n.id, generation: n.generation, last: {}, base: {} };
+        r = { id: n.id, generation: n.generation, last: {}, base: {}, seen: 0 };
         for (const f of NS_COUNTERS) [r.last[f], r.base[f]] = [0, 0];
         byName.set(ns, r);
       }
+      r.seen = scrapes;
       const newLife = r.id !== n.id || r.generation !== n.generation;
       const t = {};
       for (const f of NS_COUNTERS) {
@@ -171,6 +178,10 @@ function storeMetrics(stores, options = {}) {
       r.id = n.id;
       r.generation = n.generation;
       totals.set(ns, t);
+    }
+    if (byName.size > totals.size + ABSENT_NAMES) {
+      const absent = [...byName].filter(([, r]) => r.seen !== scrapes).sort((a, b) => a[1].seen - b[1].seen);
+      for (const [ns] of absent.slice(0, absent.length - ABSENT_NAMES)) byName.delete(ns);
     }
     return totals;
   };
