@@ -406,6 +406,28 @@ describe('shmstore/keyv: binary values', () => {
   }
 });
 
+describe('shmstore/keyv: a store closed under the adapter', () => {
+  it('every method, and an iteration part way, rejects with ShmError ERR_CLOSED; disconnect() resolves', async () => {
+    const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20) });
+    const a = new KeyvShmstore(store, { namespace: 'c' });
+    for (let i = 0; i < 250; i++) await a.set(`k${i}`, 'v');
+    const it = a.iterator();
+    assert.strictEqual((await it.next()).done, false); // the first batch is read
+    store.close();
+    const closed = (e) => e.name === 'ShmError' && e.code === 'ERR_CLOSED';
+    // The rest of the first batch was read before the close; the next batch is not.
+    await assert.rejects(async () => {
+      for (;;) if ((await it.next()).done) break;
+    }, closed);
+    for (const call of [() => a.get('k1'), () => a.getMany(['k1']), () => a.has('k1'), () => a.hasMany(['k1']), () => a.set('k', 'v'),
+      () => a.setMany([{ key: 'k', value: 'v' }]), () => a.delete('k1'), () => a.deleteMany(['k1']), () => a.clear(),
+      () => a.iterator().next()]) {
+      await assert.rejects(call(), closed);
+    }
+    await a.disconnect();
+  });
+});
+
 describe('shmstore/keyv: setMany with an entry the store refuses', () => {
   const big = 'x'.repeat(2 ** 20); // more than the 1 MiB store holds: ERR_STORE_FULL
   const entries = (v6) => [{ key: 'a', value: 'A' }, { key: 'b', value: big }, { key: 'c', value: 'C' }]

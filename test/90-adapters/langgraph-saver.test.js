@@ -100,6 +100,21 @@ forEachEngine('ShmstoreSaver', ({ engine, make }) => {
     for await (const t of saver.list({ configurable: { thread_id: 'bin' } })) check(t);
   });
 
+  it('a store closed under the saver: every method, and a list part way, rejects with ShmError ERR_CLOSED', async function () {
+    let config = { configurable: { thread_id: 'c' } };
+    for (let step = 0; step < 3; step++) config = await saver.put(config, emptyCheckpoint(), meta(step), {});
+    const listing = saver.list({ configurable: { thread_id: 'c' } });
+    assert.strictEqual((await listing.next()).done, false);
+    store.close();
+    const closed = (e) => e.name === 'ShmError' && e.code === 'ERR_CLOSED';
+    await assert.rejects(listing.next(), closed);
+    for (const call of [() => saver.getTuple(config), () => saver.put(config, emptyCheckpoint(), meta(9), {}),
+      () => saver.putWrites(config, [['a', 1]], 'task'), () => saver.list({}).next(), () => saver.deleteThread('c')]) {
+      await assert.rejects(call(), closed);
+    }
+    saver.close(); // a Store passed in: left as it is
+  });
+
   it('ordinary writes keep the first value of a retried task; special channels (ERROR) replace theirs', async function () {
     const config = await saver.put({ configurable: { thread_id: 'w' } }, emptyCheckpoint(), meta(0), {});
     await saver.putWrites(config, [['a', 1], [ERROR, 'first']], 'task');
