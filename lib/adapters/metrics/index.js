@@ -14,10 +14,10 @@ const { latencyMetrics, mergedOf, checkSource } = require('./latency');
 
 const prom = requirePeer('prom-client', 'metrics');
 
-// The counters of the metadata that are u32 and wrap at 2^32 (format.md §4, EvictState.turns and
-// CompactState): [stats() field]. A Prometheus counter must never go back within a series, so each
+// The counters of the metadata that are u32 and wrap at 2^32 (format.md §4, RepairState.repairs,
+// EvictState.turns and CompactState): [stats() field]. A Prometheus counter must never go back within a series, so each
 // is exported as this collector's running total of it (runningTotals, below).
-const WRAPPING = ['evictionTurns', 'compactionSweeps', 'compactionSteps', 'compactionMoved', 'compactionMerged'];
+const WRAPPING = ['repairs', 'evictionTurns', 'compactionSweeps', 'compactionSteps', 'compactionMoved', 'compactionMerged'];
 const U32_RANGE = 2 ** 32;
 
 // [suffix, help, kind, value from a stats() snapshot and the running totals of its wrapping
@@ -36,7 +36,7 @@ const SERIES = [
   ['fragmentation_ratio', 'Free bytes on free lists over all free bytes (0 to 1).', 'gauge', (s) => s.fragmentation],
   ['fill_ratio', 'Allocated bytes of the entry pool over the whole pool (0 to 1).', 'gauge', fillOf],
   ['entries_fill_ratio', 'Live entries over the entries allowed (0 to 1).', 'gauge', (s) => s.entries / s.maxEntries],
-  ['repairs_total', 'Repair passes run on the store since it was created.', 'counter', (s) => s.repairs],
+  ['repairs_total', 'Repair passes run on the store since it was created (running total of a u32 that wraps).', 'counter', (s, t) => t.repairs],
   ['reads_total', 'Reads by every handle, as flushed by each handle\'s last stats() or close().', 'counter', (s) => s.reads],
   ['writes_total', 'Writes by every handle, as flushed by each handle\'s last stats() or close().', 'counter', (s) => s.writes],
   ['largest_free_bytes', 'Bytes of the largest contiguous free space (a free large block, or the tail).', 'gauge', (s) => s.bytesLargestFree],
