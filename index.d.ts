@@ -289,6 +289,12 @@ export interface NamespaceStats {
   eviction: 'none' | 'clock';
   /** Default TTL in ms, or Infinity. */
   ttl: number;
+  /**
+   * The namespace record (format.md §5) and its generation: together they name this life of the
+   * namespace. A namespace dropped and created again has another pair, and counters from 0.
+   */
+  id: number;
+  generation: number;
 }
 
 /** How a persisted store's writes reach stable storage (docs/api.md, "What each sync mode promises"). */

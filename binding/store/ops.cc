@@ -421,7 +421,7 @@ napi_value MResolveNamespace(napi_env env, StoreCore* c, napi_value* argv) {
 }
 
 // namespaces() -> [[name, id, count, policy, ttlMs, hits, misses, evictions, expirations,
-//                   bytes]...]
+//                   bytes, generation]...]
 napi_value MNamespaces(napi_env e, StoreCore* c, napi_value*) {
   Napi::Env env(e);
   std::vector<shm::NamespaceInfo> list;
@@ -433,7 +433,7 @@ napi_value MNamespaces(napi_env e, StoreCore* c, napi_value*) {
   Napi::Array arr = Napi::Array::New(env, list.size());
   for (size_t i = 0; i < list.size(); ++i) {
     const shm::NamespaceInfo& n = list[i];
-    Napi::Array t = Napi::Array::New(env, 10);
+    Napi::Array t = Napi::Array::New(env, 11);
     t.Set(0u, Napi::String::New(env, n.name));
     t.Set(1u, Napi::Number::New(env, n.id));
     t.Set(2u, Napi::Number::New(env, n.count));
@@ -442,6 +442,7 @@ napi_value MNamespaces(napi_env e, StoreCore* c, napi_value*) {
     for (uint32_t k = 0; k < 6; ++k) {
       t.Set(4 + k, Napi::Number::New(env, static_cast<double>(rest[k])));
     }
+    t.Set(10u, Napi::Number::New(env, n.generation));
     arr.Set(static_cast<uint32_t>(i), t);
   }
   return arr;

@@ -660,10 +660,13 @@ class Store {
     s.namespaceCounts = Object.fromEntries(rows.map(([n, , c]) => [n, c]));
     s.eviction = cache.POLICY_NAMES[s.policy] || 'none';
     delete s.policy;
-    s.namespaceStats = Object.fromEntries(rows.map(([n, , count, policy, ttlMs, hits, misses, evictions, expirations, bytes]) => [n, {
+    // (id, generation) names the life of the namespace the row was read from (format.md §5): a
+    // drop and a new creation of the name change it, and its counters start over at zero.
+    s.namespaceStats = Object.fromEntries(rows.map(([n, id, count, policy, ttlMs, hits, misses, evictions, expirations, bytes, generation]) => [n, {
       count, hits, misses, evictions, expirations, bytes,
       eviction: policy === C.POLICY_INHERIT ? s.eviction : cache.POLICY_NAMES[policy],
       ttl: ttlMs === 0 ? Infinity : ttlMs,
+      id, generation,
     }]));
     return s;
   }

@@ -12,6 +12,10 @@ namespace shm {
 
 namespace {
 
+// Reads of one namespace record by Namespaces() while drops keep changing its generation: each
+// retry follows a drop and a creation that both completed meanwhile.
+constexpr int kNamespaceRowAttempts = 16;
+
 bool AnyDropping(const layout::Namespace* table, uint32_t maxNs) noexcept {
   for (uint32_t i = 1; i <= maxNs; ++i) {
     if (AtomicLoad(&table[i].state) == layout::kNsStateDropping) return true;
@@ -273,25 +277,37 @@ Status Store::Namespaces(std::vector<NamespaceInfo>* out) noexcept {
   try {
     for (uint32_t i = 1; i <= maxNs_; ++i) {
       const layout::Namespace* r = &nsTable_[i];
-      if (AtomicLoad(&r->state) != layout::kNsStateLive) continue;
-      uint32_t len = RacyLoad(&r->nameLength);
-      if (len > kMaxNamespaceBytes) len = kMaxNamespaceBytes;
+      // The generation is loaded before the state and again after every field, as a lookup
+      // does (format.md §5): a drop stores state 1 and then the next generation before it
+      // zeroes the counters or a creation reuses the record, so equal loads make the row one
+      // life of the namespace, (id, generation), never the counters of one life under the
+      // generation of the next. A record dropped in between is read again; one no longer live,
+      // or still changing after kNamespaceRowAttempts reads, is left out, as a dropping one is.
       NamespaceInfo info;
-      info.name.assign(reinterpret_cast<const char*>(NameOf(i)), len);
-      info.id = i;
-      info.count = cells_.NsCount(i);
-      const layout::NsPolicy* pol = &nsPolicy_[i];
-      info.policy = AtomicLoad(&pol->policy);
-      info.ttlMs = AtomicLoad64(&pol->ttlMs);
-      info.hits = AtomicLoad64(&pol->hits);
-      info.misses = AtomicLoad64(&pol->misses);
-      info.evictions = AtomicLoad64(&pol->evictions);
-      info.expirations = AtomicLoad64(&pol->expirations);
-      // A gauge built from flushed changes: a handle killed before flushing leaves it off until
-      // the next repair pass recounts it; never shown below zero.
-      const uint64_t bytes = AtomicLoad64(&pol->bytes);
-      info.bytes = static_cast<int64_t>(bytes) < 0 ? 0 : bytes;
-      out->push_back(std::move(info));
+      bool whole = false;
+      for (int attempt = 0; attempt < kNamespaceRowAttempts && !whole; ++attempt) {
+        const uint32_t gen = AtomicLoad(&r->generation);
+        if (AtomicLoad(&r->state) != layout::kNsStateLive) break;
+        uint32_t len = RacyLoad(&r->nameLength);
+        if (len > kMaxNamespaceBytes) len = kMaxNamespaceBytes;
+        info.name.assign(reinterpret_cast<const char*>(NameOf(i)), len);
+        info.id = i;
+        info.generation = gen;
+        info.count = cells_.NsCount(i);
+        const layout::NsPolicy* pol = &nsPolicy_[i];
+        info.policy = AtomicLoad(&pol->policy);
+        info.ttlMs = AtomicLoad64(&pol->ttlMs);
+        info.hits = AtomicLoad64(&pol->hits);
+        info.misses = AtomicLoad64(&pol->misses);
+        info.evictions = AtomicLoad64(&pol->evictions);
+        info.expirations = AtomicLoad64(&pol->expirations);
+        // A gauge built from flushed changes: a handle killed before flushing leaves it off
+        // until the next repair pass recounts it; never shown below zero.
+        const uint64_t bytes = AtomicLoad64(&pol->bytes);
+        info.bytes = static_cast<int64_t>(bytes) < 0 ? 0 : bytes;
+        whole = AtomicLoad(&r->generation) == gen;
+      }
+      if (whole) out->push_back(std::move(info));
     }
   } catch (const std::bad_alloc&) {
     out->clear();

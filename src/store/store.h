@@ -122,6 +122,9 @@ inline constexpr size_t kMaxVerifyErrors = static_cast<size_t>(layout::kMaxVerif
 struct NamespaceInfo {
   std::string name;
   uint32_t id = 0;
+  // The record's generation (format.md §5): (id, generation) names the one life of the namespace
+  // that every other field was read from.
+  uint32_t generation = 0;
   uint32_t count = 0;
   uint32_t policy = 0;  // as recorded: kPolicyInherit, kPolicyNone or kPolicyClock
   uint64_t ttlMs = 0;   // default TTL, 0 = none

@@ -34,6 +34,71 @@ forEachEngine('store.dropNamespace()', ({ engine, other, make }) => {
     assert.deepStrictEqual(s.verify().errors, []);
   });
 
+  it('stats() names the life of each namespace by its record id and generation: a drop and a new creation change the pair, both engines agree', () => {
+    const s = make();
+    s.set('a', 'k', 1);
+    s.set('b', 'k', 1);
+    const life = (st, ns) => [st.namespaceStats[ns].id, st.namespaceStats[ns].generation];
+    const first = life(s.stats(), 'a');
+    assert.deepStrictEqual(first, [idOf(s, 'a'), 0]);
+    s.dropNamespace('a');
+    s.set('a', 'k', 2); // the lowest free record: the same one, its generation moved on
+    assert.deepStrictEqual(life(s.stats(), 'a'), [first[0], 1]);
+    s.dropNamespace('a');
+    s.set('c', 'k', 1); // takes the record
+    s.set('a', 'k', 3);
+    const third = life(s.stats(), 'a');
+    assert.notStrictEqual(third[0], first[0]);
+    assert.deepStrictEqual(life(s.stats(), 'c'), [first[0], 2]);
+    const o = Store.attach(s.buffer, { engine: other });
+    try {
+      const [mine, theirs] = [s.stats(), o.stats()];
+      for (const ns of ['a', 'b', 'c']) assert.deepStrictEqual(life(theirs, ns), life(mine, ns), ns);
+    } finally {
+      o.close();
+    }
+  });
+
+  it('under drops and creations by another thread, each row of stats() holds the counters of the life its (id, generation) names', async function () {
+    this.timeout(30000);
+    const s = make({ size: 1 << 20, buckets: 64, readCache: false });
+    // The other thread: in the life of generation g, exactly 1 + g % 5 hits, flushed at once by
+    // its stats(); then a drop. A row of generation g therefore has 0 or 1 + g % 5 hits, never
+    // the hits of the life before under the generation of the next.
+    const src = `
+      const { workerData: { buffer, engine, lives, root } } = require('worker_threads');
+      const { Store } = require(root + '/lib/store/store');
+      const w = Store.attach(buffer, { engine, readCache: false });
+      for (let i = 0; i < lives; i++) {
+        w.set('x', 'k', 1);
+        const g = w.stats().namespaceStats.x.generation;
+        for (let h = 0; h < 1 + (g % 5); h++) w.get('x', 'k');
+        w.stats();
+        w.dropNamespace('x');
+      }
+      w.close();`;
+    const root = require('path').resolve(__dirname, '../..');
+    const { Worker } = require('worker_threads');
+    const worker = new Worker(src, { eval: true, workerData: { buffer: s.buffer, engine: other, lives: 400, root } });
+    const done = new Promise((resolve, reject) => {
+      worker.on('error', reject);
+      worker.on('exit', resolve);
+    });
+    let running = true;
+    done.then(() => { running = false; }, () => { running = false; });
+    let rows = 0;
+    while (running) {
+      const x = s.stats().namespaceStats.x;
+      if (x !== undefined) {
+        rows++;
+        assert.ok(x.hits === 0 || x.hits === 1 + (x.generation % 5), `generation ${x.generation}: ${x.hits} hits`);
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.strictEqual(await done, 0);
+    assert.ok(rows > 0);
+  });
+
   it('returns false for a namespace that does not exist, 0 for an empty one', () => {
     const s = make();
     assert.strictEqual(s.dropNamespace('never'), false);

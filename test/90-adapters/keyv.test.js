@@ -382,6 +382,52 @@ describe('shmstore/keyv', function () {
 
 // A store error partway through setMany: the entry is false, the others are written, as Keyv's
 // own set() of each entry would report it.
+describe('shmstore/keyv: binary values', () => {
+  for (const engine of ['native', 'js']) {
+    it(`[${engine} engine] get, getMany and iterator hand back bytes owning their ArrayBuffer: value.buffer holds exactly their bytes`, async () => {
+      const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine });
+      try {
+        const adapter = new KeyvShmstore(store, { namespace: 'bin' });
+        const floats = new Float32Array([1.5, -2.25, 3.75]);
+        await adapter.set('f', Buffer.from(floats.buffer));
+        await adapter.set('u', new Uint8Array(floats.buffer));
+        const owns = (b) => Buffer.isBuffer(b) && b.byteOffset === 0 && b.buffer.byteLength === b.byteLength;
+        const check = (b, what) => {
+          assert.ok(owns(b), `${what}: offset ${b.byteOffset} in ${b.buffer.byteLength} bytes`);
+          assert.deepStrictEqual([...new Float32Array(b.buffer)], [...floats]);
+        };
+        for (let i = 0; i < 3; i++) check(await adapter.get('f'), 'get'); // read cache hits too
+        for (const b of await adapter.getMany(['f', 'u'])) check(b, 'getMany');
+        for await (const [, b] of adapter.iterator()) check(b, 'iterator');
+      } finally {
+        store.close();
+      }
+    });
+  }
+});
+
+describe('shmstore/keyv: a store closed under the adapter', () => {
+  it('every method, and an iteration part way, rejects with ShmError ERR_CLOSED; disconnect() resolves', async () => {
+    const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20) });
+    const a = new KeyvShmstore(store, { namespace: 'c' });
+    for (let i = 0; i < 250; i++) await a.set(`k${i}`, 'v');
+    const it = a.iterator();
+    assert.strictEqual((await it.next()).done, false); // the first batch is read
+    store.close();
+    const closed = (e) => e.name === 'ShmError' && e.code === 'ERR_CLOSED';
+    // The rest of the first batch was read before the close; the next batch is not.
+    await assert.rejects(async () => {
+      for (;;) if ((await it.next()).done) break;
+    }, closed);
+    for (const call of [() => a.get('k1'), () => a.getMany(['k1']), () => a.has('k1'), () => a.hasMany(['k1']), () => a.set('k', 'v'),
+      () => a.setMany([{ key: 'k', value: 'v' }]), () => a.delete('k1'), () => a.deleteMany(['k1']), () => a.clear(),
+      () => a.iterator().next()]) {
+      await assert.rejects(call(), closed);
+    }
+    await a.disconnect();
+  });
+});
+
 describe('shmstore/keyv: setMany with an entry the store refuses', () => {
   const big = 'x'.repeat(2 ** 20); // more than the 1 MiB store holds: ERR_STORE_FULL
   const entries = (v6) => [{ key: 'a', value: 'A' }, { key: 'b', value: big }, { key: 'c', value: 'C' }]
@@ -553,6 +599,21 @@ describe('shmstore/keyv: bad arguments', () => {
       assert.strictEqual(await b.has('first'), false);
       await refused(b.deleteMany(['k', 5]));
       assert.strictEqual(await b.get('k'), 1);
+    }
+    // A value no store takes, anywhere in the list, refuses the call as a bad key does: nothing
+    // written, the entry named; the old value of a key stays.
+    const cycle = {};
+    cycle.self = cycle;
+    for (const [bad, name] of [[undefined, 'TypeError'], [() => 1, 'TypeError'], [10n, 'TypeError'], [Symbol('s'), 'TypeError'],
+      [cycle, 'TypeError'], [NaN, 'RangeError']]) {
+      for (const v6 of [false, true]) {
+        const b = new KeyvShmstore(store, { keyv: v6 ? 6 : 5 });
+        await assert.rejects(b.setMany([{ key: 'first', value: 'x' }, { key: 'k', value: bad }, { key: 'third', value: 'z' }]),
+          (e) => e.name === name && e.code === 'ERR_INVALID_ARG' && e.message.includes('"entries[1].value"'));
+        assert.deepStrictEqual(await b.hasMany(['first', 'third']), [false, false]);
+        await assert.rejects(b.set('k', bad), (e) => e.name === name && e.code === 'ERR_INVALID_ARG');
+        assert.strictEqual(await b.get('k'), 1);
+      }
     }
     for (const ttl of ['1000', 1000n, {}]) await refused(a.set('t', 1, ttl));
     assert.strictEqual(await a.has('t'), false);

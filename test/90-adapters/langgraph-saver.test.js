@@ -75,6 +75,46 @@ forEachEngine('ShmstoreSaver', ({ engine, make }) => {
     assert.strictEqual(store.verify().ok, true);
   });
 
+  it('binary channel values and writes come back owning their ArrayBuffer: value.buffer holds exactly their bytes', async function () {
+    // A Uint8Array is stored as LangGraph's 'bytes' type, handed back by the serializer as the
+    // bytes it was given: a slice of the stored record, unless copied out.
+    const floats = new Float32Array([1.5, -2.25, 3.75]);
+    const emb = new Uint8Array(floats.buffer);
+    const big = new Uint8Array(200000).map((_, i) => i % 251); // chunked: larger than one entry
+    const versions = { emb: 1, big: 1 };
+    const cp = { ...emptyCheckpoint(), channel_values: { emb, big }, channel_versions: { ...versions } };
+    const config = await saver.put({ configurable: { thread_id: 'bin' } }, cp, meta(0), versions);
+    await saver.putWrites(config, [['emb', emb]], 'task');
+    const owns = (b) => b.byteOffset === 0 && b.buffer.byteLength === b.byteLength;
+    const check = (t) => {
+      const { emb: e, big: g } = t.checkpoint.channel_values;
+      assert.ok(e instanceof Uint8Array && owns(e), `emb: offset ${e.byteOffset} in ${e.buffer.byteLength} bytes`);
+      assert.deepStrictEqual([...new Float32Array(e.buffer)], [...floats]);
+      assert.ok(g instanceof Uint8Array && owns(g), `big: offset ${g.byteOffset} in ${g.buffer.byteLength} bytes`);
+      assert.deepStrictEqual(new Uint8Array(g.buffer), big);
+      const w = t.pendingWrites[0][2];
+      assert.ok(w instanceof Uint8Array && owns(w), `write: offset ${w.byteOffset} in ${w.buffer.byteLength} bytes`);
+      assert.deepStrictEqual([...new Float32Array(w.buffer)], [...floats]);
+    };
+    check(await saver.getTuple(config));
+    for await (const t of saver.list({ configurable: { thread_id: 'bin' } })) check(t);
+  });
+
+  it('a store closed under the saver: every method, and a list part way, rejects with ShmError ERR_CLOSED', async function () {
+    let config = { configurable: { thread_id: 'c' } };
+    for (let step = 0; step < 3; step++) config = await saver.put(config, emptyCheckpoint(), meta(step), {});
+    const listing = saver.list({ configurable: { thread_id: 'c' } });
+    assert.strictEqual((await listing.next()).done, false);
+    store.close();
+    const closed = (e) => e.name === 'ShmError' && e.code === 'ERR_CLOSED';
+    await assert.rejects(listing.next(), closed);
+    for (const call of [() => saver.getTuple(config), () => saver.put(config, emptyCheckpoint(), meta(9), {}),
+      () => saver.putWrites(config, [['a', 1]], 'task'), () => saver.list({}).next(), () => saver.deleteThread('c')]) {
+      await assert.rejects(call(), closed);
+    }
+    saver.close(); // a Store passed in: left as it is
+  });
+
   it('ordinary writes keep the first value of a retried task; special channels (ERROR) replace theirs', async function () {
     const config = await saver.put({ configurable: { thread_id: 'w' } }, emptyCheckpoint(), meta(0), {});
     await saver.putWrites(config, [['a', 1], [ERROR, 'first']], 'task');

@@ -29,6 +29,7 @@ async function scrape(registry) {
 // The u32 counters of the metadata that wrap (format.md §4), by their stats() field: the word of
 // each, and the series that exports its running total.
 const WRAPPING = {
+  repairs: [AT.REPAIR_STATE.REPAIRS, 'repairs_total'],
   evictionTurns: [AT.EVICT_STATE.TURNS, 'eviction_turns_total'],
   compactionSweeps: [AT.COMPACT_STATE.SWEEPS, 'compaction_sweeps_total'],
   compactionSteps: [AT.COMPACT_STATE.STEPS, 'compaction_steps_total'],
@@ -66,7 +67,6 @@ function expected(s, label, prefix = 'shmstore_') {
     [`${prefix}fragmentation_ratio${l}`]: s.fragmentation,
     [`${prefix}fill_ratio${l}`]: s.bytesLive / pool,
     [`${prefix}entries_fill_ratio${l}`]: s.entries / s.maxEntries,
-    [`${prefix}repairs_total${l}`]: s.repairs,
     [`${prefix}reads_total${l}`]: s.reads,
     [`${prefix}writes_total${l}`]: s.writes,
     [`${prefix}largest_free_bytes${l}`]: s.bytesLargestFree,
@@ -158,7 +158,7 @@ forEachEngine('shmstore/metrics', ({ make }) => {
     assert.deepStrictEqual(after, expected(store.stats(), 'cache'));
   });
 
-  it('a namespace dropped between scrapes leaves every per-namespace series; created again, its counters start over', async function () {
+  it('a namespace dropped between scrapes leaves every per-namespace series; created again, its series go on from where they were', async function () {
     const store = make({ eviction: 'auto' });
     for (const ns of ['gone', 'kept']) {
       store.set(ns, 'k', 'v');
@@ -181,9 +181,68 @@ forEachEngine('shmstore/metrics', ({ make }) => {
     store.set('gone', 'k2', 'v');
     assert.strictEqual(store.get('gone', 'k'), undefined);
     got = await scrape(registry);
-    assert.strictEqual(got['shmstore_namespace_hits_total{store=cache,namespace=gone}'], 0);
-    assert.strictEqual(got['shmstore_namespace_misses_total{store=cache,namespace=gone}'], 1);
+    // The store's counters of the new namespace start at 0; the series add them to the old ones.
+    assert.deepStrictEqual([store.stats().namespaceStats.gone.hits, store.stats().namespaceStats.gone.misses], [0, 1]);
+    assert.strictEqual(got['shmstore_namespace_hits_total{store=cache,namespace=gone}'], 1);
+    assert.strictEqual(got['shmstore_namespace_misses_total{store=cache,namespace=gone}'], 2);
     assert.strictEqual(got['shmstore_namespace_entries{store=cache,namespace=gone}'], 1);
+  });
+
+  it('a namespace dropped and created again between two scrapes, counting past its old totals: its counters never go back nor lose counts', async function () {
+    const store = make({});
+    const registry = new prom.Registry();
+    storeMetrics(store, { registry, name: 'c' });
+    const series = async () => {
+      const got = await scrape(registry);
+      return ['hits', 'misses'].map((f) => got[`shmstore_namespace_${f}_total{store=c,namespace=x}`]);
+    };
+    const count = (hits, misses) => {
+      store.set('x', 'k', 1);
+      for (let i = 0; i < hits; i++) store.get('x', 'k');
+      for (let i = 0; i < misses; i++) store.get('x', 'none');
+    };
+    count(2, 1);
+    assert.deepStrictEqual(await series(), [2, 1]);
+    // Dropped and created again in the same record (same id, next generation): 5 hits and 3
+    // misses of the new life, more than the 2 and 1 seen, which a plain export would show as 5
+    // and 3, an advance of 3 and 2 to Prometheus instead of 5 and 3.
+    const before = store.stats().namespaceStats.x;
+    store.dropNamespace('x');
+    count(5, 3);
+    const life2 = store.stats().namespaceStats.x;
+    assert.deepStrictEqual([life2.id, life2.generation, life2.hits, life2.misses], [before.id, before.generation + 1, 5, 3]);
+    assert.deepStrictEqual(await series(), [7, 4]);
+    // Again, now recreated in another record (the old one taken by another namespace first), with
+    // fewer counts than before: still added, never a step back.
+    store.dropNamespace('x');
+    store.set('other', 'k', 1);
+    count(1, 0);
+    assert.notStrictEqual(store.stats().namespaceStats.x.id, life2.id);
+    assert.deepStrictEqual(await series(), [8, 4]);
+    // Within one life the series follow the store's counters.
+    count(1, 1);
+    assert.deepStrictEqual(await series(), [9, 5]);
+  });
+
+  it('the totals of namespaces no longer live are kept for 4096 names per store, those absent longest forgotten first', async function () {
+    const store = make({ buckets: 64 });
+    const registry = new prom.Registry();
+    storeMetrics(store, { registry, name: 'c' });
+    const hits = registry.getSingleMetric('shmstore_namespace_hits_total');
+    const hitsOf = async (ns) => (await hits.get()).values.find((x) => x.labels.namespace === ns)?.value;
+    // A namespace per "session": one hit each, seen by one scrape, then dropped.
+    const session = async (ns) => {
+      store.set(ns, 'k', 1);
+      store.get(ns, 'k');
+      const n = await hitsOf(ns);
+      store.dropNamespace(ns);
+      return n;
+    };
+    for (let i = 0; i <= 4097; i++) await session(`s${i}`);
+    // s0 was absent longest when the 4097th absent name came: forgotten, it starts over; s1 went
+    // when s0 came back, s2 is still known and goes on from its total.
+    assert.strictEqual(await session('s0'), 1);
+    assert.strictEqual(await session('s2'), 2);
   });
 
   it('options.namespaces: false registers no per-namespace series, a function keeps the namespaces it accepts', async function () {
@@ -222,6 +281,7 @@ forEachEngine('shmstore/metrics', ({ make }) => {
     // Evictions turn the hand; deletes leave holes that a compaction sweep fills and merges.
     for (let i = 0; i < 2000; i++) store.set('n', `k${i}`, 'x'.repeat(i % 5 === 0 ? 700 : 60));
     for (let i = 1600; i < 2000; i += 2) store.delete('n', `k${i}`);
+    store.repair(); // one more repair pass
     const r = store.compact();
     const s = store.stats();
     got = await scrape(registry);

@@ -114,6 +114,48 @@ describe('tiered cache: shmstore L1 + Redis L2', function () {
     assert.strictEqual(await a.cache.get('short'), undefined);
   });
 
+  it('an L1 that evicts under a working set twice its size: every write and read through cacheable and cache-manager succeeds, L1 serves what it keeps', async function () {
+    const a = machine(); // 1 MiB, eviction 'auto'
+    const errors = [];
+    a.l1.on('error', (e) => errors.push(e));
+    const cm = createCache({ stores: [a.l1, a.l2] });
+    const value = (i) => `${i}:`.padEnd(5000, 'x');
+    for (let i = 0; i < 400; i++) {
+      assert.strictEqual(await a.cache.set(`c${i}`, value(i), 60000), true);
+      await cm.set(`m${i}`, value(i), 60000);
+    }
+    assert.deepStrictEqual(errors, []);
+    const kept = a.store.count(NS);
+    assert.ok(kept > 0 && kept < 800, `${kept} entries kept in L1`);
+    for (let i = 0; i < 400; i++) {
+      assert.strictEqual(await a.cache.get(`c${i}`), value(i));
+      assert.strictEqual(await cm.get(`m${i}`), value(i));
+    }
+    assert.deepStrictEqual(errors, []);
+    assert.ok(a.store.verify().ok);
+  });
+
+  it('an L1 that does not evict, once full: the writes it refuses reach Redis, every read is answered, the refusals are ERR_STORE_FULL', async function () {
+    const name = uniqueName('tier');
+    const store = Store.create({ name, size: 1 << 20 });
+    const l1 = new Keyv({ store: new KeyvShmstore(store), namespace: NS });
+    const l2 = new Keyv({ store: new KeyvRedis(redis.url), namespace: NS });
+    machines.push({ name, store, l1, l2 });
+    const errors = [];
+    l1.on('error', (e) => errors.push(e));
+    const cache = new Cacheable({ primary: l1, secondary: l2, namespace: NS });
+    const value = (i) => `${i}:`.padEnd(5000, 'x');
+    for (let i = 0; i < 400; i++) await cache.set(`c${i}`, value(i), 60000);
+    const kept = store.count(NS);
+    assert.ok(kept > 0 && kept < 400, `${kept} entries in L1`);
+    assert.ok(errors.length > 0 && errors.every((e) => e.code === 'ERR_STORE_FULL'), errors.map((e) => e.code).join());
+    for (let i = 0; i < 400; i++) {
+      assert.strictEqual(await l2.has(`c${i}`), true);
+      assert.strictEqual(await cache.get(`c${i}`), value(i));
+    }
+    assert.ok(store.verify().ok);
+  });
+
   it('cache-manager 7 createCache({ stores: [shmstore, redis] }): set writes both tiers, get falls through, wrap fills L1', async function () {
     const a = machine();
     const cache = createCache({ stores: [a.l1, a.l2] });

@@ -25,6 +25,8 @@ const { openStore } = require('../open-store');
 const v = require('../../base/validate');
 const { ShmError } = require('../../base/errors');
 const { C } = require('../../layout/layout');
+const { ownBytes } = require('../bytes');
+const { encodeValue } = require('../../store/codec');
 
 const DEFAULT_NAMESPACE = 'keyv';
 const OPTION_KEYS = ['namespace', 'keyv'];
@@ -206,15 +208,17 @@ class KeyvShmstore extends EventEmitter {
     return true;
   }
 
+  // Bytes come back owning their ArrayBuffer whole (lib/adapters/bytes.js): the 'js' engine
+  // returns a short binary value in a slice of Node's shared allocation pool.
   async get(key) {
     const [ns, k] = this._locate(key);
-    return this.store.get(ns, k);
+    return ownBytes(this.store.get(ns, k));
   }
 
   async getMany(keys) {
     return listOf(keys, 'keys').map((key) => {
       const [ns, k] = this._locate(key);
-      return this.store.get(ns, k);
+      return ownBytes(this.store.get(ns, k));
     });
   }
 
@@ -238,15 +242,15 @@ class KeyvShmstore extends EventEmitter {
 
   /**
    * Entries `{ key, value, ttl }` (keyv 5) or `{ key, value, expires }` (keyv 6). Every entry's
-   * shape, key and expiry are checked before the first is written: a bad one refuses the call
-   * with nothing of it written. Then each entry is written on its own, as Keyv's own set() of
+   * shape, key, expiry and value are checked before the first is written: a bad one refuses the
+   * call with nothing of it written. Then each entry is written on its own, as Keyv's own set() of
    * each would: one the store refuses (ERR_STORE_FULL, an oversize value) is `false` in the
    * result and the others are still written. Each refusal is emitted as 'error' (Keyv listens
    * and passes it on); with no listener the call rejects with the first refusal once every entry
    * was tried, its `results` saying which were written.
    */
   async setMany(entries) {
-    const plans = listOf(entries, 'entries').map((e) => {
+    const plans = listOf(entries, 'entries').map((e, i) => {
       if (e === null || typeof e !== 'object') throw v.invalidType('entries[]', 'an object { key, value }', e);
       const [ns, k] = this._locate(e.key);
       // keyv 5 hands `{ key, value, ttl }` and keyv 6 `{ key, value, expires }`: an expiry under
@@ -256,7 +260,17 @@ class KeyvShmstore extends EventEmitter {
         throw this._mismatch(`an entry with "${otherName}" (${String(other)}) and no "${this._v6 ? 'expires' : 'ttl'}" ` +
           `is keyv ${this._v6 ? 5 : 6}'s form`);
       }
-      return [ns, k, this._expiry(own)];
+      const opts = this._expiry(own);
+      // A value no store takes (undefined, a function, a bigint, a cycle, NaN) is a bad argument
+      // like a bad key, not a refusal of the store (a full store, an oversize value): checked
+      // here, by the store's own encoder, so that it leaves the store as it was.
+      try {
+        encodeValue(e.value);
+      } catch (err) {
+        if (typeof err.message === 'string') err.message = err.message.replace('"value"', `"entries[${i}].value"`);
+        throw err;
+      }
+      return [ns, k, opts];
     });
     const errors = [];
     const results = plans.map(([ns, k, opts], i) => {
@@ -313,7 +327,7 @@ class KeyvShmstore extends EventEmitter {
     for (let i = 0; i < keys.length; i += ITERATOR_BATCH) {
       const batch = keys.slice(i, i + ITERATOR_BATCH);
       const values = this.store.getMany(ns, batch);
-      for (let j = 0; j < batch.length; j++) if (values[j] !== undefined) yield [prefix + batch[j], values[j]];
+      for (let j = 0; j < batch.length; j++) if (values[j] !== undefined) yield [prefix + batch[j], ownBytes(values[j])];
     }
   }
 

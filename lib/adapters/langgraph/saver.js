@@ -31,6 +31,7 @@ const { openStore } = require('../open-store');
 const { ChunkedValues } = require('../chunked');
 const { encodeRecord, decodeRecord, fieldOf, keyOf, splitKey, SEP } = require('./records');
 const { prefixOf } = require('./names');
+const { ownBytes } = require('../bytes');
 
 const OPTION_KEYS = ['prefix', 'serde'];
 
@@ -71,9 +72,12 @@ function defineSaver(lg) {
     // A value the serializer wrote as no JSON bytes at all (undefined, a function, a symbol: what
     // JSON.stringify leaves out) reads back as undefined, as JSON leaves it out of an object,
     // instead of a parse error that every later read of the thread, and list(), would meet.
+    // The part bytes are a slice of the record read from the store: a value the serializer hands
+    // back as those bytes themselves (LangGraph's 'bytes' type, a Uint8Array channel value) is
+    // returned owning its ArrayBuffer whole (lib/adapters/bytes.js).
     async _load(type, bytes) {
       if (type === 'json' && bytes.length === 0) return undefined;
-      return this.serde.loadsTyped(type, bytes);
+      return ownBytes(await this.serde.loadsTyped(type, bytes));
     }
 
     async _dump(value) {

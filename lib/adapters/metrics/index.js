@@ -14,10 +14,10 @@ const { latencyMetrics, mergedOf, checkSource } = require('./latency');
 
 const prom = requirePeer('prom-client', 'metrics');
 
-// The counters of the metadata that are u32 and wrap at 2^32 (format.md §4, EvictState.turns and
-// CompactState): [stats() field]. A Prometheus counter must never go back within a series, so each
+// The counters of the metadata that are u32 and wrap at 2^32 (format.md §4, RepairState.repairs,
+// EvictState.turns and CompactState): [stats() field]. A Prometheus counter must never go back within a series, so each
 // is exported as this collector's running total of it (runningTotals, below).
-const WRAPPING = ['evictionTurns', 'compactionSweeps', 'compactionSteps', 'compactionMoved', 'compactionMerged'];
+const WRAPPING = ['repairs', 'evictionTurns', 'compactionSweeps', 'compactionSteps', 'compactionMoved', 'compactionMerged'];
 const U32_RANGE = 2 ** 32;
 
 // [suffix, help, kind, value from a stats() snapshot and the running totals of its wrapping
@@ -36,7 +36,7 @@ const SERIES = [
   ['fragmentation_ratio', 'Free bytes on free lists over all free bytes (0 to 1).', 'gauge', (s) => s.fragmentation],
   ['fill_ratio', 'Allocated bytes of the entry pool over the whole pool (0 to 1).', 'gauge', fillOf],
   ['entries_fill_ratio', 'Live entries over the entries allowed (0 to 1).', 'gauge', (s) => s.entries / s.maxEntries],
-  ['repairs_total', 'Repair passes run on the store since it was created.', 'counter', (s) => s.repairs],
+  ['repairs_total', 'Repair passes run on the store since it was created (running total of a u32 that wraps).', 'counter', (s, t) => t.repairs],
   ['reads_total', 'Reads by every handle, as flushed by each handle\'s last stats() or close().', 'counter', (s) => s.reads],
   ['writes_total', 'Writes by every handle, as flushed by each handle\'s last stats() or close().', 'counter', (s) => s.writes],
   ['largest_free_bytes', 'Bytes of the largest contiguous free space (a free large block, or the tail).', 'gauge', (s) => s.bytesLargestFree],
@@ -50,7 +50,8 @@ const SERIES = [
 
 // The series per namespace: [suffix, help, kind, field of stats().namespaceStats[name]]. The
 // counters are u64 in the namespace's policy record (format.md §5), which a creation zeroes: they
-// start over when a namespace is dropped and created again (a counter reset to Prometheus).
+// start over when a namespace is dropped and created again, so each is exported as this
+// collector's running total per namespace name (namespaceTotals, below).
 const NS_SERIES = [
   ['namespace_hits_total', 'Lookups (get, has) that found a live entry, per namespace.', 'counter', 'hits'],
   ['namespace_misses_total', 'Lookups (get, has) that found nothing or an expired entry, per namespace.', 'counter', 'misses'],
@@ -58,6 +59,10 @@ const NS_SERIES = [
   ['namespace_expirations_total', 'Expired entries removed (by the hand, the sweep or a reader), per namespace.', 'counter', 'expirations'],
   ['namespace_bytes', 'Key and value bytes of the live entries, per namespace.', 'gauge', 'bytes'],
 ];
+
+// The namespaces not live at a scrape whose running totals a collector keeps per store.
+const ABSENT_NAMES = 4096;
+const NS_COUNTERS = NS_SERIES.filter(([, , kind]) => kind === 'counter').map(([, , , field]) => field);
 
 function fillOf(s) {
   const pool = s.bytesLive + s.bytesFree;
@@ -136,6 +141,50 @@ function storeMetrics(stores, options = {}) {
     }
     return totals;
   };
+  // The running totals of the namespace counters, by store label and namespace name: { id,
+  // generation, last, base } with last and base per counter. The series of a name must not go
+  // back when the namespace is dropped and created again between two scrapes (its counters
+  // start over at 0, and may have counted past the last value seen before the next scrape, which
+  // Prometheus would take for an advance of the difference, not a reset). So the first scrape
+  // that sees a name starts its totals at the stats() values; a later one that sees another life
+  // of the namespace ((id, generation) of namespaceStats changed) or a counter below the last
+  // value seen adds that last value to the counter's base. A name dropped keeps its totals for
+  // when it is created again, up to ABSENT_NAMES names per store not live at the last scrape
+  // (those absent longest are forgotten first): a store whose namespaces come and go (one per
+  // session) would otherwise grow this map for ever.
+  const nsRunning = new Map();
+  let scrapes = 0;
+  const namespaceTotals = (label, s) => {
+    let byName = nsRunning.get(label);
+    if (byName === undefined) nsRunning.set(label, (byName = new Map()));
+    scrapes += 1;
+    const totals = new Map();
+    for (const [ns, n] of Object.entries(s.namespaceStats)) {
+      if (!nsWanted(ns)) continue;
+      let r = byName.get(ns);
+      if (r === undefined) {
+        r = { id: n.id, generation: n.generation, last: {}, base: {}, seen: 0 };
+        for (const f of NS_COUNTERS) [r.last[f], r.base[f]] = [0, 0];
+        byName.set(ns, r);
+      }
+      r.seen = scrapes;
+      const newLife = r.id !== n.id || r.generation !== n.generation;
+      const t = {};
+      for (const f of NS_COUNTERS) {
+        if (newLife || n[f] < r.last[f]) r.base[f] += r.last[f];
+        r.last[f] = n[f];
+        t[f] = r.base[f] + n[f];
+      }
+      r.id = n.id;
+      r.generation = n.generation;
+      totals.set(ns, t);
+    }
+    if (byName.size > totals.size + ABSENT_NAMES) {
+      const absent = [...byName].filter(([, r]) => r.seen !== scrapes).sort((a, b) => a[1].seen - b[1].seen);
+      for (const [ns] of absent.slice(0, absent.length - ABSENT_NAMES)) byName.delete(ns);
+    }
+    return totals;
+  };
   // Forgotten in a microtask: after the synchronous pass that collects every metric of one
   // scrape, and before anything can change the stores or scrape again (a second scrape right
   // after `await registry.metrics()` sees fresh numbers, which a later macrotask would not give).
@@ -173,7 +222,7 @@ function storeMetrics(stores, options = {}) {
           f.n += 1;
           continue;
         }
-        snapshot.push([label, stats, runningTotals(label, stats)]);
+        snapshot.push([label, stats, runningTotals(label, stats), nsOption === false ? null : namespaceTotals(label, stats)]);
       }
     }
     return snapshot;
@@ -203,7 +252,7 @@ function storeMetrics(stores, options = {}) {
       },
     });
   });
-  if (nsOption !== false) metrics.push(...namespaceMetrics(prom, prefix, snap, nsWanted));
+  if (nsOption !== false) metrics.push(...namespaceMetrics(prom, prefix, snap));
   metrics.push(new prom.Gauge({
     name: `${prefix}up`, help: 'Whether the store answered stats() in this scrape (1), or failed with a store error (0).',
     labelNames: ['store'], registers: [],
@@ -240,16 +289,16 @@ function storeMetrics(stores, options = {}) {
   return { metrics, unregister };
 }
 
-// The per-namespace series (namespace_entries and NS_SERIES) of the namespaces `wanted(name)`
-// accepts, from the scrape's snapshot `snap()`.
-function namespaceMetrics(prom, prefix, snap, wanted) {
+// The per-namespace series (namespace_entries and NS_SERIES) of the namespaces the scrape's
+// snapshot `snap()` has running totals of (those options.namespaces accepts).
+function namespaceMetrics(prom, prefix, snap) {
   const metrics = [new prom.Gauge({
     name: `${prefix}namespace_entries`, help: 'Live entries per namespace.',
     labelNames: ['store', 'namespace'], registers: [],
     collect() {
       this.reset();
-      for (const [label, s] of snap()) {
-        for (const [ns, n] of Object.entries(s.namespaceCounts)) if (wanted(ns)) this.set({ store: label, namespace: ns }, n);
+      for (const [label, s, , nsTotals] of snap()) {
+        for (const [ns, n] of Object.entries(s.namespaceCounts)) if (nsTotals.has(ns)) this.set({ store: label, namespace: ns }, n);
       }
     },
   })];
@@ -261,10 +310,11 @@ function namespaceMetrics(prom, prefix, snap, wanted) {
       name: prefix + suffix, help, labelNames: ['store', 'namespace'], registers: [],
       collect() {
         this.reset();
-        for (const [label, s] of snap()) {
+        for (const [label, s, , nsTotals] of snap()) {
           for (const [ns, n] of Object.entries(s.namespaceStats)) {
-            if (!wanted(ns)) continue;
-            if (kind === 'counter') this.inc({ store: label, namespace: ns }, n[field]);
+            const totals = nsTotals.get(ns);
+            if (totals === undefined) continue; // not wanted
+            if (kind === 'counter') this.inc({ store: label, namespace: ns }, totals[field]);
             else this.set({ store: label, namespace: ns }, n[field]);
           }
         }

@@ -169,20 +169,37 @@ function configure(e, id, policy, ttlMs) {
 
 // [name, id, count, policy, ttlMs, hits, misses, evictions, expirations, bytes] of every live
 // namespace; flushes this handle's counts first.
+// Reads of one namespace record by list() while drops keep changing its generation: each retry
+// follows a drop and a creation that both completed meanwhile.
+const ROW_ATTEMPTS = 16;
+
+// [name, id, count, policy, ttlMs, hits, misses, evictions, expirations, bytes, generation] of
+// every live namespace. The generation is loaded before the state and again after every field,
+// as a lookup does (format.md §5): a drop stores state 1 and then the next generation before it
+// zeroes the counters or a creation reuses the record, so equal loads make the row one life of
+// the namespace, (id, generation), never the counters of one life under the generation of the
+// next. A record dropped in between is read again; one no longer live, or still changing after
+// ROW_ATTEMPTS reads, is left out, as a dropping one is.
 function list(e) {
   flushCounters(e);
   const out = [];
   for (let i = 1; i <= e.maxNs; i++) {
     const r = recordWord(e, i);
-    if (Atomics.load(e.u32, r + NS.STATE) !== C.NS_STATE_LIVE) continue;
-    const off = index.nameOffset(e, i);
-    const len = Math.min(e.u32[r + NS.NAME_LENGTH], C.MAX_NAMESPACE_BYTES);
-    const name = e.sbuf.toString('utf8', off, off + len);
-    const row = [name, i, cells.nsCount(e, i), Atomics.load(e.u32, policyWord(e, i) + POL.POLICY)];
-    for (const f of U64_FIELDS) row.push(Number(Atomics.load(e.big, policyBig(i, f))));
-    // bytes is a gauge built from flushed changes (may be off until a repair pass): never below 0.
-    if (row[9] >= 2 ** 63) row[9] = 0;
-    out.push(row);
+    for (let attempt = 0; attempt < ROW_ATTEMPTS; attempt++) {
+      const gen = Atomics.load(e.u32, r + NS.GENERATION);
+      if (Atomics.load(e.u32, r + NS.STATE) !== C.NS_STATE_LIVE) break;
+      const off = index.nameOffset(e, i);
+      const len = Math.min(e.u32[r + NS.NAME_LENGTH], C.MAX_NAMESPACE_BYTES);
+      const name = e.sbuf.toString('utf8', off, off + len);
+      const row = [name, i, cells.nsCount(e, i), Atomics.load(e.u32, policyWord(e, i) + POL.POLICY)];
+      for (const f of U64_FIELDS) row.push(Number(Atomics.load(e.big, policyBig(i, f))));
+      // bytes is a gauge built from flushed changes (may be off until a repair pass): never below 0.
+      if (row[9] >= 2 ** 63) row[9] = 0;
+      row.push(gen);
+      if (Atomics.load(e.u32, r + NS.GENERATION) !== gen) continue;
+      out.push(row);
+      break;
+    }
   }
   return out;
 }

@@ -45,6 +45,9 @@ TEST_F(StoreDropNamespace, RemovesEntriesPolicyAndFreesTheRecord) {
   ASSERT_EQ(list.size(), 1u);
   EXPECT_EQ(list[0].policy, kPolicyInherit);
   EXPECT_EQ(list[0].ttlMs, 0u);
+  // The row names the life it was read from: the record and its new generation.
+  EXPECT_EQ(list[0].id, again);
+  EXPECT_EQ(list[0].generation, gen + 1);
   VerifyOk(*s);
 }
 

@@ -34,9 +34,10 @@ const CLAIMS = [
     check: (v) => assert.ok(Array.isArray(v) && v.every((n) => typeof n === 'string') && v.includes('agent-7'), String(v)),
   },
   {
-    line: 'store.stats().namespaceStats.cache; // → { count, hits, misses, evictions, expirations, bytes, eviction: \'clock\', ttl: Infinity }',
+    line: 'store.stats().namespaceStats.cache; // → { count, hits, misses, evictions, expirations, bytes, eviction: \'clock\', ttl: Infinity, id, generation }',
     check: (v) => {
-      assert.deepStrictEqual(Object.keys(v).sort(), ['bytes', 'count', 'eviction', 'evictions', 'expirations', 'hits', 'misses', 'ttl']);
+      assert.deepStrictEqual(Object.keys(v).sort(),
+        ['bytes', 'count', 'eviction', 'evictions', 'expirations', 'generation', 'hits', 'id', 'misses', 'ttl']);
       assert.strictEqual(v.eviction, 'clock');
       assert.strictEqual(v.ttl, Infinity);
     },
