@@ -76,22 +76,24 @@ bool Store::AnyEvictable() const noexcept {
   return false;
 }
 
-Status Store::EvictOne(uint32_t cls, uint32_t* freed, bool* smaller) noexcept {
+Status Store::EvictOne(uint32_t cls, uint32_t* freed, HandEnd* end, bool whole) noexcept {
   *freed = 0;
-  if (smaller != nullptr) *smaller = false;
+  if (end != nullptr) *end = HandEnd::kNothing;
   bool sawSmaller = false;
   const uint64_t now = NowMs();
   // Blocks are at least one unit, so EVICT_TURNS turns are at most this many steps: the first
   // turn clears every mark, the second meets every candidate unmarked.
-  // A search for a class stops after EVICT_CLASS_STEPS steps: the insert then asks for any entry.
+  // A search for a class stops after EVICT_CLASS_STEPS steps (unless whole): the insert then asks
+  // for any entry.
   const uint64_t turns = uint64_t{layout::kEvictTurns} * (totalUnits_ - firstUnit_);
   const uint64_t classSteps = static_cast<uint64_t>(layout::kEvictClassSteps);
-  const uint64_t budget = cls != kClassCount && turns > classSteps ? classSteps : turns;
+  const bool classSearch = cls != kClassCount && !whole;
+  const uint64_t budget = classSearch && turns > classSteps ? classSteps : turns;
   uint64_t steps = 0;
   for (; steps < budget; ++steps) {
     // A long search for any class in a store where the counts say nothing may be removed (every
     // entry pinned) ends here, instead of after two turns of the pool.
-    if (steps == classSteps && cls == kClassCount && !AnyEvictable()) return layout::kOk;
+    if (steps == classSteps && !classSearch && !AnyEvictable()) return layout::kOk;
     const uint32_t u = AtomicLoad(&evict_->hand);
     const uint32_t freeHead = AtomicLoad(&hdr_->freeHead);
     if (u < firstUnit_ || u >= freeHead || freeHead > totalUnits_) {
@@ -143,9 +145,14 @@ Status Store::EvictOne(uint32_t cls, uint32_t* freed, bool* smaller) noexcept {
       return layout::kOk;
     }
   }
-  // A search cut short by its bound did not see the whole pool: a search for any class may still
-  // remove something.
-  if (smaller != nullptr) *smaller = sawSmaller || (budget < turns && steps >= budget);
+  // A search cut short by its bound did not see the whole pool.
+  if (end != nullptr) {
+    if (budget < turns && steps >= budget) {
+      *end = HandEnd::kCut;
+    } else if (sawSmaller) {
+      *end = HandEnd::kSmaller;
+    }
+  }
   return layout::kOk;
 }
 

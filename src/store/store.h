@@ -245,16 +245,20 @@ class Store {
   // Counts `hits` gets of namespace ns answered by the facade's read cache (format.md §9,
   // "Cached reads") as this handle's reads and hits, as Get counts its own.
   Status AddHits(uint32_t ns, uint32_t hits) noexcept;
+  // How a run of the hand that removed nothing ended (EvictOne's *end): kCut, a search for a
+  // class stopped at its bound; kSmaller, it passed over an unexpired entry of an evictable
+  // namespace of a class below cls, so that a search for any class might remove what this one
+  // did not; kNothing, neither: a search for any class would not remove anything either.
+  enum class HandEnd : uint8_t { kNothing, kSmaller, kCut };
   // One step of the eviction hand for an insert of size class cls (kClassCount: any class will
   // do, the entry count is what is full): inspects at most EVICT_TURNS turns of the pool (a
-  // search for a class: at most EVICT_CLASS_STEPS steps; a search for any class goes on past
-  // those only when AnyEvictable says it may find something) and removes one entry. *freed: the
-  // units its removal freed (its block and its large block), 0 when nothing could be removed
-  // (format.md §8, "Eviction"). *smaller (when not null): whether the hand passed over an unexpired
-  // entry of an evictable namespace of a class below cls, or stopped at the bound of a search for a
-  // class, so that a search for any class might remove what this one did not; when false, it would
-  // not.
-  Status EvictOne(uint32_t cls, uint32_t* freed, bool* smaller = nullptr) noexcept;
+  // search for a class: at most EVICT_CLASS_STEPS steps, unless `whole`; any other search goes on
+  // past those only when AnyEvictable says it may find something) and removes one entry.
+  // *freed: the units its removal freed (its block and its large block), 0 when nothing could be
+  // removed (format.md §8, "Eviction"); *end (when not null): how a run that removed nothing
+  // ended.
+  Status EvictOne(uint32_t cls, uint32_t* freed, HandEnd* end = nullptr,
+                  bool whole = false) noexcept;
   // Whether the hand may find an entry to remove, from the counts alone (a hint, format.md §8,
   // "Eviction"): an entry may have expired (ttlSeen), or an evictable namespace counts an entry.
   // Looks at every namespace id: asked only by a search for any class that found nothing in
@@ -278,6 +282,7 @@ class Store {
     bool anyClass = false;
     bool drained = false;
     bool nothingToEvict = false;
+    bool classCut = false;  // the search for the write's class stopped at EVICT_CLASS_STEPS
   };
   // Allocates and fills the large block of a value of n bytes (write.cpp).
   Status PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_t* unit,
@@ -291,6 +296,9 @@ class Store {
   // space, the parked blocks returned: evicts and compacts within the set's bounds; *retry
   // whether to allocate again (format.md §8, "Making room"; write.cpp).
   Status MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retry) noexcept;
+  // Before a write that asked the hand for its class refuses, when that search stopped at its
+  // bound: one search for the class over the whole pool (*retry when it removed an entry).
+  Status WholeSearch(uint32_t cls, RoomState* room, bool* retry) noexcept;
   // compact.cpp: a step run by a write, counted in idleUnits_ (*changed: its moves and merges);
   // after a successful set, one step every AUTO_COMPACT_EVERY sets when the free space is
   // fragmented (format.md §8).

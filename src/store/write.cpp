@@ -221,8 +221,8 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
     if (evicting) {
       ++room->evictions;
       uint32_t freed = 0;
-      bool smaller = false;
-      s = EvictOne(cls, &freed, &smaller);
+      HandEnd end = HandEnd::kNothing;
+      s = EvictOne(cls, &freed, &end);
       if (s != layout::kOk) return s;
       if (freed != 0) {
         ++room->removed;
@@ -232,7 +232,8 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
       }
       // The hand passed over no entry it could remove of any class: a search for any class would
       // find none either (but for concurrent writes), and costs up to two more turns.
-      room->nothingToEvict = !smaller;
+      room->nothingToEvict = end == HandEnd::kNothing;
+      room->classCut = end == HandEnd::kCut;
     }
     room->anyClass = true;
   }
@@ -261,7 +262,26 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
     room->drained = true;
     room->compacted = 0;
   }
-  return CompactFor(units, room, true, retry);
+  s = CompactFor(units, room, true, retry);
+  if (s != layout::kOk || *retry) return s;
+  return WholeSearch(cls, room, retry);
+}
+
+// The search for the write's class stopped at EVICT_CLASS_STEPS, and the evictions of any class
+// left no run that could hold its block: an entry of the class may still lie further on. As
+// lib/store/js/write.js wholeSearch.
+Status Store::WholeSearch(uint32_t cls, RoomState* room, bool* retry) noexcept {
+  *retry = false;
+  if (!room->classCut) return layout::kOk;
+  room->classCut = false;
+  ++room->evictions;
+  uint32_t freed = 0;
+  const Status s = EvictOne(cls, &freed, nullptr, true);
+  if (s != layout::kOk || freed == 0) return s;
+  ++room->removed;
+  room->evictedUnits += freed;
+  *retry = true;
+  return layout::kOk;
 }
 
 Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* value,

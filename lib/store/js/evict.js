@@ -40,6 +40,8 @@ const FLAG_ACCESSED = C.FLAG_ACCESSED;
 const E_KEY_LENGTH = H.ENTRY.KEY_LENGTH;
 // evictOne found nothing it could remove, of any class.
 const NOTHING_TO_EVICT = -1;
+// evictOne's search for a class stopped at EVICT_CLASS_STEPS, having removed nothing.
+const SEARCH_CUT = -2;
 // Why an entry is removed: the hand evicted it, or it had expired.
 const EVICT = 0;
 const EXPIRE = 1;
@@ -123,25 +125,25 @@ function anyEvictable(e) {
 
 // One step of the eviction hand for an insert of size class `cls` (-1: any class will do, the
 // entry count is what is full): inspects at most EVICT_TURNS turns of the pool (a search for a
-// class: at most EVICT_CLASS_STEPS steps; a search for any class goes on past those only when
-// anyEvictable says it may find something) and removes one entry. Returns the units its removal
-// freed (its block and its large block), or when it removed nothing: 0 when the hand passed over
-// an unexpired entry of an evictable namespace of a class below cls, or a search for a class
-// stopped at its bound (a search for any class might remove something), NOTHING_TO_EVICT when
-// neither (a search for any class would not either). As native's EvictOne.
-function evictOne(e, cls) {
+// class: at most EVICT_CLASS_STEPS steps, unless `whole`; any other search goes on past those
+// only when anyEvictable says it may find something) and removes one entry. Returns the units its
+// removal freed (its block and its large block), or when it removed nothing: SEARCH_CUT when a
+// search for a class stopped at its bound, 0 when the hand passed over an unexpired entry of an
+// evictable namespace of a class below cls (a search for any class might remove it),
+// NOTHING_TO_EVICT when neither (a search for any class would not either). As native's EvictOne.
+function evictOne(e, cls, whole = false) {
   const u32 = e.u32;
   let sawSmaller = false;
   const now = Date.now();
   // Blocks are at least one unit, so EVICT_TURNS turns are at most this many steps: the first
   // turn clears every mark, the second meets every candidate unmarked.
   const turns = C.EVICT_TURNS * (e.totalUnits - e.firstUnit);
-  const budget = cls >= 0 && turns > C.EVICT_CLASS_STEPS ? C.EVICT_CLASS_STEPS : turns;
+  const budget = cls >= 0 && !whole && turns > C.EVICT_CLASS_STEPS ? C.EVICT_CLASS_STEPS : turns;
   let steps = 0;
   for (; steps < budget; steps++) {
     // A long search for any class in a store where the counts say nothing may be removed (every
     // entry pinned) ends here, instead of after two turns of the pool.
-    if (steps === C.EVICT_CLASS_STEPS && cls < 0 && !anyEvictable(e)) return NOTHING_TO_EVICT;
+    if (steps === C.EVICT_CLASS_STEPS && (cls < 0 || whole) && !anyEvictable(e)) return NOTHING_TO_EVICT;
     const u = Atomics.load(u32, HAND);
     const top = Atomics.load(u32, FREE_HEAD);
     if (u < e.firstUnit || u >= top || top > e.totalUnits) {
@@ -190,7 +192,8 @@ function evictOne(e, cls) {
     }
   }
   // A search cut short by its bound did not see the whole pool.
-  return sawSmaller || (budget < turns && steps >= budget) ? 0 : NOTHING_TO_EVICT;
+  if (budget < turns && steps >= budget) return SEARCH_CUT;
+  return sawSmaller ? 0 : NOTHING_TO_EVICT;
 }
 
 // Under the lock of the bucket at word `bw`: unlinks every expired entry of its chain. Returns
@@ -269,4 +272,4 @@ function reclaimExpired(e, nsId, kl, h) {
   if (st === NEED_REPAIR) repairs.repair(e);
 }
 
-module.exports = { evictOne, NOTHING_TO_EVICT, sweepExpired, reclaimExpired, evictable, anyEvictable };
+module.exports = { evictOne, NOTHING_TO_EVICT, SEARCH_CUT, sweepExpired, reclaimExpired, evictable, anyEvictable };

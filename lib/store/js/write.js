@@ -230,6 +230,7 @@ function setState(state, need, anyClass) {
   state.removed = 0;
   state.evictedUnits = 0;
   state.nothingToEvict = false;
+  state.classCut = false;
   state.need = need;
   return state;
 }
@@ -261,8 +262,9 @@ function compactFor(e, units, state, always = false) {
 // where a run can grow). Once nothing is left to evict, or mayEvict says no more, a set that
 // evicted nothing refuses; otherwise the batches left to it run whatever the hint says (what was
 // freed may lie between entries that moves must take out first), until one moves and merges
-// nothing, at most maxBatches more. All within mayEvict and twice maxBatches; a block larger than
-// the pool is refused before anything is evicted.
+// nothing, at most maxBatches more. All within mayEvict and twice maxBatches (and the one
+// eviction of wholeSearch before a refusal); a block larger than the pool is refused before
+// anything is evicted.
 function makeRoom(e, cls, units, state) {
   // A block larger than the pool never fits, whatever is evicted: refused before any eviction.
   if (state.need > e.totalUnits - e.firstUnit) return false;
@@ -277,6 +279,7 @@ function makeRoom(e, cls, units, state) {
       // The hand passed over no entry it could remove of any class: a search for any class would
       // find none either (but for concurrent writes), and costs up to two more turns.
       state.nothingToEvict = freed === evict.NOTHING_TO_EVICT;
+      state.classCut = freed === evict.SEARCH_CUT;
     }
     state.anyClass = true;
   }
@@ -296,7 +299,20 @@ function makeRoom(e, cls, units, state) {
     state.drained = true;
     state.compacted = 0;
   }
-  return compactFor(e, units, state, true);
+  return compactFor(e, units, state, true) || wholeSearch(e, cls, state);
+}
+
+// Before a set that asked the hand for its class refuses, when that search stopped at its bound
+// (EVICT_CLASS_STEPS): one search for the class over the whole pool, which may find an entry
+// whose block is the room where the evictions of any class left no run that could hold it.
+// Returns whether to retry the allocation.
+function wholeSearch(e, cls, state) {
+  if (!state.classCut) return false;
+  state.classCut = false;
+  state.evictions++;
+  state.handRan = true;
+  const freed = evict.evictOne(e, cls, true);
+  return freed > 0 && evicted(state, freed);
 }
 
 // The hand removed an entry for the set, freeing `freed` units: retry its allocation.
