@@ -211,9 +211,10 @@ int64_t SpscRing::TryDequeue(void* out, uint32_t cap, uint32_t* tag) noexcept {
   uint32_t at = head & mask_;
   uint32_t h = RacyLoad(reinterpret_cast<const uint32_t*>(Data() + at));
   if ((h >> kTagShift) == kTagWrap) {
-    // Written only together with the record after it, never at place 0.
+    // Written with length 0, only together with the record after it, never at place 0: another
+    // length is a damaged header, and skipping to place 0 would follow a guess.
     const uint32_t skip = capacity_ - at;
-    if (skip >= used) {
+    if ((h & kLengthMask) != 0 || skip >= used) {
       corrupt_ = true;
       return kCorrupt;
     }

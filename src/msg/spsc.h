@@ -48,10 +48,10 @@ class SpscRing {
 
   // What the dequeue forms return, and Push::kCorrupt for the enqueue forms, when the ring's
   // words are in a state no sound run leaves: `tail - head` above the capacity, or a record
-  // header no producer writes (an unknown tag, a length above the longest message, a record or a
-  // wrap marker that runs past the tail, a record that runs past the end of the data; format.md
-  // §15, "Damage" of the ring). Reading or writing
-  // on would take junk for messages, overwrite unread ones or wait for ever; the next record
+  // header no producer writes (an unknown tag, a length above the longest message, a wrap marker
+  // whose length is not 0, a record or a wrap marker that runs past the tail, a record that runs
+  // past the end of the data; format.md §15, "Damage" of the ring). Reading or writing on would
+  // take junk for messages, overwrite unread ones or wait for ever; the next record
   // cannot be found, so nothing is consumed and every read says kCorrupt again. corrupt() then
   // stays true, until Discard().
   static constexpr int64_t kCorrupt = -3;
