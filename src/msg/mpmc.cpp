@@ -229,6 +229,8 @@ bool MpmcQueue::MaybeRepair() noexcept {
 
 Push MpmcQueue::TryEnqueue(const void* data, uint32_t length, uint32_t tag) noexcept {
   if (length > message_bytes_) return Push::kTooLarge;
+  // A record every reader would refuse as damage is never written (spsc.h ValidMessageTag).
+  if (!ValidMessageTag(tag, length)) return Push::kInvalidArg;
   for (;;) {
     const uint32_t pos = AtomicLoad(Word(kTail));
     uint32_t* seq = Seq(pos);
@@ -358,6 +360,7 @@ struct DequeueArgs {
 L::Status MpmcQueue::Enqueue(const void* data, uint32_t length, uint32_t tag, int64_t timeout_ns,
                              const StopCheck& stop) noexcept {
   if (length > message_bytes_) return L::kErrMessageTooLarge;
+  if (!ValidMessageTag(tag, length)) return L::kErrInvalidArg;
   const int64_t deadline = timeout_ns < 0 ? INT64_MAX : NowNs() + timeout_ns;
   EnqueueArgs a{this, data, length, tag, Push::kFull};
   const bool ok = Block(

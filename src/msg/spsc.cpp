@@ -157,9 +157,7 @@ int64_t SpscRing::Used(uint32_t head) noexcept {
 Push SpscRing::TryEnqueue(const void* data, uint32_t length, uint32_t tag) noexcept {
   if (element_size_ != 0 || length > max_message_) return Push::kTooLarge;
   // The records a reader refuses as damage (TryDequeue below) are never written.
-  if (tag > L::kMsgTagNumber || (tag == L::kMsgTagNumber && length != sizeof(double))) {
-    return Push::kInvalidArg;
-  }
+  if (!ValidMessageTag(tag, length)) return Push::kInvalidArg;
   const uint32_t tail = AtomicLoad(Word(kTail));
   const uint32_t record = kHeader + Align4(length);
   uint32_t at = tail & mask_;

@@ -23,8 +23,16 @@ using StopCheck = sync::StopCheck;
 // What a non-blocking enqueue did. kClosed: a send on a closed channel (channel.h); the others
 // as named.
 // kCorrupt: the queue's shared words are in a state no sound run leaves (format.md §15, "Damage").
-// kInvalidArg: a tag no reader takes for a message (SpscRing::TryEnqueue).
+// kInvalidArg: a tag no reader takes for a message (ValidMessageTag below).
 enum class Push { kOk, kFull, kTooLarge, kClosed, kCorrupt, kInvalidArg };
+
+// Whether every reader takes a record of `tag` with a payload of `length` bytes as a message
+// (format.md §15, Records): tags 0 to kMsgTagNumber, a number record 8 bytes long. Any other
+// record is one every reader refuses as damage (a ring's reader cannot even find the record after
+// it), so no producer writes it: the enqueue forms of every kind refuse it (kInvalidArg).
+constexpr bool ValidMessageTag(uint32_t tag, uint32_t length) noexcept {
+  return tag < layout::kMsgTagNumber || (tag == layout::kMsgTagNumber && length == sizeof(double));
+}
 
 class SpscRing {
  public:
