@@ -295,6 +295,10 @@ class PriorityQueue extends RegionHandle {
     if (this.closed) return;
     this.#mutex.close();
     super.close();
+  }
+
+  /** @private Its pending Promise-form calls end with ERR_CLOSED while the region is still mapped. */
+  closing_() {
     endPending(() => this.usable_(), this.#enqueues, this.#dequeues);
   }
 }
