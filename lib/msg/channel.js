@@ -340,9 +340,11 @@ class Channel {
   #blockSync(waiters, word, attempt, timeout) {
     const deadline = performance.now() + timeout;
     for (;;) {
+      // The clock is read before the attempt, so that the attempt a timeout ends with comes after
+      // the deadline: what came before it is not left behind while the call reports a timeout.
+      const left = deadline - performance.now();
       const r0 = attempt();
       if (r0 !== NONE) return r0;
-      const left = deadline - performance.now();
       if (left <= 0) return NONE;
       // The word first, then the registration (format.md §15, "Waking").
       const seen = Atomics.load(this.#u32, word);
