@@ -58,7 +58,8 @@ function counted(w, waiters, word, recheckMs) {
  * side's index, (the loop serves), and only then stores the sleeping flag = 1, reloads the index
  * and parks on it if it is still the value read, for at most recheckMs; stores the flag = 0 (the
  * loop serves again). The other side stores its index before it looks at the flag, so either the
- * reload sees the new index or the other side sees the flag and wakes the park.
+ * reload sees the new index or the other side sees the flag and wakes the park. `w` has closed()
+ * too: whether the handle is closed.
  */
 function flagged(w, flag, word, recheckMs) {
   const { u32, i32 } = w;
@@ -73,7 +74,10 @@ function flagged(w, flag, word, recheckMs) {
         if (Atomics.load(u32, word) === seen) await parkAsync(i32, word, seen, recheckMs);
         w.usable();
       } finally {
-        Atomics.store(u32, flag, 0);
+        // Not once the handle is closed: its close() put the flag down already (unpark(), with the
+        // last pending call), and the memory may no longer be the region's (a segment's pages
+        // swapped for private zeros), or still be, with another handle of this side's flag up.
+        if (!w.closed()) Atomics.store(u32, flag, 0);
       }
     },
     // Nothing pending any more while parked: the flag (this side's own) stored 0, then the park on

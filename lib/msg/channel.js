@@ -31,6 +31,11 @@ function closedError(what) {
   return msgError('ERR_CHANNEL_CLOSED', `${what}: the channel is closed`);
 }
 
+// What every call of a disposed handle throws (and its pending calls reject with).
+function disposedError() {
+  return msgError('ERR_CLOSED', 'The channel handle is disposed');
+}
+
 class Channel {
   #q;
   #u32;
@@ -105,7 +110,7 @@ class Channel {
   }
 
   #usable() {
-    if (this.#q.closed) throw msgError('ERR_CLOSED', 'The channel handle is disposed');
+    if (this.#q.closed) throw disposedError();
   }
 
   // ---- sending -----------------------------------------------------------------------------
@@ -318,10 +323,15 @@ class Channel {
 
   /** Releases this handle (its owner record; the channel stays). Idempotent. */
   dispose() {
+    if (this.#q.closed) return;
+    // The pending calls end first, with ERR_CLOSED, not at their waiting loop's next check (which
+    // on a segment would fail them with the futex's error), and while the region is still mapped:
+    // ending them takes back their registration in the waiter count, which, once the segment this
+    // handle opened is closed, would be stored in private zeros and never reach the other parties.
+    endPending(() => {
+      throw disposedError();
+    }, this.#sends, this.#receives);
     this.#q.close();
-    // Not at their waiting loop's next check, which on a segment would fail them with the
-    // futex's error instead of ERR_CLOSED.
-    endPending(() => this.#usable(), this.#sends, this.#receives);
   }
 
   // ---- waiting (as MpmcQueue's: read the wake word, register, try, park) --------------------
@@ -330,9 +340,11 @@ class Channel {
   #blockSync(waiters, word, attempt, timeout) {
     const deadline = performance.now() + timeout;
     for (;;) {
+      // The clock is read before the attempt, so that the attempt a timeout ends with comes after
+      // the deadline: what came before it is not left behind while the call reports a timeout.
+      const left = deadline - performance.now();
       const r0 = attempt();
       if (r0 !== NONE) return r0;
-      const left = deadline - performance.now();
       if (left <= 0) return NONE;
       // The word first, then the registration (format.md §15, "Waking").
       const seen = Atomics.load(this.#u32, word);

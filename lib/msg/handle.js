@@ -5,7 +5,10 @@
 // lives in and where, a construction that fails closes the segment it was given, and a closed
 // handle refuses everything with ERR_CLOSED. The region's bytes and what is done with them are
 // each class's own: a subclass's constructor calls super(token, where, what) and then reads and
-// checks its region, and its close() releases what it holds before calling super.close().
+// checks its region, and its close() releases what it holds before calling super.close(); what
+// must still touch the region once the handle counts as closed (ending its pending Promise-form
+// calls, which takes back their waits from the shared words) goes in closing_(), which close()
+// runs before it releases the memory.
 const v = require('../base/validate');
 const region = require('./region');
 const { holdBuffer, releaseBuffer } = require('../segment/segment');
@@ -82,9 +85,19 @@ class RegionHandle {
   close() {
     if (this.#closed) return;
     this.#closed = true;
+    this.closing_();
     releaseBuffer(this.#buffer); // held by construct()
     if (this.#segment) this.#segment.close();
   }
+
+  /**
+   * @private Runs in close() once the handle counts as closed (usable_() throws ERR_CLOSED) and
+   * while its memory is still the region's: once the segment this handle opened is closed, its
+   * pages are private zeros (segment.js), and a word stored there (a sleeping flag put down, a
+   * waiter count taken back) would not reach the other parties. Subclasses end their pending
+   * calls here.
+   */
+  closing_() {}
 }
 
 if (typeof Symbol.dispose === 'symbol') {

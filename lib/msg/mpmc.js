@@ -405,6 +405,10 @@ class MpmcQueue extends RegionHandle {
     Atomics.store(this.#u32, this.#rolesAt, 0);
     this.#owners.leave(this.#slot, this.#token);
     super.close();
+  }
+
+  /** @private Its pending Promise-form calls end with ERR_CLOSED while the region is still mapped. */
+  closing_() {
     endPending(() => this.usable_(), this.#enqueues, this.#dequeues);
   }
 }

@@ -235,13 +235,16 @@ function blockUntil(q, waiters, word, attempt, none, timeout, spins, recheckMs) 
 /**
  * The sleeping part of a blocking wait, after the polling: reads the wake word u32[word],
  * registers in u32[waiters], tries attempt() again and parks on the word for at most `recheckMs`, until
- * attempt() returns something other than `none` (returned) or `timeout` ms pass (`none`).
+ * attempt() returns something other than `none` (returned) or `timeout` ms pass: then attempt()
+ * runs once more and what it returns is returned (`none`: timed out). What came after the attempt
+ * that followed the last park and before the deadline must not be left behind while the call
+ * reports a timeout.
  */
 function sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs) {
   const deadline = performance.now() + timeout;
   for (;;) {
     const left = deadline - performance.now();
-    if (left <= 0) return none;
+    if (left <= 0) return attempt();
     // The wake word is read before registering (async-fifo.js #pump() says why).
     const seen = Atomics.load(q.u32, word);
     Atomics.add(q.u32, waiters, 1);

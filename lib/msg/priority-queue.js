@@ -56,8 +56,9 @@ function orderOf(order) {
 }
 
 function validatePriority(priority) {
-  v.validateNumber(priority, 'priority');
-  if (priority === -Infinity) throw v.rangeError('The "priority" argument must be a finite number. Received -Infinity');
+  if (typeof priority !== 'number') throw v.invalidType('priority', 'of type number', priority);
+  // One message for NaN and both infinities (a bound such as ">= -Infinity" would not say why).
+  if (!Number.isFinite(priority)) throw v.rangeError(`The "priority" argument must be a finite number. Received ${priority}`);
 }
 
 class PriorityQueue extends RegionHandle {
@@ -295,6 +296,10 @@ class PriorityQueue extends RegionHandle {
     if (this.closed) return;
     this.#mutex.close();
     super.close();
+  }
+
+  /** @private Its pending Promise-form calls end with ERR_CLOSED while the region is still mapped. */
+  closing_() {
     endPending(() => this.usable_(), this.#enqueues, this.#dequeues);
   }
 }

@@ -121,7 +121,9 @@ function discard(r) {
 }
 
 // Waits until u32[watch] !== seen: spins, then raises the sleeping flag `flag`, re-checks and
-// parks. Returns false when the deadline passed first.
+// parks. Returns false when the deadline passed first, after one last look: the index may have
+// moved since the look after the last park, and a message (room) that came before the deadline
+// must not be left behind while the call reports a timeout.
 function block(r, flag, watch, seen, deadline) {
   const u32 = r.u32;
   // A party that answers within a few microseconds is met without a system call (park.js).
@@ -132,7 +134,7 @@ function block(r, flag, watch, seen, deadline) {
   if (yieldFor(() => Atomics.load(u32, watch) !== seen || null, null)) return true;
   for (;;) {
     const left = deadline - performance.now();
-    if (left <= 0) return false;
+    if (left <= 0) return Atomics.load(u32, watch) !== seen;
     Atomics.store(u32, flag, 1);
     if (Atomics.load(u32, watch) === seen) park(r.i32, watch, seen, Math.min(left, PARK_MS));
     Atomics.store(u32, flag, 0);

@@ -226,9 +226,9 @@ function forgetTexts(r) {
 // ---- consumer ----------------------------------------------------------------------------
 //
 // Damage (docs/format.md §15, "Damage" of the ring): a header no producer writes (an unknown tag,
-// a length above the largest message, a number record of another length than 8, a record or a
-// wrap marker that runs past the tail, a record that runs past the end of the data), a JSON
-// record whose text does not parse (a producer writes only text JSON.stringify made, so its
+// a length above the largest message, a number record of another length than 8, a wrap marker
+// whose length is not 0, a record or a wrap marker that runs past the tail, a record that runs
+// past the end of the data), a JSON record whose text does not parse (a producer writes only text JSON.stringify made, so its
 // payload or its length, which would then put the next record elsewhere, was damaged), or indices
 // farther apart than the capacity. Where the next record starts is then unknown (a record is found
 // only from the one before it, and nothing marks where one begins), so nothing is dropped and
@@ -250,7 +250,10 @@ function sound(r, head, used) {
   const u32 = r.u32;
   let h = u32[DATA_WORD + (head & r.mask) / WORD];
   if (h >>> TAG_SHIFT === TAG_WRAP) {
-    // A producer writes a wrap marker only together with the record after it, at place 0.
+    // A producer writes a wrap marker with length 0, and only together with the record after
+    // it, at place 0: another length means the header (or what the record before it said of its
+    // own length) was damaged, and skipping to place 0 would follow a guess.
+    if ((h & LENGTH_MASK) !== 0) throw stuck(`a wrap marker of length ${h & LENGTH_MASK}`, head);
     const skip = r.capacity - (head & r.mask);
     if (skip >= used) throw stuck('a wrap marker that runs past the tail', head);
     head = (head + skip) >>> 0;

@@ -65,7 +65,7 @@ class SpscRing extends RegionHandle {
       throw msgError('ERR_BAD_SIZE', `The ring needs ${bytes} bytes at ${at}; the memory holds ${buffer.byteLength}`);
     }
     this.#r = makeCore(buffer, at, h.capacity, h.elementSize);
-    const w = { u32: this.#r.u32, i32: this.#r.i32, usable: () => this.usable_() };
+    const w = { u32: this.#r.u32, i32: this.#r.i32, usable: () => this.usable_(), closed: () => this.closed };
     // The producer sleeps on `head` (room), the consumer on `tail` (a message).
     this.#enqueues = AsyncFifo.flagged(w, PRODUCER_SLEEPING, HEAD, NONE, PARK_MS);
     this.#dequeues = AsyncFifo.flagged(w, CONSUMER_SLEEPING, TAIL, NONE, PARK_MS);
@@ -390,10 +390,11 @@ class SpscRing extends RegionHandle {
     return discard(this.#r);
   }
 
-  /** Closes this handle; its pending Promise-form calls end at once with ERR_CLOSED. */
-  close() {
-    if (this.closed) return;
-    super.close();
+  /**
+   * @private close() (of RegionHandle): this handle's pending Promise-form calls end at once with
+   * ERR_CLOSED, while the region is still mapped (their wait's sleeping flag is put down).
+   */
+  closing_() {
     endPending(() => this.usable_(), this.#enqueues, this.#dequeues);
   }
 }

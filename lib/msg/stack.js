@@ -316,6 +316,10 @@ class Stack extends RegionHandle {
     if (this.closed) return;
     this.#owners.leave(this.#slot, this.#token);
     super.close();
+  }
+
+  /** @private Its pending Promise-form calls end with ERR_CLOSED while the region is still mapped. */
+  closing_() {
     endPending(() => this.usable_(), this.#pushes, this.#pops);
   }
 }

@@ -101,7 +101,13 @@ class Subscriber {
     const { u32, i32 } = this.#state;
     for (;;) {
       const left = deadline - performance.now();
-      if (left <= 0) throw timedOut('receiveSync()', timeout);
+      if (left <= 0) {
+        // One last attempt after the deadline: a message published during the last park (its
+        // wake-up is what ended it) must not be left behind while the call reports a timeout.
+        const r = attempt();
+        if (r !== NONE) return r;
+        throw timedOut('receiveSync()', timeout);
+      }
       // The word first, then the registration (format.md §15, "Waking" of the broadcast).
       const seen = Atomics.load(u32, R.PUBLISHED);
       Atomics.add(u32, R.WAITERS, 1);

@@ -56,6 +56,7 @@ bool Channel::closed() const noexcept {
 
 Push Channel::TrySend(const void* data, uint32_t length, uint32_t tag) noexcept {
   if (length > q_.message_bytes()) return Push::kTooLarge;
+  if (!ValidMessageTag(tag, length)) return Push::kInvalidArg;  // as MpmcQueue::TryEnqueue
   if (closed()) return Push::kClosed;
   return q_.TryEnqueue(data, length, tag);
 }
@@ -63,6 +64,7 @@ Push Channel::TrySend(const void* data, uint32_t length, uint32_t tag) noexcept 
 L::Status Channel::Send(const void* data, uint32_t length, uint32_t tag, int64_t timeout_ns,
                         const StopCheck& stop) noexcept {
   if (length > q_.message_bytes()) return L::kErrMessageTooLarge;
+  if (!ValidMessageTag(tag, length)) return L::kErrInvalidArg;
   const int64_t deadline = timeout_ns < 0 ? INT64_MAX : NowNs() + timeout_ns;
   SendArgs a{this, data, length, tag, Push::kFull};
   q_.Block(

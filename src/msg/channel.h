@@ -31,10 +31,11 @@ class Channel {
   layout::Status Attach(void* base, uint64_t bytes, const OwnerIdentity& self) noexcept;
   void Detach() noexcept { q_.Detach(); }
 
-  // kOk, kFull, kTooLarge, kClosed once the channel is closed, or kCorrupt.
+  // kOk, kFull, kTooLarge, kClosed once the channel is closed, kCorrupt, or kInvalidArg for a
+  // `tag` (with `length`) no reader takes (spsc.h ValidMessageTag).
   Push TrySend(const void* data, uint32_t length, uint32_t tag) noexcept;
   // Blocks while full: kOk, kErrChannelClosed, kErrQueueTimeout, kErrMessageTooLarge,
-  // kErrCorrupt. timeout_ns < 0: forever.
+  // kErrCorrupt, kErrInvalidArg (a tag as TrySend refuses it). timeout_ns < 0: forever.
   layout::Status Send(const void* data, uint32_t length, uint32_t tag, int64_t timeout_ns,
                       const StopCheck& stop = {}) noexcept;
   // The next message's length (copied to `out`, `cap` >= message_bytes()), kEmpty, kEnd or

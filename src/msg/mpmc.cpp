@@ -229,6 +229,8 @@ bool MpmcQueue::MaybeRepair() noexcept {
 
 Push MpmcQueue::TryEnqueue(const void* data, uint32_t length, uint32_t tag) noexcept {
   if (length > message_bytes_) return Push::kTooLarge;
+  // A record every reader would refuse as damage is never written (spsc.h ValidMessageTag).
+  if (!ValidMessageTag(tag, length)) return Push::kInvalidArg;
   for (;;) {
     const uint32_t pos = AtomicLoad(Word(kTail));
     uint32_t* seq = Seq(pos);
@@ -321,7 +323,11 @@ bool MpmcQueue::Block(uint32_t waiters, uint32_t word, int64_t deadline, Attempt
   }
   for (;;) {
     const int64_t left = deadline - NowNs();
-    if (left <= 0 || stop()) return false;
+    // One last attempt once the deadline has passed: what came after the attempt above (after the
+    // last sleep) and before the deadline must not be left behind while the call reports a
+    // timeout. A stop makes none: nobody may be left to get what it would take.
+    if (left <= 0) return attempt(ctx);
+    if (stop()) return false;
     // The wake word is read before registering: read after, it could already have been moved by
     // a waker that took this registration for a message another party then took, and the wait on
     // it would have no registration left for the next waker (format.md §15, "Waking"). Registered
@@ -358,6 +364,7 @@ struct DequeueArgs {
 L::Status MpmcQueue::Enqueue(const void* data, uint32_t length, uint32_t tag, int64_t timeout_ns,
                              const StopCheck& stop) noexcept {
   if (length > message_bytes_) return L::kErrMessageTooLarge;
+  if (!ValidMessageTag(tag, length)) return L::kErrInvalidArg;
   const int64_t deadline = timeout_ns < 0 ? INT64_MAX : NowNs() + timeout_ns;
   EnqueueArgs a{this, data, length, tag, Push::kFull};
   const bool ok = Block(

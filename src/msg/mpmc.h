@@ -60,9 +60,11 @@ class MpmcQueue {
   static constexpr int64_t kCorrupt = -3;
   bool corrupt() const noexcept { return corrupt_; }
 
+  // kOk, kFull, kTooLarge, kCorrupt, or kInvalidArg for a `tag` (with `length`) no reader takes
+  // (spsc.h ValidMessageTag): nothing is written.
   Push TryEnqueue(const void* data, uint32_t length, uint32_t tag) noexcept;
-  // Blocks while full: kOk, kErrQueueTimeout, kErrMessageTooLarge, kErrCorrupt. timeout_ns < 0:
-  // forever.
+  // Blocks while full: kOk, kErrQueueTimeout, kErrMessageTooLarge, kErrCorrupt, kErrInvalidArg
+  // (a tag as TryEnqueue refuses it). timeout_ns < 0: forever.
   layout::Status Enqueue(const void* data, uint32_t length, uint32_t tag, int64_t timeout_ns,
                          const StopCheck& stop = {}) noexcept;
   // The next message's length (copied to `out`, which holds `cap` >= message_bytes() bytes), or
@@ -78,7 +80,8 @@ class MpmcQueue {
   // Enqueues msgs[0..n-1] in order, as many as there is room for now, claiming up to kMaxClaim
   // positions with one CAS of `tail` (the intent names the whole claim: `extra` = k - 1). Sets
   // *enqueued to how many (a prefix). kOk (all, or full before the rest); kErrMessageTooLarge
-  // when msgs[*enqueued] is larger than message_bytes() (those before it are enqueued);
+  // when msgs[*enqueued] is larger than message_bytes(), kErrInvalidArg when its tag is one no
+  // reader takes (spsc.h ValidMessageTag; those before it are enqueued);
   // kErrChannelClosed for a channel closed before a claim (channel.h).
   layout::Status TryEnqueueBatch(const MpmcMessage* msgs, uint32_t n, uint32_t* enqueued) noexcept;
   // Like TryEnqueueBatch, blocking while full until all n are enqueued: kErrQueueTimeout after

@@ -78,11 +78,18 @@ int64_t MpmcQueue::ClaimAndWrite(const MpmcMessage* msgs, uint32_t want) noexcep
 
 L::Status MpmcQueue::TryEnqueueBatch(const MpmcMessage* msgs, uint32_t n,
                                      uint32_t* enqueued) noexcept {
-  // Only the prefix before a message that cannot fit is enqueued.
+  // Only the prefix before a message that cannot be written is enqueued: one larger than a slot,
+  // or a record every reader would refuse as damage (spsc.h ValidMessageTag).
   uint32_t end = 0;
-  while (end < n && msgs[end].length <= message_bytes_) ++end;
+  while (end < n && msgs[end].length <= message_bytes_ &&
+         ValidMessageTag(msgs[end].tag, msgs[end].length)) {
+    ++end;
+  }
   uint32_t i = 0;
-  L::Status status = end < n ? L::kErrMessageTooLarge : L::kOk;
+  L::Status status = L::kOk;
+  if (end < n) {
+    status = msgs[end].length > message_bytes_ ? L::kErrMessageTooLarge : L::kErrInvalidArg;
+  }
   while (i < end) {
     const int64_t k = ClaimAndWrite(msgs + i, std::min({end - i, kMaxClaim, capacity_}));
     if (k < 0) {
@@ -90,7 +97,7 @@ L::Status MpmcQueue::TryEnqueueBatch(const MpmcMessage* msgs, uint32_t n,
       break;
     }
     if (k == 0) {
-      if (status == L::kErrMessageTooLarge) status = L::kOk;  // full before it: not reached
+      status = L::kOk;  // full before the message it stopped at: that one was not reached
       break;
     }
     i += static_cast<uint32_t>(k);

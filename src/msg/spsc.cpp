@@ -157,9 +157,7 @@ int64_t SpscRing::Used(uint32_t head) noexcept {
 Push SpscRing::TryEnqueue(const void* data, uint32_t length, uint32_t tag) noexcept {
   if (element_size_ != 0 || length > max_message_) return Push::kTooLarge;
   // The records a reader refuses as damage (TryDequeue below) are never written.
-  if (tag > L::kMsgTagNumber || (tag == L::kMsgTagNumber && length != sizeof(double))) {
-    return Push::kInvalidArg;
-  }
+  if (!ValidMessageTag(tag, length)) return Push::kInvalidArg;
   const uint32_t tail = AtomicLoad(Word(kTail));
   const uint32_t record = kHeader + Align4(length);
   uint32_t at = tail & mask_;
@@ -211,9 +209,10 @@ int64_t SpscRing::TryDequeue(void* out, uint32_t cap, uint32_t* tag) noexcept {
   uint32_t at = head & mask_;
   uint32_t h = RacyLoad(reinterpret_cast<const uint32_t*>(Data() + at));
   if ((h >> kTagShift) == kTagWrap) {
-    // Written only together with the record after it, never at place 0.
+    // Written with length 0, only together with the record after it, never at place 0: another
+    // length is a damaged header, and skipping to place 0 would follow a guess.
     const uint32_t skip = capacity_ - at;
-    if (skip >= used) {
+    if ((h & kLengthMask) != 0 || skip >= used) {
       corrupt_ = true;
       return kCorrupt;
     }
@@ -300,7 +299,11 @@ bool SpscRing::Block(uint32_t* flag, uint32_t* watch, uint32_t seen, int64_t dea
   }
   for (;;) {
     const int64_t left = deadline - NowNs();
-    if (left <= 0 || stop()) return false;
+    // One last look once the deadline has passed: the index may have moved since the look above
+    // (after the last sleep), and a message (room) that came before the deadline must not be left
+    // behind while the call reports a timeout. A stop takes none: nobody may be left to get it.
+    if (left <= 0) return AtomicLoad(watch) != seen;
+    if (stop()) return false;
     AtomicStore(flag, 1);
     if (AtomicLoad(watch) == seen) futex::Wait(watch, seen, std::min(left, kParkNs));
     AtomicStore(flag, 0);

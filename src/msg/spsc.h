@@ -23,8 +23,16 @@ using StopCheck = sync::StopCheck;
 // What a non-blocking enqueue did. kClosed: a send on a closed channel (channel.h); the others
 // as named.
 // kCorrupt: the queue's shared words are in a state no sound run leaves (format.md §15, "Damage").
-// kInvalidArg: a tag no reader takes for a message (SpscRing::TryEnqueue).
+// kInvalidArg: a tag no reader takes for a message (ValidMessageTag below).
 enum class Push { kOk, kFull, kTooLarge, kClosed, kCorrupt, kInvalidArg };
+
+// Whether every reader takes a record of `tag` with a payload of `length` bytes as a message
+// (format.md §15, Records): tags 0 to kMsgTagNumber, a number record 8 bytes long. Any other
+// record is one every reader refuses as damage (a ring's reader cannot even find the record after
+// it), so no producer writes it: the enqueue forms of every kind refuse it (kInvalidArg).
+constexpr bool ValidMessageTag(uint32_t tag, uint32_t length) noexcept {
+  return tag < layout::kMsgTagNumber || (tag == layout::kMsgTagNumber && length == sizeof(double));
+}
 
 class SpscRing {
  public:
@@ -48,10 +56,10 @@ class SpscRing {
 
   // What the dequeue forms return, and Push::kCorrupt for the enqueue forms, when the ring's
   // words are in a state no sound run leaves: `tail - head` above the capacity, or a record
-  // header no producer writes (an unknown tag, a length above the longest message, a record or a
-  // wrap marker that runs past the tail, a record that runs past the end of the data; format.md
-  // §15, "Damage" of the ring). Reading or writing
-  // on would take junk for messages, overwrite unread ones or wait for ever; the next record
+  // header no producer writes (an unknown tag, a length above the longest message, a wrap marker
+  // whose length is not 0, a record or a wrap marker that runs past the tail, a record that runs
+  // past the end of the data; format.md §15, "Damage" of the ring). Reading or writing on would
+  // take junk for messages, overwrite unread ones or wait for ever; the next record
   // cannot be found, so nothing is consumed and every read says kCorrupt again. corrupt() then
   // stays true, until Discard().
   static constexpr int64_t kCorrupt = -3;

@@ -3,7 +3,7 @@
 // or open() (the constructor is a TypeError), an open() that fails leaves no mapping and no
 // descriptor of the segment behind, and Symbol.dispose closes it like close().
 const assert = require('assert');
-const { SpscRing, MpmcQueue, Channel, Stack, PriorityQueue, Broadcast, Mutex, Segment } = require('../../index');
+const { SpscRing, MpmcQueue, Channel, Stack, PriorityQueue, Broadcast, Mutex, Segment, layout } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { uniqueName, removeShm, segmentUse } = require('../helpers/process');
 
@@ -31,6 +31,91 @@ describe('Message structures: handles', () => {
         removeShm(name);
       }
     });
+  });
+
+  // A handle that opened its segment by name unmaps it (its pages turn private) when it closes:
+  // what its close() takes back from the shared words (the sleeping flag, the waiter count of its
+  // pending Promise-form calls) must be stored before that, or the other parties never see it.
+  withAddon('closing a handle opened by name with Promise-form calls pending', () => {
+    const WORD = Uint32Array.BYTES_PER_ELEMENT;
+    const { C, W } = layout;
+    // Each kind's waiting words of both sides (format.md §15), as u32 indices into the region, and
+    // a pending call of each side (a full structure for the sending side).
+    const KINDS = [
+      {
+        Class: SpscRing,
+        words: [C.SPSC_CONTROL_OFFSET / WORD + W.SPSC_CONTROL.CONSUMER_SLEEPING, C.SPSC_CONTROL_OFFSET / WORD + W.SPSC_CONTROL.PRODUCER_SLEEPING],
+        take: (q) => q.dequeueAsync(),
+        fill: (q) => { while (q.tryEnqueue('x')); },
+        give: (q) => q.enqueueAsync('y'),
+        send: (q, v) => q.tryEnqueue(v),
+        receive: (q) => q.tryDequeue(),
+      },
+      ...[MpmcQueue, Channel].map((Class) => ({
+        Class,
+        words: [C.MPMC_CONTROL_OFFSET / WORD + W.MPMC_CONTROL.CONSUMER_WAITERS, C.MPMC_CONTROL_OFFSET / WORD + W.MPMC_CONTROL.PRODUCER_WAITERS],
+        take: (q) => (Class === Channel ? q.receive() : q.dequeueAsync()),
+        fill: (q) => { while (Class === Channel ? q.trySend('x') : q.tryEnqueue('x')); },
+        give: (q) => (Class === Channel ? q.send('y') : q.enqueueAsync('y')),
+        send: (q, v) => (Class === Channel ? q.trySend(v) : q.tryEnqueue(v)),
+        receive: (q) => (Class === Channel ? q.tryReceive() : q.tryDequeue()),
+      })),
+      {
+        Class: Stack,
+        words: [C.STACK_CONTROL_OFFSET / WORD + W.STACK_CONTROL.POP_WAITERS, C.STACK_CONTROL_OFFSET / WORD + W.STACK_CONTROL.PUSH_WAITERS],
+        take: (q) => q.popAsync(),
+        fill: (q) => { while (q.tryPush('x')); },
+        give: (q) => q.pushAsync('y'),
+        send: (q, v) => q.tryPush(v),
+        receive: (q) => q.tryPop(),
+      },
+      {
+        Class: PriorityQueue,
+        words: [C.PQ_CONTROL_OFFSET / WORD + W.PQ_CONTROL.DEQUEUE_WAITERS, C.PQ_CONTROL_OFFSET / WORD + W.PQ_CONTROL.ENQUEUE_WAITERS],
+        take: (q) => q.dequeueAsync(),
+        fill: (q) => { while (q.tryEnqueue('x', 1)); },
+        give: (q) => q.enqueueAsync('y', 1),
+        send: (q, v) => q.tryEnqueue(v, 1),
+        receive: (q) => q.tryDequeue(),
+      },
+    ];
+    const closeOf = (q) => (q instanceof Channel ? q.dispose() : q.close());
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+    for (const k of KINDS) {
+      it(`${k.Class.name}: close() does not throw, the pending calls reject with ERR_CLOSED, the waiting words are taken back, the other handles work on`, async () => {
+        for (const side of ['take', 'give']) {
+          const name = uniqueName('msg-close-pending');
+          const keeper = k.Class.create({ name, capacity: 64 });
+          const closing = k.Class.open({ name });
+          try {
+            if (side === 'give') k.fill(keeper);
+            const pending = [k[side](closing), k[side](closing)];
+            await settle(); // their waiting loop parks: its words are set
+            const shared = new Uint32Array(keeper.buffer);
+            const word = k.words[side === 'take' ? 0 : 1];
+            assert.notStrictEqual(shared[word], 0, `${side}: waiting`);
+            closeOf(closing);
+            for (const p of pending) await assert.rejects(p, { code: 'ERR_CLOSED' });
+            await settle();
+            assert.strictEqual(shared[word], 0, `${side}: the waiting word taken back`);
+            // The other handles work on: a handle of this thread, and a new one opened by name.
+            const other = k.Class.open({ name });
+            try {
+              while (k.receive(keeper) !== undefined);
+              const got = k.take(other);
+              assert.strictEqual(k.send(keeper, 'after'), true);
+              assert.strictEqual(await got, 'after');
+            } finally {
+              closeOf(other);
+            }
+          } finally {
+            closeOf(closing);
+            closeOf(keeper);
+            removeShm(name);
+          }
+        }
+      });
+    }
   });
 
   // The shape and the region a handle reports, as docs/api.md lists them per class.

@@ -50,7 +50,11 @@ describe('PriorityQueue', () => {
     assert.throws(() => pq(4, { order: 'lowest' }), TypeError);
     const { buffer, q } = pq(2, { messageBytes: 8 });
     assert.ok(q.tryEnqueue('x', 1));
-    for (const bad of [NaN, Infinity, -Infinity]) assert.throws(() => q.tryEnqueue('y', bad), RangeError);
+    // The message says what is wanted (not a bound that NaN or Infinity would seem to meet).
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      assert.throws(() => q.tryEnqueue('y', bad), (e) => e instanceof RangeError && e.code === 'ERR_INVALID_ARG' &&
+        e.message === `The "priority" argument must be a finite number. Received ${bad}`);
+    }
     for (const bad of ['1', undefined, 1n]) assert.throws(() => q.tryEnqueue('y', bad), TypeError);
     assert.throws(() => q.tryEnqueue('123456789', 1), (e) => e instanceof ShmError && e.code === 'ERR_MESSAGE_TOO_LARGE');
     assert.throws(() => q.tryEnqueue(undefined, 1), TypeError);

@@ -136,6 +136,37 @@ describe('SpscRing: a damaged record', () => {
       });
     }
 
+    // A producer writes a wrap marker with length 0: one with another length was damaged (or the
+    // header was never a wrap marker), and skipping to place 0 would follow a guess.
+    it('a wrap marker whose length is not 0: every read throws ERR_CORRUPT with needsDiscard after the sound records, nothing is read from place 0, until discard()', async () => {
+      for (const length of [4, 8, C.MSG_LENGTH_MASK]) {
+        const { r, u32 } = ring();
+        for (let i = 0; i < 29; i++) {
+          r.tryEnqueue('abcd');
+          r.tryDequeue();
+        }
+        r.tryEnqueue('abcd'); // 232..240
+        r.tryEnqueue('efgh'); // 240..248
+        r.tryEnqueue('Q'.repeat(60)); // a wrap marker at 248, the record at place 0
+        const at = DATA + 248;
+        assert.strictEqual(u32[at / WORD], (C.MSG_TAG_WRAP << C.MSG_TAG_SHIFT) >>> 0);
+        u32[at / WORD] = ((C.MSG_TAG_WRAP << C.MSG_TAG_SHIFT) | length) >>> 0;
+        assert.throws(() => r.tryDequeueBatch(), (e) => stuck(e) && assert.deepStrictEqual(e.received, ['abcd', 'efgh']) === undefined, `length ${length}`);
+        for (let i = 0; i < 3; i++) {
+          assert.throws(() => r.tryDequeue(), stuck, `length ${length}`);
+          assert.throws(() => r.peek(), stuck, `length ${length}`);
+          assert.throws(() => r.tryDequeueBatch(), (e) => stuck(e) && e.received.length === 0);
+        }
+        assert.throws(() => r.dequeue(0), stuck);
+        await assert.rejects(r.dequeueAsync(), stuck);
+        assert.strictEqual(u32[HEAD], 248); // nothing dropped
+        assert.strictEqual(r.discard(), (u32[TAIL] - 248) >>> 0);
+        r.tryEnqueue('after');
+        assert.strictEqual(r.tryDequeue(), 'after');
+        r.close();
+      }
+    });
+
     // A record's length that is sound in every other way (at most the largest message, within
     // what was published) but takes it past the end of the data, where a producer writes a wrap
     // marker instead: the reader must not read past the ring nor take what follows for a message.

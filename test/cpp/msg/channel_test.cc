@@ -45,6 +45,31 @@ TEST(Channel, CloseFailsSendsAndReceiversDrainThenSeeTheEnd) {
   EXPECT_EQ(ch.Receive(&v, 8, &tag, -1), Channel::kEnd);
 }
 
+// A sender writes no record a receiver refuses as damage (as MpmcQueue's producers): refused before
+// anything is claimed, open or closed.
+TEST(Channel, TagsNoReaderTakesAreRefused) {
+  Block b(Channel::BytesFor(4, 16));
+  Channel ch;
+  ASSERT_EQ(ch.Create(b.mem, b.size, 4, 16, 0, Me()), L::kOk);
+  EXPECT_EQ(ch.TrySend("abc", 3, L::kMsgTagNumber + 1), Push::kInvalidArg);
+  EXPECT_EQ(ch.TrySend("abcd", 4, L::kMsgTagNumber), Push::kInvalidArg);
+  EXPECT_EQ(ch.TrySend("", 0, L::kMsgTagWrap), Push::kInvalidArg);
+  EXPECT_EQ(ch.Send("abc", 3, 7, 1'000'000), L::kErrInvalidArg);
+  char out[16];
+  uint32_t tag = 0;
+  EXPECT_EQ(ch.TryReceive(out, sizeof out, &tag), Channel::kEmpty);  // nothing was written
+  const double x = 1.5;
+  ASSERT_EQ(ch.TrySend(&x, sizeof x, L::kMsgTagNumber), Push::kOk);
+  ASSERT_EQ(ch.TryReceive(out, sizeof out, &tag), 8);
+  EXPECT_EQ(tag, L::kMsgTagNumber);
+  double got = 0;
+  std::memcpy(&got, out, sizeof got);
+  EXPECT_EQ(got, 1.5);
+  ASSERT_EQ(ch.Close(), L::kOk);
+  EXPECT_EQ(ch.TrySend("abc", 3, 9), Push::kInvalidArg);
+  EXPECT_EQ(ch.Send("abc", 3, 9, 1'000'000), L::kErrInvalidArg);
+}
+
 TEST(Channel, CloseWakesBlockedSendersAndReceivers) {
   Block b(Channel::BytesFor(2, 8));
   {

@@ -97,6 +97,41 @@ TEST(MpmcQueue, ShapesAndEdges) {
   EXPECT_EQ(q.Dequeue(out, sizeof out, &tag, 1'000'000), -1);
 }
 
+// The producer writes no record a reader refuses as damage (as SpscRing's): a tag above the
+// number tag (a wrap marker's among them) or a number record of another length than 8 is refused
+// by every enqueue form, nothing written; a batch enqueues the messages before it.
+TEST(MpmcQueue, TagsNoReaderTakesAreRefused) {
+  Block b(MpmcQueue::BytesFor(4, 16));
+  MpmcQueue q;
+  ASSERT_EQ(q.Create(b.mem, b.size, 4, 16, 0, Me()), L::kOk);
+  EXPECT_EQ(q.TryEnqueue("abc", 3, L::kMsgTagNumber + 1), Push::kInvalidArg);
+  EXPECT_EQ(q.TryEnqueue("abcd", 4, L::kMsgTagNumber), Push::kInvalidArg);
+  EXPECT_EQ(q.TryEnqueue("abcd", 4, L::kMsgTagWrap), Push::kInvalidArg);
+  EXPECT_EQ(q.TryEnqueue("", 0, L::kMsgTagWrap), Push::kInvalidArg);
+  // The blocking forms refuse it at once (finite timeouts: a queue that took it would fill).
+  EXPECT_EQ(q.Enqueue("abc", 3, 7, 1'000'000), L::kErrInvalidArg);
+  EXPECT_EQ(*ControlWord(b.mem, offsetof(L::MpmcControl, tail)), 0u);  // nothing claimed
+  const shm::msg::MpmcMessage msgs[] = {
+      {"a", 1, L::kMsgTagUtf8}, {"b", 1, L::kMsgTagUtf8}, {"c", 1, 9}, {"d", 1, L::kMsgTagUtf8}};
+  uint32_t n = 7;
+  EXPECT_EQ(q.TryEnqueueBatch(msgs, 4, &n), L::kErrInvalidArg);
+  EXPECT_EQ(n, 2u);
+  EXPECT_EQ(q.EnqueueBatch(msgs + 2, 2, &n, 1'000'000), L::kErrInvalidArg);
+  EXPECT_EQ(n, 0u);
+  const double v = 2.5;
+  ASSERT_EQ(q.TryEnqueue(&v, sizeof v, L::kMsgTagNumber), Push::kOk);
+  char out[16];
+  uint32_t tag = 0;
+  for (const char* want : {"a", "b"}) {
+    ASSERT_EQ(q.TryDequeue(out, sizeof out, &tag), 1);
+    EXPECT_EQ(out[0], want[0]);
+  }
+  ASSERT_EQ(q.TryDequeue(out, sizeof out, &tag), 8);
+  EXPECT_EQ(tag, L::kMsgTagNumber);
+  EXPECT_EQ(q.TryDequeue(out, sizeof out, &tag), -1);
+  EXPECT_FALSE(q.corrupt());
+}
+
 // A slot's sequence word ahead of the index that names its position is damage (format.md §15,
 // "Damage"): every form, single, batch, blocking, channel, returns its corrupt answer at once
 // instead of loading the index again for ever.

@@ -233,6 +233,39 @@ TEST(SpscRing, RecordRunningPastTheEndOfTheDataIsCorrupt) {
   EXPECT_EQ(std::memcmp(out, "ok", 2), 0);
 }
 
+// A wrap marker is written with length 0: one with another length is a damaged header, and the
+// reader reports kCorrupt instead of skipping to place 0 on a guess, until Discard().
+TEST(SpscRing, WrapMarkerWithALengthIsCorrupt) {
+  for (uint32_t length : {4u, 8u, static_cast<uint32_t>(L::kMsgLengthMask)}) {
+    SCOPED_TRACE(length);
+    Block b(SpscRing::BytesFor(256, 0));
+    SpscRing r;
+    ASSERT_EQ(r.Create(b.mem, b.size, 256, 0, 232), L::kOk);
+    ASSERT_EQ(r.TryEnqueue("abcd", 4, L::kMsgTagBinary), Push::kOk);  // 232..240
+    ASSERT_EQ(r.TryEnqueue("efgh", 4, L::kMsgTagBinary), Push::kOk);  // 240..248
+    char q[60];
+    std::memset(q, 'Q', sizeof q);
+    ASSERT_EQ(r.TryEnqueue(q, sizeof q, L::kMsgTagUtf8), Push::kOk);  // wrap at 248, then 0..64
+    auto* marker = reinterpret_cast<uint32_t*>(b.mem + L::kSpscDataOffset + 248);
+    ASSERT_EQ(*marker, static_cast<uint32_t>(L::kMsgTagWrap << L::kMsgTagShift));
+    *marker = static_cast<uint32_t>(L::kMsgTagWrap << L::kMsgTagShift) | length;
+    uint8_t out[256];
+    uint32_t tag = 0;
+    ASSERT_EQ(r.TryDequeue(out, sizeof out, &tag), 4);
+    ASSERT_EQ(r.TryDequeue(out, sizeof out, &tag), 4);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(r.TryDequeue(out, sizeof out, &tag), SpscRing::kCorrupt);
+    // At once, not at the deadline (a ring read past the marker would be empty here).
+    EXPECT_EQ(r.Dequeue(out, sizeof out, &tag, 1'000'000), SpscRing::kCorrupt);
+    EXPECT_TRUE(r.corrupt());
+    EXPECT_EQ(Control(b.mem)->head, 248u);  // nothing consumed
+    EXPECT_EQ(r.Discard(), 8u + 64u);
+    EXPECT_FALSE(r.corrupt());
+    ASSERT_EQ(r.TryEnqueue("ok", 2, L::kMsgTagUtf8), Push::kOk);
+    ASSERT_EQ(r.TryDequeue(out, sizeof out, &tag), 2);
+    EXPECT_EQ(std::memcmp(out, "ok", 2), 0);
+  }
+}
+
 // The producer writes no record a reader refuses as damage: a tag above the number tag (a wrap
 // marker's among them) or a number record of another length than 8 is refused, nothing written.
 TEST(SpscRing, TagsNoReaderTakesAreRefused) {
