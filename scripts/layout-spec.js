@@ -1252,7 +1252,14 @@ const structs = {
       // which a rebuild creates the segment with; 0 in a file written before it existed
       // (format.md §16, "The segment's mode").
       ['segmentMode', 'u32', 36],
-      ['reserved2', 'u8', 40, 24],
+      // The inode number of the control file this line is in, recorded by its creator (or by the
+      // first opener of a file written before the field, 0 there): a file whose own inode differs
+      // is a copy (format.md §16, "Copies of a directory").
+      ['controlIno', 'u64', 40],
+      // The store id of a copy, given by the first open of the copy, which the header's storeId
+      // (sealed) cannot take; 0: the header's storeId is the store's.
+      ['copyStoreId', 'u64', 48],
+      ['reserved2', 'u8', 56, 8],
     ],
   },
   SnapHeader: {

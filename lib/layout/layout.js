@@ -754,7 +754,9 @@ const S = Object.freeze({
     LAST_CHECKPOINT_MS: 24,
     STORE_POLICY: 32,
     SEGMENT_MODE: 36,
-    RESERVED2: 40,
+    CONTROL_INO: 40,
+    COPY_STORE_ID: 48,
+    RESERVED2: 56,
   }),
   SNAP_HEADER: Object.freeze({
     SIZE: 64,
@@ -1265,6 +1267,10 @@ const W = Object.freeze({
     LAST_CHECKPOINT_MS_HI: 7,
     STORE_POLICY: 8,
     SEGMENT_MODE: 9,
+    CONTROL_INO: 10,
+    CONTROL_INO_HI: 11,
+    COPY_STORE_ID: 12,
+    COPY_STORE_ID_HI: 13,
   }),
   SNAP_HEADER: Object.freeze({
     WORDS: 16,

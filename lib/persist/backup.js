@@ -11,6 +11,7 @@ const fs = require('fs');
 const path = require('path');
 const { ShmError } = require('../base/errors');
 const v = require('../base/validate');
+const native = require('../base/native');
 const { readProcessStat, ownStartTime, bootId } = require('../base/process');
 const { crc32c } = require('./crc32c');
 const { walFileName, snapFileName, listFiles, syncDir, openRegular, makeDirs, writeAll } = require('./files');
@@ -30,9 +31,9 @@ const CHUNK = 4 << 20;
 const CONTROL = 'control';
 const MARKER = /^shmstore-backup-running (\d+) (\d+) (\d+)\n$/;
 // The files a backup makes next to `control` while it takes the name (docs/format.md §16,
-// "Backups"): its own marker file before the link, `control.backup-<pid>-<ms>-<random>`, and a
-// stale marker it renames away before it removes it, `control.stale-<pid>-<ms>-<random>`; <pid>
-// is the process of the backup that made the file.
+// "Backups"): its own marker file before the link, `control.backup-<pid>-<ms>-<random>`; and,
+// left by an earlier version, a stale marker renamed away before its removal,
+// `control.stale-<pid>-<ms>-<random>`. <pid> is the process of the backup that made the file.
 const MARKER_FILE = /^control\.(backup|stale)-(\d+)-/;
 
 // Whether the process a marker names (pid, start time, boot id as MARKER's groups) is gone:
@@ -102,8 +103,9 @@ function readText(file) {
  * a persistence directory and refuse every later backup there. A control file there that is not
  * a marker (a store's, or a creator's not sized yet) is a persistence directory: TypeError, with
  * nothing written. A marker of a live process is a backup running there: ERR_IN_USE. A marker of
- * a process that is gone (a backup killed part way) is taken over: renamed away, checked to be
- * the marker read (else put back), removed. Returns the marker's path.
+ * a process that is gone (a backup killed part way) is taken over: removed under a lock of the
+ * directory if it is still the marker read (removeIfStill), and the name taken again. Returns the
+ * marker's path.
  */
 function claimDir(dir) {
   const file = path.join(dir, CONTROL);
@@ -143,27 +145,33 @@ function linkMarker(dir, file, own) {
       const m = MARKER.exec(found);
       if (m === null) throw v.typeError('The "dir" argument must not be a persistence directory (this store\'s, or another store\'s)');
       if (!markerGone(m)) throw new ShmError('ERR_IN_USE', `persist: another backup into ${dir} is running (process ${m[1]}, its marker ${file})`);
-      const aside = ownName(file, 'stale');
-      try {
-        fs.renameSync(file, aside);
-      } catch (e) {
-        if (e.code === 'ENOENT') continue;
-        throw e;
-      }
-      if (readText(aside) !== found) {
-        // Another backup took the stale marker over first and put its own: back it goes (link
-        // fails when the name was taken again meanwhile; that taker holds the directory then).
-        try {
-          fs.linkSync(aside, file);
-        } finally {
-          fs.rmSync(aside, { force: true });
-        }
-        throw new ShmError('ERR_IN_USE', `persist: another backup into ${dir} is running (its marker ${file})`);
-      }
-      fs.rmSync(aside, { force: true });
+      removeIfStill(dir, file, found);
     }
   }
   throw new ShmError('ERR_IN_USE', `persist: another backup into ${dir} is running (its marker ${file} keeps changing)`);
+}
+
+// Removes the marker `file` of a process that is gone if it still holds `found`, the text read
+// from it, all under an exclusive flock of the directory `dir`. The compare and the removal are
+// one step for every party that takes a marker over: the name is freed only by its owner (gone
+// here) or by a taker under this lock, so the marker read under the lock stays in place until
+// this taker removes it. Two takers of one dead marker both find it and one removes it; the other
+// finds the name free, or taken by the backup that linked its marker there since (live: refused),
+// and never removes a marker it did not judge. A marker was formerly renamed aside, read, and put
+// back if it was not the one judged: between the rename and the put-back the name was free, so a
+// third backup could take it while a live one ran, and a live owner that ended meanwhile had its
+// marker put back after it removed it (every later backup of that process refused).
+function removeIfStill(dir, file, found) {
+  const lock = native.addon && native.addon.lockFileExclusive;
+  if (typeof lock !== 'function') throw new ShmError('ERR_NO_NATIVE', 'persist: taking over a backup marker needs the native addon');
+  const fd = fs.openSync(dir, 'r');
+  try {
+    const err = lock(fd);
+    if (err !== 0) throw new ShmError('ERR_PERSIST_IO', `persist: cannot lock ${dir} to take over the marker of a backup that is gone (errno ${err})`);
+    if (readText(file) === found) fs.rmSync(file, { force: true });
+  } finally {
+    fs.closeSync(fd); // releases the lock
+  }
 }
 
 function corrupt(dir, what) {

@@ -5,6 +5,7 @@
 // flush, recovery and 256 key stripes: lock words of §1 naming owner records of §6 in its own
 // owner table) and the store's geometry, default eviction policy and segment mode, needed to
 // rebuild the store after a reboot.
+const fs = require('fs');
 const path = require('path');
 const crypto = require('crypto');
 const { threadId } = require('worker_threads');
@@ -88,6 +89,13 @@ const LAST_CHECKPOINT64 = (REC + Q.LAST_CHECKPOINT_MS) / U64;
 const TOTAL64 = (HDR + H.TOTAL_SIZE) / U64;
 const CHECKPOINT_BYTES64 = (HDR + H.CHECKPOINT_BYTES) / U64;
 const STORE_ID64 = (HDR + H.STORE_ID) / U64;
+const CONTROL_INO64 = (REC + Q.CONTROL_INO) / U64;
+const COPY_STORE_ID64 = (REC + Q.COPY_STORE_ID) / U64;
+
+// The inode number of the file `file` (a u64), which a copy of the file does not keep.
+function inodeOf(file) {
+  return fs.statSync(file, { bigint: true }).ino;
+}
 
 const SYNC_NAMES = ['none', 'interval', 'always'];
 // FNV-1a (32-bit) of the key stripes: offset basis and prime.
@@ -175,7 +183,7 @@ class Control {
         // What must exist before the stamp (the first log file), made only by the creator that
         // won the exclusive create of this file.
         if (create.beforeStamp) create.beforeStamp();
-        this.#stamp(create);
+        this.#stamp(create, file);
       }
       const older = this.#check(file);
       if (!create) {
@@ -197,8 +205,10 @@ class Control {
     this.waiter.setSlot(this.slot);
   }
 
-  #stamp(g) {
+  #stamp(g, file) {
     const u32 = this.u32;
+    // The file's own inode, before the magic: an opener of a copy of this file finds another.
+    Atomics.store(this.u64, CONTROL_INO64, inodeOf(file));
     Atomics.store(this.u64, TOTAL64, BigInt(g.totalSize));
     Atomics.store(u32, HDR + H.BUCKET_COUNT, g.bucketCount);
     Atomics.store(u32, HDR + H.MAX_ENTRIES, g.maxEntries);
@@ -306,11 +316,40 @@ class Control {
   get intervalMs() { return Atomics.load(this.u32, HDR + H.INTERVAL_MS); }
   get checkpointBytes() { return Number(Atomics.load(this.u64, CHECKPOINT_BYTES64)); }
   get checkpointMs() { return Atomics.load(this.u32, HDR + H.CHECKPOINT_MS); }
-  // A random id given at creation (kept by recovery and restore), so a backup directory can tell
-  // a later backup of the same store from one of another store.
-  get storeId() { return Atomics.load(this.u64, STORE_ID64).toString(16).padStart(16, '0'); }
+  // A random id given at creation (kept by recovery and restore; a copy of the directory gets one
+  // of its own at its first open, copyStoreId), so a backup directory can tell a later backup of
+  // the same store from one of another store.
+  get storeId() { return this.storeIdValue.toString(16).padStart(16, '0'); }
   // The same id as a u64, as a store segment records it (tag.js).
-  get storeIdValue() { return Atomics.load(this.u64, STORE_ID64); }
+  get storeIdValue() {
+    const copy = Atomics.load(this.u64, COPY_STORE_ID64);
+    return copy !== 0n ? copy : Atomics.load(this.u64, STORE_ID64);
+  }
+
+  /**
+   * Gives a copy of a persistence directory a store id of its own (held: the recovery lock, before
+   * the id is used): a control file whose inode is not the one recorded in it was copied (cp -r,
+   * a file-level backup), and its id would be the original's, so the copy would attach to the
+   * original's store segment (its writes logged in the copy, the original's in the original) and a
+   * backup of either would extend the other's files. The new id is stored before the inode, so an
+   * open killed between the two gives the copy yet another id at the next open, never the
+   * original's. A file written before the field (0) records its inode now. Returns whether the
+   * file was a copy given a new id.
+   */
+  adoptCopy() {
+    const ino = inodeOf(this.segment.path);
+    const recorded = Atomics.load(this.u64, CONTROL_INO64);
+    if (recorded === ino) return false;
+    if (recorded === 0n) {
+      Atomics.compareExchange(this.u64, CONTROL_INO64, 0n, ino);
+      return false;
+    }
+    let id;
+    do id = newStoreId(); while (id === this.storeIdValue);
+    Atomics.store(this.u64, COPY_STORE_ID64, id);
+    Atomics.store(this.u64, CONTROL_INO64, ino);
+    return true;
+  }
   countCheckpoint(nowMs) {
     Atomics.store(this.u64, LAST_CHECKPOINT64, BigInt(nowMs));
     Atomics.add(this.u32, REC + Q.CHECKPOINTS, 1);

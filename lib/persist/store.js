@@ -161,6 +161,8 @@ class Store extends LoggedStore {
     try {
       control.lockRecovery();
       try {
+        // A copy of a directory is a store of its own from its first open (control.js).
+        control.adoptCopy();
         let recovery = null;
         if (control.ready) {
           try {

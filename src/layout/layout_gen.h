@@ -1094,7 +1094,9 @@ struct PersistRecovery {
   uint64_t lastCheckpointMs;
   uint32_t storePolicy;
   uint32_t segmentMode;
-  uint8_t reserved2[24];
+  uint64_t controlIno;
+  uint64_t copyStoreId;
+  uint8_t reserved2[8];
 };
 static_assert(sizeof(PersistRecovery) == 64, "PersistRecovery size");
 static_assert(offsetof(PersistRecovery, lock) == 0, "PersistRecovery.lock");
@@ -1106,7 +1108,9 @@ static_assert(offsetof(PersistRecovery, headerSeal) == 20, "PersistRecovery.head
 static_assert(offsetof(PersistRecovery, lastCheckpointMs) == 24, "PersistRecovery.lastCheckpointMs");
 static_assert(offsetof(PersistRecovery, storePolicy) == 32, "PersistRecovery.storePolicy");
 static_assert(offsetof(PersistRecovery, segmentMode) == 36, "PersistRecovery.segmentMode");
-static_assert(offsetof(PersistRecovery, reserved2) == 40, "PersistRecovery.reserved2");
+static_assert(offsetof(PersistRecovery, controlIno) == 40, "PersistRecovery.controlIno");
+static_assert(offsetof(PersistRecovery, copyStoreId) == 48, "PersistRecovery.copyStoreId");
+static_assert(offsetof(PersistRecovery, reserved2) == 56, "PersistRecovery.reserved2");
 
 struct SnapHeader {
   uint32_t magic;
@@ -1937,6 +1941,8 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(PersistRecovery, "PERSIST_RECOVERY", lastCheckpointMs, "LAST_CHECKPOINT_MS") \
   X(PersistRecovery, "PERSIST_RECOVERY", storePolicy, "STORE_POLICY") \
   X(PersistRecovery, "PERSIST_RECOVERY", segmentMode, "SEGMENT_MODE") \
+  X(PersistRecovery, "PERSIST_RECOVERY", controlIno, "CONTROL_INO") \
+  X(PersistRecovery, "PERSIST_RECOVERY", copyStoreId, "COPY_STORE_ID") \
   X(PersistRecovery, "PERSIST_RECOVERY", reserved2, "RESERVED2") \
   X(SnapHeader, "SNAP_HEADER", magic, "MAGIC") \
   X(SnapHeader, "SNAP_HEADER", version, "VERSION") \

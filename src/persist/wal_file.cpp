@@ -1,6 +1,7 @@
 #include "persist/wal_file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -35,6 +36,13 @@ int PrefaultLogSpace(void* addr, size_t length) noexcept {
   for (;;) {
     if (madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE) == 0) return 0;
     // EINTR: a signal arrived before every page was made present; the ones done stay done.
+    if (errno != EINTR) return errno;
+  }
+}
+
+int LockFileExclusive(int fd) noexcept {
+  for (;;) {
+    if (flock(fd, LOCK_EX) == 0) return 0;
     if (errno != EINTR) return errno;
   }
 }

@@ -11,7 +11,7 @@ const { Store, Segment } = require('../../index');
 const native = require('../../lib/base/native');
 const { persistTarget, contents, reboot } = require('../helpers/persist');
 const { execFileSync } = require('child_process');
-const { exitedPid } = require('../helpers/process');
+const { exitedPid, runNode } = require('../helpers/process');
 
 (native.addon ? describe : describe.skip)('Persistence: backup and restore', function () {
   this.timeout(120000);
@@ -425,6 +425,71 @@ const { exitedPid } = require('../helpers/process');
     x.close();
     assert.deepStrictEqual(markers(), [live]);
     fs.rmSync(path.join(bdir, live));
+  });
+
+  // Two backups that both found a dead backup's marker took it over by renaming `control` aside,
+  // reading the moved file, and putting it back when it was not the marker judged: the second
+  // moved the first's live marker away, and while the name was free a third backup took it and
+  // ran beside the first (and the first, ending meanwhile, had its marker put back after it, so
+  // that every later backup of its process was refused). The takeover now compares and removes
+  // under a lock of the directory (format.md §16, "Backups").
+  it('two backups taking over one dead marker at once: one runs; the other, and a third, are refused while it holds the name, whose marker stays in place', async () => {
+    s.set('n', 'k', 'v');
+    const { bootId } = require('../../lib/base/process');
+    const dead = `shmstore-backup-running ${exitedPid()} 0 ${bootId()}\n`;
+    const marker = path.join(bdir, 'control');
+    fs.writeFileSync(marker, dead);
+    const sig = fs.mkdtempSync(path.join(os.tmpdir(), 'shmstore-backup-sig-'));
+    const child = path.join(__dirname, '..', 'helpers', 'children', 'backup-taker.js');
+    const run = (role) => runNode(child, [role, t.name, t.dir, bdir, sig, JSON.stringify(dead)]);
+    const has = (f) => fs.existsSync(path.join(sig, f));
+    const go = (f) => fs.writeFileSync(path.join(sig, `${f}-go`), '');
+    // Waits until one of the signal files exists, or the promise `done` settles; returns which.
+    const until = async (files, done) => {
+      let settled = false;
+      if (done) done.then(() => { settled = true; });
+      for (;;) {
+        const f = files.find(has);
+        if (f) return f;
+        if (settled) return 'exited';
+        await new Promise((res) => setTimeout(res, 5));
+      }
+    };
+    const outcome = (r) => {
+      assert.strictEqual(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout.trim().split('\n').pop());
+    };
+    try {
+      const taker = run('taker');
+      assert.strictEqual(await until(['taker-read'], taker), 'taker-read', 'the taker read the dead marker');
+      const holder = run('holder');
+      assert.strictEqual(await until(['holder-holding'], holder), 'holder-holding', 'the holder took the dead marker over');
+      const held = fs.readFileSync(marker, 'latin1');
+      assert.notStrictEqual(held, dead);
+      go('taker-read');
+      // The taker, which judged the dead marker, now finds the holder's.
+      const seen = await until(['taker-aside'], taker);
+      const whileTaking = fs.existsSync(marker) ? fs.readFileSync(marker, 'latin1') : null;
+      // A third backup starts while the taker is where it is: the holder still runs.
+      const third = outcome(await run('plain'));
+      if (seen === 'taker-aside') go('taker-aside');
+      const first = outcome(await taker);
+      go('holder-holding');
+      const second = outcome(await holder);
+      assert.strictEqual(whileTaking, held, 'the running backup\'s marker was moved away by another');
+      assert.strictEqual(third.ok, false, 'a third backup ran beside the running one');
+      assert.strictEqual(third.code, 'ERR_IN_USE');
+      assert.strictEqual(first.ok, false);
+      assert.strictEqual(first.code, 'ERR_IN_USE');
+      assert.ok(second.ok, JSON.stringify(second));
+      assert.deepStrictEqual(fs.readdirSync(bdir).filter((f) => f.startsWith('control')), [], 'a marker or its file was left');
+    } finally {
+      for (const f of ['taker-read', 'taker-aside', 'holder-holding']) go(f);
+      fs.rmSync(sig, { recursive: true, force: true });
+    }
+    const x = restore();
+    assert.strictEqual(x.get('n', 'k'), 'v');
+    x.close();
   });
 
   it('bad arguments and existing targets', () => {

@@ -203,33 +203,37 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
     }
   });
 
-  it('a full disk (a file size limit) fails the write that does not fit: not in memory, not replayed', async () => {
-    Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, sync: 'none' } }).close();
-    // bash's ulimit -f counts 1024-byte blocks: the log may grow to 64 KiB.
-    const task = JSON.stringify({ name: t.name, dir: t.dir, engine: 'native', tag: 'full', keys: 100000, failAt: true, count: 100000 });
-    const child = spawn('bash', ['-c', `ulimit -f 64 && exec "${process.execPath}" "${CHILD}" '${task}'`], { cwd: ROOT });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    const code = await new Promise((resolve) => child.on('exit', resolve));
-    assert.strictEqual(code, 0, err);
-    const res = JSON.parse(out);
-    assert.strictEqual(res.code, 'ERR_PERSIST_IO', res.message);
-    assert.strictEqual(res.failed, res.acked + 1);
-    assert.ok(res.acked > 100);
-    const s = Store.open({ name: t.name, persist: { dir: t.dir } });
-    // In memory: exactly the acknowledged writes (the failed one was put back).
-    assert.strictEqual(s.count('crash'), res.acked + 1);
-    assert.strictEqual(s.get('crash', `full-k${res.failed}`), undefined);
-    s.close();
-    const r = recover(t.name, t.dir);
-    try {
-      assert.strictEqual(r.count('crash'), res.acked + 1);
-      assert.strictEqual(r.get('crash', `full-k${res.acked}`), `full:${res.acked}`);
-      assert.strictEqual(r.get('crash', `full-k${res.failed}`), undefined);
-    } finally {
-      r.close();
-    }
-  });
+  // Each engine, and each way the log grows: allocated (sync 'none', fallocate) and written
+  // (sync 'always', zeros written ahead).
+  for (const [engine, sync] of [['native', 'none'], ['js', 'none'], ['native', 'always'], ['js', 'always']]) {
+    it(`a full disk (a file size limit) fails the write that does not fit: not in memory, not replayed (${engine} engine, sync '${sync}')`, async () => {
+      Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, sync } }).close();
+      // bash's ulimit -f counts 1024-byte blocks: the log may grow to 64 KiB.
+      const task = JSON.stringify({ name: t.name, dir: t.dir, engine, tag: 'full', keys: 100000, failAt: true, count: 100000 });
+      const child = spawn('bash', ['-c', `ulimit -f 64 && exec "${process.execPath}" "${CHILD}" '${task}'`], { cwd: ROOT });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => { out += d; });
+      child.stderr.on('data', (d) => { err += d; });
+      const code = await new Promise((resolve) => child.on('exit', resolve));
+      assert.strictEqual(code, 0, err);
+      const res = JSON.parse(out);
+      assert.strictEqual(res.code, 'ERR_PERSIST_IO', res.message);
+      assert.strictEqual(res.failed, res.acked + 1);
+      assert.ok(res.acked > 100);
+      const s = Store.open({ name: t.name, persist: { dir: t.dir } });
+      // In memory: exactly the acknowledged writes (the failed one was put back).
+      assert.strictEqual(s.count('crash'), res.acked + 1);
+      assert.strictEqual(s.get('crash', `full-k${res.failed}`), undefined);
+      s.close();
+      const r = recover(t.name, t.dir);
+      try {
+        assert.strictEqual(r.count('crash'), res.acked + 1);
+        assert.strictEqual(r.get('crash', `full-k${res.acked}`), `full:${res.acked}`);
+        assert.strictEqual(r.get('crash', `full-k${res.failed}`), undefined);
+      } finally {
+        r.close();
+      }
+    });
+  }
 });

@@ -1,8 +1,10 @@
 // Growing a log file with AllocateLogSpace (src/persist/wal_file.h): the file grows to cover the
 // range, its blocks are allocated, it reads as zeros, and bad arguments are refused. Prefaulting
 // its mapping with PrefaultLogSpace: stores into the range then take no page fault, and no byte
-// changes.
+// changes. LockFileExclusive: the flock a backup takes its directory with.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -54,6 +56,25 @@ TEST(WalFile, RefusesBadArguments) {
   EXPECT_EQ(AllocateLogSpace(0, 0, 0), EINVAL);
   EXPECT_EQ(AllocateLogSpace(0, UINT64_MAX, 1), EINVAL);
   EXPECT_EQ(AllocateLogSpace(0, 1, static_cast<uint64_t>(INT64_MAX)), EINVAL);
+}
+
+// LockFileExclusive: an exclusive flock of a directory, which another open of it cannot take
+// until the holder closes its descriptor; a bad descriptor is refused with EBADF.
+TEST(WalFile, LocksADirectoryExclusively) {
+  char dir[] = "/tmp/shmstore-dir-lock-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const int a = open(dir, O_RDONLY | O_DIRECTORY);
+  const int b = open(dir, O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(a, 0);
+  ASSERT_GE(b, 0);
+  ASSERT_EQ(LockFileExclusive(a), 0);
+  EXPECT_EQ(flock(b, LOCK_EX | LOCK_NB), -1);
+  EXPECT_EQ(errno, EWOULDBLOCK);
+  close(a);
+  EXPECT_EQ(LockFileExclusive(b), 0);
+  close(b);
+  rmdir(dir);
+  EXPECT_EQ(LockFileExclusive(-1), EBADF);
 }
 
 // Minor page faults of this thread so far.
