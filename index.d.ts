@@ -445,6 +445,8 @@ export interface StoreStats {
   bytesLargestFree: number;
   /** Bytes of the blocks this handle keeps parked for its next writes (counted in bytesLive, not in bytesFree). */
   bytesParked: number;
+  /** Allocations of this handle's sets that found no room since it was opened (each followed by making room: evictions and compaction batches). */
+  allocationMisses: number;
   fragmentation: number;
   /** Repair passes that completed, run by any handle (wraps at 2^32); a pass that failed part way is not counted. */
   repairs: number;

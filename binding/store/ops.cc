@@ -472,6 +472,7 @@ napi_value MStats(napi_env e, StoreCore* c, napi_value*) {
   num("bytesTail", static_cast<double>(st.bytesTail));
   num("bytesLargestFree", static_cast<double>(st.bytesLargestFree));
   num("bytesParked", static_cast<double>(st.bytesParked));
+  num("allocationMisses", static_cast<double>(st.allocationMisses));
   num("fragmentation", st.fragmentation);
   num("repairs", static_cast<double>(st.repairs));
   num("reads", static_cast<double>(st.reads));

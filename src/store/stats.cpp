@@ -74,6 +74,7 @@ Status Store::Stats(StoreStats* out) noexcept {
   out->bytesFreeLists = freeListUnits * layout::kBlockUnit;
   out->bytesFree = out->bytesFreeLists + out->bytesTail;
   out->bytesParked = uint64_t{parkedUnits_} * layout::kBlockUnit;
+  out->allocationMisses = allocMisses_;
   out->bytesLargestFree = std::max(uint64_t{largestFree} * layout::kBlockUnit, out->bytesTail);
   const uint64_t used = uint64_t{freeHead - firstUnit_} * layout::kBlockUnit;
   out->bytesLive = used > out->bytesFreeLists ? used - out->bytesFreeLists : 0;

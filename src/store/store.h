@@ -82,6 +82,8 @@ struct StoreStats {
   // Bytes of the blocks this handle keeps parked for its next writes (format.md §8, "Parked
   // blocks"); counted in bytesLive, not in bytesFree.
   uint64_t bytesParked = 0;
+  // The allocations of this handle's sets that found no room since it was opened.
+  uint64_t allocationMisses = 0;
   double fragmentation = 0;
   uint64_t repairs = 0;
   uint64_t reads = 0;
@@ -605,6 +607,9 @@ class Store {
   uint32_t parked_[kClassCount * kParkPerClass] = {};
   uint8_t parkedCount_[kClassCount] = {};
   uint32_t parkedUnits_ = 0;
+  // The allocations of this handle's sets that found no room (each then makes room, MakeRoom):
+  // stats().allocationMisses, the work of sets in a full store.
+  uint64_t allocMisses_ = 0;
   // The class of the last Refill and how many refills of it came in a row before (the batch is
   // 2^streak blocks, at most PARK_REFILL).
   static constexpr uint32_t kRefillMaxStreak = 31 - __builtin_clz(kParkRefill);

@@ -211,6 +211,7 @@ Status Store::CompactFor(uint32_t units, RoomState* room, bool always, bool* ret
 // lib/store/js/write.js makeRoom.
 Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retry) noexcept {
   *retry = false;
+  ++allocMisses_;
   // A block larger than the pool never fits, whatever is evicted: refused before any eviction.
   if (room->need > totalUnits_ - firstUnit_) return layout::kOk;
   const bool evicting = !room->drained && !room->nothingToEvict &&
@@ -237,21 +238,29 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
     }
     room->anyClass = true;
   }
-  if (!room->drained) {
-    s = CompactFor(units, room, false, retry);
-    if (s != layout::kOk || *retry) return s;
-  }
-  if (evicting && !room->nothingToEvict) {
+  // An eviction of any class frees a block smaller than `units` more often than not: an
+  // allocation retried after it fails again, and a failed allocation of a large block walks the
+  // whole large list. Such evictions go on here, without a retry, until a batch may merge what
+  // they freed (or one freed a block that could hold it); a set needing a large block would
+  // otherwise walk the large list once per eviction, tens of thousands of times.
+  for (bool evict = evicting && !room->nothingToEvict;;) {
+    if (!room->drained) {
+      s = CompactFor(units, room, false, retry);
+      if (s != layout::kOk || *retry) return s;
+    }
+    if (!evict) break;
     ++room->evictions;
     uint32_t freed = 0;
     s = EvictOne(kEvictForLarge, &freed);
     if (s != layout::kOk) return s;
-    if (freed != 0) {
-      ++room->removed;
-      room->evictedUnits += freed;
+    if (freed == 0) break;
+    ++room->removed;
+    room->evictedUnits += freed;
+    if (freed >= units) {
       *retry = true;
       return layout::kOk;
     }
+    evict = MayEvict(room->evictions, room->evictedUnits, room->need);
   }
   // A write that evicted nothing has nothing of its own to bring together: it refuses at once (a
   // store where nothing may be evicted, or all of it is pinned).

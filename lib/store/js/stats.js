@@ -116,6 +116,7 @@ function stats(e) {
     bytesTail,
     bytesLargestFree: Math.max(e.largestFree * C.BLOCK_UNIT, bytesTail),
     bytesParked: e.cache.units * C.BLOCK_UNIT,
+    allocationMisses: e.allocMisses,
     fragmentation: bytesFree ? bytesFreeLists / bytesFree : 0,
     // Completed repair passes (RepairState.repairs, format.md §9 step 7), not gcCounter, which a
     // pass that failed part way moves too.

@@ -100,6 +100,9 @@ class JsEngine {
     this.expiry = 0;
     // Evictions by this handle's hand, modulo EVICT_ADVANCE_EVERY (evict.js).
     this.evictions = 0;
+    // The allocations of this handle's sets that found no room (write.js makeRoom):
+    // stats().allocationMisses.
+    this.allocMisses = 0;
     // Units this handle's automatic compaction steps covered since one last moved or merged
     // anything (write.js, compactFor).
     this.idleUnits = 0;

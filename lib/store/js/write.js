@@ -266,6 +266,7 @@ function compactFor(e, units, state, always = false) {
 // eviction of wholeSearch before a refusal); a block larger than the pool is refused before
 // anything is evicted.
 function makeRoom(e, cls, units, state) {
+  e.allocMisses++;
   // A block larger than the pool never fits, whatever is evicted: refused before any eviction.
   if (state.need > e.totalUnits - e.firstUnit) return false;
   const evicting = !state.drained && !state.nothingToEvict && mayEvict(state) &&
@@ -283,12 +284,20 @@ function makeRoom(e, cls, units, state) {
     }
     state.anyClass = true;
   }
-  if (!state.drained && compactFor(e, units, state)) return true;
-  if (evicting && !state.nothingToEvict) {
+  // An eviction of any class frees a block smaller than `units` more often than not: an
+  // allocation retried after it fails again, and a failed allocation of a large block walks the
+  // whole large list. Such evictions go on here, without a retry, until a batch may merge what
+  // they freed (or one freed a block that could hold it); a set needing a large block would
+  // otherwise walk the large list once per eviction, tens of thousands of times. As write.cpp.
+  for (let more = evicting && !state.nothingToEvict; ;) {
+    if (!state.drained && compactFor(e, units, state)) return true;
+    if (!more) break;
     state.evictions++;
     state.handRan = true;
     const freed = evict.evictOne(e, -1);
-    if (freed > 0) return evicted(state, freed);
+    if (freed <= 0) break;
+    if (evicted(state, freed) && freed >= units) return true;
+    more = mayEvict(state);
   }
   // A write that evicted nothing has nothing of its own to bring together: it refuses at once
   // (a store where nothing may be evicted, or all of it is pinned).
