@@ -152,6 +152,9 @@ class AsyncWaits {
   // Where the loop sleeps: the word the head's last look named and the value it saw there.
   #at = 0;
   #expected = 0;
+  // The word the parked loop's futex wait is on: looks made while it sleeps (a wait leaving, a
+  // timer's look) may name another in #at, and unpark() must end the wait where it is.
+  #parkedAt = 0;
   // The last park ended by a wake-up ('ok') and no wait has proceeded since: the next park, or
   // the loop's end, passes the wake-up on. (A wake-up can be one meant for the loop's waits that
   // another waiter's look used first: passOn() then finds nothing to pass on.)
@@ -224,8 +227,9 @@ class AsyncWaits {
     Atomics.add(i32, this.#sleepers, 1);
     r.sleeping(this.#sleepers);
     let woke;
+    this.#parkedAt = this.#at;
     try {
-      woke = await sleepAsync(i32, this.#at, this.#expected, RECHECK_MS);
+      woke = await sleepAsync(i32, this.#parkedAt, this.#expected, RECHECK_MS);
     } finally {
       if (r.awake()) Atomics.sub(i32, this.#sleepers, 1);
     }
@@ -246,8 +250,8 @@ class AsyncWaits {
   // again, as after any wake-up.
   unpark() {
     const { i32 } = this.#region;
-    if (native.addon) native.addon.futexWakeOwn(i32, this.#at);
-    else Atomics.notify(i32, this.#at);
+    if (native.addon) native.addon.futexWakeOwn(i32, this.#parkedAt);
+    else Atomics.notify(i32, this.#parkedAt);
   }
 }
 

@@ -326,6 +326,41 @@ withAddon('sync objects: the pending async waits of one handle', function () {
     }
   });
 
+  it('a condition loop whose head left while it slept ends its park at once when its last wait leaves', async () => {
+    const buffer = new SharedArrayBuffer(Mutex.BYTES + Condition.BYTES);
+    const m = Mutex.open({ buffer });
+    const c = Condition.open({ buffer, byteOffset: Mutex.BYTES });
+    const notifier = Condition.open({ buffer, byteOffset: Mutex.BYTES });
+    const i32 = new Int32Array(buffer, Mutex.BYTES, Condition.BYTES / WORD);
+    const u64 = new BigUint64Array(buffer, Mutex.BYTES, Condition.BYTES / BigUint64Array.BYTES_PER_ELEMENT);
+    G.update(u64, COND_GROUPS, G.register); // a waiter x of another party
+    m.lock();
+    const ac1 = new AbortController();
+    const first = handled(c.waitAsync(m, undefined, { signal: ac1.signal }));
+    // x and the first wait are the closed group, with one token, which x takes: the loop sleeps
+    // on `seq` for the first wait.
+    notifier.notifyOne();
+    G.update(u64, COND_GROUPS, G.take);
+    m.lock();
+    const ac2 = new AbortController();
+    const second = handled(c.waitAsync(m, undefined, { signal: ac2.signal })); // the open group
+    await sleep(5);
+    assert.strictEqual(Atomics.load(i32, COND_SLEEPERS), 1, 'the loop sleeps, registered');
+    // The head leaves: the second wait looks and names another word, while the park stays on
+    // `seq`. Then the second leaves too: the park on `seq` must end, not one on the word the last
+    // look named.
+    ac1.abort();
+    await assert.rejects(first, { name: 'AbortError' });
+    m.unlock();
+    ac2.abort();
+    await assert.rejects(second, { name: 'AbortError' });
+    m.unlock();
+    // A few turns of the event loop, far less than the loop's recheck period (50 ms).
+    for (let i = 0; i < 20 && Atomics.load(i32, COND_SLEEPERS) !== 0; i++) await tick();
+    assert.strictEqual(Atomics.load(i32, COND_SLEEPERS), 0, 'the park ended and its registration went');
+    for (const h of [m, c, notifier]) h.close();
+  });
+
   it('a condition loop woken by a notifyOne that none of its waits can take passes the wake-up on to another waiter', async function () {
     this.timeout(WOKEN_WITHIN_MS + 5000);
     const buffer = new SharedArrayBuffer(Mutex.BYTES + Condition.BYTES);
