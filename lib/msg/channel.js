@@ -267,6 +267,13 @@ class Channel {
       // it becomes the cause of an ERR_ABORTED that carries `sent`, whether or not any was sent.
       if (signal !== undefined && signal.aborted && e === signal.reason) throw abortedAfter(e);
       if (e?.code === 'ERR_CHANNEL_CLOSED') e.sent = batch.sent;
+      if (e?.code === 'ERR_CLOSED') {
+        // The handle was disposed with the batch pending: one error rejects every pending call,
+        // so each batch gets its own, with its own count.
+        const own = disposedError();
+        own.sent = batch.sent;
+        throw own;
+      }
       throw e;
     });
   }

@@ -116,6 +116,24 @@ describe('Channel batches', () => {
     assert.strictEqual(ch.tryReceive(), undefined); // an aborted send sent nothing
   });
 
+  it('dispose() with waiters: each waiting sendBatch() rejects with ERR_CLOSED and its own `sent`; what it sent stays', async () => {
+    const ch = channel(4);
+    const other = Channel.open({ buffer: ch.buffer });
+    const first = ch.sendBatch(range(10));
+    const second = ch.sendBatch(range(3, 100));
+    await tick();
+    assert.deepStrictEqual(await other.receiveBatch(2), range(2)); // room for two more of the first
+    await tick();
+    ch.dispose();
+    await Promise.all([
+      assert.rejects(first, (e) => e.code === 'ERR_CLOSED' && e.sent === 6),
+      assert.rejects(second, (e) => e.code === 'ERR_CLOSED' && e.sent === 0),
+    ]);
+    assert.deepStrictEqual(await other.receiveBatch(10), range(4, 2));
+    assert.strictEqual(other.tryReceive(), undefined);
+    other.dispose();
+  });
+
   it('close() with waiters: a waiting sendBatch() rejects with what it sent, receivers drain and then see the end', async () => {
     const ch = channel(4);
     const sending = ch.sendBatch(range(7));
