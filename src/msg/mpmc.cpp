@@ -325,7 +325,8 @@ bool MpmcQueue::Block(uint32_t waiters, uint32_t word, int64_t deadline, Attempt
     const int64_t left = deadline - NowNs();
     // One last attempt once the deadline has passed: what came after the attempt above (after the
     // last sleep) and before the deadline must not be left behind while the call reports a
-    // timeout. A stop makes none: nobody may be left to get what it would take.
+    // timeout. A stop seen before the deadline makes none: nobody may be left to get what it
+    // would take.
     if (left <= 0) return attempt(ctx);
     if (stop()) return false;
     // The wake word is read before registering: read after, it could already have been moved by

@@ -127,8 +127,8 @@ class MpmcQueue {
   // One batch claim at the tail of up to `want` messages, written and published: k (0: full),
   // -1 when a channel was closed before the claim (the slots were given up), or kCorrupt.
   int64_t ClaimAndWrite(const MpmcMessage* msgs, uint32_t want) noexcept;
-  // Waits on `word` registered in `waiters` until attempt(ctx) succeeds or the deadline passes
-  // (false), or `stop` says so (false).
+  // Waits on `word` registered in `waiters` until attempt(ctx) succeeds, or the deadline passes
+  // and one last attempt fails (false), or `stop` says so (false).
   bool Block(uint32_t waiters, uint32_t word, int64_t deadline, Attempt attempt, void* ctx,
              const StopCheck& stop) noexcept;
   // Wakes the sleepers registered in `waiters` since the last wake, once (the count is taken back).

@@ -301,7 +301,8 @@ bool SpscRing::Block(uint32_t* flag, uint32_t* watch, uint32_t seen, int64_t dea
     const int64_t left = deadline - NowNs();
     // One last look once the deadline has passed: the index may have moved since the look above
     // (after the last sleep), and a message (room) that came before the deadline must not be left
-    // behind while the call reports a timeout. A stop takes none: nobody may be left to get it.
+    // behind while the call reports a timeout. A stop seen before the deadline takes none: nobody
+    // may be left to get it.
     if (left <= 0) return AtomicLoad(watch) != seen;
     if (stop()) return false;
     AtomicStore(flag, 1);

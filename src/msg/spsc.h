@@ -102,8 +102,8 @@ class SpscRing {
   // What lies between `head` and the tail, reloading the tail once when the cached copy says
   // nothing; -1 on damage.
   int64_t Used(uint32_t head) noexcept;
-  // Waits until *watch != seen: spins, raises *flag, parks on the futex. False after deadline
-  // or when `stop` says so.
+  // Waits until *watch != seen: spins, raises *flag, parks on the futex. False when *watch is
+  // still `seen` at a last look after the deadline, or when `stop` says so.
   bool Block(uint32_t* flag, uint32_t* watch, uint32_t seen, int64_t deadline_ns,
              const StopCheck& stop) noexcept;
 
