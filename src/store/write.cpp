@@ -356,6 +356,9 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
     const bool marking = AtomicLoad(&evict_->marking) != 0;
     const bool evicting = (marking || AtomicLoad(&evict_->ttlSeen) != 0) &&
                           MayEvict(room.evictions, room.evictedUnits, room.need);
+    // A block of a larger class may hold the entry while the set may evict, and once it evicted:
+    // the block its last eviction freed (WholeSearch's, past the eviction bound) is its room.
+    const bool larger = marking && (evicting || room.removed != 0);
     // An insert takes one entry of the grant under maxEntries, counted in a count cell.
     uint32_t* cell = nullptr;
     if (f.unit == 0) {
@@ -381,13 +384,13 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
     // its entry (format.md §8, "Eviction", step 6).
     AllocStatus as;
     if (room.evictions != 0) {
-      as = AllocBlock(pool_, env_, cls, &nu, marking && evicting);
+      as = AllocBlock(pool_, env_, cls, &nu, larger);
     } else if (TakeParked(cls, &nu)) {
       as = AllocStatus::kOk;
     } else if (f.unit == 0) {
-      as = Refill(cls, &nu, marking && evicting);
+      as = Refill(cls, &nu, larger);
     } else {
-      as = AllocBlock(pool_, env_, cls, &nu, marking && evicting);
+      as = AllocBlock(pool_, env_, cls, &nu, larger);
     }
     if (as != AllocStatus::kOk) {
       if (f.unit == 0) CountCells::Untake(cell);

@@ -93,23 +93,26 @@ forEachEngine('eviction: the bounds of one set that makes room', ({ make }) => {
     assert.strictEqual(s.count('p'), count);
   });
 
-  it('a set whose search for its class stopped at the bound still finds such an entry further on', () => {
-    // Small entries of two sizes fill 1 MiB, with one 3000-byte entry far past where the hand
-    // stands: the bounded search misses it, and evicting entries of any class leaves no run of
-    // 3000 bytes (the holes are small and apart). Before refusing, the set searches the whole
-    // pool for its class once, evicts that entry and takes its block.
-    const s = make({ size: 1 << 20, maxEntries: 1e6, eviction: 'auto' });
-    const evictions = () => Object.values(s.stats().namespaceStats).reduce((n, x) => n + x.evictions, 0);
-    for (let i = 0; evictions() === 0; i++) {
-      s.set('p', `p${i}`, 'x');
-      s.set('c', `c${i}`, 'y'.repeat(20));
-      if (i === 5000) s.set('c', 'bigOld', bytesOf(3000, 1));
-    }
-    assert.ok(s.has('c', 'bigOld'));
-    s.set('c', 'bigNew', bytesOf(3000, 2));
-    assert.deepStrictEqual(s.get('c', 'bigNew'), bytesOf(3000, 2));
-    assert.strictEqual(s.has('c', 'bigOld'), false);
-  });
+  for (const old of [3000, 4000]) {
+    it(`a set whose search for its class stopped at the bound still finds such an entry further on (${old} bytes)`, () => {
+      // Small entries of two sizes fill 1 MiB, with one entry of the needed class (3000 bytes) or
+      // a larger one (4000) far past where the hand stands: the bounded search misses it, and
+      // evicting entries of any class leaves no run of 3000 bytes (the holes are small and apart).
+      // Before refusing, the set searches the whole pool for its class once, evicts that entry
+      // and takes its block, of a larger class too, though its evictions reached their bound.
+      const s = make({ size: 1 << 20, maxEntries: 1e6, eviction: 'auto' });
+      const evictions = () => Object.values(s.stats().namespaceStats).reduce((n, x) => n + x.evictions, 0);
+      for (let i = 0; evictions() === 0; i++) {
+        s.set('p', `p${i}`, 'x');
+        s.set('c', `c${i}`, 'y'.repeat(20));
+        if (i === 5000) s.set('c', 'bigOld', bytesOf(old, 1));
+      }
+      assert.ok(s.has('c', 'bigOld'));
+      s.set('c', 'bigNew', bytesOf(3000, 2));
+      assert.deepStrictEqual(s.get('c', 'bigNew'), bytesOf(3000, 2));
+      assert.strictEqual(s.has('c', 'bigOld'), false);
+    });
+  }
 
   it('the first set of a class no entry has searches for it EVICT_CLASS_STEPS steps, not two turns', () => {
     // 8 MiB of 100-byte entries (tens of thousands of blocks, far more than EVICT_CLASS_STEPS): a

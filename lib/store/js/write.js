@@ -342,7 +342,10 @@ function setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state) {
     // Atomics.load (a call into a builtin) would order nothing that matters here.
     const marking = e.u32[MARKING] !== 0;
     const evicting = (marking || e.u32[TTL_SEEN] !== 0) && mayEvict(state);
-    const r = setOnce(e, nsId, kl, h, value, vl, enc, cls, marking && evicting, state);
+    // A block of a larger class may hold the entry while the set may evict, and once it evicted:
+    // the block its last eviction freed (wholeSearch's, past the eviction bound) is its room.
+    const larger = marking && (evicting || state.removed > 0);
+    const r = setOnce(e, nsId, kl, h, value, vl, enc, cls, larger, state);
     if (r === STATUS.OK || r === INSERTED) {
       state.unit = 0; // linked: the entry owns it now
       afterSet(e, r === INSERTED);
