@@ -7,6 +7,7 @@
 const { msgError } = require('./errors');
 const native = require('../base/native');
 const futex = require('../segment/futex');
+const threadFutex = require('../segment/thread-futex');
 const v = require('../base/validate');
 
 const addon = native.addon;
@@ -97,8 +98,7 @@ function park(i32, index, expected, ms) {
 /** Like park() without blocking the event loop. */
 function parkAsync(i32, index, expected, ms) {
   if (addon) return futex.waitAsync(i32, index, expected, ms);
-  const w = Atomics.waitAsync(i32, index, expected | 0, ms);
-  return w.async ? w.value : Promise.resolve(w.value);
+  return threadFutex.waitAsync(i32, index, expected, ms);
 }
 
 /**

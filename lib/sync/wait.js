@@ -20,6 +20,7 @@
 const { C } = require('../layout/layout');
 const native = require('../base/native');
 const futex = require('../segment/futex');
+const threadFutex = require('../segment/thread-futex');
 const { isHeld, ownerOf, acquiredWord, takeoverWord, unlock } = require('../ownership/lockword');
 const { AsyncFifo } = require('../segment/async-fifo');
 const { shmError } = require('./region');
@@ -42,8 +43,7 @@ function sleep(i32, index, expected, ms) {
 
 function sleepAsync(i32, index, expected, ms) {
   if (native.addon) return futex.waitAsync(i32, index, expected, ms);
-  const w = Atomics.waitAsync(i32, index, expected | 0, ms);
-  return w.async ? w.value : Promise.resolve(w.value);
+  return threadFutex.waitAsync(i32, index, expected, ms);
 }
 
 /**

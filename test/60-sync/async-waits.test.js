@@ -12,11 +12,12 @@ const { Mutex, RwLock, Condition, Semaphore, Barrier, WaitGroup, ShmError } = re
 const { addon } = require('../../lib/base/native');
 const { C, W } = require('../../lib/layout/layout');
 const G = require('../../lib/sync/condition-groups');
-const { uniqueName, removeShm, holderProcess } = require('../helpers/process');
+const { uniqueName, removeShm, holderProcess, tempDir, runNode } = require('../helpers/process');
 const { actor } = require('../helpers/sync-actors');
 
 const withAddon = addon ? describe : describe.skip;
 const MUTEX_CHILD = path.join(__dirname, '..', 'helpers', 'children', 'mutex-child.js');
+const PINGPONG_CHILD = path.join(__dirname, '..', 'helpers', 'children', 'cond-pingpong.js');
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const WAITERS = C.SYNC_MUTEX_OFFSET / WORD + W.MUTEX_STATE.WAITERS;
 const LOCK = C.SYNC_MUTEX_OFFSET / WORD + W.MUTEX_STATE.LOCK;
@@ -521,5 +522,44 @@ withAddon('sync objects: the pending async waits of one handle', function () {
     assert.deepStrictEqual(m.tryLock(), { recovered: false });
     m.unlock();
     m.close();
+  });
+});
+
+describe('sync objects: async waits in workers, with and without the addon', function () {
+  const ROUNDS = 100;
+  // CPU the whole process may use over the ~1 s it idles with four waits pending: their loops
+  // wake once per recheck period (50 ms); a loop that spins uses all of it.
+  const IDLE_CPU_MS = 300;
+
+  // Two workers take turns over one mutex and condition with lockAsync() and waitAsync() only
+  // (no timeout: nothing else keeps their event loops alive), then leave waits pending.
+  async function pingPong(env) {
+    const r = await runNode(PINGPONG_CHILD, [String(ROUNDS)], { env, timeoutMs: 60000 });
+    assert.strictEqual(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  }
+
+  function check(report) {
+    assert.strictEqual(report.rounds, 2 * ROUNDS, 'every round of both workers completed');
+    assert.deepStrictEqual(report.ended, [true, true], 'the waits left pending ended once let go');
+    assert.deepStrictEqual(report.exits, [0, 0]);
+    assert.ok(report.idleCpuMs < IDLE_CPU_MS, `idle CPU ${report.idleCpuMs} ms with waits pending`);
+  }
+
+  it('without the addon (Atomics.waitAsync): a pending wait keeps its worker alive, and the ping-pong completes every round', async () => {
+    const empty = tempDir();
+    try {
+      const report = await pingPong({ SHMSTORE_ADDON_DIR: empty.dir });
+      assert.strictEqual(report.addon, false);
+      check(report);
+    } finally {
+      empty.cleanup();
+    }
+  });
+
+  (addon ? it : it.skip)('with the addon (futex.waitAsync): the same ping-pong completes every round', async () => {
+    const report = await pingPong({});
+    assert.strictEqual(report.addon, true);
+    check(report);
   });
 });

@@ -6,10 +6,12 @@
 // waits in async-fifo.js, the SPSC ring with its sleeping flag (AsyncFifo.flagged()), held to
 // the same rule here.
 const assert = require('assert');
+const path = require('path');
 const { Worker } = require('worker_threads');
 const { MpmcQueue, Stack, PriorityQueue, Channel, SpscRing, Broadcast } = require('../../index');
 const { C, W } = require('../../lib/layout/layout');
 const { addon } = require('../../lib/base/native');
+const { tempDir, runNode } = require('../helpers/process');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const MPMC = C.MPMC_CONTROL_OFFSET / WORD;
@@ -590,5 +592,34 @@ describe('the waiting loop of a side ends at once when its last pending Promise-
     const u32 = new Uint32Array(buffer);
     assert.strictEqual(Atomics.load(u32, SPSC_WORDS.take.waiters), 0);
     assert.strictEqual(Atomics.load(u32, (SpscRing.bytesFor(64) / WORD) + mpmcWords.take.waiters), 0);
+  });
+});
+
+describe('a worker whose only work is a pending Promise-form call stays alive until it completes', () => {
+  const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'msg-worker-waits.js');
+  const MESSAGES = 3;
+  const expected = { taken: ['q0', 'q1', 'q2'], popped: ['s0', 's1', 's2'], exit: 0 };
+
+  async function run(env) {
+    const r = await runNode(CHILD, [String(MESSAGES)], { env, timeoutMs: 60000 });
+    assert.strictEqual(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  }
+
+  it('without the addon (Atomics.waitAsync): MpmcQueue.dequeueAsync() and Stack.popAsync() take every message', async () => {
+    const empty = tempDir();
+    try {
+      const { addon: loaded, ...got } = await run({ SHMSTORE_ADDON_DIR: empty.dir });
+      assert.strictEqual(loaded, false);
+      assert.deepStrictEqual(got, expected);
+    } finally {
+      empty.cleanup();
+    }
+  });
+
+  (addon ? it : it.skip)('with the addon (futex.waitAsync): the same', async () => {
+    const { addon: loaded, ...got } = await run({});
+    assert.strictEqual(loaded, true);
+    assert.deepStrictEqual(got, expected);
   });
 });
