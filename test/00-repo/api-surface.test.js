@@ -54,6 +54,7 @@ const INTERNAL = {
   viewOf_: 'a pool block\'s view, used by the BufferPool and ObjectPool subclasses',
   indexOf_: 'a pool handle\'s block index, used by the pool subclasses',
   attach_: 'binds the pool core to the region, called by the subclasses\' constructors',
+  closing_: 'a message handle\'s step at close() that ends its pending calls before the base class releases its memory',
   KIND_: 'the pool kind tag (format.md §17) a fixed-size pool subclass gives the shared base to stamp and check',
   NAME_: 'the class name a fixed-size pool subclass gives the shared base for its error messages',
   OPTIONS_: 'the names a fixed-size pool subclass gives its size and count options (blockSize or recordSize, ...)',
