@@ -105,6 +105,7 @@ export type ShmErrorCode =
   | 'ERR_PERSIST_CORRUPT'
   | 'ERR_PERSIST_STALE'
   | 'ERR_NOT_PERSISTED'
+  | 'ERR_LOG_FULL'
   | 'ERR_PEER_MISSING'
   | 'ERR_POOL_EXHAUSTED'
   | 'ERR_BAD_HANDLE'
@@ -307,7 +308,10 @@ export interface PersistCreateOptions {
   sync?: PersistSync;
   /** Only with sync: 'interval'; 1 to 3600000, default 1000. */
   intervalMs?: number;
-  /** A checkpoint starts by itself once the log file holds this many bytes; default 64 MiB, 0 = never. */
+  /**
+   * A checkpoint starts by itself once the log file holds this many bytes; default 64 MiB,
+   * 0 = never, at most 2 GiB (a log file's limit: a write past it fails with ERR_LOG_FULL).
+   */
   checkpointBytes?: number;
   /** A checkpoint starts by itself this long after the last one when the log holds newer records; default 0 = never. */
   checkpointMs?: number;

@@ -666,6 +666,13 @@ const constants = {
   // write. Each growth also maps the file anew; fewer of them saved 0.05 µs per logged set of a
   // 100-byte value in a JavaScript-engine loop, and a whole page-sized growth 0.12 µs more.
   WAL_PREALLOC_NONE_BYTES: 8 * 1024 * 1024,
+  // The most bytes a log file holds (its header included): a handle maps the whole file as one
+  // Uint8Array, which Node caps at 2^32 bytes, and the offsets given to the native writer and
+  // sealer stay below 2^31. A record whose end would pass it is refused with ERR_LOG_FULL and a
+  // checkpoint starts the next file; growth stops there too (a multiple of both growth steps).
+  // A store's checkpointBytes is at most this (Store.create), so that a store that checkpoints
+  // by itself does so long before its log file is full.
+  WAL_MAX_FILE_BYTES: 2 * 1024 * 1024 * 1024,
 };
 
 // Every struct is little-endian, packed exactly as listed, naturally aligned.
@@ -1446,6 +1453,9 @@ const statuses = [
   // A call that only a persisted store can serve (setDurable, checkpoint, backup) on a store
   // opened without `persist`: a state of the handle, not a bad argument (those are checked first).
   [48, 'ERR_NOT_PERSISTED'],
+  // A write whose record would take the current log file past WAL_MAX_FILE_BYTES (a store that
+  // does not checkpoint by itself): nothing was written; a checkpoint starts the next file.
+  [49, 'ERR_LOG_FULL'],
   // 50-54: the adapters room. A package an adapter needs (a peer dependency) is not installed.
   [50, 'ERR_PEER_MISSING'],
   // Pools (docs/format.md §17): no free block (after reclaiming those of gone holders); a handle

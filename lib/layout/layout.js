@@ -301,6 +301,7 @@ const C = Object.freeze({
   WAL_PREALLOC_BYTES: 0x100000,
   WAL_ZERO_WRITE_BYTES: 0x1000,
   WAL_PREALLOC_NONE_BYTES: 0x800000,
+  WAL_MAX_FILE_BYTES: 0x80000000,
 });
 
 // The units of each size class: a frozen array for every reader, and the same numbers in a typed

@@ -35,16 +35,16 @@ function growthOf(syncMode) {
 }
 
 /**
- * Grows the log file `fd` to at least `need` bytes, rounded up to how.growth (the caller holds
- * the append lock): allocated with io.allocate where `how` says and the file system can, else
+ * Grows the log file `fd` to at least `need` bytes, rounded up to how.growth but not past `max`
+ * (the most a log file holds, at least `need`; the caller holds the append lock): allocated with io.allocate where `how` says and the file system can, else
  * with written zeros. Returns the file's size after it. Best effort: a file that cannot grow
  * (disk full, a size limit) is left as it is, and the record's own write then reports the
  * failure.
  */
-function growFile(fd, need, how) {
+function growFile(fd, need, how, max) {
   let size = io.fstatSync(fd).size;
   if (size >= need) return size;
-  const target = Math.ceil(need / how.growth) * how.growth;
+  const target = Math.min(Math.ceil(need / how.growth) * how.growth, max);
   // Refused (no fallocate on this file system, no space): the zeros below from the size it left
   // (a refused allocation may have grown the file part way), which report a lack of space as
   // before.

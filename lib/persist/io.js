@@ -4,9 +4,11 @@
 // wrappers (and sets `mapped` false, so that every record is written with a recordable pwrite
 // instead of a store into a mapping of the file), then builds from the record the on-disk states
 // a power loss could leave (what was synced, plus any subset of the later writes, some torn).
-// Production code never changes them.
+// Production code never changes them (nor maxFileBytes, a limit rather than an operation, kept
+// here for the same reason).
 const fs = require('fs');
 const native = require('../base/native');
+const { C } = require('../layout/layout');
 
 const addonFn = (name) => (native.addon && typeof native.addon[name] === 'function' ? native.addon[name] : null);
 const allocate = addonFn('allocateLogSpace');
@@ -30,6 +32,9 @@ const io = {
   // pool, changing no byte; returns a promise of 0 or the errno (EINVAL: the kernel cannot); null
   // without the addon. wal.js prefaults the allocated space of a 'none' log as it maps it.
   prefault,
+  // The most bytes a log file holds (C.WAL_MAX_FILE_BYTES; wal.js refuses a record past it with
+  // ERR_LOG_FULL). A test lowers it to reach the limit without writing gigabytes.
+  maxFileBytes: C.WAL_MAX_FILE_BYTES,
 };
 
 module.exports = { io };

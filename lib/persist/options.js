@@ -34,7 +34,9 @@ function checkPersist(p, create) {
   }
   let checkpointBytes = DEFAULT_CHECKPOINT_BYTES;
   if (p.checkpointBytes !== undefined) {
-    v.validateInteger(p.checkpointBytes, 'options.persist.checkpointBytes', 0, Number.MAX_SAFE_INTEGER);
+    // At most the bytes a log file holds (C.WAL_MAX_FILE_BYTES): a larger one could never start
+    // a checkpoint before the file is full and its writes are refused with ERR_LOG_FULL.
+    v.validateInteger(p.checkpointBytes, 'options.persist.checkpointBytes', 0, C.WAL_MAX_FILE_BYTES);
     checkpointBytes = p.checkpointBytes;
   }
   let checkpointMs = 0;

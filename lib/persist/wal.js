@@ -84,8 +84,18 @@ class Wal {
     this.map32 = null;
   }
 
-  // Maps the current file anew (it grew past the old mapping).
+  // Maps the current file anew (it grew past the old mapping). A failure leaves no mapping (the
+  // native writer and sealer then have none either), so that the next append maps again.
   #remap() {
+    try {
+      this.#mapNow();
+    } catch (err) {
+      this.#unmap();
+      throw err;
+    }
+  }
+
+  #mapNow() {
     this.#unmap();
     this.mapSegment = Segment.open({ path: path.join(this.dir, walFileName(this.fileStart)) });
     this.map = new Uint8Array(this.mapSegment.buffer);
@@ -197,13 +207,17 @@ class Wal {
     if (!io.mapped) return -1;
     c.lockAppend();
     let lsn = -1;
+    let placed = false;
     try {
       lsn = this.#place(size);
       const need = FILE_HEADER + (lsn - this.fileStart) + size;
       if (need > c.heldFileBytes) lsn = -1;
       else if (this.map === null || this.map.length < need) this.#remap();
+      placed = true;
     } finally {
-      if (lsn < 0) c.unlockAppend();
+      // Released on a throw too (a refused record, a failed mapping): the caller holds the lock
+      // only when an LSN is returned.
+      if (!placed || lsn < 0) c.unlockAppend();
     }
     return lsn;
   }
@@ -235,15 +249,29 @@ class Wal {
 
   // Under the append lock: the LSN a record of `length` bytes gets, the file extended to hold its
   // end where it can be (a refused extension leaves it shorter: the caller checks). Throws when an
-  // earlier sync failed. Returns a number, not an object: every logged write comes here.
+  // earlier sync failed, and ERR_LOG_FULL when the record would take the file past
+  // io.maxFileBytes (nothing written; the caller has changed nothing yet, or puts it back). Every
+  // record comes here, in JavaScript or after the native writer or sealer declined it (they store
+  // only into the mapping, never past the file's size, which #extend keeps within the limit), so
+  // no file passes the limit. Returns a number, not an object: every logged write comes here.
   #place(length) {
     const c = this.control;
     if (c.heldFailed) throw failedEarlier();
     if (c.heldStartLsn !== this.fileStart) this.#reopen();
     const lsn = c.heldTail;
     const need = FILE_HEADER + (lsn - this.fileStart) + length;
+    if (need > io.maxFileBytes) throw this.#full(need);
     if (need > c.heldFileBytes) this.#extend(need);
     return lsn;
+  }
+
+  #full(need) {
+    const file = path.join(this.dir, walFileName(this.fileStart));
+    return new ShmError(
+      'ERR_LOG_FULL',
+      `persist: the log file ${file} is full: this write's record would end at byte ${need}, past the ${io.maxFileBytes} bytes a log file holds; nothing was written. ` +
+        'Call store.checkpoint() to start a new log file, or create the store with a checkpointBytes (a checkpoint runs by itself after the task that passed it)',
+    );
   }
 
   // The tail of the log file this handle has open, read so that a checkpoint switching files
@@ -261,7 +289,7 @@ class Wal {
 
   // Grows the log file to hold `need` bytes where it can (held: the append lock; growth.js).
   #extend(need) {
-    this.control.fileBytes = growFile(this.fd, need, this.how);
+    this.control.fileBytes = growFile(this.fd, need, this.how, io.maxFileBytes);
   }
 
   // One group flush by this thread: everything below the tail read now is durable after it.

@@ -44,6 +44,7 @@ enum Status : int32_t {
   kErrPersistCorrupt = 46,
   kErrPersistStale = 47,
   kErrNotPersisted = 48,
+  kErrLogFull = 49,
   kErrPeerMissing = 50,
   kErrPoolExhausted = 70,
   kErrBadHandle = 71,
@@ -90,6 +91,7 @@ inline const char* StatusCode(int32_t s) noexcept {
     case 46: return "ERR_PERSIST_CORRUPT";
     case 47: return "ERR_PERSIST_STALE";
     case 48: return "ERR_NOT_PERSISTED";
+    case 49: return "ERR_LOG_FULL";
     case 50: return "ERR_PEER_MISSING";
     case 70: return "ERR_POOL_EXHAUSTED";
     case 71: return "ERR_BAD_HANDLE";

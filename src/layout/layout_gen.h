@@ -305,6 +305,7 @@ inline constexpr uint64_t kPersistCheckpointBytes = 0x4000000ULL;
 inline constexpr uint64_t kWalPreallocBytes = 0x100000ULL;
 inline constexpr uint64_t kWalZeroWriteBytes = 0x1000ULL;
 inline constexpr uint64_t kWalPreallocNoneBytes = 0x800000ULL;
+inline constexpr uint64_t kWalMaxFileBytes = 0x80000000ULL;
 
 inline constexpr uint32_t kSizeClasses[48] = {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096, 5120};
 
@@ -1574,7 +1575,8 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kPersistCheckpointBytes, "PERSIST_CHECKPOINT_BYTES") \
   X(kWalPreallocBytes, "WAL_PREALLOC_BYTES") \
   X(kWalZeroWriteBytes, "WAL_ZERO_WRITE_BYTES") \
-  X(kWalPreallocNoneBytes, "WAL_PREALLOC_NONE_BYTES")
+  X(kWalPreallocNoneBytes, "WAL_PREALLOC_NONE_BYTES") \
+  X(kWalMaxFileBytes, "WAL_MAX_FILE_BYTES")
 
 #define SHM_LAYOUT_STRUCTS(X) \
   X(Header, "HEADER") \
