@@ -5,7 +5,6 @@
 // exclusion, timeouts and aborts per call, close() rejecting them at once, recovery from a holder
 // killed with SIGKILL.
 const assert = require('assert');
-const fs = require('fs');
 const path = require('path');
 const { Worker } = require('worker_threads');
 const { Mutex, RwLock, Condition, Semaphore, Barrier, WaitGroup, ShmError } = require('../../index');
@@ -31,32 +30,7 @@ const WOKEN_WITHIN_MS = 3000;
 // waits are pending: the addon's few futex watchers and the runtime's own, never one per wait.
 const MORE_THREADS = 50;
 
-const threads = () => fs.readdirSync('/proc/self/task').length;
-const tick = () => new Promise((r) => setImmediate(r));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// The most threads this process had over a few looks while its waits are pending (the waits
-// sleep within a recheck period of being called).
-async function mostThreads() {
-  let most = threads();
-  for (let i = 0; i < 4; i++) {
-    await sleep(30);
-    most = Math.max(most, threads());
-  }
-  return most;
-}
-
-// Which of `promises` have settled after the microtasks and one turn of the event loop (the
-// waiting loop's sleep lasts up to a recheck period: a wait it settles is not settled by then).
-async function settledNow(...promises) {
-  const settled = promises.map(() => false);
-  promises.forEach((p, i) => p.then(() => { settled[i] = true; }, () => { settled[i] = true; }));
-  await tick();
-  return settled;
-}
-
-// Settles like `p` without counting as an unhandled rejection meanwhile.
-const handled = (p) => { p.catch(() => {}); return p; };
+const { threads, tick, sleep, mostThreads, settledNow, handled } = require('../helpers/async-calls');
 
 // A waiter of another party (a worker here) as the shared words see it, without the recheck of
 // the package's own waiters, so that only a wake-up ends its sleep: sleep() registers it on the

@@ -5,7 +5,6 @@
 // watcher thread each), with every guarantee of a single wait kept: each call gets its own block
 // once, timeouts and aborts per call, close() rejecting them at once.
 const assert = require('assert');
-const fs = require('fs');
 const path = require('path');
 const { Worker } = require('worker_threads');
 const { BufferPool, ObjectPool, MemoryPool, ShmError } = require('../../index');
@@ -21,32 +20,7 @@ const WAITERS = C.POOL_HEADER_OFFSET / WORD + W.POOL_HEADER.WAITERS;
 // calls are pending: the addon's few futex watchers and the runtime's own, never one per call.
 const MORE_THREADS = 50;
 
-const threads = () => fs.readdirSync('/proc/self/task').length;
-const tick = () => new Promise((r) => setImmediate(r));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// The most threads this process had over a few looks while its calls are pending (their loop
-// sleeps within a recheck period of the first call).
-async function mostThreads() {
-  let most = threads();
-  for (let i = 0; i < 4; i++) {
-    await sleep(30);
-    most = Math.max(most, threads());
-  }
-  return most;
-}
-
-// Which of `promises` have settled after the microtasks and one turn of the event loop (the
-// waiting loop's sleep lasts up to a recheck period: a call it settles is not settled by then).
-async function settledNow(...promises) {
-  const settled = promises.map(() => false);
-  promises.forEach((p, i) => p.then(() => { settled[i] = true; }, () => { settled[i] = true; }));
-  await tick();
-  return settled;
-}
-
-// Settles like `p` without counting as an unhandled rejection meanwhile.
-const handled = (p) => { p.catch(() => {}); return p; };
+const { threads, tick, sleep, mostThreads, settledNow, handled } = require('../helpers/async-calls');
 
 const isCode = (code) => (e) => e instanceof ShmError && e.code === code;
 
