@@ -216,6 +216,10 @@ const constants = {
   EVICT_UNITS_PER_NEED: 4,
   // Blocks of a class's free list a move inspects for a destination outside its window.
   COMPACT_LIST_PROBE: 8,
+  // A write making room joins the block each eviction of its freed to the run its earlier ones left
+  // right before it, and then at most JOIN_BLOCKS free blocks that follow (format.md §8, "Making
+  // room"): holes the hand skipped.
+  JOIN_BLOCKS: 64,
   // Automatic compaction of a fragmented store (format.md §8, "When steps run"): every this many
   // successful sets a handle reads the hint (two words, no shared write), and when
   // AllocState.freedUnits is at least AUTO_COMPACT_MIN_UNITS (64 KiB) and at least the units
@@ -728,7 +732,8 @@ const structs = {
       ['merged', 'u32', 16],
       // Sweeps started: a step whose window starts over at firstUnit adds 1, so that a window of
       // the sweep before, still between its walk and its merge, does not merge (it may overlap
-      // the new sweep's first windows).
+      // the new sweep's first windows). A write that joins the blocks its evictions freed adds 1
+      // too: a window walked before the join may hold a block start it removed.
       ['wraps', 'u32', 20],
       ['reserved', 'u8', 24, 40],
     ],

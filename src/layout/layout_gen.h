@@ -78,6 +78,7 @@ inline constexpr uint64_t kCompactBatchesPerNeed = 2ULL;
 inline constexpr uint64_t kEvictBasePerSet = 0x40ULL;
 inline constexpr uint64_t kEvictUnitsPerNeed = 4ULL;
 inline constexpr uint64_t kCompactListProbe = 8ULL;
+inline constexpr uint64_t kJoinBlocks = 0x40ULL;
 inline constexpr uint64_t kAutoCompactEvery = 0x40ULL;
 inline constexpr uint64_t kAutoCompactMinUnits = 0x1000ULL;
 inline constexpr uint64_t kAutoCompactUnits = 0x400ULL;
@@ -1349,6 +1350,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kEvictBasePerSet, "EVICT_BASE_PER_SET") \
   X(kEvictUnitsPerNeed, "EVICT_UNITS_PER_NEED") \
   X(kCompactListProbe, "COMPACT_LIST_PROBE") \
+  X(kJoinBlocks, "JOIN_BLOCKS") \
   X(kAutoCompactEvery, "AUTO_COMPACT_EVERY") \
   X(kAutoCompactMinUnits, "AUTO_COMPACT_MIN_UNITS") \
   X(kAutoCompactUnits, "AUTO_COMPACT_UNITS") \

@@ -214,6 +214,57 @@ bool Store::MergeWindow(uint32_t winStart, uint32_t winEnd, uint32_t freeHead,
   return true;
 }
 
+// A write making room (format.md §8, "Making room", joined runs): under the allocator lock, joins
+// the free block at `unit` to the free run [start, start + units) its earlier evictions left right
+// before it, and then the free blocks that follow (at most JOIN_BLOCKS: holes the hand skipped),
+// into one free large block at `start`. *joined: the run's units after, or 0 when the run is not
+// what the write left (an allocation took or carved it meanwhile, or `unit` was taken). A join
+// moves block starts no compaction step expects: it adds 1 to CompactState.wraps, so that a step
+// between its walk and its merge merges nothing, and a cursor inside the joined run goes back to
+// its start. As lib/store/js/compact.js joinFreed.
+Status Store::JoinFreed(uint32_t start, uint32_t units, uint32_t unit, uint32_t* joined) noexcept {
+  *joined = 0;
+  if (start + units != unit) return layout::kOk;
+  uint32_t held;
+  const AllocStatus as = LockAlloc(pool_, env_, &held);
+  if (as != AllocStatus::kOk) return CompactAllocFailure(as);
+  const uint32_t top = AtomicLoad(&hdr_->freeHead);
+  auto fresh = [](uint32_t flags, uint32_t size) {
+    return ClassOfFlags(flags) == kLargeClass ? 0u : size;
+  };
+  const uint32_t f0 = AtomicLoad(&EntryAt(start)->flags);
+  const uint32_t f1 = unit < top ? AtomicLoad(&EntryAt(unit)->flags) : 0u;
+  if (top > totalUnits_ || start < firstUnit_ || (f0 & kFlagFree) == 0 || (f1 & kFlagFree) == 0 ||
+      BlockUnitsOf(base_, start, f0) != units) {
+    Unlock(&alloc_->lock, held);
+    return layout::kOk;
+  }
+  uint32_t end = unit;
+  uint32_t taken = fresh(f0, units);
+  bool ok = UnlinkFree(pool_, start, ClassOfFlags(f0), top);
+  for (uint32_t n = 0; ok && end < top && n < layout::kJoinBlocks; ++n) {
+    const uint32_t f = AtomicLoad(&EntryAt(end)->flags);
+    const uint32_t size = BlockUnitsOf(base_, end, f);
+    if ((f & kFlagFree) == 0 || size == 0 || size > top - end) break;
+    ok = UnlinkFree(pool_, end, ClassOfFlags(f), top);
+    taken += fresh(f, size);
+    end += size;
+  }
+  if (ok) {
+    // units before flags: a walk without the lock meets only block starts.
+    AtomicStore(&FreeAt(base_, start)->units, end - start);
+    PushFree(pool_, start, kLargeClass);
+    const uint32_t freed = AtomicLoad(&alloc_->freedUnits);
+    AtomicStore(&alloc_->freedUnits, freed > taken ? freed - taken : 0u);
+    AtomicAdd(&compact_->wraps, 1);
+    const uint32_t cursor = AtomicLoad(&compact_->cursor);
+    if (cursor > start && cursor < end) AtomicStore(&compact_->cursor, start);
+    *joined = end - start;
+  }
+  Unlock(&alloc_->lock, held);
+  return ok ? layout::kOk : RepairPass(true);
+}
+
 Status Store::CompactStep(uint32_t maxUnits, CompactReport* r) noexcept {
   *r = CompactReport{};
   if (closed_) return layout::kErrClosed;

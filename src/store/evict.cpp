@@ -52,6 +52,7 @@ Status Store::RemoveUnit(uint32_t unit, uint32_t hash, Removal why, uint64_t now
         c.units() + (RefInBlock(flags, kl) ? UnitsForLarge(RefOf(e, kl).length) : 0u);
     c.Unlink();
     fs = FreeBlock(pool_, env_, unit);
+    removedUnit_ = unit;  // for a write that joins what it freed (write.cpp, JoinRemoved)
     if (ns >= 1 && ns <= maxNs_) {
       CountRemoved(b, ns, bytes);
       if (why == Removal::kEvict) {

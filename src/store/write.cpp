@@ -251,12 +251,19 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
     if (!evict) break;
     ++room->evictions;
     uint32_t freed = 0;
+    removedUnit_ = 0;
     s = EvictOne(kEvictForLarge, &freed);
     if (s != layout::kOk) return s;
     if (freed == 0) break;
     ++room->removed;
     room->evictedUnits += freed;
     if (freed >= units) {
+      *retry = true;
+      return layout::kOk;
+    }
+    s = JoinRemoved(room);
+    if (s != layout::kOk) return s;
+    if (room->runUnits >= units) {
       *retry = true;
       return layout::kOk;
     }
@@ -274,6 +281,37 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
   s = CompactFor(units, room, true, retry);
   if (s != layout::kOk || *retry) return s;
   return WholeSearch(cls, room, retry);
+}
+
+// After an eviction of any class: the block it freed joins the free run the write's earlier
+// evictions left right before it (the hand walks the pool in address order, so a write's evictions
+// are mostly adjacent), with the free blocks that follow (format.md §8, "Making room", step 3).
+// Without joins, evicted blocks sit apart on their class's lists until a batch of compaction
+// steps, which starts at the compaction cursor, not where the hand freed them, merges them: a
+// large value then took far more evictions than its size, or was refused. As
+// lib/store/js/write.js joinRemoved.
+Status Store::JoinRemoved(RoomState* room) noexcept {
+  const uint32_t u = removedUnit_;
+  if (u == 0 || room->runBroken) return layout::kOk;
+  if (room->runUnits == 0) {
+    const uint32_t cls = ClassOfFlags(AtomicLoad(&EntryAt(u)->flags));
+    room->runStart = u;
+    room->runUnits = cls < kClassCount ? layout::kSizeClasses[cls] : 0u;
+    return layout::kOk;
+  }
+  uint32_t joined = 0;
+  const Status s = JoinFreed(room->runStart, room->runUnits, u, &joined);
+  if (s != layout::kOk) return s;
+  if (joined != 0) {
+    room->runUnits = joined;
+  } else {
+    // The hand passed over entries it kept (marked, pinned) or another party's: the write's
+    // evictions are scattered, and compaction, whose moves fill holes of the moved entry's class,
+    // brings them together better than runs that no move may fill. No more joins.
+    room->runBroken = true;
+    room->runUnits = 0;
+  }
+  return layout::kOk;
 }
 
 // The search for the write's class stopped at EVICT_CLASS_STEPS, and the evictions of any class

@@ -95,12 +95,14 @@ forEachEngine('eviction: the bounds of one set that makes room', ({ make }) => {
 
   for (const old of [3000, 4000]) {
     it(`a set whose search for its class stopped at the bound still finds such an entry further on (${old} bytes)`, () => {
-      // Small entries of two sizes fill 1 MiB, with one entry of the needed class (3000 bytes) or
-      // a larger one (4000) far past where the hand stands: the bounded search misses it, and
-      // evicting entries of any class leaves no run of 3000 bytes (the holes are small and apart).
-      // Before refusing, the set searches the whole pool for its class once, evicts that entry
-      // and takes its block, of a larger class too, though its evictions reached their bound.
+      // Small entries of two sizes fill 1 MiB, pinned and evictable in turn, with one entry of
+      // the needed class (3000 bytes) or a larger one (4000) far past where the hand stands: the
+      // bounded search misses it, and evicting entries of any class leaves no run of 3000 bytes
+      // (the holes are small and apart, with a pinned entry between each two). Before refusing,
+      // the set searches the whole pool for its class once, evicts that entry and takes its
+      // block, of a larger class too, though its evictions reached their bound.
       const s = make({ size: 1 << 20, maxEntries: 1e6, eviction: 'auto' });
+      s.namespace('p', { eviction: 'none' });
       const evictions = () => Object.values(s.stats().namespaceStats).reduce((n, x) => n + x.evictions, 0);
       for (let i = 0; evictions() === 0; i++) {
         s.set('p', `p${i}`, 'x');

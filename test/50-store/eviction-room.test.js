@@ -121,7 +121,8 @@ forEachEngine('eviction: a full store makes room at the first set', ({ make, oth
     assertSoundForBoth(s, other);
   });
 
-  it('readers and writers in another thread meanwhile see every pinned entry whole', async () => {
+  it('readers and writers in another thread meanwhile see every pinned entry whole', async function () {
+    this.timeout(30000); // 1.5 s of readers and writers, then sets until every size got in
     const { s, pinned } = filled(make);
     const started = announced();
     const reader = inWorker({ op: 'pinnedReader', engine: other, buffer: s.buffer, ms: 1500, pinned, id: 1 },

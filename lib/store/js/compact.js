@@ -26,6 +26,8 @@ const FLAG_FREE = C.FLAG_FREE;
 const CLASS_COUNT = SIZE_CLASSES.length;
 const STEP_UNITS = C.COMPACT_STEP_UNITS;
 const LIST_PROBE = C.COMPACT_LIST_PROBE;
+// The free blocks after an evicted one that a join takes in at most (holes the hand skipped).
+const JOIN_BLOCKS = C.JOIN_BLOCKS;
 // Failures of the allocator inside a step, besides a unit: the holder of AllocState.lock is gone
 // (NEED_REPAIR), or a list or block is damaged (DAMAGED): both end in a repair pass.
 const DAMAGED = -20;
@@ -202,6 +204,54 @@ function mergeWindow(e, ws, we, top, r) {
   return true;
 }
 
+// A write making room (format.md §8, "Making room", joined runs): under the allocator lock, joins
+// the free block at `unit` to the free run [start, start + units) its earlier evictions left right
+// before it, and then the free blocks that follow, into one free large block at `start`. Returns
+// the run's units after the join, or 0 when the run is not what the write left (an allocation
+// took or carved it meanwhile, or `unit` was taken): the write then starts a new run at `unit`.
+// A join moves block starts no compaction step expects: it adds 1 to CompactState.wraps, so that
+// a step between its walk and its merge merges nothing, and a cursor inside the joined run goes
+// back to its start.
+function joinFreed(e, start, units, unit) {
+  const u32 = e.u32;
+  if (start + units !== unit || !lockAlloc(e)) return 0;
+  const top = u32[FREE_HEAD];
+  const fresh = (flags, size) => (chain.classOf(flags) === large.LARGE_CLASS ? 0 : size);
+  let joined = 0;
+  const f0 = Atomics.load(u32, start * UNIT_WORDS + E.FLAGS);
+  const f1 = unit < top ? Atomics.load(u32, unit * UNIT_WORDS + E.FLAGS) : 0;
+  if (top <= e.totalUnits && start >= e.firstUnit && (f0 & FLAG_FREE) !== 0 && (f1 & FLAG_FREE) !== 0 &&
+      large.blockUnits(e, start, f0) === units) {
+    let end = unit;
+    let taken = fresh(f0, units);
+    let ok = unlinkFree(e, start, chain.classOf(f0), top);
+    // The freed block, then every free block after it up to JOIN_BLOCKS: holes the hand skipped.
+    for (let n = 0; ok && end < top && n < JOIN_BLOCKS; n++) {
+      const f = Atomics.load(u32, end * UNIT_WORDS + E.FLAGS);
+      const size = large.blockUnits(e, end, f);
+      if ((f & FLAG_FREE) === 0 || size === 0 || size > top - end) break;
+      ok = unlinkFree(e, end, chain.classOf(f), top);
+      taken += fresh(f, size);
+      end += size;
+    }
+    if (ok) {
+      // units before flags: a walk without the lock meets only block starts.
+      Atomics.store(u32, start * UNIT_WORDS + W.FREE_BLOCK.UNITS, end - start);
+      push(e, start, large.LARGE_CLASS);
+      u32[FREED_UNITS] = Math.max(0, u32[FREED_UNITS] - taken);
+      Atomics.add(u32, CS.WRAPS, 1);
+      const cursor = Atomics.load(u32, CS.CURSOR);
+      if (cursor > start && cursor < end) Atomics.store(u32, CS.CURSOR, start);
+      joined = end - start;
+    }
+    e.locks.release(ALLOC_LOCK);
+    if (!ok) repairs.repair(e);
+    return joined;
+  }
+  e.locks.release(ALLOC_LOCK);
+  return 0;
+}
+
 // One step: [moved, movedUnits, merged, obstacles, start, end, cursor, done] (native's
 // CompactStep and the binding's array).
 function compactStep(e, maxUnits) {
@@ -309,4 +359,4 @@ function autoCompact(e) {
   }
 }
 
-module.exports = { compactStep, allocMoveTarget, countedStep, autoCompact };
+module.exports = { joinFreed, compactStep, allocMoveTarget, countedStep, autoCompact };

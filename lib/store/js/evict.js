@@ -103,6 +103,7 @@ function removeUnit(e, unit, hash, why, now) {
     Atomics.store(u32, c.link, c.nextOfCurrent());
     e.freeList[0] = u;
     st = freeBlocks(e, e.freeList, 1);
+    e.removedUnit = u; // for a write that joins what it freed (write.js, joinRemoved)
     if (ns >= 1 && ns <= e.maxNs) countRemoved(e, bw, ns, bytes, why);
     break;
   }

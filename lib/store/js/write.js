@@ -16,7 +16,7 @@ const chain = require('./chain');
 const repairs = require('./repair');
 const cache = require('./cache');
 const cells = require('./cells');
-const { countedStep, autoCompact } = require('./compact');
+const { countedStep, autoCompact, joinFreed } = require('./compact');
 
 const GC_COUNTER = AT.HEADER.GC_COUNTER;
 const LB = W.LARGE_BLOCK;
@@ -221,6 +221,8 @@ function stageValue(e, s, kl) {
 // removed; evictions: the searches it ran, evictedUnits: the units its removals freed (mayEvict);
 // compacted: the batches of compaction steps it ran; nothingToEvict: a search for its class passed
 // over no entry of a smaller class it could have removed, so no search for any class runs.
+// runStart, runUnits: the free run its evictions of any class left; runBroken: one of them was
+// not next to it, and it joins no more (joinRemoved).
 function setState(state, need, anyClass) {
   state.evictions = 0;
   state.compacted = 0;
@@ -230,6 +232,9 @@ function setState(state, need, anyClass) {
   state.removed = 0;
   state.evictedUnits = 0;
   state.nothingToEvict = false;
+  state.runStart = 0;
+  state.runUnits = 0;
+  state.runBroken = false;
   state.classCut = false;
   state.need = need;
   return state;
@@ -294,9 +299,11 @@ function makeRoom(e, cls, units, state) {
     if (!more) break;
     state.evictions++;
     state.handRan = true;
+    e.removedUnit = 0;
     const freed = evict.evictOne(e, -1);
     if (freed <= 0) break;
     if (evicted(state, freed) && freed >= units) return true;
+    if (joinRemoved(e, state) >= units) return true;
     more = mayEvict(state);
   }
   // A write that evicted nothing has nothing of its own to bring together: it refuses at once
@@ -322,6 +329,33 @@ function wholeSearch(e, cls, state) {
   state.handRan = true;
   const freed = evict.evictOne(e, cls, true);
   return freed > 0 && evicted(state, freed);
+}
+
+// After an eviction of any class: the block it freed joins the free run the set's earlier
+// evictions left right before it (the hand walks the pool in address order, so a set's evictions
+// are mostly adjacent), with the free blocks that follow it (format.md §8, "Making room", step 3).
+// Returns the units of the set's run: when they reach the units it needs, its allocation is
+// retried. Without joins, evicted blocks sit apart on their class's lists until a batch of
+// compaction steps, which starts at the compaction cursor, not where the hand freed them, merges
+// them; a large value then took far more evictions than its size, or was refused.
+function joinRemoved(e, state) {
+  const u = e.removedUnit;
+  if (u === 0 || state.runBroken) return 0;
+  if (state.runUnits === 0) {
+    state.runStart = u;
+    state.runUnits = CLASS_UNITS[chain.classOf(e.u32[u * UNIT_WORDS + W.ENTRY.FLAGS])] || 0;
+    return state.runUnits;
+  }
+  const joined = joinFreed(e, state.runStart, state.runUnits, u);
+  if (joined !== 0) {
+    state.runUnits = joined;
+    return joined;
+  }
+  // The hand passed over entries it kept (marked, pinned) or another party's: the write's
+  // evictions are scattered, and compaction, whose moves fill holes of the moved entry's class,
+  // brings them together better than runs that no move may fill. No more joins.
+  state.runBroken = true;
+  return 0;
 }
 
 // The hand removed an entry for the set, freeing `freed` units: retry its allocation.
