@@ -312,6 +312,9 @@ class Control {
     Atomics.compareExchange(this.u32, SEGMENT_MODE, 0, modeWord(mode));
   }
 
+  // The lockTimeoutMs this handle was opened with.
+  get lockTimeoutMs() { return this.waiter.timeout; }
+
   get syncMode() { return SYNC_NAMES[Atomics.load(this.u32, HDR + H.SYNC_MODE)]; }
   get intervalMs() { return Atomics.load(this.u32, HDR + H.INTERVAL_MS); }
   get checkpointBytes() { return Number(Atomics.load(this.u64, CHECKPOINT_BYTES64)); }
