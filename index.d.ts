@@ -538,7 +538,8 @@ export declare class Store {
    * ERR_NOT_PERSISTED otherwise). */
   checkpoint(): CheckpointReport;
   /** Copies the snapshot and the durable log into dir; later calls copy only what changed
-   * (`persist` only: ERR_NOT_PERSISTED otherwise, after dir is checked). */
+   * (`persist` only: ERR_NOT_PERSISTED otherwise, after dir is checked). ERR_LOCK_TIMEOUT when
+   * taking over a dead backup's marker finds dir flocked by another for 10 x lockTimeoutMs. */
   backup(dir: string): BackupReport;
   /** The persistence of this handle, null without `persist`; throws ERR_CLOSED once closed. */
   readonly persistence: PersistInfo | null;

@@ -3,8 +3,8 @@
 // (src/persist/wal_replay.h), createLogWriter (log_writer.cc), the native logged set,
 // createRecordSealer (record_sealer.cc), the sealing of the JavaScript engine's set record, and
 // allocateLogSpace(fd, offset, length), the growth of a log file (src/persist/wal_file.h), and
-// prefaultLogSpace (prefault.cc), the prefault of its mapping, and lockFileExclusive(fd), the
-// flock a backup takes a dead backup's marker over under (lib/persist/backup.js).
+// prefaultLogSpace (prefault.cc), the prefault of its mapping, and tryLockFileExclusive(fd), one
+// try of the flock a backup takes a dead backup's marker over under (lib/persist/backup.js).
 #include "binding/base/args.h"
 #include "binding/base/module.h"
 #include "binding/persist/log_writer.h"
@@ -65,20 +65,21 @@ napi_value AllocateLogSpaceFn(napi_env env, napi_callback_info cbinfo) {
   return out;
 }
 
-// lockFileExclusive(fd) -> errno: waits for and takes an exclusive flock on the open file or
-// directory `fd` (src/persist/wal_file.h); closing `fd` releases it. 0 when taken, else the errno.
-napi_value LockFileExclusiveFn(napi_env env, napi_callback_info cbinfo) {
+// tryLockFileExclusive(fd) -> errno: tries once, without waiting, to take an exclusive flock on
+// the open file or directory `fd` (src/persist/wal_file.h); closing `fd` releases it. 0 when
+// taken, EWOULDBLOCK while another holds it (the caller waits, up to its deadline), else the errno.
+napi_value TryLockFileExclusiveFn(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 1;
   napi_value argv[1];
   if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
   uint32_t fd = 0;
   if (argc < 1) {
-    ThrowTypeError(Napi::Env(env), "lockFileExclusive needs (fd)");
+    ThrowTypeError(Napi::Env(env), "tryLockFileExclusive needs (fd)");
     return nullptr;
   }
   if (!GetUint32(env, argv[0], "fd", 0, INT32_MAX, &fd)) return nullptr;
   napi_value out = nullptr;
-  napi_create_int32(env, shm::LockFileExclusive(static_cast<int>(fd)), &out);
+  napi_create_int32(env, shm::TryLockFileExclusive(static_cast<int>(fd)), &out);
   return out;
 }
 
@@ -152,7 +153,7 @@ void InitPersist(Napi::Env env, Napi::Object exports) {
              {"createRecordSealer", CreateRecordSealerFn},
              {"allocateLogSpace", AllocateLogSpaceFn},
              {"prefaultLogSpace", PrefaultLogSpaceFn},
-             {"lockFileExclusive", LockFileExclusiveFn}};
+             {"tryLockFileExclusive", TryLockFileExclusiveFn}};
   for (const auto& f : fns) {
     napi_value fn = nullptr;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok ||

@@ -8,11 +8,13 @@
 // before it creates anything, then rebuilds the store from the copies as a recovery does.
 const crypto = require('crypto');
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
+const { performance } = require('perf_hooks');
 const { ShmError } = require('../base/errors');
 const v = require('../base/validate');
 const native = require('../base/native');
-const { readProcessStat, ownStartTime, bootId } = require('../base/process');
+const { readProcessStat, ownStartTime, bootId, sleepMs } = require('../base/process');
 const { crc32c } = require('./crc32c');
 const { walFileName, snapFileName, listFiles, syncDir, openRegular, makeDirs, writeAll } = require('./files');
 const { readSnapshot } = require('./snapshot');
@@ -35,6 +37,12 @@ const MARKER = /^shmstore-backup-running (\d+) (\d+) (\d+)\n$/;
 // left by an earlier version, a stale marker renamed away before its removal,
 // `control.stale-<pid>-<ms>-<random>`. <pid> is the process of the backup that made the file.
 const MARKER_FILE = /^control\.(backup|stale)-(\d+)-/;
+// How much longer than the store handle's lockTimeoutMs a takeover waits for the directory's flock
+// (removeIfStill), as for any lock a live other process holds (docs/api.md, lockTimeoutMs).
+const FOREIGN_LOCK_FACTOR = 10;
+// The longest sleep between two tries of that flock, in ms.
+const LOCK_POLL_MS = 10;
+const { EWOULDBLOCK } = os.constants.errno;
 
 // Whether the process a marker names (pid, start time, boot id as MARKER's groups) is gone:
 // another boot, ended, or its pid taken by a later process (an unknown value, 0, is never
@@ -104,10 +112,10 @@ function readText(file) {
  * a marker (a store's, or a creator's not sized yet) is a persistence directory: TypeError, with
  * nothing written. A marker of a live process is a backup running there: ERR_IN_USE. A marker of
  * a process that is gone (a backup killed part way) is taken over: removed under a lock of the
- * directory if it is still the marker read (removeIfStill), and the name taken again. Returns the
- * marker's path.
+ * directory if it is still the marker read (removeIfStill, waiting for that lock up to
+ * `lockWaitMs`: ERR_LOCK_TIMEOUT after), and the name taken again. Returns the marker's path.
  */
-function claimDir(dir) {
+function claimDir(dir, lockWaitMs) {
   const file = path.join(dir, CONTROL);
   const text = `shmstore-backup-running ${process.pid} ${ownStartTime()} ${bootId()}\n`;
   const own = ownName(file, 'backup');
@@ -121,14 +129,14 @@ function claimDir(dir) {
   }
   fs.closeSync(fd);
   try {
-    return linkMarker(dir, file, own);
+    return linkMarker(dir, file, own, lockWaitMs);
   } finally {
     fs.rmSync(own, { force: true });
   }
 }
 
 // claimDir()'s attempts to link the marker `own` (a file of this process) to `file`.
-function linkMarker(dir, file, own) {
+function linkMarker(dir, file, own, lockWaitMs) {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       fs.linkSync(own, file);
@@ -145,7 +153,7 @@ function linkMarker(dir, file, own) {
       const m = MARKER.exec(found);
       if (m === null) throw v.typeError('The "dir" argument must not be a persistence directory (this store\'s, or another store\'s)');
       if (!markerGone(m)) throw new ShmError('ERR_IN_USE', `persist: another backup into ${dir} is running (process ${m[1]}, its marker ${file})`);
-      removeIfStill(dir, file, found);
+      removeIfStill(dir, file, found, lockWaitMs);
     }
   }
   throw new ShmError('ERR_IN_USE', `persist: another backup into ${dir} is running (its marker ${file} keeps changing)`);
@@ -161,13 +169,28 @@ function linkMarker(dir, file, own) {
 // back if it was not the one judged: between the rename and the put-back the name was free, so a
 // third backup could take it while a live one ran, and a live owner that ended meanwhile had its
 // marker put back after it removed it (every later backup of that process refused).
-function removeIfStill(dir, file, found) {
-  const lock = native.addon && native.addon.lockFileExclusive;
-  if (typeof lock !== 'function') throw new ShmError('ERR_NO_NATIVE', 'persist: taking over a backup marker needs the native addon');
+// A taker holds the lock only for the read and the removal; any other process that can open the
+// directory may flock it too, for as long as it likes. The lock is therefore tried without
+// waiting, again and again up to `waitMs`, and then refused with ERR_LOCK_TIMEOUT: a blocking
+// flock would block the calling thread, and with it the event loop, for as long as that holder
+// keeps it (for ever).
+function removeIfStill(dir, file, found, waitMs) {
+  const tryLock = native.addon && native.addon.tryLockFileExclusive;
+  if (typeof tryLock !== 'function') throw new ShmError('ERR_NO_NATIVE', 'persist: taking over a backup marker needs the native addon');
   const fd = fs.openSync(dir, 'r');
   try {
-    const err = lock(fd);
-    if (err !== 0) throw new ShmError('ERR_PERSIST_IO', `persist: cannot lock ${dir} to take over the marker of a backup that is gone (errno ${err})`);
+    const deadline = performance.now() + waitMs;
+    for (let pause = 1; ; pause = Math.min(pause * 2, LOCK_POLL_MS)) {
+      const err = tryLock(fd);
+      if (err === 0) break;
+      if (err !== EWOULDBLOCK) throw new ShmError('ERR_PERSIST_IO', `persist: cannot lock ${dir} to take over the marker of a backup that is gone (errno ${err})`);
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        throw new ShmError('ERR_LOCK_TIMEOUT', `persist: the lock (flock) of ${dir}, under which a backup takes over the marker ${file} of a backup that is gone, ` +
+          `was held by another open of ${dir} for ${waitMs} ms (another process flocks the directory and does not release it); nothing was backed up`);
+      }
+      sleepMs(Math.min(pause, left));
+    }
     if (readText(file) === found) fs.rmSync(file, { force: true });
   } finally {
     fs.closeSync(fd); // releases the lock
@@ -242,11 +265,13 @@ function copyRange(src, dst, from, to, crc) {
 /**
  * Backs up the persisted store of `p` (its persistence state) into `dir`. Holds the checkpoint
  * lock (no file it copies is removed meanwhile). Returns { files, bytesCopied, bytesTotal, ms }.
+ * The flock of a takeover of a dead backup's marker is waited for up to 10 x the handle's
+ * lockTimeoutMs, as a lock a live other process holds (ERR_LOCK_TIMEOUT after).
  */
 function backup(p, dir, sync) {
   const started = Date.now();
   makeDirs(dir, 0o700);
-  const marker = claimDir(dir);
+  const marker = claimDir(dir, FOREIGN_LOCK_FACTOR * p.control.lockTimeoutMs);
   try {
     return backupInto(p, dir, sync, started);
   } finally {

@@ -148,6 +148,12 @@ class Control {
   // this handle's segment is not the store any more (format.md §16, "Recovery"). The handle's
   // store keeps a copy, which every operation compares first (LoggedStore._live).
   #seenRecoveries = null;
+  // The new store id of a copy and the control file's inode, chosen by adoptCopy and not stored
+  // yet (0n: none pending).
+  #copyId = 0n;
+  #copyIno = 0n;
+  // Whether keepCopyId stored a copy's new id on this handle.
+  #copyKept = false;
 
   // Maps `dir`/control: created (exclusive) with the geometry and sync mode given, or opened.
   // A creator holds the recovery lock when this returns (it releases it once the store is ready,
@@ -312,29 +318,36 @@ class Control {
     Atomics.compareExchange(this.u32, SEGMENT_MODE, 0, modeWord(mode));
   }
 
+  // The lockTimeoutMs this handle was opened with.
+  get lockTimeoutMs() { return this.waiter.timeout; }
+
   get syncMode() { return SYNC_NAMES[Atomics.load(this.u32, HDR + H.SYNC_MODE)]; }
   get intervalMs() { return Atomics.load(this.u32, HDR + H.INTERVAL_MS); }
   get checkpointBytes() { return Number(Atomics.load(this.u64, CHECKPOINT_BYTES64)); }
   get checkpointMs() { return Atomics.load(this.u32, HDR + H.CHECKPOINT_MS); }
   // A random id given at creation (kept by recovery and restore; a copy of the directory gets one
-  // of its own at its first open, copyStoreId), so a backup directory can tell a later backup of
-  // the same store from one of another store.
+  // of its own at its first open that is not refused, adoptCopy), so a backup directory can tell
+  // a later backup of the same store from one of another store.
   get storeId() { return this.storeIdValue.toString(16).padStart(16, '0'); }
-  // The same id as a u64, as a store segment records it (tag.js).
+  // The same id as a u64, as a store segment records it (tag.js). During an open of a copy, the
+  // new id adoptCopy chose, before keepCopyId stores it.
   get storeIdValue() {
+    if (this.#copyId !== 0n) return this.#copyId;
     const copy = Atomics.load(this.u64, COPY_STORE_ID64);
     return copy !== 0n ? copy : Atomics.load(this.u64, STORE_ID64);
   }
 
   /**
-   * Gives a copy of a persistence directory a store id of its own (held: the recovery lock, before
-   * the id is used): a control file whose inode is not the one recorded in it was copied (cp -r,
-   * a file-level backup), and its id would be the original's, so the copy would attach to the
-   * original's store segment (its writes logged in the copy, the original's in the original) and a
-   * backup of either would extend the other's files. The new id is stored before the inode, so an
-   * open killed between the two gives the copy yet another id at the next open, never the
-   * original's. A file written before the field (0) records its inode now. Returns whether the
-   * file was a copy given a new id.
+   * Tells whether the control file is a copy of a persistence directory's (held: the recovery
+   * lock, before the id is used): a control file whose inode is not the one recorded in it was
+   * copied (cp -r, a file-level backup, a move to another file system), and its id would be the
+   * original's, so the copy would attach to the original's store segment (its writes logged in the
+   * copy, the original's in the original) and a backup of either would extend the other's files.
+   * A copy is given a new id here, held by this handle only (storeIdValue) until keepCopyId
+   * stores it: the open checks the segment it finds with it and stores it only once it goes on,
+   * so an open refused before (another store's segment under the name) leaves the file as it
+   * found it, as its message says. A file written before the field (0) records its inode now.
+   * Returns whether the file is a copy given a new id.
    */
   adoptCopy() {
     const ino = inodeOf(this.segment.path);
@@ -346,8 +359,28 @@ class Control {
     }
     let id;
     do id = newStoreId(); while (id === this.storeIdValue);
-    Atomics.store(this.u64, COPY_STORE_ID64, id);
-    Atomics.store(this.u64, CONTROL_INO64, ino);
+    this.#copyId = id;
+    this.#copyIno = ino;
+    return true;
+  }
+
+  // Whether this handle's open is of a copy whose new id is not stored yet (adoptCopy).
+  get copyIdPending() { return this.#copyId !== 0n; }
+  // Whether this handle stored a copy's new id (keepCopyId).
+  get copyIdKept() { return this.#copyKept; }
+
+  /**
+   * Stores the new id adoptCopy gave a copy (held: the recovery lock), before anything records
+   * it elsewhere (a segment's tag): the id first, then the inode, so an open killed between the
+   * two gives the copy yet another id at the next open, never the original's. Returns whether it
+   * stored one (nothing to do otherwise).
+   */
+  keepCopyId() {
+    if (this.#copyId === 0n) return false;
+    Atomics.store(this.u64, COPY_STORE_ID64, this.#copyId);
+    Atomics.store(this.u64, CONTROL_INO64, this.#copyIno);
+    this.#copyId = 0n;
+    this.#copyKept = true;
     return true;
   }
   countCheckpoint(nowMs) {

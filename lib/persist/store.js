@@ -161,7 +161,9 @@ class Store extends LoggedStore {
     try {
       control.lockRecovery();
       try {
-        // A copy of a directory is a store of its own from its first open (control.js).
+        // A copy of a directory is a store of its own from its first open that is not refused
+        // (control.js): its new id is checked against the segment found, and stored once the
+        // open goes on (#checkOwner, #recover).
         control.adoptCopy();
         let recovery = null;
         if (control.ready) {
@@ -179,6 +181,7 @@ class Store extends LoggedStore {
         }
         // A control file written before it recorded the store's policy gets the policy of the
         // store this handle has (its creator's, while the segment lives): a later rebuild keeps it.
+        control.keepCopyId(); // stored by now: nothing is left pending past the open
         if (control.storePolicy === null) control.recordPolicy(storePolicyOf(store._buffer));
         // Likewise its segment's mode: the permission bits of the segment this handle mapped (its
         // creator's while it lives, or what the rebuild above gave it).
@@ -191,6 +194,17 @@ class Store extends LoggedStore {
       }
     } catch (err) {
       if (store) store.close();
+      // A copy refused before its new id was stored (another store's segment under its name) is
+      // left as it was found; the message says why it has an id of its own all the same.
+      if (err.code === 'ERR_SHM_EXISTS' && control.copyIdPending) {
+        err.message += ` (${p.dir} is a copy of a persistence directory: its control file is not the file it was made as, ` +
+          'as a copy or a move to another file system leaves it; it gets a store id of its own at its first open that is not refused)';
+      } else if (err.code === 'ERR_SHM_EXISTS' && control.copyIdKept) {
+        // Refused after the new id was stored (another directory's open tagged the segment
+        // first): the message says what this open changed.
+        err.message = err.message.replace('Nothing was changed.', `The control file of ${p.dir}, a copy of a persistence directory, ` +
+          `was given a store id of its own (${control.storeId}); nothing else was changed.`);
+      }
       control.close();
       throw err;
     }
@@ -243,6 +257,8 @@ class Store extends LoggedStore {
       throw new ShmError('ERR_INVALID_ARG', `persist: ${dir} holds the log of ${recorded === null ? 'another store' : recorded.replace(/^[a-z]+:/, '')}` +
         `${sameGeometry ? '' : ' (another geometry)'}, not of ${given.replace(/^[a-z]+:/, '')}`);
     }
+    // The segment is this directory's: a copy's new id is stored now, before a tag records it.
+    control.keepCopyId();
     if (untagged) takeTag(store._buffer, targetOf(rest), dir, control.storeIdValue);
     if (recorded === null) writeSegmentLine(dir, targetOf(rest)); // a directory of an older version
   }
@@ -269,8 +285,10 @@ class Store extends LoggedStore {
     // What the unlink below would remove must not be another store's segment (tag.js); refused
     // before anything changes.
     checkReplaceable(targetOf(rest), dir, control.storeIdValue, control.self, geo.totalSize);
-    // From here on the rebuild changes the directory's state: the control file is not ready and
-    // the old segment is gone until the rebuild succeeds.
+    // From here on the rebuild changes the directory's state: a copy's new id is stored (before
+    // the rebuilt segment records it), the control file is not ready and the old segment is gone
+    // until the rebuild succeeds.
+    control.keepCopyId();
     control.ready = false;
     try {
       Segment.unlink(targetOf(rest));

@@ -6,6 +6,16 @@ const { types } = require('util');
 const { typeError, rangeError, invalidType, bytesOver, jsonText } = require('../base/validate');
 const { C } = require('../layout/layout');
 
+// A value already encoded by encodeValue ([payload, encoding] as `pair`), which encodeValue
+// hands back as it is: a caller that checks a value by encoding it before it writes it (the Keyv
+// adapter's setMany, lib/adapters/keyv) writes what it checked, and a value's toJSON runs once.
+// Internal: the store's API takes values, never an EncodedValue from outside the package.
+class EncodedValue {
+  constructor(pair) {
+    this.pair = pair;
+  }
+}
+
 // Returns [payload, encoding]; the payload is a string or a Uint8Array. Throws TypeError or
 // RangeError for values the store cannot represent.
 function encodeValue(value) {
@@ -20,6 +30,7 @@ function encodeValue(value) {
   if (types.isAnyArrayBuffer(value)) {
     return [bytesOver(value, 'value'), C.ENC_BINARY];
   }
+  if (value instanceof EncodedValue) return value.pair;
   switch (typeof value) {
     case 'number':
       if (!Number.isFinite(value)) throw rangeError(`The "value" argument must be a finite number. Received ${value}`);
@@ -42,4 +53,4 @@ function decodeValue(raw, encoding) {
   return encoding === C.ENC_JSON ? JSON.parse(raw) : raw;
 }
 
-module.exports = { encodeValue, decodeValue };
+module.exports = { encodeValue, decodeValue, EncodedValue };

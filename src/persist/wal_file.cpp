@@ -40,9 +40,9 @@ int PrefaultLogSpace(void* addr, size_t length) noexcept {
   }
 }
 
-int LockFileExclusive(int fd) noexcept {
+int TryLockFileExclusive(int fd) noexcept {
   for (;;) {
-    if (flock(fd, LOCK_EX) == 0) return 0;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) return 0;
     if (errno != EINTR) return errno;
   }
 }

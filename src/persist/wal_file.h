@@ -27,10 +27,13 @@ int AllocateLogSpace(int fd, uint64_t offset, uint64_t length) noexcept;
 // fault one at a time as before), EFAULT past the end of the file, ENOMEM for a range not mapped.
 int PrefaultLogSpace(void* addr, size_t length) noexcept;
 
-// Takes an exclusive flock(2) on the open file or directory `fd`, waiting for it (retried on
-// EINTR). The lock belongs to the open file description: closing `fd` releases it, and so does
-// the end of the process that holds it, however it ends, so a holder killed part way never leaves
-// it held. Returns 0, or the errno of the refusal (EBADF, ENOLCK).
-int LockFileExclusive(int fd) noexcept;
+// Tries once to take an exclusive flock(2) on the open file or directory `fd`, without waiting
+// (LOCK_NB; retried on EINTR only): a holder that never lets go (any process may flock a
+// directory it can open) must not block the caller for ever, so the caller waits between tries,
+// up to a deadline of its own. The lock belongs to the open file description: closing `fd`
+// releases it, and so does the end of the process that holds it, however it ends, so a holder
+// killed part way never leaves it held. Returns 0 when taken, EWOULDBLOCK while another open
+// file description holds it, or the errno of the refusal (EBADF, ENOLCK).
+int TryLockFileExclusive(int fd) noexcept;
 
 }  // namespace shm

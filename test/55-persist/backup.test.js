@@ -10,7 +10,7 @@ const path = require('path');
 const { Store, Segment } = require('../../index');
 const native = require('../../lib/base/native');
 const { persistTarget, contents, reboot } = require('../helpers/persist');
-const { execFileSync } = require('child_process');
+const { execFileSync, spawn, spawnSync } = require('child_process');
 const { exitedPid, runNode } = require('../helpers/process');
 
 (native.addon ? describe : describe.skip)('Persistence: backup and restore', function () {
@@ -487,6 +487,51 @@ const { exitedPid, runNode } = require('../helpers/process');
       for (const f of ['taker-read', 'taker-aside', 'holder-holding']) go(f);
       fs.rmSync(sig, { recursive: true, force: true });
     }
+    const x = restore();
+    assert.strictEqual(x.get('n', 'k'), 'v');
+    x.close();
+  });
+
+  // A takeover of a dead backup's marker waited for the directory's flock with no limit: another
+  // process that flocked the directory (any process that can open it may) blocked the backup's
+  // thread, and its event loop, for as long as it held the lock. The lock is now tried without
+  // waiting up to 10 x the handle's lockTimeoutMs, then refused with ERR_LOCK_TIMEOUT. The holder
+  // here is util-linux flock(1), holding the lock for 20 s at the most: a backup that waited for
+  // it would take it after, and back up (the test then fails on the result, not by hanging).
+  const hasFlock = spawnSync('flock', ['--version']).status === 0;
+  (hasFlock ? it : it.skip)('a takeover whose directory lock another process holds fails with ERR_LOCK_TIMEOUT naming the directory, and backs up nothing', async function () {
+    this.timeout(60000);
+    s.set('n', 'k', 'v');
+    const { bootId } = require('../../lib/base/process');
+    const marker = path.join(bdir, 'control');
+    const dead = `shmstore-backup-running ${exitedPid()} 0 ${bootId()}\n`;
+    fs.writeFileSync(marker, dead);
+    // -o: the lock stays with flock(1) itself, not with the shell it starts, so killing its
+    // process group (detached) releases it.
+    const holder = spawn('flock', ['-o', '-x', bdir, 'sh', '-c', 'echo locked; exec sleep 20'], { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((res) => holder.on('exit', res));
+    const short = Store.open({ name: t.name, lockTimeoutMs: 20, persist: { dir: t.dir } });
+    try {
+      await new Promise((res, rej) => {
+        holder.stdout.on('data', (d) => { if (String(d).includes('locked')) res(); });
+        holder.on('exit', () => rej(new Error('flock(1) ended before it held the lock')));
+      });
+      assert.throws(() => short.backup(bdir), (e) => e.name === 'ShmError' && e.code === 'ERR_LOCK_TIMEOUT' && e.message.includes(bdir));
+      // The dead marker is still in place, and this backup's own marker file is gone.
+      assert.strictEqual(fs.readFileSync(marker, 'latin1'), dead);
+      assert.deepStrictEqual(fs.readdirSync(bdir), ['control']);
+    } finally {
+      short.close();
+      try {
+        process.kill(-holder.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await exited;
+    }
+    // Once the lock is free the next backup takes the dead marker over.
+    s.backup(bdir);
+    assert.ok(!fs.existsSync(marker));
     const x = restore();
     assert.strictEqual(x.get('n', 'k'), 'v');
     x.close();

@@ -57,6 +57,44 @@ const manifestId = (dir) => JSON.parse(fs.readFileSync(path.join(dir, 'manifest.
     assert.deepStrictEqual(contents(b, 'n'), [['k', 'v']]);
   });
 
+  // A directory moved to another file system (a copy of its files, then their removal) while
+  // its segment still existed was given a new store id and then refused with ERR_SHM_EXISTS,
+  // whose message said that nothing was changed: the new id had been written first, before the
+  // segment was looked at. The new id is now stored only once the open goes on.
+  it('moved to another file system while its segment exists, the directory is refused with ERR_SHM_EXISTS and its store id is left as it was', () => {
+    const { Control } = require('../../lib/persist/control');
+    const idOf = (dir) => {
+      const c = new Control(dir, null, 1000);
+      try {
+        return c.storeIdValue;
+      } finally {
+        c.close();
+      }
+    };
+    const a = track(Store.create({ name: t.name, size: 1 << 20, persist: { dir: t.dir, sync: 'always' } }));
+    a.set('n', 'k', 'v');
+    a.close(); // the segment stays
+    const before = idOf(t.dir);
+    cp();
+    fs.rmSync(t.dir, { recursive: true, force: true });
+    for (let i = 0; i < 2; i++) {
+      assert.throws(() => track(Store.open({ name: t.name, persist: { dir: copy } })), (e) => e.code === 'ERR_SHM_EXISTS' &&
+        /Nothing was changed/.test(e.message) && e.message.includes(`${copy} is a copy of a persistence directory`));
+      assert.strictEqual(idOf(copy), before, 'a refused open changed the store id');
+    }
+    // With the segment gone the moved directory is rebuilt from its log, under an id of its own
+    // from there on.
+    reboot(t.name);
+    const b = track(Store.open({ name: t.name, persist: { dir: copy } }));
+    assert.deepStrictEqual(contents(b, 'n'), [['k', 'v']]);
+    const after = idOf(copy);
+    assert.notStrictEqual(after, before);
+    b.close();
+    const b2 = track(Store.open({ name: t.name, persist: { dir: copy } }));
+    assert.strictEqual(idOf(copy), after);
+    b2.close();
+  });
+
   it('the copy and the original back up into one directory without mixing their logs; the copy keeps its new id', () => {
     const a = track(Store.create({ name: t.name, size: 1 << 20, persist: { dir: t.dir, sync: 'always', checkpointBytes: 0 } }));
     a.set('n', 'k', 'v');

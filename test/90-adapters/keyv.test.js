@@ -467,6 +467,32 @@ describe('shmstore/keyv: setMany with an entry the store refuses', () => {
   });
 });
 
+// setMany checked each value by encoding it, then handed the value to the store, which encoded it
+// again: a value's toJSON ran twice, and what was written was not what was checked. The encoded
+// form is now written.
+describe('shmstore/keyv: setMany encodes each value once', () => {
+  for (const engine of ['native', 'js']) {
+    it(`[${engine} engine] toJSON runs once per value, and every kind of value reads back as set() writes it`, async () => {
+      const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20), engine });
+      const a = new KeyvShmstore(store, { keyv: 5 });
+      let calls = 0;
+      const counted = { toJSON() { calls += 1; return { n: calls }; } };
+      const values = { s: 'text', o: { a: [1, 'x', null] }, n: 42, t: true, b: Buffer.from([1, 2, 3]), c: counted };
+      const result = await a.setMany(Object.entries(values).map(([key, value]) => ({ key, value })));
+      assert.deepStrictEqual(result, [true, true, true, true, true, true]);
+      assert.strictEqual(calls, 1);
+      assert.deepStrictEqual(await a.getMany(['s', 'o', 'n', 't', 'b', 'c']), ['text', { a: [1, 'x', null] }, 42, true, Buffer.from([1, 2, 3]), { n: 1 }]);
+      // The same entries set one by one read back the same.
+      for (const [key, value] of Object.entries(values)) if (key !== 'c') await a.set(`one-${key}`, value);
+      for (const key of ['s', 'o', 'n', 't', 'b']) assert.deepStrictEqual(await a.get(`one-${key}`), await a.get(key));
+      // An entry whose expiry already passed deletes its key, as before.
+      assert.deepStrictEqual(await a.setMany([{ key: 's', value: counted, ttl: -1 }]), [true]);
+      assert.strictEqual(await a.has('s'), false);
+      store.close();
+    });
+  }
+});
+
 // keyv 5 hands set() a relative TTL and keyv 6 an absolute expiry. An adapter in the other major's
 // contract than the Keyv driving it would keep a 1 s TTL for 57 years, or delete every write with a
 // TTL; it refuses such a write instead, loud through Keyv's own error channel.

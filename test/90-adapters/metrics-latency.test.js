@@ -104,6 +104,43 @@ describe('shmstore/metrics latency', function () {
     }
   });
 
+  // ops_timed_total was the merged count of the scrape's sources: it went back when a source left
+  // (a process that stopped publishing, a closed handle) or a handle's histograms were reset,
+  // which Prometheus takes for a counter reset. It is now a running total that follows each
+  // source by the life of its histograms (its `since`), as the namespace counters are followed by
+  // (id, generation).
+  it('ops_timed_total never goes back: a source that leaves, comes back, or is reset keeps its counts in the total', async function () {
+    const pause = () => new Promise((r) => setTimeout(r, 5)); // another `since` for what follows
+    const b = Store.create({ buffer: new SharedArrayBuffer(1 << 20), latency: true });
+    await pause();
+    const a = Store.attach(b.buffer, { latency: true });
+    try {
+      a.set('n', 'k', 1);
+      for (let i = 0; i < 60; i++) a.get('n', 'k');
+      for (let i = 0; i < 30; i++) b.get('n', 'k');
+      let published = [b.latency()];
+      const registry = new prom.Registry();
+      storeMetrics(a, { registry, latency: () => published });
+      const gets = async () => (await scrape(registry))['shmstore_ops_timed_total{store=default,op=get}'];
+      assert.strictEqual(await gets(), 90);
+      published = []; // the other source leaves
+      assert.strictEqual(await gets(), 90);
+      for (let i = 0; i < 10; i++) b.get('n', 'k');
+      published = [b.latency()]; // and comes back, 10 gets further on: counted once
+      assert.strictEqual(await gets(), 100);
+      await pause();
+      a.latency({ reset: true });
+      for (let i = 0; i < 5; i++) a.get('n', 'k');
+      assert.strictEqual(await gets(), 105);
+      a.disableLatency(); // this process's handle leaves
+      assert.strictEqual(await gets(), 105);
+      assert.strictEqual((await scrape(registry))['shmstore_ops_timed_total{store=default,op=set}'], 1);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   it('a scrape that options.latency fails leaves the next one fresh, also when only a latency metric is read', async function () {
     const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20), latency: true });
     try {

@@ -26,7 +26,7 @@ const v = require('../../base/validate');
 const { ShmError } = require('../../base/errors');
 const { C } = require('../../layout/layout');
 const { ownBytes } = require('../bytes');
-const { encodeValue } = require('../../store/codec');
+const { encodeValue, EncodedValue } = require('../../store/codec');
 
 const DEFAULT_NAMESPACE = 'keyv';
 const OPTION_KEYS = ['namespace', 'keyv'];
@@ -263,19 +263,22 @@ class KeyvShmstore extends EventEmitter {
       const opts = this._expiry(own);
       // A value no store takes (undefined, a function, a bigint, a cycle, NaN) is a bad argument
       // like a bad key, not a refusal of the store (a full store, an oversize value): checked
-      // here, by the store's own encoder, so that it leaves the store as it was.
+      // here, by the store's own encoder, so that it leaves the store as it was. The encoded form
+      // is what is written below (the store takes it as it is, codec.js): the value is encoded
+      // once, its toJSON called once, and what is written is what was checked.
+      let encoded;
       try {
-        encodeValue(e.value);
+        encoded = new EncodedValue(encodeValue(e.value));
       } catch (err) {
         if (typeof err.message === 'string') err.message = err.message.replace('"value"', `"entries[${i}].value"`);
         throw err;
       }
-      return [ns, k, opts];
+      return [ns, k, opts, encoded];
     });
     const errors = [];
-    const results = plans.map(([ns, k, opts], i) => {
+    const results = plans.map(([ns, k, opts, encoded]) => {
       try {
-        return this._apply(ns, k, opts, entries[i].value);
+        return this._apply(ns, k, opts, encoded);
       } catch (err) {
         errors.push(err);
         return false;

@@ -10,7 +10,7 @@ const { Store } = require('../../store/store');
 const { ShmError } = require('../../base/errors');
 const v = require('../../base/validate');
 const { requirePeer } = require('../peer');
-const { latencyMetrics, mergedOf, checkSource } = require('./latency');
+const { latencyMetrics, mergedOf, timedTotals, checkSource } = require('./latency');
 
 const prom = requirePeer('prom-client', 'metrics');
 
@@ -198,6 +198,7 @@ function storeMetrics(stores, options = {}) {
       clearing = false;
       snapshot = null;
       latencies = null;
+      timed = null;
     });
   };
   // A store error (a lock held past its timeout by a live process, a damaged store) leaves that
@@ -227,16 +228,29 @@ function storeMetrics(stores, options = {}) {
     }
     return snapshot;
   };
+  // The running totals of ops_timed_total (latency.js, timedTotals): taken once per scrape, with
+  // the merged snapshots, and only once every label's snapshots were merged (a bad snapshot
+  // fails the scrape before any total moves).
+  const timedTotalsOf = timedTotals();
+  let timed = null;
   const latencySnap = () => {
     if (latencies === null) {
       clearSoon();
+      const found = pairs.map(([label, s]) => [label, mergedOf(label, s, options.latency)]);
       latencies = [];
-      for (const [label, s] of pairs) {
-        const merged = mergedOf(label, s, options.latency);
-        if (merged !== null) latencies.push([label, merged]);
+      timed = [];
+      for (const [label, m] of found) {
+        const totals = timedTotalsOf(label, m === null ? null : m.snaps);
+        if (m === null) continue;
+        latencies.push([label, m.merged]);
+        timed.push([label, totals]);
       }
     }
     return latencies;
+  };
+  const timedSnap = () => {
+    latencySnap();
+    return timed;
   };
 
   const metrics = SERIES.map(([suffix, help, kind, valueOf]) => {
@@ -271,7 +285,7 @@ function storeMetrics(stores, options = {}) {
       for (const { labels, n } of failures.values()) this.inc(labels, n);
     },
   }));
-  metrics.push(...latencyMetrics(prom, prefix, latencySnap));
+  metrics.push(...latencyMetrics(prom, prefix, latencySnap, timedSnap));
   // All or nothing: the metrics are made unregistered and every name is checked before any is
   // registered, so that a refused call leaves the registry as it was (prom-client, registering
   // each metric as it is made, refuses a taken name only once the metrics before it are in).

@@ -1,7 +1,7 @@
 // Growing a log file with AllocateLogSpace (src/persist/wal_file.h): the file grows to cover the
 // range, its blocks are allocated, it reads as zeros, and bad arguments are refused. Prefaulting
 // its mapping with PrefaultLogSpace: stores into the range then take no page fault, and no byte
-// changes. LockFileExclusive: the flock a backup takes its directory with.
+// changes. TryLockFileExclusive: the flock a backup takes its directory with.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/file.h>
@@ -58,8 +58,9 @@ TEST(WalFile, RefusesBadArguments) {
   EXPECT_EQ(AllocateLogSpace(0, 1, static_cast<uint64_t>(INT64_MAX)), EINVAL);
 }
 
-// LockFileExclusive: an exclusive flock of a directory, which another open of it cannot take
-// until the holder closes its descriptor; a bad descriptor is refused with EBADF.
+// TryLockFileExclusive: an exclusive flock of a directory, which another open of it cannot take
+// until the holder closes its descriptor (the try says EWOULDBLOCK at once instead of waiting);
+// a bad descriptor is refused with EBADF.
 TEST(WalFile, LocksADirectoryExclusively) {
   char dir[] = "/tmp/shmstore-dir-lock-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);
@@ -67,14 +68,15 @@ TEST(WalFile, LocksADirectoryExclusively) {
   const int b = open(dir, O_RDONLY | O_DIRECTORY);
   ASSERT_GE(a, 0);
   ASSERT_GE(b, 0);
-  ASSERT_EQ(LockFileExclusive(a), 0);
+  ASSERT_EQ(TryLockFileExclusive(a), 0);
   EXPECT_EQ(flock(b, LOCK_EX | LOCK_NB), -1);
   EXPECT_EQ(errno, EWOULDBLOCK);
+  EXPECT_EQ(TryLockFileExclusive(b), EWOULDBLOCK);
   close(a);
-  EXPECT_EQ(LockFileExclusive(b), 0);
+  EXPECT_EQ(TryLockFileExclusive(b), 0);
   close(b);
   rmdir(dir);
-  EXPECT_EQ(LockFileExclusive(-1), EBADF);
+  EXPECT_EQ(TryLockFileExclusive(-1), EBADF);
 }
 
 // Minor page faults of this thread so far.
