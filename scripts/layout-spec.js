@@ -55,7 +55,10 @@ const constants = {
   // becomes grantedEntries, and Namespace.count (offset 64) is reserved.
   // 8: the entry checksum covers FLAG_INDIRECT: its seed is keyHash XOR (flags & ENTRY_SUM_FLAGS),
   // so that one flipped bit no longer turns a large value's reference into an 8-byte value.
-  FORMAT_VERSION: 8,
+  // 9: CountCell.expiring (offset 8): the live entries that carry an expiry, counted in the cells
+  // as the entries are, so that a store whose entries are all pinned runs the eviction hand on a
+  // refused write only while an entry may expire (EvictState.ttlSeen never goes back to 0).
+  FORMAT_VERSION: 9,
   UNIT,
   UNIT_SHIFT: 6,
   BLOCK_UNIT,
@@ -819,15 +822,17 @@ const structs = {
   },
   // The name of namespace id i: MAX_NAMESPACE_BYTES UTF-8 bytes, zero-padded, and one zero byte.
   // The head of a count cell (format.md §5, "Count cells"); the cell's namespace counts follow it.
-  // Both words are modular u32: the cell's unused grant is (limit - entries) as a signed 32-bit
-  // number, never negative at rest; `entries` alone may be "negative" (entries inserted through
-  // other cells and removed through this one).
+  // Every word is modular u32: the cell's unused grant is (limit - entries) as a signed 32-bit
+  // number, never negative at rest; `entries` and `expiring` alone may be "negative" (entries
+  // inserted through other cells and removed through this one). `expiring` counts the live
+  // entries whose expiresAt is not 0; only its sum over the cells means anything.
   CountCell: {
     size: 64,
     fields: [
       ['limit', 'u32', 0],
       ['entries', 'u32', 4],
-      ['reserved', 'u8', 8, 56],
+      ['expiring', 'u32', 8],
+      ['reserved', 'u8', 12, 52],
     ],
   },
   NsName: {

@@ -5,7 +5,7 @@ const { STATUS, STATUS_CODE } = require('../base/status');
 
 const C = Object.freeze({
   MAGIC: 0x464c4f57,
-  FORMAT_VERSION: 8,
+  FORMAT_VERSION: 9,
   UNIT: 0x40,
   UNIT_SHIFT: 6,
   BLOCK_UNIT: 0x10,
@@ -404,7 +404,8 @@ const S = Object.freeze({
     SIZE: 64,
     LIMIT: 0,
     ENTRIES: 4,
-    RESERVED: 8,
+    EXPIRING: 8,
+    RESERVED: 12,
   }),
   NS_NAME: Object.freeze({
     SIZE: 256,
@@ -955,6 +956,7 @@ const W = Object.freeze({
     WORDS: 16,
     LIMIT: 0,
     ENTRIES: 1,
+    EXPIRING: 2,
   }),
   NS_NAME: Object.freeze({
     WORDS: 64,

@@ -9,7 +9,7 @@
 namespace shm::layout {
 
 inline constexpr uint64_t kMagic = 0x464c4f57ULL;
-inline constexpr uint64_t kFormatVersion = 8ULL;
+inline constexpr uint64_t kFormatVersion = 9ULL;
 inline constexpr uint64_t kUnit = 0x40ULL;
 inline constexpr uint64_t kUnitShift = 6ULL;
 inline constexpr uint64_t kBlockUnit = 0x10ULL;
@@ -469,12 +469,14 @@ static_assert(offsetof(Namespace, reserved2) == 64, "Namespace.reserved2");
 struct CountCell {
   uint32_t limit;
   uint32_t entries;
-  uint8_t reserved[56];
+  uint32_t expiring;
+  uint8_t reserved[52];
 };
 static_assert(sizeof(CountCell) == 64, "CountCell size");
 static_assert(offsetof(CountCell, limit) == 0, "CountCell.limit");
 static_assert(offsetof(CountCell, entries) == 4, "CountCell.entries");
-static_assert(offsetof(CountCell, reserved) == 8, "CountCell.reserved");
+static_assert(offsetof(CountCell, expiring) == 8, "CountCell.expiring");
+static_assert(offsetof(CountCell, reserved) == 12, "CountCell.reserved");
 
 struct NsName {
   uint8_t bytes[256];
@@ -1698,6 +1700,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(Namespace, "NAMESPACE", reserved2, "RESERVED2") \
   X(CountCell, "COUNT_CELL", limit, "LIMIT") \
   X(CountCell, "COUNT_CELL", entries, "ENTRIES") \
+  X(CountCell, "COUNT_CELL", expiring, "EXPIRING") \
   X(CountCell, "COUNT_CELL", reserved, "RESERVED") \
   X(NsName, "NS_NAME", bytes, "BYTES") \
   X(Owner, "OWNER", pid, "PID") \

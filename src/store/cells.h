@@ -1,5 +1,6 @@
 // The count cells of the native engine (docs/format.md §5, "Count cells"): the store's entry
-// count, each namespace's count and the grant of entries under maxEntries, kept in COUNT_CELLS
+// count, the count of entries that carry an expiry, each namespace's count and the grant of
+// entries under maxEntries, kept in COUNT_CELLS
 // cells so that writers counting in different cells share no word. A handle counts in cell
 // (owner slot mod COUNT_CELLS). Every word is modular u32; a cell's unused grant is
 // (limit - entries) as int32. Mirrors lib/store/js/cells.js.
@@ -26,8 +27,9 @@ class CountCells {
   static constexpr uint32_t kNs = sizeof(layout::CountCell) / 4;
   static_assert(sizeof(layout::CountCell) == 64, "a cell's head is one line");
   static_assert(offsetof(layout::CountCell, limit) == 0 &&
-                    offsetof(layout::CountCell, entries) == 4,
-                "limit and entries are the head's first words");
+                    offsetof(layout::CountCell, entries) == 4 &&
+                    offsetof(layout::CountCell, expiring) == 8,
+                "limit, entries and expiring are the head's first words");
 
   CountCells() = default;
   // `cells`: cell 0's first word; `cellWords`: a cell's stride in u32; `slot`: the handle's owner
@@ -57,10 +59,19 @@ class CountCells {
   static void Untake(uint32_t* cell) noexcept { AtomicSub(cell + kEntries, 1); }
   // Counts a linked insert into namespace ns (its entry counted by Take()).
   void Inserted(uint32_t ns) noexcept { AtomicAdd(own_ + kNs + ns, 1); }
-  // Counts n entries of ns unlinked by this handle (an id out of range, of a damaged entry, has
-  // no count); a grant of more than two chunks unused goes back to the header, all but one.
-  void Removed(uint32_t ns, uint32_t n) noexcept {
+  // Counts one more live entry with an expiry: before the store that links it (an insert, or a
+  // set that gives an entry without one an expiry), so that the sum is not below the entries the
+  // chains hold that may expire but while a party is between two steps.
+  void ExpiryLinked() noexcept { AtomicAdd(own_ + kExpiring, 1); }
+  // Counts n fewer live entries with an expiry: after the store that unlinked them (or a set
+  // that replaced an entry with an expiry by one without).
+  void ExpiryUnlinked(uint32_t n) noexcept { AtomicSub(own_ + kExpiring, n); }
+  // Counts n entries of ns unlinked by this handle, `expiring` of them with an expiry (an id out
+  // of range, of a damaged entry, has no count); a grant of more than two chunks unused goes back
+  // to the header, all but one.
+  void Removed(uint32_t ns, uint32_t n, uint32_t expiring) noexcept {
     if (ns >= 1 && ns <= maxNs_) AtomicSub(own_ + kNs + ns, n);
+    if (expiring != 0) AtomicSub(own_ + kExpiring, expiring);
     const uint32_t left = AtomicSub(own_ + kEntries, n) - n;
     if (Unused(RacyLoad(own_ + kLimit), left) > static_cast<int32_t>(2 * kChunk)) Lower();
   }
@@ -68,6 +79,9 @@ class CountCells {
   // The store's entry count, and namespace ns's (a sum above maxEntries is a negative one,
   // reported as 0 until a repair pass recounts).
   uint32_t EntryCount() const noexcept { return AsCount(Sum(kEntries)); }
+  // The live entries that carry an expiry, as the sum of the cells' `expiring` (a hint: the
+  // decision whether the eviction hand may find an expired entry, format.md §8 "Eviction").
+  uint32_t ExpiringCount() const noexcept { return AsCount(Sum(kExpiring)); }
   uint32_t NsCount(uint32_t ns) const noexcept { return AsCount(Sum(kNs + ns)); }
   // Namespace id's count set to 0 in every cell: for a record that becomes free or is created.
   void ClearNs(uint32_t id) noexcept {
@@ -75,14 +89,16 @@ class CountCells {
   }
 
   // The repair pass (every lock held): the counts found in cell 0, granted exactly, the other
-  // cells empty. nsCounts[i]: what the chains hold of live namespace i (0 for the others).
-  void Recount(uint32_t entries, const uint32_t* nsCounts) noexcept {
+  // cells empty. expiring: the entries found with an expiry; nsCounts[i]: what the chains hold of
+  // live namespace i (0 for the others).
+  void Recount(uint32_t entries, uint32_t expiring, const uint32_t* nsCounts) noexcept {
     for (uint32_t k = 0; k < kCells; ++k) {
       uint32_t* c = Cell(k);
       for (uint64_t w = 0; w < cellWords_; ++w) UnpublishedStore(c + w, 0);
     }
     UnpublishedStore(cells_ + kLimit, entries);
     UnpublishedStore(cells_ + kEntries, entries);
+    UnpublishedStore(cells_ + kExpiring, expiring);
     for (uint32_t i = 1; i <= maxNs_; ++i) UnpublishedStore(cells_ + kNs + i, nsCounts[i]);
     AtomicStore(granted_, entries);
   }
@@ -91,6 +107,7 @@ class CountCells {
   // (modulo 2^32); the first cell whose entries exceed its limit (kCells: none).
   uint32_t SumLimits() const noexcept { return Sum(kLimit); }
   uint32_t SumEntries() const noexcept { return Sum(kEntries); }
+  uint32_t SumExpiring() const noexcept { return Sum(kExpiring); }
   uint32_t SumNs(uint32_t ns) const noexcept { return Sum(kNs + ns); }
   int32_t UnusedOf(uint32_t k) const noexcept {
     return Unused(AtomicLoad(Cell(k) + kLimit), AtomicLoad(Cell(k) + kEntries));
@@ -99,6 +116,7 @@ class CountCells {
  private:
   static constexpr uint32_t kLimit = offsetof(layout::CountCell, limit) / 4;
   static constexpr uint32_t kEntries = offsetof(layout::CountCell, entries) / 4;
+  static constexpr uint32_t kExpiring = offsetof(layout::CountCell, expiring) / 4;
 
   static int32_t Unused(uint32_t limit, uint32_t entries) noexcept {
     return static_cast<int32_t>(limit - entries);

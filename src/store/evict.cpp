@@ -11,9 +11,9 @@ namespace shm {
 using layout::Bucket;
 using layout::Entry;
 
-void Store::CountRemoved(Bucket* b, uint32_t ns, uint32_t bytes) noexcept {
+void Store::CountRemoved(Bucket* b, uint32_t ns, uint32_t bytes, bool expiring) noexcept {
   if (b->count != 0) b->count = b->count - 1;
-  cells_.Removed(ns, 1);
+  cells_.Removed(ns, 1, expiring ? 1u : 0u);
   nsCounts_[ns].bytes -= bytes;
   ++writes_;
 }
@@ -44,6 +44,7 @@ Status Store::RemoveUnit(uint32_t unit, uint32_t hash, Removal why, uint64_t now
                                : Expired(ExpiresAtOf(e), now);
     if (!candidate) break;
     const uint32_t bytes = PayloadOf(e);
+    const bool expiring = ExpiresAtOf(e) != 0;
     // The units this removal frees, for the bound of a set that makes room: the entry's block (of
     // a valid class: the chain walk checked it) and the large block its reference names.
     const uint32_t flags = c.flags();
@@ -54,7 +55,7 @@ Status Store::RemoveUnit(uint32_t unit, uint32_t hash, Removal why, uint64_t now
     fs = FreeBlock(pool_, env_, unit);
     removedUnit_ = unit;  // for a write that joins what it freed (write.cpp, JoinRemoved)
     if (ns >= 1 && ns <= maxNs_) {
-      CountRemoved(b, ns, bytes);
+      CountRemoved(b, ns, bytes, expiring);
       if (why == Removal::kEvict) {
         ++nsCounts_[ns].evictions;
       } else {
@@ -70,7 +71,7 @@ Status Store::RemoveUnit(uint32_t unit, uint32_t hash, Removal why, uint64_t now
 }
 
 bool Store::AnyEvictable() const noexcept {
-  if (AtomicLoad(&evict_->ttlSeen) != 0) return true;
+  if (MayExpire()) return true;
   for (uint32_t ns = 1; ns <= maxNs_; ++ns) {
     if (Evictable(ns) && cells_.NsCount(ns) != 0) return true;
   }
@@ -171,7 +172,7 @@ bool Store::SweepChainLocked(Bucket* b, uint64_t now) noexcept {
     c.Unlink();
     const AllocStatus fs = FreeBlock(pool_, env_, unit);
     if (ns >= 1 && ns <= maxNs_) {
-      CountRemoved(b, ns, bytes);
+      CountRemoved(b, ns, bytes, true);
       ++nsCounts_[ns].expirations;
     }
     if (fs != AllocStatus::kOk) return false;
@@ -207,7 +208,7 @@ void Store::ReclaimExpired(uint32_t ns, const uint8_t* key, uint32_t keyLength,
     const uint32_t bytes = PayloadOf(e);
     AtomicStore(f.link, AtomicLoad(&e->next));
     fs = FreeBlock(pool_, env_, f.unit);
-    CountRemoved(b, ns, bytes);
+    CountRemoved(b, ns, bytes, true);
     ++nsCounts_[ns].expirations;
   }
   Unlock(&b->lock, held);

@@ -33,10 +33,12 @@ Status Store::Delete(uint32_t ns, const void* key, uint32_t keyLength, bool* exi
       return layout::kOk;
     }
     nsCounts_[ns].bytes -= PayloadOf(EntryAt(f.unit));
+    // Read before the block is freed (and may be taken by another writer).
+    const uint32_t expiring = ExpiresAtOf(EntryAt(f.unit)) != 0 ? 1u : 0u;
     AtomicStore(f.link, AtomicLoad(&EntryAt(f.unit)->next));
     AllocStatus fs = FreeBlock(pool_, env_, f.unit);
     if (b->count != 0) b->count = b->count - 1;
-    cells_.Removed(ns, 1);
+    cells_.Removed(ns, 1, expiring);
     Unlock(&b->lock, held);
     ++writes_;
     *existed = true;
@@ -110,10 +112,11 @@ Store::Sweep Store::SweepNamespace(Bucket* b, uint32_t ns, uint32_t* removed) no
     if (step != ChainStep::kEntry) return Sweep::kCorrupt;
     if (c.entry()->namespaceId != ns) continue;
     nsCounts_[ns].bytes -= PayloadOf(c.entry());
+    const uint32_t expiring = ExpiresAtOf(c.entry()) != 0 ? 1u : 0u;
     c.Unlink();
     const AllocStatus fs = FreeBlock(pool_, env_, c.unit());
     if (b->count != 0) b->count = b->count - 1;
-    cells_.Removed(ns, 1);
+    cells_.Removed(ns, 1, expiring);
     ++*removed;
     ++writes_;
     if (fs != AllocStatus::kOk) return Sweep::kFreeFailed;

@@ -36,6 +36,7 @@ struct RepairScan {
   std::unique_ptr<uint32_t[]> nsCounts;
   std::unique_ptr<uint64_t[]> nsBytes;
   uint64_t entries = 0;
+  uint64_t expiring = 0;  // the entries kept whose expiresAt is not 0
   // What the pass found of each owner slot that names parked blocks or a large block it is writing
   // (Store::ParkedOwnerGone): 0 not asked, 1 live, 2 gone. A slot found live keeps those blocks
   // and is not freed by step 6 of this pass, even if its owner ends meanwhile: the next pass frees
@@ -478,8 +479,9 @@ void Store::DropUnnamedNamespaces() noexcept {
 }
 
 // Step 4. Establishes: every chain holds only valid, unique entries of its bucket (a link that
-// cannot be trusted ends the chain), each bucket's count is right, and scan->live, nsCounts and
-// entries hold what was kept. Throws nothing but std::bad_alloc (the index of a chain's keys).
+// cannot be trusted ends the chain), each bucket's count is right, and scan->live, nsCounts,
+// entries and expiring hold what was kept. Throws nothing but std::bad_alloc (the index of a
+// chain's keys).
 void Store::RepairChains(internal::RepairScan* scan) {
   scan->liveNamespaces = LiveNamespaces(scan->nsLive.get());
   const ChainBounds pool{base_, firstUnit_, scan->freeHead, kNoStepLimit};
@@ -531,6 +533,7 @@ void Store::RepairChains(internal::RepairScan* scan) {
       dups.Add(e->keyHash, u);
       ++count;
       ++scan->nsCounts[e->namespaceId];
+      if (ExpiresAtOf(e) != 0) ++scan->expiring;
       scan->nsBytes[e->namespaceId] += PayloadOf(e);
     }
     b->count = count;
@@ -538,8 +541,9 @@ void Store::RepairChains(internal::RepairScan* scan) {
   }
 }
 
-// Step 4. Establishes: the count cells hold what the chains hold (the store's entries and each
-// live namespace's, in cell 0, granted exactly: §5 "Count cells"), and NsState.liveCount.
+// Step 4. Establishes: the count cells hold what the chains hold (the store's entries, those with
+// an expiry and each live namespace's, in cell 0, granted exactly: §5 "Count cells"), and
+// NsState.liveCount.
 void Store::RepairCounts(internal::RepairScan* scan) noexcept {
   for (uint32_t i = 1; i <= maxNs_; ++i) {
     if (!scan->nsLive[i]) {
@@ -549,7 +553,8 @@ void Store::RepairCounts(internal::RepairScan* scan) noexcept {
     AtomicStore64(&nsPolicy_[i].bytes, scan->nsBytes[i]);
     nsCounts_[i].bytes = 0;  // counted in what was just stored
   }
-  cells_.Recount(static_cast<uint32_t>(scan->entries), scan->nsCounts.get());
+  cells_.Recount(static_cast<uint32_t>(scan->entries), static_cast<uint32_t>(scan->expiring),
+                 scan->nsCounts.get());
   // The hand starts a new turn at a block start (a cut pool may have left it inside a block).
   AtomicStore(&evict_->hand, firstUnit_);
   AtomicStore(&nsState_->liveCount, scan->liveNamespaces);

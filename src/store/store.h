@@ -262,10 +262,19 @@ class Store {
   Status EvictOne(uint32_t cls, uint32_t* freed, HandEnd* end = nullptr,
                   bool whole = false) noexcept;
   // Whether the hand may find an entry to remove, from the counts alone (a hint, format.md §8,
-  // "Eviction"): an entry may have expired (ttlSeen), or an evictable namespace counts an entry.
+  // "Eviction"): the count cells count an entry with an expiry (which may have expired), or an
+  // evictable namespace counts an entry.
   // Looks at every namespace id: asked only by a search for any class that found nothing in
   // EVICT_CLASS_STEPS steps, which then stops when it says no.
   bool AnyEvictable() const noexcept;
+  // Whether a live entry may carry an expiry, so that the hand may find an expired one: the sum
+  // of the count cells' `expiring` is not 0 (format.md §5, "Count cells"). ttlSeen, one load,
+  // is 0 in a store that never had such an entry and spares the sixteen; it stays 1 after the
+  // last one went, so it alone would send every refused write of a pinned store around the
+  // pool. Asked only when a write found the store full.
+  bool MayExpire() const noexcept {
+    return AtomicLoad(&evict_->ttlSeen) != 0 && cells_.ExpiringCount() != 0;
+  }
   // The class EvictOne is asked for when a large block is needed: any removal may make room.
   static constexpr uint32_t kEvictForLarge = kClassCount;
   // What one set did to make room (format.md §8, "Making room"; write.cpp): need, the units of
@@ -440,8 +449,9 @@ class Store {
                     uint32_t* freed) noexcept;
   // Under b's lock: unlinks every expired entry of the chain; false on an invalid link.
   bool SweepChainLocked(layout::Bucket* b, uint64_t now) noexcept;
-  // Accounting of one removed entry (counts of the bucket, namespace and store; the handle's).
-  void CountRemoved(layout::Bucket* b, uint32_t ns, uint32_t bytes) noexcept;
+  // Accounting of one removed entry (counts of the bucket, namespace and store, and of entries
+  // with an expiry when `expiring`; the handle's).
+  void CountRemoved(layout::Bucket* b, uint32_t ns, uint32_t bytes, bool expiring) noexcept;
   // A get/has found the entry expired: removes it if it still is (lazy reclamation).
   void ReclaimExpired(uint32_t ns, const uint8_t* key, uint32_t keyLength, uint32_t hash) noexcept;
   // namespaces.cpp

@@ -67,6 +67,7 @@ struct VerifyScan {
   std::unique_ptr<bool[]> accepted;
   uint32_t liveNamespaces = 0;
   std::unique_ptr<uint64_t[]> nsCounts;
+  uint64_t expiring = 0;  // the valid, unique entries whose expiresAt is not 0
 };
 
 }  // namespace internal
@@ -239,6 +240,7 @@ void Store::VerifyChains(internal::VerifyScan* scan) {
         ++count;
         ++scan->nsCounts[e->namespaceId];
         ++scan->out->entries;
+        if (ExpiresAtOf(e) != 0) ++scan->expiring;
       }
     }
     if (b->count != count) {
@@ -357,8 +359,8 @@ void Store::VerifyLeaks(internal::VerifyScan* scan) {
 // NsState.liveCount are checked against what the chains hold (entries count only in live
 // namespaces).
 // Establishes: the count cells agree with the chains (§5, "Count cells"): no cell's entries above
-// its limit, the header's grant the sum of the limits and within maxEntries, the cells' entries
-// and each live namespace's counts what the chains hold.
+// its limit, the header's grant the sum of the limits and within maxEntries, the cells' entries,
+// their entries with an expiry and each live namespace's counts what the chains hold.
 void Store::VerifyCells(internal::VerifyScan* scan) {
   uint32_t limits = cells_.SumLimits();
   for (uint32_t k = 0; k < CountCells::kCells; ++k) {
@@ -379,6 +381,11 @@ void Store::VerifyCells(internal::VerifyScan* scan) {
   const uint32_t entries = cells_.SumEntries();
   if (entries != scan->out->entries) {
     scan->Error("count cells: " + Str(entries) + " entries, found " + Str(scan->out->entries));
+  }
+  const uint32_t expiring = cells_.SumExpiring();
+  if (expiring != scan->expiring) {
+    scan->Error("count cells: " + Str(expiring) + " entries with an expiry, found " +
+                Str(scan->expiring));
   }
   for (uint32_t i = 1; i <= maxNs_; ++i) {
     if (!scan->nsLive[i]) continue;

@@ -216,7 +216,7 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
   if (room->need > totalUnits_ - firstUnit_) return layout::kOk;
   const bool evicting = !room->drained && !room->nothingToEvict &&
                         MayEvict(room->evictions, room->evictedUnits, room->need) &&
-                        (AtomicLoad(&evict_->marking) != 0 || AtomicLoad(&evict_->ttlSeen) != 0);
+                        (AtomicLoad(&evict_->marking) != 0 || MayExpire());
   Status s;
   if (!room->anyClass) {
     if (evicting) {
@@ -390,13 +390,13 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
       largeClaim.gc = AtomicLoad(&hdr_->gcCounter);
     }
     // An evicting store (some namespace may evict, format.md §8) makes room instead of refusing;
-    // so does one where entries may have expired (the hand then removes only those).
+    // so does one where entries may have expired (the hand then removes only those), which the
+    // count cells say only when the entry count is full (MayExpire reads every cell).
     const bool marking = AtomicLoad(&evict_->marking) != 0;
-    const bool evicting = (marking || AtomicLoad(&evict_->ttlSeen) != 0) &&
-                          MayEvict(room.evictions, room.evictedUnits, room.need);
+    const bool mayEvict = MayEvict(room.evictions, room.evictedUnits, room.need);
     // A block of a larger class may hold the entry while the set may evict, and once it evicted:
     // the block its last eviction freed (WholeSearch's, past the eviction bound) is its room.
-    const bool larger = marking && (evicting || room.removed != 0);
+    const bool larger = marking && (mayEvict || room.removed != 0);
     // An insert takes one entry of the grant under maxEntries, counted in a count cell.
     uint32_t* cell = nullptr;
     if (f.unit == 0) {
@@ -404,7 +404,7 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
       if (cell == nullptr) {
         Unlock(&b->lock, held);
         uint32_t freed = 0;
-        if (evicting) {
+        if (mayEvict && (marking || MayExpire())) {
           ++room.evictions;
           s = EvictOne(kClassCount, &freed);
           if (s != layout::kOk) return fail(s);
@@ -475,9 +475,16 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
     AllocStatus fs = AllocStatus::kOk;
     NsCounts& counts = nsCounts_[ns];
     counts.bytes += keyLength + valueLength;
+    // The count of entries with an expiry (format.md §5, "Count cells"): one more before the
+    // store that links an entry with one, one fewer after the store that unlinks one, so that
+    // the hint errs towards running the hand. A set that replaces an entry changes it only when
+    // one of the two has an expiry and the other none.
+    const bool oldExpiring = f.unit != 0 && ExpiresAtOf(EntryAt(f.unit)) != 0;
+    if (expiry != 0 && !oldExpiring) cells_.ExpiryLinked();
     if (f.unit != 0) {
       counts.bytes -= PayloadOf(EntryAt(f.unit));
       AtomicStore(f.link, nu);
+      if (oldExpiring && expiry == 0) cells_.ExpiryUnlinked(1);
       // The old block is parked for this handle's next write, or freed (with the old value's
       // large block, if any).
       if (!Park(f.unit)) fs = FreeBlock(pool_, env_, f.unit);

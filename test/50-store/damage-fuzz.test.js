@@ -22,6 +22,7 @@ const META = [
   () => AT.HEADER.GRANTED_ENTRIES,
   (u32) => cellWord(u32, u32[AT.HEADER.FREE_HEAD] % C.COUNT_CELLS, W.COUNT_CELL.LIMIT),
   (u32) => cellWord(u32, u32[AT.HEADER.FREE_HEAD] % C.COUNT_CELLS, W.COUNT_CELL.ENTRIES),
+  (u32) => cellWord(u32, u32[AT.HEADER.FREE_HEAD] % C.COUNT_CELLS, W.COUNT_CELL.EXPIRING),
   () => AT.ALLOC_STATE.CLASS_COUNT,
   () => AT.ALLOC_STATE.FREED_UNITS,
   () => AT.ALLOC_STATE.LARGE_HEAD,
@@ -51,7 +52,8 @@ forEachEngine('store: random damage to its memory, then a repair pass', ({ engin
       const rand = prng(seed);
       const buffer = new SharedArrayBuffer(1 << 22);
       const s = Store.create({ buffer, engine, buckets: 64 });
-      for (let i = 0; i < KEYS; i++) s.set('n', `k${i}`, valueOf(i));
+      // A quarter with an expiry far ahead, which the count cells count (format.md §5).
+      for (let i = 0; i < KEYS; i++) s.set('n', `k${i}`, valueOf(i), i % 4 === 1 ? { ttl: 3600000 } : undefined);
       for (let i = 0; i < KEYS; i += 5) s.delete('n', `k${i}`); // free blocks among the live ones
       const u32 = new Uint32Array(buffer);
       const blocks = blocksOf(buffer);

@@ -93,6 +93,98 @@ forEachEngine('eviction: the bounds of one set that makes room', ({ make }) => {
     assert.strictEqual(s.count('p'), count);
   });
 
+  // How an entry with an expiry leaves a store before it fills with pinned entries: whatever the
+  // way, the store then holds no entry that may expire, and a refused set must not send the hand
+  // around the pool (EvictState.ttlSeen stays 1 for good; the count cells count what is left).
+  const gone = {
+    deleted: (s) => {
+      s.set('p', 'ttl', SMALL, { ttl: 60000 });
+      s.delete('p', 'ttl');
+    },
+    'overwritten without an expiry': (s) => {
+      s.set('p', 'ttl', SMALL, { ttl: 60000 });
+      s.set('p', 'ttl', SMALL);
+    },
+    'expired and removed by a read': async (s) => {
+      s.set('p', 'ttl', SMALL, { expiresAt: Date.now() + 5 });
+      while (s.get('p', 'ttl') !== undefined) await new Promise((r) => setTimeout(r, 5));
+    },
+    'a large value deleted': (s) => {
+      s.set('p', 'ttl', bytesOf(100000, 6), { ttl: 60000 });
+      s.delete('p', 'ttl');
+    },
+  };
+  const stores = {
+    'policy none': { opts: {}, pinned: () => {} },
+    'a pinned namespace of an evicting store': { opts: { eviction: 'auto' }, pinned: (s) => s.namespace('p', { eviction: 'none' }) },
+  };
+  for (const [storeKind, { opts, pinned }] of Object.entries(stores)) {
+    for (const [how, drop] of Object.entries(gone)) {
+      if (storeKind !== 'policy none' && how !== 'deleted') continue;
+      it(`a refused set of a full pinned store runs the hand less than a turn once its last entry with an expiry went (${how}, ${storeKind})`, async () => {
+        const s = make({ size: 8 << 20, maxEntries: 1e6, ...opts });
+        pinned(s);
+        await drop(s);
+        for (let i = 0; ; i++) {
+          try {
+            s.set('p', `p${i}`, SMALL);
+          } catch (err) {
+            if (err.code !== 'ERR_STORE_FULL') throw err;
+            break;
+          }
+        }
+        const count = s.count('p');
+        assert.ok(count > 4 * C.EVICT_CLASS_STEPS);
+        for (const [key, value] of [['large', bytesOf(100000, 3)], ['small', SMALL], ['mid', bytesOf(3000, 4)]]) {
+          const t0 = s.stats().evictionTurns;
+          assertRefused(() => s.set('p', key, value));
+          const turns = s.stats().evictionTurns - t0;
+          assert.ok(turns <= 1, `${key}: ${turns} turns of the hand for one refused set`);
+        }
+        assert.strictEqual(s.count('p'), count);
+      });
+    }
+  }
+
+  it('a refused set of a store whose entry count is full and pinned runs the hand less than a turn once its entry with an expiry went', () => {
+    const max = 5 * C.EVICT_CLASS_STEPS;
+    const s = make({ size: 8 << 20, maxEntries: max });
+    s.set('p', 'ttl', SMALL, { ttl: 60000 });
+    s.delete('p', 'ttl');
+    for (let i = 0; i < max; i++) s.set('p', `p${i}`, SMALL);
+    const t0 = s.stats().evictionTurns;
+    assertRefused(() => s.set('p', 'one more', SMALL));
+    const turns = s.stats().evictionTurns - t0;
+    assert.ok(turns <= 1, `${turns} turns of the hand for one refused set`);
+    assert.strictEqual(s.count('p'), max);
+  });
+
+  for (const full of ['space', 'the entry count']) {
+    it(`a full store of pinned entries still takes a set while it holds an expired entry (${full})`, async () => {
+      // The hand removes expired entries whatever their namespace's policy: the count of entries
+      // with an expiry says one may be there.
+      const s = make({ size: 1 << 20, maxEntries: full === 'space' ? 1e6 : 500 });
+      let n = 0;
+      for (; ; n++) {
+        try {
+          s.set('p', `p${n}`, SMALL);
+        } catch (err) {
+          if (err.code !== 'ERR_STORE_FULL') throw err;
+          break;
+        }
+      }
+      // One pinned entry makes way for one that expires, of the same size class: full again.
+      s.delete('p', 'p0');
+      s.set('p', 'px', SMALL, { ttl: 30 });
+      await new Promise((r) => setTimeout(r, 60));
+      s.set('p', 'new', SMALL);
+      assert.strictEqual(s.get('p', 'new'), SMALL);
+      assert.strictEqual(s.has('p', 'px'), false);
+      assert.strictEqual(s.count('p'), n);
+      assert.strictEqual(s.stats().namespaceStats.p.expirations, 1);
+    });
+  }
+
   for (const old of [3000, 4000]) {
     it(`a set whose search for its class stopped at the bound still finds such an entry further on (${old} bytes)`, () => {
       // Small entries of two sizes fill 1 MiB, pinned and evictable in turn, with one entry of

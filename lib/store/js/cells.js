@@ -1,6 +1,7 @@
 'use strict';
 // The count cells of the pure-JS engine (docs/format.md §5, "Count cells"): the store's entry
-// count, each namespace's count and the grant of entries under maxEntries, kept in COUNT_CELLS
+// count, the count of entries that carry an expiry, each namespace's count and the grant of
+// entries under maxEntries, kept in COUNT_CELLS
 // cells so that writers counting in different cells share no word. A handle counts in cell
 // (owner slot mod COUNT_CELLS): e.cell, the u32 index of its head. Every word is modular u32; a
 // cell's unused grant is (limit - entries) | 0. Mirrors src/store/cells.cpp.
@@ -14,6 +15,7 @@ const { C, W, AT } = require('../../layout/layout');
 const GRANTED = AT.HEADER.GRANTED_ENTRIES;
 const LIMIT = W.COUNT_CELL.LIMIT;
 const ENTRIES = W.COUNT_CELL.ENTRIES;
+const EXPIRING = W.COUNT_CELL.EXPIRING;
 // A cell's namespace counts follow its head: namespace i's at head + NS + i.
 const NS = W.COUNT_CELL.WORDS;
 const CELLS = C.COUNT_CELLS;
@@ -85,12 +87,27 @@ function inserted(e, nsId) {
   Atomics.add(e.u32, e.cell + NS + nsId, 1);
 }
 
-// Counts n entries of nsId unlinked by this handle (an id out of range, of a damaged entry, has
-// no count); a grant of more than two chunks unused goes back to the header, all but one chunk.
-function removed(e, nsId, n) {
+// Counts one more live entry with an expiry: before the store that links it (an insert, or a
+// set that gives an entry without one an expiry), so that the sum is not below the entries the
+// chains hold that may expire but while a party is between two steps.
+function expiryLinked(e) {
+  Atomics.add(e.u32, e.cell + EXPIRING, 1);
+}
+
+// Counts n fewer live entries with an expiry: after the store that unlinked them (or a set that
+// replaced an entry with an expiry by one without).
+function expiryUnlinked(e, n) {
+  Atomics.sub(e.u32, e.cell + EXPIRING, n);
+}
+
+// Counts n entries of nsId unlinked by this handle, `expiring` of them with an expiry (an id out
+// of range, of a damaged entry, has no count); a grant of more than two chunks unused goes back
+// to the header, all but one chunk.
+function removed(e, nsId, n, expiring) {
   const u32 = e.u32;
   const c = e.cell;
   if (nsId >= 1 && nsId <= e.maxNs) Atomics.sub(u32, c + NS + nsId, n);
+  if (expiring !== 0) Atomics.sub(u32, c + EXPIRING, expiring);
   const left = Atomics.sub(u32, c + ENTRIES, n) - n;
   if (((u32[c + LIMIT] - left) | 0) > 2 * CHUNK) lower(e, c);
 }
@@ -110,7 +127,7 @@ function lower(e, c) {
   Atomics.sub(u32, c + ENTRIES, spare);
 }
 
-// The sum of word `w` (ENTRIES, or NS + id) over the cells, modulo 2^32.
+// The sum of word `w` (ENTRIES, EXPIRING, or NS + id) over the cells, modulo 2^32.
 function sum(e, w) {
   const u32 = e.u32;
   let s = 0;
@@ -124,6 +141,9 @@ const asCount = (e, s) => (s > e.maxEntries ? 0 : s);
 
 // The store's entry count, and namespace nsId's.
 const entryCount = (e) => asCount(e, sum(e, ENTRIES));
+// The live entries that carry an expiry (a hint: whether the eviction hand may find an expired
+// one, format.md §8 "Eviction").
+const expiringCount = (e) => asCount(e, sum(e, EXPIRING));
 const nsCount = (e, nsId) => asCount(e, sum(e, NS + nsId));
 
 // Sets namespace id's count to 0 in every cell: for a record that becomes free or is created
@@ -134,8 +154,9 @@ function clearNs(e, id) {
 }
 
 // The repair pass (every lock held): the counts found in cell 0, granted exactly, the other
-// cells empty. nsCounts[i]: what the chains hold of namespace i, for each live i in `live`.
-function recount(e, entries, nsCounts, live) {
+// cells empty. expiring: the entries found with an expiry; nsCounts[i]: what the chains hold of
+// namespace i, for each live i in `live`.
+function recount(e, entries, expiring, nsCounts, live) {
   const u32 = e.u32;
   for (let k = 0; k < CELLS; k++) {
     const c = e.cellsBase + k * e.cellWords;
@@ -144,12 +165,14 @@ function recount(e, entries, nsCounts, live) {
   const c0 = e.cellsBase;
   u32[c0 + LIMIT] = entries;
   u32[c0 + ENTRIES] = entries;
+  u32[c0 + EXPIRING] = expiring;
   for (const i of live) u32[c0 + NS + i] = nsCounts[i];
   Atomics.store(u32, GRANTED, entries);
 }
 
-// verify() (every lock held): what differs from the entries the chains hold (found.entries, and
-// found.nsCounts[i] for each live i in `live`), each as a line for the report.
+// verify() (every lock held): what differs from the entries the chains hold (found.entries,
+// found.expiring, and found.nsCounts[i] for each live i in `live`), each as a line for the
+// report.
 function check(e, found, live) {
   const u32 = e.u32;
   const out = [];
@@ -165,6 +188,10 @@ function check(e, found, live) {
   if (granted > e.maxEntries) out.push(`header: grantedEntries ${granted} above maxEntries ${e.maxEntries}`);
   const entries = sum(e, ENTRIES);
   if (entries !== found.entries) out.push(`count cells: ${entries} entries, found ${found.entries}`);
+  const expiring = sum(e, EXPIRING);
+  if (expiring !== found.expiring) {
+    out.push(`count cells: ${expiring} entries with an expiry, found ${found.expiring}`);
+  }
   for (const i of live) {
     const n = sum(e, NS + i);
     if (n !== found.nsCounts[i]) out.push(`namespace ${i}: count ${n}, found ${found.nsCounts[i]}`);
@@ -173,5 +200,6 @@ function check(e, found, live) {
 }
 
 module.exports = {
-  cellOf, take, untake, inserted, removed, entryCount, nsCount, clearNs, recount, check,
+  cellOf, take, untake, inserted, expiryLinked, expiryUnlinked, removed, entryCount, expiringCount, nsCount, clearNs,
+  recount, check,
 };

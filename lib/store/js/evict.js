@@ -51,6 +51,15 @@ const expiryAt = (e, u) => chain.expiresAtOf(e, u);
 const expired = (exp, now) => exp !== 0 && exp <= now;
 
 // Whether the hand may evict entries of namespace `ns` (live, its policy or the store's clock).
+// Whether a live entry may carry an expiry, so that the hand may find an expired one: the sum of
+// the count cells' `expiring` is not 0 (format.md §5, "Count cells"). ttlSeen, one load, is 0 in a
+// store that never had such an entry and spares the sixteen; it stays 1 after the last one went,
+// so it alone would send every refused write of a pinned store around the pool. Asked only when
+// a write found the store full. As native's MayExpire.
+function mayExpire(e) {
+  return Atomics.load(e.u32, TTL_SEEN) !== 0 && cells.expiringCount(e) !== 0;
+}
+
 function evictable(e, ns) {
   const u32 = e.u32;
   if (ns < 1 || ns > e.maxNs || Atomics.load(u32, e.nsBase + NS_STATE + ns * NS_WORDS) !== C.NS_STATE_LIVE) return false;
@@ -59,11 +68,12 @@ function evictable(e, ns) {
   return p === C.POLICY_CLOCK;
 }
 
-// Accounting of one entry removed from the bucket at word `bw` (its lock held).
-function countRemoved(e, bw, ns, bytes, why) {
+// Accounting of one entry removed from the bucket at word `bw` (its lock held), `expiring` 1 when
+// it had an expiry.
+function countRemoved(e, bw, ns, bytes, why, expiring) {
   const u32 = e.u32;
   if (u32[bw + B_COUNT] !== 0) u32[bw + B_COUNT]--;
-  cells.removed(e, ns, 1);
+  cells.removed(e, ns, 1, expiring);
   e.nsc[ns * NSC_WORDS + NSC_BYTES] -= bytes;
   e.nsc[ns * NSC_WORDS + (why === EVICT ? NSC_EVICTIONS : NSC_EXPIRATIONS)]++;
   e.writes++;
@@ -94,6 +104,7 @@ function removeUnit(e, unit, hash, why, now) {
       : expired(expiryAt(e, u), now);
     if (!candidate) break;
     const bytes = large.payloadOf(e, u);
+    const expiring = expiryAt(e, u) !== 0 ? 1 : 0;
     // The units this removal frees, for the bound of a set that makes room: the entry's block (of
     // a valid class: the chain walk checked it) and the large block its reference names.
     const flags = u32[w + E_FLAGS];
@@ -104,7 +115,7 @@ function removeUnit(e, unit, hash, why, now) {
     e.freeList[0] = u;
     st = freeBlocks(e, e.freeList, 1);
     e.removedUnit = u; // for a write that joins what it freed (write.js, joinRemoved)
-    if (ns >= 1 && ns <= e.maxNs) countRemoved(e, bw, ns, bytes, why);
+    if (ns >= 1 && ns <= e.maxNs) countRemoved(e, bw, ns, bytes, why, expiring);
     break;
   }
   e.locks.release(lw);
@@ -113,11 +124,11 @@ function removeUnit(e, unit, hash, why, now) {
 }
 
 // Whether the hand may find an entry to remove, from the counts alone (a hint, format.md §8,
-// "Eviction"): an entry may have expired (ttlSeen), or an evictable namespace counts an entry.
-// Costs a look at every namespace id: asked only of a run that found nothing in
-// EVICT_CLASS_STEPS steps. As native's AnyEvictable.
+// "Eviction"): the count cells count an entry with an expiry (which may have expired), or an
+// evictable namespace counts an entry. Costs a look at every namespace id: asked only of a run
+// that found nothing in EVICT_CLASS_STEPS steps. As native's AnyEvictable.
 function anyEvictable(e) {
-  if (Atomics.load(e.u32, TTL_SEEN) !== 0) return true;
+  if (mayExpire(e)) return true;
   for (let ns = 1; ns <= e.maxNs; ns++) {
     if (evictable(e, ns) && cells.nsCount(e, ns) !== 0) return true;
   }
@@ -213,7 +224,7 @@ function sweepChain(e, bw, now) {
     Atomics.store(u32, c.link, c.nextOfCurrent());
     e.freeList[0] = u;
     const st = freeBlocks(e, e.freeList, 1);
-    if (ns >= 1 && ns <= e.maxNs) countRemoved(e, bw, ns, bytes, EXPIRE);
+    if (ns >= 1 && ns <= e.maxNs) countRemoved(e, bw, ns, bytes, EXPIRE, 1);
     if (st !== 0) return false;
     u = c.afterUnlink();
   }
@@ -266,11 +277,13 @@ function reclaimExpired(e, nsId, kl, h) {
       Atomics.store(u32, link, u32[u * UNIT_WORDS + E_NEXT]);
       e.freeList[0] = u;
       st = freeBlocks(e, e.freeList, 1);
-      countRemoved(e, bw, nsId, bytes, EXPIRE);
+      countRemoved(e, bw, nsId, bytes, EXPIRE, 1);
     }
   }
   e.locks.release(lw);
   if (st === NEED_REPAIR) repairs.repair(e);
 }
 
-module.exports = { evictOne, NOTHING_TO_EVICT, SEARCH_CUT, sweepExpired, reclaimExpired, evictable, anyEvictable };
+module.exports = {
+  evictOne, NOTHING_TO_EVICT, SEARCH_CUT, sweepExpired, reclaimExpired, evictable, anyEvictable, mayExpire,
+};

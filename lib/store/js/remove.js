@@ -13,6 +13,7 @@ const { encodeKey, keyHash, bucketOf } = require('./read');
 const repairs = require('./repair');
 const cells = require('./cells');
 const { NSC_WORDS, NSC_BYTES, nsCurrent } = require('./counts');
+const chain = require('./chain');
 const { findLink, recover, INVALID } = require('./write');
 
 const BUCKET_BASE = BASE.BUCKET;
@@ -53,9 +54,11 @@ function deleteOnce(e, nsId, kl, h) {
   }
   const old = u32[link];
   e.nsc[nsId * NSC_WORDS + NSC_BYTES] -= large.payloadOf(e, old);
+  // Read before the block is freed (and may be taken by another writer).
+  const expiring = chain.expiresAtOf(e, old) !== 0 ? 1 : 0;
   Atomics.store(u32, link, u32[old * UNIT_WORDS + E_NEXT]);
   if (u32[bw + B_COUNT] !== 0) u32[bw + B_COUNT]--;
-  cells.removed(e, nsId, 1);
+  cells.removed(e, nsId, 1, expiring);
   e.freeList[0] = old;
   const st = freeBlocks(e, e.freeList, 1);
   e.locks.release(lw);
@@ -107,6 +110,7 @@ function clearBucket(e, bw, nsId, still) {
   }
   const c = e.chain;
   let n = 0;
+  let expiring = 0;
   let invalid = false;
   for (let u = c.from(bw + B_HEAD); u !== 0;) {
     if (!c.atEntry()) {
@@ -118,6 +122,7 @@ function clearBucket(e, bw, nsId, still) {
       continue;
     }
     e.nsc[nsId * NSC_WORDS + NSC_BYTES] -= large.payloadOf(e, u);
+    if (chain.expiresAtOf(e, u) !== 0) expiring++;
     Atomics.store(u32, c.link, c.nextOfCurrent());
     if (n === e.freeList.length) {
       const grown = new Uint32Array(n * 2);
@@ -127,7 +132,7 @@ function clearBucket(e, bw, nsId, still) {
     e.freeList[n++] = u;
     u = c.afterUnlink();
   }
-  const st = n ? dropCounted(e, bw, nsId, n) : 0;
+  const st = n ? dropCounted(e, bw, nsId, n, expiring) : 0;
   e.locks.release(lw);
   if (st === NEED_REPAIR) repairs.repair(e);
   return { removed: n, invalid };
@@ -136,11 +141,12 @@ function clearBucket(e, bw, nsId, still) {
 // clearBucket's result when the namespace is no longer the one being cleared.
 const STALE = -13;
 
-// Counts and frees the n entries of `nsId` that clearBucket unlinked (e.freeList[0..n)).
-function dropCounted(e, bw, nsId, n) {
+// Counts and frees the n entries of `nsId` that clearBucket unlinked (e.freeList[0..n)),
+// `expiring` of them with an expiry.
+function dropCounted(e, bw, nsId, n, expiring) {
   const u32 = e.u32;
   u32[bw + B_COUNT] = u32[bw + B_COUNT] > n ? u32[bw + B_COUNT] - n : 0;
-  cells.removed(e, nsId, n);
+  cells.removed(e, nsId, n, expiring);
   e.writes += n;
   return freeBlocks(e, e.freeList, n);
 }

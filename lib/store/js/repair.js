@@ -416,12 +416,14 @@ function walkChains(e, pool, report) {
   const nsCounts = new Uint32Array(e.maxNs + 1);
   const nsBytes = new Float64Array(e.maxNs + 1);
   const keys = new Set();
+  // The entries kept whose expiresAt is not 0, counted by walkChain.
+  const counts = { expiring: 0 };
   let entries = 0;
   for (let b = 0; b < e.bucketCount; b++) {
     keys.clear();
     e.heartbeat.work();
     if (e.progress !== null && (b & 1023) === 0) progress.at(e, e.progress.pool + b);
-    const n = walkChain(e, pool, report, b, keys, nsCounts, nsBytes);
+    const n = walkChain(e, pool, report, b, keys, nsCounts, nsBytes, counts);
     entries += n;
     const countWord = BASE.BUCKET + b * B.WORDS + B.COUNT;
     if (e.u32[countWord] !== n) {
@@ -429,11 +431,12 @@ function walkChains(e, pool, report) {
       else e.u32[countWord] = n;
     }
   }
-  return { entries, nsCounts, nsBytes };
+  return { entries, expiring: counts.expiring, nsCounts, nsBytes };
 }
 
-// One bucket's chain for walkChains: returns the entries kept on it.
-function walkChain(e, pool, report, b, keys, nsCounts, nsBytes) {
+// One bucket's chain for walkChains: returns the entries kept on it (and adds those with an
+// expiry to counts.expiring).
+function walkChain(e, pool, report, b, keys, nsCounts, nsBytes, counts) {
   const { u8, u32 } = e;
   const c = e.chain;
   let n = 0;
@@ -478,6 +481,7 @@ function walkChain(e, pool, report, b, keys, nsCounts, nsBytes) {
     pool.state[u - e.firstUnit] |= LIVE;
     n++;
     nsCounts[chain.namespaceOf(e, u)]++;
+    if (chain.expiresAtOf(e, u) !== 0) counts.expiring++;
     nsBytes[chain.namespaceOf(e, u)] += large.payloadOf(e, u);
     u = c.next();
   }
@@ -497,7 +501,7 @@ function checkCounts(e, found, report) {
   if (report) {
     for (const line of cells.check(e, found, live)) report.add(line);
   } else {
-    cells.recount(e, found.entries, found.nsCounts, live);
+    cells.recount(e, found.entries, found.expiring, found.nsCounts, live);
   }
   if (report) checkIndex(e, live.length, report);
   if (u32[NS_LIVE] !== live.length) {

@@ -275,7 +275,7 @@ function makeRoom(e, cls, units, state) {
   // A block larger than the pool never fits, whatever is evicted: refused before any eviction.
   if (state.need > e.totalUnits - e.firstUnit) return false;
   const evicting = !state.drained && !state.nothingToEvict && mayEvict(state) &&
-    (Atomics.load(e.u32, MARKING) !== 0 || Atomics.load(e.u32, TTL_SEEN) !== 0);
+    (Atomics.load(e.u32, MARKING) !== 0 || evict.mayExpire(e));
   if (!state.anyClass) {
     if (evicting) {
       state.evictions++;
@@ -371,14 +371,15 @@ function setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state) {
   for (let repaired = false; ;) {
     if (isLarge && state.unit === 0) repaired = prepareLarge(e, h, value, vl, state, repaired);
     // An evicting store (some namespace may evict, format.md §8) makes room instead of
-    // refusing; so does one where entries may have expired (the hand then removes only those).
-    // Both words are hints that may change right after any read of them: plain loads, as an
+    // refusing; so does one where entries may have expired (the hand then removes only those),
+    // which the count cells say only when the entry count is full (mayExpire reads every cell).
+    // `marking` is a hint that may change right after any read of it: a plain load, as an
     // Atomics.load (a call into a builtin) would order nothing that matters here.
     const marking = e.u32[MARKING] !== 0;
-    const evicting = (marking || e.u32[TTL_SEEN] !== 0) && mayEvict(state);
+    const may = mayEvict(state);
     // A block of a larger class may hold the entry while the set may evict, and once it evicted:
     // the block its last eviction freed (wholeSearch's, past the eviction bound) is its room.
-    const larger = marking && (evicting || state.removed > 0);
+    const larger = marking && (may || state.removed > 0);
     const r = setOnce(e, nsId, kl, h, value, vl, enc, cls, larger, state);
     if (r === STATUS.OK || r === INSERTED) {
       state.unit = 0; // linked: the entry owns it now
@@ -393,6 +394,7 @@ function setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state) {
     }
     if (r === FULL_COUNT) {
       // Any entry removed makes room for one more.
+      const evicting = may && (marking || evict.mayExpire(e));
       state.evictions++;
       state.handRan ||= evicting;
       if (evicting) {
@@ -530,8 +532,15 @@ function setOnce(e, nsId, kl, h, src, vl, enc, cls, larger, state) {
   if (state.unit !== 0) u32[state.unit * UNIT_WORDS + LB.WRITER] = 0; // linked by the store below
   writeEntry(e, nu, nsId, kl, h, src, vl, enc, blockCls, next, state.unit);
   e.nsc[nsId * NSC_WORDS + NSC_BYTES] += kl + vl - (old ? large.payloadOf(e, old) : 0);
+  // The count of entries with an expiry (format.md §5, "Count cells"): one more before the store
+  // that links an entry with one, one fewer after the store that unlinks one, so that the hint
+  // errs towards running the hand. A set that replaces an entry changes it only when one of the
+  // two has an expiry and the other none.
+  const oldExpiring = old !== 0 && chain.expiresAtOf(e, old) !== 0;
+  if (e.expiry !== 0 && !oldExpiring) cells.expiryLinked(e);
   // The one store that publishes the new entry (and unlinks the old one).
   Atomics.store(u32, old ? link : bw + B_HEAD, nu);
+  if (oldExpiring && e.expiry === 0) cells.expiryUnlinked(e, 1);
   let st = 0;
   if (old) {
     // The old block is parked for this handle's next write, or freed (with the old value's large

@@ -40,6 +40,45 @@ TEST(CountCells, CountsAreSumsOverTheCells) {
   VerifyOk(*a);
 }
 
+// The entries with an expiry are counted as the entries are: linked through one cell, unlinked
+// through another, changed by an overwrite only when the expiry comes or goes; a repair pass
+// recounts a damaged count into cell 0.
+TEST(CountCells, ExpiringCountsTheEntriesWithAnExpiry) {
+  Region r(1 << 22);
+  ASSERT_EQ(Store::Create(r.base(), r.size(), 256, 5000), L::kOk);
+  auto a = Open(r, 1);
+  auto b = Open(r, 2);
+  ASSERT_NE(a->ownerSlot() % L::kCountCells, b->ownerSlot() % L::kCountCells);
+  const uint32_t ns = Ns(*a, "n");
+  const uint64_t later = uint64_t{1} << 46;  // ms since the epoch: about the year 4200
+  auto putExp = [&](Store& s, const std::string& key, uint64_t expiresAt) {
+    return s.Set(ns, key.data(), static_cast<uint32_t>(key.size()), "v", 1, 1, expiresAt);
+  };
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(putExp(*a, "k" + std::to_string(i), later), L::kOk);
+  ASSERT_EQ(Put(*a, ns, "plain", "v"), L::kOk);
+  EXPECT_EQ(r.cellExpiring(), 10u);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Del(*b, ns, "k" + std::to_string(i)));
+  EXPECT_EQ(r.cellExpiring(), 7u);
+  EXPECT_EQ(r.cell(b->ownerSlot() % L::kCountCells)->expiring, static_cast<uint32_t>(-3));
+  ASSERT_EQ(Put(*b, ns, "k5", "w"), L::kOk);  // loses its expiry
+  EXPECT_EQ(r.cellExpiring(), 6u);
+  ASSERT_EQ(putExp(*b, "k6", later + 1), L::kOk);  // keeps one
+  EXPECT_EQ(r.cellExpiring(), 6u);
+  ASSERT_EQ(putExp(*a, "plain", later), L::kOk);  // gains one
+  EXPECT_EQ(r.cellExpiring(), 7u);
+  VerifyOk(*a);
+  r.cell(7)->expiring += 5;
+  VerifyReport bad;
+  ASSERT_EQ(a->Verify(&bad), L::kOk);
+  ASSERT_FALSE(bad.ok);
+  ASSERT_EQ(bad.errors.size(), 1u);
+  EXPECT_EQ(bad.errors[0], "count cells: 12 entries with an expiry, found 7");
+  ASSERT_EQ(a->Repair(), L::kOk);
+  EXPECT_EQ(r.cell(0)->expiring, 7u);
+  EXPECT_EQ(r.cellExpiring(), 7u);
+  VerifyOk(*b);
+}
+
 // Deletes give a cell's unused grant back once it holds more than two chunks: the header's grant
 // follows what is stored, so other cells can take it.
 TEST(CountCells, UnusedGrantGoesBackToTheHeader) {

@@ -46,7 +46,7 @@ class Region {
     return L::ComputeStoreRegions(header()->bucketCount, header()->maxNamespaces);
   }
   // Count cell k's head (§5, "Count cells"), namespace i's count in it, and the sums of the
-  // cells' entries and of namespace i's counts.
+  // cells' entries, of their entries with an expiry and of namespace i's counts.
   L::CountCell* cell(uint32_t k) const {
     const L::StoreRegions g = regions();
     return reinterpret_cast<L::CountCell*>(base_ + g.cells + k * g.cellSize);
@@ -57,6 +57,11 @@ class Region {
   uint32_t cellEntries() const {
     uint32_t s = 0;
     for (uint32_t k = 0; k < L::kCountCells; ++k) s += cell(k)->entries;
+    return s;
+  }
+  uint32_t cellExpiring() const {
+    uint32_t s = 0;
+    for (uint32_t k = 0; k < L::kCountCells; ++k) s += cell(k)->expiring;
     return s;
   }
   uint32_t nsCount(uint32_t i) const {
