@@ -55,7 +55,10 @@ const constants = {
   // becomes grantedEntries, and Namespace.count (offset 64) is reserved.
   // 8: the entry checksum covers FLAG_INDIRECT: its seed is keyHash XOR (flags & ENTRY_SUM_FLAGS),
   // so that one flipped bit no longer turns a large value's reference into an 8-byte value.
-  FORMAT_VERSION: 8,
+  // 9: AllocState.listedUnits (offset 16): the units of every block on the free lists, kept by
+  // every push and pop under AllocState.lock, so that stats() reads the free space without walking
+  // the class lists.
+  FORMAT_VERSION: 9,
   UNIT,
   UNIT_SHIFT: 6,
   BLOCK_UNIT,
@@ -709,7 +712,11 @@ const structs = {
       ['freedUnits', 'u32', 8],
       // The free list of large blocks (class LARGE_CLASS), in no particular order.
       ['largeHead', 'u32', 12],
-      ['reserved', 'u8', 16, 48],
+      // The units of all blocks on the free lists (the size-class lists and the large list):
+      // added by every push, subtracted by every pop, unlink and split, stored exact by the
+      // repair pass; written only under AllocState.lock, read without it as a hint.
+      ['listedUnits', 'u32', 16],
+      ['reserved', 'u8', 20, 44],
       // One list head per size class (SIZE_CLASS_COUNT of them).
       ['freeHeads', 'u32', 64, 48],
     ],

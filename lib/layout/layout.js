@@ -5,7 +5,7 @@ const { STATUS, STATUS_CODE } = require('../base/status');
 
 const C = Object.freeze({
   MAGIC: 0x464c4f57,
-  FORMAT_VERSION: 8,
+  FORMAT_VERSION: 9,
   UNIT: 0x40,
   UNIT_SHIFT: 6,
   BLOCK_UNIT: 0x10,
@@ -334,7 +334,8 @@ const S = Object.freeze({
     CLASS_COUNT: 4,
     FREED_UNITS: 8,
     LARGE_HEAD: 12,
-    RESERVED: 16,
+    LISTED_UNITS: 16,
+    RESERVED: 20,
     FREE_HEADS: 64,
   }),
   COMPACT_STATE: Object.freeze({
@@ -888,6 +889,7 @@ const W = Object.freeze({
     CLASS_COUNT: 1,
     FREED_UNITS: 2,
     LARGE_HEAD: 3,
+    LISTED_UNITS: 4,
     FREE_HEADS: 16,
   }),
   COMPACT_STATE: Object.freeze({
@@ -1402,6 +1404,7 @@ const AT = Object.freeze({
     CLASS_COUNT: 17,
     FREED_UNITS: 18,
     LARGE_HEAD: 19,
+    LISTED_UNITS: 20,
     FREE_HEADS: 32,
   }),
   NS_STATE: Object.freeze({

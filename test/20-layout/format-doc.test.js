@@ -375,7 +375,9 @@ for (const engine of ['native', 'js']) {
 
       it('ERR_BAD_SIZE below 64 bytes', () => refuses((b) => b.subarray(0, 63), 'ERR_BAD_SIZE'));
       it('ERR_BAD_MAGIC', () => refuses((b) => (b.writeUInt32LE(0x574f4c46, 0), b), 'ERR_BAD_MAGIC'));
-      it('ERR_BAD_VERSION', () => refuses((b) => (b.writeUInt32LE(9, 4), b), 'ERR_BAD_VERSION'));
+      it('ERR_BAD_VERSION', () => refuses((b) => (b.writeUInt32LE(10, 4), b), 'ERR_BAD_VERSION'));
+      it('ERR_BAD_VERSION for a store of format version 8', () =>
+        refuses((b) => (b.writeUInt32LE(8, 4), b), 'ERR_BAD_VERSION'));
       it('ERR_BAD_VERSION for a store of format version 7', () =>
         refuses((b) => (b.writeUInt32LE(7, 4), b), 'ERR_BAD_VERSION'));
       it('ERR_BAD_VERSION for a store of format version 6', () =>
