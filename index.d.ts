@@ -443,6 +443,7 @@ export interface StoreStats {
   bytesTotal: number;
   bytesLive: number;
   bytesFree: number;
+  /** Bytes of the blocks on the free lists: a count the allocator keeps (AllocState.listedUnits), no list is walked for it. */
   bytesFreeLists: number;
   bytesTail: number;
   /** The largest contiguous free space (a free large block or the tail): the most one large value can get without eviction. */

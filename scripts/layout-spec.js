@@ -58,6 +58,9 @@ const constants = {
   // 9: CountCell.expiring (offset 8): the live entries that carry an expiry, counted in the cells
   // as the entries are, so that a store whose entries are all pinned runs the eviction hand on a
   // refused write only while an entry may expire (EvictState.ttlSeen never goes back to 0).
+  // And AllocState.listedUnits (offset 16): the units of every block on the free lists, kept by
+  // every push and pop under AllocState.lock, so that stats() reads the free space without walking
+  // the class lists.
   FORMAT_VERSION: 9,
   UNIT,
   UNIT_SHIFT: 6,
@@ -716,7 +719,11 @@ const structs = {
       ['freedUnits', 'u32', 8],
       // The free list of large blocks (class LARGE_CLASS), in no particular order.
       ['largeHead', 'u32', 12],
-      ['reserved', 'u8', 16, 48],
+      // The units of all blocks on the free lists (the size-class lists and the large list):
+      // added by every push, subtracted by every pop, unlink and split, stored exact by the
+      // repair pass; written only under AllocState.lock, read without it as a hint.
+      ['listedUnits', 'u32', 16],
+      ['reserved', 'u8', 20, 44],
       // One list head per size class (SIZE_CLASS_COUNT of them).
       ['freeHeads', 'u32', 64, 48],
     ],

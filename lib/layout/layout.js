@@ -335,7 +335,8 @@ const S = Object.freeze({
     CLASS_COUNT: 4,
     FREED_UNITS: 8,
     LARGE_HEAD: 12,
-    RESERVED: 16,
+    LISTED_UNITS: 16,
+    RESERVED: 20,
     FREE_HEADS: 64,
   }),
   COMPACT_STATE: Object.freeze({
@@ -890,6 +891,7 @@ const W = Object.freeze({
     CLASS_COUNT: 1,
     FREED_UNITS: 2,
     LARGE_HEAD: 3,
+    LISTED_UNITS: 4,
     FREE_HEADS: 16,
   }),
   COMPACT_STATE: Object.freeze({
@@ -1405,6 +1407,7 @@ const AT = Object.freeze({
     CLASS_COUNT: 17,
     FREED_UNITS: 18,
     LARGE_HEAD: 19,
+    LISTED_UNITS: 20,
     FREE_HEADS: 32,
   }),
   NS_STATE: Object.freeze({

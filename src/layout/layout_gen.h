@@ -345,7 +345,8 @@ struct AllocState {
   uint32_t classCount;
   uint32_t freedUnits;
   uint32_t largeHead;
-  uint8_t reserved[48];
+  uint32_t listedUnits;
+  uint8_t reserved[44];
   uint32_t freeHeads[48];
 };
 static_assert(sizeof(AllocState) == 256, "AllocState size");
@@ -353,7 +354,8 @@ static_assert(offsetof(AllocState, lock) == 0, "AllocState.lock");
 static_assert(offsetof(AllocState, classCount) == 4, "AllocState.classCount");
 static_assert(offsetof(AllocState, freedUnits) == 8, "AllocState.freedUnits");
 static_assert(offsetof(AllocState, largeHead) == 12, "AllocState.largeHead");
-static_assert(offsetof(AllocState, reserved) == 16, "AllocState.reserved");
+static_assert(offsetof(AllocState, listedUnits) == 16, "AllocState.listedUnits");
+static_assert(offsetof(AllocState, reserved) == 20, "AllocState.reserved");
 static_assert(offsetof(AllocState, freeHeads) == 64, "AllocState.freeHeads");
 
 struct CompactState {
@@ -1655,6 +1657,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(AllocState, "ALLOC_STATE", classCount, "CLASS_COUNT") \
   X(AllocState, "ALLOC_STATE", freedUnits, "FREED_UNITS") \
   X(AllocState, "ALLOC_STATE", largeHead, "LARGE_HEAD") \
+  X(AllocState, "ALLOC_STATE", listedUnits, "LISTED_UNITS") \
   X(AllocState, "ALLOC_STATE", reserved, "RESERVED") \
   X(AllocState, "ALLOC_STATE", freeHeads, "FREE_HEADS") \
   X(CompactState, "COMPACT_STATE", cursor, "CURSOR") \

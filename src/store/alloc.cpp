@@ -39,6 +39,7 @@ void PushFree(const PoolView& pool, uint32_t unit, uint32_t cls) noexcept {
   uint32_t* head = ListOf(pool.alloc, cls);
   const uint32_t old = AtomicLoad(head);
   layout::FreeBlock* fb = FreeAt(pool.base, unit);
+  AddListed(pool.alloc, cls < kClassCount ? kSizeClasses[cls] : AtomicLoad(&fb->units));
   AtomicStore(&fb->flags, kFlagFree | (cls << kClassShift));
   AtomicStore(&fb->prev, 0u);
   AtomicStore(&fb->next, old);
@@ -66,6 +67,7 @@ bool UnlinkFree(const PoolView& pool, uint32_t unit, uint32_t cls, uint32_t free
   if (AtomicLoad(link) != unit) return false;
   AtomicStore(link, next);
   if (next != 0) AtomicStore(&FreeAt(pool.base, next)->prev, prev);
+  SubListed(pool.alloc, cls < kClassCount ? kSizeClasses[cls] : AtomicLoad(&fb->units));
   return true;
 }
 
@@ -86,6 +88,7 @@ AllocStatus PopList(const PoolView& pool, uint32_t c, uint32_t head, uint32_t fr
   }
   AtomicStore(&pool.alloc->freeHeads[c], next);
   if (next != 0) AtomicStore(&FreeAt(pool.base, next)->prev, 0u);
+  SubListed(pool.alloc, size);
   AtomicStore(&e->flags, c << kClassShift);
   *unit = head;
   return AllocStatus::kOk;
@@ -135,6 +138,8 @@ AllocStatus TakeFromLarge(const PoolView& pool, uint32_t units, uint32_t cls, ui
     } else {
       AtomicStore(&lb->units, size - units);
     }
+    // Whole or split, `units` left the list.
+    SubListed(a, units);
     *unit = got;
     return AllocStatus::kOk;
   }
@@ -408,26 +413,21 @@ AllocStatus FreeListUnits(const PoolView& pool, const LockEnv& env, uint64_t* fr
   AllocStatus s = LockAlloc(pool, env, &held);
   if (s != AllocStatus::kOk) return s;
   const uint32_t freeHead = AtomicLoad(&pool.header->freeHead);
-  uint64_t units = 0;
-  // A list cannot hold more blocks than the pool has units: cut the walk there (a cycle).
-  const uint64_t maxSteps = pool.totalUnits;
-  for (uint32_t c = 0; c < kClassCount; ++c) {
-    uint32_t u = AtomicLoad(&pool.alloc->freeHeads[c]);
+  // The count, not a walk: the class lists may hold hundreds of thousands of blocks, and every
+  // writer that needs the allocator waits while the lock is held.
+  const uint32_t units = AtomicLoad(&pool.alloc->listedUnits);
+  uint32_t largest = 0;
+  if (largestFree != nullptr) {
+    // A list cannot hold more blocks than the pool has units: cut the walk there (a cycle).
+    const uint64_t maxSteps = pool.totalUnits;
+    uint32_t u = AtomicLoad(&pool.alloc->largeHead);
     for (uint64_t steps = 0; u != 0 && steps < maxSteps; ++steps) {
       if (u < pool.firstUnit || u >= freeHead || freeHead > pool.totalUnits) break;
-      units += kSizeClasses[c];
-      u = AtomicLoad(&pool.EntryAt(u)->next);
+      const uint32_t size = AtomicLoad(&LargeAt(pool.base, u)->units);
+      if (size > freeHead - u) break;
+      if (size > largest) largest = size;
+      u = AtomicLoad(&LargeAt(pool.base, u)->next);
     }
-  }
-  uint32_t largest = 0;
-  uint32_t u = AtomicLoad(&pool.alloc->largeHead);
-  for (uint64_t steps = 0; u != 0 && steps < maxSteps; ++steps) {
-    if (u < pool.firstUnit || u >= freeHead || freeHead > pool.totalUnits) break;
-    const uint32_t size = AtomicLoad(&LargeAt(pool.base, u)->units);
-    if (size > freeHead - u) break;
-    units += size;
-    if (size > largest) largest = size;
-    u = AtomicLoad(&LargeAt(pool.base, u)->next);
   }
   Unlock(&pool.alloc->lock, held);
   if (largestFree != nullptr) *largestFree = largest;

@@ -174,12 +174,23 @@ enum class AllocStatus { kOk, kFull, kGone, kTimeout, kCorrupt };
 AllocStatus LockAlloc(const PoolView& pool, const LockEnv& env, uint32_t* held) noexcept;
 // Under AllocState.lock: the free-list head word of class `cls` (the large list for LARGE).
 uint32_t* ListOf(layout::AllocState* a, uint32_t cls) noexcept;
+// Under AllocState.lock: AllocState.listedUnits += units (or -= units), modulo 2^32: the count
+// of the units on the free lists (format.md §8, "Listed units"). An atomic store, as readers load
+// it without the lock (a hint); every push, pop, unlink and split of a free list goes through
+// these, and the repair pass stores the exact count.
+inline void AddListed(layout::AllocState* a, uint32_t units) noexcept {
+  AtomicStore(&a->listedUnits, AtomicLoad(&a->listedUnits) + units);
+}
+inline void SubListed(layout::AllocState* a, uint32_t units) noexcept {
+  AtomicStore(&a->listedUnits, AtomicLoad(&a->listedUnits) - units);
+}
 // Under AllocState.lock: block `unit` becomes free (flags = FREE | cls << 8) at the head of its
-// list, both links kept (format.md §8: FreeBlock.prev of the old head names it, its own is 0).
+// list, both links kept (format.md §8: FreeBlock.prev of the old head names it, its own is 0),
+// and its units (the class's, or a large block's `units`, written before) join listedUnits.
 void PushFree(const PoolView& pool, uint32_t unit, uint32_t cls) noexcept;
 // Under AllocState.lock: removes free block `unit` from the list of class `cls`, wherever it is
-// on it, through its `prev` link. false, and nothing changed, when the links around it do not
-// agree (a damaged list: the caller runs a repair pass).
+// on it, through its `prev` link, and takes its units off listedUnits. false, and nothing changed,
+// when the links around it do not agree (a damaged list: the caller runs a repair pass).
 bool UnlinkFree(const PoolView& pool, uint32_t unit, uint32_t cls, uint32_t freeHead) noexcept;
 
 // Takes AllocState.lock (never repairs: kGone tells the caller, who must release its bucket lock
@@ -264,8 +275,9 @@ AllocStatus FreeBlock(const PoolView& pool, const LockEnv& env, uint32_t unit) n
 AllocStatus FreeParked(const PoolView& pool, const LockEnv& env, const uint32_t* units, uint32_t n,
                        const uint32_t* cuts, uint32_t cutsSeen, bool* cut) noexcept;
 
-// Units on the free lists (the large list included), walked under AllocState.lock (bounded,
-// bounds-checked), the largest free large block, and the bump pointer read under the same lock.
+// Under AllocState.lock: the units on the free lists (AllocState.listedUnits: no class list is
+// walked), the bump pointer, and, when largestFree is given, the largest free large block, for
+// which the large list alone is walked (bounded, bounds-checked).
 AllocStatus FreeListUnits(const PoolView& pool, const LockEnv& env, uint64_t* freeListUnits,
                           uint32_t* freeHead, uint32_t* largestFree = nullptr) noexcept;
 

@@ -566,13 +566,13 @@ void Store::RepairCounts(internal::RepairScan* scan) noexcept {
 // lock) is free: a run of one block on the free list of its class (a large block on the large
 // list), a longer run one free large block covering it (coalesced: its units are the run's, the
 // headers inside it are not read again), each list in address order and linked both ways
-// (`prev`); classCount is kClassCount, freedUnits 0 and the compaction cursor 0. A block parked or
-// in flight of a live other owner is left as it is and ends a run (format.md §8, "Parked blocks";
-// §9 step 5). A large block in use that is freed gets writer = 0 first: inside a run its header
-// stays, and its writer (this handle) must not take it for one a pass kept (LargeHeld). A large
-// block kept in flight gets cuts = RepairState.cuts: its writer takes for its own only a block
-// whose cuts word holds the current count (LargeHeld), and one that a pass which cut since did
-// not see holds an older one.
+// (`prev`); listedUnits is the units of all runs, classCount is kClassCount, freedUnits 0 and the
+// compaction cursor 0. A block parked or in flight of a live other owner is left as it is and ends
+// a run (format.md §8, "Parked blocks"; §9 step 5). A large block in use that is freed gets
+// writer = 0 first: inside a run its header stays, and its writer (this handle) must not take it
+// for one a pass kept (LargeHeld). A large block kept in flight gets cuts = RepairState.cuts: its
+// writer takes for its own only a block whose cuts word holds the current count (LargeHeld), and
+// one that a pass which cut since did not see holds an older one.
 void Store::RebuildFreeLists(internal::RepairScan* scanp) noexcept {
   internal::RepairScan& scan = *scanp;
   uint32_t tails[kLargeClass + 1] = {};
@@ -580,8 +580,11 @@ void Store::RebuildFreeLists(internal::RepairScan* scanp) noexcept {
   AtomicStore(&alloc_->largeHead, 0);
   // The run being gathered: its first block, units, blocks and (for a run of one) class.
   uint32_t runStart = 0, runUnits = 0, runBlocks = 0, runClass = 0;
+  // The units of every run listed: AllocState.listedUnits, exact.
+  uint64_t listed = 0;
   auto flush = [&] {
     if (runBlocks == 0) return;
+    listed += runUnits;
     const uint32_t cls = runBlocks == 1 ? runClass : kLargeClass;
     Entry* e = EntryAt(runStart);
     if (runBlocks > 1) AtomicStore(&LargeAt(base_, runStart)->units, runUnits);
@@ -623,6 +626,8 @@ void Store::RebuildFreeLists(internal::RepairScan* scanp) noexcept {
     passBeat_.Work();
   }
   flush();
+  // At most the pool's units, which fit a u32 (format.md §2).
+  AtomicStore(&alloc_->listedUnits, static_cast<uint32_t>(listed));
   AtomicStore(&alloc_->classCount, kClassCount);
   AtomicStore(&alloc_->freedUnits, 0);
   // Every run is merged: the compaction sweep starts again (and its cursor may be inside a run).

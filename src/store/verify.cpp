@@ -249,10 +249,14 @@ void Store::VerifyChains(internal::VerifyScan* scan) {
   }
 }
 
-// Establishes: every free list problem is reported, and scan->onFree holds the blocks met on the
-// free lists.
+// Establishes: every free list problem is reported, scan->onFree holds the blocks met on the
+// free lists, and, when every list could be followed to its end, a listedUnits that is not the
+// units of their blocks is reported.
 void Store::VerifyFreeLists(internal::VerifyScan* scan) {
   const ChainBounds tiled{base_, firstUnit_, scan->tiledEnd, kNoStepLimit};
+  // The units of the blocks met, and whether every list was followed to its end.
+  uint64_t listed = 0;
+  bool whole = true;
   for (uint32_t cls = 0; cls < kClassCount; ++cls) {
     ChainCursor c(tiled, &alloc_->freeHeads[cls]);
     uint32_t prev = 0;
@@ -264,8 +268,10 @@ void Store::VerifyFreeLists(internal::VerifyScan* scan) {
       const std::string where = "free list " + Str(cls) + ", block " + Str(u);
       if (!scan->FirstVisit(where, step, u, &scan->onFree,
                             "reached twice (a cycle, or on another list)")) {
+        whole = false;
         break;
       }
+      listed += layout::kSizeClasses[cls];
       if (step != ChainStep::kFree) scan->Error(where + ": FREE not set");
       if (ClassOfFlags(c.flags()) != cls) {
         scan->Error(where + ": size class differs from the list's");
@@ -288,14 +294,18 @@ void Store::VerifyFreeLists(internal::VerifyScan* scan) {
     const std::string where = "free list large, block " + Str(u);
     if (u < firstUnit_ || u >= scan->tiledEnd || !scan->starts.Get(u)) {
       scan->Error(where + ": not a block start of the pool");
+      whole = false;
       break;
     }
     if (scan->onFree.Get(u)) {
       scan->Error(where + ": reached twice (a cycle, or on another list)");
+      whole = false;
       break;
     }
     scan->onFree.Set(u);
     const uint32_t flags = AtomicLoad(&EntryAt(u)->flags);
+    // A block start of the tiling: its size is valid.
+    listed += BlockUnitsOf(base_, u, flags);
     if ((flags & kFlagFree) == 0) scan->Error(where + ": FREE not set");
     if (ClassOfFlags(flags) != kLargeClass) {
       scan->Error(where + ": size class differs from the list's");
@@ -306,6 +316,10 @@ void Store::VerifyFreeLists(internal::VerifyScan* scan) {
     }
     prev = u;
     link = &EntryAt(u)->next;
+  }
+  const uint32_t count = AtomicLoad(&alloc_->listedUnits);
+  if (whole && listed != count) {
+    scan->Error("allocator: listedUnits " + Str(count) + ", the free lists hold " + Str(listed));
   }
 }
 

@@ -138,7 +138,8 @@ forEachEngine('Store.open()', ({ engine }) => {
       // Version 7 seeded an indirect entry's checksum without INDIRECT.
       ['a store of format version 7', 4, [7, 0, 0, 0], 'ERR_BAD_VERSION'],
       // Version 8 had no count of the entries with an expiry (its cells' word 8 is reserved):
-      // read as version 9, its zero would keep the hand from an entry that expired.
+      // read as version 9, its zero would keep the hand from an entry that expired; nor had it
+      // AllocState.listedUnits, which its writers do not keep.
       ['a store of format version 8', 4, [8, 0, 0, 0], 'ERR_BAD_VERSION'],
       ['bad maxNamespaces', 56, [0, 0, 1, 0], 'ERR_BAD_CHECKSUM'],
       ['bad bucket count', 16, [3, 0, 0, 0], 'ERR_BAD_CHECKSUM'],
@@ -207,8 +208,8 @@ forEachEngine('Store.create(): stores larger than 2 GiB', ({ make, other }) => {
     const s = bigOrSkip(this, () => make({ size, buckets: 16, maxEntries: 1000 }));
     const u32 = new Uint32Array(s.buffer);
     // Pad the pool up to beyond 2 GiB with free blocks of the largest class (a valid store: the
-    // pool tiles and every padding block is on its free list, linked both ways), so new entries
-    // land past 2^31.
+    // pool tiles and every padding block is on its free list, linked both ways, and counted in
+    // AllocState.listedUnits), so new entries land past 2^31.
     const big = SIZE_CLASSES.length - 1;
     let u = entriesOffset(16) / C.BLOCK_UNIT;
     while (u * C.BLOCK_UNIT < 2 ** 31 + 2 ** 20) {
@@ -217,6 +218,7 @@ forEachEngine('Store.create(): stores larger than 2 GiB', ({ make, other }) => {
       u32[entryWord(u, W.FREE_BLOCK.PREV)] = 0;
       if (u32[HEADS + big] !== 0) u32[entryWord(u32[HEADS + big], W.FREE_BLOCK.PREV)] = u;
       u32[HEADS + big] = u;
+      u32[AT.ALLOC_STATE.LISTED_UNITS] += SIZE_CLASSES[big];
       u += SIZE_CLASSES[big];
     }
     u32[FREE_HEAD] = u;

@@ -185,6 +185,7 @@ forEachEngine('large values', ({ make, other }) => {
     assert.strictEqual(u32[lu * UNIT_WORDS + W.LARGE_BLOCK.NEXT], 0);
     const size = u32[lu * UNIT_WORDS + W.LARGE_BLOCK.UNITS];
     u32[AT.ALLOC_STATE.LARGE_HEAD] = 0;
+    u32[AT.ALLOC_STATE.LISTED_UNITS] -= size; // as an allocation takes it off the count
     u32[lu * UNIT_WORDS + W.LARGE_BLOCK.FLAGS] = C.LARGE_CLASS << C.FLAG_CLASS_SHIFT;
     // A writer that is this process's own live handle: in flight, not leaked.
     const own = Store.attach(s.buffer, { engine: other });

@@ -11,6 +11,9 @@ const ALLOC_LOCK = AT.ALLOC_STATE.LOCK;
 const HEADS = AT.ALLOC_STATE.FREE_HEADS;
 const LARGE_HEAD = AT.ALLOC_STATE.LARGE_HEAD;
 const FREED_UNITS = AT.ALLOC_STATE.FREED_UNITS;
+// The units on the free lists (format.md §8, "Listed units"): every push, pop, unlink and split of
+// a list moves it, under the allocator lock; readers load it without the lock (a hint).
+const LISTED_UNITS = AT.ALLOC_STATE.LISTED_UNITS;
 const GC_COUNTER = AT.HEADER.GC_COUNTER;
 const LB = W.LARGE_BLOCK;
 const LARGE_CLASS = C.LARGE_CLASS;
@@ -57,6 +60,7 @@ function popList(e, c, u, top) {
   }
   u32[HEADS + c] = next;
   if (next !== 0) u32[next * UNIT_WORDS + PREV] = 0;
+  addListed(u32, -size);
   Atomics.store(u32, u * UNIT_WORDS + FLAGS, c << CLASS_SHIFT);
   return u;
 }
@@ -182,14 +186,25 @@ function countFreed(u32, units) {
   u32[FREED_UNITS] = Math.min(0xffffffff, u32[FREED_UNITS] + units);
 }
 
+// Under the allocator lock: AllocState.listedUnits += units (negative: taken off), modulo 2^32.
+// An atomic store: readers load the word without the lock.
+function addListed(u32, units) {
+  Atomics.store(u32, LISTED_UNITS, (u32[LISTED_UNITS] + units) >>> 0);
+}
+
+// The units of the free block `u` of class `cls` (a large block's own `units`).
+const listedSize = (u32, u, cls) => (cls === LARGE_CLASS ? u32[u * UNIT_WORDS + LB.UNITS] : CLASS_UNITS[cls]);
+
 // Under the allocator lock: block `u` becomes free at the head of the list of class `cls`, both
-// links kept (the old head's prev names it, its own is 0). Plain stores, as the list heads': the
+// links kept (the old head's prev names it, its own is 0), and its units (the class's, or a large
+// block's `units`, written before) join listedUnits. Plain stores, as the list heads': the
 // lists are followed only under the allocator lock, whose release orders them, and a party that
 // meets the block without it (a reader still on it, the eviction hand, the read cache) takes
 // FREE, or any flags, for a reason to look again, never as a block to use.
 function push(e, u, cls) {
   const u32 = e.u32;
   const old = u32[listOf(cls)];
+  addListed(u32, listedSize(u32, u, cls));
   u32[u * UNIT_WORDS + FLAGS] = (C.FLAG_FREE | (cls << CLASS_SHIFT)) >>> 0;
   u32[u * UNIT_WORDS + PREV] = 0;
   u32[u * UNIT_WORDS + NEXT] = old;
@@ -199,8 +214,9 @@ function push(e, u, cls) {
 }
 
 // Under the allocator lock: removes free block `u` from the list of class `cls`, wherever it is
-// on it, through its prev link. false, and nothing changed, when the links around it do not
-// agree (a damaged list: the caller runs a repair pass). As native's UnlinkFree.
+// on it, through its prev link, and takes its units off listedUnits. false, and nothing changed,
+// when the links around it do not agree (a damaged list: the caller runs a repair pass). As
+// native's UnlinkFree.
 function unlinkFree(e, u, cls, top) {
   const u32 = e.u32;
   const next = u32[u * UNIT_WORDS + NEXT];
@@ -215,6 +231,7 @@ function unlinkFree(e, u, cls, top) {
   if (u32[link] !== u) return false;
   Atomics.store(u32, link, next);
   if (next !== 0) u32[next * UNIT_WORDS + PREV] = prev;
+  addListed(u32, -listedSize(u32, u, cls));
   return true;
 }
 
@@ -289,6 +306,8 @@ function takeFromLarge(e, units, cls, top, ws = 0, we = 0) {
       u32[link] = next;
       if (next !== 0) u32[next * UNIT_WORDS + PREV] = prev;
     } else Atomics.store(u32, w + LB.UNITS, size - units);
+    // Whole or split, `units` left the list.
+    addListed(u32, -units);
     return got;
   }
 }
@@ -411,5 +430,5 @@ function carveOutside(e, cls, ws, we) {
 
 module.exports = {
   allocBlock, allocBatch, allocLarge, carveOutside, freeBlocks, freeUnlinkedLarge, largeHeld, classFor, push, countFreed, unlinkFree, ALLOC_LOCK, HEADS,
-  LARGE_HEAD, FREE_HEAD, FREED_UNITS, PREV, refSumMatches,
+  LARGE_HEAD, FREE_HEAD, FREED_UNITS, LISTED_UNITS, PREV, refSumMatches,
 };

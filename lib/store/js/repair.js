@@ -612,7 +612,8 @@ function inFlightByLive(e, u, flags, verdicts) {
 // a large block in flight of a live other owner is freed: a run of one block on its class's free
 // list (a large block on the large list), a longer run as one free large block covering it
 // (coalesced; the headers inside it are not read again), each list in address order and linked
-// both ways (native's RebuildFreeLists, byte for byte); the compaction cursor is 0. A block parked
+// both ways (native's RebuildFreeLists, byte for byte); listedUnits is the units of all runs and
+// the compaction cursor 0. A block parked
 // or in flight of a live other owner is left as it is and ends a run. A large block in use that
 // is freed gets writer = 0 first: inside a run its header stays, and its writer (this handle)
 // must not take it for one a pass kept (alloc.js largeHeld()). A large block kept in flight gets
@@ -647,8 +648,11 @@ function rebuildFreeLists(e, pool, verdicts) {
       last[2]++;
     }
   }
+  // The units of every run listed: AllocState.listedUnits, exact.
+  let listed = 0;
   for (let i = runs.length - 1; i >= 0; i--) {
     const [u, units, blocks, first] = runs[i];
+    listed += units;
     const cls = blocks === 1 ? first : large.LARGE_CLASS;
     const w = chain.entryWord(u);
     const head = cls === large.LARGE_CLASS ? LARGE_HEAD : HEADS + cls;
@@ -659,6 +663,7 @@ function rebuildFreeLists(e, pool, verdicts) {
     if (u32[head] !== 0) u32[chain.entryWord(u32[head]) + W.FREE_BLOCK.PREV] = u;
     u32[head] = u;
   }
+  Atomics.store(u32, AT.ALLOC_STATE.LISTED_UNITS, listed);
   u32[AT.ALLOC_STATE.FREED_UNITS] = 0;
   u32[CLASS_COUNT_WORD] = C.SIZE_CLASS_COUNT;
   // Every run is merged: the compaction sweep starts again (its cursor may be inside a run).

@@ -2,9 +2,9 @@
 // stats() of the pure-JS engine, and the per-handle read/write counters it flushes into the
 // header (format.md §3: a shared counter written by every get would bounce its cache line
 // between cores, so each handle counts privately). Mirrors src/store/stats.cpp.
-const { C, W, AT, S, UNIT_WORDS, SIZE_CLASSES, CLASS_UNITS } = require('../../layout/layout');
+const { C, W, AT, S, UNIT_WORDS } = require('../../layout/layout');
 const { NEED_REPAIR } = require('./locks');
-const { ALLOC_LOCK, HEADS, LARGE_HEAD, FREE_HEAD } = require('./alloc');
+const { ALLOC_LOCK, LARGE_HEAD, FREE_HEAD, LISTED_UNITS } = require('./alloc');
 const chain = require('./chain');
 const { NSC_WORDS, NSC_HITS, NSC_MISSES, NSC_EVICTIONS, NSC_EXPIRATIONS, NSC_BYTES, nsCurrent } = require('./counts');
 const repairs = require('./repair');
@@ -67,37 +67,30 @@ function countArg(n, name, min, max) {
   }
 }
 
-// Units on the free lists, walked under the allocator lock (bounded: a damaged list ends the
-// count, it never loops); e.largestFree: the largest free large block's units.
-function freeListUnits(e) {
+// The largest free large block's units: the large list walked under the allocator lock (bounded:
+// a damaged list ends the walk, it never loops). The class lists are not walked: their units are
+// AllocState.listedUnits (format.md §8, "Listed units").
+function largestFree(e) {
   const u32 = e.u32;
-  let units = 0;
-  for (let c = 0; c < SIZE_CLASSES.length; c++) {
-    let u = u32[HEADS + c];
-    for (let steps = 0; u !== 0 && u < e.totalUnits && steps < e.totalUnits; steps++) {
-      units += CLASS_UNITS[c];
-      u = u32[chain.entryWord(u) + NEXT];
-    }
-  }
-  // Free large blocks: each its own size.
-  e.largestFree = 0;
+  let largest = 0;
   let u = u32[LARGE_HEAD];
   for (let steps = 0; u !== 0 && u < e.totalUnits && steps < e.totalUnits; steps++) {
     const size = u32[u * UNIT_WORDS + W.LARGE_BLOCK.UNITS];
     if (size > e.totalUnits - u) break;
-    units += size;
-    if (size > e.largestFree) e.largestFree = size;
+    if (size > largest) largest = size;
     u = u32[chain.entryWord(u) + NEXT];
   }
-  return units;
+  return largest;
 }
 
 function stats(e) {
   flushCounters(e);
   const u32 = e.u32;
   while (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) repairs.repair(e, false);
-  const listed = freeListUnits(e);
-  const top = u32[FREE_HEAD];
+  // listedUnits and freeHead under one hold of the lock: bytesLive is their difference.
+  const listed = u32[LISTED_UNITS];
+  const top = Math.min(Math.max(u32[FREE_HEAD], e.firstUnit), e.totalUnits);
+  const largest = largestFree(e);
   e.locks.release(ALLOC_LOCK);
   const c64 = counters(e);
   const bytesFreeLists = listed * C.BLOCK_UNIT;
@@ -110,11 +103,11 @@ function stats(e) {
     buckets: e.bucketCount,
     namespaces: Atomics.load(u32, NS_LIVE),
     bytesTotal: e.totalSize,
-    bytesLive: (top - e.firstUnit) * C.BLOCK_UNIT - bytesFreeLists,
+    bytesLive: Math.max(0, (top - e.firstUnit) * C.BLOCK_UNIT - bytesFreeLists),
     bytesFree,
     bytesFreeLists,
     bytesTail,
-    bytesLargestFree: Math.max(e.largestFree * C.BLOCK_UNIT, bytesTail),
+    bytesLargestFree: Math.max(largest * C.BLOCK_UNIT, bytesTail),
     bytesParked: e.cache.units * C.BLOCK_UNIT,
     allocationMisses: e.allocMisses,
     fragmentation: bytesFree ? bytesFreeLists / bytesFree : 0,

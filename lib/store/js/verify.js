@@ -3,11 +3,11 @@
 // in the same order (docs/api.md lists them), so that both engines report a damaged store
 // identically. It holds every lock like a repair pass, but changes nothing. Mirrors
 // src/store/verify.cpp.
-const { C, W, STATUS, STATUS_CODE, UNIT_WORDS, SIZE_CLASSES } = require('../../layout/layout');
+const { C, W, STATUS, STATUS_CODE, UNIT_WORDS, SIZE_CLASSES, CLASS_UNITS } = require('../../layout/layout');
 const { GONE } = require('../../ownership/owners');
 const { NEED_REPAIR, LockError } = require('./locks');
 const { readGeometry } = require('./format');
-const { HEADS, LARGE_HEAD, PREV } = require('./alloc');
+const { HEADS, LARGE_HEAD, LISTED_UNITS, PREV } = require('./alloc');
 const chain = require('./chain');
 const large = require('./large');
 const repairs = require('./repair');
@@ -44,9 +44,14 @@ function problems() {
   };
 }
 
-// Every free list: each block a block start met once, marked FREE, of the list's class, not live.
+// Every free list: each block a block start met once, marked FREE, of the list's class, not live;
+// and, when every list could be followed to its end, AllocState.listedUnits the units of their
+// blocks.
 function checkFreeLists(e, pool, report) {
   const u32 = e.u32;
+  // The units of the blocks met, and whether every list was followed to its end.
+  let listed = 0;
+  let whole = true;
   for (let c = 0; c < SIZE_CLASSES.length; c++) {
     let prev = 0;
     for (let u = u32[HEADS + c]; u !== 0; prev = u, u = u32[chain.entryWord(u) + NEXT]) {
@@ -54,8 +59,10 @@ function checkFreeLists(e, pool, report) {
       const stop = repairs.stopAt(e, pool, u, ON_FREE, 'reached twice (a cycle, or on another list)');
       if (stop) {
         report.add(`free list ${c}, block ${u}: ${stop}`);
+        whole = false;
         break;
       }
+      listed += CLASS_UNITS[c];
       pool.state[u - e.firstUnit] |= ON_FREE;
       const flags = u32[chain.entryWord(u) + FLAGS];
       if (!(flags & C.FLAG_FREE)) report.add(`free list ${c}, block ${u}: FREE not set`);
@@ -70,19 +77,25 @@ function checkFreeLists(e, pool, report) {
     const where = `free list large, block ${u}`;
     if (u < e.firstUnit || u >= pool.top || (pool.state[u - e.firstUnit] & repairs.START) === 0) {
       report.add(`${where}: not a block start of the pool`);
+      whole = false;
       break;
     }
     if (pool.state[u - e.firstUnit] & ON_FREE) {
       report.add(`${where}: reached twice (a cycle, or on another list)`);
+      whole = false;
       break;
     }
     pool.state[u - e.firstUnit] |= ON_FREE;
     const flags = u32[chain.entryWord(u) + FLAGS];
+    // A block start of the tiling: its size is valid.
+    listed += large.blockUnits(e, u, flags);
     if (!(flags & C.FLAG_FREE)) report.add(`${where}: FREE not set`);
     if (chain.classOf(flags) !== large.LARGE_CLASS) report.add(`${where}: size class differs from the list's`);
     if (pool.state[u - e.firstUnit] & LIVE) report.add(`${where}: both live and free`);
     if (u32[chain.entryWord(u) + PREV] !== prev) report.add(`${where}: prev does not name the block before it`);
   }
+  const count = u32[LISTED_UNITS];
+  if (whole && listed !== count) report.add(`allocator: listedUnits ${count}, the free lists hold ${listed}`);
 }
 
 // Units of live, free and leaked (neither) blocks; reports the leak.

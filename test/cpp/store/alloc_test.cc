@@ -141,6 +141,56 @@ TEST_F(StoreAlloc, LargeBlocksAreSplitAndReused) {
   EXPECT_EQ(st.bytesLive, UnitsForEntry(3, 5) * kBlockUnit);
 }
 
+// The units of the blocks on the free lists of r, walked (format.md §8, "Listed units").
+uint64_t WalkedListUnits(Region& r) {
+  uint64_t units = 0;
+  for (uint32_t c = 0; c < kClassCount; ++c) {
+    for (uint32_t u = r.alloc()->freeHeads[c]; u != 0; u = r.entry(u)->next) {
+      units += L::kSizeClasses[c];
+    }
+  }
+  for (uint32_t u = r.alloc()->largeHead; u != 0; u = r.entry(u)->next) {
+    units += reinterpret_cast<const L::LargeBlock*>(r.entry(u))->units;
+  }
+  return units;
+}
+
+// AllocState.listedUnits follows every push and pop: frees, batches, splits of free large blocks,
+// returns of parked blocks, compaction moves and merges, clear; the repair pass stores it exact.
+TEST_F(StoreAlloc, ListedUnitsIsTheUnitsOnTheFreeLists) {
+  auto t = Open(r, 2);
+  auto expectCounted = [&](const char* what) {
+    EXPECT_EQ(r.alloc()->listedUnits, WalkedListUnits(r)) << what;
+    StoreStats st;
+    ASSERT_EQ(s->Stats(&st), L::kOk);
+    EXPECT_EQ(st.bytesFreeLists, WalkedListUnits(r) * kBlockUnit) << what;
+    VerifyOk(*s);
+  };
+  for (int i = 0; i < 3000; ++i) {
+    Store& h = i % 2 != 0 ? *t : *s;
+    const std::string key = "k" + std::to_string(i % 700);
+    if (i % 5 == 4) {
+      Del(h, ns, key);
+    } else {
+      const size_t n = i % 97 == 0 ? 70000 + i : 10 + (i * 37) % 2000;
+      ASSERT_EQ(Put(h, ns, key, std::string(n, 'v')), L::kOk);
+    }
+  }
+  expectCounted("after sets, overwrites and deletes");
+  CompactReport cr;
+  for (int i = 0; i < 8; ++i) ASSERT_EQ(s->CompactStep(1u << 16, &cr), L::kOk);
+  expectCounted("after compaction steps");
+  uint32_t removed = 0;
+  ASSERT_EQ(t->Clear(ns, &removed), L::kOk);
+  EXPECT_GT(removed, 0u);
+  expectCounted("after clear");
+  t.reset();  // its parked blocks go back on the lists
+  expectCounted("after a handle closed");
+  r.alloc()->listedUnits += 5;
+  ASSERT_EQ(s->Repair(), L::kOk);
+  expectCounted("after a repair pass");
+}
+
 // What a handle of this process allocates with (its owner slot and identity), on the pool of r.
 LockEnv EnvOf(const Region& r, const Store& h, uint32_t tid) {
   LockEnv env;

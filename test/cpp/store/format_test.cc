@@ -31,6 +31,7 @@ TEST(StoreCreate, LayoutAfterCreate) {
   EXPECT_EQ(h->freeHead, EntriesOffset(1024) / kBlockUnit);
   EXPECT_EQ(h->headerChecksum, HeaderChecksum(h->magic, 9, h->totalSize, 1024, 5000, 255));
   EXPECT_EQ(r.alloc()->classCount, 48u);
+  EXPECT_EQ(r.alloc()->listedUnits, 0u);  // no block is on a free list yet
   EXPECT_EQ(Store::Validate(r.base(), r.size()), L::kOk);
 }
 
@@ -118,8 +119,8 @@ TEST_F(StoreValidate, BadVersion) {
 }
 
 // A store of format version 8 (its count cells' `expiring` words reserved, zero whatever entries
-// with an expiry it holds) is refused, not read with the version 9 layout, even with a header
-// checksum that matches.
+// with an expiry it holds; no AllocState.listedUnits, which its writers do not keep) is refused,
+// not read with the version 9 layout, even with a header checksum that matches.
 TEST_F(StoreValidate, FormatVersion8IsRefused) {
   r.header()->version = 8;
   Reseal();
