@@ -222,9 +222,9 @@ const constants = {
   EVICT_UNITS_PER_NEED: 4,
   // Blocks of a class's free list a move inspects for a destination outside its window.
   COMPACT_LIST_PROBE: 8,
-  // A write making room joins the block each eviction of its freed to the run its earlier ones left
-  // right before it, and then at most JOIN_BLOCKS free blocks that follow (format.md §8, "Making
-  // room"): holes the hand skipped.
+  // A write making room keeps the run of free blocks its evictions left in a row; after each, it
+  // looks at most JOIN_BLOCKS free blocks past the block it freed (its value's block, holes the
+  // hand skipped) for the run's end (format.md §8, "Making room", joined runs).
   JOIN_BLOCKS: 64,
   // Automatic compaction of a fragmented store (format.md §8, "When steps run"): every this many
   // successful sets a handle reads the hint (two words, no shared write), and when

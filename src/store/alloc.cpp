@@ -49,22 +49,29 @@ void PushFree(const PoolView& pool, uint32_t unit, uint32_t cls) noexcept {
   AtomicStore(head, unit);
 }
 
-bool UnlinkFree(const PoolView& pool, uint32_t unit, uint32_t cls, uint32_t freeHead) noexcept {
-  uint32_t* head = ListOf(pool.alloc, cls);
-  layout::FreeBlock* fb = FreeAt(pool.base, unit);
+uint32_t* LinkOf(const PoolView& pool, uint32_t unit, uint32_t cls, uint32_t freeHead) noexcept {
+  const layout::FreeBlock* fb = FreeAt(pool.base, unit);
   const uint32_t next = AtomicLoad(&fb->next);
   const uint32_t prev = AtomicLoad(&fb->prev);
   auto inPool = [&](uint32_t u) { return u >= pool.firstUnit && u < freeHead; };
   // Both neighbours must name this block: anything else is a damaged list, changed by nobody.
   if (next != 0 && (!inPool(next) || AtomicLoad(&FreeAt(pool.base, next)->prev) != unit)) {
-    return false;
+    return nullptr;
   }
-  uint32_t* link = head;
+  uint32_t* link = ListOf(pool.alloc, cls);
   if (prev != 0) {
-    if (!inPool(prev)) return false;
+    if (!inPool(prev)) return nullptr;
     link = &FreeAt(pool.base, prev)->next;
   }
-  if (AtomicLoad(link) != unit) return false;
+  return AtomicLoad(link) == unit ? link : nullptr;
+}
+
+bool UnlinkFree(const PoolView& pool, uint32_t unit, uint32_t cls, uint32_t freeHead) noexcept {
+  uint32_t* link = LinkOf(pool, unit, cls, freeHead);
+  if (link == nullptr) return false;
+  layout::FreeBlock* fb = FreeAt(pool.base, unit);
+  const uint32_t next = AtomicLoad(&fb->next);
+  const uint32_t prev = AtomicLoad(&fb->prev);
   AtomicStore(link, next);
   if (next != 0) AtomicStore(&FreeAt(pool.base, next)->prev, prev);
   SubListed(pool.alloc, cls < kClassCount ? kSizeClasses[cls] : AtomicLoad(&fb->units));

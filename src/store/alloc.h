@@ -192,6 +192,10 @@ void PushFree(const PoolView& pool, uint32_t unit, uint32_t cls) noexcept;
 // on it, through its `prev` link, and takes its units off listedUnits. false, and nothing changed,
 // when the links around it do not agree (a damaged list: the caller runs a repair pass).
 bool UnlinkFree(const PoolView& pool, uint32_t unit, uint32_t cls, uint32_t freeHead) noexcept;
+// Under AllocState.lock: the word that links free block `unit` into class cls's list (the list's
+// head or its predecessor's `next`) when both its neighbours name it; nullptr otherwise (a damaged
+// list, or a stale header inside a block a merge or a join made, which no list names).
+uint32_t* LinkOf(const PoolView& pool, uint32_t unit, uint32_t cls, uint32_t freeHead) noexcept;
 
 // Takes AllocState.lock (never repairs: kGone tells the caller, who must release its bucket lock
 // before repairing), pops or bumps a block of class `cls`, writes flags = cls << 8. With

@@ -214,55 +214,77 @@ bool Store::MergeWindow(uint32_t winStart, uint32_t winEnd, uint32_t freeHead,
   return true;
 }
 
-// A write making room (format.md §8, "Making room", joined runs): under the allocator lock, joins
-// the free block at `unit` to the free run [start, start + units) its earlier evictions left right
-// before it, and then the free blocks that follow (at most JOIN_BLOCKS: holes the hand skipped),
-// into one free large block at `start`. *joined: the run's units after, or 0 when the run is not
-// what the write left (an allocation took or carved it meanwhile, or `unit` was taken). A join
-// moves block starts no compaction step expects: it adds 1 to CompactState.wraps, so that a step
-// between its walk and its merge merges nothing, and a cursor inside the joined run goes back to
-// its start. As lib/store/js/compact.js joinFreed.
-Status Store::JoinFreed(uint32_t start, uint32_t units, uint32_t unit, uint32_t* joined) noexcept {
+// A write making room (format.md §8, "Making room", joined runs): under the allocator lock, makes
+// the run [start, end) its evictions freed one free large block, if every block of it is still a
+// free block on its list (a walk from `start` by block size that lands on `end`). *joined: the
+// run's units, or 0 with nothing changed: a block of it was allocated or carved meanwhile, or
+// `start` is no longer a block start (a merge or another join took it in; its stale header is on
+// no list). A join moves block starts no compaction step expects: it adds 1 to
+// CompactState.wraps, so that a step between its walk and its merge merges nothing; a cursor
+// inside the run goes back to its start, and the eviction hand, when inside it, on to its end.
+// As lib/store/js/compact.js joinFreed.
+Status Store::JoinFreed(uint32_t start, uint32_t end, uint32_t* joined) noexcept {
   *joined = 0;
-  if (start + units != unit) return layout::kOk;
   uint32_t held;
   const AllocStatus as = LockAlloc(pool_, env_, &held);
   if (as != AllocStatus::kOk) return CompactAllocFailure(as);
   const uint32_t top = AtomicLoad(&hdr_->freeHead);
-  auto fresh = [](uint32_t flags, uint32_t size) {
-    return ClassOfFlags(flags) == kLargeClass ? 0u : size;
-  };
-  const uint32_t f0 = AtomicLoad(&EntryAt(start)->flags);
-  const uint32_t f1 = unit < top ? AtomicLoad(&EntryAt(unit)->flags) : 0u;
-  if (top > totalUnits_ || start < firstUnit_ || (f0 & kFlagFree) == 0 || (f1 & kFlagFree) == 0 ||
-      BlockUnitsOf(base_, start, f0) != units) {
+  uint32_t u = start;
+  uint32_t count = 0;
+  if (top <= totalUnits_ && start >= firstUnit_ && end <= top) {
+    while (u < end) {
+      const uint32_t f = AtomicLoad(&EntryAt(u)->flags);
+      const uint32_t size = BlockUnitsOf(base_, u, f);
+      if ((f & kFlagFree) == 0 || size == 0 || size > end - u ||
+          LinkOf(pool_, u, ClassOfFlags(f), top) == nullptr) {
+        break;
+      }
+      ++count;
+      u += size;
+    }
+  }
+  if (u != end || count < 2) {
     Unlock(&alloc_->lock, held);
     return layout::kOk;
   }
-  uint32_t end = unit;
-  uint32_t taken = fresh(f0, units);
-  bool ok = UnlinkFree(pool_, start, ClassOfFlags(f0), top);
-  for (uint32_t n = 0; ok && end < top && n < layout::kJoinBlocks; ++n) {
-    const uint32_t f = AtomicLoad(&EntryAt(end)->flags);
-    const uint32_t size = BlockUnitsOf(base_, end, f);
-    if ((f & kFlagFree) == 0 || size == 0 || size > top - end) break;
-    ok = UnlinkFree(pool_, end, ClassOfFlags(f), top);
-    taken += fresh(f, size);
-    end += size;
+  // Every block is linked, as the walk above saw: each unlink succeeds. The units taken that were
+  // not free large blocks already lower freedUnits, the hint of freed space no merge took in yet.
+  uint32_t fresh = 0;
+  for (u = start; u < end;) {
+    const uint32_t f = AtomicLoad(&EntryAt(u)->flags);
+    const uint32_t cls = ClassOfFlags(f);
+    const uint32_t size = BlockUnitsOf(base_, u, f);
+    if (cls != kLargeClass) fresh += size;
+    UnlinkFree(pool_, u, cls, top);
+    u += size;
   }
-  if (ok) {
-    // units before flags: a walk without the lock meets only block starts.
-    AtomicStore(&FreeAt(base_, start)->units, end - start);
-    PushFree(pool_, start, kLargeClass);
-    const uint32_t freed = AtomicLoad(&alloc_->freedUnits);
-    AtomicStore(&alloc_->freedUnits, freed > taken ? freed - taken : 0u);
-    AtomicAdd(&compact_->wraps, 1);
-    const uint32_t cursor = AtomicLoad(&compact_->cursor);
-    if (cursor > start && cursor < end) AtomicStore(&compact_->cursor, start);
-    *joined = end - start;
-  }
+  // units before flags: a walk without the lock meets only block starts.
+  AtomicStore(&FreeAt(base_, start)->units, end - start);
+  PushFree(pool_, start, kLargeClass);
+  const uint32_t freed = AtomicLoad(&alloc_->freedUnits);
+  AtomicStore(&alloc_->freedUnits, freed > fresh ? freed - fresh : 0u);
+  AtomicAdd(&compact_->wraps, 1);
+  const uint32_t cursor = AtomicLoad(&compact_->cursor);
+  if (cursor > start && cursor < end) AtomicStore(&compact_->cursor, start);
+  const uint32_t hand = AtomicLoad(&evict_->hand);
+  if (hand > start && hand < end) AtomicCas(&evict_->hand, hand, end);
   Unlock(&alloc_->lock, held);
-  return ok ? layout::kOk : RepairPass(true);
+  *joined = end - start;
+  return layout::kOk;
+}
+
+// Without a lock (a hint: JoinFreed checks under the lock): the end of the free blocks that
+// follow `u`, at most JOIN_BLOCKS of them and below freeHead.
+uint32_t Store::FreeAfter(uint32_t u) const noexcept {
+  uint32_t top = AtomicLoad(&hdr_->freeHead);
+  if (top > totalUnits_) top = totalUnits_;
+  for (uint32_t n = 0; n < layout::kJoinBlocks && u < top; ++n) {
+    const uint32_t f = AtomicLoad(&EntryAt(u)->flags);
+    const uint32_t size = BlockUnitsOf(base_, u, f);
+    if ((f & kFlagFree) == 0 || size == 0 || size > top - u) break;
+    u += size;
+  }
+  return u;
 }
 
 Status Store::CompactStep(uint32_t maxUnits, CompactReport* r) noexcept {

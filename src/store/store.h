@@ -294,11 +294,9 @@ class Store {
     bool drained = false;
     bool nothingToEvict = false;
     bool classCut = false;  // the search for the write's class stopped at EVICT_CLASS_STEPS
-    // The free run its evictions of any class left, and whether one of them was not next to it,
-    // after which it joins no more (JoinRemoved).
+    // The run of free blocks its evictions of any class left (JoinRemoved).
     uint32_t runStart = 0;
     uint32_t runUnits = 0;
-    bool runBroken = false;
   };
   // Allocates and fills the large block of a value of n bytes (write.cpp).
   Status PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_t* unit,
@@ -314,7 +312,7 @@ class Store {
   Status MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retry) noexcept;
   // Before a write that asked the hand for its class refuses, when that search stopped at its
   // bound: one search for the class over the whole pool (*retry when it removed an entry).
-  Status JoinRemoved(RoomState* room) noexcept;
+  Status JoinRemoved(RoomState* room, uint32_t units, bool* retry) noexcept;
   Status WholeSearch(uint32_t cls, RoomState* room, bool* retry) noexcept;
   // compact.cpp: a step run by a write, counted in idleUnits_ (*changed: its moves and merges);
   // after a successful set, one step every AUTO_COMPACT_EVERY sets when the free space is
@@ -511,9 +509,11 @@ class Store {
                           bool* linked) noexcept;
   bool MergeWindow(uint32_t winStart, uint32_t winEnd, uint32_t freeHead,
                    CompactReport* r) noexcept;
-  // A write making room joins the block at `unit` (and the free blocks after it) to the free run
-  // [start, start + units) its earlier evictions left; the run's units after, or 0 (compact.cpp).
-  Status JoinFreed(uint32_t start, uint32_t units, uint32_t unit, uint32_t* joined) noexcept;
+  // A write making room makes the run [start, end) of free blocks its evictions left one free
+  // large block; *joined its units, or 0 (compact.cpp). FreeAfter: the end of the free blocks
+  // that follow `u` (a hint read without a lock).
+  Status JoinFreed(uint32_t start, uint32_t end, uint32_t* joined) noexcept;
+  uint32_t FreeAfter(uint32_t u) const noexcept;
   Status CompactAllocFailure(AllocStatus s) noexcept;
 
   // repair.cpp
@@ -621,9 +621,10 @@ class Store {
   bool closed_ = true;
   uint64_t reads_ = 0;
   uint64_t writes_ = 0;
-  // The block the last removal of this handle's hand freed (RemoveUnit): a write making room
-  // joins it to the run its earlier evictions left (write.cpp, JoinRemoved).
+  // The entry block and large block the last removal of this handle's hand freed (RemoveUnit): a
+  // write making room joins them to the run its earlier evictions left (write.cpp, JoinRemoved).
   uint32_t removedUnit_ = 0;
+  uint32_t removedLarge_ = 0;
   // The blocks this handle parked, PARK_PER_CLASS slots per class (parkedCount_ used), and their
   // units in all.
   uint32_t parked_[kClassCount * kParkPerClass] = {};

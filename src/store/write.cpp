@@ -261,12 +261,8 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
       *retry = true;
       return layout::kOk;
     }
-    s = JoinRemoved(room);
-    if (s != layout::kOk) return s;
-    if (room->runUnits >= units) {
-      *retry = true;
-      return layout::kOk;
-    }
+    s = JoinRemoved(room, units, retry);
+    if (s != layout::kOk || *retry) return s;
     evict = MayEvict(room->evictions, room->evictedUnits, room->need);
   }
   // A write that evicted nothing has nothing of its own to bring together: it refuses at once (a
@@ -283,35 +279,33 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
   return WholeSearch(cls, room, retry);
 }
 
-// After an eviction of any class: the block it freed joins the free run the write's earlier
-// evictions left right before it (the hand walks the pool in address order, so a write's evictions
-// are mostly adjacent), with the free blocks that follow (format.md §8, "Making room", step 3).
-// Without joins, evicted blocks sit apart on their class's lists until a batch of compaction
-// steps, which starts at the compaction cursor, not where the hand freed them, merges them: a
-// large value then took far more evictions than its size, or was refused. As
-// lib/store/js/write.js joinRemoved.
-Status Store::JoinRemoved(RoomState* room) noexcept {
+// After an eviction of any class: the write's run, the free blocks its evictions left in a row
+// (the hand walks the pool in address order, so they mostly lie side by side), grows by the block
+// it freed, its value's large block and the holes around it; once the run could hold `units` it
+// becomes one free block (JoinFreed), and the allocation is retried (format.md §8, "Making room",
+// joined runs). Without joins, evicted blocks sit apart on their class's lists until a batch of
+// compaction steps, which starts at the compaction cursor, not where the hand freed them, merges
+// them: a large value took far more evictions than its size, or was refused. Nothing changes
+// before the join: a run that breaks (the hand kept entries between, marked or pinned) leaves its
+// blocks on their lists, for the batches' moves to fill. As lib/store/js/write.js joinRemoved.
+Status Store::JoinRemoved(RoomState* room, uint32_t units, bool* retry) noexcept {
+  *retry = false;
   const uint32_t u = removedUnit_;
-  if (u == 0 || room->runBroken) return layout::kOk;
-  if (room->runUnits == 0) {
-    const uint32_t cls = ClassOfFlags(AtomicLoad(&EntryAt(u)->flags));
-    room->runStart = u;
-    room->runUnits = cls < kClassCount ? layout::kSizeClasses[cls] : 0u;
-    return layout::kOk;
+  if (u == 0) return layout::kOk;
+  const uint32_t runEnd = room->runStart + room->runUnits;
+  if (room->runUnits == 0 || u < runEnd || FreeAfter(runEnd) <= u) {
+    // A new run; it starts at the value's large block when that lies right before the entry (a
+    // large value's block is allocated before its entry's).
+    const uint32_t l = removedLarge_;
+    room->runStart = l != 0 && l < u && FreeAfter(l) > u ? l : u;
   }
+  room->runUnits = FreeAfter(u) - room->runStart;
+  if (room->runUnits < units) return layout::kOk;
   uint32_t joined = 0;
-  const Status s = JoinFreed(room->runStart, room->runUnits, u, &joined);
-  if (s != layout::kOk) return s;
-  if (joined != 0) {
-    room->runUnits = joined;
-  } else {
-    // The hand passed over entries it kept (marked, pinned) or another party's: the write's
-    // evictions are scattered, and compaction, whose moves fill holes of the moved entry's class,
-    // brings them together better than runs that no move may fill. No more joins.
-    room->runBroken = true;
-    room->runUnits = 0;
-  }
-  return layout::kOk;
+  const Status s = JoinFreed(room->runStart, room->runStart + room->runUnits, &joined);
+  room->runUnits = 0;
+  *retry = joined >= units;
+  return s;
 }
 
 // The search for the write's class stopped at EVICT_CLASS_STEPS, and the evictions of any class

@@ -67,3 +67,52 @@ forEachEngine('making room: evictions join into one run', ({ make }) => {
     assert.deepStrictEqual(s.verify().errors, []);
   });
 });
+
+describe('making room: a run another party changed meanwhile [js engine]', () => {
+  const { Store } = require('../../lib/store/store');
+  const evict = require('../../lib/store/js/evict');
+  const compact = require('../../lib/store/js/compact');
+  const large = require('../../lib/store/js/large');
+  const { AT, UNIT_WORDS, W } = require('../../lib/layout/layout');
+
+  it('is not joined when a compaction step merged its first block into a larger one, and no repair pass runs', () => {
+    // Between the set's first two evictions, another handle deletes the value right before the
+    // run's first block and runs a compaction step there: the step merges the run's first block
+    // into one free block with the value's, so the header at runStart is stale (on no list). A
+    // join that took it for a block start failed on its links and ran a repair pass.
+    const s = Store.create({ buffer: new SharedArrayBuffer(4 << 20), engine: 'js', maxEntries: 200000, eviction: 'auto' });
+    let n = 0;
+    while (s.stats().entries === n) s.set('c', keyOf(n++), SMALL);
+    s.set('c', 'big0', Buffer.alloc(64 << 10, 1));
+    const original = evict.evictOne;
+    let calls = 0;
+    evict.evictOne = function (e, cls, whole) {
+      const r = original.call(this, e, cls, whole);
+      if (cls === -1 && ++calls === 1 && e.removedUnit !== 0) {
+        let u = e.firstUnit;
+        let before = 0;
+        while (u < e.removedUnit) {
+          before = u;
+          u += large.blockUnits(e, u, e.u32[u * UNIT_WORDS + W.ENTRY.FLAGS]);
+        }
+        const other = Store.attach(s.buffer, { engine: 'js' });
+        other.delete('c', 'big0');
+        Atomics.store(e.u32, AT.COMPACT_STATE.CURSOR, before);
+        compact.compactStep(other._e, 1);
+        other.close();
+      }
+      return r;
+    };
+    try {
+      const repairs = s.stats().repairs;
+      s.set('c', 'big1', Buffer.alloc(200 << 10, 2));
+      assert.ok(calls > 1, 'the set evicted');
+      assert.strictEqual(s.stats().repairs, repairs, 'a repair pass ran');
+      assert.strictEqual(s.get('c', 'big1').length, 200 << 10);
+      assert.deepStrictEqual(s.verify().errors, []);
+    } finally {
+      evict.evictOne = original;
+      s.close();
+    }
+  });
+});

@@ -213,22 +213,33 @@ function push(e, u, cls) {
   u32[listOf(cls)] = u;
 }
 
+// Under AllocState.lock: the word that links free block u into class cls's list (the list's
+// head or its predecessor's `next`), when both its neighbours name it; -1 otherwise (a damaged
+// list, or a stale header inside a block a merge or a join made: no list names it).
+function linkOf(e, u, cls, top) {
+  const u32 = e.u32;
+  const next = u32[u * UNIT_WORDS + NEXT];
+  const prev = u32[u * UNIT_WORDS + PREV];
+  const inPool = (x) => x >= e.firstUnit && x < top;
+  if (next !== 0 && (!inPool(next) || u32[next * UNIT_WORDS + PREV] !== u)) return -1;
+  let link = listOf(cls);
+  if (prev !== 0) {
+    if (!inPool(prev)) return -1;
+    link = prev * UNIT_WORDS + NEXT;
+  }
+  return u32[link] === u ? link : -1;
+}
+
 // Under the allocator lock: removes free block `u` from the list of class `cls`, wherever it is
 // on it, through its prev link, and takes its units off listedUnits. false, and nothing changed,
 // when the links around it do not agree (a damaged list: the caller runs a repair pass). As
 // native's UnlinkFree.
 function unlinkFree(e, u, cls, top) {
   const u32 = e.u32;
+  const link = linkOf(e, u, cls, top);
+  if (link < 0) return false;
   const next = u32[u * UNIT_WORDS + NEXT];
   const prev = u32[u * UNIT_WORDS + PREV];
-  const inPool = (x) => x >= e.firstUnit && x < top;
-  if (next !== 0 && (!inPool(next) || u32[next * UNIT_WORDS + PREV] !== u)) return false;
-  let link = listOf(cls);
-  if (prev !== 0) {
-    if (!inPool(prev)) return false;
-    link = prev * UNIT_WORDS + NEXT;
-  }
-  if (u32[link] !== u) return false;
   Atomics.store(u32, link, next);
   if (next !== 0) u32[next * UNIT_WORDS + PREV] = prev;
   addListed(u32, -listedSize(u32, u, cls));
@@ -429,6 +440,6 @@ function carveOutside(e, cls, ws, we) {
 }
 
 module.exports = {
-  allocBlock, allocBatch, allocLarge, carveOutside, freeBlocks, freeUnlinkedLarge, largeHeld, classFor, push, countFreed, unlinkFree, ALLOC_LOCK, HEADS,
+  allocBlock, allocBatch, allocLarge, carveOutside, freeBlocks, freeUnlinkedLarge, largeHeld, classFor, push, countFreed, linkOf, unlinkFree, ALLOC_LOCK, HEADS,
   LARGE_HEAD, FREE_HEAD, FREED_UNITS, LISTED_UNITS, PREV, refSumMatches,
 };

@@ -7,7 +7,7 @@
 // awaited. Mirrors src/store/compact.cpp.
 const { C, W, H, AT, UNIT_WORDS, SIZE_CLASSES, CLASS_UNITS } = require('../../layout/layout');
 const { NEED_REPAIR } = require('./locks');
-const { ALLOC_LOCK, HEADS, FREE_HEAD, FREED_UNITS, classFor, push, unlinkFree } = require('./alloc');
+const { ALLOC_LOCK, HEADS, FREE_HEAD, FREED_UNITS, classFor, push, linkOf, unlinkFree } = require('./alloc');
 const { bucketOf } = require('./read');
 const chain = require('./chain');
 const large = require('./large');
@@ -20,13 +20,14 @@ const IMMUTABLE_WORD = H.ENTRY.KEY_LENGTH / 2;
 const B = W.BUCKET;
 const CS = AT.COMPACT_STATE;
 const GC_COUNTER = AT.HEADER.GC_COUNTER;
+const HAND = AT.EVICT_STATE.HAND;
 const CLASS_SHIFT = C.FLAG_CLASS_SHIFT;
 const CLASS_BITS = (C.FLAG_CLASS_MASK << CLASS_SHIFT) >>> 0;
 const FLAG_FREE = C.FLAG_FREE;
 const CLASS_COUNT = SIZE_CLASSES.length;
 const STEP_UNITS = C.COMPACT_STEP_UNITS;
 const LIST_PROBE = C.COMPACT_LIST_PROBE;
-// The free blocks after an evicted one that a join takes in at most (holes the hand skipped).
+// The free blocks a write's run takes in after each block it evicted, at most (format.md §8).
 const JOIN_BLOCKS = C.JOIN_BLOCKS;
 // Failures of the allocator inside a step, besides a unit: the holder of AllocState.lock is gone
 // (NEED_REPAIR), or a list or block is damaged (DAMAGED): both end in a repair pass.
@@ -204,52 +205,69 @@ function mergeWindow(e, ws, we, top, r) {
   return true;
 }
 
-// A write making room (format.md §8, "Making room", joined runs): under the allocator lock, joins
-// the free block at `unit` to the free run [start, start + units) its earlier evictions left right
-// before it, and then the free blocks that follow, into one free large block at `start`. Returns
-// the run's units after the join, or 0 when the run is not what the write left (an allocation
-// took or carved it meanwhile, or `unit` was taken): the write then starts a new run at `unit`.
-// A join moves block starts no compaction step expects: it adds 1 to CompactState.wraps, so that
-// a step between its walk and its merge merges nothing, and a cursor inside the joined run goes
-// back to its start.
-function joinFreed(e, start, units, unit) {
+// A write making room (format.md §8, "Making room", joined runs): under the allocator lock, makes
+// the run [start, end) its evictions freed one free large block, if every block of it is still a
+// free block on its list (a walk from `start` by block size that lands on `end`). Returns the
+// run's units, or 0 with nothing changed: a block of it was allocated or carved meanwhile, or
+// `start` is no longer a block start (a merge or another join took it in; its stale header is on
+// no list). A join moves block starts no compaction step expects: it adds 1 to
+// CompactState.wraps, so that a step between its walk and its merge merges nothing; a cursor
+// inside the run goes back to its start, and the eviction hand, when inside it, on to its end.
+function joinFreed(e, start, end) {
   const u32 = e.u32;
-  if (start + units !== unit || !lockAlloc(e)) return 0;
+  if (!lockAlloc(e)) return 0;
   const top = u32[FREE_HEAD];
-  const fresh = (flags, size) => (chain.classOf(flags) === large.LARGE_CLASS ? 0 : size);
-  let joined = 0;
-  const f0 = Atomics.load(u32, start * UNIT_WORDS + E.FLAGS);
-  const f1 = unit < top ? Atomics.load(u32, unit * UNIT_WORDS + E.FLAGS) : 0;
-  if (top <= e.totalUnits && start >= e.firstUnit && (f0 & FLAG_FREE) !== 0 && (f1 & FLAG_FREE) !== 0 &&
-      large.blockUnits(e, start, f0) === units) {
-    let end = unit;
-    let taken = fresh(f0, units);
-    let ok = unlinkFree(e, start, chain.classOf(f0), top);
-    // The freed block, then every free block after it up to JOIN_BLOCKS: holes the hand skipped.
-    for (let n = 0; ok && end < top && n < JOIN_BLOCKS; n++) {
-      const f = Atomics.load(u32, end * UNIT_WORDS + E.FLAGS);
-      const size = large.blockUnits(e, end, f);
-      if ((f & FLAG_FREE) === 0 || size === 0 || size > top - end) break;
-      ok = unlinkFree(e, end, chain.classOf(f), top);
-      taken += fresh(f, size);
-      end += size;
+  let u = start;
+  let count = 0;
+  if (top <= e.totalUnits && start >= e.firstUnit && end <= top) {
+    while (u < end) {
+      const f = Atomics.load(u32, u * UNIT_WORDS + E.FLAGS);
+      const size = large.blockUnits(e, u, f);
+      if ((f & FLAG_FREE) === 0 || size === 0 || size > end - u || linkOf(e, u, chain.classOf(f), top) < 0) break;
+      count++;
+      u += size;
     }
-    if (ok) {
-      // units before flags: a walk without the lock meets only block starts.
-      Atomics.store(u32, start * UNIT_WORDS + W.FREE_BLOCK.UNITS, end - start);
-      push(e, start, large.LARGE_CLASS);
-      u32[FREED_UNITS] = Math.max(0, u32[FREED_UNITS] - taken);
-      Atomics.add(u32, CS.WRAPS, 1);
-      const cursor = Atomics.load(u32, CS.CURSOR);
-      if (cursor > start && cursor < end) Atomics.store(u32, CS.CURSOR, start);
-      joined = end - start;
-    }
-    e.locks.release(ALLOC_LOCK);
-    if (!ok) repairs.repair(e);
-    return joined;
   }
+  if (u !== end || count < 2) {
+    e.locks.release(ALLOC_LOCK);
+    return 0;
+  }
+  // Every block is linked, as the walk above saw: each unlink succeeds. The units taken that were
+  // not free large blocks already lower freedUnits, the hint of freed space no merge took in yet.
+  let fresh = 0;
+  for (u = start; u < end;) {
+    const f = Atomics.load(u32, u * UNIT_WORDS + E.FLAGS);
+    const cls = chain.classOf(f);
+    const size = large.blockUnits(e, u, f);
+    if (cls !== large.LARGE_CLASS) fresh += size;
+    unlinkFree(e, u, cls, top);
+    u += size;
+  }
+  // units before flags: a walk without the lock meets only block starts.
+  Atomics.store(u32, start * UNIT_WORDS + W.FREE_BLOCK.UNITS, end - start);
+  push(e, start, large.LARGE_CLASS);
+  u32[FREED_UNITS] = Math.max(0, u32[FREED_UNITS] - fresh);
+  Atomics.add(u32, CS.WRAPS, 1);
+  const cursor = Atomics.load(u32, CS.CURSOR);
+  if (cursor > start && cursor < end) Atomics.store(u32, CS.CURSOR, start);
+  const hand = Atomics.load(u32, HAND);
+  if (hand > start && hand < end) Atomics.compareExchange(u32, HAND, hand, end);
   e.locks.release(ALLOC_LOCK);
-  return 0;
+  return end - start;
+}
+
+// Without a lock (a hint: joinFreed checks under the lock): the end of the free blocks that follow
+// `u`, at most JOIN_BLOCKS of them and below freeHead.
+function freeAfter(e, u) {
+  const u32 = e.u32;
+  const top = Math.min(u32[FREE_HEAD], e.totalUnits);
+  for (let n = 0; n < JOIN_BLOCKS && u < top; n++) {
+    const f = Atomics.load(u32, u * UNIT_WORDS + E.FLAGS);
+    const size = large.blockUnits(e, u, f);
+    if ((f & FLAG_FREE) === 0 || size === 0 || size > top - u) break;
+    u += size;
+  }
+  return u;
 }
 
 // One step: [moved, movedUnits, merged, obstacles, start, end, cursor, done] (native's
@@ -359,4 +377,4 @@ function autoCompact(e) {
   }
 }
 
-module.exports = { joinFreed, compactStep, allocMoveTarget, countedStep, autoCompact };
+module.exports = { joinFreed, freeAfter, compactStep, allocMoveTarget, countedStep, autoCompact };

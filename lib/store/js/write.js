@@ -16,7 +16,7 @@ const chain = require('./chain');
 const repairs = require('./repair');
 const cache = require('./cache');
 const cells = require('./cells');
-const { countedStep, autoCompact, joinFreed } = require('./compact');
+const { countedStep, autoCompact, joinFreed, freeAfter } = require('./compact');
 
 const GC_COUNTER = AT.HEADER.GC_COUNTER;
 const LB = W.LARGE_BLOCK;
@@ -221,8 +221,7 @@ function stageValue(e, s, kl) {
 // removed; evictions: the searches it ran, evictedUnits: the units its removals freed (mayEvict);
 // compacted: the batches of compaction steps it ran; nothingToEvict: a search for its class passed
 // over no entry of a smaller class it could have removed, so no search for any class runs.
-// runStart, runUnits: the free run its evictions of any class left; runBroken: one of them was
-// not next to it, and it joins no more (joinRemoved).
+// runStart, runUnits: the run of free blocks its evictions of any class left (joinRemoved).
 function setState(state, need, anyClass) {
   state.evictions = 0;
   state.compacted = 0;
@@ -234,7 +233,6 @@ function setState(state, need, anyClass) {
   state.nothingToEvict = false;
   state.runStart = 0;
   state.runUnits = 0;
-  state.runBroken = false;
   state.classCut = false;
   state.need = need;
   return state;
@@ -303,7 +301,7 @@ function makeRoom(e, cls, units, state) {
     const freed = evict.evictOne(e, -1);
     if (freed <= 0) break;
     if (evicted(state, freed) && freed >= units) return true;
-    if (joinRemoved(e, state) >= units) return true;
+    if (joinRemoved(e, state, units)) return true;
     more = mayEvict(state);
   }
   // A write that evicted nothing has nothing of its own to bring together: it refuses at once
@@ -331,31 +329,30 @@ function wholeSearch(e, cls, state) {
   return freed > 0 && evicted(state, freed);
 }
 
-// After an eviction of any class: the block it freed joins the free run the set's earlier
-// evictions left right before it (the hand walks the pool in address order, so a set's evictions
-// are mostly adjacent), with the free blocks that follow it (format.md §8, "Making room", step 3).
-// Returns the units of the set's run: when they reach the units it needs, its allocation is
-// retried. Without joins, evicted blocks sit apart on their class's lists until a batch of
+// After an eviction of any class: the set's run, the free blocks its evictions left in a row (the
+// hand walks the pool in address order, so they mostly lie side by side), grows by the block it
+// freed, its value's large block and the holes around it; once the run could hold `units` it
+// becomes one free block (joinFreed), and the allocation is retried (format.md §8, "Making room",
+// joined runs). Without joins, evicted blocks sit apart on their class's lists until a batch of
 // compaction steps, which starts at the compaction cursor, not where the hand freed them, merges
-// them; a large value then took far more evictions than its size, or was refused.
-function joinRemoved(e, state) {
+// them: a large value took far more evictions than its size, or was refused. Nothing changes
+// before the join: a run that breaks (the hand kept entries between, marked or pinned) leaves its
+// blocks on their lists, for the batches' moves to fill. Returns whether to retry.
+function joinRemoved(e, state, units) {
   const u = e.removedUnit;
-  if (u === 0 || state.runBroken) return 0;
-  if (state.runUnits === 0) {
-    state.runStart = u;
-    state.runUnits = CLASS_UNITS[chain.classOf(e.u32[u * UNIT_WORDS + W.ENTRY.FLAGS])] || 0;
-    return state.runUnits;
+  if (u === 0) return false;
+  const runEnd = state.runStart + state.runUnits;
+  if (state.runUnits === 0 || u < runEnd || freeAfter(e, runEnd) <= u) {
+    // A new run; it starts at the value's large block when that lies right before the entry (a
+    // large value's block is allocated before its entry's).
+    const l = e.removedLarge;
+    state.runStart = l !== 0 && l < u && freeAfter(e, l) > u ? l : u;
   }
-  const joined = joinFreed(e, state.runStart, state.runUnits, u);
-  if (joined !== 0) {
-    state.runUnits = joined;
-    return joined;
-  }
-  // The hand passed over entries it kept (marked, pinned) or another party's: the write's
-  // evictions are scattered, and compaction, whose moves fill holes of the moved entry's class,
-  // brings them together better than runs that no move may fill. No more joins.
-  state.runBroken = true;
-  return 0;
+  state.runUnits = freeAfter(e, u) - state.runStart;
+  if (state.runUnits < units) return false;
+  const joined = joinFreed(e, state.runStart, state.runStart + state.runUnits);
+  state.runUnits = 0;
+  return joined >= units;
 }
 
 // The hand removed an entry for the set, freeing `freed` units: retry its allocation.
