@@ -266,14 +266,9 @@ class Channel {
       // would not say how many values went out before it (some may have, the rest will not), so
       // it becomes the cause of an ERR_ABORTED that carries `sent`, whether or not any was sent.
       if (signal !== undefined && signal.aborted && e === signal.reason) throw abortedAfter(e);
-      if (e?.code === 'ERR_CHANNEL_CLOSED') e.sent = batch.sent;
-      if (e?.code === 'ERR_CLOSED') {
-        // The handle was disposed with the batch pending: one error rejects every pending call,
-        // so each batch gets its own, with its own count.
-        const own = disposedError();
-        own.sent = batch.sent;
-        throw own;
-      }
+      // ERR_CLOSED: the handle was disposed with the batch pending. Each pending call is rejected
+      // with an error of its own (AsyncFifo#failAll()), so each batch's count stays its own.
+      if (e?.code === 'ERR_CHANNEL_CLOSED' || e?.code === 'ERR_CLOSED') e.sent = batch.sent;
       throw e;
     });
   }

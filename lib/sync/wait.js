@@ -191,14 +191,15 @@ class AsyncWaits {
   }
 
   /**
-   * At close(), while the region is still mapped: every pending wait rejects with `e` now, and a
+   * At close(), while the region is still mapped: every pending wait rejects now, each with its
+   * own error made by `error()` (or a copy of `error`: AsyncFifo#failAll()), and a
    * parked loop's futex wait ends with them (unpark()), so that no wake-up reaches it from here
    * on. Returns whether the loop was parked: a wake-up it took may then have come to nobody, and
    * passOnAtClose() passes it on once the kind gave back what the handle held.
    */
-  end(e) {
+  end(error) {
     const parked = this.#fifo.pumping;
-    this.#fifo.failAll(e);
+    this.#fifo.failAll(error);
     return parked;
   }
 
