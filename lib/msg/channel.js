@@ -15,6 +15,7 @@ const { MpmcQueue, CLOSED, kWords, kClosable, kPrepare, kPush, kPushPrepared, kP
 const { park, wakeAll, timeoutOf, asyncOptions, timedOut } = require('./park');
 const { AsyncFifo, endPending } = require('./async-fifo');
 const S = require('./mpmc-slots');
+const { ReceiveIterator, iterateOptions } = require('./receive-iterator');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const CTL = C.MPMC_CONTROL_OFFSET / WORD;
@@ -295,16 +296,22 @@ class Channel {
       });
   }
 
-  /** Every message until the channel is closed and drained (receive() calls: the same order). */
-  async *[Symbol.asyncIterator]() {
-    for (;;) {
-      try {
-        yield await this.receive();
-      } catch (e) {
-        if (e.code === 'ERR_CHANNEL_CLOSED') return;
-        throw e;
-      }
-    }
+  /**
+   * An async iterator of every message until the channel is closed and drained (receive() calls:
+   * the same order), that can be stopped while a receive is pending: by its return() (what
+   * `break` calls; the pending next() resolves { done: true }) or by an abort of `signal` (the
+   * pending next() rejects with its reason). Stopping loses no message: one the pending receive
+   * took is delivered, else it stays in the channel (receive-iterator.js).
+   */
+  iterate(options) {
+    const signal = iterateOptions(options);
+    this.#usable();
+    return new ReceiveIterator((s) => this.receive({ signal: s }), (e) => e?.code === 'ERR_CHANNEL_CLOSED', signal);
+  }
+
+  /** `for await (const m of channel)`: iterate(). */
+  [Symbol.asyncIterator]() {
+    return this.iterate();
   }
 
   // ---- closing -----------------------------------------------------------------------------
