@@ -248,7 +248,8 @@ class AsyncWaits {
   // no futex wait keeps the event loop alive (or a worker from exiting). The park is this
   // thread's own and the word did not change: it is ended as such (a wake that moves no word can
   // be missed by the addon's watcher). A park of another handle of this thread on the word looks
-  // again, as after any wake-up.
+  // again, as after any wake-up; without the addon, every waiter of the word in the process does
+  // (a notify is the only end of an Atomics.waitAsync: lib/msg/park.js unparkOwn() says why).
   unpark() {
     const { i32 } = this.#region;
     if (native.addon) native.addon.futexWakeOwn(i32, this.#parkedAt);
