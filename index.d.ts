@@ -1239,6 +1239,25 @@ export declare class MemoryPool {
   readonly closed: boolean;
 }
 
+/** The options of channel.iterate() and subscriber.iterate(). */
+export interface ReceiveIterateOptions {
+  /** Its abort ends the iteration, also while a receive is pending: the pending next() rejects with its reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The async iterator of channel.iterate() and subscriber.iterate() (and of `for await`): return()
+ * ends it also while a next() is pending, which then resolves { done: true } (or delivers the
+ * message its receive had already taken); no message is lost by stopping.
+ */
+export interface ReceiveIterator<T> extends AsyncIterableIterator<T> {
+  next(): Promise<IteratorResult<T, undefined>>;
+  return<R = undefined>(value?: R): Promise<IteratorReturnResult<R>>;
+  /** Ends the iteration as return() does, and rejects with `e`. */
+  throw(e?: unknown): Promise<IteratorResult<T, undefined>>;
+  [Symbol.asyncIterator](): ReceiveIterator<T>;
+}
+
 /** An MPMC queue that can be closed, with Go's semantics (docs/api.md, Channel). */
 export declare class Channel implements AsyncIterable<any>, QueueLatency<ChannelLatencyOp> {
   static readonly LATENCY_OPS: readonly ChannelLatencyOp[];
@@ -1274,7 +1293,10 @@ export declare class Channel implements AsyncIterable<any>, QueueLatency<Channel
   sendBatch(values: QueueMessage[], options?: QueueWaitOptions): Promise<number>;
   /** At least one message, at most max (what is queued). */
   receiveBatch(max: number, options?: QueueWaitOptions): Promise<any[]>;
-  [Symbol.asyncIterator](): AsyncIterator<any>;
+  /** Every message until the channel is closed and drained; stoppable while a receive is pending (return(), or an abort of `signal`). */
+  iterate(options?: ReceiveIterateOptions): ReceiveIterator<any>;
+  /** iterate(). */
+  [Symbol.asyncIterator](): ReceiveIterator<any>;
   /** Closes the channel for every party; throws ERR_CHANNEL_CLOSED when it is closed already. */
   close(): void;
   /** Releases this handle. */
@@ -1338,8 +1360,10 @@ export declare class Subscriber implements AsyncIterable<BroadcastMessage> {
   receiveSync(timeoutMs?: number): BroadcastMessage;
   /** The next message, or undefined when none is published yet. */
   tryReceive(): BroadcastMessage | undefined;
-  /** Every message until close(). */
-  [Symbol.asyncIterator](): AsyncIterator<BroadcastMessage>;
+  /** Every message until close(); stoppable while a receive is pending (return(), or an abort of `signal`). */
+  iterate(options?: ReceiveIterateOptions): ReceiveIterator<BroadcastMessage>;
+  /** iterate(). */
+  [Symbol.asyncIterator](): ReceiveIterator<BroadcastMessage>;
   /** Unsubscribes. */
   close(): void;
   [Symbol.dispose](): void;

@@ -15,6 +15,7 @@ const { MpmcQueue, CLOSED, kWords, kClosable, kPrepare, kPush, kPushPrepared, kP
 const { park, wakeAll, timeoutOf, asyncOptions, timedOut } = require('./park');
 const { AsyncFifo, endPending } = require('./async-fifo');
 const S = require('./mpmc-slots');
+const { ReceiveIterator, iterateOptions } = require('./receive-iterator');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const CTL = C.MPMC_CONTROL_OFFSET / WORD;
@@ -266,14 +267,9 @@ class Channel {
       // would not say how many values went out before it (some may have, the rest will not), so
       // it becomes the cause of an ERR_ABORTED that carries `sent`, whether or not any was sent.
       if (signal !== undefined && signal.aborted && e === signal.reason) throw abortedAfter(e);
-      if (e?.code === 'ERR_CHANNEL_CLOSED') e.sent = batch.sent;
-      if (e?.code === 'ERR_CLOSED') {
-        // The handle was disposed with the batch pending: one error rejects every pending call,
-        // so each batch gets its own, with its own count.
-        const own = disposedError();
-        own.sent = batch.sent;
-        throw own;
-      }
+      // ERR_CLOSED: the handle was disposed with the batch pending. Each pending call is rejected
+      // with an error of its own (AsyncFifo#failAll()), so each batch's count stays its own.
+      if (e?.code === 'ERR_CHANNEL_CLOSED' || e?.code === 'ERR_CLOSED') e.sent = batch.sent;
       throw e;
     });
   }
@@ -300,16 +296,22 @@ class Channel {
       });
   }
 
-  /** Every message until the channel is closed and drained (receive() calls: the same order). */
-  async *[Symbol.asyncIterator]() {
-    for (;;) {
-      try {
-        yield await this.receive();
-      } catch (e) {
-        if (e.code === 'ERR_CHANNEL_CLOSED') return;
-        throw e;
-      }
-    }
+  /**
+   * An async iterator of every message until the channel is closed and drained (receive() calls:
+   * the same order), that can be stopped while a receive is pending: by its return() (what
+   * `break` calls; the pending next() resolves { done: true }) or by an abort of `signal` (the
+   * pending next() rejects with its reason). Stopping loses no message: one the pending receive
+   * took is delivered, else it stays in the channel (receive-iterator.js).
+   */
+  iterate(options) {
+    const signal = iterateOptions(options);
+    this.#usable();
+    return new ReceiveIterator((s) => this.receive({ signal: s }), (e) => e?.code === 'ERR_CHANNEL_CLOSED', signal);
+  }
+
+  /** `for await (const m of channel)`: iterate(). */
+  [Symbol.asyncIterator]() {
+    return this.iterate();
   }
 
   // ---- closing -----------------------------------------------------------------------------

@@ -121,7 +121,13 @@ function yieldCpu() {
  */
 function unparkOwn(i32, index) {
   if (addon) addon.futexWakeOwn(i32, index);
-  else Atomics.notify(i32, index); // Atomics.waitAsync: a notify always reaches the waiter
+  // Atomics.waitAsync: a notify always reaches the waiter, and every other waiter of the word in
+  // the process too (other handles' parks, workers' blocking waits), which looks again for
+  // nothing. It is the only way to end such a wait: settling this park's promise alone would leave
+  // its wait registered with V8 until its timeout, where it would take the one wake-up of a
+  // counted notify (a mutex's unlock) and could pass it on only when this thread's event loop
+  // runs. A spurious wake-up costs a look; a wake-up held back costs its waiter up to a recheck.
+  else Atomics.notify(i32, index);
 }
 
 /** Wakes every party parked on i32[index] (the hot path: the index was checked at open). */

@@ -9,6 +9,7 @@ const { msgError } = require('./errors');
 const { park, timeoutOf, asyncOptions, timedOut, oncePer } = require('./park');
 const { AsyncFifo, endPending } = require('./async-fifo');
 const R = require('./broadcast-records');
+const { ReceiveIterator, iterateOptions } = require('./receive-iterator');
 
 const RECHECK_MS = C.BCAST_RECHECK_MS;
 const SPINS = 50; // attempts before a waiting subscriber parks
@@ -129,16 +130,21 @@ class Subscriber {
       .then((r) => { if (r === NONE) throw timedOut('receive()', timeout); return r; });
   }
 
-  /** Every message as { value, missed } until the subscriber is closed. */
-  async *[Symbol.asyncIterator]() {
-    for (;;) {
-      try {
-        yield await this.receive();
-      } catch (e) {
-        if (e.code === 'ERR_CLOSED' && this.#closed) return;
-        throw e;
-      }
-    }
+  /**
+   * An async iterator of every message as { value, missed } until the subscriber is closed, that
+   * can be stopped while a receive is pending: by its return() (what `break` calls) or by an abort
+   * of `signal`, as channel.iterate(). Stopping loses no message: one the pending receive took
+   * is delivered, else the subscriber's next receive gets it (receive-iterator.js).
+   */
+  iterate(options) {
+    const signal = iterateOptions(options);
+    this.#usable();
+    return new ReceiveIterator((s) => this.receive({ signal: s }), (e) => e?.code === 'ERR_CLOSED' && this.#closed, signal);
+  }
+
+  /** `for await (const { value, missed } of subscriber)`: iterate(). */
+  [Symbol.asyncIterator]() {
+    return this.iterate();
   }
 
   /** Unsubscribes: releases the owner record. Idempotent. */

@@ -415,7 +415,7 @@ class PoolCore {
     this.#owners.leave(this.slot, this.#token);
     // The pending Promise-form calls reject now, not at their loop's next look (up to a recheck
     // period later), and the loop's registration goes while the region is still mapped.
-    this.#pending.failAll(poolError('ERR_CLOSED', 'The pool is closed'));
+    this.#pending.failAll(() => poolError('ERR_CLOSED', 'The pool is closed'));
   }
 }
 

@@ -163,9 +163,15 @@ class AsyncFifo {
     }
   }
 
-  /** Every pending operation rejects with `e`, at once (the handle is disposed or closed). */
-  failAll(e) {
-    while (this.#head !== null) this.#finish(this.#head, false, e);
+  /**
+   * Every pending operation rejects at once (the handle is disposed or closed), each with an error
+   * of its own: `error` is a function that makes one per call, or an error that each gets a copy
+   * of (ownCopy()). One object shared by every rejection would let a caller that annotates its
+   * error (a batch's `sent`, a note of its own) change what the other callers see.
+   */
+  failAll(error) {
+    const make = typeof error === 'function' ? error : () => ownCopy(error);
+    while (this.#head !== null) this.#finish(this.#head, false, make());
   }
 
   // Takes `op` out of the list (if it is still there) and settles it.
@@ -219,15 +225,38 @@ class AsyncFifo {
 }
 
 /**
- * After a handle closed: its pending Promise-form calls of every queue in `fifos` end now with the
- * error its `usable()` check throws (ERR_CLOSED), not at their waiting loop's next check.
+ * A copy of error `e` for one of the calls it ends: an Error of the same class (its prototype),
+ * message and cause, with its own stack (where the calls were ended) and a copy of its own
+ * enumerable fields (`code`, `status`, ...). Anything that is not an Error is passed as it is.
  */
-function endPending(usable, ...fifos) {
-  try {
-    usable();
-  } catch (e) {
-    for (const f of fifos) f.failAll(e);
-  }
+function ownCopy(e) {
+  if (!(e instanceof Error)) return e;
+  // Error's own constructor with the class as new.target: a real Error object (its stack
+  // captured here) whose prototype is the class's, without running the class's constructor,
+  // whose arguments are its own business.
+  const copy = Reflect.construct(Error, Object.hasOwn(e, 'cause') ? [e.message, { cause: e.cause }] : [e.message], e.constructor);
+  // The constructor's capture skips the frames up to the class's constructor, which never ran:
+  // the stack is taken again, from the caller of this function.
+  Error.captureStackTrace(copy, ownCopy);
+  return Object.assign(copy, e);
 }
 
-module.exports = { AsyncFifo, endPending };
+/**
+ * After a handle closed: its pending Promise-form calls of every queue in `fifos` end now, each
+ * with its own error, the one its `usable()` check throws (ERR_CLOSED), not at their waiting
+ * loop's next check.
+ */
+function endPending(usable, ...fifos) {
+  const closed = () => {
+    try {
+      usable();
+    } catch (e) {
+      return e;
+    }
+    return null;
+  };
+  if (closed() === null) return;
+  for (const f of fifos) f.failAll(closed);
+}
+
+module.exports = { AsyncFifo, endPending, ownCopy };

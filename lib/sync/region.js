@@ -300,7 +300,8 @@ class Region {
    */
   endWaits() {
     if (this.waits.length === 0) return [];
-    const closed = shmError('ERR_CLOSED', `The ${this.what} is closed`);
+    // An error of its own for each pending wait (AsyncFifo#failAll()).
+    const closed = () => shmError('ERR_CLOSED', `The ${this.what} is closed`);
     return this.waits.filter((w) => w.end(closed));
   }
 

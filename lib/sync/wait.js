@@ -191,14 +191,15 @@ class AsyncWaits {
   }
 
   /**
-   * At close(), while the region is still mapped: every pending wait rejects with `e` now, and a
+   * At close(), while the region is still mapped: every pending wait rejects now, each with its
+   * own error made by `error()` (or a copy of `error`: AsyncFifo#failAll()), and a
    * parked loop's futex wait ends with them (unpark()), so that no wake-up reaches it from here
    * on. Returns whether the loop was parked: a wake-up it took may then have come to nobody, and
    * passOnAtClose() passes it on once the kind gave back what the handle held.
    */
-  end(e) {
+  end(error) {
     const parked = this.#fifo.pumping;
-    this.#fifo.failAll(e);
+    this.#fifo.failAll(error);
     return parked;
   }
 
@@ -247,7 +248,8 @@ class AsyncWaits {
   // no futex wait keeps the event loop alive (or a worker from exiting). The park is this
   // thread's own and the word did not change: it is ended as such (a wake that moves no word can
   // be missed by the addon's watcher). A park of another handle of this thread on the word looks
-  // again, as after any wake-up.
+  // again, as after any wake-up; without the addon, every waiter of the word in the process does
+  // (a notify is the only end of an Atomics.waitAsync: lib/msg/park.js unparkOwn() says why).
   unpark() {
     const { i32 } = this.#region;
     if (native.addon) native.addon.futexWakeOwn(i32, this.#parkedAt);

@@ -537,3 +537,30 @@ describe('sync objects: async waits in workers, with and without the addon', fun
     check(report);
   });
 });
+
+// close() with several waits pending (an RwLock's reads and writes among them): each is rejected
+// with an error of its own, of the same code and message, so that a caller that annotates its
+// error changes nobody else's.
+describe('sync objects: the pending waits close() ends get an error each', () => {
+  it('Mutex, RwLock, Semaphore: every pending wait rejects with its own ERR_CLOSED', async () => {
+    const cases = [
+      [Mutex, (h) => h.lock(), (h) => [h.lockAsync(), h.lockAsync(), h.lockAsync()]],
+      [RwLock, (h) => h.writeLock(), (h) => [h.readLockAsync(), h.writeLockAsync(), h.readLockAsync()]],
+      [Semaphore, (h) => h.acquire(1), (h) => [h.acquireAsync(), h.acquireAsync(), h.acquireAsync()]],
+    ];
+    for (const [K, hold, waits] of cases) {
+      const buffer = new SharedArrayBuffer(K.BYTES);
+      const holder = K === Semaphore ? K.create({ buffer, permits: 1 }) : K.create({ buffer });
+      hold(holder);
+      const h = K.open({ buffer });
+      const pending = waits(h).map((p) => p.then(() => assert.fail('resolved'), (e) => e));
+      h.close();
+      const errors = await Promise.all(pending);
+      assert.strictEqual(new Set(errors).size, errors.length, K.name);
+      for (const e of errors) assert.ok(e instanceof ShmError && e.code === 'ERR_CLOSED' && e.message === errors[0].message, K.name);
+      errors[0].note = 'mine';
+      assert.ok(errors.slice(1).every((e) => e.note === undefined), K.name);
+      holder.close();
+    }
+  });
+});

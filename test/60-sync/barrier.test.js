@@ -116,7 +116,8 @@ describe('Barrier', () => {
   // continuation ran: close() left its generation, and the continuation must not leave it again
   // through a handle that no longer owns a slot.
   for (const own of [false, true]) {
-    it(`a wait that timed out, its handle closed before it settled, rejects with ERR_CLOSED and breaks the barrier once (${own ? 'own segment' : 'SharedArrayBuffer'})`, async () => {
+    // A segment needs the addon: without it only the SharedArrayBuffer case runs.
+    (own && !addon ? it.skip : it)(`a wait that timed out, its handle closed before it settled, rejects with ERR_CLOSED and breaks the barrier once (${own ? 'own segment' : 'SharedArrayBuffer'})`, async () => {
       const name = own ? uniqueName('barrier-closed-timeout') : undefined;
       const buffer = own ? undefined : sab();
       const b = own ? Barrier.create({ name, parties: 3 }) : Barrier.create({ buffer, parties: 3 });

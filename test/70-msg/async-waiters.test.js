@@ -623,3 +623,55 @@ describe('a worker whose only work is a pending Promise-form call stays alive un
     assert.deepStrictEqual(got, expected);
   });
 });
+
+// A handle closed with Promise-form calls pending rejects each with an error of its own (the same
+// class, code and message): a caller that annotates its error, or reads a batch's `sent`, sees
+// only its own.
+describe('the pending calls that closing a handle ends get an error each', () => {
+  const own = async (pending, code) => {
+    const errors = await Promise.all(pending.map((p) => p.then(() => assert.fail('resolved'), (e) => e)));
+    assert.strictEqual(new Set(errors).size, errors.length, 'one error object per call');
+    for (const e of errors) assert.ok(e.code === code && e.message === errors[0].message && e.name === 'ShmError', e.message);
+    errors[0].note = 'mine';
+    assert.ok(errors.slice(1).every((e) => e.note === undefined));
+    return errors;
+  };
+
+  it('Channel: dispose() with receives and batches pending', async () => {
+    const { h } = KINDS.Channel.make(2);
+    const rx = Channel.open({ buffer: h.buffer, byteOffset: h.byteOffset });
+    const receives = [rx.receive(), rx.receive(), rx.receiveBatch(4)];
+    rx.dispose();
+    await own(receives, 'ERR_CLOSED');
+    const tx = Channel.open({ buffer: h.buffer, byteOffset: h.byteOffset });
+    h.trySend(0);
+    h.trySend(1);
+    const batches = [tx.sendBatch([2, 3]), tx.sendBatch([4])];
+    tx.dispose();
+    const errors = await own(batches, 'ERR_CLOSED');
+    assert.deepStrictEqual(errors.map((e) => e.sent), [0, 0]);
+    h.dispose();
+  });
+
+  it('MpmcQueue, Stack, PriorityQueue, SpscRing: close() with takes pending', async () => {
+    for (const k of ['MpmcQueue', 'Stack', 'PriorityQueue']) {
+      const { h } = KINDS[k].make(4);
+      const pending = [KINDS[k].takeAsync(h), KINDS[k].takeAsync(h), KINDS[k].takeAsync(h)];
+      h.close();
+      await own(pending, 'ERR_CLOSED');
+    }
+    const ring = SpscRing.create({ buffer: new SharedArrayBuffer(SpscRing.bytesFor(64)), capacity: 64 });
+    const pending = [ring.dequeueAsync(), ring.dequeueAsync(), ring.dequeueAsync()];
+    ring.close();
+    await own(pending, 'ERR_CLOSED');
+  });
+
+  it('Broadcast subscriber: close() with receives pending', async () => {
+    const b = Broadcast.create({ buffer: new SharedArrayBuffer(Broadcast.bytesFor(4, { messageBytes: MESSAGE_BYTES })), capacity: 4, messageBytes: MESSAGE_BYTES });
+    const sub = b.subscribe();
+    const pending = [sub.receive(), sub.receive(), sub.receive()];
+    sub.close();
+    await own(pending, 'ERR_CLOSED');
+    b.close();
+  });
+});

@@ -66,6 +66,24 @@ describe('Pools: handles', () => {
     });
   }
 
+  it('close() with Promise-form calls pending rejects each with an error of its own (one ERR_CLOSED each)', async () => {
+    const asyncTake = { BufferPool: (p) => p.acquireAsync(), ObjectPool: (p) => p.acquireAsync(), MemoryPool: (p) => p.allocateAsync(64) };
+    for (const { Class, shape, bytes, take } of KINDS) {
+      const buffer = new SharedArrayBuffer(bytes());
+      const full = Class.create({ buffer, ...shape });
+      while (full.stats().free > 0) take(full);
+      const pool = Class.open({ buffer });
+      const pending = [1, 2, 3].map(() => asyncTake[Class.name](pool).then(() => assert.fail('resolved'), (e) => e));
+      pool.close();
+      const errors = await Promise.all(pending);
+      assert.strictEqual(new Set(errors).size, errors.length, Class.name);
+      for (const e of errors) assert.ok(e.code === 'ERR_CLOSED' && e.message === errors[0].message, Class.name);
+      errors[0].note = 'mine';
+      assert.ok(errors.slice(1).every((e) => e.note === undefined), Class.name);
+      full.close();
+    }
+  });
+
   withAddon('segments', () => {
     it('a handle opened on another handle\'s buffer keeps sharing the pool after that handle closes', () => {
       const name = uniqueName('pool-held');

@@ -3,7 +3,7 @@
 import {
   Store, Segment, futex, ShmError, NamespaceView, StoreStats, VerifyReport, Mutex, MutexLockResult, RwLock, Condition,
   Semaphore, Barrier, WaitGroup, ConditionWaitResult, BarrierWaitResult, Registry, RegistryEntry, RegistryStats,
-  NamespaceStats, SpscRing, MpmcQueue, Channel, Stack, PriorityQueue, Broadcast, BroadcastSubscriber, BroadcastMessage, BufferPool, PooledBlock, ObjectPool, PooledRecord, MemoryPool, MemoryPoolClass, PersistInfo, PersistRecovery, PersistSync,
+  NamespaceStats, SpscRing, MpmcQueue, Channel, Stack, PriorityQueue, Broadcast, BroadcastSubscriber, BroadcastMessage, ReceiveIterator, BufferPool, PooledBlock, ObjectPool, PooledRecord, MemoryPool, MemoryPoolClass, PersistInfo, PersistRecovery, PersistSync,
   CheckpointReport, BackupReport, PersistFileReport, persist, LatencySnapshot, CompactReport,
 } from '../../index';
 
@@ -319,6 +319,17 @@ void ch.receiveBatch(8).then((ms: unknown[]) => ms.length);
 void (async () => {
   for await (const m of ch) void m;
 })();
+void (async () => {
+  const stop = new AbortController();
+  for await (const m of ch.iterate({ signal: stop.signal })) if (m === 'last') stop.abort();
+  const it: ReceiveIterator<any> = ch.iterate();
+  const pending = it.next();
+  const ended: IteratorReturnResult<undefined> = await it.return();
+  const first: IteratorResult<any, undefined> = await pending;
+  void [ended.done, first.done];
+})();
+// @ts-expect-error iterate() takes a signal only
+ch.iterate({ timeoutMs: 10 });
 ch.close();
 void [sent, ch.closed, ch.tryReceive()];
 ch.dispose();
@@ -330,6 +341,7 @@ const bgot: BroadcastMessage | undefined = bsub.tryReceive();
 void bsub.receive({ timeoutMs: 10 }).then((m: BroadcastMessage) => m.missed + bsub.missed + bsub.lag);
 void (async () => {
   for await (const { value, missed } of bsub) void [value, missed];
+  for await (const { value } of bsub.iterate({ signal: AbortSignal.timeout(10) })) void value;
 })();
 // @ts-expect-error a broadcast needs its capacity
 Broadcast.create({ buffer: new SharedArrayBuffer(1) });
