@@ -988,6 +988,11 @@ export declare class MpmcQueue implements QueueLatency<MpmcQueueLatencyOp> {
   dequeue(timeoutMs?: number): any;
   /** Takes a message after this handle's pending dequeueAsync() calls: call order within one handle. */
   dequeueAsync(options?: QueueWaitOptions): Promise<any>;
+  /**
+   * The message at the head without taking it, after this handle's pending dequeueAsync() calls
+   * took theirs; undefined when empty. A snapshot: another consumer may take it first.
+   */
+  peek(): any;
   /** Enqueues the prefix of `values` there is room for now (claims of up to 64 slots); returns its length. */
   tryEnqueueBatch(values: QueueMessage[]): number;
   /** Enqueues every value in order, waiting for room; ERR_QUEUE_TIMEOUT carries `enqueued`. */
