@@ -250,7 +250,7 @@ export interface LatencySnapshot<Op extends string = LatencyOp> {
 
 /** The operations a queue's latency snapshot times (docs/api.md, "Queue latency"). */
 export type SpscRingLatencyOp = 'tryEnqueue' | 'enqueue' | 'tryDequeue' | 'dequeue' | 'peek' | 'tryDequeueInto' | 'dequeueInto' | 'enqueueAsync' | 'dequeueAsync' | 'dequeueIntoAsync';
-export type MpmcQueueLatencyOp = 'tryEnqueue' | 'enqueue' | 'tryDequeue' | 'dequeue' | 'enqueueAsync' | 'dequeueAsync';
+export type MpmcQueueLatencyOp = 'tryEnqueue' | 'enqueue' | 'tryDequeue' | 'dequeue' | 'peek' | 'enqueueAsync' | 'dequeueAsync';
 export type ChannelLatencyOp = 'trySend' | 'sendSync' | 'tryReceive' | 'receiveSync' | 'send' | 'receive' | 'sendBatch' | 'receiveBatch';
 
 /** Opt-in latency histograms of a queue handle (docs/api.md, "Queue latency"). */

@@ -429,7 +429,7 @@ class MpmcQueue extends RegionHandle {
 Object.defineProperty(MpmcQueue, 'SLOTS_OFFSET', { value: SLOTS, enumerable: true });
 
 // Opt-in latency histograms (lib/msg/latency.js).
-addLatency(MpmcQueue, ['tryEnqueue', 'enqueue', 'tryDequeue', 'dequeue'],
+addLatency(MpmcQueue, ['tryEnqueue', 'enqueue', 'tryDequeue', 'dequeue', 'peek'],
   ['enqueueAsync', 'dequeueAsync']);
 
 module.exports = { MpmcQueue, CLOSED, kWords, kClosable, kPrepare, kPush, kPushPrepared, kPopBatch };
