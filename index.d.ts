@@ -250,7 +250,7 @@ export interface LatencySnapshot<Op extends string = LatencyOp> {
 
 /** The operations a queue's latency snapshot times (docs/api.md, "Queue latency"). */
 export type SpscRingLatencyOp = 'tryEnqueue' | 'enqueue' | 'tryDequeue' | 'dequeue' | 'peek' | 'tryDequeueInto' | 'dequeueInto' | 'enqueueAsync' | 'dequeueAsync' | 'dequeueIntoAsync';
-export type MpmcQueueLatencyOp = 'tryEnqueue' | 'enqueue' | 'tryDequeue' | 'dequeue' | 'enqueueAsync' | 'dequeueAsync';
+export type MpmcQueueLatencyOp = 'tryEnqueue' | 'enqueue' | 'tryDequeue' | 'dequeue' | 'peek' | 'enqueueAsync' | 'dequeueAsync';
 export type ChannelLatencyOp = 'trySend' | 'sendSync' | 'tryReceive' | 'receiveSync' | 'send' | 'receive' | 'sendBatch' | 'receiveBatch';
 
 /** Opt-in latency histograms of a queue handle (docs/api.md, "Queue latency"). */
@@ -990,6 +990,11 @@ export declare class MpmcQueue implements QueueLatency<MpmcQueueLatencyOp> {
   dequeue(timeoutMs?: number): any;
   /** Takes a message after this handle's pending dequeueAsync() calls: call order within one handle. */
   dequeueAsync(options?: QueueWaitOptions): Promise<any>;
+  /**
+   * The message at the head without taking it, after this handle's pending dequeueAsync() calls
+   * took theirs; undefined when empty. A snapshot: another consumer may take it first.
+   */
+  peek(): any;
   /** Enqueues the prefix of `values` there is room for now (claims of up to 64 slots); returns its length. */
   tryEnqueueBatch(values: QueueMessage[]): number;
   /** Enqueues every value in order, waiting for room; ERR_QUEUE_TIMEOUT carries `enqueued`. */

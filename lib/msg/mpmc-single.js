@@ -136,4 +136,45 @@ function popOne(io, repair, wake) {
   }
 }
 
-module.exports = { pushOne, popOne, CLOSED, NONE };
+/**
+ * The message at the head without taking it, or NONE when the queue is empty there (its head slot
+ * not yet published: being written, or never). Slots given up by gone producers are looked past,
+ * as a pop skips them. Read-only, as a seqlock reader: the slot's sequence word says FULL for its
+ * position before the record is read and again after it; a producer writes the slot again only
+ * after a consumer released it, which changes that word, so an unchanged word means the record
+ * read is the message as published (a changed one: the message was taken meanwhile, and the new
+ * head is looked at). What it returns is a snapshot: another party may take it at once.
+ */
+function peekOne(io) {
+  const u32 = io.u32;
+  for (;;) {
+    const head = Atomics.load(u32, HEAD);
+    let pos = head;
+    let at = seqAt(io, pos);
+    let seq = Atomics.load(u32, at);
+    // Past the slots gone producers left (each SKIPPED for its own position), at most a lap.
+    for (let k = 0; k < io.capacity && seq === S.seqOf(pos, SKIPPED); k++) {
+      pos = (pos + 1) >>> 0;
+      at = seqAt(io, pos);
+      seq = Atomics.load(u32, at);
+    }
+    if (seq === S.seqOf(pos, FULL)) {
+      let value;
+      let err = null;
+      try {
+        value = B.readSlot(u32, io.buf, io.messageBytes, at);
+      } catch (e) {
+        err = e; // damage, or a record overwritten while read: the word below tells which
+      }
+      if (Atomics.load(u32, at) !== seq) continue;
+      if (err !== null) throw err;
+      return value;
+    }
+    if (Atomics.load(u32, HEAD) !== head) continue; // taken meanwhile: look at the new head
+    const d = S.diff(seq, S.seqOf(pos, 0));
+    if (d > SKIPPED) throw S.slotAhead(pos, seq); // damage, as a pop reports it
+    return NONE;
+  }
+}
+
+module.exports = { pushOne, popOne, peekOne, CLOSED, NONE };

@@ -20,7 +20,7 @@ const { Spinner, timeoutOf, asyncOptions, timedOut, wakeWaiters } = require('./p
 const { AsyncFifo, endPending } = require('./async-fifo');
 const S = require('./mpmc-slots');
 const B = require('./mpmc-batch');
-const { pushOne, popOne, CLOSED, NONE } = require('./mpmc-single');
+const { pushOne, popOne, peekOne, CLOSED, NONE } = require('./mpmc-single');
 const v = require('../base/validate');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -337,6 +337,20 @@ class MpmcQueue extends RegionHandle {
     return r === NONE ? undefined : r;
   }
 
+  /**
+   * The message the next dequeue would take now, without taking it, or undefined when the queue
+   * is empty (or its first message is still being written). After the handle's pending
+   * dequeueAsync() calls took what they could, as tryDequeue() (undefined while some are left).
+   * A snapshot: with other consumers, the message may be taken by one of them before the caller
+   * looks at it, so what the caller's next dequeue gets may be another message.
+   */
+  peek() {
+    this.usable_();
+    if (!this.#dequeues.drained()) return undefined;
+    const r = peekOne(this.#io);
+    return r === NONE ? undefined : r;
+  }
+
   /** Dequeues, blocking the thread while the queue is empty. ERR_QUEUE_TIMEOUT after timeoutMs. */
   dequeue(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
@@ -415,7 +429,7 @@ class MpmcQueue extends RegionHandle {
 Object.defineProperty(MpmcQueue, 'SLOTS_OFFSET', { value: SLOTS, enumerable: true });
 
 // Opt-in latency histograms (lib/msg/latency.js).
-addLatency(MpmcQueue, ['tryEnqueue', 'enqueue', 'tryDequeue', 'dequeue'],
+addLatency(MpmcQueue, ['tryEnqueue', 'enqueue', 'tryDequeue', 'dequeue', 'peek'],
   ['enqueueAsync', 'dequeueAsync']);
 
 module.exports = { MpmcQueue, CLOSED, kWords, kClosable, kPrepare, kPush, kPushPrepared, kPopBatch };

@@ -53,9 +53,10 @@ describe('queue latency histograms', function () {
     for (let i = 0; i < CAP; i++) assert.strictEqual(q.tryEnqueue(i), true);
     assert.strictEqual(q.tryEnqueue('full'), false);
     assert.throws(() => q.enqueue('full', 5), { code: 'ERR_QUEUE_TIMEOUT' });
+    assert.strictEqual(q.peek(), 0);
     for (let i = 0; i < CAP; i++) assert.strictEqual(q.dequeue(100), i);
     const snap = q.latency({ reset: true });
-    assert.deepStrictEqual(counts(snap), { tryEnqueue: CAP + 1, enqueue: 1, dequeue: CAP });
+    assert.deepStrictEqual(counts(snap), { tryEnqueue: CAP + 1, enqueue: 1, peek: 1, dequeue: CAP });
     // The timed-out enqueue waited about 5 ms: the histogram's max is at least that.
     assert.ok(snap.ops.enqueue.max >= 4e6, `${snap.ops.enqueue.max} ns`);
     assert.deepStrictEqual(counts(q.latency()), {});

@@ -138,6 +138,114 @@ describe('MpmcQueue', () => {
     });
   });
 
+  describe('peek()', () => {
+    it('shows the message the next dequeue takes, without taking it; undefined when empty; across the wrap at 2^32', () => {
+      const q = queue(4, { startPosition: 2 ** 32 - 3 });
+      assert.strictEqual(q.peek(), undefined);
+      for (let i = 0; i < 10; i++) {
+        assert.strictEqual(q.tryEnqueue(`m${i}`), true);
+        assert.strictEqual(q.tryEnqueue({ i }), true);
+        assert.strictEqual(q.peek(), `m${i}`);
+        assert.strictEqual(q.peek(), `m${i}`); // nothing taken
+        assert.strictEqual(q.size, 2);
+        assert.strictEqual(q.tryDequeue(), `m${i}`);
+        assert.deepStrictEqual(q.peek(), { i });
+        assert.deepStrictEqual(q.tryDequeue(), { i });
+        assert.strictEqual(q.peek(), undefined);
+      }
+      q.close();
+      assert.throws(() => q.peek(), (e) => e.code === 'ERR_CLOSED');
+    });
+
+    it('shows nothing of a slot still being written, and looks past a slot given up', async () => {
+      const q = queue(4);
+      q.tryEnqueue('before');
+      const pos = Atomics.load(q[kWords], TAIL);
+      party(q, C.MPMC_INTENT_PRODUCE, pos, process.pid); // a live producer claimed pos, writing
+      Atomics.store(q[kWords], TAIL, pos + 1);
+      q.tryEnqueue('after');
+      assert.strictEqual(q.tryDequeue(), 'before');
+      assert.strictEqual(q.peek(), undefined); // the head is not published yet
+      q.close();
+      // A slot given up (bytes detached while the enqueue waited) between two messages.
+      const r = queue(2, { messageBytes: 16 });
+      r.tryEnqueue('a');
+      r.tryEnqueue('b');
+      const ab = new ArrayBuffer(8);
+      const enqueued = r.enqueueAsync(new Uint8Array(ab)).then(() => null, (e) => e);
+      structuredClone(ab, { transfer: [ab] });
+      assert.strictEqual(r.tryDequeue(), 'a');
+      assert.ok((await enqueued) instanceof TypeError);
+      assert.strictEqual(r.tryEnqueue('c'), false); // the slot given up is still to be passed
+      assert.strictEqual(r.peek(), 'b');
+      assert.strictEqual(r.tryDequeue(), 'b');
+      assert.strictEqual(r.tryEnqueue('c'), true);
+      assert.strictEqual(r.peek(), 'c'); // past the slot given up
+      assert.strictEqual(r.tryDequeue(), 'c');
+      assert.strictEqual(r.peek(), undefined);
+      r.close();
+    });
+
+    it('serves the handle\'s pending dequeueAsync() calls first', async () => {
+      const q = queue(4);
+      const pending = q.dequeueAsync({ timeoutMs: 5000 });
+      const other = MpmcQueue.open({ buffer: q.buffer });
+      other.tryEnqueue('x');
+      other.tryEnqueue('y');
+      assert.strictEqual(q.peek(), 'y'); // 'x' went to the pending call
+      assert.strictEqual(await pending, 'x');
+      assert.strictEqual(q.tryDequeue(), 'y');
+      other.close();
+      q.close();
+    });
+
+    it('never shows a torn message while producers and another consumer run', async function () {
+      this.timeout(60000);
+      const { Worker } = require('worker_threads');
+      const { checkStamped } = require('../helpers/messages');
+      // Large messages in 2 slots: a slot is released and written again for the next lap while a
+      // peek reads it, often; a read the word check did not catch would mix two messages.
+      const bytes = 1 << 16;
+      const q = queue(2, { messageBytes: bytes });
+      const N = 4000;
+      // A worker produces stamped messages; it and this thread take them, this thread peeking too.
+      const src = `
+        const { workerData } = require('worker_threads');
+        const { MpmcQueue } = require(${JSON.stringify(require.resolve('../../index'))});
+        const { nativeMessage } = require(${JSON.stringify(require.resolve('../helpers/messages'))});
+        const q = MpmcQueue.open({ buffer: workerData.buffer });
+        for (let i = 0; i < workerData.n; i++) {
+          q.enqueue(nativeMessage(i, workerData.bytes), 60000);
+          if (i % 2 === 0) q.tryDequeue();
+        }
+        q.close();`;
+      const w = new Worker(src, { eval: true, workerData: { buffer: q.buffer, n: N, bytes } });
+      const done = new Promise((resolve, reject) => { w.once('exit', resolve); w.once('error', reject); });
+      let exited = false;
+      done.then(() => { exited = true; });
+      let peeked = 0;
+      let last = -1;
+      while (!exited) {
+        const m = q.peek();
+        if (m !== undefined) {
+          const i = checkStamped(m);
+          assert.ok(i >= 0, 'a torn message');
+          peeked++;
+        }
+        const t = q.tryDequeue();
+        if (t !== undefined) {
+          const i = checkStamped(t);
+          assert.ok(i > last, `${i} after ${last}`);
+          last = i;
+        }
+        if (m === undefined && t === undefined) await new Promise((r) => setImmediate(r));
+      }
+      assert.strictEqual(await done, 0);
+      assert.ok(peeked > 0);
+      q.close();
+    });
+  });
+
   describe('bytes that change after they were given', () => {
     // Bytes given to a waiting enqueue stay the caller's: they may be transferred (detached) or
     // their buffer resized before the enqueue takes a slot for them.

@@ -6,8 +6,9 @@ const { spawn } = require('child_process');
 const { Worker } = require('worker_threads');
 const { SpscRing, Segment, ShmError } = require('../../index');
 const { addon } = require('../../lib/base/native');
-const { uniqueName, removeShm, runNode } = require('../helpers/process');
-const { seqOf, nativeSeq, nativeFill, nativeMessage } = require('../helpers/messages');
+const { uniqueName, removeShm, runNode, spawnChild, until } = require('../helpers/process');
+const { Scoreboard } = require('../helpers/scoreboard');
+const { numbered, seqOf, nativeSeq, nativeFill, nativeMessage } = require('../helpers/messages');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'children', 'msg-child.js');
 const withAddon = addon ? describe : describe.skip;
@@ -415,6 +416,68 @@ describe('SpscRing', () => {
       } finally {
         r.close();
         removeShm(name);
+      }
+    });
+
+    // docs/api.md, SpscRing: a consumer that dies in the middle of a dequeue leaves the ring
+    // holding exactly the messages not yet released, and a new consumer continues. A consumer
+    // marks a message received once its dequeue returned, so one killed after releasing a message
+    // and before marking it took that message with it (at most one per kill); one killed before
+    // releasing it left it for the next consumer. Never a message twice, never one skipped.
+    it('consumers killed with SIGKILL at random moments while busy: each new consumer continues, every message received once but at most one per kill', async function () {
+      this.timeout(120000);
+      const name = uniqueName('spsc-consumer-kill');
+      const bName = uniqueName('spsc-consumer-kill-board');
+      const kills = 6;
+      const N = 1 << 21; // more messages than the test sends
+      // A ring of some 80000 messages: a backlog the consumer works on even while the test's
+      // thread does not run.
+      const r = SpscRing.create({ name, capacity: 1 << 20 });
+      const seg = Segment.create({ name: bName, size: Scoreboard.bytesFor(N) });
+      const board = new Scoreboard(seg.buffer);
+      try {
+        let next = 0; // the number of the next message the test sends
+        // The test's thread keeps the ring from running empty: the consumer never waits long.
+        const produce = () => {
+          for (let j = 0; j < 512 && next < N && r.tryEnqueue(numbered(0, next)); j++) next++;
+        };
+        let busy = 0;
+        for (let k = 0; k < kills; k++) {
+          const c = spawnChild(CHILD, ['spsc-consume-marked', name, bName]);
+          const started = board.receivedCount();
+          await until(() => { produce(); return board.receivedCount() > started; }, 'a consumer running', 60000);
+          const busyUntil = Date.now() + 10 + Math.floor(Math.random() * 40);
+          while (Date.now() < busyUntil) produce();
+          if (r.size > 0) busy++; // it had messages to take: not asleep on an empty ring
+          c.c.kill('SIGKILL');
+          const e = await c.exited;
+          assert.strictEqual(e.signal, 'SIGKILL', e.err);
+        }
+        // The last new consumer is the test's thread: it takes the rest, in order.
+        let last = -1;
+        for (let id = 0; id < N; id++) if (board.received[id] > 0) last = id;
+        let m;
+        while ((m = r.tryDequeue()) !== undefined) {
+          const i = seqOf(m);
+          assert.ok(i > last, `${i} after ${last}`);
+          board.markReceived((last = i));
+        }
+        assert.strictEqual(last, next - 1); // nothing left behind, nothing skipped at the end
+        let lost = 0;
+        for (let id = 0; id < next; id++) {
+          assert.ok(board.received[id] <= 1, `message ${id} received ${board.received[id]} times`);
+          lost += board.received[id] === 0 ? 1 : 0;
+        }
+        for (let id = next; id < N; id++) assert.strictEqual(board.received[id], 0);
+        console.log(`      ${kills} consumers killed (${busy} with messages queued): ${next} messages sent, ` +
+          `${lost} taken by a killed consumer unmarked`);
+        assert.ok(lost <= kills, `${lost} messages missing after ${kills} kills`);
+        assert.strictEqual(busy, kills); // each was killed busy, with messages to take
+      } finally {
+        r.close();
+        seg.close();
+        removeShm(name);
+        removeShm(bName);
       }
     });
   });

@@ -51,11 +51,11 @@ for (const [kind, K] of Object.entries(KINDS)) {
         names = [];
       });
 
-      function setup(total, capacity) {
+      function setup(total, capacity, messageBytes = 16) {
         const name = uniqueName(kind);
         const bName = uniqueName(`${kind}-board`);
         names.push(name, bName);
-        const s = K.Class.create({ name, capacity, messageBytes: 16 });
+        const s = K.Class.create({ name, capacity, messageBytes });
         const seg = Segment.create({ name: bName, size: Scoreboard.bytesFor(total) });
         return { s, name, bName, seg, board: new Scoreboard(seg.buffer) };
       }
@@ -131,57 +131,84 @@ for (const [kind, K] of Object.entries(KINDS)) {
         s.close();
         seg.close();
       });
+      // A party is killed in the middle of an operation only if it is running then, not asleep
+      // on a full (empty) structure, so the other side keeps going while the test waits and kills:
+      // the test's thread pushes for the poppers, and a worker thread (with the test's thread)
+      // pops for the pushers. The messages are large (1 MiB), so that writing one into its node
+      // or reading it out, while the party holds the node (the mutex, in a priority queue), is
+      // most of what a running party does. A round can still miss (a kill between two
+      // operations), so the recovery is asserted over all the rounds, for a stack's poppers.
       it('10 rounds of kill -9 of a busy pusher and of a busy popper: every node comes back, nothing duplicated', async function () {
         this.timeout(240000);
         const rounds = 10;
-        const n = 200000; // more than a pusher sends before it is killed
-        const { s, name, bName, seg, board } = setup(2 * rounds * n, 16);
-        const delay = () => 20 + Math.floor(Math.random() * 150);
+        const n = 20000; // more than a party passes before it is killed
+        const bytes = 1 << 20;
+        const { s, name, bName, seg, board } = setup(2 * rounds * n, 8, bytes);
+        const delay = () => 10 + Math.floor(Math.random() * 40);
+        // Takes what is there (a structure's worth at most: a pusher may keep up).
         const drainHere = () => {
           let m;
-          while ((m = K.drain(s)) !== undefined) board.markReceived(producerOf(m) * n + seqOf(m));
+          for (let j = 0; j < s.capacity && (m = K.drain(s)) !== undefined; j++) board.markReceived(producerOf(m) * n + seqOf(m));
         };
-        // Pushers killed in the middle of their stream (a random moment after their first item
-        // arrived); the test's thread pops meanwhile.
-        for (let k = 0; k < rounds; k++) {
-          const before = board.receivedCount();
-          const p = child([kind, name, bName, 'push', k, n]);
-          await until(() => { drainHere(); return board.receivedCount() > before; }, 'a pusher running', 60000);
-          const stopAt = Date.now() + delay();
-          await until(() => { drainHere(); return Date.now() > stopAt; }, 'the moment', 60000);
-          p.c.kill('SIGKILL');
-          await p.exited;
-          drainHere();
-        }
+        // The poppers' messages: numbered(k, i) and zeros, `bytes` in all, in one Buffer the push
+        // copies. A pop allocates its Buffer, so the popper is the slower side and the structure
+        // stays full: the popper never waits.
+        const message = Buffer.alloc(bytes);
+        const numberedBytes = (k, i) => {
+          numbered(k, i).copy(message);
+          return message;
+        };
+        const lostOf = () => (kind === 'stack' ? s.lost : { rebuilds: s.rebuilds });
         // Poppers killed in the middle of their stream; the test's thread pushes meanwhile.
-        for (let k = rounds; k < 2 * rounds; k++) {
+        for (let k = 0; k < rounds; k++) {
           const before = board.receivedCount();
           const c = child([kind, name, bName, 'pop', n]);
           let i = 0;
-          let stopAt = Infinity;
-          const giveUpAt = Date.now() + 60000;
-          while (Date.now() < stopAt) {
-            if (Date.now() > giveUpAt) throw new Error('the popper did not start within 60 s');
-            if (stopAt === Infinity && board.receivedCount() > before) stopAt = Date.now() + delay();
-            if (K.push(s, numbered(k, i), i)) board.markProduced(k * n + i++);
-            else await new Promise((r) => setImmediate(r));
-          }
+          const pushHere = () => {
+            for (let j = 0; j < s.capacity && K.push(s, numberedBytes(k, i), i); j++) board.markProduced(k * n + i++);
+          };
+          await until(() => { pushHere(); return board.receivedCount() > before; }, 'a popper running', 60000);
+          const stopAt = Date.now() + delay();
+          while (Date.now() < stopAt) pushHere();
           c.c.kill('SIGKILL');
-          await c.exited;
+          assert.strictEqual((await c.exited).signal, 'SIGKILL');
         }
+        const afterPoppers = lostOf();
+        // Pushers killed in the middle of their stream; a worker pops until the board's stop word,
+        // and the test's thread too.
+        const popper = worker({ kind, name, boardName: bName, mode: 'pop', args: [n] });
+        for (let k = rounds; k < 2 * rounds; k++) {
+          const p = child([kind, name, bName, 'push', k, n, bytes]);
+          await until(() => { drainHere(); return board.produced[k * n] === 1; }, 'a pusher running', 60000);
+          const stopAt = Date.now() + delay();
+          while (Date.now() < stopAt) drainHere();
+          p.c.kill('SIGKILL');
+          assert.strictEqual((await p.exited).signal, 'SIGKILL');
+        }
+        await until(() => { drainHere(); return K.empty(s); }, 'drained', 60000);
+        board.stop();
+        await popper.result;
         drainHere();
         // Taking the gone parties' nodes back finishes a push one of them announced: its message
         // is then on the stack, to be taken like any other.
         K.settle(s);
         drainHere();
         const t = board.tally();
-        const counters = kind === 'stack' ? s.lost : { rebuilds: s.rebuilds };
-        console.log(`      ${label}: ${rounds} pushers and ${rounds} poppers killed: ${t.received} received, ${t.lost} lost, ` +
-          `${t.duplicated} duplicated, ${t.unmarked} received but not marked pushed; ${JSON.stringify(counters)}`);
+        const counters = lostOf();
+        console.log(`      ${label}: ${rounds} poppers and ${rounds} pushers killed: ${t.received} received, ${t.lost} lost, ` +
+          `${t.duplicated} duplicated, ${t.unmarked} received but not marked pushed; ${JSON.stringify(counters)} ` +
+          `(${JSON.stringify(afterPoppers)} after the poppers' rounds)`);
         assert.strictEqual(t.duplicated, 0);
         assert.ok(t.lost <= rounds, `lost ${t.lost}`);
         assert.ok(t.unmarked <= rounds, `unmarked ${t.unmarked}`);
-        if (kind === 'stack') assert.ok(s.lost.pushes <= rounds && s.lost.pops <= rounds, JSON.stringify(s.lost));
+        if (kind === 'stack') {
+          assert.ok(s.lost.pushes <= rounds && s.lost.pops <= rounds, JSON.stringify(s.lost));
+          // The recovery ran: nodes dead poppers held in the middle of a pop were taken back. A
+          // popper is killed there nearly always (its pop allocates the 1 MiB Buffer it returns
+          // while holding the node); a pusher's write is a copy the kill lands in only now and
+          // then, so its count is reported, not required.
+          assert.ok(afterPoppers.pops >= 1, JSON.stringify(afterPoppers));
+        }
         assert.ok(K.empty(s));
         // Exact once the others are still: the stack's `size` is the depth of its top node, and
         // the priority queue's count is kept under its mutex.

@@ -26,6 +26,16 @@ const seqOfText = (m) => Number(m.slice(0, m.indexOf(':')));
 const numberedText = (p, i) => `${p}.${i}.${'abcdefgh'.repeat(5).slice(0, (i * 11) % 40)}${i % 7 === 3 ? '\u00e9' : ''}`;
 const textField = (m, k) => Number(m.split('.', 2)[k]);
 
+// paddedText(p, i, bytes): the numbers of numberedText() followed by ASCII letters up to `bytes`
+// bytes in all: a large message, whose copy into and out of a slot is most of an enqueue or a
+// dequeue (the kill tests aim at that copy); producerOf() and seqOf() read it.
+let padding = '';
+function paddedText(p, i, bytes) {
+  const head = `${p}.${i}.`;
+  if (padding.length < bytes) padding = 'x'.repeat(bytes);
+  return head + padding.slice(0, bytes - head.length);
+}
+
 const producerOf = (m) => (typeof m === 'string' ? textField(m, 0) : m.readUInt32LE(PRODUCER_AT));
 const seqOf = (m) => (typeof m === 'string' ? textField(m, 1) : m.readUInt32LE(SEQ_AT));
 const nativeSeq = (m) => m.readUInt32LE(0);
@@ -48,4 +58,4 @@ function checkStamped(m) {
   return i;
 }
 
-module.exports = { numbered, numberedText, textOf, seqOfText, producerOf, seqOf, nativeSeq, nativeFill, nativeMessage, checkStamped, stamped: nativeMessage };
+module.exports = { numbered, numberedText, paddedText, textOf, seqOfText, producerOf, seqOf, nativeSeq, nativeFill, nativeMessage, checkStamped, stamped: nativeMessage };

@@ -4,8 +4,11 @@
 // a stop word, a received counter and one byte per message id in a `received` and a `produced`
 // table. Message ids: producer p sends p * perProducer + i for i in 0..perProducer-1, as
 // numbered(p, i) (helpers/messages.js).
-//   node mpmc-child.js produce <queue> <board> <p> <perProducer>
-//       marks each id produced after its enqueue returned; prints "done"
+//   node mpmc-child.js produce <queue> <board> <p> <perProducer> [bytes [buffer]]
+//       marks each id produced after its enqueue returned; prints "done". With `bytes`, the
+//       messages are large, so that the copy into the slot is most of what the producer does:
+//       paddedText(p, i, bytes) (helpers/messages.js), or with `buffer` numbered(p, i) followed by
+//       zeros up to `bytes` (one Buffer, rewritten: the enqueue copies it before it returns)
 //   node mpmc-child.js produce-batch <queue> <board> <p> <perProducer>
 //       the same with enqueueBatch() of 1 to 32 messages, marked after the batch returned
 //   node mpmc-child.js produce-batch-text <queue> <board> <p> <perProducer>
@@ -30,12 +33,19 @@
 // messages in the order received).
 const { isMainThread, parentPort, workerData } = require('worker_threads');
 const { MpmcQueue, Channel, Segment } = require('../../../index');
-const { numbered, numberedText, producerOf, seqOf } = require('../messages');
+const { numbered, numberedText, paddedText, producerOf, seqOf } = require('../messages');
 const { Scoreboard } = require('../scoreboard');
 
-function produce(q, board, p, perProducer) {
+function produce(q, board, p, perProducer, bytes = 0, asBuffer = false) {
+  const padded = asBuffer ? Buffer.alloc(bytes) : null;
+  const message = (i) => {
+    if (bytes === 0) return numbered(p, i);
+    if (padded === null) return paddedText(p, i, bytes);
+    numbered(p, i).copy(padded);
+    return padded;
+  };
   for (let i = 0; i < perProducer; i++) {
-    q.enqueue(numbered(p, i), 60000);
+    q.enqueue(message(i), 60000);
     board.markProduced(p * perProducer + i);
   }
 }
@@ -159,7 +169,7 @@ if (isMainThread && process.argv[2] === 'channel-send') {
   const seg = Segment.open({ name: boardName });
   const board = new Scoreboard(seg.buffer);
   if (mode === 'produce' || mode === 'produce-batch' || mode === 'produce-batch-text') {
-    if (mode === 'produce') produce(q, board, Number(rest[0]), Number(rest[1]));
+    if (mode === 'produce') produce(q, board, Number(rest[0]), Number(rest[1]), Number(rest[2] || 0), rest[3] === 'buffer');
     else produceBatches(q, board, Number(rest[0]), Number(rest[1]), mode === 'produce-batch-text');
     process.stdout.write('done\n');
   } else if (mode === 'consume' || mode === 'consume-batch') {

@@ -7,12 +7,18 @@
 //   node msg-child.js spsc-produce-batch <name> <count> [first]   the same with enqueueBatch(),
 //                                                             batches of 1..64 messages
 //   node msg-child.js spsc-consume <name> <count>            dequeue count, print "sum <s>"
+//   node msg-child.js spsc-consume-marked <name> <board>     dequeue until killed, each message's
+//                                                             number in increasing order, marked
+//                                                             received on the scoreboard in segment
+//                                                             <board> (helpers/scoreboard.js) once
+//                                                             its dequeue returned
 // As a worker: workerData { mode, buffer, byteOffset, count } with the same modes plus
 // 'spsc-block' (dequeue() with no timeout on an empty ring: waits until terminated) and
 // 'spsc-produce-text' (enqueueBatch() of textOf(i) for i in 0..count-1, batches of 1..64).
 const { isMainThread, parentPort, workerData } = require('worker_threads');
-const { SpscRing } = require('../../../index');
+const { SpscRing, Segment } = require('../../../index');
 const { numbered, textOf, seqOf } = require('../messages');
+const { Scoreboard } = require('../scoreboard');
 
 function produce(ring, count, first, progress) {
   for (let i = first; i < count; i++) {
@@ -56,6 +62,13 @@ if (isMainThread) {
     process.stdout.write('done\n');
   } else if (mode === 'spsc-consume') {
     process.stdout.write(`sum ${consume(ring, Number(count))}\n`);
+  } else if (mode === 'spsc-consume-marked') {
+    const board = new Scoreboard(Segment.open({ name: count }).buffer);
+    for (let last = -1; ;) {
+      const n = seqOf(ring.dequeue(60000));
+      if (n <= last) throw new Error(`out of order: ${n} after ${last}`);
+      board.markReceived((last = n));
+    }
   } else {
     throw new Error(`unknown mode ${mode}`);
   }

@@ -6,13 +6,15 @@
 // priority i % LEVELS in a priority queue.
 //   node stack-child.js <kind> <name> <board> threads <perProducer> <first p>
 //       starts a pusher worker (p = first p) and a popper worker; prints "done" when both ended
-//   node stack-child.js <kind> <name> <board> push <p> <perProducer>      prints "done"
+//   node stack-child.js <kind> <name> <board> push <p> <perProducer> [bytes]   prints "done"
+//       with `bytes`, the messages are paddedText(p, i, bytes) (helpers/messages.js): large, so
+//       that writing one into its node is most of what the pusher does
 //   node stack-child.js <kind> <name> <board> pop <perProducer>           prints "count <n>"
 // A popper pops until the stop word is set and marks each id received; in a priority queue it
 // also checks that the messages of one pusher with one priority arrive in the order sent.
 const { isMainThread, parentPort, workerData, Worker } = require('worker_threads');
 const { Stack, PriorityQueue, Segment } = require('../../../index');
-const { numbered, producerOf, seqOf } = require('../messages');
+const { numbered, paddedText, producerOf, seqOf } = require('../messages');
 const { Scoreboard } = require('../scoreboard');
 
 const LEVELS = 8;
@@ -21,10 +23,11 @@ function openOf(kind, where) {
   return kind === 'stack' ? Stack.open(where) : PriorityQueue.open(where);
 }
 
-function push(kind, s, board, p, perProducer) {
+function push(kind, s, board, p, perProducer, bytes = 0) {
   for (let i = 0; i < perProducer; i++) {
-    if (kind === 'stack') s.push(numbered(p, i), 60000);
-    else s.enqueue(numbered(p, i), i % LEVELS, 60000);
+    const m = bytes > 0 ? paddedText(p, i, bytes) : numbered(p, i);
+    if (kind === 'stack') s.push(m, 60000);
+    else s.enqueue(m, i % LEVELS, 60000);
     board.markProduced(p * perProducer + i);
   }
 }
@@ -57,7 +60,7 @@ function run(kind, where, boardBuffer, mode, args) {
   const s = openOf(kind, where);
   const board = new Scoreboard(boardBuffer);
   let out = 'done';
-  if (mode === 'push') push(kind, s, board, args[0], args[1]);
+  if (mode === 'push') push(kind, s, board, args[0], args[1], args[2] || 0);
   else if (mode === 'pop') out = `count ${pop(kind, s, board, args[0])}`;
   else if (mode === 'block') {
     parentPort.postMessage('waiting');
