@@ -247,22 +247,18 @@ Status Store::JoinFreed(uint32_t start, uint32_t end, uint32_t* joined) noexcept
     Unlock(&alloc_->lock, held);
     return layout::kOk;
   }
-  // Every block is linked, as the walk above saw: each unlink succeeds. The units taken that were
-  // not free large blocks already lower freedUnits, the hint of freed space no merge took in yet.
-  uint32_t fresh = 0;
+  // Every block is linked, as the walk above saw: each unlink succeeds. freedUnits keeps the
+  // units taken: a write whose run breaks after a join of part of it still runs the batches the
+  // hint asks for (a join merges what one write freed in a row, not what is scattered).
   for (u = start; u < end;) {
     const uint32_t f = AtomicLoad(&EntryAt(u)->flags);
-    const uint32_t cls = ClassOfFlags(f);
     const uint32_t size = BlockUnitsOf(base_, u, f);
-    if (cls != kLargeClass) fresh += size;
-    UnlinkFree(pool_, u, cls, top);
+    UnlinkFree(pool_, u, ClassOfFlags(f), top);
     u += size;
   }
   // units before flags: a walk without the lock meets only block starts.
   AtomicStore(&FreeAt(base_, start)->units, end - start);
   PushFree(pool_, start, kLargeClass);
-  const uint32_t freed = AtomicLoad(&alloc_->freedUnits);
-  AtomicStore(&alloc_->freedUnits, freed > fresh ? freed - fresh : 0u);
   AtomicAdd(&compact_->wraps, 1);
   const uint32_t cursor = AtomicLoad(&compact_->cursor);
   if (cursor > start && cursor < end) AtomicStore(&compact_->cursor, start);

@@ -294,9 +294,11 @@ class Store {
     bool drained = false;
     bool nothingToEvict = false;
     bool classCut = false;  // the search for the write's class stopped at EVICT_CLASS_STEPS
-    // The run of free blocks its evictions of any class left (JoinRemoved).
+    // The run of free blocks its evictions of any class left, of which the first runJoined units
+    // are one block already (JoinRemoved).
     uint32_t runStart = 0;
     uint32_t runUnits = 0;
+    uint32_t runJoined = 0;
   };
   // Allocates and fills the large block of a value of n bytes (write.cpp).
   Status PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_t* unit,

@@ -282,7 +282,7 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
 // After an eviction of any class: the write's run, the free blocks its evictions left in a row
 // (the hand walks the pool in address order, so they mostly lie side by side), grows by the block
 // it freed, its value's large block and the holes around it; once the run could hold `units` it
-// becomes one free block (JoinFreed), and the allocation is retried (format.md §8, "Making room",
+// becomes one free block (JoinFreed, in steps for a long run), and the allocation is retried (format.md §8, "Making room",
 // joined runs). Without joins, evicted blocks sit apart on their class's lists until a batch of
 // compaction steps, which starts at the compaction cursor, not where the hand freed them, merges
 // them: a large value took far more evictions than its size, or was refused. Nothing changes
@@ -298,13 +298,19 @@ Status Store::JoinRemoved(RoomState* room, uint32_t units, bool* retry) noexcept
     // large value's block is allocated before its entry's).
     const uint32_t l = removedLarge_;
     room->runStart = l != 0 && l < u && FreeAfter(l) > u ? l : u;
+    room->runJoined = 0;
   }
   room->runUnits = FreeAfter(u) - room->runStart;
-  if (room->runUnits < units) return layout::kOk;
+  // A join walks the run under the allocator lock: one at least every COMPACT_STEP_UNITS units
+  // (what a compaction step's window walks), so that a run for a value of many MiB never holds
+  // the lock for a walk of the whole run. The part joined is one block the next walk steps over.
+  const bool enough = room->runUnits >= units;
+  if (!enough && room->runUnits - room->runJoined < layout::kCompactStepUnits) return layout::kOk;
   uint32_t joined = 0;
   const Status s = JoinFreed(room->runStart, room->runStart + room->runUnits, &joined);
-  room->runUnits = 0;
-  *retry = joined >= units;
+  room->runJoined = enough ? 0u : joined;
+  if (room->runJoined == 0) room->runUnits = 0;
+  *retry = enough && joined >= units;
   return s;
 }
 

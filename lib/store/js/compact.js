@@ -232,21 +232,18 @@ function joinFreed(e, start, end) {
     e.locks.release(ALLOC_LOCK);
     return 0;
   }
-  // Every block is linked, as the walk above saw: each unlink succeeds. The units taken that were
-  // not free large blocks already lower freedUnits, the hint of freed space no merge took in yet.
-  let fresh = 0;
+  // Every block is linked, as the walk above saw: each unlink succeeds. freedUnits keeps the
+  // units taken: a write whose run breaks after a join of part of it still runs the batches the
+  // hint asks for (a join merges what one write freed in a row, not what is scattered).
   for (u = start; u < end;) {
     const f = Atomics.load(u32, u * UNIT_WORDS + E.FLAGS);
-    const cls = chain.classOf(f);
     const size = large.blockUnits(e, u, f);
-    if (cls !== large.LARGE_CLASS) fresh += size;
-    unlinkFree(e, u, cls, top);
+    unlinkFree(e, u, chain.classOf(f), top);
     u += size;
   }
   // units before flags: a walk without the lock meets only block starts.
   Atomics.store(u32, start * UNIT_WORDS + W.FREE_BLOCK.UNITS, end - start);
   push(e, start, large.LARGE_CLASS);
-  u32[FREED_UNITS] = Math.max(0, u32[FREED_UNITS] - fresh);
   Atomics.add(u32, CS.WRAPS, 1);
   const cursor = Atomics.load(u32, CS.CURSOR);
   if (cursor > start && cursor < end) Atomics.store(u32, CS.CURSOR, start);

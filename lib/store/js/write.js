@@ -221,7 +221,8 @@ function stageValue(e, s, kl) {
 // removed; evictions: the searches it ran, evictedUnits: the units its removals freed (mayEvict);
 // compacted: the batches of compaction steps it ran; nothingToEvict: a search for its class passed
 // over no entry of a smaller class it could have removed, so no search for any class runs.
-// runStart, runUnits: the run of free blocks its evictions of any class left (joinRemoved).
+// runStart, runUnits: the run of free blocks its evictions of any class left, of which the first
+// runJoined units are one block already (joinRemoved).
 function setState(state, need, anyClass) {
   state.evictions = 0;
   state.compacted = 0;
@@ -233,6 +234,7 @@ function setState(state, need, anyClass) {
   state.nothingToEvict = false;
   state.runStart = 0;
   state.runUnits = 0;
+  state.runJoined = 0;
   state.classCut = false;
   state.need = need;
   return state;
@@ -332,7 +334,7 @@ function wholeSearch(e, cls, state) {
 // After an eviction of any class: the set's run, the free blocks its evictions left in a row (the
 // hand walks the pool in address order, so they mostly lie side by side), grows by the block it
 // freed, its value's large block and the holes around it; once the run could hold `units` it
-// becomes one free block (joinFreed), and the allocation is retried (format.md §8, "Making room",
+// becomes one free block (joinFreed, in steps for a long run), and the allocation is retried (format.md §8, "Making room",
 // joined runs). Without joins, evicted blocks sit apart on their class's lists until a batch of
 // compaction steps, which starts at the compaction cursor, not where the hand freed them, merges
 // them: a large value took far more evictions than its size, or was refused. Nothing changes
@@ -347,12 +349,18 @@ function joinRemoved(e, state, units) {
     // large value's block is allocated before its entry's).
     const l = e.removedLarge;
     state.runStart = l !== 0 && l < u && freeAfter(e, l) > u ? l : u;
+    state.runJoined = 0;
   }
   state.runUnits = freeAfter(e, u) - state.runStart;
-  if (state.runUnits < units) return false;
+  // A join walks the run under the allocator lock: one at least every COMPACT_STEP_UNITS units
+  // (what a compaction step's window walks), so that a run for a value of many MiB never holds
+  // the lock for a walk of the whole run. The part joined is one block the next walk steps over.
+  const enough = state.runUnits >= units;
+  if (!enough && state.runUnits - state.runJoined < C.COMPACT_STEP_UNITS) return false;
   const joined = joinFreed(e, state.runStart, state.runStart + state.runUnits);
-  state.runUnits = 0;
-  return joined >= units;
+  state.runJoined = enough || joined === 0 ? 0 : joined;
+  if (state.runJoined === 0) state.runUnits = 0;
+  return enough && joined >= units;
 }
 
 // The hand removed an entry for the set, freeing `freed` units: retry its allocation.
