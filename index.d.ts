@@ -1261,6 +1261,8 @@ export interface ReceiveIterator<T> extends AsyncIterableIterator<T> {
   /** Ends the iteration as return() does, and rejects with `e`. */
   throw(e?: unknown): Promise<IteratorResult<T, undefined>>;
   [Symbol.asyncIterator](): ReceiveIterator<T>;
+  /** return(), for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** An MPMC queue that can be closed, with Go's semantics (docs/api.md, Channel). */

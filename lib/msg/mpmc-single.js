@@ -139,13 +139,14 @@ function popOne(io, repair, wake) {
 /**
  * The message at the head without taking it, or NONE when the queue is empty there (its head slot
  * not yet published: being written, or never). Slots given up by gone producers are looked past,
- * as a pop skips them. Read-only, as a seqlock reader: the slot's sequence word says FULL for its
+ * as a pop skips them, and a head slot a gone producer claimed is given up by repair(), as a pop
+ * does. Otherwise read-only, as a seqlock reader: the slot's sequence word says FULL for its
  * position before the record is read and again after it; a producer writes the slot again only
  * after a consumer released it, which changes that word, so an unchanged word means the record
  * read is the message as published (a changed one: the message was taken meanwhile, and the new
  * head is looked at). What it returns is a snapshot: another party may take it at once.
  */
-function peekOne(io) {
+function peekOne(io, repair) {
   const u32 = io.u32;
   for (;;) {
     const head = Atomics.load(u32, HEAD);
@@ -173,6 +174,9 @@ function peekOne(io) {
     if (Atomics.load(u32, HEAD) !== head) continue; // taken meanwhile: look at the new head
     const d = S.diff(seq, S.seqOf(pos, 0));
     if (d > SKIPPED) throw S.slotAhead(pos, seq); // damage, as a pop reports it
+    // Claimed and not published: by a producer that is gone, repair() gives it up (at most once
+    // per its period, as for a pop), and the message behind it is looked at.
+    if (d === 0 && repair()) continue;
     return NONE;
   }
 }

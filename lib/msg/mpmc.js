@@ -347,7 +347,7 @@ class MpmcQueue extends RegionHandle {
   peek() {
     this.usable_();
     if (!this.#dequeues.drained()) return undefined;
-    const r = peekOne(this.#io);
+    const r = peekOne(this.#io, this.#repair);
     return r === NONE ? undefined : r;
   }
 

@@ -145,6 +145,13 @@ class AsyncFifo {
     const none = this.#none;
     while (this.#head !== null) {
       const op = this.#head;
+      // Aborted, its listener not run yet: several calls that share one signal leave one at a
+      // time, and the first to leave serves the next, whose abort is then only pending. It takes
+      // nothing (a message, a lock) it would then drop.
+      if (op.signal?.aborted) {
+        this.#finish(op, false, op.signal.reason);
+        continue;
+      }
       const expired = op.deadline !== Infinity && op.deadline <= performance.now();
       if (expired && !lastTry) {
         this.#finish(op, true, none);

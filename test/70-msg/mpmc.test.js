@@ -318,6 +318,22 @@ describe('MpmcQueue', () => {
       }
     });
 
+    it('peek() gives up a head slot a gone producer claimed, as a dequeue does, and shows the message behind it', async () => {
+      const q = queue(4);
+      const pos = Atomics.load(q[kWords], TAIL);
+      party(q, C.MPMC_INTENT_PRODUCE, pos, exitedPid());
+      Atomics.store(q[kWords], TAIL, pos + 1); // claimed, never written
+      q.tryEnqueue('after');
+      // The repair look is rate-limited: peek() within a few of its periods.
+      const until = Date.now() + 5000;
+      let seen;
+      while ((seen = q.peek()) === undefined && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+      assert.strictEqual(seen, 'after');
+      assert.deepStrictEqual(q.skipped, { writes: 1, reads: 0 });
+      assert.strictEqual(q.tryDequeue(), 'after');
+      q.close();
+    });
+
     it('a slot claimed by a consumer that is gone is released: producers reuse it, one message lost', () => {
       const q = queue(2);
       q.tryEnqueue('taken by the dead');
