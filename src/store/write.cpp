@@ -282,12 +282,13 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
 // After an eviction of any class: the write's run, the free blocks its evictions left in a row
 // (the hand walks the pool in address order, so they mostly lie side by side), grows by the block
 // it freed, its value's large block and the holes around it; once the run could hold `units` it
-// becomes one free block (JoinFreed, in steps for a long run), and the allocation is retried (format.md §8, "Making room",
-// joined runs). Without joins, evicted blocks sit apart on their class's lists until a batch of
-// compaction steps, which starts at the compaction cursor, not where the hand freed them, merges
-// them: a large value took far more evictions than its size, or was refused. Nothing changes
-// before the join: a run that breaks (the hand kept entries between, marked or pinned) leaves its
-// blocks on their lists, for the batches' moves to fill. As lib/store/js/write.js joinRemoved.
+// becomes one free block (JoinFreed, in steps for a long run), and the allocation is retried
+// (format.md §8, "Making room", joined runs). Without joins, evicted blocks sit apart on their
+// class's lists until a batch of compaction steps, which starts at the compaction cursor, not where
+// the hand freed them, merges them: a large value took far more evictions than its size, or was
+// refused. Nothing changes before the join: a run that breaks (the hand kept entries between,
+// marked or pinned) leaves its blocks on their lists, for the batches' moves to fill. As
+// lib/store/js/write.js joinRemoved.
 Status Store::JoinRemoved(RoomState* room, uint32_t units, bool* retry) noexcept {
   *retry = false;
   const uint32_t u = removedUnit_;
