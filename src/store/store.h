@@ -299,6 +299,8 @@ class Store {
     uint32_t runStart = 0;
     uint32_t runUnits = 0;
     uint32_t runJoined = 0;
+    // The units its last-resort batches covered (SweepFor).
+    uint64_t swept = 0;
   };
   // Allocates and fills the large block of a value of n bytes (write.cpp).
   Status PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_t* unit,
@@ -316,6 +318,7 @@ class Store {
   // bound: one search for the class over the whole pool (*retry when it removed an entry).
   Status JoinRemoved(RoomState* room, uint32_t units, bool* retry) noexcept;
   Status WholeSearch(uint32_t cls, RoomState* room, bool* retry) noexcept;
+  Status SweepFor(uint32_t units, RoomState* room, bool* retry) noexcept;
   // compact.cpp: a step run by a write, counted in idleUnits_ (*changed: its moves and merges);
   // after a successful set, one step every AUTO_COMPACT_EVERY sets when the free space is
   // fragmented (format.md §8).

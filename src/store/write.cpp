@@ -267,7 +267,7 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
   }
   // A write that evicted nothing has nothing of its own to bring together: it refuses at once (a
   // store where nothing may be evicted, or all of it is pinned).
-  if (room->removed == 0) return layout::kOk;
+  if (room->removed == 0) return SweepFor(units, room, retry);
   if (!room->drained) {
     // The batches run once nothing is left to evict (or the set evicted all it may) have a bound
     // of their own.
@@ -276,7 +276,40 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
   }
   s = CompactFor(units, room, true, retry);
   if (s != layout::kOk || *retry) return s;
-  return WholeSearch(cls, room, retry);
+  s = WholeSearch(cls, room, retry);
+  if (s != layout::kOk || *retry) return s;
+  return SweepFor(units, room, retry);
+}
+
+// Before a write refuses for want of space, when the store's free space could hold its block
+// (listedUnits and the room after freeHead: hints): batches of compaction steps from the cursor,
+// up to two sweeps of the pool, until one moved or merged anything (then retry), as compact()
+// does (format.md §8, "Making room", step 5). Its bounds ran out while what was freed lay apart
+// (between pinned entries, or far from where its evictions freed space). As
+// lib/store/js/write.js sweepFor.
+Status Store::SweepFor(uint32_t units, RoomState* room, bool* retry) noexcept {
+  *retry = false;
+  const uint64_t pool = 2 * (uint64_t{totalUnits_} - firstUnit_ + layout::kCompactStepUnits);
+  uint32_t top = AtomicLoad(&hdr_->freeHead);
+  if (top > totalUnits_) top = totalUnits_;
+  const uint64_t free = uint64_t{AtomicLoad(&alloc_->listedUnits)} + (totalUnits_ - top);
+  if (room->swept >= pool || free < units) return layout::kOk;
+  while (room->swept < pool) {
+    uint32_t changed = 0;
+    for (int i = 0; i < kStepsPerBatch && room->swept < pool; ++i) {
+      uint32_t c = 0;
+      const Status s = CountedStep(static_cast<uint32_t>(layout::kCompactStepUnits), &c);
+      if (s != layout::kOk) return s;
+      changed += c;
+      // Each window reaches COMPACT_STEP_UNITS past the run it starts with, or the pool's end.
+      room->swept += layout::kCompactStepUnits;
+    }
+    if (changed != 0) {
+      *retry = true;
+      return layout::kOk;
+    }
+  }
+  return layout::kOk;
 }
 
 // After an eviction of any class: the write's run, the free blocks its evictions left in a row

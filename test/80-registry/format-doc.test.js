@@ -165,7 +165,7 @@ describe('Registry: the format of docs/format.md §14', () => {
       registry.create('store', 'kv', { size: 1 << 20 }).set('ns', 'k', 'v');
       const r = readRegistry(registry.buffer);
       const e = r.live[0];
-      assert.deepStrictEqual([e.kind, e.version, e.params], ['store', 8, [1 << 20, 0, 0, 0]]);
+      assert.deepStrictEqual([e.kind, e.version, e.params], ['store', 9, [1 << 20, 0, 0, 0]]);
       const nonce = r.header.nonce.toString(16).padStart(8, '0');
       const ref = storeReference(registry.buffer, e);
       assert.deepStrictEqual(ref, { name: `${name}.${nonce}.${e.index}.${e.generation}` });

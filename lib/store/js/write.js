@@ -9,7 +9,8 @@ const { C, W, H, AT, UNIT_WORDS, UNIT_HALFS, STATUS, CLASS_UNITS } = require('..
 const { xxh32Aligned, xxh32CopyWords } = require('../../base/xxhash');
 const { NEED_REPAIR, CORRUPT, LockError } = require('./locks');
 const { failure, corruptError } = require('./failure');
-const { allocBlock, allocLarge, freeBlocks, freeUnlinkedLarge, largeHeld, classFor, FREED_UNITS } = require('./alloc');
+const { allocBlock, allocLarge, freeBlocks, freeUnlinkedLarge, largeHeld, classFor, FREED_UNITS, FREE_HEAD, LISTED_UNITS } =
+  require('./alloc');
 const large = require('./large');
 const { encodeKey, keyHash, bucketOf, utf8Into, sameKey } = require('./read');
 const chain = require('./chain');
@@ -222,7 +223,8 @@ function stageValue(e, s, kl) {
 // compacted: the batches of compaction steps it ran; nothingToEvict: a search for its class passed
 // over no entry of a smaller class it could have removed, so no search for any class runs.
 // runStart, runUnits: the run of free blocks its evictions of any class left, of which the first
-// runJoined units are one block already (joinRemoved).
+// runJoined units are one block already (joinRemoved); swept: the units its last-resort batches
+// covered (sweepFor).
 function setState(state, need, anyClass) {
   state.evictions = 0;
   state.compacted = 0;
@@ -235,6 +237,7 @@ function setState(state, need, anyClass) {
   state.runStart = 0;
   state.runUnits = 0;
   state.runJoined = 0;
+  state.swept = 0;
   state.classCut = false;
   state.need = need;
   return state;
@@ -306,16 +309,39 @@ function makeRoom(e, cls, units, state) {
     if (joinRemoved(e, state, units)) return true;
     more = mayEvict(state);
   }
-  // A write that evicted nothing has nothing of its own to bring together: it refuses at once
-  // (a store where nothing may be evicted, or all of it is pinned).
-  if (state.removed === 0) return false;
+  // A write that evicted nothing has nothing of its own to bring together: it refuses (a store
+  // where nothing may be evicted, or all of it is pinned), unless the free space could hold it.
+  if (state.removed === 0) return sweepFor(e, units, state);
   if (!state.drained) {
     // The batches run once nothing is left to evict (or the set evicted all it may) have a bound
     // of their own.
     state.drained = true;
     state.compacted = 0;
   }
-  return compactFor(e, units, state, true) || wholeSearch(e, cls, state);
+  return compactFor(e, units, state, true) || wholeSearch(e, cls, state) || sweepFor(e, units, state);
+}
+
+// Before a write refuses for want of space, when the store's free space could hold its block
+// (listedUnits and the room after freeHead: hints): batches of compaction steps from the cursor,
+// up to two sweeps of the pool, until one moved or merged anything (then retry), as compact() does
+// (format.md §8, "Making room", step 5). Its bounds ran out while what was freed lay apart
+// (between pinned entries, or far from where its evictions freed space): a later set would find
+// the space, or a call of compact(); this set does not refuse for want of it.
+function sweepFor(e, units, state) {
+  const u32 = e.u32;
+  const pool = 2 * (e.totalUnits - e.firstUnit + C.COMPACT_STEP_UNITS);
+  const top = Math.min(u32[FREE_HEAD], e.totalUnits);
+  if (state.swept >= pool || u32[LISTED_UNITS] + (e.totalUnits - top) < units) return false;
+  while (state.swept < pool) {
+    let changed = 0;
+    for (let i = 0; i < STEPS_PER_BATCH && state.swept < pool; i++) {
+      changed += countedStep(e, C.COMPACT_STEP_UNITS);
+      // Each window reaches COMPACT_STEP_UNITS past the run it starts with, or the pool's end.
+      state.swept += C.COMPACT_STEP_UNITS;
+    }
+    if (changed !== 0) return true;
+  }
+  return false;
 }
 
 // Before a set that asked the hand for its class refuses, when that search stopped at its bound
