@@ -46,6 +46,41 @@ describe('eviction across processes', function () {
     }
   });
 
+  it('a pinned namespace beside one under constant eviction by writers of both engines: readers of both engines in processes and a worker never miss a pinned entry nor read a wrong value', async () => {
+    const name = uniqueName('evictpin');
+    const store = Store.create({ name, size: 1 << 21, maxEntries: 600, buckets: 256, eviction: 'auto' });
+    try {
+      const ms = 3000;
+      const pinned = 200; // a third of maxEntries: the cache keeps 400 of the 4000 keys written
+      const keys = 2000;
+      const writers = ['w1', 'w2'];
+      store.namespace('pinned', { eviction: 'none' });
+      for (let i = 0; i < pinned; i++) store.set('pinned', `p${i}`, valueFor('pin', i));
+      const task = (op, id, engine) => ({ op, id, engine, name, ms, keys, writers, pinned });
+      const run = (op, id, engine) => inProcess(task(op, id, engine), undefined, EVICT_ACTOR).done;
+      const [w1, w2, ...readers] = await Promise.all([
+        run('write', 'w1', 'native'), run('write', 'w2', 'js'),
+        run('readPinned', 'r1', 'native'), run('readPinned', 'r2', 'js'),
+        inWorker(task('readPinned', 'r3', 'native'), undefined, EVICT_ACTOR).done,
+      ]);
+      for (const r of readers) {
+        assert.deepStrictEqual({ misses: r.misses, wrong: r.wrong, first: r.first }, { misses: 0, wrong: 0, first: [] });
+        assert.ok(r.rounds > 10, JSON.stringify(r));
+      }
+      assert.ok(w1.writes > 1000 && w2.writes > 1000);
+      const v = store.verify();
+      assert.ok(v.ok, v.errors.join('\n'));
+      assert.strictEqual(store.count('pinned'), pinned);
+      for (let i = 0; i < pinned; i++) assert.strictEqual(store.get('pinned', `p${i}`), valueFor('pin', i), `p${i}`);
+      const st = store.stats().namespaceStats;
+      assert.strictEqual(st.pinned.evictions, 0);
+      assert.ok(st.cache.evictions > 1000, `${st.cache.evictions} evictions`);
+    } finally {
+      store.close();
+      Segment.unlink({ name });
+    }
+  });
+
   it('a pure-JS-engine worker terminated while evicting: the store stays usable and verifies clean', async () => {
     const store = Store.create({ buffer: new SharedArrayBuffer(1 << 21), maxEntries: 300, buckets: 256,
       eviction: 'auto', lockTimeoutMs: 200 });

@@ -72,18 +72,58 @@ forEachEngine('expiry: set(..., { ttl | expiresAt }), ttl(), namespace TTLs', ({
     assert.ok(s.verify().ok);
   });
 
-  it('a value expiring between has() and get(): has answers for its instant, get after the expiry misses', async () => {
+  it('a value expiring between has() and get(): every call made wholly before its expiresAt finds it, every one after misses', async () => {
     const s = make();
-    const exp = Date.now() + 40;
-    s.set('n', 'k', 'v', { expiresAt: exp });
-    const before = Date.now();
-    const has = s.has('n', 'k');
-    const after = Date.now();
-    if (after < exp) assert.strictEqual(has, true);
-    if (before >= exp) assert.strictEqual(has, false);
+    s.set('n', 'keep', 'k');
+    // One key per reading method, all with the same expiry, so that no method's miss after the
+    // expiry comes from another's lazy removal: the listings first (they remove nothing), then
+    // ttl, getMany, get and has, each on a key no other call has removed.
+    const keys = ['t', 'm', 'g', 'h'];
+    let exp;
+    let seen = 0;
+    // The reads of one pass count only when the clock read after them is still before the expiry,
+    // so that each whole call happened while the entries were live (a clock read before the calls
+    // bounds what ttl() may say). A pass on a slow machine may outlast the margin and count
+    // nothing; another then follows with a later expiry.
+    for (let margin = 200; seen === 0; margin *= 2) {
+      assert.ok(margin <= 6400, 'no pass of reads ended before the expiry');
+      exp = Date.now() + margin;
+      for (const k of keys) s.set('n', k, `v-${k}`, { expiresAt: exp });
+      for (;;) {
+        const before = Date.now();
+        const listed = s.keys('n').sort();
+        const entries = s.entries('n').sort();
+        const left = s.ttl('n', 't');
+        const many = s.getMany('n', ['m', 'keep']);
+        const value = s.get('n', 'g');
+        const has = s.has('n', 'h');
+        const after = Date.now();
+        if (after >= exp) break;
+        assert.deepStrictEqual(listed, ['g', 'h', 'keep', 'm', 't']);
+        assert.deepStrictEqual(entries, [['g', 'v-g'], ['h', 'v-h'], ['keep', 'k'], ['m', 'v-m'], ['t', 'v-t']]);
+        assert.ok(left > 0, `ttl ${left} with ${exp - after} ms left`);
+        // At most what was left at the first clock read, unless the clock was set back meanwhile.
+        if (before <= after) assert.ok(left <= exp - before, `ttl ${left} with ${exp - before} ms left`);
+        assert.deepStrictEqual(many, ['v-m', 'k']);
+        assert.strictEqual(value, 'v-g');
+        assert.strictEqual(has, true);
+        seen++;
+      }
+    }
     await until(exp);
-    assert.strictEqual(s.get('n', 'k'), undefined);
-    assert.strictEqual(s.has('n', 'k'), false);
+    assert.deepStrictEqual(s.keys('n'), ['keep']);
+    assert.deepStrictEqual(s.entries('n'), [['keep', 'k']]);
+    assert.strictEqual(s.ttl('n', 't'), undefined);
+    assert.deepStrictEqual(s.getMany('n', ['m', 'keep']), [undefined, 'k']);
+    assert.strictEqual(s.get('n', 'g'), undefined);
+    assert.strictEqual(s.has('n', 'h'), false);
+    for (const k of keys) {
+      assert.strictEqual(s.get('n', k), undefined, k);
+      assert.strictEqual(s.has('n', k), false, k);
+      assert.strictEqual(s.ttl('n', k), undefined, k);
+    }
+    assert.strictEqual(s.get('n', 'keep'), 'k');
+    assert.ok(s.verify().ok);
   });
 
   it('refuses bad ttl and expiresAt with TypeError or RangeError and changes nothing', () => {

@@ -1,8 +1,9 @@
 'use strict';
-// A store client run as a child process by the eviction tests (test/50-store/eviction-processes).
-// One task ({ op, engine, name, ... }) from argv; announcements and the result through IPC.
+// A store client run as a child process or a worker thread by the eviction tests
+// (test/50-store/eviction-processes). One task ({ op, engine, name, ... }) from argv or workerData;
+// announcements and the result through IPC or the worker's port (serveActor).
 const fs = require('fs');
-const { Store } = require('../../../lib/store/store');
+const { serveActor } = require('../actors');
 const { valueFor, checkValue } = require('../values');
 
 // The sequence number a valueFor() value carries ('<actor>:<seq>:...').
@@ -47,6 +48,33 @@ const ops = {
     return { reads, hits, bad, stale };
   },
 
+  // Reads every key p0..p<task.pinned - 1> of the pinned namespace 'pinned', round after round,
+  // for task.ms: each must be there (get and has) with the value valueFor('pin', i) the parent
+  // set before any writer started. Counts misses and wrong values, and names the first few.
+  readPinned(store, task) {
+    const end = Date.now() + task.ms;
+    let rounds = 0;
+    let reads = 0;
+    let misses = 0;
+    let wrong = 0;
+    const first = [];
+    while (Date.now() < end) {
+      for (let i = 0; i < task.pinned; i++, reads++) {
+        const k = `p${i}`;
+        const v = store.get('pinned', k);
+        if (v === undefined || !store.has('pinned', k)) {
+          misses++;
+          if (first.length < 5) first.push(`${k} missing`);
+        } else if (v !== valueFor('pin', i)) {
+          wrong++;
+          if (first.length < 5) first.push(`${k} = ${JSON.stringify(v)}`);
+        }
+      }
+      rounds++;
+    }
+    return { rounds, reads, misses, wrong, first };
+  },
+
   // Writes pinned memories m0.. and, between them, enough cache entries to keep the hand busy,
   // until killed. After each acknowledged memory set, appends its key to task.record (the
   // expected-values record the parent checks after the kill).
@@ -63,13 +91,4 @@ const ops = {
   },
 };
 
-const task = JSON.parse(process.argv[2]);
-const announce = (m) => process.send(m);
-const store = Store.open({ name: task.name, engine: task.engine, lockTimeoutMs: task.lockTimeoutMs });
-let result;
-try {
-  result = ops[task.op](store, task, announce);
-} finally {
-  store.close();
-}
-process.send({ result }, () => process.exit(0));
+serveActor(ops);
