@@ -213,7 +213,7 @@ const constants = {
   // (format.md §8, "Making room") runs at most COMPACT_BATCHES_PER_SET + COMPACT_BATCHES_PER_NEED
   // * ceil(need / (COMPACT_STEPS_PER_BATCH * COMPACT_STEP_UNITS)) batches and makes at most
   // EVICT_BASE_PER_SET evictions, then more only while the units its evictions freed (their
-  // blocks and large blocks) are below EVICT_UNITS_PER_NEED * need: twice the space it needs, so
+  // blocks and large blocks) are below EVICT_UNITS_PER_NEED * need: four times the space it needs, so
   // that evictions scattered over the pool leave compaction enough to bring together; the batches
   // cover the space it needs twice over besides the constant ones. Both bounds grow with the
   // space needed, not the pool, and the evictions' with the units freed, not the entries.
