@@ -215,15 +215,19 @@ bool Store::MergeWindow(uint32_t winStart, uint32_t winEnd, uint32_t freeHead,
 }
 
 // A write making room (format.md §8, "Making room", joined runs): under the allocator lock, makes
-// the run [start, end) its evictions freed one free large block, if every block of it is still a
-// free block on its list (a walk from `start` by block size that lands on `end`). *joined: the
-// run's units, or 0 with nothing changed: a block of it was allocated or carved meanwhile, or
-// `start` is no longer a block start (a merge or another join took it in; its stale header is on
-// no list). A join moves block starts no compaction step expects: it adds 1 to
+// the run [start, end) its evictions freed one free large block, if no merge, join or repair pass
+// ran since the run's `stamp` (StampOf) and every block of it is still a free block on its list (a
+// walk from `start` by block size that lands on `end`). *joined: the run's units, or 0 with
+// nothing changed: a block of it was allocated or carved meanwhile, or `start` may no longer be a
+// block start. A join moves block starts no compaction step expects: it adds 1 to
 // CompactState.wraps, so that a step between its walk and its merge merges nothing; a cursor
 // inside the run goes back to its start, and the eviction hand, when inside it, on to its end.
 // As lib/store/js/compact.js joinFreed.
-Status Store::JoinFreed(uint32_t start, uint32_t end, uint32_t* joined) noexcept {
+uint32_t Store::StampOf() const noexcept {
+  return AtomicLoad(&compact_->merged) + AtomicLoad(&hdr_->gcCounter);
+}
+
+Status Store::JoinFreed(uint32_t start, uint32_t end, uint32_t stamp, uint32_t* joined) noexcept {
   *joined = 0;
   uint32_t held;
   const AllocStatus as = LockAlloc(pool_, env_, &held);
@@ -231,7 +235,9 @@ Status Store::JoinFreed(uint32_t start, uint32_t end, uint32_t* joined) noexcept
   const uint32_t top = AtomicLoad(&hdr_->freeHead);
   uint32_t u = start;
   uint32_t count = 0;
-  if (top <= totalUnits_ && start >= firstUnit_ && end <= top) {
+  // Only merges, joins and repair passes remove block starts; with none since the run started
+  // (its stamp), `start` and every block start the write saw in it still are.
+  if (top <= totalUnits_ && start >= firstUnit_ && end <= top && StampOf() == stamp) {
     while (u < end) {
       const uint32_t f = AtomicLoad(&EntryAt(u)->flags);
       const uint32_t size = BlockUnitsOf(base_, u, f);
@@ -260,6 +266,7 @@ Status Store::JoinFreed(uint32_t start, uint32_t end, uint32_t* joined) noexcept
   AtomicStore(&FreeAt(base_, start)->units, end - start);
   PushFree(pool_, start, kLargeClass);
   AtomicAdd(&compact_->wraps, 1);
+  AtomicAdd(&compact_->merged, 1);
   const uint32_t cursor = AtomicLoad(&compact_->cursor);
   if (cursor > start && cursor < end) AtomicStore(&compact_->cursor, start);
   const uint32_t hand = AtomicLoad(&evict_->hand);

@@ -299,6 +299,7 @@ class Store {
     uint32_t runStart = 0;
     uint32_t runUnits = 0;
     uint32_t runJoined = 0;
+    uint32_t runStamp = 0;  // StampOf() before the run started, or after its last join
     // The units its last-resort batches covered (SweepFor).
     uint64_t swept = 0;
   };
@@ -316,7 +317,7 @@ class Store {
   Status MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retry) noexcept;
   // Before a write that asked the hand for its class refuses, when that search stopped at its
   // bound: one search for the class over the whole pool (*retry when it removed an entry).
-  Status JoinRemoved(RoomState* room, uint32_t units, bool* retry) noexcept;
+  Status JoinRemoved(RoomState* room, uint32_t units, uint32_t stamp, bool* retry) noexcept;
   Status WholeSearch(uint32_t cls, RoomState* room, bool* retry) noexcept;
   Status SweepFor(uint32_t units, RoomState* room, bool* retry) noexcept;
   // compact.cpp: a step run by a write, counted in idleUnits_ (*changed: its moves and merges);
@@ -517,7 +518,10 @@ class Store {
   // A write making room makes the run [start, end) of free blocks its evictions left one free
   // large block; *joined its units, or 0 (compact.cpp). FreeAfter: the end of the free blocks
   // that follow `u` (a hint read without a lock).
-  Status JoinFreed(uint32_t start, uint32_t end, uint32_t* joined) noexcept;
+  Status JoinFreed(uint32_t start, uint32_t end, uint32_t stamp, uint32_t* joined) noexcept;
+  // CompactState.merged + gcCounter, modulo 2^32: changes whenever block starts may have gone (a
+  // run merged by a step or joined by a write, a repair pass).
+  uint32_t StampOf() const noexcept;
   uint32_t FreeAfter(uint32_t u) const noexcept;
   Status CompactAllocFailure(AllocStatus s) noexcept;
 

@@ -244,7 +244,9 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
   // they freed (or one freed a block that could hold it); a set needing a large block would
   // otherwise walk the large list once per eviction, tens of thousands of times.
   for (bool evict = evicting && !room->nothingToEvict;;) {
-    if (!room->drained) {
+    // No batch while the write's run grows past a join (its evictions are contiguous: the run is
+    // the room, and a batch's merge there would end it, format.md §8 "Joined runs").
+    if (!room->drained && room->runJoined == 0) {
       s = CompactFor(units, room, false, retry);
       if (s != layout::kOk || *retry) return s;
     }
@@ -252,6 +254,7 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
     ++room->evictions;
     uint32_t freed = 0;
     removedUnit_ = 0;
+    const uint32_t stamp = StampOf();
     s = EvictOne(kEvictForLarge, &freed);
     if (s != layout::kOk) return s;
     if (freed == 0) break;
@@ -261,7 +264,7 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
       *retry = true;
       return layout::kOk;
     }
-    s = JoinRemoved(room, units, retry);
+    s = JoinRemoved(room, units, stamp, retry);
     if (s != layout::kOk || *retry) return s;
     evict = MayEvict(room->evictions, room->evictedUnits, room->need);
   }
@@ -322,7 +325,7 @@ Status Store::SweepFor(uint32_t units, RoomState* room, bool* retry) noexcept {
 // refused. Nothing changes before the join: a run that breaks (the hand kept entries between,
 // marked or pinned) leaves its blocks on their lists, for the batches' moves to fill. As
 // lib/store/js/write.js joinRemoved.
-Status Store::JoinRemoved(RoomState* room, uint32_t units, bool* retry) noexcept {
+Status Store::JoinRemoved(RoomState* room, uint32_t units, uint32_t stamp, bool* retry) noexcept {
   *retry = false;
   const uint32_t u = removedUnit_;
   if (u == 0) return layout::kOk;
@@ -333,6 +336,7 @@ Status Store::JoinRemoved(RoomState* room, uint32_t units, bool* retry) noexcept
     const uint32_t l = removedLarge_;
     room->runStart = l != 0 && l < u && FreeAfter(l) > u ? l : u;
     room->runJoined = 0;
+    room->runStamp = stamp;  // read before the eviction that freed u
   }
   room->runUnits = FreeAfter(u) - room->runStart;
   // A join walks the run under the allocator lock: one at least every COMPACT_STEP_UNITS units
@@ -341,8 +345,10 @@ Status Store::JoinRemoved(RoomState* room, uint32_t units, bool* retry) noexcept
   const bool enough = room->runUnits >= units;
   if (!enough && room->runUnits - room->runJoined < layout::kCompactStepUnits) return layout::kOk;
   uint32_t joined = 0;
-  const Status s = JoinFreed(room->runStart, room->runStart + room->runUnits, &joined);
+  const Status s =
+      JoinFreed(room->runStart, room->runStart + room->runUnits, room->runStamp, &joined);
   room->runJoined = enough ? 0u : joined;
+  room->runStamp += 1;  // the join's own addition to merged
   if (room->runJoined == 0) room->runUnits = 0;
   *retry = enough && joined >= units;
   return s;

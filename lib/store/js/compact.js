@@ -206,20 +206,22 @@ function mergeWindow(e, ws, we, top, r) {
 }
 
 // A write making room (format.md §8, "Making room", joined runs): under the allocator lock, makes
-// the run [start, end) its evictions freed one free large block, if every block of it is still a
-// free block on its list (a walk from `start` by block size that lands on `end`). Returns the
-// run's units, or 0 with nothing changed: a block of it was allocated or carved meanwhile, or
-// `start` is no longer a block start (a merge or another join took it in; its stale header is on
-// no list). A join moves block starts no compaction step expects: it adds 1 to
+// the run [start, end) its evictions freed one free large block, if no merge, join or repair pass
+// ran since the run's `stamp` (stampOf) and every block of it is still a free block on its list (a
+// walk from `start` by block size that lands on `end`). Returns the run's units, or 0 with nothing
+// changed: a block of it was allocated or carved meanwhile, or `start` may no longer be a block
+// start. A join moves block starts no compaction step expects: it adds 1 to
 // CompactState.wraps, so that a step between its walk and its merge merges nothing; a cursor
 // inside the run goes back to its start, and the eviction hand, when inside it, on to its end.
-function joinFreed(e, start, end) {
+function joinFreed(e, start, end, stamp) {
   const u32 = e.u32;
   if (!lockAlloc(e)) return 0;
   const top = u32[FREE_HEAD];
   let u = start;
   let count = 0;
-  if (top <= e.totalUnits && start >= e.firstUnit && end <= top) {
+  // Only merges, joins and repair passes remove block starts; with none since the run started
+  // (its stamp), `start` and every block start the write saw in it still are.
+  if (top <= e.totalUnits && start >= e.firstUnit && end <= top && stampOf(e) === stamp) {
     while (u < end) {
       const f = Atomics.load(u32, u * UNIT_WORDS + E.FLAGS);
       const size = large.blockUnits(e, u, f);
@@ -245,12 +247,21 @@ function joinFreed(e, start, end) {
   Atomics.store(u32, start * UNIT_WORDS + W.FREE_BLOCK.UNITS, end - start);
   push(e, start, large.LARGE_CLASS);
   Atomics.add(u32, CS.WRAPS, 1);
+  Atomics.add(u32, CS.MERGED, 1);
   const cursor = Atomics.load(u32, CS.CURSOR);
   if (cursor > start && cursor < end) Atomics.store(u32, CS.CURSOR, start);
   const hand = Atomics.load(u32, HAND);
   if (hand > start && hand < end) Atomics.compareExchange(u32, HAND, hand, end);
   e.locks.release(ALLOC_LOCK);
   return end - start;
+}
+
+// What changes whenever block starts may have gone (a run merged by a compaction step or joined by
+// a write, a repair pass): CompactState.merged + gcCounter, modulo 2^32. Read before the eviction
+// whose block starts a run, it tells a join whether that block may have been taken into another.
+function stampOf(e) {
+  const u32 = e.u32;
+  return (Atomics.load(u32, CS.MERGED) + Atomics.load(u32, GC_COUNTER)) >>> 0;
 }
 
 // Without a lock (a hint: joinFreed checks under the lock): the end of the free blocks that follow
@@ -374,4 +385,4 @@ function autoCompact(e) {
   }
 }
 
-module.exports = { joinFreed, freeAfter, compactStep, allocMoveTarget, countedStep, autoCompact };
+module.exports = { joinFreed, freeAfter, stampOf, compactStep, allocMoveTarget, countedStep, autoCompact };

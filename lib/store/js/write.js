@@ -17,7 +17,7 @@ const chain = require('./chain');
 const repairs = require('./repair');
 const cache = require('./cache');
 const cells = require('./cells');
-const { countedStep, autoCompact, joinFreed, freeAfter } = require('./compact');
+const { countedStep, autoCompact, joinFreed, freeAfter, stampOf } = require('./compact');
 
 const GC_COUNTER = AT.HEADER.GC_COUNTER;
 const LB = W.LARGE_BLOCK;
@@ -223,8 +223,8 @@ function stageValue(e, s, kl) {
 // compacted: the batches of compaction steps it ran; nothingToEvict: a search for its class passed
 // over no entry of a smaller class it could have removed, so no search for any class runs.
 // runStart, runUnits: the run of free blocks its evictions of any class left, of which the first
-// runJoined units are one block already (joinRemoved); swept: the units its last-resort batches
-// covered (sweepFor).
+// runJoined units are one block already; runStamp: stampOf() before it started or its last join
+// (joinRemoved); swept: the units its last-resort batches covered (sweepFor).
 function setState(state, need, anyClass) {
   state.evictions = 0;
   state.compacted = 0;
@@ -237,6 +237,7 @@ function setState(state, need, anyClass) {
   state.runStart = 0;
   state.runUnits = 0;
   state.runJoined = 0;
+  state.runStamp = 0;
   state.swept = 0;
   state.classCut = false;
   state.need = need;
@@ -298,15 +299,18 @@ function makeRoom(e, cls, units, state) {
   // they freed (or one freed a block that could hold it); a set needing a large block would
   // otherwise walk the large list once per eviction, tens of thousands of times. As write.cpp.
   for (let more = evicting && !state.nothingToEvict; ;) {
-    if (!state.drained && compactFor(e, units, state)) return true;
+    // No batch while the set's run grows past a join (its evictions are contiguous: the run is
+    // the room, and a batch's merge there would end it, format.md §8 "Joined runs").
+    if (!state.drained && state.runJoined === 0 && compactFor(e, units, state)) return true;
     if (!more) break;
     state.evictions++;
     state.handRan = true;
     e.removedUnit = 0;
+    const stamp = stampOf(e);
     const freed = evict.evictOne(e, -1);
     if (freed <= 0) break;
     if (evicted(state, freed) && freed >= units) return true;
-    if (joinRemoved(e, state, units)) return true;
+    if (joinRemoved(e, state, units, stamp)) return true;
     more = mayEvict(state);
   }
   // A write that evicted nothing has nothing of its own to bring together: it refuses (a store
@@ -366,7 +370,7 @@ function wholeSearch(e, cls, state) {
 // them: a large value took far more evictions than its size, or was refused. Nothing changes
 // before the join: a run that breaks (the hand kept entries between, marked or pinned) leaves its
 // blocks on their lists, for the batches' moves to fill. Returns whether to retry.
-function joinRemoved(e, state, units) {
+function joinRemoved(e, state, units, stamp) {
   const u = e.removedUnit;
   if (u === 0) return false;
   const runEnd = state.runStart + state.runUnits;
@@ -376,6 +380,7 @@ function joinRemoved(e, state, units) {
     const l = e.removedLarge;
     state.runStart = l !== 0 && l < u && freeAfter(e, l) > u ? l : u;
     state.runJoined = 0;
+    state.runStamp = stamp; // read before the eviction that freed u
   }
   state.runUnits = freeAfter(e, u) - state.runStart;
   // A join walks the run under the allocator lock: one at least every COMPACT_STEP_UNITS units
@@ -383,8 +388,9 @@ function joinRemoved(e, state, units) {
   // the lock for a walk of the whole run. The part joined is one block the next walk steps over.
   const enough = state.runUnits >= units;
   if (!enough && state.runUnits - state.runJoined < C.COMPACT_STEP_UNITS) return false;
-  const joined = joinFreed(e, state.runStart, state.runStart + state.runUnits);
+  const joined = joinFreed(e, state.runStart, state.runStart + state.runUnits, state.runStamp);
   state.runJoined = enough || joined === 0 ? 0 : joined;
+  state.runStamp = (state.runStamp + 1) >>> 0; // the join's own addition to merged
   if (state.runJoined === 0) state.runUnits = 0;
   return enough && joined >= units;
 }
