@@ -49,15 +49,11 @@ Status Store::RemoveUnit(uint32_t unit, uint32_t hash, Removal why, uint64_t now
     // a valid class: the chain walk checked it) and the large block its reference names.
     const uint32_t flags = c.flags();
     const uint32_t kl = e->keyLength;
-    const bool indirect = RefInBlock(flags, kl);
-    const LargeRef ref = indirect ? RefOf(e, kl) : LargeRef{};
-    const uint32_t units = c.units() + (indirect ? UnitsForLarge(ref.length) : 0u);
+    const uint32_t units =
+        c.units() + (RefInBlock(flags, kl) ? UnitsForLarge(RefOf(e, kl).length) : 0u);
     c.Unlink();
     fs = FreeBlock(pool_, env_, unit);
-    // For a write that joins what it freed (write.cpp, JoinRemoved): the entry's block, and the
-    // large block of its value.
-    removedUnit_ = unit;
-    removedLarge_ = indirect ? ref.unit : 0u;
+    removedUnit_ = unit;  // for a write that joins what it freed (write.cpp, JoinRemoved)
     if (ns >= 1 && ns <= maxNs_) {
       CountRemoved(b, ns, bytes, expiring);
       if (why == Removal::kEvict) {

@@ -302,6 +302,7 @@ class Store {
     uint32_t runStamp = 0;  // StampOf() before the run started, or after its last join
     // The units its last-resort batches covered (SweepFor).
     uint64_t swept = 0;
+    bool secondRound = false;  // it got its bounds once more (MakeRoom)
   };
   // Allocates and fills the large block of a value of n bytes (write.cpp).
   Status PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_t* unit,
@@ -315,10 +316,14 @@ class Store {
   // space, the parked blocks returned: evicts and compacts within the set's bounds; *retry
   // whether to allocate again (format.md §8, "Making room"; write.cpp).
   Status MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retry) noexcept;
+  // After an eviction of any class: grows the write's run by the block it freed, and joins it once
+  // it could hold `units` (*retry) or in steps (write.cpp; format.md §8, "Joined runs").
+  Status JoinRemoved(RoomState* room, uint32_t units, uint32_t stamp, bool* retry) noexcept;
   // Before a write that asked the hand for its class refuses, when that search stopped at its
   // bound: one search for the class over the whole pool (*retry when it removed an entry).
-  Status JoinRemoved(RoomState* room, uint32_t units, uint32_t stamp, bool* retry) noexcept;
   Status WholeSearch(uint32_t cls, RoomState* room, bool* retry) noexcept;
+  // The last resort before a refusal: batches of compaction steps over up to two sweeps when the
+  // free space could hold the block (write.cpp; format.md §8, "Making room", step 5).
   Status SweepFor(uint32_t units, RoomState* room, bool* retry) noexcept;
   // compact.cpp: a step run by a write, counted in idleUnits_ (*changed: its moves and merges);
   // after a successful set, one step every AUTO_COMPACT_EVERY sets when the free space is
@@ -630,10 +635,9 @@ class Store {
   bool closed_ = true;
   uint64_t reads_ = 0;
   uint64_t writes_ = 0;
-  // The entry block and large block the last removal of this handle's hand freed (RemoveUnit): a
-  // write making room joins them to the run its earlier evictions left (write.cpp, JoinRemoved).
+  // The entry block the last removal of this handle's hand freed (RemoveUnit): a write making room
+  // joins it to the run its earlier evictions left (write.cpp, JoinRemoved).
   uint32_t removedUnit_ = 0;
-  uint32_t removedLarge_ = 0;
   // The blocks this handle parked, PARK_PER_CLASS slots per class (parkedCount_ used), and their
   // units in all.
   uint32_t parked_[kClassCount * kParkPerClass] = {};

@@ -270,7 +270,10 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
   }
   // A write that evicted nothing has nothing of its own to bring together: it refuses at once (a
   // store where nothing may be evicted, or all of it is pinned).
-  if (room->removed == 0) return SweepFor(units, room, retry);
+  if (room->removed == 0) {
+    room->drained = true;  // no hand again after a retry of the sweep's
+    return SweepFor(units, room, retry);
+  }
   if (!room->drained) {
     // The batches run once nothing is left to evict (or the set evicted all it may) have a bound
     // of their own.
@@ -281,7 +284,24 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
   if (s != layout::kOk || *retry) return s;
   s = WholeSearch(cls, room, retry);
   if (s != layout::kOk || *retry) return s;
-  return SweepFor(units, room, retry);
+  s = SweepFor(units, room, retry);
+  if (s != layout::kOk || *retry) return s;
+  // A write that evicted and still found no room gets its bounds once more (format.md §8, "Making
+  // room", step 6): its evictions, batches and sweeps ran out while entries it may evict are left,
+  // and a set refused there would make the caller's retry do the same work. At most twice the
+  // bounds of one round. As lib/store/js/write.js secondRound.
+  if (!room->secondRound && !room->nothingToEvict) {
+    room->secondRound = true;
+    room->evictions = 0;
+    room->evictedUnits = 0;
+    room->compacted = 0;
+    room->drained = false;
+    room->swept = 0;
+    room->runUnits = 0;
+    room->runJoined = 0;
+    *retry = true;
+  }
+  return layout::kOk;
 }
 
 // Before a write refuses for want of space, when the store's free space could hold its block
@@ -296,7 +316,12 @@ Status Store::SweepFor(uint32_t units, RoomState* room, bool* retry) noexcept {
   uint32_t top = AtomicLoad(&hdr_->freeHead);
   if (top > totalUnits_) top = totalUnits_;
   const uint64_t free = uint64_t{AtomicLoad(&alloc_->listedUnits)} + (totalUnits_ - top);
-  if (room->swept >= pool || free < units) return layout::kOk;
+  // freedUnits too: a handle whose steps covered the pool without moving or merging anything
+  // zeroes it (CountedStep), so that sets refused one after another in a store whose free space
+  // no step can bring together do not each sweep the pool.
+  if (room->swept >= pool || AtomicLoad(&alloc_->freedUnits) < units || free < units) {
+    return layout::kOk;
+  }
   while (room->swept < pool) {
     uint32_t changed = 0;
     for (int i = 0; i < kStepsPerBatch && room->swept < pool; ++i) {
@@ -317,12 +342,12 @@ Status Store::SweepFor(uint32_t units, RoomState* room, bool* retry) noexcept {
 
 // After an eviction of any class: the write's run, the free blocks its evictions left in a row
 // (the hand walks the pool in address order, so they mostly lie side by side), grows by the block
-// it freed, its value's large block and the holes around it; once the run could hold `units` it
-// becomes one free block (JoinFreed, in steps for a long run), and the allocation is retried
-// (format.md §8, "Making room", joined runs). Without joins, evicted blocks sit apart on their
-// class's lists until a batch of compaction steps, which starts at the compaction cursor, not where
-// the hand freed them, merges them: a large value took far more evictions than its size, or was
-// refused. Nothing changes before the join: a run that breaks (the hand kept entries between,
+// it freed and the free blocks after it (its value's large block, holes); once the run could hold
+// `units` it becomes one free block (JoinFreed, in steps for a long run), and the allocation is
+// retried (format.md §8, "Making room", joined runs). Without joins, evicted blocks sit apart on
+// their class's lists until a batch of compaction steps, which starts at the compaction cursor, not
+// where the hand freed them, merges them: a large value took far more evictions than its size, or
+// was refused. Nothing changes before the join: a run that breaks (the hand kept entries between,
 // marked or pinned) leaves its blocks on their lists, for the batches' moves to fill. As
 // lib/store/js/write.js joinRemoved.
 Status Store::JoinRemoved(RoomState* room, uint32_t units, uint32_t stamp, bool* retry) noexcept {
@@ -331,10 +356,7 @@ Status Store::JoinRemoved(RoomState* room, uint32_t units, uint32_t stamp, bool*
   if (u == 0) return layout::kOk;
   const uint32_t runEnd = room->runStart + room->runUnits;
   if (room->runUnits == 0 || u < runEnd || FreeAfter(runEnd) <= u) {
-    // A new run; it starts at the value's large block when that lies right before the entry (a
-    // large value's block is allocated before its entry's).
-    const uint32_t l = removedLarge_;
-    room->runStart = l != 0 && l < u && FreeAfter(l) > u ? l : u;
+    room->runStart = u;
     room->runJoined = 0;
     room->runStamp = stamp;  // read before the eviction that freed u
   }

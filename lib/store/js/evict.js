@@ -109,15 +109,12 @@ function removeUnit(e, unit, hash, why, now) {
     // a valid class: the chain walk checked it) and the large block its reference names.
     const flags = u32[w + E_FLAGS];
     const kl = e.u16[u * UNIT_HALFS + E_KEY_LENGTH];
-    const ref = large.refInBlock(flags, kl) ? large.refOf(e, u, kl) : null;
-    freed = CLASS_UNITS[(flags >>> CLASS_SHIFT) & CLASS_MASK] + (ref !== null ? large.unitsForLarge(ref[1]) : 0);
+    freed = CLASS_UNITS[(flags >>> CLASS_SHIFT) & CLASS_MASK] +
+      (large.refInBlock(flags, kl) ? large.unitsForLarge(large.refOf(e, u, kl)[1]) : 0);
     Atomics.store(u32, c.link, c.nextOfCurrent());
     e.freeList[0] = u;
     st = freeBlocks(e, e.freeList, 1);
-    // For a write that joins what it freed (write.js, joinRemoved): the entry's block, and the
-    // large block of its value.
-    e.removedUnit = u;
-    e.removedLarge = ref !== null ? ref[0] : 0;
+    e.removedUnit = u; // for a write that joins what it freed (write.js, joinRemoved)
     if (ns >= 1 && ns <= e.maxNs) countRemoved(e, bw, ns, bytes, why, expiring);
     break;
   }

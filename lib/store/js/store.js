@@ -103,10 +103,9 @@ class JsEngine {
     // The allocations of this handle's sets that found no room (write.js makeRoom):
     // stats().allocationMisses.
     this.allocMisses = 0;
-    // The entry block and large block the hand's last removal freed (evict.js removeUnit), for a
-    // write that joins what it freed (write.js joinRemoved).
+    // The entry block the hand's last removal freed (evict.js removeUnit), for a write that joins
+    // what it freed (write.js joinRemoved).
     this.removedUnit = 0;
-    this.removedLarge = 0;
     // Units this handle's automatic compaction steps covered since one last moved or merged
     // anything (write.js, compactFor).
     this.idleUnits = 0;

@@ -224,7 +224,8 @@ function stageValue(e, s, kl) {
 // over no entry of a smaller class it could have removed, so no search for any class runs.
 // runStart, runUnits: the run of free blocks its evictions of any class left, of which the first
 // runJoined units are one block already; runStamp: stampOf() before it started or its last join
-// (joinRemoved); swept: the units its last-resort batches covered (sweepFor).
+// (joinRemoved); swept: the units its last-resort batches covered (sweepFor); secondRound: it got
+// its bounds once more (secondRound).
 function setState(state, need, anyClass) {
   state.evictions = 0;
   state.compacted = 0;
@@ -239,6 +240,7 @@ function setState(state, need, anyClass) {
   state.runJoined = 0;
   state.runStamp = 0;
   state.swept = 0;
+  state.secondRound = false;
   state.classCut = false;
   state.need = need;
   return state;
@@ -315,14 +317,35 @@ function makeRoom(e, cls, units, state) {
   }
   // A write that evicted nothing has nothing of its own to bring together: it refuses (a store
   // where nothing may be evicted, or all of it is pinned), unless the free space could hold it.
-  if (state.removed === 0) return sweepFor(e, units, state);
+  if (state.removed === 0) {
+    state.drained = true; // no hand again after a retry of the sweep's
+    return sweepFor(e, units, state);
+  }
   if (!state.drained) {
     // The batches run once nothing is left to evict (or the set evicted all it may) have a bound
     // of their own.
     state.drained = true;
     state.compacted = 0;
   }
-  return compactFor(e, units, state, true) || wholeSearch(e, cls, state) || sweepFor(e, units, state);
+  return compactFor(e, units, state, true) || wholeSearch(e, cls, state) || sweepFor(e, units, state) ||
+    secondRound(state);
+}
+
+// A write that evicted and still found no room gets its bounds once more (format.md §8, "Making
+// room", step 6): its evictions, batches and sweeps ran out while entries it may evict are left
+// (a later set, with bounds of its own, would get in), and a set refused there would make the
+// caller's retry do the same work. At most twice the bounds of one round, never more.
+function secondRound(state) {
+  if (state.secondRound || state.nothingToEvict) return false;
+  state.secondRound = true;
+  state.evictions = 0;
+  state.evictedUnits = 0;
+  state.compacted = 0;
+  state.drained = false;
+  state.swept = 0;
+  state.runUnits = 0;
+  state.runJoined = 0;
+  return true;
 }
 
 // Before a write refuses for want of space, when the store's free space could hold its block
@@ -335,7 +358,12 @@ function sweepFor(e, units, state) {
   const u32 = e.u32;
   const pool = 2 * (e.totalUnits - e.firstUnit + C.COMPACT_STEP_UNITS);
   const top = Math.min(u32[FREE_HEAD], e.totalUnits);
-  if (state.swept >= pool || u32[LISTED_UNITS] + (e.totalUnits - top) < units) return false;
+  // freedUnits too: a handle whose steps covered the pool without moving or merging anything
+  // zeroes it (countedStep), so that sets refused one after another in a store whose free space
+  // no step can bring together do not each sweep the pool.
+  if (state.swept >= pool || u32[FREED_UNITS] < units || u32[LISTED_UNITS] + (e.totalUnits - top) < units) {
+    return false;
+  }
   while (state.swept < pool) {
     let changed = 0;
     for (let i = 0; i < STEPS_PER_BATCH && state.swept < pool; i++) {
@@ -363,7 +391,7 @@ function wholeSearch(e, cls, state) {
 
 // After an eviction of any class: the set's run, the free blocks its evictions left in a row (the
 // hand walks the pool in address order, so they mostly lie side by side), grows by the block it
-// freed, its value's large block and the holes around it; once the run could hold `units` it
+// freed and the free blocks after it (its value's large block, holes); once the run could hold `units` it
 // becomes one free block (joinFreed, in steps for a long run), and the allocation is retried (format.md §8, "Making room",
 // joined runs). Without joins, evicted blocks sit apart on their class's lists until a batch of
 // compaction steps, which starts at the compaction cursor, not where the hand freed them, merges
@@ -375,10 +403,7 @@ function joinRemoved(e, state, units, stamp) {
   if (u === 0) return false;
   const runEnd = state.runStart + state.runUnits;
   if (state.runUnits === 0 || u < runEnd || freeAfter(e, runEnd) <= u) {
-    // A new run; it starts at the value's large block when that lies right before the entry (a
-    // large value's block is allocated before its entry's).
-    const l = e.removedLarge;
-    state.runStart = l !== 0 && l < u && freeAfter(e, l) > u ? l : u;
+    state.runStart = u;
     state.runJoined = 0;
     state.runStamp = stamp; // read before the eviction that freed u
   }
