@@ -303,6 +303,17 @@ class Store {
     // The units its last-resort batches covered (SweepFor).
     uint64_t swept = 0;
     bool secondRound = false;  // it got its bounds once more (MakeRoom)
+    // The bounds of one round spent from 0 again, and the run its evictions grow: the second
+    // round (MakeRoom).
+    void ResetBounds() noexcept {
+      evictions = 0;
+      evictedUnits = 0;
+      compacted = 0;
+      drained = false;
+      swept = 0;
+      runUnits = 0;
+      runJoined = 0;
+    }
   };
   // Allocates and fills the large block of a value of n bytes (write.cpp).
   Status PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_t* unit,

@@ -292,13 +292,7 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
   // bounds of one round. As lib/store/js/write.js secondRound.
   if (!room->secondRound && !room->nothingToEvict) {
     room->secondRound = true;
-    room->evictions = 0;
-    room->evictedUnits = 0;
-    room->compacted = 0;
-    room->drained = false;
-    room->swept = 0;
-    room->runUnits = 0;
-    room->runJoined = 0;
+    room->ResetBounds();
     *retry = true;
   }
   return layout::kOk;

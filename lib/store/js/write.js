@@ -227,23 +227,29 @@ function stageValue(e, s, kl) {
 // (joinRemoved); swept: the units its last-resort batches covered (sweepFor); secondRound: it got
 // its bounds once more (secondRound).
 function setState(state, need, anyClass) {
-  state.evictions = 0;
-  state.compacted = 0;
+  resetBounds(state);
   state.handRan = false;
   state.anyClass = anyClass;
-  state.drained = false;
   state.removed = 0;
-  state.evictedUnits = 0;
   state.nothingToEvict = false;
   state.runStart = 0;
-  state.runUnits = 0;
-  state.runJoined = 0;
   state.runStamp = 0;
-  state.swept = 0;
   state.secondRound = false;
   state.classCut = false;
   state.need = need;
   return state;
+}
+
+// The bounds of one round of making room, spent from 0 (a set's first round, and its second:
+// secondRound), and the run its evictions grow.
+function resetBounds(state) {
+  state.evictions = 0;
+  state.evictedUnits = 0;
+  state.compacted = 0;
+  state.drained = false;
+  state.swept = 0;
+  state.runUnits = 0;
+  state.runJoined = 0;
 }
 
 // set()'s state for a small value (no large block), reused: set is synchronous and never
@@ -338,13 +344,7 @@ function makeRoom(e, cls, units, state) {
 function secondRound(state) {
   if (state.secondRound || state.nothingToEvict) return false;
   state.secondRound = true;
-  state.evictions = 0;
-  state.evictedUnits = 0;
-  state.compacted = 0;
-  state.drained = false;
-  state.swept = 0;
-  state.runUnits = 0;
-  state.runJoined = 0;
+  resetBounds(state);
   return true;
 }
 
