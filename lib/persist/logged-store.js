@@ -10,7 +10,7 @@
 const { C } = require('../layout/layout');
 const { ShmError } = require('../base/errors');
 const { Store: BaseStore, checkNsName, checkKey, checkValueLength, pairsOf, engineError } = require('../store/store');
-const { encodeValue } = require('../store/codec');
+const { encodeValue, EncodedValue } = require('../store/codec');
 const cache = require('../store/cache-options');
 const { OUT_EXPIRY } = require('../store/contract');
 const { Control, RECOVERIES, staleError } = require('./control');
@@ -433,14 +433,20 @@ class LoggedStore extends BaseStore {
     const expiry = cache.expiryOf(opts);
     const each = expiry === cache.EXPIRY_DEFAULT ? undefined : { expiresAt: expiry === cache.EXPIRY_NEVER ? Infinity : expiry };
     const pairs = pairsOf(entries);
-    for (const [k, value] of pairs) {
+    // Each value is encoded once, here, and written as encoded: a toJSON runs once, and what is
+    // written is what was checked (a string is its own payload).
+    const values = new Array(pairs.length);
+    for (let i = 0; i < pairs.length; i++) {
+      const [k, value] = pairs[i];
       checkKey(k);
-      checkValueLength(encodeValue(value)[0]);
+      const encoded = encodeValue(value);
+      checkValueLength(encoded[0]);
+      values[i] = typeof value === 'string' ? value : new EncodedValue(encoded);
     }
     let end = 0;
     for (let i = 0; i < pairs.length; i++) {
       try {
-        end = this._loggedSet(ns, pairs[i][0], pairs[i][1], each);
+        end = this._loggedSet(ns, pairs[i][0], values[i], each);
       } catch (err) {
         if (end !== 0) this._settle(end);
         throw Object.assign(err, { written: i });

@@ -205,6 +205,24 @@ for (const engine of ENGINES) {
       assert.strictEqual(s.get('n', 'ok'), undefined);
     });
 
+    it('setMany() runs each value\'s toJSON once, and logs and stores what that call gave', () => {
+      const s = create();
+      let calls = 0;
+      // Each call gives a different text: a value encoded twice would store one and log another.
+      const counted = (i) => ({ toJSON() { calls += 1; return { i, call: calls }; } });
+      assert.strictEqual(s.setMany('m', [['a', counted(0)], ['b', 'text'], ['c', counted(2)], ['d', Buffer.from([9])]]), 4);
+      assert.strictEqual(calls, 2);
+      assert.deepStrictEqual(s.get('m', 'a'), { i: 0, call: 1 });
+      assert.deepStrictEqual(s.get('m', 'c'), { i: 2, call: 2 });
+      s.close();
+      open.length = 0;
+      const r = track(recover(t.name, t.dir, engine));
+      assert.deepStrictEqual(r.get('m', 'a'), { i: 0, call: 1 });
+      assert.strictEqual(r.get('m', 'b'), 'text');
+      assert.deepStrictEqual(r.get('m', 'c'), { i: 2, call: 2 });
+      assert.deepStrictEqual([...r.get('m', 'd')], [9]);
+    });
+
     it('flush() and setDurable() resolve with the write on stable storage, in every mode', async () => {
       for (const sync of ['none', 'interval', 'always']) {
         const sub = persistTarget(`wal-${sync}`);
