@@ -39,9 +39,10 @@ Status Store::RemoveUnit(uint32_t unit, uint32_t hash, Removal why, uint64_t now
     // hand looked at the block without a lock: its entry may have been deleted (or moved by
     // compaction) since and the block reused by an entry of another namespace whose key falls in
     // this bucket, so the namespace is judged again too: a pinned entry is never evicted.
-    const bool candidate = why == Removal::kEvict
-                               ? (c.flags() & kFlagAccessed) == 0 && Evictable(ns)
-                               : Expired(ExpiresAtOf(e), now);
+    const bool candidate =
+        why == Removal::kExpire
+            ? Expired(ExpiresAtOf(e), now)
+            : (why == Removal::kEvictInRun || (c.flags() & kFlagAccessed) == 0) && Evictable(ns);
     if (!candidate) break;
     const uint32_t bytes = PayloadOf(e);
     const bool expiring = ExpiresAtOf(e) != 0;
@@ -56,10 +57,10 @@ Status Store::RemoveUnit(uint32_t unit, uint32_t hash, Removal why, uint64_t now
     removedUnit_ = unit;  // for a write that joins what it freed (write.cpp, JoinRemoved)
     if (ns >= 1 && ns <= maxNs_) {
       CountRemoved(b, ns, bytes, expiring);
-      if (why == Removal::kEvict) {
-        ++nsCounts_[ns].evictions;
-      } else {
+      if (why == Removal::kExpire) {
         ++nsCounts_[ns].expirations;
+      } else {
+        ++nsCounts_[ns].evictions;
       }
     }
     *freed = units;
@@ -78,7 +79,8 @@ bool Store::AnyEvictable() const noexcept {
   return false;
 }
 
-Status Store::EvictOne(uint32_t cls, uint32_t* freed, HandEnd* end, bool whole) noexcept {
+Status Store::EvictOne(uint32_t cls, uint32_t* freed, HandEnd* end, bool whole,
+                       uint32_t runEnd) noexcept {
   *freed = 0;
   if (end != nullptr) *end = HandEnd::kNothing;
   bool sawSmaller = false;
@@ -127,14 +129,17 @@ Status Store::EvictOne(uint32_t cls, uint32_t* freed, HandEnd* end, bool whole) 
         continue;
       }
       if (!Evictable(ns)) continue;  // pinned
-      if ((flags & kFlagAccessed) != 0) {
+      if ((flags & kFlagAccessed) != 0 && u != runEnd) {
         // Second chance: the mark is cleared (only if the flags did not change meanwhile).
         AtomicCas(&e->flags, flags, flags & ~kFlagAccessed);
         continue;
       }
     }
     uint32_t units = 0;
-    Status s = RemoveUnit(u, hash, expired ? Removal::kExpire : Removal::kEvict, now, &units);
+    const Removal why = expired       ? Removal::kExpire
+                        : u == runEnd ? Removal::kEvictInRun
+                                      : Removal::kEvict;
+    Status s = RemoveUnit(u, hash, why, now, &units);
     if (s != layout::kOk) return s;
     // An expired block of a smaller class frees space but not this insert's room: go on.
     if (units != 0 && (cls == kClassCount || bc >= cls)) {

@@ -258,9 +258,13 @@ class Store {
   // past those only when AnyEvictable says it may find something) and removes one entry.
   // *freed: the units its removal freed (its block and its large block), 0 when nothing could be
   // removed (format.md §8, "Eviction"); *end (when not null): how a run that removed nothing
-  // ended.
-  Status EvictOne(uint32_t cls, uint32_t* freed, HandEnd* end = nullptr,
-                  bool whole = false) noexcept;
+  // ended. runEnd (0: none) is where the run of free blocks of a write making room ends
+  // (format.md §8, "Joined runs"): an entry of an evictable namespace whose block starts there is
+  // removed even when marked, as it lies in the way of the room the write makes (a second chance
+  // there would break the run, leave its blocks apart and send the write on to evict elsewhere,
+  // run after run).
+  Status EvictOne(uint32_t cls, uint32_t* freed, HandEnd* end = nullptr, bool whole = false,
+                  uint32_t runEnd = 0) noexcept;
   // Whether the hand may find an entry to remove, from the counts alone (a hint, format.md §8,
   // "Eviction"): the count cells count an entry with an expiry (which may have expired), or an
   // evictable namespace counts an entry.
@@ -459,10 +463,13 @@ class Store {
   uint64_t ExpiryFor(uint32_t ns, uint64_t expiresAt) const noexcept;
 
   // evict.cpp
-  // Why an entry is removed outside delete/clear: the hand evicted it, or it had expired.
-  enum class Removal { kEvict, kExpire };
+  // Why an entry is removed outside delete/clear: the hand evicted it, or it had expired; or the
+  // hand evicted it whatever its mark, as the block at the end of the run a write making room
+  // grows (EvictOne's runEnd).
+  enum class Removal { kEvict, kExpire, kEvictInRun };
   // Under no lock: takes the bucket of `hash`, finds `unit` on its chain and removes it if it is
-  // still a candidate (kEvict: not marked, of an evictable namespace; kExpire: expired at now).
+  // still a candidate (kEvict: not marked, of an evictable namespace; kEvictInRun: of an
+  // evictable namespace, marked or not; kExpire: expired at now).
   // *freed: 0 when nothing was removed, else the units freed (the entry's block and its large
   // block, if any).
   Status RemoveUnit(uint32_t unit, uint32_t hash, Removal why, uint64_t now,

@@ -255,7 +255,10 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
     uint32_t freed = 0;
     removedUnit_ = 0;
     const uint32_t stamp = StampOf();
-    s = EvictOne(kEvictForLarge, &freed);
+    // The block at the end of the write's run is removed even when a read marked it: the run is
+    // the write's room (format.md §8, "Joined runs").
+    const uint32_t runEnd = room->runUnits != 0 ? room->runStart + room->runUnits : 0;
+    s = EvictOne(kEvictForLarge, &freed, nullptr, false, runEnd);
     if (s != layout::kOk) return s;
     if (freed == 0) break;
     ++room->removed;

@@ -42,9 +42,12 @@ const E_KEY_LENGTH = H.ENTRY.KEY_LENGTH;
 const NOTHING_TO_EVICT = -1;
 // evictOne's search for a class stopped at EVICT_CLASS_STEPS, having removed nothing.
 const SEARCH_CUT = -2;
-// Why an entry is removed: the hand evicted it, or it had expired.
+// Why an entry is removed: the hand evicted it, or it had expired; or the hand evicted it whatever
+// its mark, as the block at the end of the run of free blocks a write making room grows
+// (format.md §8, "Joined runs"; evictOne's runEnd).
 const EVICT = 0;
 const EXPIRE = 1;
+const EVICT_IN_RUN = 2;
 
 const expiryAt = (e, u) => chain.expiresAtOf(e, u);
 
@@ -75,12 +78,13 @@ function countRemoved(e, bw, ns, bytes, why, expiring) {
   if (u32[bw + B_COUNT] !== 0) u32[bw + B_COUNT]--;
   cells.removed(e, ns, 1, expiring);
   e.nsc[ns * NSC_WORDS + NSC_BYTES] -= bytes;
-  e.nsc[ns * NSC_WORDS + (why === EVICT ? NSC_EVICTIONS : NSC_EXPIRATIONS)]++;
+  e.nsc[ns * NSC_WORDS + (why === EXPIRE ? NSC_EXPIRATIONS : NSC_EVICTIONS)]++;
   e.writes++;
 }
 
 // Takes the bucket of `hash`, finds `unit` on its chain and removes it if it still is a candidate
-// (EVICT: not marked, of an evictable namespace; EXPIRE: expired at now). Returns whether it did.
+// (EVICT: not marked, of an evictable namespace; EVICT_IN_RUN: of an evictable namespace, marked
+// or not; EXPIRE: expired at now). Returns the units it freed, 0 when it removed nothing.
 // The hand looked at the block without a lock: since then its entry may have been deleted (or
 // moved by compaction) and the block reused by an entry of another namespace whose key falls in
 // the same bucket, so the entry found at `unit` is judged again under the lock, its namespace
@@ -99,9 +103,9 @@ function removeUnit(e, unit, hash, why, now) {
     if (u !== unit) continue;
     const w = u * UNIT_WORDS;
     const ns = chain.namespaceOf(e, u);
-    const candidate = why === EVICT
-      ? (u32[w + E_FLAGS] & FLAG_ACCESSED) === 0 && evictable(e, ns)
-      : expired(expiryAt(e, u), now);
+    const candidate = why === EXPIRE
+      ? expired(expiryAt(e, u), now)
+      : (why === EVICT_IN_RUN || (u32[w + E_FLAGS] & FLAG_ACCESSED) === 0) && evictable(e, ns);
     if (!candidate) break;
     const bytes = large.payloadOf(e, u);
     const expiring = expiryAt(e, u) !== 0 ? 1 : 0;
@@ -138,12 +142,16 @@ function anyEvictable(e) {
 // One step of the eviction hand for an insert of size class `cls` (-1: any class will do, the
 // entry count is what is full): inspects at most EVICT_TURNS turns of the pool (a search for a
 // class: at most EVICT_CLASS_STEPS steps, unless `whole`; any other search goes on past those
-// only when anyEvictable says it may find something) and removes one entry. Returns the units its
+// only when anyEvictable says it may find something) and removes one entry. `runEnd` (0: none)
+// is where the run of free blocks of a write making room ends (format.md §8, "Joined runs"): an
+// entry of an evictable namespace whose block starts there is removed even when marked, as it
+// lies in the way of the room the write makes (a second chance there would break the run, leave
+// its blocks apart and send the write on to evict elsewhere, run after run). Returns the units its
 // removal freed (its block and its large block), or when it removed nothing: SEARCH_CUT when a
 // search for a class stopped at its bound, 0 when the hand passed over an unexpired entry of an
 // evictable namespace of a class below cls (a search for any class might remove it),
 // NOTHING_TO_EVICT when neither (a search for any class would not either). As native's EvictOne.
-function evictOne(e, cls, whole = false) {
+function evictOne(e, cls, whole = false, runEnd = 0) {
   const u32 = e.u32;
   let sawSmaller = false;
   const now = Date.now();
@@ -187,13 +195,14 @@ function evictOne(e, cls, whole = false) {
         continue;
       }
       if (!evictable(e, ns)) continue; // pinned
-      if (flags & FLAG_ACCESSED) {
+      if ((flags & FLAG_ACCESSED) !== 0 && u !== runEnd) {
         // Second chance: the mark is cleared (only if the flags did not change meanwhile).
         Atomics.compareExchange(u32, w + E_FLAGS, flags, (flags & ~FLAG_ACCESSED) >>> 0);
         continue;
       }
     }
-    const freed = removeUnit(e, u, hash, isExpired ? EXPIRE : EVICT, now);
+    const why = isExpired ? EXPIRE : u === runEnd ? EVICT_IN_RUN : EVICT;
+    const freed = removeUnit(e, u, hash, why, now);
     // An expired block of a smaller class frees space but not this insert's room: go on.
     if (freed !== 0 && (cls < 0 || bc >= cls)) {
       // Quick demotion: the hand goes back to the freed block, where the insert puts its entry,

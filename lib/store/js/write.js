@@ -315,7 +315,10 @@ function makeRoom(e, cls, units, state) {
     state.handRan = true;
     e.removedUnit = 0;
     const stamp = stampOf(e);
-    const freed = evict.evictOne(e, -1);
+    // The block at the end of the set's run is removed even when a read marked it: the run is the
+    // set's room (format.md §8, "Joined runs").
+    const runEnd = state.runUnits !== 0 ? state.runStart + state.runUnits : 0;
+    const freed = evict.evictOne(e, -1, false, runEnd);
     if (freed <= 0) break;
     if (evicted(state, freed) && freed >= units) return true;
     if (joinRemoved(e, state, units, stamp)) return true;

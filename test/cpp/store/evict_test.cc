@@ -229,5 +229,66 @@ TEST(StoreEviction, AnEntryOfAPinnedNamespaceWrittenWhereTheHandLookedIsKept) {
   VerifyOk(*s);
 }
 
+// The unit of the entry of key `key` on the chain of bucket 0 (a store of one bucket), 0 if none.
+uint32_t UnitOf(const Region& r, const std::string& key) {
+  for (uint32_t u = r.bucket(0)->head; u != 0; u = r.entry(u)->next) {
+    const L::Entry* e = r.entry(u);
+    const char* k = reinterpret_cast<const char*>(e) + L::kEntryHeaderSize;
+    if (std::string(k, e->keyLength) == key) return u;
+  }
+  return 0;
+}
+
+// A write growing a run of freed blocks names the run's end to the hand (format.md §8, "Joined
+// runs"): a marked entry whose block starts there is evicted without a second chance, a marked
+// entry elsewhere still gets one, and a pinned entry there is kept.
+TEST(StoreEviction, TheEntryAtTheRunsEndIsEvictedMarkedOrNotButNeverPinned) {
+  for (const bool pinnedAtEnd : {false, true}) {
+    SCOPED_TRACE(pinnedAtEnd ? "a pinned entry at the run's end" : "a marked entry there");
+    Region r(1 << 20);
+    ASSERT_EQ(Store::Create(r.base(), r.size(), 1, 100, kPolicyClock), L::kOk);
+    auto s = Open(r);
+    const uint32_t pinned = Ns(*s, "pinned");
+    ASSERT_EQ(s->ConfigureNamespace(pinned, kPolicyNone, -1), L::kOk);
+    const uint32_t cache = Ns(*s, "cache");
+    ASSERT_EQ(Put(*s, cache, "c0", "v"), L::kOk);
+    ASSERT_EQ(Put(*s, pinned, "p1", "v"), L::kOk);
+    ASSERT_EQ(Put(*s, cache, "c2", "v"), L::kOk);
+    ASSERT_EQ(Put(*s, cache, "c3", "v"), L::kOk);
+    const uint32_t u0 = UnitOf(r, "c0"), u1 = UnitOf(r, "p1"), u2 = UnitOf(r, "c2"),
+                   u3 = UnitOf(r, "c3");
+    // In address order from the pool's first block, where the hand starts.
+    ASSERT_EQ(u0, s->firstUnit());
+    ASSERT_LT(u0, u1);
+    ASSERT_LT(u1, u2);
+    ASSERT_LT(u2, u3);
+    EXPECT_EQ(GetStr(*s, cache, "c0"), "v");  // marks c0 and c2
+    EXPECT_EQ(GetStr(*s, cache, "c2"), "v");
+    ASSERT_NE(r.entry(u2)->flags & kFlagAccessed, 0u);
+    uint32_t freed = 0;
+    ASSERT_EQ(s->EvictOne(kClassCount, &freed, nullptr, false, pinnedAtEnd ? u1 : u2), L::kOk);
+    EXPECT_NE(freed, 0u);
+    // c0 had its second chance: kept, its mark cleared.
+    EXPECT_EQ(r.entry(u0)->flags & kFlagAccessed, 0u);
+    EXPECT_EQ(GetStr(*s, cache, "c0"), "v");
+    EXPECT_EQ(GetStr(*s, pinned, "p1"), "v");
+    if (pinnedAtEnd) {
+      // The hand went on past p1: c2 had its second chance, c3 went.
+      EXPECT_EQ(GetStr(*s, cache, "c2"), "v");
+      EXPECT_EQ(GetStr(*s, cache, "c3"), "<miss>");
+    } else {
+      EXPECT_EQ(GetStr(*s, cache, "c2"), "<miss>");
+      EXPECT_EQ(GetStr(*s, cache, "c3"), "v");
+    }
+    std::vector<NamespaceInfo> list;
+    ASSERT_EQ(s->Namespaces(&list), L::kOk);
+    ASSERT_EQ(list.size(), 2u);
+    EXPECT_EQ(list[0].evictions, 0u);
+    EXPECT_EQ(list[1].evictions, 1u);
+    EXPECT_EQ(s->Count(0), 3u);
+    VerifyOk(*s);
+  }
+}
+
 }  // namespace
 }  // namespace shm::test
