@@ -304,6 +304,9 @@ class Store {
     uint32_t runUnits = 0;
     uint32_t runJoined = 0;
     uint32_t runStamp = 0;  // StampOf() before the run started, or after its last join
+    // Whether the entry at the run's end is evicted whatever its mark: until a run of the round
+    // breaks or a join is refused (MakeRoom).
+    bool waiveMarks = true;
     // The units its last-resort batches covered (SweepFor).
     uint64_t swept = 0;
     bool secondRound = false;  // it got its bounds once more (MakeRoom)
@@ -317,6 +320,7 @@ class Store {
       swept = 0;
       runUnits = 0;
       runJoined = 0;
+      waiveMarks = true;
     }
   };
   // Allocates and fills the large block of a value of n bytes (write.cpp).

@@ -256,8 +256,11 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
     removedUnit_ = 0;
     const uint32_t stamp = StampOf();
     // The block at the end of the write's run is removed even when a read marked it: the run is
-    // the write's room (format.md §8, "Joined runs").
-    const uint32_t runEnd = room->runUnits != 0 ? room->runStart + room->runUnits : 0;
+    // the write's room (format.md §8, "Joined runs"). Only while no run of this round broke: once
+    // one did (a pinned entry, another party's allocation, a refused join), the evictions may go
+    // on to the round's bound, and a read entry there keeps its second chance.
+    const uint32_t runEnd =
+        room->waiveMarks && room->runUnits != 0 ? room->runStart + room->runUnits : 0;
     s = EvictOne(kEvictForLarge, &freed, nullptr, false, runEnd);
     if (s != layout::kOk) return s;
     if (freed == 0) break;
@@ -353,6 +356,7 @@ Status Store::JoinRemoved(RoomState* room, uint32_t units, uint32_t stamp, bool*
   if (u == 0) return layout::kOk;
   const uint32_t runEnd = room->runStart + room->runUnits;
   if (room->runUnits == 0 || u < runEnd || FreeAfter(runEnd) <= u) {
+    if (room->runUnits != 0) room->waiveMarks = false;  // the run broke
     room->runStart = u;
     room->runJoined = 0;
     room->runStamp = stamp;  // read before the eviction that freed u
@@ -367,7 +371,8 @@ Status Store::JoinRemoved(RoomState* room, uint32_t units, uint32_t stamp, bool*
   const Status s =
       JoinFreed(room->runStart, room->runStart + room->runUnits, room->runStamp, &joined);
   room->runJoined = enough ? 0u : joined;
-  room->runStamp += 1;  // the join's own addition to merged
+  if (joined == 0) room->waiveMarks = false;  // a join refused: the run is given up
+  room->runStamp += 1;                        // the join's own addition to merged
   if (room->runJoined == 0) room->runUnits = 0;
   *retry = enough && joined >= units;
   return s;

@@ -90,14 +90,17 @@ forEachEngine('making room: entries read since the hand passed do not break the 
       }
       assert.ok(read > n * share * 0.8, `${read} entries read`);
       const before = s.stats().entries;
+      const { evictions, expirations } = s.stats().namespaceStats.c;
       const value = Buffer.alloc(1 << 20, 9);
       s.set('c', 'big', value);
       assert.ok(s.get('c', 'big').equals(value));
       const evicted = before + 1 - s.stats().entries;
       const exact = Math.ceil(unitsForLarge(1 << 20) / ENTRY_UNITS);
       assert.ok(evicted >= exact, `${evicted} evicted, the value needs the room of ${exact}`);
-      assert.ok(evicted <= 2 * exact, `${evicted} entries evicted for the room of ${exact}`);
-      assert.strictEqual(s.stats().namespaceStats.c.evictions >= evicted, true);
+      assert.ok(evicted <= exact + 64, `${evicted} entries evicted for the room of ${exact}`);
+      // Every removal was an eviction, counted once.
+      assert.strictEqual(s.stats().namespaceStats.c.evictions - evictions, evicted);
+      assert.strictEqual(s.stats().namespaceStats.c.expirations, expirations);
       let kept = 0;
       for (let i = 0; i < n; i++) {
         const v = s.get('c', keyOf(i));
@@ -109,6 +112,40 @@ forEachEngine('making room: entries read since the hand passed do not break the 
       assertSoundForBoth(s, other);
     });
   }
+});
+
+forEachEngine('making room: a read entry outside the room keeps its second chance', ({ make, other }) => {
+  // Where runs break (here at pinned entries: every 50th entry is one), a large set's evictions go
+  // on to its bounds, far past the room it makes. The entry at a run's end is evicted whatever its
+  // mark only until a run of the round breaks: before, every read entry the hand met on the way
+  // was evicted (3,491 of the 4,933 read), now about as many as lie within a run (11).
+  it('a 1 MiB value in a full 8 MiB store with every 50th entry pinned and a tenth read', function () {
+    this.timeout(20000);
+    const s = make({ size: 8 << 20, maxEntries: 200000, eviction: 'auto' });
+    s.namespace('pinned', { eviction: 'none' });
+    let n = 0;
+    while (s.stats().entries === n) {
+      s.set(n % 50 === 0 ? 'pinned' : 'c', keyOf(n), SMALL);
+      n++;
+    }
+    let seed = 5;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const read = [];
+    for (let i = 0; i < n; i++) {
+      if (i % 50 !== 0 && rnd() < 0.1 && s.get('c', keyOf(i)) !== undefined) read.push(keyOf(i));
+    }
+    assert.ok(read.length > n * 0.08, `${read.length} entries read`);
+    const value = Buffer.alloc(1 << 20, 3);
+    s.set('c', 'big', value);
+    assert.ok(s.get('c', 'big').equals(value));
+    const lost = read.filter((k) => s.get('c', k) === undefined).length;
+    assert.ok(lost <= 200, `${lost} of the ${read.length} read entries evicted`);
+    for (let i = 0; i < n; i += 50) assert.strictEqual(s.get('pinned', keyOf(i)), SMALL);
+    assertSoundForBoth(s, other);
+  });
 });
 
 describe('making room: a run another party changed meanwhile [js engine]', () => {

@@ -250,6 +250,7 @@ function resetBounds(state) {
   state.swept = 0;
   state.runUnits = 0;
   state.runJoined = 0;
+  state.waiveMarks = true;
 }
 
 // set()'s state for a small value (no large block), reused: set is synchronous and never
@@ -316,8 +317,10 @@ function makeRoom(e, cls, units, state) {
     e.removedUnit = 0;
     const stamp = stampOf(e);
     // The block at the end of the set's run is removed even when a read marked it: the run is the
-    // set's room (format.md §8, "Joined runs").
-    const runEnd = state.runUnits !== 0 ? state.runStart + state.runUnits : 0;
+    // set's room (format.md §8, "Joined runs"). Only while no run of this round broke: once one
+    // did (a pinned entry, another party's allocation, a refused join), the evictions may go on
+    // to the round's bound, and a read entry there keeps its second chance.
+    const runEnd = state.waiveMarks && state.runUnits !== 0 ? state.runStart + state.runUnits : 0;
     const freed = evict.evictOne(e, -1, false, runEnd);
     if (freed <= 0) break;
     if (evicted(state, freed) && freed >= units) return true;
@@ -406,6 +409,7 @@ function joinRemoved(e, state, units, stamp) {
   if (u === 0) return false;
   const runEnd = state.runStart + state.runUnits;
   if (state.runUnits === 0 || u < runEnd || freeAfter(e, runEnd) <= u) {
+    if (state.runUnits !== 0) state.waiveMarks = false; // the run broke
     state.runStart = u;
     state.runJoined = 0;
     state.runStamp = stamp; // read before the eviction that freed u
@@ -418,6 +422,7 @@ function joinRemoved(e, state, units, stamp) {
   if (!enough && state.runUnits - state.runJoined < C.COMPACT_STEP_UNITS) return false;
   const joined = joinFreed(e, state.runStart, state.runStart + state.runUnits, state.runStamp);
   state.runJoined = enough || joined === 0 ? 0 : joined;
+  if (joined === 0) state.waiveMarks = false; // a join refused: the run is given up
   state.runStamp = (state.runStamp + 1) >>> 0; // the join's own addition to merged
   if (state.runJoined === 0) state.runUnits = 0;
   return enough && joined >= units;
