@@ -128,7 +128,15 @@ Status Store::EvictOne(uint32_t cls, uint32_t* freed, HandEnd* end, bool whole,
         if (!sawSmaller && Evictable(ns)) sawSmaller = true;
         continue;
       }
-      if (!Evictable(ns)) continue;  // pinned
+      if (!Evictable(ns)) {
+        // Pinned. At the end of the write's run it stops the hand: the write may move it out of
+        // the run, which then goes on past its block.
+        if (u == runEnd) {
+          keptUnit_ = u;
+          return layout::kOk;
+        }
+        continue;
+      }
       if ((flags & kFlagAccessed) != 0 && u != runEnd) {
         // Second chance: the mark is cleared (only if the flags did not change meanwhile).
         AtomicCas(&e->flags, flags, flags & ~kFlagAccessed);

@@ -42,6 +42,10 @@ const E_KEY_LENGTH = H.ENTRY.KEY_LENGTH;
 const NOTHING_TO_EVICT = -1;
 // evictOne's search for a class stopped at EVICT_CLASS_STEPS, having removed nothing.
 const SEARCH_CUT = -2;
+// evictOne met, at the end of the run of a write making room, an entry it must not evict (a
+// pinned namespace's, unexpired), and stopped there with the hand past it: e.keptUnit is its block,
+// for the write to move out of its run (format.md §8, "Joined runs").
+const KEPT_AT_RUN_END = -3;
 // Why an entry is removed: the hand evicted it, or it had expired; or the hand evicted it whatever
 // its mark, as the block at the end of the run of free blocks a write making room grows
 // (format.md §8, "Joined runs"; evictOne's runEnd).
@@ -150,7 +154,8 @@ function anyEvictable(e) {
 // removal freed (its block and its large block), or when it removed nothing: SEARCH_CUT when a
 // search for a class stopped at its bound, 0 when the hand passed over an unexpired entry of an
 // evictable namespace of a class below cls (a search for any class might remove it),
-// NOTHING_TO_EVICT when neither (a search for any class would not either). As native's EvictOne.
+// NOTHING_TO_EVICT when neither (a search for any class would not either), KEPT_AT_RUN_END when it
+// stopped at a pinned entry at runEnd (e.keptUnit). As native's EvictOne.
 function evictOne(e, cls, whole = false, runEnd = 0) {
   const u32 = e.u32;
   let sawSmaller = false;
@@ -194,7 +199,15 @@ function evictOne(e, cls, whole = false, runEnd = 0) {
         if (!sawSmaller && evictable(e, ns)) sawSmaller = true;
         continue;
       }
-      if (!evictable(e, ns)) continue; // pinned
+      if (!evictable(e, ns)) {
+        // Pinned. At the end of the write's run it stops the hand: the write may move it out of
+        // the run, which then goes on past its block.
+        if (u === runEnd) {
+          e.keptUnit = u;
+          return KEPT_AT_RUN_END;
+        }
+        continue;
+      }
       if ((flags & FLAG_ACCESSED) !== 0 && u !== runEnd) {
         // Second chance: the mark is cleared (only if the flags did not change meanwhile).
         Atomics.compareExchange(u32, w + E_FLAGS, flags, (flags & ~FLAG_ACCESSED) >>> 0);
@@ -294,5 +307,5 @@ function reclaimExpired(e, nsId, kl, h) {
 }
 
 module.exports = {
-  evictOne, NOTHING_TO_EVICT, SEARCH_CUT, sweepExpired, reclaimExpired, evictable, anyEvictable, mayExpire,
+  evictOne, NOTHING_TO_EVICT, SEARCH_CUT, KEPT_AT_RUN_END, sweepExpired, reclaimExpired, evictable, anyEvictable, mayExpire,
 };
