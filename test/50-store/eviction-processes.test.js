@@ -141,4 +141,49 @@ describe('eviction across processes', function () {
       }
     });
   }
+
+  for (const engine of ['native', 'js']) {
+    it(`a ${engine}-engine writer killed with SIGKILL while moving pinned entries out of its runs: verify() clean after repair, every pinned entry present`, async () => {
+      // A write making room moves a pinned entry at its run's end as a compaction step moves an
+      // entry (format.md §8, "Joined runs"): killed anywhere, the entry is on its chain (the old
+      // block or its copy), and the repair pass reclaims the block left neither live nor free.
+      const name = uniqueName('runmovekill');
+      const store = Store.create({ name, size: 8 << 20, maxEntries: 200000, eviction: 'auto', lockTimeoutMs: 200 });
+      const keyOf = (i) => `k${String(i).padStart(12, '0')}`;
+      const small = 'v'.repeat(100);
+      try {
+        store.namespace('pinned', { eviction: 'none' });
+        let n = 0;
+        while (store.stats().entries === n) {
+          store.set(n % 50 === 0 ? 'pinned' : 'c', keyOf(n), small);
+          n++;
+        }
+        const pinned = store.count('pinned');
+        for (let round = 0; round < 3; round++) {
+          const a = announced();
+          const { child, done } = inProcess({ op: 'largeUntilKilled', engine, name, lockTimeoutMs: 200 }, a.onMessage, EVICT_ACTOR);
+          await a.promise;
+          await new Promise((r) => setTimeout(r, 10 + Math.floor(Math.random() * 100)));
+          child.kill('SIGKILL');
+          await assert.rejects(done, /SIGKILL/);
+          store.repair();
+          const v = store.verify();
+          assert.ok(v.ok, v.errors.join('\n'));
+          assert.strictEqual(store.count('pinned'), pinned);
+          for (let i = 0; i < n; i += 50) assert.strictEqual(store.get('pinned', keyOf(i)), small, keyOf(i));
+          for (const [k, val] of store.entries('c')) {
+            if (k.startsWith('big')) assert.strictEqual(val.length, 256 << 10, k);
+            else assert.strictEqual(val, small, k);
+          }
+        }
+        // The store still makes room for a value after the kills.
+        store.set('c', 'after', Buffer.alloc(1 << 20, 9));
+        assert.strictEqual(store.get('c', 'after').length, 1 << 20);
+        assert.strictEqual(store.count('pinned'), pinned);
+      } finally {
+        store.close();
+        Segment.unlink({ name });
+      }
+    });
+  }
 });

@@ -89,6 +89,19 @@ const ops = {
       if (n === 50) announce({ running: true });
     }
   },
+
+  // Into a store full of 100-byte entries of 'c' and 'pinned' (every 50th), sets values of 256 KiB
+  // of 'c' one after another, each making room by evicting runs of small entries and moving the
+  // pinned entries at their ends out of the way (format.md §8, "Joined runs"), with 300 small
+  // entries between two values to fill the store again, until killed.
+  largeUntilKilled(store, task, announce) {
+    const small = 'v'.repeat(100);
+    for (let n = 0; ; n++) {
+      store.set('c', `big${n % 3}`, Buffer.alloc(256 << 10, (n % 250) + 1));
+      for (let i = 0; i < 300; i++) store.set('c', `f${(n * 300 + i) % 20000}`, small);
+      if (n === 2) announce({ running: true });
+    }
+  },
 };
 
 serveActor(ops);
