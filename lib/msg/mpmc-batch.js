@@ -70,11 +70,13 @@ function prepareChecked(value, name, messageBytes, io = null) {
 /**
  * Refuses text `text` (tag `tag`, UTF8 or JSON) when its UTF-8 form is longer than
  * `messageBytes`; returns the tag to push it with. Text of at most messageBytes / 3 units fits
- * whatever it encodes to. With `io` (a caller that writes the message before anything else can
- * stage one on the handle: its synchronous enqueues), longer text that short-text.js can encode
- * is encoded now into the handle's staging words: the encode gives the exact length the check
- * needs, in place of Buffer's count of its UTF-8 bytes (a native call, as dear as the encode), and
- * after the claim the bytes are only copied (`tag | STAGED`, writeStaged()).
+ * whatever it encodes to: up to LOOP_UNITS units (short-text.js writes it with a loop, no encoder
+ * call) it is written after the claim. With `io` (a caller that writes the message before anything
+ * else can stage one on the handle: its synchronous enqueues), text of up to SCRATCH_UNITS units
+ * otherwise is encoded now into the handle's staging words, and after the claim its bytes are only
+ * copied (`tag | STAGED`, writeStaged()): the encode was due anyway, it gives the exact length the
+ * check needs (where a count of the UTF-8 bytes, a native call as dear as the encode, would be
+ * needed first), and the slot is held for a copy only, as a batch's are.
  */
 function checkText(text, tag, messageBytes, io = null) {
   if (text.length <= short.LOOP_UNITS && text.length * MAX_UTF8_PER_UNIT <= messageBytes) return tag;
