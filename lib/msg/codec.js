@@ -106,8 +106,7 @@ function writeRecord(buf, at, tag, payload, u32 = undefined) {
     const n = u32 !== undefined && payload.length <= short.SCRATCH_UNITS && short.WRITES && (at & 3) === 0
       ? short.writeText(u32, at / WORD, payload)
       : buf.utf8Write(payload, at);
-    if (n === payload.length) tag = tag === TAG_UTF8 ? TAG_LATIN1 : TAG_JSON_LATIN1;
-    return ((tag << TAG_SHIFT) | n) >>> 0;
+    return textHeader(tag, payload, n);
   }
   if (typeof payload === 'number') {
     buf.writeDoubleLE(payload, at);
@@ -122,6 +121,16 @@ function writeRecord(buf, at, tag, payload, u32 = undefined) {
     throw err;
   }
   return ((tag << TAG_SHIFT) | payload.byteLength) >>> 0;
+}
+
+/**
+ * The record header of text `payload` (tag UTF8 or JSON) whose UTF-8 form, as written, has `n`
+ * bytes: tagged LATIN1 (JSON_LATIN1) when that is as many bytes as the string has units (ASCII,
+ * writeRecord() says why).
+ */
+function textHeader(tag, payload, n) {
+  if (n === payload.length) tag = tag === TAG_UTF8 ? TAG_LATIN1 : TAG_JSON_LATIN1;
+  return ((tag << TAG_SHIFT) | n) >>> 0;
 }
 
 function detachedSince() {
@@ -154,7 +163,7 @@ function corrupt(what) {
   return msgError('ERR_CORRUPT', `Message region: ${what}`);
 }
 
-// The one-byte text of `len` bytes at `at` of `buf`: short text without a native call.
+/** The one-byte text of `len` bytes at `at` of `buf`: short text without a native call. */
 function latin1(buf, at, len) {
   return len <= short.SHORT_TEXT && short.READS ? short.readLatin1(buf, at, len) : buf.latin1Slice(at, at + len);
 }
@@ -177,4 +186,4 @@ function tooLarge(length, max) {
   return msgError('ERR_MESSAGE_TOO_LARGE', `A message of ${length} bytes is larger than the ${max} bytes this queue can hold`);
 }
 
-module.exports = { prepare, encodedLength, writeRecord, isLatin1, decodeText, decode, bytesOf, tooLarge, corrupt };
+module.exports = { prepare, encodedLength, writeRecord, textHeader, isLatin1, decodeText, decode, latin1, bytesOf, tooLarge, corrupt };

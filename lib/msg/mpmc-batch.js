@@ -13,14 +13,17 @@
 //
 // `io` is the queue's private state that these functions share with mpmc.js and mpmc-single.js:
 // { u32, buf, messageBytes, capacity, mask, slotsWord, strideWords, closedWord, rolesAt,
-//   producePosAt, consumePosAt, extraAt, tags, payloads, packedAt, prepared, error, salvaged } (tags,
-// payloads and packedAt: per-handle scratch arrays, so that a batch allocates nothing per
-// message but the values it returns; a channel's sendBatch passes arrays of its own to
-// pushPrepared(); salvaged: how many messages of a claim whose write failed were published).
+//   producePosAt, consumePosAt, extraAt, tags, payloads, packedAt, prepared, error, salvaged,
+//   stagedBytes, stagedWords, stagedLength } (tags, payloads and packedAt: per-handle scratch
+// arrays, so that a batch allocates nothing per message but the values it returns; a channel's
+// sendBatch passes arrays of its own to pushPrepared(); salvaged: how many messages of a claim
+// whose write failed were published; staged*: the text of a single enqueue encoded before its
+// claim, prepareChecked()).
 const { C, W } = require('../layout/layout');
 const codec = require('./codec');
 const S = require('./mpmc-slots');
 const R = require('./mpmc-runs');
+const short = require('./short-text');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const { TAIL, HEAD, FULL, SKIPPED, PRODUCE, CONSUME } = S;
@@ -39,21 +42,54 @@ const seqAt = (io, pos) => io.slotsWord + (pos & io.mask) * io.strideWords;
 
 // prepareChecked()'s and prepareRun()'s result for a string (reused, as codec.prepare()'s is).
 const shortString = { tag: TAG_UTF8, payload: '' };
+// A prepared tag with this bit set (above every tag of format.md §15) says that the text in
+// `payload` is staged: encoded already into the handle's io.stagedWords (io.stagedLength bytes),
+// which writeStaged() copies into the slot after the claim. Such a tag never leaves the handle.
+const STAGED = 0x100;
 
 /**
  * A value as codec.prepare() makes it ({ tag, payload }, an object reused by the next call),
- * refused when longer than `messageBytes`.
+ * refused when longer than `messageBytes`. With `io`, its text may be staged (checkText()).
  */
-function prepareChecked(value, name, messageBytes) {
+function prepareChecked(value, name, messageBytes, io = null) {
   // A string of at most messageBytes / 3 UTF-16 units fits whatever it encodes to.
   if (typeof value === 'string' && value.length * MAX_UTF8_PER_UNIT <= messageBytes) {
     shortString.payload = value;
     return shortString;
   }
   const p = codec.prepare(value, name, messageBytes);
+  if (typeof p.payload === 'string') {
+    p.tag = checkText(p.payload, p.tag, messageBytes, io);
+    return p;
+  }
   const length = codec.encodedLength(p.payload, messageBytes);
   if (length > messageBytes) throw codec.tooLarge(length, messageBytes);
   return p;
+}
+
+/**
+ * Refuses text `text` (tag `tag`, UTF8 or JSON) when its UTF-8 form is longer than
+ * `messageBytes`; returns the tag to push it with. Text of at most messageBytes / 3 units fits
+ * whatever it encodes to: up to LOOP_UNITS units (short-text.js writes it with a loop, no encoder
+ * call) it is written after the claim. With `io` (a caller that writes the message before anything
+ * else can stage one on the handle: its synchronous enqueues), text of up to SCRATCH_UNITS units
+ * otherwise is encoded now into the handle's staging words, and after the claim its bytes are only
+ * copied (`tag | STAGED`, writeStaged()): the encode was due anyway, it gives the exact length the
+ * check needs (where a count of the UTF-8 bytes, a native call as dear as the encode, would be
+ * needed first), and the slot is held for a copy only, as a batch's are.
+ */
+function checkText(text, tag, messageBytes, io = null) {
+  if (text.length <= short.LOOP_UNITS && text.length * MAX_UTF8_PER_UNIT <= messageBytes) return tag;
+  // A text of more units than messageBytes has at least as many bytes: it is refused below.
+  if (io !== null && text.length <= messageBytes && text.length <= short.SCRATCH_UNITS && short.WRITES) {
+    const n = short.encode(text, io.stagedBytes);
+    if (n > messageBytes) throw codec.tooLarge(n, messageBytes);
+    io.stagedLength = n;
+    return tag | STAGED;
+  }
+  const length = codec.encodedLength(text, messageBytes);
+  if (length > messageBytes) throw codec.tooLarge(length, messageBytes);
+  return tag;
 }
 
 /**
@@ -449,6 +485,15 @@ function writeSlot(u32, buf, at, tag, payload) {
   u32[at + RECORD] = codec.writeRecord(buf, at * WORD + SLOT_HEADER, tag, payload, u32);
 }
 
+/**
+ * Writes a staged message (prepareChecked(), tag `tag` | STAGED) into the slot whose sequence word
+ * is u32[at]: the handle's staged bytes copied, and the record a write of `text` would make.
+ */
+function writeStaged(io, at, tag, text) {
+  short.copyEncoded(io.u32, at + SLOT_HEADER / WORD, io.stagedWords, io.stagedLength);
+  io.u32[at + RECORD] = codec.textHeader(tag & ~STAGED, text, io.stagedLength);
+}
+
 /** The message in the slot whose sequence word is u32[at] (its record follows it). */
 function readSlot(u32, buf, messageBytes, at) {
   const h = u32[at + RECORD];
@@ -457,8 +502,8 @@ function readSlot(u32, buf, messageBytes, at) {
   const offset = at * WORD + SLOT_HEADER;
   const tag = h >>> TAG_SHIFT;
   // Strings, the common case, without a call through the codec.
-  if (tag === TAG_LATIN1) return buf.latin1Slice(offset, offset + length);
+  if (tag === TAG_LATIN1) return codec.latin1(buf, offset, length);
   return tag === TAG_UTF8 ? buf.utf8Slice(offset, offset + length) : codec.decode(buf, offset, length, tag);
 }
 
-module.exports = { pushMany, pushPrepared, popMany, prepareChecked, writeSlot, readSlot, clearIntent, MAX_CLAIM };
+module.exports = { pushMany, pushPrepared, popMany, prepareChecked, checkText, writeSlot, writeStaged, readSlot, clearIntent, MAX_CLAIM, STAGED };

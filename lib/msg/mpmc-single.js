@@ -36,6 +36,9 @@ const CLOSED = Symbol('closed');
 // What a pop returns when the queue is empty.
 const NONE = Symbol('none');
 
+// What pushOne()'s and popOne()'s helpers return for "load the index again and retry".
+const RETRY = Symbol('retry');
+
 /**
  * One attempt: claims the slot at the tail and writes the prepared message, or returns false when
  * the queue is full (after one `repair()` of gone parties' slots, rate-limited by the caller), or
@@ -43,6 +46,9 @@ const NONE = Symbol('none');
  * that nothing is delivered after receivers saw the end). Bytes that can no longer be read (a
  * buffer detached since the message was prepared) throw, the slot given up. `wake()` wakes
  * sleeping consumers.
+ * The common path (the slot is empty for this lap, the claim won) is all there is of it here;
+ * what happens otherwise is in pushMissed() and what follows the claim in pushClaimed(), so that
+ * this function stays small enough for the compiler to inline into its callers.
  */
 function pushOne(io, tag, payload, closable, repair, wake) {
   const u32 = io.u32;
@@ -55,44 +61,61 @@ function pushOne(io, tag, payload, closable, repair, wake) {
       // Plain stores, ordered before the claim by the CAS (above).
       u32[io.producePosAt] = pos;
       u32[io.rolesAt] = PRODUCE;
-      if (Atomics.compareExchange(u32, TAIL, pos, (pos + 1) >>> 0) === pos) {
-        const closed = closable && Atomics.load(u32, io.closedWord) !== 0;
-        if (!closed) {
-          try {
-            B.writeSlot(u32, io.buf, at, tag, payload);
-          } catch (err) {
-            // Bytes that cannot be read since they were checked (codec.writeRecord): the slot is
-            // given up as a closed channel's is, since a claimed slot left unfinished by a live
-            // owner would stop the queue for good; then the intent is cleared (above).
-            Atomics.store(u32, at, S.seqOf(pos, SKIPPED));
-            B.clearIntent(io);
-            wake();
-            throw err;
-          }
-        }
-        Atomics.store(u32, at, S.seqOf(pos, closed ? SKIPPED : FULL));
-        // The intent stays: it names a finished position (above).
-        wake();
-        return closed ? CLOSED : true;
-      }
-    } else if (d < 0 && Atomics.load(u32, TAIL) === pos) {
-      // The slot still serves position pos - capacity: full, unless a party is gone with a
-      // slot (its consumer, or the producer of the slot at the head).
-      if (u32[io.rolesAt] !== 0) Atomics.store(u32, io.rolesAt, 0); // a word only this owner writes
-      if (repair()) continue;
-      return false;
-    } else if (d > 0 && Atomics.load(u32, TAIL) === pos) {
-      // Damage (else a stale tail: load it again). The intent is cleared first, as when full.
-      B.clearIntent(io);
-      throw S.slotAhead(pos, Atomics.load(u32, at));
+      if (Atomics.compareExchange(u32, TAIL, pos, (pos + 1) >>> 0) === pos) return pushClaimed(io, pos, at, tag, payload, closable, wake);
+    } else {
+      const r = pushMissed(io, pos, at, d, repair);
+      if (r !== RETRY) return r;
     }
   }
+}
+
+// After pushOne() claimed position `pos` (slot word u32[at]): writes the message and publishes it.
+function pushClaimed(io, pos, at, tag, payload, closable, wake) {
+  const u32 = io.u32;
+  const closed = closable && Atomics.load(u32, io.closedWord) !== 0;
+  if (!closed) {
+    try {
+      if (tag >= B.STAGED) B.writeStaged(io, at, tag, payload);
+      else B.writeSlot(u32, io.buf, at, tag, payload);
+    } catch (err) {
+      // Bytes that cannot be read since they were checked (codec.writeRecord): the slot is
+      // given up as a closed channel's is, since a claimed slot left unfinished by a live
+      // owner would stop the queue for good; then the intent is cleared (above).
+      Atomics.store(u32, at, S.seqOf(pos, SKIPPED));
+      B.clearIntent(io);
+      wake();
+      throw err;
+    }
+  }
+  Atomics.store(u32, at, S.seqOf(pos, closed ? SKIPPED : FULL));
+  // The intent stays: it names a finished position (above).
+  wake();
+  return closed ? CLOSED : true;
+}
+
+// pushOne() found the slot of `pos` not empty for this lap (d, its word's distance from that):
+// false when full, RETRY (after a repair, or with a stale tail), or the damage thrown.
+function pushMissed(io, pos, at, d, repair) {
+  const u32 = io.u32;
+  if (d < 0 && Atomics.load(u32, TAIL) === pos) {
+    // The slot still serves position pos - capacity: full, unless a party is gone with a
+    // slot (its consumer, or the producer of the slot at the head).
+    if (u32[io.rolesAt] !== 0) Atomics.store(u32, io.rolesAt, 0); // a word only this owner writes
+    return repair() ? RETRY : false;
+  }
+  if (d > 0 && Atomics.load(u32, TAIL) === pos) {
+    // Damage (else a stale tail: load it again). The intent is cleared first, as when full.
+    B.clearIntent(io);
+    throw S.slotAhead(pos, Atomics.load(u32, at));
+  }
+  return RETRY;
 }
 
 /**
  * One attempt: claims the slot at the head and reads it, or returns NONE when the queue is empty
  * (after one `repair()` when a claimed slot blocks the head). Skips slots given up by gone
- * producers. `wake()` wakes sleeping producers.
+ * producers. `wake()` wakes sleeping producers. As pushOne(), the common path only, the rest in
+ * popMissed() and popClaimed().
  */
 function popOne(io, repair, wake) {
   const u32 = io.u32;
@@ -105,35 +128,54 @@ function popOne(io, repair, wake) {
       u32[io.consumePosAt] = pos;
       u32[io.rolesAt] = CONSUME;
       if (Atomics.compareExchange(u32, HEAD, pos, (pos + 1) >>> 0) !== pos) continue;
-      let value = NONE;
-      try {
-        if (d === FULL) value = B.readSlot(u32, io.buf, io.messageBytes, at);
-      } catch (err) {
-        // A record that cannot be read (a corrupt region): the slot is released all the same, so
-        // that the queue goes on, and then the intent is cleared (above).
-        Atomics.store(u32, at, S.seqOf(pos + io.capacity, 0));
-        B.clearIntent(io);
-        wake();
-        throw err;
-      }
-      // The intent stays: it names a finished position (above).
-      Atomics.store(u32, at, S.seqOf(pos + io.capacity, 0));
-      wake();
+      const value = popClaimed(io, pos, at, d, wake);
       if (value !== NONE) return value;
-    } else if (d <= 0 && Atomics.load(u32, HEAD) === pos) {
-      if (u32[io.rolesAt] !== 0) Atomics.store(u32, io.rolesAt, 0); // a word only this owner writes
-      // Empty at pos, unless a producer claimed pos and is gone: repair() asks, at most once per
-      // its period. `tail` is not read first to rule that out: a consumer that polls an empty
-      // queue would take tail's cache line from the producer at every poll, and the producer's
-      // next claim would wait for it.
-      if (d === 0 && repair()) continue;
-      return NONE;
-    } else if (d > SKIPPED && Atomics.load(u32, HEAD) === pos) {
-      // Damage (else a stale head: load it again). The intent is cleared first, as when empty.
-      B.clearIntent(io);
-      throw S.slotAhead(pos, Atomics.load(u32, at));
+    } else {
+      const r = popMissed(io, pos, at, d, repair);
+      if (r !== RETRY) return r;
     }
   }
+}
+
+// After popOne() claimed position `pos` (slot word u32[at], `d` FULL or SKIPPED): reads the
+// message, if any, and releases the slot. NONE for a slot given up by a gone producer.
+function popClaimed(io, pos, at, d, wake) {
+  const u32 = io.u32;
+  let value = NONE;
+  try {
+    if (d === FULL) value = B.readSlot(u32, io.buf, io.messageBytes, at);
+  } catch (err) {
+    // A record that cannot be read (a corrupt region): the slot is released all the same, so
+    // that the queue goes on, and then the intent is cleared (above).
+    Atomics.store(u32, at, S.seqOf(pos + io.capacity, 0));
+    B.clearIntent(io);
+    wake();
+    throw err;
+  }
+  // The intent stays: it names a finished position (above).
+  Atomics.store(u32, at, S.seqOf(pos + io.capacity, 0));
+  wake();
+  return value;
+}
+
+// popOne() found the slot of `pos` neither full nor given up for this lap (d, its word's distance
+// from empty): NONE when empty, RETRY (after a repair, or with a stale head), or the damage thrown.
+function popMissed(io, pos, at, d, repair) {
+  const u32 = io.u32;
+  if (d <= 0 && Atomics.load(u32, HEAD) === pos) {
+    if (u32[io.rolesAt] !== 0) Atomics.store(u32, io.rolesAt, 0); // a word only this owner writes
+    // Empty at pos, unless a producer claimed pos and is gone: repair() asks, at most once per
+    // its period. `tail` is not read first to rule that out: a consumer that polls an empty
+    // queue would take tail's cache line from the producer at every poll, and the producer's
+    // next claim would wait for it.
+    return d === 0 && repair() ? RETRY : NONE;
+  }
+  if (d > SKIPPED && Atomics.load(u32, HEAD) === pos) {
+    // Damage (else a stale head: load it again). The intent is cleared first, as when empty.
+    B.clearIntent(io);
+    throw S.slotAhead(pos, Atomics.load(u32, at));
+  }
+  return RETRY;
 }
 
 /**

@@ -22,6 +22,7 @@ const S = require('./mpmc-slots');
 const B = require('./mpmc-batch');
 const { pushOne, popOne, peekOne, CLOSED, NONE } = require('./mpmc-single');
 const v = require('../base/validate');
+const short = require('./short-text');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const CTL = C.MPMC_CONTROL_OFFSET / WORD;
@@ -34,6 +35,7 @@ const OWNERS = C.MPMC_OWNERS_OFFSET / WORD;
 const SLOTS = C.MPMC_SLOTS_OFFSET;
 const SLOT_HEADER = C.MPMC_SLOT_HEADER_BYTES;
 const RECHECK_MS = C.MPMC_RECHECK_MS;
+const TAG_UTF8 = C.MSG_TAG_UTF8;
 const MAX_BYTES = 2 ** 31;
 const DEFAULT_MESSAGE_BYTES = 248; // a 256-byte slot
 const SPINS = 50; // attempts before a waiting party parks
@@ -135,12 +137,14 @@ class MpmcQueue extends RegionHandle {
     Atomics.store(this.#u32, this.#rolesAt, 0);
     Atomics.store(this.#u32, S.intentWord(slot, S.EXTRA), 0);
     this.#token = owners.watch(slot, this.#self);
+    const staged = new Uint8Array(short.SCRATCH_BYTES);
     this.#io = {
       u32: this.#u32, buf: this.#buf, messageBytes: this.#messageBytes, capacity: this.#capacity, mask: this.#mask,
       slotsWord: SLOTS / WORD, strideWords: this.#strideWords, closedWord: CLOSED_WORD, rolesAt: this.#rolesAt,
       producePosAt: this.#producePosAt, consumePosAt: this.#consumePosAt, extraAt: S.intentWord(slot, S.EXTRA),
       tags: new Array(B.MAX_CLAIM).fill(0), payloads: new Array(B.MAX_CLAIM).fill(undefined),
       packedAt: new Int32Array(B.MAX_CLAIM), prepared: 0, error: null, salvaged: 0,
+      stagedBytes: staged, stagedWords: new Uint32Array(staged.buffer), stagedLength: 0,
     };
   }
 
@@ -259,16 +263,39 @@ class MpmcQueue extends RegionHandle {
 
   /** Enqueues `value` if there is room now (after the handle's pending enqueueAsync() calls). Returns whether it did. */
   tryEnqueue(value) {
-    const p = this.#prepare(value);
+    this.usable_();
+    // A string goes as itself: its tag alone is prepared (no shared object written per message).
+    if (typeof value === 'string') {
+      const tag = B.checkText(value, TAG_UTF8, this.#messageBytes, this.#io);
+      return this.#enqueues.drained() && this.#push(tag, value);
+    }
+    const p = B.prepareChecked(value, 'value', this.#messageBytes, this.#io);
     return this.#enqueues.drained() && this.#push(p.tag, p.payload);
   }
 
   /** Enqueues `value`, blocking the thread while the queue is full. ERR_QUEUE_TIMEOUT after timeoutMs. */
   enqueue(value, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
-    const { tag, payload } = this.#prepare(value);
+    this.usable_();
+    // As tryEnqueue() prepares it.
+    let tag;
+    let payload = value;
+    if (typeof value === 'string') {
+      tag = B.checkText(value, TAG_UTF8, this.#messageBytes, this.#io);
+    } else {
+      const p = B.prepareChecked(value, 'value', this.#messageBytes, this.#io);
+      tag = p.tag;
+      payload = p.payload;
+    }
+    // The first attempt here, the wait in a method of its own: the closure it needs (and the
+    // context its captured variables would live in from the start of the call) is made only
+    // when the queue is full.
+    if (this.#enqueues.drained() && this.#push(tag, payload)) return;
+    this.#enqueueWait(tag, payload, timeout);
+  }
+
+  #enqueueWait(tag, payload, timeout) {
     const attempt = () => (this.#enqueues.drained() && this.#push(tag, payload) ? true : NONE);
-    if (attempt() !== NONE) return;
     const r = this.#block(PRODUCER_WAITERS, CONSUMED, attempt, timeout);
     if (r === NONE) throw timedOut('enqueue()', timeout);
   }
@@ -355,9 +382,16 @@ class MpmcQueue extends RegionHandle {
   dequeue(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.usable_();
+    // The first attempt here, the wait in a method of its own (as in enqueue()).
+    if (this.#dequeues.drained()) {
+      const first = this.#pop();
+      if (first !== NONE) return first;
+    }
+    return this.#dequeueWait(timeout);
+  }
+
+  #dequeueWait(timeout) {
     const attempt = () => (this.#dequeues.drained() ? this.#pop() : NONE);
-    const first = attempt();
-    if (first !== NONE) return first;
     const r = this.#block(CONSUMER_WAITERS, PRODUCED, attempt, timeout);
     if (r === NONE) throw timedOut('dequeue()', timeout);
     return r;

@@ -16,7 +16,10 @@ const { LITTLE_ENDIAN } = require('../base/xxhash');
 const LOOP_UNITS = 16;
 const SCRATCH_UNITS = 80;
 const SHORT_TEXT = 40;
-const scratch = new Uint8Array(SCRATCH_UNITS * 3 + 4);
+// The bytes encode() may write: the UTF-8 form of SCRATCH_UNITS units (3 bytes each at most) and
+// the rest of its last word.
+const SCRATCH_BYTES = SCRATCH_UNITS * 3 + 4;
+const scratch = new Uint8Array(SCRATCH_BYTES);
 const scratch32 = new Uint32Array(scratch.buffer);
 const encoder = new TextEncoder();
 // The mask that keeps the first 1-3 bytes of a word (its low bytes on a little-endian host).
@@ -63,12 +66,30 @@ function writeAscii(u32, w, text) {
 
 // encodeInto() into the private scratch, then a copy of whole words.
 function writeUtf8(u32, w, text) {
-  const n = encoder.encodeInto(text, scratch).written;
-  const whole = n >>> 2;
-  for (let k = 0; k < whole; k++) u32[w + k] = scratch32[k];
-  const rest = n & 3;
-  if (rest !== 0) u32[w + whole] = scratch32[whole] & LOW_BYTES[rest];
+  const n = encode(text, scratch);
+  copyEncoded(u32, w, scratch32, n);
   return n;
+}
+
+/**
+ * Encodes `text` (at most SCRATCH_UNITS units) as UTF-8 at the start of `bytes`, a Uint8Array of
+ * at least SCRATCH_BYTES whose buffer starts with it (so that copyEncoded() can read it a word at
+ * a time); returns its length in bytes. What a writer calls to learn a text's exact length before
+ * it commits to writing it, the bytes then copied with copyEncoded().
+ */
+function encode(text, bytes) {
+  return encoder.encodeInto(text, bytes).written;
+}
+
+/**
+ * Copies the `n` bytes encode() wrote (read from `words`, a Uint32Array over the same bytes) from
+ * word `w` of `u32`, the bytes past them in the last word zero.
+ */
+function copyEncoded(u32, w, words, n) {
+  const whole = n >>> 2;
+  for (let k = 0; k < whole; k++) u32[w + k] = words[k];
+  const rest = n & 3;
+  if (rest !== 0) u32[w + whole] = words[whole] & LOW_BYTES[rest];
 }
 
 // READERS[n](u8, at): the string of the n Latin-1 bytes at `at`. Made once, as code: one call
@@ -98,4 +119,4 @@ function readLatin1(u8, at, n) {
   return READERS[n](u8, at);
 }
 
-module.exports = { SHORT_TEXT, SCRATCH_UNITS, READS, WRITES, writeText, readLatin1 };
+module.exports = { LOOP_UNITS, SHORT_TEXT, SCRATCH_UNITS, SCRATCH_BYTES, READS, WRITES, writeText, encode, copyEncoded, readLatin1 };
