@@ -12,7 +12,7 @@ const path = require('path');
 const { machine } = require('./lib/report');
 const { runCase } = require('./lib/fork-case');
 const { version } = require('./lib/versions');
-const { WORKLOADS, POLICIES, LATENCY } = require('./lib/eviction-cases');
+const { WORKLOADS, POLICIES, LATENCY, ROOM } = require('./lib/eviction-cases');
 
 const CHILD = path.join(__dirname, 'lib', 'eviction-child.js');
 const RESULTS = path.join(__dirname, 'results');
@@ -80,10 +80,20 @@ async function main() {
     latency.push({ engine, ...r, ratio, met: ratio <= 1.1 });
     console.log(`  ${engine}: evicting ${r.evicting.toFixed(1)}, never evicting ${r.none.toFixed(1)}, ratio ${ratio.toFixed(3)} — ${ratio <= 1.1 ? 'met' : 'NOT met'} (goal: within 10%)`);
   }
+  console.log('\nmaking room: one 1 MiB set into a full 8 MiB store of 100-byte entries (entries evicted / entries whose space it needs; read entries evicted / read)');
+  const rooms = [];
+  for (const engine of ['native', 'js'].filter((e) => policies.includes(`shmstore-${e}`))) {
+    for (const c of ROOM) {
+      const r = await runChild({ kind: 'room', engine, ...c });
+      rooms.push({ engine, ...c, ...r });
+      const read = c.read ? `, read evicted ${r.readEvicted} / ${r.read}` : '';
+      console.log(`  ${engine.padEnd(6)} ${c.id.padEnd(22)} evicted ${r.evicted} / ${r.needed} (${(r.evicted / r.needed).toFixed(2)}×)${read}, ${r.ms.toFixed(1)} ms${r.sound ? '' : ', verify() FAILED'}`);
+    }
+  }
   if (o.save) {
     fs.mkdirSync(RESULTS, { recursive: true });
     const file = path.join(RESULTS, `eviction-${date.replace(/[:.]/g, '-')}.json`);
-    fs.writeFileSync(file, JSON.stringify({ date, machine: m, quick: o.quick, rows, verdicts, latency }, null, 2));
+    fs.writeFileSync(file, JSON.stringify({ date, machine: m, quick: o.quick, rows, verdicts, latency, rooms }, null, 2));
     console.log(`\nsaved ${path.relative(process.cwd(), file)}`);
   }
 }

@@ -136,5 +136,42 @@ function latency() {
   return { evicting: median(out.evicting), none: median(out.none), rounds };
 }
 
-const result = task.kind === 'latency' ? latency() : missRatio();
+// One 1 MiB set into a full store of small entries (eviction-cases.js ROOM).
+function room() {
+  const { unitsForLarge } = require('../../lib/store/js/large');
+  const { classFor } = require('../../lib/store/js/alloc');
+  const { C, CLASS_UNITS } = require('../../lib/layout/layout');
+  const { engine, mib, pinEvery, read } = task;
+  const small = 'v'.repeat(100);
+  const keyOf = (i) => `k${String(i).padStart(12, '0')}`;
+  const s = Store.create({ buffer: new SharedArrayBuffer(mib << 20), engine, maxEntries: 200000, eviction: 'auto' });
+  s.namespace('pinned', { eviction: 'none' });
+  const pinned = (i) => pinEvery !== 0 && i % pinEvery === 0;
+  let n = 0;
+  while (s.stats().entries === n) {
+    s.set(pinned(n) ? 'pinned' : 'c', keyOf(n), small);
+    n++;
+  }
+  let seed = 7;
+  const readKeys = [];
+  for (let i = 0; i < n; i++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    if (!pinned(i) && seed / 0x7fffffff < read && s.get('c', keyOf(i)) !== undefined) readKeys.push(keyOf(i));
+  }
+  const before = s.stats().namespaceStats.c.evictions;
+  const t0 = process.hrtime.bigint();
+  s.set('c', 'big', Buffer.alloc(1 << 20, 1));
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const entryUnits = CLASS_UNITS[classFor(C.ENTRY_HEADER_SIZE + keyOf(0).length + small.length)];
+  return {
+    evicted: s.stats().namespaceStats.c.evictions - before,
+    needed: Math.ceil(unitsForLarge(1 << 20) / entryUnits),
+    read: readKeys.length,
+    readEvicted: readKeys.filter((k) => s.get('c', k) === undefined).length,
+    ms,
+    sound: s.verify().errors.length === 0,
+  };
+}
+
+const result = task.kind === 'latency' ? latency() : task.kind === 'room' ? room() : missRatio();
 process.send(result, () => process.exit(0));
