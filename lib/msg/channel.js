@@ -117,9 +117,9 @@ class Channel {
   // ---- sending -----------------------------------------------------------------------------
 
   // One attempt: true when sent, false when full; throws when the channel is closed.
-  #trySend(p) {
+  #trySend(tag, payload) {
     if (Atomics.load(this.#u32, CLOSED_WORD) !== 0) throw closedError('send');
-    const r = this.#q[kPush](p);
+    const r = this.#q[kPush](tag, payload);
     if (r === CLOSED) throw closedError('send');
     return r;
   }
@@ -130,16 +130,19 @@ class Channel {
    */
   trySend(value) {
     this.#usable();
-    const p = this.#q[kPrepare](value);
-    return this.#sends.drained() && this.#trySend(p);
+    // Taken out of the prepared object, the codec's one reused object, before anything else runs:
+    // serving pending sends may run code (a promise hook, an abort signal's getter) that prepares
+    // another message of the thread.
+    const { tag, payload } = this.#q[kPrepare](value);
+    return this.#sends.drained() && this.#trySend(tag, payload);
   }
 
   /** Sends `value`, blocking the thread while the channel is full (for workers). */
   sendSync(value, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.#usable();
-    const p = this.#q[kPrepare](value);
-    const r = this.#blockSync(PRODUCER_WAITERS, CONSUMED, () => (this.#sends.drained() && this.#trySend(p) ? true : NONE), timeout);
+    const { tag, payload } = this.#q[kPrepare](value); // as trySend() takes it
+    const r = this.#blockSync(PRODUCER_WAITERS, CONSUMED, () => (this.#sends.drained() && this.#trySend(tag, payload) ? true : NONE), timeout);
     if (r === NONE) throw timedOut('sendSync()', timeout);
   }
 
@@ -153,8 +156,7 @@ class Channel {
     // A copy: the prepared message is the codec's one reused object, which the next send() of this
     // thread overwrites while this one waits.
     const { tag, payload } = this.#q[kPrepare](value);
-    const p = { tag, payload };
-    return this.#sends.run(() => (this.#trySend(p) ? true : NONE), timeout, signal)
+    return this.#sends.run(() => (this.#trySend(tag, payload) ? true : NONE), timeout, signal)
       .then((r) => { if (r === NONE) throw timedOut('send()', timeout); });
   }
 

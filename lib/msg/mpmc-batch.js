@@ -49,9 +49,10 @@ const STAGED = 0x100;
 
 /**
  * A value as codec.prepare() makes it ({ tag, payload }, an object reused by the next call),
- * refused when longer than `messageBytes`. With `io`, its text may be staged (checkText()).
+ * refused when longer than `messageBytes`. Its text is never staged: the object is shared by
+ * every handle of the thread (a STAGED tag there could reach a handle without the staged bytes).
  */
-function prepareChecked(value, name, messageBytes, io = null) {
+function prepareChecked(value, name, messageBytes) {
   // A string of at most messageBytes / 3 UTF-16 units fits whatever it encodes to.
   if (typeof value === 'string' && value.length * MAX_UTF8_PER_UNIT <= messageBytes) {
     shortString.payload = value;
@@ -59,7 +60,7 @@ function prepareChecked(value, name, messageBytes, io = null) {
   }
   const p = codec.prepare(value, name, messageBytes);
   if (typeof p.payload === 'string') {
-    p.tag = checkText(p.payload, p.tag, messageBytes, io);
+    p.tag = checkText(p.payload, p.tag, messageBytes);
     return p;
   }
   const length = codec.encodedLength(p.payload, messageBytes);
@@ -71,8 +72,10 @@ function prepareChecked(value, name, messageBytes, io = null) {
  * Refuses text `text` (tag `tag`, UTF8 or JSON) when its UTF-8 form is longer than
  * `messageBytes`; returns the tag to push it with. Text of at most messageBytes / 3 units fits
  * whatever it encodes to: up to LOOP_UNITS units (short-text.js writes it with a loop, no encoder
- * call) it is written after the claim. With `io` (a caller that writes the message before anything
- * else can stage one on the handle: its synchronous enqueues), text of up to SCRATCH_UNITS units
+ * call) it is written after the claim. With `io` (a synchronous enqueue of a string with no
+ * enqueueAsync() pending, whose caller keeps the tag in a local: from here to the copy no code
+ * runs that could stage another message on the handle, as serving pending calls would: a
+ * promise hook, an abort signal's getter), text of up to SCRATCH_UNITS units
  * otherwise is encoded now into the handle's staging words, and after the claim its bytes are only
  * copied (`tag | STAGED`, writeStaged()): the encode was due anyway, it gives the exact length the
  * check needs (where a count of the UTF-8 bytes, a native call as dear as the encode, would be

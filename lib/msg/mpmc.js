@@ -243,8 +243,8 @@ class MpmcQueue extends RegionHandle {
   }
 
   /** @private For channel.js: one attempt; true, false (full) or CLOSED. */
-  [kPush](p) {
-    return this.#push(p.tag, p.payload);
+  [kPush](tag, payload) {
+    return this.#push(tag, payload);
   }
 
   /**
@@ -264,12 +264,13 @@ class MpmcQueue extends RegionHandle {
   /** Enqueues `value` if there is room now (after the handle's pending enqueueAsync() calls). Returns whether it did. */
   tryEnqueue(value) {
     this.usable_();
-    // A string goes as itself: its tag alone is prepared (no shared object written per message).
+    // A string goes as itself: its tag alone is prepared (no shared object written per message),
+    // its text staged only when no enqueueAsync() is pending (B.checkText()).
     if (typeof value === 'string') {
-      const tag = B.checkText(value, TAG_UTF8, this.#messageBytes, this.#io);
+      const tag = B.checkText(value, TAG_UTF8, this.#messageBytes, this.#enqueues.idle ? this.#io : null);
       return this.#enqueues.drained() && this.#push(tag, value);
     }
-    const p = B.prepareChecked(value, 'value', this.#messageBytes, this.#io);
+    const p = B.prepareChecked(value, 'value', this.#messageBytes);
     return this.#enqueues.drained() && this.#push(p.tag, p.payload);
   }
 
@@ -281,9 +282,9 @@ class MpmcQueue extends RegionHandle {
     let tag;
     let payload = value;
     if (typeof value === 'string') {
-      tag = B.checkText(value, TAG_UTF8, this.#messageBytes, this.#io);
+      tag = B.checkText(value, TAG_UTF8, this.#messageBytes, this.#enqueues.idle ? this.#io : null);
     } else {
-      const p = B.prepareChecked(value, 'value', this.#messageBytes, this.#io);
+      const p = B.prepareChecked(value, 'value', this.#messageBytes);
       tag = p.tag;
       payload = p.payload;
     }

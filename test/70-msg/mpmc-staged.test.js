@@ -104,4 +104,61 @@ describe('MpmcQueue: texts checked and encoded before the claim', () => {
       q.close();
     }
   });
+
+  // Serving a pending enqueueAsync() resolves its promise inside the synchronous call, and a
+  // promise hook runs there: code that enqueues on the same handle, or prepares a message on
+  // another queue of the thread, must not take the place of the call's own message (its staged
+  // bytes, or the codec's shared prepared object a Channel holds).
+  describe('code that runs while a synchronous send serves pending ones', () => {
+    const asyncHooks = require('async_hooks');
+    const { Channel } = require('../../index');
+    const NESTED = '\xe9'.repeat(3) + 'x'.repeat(34); // staged, 40 bytes of UTF-8
+    let hook = null;
+    afterEach(() => {
+      if (hook) hook.disable();
+      hook = null;
+    });
+    const onResolve = (f) => {
+      let armed = false;
+      hook = asyncHooks.createHook({ promiseResolve() { if (armed) { armed = false; f(); } } }).enable();
+      return (on) => { armed = on; };
+    };
+
+    for (const [form, value] of [['tryEnqueue', 'a'.repeat(40)], ['enqueue', 'a'.repeat(40)], ['tryEnqueue', { s: 'a'.repeat(30) }], ['enqueue', { s: 'a'.repeat(30) }]]) {
+      it(`${form}(${typeof value === 'string' ? 'a text' : 'an object'}) delivers its own message when a hook enqueues on the handle`, async () => {
+        const buffer = new SharedArrayBuffer(MpmcQueue.bytesFor(4, { messageBytes: 248 }));
+        const q = MpmcQueue.create({ buffer, capacity: 4, messageBytes: 248 });
+        const arm = onResolve(() => q.tryEnqueue(NESTED));
+        for (let k = 0; k < 4; k++) q.tryEnqueue(`fill${k}`);
+        const pending = q.enqueueAsync('async');
+        for (let k = 0; k < 4; k++) q.tryDequeue();
+        arm(true);
+        const r = q[form](value);
+        arm(false);
+        await pending;
+        assert.notStrictEqual(r, false);
+        const got = [];
+        for (let m = q.tryDequeue(); m !== undefined; m = q.tryDequeue()) got.push(m);
+        assert.deepStrictEqual(got, ['async', NESTED, value]);
+        q.close();
+      });
+    }
+
+    it('Channel.trySend() sends its own value when a hook prepares one on another queue', async () => {
+      const ch = Channel.create({ buffer: new SharedArrayBuffer(Channel.bytesFor(4, { messageBytes: 120 })), capacity: 4, messageBytes: 120 });
+      const other = queue(4);
+      const arm = onResolve(() => other.tryEnqueue({ t: 'other' }));
+      for (let k = 0; k < 4; k++) ch.trySend(k);
+      const pending = ch.send('async');
+      for (let k = 0; k < 4; k++) ch.tryReceive();
+      arm(true);
+      assert.strictEqual(ch.trySend({ s: 'own' }), true);
+      arm(false);
+      await pending;
+      assert.deepStrictEqual([ch.tryReceive(), ch.tryReceive(), ch.tryReceive()], ['async', { s: 'own' }, undefined]);
+      assert.deepStrictEqual(other.tryDequeue(), { t: 'other' });
+      ch.close();
+      other.close();
+    });
+  });
 });
