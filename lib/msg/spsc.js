@@ -162,9 +162,16 @@ class SpscRing extends RegionHandle {
     return true;
   }
 
+  // The handle's one prepared message of its synchronous enqueues (no object per message), when
+  // no enqueueAsync() is pending; else a new one. Serving pending calls may run code (a promise
+  // hook, an abort signal's getter) that enqueues on this handle, and would overwrite it.
+  #syncWhenIdle() {
+    return this.#enqueues.idle ? this.#sync : undefined;
+  }
+
   /** Enqueues `value` if there is room now (after the handle's pending enqueueAsync() calls). Returns whether it did. */
   tryEnqueue(value) {
-    const p = this.#prepare(value, this.#sync);
+    const p = this.#prepare(value, this.#syncWhenIdle());
     const done = this.#enqueues.drained() && this.#push(p);
     this.#sync.payload = ''; // not kept alive by the handle
     return done;
@@ -220,7 +227,7 @@ class SpscRing extends RegionHandle {
   /** Enqueues `value`, blocking the thread while the ring is full. ERR_QUEUE_TIMEOUT after timeoutMs. */
   enqueue(value, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
-    const p = this.#prepare(value, this.#sync);
+    const p = this.#prepare(value, this.#syncWhenIdle());
     try {
       if (this.#enqueues.drained() && this.#push(p)) return;
       const deadline = performance.now() + timeout;

@@ -1,0 +1,77 @@
+'use strict';
+// A synchronous send of a handle with pending Promise-form sends serves those first, and serving
+// resolves their promises inside the call: a promise hook (async_hooks) runs there, and so may
+// code that sends on the same handle. The call still sends its own message, after the ones it
+// served and after the one sent meanwhile: nothing it prepared is shared with that code.
+const assert = require('assert');
+const asyncHooks = require('async_hooks');
+const { SpscRing, Stack, PriorityQueue } = require('../../index');
+
+const STRUCTURES = [
+  {
+    name: 'SpscRing',
+    make: () => SpscRing.create({ buffer: new SharedArrayBuffer(SpscRing.bytesFor(64)), capacity: 64 }),
+    forms: { tryEnqueue: (q, v) => q.tryEnqueue(v), enqueue: (q, v) => q.enqueue(v) },
+    tryPut: (q, v) => q.tryEnqueue(v),
+    putAsync: (q, v) => q.enqueueAsync(v),
+    take: (q) => q.tryDequeue(),
+    order: (got) => got, // FIFO
+  },
+  {
+    name: 'Stack',
+    make: () => Stack.create({ buffer: new SharedArrayBuffer(Stack.bytesFor(4, { messageBytes: 64 })), capacity: 4, messageBytes: 64 }),
+    forms: { tryPush: (q, v) => q.tryPush(v), push: (q, v) => q.push(v) },
+    tryPut: (q, v) => q.tryPush(v),
+    putAsync: (q, v) => q.pushAsync(v),
+    take: (q) => q.tryPop(),
+    order: (got) => got.reverse(), // LIFO: the order of the pushes
+  },
+  {
+    name: 'PriorityQueue',
+    make: () => PriorityQueue.create({ buffer: new SharedArrayBuffer(PriorityQueue.bytesFor(4, { messageBytes: 64 })), capacity: 4, messageBytes: 64 }),
+    forms: { tryEnqueue: (q, v) => q.tryEnqueue(v, 1), enqueue: (q, v) => q.enqueue(v, 1) },
+    tryPut: (q, v) => q.tryEnqueue(v, 1),
+    putAsync: (q, v) => q.enqueueAsync(v, 1),
+    take: (q) => q.tryDequeue(),
+    order: (got) => got, // FIFO among equal priorities
+  },
+];
+
+describe('code that runs while a synchronous send serves the pending ones', () => {
+  let hook = null;
+  afterEach(() => {
+    if (hook) hook.disable();
+    hook = null;
+  });
+
+  for (const st of STRUCTURES) {
+    for (const [form, send] of Object.entries(st.forms)) {
+      for (const value of ['outer text', { s: 'outer object' }]) {
+        it(`${st.name}.${form}(${typeof value === 'string' ? 'a text' : 'an object'}) sends its own message when a hook sends on the handle`, async () => {
+          const q = st.make();
+          let armed = false;
+          hook = asyncHooks.createHook({
+            promiseResolve() {
+              if (!armed) return;
+              armed = false;
+              st.tryPut(q, 'nested');
+            },
+          }).enable();
+          let filled = 0;
+          while (st.tryPut(q, `fill${filled}`)) filled++;
+          const pending = st.putAsync(q, 'async');
+          for (let k = 0; k < filled; k++) st.take(q);
+          armed = true;
+          const r = send(q, value);
+          armed = false;
+          await pending;
+          assert.notStrictEqual(r, false);
+          const got = [];
+          for (let m = st.take(q); m !== undefined; m = st.take(q)) got.push(m);
+          assert.deepStrictEqual(st.order(got), ['async', 'nested', value]);
+          q.close();
+        });
+      }
+    }
+  }
+});
