@@ -220,10 +220,6 @@ const constants = {
   COMPACT_BATCHES_PER_NEED: 2,
   EVICT_BASE_PER_SET: 64,
   EVICT_UNITS_PER_NEED: 4,
-  // A write making room evicts the entry at the end of its run whatever its mark while the units
-  // its evictions of the round freed are below EVICT_WAIVE_PER_NEED * need (format.md §8, "Joined
-  // runs"): the read entries it costs lie within about twice its room even where its runs break.
-  EVICT_WAIVE_PER_NEED: 2,
   // Blocks of a class's free list a move inspects for a destination outside its window.
   COMPACT_LIST_PROBE: 8,
   // A write making room keeps the run of free blocks its evictions left in a row; after each, it

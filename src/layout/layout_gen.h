@@ -77,7 +77,6 @@ inline constexpr uint64_t kCompactBatchesPerSet = 4ULL;
 inline constexpr uint64_t kCompactBatchesPerNeed = 2ULL;
 inline constexpr uint64_t kEvictBasePerSet = 0x40ULL;
 inline constexpr uint64_t kEvictUnitsPerNeed = 4ULL;
-inline constexpr uint64_t kEvictWaivePerNeed = 2ULL;
 inline constexpr uint64_t kCompactListProbe = 8ULL;
 inline constexpr uint64_t kJoinBlocks = 0x40ULL;
 inline constexpr uint64_t kAutoCompactEvery = 0x40ULL;
@@ -1354,7 +1353,6 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kCompactBatchesPerNeed, "COMPACT_BATCHES_PER_NEED") \
   X(kEvictBasePerSet, "EVICT_BASE_PER_SET") \
   X(kEvictUnitsPerNeed, "EVICT_UNITS_PER_NEED") \
-  X(kEvictWaivePerNeed, "EVICT_WAIVE_PER_NEED") \
   X(kCompactListProbe, "COMPACT_LIST_PROBE") \
   X(kJoinBlocks, "JOIN_BLOCKS") \
   X(kAutoCompactEvery, "AUTO_COMPACT_EVERY") \

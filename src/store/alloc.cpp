@@ -109,12 +109,9 @@ namespace {
 // class `cls` (a large block, or a table class carved from free large space): a free large block
 // of that size is unlinked, a larger one gives its tail (the rest stays free and listed). kFull
 // when no free large block is large enough. A compaction move passes its window [winStart,
-// winEnd): a free block that starts inside it is passed over. With `probe` (not 0) only the first
-// `probe` blocks of the list are looked at (a write moving an entry out of its run, format.md §8
-// "Joined runs"): kFull past them.
+// winEnd): a free block that starts inside it is passed over.
 AllocStatus TakeFromLarge(const PoolView& pool, uint32_t units, uint32_t cls, uint32_t freeHead,
-                          uint32_t* unit, uint32_t winStart = 0, uint32_t winEnd = 0,
-                          uint32_t probe = 0) noexcept {
+                          uint32_t* unit, uint32_t winStart = 0, uint32_t winEnd = 0) noexcept {
   layout::AllocState* a = pool.alloc;
   uint32_t* link = &a->largeHead;
   uint32_t prev = 0;  // the block whose `next` is link (0: the head)
@@ -132,7 +129,6 @@ AllocStatus TakeFromLarge(const PoolView& pool, uint32_t units, uint32_t cls, ui
       return AllocStatus::kCorrupt;
     }
     if (size < units || (u >= winStart && u < winEnd)) {
-      if (probe != 0 && steps + 1 >= probe) return AllocStatus::kFull;
       link = &lb->next;
       prev = u;
       continue;
@@ -300,7 +296,7 @@ AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units,
 }
 
 AllocStatus CarveOutside(const PoolView& pool, const LockEnv& env, uint32_t cls, uint32_t winStart,
-                         uint32_t winEnd, uint32_t* unit, uint32_t probe) noexcept {
+                         uint32_t winEnd, uint32_t* unit) noexcept {
   if (cls >= kClassCount) return AllocStatus::kFull;
   uint32_t held;
   const AllocStatus s = LockAlloc(pool, env, &held);
@@ -308,7 +304,7 @@ AllocStatus CarveOutside(const PoolView& pool, const LockEnv& env, uint32_t cls,
   const uint32_t freeHead = AtomicLoad(&pool.header->freeHead);
   AllocStatus result = AllocStatus::kCorrupt;
   if (freeHead >= pool.firstUnit && freeHead <= pool.totalUnits) {
-    result = TakeFromLarge(pool, kSizeClasses[cls], cls, freeHead, unit, winStart, winEnd, probe);
+    result = TakeFromLarge(pool, kSizeClasses[cls], cls, freeHead, unit, winStart, winEnd);
   }
   Unlock(&pool.alloc->lock, held);
   return result;

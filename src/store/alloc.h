@@ -246,11 +246,9 @@ AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units,
 bool LargeHeld(const PoolView& pool, const LockEnv& env, uint32_t unit,
                const LargeClaim& claim) noexcept;
 // Takes AllocState.lock and carves a block of class `cls` from a free large block that starts
-// outside [winStart, winEnd) (the entry of a large block's compaction move), among the first
-// `probe` blocks of the large list when `probe` is not 0 (a write moving an entry out of its run);
-// kFull when none.
+// outside [winStart, winEnd) (the entry of a large block's compaction move); kFull when none.
 AllocStatus CarveOutside(const PoolView& pool, const LockEnv& env, uint32_t cls, uint32_t winStart,
-                         uint32_t winEnd, uint32_t* unit, uint32_t probe = 0) noexcept;
+                         uint32_t winEnd, uint32_t* unit) noexcept;
 // Compaction (compact.cpp, format.md §8 "Compaction"). Takes AllocState.lock and hands out a
 // free block of class `cls` from its list that lies outside [winStart, winEnd), among the first
 // COMPACT_LIST_PROBE blocks of the list: kFull when there is none (a move never carves or bumps:

@@ -92,11 +92,9 @@ Status Store::CompactAllocFailure(AllocStatus s) noexcept {
 // one store into the old entry's link publishes it; then the old block is freed. All of it under
 // the bucket lock, as an overwrite of the value with itself: a reader sees the version move and
 // retries, a writer waits, and a holder killed anywhere leaves the old or the new entry on the
-// chain (and a block the repair pass reclaims). With `carve` (a write moving an entry out of its
-// run, MoveOutOfRun), a block of the class carved from one of the first COMPACT_LIST_PROBE free
-// large blocks outside the window when the class's list has no hole there.
-Status Store::MoveEntry(uint32_t unit, uint32_t winStart, uint32_t winEnd, CompactReport* r,
-                        bool carve) noexcept {
+// chain (and a block the repair pass reclaims).
+Status Store::MoveEntry(uint32_t unit, uint32_t winStart, uint32_t winEnd,
+                        CompactReport* r) noexcept {
   Entry* old = EntryAt(unit);
   const uint32_t seen = AtomicLoad(&old->flags);
   // A parked block is no entry (format.md §8, "Parked blocks"): an obstacle, like a free one.
@@ -129,10 +127,7 @@ Status Store::MoveEntry(uint32_t unit, uint32_t winStart, uint32_t winEnd, Compa
   // The class the entry needs (an evicting store may have put it in a larger block).
   const uint32_t cls = SizeClassFor(UnitsForEntry(k, n));
   uint32_t nu = 0;
-  AllocStatus as = AllocMoveTarget(pool_, env_, cls, winStart, winEnd, &nu);
-  if (as == AllocStatus::kFull && carve) {
-    as = CarveOutside(pool_, env_, cls, winStart, winEnd, &nu, kListProbe);
-  }
+  const AllocStatus as = AllocMoveTarget(pool_, env_, cls, winStart, winEnd, &nu);
   if (as != AllocStatus::kOk) {
     Unlock(&b->lock, held);
     ++r->obstacles;
@@ -159,26 +154,6 @@ Status Store::MoveEntry(uint32_t unit, uint32_t winStart, uint32_t winEnd, Compa
   // The old block could not be freed: the repair pass reclaims it.
   if (fs != AllocStatus::kOk) return CompactAllocFailure(fs);
   return layout::kOk;
-}
-
-// A write making room met, at the end of its run [start, unit), the entry at `unit` that it must
-// not evict (a pinned namespace's): moves it out of the window [start, unit + its block's units),
-// exactly as a compaction step moves an entry (MoveEntry: the copy outside, one store into its
-// link, the old block freed, all under its bucket lock), so that its block joins the run
-// (format.md §8, "Joined runs"). The destination is a hole of its class among the first
-// COMPACT_LIST_PROBE blocks of the class's list, else a block carved from one of the first
-// COMPACT_LIST_PROBE free large blocks, outside the window. *freed: the units of the block it
-// freed, 0 when it moved nothing. As lib/store/js/compact.js moveOutOfRun.
-Status Store::MoveOutOfRun(uint32_t unit, uint32_t start, uint32_t* freed) noexcept {
-  *freed = 0;
-  const uint32_t f = AtomicLoad(&EntryAt(unit)->flags);
-  const uint32_t cls = ClassOfFlags(f);
-  if (cls >= kClassCount || (f & (kFlagFree | kFlagParked)) != 0) return layout::kOk;
-  const uint32_t size = layout::kSizeClasses[cls];
-  CompactReport r{};
-  const Status s = MoveEntry(unit, start, unit + size, &r, true);
-  if (r.moved != 0) *freed = size;
-  return s;
 }
 
 // Under AllocState.lock: walks [winStart, winEnd) and merges each run of two or more adjacent free

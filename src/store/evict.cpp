@@ -79,10 +79,8 @@ bool Store::AnyEvictable() const noexcept {
   return false;
 }
 
-Status Store::EvictOne(uint32_t cls, uint32_t* freed, HandEnd* end, bool whole, uint32_t runEnd,
-                       bool waive) noexcept {
-  // The entry whose marks are waived: the one at the run's end, while the write waives them.
-  const uint32_t inRun = waive ? runEnd : 0;
+Status Store::EvictOne(uint32_t cls, uint32_t* freed, HandEnd* end, bool whole,
+                       uint32_t runEnd) noexcept {
   *freed = 0;
   if (end != nullptr) *end = HandEnd::kNothing;
   bool sawSmaller = false;
@@ -130,25 +128,17 @@ Status Store::EvictOne(uint32_t cls, uint32_t* freed, HandEnd* end, bool whole, 
         if (!sawSmaller && Evictable(ns)) sawSmaller = true;
         continue;
       }
-      if (!Evictable(ns)) {
-        // Pinned. At the end of the write's run it stops the hand: the write may move it out of
-        // the run, which then goes on past its block.
-        if (u == runEnd) {
-          keptUnit_ = u;
-          return layout::kOk;
-        }
-        continue;
-      }
-      if ((flags & kFlagAccessed) != 0 && u != inRun) {
+      if (!Evictable(ns)) continue;  // pinned
+      if ((flags & kFlagAccessed) != 0 && u != runEnd) {
         // Second chance: the mark is cleared (only if the flags did not change meanwhile).
         AtomicCas(&e->flags, flags, flags & ~kFlagAccessed);
         continue;
       }
     }
     uint32_t units = 0;
-    const Removal why = expired      ? Removal::kExpire
-                        : u == inRun ? Removal::kEvictInRun
-                                     : Removal::kEvict;
+    const Removal why = expired       ? Removal::kExpire
+                        : u == runEnd ? Removal::kEvictInRun
+                                      : Removal::kEvict;
     Status s = RemoveUnit(u, hash, why, now, &units);
     if (s != layout::kOk) return s;
     // An expired block of a smaller class frees space but not this insert's room: go on.

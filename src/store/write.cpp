@@ -256,28 +256,13 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
     removedUnit_ = 0;
     const uint32_t stamp = StampOf();
     // The block at the end of the write's run is removed even when a read marked it: the run is
-    // the write's room (format.md §8, "Joined runs"). Only until the round's evictions freed
-    // EVICT_WAIVE_PER_NEED times the space it needs: where runs break (another party's allocation,
-    // a pinned entry with nowhere to move, a refused join) they may go on to the round's bound, far
-    // past the room, and a read entry there keeps its second chance.
-    const uint32_t runEnd = room->runUnits != 0 ? room->runStart + room->runUnits : 0;
-    keptUnit_ = 0;
-    s = EvictOne(kEvictForLarge, &freed, nullptr, false, runEnd,
-                 room->evictedUnits < uint64_t{layout::kEvictWaivePerNeed} * room->need);
+    // the write's room (format.md §8, "Joined runs"). Only while no run of this round broke: once
+    // one did (a pinned entry, another party's allocation, a refused join), the evictions may go
+    // on to the round's bound, and a read entry there keeps its second chance.
+    const uint32_t runEnd =
+        room->waiveMarks && room->runUnits != 0 ? room->runStart + room->runUnits : 0;
+    s = EvictOne(kEvictForLarge, &freed, nullptr, false, runEnd);
     if (s != layout::kOk) return s;
-    if (freed == 0 && keptUnit_ != 0) {
-      // A pinned entry ends the run unless it moves out of it (format.md §8, "Joined runs"):
-      // then its block joins the run as an evicted one's would, counted against the same bound.
-      s = KeepOutOfRun(room, &freed);
-      if (s != layout::kOk) return s;
-      if (freed != 0) {
-        room->evictedUnits += freed;
-        s = JoinRemoved(room, units, stamp, retry);
-        if (s != layout::kOk || *retry) return s;
-      }
-      evict = MayEvict(room->evictions, room->evictedUnits, room->need);
-      continue;
-    }
     if (freed == 0) break;
     ++room->removed;
     room->evictedUnits += freed;
@@ -371,6 +356,7 @@ Status Store::JoinRemoved(RoomState* room, uint32_t units, uint32_t stamp, bool*
   if (u == 0) return layout::kOk;
   const uint32_t runEnd = room->runStart + room->runUnits;
   if (room->runUnits == 0 || u < runEnd || FreeAfter(runEnd) <= u) {
+    if (room->runUnits != 0) room->waiveMarks = false;  // the run broke
     room->runStart = u;
     room->runJoined = 0;
     room->runStamp = stamp;  // read before the eviction that freed u
@@ -385,46 +371,10 @@ Status Store::JoinRemoved(RoomState* room, uint32_t units, uint32_t stamp, bool*
   const Status s =
       JoinFreed(room->runStart, room->runStart + room->runUnits, room->runStamp, &joined);
   room->runJoined = enough ? 0u : joined;
-  room->runStamp += 1;  // the join's own addition to merged
+  if (joined == 0) room->waiveMarks = false;  // a join refused: the run is given up
+  room->runStamp += 1;                        // the join's own addition to merged
   if (room->runJoined == 0) room->runUnits = 0;
   *retry = enough && joined >= units;
-  return s;
-}
-
-// The hand stopped at a pinned entry at the end of the write's run (keptUnit_): the run so far is
-// joined first, so that its blocks leave their lists and the bounded search for a destination
-// meets blocks outside the run, then the entry is moved out of [runStart, its block's end) as a
-// compaction step moves an entry (MoveOutOfRun). *freed: the units of the block the move freed,
-// which then joins the run (removedUnit_); 0 when nothing moved (no destination within the bound,
-// or the join found the run changed): the run ends there, as before. As lib/store/js/write.js
-// keepOutOfRun.
-Status Store::KeepOutOfRun(RoomState* room, uint32_t* freed) noexcept {
-  *freed = 0;
-  const uint32_t u = keptUnit_;
-  keptUnit_ = 0;
-  const uint32_t end = room->runStart + room->runUnits;
-  if (room->runUnits == 0 || u != end) return layout::kOk;
-  // Two blocks or more not joined yet: the part joined is one block, and so is the run's first.
-  const uint32_t first =
-      room->runJoined != 0
-          ? room->runJoined
-          : BlockUnitsOf(base_, room->runStart, AtomicLoad(&EntryAt(room->runStart)->flags));
-  if (room->runUnits > first) {
-    uint32_t joined = 0;
-    const Status s = JoinFreed(room->runStart, end, room->runStamp, &joined);
-    room->runStamp += 1;  // the join's own addition to merged
-    if (s != layout::kOk || joined == 0) {
-      room->runUnits = room->runJoined = 0;
-      return s;
-    }
-    room->runJoined = joined;
-  }
-  const Status s = MoveOutOfRun(u, room->runStart, freed);
-  if (*freed != 0) {
-    removedUnit_ = u;
-  } else {
-    room->runUnits = room->runJoined = 0;  // the run ends at the entry
-  }
   return s;
 }
 

@@ -143,10 +143,10 @@ describe('eviction across processes', function () {
   }
 
   for (const engine of ['native', 'js']) {
-    it(`a ${engine}-engine writer killed with SIGKILL while moving pinned entries out of its runs: verify() clean after repair, every pinned entry present`, async () => {
-      // A write making room moves a pinned entry at its run's end as a compaction step moves an
-      // entry (format.md §8, "Joined runs"): killed anywhere, the entry is on its chain (the old
-      // block or its copy), and the repair pass reclaims the block left neither live nor free.
+    it(`a ${engine}-engine writer killed with SIGKILL while its large sets make room among pinned entries: verify() clean after repair, every pinned entry present`, async () => {
+      // A write making room evicts runs of entries and joins them under the allocator lock
+      // (format.md §8, "Joined runs"): killed anywhere, the repair pass finds every block live or
+      // free, and no pinned entry is touched.
       const name = uniqueName('runmovekill');
       const store = Store.create({ name, size: 8 << 20, maxEntries: 200000, eviction: 'auto', lockTimeoutMs: 200 });
       const keyOf = (i) => `k${String(i).padStart(12, '0')}`;

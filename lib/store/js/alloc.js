@@ -286,10 +286,8 @@ function freeBlocks(e, units, n) {
 // class `cls` (a large block, or a table class carved from free large space): a free large block
 // of that size is unlinked, a larger one gives its tail (the rest stays free and listed). Returns
 // the unit, 0 when no free large block is large enough, or CORRUPT. A compaction move passes its
-// window [ws, we): a free block that starts inside it is passed over. With `probe` (not 0) only
-// the first `probe` blocks of the list are looked at (a write moving an entry out of its run,
-// format.md §8 "Joined runs"): 0 past them.
-function takeFromLarge(e, units, cls, top, ws = 0, we = 0, probe = 0) {
+// window [ws, we): a free block that starts inside it is passed over.
+function takeFromLarge(e, units, cls, top, ws = 0, we = 0) {
   const u32 = e.u32;
   let link = LARGE_HEAD;
   let prev = 0; // the block whose next is `link` (0: the head)
@@ -305,7 +303,6 @@ function takeFromLarge(e, units, cls, top, ws = 0, we = 0, probe = 0) {
       return CORRUPT;
     }
     if (size < units || (u >= ws && u < we)) {
-      if (probe !== 0 && steps + 1 >= probe) return 0;
       link = w + LB.NEXT;
       prev = u;
       continue;
@@ -432,13 +429,12 @@ function giveUpLarge(e, u, claim) {
 }
 
 // An entry block of class `cls` for a compaction move of a large block: carved from a free large
-// block outside [ws, we) (under the allocator lock, taken here), among the first `probe` blocks of
-// the large list when `probe` is not 0. Returns the unit, 0, NEED_REPAIR or CORRUPT.
-function carveOutside(e, cls, ws, we, probe = 0) {
+// block outside [ws, we) (under the allocator lock, taken here). Returns the unit, 0, NEED_REPAIR
+// or CORRUPT.
+function carveOutside(e, cls, ws, we) {
   if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return NEED_REPAIR;
   const top = e.u32[FREE_HEAD];
-  const got = top < e.firstUnit || top > e.totalUnits ? CORRUPT :
-    takeFromLarge(e, CLASS_UNITS[cls], cls, top, ws, we, probe);
+  const got = top < e.firstUnit || top > e.totalUnits ? CORRUPT : takeFromLarge(e, CLASS_UNITS[cls], cls, top, ws, we);
   e.locks.release(ALLOC_LOCK);
   return got;
 }

@@ -6,8 +6,8 @@
 // AllocState.lock is held only for one walk of the window at a time, never while a bucket lock is
 // awaited. Mirrors src/store/compact.cpp.
 const { C, W, H, AT, UNIT_WORDS, SIZE_CLASSES, CLASS_UNITS } = require('../../layout/layout');
-const { NEED_REPAIR, CORRUPT } = require('./locks');
-const { ALLOC_LOCK, HEADS, FREE_HEAD, FREED_UNITS, classFor, push, linkOf, unlinkFree, carveOutside } = require('./alloc');
+const { NEED_REPAIR } = require('./locks');
+const { ALLOC_LOCK, HEADS, FREE_HEAD, FREED_UNITS, classFor, push, linkOf, unlinkFree } = require('./alloc');
 const { bucketOf } = require('./read');
 const chain = require('./chain');
 const large = require('./large');
@@ -91,10 +91,8 @@ function freeMoved(e, u) {
 
 // Moves the entry at `unit` (if it is still a live entry there) out of [ws, we), as native's
 // MoveEntry: a copy in a hole of its class outside the window, published by one store into the
-// old entry's link, then the old block freed, all under the bucket lock. With `carve` (a write
-// moving an entry out of its run, moveOutOfRun), a block of the class carved from one of the first
-// COMPACT_LIST_PROBE free large blocks outside the window when the class's list has no hole there.
-function moveEntry(e, unit, ws, we, r, carve = false) {
+// old entry's link, then the old block freed, all under the bucket lock.
+function moveEntry(e, unit, ws, we, r) {
   const u32 = e.u32;
   const w = unit * UNIT_WORDS;
   const seen = Atomics.load(u32, w + E.FLAGS);
@@ -121,8 +119,6 @@ function moveEntry(e, unit, ws, we, r, carve = false) {
     }
     const cls = classFor(C.ENTRY_HEADER_SIZE + kl + vl);
     got = allocMoveTarget(e, cls, ws, we);
-    if (got === 0 && carve) got = carveOutside(e, cls, ws, we, LIST_PROBE);
-    if (got === CORRUPT) got = DAMAGED;
     if (got <= 0) r[3]++;
     else got = copyAndLink(e, unit, got, cls, link, r);
   } finally {
@@ -282,23 +278,6 @@ function freeAfter(e, u) {
   return u;
 }
 
-// A write making room met, at the end of its run [start, start + units), the entry at `unit` that
-// it must not evict (a pinned namespace's): moves it out of the window [start, unit + its block's
-// units), exactly as a compaction step moves an entry (moveEntry: the copy outside, one store into
-// its link, the old block freed, all under its bucket lock), so that its block joins the run
-// (format.md §8, "Joined runs"). The destination is a hole of its class among the first
-// COMPACT_LIST_PROBE blocks of the class's list, else a block carved from one of the first
-// COMPACT_LIST_PROBE free large blocks, outside the window. Returns the units of the block it
-// freed, 0 when it moved nothing (no such block, or the entry is no longer there).
-function moveOutOfRun(e, unit, start) {
-  const f = Atomics.load(e.u32, unit * UNIT_WORDS + E.FLAGS);
-  const size = chain.classOf(f) < CLASS_COUNT ? CLASS_UNITS[chain.classOf(f)] : 0;
-  if (size === 0 || (f & (FLAG_FREE | C.FLAG_PARKED)) !== 0) return 0;
-  const r = [0, 0, 0, 0];
-  moveEntry(e, unit, start, unit + size, r, true);
-  return r[0] !== 0 ? size : 0;
-}
-
 // One step: [moved, movedUnits, merged, obstacles, start, end, cursor, done] (native's
 // CompactStep and the binding's array).
 function compactStep(e, maxUnits) {
@@ -406,4 +385,4 @@ function autoCompact(e) {
   }
 }
 
-module.exports = { moveOutOfRun, joinFreed, freeAfter, stampOf, compactStep, allocMoveTarget, countedStep, autoCompact };
+module.exports = { joinFreed, freeAfter, stampOf, compactStep, allocMoveTarget, countedStep, autoCompact };

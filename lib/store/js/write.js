@@ -17,7 +17,7 @@ const chain = require('./chain');
 const repairs = require('./repair');
 const cache = require('./cache');
 const cells = require('./cells');
-const { countedStep, autoCompact, joinFreed, freeAfter, stampOf, moveOutOfRun } = require('./compact');
+const { countedStep, autoCompact, joinFreed, freeAfter, stampOf } = require('./compact');
 
 const GC_COUNTER = AT.HEADER.GC_COUNTER;
 const LB = W.LARGE_BLOCK;
@@ -250,6 +250,7 @@ function resetBounds(state) {
   state.swept = 0;
   state.runUnits = 0;
   state.runJoined = 0;
+  state.waiveMarks = true;
 }
 
 // set()'s state for a small value (no large block), reused: set is synchronous and never
@@ -316,25 +317,11 @@ function makeRoom(e, cls, units, state) {
     e.removedUnit = 0;
     const stamp = stampOf(e);
     // The block at the end of the set's run is removed even when a read marked it: the run is the
-    // set's room (format.md §8, "Joined runs"). Only until the round's evictions freed
-    // EVICT_WAIVE_PER_NEED times the space it needs: where runs break (another party's allocation, a pinned entry
-    // with nowhere to move, a refused join) they may go on to the round's bound, far past the
-    // room, and a read entry there keeps its second chance.
-    const runEnd = state.runUnits !== 0 ? state.runStart + state.runUnits : 0;
-    let freed = evict.evictOne(e, -1, false, runEnd, state.evictedUnits < C.EVICT_WAIVE_PER_NEED * state.need);
-    if (freed === evict.KEPT_AT_RUN_END) {
-      // A pinned entry ends the run unless it moves out of it (format.md §8, "Joined runs"): then
-      // its block joins the run as an evicted one's would, counted against the same bound.
-      freed = keepOutOfRun(e, state);
-      if (freed === 0) {
-        more = mayEvict(state);
-        continue;
-      }
-      state.evictedUnits += freed;
-      if (joinRemoved(e, state, units, stamp)) return true;
-      more = mayEvict(state);
-      continue;
-    }
+    // set's room (format.md §8, "Joined runs"). Only while no run of this round broke: once one
+    // did (a pinned entry, another party's allocation, a refused join), the evictions may go on
+    // to the round's bound, and a read entry there keeps its second chance.
+    const runEnd = state.waiveMarks && state.runUnits !== 0 ? state.runStart + state.runUnits : 0;
+    const freed = evict.evictOne(e, -1, false, runEnd);
     if (freed <= 0) break;
     if (evicted(state, freed) && freed >= units) return true;
     if (joinRemoved(e, state, units, stamp)) return true;
@@ -422,6 +409,7 @@ function joinRemoved(e, state, units, stamp) {
   if (u === 0) return false;
   const runEnd = state.runStart + state.runUnits;
   if (state.runUnits === 0 || u < runEnd || freeAfter(e, runEnd) <= u) {
+    if (state.runUnits !== 0) state.waiveMarks = false; // the run broke
     state.runStart = u;
     state.runJoined = 0;
     state.runStamp = stamp; // read before the eviction that freed u
@@ -434,39 +422,10 @@ function joinRemoved(e, state, units, stamp) {
   if (!enough && state.runUnits - state.runJoined < C.COMPACT_STEP_UNITS) return false;
   const joined = joinFreed(e, state.runStart, state.runStart + state.runUnits, state.runStamp);
   state.runJoined = enough || joined === 0 ? 0 : joined;
+  if (joined === 0) state.waiveMarks = false; // a join refused: the run is given up
   state.runStamp = (state.runStamp + 1) >>> 0; // the join's own addition to merged
   if (state.runJoined === 0) state.runUnits = 0;
   return enough && joined >= units;
-}
-
-// The hand stopped at a pinned entry at the end of the set's run (e.keptUnit): the run so far is
-// joined first, so that its blocks leave their lists and the bounded search for a destination
-// meets blocks outside the run, then the entry is moved out of [runStart, its block's end) as a
-// compaction step moves an entry (compact.js moveOutOfRun). Returns the units of the block the move
-// freed, which then joins the run (e.removedUnit); 0 when nothing moved (no destination within the
-// bound, or the join found the run changed): the run ends there, as before. A run whose join fails
-// has its blocks taken or its block starts moved by another party: it ends, and nothing moves.
-function keepOutOfRun(e, state) {
-  const u = e.keptUnit;
-  e.keptUnit = 0;
-  const end = state.runStart + state.runUnits;
-  if (state.runUnits === 0 || u !== end) return 0;
-  // Two blocks or more not joined yet: the part joined is one block, and so is the run's first.
-  const first = state.runJoined !== 0 ? state.runJoined : large.blockUnits(e, state.runStart,
-    Atomics.load(e.u32, state.runStart * UNIT_WORDS + E_FLAGS));
-  if (state.runUnits > first) {
-    const joined = joinFreed(e, state.runStart, end, state.runStamp);
-    state.runStamp = (state.runStamp + 1) >>> 0; // the join's own addition to merged
-    if (joined === 0) {
-      state.runUnits = state.runJoined = 0;
-      return 0;
-    }
-    state.runJoined = joined;
-  }
-  const freed = moveOutOfRun(e, u, state.runStart);
-  if (freed !== 0) e.removedUnit = u;
-  else state.runUnits = state.runJoined = 0; // the run ends at the entry
-  return freed;
 }
 
 // The hand removed an entry for the set, freeing `freed` units: retry its allocation.

@@ -241,8 +241,7 @@ uint32_t UnitOf(const Region& r, const std::string& key) {
 
 // A write growing a run of freed blocks names the run's end to the hand (format.md §8, "Joined
 // runs"): a marked entry whose block starts there is evicted without a second chance, a marked
-// entry elsewhere still gets one, and a pinned entry there is kept: the hand stops past it,
-// having removed nothing, for the write to move it out of its run.
+// entry elsewhere still gets one, and a pinned entry there is kept.
 TEST(StoreEviction, TheEntryAtTheRunsEndIsEvictedMarkedOrNotButNeverPinned) {
   for (const bool pinnedAtEnd : {false, true}) {
     SCOPED_TRACE(pinnedAtEnd ? "a pinned entry at the run's end" : "a marked entry there");
@@ -268,15 +267,6 @@ TEST(StoreEviction, TheEntryAtTheRunsEndIsEvictedMarkedOrNotButNeverPinned) {
     ASSERT_NE(r.entry(u2)->flags & kFlagAccessed, 0u);
     uint32_t freed = 0;
     ASSERT_EQ(s->EvictOne(kClassCount, &freed, nullptr, false, pinnedAtEnd ? u1 : u2), L::kOk);
-    if (pinnedAtEnd) {
-      // Stopped at p1, the hand past it, nothing removed.
-      EXPECT_EQ(freed, 0u);
-      auto* evict = reinterpret_cast<L::EvictState*>(r.base() + L::kEvictOffset);
-      EXPECT_EQ(std::atomic_ref<uint32_t>(evict->hand).load(), u2);
-      EXPECT_EQ(s->Count(0), 4u);
-      // The next run goes on from there.
-      ASSERT_EQ(s->EvictOne(kClassCount, &freed), L::kOk);
-    }
     EXPECT_NE(freed, 0u);
     // c0 had its second chance: kept, its mark cleared.
     EXPECT_EQ(r.entry(u0)->flags & kFlagAccessed, 0u);
@@ -298,27 +288,6 @@ TEST(StoreEviction, TheEntryAtTheRunsEndIsEvictedMarkedOrNotButNeverPinned) {
     EXPECT_EQ(s->Count(0), 3u);
     VerifyOk(*s);
   }
-}
-
-TEST(StoreEviction, AMarkedEntryAtTheRunsEndKeepsItsSecondChanceWhenTheWriteWaivesNoMark) {
-  Region r(1 << 20);
-  ASSERT_EQ(Store::Create(r.base(), r.size(), 1, 100, kPolicyClock), L::kOk);
-  auto s = Open(r);
-  const uint32_t cache = Ns(*s, "cache");
-  ASSERT_EQ(Put(*s, cache, "c0", "v"), L::kOk);
-  ASSERT_EQ(Put(*s, cache, "c1", "v"), L::kOk);
-  const uint32_t u0 = UnitOf(r, "c0"), u1 = UnitOf(r, "c1");
-  ASSERT_EQ(u0, s->firstUnit());
-  ASSERT_LT(u0, u1);
-  EXPECT_EQ(GetStr(*s, cache, "c0"), "v");  // marks c0
-  uint32_t freed = 0;
-  // c0 at the run's end, its mark not waived: it has its second chance, and c1 goes.
-  ASSERT_EQ(s->EvictOne(kClassCount, &freed, nullptr, false, u0, false), L::kOk);
-  EXPECT_NE(freed, 0u);
-  EXPECT_EQ(r.entry(u0)->flags & kFlagAccessed, 0u);
-  EXPECT_EQ(GetStr(*s, cache, "c0"), "v");
-  EXPECT_EQ(GetStr(*s, cache, "c1"), "<miss>");
-  VerifyOk(*s);
 }
 
 }  // namespace

@@ -91,9 +91,9 @@ const ops = {
   },
 
   // Into a store full of 100-byte entries of 'c' and 'pinned' (every 50th), sets values of 256 KiB
-  // of 'c' one after another, each making room by evicting runs of small entries and moving the
-  // pinned entries at their ends out of the way (format.md §8, "Joined runs"), with 300 small
-  // entries between two values to fill the store again, until killed.
+  // of 'c' one after another, each making room by evicting runs of small entries and joining them
+  // (format.md §8, "Joined runs"), with 300 small entries between two values to fill the store
+  // again, until killed.
   largeUntilKilled(store, task, announce) {
     const small = 'v'.repeat(100);
     for (let n = 0; ; n++) {
