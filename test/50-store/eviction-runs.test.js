@@ -24,6 +24,22 @@ function fullOfCold(make, mib) {
   return { s, n };
 }
 
+// A 1 MiB value evicted about the entries whose space it needs (at least, and at most 64 more),
+// and every entry not evicted reads back whole.
+function assertAboutItsRoom(s, n, evicted) {
+  const exact = Math.ceil(unitsForLarge(1 << 20) / ENTRY_UNITS);
+  assert.ok(evicted >= exact, `${evicted} evicted, the value needs the room of ${exact}`);
+  assert.ok(evicted <= exact + 64, `${evicted} entries evicted for the room of ${exact}`);
+  let kept = 0;
+  for (let i = 0; i < n; i++) {
+    const v = s.get('c', keyOf(i));
+    if (v === undefined) continue;
+    assert.strictEqual(v, SMALL);
+    kept++;
+  }
+  assert.strictEqual(kept + 1, s.stats().entries);
+}
+
 forEachEngine('making room: evictions join into one run', ({ make }) => {
   for (const mib of [4, 8]) {
     it(`a 1 MiB value in a full ${mib} MiB store of cold 100-byte entries evicts about its size`, function () {
@@ -34,19 +50,8 @@ forEachEngine('making room: evictions join into one run', ({ make }) => {
       s.set('c', 'big', value);
       assert.ok(s.get('c', 'big').equals(value));
       const evicted = before + 1 - s.stats().entries;
-      // The value's block is unitsForLarge(1 MiB) units; each entry frees ENTRY_UNITS of them.
-      const exact = Math.ceil(unitsForLarge(1 << 20) / ENTRY_UNITS);
-      assert.ok(evicted >= exact, `${evicted} evicted, the value needs the room of ${exact}`);
-      assert.ok(evicted <= exact + 64, `${evicted} entries evicted for the room of ${exact}`);
       // Every entry not evicted reads back whole; the store checks clean.
-      let kept = 0;
-      for (let i = 0; i < n; i++) {
-        const v = s.get('c', keyOf(i));
-        if (v === undefined) continue;
-        assert.strictEqual(v, SMALL);
-        kept++;
-      }
-      assert.strictEqual(kept + 1, s.stats().entries);
+      assertAboutItsRoom(s, n, evicted);
       assert.deepStrictEqual(s.verify().errors, []);
     });
   }
@@ -95,20 +100,10 @@ forEachEngine('making room: entries read since the hand passed do not break the 
       s.set('c', 'big', value);
       assert.ok(s.get('c', 'big').equals(value));
       const evicted = before + 1 - s.stats().entries;
-      const exact = Math.ceil(unitsForLarge(1 << 20) / ENTRY_UNITS);
-      assert.ok(evicted >= exact, `${evicted} evicted, the value needs the room of ${exact}`);
-      assert.ok(evicted <= exact + 64, `${evicted} entries evicted for the room of ${exact}`);
       // Every removal was an eviction, counted once.
       assert.strictEqual(s.stats().namespaceStats.c.evictions - evictions, evicted);
       assert.strictEqual(s.stats().namespaceStats.c.expirations, expirations);
-      let kept = 0;
-      for (let i = 0; i < n; i++) {
-        const v = s.get('c', keyOf(i));
-        if (v === undefined) continue;
-        assert.strictEqual(v, SMALL);
-        kept++;
-      }
-      assert.strictEqual(kept + 1, s.stats().entries);
+      assertAboutItsRoom(s, n, evicted);
       assertSoundForBoth(s, other);
     });
   }
