@@ -24,6 +24,19 @@ function fullOfCold(make, mib) {
   return { s, n };
 }
 
+// A full 8 MiB store of 100-byte entries, every 50th of them in namespace 'pinned' (not
+// evictable), the others in 'c'; returns it and the number of keys set.
+function fullWithPinned(make) {
+  const s = make({ size: 8 << 20, maxEntries: 200000, eviction: 'auto' });
+  s.namespace('pinned', { eviction: 'none' });
+  let n = 0;
+  while (s.stats().entries === n) {
+    s.set(n % 50 === 0 ? 'pinned' : 'c', keyOf(n), SMALL);
+    n++;
+  }
+  return { s, n };
+}
+
 // A 1 MiB value evicted about the entries whose space it needs (at least, and at most 64 more),
 // and every entry not evicted reads back whole.
 function assertAboutItsRoom(s, n, evicted) {
@@ -58,14 +71,8 @@ forEachEngine('making room: evictions join into one run', ({ make }) => {
 
   it('the joined run serves the next large value too, and a pinned namespace keeps every entry', function () {
     this.timeout(20000);
-    const s = make({ size: 8 << 20, maxEntries: 200000, eviction: 'auto' });
-    s.namespace('pinned', { eviction: 'none' });
-    let n = 0;
     // Every 50th entry pinned, the rest cold and evictable: the runs break at pinned entries.
-    while (s.stats().entries === n) {
-      s.set(n % 50 === 0 ? 'pinned' : 'c', keyOf(n), SMALL);
-      n++;
-    }
+    const { s, n } = fullWithPinned(make);
     for (let k = 0; k < 3; k++) s.set('c', `big${k}`, Buffer.alloc(256 << 10, k + 1));
     for (let k = 0; k < 3; k++) assert.strictEqual(s.get('c', `big${k}`)?.length, 256 << 10);
     for (let i = 0; i < n; i += 50) assert.strictEqual(s.get('pinned', keyOf(i)), SMALL, keyOf(i));
@@ -132,13 +139,7 @@ const WAIVED_READ = Math.ceil(EXACT * 0.1 * 1.25);
 forEachEngine('making room: read entries and pinned entries in the way of a large value', ({ make, other }) => {
   it('with every 50th entry pinned and a tenth read, a 1 MiB value evicts few of the read ones', function () {
     this.timeout(20000);
-    const s = make({ size: 8 << 20, maxEntries: 200000, eviction: 'auto' });
-    s.namespace('pinned', { eviction: 'none' });
-    let n = 0;
-    while (s.stats().entries === n) {
-      s.set(n % 50 === 0 ? 'pinned' : 'c', keyOf(n), SMALL);
-      n++;
-    }
+    const { s, n } = fullWithPinned(make);
     const read = readShare(s, n, 0.1, (i) => i % 50 === 0);
     assert.ok(read.length > n * 0.08, `${read.length} entries read`);
     const { evictions } = s.stats().namespaceStats.c;
