@@ -18,7 +18,7 @@
 // arrays, so that a batch allocates nothing per message but the values it returns; a channel's
 // sendBatch passes arrays of its own to pushPrepared(); salvaged: how many messages of a claim
 // whose write failed were published; staged*: the text of a single enqueue encoded before its
-// claim, prepareChecked()).
+// claim, checkText()).
 const { C, W } = require('../layout/layout');
 const codec = require('./codec');
 const S = require('./mpmc-slots');
@@ -489,7 +489,7 @@ function writeSlot(u32, buf, at, tag, payload) {
 }
 
 /**
- * Writes a staged message (prepareChecked(), tag `tag` | STAGED) into the slot whose sequence word
+ * Writes a staged message (checkText(), tag `tag` | STAGED) into the slot whose sequence word
  * is u32[at]: the handle's staged bytes copied, and the record a write of `text` would make.
  */
 function writeStaged(io, at, tag, text) {

@@ -261,13 +261,18 @@ class MpmcQueue extends RegionHandle {
     return B.popMany(this.#io, out, max, this.#repair, this.#wakeProducers);
   }
 
+  // A string's tag, its text staged in the handle's words when no enqueueAsync() is pending
+  // (B.checkText(): serving pending calls may run code that stages another).
+  #checkString(value) {
+    return B.checkText(value, TAG_UTF8, this.#messageBytes, this.#enqueues.idle ? this.#io : null);
+  }
+
   /** Enqueues `value` if there is room now (after the handle's pending enqueueAsync() calls). Returns whether it did. */
   tryEnqueue(value) {
     this.usable_();
-    // A string goes as itself: its tag alone is prepared (no shared object written per message),
-    // its text staged only when no enqueueAsync() is pending (B.checkText()).
+    // A string goes as itself: its tag alone is prepared (no shared object written per message).
     if (typeof value === 'string') {
-      const tag = B.checkText(value, TAG_UTF8, this.#messageBytes, this.#enqueues.idle ? this.#io : null);
+      const tag = this.#checkString(value);
       return this.#enqueues.drained() && this.#push(tag, value);
     }
     const p = B.prepareChecked(value, 'value', this.#messageBytes);
@@ -282,7 +287,7 @@ class MpmcQueue extends RegionHandle {
     let tag;
     let payload = value;
     if (typeof value === 'string') {
-      tag = B.checkText(value, TAG_UTF8, this.#messageBytes, this.#enqueues.idle ? this.#io : null);
+      tag = this.#checkString(value);
     } else {
       const p = B.prepareChecked(value, 'value', this.#messageBytes);
       tag = p.tag;
