@@ -11,7 +11,7 @@ const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
 const { addLatency } = require('./latency');
 const { msgError } = require('./errors');
-const { MpmcQueue, CLOSED, kWords, kClosable, kPrepare, kPush, kPushPrepared, kPopBatch } = require('./mpmc');
+const { MpmcQueue, CLOSED, kWords, kClosable, kPrepare, kCheckString, kPush, kPushPrepared, kPopBatch } = require('./mpmc');
 const { park, wakeAll, timeoutOf, asyncOptions, timedOut } = require('./park');
 const { AsyncFifo, endPending } = require('./async-fifo');
 const S = require('./mpmc-slots');
@@ -130,6 +130,10 @@ class Channel {
    */
   trySend(value) {
     this.#usable();
+    if (typeof value === 'string') {
+      const tag = this.#checkString(value);
+      return this.#sends.drained() && this.#trySend(tag, value);
+    }
     // Taken out of the prepared object, the codec's one reused object, before anything else runs:
     // serving pending sends may run code (a promise hook, an abort signal's getter) that prepares
     // another message of the thread.
@@ -137,11 +141,31 @@ class Channel {
     return this.#sends.drained() && this.#trySend(tag, payload);
   }
 
+  // The tag of a string a synchronous send sends as itself. Its text is staged in the queue
+  // handle's words (encoded once, before the claim; mpmc-batch.js checkText()) only when no send()
+  // is pending: serving pending sends may run code that sends on this channel and stages another.
+  #checkString(value) {
+    return this.#q[kCheckString](value, this.#sends.idle);
+  }
+
   /** Sends `value`, blocking the thread while the channel is full (for workers). */
   sendSync(value, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.#usable();
-    const { tag, payload } = this.#q[kPrepare](value); // as trySend() takes it
+    let tag;
+    let payload = value;
+    if (typeof value === 'string') {
+      tag = this.#checkString(value);
+    } else {
+      ({ tag, payload } = this.#q[kPrepare](value)); // as trySend() takes it
+    }
+    // The first attempt here, the wait in a method of its own: its closure (and the context the
+    // captured variables would live in from the start of the call) is made only when it waits.
+    if (this.#sends.drained() && this.#trySend(tag, payload)) return;
+    this.#sendWait(tag, payload, timeout);
+  }
+
+  #sendWait(tag, payload, timeout) {
     const r = this.#blockSync(PRODUCER_WAITERS, CONSUMED, () => (this.#sends.drained() && this.#trySend(tag, payload) ? true : NONE), timeout);
     if (r === NONE) throw timedOut('sendSync()', timeout);
   }
@@ -191,6 +215,15 @@ class Channel {
   receiveSync(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.#usable();
+    // A first attempt without the wait's closure, as sendSync() makes it.
+    if (this.#receives.drained()) {
+      const value = this.#tryReceive();
+      if (value !== NONE) return value;
+    }
+    return this.#receiveWait(timeout);
+  }
+
+  #receiveWait(timeout) {
     const r = this.#blockSync(CONSUMER_WAITERS, PRODUCED, () => (this.#receives.drained() ? this.#tryReceive() : NONE), timeout);
     if (r === NONE) throw timedOut('receiveSync()', timeout);
     return r;

@@ -54,6 +54,7 @@ const kClosable = Symbol('shmstore.MpmcQueue.closable');
 const kPrepare = Symbol('shmstore.MpmcQueue.prepare');
 const kPush = Symbol('shmstore.MpmcQueue.push');
 const kPushPrepared = Symbol('shmstore.MpmcQueue.pushPrepared');
+const kCheckString = Symbol('shmstore.MpmcQueue.checkString');
 const kPopBatch = Symbol('shmstore.MpmcQueue.popBatch');
 // The region's words, for lib/msg/channel.js and the tests: a read-only accessor under a Symbol
 // of the package, not a field a user could overwrite (every path of the handle reads the private
@@ -240,6 +241,15 @@ class MpmcQueue extends RegionHandle {
   /** @private For channel.js: a checked message ({ tag, payload }). */
   [kPrepare](value) {
     return this.#prepare(value);
+  }
+
+  /**
+   * @private For channel.js: the tag to send string `value` with (kPush), its text staged in the
+   * handle's words when `stage` (the channel's caller keeps the tag in a local and no code that
+   * could stage another runs before its kPush: its pending sends are none), else checked only.
+   */
+  [kCheckString](value, stage) {
+    return B.checkText(value, TAG_UTF8, this.#messageBytes, stage ? this.#io : null);
   }
 
   /** @private For channel.js: one attempt; true, false (full) or CLOSED. */
@@ -472,4 +482,4 @@ Object.defineProperty(MpmcQueue, 'SLOTS_OFFSET', { value: SLOTS, enumerable: tru
 addLatency(MpmcQueue, ['tryEnqueue', 'enqueue', 'tryDequeue', 'dequeue', 'peek'],
   ['enqueueAsync', 'dequeueAsync']);
 
-module.exports = { MpmcQueue, CLOSED, kWords, kClosable, kPrepare, kPush, kPushPrepared, kPopBatch };
+module.exports = { MpmcQueue, CLOSED, kWords, kClosable, kPrepare, kCheckString, kPush, kPushPrepared, kPopBatch };

@@ -144,6 +144,25 @@ describe('MpmcQueue: texts checked and encoded before the claim', () => {
       });
     }
 
+    for (const form of ['trySend', 'sendSync']) {
+      it(`Channel.${form}(a text) sends its own text when a hook sends one on the same channel`, async () => {
+        const ch = Channel.create({ buffer: new SharedArrayBuffer(Channel.bytesFor(4, { messageBytes: 120 })), capacity: 4, messageBytes: 120 });
+        const arm = onResolve(() => ch.trySend(NESTED));
+        for (let k = 0; k < 4; k++) ch.trySend(k);
+        const pending = ch.send('async');
+        for (let k = 0; k < 4; k++) ch.tryReceive();
+        const own = 'a'.repeat(40); // staged when nothing is pending
+        arm(true);
+        assert.notStrictEqual(ch[form](own), false);
+        arm(false);
+        await pending;
+        const got = [];
+        for (let m = ch.tryReceive(); m !== undefined; m = ch.tryReceive()) got.push(m);
+        assert.deepStrictEqual(got, ['async', NESTED, own]);
+        ch.close();
+      });
+    }
+
     it('Channel.trySend() sends its own value when a hook prepares one on another queue', async () => {
       const ch = Channel.create({ buffer: new SharedArrayBuffer(Channel.bytesFor(4, { messageBytes: 120 })), capacity: 4, messageBytes: 120 });
       const other = queue(4);
