@@ -475,7 +475,7 @@ export interface CompactReport {
   movedEntries: number;
   movedBytes: number;
   mergedRuns: number;
-  /** Blocks in use that were not moved (no hole of their class outside the window, large blocks, blocks being written). */
+  /** Blocks in use that were not moved (no hole of their class and no free space below them, blocks being written). */
   obstacles: number;
   /** The unit where the next step starts. */
   cursor: number;

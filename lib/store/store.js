@@ -691,7 +691,8 @@ class Store {
   }
 
   // Incremental compaction (format.md §8, "Compaction"): steps that move the live entries of a
-  // window of the pool into holes elsewhere and merge the window's free runs, each holding the
+  // window of the pool down, into holes or free space below them, and merge the window's free
+  // runs, each holding the
   // allocator lock for one window only. options.maxBytes bounds the pool bytes the call's windows
   // cover, options.maxMs its time (checked between steps); without either it sweeps the whole
   // pool once.

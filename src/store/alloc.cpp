@@ -108,10 +108,9 @@ namespace {
 // Under AllocState.lock: first fit on the large list for a block of exactly `units` units of
 // class `cls` (a large block, or a table class carved from free large space): a free large block
 // of that size is unlinked, a larger one gives its tail (the rest stays free and listed). kFull
-// when no free large block is large enough. A compaction move passes its window [winStart,
-// winEnd): a free block that starts inside it is passed over.
+// when no free large block is large enough. (A compaction move's destination is TakeBelow's.)
 AllocStatus TakeFromLarge(const PoolView& pool, uint32_t units, uint32_t cls, uint32_t freeHead,
-                          uint32_t* unit, uint32_t winStart = 0, uint32_t winEnd = 0) noexcept {
+                          uint32_t* unit) noexcept {
   layout::AllocState* a = pool.alloc;
   uint32_t* link = &a->largeHead;
   uint32_t prev = 0;  // the block whose `next` is link (0: the head)
@@ -128,7 +127,7 @@ AllocStatus TakeFromLarge(const PoolView& pool, uint32_t units, uint32_t cls, ui
         (next != 0 && (next < pool.firstUnit || next >= freeHead))) {
       return AllocStatus::kCorrupt;
     }
-    if (size < units || (u >= winStart && u < winEnd)) {
+    if (size < units) {
       link = &lb->next;
       prev = u;
       continue;
@@ -153,6 +152,94 @@ AllocStatus TakeFromLarge(const PoolView& pool, uint32_t units, uint32_t cls, ui
 }
 
 }  // namespace
+
+AllocStatus TakeBelow(const PoolView& pool, uint32_t units, uint32_t cls, uint32_t freeHead,
+                      uint32_t below, uint32_t probe, uint32_t* unit) noexcept {
+  layout::AllocState* a = pool.alloc;
+  uint32_t* link = &a->largeHead;
+  uint32_t prev = 0;  // the block whose `next` is link (0: the head)
+  // The block chosen: its unit, the word that links it, its neighbours on the list and its size.
+  uint32_t best = 0, bestPrev = 0, bestNext = 0, bestSize = 0;
+  uint32_t* bestLink = nullptr;
+  // A list cannot hold more blocks than the pool has units: longer is a cycle.
+  for (uint64_t steps = 0; probe == 0 || steps < probe; ++steps) {
+    const uint32_t u = AtomicLoad(link);
+    if (u == 0) break;
+    layout::LargeBlock* lb = LargeAt(pool.base, u);
+    const uint32_t flags = u >= pool.firstUnit && u < freeHead ? AtomicLoad(&lb->flags) : 0;
+    const uint32_t size = flags != 0 ? AtomicLoad(&lb->units) : 0;
+    const uint32_t next = flags != 0 ? AtomicLoad(&lb->next) : 0;
+    if (steps >= pool.totalUnits || flags != (kFlagFree | (kLargeClass << kClassShift)) ||
+        size == 0 || uint64_t{u} + size > freeHead ||
+        (next != 0 && (next < pool.firstUnit || next >= freeHead))) {
+      return AllocStatus::kCorrupt;
+    }
+    if (size >= units && uint64_t{u} + size <= below && (best == 0 || u < best)) {
+      best = u;
+      bestPrev = prev;
+      bestNext = next;
+      bestSize = size;
+      bestLink = link;
+      if (probe == 0) break;  // first fit
+    }
+    link = &lb->next;
+    prev = u;
+  }
+  if (best == 0) return AllocStatus::kFull;
+  CarveHead(pool, best, bestLink, bestPrev, bestNext, bestSize, units, cls);
+  *unit = best;
+  return AllocStatus::kOk;
+}
+
+void CarveHead(const PoolView& pool, uint32_t u, uint32_t* link, uint32_t prev, uint32_t next,
+               uint32_t size, uint32_t units, uint32_t cls) noexcept {
+  if (size > units) {
+    // The rest, above the block handed out, takes the free block's place on the list. Its header
+    // is written before the block at `u` changes size, so that a pool walk without the lock that
+    // reads either size of `u` meets only block starts.
+    const uint32_t rest = u + units;
+    layout::FreeBlock* rb = FreeAt(pool.base, rest);
+    AtomicStore(&rb->units, size - units);
+    AtomicStore(&rb->flags, kFlagFree | (kLargeClass << kClassShift));
+    AtomicStore(&rb->prev, prev);
+    AtomicStore(&rb->next, next);
+    AtomicStore(link, rest);
+    if (next != 0) AtomicStore(&FreeAt(pool.base, next)->prev, rest);
+  } else {
+    AtomicStore(link, next);
+    if (next != 0) AtomicStore(&FreeAt(pool.base, next)->prev, prev);
+  }
+  if (cls == kLargeClass) AtomicStore(&LargeAt(pool.base, u)->units, units);
+  AtomicStore(&pool.EntryAt(u)->flags, cls << kClassShift);
+  // Whole or split, `units` left the list.
+  SubListed(pool.alloc, units);
+}
+
+void PushLargeBehind(const PoolView& pool, uint32_t unit, uint32_t freeHead) noexcept {
+  layout::AllocState* a = pool.alloc;
+  uint32_t after = 0;  // the last block of the list's first COMPACT_LIST_PROBE
+  uint32_t u = AtomicLoad(&a->largeHead);
+  for (uint32_t n = 0; n < static_cast<uint32_t>(layout::kCompactListProbe) && u != 0; ++n) {
+    // A damaged list is not followed: the block goes to the head (the repair pass rebuilds it).
+    if (u < pool.firstUnit || u >= freeHead) {
+      after = 0;
+      break;
+    }
+    after = u;
+    u = AtomicLoad(&FreeAt(pool.base, u)->next);
+  }
+  if (after == 0 || (u != 0 && (u < pool.firstUnit || u >= freeHead))) {
+    PushFree(pool, unit, kLargeClass);
+    return;
+  }
+  layout::FreeBlock* fb = FreeAt(pool.base, unit);
+  AddListed(a, AtomicLoad(&fb->units));
+  AtomicStore(&fb->flags, kFlagFree | (kLargeClass << kClassShift));
+  AtomicStore(&fb->prev, after);
+  AtomicStore(&fb->next, u);
+  if (u != 0) AtomicStore(&FreeAt(pool.base, u)->prev, unit);
+  AtomicStore(&FreeAt(pool.base, after)->next, unit);
+}
 
 AllocStatus AllocBlock(const PoolView& pool, const LockEnv& env, uint32_t cls, uint32_t* unit,
                        bool larger) noexcept {
@@ -260,7 +347,7 @@ uint32_t LiveLargeOf(const PoolView& pool, const layout::Entry* e) noexcept {
 }  // namespace
 
 AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units, uint32_t* unit,
-                       LargeClaim* claim, uint32_t winStart, uint32_t winEnd) noexcept {
+                       LargeClaim* claim, uint32_t below) noexcept {
   if (units == 0) return AllocStatus::kFull;
   uint32_t held;
   AllocStatus s = LockAlloc(pool, env, &held);
@@ -270,10 +357,10 @@ AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units,
   const uint32_t freeHead = AtomicLoad(&pool.header->freeHead);
   AllocStatus result = AllocStatus::kCorrupt;
   if (freeHead >= pool.firstUnit && freeHead <= pool.totalUnits) {
-    result = TakeFromLarge(pool, units, kLargeClass, freeHead, unit, winStart, winEnd);
+    result = below != 0 ? TakeBelow(pool, units, kLargeClass, freeHead, below, 0, unit)
+                        : TakeFromLarge(pool, units, kLargeClass, freeHead, unit);
   }
-  if (result == AllocStatus::kFull && winEnd == 0 &&
-      uint64_t{freeHead} + units <= pool.totalUnits) {
+  if (result == AllocStatus::kFull && below == 0 && uint64_t{freeHead} + units <= pool.totalUnits) {
     layout::LargeBlock* lb = LargeAt(pool.base, freeHead);
     AtomicStore(&lb->units, units);
     AtomicStore(&lb->flags, kLargeClass << kClassShift);
@@ -292,21 +379,6 @@ AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units,
     claim->sum = AtomicLoad(&lb->valueChecksum);
   }
   Unlock(&a->lock, held);
-  return result;
-}
-
-AllocStatus CarveOutside(const PoolView& pool, const LockEnv& env, uint32_t cls, uint32_t winStart,
-                         uint32_t winEnd, uint32_t* unit) noexcept {
-  if (cls >= kClassCount) return AllocStatus::kFull;
-  uint32_t held;
-  const AllocStatus s = LockAlloc(pool, env, &held);
-  if (s != AllocStatus::kOk) return s;
-  const uint32_t freeHead = AtomicLoad(&pool.header->freeHead);
-  AllocStatus result = AllocStatus::kCorrupt;
-  if (freeHead >= pool.firstUnit && freeHead <= pool.totalUnits) {
-    result = TakeFromLarge(pool, kSizeClasses[cls], cls, freeHead, unit, winStart, winEnd);
-  }
-  Unlock(&pool.alloc->lock, held);
   return result;
 }
 

@@ -227,10 +227,10 @@ struct LargeClaim {
 // large free list, the tail of a larger free block split off (the rest stays free), else the
 // bump pointer. The block has flags = LARGE_CLASS << 8, LargeBlock.units = units, writer = the
 // caller's owner slot and cuts = RepairState.cuts; *claim is read under the lock. A compaction move
-// of a large block passes its window (winEnd > 0): only a free large block that starts outside
-// [winStart, winEnd) will do, never the bump pointer.
+// of a large block passes its window's start (below > 0): only the first free large block that
+// lies wholly below it will do, carved from its head (TakeBelow), never the bump pointer.
 AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units, uint32_t* unit,
-                       LargeClaim* claim, uint32_t winStart = 0, uint32_t winEnd = 0) noexcept;
+                       LargeClaim* claim, uint32_t below = 0) noexcept;
 // Whether the large block at `unit`, allocated by the caller with `claim` and not linked, is
 // still the caller's, under a lock that keeps repair passes out (a bucket lock or AllocState.lock).
 // No pass since: it is. A pass run by another handle keeps a block in flight of a live writer as
@@ -245,19 +245,46 @@ AllocStatus AllocLarge(const PoolView& pool, const LockEnv& env, uint32_t units,
 // unlinked), which names the caller too.
 bool LargeHeld(const PoolView& pool, const LockEnv& env, uint32_t unit,
                const LargeClaim& claim) noexcept;
-// Takes AllocState.lock and carves a block of class `cls` from a free large block that starts
-// outside [winStart, winEnd) (the entry of a large block's compaction move); kFull when none.
-AllocStatus CarveOutside(const PoolView& pool, const LockEnv& env, uint32_t cls, uint32_t winStart,
-                         uint32_t winEnd, uint32_t* unit) noexcept;
+// Under AllocState.lock: a block of `units` units of class `cls` (a large block, or a table
+// class) carved from the HEAD of a free large block that lies wholly below unit `below` (a move's
+// destination, format.md §8 "Compaction", step 2): among the first `probe` blocks of the large list
+// the lowest-addressed one large enough, or, with `probe` 0, the first such block of the whole
+// list. A block of exactly `units` is unlinked; a larger one leaves its rest, above the block
+// handed out, in its place on the list. kFull when there is none, kCorrupt on a damaged list.
+// Every move thus lowers the address of the block it moves, and the block moved sits against
+// what lay below the free block, its rest against what lay above.
+AllocStatus TakeBelow(const PoolView& pool, uint32_t units, uint32_t cls, uint32_t freeHead,
+                      uint32_t below, uint32_t probe, uint32_t* unit) noexcept;
+// Under AllocState.lock: hands out the first `units` units of the free large block `u` (`size`
+// units, linked through `link`, its neighbours on the large list `prev` and `next`) as a block of
+// class `cls`: unlinked when it has exactly `units`, else its rest, above, takes its place on the
+// list (its header written before `u` changes size). listedUnits loses `units`.
+void CarveHead(const PoolView& pool, uint32_t u, uint32_t* link, uint32_t prev, uint32_t next,
+               uint32_t size, uint32_t units, uint32_t cls) noexcept;
+// Under AllocState.lock: pushes the free large block at `unit` (its `units` written) on the large
+// list behind the list's first COMPACT_LIST_PROBE blocks (at its end when shorter): the block a
+// move left, which lies above every destination the window's later moves may take, would
+// otherwise stand among the blocks they probe and, after COMPACT_LIST_PROBE moves, hide them all.
+void PushLargeBehind(const PoolView& pool, uint32_t unit, uint32_t freeHead) noexcept;
 // Compaction (compact.cpp, format.md §8 "Compaction"). Takes AllocState.lock and hands out a
-// free block of class `cls` from its list that lies outside [winStart, winEnd), among the first
-// COMPACT_LIST_PROBE blocks of the list: kFull when there is none (a move never carves or bumps:
-// its destination fills a hole, so that the window's space joins one free run).
-AllocStatus AllocMoveTarget(const PoolView& pool, const LockEnv& env, uint32_t cls,
-                            uint32_t winStart, uint32_t winEnd, uint32_t* unit) noexcept;
-// Takes AllocState.lock and frees the block of an entry that was moved: its class's list, and
-// never the large block it refers to (the moved entry refers to it now). Not counted in
-// freedUnits (the move took as many).
+// block of class `cls` for a block moved from unit `below` (an entry, or a large block whose entry
+// is copied) out of a window that ends at `above`: among the first COMPACT_LIST_PROBE blocks of
+// the class's list, the first that lies wholly below `below`, else the first at or above `above`
+// (a hole filled: it stops being stranded, and the moves that fill holes end when the holes do);
+// else a block carved from free large space wholly below `below` (TakeBelow, among the first
+// COMPACT_LIST_PROBE blocks of the large list), never above: a carve always moves the block
+// down, so that carving moves end and free space gathers at the pool's top. kFull when none.
+// With `head` (not 0: the first block of a making-room write's run, below `below`), that block
+// comes first while CompactState.merged + gcCounter is still `headStamp` (the run's stamp: no
+// merge, join or repair pass since, so `head` is a block start): when it is a free block of class
+// `cls`, or a free large block that holds one, it gives its head.
+AllocStatus AllocMoveTarget(const PoolView& pool, const LockEnv& env, uint32_t cls, uint32_t below,
+                            uint32_t above, uint32_t* unit, uint32_t head = 0,
+                            uint32_t headStamp = 0) noexcept;
+// Takes AllocState.lock and frees the block of an entry that was moved: a free large block of
+// its class's size behind the large list's first blocks (PushLargeBehind), and never the large
+// block it refers to (the moved entry refers to it now). Not counted in freedUnits (the move took
+// as many).
 AllocStatus FreeMovedBlock(const PoolView& pool, const LockEnv& env, uint32_t unit) noexcept;
 
 // Frees a large block that was allocated with AllocLarge (with `claim`) and never linked, if it

@@ -1,7 +1,8 @@
 // Incremental compaction (docs/format.md §8, "Compaction"): a cursor sweeps the pool in address
-// order, one bounded window per step. The live entries of a window are moved into holes of their
-// class outside it, each under its bucket lock exactly as an overwrite with the same bytes, and
-// then every run of adjacent free blocks in the window is merged into one free large block.
+// order, one bounded window per step. The live entries of a window are moved down, into holes of
+// their class or blocks carved from free large space below it, each under its bucket lock exactly
+// as an overwrite with the same bytes, and then every run of adjacent free blocks in the window is
+// merged into one free large block.
 // AllocState.lock is held only for one walk of the window at a time (at most
 // COMPACT_STEP_UNITS blocks), never while a bucket lock is awaited.
 #include <cstddef>
@@ -20,44 +21,98 @@ constexpr uint32_t kListProbe = static_cast<uint32_t>(layout::kCompactListProbe)
 
 }  // namespace
 
-AllocStatus AllocMoveTarget(const PoolView& pool, const LockEnv& env, uint32_t cls,
-                            uint32_t winStart, uint32_t winEnd, uint32_t* unit) noexcept {
+namespace {
+
+// Under AllocState.lock: the head of the free block at `u`, for an entry of class `cls` (`size`
+// units): the whole block when it is a free block of that class, its first `size` units when it
+// is a free large block of at least that many; linked on its list either way. false, nothing
+// changed, otherwise.
+bool TakeHead(const PoolView& pool, uint32_t u, uint32_t cls, uint32_t size,
+              uint32_t freeHead) noexcept {
+  if (u < pool.firstUnit || u >= freeHead || freeHead > pool.totalUnits) return false;
+  const uint32_t flags = AtomicLoad(&pool.EntryAt(u)->flags);
+  if ((flags & kFlagFree) == 0) return false;
+  const uint32_t c = ClassOfFlags(flags);
+  if (c == cls) {
+    if (!UnlinkFree(pool, u, cls, freeHead)) return false;
+    AtomicStore(&pool.EntryAt(u)->flags, cls << kClassShift);
+    return true;
+  }
+  if (flags != (kFlagFree | (kLargeClass << kClassShift))) return false;
+  const uint32_t units = AtomicLoad(&FreeAt(pool.base, u)->units);
+  if (units < size || uint64_t{u} + units > freeHead) return false;
+  uint32_t* link = LinkOf(pool, u, kLargeClass, freeHead);
+  if (link == nullptr) return false;
+  const layout::FreeBlock* fb = FreeAt(pool.base, u);
+  CarveHead(pool, u, link, AtomicLoad(&fb->prev), AtomicLoad(&fb->next), units, size, cls);
+  return true;
+}
+
+}  // namespace
+
+AllocStatus AllocMoveTarget(const PoolView& pool, const LockEnv& env, uint32_t cls, uint32_t below,
+                            uint32_t above, uint32_t* unit, uint32_t head,
+                            uint32_t headStamp) noexcept {
   if (cls >= kClassCount) return AllocStatus::kFull;
   uint32_t held;
   const AllocStatus s = LockAlloc(pool, env, &held);
   if (s != AllocStatus::kOk) return s;
   const uint32_t freeHead = AtomicLoad(&pool.header->freeHead);
+  const uint32_t size = layout::kSizeClasses[cls];
+  // The run's first block is still a block start only while no merge, join or repair pass ran
+  // since its stamp (format.md §8, "Joined runs", step 3): else `head` may lie inside a block,
+  // even one carved since whose bytes mimic a linked free block.
+  const auto* cs =
+      reinterpret_cast<const layout::CompactState*>(pool.base + layout::kCompactOffset);
+  if (head != 0 && AtomicLoad(&cs->merged) + AtomicLoad(&pool.header->gcCounter) == headStamp &&
+      TakeHead(pool, head, cls, size, freeHead)) {
+    Unlock(&pool.alloc->lock, held);
+    *unit = head;
+    return AllocStatus::kOk;
+  }
   AllocStatus result = AllocStatus::kFull;
+  // The first hole of the probe below the block moved, else the first above `above`.
+  uint32_t low = 0, high = 0;
   uint32_t u = AtomicLoad(&pool.alloc->freeHeads[cls]);
   for (uint32_t probed = 0; u != 0 && probed < kListProbe; ++probed) {
     const uint32_t flags =
         u >= pool.firstUnit && u < freeHead ? AtomicLoad(&pool.EntryAt(u)->flags) : 0;
-    if ((flags & kFlagFree) == 0 || ClassOfFlags(flags) != cls ||
-        uint64_t{u} + layout::kSizeClasses[cls] > freeHead || freeHead > pool.totalUnits) {
+    if ((flags & kFlagFree) == 0 || ClassOfFlags(flags) != cls || uint64_t{u} + size > freeHead ||
+        freeHead > pool.totalUnits) {
       result = AllocStatus::kCorrupt;
       break;
     }
-    if (u < winStart || u >= winEnd) {
-      if (!UnlinkFree(pool, u, cls, freeHead)) {
-        result = AllocStatus::kCorrupt;
-        break;
-      }
-      AtomicStore(&pool.EntryAt(u)->flags, cls << kClassShift);
-      *unit = u;
-      result = AllocStatus::kOk;
+    if (uint64_t{u} + size <= below) {
+      low = u;
       break;
     }
+    if (high == 0 && u >= above) high = u;
     u = AtomicLoad(&pool.EntryAt(u)->next);
+  }
+  if (result != AllocStatus::kCorrupt) {
+    const uint32_t hole = low != 0 ? low : high;
+    if (hole != 0) {
+      if (UnlinkFree(pool, hole, cls, freeHead)) {
+        AtomicStore(&pool.EntryAt(hole)->flags, cls << kClassShift);
+        *unit = hole;
+        result = AllocStatus::kOk;
+      } else {
+        result = AllocStatus::kCorrupt;
+      }
+    } else if (freeHead <= pool.totalUnits) {
+      // No hole of the class: a block carved from the head of free large space below.
+      result = TakeBelow(pool, size, cls, freeHead, below, kListProbe, unit);
+    }
   }
   Unlock(&pool.alloc->lock, held);
   return result;
 }
 
-// The block of a moved entry (in the step's window) is freed as a free large block of its class's
-// size on the large list: the merge at the step's end takes it in, and it does not stand at the
-// head of its class's list, where every later move of the window would probe it first and, after
-// COMPACT_LIST_PROBE moves, find nothing else (format.md §8, "Compaction", step 2). `units`
-// before `flags`, as a merge writes them.
+// The block of a moved entry (above the destination) is freed as a free large block of its
+// class's size behind the first blocks of the large list: the merge at the step's end takes it in,
+// and it stands neither at the head of its class's list nor among the large blocks the window's
+// later moves probe, where after COMPACT_LIST_PROBE moves it would hide every destination below
+// (format.md §8, "Compaction", step 2). `units` before `flags`, as a merge writes them.
 AllocStatus FreeMovedBlock(const PoolView& pool, const LockEnv& env, uint32_t unit) noexcept {
   const uint32_t cls = ClassOfFlags(AtomicLoad(&pool.EntryAt(unit)->flags));
   if (cls >= kClassCount) return AllocStatus::kCorrupt;
@@ -65,7 +120,7 @@ AllocStatus FreeMovedBlock(const PoolView& pool, const LockEnv& env, uint32_t un
   const AllocStatus s = LockAlloc(pool, env, &held);
   if (s != AllocStatus::kOk) return s;
   AtomicStore(&FreeAt(pool.base, unit)->units, layout::kSizeClasses[cls]);
-  PushFree(pool, unit, kLargeClass);
+  PushLargeBehind(pool, unit, AtomicLoad(&pool.header->freeHead));
   Unlock(&pool.alloc->lock, held);
   return AllocStatus::kOk;
 }
@@ -87,14 +142,17 @@ Status Store::CompactAllocFailure(AllocStatus s) noexcept {
   return RepairPass(true);
 }
 
-// Moves the entry at `unit` (if it is still a live entry there) out of [winStart, winEnd): a new
-// block of its class outside the window gets a copy of the entry, its `next` the old one's, and
-// one store into the old entry's link publishes it; then the old block is freed. All of it under
-// the bucket lock, as an overwrite of the value with itself: a reader sees the version move and
-// retries, a writer waits, and a holder killed anywhere leaves the old or the new entry on the
-// chain (and a block the repair pass reclaims).
-Status Store::MoveEntry(uint32_t unit, uint32_t winStart, uint32_t winEnd,
-                        CompactReport* r) noexcept {
+// Moves the entry at `unit` (if it is still a live entry there) into a hole of its class below it
+// or at or above unit `above` (the window's end), else into a block carved from free large space
+// wholly below it (AllocMoveTarget): the new block gets a copy of the entry, its `next` the old
+// one's, and one store into the old entry's link publishes it; then the old block is freed. All
+// of it under the bucket lock, as an overwrite of the value with itself: a reader sees the version
+// move and retries, a writer waits, and a holder killed anywhere leaves the old or the new entry
+// on the chain (and a block the repair pass reclaims). *to (when not null): the new block, 0 when
+// nothing moved.
+Status Store::MoveEntry(uint32_t unit, uint32_t above, CompactReport* r, uint32_t* to,
+                        uint32_t runStart, uint32_t runStamp) noexcept {
+  if (to != nullptr) *to = 0;
   Entry* old = EntryAt(unit);
   const uint32_t seen = AtomicLoad(&old->flags);
   // A parked block is no entry (format.md §8, "Parked blocks"): an obstacle, like a free one.
@@ -127,7 +185,10 @@ Status Store::MoveEntry(uint32_t unit, uint32_t winStart, uint32_t winEnd,
   // The class the entry needs (an evicting store may have put it in a larger block).
   const uint32_t cls = SizeClassFor(UnitsForEntry(k, n));
   uint32_t nu = 0;
-  const AllocStatus as = AllocMoveTarget(pool_, env_, cls, winStart, winEnd, &nu);
+  // A write's move goes below its run, or to the run's own head.
+  const AllocStatus as =
+      runStart != 0 ? AllocMoveTarget(pool_, env_, cls, runStart, above, &nu, runStart, runStamp)
+                    : AllocMoveTarget(pool_, env_, cls, unit, above, &nu);
   if (as != AllocStatus::kOk) {
     Unlock(&b->lock, held);
     ++r->obstacles;
@@ -151,9 +212,40 @@ Status Store::MoveEntry(uint32_t unit, uint32_t winStart, uint32_t winEnd,
   Unlock(&b->lock, held);
   ++r->moved;
   r->movedUnits += layout::kSizeClasses[cls];
+  if (to != nullptr) *to = nu;
   // The old block could not be freed: the repair pass reclaims it.
   if (fs != AllocStatus::kOk) return CompactAllocFailure(fs);
   return layout::kOk;
+}
+
+// A write making room met, at the end of its run from `start`, the entry at `unit` that it must
+// not evict (a pinned namespace's): moves it down, exactly as a compaction step moves an entry
+// (MoveEntry: the copy, one store into its link, the old block freed, all under its bucket lock),
+// so that its block joins the run (format.md §8, "Joined runs"). The destination is the head of
+// the run's first block (a free block of the entry's class, or free large space that holds it),
+// while the run's `stamp` says it is still a block start, else one wholly below the run (a hole of
+// its class among the first COMPACT_LIST_PROBE blocks of the class's list, else a block carved from
+// the head of the lowest of the first COMPACT_LIST_PROBE free large blocks below the run), never
+// above it: the run grows that way. *freed: the units of the block it freed, 0 when it moved
+// nothing; *to and *toUnits: the block it moved to. As lib/store/js/compact.js moveOutOfRun.
+Status Store::MoveOutOfRun(uint32_t unit, uint32_t start, uint32_t stamp, uint32_t* freed,
+                           uint32_t* to, uint32_t* toUnits) noexcept {
+  *freed = 0;
+  *to = 0;
+  *toUnits = 0;
+  const uint32_t f = AtomicLoad(&EntryAt(unit)->flags);
+  const uint32_t cls = ClassOfFlags(f);
+  if (cls >= kClassCount || (f & (kFlagFree | kFlagParked)) != 0 || start == 0 || start >= unit) {
+    return layout::kOk;
+  }
+  CompactReport r{};
+  // No hole above: the run grows that way.
+  const Status s = MoveEntry(unit, totalUnits_, &r, to, start, stamp);
+  if (r.moved != 0) {
+    *freed = layout::kSizeClasses[cls];
+    *toUnits = static_cast<uint32_t>(r.movedUnits);
+  }
+  return s;
 }
 
 // Under AllocState.lock: walks [winStart, winEnd) and merges each run of two or more adjacent free
@@ -300,6 +392,9 @@ Status Store::CompactStep(uint32_t maxUnits, CompactReport* r) noexcept {
   uint32_t entries[kStepUnits + 1];
   uint32_t larges[kStepUnits + 1];
   uint32_t count = 0, largeCount = 0;
+  // The window's first COMPACT_LIST_PROBE free large blocks.
+  uint32_t low[kListProbe];
+  uint32_t lowCount = 0;
   uint32_t held;
   AllocStatus as = LockAlloc(pool_, env_, &held);
   if (as != AllocStatus::kOk) return CompactAllocFailure(as);
@@ -331,6 +426,8 @@ Status Store::CompactStep(uint32_t maxUnits, CompactReport* r) noexcept {
       entries[count++] = u;
     } else if (flags == kLargeClass << kClassShift) {
       larges[largeCount++] = u;
+    } else if (flags == (kFlagFree | (kLargeClass << kClassShift)) && lowCount < kListProbe) {
+      low[lowCount++] = u;
     }
     u += size;
     if (u - start - carried >= maxUnits) break;
@@ -338,6 +435,15 @@ Status Store::CompactStep(uint32_t maxUnits, CompactReport* r) noexcept {
   if (damaged) {
     Unlock(&alloc_->lock, held);
     return RepairPass(true);
+  }
+  // The window's lowest free large blocks go to the head of the large list, the lowest first:
+  // the carves of the window's moves probe there (TakeBelow), and a block the list holds deeper
+  // (merged in an earlier sweep, pushed before every later push) would never be found. With them,
+  // each entry of the window goes down into the window's lowest free space, or lower: the live
+  // blocks slide down and the free space gathers above them, into the run the merge makes and
+  // hands on to the next window. Unlinked and pushed again: listedUnits does not change.
+  for (uint32_t i = lowCount; i-- > 0;) {
+    if (UnlinkFree(pool_, low[i], kLargeClass, top)) PushFree(pool_, low[i], kLargeClass);
   }
   const uint32_t end = u;
   r->start = start;
@@ -351,12 +457,12 @@ Status Store::CompactStep(uint32_t maxUnits, CompactReport* r) noexcept {
   Unlock(&alloc_->lock, held);
 
   for (uint32_t i = 0; i < count; ++i) {
-    const Status s = MoveEntry(entries[i], start, end, r);
+    const Status s = MoveEntry(entries[i], end, r);
     if (s != layout::kOk) return s;
   }
   // After the entries: an indirect entry of the window moved above is found on its chain anyway.
   for (uint32_t i = 0; i < largeCount; ++i) {
-    const Status s = MoveLarge(larges[i], start, end, r);
+    const Status s = MoveLarge(larges[i], end, r);
     if (s != layout::kOk) return s;
   }
 

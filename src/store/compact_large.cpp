@@ -1,6 +1,6 @@
 // Compaction moves of large blocks (docs/format.md §8, "Compaction", "Large blocks"): a large
-// value in a step's window is copied into a free large block outside the window without any
-// bucket lock (as a writer fills one); then, under the bucket lock of the entry that refers to
+// value in a step's window is copied into a free large block below the window (its head) without
+// any bucket lock (as a writer fills one); then, under the bucket lock of the entry that refers to
 // it, a copy of that entry referring to the new block replaces it with one store, and the old
 // entry's block and the old large block are freed. A holder killed before that store leaves the
 // old entry and value in place (the new blocks are reclaimed by the repair pass: the large one
@@ -23,8 +23,7 @@ namespace {
 constexpr uint32_t kLiveLarge = kLargeClass << kClassShift;
 }  // namespace
 
-Status Store::MoveLarge(uint32_t lu, uint32_t winStart, uint32_t winEnd,
-                        CompactReport* r) noexcept {
+Status Store::MoveLarge(uint32_t lu, uint32_t above, CompactReport* r) noexcept {
   LargeBlock* from = LargeAt(base_, lu);
   // A block being written (writer not 0) or freed meanwhile stays.
   const uint32_t n = AtomicLoad(&from->valueLength);
@@ -38,7 +37,7 @@ Status Store::MoveLarge(uint32_t lu, uint32_t winStart, uint32_t winEnd,
   const uint32_t units = UnitsForLarge(n);
   uint32_t to = 0;
   LargeClaim claim;
-  AllocStatus as = AllocLarge(pool_, env_, units, &to, &claim, winStart, winEnd);
+  AllocStatus as = AllocLarge(pool_, env_, units, &to, &claim, lu);
   if (as != AllocStatus::kOk) {
     ++r->obstacles;
     return CompactAllocFailure(as);
@@ -74,7 +73,7 @@ Status Store::MoveLarge(uint32_t lu, uint32_t winStart, uint32_t winEnd,
     return layout::kOk;
   }
   bool linked = false;
-  as = RelinkLarge(b, lu, to, n, sum, winStart, winEnd, r, &linked);
+  as = RelinkLarge(b, lu, to, n, sum, above, r, &linked);
   if (!linked) FreeUnlinkedLarge(pool_, env_, to, claim);
   Unlock(&b->lock, held);
   return CompactAllocFailure(as);
@@ -86,8 +85,7 @@ Status Store::MoveLarge(uint32_t lu, uint32_t winStart, uint32_t winEnd,
 // is now referred to. kOk when there is no such entry, the entry is not whole (its checksum or
 // keyHash wrong), or there is no block for the copy (an obstacle).
 AllocStatus Store::RelinkLarge(Bucket* b, uint32_t lu, uint32_t to, uint32_t n, uint32_t sum,
-                               uint32_t winStart, uint32_t winEnd, CompactReport* r,
-                               bool* linked) noexcept {
+                               uint32_t above, CompactReport* r, bool* linked) noexcept {
   const uint32_t hash = LargeAt(base_, to)->keyHash;
   ChainCursor c(Chains(), &b->head);
   Entry* old = nullptr;
@@ -121,8 +119,7 @@ AllocStatus Store::RelinkLarge(Bucket* b, uint32_t lu, uint32_t to, uint32_t n, 
   const uint32_t oldUnit = c.unit();
   const uint32_t cls = SizeClassFor(UnitsForEntry(k, kIndirectBytes));
   uint32_t nu = 0;
-  AllocStatus as = AllocMoveTarget(pool_, env_, cls, winStart, winEnd, &nu);
-  if (as == AllocStatus::kFull) as = CarveOutside(pool_, env_, cls, winStart, winEnd, &nu);
+  AllocStatus as = AllocMoveTarget(pool_, env_, cls, lu, above, &nu);
   if (as != AllocStatus::kOk) {
     ++r->obstacles;
     return as == AllocStatus::kFull ? AllocStatus::kOk : as;
@@ -151,7 +148,9 @@ AllocStatus Store::RelinkLarge(Bucket* b, uint32_t lu, uint32_t to, uint32_t n, 
   as = LockAlloc(pool_, env_, &held);
   if (as != AllocStatus::kOk) return as;  // the repair pass reclaims both old blocks
   PushFree(pool_, oldUnit, ClassOfFlags(flags));
-  PushFree(pool_, lu, kLargeClass);
+  // Behind the large list's first blocks, as a moved entry's block: it lies in the window, above
+  // every destination of the window's later moves.
+  PushLargeBehind(pool_, lu, AtomicLoad(&hdr_->freeHead));
   Unlock(&alloc_->lock, held);
   return AllocStatus::kOk;
 }

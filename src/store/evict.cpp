@@ -79,8 +79,8 @@ bool Store::AnyEvictable() const noexcept {
   return false;
 }
 
-Status Store::EvictOne(uint32_t cls, uint32_t* freed, HandEnd* end, bool whole,
-                       uint32_t runEnd) noexcept {
+Status Store::EvictOne(uint32_t cls, uint32_t* freed, HandEnd* end, bool whole, uint32_t runEnd,
+                       bool waive) noexcept {
   *freed = 0;
   if (end != nullptr) *end = HandEnd::kNothing;
   bool sawSmaller = false;
@@ -128,17 +128,25 @@ Status Store::EvictOne(uint32_t cls, uint32_t* freed, HandEnd* end, bool whole,
         if (!sawSmaller && Evictable(ns)) sawSmaller = true;
         continue;
       }
-      if (!Evictable(ns)) continue;  // pinned
-      if ((flags & kFlagAccessed) != 0 && u != runEnd) {
+      if (!Evictable(ns)) {
+        // Pinned. At the end of the write's run it stops the hand: the write may move it below
+        // the run, which then goes on past its block.
+        if (u == runEnd) {
+          keptUnit_ = u;
+          return layout::kOk;
+        }
+        continue;
+      }
+      if ((flags & kFlagAccessed) != 0 && (u != runEnd || !waive)) {
         // Second chance: the mark is cleared (only if the flags did not change meanwhile).
         AtomicCas(&e->flags, flags, flags & ~kFlagAccessed);
         continue;
       }
     }
     uint32_t units = 0;
-    const Removal why = expired       ? Removal::kExpire
-                        : u == runEnd ? Removal::kEvictInRun
-                                      : Removal::kEvict;
+    const Removal why = expired                ? Removal::kExpire
+                        : u == runEnd && waive ? Removal::kEvictInRun
+                                               : Removal::kEvict;
     Status s = RemoveUnit(u, hash, why, now, &units);
     if (s != layout::kOk) return s;
     // An expired block of a smaller class frees space but not this insert's room: go on.

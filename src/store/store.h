@@ -259,12 +259,13 @@ class Store {
   // *freed: the units its removal freed (its block and its large block), 0 when nothing could be
   // removed (format.md §8, "Eviction"); *end (when not null): how a run that removed nothing
   // ended. runEnd (0: none) is where the run of free blocks of a write making room ends
-  // (format.md §8, "Joined runs"): an entry of an evictable namespace whose block starts there is
-  // removed even when marked, as it lies in the way of the room the write makes (a second chance
-  // there would break the run, leave its blocks apart and send the write on to evict elsewhere,
-  // run after run).
+  // (format.md §8, "Joined runs"): with `waive`, an entry of an evictable namespace whose block
+  // starts there is removed even when marked, as it lies in the way of the room the write makes (a
+  // second chance there would break the run, leave its blocks apart and send the write on to evict
+  // elsewhere, run after run). A pinned entry there stops the hand (past it) with *freed 0 and
+  // keptUnit_ its block, for the write to move down.
   Status EvictOne(uint32_t cls, uint32_t* freed, HandEnd* end = nullptr, bool whole = false,
-                  uint32_t runEnd = 0) noexcept;
+                  uint32_t runEnd = 0, bool waive = false) noexcept;
   // Whether the hand may find an entry to remove, from the counts alone (a hint, format.md §8,
   // "Eviction"): the count cells count an entry with an expiry (which may have expired), or an
   // evictable namespace counts an entry.
@@ -338,6 +339,10 @@ class Store {
   // After an eviction of any class: grows the write's run by the block it freed, and joins it once
   // it could hold `units` (*retry) or in steps (write.cpp; format.md §8, "Joined runs").
   Status JoinRemoved(RoomState* room, uint32_t units, uint32_t stamp, bool* retry) noexcept;
+  // The hand stopped at a pinned entry at the end of the write's run (keptUnit_): joins the run so
+  // far and moves the entry down (*freed: the units of the block that then joins the run, 0 when
+  // nothing moved and the run ends; write.cpp, format.md §8 "Joined runs").
+  Status KeepOutOfRun(RoomState* room, uint32_t* freed) noexcept;
   // Before a write that asked the hand for its class refuses, when that search stopped at its
   // bound: one search for the class over the whole pool (*retry when it removed an entry).
   Status WholeSearch(uint32_t cls, RoomState* room, bool* retry) noexcept;
@@ -534,12 +539,22 @@ class Store {
   // verdicts caches ClassifyOwner per slot for one pass (0 unknown, 1 live, 2 gone).
   bool ParkedOwnerGone(uint32_t o, uint8_t* verdicts) const noexcept;
   // compact.cpp
-  Status MoveEntry(uint32_t unit, uint32_t winStart, uint32_t winEnd, CompactReport* r) noexcept;
-  // compact_large.cpp: a large block in use moved out of the window (format.md §8).
-  Status MoveLarge(uint32_t lu, uint32_t winStart, uint32_t winEnd, CompactReport* r) noexcept;
+  // An entry moved into a hole of its class below it or at or above `above` (the window's end),
+  // else into a block carved below it (format.md §8, "Compaction"); *to (when not null): that
+  // block, 0 when nothing moved.
+  // With runStart (a making-room write's move), below the run or its first block's head instead.
+  Status MoveEntry(uint32_t unit, uint32_t above, CompactReport* r, uint32_t* to = nullptr,
+                   uint32_t runStart = 0, uint32_t runStamp = 0) noexcept;
+  // A write making room: moves the pinned entry at `unit`, the end of its run from `start` (with
+  // the run's `stamp`), to the run's head or below it (*freed: its old block's units, 0 when
+  // nothing moved; *to, *toUnits: the block it went to; format.md §8 "Joined runs").
+  Status MoveOutOfRun(uint32_t unit, uint32_t start, uint32_t stamp, uint32_t* freed, uint32_t* to,
+                      uint32_t* toUnits) noexcept;
+  // compact_large.cpp: a large block in use moved down, wholly below itself; the window ends at
+  // `above` (format.md §8).
+  Status MoveLarge(uint32_t lu, uint32_t above, CompactReport* r) noexcept;
   AllocStatus RelinkLarge(layout::Bucket* b, uint32_t lu, uint32_t to, uint32_t n, uint32_t sum,
-                          uint32_t winStart, uint32_t winEnd, CompactReport* r,
-                          bool* linked) noexcept;
+                          uint32_t above, CompactReport* r, bool* linked) noexcept;
   bool MergeWindow(uint32_t winStart, uint32_t winEnd, uint32_t freeHead,
                    CompactReport* r) noexcept;
   // A write making room makes the run [start, end) of free blocks its evictions left one free
@@ -660,6 +675,9 @@ class Store {
   // The entry block the last removal of this handle's hand freed (RemoveUnit): a write making room
   // joins it to the run its earlier evictions left (write.cpp, JoinRemoved).
   uint32_t removedUnit_ = 0;
+  // The pinned entry at the end of a write's run where the hand stopped (EvictOne), for the write
+  // to move down (write.cpp, KeepOutOfRun).
+  uint32_t keptUnit_ = 0;
   // The blocks this handle parked, PARK_PER_CLASS slots per class (parkedCount_ used), and their
   // units in all.
   uint32_t parked_[kClassCount * kParkPerClass] = {};

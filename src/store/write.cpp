@@ -257,12 +257,27 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
     const uint32_t stamp = StampOf();
     // The block at the end of the write's run is removed even when a read marked it: the run is
     // the write's room (format.md §8, "Joined runs"). Only while no run of this round broke: once
-    // one did (a pinned entry, another party's allocation, a refused join), the evictions may go
-    // on to the round's bound, and a read entry there keeps its second chance.
-    const uint32_t runEnd =
-        room->waiveMarks && room->runUnits != 0 ? room->runStart + room->runUnits : 0;
-    s = EvictOne(kEvictForLarge, &freed, nullptr, false, runEnd);
+    // one did (a pinned entry that could not move, another party's allocation, a refused join),
+    // the evictions may go on to the round's bound, and a read entry there keeps its second
+    // chance. A pinned entry there stops the hand whatever the marks.
+    const uint32_t runEnd = room->runUnits != 0 ? room->runStart + room->runUnits : 0;
+    keptUnit_ = 0;
+    s = EvictOne(kEvictForLarge, &freed, nullptr, false, runEnd, room->waiveMarks);
     if (s != layout::kOk) return s;
+    if (freed == 0 && keptUnit_ != 0) {
+      // A pinned entry ends the run unless it moves down, to the run's head or below the run
+      // (format.md §8, "Joined runs"): then its block joins the run as an evicted one's would,
+      // counted against the same bound.
+      s = KeepOutOfRun(room, &freed);
+      if (s != layout::kOk) return s;
+      if (freed != 0) {
+        room->evictedUnits += freed;
+        s = JoinRemoved(room, units, stamp, retry);
+        if (s != layout::kOk || *retry) return s;
+      }
+      evict = MayEvict(room->evictions, room->evictedUnits, room->need);
+      continue;
+    }
     if (freed == 0) break;
     ++room->removed;
     room->evictedUnits += freed;
@@ -375,6 +390,43 @@ Status Store::JoinRemoved(RoomState* room, uint32_t units, uint32_t stamp, bool*
   room->runStamp += 1;                        // the join's own addition to merged
   if (room->runJoined == 0) room->runUnits = 0;
   *retry = enough && joined >= units;
+  return s;
+}
+
+// The hand stopped at a pinned entry at the end of the write's run (keptUnit_): the entry is moved
+// as a compaction step moves an entry (MoveOutOfRun), to the head of the run's first block when
+// that can hold it, else below the run. At the run's head it sits at the run's bottom, against
+// what lies below the run, and the run starts after it: the pinned entries a run meets gather
+// there, and its free space stays in one piece. Nothing is joined for it (a join changes the stamp
+// every other write's run was started with, and refuses their joins), and the run's blocks are
+// never its destination but for that head (a block inside the run would break it). *freed: the
+// units of the block the move freed, which then joins the run (removedUnit_); 0 when nothing moved
+// (no destination): the run ends there. As lib/store/js/write.js keepOutOfRun.
+Status Store::KeepOutOfRun(RoomState* room, uint32_t* freed) noexcept {
+  *freed = 0;
+  const uint32_t u = keptUnit_;
+  keptUnit_ = 0;
+  if (room->runUnits == 0 || u != room->runStart + room->runUnits) return layout::kOk;
+  uint32_t to = 0, toUnits = 0;
+  const Status s = MoveOutOfRun(u, room->runStart, room->runStamp, freed, &to, &toUnits);
+  if (*freed == 0) {
+    // The run ends at the entry: broken, as by an entry the hand kept.
+    room->runUnits = room->runJoined = 0;
+    room->waiveMarks = false;
+    return s;
+  }
+  removedUnit_ = u;
+  if (to == room->runStart) {
+    // The head of the run's first block: the run starts after it (a carve leaves every other
+    // block start in place, and the stamp unchanged).
+    if (toUnits >= room->runUnits) {
+      room->runUnits = room->runJoined = 0;  // the run was that block: one starts at u
+    } else {
+      room->runStart += toUnits;
+      room->runUnits -= toUnits;
+      room->runJoined = room->runJoined > toUnits ? room->runJoined - toUnits : 0;
+    }
+  }
   return s;
 }
 

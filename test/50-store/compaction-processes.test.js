@@ -33,6 +33,21 @@ function churned(name, engine, lockTimeoutMs) {
   return store;
 }
 
+// A store of `stable` keys, each followed by two values of 1,400 bytes, all of which are deleted:
+// free runs between the live entries, no free block of a live entry's class. The steps that merge
+// the runs make free large blocks, and the live entries above them move down into blocks carved
+// from their heads (format.md §8, "Compaction", step 2).
+function spaced(name, engine, lockTimeoutMs) {
+  const store = Store.create({ name, size: 8 << 20, engine, maxEntries: 20000, buckets: 4096, lockTimeoutMs });
+  for (let i = 0; i < STABLE; i++) {
+    store.set('stable', `s${i}`, mixedValueFor('s', i));
+    store.set('gap', `g${i}`, 'g'.repeat(1400));
+    store.set('gap', `h${i}`, 'h'.repeat(1400));
+  }
+  store.clear('gap');
+  return store;
+}
+
 function checkStable(store) {
   const v = store.verify();
   assert.ok(v.ok, v.errors.join('\n'));
@@ -98,6 +113,40 @@ describe('incremental compaction across threads and processes', function () {
       Segment.unlink({ name });
     }
   });
+
+  for (const engine of ['native', 'js']) {
+    it(`a ${engine}-engine process killed with SIGKILL while its steps carve free space below the entries they move: verify() clean, every key present`, async () => {
+      const { dir, cleanup } = tempDir();
+      const name = uniqueName('compactcarve');
+      const store = spaced(name, 'native');
+      try {
+        let moved = 0;
+        for (let round = 0; round < 3; round++) {
+          const record = path.join(dir, `acked-${round}`);
+          const a = announced();
+          const { child, done } = inProcess({
+            op: 'compactUntilKilled', engine, name, record, maxBytes: 16384, churn: CHURN, lockTimeoutMs: 200,
+          }, a.onMessage, ACTOR);
+          await a.promise;
+          await new Promise((r) => setTimeout(r, 10 + Math.floor(Math.random() * 120)));
+          child.kill('SIGKILL');
+          await assert.rejects(done, /SIGKILL/);
+          // verify() takes every lock: one the child held is met, its holder gone, and repaired.
+          checkStable(store);
+          moved = store.stats().compactionMoved;
+          const acked = fs.readFileSync(record, 'utf8').split('\n').filter(Boolean);
+          assert.ok(acked.length > 0);
+          for (const k of acked) assert.strictEqual(store.get('acked', k), mixedValueFor('a', Number(k.slice(1))), k);
+          store.clear('acked');
+        }
+        assert.ok(moved > 0, 'the steps moved entries');
+      } finally {
+        store.close();
+        Segment.unlink({ name });
+        cleanup();
+      }
+    });
+  }
 
   for (const engine of ['native', 'js']) {
     it(`a writer overwriting keys while a ${engine}-engine process compacts ends with exactly its last values`, async () => {

@@ -153,12 +153,12 @@ forEachEngine('the entry checksum covers FLAG_INDIRECT', ({ engine, other }) => 
   });
 });
 
-/** A store with BIG under 'big', a freed 300000-byte value after it and 'tail' after that: compaction moves big's large block into the freed space. */
+/** A store with a freed 300000-byte value, BIG under 'big' after it and 'tail' after that: compaction moves big's large block down into the freed space (a move only goes down). */
 function movableLarge(engine) {
   const buffer = new SharedArrayBuffer(1 << 21);
   const s = Store.create({ buffer, engine, buckets: 64 });
-  s.set('n', 'big', Buffer.from(BIG));
   s.set('n', 'pad', Buffer.alloc(300000, 1));
+  s.set('n', 'big', Buffer.from(BIG));
   s.set('n', 'tail', 'x');
   s.delete('n', 'pad');
   return { s, buffer, u32: new Uint32Array(buffer) };

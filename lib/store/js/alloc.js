@@ -285,9 +285,9 @@ function freeBlocks(e, units, n) {
 // Under the allocator lock: first fit on the large list for a block of exactly `units` units of
 // class `cls` (a large block, or a table class carved from free large space): a free large block
 // of that size is unlinked, a larger one gives its tail (the rest stays free and listed). Returns
-// the unit, 0 when no free large block is large enough, or CORRUPT. A compaction move passes its
-// window [ws, we): a free block that starts inside it is passed over.
-function takeFromLarge(e, units, cls, top, ws = 0, we = 0) {
+// the unit, 0 when no free large block is large enough, or CORRUPT. (A compaction move's
+// destination is takeBelow's.)
+function takeFromLarge(e, units, cls, top) {
   const u32 = e.u32;
   let link = LARGE_HEAD;
   let prev = 0; // the block whose next is `link` (0: the head)
@@ -302,7 +302,7 @@ function takeFromLarge(e, units, cls, top, ws = 0, we = 0) {
         u + size > top || (next !== 0 && (next < e.firstUnit || next >= top))) {
       return CORRUPT;
     }
-    if (size < units || (u >= ws && u < we)) {
+    if (size < units) {
       link = w + LB.NEXT;
       prev = u;
       continue;
@@ -323,20 +323,124 @@ function takeFromLarge(e, units, cls, top, ws = 0, we = 0) {
   }
 }
 
+// Under the allocator lock: a block of `units` units of class `cls` (a large block, or a table
+// class) carved from the HEAD of a free large block that lies wholly below unit `below` (a move's
+// destination, format.md §8 "Compaction", step 2): among the first `probe` blocks of the large list
+// the lowest-addressed one large enough, or, with `probe` 0, the first such block of the whole
+// list. A block of exactly `units` is unlinked; a larger one leaves its rest, above the block
+// handed out, in its place on the list. Returns the unit, 0 when there is none, or CORRUPT. Every
+// move thus lowers the address of the block it moves, and the block moved sits against what lay
+// below the free block, its rest against what lay above. As native's TakeBelow.
+function takeBelow(e, units, cls, top, below, probe) {
+  const u32 = e.u32;
+  let link = LARGE_HEAD;
+  let prev = 0; // the block whose next is `link` (0: the head)
+  // The block chosen: its unit, the word that links it, its neighbours on the list and its size.
+  let best = 0;
+  let bestLink = 0;
+  let bestPrev = 0;
+  let bestNext = 0;
+  let bestSize = 0;
+  for (let steps = 0; probe === 0 || steps < probe; steps++) {
+    const u = u32[link];
+    if (u === 0) break;
+    const w = u * UNIT_WORDS;
+    const ok = u >= e.firstUnit && u < top;
+    const size = ok ? u32[w + LB.UNITS] : 0;
+    const next = ok ? u32[w + LB.NEXT] : 0;
+    if (!ok || steps >= e.totalUnits || u32[w + LB.FLAGS] !== large.FREE_LARGE_FLAGS || size === 0 ||
+        u + size > top || (next !== 0 && (next < e.firstUnit || next >= top))) {
+      return CORRUPT;
+    }
+    if (size >= units && u + size <= below && (best === 0 || u < best)) {
+      best = u;
+      bestLink = link;
+      bestPrev = prev;
+      bestNext = next;
+      bestSize = size;
+      if (probe === 0) break; // first fit
+    }
+    link = w + LB.NEXT;
+    prev = u;
+  }
+  if (best === 0) return 0;
+  carveHead(e, best, bestLink, bestPrev, bestNext, bestSize, units, cls);
+  return best;
+}
+
+// Under the allocator lock: hands out the first `units` units of the free large block `u` (`size`
+// units, linked through the word `link`, its neighbours on the large list `prev` and `next`) as a
+// block of class `cls`: unlinked when it has exactly `units`, else its rest, above, takes its place
+// on the list (its header written before `u` changes size, so that a pool walk without the lock
+// that reads either size of `u` meets only block starts). listedUnits loses `units`. As native's
+// CarveHead.
+function carveHead(e, u, link, prev, next, size, units, cls) {
+  const u32 = e.u32;
+  if (size > units) {
+    const rest = u + units;
+    const rw = rest * UNIT_WORDS;
+    Atomics.store(u32, rw + LB.UNITS, size - units);
+    Atomics.store(u32, rw + FLAGS, large.FREE_LARGE_FLAGS);
+    u32[rw + PREV] = prev;
+    u32[rw + NEXT] = next;
+    u32[link] = rest;
+    if (next !== 0) u32[next * UNIT_WORDS + PREV] = rest;
+  } else {
+    u32[link] = next;
+    if (next !== 0) u32[next * UNIT_WORDS + PREV] = prev;
+  }
+  if (cls === LARGE_CLASS) Atomics.store(u32, u * UNIT_WORDS + LB.UNITS, units);
+  Atomics.store(u32, u * UNIT_WORDS + FLAGS, (cls << CLASS_SHIFT) >>> 0);
+  // Whole or split, `units` left the list.
+  addListed(u32, -units);
+}
+
+// Under the allocator lock: pushes the free large block at `u` (its `units` written) on the large
+// list behind the list's first COMPACT_LIST_PROBE blocks (at its end when shorter): the block a
+// move left, which lies above every destination the window's later moves may take, would
+// otherwise stand among the blocks they probe and, after COMPACT_LIST_PROBE moves, hide them all.
+// As native's PushLargeBehind.
+function pushLargeBehind(e, u, top) {
+  const u32 = e.u32;
+  let after = 0; // the last block of the list's first COMPACT_LIST_PROBE
+  let x = u32[LARGE_HEAD];
+  for (let n = 0; n < C.COMPACT_LIST_PROBE && x !== 0; n++) {
+    // A damaged list is not followed: the block goes to the head (the repair pass rebuilds it).
+    if (x < e.firstUnit || x >= top) {
+      after = 0;
+      break;
+    }
+    after = x;
+    x = u32[x * UNIT_WORDS + NEXT];
+  }
+  if (after === 0 || (x !== 0 && (x < e.firstUnit || x >= top))) {
+    push(e, u, LARGE_CLASS);
+    return;
+  }
+  const w = u * UNIT_WORDS;
+  addListed(u32, u32[w + LB.UNITS]);
+  u32[w + FLAGS] = large.FREE_LARGE_FLAGS;
+  u32[w + PREV] = after;
+  u32[w + NEXT] = x;
+  if (x !== 0) u32[x * UNIT_WORDS + PREV] = u;
+  u32[after * UNIT_WORDS + NEXT] = u;
+}
+
 // A large block of exactly `units` units (format.md §8): first fit on the large list, else the
 // bump pointer, its writer this handle and its cuts word RepairState.cuts. Returns the unit, 0 when
 // there is no room, NEED_REPAIR or CORRUPT. Fills `claim`
 // (largeHeld()) under the lock: gcCounter, and the block's keyHash and valueChecksum as they are
 // (its writer updates both when it writes its own). Throws LockError. A compaction move of a large
-// block passes its window [ws, we) (we > 0): then only a free large block outside it will do,
-// never the bump pointer.
-function allocLarge(e, units, claim, ws = 0, we = 0) {
+// block passes its window's start (below > 0): then only the first free large block that lies
+// wholly below it will do, carved from its head (takeBelow), never the bump pointer.
+function allocLarge(e, units, claim, below = 0) {
   const u32 = e.u32;
   if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return NEED_REPAIR;
   claim.gc = Atomics.load(u32, GC_COUNTER);
   const top = u32[FREE_HEAD];
-  let got = top < e.firstUnit || top > e.totalUnits ? CORRUPT : takeFromLarge(e, units, LARGE_CLASS, top, ws, we);
-  if (got === 0 && we === 0 && top + units <= e.totalUnits) {
+  let got = top < e.firstUnit || top > e.totalUnits ? CORRUPT :
+    below !== 0 ? takeBelow(e, units, LARGE_CLASS, top, below, 0) : takeFromLarge(e, units, LARGE_CLASS, top);
+  if (got === 0 && below === 0 && top + units <= e.totalUnits) {
     Atomics.store(u32, top * UNIT_WORDS + LB.UNITS, units);
     Atomics.store(u32, top * UNIT_WORDS + LB.FLAGS, large.LIVE_LARGE_FLAGS);
     Atomics.store(u32, FREE_HEAD, top + units);
@@ -428,18 +532,7 @@ function giveUpLarge(e, u, claim) {
   if (largeHeld(e, u, claim)) Atomics.compareExchange(e.u32, u * UNIT_WORDS + LB.WRITER, e.locks.slot, 0);
 }
 
-// An entry block of class `cls` for a compaction move of a large block: carved from a free large
-// block outside [ws, we) (under the allocator lock, taken here). Returns the unit, 0, NEED_REPAIR
-// or CORRUPT.
-function carveOutside(e, cls, ws, we) {
-  if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return NEED_REPAIR;
-  const top = e.u32[FREE_HEAD];
-  const got = top < e.firstUnit || top > e.totalUnits ? CORRUPT : takeFromLarge(e, CLASS_UNITS[cls], cls, top, ws, we);
-  e.locks.release(ALLOC_LOCK);
-  return got;
-}
-
 module.exports = {
-  allocBlock, allocBatch, allocLarge, carveOutside, freeBlocks, freeUnlinkedLarge, largeHeld, classFor, push, countFreed, linkOf, unlinkFree, ALLOC_LOCK, HEADS,
+  allocBlock, allocBatch, allocLarge, takeBelow, carveHead, pushLargeBehind, freeBlocks, freeUnlinkedLarge, largeHeld, classFor, push, countFreed, linkOf, unlinkFree, ALLOC_LOCK, HEADS,
   LARGE_HEAD, FREE_HEAD, FREED_UNITS, LISTED_UNITS, PREV, refSumMatches,
 };

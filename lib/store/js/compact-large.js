@@ -1,7 +1,7 @@
 'use strict';
 // Compaction moves of large blocks in the pure-JS engine (docs/format.md §8, "Compaction", step
-// 2, "Large blocks"): a large value in a step's window is copied into a free large block outside
-// the window without any bucket lock (as a writer fills one), then, under the bucket lock of the
+// 2, "Large blocks"): a large value in a step's window is copied into a free large block below
+// the window (its head) without any bucket lock (as a writer fills one), then, under the bucket lock of the
 // entry that refers to it, a copy of that entry referring to the new block replaces it with one
 // store, and the old entry's block and the old large block are freed. The copy's checksum is
 // computed afresh, so only a whole entry is copied (its checksum and keyHash right): a damaged one
@@ -10,7 +10,7 @@
 const { C, W, H, AT, UNIT_WORDS } = require('../../layout/layout');
 const { xxh32, xxh32Aligned } = require('../../base/xxhash');
 const { NEED_REPAIR } = require('./locks');
-const { ALLOC_LOCK, allocLarge, carveOutside, freeUnlinkedLarge, classFor, push, refSumMatches } = require('./alloc');
+const { ALLOC_LOCK, FREE_HEAD, allocLarge, freeUnlinkedLarge, classFor, push, pushLargeBehind, refSumMatches } = require('./alloc');
 const { bucketOf } = require('./read');
 const chain = require('./chain');
 const large = require('./large');
@@ -37,9 +37,10 @@ function afterFailure(e, st) {
   else if (st < 0) repairs.repair(e);
 }
 
-// Moves the large block at `lu` out of [ws, we) if it is still a linked value there; r is the
-// step's report (moved, movedUnits, merged, obstacles). Anything else leaves it an obstacle.
-function moveLarge(e, lu, ws, we, r) {
+// Moves the large block at `lu` down, wholly below itself, if it is still a linked value there
+// (its entry's copy as allocMoveTarget says for a window that ends at `above`); r is the step's
+// report (moved, movedUnits, merged, obstacles). Anything else leaves it an obstacle.
+function moveLarge(e, lu, above, r) {
   const u32 = e.u32;
   const lw = lu * UNIT_WORDS;
   // A block being written (writer not 0) or freed meanwhile stays.
@@ -53,7 +54,7 @@ function moveLarge(e, lu, ws, we, r) {
   const sum = u32[lw + LB.VALUE_CHECKSUM];
   const units = large.unitsForLarge(n);
   const claim = { gc: 0, keyHash: 0, sum: 0 };
-  const to = allocLarge(e, units, claim, ws, we);
+  const to = allocLarge(e, units, claim, lu);
   if (to <= 0) {
     r[3]++;
     afterFailure(e, to);
@@ -85,7 +86,7 @@ function moveLarge(e, lu, ws, we, r) {
     if (Atomics.load(u32, GC_COUNTER) !== claim.gc) {
       r[3]++;
       st = 1;
-    } else st = relink(e, bw, lu, to, n, sum, ws, we, r);
+    } else st = relink(e, bw, lu, to, n, sum, above, r);
     if (st !== 0 && st !== MOVED_REPAIR) freeUnlinkedLarge(e, to, claim);
   } finally {
     e.locks.release(lockWord);
@@ -98,7 +99,7 @@ function moveLarge(e, lu, ws, we, r) {
 // are freed. Returns 0 when it moved, MOVED_REPAIR, or what the caller frees `to` for: 1 (no such
 // entry, an entry that is not whole, its checksum or keyHash wrong, or no block for its copy),
 // NEED_REPAIR or a damaged list (negative).
-function relink(e, bw, lu, to, n, sum, ws, we, r) {
+function relink(e, bw, lu, to, n, sum, above, r) {
   const u32 = e.u32;
   const h = u32[to * UNIT_WORDS + LB.KEY_HASH];
   let link = 0;
@@ -132,8 +133,7 @@ function relink(e, bw, lu, to, n, sum, ws, we, r) {
     return 1;
   }
   const cls = classFor(C.ENTRY_HEADER_SIZE + kl + REF_BYTES);
-  let d = require('./compact').allocMoveTarget(e, cls, ws, we); // compact.js requires this file
-  if (d === 0) d = carveOutside(e, cls, ws, we);
+  const d = require('./compact').allocMoveTarget(e, cls, lu, above); // compact.js requires this file
   if (d <= 0) {
     r[3]++;
     return d === 0 ? 1 : d;
@@ -159,7 +159,9 @@ function relink(e, bw, lu, to, n, sum, ws, we, r) {
   // many). A gone allocator holder leaves them to the repair pass.
   if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return MOVED_REPAIR;
   push(e, u, chain.classOf(flags));
-  push(e, lu, large.LARGE_CLASS);
+  // Behind the large list's first blocks, as a moved entry's block: it lies in the window, above
+  // every destination of the window's later moves.
+  pushLargeBehind(e, lu, u32[FREE_HEAD]);
   e.locks.release(ALLOC_LOCK);
   return 0;
 }

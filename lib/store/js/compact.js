@@ -1,13 +1,14 @@
 'use strict';
 // Incremental compaction of the pure-JS engine (docs/format.md §8, "Compaction"): a cursor sweeps
 // the pool in address order, one bounded window per step; the window's live entries are moved
-// into holes of their class outside it, each under its bucket lock as an overwrite with the same
-// bytes, then every run of adjacent free blocks in the window becomes one free large block.
+// down, into holes of their class or blocks carved from free large space below it, each under its
+// bucket lock as an overwrite with the same bytes, then every run of adjacent free blocks in the
+// window becomes one free large block.
 // AllocState.lock is held only for one walk of the window at a time, never while a bucket lock is
 // awaited. Mirrors src/store/compact.cpp.
 const { C, W, H, AT, UNIT_WORDS, SIZE_CLASSES, CLASS_UNITS } = require('../../layout/layout');
-const { NEED_REPAIR } = require('./locks');
-const { ALLOC_LOCK, HEADS, FREE_HEAD, FREED_UNITS, classFor, push, linkOf, unlinkFree } = require('./alloc');
+const { NEED_REPAIR, CORRUPT } = require('./locks');
+const { ALLOC_LOCK, HEADS, FREE_HEAD, FREED_UNITS, PREV, classFor, push, linkOf, unlinkFree, takeBelow, carveHead, pushLargeBehind } = require('./alloc');
 const { bucketOf } = require('./read');
 const chain = require('./chain');
 const large = require('./large');
@@ -36,6 +37,8 @@ const DAMAGED = -20;
 // each per thread, reused.
 const entries = new Uint32Array(STEP_UNITS + 1);
 const larges = new Uint32Array(STEP_UNITS + 1);
+// The window's first COMPACT_LIST_PROBE free large blocks (compactStep).
+const low = new Uint32Array(LIST_PROBE);
 
 // Under nothing: takes the allocator lock (false: its holder is gone, and a repair pass ran).
 function lockAlloc(e) {
@@ -44,64 +47,121 @@ function lockAlloc(e) {
   return false;
 }
 
-// A free block of class `cls` outside [ws, we) among the first COMPACT_LIST_PROBE blocks of its
-// list, unlinked and handed out (flags = cls << 8); 0 when there is none, NEED_REPAIR or DAMAGED.
-// A move never carves or bumps: its destination fills a hole.
-function allocMoveTarget(e, cls, ws, we) {
+// A block of class `cls` for a block moved from unit `below` (an entry, or a large block whose
+// entry is copied) out of a window that ends at `above`, unlinked and handed out (flags = cls <<
+// 8): among the first COMPACT_LIST_PROBE blocks of the class's list, the first that lies wholly
+// below `below`, else the first at or above `above` (a hole filled: it stops being stranded, and
+// the moves that fill holes end when the holes do); else a block carved from free large space
+// wholly below `below` (takeBelow, among the first COMPACT_LIST_PROBE blocks of the large list),
+// never above: a carve always moves the block down, so that carving moves end and free space
+// gathers at the pool's top. With `head` (not 0: the first block of a making-room write's run,
+// below `below`), that block comes first while CompactState.merged + gcCounter is still
+// `headStamp` (the run's stamp: no merge, join or repair pass since, so `head` is a block start,
+// format.md §8 "Joined runs", step 3; else it may lie inside a block, even one carved since whose
+// bytes mimic a linked free block): when it is a free block of class `cls`, or a free large block
+// that holds one, it gives its head. 0 when there is none, NEED_REPAIR or DAMAGED. As native's
+// AllocMoveTarget.
+function allocMoveTarget(e, cls, below, above, head = 0, headStamp = 0) {
   const u32 = e.u32;
   if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return NEED_REPAIR;
   const top = u32[FREE_HEAD];
+  const size = CLASS_UNITS[cls];
+  if (head !== 0 && stampOf(e) === headStamp && takeHead(e, head, cls, size, top)) {
+    e.locks.release(ALLOC_LOCK);
+    return head;
+  }
   let got = 0;
+  // The first hole of the probe below the block moved, else the first above `above`.
+  let low = 0;
+  let high = 0;
   let u = u32[HEADS + cls];
   for (let probed = 0; u !== 0 && probed < LIST_PROBE; probed++) {
     const flags = u >= e.firstUnit && u < top ? u32[u * UNIT_WORDS + E.FLAGS] : 0;
-    if ((flags & FLAG_FREE) === 0 || chain.classOf(flags) !== cls || u + CLASS_UNITS[cls] > top ||
-        top > e.totalUnits) {
+    if ((flags & FLAG_FREE) === 0 || chain.classOf(flags) !== cls || u + size > top || top > e.totalUnits) {
       got = DAMAGED;
       break;
     }
-    if (u < ws || u >= we) {
-      if (!unlinkFree(e, u, cls, top)) got = DAMAGED;
-      else {
-        Atomics.store(u32, u * UNIT_WORDS + E.FLAGS, (cls << CLASS_SHIFT) >>> 0);
-        got = u;
-      }
+    if (u + size <= below) {
+      low = u;
       break;
     }
+    if (high === 0 && u >= above) high = u;
     u = u32[u * UNIT_WORDS + E.NEXT];
+  }
+  if (got !== DAMAGED) {
+    const hole = low !== 0 ? low : high;
+    if (hole !== 0) {
+      if (!unlinkFree(e, hole, cls, top)) got = DAMAGED;
+      else {
+        Atomics.store(u32, hole * UNIT_WORDS + E.FLAGS, (cls << CLASS_SHIFT) >>> 0);
+        got = hole;
+      }
+    } else if (top <= e.totalUnits) {
+      // No hole of the class: a block carved from the head of free large space below.
+      got = takeBelow(e, size, cls, top, below, LIST_PROBE);
+      if (got === CORRUPT) got = DAMAGED;
+    }
   }
   e.locks.release(ALLOC_LOCK);
   return got;
 }
 
-// Frees the block of a moved entry (in the step's window), never the large block it refers to
-// (the moved entry does now), as a free large block of its class's size on the large list: the
-// merge at the step's end takes it in, and it does not stand at the head of its class's list,
-// where every later move of the window would probe it first and, after COMPACT_LIST_PROBE moves,
-// find nothing else (format.md §8, "Compaction", step 2). `units` before `flags`, as a merge
-// writes them. Not counted in freedUnits (the move took as many). Returns 0 or NEED_REPAIR.
+// Under the allocator lock: the head of the free block at `u`, for an entry of class `cls` (`size`
+// units): the whole block when it is a free block of that class, its first `size` units when it
+// is a free large block of at least that many; linked on its list either way. false, nothing
+// changed, otherwise. As native's TakeHead.
+function takeHead(e, u, cls, size, top) {
+  const u32 = e.u32;
+  if (u < e.firstUnit || u >= top || top > e.totalUnits) return false;
+  const w = u * UNIT_WORDS;
+  const flags = Atomics.load(u32, w + E.FLAGS);
+  if ((flags & FLAG_FREE) === 0) return false;
+  if (chain.classOf(flags) === cls) {
+    if (!unlinkFree(e, u, cls, top)) return false;
+    Atomics.store(u32, w + E.FLAGS, (cls << CLASS_SHIFT) >>> 0);
+    return true;
+  }
+  if (flags !== large.FREE_LARGE_FLAGS) return false;
+  const units = u32[w + W.FREE_BLOCK.UNITS];
+  if (units < size || u + units > top) return false;
+  const link = linkOf(e, u, large.LARGE_CLASS, top);
+  if (link < 0) return false;
+  carveHead(e, u, link, u32[w + PREV], u32[w + E.NEXT], units, size, cls);
+  return true;
+}
+
+// Frees the block of a moved entry (above its destination), never the large block it refers to
+// (the moved entry does now), as a free large block of its class's size behind the first blocks
+// of the large list: the merge at the step's end takes it in, and it stands neither at the head of
+// its class's list nor among the large blocks the window's later moves probe, where after
+// COMPACT_LIST_PROBE moves it would hide every destination below (format.md §8, "Compaction",
+// step 2). `units` before `flags`, as a merge writes them. Not counted in freedUnits (the move
+// took as many). Returns 0 or NEED_REPAIR.
 function freeMoved(e, u) {
   if (e.locks.acquire(ALLOC_LOCK) === NEED_REPAIR) return NEED_REPAIR;
   const u32 = e.u32;
   Atomics.store(u32, u * UNIT_WORDS + W.FREE_BLOCK.UNITS, CLASS_UNITS[chain.classOf(u32[u * UNIT_WORDS + E.FLAGS])]);
-  push(e, u, large.LARGE_CLASS);
+  pushLargeBehind(e, u, u32[FREE_HEAD]);
   e.locks.release(ALLOC_LOCK);
   return 0;
 }
 
-// Moves the entry at `unit` (if it is still a live entry there) out of [ws, we), as native's
-// MoveEntry: a copy in a hole of its class outside the window, published by one store into the
-// old entry's link, then the old block freed, all under the bucket lock.
-function moveEntry(e, unit, ws, we, r) {
+// Moves the entry at `unit` (if it is still a live entry there) into a hole of its class below it
+// or at or above unit `above` (the window's end), else into a block carved from free large space
+// wholly below it (allocMoveTarget), as native's MoveEntry: a copy published by one store into the
+// old entry's link, then the old block freed, all under the bucket lock. Returns the new block, 0
+// when nothing moved.
+function moveEntry(e, unit, above, r, runStart = 0, runStamp = 0) {
   const u32 = e.u32;
   const w = unit * UNIT_WORDS;
   const seen = Atomics.load(u32, w + E.FLAGS);
-  if ((seen & (FLAG_FREE | C.FLAG_PARKED)) !== 0 || chain.classOf(seen) >= CLASS_COUNT) return;
+  if ((seen & (FLAG_FREE | C.FLAG_PARKED)) !== 0 || chain.classOf(seen) >= CLASS_COUNT) return 0;
   // Read without a lock: a block reused meanwhile names another bucket, whose chain decides.
   const bw = bucketOf(e, u32[w + E.KEY_HASH]);
   const lw = bw + B.LOCK;
   while (e.locks.acquire(lw) === NEED_REPAIR) repairs.repair(e, false);
   let got; // the destination, or what allocMoveTarget or copyAndLink reported
+  let to = 0; // the destination, once the copy is linked
   let link = 0;
   try {
     const c = e.chain;
@@ -115,18 +175,23 @@ function moveEntry(e, unit, ws, we, r) {
     const vl = chain.valueLengthOf(e, unit);
     if (link === 0 || kl > C.MAX_KEY_BYTES || !chain.fitsBlock(u32[w + E.FLAGS], kl, vl)) {
       r[3]++;
-      return;
+      return 0;
     }
     const cls = classFor(C.ENTRY_HEADER_SIZE + kl + vl);
-    got = allocMoveTarget(e, cls, ws, we);
+    // A write's move goes below its run, or to the run's own head.
+    got = runStart !== 0 ? allocMoveTarget(e, cls, runStart, above, runStart, runStamp) : allocMoveTarget(e, cls, unit, above);
     if (got <= 0) r[3]++;
-    else got = copyAndLink(e, unit, got, cls, link, r);
+    else {
+      to = got;
+      got = copyAndLink(e, unit, got, cls, link, r);
+    }
   } finally {
     e.locks.release(lw);
   }
   // A gone allocator holder or a damaged list: a repair pass (which coalesces everything).
   if (got === NEED_REPAIR) repairs.repair(e, false);
   else if (got === DAMAGED) repairs.repair(e);
+  return to;
 }
 
 // Under the bucket lock: the entry at `unit` copied into the block `got` of class `cls`, published
@@ -278,6 +343,26 @@ function freeAfter(e, u) {
   return u;
 }
 
+// A write making room met, at the end of its run from `start`, the entry at `unit` that it must
+// not evict (a pinned namespace's): moves it down, exactly as a compaction step moves an entry
+// (moveEntry: the copy, one store into its link, the old block freed, all under its bucket lock),
+// so that its block joins the run (format.md §8, "Joined runs"). The destination is the head of
+// the run's first block (a free block of the entry's class, or free large space that holds it),
+// while the run's `stamp` says it is still a block start, else one wholly below the run (a hole of its class among the first COMPACT_LIST_PROBE blocks of
+// the class's list, else a block carved from the head of the lowest of the first
+// COMPACT_LIST_PROBE free large blocks below the run), never above it: the run grows that way.
+// Returns [the units of the block it freed, the block it moved to, that block's units], [0, 0, 0]
+// when it moved nothing. As native's MoveOutOfRun.
+function moveOutOfRun(e, unit, start, stamp) {
+  const f = Atomics.load(e.u32, unit * UNIT_WORDS + E.FLAGS);
+  const cls = chain.classOf(f);
+  if (cls >= CLASS_COUNT || (f & (FLAG_FREE | C.FLAG_PARKED)) !== 0 || start === 0 || start >= unit) return [0, 0, 0];
+  const r = [0, 0, 0, 0];
+  // No hole above: the run grows that way.
+  const to = moveEntry(e, unit, e.totalUnits, r, start, stamp);
+  return r[0] !== 0 ? [CLASS_UNITS[cls], to, r[1]] : [0, 0, 0];
+}
+
 // One step: [moved, movedUnits, merged, obstacles, start, end, cursor, done] (native's
 // CompactStep and the binding's array).
 function compactStep(e, maxUnits) {
@@ -301,6 +386,7 @@ function compactStep(e, maxUnits) {
   let carried = 0;
   let count = 0;
   let largeCount = 0;
+  let lowCount = 0;
   let damaged = false;
   while (u < top) {
     const flags = Atomics.load(u32, u * UNIT_WORDS + E.FLAGS);
@@ -312,6 +398,7 @@ function compactStep(e, maxUnits) {
     if (u === start && (flags & FLAG_FREE) !== 0) carried = size;
     if ((flags & FLAG_FREE) === 0 && chain.classOf(flags) < CLASS_COUNT) entries[count++] = u;
     else if (flags === large.LIVE_LARGE_FLAGS) larges[largeCount++] = u;
+    else if (flags === large.FREE_LARGE_FLAGS && lowCount < LIST_PROBE) low[lowCount++] = u;
     u += size;
     if (u - start - carried >= maxUnits) break;
   }
@@ -319,6 +406,15 @@ function compactStep(e, maxUnits) {
     e.locks.release(ALLOC_LOCK);
     repairs.repair(e);
     return r;
+  }
+  // The window's lowest free large blocks go to the head of the large list, the lowest first:
+  // the carves of the window's moves probe there (takeBelow), and a block the list holds deeper
+  // (merged in an earlier sweep, pushed before every later push) would never be found. With them,
+  // each entry of the window goes down into the window's lowest free space, or lower: the live
+  // blocks slide down and the free space gathers above them, into the run the merge makes and
+  // hands on to the next window. Unlinked and pushed again: listedUnits does not change.
+  for (let i = lowCount; i-- > 0;) {
+    if (unlinkFree(e, low[i], large.LARGE_CLASS, top)) push(e, low[i], large.LARGE_CLASS);
   }
   const end = u;
   r[4] = start;
@@ -331,9 +427,9 @@ function compactStep(e, maxUnits) {
   const wraps = Atomics.load(u32, CS.WRAPS);
   e.locks.release(ALLOC_LOCK);
 
-  for (let i = 0; i < count; i++) moveEntry(e, entries[i], start, end, r);
+  for (let i = 0; i < count; i++) moveEntry(e, entries[i], end, r);
   // After the entries: an indirect entry of the window moved above is found on its chain anyway.
-  for (let i = 0; i < largeCount; i++) moveLarge(e, larges[i], start, end, r);
+  for (let i = 0; i < largeCount; i++) moveLarge(e, larges[i], end, r);
 
   if (!lockAlloc(e)) return r;
   let merged = true;
@@ -385,4 +481,4 @@ function autoCompact(e) {
   }
 }
 
-module.exports = { joinFreed, freeAfter, stampOf, compactStep, allocMoveTarget, countedStep, autoCompact };
+module.exports = { moveOutOfRun, joinFreed, freeAfter, stampOf, compactStep, allocMoveTarget, countedStep, autoCompact };

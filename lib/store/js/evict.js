@@ -42,6 +42,10 @@ const E_KEY_LENGTH = H.ENTRY.KEY_LENGTH;
 const NOTHING_TO_EVICT = -1;
 // evictOne's search for a class stopped at EVICT_CLASS_STEPS, having removed nothing.
 const SEARCH_CUT = -2;
+// evictOne met, at the end of the run of a write making room, an entry it must not evict (a
+// pinned namespace's, unexpired), and stopped there with the hand past it: e.keptUnit is its block,
+// for the write to move below its run (format.md §8, "Joined runs").
+const KEPT_AT_RUN_END = -3;
 // Why an entry is removed: the hand evicted it, or it had expired; or the hand evicted it whatever
 // its mark, as the block at the end of the run of free blocks a write making room grows
 // (format.md §8, "Joined runs"; evictOne's runEnd).
@@ -143,15 +147,16 @@ function anyEvictable(e) {
 // entry count is what is full): inspects at most EVICT_TURNS turns of the pool (a search for a
 // class: at most EVICT_CLASS_STEPS steps, unless `whole`; any other search goes on past those
 // only when anyEvictable says it may find something) and removes one entry. `runEnd` (0: none)
-// is where the run of free blocks of a write making room ends (format.md §8, "Joined runs"): an
-// entry of an evictable namespace whose block starts there is removed even when marked, as it
-// lies in the way of the room the write makes (a second chance there would break the run, leave
-// its blocks apart and send the write on to evict elsewhere, run after run). Returns the units its
-// removal freed (its block and its large block), or when it removed nothing: SEARCH_CUT when a
-// search for a class stopped at its bound, 0 when the hand passed over an unexpired entry of an
-// evictable namespace of a class below cls (a search for any class might remove it),
-// NOTHING_TO_EVICT when neither (a search for any class would not either). As native's EvictOne.
-function evictOne(e, cls, whole = false, runEnd = 0) {
+// is where the run of free blocks of a write making room ends (format.md §8, "Joined runs"): with
+// `waive`, an entry of an evictable namespace whose block starts there is removed even when
+// marked, as it lies in the way of the room the write makes (a second chance there would break the
+// run, leave its blocks apart and send the write on to evict elsewhere, run after run). Returns
+// the units its removal freed (its block and its large block), or when it removed nothing:
+// SEARCH_CUT when a search for a class stopped at its bound, 0 when the hand passed over an
+// unexpired entry of an evictable namespace of a class below cls (a search for any class might
+// remove it), NOTHING_TO_EVICT when neither (a search for any class would not either),
+// KEPT_AT_RUN_END when it stopped at a pinned entry at runEnd (e.keptUnit). As native's EvictOne.
+function evictOne(e, cls, whole = false, runEnd = 0, waive = false) {
   const u32 = e.u32;
   let sawSmaller = false;
   const now = Date.now();
@@ -194,14 +199,22 @@ function evictOne(e, cls, whole = false, runEnd = 0) {
         if (!sawSmaller && evictable(e, ns)) sawSmaller = true;
         continue;
       }
-      if (!evictable(e, ns)) continue; // pinned
-      if ((flags & FLAG_ACCESSED) !== 0 && u !== runEnd) {
+      if (!evictable(e, ns)) {
+        // Pinned. At the end of the write's run it stops the hand: the write may move it below
+        // the run, which then goes on past its block.
+        if (u === runEnd) {
+          e.keptUnit = u;
+          return KEPT_AT_RUN_END;
+        }
+        continue;
+      }
+      if ((flags & FLAG_ACCESSED) !== 0 && (u !== runEnd || !waive)) {
         // Second chance: the mark is cleared (only if the flags did not change meanwhile).
         Atomics.compareExchange(u32, w + E_FLAGS, flags, (flags & ~FLAG_ACCESSED) >>> 0);
         continue;
       }
     }
-    const why = isExpired ? EXPIRE : u === runEnd ? EVICT_IN_RUN : EVICT;
+    const why = isExpired ? EXPIRE : u === runEnd && waive ? EVICT_IN_RUN : EVICT;
     const freed = removeUnit(e, u, hash, why, now);
     // An expired block of a smaller class frees space but not this insert's room: go on.
     if (freed !== 0 && (cls < 0 || bc >= cls)) {
@@ -294,5 +307,5 @@ function reclaimExpired(e, nsId, kl, h) {
 }
 
 module.exports = {
-  evictOne, NOTHING_TO_EVICT, SEARCH_CUT, sweepExpired, reclaimExpired, evictable, anyEvictable, mayExpire,
+  evictOne, NOTHING_TO_EVICT, SEARCH_CUT, KEPT_AT_RUN_END, sweepExpired, reclaimExpired, evictable, anyEvictable, mayExpire,
 };

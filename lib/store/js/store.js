@@ -106,6 +106,9 @@ class JsEngine {
     // The entry block the hand's last removal freed (evict.js removeUnit), for a write that joins
     // what it freed (write.js joinRemoved).
     this.removedUnit = 0;
+    // The pinned entry at the end of a write's run where the hand stopped (evict.js evictOne), for
+    // the write to move below its run (write.js keepOutOfRun).
+    this.keptUnit = 0;
     // Units this handle's automatic compaction steps covered since one last moved or merged
     // anything (write.js, compactFor).
     this.idleUnits = 0;

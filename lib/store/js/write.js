@@ -17,7 +17,7 @@ const chain = require('./chain');
 const repairs = require('./repair');
 const cache = require('./cache');
 const cells = require('./cells');
-const { countedStep, autoCompact, joinFreed, freeAfter, stampOf } = require('./compact');
+const { countedStep, autoCompact, joinFreed, freeAfter, stampOf, moveOutOfRun } = require('./compact');
 
 const GC_COUNTER = AT.HEADER.GC_COUNTER;
 const LB = W.LARGE_BLOCK;
@@ -318,10 +318,23 @@ function makeRoom(e, cls, units, state) {
     const stamp = stampOf(e);
     // The block at the end of the set's run is removed even when a read marked it: the run is the
     // set's room (format.md §8, "Joined runs"). Only while no run of this round broke: once one
-    // did (a pinned entry, another party's allocation, a refused join), the evictions may go on
-    // to the round's bound, and a read entry there keeps its second chance.
-    const runEnd = state.waiveMarks && state.runUnits !== 0 ? state.runStart + state.runUnits : 0;
-    const freed = evict.evictOne(e, -1, false, runEnd);
+    // did (a pinned entry that could not move, another party's allocation, a refused join), the
+    // evictions may go on to the round's bound, and a read entry there keeps its second chance.
+    // A pinned entry there stops the hand whatever the marks.
+    const runEnd = state.runUnits !== 0 ? state.runStart + state.runUnits : 0;
+    const freed = evict.evictOne(e, -1, false, runEnd, state.waiveMarks);
+    if (freed === evict.KEPT_AT_RUN_END) {
+      // A pinned entry ends the run unless it moves down, to the run's head or below the run
+      // (format.md §8, "Joined runs"): then its block joins the run as an evicted one's would,
+      // counted against the same bound.
+      const moved = keepOutOfRun(e, state);
+      if (moved !== 0) {
+        state.evictedUnits += moved;
+        if (joinRemoved(e, state, units, stamp)) return true;
+      }
+      more = mayEvict(state);
+      continue;
+    }
     if (freed <= 0) break;
     if (evicted(state, freed) && freed >= units) return true;
     if (joinRemoved(e, state, units, stamp)) return true;
@@ -426,6 +439,40 @@ function joinRemoved(e, state, units, stamp) {
   state.runStamp = (state.runStamp + 1) >>> 0; // the join's own addition to merged
   if (state.runJoined === 0) state.runUnits = 0;
   return enough && joined >= units;
+}
+
+// The hand stopped at a pinned entry at the end of the set's run (e.keptUnit): the entry is moved
+// as a compaction step moves an entry (compact.js moveOutOfRun), to the head of the run's first
+// block when that can hold it, else below the run. At the run's head it sits at the run's bottom,
+// against what lies below the run, and the run starts after it: the pinned entries a run meets
+// gather there, and its free space stays in one piece. Nothing is joined for it (a join changes
+// the stamp every other write's run was started with, and refuses their joins), and the run's
+// blocks are never its destination but for that head (a block inside the run would break it).
+// Returns the units of the block the move freed, which then joins the run (e.removedUnit); 0 when
+// nothing moved (no destination): the run ends there. As native's KeepOutOfRun.
+function keepOutOfRun(e, state) {
+  const u = e.keptUnit;
+  e.keptUnit = 0;
+  if (state.runUnits === 0 || u !== state.runStart + state.runUnits) return 0;
+  const [freed, to, toUnits] = moveOutOfRun(e, u, state.runStart, state.runStamp);
+  if (freed === 0) {
+    // The run ends at the entry: broken, as by an entry the hand kept.
+    state.runUnits = state.runJoined = 0;
+    state.waiveMarks = false;
+    return 0;
+  }
+  e.removedUnit = u;
+  if (to === state.runStart) {
+    // The head of the run's first block: the run starts after it (a carve leaves every other
+    // block start in place, and the stamp unchanged).
+    if (toUnits >= state.runUnits) state.runUnits = state.runJoined = 0; // the run was that block: one starts at u
+    else {
+      state.runStart += toUnits;
+      state.runUnits -= toUnits;
+      state.runJoined = state.runJoined > toUnits ? state.runJoined - toUnits : 0;
+    }
+  }
+  return freed;
 }
 
 // The hand removed an entry for the set, freeing `freed` units: retry its allocation.

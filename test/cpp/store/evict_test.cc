@@ -241,7 +241,8 @@ uint32_t UnitOf(const Region& r, const std::string& key) {
 
 // A write growing a run of freed blocks names the run's end to the hand (format.md §8, "Joined
 // runs"): a marked entry whose block starts there is evicted without a second chance, a marked
-// entry elsewhere still gets one, and a pinned entry there is kept.
+// entry elsewhere still gets one, and a pinned entry there is kept: the hand stops past it,
+// having removed nothing, for the write to move it down.
 TEST(StoreEviction, TheEntryAtTheRunsEndIsEvictedMarkedOrNotButNeverPinned) {
   for (const bool pinnedAtEnd : {false, true}) {
     SCOPED_TRACE(pinnedAtEnd ? "a pinned entry at the run's end" : "a marked entry there");
@@ -266,7 +267,17 @@ TEST(StoreEviction, TheEntryAtTheRunsEndIsEvictedMarkedOrNotButNeverPinned) {
     EXPECT_EQ(GetStr(*s, cache, "c2"), "v");
     ASSERT_NE(r.entry(u2)->flags & kFlagAccessed, 0u);
     uint32_t freed = 0;
-    ASSERT_EQ(s->EvictOne(kClassCount, &freed, nullptr, false, pinnedAtEnd ? u1 : u2), L::kOk);
+    ASSERT_EQ(s->EvictOne(kClassCount, &freed, nullptr, false, pinnedAtEnd ? u1 : u2, true),
+              L::kOk);
+    if (pinnedAtEnd) {
+      // Stopped at p1, the hand past it, nothing removed.
+      EXPECT_EQ(freed, 0u);
+      auto* evict = reinterpret_cast<L::EvictState*>(r.base() + L::kEvictOffset);
+      EXPECT_EQ(std::atomic_ref<uint32_t>(evict->hand).load(), u2);
+      EXPECT_EQ(s->Count(0), 4u);
+      // The next run goes on from there.
+      ASSERT_EQ(s->EvictOne(kClassCount, &freed), L::kOk);
+    }
     EXPECT_NE(freed, 0u);
     // c0 had its second chance: kept, its mark cleared.
     EXPECT_EQ(r.entry(u0)->flags & kFlagAccessed, 0u);

@@ -283,11 +283,12 @@ TEST_F(StoreRepair, InlineValueThatNamesALargeBlockIsAValue) {
   VerifyOk(*s);
 }
 
-// A store with the large value `big` under "big", a freed 300000-byte value after it and an
-// entry after that: a compaction sweep moves big's large block into the freed space.
+// A store with a freed 300000-byte value, the large value `big` under "big" after it and an entry
+// after that: a compaction sweep moves big's large block down into the freed space (a move only
+// goes down, format.md §8 "Compaction").
 void PutMovableLarge(Store& s, uint32_t ns, const std::string& big) {
-  ASSERT_EQ(Put(s, ns, "big", big, static_cast<uint32_t>(L::kEncBinary)), L::kOk);
   ASSERT_EQ(Put(s, ns, "pad", std::string(300000, 'p')), L::kOk);
+  ASSERT_EQ(Put(s, ns, "big", big, static_cast<uint32_t>(L::kEncBinary)), L::kOk);
   ASSERT_EQ(Put(s, ns, "tail", "x"), L::kOk);
   ASSERT_TRUE(Del(s, ns, "pad"));
 }
