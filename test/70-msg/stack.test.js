@@ -21,7 +21,8 @@ function lists(buffer, capacity, messageBytes) {
   const stride = (Stack.bytesFor(capacity, { messageBytes }) - Stack.NODES_OFFSET) / capacity;
   const u32 = new Uint32Array(buffer);
   const base = Stack.NODES_OFFSET / WORD - stride / WORD;
-  return { u32, u64: new BigUint64Array(buffer, 0, Stack.NODES_OFFSET / U64), capacity, stateIndex: (n) => base + n * (stride / WORD) };
+  const strideWords = stride / WORD;
+  return { u32, u64: new BigUint64Array(buffer, 0, Stack.NODES_OFFSET / U64), capacity, base, strideWords, stateIndex: (n) => base + n * strideWords };
 }
 
 // An owner record of a process that exited: a party killed in the middle of an operation.
@@ -215,7 +216,7 @@ describe('Stack', () => {
       assert.strictEqual(s.size, 2);
       // A top node whose depth is not 1 to the capacity (damage: a stray write) is refused.
       const r = lists(buffer, 4, 16);
-      const top = L.first(r, L.STACK).n;
+      const top = L.first(r, L.STACK);
       Atomics.store(u32, r.stateIndex(top) + W.STACK_NODE.DEPTH, 5);
       assert.throws(() => s.size, (e) => e.code === 'ERR_CORRUPT');
       Atomics.store(u32, r.stateIndex(top) + W.STACK_NODE.DEPTH, 0);
@@ -230,7 +231,7 @@ describe('Stack', () => {
       assert.strictEqual(s.size, 8);
       // The node under the top made to name itself: a walk of the list would not end within the
       // capacity; the size does not go there (a pop would, and finds the damage then).
-      const top = L.first(r, L.STACK).n;
+      const top = L.first(r, L.STACK);
       const below = Atomics.load(r.u32, r.stateIndex(top) + W.STACK_NODE.NEXT);
       Atomics.store(r.u32, r.stateIndex(below) + W.STACK_NODE.NEXT, below);
       assert.strictEqual(s.size, 8);
