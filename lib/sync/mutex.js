@@ -47,6 +47,12 @@ function timedOut(timeoutMs) {
 class Mutex extends SyncObject {
   #r;
   #held = false;
+  // While #held: the lock word this handle stored when it took the mutex, which only a taker that
+  // presumed this handle gone changes (format.md §13). Its release is one CAS from this word.
+  #word = 0;
+  // The lock word this handle's last release stored: the word the next lock() finds in the
+  // uncontended case, so that its first attempt is one CAS from it, not a load and a CAS.
+  #freed = 0;
   #waits; // the pending lockAsync() calls of this handle, in call order (wait.js AsyncWaits)
 
   /** @private Whether `x` is a Mutex handle itself (not a Proxy of one, nor an object made from its prototype). */
@@ -90,9 +96,10 @@ class Mutex extends SyncObject {
     return Atomics.load(this.#r.u32, GENERATION);
   }
 
-  #acquired(tookOver) {
+  #acquired(tookOver, word) {
     const u32 = this.#r.u32;
     this.#held = true;
+    this.#word = word;
     if (tookOver) {
       Atomics.store(u32, RECOVERING, 1);
       Atomics.add(u32, GENERATION, 1);
@@ -110,15 +117,31 @@ class Mutex extends SyncObject {
     for (;;) {
       const w = Atomics.load(u32, LOCK);
       if (!isHeld(w)) {
-        if (Atomics.compareExchange(u32, LOCK, w, acquiredWord(w, r.slot)) === w) return this.#acquired(false);
+        const mine = acquiredWord(w, r.slot);
+        if (Atomics.compareExchange(u32, LOCK, w, mine) === w) return this.#acquired(false, mine);
         continue;
       }
       if (checkGone && r.gone(ownerOf(w), this.#held)) {
-        if (Atomics.compareExchange(u32, LOCK, w, takeoverWord(w, r.slot)) === w) return this.#acquired(true);
+        const mine = takeoverWord(w, r.slot);
+        if (Atomics.compareExchange(u32, LOCK, w, mine) === w) return this.#acquired(true, mine);
         continue;
       }
       return w;
     }
+  }
+
+  // lock()'s first look: one CAS from the word this handle's last release stored (the word found
+  // when nobody else took the mutex since); what that CAS finds otherwise is what a load would
+  // have, so the look goes on as #attempt(false) with it. Only a first look: a waiting loop loads
+  // the word before each CAS (a failing CAS takes the word's cache line from its holder).
+  #firstAttempt() {
+    const r = this.#r;
+    const u32 = r.u32;
+    const guess = this.#freed;
+    const mine = acquiredWord(guess, r.slot);
+    const w = Atomics.compareExchange(u32, LOCK, guess, mine);
+    if (w === guess) return this.#acquired(false, mine);
+    return isHeld(w) ? w : this.#attempt(false);
   }
 
   /**
@@ -129,7 +152,7 @@ class Mutex extends SyncObject {
     const timeout = validateTimeout(timeoutMs);
     this.#r.usable();
     if (this.#held) throw shmError('ERR_LOCK_TIMEOUT', 'This handle already holds the mutex (it is not recursive)');
-    const first = this.#attempt(false); // the uncontended case, without the closure of block()
+    const first = this.#firstAttempt(); // the uncontended case, without the closure of block()
     if (typeof first === 'object') return first;
     const r = block(this.#r.i32, LOCK, WAITERS, (check) => this.#attempt(check), timeout, SPINS);
     if (r === TIMED_OUT) throw timedOut(timeout);
@@ -178,16 +201,22 @@ class Mutex extends SyncObject {
     const u32 = this.#r.u32;
     if (!this.#held) throw notOwner('unlock() of a mutex this handle does not hold');
     this.#held = false;
-    const w = Atomics.load(u32, LOCK);
-    if (!isHeld(w) || ownerOf(w) !== this.#r.slot) throw notOwner('The mutex was taken over from this handle (presumed gone)');
+    const w = this.#word;
     // Only holders (and a taker of a gone holder's lock) write `recovering`: a store, which costs
-    // a locked instruction, is needed only when the word changes. A taker that set it meanwhile
-    // (this handle was presumed gone) keeps its 1: the CAS below then fails.
+    // a locked instruction, is needed only when the word changes, and is made only while the lock
+    // word is still the one this handle stored: a taker that set it (this handle was presumed
+    // gone) keeps its 1, and the CAS below fails.
     const recovering = consistent ? 0 : 1;
-    if (Atomics.load(u32, RECOVERING) !== recovering) Atomics.store(u32, RECOVERING, recovering);
-    if (Atomics.compareExchange(u32, LOCK, w, releasedWord(w)) !== w) {
+    if (Atomics.load(u32, RECOVERING) !== recovering) {
+      if (Atomics.load(u32, LOCK) !== w) throw notOwner('The mutex was taken over from this handle (presumed gone)');
+      Atomics.store(u32, RECOVERING, recovering);
+    }
+    // A CAS from the word this handle stored: it fails when a taker presumed this handle gone.
+    const freed = releasedWord(w);
+    if (Atomics.compareExchange(u32, LOCK, w, freed) !== w) {
       throw notOwner('The mutex was taken over from this handle (presumed gone)');
     }
+    this.#freed = freed;
     wake(this.#r.i32, LOCK, WAITERS, 1);
   }
 
