@@ -372,7 +372,7 @@ class Stack extends RegionHandle {
       const at = this.#base + n * this.#strideWords;
       const record = Atomics.load(r.u32, at + RECORD);
       const length = Math.min(record & LENGTH_MASK, this.#messageBytes);
-      const copy = Buffer.copyBytesFrom(this.#buf, at * WORD + NODE_HEADER, length);
+      const copy = codec.copyBytes(this.#buf, at * WORD + NODE_HEADER, length);
       if (!L.unchanged(r, L.STACK, h)) continue;
       return this.#decode(copy, 0, record);
     }

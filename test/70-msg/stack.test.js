@@ -52,6 +52,26 @@ describe('Stack', () => {
     s.close();
   });
 
+  it('bytes come back as Buffers of their own: neither the node used again nor a write into one changes another', () => {
+    // Lengths from none to past half of Buffer's pool (small copies share the pool, large ones not).
+    const lengths = [0, 1, 48, Buffer.poolSize / 2 + 1];
+    const { s } = stack(2, Buffer.poolSize);
+    for (const length of lengths) {
+      const bytes = Buffer.alloc(length, length & 0xff);
+      s.push(bytes);
+      const peeked = s.peek();
+      const popped = s.pop();
+      assert.ok(Buffer.isBuffer(peeked) && Buffer.isBuffer(popped));
+      assert.deepStrictEqual(peeked, bytes);
+      assert.deepStrictEqual(popped, bytes);
+      s.push(Buffer.alloc(length, 0xee)); // the same node, written over
+      popped.fill(0x11);
+      assert.deepStrictEqual(peeked, bytes);
+      assert.deepStrictEqual(s.pop(), Buffer.alloc(length, 0xee));
+    }
+    s.close();
+  });
+
   it('a second handle (another thread or process) sees the same stack; closed handles refuse', () => {
     const { buffer, s } = stack(8);
     const t = Stack.open({ buffer });
