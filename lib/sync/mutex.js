@@ -50,6 +50,10 @@ class Mutex extends SyncObject {
   // While #held: the lock word this handle stored when it took the mutex, which only a taker that
   // presumed this handle gone changes (format.md §13). Its release is one CAS from this word.
   #word = 0;
+  // While #held: the `recovering` word as this handle found it when it took the mutex. Only a
+  // holder writes it (and a taker, which then also changes the lock word), so it still holds
+  // when this handle releases unless the release's CAS fails.
+  #recovering = 0;
   // The lock word this handle's last release stored: the word the next lock() finds in the
   // uncontended case, so that its first attempt is one CAS from it, not a load and a CAS.
   #freed = 0;
@@ -104,7 +108,9 @@ class Mutex extends SyncObject {
       Atomics.store(u32, RECOVERING, 1);
       Atomics.add(u32, GENERATION, 1);
     }
-    return Atomics.load(u32, RECOVERING) !== 0 ? RECOVERED : NOT_RECOVERED;
+    const recovering = Atomics.load(u32, RECOVERING);
+    this.#recovering = recovering;
+    return recovering !== 0 ? RECOVERED : NOT_RECOVERED;
   }
 
   // One look: returns { recovered } when the lock is now ours, else the held word to wait on.
@@ -203,11 +209,12 @@ class Mutex extends SyncObject {
     this.#held = false;
     const w = this.#word;
     // Only holders (and a taker of a gone holder's lock) write `recovering`: a store, which costs
-    // a locked instruction, is needed only when the word changes, and is made only while the lock
-    // word is still the one this handle stored: a taker that set it (this handle was presumed
-    // gone) keeps its 1, and the CAS below fails.
+    // a locked instruction, is needed only when the word changes (from what it was when this
+    // handle took the mutex), and is made only while the lock word is still the one this handle
+    // stored: a taker that set it (this handle was presumed gone) keeps its 1, and the CAS below
+    // fails.
     const recovering = consistent ? 0 : 1;
-    if (Atomics.load(u32, RECOVERING) !== recovering) {
+    if (this.#recovering !== recovering) {
       if (Atomics.load(u32, LOCK) !== w) throw notOwner('The mutex was taken over from this handle (presumed gone)');
       Atomics.store(u32, RECOVERING, recovering);
     }
