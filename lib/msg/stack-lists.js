@@ -88,15 +88,14 @@ const isHeld = (s) => (s & STATE_MASK) === PUSHING || (s & STATE_MASK) === POPPE
 // The u32 index of node n's state word (its other words follow it).
 const stateIndex = (r, n) => r.base + n * r.strideWords;
 
-// The head that the last first() found with no pending operation (the word and its tag), for its
-// caller to use at once, before anything else calls first(): a result object would be made on
-// every call.
+// The head that the last first() found with no pending operation, for its caller to use at once,
+// before anything else calls first() (size() and Stack.peek(): a result object would be made on
+// every call). take() and put(), the operations of every push and pop, keep theirs in locals.
 let seenHead = 0n;
-let seenTag = 0;
 
 /**
  * The index of the first node of `list` (0: empty), finishing a pending operation first; the
- * head it read is left in seenHead (head()) and its tag in seenTag.
+ * head it read is left in seenHead (head()).
  */
 function first(r, list) {
   for (;;) {
@@ -109,7 +108,6 @@ function first(r, list) {
       // Checked before anyone acts on it: a node past the capacity is damage, not a node.
       if (n > r.capacity) throw codec.corrupt(`a list head names node ${n}`);
       seenHead = h;
-      seenTag = tag;
       return n;
     }
     finish(r, list, h, low, tag);
@@ -185,10 +183,19 @@ function finishOwn(r, list, n, op, slot, s, next, mine, tag) {
 function take(r, list, slot) {
   const u32 = r.u32;
   for (;;) {
-    const n = first(r, list);
+    // first(), in place: its head and tag in locals, not in the module's variables.
+    const h = Atomics.load(r.u64, list.at);
+    SCRATCH[0] = h;
+    const low = HALVES[0];
+    const seen = HALVES[1];
+    if (((low >>> OP_SHIFT) & OP_MASK) !== 0) {
+      finish(r, list, h, low, seen);
+      continue;
+    }
+    const n = low & INDEX_MASK;
+    if (n > r.capacity) throw codec.corrupt(`a list head names node ${n}`);
     if (n === 0) return 0;
-    const h = seenHead;
-    const tag = (seenTag + 1) >>> 0;
+    const tag = (seen + 1) >>> 0;
     const at = stateIndex(r, n);
     const s = u32[at];
     const next = u32[at + NEXT];
@@ -214,9 +221,18 @@ function put(r, list, slot, n) {
   const at = stateIndex(r, n);
   const s = u32[at]; // the node's state: held by `slot`, which alone changes it now
   for (;;) {
-    const top = first(r, list);
-    const h = seenHead;
-    const tag = (seenTag + 1) >>> 0;
+    // first(), in place (as in take()).
+    const h = Atomics.load(r.u64, list.at);
+    SCRATCH[0] = h;
+    const low = HALVES[0];
+    const seen = HALVES[1];
+    if (((low >>> OP_SHIFT) & OP_MASK) !== 0) {
+      finish(r, list, h, low, seen);
+      continue;
+    }
+    const top = low & INDEX_MASK;
+    if (top > r.capacity) throw codec.corrupt(`a list head names node ${top}`);
+    const tag = (seen + 1) >>> 0;
     u32[at + NEXT] = top;
     if (list.counted) u32[at + DEPTH] = top === 0 ? 1 : u32[stateIndex(r, top) + DEPTH] + 1;
     const mine = headOf(n, PUSH, slot, tag);
