@@ -44,10 +44,10 @@ const STAMP_SHIFT = C.STACK_NODE_STAMP_SHIFT;
 // and building a head from its fields with BigInt arithmetic cost some ten BigInt operations per
 // list operation (three times the cost of the rest of its CAS cycle). The halves are little-endian,
 // as the segment's words are (format.md §1). Each Atomics call is a builtin call (some 10 to 20 ns
-// on Node 20, a BigInt made from the scratch word about as much), so a list operation makes only
-// the ones the protocol needs: one load of the head, whose BigInt is the CAS's expected value,
-// its announcing CAS, and in finish(), its loads of the node's words, one re-load of the head
-// (a u64 load, compared whole), the node's state CAS and the head's CAS.
+// on Node 20, a BigInt made from the scratch word about as much), so a party's own list operation
+// makes only the ones the protocol needs: one load of the head, whose BigInt is the CAS's expected
+// value, its announcing CAS, the node's state CAS and the head's CAS (finishOwn()); the node's
+// words are read and written with plain accesses between the load and the announcing CAS.
 const SCRATCH = new BigUint64Array(1);
 const HALVES_PER_HEAD = U64 / WORD;
 const HALVES = new Uint32Array(SCRATCH.buffer);
@@ -135,8 +135,10 @@ function finish(r, list, a, low, tag) {
   const next = op === POP ? Atomics.load(u32, at + NEXT) : n;
   // The head is still `a`: it has not changed since `a` was read (its tag only grows), so the
   // node's state is the one the operation started from or the one it ends in, and `next` is the
-  // node's link while it is still on the list.
-  if (Atomics.load(r.u64, list.at) !== a) return;
+  // node's link while it is still on the list. Read as its two halves, low first: every change of
+  // the head moves its tag, so a tag still equal to a's after the low half matched means no change
+  // since `a` was read, and no BigInt is made for the comparison.
+  if (Atomics.load(u32, list.low) !== low || Atomics.load(u32, list.high) !== tag) return;
   const target = op === PUSH ? stateOf(list.listed, 0, tag) : stateOf(list.taken, owner, tag);
   if (s !== target) {
     const from = op === PUSH ? isHeld(s) && ownerOfState(s) === owner : (s & STATE_MASK) === list.listed;
