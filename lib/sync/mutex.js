@@ -137,9 +137,10 @@ class Mutex extends SyncObject {
   }
 
   // lock()'s first look: one CAS from the word this handle's last release stored (the word found
-  // when nobody else took the mutex since); what that CAS finds otherwise is what a load would
-  // have, so the look goes on as #attempt(false) with it. Only a first look: a waiting loop loads
-  // the word before each CAS (a failing CAS takes the word's cache line from its holder).
+  // when nobody else took the mutex since). What that CAS finds otherwise is what a load would
+  // have: a free word is tried at once (another handle took and released the mutex since), a
+  // held one is waited on. Only a first look: a waiting loop loads the word before each CAS (a
+  // failing CAS takes the word's cache line from its holder).
   #firstAttempt() {
     const r = this.#r;
     const u32 = r.u32;
@@ -147,7 +148,10 @@ class Mutex extends SyncObject {
     const mine = acquiredWord(guess, r.slot);
     const w = Atomics.compareExchange(u32, LOCK, guess, mine);
     if (w === guess) return this.#acquired(false, mine);
-    return isHeld(w) ? w : this.#attempt(false);
+    if (isHeld(w)) return w;
+    const next = acquiredWord(w, r.slot);
+    if (Atomics.compareExchange(u32, LOCK, w, next) === w) return this.#acquired(false, next);
+    return this.#attempt(false);
   }
 
   /**
