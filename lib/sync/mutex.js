@@ -215,8 +215,10 @@ class Mutex extends SyncObject {
     // Only holders (and a taker of a gone holder's lock) write `recovering`: a store, which costs
     // a locked instruction, is needed only when the word changes (from what it was when this
     // handle took the mutex), and is made only while the lock word is still the one this handle
-    // stored: a taker that set it (this handle was presumed gone) keeps its 1, and the CAS below
-    // fails.
+    // stored: a taker that set it before that check (this handle was presumed gone) keeps its 1,
+    // and the CAS below fails. A taker between the check and the store could lose its 1 to this
+    // store; a taker only takes over from a holder that is gone (format.md §13), and a gone
+    // holder stores nothing, so this needs a live holder wrongly presumed gone.
     const recovering = consistent ? 0 : 1;
     if (this.#recovering !== recovering) {
       if (Atomics.load(u32, LOCK) !== w) throw notOwner('The mutex was taken over from this handle (presumed gone)');
