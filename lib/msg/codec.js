@@ -168,13 +168,25 @@ function latin1(buf, at, len) {
   return len <= short.SHORT_TEXT && short.READS ? short.readLatin1(buf, at, len) : buf.latin1Slice(at, at + len);
 }
 
+/**
+ * A new Buffer holding a copy of the `len` bytes at `at` of Buffer `buf`: what
+ * Buffer.copyBytesFrom() makes (small ones from Buffer's pool, as it does), at a fraction of its
+ * cost here (it slices the shared view and copies twice: some 650 ns for 48 bytes of a region,
+ * against some 100 ns for this one copy into an unfilled Buffer).
+ */
+function copyBytes(buf, at, len) {
+  const out = Buffer.allocUnsafe(len);
+  out.set(new Uint8Array(buf.buffer, buf.byteOffset + at, len));
+  return out;
+}
+
 /** Decodes `len` bytes at `at` of `buf` with `tag`. */
 function decode(buf, at, len, tag) {
   if (tag === TAG_LATIN1) return latin1(buf, at, len);
   if (tag === TAG_JSON_LATIN1) return parse(latin1(buf, at, len));
   if (tag === TAG_UTF8) return buf.utf8Slice(at, at + len);
   if (tag === TAG_JSON) return parse(buf.utf8Slice(at, at + len));
-  if (tag === TAG_BINARY) return Buffer.copyBytesFrom(buf, at, len);
+  if (tag === TAG_BINARY) return copyBytes(buf, at, len);
   if (tag === TAG_NUMBER) {
     if (len !== NUMBER_BYTES) throw corrupt(`a number record of ${len} bytes`);
     return buf.readDoubleLE(at);
@@ -186,4 +198,6 @@ function tooLarge(length, max) {
   return msgError('ERR_MESSAGE_TOO_LARGE', `A message of ${length} bytes is larger than the ${max} bytes this queue can hold`);
 }
 
-module.exports = { prepare, encodedLength, writeRecord, textHeader, isLatin1, decodeText, decode, latin1, bytesOf, tooLarge, corrupt };
+module.exports = {
+  prepare, encodedLength, writeRecord, textHeader, isLatin1, decodeText, decode, latin1, copyBytes, bytesOf, tooLarge, corrupt,
+};

@@ -2,7 +2,11 @@
 // The heap of a priority queue region (docs/format.md §15, "Priority queue"): entries of
 // (priority, sequence number, node) in a binary heap, the free list (a stack of node numbers)
 // and the nodes' state words, which are the truth the other two are derived from. Every function
-// here runs with the queue's mutex held; priority-queue.js takes it.
+// here runs with the queue's mutex held; priority-queue.js takes it. `count`, `freeCount`, the heap
+// and the free list are read and written only so (format.md §15), with plain accesses: the
+// mutex's acquiring and releasing CAS order them, and each Atomics call would be a builtin call
+// of its own. The nodes' state stores, the commit points, stay Atomics stores; `count` read
+// without the mutex (the queue's size) is an Atomics load.
 const { C, S, W } = require('../layout/layout');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -12,6 +16,8 @@ const COUNT = CTL + W.PQ_CONTROL.COUNT;
 const FREE_COUNT = CTL + W.PQ_CONTROL.FREE_COUNT;
 const REBUILDS = CTL + W.PQ_CONTROL.REBUILDS;
 const ENTRY_WORDS = W.PQ_ENTRY.WORDS;
+const ENTRY_SEQ = W.PQ_ENTRY.SEQ;
+const ENTRY_NODE = W.PQ_ENTRY.NODE;
 const ENTRY_F64 = C.PQ_HEAP_ENTRY_BYTES / F64;
 const NODE_STATE = W.PQ_NODE.STATE;
 const NODE_SEQ = W.PQ_NODE.SEQ;
@@ -41,8 +47,14 @@ class Heap {
     this.stride = stride;
   }
 
+  /** The number of entries, as a snapshot read without the mutex. */
   get count() {
     return Atomics.load(this.u32, COUNT);
+  }
+
+  /** The number of entries, read with the mutex held. */
+  countHeld() {
+    return this.u32[COUNT];
   }
 
   /** The byte offset of node `n` (0-based). */
@@ -60,8 +72,8 @@ class Heap {
     const a = this.f64[this.heapF64 + i * ENTRY_F64];
     const b = this.f64[this.heapF64 + j * ENTRY_F64];
     if (a !== b) return this.max ? a > b : a < b;
-    const sa = this.u32[this.heapWord + i * ENTRY_WORDS + W.PQ_ENTRY.SEQ];
-    const sb = this.u32[this.heapWord + j * ENTRY_WORDS + W.PQ_ENTRY.SEQ];
+    const sa = this.u32[this.heapWord + i * ENTRY_WORDS + ENTRY_SEQ];
+    const sb = this.u32[this.heapWord + j * ENTRY_WORDS + ENTRY_SEQ];
     return ((sa - sb) | 0) < 0;
   }
 
@@ -72,19 +84,22 @@ class Heap {
     const p = f64[pi];
     f64[pi] = f64[pj];
     f64[pj] = p;
-    for (const field of [W.PQ_ENTRY.SEQ, W.PQ_ENTRY.NODE]) {
-      const wi = this.heapWord + i * ENTRY_WORDS + field;
-      const wj = this.heapWord + j * ENTRY_WORDS + field;
-      const x = u32[wi];
-      u32[wi] = u32[wj];
-      u32[wj] = x;
-    }
+    const si = this.heapWord + i * ENTRY_WORDS + ENTRY_SEQ;
+    const sj = this.heapWord + j * ENTRY_WORDS + ENTRY_SEQ;
+    const seq = u32[si];
+    u32[si] = u32[sj];
+    u32[sj] = seq;
+    const ni = this.heapWord + i * ENTRY_WORDS + ENTRY_NODE;
+    const nj = this.heapWord + j * ENTRY_WORDS + ENTRY_NODE;
+    const node = u32[ni];
+    u32[ni] = u32[nj];
+    u32[nj] = node;
   }
 
   #set(i, priority, seq, node) {
     this.f64[this.heapF64 + i * ENTRY_F64] = priority;
-    this.u32[this.heapWord + i * ENTRY_WORDS + W.PQ_ENTRY.SEQ] = seq;
-    this.u32[this.heapWord + i * ENTRY_WORDS + W.PQ_ENTRY.NODE] = node;
+    this.u32[this.heapWord + i * ENTRY_WORDS + ENTRY_SEQ] = seq;
+    this.u32[this.heapWord + i * ENTRY_WORDS + ENTRY_NODE] = node;
   }
 
   /**
@@ -93,7 +108,7 @@ class Heap {
    * outlive. Each operation starts with it.
    */
   heal() {
-    if (Atomics.load(this.u32, COUNT) + Atomics.load(this.u32, FREE_COUNT) !== this.capacity) this.rebuild();
+    if (this.u32[COUNT] + this.u32[FREE_COUNT] !== this.capacity) this.rebuild();
   }
 
   /**
@@ -101,16 +116,16 @@ class Heap {
    * (damage: the node states say which nodes are queued); -1 when none is left then.
    */
   rootNode() {
-    const n = this.u32[this.heapWord + W.PQ_ENTRY.NODE];
+    const n = this.u32[this.heapWord + ENTRY_NODE];
     if (n < this.capacity && this.u32[this.nodeAt(n) / WORD + NODE_STATE] === QUEUED) return n;
     this.rebuild();
-    return this.count === 0 ? -1 : this.u32[this.heapWord + W.PQ_ENTRY.NODE];
+    return this.u32[COUNT] === 0 ? -1 : this.u32[this.heapWord + ENTRY_NODE];
   }
 
   /** Takes a free node (one is free when count < capacity), or -1. */
   takeFree() {
     for (;;) {
-      const k = Atomics.load(this.u32, FREE_COUNT);
+      const k = this.u32[FREE_COUNT];
       if (k === 0) return -1;
       const top = k - 1;
       const n = this.u32[this.freeWord + top];
@@ -118,16 +133,16 @@ class Heap {
         this.rebuild(); // damage: the list names a node that is not free; rebuilt, it does not
         continue;
       }
-      Atomics.store(this.u32, FREE_COUNT, top);
+      this.u32[FREE_COUNT] = top;
       return n;
     }
   }
 
   /** Adds the entry of node `n`, whose state word was just stored QUEUED. */
   insert(n, priority, seq) {
-    let i = Atomics.load(this.u32, COUNT);
+    let i = this.u32[COUNT];
     this.#set(i, priority, seq, n);
-    Atomics.store(this.u32, COUNT, i + 1);
+    this.u32[COUNT] = i + 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (!this.#before(i, parent)) break;
@@ -138,11 +153,11 @@ class Heap {
 
   /** Removes the first entry, whose node `n` was just stored FREE, and frees the node. */
   removeRoot(n) {
-    const k = Atomics.load(this.u32, FREE_COUNT);
+    const k = this.u32[FREE_COUNT];
     this.u32[this.freeWord + k] = n;
-    Atomics.store(this.u32, FREE_COUNT, k + 1);
-    const count = Atomics.load(this.u32, COUNT) - 1;
-    Atomics.store(this.u32, COUNT, count);
+    this.u32[FREE_COUNT] = k + 1;
+    const count = this.u32[COUNT] - 1;
+    this.u32[COUNT] = count;
     if (count === 0) return;
     this.#swap(0, count);
     let i = 0;

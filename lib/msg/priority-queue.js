@@ -10,7 +10,7 @@
 // (async-fifo.js), and the try and blocking forms first let those complete as far as they can now.
 const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
-const { Mutex } = require('../sync/mutex');
+const { Mutex, kRelease } = require('../sync/mutex');
 const region = require('./region');
 const { RegionHandle, make } = require('./handle');
 const codec = require('./codec');
@@ -33,6 +33,8 @@ const NODE_HEADER = C.PQ_NODE_HEADER_BYTES;
 const N = W.PQ_NODE;
 const TAG_SHIFT = C.MSG_TAG_SHIFT;
 const LENGTH_MASK = C.MSG_LENGTH_MASK;
+const TAG_UTF8 = C.MSG_TAG_UTF8;
+const TAG_LATIN1 = C.MSG_TAG_LATIN1;
 const RECHECK_MS = C.PQ_RECHECK_MS;
 const MAX_BYTES = 2 ** 31;
 const DEFAULT_MESSAGE_BYTES = 232; // a 256-byte node
@@ -157,67 +159,119 @@ class PriorityQueue extends RegionHandle {
     return Atomics.load(this.#u32, REBUILDS);
   }
 
-  // Runs fn() holding the mutex, after rebuilding the heap if its last holder died. A throw
-  // leaves the mutex released with the recovery pending (the next holder rebuilds).
-  #locked(fn) {
-    return this.#mutex.withLock((info) => {
-      if (info.recovered) this.#heap.rebuild();
-      return fn();
-    });
+  // Takes the mutex, and rebuilds the heap first if its last holder died. Every caller releases
+  // it with #unlock() when its section ran through and with #abandon() when the section threw:
+  // what withLock() does, without the closure it takes (made on every call).
+  #lock() {
+    if (this.#mutex.lock().recovered) {
+      try {
+        this.#heap.rebuild();
+      } catch (e) {
+        this.#abandon();
+        throw e;
+      }
+    }
   }
 
-  #prepare(value, priority) {
-    this.usable_();
-    validatePriority(priority);
-    const { tag, payload } = codec.prepare(value, 'value', this.#messageBytes);
-    const length = codec.encodedLength(payload, this.#messageBytes);
+  // Releases the mutex, declaring the queue consistent (a recovery finished).
+  #unlock() {
+    this.#mutex.unlock();
+  }
+
+  // Releases the mutex after a section that threw, leaving a pending recovery pending (the next
+  // holder rebuilds), as withLock() does.
+  #abandon() {
+    if (this.#mutex.held) this.#mutex[kRelease]();
+  }
+
+  // Refuses a string whose UTF-8 form is longer than messageBytes. A string of at most
+  // messageBytes / 3 units fits whatever it encodes to, and is not counted.
+  #checkString(text) {
+    const length = codec.encodedLength(text, this.#messageBytes);
     if (length > this.#messageBytes) throw codec.tooLarge(length, this.#messageBytes);
-    return { tag, payload, priority };
+  }
+
+  // The checked message of a value other than a string: codec.prepare()'s object, shared by the
+  // thread and reused by its next call, so a caller takes the tag and payload out of it before
+  // anything else runs (serving pending enqueues can run code that prepares another).
+  #prepare(value) {
+    const p = codec.prepare(value, 'value', this.#messageBytes);
+    const length = codec.encodedLength(p.payload, this.#messageBytes);
+    if (length > this.#messageBytes) throw codec.tooLarge(length, this.#messageBytes);
+    return p;
   }
 
   // One attempt: false when full.
-  #push(p) {
-    const done = this.#locked(() => {
-      const heap = this.#heap;
-      heap.heal();
-      if (heap.count >= this.#capacity) return false;
-      const n = heap.takeFree();
-      if (n < 0) return false;
-      const at = heap.nodeAt(n);
-      const seq = Atomics.load(this.#u32, NEXT_SEQ);
-      Atomics.store(this.#u32, NEXT_SEQ, (seq + 1) >>> 0);
-      const w = at / WORD;
-      this.#u32[w + N.RECORD] = codec.writeRecord(this.#buf, at + NODE_HEADER, p.tag, p.payload, this.#u32);
-      this.#u32[w + N.SEQ] = seq;
-      heap.f64[heap.nodeF64(n)] = p.priority;
-      Atomics.store(this.#u32, w + N.STATE, C.PQ_NODE_QUEUED); // the commit point
-      heap.insert(n, p.priority, seq);
-      return true;
-    });
+  #push(tag, payload, priority) {
+    this.#lock();
+    let done;
+    try {
+      done = this.#insert(tag, payload, priority);
+    } catch (e) {
+      this.#abandon();
+      throw e;
+    }
+    this.#unlock();
     if (done) wakeWaiters(this.#u32, this.#waits.i32, DEQUEUE_WAITERS, ENQUEUED);
     return done;
   }
 
+  // With the mutex held: writes the message into a free node and adds its entry; false when full.
+  // The node's state store is the commit point (format.md §15); what the mutex alone guards
+  // (nextSeq, the node's other words) is written with plain stores, ordered before the release.
+  #insert(tag, payload, priority) {
+    const heap = this.#heap;
+    const u32 = this.#u32;
+    heap.heal();
+    if (heap.countHeld() >= this.#capacity) return false;
+    const n = heap.takeFree();
+    if (n < 0) return false;
+    const at = heap.nodeAt(n);
+    const seq = u32[NEXT_SEQ];
+    u32[NEXT_SEQ] = (seq + 1) >>> 0;
+    const w = at / WORD;
+    u32[w + N.RECORD] = codec.writeRecord(this.#buf, at + NODE_HEADER, tag, payload, u32);
+    u32[w + N.SEQ] = seq;
+    heap.f64[heap.nodeF64(n)] = priority;
+    Atomics.store(u32, w + N.STATE, C.PQ_NODE_QUEUED); // the commit point
+    heap.insert(n, priority, seq);
+    return true;
+  }
+
   // One attempt: the first message (removed unless `keep`), or NONE when empty.
   #pop(keep) {
-    const r = this.#locked(() => {
-      const heap = this.#heap;
-      heap.heal();
-      if (heap.count === 0) return NONE;
-      const n = heap.rootNode();
-      if (n < 0) return NONE;
-      const w = heap.nodeAt(n) / WORD;
-      const record = this.#u32[w + N.RECORD];
-      const length = record & LENGTH_MASK;
-      if (length > this.#messageBytes) throw codec.corrupt(`a priority queue node record of ${length} bytes`);
-      const value = codec.decode(this.#buf, heap.nodeAt(n) + NODE_HEADER, length, record >>> TAG_SHIFT);
-      if (keep) return value;
-      Atomics.store(this.#u32, w + N.STATE, C.PQ_NODE_FREE); // the commit point
-      heap.removeRoot(n);
-      return value;
-    });
+    this.#lock();
+    let r;
+    try {
+      r = this.#first(keep);
+    } catch (e) {
+      this.#abandon();
+      throw e;
+    }
+    this.#unlock();
     if (r !== NONE && !keep) wakeWaiters(this.#u32, this.#waits.i32, ENQUEUE_WAITERS, DEQUEUED);
     return r;
+  }
+
+  // With the mutex held: the first message, removed unless `keep`; NONE when empty.
+  #first(keep) {
+    const heap = this.#heap;
+    heap.heal();
+    if (heap.countHeld() === 0) return NONE;
+    const n = heap.rootNode();
+    if (n < 0) return NONE;
+    const at = heap.nodeAt(n);
+    const w = at / WORD;
+    const record = this.#u32[w + N.RECORD];
+    const length = record & LENGTH_MASK;
+    if (length > this.#messageBytes) throw codec.corrupt(`a priority queue node record of ${length} bytes`);
+    const tag = record >>> TAG_SHIFT;
+    // One-byte text, the common case, without a call through the codec.
+    const value = tag === TAG_LATIN1 ? codec.latin1(this.#buf, at + NODE_HEADER, length) : codec.decode(this.#buf, at + NODE_HEADER, length, tag);
+    if (keep) return value;
+    Atomics.store(this.#u32, w + N.STATE, C.PQ_NODE_FREE); // the commit point
+    heap.removeRoot(n);
+    return value;
   }
 
   /**
@@ -225,16 +279,43 @@ class PriorityQueue extends RegionHandle {
    * pending enqueueAsync() calls). Returns whether it did.
    */
   tryEnqueue(value, priority) {
-    const p = this.#prepare(value, priority);
-    return this.#enqueues.drained() && this.#push(p);
+    this.usable_();
+    validatePriority(priority);
+    // A string goes as itself: nothing is prepared for it but its check.
+    if (typeof value === 'string') {
+      this.#checkString(value);
+      return this.#enqueues.drained() && this.#push(TAG_UTF8, value, priority);
+    }
+    const p = this.#prepare(value);
+    const tag = p.tag;
+    const payload = p.payload;
+    return this.#enqueues.drained() && this.#push(tag, payload, priority);
   }
 
   /** Enqueues, blocking the thread while the queue is full. ERR_QUEUE_TIMEOUT after timeoutMs. */
   enqueue(value, priority, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
-    const p = this.#prepare(value, priority);
-    const r = blockUntil(this.#waits, ENQUEUE_WAITERS, DEQUEUED, () => (this.#enqueues.drained() && this.#push(p) ? true : NONE), NONE,
-      timeout, SPINS, RECHECK_MS);
+    this.usable_();
+    validatePriority(priority);
+    let tag = TAG_UTF8;
+    let payload = value;
+    if (typeof value === 'string') {
+      this.#checkString(value);
+    } else {
+      const p = this.#prepare(value);
+      tag = p.tag;
+      payload = p.payload;
+    }
+    // The first attempt here, the wait in a method of its own: the closure it needs (and the
+    // context its captured variables would live in from the start of the call) is made only
+    // when the queue is full.
+    if (this.#enqueues.drained() && this.#push(tag, payload, priority)) return;
+    this.#enqueueWait(tag, payload, priority, timeout);
+  }
+
+  #enqueueWait(tag, payload, priority, timeout) {
+    const attempt = () => (this.#enqueues.drained() && this.#push(tag, payload, priority) ? true : NONE);
+    const r = blockUntil(this.#waits, ENQUEUE_WAITERS, DEQUEUED, attempt, NONE, timeout, SPINS, RECHECK_MS);
     if (r === NONE) throw timedOut('enqueue()', timeout);
   }
 
@@ -244,8 +325,11 @@ class PriorityQueue extends RegionHandle {
    */
   enqueueAsync(value, priority, options) {
     const { timeout, signal } = asyncOptions(options);
-    const p = this.#prepare(value, priority);
-    return this.#enqueues.run(() => (this.#push(p) ? true : NONE), timeout, signal).then((r) => { if (r === NONE) throw timedOut('enqueueAsync()', timeout); });
+    this.usable_();
+    validatePriority(priority);
+    const { tag, payload } = this.#prepare(value);
+    return this.#enqueues.run(() => (this.#push(tag, payload, priority) ? true : NONE), timeout, signal)
+      .then((r) => { if (r === NONE) throw timedOut('enqueueAsync()', timeout); });
   }
 
   /**
@@ -254,7 +338,8 @@ class PriorityQueue extends RegionHandle {
    */
   tryDequeue() {
     this.usable_();
-    const r = this.#dequeues.drained() ? this.#pop(false) : NONE;
+    if (!this.#dequeues.drained()) return undefined;
+    const r = this.#pop(false);
     return r === NONE ? undefined : r;
   }
 
@@ -262,8 +347,17 @@ class PriorityQueue extends RegionHandle {
   dequeue(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.usable_();
-    const r = blockUntil(this.#waits, DEQUEUE_WAITERS, ENQUEUED, () => (this.#dequeues.drained() ? this.#pop(false) : NONE), NONE,
-      timeout, SPINS, RECHECK_MS);
+    // The first attempt here, the wait in a method of its own (as in enqueue()).
+    if (this.#dequeues.drained()) {
+      const first = this.#pop(false);
+      if (first !== NONE) return first;
+    }
+    return this.#dequeueWait(timeout);
+  }
+
+  #dequeueWait(timeout) {
+    const attempt = () => (this.#dequeues.drained() ? this.#pop(false) : NONE);
+    const r = blockUntil(this.#waits, DEQUEUE_WAITERS, ENQUEUED, attempt, NONE, timeout, SPINS, RECHECK_MS);
     if (r === NONE) throw timedOut('dequeue()', timeout);
     return r;
   }

@@ -43,7 +43,11 @@ const STAMP_SHIFT = C.STACK_NODE_STAMP_SHIFT;
 // BigUint64Array and a read of one allocate at most one BigInt, where masking and shifting a BigInt
 // and building a head from its fields with BigInt arithmetic cost some ten BigInt operations per
 // list operation (three times the cost of the rest of its CAS cycle). The halves are little-endian,
-// as the segment's words are (format.md §1).
+// as the segment's words are (format.md §1). Each Atomics call is a builtin call (some 10 to 20 ns
+// on Node 20, a BigInt made from the scratch word about as much), so a party's own list operation
+// makes only the ones the protocol needs: one load of the head, whose BigInt is the CAS's expected
+// value, its announcing CAS, the node's state CAS and the head's CAS (finishOwn()); the node's
+// words are read and written with plain accesses between the load and the announcing CAS.
 const SCRATCH = new BigUint64Array(1);
 const HALVES_PER_HEAD = U64 / WORD;
 const HALVES = new Uint32Array(SCRATCH.buffer);
@@ -58,23 +62,19 @@ const highHalf = (at) => lowHalf(at) + 1;
 const STACK = Object.freeze({ at: TOP, low: lowHalf(TOP), high: highHalf(TOP), listed: STACKED, taken: POPPED, counted: true });
 const FREE_LIST = Object.freeze({ at: FREE, low: lowHalf(FREE), high: highHalf(FREE), listed: FREE_NODE, taken: PUSHING, counted: false });
 
-/** A head word: node index, pending op, owner slot, tag. */
-function headOf(index, op, owner, tag) {
-  HALVES[0] = index | (op << OP_SHIFT) | (owner << OWNER_SHIFT);
+/** A head word as the BigInt the u64 atomics take: low half `low` (index, op, owner), tag `tag`. */
+function headWord(low, tag) {
+  HALVES[0] = low;
   HALVES[1] = tag;
   return SCRATCH[0];
 }
 
-// The low half of head word `h` (index, op, owner); its tag is then HALVES[1].
-function lowOf(h) {
-  SCRATCH[0] = h;
-  return HALVES[0];
-}
+/** The low half of a head word: node index, pending op, owner slot. */
+const lowOf = (index, op, owner) => (index | (op << OP_SHIFT) | (owner << OWNER_SHIFT)) >>> 0;
 
-// The tag of head word `h`, its high half.
-function tagOf(h) {
-  SCRATCH[0] = h;
-  return HALVES[1];
+/** A head word: node index, pending op, owner slot, tag. */
+function headOf(index, op, owner, tag) {
+  return headWord(lowOf(index, op, owner), tag);
 }
 
 /** A node state word: state, owner slot (held states), low 22 bits of a head tag. */
@@ -85,62 +85,125 @@ function stateOf(state, owner, tag) {
 const ownerOfState = (s) => (s >>> NODE_OWNER_SHIFT) & OWNER_MASK;
 const isHeld = (s) => (s & STATE_MASK) === PUSHING || (s & STATE_MASK) === POPPED;
 
-/** The index of the first node of `list` (0: empty), finishing a pending operation first. */
+// The u32 index of node n's state word (its other words follow it).
+const stateIndex = (r, n) => r.base + n * r.strideWords;
+
+// The head that the last first() found with no pending operation, for its caller to use at once,
+// before anything else calls first() (size() and Stack.peek(): a result object would be made on
+// every call). take() and put(), the operations of every push and pop, keep theirs in locals.
+let seenHead = 0n;
+
+/**
+ * The index of the first node of `list` (0: empty), finishing a pending operation first; the
+ * head it read is left in seenHead (head()).
+ */
 function first(r, list) {
   for (;;) {
     const h = Atomics.load(r.u64, list.at);
-    const low = lowOf(h);
+    SCRATCH[0] = h;
+    const low = HALVES[0];
+    const tag = HALVES[1];
     if (((low >>> OP_SHIFT) & OP_MASK) === 0) {
       const n = low & INDEX_MASK;
       // Checked before anyone acts on it: a node past the capacity is damage, not a node.
       if (n > r.capacity) throw codec.corrupt(`a list head names node ${n}`);
-      return { h, n };
+      seenHead = h;
+      return n;
     }
-    finish(r, list, h);
+    finish(r, list, h, low, tag);
   }
 }
 
+/** The head word the last first() read. */
+const head = () => seenHead;
+
+/** Whether the head of `list` still holds `h`. */
+const unchanged = (r, list, h) => Atomics.load(r.u64, list.at) === h;
+
 /**
- * Finishes the operation announced in head `h` of `list`, unless it is finished already. `r` is
- * { u32, u64, stateIndex(n), capacity }.
+ * Finishes the operation announced in head `a` (whose halves are `low` and `tag`) of `list`,
+ * unless it is finished already. `r` is { u32, u64, capacity, base, strideWords }.
  */
-function finish(r, list, h) {
-  const low = lowOf(h);
-  const tag = HALVES[1];
+function finish(r, list, a, low, tag) {
+  const u32 = r.u32;
   const n = low & INDEX_MASK;
   const op = (low >>> OP_SHIFT) & OP_MASK;
   const owner = (low >>> OWNER_SHIFT) & OWNER_MASK;
   if (n < 1 || n > r.capacity) throw codec.corrupt(`a list head names node ${n}`);
-  const at = r.stateIndex(n);
-  const s = Atomics.load(r.u32, at);
-  const next = op === POP ? Atomics.load(r.u32, at + NEXT) : n;
-  // The head is still h: it has not changed since h was read (its tag only grows), so the node's
-  // state is the one the operation started from or the one it ends in, and `next` is the node's
-  // link while it is still on the list. Read as its two halves, low first: every change of the
-  // head moves its tag, so a tag still equal to h's after the low half matched means no change
-  // since h was read, and no BigInt is made for the comparison.
-  if (Atomics.load(r.u32, list.low) !== low || Atomics.load(r.u32, list.high) !== tag) return;
+  const at = stateIndex(r, n);
+  const s = Atomics.load(u32, at);
+  const next = op === POP ? Atomics.load(u32, at + NEXT) : n;
+  // The head is still `a`: it has not changed since `a` was read (its tag only grows), so the
+  // node's state is the one the operation started from or the one it ends in, and `next` is the
+  // node's link while it is still on the list. Read as its two halves, low first: every change of
+  // the head moves its tag, so a tag still equal to a's after the low half matched means no change
+  // since `a` was read, and no BigInt is made for the comparison.
+  if (Atomics.load(u32, list.low) !== low || Atomics.load(u32, list.high) !== tag) return;
   const target = op === PUSH ? stateOf(list.listed, 0, tag) : stateOf(list.taken, owner, tag);
   if (s !== target) {
     const from = op === PUSH ? isHeld(s) && ownerOfState(s) === owner : (s & STATE_MASK) === list.listed;
     if (!from) throw codec.corrupt(`node ${n} is in state ${s >>> 0} during an operation of owner ${owner}`);
     // Fails only when another party finished this step (or the whole operation) meanwhile.
-    Atomics.compareExchange(r.u32, at, s, target);
+    Atomics.compareExchange(u32, at, s, target);
   }
-  if (Atomics.compareExchange(r.u64, list.at, h, headOf(next, 0, 0, tag + 1)) === h && list.counted) {
-    if (op === PUSH) Atomics.add(r.u32, SIZE, 1);
-    else Atomics.sub(r.u32, SIZE, 1);
+  if (Atomics.compareExchange(r.u64, list.at, a, headWord(next, (tag + 1) >>> 0)) === a && list.counted) {
+    if (op === PUSH) Atomics.add(u32, SIZE, 1);
+    else Atomics.sub(u32, SIZE, 1);
   }
 }
 
-/** Pops the first node of `list` for owner `slot`; returns its index, 0 when the list is empty. */
+/**
+ * Finishes the operation this party announced with its CAS to head `mine` (tag `tag`) of `list`:
+ * node `n`, by owner `slot`, whose state word read `s` and (a pop) link read `next` between the
+ * load of the head it replaced and that CAS. That CAS succeeding proves the head held the loaded
+ * value all along (its tag only grows), so those reads are what finish() would read after
+ * re-loading the head: a popped node was on the list, where nobody writes its words, and a pushed
+ * node was held by `slot`, which writes nothing while it pushes. After the CAS only a finish of
+ * this operation changes the node's state or the head, so the steps below either do it or fail
+ * because another party did (format.md §15, "Finishing"), and the re-load is not needed.
+ */
+function finishOwn(r, list, n, op, slot, s, next, mine, tag) {
+  const u32 = r.u32;
+  const target = op === PUSH ? stateOf(list.listed, 0, tag) : stateOf(list.taken, slot, tag);
+  if (s !== target) {
+    const from = op === PUSH ? isHeld(s) && ownerOfState(s) === slot : (s & STATE_MASK) === list.listed;
+    if (!from) throw codec.corrupt(`node ${n} is in state ${s >>> 0} during an operation of owner ${slot}`);
+    Atomics.compareExchange(u32, stateIndex(r, n), s, target);
+  }
+  if (Atomics.compareExchange(r.u64, list.at, mine, headWord(next, (tag + 1) >>> 0)) === mine && list.counted) {
+    if (op === PUSH) Atomics.add(u32, SIZE, 1);
+    else Atomics.sub(u32, SIZE, 1);
+  }
+}
+
+/**
+ * Pops the first node of `list` for owner `slot`; returns its index, 0 when the list is empty.
+ * The node's state and link are read with plain loads between the Atomics load of the head and
+ * the CAS: the load orders them after it, the CAS (a sequentially consistent read-modify-write)
+ * before it, and they are used only when the CAS succeeds (finishOwn()).
+ */
 function take(r, list, slot) {
+  const u32 = r.u32;
   for (;;) {
-    const { h, n } = first(r, list);
+    // first(), in place: its head and tag in locals, not in the module's variables.
+    const h = Atomics.load(r.u64, list.at);
+    SCRATCH[0] = h;
+    const low = HALVES[0];
+    const seen = HALVES[1];
+    if (((low >>> OP_SHIFT) & OP_MASK) !== 0) {
+      finish(r, list, h, low, seen);
+      continue;
+    }
+    const n = low & INDEX_MASK;
+    if (n > r.capacity) throw codec.corrupt(`a list head names node ${n}`);
     if (n === 0) return 0;
-    const mine = headOf(n, POP, slot, tagOf(h) + 1);
+    const tag = (seen + 1) >>> 0;
+    const at = stateIndex(r, n);
+    const s = u32[at];
+    const next = u32[at + NEXT];
+    const mine = headOf(n, POP, slot, tag);
     if (Atomics.compareExchange(r.u64, list.at, h, mine) === h) {
-      finish(r, list, mine);
+      finishOwn(r, list, n, POP, slot, s, next, mine, tag);
       return n;
     }
   }
@@ -151,17 +214,32 @@ function take(r, list, slot) {
  * one more than the depth of the node it goes on (1 on an empty stack) before the push is
  * announced: the CAS succeeds only if `top` did not change since it was read, so that node was on
  * the stack all along, and a node's depth, like its `next`, is written only by its holder, never
- * while it is on the stack.
+ * while it is on the stack. The node's words are written and the depth below it read with plain
+ * accesses between the Atomics load of the head and the CAS (as in take()); whoever finishes the
+ * push loads the head after the CAS, so it reads them as written.
  */
 function put(r, list, slot, n) {
-  const at = r.stateIndex(n);
+  const u32 = r.u32;
+  const at = stateIndex(r, n);
+  const s = u32[at]; // the node's state: held by `slot`, which alone changes it now
   for (;;) {
-    const { h, n: top } = first(r, list);
-    Atomics.store(r.u32, at + NEXT, top);
-    if (list.counted) Atomics.store(r.u32, at + DEPTH, top === 0 ? 1 : Atomics.load(r.u32, r.stateIndex(top) + DEPTH) + 1);
-    const mine = headOf(n, PUSH, slot, tagOf(h) + 1);
+    // first(), in place (as in take()).
+    const h = Atomics.load(r.u64, list.at);
+    SCRATCH[0] = h;
+    const low = HALVES[0];
+    const seen = HALVES[1];
+    if (((low >>> OP_SHIFT) & OP_MASK) !== 0) {
+      finish(r, list, h, low, seen);
+      continue;
+    }
+    const top = low & INDEX_MASK;
+    if (top > r.capacity) throw codec.corrupt(`a list head names node ${top}`);
+    const tag = (seen + 1) >>> 0;
+    u32[at + NEXT] = top;
+    if (list.counted) u32[at + DEPTH] = top === 0 ? 1 : u32[stateIndex(r, top) + DEPTH] + 1;
+    const mine = headOf(n, PUSH, slot, tag);
     if (Atomics.compareExchange(r.u64, list.at, h, mine) === h) {
-      finish(r, list, mine);
+      finishOwn(r, list, n, PUSH, slot, s, n, mine, tag);
       return;
     }
   }
@@ -183,7 +261,7 @@ function reclaim(r, slot, isGone) {
   const live = new Set();
   let taken = 0;
   for (let n = 1; n <= r.capacity; n++) {
-    const at = r.stateIndex(n);
+    const at = stateIndex(r, n);
     const s = Atomics.load(r.u32, at);
     if (!isHeld(s)) continue;
     const o = ownerOfState(s);
@@ -220,9 +298,10 @@ function reclaim(r, slot, isGone) {
  */
 function size(r) {
   for (;;) {
-    const { h, n } = first(r, STACK);
+    const n = first(r, STACK);
     if (n === 0) return 0;
-    const depth = Atomics.load(r.u32, r.stateIndex(n) + DEPTH);
+    const h = seenHead;
+    const depth = Atomics.load(r.u32, stateIndex(r, n) + DEPTH);
     if (Atomics.load(r.u64, STACK.at) !== h) continue; // changed under the read
     // More messages than nodes, or none under a top node: damage, not a count.
     if (depth < 1 || depth > r.capacity) throw codec.corrupt(`the top node ${n} of the stack has depth ${depth}`);
@@ -233,7 +312,7 @@ function size(r) {
 /** Makes the lists of a new region: the stack empty, every node on the free list in order. */
 function init(r) {
   for (let n = 1; n <= r.capacity; n++) {
-    const at = r.stateIndex(n);
+    const at = stateIndex(r, n);
     Atomics.store(r.u32, at, stateOf(FREE_NODE, 0, 0));
     Atomics.store(r.u32, at + NEXT, n < r.capacity ? n + 1 : 0);
     Atomics.store(r.u32, at + DEPTH, 0);
@@ -242,4 +321,7 @@ function init(r) {
   Atomics.store(r.u64, FREE, headOf(1, 0, 0, 0));
 }
 
-module.exports = { STACK, FREE_LIST, SIZE, LOST_PUSHES, LOST_POPS, first, take, put, reclaim, size, init };
+module.exports = {
+  STACK, FREE_LIST, SIZE, LOST_PUSHES, LOST_POPS, first, head, unchanged, stateIndex, take, put, reclaim,
+  size, init,
+};

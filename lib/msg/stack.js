@@ -35,6 +35,8 @@ const NODE_HEADER = C.STACK_NODE_HEADER_BYTES;
 const RECORD = W.STACK_NODE.RECORD;
 const TAG_SHIFT = C.MSG_TAG_SHIFT;
 const LENGTH_MASK = C.MSG_LENGTH_MASK;
+const TAG_UTF8 = C.MSG_TAG_UTF8;
+const TAG_LATIN1 = C.MSG_TAG_LATIN1;
 const RECHECK_MS = C.STACK_RECHECK_MS;
 const MAX_BYTES = 2 ** 31;
 const DEFAULT_MESSAGE_BYTES = 240; // a 256-byte node
@@ -61,8 +63,12 @@ class Stack extends RegionHandle {
   #waits;
   #pushes; // this handle's pending pushAsync() calls, in call order (async-fifo.js)
   #pops; // its pending popAsync() calls, in call order
-  // What stack-lists.js works on: { u32, u64, capacity, stateIndex(n) }.
+  // What stack-lists.js works on: { u32, u64, capacity, base, strideWords } (node n's words
+  // start at base + n × strideWords).
   #r;
+  #u32;
+  #base;
+  #strideWords;
   #capacity;
 
   /** @private Use Stack.create() or Stack.open(). */
@@ -79,7 +85,10 @@ class Stack extends RegionHandle {
     const i32 = new Int32Array(buffer, at, bytes / WORD);
     const u64 = new BigUint64Array(buffer, at, NODES / BigUint64Array.BYTES_PER_ELEMENT);
     const base = NODES / WORD - strideWords; // node n (1-based) starts at base + n × stride
-    this.#r = { u32, u64, capacity: h.capacity, stateIndex: (n) => base + n * strideWords };
+    this.#r = { u32, u64, capacity: h.capacity, base, strideWords };
+    this.#u32 = u32;
+    this.#base = base;
+    this.#strideWords = strideWords;
     this.#buf = Buffer.from(buffer, at, bytes);
     this.#waits = { u32, i32, usable: () => this.usable_() };
     this.#pushes = new AsyncFifo(this.#waits, PUSH_WAITERS, POPPED, NONE, RECHECK_MS);
@@ -118,7 +127,8 @@ class Stack extends RegionHandle {
       u32: new Uint32Array(buffer, where.byteOffset, bytes / WORD),
       u64: new BigUint64Array(buffer, where.byteOffset, NODES / BigUint64Array.BYTES_PER_ELEMENT),
       capacity: options.capacity,
-      stateIndex: (n) => base + n * strideWords,
+      base,
+      strideWords,
     });
     region.stamp(buffer, where.byteOffset, C.MSG_KIND_STACK, options.capacity, messageBytes);
     return make(Stack, where);
@@ -178,12 +188,21 @@ class Stack extends RegionHandle {
 
   // ---- pushing -----------------------------------------------------------------------------
 
+  // The checked message of a value other than a string, for a push: codec.prepare()'s object,
+  // shared by the thread and reused by its next call, so a caller takes the tag and payload out
+  // of it before anything else runs (serving pending pushes can run code that prepares another).
   #prepare(value) {
-    this.usable_();
-    const { tag, payload } = codec.prepare(value, 'value', this.#messageBytes);
-    const length = codec.encodedLength(payload, this.#messageBytes);
+    const p = codec.prepare(value, 'value', this.#messageBytes);
+    const length = codec.encodedLength(p.payload, this.#messageBytes);
     if (length > this.#messageBytes) throw codec.tooLarge(length, this.#messageBytes);
-    return { tag, payload };
+    return p;
+  }
+
+  // Refuses a string whose UTF-8 form is longer than messageBytes. A string of at most
+  // messageBytes / 3 units fits whatever it encodes to, and is not counted.
+  #checkString(text) {
+    const length = codec.encodedLength(text, this.#messageBytes);
+    if (length > this.#messageBytes) throw codec.tooLarge(length, this.#messageBytes);
   }
 
   // One attempt: takes a free node, writes the message and pushes the node; false when full
@@ -192,37 +211,69 @@ class Stack extends RegionHandle {
     const r = this.#r;
     let n = L.take(r, L.FREE_LIST, this.#slot);
     if (n === 0) {
-      const now = performance.now();
-      if (now - this.#lastRepair < RECHECK_MS) return false;
-      this.#lastRepair = now;
-      if (this.#reclaim() === 0) return false;
-      n = L.take(r, L.FREE_LIST, this.#slot);
+      n = this.#takeAfterRepair();
       if (n === 0) return false;
     }
-    const at = r.stateIndex(n);
+    const u32 = this.#u32;
+    const at = this.#base + n * this.#strideWords;
     try {
-      Atomics.store(r.u32, at + RECORD, codec.writeRecord(this.#buf, at * WORD + NODE_HEADER, tag, payload, r.u32));
+      // A plain store, as the payload's: the CAS that announces the push orders them before it.
+      u32[at + RECORD] = codec.writeRecord(this.#buf, at * WORD + NODE_HEADER, tag, payload, u32);
     } catch (e) {
       L.put(r, L.FREE_LIST, this.#slot, n);
       throw e;
     }
     L.put(r, L.STACK, this.#slot, n);
-    wakeWaiters(r.u32, this.#waits.i32, POP_WAITERS, PUSHED);
+    wakeWaiters(u32, this.#waits.i32, POP_WAITERS, PUSHED);
     return true;
+  }
+
+  // The free list was empty: takes back the nodes of gone parties (at most once per recheck
+  // period) and takes one of them; 0 when there is none.
+  #takeAfterRepair() {
+    const now = performance.now();
+    if (now - this.#lastRepair < RECHECK_MS) return 0;
+    this.#lastRepair = now;
+    if (this.#reclaim() === 0) return 0;
+    return L.take(this.#r, L.FREE_LIST, this.#slot);
   }
 
   /** Pushes `value` if there is room now (after the handle's pending pushAsync() calls). Returns whether it did. */
   tryPush(value) {
+    this.usable_();
+    // A string goes as itself: nothing is prepared for it but its check.
+    if (typeof value === 'string') {
+      this.#checkString(value);
+      return this.#pushes.drained() && this.#push(TAG_UTF8, value);
+    }
     const p = this.#prepare(value);
-    return this.#pushes.drained() && this.#push(p.tag, p.payload);
+    const tag = p.tag;
+    const payload = p.payload;
+    return this.#pushes.drained() && this.#push(tag, payload);
   }
 
   /** Pushes `value`, blocking the thread while the stack is full. ERR_QUEUE_TIMEOUT after timeoutMs. */
   push(value, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
-    const { tag, payload } = this.#prepare(value);
+    this.usable_();
+    let tag = TAG_UTF8;
+    let payload = value;
+    if (typeof value === 'string') {
+      this.#checkString(value);
+    } else {
+      const p = this.#prepare(value);
+      tag = p.tag;
+      payload = p.payload;
+    }
+    // The first attempt here, the wait in a method of its own: the closure it needs (and the
+    // context its captured variables would live in from the start of the call) is made only
+    // when the stack is full.
+    if (this.#pushes.drained() && this.#push(tag, payload)) return;
+    this.#pushWait(tag, payload, timeout);
+  }
+
+  #pushWait(tag, payload, timeout) {
     const attempt = () => (this.#pushes.drained() && this.#push(tag, payload) ? true : NONE);
-    if (attempt() !== NONE) return;
     const r = blockUntil(this.#waits, PUSH_WAITERS, POPPED, attempt, NONE, timeout, SPINS, RECHECK_MS);
     if (r === NONE) throw timedOut('push()', timeout);
   }
@@ -233,6 +284,7 @@ class Stack extends RegionHandle {
    */
   pushAsync(value, options) {
     const { timeout, signal } = asyncOptions(options);
+    this.usable_();
     const { tag, payload } = this.#prepare(value);
     return this.#pushes.run(() => (this.#push(tag, payload) ? true : NONE), timeout, signal)
       .then((r) => { if (r === NONE) throw timedOut('pushAsync()', timeout); });
@@ -245,26 +297,31 @@ class Stack extends RegionHandle {
     const r = this.#r;
     const n = L.take(r, L.STACK, this.#slot);
     if (n === 0) return NONE;
+    const u32 = this.#u32;
+    const at = this.#base + n * this.#strideWords;
+    let value;
     try {
-      const at = r.stateIndex(n);
-      const h = r.u32[at + RECORD];
-      return this.#decode(this.#buf, at * WORD + NODE_HEADER, h);
+      value = this.#decode(this.#buf, at * WORD + NODE_HEADER, u32[at + RECORD]);
     } finally {
       L.put(r, L.FREE_LIST, this.#slot, n);
-      wakeWaiters(r.u32, this.#waits.i32, PUSH_WAITERS, POPPED);
+      wakeWaiters(u32, this.#waits.i32, PUSH_WAITERS, POPPED);
     }
+    return value;
   }
 
   #decode(buf, at, h) {
     const length = h & LENGTH_MASK;
     if (length > this.#messageBytes) throw codec.corrupt(`a stack node record of ${length} bytes`);
-    return codec.decode(buf, at, length, h >>> TAG_SHIFT);
+    const tag = h >>> TAG_SHIFT;
+    // One-byte text, the common case, without a call through the codec.
+    return tag === TAG_LATIN1 ? codec.latin1(buf, at, length) : codec.decode(buf, at, length, tag);
   }
 
   /** Pops the top message (after the handle's pending popAsync() calls), or returns undefined when the stack is empty. */
   tryPop() {
     this.usable_();
-    const r = this.#pops.drained() ? this.#pop() : NONE;
+    if (!this.#pops.drained()) return undefined;
+    const r = this.#pop();
     return r === NONE ? undefined : r;
   }
 
@@ -272,8 +329,17 @@ class Stack extends RegionHandle {
   pop(timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.usable_();
-    const r = blockUntil(this.#waits, POP_WAITERS, PUSHED, () => (this.#pops.drained() ? this.#pop() : NONE), NONE, timeout, SPINS,
-      RECHECK_MS);
+    // The first attempt here, the wait in a method of its own (as in push()).
+    if (this.#pops.drained()) {
+      const first = this.#pop();
+      if (first !== NONE) return first;
+    }
+    return this.#popWait(timeout);
+  }
+
+  #popWait(timeout) {
+    const attempt = () => (this.#pops.drained() ? this.#pop() : NONE);
+    const r = blockUntil(this.#waits, POP_WAITERS, PUSHED, attempt, NONE, timeout, SPINS, RECHECK_MS);
     if (r === NONE) throw timedOut('pop()', timeout);
     return r;
   }
@@ -300,13 +366,14 @@ class Stack extends RegionHandle {
     if (!this.#pops.drained()) return undefined;
     const r = this.#r;
     for (;;) {
-      const { h, n } = L.first(r, L.STACK);
+      const n = L.first(r, L.STACK);
       if (n === 0) return undefined;
-      const at = r.stateIndex(n);
+      const h = L.head();
+      const at = this.#base + n * this.#strideWords;
       const record = Atomics.load(r.u32, at + RECORD);
       const length = Math.min(record & LENGTH_MASK, this.#messageBytes);
-      const copy = Buffer.copyBytesFrom(this.#buf, at * WORD + NODE_HEADER, length);
-      if (Atomics.load(r.u64, L.STACK.at) !== h) continue;
+      const copy = codec.copyBytes(this.#buf, at * WORD + NODE_HEADER, length);
+      if (!L.unchanged(r, L.STACK, h)) continue;
       return this.#decode(copy, 0, record);
     }
   }

@@ -47,6 +47,16 @@ function timedOut(timeoutMs) {
 class Mutex extends SyncObject {
   #r;
   #held = false;
+  // While #held: the lock word this handle stored when it took the mutex, which only a taker that
+  // presumed this handle gone changes (format.md §13). Its release is one CAS from this word.
+  #word = 0;
+  // While #held: the `recovering` word as this handle found it when it took the mutex. Only a
+  // holder writes it (and a taker, which then also changes the lock word), so it still holds
+  // when this handle releases unless the release's CAS fails.
+  #recovering = 0;
+  // The lock word this handle's last release stored: the word the next lock() finds in the
+  // uncontended case, so that its first attempt is one CAS from it, not a load and a CAS.
+  #freed = 0;
   #waits; // the pending lockAsync() calls of this handle, in call order (wait.js AsyncWaits)
 
   /** @private Whether `x` is a Mutex handle itself (not a Proxy of one, nor an object made from its prototype). */
@@ -90,14 +100,17 @@ class Mutex extends SyncObject {
     return Atomics.load(this.#r.u32, GENERATION);
   }
 
-  #acquired(tookOver) {
+  #acquired(tookOver, word) {
     const u32 = this.#r.u32;
     this.#held = true;
+    this.#word = word;
     if (tookOver) {
       Atomics.store(u32, RECOVERING, 1);
       Atomics.add(u32, GENERATION, 1);
     }
-    return Atomics.load(u32, RECOVERING) !== 0 ? RECOVERED : NOT_RECOVERED;
+    const recovering = Atomics.load(u32, RECOVERING);
+    this.#recovering = recovering;
+    return recovering !== 0 ? RECOVERED : NOT_RECOVERED;
   }
 
   // One look: returns { recovered } when the lock is now ours, else the held word to wait on.
@@ -110,15 +123,35 @@ class Mutex extends SyncObject {
     for (;;) {
       const w = Atomics.load(u32, LOCK);
       if (!isHeld(w)) {
-        if (Atomics.compareExchange(u32, LOCK, w, acquiredWord(w, r.slot)) === w) return this.#acquired(false);
+        const mine = acquiredWord(w, r.slot);
+        if (Atomics.compareExchange(u32, LOCK, w, mine) === w) return this.#acquired(false, mine);
         continue;
       }
       if (checkGone && r.gone(ownerOf(w), this.#held)) {
-        if (Atomics.compareExchange(u32, LOCK, w, takeoverWord(w, r.slot)) === w) return this.#acquired(true);
+        const mine = takeoverWord(w, r.slot);
+        if (Atomics.compareExchange(u32, LOCK, w, mine) === w) return this.#acquired(true, mine);
         continue;
       }
       return w;
     }
+  }
+
+  // lock()'s first look: one CAS from the word this handle's last release stored (the word found
+  // when nobody else took the mutex since). What that CAS finds otherwise is what a load would
+  // have: a free word is tried at once (another handle took and released the mutex since), a
+  // held one is waited on. Only a first look: a waiting loop loads the word before each CAS (a
+  // failing CAS takes the word's cache line from its holder).
+  #firstAttempt() {
+    const r = this.#r;
+    const u32 = r.u32;
+    const guess = this.#freed;
+    const mine = acquiredWord(guess, r.slot);
+    const w = Atomics.compareExchange(u32, LOCK, guess, mine);
+    if (w === guess) return this.#acquired(false, mine);
+    if (isHeld(w)) return w;
+    const next = acquiredWord(w, r.slot);
+    if (Atomics.compareExchange(u32, LOCK, w, next) === w) return this.#acquired(false, next);
+    return this.#attempt(false);
   }
 
   /**
@@ -129,7 +162,7 @@ class Mutex extends SyncObject {
     const timeout = validateTimeout(timeoutMs);
     this.#r.usable();
     if (this.#held) throw shmError('ERR_LOCK_TIMEOUT', 'This handle already holds the mutex (it is not recursive)');
-    const first = this.#attempt(false); // the uncontended case, without the closure of block()
+    const first = this.#firstAttempt(); // the uncontended case, without the closure of block()
     if (typeof first === 'object') return first;
     const r = block(this.#r.i32, LOCK, WAITERS, (check) => this.#attempt(check), timeout, SPINS);
     if (r === TIMED_OUT) throw timedOut(timeout);
@@ -178,16 +211,25 @@ class Mutex extends SyncObject {
     const u32 = this.#r.u32;
     if (!this.#held) throw notOwner('unlock() of a mutex this handle does not hold');
     this.#held = false;
-    const w = Atomics.load(u32, LOCK);
-    if (!isHeld(w) || ownerOf(w) !== this.#r.slot) throw notOwner('The mutex was taken over from this handle (presumed gone)');
+    const w = this.#word;
     // Only holders (and a taker of a gone holder's lock) write `recovering`: a store, which costs
-    // a locked instruction, is needed only when the word changes. A taker that set it meanwhile
-    // (this handle was presumed gone) keeps its 1: the CAS below then fails.
+    // a locked instruction, is needed only when the word changes (from what it was when this
+    // handle took the mutex), and is made only while the lock word is still the one this handle
+    // stored: a taker that set it before that check (this handle was presumed gone) keeps its 1,
+    // and the CAS below fails. A taker between the check and the store could lose its 1 to this
+    // store; a taker only takes over from a holder that is gone (format.md §13), and a gone
+    // holder stores nothing, so this needs a live holder wrongly presumed gone.
     const recovering = consistent ? 0 : 1;
-    if (Atomics.load(u32, RECOVERING) !== recovering) Atomics.store(u32, RECOVERING, recovering);
-    if (Atomics.compareExchange(u32, LOCK, w, releasedWord(w)) !== w) {
+    if (this.#recovering !== recovering) {
+      if (Atomics.load(u32, LOCK) !== w) throw notOwner('The mutex was taken over from this handle (presumed gone)');
+      Atomics.store(u32, RECOVERING, recovering);
+    }
+    // A CAS from the word this handle stored: it fails when a taker presumed this handle gone.
+    const freed = releasedWord(w);
+    if (Atomics.compareExchange(u32, LOCK, w, freed) !== w) {
       throw notOwner('The mutex was taken over from this handle (presumed gone)');
     }
+    this.#freed = freed;
     wake(this.#r.i32, LOCK, WAITERS, 1);
   }
 

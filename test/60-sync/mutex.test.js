@@ -135,6 +135,35 @@ describe('Mutex', () => {
       a.close();
       b.close();
     });
+
+    it('by a holder whose lock was taken over (it was presumed gone) throws ERR_NOT_OWNER and leaves the taker its lock and recovery', () => {
+      const buffer = sab();
+      const a = Mutex.open({ buffer });
+      const b = Mutex.open({ buffer });
+      const u32 = new Uint32Array(buffer);
+      const RECOVERING = C.SYNC_MUTEX_OFFSET / WORD + W.MUTEX_STATE.RECOVERING;
+      assert.deepStrictEqual(a.lock(), { recovered: false });
+      // What a taker that judged `a` gone leaves (format.md §13, "Take over"): the same odd
+      // version with its own slot (b's, the next one), and `recovering` set.
+      const held = Atomics.load(u32, LOCK);
+      const taken = lw.takeoverWord(held, lw.ownerOf(held) + 1);
+      Atomics.store(u32, LOCK, taken);
+      Atomics.store(u32, RECOVERING, 1);
+      assert.throws(() => a.unlock(), { code: 'ERR_NOT_OWNER' });
+      assert.strictEqual(a.held, false);
+      assert.strictEqual(Atomics.load(u32, LOCK), taken);
+      assert.strictEqual(Atomics.load(u32, RECOVERING), 1);
+      // The taker's release (b's slot) ends the recovery; then a takes the mutex as before.
+      Atomics.store(u32, LOCK, lw.releasedWord(taken));
+      Atomics.store(u32, RECOVERING, 0);
+      assert.deepStrictEqual(a.lock(), { recovered: false });
+      assert.strictEqual(b.tryLock(), false);
+      a.unlock();
+      assert.deepStrictEqual(b.lock(), { recovered: false });
+      b.unlock();
+      a.close();
+      b.close();
+    });
   });
 
   describe('lockAsync', () => {

@@ -117,6 +117,33 @@ describe('PriorityQueue', () => {
     q.close();
   });
 
+  it('texts about the size of a message: written and read back whole, or refused with the queue unchanged', () => {
+    // A Stack and a PriorityQueue of 64-byte messages: texts on either side of the sizes where the
+    // writes change ways (16 units, a third of the bytes, 64 bytes), ASCII or not; up to 64 bytes
+    // go, one more byte is refused.
+    const texts = ['a'.repeat(16), 'b'.repeat(17), 'c'.repeat(64), '€'.repeat(21), 'é'.repeat(32), 'x😀'.repeat(10), `${'d'.repeat(62)}é`];
+    const tooLarge = ['e'.repeat(65), '€'.repeat(22), 'é'.repeat(33), `${'f'.repeat(63)}é`, '😀'.repeat(17)];
+    const s = Stack.create({ buffer: new SharedArrayBuffer(Stack.bytesFor(4, { messageBytes: 64 })), capacity: 4, messageBytes: 64 });
+    const { q } = pq(4);
+    for (const text of texts) {
+      assert.ok(s.tryPush(text));
+      s.push(text);
+      assert.deepStrictEqual([s.tryPop(), s.pop()], [text, text]);
+      assert.ok(q.tryEnqueue(text, 1));
+      q.enqueue(text, 1);
+      assert.deepStrictEqual([q.tryDequeue(), q.dequeue()], [text, text]);
+    }
+    for (const text of tooLarge) {
+      for (const send of [() => s.tryPush(text), () => s.push(text), () => q.tryEnqueue(text, 1), () => q.enqueue(text, 1)]) {
+        assert.throws(send, (e) => e instanceof ShmError && e.code === 'ERR_MESSAGE_TOO_LARGE');
+      }
+    }
+    assert.strictEqual(s.size, 0);
+    assert.strictEqual(q.size, 0);
+    s.close();
+    q.close();
+  });
+
   it("is a registry kind: 'priority-queue'", () => {
     const registry = Registry.create({ buffer: new SharedArrayBuffer(1 << 20), maxEntries: 4 });
     const a = registry.create('priority-queue', 'jobs', { capacity: 8, messageBytes: 32, order: 'min' });

@@ -21,7 +21,8 @@ function lists(buffer, capacity, messageBytes) {
   const stride = (Stack.bytesFor(capacity, { messageBytes }) - Stack.NODES_OFFSET) / capacity;
   const u32 = new Uint32Array(buffer);
   const base = Stack.NODES_OFFSET / WORD - stride / WORD;
-  return { u32, u64: new BigUint64Array(buffer, 0, Stack.NODES_OFFSET / U64), capacity, stateIndex: (n) => base + n * (stride / WORD) };
+  const strideWords = stride / WORD;
+  return { u32, u64: new BigUint64Array(buffer, 0, Stack.NODES_OFFSET / U64), capacity, base, strideWords, stateIndex: (n) => base + n * strideWords };
 }
 
 // An owner record of a process that exited: a party killed in the middle of an operation.
@@ -48,6 +49,26 @@ describe('Stack', () => {
     assert.strictEqual(s.pop(1000), 'a');
     assert.strictEqual(s.size, 0);
     assert.throws(() => s.pop(10), (e) => e instanceof ShmError && e.code === 'ERR_QUEUE_TIMEOUT' && e.status === 35);
+    s.close();
+  });
+
+  it('bytes come back as Buffers of their own: neither the node used again nor a write into one changes another', () => {
+    // Lengths from none to past half of Buffer's pool (small copies share the pool, large ones not).
+    const lengths = [0, 1, 48, Buffer.poolSize / 2 + 1];
+    const { s } = stack(2, Buffer.poolSize);
+    for (const length of lengths) {
+      const bytes = Buffer.alloc(length, length & 0xff);
+      s.push(bytes);
+      const peeked = s.peek();
+      const popped = s.pop();
+      assert.ok(Buffer.isBuffer(peeked) && Buffer.isBuffer(popped));
+      assert.deepStrictEqual(peeked, bytes);
+      assert.deepStrictEqual(popped, bytes);
+      s.push(Buffer.alloc(length, 0xee)); // the same node, written over
+      popped.fill(0x11);
+      assert.deepStrictEqual(peeked, bytes);
+      assert.deepStrictEqual(s.pop(), Buffer.alloc(length, 0xee));
+    }
     s.close();
   });
 
@@ -215,7 +236,7 @@ describe('Stack', () => {
       assert.strictEqual(s.size, 2);
       // A top node whose depth is not 1 to the capacity (damage: a stray write) is refused.
       const r = lists(buffer, 4, 16);
-      const top = L.first(r, L.STACK).n;
+      const top = L.first(r, L.STACK);
       Atomics.store(u32, r.stateIndex(top) + W.STACK_NODE.DEPTH, 5);
       assert.throws(() => s.size, (e) => e.code === 'ERR_CORRUPT');
       Atomics.store(u32, r.stateIndex(top) + W.STACK_NODE.DEPTH, 0);
@@ -230,7 +251,7 @@ describe('Stack', () => {
       assert.strictEqual(s.size, 8);
       // The node under the top made to name itself: a walk of the list would not end within the
       // capacity; the size does not go there (a pop would, and finds the damage then).
-      const top = L.first(r, L.STACK).n;
+      const top = L.first(r, L.STACK);
       const below = Atomics.load(r.u32, r.stateIndex(top) + W.STACK_NODE.NEXT);
       Atomics.store(r.u32, r.stateIndex(below) + W.STACK_NODE.NEXT, below);
       assert.strictEqual(s.size, 8);
