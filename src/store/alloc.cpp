@@ -105,6 +105,21 @@ AllocStatus PopList(const PoolView& pool, uint32_t c, uint32_t head, uint32_t fr
 
 namespace {
 
+// Under AllocState.lock: the size and `next` of block `u`, the `steps`-th block a walk of the
+// large list met. False when the list is damaged there: `u` outside the pool, not a free large
+// block, of size 0 or crossing freeHead, a `next` outside the pool, or more steps than the pool
+// has units (a cycle).
+bool ReadListedLarge(const PoolView& pool, uint32_t u, uint32_t freeHead, uint64_t steps,
+                     uint32_t* size, uint32_t* next) noexcept {
+  if (steps >= pool.totalUnits || u < pool.firstUnit || u >= freeHead) return false;
+  layout::LargeBlock* lb = LargeAt(pool.base, u);
+  if (AtomicLoad(&lb->flags) != (kFlagFree | (kLargeClass << kClassShift))) return false;
+  *size = AtomicLoad(&lb->units);
+  *next = AtomicLoad(&lb->next);
+  return *size != 0 && uint64_t{u} + *size <= freeHead &&
+         (*next == 0 || (*next >= pool.firstUnit && *next < freeHead));
+}
+
 // Under AllocState.lock: first fit on the large list for a block of exactly `units` units of
 // class `cls` (a large block, or a table class carved from free large space): a free large block
 // of that size is unlinked, a larger one gives its tail (the rest stays free and listed). kFull
@@ -119,14 +134,8 @@ AllocStatus TakeFromLarge(const PoolView& pool, uint32_t units, uint32_t cls, ui
     const uint32_t u = AtomicLoad(link);
     if (u == 0) return AllocStatus::kFull;
     layout::LargeBlock* lb = LargeAt(pool.base, u);
-    const uint32_t flags = u >= pool.firstUnit && u < freeHead ? AtomicLoad(&lb->flags) : 0;
-    const uint32_t size = flags != 0 ? AtomicLoad(&lb->units) : 0;
-    const uint32_t next = flags != 0 ? AtomicLoad(&lb->next) : 0;
-    if (steps >= pool.totalUnits || flags != (kFlagFree | (kLargeClass << kClassShift)) ||
-        size == 0 || uint64_t{u} + size > freeHead ||
-        (next != 0 && (next < pool.firstUnit || next >= freeHead))) {
-      return AllocStatus::kCorrupt;
-    }
+    uint32_t size, next;
+    if (!ReadListedLarge(pool, u, freeHead, steps, &size, &next)) return AllocStatus::kCorrupt;
     if (size < units) {
       link = &lb->next;
       prev = u;
@@ -166,14 +175,8 @@ AllocStatus TakeBelow(const PoolView& pool, uint32_t units, uint32_t cls, uint32
     const uint32_t u = AtomicLoad(link);
     if (u == 0) break;
     layout::LargeBlock* lb = LargeAt(pool.base, u);
-    const uint32_t flags = u >= pool.firstUnit && u < freeHead ? AtomicLoad(&lb->flags) : 0;
-    const uint32_t size = flags != 0 ? AtomicLoad(&lb->units) : 0;
-    const uint32_t next = flags != 0 ? AtomicLoad(&lb->next) : 0;
-    if (steps >= pool.totalUnits || flags != (kFlagFree | (kLargeClass << kClassShift)) ||
-        size == 0 || uint64_t{u} + size > freeHead ||
-        (next != 0 && (next < pool.firstUnit || next >= freeHead))) {
-      return AllocStatus::kCorrupt;
-    }
+    uint32_t size, next;
+    if (!ReadListedLarge(pool, u, freeHead, steps, &size, &next)) return AllocStatus::kCorrupt;
     if (size >= units && uint64_t{u} + size <= below && (best == 0 || u < best)) {
       best = u;
       bestPrev = prev;

@@ -56,6 +56,29 @@ function checkStable(store) {
   for (const [k, val] of store.entries('churn')) assert.ok(checkValue(val), k);
 }
 
+// Three rounds of a process of `engine` compacting `name` (acknowledging keys it writes into
+// 'acked' as it goes) killed with SIGKILL at a random moment: after each, verify() is clean and
+// every acknowledged key holds its value.
+async function killCompactorRounds(store, engine, name, dir) {
+  for (let round = 0; round < 3; round++) {
+    const record = path.join(dir, `acked-${round}`);
+    const a = announced();
+    const { child, done } = inProcess({
+      op: 'compactUntilKilled', engine, name, record, maxBytes: 16384, churn: CHURN, lockTimeoutMs: 200,
+    }, a.onMessage, ACTOR);
+    await a.promise;
+    await new Promise((r) => setTimeout(r, 10 + Math.floor(Math.random() * 120)));
+    child.kill('SIGKILL');
+    await assert.rejects(done, /SIGKILL/);
+    // verify() takes every lock: one the child held is met, its holder gone, and repaired.
+    checkStable(store);
+    const acked = fs.readFileSync(record, 'utf8').split('\n').filter(Boolean);
+    assert.ok(acked.length > 0);
+    for (const k of acked) assert.strictEqual(store.get('acked', k), mixedValueFor('a', Number(k.slice(1))), k);
+    store.clear('acked');
+  }
+}
+
 describe('incremental compaction across threads and processes', function () {
   this.timeout(120000);
 
@@ -120,26 +143,8 @@ describe('incremental compaction across threads and processes', function () {
       const name = uniqueName('compactcarve');
       const store = spaced(name, 'native');
       try {
-        let moved = 0;
-        for (let round = 0; round < 3; round++) {
-          const record = path.join(dir, `acked-${round}`);
-          const a = announced();
-          const { child, done } = inProcess({
-            op: 'compactUntilKilled', engine, name, record, maxBytes: 16384, churn: CHURN, lockTimeoutMs: 200,
-          }, a.onMessage, ACTOR);
-          await a.promise;
-          await new Promise((r) => setTimeout(r, 10 + Math.floor(Math.random() * 120)));
-          child.kill('SIGKILL');
-          await assert.rejects(done, /SIGKILL/);
-          // verify() takes every lock: one the child held is met, its holder gone, and repaired.
-          checkStable(store);
-          moved = store.stats().compactionMoved;
-          const acked = fs.readFileSync(record, 'utf8').split('\n').filter(Boolean);
-          assert.ok(acked.length > 0);
-          for (const k of acked) assert.strictEqual(store.get('acked', k), mixedValueFor('a', Number(k.slice(1))), k);
-          store.clear('acked');
-        }
-        assert.ok(moved > 0, 'the steps moved entries');
+        await killCompactorRounds(store, engine, name, dir);
+        assert.ok(store.stats().compactionMoved > 0, 'the steps moved entries');
       } finally {
         store.close();
         Segment.unlink({ name });
@@ -175,23 +180,7 @@ describe('incremental compaction across threads and processes', function () {
       const name = uniqueName('compactkill');
       const store = churned(name, 'native');
       try {
-        for (let round = 0; round < 3; round++) {
-          const record = path.join(dir, `acked-${round}`);
-          const a = announced();
-          const { child, done } = inProcess({
-            op: 'compactUntilKilled', engine, name, record, maxBytes: 16384, churn: CHURN, lockTimeoutMs: 200,
-          }, a.onMessage, ACTOR);
-          await a.promise;
-          await new Promise((r) => setTimeout(r, 10 + Math.floor(Math.random() * 120)));
-          child.kill('SIGKILL');
-          await assert.rejects(done, /SIGKILL/);
-          // verify() takes every lock: one the child held is met, its holder gone, and repaired.
-          checkStable(store);
-          const acked = fs.readFileSync(record, 'utf8').split('\n').filter(Boolean);
-          assert.ok(acked.length > 0);
-          for (const k of acked) assert.strictEqual(store.get('acked', k), mixedValueFor('a', Number(k.slice(1))), k);
-          store.clear('acked');
-        }
+        await killCompactorRounds(store, engine, name, dir);
       } finally {
         store.close();
         Segment.unlink({ name });

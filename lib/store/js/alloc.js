@@ -282,6 +282,21 @@ function freeBlocks(e, units, n) {
   return st;
 }
 
+// Under the allocator lock: the size of block `u`, the `steps`-th block a walk of the large list
+// met, or 0 when the list is damaged there: `u` outside the pool, not a free large block, of size
+// 0 or crossing `top` (freeHead), a `next` outside the pool, or more steps than the pool has
+// units (a cycle). As native's ReadListedLarge.
+function listedLargeSize(e, u, top, steps) {
+  const u32 = e.u32;
+  if (steps >= e.totalUnits || u < e.firstUnit || u >= top) return 0;
+  const w = u * UNIT_WORDS;
+  if (u32[w + LB.FLAGS] !== large.FREE_LARGE_FLAGS) return 0;
+  const size = u32[w + LB.UNITS];
+  const next = u32[w + LB.NEXT];
+  if (size === 0 || u + size > top || (next !== 0 && (next < e.firstUnit || next >= top))) return 0;
+  return size;
+}
+
 // Under the allocator lock: first fit on the large list for a block of exactly `units` units of
 // class `cls` (a large block, or a table class carved from free large space): a free large block
 // of that size is unlinked, a larger one gives its tail (the rest stays free and listed). Returns
@@ -295,13 +310,9 @@ function takeFromLarge(e, units, cls, top) {
     const u = u32[link];
     if (u === 0) return 0;
     const w = u * UNIT_WORDS;
-    const ok = u >= e.firstUnit && u < top;
-    const size = ok ? u32[w + LB.UNITS] : 0;
-    const next = ok ? u32[w + LB.NEXT] : 0;
-    if (!ok || steps >= e.totalUnits || u32[w + LB.FLAGS] !== large.FREE_LARGE_FLAGS || size === 0 ||
-        u + size > top || (next !== 0 && (next < e.firstUnit || next >= top))) {
-      return CORRUPT;
-    }
+    const size = listedLargeSize(e, u, top, steps);
+    if (size === 0) return CORRUPT;
+    const next = u32[w + LB.NEXT];
     if (size < units) {
       link = w + LB.NEXT;
       prev = u;
@@ -345,13 +356,9 @@ function takeBelow(e, units, cls, top, below, probe) {
     const u = u32[link];
     if (u === 0) break;
     const w = u * UNIT_WORDS;
-    const ok = u >= e.firstUnit && u < top;
-    const size = ok ? u32[w + LB.UNITS] : 0;
-    const next = ok ? u32[w + LB.NEXT] : 0;
-    if (!ok || steps >= e.totalUnits || u32[w + LB.FLAGS] !== large.FREE_LARGE_FLAGS || size === 0 ||
-        u + size > top || (next !== 0 && (next < e.firstUnit || next >= top))) {
-      return CORRUPT;
-    }
+    const size = listedLargeSize(e, u, top, steps);
+    if (size === 0) return CORRUPT;
+    const next = u32[w + LB.NEXT];
     if (size >= units && u + size <= below && (best === 0 || u < best)) {
       best = u;
       bestLink = link;
