@@ -794,7 +794,12 @@ const structs = {
       ['hand', 'u32', 64],
       ['sweep', 'u32', 68],
       ['turns', 'u32', 72],
-      ['reserved2', 'u8', 76, 52],
+      // The room lease (format.md §8, "The room lease"): a lock word (§1) that orders the writes
+      // that make room by joined runs, one at a time. Advisory: it guards no data, so a holder
+      // that is gone is taken over with one CAS and no repair, and a waiter goes on without it
+      // after lockTimeoutMs. Zero (free) in a store of an earlier version: no version change.
+      ['roomLease', 'u32', 76],
+      ['reserved2', 'u8', 80, 48],
     ],
   },
   NsPolicy: {

@@ -378,7 +378,8 @@ const S = Object.freeze({
     HAND: 64,
     SWEEP: 68,
     TURNS: 72,
-    RESERVED2: 76,
+    ROOM_LEASE: 76,
+    RESERVED2: 80,
   }),
   NS_POLICY: Object.freeze({
     SIZE: 64,
@@ -929,6 +930,7 @@ const W = Object.freeze({
     HAND: 16,
     SWEEP: 17,
     TURNS: 18,
+    ROOM_LEASE: 19,
   }),
   NS_POLICY: Object.freeze({
     WORDS: 16,
@@ -1428,6 +1430,7 @@ const AT = Object.freeze({
     HAND: 128,
     SWEEP: 129,
     TURNS: 130,
+    ROOM_LEASE: 131,
   }),
   COMPACT_STATE: Object.freeze({
     CURSOR: 256,

@@ -12,6 +12,13 @@ const { GONE, OTHER_PROCESS } = require('./owners');
 // repairs what the holder may have left half done, then tries again.
 const HOLDER_GONE = -1;
 
+// Returned by acquireAdvisory(): the word was free and is now the caller's; it was met held and
+// is the caller's after a wait or a takeover; a live holder kept it for lockTimeoutMs, and the
+// caller goes on without it.
+const ADVISORY_TAKEN = 0;
+const ADVISORY_WAITED = 1;
+const ADVISORY_TIMEOUT = 2;
+
 // Thrown when a live holder keeps a lock for lockTimeoutMs x 10. `status` is ERR_LOCK_TIMEOUT,
 // the one error convention of the engines (lib/store/contract.js).
 class LockError extends Error {
@@ -79,6 +86,50 @@ class LockWaiter {
   acquireOrTakeOver(idx) {
     if (this.tryAcquire(idx)) return;
     this.wait(idx, true);
+  }
+
+  // Acquires an advisory lock word at `idx`: one that guards no data and only orders its holders
+  // (a store's room lease, format.md §8), so that nothing a holder did needs repair. Returns
+  // ADVISORY_TAKEN, ADVISORY_WAITED (the caller may find what it waited for done meanwhile) or
+  // ADVISORY_TIMEOUT (go on without it: the caller must stay available). As native's
+  // AcquireAdvisory: the backoff of stuck(), and
+  // - a word that names no valid slot, or this waiter's own, or an owner gone by §6, is taken
+  //   over at once (one CAS; nothing to repair);
+  // - any other holder is waited for at most lockTimeoutMs in all, whoever holds it meanwhile;
+  //   then a thread of this process that kept the same word the whole time is presumed gone, as
+  //   the rule of §9 presumes it of a lock's holder (a worker stopped without its slot marked
+  //   dead), and taken over; else the waiter goes on without it.
+  acquireAdvisory(idx) {
+    if (this.tryAcquire(idx)) return ADVISORY_TAKEN;
+    const u32 = this.u32;
+    const since = performance.now();
+    let first = -1; // the word met held first
+    for (let spin = 0; ; spin++) {
+      const w = Atomics.load(u32, idx);
+      if ((w & 1) === 0) {
+        if (Atomics.compareExchange(u32, idx, w, this.heldWord(w)) === w) return ADVISORY_WAITED;
+        continue;
+      }
+      if (first === -1) first = w;
+      if (spin < 64) continue;
+      if (spin < 256) {
+        sleepMs(0);
+        continue;
+      }
+      const o = w >>> OSHIFT;
+      let gone = o === 0 || o >= C.OWNER_SLOTS || o === this.slot;
+      const late = performance.now() - since >= this.timeout;
+      if (!gone) {
+        const status = this.owners.status(o, this.self);
+        gone = status === GONE || (late && status !== OTHER_PROCESS && w === first);
+      }
+      if (gone) {
+        if (Atomics.compareExchange(u32, idx, w, takeoverWord(w, this.slot)) === w) return ADVISORY_WAITED;
+        continue;
+      }
+      if (late) return ADVISORY_TIMEOUT;
+      sleepMs(Math.min(1, (spin - 255) * 0.01));
+    }
   }
 
   // Releases the lock at `idx` if this waiter still holds it. A lock can be taken over from a
@@ -174,4 +225,4 @@ class LockWaiter {
   }
 }
 
-module.exports = { LockWaiter, LockError, HOLDER_GONE };
+module.exports = { LockWaiter, LockError, HOLDER_GONE, ADVISORY_TAKEN, ADVISORY_WAITED, ADVISORY_TIMEOUT };

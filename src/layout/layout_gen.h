@@ -418,7 +418,8 @@ struct EvictState {
   uint32_t hand;
   uint32_t sweep;
   uint32_t turns;
-  uint8_t reserved2[52];
+  uint32_t roomLease;
+  uint8_t reserved2[48];
 };
 static_assert(sizeof(EvictState) == 128, "EvictState size");
 static_assert(offsetof(EvictState, policy) == 0, "EvictState.policy");
@@ -428,7 +429,8 @@ static_assert(offsetof(EvictState, reserved) == 12, "EvictState.reserved");
 static_assert(offsetof(EvictState, hand) == 64, "EvictState.hand");
 static_assert(offsetof(EvictState, sweep) == 68, "EvictState.sweep");
 static_assert(offsetof(EvictState, turns) == 72, "EvictState.turns");
-static_assert(offsetof(EvictState, reserved2) == 76, "EvictState.reserved2");
+static_assert(offsetof(EvictState, roomLease) == 76, "EvictState.roomLease");
+static_assert(offsetof(EvictState, reserved2) == 80, "EvictState.reserved2");
 
 struct NsPolicy {
   uint32_t policy;
@@ -1685,6 +1687,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(EvictState, "EVICT_STATE", hand, "HAND") \
   X(EvictState, "EVICT_STATE", sweep, "SWEEP") \
   X(EvictState, "EVICT_STATE", turns, "TURNS") \
+  X(EvictState, "EVICT_STATE", roomLease, "ROOM_LEASE") \
   X(EvictState, "EVICT_STATE", reserved2, "RESERVED2") \
   X(NsPolicy, "NS_POLICY", policy, "POLICY") \
   X(NsPolicy, "NS_POLICY", reserved, "RESERVED") \

@@ -140,4 +140,58 @@ LockResult AcquireLock(uint32_t* word, const LockEnv& env, bool takeover, uint32
   }
 }
 
+LockResult AcquireAdvisory(uint32_t* word, const LockEnv& env, uint32_t* held,
+                           bool* waited) noexcept {
+  *waited = false;
+  LockWaiter waiter(env);
+  const auto limit = std::chrono::milliseconds(env.lockTimeoutMs);
+  std::chrono::steady_clock::time_point since{};
+  uint32_t first = 0;  // the word met held first
+  for (;;) {
+    const uint32_t w = AtomicLoad(word);
+    if (!LockIsHeld(w)) {
+      if (TryLockFrom(word, w, env.selfSlot, held)) return LockResult::kAcquired;
+      waiter.Backoff();
+      continue;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (!*waited) {
+      *waited = true;
+      since = now;
+      first = w;
+    }
+    const uint32_t owner = LockOwnerOf(w);
+    Verdict v;
+    if (owner == 0 || owner >= kOwnerSlots) {
+      // No holder to wait for: a word that names no valid slot is taken over at once (the timeout
+      // rule of a lock that guards data would make every waiter wait it out, and nobody would
+      // ever release it).
+      v = Verdict::kGone;
+    } else if (now - since >= limit) {
+      // The limit: a holder gone by §6 is taken over, and so is a thread of this process that
+      // kept the same word the whole time and is none of its open native handles (the rule of §9
+      // for a lock's holder); any other keeps it, and the caller goes on without.
+      if (owner != env.selfSlot) {
+        const OwnerStatus st = ClassifyOwner(&env.owners[owner], env.self);
+        const bool presumed =
+            st == OwnerStatus::kGone ||
+            (st == OwnerStatus::kThisProcess && w == first && !IsLiveSlot(env.regionBase, owner));
+        if (!presumed) return LockResult::kTimeout;
+      }
+      v = Verdict::kGone;
+    } else {
+      v = waiter.OnHeld(word, w);
+    }
+    if (v == Verdict::kWait) continue;
+    if (v == Verdict::kTimeout) return LockResult::kTimeout;
+    const uint32_t next = LockTakeoverWord(w, env.selfSlot);
+    if (AtomicCas(word, w, next)) {
+      std::atomic_thread_fence(std::memory_order_release);
+      *held = next;
+      return LockResult::kAcquired;
+    }
+    waiter.Reset();
+  }
+}
+
 }  // namespace shm

@@ -72,6 +72,18 @@ enum class LockResult { kAcquired, kGone, kTimeout };
 // version with our owner).
 LockResult AcquireLock(uint32_t* word, const LockEnv& env, bool takeover, uint32_t* held) noexcept;
 
+// Acquires an advisory lock word: one that guards no data and only orders its holders (a store's
+// room lease, docs/format.md §8), so that nothing a holder did needs repair. A word that names no
+// valid slot, or the waiter's own, or an owner gone by §6, is taken over at once (CAS to the same
+// odd version with our owner), after the backoff and the checks of LockWaiter. Any other holder
+// is waited for at most env.lockTimeoutMs in all, whoever holds it meanwhile; then a thread of
+// this process that kept the same word the whole time and is none of its open native handles is
+// presumed gone, as the rule of §9 presumes it of a lock's holder, and taken over; else kTimeout,
+// and the caller goes on without the lock (it must stay available). *waited: whether the word
+// was met held (the caller may find what it waited for done meanwhile).
+LockResult AcquireAdvisory(uint32_t* word, const LockEnv& env, uint32_t* held,
+                           bool* waited) noexcept;
+
 // Fast path inline; falls back to AcquireLock.
 inline LockResult LockFast(uint32_t* word, const LockEnv& env, uint32_t* held) noexcept {
   const uint32_t w = AtomicLoad(word);

@@ -171,6 +171,45 @@ Status Store::EvictOne(uint32_t cls, uint32_t* freed, HandEnd* end, bool whole, 
   return layout::kOk;
 }
 
+// Two writes that make room for large values at once took each other's freed blocks into their
+// runs, and each one's join changed the stamp the other's run started with: both runs kept
+// breaking and both writes evicted up to their bounds, several times their room. One write at a
+// time makes room by joined runs; the others wait for it, then retry their allocation (the space
+// may be there) before they evict (format.md §8, "The room lease").
+void Store::TakeRoomLease(RoomState* room, bool* waited) noexcept {
+  *waited = false;
+  if (leaseHeld_ != 0 || room->leaseWaived) return;
+  uint32_t held = 0;
+  if (AcquireAdvisory(&evict_->roomLease, env_, &held, waited) == LockResult::kAcquired) {
+    leaseHeld_ = held;
+  } else {
+    room->leaseWaived = true;  // a live holder kept it lockTimeoutMs: the store stays available
+  }
+}
+
+void Store::ReleaseRoomLease() noexcept {
+  if (leaseHeld_ == 0) return;
+  // A CAS from the word stored: a lease taken over meanwhile (this handle presumed gone) stays
+  // its new holder's.
+  Unlock(&evict_->roomLease, leaseHeld_);
+  leaseHeld_ = 0;
+}
+
+void Store::ReleaseGoneLease() noexcept {
+  const uint32_t w = AtomicLoad(&evict_->roomLease);
+  if (!LockIsHeld(w)) return;
+  const uint32_t o = LockOwnerOf(w);
+  bool gone;
+  if (o == env_.selfSlot) {
+    gone = leaseHeld_ != w;  // left by an earlier owner of this slot
+  } else if (o == 0 || o >= kOwnerSlots) {
+    gone = true;
+  } else {
+    gone = ClassifyOwner(&owners_[o], env_.self) == OwnerStatus::kGone;
+  }
+  if (gone) AtomicCas(&evict_->roomLease, w, LockReleasedWord(w));
+}
+
 bool Store::SweepChainLocked(Bucket* b, uint64_t now) noexcept {
   ChainCursor c(Chains(), &b->head);
   for (;;) {

@@ -213,6 +213,8 @@ Status Store::RepairLocked() {
   // This handle's parked blocks were freed with the rest (ParkedOwnerGone): its cache is empty.
   for (uint8_t& c : parkedCount_) c = 0;
   parkedUnits_ = 0;
+  // Before the slots are freed: a lease naming a freed slot would seem held by its next owner.
+  ReleaseGoneLease();
   FreeGoneOwnerSlots(scan);
   return layout::kOk;
 }

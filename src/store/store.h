@@ -311,6 +311,9 @@ class Store {
     // The units its last-resort batches covered (SweepFor).
     uint64_t swept = 0;
     bool secondRound = false;  // it got its bounds once more (MakeRoom)
+    // It waited lockTimeoutMs for the room lease and goes on without it, not waiting again
+    // (TakeRoomLease).
+    bool leaseWaived = false;
     // The bounds of one round spent from 0 again, and the run its evictions grow: the second
     // round (MakeRoom).
     void ResetBounds() noexcept {
@@ -343,6 +346,17 @@ class Store {
   // far and moves the entry down (*freed: the units of the block that then joins the run, 0 when
   // nothing moved and the run ends; write.cpp, format.md §8 "Joined runs").
   Status KeepOutOfRun(RoomState* room, uint32_t* freed) noexcept;
+  // The room lease (format.md §8, "The room lease"; evict.cpp): taken by a write before its first
+  // eviction of any class (step 3 of "Making room"), holding no other lock and no parked block;
+  // *waited when it was met held (the write retries its allocation first). A write that waited
+  // lockTimeoutMs for a live holder goes on without it (room->leaseWaived). Released when the
+  // allocation it made room for succeeded, and on every way out of the write (Set).
+  void TakeRoomLease(RoomState* room, bool* waited) noexcept;
+  void ReleaseRoomLease() noexcept;
+  // A repair pass, every lock held: releases a lease whose holder is gone (or that names this
+  // handle's slot while it holds none), before the pass frees the holder's slot for a later owner
+  // whom the word would then seem to name (repair.cpp, step 6).
+  void ReleaseGoneLease() noexcept;
   // Before a write that asked the hand for its class refuses, when that search stopped at its
   // bound: one search for the class over the whole pool (*retry when it removed an entry).
   Status WholeSearch(uint32_t cls, RoomState* room, bool* retry) noexcept;
@@ -678,6 +692,9 @@ class Store {
   // The pinned entry at the end of a write's run where the hand stopped (EvictOne), for the write
   // to move down (write.cpp, KeepOutOfRun).
   uint32_t keptUnit_ = 0;
+  // EvictState.roomLease as this handle's write stored it when it took the lease, 0 when it holds
+  // none (a handle is used by one thread: at most one write holds it).
+  uint32_t leaseHeld_ = 0;
   // The blocks this handle parked, PARK_PER_CLASS slots per class (parkedCount_ used), and their
   // units in all.
   uint32_t parked_[kClassCount * kParkPerClass] = {};

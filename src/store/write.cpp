@@ -146,7 +146,10 @@ Status Store::PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_
   bool repaired = false;
   for (;;) {
     const AllocStatus as = AllocLarge(pool_, env_, UnitsForLarge(n), unit, claim);
-    if (as == AllocStatus::kOk) break;
+    if (as == AllocStatus::kOk) {
+      if (leaseHeld_ != 0) ReleaseRoomLease();  // the room is made: the next write's turn
+      break;
+    }
     if (as == AllocStatus::kFull && parkedUnits_ != 0) {
       // This handle's parked blocks go back first, where a coalescing pass can merge them.
       Status s = ReturnParked();
@@ -243,6 +246,19 @@ Status Store::MakeRoom(uint32_t cls, uint32_t units, RoomState* room, bool* retr
   // whole large list. Such evictions go on here, without a retry, until a batch may merge what
   // they freed (or one freed a block that could hold it); a set needing a large block would
   // otherwise walk the large list once per eviction, tens of thousands of times.
+  // One write at a time makes room by joined runs (format.md §8, "The room lease"): two at once
+  // took each other's blocks into their runs and broke them, and each evicted up to its bounds.
+  // Taken here, before the first batch or eviction of step 2 or 3, holding no lock and no parked
+  // block (returned before MakeRoom runs). A write that had to wait retries its allocation
+  // first: the room may be there now.
+  if (evicting && !room->nothingToEvict) {
+    bool waited = false;
+    TakeRoomLease(room, &waited);
+    if (waited) {
+      *retry = true;
+      return layout::kOk;
+    }
+  }
   for (bool evict = evicting && !room->nothingToEvict;;) {
     // No batch while the write's run grows past a join (its evictions are contiguous: the run is
     // the room, and a batch's merge there would end it, format.md §8 "Joined runs").
@@ -475,6 +491,13 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
   RoomState room;
   room.need = large ? UnitsForLarge(valueLength) : layout::kSizeClasses[cls];
   room.anyClass = large;
+  // The room lease, if the write took it, is released on every way out (format.md §8).
+  struct LeaseRelease {
+    Store* store;
+    ~LeaseRelease() {
+      if (store->leaseHeld_ != 0) store->ReleaseRoomLease();
+    }
+  } leaseRelease{this};
   uint32_t largeUnit = 0;
   LargeClaim largeClaim;
   // Every return before the entry links the large block gives the block back.
@@ -565,6 +588,7 @@ Status Store::Set(uint32_t ns, const void* key, uint32_t keyLength, const void* 
       if (retry) continue;
       return fail(s);
     }
+    if (leaseHeld_ != 0) ReleaseRoomLease();  // the room is made: the next write's turn
     // Write the new entry completely, then publish it with one store. The block may be of a
     // larger class than cls (AllocBlock's `larger`): its flags say which.
     Entry* ne = EntryAt(nu);

@@ -9,7 +9,8 @@ const { threadId } = require('worker_threads');
 const { C, S, BASE } = require('../../lib/layout/layout');
 const lw = require('../../lib/ownership/lockword');
 const { OwnerTable, identityOf } = require('../../lib/ownership/owners');
-const { LockWaiter, LockError, HOLDER_GONE } = require('../../lib/ownership/waiter');
+const { LockWaiter, LockError, HOLDER_GONE, ADVISORY_TAKEN, ADVISORY_WAITED, ADVISORY_TIMEOUT } =
+  require('../../lib/ownership/waiter');
 
 const LOCK = 1; // lock words in the first words of the region, before the owner table
 const BEAT = 2;
@@ -242,5 +243,43 @@ describe('ownership: lock waiter', function () {
     const m = await next();
     assert.strictEqual(m.r, 0, 'the waiter presumed the beating holder gone');
     assert.ok(m.ms >= 800, `took ${m.ms} ms`);
+  });
+
+  // An advisory lock word (a store's room lease, format.md §8, "The room lease") guards no data:
+  // a gone holder is taken over at once and a live one is waited for at most lockTimeoutMs, after
+  // which the waiter goes on without it.
+  it('an advisory word: taken when free, taken over at once from a holder that is gone or names no valid slot', () => {
+    const r = region(60000); // a waiter that waited it out would run past the test's timeout
+    assert.strictEqual(r.waiter.acquireAdvisory(LOCK), ADVISORY_TAKEN);
+    assert.strictEqual(lw.ownerOf(r.u32[LOCK]), r.waiter.slot);
+    r.waiter.release(LOCK);
+    const dead = { ...r.me, tid: 6 };
+    const holders = [
+      () => holdAs(r, { ...other, startTime: other.startTime + 12345n }), // a pid reused
+      () => {
+        const w = holdAs(r, dead);
+        assert.ok(r.owners.markDead(lw.ownerOf(w), dead));
+        return w;
+      },
+      () => (r.u32[LOCK] = lw.takeoverWord(lw.acquiredWord(r.u32[LOCK], 1), 0)), // held, no owner
+      () => (r.u32[LOCK] = lw.acquiredWord(r.u32[LOCK], r.waiter.slot)), // left by the slot's earlier owner
+    ];
+    for (const [i, hold] of holders.entries()) {
+      if (lw.isHeld(r.u32[LOCK])) r.u32[LOCK] = lw.releasedWord(r.u32[LOCK]);
+      const seen = hold();
+      assert.strictEqual(r.waiter.acquireAdvisory(LOCK), ADVISORY_WAITED, `holder ${i}`);
+      assert.strictEqual(r.u32[LOCK], lw.takeoverWord(seen, r.waiter.slot), `holder ${i}: same version, our slot`);
+    }
+  });
+
+  it('an advisory word: a live other process keeps it and the waiter goes on without it after lockTimeoutMs; a thread of this process is presumed gone then', () => {
+    const r = region(30);
+    const seen = holdAs(r, other);
+    assert.strictEqual(r.waiter.acquireAdvisory(LOCK), ADVISORY_TIMEOUT);
+    assert.strictEqual(r.u32[LOCK], seen, 'not taken over');
+    const t = region(30);
+    const mine = holdAs(t, { ...t.me, tid: 7 });
+    assert.strictEqual(t.waiter.acquireAdvisory(LOCK), ADVISORY_WAITED);
+    assert.strictEqual(t.u32[LOCK], lw.takeoverWord(mine, t.waiter.slot));
   });
 });

@@ -5,6 +5,7 @@
 // "Writers"): readers see the old entry or nothing. Mirrors src/store/evict.cpp.
 const { C, W, H, BASE, AT, UNIT_WORDS, UNIT_HALFS, CLASS_UNITS } = require('../../layout/layout');
 const { NEED_REPAIR, LockError } = require('./locks');
+const { ADVISORY_WAITED, ADVISORY_TIMEOUT } = require('../../ownership/waiter');
 const { freeBlocks } = require('./alloc');
 const { bucketOf } = require('./read');
 const chain = require('./chain');
@@ -19,6 +20,7 @@ const HAND = AT.EVICT_STATE.HAND;
 const TURNS = AT.EVICT_STATE.TURNS;
 const SWEEP = AT.EVICT_STATE.SWEEP;
 const TTL_SEEN = AT.EVICT_STATE.TTL_SEEN;
+const ROOM_LEASE = AT.EVICT_STATE.ROOM_LEASE;
 const STORE_POLICY = AT.EVICT_STATE.POLICY;
 const B_HEAD = W.BUCKET.HEAD;
 const B_COUNT = W.BUCKET.COUNT;
@@ -306,6 +308,32 @@ function reclaimExpired(e, nsId, kl, h) {
   if (st === NEED_REPAIR) repairs.repair(e);
 }
 
+// Two writes that make room for large values at once took each other's freed blocks into their
+// runs, and each one's join changed the stamp the other's run started with: both runs kept
+// breaking and both writes evicted up to their bounds, several times their room. One write at a
+// time makes room by joined runs; the others wait for it, then retry their allocation (the space
+// may be there) before they evict (format.md §8, "The room lease"). Taken by a write before its
+// first eviction of any class, holding no other lock and no parked block; a write that waited
+// lockTimeoutMs for a live holder goes on without it (state.leaseWaived), not waiting again.
+// Returns whether the write met the lease held (it then retries its allocation first). As
+// native's TakeRoomLease.
+function takeRoomLease(e, state) {
+  if (e.leaseHeld || state.leaseWaived) return false;
+  const r = e.locks.acquireAdvisory(ROOM_LEASE);
+  if (r === ADVISORY_TIMEOUT) state.leaseWaived = true; // a live holder kept it: the store stays available
+  else e.leaseHeld = true;
+  return r === ADVISORY_WAITED || r === ADVISORY_TIMEOUT;
+}
+
+// Released when the allocation the write made room for succeeded, and on every way out of the
+// write (write.js set). The release is a CAS that leaves a lease taken over meanwhile to its new
+// holder.
+function releaseRoomLease(e) {
+  e.leaseHeld = false;
+  e.locks.release(ROOM_LEASE);
+}
+
 module.exports = {
   evictOne, NOTHING_TO_EVICT, SEARCH_CUT, KEPT_AT_RUN_END, sweepExpired, reclaimExpired, evictable, anyEvictable, mayExpire,
+  takeRoomLease, releaseRoomLease, ROOM_LEASE,
 };

@@ -14,6 +14,8 @@ const { NSC_WORDS, NSC_BYTES } = require('./counts');
 const cache = require('./cache');
 const cells = require('./cells');
 const { GONE } = require('../../ownership/owners');
+const { OSHIFT, releasedWord } = require('../../ownership/lockword');
+const ROOM_LEASE = AT.EVICT_STATE.ROOM_LEASE;
 
 const NS = W.NAMESPACE;
 const NS_LOCK = AT.NS_STATE.LOCK;
@@ -670,6 +672,18 @@ function rebuildFreeLists(e, pool, verdicts) {
   Atomics.store(u32, AT.COMPACT_STATE.CURSOR, 0);
 }
 
+// A repair pass, every lock held: releases a room lease (format.md §8, "The room lease") whose
+// holder is gone, or that names this handle's slot while it holds none, before the pass frees the
+// holder's slot for a later owner whom the word would then seem to name. As native's
+// ReleaseGoneLease.
+function releaseGoneLease(e) {
+  const w = Atomics.load(e.u32, ROOM_LEASE);
+  if ((w & 1) === 0) return;
+  const o = w >>> OSHIFT;
+  const gone = o === e.locks.slot ? !e.leaseHeld : o === 0 || o >= C.OWNER_SLOTS || e.owners.status(o, e.identity) === GONE;
+  if (gone) Atomics.compareExchange(e.u32, ROOM_LEASE, w, releasedWord(w));
+}
+
 // Frees the slots of owners that are gone (format.md §6, §9 step 6; their locks were taken over
 // when this pass took every lock), except this handle's own.
 // A slot found live by walkPool or rebuildFreeLists keeps its parked blocks (and a large block it is writing)
@@ -730,6 +744,8 @@ function repair(e, force = true) {
     rebuildFreeLists(e, pool, verdicts);
     // This handle's parked blocks were freed with the rest: its cache is empty.
     cache.forget(e);
+    // Before the slots are freed: a lease naming a freed slot would seem held by its next owner.
+    releaseGoneLease(e);
     freeGoneOwners(e, verdicts);
     Atomics.add(u32, REPAIRS, 1);
   } finally {

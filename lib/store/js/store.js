@@ -109,6 +109,8 @@ class JsEngine {
     // The pinned entry at the end of a write's run where the hand stopped (evict.js evictOne), for
     // the write to move below its run (write.js keepOutOfRun).
     this.keptUnit = 0;
+    // Whether a write of this handle holds EvictState.roomLease (evict.js takeRoomLease).
+    this.leaseHeld = false;
     // Units this handle's automatic compaction steps covered since one last moved or merged
     // anything (write.js, compactFor).
     this.idleUnits = 0;

@@ -156,14 +156,22 @@ function set(e, nsId, key, value, enc, expiresAt = 0, stagedLength = 0) {
   e.expiry = expiryFor(e, nsId, expiresAt);
   if (e.expiry !== 0 && Atomics.load(e.u32, TTL_SEEN) === 0) Atomics.store(e.u32, TTL_SEEN, 1);
   // A small value needs no large block: no state of one to give back on the way out, and the
-  // state object is reused (set is synchronous and never re-entered).
-  if (!isLarge) return setLoop(e, nsId, kl, h, value, vl, enc, cls, false, setState(SMALL, CLASS_UNITS[cls], false));
+  // state object is reused (set is synchronous and never re-entered). The room lease, if the write
+  // took it, is released on every way out (format.md §8, "The room lease").
+  if (!isLarge) {
+    try {
+      return setLoop(e, nsId, kl, h, value, vl, enc, cls, false, setState(SMALL, CLASS_UNITS[cls], false));
+    } finally {
+      if (e.leaseHeld) evict.releaseRoomLease(e);
+    }
+  }
   const state = setState({ unit: 0, gc: 0, keyHash: 0, sum: 0 }, large.unitsForLarge(vl), true);
   try {
     setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state);
   } finally {
     // Every way out before the entry linked the large block gives the block back.
     if (state.unit !== 0) freeUnlinkedLarge(e, state.unit, state);
+    if (e.leaseHeld) evict.releaseRoomLease(e);
   }
 }
 
@@ -225,9 +233,11 @@ function stageValue(e, s, kl) {
 // runStart, runUnits: the run of free blocks its evictions of any class left, of which the first
 // runJoined units are one block already; runStamp: stampOf() before it started or its last join
 // (joinRemoved); swept: the units its last-resort batches covered (sweepFor); secondRound: it got
-// its bounds once more (secondRound).
+// its bounds once more (secondRound); leaseWaived: it waited lockTimeoutMs for the room lease and
+// goes on without it (evict.js takeRoomLease).
 function setState(state, need, anyClass) {
   resetBounds(state);
+  state.leaseWaived = false;
   state.handRan = false;
   state.anyClass = anyClass;
   state.removed = 0;
@@ -307,6 +317,12 @@ function makeRoom(e, cls, units, state) {
   // whole large list. Such evictions go on here, without a retry, until a batch may merge what
   // they freed (or one freed a block that could hold it); a set needing a large block would
   // otherwise walk the large list once per eviction, tens of thousands of times. As write.cpp.
+  // One write at a time makes room by joined runs (format.md §8, "The room lease"): two at once
+  // took each other's blocks into their runs and broke them, and each evicted up to its bounds.
+  // Taken here, before the first batch or eviction of step 2 or 3, holding no lock and no parked
+  // block (returned before makeRoom runs). A write that had to wait retries its allocation
+  // first: the room may be there now.
+  if (evicting && !state.nothingToEvict && evict.takeRoomLease(e, state)) return true;
   for (let more = evicting && !state.nothingToEvict; ;) {
     // No batch while the set's run grows past a join (its evictions are contiguous: the run is
     // the room, and a batch's merge there would end it, format.md §8 "Joined runs").
@@ -500,6 +516,7 @@ function setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state) {
     const r = setOnce(e, nsId, kl, h, value, vl, enc, cls, larger, state);
     if (r === STATUS.OK || r === INSERTED) {
       state.unit = 0; // linked: the entry owns it now
+      if (e.leaseHeld) evict.releaseRoomLease(e); // the room is made: the next write's turn
       afterSet(e, r === INSERTED);
       return;
     }
@@ -555,6 +572,7 @@ function prepareLarge(e, h, src, vl, state, repaired) {
     const u = allocLarge(e, units, state);
     if (u > 0) {
       state.unit = u;
+      if (e.leaseHeld) evict.releaseRoomLease(e); // the room is made: the next write's turn
       break;
     }
     if (u === 0 && e.cache.units !== 0) {

@@ -777,5 +777,68 @@ TEST_F(Waiting, ALiveOtherProcessIsWaitedForThenTimesOut) {
   EXPECT_EQ(word, seen) << "not taken over";
 }
 
+// ---- advisory lock words (a store's room lease, format.md §8) ---------------------------------
+
+TEST_F(Waiting, AnAdvisoryWordIsTakenFreeAndTakenOverAtOnceFromAGoneHolder) {
+  uint32_t held = 0;
+  bool waited = true;
+  EXPECT_EQ(AcquireAdvisory(&word, env, &held, &waited), LockResult::kAcquired);
+  EXPECT_FALSE(waited);
+  EXPECT_EQ(word, held);
+  EXPECT_EQ(LockOwnerOf(word), env.selfSlot);
+  Unlock(&word, held);
+  // A process that ended, a thread marked dead, a word naming no valid slot, the waiter's own
+  // slot: taken over with one CAS (same version, our slot), long before lockTimeoutMs (5 s).
+  OwnerIdentity ended = other;
+  ended.pid = DeadPid();
+  OwnerIdentity dead = me;
+  dead.tid = 8;
+  for (int round = 0; round < 4; ++round) {
+    if (LockIsHeld(word)) word = LockReleasedWord(word);
+    if (round == 0) HoldAs(ended);
+    if (round == 1) {
+      ASSERT_TRUE(MarkOwnerSlotDead(t.owners(), HoldAs(dead), dead));
+    }
+    if (round == 2) word = LockTakeoverWord(LockAcquiredWord(word, 1), 0);  // odd, no owner
+    if (round == 3) word = LockAcquiredWord(word, env.selfSlot);
+    const uint32_t seen = word;
+    EXPECT_EQ(AcquireAdvisory(&word, env, &held, &waited), LockResult::kAcquired) << round;
+    EXPECT_TRUE(waited) << round;
+    EXPECT_EQ(word, LockTakeoverWord(seen, env.selfSlot)) << round;
+    EXPECT_EQ(held, word) << round;
+  }
+}
+
+TEST_F(Waiting, AnAdvisoryWordALiveHolderKeepsIsGivenUpAfterTheTimeout) {
+  env.lockTimeoutMs = 30;
+  uint32_t held = 0;
+  bool waited = false;
+  // A live other process: never presumed gone, the waiter goes on without the word.
+  HoldAs(other);
+  uint32_t seen = word;
+  auto t0 = Clock::now();
+  EXPECT_EQ(AcquireAdvisory(&word, env, &held, &waited), LockResult::kTimeout);
+  EXPECT_GE(Clock::now() - t0, milliseconds(30));
+  EXPECT_TRUE(waited);
+  EXPECT_EQ(word, seen) << "not taken over";
+  // Once it has ended, taken over.
+  child.Kill();
+  EXPECT_EQ(AcquireAdvisory(&word, env, &held, &waited), LockResult::kAcquired);
+  EXPECT_EQ(word, LockTakeoverWord(seen, env.selfSlot));
+  // A thread of this process: an open native handle's slot keeps it; any other that kept the same
+  // word the whole wait is presumed gone at the limit, as a lock's holder is (format.md §9).
+  word = LockReleasedWord(word);
+  OwnerIdentity sibling = me;
+  sibling.tid = 9;
+  const uint32_t o = HoldAs(sibling);
+  seen = word;
+  RegisterLiveSlot(t.owners(), o);
+  EXPECT_EQ(AcquireAdvisory(&word, env, &held, &waited), LockResult::kTimeout);
+  EXPECT_EQ(word, seen);
+  UnregisterLiveSlot(t.owners(), o);
+  EXPECT_EQ(AcquireAdvisory(&word, env, &held, &waited), LockResult::kAcquired);
+  EXPECT_EQ(word, LockTakeoverWord(seen, env.selfSlot));
+}
+
 }  // namespace
 }  // namespace shm

@@ -1,6 +1,8 @@
 // shm::Store expiry and eviction (docs/format.md §8, "Expiry" and "Eviction"): the hand evicts
 // unmarked entries of evictable namespaces only, a hit marks without writing twice, a full
 // evicting store accepts, expired entries are hidden and reclaimed.
+#include <signal.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -10,6 +12,8 @@
 #include <vector>
 
 #include "base/hash.h"
+#include "ownership/lockword.h"
+#include "ownership/owners.h"
 #include "test_util.h"
 
 namespace shm::test {
@@ -299,6 +303,89 @@ TEST(StoreEviction, TheEntryAtTheRunsEndIsEvictedMarkedOrNotButNeverPinned) {
     EXPECT_EQ(s->Count(0), 3u);
     VerifyOk(*s);
   }
+}
+
+// ---- the room lease (format.md §8, "The room lease") -------------------------------------------
+
+class RoomLease : public ::testing::Test {
+ protected:
+  static constexpr uint32_t kSlot = 3000;
+  // A 2 MiB evicting store full of 100-byte entries of "c", opened with `timeoutMs`; "big" pinned.
+  void Fill(uint32_t timeoutMs) {
+    ASSERT_EQ(Store::Create(r.base(), r.size(), 4096, 100000, kPolicyClock), L::kOk);
+    s = Open(r, 1, timeoutMs);
+    cache = Ns(*s, "c");
+    big = Ns(*s, "big");
+    ASSERT_EQ(s->ConfigureNamespace(big, kPolicyNone, -1), L::kOk);
+    const std::string v(100, 'v');
+    for (uint32_t i = 0; s->Count(0) == i; ++i)
+      ASSERT_EQ(Put(*s, cache, "k" + std::to_string(i), v), L::kOk);
+  }
+  uint32_t Lease() const { return std::atomic_ref<uint32_t>(r.evict()->roomLease).load(); }
+  // Makes owner slot kSlot name thread `tid` of process `pid` and the lease held by it.
+  void HoldAs(uint32_t pid, uint32_t tid = 9) {
+    const OwnerIdentity id = IdentityOf(pid, tid);
+    r.owner(kSlot)->tid = id.tid;
+    r.owner(kSlot)->startTime = id.startTime;
+    r.owner(kSlot)->bootId = id.bootId;
+    r.owner(kSlot)->state = kOwnerLive;
+    r.owner(kSlot)->pid = id.pid;
+    r.evict()->roomLease = LockAcquiredWord(r.evict()->roomLease, kSlot);
+  }
+  Status PutLarge(const std::string& key, char fill) {
+    const std::string value(256 << 10, fill);
+    return Put(*s, big, key, value, 0);
+  }
+  Region r{2 << 20};
+  std::unique_ptr<Store> s;
+  uint32_t cache = 0, big = 0;
+};
+
+TEST_F(RoomLease, ALargeWriteTakesItAndGivesItBackASmallOneOfItsClassDoesNotTouchIt) {
+  Fill(1000);
+  const uint32_t w0 = Lease();
+  ASSERT_EQ(Put(*s, cache, "one more", std::string(100, 'v')), L::kOk);  // step 1: one entry
+  EXPECT_EQ(Lease(), w0);
+  ASSERT_EQ(PutLarge("v", 'a'), L::kOk);
+  const uint32_t w1 = Lease();
+  EXPECT_FALSE(LockIsHeld(w1));
+  EXPECT_EQ(LockOwnerOf(w1), 0u);
+  EXPECT_NE(w1, w0) << "taken and released: its version moved";
+  EXPECT_EQ(GetStr(*s, big, "v"), std::string(256 << 10, 'a'));
+  VerifyOk(*s);
+}
+
+TEST_F(RoomLease, ALeaseOfAProcessThatEndedIsTakenOverAndARepairPassReleasesOne) {
+  // A lockTimeoutMs of a minute: a write that waited it out would not be back for a minute.
+  Fill(60000);
+  HoldAs(DeadPid());
+  ASSERT_EQ(PutLarge("v", 'b'), L::kOk);
+  EXPECT_FALSE(LockIsHeld(Lease())) << "taken over and released";
+  EXPECT_EQ(GetStr(*s, big, "v"), std::string(256 << 10, 'b'));
+  // Left again by the process that ended: the repair pass releases it before it frees the slot.
+  r.evict()->roomLease = LockAcquiredWord(r.evict()->roomLease, kSlot);
+  ASSERT_EQ(s->Repair(), L::kOk);
+  EXPECT_FALSE(LockIsHeld(Lease()));
+  EXPECT_EQ(r.owner(kSlot)->pid, 0u);
+  VerifyOk(*s);
+}
+
+TEST_F(RoomLease, ALeaseALiveProcessKeepsIsWaitedForThenTheWriteGoesOnWithoutIt) {
+  Fill(50);
+  const pid_t child = fork();
+  if (child == 0) {
+    for (;;) pause();
+  }
+  HoldAs(static_cast<uint32_t>(child));
+  const uint32_t seen = Lease();
+  EXPECT_EQ(PutLarge("v", 'c'), L::kOk);
+  EXPECT_EQ(Lease(), seen) << "not taken over";
+  ASSERT_EQ(s->Repair(), L::kOk);
+  EXPECT_EQ(Lease(), seen) << "a live holder's lease stays through a repair pass";
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  EXPECT_EQ(GetStr(*s, big, "v"), std::string(256 << 10, 'c'));
+  VerifyOk(*s);
 }
 
 }  // namespace

@@ -90,6 +90,7 @@ class Region {
       slots[k] = other;
     }
   }
+  L::EvictState* evict() const { return reinterpret_cast<L::EvictState*>(base_ + L::kEvictOffset); }
   L::Owner* owner(uint32_t i) const {
     return reinterpret_cast<L::Owner*>(base_ + L::kOwnersOffset) + i;
   }
