@@ -114,6 +114,38 @@ forEachEngine('the room lease: two large writers at once', ({ engine, make, othe
     this.timeout(30000);
     await twoAtOnce([engine, other], 'mixed');
   });
+
+  it('the same with the two writers in processes, over 2 runs', async function () {
+    this.timeout(60000);
+    const setter = path.join(__dirname, '..', 'helpers', 'children', 'big-setter.js');
+    for (let r = 0; r < 2; r++) {
+      const name = uniqueName('lease2p');
+      const goName = uniqueName('lease2go');
+      const seg = Segment.create({ name, size: full.length });
+      const go = Segment.create({ name: goName, size: 4096 });
+      let s = null;
+      try {
+        new Uint8Array(seg.buffer).set(full);
+        s = Store.open({ name, engine });
+        const before = evictions(s);
+        const kids = ['one', 'other'].map((key) => spawnChild(setter, [name, engine, goName, 2, key, VALUE]));
+        const results = await Promise.all(kids.map((k) => k.exited));
+        assert.deepStrictEqual(results.map((x) => x.out), ['ok', 'ok'], `run ${r}: ${results.map((x) => x.err).join(' ')}`);
+        assert.ok(s.get('big', 'one')?.equals(Buffer.alloc(VALUE, 3)), `run ${r}`);
+        assert.ok(s.get('big', 'other')?.equals(Buffer.alloc(VALUE, 5)), `run ${r}`);
+        const evicted = evictions(s) - before;
+        assert.ok(evicted >= room && evicted <= Math.floor(1.25 * room),
+          `run ${r}: ${evicted} of ${entries} entries evicted for the room of ${room}`);
+        assertSoundForBoth(s, other);
+      } finally {
+        if (s) s.close();
+        seg.close();
+        go.close();
+        Segment.unlink({ name });
+        Segment.unlink({ name: goName });
+      }
+    }
+  });
 });
 
 forEachEngine('the room lease: who takes it', ({ make, other }) => {
