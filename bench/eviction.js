@@ -80,7 +80,7 @@ async function main() {
     latency.push({ engine, ...r, ratio, met: ratio <= 1.1 });
     console.log(`  ${engine}: evicting ${r.evicting.toFixed(1)}, never evicting ${r.none.toFixed(1)}, ratio ${ratio.toFixed(3)} — ${ratio <= 1.1 ? 'met' : 'NOT met'} (goal: within 10%)`);
   }
-  console.log('\nmaking room: one 1 MiB set into a full 8 MiB store of 100-byte entries (entries evicted / entries whose space it needs; read entries evicted / read)');
+  console.log('\nmaking room: one 1 MiB set (two at once: two threads) into a full 8 MiB store of 100-byte entries (entries evicted / entries whose space it needs; read entries evicted / read)');
   const rooms = [];
   for (const engine of ['native', 'js'].filter((e) => policies.includes(`shmstore-${e}`))) {
     for (const c of ROOM) {

@@ -118,13 +118,15 @@ const LATENCY = { entries: 50000, churn: 5000, rounds: 15 };
 // Making room for a large value: a full store of `mib` MiB of 100-byte entries (13-byte keys),
 // every `pinEvery`-th entry in a pinned namespace (0: none), a share `read` of the others read
 // (marked) before one `set` of a 1 MiB value; reported: the entries it evicted against the number
-// whose space the value needs, the read entries among them, and its time.
+// whose space the value needs, the read entries among them, and its time. With `writers` 2, two
+// worker threads each set a 1 MiB value (of a pinned namespace) at once: the room of both.
 const ROOM = [
   { id: 'cold', mib: 8, pinEvery: 0, read: 0 },
   { id: 'read 10%', mib: 8, pinEvery: 0, read: 0.1 },
   { id: 'pinned 1/50', mib: 8, pinEvery: 50, read: 0 },
   { id: 'pinned 1/50, read 10%', mib: 8, pinEvery: 50, read: 0.1 },
   { id: 'pinned 1/10, read 10%', mib: 8, pinEvery: 10, read: 0.1 },
+  { id: 'two writers at once', mib: 8, pinEvery: 0, read: 0, writers: 2 },
 ];
 
 module.exports = { WORKLOADS, POLICIES, LATENCY, ROOM, workload };

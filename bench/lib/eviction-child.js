@@ -159,19 +159,49 @@ function room() {
     if (!pinned(i) && seed / 0x7fffffff < read && s.get('c', keyOf(i)) !== undefined) readKeys.push(keyOf(i));
   }
   const before = s.stats().namespaceStats.c.evictions;
-  const t0 = process.hrtime.bigint();
-  s.set('c', 'big', Buffer.alloc(1 << 20, 1));
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const entryUnits = CLASS_UNITS[classFor(C.ENTRY_HEADER_SIZE + keyOf(0).length + small.length)];
-  return {
+  const writers = task.writers || 1;
+  const report = (ms) => ({
     evicted: s.stats().namespaceStats.c.evictions - before,
-    needed: Math.ceil(unitsForLarge(1 << 20) / entryUnits),
+    needed: writers * Math.ceil(unitsForLarge(1 << 20) / entryUnits),
     read: readKeys.length,
     readEvicted: readKeys.filter((k) => s.get('c', k) === undefined).length,
     ms,
     sound: s.verify().errors.length === 0,
-  };
+  });
+  if (writers === 1) {
+    const t0 = process.hrtime.bigint();
+    s.set('c', 'big', Buffer.alloc(1 << 20, 1));
+    return report(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return twoWriters(s, engine, writers).then(report);
 }
 
-const result = task.kind === 'latency' ? latency() : task.kind === 'room' ? room() : missRatio();
-process.send(result, () => process.exit(0));
+// `writers` worker threads attach store `s` and, all started, each set a 1 MiB value of the
+// pinned namespace at once. Resolves with the milliseconds from the start to the last set's end.
+function twoWriters(s, engine, writers) {
+  const { Worker } = require('worker_threads');
+  const go = new Int32Array(new SharedArrayBuffer(8));
+  const code = `
+    const { workerData, parentPort } = require('worker_threads');
+    const { Store } = require(workerData.lib);
+    const s = Store.attach(workerData.buffer, { engine: workerData.engine });
+    const go = workerData.go;
+    Atomics.add(go, 0, 1);
+    while (Atomics.load(go, 0) < workerData.writers);
+    s.set('pinned', 'big' + workerData.i, Buffer.alloc(1 << 20, 1));
+    s.close();
+    parentPort.postMessage(0);
+  `;
+  const lib = require.resolve('../..');
+  const t0 = process.hrtime.bigint();
+  const runs = Array.from({ length: writers }, (_, i) => new Promise((resolve, reject) => {
+    const w = new Worker(code, { eval: true, workerData: { lib, buffer: s.buffer, engine, go, i, writers } });
+    w.once('message', resolve);
+    w.once('error', reject);
+  }));
+  return Promise.all(runs).then(() => Number(process.hrtime.bigint() - t0) / 1e6);
+}
+
+Promise.resolve(task.kind === 'latency' ? latency() : task.kind === 'room' ? room() : missRatio())
+  .then((result) => process.send(result, () => process.exit(0)));
