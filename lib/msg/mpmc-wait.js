@@ -36,7 +36,7 @@ function waitOnSlot(q, spinner, watch, waiters, word, attempt, none, timeout, sp
   // Before parking, the CPU goes to another runnable thread of this core, if any (park.js).
   const r = yieldFor(attempt, none);
   if (r !== none) return r;
-  return sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs);
+  return sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs, spinner);
 }
 
 module.exports = { waitOnSlot };

@@ -20,6 +20,12 @@ const SPIN_MS = 0.005;
 const SPIN_MIN_MS = 0.0005;
 // A party that stopped polling polls again (at SPIN_MIN_MS) once every PROBE_EVERY waits.
 const PROBE_EVERY = 16;
+// How long a party polls, at most, in the wait that follows a wait that ended in a park (it was
+// woken: the other side is running now), and the least it polls so before that poll stops: longer
+// than a futex wake-up (tens of microseconds on a busy virtual machine) and the other side's work
+// for one message, so that a reply to what this party sends next is met without a park.
+const WOKEN_MS = 0.05;
+const WOKEN_MIN_MS = 0.005;
 // Polls between two reads of the clock while spinning.
 const SPIN_CHECK = 32;
 // Yields of the CPU after the polling, before a party parks (yieldFor()).
@@ -33,12 +39,27 @@ const YIELDS = 2;
  * the party it waits for: the budget falls to nothing, and a wait costs the futex alone. A party
  * that does not poll polls again at SPIN_MIN_MS once every PROBE_EVERY waits, so that it finds
  * out when polling meets the other side again.
+ *
+ * A wait that follows a wait that ended in a park (parked()) polls for up to WOKEN_MS instead,
+ * budget of its own. Two parties that take turns (a request and its reply) and both stopped
+ * polling park at every turn, each woken by the other, and short polls never meet: the reply
+ * comes only after the other side's wake-up. The woken party's longer poll meets it; one that did
+ * sets the budget to its most (the other side answers while this one polls), and from then on
+ * both poll and neither parks. A woken poll that ended in a park halves the woken budget, down to
+ * WOKEN_MIN_MS and then to none (a stream whose messages come seldom: each one wakes its
+ * consumer, which polls in vain), and it is tried again at WOKEN_MS once every PROBE_EVERY
+ * probes.
  */
 class Spinner {
   ms;
+  budget = 0; // the ms this wait polls for (polls())
   #max;
   #min;
   #skipped = 0; // waits without polling since the last poll
+  #woken = WOKEN_MS; // the budget of a wait that follows a park
+  #afterPark = false; // the last wait ended in a park
+  #boosted = false; // this wait polls for the woken budget
+  #probes = 0;
 
   /** A budget of at most `maxMs` and, while it polls at all, at least `minMs`. */
   constructor(maxMs = SPIN_MS, minMs = SPIN_MIN_MS) {
@@ -47,21 +68,39 @@ class Spinner {
     this.#min = minMs;
   }
 
-  /** Whether this wait polls (else it parks at once). */
+  /** Whether this wait polls (else it parks at once), and for how long (this.budget). */
   polls() {
+    this.#boosted = false;
+    if (this.#afterPark) {
+      this.#afterPark = false;
+      if (this.#woken > this.ms) {
+        this.#boosted = true;
+        this.budget = this.#woken;
+        return true;
+      }
+    }
+    this.budget = this.ms;
     if (this.ms > 0) return true;
     if (++this.#skipped < PROBE_EVERY) return false;
     this.#skipped = 0;
-    this.ms = this.#min;
+    if (++this.#probes % PROBE_EVERY === 0) this.#woken = WOKEN_MS;
+    this.ms = this.budget = this.#min;
     return true;
   }
 
+  /** The last wait ended in a park: the next one polls for the woken budget. */
+  parked() {
+    this.#afterPark = true;
+  }
+
   won() {
-    if (this.ms < this.#max) this.ms = Math.min(this.#max, Math.max(this.#min, this.ms * 2));
+    if (this.#boosted) this.ms = this.#max;
+    else if (this.ms < this.#max) this.ms = Math.min(this.#max, Math.max(this.#min, this.ms * 2));
   }
 
   lost() {
-    this.ms = this.ms > this.#min ? Math.max(this.#min, this.ms / 2) : 0;
+    if (this.#boosted) this.#woken = this.#woken > WOKEN_MIN_MS ? Math.max(WOKEN_MIN_MS, this.#woken / 2) : 0;
+    else this.ms = this.ms > this.#min ? Math.max(this.#min, this.ms / 2) : 0;
   }
 }
 Spinner.PROBE_EVERY = PROBE_EVERY;
@@ -77,7 +116,7 @@ function spinWhileEqual(u32, index, seen, spinner) {
     }
     if (i % SPIN_CHECK === 0) {
       const now = performance.now();
-      if (until < 0) until = now + spinner.ms;
+      if (until < 0) until = now + spinner.budget;
       else if (now >= until) {
         spinner.lost();
         return false;
@@ -182,7 +221,7 @@ function spinFor(attempt, none, spinner, capMs = Infinity) {
 
 function poll(attempt, none, spinner, capMs) {
   if (!spinner.polls()) return attempt();
-  const ms = Math.min(spinner.ms, capMs);
+  const ms = Math.min(spinner.budget, capMs);
   let until = -1;
   for (let i = 1; ; i++) {
     const r = attempt();
@@ -194,7 +233,7 @@ function poll(attempt, none, spinner, capMs) {
       const now = performance.now();
       if (until < 0) until = now + ms;
       else if (now >= until) {
-        if (ms === spinner.ms) spinner.lost();
+        if (ms === spinner.budget) spinner.lost();
         return none;
       }
     }
@@ -239,14 +278,15 @@ function blockUntil(q, waiters, word, attempt, none, timeout, spins, recheckMs) 
 }
 
 /**
- * The sleeping part of a blocking wait, after the polling: reads the wake word u32[word],
+ * The sleeping part of a blocking wait, after the polling (whose Spinner, `spinner`, is told of
+ * each park: Spinner's parked()): reads the wake word u32[word],
  * registers in u32[waiters], tries attempt() again and parks on the word for at most `recheckMs`, until
  * attempt() returns something other than `none` (returned) or `timeout` ms pass: then attempt()
  * runs once more and what it returns is returned (`none`: timed out). What came after the attempt
  * that followed the last park and before the deadline must not be left behind while the call
  * reports a timeout.
  */
-function sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs) {
+function sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs, spinner = q.spinner) {
   const deadline = performance.now() + timeout;
   for (;;) {
     const left = deadline - performance.now();
@@ -257,6 +297,7 @@ function sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs) {
     let r = attempt();
     if (r !== none) return r;
     park(q.i32, word, seen, Math.min(left, recheckMs));
+    if (spinner !== undefined) spinner.parked();
     q.usable();
     r = attempt();
     if (r !== none) return r;

@@ -136,7 +136,10 @@ function block(r, flag, watch, seen, deadline) {
     const left = deadline - performance.now();
     if (left <= 0) return Atomics.load(u32, watch) !== seen;
     Atomics.store(u32, flag, 1);
-    if (Atomics.load(u32, watch) === seen) park(r.i32, watch, seen, Math.min(left, PARK_MS));
+    if (Atomics.load(u32, watch) === seen) {
+      park(r.i32, watch, seen, Math.min(left, PARK_MS));
+      r.spinner.parked();
+    }
     Atomics.store(u32, flag, 0);
     if (Atomics.load(u32, watch) !== seen) return true;
   }

@@ -51,6 +51,62 @@ describe('polling before parking', () => {
     assert.ok(s.ms > 0);
   });
 
+  it('a wait after a park polls for the longer woken budget, even when polling fell to nothing; one that met the other side sets the budget to its most', () => {
+    // Two parties taking turns that both stopped polling parked at every turn, each woken by the
+    // other: a reply comes only after the other side's wake-up, which short polls never cover.
+    const s = new Spinner();
+    const max = s.ms;
+    while (s.ms > 0) s.lost();
+    s.parked();
+    assert.strictEqual(s.polls(), true);
+    assert.ok(s.budget > max, `woken budget ${s.budget} ms against ${max}`);
+    s.won();
+    assert.strictEqual(s.ms, max);
+    // The next wait, after one that did not park: the ordinary budget.
+    assert.strictEqual(s.polls(), true);
+    assert.strictEqual(s.budget, max);
+    // spinWhileEqual polls for the woken budget: a word that moved is met at once.
+    const u32 = new Uint32Array(new SharedArrayBuffer(8));
+    while (s.ms > 0) s.lost();
+    s.parked();
+    Atomics.store(u32, 0, 1);
+    assert.strictEqual(spinWhileEqual(u32, 0, 0, s), true);
+    assert.strictEqual(s.ms, max);
+  });
+
+  it('woken polls that met nothing halve the woken budget down to nothing, leaving the ordinary one alone; it comes back after PROBE_EVERY probes', () => {
+    // A stream whose messages come seldom: each one wakes its consumer, which would poll in vain.
+    const s = new Spinner();
+    const max = s.ms;
+    while (s.ms > 0) s.lost();
+    const seen = [];
+    for (let i = 0; i < 20; i++) {
+      s.parked();
+      if (!s.polls()) break;
+      seen.push(s.budget);
+      s.lost();
+    }
+    assert.ok(seen.length >= 2 && seen.length < 20, `woken budgets ${seen}`);
+    for (let i = 1; i < seen.length; i++) assert.ok(seen[i] < seen[i - 1] || seen[i] === seen[i - 1], `${seen}`);
+    assert.strictEqual(s.ms, 0);
+    // From here a wait after a park parks at once, but for the ordinary probes (one wait in
+    // PROBE_EVERY, at the floor), and the woken budget is back once every PROBE_EVERY probes.
+    let waits = 0;
+    let probes = 0;
+    for (;;) {
+      waits++;
+      s.parked();
+      const polls = s.polls();
+      if (polls && s.budget > max) break;
+      if (polls) {
+        probes++;
+        s.lost();
+      }
+      assert.ok(waits <= (Spinner.PROBE_EVERY + 1) * Spinner.PROBE_EVERY, `no woken poll after ${waits} waits`);
+    }
+    assert.strictEqual(probes, Spinner.PROBE_EVERY);
+  });
+
   it('spinWhileEqual: true at once for a word that moved; false for one that does not, and the budget falls', () => {
     const u32 = new Uint32Array(new SharedArrayBuffer(8));
     const word = u32.length - 1;
