@@ -193,6 +193,12 @@ const constants = {
   // pool cost about 0.7 s native and 1.4 s pure-JS, for one set. A class that makes up one block
   // in a few hundred of the pool is still found well within the bound.
   EVICT_CLASS_STEPS: 4096,
+  // A write waits for the room lease (format.md §8, "The room lease") at most lockTimeoutMs /
+  // ROOM_LEASE_WAIT_SHARE, then goes on without it. A write may run under the persistence
+  // layer's locks (a key's stripe, the append lock), whose waiters in its own process presume a
+  // holder gone after lockTimeoutMs: the wait must leave the write most of that time for its own
+  // work.
+  ROOM_LEASE_WAIT_SHARE: 4,
   // After an eviction that made room, the hand goes back to the freed block (where the insert
   // puts its entry: the free list of a class is LIFO) except once every EVICT_ADVANCE_EVERY
   // evictions of a handle. A new entry must be read before the next eviction to survive (quick

@@ -95,11 +95,12 @@ class LockWaiter {
   // AcquireAdvisory: the backoff of stuck(), and
   // - a word that names no valid slot, or this waiter's own, or an owner gone by §6, is taken
   //   over at once (one CAS; nothing to repair);
-  // - any other holder is waited for at most lockTimeoutMs in all, whoever holds it meanwhile;
+  // - any other holder is waited for at most `limitMs` (lockTimeoutMs unless the caller says
+  //   less) in all, whoever holds it meanwhile;
   //   then a thread of this process that kept the same word the whole time is presumed gone, as
   //   the rule of §9 presumes it of a lock's holder (a worker stopped without its slot marked
   //   dead), and taken over; else the waiter goes on without it.
-  acquireAdvisory(idx) {
+  acquireAdvisory(idx, limitMs = this.timeout) {
     if (this.tryAcquire(idx)) return ADVISORY_TAKEN;
     const u32 = this.u32;
     const since = performance.now();
@@ -118,7 +119,7 @@ class LockWaiter {
       }
       const o = w >>> OSHIFT;
       let gone = o === 0 || o >= C.OWNER_SLOTS || o === this.slot;
-      const late = performance.now() - since >= this.timeout;
+      const late = performance.now() - since >= limitMs;
       if (!gone) {
         const status = this.owners.status(o, this.self);
         gone = status === GONE || (late && status !== OTHER_PROCESS && w === first);

@@ -70,6 +70,7 @@ inline constexpr uint64_t kPolicyClock = 2ULL;
 inline constexpr uint64_t kSweepBuckets = 2ULL;
 inline constexpr uint64_t kEvictTurns = 2ULL;
 inline constexpr uint64_t kEvictClassSteps = 0x1000ULL;
+inline constexpr uint64_t kRoomLeaseWaitShare = 4ULL;
 inline constexpr uint64_t kEvictAdvanceEvery = 8ULL;
 inline constexpr uint64_t kCompactStepUnits = 0x1000ULL;
 inline constexpr uint64_t kCompactStepsPerBatch = 0x10ULL;
@@ -1348,6 +1349,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kSweepBuckets, "SWEEP_BUCKETS") \
   X(kEvictTurns, "EVICT_TURNS") \
   X(kEvictClassSteps, "EVICT_CLASS_STEPS") \
+  X(kRoomLeaseWaitShare, "ROOM_LEASE_WAIT_SHARE") \
   X(kEvictAdvanceEvery, "EVICT_ADVANCE_EVERY") \
   X(kCompactStepUnits, "COMPACT_STEP_UNITS") \
   X(kCompactStepsPerBatch, "COMPACT_STEPS_PER_BATCH") \

@@ -180,7 +180,11 @@ void Store::TakeRoomLease(RoomState* room, bool* waited) noexcept {
   *waited = false;
   if (leaseHeld_ != 0 || room->leaseWaived) return;
   uint32_t held = 0;
-  if (AcquireAdvisory(&evict_->roomLease, env_, &held, waited) == LockResult::kAcquired) {
+  // The wait's limit: a share of lockTimeoutMs (layout-spec.js, ROOM_LEASE_WAIT_SHARE says why).
+  LockEnv env = env_;
+  env.lockTimeoutMs = static_cast<uint32_t>(env_.lockTimeoutMs / layout::kRoomLeaseWaitShare);
+  if (env.lockTimeoutMs == 0) env.lockTimeoutMs = 1;
+  if (AcquireAdvisory(&evict_->roomLease, env, &held, waited) == LockResult::kAcquired) {
     leaseHeld_ = held;
   } else {
     room->leaseWaived = true;  // a live holder kept it lockTimeoutMs: the store stays available

@@ -146,10 +146,10 @@ Status Store::PrepareLarge(const void* value, uint32_t n, uint32_t hash, uint32_
   bool repaired = false;
   for (;;) {
     const AllocStatus as = AllocLarge(pool_, env_, UnitsForLarge(n), unit, claim);
-    if (as == AllocStatus::kOk) {
-      if (leaseHeld_ != 0) ReleaseRoomLease();  // the room is made: the next write's turn
-      break;
-    }
+    // The room lease, if taken for the large block, is kept until the entry's block is allocated
+    // too (Set): the entry's allocation may evict, and that eviction would fall in the run of
+    // the write that took the lease next.
+    if (as == AllocStatus::kOk) break;
     if (as == AllocStatus::kFull && parkedUnits_ != 0) {
       // This handle's parked blocks go back first, where a coalescing pass can merge them.
       Status s = ReturnParked();

@@ -313,13 +313,15 @@ function reclaimExpired(e, nsId, kl, h) {
 // breaking and both writes evicted up to their bounds, several times their room. One write at a
 // time makes room by joined runs; the others wait for it, then retry their allocation (the space
 // may be there) before they evict (format.md §8, "The room lease"). Taken by a write before its
-// first eviction of any class, holding no other lock and no parked block; a write that waited
-// lockTimeoutMs for a live holder goes on without it (state.leaseWaived), not waiting again.
+// first eviction of any class, holding no lock of the store and no parked block (it may hold the
+// persistence layer's stripe and append locks); a write that waited lockTimeoutMs /
+// ROOM_LEASE_WAIT_SHARE for a live holder goes on without it (state.leaseWaived), not waiting
+// again.
 // Returns whether the write met the lease held (it then retries its allocation first). As
 // native's TakeRoomLease.
 function takeRoomLease(e, state) {
   if (e.leaseHeld || state.leaseWaived) return false;
-  const r = e.locks.acquireAdvisory(ROOM_LEASE);
+  const r = e.locks.acquireAdvisory(ROOM_LEASE, e.locks.timeout / C.ROOM_LEASE_WAIT_SHARE);
   if (r === ADVISORY_TIMEOUT) state.leaseWaived = true; // a live holder kept it: the store stays available
   else e.leaseHeld = true;
   return r === ADVISORY_WAITED || r === ADVISORY_TIMEOUT;

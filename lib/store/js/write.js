@@ -571,8 +571,10 @@ function prepareLarge(e, h, src, vl, state, repaired) {
   for (;;) {
     const u = allocLarge(e, units, state);
     if (u > 0) {
+      // The room lease, if taken for the large block, is kept until the entry's block is
+      // allocated too (setLoop): the entry's allocation may evict, and that eviction would fall
+      // in the run of the write that took the lease next.
       state.unit = u;
-      if (e.leaseHeld) evict.releaseRoomLease(e); // the room is made: the next write's turn
       break;
     }
     if (u === 0 && e.cache.units !== 0) {

@@ -7,7 +7,9 @@ const { Store } = require('../../../lib/store/store');
 const { Segment } = require('../../../lib/segment/segment');
 
 const [name, engine, goName, parties, key, bytes] = process.argv.slice(2);
-const s = Store.open({ name, engine });
+// A long lockTimeoutMs: the setter that waits for another's room lease gives up only after a
+// quarter of it, and making room takes a while on a loaded machine.
+const s = Store.open({ name, engine, lockTimeoutMs: 20000 });
 const go = Segment.open({ name: goName });
 const ready = new Int32Array(go.buffer, 0, 1);
 Atomics.add(ready, 0, 1);
