@@ -5,6 +5,16 @@
 const assert = require('assert');
 const { Spinner, spinWhileEqual, spinFor } = require('../../lib/msg/park');
 const { addon } = require('../../lib/base/native');
+const { SpscRing, MpmcQueue, Stack, PriorityQueue } = require('../..');
+
+// A structure of each kind that blocks, on an empty SharedArrayBuffer-backed queue, and its
+// blocking take with a timeout.
+const KINDS = [
+  ['SpscRing', () => SpscRing.create({ buffer: new SharedArrayBuffer(SpscRing.bytesFor(64)), capacity: 64 }), (q, ms) => q.dequeue(ms)],
+  ['MpmcQueue', () => MpmcQueue.create({ buffer: new SharedArrayBuffer(MpmcQueue.bytesFor(4, { messageBytes: 16 })), capacity: 4, messageBytes: 16 }), (q, ms) => q.dequeue(ms)],
+  ['Stack', () => Stack.create({ buffer: new SharedArrayBuffer(Stack.bytesFor(4, { messageBytes: 16 })), capacity: 4, messageBytes: 16 }), (q, ms) => q.pop(ms)],
+  ['PriorityQueue', () => PriorityQueue.create({ buffer: new SharedArrayBuffer(PriorityQueue.bytesFor(4, { messageBytes: 16 })), capacity: 4, messageBytes: 16 }), (q, ms) => q.dequeue(ms)],
+];
 
 describe('polling before parking', () => {
   it('the budget halves after each poll that ended in a park, to its floor and then to no polling at all, and doubles back after polls that met the other side', () => {
@@ -106,6 +116,59 @@ describe('polling before parking', () => {
     }
     assert.strictEqual(probes, Spinner.PROBE_EVERY);
   });
+
+  it('a woken poll that meets nothing polls for the woken budget (tens of microseconds, against a few), then halves it', () => {
+    const u32 = new Uint32Array(new SharedArrayBuffer(8));
+    const s = new Spinner();
+    while (s.ms > 0) s.lost();
+    s.parked();
+    const t0 = performance.now();
+    assert.strictEqual(spinWhileEqual(u32, 0, 0, s), false);
+    const polledMs = performance.now() - t0;
+    const first = s.budget;
+    assert.ok(polledMs >= 0.9 * first, `polled ${polledMs} ms for a budget of ${first}`); // a lower bound only
+    assert.strictEqual(s.ms, 0, 'the ordinary budget is left alone');
+    s.parked();
+    assert.strictEqual(s.polls(), true);
+    assert.strictEqual(s.budget, first / 2);
+    // spinFor (the Stack's and the PriorityQueue's poll) polls for it too.
+    s.parked();
+    const none = Symbol('none');
+    const t1 = performance.now();
+    assert.strictEqual(spinFor(() => none, none, s), none);
+    const spunMs = performance.now() - t1;
+    assert.ok(spunMs >= 0.9 * (first / 2), `spun ${spunMs} ms for a budget of ${first / 2}`);
+  });
+
+  for (const [name, make, take] of KINDS) {
+    it(`${name}: a blocking take that parked tells its Spinner, and its next wait polls for the woken budget`, () => {
+      const q = make();
+      const parked = Spinner.prototype.parked;
+      const woken = [];
+      let polled = null;
+      Spinner.prototype.parked = function () {
+        woken.push(this);
+        return parked.call(this);
+      };
+      try {
+        assert.throws(() => take(q, 20), { code: 'ERR_QUEUE_TIMEOUT' });
+        assert.ok(woken.length >= 1, 'no park was told');
+        const spinner = woken[0];
+        const polls = spinner.polls.bind(spinner);
+        // The next take's poll: its budget is the woken one (more than the ordinary most).
+        spinner.polls = () => {
+          const r = polls();
+          if (polled === null) polled = spinner.budget;
+          return r;
+        };
+        assert.throws(() => take(q, 1), { code: 'ERR_QUEUE_TIMEOUT' });
+        assert.ok(polled > new Spinner().ms, `the next wait polled for ${polled} ms`);
+      } finally {
+        Spinner.prototype.parked = parked;
+        q.close();
+      }
+    });
+  }
 
   it('spinWhileEqual: true at once for a word that moved; false for one that does not, and the budget falls', () => {
     const u32 = new Uint32Array(new SharedArrayBuffer(8));
