@@ -21,9 +21,10 @@ const SPIN_MIN_MS = 0.0005;
 // A party that stopped polling polls again (at SPIN_MIN_MS) once every PROBE_EVERY waits.
 const PROBE_EVERY = 16;
 // How long a party polls, at most, in the wait that follows a wait that ended in a park (it was
-// woken: the other side is running now), and the least it polls so before that poll stops: longer
-// than a futex wake-up (tens of microseconds on a busy virtual machine) and the other side's work
-// for one message, so that a reply to what this party sends next is met without a park.
+// woken: the other side is running now): longer than a futex wake-up (tens of microseconds on a
+// virtual machine whose cores sit idle) and the other side's work for one message, so that a reply
+// to what this party sends next is met without a park. WOKEN_MIN_MS: the least such polls fall to
+// before they stop.
 const WOKEN_MS = 0.05;
 const WOKEN_MIN_MS = 0.005;
 // Polls between two reads of the clock while spinning.
@@ -40,7 +41,7 @@ const YIELDS = 2;
  * that does not poll polls again at SPIN_MIN_MS once every PROBE_EVERY waits, so that it finds
  * out when polling meets the other side again.
  *
- * A wait that follows a wait that ended in a park (parked()) polls for up to WOKEN_MS instead,
+ * A wait that follows a wait that ended in a park (parked()) polls for up to WOKEN_MS instead, a
  * budget of its own. Two parties that take turns (a request and its reply) and both stopped
  * polling park at every turn, each woken by the other, and short polls never meet: the reply
  * comes only after the other side's wake-up. The woken party's longer poll meets it; one that did
