@@ -376,14 +376,20 @@ TEST_F(RoomLease, ALeaseALiveProcessKeepsIsWaitedForThenTheWriteGoesOnWithoutIt)
   if (child == 0) {
     for (;;) pause();
   }
+  // The child is killed and reaped however the test ends (a failed ASSERT returns early).
+  struct Reap {
+    pid_t pid;
+    ~Reap() {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  } reap{child};
   HoldAs(static_cast<uint32_t>(child));
   const uint32_t seen = Lease();
   EXPECT_EQ(PutLarge("v", 'c'), L::kOk);
   EXPECT_EQ(Lease(), seen) << "not taken over";
   ASSERT_EQ(s->Repair(), L::kOk);
   EXPECT_EQ(Lease(), seen) << "a live holder's lease stays through a repair pass";
-  kill(child, SIGKILL);
-  waitpid(child, nullptr, 0);
   EXPECT_EQ(GetStr(*s, big, "v"), std::string(256 << 10, 'c'));
   VerifyOk(*s);
 }
