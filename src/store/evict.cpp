@@ -187,7 +187,9 @@ void Store::TakeRoomLease(RoomState* room, bool* waited) noexcept {
   if (AcquireAdvisory(&evict_->roomLease, env, &held, waited) == LockResult::kAcquired) {
     leaseHeld_ = held;
   } else {
-    room->leaseWaived = true;  // a live holder kept it lockTimeoutMs: the store stays available
+    // A live holder kept it for the whole wait: the write goes on without it, and the store stays
+    // available.
+    room->leaseWaived = true;
   }
 }
 

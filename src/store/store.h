@@ -349,8 +349,9 @@ class Store {
   // The room lease (format.md §8, "The room lease"; evict.cpp): taken by a write before its first
   // eviction of any class (step 3 of "Making room"), holding no other lock and no parked block;
   // *waited when it was met held (the write retries its allocation first). A write that waited
-  // lockTimeoutMs for a live holder goes on without it (room->leaseWaived). Released when the
-  // allocation it made room for succeeded, and on every way out of the write (Set).
+  // lockTimeoutMs / ROOM_LEASE_WAIT_SHARE for a live holder goes on without it
+  // (room->leaseWaived). Released once the entry's block is allocated (a large value's too, after
+  // its large block), and on every way out of the write (Set).
   void TakeRoomLease(RoomState* room, bool* waited) noexcept;
   void ReleaseRoomLease() noexcept;
   // A repair pass, every lock held: releases a lease whose holder is gone (or that names this

@@ -233,8 +233,8 @@ function stageValue(e, s, kl) {
 // runStart, runUnits: the run of free blocks its evictions of any class left, of which the first
 // runJoined units are one block already; runStamp: stampOf() before it started or its last join
 // (joinRemoved); swept: the units its last-resort batches covered (sweepFor); secondRound: it got
-// its bounds once more (secondRound); leaseWaived: it waited lockTimeoutMs for the room lease and
-// goes on without it (evict.js takeRoomLease).
+// its bounds once more (secondRound); leaseWaived: it waited lockTimeoutMs / ROOM_LEASE_WAIT_SHARE
+// for the room lease and goes on without it (evict.js takeRoomLease).
 function setState(state, need, anyClass) {
   resetBounds(state);
   state.leaseWaived = false;
@@ -516,7 +516,6 @@ function setLoop(e, nsId, kl, h, value, vl, enc, cls, isLarge, state) {
     const r = setOnce(e, nsId, kl, h, value, vl, enc, cls, larger, state);
     if (r === STATUS.OK || r === INSERTED) {
       state.unit = 0; // linked: the entry owns it now
-      if (e.leaseHeld) evict.releaseRoomLease(e); // the room is made: the next write's turn
       afterSet(e, r === INSERTED);
       return;
     }
@@ -663,6 +662,7 @@ function setOnce(e, nsId, kl, h, src, vl, enc, cls, larger, state) {
     if (typeof nu !== 'number') throw nu;
     return nu === 0 ? FULL_SPACE : nu;
   }
+  if (e.leaseHeld) evict.releaseRoomLease(e); // the room is made: the next write's turn (as write.cpp)
   const next = old ? u32[old * UNIT_WORDS + E_NEXT] : u32[bw + B_HEAD];
   // The block may be of a larger class than cls (allocBlock's `larger`): its flags say which.
   const blockCls = (u32[nu * UNIT_WORDS + E_FLAGS] >>> C.FLAG_CLASS_SHIFT) & C.FLAG_CLASS_MASK;

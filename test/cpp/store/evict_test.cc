@@ -373,6 +373,7 @@ TEST_F(RoomLease, ALeaseOfAProcessThatEndedIsTakenOverAndARepairPassReleasesOne)
 TEST_F(RoomLease, ALeaseALiveProcessKeepsIsWaitedForThenTheWriteGoesOnWithoutIt) {
   Fill(50);
   const pid_t child = fork();
+  ASSERT_GE(child, 0) << "fork failed";
   if (child == 0) {
     for (;;) pause();
   }
