@@ -5,12 +5,11 @@
 // they move; a process killed with SIGKILL in the middle of large moves leaves a store that
 // verify() finds clean, with every acknowledged large value present.
 const assert = require('assert');
-const fs = require('fs');
 const path = require('path');
 const { Store } = require('../../lib/store/store');
 const { Segment } = require('../../lib/segment/segment');
 const { uniqueName, tempDir } = require('../helpers/process');
-const { inProcess, inWorker: inWorkerOf, announced } = require('../helpers/actors');
+const { inProcess, inWorker: inWorkerOf, announced, killRounds } = require('../helpers/actors');
 const { bigValueFor } = require('../helpers/values');
 
 const ACTOR = path.join(__dirname, '..', 'helpers', 'children', 'compact-actor.js');
@@ -129,23 +128,16 @@ describe('compaction of large values', function () {
       const name = uniqueName('compactbigkill');
       const store = holey({ name, size: 16 << 20, engine: 'native', lockTimeoutMs: 200 });
       try {
-        for (let round = 0; round < 3; round++) {
-          const record = path.join(dir, `acked-${round}`);
-          const a = announced();
-          const { child, done } = inProcess({
-            op: 'compactLargeUntilKilled', engine, name, record, maxBytes: 65536, lockTimeoutMs: 200,
-          }, a.onMessage, ACTOR);
-          await a.promise;
-          await new Promise((r) => setTimeout(r, 10 + Math.floor(Math.random() * 150)));
-          child.kill('SIGKILL');
-          await assert.rejects(done, /SIGKILL/);
-          // verify() takes every lock: one the child held is met, its holder gone, and repaired.
-          checkBig(store);
-          const acked = fs.readFileSync(record, 'utf8').split('\n').filter(Boolean);
-          assert.ok(acked.length > 0);
-          for (const k of acked) assert.ok(store.get('acked', k).equals(bigValueFor('a', Number(k.slice(1)))), k);
-          store.clear('acked');
-        }
+        const task = { op: 'compactLargeUntilKilled', engine, name, maxBytes: 65536, lockTimeoutMs: 200 };
+        await killRounds(task, ACTOR, dir, {
+          maxDelayMs: 150,
+          check(acked) {
+            // verify() takes every lock: one the child held is met, its holder gone, and repaired.
+            checkBig(store);
+            for (const k of acked) assert.ok(store.get('acked', k).equals(bigValueFor('a', Number(k.slice(1)))), k);
+            store.clear('acked');
+          },
+        });
       } finally {
         store.close();
         Segment.unlink({ name });

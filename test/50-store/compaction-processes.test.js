@@ -6,12 +6,11 @@
 // moment, or a worker terminated while compacting, leaves a store that verify() finds clean,
 // with every acknowledged write present.
 const assert = require('assert');
-const fs = require('fs');
 const path = require('path');
 const { Store } = require('../../lib/store/store');
 const { Segment } = require('../../lib/segment/segment');
 const { uniqueName, tempDir } = require('../helpers/process');
-const { inProcess, inWorker: inWorkerOf, announced } = require('../helpers/actors');
+const { inProcess, inWorker: inWorkerOf, announced, killRounds } = require('../helpers/actors');
 const { mixedValueFor, checkValue } = require('../helpers/values');
 
 const ACTOR = path.join(__dirname, '..', 'helpers', 'children', 'compact-actor.js');
@@ -59,24 +58,17 @@ function checkStable(store) {
 // Three rounds of a process of `engine` compacting `name` (acknowledging keys it writes into
 // 'acked' as it goes) killed with SIGKILL at a random moment: after each, verify() is clean and
 // every acknowledged key holds its value.
-async function killCompactorRounds(store, engine, name, dir) {
-  for (let round = 0; round < 3; round++) {
-    const record = path.join(dir, `acked-${round}`);
-    const a = announced();
-    const { child, done } = inProcess({
-      op: 'compactUntilKilled', engine, name, record, maxBytes: 16384, churn: CHURN, lockTimeoutMs: 200,
-    }, a.onMessage, ACTOR);
-    await a.promise;
-    await new Promise((r) => setTimeout(r, 10 + Math.floor(Math.random() * 120)));
-    child.kill('SIGKILL');
-    await assert.rejects(done, /SIGKILL/);
-    // verify() takes every lock: one the child held is met, its holder gone, and repaired.
-    checkStable(store);
-    const acked = fs.readFileSync(record, 'utf8').split('\n').filter(Boolean);
-    assert.ok(acked.length > 0);
-    for (const k of acked) assert.strictEqual(store.get('acked', k), mixedValueFor('a', Number(k.slice(1))), k);
-    store.clear('acked');
-  }
+function killCompactorRounds(store, engine, name, dir) {
+  const task = { op: 'compactUntilKilled', engine, name, maxBytes: 16384, churn: CHURN, lockTimeoutMs: 200 };
+  return killRounds(task, ACTOR, dir, {
+    maxDelayMs: 120,
+    check(acked) {
+      // verify() takes every lock: one the child held is met, its holder gone, and repaired.
+      checkStable(store);
+      for (const k of acked) assert.strictEqual(store.get('acked', k), mixedValueFor('a', Number(k.slice(1))), k);
+      store.clear('acked');
+    },
+  });
 }
 
 describe('incremental compaction across threads and processes', function () {

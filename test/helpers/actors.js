@@ -1,6 +1,8 @@
 'use strict';
 // Runs test/helpers/children/store-actor.js as a worker thread or a child process, or one store
 // method in a worker with a deadline.
+const assert = require('assert');
+const fs = require('fs');
 const path = require('path');
 const { Worker } = require('worker_threads');
 const { fork } = require('child_process');
@@ -101,4 +103,25 @@ function serveActor(ops) {
   }
 }
 
-module.exports = { inWorker, inProcess, announced, inWorkerWithin, serveActor };
+/**
+ * Rounds of kill -9 of an actor process that acknowledges keys in a record file as it goes (the
+ * expected-values record): each round runs `task` (with `record` set) in a child process of
+ * `script`, waits for its announcement, lets it run 10 ms plus up to `maxDelayMs` more, kills it
+ * with SIGKILL, then calls `check(acked)` with the keys the record holds (at least one).
+ */
+async function killRounds(task, script, dir, { rounds = 3, maxDelayMs, check }) {
+  for (let round = 0; round < rounds; round++) {
+    const record = path.join(dir, `acked-${round}`);
+    const a = announced();
+    const { child, done } = inProcess({ ...task, record }, a.onMessage, script);
+    await a.promise;
+    await new Promise((r) => setTimeout(r, 10 + Math.floor(Math.random() * maxDelayMs)));
+    child.kill('SIGKILL');
+    await assert.rejects(done, /SIGKILL/);
+    const acked = fs.readFileSync(record, 'utf8').split('\n').filter(Boolean);
+    assert.ok(acked.length > 0);
+    await check(acked);
+  }
+}
+
+module.exports = { inWorker, inProcess, announced, inWorkerWithin, serveActor, killRounds };
