@@ -11,7 +11,21 @@
 // the channel, the stack, the priority queue, a broadcast's subscribers), or the SPSC ring's
 // sleeping flag of the side with the other side's index as the word (AsyncFifo.flagged()).
 const { AsyncFifo: Fifo, endPending } = require('../segment/async-fifo');
-const { parkAsync, unparkOwn, wakeAll } = require('./park');
+const { Spinner, parkAsync, unparkOwn, wakeAll } = require('./park');
+
+// The polling budgets of a Promise form (ms; park.js Spinner): its most, its least while it polls,
+// and the budget right after a wait that ended in a park. A Promise form polls once per turn of
+// the event loop (segment/async-fifo.js #poll()), which keeps the loop free for other work while
+// it polls, so its budgets are longer than a blocking form's: what it waits for is often a reply
+// from a worker that was asleep, whose wake-up and reply take tens of microseconds on a virtual
+// machine, and a Promise form that parks takes a wake-up of its own (the futex watcher thread or
+// Atomics.waitAsync, then the event loop) after the reply, during which the replier, polling for
+// the next request, gives up and parks in turn: two sides that each wait longer than the other's
+// poll park at every turn.
+const POLL_MS = 0.05;
+const POLL_MIN_MS = 0.005;
+const POLL_WOKEN_MS = 0.2;
+const asyncSpinner = () => new Spinner(POLL_MS, POLL_MIN_MS, POLL_WOKEN_MS);
 
 /**
  * The wait of a side with a waiter count: reads the wake word, registers in the waiter count,
@@ -29,14 +43,19 @@ function counted(w, waiters, word, recheckMs) {
   const { u32, i32 } = w;
   return {
     lookAfterWake: true,
+    spinner: asyncSpinner(),
     prepare() {
       const seen = Atomics.load(u32, word);
       Atomics.add(u32, waiters, 1);
       return seen;
     },
+    // Resolves with true when the wake word did not move: the park ended at its recheck, not by
+    // a waker, which takes the registrations back before it moves the word (async-fifo.js in the
+    // segment room takes it back if nothing is pending any more).
     async park(seen) {
       await parkAsync(i32, word, seen, recheckMs);
       w.usable();
+      return Atomics.load(u32, word) === seen;
     },
     // Nothing pending any more while parked: the count taken back to 0 as a waker does
     // (format.md §15, Waking: exchange, then move the wake word and wake every park on it). A
@@ -65,6 +84,7 @@ function flagged(w, flag, word, recheckMs) {
   const { u32, i32 } = w;
   return {
     lookAfterWake: true,
+    spinner: asyncSpinner(),
     prepare() {
       return Atomics.load(u32, word);
     },
@@ -128,4 +148,4 @@ class AsyncFifo extends Fifo {
   }
 }
 
-module.exports = { AsyncFifo, endPending };
+module.exports = { AsyncFifo, endPending, POLL_MS, POLL_WOKEN_MS };

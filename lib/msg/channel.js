@@ -11,8 +11,9 @@ const { C, W } = require('../layout/layout');
 const v = require('../base/validate');
 const { addLatency } = require('./latency');
 const { msgError } = require('./errors');
-const { MpmcQueue, CLOSED, kWords, kClosable, kPrepare, kCheckString, kPush, kPushPrepared, kPopBatch } = require('./mpmc');
-const { park, wakeAll, timeoutOf, asyncOptions, timedOut } = require('./park');
+const { MpmcQueue, TAKE_SPIN_MS, ROOM_SPIN_MS, SPINS, CLOSED, kWords, kClosable, kPrepare, kCheckString, kPush, kPushPrepared, kPopBatch } = require('./mpmc');
+const { Spinner, wakeAll, timeoutOf, asyncOptions, timedOut } = require('./park');
+const { waitOnSlot } = require('./mpmc-wait');
 const { AsyncFifo, endPending } = require('./async-fifo');
 const S = require('./mpmc-slots');
 const { ReceiveIterator, iterateOptions } = require('./receive-iterator');
@@ -43,6 +44,9 @@ class Channel {
   #i32;
   #sends; // this handle's pending send() and sendBatch() calls, in call order
   #receives; // its pending receive() and receiveBatch() calls (and `for await`), in call order
+  #waits; // what mpmc-wait.js sees of the channel: its blocking forms poll and sleep as the queue's
+  #receiveSpinner = new Spinner(TAKE_SPIN_MS, TAKE_SPIN_MS); // as the queue's, one per side
+  #sendSpinner = new Spinner(ROOM_SPIN_MS, TAKE_SPIN_MS);
 
   /** @private Use Channel.create() or Channel.open(). */
   constructor(token, q) {
@@ -52,6 +56,7 @@ class Channel {
     this.#u32 = q[kWords];
     this.#i32 = new Int32Array(this.#u32.buffer, this.#u32.byteOffset, this.#u32.length);
     const w = { u32: this.#u32, i32: this.#i32, usable: () => this.#usable() };
+    this.#waits = { ...w, capacity: q.capacity, seqIndex_: (pos) => q.seqIndex_(pos) };
     this.#sends = new AsyncFifo(w, PRODUCER_WAITERS, CONSUMED, NONE, RECHECK_MS);
     this.#receives = new AsyncFifo(w, CONSUMER_WAITERS, PRODUCED, NONE, RECHECK_MS);
   }
@@ -378,28 +383,18 @@ class Channel {
     this.#q.close();
   }
 
-  // ---- waiting (as MpmcQueue's: read the wake word, register, try, park) --------------------
+  // ---- waiting (as MpmcQueue's: poll, then read the wake word, register, try, park) ---------
   // The blocking forms; the Promise forms wait in #sends / #receives (async-fifo.js).
 
+  // Waits for attempt() at most `timeout` ms (then NONE): polls the slot it waits for while the
+  // other side answers within the side's polling budget, then sleeps (mpmc-wait.js waitOnSlot()).
+  // A timeout of 0 tries once, without polling. The attempt that a timeout ends with comes after
+  // the deadline: what came before it is not left behind while the call reports a timeout.
   #blockSync(waiters, word, attempt, timeout) {
-    const deadline = performance.now() + timeout;
-    for (;;) {
-      // The clock is read before the attempt, so that the attempt a timeout ends with comes after
-      // the deadline: what came before it is not left behind while the call reports a timeout.
-      const left = deadline - performance.now();
-      const r0 = attempt();
-      if (r0 !== NONE) return r0;
-      if (left <= 0) return NONE;
-      // The word first, then the registration (format.md §15, "Waking").
-      const seen = Atomics.load(this.#u32, word);
-      Atomics.add(this.#u32, waiters, 1);
-      const r = attempt();
-      if (r !== NONE) return r;
-      park(this.#i32, word, seen, Math.min(left, RECHECK_MS));
-      this.#usable();
-    }
+    const receiving = waiters === CONSUMER_WAITERS;
+    const spinner = receiving ? this.#receiveSpinner : this.#sendSpinner;
+    return waitOnSlot(this.#waits, spinner, receiving ? S.HEAD : S.TAIL, waiters, word, attempt, NONE, timeout, SPINS, RECHECK_MS);
   }
-
 }
 
 if (typeof Symbol.dispose === 'symbol') Channel.prototype[Symbol.dispose] = Channel.prototype.dispose;

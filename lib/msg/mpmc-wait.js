@@ -18,10 +18,13 @@ const { spinWhileEqual, sleepUntil, yieldFor } = require('./park');
  * a batch producer that found the queue full waits until its batch fits (consumers release slots
  * in order, mostly) rather than claiming the first free slot alone, and the parked path still
  * takes what it can.
- * `q` is { u32, i32, seqIndex_(pos), usable() } (park.js's sleepUntil() does the sleeping).
+ * `q` is { u32, i32, seqIndex_(pos), usable() } (park.js's sleepUntil() does the sleeping). A
+ * timeout of 0: one attempt, no poll.
  */
 function waitOnSlot(q, spinner, watch, waiters, word, attempt, none, timeout, spins, recheckMs, ahead = 0) {
   const u32 = q.u32;
+  // A timeout of 0 asks for one last attempt, not for a poll of the polling budget.
+  if (timeout <= 0) return attempt();
   for (let i = 0; i < spins; i++) {
     const at = q.seqIndex_(Atomics.load(u32, watch) + ahead);
     const seen = Atomics.load(u32, at);

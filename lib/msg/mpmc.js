@@ -482,4 +482,6 @@ Object.defineProperty(MpmcQueue, 'SLOTS_OFFSET', { value: SLOTS, enumerable: tru
 addLatency(MpmcQueue, ['tryEnqueue', 'enqueue', 'tryDequeue', 'dequeue', 'peek'],
   ['enqueueAsync', 'dequeueAsync']);
 
-module.exports = { MpmcQueue, CLOSED, kWords, kClosable, kPrepare, kCheckString, kPush, kPushPrepared, kPopBatch };
+module.exports = {
+  MpmcQueue, TAKE_SPIN_MS, ROOM_SPIN_MS, SPINS, CLOSED, kWords, kClosable, kPrepare, kCheckString, kPush, kPushPrepared, kPopBatch,
+};

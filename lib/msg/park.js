@@ -57,16 +57,22 @@ class Spinner {
   #max;
   #min;
   #skipped = 0; // waits without polling since the last poll
-  #woken = WOKEN_MS; // the budget of a wait that follows a park
+  #woken; // the budget of a wait that follows a park
+  #wokenMax; // what that budget starts at and comes back to
   #afterPark = false; // the last wait ended in a park
   #boosted = false; // this wait polls for the woken budget
   #probes = 0;
 
-  /** A budget of at most `maxMs` and, while it polls at all, at least `minMs`. */
-  constructor(maxMs = SPIN_MS, minMs = SPIN_MIN_MS) {
+  /**
+   * A budget of at most `maxMs` and, while it polls at all, at least `minMs`; after a park, of
+   * `wokenMs` (halved after each such poll that met nothing, as above).
+   */
+  constructor(maxMs = SPIN_MS, minMs = SPIN_MIN_MS, wokenMs = WOKEN_MS) {
     this.ms = maxMs;
     this.#max = maxMs;
     this.#min = minMs;
+    this.#wokenMax = wokenMs;
+    this.#woken = wokenMs;
   }
 
   /** Whether this wait polls (else it parks at once), and for how long (this.budget). */
@@ -84,7 +90,7 @@ class Spinner {
     if (this.ms > 0) return true;
     if (++this.#skipped < PROBE_EVERY) return false;
     this.#skipped = 0;
-    if (++this.#probes % PROBE_EVERY === 0) this.#woken = WOKEN_MS;
+    if (++this.#probes % PROBE_EVERY === 0) this.#woken = this.#wokenMax;
     this.ms = this.budget = this.#min;
     return true;
   }

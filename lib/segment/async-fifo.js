@@ -24,9 +24,15 @@ class AsyncFifo {
   #count = 0;
   #pumping = false;
   #parked = false; // the waiting loop awaits its park (set around the await only)
+  // The last park ended without a wake-up that took its registration (a recheck): the loop may
+  // still be registered while it polls and serves after it.
+  #lingering = false;
 
   /**
-   * `wait` is the loop's wait: { prepare(), park(token), lookAfterWake?, ended?() }. Each round of
+   * `wait` is the loop's wait: { prepare(), park(token), lookAfterWake?, ended?(), spinner? }.
+   * park() may resolve with true: it ended without a wake-up that took the loop's registration, so
+   * the registration may still stand (unpark() below takes it back if the last operation leaves
+   * before the loop parks again). Each round of
    * the loop calls prepare() (what must precede the last look before a park: reading a wake word,
    * registering as a waiter), serves, and, operations still pending, awaits park(token), where
    * `token` is what prepare() returned: it resolves when the loop should look again (woken, or a
@@ -35,9 +41,11 @@ class AsyncFifo {
    * park, before the next prepare() (a wake-up that brought what the head waits for costs no
    * registration). ended(), if given, runs when the loop stops. unpark(), if given, runs when the
    * last pending operation leaves (timed out, aborted, failed, or served by another form of the
-   * handle) while the loop is parked: it ends the park now, and takes back what the wait left in
-   * the shared words, so that no futex wait keeps the event loop alive (or a worker from
-   * exiting) until the park's recheck.
+   * handle) while the loop is parked, or while its last park's registration may still stand
+   * (above): it ends the park now, and takes back what the wait left in the shared words, so that
+   * no futex wait keeps the event loop alive (or a worker from exiting) until the park's recheck
+   * and no registration is left for the next waker to wake for nothing. With `spinner`, each round polls first (#poll()) and a
+   * park that ended tells it (spinner.parked(): the poll after a wake-up may be longer).
    */
   constructor(none, wait) {
     this.#none = none;
@@ -192,9 +200,43 @@ class AsyncFifo {
     this.#count--;
     if (op.timer !== undefined) clearTimeout(op.timer);
     if (op.onAbort) op.signal.removeEventListener('abort', op.onAbort);
-    if (this.#count === 0 && this.#parked && this.#wait.unpark) this.#wait.unpark();
+    if (this.#count === 0 && (this.#parked || this.#lingering) && this.#wait.unpark) {
+      this.#lingering = false;
+      this.#wait.unpark();
+    }
     if (ok) op.resolve(value);
     else op.reject(value);
+  }
+
+  /**
+   * Serves the pending operations once per turn of the event loop (setImmediate(): whatever else
+   * the loop has to do runs in between, so the loop is not blocked) for the budget of `spinner`
+   * (lib/msg/park.js Spinner: its polls(), which the caller asked, said whether and how long, and
+   * it learns from won() and lost()). A party that answers within a few microseconds (the other end of a request and its
+   * reply) is met without registering as a waiter or parking, which would cost it the wake-up
+   * of its park (tens of microseconds, through a futex watcher or Atomics.waitAsync and the event
+   * loop) and the other side a wake call.
+   */
+  async #poll(spinner) {
+    const until = performance.now() + spinner.budget;
+    for (;;) {
+      await new Promise(setImmediate);
+      // Ended meanwhile (timed out, aborted, closed, served by another form of the handle): not
+      // what the poll achieved.
+      if (this.#count === 0) return;
+      // With last tries: called from an I/O callback, this turn's immediates run before its
+      // timers, and a call whose deadline passed while the thread was busy is still tried once
+      // (#expireAt) before it times out.
+      this.serve(true);
+      if (this.#count === 0) {
+        spinner.won();
+        return;
+      }
+      if (performance.now() >= until) {
+        spinner.lost();
+        return;
+      }
+    }
   }
 
   /**
@@ -210,13 +252,20 @@ class AsyncFifo {
     const wait = this.#wait;
     try {
       while (this.#count !== 0) {
+        // Asked before anything is awaited: a loop that does not poll registers at once, in the
+        // call that started it.
+        if (wait.spinner !== undefined && wait.spinner.polls()) {
+          await this.#poll(wait.spinner);
+          if (this.#count === 0) break;
+        }
         const token = wait.prepare();
         this.serve(true);
         if (this.#count === 0) break;
         try {
           this.#parked = true;
-          await wait.park(token);
+          this.#lingering = (await wait.park(token)) === true;
           this.#parked = false;
+          if (wait.spinner !== undefined) wait.spinner.parked();
         } catch (e) {
           this.#parked = false;
           this.failAll(e);

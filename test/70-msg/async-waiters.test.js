@@ -11,6 +11,7 @@ const { Worker } = require('worker_threads');
 const { MpmcQueue, Stack, PriorityQueue, Channel, SpscRing, Broadcast } = require('../../index');
 const { C, W } = require('../../lib/layout/layout');
 const { addon } = require('../../lib/base/native');
+const { Spinner } = require('../../lib/msg/park');
 const { tempDir, runNode } = require('../helpers/process');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -136,6 +137,17 @@ function runWorker(data) {
     }
   };
   return { w, done, step };
+}
+
+// A Promise form that cannot complete polls for a few microseconds, a turn of the event loop at a
+// time, before it registers and parks (async-fifo.js #poll()): waits (turns of the event loop)
+// until `done()` says the registration was made.
+async function until(done, what) {
+  const end = Date.now() + 5000;
+  while (!done()) {
+    if (Date.now() > end) throw new Error(`${what}: not within 5 s`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 function closeHandle(h) {
@@ -302,6 +314,7 @@ describe('a Promise form that must wait registers, parks and is woken by a worke
     for (let i = 0; i < ROUNDS; i++) {
       const registered = Atomics.load(u32, words.waiters);
       const p = call(i);
+      await until(() => Atomics.load(u32, words.waiters) !== registered, 'the registration');
       assert.strictEqual(Atomics.load(u32, words.waiters), registered + 1);
       const [r] = await Promise.all([p, step(i)]);
       out.push(r);
@@ -375,6 +388,11 @@ describe('a Promise form whose registration a waker took for a message another p
         }
         return r;
       };
+      // Without the poll before registering (async-fifo.js #poll()): the call registers at once,
+      // and one turn of the event loop later it must be registered again, not only after the
+      // park's recheck 50 ms later (which a wait for the registration would mistake for a pass).
+      const polls = Spinner.prototype.polls;
+      Spinner.prototype.polls = () => false;
       try {
         const pending = K.takeAsync(h, { timeoutMs: 10000 });
         assert.strictEqual(armed, false);
@@ -384,6 +402,7 @@ describe('a Promise form whose registration a waker took for a message another p
         assert.ok(K.tryPut(waker, 'y'));
         assert.strictEqual(await pending, 'y');
       } finally {
+        Spinner.prototype.polls = polls;
         Atomics.add = realAdd;
         for (const x of [h, waker, thief]) closeHandle(x);
       }

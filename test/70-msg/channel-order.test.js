@@ -4,6 +4,7 @@
 // take the messages in call order, whatever wake-up serves them; one that times out or is aborted
 // leaves its place, the others keeping theirs; close() ends them in that order.
 const assert = require('assert');
+const fs = require('fs');
 const path = require('path');
 const { Worker } = require('worker_threads');
 const { Channel, MpmcQueue } = require('../../index');
@@ -247,6 +248,20 @@ describe('pending calls and their deadlines', () => {
         const pending = receive(q, { timeoutMs: 10 });
         assert.ok(send(peer, 'm'));
         busy(30); // past the deadline before any timer or wake-up runs
+        assert.strictEqual(await pending, 'm');
+      } finally {
+        for (const h of [peer, q]) (h.dispose || h.close).call(h);
+      }
+    });
+
+    it(`${what}: the same, called from an I/O callback (where a turn's immediates, and so the waiting loop's polls, run before its timers)`, async () => {
+      const q = make();
+      const peer = other(q);
+      try {
+        await new Promise((resolve) => fs.stat(__filename, resolve));
+        const pending = receive(q, { timeoutMs: 10 });
+        assert.ok(send(peer, 'm'));
+        busy(30); // past the deadline before any timer, poll or wake-up runs
         assert.strictEqual(await pending, 'm');
       } finally {
         for (const h of [peer, q]) (h.dispose || h.close).call(h);

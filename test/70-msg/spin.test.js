@@ -5,7 +5,9 @@
 const assert = require('assert');
 const { Spinner, spinWhileEqual, spinFor } = require('../../lib/msg/park');
 const { addon } = require('../../lib/base/native');
-const { SpscRing, MpmcQueue, Stack, PriorityQueue } = require('../..');
+const { SpscRing, MpmcQueue, Stack, PriorityQueue, Channel, Broadcast } = require('../..');
+const { C, W } = require('../../lib/layout/layout');
+const { POLL_MS, POLL_WOKEN_MS } = require('../../lib/msg/async-fifo');
 
 // A structure of each kind that blocks, on an empty SharedArrayBuffer-backed queue, and its
 // blocking take with a timeout.
@@ -14,6 +16,39 @@ const KINDS = [
   ['MpmcQueue', () => MpmcQueue.create({ buffer: new SharedArrayBuffer(MpmcQueue.bytesFor(4, { messageBytes: 16 })), capacity: 4, messageBytes: 16 }), (q, ms) => q.dequeue(ms)],
   ['Stack', () => Stack.create({ buffer: new SharedArrayBuffer(Stack.bytesFor(4, { messageBytes: 16 })), capacity: 4, messageBytes: 16 }), (q, ms) => q.pop(ms)],
   ['PriorityQueue', () => PriorityQueue.create({ buffer: new SharedArrayBuffer(PriorityQueue.bytesFor(4, { messageBytes: 16 })), capacity: 4, messageBytes: 16 }), (q, ms) => q.dequeue(ms)],
+  ['Channel', () => Channel.create({ buffer: new SharedArrayBuffer(Channel.bytesFor(4, { messageBytes: 16 })), capacity: 4, messageBytes: 16 }), (q, ms) => q.receiveSync(ms)],
+];
+
+const dispose = (q) => (q instanceof Channel ? q.dispose() : q.close());
+
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const MPMC_CONSUMER_WAITERS = C.MPMC_CONTROL_OFFSET / WORD + W.MPMC_CONTROL.CONSUMER_WAITERS;
+
+// Each structure's Promise-form take, on a SharedArrayBuffer: make() gives the handle that takes,
+// a second handle that puts (put(v) puts at once) and the word whose change tells that the take
+// registered as a waiter (raised its sleeping flag, for the SPSC ring).
+function pair(Class, bytes, options, take, put, word, close = (h) => h.close()) {
+  return () => {
+    const buffer = new SharedArrayBuffer(bytes);
+    const q = Class.create({ buffer, ...options });
+    const p = Class.open({ buffer });
+    return { buffer, take: (o) => take(q, o), put: (v) => assert.ok(put(p, v)), word, close: () => { close(q); close(p); } };
+  };
+}
+const small = { capacity: 4, messageBytes: 16 };
+const smallBytes = (Class) => Class.bytesFor(4, { messageBytes: 16 });
+const ASYNC_KINDS = [
+  ['SpscRing', pair(SpscRing, SpscRing.bytesFor(64), { capacity: 64 }, (q, o) => q.dequeueAsync(o), (p, v) => p.tryEnqueue(v), C.SPSC_CONTROL_OFFSET / WORD + W.SPSC_CONTROL.CONSUMER_SLEEPING)],
+  ['MpmcQueue', pair(MpmcQueue, smallBytes(MpmcQueue), small, (q, o) => q.dequeueAsync(o), (p, v) => p.tryEnqueue(v), MPMC_CONSUMER_WAITERS)],
+  ['Stack', pair(Stack, smallBytes(Stack), small, (q, o) => q.popAsync(o), (p, v) => p.tryPush(v), C.STACK_CONTROL_OFFSET / WORD + W.STACK_CONTROL.POP_WAITERS)],
+  ['PriorityQueue', pair(PriorityQueue, smallBytes(PriorityQueue), small, (q, o) => q.dequeueAsync(o), (p, v) => p.tryEnqueue(v, 0), C.PQ_CONTROL_OFFSET / WORD + W.PQ_CONTROL.DEQUEUE_WAITERS)],
+  ['Channel', pair(Channel, smallBytes(Channel), small, (q, o) => q.receive(o), (p, v) => p.trySend(v), MPMC_CONSUMER_WAITERS, (h) => h.dispose())],
+  ['Broadcast subscriber', () => {
+    const buffer = new SharedArrayBuffer(Broadcast.bytesFor(8, { messageBytes: 16 }));
+    const b = Broadcast.create({ buffer, capacity: 8, messageBytes: 16 });
+    const sub = b.subscribe();
+    return { buffer, take: async () => (await sub.receive()).value, put: (v) => b.publish(v), word: C.BCAST_CONTROL_OFFSET / WORD + W.BCAST_CONTROL.WAITERS, close: () => { sub.close(); b.close(); } };
+  }],
 ];
 
 describe('polling before parking', () => {
@@ -165,7 +200,26 @@ describe('polling before parking', () => {
         assert.ok(polled > new Spinner().ms, `the next wait polled for ${polled} ms`);
       } finally {
         Spinner.prototype.parked = parked;
-        q.close();
+        dispose(q);
+      }
+    });
+  }
+
+  for (const [name, make, take] of KINDS.filter(([n]) => n === 'MpmcQueue' || n === 'Channel')) {
+    it(`${name}: a blocking take with a timeout of 0 tries once and does not poll`, () => {
+      const q = make();
+      const polls = Spinner.prototype.polls;
+      let polled = 0;
+      Spinner.prototype.polls = function () {
+        polled++;
+        return polls.call(this);
+      };
+      try {
+        assert.throws(() => take(q, 0), { code: 'ERR_QUEUE_TIMEOUT' });
+        assert.strictEqual(polled, 0);
+      } finally {
+        Spinner.prototype.polls = polls;
+        dispose(q);
       }
     });
   }
@@ -215,6 +269,126 @@ describe('polling before parking', () => {
       assert.strictEqual(yields, 2);
     } finally {
       addon.msgYield = saved;
+    }
+  });
+});
+
+describe('Promise forms poll, a turn of the event loop at a time, before they register as waiters', () => {
+  for (const [name, make] of ASYNC_KINDS) {
+    it(`${name}: a message put while the take polls is taken without registering (no sleeping flag, no wake word moved)`, async () => {
+      const k = make();
+      const u32 = new Uint32Array(k.buffer);
+      try {
+        let seen = null;
+        // Queued before the take: it runs in the first turn of the take's poll, before the take
+        // looks again.
+        setImmediate(() => {
+          seen = Atomics.load(u32, k.word);
+          k.put('while polling');
+        });
+        assert.strictEqual(await k.take(), 'while polling');
+        assert.strictEqual(seen, 0, 'the take registered before it polled');
+        assert.strictEqual(Atomics.load(u32, k.word), 0);
+      } finally {
+        k.close();
+      }
+    });
+  }
+
+  it('the poll leaves the event loop free: other callbacks run between its turns', async () => {
+    const k = ASYNC_KINDS.find(([n]) => n === 'Channel')[1]();
+    try {
+      const s = Spinner.prototype.polls;
+      // A budget long enough for many turns, so that what runs in them can be seen.
+      Spinner.prototype.polls = function () {
+        s.call(this);
+        this.budget = 50;
+        return true;
+      };
+      const u32 = new Uint32Array(k.buffer);
+      let turns = 0;
+      let registered = null;
+      const tick = () => {
+        turns++;
+        if (turns < 20) setImmediate(tick);
+        else {
+          registered = Atomics.load(u32, k.word); // still polling: not registered
+          k.put('after 20 turns');
+        }
+      };
+      setImmediate(tick);
+      try {
+        assert.strictEqual(await k.take(), 'after 20 turns');
+      } finally {
+        Spinner.prototype.polls = s;
+      }
+      assert.strictEqual(turns, 20);
+      assert.strictEqual(registered, 0);
+    } finally {
+      k.close();
+    }
+  });
+
+  it('a Promise-form take that parked tells its Spinner, and its next wait polls for the woken budget', async () => {
+    const k = ASYNC_KINDS.find(([n]) => n === 'MpmcQueue')[1]();
+    const parked = Spinner.prototype.parked;
+    const polls = Spinner.prototype.polls;
+    const woken = [];
+    const budgets = [];
+    Spinner.prototype.parked = function () {
+      woken.push(this);
+      return parked.call(this);
+    };
+    Spinner.prototype.polls = function () {
+      const r = polls.call(this);
+      budgets.push(r ? this.budget : 0);
+      return r;
+    };
+    try {
+      const u32 = new Uint32Array(k.buffer);
+      const p = k.take();
+      // Put once the take is parked (registered).
+      while (Atomics.load(u32, k.word) === 0) await new Promise((resolve) => setImmediate(resolve));
+      k.put('after the park');
+      assert.strictEqual(await p, 'after the park');
+      assert.strictEqual(woken.length, 1);
+      budgets.length = 0;
+      setImmediate(() => k.put('next'));
+      assert.strictEqual(await k.take(), 'next');
+      assert.strictEqual(budgets[0], POLL_WOKEN_MS);
+      assert.ok(POLL_WOKEN_MS > POLL_MS);
+    } finally {
+      Spinner.prototype.parked = parked;
+      Spinner.prototype.polls = polls;
+      k.close();
+    }
+  });
+
+  it('a take whose park ended at its recheck and that is aborted while it polls leaves no registration behind', async () => {
+    const k = ASYNC_KINDS.find(([n]) => n === 'Channel')[1]();
+    const u32 = new Uint32Array(k.buffer);
+    const ac = new AbortController();
+    const parked = Spinner.prototype.parked;
+    let atAbort = null;
+    // The first park ends at its recheck (nothing is put): the registration it made is still
+    // counted when the loop polls again, and the abort comes during that poll.
+    Spinner.prototype.parked = function () {
+      setImmediate(() => {
+        atAbort = Atomics.load(u32, k.word);
+        ac.abort();
+      });
+      return parked.call(this);
+    };
+    try {
+      await assert.rejects(k.take({ signal: ac.signal }), { name: 'AbortError' });
+    } finally {
+      Spinner.prototype.parked = parked;
+    }
+    try {
+      assert.strictEqual(atAbort, 1, 'registered while it polled after the recheck');
+      assert.strictEqual(Atomics.load(u32, k.word), 0);
+    } finally {
+      k.close();
     }
   });
 });
