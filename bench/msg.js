@@ -72,7 +72,7 @@ const PAYLOADS = [['str', 32], ['json', 32], ['str', 1024], ['json', 1024]];
 const THREAD_TRANSPORTS = ['spsc', 'spsc-batch', 'mpmc', 'mpmc-batch', 'stack', 'pq', 'ringbuf', 'ringbuf-batch', 'bare-ring', 'postMessage', 'postMessage-batch'];
 const PROCESS_TRANSPORTS = ['spsc', 'spsc-batch', 'mpmc', 'mpmc-batch', 'stack', 'pq', 'ipc', 'redis'];
 const RT_THREADS = ['spin', 'futex', 'spsc', 'postMessage', 'channel', 'piscina'];
-const RT_PROCESSES = ['spin', 'futex', 'spsc', 'ipc'];
+const RT_PROCESSES = ['spin', 'futex', 'spsc', 'channel', 'ipc'];
 const CASES = [];
 for (const [kind, size] of PAYLOADS) {
   for (const t of THREAD_TRANSPORTS) CASES.push(['oneway', t, 'threads', kind, size, N]);
@@ -304,6 +304,9 @@ const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.to
   const ch = ref('pingpong', 'threads', 'channel', 'str32');
   const pis = ref('pingpong', 'threads', 'piscina', 'str32');
   if (ch && pis && ch.ns && pis.ns) goal('Channel request/reply faster than a piscina task round trip (threads)', ch.ns < pis.ns, `${(pis.ns / ch.ns).toFixed(2)}× (${fmt(ch.ns)} vs ${fmt(pis.ns)} ns)`);
+  const chp = ref('pingpong', 'processes', 'channel', 'str32');
+  const ipc = ref('pingpong', 'processes', 'ipc', 'str32');
+  if (chp && ipc && chp.ns && ipc.ns) goal('(orientation) Channel request/reply between processes against a child_process IPC round trip', null, `${(ipc.ns / chp.ns).toFixed(2)}× faster (${fmt(chp.ns)} vs ${fmt(ipc.ns)} ns)`);
   for (const topology of ['threads', 'processes']) {
     const s = ref('pingpong', topology, 'spsc', 'str32');
     const fx = ref('pingpong', topology, 'futex', 'str32');

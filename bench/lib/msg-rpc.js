@@ -5,11 +5,15 @@
 //   'piscina'  a task of a piscina pool of exactly one thread (the task returns its input), and
 //   'channel'  two shmstore Channels (requests, replies): the main thread awaits send() and
 //              receive(); the worker loops receiveSync() then sendSync() (it has nothing else to do).
+//              Between processes ('processes' topology): the same over two Channels in named
+//              segments, the replier a child process.
 // Runs from bench/lib/msg-case.js; returns { samples, cpu } in ns per round trip. The CPU time is
-// the process's (process.cpuUsage counts every thread of the process, both ends included).
+// the process's (process.cpuUsage counts every thread of the process, both ends included), plus,
+// between processes, the child's (it reports its own after every run's last reply).
 const path = require('path');
+const { fork } = require('child_process');
 const { Worker, isMainThread, workerData } = require('worker_threads');
-const { Channel } = require('../..');
+const { Channel, Segment } = require('../..');
 
 const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) * 1000; };
 
@@ -40,6 +44,7 @@ async function runRpc(c, makeMessage) {
     await pool.destroy();
     return result;
   }
+  if (c.topology === 'processes') return rpcProcesses(c, makeMessage);
   const bytes = Channel.bytesFor(16, { messageBytes: 1100 });
   const buffers = [new SharedArrayBuffer(bytes), new SharedArrayBuffer(bytes)];
   const [requests, replies] = buffers.map((buffer) => Channel.create({ buffer, capacity: 16, messageBytes: 1100 }));
@@ -53,6 +58,49 @@ async function runRpc(c, makeMessage) {
   requests.dispose();
   replies.dispose();
   return result;
+}
+
+// The channel request/reply between this process and a child (the replier), over two Channels in
+// named segments.
+async function rpcProcesses(c, makeMessage) {
+  const names = ['requests', 'replies'].map((what) => `shmstore-bench-rpc-${process.pid}-${what}`);
+  const [requests, replies] = names.map((name) => Channel.create({ name, capacity: 16, messageBytes: 1100 }));
+  const child = fork(__filename, ['--replier', ...names, String(c.n * c.runs), String(c.n)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const childCpu = [];
+  child.on('message', (ns) => childCpu.push(ns));
+  const done = new Promise((resolve, reject) => {
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the replier exited with ${code}`))));
+    child.once('error', reject);
+  });
+  try {
+    await new Promise((resolve) => child.once('message', resolve)); // opened, its CPU at the start
+    const result = await timed(c, async (i) => {
+      await requests.send(makeMessage(i));
+      await replies.receive();
+    });
+    await done;
+    // childCpu[r + 1] - childCpu[r]: the child's CPU during run r, per round trip.
+    result.cpu = result.cpu.map((ns, r) => ns + (childCpu[r + 1] - childCpu[r]) / c.n);
+    return result;
+  } finally {
+    requests.dispose();
+    replies.dispose();
+    for (const name of names) Segment.unlink({ name });
+  }
+}
+
+if (process.argv[2] === '--replier') {
+  const [requests, replies] = process.argv.slice(3, 5).map((name) => Channel.open({ name }));
+  const total = Number(process.argv[5]);
+  const perRun = Number(process.argv[6]);
+  process.send(cpuNow());
+  for (let i = 0; i < total; i++) {
+    replies.sendSync(requests.receiveSync());
+    if ((i + 1) % perRun === 0) process.send(cpuNow());
+  }
+  requests.dispose();
+  replies.dispose();
+  process.disconnect();
 }
 
 if (!isMainThread && workerData && workerData.buffers) {

@@ -5,6 +5,7 @@
 // of the counted runs. Threads and processes, a queue and postMessage.
 const assert = require('assert');
 const { execFileSync } = require('child_process');
+const fs = require('fs');
 const path = require('path');
 const { addon } = require('../../lib/base/native');
 
@@ -33,6 +34,18 @@ describe('bench:msg case runner', function () {
       assert.ok(r.samples.every((x) => x > 0 && Number.isFinite(x)));
       assert.ok(Math.abs(r.ns - mean(r.samples)) < 1e-9 * r.ns);
       assert.ok(Math.abs(r.cpuNs - mean(r.cpu)) < 1e-9 * r.cpuNs + 1e-12);
+    });
+  }
+
+  // The request/reply cases (bench/lib/msg-rpc.js) run every run they are asked for.
+  for (const topology of ['threads', 'processes']) {
+    (topology === 'processes' && !addon ? it.skip : it)(`channel request/reply between ${topology}: every run, the CPU of both ends, no segment left`, () => {
+      const r = runCase({ pattern: 'pingpong', transport: 'channel', topology, n: 300, runs: 3 });
+      assert.strictEqual(r.samples.length, 3);
+      assert.strictEqual(r.cpu.length, 3);
+      assert.ok(r.samples.every((x) => x > 0 && Number.isFinite(x)));
+      assert.ok(r.cpu.every((x) => x > 0 && Number.isFinite(x)));
+      if (fs.existsSync('/dev/shm')) assert.deepStrictEqual(fs.readdirSync('/dev/shm').filter((f) => f.includes('bench-rpc')), []);
     });
   }
 
