@@ -88,15 +88,18 @@ function missRatio() {
 
 const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
 
-// ns per get over `keys` (all resident), one pass.
-function timeGets(s, keys) {
+// ns taken by one get of each of keys[from..to) (all resident).
+function timeGets(s, keys, from, to) {
   let found = 0;
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < keys.length; i++) if (s.get('c', keys[i]) !== undefined) found++;
-  const ns = Number(process.hrtime.bigint() - t0) / keys.length;
-  if (found !== keys.length) throw new Error(`${keys.length - found} misses among resident keys`);
+  for (let i = from; i < to; i++) if (s.get('c', keys[i]) !== undefined) found++;
+  const ns = Number(process.hrtime.bigint() - t0);
+  if (found !== to - from) throw new Error(`${to - from - found} misses among resident keys`);
   return ns;
 }
+
+// Gets a store's turn takes in the latency case.
+const CHUNK = 1000;
 
 function shuffle(a) {
   let x = 12345;
@@ -117,7 +120,7 @@ function latency() {
     evicting.set('c', `k${i}`, VALUE);
     none.set('c', `k${i}`, VALUE);
   }
-  const out = { evicting: [], none: [] };
+  const out = { evicting: [], none: [], ratios: [] };
   let next = entries;
   for (let r = 0; r <= rounds; r++) {
     // Untimed churn: the evicting store inserts new keys (each insert evicts one entry and the
@@ -126,14 +129,21 @@ function latency() {
     for (let i = 0; i < churn; i++) none.set('c', `k${(r * churn + i) % entries}`, VALUE);
     const ek = shuffle(evicting.keys('c'));
     const nk = shuffle(none.keys('c'));
-    // Alternate which store goes first, so that neither always runs on a warmer machine.
-    const order = r % 2 ? [['evicting', evicting, ek], ['none', none, nk]] : [['none', none, nk], ['evicting', evicting, ek]];
-    for (const [name, s, keys] of order) {
-      const ns = timeGets(s, keys);
-      if (r > 0) out[name].push(ns); // round 0 is the warm-up
+    // The two stores take turns by chunks of CHUNK gets (the first alternating between rounds),
+    // so that both see the same states of the machine, whose speed drifts within a round here:
+    // a pass over one store and then the other compared two moments as much as two stores.
+    const t = { evicting: 0, none: 0 };
+    for (let at = 0; at < entries; at += CHUNK) {
+      const order = (r + at / CHUNK) % 2 ? [['evicting', evicting, ek], ['none', none, nk]] : [['none', none, nk], ['evicting', evicting, ek]];
+      for (const [name, s, keys] of order) t[name] += timeGets(s, keys, at, Math.min(entries, at + CHUNK));
+    }
+    if (r > 0) { // round 0 is the warm-up
+      out.evicting.push(t.evicting / entries);
+      out.none.push(t.none / entries);
+      out.ratios.push(t.evicting / t.none);
     }
   }
-  return { evicting: median(out.evicting), none: median(out.none), rounds };
+  return { evicting: median(out.evicting), none: median(out.none), ratio: median(out.ratios), rounds };
 }
 
 // One 1 MiB set into a full store of small entries (eviction-cases.js ROOM).
