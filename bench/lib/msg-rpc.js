@@ -64,28 +64,56 @@ async function runRpc(c, makeMessage) {
 // named segments.
 async function rpcProcesses(c, makeMessage) {
   const names = ['requests', 'replies'].map((what) => `shmstore-bench-rpc-${process.pid}-${what}`);
-  const [requests, replies] = names.map((name) => Channel.create({ name, capacity: 16, messageBytes: 1100 }));
-  const child = fork(__filename, ['--replier', ...names, String(c.n * c.runs), String(c.n)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const childCpu = [];
-  child.on('message', (ns) => childCpu.push(ns));
-  const done = new Promise((resolve, reject) => {
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the replier exited with ${code}`))));
-    child.once('error', reject);
-  });
+  const channels = [];
+  let child = null;
   try {
-    await new Promise((resolve) => child.once('message', resolve)); // opened, its CPU at the start
-    const result = await timed(c, async (i) => {
-      await requests.send(makeMessage(i));
-      await replies.receive();
+    for (const name of names) channels.push(Channel.create({ name, capacity: 16, messageBytes: 1100 }));
+    const [requests, replies] = channels;
+    child = fork(__filename, ['--replier', ...names, String(c.n * c.runs), String(c.n)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const childCpu = [];
+    child.on('message', (ns) => childCpu.push(ns));
+    // Settles once the replier is gone. A replier that ends before its last reply closes both
+    // channels, so that a send or receive waiting for it fails (ERR_CHANNEL_CLOSED) instead of
+    // waiting for ever, and the failure reported is its exit.
+    let failure = null;
+    const exited = new Promise((resolve) => {
+      const end = (why) => {
+        if (why !== null && failure === null) {
+          failure = new Error(`the replier ${why}`);
+          for (const ch of channels) if (!ch.closed) ch.close();
+        }
+        resolve();
+      };
+      child.once('exit', (code, signal) => end(code === 0 ? null : `exited with ${signal || code}`));
+      child.once('error', (e) => end(`failed: ${e.message}`));
     });
-    await done;
+    const opened = new Promise((resolve) => child.once('message', resolve)); // its CPU at the start
+    await Promise.race([opened, exited]);
+    let result;
+    try {
+      if (failure === null) {
+        result = await timed(c, async (i) => {
+          await requests.send(makeMessage(i));
+          await replies.receive();
+        });
+      }
+    } catch (e) {
+      if (failure === null) throw e;
+    }
+    await exited;
+    if (failure !== null) throw failure;
     // childCpu[r + 1] - childCpu[r]: the child's CPU during run r, per round trip.
-    result.cpu = result.cpu.map((ns, r) => ns + (childCpu[r + 1] - childCpu[r]) / c.n);
-    return result;
+    const peerCpu = result.cpu.map((ns, r) => (childCpu[r + 1] - childCpu[r]) / c.n);
+    result.cpu = result.cpu.map((ns, r) => ns + peerCpu[r]);
+    return { ...result, peerCpu };
   } finally {
-    requests.dispose();
-    replies.dispose();
-    for (const name of names) Segment.unlink({ name });
+    // A replier still running (this side failed) is woken by the close and then ended.
+    for (const ch of channels) {
+      if (child !== null && child.exitCode === null && !ch.closed) ch.close();
+      ch.dispose();
+    }
+    if (child !== null && child.exitCode === null && child.signalCode === null) child.kill();
+    for (const name of names.slice(0, channels.length)) Segment.unlink({ name });
   }
 }
 
@@ -93,9 +121,21 @@ if (process.argv[2] === '--replier') {
   const [requests, replies] = process.argv.slice(3, 5).map((name) => Channel.open({ name }));
   const total = Number(process.argv[5]);
   const perRun = Number(process.argv[6]);
+  const parent = process.ppid;
   process.send(cpuNow());
   for (let i = 0; i < total; i++) {
-    replies.sendSync(requests.receiveSync());
+    // A wait of at most a second at a time: a replier whose parent was killed (its channels
+    // never closed) ends instead of waiting for ever.
+    let request;
+    for (;;) {
+      try {
+        request = requests.receiveSync(1000);
+        break;
+      } catch (e) {
+        if (e.code !== 'ERR_QUEUE_TIMEOUT' || process.ppid !== parent) throw e;
+      }
+    }
+    replies.sendSync(request);
     if ((i + 1) % perRun === 0) process.send(cpuNow());
   }
   requests.dispose();

@@ -39,13 +39,19 @@ describe('bench:msg case runner', function () {
 
   // The request/reply cases (bench/lib/msg-rpc.js) run every run they are asked for.
   for (const topology of ['threads', 'processes']) {
-    (topology === 'processes' && !addon ? it.skip : it)(`channel request/reply between ${topology}: every run, the CPU of both ends, no segment left`, () => {
+    (topology === 'processes' && !addon ? it.skip : it)(`channel request/reply between ${topology}: every run${topology === 'processes' ? ', the CPU of both ends, no segment left' : ''}`, () => {
+      const shm = () => (fs.existsSync('/dev/shm') ? fs.readdirSync('/dev/shm').filter((f) => f.includes('bench-rpc')) : []);
+      const before = shm();
       const r = runCase({ pattern: 'pingpong', transport: 'channel', topology, n: 300, runs: 3 });
       assert.strictEqual(r.samples.length, 3);
       assert.strictEqual(r.cpu.length, 3);
       assert.ok(r.samples.every((x) => x > 0 && Number.isFinite(x)));
       assert.ok(r.cpu.every((x) => x > 0 && Number.isFinite(x)));
-      if (fs.existsSync('/dev/shm')) assert.deepStrictEqual(fs.readdirSync('/dev/shm').filter((f) => f.includes('bench-rpc')), []);
+      if (topology !== 'processes') return;
+      // The replier's own CPU, counted into each run's.
+      assert.strictEqual(r.peerCpu.length, 3);
+      assert.ok(r.peerCpu.every((x, k) => x > 0 && x < r.cpu[k]));
+      assert.deepStrictEqual(shm(), before);
     });
   }
 
