@@ -191,6 +191,9 @@ describe('SpscRing', () => {
       const out = new Float64Array(2);
       assert.strictEqual(r.tryDequeueInto(out), 2);
       assert.deepStrictEqual([...out], [1.5, 2.5]);
+      const peeked = r.peek();
+      assert.deepStrictEqual(peeked, Buffer.from(new Float64Array([3.5]).buffer));
+      peeked.fill(0); // a copy: the element stays as it was
       assert.deepStrictEqual(r.peek(), Buffer.from(new Float64Array([3.5]).buffer));
       assert.strictEqual(r.tryEnqueue(new Float64Array([4.5, 5.5])), true);
       const odd = new Uint8Array(24 + 1).subarray(1); // not word aligned: copied byte by byte
