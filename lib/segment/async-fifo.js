@@ -32,9 +32,9 @@ class AsyncFifo {
    * `wait` is the loop's wait: { prepare(), park(token), lookAfterWake?, ended?(), spinner? }.
    * park() may resolve with true: it ended without a wake-up that took the loop's registration, so
    * the registration may still stand (unpark() below takes it back if the last operation leaves
-   * before the loop parks again). Each round of
-   * the loop calls prepare() (what must precede the last look before a park: reading a wake word,
-   * registering as a waiter), serves, and, operations still pending, awaits park(token), where
+   * before the loop parks again). Each round of the loop calls prepare() (what must precede the
+   * last look before a park: reading a wake word, registering as a waiter), serves, and,
+   * operations still pending, awaits park(token), where
    * `token` is what prepare() returned: it resolves when the loop should look again (woken, or a
    * recheck period passed), and rejects when the handle can no longer wait (closed): what is
    * pending then rejects with that error. With `lookAfterWake`, the loop serves right after each
@@ -44,8 +44,9 @@ class AsyncFifo {
    * handle) while the loop is parked, or while its last park's registration may still stand
    * (above): it ends the park now, and takes back what the wait left in the shared words, so that
    * no futex wait keeps the event loop alive (or a worker from exiting) until the park's recheck
-   * and no registration is left for the next waker to wake for nothing. With `spinner`, each round polls first (#poll()) and a
-   * park that ended tells it (spinner.parked(): the poll after a wake-up may be longer).
+   * and no registration is left for the next waker to wake for nothing. With `spinner`, each
+   * round polls first (#poll()) and a park that ended tells it (spinner.parked(): the poll after
+   * a wake-up may be longer).
    */
   constructor(none, wait) {
     this.#none = none;
@@ -212,10 +213,10 @@ class AsyncFifo {
    * Serves the pending operations once per turn of the event loop (setImmediate(): whatever else
    * the loop has to do runs in between, so the loop is not blocked) for the budget of `spinner`
    * (lib/msg/park.js Spinner: its polls(), which the caller asked, said whether and how long, and
-   * it learns from won() and lost()). A party that answers within a few microseconds (the other end of a request and its
-   * reply) is met without registering as a waiter or parking, which would cost it the wake-up
-   * of its park (tens of microseconds, through a futex watcher or Atomics.waitAsync and the event
-   * loop) and the other side a wake call.
+   * it learns from won() and lost()). A party that answers within a few microseconds (the other
+   * end of a request and its reply) is met without registering as a waiter or parking, which
+   * would cost it the wake-up of its park (tens of microseconds, through a futex watcher or
+   * Atomics.waitAsync and the event loop) and the other side a wake call.
    */
   async #poll(spinner) {
     const until = performance.now() + spinner.budget;
@@ -262,6 +263,9 @@ class AsyncFifo {
         this.serve(true);
         if (this.#count === 0) break;
         try {
+          // While parked, #parked stands for any registration of the loop (unpark() takes every
+          // one back); the park says afterwards whether one may still stand.
+          this.#lingering = false;
           this.#parked = true;
           this.#lingering = (await wait.park(token)) === true;
           this.#parked = false;
