@@ -45,8 +45,8 @@ class AsyncFifo {
    * (above): it ends the park now, and takes back what the wait left in the shared words, so that
    * no futex wait keeps the event loop alive (or a worker from exiting) until the park's recheck
    * and no registration is left for the next waker to wake for nothing. With `spinner`, each
-   * round polls first (#poll()) and a park that ended tells it (spinner.parked(): the poll after
-   * a wake-up may be longer).
+   * round polls first (#poll()) and a park that ended other than at its recheck tells it
+   * (spinner.parked(): the poll after a wake-up may be longer).
    */
   constructor(none, wait) {
     this.#none = none;
@@ -269,7 +269,9 @@ class AsyncFifo {
           this.#parked = true;
           this.#lingering = (await wait.park(token)) === true;
           this.#parked = false;
-          if (wait.spinner !== undefined) wait.spinner.parked();
+          // Woken (not a recheck that found nothing): the other side is running now, and the poll
+          // after it may be longer (spinner.parked()).
+          if (wait.spinner !== undefined && !this.#lingering) wait.spinner.parked();
         } catch (e) {
           this.#parked = false;
           this.failAll(e);

@@ -368,26 +368,48 @@ describe('Promise forms poll, a turn of the event loop at a time, before they re
     const k = ASYNC_KINDS.find(([n]) => n === 'Channel')[1]();
     const u32 = new Uint32Array(k.buffer);
     const ac = new AbortController();
-    const parked = Spinner.prototype.parked;
+    const polls = Spinner.prototype.polls;
+    let calls = 0;
     let atAbort = null;
     // The first park ends at its recheck (nothing is put): the registration it made is still
-    // counted when the loop polls again, and the abort comes during that poll.
-    Spinner.prototype.parked = function () {
+    // counted when the loop polls again (its second poll), and the abort comes during that poll.
+    Spinner.prototype.polls = function () {
+      const r = polls.call(this);
+      if (++calls !== 2) return r;
       setImmediate(() => {
         atAbort = Atomics.load(u32, k.word);
         ac.abort();
       });
-      return parked.call(this);
+      this.budget = 50;
+      return true;
     };
     try {
       await assert.rejects(k.take({ signal: ac.signal }), { name: 'AbortError' });
     } finally {
-      Spinner.prototype.parked = parked;
+      Spinner.prototype.polls = polls;
     }
     try {
       assert.strictEqual(atAbort, 1, 'registered while it polled after the recheck');
       assert.strictEqual(Atomics.load(u32, k.word), 0);
     } finally {
+      k.close();
+    }
+  });
+
+  it('a Promise-form take whose parks end at their rechecks, nothing put, does not take them for wake-ups (no longer poll after them)', async () => {
+    const k = ASYNC_KINDS.find(([n]) => n === 'MpmcQueue')[1]();
+    const parked = Spinner.prototype.parked;
+    let told = 0;
+    Spinner.prototype.parked = function () {
+      told++;
+      return parked.call(this);
+    };
+    try {
+      // Two rechecks (50 ms each) at least before the timeout.
+      await assert.rejects(k.take({ timeoutMs: 130 }), { code: 'ERR_QUEUE_TIMEOUT' });
+      assert.strictEqual(told, 0);
+    } finally {
+      Spinner.prototype.parked = parked;
       k.close();
     }
   });
