@@ -12,6 +12,7 @@
 // sleeping flag of the side with the other side's index as the word (AsyncFifo.flagged()).
 const { AsyncFifo: Fifo, endPending } = require('../segment/async-fifo');
 const { Spinner, parkAsync, unparkOwn, wakeAll } = require('./park');
+const { raiseFlag, lowerFlag } = require('./spsc-core');
 
 // The polling budgets of a Promise form (ms; park.js Spinner): its most, its least while it polls,
 // and the budget right after a wait that ended in a park. A Promise form polls once per turn of
@@ -74,14 +75,15 @@ function counted(w, waiters, word, recheckMs) {
 
 /**
  * The wait of a side of an SPSC ring, the ring's own (format.md §15, Waking): reads the other
- * side's index, (the loop serves), and only then stores the sleeping flag = 1, reloads the index
- * and parks on it if it is still the value read, for at most recheckMs; stores the flag = 0 (the
- * loop serves again). The other side stores its index before it looks at the flag, so either the
+ * side's index, (the loop serves), and only then raises the sleeping flag for a new sleep
+ * (spsc-core.js raiseFlag()), reloads the index and parks on it if it is still the value read, for
+ * at most recheckMs; puts the flag down if the other side did not (the loop serves again). The other side stores its index before it looks at the flag, so either the
  * reload sees the new index or the other side sees the flag and wakes the park. `w` has closed()
  * too: whether the handle is closed.
  */
 function flagged(w, flag, word, recheckMs) {
   const { u32, i32 } = w;
+  let sleep = 0; // the flag's value for the last park (spsc-core.js raiseFlag())
   return {
     lookAfterWake: true,
     spinner: asyncSpinner(),
@@ -89,7 +91,7 @@ function flagged(w, flag, word, recheckMs) {
       return Atomics.load(u32, word);
     },
     async park(seen) {
-      Atomics.store(u32, flag, 1);
+      sleep = raiseFlag(u32, flag);
       try {
         if (Atomics.load(u32, word) === seen) await parkAsync(i32, word, seen, recheckMs);
         w.usable();
@@ -97,16 +99,16 @@ function flagged(w, flag, word, recheckMs) {
         // Not once the handle is closed: its close() put the flag down already (unpark(), with the
         // last pending call), and the memory may no longer be the region's (a segment's pages
         // swapped for private zeros), or still be, with another handle of this side's flag up.
-        if (!w.closed()) Atomics.store(u32, flag, 0);
+        if (!w.closed()) lowerFlag(u32, flag, sleep);
       }
     },
-    // Nothing pending any more while parked: the flag (this side's own) stored 0, then the park on
+    // Nothing pending any more while parked: the flag (this side's own) put down, then the park on
     // the other side's index ended. The other side's next index store then finds it down and wakes
     // nobody, as it should. The index is the other side's, so it cannot be moved to wake the park,
     // and a wake that does not move the word can be missed (park.js unparkOwn()): the park, this
     // thread's own, is ended directly.
     unpark() {
-      Atomics.store(u32, flag, 0);
+      lowerFlag(u32, flag, sleep);
       unparkOwn(i32, word);
     },
   };

@@ -89,22 +89,46 @@ function checkedUsed(r, used) {
   return used;
 }
 
+// A side's sleeping flag is a count of its sleeps: odd while it is about to sleep or sleeps, each
+// sleep raising it to the next odd value, and whoever ends the sleep (the other side's wake, or the
+// sleeper itself once awake) moving that value to the even one after it (format.md §15, Waking).
+// A flag of plain 1 and 0 lost wake-ups: a side that loaded 1 from one sleep and took it back
+// late, after the sleeper had woken and raised it for its next sleep, took that sleep's 1 without
+// waking it (its wake, made before the sleeper parked again, was for nobody), and the next index
+// store found 0 and woke nobody: both sides asleep until the recheck. Each sleep's value is its
+// own, so such a late CAS fails.
+
+/** Raises this side's sleeping flag u32[flag] for a new sleep; returns the sleep's (odd) value. */
+function raiseFlag(u32, flag) {
+  const sleep = ((Atomics.load(u32, flag) + 1) | 1) >>> 0;
+  Atomics.store(u32, flag, sleep);
+  return sleep;
+}
+
+/**
+ * Ends sleep `sleep` (raiseFlag()'s value) if nobody did: the flag moves to the next even value,
+ * unless the other side took it there already or a newer sleep raised it since.
+ */
+function lowerFlag(u32, flag, sleep) {
+  Atomics.compareExchange(u32, flag, sleep, (sleep + 1) >>> 0);
+}
+
+/** Whether the other side's flag says it sleeps and this caller took that sleep (its CAS won). */
+function tookSleep(u32, flag) {
+  const s = Atomics.load(u32, flag);
+  return (s & 1) !== 0 && Atomics.compareExchange(u32, flag, s, (s + 1) >>> 0) === s;
+}
+
 // Stores the index, and wakes the other side if it says it sleeps: once per sleep (the flag is
-// taken back with a CAS), not at every message published while it is waking up.
+// taken with a CAS), not at every message published while it is waking up.
 function publish(r, tail) {
   Atomics.store(r.u32, TAIL, tail);
-  if (Atomics.load(r.u32, CONSUMER_SLEEPING) !== 0 &&
-      Atomics.compareExchange(r.u32, CONSUMER_SLEEPING, 1, 0) === 1) {
-    wakeAll(r.i32, TAIL);
-  }
+  if (tookSleep(r.u32, CONSUMER_SLEEPING)) wakeAll(r.i32, TAIL);
 }
 
 function release(r, head) {
   Atomics.store(r.u32, HEAD, head);
-  if (Atomics.load(r.u32, PRODUCER_SLEEPING) !== 0 &&
-      Atomics.compareExchange(r.u32, PRODUCER_SLEEPING, 1, 0) === 1) {
-    wakeAll(r.i32, HEAD);
-  }
+  if (tookSleep(r.u32, PRODUCER_SLEEPING)) wakeAll(r.i32, HEAD);
 }
 
 /**
@@ -120,10 +144,10 @@ function discard(r) {
   return (tail - head) >>> 0;
 }
 
-// Waits until u32[watch] !== seen: spins, then raises the sleeping flag `flag`, re-checks and
-// parks. Returns false when the deadline passed first, after one last look: the index may have
-// moved since the look after the last park, and a message (room) that came before the deadline
-// must not be left behind while the call reports a timeout.
+// Waits until u32[watch] !== seen: spins, then raises the sleeping flag `flag` (raiseFlag()),
+// re-checks and parks. Returns false when the deadline passed first, after one last look: the
+// index may have moved since the look after the last park, and a message (room) that came before
+// the deadline must not be left behind while the call reports a timeout.
 function block(r, flag, watch, seen, deadline) {
   const u32 = r.u32;
   // A party that answers within a few microseconds is met without a system call (park.js).
@@ -135,16 +159,17 @@ function block(r, flag, watch, seen, deadline) {
   for (;;) {
     const left = deadline - performance.now();
     if (left <= 0) return Atomics.load(u32, watch) !== seen;
-    Atomics.store(u32, flag, 1);
+    const sleep = raiseFlag(u32, flag);
     if (Atomics.load(u32, watch) === seen) {
       park(r.i32, watch, seen, Math.min(left, PARK_MS));
       r.spinner.parked();
     }
-    Atomics.store(u32, flag, 0);
+    lowerFlag(u32, flag, sleep);
     if (Atomics.load(u32, watch) !== seen) return true;
   }
 }
 
 module.exports = {
   WORD, TAIL, HEAD, CONSUMER_SLEEPING, PRODUCER_SLEEPING, DATA, DATA_WORD, HEADER, PARK_MS, align4, bytesFor, makeCore, checkedUsed, ownIndex, publish, release, discard, block,
+  raiseFlag, lowerFlag,
 };

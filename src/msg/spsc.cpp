@@ -109,20 +109,32 @@ L::Status SpscRing::Attach(void* base, uint64_t bytes) noexcept {
   return L::kOk;
 }
 
-// The other side is woken once per sleep: its flag is taken back with a CAS, so that messages
+// A side's sleeping flag counts its sleeps: odd while it is about to sleep or sleeps, each sleep
+// raising it to the next odd value; whoever ends the sleep moves that value to the even one after
+// it (format.md §15, Waking). With one value for every sleep, a side that loaded the flag during
+// one sleep and took it late, once the sleeper had raised it again for its next sleep, took that
+// sleep without waking it, and the next index store woke nobody (both sides asleep until the
+// recheck); each sleep's value is its own, so such a late CAS fails.
+namespace {
+
+// Whether the flag says its side sleeps and this caller took that sleep (its CAS won).
+bool TookSleep(uint32_t* flag) noexcept {
+  const uint32_t s = AtomicLoad(flag);
+  return (s & 1u) != 0 && AtomicCas(flag, s, s + 1);
+}
+
+}  // namespace
+
+// The other side is woken once per sleep: its flag is taken with a CAS, so that messages
 // published while it wakes up make no further system call.
 void SpscRing::Publish(uint32_t tail) noexcept {
   AtomicStore(Word(kTail), tail);
-  if (AtomicLoad(Word(kConsumerSleeping)) != 0 && AtomicCas(Word(kConsumerSleeping), 1, 0)) {
-    futex::Wake(Word(kTail), INT32_MAX);
-  }
+  if (TookSleep(Word(kConsumerSleeping))) futex::Wake(Word(kTail), INT32_MAX);
 }
 
 void SpscRing::Release(uint32_t head) noexcept {
   AtomicStore(Word(kHead), head);
-  if (AtomicLoad(Word(kProducerSleeping)) != 0 && AtomicCas(Word(kProducerSleeping), 1, 0)) {
-    futex::Wake(Word(kHead), INT32_MAX);
-  }
+  if (TookSleep(Word(kProducerSleeping))) futex::Wake(Word(kHead), INT32_MAX);
 }
 
 // In a sound ring `tail - head` never exceeds the capacity (the producer moves the tail only
@@ -305,9 +317,11 @@ bool SpscRing::Block(uint32_t* flag, uint32_t* watch, uint32_t seen, int64_t dea
     // may be left to get it.
     if (left <= 0) return AtomicLoad(watch) != seen;
     if (stop()) return false;
-    AtomicStore(flag, 1);
+    // This sleep's own value of the flag: the next odd one (above).
+    const uint32_t sleep = (AtomicLoad(flag) + 1) | 1u;
+    AtomicStore(flag, sleep);
     if (AtomicLoad(watch) == seen) futex::Wait(watch, seen, std::min(left, kParkNs));
-    AtomicStore(flag, 0);
+    AtomicCas(flag, sleep, sleep + 1);  // unless the other side took it, or a newer sleep raised it
     if (AtomicLoad(watch) != seen) return true;
   }
 }

@@ -3,11 +3,14 @@
 // under ThreadSanitizer: npm run test:tsan).
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
 #include <vector>
 
+#include "base/atomic.h"
 #include "msg/spsc.h"
 #include "msg_test_util.h"
 
@@ -435,4 +438,42 @@ TEST(SpscRing, ThreadsPassElements) {
   }
   producer.join();
   EXPECT_EQ(r.TryEnqueueElements(out, 65), Push::kTooLarge);
+}
+
+// The sleeping flag counts sleeps (format.md §15, Waking): a producer that loaded the flag during
+// the consumer's first sleep and makes its CAS only once the consumer sleeps again must not take
+// that second sleep, or the next publish finds the flag down and wakes nobody (a wake-up lost
+// until the recheck). With a flag of 1 and 0 the late CAS took it.
+TEST(SpscRing, LateTakeOfASleepingFlagLeavesTheNextSleepRaised) {
+  Block b(SpscRing::BytesFor(64, 0));
+  SpscRing producer;
+  ASSERT_EQ(producer.Create(b.mem, b.size, 64, 0), L::kOk);
+  auto* flag = reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(b.mem) + L::kSpscControlOffset +
+                                           offsetof(L::SpscControl, consumerSleeping));
+  std::atomic<int> taken{0};
+  std::thread consumer([&] {
+    SpscRing r;
+    ASSERT_EQ(r.Attach(b.mem, b.size), L::kOk);
+    uint8_t out[64];
+    uint32_t tag = 0;
+    for (int i = 0; i < 2; ++i) {
+      ASSERT_EQ(r.Dequeue(out, sizeof out, &tag, -1), 1);
+      EXPECT_EQ(out[0], static_cast<uint8_t>('a' + i));
+      taken.store(i + 1);
+    }
+  });
+  const auto sleeping = [&] { return (shm::AtomicLoad(flag) & 1u) != 0; };
+  while (!sleeping()) std::this_thread::yield();
+  const uint32_t first = shm::AtomicLoad(flag);  // what a publish loads during the first sleep
+  ASSERT_EQ(producer.TryEnqueue("a", 1, L::kMsgTagBinary), Push::kOk);
+  while (taken.load() < 1) std::this_thread::yield();
+  while (!sleeping()) std::this_thread::yield();  // the second sleep
+  EXPECT_NE(shm::AtomicLoad(flag), first);
+  uint32_t expected = first;
+  std::atomic_ref<uint32_t>(*flag).compare_exchange_strong(expected, first + 1);  // the late CAS
+  EXPECT_TRUE(sleeping()) << "the late CAS took the second sleep";
+  ASSERT_EQ(producer.TryEnqueue("b", 1, L::kMsgTagBinary), Push::kOk);
+  consumer.join();
+  EXPECT_EQ(taken.load(), 2);
+  EXPECT_FALSE(sleeping());
 }

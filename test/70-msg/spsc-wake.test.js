@@ -1,0 +1,142 @@
+'use strict';
+// SpscRing's sleeping flags count sleeps (docs/format.md §15, Waking): odd while a side is about
+// to sleep or sleeps, each sleep with a value of its own. A producer that loads the consumer's
+// flag during one sleep may make its CAS late, once the consumer woke (for a message published
+// meanwhile) and raised the flag again for its next sleep. With a flag of 1 and 0 that late CAS
+// took the new sleep without waking it, and the next publish found the flag down and woke nobody:
+// both sides asleep until the 200 ms recheck (seen in `npm run bench:msg` as runs of 20,000 1 KiB
+// messages that took 0.2 s instead of 15 ms). The late CAS is made here by hand, as the producer
+// that stalled between its load and its CAS would make it, for the Promise forms (one thread) and
+// the blocking forms (a worker), on both sides of the ring.
+const assert = require('assert');
+const { Worker } = require('worker_threads');
+const { SpscRing } = require('../../index');
+const { C, W } = require('../../lib/layout/layout');
+
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const CONSUMER_SLEEPING = C.SPSC_CONTROL_OFFSET / WORD + W.SPSC_CONTROL.CONSUMER_SLEEPING;
+const PRODUCER_SLEEPING = C.SPSC_CONTROL_OFFSET / WORD + W.SPSC_CONTROL.PRODUCER_SLEEPING;
+
+const sleeping = (u32, flag) => (Atomics.load(u32, flag) & 1) === 1;
+
+async function until(done, what) {
+  const end = Date.now() + 5000;
+  while (!done()) {
+    if (Date.now() > end) throw new Error(`${what}: not within 5 s`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+// What a producer (consumer) does with a value of the other side's flag it loaded earlier.
+function lateTake(u32, flag, loaded) {
+  return Atomics.compareExchange(u32, flag, loaded, (loaded + 1) >>> 0) === loaded;
+}
+
+describe('SpscRing: a late take of a sleeping flag leaves the next sleep raised (format.md §15, Waking)', () => {
+  it('Promise forms, consumer side: the second sleep keeps its flag and the next enqueue wakes it', async () => {
+    const buffer = new SharedArrayBuffer(SpscRing.bytesFor(64));
+    const consumer = SpscRing.create({ buffer, capacity: 64 });
+    const producer = SpscRing.open({ buffer });
+    const u32 = new Uint32Array(buffer);
+    try {
+      const first = consumer.dequeueAsync();
+      await until(() => sleeping(u32, CONSUMER_SLEEPING), 'the first sleep');
+      const loaded = Atomics.load(u32, CONSUMER_SLEEPING); // the stalled producer's load
+      assert.strictEqual(producer.tryEnqueue('a'), true);
+      assert.strictEqual(sleeping(u32, CONSUMER_SLEEPING), false, 'the enqueue took the first sleep');
+      assert.strictEqual(await first, 'a');
+      const second = consumer.dequeueAsync();
+      await until(() => sleeping(u32, CONSUMER_SLEEPING), 'the second sleep');
+      assert.notStrictEqual(Atomics.load(u32, CONSUMER_SLEEPING), loaded, 'each sleep has a value of its own');
+      assert.strictEqual(lateTake(u32, CONSUMER_SLEEPING, loaded), false, 'the late CAS fails');
+      assert.strictEqual(sleeping(u32, CONSUMER_SLEEPING), true);
+      assert.strictEqual(producer.tryEnqueue('b'), true);
+      assert.strictEqual(sleeping(u32, CONSUMER_SLEEPING), false, 'the enqueue took the second sleep');
+      assert.strictEqual(await second, 'b');
+    } finally {
+      producer.close();
+      consumer.close();
+    }
+  });
+
+  it('Promise forms, producer side: a full ring\'s second sleep keeps its flag and the next dequeue wakes it', async () => {
+    const buffer = new SharedArrayBuffer(SpscRing.bytesFor(16, { elementSize: 4 }));
+    const producer = SpscRing.create({ buffer, capacity: 16, elementSize: 4 });
+    const consumer = SpscRing.open({ buffer });
+    const u32 = new Uint32Array(buffer);
+    const one = new Uint32Array(1);
+    try {
+      while (producer.tryEnqueue(one));
+      const first = producer.enqueueAsync(Uint32Array.of(100));
+      await until(() => sleeping(u32, PRODUCER_SLEEPING), 'the first sleep');
+      const loaded = Atomics.load(u32, PRODUCER_SLEEPING);
+      assert.strictEqual(consumer.tryDequeueInto(one), 1);
+      await first;
+      const second = producer.enqueueAsync(Uint32Array.of(101));
+      await until(() => sleeping(u32, PRODUCER_SLEEPING), 'the second sleep');
+      assert.strictEqual(lateTake(u32, PRODUCER_SLEEPING, loaded), false, 'the late CAS fails');
+      assert.strictEqual(sleeping(u32, PRODUCER_SLEEPING), true);
+      assert.strictEqual(consumer.tryDequeueInto(one), 1);
+      assert.strictEqual(sleeping(u32, PRODUCER_SLEEPING), false, 'the dequeue took the second sleep');
+      await second;
+      const rest = new Uint32Array(16);
+      const n = consumer.tryDequeueInto(rest);
+      assert.deepStrictEqual(Array.from(rest.subarray(n - 2, n)), [100, 101]);
+    } finally {
+      consumer.close();
+      producer.close();
+    }
+  });
+
+  it('blocking forms: a consumer worker\'s second sleep keeps its flag and the next enqueue wakes it', async () => {
+    const buffer = new SharedArrayBuffer(SpscRing.bytesFor(64));
+    const producer = SpscRing.create({ buffer, capacity: 64 });
+    const u32 = new Uint32Array(buffer);
+    const w = new Worker(`
+      const { workerData, parentPort } = require('worker_threads');
+      const { SpscRing } = require(${JSON.stringify(require.resolve('../../index'))});
+      const ring = SpscRing.open({ buffer: workerData.buffer });
+      for (let i = 0; i < 2; i++) parentPort.postMessage(ring.dequeue(10000));
+      ring.close();`, { eval: true, workerData: { buffer } });
+    const got = [];
+    w.on('message', (m) => got.push(m));
+    const exited = new Promise((resolve, reject) => { w.once('exit', resolve); w.once('error', reject); });
+    try {
+      await until(() => sleeping(u32, CONSUMER_SLEEPING), 'the first sleep');
+      const loaded = Atomics.load(u32, CONSUMER_SLEEPING);
+      assert.strictEqual(producer.tryEnqueue('a'), true);
+      await until(() => got.length === 1, 'the first message');
+      // The first sleep was taken by the enqueue: an odd flag now is the second sleep's.
+      await until(() => sleeping(u32, CONSUMER_SLEEPING), 'the second sleep');
+      assert.strictEqual(lateTake(u32, CONSUMER_SLEEPING, loaded), false, 'the late CAS fails');
+      assert.strictEqual(sleeping(u32, CONSUMER_SLEEPING), true);
+      assert.strictEqual(producer.tryEnqueue('b'), true);
+      assert.strictEqual(sleeping(u32, CONSUMER_SLEEPING), false, 'the enqueue took the second sleep');
+      assert.strictEqual(await exited, 0);
+      assert.deepStrictEqual(got, ['a', 'b']);
+    } finally {
+      producer.close();
+      await w.terminate();
+    }
+  });
+
+  it('a flag left odd by a side that never lowered it (a killed sleeper) is raised past, not reused', async () => {
+    const buffer = new SharedArrayBuffer(SpscRing.bytesFor(64));
+    const consumer = SpscRing.create({ buffer, capacity: 64 });
+    const producer = SpscRing.open({ buffer });
+    const u32 = new Uint32Array(buffer);
+    try {
+      Atomics.store(u32, CONSUMER_SLEEPING, 0xffffffff); // odd: a sleep that never ended, at the wrap
+      const taking = consumer.dequeueAsync();
+      await until(() => Atomics.load(u32, CONSUMER_SLEEPING) !== 0xffffffff, 'a new sleep');
+      assert.strictEqual(Atomics.load(u32, CONSUMER_SLEEPING), 1, 'the next odd value, mod 2^32');
+      assert.strictEqual(lateTake(u32, CONSUMER_SLEEPING, 0xffffffff), false);
+      assert.strictEqual(producer.tryEnqueue('x'), true);
+      assert.strictEqual(Atomics.load(u32, CONSUMER_SLEEPING), 2);
+      assert.strictEqual(await taking, 'x');
+    } finally {
+      producer.close();
+      consumer.close();
+    }
+  });
+});
