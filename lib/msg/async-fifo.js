@@ -130,9 +130,9 @@ class AsyncFifo extends Fifo {
   }
 
   /**
-   * The pending operations of one side of an SPSC ring handle: the side waits by storing its
-   * sleeping flag u32[flag] = 1 and parking on the other side's index u32[word] (format.md §15,
-   * Waking, of the ring) instead of registering in a waiter count. One such wait per side of a
+   * The pending operations of one side of an SPSC ring handle: the side waits by raising its
+   * sleeping flag u32[flag] for a new sleep and parking on the other side's index u32[word]
+   * (format.md §15, Waking, of the ring) instead of registering in a waiter count. One such wait per side of a
    * handle: several pending operations no longer raise and clear the one flag over each other.
    */
   static flagged(w, flag, word, none, parkMs) {

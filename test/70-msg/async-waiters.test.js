@@ -233,7 +233,8 @@ describe('Promise forms register as waiters only when they must wait (format.md 
 
   it('SpscRing: enqueueAsync, dequeueAsync and dequeueIntoAsync that never need to wait raise no sleeping flag and make no futex wake', async () => {
     const flags = [SPSC + W.SPSC_CONTROL.PRODUCER_SLEEPING, SPSC + W.SPSC_CONTROL.CONSUMER_SLEEPING];
-    // The sleeping flags seen after every operation (a waiter lowers its own after its park).
+    // The sleeping flags seen after every operation: each counts its side's sleeps (format.md §15),
+    // so any sleep raised since the ring was made leaves it above 0, lowered or not.
     const cycles = async (buffer, put, take) => {
       const u32 = new Uint32Array(buffer);
       let raised = 0;
