@@ -16,7 +16,8 @@
 //   another waiter woken that way returns 'ok' early, which futex callers must tolerate anyway
 //   (a futex wait can return spuriously: always re-check the word).
 // - a cancellation wake can miss a thread that has not entered the kernel yet, so the hook
-//   repeats the wake until the join succeeds.
+//   repeats the wake until the join succeeds. futexWakeOwn ends a thread-per-wait wait the same
+//   way: the word did not change, so a wake that missed would leave it waiting until its timeout.
 // - the hook is registered after the thread-safe function is created: hooks run last-in,
 //   first-out, so every thread is joined before Node closes that function.
 //
@@ -54,7 +55,8 @@ struct FutexState {
   napi_env env = nullptr;
   napi_threadsafe_function tsfn = nullptr;
   std::unordered_set<AsyncWait*> waits;  // touched only on the JS thread
-  // Rejected by RejectFutexWaitsIn after they settled: their delivery is still to come (JS thread).
+  // Settled on the JS thread (RejectFutexWaitsIn; futexWakeOwn, thread-per-wait waits) after their
+  // watcher or thread had settled them: their delivery is still to come (JS thread).
   std::unordered_set<AsyncWait*> dropped;
   shm::futex::WaitWatch* watch = nullptr;  // null: a thread per wait
   bool closed = false;                     // set by Cleanup; results arriving later are dropped
@@ -90,19 +92,25 @@ const char* ResultString(futex::WaitResult r) {
   }
 }
 
-// Joins a cancelled wait's thread, waking it until it leaves the kernel.
+// Joins a cancelled wait's thread, waking it until it leaves the kernel. RunWait reads
+// `cancelled` just before its futex wait, so a thread that had not got that far returns without
+// waiting; a wake misses only a thread caught between that read and the kernel, and the next wake
+// reaches it. The joins between wakes start short (the JS thread calls this from futexWakeOwn, and
+// a thread blocked in the kernel leaves within microseconds of a wake) and grow to 2 ms.
 void CancelAndJoin(AsyncWait* w) {
   w->cancelled.store(true, std::memory_order_release);
+  long wait_ns = 50000;  // 50 us
   for (;;) {
     futex::Wake(w->addr, INT_MAX, w->bitset);
     timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 2000000;  // 2 ms
+    ts.tv_nsec += wait_ns;
     if (ts.tv_nsec >= 1000000000) {
       ts.tv_nsec -= 1000000000;
       ts.tv_sec += 1;
     }
     if (pthread_timedjoin_np(w->thread, nullptr, &ts) == 0) return;
+    if (wait_ns < 2000000) wait_ns *= 2;
   }
 }
 
@@ -134,7 +142,7 @@ void CallJs(napi_env env, napi_value, void* context, void* data) {
   FutexState* state = static_cast<FutexState*>(context);
   AsyncWait* w = static_cast<AsyncWait*>(data);
   if (env == nullptr || state->closed) return;
-  if (state->dropped.erase(w) != 0) {  // rejected by RejectFutexWaitsIn: only forget it
+  if (state->dropped.erase(w) != 0) {  // settled already (`dropped`): only forget it
     if (!w->threaded) state->watch->Done(w);
     delete w;
     return;
@@ -163,8 +171,12 @@ void FinalizeState(napi_env env, void* data, void*) {
   delete state;
 }
 
+// A cancelled wait (CancelAndJoin) delivers nothing: its canceller settles or frees it. The read
+// before the wait keeps a thread that starts after its cancellation out of the kernel, where the
+// canceller's wake may already have passed and the unchanged word would hold it until its timeout.
 void* RunWait(void* arg) {
   AsyncWait* w = static_cast<AsyncWait*>(arg);
+  if (w->cancelled.load(std::memory_order_acquire)) return nullptr;
   const futex::WaitResult r = futex::Wait(w->addr, w->expected, w->timeout_ns, w->bitset);
   if (w->cancelled.load(std::memory_order_acquire)) return nullptr;
   w->result = r;
@@ -379,8 +391,12 @@ Napi::Value FutexWake(const Napi::CallbackInfo& info) {
 // them when the word did not change: a watcher can miss such a futexWake when another of its waits
 // is woken at the same instant (futex_watch.h). What a waiting loop of this thread uses to end its
 // own park (lib/msg/async-fifo.js). A watched wait is taken from its watcher and resolved here; one
-// its watcher settled already is left to its delivery, which is on the way; a thread-per-wait wait
-// is woken through its own bitset bit (a futex wake always reaches a thread blocked in the word).
+// its watcher settled already is left to its delivery, which is on the way. A thread-per-wait wait
+// is cancelled and its thread joined (CancelAndJoin: one futex wake misses a thread that has not
+// entered the kernel yet, which the unchanged word would then hold until its timeout), then
+// resolved here: as 'ok', or with the result its thread queued just before the cancellation,
+// whose delivery then only frees it (`dropped`). As for the watcher, only the waits it cancelled
+// are counted, not those their thread had settled already.
 Napi::Value FutexWakeOwn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const uint32_t* addr;
@@ -394,8 +410,19 @@ Napi::Value FutexWakeOwn(const Napi::CallbackInfo& info) {
   int n = 0;
   for (AsyncWait* w : hit) {
     if (w->threaded) {
-      futex::Wake(w->addr, INT_MAX, w->bitset);  // RunWait delivers its 'ok'
-      ++n;
+      CancelAndJoin(w);
+      state->waits.erase(w);
+      // Joined: `delivered` and `result` are the thread's last writes.
+      const futex::WaitResult r = w->delivered ? w->result : futex::WaitResult::kOk;
+      napi_resolve_deferred(env, w->deferred, Napi::String::New(env, ResultString(r)));
+      napi_delete_reference(env, w->keep);
+      w->keep = nullptr;
+      if (w->delivered) {
+        state->dropped.insert(w);  // its queued CallJs frees it
+      } else {
+        delete w;
+        ++n;
+      }
       continue;
     }
     if (!state->watch->Cancel(w)) continue;  // settled: its delivery resolves it

@@ -97,6 +97,34 @@ describe('futex.waitAsync watchers', function () {
     });
   }
 
+  for (const [label, env] of [['watchers', WATCHERS], ['fallback', FALLBACK]]) {
+    it(`futexWakeOwn settles as ok a wait started in the same turn, before its thread can wait (${label})`, async function () {
+      // The word never changes and the waits would last 10 s: a wake that missed a thread not yet
+      // in the kernel would leave its wait to the timeout. Stops at the first other result.
+      const script = `
+        const native = require(process.argv[1] + '/lib/base/native');
+        const { futex } = require(process.argv[1]);
+        const i32 = new Int32Array(new SharedArrayBuffer(8));
+        (async () => {
+          for (let trial = 0; trial < 200; trial++) {
+            const p = futex.waitAsync(i32, 1, 0, 10000);
+            const reached = native.addon.futexWakeOwn(i32, 1);
+            const result = await p;
+            if (result !== 'ok' || reached !== 1) {
+              console.log(JSON.stringify({ trial, result, reached }));
+              return;
+            }
+          }
+          console.log('all ok');
+        })();
+      `;
+      const r = await runNode('-e', [script, path.join(__dirname, '..', '..')], { env, timeoutMs: 30000 });
+      assert.strictEqual(r.signal, null, `killed by the hang guard: ${r.stdout}`);
+      assert.strictEqual(r.code, 0, r.stderr);
+      assert.strictEqual(r.stdout, 'all ok\n');
+    });
+  }
+
   describe('in this process', function () {
     before(function () {
       if (!watching) this.skip();

@@ -9,9 +9,11 @@
 // that stalled between its load and its CAS would make it, for the Promise forms (one thread) and
 // the blocking forms (a worker), on both sides of the ring.
 const assert = require('assert');
+const path = require('path');
 const { Worker } = require('worker_threads');
 const { SpscRing } = require('../../index');
 const { C, W } = require('../../lib/layout/layout');
+const { runNode } = require('../helpers/process');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const CONSUMER_SLEEPING = C.SPSC_CONTROL_OFFSET / WORD + W.SPSC_CONTROL.CONSUMER_SLEEPING;
@@ -139,4 +141,58 @@ describe('SpscRing: a late take of a sleeping flag leaves the next sleep raised 
       consumer.close();
     }
   });
+});
+
+// A Promise form's waiting loop parks on the other side's index, which does not move when a call
+// is aborted: unpark() ends that park as the thread's own (park.js unparkOwn()). With a thread per
+// wait (SHMSTORE_FUTEX_WAITV=0) a single futex wake missed a thread that had not entered the
+// kernel yet, and the park it left behind waited for its recheck.
+describe('SpscRing: a Promise form aborted as its loop parks', () => {
+  for (const [label, env] of [['watchers', { SHMSTORE_FUTEX_WAITV: '1' }], ['thread per wait', { SHMSTORE_FUTEX_WAITV: '0' }]]) {
+    it(`a dequeueAsync() aborted as its loop parks leaves no park behind: the next enqueue reaches the next call (${label})`, async () => {
+      // The abort comes in the very call that starts the loop's park, before a thread per wait can
+      // be in the kernel: the loop's park must end anyway (park.js unparkOwn()). A park left behind
+      // would keep the loop from the next call while the enqueue, finding the flag down, wakes
+      // nobody. The recheck is made longer than the hang guard so that such a park shows as a
+      // hang; the pause lets a thread the wake missed reach the kernel before the enqueue.
+      const script = `
+        const root = process.argv[1];
+        require(root + '/lib/msg/spsc-core').PARK_MS = 60000;
+        const native = require(root + '/lib/base/native');
+        const { SpscRing } = require(root);
+        const buffer = new SharedArrayBuffer(SpscRing.bytesFor(64));
+        const consumer = SpscRing.create({ buffer, capacity: 64 });
+        const producer = SpscRing.open({ buffer });
+        const realWait = native.addon.futexWaitAsync;
+        let onPark = null;
+        native.addon.futexWaitAsync = function futexWaitAsync(...args) {
+          const p = realWait.apply(this, args);
+          const f = onPark;
+          onPark = null;
+          if (f) f();
+          return p;
+        };
+        (async () => {
+          for (let round = 0; round < 20; round++) {
+            const ac = new AbortController();
+            onPark = () => ac.abort();
+            const aborted = await consumer.dequeueAsync({ signal: ac.signal }).then(() => 'resolved', (e) => e.name);
+            if (aborted !== 'AbortError') throw new Error('round ' + round + ': ' + aborted);
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            const next = consumer.dequeueAsync();
+            producer.tryEnqueue('m' + round);
+            const got = await next;
+            if (got !== 'm' + round) throw new Error('round ' + round + ': ' + got);
+          }
+          producer.close();
+          consumer.close();
+          console.log('all delivered');
+        })();
+      `;
+      const r = await runNode('-e', [script, path.join(__dirname, '..', '..')], { env, timeoutMs: 30000 });
+      assert.strictEqual(r.signal, null, `killed by the hang guard: ${r.stdout}`);
+      assert.strictEqual(r.code, 0, r.stderr);
+      assert.strictEqual(r.stdout, 'all delivered\n');
+    });
+  }
 });
