@@ -395,6 +395,16 @@ const constants = {
   MSG_MAGIC: 0x5147534d, // 'MSGQ'
   MSG_FORMAT_VERSION: 1,
   MSG_KIND_SPSC: 1,
+  // An SPSC ring's format version, which differs from MSG_FORMAT_VERSION (the MPMC queue's, the
+  // priority queue's, the broadcast channel's and the channel's): version 2 makes each sleeping
+  // flag (consumerSleeping, producerSleeping) a count of its side's sleeps, odd while the side
+  // sleeps, each sleep raising it to the next odd value and its waker moving that value to the
+  // next even one with a CAS, so that a waker's late CAS can no longer take a later sleep without
+  // waking it. Version 1 flags were 1 and 0 only: a version 1 waker takes only a flag of 1, so
+  // beside a version 2 sleeper every sleep after the first waits for its recheck, and a version 2
+  // waker beside a version 1 sleeper keeps the lost wake-up. The two cannot share a ring: its
+  // regions are refused.
+  MSG_SPSC_VERSION: 2,
   MSG_KIND_MPMC: 2,
   MSG_HEADER_OFFSET: 0,
   MSG_LENGTH_MASK: 0x0fffffff,
@@ -457,11 +467,12 @@ const constants = {
   // held by an owner that is gone is taken back to the free list. Hence capacities up to 2^20 and
   // at most 256 owner slots (8 bits).
   MSG_KIND_STACK: 3,
-  // A stack's format version, which differs from MSG_FORMAT_VERSION (every other kind's): version
-  // 2 gives each node its depth (StackNode.depth: the messages on the stack from that node down,
-  // itself included), written by its pusher before the push is announced, so that the stack's
-  // size is the depth of its top node, read in constant time. Version 1 nodes carried no depth
-  // (the word was reserved, zero), so a size had to walk the list; its regions are refused.
+  // A stack's format version, which differs from MSG_FORMAT_VERSION (that of the kinds without a
+  // version of their own; MSG_SPSC_VERSION is the ring's): version 2 gives each node its depth
+  // (StackNode.depth: the messages on the stack from that node down, itself included), written by
+  // its pusher before the push is announced, so that the stack's size is the depth of its top
+  // node, read in constant time. Version 1 nodes carried no depth (the word was reserved, zero),
+  // so a size had to walk the list; its regions are refused.
   MSG_STACK_VERSION: 2,
   STACK_CONTROL_OFFSET: 64,
   STACK_OWNERS_OFFSET: 576,

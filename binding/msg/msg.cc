@@ -495,6 +495,12 @@ Napi::Value Start(const Napi::CallbackInfo& info, Job job) {
   } else {
     shm::msg::SpscRing probe;
     const L::Status s = probe.Attach(base, bytes);
+    if (s == L::kErrBadVersion) {
+      ThrowStatus(env, s,
+                  "An SPSC ring of another format version, made by another version of "
+                  "shmstore: create it again");
+      return env.Undefined();
+    }
     if (s != L::kOk) {
       ThrowStatus(env, s, "Not an SPSC ring");
       return env.Undefined();

@@ -25,9 +25,15 @@ const KIND_NAMES = {
   [C.MSG_KIND_BROADCAST]: 'a broadcast channel',
 };
 
-/** The format version of the regions of `kind`: the stack's has its own (format.md §15, header). */
+// The kinds whose format version moved past MSG_FORMAT_VERSION (format.md §15, "Version history").
+const OWN_VERSIONS = {
+  [C.MSG_KIND_SPSC]: C.MSG_SPSC_VERSION,
+  [C.MSG_KIND_STACK]: C.MSG_STACK_VERSION,
+};
+
+/** The format version of the regions of `kind`: the ring's and the stack's have their own (format.md §15, header). */
 function versionOf(kind) {
-  return kind === C.MSG_KIND_STACK ? C.MSG_STACK_VERSION : C.MSG_FORMAT_VERSION;
+  return OWN_VERSIONS[kind] ?? C.MSG_FORMAT_VERSION;
 }
 
 function isPowerOfTwo(n) {
@@ -131,7 +137,12 @@ function checkHeader(buffer, byteOffset, kind) {
   }
   const version = versionOf(kind);
   if (h.version !== version) {
-    throw msgError('ERR_BAD_VERSION', `Message region version ${h.version}, expected ${version} for ${KIND_NAMES[kind]}`);
+    // An earlier version of the kind was made by an earlier shmstore, whose processes follow
+    // another protocol on the same bytes: there is no upgrade in place, only a new region.
+    const earlier = h.version >= C.MSG_FORMAT_VERSION && h.version < version
+      ? ': it was made by an earlier version of shmstore, which cannot share it with this one; create it again once no process of that version uses it'
+      : '';
+    throw msgError('ERR_BAD_VERSION', `Message region version ${h.version}, expected ${version} for ${KIND_NAMES[kind]}${earlier}`);
   }
   if (!isPowerOfTwo(h.capacity) || h.capacity > C.MSG_MAX_CAPACITY) {
     throw msgError('ERR_CORRUPT', `Message region capacity ${h.capacity} is not an allowed capacity`);

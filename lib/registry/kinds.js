@@ -228,7 +228,9 @@ const KINDS = {
   // who has them open, so delete() cannot tell whether they are in use (as 'bytes').
   condition: syncKind(Condition, { owners: undefined, version: C.SYNC_CONDITION_VERSION, deletableVersions: syncDeletable(C.SYNC_CONDITION_VERSION) }),
   waitgroup: syncKind(WaitGroup, { owners: undefined, version: C.SYNC_WAITGROUP_VERSION, deletableVersions: syncDeletable(C.SYNC_WAITGROUP_VERSION) }),
-  spsc: queueKind(SpscRing, 'elementSize'),
+  // Version 1 (sleeping flags of 1 and 0) keeps no owner table either and holds nothing outside
+  // its block: deletable.
+  spsc: queueKind(SpscRing, 'elementSize', undefined, C.MSG_SPSC_VERSION, [C.MSG_FORMAT_VERSION, C.MSG_SPSC_VERSION]),
   mpmc: queueKind(MpmcQueue, 'messageBytes', MPMC_OWNERS),
   // A channel's close() closes the channel for every party (docs/api.md): its handle is
   // released by dispose(), after which its methods throw ERR_CLOSED.

@@ -149,6 +149,7 @@ inline constexpr uint64_t kRegistryOpenWaitMs = 0x7d0ULL;
 inline constexpr uint64_t kMsgMagic = 0x5147534dULL;
 inline constexpr uint64_t kMsgFormatVersion = 1ULL;
 inline constexpr uint64_t kMsgKindSpsc = 1ULL;
+inline constexpr uint64_t kMsgSpscVersion = 2ULL;
 inline constexpr uint64_t kMsgKindMpmc = 2ULL;
 inline constexpr uint64_t kMsgHeaderOffset = 0ULL;
 inline constexpr uint64_t kMsgLengthMask = 0xfffffffULL;
@@ -1428,6 +1429,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kMsgMagic, "MSG_MAGIC") \
   X(kMsgFormatVersion, "MSG_FORMAT_VERSION") \
   X(kMsgKindSpsc, "MSG_KIND_SPSC") \
+  X(kMsgSpscVersion, "MSG_SPSC_VERSION") \
   X(kMsgKindMpmc, "MSG_KIND_MPMC") \
   X(kMsgHeaderOffset, "MSG_HEADER_OFFSET") \
   X(kMsgLengthMask, "MSG_LENGTH_MASK") \

@@ -79,7 +79,7 @@ L::Status SpscRing::Create(void* base, uint64_t bytes, uint32_t capacity, uint32
   AtomicStore(w + kConsumerSleeping, 0);
   AtomicStore(w + kProducerSleeping, 0);
   AtomicStore(w + kKind, L::kMsgKindSpsc);
-  AtomicStore(w + kVersion, L::kMsgFormatVersion);
+  AtomicStore(w + kVersion, L::kMsgSpscVersion);
   AtomicStore(w + kCapacity, capacity);
   AtomicStore(w + kElementSize, element_size);
   AtomicStore(w + kMagic, L::kMsgMagic);  // last: an opener sees a whole ring
@@ -93,7 +93,10 @@ L::Status SpscRing::Attach(void* base, uint64_t bytes) noexcept {
   if (AtomicLoad(w + kMagic) != L::kMsgMagic || AtomicLoad(w + kKind) != L::kMsgKindSpsc) {
     return L::kErrBadMagic;
   }
-  if (AtomicLoad(w + kVersion) != L::kMsgFormatVersion) return L::kErrBadVersion;
+  // A ring of another version is never attached (format.md §15, "Version history"): a version 1
+  // party's flags are 1 and 0, it wakes only a flag of 1, and its sleeps can lose a wake-up to a
+  // late CAS, so beside it wake-ups would wait for the recheck.
+  if (AtomicLoad(w + kVersion) != L::kMsgSpscVersion) return L::kErrBadVersion;
   const uint32_t capacity = AtomicLoad(w + kCapacity);
   const uint32_t element_size = AtomicLoad(w + kElementSize);
   if (!ValidShape(capacity, element_size)) return L::kErrCorrupt;

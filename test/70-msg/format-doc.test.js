@@ -56,7 +56,8 @@ describe('SpscRing: the bytes of docs/format.md §15', () => {
     const buffer = new SharedArrayBuffer(64 + SpscRing.bytesFor(256));
     SpscRing.create({ buffer, byteOffset: 64, capacity: 256 });
     const r = readRing(buffer, 64);
-    assert.deepStrictEqual([r.magic, r.kind, r.version, r.capacity, r.elementSize], [0x5147534d, 1, 1, 256, 0]);
+    // The header's version: "2 for an SPSC ring" (its sleeping flags count sleeps, "Version history").
+    assert.deepStrictEqual([r.magic, r.kind, r.version, r.capacity, r.elementSize], [0x5147534d, 1, 2, 256, 0]);
     assert.strictEqual(Buffer.from(buffer, 64, 4).toString('latin1'), 'MSGQ');
     assert.deepStrictEqual([r.head, r.tail, r.consumerSleeping, r.producerSleeping], [0, 0, 0, 0]);
   });

@@ -4,7 +4,7 @@ const assert = require('assert');
 const path = require('path');
 const { spawn } = require('child_process');
 const { Worker } = require('worker_threads');
-const { SpscRing, Segment, ShmError } = require('../../index');
+const { SpscRing, Segment, ShmError, Registry } = require('../../index');
 const { addon } = require('../../lib/base/native');
 const { uniqueName, removeShm, runNode, spawnChild, until } = require('../helpers/process');
 const { Scoreboard } = require('../helpers/scoreboard');
@@ -70,6 +70,27 @@ describe('SpscRing', () => {
       Atomics.store(header, W.MSG_HEADER.ELEMENT_SIZE, 8);
       SpscRing.open({ buffer }).close();
       assert.throws(() => SpscRing.create({ buffer: new SharedArrayBuffer(SpscRing.bytesFor(2, { elementSize: 8 })), capacity: 1, elementSize: 8 }), RangeError);
+    });
+
+    // format.md §15, "Version history": version 2 counts sleeps in the sleeping flags; a party of
+    // version 1 (flags of 1 and 0) beside one of version 2 would leave wake-ups to the recheck.
+    it('is of format version 2 (the registry records it), and a ring of version 1 (flags of 1 and 0) is refused, by the JS and the C++ open', () => {
+      const { C, W } = require('../../lib/layout/layout');
+      const buffer = new SharedArrayBuffer(SpscRing.bytesFor(64));
+      const r = SpscRing.create({ buffer, capacity: 64 });
+      const header = new Uint32Array(buffer, C.MSG_HEADER_OFFSET, W.MSG_HEADER.WORDS);
+      assert.strictEqual(Atomics.load(header, W.MSG_HEADER.VERSION), 2);
+      Atomics.store(header, W.MSG_HEADER.VERSION, 1);
+      assert.throws(() => SpscRing.open({ buffer }),
+        (e) => e instanceof ShmError && e.code === 'ERR_BAD_VERSION' && /earlier version of shmstore/.test(e.message) && /create it again/.test(e.message));
+      if (addon) assert.throws(() => addon.msgSpscProduce(new Uint8Array(buffer), 1, 8), (e) => e.code === 'ERR_BAD_VERSION' && /create it again/.test(e.message));
+      Atomics.store(header, W.MSG_HEADER.VERSION, 2);
+      SpscRing.open({ buffer }).close();
+      r.close();
+      const registry = Registry.create({ buffer: new SharedArrayBuffer(1 << 20), maxEntries: 4 });
+      registry.create('spsc', 'events', { capacity: 64 }).close();
+      assert.strictEqual(registry.list().find((e) => e.name === 'events').version, 2);
+      registry.close();
     });
 
     it('opens a ring created at a byte offset, with its capacity and mode', () => {

@@ -392,7 +392,7 @@ describe('Registry: a damaged entry and an entry of another version', () => {
   });
 
   // The kinds whose format version moved past 1, each with the options to create one.
-  const UPGRADED = [['stack', { capacity: 8 }], ['barrier', { parties: 2 }], ['condition', {}], ['waitgroup', {}]];
+  const UPGRADED = [['spsc', { capacity: 64 }], ['stack', { capacity: 8 }], ['barrier', { parties: 2 }], ['condition', {}], ['waitgroup', {}]];
   for (const [kind, options] of UPGRADED) {
     it(`a ${kind} of version 1 is refused by open() and deleted by delete(), after an upgrade`, () => {
       const buffer = new SharedArrayBuffer(1 << 20);

@@ -46,6 +46,26 @@ TEST(SpscRing, ShapesAndHeader) {
   EXPECT_EQ(other.Attach(b.mem, b.size), L::kOk);
 }
 
+// A ring has its own format version (format.md §15, "Version history"): version 2, whose sleeping
+// flags count sleeps. A ring whose header says version 1 (flags of 1 and 0) is never attached, so
+// that a party of each version never shares one; nor is any other version.
+TEST(SpscRing, RingOfVersionOneIsRefused) {
+  static_assert(L::kMsgSpscVersion == 2);
+  Block b(SpscRing::BytesFor(256, 0));
+  SpscRing r;
+  ASSERT_EQ(r.Create(b.mem, b.size, 256, 0), L::kOk);
+  auto* h = reinterpret_cast<L::MsgHeader*>(b.mem);
+  EXPECT_EQ(h->version, L::kMsgSpscVersion);
+  for (uint32_t version : {1u, 3u, 0u}) {
+    shm::AtomicStore(&h->version, version);
+    SpscRing other;
+    EXPECT_EQ(other.Attach(b.mem, b.size), L::kErrBadVersion) << "version " << version;
+  }
+  shm::AtomicStore(&h->version, L::kMsgSpscVersion);
+  SpscRing again;
+  EXPECT_EQ(again.Attach(b.mem, b.size), L::kOk);
+}
+
 TEST(SpscRing, FullEmptyAndTooLarge) {
   Block b(SpscRing::BytesFor(64, 0));
   SpscRing r;
