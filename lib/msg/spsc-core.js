@@ -157,12 +157,13 @@ function block(r, flag, watch, seen, deadline) {
   // (park.js yieldFor()).
   if (yieldFor(() => Atomics.load(u32, watch) !== seen || null, null)) return true;
   for (;;) {
-    const left = deadline - performance.now();
+    const now = performance.now();
+    const left = deadline - now;
     if (left <= 0) return Atomics.load(u32, watch) !== seen;
     const sleep = raiseFlag(u32, flag);
     if (Atomics.load(u32, watch) === seen) {
       park(r.i32, watch, seen, Math.min(left, PARK_MS));
-      r.spinner.parked();
+      r.spinner.parkedFor(now, performance.now());
     }
     lowerFlag(u32, flag, sleep);
     if (Atomics.load(u32, watch) !== seen) return true;

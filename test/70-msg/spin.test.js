@@ -414,3 +414,120 @@ describe('Promise forms poll, a turn of the event loop at a time, before they re
     }
   });
 });
+
+describe('riding out the other side\'s short pauses (park.js PAUSE_MS)', () => {
+  const { PAUSE_MS, PAUSE_MARGIN } = Spinner;
+  const PAUSE = PAUSE_MS / 2; // a pause short enough to ride out (ms)
+  const ride = PAUSE * PAUSE_MARGIN;
+  const until = async (done, what) => {
+    const end = Date.now() + 5000;
+    while (!done()) {
+      if (Date.now() > end) throw new Error(`${what}: not within 5 s`);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+
+  it('a spinner rides nothing until a wait of it parked and was woken within PAUSE_MS', () => {
+    const s = new Spinner();
+    assert.strictEqual(s.mayRide(), false);
+    assert.strictEqual(s.rideBudget(1000), 0);
+    s.parkedFor(10, 10 + PAUSE_MS * 2); // a long wait: the other side was not paused briefly
+    assert.strictEqual(s.mayRide(), false);
+    s.parkedFor(20, 20 + PAUSE);
+    assert.strictEqual(s.mayRide(), true);
+    assert.strictEqual(s.rideBudget(20 + PAUSE + PAUSE), ride);
+  });
+
+  it('it rides only after working at least as long as the pause since its last ride or park', () => {
+    const s = new Spinner();
+    s.parkedFor(0, PAUSE);
+    // A consumer woken for each message of a slow stream works a few microseconds between waits.
+    assert.strictEqual(s.rideBudget(PAUSE + 0.005), 0);
+    assert.strictEqual(s.rideBudget(PAUSE + PAUSE / 2), 0);
+    assert.strictEqual(s.rideBudget(2 * PAUSE), ride);
+  });
+
+  it('a ride is never longer than PAUSE_MS', () => {
+    const s = new Spinner();
+    s.parkedFor(0, PAUSE_MS); // the longest pause ridden
+    assert.strictEqual(s.rideBudget(10), PAUSE_MS);
+  });
+
+  it('a ride that met the other side keeps the pause, following shorter ones slowly', () => {
+    const s = new Spinner();
+    s.parkedFor(0, PAUSE);
+    s.rode(1, 1 + PAUSE / 10); // met early: the other side was late, not paused
+    assert.ok(s.rideBudget(100) >= 0.9 * ride - 1e-9, 'one early meeting leaves most of the budget');
+    s.rode(200, 200 + PAUSE);
+    assert.strictEqual(s.rideBudget(300), ride);
+  });
+
+  it('a ride that ran out stops the riding until short parks are seen again: 1, then 2, 4, ... of them while rides keep running out', () => {
+    const s = new Spinner();
+    let t = 0;
+    const shortPark = () => { s.parkedFor(t, t + PAUSE); t += 10; };
+    shortPark();
+    assert.strictEqual(s.mayRide(), true);
+    s.rideLost(t);
+    assert.strictEqual(s.mayRide(), false);
+    shortPark(); // the one short park the first run-out asks for
+    assert.strictEqual(s.mayRide(), true);
+    s.rideLost(t);
+    shortPark();
+    assert.strictEqual(s.mayRide(), false, 'the second run-out asks for two');
+    shortPark();
+    assert.strictEqual(s.mayRide(), true);
+    s.rideLost(t);
+    for (let i = 0; i < 3; i++) { shortPark(); assert.strictEqual(s.mayRide(), false, `the third asks for four (${i})`); }
+    shortPark();
+    assert.strictEqual(s.mayRide(), true);
+    // A ride that met the other side resets the back-off: the next run-out asks for one again.
+    s.rode(t, t + PAUSE);
+    t += 10;
+    s.rideLost(t);
+    assert.strictEqual(s.mayRide(), false);
+    shortPark();
+    assert.strictEqual(s.mayRide(), true);
+  });
+
+  it('spinWhileEqual rides on after its ordinary poll and gives up at the ride\'s end, for a word that does not move', () => {
+    const u32 = new Uint32Array(new SharedArrayBuffer(4));
+    const s = new Spinner();
+    s.parkedFor(0, PAUSE);
+    assert.strictEqual(spinWhileEqual(u32, 0, 0, s), false);
+    assert.strictEqual(s.mayRide(), false, 'the ride ran out');
+  });
+
+  it('spinWhileEqual rides on through a pause and meets a word another thread moves', async () => {
+    const { Worker } = require('worker_threads');
+    const sab = new SharedArrayBuffer(8);
+    const u32 = new Uint32Array(sab);
+    // The worker moves word 0 every few microseconds until word 1 says stop.
+    const w = new Worker(`
+      const { workerData } = require('worker_threads');
+      const u32 = new Uint32Array(workerData);
+      Atomics.store(u32, 1, 1);
+      while (Atomics.load(u32, 1) === 1) {
+        const until = performance.now() + 0.01;
+        while (performance.now() < until);
+        Atomics.add(u32, 0, 1);
+      }`, { eval: true, workerData: sab });
+    try {
+      await until(() => Atomics.load(u32, 1) === 1, 'the worker');
+      let met = 0;
+      // Each try: a spinner whose ordinary poll is off (new Spinner(0, 0, 0)) but that saw a short
+      // pause: only the ride can meet the move (a loaded machine may keep the worker off its core
+      // for a whole ride now and then, hence many tries).
+      for (let i = 0; i < 50 && met === 0; i++) {
+        const s = new Spinner(0, 0, 0);
+        s.parkedFor(-1, -1 + PAUSE_MS);
+        // Met by the ride (not by the first look): the ride's end leaves no work time for another.
+        if (spinWhileEqual(u32, 0, Atomics.load(u32, 0), s) && s.mayRide() && s.rideBudget(performance.now()) === 0) met++;
+      }
+      assert.ok(met > 0, 'no ride met the moving word');
+    } finally {
+      Atomics.store(u32, 1, 2);
+      await w.terminate();
+    }
+  });
+});
