@@ -25,6 +25,9 @@ function waitOnSlot(q, spinner, watch, waiters, word, attempt, none, timeout, sp
   const u32 = q.u32;
   // A timeout of 0 asks for one last attempt, not for a poll of the polling budget.
   if (timeout <= 0) return attempt();
+  // A ride through the other side's pause (park.js) stops at the deadline: a clock read only for
+  // a wait that has one.
+  const deadline = timeout === Infinity ? Infinity : performance.now() + timeout;
   for (let i = 0; i < spins; i++) {
     const at = q.seqIndex_(Atomics.load(u32, watch) + ahead);
     const seen = Atomics.load(u32, at);
@@ -34,7 +37,7 @@ function waitOnSlot(q, spinner, watch, waiters, word, attempt, none, timeout, sp
       const r = attempt();
       if (r !== none) return r;
     }
-    if (!spinWhileEqual(u32, at, seen, spinner)) break;
+    if (!spinWhileEqual(u32, at, seen, spinner, deadline)) break;
   }
   // Before parking, the CPU goes to another runnable thread of this core, if any (park.js).
   const r = yieldFor(attempt, none);

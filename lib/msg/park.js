@@ -182,13 +182,13 @@ Spinner.PAUSE_MARGIN = PAUSE_MARGIN;
 
 /**
  * Polls u32[index] while it equals `seen`, for the budget of `spinner`, then on through a short
- * pause of the other side when the spinner has seen one (rideWhileEqual(), PAUSE_MS); returns
- * whether it moved.
+ * pause of the other side when the spinner has seen one (rideWhileEqual(), PAUSE_MS), never past
+ * clock `deadline` (the caller's); returns whether it moved.
  */
-function spinWhileEqual(u32, index, seen, spinner) {
+function spinWhileEqual(u32, index, seen, spinner, deadline = Infinity) {
   if (!spinner.polls()) {
     if (Atomics.load(u32, index) !== seen) return true;
-    return spinner.mayRide() && rideWhileEqual(u32, index, seen, spinner, performance.now());
+    return spinner.mayRide() && rideWhileEqual(u32, index, seen, spinner, performance.now(), deadline);
   }
   let until = -1;
   for (let i = 1; ; i++) {
@@ -201,18 +201,19 @@ function spinWhileEqual(u32, index, seen, spinner) {
       if (until < 0) until = now + spinner.budget;
       else if (now >= until) {
         spinner.lost();
-        return spinner.mayRide() && rideWhileEqual(u32, index, seen, spinner, now);
+        return spinner.mayRide() && rideWhileEqual(u32, index, seen, spinner, now, deadline);
       }
     }
   }
 }
 
 // Polls on while u32[index] === seen through a pause of the other side, from clock `start`, for
-// the spinner's rideBudget() (PAUSE_MS). Returns true when the word moved.
-function rideWhileEqual(u32, index, seen, spinner, start) {
+// the spinner's rideBudget() (PAUSE_MS) and not past clock `deadline`. Returns true when the word
+// moved. A ride cut short by the deadline says nothing of the pause: the spinner is not told.
+function rideWhileEqual(u32, index, seen, spinner, start, deadline) {
   const budget = spinner.rideBudget(start);
   if (budget === 0) return false;
-  const until = start + budget;
+  const until = Math.min(start + budget, deadline);
   for (let i = 1; ; i++) {
     if (Atomics.load(u32, index) !== seen) {
       spinner.rode(start, performance.now());
@@ -221,7 +222,7 @@ function rideWhileEqual(u32, index, seen, spinner, start) {
     if (i % SPIN_CHECK === 0) {
       const now = performance.now();
       if (now >= until) {
-        spinner.rideLost(now);
+        if (until < deadline) spinner.rideLost(now);
         return false;
       }
     }

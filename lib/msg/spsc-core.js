@@ -151,7 +151,7 @@ function discard(r) {
 function block(r, flag, watch, seen, deadline) {
   const u32 = r.u32;
   // A party that answers within a few microseconds is met without a system call (park.js).
-  if (spinWhileEqual(u32, watch, seen, r.spinner)) return true;
+  if (spinWhileEqual(u32, watch, seen, r.spinner, deadline)) return true;
   // Then its CPU goes to another runnable thread of its core, if any, before it raises its flag:
   // a peer sharing the core moves the index meanwhile, and neither side makes a futex call
   // (park.js yieldFor()).

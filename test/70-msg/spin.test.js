@@ -498,6 +498,17 @@ describe('riding out the other side\'s short pauses (park.js PAUSE_MS)', () => {
     assert.strictEqual(s.mayRide(), false, 'the ride ran out');
   });
 
+  it('a ride stops at the caller\'s deadline, and one cut short there does not count as run out', () => {
+    const u32 = new Uint32Array(new SharedArrayBuffer(4));
+    const s = new Spinner(0, 0, 0); // no ordinary poll: the ride alone
+    s.parkedFor(0, PAUSE_MS);
+    const t0 = performance.now();
+    assert.strictEqual(spinWhileEqual(u32, 0, 0, s, t0), false, 'a deadline already passed: no ride');
+    assert.strictEqual(s.mayRide(), true);
+    assert.strictEqual(spinWhileEqual(u32, 0, 0, s, performance.now() + PAUSE_MS / 10), false);
+    assert.strictEqual(s.mayRide(), true, 'cut short by the deadline: nothing learned');
+  });
+
   it('spinWhileEqual rides on through a pause and meets a word another thread moves', async () => {
     const { Worker } = require('worker_threads');
     const sab = new SharedArrayBuffer(8);
