@@ -81,6 +81,7 @@ class Spinner {
   #lastEnd = -Infinity; // the clock when this party's last ride or park ended
   #skip = 0; // short pauses still to be seen before the next ride
   #skipNext = 1; // what #skip becomes when a ride runs out
+  #rideStart = -1; // the clock when the ride that last ran out began, until a park counts it
 
   /**
    * A budget of at most `maxMs` and, while it polls at all, at least `minMs`; after a park, of
@@ -97,6 +98,7 @@ class Spinner {
   /** Whether this wait polls (else it parks at once), and for how long (this.budget). */
   polls() {
     this.#boosted = false;
+    this.#rideStart = -1; // a new wait: a ride that ran out was an earlier wait's
     if (this.#afterPark) {
       this.#afterPark = false;
       if (this.#woken > this.ms) {
@@ -135,38 +137,46 @@ class Spinner {
   }
 
   /**
-   * How long (ms) a wait at clock `now` polls on through a pause of the other side, after its
-   * ordinary poll: 0 when there is no short pause to go by, or this party worked less than that
-   * pause since its last ride or park ended (PAUSE_MS).
+   * How long (ms) a wait polls on at clock `now` through a pause of the other side (PAUSE_MS): 0
+   * when there is no short pause to go by, or this party worked less than that pause since its
+   * last ride or park ended (the wait's own poll, this.budget, not counted as work).
    */
   rideBudget(now) {
-    if (!this.mayRide() || now - this.#lastEnd < this.#pause) return 0;
+    if (!this.mayRide() || now - this.budget - this.#lastEnd < this.#pause) return 0;
     return Math.min(PAUSE_MS, this.#pause * PAUSE_MARGIN);
   }
 
   /** A ride that began at clock `start` met the other side at `end`. */
   rode(start, end) {
-    // Shorter pauses lower the next ride's budget slowly: a ride met early (the other side was
-    // late, not paused) must not leave too short a budget for the next real pause.
-    this.#pause = Math.min(PAUSE_MS, Math.max(end - start, this.#pause * 0.9));
+    const pause = end - start;
+    // A ride met early (the other side was a little late, not paused) leaves the pause as it is;
+    // a shorter pause lowers it slowly, so that the next real pause still has a ride long enough.
+    if (pause >= this.#pause / 2) this.#pause = Math.min(PAUSE_MS, Math.max(pause, this.#pause * 0.9));
     this.#lastEnd = end;
-    this.#skipNext = 1;
+    this.#skipNext = Math.max(1, this.#skipNext / 2);
   }
 
-  /** A ride that ran out at clock `now`: the pause was longer than this party rides. */
-  rideLost(now) {
+  /** A ride from clock `start` ran out at `now`: the pause was longer than this party rides. */
+  rideLost(start, now) {
     this.#pause = 0;
     this.#skip = this.#skipNext;
     this.#skipNext = Math.min(RIDE_SKIP_MAX, this.#skipNext * 2);
     this.#lastEnd = now;
+    this.#rideStart = start;
   }
 
   /**
-   * The wait that was first timed at clock `start` parked, and its park returned at `end`
-   * (parked(), and what the wait shows of the other side's pause: PAUSE_MS).
+   * The wait that was first timed at clock `start` parked, and its park, woken (the word it
+   * parked on moved: a park that ended at its timeout or recheck says nothing of the other side),
+   * returned at `end`: parked(), and the other side's pause it shows (PAUSE_MS), counted from the
+   * start of a ride of the same wait that ran out, if any.
    */
   parkedFor(start, end) {
     this.parked();
+    if (this.#rideStart >= 0) {
+      start = Math.min(start, this.#rideStart);
+      this.#rideStart = -1;
+    }
     const pause = end - start;
     if (pause > PAUSE_MS) this.#pause = 0;
     else {
@@ -180,16 +190,9 @@ Spinner.PROBE_EVERY = PROBE_EVERY;
 Spinner.PAUSE_MS = PAUSE_MS;
 Spinner.PAUSE_MARGIN = PAUSE_MARGIN;
 
-/**
- * Polls u32[index] while it equals `seen`, for the budget of `spinner`, then on through a short
- * pause of the other side when the spinner has seen one (rideWhileEqual(), PAUSE_MS), never past
- * clock `deadline` (the caller's); returns whether it moved.
- */
-function spinWhileEqual(u32, index, seen, spinner, deadline = Infinity) {
-  if (!spinner.polls()) {
-    if (Atomics.load(u32, index) !== seen) return true;
-    return spinner.mayRide() && rideWhileEqual(u32, index, seen, spinner, performance.now(), deadline);
-  }
+/** Polls u32[index] while it equals `seen`, for the budget of `spinner`; returns whether it moved. */
+function spinWhileEqual(u32, index, seen, spinner) {
+  if (!spinner.polls()) return Atomics.load(u32, index) !== seen;
   let until = -1;
   for (let i = 1; ; i++) {
     if (Atomics.load(u32, index) !== seen) {
@@ -201,16 +204,22 @@ function spinWhileEqual(u32, index, seen, spinner, deadline = Infinity) {
       if (until < 0) until = now + spinner.budget;
       else if (now >= until) {
         spinner.lost();
-        return spinner.mayRide() && rideWhileEqual(u32, index, seen, spinner, now, deadline);
+        return false;
       }
     }
   }
 }
 
-// Polls on while u32[index] === seen through a pause of the other side, from clock `start`, for
-// the spinner's rideBudget() (PAUSE_MS) and not past clock `deadline`. Returns true when the word
-// moved. A ride cut short by the deadline says nothing of the pause: the spinner is not told.
-function rideWhileEqual(u32, index, seen, spinner, start, deadline) {
+/**
+ * Polls on while u32[index] === seen through a short pause of the other side, when the spinner
+ * has seen one (Spinner.rideBudget(), PAUSE_MS), and not past clock `deadline` (the caller's).
+ * Returns true when the word moved. A blocking wait rides once, after its poll and its yields of
+ * the CPU (a party sharing its core with the other side gets it there), before it sleeps. A ride
+ * cut short by the deadline says nothing of the pause: the spinner is not told.
+ */
+function rideWhileEqual(u32, index, seen, spinner, deadline) {
+  if (!spinner.mayRide()) return false;
+  const start = performance.now();
   const budget = spinner.rideBudget(start);
   if (budget === 0) return false;
   const until = Math.min(start + budget, deadline);
@@ -222,7 +231,7 @@ function rideWhileEqual(u32, index, seen, spinner, start, deadline) {
     if (i % SPIN_CHECK === 0) {
       const now = performance.now();
       if (now >= until) {
-        if (until < deadline) spinner.rideLost(now);
+        if (until < deadline) spinner.rideLost(start, now);
         return false;
       }
     }
@@ -402,7 +411,11 @@ function sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs, spinner
     let r = attempt();
     if (r !== none) return r;
     park(q.i32, word, seen, Math.min(left, recheckMs));
-    if (spinner !== undefined) spinner.parkedFor(now, performance.now());
+    if (spinner !== undefined) {
+      // A park that ended at its timeout or recheck (the word did not move) shows no pause.
+      if (Atomics.load(q.u32, word) !== seen) spinner.parkedFor(now, performance.now());
+      else spinner.parked();
+    }
     q.usable();
     r = attempt();
     if (r !== none) return r;
@@ -436,5 +449,5 @@ function oncePer(ms) {
 }
 
 module.exports = {
-  Spinner, spinWhileEqual, spinFor, yieldFor, park, parkAsync, unparkOwn, wakeAll, timeoutOf, asyncOptions, abortable, timedOut, blockUntil, sleepUntil, wakeWaiters, oncePer,
+  Spinner, spinWhileEqual, rideWhileEqual, spinFor, yieldFor, park, parkAsync, unparkOwn, wakeAll, timeoutOf, asyncOptions, abortable, timedOut, blockUntil, sleepUntil, wakeWaiters, oncePer,
 };

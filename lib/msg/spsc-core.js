@@ -16,7 +16,7 @@
 // of the other's last store through whatever ordered their turns. The other side's index is
 // always an Atomics.load: it orders the records' bytes after it.
 const { C, W } = require('../layout/layout');
-const { Spinner, spinWhileEqual, yieldFor, park, wakeAll } = require('./park');
+const { Spinner, spinWhileEqual, rideWhileEqual, yieldFor, park, wakeAll } = require('./park');
 const codec = require('./codec');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -144,18 +144,21 @@ function discard(r) {
   return (tail - head) >>> 0;
 }
 
-// Waits until u32[watch] !== seen: spins, then raises the sleeping flag `flag` (raiseFlag()),
-// re-checks and parks. Returns false when the deadline passed first, after one last look: the
+// Waits until u32[watch] !== seen: spins, yields, rides out a short pause of the other side, then
+// raises the sleeping flag `flag` (raiseFlag()), re-checks and parks. Returns false when the deadline passed first, after one last look: the
 // index may have moved since the look after the last park, and a message (room) that came before
 // the deadline must not be left behind while the call reports a timeout.
 function block(r, flag, watch, seen, deadline) {
   const u32 = r.u32;
   // A party that answers within a few microseconds is met without a system call (park.js).
-  if (spinWhileEqual(u32, watch, seen, r.spinner, deadline)) return true;
+  if (spinWhileEqual(u32, watch, seen, r.spinner)) return true;
   // Then its CPU goes to another runnable thread of its core, if any, before it raises its flag:
   // a peer sharing the core moves the index meanwhile, and neither side makes a futex call
   // (park.js yieldFor()).
   if (yieldFor(() => Atomics.load(u32, watch) !== seen || null, null)) return true;
+  // A short pause of the other side (a garbage collection) is ridden out rather than slept
+  // through (park.js rideWhileEqual()).
+  if (rideWhileEqual(u32, watch, seen, r.spinner, deadline)) return true;
   for (;;) {
     const now = performance.now();
     const left = deadline - now;
@@ -163,7 +166,9 @@ function block(r, flag, watch, seen, deadline) {
     const sleep = raiseFlag(u32, flag);
     if (Atomics.load(u32, watch) === seen) {
       park(r.i32, watch, seen, Math.min(left, PARK_MS));
-      r.spinner.parkedFor(now, performance.now());
+      // Only a park that the other side ended shows its pause (not one that timed out).
+      if (Atomics.load(u32, watch) !== seen) r.spinner.parkedFor(now, performance.now());
+      else r.spinner.parked();
     }
     lowerFlag(u32, flag, sleep);
     if (Atomics.load(u32, watch) !== seen) return true;
