@@ -152,6 +152,10 @@ class Spinner {
     // A ride met early (the other side was a little late, not paused) leaves the pause as it is;
     // a shorter pause lowers it slowly, so that the next real pause still has a ride long enough.
     if (pause >= this.#pause / 2) this.#pause = Math.min(PAUSE_MS, Math.max(pause, this.#pause * 0.9));
+    // A ride met within the ordinary budget's most shows that polling meets the other side again
+    // (its budget had fallen for the pauses): the ordinary budget comes back as after a poll that
+    // met, so that such short waits are met by the poll, without the yields before a ride.
+    if (pause <= this.#max) this.ms = Math.min(this.#max, Math.max(this.#min, this.ms * 2));
     this.#lastEnd = end;
     this.#skipNext = Math.max(1, this.#skipNext / 2);
   }

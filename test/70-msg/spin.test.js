@@ -469,6 +469,16 @@ describe('riding out the other side\'s short pauses (park.js PAUSE_MS)', () => {
     assert.strictEqual(s.rideBudget(500), ride);
   });
 
+  it('a ride met within the ordinary budget\'s most brings the ordinary poll back; a longer one leaves it off', () => {
+    const s = new Spinner();
+    while (s.ms > 0) { s.polls(); s.lost(); } // the poll fell to nothing (the pauses outlast it)
+    s.parkedFor(0, PAUSE);
+    s.rode(10, 10 + PAUSE); // a real pause: polling would not have met it
+    assert.strictEqual(s.ms, 0);
+    s.rode(20, 20 + new Spinner().ms / 2); // met within a poll's budget
+    assert.ok(s.ms > 0, 'the ordinary poll is back');
+  });
+
   it('a ride that ran out stops the riding until short parks are seen again: 1, then 2, 4, ... of them while rides keep running out', () => {
     const s = new Spinner();
     let t = 0;
