@@ -3,7 +3,7 @@
 // (full) polls, then sleeps on the wake word `produced` (`consumed`) registered in
 // `consumerWaiters` (`producerWaiters`), which the other side moves and wakes only when that
 // count says someone sleeps.
-const { spinWhileEqual, sleepUntil, yieldFor } = require('./park');
+const { spinWhileEqual, rideWhileEqual, sleepUntil, yieldFor } = require('./park');
 
 /**
  * Runs attempt() until it returns something other than `none` (returned), blocking the thread
@@ -12,7 +12,8 @@ const { spinWhileEqual, sleepUntil, yieldFor } = require('./park');
  * tail for a producer), which the other side writes once when it publishes or releases that
  * slot; a poll that retried the whole operation would read `tail` and `head` too, taking their
  * lines from the parties that write them at every claim. The polling budget is `spinner`'s
- * (park.js): a poll that ends in a park shortens the next one. Then it sleeps as park.js's
+ * (park.js): a poll that ends in a park shortens the next one. Then it yields its CPU, rides out
+ * a short pause of the other side (park.js rideWhileEqual()) and sleeps as park.js's
  * sleepUntil() does (a stuck slot of a gone party is looked at again by attempt() after each
  * park). With `ahead` > 0 the poll watches the slot `ahead` positions after u32[watch] instead:
  * a batch producer that found the queue full waits until its batch fits (consumers release slots
@@ -25,21 +26,37 @@ function waitOnSlot(q, spinner, watch, waiters, word, attempt, none, timeout, sp
   const u32 = q.u32;
   // A timeout of 0 asks for one last attempt, not for a poll of the polling budget.
   if (timeout <= 0) return attempt();
+  // The deadline bounds the ride below and what sleepUntil() is left: a clock read only for a
+  // wait that has one.
+  const deadline = timeout === Infinity ? Infinity : performance.now() + timeout;
+  let at = -1; // the slot word whose poll ran out, and what it held
+  let seen = 0;
   for (let i = 0; i < spins; i++) {
-    const at = q.seqIndex_(Atomics.load(u32, watch) + ahead);
-    const seen = Atomics.load(u32, at);
+    const slot = q.seqIndex_(Atomics.load(u32, watch) + ahead);
+    const value = Atomics.load(u32, slot);
     // Polling `ahead` slots further (a producer of a batch: room for the batch, not for its first
     // message) skips the first attempt, which the caller just made.
     if (i > 0 || ahead === 0) {
       const r = attempt();
       if (r !== none) return r;
     }
-    if (!spinWhileEqual(u32, at, seen, spinner)) break;
+    if (!spinWhileEqual(u32, slot, value, spinner)) {
+      at = slot;
+      seen = value;
+      break;
+    }
   }
   // Before parking, the CPU goes to another runnable thread of this core, if any (park.js).
-  const r = yieldFor(attempt, none);
+  let r = yieldFor(attempt, none);
   if (r !== none) return r;
-  return sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs, spinner);
+  // Then a short pause of the other side is ridden out on that slot's word, once (park.js
+  // rideWhileEqual()), rather than slept through.
+  if (at >= 0 && rideWhileEqual(u32, at, seen, spinner, deadline)) {
+    r = attempt();
+    if (r !== none) return r;
+  }
+  const left = deadline === Infinity ? Infinity : deadline - performance.now();
+  return sleepUntil(q, waiters, word, attempt, none, left, recheckMs, spinner);
 }
 
 module.exports = { waitOnSlot };

@@ -16,7 +16,7 @@
 // of the other's last store through whatever ordered their turns. The other side's index is
 // always an Atomics.load: it orders the records' bytes after it.
 const { C, W } = require('../layout/layout');
-const { Spinner, spinWhileEqual, yieldFor, park, wakeAll } = require('./park');
+const { Spinner, spinWhileEqual, rideWhileEqual, yieldFor, park, wakeAll } = require('./park');
 const codec = require('./codec');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -144,8 +144,8 @@ function discard(r) {
   return (tail - head) >>> 0;
 }
 
-// Waits until u32[watch] !== seen: spins, then raises the sleeping flag `flag` (raiseFlag()),
-// re-checks and parks. Returns false when the deadline passed first, after one last look: the
+// Waits until u32[watch] !== seen: spins, yields, rides out a short pause of the other side, then
+// raises the sleeping flag `flag` (raiseFlag()), re-checks and parks. Returns false when the deadline passed first, after one last look: the
 // index may have moved since the look after the last park, and a message (room) that came before
 // the deadline must not be left behind while the call reports a timeout.
 function block(r, flag, watch, seen, deadline) {
@@ -156,13 +156,19 @@ function block(r, flag, watch, seen, deadline) {
   // a peer sharing the core moves the index meanwhile, and neither side makes a futex call
   // (park.js yieldFor()).
   if (yieldFor(() => Atomics.load(u32, watch) !== seen || null, null)) return true;
+  // A short pause of the other side (a garbage collection) is ridden out rather than slept
+  // through (park.js rideWhileEqual()).
+  if (rideWhileEqual(u32, watch, seen, r.spinner, deadline)) return true;
   for (;;) {
-    const left = deadline - performance.now();
+    const now = performance.now();
+    const left = deadline - now;
     if (left <= 0) return Atomics.load(u32, watch) !== seen;
     const sleep = raiseFlag(u32, flag);
     if (Atomics.load(u32, watch) === seen) {
       park(r.i32, watch, seen, Math.min(left, PARK_MS));
-      r.spinner.parked();
+      // Only a park that the other side ended shows its pause (not one that timed out).
+      if (Atomics.load(u32, watch) !== seen) r.spinner.parkedFor(now, performance.now());
+      else r.spinner.parked();
     }
     lowerFlag(u32, flag, sleep);
     if (Atomics.load(u32, watch) !== seen) return true;

@@ -3,7 +3,7 @@
 // that adapts to what polling achieved, so that on a machine with more busy threads than cores
 // the polling falls to its floor instead of keeping the core from the party it waits for.
 const assert = require('assert');
-const { Spinner, spinWhileEqual, spinFor } = require('../../lib/msg/park');
+const { Spinner, spinWhileEqual, rideWhileEqual, spinFor } = require('../../lib/msg/park');
 const { addon } = require('../../lib/base/native');
 const { SpscRing, MpmcQueue, Stack, PriorityQueue, Channel, Broadcast } = require('../..');
 const { C, W } = require('../../lib/layout/layout');
@@ -413,4 +413,186 @@ describe('Promise forms poll, a turn of the event loop at a time, before they re
       k.close();
     }
   });
+});
+
+describe('riding out the other side\'s short pauses (park.js PAUSE_MS)', () => {
+  const { PAUSE_MS, PAUSE_MARGIN } = Spinner;
+  const PAUSE = PAUSE_MS / 2; // a pause short enough to ride out (ms)
+  const ride = PAUSE * PAUSE_MARGIN;
+  const until = async (done, what) => {
+    const end = Date.now() + 5000;
+    while (!done()) {
+      if (Date.now() > end) throw new Error(`${what}: not within 5 s`);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+
+  it('a spinner rides nothing until a wait of it parked and was woken within PAUSE_MS', () => {
+    const s = new Spinner();
+    assert.strictEqual(s.mayRide(), false);
+    assert.strictEqual(s.rideBudget(1000), 0);
+    s.parkedFor(10, 10 + PAUSE_MS * 2); // a long wait: the other side was not paused briefly
+    assert.strictEqual(s.mayRide(), false);
+    s.parkedFor(20, 20 + PAUSE);
+    assert.strictEqual(s.mayRide(), true);
+    assert.strictEqual(s.rideBudget(20 + PAUSE + PAUSE), ride);
+  });
+
+  it('it rides only after working at least as long as the pause since its last ride or park, its own poll not counted', () => {
+    const s = new Spinner();
+    s.parkedFor(0, PAUSE);
+    // A consumer woken for each message of a slow stream works a few microseconds between waits.
+    assert.strictEqual(s.rideBudget(PAUSE + 0.005), 0);
+    assert.strictEqual(s.rideBudget(PAUSE + PAUSE / 2), 0);
+    assert.strictEqual(s.rideBudget(2 * PAUSE), ride);
+    // The wait's poll (after a park: the woken budget) is not work.
+    assert.strictEqual(s.polls(), true);
+    assert.ok(s.budget > 0);
+    assert.strictEqual(s.rideBudget(2 * PAUSE), 0);
+    assert.strictEqual(s.rideBudget(2 * PAUSE + s.budget), ride);
+  });
+
+  it('a ride is never longer than PAUSE_MS', () => {
+    const s = new Spinner();
+    s.parkedFor(0, PAUSE_MS); // the longest pause ridden
+    assert.strictEqual(s.rideBudget(10), PAUSE_MS);
+  });
+
+  it('a ride met early leaves the pause as it was; a shorter pause lowers it by a tenth at most', () => {
+    const s = new Spinner();
+    s.parkedFor(0, PAUSE);
+    s.rode(1, 1 + PAUSE / 10); // met early: the other side was a little late, not paused
+    assert.strictEqual(s.rideBudget(100), ride);
+    s.rode(200, 200 + PAUSE * 0.6);
+    assert.strictEqual(s.rideBudget(300), ride * 0.9);
+    s.rode(400, 400 + PAUSE);
+    assert.strictEqual(s.rideBudget(500), ride);
+  });
+
+  it('a ride met within the ordinary budget\'s most brings the ordinary poll back; a longer one leaves it off', () => {
+    const s = new Spinner();
+    while (s.ms > 0) { s.polls(); s.lost(); } // the poll fell to nothing (the pauses outlast it)
+    s.parkedFor(0, PAUSE);
+    s.rode(10, 10 + PAUSE); // a real pause: polling would not have met it
+    assert.strictEqual(s.ms, 0);
+    s.rode(20, 20 + new Spinner().ms / 2); // met within a poll's budget
+    assert.ok(s.ms > 0, 'the ordinary poll is back');
+  });
+
+  it('a ride that ran out stops the riding until short parks are seen again: 1, then 2, 4, ... of them while rides keep running out', () => {
+    const s = new Spinner();
+    let t = 0;
+    // A wait that parks after a short pause, and one whose ride runs out (each its own wait: its
+    // poll first).
+    const shortPark = () => { s.polls(); s.parkedFor(t, t + PAUSE); t += 10; };
+    const lose = () => { s.polls(); s.rideLost(t, t); t += 10; };
+    shortPark();
+    assert.strictEqual(s.mayRide(), true);
+    lose();
+    assert.strictEqual(s.mayRide(), false);
+    shortPark();
+    assert.strictEqual(s.mayRide(), true, 'the first run-out asks for one');
+    lose();
+    shortPark();
+    assert.strictEqual(s.mayRide(), false, 'the second asks for two');
+    shortPark();
+    assert.strictEqual(s.mayRide(), true);
+    lose();
+    for (let i = 0; i < 3; i++) { shortPark(); assert.strictEqual(s.mayRide(), false, `the third asks for four (${i})`); }
+    shortPark();
+    assert.strictEqual(s.mayRide(), true);
+    // A ride that met the other side halves the back-off: the next run-out asks for four, not eight.
+    s.rode(t, t + PAUSE);
+    t += 10;
+    lose();
+    for (let i = 0; i < 3; i++) { shortPark(); assert.strictEqual(s.mayRide(), false, `after a met ride (${i})`); }
+    shortPark();
+    assert.strictEqual(s.mayRide(), true);
+  });
+
+  it('the park that follows a ride that ran out counts the pause from the ride\'s start', () => {
+    const s = new Spinner();
+    s.parkedFor(0, PAUSE);
+    s.rideLost(10, 10 + ride); // rode PAUSE * 1.5 for nothing
+    s.parkedFor(10 + ride, 10 + ride + PAUSE); // and the pause ended PAUSE later: too long to ride
+    assert.strictEqual(s.mayRide(), false);
+    s.polls(); // the next wait: its park is timed from its own start
+    s.parkedFor(100, 100 + PAUSE);
+    assert.strictEqual(s.mayRide(), true);
+  });
+
+  it('rideWhileEqual gives up at the ride\'s end for a word that does not move, and then rides no more', () => {
+    const u32 = new Uint32Array(new SharedArrayBuffer(4));
+    const s = new Spinner();
+    assert.strictEqual(rideWhileEqual(u32, 0, 0, s, Infinity), false, 'nothing learned: no ride');
+    s.parkedFor(0, PAUSE);
+    assert.strictEqual(rideWhileEqual(u32, 0, 1, s, Infinity), true, 'a word that moved');
+    s.parkedFor(0, PAUSE);
+    assert.strictEqual(rideWhileEqual(u32, 0, 0, s, Infinity), false);
+    assert.strictEqual(s.mayRide(), false, 'the ride ran out');
+  });
+
+  it('a ride stops at the caller\'s deadline, and one cut short there does not count as run out', () => {
+    const u32 = new Uint32Array(new SharedArrayBuffer(4));
+    const s = new Spinner();
+    s.parkedFor(0, PAUSE_MS);
+    assert.strictEqual(rideWhileEqual(u32, 0, 0, s, performance.now()), false, 'a deadline already passed');
+    assert.strictEqual(s.mayRide(), true);
+    assert.strictEqual(rideWhileEqual(u32, 0, 0, s, performance.now() + PAUSE_MS / 10), false);
+    assert.strictEqual(s.mayRide(), true, 'cut short by the deadline: nothing learned');
+  });
+
+  it('rideWhileEqual meets a word that another thread moves during the ride', async () => {
+    const { Worker } = require('worker_threads');
+    const sab = new SharedArrayBuffer(8);
+    const u32 = new Uint32Array(sab);
+    // The worker moves word 0 every 10 us or so until word 1 says stop.
+    const w = new Worker(`
+      const { workerData } = require('worker_threads');
+      const u32 = new Uint32Array(workerData);
+      Atomics.store(u32, 1, 1);
+      while (Atomics.load(u32, 1) === 1) {
+        const until = performance.now() + 0.01;
+        while (performance.now() < until);
+        Atomics.add(u32, 0, 1);
+      }`, { eval: true, workerData: sab });
+    try {
+      await until(() => Atomics.load(u32, 1) === 1, 'the worker');
+      // A loaded machine may keep the worker off its core for a whole ride now and then: tries
+      // for up to 2 s, a turn of the event loop apart.
+      let met = false;
+      for (const end = Date.now() + 2000; !met && Date.now() < end;) {
+        const s = new Spinner();
+        s.parkedFor(-1, -1 + PAUSE_MS);
+        const seen = Atomics.load(u32, 0);
+        // Met by the ride, not at its first look: its end leaves no work time for another ride.
+        met = rideWhileEqual(u32, 0, seen, s, Infinity) && s.mayRide() && s.rideBudget(performance.now()) === 0;
+        if (!met) await new Promise((resolve) => setImmediate(resolve));
+      }
+      assert.ok(met, 'no ride met the moving word');
+    } finally {
+      Atomics.store(u32, 1, 2);
+      await w.terminate();
+    }
+  });
+
+  for (const [name, make, take] of KINDS.filter(([n]) => ['SpscRing', 'MpmcQueue', 'Channel'].includes(n))) {
+    it(`${name}: a blocking take whose sleep ended at its timeout learns no pause to ride`, () => {
+      const q = make();
+      const parkedFor = Spinner.prototype.parkedFor;
+      const parked = Spinner.prototype.parked;
+      const told = { parkedFor: 0, parked: 0 };
+      Spinner.prototype.parkedFor = function (...a) { told.parkedFor++; return parkedFor.apply(this, a); };
+      Spinner.prototype.parked = function () { told.parked++; return parked.call(this); };
+      try {
+        assert.throws(() => take(q, 20), { code: 'ERR_QUEUE_TIMEOUT' });
+        assert.ok(told.parked >= 1, 'it parked');
+        assert.strictEqual(told.parkedFor, 0, 'a timed-out park taken for a pause');
+      } finally {
+        Spinner.prototype.parkedFor = parkedFor;
+        Spinner.prototype.parked = parked;
+        dispose(q);
+      }
+    });
+  }
 });
