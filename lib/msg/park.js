@@ -34,9 +34,9 @@ const WOKEN_MIN_MS = 0.005;
 // a producer of 1 KiB strings whose ring filled during the consumer's collections took 1.3-1.6
 // times as long a message as one that polled through them. Such a party polls on through the next
 // pause, after its ordinary poll, for up to PAUSE_MARGIN times the last pause (at most PAUSE_MS),
-// but only when it has worked at least as long as that pause since its last such wait ended: the
-// riding takes at most about half its time, and a party that works a few microseconds between
-// waits (a consumer woken for each message of a slow stream) never rides. A ride that ran out
+// but only when it has worked at least as long as that pause since its last ride or woken park
+// ended: the riding takes at most about 60% of its time, and a party that works a few
+// microseconds between waits (a consumer woken for each message of a slow stream) never rides. A ride that ran out
 // stops the riding until a wait that parks shows a short pause again, after 1, 2, 4, ... such
 // waits (at most RIDE_SKIP_MAX) while rides keep running out.
 const PAUSE_MS = 0.25;
@@ -184,7 +184,10 @@ class Spinner {
     const pause = end - start;
     if (pause > PAUSE_MS) this.#pause = 0;
     else {
-      this.#pause = pause;
+      // As for a ride (rode()): a much shorter sleep (the word moved just as it began, or a wait
+      // that could not ride slept through a short gap) leaves a learned pause as it is.
+      if (this.#pause === 0) this.#pause = pause;
+      else if (pause >= this.#pause / 2) this.#pause = Math.max(pause, this.#pause * 0.9);
       if (this.#skip > 0) this.#skip--;
     }
     this.#lastEnd = end;
@@ -221,8 +224,10 @@ function spinWhileEqual(u32, index, seen, spinner) {
  * the CPU (a party sharing its core with the other side gets it there), before it sleeps. A ride
  * cut short by the deadline says nothing of the pause: the spinner is not told.
  */
-function rideWhileEqual(u32, index, seen, spinner, deadline) {
+function rideWhileEqual(u32, index, seen, spinner, deadline = Infinity) {
   if (!spinner.mayRide()) return false;
+  // A word that moved before the ride (during the caller's yields) is no ride: nothing to learn.
+  if (Atomics.load(u32, index) !== seen) return true;
   const start = performance.now();
   const budget = spinner.rideBudget(start);
   if (budget === 0) return false;
@@ -404,10 +409,10 @@ function blockUntil(q, waiters, word, attempt, none, timeout, spins, recheckMs) 
  * reports a timeout.
  */
 function sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs, spinner = q.spinner) {
-  const deadline = performance.now() + timeout;
+  const start = performance.now(); // what a woken park times the other side's pause from
+  const deadline = start + timeout;
   for (;;) {
-    const now = performance.now();
-    const left = deadline - now;
+    const left = deadline - performance.now();
     if (left <= 0) return attempt();
     // The wake word is read before registering (async-fifo.js #pump() says why).
     const seen = Atomics.load(q.u32, word);
@@ -417,7 +422,7 @@ function sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs, spinner
     park(q.i32, word, seen, Math.min(left, recheckMs));
     if (spinner !== undefined) {
       // A park that ended at its timeout or recheck (the word did not move) shows no pause.
-      if (Atomics.load(q.u32, word) !== seen) spinner.parkedFor(now, performance.now());
+      if (Atomics.load(q.u32, word) !== seen) spinner.parkedFor(start, performance.now());
       else spinner.parked();
     }
     q.usable();

@@ -145,9 +145,10 @@ function discard(r) {
 }
 
 // Waits until u32[watch] !== seen: spins, yields, rides out a short pause of the other side, then
-// raises the sleeping flag `flag` (raiseFlag()), re-checks and parks. Returns false when the deadline passed first, after one last look: the
-// index may have moved since the look after the last park, and a message (room) that came before
-// the deadline must not be left behind while the call reports a timeout.
+// raises the sleeping flag `flag` (raiseFlag()), re-checks and parks. Returns false when the
+// deadline passed first, after one last look: the index may have moved since the look after the
+// last park, and a message (room) that came before the deadline must not be left behind while
+// the call reports a timeout.
 function block(r, flag, watch, seen, deadline) {
   const u32 = r.u32;
   // A party that answers within a few microseconds is met without a system call (park.js).
@@ -159,15 +160,15 @@ function block(r, flag, watch, seen, deadline) {
   // A short pause of the other side (a garbage collection) is ridden out rather than slept
   // through (park.js rideWhileEqual()).
   if (rideWhileEqual(u32, watch, seen, r.spinner, deadline)) return true;
+  const start = performance.now(); // what a woken park times the other side's pause from
   for (;;) {
-    const now = performance.now();
-    const left = deadline - now;
+    const left = deadline - performance.now();
     if (left <= 0) return Atomics.load(u32, watch) !== seen;
     const sleep = raiseFlag(u32, flag);
     if (Atomics.load(u32, watch) === seen) {
       park(r.i32, watch, seen, Math.min(left, PARK_MS));
       // Only a park that the other side ended shows its pause (not one that timed out).
-      if (Atomics.load(u32, watch) !== seen) r.spinner.parkedFor(now, performance.now());
+      if (Atomics.load(u32, watch) !== seen) r.spinner.parkedFor(start, performance.now());
       else r.spinner.parked();
     }
     lowerFlag(u32, flag, sleep);

@@ -479,6 +479,25 @@ describe('riding out the other side\'s short pauses (park.js PAUSE_MS)', () => {
     assert.ok(s.ms > 0, 'the ordinary poll is back');
   });
 
+  it('a word that moved before the ride is no ride: nothing learned, the ordinary poll left off', () => {
+    const u32 = new Uint32Array(new SharedArrayBuffer(4));
+    const s = new Spinner();
+    while (s.ms > 0) { s.polls(); s.lost(); }
+    s.parkedFor(0, PAUSE);
+    assert.strictEqual(rideWhileEqual(u32, 0, 1, s, Infinity), true);
+    assert.strictEqual(s.ms, 0);
+    assert.strictEqual(s.rideBudget(1000), ride, 'the ride\'s end taken for the end of a wait');
+  });
+
+  it('a sleep much shorter than the pause learned leaves it; a longer one within PAUSE_MS raises it', () => {
+    const s = new Spinner();
+    s.parkedFor(0, PAUSE);
+    s.parkedFor(10, 10 + PAUSE / 10); // the word moved as the sleep began
+    assert.strictEqual(s.rideBudget(100), ride);
+    s.parkedFor(200, 200 + PAUSE_MS);
+    assert.strictEqual(s.rideBudget(300), PAUSE_MS);
+  });
+
   it('a ride that ran out stops the riding until short parks are seen again: 1, then 2, 4, ... of them while rides keep running out', () => {
     const s = new Spinner();
     let t = 0;
@@ -565,7 +584,8 @@ describe('riding out the other side\'s short pauses (park.js PAUSE_MS)', () => {
         const s = new Spinner();
         s.parkedFor(-1, -1 + PAUSE_MS);
         const seen = Atomics.load(u32, 0);
-        // Met by the ride, not at its first look: its end leaves no work time for another ride.
+        // Met by the ride: a word that moved before it returns at the first look without a ride,
+        // and a ride that met sets the end of the last wait to now (no work time for another).
         met = rideWhileEqual(u32, 0, seen, s, Infinity) && s.mayRide() && s.rideBudget(performance.now()) === 0;
         if (!met) await new Promise((resolve) => setImmediate(resolve));
       }
