@@ -481,7 +481,9 @@ describe('riding out the other side\'s short pauses (park.js PAUSE_MS)', () => {
 
   it('a word that moved before the ride is no ride: nothing learned, the ordinary poll left off', () => {
     const u32 = new Uint32Array(new SharedArrayBuffer(4));
-    const s = new Spinner();
+    // An ordinary budget of up to 1 ms: a ride counted at its first look (some microseconds, clock
+    // reads included) would be met within it and bring the poll back.
+    const s = new Spinner(1, 0.0005, 1);
     while (s.ms > 0) { s.polls(); s.lost(); }
     s.parkedFor(0, PAUSE);
     assert.strictEqual(rideWhileEqual(u32, 0, 1, s, Infinity), true);
