@@ -393,7 +393,13 @@ class Control {
   get ready() { return Atomics.load(this.u32, HDR + H.STATE) === C.PERSIST_STATE_READY; }
   set ready(on) { Atomics.store(this.u32, HDR + H.STATE, on ? C.PERSIST_STATE_READY : C.PERSIST_STATE_EMPTY); }
   get failed() { return Atomics.load(this.u32, REC + Q.FAILED) !== 0; }
-  fail() { Atomics.store(this.u32, REC + Q.FAILED, 1); }
+  // Marks the log failed, and wakes the waiters for the durable position (waitTick()): nothing
+  // more can become durable, and they learn it now, not at their recheck.
+  fail() {
+    Atomics.store(this.u32, REC + Q.FAILED, 1);
+    Atomics.add(this.u32, TICK, 1);
+    if (Atomics.load(this.u32, DUR + D.WAITERS) !== 0) this.#wakeAll();
+  }
   clearFailed() { Atomics.store(this.u32, REC + Q.FAILED, 0); }
   get recoveries() { return Atomics.load(this.u32, RECOVERIES); }
   // What `recoveries` was when this handle's store was attached (null before attached()).

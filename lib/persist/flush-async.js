@@ -62,7 +62,8 @@ function startQueued(wal, stalled = false) {
       afterSyncs(wal);
       return;
     }
-    if (!stalled && c.syncing >= q.target) {
+    // After a failed sync nothing more becomes durable: no waiting (the call is refused below).
+    if (!stalled && !c.failed && c.syncing >= q.target) {
       const seen = c.tick;
       if (c.durable < q.target) {
         wal.waiting = true;

@@ -417,6 +417,9 @@ class Wal {
       }
       const seen = c.tick;
       if (c.durable >= lsn) return;
+      // A failed sync (fail() moves the tick after the flag) ends the wait: nothing more can
+      // become durable.
+      if (c.failed) throw failedEarlier();
       c.waitTick(seen);
     }
   }

@@ -89,6 +89,36 @@ for (const engine of ENGINES) {
       assert.strictEqual(a.persistence.durable, a.persistence.tail);
     });
 
+    it("a flush waiting for another handle's sync is refused as soon as that sync fails, not at its recheck", async () => {
+      const a = create();
+      const b = openOne();
+      b.set('n', 'b', 1);
+      a.set('n', 'a', 1);
+      const real = io.fdatasync;
+      let held = null;
+      // b's sync is held, then fails as a disk would (EIO).
+      io.fdatasync = (fd, cb) => {
+        if (held === null) held = cb;
+        else real(fd, cb);
+      };
+      try {
+        const pb = b.setDurable('n', 'b2', 2);
+        const pa = a.flush();
+        const wal = a._p.wal;
+        for (let i = 0; held === null || wal.joins === 0; i++) {
+          assert.ok(i < 10000, 'a did not join b\'s sync');
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        held(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO', errno: -5, syscall: 'fdatasync' }));
+        await assert.rejects(pb, { code: 'ERR_PERSIST_IO' });
+        await assert.rejects(pa, { code: 'ERR_PERSIST_IO' });
+        // Woken by the failure: its wait did not run out (a wait that runs out counts a stall).
+        assert.strictEqual(wal.stalls, 0);
+      } finally {
+        io.fdatasync = real;
+      }
+    });
+
     it('a flush that no started sync covers syncs at once, beside the one in flight', async () => {
       const a = create();
       const b = openOne();
