@@ -177,11 +177,14 @@ class Spinner {
    */
   parkedFor(start, end) {
     this.parked();
-    if (this.#rideStart >= 0) {
-      start = Math.min(start, this.#rideStart);
-      this.#rideStart = -1;
-    }
+    // Every pass of the wait is timed from the start of its ride that ran out (polls() forgets
+    // it at the next wait).
+    if (this.#rideStart >= 0) start = Math.min(start, this.#rideStart);
     const pause = end - start;
+    this.#lastEnd = end;
+    // A sleep shorter than a poll's most (SPIN_MS) is no pause (the word moved as it began):
+    // nothing learned.
+    if (pause < SPIN_MS) return;
     if (pause > PAUSE_MS) this.#pause = 0;
     else {
       // As for a ride (rode()): a much shorter sleep (the word moved just as it began, or a wait
@@ -190,7 +193,6 @@ class Spinner {
       else if (pause >= this.#pause / 2) this.#pause = Math.max(pause, this.#pause * 0.9);
       if (this.#skip > 0) this.#skip--;
     }
-    this.#lastEnd = end;
   }
 }
 Spinner.PROBE_EVERY = PROBE_EVERY;

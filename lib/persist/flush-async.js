@@ -62,10 +62,11 @@ function startQueued(wal, stalled = false) {
       afterSyncs(wal);
       return;
     }
-    // After a failed sync nothing more becomes durable: no waiting (the call is refused below).
-    if (!stalled && !c.failed && c.syncing >= q.target) {
+    if (!stalled && c.syncing >= q.target) {
       const seen = c.tick;
-      if (c.durable < q.target) {
+      // The flag after the tick (fail() sets it before it moves the tick): after a failed sync
+      // nothing more becomes durable, and the call is refused below instead of waiting.
+      if (c.durable < q.target && !c.failed) {
         wal.waiting = true;
         wal.joins += 1;
         // The control segment stays mapped while this handle waits (close() defers it). A
@@ -82,7 +83,9 @@ function startQueued(wal, stalled = false) {
   }
   wal.queued = null;
   if (c.failed) {
-    q.reject(failedEarlier());
+    // Durable already (a sync that ended before the failure covered it): resolved, as at the top.
+    if (c.durable >= q.target) q.resolve();
+    else q.reject(failedEarlier());
     afterSyncs(wal);
     return;
   }

@@ -418,8 +418,11 @@ class Wal {
       const seen = c.tick;
       if (c.durable >= lsn) return;
       // A failed sync (fail() moves the tick after the flag) ends the wait: nothing more can
-      // become durable.
-      if (c.failed) throw failedEarlier();
+      // become durable. Read after the flag, `durable` shows every raise made before it.
+      if (c.failed) {
+        if (c.durable >= lsn) return;
+        throw failedEarlier();
+      }
       c.waitTick(seen);
     }
   }

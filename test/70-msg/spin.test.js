@@ -500,6 +500,15 @@ describe('riding out the other side\'s short pauses (park.js PAUSE_MS)', () => {
     assert.strictEqual(s.rideBudget(300), PAUSE_MS);
   });
 
+  it('a sleep shorter than a poll\'s most is no pause: nothing learned', () => {
+    const s = new Spinner();
+    s.parkedFor(0, new Spinner().ms / 2); // the word moved as the sleep began
+    assert.strictEqual(s.mayRide(), false);
+    s.parkedFor(10, 10 + PAUSE);
+    s.parkedFor(20, 20 + new Spinner().ms / 2);
+    assert.strictEqual(s.rideBudget(100), ride, 'the pause learned before is kept');
+  });
+
   it('a ride that ran out stops the riding until short parks are seen again: 1, then 2, 4, ... of them while rides keep running out', () => {
     const s = new Spinner();
     let t = 0;
