@@ -8,6 +8,7 @@ const { addon } = require('../../lib/base/native');
 const { SpscRing, MpmcQueue, Stack, PriorityQueue, Channel, Broadcast } = require('../..');
 const { C, W } = require('../../lib/layout/layout');
 const { POLL_MS, POLL_WOKEN_MS } = require('../../lib/msg/async-fifo');
+const { until } = require('../helpers/process');
 
 // A structure of each kind that blocks, on an empty SharedArrayBuffer-backed queue, and its
 // blocking take with a timeout.
@@ -419,13 +420,6 @@ describe('riding out the other side\'s short pauses (park.js PAUSE_MS)', () => {
   const { PAUSE_MS, PAUSE_MARGIN } = Spinner;
   const PAUSE = PAUSE_MS / 2; // a pause short enough to ride out (ms)
   const ride = PAUSE * PAUSE_MARGIN;
-  const until = async (done, what) => {
-    const end = Date.now() + 5000;
-    while (!done()) {
-      if (Date.now() > end) throw new Error(`${what}: not within 5 s`);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  };
 
   it('a spinner rides nothing until a wait of it parked and was woken within PAUSE_MS', () => {
     const s = new Spinner();

@@ -13,7 +13,7 @@ const path = require('path');
 const { Worker } = require('worker_threads');
 const { SpscRing } = require('../../index');
 const { C, W } = require('../../lib/layout/layout');
-const { runNode } = require('../helpers/process');
+const { runNode, until } = require('../helpers/process');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
 const CONSUMER_SLEEPING = C.SPSC_CONTROL_OFFSET / WORD + W.SPSC_CONTROL.CONSUMER_SLEEPING;
@@ -21,12 +21,10 @@ const PRODUCER_SLEEPING = C.SPSC_CONTROL_OFFSET / WORD + W.SPSC_CONTROL.PRODUCER
 
 const sleeping = (u32, flag) => (Atomics.load(u32, flag) & 1) === 1;
 
-async function until(done, what) {
-  const end = Date.now() + 5000;
-  while (!done()) {
-    if (Date.now() > end) throw new Error(`${what}: not within 5 s`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+// A 64-byte ring of variable-size messages: its consumer, its producer and a view of its words.
+function ring() {
+  const buffer = new SharedArrayBuffer(SpscRing.bytesFor(64));
+  return { consumer: SpscRing.create({ buffer, capacity: 64 }), producer: SpscRing.open({ buffer }), u32: new Uint32Array(buffer) };
 }
 
 // What a producer (consumer) does with a value of the other side's flag it loaded earlier.
@@ -36,10 +34,7 @@ function lateTake(u32, flag, loaded) {
 
 describe('SpscRing: a late take of a sleeping flag leaves the next sleep raised (format.md §15, Waking)', () => {
   it('Promise forms, consumer side: the second sleep keeps its flag and the next enqueue wakes it', async () => {
-    const buffer = new SharedArrayBuffer(SpscRing.bytesFor(64));
-    const consumer = SpscRing.create({ buffer, capacity: 64 });
-    const producer = SpscRing.open({ buffer });
-    const u32 = new Uint32Array(buffer);
+    const { consumer, producer, u32 } = ring();
     try {
       const first = consumer.dequeueAsync();
       await until(() => sleeping(u32, CONSUMER_SLEEPING), 'the first sleep');
@@ -123,10 +118,7 @@ describe('SpscRing: a late take of a sleeping flag leaves the next sleep raised 
   });
 
   it('a flag left odd by a side that never lowered it (a killed sleeper) is raised past, not reused', async () => {
-    const buffer = new SharedArrayBuffer(SpscRing.bytesFor(64));
-    const consumer = SpscRing.create({ buffer, capacity: 64 });
-    const producer = SpscRing.open({ buffer });
-    const u32 = new Uint32Array(buffer);
+    const { consumer, producer, u32 } = ring();
     try {
       Atomics.store(u32, CONSUMER_SLEEPING, 0xffffffff); // odd: a sleep that never ended, at the wrap
       const taking = consumer.dequeueAsync();
