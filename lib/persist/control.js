@@ -541,6 +541,8 @@ class Control {
   }
 
   get tick() { return Atomics.load(this.u32, TICK); }
+  // Threads about to sleep or sleeping on `tick` (waitTick).
+  get tickWaiters() { return Atomics.load(this.u32, DUR + D.WAITERS); }
 
   // ---- locks (lock words of §1; a holder that is gone is taken over in place) ----
 
@@ -594,7 +596,16 @@ class Control {
     return Atomics.compareExchange(this.u32, idx, w, takeoverWord(w, this.slot)) === w;
   }
 
-  unlockFlush() { this.waiter.release(FLUSH_LOCK); }
+  // Releases the flush lock, then moves `tick` and wakes its waiters (format.md §16, "Group
+  // commit"): a writer that found the lock held sleeps on the `tick` it read before trying it,
+  // and the release is what tells it the lock is free, whether or not this holder raised
+  // `durable` (its sync failed to start, or it raised it before that writer read `tick`). Without
+  // it, such a writer slept out its whole recheck while nobody flushed.
+  unlockFlush() {
+    this.waiter.release(FLUSH_LOCK);
+    Atomics.add(this.u32, TICK, 1);
+    if (Atomics.load(this.u32, DUR + D.WAITERS) !== 0) this.#wakeAll();
+  }
 
   // The stripe of a key (format.md §16): FNV-1a over the UTF-16 code units of the namespace
   // name, one unit 0, and the key, each unit folded in as one 32-bit value, a lone surrogate as

@@ -52,7 +52,8 @@ class Wal {
     this.closing = false;
     this.waiting = false; // the queued sync waits for another handle's sync (flush-async.js)
     this.onClosed = null; // called once the file is closed (close())
-    // Waits for another handle's sync begun, and those given up (stalled): they sync themselves.
+    // Waits for another handle's sync begun, and those given up (stalled): they sync themselves;
+    // a blocking wait for the durable position that ran out counts as stalled too.
     this.joins = 0;
     this.stalls = 0;
     this.retired = [];
@@ -407,6 +408,10 @@ class Wal {
     const c = this.control;
     for (;;) {
       if (c.durable >= lsn) return;
+      // `tick` before the flush lock is tried: a holder moves it after it releases the lock
+      // (unlockFlush), so a writer that found the lock held and sleeps on this value is woken
+      // when it is free, whatever the holder did with `durable` meanwhile.
+      const seen = c.tick;
       if (c.tryFlushLock()) {
         try {
           if (c.durable < lsn) this.#flushOnce();
@@ -415,7 +420,6 @@ class Wal {
         }
         continue;
       }
-      const seen = c.tick;
       if (c.durable >= lsn) return;
       // A failed sync (fail() moves the tick after the flag) ends the wait: nothing more can
       // become durable. Read after the flag, `durable` shows every raise made before it.
@@ -424,6 +428,8 @@ class Wal {
         throw failedEarlier();
       }
       c.waitTick(seen);
+      // A wait that ran out (nothing moved `tick`: the holder is gone, or that slow) is a stall.
+      if (c.tick === seen) this.stalls += 1;
     }
   }
 

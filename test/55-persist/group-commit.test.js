@@ -12,6 +12,8 @@ const { ENGINES } = require('../helpers/engines');
 const { persistTarget, recover } = require('../helpers/persist');
 const { io } = require('../../lib/persist/io');
 const { walFileName } = require('../../lib/persist/files');
+const { Worker } = require('worker_threads');
+const { until } = require('../helpers/process');
 
 // The writes of one batch of test/helpers/children/durable-batches.js.
 const PER_BATCH = 8;
@@ -144,6 +146,45 @@ for (const engine of ENGINES) {
       assert.strictEqual(a._p.wal.joins, 1);
       assert.strictEqual(a._p.wal.stalls, 1);
       assert.strictEqual(a.persistence.durable, a.persistence.tail);
+    });
+
+    it('a writer that finds the flush lock held is woken when it is released, not at its recheck', async () => {
+      const a = track(Store.create({ name: t.name, size: 1 << 22, engine, persist: { dir: t.dir, sync: 'always' } }));
+      const c = a._p.control;
+      // A holder that raises nothing (its own records were durable already), as a writer whose
+      // lsn another sync covered does between its try and its release.
+      assert.ok(c.tryFlushLock());
+      const worker = new Worker(`
+        const { parentPort, workerData: w } = require('worker_threads');
+        const { Store } = require(w.index);
+        const s = Store.open({ name: w.name, engine: w.engine, persist: { dir: w.dir } });
+        s.set('n', 'k', 'v');
+        parentPort.postMessage({ stalls: s._p.wal.stalls, durable: s.persistence.durable >= s.persistence.tail });
+        s.close();
+      `, { eval: true, workerData: { index: path.join(__dirname, '../../index.js'), name: t.name, dir: t.dir, engine } });
+      let failed = null;
+      const done = new Promise((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', (e) => {
+          failed = e;
+          reject(e);
+        });
+      });
+      done.catch(() => {}); // seen by until() below, or by the await
+      try {
+        // The writer appended its record, found the lock held and sleeps on `tick`.
+        await until(() => {
+          if (failed !== null) throw failed;
+          return c.tickWaiters > 0;
+        }, 'the writer to wait for the durable position');
+        c.unlockFlush();
+        const r = await done;
+        // Woken by the release: its wait did not run out (one that runs out counts a stall).
+        assert.deepStrictEqual(r, { stalls: 0, durable: true });
+      } finally {
+        await worker.terminate();
+      }
+      assert.strictEqual(a.get('n', 'k'), 'v');
     });
 
     it('a handle closed while it waits for another handle\'s sync still ends durable, and closes', async () => {
