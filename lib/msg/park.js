@@ -250,6 +250,38 @@ function rideWhileEqual(u32, index, seen, spinner, deadline = Infinity) {
 }
 
 /**
+ * rideWhileEqual() for a wait that polls its whole operation, not one word: the stack's and the
+ * priority queue's (blockUntil()), where no word the waiting side can read moves at every
+ * operation of the other side without the waiter first registering. Runs attempt() on through a
+ * short pause of the other side, by the same rules and budget (Spinner.rideBudget()), not past
+ * clock `deadline`; returns what attempt() returned, or `none`. An attempt that succeeds at the
+ * first look (the other side came during the caller's yields) is no ride: nothing is learned.
+ */
+function rideFor(attempt, none, spinner, deadline = Infinity) {
+  if (!spinner.mayRide()) return none;
+  let r = attempt();
+  if (r !== none) return r;
+  const start = performance.now();
+  const budget = spinner.rideBudget(start);
+  if (budget === 0) return none;
+  const until = Math.min(start + budget, deadline);
+  for (let i = 1; ; i++) {
+    r = attempt();
+    if (r !== none) {
+      spinner.rode(start, performance.now());
+      return r;
+    }
+    if (i % SPIN_CHECK === 0) {
+      const now = performance.now();
+      if (now >= until) {
+        if (until < deadline) spinner.rideLost(start, now);
+        return none;
+      }
+    }
+  }
+}
+
+/**
  * Blocks while i32[index] === expected, at most `ms` milliseconds. The callers' views and indices
  * were checked when the queue was opened, so the addon is called without futex.wait's checks.
  */
@@ -385,7 +417,8 @@ function yieldFor(attempt, none) {
 /**
  * Runs attempt() until it returns something other than `none`, blocking the thread at most
  * `timeout` ms (then returns `none`): tries `spins` times and on for the handle's polling budget
- * (a Spinner in q.spinner, made on first use), then registers in u32[waiters] (the party that
+ * (a Spinner in q.spinner, made on first use), after yields of the CPU, and through a short pause
+ * of the other side that the spinner learned (rideFor()), then registers in u32[waiters] (the party that
  * wakes sleepers takes the count back to 0), reads the wake word u32[word], tries again and parks
  * on the word for at most `recheckMs` (format.md §15, Waking). `q` is { u32, i32, usable() }:
  * usable() throws when the handle was closed meanwhile.
@@ -398,7 +431,13 @@ function blockUntil(q, waiters, word, attempt, none, timeout, spins, recheckMs) 
   if (q.spinner === undefined) q.spinner = new Spinner();
   const spun = spinFor(attempt, none, q.spinner);
   if (spun !== none) return spun;
-  return sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs);
+  if (timeout <= 0) return sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs);
+  // A short pause of the other side is ridden out, once, rather than slept through (rideFor()).
+  // The timeout counts from here, as the sleeping part's always did.
+  const deadline = performance.now() + timeout;
+  const rode = rideFor(attempt, none, q.spinner, deadline);
+  if (rode !== none) return rode;
+  return sleepUntil(q, waiters, word, attempt, none, deadline - performance.now(), recheckMs);
 }
 
 /**
@@ -460,5 +499,5 @@ function oncePer(ms) {
 }
 
 module.exports = {
-  Spinner, spinWhileEqual, rideWhileEqual, spinFor, yieldFor, park, parkAsync, unparkOwn, wakeAll, timeoutOf, asyncOptions, abortable, timedOut, blockUntil, sleepUntil, wakeWaiters, oncePer,
+  Spinner, spinWhileEqual, rideWhileEqual, rideFor, spinFor, yieldFor, park, parkAsync, unparkOwn, wakeAll, timeoutOf, asyncOptions, abortable, timedOut, blockUntil, sleepUntil, wakeWaiters, oncePer,
 };

@@ -3,7 +3,7 @@
 // that adapts to what polling achieved, so that on a machine with more busy threads than cores
 // the polling falls to its floor instead of keeping the core from the party it waits for.
 const assert = require('assert');
-const { Spinner, spinWhileEqual, rideWhileEqual, spinFor } = require('../../lib/msg/park');
+const { Spinner, spinWhileEqual, rideWhileEqual, rideFor, spinFor } = require('../../lib/msg/park');
 const { addon } = require('../../lib/base/native');
 const { SpscRing, MpmcQueue, Stack, PriorityQueue, Channel, Broadcast } = require('../..');
 const { C, W } = require('../../lib/layout/layout');
@@ -600,6 +600,90 @@ describe('riding out the other side\'s short pauses (park.js PAUSE_MS)', () => {
       await w.terminate();
     }
   });
+
+  it('rideFor returns what the attempt returned; it gives up at the ride\'s end, and then rides no more', () => {
+    const s = new Spinner();
+    const NONE = Symbol('none');
+    let tries = 0;
+    const never = () => { tries++; return NONE; };
+    assert.strictEqual(rideFor(never, NONE, s, Infinity), NONE, 'nothing learned: no ride');
+    assert.strictEqual(tries, 0);
+    s.parkedFor(0, PAUSE);
+    assert.strictEqual(rideFor(() => 'at once', NONE, s, Infinity), 'at once', 'met at the first look');
+    assert.strictEqual(s.mayRide(), true, 'a first look that met is no ride: nothing learned');
+    // Met at the third look, before the ride first reads the clock.
+    let n = 0;
+    assert.strictEqual(rideFor(() => (++n === 3 ? 'met' : NONE), NONE, s, Infinity), 'met');
+    assert.strictEqual(s.rideBudget(performance.now()), 0, 'a ride that met ends the last wait now');
+    s.parkedFor(0, PAUSE);
+    assert.strictEqual(rideFor(never, NONE, s, Infinity), NONE);
+    assert.ok(tries > 1, 'it polled the attempt');
+    assert.strictEqual(s.mayRide(), false, 'the ride ran out');
+  });
+
+  it('rideFor stops at the caller\'s deadline, and a ride cut short there does not count as run out', () => {
+    const s = new Spinner();
+    const NONE = Symbol('none');
+    s.parkedFor(0, PAUSE_MS);
+    assert.strictEqual(rideFor(() => NONE, NONE, s, performance.now()), NONE, 'a deadline already passed');
+    assert.strictEqual(s.mayRide(), true);
+    assert.strictEqual(rideFor(() => NONE, NONE, s, performance.now() + PAUSE_MS / 10), NONE);
+    assert.strictEqual(s.mayRide(), true, 'cut short by the deadline: nothing learned');
+  });
+
+  // The stack's and the priority queue's blocking takes poll the whole take (park.js blockUntil()):
+  // with a pause learned, a take whose other side comes back within the ride gets its message
+  // from the ride, without registering or parking. The learned pause is stood in for by a
+  // spinner that may ride 2 s, and the other side comes back after 20 ms: longer than the take's
+  // poll, and than its yields of the CPU last on a loaded machine (a message put during those is
+  // taken there, before any ride).
+  for (const [name, Class, put, take] of [
+    ['Stack', Stack, 'tryPush(\'m\')', (q) => q.pop(10000)],
+    ['PriorityQueue', PriorityQueue, 'tryEnqueue(\'m\', 0)', (q) => q.dequeue(10000)],
+  ]) {
+    it(`${name}: a blocking take rides out a short pause of the other side instead of parking`, async () => {
+      const { Worker } = require('worker_threads');
+      const buffer = new SharedArrayBuffer(smallBytes(Class));
+      const q = Class.create({ buffer, ...small });
+      const go = new Int32Array(new SharedArrayBuffer(4));
+      // For each round: waits for `go` to reach the round, lets 20 ms pass, puts one message.
+      const w = new Worker(`
+        const { workerData: d } = require('worker_threads');
+        const { ${name} } = require(d.root);
+        const q = ${name}.open({ buffer: d.buffer });
+        for (let round = 1; round <= d.rounds; round++) {
+          Atomics.wait(d.go, 0, round - 1);
+          const until = performance.now() + 20;
+          while (performance.now() < until);
+          if (!q.${put}) throw new Error('full');
+        }
+        q.close();`, { eval: true, workerData: { root: require.resolve('../..'), buffer, go, rounds: 10 } });
+      const real = { mayRide: Spinner.prototype.mayRide, rideBudget: Spinner.prototype.rideBudget, rode: Spinner.prototype.rode, parked: Spinner.prototype.parked };
+      const told = { rode: 0, parked: 0 };
+      Spinner.prototype.mayRide = () => true;
+      Spinner.prototype.rideBudget = () => 2000;
+      Spinner.prototype.rode = function (...a) { told.rode++; return real.rode.apply(this, a); };
+      Spinner.prototype.parked = function () { told.parked++; return real.parked.call(this); };
+      let met = false;
+      try {
+        // A loaded machine may keep the worker off its core for a whole ride now and then.
+        for (let round = 1; round <= 10 && !met; round++) {
+          const before = { ...told };
+          Atomics.store(go, 0, round);
+          Atomics.notify(go, 0);
+          assert.strictEqual(take(q), 'm');
+          met = told.rode === before.rode + 1 && told.parked === before.parked;
+        }
+      } finally {
+        Object.assign(Spinner.prototype, real);
+        Atomics.store(go, 0, 100);
+        Atomics.notify(go, 0);
+        await w.terminate();
+        q.close();
+      }
+      assert.ok(met, 'no take was met by its ride');
+    });
+  }
 
   for (const [name, make, take] of KINDS.filter(([n]) => ['SpscRing', 'MpmcQueue', 'Channel'].includes(n))) {
     it(`${name}: a blocking take whose sleep ended at its timeout learns no pause to ride`, () => {
