@@ -66,6 +66,11 @@ function segmentLine(target) {
   return `path:${path.resolve(p)}`;
 }
 
+/** The segment target ({ name } or { path }) a line of segmentLine() names. */
+function targetOfLine(line) {
+  return line.startsWith('name:') ? { name: line.slice('name:'.length) } : { path: line.slice('path:'.length) };
+}
+
 /** The line of `dir`'s segment file, or null when it has none (a directory of an older version). */
 function readSegmentLine(dir) {
   const file = path.join(dir, SEGMENT_FILE);
@@ -153,5 +158,5 @@ function makeDirs(dir, mode) {
 
 module.exports = {
   openRegular, makeDirs, writeAll,
-  walFileName, snapFileName, listFiles, syncDir, removeCovered, SEGMENT_FILE, segmentLine, readSegmentLine, writeSegmentLine,
+  walFileName, snapFileName, listFiles, syncDir, removeCovered, SEGMENT_FILE, segmentLine, targetOfLine, readSegmentLine, writeSegmentLine,
 };

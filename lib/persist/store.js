@@ -17,7 +17,7 @@ const { requireAddon } = native;
 const { Segment, DEFAULT_MODE } = require('../segment/segment');
 const { Control, newStoreId } = require('./control');
 const { Wal, createLogFile } = require('./wal');
-const { walFileName, syncDir, segmentLine, readSegmentLine, writeSegmentLine, SEGMENT_FILE, makeDirs } = require('./files');
+const { walFileName, syncDir, segmentLine, targetOfLine, readSegmentLine, writeSegmentLine, SEGMENT_FILE, makeDirs } = require('./files');
 const { onPath } = require('./durable');
 const { rebuild } = require('./recovery');
 const { checkpoint, checkpointTimer } = require('./checkpoint');
@@ -26,7 +26,7 @@ const { checkPersist, geometryOf, storePolicyOf, geometryFault, targetOf } = req
 const { POLICY_NAMES } = require('../store/cache-options');
 const { restoreBackup } = require('./restore');
 const { LoggedStore, setRecord, notPersisted } = require('./logged-store');
-const { checkAttached, takeTag, checkReplaceable } = require('./tag');
+const { checkAttached, takeTag, checkReplaceable, checkNotElsewhere } = require('./tag');
 
 // Removes the directories from `made` (the first one a recursive mkdir made) down to `dir`, each
 // only while it is empty: what another party put there meanwhile stays, with its directories.
@@ -175,6 +175,12 @@ class Store extends LoggedStore {
           if (store !== null) Store.#checkOwner(store, rest, control, p.dir);
         }
         if (store === null) {
+          // A segment found under the name the directory records, while another name was given,
+          // is refused before anything changes (tag.js checkNotElsewhere).
+          const recorded = readSegmentLine(p.dir);
+          if (recorded !== null && recorded !== segmentLine(targetOf(rest))) {
+            checkNotElsewhere(targetOfLine(recorded), targetOf(rest), p.dir, control.storeIdValue);
+          }
           [store, recovery] = this.#recover(rest, control, p.dir);
           if (rest.latency === true) store.enableLatency();
           writeSegmentLine(p.dir, targetOf(rest));

@@ -117,4 +117,33 @@ function checkReplaceable(target, dir, ownId, self, totalSize) {
   }
 }
 
-module.exports = { readTag, checkAttached, takeTag, checkReplaceable };
+/**
+ * Refuses (ERR_INVALID_ARG) a rebuild of `dir`'s store under the segment `given` while the segment
+ * `recorded` (the one `dir`'s segment file names, another) still holds this directory's store:
+ * a store that records `ownId`. The rebuild would fence off every handle of that store (their
+ * operations refused with ERR_PERSIST_STALE) and leave the directory logging the new segment, so
+ * that the store could no longer be opened under its own name: what a mistyped name given with
+ * the right directory did. A segment that is gone, holds no store, or records another id (the
+ * name was reused after the store's segment was removed, or `dir` is a copy, which has an id of
+ * its own) leaves the rebuild to go on: a store moved to a new name after its segment is gone.
+ */
+function checkNotElsewhere(recorded, given, dir, ownId) {
+  let seg;
+  try {
+    seg = Segment.open(recorded);
+  } catch {
+    return; // nothing there, an empty segment, or none this process may open
+  }
+  try {
+    if (seg.size < C.BUCKETS_OFFSET) return;
+    if (Atomics.load(new Uint32Array(seg.buffer, 0, MAGIC + 1), MAGIC) !== C.MAGIC) return;
+    if (readTag(seg.buffer) !== ownId) return;
+  } finally {
+    seg.close();
+  }
+  const label = labelOf(recorded);
+  throw new ShmError('ERR_INVALID_ARG', `persist: ${dir} holds the log of ${label}, not of ${labelOf(given)}, and the segment ${label} still holds that store. ` +
+    `Nothing was changed. Open the store under ${label}; to move it to ${labelOf(given)}, close every handle of it, remove the segment ${label} (Segment.unlink) and open again`);
+}
+
+module.exports = { readTag, checkAttached, takeTag, checkReplaceable, checkNotElsewhere };

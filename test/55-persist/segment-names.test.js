@@ -12,7 +12,8 @@ const path = require('path');
 const { Store } = require('../../index');
 const { ENGINES } = require('../helpers/engines');
 const { persistTarget, reboot, recover, contents } = require('../helpers/persist');
-const { spawnChild } = require('../helpers/process');
+const { spawnChild, removeShm } = require('../helpers/process');
+const { Segment } = require('../../lib/segment/segment');
 const { Control } = require('../../lib/persist/control');
 const { readTag } = require('../../lib/persist/tag');
 const { C } = require('../../lib/layout/layout');
@@ -145,6 +146,41 @@ for (const engine of ENGINES) {
       ra.close();
       const rb = track(recover(a.name, b.dir, engine));
       assert.deepStrictEqual(contents(rb, 'n'), [['a', 'A'], ['r', 'R']]);
+    });
+
+    it('refuses an open under another name while the store\'s own segment exists (a mistyped name), and changes nothing', () => {
+      const other = `${a.name}-typo`;
+      const elsewhere = (e) => e.code === 'ERR_INVALID_ARG' && e.message.includes(`holds the log of ${a.name}, not of ${other}`) &&
+        /still holds that store\. Nothing was changed/.test(e.message);
+      const segmentFile = () => fs.readFileSync(path.join(a.dir, 'segment'), 'utf8');
+      try {
+        const sa = track(Store.create({ name: a.name, size: SIZE, engine, persist: { dir: a.dir, sync: 'always' } }));
+        sa.set('n', 'a', 'A');
+        assert.throws(() => Store.open({ name: other, engine, persist: { dir: a.dir } }), elsewhere);
+        // The store's handle goes on (before, it was fenced off: ERR_PERSIST_STALE), no segment
+        // was made under the other name, and the directory still names the store's.
+        sa.set('n', 'a2', 'A2');
+        assert.deepStrictEqual(contents(sa, 'n'), [['a', 'A'], ['a2', 'A2']]);
+        assert.throws(() => Segment.open({ name: other }), { code: 'ERR_SHM_NOT_FOUND' });
+        assert.strictEqual(segmentFile(), `name:${a.name}\n`);
+        sa.close();
+        // Every handle closed: the segment still holds the store, and is still what it is opened as.
+        assert.throws(() => Store.open({ name: other, engine, persist: { dir: a.dir } }), elsewhere);
+        const same = track(Store.open({ name: a.name, engine, persist: { dir: a.dir } }));
+        assert.strictEqual(same.persistence.recovery, null);
+        assert.deepStrictEqual(contents(same, 'n'), [['a', 'A'], ['a2', 'A2']]);
+        same.close();
+        // Moved on purpose: once its segment is gone, the store opens under the new name, rebuilt
+        // from its log, and the directory names the new segment.
+        reboot(a.name);
+        const moved = track(Store.open({ name: other, engine, persist: { dir: a.dir } }));
+        assert.notStrictEqual(moved.persistence.recovery, null);
+        assert.deepStrictEqual(contents(moved, 'n'), [['a', 'A'], ['a2', 'A2']]);
+        assert.strictEqual(segmentFile(), `name:${other}\n`);
+        moved.close();
+      } finally {
+        removeShm(other);
+      }
     });
 
     it('still rebuilds over its own stale segment, and after a reboot', () => {
