@@ -34,6 +34,28 @@ function startTop(args) {
   return { child, until, exited, stderr: () => err };
 }
 
+describe('shmstore CLI: top\'s interval counts', function () {
+  it('a namespace dropped and created again between two samples counts from 0, also when it counted more since than before', function () {
+    const { sample, diff } = require('../../lib/adapters/cli/top-view');
+    const store = Store.create({ buffer: new SharedArrayBuffer(1 << 20) });
+    try {
+      store.set('n', 'k', 'v');
+      for (let i = 0; i < 10; i++) store.get('n', 'k');
+      const a = sample(store);
+      store.dropNamespace('n');
+      store.set('n', 'k', 'v');
+      for (let i = 0; i < 15; i++) store.get('n', 'k');
+      store.get('n', 'missing');
+      const d = diff(a, sample(store));
+      assert.strictEqual(d.namespaces.n.hits, 15);
+      assert.strictEqual(d.namespaces.n.misses, 1);
+      assert.strictEqual(d.interval.hits, 15);
+    } finally {
+      store.close();
+    }
+  });
+});
+
 (native.addon ? describe : describe.skip)('shmstore CLI: top', function () {
   let name;
   let store;

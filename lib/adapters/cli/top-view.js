@@ -9,8 +9,8 @@ const COUNTS = ['hits', 'misses', 'evictions', 'expirations'];
 /** A sample: store.stats() and when it was taken (a monotonic clock, in ms). */
 const sample = (store) => ({ stats: store.stats(), at: performance.now(), time: new Date() });
 
-// A counter's growth; a namespace dropped and created again starts from 0: its growth is then
-// what it counted since (never negative).
+// A counter's growth; one that went down started again from 0: its growth is then what it
+// counted since (never negative).
 const grew = (now, before) => (now >= before ? now - before : now);
 
 /** Sums the namespace counts of a stats() object, with the namespaces' own growth beside. */
@@ -19,7 +19,10 @@ function nsDeltas(now, before) {
   // Made as stats() makes namespaceStats, own properties by name: a namespace name is any string,
   // and an assignment of '__proto__' would set the object's prototype instead of adding it.
   const namespaces = Object.fromEntries(Object.entries(now.namespaceStats).map(([name, n]) => {
-    const b = Object.hasOwn(before.namespaceStats, name) ? before.namespaceStats[name] : undefined;
+    const prev = Object.hasOwn(before.namespaceStats, name) ? before.namespaceStats[name] : undefined;
+    // The same namespace only (its id and generation): one dropped and created again under the
+    // name meanwhile counts from 0, whether it has counted more or less since than before.
+    const b = prev !== undefined && prev.id === n.id && prev.generation === n.generation ? prev : undefined;
     const d = { count: n.count, bytes: n.bytes };
     for (const c of COUNTS) {
       d[c] = b === undefined ? n[c] : grew(n[c], b[c]);
