@@ -287,6 +287,9 @@ describe('shmstore CLI: dump and load', function () {
       ['[1,2]', /stdin line 3: expected an entry/],
       ['{"ns":"z"}', /stdin line 3: expected an entry/],
       ['{"ns":"z","key":"k","value":1,"bytes":"AQ=="}', /stdin line 3: expected an entry/],
+      ['{"ns":"z","key":"k","value":1,"bytes":12345}', /stdin line 3: expected an entry/],
+      ['{"ns":"z","key":"k","value":1,"bytes":null}', /stdin line 3: expected an entry/],
+      ['{"ns":"z","key":"k","bytes":12345}', /stdin line 3: expected an entry/],
       ['{"ns":"z","key":"k","value":1,"expiresat":5}', /stdin line 3: .*unknown field "expiresat"/],
       ['{"ns":"z","key":"k","value":1,"expiresAt":"soon"}', /stdin line 3: "expiresAt" must be milliseconds/],
       ['{"ns":"z","key":"k","value":1,"expiresAt":-5}', /stdin line 3: "expiresAt" must be milliseconds/],
@@ -306,6 +309,20 @@ describe('shmstore CLI: dump and load', function () {
       [`{"ns":"z","key":"k","value":${'['.repeat(100000)}1${']'.repeat(100000)}}`,
         /stdin line 3: The "value" argument cannot be represented as JSON: .* \(ERR_INVALID_ARG\)$/],
     ];
+
+    it('a store found damaged while a line is applied exits 2 (a damaged store), as any command does, with the line number', function () {
+      // The engine's refusal of a damaged chain, made by hand: Store#set throws it.
+      Store.create({ name, size: SIZE }).close();
+      const script = `
+        const [root, name] = process.argv.slice(1);
+        const { ShmError } = require(root + '/lib/base/errors');
+        const { Store } = require(root + '/lib/store/store');
+        Store.prototype.set = function () { throw new ShmError('ERR_CORRUPT', 'set: bucket 3 is corrupt'); };
+        require(root + '/lib/adapters/cli/main').main(['load', name]).then((code) => { process.exitCode = code; });`;
+      const r = spawnSync(process.execPath, ['-e', script, path.join(__dirname, '..', '..'), name],
+        { input: '{"ns":"a","key":"x","value":1}\n', encoding: 'utf8' });
+      assertOneLine({ code: r.status, stdout: r.stdout, stderr: r.stderr }, 2, /damaged store or not a store: stdin line 1: set: bucket 3 is corrupt \(ERR_CORRUPT\)$/);
+    });
 
     it('stops the load with its line number; only the lines before it are applied', function () {
       for (const [line, re] of bad) {

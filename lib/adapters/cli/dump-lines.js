@@ -76,7 +76,10 @@ function parseLine(line, n) {
   }
   if (!('key' in r) && ('eviction' in r || 'ttl' in r)) return namespaceOf(r, n);
   const unknown = Object.keys(r).filter((k) => !ENTRY_FIELDS.has(k));
-  if (typeof r.key !== 'string' || ('value' in r) === (typeof r.bytes === 'string') || unknown.length > 0) {
+  // Exactly one of "value" and "bytes", and "bytes" a string: a line with both, or with a
+  // "bytes" of another type beside its "value", is not an entry (its bytes would be ignored).
+  if (typeof r.key !== 'string' || ('value' in r) === ('bytes' in r) || ('bytes' in r && typeof r.bytes !== 'string') ||
+    unknown.length > 0) {
     fail(n, `expected an entry ${EXAMPLE_ENTRY} (with "value", or "bytes" in base64)` +
       (unknown.length > 0 ? `; unknown field "${unknown[0]}"` : ''));
   }

@@ -66,7 +66,13 @@ module.exports = {
         try {
           what = apply(s, r);
         } catch (err) {
-          throw new CliError(`stdin line ${n}: ${err.message}`, err.exitCode, err.code || 'ERR_INVALID_ARG');
+          // The error itself goes on, its line number said first, so that it exits as it would
+          // anywhere else (a damaged store: exit 2); one without a code is a bad argument.
+          if (!(err instanceof Error) || err.code === undefined) {
+            throw new CliError(`stdin line ${n}: ${err instanceof Error ? err.message : err}`, EXIT.ERROR, 'ERR_INVALID_ARG');
+          }
+          err.message = `stdin line ${n}: ${err.message.replace(/^shmstore: /, '')}`;
+          throw err;
         }
         done[what === 'namespace' ? 'namespaces' : what] += 1;
       }
