@@ -135,6 +135,9 @@ describe('shmstore/metrics latency', function () {
       a.disableLatency(); // this process's handle leaves
       assert.strictEqual(await gets(), 105);
       assert.strictEqual((await scrape(registry))['shmstore_ops_timed_total{store=default,op=set}'], 1);
+      published = []; // and then the other: no source is left, the series stays as it was
+      assert.strictEqual(await gets(), 105);
+      assert.strictEqual((await scrape(registry))['shmstore_ops_timed_total{store=default,op=set}'], 1);
     } finally {
       a.close();
       b.close();

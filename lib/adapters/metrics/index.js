@@ -241,9 +241,11 @@ function storeMetrics(stores, options = {}) {
       timed = [];
       for (const [label, m] of found) {
         const totals = timedTotalsOf(label, m === null ? null : m.snaps);
+        // A label whose sources have all left keeps its running total: a counter that vanished
+        // from a scrape would come back as a new series, and Prometheus would count it anew.
+        if (Object.keys(totals).length > 0) timed.push([label, totals]);
         if (m === null) continue;
         latencies.push([label, m.merged]);
-        timed.push([label, totals]);
       }
     }
     return latencies;

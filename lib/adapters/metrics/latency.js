@@ -88,7 +88,7 @@ function timedTotals() {
 /**
  * The latency gauges and counter, not registered yet (the caller registers them with the rest);
  * `snap()` gives the [label, merged] pairs of a scrape, and `timed()` the [label, totals] pairs
- * (timedTotals) of the labels with latency series.
+ * (timedTotals) of the labels whose sources ever timed an operation, also once they all left.
  */
 function latencyMetrics(prom, prefix, snap, timed) {
   const each = (fn) => {
