@@ -250,14 +250,18 @@ function rideWhileEqual(u32, index, seen, spinner, deadline = Infinity) {
 }
 
 /**
- * rideWhileEqual() for a wait that polls its whole operation, not one word: the stack's and the
- * priority queue's (blockUntil()), where no word the waiting side can read moves at every
- * operation of the other side without the waiter first registering. Runs attempt() on through a
- * short pause of the other side, by the same rules and budget (Spinner.rideBudget()), not past
- * clock `deadline`; returns what attempt() returned, or `none`. An attempt that succeeds at the
- * first look (the other side came during the caller's yields) is no ride: nothing is learned.
+ * rideWhileEqual() for a wait that polls its whole operation (blockUntil(): the stack's and the
+ * priority queue's), whose attempt may change the structure (take a message) as it looks. Runs
+ * attempt() on through a short pause of the other side, by the same rules and budget
+ * (Spinner.rideBudget()), not past clock `deadline`; returns what attempt() returned, or `none`.
+ * `ready` (optional): a read that says, without taking a lock, whether an attempt may succeed
+ * now; the ride tries only then, so that riding for a quarter of a millisecond does not take
+ * the structure's lock over and over from the party it waits for. A stale `false` only delays
+ * the ride's next try: the attempts after registering (sleepUntil()) are not gated. An attempt
+ * that succeeds at the first look (the other side came during the caller's yields) is no ride:
+ * nothing is learned.
  */
-function rideFor(attempt, none, spinner, deadline = Infinity) {
+function rideFor(attempt, none, spinner, deadline = Infinity, ready = undefined) {
   if (!spinner.mayRide()) return none;
   let r = attempt();
   if (r !== none) return r;
@@ -266,7 +270,7 @@ function rideFor(attempt, none, spinner, deadline = Infinity) {
   if (budget === 0) return none;
   const until = Math.min(start + budget, deadline);
   for (let i = 1; ; i++) {
-    r = attempt();
+    r = ready === undefined || ready() ? attempt() : none;
     if (r !== none) {
       spinner.rode(start, performance.now());
       return r;
@@ -416,28 +420,28 @@ function yieldFor(attempt, none) {
 
 /**
  * Runs attempt() until it returns something other than `none`, blocking the thread at most
- * `timeout` ms (then returns `none`): tries `spins` times and on for the handle's polling budget
- * (a Spinner in q.spinner, made on first use), after yields of the CPU, and through a short pause
- * of the other side that the spinner learned (rideFor()), then registers in u32[waiters] (the party that
- * wakes sleepers takes the count back to 0), reads the wake word u32[word], tries again and parks
- * on the word for at most `recheckMs` (format.md §15, Waking). `q` is { u32, i32, usable() }:
- * usable() throws when the handle was closed meanwhile.
+ * `timeout` ms (then returns `none`): tries `spins` times and on for the polling budget of
+ * `spinner` (one per role of a handle: its takes' and its puts' waits learn apart), after yields
+ * of the CPU, and through a short pause of the other side that the spinner learned (rideFor(),
+ * `ready` its gate), then registers in u32[waiters] (the party that wakes sleepers takes the
+ * count back to 0), reads the wake word u32[word], tries again and parks on the word for at most
+ * `recheckMs` (format.md §15, Waking). `q` is { u32, i32, usable() }: usable() throws when the
+ * handle was closed meanwhile.
  */
-function blockUntil(q, waiters, word, attempt, none, timeout, spins, recheckMs) {
+function blockUntil(q, waiters, word, attempt, none, timeout, spins, recheckMs, spinner, ready = undefined) {
   for (let i = 0; i < spins; i++) {
     const r = attempt();
     if (r !== none) return r;
   }
-  if (q.spinner === undefined) q.spinner = new Spinner();
-  const spun = spinFor(attempt, none, q.spinner);
+  const spun = spinFor(attempt, none, spinner);
   if (spun !== none) return spun;
-  if (timeout <= 0) return sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs);
+  if (timeout <= 0) return sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs, spinner);
   // A short pause of the other side is ridden out, once, rather than slept through (rideFor()).
   // The timeout counts from here, as the sleeping part's always did.
   const deadline = performance.now() + timeout;
-  const rode = rideFor(attempt, none, q.spinner, deadline);
+  const rode = rideFor(attempt, none, spinner, deadline, ready);
   if (rode !== none) return rode;
-  return sleepUntil(q, waiters, word, attempt, none, deadline - performance.now(), recheckMs);
+  return sleepUntil(q, waiters, word, attempt, none, deadline - performance.now(), recheckMs, spinner);
 }
 
 /**
@@ -449,7 +453,7 @@ function blockUntil(q, waiters, word, attempt, none, timeout, spins, recheckMs) 
  * that followed the last park and before the deadline must not be left behind while the call
  * reports a timeout.
  */
-function sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs, spinner = q.spinner) {
+function sleepUntil(q, waiters, word, attempt, none, timeout, recheckMs, spinner = undefined) {
   const start = performance.now(); // what a woken park times the other side's pause from
   const deadline = start + timeout;
   for (;;) {

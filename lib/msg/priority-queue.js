@@ -15,7 +15,7 @@ const region = require('./region');
 const { RegionHandle, make } = require('./handle');
 const codec = require('./codec');
 const { msgError } = require('./errors');
-const { timeoutOf, asyncOptions, timedOut, blockUntil, wakeWaiters } = require('./park');
+const { Spinner, timeoutOf, asyncOptions, timedOut, blockUntil, wakeWaiters } = require('./park');
 const { AsyncFifo, endPending } = require('./async-fifo');
 const { Heap, partsOf } = require('./pq-heap');
 
@@ -73,6 +73,14 @@ class PriorityQueue extends RegionHandle {
   #capacity;
   #enqueues; // this handle's pending enqueueAsync() calls, in call order (async-fifo.js)
   #dequeues; // its pending dequeueAsync() calls, in call order
+  // The polling budgets of the blocking enqueues and dequeues (park.js): each role learns its own.
+  #enqueueSpinner = new Spinner();
+  #dequeueSpinner = new Spinner();
+  // Whether an attempt may succeed, read without the mutex (the count as a snapshot): a ride
+  // through the other side's pause (park.js rideFor()) tries only then, rather than taking the
+  // mutex that side needs at every look.
+  #notEmpty = () => this.#heap.count > 0;
+  #notFull = () => this.#heap.count < this.#capacity;
 
   /** @private Use PriorityQueue.create() or PriorityQueue.open(). */
   constructor(token, where) {
@@ -315,7 +323,7 @@ class PriorityQueue extends RegionHandle {
 
   #enqueueWait(tag, payload, priority, timeout) {
     const attempt = () => (this.#enqueues.drained() && this.#push(tag, payload, priority) ? true : NONE);
-    const r = blockUntil(this.#waits, ENQUEUE_WAITERS, DEQUEUED, attempt, NONE, timeout, SPINS, RECHECK_MS);
+    const r = blockUntil(this.#waits, ENQUEUE_WAITERS, DEQUEUED, attempt, NONE, timeout, SPINS, RECHECK_MS, this.#enqueueSpinner, this.#notFull);
     if (r === NONE) throw timedOut('enqueue()', timeout);
   }
 
@@ -357,7 +365,7 @@ class PriorityQueue extends RegionHandle {
 
   #dequeueWait(timeout) {
     const attempt = () => (this.#dequeues.drained() ? this.#pop(false) : NONE);
-    const r = blockUntil(this.#waits, DEQUEUE_WAITERS, ENQUEUED, attempt, NONE, timeout, SPINS, RECHECK_MS);
+    const r = blockUntil(this.#waits, DEQUEUE_WAITERS, ENQUEUED, attempt, NONE, timeout, SPINS, RECHECK_MS, this.#dequeueSpinner, this.#notEmpty);
     if (r === NONE) throw timedOut('dequeue()', timeout);
     return r;
   }

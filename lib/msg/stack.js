@@ -19,7 +19,7 @@ const region = require('./region');
 const { RegionHandle, make } = require('./handle');
 const codec = require('./codec');
 const { msgError } = require('./errors');
-const { timeoutOf, asyncOptions, timedOut, blockUntil, wakeWaiters } = require('./park');
+const { Spinner, timeoutOf, asyncOptions, timedOut, blockUntil, wakeWaiters } = require('./park');
 const { AsyncFifo, endPending } = require('./async-fifo');
 const L = require('./stack-lists');
 
@@ -63,6 +63,9 @@ class Stack extends RegionHandle {
   #waits;
   #pushes; // this handle's pending pushAsync() calls, in call order (async-fifo.js)
   #pops; // its pending popAsync() calls, in call order
+  // The polling budgets of the blocking pushes and pops (park.js): each role learns its own.
+  #pushSpinner = new Spinner();
+  #popSpinner = new Spinner();
   // What stack-lists.js works on: { u32, u64, capacity, base, strideWords } (node n's words
   // start at base + n × strideWords).
   #r;
@@ -274,7 +277,7 @@ class Stack extends RegionHandle {
 
   #pushWait(tag, payload, timeout) {
     const attempt = () => (this.#pushes.drained() && this.#push(tag, payload) ? true : NONE);
-    const r = blockUntil(this.#waits, PUSH_WAITERS, POPPED, attempt, NONE, timeout, SPINS, RECHECK_MS);
+    const r = blockUntil(this.#waits, PUSH_WAITERS, POPPED, attempt, NONE, timeout, SPINS, RECHECK_MS, this.#pushSpinner);
     if (r === NONE) throw timedOut('push()', timeout);
   }
 
@@ -339,7 +342,7 @@ class Stack extends RegionHandle {
 
   #popWait(timeout) {
     const attempt = () => (this.#pops.drained() ? this.#pop() : NONE);
-    const r = blockUntil(this.#waits, POP_WAITERS, PUSHED, attempt, NONE, timeout, SPINS, RECHECK_MS);
+    const r = blockUntil(this.#waits, POP_WAITERS, PUSHED, attempt, NONE, timeout, SPINS, RECHECK_MS, this.#popSpinner);
     if (r === NONE) throw timedOut('pop()', timeout);
     return r;
   }
