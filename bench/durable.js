@@ -126,8 +126,8 @@ async function runCase(c, ms, baseDir, run, warmupMs) {
     // CPU time per write: the sum over writer processes; with threads, each writer measured its
     // whole process over the same interval (every writer's time), so the greatest of them once.
     const cpuUs = c.threads ? Math.max(...results.map((r) => r.cpuUs)) : results.reduce((a, r) => a + r.cpuUs, 0);
-    // The log's syncs: every writer counted all of them (one counter per store), so the greatest.
-    const syncs = results[0].syncs === null || results[0].syncs === undefined ? null : Math.max(...results.map((r) => r.syncs));
+    // The log's syncs: each writer counted its own.
+    const syncs = results[0].syncs === null || results[0].syncs === undefined ? null : results.reduce((sum, r) => sum + r.syncs, 0);
     return { opsPerSec: (total / ms) * 1000, usPerOp: (ms * 1000 * c.writers) / total, cpuUsPerOp: cpuUs / total, syncsPerSec: syncs === null ? null : (syncs / ms) * 1000, perSync: syncs ? total / syncs : null };
   } finally {
     await cleanup();

@@ -52,10 +52,12 @@ class Wal {
     this.closing = false;
     this.waiting = false; // the queued sync waits for another handle's sync (flush-async.js)
     this.onClosed = null; // called once the file is closed (close())
-    // Waits for another handle's sync begun, and those given up (stalled): they sync themselves;
-    // a blocking wait for the durable position that ran out counts as stalled too.
+    // Waits for another handle's sync begun, and those given up (stalled): they sync themselves.
     this.joins = 0;
     this.stalls = 0;
+    // Sleeps of a blocking wait for the durable position (waitDurable) that ran out: nothing moved
+    // `tick` for a whole recheck (a holder of the flush lock that is gone, or that slow).
+    this.sleptOut = 0;
     this.retired = [];
     this.map = null; // Uint8Array over a mapping of the whole file as it was when mapped
     this.map32 = null; // Int32Array over the same (records are word-aligned in it)
@@ -428,8 +430,7 @@ class Wal {
         throw failedEarlier();
       }
       c.waitTick(seen);
-      // A wait that ran out (nothing moved `tick`: the holder is gone, or that slow) is a stall.
-      if (c.tick === seen) this.stalls += 1;
+      if (c.tick === seen) this.sleptOut += 1;
     }
   }
 

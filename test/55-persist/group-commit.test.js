@@ -152,16 +152,30 @@ for (const engine of ENGINES) {
       const a = track(Store.create({ name: t.name, size: 1 << 22, engine, persist: { dir: t.dir, sync: 'always' } }));
       const c = a._p.control;
       // A holder that raises nothing (its own records were durable already), as a writer whose
-      // lsn another sync covered does between its try and its release.
+      // records another sync covered does between its try and its release.
       assert.ok(c.tryFlushLock());
+      // The writer's first failed try of the lock is held until the holder has released it: the
+      // release comes between the try and anything the writer does after it. gate: 1 = the try
+      // failed, 2 = released.
+      const gate = new Int32Array(new SharedArrayBuffer(4));
       const worker = new Worker(`
         const { parentPort, workerData: w } = require('worker_threads');
         const { Store } = require(w.index);
         const s = Store.open({ name: w.name, engine: w.engine, persist: { dir: w.dir } });
+        const c = s._p.control;
+        const tryFlushLock = c.tryFlushLock.bind(c);
+        c.tryFlushLock = () => {
+          const took = tryFlushLock();
+          if (!took && Atomics.load(w.gate, 0) === 0) {
+            Atomics.store(w.gate, 0, 1);
+            Atomics.wait(w.gate, 0, 1);
+          }
+          return took;
+        };
         s.set('n', 'k', 'v');
-        parentPort.postMessage({ stalls: s._p.wal.stalls, durable: s.persistence.durable >= s.persistence.tail });
+        parentPort.postMessage({ sleptOut: s._p.wal.sleptOut, durable: s.persistence.durable >= s.persistence.tail });
         s.close();
-      `, { eval: true, workerData: { index: path.join(__dirname, '../../index.js'), name: t.name, dir: t.dir, engine } });
+      `, { eval: true, workerData: { index: path.join(__dirname, '../../index.js'), name: t.name, dir: t.dir, engine, gate } });
       let failed = null;
       const done = new Promise((resolve, reject) => {
         worker.once('message', resolve);
@@ -172,16 +186,19 @@ for (const engine of ENGINES) {
       });
       done.catch(() => {}); // seen by until() below, or by the await
       try {
-        // The writer appended its record, found the lock held and sleeps on `tick`.
         await until(() => {
           if (failed !== null) throw failed;
-          return c.tickWaiters > 0;
-        }, 'the writer to wait for the durable position');
+          return Atomics.load(gate, 0) === 1;
+        }, 'the writer to find the flush lock held');
         c.unlockFlush();
+        Atomics.store(gate, 0, 2);
+        Atomics.notify(gate, 0);
         const r = await done;
-        // Woken by the release: its wait did not run out (one that runs out counts a stall).
-        assert.deepStrictEqual(r, { stalls: 0, durable: true });
+        // Woken by the release (or never asleep): no sleep of it ran out its recheck.
+        assert.deepStrictEqual(r, { sleptOut: 0, durable: true });
       } finally {
+        Atomics.store(gate, 0, 2);
+        Atomics.notify(gate, 0);
         await worker.terminate();
       }
       assert.strictEqual(a.get('n', 'k'), 'v');
