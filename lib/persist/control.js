@@ -16,7 +16,7 @@ const { Segment } = require('../segment/segment');
 const futex = require('../segment/futex');
 const { OwnerTable, identityOf, GONE } = require('../ownership/owners');
 const { LockWaiter, LockError } = require('../ownership/waiter');
-const { takeoverWord } = require('../ownership/lockword');
+const { takeoverWord, isHeld, ownerOf } = require('../ownership/lockword');
 const { sealHeader, checkHeaderSum } = require('./control-header');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -204,7 +204,15 @@ class Control {
   }
 
   #claim(file, lockTimeoutMs) {
-    this.slot = this.owners.claim(this.self) || this.owners.adopt(this.self);
+    // A gone owner's slot is adopted (every slot in use) only when it holds neither lock that is
+    // only ever tried (#tryOrTakeOver): a try takes a hold naming this handle's own slot for its
+    // own, so an adopted hold of the flush lock would be waited for by every writer, forever.
+    // Left to its gone owner, such a hold is taken over as any other.
+    const holdsTried = (o) => [FLUSH_LOCK, CHECKPOINT_LOCK].some((idx) => {
+      const w = Atomics.load(this.u32, idx);
+      return isHeld(w) && ownerOf(w) === o;
+    });
+    this.slot = this.owners.claim(this.self) || this.owners.adopt(this.self, { check: (o) => !holdsTried(o) });
     if (this.slot === 0) throw new ShmError('ERR_TOO_MANY_HANDLES', `persist: all ${C.OWNER_SLOTS - 1} owner slots of ${file} are in use`);
     this.token = this.owners.watch(this.slot, this.self);
     this.waiter = new LockWaiter(this.u32, this.owners, -1, this.self, lockTimeoutMs);
