@@ -40,9 +40,9 @@ function isPowerOfTwo(n) {
   return n > 0 && (n & (n - 1)) === 0;
 }
 
-/** A capacity option: a power of two in [min, C.MSG_MAX_CAPACITY]. */
-function validateCapacity(value, name, min) {
-  v.validateInteger(value, name, min, C.MSG_MAX_CAPACITY);
+/** A capacity option: a power of two in [min, max] (max: the structure's own limit, if lower). */
+function validateCapacity(value, name, min, max = C.MSG_MAX_CAPACITY) {
+  v.validateInteger(value, name, min, max);
   if (!isPowerOfTwo(value)) throw v.rangeError(`The "${name}" argument must be a power of two. Received ${value}`);
 }
 
@@ -191,8 +191,8 @@ function messageBytesOption(options, fallback, keys = ['messageBytes']) {
  * default) or 'capacity' (bytesFor's first argument).
  */
 function validateShape(capacity, messageBytes, limits, capacityName = 'options.capacity') {
-  validateCapacity(capacity, capacityName, limits.minCapacity);
-  if (capacity > limits.maxCapacity) throw v.rangeError(`The "${capacityName}" argument must be <= ${limits.maxCapacity}. Received ${capacity}`);
+  // Out of range either way, the message names the structure's own bounds.
+  validateCapacity(capacity, capacityName, limits.minCapacity, Math.min(limits.maxCapacity, C.MSG_MAX_CAPACITY));
   v.validateInteger(messageBytes, 'options.messageBytes', 1, limits.maxMessageBytes);
   if (limits.bytesFor(capacity, messageBytes) > limits.maxBytes) {
     throw v.rangeError(`A ${limits.noun} of ${capacity} ${limits.unit} of ${messageBytes} bytes exceeds ${limits.maxBytes} bytes`);
