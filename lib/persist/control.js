@@ -16,7 +16,7 @@ const { Segment } = require('../segment/segment');
 const futex = require('../segment/futex');
 const { OwnerTable, identityOf, GONE } = require('../ownership/owners');
 const { LockWaiter, LockError } = require('../ownership/waiter');
-const { takeoverWord, isHeld, ownerOf } = require('../ownership/lockword');
+const { takeoverWord, isHeld, ownerOf, unlock } = require('../ownership/lockword');
 const { sealHeader, checkHeaderSum } = require('./control-header');
 
 const WORD = Uint32Array.BYTES_PER_ELEMENT;
@@ -204,19 +204,34 @@ class Control {
   }
 
   #claim(file, lockTimeoutMs) {
-    // A gone owner's slot is adopted (every slot in use) only when it holds neither lock that is
-    // only ever tried (#tryOrTakeOver): a try takes a hold naming this handle's own slot for its
-    // own, so an adopted hold of the flush lock would be waited for by every writer, forever.
-    // Left to its gone owner, such a hold is taken over as any other.
-    const holdsTried = (o) => [FLUSH_LOCK, CHECKPOINT_LOCK].some((idx) => {
-      const w = Atomics.load(this.u32, idx);
-      return isHeld(w) && ownerOf(w) === o;
-    });
-    this.slot = this.owners.claim(this.self) || this.owners.adopt(this.self, { check: (o) => !holdsTried(o) });
+    let adopted = false;
+    this.slot = this.owners.claim(this.self);
+    if (this.slot === 0) {
+      this.slot = this.owners.adopt(this.self);
+      adopted = this.slot !== 0;
+    }
     if (this.slot === 0) throw new ShmError('ERR_TOO_MANY_HANDLES', `persist: all ${C.OWNER_SLOTS - 1} owner slots of ${file} are in use`);
+    if (adopted) this.#releaseAdopted();
     this.token = this.owners.watch(this.slot, this.self);
     this.waiter = new LockWaiter(this.u32, this.owners, -1, this.self, lockTimeoutMs);
     this.waiter.setSlot(this.slot);
+  }
+
+  // After adopting a gone owner's slot (every slot in use, §6 "A full table"): releases every
+  // lock word of this segment that still names the slot, which its gone owner left held. Held by
+  // a slot that is live again, such a hold would be waited for by every other party until
+  // lockTimeoutMs × 10 (ERR_LOCK_TIMEOUT), and a try of the flush lock takes one naming its own
+  // slot for its own (#tryOrTakeOver), so the adopter's durable writes would wait for it forever.
+  // None of these locks is repaired when taken over from a gone holder (each guards what its
+  // next holder finds and checks anyway: the tail, `ready`, a checkpoint's files), so a release
+  // here is what a takeover by the next party would have done. This handle holds no lock yet.
+  #releaseAdopted() {
+    const locks = [APPEND_LOCK, FLUSH_LOCK, RECOVERY_LOCK, CHECKPOINT_LOCK];
+    for (let s = 0; s < C.PERSIST_STRIPES; s++) locks.push(STRIPES + s * STRIPE_WORDS);
+    for (const idx of locks) {
+      const w = Atomics.load(this.u32, idx);
+      if (isHeld(w) && ownerOf(w) === this.slot) unlock(this.u32, idx, this.slot);
+    }
   }
 
   #stamp(g, file) {

@@ -72,57 +72,69 @@ function writeThroughHeld(t, lock, pid, options) {
     });
   }
 
-  // With every owner slot in use, an open adopts the slot of a gone owner. A slot whose owner left
-  // the flush lock held is not adopted: the lock is only ever tried, and a try takes a hold that
-  // names the handle's own slot for the handle's own, so every durable write of the adopter would
-  // wait for it forever. It is taken over from its gone owner instead.
-  it('an open that must adopt a gone owner\'s slot (every slot in use) does not adopt a hold of the flush lock with it', async () => {
-    const { Worker } = require('worker_threads');
-    const s = Store.create({ name: t.name, size: 1 << 22, persist: { dir: t.dir, sync: 'always' } });
-    let w = null;
-    try {
-      s.set('n', 'before', 0);
-      const seg = Segment.open({ path: path.join(t.dir, 'control') });
+  // With every owner slot in use, an open adopts the slot of a gone owner, and releases every
+  // lock the gone owner left held under it: held by a slot that is live again, such a hold was
+  // waited for by every other writer until ERR_LOCK_TIMEOUT, and a hold of the flush lock (only
+  // ever tried, and a try takes a hold naming its own slot for its own) by the adopter's durable
+  // writes, forever.
+  for (const lock of ['flush', 'stripe']) {
+    it(`an open that must adopt a gone owner's slot (every slot in use) releases its ${lock} lock`, async () => {
+      const { spawn } = require('child_process');
+      const s = Store.create({ name: t.name, size: 1 << 22, lockTimeoutMs: 100, persist: { dir: t.dir, sync: 'always' } });
+      let child = null;
       try {
-        // Every free slot names a process that has exited; the first of them holds the flush lock.
-        const u32 = new Uint32Array(seg.buffer);
-        const dead = exitedPid();
-        let first = 0;
-        for (let o = 1; o < C.OWNER_SLOTS; o++) {
-          const rec = C.PERSIST_OWNERS_OFFSET / WORD + o * W.OWNER.WORDS;
-          if (Atomics.load(u32, rec + W.OWNER.PID) !== 0) continue;
-          Atomics.store(u32, rec + W.OWNER.PID, dead);
-          Atomics.store(u32, rec + W.OWNER.TID, 0);
-          if (first === 0) first = o;
+        s.set('n', 'before', 0);
+        const seg = Segment.open({ path: path.join(t.dir, 'control') });
+        try {
+          // Every free slot names a process that has exited; the first of them, which the next
+          // open adopts, holds the lock (the stripe: that of key 'k').
+          const u32 = new Uint32Array(seg.buffer);
+          const dead = exitedPid();
+          let first = 0;
+          for (let o = 1; o < C.OWNER_SLOTS; o++) {
+            const rec = C.PERSIST_OWNERS_OFFSET / WORD + o * W.OWNER.WORDS;
+            if (Atomics.load(u32, rec + W.OWNER.PID) !== 0) continue;
+            Atomics.store(u32, rec + W.OWNER.PID, dead);
+            Atomics.store(u32, rec + W.OWNER.TID, 0);
+            if (first === 0) first = o;
+          }
+          Atomics.store(u32, LOCKS[lock], acquiredWord(Atomics.load(u32, LOCKS[lock]), first));
+        } finally {
+          seg.close();
         }
-        Atomics.store(u32, LOCKS.flush, acquiredWord(Atomics.load(u32, LOCKS.flush), first));
-      } finally {
-        seg.close();
-      }
-      // The adopter writes in a worker: a write that waits for the hold forever is seen as no answer.
-      w = new Worker(`
-        const { parentPort, workerData: d } = require('worker_threads');
-        const { Store } = require(d.root);
-        const s = Store.open({ name: d.name, persist: { dir: d.dir } });
+        // The adopter, another process, writes durably (a write that waits forever is seen as no
+        // answer) and stays open while this handle writes key 'k': a hold naming its slot is a
+        // live process's to this handle.
+        const code = `
+          const [root, name, dir] = process.argv.slice(1);
+          const { Store } = require(root);
+          const s = Store.open({ name, persist: { dir } });
+          s.set('n', 'other', 1);
+          process.send(s.persistence.durable >= s.persistence.tail);
+          process.once('message', () => { s.close(); process.disconnect(); });`;
+        child = spawn(process.execPath, ['-e', code, path.join(__dirname, '..', '..'), t.name, t.dir], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        const answer = await Promise.race([
+          new Promise((resolve) => child.once('message', resolve)),
+          exited.then(() => 'exited'),
+          new Promise((resolve) => setTimeout(() => resolve('no answer'), 20000)),
+        ]);
+        assert.strictEqual(answer, true, 'the write of the adopting handle never became durable');
         s.set('n', 'k', 1);
-        parentPort.postMessage(s.persistence.durable >= s.persistence.tail);
-        s.close();`, { eval: true, workerData: { root: path.join(__dirname, '..', '..'), name: t.name, dir: t.dir } });
-      const answer = await Promise.race([
-        new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); }),
-        new Promise((resolve) => setTimeout(() => resolve('no answer'), 20000)),
-      ]);
-      assert.strictEqual(answer, true, 'the write of the adopting handle never became durable');
-    } finally {
-      if (w !== null) await w.terminate();
-      s.close();
-    }
-    const r = recover(t.name, t.dir);
-    try {
-      assert.deepStrictEqual(contents(r, 'n'), [['before', 0], ['k', 1]]);
-    } finally {
-      r.close();
-    }
-  });
+        child.send('close');
+        assert.strictEqual(await exited, 0);
+      } finally {
+        if (child !== null && child.exitCode === null) child.kill('SIGKILL');
+        s.close();
+      }
+      const r = recover(t.name, t.dir);
+      try {
+        assert.deepStrictEqual(contents(r, 'n'), [['before', 0], ['k', 1], ['other', 1]]);
+      } finally {
+        r.close();
+      }
+    });
+  }
 });
 
 // A record that names a live process and no identity (a claim not finished, a freeing stopped
