@@ -154,6 +154,7 @@ class Control {
   #copyIno = 0n;
   // Whether keepCopyId stored a copy's new id on this handle.
   #copyKept = false;
+  #inodeFirstRecorded = false;
 
   // Maps `dir`/control: created (exclusive) with the geometry and sync mode given, or opened.
   // A creator holds the recovery lock when this returns (it releases it once the store is ready,
@@ -377,7 +378,9 @@ class Control {
     const recorded = Atomics.load(this.u64, CONTROL_INO64);
     if (recorded === ino) return false;
     if (recorded === 0n) {
-      Atomics.compareExchange(this.u64, CONTROL_INO64, 0n, ino);
+      // A control file of an earlier version: its first open here records the inode, and cannot
+      // tell a copy made before from the original.
+      this.#inodeFirstRecorded = Atomics.compareExchange(this.u64, CONTROL_INO64, 0n, ino) === 0n;
       return false;
     }
     let id;
@@ -389,6 +392,9 @@ class Control {
 
   // Whether this handle's open is of a copy whose new id is not stored yet (adoptCopy).
   get copyIdPending() { return this.#copyId !== 0n; }
+  // Whether this handle's open recorded the control file's inode for the first time (a file of an
+  // earlier version, adoptCopy): it may be a copy that cannot be told from its original.
+  get inodeFirstRecorded() { return this.#inodeFirstRecorded; }
   // Whether this handle stored a copy's new id (keepCopyId).
   get copyIdKept() { return this.#copyKept; }
 

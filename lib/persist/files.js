@@ -66,9 +66,11 @@ function segmentLine(target) {
   return `path:${path.resolve(p)}`;
 }
 
-/** The segment target ({ name } or { path }) a line of segmentLine() names. */
+/** The segment target ({ name } or { path }) a line of segmentLine() names; null for another line (damage). */
 function targetOfLine(line) {
-  return line.startsWith('name:') ? { name: line.slice('name:'.length) } : { path: line.slice('path:'.length) };
+  if (line.startsWith('name:')) return { name: line.slice('name:'.length) };
+  if (line.startsWith('path:') && path.isAbsolute(line.slice('path:'.length))) return { path: line.slice('path:'.length) };
+  return null;
 }
 
 /** The line of `dir`'s segment file, or null when it has none (a directory of an older version). */

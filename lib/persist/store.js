@@ -176,10 +176,13 @@ class Store extends LoggedStore {
         }
         if (store === null) {
           // A segment found under the name the directory records, while another name was given,
-          // is refused before anything changes (tag.js checkNotElsewhere).
+          // is refused before anything changes (tag.js checkNotElsewhere); not at the first open
+          // of a directory of an earlier version, which cannot be told from a copy of it made
+          // before (the copy, opened under a name of its own, is rebuilt there).
           const recorded = readSegmentLine(p.dir);
-          if (recorded !== null && recorded !== segmentLine(targetOf(rest))) {
-            checkNotElsewhere(targetOfLine(recorded), targetOf(rest), p.dir, control.storeIdValue);
+          const elsewhere = recorded === null ? null : targetOfLine(recorded);
+          if (elsewhere !== null && recorded !== segmentLine(targetOf(rest)) && !control.inodeFirstRecorded) {
+            checkNotElsewhere(elsewhere, targetOf(rest), p.dir, control.storeIdValue);
           }
           [store, recovery] = this.#recover(rest, control, p.dir);
           if (rest.latency === true) store.enableLatency();

@@ -57,6 +57,37 @@ const manifestId = (dir) => JSON.parse(fs.readFileSync(path.join(dir, 'manifest.
     assert.deepStrictEqual(contents(b, 'n'), [['k', 'v']]);
   });
 
+  // A copy of a directory of an earlier version (whose control file records no inode), made
+  // before this version first opened it, cannot be told from its original at its own first open:
+  // opened under a name of its own while the original's segment lives, it is rebuilt there as
+  // before, not refused as the original opened under a mistyped name is.
+  it('a copy of a directory of an earlier version, made before its first open here, opens under a name of its own', () => {
+    const { Segment } = require('../../index');
+    const { C, W } = require('../../lib/layout/layout');
+    const a = track(Store.create({ name: t.name, size: 1 << 20, persist: { dir: t.dir, sync: 'always' } }));
+    a.set('n', 'k', 'v');
+    a.close();
+    // The control file as an earlier version left it: no inode recorded.
+    const seg = Segment.open({ path: path.join(t.dir, 'control') });
+    try {
+      const u64 = new BigUint64Array(seg.buffer, 0, C.PERSIST_CONTROL_BYTES / BigUint64Array.BYTES_PER_ELEMENT);
+      Atomics.store(u64, (C.PERSIST_RECOVERY_OFFSET + W.PERSIST_RECOVERY.CONTROL_INO * Uint32Array.BYTES_PER_ELEMENT) / BigUint64Array.BYTES_PER_ELEMENT, 0n);
+    } finally {
+      seg.close();
+    }
+    cp();
+    const a2 = track(Store.open({ name: t.name, persist: { dir: t.dir } }));
+    const b = track(Store.open({ name: other, persist: { dir: copy } }));
+    assert.notStrictEqual(b.persistence.recovery, null);
+    assert.deepStrictEqual(contents(b, 'n'), [['k', 'v']]);
+    b.set('n', 'k2', 'copy');
+    a2.set('n', 'k3', 'orig');
+    assert.deepStrictEqual(contents(a2, 'n'), [['k', 'v'], ['k3', 'orig']]);
+    // Its second open is no first one: a mistyped name is refused from then on.
+    b.close();
+    assert.throws(() => track(Store.open({ name: `${other}-typo`, persist: { dir: copy } })), { code: 'ERR_INVALID_ARG' });
+  });
+
   // A directory moved to another file system (a copy of its files, then their removal) while
   // its segment still existed was given a new store id and then refused with ERR_SHM_EXISTS,
   // whose message said that nothing was changed: the new id had been written first, before the
