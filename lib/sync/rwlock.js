@@ -107,28 +107,28 @@ class RwLock extends SyncObject {
   }
 
   // Under the guard: gives back what slot `o` holds (its owner is gone, or closed holding).
-  // Returns whether anything changed (then the caller wakes the sleepers).
+  // Returns whether anything changed (then the caller wakes the sleepers). The news comes first
+  // (`recovering`, `generation`), the holds after: a giver that dies part way leaves the news told
+  // (twice at worst, when the next giver gives back what is left), never holds given back without
+  // it, which the guard's repair (a recount of the totals) could not tell.
   #giveBack(o) {
     const u32 = this.#r.u32;
-    let held = false;
-    if (Atomics.load(u32, WRITER) === o) {
-      Atomics.store(u32, WRITER, 0);
-      held = true;
-    }
+    const writes = Atomics.load(u32, WRITER) === o;
     const reads = Atomics.load(u32, READS(o));
-    if (reads !== 0) {
-      Atomics.store(u32, READS(o), 0);
-      Atomics.sub(u32, READERS, reads);
-      held = true;
-    }
     const waits = Atomics.load(u32, WAITS(o));
-    if (waits !== 0) {
-      Atomics.store(u32, WAITS(o), 0);
-      Atomics.sub(u32, WRITERS_WAITING, waits);
-    }
+    const held = writes || reads !== 0;
     if (held) {
       Atomics.store(u32, RECOVERING, 1);
       Atomics.add(u32, GENERATION, 1);
+    }
+    if (writes) Atomics.store(u32, WRITER, 0);
+    if (reads !== 0) {
+      Atomics.store(u32, READS(o), 0);
+      Atomics.sub(u32, READERS, reads);
+    }
+    if (waits !== 0) {
+      Atomics.store(u32, WAITS(o), 0);
+      Atomics.sub(u32, WRITERS_WAITING, waits);
     }
     if (held || waits !== 0) Atomics.add(u32, SEQ, 1);
     return held || waits !== 0;
@@ -144,9 +144,10 @@ class RwLock extends SyncObject {
     let any = false;
     const w = Atomics.load(u32, WRITER);
     if (w !== 0 && (w >= C.SYNC_OWNER_SLOTS || (w === r.slot && !this.#writing))) {
-      Atomics.store(u32, WRITER, 0);
+      // The news before the hold goes, as in #giveBack.
       Atomics.store(u32, RECOVERING, 1);
       Atomics.add(u32, GENERATION, 1);
+      Atomics.store(u32, WRITER, 0);
       Atomics.add(u32, SEQ, 1);
       any = true;
     }
@@ -180,8 +181,9 @@ class RwLock extends SyncObject {
     return res;
   }
 
-  // `waiter.registered` says whether this call counts as a waiting writer.
-  #writeAttempt(check, waiter) {
+  // `waiter.registered` says whether this call counts as a waiting writer; with `register` false
+  // (tryWriteLock) it never does: a try that fails never held readers back as a waiting writer.
+  #writeAttempt(check, waiter, register = true) {
     const r = this.#r;
     const u32 = r.u32;
     return guarded(r, GUARD, this.#repair, () => {
@@ -192,7 +194,7 @@ class RwLock extends SyncObject {
         this.#writing = true;
         return this.#told();
       }
-      if (!waiter.registered) {
+      if (register && !waiter.registered) {
         Atomics.add(u32, WAITS(r.slot), 1);
         Atomics.add(u32, WRITERS_WAITING, 1);
         waiter.registered = true;
@@ -315,9 +317,7 @@ class RwLock extends SyncObject {
   tryWriteLock() {
     this.#r.usable();
     if (this.#writing) return false;
-    const waiter = { registered: false };
-    const r = this.#writeAttempt(true, waiter);
-    this.#giveUp(waiter);
+    const r = this.#writeAttempt(true, { registered: false }, false);
     return typeof r === 'object' ? r : false;
   }
 

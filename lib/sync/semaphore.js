@@ -152,17 +152,19 @@ class Semaphore extends SyncObject {
   }
 
   // Under the guard: gives back the permits slot `o` holds (its owner is gone). Returns whether
-  // there were any.
+  // there were any. The news comes first (`recovering`, `generation`): a giver that dies part way
+  // leaves it told (twice at worst), never permits given back without it, which the guard's
+  // repair (a recount of the free permits) could not tell.
   #giveBack(o) {
     const u32 = this.#r.u32;
     const h = Atomics.load(u32, HELD(o));
     if (h === 0) return false;
+    Atomics.store(u32, RECOVERING, 1);
+    Atomics.add(u32, GENERATION, 1);
     Atomics.store(u32, HELD(o), 0);
     // Never past a count: a damaged hold given back must not wrap the free permits (the damage
     // check that follows recounts them).
     Atomics.store(u32, PERMITS, Math.min(C.SYNC_MAX_COUNT, Atomics.load(u32, PERMITS) + h));
-    Atomics.store(u32, RECOVERING, 1);
-    Atomics.add(u32, GENERATION, 1);
     return true;
   }
 
