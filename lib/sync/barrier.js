@@ -228,7 +228,13 @@ class Barrier extends SyncObject {
     // A signal aborted already rejects, as every other async form does (never a synchronous
     // throw), and the party does not arrive: the barrier is not broken by a wait never begun.
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const mine = this.#arrive();
+    // A barrier found broken (or its guard held too long) rejects too.
+    let mine;
+    try {
+      mine = this.#arrive();
+    } catch (e) {
+      return Promise.reject(e);
+    }
     if (typeof mine !== 'number') return Promise.resolve(mine);
     return this.#waitAsync(mine, timeout, signal);
   }

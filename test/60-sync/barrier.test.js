@@ -59,6 +59,10 @@ describe('Barrier', () => {
     await assert.rejects(p, isBroken);
     assert.strictEqual(a.broken, true);
     assert.throws(() => b.wait(10), isBroken);
+    // The Promise form rejects on a broken barrier (a .catch() or Promise.all sees it), never throws.
+    let broken;
+    assert.doesNotThrow(() => { broken = b.waitAsync(10); });
+    await assert.rejects(broken, isBroken);
     assert.strictEqual(a.breaks, 1);
     a.reset(2);
     assert.strictEqual(a.broken, false);
