@@ -348,6 +348,9 @@ class Registry {
   }
 
   #create(k, kindName, bytes, options) {
+    // A kind that needs the registry's segment (a store names its own after it) is refused in a
+    // SharedArrayBuffer whatever else holds.
+    if (k.noSegment !== undefined && this.#segment === null) throw k.noSegment();
     const table = this.#table;
     const slot = table.freeSlot();
     if (slot < 0) throw new ShmError('ERR_REGISTRY_FULL', `The registry's table is full (${table.maxEntries} entries)`);

@@ -35,6 +35,11 @@ function suffixOf(nonce, slot, generation) {
   return `.${nonce.toString(16).padStart(8, '0')}.${slot}.${generation}`;
 }
 
+// The refusal of a store in a registry in a SharedArrayBuffer.
+function noSegment() {
+  return v.typeError('A store needs a registry in a segment (name or path): a registry in a SharedArrayBuffer cannot name the store\'s own segment');
+}
+
 /** The store segment of the entry at ctx's slot and generation: { name } or { path }. */
 function derivedTarget(ctx) {
   const suffix = suffixOf(ctx.nonce, ctx.slot, ctx.generation);
@@ -52,7 +57,7 @@ function derivedTarget(ctx) {
     }
     return { path };
   }
-  throw v.typeError('A store needs a registry in a segment (name or path): a registry in a SharedArrayBuffer cannot name the store\'s own segment');
+  throw noSegment();
 }
 
 function targetBytes(t) {
@@ -93,6 +98,8 @@ function pick(options, keys) {
 
 const storeKind = {
   version: C.FORMAT_VERSION,
+  // A registry in a SharedArrayBuffer refuses a store before anything else (a full table too).
+  noSegment,
   createOptions: CREATE_KEYS,
   openOptions: OPEN_KEYS,
   // Types and ranges; Store.create() checks the rest (its failure rolls the entry back).

@@ -52,6 +52,18 @@ describe('Registry', () => {
       b.close();
     });
 
+    it('a registry in a SharedArrayBuffer refuses a store with a TypeError, also when its table is full', () => {
+      const buffer = bufferFor(1, 1 << 16);
+      const a = Registry.create({ buffer, maxEntries: 1 });
+      const noStore = (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG' && /needs a registry in a segment/.test(e.message);
+      assert.throws(() => a.create('store', 's', { size: 1 << 19 }), noStore);
+      a.create('bytes', 'x', { size: 10 });
+      assert.throws(() => a.create('store', 's', { size: 1 << 19 }), noStore);
+      assert.throws(() => a.openOrCreate('store', 's', { size: 1 << 19 }), noStore);
+      assert.deepStrictEqual(a.list().map((e) => e.name), ['x']);
+      a.close();
+    });
+
     withAddon('makes a registry in a shared memory segment or a file', () => {
       const name = uniqueName('reg');
       const { dir, cleanup } = tempDir();
