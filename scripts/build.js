@@ -10,6 +10,10 @@
 //   node scripts/build.js --sanitize   core + tests with ASan/UBSan in build-sanitize/ (no addon)
 //   node scripts/build.js --tsan       core + the tests of the threaded rooms with ThreadSanitizer
 //                                      in build-tsan/ (no addon; CTest label `tsan`)
+//   node scripts/build.js --sanitize-addon   core + addon with ASan/UBSan in
+//                                      build-sanitize-addon/Release/ (loaded by a stock node that
+//                                      preloads libasan: scripts/test-sanitize-addon.js); build/
+//                                      is left as it is
 //   node scripts/build.js --format | --format-check   clang-format the C++ sources
 //
 // Environment: SHMSTORE_SKIP_BUILD=1 skips the build (the pure-JS parts still work);
@@ -91,33 +95,40 @@ function addonApiDir() {
   return dir;
 }
 
-// The sanitizer builds: their own directory and CMake options, core and tests only.
+// The sanitizer builds: their own directory and CMake options; core and tests only, but for
+// --sanitize-addon, which builds core and addon (addon: true) and no tests.
 const SANITIZERS = {
-  '--sanitize': { dir: 'build-sanitize', defs: ['-DSHMSTORE_SANITIZE=ON', '-DSHMSTORE_TESTS=ON'] },
-  '--tsan': { dir: 'build-tsan', defs: ['-DSHMSTORE_TSAN=ON', '-DSHMSTORE_TESTS=OFF'], target: 'shmstore_tsan_tests' },
+  '--sanitize': { dir: 'build-sanitize', defs: ['-DSHMSTORE_SANITIZE=ON', '-DSHMSTORE_TESTS=ON', '-DSHMSTORE_ADDON=OFF'] },
+  '--tsan': { dir: 'build-tsan', defs: ['-DSHMSTORE_TSAN=ON', '-DSHMSTORE_TESTS=OFF', '-DSHMSTORE_ADDON=OFF'], target: 'shmstore_tsan_tests' },
+  '--sanitize-addon': {
+    dir: 'build-sanitize-addon',
+    defs: ['-DSHMSTORE_SANITIZE_ADDON=ON', '-DSHMSTORE_TESTS=OFF'],
+    target: 'shmstore_addon',
+    addon: true,
+  },
 };
 
 function build(sanitize) {
   if (process.platform !== 'linux') fail(`unsupported platform ${process.platform} (Linux only)`);
-  const needs = args.has('--tests') || sanitize ? [...PREREQUISITES, ...TEST_PREREQUISITES] : PREREQUISITES;
+  const needs = args.has('--tests') || (sanitize && !sanitize.addon) ? [...PREREQUISITES, ...TEST_PREREQUISITES] : PREREQUISITES;
   const missing = missingPrerequisites(needs);
   if (missing.length) fail(missing.join('\n'));
   const jobs = String(Math.max(1, os.availableParallelism ? os.availableParallelism() : os.cpus().length));
   const buildDir = buildDirOf(sanitize);
+  const addonDefs = () => [
+    '-DSHMSTORE_ADDON=ON',
+    `-DNODE_INCLUDE_DIR=${nodeIncludeDir()}`,
+    `-DNODE_ADDON_API_DIR=${addonApiDir()}`,
+  ];
   const defs = sanitize
-    ? ['-DCMAKE_BUILD_TYPE=Debug', ...sanitize.defs, '-DSHMSTORE_ADDON=OFF']
-    : [
-      '-DCMAKE_BUILD_TYPE=Release',
-      '-DSHMSTORE_ADDON=ON',
-      `-DNODE_INCLUDE_DIR=${nodeIncludeDir()}`,
-      `-DNODE_ADDON_API_DIR=${addonApiDir()}`,
-    ];
+    ? ['-DCMAKE_BUILD_TYPE=Debug', ...sanitize.defs, ...(sanitize.addon ? addonDefs() : [])]
+    : ['-DCMAKE_BUILD_TYPE=Release', ...addonDefs()];
   if (!sanitize && args.has('--tests')) defs.push('-DSHMSTORE_TESTS=ON');
   if (!sanitize && args.has('--bench')) defs.push('-DSHMSTORE_BENCH=ON');
 
   run('cmake', ['-S', root, '-B', buildDir, '-Wno-dev', ...defs]);
   run('cmake', ['--build', buildDir, '--parallel', jobs, ...(sanitize && sanitize.target ? ['--target', sanitize.target] : [])]);
-  if (sanitize) return;
+  if (sanitize && !sanitize.addon) return;
 
   const addon = path.join(buildDir, 'Release', 'shmstore.node');
   if (!fs.existsSync(addon)) fail(`build finished but ${addon} is missing`);
@@ -137,6 +148,7 @@ function build(sanitize) {
 const UNAVAILABLE = 'unavailable.json';
 
 function buildDirOf(sanitize) {
+  // SHMSTORE_BUILD_DIR names the plain build only: a sanitized one never lands in build/.
   if (sanitize) return path.join(root, sanitize.dir);
   return process.env.SHMSTORE_BUILD_DIR ? path.resolve(process.env.SHMSTORE_BUILD_DIR) : path.join(root, 'build');
 }

@@ -207,7 +207,7 @@ withAddon('NativeMutex and Mutex on the same bytes', () => {
     assert.strictEqual(await h.message, 'waiting');
     await new Promise((resolve) => setTimeout(resolve, 100)); // let it reach the futex
     const exited = await Promise.race([h.w.terminate().then(() => 'terminated'),
-      new Promise((resolve) => setTimeout(resolve, BOUND_MS, 'hung'))]);
+      new Promise((resolve) => setTimeout(resolve, BOUND_MS, 'hung').unref())]);
     assert.strictEqual(exited, 'terminated');
     j.unlock();
     assert.deepStrictEqual(j.lock(), { recovered: false }, 'the terminated waiter took nothing');
