@@ -16,7 +16,8 @@
 //                                      is left as it is
 //   node scripts/build.js --format | --format-check   clang-format the C++ sources
 //
-// Environment: SHMSTORE_SKIP_BUILD=1 skips the build (the pure-JS parts still work);
+// Environment: SHMSTORE_SKIP_BUILD=1 skips the build but for a sanitizer build asked for by name
+// (the pure-JS parts still work);
 // SHMSTORE_NODE_INCLUDE overrides the Node header directory; SHMSTORE_BUILD_DIR the build
 // directory (default build/; lib/base/native.js reads SHMSTORE_ADDON_DIR).
 //
@@ -173,12 +174,14 @@ function main() {
     }
     return;
   }
-  if (process.env.SHMSTORE_SKIP_BUILD && process.env.SHMSTORE_SKIP_BUILD !== '0') {
+  // The skip is the install's (the pure-JS parts stay usable): a sanitizer build asked for by
+  // name is built, never left as whatever an earlier build put in its directory.
+  const flag = Object.keys(SANITIZERS).find((f) => args.has(f));
+  if (!flag && process.env.SHMSTORE_SKIP_BUILD && process.env.SHMSTORE_SKIP_BUILD !== '0') {
     console.log('shmstore build: skipped (SHMSTORE_SKIP_BUILD); the native addon is unavailable');
     return;
   }
   try {
-    const flag = Object.keys(SANITIZERS).find((f) => args.has(f));
     build(flag ? SANITIZERS[flag] : null);
   } catch (err) {
     if (!(err instanceof BuildError)) throw err;

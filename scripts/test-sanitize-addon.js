@@ -102,7 +102,7 @@ function runtime() {
   return fs.realpathSync(lib);
 }
 
-function sanitizedEnv(logDir) {
+function sanitizedEnv(logDir, preload) {
   // detect_leaks=0: node and V8 keep their isolates' memory until exit on purpose.
   // halt_on_error: the first report ends the process.
   // detect_stack_use_after_return: a thread (a futex watcher, the log writer) that kept a
@@ -112,14 +112,19 @@ function sanitizedEnv(logDir) {
   // (handle_abort), writes a report with the stack through the UBSan handler to this directory;
   // its own log_path points there too, as UBSan sets the report path of both when it starts.
   // A process that aborts or crashes (SIGSEGV, SIGBUS) for any other reason is reported alike.
-  const options = (own, user) => [own, user].filter(Boolean).join(':');
+  // print_stacktrace=0: UBSan's own stack (on stderr, which tests discard) takes some 0.1 s to
+  // symbolize before it aborts, a time in which a test's SIGKILL of the process would lose the
+  // report; ASan's report of the abort, in the directory, has the faulting frame.
+  // The options set here come after the caller's, and so win (a log_path of the caller's would
+  // take the reports out of the directory this run looks in).
+  const options = (user, own) => [user, own].filter(Boolean).join(':');
   return {
     ...process.env,
-    LD_PRELOAD: options(runtime(), process.env.LD_PRELOAD),
-    ASAN_OPTIONS: options(`detect_leaks=0:halt_on_error=1:detect_stack_use_after_return=1:handle_abort=1:log_path=${path.join(logDir, 'asan')}`,
-      process.env.ASAN_OPTIONS),
-    UBSAN_OPTIONS: options(`halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=${path.join(logDir, 'ubsan')}`,
-      process.env.UBSAN_OPTIONS),
+    LD_PRELOAD: [preload, process.env.LD_PRELOAD].filter(Boolean).join(':'),
+    ASAN_OPTIONS: options(process.env.ASAN_OPTIONS,
+      `detect_leaks=0:halt_on_error=1:detect_stack_use_after_return=1:handle_abort=1:log_path=${path.join(logDir, 'asan')}`),
+    UBSAN_OPTIONS: options(process.env.UBSAN_OPTIONS,
+      `halt_on_error=1:abort_on_error=1:print_stacktrace=0:log_path=${path.join(logDir, 'ubsan')}`),
     SHMSTORE_ADDON_DIR: addonDir,
   };
 }
@@ -149,17 +154,19 @@ if (process.argv[1] === 'child') {
 }
 `;
 
+// Returns why the probe failed, or null.
 function probe(env) {
   const r = spawnSync(process.execPath, ['-e', PROBE, '--', PROBE], { env, encoding: 'utf8' });
-  if (r.status !== 0) fail(`the probe failed (${r.status ?? r.signal}): ${r.stderr}`);
+  if (r.status !== 0) return `the probe failed (${r.status ?? r.signal}): ${r.stderr}`;
   const want = fs.realpathSync(path.join(addonDir, 'shmstore.node'));
   const got = JSON.parse(r.stdout);
   for (const [where, s] of Object.entries(got)) {
     if (!s.addon || fs.realpathSync(s.addon) !== want || !s.asan || !s.ubsan) {
-      fail(`the ${where} did not load the sanitized addon with its runtime: ${JSON.stringify(s)}`);
+      return `the ${where} did not load the sanitized addon with its runtime: ${JSON.stringify(s)}`;
     }
   }
   console.log(`test-sanitize-addon: main thread, worker and child process load ${path.relative(root, want)} under ASan/UBSan`);
+  return null;
 }
 
 function main() {
@@ -169,9 +176,14 @@ function main() {
   const files = process.argv.length > 2 ? process.argv.slice(2) : FILES;
   const missing = files.filter((f) => !fs.existsSync(path.resolve(root, f)));
   if (missing.length) fail(`no such test file: ${missing.join(', ')}`);
+  const preload = runtime();
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmstore-sanitize-'));
-  const env = sanitizedEnv(logDir);
-  probe(env);
+  const env = sanitizedEnv(logDir, preload);
+  const failed = probe(env);
+  if (failed !== null) {
+    fs.rmSync(logDir, { recursive: true, force: true });
+    fail(failed);
+  }
   const started = Date.now();
   const mocha = path.join(path.dirname(require.resolve('mocha/package.json')), 'bin', 'mocha.js');
   const r = spawnSync(process.execPath, [mocha, '--timeout', '240000', ...files], { cwd: root, env, stdio: 'inherit' });

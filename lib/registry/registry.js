@@ -349,7 +349,8 @@ class Registry {
 
   #create(k, kindName, bytes, options) {
     // A kind that needs the registry's segment (a store names its own after it) is refused in a
-    // SharedArrayBuffer whatever else holds.
+    // SharedArrayBuffer before the table is looked at for room (a name taken, or an entry of
+    // another kind under it, is said first).
     if (k.noSegment !== undefined && this.#segment === null) throw k.noSegment();
     const table = this.#table;
     const slot = table.freeSlot();

@@ -98,7 +98,7 @@ function pick(options, keys) {
 
 const storeKind = {
   version: C.FORMAT_VERSION,
-  // A registry in a SharedArrayBuffer refuses a store before anything else (a full table too).
+  // A registry in a SharedArrayBuffer refuses a store before it looks for room (a full table too).
   noSegment,
   createOptions: CREATE_KEYS,
   openOptions: OPEN_KEYS,

@@ -111,29 +111,40 @@ const CASES = [
   }
 });
 
-(addon ? describe : describe.skip)('RwLock: a failed tryWriteLock() is no waiting writer', () => {
-  it('while it runs, another thread\'s tryReadLock() still gets the lock a reader holds', async () => {
+(addon ? describe : describe.skip)('RwLock: a failed tryWriteLock() is no waiting writer', function () {
+  this.timeout(30000);
+  it('between its looks, another thread\'s tryReadLock() still gets the lock a reader holds', async () => {
     const buffer = new SharedArrayBuffer(RwLock.BYTES);
     const a = RwLock.create({ buffer });
     const b = RwLock.open({ buffer });
     a.readLock();
-    // The trying thread stops at the first removal from the waiting writers' count: a try that
-    // had counted itself as one would be stopped there, with the count raised.
-    const at = SEM + W.RW_LOCK_STATE.WRITERS_WAITING;
+    // The trying thread stops right after it releases the guard following a raise of the waiting
+    // writers' count: a try that counted itself as a waiting writer is stopped there, the guard
+    // free and the count raised, as another thread then finds it. A try that never counts itself
+    // never stops.
+    const waiting = SEM + W.RW_LOCK_STATE.WRITERS_WAITING;
+    const guard = SEM + W.RW_LOCK_STATE.GUARD;
     const w = new Worker(`
       const { parentPort, workerData: d } = require('worker_threads');
       const { RwLock } = require(d.root);
       const h = RwLock.open({ buffer: d.buffer });
-      const sub = Atomics.sub;
-      Atomics.sub = function (ta, i, v) {
-        if (ta.buffer === d.buffer && i === d.at) {
+      let raised = false;
+      const add = Atomics.add;
+      Atomics.add = function (ta, i, v) {
+        if (ta.buffer === d.buffer && i === d.waiting) raised = true;
+        return add.call(Atomics, ta, i, v);
+      };
+      const cas = Atomics.compareExchange;
+      Atomics.compareExchange = function (ta, i, e, r) {
+        const was = cas.call(Atomics, ta, i, e, r);
+        if (raised && ta.buffer === d.buffer && i === d.guard && (r & 1) === 0) {
           parentPort.postMessage('stopped');
           for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
         }
-        return sub.call(Atomics, ta, i, v);
+        return was;
       };
       parentPort.postMessage(h.tryWriteLock() === false ? 'refused' : 'took');
-      setInterval(() => {}, 1000);`, { eval: true, workerData: { root: ROOT, buffer, at } });
+      setInterval(() => {}, 1000);`, { eval: true, workerData: { root: ROOT, buffer, waiting, guard } });
     try {
       const said = await new Promise((resolve, reject) => {
         w.once('message', resolve);
@@ -142,7 +153,7 @@ const CASES = [
       assert.deepStrictEqual(b.tryReadLock(), { recovered: false });
       b.readUnlock();
       assert.strictEqual(said, 'refused');
-      assert.strictEqual(Atomics.load(new Uint32Array(buffer), at), 0);
+      assert.strictEqual(Atomics.load(new Uint32Array(buffer), waiting), 0);
     } finally {
       await w.terminate();
       a.readUnlock();
