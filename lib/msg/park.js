@@ -227,33 +227,20 @@ function spinWhileEqual(u32, index, seen, spinner) {
  * cut short by the deadline says nothing of the pause: the spinner is not told.
  */
 function rideWhileEqual(u32, index, seen, spinner, deadline = Infinity) {
+  // rideFor() polling the word; checked here first so that a wait with nothing to ride (most)
+  // makes no closure. A word that moved before the ride (during the caller's yields) is no ride:
+  // nothing to learn.
   if (!spinner.mayRide()) return false;
-  // A word that moved before the ride (during the caller's yields) is no ride: nothing to learn.
-  if (Atomics.load(u32, index) !== seen) return true;
-  const start = performance.now();
-  const budget = spinner.rideBudget(start);
-  if (budget === 0) return false;
-  const until = Math.min(start + budget, deadline);
-  for (let i = 1; ; i++) {
-    if (Atomics.load(u32, index) !== seen) {
-      spinner.rode(start, performance.now());
-      return true;
-    }
-    if (i % SPIN_CHECK === 0) {
-      const now = performance.now();
-      if (now >= until) {
-        if (until < deadline) spinner.rideLost(start, now);
-        return false;
-      }
-    }
-  }
+  return rideFor(() => Atomics.load(u32, index) !== seen, false, spinner, deadline);
 }
 
 /**
- * rideWhileEqual() for a wait that polls its whole operation (blockUntil(): the stack's and the
- * priority queue's), whose attempt may change the structure (take a message) as it looks. Runs
- * attempt() on through a short pause of the other side, by the same rules and budget
- * (Spinner.rideBudget()), not past clock `deadline`; returns what attempt() returned, or `none`.
+ * A ride: runs attempt() on through a short pause of the other side, when the spinner has seen
+ * one (Spinner.rideBudget(), PAUSE_MS), and not past clock `deadline` (the caller's); returns what
+ * attempt() returned, or `none`. A ride that meets tells the spinner (rode()), one that runs out
+ * of its budget too (rideLost()); one cut short by the deadline says nothing of the pause. The
+ * attempt may be a look at one word (rideWhileEqual()) or the whole operation (blockUntil(): the
+ * stack's and the priority queue's), which may change the structure (take a message) as it looks.
  * `ready` (optional): a read that says, without taking a lock, whether an attempt may succeed
  * now; the ride tries only then, so that riding for a quarter of a millisecond does not take
  * the structure's lock over and over from the party it waits for. A stale `false` only delays
