@@ -327,8 +327,8 @@ export interface CheckpointReport {
 
 /** What a recovery (a rebuild from the log) did. */
 export interface PersistRecovery {
-  /** The snapshot loaded first, or null. */
-  snapshot: { startLsn: number; records: number } | null;
+  /** The snapshot loaded first, or null; `skipped`: its records of keys the log after it decides (not loaded). */
+  snapshot: { startLsn: number; records: number; skipped: number } | null;
   /** Log records replayed after the snapshot. */
   records: number;
   bytes: number;
@@ -352,6 +352,8 @@ export interface PersistInfo {
   /** The first log position of the current log file. */
   logStart: number;
   checkpoints: number;
+  /** The error of this handle's last automatic checkpoint when it failed, else null. */
+  lastCheckpointError: Error | null;
   recovery: PersistRecovery | null;
 }
 

@@ -678,6 +678,14 @@ const constants = {
   SNAP_HEADER_SIZE: 64,
   SNAP_TRAILER_SIZE: 64,
   PERSIST_CHECKPOINT_BYTES: 64 * 1024 * 1024,
+  // The replay filter of a recovery from a snapshot (format.md §16, "Recovery"): a bit per
+  // XXH32 of a key's namespace and key bytes (one after the other, seed KEY) and per XXH32 of a
+  // namespace's bytes (seed NS); the snapshot's set records whose bits are set are candidates that
+  // the recovery checks exactly (the native walk stops before them). At least this many bits a
+  // name the filter holds: some 1 candidate in 16 is then a false one.
+  REPLAY_FILTER_KEY_SEED: 0x6b657973, // 'keys'
+  REPLAY_FILTER_NS_SEED: 0x6e616d65, // 'name'
+  REPLAY_FILTER_BITS_PER_NAME: 16,
   // A log file grows by this many zero bytes at a time, ahead of its records: an append then
   // overwrites allocated blocks and does not change the file's size, so the fdatasync of a group
   // commit writes the data alone, without a journal commit for the size (one per 1 MiB of log).

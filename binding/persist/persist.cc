@@ -83,17 +83,19 @@ napi_value TryLockFileExclusiveFn(napi_env env, napi_callback_info cbinfo) {
   return out;
 }
 
-// applyWal(engine, view, lsn, nowMs, out, types?) -> status: applies the valid records at the
-// start of `view` (the first at LSN `lsn`; lsn and nowMs in [0, 2^53)) to the NativeStore `engine`
-// (format.md §16); with `types` (a u32 mask, bit t for type t), a record of another type stops the
-// walk. out, a Float64Array of 3, receives [records applied, their bytes, 1 when the record after
-// them is invalid (0: incomplete, read more)]. A status other than 0 (OK) is the store's refusal of
+// applyWal(engine, view, lsn, nowMs, out, types?, skip?) -> status: applies the valid records at
+// the start of `view` (the first at LSN `lsn`; lsn and nowMs in [0, 2^53)) to the NativeStore
+// `engine` (format.md §16); with `types` (a u32 mask, bit t for type t), a record of another type
+// stops the walk; with `skip` (a Uint8Array of a power of two bytes: the replay filter's bits,
+// shm::WalSkipFilter), so does a set record it names. out, a Float64Array of 3, receives [records
+// applied, their bytes, what the record after them is: 0 incomplete (read more), 1 invalid or of
+// another type, 2 named by the filter]. A status other than 0 (OK) is the store's refusal of
 // the record at out[1], which is not applied. No JS runs meanwhile: the core stays open.
 napi_value ApplyWalFn(napi_env env, napi_callback_info cbinfo) {
   // lsn and nowMs below 2^53 (kMaxSafeInteger): a larger double, or Infinity, has no uint64_t
   // value (the conversion would be undefined behaviour).
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
   if (argc < 5) {
     ThrowTypeError(Napi::Env(env), "applyWal needs (engine, view, lsn, nowMs, out)");
@@ -125,14 +127,32 @@ napi_value ApplyWalFn(napi_env env, napi_callback_info cbinfo) {
       typesType != napi_undefined && !GetUint32(env, argv[5], "types", 0, UINT32_MAX, &types)) {
     return nullptr;
   }
+  shm::WalSkipFilter skip;
+  napi_valuetype skipType = napi_undefined;
+  if (argc >= 7 && napi_typeof(env, argv[6], &skipType) == napi_ok && skipType != napi_undefined) {
+    napi_typedarray_type skipArrayType;
+    size_t skipLength = 0;
+    void* skipData = nullptr;
+    if (napi_get_typedarray_info(env, argv[6], &skipArrayType, &skipLength, &skipData, nullptr,
+                                 nullptr) != napi_ok ||
+        skipArrayType != napi_uint8_array || skipLength == 0 ||
+        (skipLength & (skipLength - 1)) != 0 || skipLength > (size_t{1} << 28)) {
+      ThrowTypeError(Napi::Env(env), "applyWal's skip is a Uint8Array of a power of two bytes");
+      return nullptr;
+    }
+    skip.bits = static_cast<const uint8_t*>(skipData);
+    skip.mask = static_cast<uint32_t>(skipLength * 8 - 1);
+  }
   shm::WalApplied done;
-  const shm::layout::Status s =
-      shm::ApplyWalRecords(core->store.get(), static_cast<const uint8_t*>(data), length,
-                           static_cast<uint64_t>(lsn), static_cast<uint64_t>(now), &done, types);
+  const shm::layout::Status s = shm::ApplyWalRecords(
+      core->store.get(), static_cast<const uint8_t*>(data), length, static_cast<uint64_t>(lsn),
+      static_cast<uint64_t>(now), &done, types, skip);
   double* out = static_cast<double*>(outData);
   out[0] = static_cast<double>(done.records);
   out[1] = static_cast<double>(done.bytes);
-  out[2] = done.stop == shm::WalCheck::kInvalid ? 1 : 0;
+  out[2] = done.stop == shm::WalCheck::kInvalid     ? 1
+           : done.stop == shm::WalCheck::kCandidate ? 2
+                                                    : 0;
   napi_value r = nullptr;
   napi_create_uint32(env, static_cast<uint32_t>(s), &r);
   return r;

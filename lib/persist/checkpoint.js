@@ -10,11 +10,13 @@
 //    log files before S are removed.
 // Replaying the log from S over the snapshot gives the current state: a key changed after S has
 // all those changes in the log from S, in their store order, and the last one wins whatever
-// the snapshot caught; a key not changed after S was caught with its value as of S.
+// the snapshot caught; a key not changed after S was caught with its value as of S. (A recovery
+// loads from the snapshot only keys of the second kind: replay-filter.js.)
 const { C } = require('../layout/layout');
 const { Control } = require('./control');
 const { writeSnapshot } = require('./snapshot');
 const { removeCovered, syncDir } = require('./files');
+const { engineError } = require('../store/store');
 
 /**
  * Runs a checkpoint of `store` (a persisted Store handle; its persistence state `p`), holding the
@@ -27,19 +29,29 @@ function runCheckpoint(store, p) {
   const e = store._e;
   const out = store._out;
   const snap = writeSnapshot(p.dir, startLsn, c.geometry, (emit, emitSettings) => {
-    for (const [ns, id, , policy, ttlMs] of e.namespaces()) {
+    for (const [ns, , , policy, ttlMs] of e.namespaces()) {
+      // The namespace's keys through the id this handle resolves for its name (an engine takes
+      // only those: one dropped and created again since this handle resolved it has a new id).
+      // Absent by now: dropped after S, which the log from S replays.
+      let id = 0;
+      const keys = store._nsCall(ns, null, (nsId) => {
+        id = nsId;
+        return e.keys(nsId);
+      }, 'checkpoint');
+      if (keys === null) continue;
       // Read without a lock: a change after S is in the log from S too, and replays after this.
       const settings = policy !== C.POLICY_INHERIT || ttlMs !== 0;
       if (settings) emitSettings(ns, policy, ttlMs);
       let emitted = 0;
       // Keys grouped by stripe: one lock acquisition per stripe and namespace, not per key.
       const byStripe = new Map();
-      for (const key of e.keys(id)) {
+      for (const key of keys) {
         const s = Control.stripeOf(ns, key);
         let list = byStripe.get(s);
         if (list === undefined) byStripe.set(s, (list = []));
         list.push(key);
       }
+      let dropped = false;
       for (const [s, keys] of byStripe) {
         c.lockStripe(s);
         try {
@@ -53,14 +65,19 @@ function runCheckpoint(store, p) {
               emitted += 1;
             }
           }
+        } catch (err) {
+          // Dropped while its keys were read: after S, so the log from S drops what was emitted.
+          if (!store._dropped(err, ns)) throw engineError(err, 'checkpoint');
+          dropped = true;
         } finally {
           c.unlockStripe(s);
         }
+        if (dropped) break;
       }
       // A namespace is created by its first record on replay: one left without entries (cleared,
       // its keys deleted or expired, or configured before any set) gets its settings record, the
       // defaults, so that a recovery from this snapshot has it, as one from the log alone does.
-      if (emitted === 0 && !settings) emitSettings(ns, policy, ttlMs);
+      if (emitted === 0 && !settings && !dropped) emitSettings(ns, policy, ttlMs);
     }
   });
   syncDir(p.dir);
@@ -100,13 +117,14 @@ function maybeCheckpoint(store, p, end) {
   });
 }
 
-// A checkpoint unless one runs somewhere already. A failure is kept for the next attempt to
-// replace: the log stays valid meanwhile.
+// A checkpoint unless one runs somewhere already. A failure is kept (persistence's
+// lastCheckpointError) until an attempt of this handle completes: the log stays valid meanwhile.
 function tryCheckpoint(store, p) {
   const c = p.control;
   if (!c.tryCheckpointLock()) return;
   try {
     runCheckpoint(store, p);
+    p.lastCheckpointError = null;
   } catch (err) {
     p.lastCheckpointError = err;
   } finally {

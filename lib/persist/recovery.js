@@ -13,6 +13,7 @@ const { EXPIRY_NEVER } = require('../store/cache-options');
 const { walFileName, snapFileName, listFiles, removeCovered, openRegular } = require('./files');
 const { ioError } = require('./durable');
 const { readSnapshot } = require('./snapshot');
+const { touchedBy } = require('./replay-filter');
 const native = require('../base/native');
 
 // The addon's replay of records into a native engine (binding/persist), when there is one.
@@ -24,11 +25,12 @@ const SNAPSHOT_TYPES = (1 << C.WAL_REC_SET) | (1 << C.WAL_REC_NS_SETTINGS);
 
 // A walker for scanLog or readSnapshot that applies records to the native engine of `store`
 // without a JS call per record (the same checks and effects as parseRecord and applyRecord; with
-// `types`, only records of those types), or null.
-function nativeWalker(store, nowMs, onError, types = undefined) {
+// `types`, only records of those types; with `skip`, a replay filter's bits, not the set records
+// it may name, which the caller's onRecord checks), or null.
+function nativeWalker(store, nowMs, onError, types = undefined, skip = undefined) {
   if (applyWal === null || store.engine !== 'native') return null;
   return (buf, at, lsn) => {
-    const status = applyWal(store._e, buf.subarray(at), lsn, nowMs, walked, types);
+    const status = applyWal(store._e, buf.subarray(at), lsn, nowMs, walked, types, skip);
     if (status !== 0) onError(Object.assign(new Error('replay'), { status }), lsn + walked[1]);
     return [walked[0], walked[1]];
   };
@@ -123,19 +125,27 @@ function rebuild(store, dir, geo) {
     const fail = (err) => {
       throw engineError(err, `persist: loading the snapshot ${snapFileName(from)}`);
     };
+    // The keys whose final state the log from the snapshot decides are not loaded from it
+    // (replay-filter.js).
+    const filter = touchedBy(logs.filter((l) => l >= from).map((l) => path.join(dir, walFileName(l))));
+    let skipped = 0;
     const r = readSnapshot(file, (rec) => {
+      if (rec.type === C.WAL_REC_SET && filter.skips(rec.ns, rec.key)) {
+        skipped += 1;
+        return;
+      }
       try {
         applyRecord(store, rec, now);
       } catch (err) {
         fail(err);
       }
-    }, nativeWalker(store, now, fail, SNAPSHOT_TYPES));
+    }, nativeWalker(store, now, fail, SNAPSHOT_TYPES, filter.empty ? undefined : filter.bits));
     if (r.startLsn !== from) throw corrupt(`the snapshot ${snapFileName(from)} says LSN ${r.startLsn}`);
     if (r.geometry.totalSize !== geo.totalSize || r.geometry.bucketCount !== geo.bucketCount ||
         r.geometry.maxEntries !== geo.maxEntries || r.geometry.maxNamespaces !== geo.maxNamespaces) {
       throw corrupt(`the snapshot ${snapFileName(from)} was taken of a store of another geometry`);
     }
-    snapshot = { startLsn: from, records: r.records };
+    snapshot = { startLsn: from, records: r.records, skipped };
   }
   const chain = logs.filter((l) => l >= from);
   if (chain.length === 0 || chain[0] !== from) {

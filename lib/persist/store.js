@@ -379,6 +379,7 @@ class Store extends LoggedStore {
       durable: p.control.durable,
       logStart: p.control.startLsn,
       checkpoints: p.control.checkpoints,
+      lastCheckpointError: p.lastCheckpointError,
       recovery: p.recovery,
     };
   }

@@ -305,6 +305,9 @@ inline constexpr uint64_t kSnapOldestVersion = 1ULL;
 inline constexpr uint64_t kSnapHeaderSize = 0x40ULL;
 inline constexpr uint64_t kSnapTrailerSize = 0x40ULL;
 inline constexpr uint64_t kPersistCheckpointBytes = 0x4000000ULL;
+inline constexpr uint64_t kReplayFilterKeySeed = 0x6b657973ULL;
+inline constexpr uint64_t kReplayFilterNsSeed = 0x6e616d65ULL;
+inline constexpr uint64_t kReplayFilterBitsPerName = 0x10ULL;
 inline constexpr uint64_t kWalPreallocBytes = 0x100000ULL;
 inline constexpr uint64_t kWalZeroWriteBytes = 0x1000ULL;
 inline constexpr uint64_t kWalPreallocNoneBytes = 0x800000ULL;
@@ -1585,6 +1588,9 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kSnapHeaderSize, "SNAP_HEADER_SIZE") \
   X(kSnapTrailerSize, "SNAP_TRAILER_SIZE") \
   X(kPersistCheckpointBytes, "PERSIST_CHECKPOINT_BYTES") \
+  X(kReplayFilterKeySeed, "REPLAY_FILTER_KEY_SEED") \
+  X(kReplayFilterNsSeed, "REPLAY_FILTER_NS_SEED") \
+  X(kReplayFilterBitsPerName, "REPLAY_FILTER_BITS_PER_NAME") \
   X(kWalPreallocBytes, "WAL_PREALLOC_BYTES") \
   X(kWalZeroWriteBytes, "WAL_ZERO_WRITE_BYTES") \
   X(kWalPreallocNoneBytes, "WAL_PREALLOC_NONE_BYTES") \

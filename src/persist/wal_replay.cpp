@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "base/hash.h"
 #include "persist/crc32c.h"
 
 namespace shm {
@@ -128,8 +129,26 @@ WalCheck CheckWalRecord(const uint8_t* buf, size_t len, uint64_t lsn, WalRecordV
   return WalCheck::kValid;
 }
 
+namespace {
+
+// Whether the filter names the set record `r` (its key or its namespace): maybe a false hit.
+bool Named(const WalSkipFilter& skip, const WalRecordView& r) noexcept {
+  const auto bit = [&skip](uint32_t h) {
+    const uint32_t b = h & skip.mask;
+    return (skip.bits[b >> 3] >> (b & 7)) & 1;
+  };
+  const uint32_t nsLength = r.header.nsLength;
+  // The key's bytes follow the namespace's in a record: one hash covers both.
+  return bit(Xxh32(r.ns, nsLength + r.header.keyLength,
+                   static_cast<uint32_t>(L::kReplayFilterKeySeed))) ||
+         bit(Xxh32(r.ns, nsLength, static_cast<uint32_t>(L::kReplayFilterNsSeed)));
+}
+
+}  // namespace
+
 L::Status ApplyWalRecords(Store* store, const uint8_t* buf, size_t len, uint64_t lsn,
-                          uint64_t nowMs, WalApplied* out, uint32_t types) noexcept {
+                          uint64_t nowMs, WalApplied* out, uint32_t types,
+                          WalSkipFilter skip) noexcept {
   *out = WalApplied{};
   NsCache cache;
   for (;;) {
@@ -141,6 +160,10 @@ L::Status ApplyWalRecords(Store* store, const uint8_t* buf, size_t len, uint64_t
     }
     if (c != WalCheck::kValid) {
       out->stop = c;
+      return L::kOk;
+    }
+    if (skip.bits != nullptr && r.header.type == L::kWalRecSet && Named(skip, r)) {
+      out->stop = WalCheck::kCandidate;
       return L::kOk;
     }
     L::Status s = Apply(store, r, nowMs, &cache);

@@ -18,6 +18,16 @@ enum class WalCheck : uint8_t {
   kValid,       // a whole record that passes every check
   kIncomplete,  // fewer bytes than its header or its size (more may follow in the file)
   kInvalid,     // fails a check: the log's valid prefix ends before it
+  kCandidate,   // a valid set record that the skip filter names: the caller decides (below)
+};
+
+// The replay filter of a recovery from a snapshot (format.md §16, "Recovery"): `bits` holds
+// mask + 1 bits (a power of two), bit h & mask set for h = XXH32(namespace bytes ‖ key bytes,
+// kReplayFilterKeySeed) of each key the log after the snapshot touches and for h =
+// XXH32(namespace bytes, kReplayFilterNsSeed) of each namespace it clears or drops.
+struct WalSkipFilter {
+  const uint8_t* bits = nullptr;
+  uint32_t mask = 0;
 };
 
 struct WalRecordView {
@@ -44,10 +54,12 @@ struct WalApplied {
 // record (out->stop says which), or the store's status for the record at out->bytes, which is
 // then not applied (and neither is anything after it). A valid record whose type's bit is not
 // set in `types` (bit t for type t; kAllWalTypes: every type) stops the walk like an invalid one
-// (a snapshot holds only sets and settings: the caller refuses anything else).
+// (a snapshot holds only sets and settings: the caller refuses anything else). With `skip`
+// (bits not null), a set record whose key or namespace bit is set stops the walk unapplied
+// (out->stop kCandidate): the caller checks it exactly, applies it or not, and walks on after it.
 inline constexpr uint32_t kAllWalTypes = ~uint32_t{0};
 layout::Status ApplyWalRecords(Store* store, const uint8_t* buf, size_t len, uint64_t lsn,
-                               uint64_t nowMs, WalApplied* out,
-                               uint32_t types = kAllWalTypes) noexcept;
+                               uint64_t nowMs, WalApplied* out, uint32_t types = kAllWalTypes,
+                               WalSkipFilter skip = WalSkipFilter{}) noexcept;
 
 }  // namespace shm

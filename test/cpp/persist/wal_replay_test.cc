@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "base/hash.h"
 #include "persist/crc32c.h"
 
 namespace shm::test {
@@ -212,6 +213,66 @@ TEST_F(WalReplay, ARecordOfATypeNotAskedForStopsTheWalk) {
   EXPECT_EQ(out.stop, WalCheck::kInvalid);
   EXPECT_EQ(Get("a", "k"), "v");
   EXPECT_EQ(Get("a", "k2"), "<miss>");
+}
+
+// The replay filter of a recovery from a snapshot: a set record whose key (namespace bytes and
+// key bytes, seed KEY) or namespace (seed NS) has its bit set stops the walk unapplied, as a
+// candidate; the caller decides and walks on after it. Other records and other keys apply.
+TEST_F(WalReplay, ASetRecordTheSkipFilterNamesStopsTheWalkAsACandidate) {
+  std::vector<uint8_t> bits(8, 0);  // 64 bits
+  const auto mark = [&bits](const std::string& bytes, uint64_t seed) {
+    const uint32_t b = Xxh32(bytes.data(), bytes.size(), static_cast<uint32_t>(seed)) & 63u;
+    bits[b >> 3] |= static_cast<uint8_t>(1u << (b & 7));
+  };
+  mark(std::string("a") + "k2", L::kReplayFilterKeySeed);
+  mark("dropped", L::kReplayFilterNsSeed);
+  const WalSkipFilter skip{bits.data(), 63};
+  const auto named = [&](const std::string& ns, const std::string& key) {
+    const auto bit = [&bits](uint32_t h) { return (bits[(h & 63u) >> 3] >> (h & 7u)) & 1u; };
+    const std::string both = ns + key;
+    return bit(Xxh32(both.data(), both.size(), static_cast<uint32_t>(L::kReplayFilterKeySeed))) ||
+           bit(Xxh32(ns.data(), ns.size(), static_cast<uint32_t>(L::kReplayFilterNsSeed)));
+  };
+  // Keys of the bits above and keys whose bits are clear (64 bits: found, not assumed).
+  std::string clear1, clear2;
+  for (int i = 0; clear2.empty(); ++i) {
+    const std::string k = "c" + std::to_string(i);
+    if (named("a", k)) continue;
+    (clear1.empty() ? clear1 : clear2) = k;
+  }
+  ASSERT_TRUE(named("a", "k2"));
+  ASSERT_TRUE(named("dropped", "anything"));
+  Log log;
+  log.Add(L::kWalRecSet, "a", clear1, "v1", 1);
+  const size_t candidate = log.Add(L::kWalRecSet, "a", "k2", "v2", 1);
+  const size_t second = log.Add(L::kWalRecSet, "dropped", "anything", "v3", 1);
+  const size_t rest = log.Add(L::kWalRecSet, "a", clear2, "v4", 1);
+  WalApplied out;
+  ASSERT_EQ(ApplyWalRecords(store_.get(), log.bytes.data(), log.bytes.size(), log.start, 1000, &out,
+                            kAllWalTypes, skip),
+            L::kOk);
+  EXPECT_EQ(out.records, 1u);
+  EXPECT_EQ(out.bytes, candidate);
+  EXPECT_EQ(out.stop, WalCheck::kCandidate);
+  EXPECT_EQ(Get("a", "k2"), "<miss>");
+  // The caller skipped it: the walk goes on after it and stops at the namespace's record.
+  ASSERT_EQ(ApplyWalRecords(store_.get(), log.bytes.data() + second, log.bytes.size() - second,
+                            log.start + second, 1000, &out, kAllWalTypes, skip),
+            L::kOk);
+  EXPECT_EQ(out.records, 0u);
+  EXPECT_EQ(out.stop, WalCheck::kCandidate);
+  ASSERT_EQ(ApplyWalRecords(store_.get(), log.bytes.data() + rest, log.bytes.size() - rest,
+                            log.start + rest, 1000, &out, kAllWalTypes, skip),
+            L::kOk);
+  EXPECT_EQ(out.records, 1u);
+  EXPECT_EQ(out.stop, WalCheck::kIncomplete);
+  EXPECT_EQ(Get("a", clear1), "v1");
+  EXPECT_EQ(Get("a", clear2), "v4");
+  EXPECT_EQ(Get("dropped", "anything"), "<no namespace>");
+  // Without the filter every record applies.
+  ASSERT_EQ(Apply(log, &out), L::kOk);
+  EXPECT_EQ(out.records, 4u);
+  EXPECT_EQ(Get("a", "k2"), "v2");
 }
 
 TEST_F(WalReplay, AStoreThatRefusesARecordStopsThereWithItsStatus) {
