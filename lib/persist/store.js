@@ -186,7 +186,9 @@ class Store extends LoggedStore {
           }
           [store, recovery] = this.#recover(rest, control, p.dir);
           if (rest.latency === true) store.enableLatency();
-          writeSegmentLine(p.dir, targetOf(rest));
+          // Written only when it changes: a rebuild after a reboot, under the name recorded, on a
+          // full disk opens the store it rebuilt rather than fail after the rebuild.
+          if (recorded !== segmentLine(targetOf(rest))) writeSegmentLine(p.dir, targetOf(rest));
         }
         // A control file written before it recorded the store's policy gets the policy of the
         // store this handle has (its creator's, while the segment lives): a later rebuild keeps it.

@@ -12,7 +12,7 @@ const v = require('../base/validate');
 const { Histogram, BUCKETS, SUB_BITS } = require('./histogram');
 
 // The store methods timed, each under its own name. A set or setMany whose expiry has already
-// passed deletes: that counts as the set plus one delete per key.
+// passed deletes: that counts as the set (setMany) alone, whose time includes the delete.
 const KINDS = Object.freeze(['get', 'has', 'ttl', 'set', 'delete', 'clear', 'keys', 'entries', 'count', 'getMany', 'setMany']);
 const FORMAT = 1;
 const QUANTILES = Object.freeze([['p50', 0.5], ['p95', 0.95], ['p99', 0.99], ['p999', 0.999]]);
