@@ -85,6 +85,11 @@ const constants = {
   PERSIST_TAG_OFFSET: 1088,
   OWNERS_OFFSET: 4096,
   OWNER_SLOTS: 4096,
+  // The stuck-lock rule (format.md §9) counts a waiter's own waiting time: each look at the lock
+  // adds the time since its previous look, at most this many milliseconds, so that a pause of
+  // the whole process (SIGSTOP, a frozen container, a suspended machine), which paused the
+  // holder too, counts as one short step and not as the holder's delay.
+  LOCK_WAIT_STEP_MS: 10,
   // The buckets follow the owner table at a fixed offset; the namespace area (format.md §5)
   // follows the buckets and is sized by Header.maxNamespaces: maxNamespaces + 1 Namespace records
   // (id 0 is reserved), as many NsPolicy records and NsName records, then the name index of

@@ -12,6 +12,13 @@ const { GONE, OTHER_PROCESS } = require('./owners');
 // repairs what the holder may have left half done, then tries again.
 const HOLDER_GONE = -1;
 
+// A wait counts the waiter's own waiting time (format.md §9): each look adds the time since the
+// previous one, at most LOCK_WAIT_STEP_MS, so that a pause of the whole process (SIGSTOP, a frozen
+// container, a suspended machine), which paused the holder too, is one short step and not the
+// holder's delay: a live holder of this process is never presumed gone because of it.
+const MAX_STEP_MS = C.LOCK_WAIT_STEP_MS;
+const stepOf = (last, now) => Math.min(now - last, MAX_STEP_MS);
+
 // Returned by acquireAdvisory(): the word was free and is now the caller's; it was met held and
 // is the caller's after a wait or a takeover; a live holder kept it for lockTimeoutMs, and the
 // caller goes on without it.
@@ -103,7 +110,8 @@ class LockWaiter {
   acquireAdvisory(idx, limitMs = this.timeout) {
     if (this.tryAcquire(idx)) return ADVISORY_TAKEN;
     const u32 = this.u32;
-    const since = performance.now();
+    let last = performance.now();
+    let waited = 0; // the waiter's own waiting time (stepOf)
     let first = -1; // the word met held first
     for (let spin = 0; ; spin++) {
       const w = Atomics.load(u32, idx);
@@ -119,7 +127,10 @@ class LockWaiter {
       }
       const o = w >>> OSHIFT;
       let gone = o === 0 || o >= C.OWNER_SLOTS || o === this.slot;
-      const late = performance.now() - since >= limitMs;
+      const now = performance.now();
+      waited += stepOf(last, now);
+      last = now;
+      const late = waited >= limitMs;
       if (!gone) {
         const status = this.owners.status(o, this.self);
         gone = status === GONE || (late && status !== OTHER_PROCESS && w === first);
@@ -167,7 +178,8 @@ class LockWaiter {
   stuck(idx, seen, takeOver) {
     const u32 = this.u32;
     const hb = this.heartbeatWord;
-    let start = 0;
+    let last = 0; // the time of the previous look (0: none yet)
+    let waited = 0; // the waiter's own waiting time (stepOf)
     let beat = 0;
     for (let spin = 0; ; spin++) {
       if (Atomics.load(u32, idx) !== seen) return 0;
@@ -177,18 +189,20 @@ class LockWaiter {
         continue;
       }
       const now = performance.now();
-      if (start === 0) {
-        start = now;
+      if (last === 0) {
         if (hb >= 0) beat = Atomics.load(u32, hb);
+      } else {
+        waited += stepOf(last, now);
       }
-      if (this.holderGone(seen, now - start)) {
+      last = now;
+      if (this.holderGone(seen, waited)) {
         // A holder running a long pass (repair, verify) proves it is alive by moving the
         // heartbeat word's version while it holds it (format.md §9, heartbeat).
         const o = seen >>> OSHIFT;
         const rw = hb >= 0 ? Atomics.load(u32, hb) : 0;
         if (hb >= 0 && o !== this.slot && (rw & 1) !== 0 && rw >>> OSHIFT === o && rw !== beat) {
           beat = rw;
-          start = now;
+          waited = 0;
           continue;
         }
         // The verdict read the holder's record after the word: a holder that released the lock

@@ -26,6 +26,7 @@ inline constexpr uint64_t kCompactOffset = 0x400ULL;
 inline constexpr uint64_t kPersistTagOffset = 0x440ULL;
 inline constexpr uint64_t kOwnersOffset = 0x1000ULL;
 inline constexpr uint64_t kOwnerSlots = 0x1000ULL;
+inline constexpr uint64_t kLockWaitStepMs = 0xaULL;
 inline constexpr uint64_t kBucketsOffset = 0x21000ULL;
 inline constexpr uint64_t kMaxNamespaces = 0xffffULL;
 inline constexpr uint64_t kDefaultMaxNamespaces = 0xffULL;
@@ -1309,6 +1310,7 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(kPersistTagOffset, "PERSIST_TAG_OFFSET") \
   X(kOwnersOffset, "OWNERS_OFFSET") \
   X(kOwnerSlots, "OWNER_SLOTS") \
+  X(kLockWaitStepMs, "LOCK_WAIT_STEP_MS") \
   X(kBucketsOffset, "BUCKETS_OFFSET") \
   X(kMaxNamespaces, "MAX_NAMESPACES") \
   X(kDefaultMaxNamespaces, "DEFAULT_MAX_NAMESPACES") \

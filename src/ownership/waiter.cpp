@@ -11,6 +11,15 @@ namespace shm {
 
 namespace {
 
+using WaitClock = std::chrono::steady_clock;
+
+// The most one step between two looks adds to a wait (format.md §9, LOCK_WAIT_STEP_MS).
+constexpr auto kMaxStep = std::chrono::milliseconds(layout::kLockWaitStepMs);
+
+WaitClock::duration StepOf(WaitClock::time_point last, WaitClock::time_point now) noexcept {
+  return std::min<WaitClock::duration>(now - last, kMaxStep);
+}
+
 // Spin phase, then yield phase, then sleeps growing from 10 us to 1 ms.
 constexpr uint32_t kSpinRounds = 32;
 constexpr uint32_t kYieldRounds = 64;
@@ -55,8 +64,13 @@ bool LockWaiter::HolderHeartbeats(uint32_t owner, Clock::time_point now) noexcep
   const uint32_t r = AtomicLoad(heartbeatWord_);
   if (!LockIsHeld(r) || LockOwnerOf(r) != owner || r == heartbeatSeen_) return false;
   heartbeatSeen_ = r;
-  since_ = now;
+  waited_ = Clock::duration::zero();
   return true;
+}
+
+void LockWaiter::Tick(Clock::time_point now) noexcept {
+  waited_ += StepOf(lastLook_, now);
+  lastLook_ = now;
 }
 
 Verdict LockWaiter::OnHeld(const uint32_t* word, uint32_t w) noexcept {
@@ -73,15 +87,17 @@ Verdict LockWaiter::OnHeld(const uint32_t* word, uint32_t w) noexcept {
   auto now = Clock::now();
   if (!timing_) {
     timing_ = true;
-    since_ = now;
+    waited_ = Clock::duration::zero();
+    lastLook_ = now;
     nextCheck_ = now + kFirstCheck;
     if (heartbeatWord_ != nullptr) heartbeatSeen_ = AtomicLoad(heartbeatWord_);
     return Verdict::kWait;
   }
+  Tick(now);
   if (now < nextCheck_) return Verdict::kWait;
   nextCheck_ = now + kCheckEvery;
   if (Moved(word, w)) return Verdict::kWait;
-  const auto elapsed = now - since_;
+  const auto elapsed = waited_;
   const auto timeout = std::chrono::milliseconds(env_.lockTimeoutMs);
   const uint32_t owner = LockOwnerOf(w);
   bool gone;
@@ -145,7 +161,9 @@ LockResult AcquireAdvisory(uint32_t* word, const LockEnv& env, uint32_t* held,
   *waited = false;
   LockWaiter waiter(env);
   const auto limit = std::chrono::milliseconds(env.lockTimeoutMs);
-  std::chrono::steady_clock::time_point since{};
+  // The waiter's own waiting time, as LockWaiter counts it (a pause of the process is one step).
+  WaitClock::duration waitedFor{};
+  WaitClock::time_point lastLook{};
   uint32_t first = 0;  // the word met held first
   for (;;) {
     const uint32_t w = AtomicLoad(word);
@@ -157,9 +175,11 @@ LockResult AcquireAdvisory(uint32_t* word, const LockEnv& env, uint32_t* held,
     const auto now = std::chrono::steady_clock::now();
     if (!*waited) {
       *waited = true;
-      since = now;
+      lastLook = now;
       first = w;
     }
+    waitedFor += StepOf(lastLook, now);
+    lastLook = now;
     const uint32_t owner = LockOwnerOf(w);
     Verdict v;
     if (owner == 0 || owner >= kOwnerSlots) {
@@ -167,7 +187,7 @@ LockResult AcquireAdvisory(uint32_t* word, const LockEnv& env, uint32_t* held,
       // rule of a lock that guards data would make every waiter wait it out, and nobody would
       // ever release it).
       v = Verdict::kGone;
-    } else if (now - since >= limit) {
+    } else if (waitedFor >= limit) {
       // The limit: a holder gone by §6 is taken over, and so is a thread of this process that
       // kept the same word the whole time and is none of its open native handles (the rule of §9
       // for a lock's holder); any other keeps it, and the caller goes on without.

@@ -52,6 +52,8 @@ class LockWaiter {
   // with the timer restarted, when `owner` holds the heartbeat word and advanced it since the wait
   // started or since the last check (a repair pass or verify() that is alive).
   bool HolderHeartbeats(uint32_t owner, Clock::time_point now) noexcept;
+  // Adds the time since the previous look to waited_, at most kLockWaitStepMs (WaitClock).
+  void Tick(Clock::time_point now) noexcept;
 
   const LockEnv& env_;
   const uint32_t* heartbeatWord_;  // env.heartbeatWord (a store's RepairState.lock) or nullptr
@@ -59,7 +61,11 @@ class LockWaiter {
   uint32_t last_ = 0;
   uint32_t rounds_ = 0;
   bool timing_ = false;
-  Clock::time_point since_{};
+  // The waiter's own waiting time since the timer (re)started: the time between two looks counts
+  // up to kLockWaitStepMs, so that a pause of the whole process (which paused the holder too)
+  // does not make a live holder of this process look stuck (format.md §9).
+  Clock::duration waited_{};
+  Clock::time_point lastLook_{};
   Clock::time_point nextCheck_{};
   int backoffRounds_ = 0;
 };

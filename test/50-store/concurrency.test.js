@@ -3,6 +3,7 @@
 // process killed with SIGKILL and a worker terminated part way through writing leave a store the
 // survivors keep using.
 const assert = require('assert');
+const path = require('path');
 const { Store } = require('../../lib/store/store');
 const { Segment } = require('../../lib/segment/segment');
 const { C, AT, BASE } = require('../../lib/layout/layout');
@@ -10,6 +11,21 @@ const { OwnerTable } = require('../../lib/ownership/owners');
 const { uniqueName } = require('../helpers/engines');
 const { inWorker, inProcess, announced } = require('../helpers/actors');
 const { checkValue } = require('../helpers/values');
+const { spawnChild } = require('../helpers/process');
+
+const PAUSED_WAITER = path.join(__dirname, '..', 'helpers', 'children', 'paused-waiter.js');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Resolves once check() holds; rejects if the child exits first.
+function until(check, child) {
+  return new Promise((resolve, reject) => {
+    const look = () => {
+      if (check()) resolve();
+      else if (child.c.exitCode !== null || child.c.signalCode !== null) reject(new Error(`the child exited: ${child.output()}`));
+      else setTimeout(look, 5);
+    };
+    look();
+  });
+}
 
 function withNamedStore(fn, engine = 'native', opts = {}) {
   return async function () {
@@ -170,6 +186,40 @@ describe('store concurrency', function () {
           store.close();
         }
       });
+  }
+
+  // The stuck-lock rule presumes a lock held by another thread of this process for lockTimeoutMs
+  // abandoned (a worker terminated where its slot could not be marked dead). A pause of the
+  // whole process (SIGSTOP, a frozen container, a suspended machine) pauses the holder too: its
+  // length must not count, or the waiter repairs over a live writer when the process resumes.
+  for (const engine of ['js', 'native']) {
+    it(`a ${engine} handle waiting for a lock of a live thread of its process through a pause of the process longer than lockTimeoutMs does not take it over`,
+      withNamedStore(async (store, name) => {
+        const lockTimeoutMs = 400;
+        const flagName = `${name}-flag`;
+        const flagSegment = Segment.create({ name: flagName, size: 4096 });
+        const flag = new Int32Array(flagSegment.buffer, 0, 1);
+        const child = spawnChild(PAUSED_WAITER, [name, flagName, engine, lockTimeoutMs]);
+        try {
+          await until(() => child.output().includes('waiting\n'), child);
+          await sleep(lockTimeoutMs / 4);
+          child.c.kill('SIGSTOP');
+          await sleep(lockTimeoutMs * 3);
+          child.c.kill('SIGCONT');
+          // The holder lets go within a quarter of lockTimeoutMs of the waiter's own waiting.
+          await sleep(lockTimeoutMs / 4);
+          Atomics.store(flag, 0, 1);
+          const r = await child.exited;
+          assert.strictEqual(r.code, 0, r.err);
+          const result = JSON.parse(r.out.trim().split('\n').pop());
+          assert.deepStrictEqual(result, { repairs: 0, value: 'after the pause', verify: true, kept: true });
+        } finally {
+          child.c.kill('SIGCONT');
+          child.c.kill('SIGKILL');
+          flagSegment.close();
+          Segment.unlink({ name: flagName });
+        }
+      }));
   }
 
   for (const engine of ['native', 'js']) {

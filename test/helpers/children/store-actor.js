@@ -142,6 +142,27 @@ const ops = {
     announce({ holding: true });
     for (;;) Atomics.wait(sleeper, 0, 0, 1000);
   },
+
+  // As hold(), then lets go once word 0 of the segment task.flagName is 1 (another process may
+  // set it: the word is polled), writing the key as a writer does before its release.
+  holdUntil(store, task, announce) {
+    const { Segment } = require('../../../lib/segment/segment');
+    const flag = new Int32Array(Segment.open({ name: task.flagName }).buffer, 0, 1);
+    const e = store._e;
+    const id = store._id('held', true);
+    const read = require('../../../lib/store/js/read');
+    const kl = read.encodeKey(e, task.key);
+    const h = read.keyHash(e, kl, id);
+    const lw = BASE.BUCKET + (h & e.mask) * W.BUCKET.WORDS + W.BUCKET.LOCK;
+    e.locks.acquire(lw);
+    const held = Atomics.load(e.u32, lw);
+    announce({ holding: true });
+    while (Atomics.load(flag, 0) !== 1) Atomics.wait(sleeper, 0, 0, 2);
+    // Whether the lock was still this handle's (not taken over as a gone holder's).
+    const kept = Atomics.load(e.u32, lw) === held;
+    e.locks.release(lw);
+    return { kept };
+  },
 };
 
 function run(task, announce) {
