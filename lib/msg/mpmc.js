@@ -285,8 +285,13 @@ class MpmcQueue extends RegionHandle {
       const tag = this.#checkString(value);
       return this.#enqueues.drained() && this.#push(tag, value);
     }
+    // Taken out of the prepared object, the thread's one reused object, before anything else runs:
+    // serving pending enqueueAsync() calls may run code (a promise hook, an abort signal's getter)
+    // that prepares another message of the thread.
     const p = B.prepareChecked(value, 'value', this.#messageBytes);
-    return this.#enqueues.drained() && this.#push(p.tag, p.payload);
+    const tag = p.tag;
+    const payload = p.payload;
+    return this.#enqueues.drained() && this.#push(tag, payload);
   }
 
   /** Enqueues `value`, blocking the thread while the queue is full. ERR_QUEUE_TIMEOUT after timeoutMs. */

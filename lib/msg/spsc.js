@@ -42,7 +42,7 @@ function validateShape(capacity, elementSize, capacityName) {
 class SpscRing extends RegionHandle {
   #r; // the state (spsc-core.js makeCore)
   // The prepared message of the synchronous enqueues (tryEnqueue, enqueue), written before
-  // anything else can prepare one; enqueueAsync, which waits between, prepares its own.
+  // anything else can prepare one (#ownPrepared()); enqueueAsync, which waits between, prepares its own.
   #sync = { tag: 0, payload: '', length: 0 };
   #enqueues; // this handle's pending enqueueAsync() calls, in call order (async-fifo.js)
   #dequeues; // its pending dequeueAsync() and dequeueIntoAsync() calls, in call order
@@ -162,16 +162,19 @@ class SpscRing extends RegionHandle {
     return true;
   }
 
-  // The handle's one prepared message of its synchronous enqueues (no object per message), when
-  // no enqueueAsync() is pending; else a new one. Serving pending calls may run code (a promise
-  // hook, an abort signal's getter) that enqueues on this handle, and would overwrite it.
-  #syncWhenIdle() {
-    return this.#enqueues.idle ? this.#sync : undefined;
+  // A synchronous enqueue's message prepared into the handle's one object #sync (no object per
+  // message), as the call may keep it: #sync while no enqueueAsync() is pending, else a copy.
+  // Serving pending calls may run code (a promise hook, an abort signal's getter) that enqueues
+  // on this handle and writes #sync. Asked once the value is prepared: its toJSON may have left
+  // calls pending (an enqueueAsync() on a full ring), and nothing else runs from here to the write.
+  #ownPrepared(p) {
+    if (p !== this.#sync || this.#enqueues.idle) return p;
+    return { tag: p.tag, payload: p.payload, length: p.length };
   }
 
   /** Enqueues `value` if there is room now (after the handle's pending enqueueAsync() calls). Returns whether it did. */
   tryEnqueue(value) {
-    const p = this.#prepare(value, this.#syncWhenIdle());
+    const p = this.#ownPrepared(this.#prepare(value, this.#sync));
     const done = this.#enqueues.drained() && this.#push(p);
     this.#sync.payload = ''; // not kept alive by the handle
     return done;
@@ -227,7 +230,7 @@ class SpscRing extends RegionHandle {
   /** Enqueues `value`, blocking the thread while the ring is full. ERR_QUEUE_TIMEOUT after timeoutMs. */
   enqueue(value, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
-    const p = this.#prepare(value, this.#syncWhenIdle());
+    const p = this.#ownPrepared(this.#prepare(value, this.#sync));
     try {
       if (this.#enqueues.drained() && this.#push(p)) return;
       const deadline = performance.now() + timeout;
