@@ -23,12 +23,16 @@ function prepare(r, value) {
   return bytes;
 }
 
-// One attempt: copies every element of `bytes` in if there is room for all and publishes them.
-// Returns whether it did.
+// One attempt: copies every element of `bytes` (prepare()'s) in if there is room for all and
+// publishes them. Returns whether it did. Bytes that hold no element any more were detached
+// (transferred), or their resizable buffer shrunk past them, while an enqueueAsync() waited
+// (prepare() refuses an empty value, and its view keeps its length or loses all of it): the
+// TypeError (ERR_INVALID_ARG) records mode gives, nothing written.
 function push(r, bytes) {
   const u32 = r.u32;
   const tail = ownIndex(r, TAIL);
   const n = bytes.byteLength / r.elementSize;
+  if (n === 0) throw codec.detachedSince();
   if (r.capacity - ((tail - r.cachedHead) >>> 0) < n) {
     r.cachedHead = Atomics.load(u32, HEAD);
     if (r.capacity - checkedUsed(r, (tail - r.cachedHead) >>> 0) < n) return false;

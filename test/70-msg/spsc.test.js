@@ -294,6 +294,22 @@ describe('SpscRing', () => {
         assert.strictEqual(r.tryDequeueInto(new Uint32Array(1)), 1);
       }
     });
+
+    it('elements detached (transferred) while an enqueueAsync() waits reject with the TypeError records mode gives, nothing enqueued', async () => {
+      const r = ring(4, { elementSize: 8 });
+      r.tryEnqueue(new Float64Array([1, 2, 3, 4])); // full
+      const data = new Float64Array([5, 6]);
+      const pending = r.enqueueAsync(data);
+      const after = r.enqueueAsync(new Float64Array([7]));
+      structuredClone(data.buffer, { transfer: [data.buffer] });
+      const out = new Float64Array(4);
+      assert.strictEqual(r.tryDequeueInto(out), 4);
+      await assert.rejects(pending, (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG');
+      await after;
+      assert.strictEqual(r.tryDequeueInto(out), 1);
+      assert.strictEqual(out[0], 7);
+      assert.strictEqual(r.size, 0);
+    });
   });
 
   describe('handles that take turns on one side', () => {
