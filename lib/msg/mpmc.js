@@ -140,7 +140,7 @@ class MpmcQueue extends RegionHandle {
     this.#token = owners.watch(slot, this.#self);
     const staged = new Uint8Array(short.SCRATCH_BYTES);
     this.#io = {
-      u32: this.#u32, buf: this.#buf, messageBytes: this.#messageBytes, capacity: this.#capacity, mask: this.#mask,
+      usable: this.#waits.usable, u32: this.#u32, buf: this.#buf, messageBytes: this.#messageBytes, capacity: this.#capacity, mask: this.#mask,
       slotsWord: SLOTS / WORD, strideWords: this.#strideWords, closedWord: CLOSED_WORD, rolesAt: this.#rolesAt,
       producePosAt: this.#producePosAt, consumePosAt: this.#consumePosAt, extraAt: S.intentWord(slot, S.EXTRA),
       tags: new Array(B.MAX_CLAIM).fill(0), payloads: new Array(B.MAX_CLAIM).fill(undefined),
@@ -228,8 +228,13 @@ class MpmcQueue extends RegionHandle {
     return B.prepareChecked(value, 'value', this.#messageBytes);
   }
 
-  // One attempt (mpmc-single.js): true, false (full) or CLOSED.
+  // One attempt (mpmc-single.js): true, false (full) or CLOSED. First,
+  // code may have run since the call's first check (the value's toJSON, a promise hook
+  // while the handle's pending calls were served) and closed the handle, whose memory may no
+  // longer be the region's (a segment's pages swapped for private zeros): ERR_CLOSED, nothing
+  // written.
   #push(tag, payload) {
+    this.usable_();
     return pushOne(this.#io, tag, payload, this.#closable, this.#repair, this.#wakeConsumers);
   }
 

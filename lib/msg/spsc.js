@@ -152,8 +152,13 @@ class SpscRing extends RegionHandle {
     return ok;
   }
 
-  // One attempt: writes the prepared message if there is room. Returns whether it did.
+  // One attempt: writes the prepared message if there is room. Returns whether it did. First,
+  // code may have run since the call's first check (the value's toJSON, a promise hook
+  // while the handle's pending calls were served) and closed the handle, whose memory may no
+  // longer be the region's (a segment's pages swapped for private zeros): ERR_CLOSED, nothing
+  // written.
   #push(p) {
+    this.usable_();
     const r = this.#r;
     if (r.elementSize) return elements.push(r, p);
     const next = records.write(r, p, ownIndex(r, TAIL));
