@@ -10,7 +10,7 @@
 // wait), and the try and blocking forms first let those complete as far as they can now.
 const { C } = require('../layout/layout');
 const { addLatency } = require('./latency');
-const { msgError } = require('./errors');
+const { msgError, batchUnderWay } = require('./errors');
 const v = require('../base/validate');
 const region = require('./region');
 const { RegionHandle, make } = require('./handle');
@@ -44,6 +44,10 @@ class SpscRing extends RegionHandle {
   // The prepared message of the synchronous enqueues (tryEnqueue, enqueue), written before
   // anything else can prepare one (#ownPrepared()); enqueueAsync, which waits between, prepares its own.
   #sync = { tag: 0, payload: '', length: 0 };
+  // Whether a batch enqueue of this handle is under way: it leaves records written and not yet
+  // published past the tail, and JSON texts of its values in the state, while it runs a value's
+  // toJSON, so the handle's other enqueues refuse to start meanwhile (#checkProducer()).
+  #batching = false;
   #enqueues; // this handle's pending enqueueAsync() calls, in call order (async-fifo.js)
   #dequeues; // its pending dequeueAsync() and dequeueIntoAsync() calls, in call order
 
@@ -135,10 +139,18 @@ class SpscRing extends RegionHandle {
 
   // ---- producer ----------------------------------------------------------------------------
 
+  // The first check of every enqueue: the handle is open, and it is not called from code that a
+  // batch enqueue of the handle runs (ERR_IN_USE: it would write at the published tail, over the
+  // batch's records written since; nothing is changed).
+  #checkProducer() {
+    this.usable_();
+    if (this.#batching) throw batchUnderWay('ring');
+  }
+
   // Checks and prepares a value: { tag, payload, length } for a record (in `into` when given),
   // or a Uint8Array of whole elements. Throws before anything is written.
   #prepare(value, into = undefined) {
-    this.usable_();
+    this.#checkProducer();
     return this.#r.elementSize ? elements.prepare(this.#r, value) : records.prepare(this.#r, value, into);
   }
 
@@ -186,7 +198,7 @@ class SpscRing extends RegionHandle {
   }
 
   #checkBatch(values, what) {
-    this.usable_();
+    this.#checkProducer();
     if (!Array.isArray(values)) throw v.invalidType('values', 'an Array', values);
     if (this.#r.elementSize) throw msgError('ERR_INVALID_ARG', `${what} needs a ring of variable-size messages (enqueue() takes many elements at once)`);
   }
@@ -197,8 +209,13 @@ class SpscRing extends RegionHandle {
    */
   tryEnqueueBatch(values) {
     this.#checkBatch(values, 'tryEnqueueBatch()');
-    if (!this.#enqueues.drained()) return 0;
-    return records.pushMany(this.#r, this, values, 0);
+    this.#batching = true;
+    try {
+      if (!this.#enqueues.drained()) return 0;
+      return records.pushMany(this.#r, this, values, 0);
+    } finally {
+      this.#batching = false;
+    }
   }
 
   /**
@@ -211,7 +228,9 @@ class SpscRing extends RegionHandle {
     this.#checkBatch(values, 'enqueueBatch()');
     const r = this.#r;
     // The JSON texts made for values that did not fit yet are kept for the next attempt, so that
-    // each value's toJSON runs once however often the batch waits for room.
+    // each value's toJSON runs once however often the batch waits for room: the batch holds the
+    // producer side from its first attempt to its last.
+    this.#batching = true;
     try {
       let i = this.#enqueues.drained() ? records.pushMany(r, this, values, 0, true) : 0;
       if (i === values.length) return;
@@ -228,6 +247,7 @@ class SpscRing extends RegionHandle {
         this.usable_();
       }
     } finally {
+      this.#batching = false;
       records.forgetTexts(r);
     }
   }
