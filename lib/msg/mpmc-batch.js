@@ -14,12 +14,12 @@
 // `io` is the queue's private state that these functions share with mpmc.js and mpmc-single.js:
 // { usable, u32, buf, messageBytes, capacity, mask, slotsWord, strideWords, closedWord, rolesAt,
 //   producePosAt, consumePosAt, extraAt, tags, payloads, packedAt, prepared, error, salvaged,
-//   stagedBytes, stagedWords, stagedLength, run, readRun } (tags, payloads and packedAt: per-handle scratch
-// arrays, so that a batch allocates nothing per message but the values it returns; a channel's
-// sendBatch passes arrays of its own to pushPrepared(); usable(): throws ERR_CLOSED once the
-// handle is closed; salvaged: how many messages of a claim
-// whose write failed were published; staged*: the text of a single enqueue encoded before its
-// claim, checkText(); run, readRun: the scratches of mpmc-runs.js, made at their first use).
+//   stagedBytes, stagedWords, stagedLength, run, readRun } (usable(): throws ERR_CLOSED once the
+// handle is closed; tags, payloads and packedAt: per-handle scratch arrays, so that a batch
+// allocates nothing per message but the values it returns; a channel's sendBatch passes arrays
+// of its own to pushPrepared(); salvaged: how many messages of a claim whose write failed were
+// published; staged*: the text of a single enqueue encoded before its claim, checkText(); run,
+// readRun: the scratches of mpmc-runs.js, made at their first use).
 const { C, W } = require('../layout/layout');
 const codec = require('./codec');
 const S = require('./mpmc-slots');

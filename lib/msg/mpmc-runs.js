@@ -14,8 +14,8 @@
 // Each side has a scratch of its own (scratchOf(), readScratchOf()): a consumer's read may run
 // while a producer batch of the same handle has a run encoded in its scratch and runs a value's
 // toJSON, which may dequeue. Neither side writes anything in the region but the payloads and
-// records of the slots it claimed (a scratch in the region would move more cache lines between the two sides' cores),
-// and every slot ends with its own record exactly as a message written alone (format.md §15):
+// records of the slots it claimed (a scratch in the region would move more cache lines between
+// the two sides' cores), and every slot ends with its own record exactly as a message written alone (format.md §15):
 // the other side cannot tell, and the C++ parties read and write the same records. Only the up
 // to 3 bytes after a record's length, within its slot, may differ, which no reader looks at.
 const { C, W } = require('../layout/layout');

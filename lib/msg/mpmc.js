@@ -150,7 +150,8 @@ class MpmcQueue extends RegionHandle {
       producePosAt: this.#producePosAt, consumePosAt: this.#consumePosAt, extraAt: S.intentWord(slot, S.EXTRA),
       tags: new Array(B.MAX_CLAIM).fill(0), payloads: new Array(B.MAX_CLAIM).fill(undefined),
       packedAt: new Int32Array(B.MAX_CLAIM), prepared: 0, error: null, salvaged: 0,
-      stagedBytes: staged, stagedWords: new Uint32Array(staged.buffer), stagedLength: 0, run: undefined, readRun: undefined,
+      stagedBytes: staged, stagedWords: new Uint32Array(staged.buffer), stagedLength: 0,
+      run: undefined, readRun: undefined,
     };
   }
 
@@ -242,8 +243,8 @@ class MpmcQueue extends RegionHandle {
     return B.prepareChecked(value, 'value', this.#messageBytes);
   }
 
-  // One attempt (mpmc-single.js): true, false (full) or CLOSED. First,
-  // code may have run since the call's first check (the value's toJSON, a promise hook
+  // One attempt (mpmc-single.js): true, false (full) or CLOSED.
+  // First, code may have run since the call's first check (the value's toJSON, a promise hook
   // while the handle's pending calls were served) and closed the handle, whose memory may no
   // longer be the region's (a segment's pages swapped for private zeros): ERR_CLOSED, nothing
   // written.

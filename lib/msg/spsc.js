@@ -42,7 +42,8 @@ function validateShape(capacity, elementSize, capacityName) {
 class SpscRing extends RegionHandle {
   #r; // the state (spsc-core.js makeCore)
   // The prepared message of the synchronous enqueues (tryEnqueue, enqueue), written before
-  // anything else can prepare one (#ownPrepared()); enqueueAsync, which waits between, prepares its own.
+  // anything else can prepare one (#ownPrepared()); enqueueAsync, which waits between, prepares
+  // its own.
   #sync = { tag: 0, payload: '', length: 0 };
   // Whether a batch enqueue of this handle is under way: it leaves records written and not yet
   // published past the tail, and JSON texts of its values in the state, while it runs a value's
@@ -164,8 +165,8 @@ class SpscRing extends RegionHandle {
     return ok;
   }
 
-  // One attempt: writes the prepared message if there is room. Returns whether it did. First,
-  // code may have run since the call's first check (the value's toJSON, a promise hook
+  // One attempt: writes the prepared message if there is room. Returns whether it did.
+  // First, code may have run since the call's first check (the value's toJSON, a promise hook
   // while the handle's pending calls were served) and closed the handle, whose memory may no
   // longer be the region's (a segment's pages swapped for private zeros): ERR_CLOSED, nothing
   // written.
