@@ -929,7 +929,10 @@ export declare class SpscRing implements QueueLatency<SpscRingLatencyOp> {
   dequeue(timeoutMs?: number): any;
   /** Takes a message after this handle's pending dequeueAsync() and dequeueIntoAsync() calls: call order within one handle. */
   dequeueAsync(options?: QueueWaitOptions): Promise<any>;
-  /** Variable-size mode: enqueues the prefix of values that fits now, published together; returns its length. */
+  /**
+   * Variable-size mode: enqueues the prefix of values that fits now, published together; returns
+   * its length. An enqueue of this handle from a value's toJSON throws ERR_IN_USE meanwhile.
+   */
   tryEnqueueBatch(values: QueueMessage[]): number;
   /** Variable-size mode: enqueues every value in order, waiting for room; ERR_QUEUE_TIMEOUT carries `enqueued`. */
   enqueueBatch(values: QueueMessage[], timeoutMs?: number): void;
@@ -997,7 +1000,10 @@ export declare class MpmcQueue implements QueueLatency<MpmcQueueLatencyOp> {
    * took theirs; undefined when empty. A snapshot: another consumer may take it first.
    */
   peek(): any;
-  /** Enqueues the prefix of `values` there is room for now (claims of up to 64 slots); returns its length. */
+  /**
+   * Enqueues the prefix of `values` there is room for now (claims of up to 64 slots); returns its
+   * length. An enqueue of this handle from a value's toJSON throws ERR_IN_USE meanwhile.
+   */
   tryEnqueueBatch(values: QueueMessage[]): number;
   /** Enqueues every value in order, waiting for room; ERR_QUEUE_TIMEOUT carries `enqueued`. */
   enqueueBatch(values: QueueMessage[], timeoutMs?: number): void;

@@ -214,6 +214,8 @@ class Broadcast extends RegionHandle {
     const { tag, payload } = codec.prepare(value, 'value', this.#state.messageBytes);
     const length = codec.encodedLength(payload, this.#state.messageBytes);
     if (length > this.#state.messageBytes) throw codec.tooLarge(length, this.#state.messageBytes);
+    // The value's toJSON may have closed the handle: nothing is written through a closed handle.
+    this.usable_();
     while (!R.publish(this.#state, this.#slot, tag, payload, this.#repair));
   }
 

@@ -121,8 +121,11 @@ class Channel {
 
   // ---- sending -----------------------------------------------------------------------------
 
-  // One attempt: true when sent, false when full; throws when the channel is closed.
+  // One attempt: true when sent, false when full; throws when the channel is closed, or when this
+  // handle was disposed by code that ran since the call's first check (the value's toJSON, a
+  // promise hook while pending sends were served): nothing is sent through a disposed handle.
   #trySend(tag, payload) {
+    this.#usable();
     if (Atomics.load(this.#u32, CLOSED_WORD) !== 0) throw closedError('send');
     const r = this.#q[kPush](tag, payload);
     if (r === CLOSED) throw closedError('send');
@@ -286,6 +289,7 @@ class Channel {
     // its values). Bytes detached or shrunk since they were checked throw (ERR_INVALID_ARG) with
     // batch.sent counting the values before them.
     const attempt = () => {
+      this.#usable(); // as #trySend(): a toJSON above may have disposed the handle
       if (Atomics.load(this.#u32, CLOSED_WORD) !== 0) throw closedError('sendBatch');
       let open;
       try {

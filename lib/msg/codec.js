@@ -133,6 +133,7 @@ function textHeader(tag, payload, n) {
   return ((tag << TAG_SHIFT) | n) >>> 0;
 }
 
+/** The TypeError (ERR_INVALID_ARG) of a message's bytes that can no longer be read when written. */
 function detachedSince() {
   return v.typeError('The bytes of a message were detached (transferred) or their buffer shrunk after it was given; it was not sent');
 }
@@ -199,5 +200,5 @@ function tooLarge(length, max) {
 }
 
 module.exports = {
-  prepare, encodedLength, writeRecord, textHeader, isLatin1, decodeText, decode, latin1, copyBytes, bytesOf, tooLarge, corrupt,
+  prepare, encodedLength, writeRecord, textHeader, isLatin1, decodeText, decode, latin1, copyBytes, bytesOf, tooLarge, corrupt, detachedSince,
 };

@@ -9,4 +9,14 @@ function msgError(code, message, extra = undefined) {
   return new ShmError(code, message, { status: STATUS[code], cause: extra?.cause });
 }
 
-module.exports = { msgError };
+/**
+ * ERR_IN_USE: an enqueue on a handle of `what` made from code that a batch enqueue of the same
+ * handle runs (a value's toJSON, a getter of the array), refused before it changes anything: the
+ * batch holds the handle's producer side until it returns (what it wrote and has not published
+ * yet, the scratch its values are prepared in).
+ */
+function batchUnderWay(what) {
+  return msgError('ERR_IN_USE', `An enqueue on this ${what} handle was called from code that a batch enqueue of the same handle runs (a value's toJSON): a batch holds its handle's producer side until it returns; enqueue through another handle, or after the batch`);
+}
+
+module.exports = { msgError, batchUnderWay };

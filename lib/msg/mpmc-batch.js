@@ -12,13 +12,14 @@
 // held only for the copies.
 //
 // `io` is the queue's private state that these functions share with mpmc.js and mpmc-single.js:
-// { u32, buf, messageBytes, capacity, mask, slotsWord, strideWords, closedWord, rolesAt,
+// { usable, u32, buf, messageBytes, capacity, mask, slotsWord, strideWords, closedWord, rolesAt,
 //   producePosAt, consumePosAt, extraAt, tags, payloads, packedAt, prepared, error, salvaged,
-//   stagedBytes, stagedWords, stagedLength } (tags, payloads and packedAt: per-handle scratch
-// arrays, so that a batch allocates nothing per message but the values it returns; a channel's
-// sendBatch passes arrays of its own to pushPrepared(); salvaged: how many messages of a claim
-// whose write failed were published; staged*: the text of a single enqueue encoded before its
-// claim, checkText()).
+//   stagedBytes, stagedWords, stagedLength, run, readRun } (usable(): throws ERR_CLOSED once the
+// handle is closed; tags, payloads and packedAt: per-handle scratch arrays, so that a batch
+// allocates nothing per message but the values it returns; a channel's sendBatch passes arrays
+// of its own to pushPrepared(); salvaged: how many messages of a claim whose write failed were
+// published; staged*: the text of a single enqueue encoded before its claim, checkText(); run,
+// readRun: the scratches of mpmc-runs.js, made at their first use).
 const { C, W } = require('../layout/layout');
 const codec = require('./codec');
 const S = require('./mpmc-slots');
@@ -313,6 +314,9 @@ function pushRuns(io, values, from, closable, repair, wake) {
   io.error = null;
   while (i < end) {
     const n = prepareRun(io, values, i, Math.min(end - i, MAX_CLAIM, io.capacity));
+    // A toJSON of the run may have closed the handle: nothing is claimed through a closed handle
+    // (its owner record is released, its memory may no longer be the region's). ERR_CLOSED.
+    io.usable();
     let done = 0;
     while (done < n) {
       const k = claimAndWrite(io, io.tags, io.payloads, io.packedAt, done, n - done, closable, repair);

@@ -11,9 +11,11 @@
 //   reading: one latin1Slice of the run's slots themselves when they are small and consecutive,
 //     else of the scratch after each payload is copied into it a word at a time; each message is
 //     a substring of that text.
-// Neither side writes anything in the region but the payloads and records of the slots it
-// claimed (a scratch in the region would move more cache lines between the two sides' cores),
-// and every slot ends with its own record exactly as a message written alone (format.md §15):
+// Each side has a scratch of its own (scratchOf(), readScratchOf()): a consumer's read may run
+// while a producer batch of the same handle has a run encoded in its scratch and runs a value's
+// toJSON, which may dequeue. Neither side writes anything in the region but the payloads and
+// records of the slots it claimed (a scratch in the region would move more cache lines between
+// the two sides' cores), and every slot ends with its own record exactly as a message written alone (format.md §15):
 // the other side cannot tell, and the C++ parties read and write the same records. Only the up
 // to 3 bytes after a record's length, within its slot, may differ, which no reader looks at.
 const { C, W } = require('../layout/layout');
@@ -40,8 +42,8 @@ const CUT_MARGIN = 4;
 const DIRECT_STRIDE = 256;
 // The most positions one claim takes (mpmc-batch.js).
 const MAX_CLAIM = 64;
-// The scratch: room for the text of a whole claim packed before it (at most MAX_CLAIM messages of
-// RUN_MESSAGE units) and the margin; a run read back uses its first RUN_BYTES.
+// The producer's scratch: room for the text of a whole claim packed before it (at most MAX_CLAIM
+// messages of RUN_MESSAGE units) and the margin. The consumer's: a run read back (RUN_BYTES).
 const WRITE_BYTES = MAX_CLAIM * RUN_MESSAGE + 4 * CUT_MARGIN;
 // The NULs after a message of n units up to its next word: PADS[align4(n) - n].
 const PADS = ['', '\0', '\0\0', '\0\0\0'];
@@ -49,13 +51,21 @@ const PADS = ['', '\0', '\0\0', '\0\0\0'];
 const align4 = (n) => (n + 3) & ~3;
 const seqAt = (io, pos) => io.slotsWord + (pos & io.mask) * io.strideWords;
 
-/** The handle's scratch for runs: { bytes (a Buffer of WRITE_BYTES), words (its Uint32Array) }. */
+/** The producer's scratch for runs: { bytes (a Buffer of WRITE_BYTES), words (its Uint32Array) }. */
 function scratchOf(io) {
-  if (io.run === undefined) {
-    const bytes = Buffer.alloc(WRITE_BYTES);
-    io.run = { bytes, words: new Uint32Array(bytes.buffer, bytes.byteOffset, WRITE_BYTES / WORD) };
-  }
+  if (io.run === undefined) io.run = newScratch(WRITE_BYTES);
   return io.run;
+}
+
+/** The consumer's scratch for runs read back: as scratchOf()'s, of RUN_BYTES. */
+function readScratchOf(io) {
+  if (io.readRun === undefined) io.readRun = newScratch(RUN_BYTES);
+  return io.readRun;
+}
+
+function newScratch(n) {
+  const bytes = Buffer.alloc(n);
+  return { bytes, words: new Uint32Array(bytes.buffer, bytes.byteOffset, n / WORD) };
 }
 
 /**
@@ -220,7 +230,7 @@ function readDirect(io, pos, j, e, out) {
 // time into the scratch, then one decode; each message is the substring at its word.
 function readGathered(io, pos, j, e, units, out) {
   const { u32 } = io;
-  const { bytes, words } = scratchOf(io);
+  const { bytes, words } = readScratchOf(io);
   let w = 0;
   for (let i = j; i < e; i++) {
     const at = seqAt(io, pos + i);

@@ -14,7 +14,7 @@ const { OwnerTable, identityOf } = require('../ownership/owners');
 const { addLatency } = require('./latency');
 const region = require('./region');
 const { RegionHandle, make } = require('./handle');
-const { msgError } = require('./errors');
+const { msgError, batchUnderWay } = require('./errors');
 const { waitOnSlot } = require('./mpmc-wait');
 const { Spinner, timeoutOf, asyncOptions, timedOut, wakeWaiters } = require('./park');
 const { AsyncFifo, endPending } = require('./async-fifo');
@@ -86,6 +86,10 @@ class MpmcQueue extends RegionHandle {
   #lastRepair = -Infinity;
   #closable = false;
   #waits; // what park.js and mpmc-wait.js see of the queue
+  // Whether a batch enqueue of this handle is under way: it keeps its values prepared in the
+  // handle's scratch (io.tags, io.payloads, io.packedAt, the run text) while it runs a value's
+  // toJSON, so the handle's other enqueues refuse to start meanwhile (#checkProducer()).
+  #batching = false;
   #enqueues; // this handle's pending enqueueAsync() calls, in call order (async-fifo.js)
   #dequeues; // its pending dequeueAsync() calls, in call order
   #io; // the state mpmc-batch.js works on
@@ -140,12 +144,14 @@ class MpmcQueue extends RegionHandle {
     this.#token = owners.watch(slot, this.#self);
     const staged = new Uint8Array(short.SCRATCH_BYTES);
     this.#io = {
+      usable: this.#waits.usable,
       u32: this.#u32, buf: this.#buf, messageBytes: this.#messageBytes, capacity: this.#capacity, mask: this.#mask,
       slotsWord: SLOTS / WORD, strideWords: this.#strideWords, closedWord: CLOSED_WORD, rolesAt: this.#rolesAt,
       producePosAt: this.#producePosAt, consumePosAt: this.#consumePosAt, extraAt: S.intentWord(slot, S.EXTRA),
       tags: new Array(B.MAX_CLAIM).fill(0), payloads: new Array(B.MAX_CLAIM).fill(undefined),
       packedAt: new Int32Array(B.MAX_CLAIM), prepared: 0, error: null, salvaged: 0,
       stagedBytes: staged, stagedWords: new Uint32Array(staged.buffer), stagedLength: 0,
+      run: undefined, readRun: undefined,
     };
   }
 
@@ -223,13 +229,27 @@ class MpmcQueue extends RegionHandle {
 
   // ---- producing ---------------------------------------------------------------------------
 
-  #prepare(value) {
+  // The first check of every enqueue: the handle is open, and it is not called from code that a
+  // batch enqueue of the handle runs (ERR_IN_USE, nothing changed): a batch there would prepare
+  // its values over the outer one's, and every enqueue is refused, as a ring's are, so that the
+  // rule is one for every structure.
+  #checkProducer() {
     this.usable_();
+    if (this.#batching) throw batchUnderWay('queue');
+  }
+
+  #prepare(value) {
+    this.#checkProducer();
     return B.prepareChecked(value, 'value', this.#messageBytes);
   }
 
   // One attempt (mpmc-single.js): true, false (full) or CLOSED.
+  // First, code may have run since the call's first check (the value's toJSON, a promise hook
+  // while the handle's pending calls were served) and closed the handle, whose memory may no
+  // longer be the region's (a segment's pages swapped for private zeros): ERR_CLOSED, nothing
+  // written.
   #push(tag, payload) {
+    this.usable_();
     return pushOne(this.#io, tag, payload, this.#closable, this.#repair, this.#wakeConsumers);
   }
 
@@ -279,20 +299,25 @@ class MpmcQueue extends RegionHandle {
 
   /** Enqueues `value` if there is room now (after the handle's pending enqueueAsync() calls). Returns whether it did. */
   tryEnqueue(value) {
-    this.usable_();
+    this.#checkProducer();
     // A string goes as itself: its tag alone is prepared (no shared object written per message).
     if (typeof value === 'string') {
       const tag = this.#checkString(value);
       return this.#enqueues.drained() && this.#push(tag, value);
     }
+    // Taken out of the prepared object, the thread's one reused object, before anything else runs:
+    // serving pending enqueueAsync() calls may run code (a promise hook, an abort signal's getter)
+    // that prepares another message of the thread.
     const p = B.prepareChecked(value, 'value', this.#messageBytes);
-    return this.#enqueues.drained() && this.#push(p.tag, p.payload);
+    const tag = p.tag;
+    const payload = p.payload;
+    return this.#enqueues.drained() && this.#push(tag, payload);
   }
 
   /** Enqueues `value`, blocking the thread while the queue is full. ERR_QUEUE_TIMEOUT after timeoutMs. */
   enqueue(value, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
-    this.usable_();
+    this.#checkProducer();
     // As tryEnqueue() prepares it.
     let tag;
     let payload = value;
@@ -328,7 +353,7 @@ class MpmcQueue extends RegionHandle {
   }
 
   #checkBatch(values) {
-    this.usable_();
+    this.#checkProducer();
     if (!Array.isArray(values)) throw v.invalidType('values', 'an Array', values);
   }
 
@@ -338,8 +363,13 @@ class MpmcQueue extends RegionHandle {
    */
   tryEnqueueBatch(values) {
     this.#checkBatch(values);
-    if (!this.#enqueues.drained()) return 0;
-    return B.pushMany(this.#io, values, 0, false, this.#repair, this.#wakeConsumers);
+    this.#batching = true;
+    try {
+      if (!this.#enqueues.drained()) return 0;
+      return B.pushMany(this.#io, values, 0, false, this.#repair, this.#wakeConsumers);
+    } finally {
+      this.#batching = false;
+    }
   }
 
   /**
@@ -349,6 +379,15 @@ class MpmcQueue extends RegionHandle {
   enqueueBatch(values, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.#checkBatch(values);
+    this.#batching = true;
+    try {
+      this.#enqueueBatch(values, timeout);
+    } finally {
+      this.#batching = false;
+    }
+  }
+
+  #enqueueBatch(values, timeout) {
     let i = this.#enqueues.drained() ? B.pushMany(this.#io, values, 0, false, this.#repair, this.#wakeConsumers) : 0;
     if (i === values.length) return;
     // Waits for room for the rest (up to one claim's worth), not for one slot (mpmc-wait.js).

@@ -209,8 +209,12 @@ class PriorityQueue extends RegionHandle {
     return p;
   }
 
-  // One attempt: false when full.
+  // One attempt: false when full. First, code may have run since the call's first check (the
+  // value's toJSON, a promise hook while the handle's pending calls were served) and closed the
+  // handle, whose memory may no longer be the region's (a segment's pages swapped for private
+  // zeros): ERR_CLOSED, nothing written.
   #push(tag, payload, priority) {
+    this.usable_();
     this.#lock();
     let done;
     try {

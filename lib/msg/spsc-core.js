@@ -66,6 +66,8 @@ function makeCore(buffer, at, capacity, elementSize) {
     intoTarget: null, // the last target of dequeueInto and its views (no allocation on reuse)
     intoU8: null,
     intoU32: null,
+    intoLength: 0, // the byte length the views were made for (spsc-elements.js sameTarget())
+    intoResizable: false, // whether the target's buffer may be resized (or grown)
   };
 }
 

@@ -23,12 +23,16 @@ function prepare(r, value) {
   return bytes;
 }
 
-// One attempt: copies every element of `bytes` in if there is room for all and publishes them.
-// Returns whether it did.
+// One attempt: copies every element of `bytes` (prepare()'s) in if there is room for all and
+// publishes them. Returns whether it did. Bytes that hold no element any more were detached
+// (transferred), or their resizable buffer shrunk past them, while an enqueueAsync() waited
+// (prepare() refuses an empty value, and its view keeps its length or loses all of it): the
+// TypeError (ERR_INVALID_ARG) records mode gives, nothing written.
 function push(r, bytes) {
   const u32 = r.u32;
   const tail = ownIndex(r, TAIL);
   const n = bytes.byteLength / r.elementSize;
+  if (n === 0) throw codec.detachedSince();
   if (r.capacity - ((tail - r.cachedHead) >>> 0) < n) {
     r.cachedHead = Atomics.load(u32, HEAD);
     if (r.capacity - checkedUsed(r, (tail - r.cachedHead) >>> 0) < n) return false;
@@ -41,13 +45,42 @@ function push(r, bytes) {
   return true;
 }
 
+// The byte length a target's views were made for is the one the copy uses: a target is looked at
+// again (checked as a new one, its views made again) whenever its bytes may have changed since.
+// Those of a buffer that cannot be resized change only when it is detached, and then the view
+// r.intoU8 over the same buffer has no bytes either; a resizable (growable) buffer may also have
+// grown or shrunk, which only the target's own length tells (a DataView's throws once it lies
+// outside its buffer).
+function sameTarget(r, target) {
+  return target === r.intoTarget && target !== null && r.intoU8.byteLength === r.intoLength &&
+    (!r.intoResizable || lengthNow(target) === r.intoLength);
+}
+
+function lengthNow(target) {
+  try {
+    return target.byteLength;
+  } catch {
+    return -1;
+  }
+}
+
+// Checks `target` as a target of dequeueInto() and makes the views the copies go through (no
+// allocation while the same target is used again with the same bytes: sameTarget()).
 function viewsOf(r, target) {
   const bytes = codec.bytesOf(target, 'target');
   if (bytes === null) throw v.invalidType('target', 'a typed array, a DataView or an ArrayBuffer', target);
+  if (bytes.byteLength < r.elementSize) {
+    // A Uint8Array is taken as it is (codec.bytesOf()): a detached one is told by a new view of it.
+    v.bytesOver(target, 'target');
+    throw v.rangeError(`The "target" argument must hold at least one ${r.elementSize}-byte element. Received ${bytes.byteLength} bytes`);
+  }
+  const buffer = bytes.buffer;
   r.intoTarget = target;
   r.intoU8 = bytes;
+  r.intoLength = bytes.byteLength;
+  r.intoResizable = buffer.resizable === true || buffer.growable === true;
   r.intoU32 = bytes.byteOffset % WORD === 0 && r.elementSize % WORD === 0
-    ? new Uint32Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.byteLength / WORD)) : null;
+    ? new Uint32Array(buffer, bytes.byteOffset, Math.floor(bytes.byteLength / WORD)) : null;
 }
 
 // Copies `n` bytes from byte `from` of the region to byte `to` of the current target, a word at
@@ -66,12 +99,18 @@ function copyOut(r, from, to, n) {
   for (let i = 0; i < n; i++) dst[to + i] = src[from + i];
 }
 
-/** Copies up to target.byteLength / elementSize elements into `target`; returns how many. */
+/**
+ * Copies up to target.byteLength / elementSize elements into `target`; returns how many. A target
+ * whose bytes changed since it was checked (a resizable buffer resized, a buffer detached while a
+ * dequeueIntoAsync() waited) is checked again first and throws as a new one would: the elements
+ * released are always the ones copied, into the views made for the length the room counts.
+ */
 function popInto(r, target) {
+  if (!sameTarget(r, target)) viewsOf(r, target);
   const u32 = r.u32;
   const head = ownIndex(r, HEAD);
   const size = r.elementSize;
-  const room = Math.floor(target.byteLength / size);
+  const room = Math.floor(r.intoLength / size);
   // A cached tail behind the head (another handle of the consumer side read on meanwhile) is
   // loaded again like one that says too little; only a distance from a fresh one can be damage.
   let avail = (r.cachedTail - head) >>> 0;
@@ -80,7 +119,6 @@ function popInto(r, target) {
     avail = checkedUsed(r, (r.cachedTail - head) >>> 0);
     if (avail === 0) return 0;
   }
-  if (target !== r.intoTarget) viewsOf(r, target);
   const n = Math.min(avail, room);
   const at = (head & r.mask) * size;
   const first = Math.min(n * size, r.capacity * size - at);
@@ -104,13 +142,12 @@ function peek(r) {
   return codec.copyBytes(r.buf, at, r.elementSize); // 167 ns for 8 bytes here, 770 with Buffer.copyBytesFrom()
 }
 
-/** Checks a target of dequeueInto() (a new one: a target used before passed these checks). */
+/**
+ * Checks a target of dequeueInto(), unless it is the last one with the same bytes (sameTarget():
+ * it passed these checks), and makes its views.
+ */
 function checkTarget(r, target) {
-  if (target === r.intoTarget && target !== null) return;
-  if (codec.bytesOf(target, 'target') === null) throw v.invalidType('target', 'a typed array, a DataView or an ArrayBuffer', target);
-  if (target.byteLength < r.elementSize) {
-    throw v.rangeError(`The "target" argument must hold at least one ${r.elementSize}-byte element. Received ${target.byteLength} bytes`);
-  }
+  if (!sameTarget(r, target)) viewsOf(r, target);
 }
 
 module.exports = { prepare, push, popInto, pop, peek, checkTarget };

@@ -179,8 +179,8 @@ function prepareAt(r, values, i) {
 // cannot be sent throws after the ones before it were published, as a loop of enqueue()s would.
 // A batch of more than HANDOFF_BYTES (or a quarter of the ring) is published that much at a
 // time: the consumer reads the first records while the rest are written, instead of waiting for
-// all of them (and then the producer for all of their room). `handle` is checked before each value (a toJSON
-// may close it).
+// all of them (and then the producer for all of their room). `handle` is checked before each
+// value is written (a toJSON may close it: ERR_CLOSED, nothing more written or published).
 function pushMany(r, handle, values, from, keep = false) {
   // Texts left by an earlier call of the same batch (`keep`) are indexed from its textFrom.
   if (r.textCount === 0) r.textFrom = from;
@@ -199,7 +199,9 @@ function pushMany(r, handle, values, from, keep = false) {
         else single = i + r.runCount;
       }
       if (t < 0) {
-        t = write(r, prepareAt(r, values, i), next);
+        const p = prepareAt(r, values, i);
+        handle.usable_(); // its toJSON may have closed the handle: nothing is written then
+        t = write(r, p, next);
         if (t < 0) break;
         i++;
       }
@@ -210,7 +212,9 @@ function pushMany(r, handle, values, from, keep = false) {
       }
     }
   } finally {
-    if (next !== tail) publish(r, next);
+    // Not through a handle a toJSON closed: its memory may no longer be the region's, and what it
+    // wrote there unpublished is not enqueued (the call throws ERR_CLOSED).
+    if (next !== tail && !handle.closed) publish(r, next);
     if (!keep) forgetTexts(r);
   }
   return i;

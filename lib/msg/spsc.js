@@ -10,7 +10,7 @@
 // wait), and the try and blocking forms first let those complete as far as they can now.
 const { C } = require('../layout/layout');
 const { addLatency } = require('./latency');
-const { msgError } = require('./errors');
+const { msgError, batchUnderWay } = require('./errors');
 const v = require('../base/validate');
 const region = require('./region');
 const { RegionHandle, make } = require('./handle');
@@ -42,8 +42,13 @@ function validateShape(capacity, elementSize, capacityName) {
 class SpscRing extends RegionHandle {
   #r; // the state (spsc-core.js makeCore)
   // The prepared message of the synchronous enqueues (tryEnqueue, enqueue), written before
-  // anything else can prepare one; enqueueAsync, which waits between, prepares its own.
+  // anything else can prepare one (#ownPrepared()); enqueueAsync, which waits between, prepares
+  // its own.
   #sync = { tag: 0, payload: '', length: 0 };
+  // Whether a batch enqueue of this handle is under way: it leaves records written and not yet
+  // published past the tail, and JSON texts of its values in the state, while it runs a value's
+  // toJSON, so the handle's other enqueues refuse to start meanwhile (#checkProducer()).
+  #batching = false;
   #enqueues; // this handle's pending enqueueAsync() calls, in call order (async-fifo.js)
   #dequeues; // its pending dequeueAsync() and dequeueIntoAsync() calls, in call order
 
@@ -135,10 +140,18 @@ class SpscRing extends RegionHandle {
 
   // ---- producer ----------------------------------------------------------------------------
 
+  // The first check of every enqueue: the handle is open, and it is not called from code that a
+  // batch enqueue of the handle runs (ERR_IN_USE: it would write at the published tail, over the
+  // batch's records written since; nothing is changed).
+  #checkProducer() {
+    this.usable_();
+    if (this.#batching) throw batchUnderWay('ring');
+  }
+
   // Checks and prepares a value: { tag, payload, length } for a record (in `into` when given),
   // or a Uint8Array of whole elements. Throws before anything is written.
   #prepare(value, into = undefined) {
-    this.usable_();
+    this.#checkProducer();
     return this.#r.elementSize ? elements.prepare(this.#r, value) : records.prepare(this.#r, value, into);
   }
 
@@ -153,7 +166,12 @@ class SpscRing extends RegionHandle {
   }
 
   // One attempt: writes the prepared message if there is room. Returns whether it did.
+  // First, code may have run since the call's first check (the value's toJSON, a promise hook
+  // while the handle's pending calls were served) and closed the handle, whose memory may no
+  // longer be the region's (a segment's pages swapped for private zeros): ERR_CLOSED, nothing
+  // written.
   #push(p) {
+    this.usable_();
     const r = this.#r;
     if (r.elementSize) return elements.push(r, p);
     const next = records.write(r, p, ownIndex(r, TAIL));
@@ -162,23 +180,26 @@ class SpscRing extends RegionHandle {
     return true;
   }
 
-  // The handle's one prepared message of its synchronous enqueues (no object per message), when
-  // no enqueueAsync() is pending; else a new one. Serving pending calls may run code (a promise
-  // hook, an abort signal's getter) that enqueues on this handle, and would overwrite it.
-  #syncWhenIdle() {
-    return this.#enqueues.idle ? this.#sync : undefined;
+  // A synchronous enqueue's message prepared into the handle's one object #sync (no object per
+  // message), as the call may keep it: #sync while no enqueueAsync() is pending, else a copy.
+  // Serving pending calls may run code (a promise hook, an abort signal's getter) that enqueues
+  // on this handle and writes #sync. Asked once the value is prepared: its toJSON may have left
+  // calls pending (an enqueueAsync() on a full ring), and nothing else runs from here to the write.
+  #ownPrepared(p) {
+    if (p !== this.#sync || this.#enqueues.idle) return p;
+    return { tag: p.tag, payload: p.payload, length: p.length };
   }
 
   /** Enqueues `value` if there is room now (after the handle's pending enqueueAsync() calls). Returns whether it did. */
   tryEnqueue(value) {
-    const p = this.#prepare(value, this.#syncWhenIdle());
+    const p = this.#ownPrepared(this.#prepare(value, this.#sync));
     const done = this.#enqueues.drained() && this.#push(p);
     this.#sync.payload = ''; // not kept alive by the handle
     return done;
   }
 
   #checkBatch(values, what) {
-    this.usable_();
+    this.#checkProducer();
     if (!Array.isArray(values)) throw v.invalidType('values', 'an Array', values);
     if (this.#r.elementSize) throw msgError('ERR_INVALID_ARG', `${what} needs a ring of variable-size messages (enqueue() takes many elements at once)`);
   }
@@ -189,8 +210,13 @@ class SpscRing extends RegionHandle {
    */
   tryEnqueueBatch(values) {
     this.#checkBatch(values, 'tryEnqueueBatch()');
-    if (!this.#enqueues.drained()) return 0;
-    return records.pushMany(this.#r, this, values, 0);
+    this.#batching = true;
+    try {
+      if (!this.#enqueues.drained()) return 0;
+      return records.pushMany(this.#r, this, values, 0);
+    } finally {
+      this.#batching = false;
+    }
   }
 
   /**
@@ -203,7 +229,9 @@ class SpscRing extends RegionHandle {
     this.#checkBatch(values, 'enqueueBatch()');
     const r = this.#r;
     // The JSON texts made for values that did not fit yet are kept for the next attempt, so that
-    // each value's toJSON runs once however often the batch waits for room.
+    // each value's toJSON runs once however often the batch waits for room: the batch holds the
+    // producer side from its first attempt to its last.
+    this.#batching = true;
     try {
       let i = this.#enqueues.drained() ? records.pushMany(r, this, values, 0, true) : 0;
       if (i === values.length) return;
@@ -220,6 +248,7 @@ class SpscRing extends RegionHandle {
         this.usable_();
       }
     } finally {
+      this.#batching = false;
       records.forgetTexts(r);
     }
   }
@@ -227,7 +256,7 @@ class SpscRing extends RegionHandle {
   /** Enqueues `value`, blocking the thread while the ring is full. ERR_QUEUE_TIMEOUT after timeoutMs. */
   enqueue(value, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
-    const p = this.#prepare(value, this.#syncWhenIdle());
+    const p = this.#ownPrepared(this.#prepare(value, this.#sync));
     try {
       if (this.#enqueues.drained() && this.#push(p)) return;
       const deadline = performance.now() + timeout;

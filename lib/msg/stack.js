@@ -210,7 +210,12 @@ class Stack extends RegionHandle {
 
   // One attempt: takes a free node, writes the message and pushes the node; false when full
   // (after taking back, at most once per recheck period, the nodes of parties that are gone).
+  // First, code may have run since the call's first check (the value's toJSON, a promise hook
+  // while the handle's pending calls were served) and closed the handle, whose memory may no
+  // longer be the region's (a segment's pages swapped for private zeros): ERR_CLOSED, nothing
+  // written.
   #push(tag, payload) {
+    this.usable_();
     const r = this.#r;
     let n = L.take(r, L.FREE_LIST, this.#slot);
     if (n === 0) {

@@ -239,6 +239,77 @@ describe('SpscRing', () => {
       assert.strictEqual(r.tryDequeueInto(out), 1);
       assert.strictEqual(out[0], 9);
     });
+
+    // A target is used again without a new check (nothing is allocated for it), but what it holds
+    // is the room: the elements taken off the ring are the ones copied, whatever its bytes did.
+    it('a target used again whose resizable buffer grew or shrank takes as many elements as it holds now, every one copied', () => {
+      const r = ring(16, { elementSize: 4 });
+      const grows = new ArrayBuffer(8, { maxByteLength: 64 });
+      const target = new Uint32Array(grows); // follows the buffer's length
+      r.tryEnqueue(new Uint32Array([1, 2]));
+      assert.strictEqual(r.tryDequeueInto(target), 2);
+      grows.resize(32);
+      r.tryEnqueue(new Uint32Array([3, 4, 5, 6, 7, 8, 9, 10, 11]));
+      assert.strictEqual(r.tryDequeueInto(target), 8);
+      assert.deepStrictEqual([...target], [3, 4, 5, 6, 7, 8, 9, 10]);
+      const shrinks = new ArrayBuffer(32, { maxByteLength: 64 });
+      const small = new Uint32Array(shrinks);
+      assert.strictEqual(r.tryDequeueInto(small), 1); // 11
+      shrinks.resize(8);
+      r.tryEnqueue(new Uint32Array([12, 13, 14]));
+      assert.strictEqual(r.dequeueInto(small, 1000), 2);
+      assert.deepStrictEqual([...small], [12, 13]);
+      assert.strictEqual(r.size, 1);
+      shrinks.resize(2); // less than one element
+      assert.throws(() => r.tryDequeueInto(small), (e) => e instanceof RangeError && e.code === 'ERR_INVALID_ARG');
+      assert.strictEqual(r.size, 1);
+      assert.strictEqual(r.tryDequeueInto(target), 1);
+      assert.strictEqual(target[0], 14);
+    });
+
+    it('a target used again after its buffer was detached throws the TypeError a new detached target throws, the ring unchanged', async () => {
+      const r = ring(16, { elementSize: 4 });
+      const isDetached = (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG';
+      for (const make of [() => new Uint32Array(4), () => new Uint8Array(16), () => new DataView(new ArrayBuffer(16)), () => new ArrayBuffer(16)]) {
+        const target = make();
+        r.tryEnqueue(new Uint32Array([1]));
+        assert.strictEqual(r.tryDequeueInto(target), 1);
+        const buffer = target instanceof ArrayBuffer ? target : target.buffer;
+        structuredClone(buffer, { transfer: [buffer] });
+        r.tryEnqueue(new Uint32Array([2, 3]));
+        assert.throws(() => r.tryDequeueInto(target), isDetached);
+        assert.throws(() => r.dequeueInto(target, 1000), isDetached);
+        assert.throws(() => r.dequeueIntoAsync(target, { timeoutMs: 1000 }), isDetached); // an argument error: at once
+        assert.strictEqual(r.size, 2);
+        // Detached while a dequeueIntoAsync() waits: it rejects, and takes nothing.
+        const out = make();
+        const early = r.dequeueIntoAsync(new Uint32Array(2));
+        const later = r.dequeueIntoAsync(out);
+        const outBuffer = out instanceof ArrayBuffer ? out : out.buffer;
+        structuredClone(outBuffer, { transfer: [outBuffer] });
+        assert.strictEqual(await early, 2);
+        r.tryEnqueue(new Uint32Array([4]));
+        await assert.rejects(later, isDetached);
+        assert.strictEqual(r.size, 1);
+        assert.strictEqual(r.tryDequeueInto(new Uint32Array(1)), 1);
+      }
+    });
+
+    it('elements detached (transferred) while an enqueueAsync() waits reject with the TypeError records mode gives, nothing enqueued', async () => {
+      const r = ring(4, { elementSize: 8 });
+      r.tryEnqueue(new Float64Array([1, 2, 3, 4])); // full
+      const data = new Float64Array([5, 6]);
+      const pending = r.enqueueAsync(data);
+      const after = r.enqueueAsync(new Float64Array([7]));
+      structuredClone(data.buffer, { transfer: [data.buffer] });
+      const out = new Float64Array(4);
+      assert.strictEqual(r.tryDequeueInto(out), 4);
+      await assert.rejects(pending, (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG');
+      await after;
+      assert.strictEqual(r.tryDequeueInto(out), 1);
+      assert.strictEqual(out[0], 7);
+      assert.strictEqual(r.size, 0);
+    });
   });
 
   describe('handles that take turns on one side', () => {
