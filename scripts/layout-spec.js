@@ -87,7 +87,7 @@ const constants = {
   OWNER_SLOTS: 4096,
   // The stuck-lock rule (format.md §9) counts a waiter's own waiting time: each look at the lock
   // adds the time since its previous look, at most this many milliseconds, so that a pause of
-  // the whole process (SIGSTOP, a frozen container, a suspended machine), which paused the
+  // the whole process (SIGSTOP, a frozen cgroup, a throttled container), which paused the
   // holder too, counts as one short step and not as the holder's delay.
   LOCK_WAIT_STEP_MS: 10,
   // The buckets follow the owner table at a fixed offset; the namespace area (format.md §5)
@@ -1344,7 +1344,12 @@ const structs = {
       ['records', 'u64', 8],
       ['bodyBytes', 'u64', 16],
       ['bodyChecksum', 'u32', 24],
-      ['reserved2', 'u8', 28, 32],
+      ['reserved2', 'u32', 28],
+      // The log's tail once the last entry was read (format.md §16, "Checkpoints"): only the
+      // records from startLsn up to it can have effects in the snapshot. 0: not recorded (a
+      // snapshot written before the field, whose reserved bytes were zero).
+      ['endLsn', 'u64', 32],
+      ['reserved3', 'u8', 40, 20],
       ['checksum', 'u32', 60],
     ],
   },
@@ -1489,6 +1494,8 @@ const statuses = [
   [31, 'ERR_NOT_FOUND'],
   [32, 'ERR_KIND_MISMATCH'],
   [33, 'ERR_REGISTRY_FULL'],
+  // Also messaging's: an enqueue on a handle whose batch call is still running (from a value's
+  // toJSON), refused with nothing changed.
   [34, 'ERR_IN_USE'],
   // Messaging (docs/format.md §15): a blocking queue operation's wait ran out; a message larger
   // than the queue can hold; an operation on a closed channel; a channel's sendBatch() aborted by

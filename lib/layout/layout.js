@@ -790,6 +790,8 @@ const S = Object.freeze({
     BODY_BYTES: 16,
     BODY_CHECKSUM: 24,
     RESERVED2: 28,
+    END_LSN: 32,
+    RESERVED3: 40,
     CHECKSUM: 60,
   }),
   BUCKET: Object.freeze({
@@ -1310,6 +1312,9 @@ const W = Object.freeze({
     BODY_BYTES: 4,
     BODY_BYTES_HI: 5,
     BODY_CHECKSUM: 6,
+    RESERVED2: 7,
+    END_LSN: 8,
+    END_LSN_HI: 9,
     CHECKSUM: 15,
   }),
   BUCKET: Object.freeze({

@@ -14,8 +14,8 @@ const HOLDER_GONE = -1;
 
 // A wait counts the waiter's own waiting time (format.md §9): each look adds the time since the
 // previous one, at most LOCK_WAIT_STEP_MS, so that a pause of the whole process (SIGSTOP, a frozen
-// container, a suspended machine), which paused the holder too, is one short step and not the
-// holder's delay: a live holder of this process is never presumed gone because of it.
+// cgroup), which paused the holder too, is one short step and not the holder's delay: a live
+// holder of this process is never presumed gone because of it.
 const MAX_STEP_MS = C.LOCK_WAIT_STEP_MS;
 const stepOf = (last, now) => Math.min(now - last, MAX_STEP_MS);
 

@@ -26,64 +26,95 @@ function runCheckpoint(store, p) {
   const started = Date.now();
   const c = p.control;
   const startLsn = p.wal.switchFile();
-  const e = store._e;
-  const out = store._out;
   const snap = writeSnapshot(p.dir, startLsn, c.geometry, (emit, emitSettings) => {
-    for (const [ns, , , policy, ttlMs] of e.namespaces()) {
-      // The namespace's keys through the id this handle resolves for its name (an engine takes
-      // only those: one dropped and created again since this handle resolved it has a new id).
-      // Absent by now: dropped after S, which the log from S replays.
-      let id = 0;
-      const keys = store._nsCall(ns, null, (nsId) => {
-        id = nsId;
-        return e.keys(nsId);
-      }, 'checkpoint');
-      if (keys === null) continue;
-      // Read without a lock: a change after S is in the log from S too, and replays after this.
-      const settings = policy !== C.POLICY_INHERIT || ttlMs !== 0;
-      if (settings) emitSettings(ns, policy, ttlMs);
-      let emitted = 0;
-      // Keys grouped by stripe: one lock acquisition per stripe and namespace, not per key.
-      const byStripe = new Map();
-      for (const key of keys) {
-        const s = Control.stripeOf(ns, key);
-        let list = byStripe.get(s);
-        if (list === undefined) byStripe.set(s, (list = []));
-        list.push(key);
-      }
-      let dropped = false;
-      for (const [s, keys] of byStripe) {
-        c.lockStripe(s);
-        try {
-          for (const key of keys) {
-            const raw = e.get(id, key);
-            if (raw === undefined) continue;
-            const enc = out[0];
-            const at = e.expiresAt(id, key); // 0: never; < 0: gone meanwhile (expired)
-            if (at >= 0) {
-              emit(ns, key, raw, enc, at);
-              emitted += 1;
-            }
-          }
-        } catch (err) {
-          // Dropped while its keys were read: after S, so the log from S drops what was emitted.
-          if (!store._dropped(err, ns)) throw engineError(err, 'checkpoint');
-          dropped = true;
-        } finally {
-          c.unlockStripe(s);
-        }
-        if (dropped) break;
-      }
-      // A namespace is created by its first record on replay: one left without entries (cleared,
-      // its keys deleted or expired, or configured before any set) gets its settings record, the
-      // defaults, so that a recovery from this snapshot has it, as one from the log alone does.
-      if (emitted === 0 && !settings && !dropped) emitSettings(ns, policy, ttlMs);
+    for (const [ns, , , policy, ttlMs] of store._e.namespaces()) {
+      // A namespace dropped while it was read is read again, whole, under the id its name has
+      // now (emitNamespace): a drop whose record could not be logged was undone (the same
+      // entries under a new id) and is not in the log; one that was logged drops on replay
+      // whatever the snapshot caught. Read again, its settings are the new id's.
+      let settings = [policy, ttlMs];
+      while (!emitNamespace(store, c, ns, settings, emit, emitSettings)) settings = null;
     }
+    // The log records whose effects the snapshot may hold are durable before it is in place
+    // (it is renamed after this): a recovery after a power loss must not find a snapshot ahead
+    // of the log, whose lost records before a caught write it could not replay (format.md §16).
+    // A set copying its record outside the append lock is waited out first (passAppend).
+    c.passAppend();
+    const end = c.tail;
+    p.wal.waitDurable(end);
+    // The trailer's endLsn: no record from here on has an effect in the snapshot (the writes
+    // of the entries it read appended before it read them, or before passAppend() returned).
+    return end;
   });
   syncDir(p.dir);
   removeCovered(p.dir, startLsn);
   c.countCheckpoint(Date.now());
   return { startLsn, records: snap.records, bytes: snap.bytes, ms: Date.now() - started };
+}
+
+// Emits namespace `ns` of the checkpoint's snapshot: its settings (`settings`, or null to read
+// them through its id now), then every entry, read under its key's stripe lock. Returns false
+// when the namespace was dropped while its entries were read (the caller reads it again).
+function emitNamespace(store, c, ns, settings, emit, emitSettings) {
+  const e = store._e;
+  // The keys through the id this handle resolves for the name (an engine takes only those: one
+  // dropped and created again since this handle resolved it has a new id), holding one stripe:
+  // a clear or a drop holds every stripe from its change of the store to the end of its undo,
+  // so a namespace absent now was dropped for good, its record logged after S.
+  let id = 0;
+  let keys;
+  c.lockStripe(0);
+  try {
+    keys = store._nsCall(ns, null, (nsId) => {
+      id = nsId;
+      return e.keys(nsId);
+    }, 'checkpoint');
+  } finally {
+    c.unlockStripe(0);
+  }
+  if (keys === null) return true;
+  // Read without a lock: a change after S is in the log from S too, and replays after this.
+  const [policy, ttlMs] = settings === null ? store._settingsOf(id) : settings;
+  const custom = policy !== C.POLICY_INHERIT || ttlMs !== 0;
+  if (custom) emitSettings(ns, policy, ttlMs);
+  // Keys grouped by stripe: one lock acquisition per stripe and namespace, not per key.
+  const byStripe = new Map();
+  for (const key of keys) {
+    const s = Control.stripeOf(ns, key);
+    let list = byStripe.get(s);
+    if (list === undefined) byStripe.set(s, (list = []));
+    list.push(key);
+  }
+  const out = store._out;
+  let emitted = 0;
+  for (const [s, stripeKeys] of byStripe) {
+    c.lockStripe(s);
+    try {
+      for (const key of stripeKeys) {
+        const raw = e.get(id, key);
+        if (raw === undefined) continue;
+        const enc = out[0];
+        const at = e.expiresAt(id, key); // 0: never; < 0: gone meanwhile (expired)
+        if (at >= 0) {
+          emit(ns, key, raw, enc, at);
+          emitted += 1;
+        }
+      }
+    } catch (err) {
+      // Dropped since its keys were listed (the drop, and its undo if its record could not be
+      // logged, are over: they hold this stripe too). What was emitted stays: read again, the
+      // namespace's entries follow it, and a replay takes the last record of a key.
+      if (!store._dropped(err, ns)) throw engineError(err, 'checkpoint');
+      return false;
+    } finally {
+      c.unlockStripe(s);
+    }
+  }
+  // A namespace is created by its first record on replay: one left without entries (cleared,
+  // its keys deleted or expired, or configured before any set) gets its settings record, the
+  // defaults, so that a recovery from this snapshot has it, as one from the log alone does.
+  if (emitted === 0 && !custom) emitSettings(ns, policy, ttlMs);
+  return true;
 }
 
 /** A checkpoint by hand: waits for one running elsewhere to finish, then runs its own. */

@@ -192,7 +192,8 @@ function allZero(fd, from, to) {
 
 /**
  * Reads the log file at `file` and calls onRecord(record) for each record of its valid prefix,
- * in order. With `walk` (a native replay), each chunk read is first given to walk(buf, at, lsn),
+ * in order (with `stopAt`, only for those before that LSN: the scan ends at the first record at
+ * or past it). With `walk` (a native replay), each chunk read is first given to walk(buf, at, lsn),
  * which consumes the valid records at `at` itself and returns how many and their bytes
  * ([records, bytes]); onRecord then sees only a record it left (it may stop anywhere: what it
  * left is checked and handed over as usual), and the reason the log ends is found here alike. Returns { startLsn, version (the file's format version), end (LSN after the last valid record), records, fileBytes,
@@ -201,7 +202,7 @@ function allZero(fd, from, to) {
  * Throws ShmError-like { code: 'ERR_PERSIST_CORRUPT' } data as an object when the file header
  * itself is bad (see decodeFileHeader): the caller decides.
  */
-function scanLog(file, onRecord, walk = null) {
+function scanLog(file, onRecord, walk = null, stopAt = Infinity) {
   const fd = openRegular(file);
   try {
     const fileBytes = fs.fstatSync(fd).size;
@@ -246,6 +247,7 @@ function scanLog(file, onRecord, walk = null) {
         reason = r;
         break;
       }
+      if (r.lsn >= stopAt) break;
       walked = false;
       onRecord(r);
       records += 1;

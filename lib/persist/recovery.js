@@ -12,7 +12,7 @@ const { scanLog } = require('./record');
 const { EXPIRY_NEVER } = require('../store/cache-options');
 const { walFileName, snapFileName, listFiles, removeCovered, openRegular } = require('./files');
 const { ioError } = require('./durable');
-const { readSnapshot } = require('./snapshot');
+const { readSnapshot, snapshotEndLsn } = require('./snapshot');
 const { touchedBy } = require('./replay-filter');
 const native = require('../base/native');
 
@@ -126,16 +126,22 @@ function rebuild(store, dir, geo) {
       throw engineError(err, `persist: loading the snapshot ${snapFileName(from)}`);
     };
     // The keys whose final state the log from the snapshot decides are not loaded from it
-    // (replay-filter.js).
-    const filter = touchedBy(logs.filter((l) => l >= from).map((l) => path.join(dir, walFileName(l))));
+    // (replay-filter.js): those of the records written while it was read, from its LSN to the
+    // end its trailer records (when it records none, the whole log after it).
+    const endLsn = snapshotEndLsn(file) || Infinity;
+    const filter = touchedBy(logs.filter((l) => l >= from).map((l) => [l, path.join(dir, walFileName(l))]), endLsn);
     let skipped = 0;
     const r = readSnapshot(file, (rec) => {
-      if (rec.type === C.WAL_REC_SET && filter.skips(rec.ns, rec.key)) {
-        skipped += 1;
-        return;
-      }
       try {
-        applyRecord(store, rec, now);
+        if (rec.type !== C.WAL_REC_SET || !filter.skips(rec.ns, rec.key)) {
+          applyRecord(store, rec, now);
+          return;
+        }
+        skipped += 1;
+        // The namespace is created as the record would have created it: a namespace whose
+        // entries the log from S all deletes (or clears) exists after the replay, as it does in
+        // the store (a namespace the log drops is dropped again by the replay).
+        if (rec.expiresAt === 0 || rec.expiresAt > now) store._id(rec.ns, true);
       } catch (err) {
         fail(err);
       }

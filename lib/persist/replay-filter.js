@@ -6,6 +6,9 @@
 // way can hold more than the store ever did (X and Y at once) and a store that was full refuses
 // it. A key the log from S touches has its final state from the log alone, and so has every key
 // of a namespace the log clears or drops: the recovery loads none of those from the snapshot.
+// Only the records written while the snapshot was read can make it fuzzy: those from S to the
+// tail its trailer records (endLsn); a key first touched after that had its value as of S in the
+// snapshot, and its records apply over it in order.
 // Every state of the replay is then the store's own state at that point of the log, less what
 // eviction or expiry removed since.
 const { C } = require('../layout/layout');
@@ -72,12 +75,17 @@ class ReplayFilter {
 }
 
 /**
- * The filter of the log files `files` (their paths, in order): each one's valid prefix, as a
+ * The filter of the records before LSN `endLsn` (the snapshot's trailer says where its reads
+ * ended: no record after it has an effect in the snapshot; Infinity when it does not say) in the
+ * log files `files` (start LSN and path of each, in order): each one's valid prefix, as a
  * recovery replays it (a damaged file is left to the replay to report).
  */
-function touchedBy(files) {
+function touchedBy(files, endLsn) {
   const filter = new ReplayFilter();
-  for (const file of files) scanLog(file, (r) => filter.note(r));
+  for (const [start, file] of files) {
+    if (start >= endLsn) break;
+    scanLog(file, (r) => filter.note(r), null, endLsn);
+  }
   return filter.seal();
 }
 

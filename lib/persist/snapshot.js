@@ -73,12 +73,13 @@ function encodeHeader(startLsn, geo) {
   return b;
 }
 
-function encodeTrailer(records, bodyBytes, bodyCrc) {
+function encodeTrailer(records, bodyBytes, bodyCrc, endLsn) {
   const b = Buffer.alloc(TRAILER);
   b.writeUInt32LE(C.SNAP_END_MAGIC, T.MAGIC);
   b.writeBigUInt64LE(BigInt(records), T.RECORDS);
   b.writeBigUInt64LE(BigInt(bodyBytes), T.BODY_BYTES);
   b.writeUInt32LE(bodyCrc, T.BODY_CHECKSUM);
+  b.writeBigUInt64LE(BigInt(endLsn), T.END_LSN);
   b.writeUInt32LE(crc32c(b.subarray(0, T.CHECKSUM)), T.CHECKSUM);
   return b;
 }
@@ -86,8 +87,8 @@ function encodeTrailer(records, bodyBytes, bodyCrc) {
 /**
  * Writes the snapshot of LSN `startLsn` into `dir` from `each(emit, emitSettings)`, which calls
  * emit(ns, key, raw, encoding, expiresAt) once per entry and emitSettings(ns, policy, ttlMs)
- * once per namespace whose settings are not the defaults, before its entries. Returns { file,
- * records, bytes }.
+ * once per namespace whose settings are not the defaults, before its entries, and returns the
+ * log's tail after its last read (the trailer's endLsn). Returns { file, records, bytes }.
  */
 function writeSnapshot(dir, startLsn, geo, each) {
   const file = path.join(dir, snapFileName(startLsn));
@@ -104,12 +105,12 @@ function writeSnapshot(dir, startLsn, geo, each) {
       w.add(rec);
       records += 1;
     };
-    each(
+    const endLsn = each(
       (ns, key, raw, encoding, expiresAt) => put(encodeRecordInto(scratchFor(scratch, ns, key, raw), C.WAL_REC_SET, ns, key, raw, encoding, expiresAt)),
       (ns, policy, ttlMs) => put(encodeRecordInto(scratch, C.WAL_REC_NS_SETTINGS, ns, null, null, policy, ttlMs)),
     );
     w.flush();
-    writeAll(fd, encodeTrailer(records, w.bytes, w.crc), w.pos, 'writing a snapshot');
+    writeAll(fd, encodeTrailer(records, w.bytes, w.crc, endLsn), w.pos, 'writing a snapshot');
     fs.fdatasyncSync(fd);
   } catch (err) {
     fs.closeSync(fd);
@@ -207,4 +208,23 @@ function readSnapshot(file, onRecord, walk = null) {
   }
 }
 
-module.exports = { writeSnapshot, readSnapshot };
+/**
+ * The trailer's endLsn of the snapshot `file` (0: not recorded, or a trailer that readSnapshot()
+ * will refuse): the records from its startLsn up to it are the only ones whose effects it may
+ * hold (format.md §16, "Checkpoints").
+ */
+function snapshotEndLsn(file) {
+  const fd = openRegular(file);
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size < HEADER + TRAILER) return 0;
+    const tail = Buffer.alloc(TRAILER);
+    fs.readSync(fd, tail, 0, TRAILER, size - TRAILER);
+    if (tail.readUInt32LE(T.MAGIC) !== C.SNAP_END_MAGIC || tail.readUInt32LE(T.CHECKSUM) !== crc32c(tail.subarray(0, T.CHECKSUM))) return 0;
+    return Number(tail.readBigUInt64LE(T.END_LSN));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+module.exports = { writeSnapshot, readSnapshot, snapshotEndLsn };

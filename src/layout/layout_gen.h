@@ -1156,7 +1156,9 @@ struct SnapTrailer {
   uint64_t records;
   uint64_t bodyBytes;
   uint32_t bodyChecksum;
-  uint8_t reserved2[32];
+  uint32_t reserved2;
+  uint64_t endLsn;
+  uint8_t reserved3[20];
   uint32_t checksum;
 };
 static_assert(sizeof(SnapTrailer) == 64, "SnapTrailer size");
@@ -1166,6 +1168,8 @@ static_assert(offsetof(SnapTrailer, records) == 8, "SnapTrailer.records");
 static_assert(offsetof(SnapTrailer, bodyBytes) == 16, "SnapTrailer.bodyBytes");
 static_assert(offsetof(SnapTrailer, bodyChecksum) == 24, "SnapTrailer.bodyChecksum");
 static_assert(offsetof(SnapTrailer, reserved2) == 28, "SnapTrailer.reserved2");
+static_assert(offsetof(SnapTrailer, endLsn) == 32, "SnapTrailer.endLsn");
+static_assert(offsetof(SnapTrailer, reserved3) == 40, "SnapTrailer.reserved3");
 static_assert(offsetof(SnapTrailer, checksum) == 60, "SnapTrailer.checksum");
 
 struct Bucket {
@@ -1985,6 +1989,8 @@ inline constexpr StoreRegions ComputeStoreRegions(uint64_t bucketCount,
   X(SnapTrailer, "SNAP_TRAILER", bodyBytes, "BODY_BYTES") \
   X(SnapTrailer, "SNAP_TRAILER", bodyChecksum, "BODY_CHECKSUM") \
   X(SnapTrailer, "SNAP_TRAILER", reserved2, "RESERVED2") \
+  X(SnapTrailer, "SNAP_TRAILER", endLsn, "END_LSN") \
+  X(SnapTrailer, "SNAP_TRAILER", reserved3, "RESERVED3") \
   X(SnapTrailer, "SNAP_TRAILER", checksum, "CHECKSUM") \
   X(Bucket, "BUCKET", head, "HEAD") \
   X(Bucket, "BUCKET", count, "COUNT") \

@@ -59,7 +59,7 @@ bool LockWaiter::Moved(const uint32_t* word, uint32_t w) noexcept {
   return true;
 }
 
-bool LockWaiter::HolderHeartbeats(uint32_t owner, Clock::time_point now) noexcept {
+bool LockWaiter::HolderHeartbeats(uint32_t owner) noexcept {
   if (heartbeatWord_ == nullptr) return false;
   const uint32_t r = AtomicLoad(heartbeatWord_);
   if (!LockIsHeld(r) || LockOwnerOf(r) != owner || r == heartbeatSeen_) return false;
@@ -117,7 +117,7 @@ Verdict LockWaiter::OnHeld(const uint32_t* word, uint32_t w) noexcept {
       gone = !IsLiveSlot(env_.regionBase, owner) && elapsed >= timeout;
       // A repair pass or verify() holds every lock for a long time and proves it is alive by
       // advancing RepairState.lock (§9, "Heartbeat of long passes").
-      if (gone && HolderHeartbeats(owner, now)) return Verdict::kWait;
+      if (gone && HolderHeartbeats(owner)) return Verdict::kWait;
     } else {
       gone = status == OwnerStatus::kGone;
     }

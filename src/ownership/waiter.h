@@ -51,7 +51,7 @@ class LockWaiter {
   // Called before presuming `owner` (a slot of this process) gone under the timeout rule: true,
   // with the timer restarted, when `owner` holds the heartbeat word and advanced it since the wait
   // started or since the last check (a repair pass or verify() that is alive).
-  bool HolderHeartbeats(uint32_t owner, Clock::time_point now) noexcept;
+  bool HolderHeartbeats(uint32_t owner) noexcept;
   // Adds the time since the previous look to waited_, at most kLockWaitStepMs (WaitClock).
   void Tick(Clock::time_point now) noexcept;
 

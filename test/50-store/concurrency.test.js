@@ -190,12 +190,12 @@ describe('store concurrency', function () {
 
   // The stuck-lock rule presumes a lock held by another thread of this process for lockTimeoutMs
   // abandoned (a worker terminated where its slot could not be marked dead). A pause of the
-  // whole process (SIGSTOP, a frozen container, a suspended machine) pauses the holder too: its
+  // whole process (SIGSTOP, a frozen cgroup) pauses the holder too: its
   // length must not count, or the waiter repairs over a live writer when the process resumes.
   for (const engine of ['js', 'native']) {
     it(`a ${engine} handle waiting for a lock of a live thread of its process through a pause of the process longer than lockTimeoutMs does not take it over`,
       withNamedStore(async (store, name) => {
-        const lockTimeoutMs = 400;
+        const lockTimeoutMs = 600;
         const flagName = `${name}-flag`;
         const flagSegment = Segment.create({ name: flagName, size: 4096 });
         const flag = new Int32Array(flagSegment.buffer, 0, 1);
@@ -212,7 +212,7 @@ describe('store concurrency', function () {
           const r = await child.exited;
           assert.strictEqual(r.code, 0, r.err);
           const result = JSON.parse(r.out.trim().split('\n').pop());
-          assert.deepStrictEqual(result, { repairs: 0, value: 'after the pause', verify: true, kept: true });
+          assert.deepStrictEqual(result, { repairs: 0, value: 'after the pause', verify: true });
         } finally {
           child.c.kill('SIGCONT');
           child.c.kill('SIGKILL');

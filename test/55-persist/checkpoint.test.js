@@ -10,6 +10,7 @@ const { spawnSync } = require('child_process');
 const { Store, Segment, layout } = require('../../index');
 const native = require('../../lib/base/native');
 const { STATUS } = require('../../lib/base/status');
+const { ShmError } = require('../../lib/base/errors');
 const { ROOT, runNode } = require('../helpers/process');
 const { persistTarget, recover, reboot, contents, logFile } = require('../helpers/persist');
 const { readLog, readSnapshot, replay } = require('../helpers/independent-wal-reader');
@@ -333,6 +334,9 @@ const files = (dir) => fs.readdirSync(dir).filter((f) => f !== 'control' && f !=
         const r = s.checkpoint();
         s._e.keys = keys;
         assert.strictEqual(wrote, true);
+        // The log records whose effects the snapshot holds are durable before it is in place,
+        // whatever the sync mode (here 'none'): a snapshot is never ahead of the log.
+        assert.strictEqual(s.persistence.durable, s.persistence.tail);
         assert.ok(r.records >= M, `${r.records} records`);
         assert.strictEqual(s.count(), M);
         s.backup(backupDir);
@@ -395,6 +399,7 @@ const files = (dir) => fs.readdirSync(dir).filter((f) => f !== 'control' && f !=
           try {
             assert.deepStrictEqual(contents(back, 'b-new'), want);
             assert.deepStrictEqual(contents(back, 'a-old'), []);
+            assert.strictEqual(back.namespaces().includes('a-old'), how === 'clear');
             // Every entry of the cleared namespace, and those of the other one set after S.
             assert.strictEqual(back.persistence.recovery.snapshot.skipped, 2 * (M - 1));
             assert.strictEqual(back.verify().ok, true);
@@ -406,6 +411,126 @@ const files = (dir) => fs.readdirSync(dir).filter((f) => f !== 'control' && f !=
         }
       });
     }
+  }
+
+  // A namespace whose snapshot entries the log written while the snapshot was read all deletes
+  // or clears: recovery loads none of them, and still has the namespace, empty, as the store has.
+  for (const engine of ['native', 'js']) {
+    it(`${engine} engine: a namespace whose entries the log after the snapshot all deletes, or clears, is recovered empty`, () => {
+      const s = Store.create({ name: t.name, size: 1 << 22, engine, persist: { dir: t.dir, sync: 'none', checkpointBytes: 0 } });
+      try {
+        s.set('n', 'a', 1);
+        s.set('n', 'b', 2);
+        s.set('c', 'a', 1);
+        s.set('z', 'a', 1);
+        const keys = s._e.keys;
+        let calls = 0;
+        // As the checkpoint lists the third namespace's keys: 'n' and 'c' were read whole.
+        s._e.keys = function keysDuringCheckpoint(id) {
+          if (++calls === 3) {
+            s.delete('n', 'a');
+            s.delete('n', 'b');
+            s.clear('c');
+          }
+          return keys.call(this, id);
+        };
+        s.checkpoint();
+        s._e.keys = keys;
+        assert.strictEqual(calls, 3);
+        const live = s.namespaces().sort();
+        assert.deepStrictEqual(live, ['c', 'n', 'z']);
+        s.close();
+        const back = recover(t.name, t.dir, engine);
+        try {
+          assert.deepStrictEqual(back.namespaces().sort(), live);
+          assert.strictEqual(back.count(), 1);
+          assert.strictEqual(back.persistence.recovery.snapshot.skipped, 3);
+        } finally {
+          back.close();
+        }
+      } finally {
+        if (!s.closed) s.close();
+      }
+    });
+  }
+
+  // Only the records written while the snapshot was read can have effects in it (those before
+  // the end its trailer records): the keys of later ones are loaded from it, their records
+  // replayed over them.
+  for (const engine of ['native', 'js']) {
+    it(`${engine} engine: records written after the snapshot was read skip nothing of it`, () => {
+      const s = Store.create({ name: t.name, size: 1 << 22, engine, persist: { dir: t.dir, sync: 'none', checkpointBytes: 0 } });
+      try {
+        for (let i = 0; i < 20; i++) s.set('n', `k${i}`, i);
+        s.checkpoint();
+        s.delete('n', 'k0');
+        s.set('n', 'k1', 'changed');
+        s.clear('other');
+        const want = contents(s, 'n');
+        s.close();
+        const back = recover(t.name, t.dir, engine);
+        try {
+          assert.deepStrictEqual(contents(back, 'n'), want);
+          assert.strictEqual(back.persistence.recovery.snapshot.skipped, 0);
+          assert.strictEqual(back.persistence.recovery.records, 2);
+        } finally {
+          back.close();
+        }
+      } finally {
+        if (!s.closed) s.close();
+      }
+    });
+  }
+
+  // A drop by another handle whose record cannot be logged is undone (the same entries under a
+  // new id) and is not in the log: a checkpoint that met the drop part way through the
+  // namespace reads it again, whole; the older log it removes then holds nothing the snapshot
+  // lacks.
+  for (const engine of ['native', 'js']) {
+    it(`${engine} engine: a namespace whose drop by another handle failed and was undone while the checkpoint read it is in the snapshot whole`, () => {
+      const s = Store.create({ name: t.name, size: 1 << 22, engine, persist: { dir: t.dir, sync: 'always', checkpointBytes: 0 } });
+      let other = null;
+      try {
+        for (let i = 0; i < 200; i++) s.set('n', `k${i}`, i);
+        other = Store.open({ name: t.name, engine, persist: { dir: t.dir } });
+        const c = s._p.control;
+        const wal = other._p.wal;
+        const unlock = c.unlockStripe;
+        let refused = null;
+        // After the checkpoint's first stripe of 'n' (stripe 0 resolves the name first).
+        let n = 0;
+        c.unlockStripe = function unlockThenDrop(stripe) {
+          unlock.call(this, stripe);
+          if (++n !== 2) return;
+          c.unlockStripe = unlock;
+          const append = wal.append;
+          wal.append = () => { throw new ShmError('ERR_PERSIST_IO', 'persist: no space left (made to fail)'); };
+          try {
+            other.dropNamespace('n');
+          } catch (err) {
+            refused = err;
+          } finally {
+            wal.append = append;
+          }
+        };
+        s.checkpoint();
+        c.unlockStripe = unlock;
+        assert.strictEqual(refused && refused.code, 'ERR_PERSIST_IO');
+        assert.strictEqual(s.count('n'), 200);
+        const want = contents(s, 'n');
+        other.close();
+        s.close();
+        const back = recover(t.name, t.dir, engine);
+        try {
+          assert.deepStrictEqual(contents(back, 'n'), want);
+        } finally {
+          back.close();
+        }
+      } finally {
+        if (other !== null && !other.closed) other.close();
+        if (!s.closed) s.close();
+      }
+    });
   }
 
   // The checkpoint reads each namespace through an id this handle resolved: one dropped and

@@ -144,7 +144,7 @@ const ops = {
   },
 
   // As hold(), then lets go once word 0 of the segment task.flagName is 1 (another process may
-  // set it: the word is polled), writing the key as a writer does before its release.
+  // set it: the word is polled).
   holdUntil(store, task, announce) {
     const { Segment } = require('../../../lib/segment/segment');
     const flag = new Int32Array(Segment.open({ name: task.flagName }).buffer, 0, 1);
@@ -155,13 +155,10 @@ const ops = {
     const h = read.keyHash(e, kl, id);
     const lw = BASE.BUCKET + (h & e.mask) * W.BUCKET.WORDS + W.BUCKET.LOCK;
     e.locks.acquire(lw);
-    const held = Atomics.load(e.u32, lw);
     announce({ holding: true });
     while (Atomics.load(flag, 0) !== 1) Atomics.wait(sleeper, 0, 0, 2);
-    // Whether the lock was still this handle's (not taken over as a gone holder's).
-    const kept = Atomics.load(e.u32, lw) === held;
     e.locks.release(lw);
-    return { kept };
+    return { released: true };
   },
 };
 
