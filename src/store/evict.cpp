@@ -11,10 +11,17 @@ namespace shm {
 using layout::Bucket;
 using layout::Entry;
 
-void Store::CountRemoved(Bucket* b, uint32_t ns, uint32_t bytes, bool expiring) noexcept {
+void Store::CountRemoved(Bucket* b, uint32_t ns, uint32_t bytes, bool expiring,
+                         Removal why) noexcept {
   if (b->count != 0) b->count = b->count - 1;
   cells_.Removed(ns, 1, expiring ? 1u : 0u);
-  nsCounts_[ns].bytes -= bytes;
+  NsCounts& counts = RemovalCounts(ns);
+  counts.bytes -= bytes;
+  if (why == Removal::kExpire) {
+    ++counts.expirations;
+  } else {
+    ++counts.evictions;
+  }
   ++writes_;
 }
 
@@ -55,14 +62,7 @@ Status Store::RemoveUnit(uint32_t unit, uint32_t hash, Removal why, uint64_t now
     c.Unlink();
     fs = FreeBlock(pool_, env_, unit);
     removedUnit_ = unit;  // for a write that joins what it freed (write.cpp, JoinRemoved)
-    if (ns >= 1 && ns <= maxNs_) {
-      CountRemoved(b, ns, bytes, expiring);
-      if (why == Removal::kExpire) {
-        ++nsCounts_[ns].expirations;
-      } else {
-        ++nsCounts_[ns].evictions;
-      }
-    }
+    if (ns >= 1 && ns <= maxNs_) CountRemoved(b, ns, bytes, expiring, why);
     *freed = units;
     break;
   }
@@ -229,10 +229,7 @@ bool Store::SweepChainLocked(Bucket* b, uint64_t now) noexcept {
     const uint32_t unit = c.unit();
     c.Unlink();
     const AllocStatus fs = FreeBlock(pool_, env_, unit);
-    if (ns >= 1 && ns <= maxNs_) {
-      CountRemoved(b, ns, bytes, true);
-      ++nsCounts_[ns].expirations;
-    }
+    if (ns >= 1 && ns <= maxNs_) CountRemoved(b, ns, bytes, true, Removal::kExpire);
     if (fs != AllocStatus::kOk) return false;
   }
 }
@@ -266,8 +263,7 @@ void Store::ReclaimExpired(uint32_t ns, const uint8_t* key, uint32_t keyLength,
     const uint32_t bytes = PayloadOf(e);
     AtomicStore(f.link, AtomicLoad(&e->next));
     fs = FreeBlock(pool_, env_, f.unit);
-    CountRemoved(b, ns, bytes, true);
-    ++nsCounts_[ns].expirations;
+    CountRemoved(b, ns, bytes, true, Removal::kExpire);
   }
   Unlock(&b->lock, held);
   if (fs == AllocStatus::kGone || fs == AllocStatus::kCorrupt) RepairPass(true);

@@ -69,7 +69,7 @@ uint32_t Store::FindNamespace(const void* name, uint32_t length, uint32_t hash,
       // Equal, the name and the generation belong to one life of the record (a drop changes the
       // generation before anything else); else look at the record again.
       if (AtomicLoad(&r->generation) != gen) continue;
-      nsGen_[id] = gen;
+      Resolved(id, gen);
       *sure = true;
       return id;
     }
@@ -175,12 +175,15 @@ uint32_t Store::CreateLocked(const void* name, uint32_t length, uint32_t hash) n
       if (state == layout::kNsStateLive || state == layout::kNsStateDropping) continue;
       rec->nameLength = length;
       rec->nameHash = hash;
-      nsGen_[i] = AtomicLoad(&rec->generation);
+      Resolved(i, AtomicLoad(&rec->generation));
       uint8_t* n = NameOf(i);
       std::memset(n, 0, sizeof(layout::NsName));
       std::memcpy(n, name, length);
       // The policy record starts afresh too: no policy, TTL or count of an earlier namespace.
       ResetPolicy(&nsPolicy_[i]);
+      // And so do this handle's counts, which Resolved keeps when the generation is unchanged: a
+      // read through an id this handle never resolved (generation 0 here, as in a record never
+      // used) counts in the id's slot.
       nsCounts_[i] = NsCounts{};
       cells_.ClearNs(i);
       AtomicStore(&rec->state, static_cast<uint32_t>(layout::kNsStateLive));

@@ -156,13 +156,14 @@ Status Store::Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* 
   Hit hit;
   Walk w = Walk::kMiss;
   bool expired = false;
+  NsCounts& counts = ReadCounts(ns);
   Status s = ReadBucket(
       b, kLockedReadAfter, [&] { w = WalkForKey(b, ns, key, keyLength, hash, &hit); },
       [&] {
         if (w == Walk::kNoMemory) return true;
         if (w == Walk::kMiss) {
           ++reads_;
-          ++nsCounts_[ns].misses;
+          ++counts.misses;
           *found = false;
           return true;
         }
@@ -180,12 +181,12 @@ Status Store::Lookup(uint32_t ns, const uint8_t* key, uint32_t keyLength, bool* 
         ++reads_;
         // The clock is read only for an entry that has an expiry.
         if (hit.expiresAt != 0 && Expired(hit.expiresAt, NowMs())) {
-          ++nsCounts_[ns].misses;
+          ++counts.misses;
           expired = true;
           *found = false;
           return true;
         }
-        ++nsCounts_[ns].hits;
+        ++counts.hits;
         *found = true;
         // The CLOCK mark (format.md §8): written only when it changes, with a CAS from the flags
         // this read validated, so that a block freed or reused meanwhile is left alone.

@@ -12,13 +12,14 @@ void Store::FlushCounters() noexcept {
   if (writes_ != 0) AtomicAdd64(&hdr_->writeCounter, writes_);
   reads_ = 0;
   writes_ = 0;
+  nsCounts_[0] = NsCounts{};  // counts of lives that are over (ReadCounts, RemovalCounts)
   for (uint32_t i = 1; i <= maxNs_; ++i) {
     NsCounts& c = nsCounts_[i];
     if (c.hits == 0 && c.misses == 0 && c.evictions == 0 && c.expirations == 0 && c.bytes == 0) {
       continue;
     }
-    // Counts of a namespace dropped since are dropped too: its record may belong to another.
-    if (!NamespaceCurrent(i)) {
+    // Counts of a life dropped since are dropped too: its record may belong to another.
+    if (!CountsCurrent(i)) {
       c = NsCounts{};
       continue;
     }
@@ -37,7 +38,8 @@ Status Store::AddHits(uint32_t ns, uint32_t hits) noexcept {
   if (closed_) return layout::kErrClosed;
   if (ns == 0 || ns > maxNs_) return layout::kErrInvalidArg;
   reads_ += hits;
-  nsCounts_[ns].hits += hits;
+  // The hits of the life this handle resolved, as Get counts its own (ReadCounts).
+  ReadCounts(ns).hits += hits;
   return layout::kOk;
 }
 

@@ -23,7 +23,8 @@ Status Store::Attach(uint8_t* base, uint64_t size, uint32_t pid, uint32_t tid,
   if (!st->scratch_) return layout::kErrNoMemory;
   st->nsCounts_.reset(new (std::nothrow) NsCounts[g.maxNamespaces + 1]);
   st->nsGen_.reset(new (std::nothrow) uint32_t[g.maxNamespaces + 1]());
-  if (!st->nsCounts_ || !st->nsGen_) return layout::kErrNoMemory;
+  st->nsCountGen_.reset(new (std::nothrow) uint32_t[g.maxNamespaces + 1]());
+  if (!st->nsCounts_ || !st->nsGen_ || !st->nsCountGen_) return layout::kErrNoMemory;
   const layout::StoreRegions regions = layout::ComputeStoreRegions(g.bucketCount, g.maxNamespaces);
   auto* h = reinterpret_cast<Header*>(base);
   st->base_ = base;

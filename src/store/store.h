@@ -133,7 +133,8 @@ struct NamespaceInfo {
   uint64_t hits = 0, misses = 0, evictions = 0, expirations = 0, bytes = 0;
 };
 
-// A handle's private per-namespace counts, added to NsPolicy when it flushes (format.md §5).
+// A handle's private per-namespace counts, added to NsPolicy when it flushes (format.md §5), of
+// one life of the namespace (Store::nsCountGen_).
 struct NsCounts {
   uint64_t hits = 0, misses = 0, evictions = 0, expirations = 0;
   int64_t bytes = 0;  // change of the key + value bytes of the namespace's live entries
@@ -417,6 +418,61 @@ class Store {
   bool NamespaceLive(uint32_t ns) const noexcept {
     return ns >= 1 && ns <= maxNs_ && AtomicLoad(&nsTable_[ns].state) == layout::kNsStateLive;
   }
+  // The life of each namespace's private counts (format.md §5, "Namespace policy records").
+  // Invariant: nsCounts_[ns] holds only counts of the life (ns, nsCountGen_[ns]); slot 0 (id 0 is
+  // no namespace) takes counts of lives that are over and is never flushed.
+  //
+  // Makes nsCounts_[ns] the counts of life `gen`, a generation this handle just loaded from the
+  // record with the record live: counts of another life are discarded. Every generation given
+  // here was loaded after the one nsCountGen_ holds (both loads of this thread, the later one in
+  // program order), so a different one means a drop started (or a repair pass freed the record)
+  // since that life was seen live: that life is over, and its counters were or will be zeroed by
+  // the drop's last step and the next creation; adding its counts later would credit them to
+  // whichever life holds the record then.
+  void CountLife(uint32_t ns, uint32_t gen) noexcept {
+    if (nsCountGen_[ns] == gen) return;
+    nsCounts_[ns] = NsCounts{};
+    nsCountGen_[ns] = gen;
+  }
+  // This handle resolved namespace ns in its life `gen` (a lookup that found it live, or its
+  // creation): nsGen_, and the life of its counts. After this the two agree, so the counts of a
+  // write that found ns current under its bucket lock (nsGen_ is then the live generation) go to
+  // that life's slot with no check.
+  void Resolved(uint32_t ns, uint32_t gen) noexcept {
+    nsGen_[ns] = gen;
+    CountLife(ns, gen);
+  }
+  // Where a read counts its hit or miss: ns's slot while its counts are of the life this handle
+  // resolved, else slot 0. They differ only when a removal (RemovalCounts) met an entry of a later
+  // life of the id: the life this handle resolved is then over, the read's check after its lookup
+  // fails, and its count must not go to the later life. A compare of two private words: no
+  // shared-memory access on the read's path.
+  NsCounts& ReadCounts(uint32_t ns) noexcept {
+    return nsCounts_[nsCountGen_[ns] == nsGen_[ns] ? ns : 0];
+  }
+  // Where a removal of an entry of namespace ns found under its bucket lock is counted: the hand,
+  // the expiry sweep, a reader reclaiming an expired entry. Such a removal meets entries of any
+  // namespace, one this handle never resolved or resolved in an earlier life, so the life is read
+  // from the record: the generation, then the state. A dropper stores state 1 before it moves the
+  // generation on, so a generation loaded before a state that shows live is that life's; and
+  // between the two loads no drop can end and no new life begin: a drop frees the record only
+  // after its second step took this bucket's lock (held here, so not skipped as free either).
+  // Under the lock, an entry of a live record is of its current life: the drop of every earlier
+  // life removed its entries from every bucket (or a repair pass did, holding every lock). A
+  // record not live is being dropped: its counters are zeroed when the drop ends, and the removal
+  // is counted in slot 0.
+  NsCounts& RemovalCounts(uint32_t ns) noexcept {
+    const uint32_t gen = AtomicLoad(&nsTable_[ns].generation);
+    if (AtomicLoad(&nsTable_[ns].state) != layout::kNsStateLive) return nsCounts_[0];
+    CountLife(ns, gen);
+    return nsCounts_[ns];
+  }
+  // Whether this handle's counts of ns may be flushed: the record is live in the life the counts
+  // belong to. Not NamespaceCurrent: a removal counts under namespaces this handle never resolved.
+  bool CountsCurrent(uint32_t ns) const noexcept {
+    return AtomicLoad(&nsTable_[ns].state) == layout::kNsStateLive &&
+           AtomicLoad(&nsTable_[ns].generation) == nsCountGen_[ns];
+  }
   // Whether the hand may evict entries of namespace ns (live, its policy or the store's clock).
   bool Evictable(uint32_t ns) const noexcept {
     if (!NamespaceLive(ns)) return false;
@@ -501,15 +557,18 @@ class Store {
   // Under b's lock: unlinks every expired entry of the chain; false on an invalid link.
   bool SweepChainLocked(layout::Bucket* b, uint64_t now) noexcept;
   // Accounting of one removed entry (counts of the bucket, namespace and store, and of entries
-  // with an expiry when `expiring`; the handle's).
-  void CountRemoved(layout::Bucket* b, uint32_t ns, uint32_t bytes, bool expiring) noexcept;
+  // with an expiry when `expiring`; the handle's, in the life the entry belongs to:
+  // RemovalCounts), `why` it was removed.
+  void CountRemoved(layout::Bucket* b, uint32_t ns, uint32_t bytes, bool expiring,
+                    Removal why) noexcept;
   // A get/has found the entry expired: removes it if it still is (lazy reclamation).
   void ReclaimExpired(uint32_t ns, const uint8_t* key, uint32_t keyLength, uint32_t hash) noexcept;
   // namespaces.cpp
   // Fills nsLive[1..maxNamespaces] with which namespace records are live; returns how many are.
   uint32_t LiveNamespaces(bool* nsLive) const noexcept;
-  // The live namespace `name` found through the name index, its generation recorded in nsGen_;
-  // 0 if none. Lock-free; a miss is trusted only when NsState.lock did not change meanwhile.
+  // The live namespace `name` found through the name index, its generation recorded in nsGen_
+  // (and its counts made that life's: Resolved); 0 if none. Lock-free; a miss is trusted only
+  // when NsState.lock did not change meanwhile.
   uint32_t FindNamespace(const void* name, uint32_t length, uint32_t hash, bool* sure) noexcept;
   // Under NsState.lock (or in a repair pass): the name index's entry of id, added or removed;
   // rebuilding it from the live records.
@@ -719,6 +778,8 @@ class Store {
   uint64_t idleUnits_ = 0;
   // Successful sets since this handle last looked at the fragmentation hint (AutoCompact).
   uint32_t autoTick_ = 0;
+  // maxNs_ + 1: the generation of the life whose counts nsCounts_[id] holds (CountLife).
+  std::unique_ptr<uint32_t[]> nsCountGen_;
   std::unique_ptr<NsCounts[]> nsCounts_;  // maxNs_ + 1, flushed with reads_ and writes_
   std::unique_ptr<uint32_t[]> nsGen_;     // maxNs_ + 1: each id's generation as resolved here
   std::unique_ptr<uint8_t[]> scratch_;    // kMaxKeyBytes + kMaxInlineValueBytes: one key ‖ value

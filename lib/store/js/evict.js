@@ -9,7 +9,7 @@ const { ADVISORY_WAITED, ADVISORY_TIMEOUT } = require('../../ownership/waiter');
 const { freeBlocks } = require('./alloc');
 const { bucketOf } = require('./read');
 const chain = require('./chain');
-const { NSC_WORDS, NSC_EVICTIONS, NSC_EXPIRATIONS, NSC_BYTES } = require('./counts');
+const { NSC_EVICTIONS, NSC_EXPIRATIONS, NSC_BYTES, removalAt } = require('./counts');
 const { findLink } = require('./write');
 const large = require('./large');
 const repairs = require('./repair');
@@ -78,13 +78,15 @@ function evictable(e, ns) {
 }
 
 // Accounting of one entry removed from the bucket at word `bw` (its lock held), `expiring` 1 when
-// it had an expiry.
+// it had an expiry. The namespace's counts go to the life the entry belongs to, whether or not
+// this handle resolved it (counts.js removalAt).
 function countRemoved(e, bw, ns, bytes, why, expiring) {
   const u32 = e.u32;
   if (u32[bw + B_COUNT] !== 0) u32[bw + B_COUNT]--;
   cells.removed(e, ns, 1, expiring);
-  e.nsc[ns * NSC_WORDS + NSC_BYTES] -= bytes;
-  e.nsc[ns * NSC_WORDS + (why === EXPIRE ? NSC_EXPIRATIONS : NSC_EVICTIONS)]++;
+  const at = removalAt(e, ns);
+  e.nsc[at + NSC_BYTES] -= bytes;
+  e.nsc[at + (why === EXPIRE ? NSC_EXPIRATIONS : NSC_EVICTIONS)]++;
   e.writes++;
 }
 

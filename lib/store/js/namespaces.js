@@ -7,7 +7,7 @@ const { NEED_REPAIR } = require('./locks');
 const repairs = require('./repair');
 const { utf8Into } = require('./read');
 const { failure } = require('./failure');
-const { NSC_WORDS, nsCurrent } = require('./counts');
+const { NSC_WORDS, nsCurrent, resolved } = require('./counts');
 const remove = require('./remove');
 const { flushCounters } = require('./stats');
 const index = require('./ns-index');
@@ -81,12 +81,15 @@ function createLocked(e, kl, hash) {
       if (state === C.NS_STATE_LIVE || state === C.NS_STATE_DROPPING) continue;
       e.u32[r + NS.NAME_LENGTH] = kl;
       e.u32[r + NS.NAME_HASH] = hash;
-      e.nsGen[i] = Atomics.load(e.u32, r + NS.GENERATION);
+      resolved(e, i, Atomics.load(e.u32, r + NS.GENERATION));
       const off = index.nameOffset(e, i);
       e.u8.fill(0, off, off + e.nameSize);
       e.u8.set(e.kb.subarray(0, kl), off);
       // The policy record starts afresh too: no policy, TTL or count of an earlier namespace.
       resetPolicy(e, i);
+      // And so do this handle's counts, which resolved() keeps when the generation is unchanged:
+      // a read through an id this handle never resolved (generation 0 here, as in a record never
+      // used) counts in the id's slot.
       e.nsc.fill(0, i * NSC_WORDS, (i + 1) * NSC_WORDS);
       cells.clearNs(e, i);
       Atomics.store(e.u32, r + NS.STATE, C.NS_STATE_LIVE);

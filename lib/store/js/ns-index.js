@@ -6,6 +6,7 @@
 // RebuildIndex in src/store/namespaces.cpp.
 const { C, W, AT } = require('../../layout/layout');
 const { xxh32 } = require('../../base/xxhash');
+const { resolved } = require('./counts');
 
 const NS = W.NAMESPACE;
 const NS_LOCK = AT.NS_STATE.LOCK;
@@ -29,9 +30,10 @@ function nameMatches(e, id, kl, hash) {
   return j === kl;
 }
 
-// The live namespace named e.kb[0..kl), its generation recorded in e.nsGen; 0 if none. `out.sure`
-// says whether a miss is real: NsState.lock's word (whose version moves on every acquisition and
-// release) was free and unchanged around the probe, so no creation or drop rearranged the index.
+// The live namespace named e.kb[0..kl), its generation recorded in e.nsGen (and its counts made
+// that life's: counts.resolved); 0 if none. `out.sure` says whether a miss is real: NsState.lock's
+// word (whose version moves on every acquisition and release) was free and unchanged around the
+// probe, so no creation or drop rearranged the index.
 function find(e, kl, hash, out) {
   const { u32 } = e;
   const before = Atomics.load(u32, NS_LOCK);
@@ -49,7 +51,7 @@ function find(e, kl, hash, out) {
       // Equal, the name and the generation belong to one life of the record (a drop changes the
       // generation before anything else); else look at the record again.
       if (Atomics.load(u32, nsWord(e, id, NS.GENERATION)) !== gen) continue;
-      e.nsGen[id] = gen;
+      resolved(e, id, gen);
       out.sure = true;
       return id;
     }

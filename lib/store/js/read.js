@@ -44,7 +44,7 @@ const E_WORDS = W.ENTRY.WORDS;
 const FLAG_ACCESSED = C.FLAG_ACCESSED;
 const FLAG_INDIRECT = C.FLAG_INDIRECT;
 const MARKING = AT.EVICT_STATE.MARKING;
-const { NSC_WORDS, NSC_HITS, NSC_MISSES } = require('./counts');
+const { NSC_HITS, NSC_MISSES, readAt } = require('./counts');
 const E_KEY_LENGTH = H.ENTRY.KEY_LENGTH;
 const OUT_UNIT = W.GET_OUT.UNIT;
 const OUT_KEY_HASH = W.GET_OUT.KEY_HASH;
@@ -229,16 +229,17 @@ function copyHoldsKey(e, kl) {
 // the read is a hit.
 function settle(e, nsId, kl, h, vl) {
   const nsc = e.nsc;
+  const at = readAt(e, nsId);
   if (vl < 0) {
-    nsc[nsId * NSC_WORDS + NSC_MISSES]++;
+    nsc[at + NSC_MISSES]++;
     return false;
   }
   if (e.hitExpires !== 0 && e.hitExpires <= Date.now()) {
-    nsc[nsId * NSC_WORDS + NSC_MISSES]++;
+    nsc[at + NSC_MISSES]++;
     require('./evict').reclaimExpired(e, nsId, kl, h); // evict.js requires this file
     return false;
   }
-  nsc[nsId * NSC_WORDS + NSC_HITS]++;
+  nsc[at + NSC_HITS]++;
   const flags = e.hitFlags;
   // `marking` is a hint that may change right after any read of it (a mark set as it ends, or
   // not set as it starts, is harmless): a plain load, as an Atomics.load (a call into a builtin

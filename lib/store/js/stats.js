@@ -6,7 +6,7 @@ const { C, W, AT, S, UNIT_WORDS } = require('../../layout/layout');
 const { NEED_REPAIR } = require('./locks');
 const { ALLOC_LOCK, LARGE_HEAD, FREE_HEAD, LISTED_UNITS } = require('./alloc');
 const chain = require('./chain');
-const { NSC_WORDS, NSC_HITS, NSC_MISSES, NSC_EVICTIONS, NSC_EXPIRATIONS, NSC_BYTES, nsCurrent } = require('./counts');
+const { NSC_WORDS, NSC_HITS, NSC_MISSES, NSC_EVICTIONS, NSC_EXPIRATIONS, NSC_BYTES, countsCurrent, readAt } = require('./counts');
 const repairs = require('./repair');
 const cells = require('./cells');
 
@@ -31,11 +31,12 @@ function flushCounters(e) {
     e.writes = 0;
   }
   const nsc = e.nsc;
+  nsc.fill(0, 0, NSC_WORDS); // slot 0: counts of lives that are over (counts.js)
   for (let i = 1; i <= e.maxNs; i++) {
     const at = i * NSC_WORDS;
     if (!nsc[at] && !nsc[at + 1] && !nsc[at + 2] && !nsc[at + 3] && !nsc[at + 4]) continue;
-    // Counts of a namespace dropped since are dropped too: its record may belong to another.
-    if (!nsCurrent(e, i)) {
+    // Counts of a life dropped since are dropped too: its record may belong to another.
+    if (!countsCurrent(e, i)) {
       nsc.fill(0, at, at + NSC_WORDS);
       continue;
     }
@@ -54,7 +55,8 @@ function addHits(e, nsId, hits) {
   countArg(nsId, 'nsId', 1, e.maxNs);
   countArg(hits, 'hits', 0, Number.MAX_SAFE_INTEGER);
   e.reads += hits;
-  e.nsc[nsId * NSC_WORDS + NSC_HITS] += hits;
+  // The hits of the life this handle resolved, as get() counts its own (counts.js readAt).
+  e.nsc[readAt(e, nsId) + NSC_HITS] += hits;
 }
 
 function countArg(n, name, min, max) {

@@ -5,7 +5,7 @@
 // either one; each method hands over to the file that mirrors its native counterpart
 // (read.js ↔ src/store/read.cpp, write.js ↔ write.cpp, ...). Mirrors src/store/store.cpp.
 const { C, S, STATUS, storeRegions } = require('../../layout/layout');
-const { newCounts, nsCurrent, nsCurrentAfterRead } = require('./counts');
+const { newCounts, newCountGens, nsCurrent, nsCurrentAfterRead } = require('./counts');
 const { LITTLE_ENDIAN } = require('../../base/xxhash');
 const { storeOwnership } = require('./locks');
 const { failure } = require('./failure');
@@ -92,6 +92,8 @@ class JsEngine {
     this.nsc = newCounts(this.maxNs);
     // The generation of each namespace id as this handle resolved it (format.md §5, "Dropping").
     this.nsGen = new Uint32Array(this.maxNs + 1);
+    // The life (generation) of each id whose counts this.nsc holds (counts.js countLife).
+    this.nscGen = newCountGens(this.maxNs);
     // Set by a read that found an entry (read.js): its unit, flags and expiry.
     this.hitUnit = 0;
     this.hitFlags = 0;
