@@ -116,8 +116,10 @@ forEachEngine('namespaceStats across the lives of a namespace id', ({ engine, ot
       const g = attach(h, peer);
       g.set('tmp', 'x', 1);
       g.dropNamespace('tmp');
-      const at = Date.now() + 20;
+      // Far enough ahead that every set is made before it (one made after is a delete).
+      const at = Date.now() + 500;
       for (let i = 0; i < 200; i++) g.set('sess', `k${String(i).padStart(3, '0')}`, 'v', { expiresAt: at });
+      assert.strictEqual(g.count('sess'), 200);
       assert.strictEqual(g.stats().namespaceStats.sess.generation, 1);
       waitPast(at);
       // Each insert sweeps SWEEP_BUCKETS buckets: these visit every bucket.
@@ -136,9 +138,10 @@ forEachEngine('namespaceStats across the lives of a namespace id', ({ engine, ot
       const g = attach(h, peer);
       h.set('A', 'h', 'x'); // h resolves the first life of A
       assert.strictEqual(g.dropNamespace('A'), 1);
-      const at = Date.now() + 20;
+      const at = Date.now() + 200;
       g.set('A', 'e', 'x', { expiresAt: at });
       g.set('A', 'k', 'v');
+      assert.strictEqual(g.count('A'), 2);
       waitPast(at);
       // h's sweep removes 'e', of the second life of A, while h's id of A is still the first's.
       for (let i = 0; i * C.SWEEP_BUCKETS < buckets; i++) h.set('other', `o${i}`, 'w');
