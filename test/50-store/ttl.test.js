@@ -181,7 +181,7 @@ forEachEngine('expiry: set(..., { ttl | expiresAt }), ttl(), namespace TTLs', ({
 
   it('setMany takes one expiry for every pair', async () => {
     const s = make();
-    const exp = Date.now() + 60;
+    const exp = Date.now() + 200;
     assert.strictEqual(s.setMany('n', [['a', 1], ['b', 2]], { expiresAt: exp }), 2);
     s.setMany('n', [['c', 3]]);
     await until(exp);
@@ -190,7 +190,8 @@ forEachEngine('expiry: set(..., { ttl | expiresAt }), ttl(), namespace TTLs', ({
 
   it('reclaims expired entries lazily on access and by the sweep of later inserts, counting them', async () => {
     const s = make({ buckets: 64 });
-    const exp = Date.now() + 50;
+    // Far enough ahead that a slow machine makes every set before it (one after is a delete).
+    const exp = Date.now() + 300;
     for (let i = 0; i < 200; i++) s.set('t', `e${i}`, 'x', { expiresAt: exp });
     for (let i = 0; i < 10; i++) s.set('keep', `k${i}`, 'y');
     await until(exp);
@@ -213,7 +214,7 @@ forEachEngine('expiry: set(..., { ttl | expiresAt }), ttl(), namespace TTLs', ({
   it('a store that does not evict accepts new entries in the place of expired ones', async () => {
     const s = make({ maxEntries: 20, buckets: 64 });
     s.set('keep', 'k', 'pinned by default');
-    const exp = Date.now() + 30;
+    const exp = Date.now() + 200;
     for (let i = 0; i < 19; i++) s.set('t', `e${i}`, i, { expiresAt: exp });
     assert.throws(() => s.set('t', 'one more', 1), { code: 'ERR_STORE_FULL' });
     await until(exp);
