@@ -379,22 +379,28 @@ class SpscRing extends RegionHandle {
 
   // ---- element mode: into the caller's typed array -----------------------------------------
 
-  #checkTarget(target) {
+  // The first checks of a dequeueInto() form: the handle is open and in element mode, and `target`
+  // is one, before anything is taken off the ring. The target is looked at here only when pending
+  // calls are to be served first (drained(), which takes elements for them) or when `eager` (a
+  // Promise form throws its argument errors at once): with none pending, drained() runs nothing
+  // and popInto()'s own look at it comes first, with the same errors, nothing taken before them;
+  // a second look per call (sameTarget()) would cost about a fifth of a call.
+  #checkTarget(target, eager) {
     this.usable_();
     if (!this.#r.elementSize) throw msgError('ERR_INVALID_ARG', 'dequeueInto() needs a ring of fixed-size elements (options.elementSize)');
-    elements.checkTarget(this.#r, target);
+    if (eager || !this.#dequeues.idle) elements.checkTarget(this.#r, target);
   }
 
   /** Element mode: dequeues up to as many elements as `target` holds; returns how many (0: empty). */
   tryDequeueInto(target) {
-    this.#checkTarget(target);
+    this.#checkTarget(target, false);
     return this.#dequeues.drained() ? elements.popInto(this.#r, target) : 0;
   }
 
   /** Element mode: like tryDequeueInto(), blocking until at least one element arrives. */
   dequeueInto(target, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
-    this.#checkTarget(target);
+    this.#checkTarget(target, false);
     const deadline = performance.now() + timeout;
     for (;;) {
       const tail = Atomics.load(this.#r.u32, TAIL);
@@ -408,7 +414,7 @@ class SpscRing extends RegionHandle {
   /** Element mode: like dequeueInto() without blocking the event loop, in call order with dequeueAsync(). */
   dequeueIntoAsync(target, options) {
     const { timeout, signal } = asyncOptions(options);
-    this.#checkTarget(target);
+    this.#checkTarget(target, true);
     return this.#dequeues.run(() => {
       const n = elements.popInto(this.#r, target);
       return n > 0 ? n : NONE;
