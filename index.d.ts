@@ -149,6 +149,13 @@ export declare class ShmError extends Error {
    */
   sent?: number;
   /**
+   * On an `ERR_QUEUE_TIMEOUT` of `enqueueBatch`, and on the `ERR_CLOSED` of a batch enqueue
+   * (`tryEnqueueBatch`, `enqueueBatch`) whose handle a value's `toJSON` closed part way, of an
+   * `SpscRing` or `MpmcQueue`: how many values, a prefix of the array, were enqueued (published)
+   * before it; the rest were not.
+   */
+  enqueued?: number;
+  /**
    * The error behind this one, when there is one: the signal's reason of an `ERR_ABORTED`, or the
    * error given as `extra.cause`. Declared here because the ES2020 library's Error has no
    * `cause`.
@@ -918,9 +925,15 @@ export declare class SpscRing implements QueueLatency<SpscRingLatencyOp> {
   static open(options: QueueTarget): SpscRing;
   /** Bytes a ring of this shape needs from its byteOffset. */
   static bytesFor(capacity: number, options?: { elementSize?: number }): number;
+  /** Throws ERR_IN_USE, changing nothing, when called from a value's toJSON while a batch enqueue of this handle writes. */
   tryEnqueue(value: QueueMessage): boolean;
+  /** Throws ERR_IN_USE, changing nothing, when called from a value's toJSON while a batch enqueue of this handle writes. */
   enqueue(value: QueueMessage, timeoutMs?: number): void;
-  /** Completes after this handle's pending enqueueAsync() calls: call order within one handle. */
+  /**
+   * Completes after this handle's pending enqueueAsync() calls: call order within one handle.
+   * Throws ERR_IN_USE at once, changing nothing, when called from a value's toJSON while a batch
+   * enqueue of this handle writes.
+   */
   enqueueAsync(value: QueueMessage, options?: QueueWaitOptions): Promise<void>;
   /** The next message, or undefined when empty. */
   tryDequeue(): any;
@@ -931,10 +944,16 @@ export declare class SpscRing implements QueueLatency<SpscRingLatencyOp> {
   dequeueAsync(options?: QueueWaitOptions): Promise<any>;
   /**
    * Variable-size mode: enqueues the prefix of values that fits now, published together; returns
-   * its length. An enqueue of this handle from a value's toJSON throws ERR_IN_USE meanwhile.
+   * its length. An enqueue of this handle from a value's toJSON throws ERR_IN_USE meanwhile (and
+   * so does this, called from there). ERR_CLOSED when a value's toJSON closed the handle, with
+   * `enqueued`.
    */
   tryEnqueueBatch(values: QueueMessage[]): number;
-  /** Variable-size mode: enqueues every value in order, waiting for room; ERR_QUEUE_TIMEOUT carries `enqueued`. */
+  /**
+   * Variable-size mode: enqueues every value in order, waiting for room; ERR_QUEUE_TIMEOUT
+   * carries `enqueued`, as does ERR_CLOSED when a value's toJSON closed the handle. ERR_IN_USE
+   * when called from a value's toJSON while a batch enqueue of this handle writes.
+   */
   enqueueBatch(values: QueueMessage[], timeoutMs?: number): void;
   /** Variable-size mode: the messages there are now (at most max), released together; [] when empty. */
   tryDequeueBatch(max?: number): any[];
@@ -985,10 +1004,19 @@ export declare class MpmcQueue implements QueueLatency<MpmcQueueLatencyOp> {
   static create(options: MpmcQueueCreateOptions): MpmcQueue;
   static open(options: QueueTarget): MpmcQueue;
   static bytesFor(capacity: number, options?: { messageBytes?: number }): number;
-  /** False when full, or when this handle's pending enqueueAsync() calls take the room first. */
+  /**
+   * False when full, or when this handle's pending enqueueAsync() calls take the room first.
+   * Throws ERR_IN_USE, changing nothing, when called from a value's toJSON while a batch enqueue
+   * of this handle prepares its values.
+   */
   tryEnqueue(value: QueueMessage): boolean;
+  /** Throws ERR_IN_USE, changing nothing, when called from a value's toJSON while a batch enqueue of this handle prepares its values. */
   enqueue(value: QueueMessage, timeoutMs?: number): void;
-  /** Completes after this handle's pending enqueueAsync() calls: call order within one handle. */
+  /**
+   * Completes after this handle's pending enqueueAsync() calls: call order within one handle.
+   * Throws ERR_IN_USE at once, changing nothing, when called from a value's toJSON while a batch
+   * enqueue of this handle prepares its values.
+   */
   enqueueAsync(value: QueueMessage, options?: QueueWaitOptions): Promise<void>;
   /** The next message, or undefined when empty or when this handle's pending dequeueAsync() calls take it first. */
   tryDequeue(): any;
@@ -1002,10 +1030,16 @@ export declare class MpmcQueue implements QueueLatency<MpmcQueueLatencyOp> {
   peek(): any;
   /**
    * Enqueues the prefix of `values` there is room for now (claims of up to 64 slots); returns its
-   * length. An enqueue of this handle from a value's toJSON throws ERR_IN_USE meanwhile.
+   * length. An enqueue of this handle from a value's toJSON throws ERR_IN_USE meanwhile (and so
+   * does this, called from there). ERR_CLOSED when a value's toJSON closed the handle, with
+   * `enqueued`.
    */
   tryEnqueueBatch(values: QueueMessage[]): number;
-  /** Enqueues every value in order, waiting for room; ERR_QUEUE_TIMEOUT carries `enqueued`. */
+  /**
+   * Enqueues every value in order, waiting for room; ERR_QUEUE_TIMEOUT carries `enqueued`, as
+   * does ERR_CLOSED when a value's toJSON closed the handle. ERR_IN_USE when called from a
+   * value's toJSON while a batch enqueue of this handle prepares its values.
+   */
   enqueueBatch(values: QueueMessage[], timeoutMs?: number): void;
   /** The messages queued now, at most `max` (default: all), in order; [] when empty. */
   tryDequeueBatch(max?: number): any[];

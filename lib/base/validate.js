@@ -24,14 +24,15 @@ function describe(value) {
   return `type ${typeof value} (${String(value)})`;
 }
 
-function typeError(message, code = INVALID) {
-  const e = new TypeError(message);
+/** `options`: { cause } of the error (the error behind it), as the Error constructor takes it. */
+function typeError(message, code = INVALID, options = undefined) {
+  const e = new TypeError(message, options);
   e.code = code;
   return e;
 }
 
-function rangeError(message, code = INVALID) {
-  const e = new RangeError(message);
+function rangeError(message, code = INVALID, options = undefined) {
+  const e = new RangeError(message, options);
   e.code = code;
   return e;
 }

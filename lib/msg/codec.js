@@ -67,21 +67,33 @@ function prepare(value, name, room = 0) {
     prepared.payload = bytes;
     return prepared;
   }
+  // The text first: a toJSON may prepare a message of its own (a send from it) in `prepared`.
+  const text = jsonText(value, name);
+  prepared.tag = TAG_JSON;
+  prepared.payload = text;
+  return prepared;
+}
+
+/**
+ * The JSON text of `value` (argument `name`), or the error of a value that cannot be sent: nesting
+ * deeper than the stack or text longer than a string can be, a RangeError, as the store's codec
+ * gives; a cycle, a bigint or a throwing toJSON, a TypeError; both with a code (ERR_INVALID_ARG)
+ * and with the error JSON.stringify threw as their `cause` (what a toJSON threw, with its own
+ * code: ERR_IN_USE, ERR_CLOSED). No JSON text (undefined, a function, a symbol): a TypeError.
+ */
+function jsonText(value, name) {
   let text;
   try {
     text = JSON.stringify(value);
   } catch (e) {
-    // Nesting deeper than the stack or text longer than a string can be: a RangeError, as the
-    // store's codec gives; a cycle, a bigint or a throwing toJSON: a TypeError. Both with a code.
-    if (e instanceof RangeError) throw v.rangeError(`The "${name}" argument could not be sent as JSON: ${e.message}`);
-    throw v.typeError(`The "${name}" argument could not be sent as JSON: ${e.message}`);
+    const message = `The "${name}" argument could not be sent as JSON: ${e?.message}`;
+    if (e instanceof RangeError) throw v.rangeError(message, undefined, { cause: e });
+    throw v.typeError(message, undefined, { cause: e });
   }
   if (text === undefined) {
     throw v.invalidType(name, 'a string, a Buffer, a typed array, an ArrayBuffer or a JSON value', value);
   }
-  prepared.tag = TAG_JSON;
-  prepared.payload = text;
-  return prepared;
+  return text;
 }
 
 /** The encoded length of a prepared payload, or an upper bound no larger than `room` when cheaper. */
@@ -200,5 +212,5 @@ function tooLarge(length, max) {
 }
 
 module.exports = {
-  prepare, encodedLength, writeRecord, textHeader, isLatin1, decodeText, decode, latin1, copyBytes, bytesOf, tooLarge, corrupt, detachedSince,
+  prepare, jsonText, encodedLength, writeRecord, textHeader, isLatin1, decodeText, decode, latin1, copyBytes, bytesOf, tooLarge, corrupt, detachedSince,
 };

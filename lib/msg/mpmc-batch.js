@@ -314,9 +314,17 @@ function pushRuns(io, values, from, closable, repair, wake) {
   io.error = null;
   while (i < end) {
     const n = prepareRun(io, values, i, Math.min(end - i, MAX_CLAIM, io.capacity));
-    // A toJSON of the run may have closed the handle: nothing is claimed through a closed handle
-    // (its owner record is released, its memory may no longer be the region's). ERR_CLOSED.
-    io.usable();
+    // A toJSON of the run (or a getter of the array) may have closed the handle: nothing is
+    // claimed through a closed handle (its owner record is released, its memory may no longer be
+    // the region's). ERR_CLOSED, carrying in `enqueued` how many values of the batch were
+    // enqueued (a prefix of `values`: those of the batch's earlier calls and of this call's
+    // claims before); the values of this run are not.
+    try {
+      io.usable();
+    } catch (e) {
+      e.enqueued = i;
+      throw e;
+    }
     let done = 0;
     while (done < n) {
       const k = claimAndWrite(io, io.tags, io.payloads, io.packedAt, done, n - done, closable, repair);

@@ -86,9 +86,13 @@ class MpmcQueue extends RegionHandle {
   #lastRepair = -Infinity;
   #closable = false;
   #waits; // what park.js and mpmc-wait.js see of the queue
-  // Whether a batch enqueue of this handle is under way: it keeps its values prepared in the
-  // handle's scratch (io.tags, io.payloads, io.packedAt, the run text) while it runs a value's
-  // toJSON, so the handle's other enqueues refuse to start meanwhile (#checkProducer()).
+  // Whether a batch enqueue of this handle is preparing and writing values (#pushMany()): it keeps
+  // them prepared in the handle's scratch (io.tags, io.payloads, io.packedAt, the run text) while
+  // it runs a value's toJSON, so the handle's other enqueues refuse to start meanwhile
+  // (#checkProducer()). Not while the batch serves the handle's pending enqueueAsync() calls first
+  // (drained()): nothing of it is prepared yet, and code run there (a promise hook as a call's
+  // promise resolves) enqueues as it would beside a single enqueue, its message before the
+  // batch's. The scratch holds nothing between two attempts (B.pushMany() clears it).
   #batching = false;
   #enqueues; // this handle's pending enqueueAsync() calls, in call order (async-fifo.js)
   #dequeues; // its pending dequeueAsync() calls, in call order
@@ -230,9 +234,9 @@ class MpmcQueue extends RegionHandle {
   // ---- producing ---------------------------------------------------------------------------
 
   // The first check of every enqueue: the handle is open, and it is not called from code that a
-  // batch enqueue of the handle runs (ERR_IN_USE, nothing changed): a batch there would prepare
-  // its values over the outer one's, and every enqueue is refused, as a ring's are, so that the
-  // rule is one for every structure.
+  // batch enqueue of the handle runs while it prepares its values (a value's toJSON; ERR_IN_USE,
+  // nothing changed): a batch there would prepare its values over the outer one's, and every
+  // enqueue is refused, as a ring's are, so that the rule is one for every structure.
   #checkProducer() {
     this.usable_();
     if (this.#batching) throw batchUnderWay('queue');
@@ -363,10 +367,17 @@ class MpmcQueue extends RegionHandle {
    */
   tryEnqueueBatch(values) {
     this.#checkBatch(values);
+    if (!this.#enqueues.drained()) return 0;
+    return this.#pushMany(values, 0);
+  }
+
+  // One attempt of a batch, once the handle's pending enqueueAsync() calls are served: enqueues
+  // values[from..] while there is room (B.pushMany()), the handle's other enqueues refused
+  // meanwhile (#batching). Returns the index after the last value enqueued.
+  #pushMany(values, from) {
     this.#batching = true;
     try {
-      if (!this.#enqueues.drained()) return 0;
-      return B.pushMany(this.#io, values, 0, false, this.#repair, this.#wakeConsumers);
+      return B.pushMany(this.#io, values, from, false, this.#repair, this.#wakeConsumers);
     } finally {
       this.#batching = false;
     }
@@ -379,22 +390,17 @@ class MpmcQueue extends RegionHandle {
   enqueueBatch(values, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
     this.#checkBatch(values);
-    this.#batching = true;
-    try {
-      this.#enqueueBatch(values, timeout);
-    } finally {
-      this.#batching = false;
-    }
+    // The first attempt here, the wait in a method of its own (as in enqueue()).
+    const i = this.#enqueues.drained() ? this.#pushMany(values, 0) : 0;
+    if (i < values.length) this.#enqueueBatchWait(values, i, timeout);
   }
 
-  #enqueueBatch(values, timeout) {
-    let i = this.#enqueues.drained() ? B.pushMany(this.#io, values, 0, false, this.#repair, this.#wakeConsumers) : 0;
-    if (i === values.length) return;
+  #enqueueBatchWait(values, i, timeout) {
     // Waits for room for the rest (up to one claim's worth), not for one slot (mpmc-wait.js).
     const ahead = Math.min(values.length - i, B.MAX_CLAIM, this.#capacity >>> 1) - 1;
     const r = this.#block(PRODUCER_WAITERS, CONSUMED, () => {
       if (!this.#enqueues.drained()) return NONE;
-      i = B.pushMany(this.#io, values, i, false, this.#repair, this.#wakeConsumers);
+      i = this.#pushMany(values, i);
       return i === values.length ? true : NONE;
     }, timeout, ahead);
     if (r === NONE) {

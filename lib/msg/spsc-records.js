@@ -19,8 +19,14 @@ const TAG_JSON = C.MSG_TAG_JSON;
 const TAG_LAST = C.MSG_TAG_NUMBER;
 const TAG_NUMBER = C.MSG_TAG_NUMBER;
 const NUMBER_BYTES = Float64Array.BYTES_PER_ELEMENT; // a number record's payload
-// A value of a batch that has no JSON text (spsc-records.js runText).
-const NO_TEXT = Symbol('no JSON text');
+// What r.texts holds for a value of a batch whose JSON text could not be made (runText()): the
+// error that says why, thrown when the value's turn comes (prepareAt()), so that its toJSON runs
+// once per batch call, as every other value's.
+class NoText {
+  constructor(error) {
+    this.error = error;
+  }
+}
 const MAX_UTF8_PER_UNIT = 3; // a UTF-16 unit becomes at most 3 UTF-8 bytes
 
 // Records a batch dequeue reads between two stores of the head: few enough that a producer
@@ -127,8 +133,10 @@ function writeStrings(r, handle, values, from, tail) {
     bytes += HEADER + align4(length);
   }
   r.runCount = Math.max(1, j - from);
-  // A toJSON may have closed the handle: then nothing is written (usable_() throws).
-  if (r.textCount > 0) handle.usable_();
+  // A toJSON, or a getter of the array, may have closed the handle: then nothing is written
+  // (usable_() throws ERR_CLOSED), so that a closed handle never writes, nor publishes at the next
+  // hand-off, what it would have delivered.
+  handle.usable_();
   if (j - from < 2) return -1;
   // HEADER + 3 bytes a unit of the text fit in `room`, contiguous and free: the write cannot pass
   // the end of the data or the head.
@@ -145,8 +153,10 @@ function writeStrings(r, handle, values, from, tail) {
 
 // The text a run carries for values[j]: a string itself; any other JSON value (an object, not
 // bytes) its JSON text, made once per batch call and kept in r.texts[j - r.textFrom] (for a value
-// of a run that must then go alone too, so that a toJSON runs once per value); undefined when the
-// value must go alone (bytes, a primitive, no JSON text: the single path throws what it must).
+// of a run that must then go alone too, so that a toJSON runs once per value), or the error that
+// making it threw (a NoText, thrown by prepareAt() in the value's turn, after the values before
+// it); undefined when the value must go alone (bytes, a primitive, no JSON text: the single path
+// throws what it must).
 function runText(r, values, j) {
   const value = values[j];
   if (typeof value === 'string') return value;
@@ -155,19 +165,21 @@ function runText(r, values, j) {
   let text = r.texts[k];
   if (text === undefined) {
     try {
-      text = JSON.stringify(value) ?? NO_TEXT;
-    } catch {
-      text = NO_TEXT; // prepare() makes the error (a second toJSON call, on this path only)
+      text = codec.jsonText(value, 'value');
+    } catch (e) {
+      text = new NoText(e);
     }
     r.texts[k] = text;
     if (k >= r.textCount) r.textCount = k + 1;
   }
-  return text === NO_TEXT ? undefined : text;
+  return typeof text === 'string' ? text : undefined;
 }
 
-// values[i] prepared as prepare() would, its JSON text taken from the run's if it has one.
+// values[i] prepared as prepare() would, its JSON text taken from the run's if it has one (or the
+// error making it threw, thrown again: its toJSON is not run twice).
 function prepareAt(r, values, i) {
   const text = r.texts[i - r.textFrom];
+  if (text instanceof NoText) throw text.error;
   if (typeof text !== 'string' || typeof values[i] === 'string') return prepare(r, values[i]);
   const length = codec.encodedLength(text, r.maxMessage);
   if (length > r.maxMessage) throw codec.tooLarge(length, r.maxMessage);
@@ -180,13 +192,17 @@ function prepareAt(r, values, i) {
 // A batch of more than HANDOFF_BYTES (or a quarter of the ring) is published that much at a
 // time: the consumer reads the first records while the rest are written, instead of waiting for
 // all of them (and then the producer for all of their room). `handle` is checked before each
-// value is written (a toJSON may close it: ERR_CLOSED, nothing more written or published).
+// value is written (a toJSON may close it: ERR_CLOSED, nothing more written or published). That
+// ERR_CLOSED carries `enqueued`: how many values of the batch were published (a prefix of
+// `values`, those before `from` included: an earlier call of the same batch published them); the
+// values written since the last publication are not published, and not counted.
 function pushMany(r, handle, values, from, keep = false) {
   // Texts left by an earlier call of the same batch (`keep`) are indexed from its textFrom.
   if (r.textCount === 0) r.textFrom = from;
   let tail = Atomics.load(r.u32, TAIL);
   let next = tail;
   let i = from;
+  let published = from; // values[..published-1] are published: the tail was stored past them
   let single = from; // values before this one that a run of strings could not take go one by one
   const handoff = Math.min(HANDOFF_BYTES, r.capacity >>> 2);
   try {
@@ -209,8 +225,12 @@ function pushMany(r, handle, values, from, keep = false) {
       if (((next - tail) >>> 0) >= handoff) {
         publish(r, next);
         tail = next;
+        published = i;
       }
     }
+  } catch (e) {
+    if (handle.closed && e?.code === 'ERR_CLOSED') e.enqueued = published;
+    throw e;
   } finally {
     // Not through a handle a toJSON closed: its memory may no longer be the region's, and what it
     // wrote there unpublished is not enqueued (the call throws ERR_CLOSED).

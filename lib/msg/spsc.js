@@ -45,9 +45,12 @@ class SpscRing extends RegionHandle {
   // anything else can prepare one (#ownPrepared()); enqueueAsync, which waits between, prepares
   // its own.
   #sync = { tag: 0, payload: '', length: 0 };
-  // Whether a batch enqueue of this handle is under way: it leaves records written and not yet
-  // published past the tail, and JSON texts of its values in the state, while it runs a value's
-  // toJSON, so the handle's other enqueues refuse to start meanwhile (#checkProducer()).
+  // Whether a batch enqueue of this handle is writing (#pushMany()): it leaves records written and
+  // not yet published past the tail, and JSON texts of its values in the state, while it runs a
+  // value's toJSON, so the handle's other enqueues refuse to start meanwhile (#checkProducer()).
+  // Not while the batch serves the handle's pending enqueueAsync() calls first (drained()): it has
+  // written nothing yet, and code run there (a promise hook as a call's promise resolves) enqueues
+  // as it would beside a single enqueue, its message before the batch's.
   #batching = false;
   #enqueues; // this handle's pending enqueueAsync() calls, in call order (async-fifo.js)
   #dequeues; // its pending dequeueAsync() and dequeueIntoAsync() calls, in call order
@@ -141,8 +144,8 @@ class SpscRing extends RegionHandle {
   // ---- producer ----------------------------------------------------------------------------
 
   // The first check of every enqueue: the handle is open, and it is not called from code that a
-  // batch enqueue of the handle runs (ERR_IN_USE: it would write at the published tail, over the
-  // batch's records written since; nothing is changed).
+  // batch enqueue of the handle runs while it writes (a value's toJSON; ERR_IN_USE: it would write
+  // at the published tail, over the batch's records written since; nothing is changed).
   #checkProducer() {
     this.usable_();
     if (this.#batching) throw batchUnderWay('ring');
@@ -198,10 +201,29 @@ class SpscRing extends RegionHandle {
     return done;
   }
 
+  // A batch's checks. Besides #checkProducer()'s: an enqueueBatch() keeps the JSON texts of its
+  // values not yet written in the state (r.texts, r.textCount) from one attempt to the next, and a
+  // batch started meanwhile would keep its own there, over them. No code of the caller runs
+  // between two attempts (an attempt writes only once every pending enqueueAsync() was served, and
+  // none can be added while it writes: #batching refuses it, so the next drained() has nothing to
+  // serve), so this only keeps the rule whole.
   #checkBatch(values, what) {
     this.#checkProducer();
+    if (this.#r.textCount > 0) throw batchUnderWay('ring');
     if (!Array.isArray(values)) throw v.invalidType('values', 'an Array', values);
     if (this.#r.elementSize) throw msgError('ERR_INVALID_ARG', `${what} needs a ring of variable-size messages (enqueue() takes many elements at once)`);
+  }
+
+  // One attempt of a batch, once the handle's pending enqueueAsync() calls are served: writes and
+  // publishes values[from..] while they fit (records.pushMany()), the handle's other enqueues
+  // refused meanwhile (#batching). Returns the index of the first value not enqueued.
+  #pushMany(values, from, keep) {
+    this.#batching = true;
+    try {
+      return records.pushMany(this.#r, this, values, from, keep);
+    } finally {
+      this.#batching = false;
+    }
   }
 
   /**
@@ -210,13 +232,8 @@ class SpscRing extends RegionHandle {
    */
   tryEnqueueBatch(values) {
     this.#checkBatch(values, 'tryEnqueueBatch()');
-    this.#batching = true;
-    try {
-      if (!this.#enqueues.drained()) return 0;
-      return records.pushMany(this.#r, this, values, 0);
-    } finally {
-      this.#batching = false;
-    }
+    if (!this.#enqueues.drained()) return 0;
+    return this.#pushMany(values, 0, false);
   }
 
   /**
@@ -229,16 +246,15 @@ class SpscRing extends RegionHandle {
     this.#checkBatch(values, 'enqueueBatch()');
     const r = this.#r;
     // The JSON texts made for values that did not fit yet are kept for the next attempt, so that
-    // each value's toJSON runs once however often the batch waits for room: the batch holds the
-    // producer side from its first attempt to its last.
-    this.#batching = true;
+    // each value's toJSON runs once however often the batch waits for room (#checkBatch() refuses
+    // another batch of the handle while they are kept).
     try {
-      let i = this.#enqueues.drained() ? records.pushMany(r, this, values, 0, true) : 0;
+      let i = this.#enqueues.drained() ? this.#pushMany(values, 0, true) : 0;
       if (i === values.length) return;
       const deadline = performance.now() + timeout;
       for (;;) {
         const head = Atomics.load(r.u32, HEAD);
-        if (this.#enqueues.drained()) i = records.pushMany(r, this, values, i, true);
+        if (this.#enqueues.drained()) i = this.#pushMany(values, i, true);
         if (i === values.length) return;
         if (!this.#blockBeside(this.#enqueues, r, PRODUCER_SLEEPING, HEAD, head, deadline)) {
           const e = timedOut('enqueueBatch()', timeout);
@@ -248,7 +264,6 @@ class SpscRing extends RegionHandle {
         this.usable_();
       }
     } finally {
-      this.#batching = false;
       records.forgetTexts(r);
     }
   }
@@ -379,22 +394,28 @@ class SpscRing extends RegionHandle {
 
   // ---- element mode: into the caller's typed array -----------------------------------------
 
-  #checkTarget(target) {
+  // The first checks of a dequeueInto() form: the handle is open and in element mode, and `target`
+  // is one, before anything is taken off the ring. The target is looked at here only when pending
+  // calls are to be served first (drained(), which takes elements for them) or when `eager` (a
+  // Promise form throws its argument errors at once): with none pending, drained() runs nothing
+  // and popInto()'s own look at it comes first, with the same errors, nothing taken before them;
+  // a second look per call (sameTarget()) would cost about a fifth of a call.
+  #checkTarget(target, eager) {
     this.usable_();
     if (!this.#r.elementSize) throw msgError('ERR_INVALID_ARG', 'dequeueInto() needs a ring of fixed-size elements (options.elementSize)');
-    elements.checkTarget(this.#r, target);
+    if (eager || !this.#dequeues.idle) elements.checkTarget(this.#r, target);
   }
 
   /** Element mode: dequeues up to as many elements as `target` holds; returns how many (0: empty). */
   tryDequeueInto(target) {
-    this.#checkTarget(target);
+    this.#checkTarget(target, false);
     return this.#dequeues.drained() ? elements.popInto(this.#r, target) : 0;
   }
 
   /** Element mode: like tryDequeueInto(), blocking until at least one element arrives. */
   dequeueInto(target, timeoutMs) {
     const timeout = timeoutOf(timeoutMs);
-    this.#checkTarget(target);
+    this.#checkTarget(target, false);
     const deadline = performance.now() + timeout;
     for (;;) {
       const tail = Atomics.load(this.#r.u32, TAIL);
@@ -408,7 +429,7 @@ class SpscRing extends RegionHandle {
   /** Element mode: like dequeueInto() without blocking the event loop, in call order with dequeueAsync(). */
   dequeueIntoAsync(target, options) {
     const { timeout, signal } = asyncOptions(options);
-    this.#checkTarget(target);
+    this.#checkTarget(target, true);
     return this.#dequeues.run(() => {
       const n = elements.popInto(this.#r, target);
       return n > 0 ? n : NONE;

@@ -295,6 +295,41 @@ describe('SpscRing', () => {
       }
     });
 
+    // A target used again is looked at once per call: by the copy itself when nothing is pending
+    // (a target's getters run once), and before the pending calls are served when some are, so
+    // that a bad target throws before anything is taken for them.
+    it('a target used again is looked at once per call; with calls pending, a bad target throws before they are served', async () => {
+      const r = ring(16, { elementSize: 4 });
+      const target = new Uint32Array(new ArrayBuffer(8, { maxByteLength: 64 }));
+      const byteLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint32Array.prototype), 'byteLength').get;
+      let looks = 0;
+      Object.defineProperty(target, 'byteLength', {
+        get() {
+          looks++;
+          return byteLength.call(this);
+        },
+      });
+      r.tryEnqueue(new Uint32Array([1, 2, 3, 4, 5, 6, 7, 8]));
+      assert.strictEqual(r.tryDequeueInto(target), 2); // checked as a new target
+      looks = 0;
+      assert.strictEqual(r.tryDequeueInto(target), 2);
+      assert.strictEqual(looks, 1);
+      assert.strictEqual(r.dequeueInto(target, 1000), 2);
+      assert.strictEqual(looks, 2);
+      assert.strictEqual(await r.dequeueIntoAsync(target), 2);
+      assert.deepStrictEqual([...target], [7, 8]);
+      assert.strictEqual(r.tryDequeueInto(target), 0);
+
+      const pending = r.dequeueIntoAsync(new Uint32Array(1));
+      r.tryEnqueue(new Uint32Array([9]));
+      for (const call of [() => r.tryDequeueInto(new Uint8Array(2)), () => r.dequeueInto([0], 1000), () => r.dequeueIntoAsync(new Uint8Array(2))]) {
+        assert.throws(call, (e) => e.code === 'ERR_INVALID_ARG');
+        assert.strictEqual(r.size, 1); // still there for the pending call
+      }
+      assert.strictEqual(await pending, 1);
+      assert.strictEqual(r.size, 0);
+    });
+
     it('elements detached (transferred) while an enqueueAsync() waits reject with the TypeError records mode gives, nothing enqueued', async () => {
       const r = ring(4, { elementSize: 8 });
       r.tryEnqueue(new Float64Array([1, 2, 3, 4])); // full
