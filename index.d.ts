@@ -514,6 +514,7 @@ export declare class NamespaceView implements Iterable<[string, any]> {
   /** ms until the entry expires, Infinity without expiry, undefined when absent or expired. */
   ttl(key: string): number | undefined;
   has(key: string): boolean;
+  /** Whether a live entry was removed (an expired one gives false), as store.delete. */
   delete(key: string): boolean;
   clear(): void;
   readonly size: number;
@@ -555,7 +556,9 @@ export declare class Store {
   readonly persistence: PersistInfo | null;
   get(ns: string, key: string): any;
   has(ns: string, key: string): boolean;
+  /** Whether a live entry was removed: an expired one not reclaimed yet is removed too, and gives false (counted as an expiration). */
   delete(ns: string, key: string): boolean;
+  /** Removes every entry of the namespace; returns how many live ones it removed (those expired when it starts are not counted). */
   clear(ns: string): number;
   /** Removes the namespace, its policy and counters, and frees its id; false when absent. */
   dropNamespace(ns: string): number | false;

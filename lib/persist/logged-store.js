@@ -314,6 +314,10 @@ class LoggedStore extends BaseStore {
     p.control.lockStripe(stripe);
     try {
       p.control.passAppend();
+      // No record unless a live entry was removed. An expired one (which this read, or the
+      // engine's delete, removes and counts as an expiration) stays removed after a replay
+      // without one: the set record that wrote it, and a snapshot's copy of it, hold its expiry,
+      // past at the replaying clock, so they replay as a delete (format.md §16).
       const old = this._raw(ns, key);
       if (old === undefined || !super.delete(ns, key)) return false;
       try {

@@ -48,8 +48,10 @@ const METHODS = Object.freeze({
   expiresAt: { args: ['nsId', 'key'], returns: 'number (-1: absent or expired; 0: no expiry; else epoch ms)' },
   // policy: C.POLICY_* or -1 (unchanged); ttlMs: the default TTL (0: none) or -1 (unchanged).
   configureNamespace: { args: ['nsId', 'policy', 'ttlMs'], returns: 'undefined' },
-  delete: { args: ['nsId', 'key'], returns: 'boolean (an entry was removed)' },
-  clear: { args: ['nsId'], returns: 'number (entries removed)' },
+  // An expired entry (as a read judges it; for clear, at the instant it starts) is removed too,
+  // counted as an expiration, not in the result (docs/api.md).
+  delete: { args: ['nsId', 'key'], returns: 'boolean (a live entry was removed)' },
+  clear: { args: ['nsId'], returns: 'number (live entries removed)' },
   // Drops the namespace (docs/format.md §5, "Dropping"); its id may then be reused.
   dropNamespace: { args: ['nsId'], returns: 'number (entries removed)' },
   count: { args: ['nsId (0: the whole store)'], returns: 'number' },

@@ -234,7 +234,7 @@ Status Store::DropNamespace(uint32_t ns, uint32_t* removed) noexcept {
   // gets a record of its own).
   IndexRemove(ns);
   Unlock(&nsState_->lock, held);
-  s = ClearAll(ns, removed, &gen);
+  s = ClearAll(ns, removed, &gen, 0);
   // kErrNamespaceDropped here: a repair pass finished the drop (and freed the record) meanwhile.
   if (s != layout::kOk && s != layout::kErrNamespaceDropped) return s;
   s = LockNamespaces(&held);

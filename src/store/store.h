@@ -197,8 +197,12 @@ class Store {
   Status Set(uint32_t ns, const void* key, uint32_t keyLength, const void* value,
              uint32_t valueLength, uint32_t encoding, uint64_t expiresAt = kExpiryDefault,
              uint64_t* storedExpiry = nullptr) noexcept;
+  // Removes the entry of (ns, key). *existed: a live entry was removed; an expired one (at
+  // NowMs(), as a read judges it) is removed as a reader reclaims it, counted as an expiration,
+  // with *existed false.
   Status Delete(uint32_t ns, const void* key, uint32_t keyLength, bool* existed) noexcept;
-  // Removes every entry of namespace ns, bucket by bucket.
+  // Removes every entry of namespace ns, bucket by bucket. *removed: the live entries removed;
+  // those expired when the clear started are removed too, counted as expirations.
   Status Clear(uint32_t ns, uint32_t* removed) noexcept;
   // Drops namespace ns (format.md §5, "Dropping"): removes its entries, resets its policy record
   // and frees the record for reuse. *removed: the entries this call removed (fewer when a repair
@@ -451,7 +455,8 @@ class Store {
     return nsCounts_[nsCountGen_[ns] == nsGen_[ns] ? ns : 0];
   }
   // Where a removal of an entry of namespace ns found under its bucket lock is counted: the hand,
-  // the expiry sweep, a reader reclaiming an expired entry. Such a removal meets entries of any
+  // the expiry sweep, a reader reclaiming an expired entry (and a delete or clear meeting one, in
+  // a namespace current under the lock: its live life). Such a removal meets entries of any
   // namespace, one this handle never resolved or resolved in an earlier life, so the life is read
   // from the record: the generation, then the state. A dropper stores state 1 before it moves the
   // generation on, so a generation loaded before a state that shows live is that life's; and
@@ -529,23 +534,25 @@ class Store {
   enum class Sweep { kDone, kCorrupt, kFreeFailed };
   // dropGen: nullptr for clear() (the namespace must stay current), else the generation of the
   // drop under way (the record must still be dropping with it). kErrNamespaceDropped when not.
-  Status ClearBucket(layout::Bucket* b, uint32_t ns, uint32_t* removed,
-                     const uint32_t* dropGen) noexcept;
-  Status ClearAll(uint32_t ns, uint32_t* removed, const uint32_t* dropGen) noexcept;
+  // now: the instant a clear() judges expiry at (its expired entries are expirations, not in
+  // *removed); 0 for a drop, which counts every entry it removes.
+  Status ClearBucket(layout::Bucket* b, uint32_t ns, uint32_t* removed, const uint32_t* dropGen,
+                     uint64_t now) noexcept;
+  Status ClearAll(uint32_t ns, uint32_t* removed, const uint32_t* dropGen, uint64_t now) noexcept;
   bool StillClearing(uint32_t ns, const uint32_t* dropGen) const noexcept;
   // Takes NsState.lock (repairing when its holder is gone).
   Status LockNamespaces(uint32_t* held) noexcept;
   // LockNamespaces, then ERR_NAMESPACE_DROPPED (the lock released) unless `ns` is current.
   Status LockCurrentNamespace(uint32_t ns, uint32_t* held) noexcept;
-  Sweep SweepNamespace(layout::Bucket* b, uint32_t ns, uint32_t* removed) noexcept;
+  Sweep SweepNamespace(layout::Bucket* b, uint32_t ns, uint32_t* removed, uint64_t now) noexcept;
   uint64_t NowMs() const noexcept;
   // The expiry a set stores: see Set.
   uint64_t ExpiryFor(uint32_t ns, uint64_t expiresAt) const noexcept;
 
   // evict.cpp
-  // Why an entry is removed outside delete/clear: the hand evicted it, or it had expired; or the
-  // hand evicted it whatever its mark, as the block at the end of the run a write making room
-  // grows (EvictOne's runEnd).
+  // Why an entry is removed outside delete/clear of a live entry: the hand evicted it, or it had
+  // expired (also when a delete or clear met it so); or the hand evicted it whatever its mark, as
+  // the block at the end of the run a write making room grows (EvictOne's runEnd).
   enum class Removal { kEvict, kExpire, kEvictInRun };
   // Under no lock: takes the bucket of `hash`, finds `unit` on its chain and removes it if it is
   // still a candidate (kEvict: not marked, of an evictable namespace; kEvictInRun: of an

@@ -258,6 +258,26 @@ describe('shmstore CLI', function () {
       assert.strictEqual(cli(['del', name, 'a', 'k1']).code, 0);
       assertOneLine(cli(['del', name, 'a', 'k1']), 1, /no key 'k1'/);
       assertOneLine(cli(['get', name, 'a', 'k1']), 1, /no key 'k1'/);
+
+      // An entry that expired and was not reclaimed yet is absent for del as for get (exit 1),
+      // and del removes it. Its expiry comes by an overwrite, which sweeps nothing.
+      const e = Store.open({ name });
+      try {
+        e.set('a', 'exp', 'v');
+        const at = Date.now() + 20;
+        e.set('a', 'exp', 'v', { expiresAt: at });
+        while (Date.now() <= at);
+        assert.strictEqual(e.count('a'), 3);
+      } finally {
+        e.close();
+      }
+      assertOneLine(cli(['del', name, 'a', 'exp']), 1, /no key 'exp'/);
+      const after = Store.open({ name });
+      try {
+        assert.strictEqual(after.count('a'), 2, 'the expired entry was removed');
+      } finally {
+        after.close();
+      }
     });
 
     it('ls lists the store with its entries among the segments of /dev/shm', function () {

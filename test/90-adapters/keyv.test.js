@@ -139,6 +139,21 @@ describe('shmstore/keyv', function () {
     assert.strictEqual(store.has('keyv', 'k'), false);
   });
 
+  it('delete() and deleteMany() of an entry that expired and was not reclaimed yet resolve false, as has() says', async function () {
+    const v6 = new KeyvShmstore(store, { keyv: 6, namespace: 'gone' });
+    const v5 = new KeyvShmstore(store, { keyv: 5, namespace: 'gone' });
+    for (const k of ['a', 'b', 'c', 'live']) store.set('gone', k, 'v');
+    // Overwrites give the expiry (no insert follows, so no expiry sweep meets them).
+    const at = Date.now() + 20;
+    for (const k of ['a', 'b', 'c']) store.set('gone', k, 'v', { expiresAt: at });
+    while (Date.now() <= at);
+    assert.strictEqual(await v6.delete('a'), false);
+    assert.deepStrictEqual(await v6.deleteMany(['b', 'live']), [false, true]);
+    assert.strictEqual(await v5.deleteMany(['c']), false);
+    assert.strictEqual(store.count('gone'), 0);
+    assert.strictEqual(store.stats().namespaceStats.gone.expirations, 3);
+  });
+
   it('keyv 5 contract: a TTL of 0 is no expiry (as Keyv and @keyv/redis read it), a negative one deletes the key', async function () {
     store.namespace('zero', { ttl: 40000 });
     const adapter = new KeyvShmstore(store, { keyv: 5, namespace: 'zero' });

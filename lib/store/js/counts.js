@@ -70,7 +70,8 @@ function resolved(e, nsId, gen) {
 const readAt = (e, nsId) => (e.nscGen[nsId] === e.nsGen[nsId] ? nsId * NSC_WORDS : 0);
 
 // Where a removal of an entry of namespace `nsId` found under its bucket lock is counted: the
-// hand, the expiry sweep, a reader reclaiming an expired entry. Such a removal meets entries of
+// hand, the expiry sweep, a reader reclaiming an expired entry (and a delete or clear meeting one,
+// in a namespace current under the lock: its live life). Such a removal meets entries of
 // any namespace, one this handle never resolved or resolved in an earlier life, so the life is
 // read from the record: the generation, then the state. A dropper stores state 1 before it moves
 // the generation on, so a generation loaded before a state that shows live is that life's; and

@@ -339,5 +339,5 @@ function releaseRoomLease(e) {
 
 module.exports = {
   evictOne, NOTHING_TO_EVICT, SEARCH_CUT, KEPT_AT_RUN_END, sweepExpired, reclaimExpired, evictable, anyEvictable, mayExpire,
-  takeRoomLease, releaseRoomLease, ROOM_LEASE,
+  takeRoomLease, releaseRoomLease, ROOM_LEASE, countRemoved, EXPIRE,
 };

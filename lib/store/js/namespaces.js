@@ -122,7 +122,7 @@ function drop(e, id) {
   e.locks.release(NS_LOCK);
   const dropping = () => Atomics.load(e.u32, r + NS.STATE) === C.NS_STATE_DROPPING &&
     Atomics.load(e.u32, r + NS.GENERATION) === gen;
-  let removed = remove.clear(e, id, dropping);
+  let removed = remove.clearDropping(e, id, dropping);
   // Negative: a repair pass finished the drop (and freed the record) while this one ran.
   if (removed < 0) removed = -1 - removed;
   lockNamespaces(e);

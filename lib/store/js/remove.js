@@ -15,6 +15,8 @@ const cells = require('./cells');
 const { NSC_WORDS, NSC_BYTES, nsCurrent } = require('./counts');
 const chain = require('./chain');
 const { findLink, recover, INVALID } = require('./write');
+// Used at call time: evict.js and write.js require each other.
+const evict = require('./evict');
 
 const BUCKET_BASE = BASE.BUCKET;
 const BUCKET_WORDS = W.BUCKET.WORDS;
@@ -36,8 +38,9 @@ function del(e, nsId, key) {
   }
 }
 
-// One attempt of delete under the bucket's lock: whether an entry was removed, NEED_REPAIR or
-// CORRUPT.
+// One attempt of delete under the bucket's lock: whether a live entry was removed, NEED_REPAIR or
+// CORRUPT. An entry expired (at Date.now(), as a read judges it) is removed as a reader reclaims
+// it, counted as an expiration, and reported as no entry (false).
 function deleteOnce(e, nsId, kl, h) {
   const u32 = e.u32;
   const bw = bucketOf(e, h);
@@ -53,25 +56,46 @@ function deleteOnce(e, nsId, kl, h) {
     return link === INVALID ? CORRUPT : false;
   }
   const old = u32[link];
-  e.nsc[nsId * NSC_WORDS + NSC_BYTES] -= large.payloadOf(e, old);
   // Read before the block is freed (and may be taken by another writer).
-  const expiring = chain.expiresAtOf(e, old) !== 0 ? 1 : 0;
+  const bytes = large.payloadOf(e, old);
+  const exp = chain.expiresAtOf(e, old);
+  // The clock is read only for an entry that has an expiry, as a read reads it.
+  const live = exp === 0 || exp > Date.now();
   Atomics.store(u32, link, u32[old * UNIT_WORDS + E_NEXT]);
-  if (u32[bw + B_COUNT] !== 0) u32[bw + B_COUNT]--;
-  cells.removed(e, nsId, 1, expiring);
+  if (live) {
+    e.nsc[nsId * NSC_WORDS + NSC_BYTES] -= bytes;
+    if (u32[bw + B_COUNT] !== 0) u32[bw + B_COUNT]--;
+    cells.removed(e, nsId, 1, exp !== 0 ? 1 : 0);
+    e.writes++;
+  } else {
+    evict.countRemoved(e, bw, nsId, bytes, evict.EXPIRE, 1);
+  }
   e.freeList[0] = old;
   const st = freeBlocks(e, e.freeList, 1);
   e.locks.release(lw);
-  e.writes++;
   if (st === NEED_REPAIR) repairs.repair(e);
-  return true;
+  return live;
 }
 
-// Removes every entry of `nsId`, bucket by bucket. Returns how many were removed. `still()`,
-// called under each bucket's lock, says whether the namespace is still the one to clear: clear()
-// throws ERR_NAMESPACE_DROPPED once it is not, a drop (namespaces.js) stops quietly (a repair
-// pass finished that drop) and returns -1 - removed.
-function clear(e, nsId, still = () => nsCurrent(e, nsId)) {
+// clear(nsId): removes every entry of `nsId`, bucket by bucket. Returns how many live entries
+// were removed; those expired when the clear started (one instant for the whole clear, as for a
+// listing) are removed too and counted as expirations, as a reader's reclaim counts them. -1 -
+// removed once the namespace is no longer current (the caller throws ERR_NAMESPACE_DROPPED).
+function clear(e, nsId) {
+  return clearWhile(e, nsId, () => nsCurrent(e, nsId), Date.now());
+}
+
+// A drop's clear (namespaces.js): removes and returns every entry of `nsId`, expired or not (the
+// namespace's counters are zeroed when the drop ends). `still()` says whether the drop is still
+// under way; -1 - removed when it is not (a repair pass finished that drop).
+function clearDropping(e, nsId, still) {
+  return clearWhile(e, nsId, still, 0);
+}
+
+// Removes every entry of `nsId`, bucket by bucket, while `still()`, called under each bucket's
+// lock, says the namespace is still the one to clear; -1 - removed once it is not. Returns how
+// many were removed but for those expired at `now` (0: none), counted as expirations.
+function clearWhile(e, nsId, still, now) {
   let removed = 0;
   for (let b = 0; b <= e.mask; b++) {
     const bw = BUCKET_BASE + b * BUCKET_WORDS;
@@ -80,7 +104,7 @@ function clear(e, nsId, still = () => nsCurrent(e, nsId)) {
     const w = Atomics.load(e.u32, bw + B_LOCK);
     if ((w & 1) === 0 && Atomics.load(e.u32, bw + B_HEAD) === 0 && Atomics.load(e.u32, bw + B_LOCK) === w) continue;
     for (let repaired = false; ;) {
-      const r = clearBucket(e, bw, nsId, still);
+      const r = clearBucket(e, bw, nsId, still, now);
       if (r === NEED_REPAIR) {
         repairs.repair(e, false);
         continue;
@@ -99,8 +123,9 @@ function clear(e, nsId, still = () => nsCurrent(e, nsId)) {
 }
 
 // Removes the entries of `nsId` from the bucket whose record starts at word `bw`, under its
-// lock. Returns NEED_REPAIR, or { removed, invalid } (invalid: it stopped at an invalid link).
-function clearBucket(e, bw, nsId, still) {
+// lock. Returns NEED_REPAIR, or { removed, invalid } (removed: the entries not expired at `now`;
+// invalid: it stopped at an invalid link).
+function clearBucket(e, bw, nsId, still, now) {
   const u32 = e.u32;
   const lw = bw + B_LOCK;
   if (e.locks.acquire(lw) === NEED_REPAIR) return NEED_REPAIR;
@@ -109,8 +134,9 @@ function clearBucket(e, bw, nsId, still) {
     return STALE;
   }
   const c = e.chain;
-  let n = 0;
-  let expiring = 0;
+  let n = 0; // unlinked, in e.freeList
+  let live = 0;
+  let expiring = 0; // of the live ones
   let invalid = false;
   for (let u = c.from(bw + B_HEAD); u !== 0;) {
     if (!c.atEntry()) {
@@ -121,8 +147,15 @@ function clearBucket(e, bw, nsId, still) {
       u = c.next();
       continue;
     }
-    e.nsc[nsId * NSC_WORDS + NSC_BYTES] -= large.payloadOf(e, u);
-    if (chain.expiresAtOf(e, u) !== 0) expiring++;
+    const bytes = large.payloadOf(e, u);
+    const exp = chain.expiresAtOf(e, u);
+    if (exp !== 0 && exp <= now) {
+      evict.countRemoved(e, bw, nsId, bytes, evict.EXPIRE, 1);
+    } else {
+      e.nsc[nsId * NSC_WORDS + NSC_BYTES] -= bytes;
+      if (exp !== 0) expiring++;
+      live++;
+    }
     Atomics.store(u32, c.link, c.nextOfCurrent());
     if (n === e.freeList.length) {
       const grown = new Uint32Array(n * 2);
@@ -132,23 +165,23 @@ function clearBucket(e, bw, nsId, still) {
     e.freeList[n++] = u;
     u = c.afterUnlink();
   }
-  const st = n ? dropCounted(e, bw, nsId, n, expiring) : 0;
+  if (live) dropCounted(e, bw, nsId, live, expiring);
+  const st = n ? freeBlocks(e, e.freeList, n) : 0;
   e.locks.release(lw);
   if (st === NEED_REPAIR) repairs.repair(e);
-  return { removed: n, invalid };
+  return { removed: live, invalid };
 }
 
 // clearBucket's result when the namespace is no longer the one being cleared.
 const STALE = -13;
 
-// Counts and frees the n entries of `nsId` that clearBucket unlinked (e.freeList[0..n)),
-// `expiring` of them with an expiry.
+// Counts the n live entries of `nsId` that clearBucket unlinked, `expiring` of them with an
+// expiry.
 function dropCounted(e, bw, nsId, n, expiring) {
   const u32 = e.u32;
   u32[bw + B_COUNT] = u32[bw + B_COUNT] > n ? u32[bw + B_COUNT] - n : 0;
   cells.removed(e, nsId, n, expiring);
   e.writes += n;
-  return freeBlocks(e, e.freeList, n);
 }
 
-module.exports = { delete: del, clear };
+module.exports = { delete: del, clear, clearDropping };

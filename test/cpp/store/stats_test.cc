@@ -204,5 +204,45 @@ TEST_F(NamespaceStats, AStaleReadAfterARemovalMetTheNewLifeCountsNothingForIt) {
   VerifyOk(*s);
 }
 
+// A delete or clear that meets an expired entry removes it as a read that meets it does: an
+// expiration (with its bytes), not a removal the caller asked for. delete reports that no entry
+// existed, clear does not count it; both judge the expiry with the reads' clock (format.md §9,
+// "Writers"). The entries expire by overwrites, which do not sweep, so that only the delete and
+// the clear meet them.
+TEST_F(NamespaceStats, DeleteAndClearOfAnExpiredEntryCountAnExpirationAndReportNone) {
+  auto o = Open(r, 2);
+  for (const char* k : {"e1", "e2", "e3", "later", "live", "live2"})
+    ASSERT_EQ(Put(*s, ns, k, "v"), L::kOk);
+  const uint64_t past = NowMs() - 1;
+  ASSERT_EQ(PutExp(*s, ns, "e1", "x", past), L::kOk);
+  ASSERT_EQ(PutExp(*s, ns, "e2", "xy", past), L::kOk);
+  ASSERT_EQ(PutExp(*s, ns, "e3", "xyz", past), L::kOk);
+  ASSERT_EQ(PutExp(*s, ns, "later", "v", NowMs() + 3600000), L::kOk);
+  s->FlushCounters();
+  const NamespaceInfo before = Row(*s, "agents");
+  EXPECT_EQ(before.count, 6u);
+  EXPECT_EQ(before.bytes, 3u + 4 + 5 + 6 + 5 + 6);
+  // Another handle deletes: the expired entry is removed, and reported as absent.
+  EXPECT_FALSE(Del(*o, ns, "e1"));
+  EXPECT_EQ(s->Count(ns), 5u);
+  EXPECT_FALSE(Del(*o, ns, "e1"));
+  EXPECT_TRUE(Del(*o, ns, "live"));
+  // The clear counts the two live entries only; e2 and e3 are expirations.
+  uint32_t removed = 0;
+  ASSERT_EQ(s->Clear(ns, &removed), L::kOk);
+  EXPECT_EQ(removed, 2u);
+  EXPECT_EQ(s->Count(ns), 0u);
+  o->FlushCounters();
+  const NamespaceInfo row = Row(*s, "agents");
+  EXPECT_EQ(row.count, 0u);
+  EXPECT_EQ(row.bytes, 0u);
+  EXPECT_EQ(row.expirations, 3u);
+  EXPECT_EQ(row.hits, 0u);
+  EXPECT_EQ(row.misses, 0u);
+  EXPECT_EQ(row.evictions, 0u);
+  EXPECT_EQ(r.cellExpiring(), 0u);
+  VerifyOk(*s);
+}
+
 }  // namespace
 }  // namespace shm::test
