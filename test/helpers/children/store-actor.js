@@ -13,6 +13,18 @@ function open(task) {
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
+// Takes the lock of the bucket of `key` (namespace 'held') through the pure-JS engine `store`;
+// returns its word index.
+function holdBucketOf(store, key) {
+  const e = store._e;
+  const id = store._id('held', true);
+  const read = require('../../../lib/store/js/read');
+  const h = read.keyHash(e, read.encodeKey(e, key), id);
+  const lw = BASE.BUCKET + (h & e.mask) * W.BUCKET.WORDS + W.BUCKET.LOCK;
+  e.locks.acquire(lw);
+  return lw;
+}
+
 // The value of pinned entry i (as test/50-store/eviction-room.test.js writes it).
 const pinnedValue = (i) => `pinned ${i} `.padEnd(100, '.');
 
@@ -132,13 +144,7 @@ const ops = {
 
   // Takes the lock of the key's bucket through the pure-JS engine and never lets go.
   hold(store, task, announce) {
-    const e = store._e;
-    const id = store._id('held', true);
-    const read = require('../../../lib/store/js/read');
-    const kl = read.encodeKey(e, task.key);
-    const h = read.keyHash(e, kl, id);
-    const lw = BASE.BUCKET + (h & e.mask) * W.BUCKET.WORDS + W.BUCKET.LOCK;
-    e.locks.acquire(lw);
+    holdBucketOf(store, task.key);
     announce({ holding: true });
     for (;;) Atomics.wait(sleeper, 0, 0, 1000);
   },
@@ -148,16 +154,10 @@ const ops = {
   holdUntil(store, task, announce) {
     const { Segment } = require('../../../lib/segment/segment');
     const flag = new Int32Array(Segment.open({ name: task.flagName }).buffer, 0, 1);
-    const e = store._e;
-    const id = store._id('held', true);
-    const read = require('../../../lib/store/js/read');
-    const kl = read.encodeKey(e, task.key);
-    const h = read.keyHash(e, kl, id);
-    const lw = BASE.BUCKET + (h & e.mask) * W.BUCKET.WORDS + W.BUCKET.LOCK;
-    e.locks.acquire(lw);
+    const lw = holdBucketOf(store, task.key);
     announce({ holding: true });
     while (Atomics.load(flag, 0) !== 1) Atomics.wait(sleeper, 0, 0, 2);
-    e.locks.release(lw);
+    store._e.locks.release(lw);
     return { released: true };
   },
 };
