@@ -122,6 +122,20 @@ function writeSnapshot(dir, startLsn, geo, each) {
   return { file, records, bytes: HEADER + w.bytes + TRAILER };
 }
 
+// The trailer of a snapshot file of `size` bytes (at least a header and a trailer) open as `fd`.
+function readTrailer(fd, size) {
+  const tail = Buffer.alloc(TRAILER);
+  fs.readSync(fd, tail, 0, TRAILER, size - TRAILER);
+  return tail;
+}
+
+// What is wrong with a trailer read by readTrailer(), or null when its magic and checksum hold.
+function trailerFault(tail) {
+  if (tail.readUInt32LE(T.MAGIC) !== C.SNAP_END_MAGIC) return 'no trailer (truncated)';
+  if (tail.readUInt32LE(T.CHECKSUM) !== crc32c(tail.subarray(0, T.CHECKSUM))) return 'trailer checksum mismatch';
+  return null;
+}
+
 /**
  * Reads the snapshot `file` and calls onRecord(record) for each entry, in order. Throws
  * ERR_PERSIST_CORRUPT when any check fails (the caller discards what it loaded). Returns
@@ -142,10 +156,9 @@ function readSnapshot(file, onRecord, walk = null) {
     if (version < C.SNAP_OLDEST_VERSION || version > C.SNAP_FORMAT_VERSION) {
       throw corrupt(file, `unsupported snapshot format version ${version} (this version reads ${C.SNAP_OLDEST_VERSION} to ${C.SNAP_FORMAT_VERSION})`);
     }
-    const tail = Buffer.alloc(TRAILER);
-    fs.readSync(fd, tail, 0, TRAILER, size - TRAILER);
-    if (tail.readUInt32LE(T.MAGIC) !== C.SNAP_END_MAGIC) throw corrupt(file, 'no trailer (truncated)');
-    if (tail.readUInt32LE(T.CHECKSUM) !== crc32c(tail.subarray(0, T.CHECKSUM))) throw corrupt(file, 'trailer checksum mismatch');
+    const tail = readTrailer(fd, size);
+    const bad = trailerFault(tail);
+    if (bad !== null) throw corrupt(file, bad);
     const bodyBytes = Number(tail.readBigUInt64LE(T.BODY_BYTES));
     const want = Number(tail.readBigUInt64LE(T.RECORDS));
     if (HEADER + bodyBytes + TRAILER !== size) throw corrupt(file, `${size} bytes where header, body and trailer make ${HEADER + bodyBytes + TRAILER}`);
@@ -218,10 +231,8 @@ function snapshotEndLsn(file) {
   try {
     const size = fs.fstatSync(fd).size;
     if (size < HEADER + TRAILER) return 0;
-    const tail = Buffer.alloc(TRAILER);
-    fs.readSync(fd, tail, 0, TRAILER, size - TRAILER);
-    if (tail.readUInt32LE(T.MAGIC) !== C.SNAP_END_MAGIC || tail.readUInt32LE(T.CHECKSUM) !== crc32c(tail.subarray(0, T.CHECKSUM))) return 0;
-    return Number(tail.readBigUInt64LE(T.END_LSN));
+    const tail = readTrailer(fd, size);
+    return trailerFault(tail) === null ? Number(tail.readBigUInt64LE(T.END_LSN)) : 0;
   } finally {
     fs.closeSync(fd);
   }
